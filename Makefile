@@ -1,0 +1,86 @@
+# mlistd - build, run, test.  See README.md.
+#
+#   make            build mlistd and mlistctl (installs missing Debian packages first)
+#   make run        demo instance from conf/ under spool/, mlistd in the foreground on 127.0.0.1:2525
+#   make test       every unit test (Check) and end-to-end test (pytest); ends with a summary line
+#   make asan-test  the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BUILD	?= build
+PYTHON	 = /usr/bin/python3
+
+CC	?= cc
+PKGS	 = libsodium libetpan sqlite3 libconfig
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \
+	   -D_FORTIFY_SOURCE=2 $(SAN)
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SAN)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libetpan's .pc asks for -specs=no-pie-link.specs: we build PIE, so drop it
+PKG_LIBS   = $(filter-out -specs=%,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
+
+UTIL_SRC  = $(wildcard mlistd/util/*.c)
+MAIL_SRC  = $(wildcard mlistd/mail/*.c)
+STAGE_SRC = $(filter-out mlistd/main.c,$(wildcard mlistd/*.c))
+LIB_OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(UTIL_SRC) $(MAIL_SRC))
+STAGE_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(STAGE_SRC))
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps run test unit e2e asan-test install clean bench fuzz
+all: deps $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl
+
+deps:
+	@sh tools/install-deps
+
+$(BUILD)/%.o: %.c $(wildcard mlistd/*.h mlistd/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmlist.a: $(LIB_OBJ)
+	ar rcs $@ $^
+$(BUILD)/libmlistd.a: $(STAGE_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/bin/mlistd: $(BUILD)/mlistd/main.o $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/bin/mlistctl: $(BUILD)/tools/mlistctl.o $(BUILD)/libmlist.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# unit tests: one Check binary per module; the spool fault test wraps syscalls
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=close
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter $(LDFLAGS) $(WRAP_$*) -o $@ $< \
+	    $(BUILD)/libmlistd.a $(BUILD)/libmlist.a $(PKG_LIBS) $(CHECK_LIBS)
+
+unit: all $(UNIT_BIN)
+	@sh tests/run-unit $(UNIT_BIN)
+
+e2e: all
+	MLISTD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+
+test: all $(UNIT_BIN)
+	@MLISTD_BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) sh tests/run-all $(UNIT_BIN)
+
+asan-test:
+	@sh tools/install-deps
+	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    CFLAGS="-O1 -g" test
+
+run: all
+	@sh tools/demo-instance $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/mlistd/templates
+	install -m 755 $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 conf/mlistd.conf $(DESTDIR)$(PREFIX)/share/mlistd/mlistd.conf.example
+	install -m 644 conf/templates/*.conf $(DESTDIR)$(PREFIX)/share/mlistd/templates/
+
+clean:
+	rm -rf build

@@ -1,0 +1,850 @@
+/*
+ * config.c - load and validate the instance file and the list files.
+ *
+ * libconfig parses; one validation pass then walks a table of
+ * {path, type, default, min, max} per file and reports every problem as
+ * "file:line: setting: what is wrong", including settings nobody knows
+ * (a typo must not silently fall back to a default). Values are copied
+ * into plain structs so the rest of the program never touches libconfig.
+ *
+ * Two libconfig 1.5 traps are handled here: plain integers above INT_MAX
+ * wrap silently (we re-read the number from the source line and refuse),
+ * and writing a file drops its comments (list templates are copied as
+ * text, so only `list set` rewrites a file, and says so in the README).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "../util/fsutil.h"
+
+enum cfg_type { T_STR, T_INT, T_INT64, T_BOOL, T_ENUM, T_GROUP, T_LIST };
+
+struct cfg_rule {
+	const char	*path;
+	enum cfg_type	 type;
+	size_t		 off;		/* where the value goes; ignored for groups */
+	const char	*sdef;		/* default for strings; NULL = required */
+	long long	 idef, min, max;
+	const char *const *choices;	/* T_ENUM */
+};
+
+static const char *const posting_choices[] = { "members", "moderated", "open", "announce", NULL };
+static const char *const verp_choices[] = { "never", "always", NULL };
+static const char *const proto_choices[] = { "smtp", "lmtp", NULL };
+
+#define C(f)	offsetof(struct config, f)
+static const struct cfg_rule instance_rules[] = {
+	{ "hostname",		T_STR,	C(hostname), NULL, 0, 0, 0, NULL },
+	{ "listen",		T_LIST,	0, "", 0, 0, 0, NULL },
+	{ "state_dir",		T_STR,	C(state_dir), NULL, 0, 0, 0, NULL },
+	{ "lists_dir",		T_STR,	C(lists_dir), "lists", 0, 0, 0, NULL },
+	{ "templates_dir",	T_STR,	C(templates_dir), "templates", 0, 0, 0, NULL },
+	{ "pid_file",		T_STR,	C(pid_file), "", 0, 0, 0, NULL },
+	{ "relay",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "relay.host",		T_STR,	C(relay_host), "", 0, 0, 0, NULL },
+	{ "relay.port",		T_INT,	C(relay_port), "", 25, 1, 65535, NULL },
+	{ "relay.connections",	T_INT,	C(relay_connections), "", 4, 1, 64, NULL },
+	{ "relay.max_recipients", T_INT, C(relay_batch), "", 100, 1, 1000, NULL },
+	{ "relay.timeout",	T_INT,	C(relay_timeout), "", 60, 1, 3600, NULL },
+	{ "relay.maildir",	T_STR,	C(relay_maildir), "", 0, 0, 0, NULL },
+	{ "limits",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "limits.max_message_size", T_INT64, C(max_message_size), "", 10485760, 1024, 1LL << 30, NULL },
+	{ "limits.max_recipients", T_INT, C(max_recipients), "", 100, 1, 10000, NULL },
+	{ "limits.max_connections", T_INT, C(max_connections), "", 1000, 1, 100000, NULL },
+	{ "limits.command_timeout", T_INT, C(command_timeout), "", 300, 1, 3600, NULL },
+	{ "limits.data_timeout", T_INT, C(data_timeout), "", 600, 1, 7200, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+};
+#undef C
+
+#define L(f)	offsetof(struct listen_cfg, f)
+static const struct cfg_rule listen_rules[] = {
+	{ "address",		T_STR,	L(address), "127.0.0.1", 0, 0, 0, NULL },
+	{ "port",		T_INT,	L(port), NULL, 0, 1, 65535, NULL },
+	{ "protocol",		T_ENUM,	L(lmtp), "smtp", 0, 0, 0, proto_choices },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+};
+#undef L
+
+#define S(f)	offsetof(struct list_cfg, f)
+static const struct cfg_rule list_rules[] = {
+	{ "name",		T_STR,	S(name), "", 0, 0, 0, NULL },
+	{ "description",	T_STR,	S(description), "", 0, 0, 0, NULL },
+	{ "posting",		T_ENUM,	S(posting), "members", 0, 0, 0, posting_choices },
+	{ "subject_prefix",	T_STR,	S(subject_prefix), "[%s]", 0, 0, 0, NULL },
+	{ "footer",		T_STR,	S(footer), "", 0, 0, 0, NULL },
+	{ "max_message_size",	T_INT64, S(max_message_size), "", 0, 0, 1LL << 30, NULL },
+	{ "max_posts_per_day",	T_INT,	S(max_posts_per_day), "", 0, 0, 10000, NULL },
+	{ "archive_url",	T_STR,	S(archive_url), "", 0, 0, 0, NULL },
+	{ "delivery",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "delivery.verp",	T_ENUM,	S(verp), "never", 0, 0, 0, verp_choices },
+	{ "delivery.max_retry_time", T_INT, S(retry_max), "", 432000, 60, 30 * 86400, NULL },
+	{ "bounce",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "bounce.score_limit",	T_INT,	S(bounce_limit), "", 5, 1, 1000, NULL },
+	{ "bounce.decay_days",	T_INT,	S(bounce_decay_days), "", 7, 1, 365, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+};
+#undef S
+
+/* cfg_error - record one "file:line: setting: problem" */
+static void
+cfg_error(struct buf *errs, const char *file, int line, const char *path,
+    const char *fmt, const char *arg)
+{
+	if (line > 0)
+		buf_printf(errs, "%s:%d: ", file, line);
+	else
+		buf_printf(errs, "%s: ", file);
+	if (path && *path)
+		buf_printf(errs, "%s: ", path);
+	buf_printf(errs, fmt, arg);
+	buf_putc(errs, '\n');
+}
+
+/* rule_find - the rule for a dotted path, or NULL */
+static const struct cfg_rule *
+rule_find(const struct cfg_rule *rules, const char *path)
+{
+	for (; rules->path; rules++)
+		if (strcmp(rules->path, path) == 0)
+			return rules;
+	return NULL;
+}
+
+/* raw_int_wrapped - did libconfig wrap a plain integer above INT_MAX? */
+static int
+raw_int_wrapped(const config_setting_t *s)
+{
+	const char *file = config_setting_source_file(s);
+	unsigned line = config_setting_source_line(s), n = 0;
+	char text[4096], *p, *end;
+	long long v;
+	FILE *fp;
+	int found = 0;
+
+	if (!file || !line || (fp = fopen(file, "r")) == NULL)
+		return 0;
+	while (fgets(text, sizeof(text), fp))
+		if (++n == line) {
+			found = 1;
+			break;
+		}
+	fclose(fp);
+	if (!found || (p = strpbrk(text, "=:")) == NULL)
+		return 0;
+	p++;
+	while (isspace((unsigned char)*p))
+		p++;
+	errno = 0;
+	v = strtoll(p, &end, 0);
+	if (end == p || (*end == 'L' || *end == 'l'))
+		return 0;
+	return errno == ERANGE || v > INT_MAX || v < INT_MIN ||
+	    v != config_setting_get_int64(s);
+}
+
+/* store_default - put a rule's default into the struct */
+static int
+store_default(const struct cfg_rule *r, void *obj)
+{
+	char *base = obj;
+
+	switch (r->type) {
+	case T_STR:
+		return (*(char **)(base + r->off) = strdup(r->sdef ? r->sdef : "")) ? 0 : -1;
+	case T_INT:
+	case T_BOOL:
+		*(int *)(base + r->off) = (int)r->idef;
+		return 0;
+	case T_INT64:
+		*(long long *)(base + r->off) = r->idef;
+		return 0;
+	case T_ENUM:
+		for (int i = 0; r->choices[i]; i++)
+			if (strcmp(r->choices[i], r->sdef) == 0)
+				*(int *)(base + r->off) = i;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* check_value - type- and range-check one setting and store it */
+static int
+check_value(const struct cfg_rule *r, const config_setting_t *s, void *obj,
+    const char *file, const char *path, struct buf *errs)
+{
+	int line = (int)config_setting_source_line(s), type = config_setting_type(s);
+	char *base = obj, num[64];
+	long long v;
+	const char *str;
+
+	switch (r->type) {
+	case T_STR:
+		if (type != CONFIG_TYPE_STRING)
+			return cfg_error(errs, file, line, path, "must be a string (in double quotes)%s", ""), -1;
+		free(*(char **)(base + r->off));
+		*(char **)(base + r->off) = strdup(config_setting_get_string(s));
+		return 0;
+	case T_INT:
+	case T_INT64:
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
+			return cfg_error(errs, file, line, path, "must be an integer%s", ""), -1;
+		if (type == CONFIG_TYPE_INT && raw_int_wrapped(s))
+			return cfg_error(errs, file, line, path,
+			    "number too large for a plain integer; write it with an L suffix (e.g. 4294967296L)%s", ""), -1;
+		v = config_setting_get_int64(s);
+		if (v < r->min || v > r->max) {
+			snprintf(num, sizeof(num), "%lld and %lld", r->min, r->max);
+			return cfg_error(errs, file, line, path, "out of range: must be between %s", num), -1;
+		}
+		if (r->type == T_INT)
+			*(int *)(base + r->off) = (int)v;
+		else
+			*(long long *)(base + r->off) = v;
+		return 0;
+	case T_BOOL:
+		if (type != CONFIG_TYPE_BOOL)
+			return cfg_error(errs, file, line, path, "must be true or false%s", ""), -1;
+		*(int *)(base + r->off) = config_setting_get_bool(s);
+		return 0;
+	case T_ENUM:
+		if (type != CONFIG_TYPE_STRING)
+			return cfg_error(errs, file, line, path, "must be a string (in double quotes)%s", ""), -1;
+		str = config_setting_get_string(s);
+		for (int i = 0; r->choices[i]; i++)
+			if (strcmp(r->choices[i], str) == 0) {
+				*(int *)(base + r->off) = i;
+				return 0;
+			}
+		{
+			struct buf b;
+
+			buf_init(&b, 0);
+			buf_printf(&b, "\"%s\" is not one of", str);
+			for (int i = 0; r->choices[i]; i++)
+				buf_printf(&b, "%s \"%s\"", i ? "," : "", r->choices[i]);
+			cfg_error(errs, file, line, path, "%s", buf_cstr(&b));
+			buf_free(&b);
+		}
+		return -1;
+	case T_GROUP:
+		if (type != CONFIG_TYPE_GROUP)
+			return cfg_error(errs, file, line, path, "must be a group { ... }%s", ""), -1;
+		return 0;
+	case T_LIST:
+		if (type != CONFIG_TYPE_LIST)
+			return cfg_error(errs, file, line, path, "must be a list ( { ... }, ... )%s", ""), -1;
+		return 0;
+	}
+	return 0;
+}
+
+/* validate - apply a rule table to a group; count the errors */
+static int
+validate(const config_setting_t *root, const struct cfg_rule *rules, void *obj,
+    const char *file, const char *prefix, struct buf *errs)
+{
+	const struct cfg_rule *r;
+	config_setting_t *s;
+	char path[256];
+	int nerr = 0;
+
+	for (r = rules; r->path; r++) {
+		if (store_default(r, obj) < 0)
+			return cfg_error(errs, file, 0, r->path, "out of memory%s", ""), nerr + 1;
+		s = config_setting_lookup((config_setting_t *)root, r->path);
+		snprintf(path, sizeof(path), "%s%s", prefix, r->path);
+		if (s == NULL) {
+			if (r->sdef == NULL) {
+				cfg_error(errs, file, 0, path, "required setting is missing%s", "");
+				nerr++;
+			}
+			continue;
+		}
+		if (check_value(r, s, obj, file, path, errs) < 0)
+			nerr++;
+	}
+	return nerr;
+}
+
+/* unknown_keys - report settings that no rule names */
+static int
+unknown_keys(const config_setting_t *group, const struct cfg_rule *rules,
+    const char *file, const char *prefix, const char *rel, struct buf *errs)
+{
+	char rpath[256], full[256];
+	config_setting_t *s;
+	const struct cfg_rule *r;
+	int i, nerr = 0;
+
+	for (i = 0; (s = config_setting_get_elem(group, (unsigned)i)) != NULL; i++) {
+		const char *name = config_setting_name(s);
+
+		if (!name)
+			continue;
+		snprintf(rpath, sizeof(rpath), "%s%s%s", rel, *rel ? "." : "", name);
+		snprintf(full, sizeof(full), "%s%s", prefix, rpath);
+		if ((r = rule_find(rules, rpath)) == NULL) {
+			cfg_error(errs, file, (int)config_setting_source_line(s), full,
+			    "unknown setting (check the spelling; see mlistd.conf(5) in the README)%s", "");
+			nerr++;
+		} else if (r->type == T_GROUP && config_setting_type(s) == CONFIG_TYPE_GROUP)
+			nerr += unknown_keys(s, rules, file, prefix, rpath, errs);
+	}
+	return nerr;
+}
+
+/* parse_file - run libconfig; report a syntax error as file:line */
+static int
+parse_file(config_t *cf, const char *path, struct buf *errs)
+{
+	config_init(cf);
+	if (config_read_file(cf, path) == CONFIG_TRUE)
+		return 0;
+	if (config_error_type(cf) == CONFIG_ERR_FILE_IO)
+		buf_printf(errs, "%s: cannot read: %s\n", path, strerror(errno));
+	else
+		buf_printf(errs, "%s:%d: syntax error: %s\n",
+		    config_error_file(cf) ? config_error_file(cf) : path,
+		    config_error_line(cf), config_error_text(cf));
+	config_destroy(cf);
+	return -1;
+}
+
+/* resolve - make a relative path absolute against base */
+static int
+resolve(char **p, const char *base)
+{
+	char *n;
+
+	if (**p == '/' || **p == 0)
+		return 0;
+	if (asprintf(&n, "%s/%s", base, *p) < 0)
+		return -1;
+	free(*p);
+	*p = n;
+	return 0;
+}
+
+/* config_list_name_ok - list names are lower-case DNS-ish words */
+int
+config_list_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > LIST_NAME_MAX || !isalnum((unsigned char)name[0]))
+		return 0;
+	for (; *name; name++)
+		if (!(islower((unsigned char)*name) || isdigit((unsigned char)*name) ||
+		    *name == '-' || *name == '_' || *name == '.'))
+			return 0;
+	return 1;
+}
+
+static int list_load(const char *, const char *, struct list_cfg *, struct buf *);
+
+/* config_list_load - load and validate one list file */
+int
+config_list_load(const char *file, struct list_cfg *l, struct buf *errs)
+{
+	return list_load(file, file, l, errs);
+}
+
+/* list_load - load file, naming it `as` in errors (a temp copy is checked as the real file) */
+static int
+list_load(const char *file, const char *as, struct list_cfg *l, struct buf *errs)
+{
+	config_t cf;
+	const char *base;
+	char *pfx;
+	size_t n;
+	int nerr;
+
+	memset(l, 0, sizeof(*l));
+	if ((l->file = strdup(as)) == NULL)
+		return 1;
+	if (parse_file(&cf, file, errs) < 0)
+		return 1;
+	nerr = validate(config_root_setting(&cf), list_rules, l, as, "", errs);
+	nerr += unknown_keys(config_root_setting(&cf), list_rules, as, "", "", errs);
+	base = strrchr(as, '/') ? strrchr(as, '/') + 1 : as;
+	n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".conf") == 0) {
+		if (*l->name == 0) {
+			free(l->name);
+			l->name = strndup(base, n - 5);
+		} else if (strncmp(l->name, base, n - 5) != 0 || l->name[n - 5] != 0) {
+			cfg_error(errs, as, (int)config_setting_source_line(
+			    config_lookup(&cf, "name")), "name",
+			    "must match the file name (NAME.conf)%s", "");
+			nerr++;
+		}
+	}
+	if (l->name && !config_list_name_ok(l->name)) {
+		cfg_error(errs, as, 0, "name", "\"%s\" is not a valid list name "
+		    "(lower-case letters, digits, '-', '_', '.'; at most 64)", l->name);
+		nerr++;
+	}
+	if (l->subject_prefix && strcmp(l->subject_prefix, "[%s]") == 0 && l->name &&
+	    asprintf(&pfx, "[%s]", l->name) >= 0) {
+		free(l->subject_prefix);
+		l->subject_prefix = pfx;
+	}
+	config_destroy(&cf);
+	return nerr;
+}
+
+/* config_list_free - release one list */
+void
+config_list_free(struct list_cfg *l)
+{
+	free(l->file);
+	free(l->name);
+	free(l->description);
+	free(l->subject_prefix);
+	free(l->footer);
+	free(l->archive_url);
+}
+
+/* name_cmp - qsort order for file names */
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* reserved_clash - does list a's name equal one of list b's role addresses? */
+static int
+reserved_clash(const char *a, const char *b)
+{
+	static const char *const sfx[] = { "-request", "-owner", "-bounces", "-confirm", NULL };
+	size_t n = strlen(b);
+
+	for (int i = 0; sfx[i]; i++)
+		if (strncasecmp(a, b, n) == 0 && strcasecmp(a + n, sfx[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* load_lists - every NAME.conf in lists_dir */
+static int
+load_lists(struct config *c, struct buf *errs)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL, *path;
+	size_t n = 0, i, len;
+	int nerr = 0, j;
+
+	if ((d = opendir(c->lists_dir)) == NULL) {
+		buf_printf(errs, "%s: lists_dir: cannot open %s: %s\n", c->file,
+		    c->lists_dir, strerror(errno));
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".conf"))
+			continue;
+		if ((names = realloc(names, (n + 1) * sizeof(*names))) == NULL ||
+		    (names[n++] = strdup(de->d_name)) == NULL)
+			abort();	/* out of memory at start-up */
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	if ((c->lists = calloc(n ? n : 1, sizeof(*c->lists))) == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		if (asprintf(&path, "%s/%s", c->lists_dir, names[i]) < 0)
+			return nerr + 1;
+		nerr += config_list_load(path, &c->lists[c->nlists], errs);
+		free(path);
+		for (j = 0; j < c->nlists && c->lists[c->nlists].name; j++) {
+			const char *a = c->lists[c->nlists].name, *b = c->lists[j].name;
+
+			if (strcasecmp(a, b) == 0 || reserved_clash(a, b) || reserved_clash(b, a)) {
+				cfg_error(errs, c->lists[c->nlists].file, 0, "name",
+				    "list address clashes with list in %s", c->lists[j].file);
+				nerr++;
+			}
+		}
+		c->nlists++;
+		free(names[i]);
+	}
+	free(names);
+	return nerr;
+}
+
+/* load_listen - the listen = ( {...}, ... ) list */
+static int
+load_listen(struct config *c, config_t *cf, struct buf *errs)
+{
+	config_setting_t *ls = config_lookup(cf, "listen"), *e;
+	char prefix[32];
+	int i, n, nerr = 0;
+
+	if (ls == NULL || config_setting_type(ls) != CONFIG_TYPE_LIST ||
+	    (n = config_setting_length(ls)) == 0) {
+		if (ls == NULL || config_setting_type(ls) == CONFIG_TYPE_LIST)
+			cfg_error(errs, c->file, ls ? (int)config_setting_source_line(ls) : 0, "listen",
+			    "at least one listener is needed, e.g. listen = ( { address = \"127.0.0.1\"; port = 2525; } );%s", "");
+		return 1;
+	}
+	c->listen = calloc((size_t)n, sizeof(*c->listen));
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(ls, (unsigned)i);
+		snprintf(prefix, sizeof(prefix), "listen.[%d].", i);
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			cfg_error(errs, c->file, (int)config_setting_source_line(e), prefix,
+			    "each listener must be a group { address = ...; port = ...; }%s", "");
+			nerr++;
+			continue;
+		}
+		nerr += validate(e, listen_rules, &c->listen[c->nlisten], c->file, prefix, errs);
+		nerr += unknown_keys(e, listen_rules, c->file, prefix, "", errs);
+		c->nlisten++;
+	}
+	return nerr;
+}
+
+/* config_default_path - $MLISTD_CONF, else /etc/mlistd/mlistd.conf */
+const char *
+config_default_path(void)
+{
+	const char *p = getenv("MLISTD_CONF");
+
+	return p && *p ? p : "/etc/mlistd/mlistd.conf";
+}
+
+/* config_load - parse and validate everything; NULL with errors listed */
+struct config *
+config_load(const char *path, struct buf *errs)
+{
+	return config_load_flags(path, 0, errs);
+}
+
+/* config_load_flags - config_load, optionally without the list files (for init) */
+struct config *
+config_load_flags(const char *path, int flags, struct buf *errs)
+{
+	struct config *c;
+	config_t cf;
+	char *slash, rp[PATH_MAX];
+	int nerr = 0;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->file = strdup(path);
+	c->dir = strdup(realpath(path, rp) ? rp : path);
+	if ((slash = strrchr(c->dir, '/')) == c->dir)
+		slash[1] = 0;		/* file in / */
+	else if (slash)
+		*slash = 0;
+	else {
+		free(c->dir);
+		c->dir = strdup(".");
+	}
+	if (parse_file(&cf, path, errs) < 0) {
+		config_free(c);
+		return NULL;
+	}
+	nerr += validate(config_root_setting(&cf), instance_rules, c, path, "", errs);
+	nerr += unknown_keys(config_root_setting(&cf), instance_rules, path, "", "", errs);
+	nerr += load_listen(c, &cf, errs);
+	if (config_lookup(&cf, "relay") == NULL) {
+		cfg_error(errs, path, 0, "relay", "required: relay = { host = \"127.0.0.1\"; port = 25; }; "
+		    "or relay = { maildir = \"DIR\"; };%s", "");
+		nerr++;
+	} else if (!*c->relay_host == !*c->relay_maildir) {
+		cfg_error(errs, path, (int)config_setting_source_line(config_lookup(&cf, "relay")),
+		    "relay", "set exactly one of host (deliver by SMTP) and maildir (deliver locally)%s", "");
+		nerr++;
+	}
+	if (c->hostname && (!*c->hostname || strpbrk(c->hostname, " @<>\"\t"))) {
+		cfg_error(errs, path, (int)config_setting_source_line(config_lookup(&cf, "hostname")),
+		    "hostname", "\"%s\" is not a domain name", c->hostname);
+		nerr++;
+	}
+	config_destroy(&cf);
+	if (nerr == 0 && (resolve(&c->state_dir, c->dir) < 0 || resolve(&c->lists_dir, c->dir) < 0 ||
+	    resolve(&c->templates_dir, c->dir) < 0 || resolve(&c->relay_maildir, c->dir) < 0 ||
+	    resolve(&c->pid_file, c->dir) < 0))
+		nerr++;
+	if (nerr == 0 && *c->pid_file == 0) {
+		free(c->pid_file);
+		if (asprintf(&c->pid_file, "%s/mlistd.pid", c->state_dir) < 0)
+			c->pid_file = NULL, nerr++;
+	}
+	if (nerr == 0 && !(flags & CONFIG_SKIP_LISTS))
+		nerr += load_lists(c, errs);
+	if (nerr) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* config_free - release everything */
+void
+config_free(struct config *c)
+{
+	int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->nlisten; i++)
+		free(c->listen[i].address);
+	free(c->listen);
+	for (i = 0; i < c->nlists; i++)
+		config_list_free(&c->lists[i]);
+	free(c->lists);
+	free(c->file);
+	free(c->dir);
+	free(c->hostname);
+	free(c->state_dir);
+	free(c->lists_dir);
+	free(c->templates_dir);
+	free(c->pid_file);
+	free(c->relay_host);
+	free(c->relay_maildir);
+	free(c);
+}
+
+/* config_list_find - list by name (case-insensitive), or NULL */
+const struct list_cfg *
+config_list_find(const struct config *c, const char *name)
+{
+	for (int i = 0; i < c->nlists; i++)
+		if (strcasecmp(c->lists[i].name, name) == 0)
+			return &c->lists[i];
+	return NULL;
+}
+
+/* config_posting_name - text for an enum posting */
+const char *
+config_posting_name(int p)
+{
+	return p >= 0 && p < 4 ? posting_choices[p] : "?";
+}
+
+/* config_list_keys - the settable keys, for --help */
+const char *
+config_list_keys(void)
+{
+	static char text[1024];
+	size_t off = 0;
+
+	if (text[0])
+		return text;
+	for (const struct cfg_rule *r = list_rules; r->path; r++)
+		if (r->type != T_GROUP && off < sizeof(text))
+			off += (size_t)snprintf(text + off, sizeof(text) - off, "%s%s",
+			    off ? ", " : "", r->path);
+	return text;
+}
+
+/* set_value - put VALUE (text) into a libconfig setting per the rule */
+static int
+set_value(config_t *cf, const struct cfg_rule *r, const char *key, const char *value,
+    struct buf *err)
+{
+	config_setting_t *parent = config_root_setting(cf), *s;
+	char part[128], *end;
+	const char *p = key, *dot;
+	long long v;
+	int ctype;
+
+	while ((dot = strchr(p, '.')) != NULL) {
+		snprintf(part, sizeof(part), "%.*s", (int)(dot - p), p);
+		if ((s = config_setting_get_member(parent, part)) == NULL)
+			s = config_setting_add(parent, part, CONFIG_TYPE_GROUP);
+		if (s == NULL || config_setting_type(s) != CONFIG_TYPE_GROUP)
+			return buf_printf(err, "%s: %s is not a group", key, part), -1;
+		parent = s;
+		p = dot + 1;
+	}
+	ctype = r->type == T_INT ? CONFIG_TYPE_INT : r->type == T_INT64 ? CONFIG_TYPE_INT64 :
+	    r->type == T_BOOL ? CONFIG_TYPE_BOOL : CONFIG_TYPE_STRING;
+	if ((s = config_setting_get_member(parent, p)) != NULL && config_setting_type(s) != ctype) {
+		config_setting_remove(parent, p);
+		s = NULL;
+	}
+	if (s == NULL && (s = config_setting_add(parent, p, ctype)) == NULL)
+		return buf_printf(err, "%s: cannot set", key), -1;
+	switch (r->type) {
+	case T_INT:
+	case T_INT64:
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (*value == 0 || *end || errno)
+			return buf_printf(err, "%s: \"%s\" is not an integer", key, value), -1;
+		return r->type == T_INT ? (v < INT_MIN || v > INT_MAX ?
+		    (buf_printf(err, "%s: out of range: must be between %lld and %lld", key, r->min, r->max), -1) :
+		    (config_setting_set_int(s, (int)v), 0)) : (config_setting_set_int64(s, v), 0);
+	case T_BOOL:
+		if (strcmp(value, "true") && strcmp(value, "false") && strcmp(value, "on") && strcmp(value, "off"))
+			return buf_printf(err, "%s: \"%s\" must be true or false", key, value), -1;
+		config_setting_set_bool(s, !strcmp(value, "true") || !strcmp(value, "on"));
+		return 0;
+	default:
+		config_setting_set_string(s, value);
+		return 0;
+	}
+}
+
+/* config_list_set - validate a change to one list file and write it atomically */
+int
+config_list_set(const char *file, const char *key, const char *value, struct buf *err)
+{
+	const struct cfg_rule *r = rule_find(list_rules, key);
+	struct list_cfg l;
+	config_t cf;
+	char *tmp;
+	int nerr;
+
+	if (r == NULL || r->type == T_GROUP)
+		return buf_printf(err, "unknown list setting \"%s\"; settable keys: %s", key,
+		    config_list_keys()), -1;
+	if (strcmp(key, "name") == 0)
+		return buf_printf(err, "a list cannot be renamed; create a new list instead"), -1;
+	if (parse_file(&cf, file, err) < 0)
+		return -1;
+	if (set_value(&cf, r, key, value, err) < 0) {
+		config_destroy(&cf);
+		return -1;
+	}
+	if (asprintf(&tmp, "%s.tmp.%ld", file, (long)getpid()) < 0) {
+		config_destroy(&cf);
+		return -1;
+	}
+	if (config_write_file(&cf, tmp) != CONFIG_TRUE) {
+		buf_printf(err, "cannot write %s: %s", tmp, strerror(errno));
+		config_destroy(&cf);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	config_destroy(&cf);
+	nerr = list_load(tmp, file, &l, err);
+	config_list_free(&l);
+	if (nerr == 0 && fs_sync_rename(tmp, file, err) < 0)
+		nerr = 1;
+	if (nerr) {
+		while (err->len && err->data[err->len - 1] == '\n')
+			err->data[--err->len] = 0;
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+/* config_list_get - current value of a key (after defaults) as text */
+int
+config_list_get(const char *file, const char *key, struct buf *out, struct buf *err)
+{
+	const struct cfg_rule *r = rule_find(list_rules, key);
+	struct list_cfg l;
+	char *base = (char *)&l;
+
+	if (r == NULL || r->type == T_GROUP)
+		return buf_printf(err, "unknown list setting \"%s\"", key), -1;
+	if (config_list_load(file, &l, err)) {
+		config_list_free(&l);
+		return -1;
+	}
+	switch (r->type) {
+	case T_STR:
+		buf_puts(out, *(char **)(base + r->off));
+		break;
+	case T_INT:
+		buf_printf(out, "%d", *(int *)(base + r->off));
+		break;
+	case T_INT64:
+		buf_printf(out, "%lld", *(long long *)(base + r->off));
+		break;
+	case T_BOOL:
+		buf_puts(out, *(int *)(base + r->off) ? "true" : "false");
+		break;
+	case T_ENUM:
+		buf_puts(out, r->choices[*(int *)(base + r->off)]);
+		break;
+	default:
+		break;
+	}
+	config_list_free(&l);
+	return 0;
+}
+
+/* config_list_create - new NAME.conf from a template (copied as text: comments stay) */
+int
+config_list_create(const struct config *c, const char *name, const char *tmpl, struct buf *err)
+{
+	struct buf text, out;
+	char *src = NULL, *dst = NULL, *p;
+	struct list_cfg l;
+	int rc = -1, nerr;
+
+	buf_init(&text, 1 << 20);
+	buf_init(&out, 1 << 20);
+	if (!config_list_name_ok(name)) {
+		buf_printf(err, "\"%s\" is not a valid list name (lower-case letters, digits, '-', '_', '.'; "
+		    "at most 64, starting with a letter or digit)", name);
+		goto out;
+	}
+	if (config_list_find(c, name)) {
+		buf_printf(err, "list %s already exists", name);
+		goto out;
+	}
+	for (int i = 0; i < c->nlists; i++)
+		if (reserved_clash(name, c->lists[i].name) || reserved_clash(c->lists[i].name, name)) {
+			buf_printf(err, "list name %s clashes with an address of list %s", name, c->lists[i].name);
+			goto out;
+		}
+	if (asprintf(&src, "%s/%s.conf", c->templates_dir, tmpl) < 0 ||
+	    asprintf(&dst, "%s/%s.conf", c->lists_dir, name) < 0)
+		goto out;
+	if (fs_read_file(src, &text, err) < 0)
+		goto out;
+	/* substitute @LIST@ with the name */
+	for (p = (char *)buf_cstr(&text); *p; ) {
+		char *at = strstr(p, "@LIST@");
+
+		if (at == NULL) {
+			buf_puts(&out, p);
+			break;
+		}
+		buf_append(&out, p, (size_t)(at - p));
+		buf_puts(&out, name);
+		p = at + 6;
+	}
+	if (fs_write_atomic(dst, out.data, out.len, 1, err) < 0)
+		goto out;
+	nerr = config_list_load(dst, &l, err);
+	config_list_free(&l);
+	if (nerr) {
+		unlink(dst);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&text);
+	buf_free(&out);
+	free(src);
+	free(dst);
+	return rc;
+}

@@ -1,0 +1,186 @@
+/*
+ * keys.c - the instance master key and what is derived from it.
+ *
+ * The master key is 32 random bytes in a file of mode 0600, made once by
+ * `mlistctl init`. Every other key is derived from it with crypto_kdf, one
+ * context per purpose, so a key never serves two jobs. Key bytes are held
+ * only in sodium_malloc'ed memory that is read-only after derivation and
+ * wiped on free. Nothing here logs.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "keys.h"
+
+#define KEYS_CTX	"mlistd__"	/* crypto_kdf context, 8 bytes */
+
+enum { KDF_SPOOL = 1, KDF_FIELD, KDF_LOOKUP, KDF_TOKEN };
+
+/* keys_create - write a new master key to path; refuse to overwrite */
+int
+keys_create(const char *path, char *err, size_t errlen)
+{
+	unsigned char master[KEYS_LEN];
+	int fd;
+	ssize_t n;
+
+	if (sodium_init() < 0)
+		return snprintf(err, errlen, "libsodium failed to initialise"), -1;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, errlen, "cannot create master key %s: %s%s", path,
+		    strerror(errno), errno == EEXIST ?
+		    " (the instance is already initialised; remove the state directory to start over)" : "");
+		return -1;
+	}
+	crypto_kdf_keygen(master);
+	n = write(fd, master, sizeof(master));
+	sodium_memzero(master, sizeof(master));
+	if (n != (ssize_t)sizeof(master) || fsync(fd) < 0) {
+		snprintf(err, errlen, "cannot write master key %s: %s", path,
+		    n < 0 ? strerror(errno) : "short write");
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		snprintf(err, errlen, "cannot write master key %s: %s", path, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/* keys_from_master - derive the working keys from a master key */
+struct keys *
+keys_from_master(const unsigned char master[KEYS_LEN])
+{
+	struct keys *k;
+
+	if (sodium_init() < 0 || (k = sodium_malloc(sizeof(*k))) == NULL)
+		return NULL;
+	crypto_kdf_derive_from_key(k->spool, KEYS_LEN, KDF_SPOOL, KEYS_CTX, master);
+	crypto_kdf_derive_from_key(k->field, KEYS_LEN, KDF_FIELD, KEYS_CTX, master);
+	crypto_kdf_derive_from_key(k->lookup, KEYS_LEN, KDF_LOOKUP, KEYS_CTX, master);
+	crypto_kdf_derive_from_key(k->token, KEYS_LEN, KDF_TOKEN, KEYS_CTX, master);
+	sodium_mprotect_readonly(k);
+	return k;
+}
+
+/* keys_load - read the master key file; it must be private and exact */
+struct keys *
+keys_load(const char *path, char *err, size_t errlen)
+{
+	unsigned char *master;
+	struct keys *k = NULL;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (sodium_init() < 0)
+		return snprintf(err, errlen, "libsodium failed to initialise"), NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "cannot open master key %s: %s%s", path, strerror(errno),
+		    errno == ENOENT ? " (run 'mlistctl init' first)" : "");
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077) != 0 || st.st_size != KEYS_LEN) {
+		snprintf(err, errlen, "master key %s must be %d bytes and mode 0600 (chmod 600 %s)",
+		    path, KEYS_LEN, path);
+		close(fd);
+		return NULL;
+	}
+	if ((master = sodium_malloc(KEYS_LEN)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, master, KEYS_LEN);
+	close(fd);
+	if (n != KEYS_LEN)
+		snprintf(err, errlen, "cannot read master key %s", path);
+	else if ((k = keys_from_master(master)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	sodium_free(master);
+	return k;
+}
+
+/* keys_free - wipe and release */
+void
+keys_free(struct keys *k)
+{
+	if (k)
+		sodium_free(k);	/* sodium_free wipes */
+}
+
+/* keys_addr_hash - keyed look-up hash of a (list, address); case-insensitive */
+void
+keys_addr_hash(const struct keys *k, const char *list, const char *addr,
+    unsigned char out[KEYS_HASH_LEN])
+{
+	crypto_generichash_state st;
+	unsigned char c;
+
+	crypto_generichash_init(&st, k->lookup, KEYS_LEN, KEYS_HASH_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)list, strlen(list) + 1);
+	for (; *addr; addr++) {
+		c = (unsigned char)tolower((unsigned char)*addr);
+		crypto_generichash_update(&st, &c, 1);
+	}
+	crypto_generichash_final(&st, out, KEYS_HASH_LEN);
+}
+
+/* keys_seal - encrypt a stored field: nonce || secretbox */
+int
+keys_seal(const struct keys *k, const void *pt, size_t len, struct buf *out)
+{
+	unsigned char nonce[crypto_secretbox_NONCEBYTES];
+	size_t off;
+
+	randombytes_buf(nonce, sizeof(nonce));
+	buf_reset(out);
+	if (buf_append(out, nonce, sizeof(nonce)) < 0)
+		return -1;
+	off = out->len;
+	if (buf_reserve(out, len + crypto_secretbox_MACBYTES) < 0)
+		return -1;
+	crypto_secretbox_easy(out->data + off, pt, len, nonce, k->field);
+	out->len = off + len + crypto_secretbox_MACBYTES;
+	out->data[out->len] = 0;
+	return 0;
+}
+
+/* keys_open - decrypt a stored field; -1 if it was tampered with */
+int
+keys_open(const struct keys *k, const void *ct, size_t len, struct buf *out)
+{
+	const unsigned char *c = ct;
+	size_t plen;
+
+	buf_reset(out);
+	if (len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+		return -1;
+	plen = len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+	if (buf_reserve(out, plen) < 0)
+		return -1;
+	if (crypto_secretbox_open_easy(out->data, c + crypto_secretbox_NONCEBYTES,
+	    len - crypto_secretbox_NONCEBYTES, c, k->field) != 0)
+		return buf_reset(out), -1;
+	out->len = plen;
+	out->data[plen] = 0;
+	return 0;
+}
+
+/* keys_token - opaque, unforgeable token for some bytes (lower-case base32-ish hex) */
+void
+keys_token(const struct keys *k, const void *in, size_t len, char *out, size_t outlen)
+{
+	unsigned char h[16];
+
+	crypto_generichash(h, sizeof(h), in, len, k->token, KEYS_LEN);
+	sodium_bin2hex(out, outlen, h, outlen / 2 > sizeof(h) ? sizeof(h) : (outlen - 1) / 2);
+}

@@ -1,0 +1,472 @@
+/*
+ * spool.c - one encrypted file per message, made durable before `250`.
+ *
+ * A file is written under tmp/ (opened O_EXCL), sealed chunk by chunk with
+ * libsodium's secretstream under the spool key, fsynced, renamed into its
+ * queue directory, and the directory fsynced: only then does spool_commit
+ * return OK and may the SMTP server say 250. The queue id is bound into
+ * every chunk as associated data, and the last chunk carries the FINAL tag,
+ * so a truncated, swapped or altered file fails to open and is moved to
+ * corrupt/ (quarantined, never deleted).
+ *
+ * File: "MLSPOOL1" | secretstream header | { u32 length | chunk }...
+ * The first chunk is the envelope (text lines), the rest the message.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../util/fsutil.h"
+#include "../util/log.h"
+#include "spool.h"
+
+#define MAGIC		"MLSPOOL1"
+#define MAGIC_LEN	8
+#define ABYTES		crypto_secretstream_xchacha20poly1305_ABYTES
+#define ENV_MAX		(1 << 20)	/* envelope chunk, bounded by max_recipients */
+
+static const char *const dir_names[SPOOL_NDIRS] = { "tmp", "incoming", "out", "corrupt" };
+
+/* spool_open - make the queue directories under state_dir */
+int
+spool_open(struct spool *sp, const char *state_dir, const struct keys *k, struct buf *err)
+{
+	int i;
+
+	sp->keys = k;
+	for (i = 0; i < SPOOL_NDIRS; i++) {
+		if (snprintf(sp->dir[i], sizeof(sp->dir[i]), "%s/queue/%s", state_dir,
+		    dir_names[i]) >= (int)sizeof(sp->dir[i]))
+			return buf_printf(err, "%s: path too long", state_dir), -1;
+		if (fs_mkdir_p(sp->dir[i], 0700) < 0)
+			return buf_printf(err, "cannot create %s: %s", sp->dir[i], strerror(errno)), -1;
+	}
+	return 0;
+}
+
+/* spool_clean_tmp - remove uncommitted files (none of them was ever answered 250) */
+int
+spool_clean_tmp(struct spool *sp)
+{
+	char **ids, path[PATH_MAX + 32];
+	int n, i;
+
+	if ((n = spool_list(sp, SPOOL_TMP, &ids)) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", sp->dir[SPOOL_TMP], ids[i]);
+		(void)unlink(path);
+	}
+	spool_list_free(ids, n);
+	return n;
+}
+
+/* spool_new_id - time-ordered, unguessable queue id: 8 hex of time, 8 random */
+void
+spool_new_id(char out[QID_LEN + 1])
+{
+	uint32_t r = randombytes_random();
+
+	snprintf(out, QID_LEN + 1, "%08llX%08X", (unsigned long long)time(NULL) & 0xffffffffULL, r);
+}
+
+/* put_chunk - seal one chunk and write it */
+static int
+put_chunk(struct spool_writer *w, const unsigned char *p, size_t n, unsigned char tag)
+{
+	unsigned char *ct;
+	unsigned long long clen;
+	uint32_t be;
+	int rc;
+
+	if ((ct = malloc(n + ABYTES + 4)) == NULL)
+		return -1;
+	crypto_secretstream_xchacha20poly1305_push(&w->st, ct + 4, &clen, p, n,
+	    (const unsigned char *)w->id, QID_LEN, tag);
+	be = htobe32((uint32_t)clen);
+	memcpy(ct, &be, 4);
+	rc = fs_write_all(w->fd, ct, (size_t)clen + 4);
+	free(ct);
+	return rc;
+}
+
+/* envelope_text - serialise an envelope */
+static int
+envelope_text(const struct envelope *e, struct buf *b)
+{
+	int i, rc = 0;
+
+	rc |= buf_printf(b, "T %lld\nF %s\nC %s\nN %s\n", e->received, e->sender ? e->sender : "",
+	    e->client ? e->client : "", e->note ? e->note : "");
+	for (i = 0; i < e->nrcpts; i++)
+		rc |= buf_printf(b, "R %s\n", e->rcpts[i]);
+	return rc ? -1 : 0;
+}
+
+/* spool_begin - open a new file in tmp/ and write the envelope */
+enum result
+spool_begin(struct spool *sp, enum spool_dir where, const struct envelope *e,
+    struct spool_writer *w)
+{
+	unsigned char hdr[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+	struct buf env;
+	int tries;
+
+	memset(w, 0, sizeof(*w));
+	w->sp = sp;
+	w->where = where;
+	w->fd = -1;
+	buf_init(&w->pending, SPOOL_CHUNK * 2);
+	for (tries = 0; tries < 10 && w->fd < 0; tries++) {
+		spool_new_id(w->id);
+		snprintf(w->tmp, sizeof(w->tmp), "%s/%s", sp->dir[SPOOL_TMP], w->id);
+		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (w->fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (w->fd < 0) {
+		log_err("NOQUEUE spool: cannot create %s: %s", w->tmp, strerror(errno));
+		w->failed = 1;
+		return TEMPFAIL;
+	}
+	crypto_secretstream_xchacha20poly1305_init_push(&w->st, hdr, sp->keys->spool);
+	buf_init(&env, ENV_MAX);
+	if (fs_write_all(w->fd, MAGIC, MAGIC_LEN) < 0 || fs_write_all(w->fd, hdr, sizeof(hdr)) < 0 ||
+	    envelope_text(e, &env) < 0 ||
+	    put_chunk(w, env.data, env.len, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) < 0) {
+		log_err("%s spool: cannot write %s: %s", w->id, w->tmp, strerror(errno));
+		buf_free(&env);
+		spool_abort(w);
+		return TEMPFAIL;
+	}
+	buf_free(&env);
+	return OK;
+}
+
+/* spool_write - add message bytes; sealed in SPOOL_CHUNK pieces */
+enum result
+spool_write(struct spool_writer *w, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	size_t take;
+
+	if (w->failed)
+		return TEMPFAIL;
+	while (n > 0) {
+		take = SPOOL_CHUNK - w->pending.len;
+		if (take > n)
+			take = n;
+		if (buf_append(&w->pending, c, take) < 0)
+			return w->failed = 1, TEMPFAIL;
+		c += take;
+		n -= take;
+		w->total += take;
+		if (w->pending.len == SPOOL_CHUNK) {
+			if (put_chunk(w, w->pending.data, w->pending.len,
+			    crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) < 0) {
+				log_err("%s spool: write failed: %s", w->id, strerror(errno));
+				return w->failed = 1, TEMPFAIL;
+			}
+			buf_reset(&w->pending);
+		}
+	}
+	return OK;
+}
+
+/* spool_commit - final chunk, fsync, rename into the queue, fsync the directory */
+enum result
+spool_commit(struct spool_writer *w)
+{
+	char dst[PATH_MAX + 32];
+	struct buf err;
+
+	if (w->failed || w->fd < 0)
+		goto fail;
+	if (put_chunk(w, w->pending.data, w->pending.len,
+	    crypto_secretstream_xchacha20poly1305_TAG_FINAL) < 0) {
+		log_err("%s spool: write failed: %s", w->id, strerror(errno));
+		goto fail;
+	}
+	if (fsync(w->fd) < 0) {
+		log_err("%s spool: fsync failed: %s", w->id, strerror(errno));
+		goto fail;
+	}
+	if (close(w->fd) < 0) {
+		w->fd = -1;
+		log_err("%s spool: close failed: %s", w->id, strerror(errno));
+		goto fail;
+	}
+	w->fd = -1;
+	snprintf(dst, sizeof(dst), "%s/%s", w->sp->dir[w->where], w->id);
+	buf_init(&err, 1024);
+	if (fs_sync_rename(w->tmp, dst, &err) < 0) {
+		log_err("%s spool: %s", w->id, buf_cstr(&err));
+		buf_free(&err);
+		/* the rename may have happened before the dir fsync failed: undo it */
+		(void)unlink(dst);
+		goto fail;
+	}
+	buf_free(&err);
+	buf_free(&w->pending);
+	sodium_memzero(&w->st, sizeof(w->st));
+	return OK;
+fail:
+	spool_abort(w);
+	return TEMPFAIL;
+}
+
+/* spool_abort - throw away an uncommitted file */
+void
+spool_abort(struct spool_writer *w)
+{
+	if (w->fd >= 0)
+		(void)close(w->fd);
+	w->fd = -1;
+	if (w->tmp[0])
+		(void)unlink(w->tmp);
+	w->failed = 1;
+	buf_free(&w->pending);
+	sodium_memzero(&w->st, sizeof(w->st));
+}
+
+/* envelope_add_rcpt - append a recipient */
+int
+envelope_add_rcpt(struct envelope *e, const char *r)
+{
+	char **n = realloc(e->rcpts, sizeof(*n) * (size_t)(e->nrcpts + 1));
+
+	if (n == NULL)
+		return -1;
+	e->rcpts = n;
+	if ((e->rcpts[e->nrcpts] = strdup(r)) == NULL)
+		return -1;
+	e->nrcpts++;
+	return 0;
+}
+
+/* envelope_free - release */
+void
+envelope_free(struct envelope *e)
+{
+	for (int i = 0; i < e->nrcpts; i++)
+		free(e->rcpts[i]);
+	free(e->rcpts);
+	free(e->sender);
+	free(e->client);
+	free(e->note);
+	memset(e, 0, sizeof(*e));
+}
+
+/* envelope_parse - read the envelope chunk back */
+static int
+envelope_parse(struct envelope *e, char *text)
+{
+	char *line, *save = NULL;
+
+	memset(e, 0, sizeof(*e));
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == 0 || line[1] != ' ')
+			return -1;
+		switch (line[0]) {
+		case 'T': e->received = strtoll(line + 2, NULL, 10); break;
+		case 'F': free(e->sender); e->sender = strdup(line + 2); break;
+		case 'C': free(e->client); e->client = strdup(line + 2); break;
+		case 'N': free(e->note); e->note = strdup(line + 2); break;
+		case 'R': if (envelope_add_rcpt(e, line + 2) < 0) return -1; break;
+		default: return -1;
+		}
+	}
+	if (!e->sender)
+		e->sender = strdup("");
+	if (!e->note)
+		e->note = strdup("");
+	return e->sender && e->note ? 0 : -1;
+}
+
+/* read_exact - read n bytes or fail */
+static int
+read_exact(int fd, void *p, size_t n)
+{
+	ssize_t r;
+	char *c = p;
+
+	while (n > 0) {
+		if ((r = read(fd, c, n)) < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* spool_read - open, authenticate and decrypt a whole file */
+int
+spool_read(struct spool *sp, enum spool_dir where, const char *id, struct envelope *e,
+    struct buf *msg, struct buf *why)
+{
+	crypto_secretstream_xchacha20poly1305_state st;
+	unsigned char hdr[crypto_secretstream_xchacha20poly1305_HEADERBYTES], magic[MAGIC_LEN];
+	unsigned char *ct = NULL, *pt = NULL, tag = 0;
+	unsigned long long plen;
+	char path[PATH_MAX + 32];
+	uint32_t be, clen;
+	int fd, first = 1, rc = -1;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(path, sizeof(path), "%s/%s", sp->dir[where], id);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return buf_printf(why, "cannot open: %s", strerror(errno)), -2;
+	if (strlen(id) != QID_LEN || read_exact(fd, magic, MAGIC_LEN) < 0 ||
+	    memcmp(magic, MAGIC, MAGIC_LEN) || read_exact(fd, hdr, sizeof(hdr)) < 0 ||
+	    crypto_secretstream_xchacha20poly1305_init_pull(&st, hdr, sp->keys->spool) != 0) {
+		buf_puts(why, "not a spool file");
+		goto out;
+	}
+	/* the envelope chunk may be up to ENV_MAX; message chunks SPOOL_CHUNK */
+	if ((ct = malloc(ENV_MAX + ABYTES)) == NULL || (pt = malloc(ENV_MAX + 1)) == NULL)
+		goto out;
+	while (tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+		if (read_exact(fd, &be, 4) < 0) {
+			buf_puts(why, "truncated");
+			goto out;
+		}
+		clen = be32toh(be);
+		if (clen < ABYTES || clen > (first ? ENV_MAX : SPOOL_CHUNK) + ABYTES) {
+			buf_puts(why, "bad chunk length");
+			goto out;
+		}
+		if (read_exact(fd, ct, clen) < 0) {
+			buf_puts(why, "truncated");
+			goto out;
+		}
+		if (crypto_secretstream_xchacha20poly1305_pull(&st, pt, &plen, &tag, ct, clen,
+		    (const unsigned char *)id, QID_LEN) != 0) {
+			buf_puts(why, "authentication failed (altered, truncated or wrong key)");
+			goto out;
+		}
+		if (first) {
+			pt[plen] = 0;
+			if (envelope_parse(e, (char *)pt) < 0) {
+				buf_puts(why, "bad envelope");
+				goto out;
+			}
+			first = 0;
+		} else if (buf_append(msg, pt, (size_t)plen) < 0) {
+			buf_puts(why, "message too large to load");
+			goto out;
+		}
+	}
+	if (first) {
+		buf_puts(why, "no envelope");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		envelope_free(e);
+	sodium_memzero(&st, sizeof(st));
+	free(ct);
+	if (pt) {
+		sodium_memzero(pt, ENV_MAX + 1);
+		free(pt);
+	}
+	close(fd);
+	return rc;
+}
+
+/* spool_quarantine - move a file that cannot be read to corrupt/, durably */
+int
+spool_quarantine(struct spool *sp, enum spool_dir where, const char *id)
+{
+	char src[PATH_MAX + 32], dst[PATH_MAX + 32];
+
+	snprintf(src, sizeof(src), "%s/%s", sp->dir[where], id);
+	snprintf(dst, sizeof(dst), "%s/%s", sp->dir[SPOOL_CORRUPT], id);
+	return fs_sync_rename(src, dst, NULL);
+}
+
+/* spool_remove - delete a file that is done with, durably */
+int
+spool_remove(struct spool *sp, enum spool_dir where, const char *id)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", sp->dir[where], id);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	return fs_fsync_dir(path);
+}
+
+/* spool_exists - is the file there? */
+int
+spool_exists(struct spool *sp, enum spool_dir where, const char *id)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", sp->dir[where], id);
+	return access(path, F_OK) == 0;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* spool_list - queue ids in a directory, oldest first */
+int
+spool_list(struct spool *sp, enum spool_dir where, char ***out)
+{
+	DIR *d;
+	struct dirent *de;
+	char **ids = NULL, **n;
+	int cnt = 0;
+
+	*out = NULL;
+	if ((d = opendir(sp->dir[where])) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != QID_LEN)
+			continue;
+		if ((n = realloc(ids, sizeof(*ids) * (size_t)(cnt + 1))) == NULL)
+			break;
+		ids = n;
+		if ((ids[cnt] = strdup(de->d_name)) == NULL)
+			break;
+		cnt++;
+	}
+	closedir(d);
+	if (cnt)
+		qsort(ids, (size_t)cnt, sizeof(*ids), id_cmp);
+	*out = ids;
+	return cnt;
+}
+
+/* spool_list_free - release a spool_list result */
+void
+spool_list_free(char **ids, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* spool_count - number of files in a directory */
+int
+spool_count(struct spool *sp, enum spool_dir where)
+{
+	char **ids;
+	int n = spool_list(sp, where, &ids);
+
+	spool_list_free(ids, n > 0 ? n : 0);
+	return n;
+}

@@ -1,0 +1,37 @@
+/* smtp_session.h - one ESMTP/LMTP dialogue, independent of sockets. */
+#ifndef MLIST_SMTP_SESSION_H
+#define MLIST_SMTP_SESSION_H
+
+#include "mail/config.h"
+#include "mail/spool.h"
+#include "smtp_input.h"
+#include "util/buf.h"
+
+enum smtp_state { SS_CONNECTED, SS_HELO, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSED };
+
+struct smtp_session {
+	const struct config *cfg;
+	struct spool	*spool;
+	int		 lmtp;
+	enum smtp_state	 state;
+	struct smtp_in	 in;
+	struct buf	 out;		/* replies not yet sent */
+	struct buf	 data;		/* DATA bytes not yet spooled */
+	struct envelope	 env;
+	struct spool_writer w;
+	int		 writing;	/* w is open */
+	int		 errors;	/* bad commands so far */
+	int		 close_after;	/* close once out is flushed */
+	int		 committed;	/* messages accepted (for the caller) */
+	char		 helo[256];
+	char		 peer[64];
+};
+
+void	smtp_session_init(struct smtp_session *, const struct config *, struct spool *,
+	    int lmtp, const char *peer);
+void	smtp_session_free(struct smtp_session *);
+void	smtp_session_input(struct smtp_session *, const unsigned char *, size_t);
+void	smtp_session_timeout(struct smtp_session *);
+void	smtp_session_shutdown(struct smtp_session *);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * fsutil.c - the durable-write primitives everything else uses.
+ *
+ * The order is the one Postfix's mail_stream uses: write, fsync the file,
+ * rename into place, fsync the directory. Only after the directory fsync
+ * is a new name guaranteed to survive a crash. Every return value is
+ * checked, close() included.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+/* fs_write_all - write everything or fail */
+int
+fs_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0)
+			return errno = EIO, -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* fs_fsync_dir - fsync the directory that holds path */
+int
+fs_fsync_dir(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, rc, saved;
+
+	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
+		return errno = ENAMETOOLONG, -1;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	saved = errno;
+	if (close(fd) < 0 && rc == 0)
+		return -1;
+	errno = saved;
+	return rc;
+}
+
+/* fs_sync_rename - rename a written, fsynced file into place, then fsync the directory */
+int
+fs_sync_rename(const char *tmp, const char *dst, struct buf *err)
+{
+	if (rename(tmp, dst) < 0) {
+		if (err)
+			buf_printf(err, "cannot rename %s to %s: %s", tmp, dst, strerror(errno));
+		return -1;
+	}
+	if (fs_fsync_dir(dst) < 0) {
+		if (err)
+			buf_printf(err, "cannot fsync directory of %s: %s", dst, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* fs_write_atomic - write a whole file under a temp name, fsync, rename */
+int
+fs_write_atomic(const char *path, const void *p, size_t n, int excl, struct buf *err)
+{
+	char tmp[PATH_MAX];
+	int fd;
+
+	if (excl && access(path, F_OK) == 0) {
+		buf_printf(err, "%s already exists", path);
+		return -1;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return buf_printf(err, "%s: path too long", path), -1;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
+		buf_printf(err, "cannot create %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (fs_write_all(fd, p, n) < 0 || fsync(fd) < 0) {
+		buf_printf(err, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		buf_printf(err, "cannot write %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	if (fs_sync_rename(tmp, path, err) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* fs_read_file - whole file into a buffer (bounded by the buffer's cap) */
+int
+fs_read_file(const char *path, struct buf *out, struct buf *err)
+{
+	char chunk[8192];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (err)
+			buf_printf(err, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || buf_append(out, chunk, (size_t)n) < 0) {
+			if (err)
+				buf_printf(err, "cannot read %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* fs_mkdir_p - make a directory and its parents */
+int
+fs_mkdir_p(const char *path, int mode)
+{
+	char copy[PATH_MAX], *p;
+
+	if (snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
+		return errno = ENAMETOOLONG, -1;
+	for (p = copy + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(copy, (mode_t)mode) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	if (mkdir(copy, (mode_t)mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,628 @@
+/*
+ * mlistctl.c - the list administrator's command line.
+ *
+ * Each verb is a row in a table - its words, its argument grammar, its
+ * handler and its help - as in OpenSMTPD's smtpctl. Usage errors exit 2,
+ * failures exit 1; every error is one line on stderr that says what to do.
+ * With --json, output is one JSON document on stdout (documented in the
+ * README and stable: fields are only ever added).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../mlistd/mail/addr.h"
+#include "../mlistd/mail/config.h"
+#include "../mlistd/mail/keys.h"
+#include "../mlistd/mail/spool.h"
+#include "../mlistd/mail/store.h"
+#include "../mlistd/util/fsutil.h"
+
+enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
+enum { NEED_NONE, NEED_CONFIG, NEED_STORE };
+
+struct ctx {
+	const char	*config_path;
+	int		 json;
+	struct config	*cfg;
+	struct keys	*keys;
+	struct store	*store;
+	struct spool	 spool;
+};
+
+struct verb {
+	const char	*words;
+	const char	*args;
+	int		 minargs, maxargs;
+	int		 need;
+	int		(*fn)(struct ctx *, int, char **);
+	const char	*help;
+};
+
+static int v_init(struct ctx *, int, char **);
+static int v_check(struct ctx *, int, char **);
+static int v_status(struct ctx *, int, char **);
+static int v_list_create(struct ctx *, int, char **);
+static int v_list_ls(struct ctx *, int, char **);
+static int v_list_show(struct ctx *, int, char **);
+static int v_list_set(struct ctx *, int, char **);
+static int v_list_delete(struct ctx *, int, char **);
+static int v_member_add(struct ctx *, int, char **);
+static int v_member_rm(struct ctx *, int, char **);
+static int v_member_ls(struct ctx *, int, char **);
+static int v_member_set(struct ctx *, int, char **);
+
+static const struct verb verbs[] = {
+	{ "init", "", 0, 0, NEED_NONE, v_init,
+	  "Create the state directory, the master key (mode 0600), the database and the\n"
+	  "spool of a new instance. Refuses to run twice." },
+	{ "check", "", 0, 0, NEED_STORE, v_check,
+	  "Check the configuration, every list file, the master key and the database.\n"
+	  "Prints \"configuration OK\" or each error as file:line: setting: problem." },
+	{ "status", "", 0, 0, NEED_STORE, v_status,
+	  "Show whether the daemon runs, queue sizes, pending deliveries and lists." },
+	{ "list create", "NAME [--template T]", 1, 3, NEED_STORE, v_list_create,
+	  "Create list NAME from templates_dir/T.conf (default T: default). The list\n"
+	  "address is NAME@hostname. The daemon is told to reload." },
+	{ "list ls", "", 0, 0, NEED_STORE, v_list_ls, "List the lists and their member counts." },
+	{ "list show", "NAME", 1, 1, NEED_STORE, v_list_show,
+	  "Show every setting of a list (defaults included) and its member count." },
+	{ "list set", "NAME KEY VALUE", 3, 3, NEED_STORE, v_list_set,
+	  "Change one setting of a list. The value is checked, the list file rewritten\n"
+	  "atomically (libconfig drops comments when it writes) and the daemon reloaded." },
+	{ "list delete", "NAME", 1, 1, NEED_STORE, v_list_delete,
+	  "Delete a list: its file and its members. Mail already queued is still delivered." },
+	{ "member add", "LIST ADDRESS [--name NAME]", 2, 4, NEED_STORE, v_member_add,
+	  "Add a member. The address is stored encrypted." },
+	{ "member rm", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_rm, "Remove a member." },
+	{ "member ls", "LIST", 1, 1, NEED_STORE, v_member_ls, "List the members of a list." },
+	{ "member set", "LIST ADDRESS KEY VALUE", 4, 4, NEED_STORE, v_member_set,
+	  "Change a member: KEY is name (text), role (member|moderator|owner),\n"
+	  "nomail (on|off) or digest (on|off)." },
+	{ NULL, NULL, 0, 0, 0, NULL, NULL }
+};
+
+/* die - one-line error, exit status */
+static int
+fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int
+fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mlistctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+/* json_str - print a JSON string literal */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void
+usage(FILE *fp)
+{
+	const struct verb *v;
+
+	fprintf(fp, "usage: mlistctl [-c CONFIG] [--json] VERB [ARGS...]\n\n"
+	    "Administer an mlistd instance: its lists and their members.\n\n"
+	    "options:\n"
+	    "  -c CONFIG  configuration file (default: $MLISTD_CONF, else /etc/mlistd/mlistd.conf)\n"
+	    "  --json     machine-readable output (one JSON document on stdout)\n"
+	    "  -h, --help this help; 'mlistctl VERB --help' explains one verb\n\nverbs:\n");
+	for (v = verbs; v->words; v++)
+		fprintf(fp, "  %s %s\n", v->words, v->args);
+	fprintf(fp, "\nexit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+/* verb_help - the help of one verb */
+static void
+verb_help(const struct verb *v)
+{
+	printf("usage: mlistctl [-c CONFIG] [--json] %s %s\n\n%s\n", v->words, v->args, v->help);
+	if (strcmp(v->words, "list set") == 0)
+		printf("\nKEY is one of: %s\n", config_list_keys());
+}
+
+/* signal_daemon - ask a running daemon to reload; quiet if none runs */
+static void
+signal_daemon(struct ctx *c)
+{
+	FILE *fp = fopen(c->cfg->pid_file, "r");
+	long pid;
+
+	if (!fp)
+		return;
+	if (fscanf(fp, "%ld", &pid) == 1 && pid > 1 && kill((pid_t)pid, SIGHUP) == 0 && !c->json)
+		fprintf(stderr, "mlistctl: daemon (pid %ld) told to reload\n", pid);
+	fclose(fp);
+}
+
+/* open_state - keys, store and spool of the instance */
+static int
+open_state(struct ctx *c)
+{
+	char path[4096];
+	struct buf err;
+
+	snprintf(path, sizeof(path), "%s/master.key", c->cfg->state_dir);
+	if ((c->keys = keys_load(path, path, sizeof(path))) == NULL)
+		return fail(EX_FAIL, "%s", path);
+	buf_init(&err, 0);
+	snprintf(path, sizeof(path), "%s/mlistd.db", c->cfg->state_dir);
+	if ((c->store = store_open(path, c->keys, &err)) == NULL ||
+	    spool_open(&c->spool, c->cfg->state_dir, c->keys, &err) < 0) {
+		fail(EX_FAIL, "%s", buf_cstr(&err));
+		buf_free(&err);
+		return EX_FAIL;
+	}
+	buf_free(&err);
+	return EX_OK;
+}
+
+static int
+v_init(struct ctx *c, int argc, char **argv)
+{
+	char path[4096], errtext[512];
+	struct buf err;
+	struct config *cfg;
+
+	(void)argc;
+	(void)argv;
+	buf_init(&err, 0);
+	if ((cfg = config_load_flags(c->config_path, CONFIG_SKIP_LISTS, &err)) == NULL) {
+		fputs(buf_cstr(&err), stderr);
+		return EX_FAIL;
+	}
+	c->cfg = cfg;
+	if (fs_mkdir_p(cfg->state_dir, 0700) < 0 || chmod(cfg->state_dir, 0700) < 0)
+		return fail(EX_FAIL, "cannot create %s: %s", cfg->state_dir, strerror(errno));
+	if (fs_mkdir_p(cfg->lists_dir, 0755) < 0)
+		return fail(EX_FAIL, "cannot create %s: %s", cfg->lists_dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/master.key", cfg->state_dir);
+	if (keys_create(path, errtext, sizeof(errtext)) < 0)
+		return fail(EX_FAIL, "%s", errtext);
+	if (open_state(c) != EX_OK)
+		return EX_FAIL;
+	if (c->json)
+		printf("{\"state_dir\":"), json_str(cfg->state_dir), printf(",\"schema\":%d}\n",
+		    store_schema_version(c->store));
+	else
+		printf("initialised %s (master key, database, spool)\n", cfg->state_dir);
+	buf_free(&err);
+	return EX_OK;
+}
+
+static int
+v_check(struct ctx *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	if (c->json)
+		printf("{\"ok\":true,\"lists\":%d,\"schema\":%d}\n", c->cfg->nlists,
+		    store_schema_version(c->store));
+	else
+		printf("configuration OK\n");
+	return EX_OK;
+}
+
+/* daemon_pid - pid of the running daemon, or 0 */
+static long
+daemon_pid(struct ctx *c)
+{
+	FILE *fp = fopen(c->cfg->pid_file, "r");
+	long pid = 0;
+
+	if (!fp)
+		return 0;
+	if (fscanf(fp, "%ld", &pid) != 1 || pid <= 1 || kill((pid_t)pid, 0) < 0)
+		pid = 0;
+	fclose(fp);
+	return pid;
+}
+
+static int
+v_status(struct ctx *c, int argc, char **argv)
+{
+	int in = spool_count(&c->spool, SPOOL_INCOMING), out = spool_count(&c->spool, SPOOL_OUT);
+	int bad = spool_count(&c->spool, SPOOL_CORRUPT), i;
+	long pid = daemon_pid(c);
+
+	(void)argc;
+	(void)argv;
+	if (c->json) {
+		printf("{\"running\":%s,\"pid\":%ld,\"queue\":{\"incoming\":%d,\"out\":%d,\"corrupt\":%d},"
+		    "\"lists\":[", pid ? "true" : "false", pid, in, out, bad);
+		for (i = 0; i < c->cfg->nlists; i++) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(c->cfg->lists[i].name);
+			printf(",\"members\":%d}", store_member_count(c->store, c->cfg->lists[i].name));
+		}
+		printf("]}\n");
+		return EX_OK;
+	}
+	printf("daemon:      %s", pid ? "running" : "not running");
+	if (pid)
+		printf(" (pid %ld)", pid);
+	printf("\nqueue:       %d incoming, %d rendered, %d quarantined (corrupt)\n", in, out, bad);
+	printf("lists:       %d\n", c->cfg->nlists);
+	for (i = 0; i < c->cfg->nlists; i++)
+		printf("  %-20s %d members\n", c->cfg->lists[i].name,
+		    store_member_count(c->store, c->cfg->lists[i].name));
+	return EX_OK;
+}
+
+/* find_list - a list by name, or an error */
+static const struct list_cfg *
+find_list(struct ctx *c, const char *name)
+{
+	const struct list_cfg *l = config_list_find(c->cfg, name);
+
+	if (!l)
+		fail(EX_FAIL, "no list named \"%s\" (see 'mlistctl list ls')", name);
+	return l;
+}
+
+static int
+v_list_create(struct ctx *c, int argc, char **argv)
+{
+	const char *tmpl = "default";
+	struct buf err;
+
+	if (argc == 3 && strcmp(argv[1], "--template") == 0)
+		tmpl = argv[2];
+	else if (argc != 1)
+		return fail(EX_USAGE, "usage: list create NAME [--template T]");
+	buf_init(&err, 0);
+	if (config_list_create(c->cfg, argv[0], tmpl, &err) < 0) {
+		fail(EX_FAIL, "%s", buf_cstr(&err));
+		buf_free(&err);
+		return EX_FAIL;
+	}
+	buf_free(&err);
+	if (c->json)
+		printf("{\"created\":"), json_str(argv[0]), printf("}\n");
+	else
+		printf("created list %s@%s\n", argv[0], c->cfg->hostname);
+	signal_daemon(c);
+	return EX_OK;
+}
+
+static int
+v_list_ls(struct ctx *c, int argc, char **argv)
+{
+	int i;
+
+	(void)argc;
+	(void)argv;
+	if (c->json)
+		printf("[");
+	for (i = 0; i < c->cfg->nlists; i++) {
+		const struct list_cfg *l = &c->cfg->lists[i];
+		int n = store_member_count(c->store, l->name);
+
+		if (c->json) {
+			printf("%s{\"name\":", i ? "," : "");
+			json_str(l->name);
+			printf(",\"address\":\"%s@%s\",\"members\":%d,\"posting\":\"%s\"}", l->name,
+			    c->cfg->hostname, n, config_posting_name(l->posting));
+		} else
+			printf("%-20s %s@%s  %d members  posting=%s\n", l->name, l->name, c->cfg->hostname,
+			    n, config_posting_name(l->posting));
+	}
+	if (c->json)
+		printf("]\n");
+	return EX_OK;
+}
+
+static int
+v_list_show(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	char keys[1024], *k, *save = NULL;
+	struct buf val, err;
+	int first = 1;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	snprintf(keys, sizeof(keys), "%s", config_list_keys());
+	buf_init(&val, 0);
+	buf_init(&err, 0);
+	if (c->json)
+		printf("{\"address\":\"%s@%s\",\"members\":%d,\"settings\":{", l->name, c->cfg->hostname,
+		    store_member_count(c->store, l->name));
+	else
+		printf("address              %s@%s\nmembers              %d\n", l->name, c->cfg->hostname,
+		    store_member_count(c->store, l->name));
+	for (k = strtok_r(keys, ", ", &save); k; k = strtok_r(NULL, ", ", &save)) {
+		buf_reset(&val);
+		if (config_list_get(l->file, k, &val, &err) < 0)
+			continue;
+		if (c->json) {
+			printf("%s", first ? "" : ",");
+			json_str(k);
+			putchar(':');
+			json_str(buf_cstr(&val));
+		} else
+			printf("%-20s %s\n", k, buf_cstr(&val));
+		first = 0;
+	}
+	if (c->json)
+		printf("}}\n");
+	buf_free(&val);
+	buf_free(&err);
+	return EX_OK;
+}
+
+static int
+v_list_set(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	struct buf err;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	buf_init(&err, 0);
+	if (config_list_set(l->file, argv[1], argv[2], &err) < 0) {
+		/* errors from the validator name the temp copy; the user edits the real file */
+		fail(EX_FAIL, "%s", buf_cstr(&err));
+		buf_free(&err);
+		return EX_FAIL;
+	}
+	buf_free(&err);
+	if (c->json)
+		printf("{\"list\":"), json_str(l->name), printf(",\"key\":"), json_str(argv[1]),
+		    printf(",\"value\":"), json_str(argv[2]), printf("}\n");
+	else
+		printf("%s: %s = %s\n", l->name, argv[1], argv[2]);
+	signal_daemon(c);
+	return EX_OK;
+}
+
+static int
+v_list_delete(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (unlink(l->file) < 0 || fs_fsync_dir(l->file) < 0)
+		return fail(EX_FAIL, "cannot remove %s: %s", l->file, strerror(errno));
+	if (store_list_purge(c->store, l->name) != STORE_OK)
+		return fail(EX_FAIL, "list file removed, but its members could not be: %s",
+		    store_errmsg(c->store));
+	if (c->json)
+		printf("{\"deleted\":"), json_str(l->name), printf("}\n");
+	else
+		printf("deleted list %s\n", l->name);
+	signal_daemon(c);
+	return EX_OK;
+}
+
+static int
+v_member_add(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	const char *name = NULL;
+	int rc;
+
+	if (!l)
+		return EX_FAIL;
+	if (argc == 4 && strcmp(argv[2], "--name") == 0)
+		name = argv[3];
+	else if (argc != 2)
+		return fail(EX_USAGE, "usage: member add LIST ADDRESS [--name NAME]");
+	if (!addr_valid(argv[1]))
+		return fail(EX_FAIL, "\"%s\" is not a valid address (expected local@domain)", argv[1]);
+	if (name && (strpbrk(name, "\r\n") || strlen(name) > 200))
+		return fail(EX_FAIL, "a name must be one line of at most 200 characters");
+	rc = store_member_add(c->store, l->name, argv[1], name);
+	if (rc == STORE_EXISTS)
+		return fail(EX_FAIL, "%s is already a member of %s", argv[1], l->name);
+	if (rc != STORE_OK)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("{\"added\":"), json_str(argv[1]), printf(",\"list\":"), json_str(l->name), printf("}\n");
+	else
+		printf("added %s to %s\n", argv[1], l->name);
+	return EX_OK;
+}
+
+static int
+v_member_rm(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	int rc;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	rc = store_member_rm(c->store, l->name, argv[1]);
+	if (rc == STORE_NOTFOUND)
+		return fail(EX_FAIL, "%s is not a member of %s", argv[1], l->name);
+	if (rc != STORE_OK)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("{\"removed\":"), json_str(argv[1]), printf(",\"list\":"), json_str(l->name), printf("}\n");
+	else
+		printf("removed %s from %s\n", argv[1], l->name);
+	return EX_OK;
+}
+
+struct ls_arg {
+	struct ctx	*c;
+	int		 n;
+};
+
+static int
+print_member(const struct member *m, void *arg)
+{
+	struct ls_arg *a = arg;
+
+	if (a->c->json) {
+		printf("%s{\"address\":", a->n++ ? "," : "");
+		json_str(m->addr);
+		printf(",\"name\":");
+		json_str(m->name ? m->name : "");
+		printf(",\"role\":\"%s\",\"nomail\":%s,\"digest\":%s,\"bounce_score\":%d,\"joined\":%lld}",
+		    m->role, m->nomail ? "true" : "false", m->digest ? "true" : "false",
+		    m->bounce_score, m->created);
+	} else {
+		printf("%-40s %-10s%s%s %s\n", m->addr, m->role, m->nomail ? " nomail" : "",
+		    m->digest ? " digest" : "", m->name ? m->name : "");
+		a->n++;
+	}
+	return 0;
+}
+
+static int
+v_member_ls(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	struct ls_arg a = { c, 0 };
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (c->json)
+		printf("[");
+	if (store_member_each(c->store, l->name, print_member, &a) < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("]\n");
+	return EX_OK;
+}
+
+static int
+v_member_set(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	int rc;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (strcmp(argv[2], "name") == 0 && (strpbrk(argv[3], "\r\n") || strlen(argv[3]) > 200))
+		return fail(EX_FAIL, "a name must be one line of at most 200 characters");
+	rc = store_member_set(c->store, l->name, argv[1], argv[2], argv[3]);
+	if (rc == STORE_NOTFOUND)
+		return fail(EX_FAIL, "%s is not a member of %s", argv[1], l->name);
+	if (rc == STORE_BADVALUE)
+		return fail(EX_FAIL, "bad setting: KEY must be name, role (member|moderator|owner), "
+		    "nomail (on|off) or digest (on|off)");
+	if (rc != STORE_OK)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("{\"address\":"), json_str(argv[1]), printf(",\"key\":"), json_str(argv[2]),
+		    printf(",\"value\":"), json_str(argv[3]), printf("}\n");
+	else
+		printf("%s on %s: %s = %s\n", argv[1], l->name, argv[2], argv[3]);
+	return EX_OK;
+}
+
+/* match_verb - the longest verb whose words start argv */
+static const struct verb *
+match_verb(int argc, char **argv, int *used)
+{
+	const struct verb *v;
+	char words[64];
+
+	for (v = verbs; v->words; v++) {
+		if (strchr(v->words, ' ')) {
+			if (argc < 2)
+				continue;
+			snprintf(words, sizeof(words), "%s %s", argv[0], argv[1]);
+			if (strcmp(words, v->words) == 0)
+				return *used = 2, v;
+		} else if (strcmp(argv[0], v->words) == 0)
+			return *used = 1, v;
+	}
+	return NULL;
+}
+
+/* setup - load what a verb needs */
+static int
+setup(struct ctx *c, int need)
+{
+	struct buf err;
+
+	if (need == NEED_NONE)
+		return EX_OK;
+	buf_init(&err, 0);
+	if ((c->cfg = config_load(c->config_path, &err)) == NULL) {
+		fputs(buf_cstr(&err), stderr);
+		buf_free(&err);
+		return EX_FAIL;
+	}
+	buf_free(&err);
+	return need == NEED_STORE ? open_state(c) : EX_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctx c = { .config_path = config_default_path() };
+	const struct verb *v;
+	int i, used, rc;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			c.config_path = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			c.json = 1;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return usage(stdout), EX_OK;
+		else {
+			fprintf(stderr, "mlistctl: unknown option %s\n", argv[i]);
+			return usage(stderr), EX_USAGE;
+		}
+	}
+	if (i == argc)
+		return usage(stderr), EX_USAGE;
+	if ((v = match_verb(argc - i, argv + i, &used)) == NULL) {
+		fprintf(stderr, "mlistctl: unknown verb '%s'%s\n", argv[i],
+		    argc - i == 1 && (!strcmp(argv[i], "list") || !strcmp(argv[i], "member")) ?
+		    " (it needs a second word, e.g. 'list ls')" : "");
+		return usage(stderr), EX_USAGE;
+	}
+	i += used;
+	for (int j = i; j < argc; j++)
+		if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0)
+			return verb_help(v), EX_OK;
+	if (argc - i < v->minargs || argc - i > v->maxargs)
+		return fail(EX_USAGE, "usage: mlistctl %s %s (see 'mlistctl %s --help')", v->words,
+		    v->args, v->words);
+	if ((rc = setup(&c, v->need)) != EX_OK)
+		return rc;
+	rc = v->fn(&c, argc - i, argv + i);
+	store_close(c.store);
+	keys_free(c.keys);
+	config_free(c.cfg);
+	return rc;
+}
