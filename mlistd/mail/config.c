@@ -142,7 +142,9 @@ raw_int_wrapped(const config_setting_t *s)
 			break;
 		}
 	fclose(fp);
-	if (!found || (p = strpbrk(text, "=:")) == NULL)
+	/* the number follows the setting's own name, not the first '=' on the line */
+	if (!found || !config_setting_name(s) || (p = strstr(text, config_setting_name(s))) == NULL ||
+	    (p = strpbrk(p, "=:")) == NULL)
 		return 0;
 	p++;
 	while (isspace((unsigned char)*p))
@@ -316,9 +318,12 @@ parse_file(config_t *cf, const char *path, struct buf *errs)
 		return 0;
 	if (config_error_type(cf) == CONFIG_ERR_FILE_IO)
 		buf_printf(errs, "%s: cannot read: %s\n", path, strerror(errno));
+	else if (strcmp(config_error_text(cf), "syntax error") == 0)
+		buf_printf(errs, "%s:%d: syntax error (look for a missing ';', quote or bracket "
+		    "on this line or the one before)\n",
+		    config_error_file(cf) ? config_error_file(cf) : path, config_error_line(cf));
 	else
-		buf_printf(errs, "%s:%d: syntax error: %s\n",
-		    config_error_file(cf) ? config_error_file(cf) : path,
+		buf_printf(errs, "%s:%d: %s\n", config_error_file(cf) ? config_error_file(cf) : path,
 		    config_error_line(cf), config_error_text(cf));
 	config_destroy(cf);
 	return -1;
@@ -520,6 +525,15 @@ load_listen(struct config *c, config_t *cf, struct buf *errs)
 	return nerr;
 }
 
+/* setting_line - source line of a setting, 0 if absent */
+static int
+setting_line(const config_t *cf, const char *path)
+{
+	const config_setting_t *s = config_lookup(cf, path);
+
+	return s ? (int)config_setting_source_line(s) : 0;
+}
+
 /* config_default_path - $MLISTD_CONF, else /etc/mlistd/mlistd.conf */
 const char *
 config_default_path(void)
@@ -569,12 +583,12 @@ config_load_flags(const char *path, int flags, struct buf *errs)
 		    "or relay = { maildir = \"DIR\"; };%s", "");
 		nerr++;
 	} else if (!*c->relay_host == !*c->relay_maildir) {
-		cfg_error(errs, path, (int)config_setting_source_line(config_lookup(&cf, "relay")),
+		cfg_error(errs, path, setting_line(&cf, "relay"),
 		    "relay", "set exactly one of host (deliver by SMTP) and maildir (deliver locally)%s", "");
 		nerr++;
 	}
-	if (c->hostname && (!*c->hostname || strpbrk(c->hostname, " @<>\"\t"))) {
-		cfg_error(errs, path, (int)config_setting_source_line(config_lookup(&cf, "hostname")),
+	if (config_lookup(&cf, "hostname") && (!*c->hostname || strpbrk(c->hostname, " @<>\"\t"))) {
+		cfg_error(errs, path, setting_line(&cf, "hostname"),
 		    "hostname", "\"%s\" is not a domain name", c->hostname);
 		nerr++;
 	}

@@ -1,0 +1,218 @@
+"""Fixtures for end-to-end tests: a real mlistd on 127.0.0.1, a real SMTP sink as relay.
+
+Every test gets its own temp dir, its own free ports, its own instance.
+"""
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+
+BUILD = os.environ.get("MLISTD_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+MLISTD = os.path.join(BUILD, "bin", "mlistd")
+MLISTCTL = os.path.join(BUILD, "bin", "mlistctl")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.recv(512)
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+class SinkHandler:
+    """Records every message the relay receives: (envelope sender, recipients, bytes)."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+        self.reject = None          # e.g. "451 4.3.0 try later" to refuse every RCPT
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reject:
+            return self.reject
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+    def copies(self):
+        """(recipient, bytes) for each delivered copy."""
+        with self.lock:
+            return [(r, m[2]) for m in self.messages for r in m[1]]
+
+
+class Sink:
+    def __init__(self):
+        self.port = free_port()
+        self.handler = SinkHandler()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+    def wait_for(self, n, timeout=20.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            if len(self.handler.copies()) >= n:
+                return self.handler.copies()
+            time.sleep(0.05)
+        return self.handler.copies()
+
+
+class Instance:
+    def __init__(self, root, sink, extra="", relay=None, lmtp=False):
+        self.root = root
+        self.port = free_port()
+        self.lmtp_port = free_port() if lmtp else None
+        self.conf = os.path.join(root, "mlistd.conf")
+        self.state = os.path.join(root, "state")
+        self.log = os.path.join(root, "mlistd.log")
+        self.proc = None
+        os.makedirs(os.path.join(root, "lists"))
+        os.makedirs(os.path.join(root, "templates"))
+        listen = f'{{ address = "127.0.0.1"; port = {self.port}; }}'
+        if lmtp:
+            listen += f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; }}'
+        if relay is None:
+            relay = f'{{ host = "127.0.0.1"; port = {sink.port}; connections = 2; timeout = 10; }}'
+        with open(self.conf, "w") as f:
+            f.write(f'hostname = "lists.example";\nlisten = ( {listen} );\n'
+                    f'state_dir = "state";\nlists_dir = "lists";\ntemplates_dir = "templates";\n'
+                    f'relay = {relay};\n{extra}\n')
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, "..", "..", "conf", "templates", "default.conf")) as t:
+            text = t.read()
+        with open(os.path.join(root, "templates", "default.conf"), "w") as f:
+            f.write(text)
+        self.ctl("init")
+
+    def ctl(self, *args, check=True):
+        r = subprocess.run([MLISTCTL, "-c", self.conf, *args], capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise AssertionError(f"mlistctl {args} failed ({r.returncode}): {r.stderr}")
+        return r
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([MLISTD, "-c", self.conf, "-f"], stdout=self.logf, stderr=self.logf)
+        wait_port(self.port)
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.logf.close()
+        self.proc = None
+
+    def kill9(self):
+        """SIGKILL the daemon and its queue manager (the whole process group would be the shell's)."""
+        pid = self.proc.pid
+        kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        os.kill(pid, signal.SIGKILL)
+        for k in kids:
+            try:
+                os.kill(int(k), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        self.logf.close()
+        self.proc = None
+
+    def logtext(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_log(self, needle, timeout=20.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            if needle in self.logtext():
+                return True
+            time.sleep(0.05)
+        return False
+
+
+@pytest.fixture
+def sink():
+    s = Sink()
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def make_instance(tmp_path, sink):
+    made = []
+
+    def make(extra="", members=("alice@example.org", "bob@example.org", "carol@example.org"),
+             list_settings=None, start=True, **kw):
+        inst = Instance(str(tmp_path / f"i{len(made)}"), sink, extra, **kw)
+        made.append(inst)
+        inst.ctl("list", "create", "demo")
+        for k, v in (list_settings or {}).items():
+            inst.ctl("list", "set", "demo", k, v)
+        for m in members:
+            inst.ctl("member", "add", "demo", m)
+        if start:
+            inst.start()
+        return inst
+
+    yield make
+    for inst in made:
+        inst.stop()
+
+
+def raw_dialogue(port, chunks, timeout=5.0):
+    """Send raw byte chunks (waiting for a reply after each) and return all replies as text."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    out = s.recv(4096)
+    try:
+        for c in chunks:
+            s.sendall(c)
+            time.sleep(0.05)
+            s.settimeout(timeout)
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                data = b""
+            out += data
+            if not data:
+                break
+    except OSError:
+        pass
+    finally:
+        s.close()
+    return out.decode("ascii", "replace")

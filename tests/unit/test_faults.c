@@ -1,0 +1,126 @@
+/*
+ * test_faults.c - a failed commit answers 451, never 250, and leaves nothing.
+ * Linked with -Wl,--wrap=write,fsync,rename,close: each wrapper fails on
+ * demand, so every step of the durable write is shown to be checked.
+ */
+#include <errno.h>
+
+#include "testutil.h"
+#include "../../mlistd/smtp_session.h"
+
+enum fault { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_CLOSE, F_DIRFSYNC };
+static enum fault fault;
+static int armed;	/* only fail inside the DATA commit */
+
+ssize_t __real_write(int, const void *, size_t);
+int __real_fsync(int);
+int __real_rename(const char *, const char *);
+int __real_close(int);
+
+ssize_t
+__wrap_write(int fd, const void *p, size_t n)
+{
+	if (armed && fault == F_WRITE && fd > 2)
+		return errno = ENOSPC, -1;
+	return __real_write(fd, p, n);
+}
+
+int
+__wrap_fsync(int fd)
+{
+	static int count;
+
+	if (armed && fault == F_FSYNC)
+		return errno = EIO, -1;
+	/* the second fsync of a commit is the directory's */
+	if (armed && fault == F_DIRFSYNC && ++count % 2 == 0)
+		return errno = EIO, -1;
+	return __real_fsync(fd);
+}
+
+int
+__wrap_rename(const char *a, const char *b)
+{
+	if (armed && fault == F_RENAME)
+		return errno = EXDEV, -1;
+	return __real_rename(a, b);
+}
+
+int
+__wrap_close(int fd)
+{
+	int rc = __real_close(fd);
+
+	if (armed && fault == F_CLOSE && rc == 0)
+		return errno = EIO, -1;	/* NFS-style deferred write error */
+	return rc;
+}
+
+static char *dir;
+static struct config *cfg;
+static struct keys *keys;
+static struct spool sp;
+
+static void
+setup(void)
+{
+	struct buf err;
+
+	dir = tu_tmpdir();
+	cfg = tu_instance(dir, NULL);
+	keys = tu_keys();
+	buf_init(&err, 0);
+	ck_assert_int_eq(spool_open(&sp, cfg->state_dir, keys, &err), 0);
+	buf_free(&err);
+}
+
+static void
+teardown(void)
+{
+	armed = 0;
+	config_free(cfg);
+	keys_free(keys);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static const enum fault faults[] = { F_WRITE, F_FSYNC, F_RENAME, F_CLOSE, F_DIRFSYNC };
+
+START_TEST(failed_commit_answers_451)
+{
+	static const char *const head = "EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<demo@lists.example>\r\nDATA\r\n";
+	static const char *const body = "Subject: x\r\n\r\nhello\r\n.\r\n";
+	struct smtp_session s;
+
+	fault = faults[_i];
+	smtp_session_init(&s, cfg, &sp, 0, "192.0.2.1");
+	smtp_session_input(&s, (const unsigned char *)head, strlen(head));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&s.out), "354 "));
+	armed = 1;
+	smtp_session_input(&s, (const unsigned char *)body, strlen(body));
+	armed = 0;
+	ck_assert_msg(strstr(buf_cstr(&s.out), "451 4.3.0") != NULL, "fault %d: %s", fault, buf_cstr(&s.out));
+	ck_assert_ptr_null(strstr(buf_cstr(&s.out), "queued as"));
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_INCOMING]), 0);
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_TMP]), 0);
+	/* the session goes on: the next attempt succeeds */
+	buf_reset(&s.out);
+	smtp_session_input(&s, (const unsigned char *)head + 8, strlen(head) - 8);
+	smtp_session_input(&s, (const unsigned char *)body, strlen(body));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&s.out), "250 2.0.0 Ok: queued as"));
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_INCOMING]), 1);
+	smtp_session_free(&s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("faults");
+	TCase *tc = tcase_create("commit");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, failed_commit_answers_451, 0, sizeof(faults) / sizeof(faults[0]));
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}

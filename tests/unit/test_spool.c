@@ -1,0 +1,173 @@
+/* test_spool.c - encrypted spool files: round trip, tamper detection, no plaintext on disk. */
+#include <fcntl.h>
+
+#include "testutil.h"
+
+static char *dir;
+static struct keys *keys;
+static struct spool sp;
+
+static void
+setup(void)
+{
+	struct buf err;
+
+	dir = tu_tmpdir();
+	keys = tu_keys();
+	buf_init(&err, 0);
+	ck_assert_int_eq(spool_open(&sp, dir, keys, &err), 0);
+	buf_free(&err);
+}
+
+static void
+teardown(void)
+{
+	keys_free(keys);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* put - spool a message of n bytes of pattern; returns the id */
+static void
+put(size_t n, char id[QID_LEN + 1])
+{
+	struct envelope e = { 0 };
+	struct spool_writer w;
+	char chunk[1000];
+
+	e.sender = strdup("secret-sender@example.org");
+	e.client = strdup("192.0.2.7");
+	e.note = strdup("");
+	envelope_add_rcpt(&e, "demo@lists.example");
+	ck_assert_int_eq(spool_begin(&sp, SPOOL_INCOMING, &e, &w), OK);
+	for (size_t off = 0; off < n; off += sizeof(chunk)) {
+		size_t k = n - off < sizeof(chunk) ? n - off : sizeof(chunk);
+
+		for (size_t i = 0; i < k; i++)
+			chunk[i] = "PLAINTEXTBODY"[(off + i) % 13];
+		ck_assert_int_eq(spool_write(&w, chunk, k), OK);
+	}
+	ck_assert_int_eq(spool_commit(&w), OK);
+	memcpy(id, w.id, QID_LEN + 1);
+	envelope_free(&e);
+}
+
+START_TEST(round_trip_sizes)
+{
+	size_t sizes[] = { 0, 1, SPOOL_CHUNK - 1, SPOOL_CHUNK, SPOOL_CHUNK + 1, 3 * SPOOL_CHUNK + 17 };
+	char id[QID_LEN + 1];
+	struct envelope e;
+	struct buf msg, why;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		put(sizes[i], id);
+		buf_init(&msg, 0);
+		buf_init(&why, 0);
+		ck_assert_msg(spool_read(&sp, SPOOL_INCOMING, id, &e, &msg, &why) == 0, "%s", buf_cstr(&why));
+		ck_assert_uint_eq(msg.len, sizes[i]);
+		for (size_t k = 0; k < msg.len; k++)
+			ck_assert_int_eq(msg.data[k], "PLAINTEXTBODY"[k % 13]);
+		ck_assert_str_eq(e.sender, "secret-sender@example.org");
+		envelope_free(&e);
+		buf_free(&msg);
+		buf_free(&why);
+	}
+}
+END_TEST
+
+START_TEST(no_plaintext_on_disk)
+{
+	char id[QID_LEN + 1], path[4200];
+	struct buf file;
+
+	put(5000, id);
+	snprintf(path, sizeof(path), "%s/%s", sp.dir[SPOOL_INCOMING], id);
+	buf_init(&file, 0);
+	ck_assert_int_eq(fs_read_file(path, &file, NULL), 0);
+	ck_assert_ptr_null(memmem(file.data, file.len, "PLAINTEXT", 9));
+	ck_assert_ptr_null(memmem(file.data, file.len, "secret-sender", 13));
+	ck_assert_ptr_null(memmem(file.data, file.len, "demo@lists", 10));
+	buf_free(&file);
+}
+END_TEST
+
+/* corrupt - flip a byte at offset (from the end if negative), or truncate */
+static void
+corrupt(const char *id, long off, int truncate_to)
+{
+	char path[4200];
+	struct stat st;
+	unsigned char c;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", sp.dir[SPOOL_INCOMING], id);
+	ck_assert_int_ge(fd = open(path, O_RDWR), 0);
+	fstat(fd, &st);
+	if (truncate_to >= 0) {
+		ck_assert_int_eq(ftruncate(fd, st.st_size - truncate_to), 0);
+	} else {
+		off = off < 0 ? st.st_size + off : off;
+		ck_assert_int_eq(pread(fd, &c, 1, off), 1);
+		c ^= 0x40;
+		ck_assert_int_eq(pwrite(fd, &c, 1, off), 1);
+	}
+	close(fd);
+}
+
+START_TEST(tamper_detected_and_quarantined)
+{
+	static const struct { long off; int trunc; } how[] = {
+		{ 2, -1 }, { 40, -1 }, { 100, -1 }, { -1, -1 }, { 0, 1 }, { 0, 30 },
+	};
+	char id[QID_LEN + 1];
+	struct envelope e;
+	struct buf msg, why;
+
+	put(SPOOL_CHUNK + 100, id);
+	corrupt(id, how[_i].off, how[_i].trunc);
+	buf_init(&msg, 0);
+	buf_init(&why, 0);
+	ck_assert_int_ne(spool_read(&sp, SPOOL_INCOMING, id, &e, &msg, &why), 0);
+	ck_assert_uint_gt(why.len, 0);
+	ck_assert_int_eq(spool_quarantine(&sp, SPOOL_INCOMING, id), 0);
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_INCOMING]), 0);
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_CORRUPT]), 1);
+	buf_free(&msg);
+	buf_free(&why);
+}
+END_TEST
+
+START_TEST(wrong_key_fails)
+{
+	char id[QID_LEN + 1];
+	unsigned char other[KEYS_LEN];
+	struct spool sp2 = sp;
+	struct envelope e;
+	struct buf msg, why;
+
+	put(10, id);
+	memset(other, 8, sizeof(other));
+	sp2.keys = keys_from_master(other);
+	buf_init(&msg, 0);
+	buf_init(&why, 0);
+	ck_assert_int_ne(spool_read(&sp2, SPOOL_INCOMING, id, &e, &msg, &why), 0);
+	keys_free((struct keys *)sp2.keys);
+	buf_free(&msg);
+	buf_free(&why);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("spool");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, round_trip_sizes);
+	tcase_add_test(tc, no_plaintext_on_disk);
+	tcase_add_loop_test(tc, tamper_detected_and_quarantined, 0, 6);
+	tcase_add_test(tc, wrong_key_fails);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}

@@ -1,0 +1,125 @@
+/* test_store.c - members in SQLite: sealed addresses, keyed look-up, migrations. */
+#include "testutil.h"
+#include "../../mlistd/mail/store.h"
+
+static char *dir;
+static struct keys *keys;
+static struct store *st;
+static char dbpath[4200];
+
+static void
+setup(void)
+{
+	struct buf err;
+
+	dir = tu_tmpdir();
+	keys = tu_keys();
+	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", dir);
+	buf_init(&err, 0);
+	st = store_open(dbpath, keys, &err);
+	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
+	buf_free(&err);
+}
+
+static void
+teardown(void)
+{
+	store_close(st);
+	keys_free(keys);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static int
+collect(const struct member *m, void *arg)
+{
+	buf_printf(arg, "%s/%s/%s;", m->addr, m->name ? m->name : "-", m->role);
+	return 0;
+}
+
+START_TEST(member_lifecycle)
+{
+	struct member m;
+	struct buf b;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "Alice@Example.org", "Alice A"), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.ORG", NULL), STORE_EXISTS);
+	ck_assert_int_eq(store_member_add(st, "other", "alice@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "bob@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_count(st, "demo"), 2);
+	ck_assert_int_eq(store_member_find(st, "demo", "ALICE@example.org", &m), STORE_OK);
+	ck_assert_str_eq(m.addr, "Alice@Example.org");
+	ck_assert_str_eq(m.name, "Alice A");
+	member_free(&m);
+	ck_assert_int_eq(store_member_set(st, "demo", "bob@example.org", "role", "moderator"), STORE_OK);
+	ck_assert_int_eq(store_member_set(st, "demo", "bob@example.org", "role", "king"), STORE_BADVALUE);
+	ck_assert_int_eq(store_member_set(st, "demo", "bob@example.org", "nomail", "on"), STORE_OK);
+	ck_assert_int_eq(store_member_set(st, "demo", "bob@example.org", "nomail", "maybe"), STORE_BADVALUE);
+	ck_assert_int_eq(store_member_set(st, "demo", "carol@example.org", "nomail", "on"), STORE_NOTFOUND);
+	ck_assert_int_eq(store_member_find(st, "demo", "bob@example.org", &m), STORE_OK);
+	ck_assert_int_eq(m.nomail, 1);
+	member_free(&m);
+	buf_init(&b, 0);
+	ck_assert_int_eq(store_member_each(st, "demo", collect, &b), 2);
+	ck_assert_str_eq(buf_cstr(&b), "Alice@Example.org/Alice A/member;bob@example.org/-/moderator;");
+	ck_assert_int_eq(store_member_rm(st, "demo", "bob@example.org"), STORE_OK);
+	ck_assert_int_eq(store_member_rm(st, "demo", "bob@example.org"), STORE_NOTFOUND);
+	ck_assert_int_eq(store_list_purge(st, "demo"), STORE_OK);
+	ck_assert_int_eq(store_member_count(st, "demo"), 0);
+	ck_assert_int_eq(store_member_count(st, "other"), 1);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(no_plaintext_in_database)
+{
+	struct buf file;
+	char path[4300];
+
+	ck_assert_int_eq(store_member_add(st, "demo", "findme-address@example.org", "Findme Name"), STORE_OK);
+	store_close(st);
+	st = NULL;
+	/* the database, its WAL and shm: none holds the address or the name */
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", dbpath, (const char *[]){ "", "-wal", "-shm" }[i]);
+		buf_init(&file, 0);
+		if (fs_read_file(path, &file, NULL) == 0) {
+			ck_assert_ptr_null(memmem(file.data, file.len, "findme", 6));
+			ck_assert_ptr_null(memmem(file.data, file.len, "Findme", 6));
+		}
+		buf_free(&file);
+	}
+	setup();
+}
+END_TEST
+
+START_TEST(schema_is_current_and_reopen_keeps_data)
+{
+	struct buf err;
+	int v = store_schema_version(st);
+
+	ck_assert_int_ge(v, 1);
+	ck_assert_int_eq(store_member_add(st, "demo", "a@b.example", NULL), STORE_OK);
+	store_close(st);
+	buf_init(&err, 0);
+	st = store_open(dbpath, keys, &err);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(store_schema_version(st), v);
+	ck_assert_int_eq(store_member_count(st, "demo"), 1);
+	buf_free(&err);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, member_lifecycle);
+	tcase_add_test(tc, no_plaintext_in_database);
+	tcase_add_test(tc, schema_is_current_and_reopen_keeps_data);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}

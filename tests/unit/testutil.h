@@ -1,0 +1,118 @@
+/* testutil.h - helpers shared by the unit tests: temp instances, file checks. */
+#ifndef MLIST_TESTUTIL_H
+#define MLIST_TESTUTIL_H
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../mlistd/mail/config.h"
+#include "../../mlistd/mail/keys.h"
+#include "../../mlistd/mail/spool.h"
+#include "../../mlistd/util/buf.h"
+#include "../../mlistd/util/fsutil.h"
+
+/* tu_tmpdir - a fresh directory under /tmp */
+static inline char *
+tu_tmpdir(void)
+{
+	char *d = strdup("/tmp/mlistd-unit.XXXXXX");
+
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	return d;
+}
+
+/* tu_write - write a text file */
+static inline void
+tu_write(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* tu_instance - a minimal instance in dir with list "demo"; returns the config */
+static inline struct config *
+tu_instance(const char *dir, const char *extra)
+{
+	char text[2048], sub[4096];
+	struct buf err;
+	struct config *c;
+
+	snprintf(text, sizeof(text),
+	    "hostname = \"lists.example\";\n"
+	    "listen = ( { address = \"127.0.0.1\"; port = 2525; } );\n"
+	    "state_dir = \"state\";\nlists_dir = \"lists\";\n"
+	    "relay = { host = \"127.0.0.1\"; port = 25; };\n%s", extra ? extra : "");
+	tu_write(dir, "mlistd.conf", text);
+	snprintf(sub, sizeof(sub), "%s/lists", dir);
+	mkdir(sub, 0755);
+	tu_write(dir, "lists/demo.conf", "posting = \"members\";\n");
+	snprintf(sub, sizeof(sub), "%s/mlistd.conf", dir);
+	buf_init(&err, 0);
+	c = config_load(sub, &err);
+	ck_assert_msg(c != NULL, "config: %s", buf_cstr(&err));
+	buf_free(&err);
+	return c;
+}
+
+/* tu_keys - deterministic test keys */
+static inline struct keys *
+tu_keys(void)
+{
+	unsigned char master[KEYS_LEN];
+
+	memset(master, 7, sizeof(master));
+	return keys_from_master(master);
+}
+
+/* tu_count - regular files in a directory */
+static inline int
+tu_count(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* tu_rmrf - remove a test directory */
+static inline void
+tu_rmrf(const char *dir)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* tu_run - run a suite, return the exit status */
+static inline int
+tu_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+
+#endif
