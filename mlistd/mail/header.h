@@ -1,0 +1,31 @@
+/* header.h - split an RFC 5322 header section into fields, without interpreting them. */
+#ifndef MLIST_HEADER_H
+#define MLIST_HEADER_H
+
+#include <stddef.h>
+
+#define HDR_MAX_FIELDS	1000
+
+struct hdr_field {
+	const char	*start;		/* field start (its name) */
+	size_t		 len;		/* whole field, folding and final CRLF included */
+	size_t		 nlen;		/* length of the name */
+	const char	*value;		/* after the colon */
+	size_t		 vlen;		/* raw value, folding included, final CRLF excluded */
+};
+
+struct hdr {
+	struct hdr_field *f;
+	int		 n;
+	size_t		 body_off;	/* offset of the body (after the blank line) */
+	int		 truncated;	/* more than HDR_MAX_FIELDS fields */
+};
+
+int	hdr_parse(const char *msg, size_t len, struct hdr *);
+void	hdr_free(struct hdr *);
+const struct hdr_field *hdr_get(const struct hdr *, const char *name);
+int	hdr_is(const struct hdr_field *, const char *name);
+char	*hdr_value(const struct hdr_field *);
+char	*hdr_get_value(const struct hdr *, const char *name);
+
+#endif

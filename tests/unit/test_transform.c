@@ -1,0 +1,253 @@
+/* test_transform.c - headers, subject prefix, footer placement, and the libetpan crashers. */
+#include "testutil.h"
+#include "../../mlistd/transform.h"
+
+static struct config *cfg;
+static char *dir;
+static struct list_cfg list;
+
+static void
+setup(void)
+{
+	dir = tu_tmpdir();
+	cfg = tu_instance(dir, NULL);
+	memset(&list, 0, sizeof(list));
+	list.name = "demo";
+	list.description = "Demo \"list\"\r\nX-Injected: yes";
+	list.subject_prefix = "[demo]";
+	list.footer = "Unsubscribe: demo-request@lists.example";
+	list.archive_url = "";
+}
+
+static void
+teardown(void)
+{
+	config_free(cfg);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* crlf - convert LF to CRLF (messages arrive from SMTP with CRLF) */
+static char *
+crlf(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (; *s; s++) {
+		if (*s == '\n' && (b.len == 0 || b.data[b.len - 1] != '\r'))
+			buf_putc(&b, '\r');
+		buf_putc(&b, *s);
+	}
+	return (char *)b.data;
+}
+
+static enum result
+run(const char *text, struct transform_out *out)
+{
+	char *m = crlf(text);
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000 };
+	enum result r = transform_post(&in, out);
+
+	free(m);
+	return r;
+}
+
+START_TEST(plain_post)
+{
+	struct transform_out o;
+
+	ck_assert_int_eq(run("From: Alice <alice@example.org>\nTo: demo@lists.example\nSubject: Hello\n"
+	    "List-Id: <other.example>\nDKIM-Signature: v=1; x\nPrecedence: junk\n\nBody line\n", &o), OK);
+	ck_assert_str_eq(o.from, "alice@example.org");
+	ck_assert_int_eq(o.loop, 0);
+	ck_assert_int_eq(o.automatic, 1);	/* Precedence: junk */
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "Subject: [demo] Hello\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "List-Id: \"Demo listX-Injected: yes\" <demo.lists.example>\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "List-Post: <mailto:demo@lists.example>\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "List-Unsubscribe: <mailto:demo-request@lists.example?subject=unsubscribe>\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "List-Help: <mailto:demo-request@lists.example?subject=help>\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "Precedence: list\r\n"));
+	ck_assert_ptr_null(strstr(buf_cstr(&o.rendered), "<other.example>"));
+	ck_assert_ptr_null(strstr(buf_cstr(&o.rendered), "DKIM-Signature"));
+	ck_assert_ptr_null(strstr(buf_cstr(&o.rendered), "Precedence: junk"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "Message-ID: <0123456789ABCDEF.demo@lists.example>\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "\r\n\r\nBody line\r\n-- \r\nUnsubscribe: demo-request@lists.example\r\n"));
+	transform_out_free(&o);
+}
+END_TEST
+
+static const struct {
+	const char *in, *want;
+} subjects[] = {
+	{ "Subject: Hello", "Subject: [demo] Hello\r\n" },
+	{ "Subject: Re: [demo] Hello", "Subject: Re: [demo] Hello\r\n" },
+	{ "Subject: Re: [DEMO] Hello", "Subject: Re: [DEMO] Hello\r\n" },
+	{ "Subject: Re: Hello", "Subject: [demo] Re: Hello\r\n" },
+	{ "Subject:", "Subject: [demo] (no subject)\r\n" },
+	{ "X-Other: 1", "Subject: [demo] (no subject)\r\n" },
+	{ "Subject: folded\n  line", "Subject: [demo] folded\r\n  line\r\n" },
+	{ "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=", "Subject: [demo] =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n" },
+};
+
+START_TEST(subject_prefix_once)
+{
+	struct transform_out o;
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "From: a@b.example\n%s\n\nx\n", subjects[_i].in);
+	ck_assert_int_eq(run(msg, &o), OK);
+	ck_assert_msg(strstr(buf_cstr(&o.rendered), subjects[_i].want) != NULL, "case %d:\n%s", _i,
+	    buf_cstr(&o.rendered));
+	transform_out_free(&o);
+}
+END_TEST
+
+START_TEST(footer_in_multipart_mixed)
+{
+	struct transform_out o;
+	const char *r;
+
+	ck_assert_int_eq(run("From: a@b.example\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BB\"\n\n"
+	    "--BB\nContent-Type: text/plain\n\npart one\n--BB\nContent-Type: image/png\n\nxx\n--BB--\nepilogue\n", &o), OK);
+	r = buf_cstr(&o.rendered);
+	ck_assert_ptr_nonnull(strstr(r, "xx\r\n--BB\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+	ck_assert_ptr_nonnull(strstr(r, "Unsubscribe: demo-request@lists.example\r\n--BB--\r\nepilogue\r\n"));
+	transform_out_free(&o);
+}
+END_TEST
+
+START_TEST(signed_untouched)
+{
+	static const char *const body =
+	    "--S\nContent-Type: text/plain\n\nsigned text\n--S\nContent-Type: application/pgp-signature\n\nSIG\n--S--\n";
+	struct transform_out o;
+	char msg[1024];
+	const char *r;
+
+	snprintf(msg, sizeof(msg), "From: a@b.example\nContent-Type: multipart/signed; boundary=S; "
+	    "protocol=\"application/pgp-signature\"\n\n%s", body);
+	ck_assert_int_eq(run(msg, &o), OK);
+	r = buf_cstr(&o.rendered);
+	ck_assert_int_eq(o.footer, 0);
+	ck_assert_ptr_nonnull(strstr(r, "\r\n\r\n--S\r\nContent-Type: text/plain\r\n\r\nsigned text\r\n--S\r\n"));
+	ck_assert_ptr_null(strstr(r, "Unsubscribe: demo-request"));
+	transform_out_free(&o);
+}
+END_TEST
+
+START_TEST(base64_and_html_wrapped)
+{
+	static const struct { const char *msg, *ct; } cases[] = {
+		{ "From: a@b.example\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVsbG8K\n",
+		  "Content-Transfer-Encoding: base64\r\n" },
+		{ "From: a@b.example\nContent-Type: text/html\n\n<p>hi</p>\n", "Content-Type: text/html\r\n" },
+		{ "From: a@b.example\nContent-Type: multipart/alternative; boundary=A\n\n--A\nContent-Type: text/plain\n\nx\n--A--\n",
+		  "Content-Type: multipart/alternative; boundary=A\r\n" },
+	};
+	struct transform_out o;
+	const char *r, *pre;
+
+	ck_assert_int_eq(run(cases[_i].msg, &o), OK);
+	r = buf_cstr(&o.rendered);
+	ck_assert_int_eq(o.footer, 1);
+	ck_assert_ptr_nonnull(strstr(r, "Content-Type: multipart/mixed; boundary=\"=_mlistd_"));
+	/* the original content headers moved into the first part, out of the top level */
+	ck_assert_ptr_nonnull(pre = strstr(r, "This is a multi-part message"));
+	ck_assert_ptr_nonnull(strstr(pre, cases[_i].ct));
+	ck_assert_ptr_eq(strstr(r, cases[_i].ct), strstr(pre, cases[_i].ct));
+	ck_assert_ptr_nonnull(strstr(pre, "Content-Description: list footer\r\n"));
+	transform_out_free(&o);
+}
+END_TEST
+
+START_TEST(loop_and_bounce_flags)
+{
+	struct transform_out o;
+
+	ck_assert_int_eq(run("From: a@b.example\nList-Id: Demo <demo.lists.example>\n\nx\n", &o), OK);
+	ck_assert_int_eq(o.loop, 1);
+	transform_out_free(&o);
+	ck_assert_int_eq(run("From: a@b.example\nX-Loop: DEMO@lists.example\n\nx\n", &o), OK);
+	ck_assert_int_eq(o.loop, 1);
+	transform_out_free(&o);
+	ck_assert_int_eq(run("From: MAILER-DAEMON@b.example\nContent-Type: multipart/report; report-type=delivery-status; "
+	    "boundary=R\n\n--R\nContent-Type: text/plain\n\nfailed\n--R--\n", &o), OK);
+	ck_assert_int_eq(o.bounce, 1);
+	ck_assert_int_eq(o.automatic, 1);
+	transform_out_free(&o);
+	ck_assert_int_eq(run("From: a@b.example\nAuto-Submitted: auto-replied\n\nOn vacation\n", &o), OK);
+	ck_assert_int_eq(o.automatic, 1);
+	transform_out_free(&o);
+	ck_assert_int_eq(run("From: a@b.example\nAuto-Submitted: no\n\nx\n", &o), OK);
+	ck_assert_int_eq(o.automatic, 0);
+	transform_out_free(&o);
+}
+END_TEST
+
+static const char *const crashers[] = {
+	"boundary-quote.eml", "no-boundary-line.eml", "fuzz-preamble-1.eml", "fuzz-preamble-2.eml",
+};
+
+START_TEST(libetpan_crashers_refused)
+{
+	struct buf raw, why;
+	struct transform_out o;
+	char path[256];
+
+	snprintf(path, sizeof(path), "tests/data/mime/%s", crashers[_i]);
+	buf_init(&raw, 0);
+	buf_init(&why, 0);
+	ck_assert_int_eq(fs_read_file(path, &raw, &why), 0);
+	for (int variant = 0; variant < 2; variant++) {
+		char *m = variant ? crlf(buf_cstr(&raw)) : strdup(buf_cstr(&raw));
+		struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 0 };
+
+		ck_assert_int_eq(transform_post(&in, &o), PERMFAIL);
+		ck_assert_uint_gt(strlen(o.reason), 0);
+		transform_out_free(&o);
+		free(m);
+	}
+	buf_free(&raw);
+	buf_free(&why);
+}
+END_TEST
+
+static const char *const malformed[] = {
+	"Content-Type: multipart/mixed; boundary=\"\"\n\n--\nx\n",
+	"Content-Type: multipart/mixed; boundary=\"a\\\"b\"\n\n--a\nx\n",
+	"Content-Type: multipart/mixed; boundary=\"unterminated\n\nx\n",
+	"Content-Type: multipart/mixed; boundary=" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\nx\n",
+	"Content-Type: multipart/mixed; boundary=X\n\nno delimiter at all\n",
+	"Content-Type: multipart/mixed;\n boundary=\"\\\"\"\n\n--\"\n",
+	"Content-Type: multipart/mixed; boundary=A\n\n--A\nContent-Type: multipart/mixed; boundary=\"\\\\\"\n\n--\\\n--A--\n",
+};
+
+START_TEST(malformed_mime_refused)
+{
+	struct transform_out o;
+
+	ck_assert_int_eq(run(malformed[_i], &o), PERMFAIL);
+	transform_out_free(&o);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("transform");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, plain_post);
+	tcase_add_loop_test(tc, subject_prefix_once, 0, sizeof(subjects) / sizeof(subjects[0]));
+	tcase_add_test(tc, footer_in_multipart_mixed);
+	tcase_add_test(tc, signed_untouched);
+	tcase_add_loop_test(tc, base64_and_html_wrapped, 0, 3);
+	tcase_add_test(tc, loop_and_bounce_flags);
+	tcase_add_loop_test(tc, libetpan_crashers_refused, 0, 4);
+	tcase_add_loop_test(tc, malformed_mime_refused, 0, sizeof(malformed) / sizeof(malformed[0]));
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
