@@ -37,26 +37,30 @@ deps:
 
 $(BUILD)/%.o: %.c $(wildcard mlistd/*.h mlistd/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libmlist.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 $(BUILD)/libmlistd.a: $(STAGE_OBJ)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/bin/mlistd: $(BUILD)/mlistd/main.o $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/bin/mlistctl: $(BUILD)/tools/mlistctl.o $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # unit tests: one Check binary per module; the spool fault test wraps syscalls
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=close
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter $(LDFLAGS) $(WRAP_$*) -o $@ $< \
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter $(LDFLAGS) $(WRAP_$*) -o $@ $< \
 	    $(BUILD)/libmlistd.a $(BUILD)/libmlist.a $(PKG_LIBS) $(CHECK_LIBS)
 
 unit: all $(UNIT_BIN)

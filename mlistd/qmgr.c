@@ -1,18 +1,37 @@
 /*
- * qmgr.c - the queue manager process.
+ * qmgr.c - the queue manager: route, policy, transform, fan-out, deliver.
  *
- * Waits for the SMTP server's nudge (a byte on the wake pipe) or a timer,
- * then takes each message in queue/incoming through route, policy,
- * transform and fan-out, and runs the deliveries that are due.
+ * For each file in queue/incoming, oldest first, one database transaction
+ * records everything that message causes - rendered copies (written to
+ * queue/out before the commit), deliveries, notices, counters - together
+ * with "this queue id is processed". Only after that commit is the
+ * incoming file removed. A crash before the commit leaves the file to be
+ * processed again (orphaned copies are swept at start-up); a crash after
+ * it finds the id processed and just removes the file. So a message
+ * answered 250 is handled exactly once.
+ *
+ * Then every delivery that is due is made (deliver.c), and the process
+ * sleeps until the SMTP server nudges it, the next retry is due, or a
+ * second passes.
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bounce.h"
+#include "deliver.h"
+#include "fanout.h"
+#include "mail/addr.h"
+#include "mail/header.h"
+#include "policy.h"
 #include "qmgr.h"
 #include "util/log.h"
+#include "worker.h"
 
 static volatile sig_atomic_t qmgr_stop, qmgr_reload;
 
@@ -25,28 +44,322 @@ qmgr_signal(int sig)
 		qmgr_stop = 1;
 }
 
+/* notify - a rate-limited notice to an address (never to <>) */
+static void
+notify(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject, const char *text)
+{
+	if (!to || !*to || !*text)
+		return;
+	if (!store_notice_allowed(p->st, to, p->now, 3600)) {
+		log_info("%s qmgr: list=%s notice suppressed (one per sender per hour)", p->qid, l->name);
+		return;
+	}
+	fanout_notice(p, l, to, subject, text, ENV_NULL);
+}
+
+/* handle_post - LIST@: transform in the worker, judge, distribute */
+static enum result
+handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
+    int *quarantine)
+{
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received };
+	struct transform_out t;
+	struct decision d;
+	char id[QID_LEN + 1] = "", text[400];
+	enum result r;
+	int n = 0;
+
+	if ((r = worker_transform(&tin, p->keys, &t)) == TEMPFAIL) {
+		log_warn("%s qmgr: list=%s transform: %s result=tempfail", p->qid, l->name, t.reason);
+		transform_out_free(&t);
+		return TEMPFAIL;
+	}
+	if (r == PERMFAIL) {
+		log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
+		    p->qid, l->name, t.reason);
+		snprintf(text, sizeof(text), "Your message to %s@%s could not be processed: %s.\n"
+		    "It has been kept for the list administrators. If it was an ordinary message,\n"
+		    "please send it again as plain text.", l->name, p->cfg->hostname, t.reason);
+		notify(p, l, e->sender, "Your message could not be processed", text);
+		*quarantine = 1;
+		transform_out_free(&t);
+		return OK;
+	}
+	policy_check_post(p, l, e, &t, msg->len, &d);
+	switch (d.verdict) {
+	case V_DROP:
+		break;
+	case V_REFUSE:
+		notify(p, l, e->sender, "Your message was not distributed", d.notice);
+		break;
+	case V_HOLD:
+		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, id) < 0 ||
+		    store_hold(p->st, id, l->name, d.reason) != STORE_OK)
+			goto tempfail;
+		notify(p, l, e->sender, "Your message is waiting for a moderator", d.notice);
+		break;
+	case V_DISTRIBUTE:
+		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, id) < 0 ||
+		    fanout_members(p, l, id, &n) < 0)
+			goto tempfail;
+		policy_count_post(p, l, d.poster);
+		break;
+	}
+	log_info("%s qmgr: list=%s kind=post reason=%s rcpts=%d%s%s result=%s", p->qid, l->name, d.reason, n,
+	    *id ? " out=" : "", id, d.verdict == V_DISTRIBUTE || d.verdict == V_HOLD ? "ok" : "permfail");
+	transform_out_free(&t);
+	return OK;
+tempfail:
+	log_err("%s qmgr: list=%s cannot queue deliveries: %s result=tempfail", p->qid, l->name,
+	    store_errmsg(p->st));
+	transform_out_free(&t);
+	return TEMPFAIL;
+}
+
+/* relay_to_roles - forward to owners and moderators; held if there are none */
+static enum result
+relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct buf *msg, const char *kind)
+{
+	struct buf m;
+	int n = 0;
+
+	buf_init(&m, 0);
+	buf_printf(&m, "X-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname);
+	buf_append(&m, msg->data, msg->len);
+	if (fanout_roles(p, l, m.data, m.len, &n) < 0) {
+		buf_free(&m);
+		return TEMPFAIL;
+	}
+	buf_free(&m);
+	if (n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name, "no owner or moderator") != STORE_OK)
+		return TEMPFAIL;
+	log_info("%s qmgr: list=%s kind=%s relayed-to-roles=%d%s result=ok", p->qid, l->name, kind, n,
+	    n ? "" : " held=no-owner");
+	return OK;
+}
+
+/* handle_roles - LIST-owner@ and (until mail commands exist) LIST-request@ */
+static enum result
+handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelope *e, const struct buf *msg)
+{
+	const struct list_cfg *l = la->list;
+	struct hdr h;
+	char loop[320], *v = NULL, text[400];
+	int automatic, looped = 0;
+
+	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0)
+		return TEMPFAIL;
+	automatic = hdr_automatic(&h) || *e->sender == 0;
+	snprintf(loop, sizeof(loop), "%s-owner@%s", l->name, p->cfg->hostname);
+	for (int i = 0; i < h.n; i++)
+		if (hdr_is(&h.f[i], "X-Loop") && (v = hdr_value(&h.f[i])) != NULL) {
+			looped |= strcasecmp(v, loop) == 0;
+			free(v);
+		}
+	hdr_free(&h);
+	if (looped) {
+		log_info("%s qmgr: list=%s kind=%s reason=loop result=permfail", p->qid, l->name,
+		    addr_kind_name(la->kind));
+		return OK;
+	}
+	if (la->kind == ADDR_REQUEST && !automatic) {
+		snprintf(text, sizeof(text), "Your message to %s-request@%s has reached the list's\n"
+		    "administrators, who will answer it. Commands by mail are not available on\n"
+		    "this server yet.", l->name, p->cfg->hostname);
+		notify(p, l, e->sender, "Your request has reached the list administrators", text);
+	}
+	return relay_to_roles(p, l, msg, addr_kind_name(la->kind));
+}
+
+/* discard_outputs - a rolled-back transaction leaves no rendered copies */
+static void
+discard_outputs(struct pipeline *p)
+{
+	for (int i = 0; i < p->nout; i++)
+		spool_remove(p->sp, SPOOL_OUT, p->out[i]);
+	p->nout = 0;
+}
+
+/* process_incoming - everything one accepted message causes, in one transaction */
+static void
+process_incoming(struct pipeline *p, const char *id)
+{
+	struct envelope e;
+	struct buf msg, why;
+	struct listaddr la;
+	enum result r = OK;
+	const char *first = "";
+	int quarantine = 0, done, i;
+
+	p->qid = id;
+	p->nout = 0;
+	if ((done = store_processed(p->st, id)) == 1) {
+		log_info("%s qmgr: already processed before a restart; removing", id);
+		spool_remove(p->sp, SPOOL_INCOMING, id);
+		return;
+	}
+	buf_init(&msg, 0);
+	buf_init(&why, 0);
+	if (done < 0 || spool_read(p->sp, SPOOL_INCOMING, id, &e, &msg, &why) != 0) {
+		if (done == 0) {
+			log_err("%s qmgr: cannot read spool file: %s; moved to corrupt/ result=permfail", id,
+			    buf_cstr(&why));
+			spool_quarantine(p->sp, SPOOL_INCOMING, id);
+		}
+		buf_free(&msg);
+		buf_free(&why);
+		return;
+	}
+	if (store_begin(p->st) < 0)
+		r = TEMPFAIL;
+	for (i = 0; r == OK && i < e.nrcpts; i++) {
+		if (listaddr_parse(p->cfg, e.rcpts[i], &la) < 0) {
+			log_warn("%s qmgr: a recipient list no longer exists; message kept in corrupt/", id);
+			quarantine = 1;
+			continue;
+		}
+		if (!*first)
+			first = la.list->name;
+		switch (la.kind) {
+		case ADDR_POST:
+			r = handle_post(p, la.list, &e, &msg, &quarantine);
+			break;
+		case ADDR_REQUEST:
+		case ADDR_OWNER:
+			r = handle_roles(p, &la, &e, &msg);
+			break;
+		case ADDR_BOUNCES:
+			bounce_handle(p, &la, &msg);
+			break;
+		case ADDR_NONE:
+			break;
+		}
+	}
+	if (r == OK && store_mark_processed(p->st, id, first, quarantine ? "quarantined" : "done") != STORE_OK)
+		r = TEMPFAIL;
+	if (r == OK && store_commit(p->st) < 0)
+		r = TEMPFAIL;
+	if (r != OK) {
+		log_warn("%s qmgr: will retry: %s result=tempfail", id, store_errmsg(p->st));
+		store_rollback(p->st);
+		discard_outputs(p);
+	} else if (quarantine)
+		spool_quarantine(p->sp, SPOOL_INCOMING, id);
+	else
+		spool_remove(p->sp, SPOOL_INCOMING, id);
+	envelope_free(&e);
+	buf_free(&msg);
+	buf_free(&why);
+}
+
+/* sweep_orphans - rendered copies that nothing refers to (a crash before commit) */
+static void
+sweep_orphans(struct pipeline *p)
+{
+	char **ids;
+	int n = spool_list(p->sp, SPOOL_OUT, &ids);
+
+	for (int i = 0; i < n; i++)
+		if (store_pending_for(p->st, ids[i]) == 0 && !store_is_held(p->st, ids[i])) {
+			log_info("%s qmgr: rendered copy without deliveries (crash before commit); removed", ids[i]);
+			spool_remove(p->sp, SPOOL_OUT, ids[i]);
+		}
+	spool_list_free(ids, n > 0 ? n : 0);
+}
+
+/* on_failed - a 5xx from the relay counts as a bounce */
+static void
+on_failed(const char *list, const char *rcpt, void *arg)
+{
+	struct pipeline *p = arg;
+	const struct list_cfg *l = config_list_find(p->cfg, list);
+
+	if (!l || store_begin(p->st) < 0)
+		return;
+	p->nout = 0;
+	bounce_member(p, l, rcpt);
+	if (store_commit(p->st) < 0) {
+		store_rollback(p->st);
+		discard_outputs(p);
+	}
+}
+
+/* run_deliveries - everything due; failures feed the bounce score */
+static int
+run_deliveries(struct pipeline *p)
+{
+	int n;
+
+	p->qid = "NOQUEUE";
+	p->nout = 0;
+	n = deliver_run(p->cfg, p->st, p->sp, p->now, on_failed, p);
+	return n;
+}
+
 /* qmgr_run - the loop; returns the exit status */
 int
-qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spool *sp,
-    int wake_fd)
+qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spool *sp, int wake_fd)
 {
-	struct pollfd p = { .fd = wake_fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+	struct pipeline p;
 	struct sigaction sa;
-	char drain[256];
+	struct config *ncfg;
+	struct buf err;
+	char dbpath[4200], drain[256], **ids;
+	long long next, last_purge = 0;
+	int n, i, tried, wait;
 
-	(void)path;
-	(void)k;
-	(void)sp;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = qmgr_signal;
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGINT, SIG_IGN);
+	memset(&p, 0, sizeof(p));
+	buf_init(&err, 0);
+	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", cfg->state_dir);
+	if ((p.st = store_open(dbpath, k, &err)) == NULL) {
+		log_err("NOQUEUE qmgr: %s", buf_cstr(&err));
+		return 1;
+	}
+	p.cfg = cfg;
+	p.keys = k;
+	p.sp = sp;
+	p.now = (long long)time(NULL);
+	sweep_orphans(&p);
 	while (!qmgr_stop) {
-		if (poll(&p, 1, 1000) > 0)
+		if (qmgr_reload) {
+			qmgr_reload = 0;
+			buf_reset(&err);
+			if ((ncfg = config_load(path, &err)) != NULL) {
+				config_free(cfg);
+				p.cfg = cfg = ncfg;
+			}
+		}
+		p.now = (long long)time(NULL);
+		n = spool_list(sp, SPOOL_INCOMING, &ids);
+		for (i = 0; i < n && !qmgr_stop; i++)
+			process_incoming(&p, ids[i]);
+		spool_list_free(ids, n > 0 ? n : 0);
+		p.now = (long long)time(NULL);
+		tried = run_deliveries(&p);
+		if (p.now - last_purge > 3600) {
+			store_purge_done(p.st, p.now - 7 * 86400);
+			last_purge = p.now;
+		}
+		next = store_next_due(p.st);
+		wait = 1000;
+		if (next >= 0 && next <= p.now && tried)
+			wait = 0;
+		else if (next >= 0 && (next - p.now) * 1000 < wait)
+			wait = (int)((next - p.now) * 1000);
+		if (wait < 0)
+			wait = 0;
+		if (poll(&pfd, 1, wait) > 0)
 			while (read(wake_fd, drain, sizeof(drain)) > 0)
 				;
 	}
+	store_close(p.st);
 	config_free(cfg);
+	buf_free(&err);
 	return 0;
 }

@@ -269,15 +269,7 @@ flags(const struct transform_in *in, const struct hdr *h, const char *ct, struct
 {
 	char *v, want[256];
 
-	if ((v = hdr_get_value(h, "Auto-Submitted")) && strncasecmp(v, "no", 2) != 0)
-		out->automatic = 1;
-	free(v);
-	if ((v = hdr_get_value(h, "Precedence")) && (!strcasecmp(v, "bulk") || !strcasecmp(v, "junk") ||
-	    !strcasecmp(v, "list")))
-		out->automatic = 1;
-	free(v);
-	if (hdr_get(h, "X-Autoreply") || hdr_get(h, "X-Autorespond"))
-		out->automatic = 1;
+	out->automatic = hdr_automatic(h);
 	if (strcmp(ct, "multipart/report") == 0)
 		out->bounce = out->automatic = 1;
 	snprintf(want, sizeof(want), "<%s.%s>", in->list->name, in->cfg->hostname);

@@ -59,6 +59,8 @@ static const struct cfg_rule instance_rules[] = {
 	{ "relay.max_recipients", T_INT, C(relay_batch), "", 100, 1, 1000, NULL },
 	{ "relay.timeout",	T_INT,	C(relay_timeout), "", 60, 1, 3600, NULL },
 	{ "relay.maildir",	T_STR,	C(relay_maildir), "", 0, 0, 0, NULL },
+	{ "relay.retry_base",	T_INT,	C(retry_base), "", 60, 1, 86400, NULL },
+	{ "relay.retry_cap",	T_INT,	C(retry_cap), "", 3600, 1, 7 * 86400, NULL },
 	{ "limits",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "limits.max_message_size", T_INT64, C(max_message_size), "", 10485760, 1024, 1LL << 30, NULL },
 	{ "limits.max_recipients", T_INT, C(max_recipients), "", 100, 1, 10000, NULL },
@@ -142,19 +144,31 @@ raw_int_wrapped(const config_setting_t *s)
 			break;
 		}
 	fclose(fp);
-	/* the number follows the setting's own name, not the first '=' on the line */
-	if (!found || !config_setting_name(s) || (p = strstr(text, config_setting_name(s))) == NULL ||
-	    (p = strpbrk(p, "=:")) == NULL)
+	/*
+	 * The number follows the setting's own name (a line may hold several
+	 * settings, even several of the same name, as in listen = ( ... )).
+	 * Wrapped means: some occurrence is a plain number outside int range.
+	 */
+	if (!found || !config_setting_name(s))
 		return 0;
-	p++;
-	while (isspace((unsigned char)*p))
-		p++;
-	errno = 0;
-	v = strtoll(p, &end, 0);
-	if (end == p || (*end == 'L' || *end == 'l'))
-		return 0;
-	return errno == ERANGE || v > INT_MAX || v < INT_MIN ||
-	    v != config_setting_get_int64(s);
+	for (p = text; (p = strstr(p, config_setting_name(s))) != NULL; p++) {
+		char *q = p + strlen(config_setting_name(s));
+
+		while (isspace((unsigned char)*q))
+			q++;
+		if (*q != '=' && *q != ':')
+			continue;
+		q++;
+		while (isspace((unsigned char)*q))
+			q++;
+		errno = 0;
+		v = strtoll(q, &end, 0);
+		if (end == q || *end == 'L' || *end == 'l')
+			continue;
+		if (errno == ERANGE || v > INT_MAX || v < INT_MIN)
+			return 1;
+	}
+	return 0;
 }
 
 /* store_default - put a rule's default into the struct */

@@ -50,6 +50,8 @@ struct config {
 	int		 relay_batch;
 	int		 relay_timeout;
 	char		*relay_maildir;
+	int		 retry_base;	/* first retry after this many seconds, doubling */
+	int		 retry_cap;	/* ... up to this interval */
 	/* limits */
 	long long	 max_message_size;
 	int		 max_recipients;

@@ -150,3 +150,22 @@ hdr_get_value(const struct hdr *h, const char *name)
 
 	return f ? hdr_value(f) : NULL;
 }
+
+/* hdr_automatic - mail sent by a program: never distribute it or answer it (RFC 3834) */
+int
+hdr_automatic(const struct hdr *h)
+{
+	char *v;
+	int a = 0;
+
+	if ((v = hdr_get_value(h, "Auto-Submitted")) && strncasecmp(v, "no", 2) != 0)
+		a = 1;
+	free(v);
+	if ((v = hdr_get_value(h, "Precedence")) && (!strcasecmp(v, "bulk") || !strcasecmp(v, "junk") ||
+	    !strcasecmp(v, "list")))
+		a = 1;
+	free(v);
+	if (hdr_get(h, "X-Autoreply") || hdr_get(h, "X-Autorespond"))
+		a = 1;
+	return a;
+}

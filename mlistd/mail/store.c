@@ -38,6 +38,39 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  UNIQUE (list, addr_hash));"
 	"CREATE INDEX members_list ON members(list);",
+	/* 2: distribution - processed mail, per-recipient deliveries, policy counters */
+	"CREATE TABLE processed ("
+	"  qid TEXT PRIMARY KEY,"
+	"  list TEXT NOT NULL,"
+	"  disposition TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);"
+	"CREATE TABLE deliveries ("
+	"  id INTEGER PRIMARY KEY,"
+	"  qid TEXT NOT NULL,"
+	"  list TEXT NOT NULL,"
+	"  rcpt BLOB NOT NULL,"
+	"  rcpt_hash BLOB NOT NULL,"
+	"  env_from TEXT NOT NULL,"
+	"  token TEXT,"
+	"  state INTEGER NOT NULL DEFAULT 0,"		/* 0 pending, 1 delivered, 2 failed */
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  done_at INTEGER);"
+	"CREATE INDEX deliveries_due ON deliveries(state, next_try);"
+	"CREATE INDEX deliveries_qid ON deliveries(qid, state);"
+	"CREATE INDEX deliveries_token ON deliveries(token);"
+	"CREATE TABLE bans (list TEXT NOT NULL, addr_hash BLOB NOT NULL, at INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, addr_hash));"
+	"CREATE TABLE notices (addr_hash BLOB PRIMARY KEY, last INTEGER NOT NULL);"
+	"CREATE TABLE post_counts (list TEXT NOT NULL, addr_hash BLOB NOT NULL, day INTEGER NOT NULL,"
+	"  n INTEGER NOT NULL, PRIMARY KEY (list, addr_hash, day));"
+	"CREATE TABLE held (qid TEXT PRIMARY KEY, list TEXT NOT NULL, reason TEXT NOT NULL,"
+	"  at INTEGER NOT NULL);"
+	"ALTER TABLE members ADD COLUMN last_bounce INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE members ADD COLUMN probe_sent INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE members ADD COLUMN bounce_disabled INTEGER NOT NULL DEFAULT 0;",
 	NULL
 };
 
@@ -392,4 +425,390 @@ store_list_purge(struct store *st, const char *list)
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+/*
+ * Distribution: processed mail, deliveries, counters.
+ */
+
+/* store_begin - start a write transaction */
+int
+store_begin(struct store *st)
+{
+	return exec(st, "BEGIN IMMEDIATE");
+}
+
+/* store_commit - make it durable */
+int
+store_commit(struct store *st)
+{
+	return exec(st, "COMMIT");
+}
+
+/* store_rollback - forget it */
+void
+store_rollback(struct store *st)
+{
+	(void)exec(st, "ROLLBACK");
+}
+
+/* step_done - run a statement that returns no rows; finalize it */
+static int
+step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_EXISTS : STORE_ERR;
+}
+
+/* store_processed - has this incoming queue id been handled already? */
+int
+store_processed(struct store *st, const char *qid)
+{
+	sqlite3_stmt *s = prep(st, "SELECT 1 FROM processed WHERE qid = ?1");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : STORE_ERR;
+}
+
+/* store_mark_processed - record what happened to an incoming message */
+int
+store_mark_processed(struct store *st, const char *qid, const char *list, const char *disposition)
+{
+	sqlite3_stmt *s = prep(st, "INSERT OR REPLACE INTO processed (qid, list, disposition, at) "
+	    "VALUES (?1, ?2, ?3, ?4)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, disposition, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+	return step_done(s);
+}
+
+/* store_delivery_add - one recipient of one rendered message */
+int
+store_delivery_add(struct store *st, const char *qid, const char *list, const char *rcpt,
+    const char *env_from, const char *token, long long now, long long expires)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO deliveries (qid, list, rcpt, rcpt_hash, env_from, token, "
+	    "next_try, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	if (bind_sealed(st, s, 3, rcpt) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	bind_hash(st, s, 4, list, rcpt);
+	sqlite3_bind_text(s, 5, env_from, -1, SQLITE_TRANSIENT);
+	if (token)
+		sqlite3_bind_text(s, 6, token, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)expires);
+	return step_done(s);
+}
+
+/* store_deliveries_due - pending deliveries whose time has come, grouped by message */
+int
+store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
+{
+	sqlite3_stmt *s = prep(st, "SELECT id, qid, list, rcpt, env_from, attempts, expires FROM deliveries "
+	    "WHERE state = 0 AND next_try <= ?1 ORDER BY qid, env_from, id LIMIT ?2");
+	struct delivery d;
+	int rc, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&d, 0, sizeof(d));
+		d.id = sqlite3_column_int64(s, 0);
+		snprintf(d.qid, sizeof(d.qid), "%s", (const char *)sqlite3_column_text(s, 1));
+		snprintf(d.list, sizeof(d.list), "%s", (const char *)sqlite3_column_text(s, 2));
+		d.rcpt = column_opened(st, s, 3);
+		snprintf(d.env_from, sizeof(d.env_from), "%s", (const char *)sqlite3_column_text(s, 4));
+		d.attempts = sqlite3_column_int(s, 5);
+		d.expires = sqlite3_column_int64(s, 6);
+		fn(&d, arg);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : STORE_ERR;
+}
+
+/* store_delivery_result - record the outcome of one attempt */
+int
+store_delivery_result(struct store *st, long long id, int state, long long next_try, const char *err)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE deliveries SET state = ?2, attempts = attempts + 1, "
+	    "next_try = ?3, last_error = ?4, done_at = CASE WHEN ?2 = 0 THEN NULL ELSE ?5 END WHERE id = ?1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, state);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)next_try);
+	if (err)
+		sqlite3_bind_text(s, 4, err, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
+	return step_done(s);
+}
+
+/* scalar - one integer from a query with up to two text parameters */
+static long long
+scalar(struct store *st, const char *sql, const char *a, const char *b, long long dflt)
+{
+	sqlite3_stmt *s = prep(st, sql);
+	long long v = dflt;
+
+	if (!s)
+		return STORE_ERR;
+	if (a)
+		sqlite3_bind_text(s, 1, a, -1, SQLITE_TRANSIENT);
+	if (b)
+		sqlite3_bind_text(s, 2, b, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* store_pending_for - deliveries of a message still to be made */
+int
+store_pending_for(struct store *st, const char *qid)
+{
+	return (int)scalar(st, "SELECT count(*) FROM deliveries WHERE qid = ?1 AND state = 0", qid, NULL, 0);
+}
+
+/* store_pending_count - all deliveries still to be made */
+int
+store_pending_count(struct store *st)
+{
+	return (int)scalar(st, "SELECT count(*) FROM deliveries WHERE state = 0", NULL, NULL, 0);
+}
+
+/* store_failed_count - deliveries that failed for good */
+int
+store_failed_count(struct store *st)
+{
+	return (int)scalar(st, "SELECT count(*) FROM deliveries WHERE state = 2", NULL, NULL, 0);
+}
+
+/* store_next_due - when the next pending delivery is due (-1: none) */
+long long
+store_next_due(struct store *st)
+{
+	return scalar(st, "SELECT min(next_try) FROM deliveries WHERE state = 0", NULL, NULL, -1);
+}
+
+/* store_last_errors - the most recent delivery errors, for status */
+int
+store_last_errors(struct store *st, int n, struct buf *out)
+{
+	sqlite3_stmt *s = prep(st, "SELECT qid, list, last_error, state FROM deliveries "
+	    "WHERE last_error IS NOT NULL ORDER BY coalesce(done_at, next_try) DESC LIMIT ?1");
+	int k = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int(s, 1, n);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		buf_printf(out, "%s %s %s: %s\n", (const char *)sqlite3_column_text(s, 0),
+		    (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 3) == 2 ? "failed" : "deferred",
+		    (const char *)sqlite3_column_text(s, 2));
+		k++;
+	}
+	sqlite3_finalize(s);
+	return k;
+}
+
+/* store_purge_done - forget finished deliveries older than `before` */
+int
+store_purge_done(struct store *st, long long before)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM deliveries WHERE state <> 0 AND done_at < ?1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)before);
+	return step_done(s);
+}
+
+/* store_delivery_by_token - the list and recipient a VERP token was sent to */
+int
+store_delivery_by_token(struct store *st, const char *token, char *list, size_t listlen, char **rcpt)
+{
+	sqlite3_stmt *s = prep(st, "SELECT list, rcpt FROM deliveries WHERE token = ?1 LIMIT 1");
+	int rc;
+
+	*rcpt = NULL;
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, token, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(list, listlen, "%s", (const char *)sqlite3_column_text(s, 0));
+		*rcpt = column_opened(st, s, 1);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/*
+ * hashed - run "sql" with ?1 = list, ?2 = hash(list, addr), ?3 = n.
+ * A statement may leave out any of them: binding an absent index is a no-op.
+ */
+static int
+hashed(struct store *st, const char *sql, const char *list, const char *addr, long long n)
+{
+	sqlite3_stmt *s = prep(st, sql);
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 2, list, addr);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
+	return step_done(s);
+}
+
+/* hashed_scalar - one integer from "sql" with ?1 = list, ?2 = hash (+ ?3 = n) */
+static long long
+hashed_scalar(struct store *st, const char *sql, const char *list, const char *addr, long long n)
+{
+	sqlite3_stmt *s = prep(st, sql);
+	long long v = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 2, list, addr);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* store_ban - ban an address from a list */
+int
+store_ban(struct store *st, const char *list, const char *addr)
+{
+	return hashed(st, "INSERT OR REPLACE INTO bans (list, addr_hash, at) VALUES (?1, ?2, ?3)",
+	    list, addr, (long long)time(NULL));
+}
+
+/* store_unban - lift a ban */
+int
+store_unban(struct store *st, const char *list, const char *addr)
+{
+	int rc = hashed(st, "DELETE FROM bans WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+
+	return rc == STORE_OK && sqlite3_changes(st->db) == 0 ? STORE_NOTFOUND : rc;
+}
+
+/* store_banned - is the address banned from the list? */
+int
+store_banned(struct store *st, const char *list, const char *addr)
+{
+	return (int)hashed_scalar(st, "SELECT count(*) FROM bans WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr, 0) > 0;
+}
+
+/* store_notice_allowed - at most one notice per address per interval; records this one */
+int
+store_notice_allowed(struct store *st, const char *addr, long long now, int interval)
+{
+	long long last = hashed_scalar(st, "SELECT last FROM notices WHERE addr_hash = ?2",
+	    "", addr, 0);
+
+	if (last > 0 && now - last < interval)
+		return 0;
+	return hashed(st, "INSERT OR REPLACE INTO notices (addr_hash, last) VALUES (?2, ?3)",
+	    "", addr, now) == STORE_OK;
+}
+
+/* store_post_count - posts by addr to list on day (days since the epoch), after adding `add` */
+int
+store_post_count(struct store *st, const char *list, const char *addr, long long day, int add)
+{
+	if (add && hashed(st, "INSERT INTO post_counts (list, addr_hash, day, n) VALUES (?1, ?2, ?3, 1) "
+	    "ON CONFLICT (list, addr_hash, day) DO UPDATE SET n = n + 1", list, addr, day) != STORE_OK)
+		return STORE_ERR;
+	return (int)hashed_scalar(st, "SELECT coalesce(sum(n), 0) FROM post_counts WHERE list = ?1 "
+	    "AND addr_hash = ?2 AND day = ?3", list, addr, day);
+}
+
+/* store_hold - keep a post for the moderators */
+int
+store_hold(struct store *st, const char *qid, const char *list, const char *reason)
+{
+	sqlite3_stmt *s = prep(st, "INSERT OR REPLACE INTO held (qid, list, reason, at) VALUES (?1, ?2, ?3, ?4)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+	return step_done(s);
+}
+
+/* store_is_held - is this rendered copy waiting for moderation? */
+int
+store_is_held(struct store *st, const char *qid)
+{
+	return scalar(st, "SELECT count(*) FROM held WHERE qid = ?1", qid, NULL, 0) > 0;
+}
+
+/* store_held_count - posts waiting for moderation */
+int
+store_held_count(struct store *st, const char *list)
+{
+	return (int)scalar(st, list ? "SELECT count(*) FROM held WHERE list = ?1" : "SELECT count(*) FROM held",
+	    list, NULL, 0);
+}
+
+/*
+ * store_member_bounce - a bounce for a member: the score decays to 0 after
+ * decay_days without bounces, counts at most once a day, and the caller
+ * learns the new score and whether a probe was already sent.
+ */
+int
+store_member_bounce(struct store *st, const char *list, const char *addr, long long now,
+    int decay_days, int *probe_sent)
+{
+	long long last = hashed_scalar(st, "SELECT last_bounce FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+
+	if (now - last > (long long)decay_days * 86400)
+		hashed(st, "UPDATE members SET bounce_score = 0, probe_sent = 0 WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+	if (now - last >= 86400 || last == 0)
+		hashed(st, "UPDATE members SET bounce_score = bounce_score + 1, last_bounce = ?3 "
+		    "WHERE list = ?1 AND addr_hash = ?2", list, addr, now);
+	*probe_sent = (int)hashed_scalar(st, "SELECT probe_sent FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+	return (int)hashed_scalar(st, "SELECT bounce_score FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+}
+
+/* store_member_probe - note that a probe went out */
+int
+store_member_probe(struct store *st, const char *list, const char *addr)
+{
+	return hashed(st, "UPDATE members SET probe_sent = ?3 WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr, (long long)time(NULL));
+}
+
+/* store_member_disable - stop delivery to a bouncing member */
+int
+store_member_disable(struct store *st, const char *list, const char *addr)
+{
+	return hashed(st, "UPDATE members SET nomail = 1, bounce_disabled = 1 WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
 }

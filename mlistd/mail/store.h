@@ -36,4 +36,48 @@ int	store_member_count(struct store *, const char *list);
 int	store_list_purge(struct store *, const char *list);
 void	member_free(struct member *);
 
+/* distribution */
+struct delivery {
+	long long	 id;
+	char		 qid[32];
+	char		 list[72];
+	char		*rcpt;		/* decrypted; freed by the caller of the callback's owner */
+	char		 env_from[320];
+	int		 attempts;
+	long long	 expires;
+};
+
+typedef void (*store_delivery_fn)(struct delivery *, void *);
+
+int	store_begin(struct store *);
+int	store_commit(struct store *);
+void	store_rollback(struct store *);
+int	store_processed(struct store *, const char *qid);
+int	store_mark_processed(struct store *, const char *qid, const char *list, const char *disposition);
+int	store_delivery_add(struct store *, const char *qid, const char *list, const char *rcpt,
+	    const char *env_from, const char *token, long long now, long long expires);
+int	store_deliveries_due(struct store *, long long now, int limit, store_delivery_fn, void *);
+int	store_delivery_result(struct store *, long long id, int state, long long next_try, const char *err);
+int	store_pending_for(struct store *, const char *qid);
+int	store_pending_count(struct store *);
+int	store_failed_count(struct store *);
+long long store_next_due(struct store *);
+int	store_last_errors(struct store *, int n, struct buf *);
+int	store_purge_done(struct store *, long long before);
+int	store_delivery_by_token(struct store *, const char *token, char *list, size_t, char **rcpt);
+int	store_ban(struct store *, const char *list, const char *addr);
+int	store_unban(struct store *, const char *list, const char *addr);
+int	store_banned(struct store *, const char *list, const char *addr);
+int	store_notice_allowed(struct store *, const char *addr, long long now, int interval);
+int	store_post_count(struct store *, const char *list, const char *addr, long long day, int add);
+int	store_hold(struct store *, const char *qid, const char *list, const char *reason);
+int	store_held_count(struct store *, const char *list);
+int	store_is_held(struct store *, const char *qid);
+int	store_member_bounce(struct store *, const char *list, const char *addr, long long now,
+	    int decay_days, int *probe_sent);
+int	store_member_probe(struct store *, const char *list, const char *addr);
+int	store_member_disable(struct store *, const char *list, const char *addr);
+
+enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
+
 #endif

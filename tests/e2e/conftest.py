@@ -102,7 +102,7 @@ class Instance:
         if lmtp:
             listen += f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; }}'
         if relay is None:
-            relay = f'{{ host = "127.0.0.1"; port = {sink.port}; connections = 2; timeout = 10; }}'
+            relay = f"{{ host = \"127.0.0.1\"; port = {sink.port}; connections = 2; timeout = 10; retry_base = 1; }}"
         with open(self.conf, "w") as f:
             f.write(f'hostname = "lists.example";\nlisten = ( {listen} );\n'
                     f'state_dir = "state";\nlists_dir = "lists";\ntemplates_dir = "templates";\n'

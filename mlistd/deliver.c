@@ -1,0 +1,390 @@
+/*
+ * deliver.c - take the deliveries that are due and make them.
+ *
+ * Due deliveries are read from the store in (message, envelope sender)
+ * order and cut into batches of up to relay.max_recipients: one SMTP
+ * transaction per batch, since every recipient of a batch gets the same
+ * bytes. relay.connections threads each keep one relay connection open and
+ * take batches from a shared cursor. After every batch its outcome is
+ * committed (2xx delivered, 5xx failed, 4xx or a lost connection retried
+ * with exponential backoff until the list's max_retry_time), so a restart
+ * resends only what the relay had not yet accepted. A rendered copy is
+ * removed once none of its deliveries is pending.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "deliver_smtp.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#define DUE_LIMIT	100000
+
+struct job {
+	struct delivery	 d;
+	int		 code;
+};
+
+struct message {
+	char		 qid[32];
+	int		 ok;
+	struct buf	 bytes;		/* dot-stuffed for SMTP, raw for maildir */
+};
+
+struct batch {
+	int		 first, n;	/* jobs[first .. first+n) */
+	struct message	*msg;
+};
+
+struct run {
+	const struct config *cfg;
+	struct store	*st;
+	long long	 now;
+	struct job	*jobs;
+	int		 njobs, cap;
+	struct batch	*batches;
+	int		 nbatches;
+	int		 next;		/* next batch to take */
+	pthread_mutex_t	 lock;		/* next, and the store */
+};
+
+/* collect - store callback: keep one due delivery */
+static void
+collect(struct delivery *d, void *arg)
+{
+	struct run *r = arg;
+
+	if (r->njobs == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 1024;
+		if ((r->jobs = realloc(r->jobs, sizeof(*r->jobs) * (size_t)r->cap)) == NULL)
+			abort();
+	}
+	r->jobs[r->njobs].d = *d;
+	r->jobs[r->njobs].code = 0;
+	r->njobs++;
+}
+
+/* backoff - when to try again after `attempts` failures */
+static long long
+backoff(const struct config *cfg, int attempts, long long now)
+{
+	long long wait = cfg->retry_base;
+
+	for (int i = 0; i < attempts && wait < cfg->retry_cap; i++)
+		wait *= 2;
+	return now + (wait < cfg->retry_cap ? wait : cfg->retry_cap);
+}
+
+/* record - commit the outcome of one batch */
+static void
+record(struct run *r, struct batch *b, const char *relay_err, int *counts)
+{
+	long long now = (long long)time(NULL);
+	char err[300];
+	int i;
+
+	pthread_mutex_lock(&r->lock);
+	if (store_begin(r->st) < 0)
+		log_err("%s deliver: database: %s", b->msg->qid, store_errmsg(r->st));
+	for (i = b->first; i < b->first + b->n; i++) {
+		struct job *j = &r->jobs[i];
+
+		snprintf(err, sizeof(err), "%d %s", j->code, relay_err);
+		if (j->code / 100 == 2) {
+			store_delivery_result(r->st, j->d.id, DELIVERY_DONE, 0, NULL);
+			counts[0]++;
+		} else if (j->code / 100 == 5 || now >= j->d.expires) {
+			store_delivery_result(r->st, j->d.id, DELIVERY_FAILED, 0,
+			    j->code / 100 == 5 ? err : "expired: retried until delivery.max_retry_time");
+			counts[2]++;
+		} else {
+			store_delivery_result(r->st, j->d.id, DELIVERY_PENDING,
+			    backoff(r->cfg, j->d.attempts, now), err);
+			counts[1]++;
+		}
+	}
+	if (store_commit(r->st) < 0) {
+		log_err("%s deliver: cannot record results: %s", b->msg->qid, store_errmsg(r->st));
+		store_rollback(r->st);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* take - the next batch, or NULL */
+static struct batch *
+take(struct run *r)
+{
+	struct batch *b = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->next < r->nbatches)
+		b = &r->batches[r->next++];
+	pthread_mutex_unlock(&r->lock);
+	return b;
+}
+
+/* log_batch - one line per transaction; counts, never addresses */
+static void
+log_batch(struct run *r, struct batch *b, const int *counts, const char *err, const char *via)
+{
+	log_info("%s deliver: via=%s rcpts=%d delivered=%d deferred=%d failed=%d%s%s result=%s",
+	    b->msg->qid, via, b->n, counts[0], counts[1], counts[2], counts[0] == b->n ? "" : " reply=",
+	    counts[0] == b->n ? "" : err, counts[2] ? "permfail" : counts[1] ? "tempfail" : "ok");
+	(void)r;
+}
+
+/* smtp_worker - thread: one relay connection, many batches */
+static void *
+smtp_worker(void *arg)
+{
+	struct run *r = arg;
+	struct smtp_client c;
+	struct batch *b;
+	char err[256], via[300];
+	char **rcpts = NULL;
+	int *codes = NULL, open = 0, i;
+
+	snprintf(via, sizeof(via), "%s:%d", r->cfg->relay_host, r->cfg->relay_port);
+	while ((b = take(r)) != NULL) {
+		int counts[3] = { 0, 0, 0 };
+
+		rcpts = realloc(rcpts, sizeof(*rcpts) * (size_t)b->n);
+		codes = realloc(codes, sizeof(*codes) * (size_t)b->n);
+		if (!rcpts || !codes)
+			abort();
+		for (i = 0; i < b->n; i++) {
+			rcpts[i] = r->jobs[b->first + i].d.rcpt;
+			codes[i] = 451;
+		}
+		err[0] = 0;
+		if (!b->msg->ok) {
+			snprintf(err, sizeof(err), "rendered copy unreadable");
+			for (i = 0; i < b->n; i++)
+				codes[i] = 554;
+		} else {
+			if (!open && smtp_client_open(&c, r->cfg->relay_host, r->cfg->relay_port,
+			    r->cfg->relay_timeout, r->cfg->hostname, err, sizeof(err)) == 0)
+				open = 1;
+			if (open && smtp_client_send(&c, r->jobs[b->first].d.env_from, rcpts, b->n,
+			    b->msg->bytes.data, b->msg->bytes.len, codes, err, sizeof(err)) < 0) {
+				smtp_client_close(&c);
+				open = 0;
+			}
+		}
+		for (i = 0; i < b->n; i++)
+			r->jobs[b->first + i].code = codes[i];
+		record(r, b, err, counts);
+		log_batch(r, b, counts, err, via);
+	}
+	if (open)
+		smtp_client_close(&c);
+	free(rcpts);
+	free(codes);
+	return NULL;
+}
+
+/* maildir_name - a directory name for an address (no '/', no leading '.') */
+static void
+maildir_name(const char *rcpt, char *out, size_t n)
+{
+	size_t i;
+
+	snprintf(out, n, "%s", rcpt);
+	for (i = 0; out[i]; i++)
+		if (out[i] == '/' || (i == 0 && out[i] == '.'))
+			out[i] = '_';
+}
+
+/* deliver_maildir - one copy into DIR/ADDRESS/new, durably (tmp, fsync, rename) */
+int
+deliver_maildir(const char *dir, const char *rcpt, const unsigned char *msg, size_t len,
+    char *err, size_t errlen)
+{
+	static unsigned long seq;
+	char name[300], base[4096], fname[128], tmp[4600], dst[4600];
+	struct buf e;
+	struct timespec ts;
+	const char *sub[] = { "tmp", "new", "cur" };
+	int fd;
+
+	maildir_name(rcpt, name, sizeof(name));
+	for (int i = 0; i < 3; i++) {
+		snprintf(base, sizeof(base), "%s/%s/%s", dir, name, sub[i]);
+		if (fs_mkdir_p(base, 0700) < 0)
+			return snprintf(err, errlen, "cannot create %s: %s", base, strerror(errno)), -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(fname, sizeof(fname), "%lld.M%ldP%ldQ%lu.mlistd", (long long)ts.tv_sec, ts.tv_nsec / 1000,
+	    (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	if (snprintf(tmp, sizeof(tmp), "%s/%s/tmp/%s", dir, name, fname) >= (int)sizeof(tmp) ||
+	    snprintf(dst, sizeof(dst), "%s/%s/new/%s", dir, name, fname) >= (int)sizeof(dst))
+		return snprintf(err, errlen, "maildir path too long"), -1;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno)), -1;
+	if (fs_write_all(fd, msg, len) < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	buf_init(&e, 512);
+	if (fs_sync_rename(tmp, dst, &e) < 0) {
+		snprintf(err, errlen, "%s", buf_cstr(&e));
+		buf_free(&e);
+		unlink(tmp);
+		return -1;
+	}
+	buf_free(&e);
+	return 0;
+}
+
+/* maildir_worker - thread: local delivery of batches */
+static void *
+maildir_worker(void *arg)
+{
+	struct run *r = arg;
+	struct batch *b;
+	char err[256];
+
+	while ((b = take(r)) != NULL) {
+		int counts[3] = { 0, 0, 0 };
+
+		err[0] = 0;
+		for (int i = 0; i < b->n; i++) {
+			struct job *j = &r->jobs[b->first + i];
+
+			if (!b->msg->ok)
+				j->code = 554;
+			else
+				j->code = deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, b->msg->bytes.data,
+				    b->msg->bytes.len, err, sizeof(err)) == 0 ? 250 : 451;
+		}
+		record(r, b, err, counts);
+		log_batch(r, b, counts, err, "maildir");
+	}
+	return NULL;
+}
+
+/* load - the rendered copy of each message in the run */
+static struct message *
+load(struct run *r, struct spool *sp, int *nmsg)
+{
+	struct message *m = calloc((size_t)r->nbatches + 1, sizeof(*m));
+	struct envelope e;
+	struct buf raw, why;
+	int n = 0, i;
+
+	if (!m)
+		abort();
+	for (i = 0; i < r->nbatches; i++) {
+		const char *qid = r->jobs[r->batches[i].first].d.qid;
+
+		if (n == 0 || strcmp(m[n - 1].qid, qid) != 0) {
+			snprintf(m[n].qid, sizeof(m[n].qid), "%s", qid);
+			buf_init(&m[n].bytes, 0);
+			buf_init(&raw, 0);
+			buf_init(&why, 0);
+			if (spool_read(sp, SPOOL_OUT, qid, &e, &raw, &why) == 0) {
+				m[n].ok = 1;
+				if (*r->cfg->relay_host)
+					smtp_dot_stuff(raw.data, raw.len, &m[n].bytes);
+				else
+					buf_append(&m[n].bytes, raw.data, raw.len);
+				envelope_free(&e);
+			} else {
+				log_err("%s deliver: rendered copy unreadable: %s; quarantined", qid, buf_cstr(&why));
+				spool_quarantine(sp, SPOOL_OUT, qid);
+			}
+			buf_free(&raw);
+			buf_free(&why);
+			n++;
+		}
+		r->batches[i].msg = &m[n - 1];
+	}
+	*nmsg = n;
+	return m;
+}
+
+/* cut - batches of up to `size` with the same message and envelope sender */
+static void
+cut(struct run *r, int size)
+{
+	int i;
+
+	if ((r->batches = calloc((size_t)r->njobs + 1, sizeof(*r->batches))) == NULL)
+		abort();
+	for (i = 0; i < r->njobs; i++) {
+		struct batch *last = r->nbatches ? &r->batches[r->nbatches - 1] : NULL;
+		struct delivery *p = i ? &r->jobs[i - 1].d : NULL, *d = &r->jobs[i].d;
+
+		if (last && last->n < size && strcmp(p->qid, d->qid) == 0 && strcmp(p->env_from, d->env_from) == 0) {
+			last->n++;
+			continue;
+		}
+		r->batches[r->nbatches].first = i;
+		r->batches[r->nbatches].n = 1;
+		r->nbatches++;
+	}
+}
+
+/* deliver_run - make every delivery that is due; returns how many were tried */
+int
+deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long long now,
+    deliver_failed_fn failed, void *arg)
+{
+	struct run r;
+	struct message *msgs;
+	pthread_t *th;
+	int i, nmsg, nthreads;
+
+	memset(&r, 0, sizeof(r));
+	r.cfg = cfg;
+	r.st = st;
+	r.now = now;
+	pthread_mutex_init(&r.lock, NULL);
+	if (store_deliveries_due(st, now, DUE_LIMIT, collect, &r) < 0)
+		log_err("NOQUEUE deliver: database: %s", store_errmsg(st));
+	if (r.njobs == 0) {
+		free(r.jobs);
+		return 0;
+	}
+	cut(&r, *cfg->relay_host ? cfg->relay_batch : 100);
+	msgs = load(&r, sp, &nmsg);
+	nthreads = cfg->relay_connections < r.nbatches ? cfg->relay_connections : r.nbatches;
+	if ((th = calloc((size_t)nthreads, sizeof(*th))) == NULL)
+		abort();
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&th[i], NULL, *cfg->relay_host ? smtp_worker : maildir_worker, &r) != 0)
+			abort();
+	for (i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < r.njobs; i++) {
+		if (r.jobs[i].code / 100 == 5 && failed)
+			failed(r.jobs[i].d.list, r.jobs[i].d.rcpt, arg);
+		free(r.jobs[i].d.rcpt);
+	}
+	for (i = 0; i < nmsg; i++) {
+		if (store_pending_for(st, msgs[i].qid) == 0 && spool_exists(sp, SPOOL_OUT, msgs[i].qid))
+			spool_remove(sp, SPOOL_OUT, msgs[i].qid);
+		buf_free(&msgs[i].bytes);
+	}
+	free(msgs);
+	free(th);
+	free(r.batches);
+	free(r.jobs);
+	pthread_mutex_destroy(&r.lock);
+	return i;
+}

@@ -1,0 +1,17 @@
+/* deliver.h - run due deliveries: batches, parallel relay connections, retries. */
+#ifndef MLIST_DELIVER_H
+#define MLIST_DELIVER_H
+
+#include "mail/config.h"
+#include "mail/spool.h"
+#include "mail/store.h"
+
+/* called for each recipient the relay refused for good (5xx) */
+typedef void (*deliver_failed_fn)(const char *list, const char *rcpt, void *arg);
+
+int	deliver_run(const struct config *, struct store *, struct spool *, long long now,
+	    deliver_failed_fn, void *arg);
+int	deliver_maildir(const char *dir, const char *rcpt, const unsigned char *msg, size_t len,
+	    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,25 @@
+/* deliver_smtp.h - SMTP client to the relay, with PIPELINING. */
+#ifndef MLIST_DELIVER_SMTP_H
+#define MLIST_DELIVER_SMTP_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+
+struct smtp_client {
+	int		 fd;
+	int		 timeout_ms;
+	int		 pipelining;
+	struct buf	 in;
+	char		 last[256];	/* last reply, for errors (addresses redacted) */
+};
+
+int	smtp_client_open(struct smtp_client *, const char *host, int port, int timeout_s,
+	    const char *helo, char *err, size_t errlen);
+int	smtp_client_send(struct smtp_client *, const char *from, char *const *rcpts, int n,
+	    const unsigned char *stuffed, size_t len, int *codes, char *err, size_t errlen);
+void	smtp_client_close(struct smtp_client *);
+void	smtp_dot_stuff(const unsigned char *msg, size_t len, struct buf *out);
+void	smtp_redact(const char *in, char *out, size_t n);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * fanout.c - turn one rendered copy into deliveries.
+ *
+ * The copy is written once, encrypted, to queue/out; each recipient gets a
+ * delivery row (address sealed in the store). The envelope sender is
+ * LIST-bounces@hostname for grouped delivery, LIST-bounces+TOKEN@hostname
+ * for per-recipient VERP (TOKEN is random: it names a delivery row, never
+ * an address), and <> for notices (RFC 3834: nobody answers an
+ * auto-reply). Everything here runs inside the caller's transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fanout.h"
+#include "util/log.h"
+
+/* fanout_write - store a rendered copy in queue/out; remember it for rollback */
+int
+fanout_write(struct pipeline *p, const void *msg, size_t len, const char *note, char id[QID_LEN + 1])
+{
+	struct envelope e = { 0 };
+	struct spool_writer w;
+
+	if (p->nout >= PIPELINE_MAX_OUT)
+		return -1;
+	e.sender = (char *)"";
+	e.client = (char *)"";
+	e.note = (char *)note;
+	e.received = p->now;
+	if (spool_begin(p->sp, SPOOL_OUT, &e, &w) != OK || spool_write(&w, msg, len) != OK ||
+	    spool_commit(&w) != OK)
+		return -1;
+	memcpy(id, w.id, QID_LEN + 1);
+	memcpy(p->out[p->nout++], w.id, QID_LEN + 1);
+	return 0;
+}
+
+/* fanout_to - one delivery of copy `id` to rcpt */
+int
+fanout_to(struct pipeline *p, const struct list_cfg *l, const char *id, const char *rcpt, enum envfrom how)
+{
+	char from[320] = "", token[33] = "";
+	unsigned char r[16];
+
+	if (how == ENV_VERP) {
+		randombytes_buf(r, sizeof(r));
+		sodium_bin2hex(token, sizeof(token), r, sizeof(r));
+		snprintf(from, sizeof(from), "%s-bounces+%s@%s", l->name, token, p->cfg->hostname);
+	} else if (how == ENV_GROUPED)
+		snprintf(from, sizeof(from), "%s-bounces@%s", l->name, p->cfg->hostname);
+	return store_delivery_add(p->st, id, l->name, rcpt, from, *token ? token : NULL, p->now,
+	    p->now + l->retry_max) == STORE_OK ? 0 : -1;
+}
+
+struct each {
+	struct pipeline		*p;
+	const struct list_cfg	*l;
+	const char		*id;
+	int			 count;
+	int			 roles;		/* only owners and moderators */
+	int			 failed;
+};
+
+static int
+each_member(const struct member *m, void *arg)
+{
+	struct each *e = arg;
+
+	if (e->roles ? strcmp(m->role, "member") == 0 : m->nomail)
+		return 0;
+	if (fanout_to(e->p, e->l, e->id, m->addr, e->l->verp == VERP_ALWAYS ? ENV_VERP : ENV_GROUPED) < 0) {
+		e->failed = 1;
+		return 1;
+	}
+	e->count++;
+	return 0;
+}
+
+/* fanout_members - a delivery for every member who gets mail */
+int
+fanout_members(struct pipeline *p, const struct list_cfg *l, const char *id, int *count)
+{
+	struct each e = { p, l, id, 0, 0, 0 };
+
+	if (store_member_each(p->st, l->name, each_member, &e) < 0 || e.failed)
+		return -1;
+	*count = e.count;
+	return 0;
+}
+
+/* fanout_roles - relay a message to the owners and moderators (their addresses stay here) */
+int
+fanout_roles(struct pipeline *p, const struct list_cfg *l, const void *msg, size_t len, int *count)
+{
+	struct each e = { p, l, NULL, 0, 1, 0 };
+	char id[QID_LEN + 1];
+
+	if (fanout_write(p, msg, len, l->name, id) < 0)
+		return -1;
+	e.id = id;
+	if (store_member_each(p->st, l->name, each_member, &e) < 0 || e.failed)
+		return -1;
+	*count = e.count;
+	return 0;
+}
+
+/* fanout_notice - a short message from the list to one address */
+int
+fanout_notice(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
+    const char *body, enum envfrom how)
+{
+	struct buf m;
+	char date[64], id[QID_LEN + 1];
+	time_t t = (time_t)p->now;
+	struct tm tm;
+	unsigned char r[8];
+	char rnd[17];
+	int rc;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
+	buf_init(&m, 0);
+	buf_printf(&m, "From: \"%s list\" <%s-owner@%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
+	    "Message-ID: <notice.%s@%s>\r\nAuto-Submitted: auto-replied\r\nPrecedence: list\r\n"
+	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+	    l->name, l->name, p->cfg->hostname, to, subject, date, rnd, p->cfg->hostname,
+	    l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+	for (const char *c = body; *c; c++)
+		*c == '\n' ? buf_puts(&m, "\r\n") : buf_putc(&m, *c);
+	buf_puts(&m, "\r\n");
+	rc = fanout_write(p, m.data, m.len, l->name, id) < 0 || fanout_to(p, l, id, to, how) < 0 ? -1 : 0;
+	buf_free(&m);
+	return rc;
+}

@@ -1,0 +1,157 @@
+/*
+ * worker.c - parse hostile mail where a crash costs nothing.
+ *
+ * libetpan's MIME parser is known to corrupt memory on some inputs, so it
+ * runs in a child forked for each message. Before touching the message the
+ * child makes the key block unreadable (sodium_mprotect_noaccess: any read
+ * faults), caps its memory, CPU time and file writes, then sends a fixed
+ * header and the rendered copy back through a pipe and _exits. If it dies,
+ * overruns or times out, the parent learns only that the message could not
+ * be parsed - the daemon, the keys and the spooled original are untouched,
+ * and the caller quarantines the message.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "worker.h"
+
+#define WORKER_TIMEOUT_MS	60000
+
+struct reply_head {
+	int		 result;
+	int		 automatic, bounce, loop, footer;
+	char		 from[ADDR_MAX + 1];
+	char		 reason[160];
+	size_t		 len;
+};
+
+/* child - never returns */
+static void
+child(int fd, const struct transform_in *in, const struct keys *k)
+{
+	struct rlimit cpu = { 30, 30 }, fsz = { 0, 0 };
+	struct transform_out out;
+	struct reply_head h;
+
+	if (k)
+		sodium_mprotect_noaccess((void *)k);
+	setrlimit(RLIMIT_CPU, &cpu);
+	setrlimit(RLIMIT_FSIZE, &fsz);
+	signal(SIGPIPE, SIG_DFL);
+	memset(&h, 0, sizeof(h));
+	h.result = transform_post(in, &out);
+	h.automatic = out.automatic;
+	h.bounce = out.bounce;
+	h.loop = out.loop;
+	h.footer = out.footer;
+	memcpy(h.from, out.from, sizeof(h.from));
+	memcpy(h.reason, out.reason, sizeof(h.reason));
+	h.len = h.result == OK ? out.rendered.len : 0;
+	if (fs_write_all(fd, &h, sizeof(h)) < 0 || (h.len && fs_write_all(fd, out.rendered.data, h.len) < 0))
+		_exit(3);
+	_exit(0);
+}
+
+/* read_all - read the child's answer with a deadline */
+static int
+read_all(int fd, struct buf *b, pid_t pid)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char chunk[65536];
+	ssize_t n;
+	int left = WORKER_TIMEOUT_MS, r;
+
+	for (;;) {
+		if ((r = poll(&p, 1, left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
+			return -1;
+		if (r <= 0) {
+			if ((left -= 1000) <= 0) {
+				kill(pid, SIGKILL);
+				return -2;
+			}
+			continue;
+		}
+		if ((n = read(fd, chunk, sizeof(chunk))) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		if (buf_append(b, chunk, (size_t)n) < 0) {
+			kill(pid, SIGKILL);
+			return -1;
+		}
+	}
+}
+
+/* worker_transform - transform_post in a sandboxed child */
+enum result
+worker_transform(const struct transform_in *in, const struct keys *k, struct transform_out *out)
+{
+	struct reply_head h;
+	struct buf raw;
+	int fds[2], status = 0, rd;
+	pid_t pid;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->rendered, 0);
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return snprintf(out->reason, sizeof(out->reason), "pipe: %s", strerror(errno)), TEMPFAIL;
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return snprintf(out->reason, sizeof(out->reason), "fork: %s", strerror(errno)), TEMPFAIL;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child(fds[1], in, k);
+	}
+	close(fds[1]);
+	buf_init(&raw, sizeof(h) + in->len * 2 + 65536 + 4096);
+	rd = read_all(fds[0], &raw, pid);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rd == -2 || WIFSIGNALED(status) || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    raw.len < sizeof(h)) {
+		snprintf(out->reason, sizeof(out->reason), "the message could not be parsed (parser %s)",
+		    rd == -2 ? "timed out" : WIFSIGNALED(status) ? "crashed" : "failed");
+		if (WIFSIGNALED(status))
+			log_warn("%s worker: parser killed by signal %d; message will be quarantined",
+			    in->qid, WTERMSIG(status));
+		buf_free(&raw);
+		return PERMFAIL;
+	}
+	memcpy(&h, raw.data, sizeof(h));
+	if (h.len != raw.len - sizeof(h) || (h.result != OK && h.result != PERMFAIL && h.result != TEMPFAIL)) {
+		snprintf(out->reason, sizeof(out->reason), "the message could not be parsed (bad worker reply)");
+		buf_free(&raw);
+		return PERMFAIL;
+	}
+	out->automatic = h.automatic;
+	out->bounce = h.bounce;
+	out->loop = h.loop;
+	out->footer = h.footer;
+	h.from[sizeof(h.from) - 1] = 0;
+	h.reason[sizeof(h.reason) - 1] = 0;
+	memcpy(out->from, h.from, sizeof(out->from));
+	memcpy(out->reason, h.reason, sizeof(out->reason));
+	if (h.result == OK && buf_append(&out->rendered, raw.data + sizeof(h), h.len) < 0) {
+		buf_free(&raw);
+		return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
+	}
+	buf_free(&raw);
+	return (enum result)h.result;
+}

@@ -1,0 +1,10 @@
+/* worker.h - run the transform of untrusted mail in a throw-away, keyless child process. */
+#ifndef MLIST_WORKER_H
+#define MLIST_WORKER_H
+
+#include "mail/keys.h"
+#include "transform.h"
+
+enum result worker_transform(const struct transform_in *, const struct keys *, struct transform_out *);
+
+#endif
