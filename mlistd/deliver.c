@@ -31,6 +31,7 @@
 struct job {
 	struct delivery	 d;
 	int		 code;
+	char		 text[SMTP_TEXT_MAX];	/* the relay's reply, addresses redacted */
 };
 
 struct message {
@@ -69,6 +70,7 @@ collect(struct delivery *d, void *arg)
 	}
 	r->jobs[r->njobs].d = *d;
 	r->jobs[r->njobs].code = 0;
+	r->jobs[r->njobs].text[0] = 0;
 	r->njobs++;
 }
 
@@ -97,7 +99,7 @@ record(struct run *r, struct batch *b, const char *relay_err, int *counts)
 	for (i = b->first; i < b->first + b->n; i++) {
 		struct job *j = &r->jobs[i];
 
-		snprintf(err, sizeof(err), "%d %s", j->code, relay_err);
+		snprintf(err, sizeof(err), "%s", *j->text ? j->text : relay_err);
 		if (j->code / 100 == 2) {
 			store_delivery_result(r->st, j->d.id, DELIVERY_DONE, 0, NULL);
 			counts[0]++;
@@ -149,7 +151,7 @@ smtp_worker(void *arg)
 	struct smtp_client c;
 	struct batch *b;
 	char err[256], via[300];
-	char **rcpts = NULL;
+	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
 	int *codes = NULL, open = 0, i;
 
 	snprintf(via, sizeof(via), "%s:%d", r->cfg->relay_host, r->cfg->relay_port);
@@ -158,11 +160,13 @@ smtp_worker(void *arg)
 
 		rcpts = realloc(rcpts, sizeof(*rcpts) * (size_t)b->n);
 		codes = realloc(codes, sizeof(*codes) * (size_t)b->n);
-		if (!rcpts || !codes)
+		texts = realloc(texts, sizeof(*texts) * (size_t)b->n);
+		if (!rcpts || !codes || !texts)
 			abort();
 		for (i = 0; i < b->n; i++) {
 			rcpts[i] = r->jobs[b->first + i].d.rcpt;
 			codes[i] = 451;
+			texts[i][0] = 0;
 		}
 		err[0] = 0;
 		if (!b->msg->ok) {
@@ -174,13 +178,15 @@ smtp_worker(void *arg)
 			    r->cfg->relay_timeout, r->cfg->hostname, err, sizeof(err)) == 0)
 				open = 1;
 			if (open && smtp_client_send(&c, r->jobs[b->first].d.env_from, rcpts, b->n,
-			    b->msg->bytes.data, b->msg->bytes.len, codes, err, sizeof(err)) < 0) {
+			    b->msg->bytes.data, b->msg->bytes.len, codes, texts, err, sizeof(err)) < 0) {
 				smtp_client_close(&c);
 				open = 0;
 			}
 		}
-		for (i = 0; i < b->n; i++)
+		for (i = 0; i < b->n; i++) {
 			r->jobs[b->first + i].code = codes[i];
+			memcpy(r->jobs[b->first + i].text, texts[i], SMTP_TEXT_MAX);
+		}
 		record(r, b, err, counts);
 		log_batch(r, b, counts, err, via);
 	}
@@ -188,6 +194,7 @@ smtp_worker(void *arg)
 		smtp_client_close(&c);
 	free(rcpts);
 	free(codes);
+	free(texts);
 	return NULL;
 }
 

@@ -192,19 +192,23 @@ smtp_dot_stuff(const unsigned char *m, size_t len, struct buf *out)
 }
 
 /*
- * smtp_client_send - one transaction. codes[i] gets the relay's verdict for
- * rcpts[i] (the final reply for accepted recipients). Returns 0 if the
+ * smtp_client_send - one transaction. codes[i] and texts[i] get the relay's
+ * verdict for rcpts[i] (the final reply for accepted recipients, addresses
+ * redacted from the text). Returns 0 if the
  * connection can be reused, -1 if it is broken (codes then say 421).
  */
 int
 smtp_client_send(struct smtp_client *c, const char *from, char *const *rcpts, int n,
-    const unsigned char *stuffed, size_t len, int *codes, char *err, size_t errlen)
+    const unsigned char *stuffed, size_t len, int *codes, char (*texts)[SMTP_TEXT_MAX],
+    char *err, size_t errlen)
 {
 	struct buf cmds;
 	int i, mail = 0, data, fin, ok = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		codes[i] = 421;
+		texts[i][0] = 0;
+	}
 	buf_init(&cmds, 0);
 	buf_printf(&cmds, "MAIL FROM:<%s>\r\n", from);
 	if (!c->pipelining) {
@@ -222,6 +226,7 @@ smtp_client_send(struct smtp_client *c, const char *from, char *const *rcpts, in
 			}
 			if (send_all(c, cmds.data, cmds.len) < 0 || (codes[i] = read_reply(c, NULL)) < 0)
 				goto broken;
+			snprintf(texts[i], SMTP_TEXT_MAX, "%.150s", c->last);
 			buf_reset(&cmds);
 		}
 	}
@@ -229,11 +234,13 @@ smtp_client_send(struct smtp_client *c, const char *from, char *const *rcpts, in
 	if (c->pipelining) {
 		if (send_all(c, cmds.data, cmds.len) < 0 || (mail = read_reply(c, NULL)) < 0)
 			goto broken;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			if ((codes[i] = read_reply(c, NULL)) < 0)
 				goto broken;
-			else if (mail / 100 != 2)
+			snprintf(texts[i], SMTP_TEXT_MAX, "%.150s", c->last);
+			if (mail / 100 != 2)
 				codes[i] = mail;
+		}
 	} else if (mail / 100 == 2 && send_all(c, cmds.data, cmds.len) < 0)
 		goto broken;
 	for (i = 0; i < n; i++)
@@ -257,8 +264,10 @@ smtp_client_send(struct smtp_client *c, const char *from, char *const *rcpts, in
 	if (send_all(c, stuffed, len) < 0 || (fin = read_reply(c, NULL)) < 0)
 		goto broken;
 	for (i = 0; i < n; i++)
-		if (codes[i] / 100 == 2)
+		if (codes[i] / 100 == 2) {
 			codes[i] = fin;
+			snprintf(texts[i], SMTP_TEXT_MAX, "%.150s", c->last);
+		}
 	snprintf(err, errlen, "%s", c->last);
 	buf_free(&cmds);
 	return 0;

@@ -16,8 +16,11 @@ struct smtp_client {
 
 int	smtp_client_open(struct smtp_client *, const char *host, int port, int timeout_s,
 	    const char *helo, char *err, size_t errlen);
+#define SMTP_TEXT_MAX	160
+
 int	smtp_client_send(struct smtp_client *, const char *from, char *const *rcpts, int n,
-	    const unsigned char *stuffed, size_t len, int *codes, char *err, size_t errlen);
+	    const unsigned char *stuffed, size_t len, int *codes, char (*texts)[SMTP_TEXT_MAX],
+	    char *err, size_t errlen);
 void	smtp_client_close(struct smtp_client *);
 void	smtp_dot_stuff(const unsigned char *msg, size_t len, struct buf *out);
 void	smtp_redact(const char *in, char *out, size_t n);

@@ -56,6 +56,7 @@ static int v_member_add(struct ctx *, int, char **);
 static int v_member_rm(struct ctx *, int, char **);
 static int v_member_ls(struct ctx *, int, char **);
 static int v_member_set(struct ctx *, int, char **);
+static int v_member_ban(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
 	{ "init", "", 0, 0, NEED_NONE, v_init,
@@ -84,6 +85,10 @@ static const struct verb verbs[] = {
 	{ "member set", "LIST ADDRESS KEY VALUE", 4, 4, NEED_STORE, v_member_set,
 	  "Change a member: KEY is name (text), role (member|moderator|owner),\n"
 	  "nomail (on|off) or digest (on|off)." },
+	{ "member ban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban,
+	  "Ban an address: its posts are dropped without a notice. The address need not\n"
+	  "be a member; a member stays subscribed until removed." },
+	{ "member unban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban, "Lift a ban." },
 	{ NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 
@@ -248,30 +253,49 @@ static int
 v_status(struct ctx *c, int argc, char **argv)
 {
 	int in = spool_count(&c->spool, SPOOL_INCOMING), out = spool_count(&c->spool, SPOOL_OUT);
-	int bad = spool_count(&c->spool, SPOOL_CORRUPT), i;
+	int bad = spool_count(&c->spool, SPOOL_CORRUPT), i, first = 1;
+	int pending = store_pending_count(c->store), failed = store_failed_count(c->store);
+	int held = store_held_count(c->store, NULL);
 	long pid = daemon_pid(c);
+	struct buf errs;
+	char *line, *save = NULL;
 
 	(void)argc;
 	(void)argv;
+	buf_init(&errs, 0);
+	store_last_errors(c->store, 5, &errs);
 	if (c->json) {
 		printf("{\"running\":%s,\"pid\":%ld,\"queue\":{\"incoming\":%d,\"out\":%d,\"corrupt\":%d},"
-		    "\"lists\":[", pid ? "true" : "false", pid, in, out, bad);
+		    "\"deliveries\":{\"pending\":%d,\"failed\":%d},\"held\":%d,\"last_errors\":[",
+		    pid ? "true" : "false", pid, in, out, bad, pending, failed, held);
+		for (line = strtok_r((char *)buf_cstr(&errs), "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			printf("%s", first ? "" : ",");
+			json_str(line);
+			first = 0;
+		}
+		printf("],\"lists\":[");
 		for (i = 0; i < c->cfg->nlists; i++) {
 			printf("%s{\"name\":", i ? "," : "");
 			json_str(c->cfg->lists[i].name);
 			printf(",\"members\":%d}", store_member_count(c->store, c->cfg->lists[i].name));
 		}
 		printf("]}\n");
+		buf_free(&errs);
 		return EX_OK;
 	}
 	printf("daemon:      %s", pid ? "running" : "not running");
 	if (pid)
 		printf(" (pid %ld)", pid);
-	printf("\nqueue:       %d incoming, %d rendered, %d quarantined (corrupt)\n", in, out, bad);
+	printf("\nqueue:       %d incoming, %d rendered, %d quarantined (queue/corrupt)\n", in, out, bad);
+	printf("deliveries:  %d pending, %d failed\nheld:        %d waiting for a moderator\n",
+	    pending, failed, held);
+	if (errs.len)
+		printf("last errors:\n%s", buf_cstr(&errs));
 	printf("lists:       %d\n", c->cfg->nlists);
 	for (i = 0; i < c->cfg->nlists; i++)
 		printf("  %-20s %d members\n", c->cfg->lists[i].name,
 		    store_member_count(c->store, c->cfg->lists[i].name));
+	buf_free(&errs);
 	return EX_OK;
 }
 
@@ -543,6 +567,29 @@ v_member_set(struct ctx *c, int argc, char **argv)
 		    printf(",\"value\":"), json_str(argv[3]), printf("}\n");
 	else
 		printf("%s on %s: %s = %s\n", argv[1], l->name, argv[2], argv[3]);
+	return EX_OK;
+}
+
+static int
+v_member_ban(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	int unban = strcmp(argv[-1], "unban") == 0, rc;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (!addr_valid(argv[1]))
+		return fail(EX_FAIL, "\"%s\" is not a valid address (expected local@domain)", argv[1]);
+	rc = unban ? store_unban(c->store, l->name, argv[1]) : store_ban(c->store, l->name, argv[1]);
+	if (rc == STORE_NOTFOUND)
+		return fail(EX_FAIL, "%s is not banned from %s", argv[1], l->name);
+	if (rc != STORE_OK)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("{\"%s\":", unban ? "unbanned" : "banned"), json_str(argv[1]), printf("}\n");
+	else
+		printf("%s %s %s %s\n", unban ? "unbanned" : "banned", argv[1], unban ? "on" : "from", l->name);
 	return EX_OK;
 }
 

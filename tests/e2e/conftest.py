@@ -43,19 +43,31 @@ class SinkHandler:
 
     def __init__(self):
         self.messages = []
+        self.transactions = 0
         self.lock = threading.Lock()
         self.reject = None          # e.g. "451 4.3.0 try later" to refuse every RCPT
+        self.reject_rcpt = {}       # address -> reply, to refuse one recipient
+        self.rcpt_delay = 0.0       # seconds to stall each RCPT (to kill the daemon mid-run)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
         if self.reject:
             return self.reject
+        if address in self.reject_rcpt:
+            return self.reject_rcpt[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.transactions += 1
         return "250 OK"
+
+    def for_rcpt(self, rcpt):
+        with self.lock:
+            return [m for m in self.messages if rcpt in m[1]]
 
     def copies(self):
         """(recipient, bytes) for each delivered copy."""
