@@ -165,13 +165,15 @@ main(int argc, char **argv)
 	buf_init(&err, 0);
 	if ((cfg = config_load(path, &err)) == NULL) {
 		fputs(buf_cstr(&err), stderr);
-		if (test)
-			return 1;
-		fprintf(stderr, "mlistd: configuration errors; not starting\n");
+		if (!test)
+			fprintf(stderr, "mlistd: configuration errors; not starting\n");
+		buf_free(&err);
 		return 1;
 	}
 	if (test) {
 		printf("configuration OK\n");
+		config_free(cfg);
+		buf_free(&err);
 		return 0;
 	}
 	log_init("mlistd", foreground);

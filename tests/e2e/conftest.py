@@ -205,6 +205,11 @@ def make_instance(tmp_path, sink):
     yield make
     for inst in made:
         inst.stop()
+    # under `make asan-test` the daemon's sanitizer reports land in its log: any is a failure
+    for inst in made:
+        text = inst.logtext()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            assert marker not in text, f"{marker} in {inst.log}:\n{text[text.find(marker) - 200:][:3000]}"
 
 
 def raw_dialogue(port, chunks, timeout=5.0):

@@ -89,7 +89,9 @@ START_TEST(no_plaintext_in_database)
 		}
 		buf_free(&file);
 	}
-	setup();
+	buf_init(&file, 0);
+	st = store_open(dbpath, keys, &file);	/* for teardown */
+	buf_free(&file);
 }
 END_TEST
 
