@@ -8,8 +8,9 @@
  * take batches from a shared cursor. After every batch its outcome is
  * committed (2xx delivered, 5xx failed, 4xx or a lost connection retried
  * with exponential backoff until the list's max_retry_time), so a restart
- * resends only what the relay had not yet accepted. A rendered copy is
- * removed once none of its deliveries is pending.
+ * resends only what the relay had not yet accepted - see record() for how
+ * that is made cheap. A rendered copy is removed once none of its
+ * deliveries is pending.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,7 +55,8 @@ struct run {
 	struct batch	*batches;
 	int		 nbatches;
 	int		 next;		/* next batch to take */
-	pthread_mutex_t	 lock;		/* next, and the store */
+	int		 jfd;		/* the delivery journal (append) */
+	pthread_mutex_t	 lock;		/* next, the journal, and the store */
 };
 
 /* collect - store callback: keep one due delivery */
@@ -85,39 +87,116 @@ backoff(const struct config *cfg, int attempts, long long now)
 	return now + (wait < cfg->retry_cap ? wait : cfg->retry_cap);
 }
 
-/* record - commit the outcome of one batch */
+/* outcome - the state a reply leads to; fills next_try and the error text */
+static int
+outcome(struct run *r, const struct job *j, long long now, const char *relay_err, long long *next,
+    char *err, size_t errlen)
+{
+	char *c;
+
+	snprintf(err, errlen, "%s", *j->text ? j->text : relay_err);
+	for (c = err; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	*next = 0;
+	if (j->code / 100 == 2)
+		return DELIVERY_DONE;
+	if (j->code / 100 == 5)
+		return DELIVERY_FAILED;
+	if (now >= j->d.expires) {
+		snprintf(err, errlen, "expired: retried until delivery.max_retry_time (last: %.150s)",
+		    *j->text ? j->text : relay_err);
+		return DELIVERY_FAILED;
+	}
+	*next = backoff(r->cfg, j->d.attempts, now);
+	return DELIVERY_PENDING;
+}
+
+/*
+ * record - note the outcome of one batch. One append to the delivery
+ * journal (a single write, so a crash leaves whole lines); the store is
+ * brought up to date from the journal when the run ends, or at the next
+ * start. This keeps "the relay said 250" -> "recorded" to one write per
+ * transaction instead of one database commit. If the journal cannot be
+ * written, the batch is committed to the store directly.
+ */
 static void
 record(struct run *r, struct batch *b, const char *relay_err, int *counts)
 {
-	long long now = (long long)time(NULL);
+	long long now = (long long)time(NULL), next;
 	char err[300];
-	int i;
+	struct buf lines;
+	int i, state, ok;
 
-	pthread_mutex_lock(&r->lock);
-	if (store_begin(r->st) < 0)
-		log_err("%s deliver: database: %s", b->msg->qid, store_errmsg(r->st));
+	buf_init(&lines, 0);
 	for (i = b->first; i < b->first + b->n; i++) {
-		struct job *j = &r->jobs[i];
-
-		snprintf(err, sizeof(err), "%s", *j->text ? j->text : relay_err);
-		if (j->code / 100 == 2) {
-			store_delivery_result(r->st, j->d.id, DELIVERY_DONE, 0, NULL);
-			counts[0]++;
-		} else if (j->code / 100 == 5 || now >= j->d.expires) {
-			store_delivery_result(r->st, j->d.id, DELIVERY_FAILED, 0,
-			    j->code / 100 == 5 ? err : "expired: retried until delivery.max_retry_time");
-			counts[2]++;
-		} else {
-			store_delivery_result(r->st, j->d.id, DELIVERY_PENDING,
-			    backoff(r->cfg, j->d.attempts, now), err);
-			counts[1]++;
+		state = outcome(r, &r->jobs[i], now, relay_err, &next, err, sizeof(err));
+		counts[state == DELIVERY_DONE ? 0 : state == DELIVERY_PENDING ? 1 : 2]++;
+		buf_printf(&lines, "%lld %d %lld %s\n", r->jobs[i].d.id, state, next,
+		    state == DELIVERY_DONE ? "-" : err);
+	}
+	pthread_mutex_lock(&r->lock);
+	ok = r->jfd >= 0 && fs_write_all(r->jfd, lines.data, lines.len) == 0;
+	if (!ok) {
+		log_warn("%s deliver: journal not writable; recording in the database", b->msg->qid);
+		store_begin(r->st);
+		for (i = b->first; i < b->first + b->n; i++) {
+			state = outcome(r, &r->jobs[i], now, relay_err, &next, err, sizeof(err));
+			store_delivery_result(r->st, r->jobs[i].d.id, state, next, state == DELIVERY_DONE ? NULL : err);
+		}
+		if (store_commit(r->st) < 0) {
+			log_err("%s deliver: cannot record results: %s", b->msg->qid, store_errmsg(r->st));
+			store_rollback(r->st);
 		}
 	}
-	if (store_commit(r->st) < 0) {
-		log_err("%s deliver: cannot record results: %s", b->msg->qid, store_errmsg(r->st));
-		store_rollback(r->st);
-	}
 	pthread_mutex_unlock(&r->lock);
+	buf_free(&lines);
+}
+
+/* deliver_journal_replay - apply the delivery journal to the store, then empty it */
+int
+deliver_journal_replay(const struct config *cfg, struct store *st)
+{
+	char path[4200], *line, *save = NULL, *end, *text;
+	struct buf j;
+	long long id, next;
+	int state, n = 0, fd;
+
+	snprintf(path, sizeof(path), "%s/queue/deliver.journal", cfg->state_dir);
+	buf_init(&j, 0);
+	if (fs_read_file(path, &j, NULL) < 0 || j.len == 0) {
+		buf_free(&j);
+		return 0;
+	}
+	/* a torn last line (crash in mid-write) is ignored: that batch is simply retried */
+	while (j.len && j.data[j.len - 1] != '\n')
+		j.data[--j.len] = 0;
+	if (store_begin(st) < 0)
+		goto fail;
+	for (line = strtok_r((char *)j.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		id = strtoll(line, &end, 10);
+		state = (int)strtol(end, &end, 10);
+		next = strtoll(end, &text, 10);
+		if (*text == ' ')
+			text++;
+		if (id <= 0 || state < 0 || state > 2)
+			continue;
+		if (store_delivery_result(st, id, state, next, state == DELIVERY_DONE ? NULL : text) != STORE_OK)
+			goto fail;
+		n++;
+	}
+	if (store_commit(st) < 0)
+		goto fail;
+	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0)
+		close(fd);
+	buf_free(&j);
+	return n;
+fail:
+	log_err("NOQUEUE deliver: cannot apply the delivery journal: %s (kept for the next try)",
+	    store_errmsg(st));
+	store_rollback(st);
+	buf_free(&j);
+	return -1;
 }
 
 /* take - the next batch, or NULL */
@@ -355,9 +434,11 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 	struct run r;
 	struct message *msgs;
 	pthread_t *th;
-	int i, nmsg, nthreads;
+	int i, n, nmsg, nthreads;
+	char jpath[4200];
 
 	memset(&r, 0, sizeof(r));
+	r.jfd = -1;
 	r.cfg = cfg;
 	r.st = st;
 	r.now = now;
@@ -369,6 +450,9 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 		return 0;
 	}
 	cut(&r, *cfg->relay_host ? cfg->relay_batch : 100);
+	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal", cfg->state_dir);
+	if ((r.jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		log_warn("NOQUEUE deliver: cannot open %s: %s", jpath, strerror(errno));
 	msgs = load(&r, sp, &nmsg);
 	nthreads = cfg->relay_connections < r.nbatches ? cfg->relay_connections : r.nbatches;
 	if ((th = calloc((size_t)nthreads, sizeof(*th))) == NULL)
@@ -378,6 +462,10 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 			abort();
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
+	if (r.jfd >= 0)
+		close(r.jfd);
+	deliver_journal_replay(cfg, st);
+	n = r.njobs;
 	for (i = 0; i < r.njobs; i++) {
 		if (r.jobs[i].code / 100 == 5 && failed)
 			failed(r.jobs[i].d.list, r.jobs[i].d.rcpt, arg);
@@ -393,5 +481,5 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 	free(r.batches);
 	free(r.jobs);
 	pthread_mutex_destroy(&r.lock);
-	return i;
+	return n;
 }

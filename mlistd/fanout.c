@@ -54,56 +54,36 @@ fanout_to(struct pipeline *p, const struct list_cfg *l, const char *id, const ch
 	    p->now + l->retry_max) == STORE_OK ? 0 : -1;
 }
 
-struct each {
-	struct pipeline		*p;
-	const struct list_cfg	*l;
-	const char		*id;
-	int			 count;
-	int			 roles;		/* only owners and moderators */
-	int			 failed;
-};
-
+/* fanout_list - deliveries to members (or only owners and moderators) of l */
 static int
-each_member(const struct member *m, void *arg)
+fanout_list(struct pipeline *p, const struct list_cfg *l, const char *id, int roles_only)
 {
-	struct each *e = arg;
+	char from[320], prefix[160], suffix[160];
+	int verp = l->verp == VERP_ALWAYS;
 
-	if (e->roles ? strcmp(m->role, "member") == 0 : m->nomail)
-		return 0;
-	if (fanout_to(e->p, e->l, e->id, m->addr, e->l->verp == VERP_ALWAYS ? ENV_VERP : ENV_GROUPED) < 0) {
-		e->failed = 1;
-		return 1;
-	}
-	e->count++;
-	return 0;
+	snprintf(from, sizeof(from), "%s-bounces@%s", l->name, p->cfg->hostname);
+	snprintf(prefix, sizeof(prefix), "%s-bounces+", l->name);
+	snprintf(suffix, sizeof(suffix), "@%s", p->cfg->hostname);
+	return store_fanout(p->st, id, l->name, roles_only, from, verp ? prefix : NULL, suffix, p->now,
+	    p->now + l->retry_max);
 }
 
 /* fanout_members - a delivery for every member who gets mail */
 int
 fanout_members(struct pipeline *p, const struct list_cfg *l, const char *id, int *count)
 {
-	struct each e = { p, l, id, 0, 0, 0 };
-
-	if (store_member_each(p->st, l->name, each_member, &e) < 0 || e.failed)
-		return -1;
-	*count = e.count;
-	return 0;
+	return (*count = fanout_list(p, l, id, 0)) < 0 ? -1 : 0;
 }
 
 /* fanout_roles - relay a message to the owners and moderators (their addresses stay here) */
 int
 fanout_roles(struct pipeline *p, const struct list_cfg *l, const void *msg, size_t len, int *count)
 {
-	struct each e = { p, l, NULL, 0, 1, 0 };
 	char id[QID_LEN + 1];
 
 	if (fanout_write(p, msg, len, l->name, id) < 0)
 		return -1;
-	e.id = id;
-	if (store_member_each(p->st, l->name, each_member, &e) < 0 || e.failed)
-		return -1;
-	*count = e.count;
-	return 0;
+	return (*count = fanout_list(p, l, id, 1)) < 0 ? -1 : 0;
 }
 
 /* fanout_notice - a short message from the list to one address */

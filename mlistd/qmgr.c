@@ -288,11 +288,19 @@ on_failed(const char *list, const char *rcpt, void *arg)
 static int
 run_deliveries(struct pipeline *p)
 {
+	struct timespec t0, t1;
 	int n;
 
 	p->qid = "NOQUEUE";
 	p->nout = 0;
+	store_durable(p->st, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	n = deliver_run(p->cfg, p->st, p->sp, p->now, on_failed, p);
+	store_durable(p->st, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (n)
+		log_info("NOQUEUE qmgr: delivery run: %d deliveries in %ld ms", n,
+		    (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	return n;
 }
 
@@ -325,6 +333,8 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	p.keys = k;
 	p.sp = sp;
 	p.now = (long long)time(NULL);
+	if ((n = deliver_journal_replay(cfg, p.st)) > 0)
+		log_info("NOQUEUE qmgr: %d delivery results recovered from the journal", n);
 	sweep_orphans(&p);
 	while (!qmgr_stop) {
 		if (qmgr_reload) {

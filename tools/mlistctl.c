@@ -57,6 +57,7 @@ static int v_member_rm(struct ctx *, int, char **);
 static int v_member_ls(struct ctx *, int, char **);
 static int v_member_set(struct ctx *, int, char **);
 static int v_member_ban(struct ctx *, int, char **);
+static int v_member_import(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
 	{ "init", "", 0, 0, NEED_NONE, v_init,
@@ -80,6 +81,11 @@ static const struct verb verbs[] = {
 	  "Delete a list: its file and its members. Mail already queued is still delivered." },
 	{ "member add", "LIST ADDRESS [--name NAME]", 2, 4, NEED_STORE, v_member_add,
 	  "Add a member. The address is stored encrypted." },
+	{ "member import", "LIST FILE", 2, 2, NEED_STORE, v_member_import,
+	  "Add many members at once: FILE (or - for standard input) holds one address per\n"
+	  "line, optionally followed by a space and a name. Blank lines and lines starting\n"
+	  "with # are skipped; addresses already subscribed are left as they are. All or\n"
+	  "nothing: one bad address and nobody is added." },
 	{ "member rm", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_rm, "Remove a member." },
 	{ "member ls", "LIST", 1, 1, NEED_STORE, v_member_ls, "List the members of a list." },
 	{ "member set", "LIST ADDRESS KEY VALUE", 4, 4, NEED_STORE, v_member_set,
@@ -476,6 +482,61 @@ v_member_add(struct ctx *c, int argc, char **argv)
 	else
 		printf("added %s to %s\n", argv[1], l->name);
 	return EX_OK;
+}
+
+static int
+v_member_import(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	FILE *fp;
+	char line[1024], *name, *nl;
+	int lineno = 0, added = 0, existing = 0, rc = EX_OK, r;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if ((fp = strcmp(argv[1], "-") == 0 ? stdin : fopen(argv[1], "r")) == NULL)
+		return fail(EX_FAIL, "cannot open %s: %s", argv[1], strerror(errno));
+	if (store_begin(c->store) < 0) {
+		rc = fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+		goto out;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		lineno++;
+		if ((nl = strpbrk(line, "\r\n")) != NULL)
+			*nl = 0;
+		if (line[0] == 0 || line[0] == '#')
+			continue;
+		if ((name = strchr(line, ' ')) != NULL)
+			*name++ = 0;
+		if (!addr_valid(line)) {
+			rc = fail(EX_FAIL, "%s:%d: \"%s\" is not a valid address; nothing was imported",
+			    argv[1], lineno, line);
+			store_rollback(c->store);
+			goto out;
+		}
+		if ((r = store_member_add(c->store, l->name, line, name && *name ? name : NULL)) == STORE_EXISTS)
+			existing++;
+		else if (r != STORE_OK) {
+			rc = fail(EX_FAIL, "database: %s; nothing was imported", store_errmsg(c->store));
+			store_rollback(c->store);
+			goto out;
+		} else
+			added++;
+	}
+	if (store_commit(c->store) < 0) {
+		rc = fail(EX_FAIL, "database: %s; nothing was imported", store_errmsg(c->store));
+		store_rollback(c->store);
+		goto out;
+	}
+	if (c->json)
+		printf("{\"list\":"), json_str(l->name), printf(",\"added\":%d,\"existing\":%d}\n", added, existing);
+	else
+		printf("%s: %d added, %d already members\n", l->name, added, existing);
+out:
+	if (fp != stdin)
+		fclose(fp);
+	return rc;
 }
 
 static int

@@ -21,6 +21,7 @@
 struct store {
 	sqlite3		*db;
 	const struct keys *keys;
+	sqlite3_stmt	*result;	/* cached: store_delivery_result runs once per recipient */
 };
 
 static const char *const migrations[] = {
@@ -48,7 +49,8 @@ static const char *const migrations[] = {
 	"  id INTEGER PRIMARY KEY,"
 	"  qid TEXT NOT NULL,"
 	"  list TEXT NOT NULL,"
-	"  rcpt BLOB NOT NULL,"
+	"  rcpt BLOB,"				/* sealed; NULL: the member's address */
+	"  member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,"
 	"  rcpt_hash BLOB NOT NULL,"
 	"  env_from TEXT NOT NULL,"
 	"  token TEXT,"
@@ -166,6 +168,7 @@ store_close(struct store *st)
 {
 	if (!st)
 		return;
+	sqlite3_finalize(st->result);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -431,6 +434,18 @@ store_list_purge(struct store *st, const char *list)
  * Distribution: processed mail, deliveries, counters.
  */
 
+/*
+ * store_durable - synchronous=FULL (a commit survives power loss) or NORMAL
+ * (in WAL mode: survives a crash of the process, not of the machine). The
+ * queue manager uses NORMAL only to record delivery results: losing one to
+ * a power cut means a duplicate copy, never a lost one.
+ */
+int
+store_durable(struct store *st, int full)
+{
+	return exec(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
 /* store_begin - start a write transaction */
 int
 store_begin(struct store *st)
@@ -518,12 +533,55 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
 	return step_done(s);
 }
 
+/*
+ * store_fanout - one delivery per member of a list (every member who gets
+ * mail, or only owners and moderators), in one statement: rows point at the
+ * member, so no address is decrypted or sealed again. With VERP each row
+ * gets a random token and the envelope sender prefix TOKEN suffix.
+ */
+int
+store_fanout(struct store *st, const char *qid, const char *list, int roles_only, const char *env_from,
+    const char *verp_prefix, const char *verp_suffix, long long now, long long expires)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO deliveries (qid, list, member_id, rcpt_hash, env_from, token, "
+	    "next_try, expires) SELECT ?1, list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE "
+	    "lower(hex(randomblob(16))) END, ?5, ?6 FROM members WHERE list = ?2 AND "
+	    "(CASE WHEN ?7 THEN role <> 'member' ELSE nomail = 0 END) ORDER BY id");
+	int n;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, verp_prefix ? "" : env_from, -1, SQLITE_TRANSIENT);
+	if (verp_prefix)
+		sqlite3_bind_text(s, 4, verp_prefix, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)expires);
+	sqlite3_bind_int(s, 7, roles_only);
+	if (step_done(s) != STORE_OK)
+		return STORE_ERR;
+	n = sqlite3_changes(st->db);
+	if (verp_prefix) {
+		if ((s = prep(st, "UPDATE deliveries SET env_from = ?2 || token || ?3 WHERE qid = ?1 AND "
+		    "env_from = ''")) == NULL)
+			return STORE_ERR;
+		sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, verp_prefix, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, verp_suffix, -1, SQLITE_TRANSIENT);
+		if (step_done(s) != STORE_OK)
+			return STORE_ERR;
+	}
+	return n;
+}
+
 /* store_deliveries_due - pending deliveries whose time has come, grouped by message */
 int
 store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
 {
-	sqlite3_stmt *s = prep(st, "SELECT id, qid, list, rcpt, env_from, attempts, expires FROM deliveries "
-	    "WHERE state = 0 AND next_try <= ?1 ORDER BY qid, env_from, id LIMIT ?2");
+	sqlite3_stmt *s = prep(st, "SELECT d.id, d.qid, d.list, coalesce(d.rcpt, m.addr), d.env_from, d.attempts, "
+	    "d.expires FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
+	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, d.id LIMIT ?2");
 	struct delivery d;
 	int rc, n = 0;
 
@@ -551,18 +609,23 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 int
 store_delivery_result(struct store *st, long long id, int state, long long next_try, const char *err)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE deliveries SET state = ?2, attempts = attempts + 1, "
-	    "next_try = ?3, last_error = ?4, done_at = CASE WHEN ?2 = 0 THEN NULL ELSE ?5 END WHERE id = ?1");
+	sqlite3_stmt *s = st->result;
+	int rc;
 
-	if (!s)
+	if (!s && (s = st->result = prep(st, "UPDATE deliveries SET state = ?2, attempts = attempts + 1, "
+	    "next_try = ?3, last_error = ?4, done_at = CASE WHEN ?2 = 0 THEN NULL ELSE ?5 END WHERE id = ?1")) == NULL)
 		return STORE_ERR;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int(s, 2, state);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)next_try);
 	if (err)
 		sqlite3_bind_text(s, 4, err, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
-	return step_done(s);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
 }
 
 /* scalar - one integer from a query with up to two text parameters */
@@ -649,7 +712,8 @@ store_purge_done(struct store *st, long long before)
 int
 store_delivery_by_token(struct store *st, const char *token, char *list, size_t listlen, char **rcpt)
 {
-	sqlite3_stmt *s = prep(st, "SELECT list, rcpt FROM deliveries WHERE token = ?1 LIMIT 1");
+	sqlite3_stmt *s = prep(st, "SELECT d.list, coalesce(d.rcpt, m.addr) FROM deliveries d "
+	    "LEFT JOIN members m ON m.id = d.member_id WHERE d.token = ?1 LIMIT 1");
 	int rc;
 
 	*rcpt = NULL;

@@ -49,6 +49,7 @@ struct delivery {
 
 typedef void (*store_delivery_fn)(struct delivery *, void *);
 
+int	store_durable(struct store *, int full);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
@@ -56,6 +57,9 @@ int	store_processed(struct store *, const char *qid);
 int	store_mark_processed(struct store *, const char *qid, const char *list, const char *disposition);
 int	store_delivery_add(struct store *, const char *qid, const char *list, const char *rcpt,
 	    const char *env_from, const char *token, long long now, long long expires);
+int	store_fanout(struct store *, const char *qid, const char *list, int roles_only,
+	    const char *env_from, const char *verp_prefix, const char *verp_suffix, long long now,
+	    long long expires);
 int	store_deliveries_due(struct store *, long long now, int limit, store_delivery_fn, void *);
 int	store_delivery_result(struct store *, long long id, int state, long long next_try, const char *err);
 int	store_pending_for(struct store *, const char *qid);
