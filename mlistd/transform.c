@@ -272,14 +272,17 @@ flags(const struct transform_in *in, const struct hdr *h, const char *ct, struct
 	out->automatic = hdr_automatic(h);
 	if (strcmp(ct, "multipart/report") == 0)
 		out->bounce = out->automatic = 1;
+	/* this list's List-Id, or any X-Loop of this instance: it has been through here */
 	snprintf(want, sizeof(want), "<%s.%s>", in->list->name, in->cfg->hostname);
 	if ((v = hdr_get_value(h, "List-Id")) && strcasestr(v, want))
 		out->loop = 1;
 	free(v);
-	snprintf(want, sizeof(want), "%s@%s", in->list->name, in->cfg->hostname);
+	snprintf(want, sizeof(want), "@%s", in->cfg->hostname);
 	for (int i = 0; i < h->n; i++)
 		if (hdr_is(&h->f[i], "X-Loop") && (v = hdr_value(&h->f[i]))) {
-			if (strcasecmp(v, want) == 0)
+			size_t vl = strlen(v), wl = strlen(want);
+
+			if (vl > wl && strcasecmp(v + vl - wl, want) == 0)
 				out->loop = 1;
 			free(v);
 		}

@@ -172,6 +172,13 @@ START_TEST(loop_and_bounce_flags)
 	ck_assert_int_eq(run("From: a@b.example\nX-Loop: DEMO@lists.example\n\nx\n", &o), OK);
 	ck_assert_int_eq(o.loop, 1);
 	transform_out_free(&o);
+	/* through another list of this instance: also a loop */
+	ck_assert_int_eq(run("From: a@b.example\nX-Loop: other@LISTS.example\n\nx\n", &o), OK);
+	ck_assert_int_eq(o.loop, 1);
+	transform_out_free(&o);
+	ck_assert_int_eq(run("From: a@b.example\nX-Loop: demo@elsewhere.example\nList-Id: <demo.elsewhere.example>\n\nx\n", &o), OK);
+	ck_assert_int_eq(o.loop, 0);
+	transform_out_free(&o);
 	ck_assert_int_eq(run("From: MAILER-DAEMON@b.example\nContent-Type: multipart/report; report-type=delivery-status; "
 	    "boundary=R\n\n--R\nContent-Type: text/plain\n\nfailed\n--R--\n", &o), OK);
 	ck_assert_int_eq(o.bounce, 1);
