@@ -77,6 +77,11 @@ asan-test:
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    CFLAGS="-O1 -g" test
 
+# libFuzzer harnesses (clang) for the SMTP framing and the MIME transform; FUZZ_SECONDS each
+fuzz: deps
+	@sh tools/install-deps clang
+	@sh tests/fuzz/run-fuzz
+
 run: all
 	@sh tools/demo-instance $(BUILD)
 

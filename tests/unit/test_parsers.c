@@ -1,0 +1,169 @@
+/* test_parsers.c - the small parsers: headers, addresses, DSNs, dot-stuffing, reply redaction. */
+#include "testutil.h"
+#include "../../mlistd/bounce.h"
+#include "../../mlistd/deliver_smtp.h"
+#include "../../mlistd/mail/addr.h"
+#include "../../mlistd/mail/header.h"
+
+START_TEST(headers_split)
+{
+	static const char m[] = "From: a@b\r\nSubject: one\r\n two\r\nX-Empty:\r\n\r\nbody: not a header\r\n";
+	struct hdr h;
+	char *v;
+
+	ck_assert_int_eq(hdr_parse(m, sizeof(m) - 1, &h), 0);
+	ck_assert_int_eq(h.n, 3);
+	ck_assert_str_eq(m + h.body_off, "body: not a header\r\n");
+	ck_assert_ptr_nonnull(v = hdr_get_value(&h, "subject"));
+	ck_assert_str_eq(v, "one two");
+	free(v);
+	ck_assert_ptr_nonnull(v = hdr_get_value(&h, "X-Empty"));
+	ck_assert_str_eq(v, "");
+	free(v);
+	ck_assert_ptr_null(hdr_get(&h, "To"));
+	hdr_free(&h);
+}
+END_TEST
+
+START_TEST(headers_edge_cases)
+{
+	static const char *const inputs[] = {
+		"", "\r\n", "no colon line\r\n\r\nx", "A: b", " continuation first\r\nA: b\r\n",
+		"A: b\r\n\tfold\r\n\tfold2", "Bad Name: x\r\n", "A:\r\n\r\n",
+	};
+	static const int fields[] = { 0, 0, 0, 1, 0, 1, 0, 1 };
+	struct hdr h;
+
+	ck_assert_int_eq(hdr_parse(inputs[_i], strlen(inputs[_i]), &h), 0);
+	ck_assert_int_eq(h.n, fields[_i]);
+	ck_assert_uint_le(h.body_off, strlen(inputs[_i]));
+	hdr_free(&h);
+}
+END_TEST
+
+START_TEST(headers_bounded)
+{
+	struct buf b;
+	struct hdr h;
+
+	buf_init(&b, 0);
+	for (int i = 0; i < HDR_MAX_FIELDS + 50; i++)
+		buf_printf(&b, "X-%d: v\r\n", i);
+	buf_puts(&b, "\r\nbody");
+	ck_assert_int_eq(hdr_parse((char *)b.data, b.len, &h), 0);
+	ck_assert_int_eq(h.n, HDR_MAX_FIELDS);
+	ck_assert_int_eq(h.truncated, 1);
+	ck_assert_str_eq((char *)b.data + h.body_off, "body");
+	hdr_free(&h);
+	buf_free(&b);
+}
+END_TEST
+
+static const struct { const char *addr; int ok; } addrs[] = {
+	{ "a@b.example", 1 }, { "first.last+tag@sub.example.org", 1 }, { "", 0 }, { "@b", 0 },
+	{ "a@", 0 }, { "a@@b", 0 }, { "a b@c", 0 }, { "<a@b>", 0 }, { "a@b..c", 0 }, { "a@b.", 0 },
+	{ "a\"b@c", 0 }, { "a@b\r\nRCPT", 0 }, { "a@.b", 0 },
+	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b.c", 0 },
+};
+
+START_TEST(address_syntax)
+{
+	ck_assert_msg(addr_valid(addrs[_i].addr) == addrs[_i].ok, "%s", addrs[_i].addr);
+}
+END_TEST
+
+START_TEST(list_addresses)
+{
+	char *dir = tu_tmpdir();
+	struct config *c = tu_instance(dir, NULL);
+	struct listaddr la;
+
+	ck_assert_int_eq(listaddr_parse(c, "demo@lists.example", &la), 0);
+	ck_assert_int_eq(la.kind, ADDR_POST);
+	ck_assert_int_eq(listaddr_parse(c, "DEMO-Request@LISTS.example", &la), 0);
+	ck_assert_int_eq(la.kind, ADDR_REQUEST);
+	ck_assert_int_eq(listaddr_parse(c, "demo-owner@lists.example", &la), 0);
+	ck_assert_int_eq(la.kind, ADDR_OWNER);
+	ck_assert_int_eq(listaddr_parse(c, "demo-bounces+ab12@lists.example", &la), 0);
+	ck_assert_int_eq(la.kind, ADDR_BOUNCES);
+	ck_assert_str_eq(la.token, "ab12");
+	ck_assert_int_eq(listaddr_parse(c, "demo-bounces+a-b@lists.example", &la), -1);
+	ck_assert_int_eq(listaddr_parse(c, "demo-request+x@lists.example", &la), -1);
+	ck_assert_int_eq(listaddr_parse(c, "demox@lists.example", &la), -1);
+	ck_assert_int_eq(listaddr_parse(c, "demo@lists.example.evil", &la), -1);
+	ck_assert_int_eq(listaddr_parse(c, "demo-bounces+@lists.example", &la), -1);
+	config_free(c);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(dsn_recipients)
+{
+	static const char dsn[] =
+	    "Reporting-MTA: dns; mx\r\n\r\n"
+	    "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+	    "Final-Recipient: rfc822;<slow@example.org>\r\nAction: delayed\r\n\r\n"
+	    "Final-Recipient: RFC822; also@example.org\r\nACTION: Failed\r\n\r\n"
+	    "Final-Recipient: rfc822; not an address\r\nAction: failed\r\n";
+	char found[8][ADDR_MAX + 1];
+	int n = bounce_dsn_recipients(dsn, sizeof(dsn) - 1, found, 8);
+
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(found[0], "gone@example.org");
+	ck_assert_str_eq(found[1], "also@example.org");
+	ck_assert_int_eq(bounce_dsn_recipients(dsn, sizeof(dsn) - 1, found, 1), 1);
+}
+END_TEST
+
+START_TEST(dot_stuffing)
+{
+	static const struct { const char *in, *out; } t[] = {
+		{ "a\r\n", "a\r\n.\r\n" },
+		{ ".a\r\n", "..a\r\n.\r\n" },
+		{ "x\r\n.\r\n", "x\r\n..\r\n.\r\n" },
+		{ "no newline", "no newline\r\n.\r\n" },
+		{ "", "\r\n.\r\n" },
+		{ "a.b\r\n..c\r\n", "a.b\r\n...c\r\n.\r\n" },
+	};
+	struct buf b;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		buf_init(&b, 0);
+		smtp_dot_stuff((const unsigned char *)t[i].in, strlen(t[i].in), &b);
+		ck_assert_str_eq(buf_cstr(&b), t[i].out);
+		buf_free(&b);
+	}
+}
+END_TEST
+
+START_TEST(reply_redaction)
+{
+	char out[160];
+
+	smtp_redact("550 5.1.1 <bob@example.org>: Recipient address rejected", out, sizeof(out));
+	ck_assert_str_eq(out, "550 5.1.1 <redacted> Recipient address rejected");
+	smtp_redact("451 4.3.0 try later", out, sizeof(out));
+	ck_assert_str_eq(out, "451 4.3.0 try later");
+	smtp_redact("550 a@b", out, 8);
+	ck_assert_ptr_null(strchr(out, '@'));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("parsers");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, headers_split);
+	tcase_add_loop_test(tc, headers_edge_cases, 0, 8);
+	tcase_add_test(tc, headers_bounded);
+	tcase_add_loop_test(tc, address_syntax, 0, sizeof(addrs) / sizeof(addrs[0]));
+	tcase_add_test(tc, list_addresses);
+	tcase_add_test(tc, dsn_recipients);
+	tcase_add_test(tc, dot_stuffing);
+	tcase_add_test(tc, reply_redaction);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
