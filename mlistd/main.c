@@ -28,8 +28,6 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 
-static volatile sig_atomic_t child_exited;
-
 static void
 usage(FILE *fp)
 {
@@ -59,7 +57,7 @@ on_signal(int sig)
 	if (sig == SIGHUP)
 		smtp_server_reload_flag = 1;
 	else if (sig == SIGCHLD)
-		child_exited = 1;
+		smtp_server_child_flag = 1;
 	else
 		smtp_server_stop_flag = 1;
 }
@@ -132,11 +130,32 @@ daemonize(void)
 	}
 }
 
+/* start_qmgr - fork the queue manager; it keeps the read end of the wake pipe */
+static pid_t
+start_qmgr(struct smtp_server *srv, const char *path, const struct keys *k, struct spool *sp, int wake[2])
+{
+	struct config *cfg;
+	struct buf err;
+	pid_t pid;
+
+	if ((pid = fork()) < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		return pid;
+	smtp_server_close_listeners(srv);
+	close(wake[1]);
+	signal(SIGCHLD, SIG_DFL);
+	buf_init(&err, 0);
+	if ((cfg = config_load(path, &err)) == NULL)
+		fatal("queue manager: %s", buf_cstr(&err));
+	_exit(qmgr_run(path, cfg, k, sp, wake[0]));
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *path = config_default_path();
-	int ch, foreground = 0, test = 0, wake[2], status;
+	int ch, foreground = 0, test = 0, wake[2], status, rc;
 	struct smtp_server *srv;
 	struct config *cfg, *ncfg;
 	struct keys *k;
@@ -195,19 +214,20 @@ main(int argc, char **argv)
 		daemonize();
 	write_pid(pidfile);
 	signals();
-	if ((qpid = fork()) < 0)
-		fatal("fork: %s", strerror(errno));
-	if (qpid == 0) {
-		smtp_server_close_listeners(srv);
-		close(wake[1]);
-		signal(SIGCHLD, SIG_DFL);
-		if ((cfg = config_load(path, &err)) == NULL)
-			fatal("queue manager: %s", buf_cstr(&err));
-		_exit(qmgr_run(path, cfg, k, &sp, wake[0]));
-	}
-	close(wake[0]);
+	qpid = start_qmgr(srv, path, k, &sp, wake);
 	log_info("NOQUEUE mlistd: started; queue manager pid %ld", (long)qpid);
-	while (smtp_server_run(srv) == SERVER_RELOAD) {
+	while ((rc = smtp_server_run(srv)) != SERVER_STOPPED) {
+		if (rc == SERVER_CHILD) {
+			smtp_server_child_flag = 0;
+			if (waitpid(qpid, &status, WNOHANG) != qpid)
+				continue;	/* some other child */
+			log_err("NOQUEUE mlistd: queue manager exited (%s %d); restarting it in 1 s",
+			    WIFSIGNALED(status) ? "signal" : "status",
+			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			sleep(1);
+			qpid = start_qmgr(srv, path, k, &sp, wake);
+			continue;
+		}
 		smtp_server_reload_flag = 0;
 		buf_reset(&err);
 		if ((ncfg = config_load(path, &err)) == NULL) {
@@ -220,6 +240,7 @@ main(int argc, char **argv)
 		kill(qpid, SIGHUP);
 	}
 	smtp_server_free(srv);
+	signal(SIGCHLD, SIG_DFL);
 	kill(qpid, SIGTERM);
 	while (waitpid(qpid, &status, 0) < 0 && errno == EINTR)
 		;

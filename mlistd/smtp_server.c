@@ -60,6 +60,7 @@ struct smtp_server {
 
 volatile sig_atomic_t smtp_server_stop_flag;
 volatile sig_atomic_t smtp_server_reload_flag;
+volatile sig_atomic_t smtp_server_child_flag;
 
 /* ref_put - drop a reference to a configuration */
 static void
@@ -272,9 +273,9 @@ smtp_server_run(struct smtp_server *srv)
 	time_t now;
 
 	for (;;) {
-		if (smtp_server_reload_flag && !srv->stopping) {
+		if ((smtp_server_reload_flag || smtp_server_child_flag) && !srv->stopping) {
 			free(pfd);
-			return SERVER_RELOAD;
+			return smtp_server_child_flag ? SERVER_CHILD : SERVER_RELOAD;
 		}
 		if (smtp_server_stop_flag && !srv->stopping) {
 			srv->stopping = 1;
@@ -346,13 +347,15 @@ smtp_server_run(struct smtp_server *srv)
 	return SERVER_STOPPED;
 }
 
-/* smtp_server_close_listeners - for a forked child that must not hold the ports */
+/* smtp_server_close_listeners - for a forked child: hold neither the ports nor the clients */
 void
 smtp_server_close_listeners(struct smtp_server *srv)
 {
 	for (int i = 0; i < srv->nl; i++)
 		close(srv->lfd[i]);
 	srv->nl = 0;
+	for (int i = 0; i < srv->nconns; i++)
+		close(srv->conns[i]->fd);
 }
 
 /* smtp_server_free - close everything */

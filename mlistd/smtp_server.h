@@ -9,11 +9,12 @@
 
 struct smtp_server;
 
-enum { SERVER_STOPPED, SERVER_RELOAD };
+enum { SERVER_STOPPED, SERVER_RELOAD, SERVER_CHILD };
 
 /* set from signal handlers */
 extern volatile sig_atomic_t smtp_server_stop_flag;
 extern volatile sig_atomic_t smtp_server_reload_flag;
+extern volatile sig_atomic_t smtp_server_child_flag;
 
 /* The server owns the configurations it is given (it frees them). */
 struct smtp_server *smtp_server_new(struct config *, struct spool *, int wake_fd, struct buf *err);

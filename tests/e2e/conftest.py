@@ -120,10 +120,10 @@ class Instance:
                     f'state_dir = "state";\nlists_dir = "lists";\ntemplates_dir = "templates";\n'
                     f'relay = {relay};\n{extra}\n')
         here = os.path.dirname(os.path.abspath(__file__))
-        with open(os.path.join(here, "..", "..", "conf", "templates", "default.conf")) as t:
-            text = t.read()
-        with open(os.path.join(root, "templates", "default.conf"), "w") as f:
-            f.write(text)
+        tdir = os.path.join(here, "..", "..", "conf", "templates")
+        for name in os.listdir(tdir):
+            with open(os.path.join(tdir, name)) as t, open(os.path.join(root, "templates", name), "w") as f:
+                f.write(t.read())
         self.ctl("init")
 
     def ctl(self, *args, check=True):
@@ -165,6 +165,8 @@ class Instance:
         self.proc = None
 
     def logtext(self):
+        if not os.path.exists(self.log):
+            return ""
         with open(self.log, "rb") as f:
             return f.read().decode("utf-8", "replace")
 

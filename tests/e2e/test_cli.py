@@ -1,0 +1,138 @@
+"""mlistctl and mlistd as an administrator uses them: exit codes, messages, JSON, files on disk."""
+import json
+import os
+import signal
+import smtplib
+import stat
+import subprocess
+import time
+
+from conftest import MLISTCTL, MLISTD
+
+
+def test_init_creates_private_state_and_refuses_twice(make_instance):
+    inst = make_instance(start=False)
+    st = os.stat(os.path.join(inst.state, "master.key"))
+    assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_size == 32
+    assert stat.S_IMODE(os.stat(inst.state).st_mode) == 0o700
+    r = inst.ctl("init", check=False)
+    assert r.returncode == 1 and "already initialised" in r.stderr
+
+
+def test_usage_errors_exit_2_failures_exit_1(make_instance):
+    inst = make_instance(start=False)
+    r = inst.ctl("frobnicate", check=False)
+    assert r.returncode == 2 and "unknown verb 'frobnicate'" in r.stderr
+    r = inst.ctl("member", "add", "demo", check=False)
+    assert r.returncode == 2 and "usage: mlistctl member add LIST ADDRESS" in r.stderr
+    r = inst.ctl("member", "add", "nolist", "a@b.example", check=False)
+    assert r.returncode == 1 and 'no list named "nolist"' in r.stderr
+    r = inst.ctl("member", "add", "demo", "not-an-address", check=False)
+    assert r.returncode == 1 and "not a valid address" in r.stderr
+    r = inst.ctl("member", "add", "demo", "alice@example.org", check=False)
+    assert r.returncode == 1 and "already a member" in r.stderr
+    r = inst.ctl("member", "rm", "demo", "nobody@example.org", check=False)
+    assert r.returncode == 1 and "not a member" in r.stderr
+    r = inst.ctl("member", "set", "demo", "alice@example.org", "role", "emperor", check=False)
+    assert r.returncode == 1 and "role (member|moderator|owner)" in r.stderr
+    r = inst.ctl("list", "set", "demo", "posting", "whenever", check=False)
+    assert r.returncode == 1 and "demo.conf:" in r.stderr and '"whenever" is not one of' in r.stderr
+    r = inst.ctl("list", "create", "Bad Name", check=False)
+    assert r.returncode == 1 and "not a valid list name" in r.stderr
+    r = inst.ctl("list", "create", "demo", check=False)
+    assert r.returncode == 1 and "already exists" in r.stderr
+    r = subprocess.run([MLISTCTL, "-c", "/nonexistent/mlistd.conf", "status"], capture_output=True, text=True)
+    assert r.returncode == 1 and "/nonexistent/mlistd.conf: cannot read" in r.stderr
+
+
+def test_help_everywhere():
+    r = subprocess.run([MLISTCTL, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "member import LIST FILE" in r.stdout
+    r = subprocess.run([MLISTCTL, "list", "set", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "delivery.verp" in r.stdout and "max_posts_per_day" in r.stdout
+    r = subprocess.run([MLISTD, "-h"], capture_output=True, text=True)
+    assert r.returncode == 0 and "-t" in r.stdout and "configuration OK" in r.stdout
+    r = subprocess.run([MLISTD, "-x"], capture_output=True, text=True)
+    assert r.returncode == 2
+
+
+def test_json_outputs(make_instance):
+    inst = make_instance(start=False)
+    st = json.loads(inst.ctl("--json", "status").stdout)
+    assert st["running"] is False and st["queue"]["incoming"] == 0 and st["lists"] == [{"name": "demo", "members": 3}]
+    assert st["deliveries"] == {"pending": 0, "failed": 0} and st["held"] == 0
+    ls = json.loads(inst.ctl("--json", "list", "ls").stdout)
+    assert ls == [{"name": "demo", "address": "demo@lists.example", "members": 3, "posting": "members"}]
+    show = json.loads(inst.ctl("--json", "list", "show", "demo").stdout)
+    assert show["settings"]["posting"] == "members" and show["settings"]["subject_prefix"] == "[demo]"
+    members = json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
+    assert [m["address"] for m in members] == ["alice@example.org", "bob@example.org", "carol@example.org"]
+    assert members[0]["role"] == "member" and members[0]["nomail"] is False
+    out = json.loads(inst.ctl("--json", "member", "add", "demo", "dave@example.org", "--name", 'Dave "D"').stdout)
+    assert out == {"added": "dave@example.org", "list": "demo"}
+    members = json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
+    assert members[-1]["name"] == 'Dave "D"'
+
+
+def test_member_import_all_or_nothing(make_instance, tmp_path):
+    inst = make_instance(start=False, members=())
+    f = tmp_path / "m.txt"
+    f.write_text("# comment\n\none@example.org One\ntwo@example.org\nbroken address\n")
+    r = inst.ctl("member", "import", "demo", str(f), check=False)
+    assert r.returncode == 1 and f"{f}:5:" in r.stderr and "nothing was imported" in r.stderr
+    assert inst.ctl("member", "ls", "demo").stdout == ""
+    f.write_text("one@example.org One\ntwo@example.org\n")
+    assert "2 added, 0 already members" in inst.ctl("member", "import", "demo", str(f)).stdout
+    assert "0 added, 2 already members" in inst.ctl("member", "import", "demo", str(f)).stdout
+
+
+def test_list_lifecycle(make_instance):
+    inst = make_instance()
+    inst.ctl("list", "create", "news", "--template", "announce")
+    assert inst.wait_log("reloaded; 2 list(s)")
+    show = inst.ctl("list", "show", "news").stdout
+    assert "posting              announce" in show
+    inst.ctl("list", "delete", "news")
+    assert not os.path.exists(os.path.join(inst.root, "lists", "news.conf"))
+    assert inst.wait_log("reloaded; 1 list(s)")
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.ehlo("x")
+        s.mail("a@example.org")
+        assert s.rcpt("news@lists.example")[0] == 550
+    r = inst.ctl("list", "create", "x", "--template", "nosuch", check=False)
+    assert r.returncode == 1 and "nosuch.conf" in r.stderr
+
+
+def test_check_and_status_running(make_instance):
+    inst = make_instance()
+    assert inst.ctl("check").stdout == "configuration OK\n"
+    st = inst.ctl("status").stdout
+    assert f"running (pid {inst.proc.pid})" in st and "demo                 3 members" in st
+
+
+def test_second_daemon_refused(make_instance):
+    inst = make_instance()
+    r = subprocess.run([MLISTD, "-c", inst.conf, "-f"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and ("already running" in r.stderr or "cannot listen" in r.stderr)
+
+
+def test_queue_manager_restarted_after_crash(make_instance, sink):
+    inst = make_instance()
+    kids = subprocess.run(["pgrep", "-P", str(inst.proc.pid)], capture_output=True, text=True).stdout.split()
+    os.kill(int(kids[0]), signal.SIGKILL)
+    assert inst.wait_log("queue manager exited (signal 9); restarting it")
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("alice@example.org", ["demo@lists.example"], b"Subject: after\r\n\r\nstill here\r\n")
+    assert len(sink.wait_for(3)) == 3
+
+
+def test_log_has_no_bodies_or_member_addresses(make_instance, sink):
+    inst = make_instance()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("alice@example.org", ["demo@lists.example"],
+                   b"From: alice@example.org\r\nSubject: SECRET-SUBJECT\r\n\r\nSECRET-BODY\r\n")
+    sink.wait_for(3)
+    inst.stop()
+    log = inst.logtext()
+    for needle in ("SECRET-BODY", "SECRET-SUBJECT", "alice@", "bob@", "carol@"):
+        assert needle not in log, needle
