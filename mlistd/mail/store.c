@@ -415,19 +415,33 @@ store_member_count(struct store *st, const char *list)
 	return n;
 }
 
-/* store_list_purge - forget everything about a deleted list */
+/* store_list_purge - forget a deleted list: members (their pending deliveries go with them), bans, counters */
 int
 store_list_purge(struct store *st, const char *list)
 {
-	sqlite3_stmt *s = prep(st, "DELETE FROM members WHERE list = ?1");
-	int rc;
+	static const char *const sql[] = {
+		"DELETE FROM members WHERE list = ?1", "DELETE FROM bans WHERE list = ?1",
+		"DELETE FROM post_counts WHERE list = ?1",
+	};
+	sqlite3_stmt *s;
+	int rc = STORE_OK;
 
-	if (!s)
+	if (store_begin(st) < 0)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == STORE_OK; i++) {
+		if ((s = prep(st, sql[i])) == NULL)
+			rc = STORE_ERR;
+		else {
+			sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+			rc = sqlite3_step(s) == SQLITE_DONE ? STORE_OK : STORE_ERR;
+			sqlite3_finalize(s);
+		}
+	}
+	if (rc != STORE_OK || store_commit(st) < 0) {
+		store_rollback(st);
+		return STORE_ERR;
+	}
+	return STORE_OK;
 }
 
 /*
@@ -445,6 +459,8 @@ store_durable(struct store *st, int full)
 {
 	return exec(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
 }
+
+static long long scalar(struct store *, const char *, const char *, const char *, long long);
 
 /* store_begin - start a write transaction */
 int
@@ -481,15 +497,9 @@ step_done(sqlite3_stmt *s)
 int
 store_processed(struct store *st, const char *qid)
 {
-	sqlite3_stmt *s = prep(st, "SELECT 1 FROM processed WHERE qid = ?1");
-	int rc;
+	long long n = scalar(st, "SELECT count(*) FROM processed WHERE qid = ?1", qid, NULL, 0);
 
-	if (!s)
-		return STORE_ERR;
-	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : STORE_ERR;
+	return n < 0 ? STORE_ERR : n > 0;
 }
 
 /* store_mark_processed - record what happened to an incoming message */
