@@ -4,7 +4,8 @@
  * libetpan's MIME parser is known to corrupt memory on some inputs, so it
  * runs in a child forked for each message. Before touching the message the
  * child makes the key block unreadable (sodium_mprotect_noaccess: any read
- * faults), caps its memory, CPU time and file writes, then sends a fixed
+ * faults), becomes `nobody` if it was root, caps its CPU time and file
+ * writes (it writes only to the pipe), then sends a fixed
  * header and the rendered copy back through a pipe and _exits. If it dies,
  * overruns or times out, the parent learns only that the message could not
  * be parsed - the daemon, the keys and the spooled original are untouched,
@@ -12,6 +13,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +39,20 @@ struct reply_head {
 	size_t		 len;
 };
 
+/* drop_root - started as root: parse as nobody, with no supplementary groups */
+static void
+drop_root(void)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if ((pw = getpwnam("nobody")) == NULL || setgroups(0, NULL) < 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		_exit(4);	/* refuse to parse hostile mail as root */
+}
+
 /* child - never returns */
 static void
 child(int fd, const struct transform_in *in, const struct keys *k)
@@ -46,6 +63,7 @@ child(int fd, const struct transform_in *in, const struct keys *k)
 
 	if (k)
 		sodium_mprotect_noaccess((void *)k);
+	drop_root();
 	setrlimit(RLIMIT_CPU, &cpu);
 	setrlimit(RLIMIT_FSIZE, &fsz);
 	signal(SIGPIPE, SIG_DFL);
