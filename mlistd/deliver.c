@@ -27,7 +27,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 
-#define DUE_LIMIT	100000
+#define DUE_LIMIT	20000	/* per run; the queue manager runs again at once while more is due */
 
 struct job {
 	struct delivery	 d;

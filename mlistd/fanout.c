@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "fanout.h"
+#include "sign.h"
 #include "util/log.h"
 
 /* fanout_write - store a rendered copy in queue/out; remember it for rollback */
@@ -113,7 +114,8 @@ fanout_notice(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	for (const char *c = body; *c; c++)
 		*c == '\n' ? buf_puts(&m, "\r\n") : buf_putc(&m, *c);
 	buf_puts(&m, "\r\n");
-	rc = fanout_write(p, m.data, m.len, l->name, id) < 0 || fanout_to(p, l, id, to, how) < 0 ? -1 : 0;
+	rc = sign_copy(p, l, &m) < 0 || fanout_write(p, m.data, m.len, l->name, id) < 0 ||
+	    fanout_to(p, l, id, to, how) < 0 ? -1 : 0;
 	buf_free(&m);
 	return rc;
 }

@@ -30,6 +30,7 @@
 #include "mail/header.h"
 #include "policy.h"
 #include "qmgr.h"
+#include "sign.h"
 #include "util/log.h"
 #include "worker.h"
 
@@ -86,6 +87,8 @@ handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope 
 		return OK;
 	}
 	policy_check_post(p, l, e, &t, msg->len, &d);
+	if ((d.verdict == V_HOLD || d.verdict == V_DISTRIBUTE) && sign_copy(p, l, &t.rendered) < 0)
+		goto tempfail;
 	switch (d.verdict) {
 	case V_DROP:
 		break;

@@ -19,6 +19,7 @@
 #include "../mlistd/mail/addr.h"
 #include "../mlistd/mail/config.h"
 #include "../mlistd/mail/keys.h"
+#include "../mlistd/mail/listkey.h"
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
 #include "../mlistd/util/fsutil.h"
@@ -58,6 +59,7 @@ static int v_member_ls(struct ctx *, int, char **);
 static int v_member_set(struct ctx *, int, char **);
 static int v_member_ban(struct ctx *, int, char **);
 static int v_member_import(struct ctx *, int, char **);
+static int v_keys(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
 	{ "init", "", 0, 0, NEED_NONE, v_init,
@@ -95,6 +97,12 @@ static const struct verb verbs[] = {
 	  "Ban an address: its posts are dropped without a notice. The address need not\n"
 	  "be a member; a member stays subscribed until removed." },
 	{ "member unban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban, "Lift a ban." },
+	{ "keys rotate", "LIST", 1, 1, NEED_STORE, v_keys,
+	  "Make a new DKIM key with a new selector for the list; it signs from now on. The\n"
+	  "old key stays listed: keep its record published for the posts it signed." },
+	{ "keys", "LIST", 1, 1, NEED_STORE, v_keys,
+	  "Show the list's DKIM keys and the DNS TXT records to publish under the instance's\n"
+	  "hostname (every key, old ones too: they verify the posts they signed)." },
 	{ NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 
@@ -217,6 +225,18 @@ v_init(struct ctx *c, int argc, char **argv)
 		return fail(EX_FAIL, "%s", errtext);
 	if (open_state(c) != EX_OK)
 		return EX_FAIL;
+	/* lists that already exist (hand-written files) get their signing keys now */
+	buf_reset(&err);
+	{
+		struct config *full = config_load(c->config_path, &err);
+		char sel[SELECTOR_MAX];
+
+		for (int i = 0; full && i < full->nlists; i++)
+			if (listkey_create(c->store, full->lists[i].name, sel, sizeof(sel)) < 0)
+				return fail(EX_FAIL, "cannot make the signing key of %s: %s", full->lists[i].name,
+				    store_errmsg(c->store));
+		config_free(full);
+	}
 	if (c->json)
 		printf("{\"state_dir\":"), json_str(cfg->state_dir), printf(",\"schema\":%d}\n",
 		    store_schema_version(c->store));
@@ -333,6 +353,13 @@ v_list_create(struct ctx *c, int argc, char **argv)
 		return EX_FAIL;
 	}
 	buf_free(&err);
+	{
+		char sel[SELECTOR_MAX];
+
+		if (listkey_create(c->store, argv[0], sel, sizeof(sel)) < 0)
+			return fail(EX_FAIL, "list created, but its signing key could not be: %s "
+			    "(the daemon makes one when the list first posts)", store_errmsg(c->store));
+	}
 	if (c->json)
 		printf("{\"created\":"), json_str(argv[0]), printf("}\n");
 	else
@@ -651,6 +678,59 @@ v_member_ban(struct ctx *c, int argc, char **argv)
 		printf("{\"%s\":", unban ? "unbanned" : "banned"), json_str(argv[1]), printf("}\n");
 	else
 		printf("%s %s %s %s\n", unban ? "unbanned" : "banned", argv[1], unban ? "on" : "from", l->name);
+	return EX_OK;
+}
+
+struct key_arg {
+	struct ctx	*c;
+	int		 n;
+};
+
+static void
+print_key(const char *selector, const unsigned char *pk, int active, long long created, void *arg)
+{
+	struct key_arg *a = arg;
+	struct buf txt;
+
+	buf_init(&txt, 0);
+	dkim_dns_record(pk, &txt);
+	if (a->c->json) {
+		printf("%s{\"selector\":", a->n ? "," : "");
+		json_str(selector);
+		printf(",\"active\":%s,\"created\":%lld,\"dns_name\":\"%s._domainkey.%s\",\"txt\":",
+		    active ? "true" : "false", created, selector, a->c->cfg->hostname);
+		json_str(buf_cstr(&txt));
+		printf("}");
+	} else
+		printf("%s._domainkey.%s. IN TXT \"%s\"%s\n", selector, a->c->cfg->hostname, buf_cstr(&txt),
+		    active ? "   ; signs new posts" : "   ; retired: keep it published for older posts");
+	a->n++;
+	buf_free(&txt);
+}
+
+static int
+v_keys(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	struct key_arg a = { c, 0 };
+	char sel[SELECTOR_MAX];
+	int rotate = strcmp(argv[-1], "rotate") == 0;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (rotate || store_key_count(c->store, l->name) == 0) {
+		if (listkey_create(c->store, l->name, sel, sizeof(sel)) < 0)
+			return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+		if (!c->json && rotate)
+			printf("; new key %s signs %s's posts from now on; publish it before the next post\n", sel,
+			    l->name);
+	}
+	if (c->json)
+		printf("[");
+	store_keys_each(c->store, l->name, print_key, &a);
+	if (c->json)
+		printf("]\n");
 	return EX_OK;
 }
 

@@ -82,6 +82,16 @@ int	store_member_bounce(struct store *, const char *list, const char *addr, long
 int	store_member_probe(struct store *, const char *list, const char *addr);
 int	store_member_disable(struct store *, const char *list, const char *addr);
 
+/* list signing keys */
+typedef void (*store_key_fn)(const char *selector, const unsigned char *pk, int active, long long created,
+    void *);
+int	store_key_add(struct store *, const char *list, const char *selector, const unsigned char *seed,
+	    size_t seedlen, const unsigned char *pk, size_t pklen);
+int	store_key_count(struct store *, const char *list);
+int	store_key_active(struct store *, const char *list, char *selector, size_t, unsigned char *seed,
+	    size_t seedlen);
+int	store_keys_each(struct store *, const char *list, store_key_fn, void *);
+
 enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
 
 #endif

@@ -1,0 +1,19 @@
+/* dkim.h - DKIM signatures (RFC 6376) with Ed25519-SHA256 (RFC 8463), relaxed/relaxed. */
+#ifndef MLIST_DKIM_H
+#define MLIST_DKIM_H
+
+#include <stddef.h>
+#include <sodium.h>
+
+#include "../util/buf.h"
+
+#define DKIM_SEED_LEN	crypto_sign_SEEDBYTES
+#define DKIM_PK_LEN	crypto_sign_PUBLICKEYBYTES
+
+int	dkim_sign(const unsigned char seed[DKIM_SEED_LEN], const char *domain, const char *selector,
+	    long long t, const char *msg, size_t len, struct buf *header);
+int	dkim_verify(const char *msg, size_t len, const unsigned char pk[DKIM_PK_LEN], char *why, size_t);
+void	dkim_body_hash(const char *body, size_t len, unsigned char out[crypto_hash_sha256_BYTES]);
+void	dkim_dns_record(const unsigned char pk[DKIM_PK_LEN], struct buf *out);
+
+#endif

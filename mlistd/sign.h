@@ -1,0 +1,9 @@
+/* sign.h - the list signs every copy it sends (DKIM, Ed25519). */
+#ifndef MLIST_SIGN_H
+#define MLIST_SIGN_H
+
+#include "pipeline.h"
+
+int	sign_copy(struct pipeline *, const struct list_cfg *, struct buf *msg);
+
+#endif

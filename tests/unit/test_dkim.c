@@ -1,0 +1,138 @@
+/* test_dkim.c - RFC 8463's published example as a known-answer test; sign/verify round trips. */
+#include "testutil.h"
+#include "../../mlistd/mail/dkim.h"
+
+/* RFC 8463 appendix A: the signed example message, its key seed and public key */
+static const char rfc8463[] =
+	"DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n"
+	" d=football.example.com; i=@football.example.com;\r\n"
+	" q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n"
+	" subject : date : message-id : from : subject : date;\r\n"
+	" bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n"
+	" b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n"
+	" Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n"
+	"From: Joe SixPack <joe@football.example.com>\r\n"
+	"To: Suzie Q <suzie@shopping.example.net>\r\n"
+	"Subject: Is dinner ready?\r\n"
+	"Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n"
+	"Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n"
+	"\r\n"
+	"Hi.\r\n"
+	"\r\n"
+	"We lost the game.  Are you hungry yet?\r\n"
+	"\r\n"
+	"Joe.\r\n";
+static const char seed_b64[] = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
+static const char pk_b64[] = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+static void
+unb64(const char *s, unsigned char *out, size_t n)
+{
+	size_t got = 0;
+
+	ck_assert_int_eq(sodium_base642bin(out, n, s, strlen(s), NULL, &got, NULL,
+	    sodium_base64_VARIANT_ORIGINAL), 0);
+	ck_assert_uint_eq(got, n);
+}
+
+START_TEST(rfc8463_known_answer)
+{
+	unsigned char seed[32], pk[32], derived[32], sk[64], bh[32], want[32];
+	char why[128];
+	const char *body = strstr(rfc8463, "\r\n\r\n") + 4;
+
+	unb64(seed_b64, seed, 32);
+	unb64(pk_b64, pk, 32);
+	crypto_sign_seed_keypair(derived, sk, seed);
+	ck_assert_int_eq(memcmp(derived, pk, 32), 0);		/* p= follows from the seed */
+	dkim_body_hash(body, strlen(body), bh);
+	unb64("2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=", want, 32);
+	ck_assert_int_eq(memcmp(bh, want, 32), 0);		/* bh= */
+	ck_assert_msg(dkim_verify(rfc8463, sizeof(rfc8463) - 1, pk, why, sizeof(why)) == 0, "%s", why);	/* b= */
+}
+END_TEST
+
+START_TEST(rfc8463_tampering_detected)
+{
+	unsigned char pk[32], other[32], sk[64];
+	char why[128], *m = strdup(rfc8463);
+
+	unb64(pk_b64, pk, 32);
+	strstr(m, "hungry")[0] = 'H';
+	ck_assert_int_ne(dkim_verify(m, strlen(m), pk, why, sizeof(why)), 0);
+	ck_assert_str_eq(why, "body changed (body hash does not match)");
+	free(m);
+	m = strdup(rfc8463);
+	strstr(m, "dinner")[0] = 'D';
+	ck_assert_int_ne(dkim_verify(m, strlen(m), pk, why, sizeof(why)), 0);
+	ck_assert_ptr_nonnull(strstr(why, "signature does not verify"));
+	free(m);
+	crypto_sign_keypair(other, sk);
+	ck_assert_int_ne(dkim_verify(rfc8463, sizeof(rfc8463) - 1, other, why, sizeof(why)), 0);
+}
+END_TEST
+
+START_TEST(sign_then_verify)
+{
+	static const char msg[] =
+	    "From: Alice <alice@example.org>\r\nTo: demo@lists.example\r\nSubject:  [demo]   hello\r\n"
+	    "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\nMessage-ID: <x@lists.example>\r\n"
+	    "List-Id: <demo.lists.example>\r\nX-Unsigned: 1\r\n\r\nbody  with   spaces \r\n\r\n\r\n";
+	unsigned char seed[32], pk[32], sk[64];
+	struct buf h, m;
+	char why[128];
+
+	randombytes_buf(seed, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	buf_init(&h, 0);
+	ck_assert_int_eq(dkim_sign(seed, "lists.example", "demo-k1", 1700000000, msg, sizeof(msg) - 1, &h), 0);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&h), "a=ed25519-sha256; c=relaxed/relaxed; d=lists.example; s=demo-k1;"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&h), "h=from:to:subject:date:message-id:list-id:from:subject:list-id;"));
+	buf_init(&m, 0);
+	buf_append(&m, h.data, h.len);
+	buf_puts(&m, msg);
+	ck_assert_msg(dkim_verify((char *)m.data, m.len, pk, why, sizeof(why)) == 0, "%s", why);
+	/* unsigned headers may change; relaxed canonicalisation forgives white space */
+	strstr((char *)m.data, "X-Unsigned: 1")[12] = '2';
+	strstr((char *)m.data, "body  with")[4] = '\t';
+	ck_assert_msg(dkim_verify((char *)m.data, m.len, pk, why, sizeof(why)) == 0, "%s", why);
+	/* an added From is caught by the oversigned from */
+	buf_reset(&h);
+	buf_append(&h, m.data, m.len);
+	buf_reset(&m);
+	buf_puts(&m, "From: Mallory <m@evil.example>\r\n");
+	buf_append(&m, h.data, h.len);
+	ck_assert_int_ne(dkim_verify((char *)m.data, m.len, pk, why, sizeof(why)), 0);
+	buf_free(&h);
+	buf_free(&m);
+}
+END_TEST
+
+START_TEST(dns_record)
+{
+	unsigned char pk[32];
+	struct buf b;
+
+	unb64(pk_b64, pk, 32);
+	buf_init(&b, 0);
+	dkim_dns_record(pk, &b);
+	ck_assert_str_eq(buf_cstr(&b), "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	buf_free(&b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("dkim");
+	TCase *tc = tcase_create("core");
+
+	if (sodium_init() < 0)
+		return 1;
+	tcase_add_test(tc, rfc8463_known_answer);
+	tcase_add_test(tc, rfc8463_tampering_detected);
+	tcase_add_test(tc, sign_then_verify);
+	tcase_add_test(tc, dns_record);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
