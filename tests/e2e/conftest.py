@@ -235,3 +235,94 @@ def raw_dialogue(port, chunks, timeout=5.0):
     finally:
         s.close()
     return out.decode("ascii", "replace")
+
+
+class PipeliningSink:
+    """A minimal SMTP sink that offers PIPELINING (aiosmtpd does not), so the client's pipelined
+    path is tested too. Records (mail_from, rcpts, data) like Sink; can refuse chosen recipients."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.handler = SinkHandler()
+        self.loop = None
+        self.thread = None
+
+    async def session(self, reader, writer):
+        mail_from, rcpts = None, []
+        writer.write(b"220 pipesink ESMTP\r\n")
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO"):
+                writer.write(b"250-pipesink\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            elif cmd.startswith(b"MAIL FROM:"):
+                mail_from, rcpts = line.strip()[10:].strip(b"<>").decode(), []
+                writer.write(b"250 2.1.0 ok\r\n")
+            elif cmd.startswith(b"RCPT TO:"):
+                addr = line.strip()[8:].strip(b"<>").decode()
+                if addr in self.handler.reject_rcpt:
+                    writer.write(self.handler.reject_rcpt[addr].encode() + b"\r\n")
+                else:
+                    rcpts.append(addr)
+                    writer.write(b"250 2.1.5 ok\r\n")
+            elif cmd == b"DATA":
+                if not rcpts:
+                    writer.write(b"554 5.5.1 no valid recipients\r\n")
+                    continue
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                data = b""
+                while True:
+                    l = await reader.readline()
+                    if l == b".\r\n" or not l:
+                        break
+                    data += l[1:] if l.startswith(b"..") else l
+                with self.handler.lock:
+                    self.handler.messages.append((mail_from, list(rcpts), data))
+                    self.handler.transactions += 1
+                writer.write(b"250 2.0.0 queued\r\n")
+            elif cmd == b"RSET":
+                mail_from, rcpts = None, []
+                writer.write(b"250 2.0.0 ok\r\n")
+            elif cmd == b"QUIT":
+                writer.write(b"221 2.0.0 bye\r\n")
+                await writer.drain()
+                break
+            else:
+                writer.write(b"502 5.5.2 unknown\r\n")
+            await writer.drain()
+        writer.close()
+
+    def start(self):
+        ready = threading.Event()
+
+        def run():
+            self.loop = asyncio.new_event_loop()
+            server = self.loop.run_until_complete(asyncio.start_server(self.session, "127.0.0.1", self.port))
+            ready.set()
+            self.loop.run_forever()
+            server.close()
+            self.loop.run_until_complete(server.wait_closed())
+            self.loop.close()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        ready.wait(5)
+
+    def stop(self):
+        if self.loop:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+            self.loop = None
+
+    wait_for = Sink.wait_for
+
+
+@pytest.fixture
+def pipesink():
+    s = PipeliningSink()
+    s.start()
+    yield s
+    s.stop()

@@ -306,3 +306,18 @@ def test_maildir_delivery(make_instance, tmp_path):
     files = glob.glob(str(md / "*" / "new" / "*"))
     assert sorted(f.split("/")[-3] for f in files) == MEMBERS
     assert b"Subject: [demo] Hello list" in open(files[0], "rb").read()
+
+
+@pytest.mark.parametrize("verp", ["never", "always"])
+def test_pipelined_relay(make_instance, pipesink, verp):
+    """The same delivery through a relay that offers PIPELINING: one write per envelope."""
+    pipesink.handler.reject_rcpt["bob@example.org"] = "550 5.1.1 no such user"
+    inst = make_instance(relay=f'{{ host = "127.0.0.1"; port = {pipesink.port}; connections = 2; '
+                               f'timeout = 10; retry_base = 1; }}', list_settings={"delivery.verp": verp})
+    post(inst, body="pipelined\r\n.dot line\r\n")
+    copies = pipesink.wait_for(2)
+    time.sleep(1)
+    assert sorted(r for r, _ in pipesink.handler.copies()) == ["alice@example.org", "carol@example.org"]
+    assert all(b"\r\n.dot line\r\n" in m for _, m in copies)
+    assert inst.wait_log("failed=1")
+    assert len(pipesink.handler.messages) == (1 if verp == "never" else 2)
