@@ -30,7 +30,7 @@ UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps run test unit e2e asan-test install clean bench fuzz
-all: deps $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl
+all: deps $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(BUILD)/bin/mlist
 
 deps:
 	@sh tools/install-deps
@@ -46,6 +46,10 @@ $(BUILD)/libmlistd.a: $(STAGE_OBJ)
 	@ar rcs $@ $^
 
 $(BUILD)/bin/mlistd: $(BUILD)/mlistd/main.o $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/bin/mlist: $(BUILD)/tools/mlist.o $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -86,7 +90,8 @@ run: all
 	@sh tools/demo-instance $(BUILD)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/mlistd/templates
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mlistd/templates
+	install -m 755 $(BUILD)/bin/mlist $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 conf/mlistd.conf $(DESTDIR)$(PREFIX)/share/mlistd/mlistd.conf.example
 	install -m 644 conf/templates/*.conf $(DESTDIR)$(PREFIX)/share/mlistd/templates/

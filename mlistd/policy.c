@@ -73,6 +73,7 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		member = 1;
 		d->poster = e->sender;
 	}
+	d->member = member;
 	switch (l->posting) {
 	case POSTING_OPEN:
 		break;

@@ -12,6 +12,7 @@ struct decision {
 	enum verdict	 verdict;
 	const char	*reason;	/* for the log: loop, non-member, ... */
 	const char	*poster;	/* the address the policy judged */
+	int		 member;	/* poster is a member of the list */
 	char		 notice[600];	/* what the sender is told ("" = nothing) */
 };
 

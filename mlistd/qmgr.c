@@ -87,7 +87,8 @@ handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope 
 		return OK;
 	}
 	policy_check_post(p, l, e, &t, msg->len, &d);
-	if ((d.verdict == V_HOLD || d.verdict == V_DISTRIBUTE) && sign_copy(p, l, &t.rendered) < 0)
+	if ((d.verdict == V_HOLD || d.verdict == V_DISTRIBUTE) &&
+	    ((d.member && sign_author(p, l, d.poster, &t.rendered) < 0) || sign_copy(p, l, &t.rendered) < 0))
 		goto tempfail;
 	switch (d.verdict) {
 	case V_DROP:

@@ -2,15 +2,42 @@
  * sign.c - the sign stage: a DKIM-Signature by the list's key (d= the
  * instance's hostname, s= the list's active selector) on the finished
  * copy, after every other rewrite. Runs in the queue manager, which holds
- * the keys; the parsing worker never sees them.
+ * the keys; the parsing worker never sees them. A member's post first gets
+ * the author signature (mail/author.c) by the member's own key on this
+ * list, which the DKIM signature then covers.
  */
 #include <string.h>
 
+#include "mail/author.h"
 #include "mail/listkey.h"
 #include "sign.h"
 #include "util/log.h"
 
-/* sign_copy - prepend the signature to msg */
+/* sign_author - prepend the author's signature (their key on this list, held here) */
+int
+sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, struct buf *msg)
+{
+	unsigned char seed[DKIM_SEED_LEN];
+	struct buf out;
+	int rc = -1;
+
+	if (store_member_author_seed(p->st, l->name, author, seed, sizeof(seed)) != STORE_OK) {
+		log_err("%s sign: list=%s no author key: %s", p->qid, l->name, store_errmsg(p->st));
+		return -1;
+	}
+	buf_init(&out, 0);
+	if (author_sign(seed, p->now, (const char *)msg->data, msg->len, &out) == 0 &&
+	    buf_append(&out, msg->data, msg->len) == 0) {
+		buf_free(msg);
+		*msg = out;
+		rc = 0;
+	} else
+		buf_free(&out);
+	sodium_memzero(seed, sizeof(seed));
+	return rc;
+}
+
+/* sign_copy - prepend the list's DKIM signature to msg */
 int
 sign_copy(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
 {

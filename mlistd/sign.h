@@ -4,6 +4,7 @@
 
 #include "pipeline.h"
 
+int	sign_author(struct pipeline *, const struct list_cfg *, const char *author, struct buf *msg);
 int	sign_copy(struct pipeline *, const struct list_cfg *, struct buf *msg);
 
 #endif

@@ -21,7 +21,7 @@
 static const char *const signed_fields[] = {
 	"from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references",
 	"list-id", "list-post", "list-help", "list-unsubscribe", "list-owner", "list-archive",
-	"mime-version", "content-type", "content-transfer-encoding", NULL
+	"mime-version", "content-type", "content-transfer-encoding", "mlist-author-signature", NULL
 };
 static const char *const oversigned[] = { "from", "subject", "list-id", NULL };
 
@@ -330,4 +330,30 @@ dkim_dns_record(const unsigned char pk[DKIM_PK_LEN], struct buf *out)
 {
 	buf_puts(out, "v=DKIM1; k=ed25519; p=");
 	b64(pk, DKIM_PK_LEN, out);
+}
+
+/* dkim_info - d= and s= of the first DKIM-Signature (white space removed) */
+int
+dkim_info(const char *msg, size_t len, char *domain, size_t dl, char *selector, size_t sl)
+{
+	const struct hdr_field *f;
+	struct buf v;
+	struct hdr h;
+	int rc = -1;
+
+	if (hdr_parse(msg, len, &h) < 0)
+		return -1;
+	buf_init(&v, 0);
+	if ((f = hdr_get(&h, "DKIM-Signature")) != NULL && tag(f->value, f->vlen, "d", &v) == 0) {
+		squeeze(&v);
+		snprintf(domain, dl, "%s", buf_cstr(&v));
+		if (tag(f->value, f->vlen, "s", &v) == 0) {
+			squeeze(&v);
+			snprintf(selector, sl, "%s", buf_cstr(&v));
+			rc = 0;
+		}
+	}
+	buf_free(&v);
+	hdr_free(&h);
+	return rc;
 }

@@ -83,6 +83,9 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  active INTEGER NOT NULL DEFAULT 1);"
 	"CREATE INDEX list_keys_list ON list_keys(list, active);",
+	/* 4: each member's author key on this list (held by the server), the secret half sealed */
+	"ALTER TABLE members ADD COLUMN author_seed BLOB;"
+	"ALTER TABLE members ADD COLUMN author_pk BLOB;",
 	NULL
 };
 
@@ -1003,4 +1006,49 @@ store_keys_each(struct store *st, const char *list, store_key_fn fn, void *arg)
 	}
 	sqlite3_finalize(s);
 	return n;
+}
+
+/* store_member_author_seed - the member's author key on this list, made on first use */
+int
+store_member_author_seed(struct store *st, const char *list, const char *addr, unsigned char *seed, size_t n)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	sqlite3_stmt *s = prep(st, "SELECT author_seed FROM members WHERE list = ?1 AND addr_hash = ?2");
+	struct buf b;
+	int rc;
+
+	if (!s || n != crypto_sign_SEEDBYTES)
+		return sqlite3_finalize(s), STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 2, list, addr);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	}
+	buf_init(&b, 0);
+	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		rc = keys_open(st->keys, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), &b) == 0 &&
+		    b.len == n ? STORE_OK : STORE_ERR;
+		if (rc == STORE_OK)
+			memcpy(seed, b.data, n);
+		sodium_memzero(b.data, b.cap);
+		buf_free(&b);
+		sqlite3_finalize(s);
+		return rc;
+	}
+	sqlite3_finalize(s);
+	randombytes_buf(seed, n);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(sk, sizeof(sk));
+	if (keys_seal(st->keys, seed, n, &b) < 0 ||
+	    (s = prep(st, "UPDATE members SET author_seed = ?3, author_pk = ?4 WHERE list = ?1 AND addr_hash = ?2")) == NULL) {
+		buf_free(&b);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 2, list, addr);
+	sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 4, pk, sizeof(pk), SQLITE_TRANSIENT);
+	buf_free(&b);
+	return step_done(s);
 }

@@ -82,6 +82,9 @@ int	store_member_bounce(struct store *, const char *list, const char *addr, long
 int	store_member_probe(struct store *, const char *list, const char *addr);
 int	store_member_disable(struct store *, const char *list, const char *addr);
 
+int	store_member_author_seed(struct store *, const char *list, const char *addr, unsigned char *seed,
+	    size_t n);
+
 /* list signing keys */
 typedef void (*store_key_fn)(const char *selector, const unsigned char *pk, int active, long long created,
     void *);

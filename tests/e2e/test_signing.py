@@ -1,11 +1,15 @@
 """The list signs what it distributes: DKIM Ed25519 checked by an independent verifier (dkimpy)."""
 import json
+import os
+import subprocess
 import re
 import smtplib
 import time
 
 import dkim
 import pytest
+
+from conftest import MLISTCTL
 
 
 def records(inst):
@@ -104,3 +108,60 @@ def test_keys_are_sealed_at_rest(make_instance):
     from nacl.signing import SigningKey
     found = any(bytes(SigningKey(db[i:i + 32]).verify_key) == pk for i in range(0, len(db) - 32))
     assert not found
+
+
+MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
+
+
+def mlist_verify(path, *args):
+    return subprocess.run([MLIST, "verify", str(path), *args], capture_output=True, text=True)
+
+
+def test_mlist_verify_list_and_author(make_instance, sink, tmp_path):
+    inst = make_instance()
+    rec = tmp_path / "records.txt"
+    rec.write_text(inst.ctl("keys", "demo").stdout)
+    for who in ("alice@example.org", "alice@example.org", "bob@example.org"):
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            s.sendmail(who, ["demo@lists.example"], f"From: {who}\r\nSubject: by {who}\r\n\r\ntext\r\n".encode())
+    copies = sink.wait_for(9)
+    firsts = []
+    for i in range(3):
+        raw = [m for r, m in copies if r == "carol@example.org"][i]
+        f = tmp_path / f"post{i}.eml"
+        f.write_bytes(raw)
+        r = mlist_verify(f, "--dns-record", str(rec))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "dkim:    ok, signed by the list (d=lists.example s=demo-k1)" in r.stdout
+        m = re.search(r"author:  ok, key ([0-9A-F-]{39}) on list demo\.lists\.example", r.stdout)
+        assert m, r.stdout
+        firsts.append((raw, m.group(1)))
+    # alice's two posts share a key; bob's differs; nothing in the copy names alice's address as signer
+    by_alice = [fp for raw, fp in firsts if b"by alice" in raw]
+    by_bob = [fp for raw, fp in firsts if b"by bob" in raw]
+    assert len(set(by_alice)) == 1 and by_bob[0] != by_alice[0]
+    # one byte changed: both checks fail and say why
+    raw = firsts[0][0].replace(b"\r\ntext\r\n", b"\r\ntexT\r\n")
+    (tmp_path / "bad.eml").write_bytes(raw)
+    r = mlist_verify(tmp_path / "bad.eml", "--dns-record", str(rec))
+    assert r.returncode == 1
+    assert "dkim:    FAILED: body changed" in r.stdout and "author:  FAILED: body changed" in r.stdout
+    # the wrong key, or none
+    txt = json.loads(inst.ctl("--json", "keys", "demo").stdout)[0]["txt"]
+    r = mlist_verify(tmp_path / "post0.eml", "--list-key", txt)
+    assert r.returncode == 0
+    r = mlist_verify(tmp_path / "post0.eml", "--list-key", "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=")
+    assert r.returncode == 1 and "signature does not verify" in r.stdout
+    r = mlist_verify(tmp_path / "post0.eml")
+    assert r.returncode == 1 and "NOT CHECKED" in r.stdout
+    r = subprocess.run([MLIST, "verify"], capture_output=True, text=True)
+    assert r.returncode == 2
+
+
+def test_non_member_posts_on_open_list_have_no_author_key(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"posting": "open"})
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("guest@elsewhere.example", ["demo@lists.example"], b"Subject: guest\r\n\r\nhello\r\n")
+    raw = sink.wait_for(3)[0][1]
+    assert b"Mlist-Author-Signature" not in raw
+    assert verifier(inst)(raw)

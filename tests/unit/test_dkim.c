@@ -1,5 +1,6 @@
 /* test_dkim.c - RFC 8463's published example as a known-answer test; sign/verify round trips. */
 #include "testutil.h"
+#include "../../mlistd/mail/author.h"
 #include "../../mlistd/mail/dkim.h"
 
 /* RFC 8463 appendix A: the signed example message, its key seed and public key */
@@ -121,6 +122,61 @@ START_TEST(dns_record)
 }
 END_TEST
 
+START_TEST(author_signature)
+{
+	static const char msg[] =
+	    "From: \"Alice via demo\" <demo@lists.example>\r\nSubject: [demo] thesis\r\n"
+	    "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\nMessage-ID: <m1@lists.example>\r\n"
+	    "List-Id: \"Demo\" <demo.lists.example>\r\n\r\nOn the question of organisation.\r\n";
+	unsigned char seed[32], pk[32], sk[64], got[32];
+	char why[160], lid[128], fp1[64], fp2[64];
+	struct buf h, m;
+
+	randombytes_buf(seed, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	buf_init(&h, 0);
+	ck_assert_int_eq(author_sign(seed, 1700000000, msg, sizeof(msg) - 1, &h), 0);
+	buf_init(&m, 0);
+	buf_append(&m, h.data, h.len);
+	buf_puts(&m, msg);
+	ck_assert_msg(author_verify((char *)m.data, m.len, got, lid, sizeof(lid), why, sizeof(why)) == 0, "%s", why);
+	ck_assert_int_eq(memcmp(got, pk, 32), 0);
+	ck_assert_str_eq(lid, "demo.lists.example");
+	author_fingerprint(pk, fp1, sizeof(fp1));
+	ck_assert_uint_eq(strlen(fp1), 39);
+	/* tampering: body, subject, another list */
+	{
+		static const struct { const char *from, *to, *why; } t[] = {
+			{ "organisation.", "organisatien.", "body changed" },
+			{ "[demo] thesis", "[demo] thesiz", "does not verify" },
+			{ "<m1@lists", "<m2@lists", "does not verify" },
+			{ "<demo.lists.example>\r\n\r\n", "<other.lists.example>\r\n\r\n", "signed for another list" },
+		};
+
+		for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+			char *c = strndup((char *)m.data, m.len), *at = strstr(c, t[i].from);
+			struct buf x;
+
+			ck_assert_ptr_nonnull(at);
+			buf_init(&x, 0);
+			buf_append(&x, c, (size_t)(at - c));
+			buf_puts(&x, t[i].to);
+			buf_puts(&x, at + strlen(t[i].from));
+			ck_assert_int_ne(author_verify((char *)x.data, x.len, got, lid, sizeof(lid), why, sizeof(why)), 0);
+			ck_assert_msg(strstr(why, t[i].why) != NULL, "%zu: %s", i, why);
+			buf_free(&x);
+			free(c);
+		}
+	}
+	randombytes_buf(seed, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	author_fingerprint(pk, fp2, sizeof(fp2));
+	ck_assert_str_ne(fp1, fp2);
+	buf_free(&h);
+	buf_free(&m);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -133,6 +189,7 @@ main(void)
 	tcase_add_test(tc, rfc8463_tampering_detected);
 	tcase_add_test(tc, sign_then_verify);
 	tcase_add_test(tc, dns_record);
+	tcase_add_test(tc, author_signature);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

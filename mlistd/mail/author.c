@@ -1,0 +1,221 @@
+/*
+ * author.c - Mlist-Author-Signature.
+ *
+ *   Mlist-Author-Signature: v=1; a=ed25519; l=LIST-ID; k=PUBKEY; t=TIME; bh=BODYHASH; b=SIG
+ *
+ * Ed25519 over "mlist-author-v1" and, each after a NUL: l, k, t, the
+ * Message-ID, Date and Subject of the copy (unfolded, runs of white space
+ * made one space, trimmed) and bh, the SHA-256 of the body as distributed
+ * (DKIM's relaxed body canonicalisation). k is the author's key for this
+ * list only, so two posts with the same k came from the same author, and
+ * nothing links k to an address or to the same person's key on another
+ * list. The list's DKIM signature covers this field too.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "author.h"
+#include "header.h"
+
+/* value_of - canonical value of the first field called name ("" if absent) */
+static void
+value_of(const struct hdr *h, const char *name, struct buf *out)
+{
+	const struct hdr_field *f = hdr_get(h, name);
+	int space = 0, started = 0;
+
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->vlen; i++) {
+		char c = f->value[i];
+
+		if (c == '\r' || c == '\n')
+			continue;
+		if (c == ' ' || c == '\t') {
+			space = 1;
+			continue;
+		}
+		if (space && started)
+			buf_putc(out, ' ');
+		space = 0;
+		started = 1;
+		buf_putc(out, c);
+	}
+}
+
+/* signed_input - what the signature covers */
+static void
+signed_input(const struct hdr *h, const char *l, const char *k, const char *t, const char *bh, struct buf *in)
+{
+	buf_append(in, "mlist-author-v1", 16);
+	buf_append(in, l, strlen(l) + 1);
+	buf_append(in, k, strlen(k) + 1);
+	buf_append(in, t, strlen(t) + 1);
+	value_of(h, "Message-ID", in);
+	buf_putc(in, 0);
+	value_of(h, "Date", in);
+	buf_putc(in, 0);
+	value_of(h, "Subject", in);
+	buf_putc(in, 0);
+	buf_append(in, bh, strlen(bh));
+}
+
+/* list_id - the <...> part of List-Id */
+static int
+list_id(const struct hdr *h, char *out, size_t n)
+{
+	struct buf v;
+	const char *lt, *gt;
+
+	buf_init(&v, 0);
+	value_of(h, "List-Id", &v);
+	lt = strrchr(buf_cstr(&v), '<');
+	gt = lt ? strchr(lt, '>') : NULL;
+	if (!lt || !gt || (size_t)(gt - lt) >= n || gt - lt < 2) {
+		buf_free(&v);
+		return -1;
+	}
+	snprintf(out, n, "%.*s", (int)(gt - lt - 1), lt + 1);
+	buf_free(&v);
+	return 0;
+}
+
+/* b64 - base64 into a fixed buffer */
+static void
+b64(const unsigned char *p, size_t n, char *out, size_t outlen)
+{
+	sodium_bin2base64(out, outlen, p, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* author_sign - the Mlist-Author-Signature field for msg (which must carry List-Id) */
+int
+author_sign(const unsigned char seed[DKIM_SEED_LEN], long long t, const char *msg, size_t len,
+    struct buf *header)
+{
+	unsigned char pk[DKIM_PK_LEN], sk[crypto_sign_SECRETKEYBYTES], bh[32], sig[64];
+	char l[256], k[64], ts[32], bhs[64], sigs[128];
+	struct buf in;
+	struct hdr h;
+
+	if (hdr_parse(msg, len, &h) < 0)
+		return -1;
+	if (list_id(&h, l, sizeof(l)) < 0) {
+		hdr_free(&h);
+		return -1;
+	}
+	crypto_sign_seed_keypair(pk, sk, seed);
+	b64(pk, sizeof(pk), k, sizeof(k));
+	snprintf(ts, sizeof(ts), "%lld", t);
+	dkim_body_hash(msg + h.body_off, len - h.body_off, bh);
+	b64(bh, sizeof(bh), bhs, sizeof(bhs));
+	buf_init(&in, 0);
+	signed_input(&h, l, k, ts, bhs, &in);
+	crypto_sign_detached(sig, NULL, in.data, in.len, sk);
+	sodium_memzero(sk, sizeof(sk));
+	b64(sig, sizeof(sig), sigs, sizeof(sigs));
+	buf_printf(header, AUTHOR_FIELD ": v=1; a=ed25519; l=%s;\r\n\tk=%s; t=%s;\r\n\tbh=%s;\r\n\tb=%s\r\n",
+	    l, k, ts, bhs, sigs);
+	buf_free(&in);
+	hdr_free(&h);
+	return 0;
+}
+
+/* tagval - a tag of the field, white space removed */
+static int
+tagval(const char *v, size_t n, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name), i = 0, o;
+
+	while (i < n) {
+		while (i < n && isspace((unsigned char)v[i]))
+			i++;
+		if (n - i > nl && strncmp(v + i, name, nl) == 0 && v[i + nl] == '=') {
+			i += nl + 1;
+			for (o = 0; i < n && v[i] != ';'; i++)
+				if (!isspace((unsigned char)v[i])) {
+					if (o + 1 >= outlen)
+						return -1;
+					out[o++] = v[i];
+				}
+			out[o] = 0;
+			return 0;
+		}
+		while (i < n && v[i] != ';')
+			i++;
+		i++;
+	}
+	return -1;
+}
+
+/* author_verify - check the author signature; its key and list id come back */
+int
+author_verify(const char *msg, size_t len, unsigned char pk[DKIM_PK_LEN], char *lid, size_t lidlen,
+    char *why, size_t wl)
+{
+	char l[256], k[64], t[32], bhs[64], b[128], want[256];
+	unsigned char bh[32], sig[64];
+	size_t got;
+	const struct hdr_field *f;
+	struct buf in;
+	struct hdr h;
+	int rc = -1;
+
+	if (hdr_parse(msg, len, &h) < 0)
+		return snprintf(why, wl, "out of memory"), -1;
+	buf_init(&in, 0);
+	if ((f = hdr_get(&h, AUTHOR_FIELD)) == NULL) {
+		snprintf(why, wl, "no author signature");
+		goto out;
+	}
+	if (tagval(f->value, f->vlen, "l", l, sizeof(l)) < 0 || tagval(f->value, f->vlen, "k", k, sizeof(k)) < 0 ||
+	    tagval(f->value, f->vlen, "t", t, sizeof(t)) < 0 || tagval(f->value, f->vlen, "bh", bhs, sizeof(bhs)) < 0 ||
+	    tagval(f->value, f->vlen, "b", b, sizeof(b)) < 0) {
+		snprintf(why, wl, "author signature is malformed");
+		goto out;
+	}
+	snprintf(lid, lidlen, "%s", l);
+	if (sodium_base642bin(pk, DKIM_PK_LEN, k, strlen(k), NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+	    got != DKIM_PK_LEN || sodium_base642bin(sig, sizeof(sig), b, strlen(b), NULL, &got, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) || got != sizeof(sig)) {
+		snprintf(why, wl, "author signature has a bad key or signature encoding");
+		goto out;
+	}
+	if (list_id(&h, want, sizeof(want)) < 0 || strcmp(want, l) != 0) {
+		snprintf(why, wl, "signed for another list (%s)", l);
+		goto out;
+	}
+	dkim_body_hash(msg + h.body_off, len - h.body_off, bh);
+	{
+		char mine[64];
+
+		b64(bh, sizeof(bh), mine, sizeof(mine));
+		if (strcmp(mine, bhs) != 0) {
+			snprintf(why, wl, "body changed since the author signed it");
+			goto out;
+		}
+	}
+	signed_input(&h, l, k, t, bhs, &in);
+	if (crypto_sign_verify_detached(sig, in.data, in.len, pk) != 0) {
+		snprintf(why, wl, "author signature does not verify (Subject, Date or Message-ID changed)");
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&in);
+	hdr_free(&h);
+	return rc;
+}
+
+/* author_fingerprint - short, readable name of a key: 8 groups of 4 hex digits */
+void
+author_fingerprint(const unsigned char pk[DKIM_PK_LEN], char *out, size_t n)
+{
+	unsigned char h[16];
+	size_t o = 0;
+
+	crypto_generichash(h, sizeof(h), pk, DKIM_PK_LEN, NULL, 0);
+	for (int i = 0; i < 16 && o + 6 < n; i += 2)
+		o += (size_t)snprintf(out + o, n - o, "%s%02X%02X", i ? "-" : "", h[i], h[i + 1]);
+}

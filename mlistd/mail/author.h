@@ -1,0 +1,17 @@
+/* author.h - the author signature: which key wrote this post, for this list, unaltered. */
+#ifndef MLIST_AUTHOR_H
+#define MLIST_AUTHOR_H
+
+#include <stddef.h>
+
+#include "dkim.h"
+
+#define AUTHOR_FIELD	"Mlist-Author-Signature"
+
+int	author_sign(const unsigned char seed[DKIM_SEED_LEN], long long t, const char *msg, size_t len,
+	    struct buf *header);
+int	author_verify(const char *msg, size_t len, unsigned char pk[DKIM_PK_LEN], char *listid, size_t,
+	    char *why, size_t);
+void	author_fingerprint(const unsigned char pk[DKIM_PK_LEN], char *out, size_t);
+
+#endif
