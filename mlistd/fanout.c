@@ -92,6 +92,14 @@ int
 fanout_notice(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
     const char *body, enum envfrom how)
 {
+	return fanout_notice_ex(p, l, to, subject, body, how, "");
+}
+
+/* fanout_notice_ex - the same, with extra header lines (each ending in CRLF) */
+int
+fanout_notice_ex(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
+    const char *body, enum envfrom how, const char *extra)
+{
 	struct buf m;
 	char date[64], id[QID_LEN + 1];
 	time_t t = (time_t)p->now;
@@ -107,10 +115,10 @@ fanout_notice(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	buf_init(&m, 0);
 	buf_printf(&m, "From: \"%s list\" <%s-owner@%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
 	    "Message-ID: <notice.%s@%s>\r\nAuto-Submitted: auto-replied\r\nPrecedence: list\r\n"
-	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n"
+	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n%s"
 	    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
 	    l->name, l->name, p->cfg->hostname, to, subject, date, rnd, p->cfg->hostname,
-	    l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+	    l->name, p->cfg->hostname, l->name, p->cfg->hostname, extra);
 	for (const char *c = body; *c; c++)
 		*c == '\n' ? buf_puts(&m, "\r\n") : buf_putc(&m, *c);
 	buf_puts(&m, "\r\n");

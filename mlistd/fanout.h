@@ -12,6 +12,8 @@ int	fanout_to(struct pipeline *, const struct list_cfg *, const char *id, const 
 	    enum envfrom);
 int	fanout_notice(struct pipeline *, const struct list_cfg *, const char *to, const char *subject,
 	    const char *body, enum envfrom);
+int	fanout_notice_ex(struct pipeline *, const struct list_cfg *, const char *to, const char *subject,
+	    const char *body, enum envfrom, const char *extra_headers);
 int	fanout_roles(struct pipeline *, const struct list_cfg *, const void *msg, size_t len, int *count);
 
 #endif

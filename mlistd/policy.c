@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mail/author.h"
 #include "policy.h"
 
 /* drop - silent */
@@ -40,11 +41,41 @@ is_member(struct pipeline *p, const struct list_cfg *l, const char *addr, char *
 	return 1;
 }
 
+/*
+ * policy_author - does a member's own key vouch for this post? Checked on
+ * the message as it arrived, with our own header parser (not libetpan),
+ * against the keys members registered. A signature seen before on this
+ * list is a replay; one made for another list does not count here.
+ */
+void
+policy_author(struct pipeline *p, const struct list_cfg *l, const struct buf *msg, struct authorship *a)
+{
+	unsigned char pk[DKIM_PK_LEN];
+	char lid[300], got[300], sig[128];
+
+	memset(a, 0, sizeof(*a));
+	if (author_signature_id((const char *)msg->data, msg->len, sig, sizeof(sig)) < 0)
+		return;
+	a->present = 1;
+	snprintf(lid, sizeof(lid), "%s.%s", l->name, p->cfg->hostname);
+	if (author_verify((const char *)msg->data, msg->len, lid, pk, got, sizeof(got), a->why, sizeof(a->why)) < 0)
+		return;
+	if ((a->signed_by = store_member_by_key(p->st, l->name, pk, sizeof(pk))) == NULL) {
+		snprintf(a->why, sizeof(a->why), "signed by a key no member of the list registered");
+		return;
+	}
+	if (store_signature_seen(p->st, l->name, sig) != 0) {
+		a->replay = 1;
+		snprintf(a->why, sizeof(a->why), "this signed post was distributed before");
+	}
+}
+
 /* policy_check_post - decide; fills d */
 void
 policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct envelope *e,
-    const struct transform_out *t, size_t size, struct decision *d)
+    const struct transform_out *t, const struct authorship *a, size_t size, struct decision *d)
 {
+	unsigned char pk[DKIM_PK_LEN];
 	char post[320], role[16] = "";
 	long long limit = l->max_message_size;
 	int member;
@@ -68,11 +99,26 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		    "the list allows (%s bytes). Send a shorter message, or put large files "
 		    "somewhere and send a link.", post, n);
 	}
+	if (a->replay)
+		return drop(d, "replay");
+	if (a->signed_by) {
+		/* the member's own key vouches: they are the poster, whatever From says */
+		d->poster = a->signed_by;
+		d->own_signed = 1;
+	} else if (l->post_auth == AUTH_SIGNATURE) {
+		return refuse(d, a->present ? "bad-signature" : "unsigned", "Your message to %s was not "
+		    "distributed: this list accepts only posts signed with a member's own key (mlist sign). "
+		    "%s", post, a->present ? a->why : "The message carries no author signature.");
+	}
 	member = is_member(p, l, d->poster, role, sizeof(role));
 	if (!member && is_member(p, l, e->sender, role, sizeof(role))) {
 		member = 1;
 		d->poster = e->sender;
 	}
+	if (member && !d->own_signed && store_member_own_key(p->st, l->name, d->poster, pk, sizeof(pk)) == 1)
+		return refuse(d, "unsigned-own-key", "Your message to %s was not distributed: posts in the "
+		    "name of %s must be signed with that member's own key (mlist sign). If you did not send "
+		    "it, someone tried to post in your name.", post, d->poster);
 	d->member = member;
 	switch (l->posting) {
 	case POSTING_OPEN:
@@ -103,6 +149,12 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		return refuse(d, "posts-per-day", "Your message to %s was not distributed: the list "
 		    "allows %s posts per member per day (UTC), and you have reached that. Please send it "
 		    "again tomorrow.", post, n);
+	}
+	if (l->post_auth == AUTH_CONFIRM && !d->own_signed && member) {
+		/* the member's mailbox, not the envelope, must say yes: a forged From never does */
+		d->verdict = V_CONFIRM;
+		d->reason = "confirm";
+		return;
 	}
 	d->verdict = V_DISTRIBUTE;
 	d->reason = "accepted";

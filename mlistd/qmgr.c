@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bounce.h"
+#include "confirm.h"
 #include "deliver.h"
 #include "fanout.h"
 #include "mail/addr.h"
@@ -63,16 +64,20 @@ static enum result
 handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
     int *quarantine)
 {
-	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received };
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0 };
 	struct transform_out t;
+	struct authorship a;
 	struct decision d;
 	char id[QID_LEN + 1] = "", text[400];
 	enum result r;
 	int n = 0;
 
+	policy_author(p, l, msg, &a);
+	tin.intact = a.signed_by && !a.replay;
 	if ((r = worker_transform(&tin, p->keys, &t)) == TEMPFAIL) {
 		log_warn("%s qmgr: list=%s transform: %s result=tempfail", p->qid, l->name, t.reason);
 		transform_out_free(&t);
+		free(a.signed_by);
 		return TEMPFAIL;
 	}
 	if (r == PERMFAIL) {
@@ -84,11 +89,14 @@ handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope 
 		notify(p, l, e->sender, "Your message could not be processed", text);
 		*quarantine = 1;
 		transform_out_free(&t);
+		free(a.signed_by);
 		return OK;
 	}
-	policy_check_post(p, l, e, &t, msg->len, &d);
-	if ((d.verdict == V_HOLD || d.verdict == V_DISTRIBUTE) &&
-	    ((d.member && sign_author(p, l, d.poster, &t.rendered) < 0) || sign_copy(p, l, &t.rendered) < 0))
+	policy_check_post(p, l, e, &t, &a, msg->len, &d);
+	/* a member's own signature stays as it is; otherwise the server signs for the member */
+	if ((d.verdict == V_HOLD || d.verdict == V_DISTRIBUTE || d.verdict == V_CONFIRM) &&
+	    ((d.member && !d.own_signed && sign_author(p, l, d.poster, &t.rendered) < 0) ||
+	    sign_copy(p, l, &t.rendered) < 0))
 		goto tempfail;
 	switch (d.verdict) {
 	case V_DROP:
@@ -102,6 +110,11 @@ handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope 
 			goto tempfail;
 		notify(p, l, e->sender, "Your message is waiting for a moderator", d.notice);
 		break;
+	case V_CONFIRM:
+		if (confirm_request(p, l, d.poster, &t.rendered, id) < 0)
+			goto tempfail;
+		policy_count_post(p, l, d.poster);
+		break;
 	case V_DISTRIBUTE:
 		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, id) < 0 ||
 		    fanout_members(p, l, id, &n) < 0)
@@ -109,14 +122,17 @@ handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope 
 		policy_count_post(p, l, d.poster);
 		break;
 	}
-	log_info("%s qmgr: list=%s kind=post reason=%s rcpts=%d%s%s result=%s", p->qid, l->name, d.reason, n,
-	    *id ? " out=" : "", id, d.verdict == V_DISTRIBUTE || d.verdict == V_HOLD ? "ok" : "permfail");
+	log_info("%s qmgr: list=%s kind=post reason=%s%s rcpts=%d%s%s result=%s", p->qid, l->name, d.reason,
+	    d.own_signed ? " author=own-key" : "", n, *id ? " out=" : "", id,
+	    d.verdict == V_DISTRIBUTE || d.verdict == V_HOLD || d.verdict == V_CONFIRM ? "ok" : "permfail");
 	transform_out_free(&t);
+	free(a.signed_by);
 	return OK;
 tempfail:
 	log_err("%s qmgr: list=%s cannot queue deliveries: %s result=tempfail", p->qid, l->name,
 	    store_errmsg(p->st));
 	transform_out_free(&t);
+	free(a.signed_by);
 	return TEMPFAIL;
 }
 
@@ -234,6 +250,10 @@ process_incoming(struct pipeline *p, const char *id)
 			break;
 		case ADDR_BOUNCES:
 			bounce_handle(p, &la, &msg);
+			break;
+		case ADDR_CONFIRM:
+			if (confirm_handle(p, &la) < 0)
+				r = TEMPFAIL;
 			break;
 		case ADDR_NONE:
 			break;

@@ -26,7 +26,7 @@ sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, st
 		return -1;
 	}
 	buf_init(&out, 0);
-	if (author_sign(seed, p->now, (const char *)msg->data, msg->len, &out) == 0 &&
+	if (author_sign(seed, NULL, p->now, (const char *)msg->data, msg->len, &out) == 0 &&
 	    buf_append(&out, msg->data, msg->len) == 0) {
 		buf_free(msg);
 		*msg = out;

@@ -440,7 +440,10 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	struct tm tm;
 
 	for (int i = 0; i < h->n; i++) {
-		if (in_list(&h->f[i], drop_fields))
+		if (in_list(&h->f[i], drop_fields) && !(in->intact && hdr_is(&h->f[i], "Subject")))
+			continue;
+		/* an author signature stays only where the member's own key made it (checked before) */
+		if (hdr_is(&h->f[i], "Mlist-Author-Signature") && !in->intact)
 			continue;
 		if (how == FOOT_WRAP && in_list(&h->f[i], content_fields))
 			continue;
@@ -448,7 +451,8 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		if (h->f[i].start[h->f[i].len - 1] != '\n')
 			buf_puts(b, "\r\n");
 	}
-	subject(in, h, b);
+	if (!in->intact)
+		subject(in, h, b);
 	if (!hdr_get(h, "Date")) {
 		gmtime_r(&t, &tm);
 		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -536,7 +540,7 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	first_mailbox(from, out->from, sizeof(out->from));
 	free(from);
 	flags(in, &h, ct, out);
-	build(in, &h, body, footer_plan(in, body, ct), out);
+	build(in, &h, body, in->intact ? FOOT_NONE : footer_plan(in, body, ct), out);
 	r = OK;
 done:
 	if (mime)

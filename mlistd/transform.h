@@ -14,6 +14,7 @@ struct transform_in {
 	const char		*msg;
 	size_t			 len;
 	long long		 received;
+	int			 intact;	/* signed by the member's own key: no prefix, no footer */
 };
 
 /* What the policy stage needs to know, and the rendered copy. */

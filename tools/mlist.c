@@ -1,12 +1,20 @@
 /*
- * mlist.c - the subscriber's tool. For now one verb: verify, which checks a
- * post delivered by an mlistd list - the list's DKIM signature and the
- * author signature - and says who signed and what is wrong if anything is.
+ * mlist.c - the subscriber's tool.
+ *   keygen  make the member's own signing key (the secret stays in a 0600 file)
+ *   sign    add the author signature to an outgoing post (stdin -> stdout)
+ *   verify  check a delivered post: the list's DKIM signature and the author
+ *           signature; say who signed, and what is wrong if anything is
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../mlistd/mail/author.h"
 #include "../mlistd/mail/dkim.h"
@@ -14,11 +22,24 @@
 
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
 
+#define KEY_MAGIC	"mlist-secret-key-v1 "
+
 static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: mlist verify FILE.eml|- [--list-key KEY | --dns-record FILE]\n"
+	    "usage: mlist keygen [--out FILE]\n"
+	    "       mlist sign --list LIST [--key FILE] < post.eml > signed.eml\n"
+	    "       mlist verify FILE.eml|- [--list-key KEY | --dns-record FILE]\n"
+	    "\n"
+	    "keygen makes your own signing key for a list. The secret half goes to FILE\n"
+	    "(default ~/.config/mlist/key, mode 0600) and never leaves it; the public half\n"
+	    "is printed: have it registered for your address on the list. From then on the\n"
+	    "list refuses posts in your name that are not signed with it.\n"
+	    "\n"
+	    "sign reads a post on standard input and writes it with an author signature for\n"
+	    "LIST (the list's address, or its List-Id such as demo.lists.example). Use it as\n"
+	    "a filter before sending; the post needs its Date and Message-ID already.\n"
 	    "\n"
 	    "Check a post delivered by an mlistd list: the list's DKIM signature (Ed25519) and\n"
 	    "the author signature (Mlist-Author-Signature). Prints the list, the selector and\n"
@@ -124,7 +145,7 @@ verify(int argc, char **argv)
 		printf("dkim:    ok, signed by the list (d=%s s=%s)\n", domain, selector);
 		ok_dkim = 1;
 	}
-	if (author_verify((char *)msg.data, msg.len, apk, lid, sizeof(lid), why, sizeof(why)) < 0)
+	if (author_verify((char *)msg.data, msg.len, NULL, apk, lid, sizeof(lid), why, sizeof(why)) < 0)
 		printf("author:  FAILED: %s\n", why);
 	else {
 		author_fingerprint(apk, fp, sizeof(fp));
@@ -136,6 +157,147 @@ verify(int argc, char **argv)
 	return ok_dkim && ok_author ? EX_OK : EX_FAIL;
 }
 
+/* default_key_path - ~/.config/mlist/key */
+static const char *
+default_key_path(void)
+{
+	static char path[4096];
+	const char *home = getenv("HOME");
+
+	snprintf(path, sizeof(path), "%s/.config/mlist/key", home && *home ? home : ".");
+	return path;
+}
+
+static int
+keygen(int argc, char **argv)
+{
+	const char *out = default_key_path();
+	unsigned char seed[DKIM_SEED_LEN], pk[DKIM_PK_LEN], sk[crypto_sign_SECRETKEYBYTES];
+	char b64[128], dir[4096], *slash, fp[64];
+	struct buf text, err;
+	int fd;
+
+	if (argc == 2 && strcmp(argv[0], "--out") == 0)
+		out = argv[1];
+	else if (argc != 0)
+		return usage(stderr), EX_USAGE;
+	snprintf(dir, sizeof(dir), "%s", out);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = 0;
+		if (*dir && fs_mkdir_p(dir, 0700) < 0) {
+			fprintf(stderr, "mlist: cannot create %s: %s\n", dir, strerror(errno));
+			return EX_FAIL;
+		}
+	}
+	if ((fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		fprintf(stderr, "mlist: cannot create %s: %s%s\n", out, strerror(errno),
+		    errno == EEXIST ? " (a key is already there; remove it first, or use --out)" : "");
+		return EX_FAIL;
+	}
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_ed25519_sk_to_seed(seed, sk);
+	sodium_memzero(sk, sizeof(sk));
+	buf_init(&text, 0);
+	buf_init(&err, 0);
+	sodium_bin2base64(b64, sizeof(b64), seed, sizeof(seed), sodium_base64_VARIANT_ORIGINAL);
+	sodium_memzero(seed, sizeof(seed));
+	buf_printf(&text, KEY_MAGIC "%s\n", b64);
+	sodium_memzero(b64, sizeof(b64));
+	if (fs_write_all(fd, text.data, text.len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+		fprintf(stderr, "mlist: cannot write %s: %s\n", out, strerror(errno));
+		sodium_memzero(text.data, text.len);
+		unlink(out);
+		return EX_FAIL;
+	}
+	sodium_memzero(text.data, text.len);
+	buf_free(&text);
+	sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
+	author_fingerprint(pk, fp, sizeof(fp));
+	printf("%s\n", b64);
+	fprintf(stderr, "mlist: secret key written to %s (keep it; back it up privately)\n"
+	    "mlist: fingerprint %s; register the public key above with the list\n", out, fp);
+	return EX_OK;
+}
+
+/* load_seed - read a key file made by keygen */
+static int
+load_seed(const char *path, unsigned char seed[DKIM_SEED_LEN])
+{
+	struct buf f, err;
+	struct stat st;
+	size_t got = 0;
+	int rc = -1;
+
+	buf_init(&f, 4096);
+	buf_init(&err, 0);
+	if (stat(path, &st) == 0 && (st.st_mode & 077))
+		fprintf(stderr, "mlist: warning: %s is readable by others; chmod 600 %s\n", path, path);
+	if (fs_read_file(path, &f, &err) < 0)
+		fprintf(stderr, "mlist: %s (make one with 'mlist keygen')\n", buf_cstr(&err));
+	else if (strncmp(buf_cstr(&f), KEY_MAGIC, strlen(KEY_MAGIC)) != 0 ||
+	    sodium_base642bin(seed, DKIM_SEED_LEN, buf_cstr(&f) + strlen(KEY_MAGIC), f.len - strlen(KEY_MAGIC),
+	    "\r\n", &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 || got != DKIM_SEED_LEN)
+		fprintf(stderr, "mlist: %s is not an mlist key file\n", path);
+	else
+		rc = 0;
+	if (f.data)
+		sodium_memzero(f.data, f.len);
+	buf_free(&f);
+	buf_free(&err);
+	return rc;
+}
+
+static int
+sign(int argc, char **argv)
+{
+	const char *list = NULL, *key = default_key_path();
+	unsigned char seed[DKIM_SEED_LEN];
+	char lid[300], *at;
+	struct buf msg, err, head;
+	int i, crlf;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--list") == 0 && i + 1 < argc)
+			list = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+			key = argv[++i];
+		else
+			return usage(stderr), EX_USAGE;
+	}
+	if (!list)
+		return fprintf(stderr, "mlist: sign needs --list LIST (e.g. demo@lists.example)\n"), EX_USAGE;
+	snprintf(lid, sizeof(lid), "%s", list);
+	if ((at = strchr(lid, '@')) != NULL)
+		*at = '.';
+	if (load_seed(key, seed) < 0)
+		return EX_FAIL;
+	buf_init(&msg, 64 << 20);
+	buf_init(&err, 0);
+	buf_init(&head, 0);
+	if (fs_read_file("/dev/stdin", &msg, &err) < 0) {
+		fprintf(stderr, "mlist: cannot read the post: %s\n", buf_cstr(&err));
+		return EX_FAIL;
+	}
+	if (!strcasestr(buf_cstr(&msg), "\nMessage-ID:") || !strcasestr(buf_cstr(&msg), "\nDate:"))
+		fprintf(stderr, "mlist: warning: the post has no Date or Message-ID yet; one added later "
+		    "would break the signature\n");
+	if (author_sign(seed, lid, (long long)time(NULL), (char *)msg.data, msg.len, &head) < 0) {
+		sodium_memzero(seed, sizeof(seed));
+		fprintf(stderr, "mlist: cannot sign this message\n");
+		return EX_FAIL;
+	}
+	sodium_memzero(seed, sizeof(seed));
+	crlf = memchr(msg.data, '\r', msg.len) != NULL;
+	for (i = 0; i < (int)head.len; i++)
+		if (head.data[i] != '\r' || crlf)
+			putchar(head.data[i]);
+	fwrite(msg.data, 1, msg.len, stdout);
+	buf_free(&msg);
+	buf_free(&err);
+	buf_free(&head);
+	return fflush(stdout) == 0 ? EX_OK : EX_FAIL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -145,12 +307,19 @@ main(int argc, char **argv)
 		return usage(stderr), EX_USAGE;
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
 		return usage(stdout), EX_OK;
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return usage(stdout), EX_OK;
+	if (strcmp(argv[1], "keygen") == 0)
+		return keygen(argc - 2, argv + 2);
+	if (strcmp(argv[1], "sign") == 0)
+		return sign(argc - 2, argv + 2);
 	if (strcmp(argv[1], "verify") == 0) {
 		for (int i = 2; i < argc; i++)
 			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 				return usage(stdout), EX_OK;
 		return verify(argc - 2, argv + 2);
 	}
-	fprintf(stderr, "mlist: unknown verb '%s' (this version has: verify)\n", argv[1]);
+	fprintf(stderr, "mlist: unknown verb '%s' (this version has: keygen, sign, verify)\n", argv[1]);
 	return EX_USAGE;
 }

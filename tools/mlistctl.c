@@ -92,7 +92,9 @@ static const struct verb verbs[] = {
 	{ "member ls", "LIST", 1, 1, NEED_STORE, v_member_ls, "List the members of a list." },
 	{ "member set", "LIST ADDRESS KEY VALUE", 4, 4, NEED_STORE, v_member_set,
 	  "Change a member: KEY is name (text), role (member|moderator|owner),\n"
-	  "nomail (on|off) or digest (on|off)." },
+	  "nomail (on|off), digest (on|off), or key: the member's own public key (from\n"
+	  "'mlist keygen'; 'none' to go back to a key the server holds). With their own key\n"
+	  "registered, posts in the member's name must be signed with it ('mlist sign')." },
 	{ "member ban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban,
 	  "Ban an address: its posts are dropped without a notice. The address need not\n"
 	  "be a member; a member stays subscribed until removed." },
@@ -642,12 +644,23 @@ v_member_set(struct ctx *c, int argc, char **argv)
 		return EX_FAIL;
 	if (strcmp(argv[2], "name") == 0 && (strpbrk(argv[3], "\r\n") || strlen(argv[3]) > 200))
 		return fail(EX_FAIL, "a name must be one line of at most 200 characters");
-	rc = store_member_set(c->store, l->name, argv[1], argv[2], argv[3]);
+	if (strcmp(argv[2], "key") == 0) {
+		unsigned char pk[DKIM_PK_LEN];
+		const char *v = strncmp(argv[3], "ed25519:", 8) == 0 ? argv[3] + 8 : argv[3];
+		size_t got = 0;
+
+		if (strcmp(v, "none") != 0 && (sodium_base642bin(pk, sizeof(pk), v, strlen(v), NULL, &got, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(pk)))
+			return fail(EX_FAIL, "\"%s\" is not an Ed25519 public key (base64, as 'mlist keygen' prints "
+			    "it), nor \"none\"", argv[3]);
+		rc = store_member_set_key(c->store, l->name, argv[1], strcmp(v, "none") ? pk : NULL, sizeof(pk));
+	} else
+		rc = store_member_set(c->store, l->name, argv[1], argv[2], argv[3]);
 	if (rc == STORE_NOTFOUND)
 		return fail(EX_FAIL, "%s is not a member of %s", argv[1], l->name);
 	if (rc == STORE_BADVALUE)
 		return fail(EX_FAIL, "bad setting: KEY must be name, role (member|moderator|owner), "
-		    "nomail (on|off) or digest (on|off)");
+		    "nomail (on|off), digest (on|off) or key (PUBLICKEY|none)");
 	if (rc != STORE_OK)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	if (c->json)

@@ -4,7 +4,8 @@
  * The instance serves, for every list NAME at `hostname`: NAME (posts),
  * NAME-request (commands), NAME-owner (the moderators), NAME-bounces and
  * NAME-bounces+TOKEN (VERP; TOKEN is opaque and never encodes an
- * address). Anything else is not ours: no open relay.
+ * address), NAME-confirm+TOKEN (confirming a held post). Anything else is
+ * not ours: no open relay.
  */
 #include <ctype.h>
 #include <string.h>
@@ -33,7 +34,7 @@ addr_valid(const char *a)
 const char *
 addr_kind_name(enum addr_kind k)
 {
-	static const char *const names[] = { "none", "post", "request", "owner", "bounces" };
+	static const char *const names[] = { "none", "post", "request", "owner", "bounces", "confirm" };
 
 	return names[k];
 }
@@ -44,6 +45,7 @@ listaddr_parse(const struct config *c, const char *addr, struct listaddr *la)
 {
 	static const struct { const char *sfx; enum addr_kind kind; } roles[] = {
 		{ "-request", ADDR_REQUEST }, { "-owner", ADDR_OWNER }, { "-bounces", ADDR_BOUNCES },
+		{ "-confirm", ADDR_CONFIRM },
 	};
 	const char *at = strrchr(addr, '@'), *plus;
 	char local[128];
@@ -79,9 +81,10 @@ listaddr_parse(const struct config *c, const char *addr, struct listaddr *la)
 			la->list = l;
 			return 0;
 		}
-		for (r = 0; r < 3; r++)
+		for (r = 0; r < 4; r++)
 			if (strcasecmp(local + n, roles[r].sfx) == 0 &&
-			    (!la->token[0] || roles[r].kind == ADDR_BOUNCES)) {
+			    (roles[r].kind == ADDR_CONFIRM ? la->token[0] != 0 :
+			    !la->token[0] || roles[r].kind == ADDR_BOUNCES)) {
 				la->kind = roles[r].kind;
 				la->list = l;
 				return 0;

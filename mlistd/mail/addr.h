@@ -7,12 +7,12 @@
 #define ADDR_MAX	254
 #define TOKEN_MAX	64
 
-enum addr_kind { ADDR_NONE, ADDR_POST, ADDR_REQUEST, ADDR_OWNER, ADDR_BOUNCES };
+enum addr_kind { ADDR_NONE, ADDR_POST, ADDR_REQUEST, ADDR_OWNER, ADDR_BOUNCES, ADDR_CONFIRM };
 
 struct listaddr {
 	enum addr_kind	 kind;
 	const struct list_cfg *list;
-	char		 token[TOKEN_MAX + 1];	/* after '+', bounces only */
+	char		 token[TOKEN_MAX + 1];	/* after '+': bounces and confirm */
 };
 
 int	addr_valid(const char *);

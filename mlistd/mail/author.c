@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "author.h"
 #include "header.h"
@@ -89,10 +90,14 @@ b64(const unsigned char *p, size_t n, char *out, size_t outlen)
 	sodium_bin2base64(out, outlen, p, n, sodium_base64_VARIANT_ORIGINAL);
 }
 
-/* author_sign - the Mlist-Author-Signature field for msg (which must carry List-Id) */
+/*
+ * author_sign - the Mlist-Author-Signature field for msg, for the list whose
+ * List-Id is lid (NULL: the List-Id the message carries, as on a copy the
+ * list distributes; a member signing an outgoing post names the list)
+ */
 int
-author_sign(const unsigned char seed[DKIM_SEED_LEN], long long t, const char *msg, size_t len,
-    struct buf *header)
+author_sign(const unsigned char seed[DKIM_SEED_LEN], const char *lid, long long t, const char *msg,
+    size_t len, struct buf *header)
 {
 	unsigned char pk[DKIM_PK_LEN], sk[crypto_sign_SECRETKEYBYTES], bh[32], sig[64];
 	char l[256], k[64], ts[32], bhs[64], sigs[128];
@@ -101,7 +106,9 @@ author_sign(const unsigned char seed[DKIM_SEED_LEN], long long t, const char *ms
 
 	if (hdr_parse(msg, len, &h) < 0)
 		return -1;
-	if (list_id(&h, l, sizeof(l)) < 0) {
+	if (lid)
+		snprintf(l, sizeof(l), "%s", lid);
+	else if (list_id(&h, l, sizeof(l)) < 0) {
 		hdr_free(&h);
 		return -1;
 	}
@@ -149,10 +156,13 @@ tagval(const char *v, size_t n, const char *name, char *out, size_t outlen)
 	return -1;
 }
 
-/* author_verify - check the author signature; its key and list id come back */
+/*
+ * author_verify - check the author signature; its key and list id come back.
+ * expect: the list id it must be for (NULL: the List-Id the message carries).
+ */
 int
-author_verify(const char *msg, size_t len, unsigned char pk[DKIM_PK_LEN], char *lid, size_t lidlen,
-    char *why, size_t wl)
+author_verify(const char *msg, size_t len, const char *expect, unsigned char pk[DKIM_PK_LEN], char *lid,
+    size_t lidlen, char *why, size_t wl)
 {
 	char l[256], k[64], t[32], bhs[64], b[128], want[256];
 	unsigned char bh[32], sig[64];
@@ -182,7 +192,9 @@ author_verify(const char *msg, size_t len, unsigned char pk[DKIM_PK_LEN], char *
 		snprintf(why, wl, "author signature has a bad key or signature encoding");
 		goto out;
 	}
-	if (list_id(&h, want, sizeof(want)) < 0 || strcmp(want, l) != 0) {
+	if (expect)
+		snprintf(want, sizeof(want), "%s", expect);
+	if ((!expect && list_id(&h, want, sizeof(want)) < 0) || strcasecmp(want, l) != 0) {
 		snprintf(why, wl, "signed for another list (%s)", l);
 		goto out;
 	}
@@ -218,4 +230,20 @@ author_fingerprint(const unsigned char pk[DKIM_PK_LEN], char *out, size_t n)
 	crypto_generichash(h, sizeof(h), pk, DKIM_PK_LEN, NULL, 0);
 	for (int i = 0; i < 16 && o + 6 < n; i += 2)
 		o += (size_t)snprintf(out + o, n - o, "%s%02X%02X", i ? "-" : "", h[i], h[i + 1]);
+}
+
+/* author_signature_id - the b= value (white space removed): names one signed post, for replay checks */
+int
+author_signature_id(const char *msg, size_t len, char *out, size_t n)
+{
+	const struct hdr_field *f;
+	struct hdr h;
+	int rc = -1;
+
+	if (hdr_parse(msg, len, &h) < 0)
+		return -1;
+	if ((f = hdr_get(&h, AUTHOR_FIELD)) != NULL)
+		rc = tagval(f->value, f->vlen, "b", out, n);
+	hdr_free(&h);
+	return rc;
 }

@@ -42,6 +42,7 @@ struct cfg_rule {
 
 static const char *const posting_choices[] = { "members", "moderated", "open", "announce", NULL };
 static const char *const verp_choices[] = { "never", "always", NULL };
+static const char *const auth_choices[] = { "sender", "confirm", "signature", NULL };
 static const char *const proto_choices[] = { "smtp", "lmtp", NULL };
 
 #define C(f)	offsetof(struct config, f)
@@ -85,6 +86,7 @@ static const struct cfg_rule list_rules[] = {
 	{ "name",		T_STR,	S(name), "", 0, 0, 0, NULL },
 	{ "description",	T_STR,	S(description), "", 0, 0, 0, NULL },
 	{ "posting",		T_ENUM,	S(posting), "members", 0, 0, 0, posting_choices },
+	{ "post_auth",		T_ENUM,	S(post_auth), "sender", 0, 0, 0, auth_choices },
 	{ "subject_prefix",	T_STR,	S(subject_prefix), "[%s]", 0, 0, 0, NULL },
 	{ "footer",		T_STR,	S(footer), "", 0, 0, 0, NULL },
 	{ "max_message_size",	T_INT64, S(max_message_size), "", 0, 0, 1LL << 30, NULL },

@@ -10,6 +10,7 @@
 
 enum posting { POSTING_MEMBERS, POSTING_MODERATED, POSTING_OPEN, POSTING_ANNOUNCE };
 enum verp { VERP_NEVER, VERP_ALWAYS };
+enum post_auth { AUTH_SENDER, AUTH_CONFIRM, AUTH_SIGNATURE };
 
 struct listen_cfg {
 	char		*address;
@@ -22,6 +23,7 @@ struct list_cfg {
 	char		*name;
 	char		*description;
 	int		 posting;	/* enum posting */
+	int		 post_auth;	/* enum post_auth */
 	char		*subject_prefix;
 	char		*footer;
 	long long	 max_message_size;	/* 0: instance limit */

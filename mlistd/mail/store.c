@@ -86,6 +86,14 @@ static const char *const migrations[] = {
 	/* 4: each member's author key on this list (held by the server), the secret half sealed */
 	"ALTER TABLE members ADD COLUMN author_seed BLOB;"
 	"ALTER TABLE members ADD COLUMN author_pk BLOB;",
+	/* 5: members who hold their own key; signed posts already seen (replay) */
+	"ALTER TABLE members ADD COLUMN own_key INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX members_author_pk ON members(list, author_pk);"
+	"CREATE TABLE seen_signatures (list TEXT NOT NULL, sig TEXT NOT NULL, at INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, sig));",
+	/* 6: post confirmations: single-use tokens (stored hashed) bound to a held copy and its hash */
+	"CREATE TABLE confirmations (token_hash BLOB PRIMARY KEY, list TEXT NOT NULL, out_id TEXT NOT NULL,"
+	"  post_hash BLOB NOT NULL, poster_hash BLOB NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);",
 	NULL
 };
 
@@ -1050,5 +1058,140 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 	sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(s, 4, pk, sizeof(pk), SQLITE_TRANSIENT);
 	buf_free(&b);
+	return step_done(s);
+}
+
+/* store_member_set_key - a member's own public key (they sign; the server holds no secret), or none */
+int
+store_member_set_key(struct store *st, const char *list, const char *addr, const unsigned char *pk, size_t n)
+{
+	sqlite3_stmt *s = prep(st, pk ? "UPDATE members SET author_pk = ?3, author_seed = NULL, own_key = 1 "
+	    "WHERE list = ?1 AND addr_hash = ?2" :
+	    "UPDATE members SET author_pk = NULL, author_seed = NULL, own_key = 0 WHERE list = ?1 AND addr_hash = ?2");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 2, list, addr);
+	if (pk)
+		sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
+	if (step_done(s) != STORE_OK)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* store_member_own_key - 1 if the member holds their own key (pk filled), 0 if not */
+int
+store_member_own_key(struct store *st, const char *list, const char *addr, unsigned char *pk, size_t n)
+{
+	sqlite3_stmt *s = prep(st, "SELECT author_pk FROM members WHERE list = ?1 AND addr_hash = ?2 AND own_key = 1");
+	int rc = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 2, list, addr);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == (int)n) {
+		memcpy(pk, sqlite3_column_blob(s, 0), n);
+		rc = 1;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* store_member_by_key - the member of list who registered this key, or NULL */
+char *
+store_member_by_key(struct store *st, const char *list, const unsigned char *pk, size_t n)
+{
+	sqlite3_stmt *s = prep(st, "SELECT addr FROM members WHERE list = ?1 AND author_pk = ?2 AND own_key = 1");
+	char *addr = NULL;
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 2, pk, (int)n, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		addr = column_opened(st, s, 0);
+	sqlite3_finalize(s);
+	return addr;
+}
+
+/* store_signature_seen - record a signed post; 1 if it was seen before (a replay) */
+int
+store_signature_seen(struct store *st, const char *list, const char *sig)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO seen_signatures (list, sig, at) VALUES (?1, ?2, ?3)");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, sig, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
+	rc = step_done(s);
+	return rc == STORE_EXISTS ? 1 : rc == STORE_OK ? 0 : STORE_ERR;
+}
+
+/* token_hash - tokens are stored hashed: a copy of the database confirms nothing */
+static void
+bind_token(struct store *st, sqlite3_stmt *s, int col, const char *token)
+{
+	unsigned char h[KEYS_HASH_LEN];
+
+	keys_addr_hash(st->keys, "confirm", token, h);
+	sqlite3_bind_blob(s, col, h, sizeof(h), SQLITE_TRANSIENT);
+}
+
+/* store_confirm_add - a token for a held copy, bound to the copy's hash */
+int
+store_confirm_add(struct store *st, const char *token, const char *list, const char *out_id,
+    const unsigned char *post_hash, size_t hlen, const char *poster, long long expires)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO confirmations (token_hash, list, out_id, post_hash, poster_hash, "
+	    "expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+
+	if (!s)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, out_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 4, post_hash, (int)hlen, SQLITE_TRANSIENT);
+	bind_hash(st, s, 5, list, poster);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)expires);
+	return step_done(s);
+}
+
+/*
+ * store_confirm_use - spend a token: its held copy's id and hash come back.
+ * STORE_NOTFOUND for an unknown, used or expired token (or another list's).
+ */
+int
+store_confirm_use(struct store *st, const char *token, const char *list, long long now, char *out_id,
+    size_t idlen, unsigned char *post_hash, size_t hlen)
+{
+	sqlite3_stmt *s = prep(st, "SELECT out_id, post_hash FROM confirmations WHERE token_hash = ?1 AND "
+	    "list = ?2 AND used = 0 AND expires > ?3");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW || sqlite3_column_bytes(s, 1) != (int)hlen) {
+		sqlite3_finalize(s);
+		return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	}
+	snprintf(out_id, idlen, "%s", (const char *)sqlite3_column_text(s, 0));
+	memcpy(post_hash, sqlite3_column_blob(s, 1), hlen);
+	sqlite3_finalize(s);
+	if ((s = prep(st, "UPDATE confirmations SET used = 1 WHERE token_hash = ?1")) == NULL)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	if (step_done(s) != STORE_OK)
+		return STORE_ERR;
+	if ((s = prep(st, "DELETE FROM held WHERE qid = ?1")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, out_id, -1, SQLITE_TRANSIENT);
 	return step_done(s);
 }

@@ -85,6 +85,17 @@ int	store_member_disable(struct store *, const char *list, const char *addr);
 int	store_member_author_seed(struct store *, const char *list, const char *addr, unsigned char *seed,
 	    size_t n);
 
+int	store_member_set_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
+	    size_t n);
+int	store_member_own_key(struct store *, const char *list, const char *addr, unsigned char *pk, size_t n);
+char	*store_member_by_key(struct store *, const char *list, const unsigned char *pk, size_t n);
+int	store_signature_seen(struct store *, const char *list, const char *sig);
+
+int	store_confirm_add(struct store *, const char *token, const char *list, const char *out_id,
+	    const unsigned char *post_hash, size_t hlen, const char *poster, long long expires);
+int	store_confirm_use(struct store *, const char *token, const char *list, long long now, char *out_id,
+	    size_t idlen, unsigned char *post_hash, size_t hlen);
+
 /* list signing keys */
 typedef void (*store_key_fn)(const char *selector, const unsigned char *pk, int active, long long created,
     void *);

@@ -35,6 +35,8 @@ def test_usage_errors_exit_2_failures_exit_1(make_instance):
     assert r.returncode == 1 and "not a member" in r.stderr
     r = inst.ctl("member", "set", "demo", "alice@example.org", "role", "emperor", check=False)
     assert r.returncode == 1 and "role (member|moderator|owner)" in r.stderr
+    r = inst.ctl("member", "set", "demo", "alice@example.org", "key", "not-a-key", check=False)
+    assert r.returncode == 1 and "not an Ed25519 public key" in r.stderr
     r = inst.ctl("list", "set", "demo", "posting", "whenever", check=False)
     assert r.returncode == 1 and "demo.conf:" in r.stderr and '"whenever" is not one of' in r.stderr
     r = inst.ctl("list", "create", "Bad Name", check=False)

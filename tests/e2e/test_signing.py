@@ -165,3 +165,126 @@ def test_non_member_posts_on_open_list_have_no_author_key(make_instance, sink, t
     raw = sink.wait_for(3)[0][1]
     assert b"Mlist-Author-Signature" not in raw
     assert verifier(inst)(raw)
+
+
+def own_key(inst, tmp_path, who="alice@example.org"):
+    key = tmp_path / "alice.key"
+    r = subprocess.run([MLIST, "keygen", "--out", str(key)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert oct(os.stat(key).st_mode & 0o777) == "0o600"
+    inst.ctl("member", "set", "demo", who, "key", r.stdout.strip())
+    return key
+
+
+def signed_post(key, lst="demo@lists.example", body="Signed by my own key.\n", mid=None):
+    post = (f"From: alice@example.org\nTo: demo@lists.example\nSubject: my own words\n"
+            f"Date: Sun, 22 Nov 2026 10:00:00 +0000\nMessage-ID: <{mid or time.time()}@example.org>\n\n{body}")
+    r = subprocess.run([MLIST, "sign", "--list", lst, "--key", str(key)], input=post.encode(),
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def send(inst, raw, sender="alice@example.org"):
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(sender, ["demo@lists.example"], raw)
+
+
+def test_member_own_key_signed_post_goes_out_intact(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"footer": "-- list footer"})
+    key = own_key(inst, tmp_path)
+    send(inst, signed_post(key))
+    copies = sink.wait_for(3)
+    raw = copies[0][1]
+    assert b"Subject: my own words\r\n" in raw          # no prefix, no footer: the author's bytes
+    assert b"list footer" not in raw
+    assert inst.wait_log("author=own-key")
+    f = tmp_path / "got.eml"
+    f.write_bytes(raw)
+    rec = tmp_path / "rec"
+    rec.write_text(inst.ctl("keys", "demo").stdout)
+    r = mlist_verify(f, "--dns-record", str(rec))
+    assert r.returncode == 0, r.stdout
+    assert verifier(inst)(raw)
+
+
+def test_forged_from_refused_when_member_holds_key(make_instance, sink, tmp_path):
+    inst = make_instance()
+    own_key(inst, tmp_path)
+    send(inst, b"From: alice@example.org\r\nSubject: forged\r\n\r\nI am not alice.\r\n", sender="eve@evil.example")
+    assert inst.wait_log("reason=unsigned-own-key")
+    copies = sink.wait_for(1)
+    time.sleep(0.5)
+    assert [r for r, _ in sink.handler.copies()] == ["eve@evil.example"]   # only the notice
+
+
+def test_signature_for_another_list_or_replayed(make_instance, sink, tmp_path):
+    inst = make_instance()
+    key = own_key(inst, tmp_path)
+    send(inst, signed_post(key, lst="other@lists.example"))
+    assert inst.wait_log("reason=unsigned-own-key")
+    raw = signed_post(key, mid="once@example.org")
+    send(inst, raw)
+    sink.wait_for(3)
+    send(inst, raw)                                       # the same signed post again
+    assert inst.wait_log("reason=replay")
+    time.sleep(0.5)
+    assert sum(1 for _, m in sink.handler.copies() if b"once@example.org" in m) == 3
+
+
+def test_post_auth_signature_only(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"post_auth": "signature"})
+    key = own_key(inst, tmp_path)
+    send(inst, b"From: bob@example.org\r\nSubject: plain\r\n\r\nunsigned\r\n", sender="bob@example.org")
+    assert inst.wait_log("reason=unsigned")
+    send(inst, signed_post(key))
+    copies = sink.wait_for(4)
+    assert sum(1 for _, m in copies if b"my own words" in m) == 3
+
+
+def test_mlist_usage(tmp_path):
+    r = subprocess.run([MLIST, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "mlist keygen" in r.stdout and "mlist sign" in r.stdout
+    r = subprocess.run([MLIST, "sign"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--list" in r.stderr
+    r = subprocess.run([MLIST, "sign", "--list", "x@y", "--key", str(tmp_path / "none")], capture_output=True,
+                       text=True, input="")
+    assert r.returncode == 1 and "mlist keygen" in r.stderr
+    k = tmp_path / "k"
+    assert subprocess.run([MLIST, "keygen", "--out", str(k)], capture_output=True).returncode == 0
+    r = subprocess.run([MLIST, "keygen", "--out", str(k)], capture_output=True, text=True)
+    assert r.returncode == 1 and "already there" in r.stderr
+
+
+def test_post_auth_confirm(make_instance, sink):
+    inst = make_instance(list_settings={"post_auth": "confirm"})
+    # a forger uses alice's From: the token goes to alice's mailbox, not to the forger
+    send(inst, b"From: alice@example.org\r\nSubject: confirm me\r\n\r\nplease confirm\r\n", sender="eve@evil.example")
+    copies = sink.wait_for(1)
+    time.sleep(0.5)
+    assert [r for r, _ in sink.handler.copies()] == ["alice@example.org"]
+    note = sink.handler.messages[0][2]
+    m = re.search(rb"Reply-To: <(demo-confirm\+([0-9a-f]{40})@lists\.example)>", note)
+    assert m, note
+    assert verifier(inst)(note)
+    assert json.loads(inst.ctl("--json", "status").stdout)["held"] == 1
+    # alice replies: the post goes out, exactly once, signed
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("alice@example.org", [m.group(1).decode()], b"Subject: Re: Confirm\r\n\r\nyes\r\n")
+    copies = sink.wait_for(4)
+    assert inst.wait_log("confirm: list=demo confirmed")
+    posts = [(r, raw) for r, raw in sink.handler.copies() if b"please confirm" in raw]
+    assert sorted(r for r, _ in posts) == ["alice@example.org", "bob@example.org", "carol@example.org"]
+    assert all(verifier(inst)(raw) for _, raw in posts)
+    # the token is spent: a second reply does nothing
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("alice@example.org", [m.group(1).decode()], b"Subject: again\r\n\r\nyes\r\n")
+    assert inst.wait_log("token unknown, used or expired")
+    time.sleep(0.5)
+    assert len([1 for _, raw in sink.handler.copies() if b"please confirm" in raw]) == 3
+    assert json.loads(inst.ctl("--json", "status").stdout)["held"] == 0
+    # a made-up token is accepted at SMTP (no oracle) and does nothing
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("eve@evil.example", ["demo-confirm+" + "0" * 40 + "@lists.example"], b"Subject: x\r\n\r\ny\r\n")
+    time.sleep(1)
+    assert len([1 for _, raw in sink.handler.copies() if b"please confirm" in raw]) == 3

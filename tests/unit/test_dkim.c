@@ -135,11 +135,11 @@ START_TEST(author_signature)
 	randombytes_buf(seed, sizeof(seed));
 	crypto_sign_seed_keypair(pk, sk, seed);
 	buf_init(&h, 0);
-	ck_assert_int_eq(author_sign(seed, 1700000000, msg, sizeof(msg) - 1, &h), 0);
+	ck_assert_int_eq(author_sign(seed, NULL, 1700000000, msg, sizeof(msg) - 1, &h), 0);
 	buf_init(&m, 0);
 	buf_append(&m, h.data, h.len);
 	buf_puts(&m, msg);
-	ck_assert_msg(author_verify((char *)m.data, m.len, got, lid, sizeof(lid), why, sizeof(why)) == 0, "%s", why);
+	ck_assert_msg(author_verify((char *)m.data, m.len, NULL, got, lid, sizeof(lid), why, sizeof(why)) == 0, "%s", why);
 	ck_assert_int_eq(memcmp(got, pk, 32), 0);
 	ck_assert_str_eq(lid, "demo.lists.example");
 	author_fingerprint(pk, fp1, sizeof(fp1));
@@ -162,7 +162,7 @@ START_TEST(author_signature)
 			buf_append(&x, c, (size_t)(at - c));
 			buf_puts(&x, t[i].to);
 			buf_puts(&x, at + strlen(t[i].from));
-			ck_assert_int_ne(author_verify((char *)x.data, x.len, got, lid, sizeof(lid), why, sizeof(why)), 0);
+			ck_assert_int_ne(author_verify((char *)x.data, x.len, NULL, got, lid, sizeof(lid), why, sizeof(why)), 0);
 			ck_assert_msg(strstr(why, t[i].why) != NULL, "%zu: %s", i, why);
 			buf_free(&x);
 			free(c);

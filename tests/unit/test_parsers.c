@@ -92,6 +92,10 @@ START_TEST(list_addresses)
 	ck_assert_int_eq(listaddr_parse(c, "demox@lists.example", &la), -1);
 	ck_assert_int_eq(listaddr_parse(c, "demo@lists.example.evil", &la), -1);
 	ck_assert_int_eq(listaddr_parse(c, "demo-bounces+@lists.example", &la), -1);
+	ck_assert_int_eq(listaddr_parse(c, "demo-confirm+00ff@lists.example", &la), 0);
+	ck_assert_int_eq(la.kind, ADDR_CONFIRM);
+	ck_assert_str_eq(la.token, "00ff");
+	ck_assert_int_eq(listaddr_parse(c, "demo-confirm@lists.example", &la), -1);	/* needs a token */
 	config_free(c);
 	tu_rmrf(dir);
 	free(dir);

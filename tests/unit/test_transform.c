@@ -46,7 +46,7 @@ static enum result
 run(const char *text, struct transform_out *out)
 {
 	char *m = crlf(text);
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0 };
 	enum result r = transform_post(&in, out);
 
 	free(m);
@@ -193,6 +193,26 @@ START_TEST(loop_and_bounce_flags)
 }
 END_TEST
 
+START_TEST(intact_keeps_author_bytes)
+{
+	static const char m[] = "Mlist-Author-Signature: v=1; x\r\nFrom: a@b.example\r\nSubject: mine\r\n\r\nmy text\r\n";
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 1 };
+	struct transform_out o;
+
+	ck_assert_int_eq(transform_post(&in, &o), OK);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "Mlist-Author-Signature: v=1; x\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "Subject: mine\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "\r\n\r\nmy text\r\n"));
+	ck_assert_ptr_null(strstr(buf_cstr(&o.rendered), "Unsubscribe: demo-request"));	/* no footer */
+	transform_out_free(&o);
+	in.intact = 0;	/* not vouched for: the header goes, the prefix and footer come */
+	ck_assert_int_eq(transform_post(&in, &o), OK);
+	ck_assert_ptr_null(strstr(buf_cstr(&o.rendered), "Mlist-Author-Signature"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "Subject: [demo] mine\r\n"));
+	transform_out_free(&o);
+}
+END_TEST
+
 static const char *const crashers[] = {
 	"boundary-quote.eml", "no-boundary-line.eml", "fuzz-preamble-1.eml", "fuzz-preamble-2.eml",
 };
@@ -209,7 +229,7 @@ START_TEST(libetpan_crashers_refused)
 	ck_assert_int_eq(fs_read_file(path, &raw, &why), 0);
 	for (int variant = 0; variant < 2; variant++) {
 		char *m = variant ? crlf(buf_cstr(&raw)) : strdup(buf_cstr(&raw));
-		struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 0 };
+		struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 0, 0 };
 
 		ck_assert_int_eq(transform_post(&in, &o), PERMFAIL);
 		ck_assert_uint_gt(strlen(o.reason), 0);
@@ -253,6 +273,7 @@ main(void)
 	tcase_add_test(tc, signed_untouched);
 	tcase_add_loop_test(tc, base64_and_html_wrapped, 0, 3);
 	tcase_add_test(tc, loop_and_bounce_flags);
+	tcase_add_test(tc, intact_keeps_author_bytes);
 	tcase_add_loop_test(tc, libetpan_crashers_refused, 0, 4);
 	tcase_add_loop_test(tc, malformed_mime_refused, 0, sizeof(malformed) / sizeof(malformed[0]));
 	suite_add_tcase(s, tc);

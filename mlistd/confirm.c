@@ -1,0 +1,85 @@
+/*
+ * confirm.c - confirmation of posts by the author's own mailbox.
+ *
+ * The finished, signed copy is held and a one-time token goes to the
+ * member's address (never to the envelope sender, which anyone can forge).
+ * Replying to the notice, or mailing LIST-confirm+TOKEN@, releases it. A
+ * token is random, stored only hashed, single use, expires after
+ * CONFIRM_DAYS, belongs to one list, and is bound to the SHA-256 of the
+ * held copy: what goes out is exactly what was confirmed, once.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "confirm.h"
+#include "fanout.h"
+#include "policy.h"
+#include "util/log.h"
+
+/* confirm_request - hold the copy, send the token to the member */
+int
+confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster, const struct buf *copy,
+    char id[QID_LEN + 1])
+{
+	unsigned char r[20], hash[crypto_hash_sha256_BYTES];
+	char token[41], addr[200], extra[300], text[900];
+
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
+	crypto_hash_sha256(hash, copy->data, copy->len);
+	if (fanout_write(p, copy->data, copy->len, l->name, id) < 0 ||
+	    store_hold(p->st, id, l->name, "confirm") != STORE_OK ||
+	    store_confirm_add(p->st, token, l->name, id, hash, sizeof(hash), poster,
+	    p->now + CONFIRM_DAYS * 86400LL) != STORE_OK)
+		return -1;
+	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token, p->cfg->hostname);
+	snprintf(extra, sizeof(extra), "Reply-To: <%s>\r\n", addr);
+	snprintf(text, sizeof(text),
+	    "The list %s@%s received a post in your name. It goes out only when you confirm\n"
+	    "that you sent it: reply to this message (the reply goes to %s),\n"
+	    "or send any message to that address, within %d days.\n\n"
+	    "If you did not send it, do nothing: it will not be distributed.", l->name,
+	    p->cfg->hostname, addr, CONFIRM_DAYS);
+	return fanout_notice_ex(p, l, poster, "Confirm your post to the list", text, ENV_NULL, extra);
+}
+
+/* confirm_handle - mail to LIST-confirm+TOKEN@: release the held copy once */
+int
+confirm_handle(struct pipeline *p, const struct listaddr *la)
+{
+	unsigned char want[crypto_hash_sha256_BYTES], got[crypto_hash_sha256_BYTES];
+	char id[QID_LEN + 8];
+	struct envelope e;
+	struct buf copy, why;
+	int n = 0, rc;
+
+	if ((rc = store_confirm_use(p->st, la->token, la->list->name, p->now, id, sizeof(id), want,
+	    sizeof(want))) == STORE_NOTFOUND) {
+		log_info("%s confirm: list=%s token unknown, used or expired; ignored result=permfail", p->qid,
+		    la->list->name);
+		return 0;
+	}
+	if (rc != STORE_OK)
+		return -1;
+	buf_init(&copy, 0);
+	buf_init(&why, 0);
+	if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &why) != 0) {
+		log_err("%s confirm: list=%s held copy %s unreadable: %s", p->qid, la->list->name, id, buf_cstr(&why));
+		buf_free(&copy);
+		buf_free(&why);
+		return 0;
+	}
+	envelope_free(&e);
+	crypto_hash_sha256(got, copy.data, copy.len);
+	buf_free(&copy);
+	buf_free(&why);
+	if (memcmp(got, want, sizeof(got)) != 0) {
+		log_err("%s confirm: list=%s held copy %s changed since the token was sent; not distributed",
+		    p->qid, la->list->name, id);
+		return 0;
+	}
+	if (fanout_members(p, la->list, id, &n) < 0)
+		return -1;
+	log_info("%s confirm: list=%s confirmed out=%s rcpts=%d result=ok", p->qid, la->list->name, id, n);
+	return 1;
+}

@@ -1,0 +1,14 @@
+/* confirm.h - post_auth = "confirm": a held post goes out when its author's mailbox says so. */
+#ifndef MLIST_CONFIRM_H
+#define MLIST_CONFIRM_H
+
+#include "mail/addr.h"
+#include "pipeline.h"
+
+#define CONFIRM_DAYS	7
+
+int	confirm_request(struct pipeline *, const struct list_cfg *, const char *poster, const struct buf *copy,
+	    char id[QID_LEN + 1]);
+int	confirm_handle(struct pipeline *, const struct listaddr *);
+
+#endif
