@@ -31,6 +31,7 @@
 #include "mail/header.h"
 #include "policy.h"
 #include "qmgr.h"
+#include "request.h"
 #include "sign.h"
 #include "util/log.h"
 #include "worker.h"
@@ -166,6 +167,7 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 	struct hdr h;
 	char loop[320], *v = NULL, text[400];
 	int automatic, looped = 0;
+	unsigned cmds;
 
 	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0)
 		return TEMPFAIL;
@@ -182,10 +184,26 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 		    addr_kind_name(la->kind));
 		return OK;
 	}
+	if (la->kind == ADDR_REQUEST && !automatic &&
+	    (cmds = request_parse((const char *)msg->data, msg->len)) != CMD_NONE) {
+		char key[400];
+
+		/* answers are rate-limited per address, apart from the hourly notices */
+		snprintf(key, sizeof(key), "request %s", e->sender);
+		if (!store_notice_allowed(p->st, key, p->now, 60)) {
+			log_info("%s qmgr: list=%s kind=request answer suppressed (one a minute)", p->qid, l->name);
+			return OK;
+		}
+		if (request_answer(p, l, e->sender, cmds) < 0)
+			return TEMPFAIL;
+		log_info("%s qmgr: list=%s kind=request commands=%s%s result=ok", p->qid, l->name,
+		    cmds & CMD_HELP ? "help," : "", cmds & CMD_KEYS ? "keys" : "");
+		return OK;
+	}
 	if (la->kind == ADDR_REQUEST && !automatic) {
 		snprintf(text, sizeof(text), "Your message to %s-request@%s has reached the list's\n"
-		    "administrators, who will answer it. Commands by mail are not available on\n"
-		    "this server yet.", l->name, p->cfg->hostname);
+		    "administrators, who will answer it. The commands this server answers by\n"
+		    "itself are \"help\" and \"keys\".", l->name, p->cfg->hostname);
 		notify(p, l, e->sender, "Your request has reached the list administrators", text);
 	}
 	return relay_to_roles(p, l, msg, addr_kind_name(la->kind));

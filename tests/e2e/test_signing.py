@@ -288,3 +288,16 @@ def test_post_auth_confirm(make_instance, sink):
         s.sendmail("eve@evil.example", ["demo-confirm+" + "0" * 40 + "@lists.example"], b"Subject: x\r\n\r\ny\r\n")
     time.sleep(1)
     assert len([1 for _, raw in sink.handler.copies() if b"please confirm" in raw]) == 3
+
+
+def test_keys_by_mail(make_instance, sink):
+    inst = make_instance()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("anyone@elsewhere.example", ["demo-request@lists.example"],
+                   b"From: anyone@elsewhere.example\r\nSubject: keys\r\n\r\n")
+    reply = sink.wait_for(1)[0]
+    assert reply[0] == "anyone@elsewhere.example"
+    txt = json.loads(inst.ctl("--json", "keys", "demo").stdout)[0]["txt"]
+    assert f'demo-k1._domainkey.lists.example TXT "{txt}"'.encode() in reply[1]
+    assert verifier(inst)(reply[1])
+    assert inst.wait_log("kind=request commands=keys result=ok")

@@ -4,6 +4,7 @@
 #include "../../mlistd/deliver_smtp.h"
 #include "../../mlistd/mail/addr.h"
 #include "../../mlistd/mail/header.h"
+#include "../../mlistd/request.h"
 
 START_TEST(headers_split)
 {
@@ -154,6 +155,25 @@ START_TEST(reply_redaction)
 }
 END_TEST
 
+START_TEST(request_commands)
+{
+	static const struct { const char *m; unsigned cmds; } t[] = {
+		{ "Subject: keys\r\n\r\n", CMD_KEYS },
+		{ "Subject: Re: HELP\r\n\r\n", CMD_HELP },
+		{ "Subject: hello\r\n\r\nkeys\r\nhelp\r\n", CMD_KEYS | CMD_HELP },
+		{ "Subject: x\r\n\r\n> keys\r\n-- \r\nhelp\r\n", CMD_NONE },
+		{ "Subject: keys please\r\n\r\nI would like the keys\r\n", CMD_NONE },
+		{ "Subject: x\r\nContent-Transfer-Encoding: base64\r\n\r\nkeys\r\n", CMD_NONE },
+		{ "Subject: x\r\nContent-Type: text/html\r\n\r\nkeys\r\n", CMD_NONE },
+		{ "Subject: x\r\n\r\n1\r\n2\r\n3\r\n4\r\n5\r\n6\r\n7\r\n8\r\n9\r\n10\r\nkeys\r\n", CMD_NONE },
+		{ "", CMD_NONE },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(request_parse(t[i].m, strlen(t[i].m)) == t[i].cmds, "case %zu", i);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -168,6 +188,7 @@ main(void)
 	tcase_add_test(tc, dsn_recipients);
 	tcase_add_test(tc, dot_stuffing);
 	tcase_add_test(tc, reply_redaction);
+	tcase_add_test(tc, request_commands);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

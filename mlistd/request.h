@@ -1,0 +1,13 @@
+/* request.h - commands by mail to LIST-request@ (so far: help, keys). */
+#ifndef MLIST_REQUEST_H
+#define MLIST_REQUEST_H
+
+#include "mail/addr.h"
+#include "pipeline.h"
+
+enum request_cmd { CMD_NONE = 0, CMD_HELP = 1, CMD_KEYS = 2 };
+
+unsigned request_parse(const char *msg, size_t len);
+int	request_answer(struct pipeline *, const struct list_cfg *, const char *to, unsigned cmds);
+
+#endif
