@@ -61,7 +61,7 @@ class Instance:
                               capture_output=True, text=True)
 
     def start(self):
-        self.logf = open(self.log, "wb")
+        self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([os.path.join(BIN, "mlistd"), "-c", self.conf, "-f"],
                                      stdout=self.logf, stderr=self.logf)
         wait_port(self.port)

@@ -136,12 +136,15 @@ start_qmgr(struct smtp_server *srv, const char *path, const struct keys *k, stru
 {
 	struct config *cfg;
 	struct buf err;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if ((pid = fork()) < 0)
 		fatal("fork: %s", strerror(errno));
 	if (pid > 0)
 		return pid;
+	/* an orphaned queue manager must not outlive the daemon (a new one will take over) */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != parent)
+		_exit(1);
 	smtp_server_close_listeners(srv);
 	close(wake[1]);
 	signal(SIGCHLD, SIG_DFL);

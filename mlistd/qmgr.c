@@ -15,11 +15,13 @@
  * second passes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -346,6 +348,31 @@ run_deliveries(struct pipeline *p)
 	return n;
 }
 
+/*
+ * lock_queue - one queue manager per state directory, ever. Two would
+ * deliver the same posts twice (say, an orphan of a daemon killed with
+ * SIGKILL and the new daemon's). The lock dies with its holder.
+ */
+static int
+lock_queue(const struct config *cfg)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/queue/qmgr.lock", cfg->state_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		log_err("NOQUEUE qmgr: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		log_warn("NOQUEUE qmgr: another queue manager holds %s; waiting for it to exit", path);
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR || qmgr_stop)
+				return close(fd), -1;
+	}
+	return 0;	/* fd stays open: the lock is held until the process exits */
+}
+
 /* qmgr_run - the loop; returns the exit status */
 int
 qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spool *sp, int wake_fd)
@@ -374,6 +401,10 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	p.cfg = cfg;
 	p.keys = k;
 	p.sp = sp;
+	if (lock_queue(cfg) < 0) {
+		store_close(p.st);
+		return 1;
+	}
 	p.now = (long long)time(NULL);
 	if ((n = deliver_journal_replay(cfg, p.st)) > 0)
 		log_info("NOQUEUE qmgr: %d delivery results recovered from the journal", n);

@@ -138,3 +138,26 @@ def test_log_has_no_bodies_or_member_addresses(make_instance, sink):
     log = inst.logtext()
     for needle in ("SECRET-BODY", "SECRET-SUBJECT", "alice@", "bob@", "carol@"):
         assert needle not in log, needle
+
+
+def test_orphaned_queue_manager_steps_aside(make_instance, sink):
+    """kill -9 of the daemon alone must not leave two queue managers delivering the same posts."""
+    inst = make_instance()
+    old_qmgr = int(subprocess.run(["pgrep", "-P", str(inst.proc.pid)], capture_output=True,
+                                  text=True).stdout.split()[0])
+    inst.proc.send_signal(signal.SIGKILL)
+    inst.proc.wait()
+    inst.logf.close()
+    inst.proc = None
+    end = time.time() + 10
+    while time.time() < end and os.path.exists(f"/proc/{old_qmgr}"):
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{old_qmgr}") or \
+        open(f"/proc/{old_qmgr}/stat").read().split()[2] == "Z"
+    inst.start()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("alice@example.org", ["demo@lists.example"], b"Subject: once\r\n\r\nonce\r\n")
+    sink.wait_for(3)
+    time.sleep(1.5)
+    assert sorted(r for r, _ in sink.handler.copies()) == ["alice@example.org", "bob@example.org",
+                                                            "carol@example.org"]
