@@ -81,7 +81,8 @@ asan-test:
 	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    CFLAGS="-O1 -g" test
 
-# libFuzzer harnesses (clang) for the SMTP framing and the MIME transform; FUZZ_SECONDS each
+# libFuzzer harnesses (clang): SMTP framing, MIME transform, our header/DSN/signature/command
+# parsers, the list-file loader; FUZZ_SECONDS each (default 60). Not part of `make test`.
 fuzz: deps
 	@sh tools/install-deps clang
 	@sh tests/fuzz/run-fuzz

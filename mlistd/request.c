@@ -50,7 +50,7 @@ unsigned
 request_parse(const char *m, size_t len)
 {
 	struct hdr h;
-	char *subj, *cte;
+	char *subj, *cte, *ct;
 	unsigned cmds = 0;
 	size_t off, end;
 	int lines = 0;
@@ -62,12 +62,15 @@ request_parse(const char *m, size_t len)
 		cmds |= word(subj, strlen(subj));
 	free(subj);
 	cte = hdr_get_value(&h, "Content-Transfer-Encoding");
+	ct = hdr_get_value(&h, "Content-Type");
 	if ((!cte || !strcasecmp(cte, "7bit") || !strcasecmp(cte, "8bit")) &&
-	    (!hdr_get(&h, "Content-Type") || strcasestr(hdr_get(&h, "Content-Type")->value, "text/plain"))) {
+	    (!ct || strncasecmp(ct, "text/plain", 10) == 0)) {
 		for (off = h.body_off; off < len && lines < BODY_LINES; off = end) {
 			nl = memchr(m + off, '\n', len - off);
 			end = nl ? (size_t)(nl - m) + 1 : len;
-			if (strncmp(m + off, "-- \r\n", 5) == 0 || strncmp(m + off, "-- \n", 4) == 0)
+			/* the buffer need not end in a NUL: compare lengths first */
+			if ((end - off >= 5 && memcmp(m + off, "-- \r\n", 5) == 0) ||
+			    (end - off >= 4 && memcmp(m + off, "-- \n", 4) == 0))
 				break;
 			if (m[off] == '>' || m[off] == '\r' || m[off] == '\n')
 				continue;
@@ -76,6 +79,7 @@ request_parse(const char *m, size_t len)
 		}
 	}
 	free(cte);
+	free(ct);
 	hdr_free(&h);
 	return cmds;
 }

@@ -340,9 +340,13 @@ subject(const struct transform_in *in, const struct hdr *h, struct buf *b)
 		buf_puts(b, "Subject: ");
 		put_clean(b, pfx);
 		buf_putc(b, ' ');
-		if (f && v && *v)
-			buf_append(b, f->value + strspn(f->value, " \t"), f->len - f->nlen - 1 - strspn(f->value, " \t"));
-		else
+		if (f && v && *v) {
+			size_t skip = 0;	/* the value need not be NUL-terminated: count within vlen */
+
+			while (skip < f->vlen && (f->value[skip] == ' ' || f->value[skip] == '\t'))
+				skip++;
+			buf_append(b, f->value + skip, f->len - f->nlen - 1 - skip);
+		} else
 			buf_puts(b, "(no subject)\r\n");
 	}
 	if (f && b->len >= 2 && b->data[b->len - 1] != '\n')

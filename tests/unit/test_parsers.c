@@ -4,6 +4,8 @@
 #include "../../mlistd/deliver_smtp.h"
 #include "../../mlistd/mail/addr.h"
 #include "../../mlistd/mail/header.h"
+#include "../../mlistd/mail/author.h"
+#include "../../mlistd/mail/dkim.h"
 #include "../../mlistd/request.h"
 
 START_TEST(headers_split)
@@ -174,6 +176,44 @@ START_TEST(request_commands)
 }
 END_TEST
 
+/* every input the fuzzers ever broke, in a buffer of exactly its size (ASan sees any over-read) */
+START_TEST(fuzz_regressions)
+{
+	DIR *d = opendir("tests/data/fuzz-regressions");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		char path[512], why[200], lid[256], sig[128], dom[256], sel[256], found[4][ADDR_MAX + 1], *m;
+		unsigned char pk[32] = { 1 }, got[32];
+		struct buf raw;
+		struct hdr h;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "tests/data/fuzz-regressions/%s", de->d_name);
+		buf_init(&raw, 0);
+		ck_assert_int_eq(fs_read_file(path, &raw, NULL), 0);
+		m = malloc(raw.len ? raw.len : 1);
+		memcpy(m, raw.data, raw.len);
+		if (hdr_parse(m, raw.len, &h) == 0)
+			hdr_free(&h);
+		request_parse(m, raw.len);
+		bounce_dsn_recipients(m, raw.len, found, 4);
+		author_verify(m, raw.len, NULL, got, lid, sizeof(lid), why, sizeof(why));
+		author_signature_id(m, raw.len, sig, sizeof(sig));
+		dkim_verify(m, raw.len, pk, why, sizeof(why));
+		dkim_info(m, raw.len, dom, sizeof(dom), sel, sizeof(sel));
+		free(m);
+		buf_free(&raw);
+		n++;
+	}
+	closedir(d);
+	ck_assert_int_gt(n, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -189,6 +229,7 @@ main(void)
 	tcase_add_test(tc, dot_stuffing);
 	tcase_add_test(tc, reply_redaction);
 	tcase_add_test(tc, request_commands);
+	tcase_add_test(tc, fuzz_regressions);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
