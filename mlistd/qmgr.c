@@ -437,9 +437,17 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 			wait = (int)((next - p.now) * 1000);
 		if (wait < 0)
 			wait = 0;
-		if (poll(&pfd, 1, wait) > 0)
-			while (read(wake_fd, drain, sizeof(drain)) > 0)
+		if (poll(&pfd, 1, wait) > 0) {
+			ssize_t got;
+
+			while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
 				;
+			if (got == 0) {
+				/* the write end is gone: the daemon died. Stop, do not spin on the dead pipe */
+				log_warn("NOQUEUE qmgr: the daemon is gone; exiting");
+				break;
+			}
+		}
 	}
 	store_close(p.st);
 	config_free(cfg);
