@@ -53,6 +53,12 @@ confirm_handle(struct pipeline *p, const struct listaddr *la)
 	struct buf copy, why;
 	int n = 0, rc;
 
+	if ((rc = store_confirm_use_key(p->st, la->token, la->list->name, p->now)) == STORE_OK) {
+		log_info("%s confirm: list=%s a member's own key registered result=ok", p->qid, la->list->name);
+		return 1;
+	}
+	if (rc != STORE_NOTFOUND)
+		return -1;
 	if ((rc = store_confirm_use(p->st, la->token, la->list->name, p->now, id, sizeof(id), want,
 	    sizeof(want))) == STORE_NOTFOUND) {
 		log_info("%s confirm: list=%s token unknown, used or expired; ignored result=permfail", p->qid,

@@ -169,7 +169,7 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 	struct hdr h;
 	char loop[320], *v = NULL, text[400];
 	int automatic, looped = 0;
-	unsigned cmds;
+	struct request req;
 
 	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0)
 		return TEMPFAIL;
@@ -187,7 +187,7 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 		return OK;
 	}
 	if (la->kind == ADDR_REQUEST && !automatic &&
-	    (cmds = request_parse((const char *)msg->data, msg->len)) != CMD_NONE) {
+	    request_parse((const char *)msg->data, msg->len, &req) != CMD_NONE) {
 		char key[400];
 
 		/* answers are rate-limited per address, apart from the hourly notices */
@@ -196,10 +196,11 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 			log_info("%s qmgr: list=%s kind=request answer suppressed (one a minute)", p->qid, l->name);
 			return OK;
 		}
-		if (request_answer(p, l, e->sender, cmds) < 0)
+		if (request_answer(p, l, e->sender, &req) < 0)
 			return TEMPFAIL;
-		log_info("%s qmgr: list=%s kind=request commands=%s%s result=ok", p->qid, l->name,
-		    cmds & CMD_HELP ? "help," : "", cmds & CMD_KEYS ? "keys" : "");
+		log_info("%s qmgr: list=%s kind=request commands=%s%s%s result=ok", p->qid, l->name,
+		    req.cmds & CMD_HELP ? "help," : "", req.cmds & CMD_KEYS ? "keys," : "",
+		    req.cmds & CMD_KEY ? "key" : "");
 		return OK;
 	}
 	if (la->kind == ADDR_REQUEST && !automatic) {

@@ -5,9 +5,14 @@
 #include "mail/addr.h"
 #include "pipeline.h"
 
-enum request_cmd { CMD_NONE = 0, CMD_HELP = 1, CMD_KEYS = 2 };
+enum request_cmd { CMD_NONE = 0, CMD_HELP = 1, CMD_KEYS = 2, CMD_KEY = 4 };
 
-unsigned request_parse(const char *msg, size_t len);
-int	request_answer(struct pipeline *, const struct list_cfg *, const char *to, unsigned cmds);
+struct request {
+	unsigned	 cmds;		/* bit set of enum request_cmd */
+	char		 key[64];	/* the argument of "key PUBLICKEY" (base64) */
+};
+
+unsigned request_parse(const char *msg, size_t len, struct request *);
+int	request_answer(struct pipeline *, const struct list_cfg *, const char *to, const struct request *);
 
 #endif

@@ -94,6 +94,8 @@ static const char *const migrations[] = {
 	/* 6: post confirmations: single-use tokens (stored hashed) bound to a held copy and its hash */
 	"CREATE TABLE confirmations (token_hash BLOB PRIMARY KEY, list TEXT NOT NULL, out_id TEXT NOT NULL,"
 	"  post_hash BLOB NOT NULL, poster_hash BLOB NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);",
+	/* 7: a token can also confirm a member's own key (kind 'key': post_hash holds the key) */
+	"ALTER TABLE confirmations ADD COLUMN kind TEXT NOT NULL DEFAULT 'post';",
 	NULL
 };
 
@@ -1170,7 +1172,7 @@ store_confirm_use(struct store *st, const char *token, const char *list, long lo
     size_t idlen, unsigned char *post_hash, size_t hlen)
 {
 	sqlite3_stmt *s = prep(st, "SELECT out_id, post_hash FROM confirmations WHERE token_hash = ?1 AND "
-	    "list = ?2 AND used = 0 AND expires > ?3");
+	    "list = ?2 AND used = 0 AND expires > ?3 AND kind = 'post'");
 	int rc;
 
 	if (!s)
@@ -1193,5 +1195,48 @@ store_confirm_use(struct store *st, const char *token, const char *list, long lo
 	if ((s = prep(st, "DELETE FROM held WHERE qid = ?1")) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, out_id, -1, SQLITE_TRANSIENT);
+	return step_done(s);
+}
+
+/* store_confirm_key - a token that, used, makes pk the member's own key */
+int
+store_confirm_key(struct store *st, const char *token, const char *list, const char *addr,
+    const unsigned char *pk, size_t n, long long expires)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO confirmations (token_hash, list, out_id, post_hash, poster_hash, "
+	    "expires, kind) VALUES (?1, ?2, '', ?3, ?4, ?5, 'key')");
+
+	if (!s)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
+	bind_hash(st, s, 4, list, addr);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)expires);
+	return step_done(s);
+}
+
+/* store_confirm_use_key - spend a key token: the member's own key is set. STORE_NOTFOUND if none */
+int
+store_confirm_use_key(struct store *st, const char *token, const char *list, long long now)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE members SET author_pk = (SELECT post_hash FROM confirmations c "
+	    "WHERE c.token_hash = ?1), author_seed = NULL, own_key = 1 WHERE list = ?2 AND addr_hash = "
+	    "(SELECT poster_hash FROM confirmations c WHERE c.token_hash = ?1 AND c.list = ?2 AND c.used = 0 "
+	    "AND c.expires > ?3 AND c.kind = 'key')");
+	int n;
+
+	if (!s)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	if (step_done(s) != STORE_OK)
+		return STORE_ERR;
+	if ((n = sqlite3_changes(st->db)) == 0)
+		return STORE_NOTFOUND;
+	if ((s = prep(st, "UPDATE confirmations SET used = 1 WHERE token_hash = ?1")) == NULL)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
 	return step_done(s);
 }

@@ -96,6 +96,10 @@ int	store_confirm_add(struct store *, const char *token, const char *list, const
 int	store_confirm_use(struct store *, const char *token, const char *list, long long now, char *out_id,
 	    size_t idlen, unsigned char *post_hash, size_t hlen);
 
+int	store_confirm_key(struct store *, const char *token, const char *list, const char *addr,
+	    const unsigned char *pk, size_t n, long long expires);
+int	store_confirm_use_key(struct store *, const char *token, const char *list, long long now);
+
 /* list signing keys */
 typedef void (*store_key_fn)(const char *selector, const unsigned char *pk, int active, long long created,
     void *);

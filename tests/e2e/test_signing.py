@@ -301,3 +301,29 @@ def test_keys_by_mail(make_instance, sink):
     assert f'demo-k1._domainkey.lists.example TXT "{txt}"'.encode() in reply[1]
     assert verifier(inst)(reply[1])
     assert inst.wait_log("kind=request commands=keys result=ok")
+
+
+def test_key_registered_by_mail_after_confirmation(make_instance, sink, tmp_path):
+    inst = make_instance()
+    key = tmp_path / "k"
+    pub = subprocess.run([MLIST, "keygen", "--out", str(key)], capture_output=True, text=True).stdout.strip()
+    for who in ("alice@example.org", "stranger@elsewhere.example"):
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            s.sendmail(who, ["demo-request@lists.example"], f"From: {who}\r\nSubject: key {pub}\r\n\r\n".encode())
+    answers = sink.wait_for(2)
+    by = {r: raw for r, raw in answers}
+    # the same answer for a member and a stranger: no roster oracle
+    strip = lambda raw: re.sub(rb"[0-9a-f]{40}|Date: .*|Message-ID: .*|DKIM-Signature:(.|\r\n\t)*?\r\n(?=\S)|To: .*", b"", raw)
+    assert strip(by["alice@example.org"]) == strip(by["stranger@elsewhere.example"])
+    # a post signed with the key is not yet alice's
+    send(inst, signed_post(key))
+    assert inst.wait_log("reason=accepted")          # distributed as an ordinary (server-signed) post
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", by["alice@example.org"]).group(1).decode()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("alice@example.org", [f"demo-confirm+{token}@lists.example"], b"Subject: yes\r\n\r\nyes\r\n")
+    assert inst.wait_log("a member's own key registered")
+    # now unsigned posts in alice's name are refused, signed ones go out intact
+    send(inst, b"From: alice@example.org\r\nSubject: unsigned\r\n\r\nx\r\n")
+    assert inst.wait_log("reason=unsigned-own-key")
+    send(inst, signed_post(key, mid="after@example.org"))
+    assert inst.wait_log("author=own-key")

@@ -24,7 +24,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hdr_automatic(&h);
 		hdr_free(&h);
 	}
-	request_parse(m, size);
+	{
+		struct request rq;
+
+		request_parse(m, size, &rq);
+	}
 	bounce_dsn_recipients(m, size, found, 4);
 	author_verify(m, size, NULL, got, lid, sizeof(lid), why, sizeof(why));
 	author_signature_id(m, size, sig, sizeof(sig));

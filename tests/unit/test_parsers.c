@@ -171,8 +171,20 @@ START_TEST(request_commands)
 		{ "", CMD_NONE },
 	};
 
+	struct request r;
+
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		ck_assert_msg(request_parse(t[i].m, strlen(t[i].m)) == t[i].cmds, "case %zu", i);
+		ck_assert_msg(request_parse(t[i].m, strlen(t[i].m), &r) == t[i].cmds, "case %zu", i);
+	static const char k1[] = "Subject: key 11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\r\n\r\n";
+	static const char k2[] = "Subject: x\r\n\r\nkey ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\r\n";
+	static const char k3[] = "Subject: key tooshort\r\n\r\n";
+	static const char k4[] = "Subject: key ed25519:\r\n\r\n";
+
+	ck_assert_uint_eq(request_parse(k1, sizeof(k1) - 1, &r), CMD_KEY);
+	ck_assert_str_eq(r.key, "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
+	ck_assert_uint_eq(request_parse(k2, sizeof(k2) - 1, &r), CMD_KEY);
+	ck_assert_uint_eq(request_parse(k3, sizeof(k3) - 1, &r), CMD_NONE);
+	ck_assert_uint_eq(request_parse(k4, sizeof(k4) - 1, &r), CMD_NONE);
 }
 END_TEST
 
@@ -199,7 +211,11 @@ START_TEST(fuzz_regressions)
 		memcpy(m, raw.data, raw.len);
 		if (hdr_parse(m, raw.len, &h) == 0)
 			hdr_free(&h);
-		request_parse(m, raw.len);
+		{
+			struct request rq;
+
+			request_parse(m, raw.len, &rq);
+		}
 		bounce_dsn_recipients(m, raw.len, found, 4);
 		author_verify(m, raw.len, NULL, got, lid, sizeof(lid), why, sizeof(why));
 		author_signature_id(m, raw.len, sig, sizeof(sig));
