@@ -198,8 +198,9 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 		}
 		if (request_answer(p, l, e->sender, &req) < 0)
 			return TEMPFAIL;
-		log_info("%s qmgr: list=%s kind=request commands=%s%s%s result=ok", p->qid, l->name,
-		    req.cmds & CMD_HELP ? "help," : "", req.cmds & CMD_KEYS ? "keys," : "",
+		log_info("%s qmgr: list=%s kind=request commands=%s%s%s%s%s result=ok", p->qid, l->name,
+		    req.cmds & CMD_HELP ? "help" : "", (req.cmds & CMD_HELP) && (req.cmds & ~CMD_HELP) ? "," : "",
+		    req.cmds & CMD_KEYS ? "keys" : "", (req.cmds & CMD_KEYS) && (req.cmds & CMD_KEY) ? "," : "",
 		    req.cmds & CMD_KEY ? "key" : "");
 		return OK;
 	}
