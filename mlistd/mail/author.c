@@ -20,30 +20,14 @@
 #include "author.h"
 #include "header.h"
 
-/* value_of - canonical value of the first field called name ("" if absent) */
+/* value_of - canonical (DKIM relaxed) value of the first field called name ("" if absent) */
 static void
 value_of(const struct hdr *h, const char *name, struct buf *out)
 {
 	const struct hdr_field *f = hdr_get(h, name);
-	int space = 0, started = 0;
 
-	if (!f)
-		return;
-	for (size_t i = 0; i < f->vlen; i++) {
-		char c = f->value[i];
-
-		if (c == '\r' || c == '\n')
-			continue;
-		if (c == ' ' || c == '\t') {
-			space = 1;
-			continue;
-		}
-		if (space && started)
-			buf_putc(out, ' ');
-		space = 0;
-		started = 1;
-		buf_putc(out, c);
-	}
+	if (f)
+		dkim_canon_value(f->value, f->vlen, out);
 }
 
 /* signed_input - what the signature covers */

@@ -25,9 +25,9 @@ static const char *const signed_fields[] = {
 };
 static const char *const oversigned[] = { "from", "subject", "list-id", NULL };
 
-/* canon_value - relaxed header value: unfold, squeeze white space, trim */
-static void
-canon_value(const char *v, size_t n, struct buf *out)
+/* dkim_canon_value - relaxed header value: unfold, squeeze white space, trim */
+void
+dkim_canon_value(const char *v, size_t n, struct buf *out)
 {
 	int space = 0, started = 0;
 
@@ -55,7 +55,7 @@ canon_field(const char *name, size_t nlen, const char *v, size_t vlen, struct bu
 	for (size_t i = 0; i < nlen; i++)
 		buf_putc(out, tolower((unsigned char)name[i]));
 	buf_putc(out, ':');
-	canon_value(v, vlen, out);
+	dkim_canon_value(v, vlen, out);
 	if (crlf)
 		buf_puts(out, "\r\n");
 }
