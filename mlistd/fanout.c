@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "fanout.h"
+#include "mail/addr.h"
 #include "sign.h"
 #include "util/log.h"
 
@@ -62,9 +63,7 @@ fanout_list(struct pipeline *p, const struct list_cfg *l, const char *id, int ro
 	char from[320], prefix[160], suffix[160];
 	int verp = l->verp == VERP_ALWAYS;
 
-	snprintf(from, sizeof(from), "%s-bounces@%s", l->name, p->cfg->hostname);
-	snprintf(prefix, sizeof(prefix), "%s-bounces+", l->name);
-	snprintf(suffix, sizeof(suffix), "@%s", p->cfg->hostname);
+	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix), suffix, sizeof(suffix));
 	return store_fanout(p->st, id, l->name, roles_only, from, verp ? prefix : NULL, suffix, p->now,
 	    p->now + l->retry_max);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../mlistd/mail/addr.h"
@@ -60,6 +61,9 @@ static int v_member_set(struct ctx *, int, char **);
 static int v_member_ban(struct ctx *, int, char **);
 static int v_member_import(struct ctx *, int, char **);
 static int v_keys(struct ctx *, int, char **);
+static int v_mod_ls(struct ctx *, int, char **);
+static int v_mod_show(struct ctx *, int, char **);
+static int v_mod_act(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
 	{ "init", "", 0, 0, NEED_NONE, v_init,
@@ -99,6 +103,14 @@ static const struct verb verbs[] = {
 	  "Ban an address: its posts are dropped without a notice. The address need not\n"
 	  "be a member; a member stays subscribed until removed." },
 	{ "member unban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban, "Lift a ban." },
+	{ "mod ls", "LIST", 1, 1, NEED_STORE, v_mod_ls,
+	  "Posts held on the list: moderated lists, posts to -owner with no owner, posts\n"
+	  "waiting for their author's confirmation. One line each: ID, reason, since." },
+	{ "mod show", "LIST ID", 2, 2, NEED_STORE, v_mod_show, "Print a held post as it would go out." },
+	{ "mod approve", "LIST ID", 2, 2, NEED_STORE, v_mod_act,
+	  "Distribute a held post to the members (within a second, by the running daemon).\n"
+	  "A post waiting for its author's confirmation cannot be approved for them." },
+	{ "mod discard", "LIST ID", 2, 2, NEED_STORE, v_mod_act, "Drop a held post for good." },
 	{ "keys rotate", "LIST", 1, 1, NEED_STORE, v_keys,
 	  "Make a new DKIM key with a new selector for the list; it signs from now on. The\n"
 	  "old key stays listed: keep its record published for the posts it signed." },
@@ -744,6 +756,115 @@ v_keys(struct ctx *c, int argc, char **argv)
 	store_keys_each(c->store, l->name, print_key, &a);
 	if (c->json)
 		printf("]\n");
+	return EX_OK;
+}
+
+struct held_arg {
+	struct ctx	*c;
+	int		 n;
+};
+
+static void
+print_held(const char *id, const char *reason, long long at, void *arg)
+{
+	struct held_arg *a = arg;
+
+	if (a->c->json) {
+		printf("%s{\"id\":\"%s\",\"reason\":", a->n ? "," : "", id);
+		json_str(reason);
+		printf(",\"since\":%lld}", at);
+	} else
+		printf("%s  %-22s %lld\n", id, reason, at);
+	a->n++;
+}
+
+static int
+v_mod_ls(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	struct held_arg a = { c, 0 };
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (c->json)
+		printf("[");
+	if (store_held_each(c->store, l->name, print_held, &a) < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("]\n");
+	return EX_OK;
+}
+
+static int
+v_mod_show(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	struct envelope e;
+	struct buf msg, why;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (strlen(argv[1]) != QID_LEN || !store_is_held(c->store, argv[1]))
+		return fail(EX_FAIL, "no held post %s on %s (see 'mlistctl mod ls %s')", argv[1], l->name, l->name);
+	buf_init(&msg, 0);
+	buf_init(&why, 0);
+	if (spool_read(&c->spool, SPOOL_OUT, argv[1], &e, &msg, &why) != 0)
+		return fail(EX_FAIL, "cannot read held post %s: %s", argv[1], buf_cstr(&why));
+	envelope_free(&e);
+	fwrite(msg.data, 1, msg.len, stdout);
+	buf_free(&msg);
+	buf_free(&why);
+	return EX_OK;
+}
+
+static int
+v_mod_act(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	int approve = strcmp(argv[-1], "approve") == 0, n = 0, rc;
+	char reason[64], from[320], prefix[160], suffix[160];
+	long long now = (long long)time(NULL);
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (strlen(argv[1]) != QID_LEN || store_begin(c->store) < 0)
+		return fail(EX_FAIL, "no held post %s on %s (see 'mlistctl mod ls %s')", argv[1], l->name, l->name);
+	if ((rc = store_held_take(c->store, l->name, argv[1], reason, sizeof(reason))) != STORE_OK) {
+		store_rollback(c->store);
+		return rc == STORE_NOTFOUND ? fail(EX_FAIL, "no held post %s on %s (see 'mlistctl mod ls %s')",
+		    argv[1], l->name, l->name) : fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	}
+	if (approve && strcmp(reason, "confirm") == 0) {
+		store_rollback(c->store);
+		return fail(EX_FAIL, "post %s waits for its author's own confirmation; only they can release it "
+		    "(you may discard it)", argv[1]);
+	}
+	if (approve) {
+		addr_bounces(c->cfg, l, from, sizeof(from), prefix, sizeof(prefix), suffix, sizeof(suffix));
+		n = store_fanout(c->store, argv[1], l->name, strcmp(reason, "no owner or moderator") == 0,
+		    from, l->verp == VERP_ALWAYS ? prefix : NULL, suffix, now, now + l->retry_max);
+	}
+	if (approve && n == 0) {
+		store_rollback(c->store);
+		return fail(EX_FAIL, "post %s would reach nobody: %s has no %s; it stays held", argv[1], l->name,
+		    strcmp(reason, "no owner or moderator") == 0 ? "owner or moderator (member set ... role owner)" :
+		    "members who receive mail");
+	}
+	if (n < 0 || store_commit(c->store) < 0) {
+		store_rollback(c->store);
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	}
+	if (!approve)
+		spool_remove(&c->spool, SPOOL_OUT, argv[1]);
+	if (c->json)
+		printf("{\"%s\":\"%s\",\"recipients\":%d}\n", approve ? "approved" : "discarded", argv[1], n);
+	else if (approve)
+		printf("approved %s: %d deliveries queued\n", argv[1], n);
+	else
+		printf("discarded %s\n", argv[1]);
 	return EX_OK;
 }
 

@@ -8,6 +8,7 @@
  * not ours: no open relay.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -92,4 +93,14 @@ listaddr_parse(const struct config *c, const char *addr, struct listaddr *la)
 	}
 	memset(la, 0, sizeof(*la));
 	return -1;
+}
+
+/* addr_bounces - a list's envelope sender, and the parts of its VERP form (prefix TOKEN suffix) */
+void
+addr_bounces(const struct config *c, const struct list_cfg *l, char *from, size_t fl, char *prefix, size_t pl,
+    char *suffix, size_t sl)
+{
+	snprintf(from, fl, "%s-bounces@%s", l->name, c->hostname);
+	snprintf(prefix, pl, "%s-bounces+", l->name);
+	snprintf(suffix, sl, "@%s", c->hostname);
 }

@@ -18,5 +18,7 @@ struct listaddr {
 int	addr_valid(const char *);
 int	listaddr_parse(const struct config *, const char *addr, struct listaddr *);
 const char *addr_kind_name(enum addr_kind);
+void	addr_bounces(const struct config *, const struct list_cfg *, char *from, size_t, char *prefix,
+	    size_t, char *suffix, size_t);
 
 #endif

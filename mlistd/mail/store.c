@@ -1240,3 +1240,45 @@ store_confirm_use_key(struct store *st, const char *token, const char *list, lon
 	bind_token(st, s, 1, token);
 	return step_done(s);
 }
+
+/* store_held_each - posts held on a list, oldest first: (id, reason, at) */
+int
+store_held_each(struct store *st, const char *list, store_held_fn fn, void *arg)
+{
+	sqlite3_stmt *s = prep(st, "SELECT qid, reason, at FROM held WHERE list = ?1 ORDER BY at, qid");
+	int n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+		    sqlite3_column_int64(s, 2), arg);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* store_held_take - release a held post from the queue; its reason comes back */
+int
+store_held_take(struct store *st, const char *list, const char *id, char *reason, size_t n)
+{
+	sqlite3_stmt *s = prep(st, "SELECT reason FROM held WHERE list = ?1 AND qid = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		snprintf(reason, n, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	if ((s = prep(st, "DELETE FROM held WHERE list = ?1 AND qid = ?2")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	return step_done(s);
+}

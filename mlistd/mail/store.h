@@ -77,6 +77,9 @@ int	store_post_count(struct store *, const char *list, const char *addr, long lo
 int	store_hold(struct store *, const char *qid, const char *list, const char *reason);
 int	store_held_count(struct store *, const char *list);
 int	store_is_held(struct store *, const char *qid);
+typedef void (*store_held_fn)(const char *id, const char *reason, long long at, void *);
+int	store_held_each(struct store *, const char *list, store_held_fn, void *);
+int	store_held_take(struct store *, const char *list, const char *id, char *reason, size_t n);
 int	store_member_bounce(struct store *, const char *list, const char *addr, long long now,
 	    int decay_days, int *probe_sent);
 int	store_member_probe(struct store *, const char *list, const char *addr);

@@ -1,5 +1,6 @@
 """Distribution end to end: route, policy, transform, fan-out, delivery to a real SMTP sink."""
 import email
+import json
 import glob
 import os
 import re
@@ -321,3 +322,43 @@ def test_pipelined_relay(make_instance, pipesink, verp):
     assert all(b"\r\n.dot line\r\n" in m for _, m in copies)
     assert inst.wait_log("failed=1")
     assert len(pipesink.handler.messages) == (1 if verp == "never" else 2)
+
+
+def test_moderated_post_approved_or_discarded(make_instance, sink):
+    inst = make_instance(list_settings={"posting": "moderated"})
+    post(inst, subject="needs a look")
+    post(inst, subject="spam spam")
+    assert inst.wait_log("reason=moderated")
+    end = time.time() + 10
+    while time.time() < end and len(json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)) < 2:
+        time.sleep(0.1)
+    held = json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)
+    assert [h["reason"] for h in held] == ["moderated", "moderated"]
+    shown = {h["id"]: inst.ctl("mod", "show", "demo", h["id"]).stdout for h in held}
+    good = [i for i, text in shown.items() if "needs a look" in text][0]
+    bad = [i for i, text in shown.items() if "spam spam" in text][0]
+    assert "DKIM-Signature:" in shown[good]               # held as it would go out, already signed
+    notices = len(sink.wait_for(1))                        # "held for a moderator": one per sender per hour
+    time.sleep(0.5)
+    notices = len(sink.handler.copies())
+    assert notices == 1
+    assert inst.ctl("mod", "approve", "demo", good).stdout.startswith(f"approved {good}: 3 deliveries")
+    inst.ctl("mod", "discard", "demo", bad)
+    copies = sink.wait_for(notices + 3)
+    time.sleep(1)
+    assert sum(1 for _, m in sink.handler.copies() if b"needs a look" in m) == 3
+    assert not any(b"spam spam" in m for _, m in sink.handler.copies())
+    assert json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout) == []
+    r = inst.ctl("mod", "approve", "demo", good, check=False)
+    assert r.returncode == 1 and "no held post" in r.stderr
+
+
+def test_confirm_wait_cannot_be_approved_by_moderator(make_instance, sink):
+    inst = make_instance(list_settings={"post_auth": "confirm"})
+    post(inst)
+    sink.wait_for(1)
+    held = json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)
+    assert [h["reason"] for h in held] == ["confirm"]
+    r = inst.ctl("mod", "approve", "demo", held[0]["id"], check=False)
+    assert r.returncode == 1 and "only they can release it" in r.stderr
+    inst.ctl("mod", "discard", "demo", held[0]["id"])
