@@ -19,7 +19,7 @@
 
 #define KEYS_CTX	"mlistd__"	/* crypto_kdf context, 8 bytes */
 
-enum { KDF_SPOOL = 1, KDF_FIELD, KDF_LOOKUP, KDF_TOKEN };
+enum { KDF_SPOOL = 1, KDF_FIELD, KDF_LOOKUP };
 
 /* keys_create - write a new master key to path; refuse to overwrite */
 int
@@ -66,7 +66,6 @@ keys_from_master(const unsigned char master[KEYS_LEN])
 	crypto_kdf_derive_from_key(k->spool, KEYS_LEN, KDF_SPOOL, KEYS_CTX, master);
 	crypto_kdf_derive_from_key(k->field, KEYS_LEN, KDF_FIELD, KEYS_CTX, master);
 	crypto_kdf_derive_from_key(k->lookup, KEYS_LEN, KDF_LOOKUP, KEYS_CTX, master);
-	crypto_kdf_derive_from_key(k->token, KEYS_LEN, KDF_TOKEN, KEYS_CTX, master);
 	sodium_mprotect_readonly(k);
 	return k;
 }
@@ -173,14 +172,4 @@ keys_open(const struct keys *k, const void *ct, size_t len, struct buf *out)
 	out->len = plen;
 	out->data[plen] = 0;
 	return 0;
-}
-
-/* keys_token - opaque, unforgeable token for some bytes (lower-case base32-ish hex) */
-void
-keys_token(const struct keys *k, const void *in, size_t len, char *out, size_t outlen)
-{
-	unsigned char h[16];
-
-	crypto_generichash(h, sizeof(h), in, len, k->token, KEYS_LEN);
-	sodium_bin2hex(out, outlen, h, outlen / 2 > sizeof(h) ? sizeof(h) : (outlen - 1) / 2);
 }

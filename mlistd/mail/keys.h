@@ -15,7 +15,6 @@ struct keys {
 	unsigned char	spool[KEYS_LEN];	/* secretstream key for spool files */
 	unsigned char	field[KEYS_LEN];	/* secretbox key for stored addresses */
 	unsigned char	lookup[KEYS_LEN];	/* generichash key for address look-up */
-	unsigned char	token[KEYS_LEN];	/* generichash key for opaque tokens */
 };
 
 int	keys_create(const char *path, char *err, size_t errlen);
@@ -26,6 +25,5 @@ void	keys_addr_hash(const struct keys *, const char *list, const char *addr,
 	    unsigned char out[KEYS_HASH_LEN]);
 int	keys_seal(const struct keys *, const void *, size_t, struct buf *);
 int	keys_open(const struct keys *, const void *, size_t, struct buf *);
-void	keys_token(const struct keys *, const void *, size_t, char *out, size_t outlen);
 
 #endif
