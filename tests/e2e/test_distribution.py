@@ -17,6 +17,15 @@ MEMBERS = ["alice@example.org", "bob@example.org", "carol@example.org"]
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mime")
 
 
+def wait_until(cond, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
 def post(inst, sender="alice@example.org", subject="Hello list", body="Solidarity forever.\r\n",
          extra_headers="", rcpt="demo@lists.example", raw=None):
     msg = raw or (f"From: Alice <{sender}>\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
@@ -165,7 +174,8 @@ def test_libetpan_crashers_quarantined(make_instance, sink, name):
         return
     qid = post(inst, raw=raw)
     assert inst.wait_log(f"{qid} qmgr: list=demo kind=post reason=unparseable")
-    assert os.path.exists(os.path.join(inst.state, "queue", "corrupt", qid))
+    # the log line comes before the commit that moves the file: wait for the move
+    assert wait_until(lambda: os.path.exists(os.path.join(inst.state, "queue", "corrupt", qid)))
     # the sender is told; the members get nothing; the daemon is alive and still works
     copies = sink.wait_for(1)
     assert [r for r, _ in copies] == ["alice@example.org"]
@@ -192,7 +202,7 @@ def test_malformed_mime_corpus(make_instance, sink):
     while time.time() < end and inst.logtext().count("reason=unparseable") < len(MALFORMED):
         time.sleep(0.1)
     assert inst.logtext().count("reason=unparseable") == len(MALFORMED)
-    assert len(os.listdir(os.path.join(inst.state, "queue", "corrupt"))) == len(MALFORMED)
+    assert wait_until(lambda: len(os.listdir(os.path.join(inst.state, "queue", "corrupt"))) == len(MALFORMED))
     assert inst.proc.poll() is None
 
 
@@ -276,8 +286,9 @@ def test_bounce_probe_then_disable(make_instance, sink):
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
         s.sendmail("", [f"demo-bounces+{token}@lists.example"], b"Subject: bounce\r\n\r\nno such user\r\n")
     assert inst.wait_log("delivery disabled")
-    out = inst.ctl("member", "ls", "demo").stdout
-    assert re.search(r"carol@example.org\s+member\s+nomail", out), out
+    # logged inside the transaction that disables delivery: wait for its commit
+    assert wait_until(lambda: re.search(r"carol@example.org\s+member\s+nomail",
+                                        inst.ctl("member", "ls", "demo").stdout)), inst.ctl("member", "ls", "demo").stdout
     post(inst)
     time.sleep(1.5)
     assert "carol@example.org" not in [r for r, _ in sink.handler.copies()[2:]]
