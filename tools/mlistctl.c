@@ -929,8 +929,8 @@ main(int argc, char **argv)
 		return usage(stderr), EX_USAGE;
 	if ((v = match_verb(argc - i, argv + i, &used)) == NULL) {
 		fprintf(stderr, "mlistctl: unknown verb '%s'%s\n", argv[i],
-		    argc - i == 1 && (!strcmp(argv[i], "list") || !strcmp(argv[i], "member")) ?
-		    " (it needs a second word, e.g. 'list ls')" : "");
+		    argc - i <= 2 && (!strcmp(argv[i], "list") || !strcmp(argv[i], "member") ||
+		    !strcmp(argv[i], "mod")) ? " (it needs a second word, e.g. 'list ls' or 'mod ls LIST')" : "");
 		return usage(stderr), EX_USAGE;
 	}
 	i += used;
