@@ -29,7 +29,7 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 	crypto_hash_sha256(hash, copy->data, copy->len);
 	if (fanout_write(p, copy->data, copy->len, l->name, id) < 0 ||
 	    store_hold(p->st, id, l->name, "confirm") != STORE_OK ||
-	    store_confirm_add(p->st, token, l->name, id, hash, sizeof(hash), poster,
+	    store_confirm_add(p->st, "post", token, l->name, id, hash, sizeof(hash), poster,
 	    p->now + CONFIRM_DAYS * 86400LL) != STORE_OK)
 		return -1;
 	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token, p->cfg->hostname);

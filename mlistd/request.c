@@ -152,7 +152,8 @@ key_request(struct pipeline *p, const struct list_cfg *l, const char *to, const 
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	if (store_member_find(p->st, l->name, to, &m) == STORE_OK) {
 		member_free(&m);
-		if (store_confirm_key(p->st, token, l->name, to, pk, sizeof(pk), p->now + CONFIRM_DAYS * 86400LL) !=
+		if (store_confirm_add(p->st, "key", token, l->name, "", pk, sizeof(pk), to,
+		    p->now + CONFIRM_DAYS * 86400LL) !=
 		    STORE_OK)
 			return -1;
 	}

@@ -13,26 +13,36 @@
 #include "sign.h"
 #include "util/log.h"
 
+/* prepend - msg becomes head followed by msg; head is consumed either way */
+static int
+prepend(struct buf *msg, struct buf *head)
+{
+	if (buf_append(head, msg->data, msg->len) < 0) {
+		buf_free(head);
+		return -1;
+	}
+	buf_free(msg);
+	*msg = *head;
+	return 0;
+}
+
 /* sign_author - prepend the author's signature (their key on this list, held here) */
 int
 sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, struct buf *msg)
 {
 	unsigned char seed[DKIM_SEED_LEN];
-	struct buf out;
-	int rc = -1;
+	struct buf head;
+	int rc;
 
 	if (store_member_author_seed(p->st, l->name, author, seed, sizeof(seed)) != STORE_OK) {
 		log_err("%s sign: list=%s no author key: %s", p->qid, l->name, store_errmsg(p->st));
 		return -1;
 	}
-	buf_init(&out, 0);
-	if (author_sign(seed, NULL, p->now, (const char *)msg->data, msg->len, &out) == 0 &&
-	    buf_append(&out, msg->data, msg->len) == 0) {
-		buf_free(msg);
-		*msg = out;
-		rc = 0;
-	} else
-		buf_free(&out);
+	buf_init(&head, 0);
+	if ((rc = author_sign(seed, NULL, p->now, (const char *)msg->data, msg->len, &head)) == 0)
+		rc = prepend(msg, &head);
+	else
+		buf_free(&head);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
 }
@@ -43,21 +53,18 @@ sign_copy(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
 {
 	unsigned char seed[DKIM_SEED_LEN];
 	char selector[SELECTOR_MAX];
-	struct buf out;
-	int rc = -1;
+	struct buf head;
+	int rc;
 
 	if (listkey_get(p->st, l->name, selector, sizeof(selector), seed) < 0) {
 		log_err("%s sign: list=%s no signing key: %s", p->qid, l->name, store_errmsg(p->st));
 		return -1;
 	}
-	buf_init(&out, 0);
-	if (dkim_sign(seed, p->cfg->hostname, selector, p->now, (const char *)msg->data, msg->len, &out) == 0 &&
-	    buf_append(&out, msg->data, msg->len) == 0) {
-		buf_free(msg);
-		*msg = out;
-		rc = 0;
-	} else
-		buf_free(&out);
+	buf_init(&head, 0);
+	if ((rc = dkim_sign(seed, p->cfg->hostname, selector, p->now, (const char *)msg->data, msg->len, &head)) == 0)
+		rc = prepend(msg, &head);
+	else
+		buf_free(&head);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
 }

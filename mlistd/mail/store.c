@@ -1144,22 +1144,26 @@ bind_token(struct store *st, sqlite3_stmt *s, int col, const char *token)
 	sqlite3_bind_blob(s, col, h, sizeof(h), SQLITE_TRANSIENT);
 }
 
-/* store_confirm_add - a token for a held copy, bound to the copy's hash */
+/*
+ * store_confirm_add - a single-use token of a kind: "post" (out_id is a held
+ * copy, bound is its hash) or "key" (bound is the public key to register for addr)
+ */
 int
-store_confirm_add(struct store *st, const char *token, const char *list, const char *out_id,
-    const unsigned char *post_hash, size_t hlen, const char *poster, long long expires)
+store_confirm_add(struct store *st, const char *kind, const char *token, const char *list,
+    const char *out_id, const unsigned char *bound, size_t blen, const char *addr, long long expires)
 {
 	sqlite3_stmt *s = prep(st, "INSERT INTO confirmations (token_hash, list, out_id, post_hash, poster_hash, "
-	    "expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	    "expires, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
 
 	if (!s)
 		return STORE_ERR;
 	bind_token(st, s, 1, token);
 	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, out_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(s, 4, post_hash, (int)hlen, SQLITE_TRANSIENT);
-	bind_hash(st, s, 5, list, poster);
+	sqlite3_bind_blob(s, 4, bound, (int)blen, SQLITE_TRANSIENT);
+	bind_hash(st, s, 5, list, addr);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)expires);
+	sqlite3_bind_text(s, 7, kind, -1, SQLITE_TRANSIENT);
 	return step_done(s);
 }
 
@@ -1195,24 +1199,6 @@ store_confirm_use(struct store *st, const char *token, const char *list, long lo
 	if ((s = prep(st, "DELETE FROM held WHERE qid = ?1")) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, out_id, -1, SQLITE_TRANSIENT);
-	return step_done(s);
-}
-
-/* store_confirm_key - a token that, used, makes pk the member's own key */
-int
-store_confirm_key(struct store *st, const char *token, const char *list, const char *addr,
-    const unsigned char *pk, size_t n, long long expires)
-{
-	sqlite3_stmt *s = prep(st, "INSERT INTO confirmations (token_hash, list, out_id, post_hash, poster_hash, "
-	    "expires, kind) VALUES (?1, ?2, '', ?3, ?4, ?5, 'key')");
-
-	if (!s)
-		return STORE_ERR;
-	bind_token(st, s, 1, token);
-	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
-	bind_hash(st, s, 4, list, addr);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)expires);
 	return step_done(s);
 }
 

@@ -94,13 +94,11 @@ int	store_member_own_key(struct store *, const char *list, const char *addr, uns
 char	*store_member_by_key(struct store *, const char *list, const unsigned char *pk, size_t n);
 int	store_signature_seen(struct store *, const char *list, const char *sig);
 
-int	store_confirm_add(struct store *, const char *token, const char *list, const char *out_id,
-	    const unsigned char *post_hash, size_t hlen, const char *poster, long long expires);
+int	store_confirm_add(struct store *, const char *kind, const char *token, const char *list,
+	    const char *out_id, const unsigned char *bound, size_t blen, const char *addr, long long expires);
 int	store_confirm_use(struct store *, const char *token, const char *list, long long now, char *out_id,
 	    size_t idlen, unsigned char *post_hash, size_t hlen);
 
-int	store_confirm_key(struct store *, const char *token, const char *list, const char *addr,
-	    const unsigned char *pk, size_t n, long long expires);
 int	store_confirm_use_key(struct store *, const char *token, const char *list, long long now);
 
 /* list signing keys */
