@@ -12,7 +12,7 @@ BUILD	?= build
 PYTHON	 = /usr/bin/python3
 
 CC	?= cc
-PKGS	 = libsodium libetpan sqlite3 libconfig
+PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \
 	   -D_FORTIFY_SOURCE=2 $(SAN)

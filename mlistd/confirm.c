@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "confirm.h"
+#include "mail/archive.h"
 #include "fanout.h"
 #include "policy.h"
 #include "util/log.h"
@@ -19,27 +20,34 @@
 /* confirm_request - hold the copy, send the token to the member */
 int
 confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster, const struct buf *copy,
-    char id[QID_LEN + 1])
+    const char *why, char id[QID_LEN + 1])
 {
 	unsigned char r[20], hash[crypto_hash_sha256_BYTES];
-	char token[41], addr[200], extra[300], text[900];
+	char token[41], addr[200], extra[300], text[2000];
 
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	crypto_hash_sha256(hash, copy->data, copy->len);
 	if (fanout_write(p, copy->data, copy->len, l->name, id) < 0 ||
-	    store_hold(p->st, id, l->name, "confirm") != STORE_OK ||
+	    store_hold(p->st, id, l->name, "confirm", NULL) != STORE_OK ||
 	    store_confirm_add(p->st, "post", token, l->name, id, hash, sizeof(hash), poster,
 	    p->now + CONFIRM_DAYS * 86400LL) != STORE_OK)
 		return -1;
 	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token, p->cfg->hostname);
 	snprintf(extra, sizeof(extra), "Reply-To: <%s>\r\n", addr);
-	snprintf(text, sizeof(text),
-	    "The list %s@%s received a post in your name. It goes out only when you confirm\n"
-	    "that you sent it: reply to this message (the reply goes to %s),\n"
-	    "or send any message to that address, within %d days.\n\n"
-	    "If you did not send it, do nothing: it will not be distributed.", l->name,
-	    p->cfg->hostname, addr, CONFIRM_DAYS);
+	if (why && *why)
+		snprintf(text, sizeof(text), "%s\n"
+		    "If you want it to go out as it is, reply to this message (the reply goes to\n%s),\n"
+		    "or send any message to that address, within %d days.\n\n"
+		    "To withdraw it, do nothing: it will not be distributed, and you can send\n"
+		    "a corrected post instead.", why, addr, CONFIRM_DAYS);
+	else
+		snprintf(text, sizeof(text),
+		    "The list %s@%s received a post in your name. It goes out only when you confirm\n"
+		    "that you sent it: reply to this message (the reply goes to %s),\n"
+		    "or send any message to that address, within %d days.\n\n"
+		    "If you did not send it, do nothing: it will not be distributed.", l->name,
+		    p->cfg->hostname, addr, CONFIRM_DAYS);
 	return fanout_notice_ex(p, l, poster, "Confirm your post to the list", text, ENV_NULL, extra);
 }
 
@@ -77,15 +85,19 @@ confirm_handle(struct pipeline *p, const struct listaddr *la)
 	}
 	envelope_free(&e);
 	crypto_hash_sha256(got, copy.data, copy.len);
-	buf_free(&copy);
 	buf_free(&why);
 	if (memcmp(got, want, sizeof(got)) != 0) {
+		buf_free(&copy);
 		log_err("%s confirm: list=%s held copy %s changed since the token was sent; not distributed",
 		    p->qid, la->list->name, id);
 		return 0;
 	}
-	if (fanout_members(p, la->list, id, &n) < 0)
+	if (fanout_members(p, la->list, id, &n) < 0 ||
+	    archive_add(p->st, la->list, p->now, copy.data, copy.len) < 0) {
+		buf_free(&copy);
 		return -1;
+	}
+	buf_free(&copy);
 	log_info("%s confirm: list=%s confirmed out=%s rcpts=%d result=ok", p->qid, la->list->name, id, n);
 	return 1;
 }

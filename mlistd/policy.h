@@ -14,7 +14,7 @@ struct decision {
 	const char	*poster;	/* the address the policy judged */
 	int		 member;	/* poster is a member of the list */
 	int		 own_signed;	/* the member's own key signed it: distribute it intact */
-	char		 notice[600];	/* what the sender is told ("" = nothing) */
+	char		 notice[1400];	/* what the sender is told ("" = nothing) */
 };
 
 /* what the author signature on an incoming post says */

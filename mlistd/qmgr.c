@@ -29,6 +29,8 @@
 #include "confirm.h"
 #include "deliver.h"
 #include "fanout.h"
+#include "identity.h"
+#include "mail/archive.h"
 #include "mail/addr.h"
 #include "mail/header.h"
 #include "policy.h"
@@ -62,21 +64,78 @@ notify(struct pipeline *p, const struct list_cfg *l, const char *to, const char 
 	fanout_notice(p, l, to, subject, text, ENV_NULL);
 }
 
+/* removed_notice - tell the author which parts the list took out, and why */
+static void
+removed_notice(struct pipeline *p, const struct list_cfg *l, const char *to, const struct transform_out *t)
+{
+	char text[1200];
+
+	if (t->part[TP_REMOVED].len == 0)
+		return;
+	snprintf(text, sizeof(text), "Your post to %s@%s went out without these parts, because on this\n"
+	    "list they would identify you:\n\n%.*s\n"
+	    "Nothing else was changed. To avoid this note, send posts to the list without them.", l->name,
+	    p->cfg->hostname, (int)t->part[TP_REMOVED].len, (const char *)t->part[TP_REMOVED].data);
+	notify(p, l, to, "Parts of your post were removed", text);
+}
+
+/*
+ * identity_copy - on a pseudonymous or anonymous list (or for a member who
+ * chose such a mode) the copy is composed from the worker's parts and then
+ * checked for what names the author. May turn the verdict into a
+ * confirmation (leak found) or a refusal (leak in a moderated post).
+ */
+static int
+identity_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, struct transform_out *t,
+    struct decision *d, struct ident *id)
+{
+	struct buf copy;
+	char found[1000];
+
+	buf_init(&copy, 0);
+	if (identity_compose(p, l, d->poster, id->mode, d->member, e->received, t, &copy, id) < 0) {
+		buf_free(&copy);
+		return -1;
+	}
+	buf_free(&t->rendered);
+	t->rendered = copy;
+	if (l->leak_guard && identity_leaks(p, l, d->poster, e->sender, t, &t->rendered, id, found,
+	    sizeof(found)) > 0) {
+		if (d->verdict == V_HOLD) {
+			d->verdict = V_REFUSE;
+			d->reason = "leak";
+			snprintf(d->notice, sizeof(d->notice), "Your post to %s@%s was not passed to the moderators: "
+			    "it would tell the list who you are. It contains:\n%s\nSend it again without these.",
+			    l->name, p->cfg->hostname, found);
+		} else {
+			d->verdict = V_CONFIRM;
+			d->reason = "leak";
+			snprintf(d->notice, sizeof(d->notice), "The list %s@%s is holding your post, because it "
+			    "would tell the other members who you are. It contains:\n%s\n", l->name,
+			    p->cfg->hostname, found);
+		}
+	}
+	return 0;
+}
+
 /* handle_post - LIST@: transform in the worker, judge, distribute */
 static enum result
 handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
     int *quarantine)
 {
-	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0 };
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 0 };
 	struct transform_out t;
 	struct authorship a;
 	struct decision d;
-	char id[QID_LEN + 1] = "", text[400];
+	struct ident id;
+	char out_id[QID_LEN + 1] = "", text[400];
 	enum result r;
-	int n = 0;
+	int n = 0, judged;
 
 	policy_author(p, l, msg, &a);
 	tin.intact = a.signed_by && !a.replay;
+	tin.want_real = config_identity_allowed(l, ID_REAL);
+	tin.want_anon = config_identity_allowed(l, ID_PSEUDONYM) || config_identity_allowed(l, ID_ANONYMOUS);
 	if ((r = worker_transform(&tin, p->keys, &t)) == TEMPFAIL) {
 		log_warn("%s qmgr: list=%s transform: %s result=tempfail", p->qid, l->name, t.reason);
 		transform_out_free(&t);
@@ -96,9 +155,18 @@ handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope 
 		return OK;
 	}
 	policy_check_post(p, l, e, &t, &a, msg->len, &d);
-	/* a member's own signature stays as it is; otherwise the server signs for the member */
-	if ((d.verdict == V_HOLD || d.verdict == V_DISTRIBUTE || d.verdict == V_CONFIRM) &&
-	    ((d.member && !d.own_signed && sign_author(p, l, d.poster, &t.rendered) < 0) ||
+	judged = d.verdict == V_HOLD || d.verdict == V_DISTRIBUTE || d.verdict == V_CONFIRM;
+	memset(&id, 0, sizeof(id));
+	id.mode = judged ? identity_mode(p, l, d.poster, d.member) : ID_REAL;
+	if (id.mode != ID_REAL && (!tin.want_anon || identity_copy(p, l, e, &t, &d, &id) < 0))
+		goto tempfail;
+	judged = d.verdict == V_HOLD || d.verdict == V_DISTRIBUTE || d.verdict == V_CONFIRM;
+	/*
+	 * A member's own signature stays as it is on a real-identity copy. Elsewhere the
+	 * list signs: the member's key on this list (pseudonyms), or a key used once (anonymous).
+	 */
+	if (judged && ((d.member && (id.mode != ID_REAL || !d.own_signed) &&
+	    sign_author(p, l, id.mode == ID_ANONYMOUS ? NULL : d.poster, &t.rendered) < 0) ||
 	    sign_copy(p, l, &t.rendered) < 0))
 		goto tempfail;
 	switch (d.verdict) {
@@ -108,26 +176,29 @@ handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope 
 		notify(p, l, e->sender, "Your message was not distributed", d.notice);
 		break;
 	case V_HOLD:
-		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, id) < 0 ||
-		    store_hold(p->st, id, l->name, d.reason) != STORE_OK)
+		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
+		    store_hold(p->st, out_id, l->name, d.reason, l->moderators_see && id.mode != ID_REAL ?
+		    d.poster : NULL) != STORE_OK)
 			goto tempfail;
 		notify(p, l, e->sender, "Your message is waiting for a moderator", d.notice);
 		break;
 	case V_CONFIRM:
-		if (confirm_request(p, l, d.poster, &t.rendered, id) < 0)
+		if (confirm_request(p, l, d.poster, &t.rendered, d.notice, out_id) < 0)
 			goto tempfail;
 		policy_count_post(p, l, d.poster);
 		break;
 	case V_DISTRIBUTE:
-		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, id) < 0 ||
-		    fanout_members(p, l, id, &n) < 0)
+		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
+		    fanout_members(p, l, out_id, &n) < 0 || archive_add(p->st, l, p->now, t.rendered.data, t.rendered.len) < 0)
 			goto tempfail;
 		policy_count_post(p, l, d.poster);
 		break;
 	}
-	log_info("%s qmgr: list=%s kind=post reason=%s%s rcpts=%d%s%s result=%s", p->qid, l->name, d.reason,
-	    d.own_signed ? " author=own-key" : "", n, *id ? " out=" : "", id,
-	    d.verdict == V_DISTRIBUTE || d.verdict == V_HOLD || d.verdict == V_CONFIRM ? "ok" : "permfail");
+	if (judged && id.mode != ID_REAL)
+		removed_notice(p, l, d.poster, &t);
+	log_info("%s qmgr: list=%s kind=post reason=%s%s identity=%s rcpts=%d%s%s result=%s", p->qid, l->name,
+	    d.reason, d.own_signed ? " author=own-key" : "", config_identity_name(id.mode), n,
+	    *out_id ? " out=" : "", out_id, judged ? "ok" : "permfail");
 	transform_out_free(&t);
 	free(a.signed_by);
 	return OK;
@@ -154,7 +225,7 @@ relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct buf *m
 		return TEMPFAIL;
 	}
 	buf_free(&m);
-	if (n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name, "no owner or moderator") != STORE_OK)
+	if (n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name, "no owner or moderator", NULL) != STORE_OK)
 		return TEMPFAIL;
 	log_info("%s qmgr: list=%s kind=%s relayed-to-roles=%d%s result=ok", p->qid, l->name, kind, n,
 	    n ? "" : " held=no-owner");

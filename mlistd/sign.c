@@ -26,7 +26,7 @@ prepend(struct buf *msg, struct buf *head)
 	return 0;
 }
 
-/* sign_author - prepend the author's signature (their key on this list, held here) */
+/* sign_author - prepend the author's signature (their key on this list, held here; NULL: a one-time key) */
 int
 sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, struct buf *msg)
 {
@@ -34,7 +34,9 @@ sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, st
 	struct buf head;
 	int rc;
 
-	if (store_member_author_seed(p->st, l->name, author, seed, sizeof(seed)) != STORE_OK) {
+	if (author == NULL)
+		randombytes_buf(seed, sizeof(seed));	/* an anonymous post: a key used once, then forgotten */
+	else if (store_member_author_seed(p->st, l->name, author, seed, sizeof(seed)) != STORE_OK) {
 		log_err("%s sign: list=%s no author key: %s", p->qid, l->name, store_errmsg(p->st));
 		return -1;
 	}

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "mail/header.h"
+#include "rewrite.h"
 #include "transform.h"
 
 #define MAX_DEPTH	20
@@ -297,16 +298,16 @@ put_clean(struct buf *b, const char *s)
 			buf_putc(b, *s);
 }
 
-/* list_headers - RFC 2369 / 2919 headers, Precedence and X-Loop */
-static void
-list_headers(const struct transform_in *in, struct buf *b)
+/* transform_list_headers - RFC 2369 / 2919 headers, Precedence and X-Loop */
+void
+transform_list_headers(const struct config *cfg, const struct list_cfg *list, struct buf *b)
 {
-	const char *l = in->list->name, *h = in->cfg->hostname;
+	const char *l = list->name, *h = cfg->hostname;
 
 	buf_puts(b, "List-Id: ");
-	if (*in->list->description) {
+	if (*list->description) {
 		buf_putc(b, '"');
-		put_clean(b, in->list->description);
+		put_clean(b, list->description);
 		buf_puts(b, "\" ");
 	}
 	buf_printf(b, "<%s.%s>\r\n", l, h);
@@ -314,9 +315,9 @@ list_headers(const struct transform_in *in, struct buf *b)
 	buf_printf(b, "List-Help: <mailto:%s-request@%s?subject=help>\r\n", l, h);
 	buf_printf(b, "List-Unsubscribe: <mailto:%s-request@%s?subject=unsubscribe>\r\n", l, h);
 	buf_printf(b, "List-Owner: <mailto:%s-owner@%s>\r\n", l, h);
-	if (*in->list->archive_url) {
+	if (*list->archive_url) {
 		buf_puts(b, "List-Archive: <");
-		put_clean(b, in->list->archive_url);
+		put_clean(b, list->archive_url);
 		buf_puts(b, ">\r\n");
 	}
 	buf_puts(b, "Precedence: list\r\n");
@@ -464,7 +465,7 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	}
 	if (!hdr_get(h, "Message-ID"))
 		buf_printf(b, "Message-ID: <%s.%s@%s>\r\n", in->qid, in->list->name, in->cfg->hostname);
-	list_headers(in, b);
+	transform_list_headers(in->cfg, in->list, b);
 	if (how == FOOT_WRAP) {
 		random_boundary(bnd, sizeof(bnd));
 		buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
@@ -513,6 +514,97 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	}
 }
 
+/* msgids - the <id> tokens of a Message-ID, In-Reply-To or References value, space-separated */
+static void
+msgids(const char *v, struct buf *out, int max)
+{
+	const char *p = v, *q;
+	int n = 0;
+
+	while (v && (p = strchr(p, '<')) != NULL && n < max) {
+		if ((q = strchr(p, '>')) == NULL)
+			break;
+		if (q - p > 2 && q - p < 250) {
+			int ok = 1;
+
+			for (const char *c = p + 1; c < q; c++)
+				ok &= *c > 32 && *c < 127 && *c != '<';
+			if (ok) {
+				buf_printf(out, "%s%.*s", n ? " " : "", (int)(q - p + 1), p);
+				n++;
+			}
+		}
+		p = q + 1;
+	}
+}
+
+/* display_name - the From display name as UTF-8 ("" if none) */
+static void
+display_name(const char *value, struct buf *out)
+{
+	struct mailimf_mailbox_list *mb = NULL;
+	struct mailimf_mailbox *box;
+	size_t idx = 0, j = 0;
+	char *dec = NULL;
+
+	if (!value || mailimf_mailbox_list_parse(value, strlen(value), &idx, &mb) != MAILIMF_NO_ERROR)
+		return;
+	if (clist_begin(mb->mb_list) && (box = clist_content(clist_begin(mb->mb_list)))->mb_display_name) {
+		if (mailmime_encoded_phrase_parse("iso-8859-1", box->mb_display_name,
+		    strlen(box->mb_display_name), &j, "utf-8", &dec) == MAILIMF_NO_ERROR && dec) {
+			buf_puts(out, dec);
+			free(dec);
+		} else
+			buf_puts(out, box->mb_display_name);
+	}
+	mailimf_mailbox_list_free(mb);
+}
+
+/* anon_parts - what the identity stage needs to build a pseudonymous copy */
+static void
+anon_parts(const struct transform_in *in, const struct hdr *h, const struct mailmime *body,
+    struct transform_out *out)
+{
+	struct rewrite_opts o = { in->cfg->hostname, in->list->html, in->list->strip_signature,
+	    in->list->footer };
+	struct rewrite_result r;
+	char *v, *dec = NULL;
+	size_t j = 0;
+
+	subject(in, h, &out->part[TP_SUBJECT]);
+	if ((v = hdr_get_value(h, "In-Reply-To")) != NULL)
+		msgids(v, &out->part[TP_REFS], 5);
+	free(v);
+	buf_putc(&out->part[TP_REFS], '\n');
+	if ((v = hdr_get_value(h, "References")) != NULL)
+		msgids(v, &out->part[TP_REFS], 40);
+	free(v);
+	if ((v = hdr_get_value(h, "Message-ID")) != NULL)
+		msgids(v, &out->part[TP_MSGID], 1);
+	free(v);
+	v = hdr_get_value(h, "From");
+	display_name(v, &out->part[TP_FROMNAME]);
+	free(v);
+	memset(&r, 0, sizeof(r));
+	r.entity = out->part[TP_BODY];
+	r.scan = out->part[TP_SCAN];
+	r.removed = out->part[TP_REMOVED];
+	if ((v = hdr_get_value(h, "Subject")) != NULL) {
+		if (mailmime_encoded_phrase_parse("iso-8859-1", v, strlen(v), &j, "utf-8", &dec) == MAILIMF_NO_ERROR &&
+		    dec) {
+			buf_puts(&r.scan, dec);
+			free(dec);
+		}
+		buf_putc(&r.scan, '\n');
+		free(v);
+	}
+	rewrite_body(body, &o, &r);
+	out->part[TP_BODY] = r.entity;
+	out->part[TP_SCAN] = r.scan;
+	out->part[TP_REMOVED] = r.removed;
+	out->remote = r.remote;
+}
+
 /* transform_post - check, parse and render one post */
 enum result
 transform_post(const struct transform_in *in, struct transform_out *out)
@@ -526,6 +618,8 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&out->rendered, (size_t)in->len * 2 + 65536);
+	for (int i = 0; i < TP_N; i++)
+		buf_init(&out->part[i], (size_t)in->len * 4 + 65536);
 	if (hdr_parse(in->msg, in->len, &h) < 0)
 		return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
 	if (transform_screen(in->msg, in->len, out->reason, sizeof(out->reason)) < 0)
@@ -544,7 +638,10 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	first_mailbox(from, out->from, sizeof(out->from));
 	free(from);
 	flags(in, &h, ct, out);
-	build(in, &h, body, in->intact ? FOOT_NONE : footer_plan(in, body, ct), out);
+	if (in->want_real || !in->want_anon)
+		build(in, &h, body, in->intact ? FOOT_NONE : footer_plan(in, body, ct), out);
+	if (in->want_anon)
+		anon_parts(in, &h, body, out);
 	r = OK;
 done:
 	if (mime)
@@ -558,4 +655,6 @@ void
 transform_out_free(struct transform_out *out)
 {
 	buf_free(&out->rendered);
+	for (int i = 0; i < TP_N; i++)
+		buf_free(&out->part[i]);
 }

@@ -15,7 +15,12 @@ struct transform_in {
 	size_t			 len;
 	long long		 received;
 	int			 intact;	/* signed by the member's own key: no prefix, no footer */
+	int			 want_real;	/* render the copy of a real-identity post (rendered) */
+	int			 want_anon;	/* ... and/or the parts of a pseudonymous one (part[]) */
 };
+
+/* what a pseudonymous or anonymous copy is made of (the identity stage puts it together) */
+enum { TP_BODY, TP_SUBJECT, TP_REFS, TP_MSGID, TP_SCAN, TP_REMOVED, TP_FROMNAME, TP_N };
 
 /* What the policy stage needs to know, and the rendered copy. */
 struct transform_out {
@@ -25,11 +30,17 @@ struct transform_out {
 	int		 loop;			/* already carries this list's List-Id or X-Loop */
 	int		 footer;		/* a footer was added */
 	char		 reason[160];		/* why it was refused (PERMFAIL) */
+	int		 remote;		/* remote HTML content removed */
 	struct buf	 rendered;
+	struct buf	 part[TP_N];		/* TP_BODY: MIME entity; TP_SUBJECT: "Subject: ...\r\n";
+						 * TP_REFS: in-reply-to ids "\n" references ids;
+						 * TP_MSGID: the post's own id; TP_SCAN: decoded text;
+						 * TP_REMOVED: what was taken out; TP_FROMNAME: display name */
 };
 
 int	transform_screen(const char *msg, size_t len, char *why, size_t whylen);
 enum result transform_post(const struct transform_in *, struct transform_out *);
 void	transform_out_free(struct transform_out *);
+void	transform_list_headers(const struct config *, const struct list_cfg *, struct buf *);
 
 #endif

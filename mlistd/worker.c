@@ -36,7 +36,9 @@ struct reply_head {
 	int		 automatic, bounce, loop, footer;
 	char		 from[ADDR_MAX + 1];
 	char		 reason[160];
+	int		 remote;
 	size_t		 len;
+	size_t		 plen[TP_N];
 };
 
 /* drop_root - started as root: parse as nobody, with no supplementary groups */
@@ -75,9 +77,15 @@ child(int fd, const struct transform_in *in, const struct keys *k)
 	h.footer = out.footer;
 	memcpy(h.from, out.from, sizeof(h.from));
 	memcpy(h.reason, out.reason, sizeof(h.reason));
+	h.remote = out.remote;
 	h.len = h.result == OK ? out.rendered.len : 0;
+	for (int i = 0; i < TP_N; i++)
+		h.plen[i] = h.result == OK ? out.part[i].len : 0;
 	if (fs_write_all(fd, &h, sizeof(h)) < 0 || (h.len && fs_write_all(fd, out.rendered.data, h.len) < 0))
 		_exit(3);
+	for (int i = 0; i < TP_N; i++)
+		if (h.plen[i] && fs_write_all(fd, out.part[i].data, h.plen[i]) < 0)
+			_exit(3);
 	_exit(0);
 }
 
@@ -123,8 +131,12 @@ worker_transform(const struct transform_in *in, const struct keys *k, struct tra
 	int fds[2], status = 0, rd;
 	pid_t pid;
 
+	size_t total, off;
+
 	memset(out, 0, sizeof(*out));
 	buf_init(&out->rendered, 0);
+	for (int i = 0; i < TP_N; i++)
+		buf_init(&out->part[i], 0);
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return snprintf(out->reason, sizeof(out->reason), "pipe: %s", strerror(errno)), TEMPFAIL;
 	if ((pid = fork()) < 0) {
@@ -137,7 +149,7 @@ worker_transform(const struct transform_in *in, const struct keys *k, struct tra
 		child(fds[1], in, k);
 	}
 	close(fds[1]);
-	buf_init(&raw, sizeof(h) + in->len * 2 + 65536 + 4096);
+	buf_init(&raw, sizeof(h) + in->len * 10 + 10 * 65536 + 4096);
 	rd = read_all(fds[0], &raw, pid);
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -153,7 +165,10 @@ worker_transform(const struct transform_in *in, const struct keys *k, struct tra
 		return PERMFAIL;
 	}
 	memcpy(&h, raw.data, sizeof(h));
-	if (h.len != raw.len - sizeof(h) || (h.result != OK && h.result != PERMFAIL && h.result != TEMPFAIL)) {
+	total = h.len;
+	for (int i = 0; i < TP_N; i++)
+		total += h.plen[i] < raw.len ? h.plen[i] : raw.len;
+	if (total != raw.len - sizeof(h) || (h.result != OK && h.result != PERMFAIL && h.result != TEMPFAIL)) {
 		snprintf(out->reason, sizeof(out->reason), "the message could not be parsed (bad worker reply)");
 		buf_free(&raw);
 		return PERMFAIL;
@@ -162,13 +177,22 @@ worker_transform(const struct transform_in *in, const struct keys *k, struct tra
 	out->bounce = h.bounce;
 	out->loop = h.loop;
 	out->footer = h.footer;
+	out->remote = h.remote;
 	h.from[sizeof(h.from) - 1] = 0;
 	h.reason[sizeof(h.reason) - 1] = 0;
 	memcpy(out->from, h.from, sizeof(out->from));
 	memcpy(out->reason, h.reason, sizeof(out->reason));
+	off = sizeof(h) + h.len;
 	if (h.result == OK && buf_append(&out->rendered, raw.data + sizeof(h), h.len) < 0) {
 		buf_free(&raw);
 		return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
+	}
+	for (int i = 0; i < TP_N && h.result == OK; i++) {
+		if (buf_append(&out->part[i], raw.data + off, h.plen[i]) < 0) {
+			buf_free(&raw);
+			return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
+		}
+		off += h.plen[i];
 	}
 	buf_free(&raw);
 	return (enum result)h.result;

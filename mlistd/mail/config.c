@@ -44,6 +44,11 @@ static const char *const posting_choices[] = { "members", "moderated", "open", "
 static const char *const verp_choices[] = { "never", "always", NULL };
 static const char *const auth_choices[] = { "sender", "confirm", "signature", NULL };
 static const char *const proto_choices[] = { "smtp", "lmtp", NULL };
+static const char *const identity_choices[] = { "real", "pseudonym", "anonymous", NULL };
+static const char *const private_choices[] = { "members", "anyone", "off", NULL };
+static const char *const html_choices[] = { "keep", "strip-remote", "text", NULL };
+static const char *const who_choices[] = { "none", "moderators", "members", "public", NULL };
+static const char *const see_choices[] = { "pseudonym", "address", NULL };
 
 #define C(f)	offsetof(struct config, f)
 static const struct cfg_rule instance_rules[] = {
@@ -95,6 +100,26 @@ static const struct cfg_rule list_rules[] = {
 	{ "delivery",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "delivery.verp",	T_ENUM,	S(verp), "never", 0, 0, 0, verp_choices },
 	{ "delivery.max_retry_time", T_INT, S(retry_max), "", 432000, 60, 30 * 86400, NULL },
+	{ "delivery.jitter_min", T_INT,	S(jitter_min), "", 0, 0, 86400, NULL },
+	{ "delivery.jitter_max", T_INT,	S(jitter_max), "", 0, 0, 86400, NULL },
+	{ "delivery.batch",	T_INT,	S(batch), "", 0, 0, 86400, NULL },
+	{ "identity",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "identity.mode",	T_ENUM,	S(identity), "real", 0, 0, 0, identity_choices },
+	{ "identity.choices",	T_STR,	S(identity_choices), "", 0, 0, 0, NULL },
+	{ "identity.munge_from", T_BOOL, S(munge_from), "", 0, 0, 1, NULL },
+	{ "identity.authorship_retention_days", T_INT, S(authorship_days), "", 0, 0, 3650, NULL },
+	{ "identity.private_replies", T_ENUM, S(private_replies), "members", 0, 0, 0, private_choices },
+	{ "identity.leak_guard", T_BOOL, S(leak_guard), "", 1, 0, 1, NULL },
+	{ "identity.strip_signature", T_BOOL, S(strip_signature), "", 0, 0, 1, NULL },
+	{ "html",		T_ENUM,	S(html), "strip-remote", 0, 0, 0, html_choices },
+	{ "disclosure",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "disclosure.roster",	T_ENUM,	S(roster), "moderators", 0, 0, 0, who_choices },
+	{ "disclosure.member_count", T_ENUM, S(member_count), "members", 0, 0, 0, who_choices },
+	{ "disclosure.archive",	T_ENUM,	S(archive_who), "members", 0, 0, 0, who_choices },
+	{ "disclosure.moderators_see", T_ENUM, S(moderators_see), "pseudonym", 0, 0, 0, see_choices },
+	{ "archive",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "archive.since_join",	T_BOOL,	S(since_join), "", 1, 0, 1, NULL },
+	{ "archive.retention_days", T_INT, S(archive_days), "", 0, 0, 36500, NULL },
 	{ "bounce",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "bounce.score_limit",	T_INT,	S(bounce_limit), "", 5, 1, 1000, NULL },
 	{ "bounce.decay_days",	T_INT,	S(bounce_decay_days), "", 7, 1, 365, NULL },
@@ -384,6 +409,41 @@ config_list_load(const char *file, struct list_cfg *l, struct buf *errs)
 	return list_load(file, file, l, errs);
 }
 
+/* cross_checks - settings that depend on each other */
+static int
+cross_checks(config_t *cf, const struct list_cfg *l, const char *as, struct buf *errs)
+{
+	const config_setting_t *s;
+	const char *p = l->identity_choices;
+	char word[32];
+	size_t n;
+	int nerr = 0;
+
+	if (l->jitter_min > l->jitter_max) {
+		s = config_lookup(cf, "delivery.jitter_min");
+		cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0, "delivery.jitter_min",
+		    "must not be larger than delivery.jitter_max%s", "");
+		nerr++;
+	}
+	while (p && *p) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		for (n = 0; p[n] && p[n] != ',' && p[n] != ' '; n++)
+			;
+		if (n == 0)
+			break;
+		snprintf(word, sizeof(word), "%.*s", (int)(n < 31 ? n : 31), p);
+		if (config_identity_parse(word) < 0) {
+			s = config_lookup(cf, "identity.choices");
+			cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0, "identity.choices",
+			    "\"%s\" is not an identity mode (real, pseudonym, anonymous; comma-separated)", word);
+			nerr++;
+		}
+		p += n;
+	}
+	return nerr;
+}
+
 /* list_load - load file, naming it `as` in errors (a temp copy is checked as the real file) */
 static int
 list_load(const char *file, const char *as, struct list_cfg *l, struct buf *errs)
@@ -419,6 +479,7 @@ list_load(const char *file, const char *as, struct list_cfg *l, struct buf *errs
 		    "(lower-case letters, digits, '-', '_', '.'; at most 64)", l->name);
 		nerr++;
 	}
+	nerr += cross_checks(&cf, l, as, errs);
 	if (l->subject_prefix && strcmp(l->subject_prefix, "[%s]") == 0 && l->name &&
 	    asprintf(&pfx, "[%s]", l->name) >= 0) {
 		free(l->subject_prefix);
@@ -438,6 +499,7 @@ config_list_free(struct list_cfg *l)
 	free(l->subject_prefix);
 	free(l->footer);
 	free(l->archive_url);
+	free(l->identity_choices);
 }
 
 /* name_cmp - qsort order for file names */
@@ -663,6 +725,50 @@ config_list_find(const struct config *c, const char *name)
 	return NULL;
 }
 
+/* config_identity_name - text for an enum identity */
+const char *
+config_identity_name(int i)
+{
+	return i >= 0 && i < 3 ? identity_choices[i] : "?";
+}
+
+/* config_who_name - text for an enum who */
+const char *
+config_who_name(int i)
+{
+	return i >= 0 && i < 4 ? who_choices[i] : "?";
+}
+
+/* config_identity_parse - "real" | "pseudonym" | "anonymous", or -1 */
+int
+config_identity_parse(const char *s)
+{
+	for (int i = 0; identity_choices[i]; i++)
+		if (strcmp(s, identity_choices[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* config_identity_allowed - may a member of l choose mode? (the list's own mode always) */
+int
+config_identity_allowed(const struct list_cfg *l, int mode)
+{
+	const char *name = config_identity_name(mode), *p = l->identity_choices;
+	size_t n = strlen(name);
+
+	if (mode == l->identity)
+		return 1;
+	while (p && *p) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (strncmp(p, name, n) == 0 && (p[n] == 0 || p[n] == ',' || p[n] == ' '))
+			return 1;
+		while (*p && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
 /* config_posting_name - text for an enum posting */
 const char *
 config_posting_name(int p)
@@ -674,7 +780,7 @@ config_posting_name(int p)
 const char *
 config_list_keys(void)
 {
-	static char text[1024];
+	static char text[2048];
 	size_t off = 0;
 
 	if (text[0])

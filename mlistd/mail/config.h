@@ -11,6 +11,10 @@
 enum posting { POSTING_MEMBERS, POSTING_MODERATED, POSTING_OPEN, POSTING_ANNOUNCE };
 enum verp { VERP_NEVER, VERP_ALWAYS };
 enum post_auth { AUTH_SENDER, AUTH_CONFIRM, AUTH_SIGNATURE };
+enum identity { ID_REAL, ID_PSEUDONYM, ID_ANONYMOUS };
+enum private_replies { PRIV_MEMBERS, PRIV_ANYONE, PRIV_OFF };
+enum html_policy { HTML_KEEP, HTML_STRIP_REMOTE, HTML_TEXT };
+enum who { WHO_NONE, WHO_MODERATORS, WHO_MEMBERS, WHO_PUBLIC };
 
 struct listen_cfg {
 	char		*address;
@@ -33,6 +37,20 @@ struct list_cfg {
 	int		 retry_max;		/* seconds before a delivery fails */
 	int		 bounce_limit;		/* score that disables delivery */
 	int		 bounce_decay_days;
+	int		 jitter_min, jitter_max;	/* seconds of random delay before fan-out */
+	int		 batch;			/* release posts at multiples of this many seconds */
+	int		 identity;		/* enum identity: the list's mode */
+	char		*identity_choices;	/* other modes a member may choose: "anonymous,..." */
+	int		 munge_from;		/* real lists: From "Name via LIST" <LIST@host> */
+	int		 authorship_days;	/* anonymous posts: keep the author link this long */
+	int		 private_replies;	/* enum private_replies */
+	int		 leak_guard;
+	int		 strip_signature;
+	int		 html;			/* enum html_policy */
+	int		 roster, member_count, archive_who;	/* enum who */
+	int		 moderators_see;	/* 0 pseudonym, 1 address */
+	int		 since_join;		/* archive: only what was posted after joining */
+	int		 archive_days;		/* archive retention, 0 = keep */
 };
 
 struct config {
@@ -80,6 +98,10 @@ int	config_list_get(const char *file, const char *key, struct buf *out, struct b
 int	config_list_create(const struct config *, const char *name, const char *tmpl,
 	    struct buf *err);
 const char *config_posting_name(int);
+const char *config_identity_name(int);
+const char *config_who_name(int);
+int	config_identity_parse(const char *);
+int	config_identity_allowed(const struct list_cfg *, int mode);
 const char *config_list_keys(void);
 
 #endif

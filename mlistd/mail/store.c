@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "store.h"
 
 struct store {
@@ -96,6 +97,25 @@ static const char *const migrations[] = {
 	"  post_hash BLOB NOT NULL, poster_hash BLOB NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);",
 	/* 7: a token can also confirm a member's own key (kind 'key': post_hash holds the key) */
 	"ALTER TABLE confirmations ADD COLUMN kind TEXT NOT NULL DEFAULT 'post';",
+	/*
+	 * 8: identity - a member's pseudonym (sealed), its look-alike skeleton
+	 * (keyed hash: unique per list), the handle of private replies, the mode
+	 * the member chose; the list's own Message-IDs by the (hashed) ids they
+	 * replaced; anonymous handles while the authorship link is kept; the archive
+	 */
+	"ALTER TABLE members ADD COLUMN pseudonym BLOB;"
+	"ALTER TABLE members ADD COLUMN pseudo_key BLOB;"
+	"ALTER TABLE members ADD COLUMN handle TEXT;"
+	"ALTER TABLE members ADD COLUMN identity TEXT;"
+	"CREATE UNIQUE INDEX members_pseudo ON members(list, pseudo_key) WHERE pseudo_key IS NOT NULL;"
+	"CREATE UNIQUE INDEX members_handle ON members(list, handle) WHERE handle IS NOT NULL;"
+	"CREATE TABLE msgids (list TEXT NOT NULL, ref_hash BLOB NOT NULL, list_id TEXT NOT NULL,"
+	"  at INTEGER NOT NULL, PRIMARY KEY (list, ref_hash));"
+	"CREATE TABLE anon_handles (list TEXT NOT NULL, handle TEXT NOT NULL, addr BLOB NOT NULL,"
+	"  expires INTEGER NOT NULL, PRIMARY KEY (list, handle));"
+	"ALTER TABLE held ADD COLUMN author BLOB;"
+	"CREATE TABLE archive (list TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL,"
+	"  summary BLOB NOT NULL, msg BLOB NOT NULL, PRIMARY KEY (list, n));",
 	NULL
 };
 
@@ -353,7 +373,7 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 }
 
 /* member_row - fill a member from a SELECT of MEMBER_COLS */
-#define MEMBER_COLS "id, addr, name, role, nomail, digest, bounce_score, created"
+#define MEMBER_COLS "id, addr, name, role, nomail, digest, bounce_score, created, pseudonym, handle, identity"
 static void
 member_row(struct store *st, sqlite3_stmt *s, struct member *m)
 {
@@ -365,6 +385,11 @@ member_row(struct store *st, sqlite3_stmt *s, struct member *m)
 	m->digest = sqlite3_column_int(s, 5);
 	m->bounce_score = sqlite3_column_int(s, 6);
 	m->created = sqlite3_column_int64(s, 7);
+	m->pseudonym = column_opened(st, s, 8);
+	snprintf(m->handle, sizeof(m->handle), "%s", sqlite3_column_type(s, 9) == SQLITE_NULL ? "" :
+	    (const char *)sqlite3_column_text(s, 9));
+	m->identity = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 :
+	    config_identity_parse((const char *)sqlite3_column_text(s, 10));
 }
 
 /* member_free - release the strings of a member */
@@ -373,7 +398,8 @@ member_free(struct member *m)
 {
 	free(m->addr);
 	free(m->name);
-	m->addr = m->name = NULL;
+	free(m->pseudonym);
+	m->addr = m->name = m->pseudonym = NULL;
 }
 
 /* store_member_find - look a member up by address */
@@ -444,7 +470,8 @@ store_list_purge(struct store *st, const char *list)
 {
 	static const char *const sql[] = {
 		"DELETE FROM members WHERE list = ?1", "DELETE FROM bans WHERE list = ?1",
-		"DELETE FROM post_counts WHERE list = ?1",
+		"DELETE FROM post_counts WHERE list = ?1", "DELETE FROM msgids WHERE list = ?1",
+		"DELETE FROM archive WHERE list = ?1",
 	};
 	sqlite3_stmt *s;
 	int rc = STORE_OK;
@@ -847,9 +874,10 @@ store_post_count(struct store *st, const char *list, const char *addr, long long
 
 /* store_hold - keep a post for the moderators */
 int
-store_hold(struct store *st, const char *qid, const char *list, const char *reason)
+store_hold(struct store *st, const char *qid, const char *list, const char *reason, const char *author)
 {
-	sqlite3_stmt *s = prep(st, "INSERT OR REPLACE INTO held (qid, list, reason, at) VALUES (?1, ?2, ?3, ?4)");
+	sqlite3_stmt *s = prep(st, "INSERT OR REPLACE INTO held (qid, list, reason, at, author) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)");
 
 	if (!s)
 		return STORE_ERR;
@@ -857,7 +885,28 @@ store_hold(struct store *st, const char *qid, const char *list, const char *reas
 	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+	if (bind_sealed(st, s, 5, author) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
 	return step_done(s);
+}
+
+/* store_held_author - the address behind a held post, kept only where moderators_see = "address" */
+char *
+store_held_author(struct store *st, const char *list, const char *id)
+{
+	sqlite3_stmt *s = prep(st, "SELECT author FROM held WHERE list = ?1 AND qid = ?2");
+	char *a = NULL;
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		a = column_opened(st, s, 0);
+	sqlite3_finalize(s);
+	return a;
 }
 
 /* store_is_held - is this rendered copy waiting for moderation? */
@@ -1266,5 +1315,231 @@ store_held_take(struct store *st, const char *list, const char *id, char *reason
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	return step_done(s);
+}
+
+/*
+ * Identity: pseudonyms, handles, Message-ID mapping, anonymous handles, archive.
+ */
+
+/* bind_tagged - keyed hash of "tag:text" for list (a different domain from addresses) */
+static void
+bind_tagged(struct store *st, sqlite3_stmt *s, int col, const char *list, const char *tag, const char *text)
+{
+	char *t = NULL;
+
+	if (asprintf(&t, "%s:%s", tag, text) < 0) {
+		sqlite3_bind_null(s, col);
+		return;
+	}
+	bind_hash(st, s, col, list, t);
+	free(t);
+}
+
+/* store_member_set_pseudonym - name (sealed) and its skeleton; a handle if the member has none */
+int
+store_member_set_pseudonym(struct store *st, const char *list, const char *addr, const char *name,
+    const char *skeleton, const char *handle)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, "
+	    "handle = coalesce(handle, ?5) WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 2, list, addr);
+	if (bind_sealed(st, s, 3, name) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	bind_tagged(st, s, 4, list, "pseudonym", skeleton);
+	sqlite3_bind_text(s, 5, handle, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_EXISTS;
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* store_member_set_identity - the mode a member chose (NULL: the list's) */
+int
+store_member_set_identity(struct store *st, const char *list, const char *addr, const char *mode)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE members SET identity = ?3 WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 2, list, addr);
+	if (mode)
+		sqlite3_bind_text(s, 3, mode, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* store_member_by_handle - the address behind a member's or an anonymous post's handle (caller frees) */
+char *
+store_member_by_handle(struct store *st, const char *list, const char *handle, long long now)
+{
+	sqlite3_stmt *s = prep(st, "SELECT addr FROM members WHERE list = ?1 AND handle = ?2 UNION ALL "
+	    "SELECT addr FROM anon_handles WHERE list = ?1 AND handle = ?2 AND expires > ?3");
+	char *addr = NULL;
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		addr = column_opened(st, s, 0);
+	sqlite3_finalize(s);
+	return addr;
+}
+
+/* store_anon_add - keep the link from an anonymous handle to its author until expires */
+int
+store_anon_add(struct store *st, const char *list, const char *handle, const char *addr, long long expires)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO anon_handles (list, handle, addr, expires) VALUES (?1, ?3, ?2, ?4)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (bind_sealed(st, s, 2, addr) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 3, handle, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)expires);
+	return step_done(s);
+}
+
+/* store_msgid_put - ref (an id as the author's client knows it) stands for list_id on this list */
+int
+store_msgid_put(struct store *st, const char *list, const char *ref, const char *list_id, long long now)
+{
+	sqlite3_stmt *s = prep(st, "INSERT OR IGNORE INTO msgids (list, ref_hash, list_id, at) VALUES (?1, ?2, ?3, ?4)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_tagged(st, s, 2, list, "msgid", ref);
+	sqlite3_bind_text(s, 3, list_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
+	return step_done(s);
+}
+
+/* store_msgid_map - the list's id for ref, or STORE_NOTFOUND */
+int
+store_msgid_map(struct store *st, const char *list, const char *ref, char *out, size_t n)
+{
+	sqlite3_stmt *s = prep(st, "SELECT list_id FROM msgids WHERE list = ?1 AND ref_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_tagged(st, s, 2, list, "msgid", ref);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/* store_archive_add - a distributed post, sealed, with its sealed one-line summary; returns its number */
+int
+store_archive_add(struct store *st, const char *list, long long at, const char *summary, const void *msg,
+    size_t len)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO archive (list, n, at, summary, msg) SELECT ?1, "
+	    "coalesce(max(n), 0) + 1, ?2, ?3, ?4 FROM archive WHERE list = ?1");
+	struct buf b;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
+	buf_init(&b, 0);
+	if (bind_sealed(st, s, 3, summary) < 0 || keys_seal(st->keys, msg, len, &b) < 0) {
+		buf_free(&b);
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_blob(s, 4, b.data, (int)b.len, SQLITE_TRANSIENT);
+	buf_free(&b);
+	if (step_done(s) != STORE_OK)
+		return STORE_ERR;
+	return (int)sqlite3_last_insert_rowid(st->db) > 0 ? STORE_OK : STORE_ERR;
+}
+
+/* store_archive_each - posts since `since` (0: all), oldest first: number, time, summary */
+int
+store_archive_each(struct store *st, const char *list, long long since, store_archive_fn fn, void *arg)
+{
+	sqlite3_stmt *s = prep(st, "SELECT n, at, summary FROM archive WHERE list = ?1 AND at >= ?2 ORDER BY n");
+	int rc, n = 0;
+	char *sum;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sum = column_opened(st, s, 2);
+		fn(sqlite3_column_int(s, 0), sqlite3_column_int64(s, 1), sum ? sum : "", arg);
+		free(sum);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : STORE_ERR;
+}
+
+/* store_archive_get - post number n (decrypted into out) with its time */
+int
+store_archive_get(struct store *st, const char *list, int n, long long *at, struct buf *out)
+{
+	sqlite3_stmt *s = prep(st, "SELECT at, msg FROM archive WHERE list = ?1 AND n = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, n);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*at = sqlite3_column_int64(s, 0);
+		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), out) < 0)
+			rc = SQLITE_ERROR;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/* store_identity_expire - erase what retention rules say is over: anonymous links, old archive posts */
+int
+store_identity_expire(struct store *st, const char *list, long long now, long long archive_before)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM anon_handles WHERE list = ?1 AND expires <= ?2");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	if (step_done(s) != STORE_OK)
+		return STORE_ERR;
+	if (archive_before <= 0)
+		return STORE_OK;
+	if ((s = prep(st, "DELETE FROM archive WHERE list = ?1 AND at < ?2")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)archive_before);
 	return step_done(s);
 }

@@ -16,6 +16,9 @@ struct member {
 	int		 digest;
 	int		 bounce_score;
 	long long	 created;
+	char		*pseudonym;	/* NULL: none yet */
+	char		 handle[24];	/* private replies: LIST+p-HANDLE; "" none yet */
+	int		 identity;	/* mode the member chose, -1: the list's */
 };
 
 enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOTFOUND = -3, STORE_BADVALUE = -4 };
@@ -74,7 +77,8 @@ int	store_unban(struct store *, const char *list, const char *addr);
 int	store_banned(struct store *, const char *list, const char *addr);
 int	store_notice_allowed(struct store *, const char *addr, long long now, int interval);
 int	store_post_count(struct store *, const char *list, const char *addr, long long day, int add);
-int	store_hold(struct store *, const char *qid, const char *list, const char *reason);
+int	store_hold(struct store *, const char *qid, const char *list, const char *reason, const char *author);
+char	*store_held_author(struct store *, const char *list, const char *id);
 int	store_held_count(struct store *, const char *list);
 int	store_is_held(struct store *, const char *qid);
 typedef void (*store_held_fn)(const char *id, const char *reason, long long at, void *);
@@ -110,6 +114,21 @@ int	store_key_count(struct store *, const char *list);
 int	store_key_active(struct store *, const char *list, char *selector, size_t, unsigned char *seed,
 	    size_t seedlen);
 int	store_keys_each(struct store *, const char *list, store_key_fn, void *);
+
+/* identity */
+int	store_member_set_pseudonym(struct store *, const char *list, const char *addr, const char *name,
+	    const char *skeleton, const char *handle);
+int	store_member_set_identity(struct store *, const char *list, const char *addr, const char *mode);
+char	*store_member_by_handle(struct store *, const char *list, const char *handle, long long now);
+int	store_anon_add(struct store *, const char *list, const char *handle, const char *addr, long long expires);
+int	store_msgid_put(struct store *, const char *list, const char *ref, const char *list_id, long long now);
+int	store_msgid_map(struct store *, const char *list, const char *ref, char *out, size_t n);
+typedef void (*store_archive_fn)(int n, long long at, const char *summary, void *);
+int	store_archive_add(struct store *, const char *list, long long at, const char *summary, const void *msg,
+	    size_t len);
+int	store_archive_each(struct store *, const char *list, long long since, store_archive_fn, void *);
+int	store_archive_get(struct store *, const char *list, int n, long long *at, struct buf *out);
+int	store_identity_expire(struct store *, const char *list, long long now, long long archive_before);
 
 enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
 

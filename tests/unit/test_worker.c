@@ -35,7 +35,7 @@ teardown(void)
 START_TEST(same_result_as_in_process)
 {
 	static const char m[] = "From: Bob <bob@example.org>\r\nSubject: hi\r\nAuto-Submitted: auto-replied\r\n\r\nbody\r\n";
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0 };
 	struct transform_out a, b;
 
 	ck_assert_int_eq(transform_post(&in, &a), OK);
@@ -52,7 +52,7 @@ END_TEST
 START_TEST(refusal_crosses_the_pipe)
 {
 	static const char m[] = "Content-Type: multipart/mixed; boundary=\"\\\"\"\r\n\r\n--\"\r\n";
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0 };
 	struct transform_out o;
 
 	ck_assert_int_eq(worker_transform(&in, keys, &o), PERMFAIL);
@@ -65,7 +65,7 @@ START_TEST(crash_in_parser_is_contained)
 {
 	static const char m[] = "Subject: x\r\n\r\nbody\r\n";
 	/* a NULL configuration makes the child fault at once: a stand-in for a parser crash */
-	struct transform_in in = { NULL, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0 };
+	struct transform_in in = { NULL, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0 };
 	struct transform_out o;
 	unsigned char copy[KEYS_LEN];
 

@@ -1,0 +1,23 @@
+/* identity.h - who a post appears to come from, and a copy that reveals nothing else. */
+#ifndef MLIST_IDENTITY_H
+#define MLIST_IDENTITY_H
+
+#include "pipeline.h"
+#include "transform.h"
+
+struct ident {
+	int	 mode;		/* enum identity used for this post */
+	char	 display[160];	/* the pseudonym, or "Anonymous 3F9A2C" */
+	char	 handle[24];	/* LIST+p-HANDLE reaches the author ("" : no private replies) */
+	char	 msgid[300];	/* the copy's Message-ID */
+};
+
+int	identity_mode(struct pipeline *, const struct list_cfg *, const char *poster, int member);
+int	identity_pseudonym(struct store *, const struct list_cfg *, const char *addr, char *name, size_t,
+	    char *handle, size_t);
+int	identity_compose(struct pipeline *, const struct list_cfg *, const char *poster, int mode, int member,
+	    long long received, const struct transform_out *, struct buf *out, struct ident *);
+int	identity_leaks(struct pipeline *, const struct list_cfg *, const char *poster, const char *env_sender,
+	    const struct transform_out *, const struct buf *copy, const struct ident *, char *found, size_t);
+
+#endif

@@ -1,0 +1,26 @@
+/* rewrite.h - a post's body written anew for pseudonymous and anonymous lists. */
+#ifndef MLIST_REWRITE_H
+#define MLIST_REWRITE_H
+
+#include "mail/config.h"
+#include "util/buf.h"
+
+struct mailmime;
+
+struct rewrite_opts {
+	const char	*hostname;	/* new Content-IDs end in it */
+	int		 html;		/* enum html_policy */
+	int		 strip_signature;
+	const char	*footer;	/* "" : none */
+};
+
+struct rewrite_result {
+	struct buf	 entity;	/* MIME-Version, Content-*, blank line, body */
+	struct buf	 scan;		/* decoded text of every part, for the leak guard */
+	struct buf	 removed;	/* "- what\n" for each kind of part taken out */
+	int		 remote;	/* remote HTML items removed */
+};
+
+int	rewrite_body(const struct mailmime *body, const struct rewrite_opts *, struct rewrite_result *);
+
+#endif
