@@ -13,6 +13,7 @@
 
 #include "confirm.h"
 #include "mail/archive.h"
+#include "mail/pseudonym.h"
 #include "fanout.h"
 #include "policy.h"
 #include "util/log.h"
@@ -51,6 +52,44 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 	return fanout_notice_ex(p, l, poster, "Confirm your post to the list", text, ENV_NULL, extra);
 }
 
+/* confirm_pseudonym - a "set pseudonym" token: 1 taken, 0 not a pseudonym token, -1 store error */
+static int
+confirm_pseudonym(struct pipeline *p, const struct listaddr *la)
+{
+	char sk[SKELETON_MAX], why[160], h[24], name[260];
+	struct buf sealed, plain;
+	int rc;
+
+	buf_init(&sealed, 0);
+	buf_init(&plain, 0);
+	if ((rc = store_confirm_bound(p->st, la->token, la->list->name, "pseudonym", p->now, &sealed)) != STORE_OK) {
+		buf_free(&sealed);
+		return rc == STORE_NOTFOUND ? 0 : -1;
+	}
+	rc = keys_open(p->keys, sealed.data, sealed.len, &plain);
+	buf_free(&sealed);
+	if (rc < 0 || plain.len >= sizeof(name)) {
+		buf_free(&plain);
+		return 0;
+	}
+	memcpy(name, plain.data, plain.len);
+	name[plain.len] = 0;
+	buf_free(&plain);
+	handle_generate(h, sizeof(h));
+	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		return 0;
+	rc = store_confirm_pseudonym(p->st, la->token, la->list->name, name, sk, h);
+	if (rc == STORE_EXISTS) {
+		log_info("%s confirm: list=%s pseudonym taken by another member meanwhile result=permfail", p->qid,
+		    la->list->name);
+		return 1;
+	}
+	if (rc != STORE_OK)
+		return -1;
+	log_info("%s confirm: list=%s a member's pseudonym set result=ok", p->qid, la->list->name);
+	return 1;
+}
+
 /* confirm_handle - mail to LIST-confirm+TOKEN@: release the held copy once */
 int
 confirm_handle(struct pipeline *p, const struct listaddr *la)
@@ -67,6 +106,8 @@ confirm_handle(struct pipeline *p, const struct listaddr *la)
 	}
 	if (rc != STORE_NOTFOUND)
 		return -1;
+	if ((rc = confirm_pseudonym(p, la)) != 0)
+		return rc;
 	if ((rc = store_confirm_use(p->st, la->token, la->list->name, p->now, id, sizeof(id), want,
 	    sizeof(want))) == STORE_NOTFOUND) {
 		log_info("%s confirm: list=%s token unknown, used or expired; ignored result=permfail", p->qid,

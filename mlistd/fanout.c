@@ -62,10 +62,16 @@ fanout_list(struct pipeline *p, const struct list_cfg *l, const char *id, int ro
 {
 	char from[320], prefix[160], suffix[160];
 	int verp = l->verp == VERP_ALWAYS;
+	long long at = p->now;
 
+	/* timing must not tie a post to the moment its author's server sent it */
+	if (!roles_only && l->jitter_max > 0)
+		at += l->jitter_min + (long long)randombytes_uniform((uint32_t)(l->jitter_max - l->jitter_min + 1));
+	if (!roles_only && l->batch > 0)
+		at = (at / l->batch + 1) * l->batch;
 	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix), suffix, sizeof(suffix));
-	return store_fanout(p->st, id, l->name, roles_only, from, verp ? prefix : NULL, suffix, p->now,
-	    p->now + l->retry_max);
+	return store_fanout(p->st, id, l->name, roles_only, from, verp ? prefix : NULL, suffix, at,
+	    at + l->retry_max);
 }
 
 /* fanout_members - a delivery for every member who gets mail */
@@ -94,10 +100,10 @@ fanout_notice(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	return fanout_notice_ex(p, l, to, subject, body, how, "");
 }
 
-/* fanout_notice_ex - the same, with extra header lines (each ending in CRLF) */
-int
-fanout_notice_ex(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
-    const char *body, enum envfrom how, const char *extra)
+/* notice - a notice from the list to one address, optionally with a message attached */
+static int
+notice(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject, const char *body,
+    enum envfrom how, const char *extra, const struct buf *attach)
 {
 	struct buf m;
 	char date[64], id[QID_LEN + 1];
@@ -114,15 +120,42 @@ fanout_notice_ex(struct pipeline *p, const struct list_cfg *l, const char *to, c
 	buf_init(&m, 0);
 	buf_printf(&m, "From: \"%s list\" <%s-owner@%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
 	    "Message-ID: <notice.%s@%s>\r\nAuto-Submitted: auto-replied\r\nPrecedence: list\r\n"
-	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n%s"
-	    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n%s",
 	    l->name, l->name, p->cfg->hostname, to, subject, date, rnd, p->cfg->hostname,
 	    l->name, p->cfg->hostname, l->name, p->cfg->hostname, extra);
+	if (attach)
+		buf_printf(&m, "Content-Type: multipart/mixed; boundary=\"=_notice_%s\"\r\n\r\n--=_notice_%s\r\n",
+		    rnd, rnd);
+	buf_puts(&m, "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
 	for (const char *c = body; *c; c++)
 		*c == '\n' ? buf_puts(&m, "\r\n") : buf_putc(&m, *c);
 	buf_puts(&m, "\r\n");
+	if (attach) {
+		buf_printf(&m, "--=_notice_%s\r\nContent-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n",
+		    rnd);
+		buf_append(&m, attach->data, attach->len);
+		if (attach->len && attach->data[attach->len - 1] != '\n')
+			buf_puts(&m, "\r\n");
+		buf_printf(&m, "--=_notice_%s--\r\n", rnd);
+	}
 	rc = sign_copy(p, l, &m) < 0 || fanout_write(p, m.data, m.len, l->name, id) < 0 ||
 	    fanout_to(p, l, id, to, how) < 0 ? -1 : 0;
 	buf_free(&m);
 	return rc;
+}
+
+/* fanout_notice_ex - the same, with extra header lines (each ending in CRLF) */
+int
+fanout_notice_ex(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
+    const char *body, enum envfrom how, const char *extra)
+{
+	return notice(p, l, to, subject, body, how, extra, NULL);
+}
+
+/* fanout_notice_attach - a notice (sender <>) with a message attached (message/rfc822) */
+int
+fanout_notice_attach(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
+    const char *body, const char *extra, const struct buf *msg)
+{
+	return notice(p, l, to, subject, body, ENV_NULL, extra, msg);
 }

@@ -16,4 +16,7 @@ int	fanout_notice_ex(struct pipeline *, const struct list_cfg *, const char *to,
 	    const char *body, enum envfrom, const char *extra_headers);
 int	fanout_roles(struct pipeline *, const struct list_cfg *, const void *msg, size_t len, int *count);
 
+int	fanout_notice_attach(struct pipeline *, const struct list_cfg *, const char *to, const char *subject,
+	    const char *body, const char *extra, const struct buf *msg);
+
 #endif

@@ -128,9 +128,11 @@ map_refs(struct pipeline *p, const struct list_cfg *l, const char *ids, size_t n
 
 /* who_for - display name and handle for this post */
 static int
-who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mode, int member,
+who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mode, int member, int private,
     struct ident *id)
 {
+	long long keep = private ? 30 * 86400LL : l->authorship_days * 86400LL;
+
 	unsigned char r[3];
 	char hex[7];
 
@@ -145,10 +147,10 @@ who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mo
 	for (char *c = hex; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	snprintf(id->display, sizeof(id->display), "Anonymous %s", hex);
-	if (l->authorship_days > 0 && member) {
+	/* a private message's sender can be answered for 30 days, whatever the list keeps of posts */
+	if (keep > 0 && (member || private) && l->private_replies != PRIV_OFF) {
 		handle_generate(id->handle, sizeof(id->handle));
-		if (store_anon_add(p->st, l->name, id->handle, poster, p->now + l->authorship_days * 86400LL)
-		    != STORE_OK)
+		if (store_anon_add(p->st, l->name, id->handle, poster, p->now + keep) != STORE_OK)
 			return -1;
 	}
 	return 0;
@@ -160,7 +162,8 @@ who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mo
  */
 int
 identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poster, int mode, int member,
-    long long received, const struct transform_out *t, struct buf *out, struct ident *id)
+    long long received, const char *private_to, const struct transform_out *t, struct buf *out,
+    struct ident *id)
 {
 	const char *refs = (const char *)t->part[TP_REFS].data, *nl;
 	size_t rlen = t->part[TP_REFS].len;
@@ -170,7 +173,7 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	struct buf irt, all;
 	struct tm tm;
 
-	if (who_for(p, l, poster, mode, member, id) < 0)
+	if (who_for(p, l, poster, mode, member, private_to != NULL, id) < 0)
 		return -1;
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
@@ -180,10 +183,20 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	{
 		char disp[200];
 
+		char local[120];
+
 		snprintf(disp, sizeof(disp), "%s via %s", id->display, l->name);
-		display_from(out, disp, l->name, p->cfg->hostname);
+		/* a private message comes from the sender's own private address: answering it stays private */
+		if (private_to && *id->handle)
+			snprintf(local, sizeof(local), "%s+p-%s", l->name, id->handle);
+		else
+			snprintf(local, sizeof(local), "%s", l->name);
+		display_from(out, disp, local, p->cfg->hostname);
 	}
-	buf_printf(out, "To: <%s@%s>\r\n", l->name, p->cfg->hostname);
+	if (private_to)
+		buf_printf(out, "To: <%s+p-%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
+	else
+		buf_printf(out, "To: <%s@%s>\r\n", l->name, p->cfg->hostname);
 	buf_append(out, t->part[TP_SUBJECT].data, t->part[TP_SUBJECT].len);
 	buf_printf(out, "Date: %s\r\nMessage-ID: %s\r\n", date, id->msgid);
 	buf_init(&irt, 0);
@@ -204,7 +217,10 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	if (*id->handle && l->private_replies != PRIV_OFF)
 		buf_printf(out, "Mlist-Private-Reply: <mailto:%s+p-%s@%s>\r\n", l->name, id->handle,
 		    p->cfg->hostname);
-	transform_list_headers(p->cfg, l, out);
+	if (private_to)
+		buf_printf(out, "Auto-Submitted: no\r\nX-Loop: %s@%s\r\n", l->name, p->cfg->hostname);
+	else
+		transform_list_headers(p->cfg, l, out);
 	buf_append(out, t->part[TP_BODY].data, t->part[TP_BODY].len);
 	/* the ids the author's client knows this post by, and the list's own, both lead here */
 	if (t->part[TP_MSGID].len) {

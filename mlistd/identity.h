@@ -16,7 +16,8 @@ int	identity_mode(struct pipeline *, const struct list_cfg *, const char *poster
 int	identity_pseudonym(struct store *, const struct list_cfg *, const char *addr, char *name, size_t,
 	    char *handle, size_t);
 int	identity_compose(struct pipeline *, const struct list_cfg *, const char *poster, int mode, int member,
-	    long long received, const struct transform_out *, struct buf *out, struct ident *);
+	    long long received, const char *private_to, const struct transform_out *, struct buf *out,
+	    struct ident *);
 int	identity_leaks(struct pipeline *, const struct list_cfg *, const char *poster, const char *env_sender,
 	    const struct transform_out *, const struct buf *copy, const struct ident *, char *found, size_t);
 

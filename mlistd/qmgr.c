@@ -93,7 +93,7 @@ identity_copy(struct pipeline *p, const struct list_cfg *l, const struct envelop
 	char found[1000];
 
 	buf_init(&copy, 0);
-	if (identity_compose(p, l, d->poster, id->mode, d->member, e->received, t, &copy, id) < 0) {
+	if (identity_compose(p, l, d->poster, id->mode, d->member, e->received, NULL, t, &copy, id) < 0) {
 		buf_free(&copy);
 		return -1;
 	}
@@ -210,6 +210,94 @@ tempfail:
 	return TEMPFAIL;
 }
 
+/*
+ * handle_private - LIST+p-HANDLE@: a message to the member behind a
+ * pseudonym or an anonymous post, rewritten like a post (neither side
+ * learns the other's address), from the sender's own private address.
+ */
+static enum result
+handle_private(struct pipeline *p, const struct listaddr *la, const struct envelope *e, const struct buf *msg,
+    int *quarantine)
+{
+	const struct list_cfg *l = la->list;
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 1 };
+	struct transform_out t;
+	struct ident id;
+	struct member m;
+	char *target = NULL, found[1000], text[1400], out_id[QID_LEN + 1] = "";
+	const char *sender, *why = NULL;
+	enum result r;
+	int member = 0;
+	struct buf copy;
+
+	if ((r = worker_transform(&tin, p->keys, &t)) != OK) {
+		*quarantine = r == PERMFAIL;
+		log_info("%s qmgr: list=%s kind=private reason=unparseable result=%s", p->qid, l->name,
+		    r == PERMFAIL ? "permfail quarantined" : "tempfail");
+		transform_out_free(&t);
+		return r == PERMFAIL ? OK : TEMPFAIL;
+	}
+	sender = *t.from ? t.from : e->sender;
+	if (store_member_find(p->st, l->name, sender, &m) == STORE_OK) {
+		member = 1;
+		member_free(&m);
+	} else if (store_member_find(p->st, l->name, e->sender, &m) == STORE_OK) {
+		member = 1;
+		sender = e->sender;
+		member_free(&m);
+	}
+	if (t.loop || t.bounce || t.automatic || *e->sender == 0 || store_banned(p->st, l->name, sender))
+		why = "dropped";
+	else if (l->private_replies == PRIV_OFF)
+		why = "private replies are switched off on this list";
+	else if (l->private_replies == PRIV_MEMBERS && !member)
+		why = "only members of the list may send private replies";
+	else if ((target = store_member_by_handle(p->st, l->name, la->token, p->now)) == NULL)
+		why = "nobody answers to that address (an anonymous post's address expires)";
+	if (why && strcmp(why, "dropped")) {
+		snprintf(text, sizeof(text), "Your message to %s+p-%s@%s was not delivered: %s.", l->name, la->token,
+		    p->cfg->hostname, why);
+		notify(p, l, e->sender, "Your message was not delivered", text);
+	}
+	if (why) {
+		log_info("%s qmgr: list=%s kind=private reason=%s result=permfail", p->qid, l->name,
+		    strcmp(why, "dropped") ? "refused" : "dropped");
+		goto done;
+	}
+	memset(&id, 0, sizeof(id));
+	id.mode = member ? identity_mode(p, l, sender, 1) : ID_ANONYMOUS;
+	if (id.mode == ID_REAL)
+		id.mode = ID_PSEUDONYM;	/* a private reply never shows an address, even on a real list */
+	buf_init(&copy, 0);
+	if (identity_compose(p, l, sender, id.mode, member, e->received, la->token, &t, &copy, &id) < 0)
+		goto tempfail;
+	buf_free(&t.rendered);
+	t.rendered = copy;
+	if (l->leak_guard && identity_leaks(p, l, sender, e->sender, &t, &t.rendered, &id, found, sizeof(found)) > 0) {
+		snprintf(text, sizeof(text), "Your private message through %s@%s was not delivered, because it "
+		    "would tell its reader who you are. It contains:\n%s\nSend it again without these.",
+		    l->name, p->cfg->hostname, found);
+		notify(p, l, e->sender, "Your message was not delivered", text);
+		log_info("%s qmgr: list=%s kind=private reason=leak result=permfail", p->qid, l->name);
+		goto done;
+	}
+	if ((member && sign_author(p, l, id.mode == ID_ANONYMOUS ? NULL : sender, &t.rendered) < 0) ||
+	    sign_copy(p, l, &t.rendered) < 0 || fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
+	    fanout_to(p, l, out_id, target, ENV_GROUPED) < 0)
+		goto tempfail;
+	log_info("%s qmgr: list=%s kind=private out=%s result=ok", p->qid, l->name, out_id);
+done:
+	free(target);
+	transform_out_free(&t);
+	return OK;
+tempfail:
+	log_err("%s qmgr: list=%s cannot queue a private message: %s result=tempfail", p->qid, l->name,
+	    store_errmsg(p->st));
+	free(target);
+	transform_out_free(&t);
+	return TEMPFAIL;
+}
+
 /* relay_to_roles - forward to owners and moderators; held if there are none */
 static enum result
 relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct buf *msg, const char *kind)
@@ -269,16 +357,23 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 		}
 		if (request_answer(p, l, e->sender, &req) < 0)
 			return TEMPFAIL;
-		log_info("%s qmgr: list=%s kind=request commands=%s%s%s%s%s result=ok", p->qid, l->name,
-		    req.cmds & CMD_HELP ? "help" : "", (req.cmds & CMD_HELP) && (req.cmds & ~CMD_HELP) ? "," : "",
-		    req.cmds & CMD_KEYS ? "keys" : "", (req.cmds & CMD_KEYS) && (req.cmds & CMD_KEY) ? "," : "",
-		    req.cmds & CMD_KEY ? "key" : "");
+		{
+			static const char *const names[] = { "help", "keys", "key", "who", "archive-index",
+			    "archive-get", "set-pseudonym", "set-identity" };
+			char list[160] = "";
+
+			for (size_t b = 0; b < sizeof(names) / sizeof(names[0]); b++)
+				if (req.cmds & (1u << b))
+					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					    *list ? "," : "", names[b]);
+			log_info("%s qmgr: list=%s kind=request commands=%s result=ok", p->qid, l->name, list);
+		}
 		return OK;
 	}
 	if (la->kind == ADDR_REQUEST && !automatic) {
 		snprintf(text, sizeof(text), "Your message to %s-request@%s has reached the list's\n"
 		    "administrators, who will answer it. The commands this server answers by\n"
-		    "itself are \"help\" and \"keys\".", l->name, p->cfg->hostname);
+		    "itself are listed in the answer to \"help\".", l->name, p->cfg->hostname);
 		notify(p, l, e->sender, "Your request has reached the list administrators", text);
 	}
 	return relay_to_roles(p, l, msg, addr_kind_name(la->kind));
@@ -347,6 +442,9 @@ process_incoming(struct pipeline *p, const char *id)
 		case ADDR_CONFIRM:
 			if (confirm_handle(p, &la) < 0)
 				r = TEMPFAIL;
+			break;
+		case ADDR_PRIVATE:
+			r = handle_private(p, &la, &e, &msg, &quarantine);
 			break;
 		case ADDR_NONE:
 			break;
@@ -456,7 +554,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	struct config *ncfg;
 	struct buf err;
 	char dbpath[4200], drain[256], **ids;
-	long long next, last_purge = 0;
+	long long next, last_purge = 0, last_expire = 0;
 	int n, i, tried, wait;
 
 	memset(&sa, 0, sizeof(sa));
@@ -501,6 +599,13 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		if (p.now - last_purge > 3600) {
 			store_purge_done(p.st, p.now - 7 * 86400);
 			last_purge = p.now;
+		}
+		if (p.now - last_expire > 60) {
+			/* retention: anonymous authorship links and old archive posts are erased */
+			for (i = 0; i < cfg->nlists; i++)
+				store_identity_expire(p.st, cfg->lists[i].name, p.now, cfg->lists[i].archive_days ?
+				    p.now - cfg->lists[i].archive_days * 86400LL : 0);
+			last_expire = p.now;
 		}
 		next = store_next_due(p.st);
 		wait = 1000;

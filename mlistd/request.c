@@ -5,9 +5,15 @@
  * body (quoted lines and everything after a "-- " signature ignored), by our
  * own header parser - no MIME decoding here, so an encoded body yields no
  * commands and the mail goes to the list's owners as before. This release
- * knows "help", "keys" and "key PUBLICKEY" (register the member's own
- * signing key, confirmed from their mailbox); the rest (subscribe, set, ...)
- * belongs to the subscriber-commands work and reaches the owners meanwhile.
+ * knows "help", "keys", "key PUBLICKEY" (register the member's own signing
+ * key, confirmed from their mailbox), "who", "archive index", "archive get
+ * N", "set pseudonym NAME" (confirmed from the mailbox) and "set identity
+ * MODE"; the rest (subscribe, ...) belongs to the subscriber-commands work
+ * and reaches the owners meanwhile.
+ *
+ * Every answer obeys the list's disclosure rules, judged by the address the
+ * answer goes to: a forged sender gets nothing, because the answer goes to
+ * the mailbox it forged.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -15,10 +21,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include <time.h>
+
 #include "confirm.h"
 #include "fanout.h"
+#include "identity.h"
+#include "mail/archive.h"
 #include "mail/header.h"
 #include "mail/listkey.h"
+#include "mail/pseudonym.h"
 #include "request.h"
 
 #define BODY_LINES	10
@@ -46,12 +57,61 @@ key_arg(const char *p, size_t n, struct request *r)
 	return CMD_KEY;
 }
 
+/* rest - the rest of the line, trimmed, into out; its length */
+static size_t
+rest(const char *p, size_t n, char *out, size_t outlen)
+{
+	size_t i = 0;
+
+	while (i < n && isspace((unsigned char)p[i]))
+		i++;
+	while (n > i && isspace((unsigned char)p[n - 1]))
+		n--;
+	if (n - i >= outlen)
+		return 0;
+	memcpy(out, p + i, n - i);
+	out[n - i] = 0;
+	return n - i;
+}
+
+/* two_words - "archive index", "archive get N", "set pseudonym NAME", "set identity MODE" */
+static unsigned
+two_words(const char *w, const char *p, size_t n, struct request *r)
+{
+	char arg[256], *end;
+	size_t len = rest(p, n, arg, sizeof(arg));
+
+	if (!strcasecmp(w, "archive")) {
+		if (!strcasecmp(arg, "index"))
+			return CMD_ARCHIVE_INDEX;
+		if (!strncasecmp(arg, "get ", 4)) {
+			long v = strtol(arg + 4, &end, 10);
+
+			if (v > 0 && v < 1000000000 && *end == 0) {
+				r->archive_n = (int)v;
+				return CMD_ARCHIVE_GET;
+			}
+		}
+		return CMD_NONE;
+	}
+	if (len > 10 && !strncasecmp(arg, "pseudonym ", 10)) {
+		snprintf(r->pseudonym, sizeof(r->pseudonym), "%s", arg + 10);
+		return CMD_SET_PSEUDONYM;
+	}
+	if (len > 9 && !strncasecmp(arg, "identity ", 9) && len - 9 < sizeof(r->identity)) {
+		memcpy(r->identity, arg + 9, len - 9 + 1);
+		return CMD_SET_IDENTITY;
+	}
+	return CMD_NONE;
+}
+
 /* word - the command on one line ("Re:" and punctuation ignored) */
 static unsigned
 word(const char *p, size_t n, struct request *r)
 {
 	static const struct { const char *w; unsigned cmd; } cmds[] = {
-		{ "help", CMD_HELP }, { "keys", CMD_KEYS }, { "key", CMD_KEY },
+		{ "help", CMD_HELP }, { "keys", CMD_KEYS }, { "key", CMD_KEY }, { "who", CMD_WHO },
+		{ "archive", CMD_ARCHIVE_INDEX }, { "set", CMD_SET_IDENTITY },
 	};
 	size_t i = 0, s;
 
@@ -67,6 +127,8 @@ word(const char *p, size_t n, struct request *r)
 		if (i - s == strlen(cmds[k].w) && strncasecmp(p + s, cmds[k].w, i - s) == 0) {
 			if (cmds[k].cmd == CMD_KEY)
 				return key_arg(p + i, n - i, r);
+			if (cmds[k].cmd == CMD_ARCHIVE_INDEX || cmds[k].cmd == CMD_SET_IDENTITY)
+				return two_words(cmds[k].w, p + i, n - i, r);
 			while (i < n && isspace((unsigned char)p[i]))
 				i++;
 			return i == n ? cmds[k].cmd : CMD_NONE;	/* the whole line is the command */
@@ -164,6 +226,175 @@ key_request(struct pipeline *p, const struct list_cfg *l, const char *to, const 
 	return 1;
 }
 
+/* reader_level - who is asking: READER_ANYONE, _MEMBER or _MODERATOR; since when a member */
+static int
+reader_level(struct pipeline *p, const struct list_cfg *l, const char *addr, long long *since)
+{
+	struct member m;
+	int level = READER_ANYONE;
+
+	*since = 0;
+	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
+		level = strcmp(m.role, "member") ? READER_MODERATOR : READER_MEMBER;
+		*since = m.created;
+		member_free(&m);
+	}
+	return level;
+}
+
+struct roster {
+	struct buf	*b;
+	const struct list_cfg *l;
+	int		 n;
+};
+
+/* roster_line - one member as the rules let them be seen */
+static int
+roster_line(const struct member *m, void *arg)
+{
+	struct roster *r = arg;
+
+	if (r->l->identity == ID_REAL)
+		buf_printf(r->b, "  %s%s%s%s\n", m->name && *m->name ? m->name : "", m->name && *m->name ? " <" : "",
+		    m->addr, m->name && *m->name ? ">" : "");
+	else if (r->l->identity == ID_PSEUDONYM && m->pseudonym)
+		buf_printf(r->b, "  %s\n", m->pseudonym);
+	r->n++;
+	return 0;
+}
+
+/* who_answer - "who": the roster and the member count, each only as far as its rule allows */
+static int
+who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
+{
+	struct roster r = { b, l, 0 };
+	int n;
+
+	if (who_allows(l->member_count, level)) {
+		if ((n = store_member_count(p->st, l->name)) < 0)
+			return -1;
+		buf_printf(b, "The list has %d member%s.\n", n, n == 1 ? "" : "s");
+	}
+	if (!who_allows(l->roster, level)) {
+		buf_puts(b, "The list of members is not disclosed to you.\n\n");
+		return 0;
+	}
+	if (l->identity == ID_ANONYMOUS) {
+		buf_puts(b, "Members of this list post anonymously: there are no names to show.\n\n");
+		return 0;
+	}
+	buf_printf(b, "Members%s:\n", l->identity == ID_PSEUDONYM ? " (by pseudonym; those who have not posted yet "
+	    "have none)" : "");
+	if (store_member_each(p->st, l->name, roster_line, &r) < 0)
+		return -1;
+	buf_putc(b, '\n');
+	return 0;
+}
+
+struct index {
+	struct buf	*b;
+	int		 n;
+};
+
+/* index_line - "N  date  From  Subject" */
+static void
+index_line(int n, long long at, const char *summary, void *arg)
+{
+	struct index *x = arg;
+	time_t t = (time_t)at;
+	struct tm tm;
+	char date[32];
+	const char *tab = strchr(summary, '\t');
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	buf_printf(x->b, "  %5d  %s  %.*s  %s\n", n, date, tab ? (int)(tab - summary) : (int)strlen(summary),
+	    summary, tab ? tab + 1 : "");
+	x->n++;
+}
+
+/* archive_answer - "archive index" / "archive get N"; the post itself goes in *post */
+static int
+archive_answer(struct pipeline *p, const struct list_cfg *l, const struct request *req, int level,
+    long long member_since, struct buf *b, struct buf *post)
+{
+	struct index x = { b, 0 };
+	long long since, at;
+	int rc;
+
+	if (!archive_allowed(l, level, member_since, &since)) {
+		buf_printf(b, "%s\n\n", archive_refusal(l));
+		return 0;
+	}
+	if (req->cmds & CMD_ARCHIVE_INDEX) {
+		buf_puts(b, "The list's archive (get a post with \"archive get N\"):\n");
+		if (store_archive_each(p->st, l->name, since, index_line, &x) < 0)
+			return -1;
+		if (x.n == 0)
+			buf_puts(b, "  (no posts you may read)\n");
+		buf_putc(b, '\n');
+	}
+	if (req->cmds & CMD_ARCHIVE_GET) {
+		rc = store_archive_get(p->st, l->name, req->archive_n, &at, post);
+		if (rc == STORE_ERR)
+			return -1;
+		if (rc == STORE_NOTFOUND || at < since) {
+			buf_reset(post);
+			buf_printf(b, "There is no post %d in the archive that you may read.\n\n", req->archive_n);
+		} else
+			buf_printf(b, "Post %d of the archive is attached.\n\n", req->archive_n);
+	}
+	return 0;
+}
+
+/* set_answer - "set pseudonym NAME" (confirmed from the mailbox), "set identity MODE" */
+static int
+set_answer(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req, int level,
+    struct buf *b, char *replyto, size_t rlen)
+{
+	char sk[SKELETON_MAX], why[160], token[41];
+	unsigned char r[20];
+	struct buf sealed;
+	int mode;
+
+	if (level == READER_ANYONE) {
+		buf_puts(b, "Only members can change their settings; you are not subscribed.\n\n");
+		return 0;
+	}
+	if (req->cmds & CMD_SET_IDENTITY) {
+		if ((mode = config_identity_parse(req->identity)) < 0 || !config_identity_allowed(l, mode))
+			buf_printf(b, "\"%s\" is not a way of posting this list offers. It offers: %s%s%s.\n\n",
+			    req->identity, config_identity_name(l->identity), *l->identity_choices ? ", " : "",
+			    l->identity_choices);
+		else if (store_member_set_identity(p->st, l->name, to, mode == l->identity ? NULL :
+		    config_identity_name(mode)) != STORE_OK)
+			return -1;
+		else
+			buf_printf(b, "Your posts will now go out as: %s.\n\n", config_identity_name(mode));
+	}
+	if (req->cmds & CMD_SET_PSEUDONYM) {
+		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
+			buf_printf(b, "That pseudonym cannot be used: %s.\n\n", why);
+			return 0;
+		}
+		randombytes_buf(r, sizeof(r));
+		sodium_bin2hex(token, sizeof(token), r, sizeof(r));
+		buf_init(&sealed, 0);
+		if (keys_seal(p->keys, req->pseudonym, strlen(req->pseudonym), &sealed) < 0 ||
+		    store_confirm_add(p->st, "pseudonym", token, l->name, "", sealed.data, sealed.len, to,
+		    p->now + CONFIRM_DAYS * 86400LL) != STORE_OK) {
+			buf_free(&sealed);
+			return -1;
+		}
+		buf_free(&sealed);
+		buf_printf(b, "To take the pseudonym \"%s\" on %s@%s, send any message to\n  %s-confirm+%s@%s\n"
+		    "within %d days, or reply to this one. If you did not ask for this, do nothing.\n\n",
+		    req->pseudonym, l->name, p->cfg->hostname, l->name, token, p->cfg->hostname, CONFIRM_DAYS);
+		snprintf(replyto, rlen, "Reply-To: <%s-confirm+%s@%s>\r\n", l->name, token, p->cfg->hostname);
+	}
+	return 0;
+}
+
 /* request_answer - one reply for all the commands in a mail */
 int
 request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req)
@@ -174,22 +405,32 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 	struct keytext k = { &b, p->cfg->hostname };
 	char sel[SELECTOR_MAX];
 	unsigned char seed[DKIM_SEED_LEN];
-	int rc;
+	struct buf post;
+	long long since;
+	int rc, level = reader_level(p, l, to, &since);
 
 	buf_init(&b, 0);
+	buf_init(&post, 0);
+	if ((cmds & CMD_WHO) && who_answer(p, l, level, &b) < 0)
+		return buf_free(&b), buf_free(&post), -1;
+	if ((cmds & (CMD_ARCHIVE_INDEX | CMD_ARCHIVE_GET)) && archive_answer(p, l, req, level, since, &b, &post) < 0)
+		return buf_free(&b), buf_free(&post), -1;
+	if ((cmds & (CMD_SET_PSEUDONYM | CMD_SET_IDENTITY)) &&
+	    set_answer(p, l, to, req, level, &b, replyto, sizeof(replyto)) < 0)
+		return buf_free(&b), buf_free(&post), -1;
 	if (cmds & CMD_KEY) {
 		int k = key_request(p, l, to, req->key, &b);
 		const char *t;
 
 		if (k < 0)
-			return buf_free(&b), -1;
+			return buf_free(&b), buf_free(&post), -1;
 		if (k > 0 && (t = strstr(buf_cstr(&b), "-confirm+")) != NULL)
 			snprintf(replyto, sizeof(replyto), "Reply-To: <%s-confirm+%.40s@%s>\r\n", l->name, t + 9,
 			    p->cfg->hostname);
 	}
 	if (cmds & CMD_KEYS) {
 		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
-			return buf_free(&b), -1;
+			return buf_free(&b), buf_free(&post), -1;
 		sodium_memzero(seed, sizeof(seed));
 		buf_printf(&b, "The list %s@%s signs every copy it sends with DKIM (Ed25519). Its keys,\n"
 		    "as published in DNS:\n\n", l->name, p->cfg->hostname);
@@ -200,9 +441,18 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		buf_printf(&b, "Commands for %s@%s (in the Subject or alone on a line of the body):\n"
 		    "  help            this text\n  keys            the list's signing keys\n"
 		    "  key PUBLICKEY   sign your posts with your own key (from 'mlist keygen')\n"
+		    "  who             who is on the list (as far as the list discloses it)\n"
+		    "  archive index   the posts in the archive you may read\n"
+		    "  archive get N   post N of the archive\n"
+		    "  set pseudonym NAME   the name you post under on this list\n"
+		    "  set identity MODE    real, pseudonym or anonymous (as the list allows)\n"
 		    "Anything else you write to this address reaches the list's owners.\n",
 		    l->name, p->cfg->hostname);
-	rc = fanout_notice_ex(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, replyto);
+	if (post.len)
+		rc = fanout_notice_attach(p, l, to, "Your request to the list", buf_cstr(&b), replyto, &post);
+	else
+		rc = fanout_notice_ex(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, replyto);
 	buf_free(&b);
+	buf_free(&post);
 	return rc;
 }

@@ -5,11 +5,17 @@
 #include "mail/addr.h"
 #include "pipeline.h"
 
-enum request_cmd { CMD_NONE = 0, CMD_HELP = 1, CMD_KEYS = 2, CMD_KEY = 4 };
+enum request_cmd {
+	CMD_NONE = 0, CMD_HELP = 1, CMD_KEYS = 2, CMD_KEY = 4, CMD_WHO = 8, CMD_ARCHIVE_INDEX = 16,
+	CMD_ARCHIVE_GET = 32, CMD_SET_PSEUDONYM = 64, CMD_SET_IDENTITY = 128
+};
 
 struct request {
 	unsigned	 cmds;		/* bit set of enum request_cmd */
 	char		 key[64];	/* the argument of "key PUBLICKEY" (base64) */
+	int		 archive_n;	/* "archive get N" */
+	char		 pseudonym[256];/* "set pseudonym NAME" */
+	char		 identity[16];	/* "set identity MODE" */
 };
 
 unsigned request_parse(const char *msg, size_t len, struct request *);

@@ -16,6 +16,7 @@
  */
 #include <ctype.h>
 #include <libetpan/libetpan.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +356,42 @@ subject(const struct transform_in *in, const struct hdr *h, struct buf *b)
 	free(v);
 }
 
+static void display_name(const char *value, struct buf *out);
+
+/*
+ * munged_from - the DMARC-safe From of a real-identity list: the member's
+ * name "via LIST" at the list's address (the list's DKIM signature then
+ * aligns), the member's own address in Reply-To unless the post has one.
+ */
+static void
+munged_from(const struct transform_in *in, const struct hdr *h, struct buf *b)
+{
+	const struct hdr_field *f = hdr_get(h, "From");
+	char *v = f ? hdr_value(f) : NULL, enc[400], addr[ADDR_MAX + 1];
+	struct buf name;
+	int ascii = 1;
+
+	buf_init(&name, 0);
+	display_name(v, &name);
+	first_mailbox(v, addr, sizeof(addr));
+	if (name.len == 0)
+		buf_puts(&name, *addr ? addr : "A member");
+	buf_printf(&name, " via %s", in->list->name);
+	for (size_t i = 0; i < name.len; i++)
+		ascii &= name.data[i] >= 32 && name.data[i] < 127 && name.data[i] != '"' && name.data[i] != '\\';
+	if (ascii)
+		buf_printf(b, "From: \"%s\" <%s@%s>\r\n", buf_cstr(&name), in->list->name, in->cfg->hostname);
+	else {
+		sodium_bin2base64(enc, sizeof(enc), name.data, name.len < 280 ? name.len : 280,
+		    sodium_base64_VARIANT_ORIGINAL);
+		buf_printf(b, "From: =?utf-8?B?%s?= <%s@%s>\r\n", enc, in->list->name, in->cfg->hostname);
+	}
+	if (*addr && !hdr_get(h, "Reply-To"))
+		buf_printf(b, "Reply-To: <%s>\r\n", addr);
+	buf_free(&name);
+	free(v);
+}
+
 /* footer_text - the footer as CRLF lines */
 static void
 footer_text(const struct transform_in *in, struct buf *b)
@@ -444,8 +481,12 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	time_t t = (time_t)in->received;
 	struct tm tm;
 
+	int munge = in->list->munge_from && !in->intact;
+
 	for (int i = 0; i < h->n; i++) {
 		if (in_list(&h->f[i], drop_fields) && !(in->intact && hdr_is(&h->f[i], "Subject")))
+			continue;
+		if (munge && hdr_is(&h->f[i], "From"))
 			continue;
 		/* an author signature stays only where the member's own key made it (checked before) */
 		if (hdr_is(&h->f[i], "Mlist-Author-Signature") && !in->intact)
@@ -456,6 +497,8 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		if (h->f[i].start[h->f[i].len - 1] != '\n')
 			buf_puts(b, "\r\n");
 	}
+	if (munge)
+		munged_from(in, h, b);
 	if (!in->intact)
 		subject(in, h, b);
 	if (!hdr_get(h, "Date")) {

@@ -18,9 +18,11 @@
 #include <unistd.h>
 
 #include "../mlistd/mail/addr.h"
+#include "../mlistd/mail/archive.h"
 #include "../mlistd/mail/config.h"
 #include "../mlistd/mail/keys.h"
 #include "../mlistd/mail/listkey.h"
+#include "../mlistd/mail/pseudonym.h"
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
 #include "../mlistd/util/fsutil.h"
@@ -64,6 +66,8 @@ static int v_keys(struct ctx *, int, char **);
 static int v_mod_ls(struct ctx *, int, char **);
 static int v_mod_show(struct ctx *, int, char **);
 static int v_mod_act(struct ctx *, int, char **);
+static int v_archive_ls(struct ctx *, int, char **);
+static int v_archive_export(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
 	{ "init", "", 0, 0, NEED_NONE, v_init,
@@ -85,18 +89,27 @@ static const struct verb verbs[] = {
 	  "atomically (libconfig drops comments when it writes) and the daemon reloaded." },
 	{ "list delete", "NAME", 1, 1, NEED_STORE, v_list_delete,
 	  "Delete a list: its file and its members. Mail already queued is still delivered." },
-	{ "member add", "LIST ADDRESS [--name NAME]", 2, 4, NEED_STORE, v_member_add,
-	  "Add a member. The address is stored encrypted." },
+	{ "member add", "LIST ADDRESS [--name NAME] [--pseudonym NAME]", 2, 6, NEED_STORE, v_member_add,
+	  "Add a member. The address (and the name) are stored encrypted. On a pseudonymous\n"
+	  "list --pseudonym sets the name they post under (checked: printable, not like an\n"
+	  "address, not a role, unique on the list ignoring case and look-alike letters);\n"
+	  "without it one is made up at their first post." },
 	{ "member import", "LIST FILE", 2, 2, NEED_STORE, v_member_import,
 	  "Add many members at once: FILE (or - for standard input) holds one address per\n"
 	  "line, optionally followed by a space and a name. Blank lines and lines starting\n"
 	  "with # are skipped; addresses already subscribed are left as they are. All or\n"
 	  "nothing: one bad address and nobody is added." },
 	{ "member rm", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_rm, "Remove a member." },
-	{ "member ls", "LIST", 1, 1, NEED_STORE, v_member_ls, "List the members of a list." },
+	{ "member ls", "LIST", 1, 1, NEED_STORE, v_member_ls,
+	  "List the members of a list, as the list's rules let them be seen: on a real-\n"
+	  "identity list addresses and names; on a pseudonymous or anonymous list only\n"
+	  "member numbers, pseudonyms (unless disclosure.roster is \"none\") and roles -\n"
+	  "never addresses." },
 	{ "member set", "LIST ADDRESS KEY VALUE", 4, 4, NEED_STORE, v_member_set,
 	  "Change a member: KEY is name (text), role (member|moderator|owner),\n"
-	  "nomail (on|off), digest (on|off), or key: the member's own public key (from\n"
+	  "nomail (on|off), digest (on|off), pseudonym (a name, checked as for 'member\n"
+	  "add'), identity (real|pseudonym|anonymous as identity.choices allows, or\n"
+	  "\"list\" for the list's mode), or key: the member's own public key (from\n"
 	  "'mlist keygen'; 'none' to go back to a key the server holds). With their own key\n"
 	  "registered, posts in the member's name must be signed with it ('mlist sign')." },
 	{ "member ban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban,
@@ -106,11 +119,20 @@ static const struct verb verbs[] = {
 	{ "mod ls", "LIST", 1, 1, NEED_STORE, v_mod_ls,
 	  "Posts held on the list: moderated lists, posts to -owner with no owner, posts\n"
 	  "waiting for their author's confirmation. One line each: ID, reason, since." },
-	{ "mod show", "LIST ID", 2, 2, NEED_STORE, v_mod_show, "Print a held post as it would go out." },
+	{ "mod show", "LIST ID", 2, 2, NEED_STORE, v_mod_show,
+	  "Print a held post as it would go out. On a non-real list the author's address\n"
+	  "is shown only when disclosure.moderators_see is \"address\"." },
 	{ "mod approve", "LIST ID", 2, 2, NEED_STORE, v_mod_act,
 	  "Distribute a held post to the members (within a second, by the running daemon).\n"
 	  "A post waiting for its author's confirmation cannot be approved for them." },
 	{ "mod discard", "LIST ID", 2, 2, NEED_STORE, v_mod_act, "Drop a held post for good." },
+	{ "archive ls", "LIST", 1, 1, NEED_STORE, v_archive_ls,
+	  "The list's archive: number, date, From and Subject of every post kept\n"
+	  "(as distributed: pseudonyms, not addresses, on non-real lists). Refused when\n"
+	  "disclosure.archive is \"none\"." },
+	{ "archive export", "LIST", 1, 1, NEED_STORE, v_archive_export,
+	  "Write the list's archive to standard output as an mbox (mboxrd quoting), the\n"
+	  "posts exactly as members received them. Refused when disclosure.archive is \"none\"." },
 	{ "keys rotate", "LIST", 1, 1, NEED_STORE, v_keys,
 	  "Make a new DKIM key with a new selector for the list; it signs from now on. The\n"
 	  "old key stays listed: keep its record published for the posts it signed." },
@@ -496,28 +518,60 @@ v_list_delete(struct ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
+/* set_pseudonym - check and set a member's pseudonym; EX_OK or EX_FAIL (told) */
+static int
+set_pseudonym(struct ctx *c, const struct list_cfg *l, const char *addr, const char *name)
+{
+	char sk[SKELETON_MAX], why[160], h[24];
+	int rc;
+
+	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		return fail(EX_FAIL, "\"%s\" cannot be a pseudonym: %s", name, why);
+	handle_generate(h, sizeof(h));
+	rc = store_member_set_pseudonym(c->store, l->name, addr, name, sk, h);
+	if (rc == STORE_EXISTS)
+		return fail(EX_FAIL, "\"%s\" is taken on %s (another member's pseudonym is the same or looks the "
+		    "same); choose another", name, l->name);
+	if (rc == STORE_NOTFOUND)
+		return fail(EX_FAIL, "%s is not a member of %s", addr, l->name);
+	if (rc != STORE_OK)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	return EX_OK;
+}
+
 static int
 v_member_add(struct ctx *c, int argc, char **argv)
 {
 	const struct list_cfg *l = find_list(c, argv[0]);
-	const char *name = NULL;
+	const char *name = NULL, *pseudonym = NULL;
 	int rc;
 
 	if (!l)
 		return EX_FAIL;
-	if (argc == 4 && strcmp(argv[2], "--name") == 0)
-		name = argv[3];
-	else if (argc != 2)
-		return fail(EX_USAGE, "usage: member add LIST ADDRESS [--name NAME]");
+	for (int i = 2; i < argc; i += 2) {
+		if (i + 1 < argc && strcmp(argv[i], "--name") == 0)
+			name = argv[i + 1];
+		else if (i + 1 < argc && strcmp(argv[i], "--pseudonym") == 0)
+			pseudonym = argv[i + 1];
+		else
+			return fail(EX_USAGE, "usage: member add LIST ADDRESS [--name NAME] [--pseudonym NAME]");
+	}
 	if (!addr_valid(argv[1]))
 		return fail(EX_FAIL, "\"%s\" is not a valid address (expected local@domain)", argv[1]);
 	if (name && (strpbrk(name, "\r\n") || strlen(name) > 200))
 		return fail(EX_FAIL, "a name must be one line of at most 200 characters");
-	rc = store_member_add(c->store, l->name, argv[1], name);
-	if (rc == STORE_EXISTS)
-		return fail(EX_FAIL, "%s is already a member of %s", argv[1], l->name);
-	if (rc != STORE_OK)
+	if (store_begin(c->store) < 0)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	rc = store_member_add(c->store, l->name, argv[1], name);
+	if (rc == STORE_EXISTS) {
+		store_rollback(c->store);
+		return fail(EX_FAIL, "%s is already a member of %s", argv[1], l->name);
+	}
+	if (rc != STORE_OK || (pseudonym && (rc = set_pseudonym(c, l, argv[1], pseudonym)) != EX_OK) ||
+	    store_commit(c->store) < 0) {
+		store_rollback(c->store);
+		return rc == EX_FAIL ? EX_FAIL : fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	}
 	if (c->json)
 		printf("{\"added\":"), json_str(argv[1]), printf(",\"list\":"), json_str(l->name), printf("}\n");
 	else
@@ -604,6 +658,7 @@ v_member_rm(struct ctx *c, int argc, char **argv)
 struct ls_arg {
 	struct ctx	*c;
 	int		 n;
+	const struct list_cfg *l;
 };
 
 static int
@@ -611,6 +666,24 @@ print_member(const struct member *m, void *arg)
 {
 	struct ls_arg *a = arg;
 
+	if (a->l->identity != ID_REAL) {
+		/* the roster of a non-real list: numbers and pseudonyms, never addresses */
+		const char *ps = a->l->roster != WHO_NONE && a->l->identity == ID_PSEUDONYM && m->pseudonym ?
+		    m->pseudonym : "";
+
+		if (a->c->json) {
+			printf("%s{\"member\":%lld,\"pseudonym\":", a->n++ ? "," : "", m->id);
+			json_str(ps);
+			printf(",\"role\":\"%s\",\"nomail\":%s,\"digest\":%s,\"bounce_score\":%d,\"joined\":%lld}",
+			    m->role, m->nomail ? "true" : "false", m->digest ? "true" : "false",
+			    m->bounce_score, m->created);
+		} else {
+			printf("#%-6lld %-30s %-10s%s%s\n", m->id, *ps ? ps : "-", m->role, m->nomail ? " nomail" : "",
+			    m->digest ? " digest" : "");
+			a->n++;
+		}
+		return 0;
+	}
 	if (a->c->json) {
 		printf("%s{\"address\":", a->n++ ? "," : "");
 		json_str(m->addr);
@@ -631,7 +704,7 @@ static int
 v_member_ls(struct ctx *c, int argc, char **argv)
 {
 	const struct list_cfg *l = find_list(c, argv[0]);
-	struct ls_arg a = { c, 0 };
+	struct ls_arg a = { c, 0, l };
 
 	(void)argc;
 	if (!l)
@@ -666,13 +739,25 @@ v_member_set(struct ctx *c, int argc, char **argv)
 			return fail(EX_FAIL, "\"%s\" is not an Ed25519 public key (base64, as 'mlist keygen' prints "
 			    "it), nor \"none\"", argv[3]);
 		rc = store_member_set_key(c->store, l->name, argv[1], strcmp(v, "none") ? pk : NULL, sizeof(pk));
+	} else if (strcmp(argv[2], "pseudonym") == 0) {
+		if ((rc = set_pseudonym(c, l, argv[1], argv[3])) != EX_OK)
+			return rc;
+	} else if (strcmp(argv[2], "identity") == 0) {
+		int mode = config_identity_parse(argv[3]);
+
+		if (strcmp(argv[3], "list") != 0 && (mode < 0 || !config_identity_allowed(l, mode)))
+			return fail(EX_FAIL, "\"%s\" is not a mode %s offers: it offers %s%s%s (set identity.choices to "
+			    "offer more), or \"list\"", argv[3], l->name, config_identity_name(l->identity),
+			    *l->identity_choices ? ", " : "", l->identity_choices);
+		rc = store_member_set_identity(c->store, l->name, argv[1], mode < 0 || mode == l->identity ? NULL :
+		    argv[3]);
 	} else
 		rc = store_member_set(c->store, l->name, argv[1], argv[2], argv[3]);
 	if (rc == STORE_NOTFOUND)
 		return fail(EX_FAIL, "%s is not a member of %s", argv[1], l->name);
 	if (rc == STORE_BADVALUE)
 		return fail(EX_FAIL, "bad setting: KEY must be name, role (member|moderator|owner), "
-		    "nomail (on|off), digest (on|off) or key (PUBLICKEY|none)");
+		    "nomail (on|off), digest (on|off), pseudonym NAME, identity MODE or key (PUBLICKEY|none)");
 	if (rc != STORE_OK)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	if (c->json)
@@ -813,9 +898,129 @@ v_mod_show(struct ctx *c, int argc, char **argv)
 	if (spool_read(&c->spool, SPOOL_OUT, argv[1], &e, &msg, &why) != 0)
 		return fail(EX_FAIL, "cannot read held post %s: %s", argv[1], buf_cstr(&why));
 	envelope_free(&e);
+	{
+		char *author = store_held_author(c->store, l->name, argv[1]);
+
+		if (author)	/* kept only where disclosure.moderators_see = "address" */
+			printf("Mlist-Held-Author: <%s>\n", author);
+		free(author);
+	}
 	fwrite(msg.data, 1, msg.len, stdout);
 	buf_free(&msg);
 	buf_free(&why);
+	return EX_OK;
+}
+
+static void
+print_archived(int n, long long at, const char *summary, void *arg)
+{
+	struct ls_arg *a = arg;
+	const char *tab = strchr(summary, '\t');
+	time_t t = (time_t)at;
+	struct tm tm;
+	char date[32];
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+	if (a->c->json) {
+		char from[300];
+
+		snprintf(from, sizeof(from), "%.*s", tab ? (int)(tab - summary) : (int)strlen(summary), summary);
+		printf("%s{\"n\":%d,\"date\":%lld,\"from\":", a->n++ ? "," : "", n, at);
+		json_str(from);
+		printf(",\"subject\":");
+		json_str(tab ? tab + 1 : "");
+		printf("}");
+	} else {
+		printf("%6d  %s  %.*s  %s\n", n, date, tab ? (int)(tab - summary) : (int)strlen(summary), summary,
+		    tab ? tab + 1 : "");
+		a->n++;
+	}
+}
+
+static int
+v_archive_ls(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	struct ls_arg a = { c, 0, l };
+	long long since;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (!archive_allowed(l, READER_MODERATOR, 0, &since))
+		return fail(EX_FAIL, "%s: %s (disclosure.archive = \"none\")", l->name, archive_refusal(l));
+	if (c->json)
+		printf("[");
+	if (store_archive_each(c->store, l->name, since, print_archived, &a) < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("]\n");
+	return EX_OK;
+}
+
+struct export_arg {
+	struct ctx	*c;
+	const struct list_cfg *l;
+	int		 failed;
+};
+
+/* export_one - one post in mboxrd form: "From " line, LF line ends, ">From " quoted */
+static void
+export_one(int n, long long at, const char *summary, void *arg)
+{
+	struct export_arg *x = arg;
+	struct buf msg;
+	time_t t = (time_t)at;
+	struct tm tm;
+	char date[64];
+	long long when;
+
+	(void)summary;
+	buf_init(&msg, 0);
+	if (store_archive_get(x->c->store, x->l->name, n, &when, &msg) != STORE_OK) {
+		x->failed = 1;
+		buf_free(&msg);
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
+	printf("From %s@%s %s\n", x->l->name, x->c->cfg->hostname, date);
+	for (size_t i = 0; i < msg.len; ) {
+		const unsigned char *nl = memchr(msg.data + i, '\n', msg.len - i);
+		size_t end = nl ? (size_t)(nl - msg.data) + 1 : msg.len, k = i, len;
+
+		while (k < end && msg.data[k] == '>')
+			k++;
+		if (end - k >= 5 && memcmp(msg.data + k, "From ", 5) == 0)
+			putchar('>');
+		len = end - i;
+		if (len >= 2 && msg.data[end - 2] == '\r' && msg.data[end - 1] == '\n')
+			len -= 2;
+		else if (len >= 1 && msg.data[end - 1] == '\n')
+			len -= 1;
+		fwrite(msg.data + i, 1, len, stdout);
+		putchar('\n');
+		i = end;
+	}
+	putchar('\n');
+	buf_free(&msg);
+}
+
+static int
+v_archive_export(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	struct export_arg x = { c, l, 0 };
+	long long since;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (!archive_allowed(l, READER_MODERATOR, 0, &since))
+		return fail(EX_FAIL, "%s: %s (disclosure.archive = \"none\")", l->name, archive_refusal(l));
+	if (store_archive_each(c->store, l->name, since, export_one, &x) < 0 || x.failed)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	return EX_OK;
 }
 
@@ -852,6 +1057,20 @@ v_mod_act(struct ctx *c, int argc, char **argv)
 		return fail(EX_FAIL, "post %s would reach nobody: %s has no %s; it stays held", argv[1], l->name,
 		    strcmp(reason, "no owner or moderator") == 0 ? "owner or moderator (member set ... role owner)" :
 		    "members who receive mail");
+	}
+	if (approve && n > 0 && strcmp(reason, "no owner or moderator") != 0) {
+		struct envelope e;
+		struct buf msg, why;
+
+		buf_init(&msg, 0);
+		buf_init(&why, 0);
+		if (spool_read(&c->spool, SPOOL_OUT, argv[1], &e, &msg, &why) == 0) {
+			envelope_free(&e);
+			if (archive_add(c->store, l, now, msg.data, msg.len) < 0)
+				n = -1;
+		}
+		buf_free(&msg);
+		buf_free(&why);
 	}
 	if (n < 0 || store_commit(c->store) < 0) {
 		store_rollback(c->store);

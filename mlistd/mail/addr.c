@@ -35,7 +35,7 @@ addr_valid(const char *a)
 const char *
 addr_kind_name(enum addr_kind k)
 {
-	static const char *const names[] = { "none", "post", "request", "owner", "bounces", "confirm" };
+	static const char *const names[] = { "none", "post", "request", "owner", "bounces", "confirm", "private" };
 
 	return names[k];
 }
@@ -51,7 +51,7 @@ listaddr_parse(const struct config *c, const char *addr, struct listaddr *la)
 	const char *at = strrchr(addr, '@'), *plus;
 	char local[128];
 	size_t llen, n;
-	int i, r;
+	int i, r, private = 0;
 
 	memset(la, 0, sizeof(*la));
 	if (!addr_valid(addr) || strcasecmp(at + 1, c->hostname) != 0)
@@ -62,6 +62,10 @@ listaddr_parse(const struct config *c, const char *addr, struct listaddr *la)
 	memcpy(local, addr, llen);
 	local[llen] = 0;
 	if ((plus = strchr(local, '+')) != NULL) {
+		if (strncasecmp(plus + 1, "p-", 2) == 0) {	/* LIST+p-HANDLE: a private reply */
+			private = 1;
+			memmove(local + (plus - local) + 1, plus + 3, strlen(plus + 3) + 1);
+		}
 		n = strlen(plus + 1);
 		if (n == 0 || n > TOKEN_MAX)
 			return -1;
@@ -77,11 +81,13 @@ listaddr_parse(const struct config *c, const char *addr, struct listaddr *la)
 		n = strlen(l->name);
 		if (strncasecmp(local, l->name, n) != 0)
 			continue;
-		if (local[n] == 0 && !la->token[0]) {
-			la->kind = ADDR_POST;
+		if (local[n] == 0 && (!la->token[0] || private)) {
+			la->kind = private ? ADDR_PRIVATE : ADDR_POST;
 			la->list = l;
 			return 0;
 		}
+		if (private)
+			continue;
 		for (r = 0; r < 4; r++)
 			if (strcasecmp(local + n, roles[r].sfx) == 0 &&
 			    (roles[r].kind == ADDR_CONFIRM ? la->token[0] != 0 :

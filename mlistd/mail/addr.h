@@ -7,7 +7,7 @@
 #define ADDR_MAX	254
 #define TOKEN_MAX	64
 
-enum addr_kind { ADDR_NONE, ADDR_POST, ADDR_REQUEST, ADDR_OWNER, ADDR_BOUNCES, ADDR_CONFIRM };
+enum addr_kind { ADDR_NONE, ADDR_POST, ADDR_REQUEST, ADDR_OWNER, ADDR_BOUNCES, ADDR_CONFIRM, ADDR_PRIVATE };
 
 struct listaddr {
 	enum addr_kind	 kind;

@@ -1543,3 +1543,57 @@ store_identity_expire(struct store *st, const char *list, long long now, long lo
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)archive_before);
 	return step_done(s);
 }
+
+/* store_confirm_bound - what an unused, unexpired token of this kind is bound to (into out) */
+int
+store_confirm_bound(struct store *st, const char *token, const char *list, const char *kind, long long now,
+    struct buf *out)
+{
+	sqlite3_stmt *s = prep(st, "SELECT post_hash FROM confirmations WHERE token_hash = ?1 AND list = ?2 "
+	    "AND kind = ?3 AND used = 0 AND expires > ?4");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && buf_append(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0)) < 0)
+		rc = SQLITE_ERROR;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/* store_confirm_pseudonym - the member who asked (by token) takes the pseudonym; the token is used up */
+int
+store_confirm_pseudonym(struct store *st, const char *token, const char *list, const char *name,
+    const char *skeleton, const char *handle)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, handle = coalesce(handle, ?5) "
+	    "WHERE list = ?2 AND addr_hash = (SELECT poster_hash FROM confirmations c WHERE c.token_hash = ?1 "
+	    "AND c.list = ?2 AND c.kind = 'pseudonym')");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	if (bind_sealed(st, s, 3, name) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	bind_tagged(st, s, 4, list, "pseudonym", skeleton);
+	sqlite3_bind_text(s, 5, handle, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_EXISTS;
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	if ((s = prep(st, "UPDATE confirmations SET used = 1 WHERE token_hash = ?1")) == NULL)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	return step_done(s);
+}
