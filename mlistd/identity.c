@@ -218,7 +218,8 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		buf_printf(out, "Mlist-Private-Reply: <mailto:%s+p-%s@%s>\r\n", l->name, id->handle,
 		    p->cfg->hostname);
 	if (private_to)
-		buf_printf(out, "Auto-Submitted: no\r\nX-Loop: %s@%s\r\n", l->name, p->cfg->hostname);
+		buf_printf(out, "List-Id: <%s.%s>\r\nX-Loop: %s@%s\r\n", l->name, p->cfg->hostname, l->name,
+		    p->cfg->hostname);
 	else
 		transform_list_headers(p->cfg, l, out);
 	buf_append(out, t->part[TP_BODY].data, t->part[TP_BODY].len);

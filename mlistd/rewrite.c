@@ -192,7 +192,21 @@ decode(const struct mailmime *m, char **data, size_t *len)
 	    data, len) == MAILIMF_NO_ERROR ? 0 : -1;
 }
 
-/* to_utf8 - text in charset cs as UTF-8 (a copy; unknown charsets pass as they are) */
+/* lf - append s with CRLF (and lone CR) turned into LF: the cleaning below works on LF lines */
+static void
+lf(const char *s, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r') {
+			buf_putc(out, '\n');
+			if (i + 1 < n && s[i + 1] == '\n')
+				i++;
+		} else
+			buf_putc(out, s[i]);
+	}
+}
+
+/* to_utf8 - text in charset cs as UTF-8 with LF lines (unknown charsets pass as they are) */
 static void
 to_utf8(const char *cs, const char *s, size_t n, struct buf *out)
 {
@@ -200,11 +214,11 @@ to_utf8(const char *cs, const char *s, size_t n, struct buf *out)
 
 	if (cs && *cs && strcasecmp(cs, "utf-8") && strcasecmp(cs, "us-ascii") &&
 	    charconv("utf-8", cs, s, n, &u) == MAIL_CHARCONV_NO_ERROR && u) {
-		buf_puts(out, u);
+		lf(u, strlen(u), out);
 		charconv_buffer_free(u);
 		return;
 	}
-	buf_append(out, s, n);
+	lf(s, n, out);
 }
 
 /* crlf - normalise line ends to CRLF */
@@ -373,6 +387,7 @@ text_out(struct rw *w, const struct mailmime *m, const char *ct, const char *cha
 
 	buf_init(&t, 0);
 	crlf((const char *)text->data, text->len, &t);
+	buf_append(&w->r->scan, t.data, t.len);
 	if (plain_7bit(&t)) {
 		headers_out(w, m, ct, charset, "7bit", fname, out);
 		buf_append(out, t.data, t.len);
@@ -381,6 +396,30 @@ text_out(struct rw *w, const struct mailmime *m, const char *ct, const char *cha
 		qp(&t, out);
 	}
 	buf_free(&t);
+}
+
+static long find(const struct buf *, size_t, const char *);
+
+/* rename_cids - "cid:OLD" becomes "cid:NEW" throughout b (HTML kept as it is) */
+static void
+rename_cids(const struct rw *w, struct buf *b)
+{
+	char pat[300];
+	long at;
+
+	for (int i = 0; i < w->ncids; i++) {
+		snprintf(pat, sizeof(pat), "cid:%s", w->cids[i].old);
+		while ((at = find(b, 0, pat)) >= 0) {
+			struct buf nb;
+
+			buf_init(&nb, 0);
+			buf_append(&nb, b->data, (size_t)at);
+			buf_printf(&nb, "cid:%s", w->cids[i].new);
+			buf_append(&nb, b->data + at + strlen(pat), b->len - (size_t)at - strlen(pat));
+			buf_free(b);
+			*b = nb;
+		}
+	}
 }
 
 /* cut - remove [from, to) from b */
@@ -538,9 +577,8 @@ part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, i
 	cs = m->mm_content_type ? mailmime_content_charset_get(m->mm_content_type) : NULL;
 	buf_init(&t, 0);
 	if (m->mm_type == MAILMIME_SINGLE && !strncmp(ct, "text/", 5)) {
+		/* the leak guard reads what goes out, decoded: text_out adds it to the scan */
 		to_utf8(cs, data ? data : "", len, &t);
-		buf_append(&w->r->scan, t.data, t.len);
-		buf_putc(&w->r->scan, '\n');
 		if (find(&t, 0, "-----BEGIN PGP PUBLIC KEY BLOCK-----") >= 0 && *fname) {
 			note(w, "an attached OpenPGP key");
 			n = 0;
@@ -564,6 +602,8 @@ part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, i
 		} else {
 			if (!strcmp(ct, "text/plain"))
 				plain_clean(w, &t, top);
+			if (!strcmp(ct, "text/html"))
+				rename_cids(w, &t);	/* html = "keep": the parts it shows were renamed */
 			text_out(w, m, ct, "utf-8", fname, &t, out);
 			n = 1;
 		}
