@@ -211,12 +211,17 @@ static void
 to_utf8(const char *cs, const char *s, size_t n, struct buf *out)
 {
 	char *u = NULL;
+	int rc;
 
-	if (cs && *cs && strcasecmp(cs, "utf-8") && strcasecmp(cs, "us-ascii") &&
-	    charconv("utf-8", cs, s, n, &u) == MAIL_CHARCONV_NO_ERROR && u) {
-		lf(u, strlen(u), out);
-		charconv_buffer_free(u);
-		return;
+	/* charconv() mallocs its result (charconv_buffer_free is for charconv_buffer's, and leaks it) */
+	if (cs && *cs && strcasecmp(cs, "utf-8") && strcasecmp(cs, "us-ascii")) {
+		rc = charconv("utf-8", cs, s, n, &u);
+		if (rc == MAIL_CHARCONV_NO_ERROR && u) {
+			lf(u, strlen(u), out);
+			free(u);
+			return;
+		}
+		free(u);
 	}
 	lf(s, n, out);
 }

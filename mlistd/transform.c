@@ -594,11 +594,11 @@ display_name(const char *value, struct buf *out)
 		return;
 	if (clist_begin(mb->mb_list) && (box = clist_content(clist_begin(mb->mb_list)))->mb_display_name) {
 		if (mailmime_encoded_phrase_parse("iso-8859-1", box->mb_display_name,
-		    strlen(box->mb_display_name), &j, "utf-8", &dec) == MAILIMF_NO_ERROR && dec) {
+		    strlen(box->mb_display_name), &j, "utf-8", &dec) == MAILIMF_NO_ERROR && dec)
 			buf_puts(out, dec);
-			free(dec);
-		} else
+		else
 			buf_puts(out, box->mb_display_name);
+		free(dec);
 	}
 	mailimf_mailbox_list_free(mb);
 }
@@ -634,10 +634,9 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
 	r.removed = out->part[TP_REMOVED];
 	if ((v = hdr_get_value(h, "Subject")) != NULL) {
 		if (mailmime_encoded_phrase_parse("iso-8859-1", v, strlen(v), &j, "utf-8", &dec) == MAILIMF_NO_ERROR &&
-		    dec) {
+		    dec)
 			buf_puts(&r.scan, dec);
-			free(dec);
-		}
+		free(dec);
 		buf_putc(&r.scan, '\n');
 		free(v);
 	}
