@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libetpan/libetpan.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "../mlistd/mail/author.h"
+#include "../mlistd/mail/header.h"
 #include "../mlistd/mail/dkim.h"
 #include "../mlistd/util/fsutil.h"
 
@@ -102,6 +104,37 @@ key_from_records(const char *path, const char *selector, unsigned char pk[DKIM_P
 	return rc;
 }
 
+/*
+ * print_poster - who the post says wrote it: on pseudonymous and anonymous
+ * lists the From display name "NAME via LIST" (covered by the list's DKIM
+ * signature); with the author key's fingerprint, the same NAME and key on
+ * two posts means the same pseudonym.
+ */
+static void
+print_poster(const char *msg, size_t len, const char *fp)
+{
+	struct hdr h;
+	char *from, *dec = NULL, *via;
+	size_t idx = 0;
+
+	if (hdr_parse(msg, len, &h) < 0)
+		return;
+	if ((from = hdr_get_value(&h, "From")) != NULL &&
+	    mailmime_encoded_phrase_parse("utf-8", from, strlen(from), &idx, "utf-8", &dec) == MAILIMF_NO_ERROR &&
+	    dec && (via = strstr(dec, " via ")) != NULL) {
+		char *name = dec;
+
+		*via = 0;
+		if (*name == '"')
+			name++;
+		printf("poster:  %s \"%s\" (key %s)\n", strncmp(name, "Anonymous ", 10) == 0 ? "anonymous post" :
+		    "pseudonym", name, fp);
+	}
+	free(dec);
+	free(from);
+	hdr_free(&h);
+}
+
 static int
 verify(int argc, char **argv)
 {
@@ -152,6 +185,8 @@ verify(int argc, char **argv)
 		printf("author:  ok, key %s on list %s\n", fp, lid);
 		ok_author = 1;
 	}
+	if (ok_dkim && ok_author)
+		print_poster((char *)msg.data, msg.len, fp);
 	buf_free(&msg);
 	buf_free(&err);
 	return ok_dkim && ok_author ? EX_OK : EX_FAIL;

@@ -1072,7 +1072,7 @@ int
 store_member_author_seed(struct store *st, const char *list, const char *addr, unsigned char *seed, size_t n)
 {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-	sqlite3_stmt *s = prep(st, "SELECT author_seed FROM members WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = prep(st, "SELECT author_seed, own_key FROM members WHERE list = ?1 AND addr_hash = ?2");
 	struct buf b;
 	int rc;
 
@@ -1085,6 +1085,22 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 	}
 	buf_init(&b, 0);
+	if (sqlite3_column_int(s, 1)) {
+		/*
+		 * The member holds their own key (author_pk is theirs). Where the list must
+		 * sign for them anyway (a pseudonymous copy, rewritten), it uses a key derived
+		 * from the master key, the list and the member: stable, never stored, and
+		 * their registered key is left alone.
+		 */
+		char *t = NULL;
+
+		sqlite3_finalize(s);
+		if (asprintf(&t, "author-seed:%s", addr) < 0)
+			return STORE_ERR;
+		keys_addr_hash(st->keys, list, t, seed);
+		free(t);
+		return STORE_OK;
+	}
 	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
 		rc = keys_open(st->keys, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), &b) == 0 &&
 		    b.len == n ? STORE_OK : STORE_ERR;

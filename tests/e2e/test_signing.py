@@ -327,3 +327,56 @@ def test_key_registered_by_mail_after_confirmation(make_instance, sink, tmp_path
     assert inst.wait_log("reason=unsigned-own-key")
     send(inst, signed_post(key, mid="after@example.org"))
     assert inst.wait_log("author=own-key")
+
+
+@pytest.mark.parametrize("mode", ["pseudonym", "anonymous"])
+def test_mlist_verify_names_the_pseudonym(make_instance, sink, tmp_path, mode):
+    """On non-real lists mlist verify says which pseudonym (or one-off anonymous handle) and key signed."""
+    inst = make_instance(list_settings={"identity.mode": mode}, start=False)
+    inst.ctl("member", "set", "demo", "alice@example.org", "pseudonym", "Genossin Ærø")
+    inst.start()
+    rec = tmp_path / "records.txt"
+    rec.write_text(inst.ctl("keys", "demo").stdout)
+    for n in range(2):
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            s.sendmail("alice@example.org", ["demo@lists.example"],
+                       f"From: alice@example.org\r\nSubject: p{n}\r\n\r\ntext {n}\r\n".encode())
+    copies = [m for r, m in sink.wait_for(6) if r == "carol@example.org"]
+    out = []
+    for i, raw in enumerate(copies[:2]):
+        f = tmp_path / f"p{i}.eml"
+        f.write_bytes(raw)
+        r = mlist_verify(f, "--dns-record", str(rec))
+        assert r.returncode == 0, r.stdout
+        m = re.search(r'poster:  (pseudonym|anonymous post) "([^"]+)" \(key ([0-9A-F-]+)\)', r.stdout)
+        assert m, r.stdout
+        out.append(m.groups())
+    if mode == "pseudonym":
+        assert out[0] == out[1] == ("pseudonym", "Genossin Ærø", out[0][2])
+    else:
+        assert out[0][0] == "anonymous post" and out[0][1] != out[1][1] and out[0][2] != out[1][2]
+
+
+def test_own_key_on_a_pseudonymous_list(make_instance, sink, tmp_path):
+    """The member's own key vouches for the post to the list; the copy is rewritten like any other and
+    signed by the list-held pseudonym key (the member's own key, maybe used elsewhere, would link them).
+    Their registered key stays theirs: the next signed post is accepted too, a forged one is not."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    key = own_key(inst, tmp_path)
+    rec = tmp_path / "rec"
+    rec.write_text(inst.ctl("keys", "demo").stdout)
+    fps = []
+    for n in range(2):
+        send(inst, signed_post(key, mid=f"own{n}@example.org"))
+        got = [m for r, m in sink.wait_for(3 * (n + 1)) if r == "carol@example.org"]
+        assert len(got) == n + 1, inst.logtext()
+        raw = got[n]
+        assert b"example.org" not in raw.split(b"\r\n\r\n")[0].replace(b"carol@example.org", b"")
+        assert b"[demo] my own words" in raw
+        (tmp_path / "p.eml").write_bytes(raw)
+        r = mlist_verify(tmp_path / "p.eml", "--dns-record", str(rec))
+        assert r.returncode == 0, r.stdout
+        fps.append(re.search(r"poster:  pseudonym \"([^\"]+)\" \(key ([0-9A-F-]+)\)", r.stdout).groups())
+    assert fps[0] == fps[1]
+    send(inst, b"From: alice@example.org\r\nSubject: forged\r\n\r\nnot alice\r\n", sender="eve@evil.example")
+    assert inst.wait_log("reason=unsigned-own-key")
