@@ -9,10 +9,13 @@
  * held copy: what goes out is exactly what was confirmed, once.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "confirm.h"
 #include "mail/archive.h"
+#include "mail/header.h"
 #include "mail/pseudonym.h"
 #include "fanout.h"
 #include "policy.h"
@@ -40,14 +43,15 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 		snprintf(text, sizeof(text), "%s\n"
 		    "If you want it to go out as it is, reply to this message (the reply goes to\n%s),\n"
 		    "or send any message to that address, within %d days.\n\n"
-		    "To withdraw it, do nothing: it will not be distributed, and you can send\n"
-		    "a corrected post instead.", why, addr, CONFIRM_DAYS);
+		    "To withdraw it, reply with the word \"withdraw\" (or do nothing: after %d days it\n"
+		    "is gone). Then send a corrected post.", why, addr, CONFIRM_DAYS, CONFIRM_DAYS);
 	else
 		snprintf(text, sizeof(text),
 		    "The list %s@%s received a post in your name. It goes out only when you confirm\n"
 		    "that you sent it: reply to this message (the reply goes to %s),\n"
 		    "or send any message to that address, within %d days.\n\n"
-		    "If you did not send it, do nothing: it will not be distributed.", l->name,
+		    "If you did not send it, do nothing (or answer \"withdraw\"): it will not be distributed.",
+		    l->name,
 		    p->cfg->hostname, addr, CONFIRM_DAYS);
 	return fanout_notice_ex(p, l, poster, "Confirm your post to the list", text, ENV_NULL, extra);
 }
@@ -90,9 +94,38 @@ confirm_pseudonym(struct pipeline *p, const struct listaddr *la)
 	return 1;
 }
 
-/* confirm_handle - mail to LIST-confirm+TOKEN@: release the held copy once */
+/* says_withdraw - does the answer's Subject or first body line say "withdraw"? (our own header parser) */
+static int
+says_withdraw(const struct buf *msg)
+{
+	const char *m = (const char *)msg->data, *nl;
+	struct hdr h;
+	char *subj;
+	size_t off;
+	int yes = 0;
+
+	if (hdr_parse(m, msg->len, &h) < 0)
+		return 0;
+	if ((subj = hdr_get_value(&h, "Subject")) != NULL)
+		yes = strcasestr(subj, "withdraw") != NULL;
+	free(subj);
+	for (off = h.body_off; !yes && off < msg->len; off = (size_t)(nl - m) + 1) {
+		while (off < msg->len && (m[off] == ' ' || m[off] == '\t'))
+			off++;
+		if ((nl = memchr(m + off, '\n', msg->len - off)) == NULL)
+			nl = m + msg->len;
+		if (nl - (m + off) <= 1)
+			continue;	/* blank line */
+		yes = (size_t)(nl - (m + off)) >= 8 && strncasecmp(m + off, "withdraw", 8) == 0;
+		break;
+	}
+	hdr_free(&h);
+	return yes;
+}
+
+/* confirm_handle - mail to LIST-confirm+TOKEN@: release the held copy once (or withdraw it) */
 int
-confirm_handle(struct pipeline *p, const struct listaddr *la)
+confirm_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
 {
 	unsigned char want[crypto_hash_sha256_BYTES], got[crypto_hash_sha256_BYTES];
 	char id[QID_LEN + 8];
@@ -116,6 +149,11 @@ confirm_handle(struct pipeline *p, const struct listaddr *la)
 	}
 	if (rc != STORE_OK)
 		return -1;
+	if (says_withdraw(msg)) {
+		spool_remove(p->sp, SPOOL_OUT, id);
+		log_info("%s confirm: list=%s withdrawn by its author out=%s result=ok", p->qid, la->list->name, id);
+		return 1;
+	}
 	buf_init(&copy, 0);
 	buf_init(&why, 0);
 	if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &why) != 0) {

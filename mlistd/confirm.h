@@ -10,6 +10,6 @@
 int	confirm_request(struct pipeline *, const struct list_cfg *, const char *poster, const struct buf *copy,
 	    const char *why,
 	    char id[QID_LEN + 1]);
-int	confirm_handle(struct pipeline *, const struct listaddr *);
+int	confirm_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
 
 #endif

@@ -379,6 +379,41 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 	return relay_to_roles(p, l, msg, addr_kind_name(la->kind));
 }
 
+struct stale {
+	long long	 before;
+	char		 ids[64][QID_LEN + 1];
+	int		 n;
+};
+
+static void
+stale_one(const char *id, const char *reason, long long at, void *arg)
+{
+	struct stale *s = arg;
+
+	if (strcmp(reason, "confirm") == 0 && at < s->before && s->n < 64 && strlen(id) == QID_LEN)
+		memcpy(s->ids[s->n++], id, QID_LEN + 1);
+}
+
+/* expire_unconfirmed - posts nobody confirmed in time are gone: the row and the held copy */
+static void
+expire_unconfirmed(struct pipeline *p)
+{
+	char reason[64];
+
+	for (int i = 0; i < p->cfg->nlists; i++) {
+		const struct list_cfg *l = &p->cfg->lists[i];
+		struct stale s = { p->now - CONFIRM_DAYS * 86400LL - 3600, { "" }, 0 };
+
+		if (store_held_each(p->st, l->name, stale_one, &s) < 0)
+			continue;
+		for (int k = 0; k < s.n; k++)
+			if (store_held_take(p->st, l->name, s.ids[k], reason, sizeof(reason)) == STORE_OK) {
+				spool_remove(p->sp, SPOOL_OUT, s.ids[k]);
+				log_info("%s qmgr: list=%s held post never confirmed; expired result=ok", s.ids[k], l->name);
+			}
+	}
+}
+
 /* discard_outputs - a rolled-back transaction leaves no rendered copies */
 static void
 discard_outputs(struct pipeline *p)
@@ -440,7 +475,7 @@ process_incoming(struct pipeline *p, const char *id)
 			bounce_handle(p, &la, &msg);
 			break;
 		case ADDR_CONFIRM:
-			if (confirm_handle(p, &la) < 0)
+			if (confirm_handle(p, &la, &msg) < 0)
 				r = TEMPFAIL;
 			break;
 		case ADDR_PRIVATE:
@@ -601,6 +636,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 			last_purge = p.now;
 		}
 		if (p.now - last_expire > 60) {
+			expire_unconfirmed(&p);
 			/* retention: anonymous authorship links and old archive posts are erased */
 			for (i = 0; i < cfg->nlists; i++)
 				store_identity_expire(p.st, cfg->lists[i].name, p.now, cfg->lists[i].archive_days ?

@@ -1256,7 +1256,7 @@ store_confirm_use(struct store *st, const char *token, const char *list, long lo
 	snprintf(out_id, idlen, "%s", (const char *)sqlite3_column_text(s, 0));
 	memcpy(post_hash, sqlite3_column_blob(s, 1), hlen);
 	sqlite3_finalize(s);
-	if ((s = prep(st, "UPDATE confirmations SET used = 1 WHERE token_hash = ?1")) == NULL)
+	if ((s = prep(st, "UPDATE confirmations SET used = 1, poster_hash = x'', post_hash = x'' WHERE token_hash = ?1")) == NULL)
 		return STORE_ERR;
 	bind_token(st, s, 1, token);
 	if (step_done(s) != STORE_OK)
@@ -1286,7 +1286,7 @@ store_confirm_use_key(struct store *st, const char *token, const char *list, lon
 		return STORE_ERR;
 	if ((n = sqlite3_changes(st->db)) == 0)
 		return STORE_NOTFOUND;
-	if ((s = prep(st, "UPDATE confirmations SET used = 1 WHERE token_hash = ?1")) == NULL)
+	if ((s = prep(st, "UPDATE confirmations SET used = 1, poster_hash = x'', post_hash = x'' WHERE token_hash = ?1")) == NULL)
 		return STORE_ERR;
 	bind_token(st, s, 1, token);
 	return step_done(s);
@@ -1608,7 +1608,7 @@ store_confirm_pseudonym(struct store *st, const char *token, const char *list, c
 		return STORE_EXISTS;
 	if (rc != SQLITE_DONE)
 		return STORE_ERR;
-	if ((s = prep(st, "UPDATE confirmations SET used = 1 WHERE token_hash = ?1")) == NULL)
+	if ((s = prep(st, "UPDATE confirmations SET used = 1, poster_hash = x'', post_hash = x'' WHERE token_hash = ?1")) == NULL)
 		return STORE_ERR;
 	bind_token(st, s, 1, token);
 	return step_done(s);

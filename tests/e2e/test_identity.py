@@ -210,8 +210,19 @@ def test_leak_guard_holds_and_the_author_decides(make_instance, sink):
     time.sleep(0.5)
     assert copies_to(sink, "bob@example.org") == []
     token = re.search(rb"demo-confirm\+([0-9a-f]{40})@lists.example", note[0]).group(1).decode()
-    send(inst, b"Subject: yes\r\n\r\nyes\r\n", rcpt=f"demo-confirm+{token}@lists.example")
+    send(inst, b"Subject: Re: Confirm your post\r\n\r\nyes\r\n> To withdraw it, reply with\r\n",
+         rcpt=f"demo-confirm+{token}@lists.example")
     assert wait_until(lambda: copies_to(sink, "bob@example.org"))
+    # the author may withdraw instead: the held copy is gone, nobody gets it
+    send(inst, b"From: rosa.luxemburg@spartakus.example\r\nSubject: again\r\n\r\nI am Rosa Luxemburg.\r\n")
+    note = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"holding your post" in d][1:])
+    assert note and b"your name" in note[0]
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@lists.example", note[0]).group(1).decode()
+    send(inst, b"Subject: Re: x\r\n\r\nwithdraw\r\n", rcpt=f"demo-confirm+{token}@lists.example")
+    assert inst.wait_log("withdrawn by its author")
+    time.sleep(0.5)
+    assert len(copies_to(sink, "bob@example.org")) == 1
+    assert json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout) == []
 
 
 def test_signature_block_and_name_in_text(make_instance, sink):

@@ -112,6 +112,51 @@ START_TEST(schema_is_current_and_reopen_keeps_data)
 }
 END_TEST
 
+static void
+count_archive(int n, long long at, const char *summary, void *arg)
+{
+	(void)n;
+	(void)at;
+	(void)summary;
+	(*(int *)arg)++;
+}
+
+START_TEST(retention_erases_links_and_old_posts)
+{
+	char *a;
+	int n = 0;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "rosa@example.org", "Rosa"), STORE_OK);
+	ck_assert_int_eq(store_anon_add(st, "demo", "h1", "rosa@example.org", 2000), STORE_OK);
+	ck_assert_int_eq(store_anon_add(st, "demo", "h2", "rosa@example.org", 5000), STORE_OK);
+	ck_assert_int_eq(store_archive_add(st, "demo", 1000, "old\tpost", "A", 1), STORE_OK);
+	ck_assert_int_eq(store_archive_add(st, "demo", 3000, "new\tpost", "B", 1), STORE_OK);
+	a = store_member_by_handle(st, "demo", "h1", 1500);
+	ck_assert_str_eq(a, "rosa@example.org");
+	free(a);
+	ck_assert_ptr_null(store_member_by_handle(st, "demo", "h1", 2500));	/* expired, even before the purge */
+	ck_assert_int_eq(store_identity_expire(st, "demo", 2500, 2000), STORE_OK);
+	ck_assert_ptr_null(store_member_by_handle(st, "demo", "h1", 0));	/* erased */
+	a = store_member_by_handle(st, "demo", "h2", 2500);
+	ck_assert_str_eq(a, "rosa@example.org");
+	free(a);
+	ck_assert_int_eq(store_archive_each(st, "demo", 0, count_archive, &n), 1);
+	ck_assert_int_eq(n, 1);
+}
+END_TEST
+
+START_TEST(pseudonyms_unique_by_skeleton)
+{
+	ck_assert_int_eq(store_member_add(st, "demo", "a@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "b@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "other", "b@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo", "a@example.org", "Rosa", "rosa", "ha"), STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo", "b@example.org", "ROSA", "rosa", "hb"), STORE_EXISTS);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "other", "b@example.org", "ROSA", "rosa", "hc"), STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo", "nobody@example.org", "X", "x", "hd"), STORE_NOTFOUND);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -122,6 +167,8 @@ main(void)
 	tcase_add_test(tc, member_lifecycle);
 	tcase_add_test(tc, no_plaintext_in_database);
 	tcase_add_test(tc, schema_is_current_and_reopen_keeps_data);
+	tcase_add_test(tc, retention_erases_links_and_old_posts);
+	tcase_add_test(tc, pseudonyms_unique_by_skeleton);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
