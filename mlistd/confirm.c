@@ -56,42 +56,180 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 	return fanout_notice_ex(p, l, poster, "Confirm your post to the list", text, ENV_NULL, extra);
 }
 
-/* confirm_pseudonym - a "set pseudonym" token: 1 taken, 0 not a pseudonym token, -1 store error */
+/* apply_pseudonym - a confirmed "pseudonym NAME" for a member; what happened into res */
 static int
-confirm_pseudonym(struct pipeline *p, const struct listaddr *la)
+apply_pseudonym(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *name, struct buf *res)
 {
-	char sk[SKELETON_MAX], why[160], h[24], name[260];
-	struct buf sealed, plain;
+	char sk[SKELETON_MAX], why[160], h[24];
 	int rc;
 
+	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0) {
+		buf_printf(res, "- the pseudonym \"%s\" cannot be used: %s\n", name, why);
+		return 0;
+	}
+	handle_generate(h, sizeof(h));
+	rc = store_member_set_pseudonym(p->st, l->name, addr, name, sk, h);
+	if (rc == STORE_EXISTS) {
+		log_info("%s confirm: list=%s pseudonym taken by another member meanwhile result=permfail", p->qid,
+		    l->name);
+		buf_printf(res, "- \"%s\" is taken (another member's pseudonym is the same or looks the same); "
+		    "choose another with \"set pseudonym NAME\"\n", name);
+		return 0;
+	}
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return -1;
+	if (rc == STORE_OK) {
+		log_info("%s confirm: list=%s a member's pseudonym set result=ok", p->qid, l->name);
+		buf_printf(res, "- you post as \"%s\"\n", name);
+	}
+	return 0;
+}
+
+/* apply_line - one confirmed command for addr */
+static int
+apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *line, int member,
+    struct buf *res)
+{
+	int rc;
+
+	if (!strcmp(line, "unsubscribe")) {
+		if (member && (rc = store_member_rm(p->st, l->name, addr)) != STORE_OK && rc != STORE_NOTFOUND)
+			return -1;
+		buf_printf(res, "- you have left %s@%s; write \"subscribe\" to come back\n", l->name, p->cfg->hostname);
+		log_info("%s confirm: list=%s a member left result=ok", p->qid, l->name);
+		return 0;
+	}
+	if (!member)
+		return 0;	/* settings of a non-member: nothing to change, nothing to say */
+	if (!strncmp(line, "pseudonym ", 10))
+		return apply_pseudonym(p, l, addr, line + 10, res);
+	if (!strncmp(line, "identity ", 9)) {
+		int mode = config_identity_parse(line + 9);
+
+		if (mode < 0 || store_member_set_identity(p->st, l->name, addr, mode == l->identity ? NULL :
+		    line + 9) != STORE_OK)
+			return mode < 0 ? 0 : -1;
+		buf_printf(res, "- your posts will now go out as: %s\n", line + 9);
+		return 0;
+	}
+	if (!strncmp(line, "digest ", 7) || !strncmp(line, "nomail ", 7)) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "%.6s", line);
+		if (store_member_set(p->st, l->name, addr, key, line + 7) != STORE_OK)
+			return -1;
+		buf_printf(res, "- %s is now %s\n", key, line + 7);
+		return 0;
+	}
+	return 0;
+}
+
+/* subscribe - a confirmed subscription: admitted, or passed to the owners (subscription = "approve") */
+static int
+subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *intro, struct buf *res)
+{
+	struct buf app;
+	char text[300];
+	int n = 0, rc;
+
+	if (l->subscription == SUB_APPROVE) {
+		/* the owners decide; they see the introduction, and the address only if the list lets them */
+		buf_init(&app, 0);
+		buf_printf(&app, "Subject: Application to join %s\r\nFrom: <%s-request@%s>\r\n\r\n"
+		    "Someone has applied to join %s@%s and confirmed their address.\r\n", l->name, l->name,
+		    p->cfg->hostname, l->name, p->cfg->hostname);
+		if (l->identity == ID_REAL || l->moderators_see)
+			buf_printf(&app, "Address: %s\r\nAdmit with: mlistctl member add %s %s\r\n", addr, l->name, addr);
+		else
+			buf_puts(&app, "(The list does not show moderators the address; the operator admits them.)\r\n");
+		buf_puts(&app, "\r\nTheir introduction:\r\n\r\n");
+		buf_puts(&app, intro && *intro ? intro : "(none)\r\n");
+		rc = fanout_roles(p, l, app.data, app.len, &n);
+		if (rc == 0 && n == 0)
+			rc = store_hold(p->st, p->out[p->nout - 1], l->name, "application", NULL) == STORE_OK ? 0 : -1;
+		buf_free(&app);
+		if (rc < 0)
+			return -1;
+		buf_printf(res, "- your application and introduction have gone to the list's moderators; you will\n"
+		    "  hear from the list when they have decided\n");
+		log_info("%s confirm: list=%s application passed to the moderators result=ok", p->qid, l->name);
+		return 0;
+	}
+	rc = store_member_add(p->st, l->name, addr, NULL);
+	if (rc != STORE_OK && rc != STORE_EXISTS)
+		return -1;
+	snprintf(text, sizeof(text), "- welcome to %s@%s: write to the list at that address; \"help\" to\n"
+	    "  %s-request@%s lists what you can do\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+	buf_puts(res, text);
+	log_info("%s confirm: list=%s a member joined result=ok", p->qid, l->name);
+	return 1;
+}
+
+/*
+ * confirm_command - a "command" token: the commands sealed with it are
+ * done now, for the address that asked. 1 done, 0 not such a token, -1 error.
+ */
+static int
+confirm_command(struct pipeline *p, const struct listaddr *la)
+{
+	const struct list_cfg *l = la->list;
+	struct buf sealed, plain, res;
+	struct member m;
+	char *addr, *line, *next, *intro = NULL;
+	int rc, member;
+
 	buf_init(&sealed, 0);
-	buf_init(&plain, 0);
-	if ((rc = store_confirm_bound(p->st, la->token, la->list->name, "pseudonym", p->now, &sealed)) != STORE_OK) {
+	if ((rc = store_confirm_bound(p->st, la->token, l->name, "command", p->now, &sealed)) != STORE_OK) {
 		buf_free(&sealed);
 		return rc == STORE_NOTFOUND ? 0 : -1;
 	}
+	buf_init(&plain, 0);
 	rc = keys_open(p->keys, sealed.data, sealed.len, &plain);
 	buf_free(&sealed);
-	if (rc < 0 || plain.len >= sizeof(name)) {
+	if (rc < 0 || store_confirm_spend(p->st, la->token) != STORE_OK) {
 		buf_free(&plain);
-		return 0;
-	}
-	memcpy(name, plain.data, plain.len);
-	name[plain.len] = 0;
-	buf_free(&plain);
-	handle_generate(h, sizeof(h));
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
-		return 0;
-	rc = store_confirm_pseudonym(p->st, la->token, la->list->name, name, sk, h);
-	if (rc == STORE_EXISTS) {
-		log_info("%s confirm: list=%s pseudonym taken by another member meanwhile result=permfail", p->qid,
-		    la->list->name);
-		return 1;
-	}
-	if (rc != STORE_OK)
 		return -1;
-	log_info("%s confirm: list=%s a member's pseudonym set result=ok", p->qid, la->list->name);
-	return 1;
+	}
+	buf_init(&res, 0);
+	addr = (char *)buf_cstr(&plain);
+	if ((line = strchr(addr, '\n')) != NULL)
+		*line++ = 0;
+	member = store_member_find(p->st, l->name, addr, &m) == STORE_OK;
+	if (member)
+		member_free(&m);
+	/* the introduction, if any, is last: "intro" on a line of its own, then the text */
+	if (line && (intro = strncmp(line, "intro\n", 6) == 0 ? line : strstr(line, "\nintro\n")) != NULL) {
+		if (intro == line)
+			line = NULL;
+		else
+			*intro++ = 0;
+		intro += 6;
+	}
+	for (; line && *line && rc >= 0; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = 0;
+		if (!strcmp(line, "subscribe")) {
+			if (!member && (rc = subscribe(p, l, addr, intro, &res)) > 0)
+				member = 1;
+			else if (member)
+				buf_puts(&res, "- you are a member already\n");
+			continue;
+		}
+		rc = apply_line(p, l, addr, line, member, &res);
+	}
+	if (rc >= 0 && res.len == 0 && !member)
+		buf_puts(&res, "- nothing to change: the address is not subscribed\n");
+	if (rc >= 0) {
+		struct buf text;
+
+		buf_init(&text, 0);
+		buf_printf(&text, "Done, for %s@%s:\n\n%s", l->name, p->cfg->hostname, buf_cstr(&res));
+		rc = fanout_notice(p, l, addr, "Your request to the list: done", buf_cstr(&text), ENV_NULL);
+		buf_free(&text);
+	}
+	buf_free(&res);
+	buf_free(&plain);
+	return rc < 0 ? -1 : 1;
 }
 
 /* says_withdraw - does the answer's Subject or first body line say "withdraw"? (our own header parser) */
@@ -139,7 +277,7 @@ confirm_handle(struct pipeline *p, const struct listaddr *la, const struct buf *
 	}
 	if (rc != STORE_NOTFOUND)
 		return -1;
-	if ((rc = confirm_pseudonym(p, la)) != 0)
+	if ((rc = confirm_command(p, la)) != 0)
 		return rc;
 	if ((rc = store_confirm_use(p->st, la->token, la->list->name, p->now, id, sizeof(id), want,
 	    sizeof(want))) == STORE_NOTFOUND) {

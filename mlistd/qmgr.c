@@ -40,6 +40,8 @@
 #include "util/log.h"
 #include "worker.h"
 
+#define REQUEST_ANSWERS_PER_HOUR	10
+
 static volatile sig_atomic_t qmgr_stop, qmgr_reload;
 
 static void
@@ -326,7 +328,7 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 {
 	const struct list_cfg *l = la->list;
 	struct hdr h;
-	char loop[320], *v = NULL, text[400];
+	char loop[320], *v = NULL;
 	int automatic, looped = 0;
 	struct request req;
 
@@ -345,36 +347,53 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 		    addr_kind_name(la->kind));
 		return OK;
 	}
-	if (la->kind == ADDR_REQUEST && !automatic &&
-	    request_parse((const char *)msg->data, msg->len, &req) != CMD_NONE) {
+	if (la->kind == ADDR_REQUEST && !automatic) {
 		char key[400];
+		unsigned cmds = request_parse((const char *)msg->data, msg->len, &req);
 
-		/* answers are rate-limited per address, apart from the hourly notices */
-		snprintf(key, sizeof(key), "request %s", e->sender);
-		if (!store_notice_allowed(p->st, key, p->now, 60)) {
-			log_info("%s qmgr: list=%s kind=request answer suppressed (one a minute)", p->qid, l->name);
+		/* answers are rate-limited per address: ten an hour */
+		snprintf(key, sizeof(key), "~request:%s", l->name);
+		if (store_post_count(p->st, key, e->sender, p->now / 3600, 0) >= REQUEST_ANSWERS_PER_HOUR) {
+			log_info("%s qmgr: list=%s kind=request answer suppressed (%d an hour)", p->qid, l->name,
+			    REQUEST_ANSWERS_PER_HOUR);
 			return OK;
 		}
-		if (request_answer(p, l, e->sender, &req) < 0)
-			return TEMPFAIL;
-		{
-			static const char *const names[] = { "help", "keys", "key", "who", "archive-index",
-			    "archive-get", "set-pseudonym", "set-identity" };
-			char list[160] = "";
+		(void)store_post_count(p->st, key, e->sender, p->now / 3600, 1);
+		if (cmds & CMD_CONFIRM) {
+			/* "confirm TOKEN" in a mail to -request: as if mailed to LIST-confirm+TOKEN@ */
+			struct listaddr ca = *la;
 
-			for (size_t b = 0; b < sizeof(names) / sizeof(names[0]); b++)
-				if (req.cmds & (1u << b))
-					snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-					    *list ? "," : "", names[b]);
-			log_info("%s qmgr: list=%s kind=request commands=%s result=ok", p->qid, l->name, list);
+			ca.kind = ADDR_CONFIRM;
+			snprintf(ca.token, sizeof(ca.token), "%s", req.token);
+			if (confirm_handle(p, &ca, msg) < 0)
+				return TEMPFAIL;
+			req.cmds = cmds &= ~CMD_CONFIRM;
 		}
-		return OK;
-	}
-	if (la->kind == ADDR_REQUEST && !automatic) {
-		snprintf(text, sizeof(text), "Your message to %s-request@%s has reached the list's\n"
-		    "administrators, who will answer it. The commands this server answers by\n"
-		    "itself are listed in the answer to \"help\".", l->name, p->cfg->hostname);
-		notify(p, l, e->sender, "Your request has reached the list administrators", text);
+		if (cmds != CMD_NONE) {
+			if (request_answer(p, l, e->sender, &req) < 0)
+				return TEMPFAIL;
+			{
+				static const char *const names[] = { "help", "keys", "key", "who", "archive-index",
+				    "archive-get", "set-pseudonym", "set-identity", "subscribe", "unsubscribe",
+				    "set-digest", "set-nomail", "confirm" };
+				char list[200] = "";
+
+				for (size_t b = 0; b < sizeof(names) / sizeof(names[0]); b++)
+					if (req.cmds & (1u << b))
+						snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+						    *list ? "," : "", names[b]);
+				log_info("%s qmgr: list=%s kind=request commands=%s result=ok", p->qid, l->name, list);
+			}
+			return OK;
+		}
+		if (req.token[0]) {
+			log_info("%s qmgr: list=%s kind=request commands=confirm result=ok", p->qid, l->name);
+			return OK;
+		}
+		/* no command: the sender gets the help, the owners get the mail (nothing is lost) */
+		if (request_help(p, l, e->sender, "The list's server found no command in your message, so it has "
+		    "gone to the list's administrators, who will answer it.") < 0)
+			return TEMPFAIL;
 	}
 	return relay_to_roles(p, l, msg, addr_kind_name(la->kind));
 }

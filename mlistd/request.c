@@ -102,6 +102,37 @@ two_words(const char *w, const char *p, size_t n, struct request *r)
 		memcpy(r->identity, arg + 9, len - 9 + 1);
 		return CMD_SET_IDENTITY;
 	}
+	if (!strcasecmp(arg, "digest on") || !strcasecmp(arg, "digest off")) {
+		r->digest = !strcasecmp(arg + 7, "on");
+		return CMD_SET_DIGEST;
+	}
+	if (!strcasecmp(arg, "nomail on") || !strcasecmp(arg, "nomail off")) {
+		r->nomail = !strcasecmp(arg + 7, "on");
+		return CMD_SET_NOMAIL;
+	}
+	return CMD_NONE;
+}
+
+/* one_word - "subscribe [PSEUDONYM]", "unsubscribe", "confirm TOKEN" */
+static unsigned
+one_word(unsigned cmd, const char *p, size_t n, struct request *r)
+{
+	char arg[256];
+	size_t len = rest(p, n, arg, sizeof(arg));
+
+	switch (cmd) {
+	case CMD_SUBSCRIBE:
+		if (len)
+			snprintf(r->pseudonym, sizeof(r->pseudonym), "%s", arg);
+		return cmd;
+	case CMD_UNSUBSCRIBE:
+		return len == 0 ? cmd : CMD_NONE;
+	case CMD_CONFIRM:
+		if (len != 40 || strspn(arg, "0123456789abcdef") != 40)
+			return CMD_NONE;
+		memcpy(r->token, arg, 41);
+		return cmd;
+	}
 	return CMD_NONE;
 }
 
@@ -111,7 +142,9 @@ word(const char *p, size_t n, struct request *r)
 {
 	static const struct { const char *w; unsigned cmd; } cmds[] = {
 		{ "help", CMD_HELP }, { "keys", CMD_KEYS }, { "key", CMD_KEY }, { "who", CMD_WHO },
-		{ "archive", CMD_ARCHIVE_INDEX }, { "set", CMD_SET_IDENTITY },
+		{ "archive", CMD_ARCHIVE_INDEX }, { "set", CMD_SET_IDENTITY }, { "subscribe", CMD_SUBSCRIBE },
+		{ "join", CMD_SUBSCRIBE }, { "unsubscribe", CMD_UNSUBSCRIBE }, { "leave", CMD_UNSUBSCRIBE },
+		{ "confirm", CMD_CONFIRM },
 	};
 	size_t i = 0, s;
 
@@ -129,6 +162,8 @@ word(const char *p, size_t n, struct request *r)
 				return key_arg(p + i, n - i, r);
 			if (cmds[k].cmd == CMD_ARCHIVE_INDEX || cmds[k].cmd == CMD_SET_IDENTITY)
 				return two_words(cmds[k].w, p + i, n - i, r);
+			if (cmds[k].cmd & (CMD_SUBSCRIBE | CMD_UNSUBSCRIBE | CMD_CONFIRM))
+				return one_word(cmds[k].cmd, p + i, n - i, r);
 			while (i < n && isspace((unsigned char)p[i]))
 				i++;
 			return i == n ? cmds[k].cmd : CMD_NONE;	/* the whole line is the command */
@@ -153,6 +188,10 @@ request_parse(const char *m, size_t len, struct request *r)
 	if ((subj = hdr_get_value(&h, "Subject")) != NULL)
 		cmds |= word(subj, strlen(subj), r);
 	free(subj);
+	if (cmds & CMD_SUBSCRIBE) {
+		r->intro = m + h.body_off;	/* "subscribe" in the Subject: the body introduces */
+		r->introlen = len - h.body_off;
+	}
 	cte = hdr_get_value(&h, "Content-Transfer-Encoding");
 	ct = hdr_get_value(&h, "Content-Type");
 	if ((!cte || !strcasecmp(cte, "7bit") || !strcasecmp(cte, "8bit")) &&
@@ -167,7 +206,17 @@ request_parse(const char *m, size_t len, struct request *r)
 			if (m[off] == '>' || m[off] == '\r' || m[off] == '\n')
 				continue;
 			lines++;
-			cmds |= word(m + off, end - off, r);
+			{
+				unsigned c = word(m + off, end - off, r);
+
+				cmds |= c;
+				if (c & CMD_SUBSCRIBE) {
+					/* what follows the subscribe line is the introduction, not commands */
+					r->intro = m + end;
+					r->introlen = len - end;
+					break;
+				}
+			}
 		}
 	}
 	free(cte);
@@ -347,52 +396,153 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 	return 0;
 }
 
-/* set_answer - "set pseudonym NAME" (confirmed from the mailbox), "set identity MODE" */
+/* batch_line - one confirmable command, checked now (so a bad one is answered at once) */
 static int
-set_answer(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req, int level,
-    struct buf *b, char *replyto, size_t rlen)
+batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, struct buf *payload, struct buf *b)
 {
-	char sk[SKELETON_MAX], why[160], token[41];
-	unsigned char r[20];
-	struct buf sealed;
+	char sk[SKELETON_MAX], why[160];
 	int mode;
 
-	if (level == READER_ANYONE) {
-		buf_puts(b, "Only members can change their settings; you are not subscribed.\n\n");
-		return 0;
-	}
-	if (req->cmds & CMD_SET_IDENTITY) {
-		if ((mode = config_identity_parse(req->identity)) < 0 || !config_identity_allowed(l, mode))
+	switch (cmd) {
+	case CMD_SUBSCRIBE:
+		if (l->subscription == SUB_CLOSED) {
+			buf_puts(b, "This list takes no new members by mail; ask its owners (the -owner address).\n\n");
+			return 0;
+		}
+		buf_puts(payload, "subscribe\n");
+		if (*req->pseudonym && l->identity == ID_PSEUDONYM) {
+			if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
+				buf_printf(b, "That pseudonym cannot be used: %s. Choose another (or none: one will be "
+				    "made up for you).\n\n", why);
+				buf_reset(payload);
+				return 0;
+			}
+			buf_printf(payload, "pseudonym %s\n", req->pseudonym);
+		}
+		return 1;
+	case CMD_UNSUBSCRIBE:
+		buf_puts(payload, "unsubscribe\n");
+		return 1;
+	case CMD_SET_DIGEST:
+		buf_printf(payload, "digest %s\n", req->digest ? "on" : "off");
+		return 1;
+	case CMD_SET_NOMAIL:
+		buf_printf(payload, "nomail %s\n", req->nomail ? "on" : "off");
+		return 1;
+	case CMD_SET_IDENTITY:
+		if ((mode = config_identity_parse(req->identity)) < 0 || !config_identity_allowed(l, mode)) {
 			buf_printf(b, "\"%s\" is not a way of posting this list offers. It offers: %s%s%s.\n\n",
 			    req->identity, config_identity_name(l->identity), *l->identity_choices ? ", " : "",
 			    l->identity_choices);
-		else if (store_member_set_identity(p->st, l->name, to, mode == l->identity ? NULL :
-		    config_identity_name(mode)) != STORE_OK)
-			return -1;
-		else
-			buf_printf(b, "Your posts will now go out as: %s.\n\n", config_identity_name(mode));
-	}
-	if (req->cmds & CMD_SET_PSEUDONYM) {
+			return 0;
+		}
+		buf_printf(payload, "identity %s\n", config_identity_name(mode));
+		return 1;
+	case CMD_SET_PSEUDONYM:
 		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
 			buf_printf(b, "That pseudonym cannot be used: %s.\n\n", why);
 			return 0;
 		}
-		randombytes_buf(r, sizeof(r));
-		sodium_bin2hex(token, sizeof(token), r, sizeof(r));
-		buf_init(&sealed, 0);
-		if (keys_seal(p->keys, req->pseudonym, strlen(req->pseudonym), &sealed) < 0 ||
-		    store_confirm_add(p->st, "pseudonym", token, l->name, "", sealed.data, sealed.len, to,
-		    p->now + CONFIRM_DAYS * 86400LL) != STORE_OK) {
-			buf_free(&sealed);
-			return -1;
-		}
-		buf_free(&sealed);
-		buf_printf(b, "To take the pseudonym \"%s\" on %s@%s, send any message to\n  %s-confirm+%s@%s\n"
-		    "within %d days, or reply to this one. If you did not ask for this, do nothing.\n\n",
-		    req->pseudonym, l->name, p->cfg->hostname, l->name, token, p->cfg->hostname, CONFIRM_DAYS);
-		snprintf(replyto, rlen, "Reply-To: <%s-confirm+%s@%s>\r\n", l->name, token, p->cfg->hostname);
+		buf_printf(payload, "pseudonym %s\n", req->pseudonym);
+		return 1;
 	}
 	return 0;
+}
+
+/*
+ * confirm_batch - every command that changes a membership waits for one
+ * confirmation from the mailbox itself (a reply, or mail to
+ * LIST-confirm+TOKEN@). The answer is the same whether or not the address
+ * is subscribed; what applies is done at confirmation. The commands (and
+ * a subscriber's introduction) are sealed into the token's record.
+ */
+static int
+confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req,
+    struct buf *b, char *replyto, size_t rlen)
+{
+	static const unsigned order[] = { CMD_SUBSCRIBE, CMD_SET_PSEUDONYM, CMD_SET_IDENTITY, CMD_SET_DIGEST,
+	    CMD_SET_NOMAIL, CMD_UNSUBSCRIBE };
+	char token[41];
+	unsigned char r[20];
+	struct buf payload, one, sealed;
+	int n = 0, rc = 0;
+
+	buf_init(&payload, 0);
+	buf_init(&one, 0);
+	buf_printf(&payload, "%s\n", to);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (!(req->cmds & order[i]))
+			continue;
+		buf_reset(&one);
+		if (batch_line(l, req, order[i], &one, b)) {
+			buf_append(&payload, one.data, one.len);
+			n++;
+		}
+	}
+	if (n && (req->cmds & CMD_SUBSCRIBE) && req->introlen) {
+		buf_puts(&payload, "intro\n");
+		buf_append(&payload, req->intro, req->introlen < 4000 ? req->introlen : 4000);
+	}
+	if (n == 0)
+		goto done;
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
+	buf_init(&sealed, 0);
+	if (keys_seal(p->keys, payload.data, payload.len, &sealed) < 0 ||
+	    store_confirm_add(p->st, "command", token, l->name, "", sealed.data, sealed.len, to,
+	    p->now + CONFIRM_DAYS * 86400LL) != STORE_OK)
+		rc = -1;
+	buf_free(&sealed);
+	if (rc < 0)
+		goto done;
+	buf_printf(b, "To %s, reply to this message, or send any message to\n  %s-confirm+%s@%s\nwithin %d days. "
+	    "If you did not ask for this, do nothing: nothing will change.\n\n",
+	    (req->cmds & CMD_SUBSCRIBE) ? "join the list" : (req->cmds & CMD_UNSUBSCRIBE) ? "leave the list" :
+	    "make these changes", l->name, token, p->cfg->hostname, CONFIRM_DAYS);
+	snprintf(replyto, rlen, "Reply-To: <%s-confirm+%s@%s>\r\n", l->name, token, p->cfg->hostname);
+done:
+	buf_free(&payload);
+	buf_free(&one);
+	return rc;
+}
+
+/* help_text - what a member can do by mail */
+static void
+help_text(struct pipeline *p, const struct list_cfg *l, struct buf *b)
+{
+	buf_printf(b, "Commands for %s@%s (in the Subject, or each alone on a line of the body):\n\n"
+	    "  subscribe [PSEUDONYM]   join (the lines after it are your introduction)\n"
+	    "  unsubscribe             leave\n"
+	    "  set digest on|off       one message a day instead of every post\n"
+	    "  set nomail on|off       stop (or restart) mail without leaving\n"
+	    "  set pseudonym NAME      the name you post under on this list\n"
+	    "  set identity MODE       real, pseudonym or anonymous, as the list allows\n"
+	    "  confirm TOKEN           the same as answering a confirmation\n"
+	    "  key PUBLICKEY           your own key from 'mlist keygen' (signing: ed25519:..., or\n"
+	    "                          x25519:... to receive every post encrypted to you)\n"
+	    "  keys                    the list's keys\n"
+	    "  who                     who is on the list (as far as the list discloses it)\n"
+	    "  archive index           the posts in the archive you may read\n"
+	    "  archive get N           post N of the archive\n"
+	    "  help                    this text\n\n"
+	    "Changes to your membership take effect when you answer the confirmation the list\n"
+	    "sends to your address. To reach the people who run the list, write to\n"
+	    "%s-owner@%s.\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+}
+
+/* request_help - the help, after a line saying why it was sent */
+int
+request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const char *why)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "%s\n\n", why);
+	help_text(p, l, &b);
+	rc = fanout_notice(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL);
+	buf_free(&b);
+	return rc;
 }
 
 /* request_answer - one reply for all the commands in a mail */
@@ -415,8 +565,7 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & (CMD_ARCHIVE_INDEX | CMD_ARCHIVE_GET)) && archive_answer(p, l, req, level, since, &b, &post) < 0)
 		return buf_free(&b), buf_free(&post), -1;
-	if ((cmds & (CMD_SET_PSEUDONYM | CMD_SET_IDENTITY)) &&
-	    set_answer(p, l, to, req, level, &b, replyto, sizeof(replyto)) < 0)
+	if ((cmds & CMD_CONFIRMED) && confirm_batch(p, l, to, req, &b, replyto, sizeof(replyto)) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if (cmds & CMD_KEY) {
 		int k = key_request(p, l, to, req->key, &b);
@@ -438,16 +587,7 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		buf_puts(&b, "\nCheck a post with: mlist verify POST.eml --list-key KEY\n\n");
 	}
 	if (cmds & CMD_HELP)
-		buf_printf(&b, "Commands for %s@%s (in the Subject or alone on a line of the body):\n"
-		    "  help            this text\n  keys            the list's signing keys\n"
-		    "  key PUBLICKEY   sign your posts with your own key (from 'mlist keygen')\n"
-		    "  who             who is on the list (as far as the list discloses it)\n"
-		    "  archive index   the posts in the archive you may read\n"
-		    "  archive get N   post N of the archive\n"
-		    "  set pseudonym NAME   the name you post under on this list\n"
-		    "  set identity MODE    real, pseudonym or anonymous (as the list allows)\n"
-		    "Anything else you write to this address reaches the list's owners.\n",
-		    l->name, p->cfg->hostname);
+		help_text(p, l, &b);
 	if (post.len)
 		rc = fanout_notice_attach(p, l, to, "Your request to the list", buf_cstr(&b), replyto, &post);
 	else

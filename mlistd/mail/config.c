@@ -49,6 +49,7 @@ static const char *const private_choices[] = { "members", "anyone", "off", NULL 
 static const char *const html_choices[] = { "keep", "strip-remote", "text", NULL };
 static const char *const who_choices[] = { "none", "moderators", "members", "public", NULL };
 static const char *const see_choices[] = { "pseudonym", "address", NULL };
+static const char *const sub_choices[] = { "confirm", "approve", "closed", NULL };
 
 #define C(f)	offsetof(struct config, f)
 static const struct cfg_rule instance_rules[] = {
@@ -92,6 +93,7 @@ static const struct cfg_rule list_rules[] = {
 	{ "description",	T_STR,	S(description), "", 0, 0, 0, NULL },
 	{ "posting",		T_ENUM,	S(posting), "members", 0, 0, 0, posting_choices },
 	{ "post_auth",		T_ENUM,	S(post_auth), "sender", 0, 0, 0, auth_choices },
+	{ "subscription",	T_ENUM,	S(subscription), "confirm", 0, 0, 0, sub_choices },
 	{ "subject_prefix",	T_STR,	S(subject_prefix), "[%s]", 0, 0, 0, NULL },
 	{ "footer",		T_STR,	S(footer), "", 0, 0, 0, NULL },
 	{ "max_message_size",	T_INT64, S(max_message_size), "", 0, 0, 1LL << 30, NULL },

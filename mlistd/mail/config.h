@@ -15,6 +15,7 @@ enum identity { ID_REAL, ID_PSEUDONYM, ID_ANONYMOUS };
 enum private_replies { PRIV_MEMBERS, PRIV_ANYONE, PRIV_OFF };
 enum html_policy { HTML_KEEP, HTML_STRIP_REMOTE, HTML_TEXT };
 enum who { WHO_NONE, WHO_MODERATORS, WHO_MEMBERS, WHO_PUBLIC };
+enum subscription { SUB_CONFIRM, SUB_APPROVE, SUB_CLOSED };
 
 struct listen_cfg {
 	char		*address;
@@ -28,6 +29,7 @@ struct list_cfg {
 	char		*description;
 	int		 posting;	/* enum posting */
 	int		 post_auth;	/* enum post_auth */
+	int		 subscription;	/* enum subscription */
 	char		*subject_prefix;
 	char		*footer;
 	long long	 max_message_size;	/* 0: instance limit */

@@ -1582,33 +1582,14 @@ store_confirm_bound(struct store *st, const char *token, const char *list, const
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
-/* store_confirm_pseudonym - the member who asked (by token) takes the pseudonym; the token is used up */
+/* store_confirm_spend - a token is used up: only its hash stays, so it cannot be used again */
 int
-store_confirm_pseudonym(struct store *st, const char *token, const char *list, const char *name,
-    const char *skeleton, const char *handle)
+store_confirm_spend(struct store *st, const char *token)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, handle = coalesce(handle, ?5) "
-	    "WHERE list = ?2 AND addr_hash = (SELECT poster_hash FROM confirmations c WHERE c.token_hash = ?1 "
-	    "AND c.list = ?2 AND c.kind = 'pseudonym')");
-	int rc;
+	sqlite3_stmt *s = prep(st, "UPDATE confirmations SET used = 1, poster_hash = x'', post_hash = x'' "
+	    "WHERE token_hash = ?1");
 
 	if (!s)
-		return STORE_ERR;
-	bind_token(st, s, 1, token);
-	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
-	if (bind_sealed(st, s, 3, name) < 0) {
-		sqlite3_finalize(s);
-		return STORE_ERR;
-	}
-	bind_tagged(st, s, 4, list, "pseudonym", skeleton);
-	sqlite3_bind_text(s, 5, handle, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc == SQLITE_CONSTRAINT)
-		return STORE_EXISTS;
-	if (rc != SQLITE_DONE)
-		return STORE_ERR;
-	if ((s = prep(st, "UPDATE confirmations SET used = 1, poster_hash = x'', post_hash = x'' WHERE token_hash = ?1")) == NULL)
 		return STORE_ERR;
 	bind_token(st, s, 1, token);
 	return step_done(s);

@@ -130,8 +130,7 @@ int	store_archive_each(struct store *, const char *list, long long since, store_
 int	store_archive_get(struct store *, const char *list, int n, long long *at, struct buf *out);
 int	store_confirm_bound(struct store *, const char *token, const char *list, const char *kind, long long now,
 	    struct buf *out);
-int	store_confirm_pseudonym(struct store *, const char *token, const char *list, const char *name,
-	    const char *skeleton, const char *handle);
+int	store_confirm_spend(struct store *, const char *token);
 int	store_identity_expire(struct store *, const char *list, long long now, long long archive_before);
 
 enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };

@@ -260,10 +260,12 @@ def test_owner_mail_reaches_moderators_only(make_instance, sink):
 def test_request_mail_not_lost(make_instance, sink):
     inst = make_instance()
     # no owner yet: the request is held, and the sender told it arrived
-    post(inst, sender="newbie@elsewhere.example", rcpt="demo-request@lists.example", subject="subscribe")
+    post(inst, sender="newbie@elsewhere.example", rcpt="demo-request@lists.example",
+         subject="a question about the list")
     assert inst.wait_log("held=no-owner")
     copies = sink.wait_for(1)
     assert [r for r, _ in copies] == ["newbie@elsewhere.example"]
+    assert b"found no command" in copies[0][1] and b"subscribe [PSEUDONYM]" in copies[0][1]   # help
     r = inst.ctl("--json", "status")
     assert '"held":1' in r.stdout, r.stdout
 

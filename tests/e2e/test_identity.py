@@ -368,7 +368,10 @@ def test_set_pseudonym_and_identity_by_mail(make_instance, sink):
     m = msg_of(wait_until(lambda: copies_to(sink, "bob@example.org"))[0])
     assert m["From"].startswith('Quiet Sparrow via demo')
     # bob chooses to post anonymously (the list offers it); "real" it does not offer
-    request(inst, sink, "bob@example.org", "set identity anonymous", b"now go out as: anonymous")
+    ans = request(inst, sink, "bob@example.org", "set identity anonymous", b"demo-confirm+")
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ans).group(1).decode()
+    send(inst, b"Subject: ok\r\n\r\nok\r\n", rcpt=f"demo-confirm+{token}@lists.example")
+    assert wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"now go out as: anonymous" in d])
     send(inst, b"From: bob@example.org\r\nSubject: unnamed\r\n\r\nHello again.\r\n", sender="bob@example.org")
     m = msg_of(wait_until(lambda: len(copies_to(sink, "carol@example.org")) >= 2 and
                           copies_to(sink, "carol@example.org"))[1])
