@@ -112,6 +112,19 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr, const
 		buf_printf(res, "- your posts will now go out as: %s\n", line + 9);
 		return 0;
 	}
+	if (!strncmp(line, "enckey ", 7)) {
+		unsigned char pk[32];
+		size_t got = 0;
+
+		if (sodium_base642bin(pk, sizeof(pk), line + 7, strlen(line + 7), NULL, &got, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(pk))
+			return 0;
+		if (store_member_set_enc_key(p->st, l->name, addr, pk, sizeof(pk)) != STORE_OK)
+			return -1;
+		buf_puts(res, "- from now on every post reaches you encrypted to your key (open it with 'mlist open')\n");
+		log_info("%s confirm: list=%s a member's encryption key registered result=ok", p->qid, l->name);
+		return 0;
+	}
 	if (!strncmp(line, "digest ", 7) || !strncmp(line, "nomail ", 7)) {
 		char key[8];
 
@@ -310,7 +323,7 @@ confirm_handle(struct pipeline *p, const struct listaddr *la, const struct buf *
 		return 0;
 	}
 	if (fanout_members(p, la->list, id, &n) < 0 ||
-	    archive_add(p->st, la->list, p->now, copy.data, copy.len) < 0) {
+	    archive_distributed(p->st, la->list, p->now, copy.data, copy.len) < 0) {
 		buf_free(&copy);
 		return -1;
 	}

@@ -24,6 +24,7 @@
 
 #include "deliver.h"
 #include "deliver_smtp.h"
+#include "mail/sealed.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -39,6 +40,7 @@ struct message {
 	char		 qid[32];
 	int		 ok;
 	struct buf	 bytes;		/* dot-stuffed for SMTP, raw for maildir */
+	struct buf	 raw;		/* as rendered: what a sealed copy seals */
 };
 
 struct batch {
@@ -74,6 +76,41 @@ collect(struct delivery *d, void *arg)
 	r->jobs[r->njobs].code = 0;
 	r->jobs[r->njobs].text[0] = 0;
 	r->njobs++;
+}
+
+/* sealed_for - does this job go sealed? (the member has a key and the list does not say encryption = off) */
+static int
+sealed_for(const struct run *r, const struct delivery *d)
+{
+	const struct list_cfg *l;
+
+	return d->sealed && (l = config_list_find(r->cfg, d->list)) != NULL && l->encryption != ENC_OFF;
+}
+
+/* seal_copy - the member's own copy, sealed to their key and wrapped (dot-stuffed for SMTP if smtp) */
+static int
+seal_copy(const struct run *r, const struct job *j, const struct message *m, int smtp, struct buf *out)
+{
+	char from[300], subject[200], text[600];
+	struct buf w;
+	int rc;
+
+	snprintf(from, sizeof(from), "\"%s list\" <%s@%s>", j->d.list, j->d.list, r->cfg->hostname);
+	snprintf(subject, sizeof(subject), "Encrypted post from %s@%s", j->d.list, r->cfg->hostname);
+	snprintf(text, sizeof(text), "This is a post to %s@%s, encrypted to the key you registered.\n"
+	    "Open it with:  mlist open < THIS-MESSAGE > post.eml\n"
+	    "(or use 'mlist open' as your mail program's display filter). What it restores is the\n"
+	    "post exactly as the list sent it, signatures and all.\n", j->d.list, r->cfg->hostname);
+	buf_init(&w, 0);
+	rc = sealed_wrap(from, j->d.rcpt, subject, r->cfg->hostname, text, j->d.seal_pk, m->raw.data, m->raw.len, &w);
+	if (rc == 0) {
+		if (smtp)
+			smtp_dot_stuff(w.data, w.len, out);
+		else
+			buf_append(out, w.data, w.len);
+	}
+	buf_free(&w);
+	return rc;
 }
 
 /* backoff - when to try again after `attempts` failures */
@@ -256,11 +293,22 @@ smtp_worker(void *arg)
 			if (!open && smtp_client_open(&c, r->cfg->relay_host, r->cfg->relay_port,
 			    r->cfg->relay_timeout, r->cfg->hostname, err, sizeof(err)) == 0)
 				open = 1;
-			if (open && smtp_client_send(&c, r->jobs[b->first].d.env_from, rcpts, b->n,
-			    b->msg->bytes.data, b->msg->bytes.len, codes, texts, err, sizeof(err)) < 0) {
+			const struct buf *bytes = &b->msg->bytes;
+			struct buf sealed;
+
+			buf_init(&sealed, 0);
+			if (sealed_for(r, &r->jobs[b->first].d)) {
+				/* a batch of one: this member's copy is sealed to their key */
+				if (seal_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
+					snprintf(err, sizeof(err), "cannot seal the copy");
+				bytes = &sealed;
+			}
+			if (open && !*err && smtp_client_send(&c, r->jobs[b->first].d.env_from, rcpts, b->n,
+			    bytes->data, bytes->len, codes, texts, err, sizeof(err)) < 0) {
 				smtp_client_close(&c);
 				open = 0;
 			}
+			buf_free(&sealed);
 		}
 		for (i = 0; i < b->n; i++) {
 			r->jobs[b->first + i].code = codes[i];
@@ -352,11 +400,19 @@ maildir_worker(void *arg)
 		for (int i = 0; i < b->n; i++) {
 			struct job *j = &r->jobs[b->first + i];
 
+			struct buf sealed;
+
+			buf_init(&sealed, 0);
 			if (!b->msg->ok)
 				j->code = 554;
+			else if (sealed_for(r, &j->d))
+				j->code = seal_copy(r, j, b->msg, 0, &sealed) < 0 ? 451 :
+				    deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, sealed.data, sealed.len, err,
+				    sizeof(err)) == 0 ? 250 : 451;
 			else
 				j->code = deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, b->msg->bytes.data,
 				    b->msg->bytes.len, err, sizeof(err)) == 0 ? 250 : 451;
+			buf_free(&sealed);
 		}
 		record(r, b, err, counts);
 		log_batch(r, b, counts, err, "maildir");
@@ -390,6 +446,8 @@ load(struct run *r, struct spool *sp, int *nmsg)
 				else
 					buf_append(&m[n].bytes, raw.data, raw.len);
 				envelope_free(&e);
+				m[n].raw = raw;		/* kept for the sealed copies */
+				buf_init(&raw, 0);
 			} else {
 				log_err("%s deliver: rendered copy unreadable: %s; quarantined", qid, buf_cstr(&why));
 				spool_quarantine(sp, SPOOL_OUT, qid);
@@ -416,7 +474,8 @@ cut(struct run *r, int size)
 		struct batch *last = r->nbatches ? &r->batches[r->nbatches - 1] : NULL;
 		struct delivery *p = i ? &r->jobs[i - 1].d : NULL, *d = &r->jobs[i].d;
 
-		if (last && last->n < size && strcmp(p->qid, d->qid) == 0 && strcmp(p->env_from, d->env_from) == 0) {
+		if (last && last->n < size && strcmp(p->qid, d->qid) == 0 && strcmp(p->env_from, d->env_from) == 0 &&
+		    !sealed_for(r, p) && !sealed_for(r, d)) {
 			last->n++;
 			continue;
 		}
@@ -475,6 +534,7 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 		if (store_pending_for(st, msgs[i].qid) == 0 && spool_exists(sp, SPOOL_OUT, msgs[i].qid))
 			spool_remove(sp, SPOOL_OUT, msgs[i].qid);
 		buf_free(&msgs[i].bytes);
+		buf_free(&msgs[i].raw);
 	}
 	free(msgs);
 	free(th);

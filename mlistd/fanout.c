@@ -18,6 +18,9 @@
 #include "sign.h"
 #include "util/log.h"
 
+static void notice_bytes(struct pipeline *, const struct list_cfg *, const char *, const char *, const char *,
+    const char *, const struct buf *, struct buf *);
+
 /* fanout_write - store a rendered copy in queue/out; remember it for rollback */
 int
 fanout_write(struct pipeline *p, const void *msg, size_t len, const char *note, char id[QID_LEN + 1])
@@ -74,11 +77,32 @@ fanout_list(struct pipeline *p, const struct list_cfg *l, const char *id, int ro
 	    at + l->retry_max);
 }
 
-/* fanout_members - a delivery for every member who gets mail */
+/*
+ * fanout_members - a delivery for every member who gets mail (copies to
+ * members with a key are sealed to it when they are sent). With
+ * encryption = "required" members without a key get a notice instead.
+ */
 int
 fanout_members(struct pipeline *p, const struct list_cfg *l, const char *id, int *count)
 {
-	return (*count = fanout_list(p, l, id, 0)) < 0 ? -1 : 0;
+	char nid[QID_LEN + 1], text[600];
+	struct buf m;
+	int n;
+
+	if (l->encryption != ENC_REQUIRED)
+		return (*count = fanout_list(p, l, id, FAN_MEMBERS)) < 0 ? -1 : 0;
+	if ((*count = fanout_list(p, l, id, FAN_KEYED)) < 0)
+		return -1;
+	snprintf(text, sizeof(text), "A post was sent to %s@%s. This list delivers posts only encrypted, and you\n"
+	    "have not registered a key: make one with 'mlist keygen' and send \"key x25519:...\"\n"
+	    "(the second line it prints) to %s-request@%s. The post itself stays in the archive.",
+	    l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+	buf_init(&m, 0);
+	notice_bytes(p, l, "", "A post you could not receive in clear", text, "", NULL, &m);
+	n = sign_copy(p, l, &m) < 0 || fanout_write(p, m.data, m.len, l->name, nid) < 0 ? -1 :
+	    fanout_list(p, l, nid, FAN_UNKEYED);
+	buf_free(&m);
+	return n < 0 ? -1 : 0;
 }
 
 /* fanout_roles - relay a message to the owners and moderators (their addresses stay here) */
@@ -89,7 +113,7 @@ fanout_roles(struct pipeline *p, const struct list_cfg *l, const void *msg, size
 
 	if (fanout_write(p, msg, len, l->name, id) < 0)
 		return -1;
-	return (*count = fanout_list(p, l, id, 1)) < 0 ? -1 : 0;
+	return (*count = fanout_list(p, l, id, FAN_ROLES)) < 0 ? -1 : 0;
 }
 
 /* fanout_notice - a short message from the list to one address */
@@ -100,28 +124,28 @@ fanout_notice(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	return fanout_notice_ex(p, l, to, subject, body, how, "");
 }
 
-/* notice - a notice from the list to one address, optionally with a message attached */
-static int
-notice(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject, const char *body,
-    enum envfrom how, const char *extra, const struct buf *attach)
+/* notice_bytes - a notice from the list (To: omitted when to is ""), optionally with a message attached */
+static void
+notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject, const char *body,
+    const char *extra, const struct buf *attach, struct buf *out)
 {
-	struct buf m;
-	char date[64], id[QID_LEN + 1];
+	char date[64], tohdr[400] = "";
 	time_t t = (time_t)p->now;
 	struct tm tm;
 	unsigned char r[8];
 	char rnd[17];
-	int rc;
+	struct buf m = *out;
 
+	if (*to)
+		snprintf(tohdr, sizeof(tohdr), "To: <%s>\r\n", to);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
-	buf_init(&m, 0);
-	buf_printf(&m, "From: \"%s list\" <%s-owner@%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
+	buf_printf(&m, "From: \"%s list\" <%s-owner@%s>\r\n%sSubject: %s\r\nDate: %s\r\n"
 	    "Message-ID: <notice.%s@%s>\r\nAuto-Submitted: auto-replied\r\nPrecedence: list\r\n"
 	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n%s",
-	    l->name, l->name, p->cfg->hostname, to, subject, date, rnd, p->cfg->hostname,
+	    l->name, l->name, p->cfg->hostname, tohdr, subject, date, rnd, p->cfg->hostname,
 	    l->name, p->cfg->hostname, l->name, p->cfg->hostname, extra);
 	if (attach)
 		buf_printf(&m, "Content-Type: multipart/mixed; boundary=\"=_notice_%s\"\r\n\r\n--=_notice_%s\r\n",
@@ -138,6 +162,20 @@ notice(struct pipeline *p, const struct list_cfg *l, const char *to, const char 
 			buf_puts(&m, "\r\n");
 		buf_printf(&m, "--=_notice_%s--\r\n", rnd);
 	}
+	*out = m;
+}
+
+/* notice - a notice from the list to one address, optionally with a message attached */
+static int
+notice(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject, const char *body,
+    enum envfrom how, const char *extra, const struct buf *attach)
+{
+	char id[QID_LEN + 1];
+	struct buf m;
+	int rc;
+
+	buf_init(&m, 0);
+	notice_bytes(p, l, to, subject, body, extra, attach, &m);
 	rc = sign_copy(p, l, &m) < 0 || fanout_write(p, m.data, m.len, l->name, id) < 0 ||
 	    fanout_to(p, l, id, to, how) < 0 ? -1 : 0;
 	buf_free(&m);

@@ -28,11 +28,14 @@
 #include "bounce.h"
 #include "confirm.h"
 #include "deliver.h"
+#include "digest.h"
 #include "fanout.h"
 #include "identity.h"
 #include "mail/archive.h"
 #include "mail/addr.h"
 #include "mail/header.h"
+#include "mail/listkey.h"
+#include "mail/sealed.h"
 #include "policy.h"
 #include "qmgr.h"
 #include "request.h"
@@ -120,9 +123,81 @@ identity_copy(struct pipeline *p, const struct list_cfg *l, const struct envelop
 	return 0;
 }
 
-/* handle_post - LIST@: transform in the worker, judge, distribute */
+/*
+ * open_sealed - a post sealed to the list's key (mlist seal) is opened here,
+ * in memory, and handled like any other; its plain text is never stored
+ * except in the encrypted spool. 1 opened into plain, 0 not sealed, -1 refused
+ * (told), -2 store error.
+ */
+static int
+open_sealed(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
+    struct buf *plain)
+{
+	unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
+	char sel[SELECTOR_MAX], text[400];
+	struct buf blob;
+	int rc;
+
+	buf_init(&blob, 0);
+	if (sealed_find(msg->data, msg->len, &blob) < 0) {
+		buf_free(&blob);
+		return 0;
+	}
+	if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0) {
+		buf_free(&blob);
+		return -2;
+	}
+	rc = sealed_keys_from_seed(seed, pk, sk) == 0 && sealed_open(pk, sk, &blob, plain) == 0 ? 1 : -1;
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	buf_free(&blob);
+	if (rc < 0) {
+		snprintf(text, sizeof(text), "Your encrypted post to %s@%s could not be opened with the list's "
+		    "current key. Get the key with \"keys\" from %s-request@%s and seal it again.", l->name,
+		    p->cfg->hostname, l->name, p->cfg->hostname);
+		notify(p, l, e->sender, "Your message was not distributed", text);
+		log_info("%s qmgr: list=%s kind=post reason=sealed-unopenable result=permfail", p->qid, l->name);
+	}
+	return rc;
+}
+
+/* handle_post - LIST@: open if sealed, then handle_plain_post */
+static enum result handle_plain_post(struct pipeline *, const struct list_cfg *, const struct envelope *,
+    const struct buf *, int *);
+
 static enum result
 handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
+    int *quarantine)
+{
+	struct buf plain;
+	char text[400];
+	enum result r;
+	int rc;
+
+	buf_init(&plain, 0);
+	if ((rc = open_sealed(p, l, e, msg, &plain)) == -2)
+		return buf_free(&plain), TEMPFAIL;
+	if (rc == -1)
+		return buf_free(&plain), OK;
+	if (rc == 0 && l->encryption == ENC_REQUIRED) {
+		snprintf(text, sizeof(text), "Your post to %s@%s was not distributed: this list takes only posts "
+		    "encrypted to its key, so that no mail server on the way reads them. Seal it with\n"
+		    "  mlist seal --list-key KEY --list %s@%s < post.eml\n"
+		    "(the key is in the answer to \"keys\" from %s-request@%s).", l->name, p->cfg->hostname,
+		    l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+		notify(p, l, e->sender, "Your message was not distributed", text);
+		log_info("%s qmgr: list=%s kind=post reason=not-sealed result=permfail", p->qid, l->name);
+		return buf_free(&plain), OK;
+	}
+	r = handle_plain_post(p, l, e, rc == 1 ? &plain : msg, quarantine);
+	sodium_memzero(plain.data, plain.cap);
+	buf_free(&plain);
+	return r;
+}
+
+/* handle_plain_post - transform in the worker, judge, distribute */
+static enum result
+handle_plain_post(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
     int *quarantine)
 {
 	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 0 };
@@ -191,7 +266,7 @@ handle_post(struct pipeline *p, const struct list_cfg *l, const struct envelope 
 		break;
 	case V_DISTRIBUTE:
 		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
-		    fanout_members(p, l, out_id, &n) < 0 || archive_add(p->st, l, p->now, t.rendered.data, t.rendered.len) < 0)
+		    fanout_members(p, l, out_id, &n) < 0 || archive_distributed(p->st, l, p->now, t.rendered.data, t.rendered.len) < 0)
 			goto tempfail;
 		policy_count_post(p, l, d.poster);
 		break;
@@ -375,7 +450,7 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 			{
 				static const char *const names[] = { "help", "keys", "key", "who", "archive-index",
 				    "archive-get", "set-pseudonym", "set-identity", "subscribe", "unsubscribe",
-				    "set-digest", "set-nomail", "confirm" };
+				    "set-digest", "set-nomail", "confirm", "key-x25519" };
 				char list[200] = "";
 
 				for (size_t b = 0; b < sizeof(names) / sizeof(names[0]); b++)
@@ -396,6 +471,34 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 			return TEMPFAIL;
 	}
 	return relay_to_roles(p, l, msg, addr_kind_name(la->kind));
+}
+
+static void discard_outputs(struct pipeline *);
+
+/* send_digests - every list whose digest is due: taken, built and queued in one transaction */
+static void
+send_digests(struct pipeline *p)
+{
+	for (int i = 0; i < p->cfg->nlists && !qmgr_stop; i++) {
+		const struct list_cfg *l = &p->cfg->lists[i];
+		int n, rcpts = 0;
+
+		if (!digest_due(p, l))
+			continue;
+		p->qid = "NOQUEUE";
+		p->nout = 0;
+		if (store_begin(p->st) < 0)
+			return;
+		if ((n = digest_send(p, l, &rcpts)) < 0 || store_commit(p->st) < 0) {
+			store_rollback(p->st);
+			discard_outputs(p);
+			log_err("NOQUEUE qmgr: list=%s digest: %s; will retry result=tempfail", l->name,
+			    store_errmsg(p->st));
+			continue;
+		}
+		log_info("NOQUEUE qmgr: list=%s digest posts=%d rcpts=%d%s%s result=ok", l->name, n, rcpts,
+		    p->nout ? " out=" : "", p->nout ? p->out[0] : "");
+	}
 }
 
 struct stale {
@@ -649,6 +752,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 			process_incoming(&p, ids[i]);
 		spool_list_free(ids, n > 0 ? n : 0);
 		p.now = (long long)time(NULL);
+		send_digests(&p);
 		tried = run_deliveries(&p);
 		if (p.now - last_purge > 3600) {
 			store_purge_done(p.st, p.now - 7 * 86400);

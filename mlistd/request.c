@@ -30,6 +30,7 @@
 #include "mail/header.h"
 #include "mail/listkey.h"
 #include "mail/pseudonym.h"
+#include "mail/sealed.h"
 #include "request.h"
 
 #define BODY_LINES	10
@@ -39,11 +40,16 @@ static unsigned
 key_arg(const char *p, size_t n, struct request *r)
 {
 	size_t i = 0, s, k = 0;
+	int enc = 0;
 
 	while (i < n && isspace((unsigned char)p[i]))
 		i++;
 	if (n - i > 8 && strncmp(p + i, "ed25519:", 8) == 0)
 		i += 8;
+	else if (n - i > 7 && strncmp(p + i, "x25519:", 7) == 0) {
+		i += 7;
+		enc = 1;
+	}
 	s = i;
 	while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '/' || p[i] == '='))
 		i++;
@@ -52,9 +58,9 @@ key_arg(const char *p, size_t n, struct request *r)
 		i++;
 	if (i != n || k != 44)
 		return CMD_NONE;
-	memcpy(r->key, p + s, k);
-	r->key[k] = 0;
-	return CMD_KEY;
+	memcpy(enc ? r->enckey : r->key, p + s, k);
+	(enc ? r->enckey : r->key)[k] = 0;
+	return enc ? CMD_ENCKEY : CMD_KEY;
 }
 
 /* rest - the rest of the line, trimmed, into out; its length */
@@ -438,6 +444,18 @@ batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, st
 		}
 		buf_printf(payload, "identity %s\n", config_identity_name(mode));
 		return 1;
+	case CMD_ENCKEY: {
+		unsigned char pk[32];
+		size_t got = 0;
+
+		if (sodium_base642bin(pk, sizeof(pk), req->enckey, strlen(req->enckey), NULL, &got, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(pk)) {
+			buf_puts(b, "The key you sent is not an X25519 public key as 'mlist keygen' prints it.\n\n");
+			return 0;
+		}
+		buf_printf(payload, "enckey %s\n", req->enckey);
+		return 1;
+	}
 	case CMD_SET_PSEUDONYM:
 		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
 			buf_printf(b, "That pseudonym cannot be used: %s.\n\n", why);
@@ -461,7 +479,7 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
     struct buf *b, char *replyto, size_t rlen)
 {
 	static const unsigned order[] = { CMD_SUBSCRIBE, CMD_SET_PSEUDONYM, CMD_SET_IDENTITY, CMD_SET_DIGEST,
-	    CMD_SET_NOMAIL, CMD_UNSUBSCRIBE };
+	    CMD_SET_NOMAIL, CMD_ENCKEY, CMD_UNSUBSCRIBE };
 	char token[41];
 	unsigned char r[20];
 	struct buf payload, one, sealed;
@@ -504,6 +522,27 @@ done:
 	buf_free(&payload);
 	buf_free(&one);
 	return rc;
+}
+
+/* list_enc_key - the list's X25519 key, for posts sealed to the list */
+static int
+list_enc_key(struct pipeline *p, const struct list_cfg *l, struct buf *b)
+{
+	unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
+	char sel[SELECTOR_MAX], b64[64];
+	int rc;
+
+	if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
+		return -1;
+	rc = sealed_keys_from_seed(seed, pk, sk);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	if (rc < 0)
+		return -1;
+	sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
+	buf_printf(b, "To post without the text crossing any mail server in clear, seal it to the list:\n"
+	    "  mlist seal --list-key x25519:%s --list %s@%s < post.eml\n\n", b64, l->name, p->cfg->hostname);
+	return 0;
 }
 
 /* help_text - what a member can do by mail */
@@ -585,6 +624,8 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		    "as published in DNS:\n\n", l->name, p->cfg->hostname);
 		store_keys_each(p->st, l->name, key_line, &k);
 		buf_puts(&b, "\nCheck a post with: mlist verify POST.eml --list-key KEY\n\n");
+		if (list_enc_key(p, l, &b) < 0)
+			return buf_free(&b), buf_free(&post), -1;
 	}
 	if (cmds & CMD_HELP)
 		help_text(p, l, &b);

@@ -19,6 +19,7 @@
 
 #include "../mlistd/mail/author.h"
 #include "../mlistd/mail/header.h"
+#include "../mlistd/mail/sealed.h"
 #include "../mlistd/mail/dkim.h"
 #include "../mlistd/util/fsutil.h"
 
@@ -33,11 +34,22 @@ usage(FILE *fp)
 	    "usage: mlist keygen [--out FILE]\n"
 	    "       mlist sign --list LIST [--key FILE] < post.eml > signed.eml\n"
 	    "       mlist verify FILE.eml|- [--list-key KEY | --dns-record FILE]\n"
+	    "       mlist open [--key FILE] < sealed.eml > post.eml\n"
+	    "       mlist seal --list-key x25519:KEY --list LIST < post.eml > sealed.eml\n"
 	    "\n"
-	    "keygen makes your own signing key for a list. The secret half goes to FILE\n"
-	    "(default ~/.config/mlist/key, mode 0600) and never leaves it; the public half\n"
-	    "is printed: have it registered for your address on the list. From then on the\n"
-	    "list refuses posts in your name that are not signed with it.\n"
+	    "keygen makes your own key. The secret half goes to FILE (default\n"
+	    "~/.config/mlist/key, mode 0600) and never leaves it. It prints two public keys:\n"
+	    "the first (ed25519) is for signing - send \"key ed25519:...\" to LIST-request@ and\n"
+	    "the list refuses posts in your name that are not signed with it; the second\n"
+	    "(x25519) is for encryption - send \"key x25519:...\" and every post reaches you\n"
+	    "sealed to it.\n"
+	    "\n"
+	    "open reads a sealed post on standard input (the whole message as the list sent\n"
+	    "it) and writes the post inside, byte for byte as the list signed it. It works as\n"
+	    "a display filter (mutt) or from procmail/maildrop.\n"
+	    "\n"
+	    "seal encrypts a post to a list's key (from \"keys\" to LIST-request@), so that no\n"
+	    "mail server on the way reads it; send what it writes to LIST.\n"
 	    "\n"
 	    "sign reads a post on standard input and writes it with an author signature for\n"
 	    "LIST (the list's address, or its List-Id such as demo.lists.example). Use it as\n"
@@ -249,8 +261,16 @@ keygen(int argc, char **argv)
 	sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
 	author_fingerprint(pk, fp, sizeof(fp));
 	printf("%s\n", b64);
+	{
+		unsigned char xpk[32];
+
+		if (crypto_sign_ed25519_pk_to_curve25519(xpk, pk) == 0) {
+			sodium_bin2base64(b64, sizeof(b64), xpk, sizeof(xpk), sodium_base64_VARIANT_ORIGINAL);
+			printf("x25519:%s\n", b64);
+		}
+	}
 	fprintf(stderr, "mlist: secret key written to %s (keep it; back it up privately)\n"
-	    "mlist: fingerprint %s; register the public key above with the list\n", out, fp);
+	    "mlist: fingerprint %s; register the public keys above with the list\n", out, fp);
 	return EX_OK;
 }
 
@@ -333,6 +353,104 @@ sign(int argc, char **argv)
 	return fflush(stdout) == 0 ? EX_OK : EX_FAIL;
 }
 
+/* open_post - the post inside a sealed copy, with the member's key */
+static int
+open_post(int argc, char **argv)
+{
+	const char *keyfile = default_key_path();
+	unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
+	struct buf msg, blob, out, err;
+	int rc = EX_FAIL;
+
+	if (argc == 2 && strcmp(argv[0], "--key") == 0)
+		keyfile = argv[1];
+	else if (argc != 0)
+		return usage(stderr), EX_USAGE;
+	if (load_seed(keyfile, seed) < 0)
+		return EX_FAIL;
+	buf_init(&msg, 64 << 20);
+	buf_init(&blob, 0);
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	if (fs_read_file("/dev/stdin", &msg, &err) < 0)
+		fprintf(stderr, "mlist: cannot read the message: %s\n", buf_cstr(&err));
+	else if (sealed_find(msg.data, msg.len, &blob) < 0)
+		fprintf(stderr, "mlist: this message holds no sealed post (no %s part)\n", SEALED_TYPE);
+	else if (sealed_keys_from_seed(seed, pk, sk) < 0 || sealed_open(pk, sk, &blob, &out) < 0)
+		fprintf(stderr, "mlist: the post was not sealed to your key %s (or it was altered)\n", keyfile);
+	else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
+		fprintf(stderr, "mlist: cannot write the post: %s\n", strerror(errno));
+	else
+		rc = EX_OK;
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	if (out.data)
+		sodium_memzero(out.data, out.cap);
+	buf_free(&msg);
+	buf_free(&blob);
+	buf_free(&out);
+	buf_free(&err);
+	return rc;
+}
+
+/* seal_post - a post sealed to a list's key, wrapped for sending to the list */
+static int
+seal_post(int argc, char **argv)
+{
+	const char *key = NULL, *list = NULL;
+	unsigned char pk[32];
+	size_t got = 0;
+	struct buf msg, out, err;
+	struct hdr h;
+	char *from = NULL, host[256];
+	const char *at;
+	int rc = EX_FAIL;
+
+	for (int i = 0; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--list-key") == 0)
+			key = argv[i + 1];
+		else if (strcmp(argv[i], "--list") == 0)
+			list = argv[i + 1];
+		else
+			return usage(stderr), EX_USAGE;
+	}
+	if (!key || !list || argc % 2)
+		return usage(stderr), EX_USAGE;
+	if (strncmp(key, "x25519:", 7) == 0)
+		key += 7;
+	if (sodium_base642bin(pk, sizeof(pk), key, strlen(key), NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    got != sizeof(pk))
+		return fprintf(stderr, "mlist: \"%s\" is not an X25519 key (x25519:BASE64, from \"keys\")\n", key),
+		    EX_FAIL;
+	if ((at = strchr(list, '@')) == NULL)
+		return fprintf(stderr, "mlist: --list wants the list's address (demo@lists.example)\n"), EX_USAGE;
+	snprintf(host, sizeof(host), "%s", at + 1);
+	buf_init(&msg, 64 << 20);
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	if (fs_read_file("/dev/stdin", &msg, &err) < 0 || hdr_parse((char *)msg.data, msg.len, &h) < 0) {
+		fprintf(stderr, "mlist: cannot read the post: %s\n", buf_cstr(&err));
+		goto done;
+	}
+	from = hdr_get_value(&h, "From");
+	hdr_free(&h);
+	if (!from || strpbrk(from, "\r\n")) {
+		fprintf(stderr, "mlist: the post needs a From header (one line)\n");
+		goto done;
+	}
+	if (sealed_wrap(from, list, "Encrypted post", host, "This post is encrypted to the list's key.\n", pk,
+	    msg.data, msg.len, &out) == 0 && fwrite(out.data, 1, out.len, stdout) == out.len && fflush(stdout) == 0)
+		rc = EX_OK;
+	else
+		fprintf(stderr, "mlist: cannot seal the post\n");
+done:
+	free(from);
+	buf_free(&msg);
+	buf_free(&out);
+	buf_free(&err);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -355,6 +473,10 @@ main(int argc, char **argv)
 				return usage(stdout), EX_OK;
 		return verify(argc - 2, argv + 2);
 	}
-	fprintf(stderr, "mlist: unknown verb '%s' (this version has: keygen, sign, verify)\n", argv[1]);
+	if (strcmp(argv[1], "open") == 0)
+		return open_post(argc - 2, argv + 2);
+	if (strcmp(argv[1], "seal") == 0)
+		return seal_post(argc - 2, argv + 2);
+	fprintf(stderr, "mlist: unknown verb '%s' (this version has: keygen, sign, verify, open, seal)\n", argv[1]);
 	return EX_USAGE;
 }

@@ -23,6 +23,7 @@
 #include "../mlistd/mail/keys.h"
 #include "../mlistd/mail/listkey.h"
 #include "../mlistd/mail/pseudonym.h"
+#include "../mlistd/mail/sealed.h"
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
 #include "../mlistd/util/fsutil.h"
@@ -67,6 +68,7 @@ static int v_mod_ls(struct ctx *, int, char **);
 static int v_mod_show(struct ctx *, int, char **);
 static int v_mod_act(struct ctx *, int, char **);
 static int v_archive_ls(struct ctx *, int, char **);
+static int v_digest_send(struct ctx *, int, char **);
 static int v_archive_export(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
@@ -111,7 +113,8 @@ static const struct verb verbs[] = {
 	  "add'), identity (real|pseudonym|anonymous as identity.choices allows, or\n"
 	  "\"list\" for the list's mode), or key: the member's own public key (from\n"
 	  "'mlist keygen'; 'none' to go back to a key the server holds). With their own key\n"
-	  "registered, posts in the member's name must be signed with it ('mlist sign')." },
+	  "registered, posts in the member's name must be signed with it ('mlist sign').\n"
+	  "enckey x25519:KEY|none: the member's encryption key; every copy to them is sealed." },
 	{ "member ban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban,
 	  "Ban an address: its posts are dropped without a notice. The address need not\n"
 	  "be a member; a member stays subscribed until removed." },
@@ -133,6 +136,9 @@ static const struct verb verbs[] = {
 	{ "archive export", "LIST", 1, 1, NEED_STORE, v_archive_export,
 	  "Write the list's archive to standard output as an mbox (mboxrd quoting), the\n"
 	  "posts exactly as members received them. Refused when disclosure.archive is \"none\"." },
+	{ "digest send", "LIST", 1, 1, NEED_STORE, v_digest_send,
+	  "Send the list's digest now (within a second, by the running daemon) instead of\n"
+	  "at the end of its digest.period, if any post is waiting for it." },
 	{ "keys rotate", "LIST", 1, 1, NEED_STORE, v_keys,
 	  "Make a new DKIM key with a new selector for the list; it signs from now on. The\n"
 	  "old key stays listed: keep its record published for the posts it signed." },
@@ -739,6 +745,16 @@ v_member_set(struct ctx *c, int argc, char **argv)
 			return fail(EX_FAIL, "\"%s\" is not an Ed25519 public key (base64, as 'mlist keygen' prints "
 			    "it), nor \"none\"", argv[3]);
 		rc = store_member_set_key(c->store, l->name, argv[1], strcmp(v, "none") ? pk : NULL, sizeof(pk));
+	} else if (strcmp(argv[2], "enckey") == 0) {
+		unsigned char pk[32];
+		const char *v = strncmp(argv[3], "x25519:", 7) == 0 ? argv[3] + 7 : argv[3];
+		size_t got = 0;
+
+		if (strcmp(v, "none") != 0 && (sodium_base642bin(pk, sizeof(pk), v, strlen(v), NULL, &got, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(pk)))
+			return fail(EX_FAIL, "\"%s\" is not an X25519 public key (x25519:BASE64, the second line "
+			    "'mlist keygen' prints), nor \"none\"", argv[3]);
+		rc = store_member_set_enc_key(c->store, l->name, argv[1], strcmp(v, "none") ? pk : NULL, sizeof(pk));
 	} else if (strcmp(argv[2], "pseudonym") == 0) {
 		if ((rc = set_pseudonym(c, l, argv[1], argv[3])) != EX_OK)
 			return rc;
@@ -757,7 +773,8 @@ v_member_set(struct ctx *c, int argc, char **argv)
 		return fail(EX_FAIL, "%s is not a member of %s", argv[1], l->name);
 	if (rc == STORE_BADVALUE)
 		return fail(EX_FAIL, "bad setting: KEY must be name, role (member|moderator|owner), "
-		    "nomail (on|off), digest (on|off), pseudonym NAME, identity MODE or key (PUBLICKEY|none)");
+		    "nomail (on|off), digest (on|off), pseudonym NAME, identity MODE, key (PUBLICKEY|none) or enckey "
+		    "(x25519:KEY|none)");
 	if (rc != STORE_OK)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	if (c->json)
@@ -841,6 +858,20 @@ v_keys(struct ctx *c, int argc, char **argv)
 	store_keys_each(c->store, l->name, print_key, &a);
 	if (c->json)
 		printf("]\n");
+	else {
+		/* the active key's X25519 twin: posts sealed to the list (mlist seal) */
+		unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
+		char b64[64];
+
+		if (listkey_get(c->store, l->name, sel, sizeof(sel), seed) == 0 &&
+		    sealed_keys_from_seed(seed, pk, sk) == 0) {
+			sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
+			printf("; encryption key for posts sealed to %s (mlist seal --list-key): x25519:%s\n", l->name,
+			    b64);
+		}
+		sodium_memzero(seed, sizeof(seed));
+		sodium_memzero(sk, sizeof(sk));
+	}
 	return EX_OK;
 }
 
@@ -908,6 +939,23 @@ v_mod_show(struct ctx *c, int argc, char **argv)
 	fwrite(msg.data, 1, msg.len, stdout);
 	buf_free(&msg);
 	buf_free(&why);
+	return EX_OK;
+}
+
+static int
+v_digest_send(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (store_digest_due_now(c->store, l->name) != STORE_OK)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("{\"digest\":"), json_str(l->name), printf(",\"due\":true}\n");
+	else
+		printf("%s: the digest goes out at once if posts are waiting for it\n", l->name);
 	return EX_OK;
 }
 
@@ -1066,7 +1114,7 @@ v_mod_act(struct ctx *c, int argc, char **argv)
 		buf_init(&why, 0);
 		if (spool_read(&c->spool, SPOOL_OUT, argv[1], &e, &msg, &why) == 0) {
 			envelope_free(&e);
-			if (archive_add(c->store, l, now, msg.data, msg.len) < 0)
+			if (archive_distributed(c->store, l, now, msg.data, msg.len) < 0)
 				n = -1;
 		}
 		buf_free(&msg);

@@ -24,6 +24,15 @@ one_line(const char *v, struct buf *out, size_t max)
 		buf_putc(out, (unsigned char)*v < 32 ? ' ' : *v);
 }
 
+/* archive_distributed - a copy went out to the members: archive it, and queue it for the digest */
+int
+archive_distributed(struct store *st, const struct list_cfg *l, long long now, const void *copy, size_t len)
+{
+	if (archive_add(st, l, now, copy, len) < 0)
+		return -1;
+	return store_digest_add(st, l->name, now, copy, len) == STORE_OK ? 0 : -1;
+}
+
 /* archive_add - keep a distributed copy (if the list keeps an archive) */
 int
 archive_add(struct store *st, const struct list_cfg *l, long long now, const void *copy, size_t len)

@@ -50,6 +50,8 @@ static const char *const html_choices[] = { "keep", "strip-remote", "text", NULL
 static const char *const who_choices[] = { "none", "moderators", "members", "public", NULL };
 static const char *const see_choices[] = { "pseudonym", "address", NULL };
 static const char *const sub_choices[] = { "confirm", "approve", "closed", NULL };
+static const char *const enc_choices[] = { "off", "optional", "required", NULL };
+static const char *const period_choices[] = { "daily", "weekly", NULL };
 
 #define C(f)	offsetof(struct config, f)
 static const struct cfg_rule instance_rules[] = {
@@ -94,6 +96,10 @@ static const struct cfg_rule list_rules[] = {
 	{ "posting",		T_ENUM,	S(posting), "members", 0, 0, 0, posting_choices },
 	{ "post_auth",		T_ENUM,	S(post_auth), "sender", 0, 0, 0, auth_choices },
 	{ "subscription",	T_ENUM,	S(subscription), "confirm", 0, 0, 0, sub_choices },
+	{ "encryption",		T_ENUM,	S(encryption), "optional", 0, 0, 0, enc_choices },
+	{ "digest",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "digest.period",	T_ENUM,	S(digest_period), "daily", 0, 0, 0, period_choices },
+	{ "digest.max_size",	T_INT,	S(digest_max), "", 1048576, 1024, 1 << 30, NULL },
 	{ "subject_prefix",	T_STR,	S(subject_prefix), "[%s]", 0, 0, 0, NULL },
 	{ "footer",		T_STR,	S(footer), "", 0, 0, 0, NULL },
 	{ "max_message_size",	T_INT64, S(max_message_size), "", 0, 0, 1LL << 30, NULL },

@@ -16,6 +16,7 @@ enum private_replies { PRIV_MEMBERS, PRIV_ANYONE, PRIV_OFF };
 enum html_policy { HTML_KEEP, HTML_STRIP_REMOTE, HTML_TEXT };
 enum who { WHO_NONE, WHO_MODERATORS, WHO_MEMBERS, WHO_PUBLIC };
 enum subscription { SUB_CONFIRM, SUB_APPROVE, SUB_CLOSED };
+enum encryption { ENC_OFF, ENC_OPTIONAL, ENC_REQUIRED };
 
 struct listen_cfg {
 	char		*address;
@@ -30,6 +31,9 @@ struct list_cfg {
 	int		 posting;	/* enum posting */
 	int		 post_auth;	/* enum post_auth */
 	int		 subscription;	/* enum subscription */
+	int		 encryption;	/* enum encryption */
+	int		 digest_period;	/* 0 daily, 1 weekly */
+	int		 digest_max;	/* bytes: a digest goes out when this much waits */
 	char		*subject_prefix;
 	char		*footer;
 	long long	 max_message_size;	/* 0: instance limit */

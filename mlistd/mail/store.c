@@ -116,6 +116,11 @@ static const char *const migrations[] = {
 	"ALTER TABLE held ADD COLUMN author BLOB;"
 	"CREATE TABLE archive (list TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL,"
 	"  summary BLOB NOT NULL, msg BLOB NOT NULL, PRIMARY KEY (list, n));",
+	/* 9: a member's X25519 key: their copies are sealed to it; the digest's waiting posts */
+	"ALTER TABLE members ADD COLUMN enc_pk BLOB;"
+	"CREATE TABLE digest_posts (id INTEGER PRIMARY KEY, list TEXT NOT NULL, at INTEGER NOT NULL,"
+	"  msg BLOB NOT NULL);"
+	"CREATE TABLE digest_state (list TEXT PRIMARY KEY, last INTEGER NOT NULL, issue INTEGER NOT NULL);",
 	NULL
 };
 
@@ -600,13 +605,18 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
  * gets a random token and the envelope sender prefix TOKEN suffix.
  */
 int
-store_fanout(struct store *st, const char *qid, const char *list, int roles_only, const char *env_from,
+store_fanout(struct store *st, const char *qid, const char *list, int who, const char *env_from,
     const char *verp_prefix, const char *verp_suffix, long long now, long long expires)
 {
 	sqlite3_stmt *s = prep(st, "INSERT INTO deliveries (qid, list, member_id, rcpt_hash, env_from, token, "
 	    "next_try, expires) SELECT ?1, list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE "
-	    "lower(hex(randomblob(16))) END, ?5, ?6 FROM members WHERE list = ?2 AND "
-	    "(CASE WHEN ?7 THEN role <> 'member' ELSE nomail = 0 END) ORDER BY id");
+	    "lower(hex(randomblob(16))) END, ?5, ?6 FROM members WHERE list = ?2 AND (CASE ?7 "
+	    "WHEN 1 THEN role <> 'member' "
+	    "WHEN 2 THEN nomail = 0 AND digest = 0 AND enc_pk IS NOT NULL "
+	    "WHEN 3 THEN nomail = 0 AND digest = 0 AND enc_pk IS NULL "
+	    "WHEN 4 THEN nomail = 0 AND digest = 1 "
+	    "ELSE nomail = 0 AND digest = 0 END) ORDER BY id");
+	int roles_only = who;
 	int n;
 
 	if (!s)
@@ -640,8 +650,8 @@ int
 store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
 {
 	sqlite3_stmt *s = prep(st, "SELECT d.id, d.qid, d.list, coalesce(d.rcpt, m.addr), d.env_from, d.attempts, "
-	    "d.expires FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
-	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, d.id LIMIT ?2");
+	    "d.expires, m.enc_pk FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
+	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, m.enc_pk IS NOT NULL, d.id LIMIT ?2");
 	struct delivery d;
 	int rc, n = 0;
 
@@ -658,6 +668,10 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 		snprintf(d.env_from, sizeof(d.env_from), "%s", (const char *)sqlite3_column_text(s, 4));
 		d.attempts = sqlite3_column_int(s, 5);
 		d.expires = sqlite3_column_int64(s, 6);
+		if (sqlite3_column_bytes(s, 7) == (int)sizeof(d.seal_pk)) {
+			memcpy(d.seal_pk, sqlite3_column_blob(s, 7), sizeof(d.seal_pk));
+			d.sealed = 1;
+		}
 		fn(&d, arg);
 		n++;
 	}
@@ -1592,5 +1606,114 @@ store_confirm_spend(struct store *st, const char *token)
 	if (!s)
 		return STORE_ERR;
 	bind_token(st, s, 1, token);
+	return step_done(s);
+}
+
+/* store_member_set_enc_key - the member's X25519 key (NULL: none; copies go in clear) */
+int
+store_member_set_enc_key(struct store *st, const char *list, const char *addr, const unsigned char *pk, size_t n)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE members SET enc_pk = ?3 WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 2, list, addr);
+	if (pk)
+		sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* store_digest_add - a distributed copy waits for the next digest (sealed) */
+int
+store_digest_add(struct store *st, const char *list, long long at, const void *msg, size_t len)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO digest_posts (list, at, msg) VALUES (?1, ?2, ?3)");
+	struct buf b;
+
+	if (!s)
+		return STORE_ERR;
+	buf_init(&b, 0);
+	if (keys_seal(st->keys, msg, len, &b) < 0) {
+		buf_free(&b);
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
+	sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
+	buf_free(&b);
+	return step_done(s);
+}
+
+/* store_digest_pending - how many posts and bytes wait; when the last digest went (0: never) */
+int
+store_digest_pending(struct store *st, const char *list, int *n, long long *bytes, long long *last, int *issue)
+{
+	sqlite3_stmt *s = prep(st, "SELECT count(*), coalesce(sum(length(msg)), 0), "
+	    "coalesce((SELECT last FROM digest_state WHERE list = ?1), min(at)), "
+	    "coalesce((SELECT issue FROM digest_state WHERE list = ?1), 0) FROM digest_posts WHERE list = ?1");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*n = sqlite3_column_int(s, 0);
+		*bytes = sqlite3_column_int64(s, 1);
+		*last = sqlite3_column_int64(s, 2);
+		*issue = sqlite3_column_int(s, 3);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : STORE_ERR;
+}
+
+/* store_digest_take - every waiting post, oldest first (fn gets each, decrypted); then they are gone */
+int
+store_digest_take(struct store *st, const char *list, long long now, store_digest_fn fn, void *arg)
+{
+	sqlite3_stmt *s = prep(st, "SELECT at, msg FROM digest_posts WHERE list = ?1 ORDER BY id");
+	struct buf b;
+	int rc, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		buf_init(&b, 0);
+		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &b) == 0) {
+			fn(sqlite3_column_int64(s, 0), &b, arg);
+			n++;
+		}
+		buf_free(&b);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE || (s = prep(st, "DELETE FROM digest_posts WHERE list = ?1")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (step_done(s) != STORE_OK ||
+	    (s = prep(st, "INSERT INTO digest_state (list, last, issue) VALUES (?1, ?2, 1) "
+	    "ON CONFLICT (list) DO UPDATE SET last = ?2, issue = issue + 1")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	return step_done(s) == STORE_OK ? n : STORE_ERR;
+}
+
+/* store_digest_due_now - the next digest of the list goes out at once (mlistctl digest send) */
+int
+store_digest_due_now(struct store *st, const char *list)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO digest_state (list, last, issue) VALUES (?1, 1, 0) "
+	    "ON CONFLICT (list) DO UPDATE SET last = 1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	return step_done(s);
 }

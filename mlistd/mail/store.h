@@ -48,6 +48,8 @@ struct delivery {
 	char		 env_from[320];
 	int		 attempts;
 	long long	 expires;
+	int		 sealed;		/* the member's copy is sealed to seal_pk */
+	unsigned char	 seal_pk[32];
 };
 
 typedef void (*store_delivery_fn)(struct delivery *, void *);
@@ -60,7 +62,9 @@ int	store_processed(struct store *, const char *qid);
 int	store_mark_processed(struct store *, const char *qid, const char *list, const char *disposition);
 int	store_delivery_add(struct store *, const char *qid, const char *list, const char *rcpt,
 	    const char *env_from, const char *token, long long now, long long expires);
-int	store_fanout(struct store *, const char *qid, const char *list, int roles_only,
+/* who store_fanout delivers to */
+enum { FAN_MEMBERS = 0, FAN_ROLES = 1, FAN_KEYED = 2, FAN_UNKEYED = 3, FAN_DIGEST = 4 };
+int	store_fanout(struct store *, const char *qid, const char *list, int who,
 	    const char *env_from, const char *verp_prefix, const char *verp_suffix, long long now,
 	    long long expires);
 int	store_deliveries_due(struct store *, long long now, int limit, store_delivery_fn, void *);
@@ -131,6 +135,14 @@ int	store_archive_get(struct store *, const char *list, int n, long long *at, st
 int	store_confirm_bound(struct store *, const char *token, const char *list, const char *kind, long long now,
 	    struct buf *out);
 int	store_confirm_spend(struct store *, const char *token);
+int	store_member_set_enc_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
+	    size_t n);
+int	store_digest_add(struct store *, const char *list, long long at, const void *msg, size_t len);
+int	store_digest_pending(struct store *, const char *list, int *n, long long *bytes, long long *since,
+	    int *issue);
+typedef void (*store_digest_fn)(long long at, const struct buf *msg, void *);
+int	store_digest_take(struct store *, const char *list, long long now, store_digest_fn, void *);
+int	store_digest_due_now(struct store *, const char *list);
 int	store_identity_expire(struct store *, const char *list, long long now, long long archive_before);
 
 enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };

@@ -1,0 +1,212 @@
+"""A member's whole life by mail: subscribe, confirm, post, digest, key, sealed posts, unsubscribe."""
+import email
+import email.policy
+import json
+import os
+import re
+import smtplib
+import subprocess
+import time
+
+import dkim
+import pytest
+
+from conftest import MLISTCTL
+
+MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
+NEW = "newbie@example.net"
+
+
+def send(inst, raw, sender, rcpt="demo-request@lists.example"):
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(sender, [rcpt], raw)
+
+
+def wait_until(fn, timeout=20.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    return fn()
+
+
+def to(sink, rcpt, marker=b""):
+    return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
+
+
+def answer(inst, sink, sender, body, marker, n=1, envelope=None):
+    """Send commands to -request; wait for the n-th answer carrying marker."""
+    send(inst, f"From: {sender}\r\nSubject: commands\r\n\r\n{body}\r\n".encode(), envelope or sender)
+    got = wait_until(lambda: len(to(sink, sender, marker)) >= n and to(sink, sender, marker))
+    assert got, inst.logtext()
+    return got[-1]
+
+
+def confirm_by_reply(inst, sink, who, ans, n_done):
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@lists\.example", ans).group(1).decode()
+    send(inst, f"From: {who}\r\nSubject: Re: Your request\r\n\r\nyes\r\n".encode(), who,
+         rcpt=f"demo-confirm+{token}@lists.example")
+    return wait_until(lambda: len(to(sink, who, b"Your request to the list: done")) >= n_done and
+                      to(sink, who, b"Your request to the list: done"))[-1]
+
+
+def keygen(tmp_path, name):
+    key = tmp_path / name
+    r = subprocess.run([MLIST, "keygen", "--out", str(key)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ed, x = r.stdout.split()
+    assert x.startswith("x25519:")
+    return key, ed, x
+
+
+def dkim_ok(inst, raw):
+    recs = {k["selector"]: k["txt"] for k in json.loads(inst.ctl("--json", "keys", "demo").stdout)}
+    return dkim.verify(raw, dnsfunc=lambda name, timeout=5: recs.get(name.decode().split(".")[0], "").encode())
+
+
+def members(inst):
+    return [m["address"] for m in json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)]
+
+
+def test_whole_life_by_mail(make_instance, sink, tmp_path):
+    inst = make_instance()
+    # subscribe, with an introduction; nothing happens until the mailbox confirms
+    ans = answer(inst, sink, NEW, "subscribe\r\nI organise the tenants' union on Elm Street.", b"join the list")
+    assert NEW not in members(inst)
+    done = confirm_by_reply(inst, sink, NEW, ans, 1)
+    assert b"welcome to demo@lists.example" in done
+    assert NEW in members(inst)
+    # post
+    send(inst, f"From: {NEW}\r\nSubject: hello from the union\r\n\r\nFirst post.\r\n".encode(), NEW,
+         rcpt="demo@lists.example")
+    assert wait_until(lambda: to(sink, "bob@example.org", b"First post."))
+    # digest: posts wait, then come as one multipart/digest whose parts still verify
+    ans = answer(inst, sink, NEW, "set digest on", b"make these changes")
+    confirm_by_reply(inst, sink, NEW, ans, 2)
+    for n in range(2):
+        send(inst, f"From: bob@example.org\r\nSubject: item {n}\r\n\r\nDigest item {n}.\r\n".encode(),
+             "bob@example.org", rcpt="demo@lists.example")
+    assert wait_until(lambda: len(to(sink, "carol@example.org", b"Digest item")) == 2)
+    time.sleep(0.5)
+    assert to(sink, NEW, b"Digest item") == []
+    inst.ctl("digest", "send", "demo")
+    digest = wait_until(lambda: to(sink, NEW, b"multipart/digest"))
+    assert digest, inst.logtext()
+    assert dkim_ok(inst, digest[0])
+    m = email.message_from_bytes(digest[0], policy=email.policy.default)
+    # every post since the list's last digest (here: since the first post)
+    assert "demo digest, issue 1 (3 posts)" in m["Subject"]
+    posts = [p for p in m.walk() if p.get_content_type() == "message/rfc822"]
+    assert len(posts) == 3
+    # each part, cut from the raw digest, is the post byte for byte as the list sent it
+    inner_b = re.search(rb'multipart/digest; boundary="([^"]+)"', digest[0]).group(1)
+    parts = digest[0].split(b"\r\n--" + inner_b)
+    inner = parts[2][len(b"\r\n\r\n"):]
+    assert inner in b"".join(to(sink, "carol@example.org", b"Digest item 0."))
+    assert b"Digest item 0." in inner
+    (tmp_path / "item.eml").write_bytes(inner)
+    rec = tmp_path / "rec"
+    rec.write_text(inst.ctl("keys", "demo").stdout)
+    r = subprocess.run([MLIST, "verify", str(tmp_path / "item.eml"), "--dns-record", str(rec)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
+    # a key: from now on every copy to the member is sealed to it
+    key, ed, x = keygen(tmp_path, "newbie.key")
+    ans = answer(inst, sink, NEW, f"set digest off\r\nkey {x}", b"make these changes", n=2)
+    done = confirm_by_reply(inst, sink, NEW, ans, 3)
+    assert b"encrypted to your key" in done
+    send(inst, b"From: bob@example.org\r\nSubject: secret plans\r\n\r\nMeet at the depot.\r\n", "bob@example.org",
+         rcpt="demo@lists.example")
+    sealed = wait_until(lambda: to(sink, NEW, b"Encrypted post from demo"))
+    assert sealed, inst.logtext()
+    assert b"Meet at the depot" not in sealed[0] and b"secret plans" not in sealed[0]
+    plain = wait_until(lambda: to(sink, "carol@example.org", b"Meet at the depot."))[0]
+    r = subprocess.run([MLIST, "open", "--key", str(key)], input=sealed[0], capture_output=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == plain                          # byte-identical to the clear copy
+    assert dkim_ok(inst, r.stdout)
+    other, _, _ = keygen(tmp_path, "other.key")
+    r = subprocess.run([MLIST, "open", "--key", str(other)], input=sealed[0], capture_output=True, text=False)
+    assert r.returncode == 1 and b"not sealed to your key" in r.stderr
+    # a post sealed to the list's key: no mail server on the way reads it
+    listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
+    post = f"From: {NEW}\r\nSubject: sealed in\r\n\r\nNobody on the way read this.\r\n".encode()
+    r = subprocess.run([MLIST, "seal", "--list-key", listkey, "--list", "demo@lists.example"], input=post,
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    assert b"Nobody on the way" not in r.stdout
+    send(inst, r.stdout, NEW, rcpt="demo@lists.example")
+    assert wait_until(lambda: to(sink, "carol@example.org", b"Nobody on the way read this."))
+    # leave
+    ans = answer(inst, sink, NEW, "unsubscribe", b"leave the list")
+    done = confirm_by_reply(inst, sink, NEW, ans, 4)
+    assert b"you have left" in done and NEW not in members(inst)
+
+
+def test_forged_commands_do_nothing(make_instance, sink):
+    inst = make_instance()
+    # someone else subscribes the victim, or unsubscribes bob: the mail goes to the victim's box
+    # (the attacker forges the envelope sender too; the confirmation goes where it says, not to them)
+    send(inst, b"From: victim@example.net\r\nSubject: subscribe\r\n\r\n", "victim@example.net")
+    send(inst, b"From: bob@example.org\r\nSubject: unsubscribe\r\n\r\n", "bob@example.org")
+    assert wait_until(lambda: to(sink, "bob@example.org", b"leave the list"))
+    assert wait_until(lambda: to(sink, "victim@example.net", b"join the list"))
+    time.sleep(0.5)
+    assert "bob@example.org" in members(inst) and "victim@example.net" not in members(inst)
+    # a forged From with the attacker's own envelope only ever concerns the attacker's address
+    send(inst, b"From: victim@example.net\r\nSubject: subscribe\r\n\r\n", "attacker@evil.example")
+    ans = wait_until(lambda: to(sink, "attacker@evil.example", b"join the list"))
+    assert ans and b"victim" not in ans[0].split(b"\r\n\r\n", 1)[1]
+    # a made-up token does nothing either
+    send(inst, b"From: x@evil.example\r\nSubject: confirm " + b"0" * 40 + b"\r\n\r\n", "x@evil.example")
+    assert inst.wait_log("commands=confirm")
+    assert "x@evil.example" not in members(inst)
+
+
+def test_outsider_learns_nothing(make_instance, sink):
+    inst = make_instance()
+    ans = answer(inst, sink, "outsider@evil.example", "who", b"not disclosed")
+    assert b"bob@example.org" not in ans and b"members." not in ans
+    # the same answer to "subscribe" whether or not the address is on the list
+    a1 = answer(inst, sink, "bob@example.org", "subscribe", b"join the list")
+    a2 = answer(inst, sink, "nobody@example.net", "subscribe", b"join the list")
+    strip = lambda a: re.sub(rb"[0-9a-f]{40}|<[^>]*>|Date: .*|b=.*|bh=.*|t=\d+", b"", a.split(b"\r\n\r\n", 1)[1])
+    assert strip(a1) == strip(a2)
+
+
+def test_encryption_required(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"encryption": "required"})
+    key, ed, x = keygen(tmp_path, "carol.key")
+    inst.ctl("member", "set", "demo", "carol@example.org", "enckey", x)
+    send(inst, b"From: bob@example.org\r\nSubject: clear\r\n\r\nIn clear.\r\n", "bob@example.org",
+         rcpt="demo@lists.example")
+    assert wait_until(lambda: to(sink, "bob@example.org", b"only posts encrypted"))
+    listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
+    r = subprocess.run([MLIST, "seal", "--list-key", listkey, "--list", "demo@lists.example"],
+                       input=b"From: bob@example.org\r\nSubject: s\r\n\r\nSealed words.\r\n", capture_output=True)
+    send(inst, r.stdout, "bob@example.org", rcpt="demo@lists.example")
+    sealed = wait_until(lambda: to(sink, "carol@example.org", b"Encrypted post"))
+    assert sealed
+    out = subprocess.run([MLIST, "open", "--key", str(key)], input=sealed[0], capture_output=True)
+    assert b"Sealed words." in out.stdout
+    notes = wait_until(lambda: to(sink, "alice@example.org", b"could not receive in clear"))
+    assert notes and b"Sealed words" not in notes[0]
+    assert all(b"Sealed words" not in d for d in to(sink, "alice@example.org"))
+
+
+def test_subscription_approve_passes_the_introduction(make_instance, sink):
+    inst = make_instance()
+    inst.ctl("member", "set", "demo", "carol@example.org", "role", "owner")
+    inst.ctl("list", "set", "demo", "subscription", "approve")
+    time.sleep(1.2)
+    ans = answer(inst, sink, NEW, "subscribe\r\nI was at the March meeting; Bob knows me.", b"join the list")
+    done = confirm_by_reply(inst, sink, NEW, ans, 1)
+    assert b"gone to the list's moderators" in done
+    app = wait_until(lambda: to(sink, "carol@example.org", b"Application to join demo"))
+    assert app and b"Bob knows me" in app[0] and NEW.encode() in app[0]
+    assert NEW not in members(inst)
+    inst.ctl("list", "set", "demo", "subscription", "closed")
+    time.sleep(1.2)
+    ans = answer(inst, sink, "late@example.net", "subscribe", b"takes no new members")
