@@ -114,10 +114,8 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr, const
 	}
 	if (!strncmp(line, "enckey ", 7)) {
 		unsigned char pk[32];
-		size_t got = 0;
 
-		if (sodium_base642bin(pk, sizeof(pk), line + 7, strlen(line + 7), NULL, &got, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(pk))
+		if (keys_public_from_text(line + 7, "x25519", pk) != 1)
 			return 0;
 		if (store_member_set_enc_key(p->st, l->name, addr, pk, sizeof(pk)) != STORE_OK)
 			return -1;

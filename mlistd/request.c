@@ -258,10 +258,8 @@ key_request(struct pipeline *p, const struct list_cfg *l, const char *to, const 
 	unsigned char pk[DKIM_PK_LEN], r[20];
 	char token[41];
 	struct member m;
-	size_t got = 0;
 
-	if (sodium_base642bin(pk, sizeof(pk), key, strlen(key), NULL, &got, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(pk)) {
+	if (keys_public_from_text(key, "ed25519", pk) != 1) {
 		buf_puts(b, "The key you sent is not an Ed25519 public key as 'mlist keygen' prints it.\n\n");
 		return 0;
 	}
@@ -446,10 +444,8 @@ batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, st
 		return 1;
 	case CMD_ENCKEY: {
 		unsigned char pk[32];
-		size_t got = 0;
 
-		if (sodium_base642bin(pk, sizeof(pk), req->enckey, strlen(req->enckey), NULL, &got, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(pk)) {
+		if (keys_public_from_text(req->enckey, "x25519", pk) != 1) {
 			buf_puts(b, "The key you sent is not an X25519 public key as 'mlist keygen' prints it.\n\n");
 			return 0;
 		}

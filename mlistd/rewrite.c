@@ -65,31 +65,40 @@ static const struct { const char *suffix, *what; } removed_names[] = {
 	{ NULL, NULL }
 };
 
-/* ct_of - "type/subtype" in lower case */
-static void
-ct_of(const struct mailmime_content *ct, char *out, size_t n)
+/* rewrite_type_name - "type/subtype" in lower case, "" if libetpan gave none */
+void
+rewrite_type_name(const struct mailmime_content *ct, char *out, size_t n)
 {
 	static const char *const disc[] = { "", "text", "image", "audio", "video", "application", "" };
 	static const char *const comp[] = { "", "message", "multipart", "" };
-	const char *type = "text", *sub = "plain";
+	const char *type = "";
 
-	if (ct && ct->ct_type && ct->ct_subtype) {
-		sub = ct->ct_subtype;
-		if (ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
-			const struct mailmime_discrete_type *d = ct->ct_type->tp_data.tp_discrete_type;
+	out[0] = 0;
+	if (!ct || !ct->ct_type || !ct->ct_subtype)
+		return;
+	if (ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
+		const struct mailmime_discrete_type *d = ct->ct_type->tp_data.tp_discrete_type;
 
-			type = d->dt_type == MAILMIME_DISCRETE_TYPE_EXTENSION ? d->dt_extension :
-			    d->dt_type >= 0 && d->dt_type <= 6 ? disc[d->dt_type] : "";
-		} else if (ct->ct_type->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
-			const struct mailmime_composite_type *c = ct->ct_type->tp_data.tp_composite_type;
+		type = d->dt_type == MAILMIME_DISCRETE_TYPE_EXTENSION ? d->dt_extension :
+		    d->dt_type >= 0 && d->dt_type <= 6 ? disc[d->dt_type] : "";
+	} else if (ct->ct_type->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
+		const struct mailmime_composite_type *c = ct->ct_type->tp_data.tp_composite_type;
 
-			type = c->ct_type == MAILMIME_COMPOSITE_TYPE_EXTENSION ? c->ct_token :
-			    c->ct_type >= 0 && c->ct_type <= 3 ? comp[c->ct_type] : "";
-		}
+		type = c->ct_type == MAILMIME_COMPOSITE_TYPE_EXTENSION ? c->ct_token :
+		    c->ct_type >= 0 && c->ct_type <= 3 ? comp[c->ct_type] : "";
 	}
-	snprintf(out, n, "%s/%s", type ? type : "", sub);
+	snprintf(out, n, "%s/%s", type ? type : "", ct->ct_subtype);
 	for (char *p = out; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
+}
+
+/* ct_of - the type of a part, text/plain when it says none (RFC 2045's default) */
+static void
+ct_of(const struct mailmime_content *ct, char *out, size_t n)
+{
+	rewrite_type_name(ct, out, n);
+	if (!*out)
+		snprintf(out, n, "text/plain");
 }
 
 /* field - the first MIME field of a kind, or NULL */

@@ -21,6 +21,9 @@ struct rewrite_result {
 	int		 remote;	/* remote HTML items removed */
 };
 
+struct mailmime_content;
+
+void	rewrite_type_name(const struct mailmime_content *, char *out, size_t n);
 int	rewrite_body(const struct mailmime *body, const struct rewrite_opts *, struct rewrite_result *);
 
 #endif

@@ -133,33 +133,6 @@ transform_screen(const char *m, size_t len, char *why, size_t whylen)
 	return 0;
 }
 
-/* ct_name - "type/subtype" in lower case, "" if unknown */
-static void
-ct_name(const struct mailmime_content *ct, char *out, size_t n)
-{
-	static const char *const disc[] = { "", "text", "image", "audio", "video", "application", "" };
-	static const char *const comp[] = { "", "message", "multipart", "" };
-	const char *type = "";
-
-	out[0] = 0;
-	if (!ct || !ct->ct_type || !ct->ct_subtype)
-		return;
-	if (ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
-		const struct mailmime_discrete_type *d = ct->ct_type->tp_data.tp_discrete_type;
-
-		type = d->dt_type == MAILMIME_DISCRETE_TYPE_EXTENSION ? d->dt_extension :
-		    d->dt_type >= 0 && d->dt_type <= 6 ? disc[d->dt_type] : "";
-	} else if (ct->ct_type->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
-		const struct mailmime_composite_type *c = ct->ct_type->tp_data.tp_composite_type;
-
-		type = c->ct_type == MAILMIME_COMPOSITE_TYPE_EXTENSION ? c->ct_token :
-		    c->ct_type >= 0 && c->ct_type <= 3 ? comp[c->ct_type] : "";
-	}
-	snprintf(out, n, "%s/%s", type ? type : "", ct->ct_subtype);
-	for (char *p = out; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-}
-
 /* in_range - does [p, p+n) lie inside the message? */
 static int
 in_range(const struct transform_in *in, const char *p, size_t n)
@@ -675,7 +648,7 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	if (mime->mm_type == MAILMIME_MESSAGE)
 		body = mime->mm_data.mm_message.mm_msg_mime;
 	if (body)
-		ct_name(body->mm_content_type, ct, sizeof(ct));
+		rewrite_type_name(body->mm_content_type, ct, sizeof(ct));
 	from = hdr_get_value(&h, "From");
 	first_mailbox(from, out->from, sizeof(out->from));
 	free(from);

@@ -19,6 +19,7 @@
 
 #include "../mlistd/mail/author.h"
 #include "../mlistd/mail/header.h"
+#include "../mlistd/mail/keys.h"
 #include "../mlistd/mail/sealed.h"
 #include "../mlistd/mail/dkim.h"
 #include "../mlistd/util/fsutil.h"
@@ -399,7 +400,6 @@ seal_post(int argc, char **argv)
 {
 	const char *key = NULL, *list = NULL;
 	unsigned char pk[32];
-	size_t got = 0;
 	struct buf msg, out, err;
 	struct hdr h;
 	char *from = NULL, host[256];
@@ -416,10 +416,7 @@ seal_post(int argc, char **argv)
 	}
 	if (!key || !list || argc % 2)
 		return usage(stderr), EX_USAGE;
-	if (strncmp(key, "x25519:", 7) == 0)
-		key += 7;
-	if (sodium_base642bin(pk, sizeof(pk), key, strlen(key), NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    got != sizeof(pk))
+	if (keys_public_from_text(key, "x25519", pk) != 1)
 		return fprintf(stderr, "mlist: \"%s\" is not an X25519 key (x25519:BASE64, from \"keys\")\n", key),
 		    EX_FAIL;
 	if ((at = strchr(list, '@')) == NULL)

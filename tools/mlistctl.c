@@ -735,26 +735,15 @@ v_member_set(struct ctx *c, int argc, char **argv)
 		return EX_FAIL;
 	if (strcmp(argv[2], "name") == 0 && (strpbrk(argv[3], "\r\n") || strlen(argv[3]) > 200))
 		return fail(EX_FAIL, "a name must be one line of at most 200 characters");
-	if (strcmp(argv[2], "key") == 0) {
-		unsigned char pk[DKIM_PK_LEN];
-		const char *v = strncmp(argv[3], "ed25519:", 8) == 0 ? argv[3] + 8 : argv[3];
-		size_t got = 0;
-
-		if (strcmp(v, "none") != 0 && (sodium_base642bin(pk, sizeof(pk), v, strlen(v), NULL, &got, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(pk)))
-			return fail(EX_FAIL, "\"%s\" is not an Ed25519 public key (base64, as 'mlist keygen' prints "
-			    "it), nor \"none\"", argv[3]);
-		rc = store_member_set_key(c->store, l->name, argv[1], strcmp(v, "none") ? pk : NULL, sizeof(pk));
-	} else if (strcmp(argv[2], "enckey") == 0) {
+	if (strcmp(argv[2], "key") == 0 || strcmp(argv[2], "enckey") == 0) {
+		int enc = strcmp(argv[2], "enckey") == 0, k;
 		unsigned char pk[32];
-		const char *v = strncmp(argv[3], "x25519:", 7) == 0 ? argv[3] + 7 : argv[3];
-		size_t got = 0;
 
-		if (strcmp(v, "none") != 0 && (sodium_base642bin(pk, sizeof(pk), v, strlen(v), NULL, &got, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0 || got != sizeof(pk)))
-			return fail(EX_FAIL, "\"%s\" is not an X25519 public key (x25519:BASE64, the second line "
-			    "'mlist keygen' prints), nor \"none\"", argv[3]);
-		rc = store_member_set_enc_key(c->store, l->name, argv[1], strcmp(v, "none") ? pk : NULL, sizeof(pk));
+		if ((k = keys_public_from_text(argv[3], enc ? "x25519" : "ed25519", pk)) < 0)
+			return fail(EX_FAIL, "\"%s\" is not %s public key (base64, as 'mlist keygen' prints it%s), "
+			    "nor \"none\"", argv[3], enc ? "an X25519" : "an Ed25519", enc ? ": its second line" : "");
+		rc = (enc ? store_member_set_enc_key : store_member_set_key)(c->store, l->name, argv[1], k ? pk : NULL,
+		    sizeof(pk));
 	} else if (strcmp(argv[2], "pseudonym") == 0) {
 		if ((rc = set_pseudonym(c, l, argv[1], argv[3])) != EX_OK)
 			return rc;

@@ -173,3 +173,20 @@ keys_open(const struct keys *k, const void *ct, size_t len, struct buf *out)
 	out->data[plen] = 0;
 	return 0;
 }
+
+/*
+ * keys_public_from_text - a 32-byte public key given as base64, with or
+ * without its "prefix:" (ed25519:, x25519:). 1 a key, 0 "none", -1 not a key.
+ */
+int
+keys_public_from_text(const char *text, const char *prefix, unsigned char pk[32])
+{
+	size_t got = 0, pl = strlen(prefix);
+
+	if (strncmp(text, prefix, pl) == 0 && text[pl] == ':')
+		text += pl + 1;
+	if (strcmp(text, "none") == 0)
+		return 0;
+	return sodium_base642bin(pk, 32, text, strlen(text), NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	    got == 32 ? 1 : -1;
+}

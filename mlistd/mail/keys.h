@@ -24,6 +24,7 @@ void	keys_free(struct keys *);
 void	keys_addr_hash(const struct keys *, const char *list, const char *addr,
 	    unsigned char out[KEYS_HASH_LEN]);
 int	keys_seal(const struct keys *, const void *, size_t, struct buf *);
+int	keys_public_from_text(const char *text, const char *prefix, unsigned char pk[32]);
 int	keys_open(const struct keys *, const void *, size_t, struct buf *);
 
 #endif

@@ -18,6 +18,17 @@ MLISTD = os.path.join(BUILD, "bin", "mlistd")
 MLISTCTL = os.path.join(BUILD, "bin", "mlistctl")
 
 
+def wait_until(fn, timeout=20.0):
+    """fn() until it gives something true (or the time is up): what it gave last."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    return fn()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -11,6 +11,8 @@ import time
 import dkim
 import pytest
 
+from conftest import wait_until
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "data", "corpus")
 ROSA = "rosa.luxemburg@spartakus.example"
@@ -24,16 +26,6 @@ MEMBERS = (ROSA, "bob@example.org", "carol@example.org")
 def send(inst, raw, sender=ROSA, rcpt="demo@lists.example"):
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
         s.sendmail(sender, [rcpt], raw)
-
-
-def wait_until(fn, timeout=20.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    return fn()
 
 
 def copies_to(sink, rcpt):

@@ -11,7 +11,7 @@ import time
 import dkim
 import pytest
 
-from conftest import MLISTCTL
+from conftest import MLISTCTL, wait_until
 
 MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
 NEW = "newbie@example.net"
@@ -20,16 +20,6 @@ NEW = "newbie@example.net"
 def send(inst, raw, sender, rcpt="demo-request@lists.example"):
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
         s.sendmail(sender, [rcpt], raw)
-
-
-def wait_until(fn, timeout=20.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    return fn()
 
 
 def to(sink, rcpt, marker=b""):
