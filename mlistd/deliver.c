@@ -41,6 +41,7 @@ struct message {
 	int		 ok;
 	struct buf	 bytes;		/* dot-stuffed for SMTP, raw for maildir */
 	struct buf	 raw;		/* as rendered: what a sealed copy seals */
+	unsigned char	 epk[32], esk[32];	/* the ephemeral pair of this post's sealed copies */
 };
 
 struct batch {
@@ -102,7 +103,8 @@ seal_copy(const struct run *r, const struct job *j, const struct message *m, int
 	    "(or use 'mlist open' as your mail program's display filter). What it restores is the\n"
 	    "post exactly as the list sent it, signatures and all.\n", j->d.list, r->cfg->hostname);
 	buf_init(&w, 0);
-	rc = sealed_wrap(from, j->d.rcpt, subject, r->cfg->hostname, text, j->d.seal_pk, m->raw.data, m->raw.len, &w);
+	rc = sealed_wrap_eph(from, j->d.rcpt, subject, r->cfg->hostname, text, j->d.seal_pk, m->epk, m->esk,
+	    m->raw.data, m->raw.len, &w);
 	if (rc == 0) {
 		if (smtp)
 			smtp_dot_stuff(w.data, w.len, out);
@@ -448,6 +450,7 @@ load(struct run *r, struct spool *sp, int *nmsg)
 				envelope_free(&e);
 				m[n].raw = raw;		/* kept for the sealed copies */
 				buf_init(&raw, 0);
+				crypto_box_keypair(m[n].epk, m[n].esk);
 			} else {
 				log_err("%s deliver: rendered copy unreadable: %s; quarantined", qid, buf_cstr(&why));
 				spool_quarantine(sp, SPOOL_OUT, qid);
@@ -535,6 +538,7 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 			spool_remove(sp, SPOOL_OUT, msgs[i].qid);
 		buf_free(&msgs[i].bytes);
 		buf_free(&msgs[i].raw);
+		sodium_memzero(msgs[i].esk, sizeof(msgs[i].esk));
 	}
 	free(msgs);
 	free(th);

@@ -10,6 +10,9 @@
 
 int	sealed_wrap(const char *from, const char *to, const char *subject, const char *hostname,
 	    const char *explanation, const unsigned char pk[32], const void *msg, size_t len, struct buf *out);
+int	sealed_wrap_eph(const char *from, const char *to, const char *subject, const char *hostname,
+	    const char *explanation, const unsigned char pk[32], const unsigned char *epk, const unsigned char *esk,
+	    const void *msg, size_t len, struct buf *out);
 int	sealed_find(const void *msg, size_t len, struct buf *blob);
 int	sealed_open(const unsigned char pk[32], const unsigned char sk[32], const struct buf *blob,
 	    struct buf *out);
