@@ -19,6 +19,7 @@
 
 #include "../mlistd/mail/addr.h"
 #include "../mlistd/mail/archive.h"
+#include "../mlistd/mail/audit.h"
 #include "../mlistd/mail/config.h"
 #include "../mlistd/mail/keys.h"
 #include "../mlistd/mail/listkey.h"
@@ -69,6 +70,8 @@ static int v_mod_show(struct ctx *, int, char **);
 static int v_mod_act(struct ctx *, int, char **);
 static int v_archive_ls(struct ctx *, int, char **);
 static int v_digest_send(struct ctx *, int, char **);
+static int v_audit(struct ctx *, int, char **);
+static int audit(struct ctx *, const struct list_cfg *, const char *action, const char *detail);
 static int v_archive_export(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
@@ -136,6 +139,12 @@ static const struct verb verbs[] = {
 	{ "archive export", "LIST", 1, 1, NEED_STORE, v_archive_export,
 	  "Write the list's archive to standard output as an mbox (mboxrd quoting), the\n"
 	  "posts exactly as members received them. Refused when disclosure.archive is \"none\"." },
+	{ "audit", "LIST [--verify]", 1, 2, NEED_STORE, v_audit,
+	  "The list's audit log: every leadership action (admit, expel, ban, unban, roles,\n"
+	  "policy, approve, discard) with its time and the role that did it - never a\n"
+	  "person's address. Each entry is chained to the one before and signed by the\n"
+	  "list's key; --verify checks the whole chain and exits 1 at the first entry that\n"
+	  "was changed, removed or reordered." },
 	{ "digest send", "LIST", 1, 1, NEED_STORE, v_digest_send,
 	  "Send the list's digest now (within a second, by the running daemon) instead of\n"
 	  "at the end of its digest.period, if any post is waiting for it." },
@@ -494,6 +503,13 @@ v_list_set(struct ctx *c, int argc, char **argv)
 		return EX_FAIL;
 	}
 	buf_free(&err);
+	{
+		char d[600];
+
+		snprintf(d, sizeof(d), "%s = %s", argv[1], argv[2]);
+		if (audit(c, l, "policy", d) != EX_OK)
+			return EX_FAIL;
+	}
 	if (c->json)
 		printf("{\"list\":"), json_str(l->name), printf(",\"key\":"), json_str(argv[1]),
 		    printf(",\"value\":"), json_str(argv[2]), printf("}\n");
@@ -522,6 +538,29 @@ v_list_delete(struct ctx *c, int argc, char **argv)
 		printf("deleted list %s\n", l->name);
 	signal_daemon(c);
 	return EX_OK;
+}
+
+/* member_ref - how the audit log names a member: by number, never by address or name */
+static void
+member_ref(struct ctx *c, const struct list_cfg *l, const char *addr, char *out, size_t n)
+{
+	struct member m;
+
+	if (store_member_find(c->store, l->name, addr, &m) == STORE_OK) {
+		snprintf(out, n, "member #%lld", m.id);
+		member_free(&m);
+	} else
+		snprintf(out, n, "an address that is not a member");
+}
+
+/* audit - record a leadership action done from the command line; EX_OK, or EX_FAIL (told) */
+static int
+audit(struct ctx *c, const struct list_cfg *l, const char *action, const char *detail)
+{
+	if (audit_append(c->store, l->name, (long long)time(NULL), "operator", action, detail) == 0)
+		return EX_OK;
+	return fail(EX_FAIL, "done, but it could not be recorded in %s's audit log: %s", l->name,
+	    store_errmsg(c->store));
 }
 
 /* set_pseudonym - check and set a member's pseudonym; EX_OK or EX_FAIL (told) */
@@ -577,6 +616,13 @@ v_member_add(struct ctx *c, int argc, char **argv)
 	    store_commit(c->store) < 0) {
 		store_rollback(c->store);
 		return rc == EX_FAIL ? EX_FAIL : fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	}
+	{
+		char ref[64];
+
+		member_ref(c, l, argv[1], ref, sizeof(ref));
+		if (audit(c, l, "admit", ref) != EX_OK)
+			return EX_FAIL;
 	}
 	if (c->json)
 		printf("{\"added\":"), json_str(argv[1]), printf(",\"list\":"), json_str(l->name), printf("}\n");
@@ -646,12 +692,17 @@ v_member_rm(struct ctx *c, int argc, char **argv)
 	const struct list_cfg *l = find_list(c, argv[0]);
 	int rc;
 
+	char ref[64];
+
 	(void)argc;
 	if (!l)
 		return EX_FAIL;
+	member_ref(c, l, argv[1], ref, sizeof(ref));
 	rc = store_member_rm(c->store, l->name, argv[1]);
 	if (rc == STORE_NOTFOUND)
 		return fail(EX_FAIL, "%s is not a member of %s", argv[1], l->name);
+	if (rc == STORE_OK && audit(c, l, "expel", ref) != EX_OK)
+		return EX_FAIL;
 	if (rc != STORE_OK)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	if (c->json)
@@ -766,6 +817,14 @@ v_member_set(struct ctx *c, int argc, char **argv)
 		    "(x25519:KEY|none)");
 	if (rc != STORE_OK)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (strcmp(argv[2], "role") == 0) {
+		char ref[64], d[100];
+
+		member_ref(c, l, argv[1], ref, sizeof(ref));
+		snprintf(d, sizeof(d), "%s is now %s", ref, argv[3]);
+		if (audit(c, l, "roles", d) != EX_OK)
+			return EX_FAIL;
+	}
 	if (c->json)
 		printf("{\"address\":"), json_str(argv[1]), printf(",\"key\":"), json_str(argv[2]),
 		    printf(",\"value\":"), json_str(argv[3]), printf("}\n");
@@ -790,6 +849,13 @@ v_member_ban(struct ctx *c, int argc, char **argv)
 		return fail(EX_FAIL, "%s is not banned from %s", argv[1], l->name);
 	if (rc != STORE_OK)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	{
+		char ref[64];
+
+		member_ref(c, l, argv[1], ref, sizeof(ref));
+		if (audit(c, l, unban ? "unban" : "ban", ref) != EX_OK)
+			return EX_FAIL;
+	}
 	if (c->json)
 		printf("{\"%s\":", unban ? "unbanned" : "banned"), json_str(argv[1]), printf("}\n");
 	else
@@ -928,6 +994,60 @@ v_mod_show(struct ctx *c, int argc, char **argv)
 	fwrite(msg.data, 1, msg.len, stdout);
 	buf_free(&msg);
 	buf_free(&why);
+	return EX_OK;
+}
+
+static void
+print_audit(const struct audit_entry *e, void *arg)
+{
+	struct ls_arg *a = arg;
+	time_t t = (time_t)e->at;
+	struct tm tm;
+	char date[32];
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+	if (a->c->json) {
+		printf("%s{\"seq\":%lld,\"at\":%lld,\"actor\":", a->n++ ? "," : "", e->seq, e->at);
+		json_str(e->actor);
+		printf(",\"action\":");
+		json_str(e->action);
+		printf(",\"detail\":");
+		json_str(e->detail);
+		printf("}");
+	} else {
+		printf("%5lld  %s  %-9s %-8s %s\n", e->seq, date, e->actor, e->action, e->detail);
+		a->n++;
+	}
+}
+
+static int
+v_audit(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	struct ls_arg a = { c, 0, l };
+	struct audit_check chk;
+
+	if (!l)
+		return EX_FAIL;
+	if (argc == 2 && strcmp(argv[1], "--verify") != 0)
+		return fail(EX_USAGE, "usage: mlistctl audit LIST [--verify]");
+	if (argc == 2) {
+		if (audit_verify(c->store, l->name, &chk) < 0)
+			return fail(EX_FAIL, "%s: the audit log does not verify: %s", l->name, chk.why);
+		if (c->json)
+			printf("{\"list\":"), json_str(l->name), printf(",\"entries\":%lld,\"verified\":true}\n",
+			    chk.entries);
+		else
+			printf("%s: %lld entries, chain and signatures verified\n", l->name, chk.entries);
+		return EX_OK;
+	}
+	if (c->json)
+		printf("[");
+	if (store_audit_each(c->store, l->name, print_audit, &a) < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("]\n");
 	return EX_OK;
 }
 
@@ -1108,6 +1228,13 @@ v_mod_act(struct ctx *c, int argc, char **argv)
 		}
 		buf_free(&msg);
 		buf_free(&why);
+	}
+	if (n >= 0) {
+		char d[120];
+
+		snprintf(d, sizeof(d), "held post %s (%s)", argv[1], reason);
+		if (audit_append(c->store, l->name, now, "operator", approve ? "approve" : "discard", d) < 0)
+			n = -1;
 	}
 	if (n < 0 || store_commit(c->store) < 0) {
 		store_rollback(c->store);

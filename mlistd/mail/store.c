@@ -121,6 +121,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE digest_posts (id INTEGER PRIMARY KEY, list TEXT NOT NULL, at INTEGER NOT NULL,"
 	"  msg BLOB NOT NULL);"
 	"CREATE TABLE digest_state (list TEXT PRIMARY KEY, last INTEGER NOT NULL, issue INTEGER NOT NULL);",
+	/* 10: the leadership's audit log: hash-chained, each entry signed by the list's key */
+	"CREATE TABLE audit (list TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL, detail TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL,"
+	"  selector TEXT NOT NULL, sig BLOB NOT NULL, PRIMARY KEY (list, seq));",
 	NULL
 };
 
@@ -1716,4 +1720,79 @@ store_digest_due_now(struct store *st, const char *list)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	return step_done(s);
+}
+
+/* store_audit_last - the newest entry's sequence number and hash (0 and zeros for none) */
+int
+store_audit_last(struct store *st, const char *list, long long *seq, unsigned char hash[32])
+{
+	sqlite3_stmt *s = prep(st, "SELECT seq, hash FROM audit WHERE list = ?1 ORDER BY seq DESC LIMIT 1");
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, 32);
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW && sqlite3_column_bytes(s, 1) == 32) {
+		*seq = sqlite3_column_int64(s, 0);
+		memcpy(hash, sqlite3_column_blob(s, 1), 32);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+/* store_audit_add - append one entry (the caller computed its chain hash and signature) */
+int
+store_audit_add(struct store *st, const char *list, const struct audit_entry *e)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO audit (list, seq, at, actor, action, detail, prev, hash, selector, sig) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)e->seq);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)e->at);
+	sqlite3_bind_text(s, 4, e->actor, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, e->action, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, e->detail, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 7, e->prev, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 8, e->hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 9, e->selector, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 10, e->sig, 64, SQLITE_TRANSIENT);
+	return step_done(s);
+}
+
+/* store_audit_each - every entry of a list in order */
+int
+store_audit_each(struct store *st, const char *list, store_audit_fn fn, void *arg)
+{
+	sqlite3_stmt *s = prep(st, "SELECT seq, at, actor, action, detail, prev, hash, selector, sig FROM audit "
+	    "WHERE list = ?1 ORDER BY seq");
+	struct audit_entry e;
+	int rc, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		e.seq = sqlite3_column_int64(s, 0);
+		e.at = sqlite3_column_int64(s, 1);
+		snprintf(e.actor, sizeof(e.actor), "%s", (const char *)sqlite3_column_text(s, 2));
+		snprintf(e.action, sizeof(e.action), "%s", (const char *)sqlite3_column_text(s, 3));
+		snprintf(e.detail, sizeof(e.detail), "%s", (const char *)sqlite3_column_text(s, 4));
+		if (sqlite3_column_bytes(s, 5) == 32)
+			memcpy(e.prev, sqlite3_column_blob(s, 5), 32);
+		if (sqlite3_column_bytes(s, 6) == 32)
+			memcpy(e.hash, sqlite3_column_blob(s, 6), 32);
+		snprintf(e.selector, sizeof(e.selector), "%s", (const char *)sqlite3_column_text(s, 7));
+		if (sqlite3_column_bytes(s, 8) == 64)
+			memcpy(e.sig, sqlite3_column_blob(s, 8), 64);
+		fn(&e, arg);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : STORE_ERR;
 }

@@ -145,6 +145,17 @@ int	store_digest_take(struct store *, const char *list, long long now, store_dig
 int	store_digest_due_now(struct store *, const char *list);
 int	store_identity_expire(struct store *, const char *list, long long now, long long archive_before);
 
+/* the audit log */
+struct audit_entry {
+	long long	 seq, at;
+	char		 actor[64], action[64], detail[512], selector[96];
+	unsigned char	 prev[32], hash[32], sig[64];
+};
+typedef void (*store_audit_fn)(const struct audit_entry *, void *);
+int	store_audit_last(struct store *, const char *list, long long *seq, unsigned char hash[32]);
+int	store_audit_add(struct store *, const char *list, const struct audit_entry *);
+int	store_audit_each(struct store *, const char *list, store_audit_fn, void *);
+
 enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
 
 #endif

@@ -161,3 +161,34 @@ def test_orphaned_queue_manager_steps_aside(make_instance, sink):
     time.sleep(1.5)
     assert sorted(r for r, _ in sink.handler.copies()) == ["alice@example.org", "bob@example.org",
                                                             "carol@example.org"]
+
+
+def test_audit_log_records_and_detects_tampering(make_instance):
+    import sqlite3
+    inst = make_instance(start=False)
+    inst.ctl("member", "set", "demo", "bob@example.org", "role", "moderator")
+    inst.ctl("member", "ban", "demo", "troll@evil.example")
+    inst.ctl("list", "set", "demo", "posting", "moderated")
+    inst.ctl("member", "rm", "demo", "carol@example.org")
+    entries = json.loads(inst.ctl("--json", "audit", "demo").stdout)
+    acts = [e["action"] for e in entries]
+    # (the fixture's three member adds come first)
+    assert acts[-4:] == ["roles", "ban", "policy", "expel"], acts
+    assert all(e["actor"] == "operator" for e in entries)
+    text = inst.ctl("audit", "demo").stdout
+    assert "@" not in text and "member #" in text           # roles and numbers, never addresses
+    assert "posting = moderated" in text
+    ok = inst.ctl("audit", "demo", "--verify")
+    assert ok.returncode == 0 and f"{len(entries)} entries" in ok.stdout
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    db.execute("UPDATE audit SET detail = 'posting = open' WHERE detail = 'posting = moderated'")
+    db.commit()
+    r = inst.ctl("audit", "demo", "--verify", check=False)
+    assert r.returncode == 1 and "was changed after it was written" in r.stderr
+    db.execute("UPDATE audit SET detail = 'posting = moderated' WHERE detail = 'posting = open'")
+    seq = db.execute("SELECT seq FROM audit WHERE action = 'ban'").fetchone()[0]
+    db.execute("DELETE FROM audit WHERE seq = ?", (seq,))
+    db.commit()
+    r = inst.ctl("audit", "demo", "--verify", check=False)
+    assert r.returncode == 1 and f"entry {seq} is missing" in r.stderr
+    db.close()
