@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "confirm.h"
+#include "moderate.h"
 #include "mail/archive.h"
 #include "mail/header.h"
 #include "mail/pseudonym.h"
@@ -289,6 +290,8 @@ confirm_handle(struct pipeline *p, const struct listaddr *la, const struct buf *
 	if (rc != STORE_NOTFOUND)
 		return -1;
 	if ((rc = confirm_command(p, la)) != 0)
+		return rc;
+	if ((rc = moderate_handle(p, la, msg)) != 0)
 		return rc;
 	if ((rc = store_confirm_use(p->st, la->token, la->list->name, p->now, id, sizeof(id), want,
 	    sizeof(want))) == STORE_NOTFOUND) {

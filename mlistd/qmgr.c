@@ -28,6 +28,7 @@
 #include "bounce.h"
 #include "confirm.h"
 #include "deliver.h"
+#include "moderate.h"
 #include "digest.h"
 #include "fanout.h"
 #include "identity.h"
@@ -253,9 +254,10 @@ handle_plain_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		notify(p, l, e->sender, "Your message was not distributed", d.notice);
 		break;
 	case V_HOLD:
+		/* the author is kept with the hold (sealed) to hear a rejection; shown only as moderators_see says */
 		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
-		    store_hold(p->st, out_id, l->name, d.reason, l->moderators_see && id.mode != ID_REAL ?
-		    d.poster : NULL) != STORE_OK)
+		    store_hold(p->st, out_id, l->name, d.reason, d.poster) != STORE_OK ||
+		    moderate_ask(p, l, out_id, d.reason, &t.rendered, id.mode == ID_REAL || l->moderators_see) < 0)
 			goto tempfail;
 		notify(p, l, e->sender, "Your message is waiting for a moderator", d.notice);
 		break;

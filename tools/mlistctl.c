@@ -987,7 +987,8 @@ v_mod_show(struct ctx *c, int argc, char **argv)
 	{
 		char *author = store_held_author(c->store, l->name, argv[1]);
 
-		if (author)	/* kept only where disclosure.moderators_see = "address" */
+		/* kept with every hold (to hear a rejection); shown only where the list lets moderators see it */
+		if (author && (l->identity == ID_REAL || l->moderators_see))
 			printf("Mlist-Held-Author: <%s>\n", author);
 		free(author);
 	}
