@@ -15,6 +15,7 @@
 
 #include "confirm.h"
 #include "moderate.h"
+#include "quorum.h"
 #include "mail/archive.h"
 #include "mail/header.h"
 #include "mail/pseudonym.h"
@@ -292,6 +293,8 @@ confirm_handle(struct pipeline *p, const struct listaddr *la, const struct buf *
 	if ((rc = confirm_command(p, la)) != 0)
 		return rc;
 	if ((rc = moderate_handle(p, la, msg)) != 0)
+		return rc;
+	if ((rc = quorum_handle(p, la, msg)) != 0)
 		return rc;
 	if ((rc = store_confirm_use(p->st, la->token, la->list->name, p->now, id, sizeof(id), want,
 	    sizeof(want))) == STORE_NOTFOUND) {

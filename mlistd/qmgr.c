@@ -29,6 +29,7 @@
 #include "confirm.h"
 #include "deliver.h"
 #include "moderate.h"
+#include "quorum.h"
 #include "digest.h"
 #include "fanout.h"
 #include "identity.h"
@@ -755,6 +756,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		spool_list_free(ids, n > 0 ? n : 0);
 		p.now = (long long)time(NULL);
 		send_digests(&p);
+		quorum_ask_new(&p);
 		tried = run_deliveries(&p);
 		if (p.now - last_purge > 3600) {
 			store_purge_done(p.st, p.now - 7 * 86400);

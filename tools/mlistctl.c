@@ -35,6 +35,7 @@ enum { NEED_NONE, NEED_CONFIG, NEED_STORE };
 struct ctx {
 	const char	*config_path;
 	int		 json;
+	int		 emergency;	/* --emergency: a grave action without the quorum (recorded, announced) */
 	struct config	*cfg;
 	struct keys	*keys;
 	struct store	*store;
@@ -72,6 +73,9 @@ static int v_archive_ls(struct ctx *, int, char **);
 static int v_digest_send(struct ctx *, int, char **);
 static int v_audit(struct ctx *, int, char **);
 static int audit(struct ctx *, const struct list_cfg *, const char *action, const char *detail);
+static int grave(struct ctx *, const struct list_cfg *, int g, const char *action, const char *arg,
+    const char *detail);
+static int v_unmask(struct ctx *, int, char **);
 static int v_archive_export(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
@@ -120,7 +124,10 @@ static const struct verb verbs[] = {
 	  "enckey x25519:KEY|none: the member's encryption key; every copy to them is sealed." },
 	{ "member ban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban,
 	  "Ban an address: its posts are dropped without a notice. The address need not\n"
-	  "be a member; a member stays subscribed until removed." },
+	  "be a member; a member stays subscribed until removed. Once the list has enough\n"
+	  "moderators this opens a request for their quorum (leadership.quorum_ban); so do\n"
+	  "member rm, member set ... role, and list set of disclosure., identity.,\n"
+	  "leadership. and archive. settings." },
 	{ "member unban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban, "Lift a ban." },
 	{ "mod ls", "LIST", 1, 1, NEED_STORE, v_mod_ls,
 	  "Posts held on the list: moderated lists, posts to -owner with no owner, posts\n"
@@ -139,6 +146,13 @@ static const struct verb verbs[] = {
 	{ "archive export", "LIST", 1, 1, NEED_STORE, v_archive_export,
 	  "Write the list's archive to standard output as an mbox (mboxrd quoting), the\n"
 	  "posts exactly as members received them. Refused when disclosure.archive is \"none\"." },
+	{ "unmask", "LIST PSEUDONYM", 2, 2, NEED_STORE, v_unmask,
+	  "Ask the moderators to learn which address is behind a pseudonym. This reveals\n"
+	  "nothing by itself: it opens a request that leadership.quorum_unmask distinct\n"
+	  "moderators (or all of them, if fewer) must approve by mail; then only they are told\n"
+	  "(and the member, if leadership.notify_unmasked). With the global --emergency flag the\n"
+	  "operator is told at once; that is recorded in the audit log and announced to every\n"
+	  "moderator." },
 	{ "audit", "LIST [--verify]", 1, 2, NEED_STORE, v_audit,
 	  "The list's audit log: every leadership action (admit, expel, ban, unban, roles,\n"
 	  "policy, approve, discard) with its time and the role that did it - never a\n"
@@ -196,11 +210,14 @@ usage(FILE *fp)
 {
 	const struct verb *v;
 
-	fprintf(fp, "usage: mlistctl [-c CONFIG] [--json] VERB [ARGS...]\n\n"
+	fprintf(fp, "usage: mlistctl [-c CONFIG] [--json] [--emergency] VERB [ARGS...]\n\n"
 	    "Administer an mlistd instance: its lists and their members.\n\n"
 	    "options:\n"
-	    "  -c CONFIG  configuration file (default: $MLISTD_CONF, else /etc/mlistd/mlistd.conf)\n"
-	    "  --json     machine-readable output (one JSON document on stdout)\n"
+	    "  -c CONFIG    configuration file (default: $MLISTD_CONF, else /etc/mlistd/mlistd.conf)\n"
+	    "  --json       machine-readable output (one JSON document on stdout)\n"
+	    "  --emergency  do a grave action (ban, member rm, role, policy, unmask) without the\n"
+	    "               moderators' quorum; it is recorded in the audit log and announced to\n"
+	    "               every moderator\n"
 	    "  -h, --help this help; 'mlistctl VERB --help' explains one verb\n\nverbs:\n");
 	for (v = verbs; v->words; v++)
 		fprintf(fp, "  %s %s\n", v->words, v->args);
@@ -211,7 +228,7 @@ usage(FILE *fp)
 static void
 verb_help(const struct verb *v)
 {
-	printf("usage: mlistctl [-c CONFIG] [--json] %s %s\n\n%s\n", v->words, v->args, v->help);
+	printf("usage: mlistctl [-c CONFIG] [--json] [--emergency] %s %s\n\n%s\n", v->words, v->args, v->help);
 	if (strcmp(v->words, "list set") == 0)
 		printf("\nKEY is one of: %s\n", config_list_keys());
 }
@@ -495,6 +512,24 @@ v_list_set(struct ctx *c, int argc, char **argv)
 	(void)argc;
 	if (!l)
 		return EX_FAIL;
+	if (!strncmp(argv[1], "disclosure.", 11) || !strncmp(argv[1], "identity.", 9) ||
+	    !strncmp(argv[1], "leadership.", 11) || !strncmp(argv[1], "archive.", 8)) {
+		char arg[1200], d[600];
+		int rc;
+
+		/* checked now, applied at the quorum */
+		buf_init(&err, 0);
+		if (config_list_get(l->file, argv[1], &err, &err) < 0 && strstr(buf_cstr(&err), "unknown")) {
+			fail(EX_FAIL, "%s", buf_cstr(&err));
+			buf_free(&err);
+			return EX_FAIL;
+		}
+		buf_free(&err);
+		snprintf(arg, sizeof(arg), "%s\n%s", argv[1], argv[2]);
+		snprintf(d, sizeof(d), "%s = %s", argv[1], argv[2]);
+		if ((rc = grave(c, l, Q_POLICY, "policy", arg, d)) != EX_OK)
+			return rc == 1 ? EX_OK : rc;
+	}
 	buf_init(&err, 0);
 	if (config_list_set(l->file, argv[1], argv[2], &err) < 0) {
 		/* errors from the validator name the temp copy; the user edits the real file */
@@ -698,6 +733,8 @@ v_member_rm(struct ctx *c, int argc, char **argv)
 	if (!l)
 		return EX_FAIL;
 	member_ref(c, l, argv[1], ref, sizeof(ref));
+	if (strncmp(ref, "member #", 8) == 0 && (rc = grave(c, l, Q_EXPEL, "expel", argv[1], ref)) != EX_OK)
+		return rc == 1 ? EX_OK : rc;
 	rc = store_member_rm(c->store, l->name, argv[1]);
 	if (rc == STORE_NOTFOUND)
 		return fail(EX_FAIL, "%s is not a member of %s", argv[1], l->name);
@@ -786,6 +823,16 @@ v_member_set(struct ctx *c, int argc, char **argv)
 		return EX_FAIL;
 	if (strcmp(argv[2], "name") == 0 && (strpbrk(argv[3], "\r\n") || strlen(argv[3]) > 200))
 		return fail(EX_FAIL, "a name must be one line of at most 200 characters");
+	if (strcmp(argv[2], "role") == 0 && (!strcmp(argv[3], "member") || !strcmp(argv[3], "moderator") ||
+	    !strcmp(argv[3], "owner"))) {
+		char ref[64], d[120], arg[400];
+
+		member_ref(c, l, argv[1], ref, sizeof(ref));
+		snprintf(d, sizeof(d), "%s to become %s", ref, argv[3]);
+		snprintf(arg, sizeof(arg), "%s\n%s", argv[1], argv[3]);
+		if (strncmp(ref, "member #", 8) == 0 && (rc = grave(c, l, Q_ROLES, "roles", arg, d)) != EX_OK)
+			return rc == 1 ? EX_OK : rc;
+	}
 	if (strcmp(argv[2], "key") == 0 || strcmp(argv[2], "enckey") == 0) {
 		int enc = strcmp(argv[2], "enckey") == 0, k;
 		unsigned char pk[32];
@@ -844,6 +891,13 @@ v_member_ban(struct ctx *c, int argc, char **argv)
 		return EX_FAIL;
 	if (!addr_valid(argv[1]))
 		return fail(EX_FAIL, "\"%s\" is not a valid address (expected local@domain)", argv[1]);
+	if (!unban) {
+		char ref[64];
+
+		member_ref(c, l, argv[1], ref, sizeof(ref));
+		if ((rc = grave(c, l, Q_BAN, "ban", argv[1], ref)) != EX_OK)
+			return rc == 1 ? EX_OK : rc;
+	}
 	rc = unban ? store_unban(c->store, l->name, argv[1]) : store_ban(c->store, l->name, argv[1]);
 	if (rc == STORE_NOTFOUND)
 		return fail(EX_FAIL, "%s is not banned from %s", argv[1], l->name);
@@ -996,6 +1050,75 @@ v_mod_show(struct ctx *c, int argc, char **argv)
 	buf_free(&msg);
 	buf_free(&why);
 	return EX_OK;
+}
+
+/*
+ * grave - the quorum gate for ban, expel, roles, policy and unmask. EX_OK:
+ * do it now (the list has fewer moderators than the quorum - the operator
+ * sets a list up - or --emergency, recorded and announced); 1: a request
+ * was opened for the moderators (said on stdout); EX_FAIL: told.
+ */
+static int
+grave(struct ctx *c, const struct list_cfg *l, int g, const char *action, const char *arg, const char *detail)
+{
+	static const char *const qkey[] = { "quorum_unmask", "quorum_ban", "quorum_expel", "quorum_policy",
+	    "quorum_roles" };
+	long long now = (long long)time(NULL), id;
+	int mods = store_moderator_count(c->store, l->name), need = l->quorum[g];
+	char d[400];
+
+	if (mods < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->emergency) {
+		snprintf(d, sizeof(d), "emergency, without the quorum: %s", detail);
+		if (store_pending_add(c->store, l->name, action, arg, detail, 0, "announce", now, now) < 0 ||
+		    audit(c, l, action, d) != EX_OK)
+			return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+		fprintf(stderr, "mlistctl: emergency: done without the moderators' quorum; recorded in the audit log "
+		    "and announced to every moderator\n");
+		return EX_OK;
+	}
+	if (g == Q_UNMASK) {
+		if (mods == 0)
+			return fail(EX_FAIL, "%s has no moderators to approve an unmasking (member set ... role moderator)",
+			    l->name);
+		need = need < mods ? need : mods;
+	} else if (mods < need)
+		return EX_OK;	/* setting the list up: not yet enough moderators for a quorum */
+	if ((id = store_pending_add(c->store, l->name, action, arg, detail, need, "new", now, now + 7 * 86400LL)) < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	snprintf(d, sizeof(d), "request %lld opened: %s", id, detail);
+	if (audit(c, l, "request", d) != EX_OK)
+		return EX_FAIL;
+	if (c->json)
+		printf("{\"request\":%lld,\"action\":\"%s\",\"needs\":%d}\n", id, action, need);
+	else
+		printf("%s: request %lld opened (%s: %s). It takes effect when %d distinct moderators approve it;\n"
+		    "they have been asked by mail (leadership.%s = %d; it expires in 7 days).\n", l->name, id, action,
+		    detail, need, qkey[g], l->quorum[g]);
+	return 1;
+}
+
+static int
+v_unmask(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	char sk[SKELETON_MAX], why[160], d[300], *addr;
+	int rc;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if (l->identity == ID_REAL)
+		return fail(EX_FAIL, "%s is a real-identity list: there is nothing to unmask", l->name);
+	if (pseudonym_check(argv[1], sk, sizeof(sk), why, sizeof(why)) < 0 ||
+	    (addr = store_member_by_pseudonym(c->store, l->name, sk)) == NULL)
+		return fail(EX_FAIL, "nobody on %s posts as \"%s\"", l->name, argv[1]);
+	snprintf(d, sizeof(d), "the pseudonym \"%s\"", argv[1]);
+	if ((rc = grave(c, l, Q_UNMASK, "unmask", argv[1], d)) == EX_OK)
+		printf("%s\n", addr);	/* only with --emergency */
+	free(addr);
+	return rc == 1 ? EX_OK : rc;
 }
 
 static void
@@ -1302,6 +1425,8 @@ main(int argc, char **argv)
 			c.config_path = argv[++i];
 		else if (strcmp(argv[i], "--json") == 0)
 			c.json = 1;
+		else if (strcmp(argv[i], "--emergency") == 0)
+			c.emergency = 1;
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
 			return usage(stdout), EX_OK;
 		else {

@@ -17,6 +17,8 @@ enum html_policy { HTML_KEEP, HTML_STRIP_REMOTE, HTML_TEXT };
 enum who { WHO_NONE, WHO_MODERATORS, WHO_MEMBERS, WHO_PUBLIC };
 enum subscription { SUB_CONFIRM, SUB_APPROVE, SUB_CLOSED };
 enum encryption { ENC_OFF, ENC_OPTIONAL, ENC_REQUIRED };
+/* the grave actions that need a quorum of moderators */
+enum grave { Q_UNMASK, Q_BAN, Q_EXPEL, Q_POLICY, Q_ROLES, Q_N };
 
 struct listen_cfg {
 	char		*address;
@@ -32,6 +34,8 @@ struct list_cfg {
 	int		 post_auth;	/* enum post_auth */
 	int		 subscription;	/* enum subscription */
 	int		 encryption;	/* enum encryption */
+	int		 quorum[Q_N];	/* distinct moderators who must agree, per enum grave */
+	int		 notify_unmasked;
 	int		 digest_period;	/* 0 daily, 1 weekly */
 	int		 digest_max;	/* bytes: a digest goes out when this much waits */
 	char		*subject_prefix;

@@ -125,6 +125,12 @@ static const char *const migrations[] = {
 	"CREATE TABLE audit (list TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, actor TEXT NOT NULL,"
 	"  action TEXT NOT NULL, detail TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL,"
 	"  selector TEXT NOT NULL, sig BLOB NOT NULL, PRIMARY KEY (list, seq));",
+	/* 11: grave actions waiting for a quorum of moderators, and who approved them */
+	"CREATE TABLE pending (id INTEGER PRIMARY KEY, list TEXT NOT NULL, action TEXT NOT NULL, arg BLOB NOT NULL,"
+	"  detail TEXT NOT NULL, needed INTEGER NOT NULL, state TEXT NOT NULL, created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL);"
+	"CREATE TABLE pending_votes (pending_id INTEGER NOT NULL REFERENCES pending(id) ON DELETE CASCADE,"
+	"  member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE, PRIMARY KEY (pending_id, member_id));",
 	NULL
 };
 
@@ -1813,6 +1819,178 @@ store_confirm_moderation(struct store *st, const char *token, const char *list, 
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		snprintf(out_id, idlen, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	return store_confirm_spend(st, token);
+}
+
+/* store_moderator_count - owners and moderators of a list */
+int
+store_moderator_count(struct store *st, const char *list)
+{
+	return scalar(st, "SELECT count(*) FROM members WHERE list = ?1 AND role <> 'member'", list, NULL, 0);
+}
+
+/* store_pending_add - a grave action waiting for `needed` approvals (state "new": the daemon asks) */
+long long
+store_pending_add(struct store *st, const char *list, const char *action, const char *arg, const char *detail,
+    int needed, const char *state, long long now, long long expires)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO pending (list, action, arg, detail, needed, state, created, expires) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
+	if (bind_sealed(st, s, 3, arg) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 4, detail, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 5, needed);
+	sqlite3_bind_text(s, 6, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)expires);
+	if (step_done(s) != STORE_OK)
+		return STORE_ERR;
+	return (long long)sqlite3_last_insert_rowid(st->db);
+}
+
+/* store_pending_get - one pending action (arg decrypted, caller frees) */
+int
+store_pending_get(struct store *st, long long id, struct pending *pa)
+{
+	sqlite3_stmt *s = prep(st, "SELECT list, action, arg, detail, needed, state, expires FROM pending WHERE id = ?1");
+	int rc;
+
+	memset(pa, 0, sizeof(*pa));
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		pa->id = id;
+		snprintf(pa->list, sizeof(pa->list), "%s", (const char *)sqlite3_column_text(s, 0));
+		snprintf(pa->action, sizeof(pa->action), "%s", (const char *)sqlite3_column_text(s, 1));
+		pa->arg = column_opened(st, s, 2);
+		snprintf(pa->detail, sizeof(pa->detail), "%s", (const char *)sqlite3_column_text(s, 3));
+		pa->needed = sqlite3_column_int(s, 4);
+		snprintf(pa->state, sizeof(pa->state), "%s", (const char *)sqlite3_column_text(s, 5));
+		pa->expires = sqlite3_column_int64(s, 6);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/* store_pending_state - move a pending action on ("asked", "done", "expired", ...) */
+int
+store_pending_state(struct store *st, long long id, const char *state)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE pending SET state = ?2 WHERE id = ?1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
+	return step_done(s);
+}
+
+/* store_pending_in_state - ids of pending actions in a state (at most n) */
+int
+store_pending_in_state(struct store *st, const char *state, long long *ids, int n)
+{
+	sqlite3_stmt *s = prep(st, "SELECT id FROM pending WHERE state = ?1 ORDER BY id LIMIT ?2");
+	int k = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, n);
+	while (sqlite3_step(s) == SQLITE_ROW && k < n)
+		ids[k++] = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return k;
+}
+
+/* store_pending_vote - the moderator (by address) approves; returns the number of distinct approvals */
+int
+store_pending_vote(struct store *st, long long id, const char *list, const char *addr)
+{
+	sqlite3_stmt *s = prep(st, "INSERT OR IGNORE INTO pending_votes (pending_id, member_id) SELECT ?1, id "
+	    "FROM members WHERE list = ?2 AND addr_hash = ?3 AND role <> 'member'");
+	char num[32];
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	bind_hash(st, s, 3, list, addr);
+	if (step_done(s) != STORE_OK)
+		return STORE_ERR;
+	snprintf(num, sizeof(num), "%lld", id);
+	return scalar(st, "SELECT count(*) FROM pending_votes WHERE pending_id = ?1", num, NULL, 0);
+}
+
+/* store_pending_voters - the addresses of those who approved (fn each) */
+int
+store_pending_voters(struct store *st, long long id, store_member_fn fn, void *arg)
+{
+	sqlite3_stmt *s = prep(st, "SELECT " MEMBER_COLS " FROM members WHERE id IN "
+	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) ORDER BY id");
+	struct member m;
+	int n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		member_row(st, s, &m);
+		fn(&m, arg);
+		member_free(&m);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* store_member_by_pseudonym - the address behind a pseudonym (by its skeleton), caller frees */
+char *
+store_member_by_pseudonym(struct store *st, const char *list, const char *skeleton)
+{
+	sqlite3_stmt *s = prep(st, "SELECT addr FROM members WHERE list = ?1 AND pseudo_key = ?2");
+	char *a = NULL;
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	bind_tagged(st, s, 2, list, "pseudonym", skeleton);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		a = column_opened(st, s, 0);
+	sqlite3_finalize(s);
+	return a;
+}
+
+/* store_confirm_quorum - spend a moderator's quorum token: the request id and who the moderator is */
+int
+store_confirm_quorum(struct store *st, const char *token, const char *list, long long now, char *out_id,
+    size_t idlen, char **voter)
+{
+	sqlite3_stmt *s = prep(st, "SELECT c.out_id, m.addr FROM confirmations c JOIN members m ON m.list = c.list "
+	    "AND m.addr_hash = c.poster_hash WHERE c.token_hash = ?1 AND c.list = ?2 AND c.used = 0 AND c.expires > ?3 "
+	    "AND c.kind = 'quorum'");
+	int rc;
+
+	*voter = NULL;
+	if (!s)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(out_id, idlen, "%s", (const char *)sqlite3_column_text(s, 0));
+		*voter = column_opened(st, s, 1);
+	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;

@@ -158,6 +158,25 @@ int	store_audit_last(struct store *, const char *list, long long *seq, unsigned 
 int	store_audit_add(struct store *, const char *list, const struct audit_entry *);
 int	store_audit_each(struct store *, const char *list, store_audit_fn, void *);
 
+/* grave actions waiting for a quorum */
+struct pending {
+	long long	 id, expires;
+	char		 list[72], action[32], detail[300], state[16];
+	char		*arg;		/* decrypted; freed by the caller */
+	int		 needed;
+};
+int	store_moderator_count(struct store *, const char *list);
+long long store_pending_add(struct store *, const char *list, const char *action, const char *arg,
+	    const char *detail, int needed, const char *state, long long now, long long expires);
+int	store_pending_get(struct store *, long long id, struct pending *);
+int	store_pending_state(struct store *, long long id, const char *state);
+int	store_pending_in_state(struct store *, const char *state, long long *ids, int n);
+int	store_pending_vote(struct store *, long long id, const char *list, const char *addr);
+int	store_pending_voters(struct store *, long long id, store_member_fn, void *);
+int	store_confirm_quorum(struct store *, const char *token, const char *list, long long now, char *out_id,
+	    size_t idlen, char **voter);
+char	*store_member_by_pseudonym(struct store *, const char *list, const char *skeleton);
+
 enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
 
 #endif

@@ -59,3 +59,87 @@ def test_moderation_by_mail(make_instance, sink):
     assert "Off topic" in json.dumps(audit) and "@" not in json.dumps([e for e in audit if e["actor"] == "moderator"])
     assert inst.ctl("audit", "demo", "--verify").returncode == 0
     assert json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout) == []
+
+
+MODS = ("m1@example.org", "m2@example.org", "m3@example.org")
+
+
+def quorum_list(make_instance, sink):
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"},
+                         members=(ROSA, "bob@example.org") + MODS, start=False)
+    for m in MODS[:2]:                     # setting up: fewer moderators than a quorum, the operator acts
+        assert "request" not in inst.ctl("member", "set", "demo", m, "role", "moderator").stdout
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Red Heron")
+    inst.start()
+    # from two moderators on, a third needs the other two
+    r = inst.ctl("member", "set", "demo", MODS[2], "role", "moderator")
+    assert "request 1 opened" in r.stdout
+    for m in MODS[:2]:
+        approve(inst, sink, m, b"to become moderator")
+    assert inst.wait_log("reached its quorum")
+    return inst
+
+
+def approve(inst, sink, mod, marker):
+    notice = wait_until(lambda: to(sink, mod, marker))
+    assert notice, inst.logtext()
+    send(inst, b"Subject: Re\r\n\r\napprove\r\n", mod, rcpt=f"demo-confirm+{token(notice[-1])}@lists.example")
+    return notice[-1]
+
+
+def test_one_moderator_alone_cannot(make_instance, sink):
+    inst = quorum_list(make_instance, sink)
+    # a ban needs two moderators
+    r = inst.ctl("member", "ban", "demo", "bob@example.org")
+    assert "request 2 opened" in r.stdout and "2 distinct moderators" in r.stdout
+    n1 = approve(inst, sink, "m1@example.org", b"ban: member #")
+    assert b"bob@example.org" not in n1                       # the request names a member number
+    assert inst.wait_log("approvals=1 of 2")
+    send(inst, b"Subject: Re\r\n\r\napprove\r\n", "m1@example.org", rcpt=f"demo-confirm+{token(n1)}@lists.example")
+    assert inst.wait_log("token unknown")                     # the same moderator twice counts once
+    send(inst, b"From: bob@example.org\r\nSubject: still here\r\n\r\nnot banned yet\r\n", "bob@example.org")
+    assert wait_until(lambda: to(sink, "m3@example.org", b"not banned yet"))
+    approve(inst, sink, "m2@example.org", b"ban: member #")
+    assert inst.wait_log("(ban) reached its quorum")
+    time.sleep(0.3)
+    send(inst, b"From: bob@example.org\r\nSubject: banned\r\n\r\nnow banned\r\n", "bob@example.org")
+    assert inst.wait_log("reason=banned")
+    # unmasking needs all three; only the approvers learn the address, and the member is told
+    r = inst.ctl("unmask", "demo", "Red Heron")
+    assert "3 distinct moderators" in r.stdout and ROSA not in r.stdout
+    for m in MODS[:2]:
+        approve(inst, sink, m, b"the pseudonym")
+    assert inst.wait_log("approvals=2 of 3")
+    time.sleep(0.3)
+    assert not any(ROSA.encode() in d for f, r_, d in sink.handler.messages if r_ != [ROSA])
+    approve(inst, sink, "m3@example.org", b"the pseudonym")
+    told = wait_until(lambda: all(to(sink, m, ROSA.encode()) for m in MODS) and [1])
+    assert told
+    assert wait_until(lambda: to(sink, ROSA, b"Your pseudonym was unmasked"))
+    assert to(sink, "bob@example.org", ROSA.encode()) == []
+    # policy: the file changes only at the quorum
+    r = inst.ctl("list", "set", "demo", "disclosure.roster", "public")
+    assert "request" in r.stdout
+    show = json.loads(inst.ctl("--json", "list", "show", "demo").stdout)["settings"]
+    assert show["disclosure.roster"] == "moderators"
+    for m in MODS[:2]:
+        approve(inst, sink, m, b"disclosure.roster = public")
+    assert wait_until(lambda: json.loads(inst.ctl("--json", "list", "show", "demo").stdout)["settings"]
+                      ["disclosure.roster"] == "public")
+    actions = [e["action"] for e in json.loads(inst.ctl("--json", "audit", "demo").stdout)
+               if e["actor"] == "moderators"]
+    assert actions == ["roles", "ban", "unmask", "policy"]
+    text = inst.ctl("audit", "demo").stdout
+    assert ROSA not in text and "bob@" not in text
+    assert inst.ctl("audit", "demo", "--verify").returncode == 0
+
+
+def test_emergency_is_recorded_and_announced(make_instance, sink):
+    inst = quorum_list(make_instance, sink)
+    r = inst.ctl("--emergency", "member", "ban", "demo", "bob@example.org")
+    assert r.returncode == 0 and "emergency" in r.stderr
+    for m in MODS:
+        assert wait_until(lambda: to(sink, m, b"in an emergency"))
+    assert "emergency, without the quorum" in inst.ctl("audit", "demo").stdout
+    r = inst.ctl("unmask", "demo", "Nobody Here", check=False)
+    assert r.returncode == 1 and "nobody on demo" in r.stderr

@@ -1,0 +1,255 @@
+/*
+ * quorum.c - grave actions (unmask, ban, expel, policy, roles) opened by
+ * 'mlistctl' wait in the store until enough distinct moderators approve.
+ *
+ * The queue manager finds each new request and mails every moderator and
+ * owner a token of their own, bound to them and to the request. Replying
+ * "approve" counts one vote per moderator (a second reply from the same
+ * moderator counts nothing; a forged one has no token). At the quorum the
+ * action is done here, in the daemon, and recorded in the audit log; an
+ * unmasking is told to the approving moderators only (and, if the list
+ * says so, to the member unmasked). Requests expire after QUORUM_DAYS.
+ * An emergency action taken alone by the operator is announced to every
+ * moderator.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "fanout.h"
+#include "mail/audit.h"
+#include "mail/header.h"
+#include "mail/pseudonym.h"
+#include "quorum.h"
+#include "util/log.h"
+
+#define QUORUM_DAYS	7
+
+struct ask {
+	struct pipeline	*p;
+	const struct list_cfg *l;
+	const struct pending *pa;
+	int		 n, failed, announce;
+};
+
+/* ask_one - one moderator's token and request (or the announcement of an emergency) */
+static int
+ask_one(const struct member *m, void *arg)
+{
+	struct ask *a = arg;
+	unsigned char r[20];
+	char token[41], id[32], extra[300], text[1200];
+
+	if (strcmp(m->role, "member") == 0)
+		return 0;
+	if (a->announce) {
+		snprintf(text, sizeof(text), "The operator of %s@%s acted alone, in an emergency, without the\n"
+		    "moderators' quorum:\n\n  %s: %s\n\nIt is recorded in the list's audit log.", a->l->name,
+		    a->p->cfg->hostname, a->pa->action, a->pa->detail);
+		if (fanout_notice(a->p, a->l, m->addr, "Emergency action on the list", text, ENV_NULL) < 0)
+			a->failed = 1;
+		return a->failed;
+	}
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
+	snprintf(id, sizeof(id), "%lld", a->pa->id);
+	if (store_confirm_add(a->p->st, "quorum", token, a->l->name, id, (const unsigned char *)"", 0, m->addr,
+	    a->pa->expires) != STORE_OK) {
+		a->failed = 1;
+		return 1;
+	}
+	snprintf(extra, sizeof(extra), "Reply-To: <%s-confirm+%s@%s>\r\n", a->l->name, token, a->p->cfg->hostname);
+	snprintf(text, sizeof(text), "A grave action on %s@%s needs %d moderators to agree:\n\n  %s: %s\n\n"
+	    "To approve it, reply to this message with \"approve\" on the first line. To refuse it,\n"
+	    "do nothing: it expires in %d days. It takes effect only when %d distinct moderators\n"
+	    "have approved, and it is recorded in the list's audit log.", a->l->name, a->p->cfg->hostname,
+	    a->pa->needed, a->pa->action, a->pa->detail, QUORUM_DAYS, a->pa->needed);
+	if (fanout_notice_ex(a->p, a->l, m->addr, "A grave action needs your approval", text, ENV_NULL, extra) < 0) {
+		a->failed = 1;
+		return 1;
+	}
+	a->n++;
+	return 0;
+}
+
+/* quorum_ask_new - mail the moderators about every new request (and every emergency), in transactions */
+void
+quorum_ask_new(struct pipeline *p)
+{
+	static const char *const states[] = { "new", "announce" };
+	long long ids[16];
+	struct pending pa;
+
+	for (int k = 0; k < 2; k++) {
+		int n = store_pending_in_state(p->st, states[k], ids, 16);
+
+		for (int i = 0; i < n; i++) {
+			const struct list_cfg *l;
+			struct ask a;
+
+			if (store_pending_get(p->st, ids[i], &pa) != STORE_OK)
+				continue;
+			p->qid = "NOQUEUE";
+			p->nout = 0;
+			memset(&a, 0, sizeof(a));
+			a.p = p;
+			a.pa = &pa;
+			a.announce = k;
+			if ((l = config_list_find(p->cfg, pa.list)) == NULL || store_begin(p->st) < 0) {
+				free(pa.arg);
+				continue;
+			}
+			a.l = l;
+			if (store_member_each(p->st, l->name, ask_one, &a) < 0 || a.failed ||
+			    store_pending_state(p->st, pa.id, k ? "done" : "asked") != STORE_OK ||
+			    store_commit(p->st) < 0) {
+				store_rollback(p->st);
+				for (int j = 0; j < p->nout; j++)
+					spool_remove(p->sp, SPOOL_OUT, p->out[j]);
+				p->nout = 0;
+				log_err("NOQUEUE quorum: list=%s request %lld: cannot ask the moderators: %s", l->name,
+				    pa.id, store_errmsg(p->st));
+			} else
+				log_info("NOQUEUE quorum: list=%s request %lld (%s) %s moderators=%d result=ok", l->name,
+				    pa.id, pa.action, k ? "announced to" : "asked", a.n);
+			free(pa.arg);
+		}
+	}
+}
+
+struct tell {
+	struct pipeline	*p;
+	const struct list_cfg *l;
+	const char	*text;
+	int		 failed;
+};
+
+static int
+tell_one(const struct member *m, void *arg)
+{
+	struct tell *t = arg;
+
+	if (fanout_notice(t->p, t->l, m->addr, "Unmasked, as the moderators agreed", t->text, ENV_NULL) < 0)
+		t->failed = 1;
+	return 0;
+}
+
+/* execute - the action itself, once the quorum is there; what was done into done */
+static int
+execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, char *done, size_t n)
+{
+	char *nl = pa->arg ? strchr(pa->arg, '\n') : NULL, sk[SKELETON_MAX], why[160], text[800];
+	struct buf err;
+	int rc = 0;
+
+	if (!pa->arg)
+		return -1;
+	if (!strcmp(pa->action, "ban"))
+		rc = store_ban(p->st, l->name, pa->arg) == STORE_OK ? 0 : -1;
+	else if (!strcmp(pa->action, "expel"))
+		rc = store_member_rm(p->st, l->name, pa->arg) == STORE_ERR ? -1 : 0;
+	else if (!strcmp(pa->action, "roles") && nl) {
+		*nl = 0;
+		rc = store_member_set(p->st, l->name, pa->arg, "role", nl + 1) == STORE_ERR ? -1 : 0;
+	} else if (!strcmp(pa->action, "policy") && nl) {
+		*nl = 0;
+		buf_init(&err, 0);
+		if (config_list_set(l->file, pa->arg, nl + 1, &err) < 0) {
+			snprintf(done, n, "not applied: %s", buf_cstr(&err));
+			buf_free(&err);
+			return 0;
+		}
+		buf_free(&err);
+		kill(getppid(), SIGHUP);	/* the daemon reloads the list file */
+	} else if (!strcmp(pa->action, "unmask")) {
+		char *addr = pseudonym_check(pa->arg, sk, sizeof(sk), why, sizeof(why)) == 0 ?
+		    store_member_by_pseudonym(p->st, l->name, sk) : NULL;
+		struct tell t = { p, l, text, 0 };
+
+		if (!addr) {
+			snprintf(done, n, "nobody is \"%s\" on the list any more", pa->arg);
+			return 0;
+		}
+		snprintf(text, sizeof(text), "As %d moderators of %s@%s agreed, the member behind the pseudonym\n"
+		    "\"%s\" is:\n\n  %s\n\nOnly the moderators who approved receive this.", pa->needed, l->name,
+		    p->cfg->hostname, pa->arg, addr);
+		rc = store_pending_voters(p->st, pa->id, tell_one, &t) < 0 || t.failed ? -1 : 0;
+		if (rc == 0 && l->notify_unmasked) {
+			snprintf(text, sizeof(text), "The moderators of %s@%s have, by a quorum, learned which address is "
+			    "behind your pseudonym \"%s\".", l->name, p->cfg->hostname, pa->arg);
+			rc = fanout_notice(p, l, addr, "Your pseudonym was unmasked", text, ENV_NULL);
+		}
+		free(addr);
+	} else
+		return -1;
+	if (rc == 0 && !*done)
+		snprintf(done, n, "done");
+	return rc;
+}
+
+/*
+ * quorum_handle - a moderator's approval (LIST-confirm+TOKEN). 1 handled,
+ * 0 not a quorum token, -1 store error.
+ */
+int
+quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
+{
+	const struct list_cfg *l = la->list;
+	char id[32], *voter = NULL, done[300] = "", detail[500];
+	const char *m = (const char *)msg->data;
+	struct pending pa;
+	struct hdr h;
+	int votes, rc, yes = 0;
+
+	if ((rc = store_confirm_quorum(p->st, la->token, l->name, p->now, id, sizeof(id), &voter)) == STORE_NOTFOUND)
+		return 0;
+	if (rc != STORE_OK)
+		return -1;
+	/* the first line of the answer must say "approve" */
+	if (hdr_parse(m, msg->len, &h) == 0) {
+		size_t off = h.body_off;
+
+		while (off < msg->len && (m[off] == '\r' || m[off] == '\n' || m[off] == ' '))
+			off++;
+		yes = msg->len - off >= 7 && strncasecmp(m + off, "approve", 7) == 0;
+		hdr_free(&h);
+	}
+	if (!yes || store_pending_get(p->st, atoll(id), &pa) != STORE_OK) {
+		free(voter);
+		log_info("%s quorum: list=%s answer without \"approve\" or request gone; ignored result=permfail",
+		    p->qid, l->name);
+		return 1;
+	}
+	if (strcmp(pa.state, "asked") || pa.expires <= p->now) {
+		log_info("%s quorum: list=%s request %s already %s result=permfail", p->qid, l->name, id,
+		    pa.expires <= p->now ? "expired" : pa.state);
+		free(voter);
+		free(pa.arg);
+		return 1;
+	}
+	votes = store_pending_vote(p->st, pa.id, l->name, voter);
+	free(voter);
+	if (votes < 0) {
+		free(pa.arg);
+		return -1;
+	}
+	log_info("%s quorum: list=%s request %s approvals=%d of %d result=ok", p->qid, l->name, id, votes, pa.needed);
+	if (votes >= pa.needed) {
+		if (execute(p, l, &pa, done, sizeof(done)) < 0 || store_pending_state(p->st, pa.id, "done") != STORE_OK) {
+			free(pa.arg);
+			return -1;
+		}
+		snprintf(detail, sizeof(detail), "%s (%d moderators agreed): %s", pa.detail, votes, done);
+		if (audit_append(p->st, l->name, p->now, "moderators", pa.action, detail) < 0) {
+			free(pa.arg);
+			return -1;
+		}
+		log_info("%s quorum: list=%s request %s (%s) reached its quorum: %s result=ok", p->qid, l->name, id,
+		    pa.action, done);
+	}
+	free(pa.arg);
+	return 1;
+}

@@ -1,0 +1,11 @@
+/* quorum.h - grave actions that take effect only when enough distinct moderators approve. */
+#ifndef MLIST_QUORUM_H
+#define MLIST_QUORUM_H
+
+#include "mail/addr.h"
+#include "pipeline.h"
+
+void	quorum_ask_new(struct pipeline *);
+int	quorum_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
+
+#endif
