@@ -173,7 +173,12 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	struct buf irt, all;
 	struct tm tm;
 
-	if (who_for(p, l, poster, mode, member, private_to != NULL, id) < 0)
+	if (mode == ID_ROLE) {
+		/* the moderators answer as a role: no person, no handle, no author key */
+		memset(id, 0, sizeof(*id));
+		id->mode = ID_ROLE;
+		snprintf(id->display, sizeof(id->display), "%s moderators", l->name);
+	} else if (who_for(p, l, poster, mode, member, private_to != NULL, id) < 0)
 		return -1;
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
@@ -186,14 +191,20 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		char local[120];
 
 		snprintf(disp, sizeof(disp), "%s via %s", id->display, l->name);
+		if (mode == ID_ROLE)
+			snprintf(disp, sizeof(disp), "%s", id->display);
 		/* a private message comes from the sender's own private address: answering it stays private */
-		if (private_to && *id->handle)
+		if (mode == ID_ROLE)
+			snprintf(local, sizeof(local), "%s-owner", l->name);
+		else if (private_to && *id->handle)
 			snprintf(local, sizeof(local), "%s+p-%s", l->name, id->handle);
 		else
 			snprintf(local, sizeof(local), "%s", l->name);
 		display_from(out, disp, local, p->cfg->hostname);
 	}
-	if (private_to)
+	if (private_to && mode == ID_ROLE)
+		buf_printf(out, "To: <%s-owner+%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
+	else if (private_to)
 		buf_printf(out, "To: <%s+p-%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
 	else
 		buf_printf(out, "To: <%s@%s>\r\n", l->name, p->cfg->hostname);

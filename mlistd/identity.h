@@ -5,6 +5,8 @@
 #include "pipeline.h"
 #include "transform.h"
 
+#define ID_ROLE	(-1)	/* identity_compose: the list's moderators, as a role */
+
 struct ident {
 	int	 mode;		/* enum identity used for this post */
 	char	 display[160];	/* the pseudonym, or "Anonymous 3F9A2C" */

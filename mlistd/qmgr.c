@@ -36,6 +36,7 @@
 #include "mail/archive.h"
 #include "mail/addr.h"
 #include "mail/header.h"
+#include "mail/pseudonym.h"
 #include "mail/listkey.h"
 #include "mail/sealed.h"
 #include "policy.h"
@@ -290,6 +291,9 @@ tempfail:
 	return TEMPFAIL;
 }
 
+static enum result relay_private(struct pipeline *, const struct listaddr *, const struct envelope *,
+    const struct buf *, int *, int);
+
 /*
  * handle_private - LIST+p-HANDLE@: a message to the member behind a
  * pseudonym or an anonymous post, rewritten like a post (neither side
@@ -298,6 +302,18 @@ tempfail:
 static enum result
 handle_private(struct pipeline *p, const struct listaddr *la, const struct envelope *e, const struct buf *msg,
     int *quarantine)
+{
+	return relay_private(p, la, e, msg, quarantine, 0);
+}
+
+/*
+ * relay_private - LIST+p-HANDLE@ (role 0), or LIST-owner+HANDLE@ (role 1:
+ * a moderator answering someone who wrote to LIST-owner@; the answer goes
+ * out from "LIST moderators" and names no moderator).
+ */
+static enum result
+relay_private(struct pipeline *p, const struct listaddr *la, const struct envelope *e, const struct buf *msg,
+    int *quarantine, int role)
 {
 	const struct list_cfg *l = la->list;
 	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 1 };
@@ -319,16 +335,22 @@ handle_private(struct pipeline *p, const struct listaddr *la, const struct envel
 	}
 	sender = *t.from ? t.from : e->sender;
 	if (store_member_find(p->st, l->name, sender, &m) == STORE_OK) {
-		member = 1;
+		member = role ? strcmp(m.role, "member") != 0 : 1;
 		member_free(&m);
-	} else if (store_member_find(p->st, l->name, e->sender, &m) == STORE_OK) {
-		member = 1;
+	}
+	if (!member && store_member_find(p->st, l->name, e->sender, &m) == STORE_OK) {
+		member = role ? strcmp(m.role, "member") != 0 : 1;
 		sender = e->sender;
 		member_free(&m);
 	}
 	if (t.loop || t.bounce || t.automatic || *e->sender == 0 || store_banned(p->st, l->name, sender))
 		why = "dropped";
-	else if (l->private_replies == PRIV_OFF)
+	else if (role && !member)
+		why = "only the list's moderators answer through that address";
+	else if (role) {
+		if ((target = store_member_by_handle(p->st, l->name, la->token, p->now)) == NULL)
+			why = "the person who wrote to the moderators can no longer be answered (30 days have passed)";
+	} else if (l->private_replies == PRIV_OFF)
 		why = "private replies are switched off on this list";
 	else if (l->private_replies == PRIV_MEMBERS && !member)
 		why = "only members of the list may send private replies";
@@ -345,7 +367,7 @@ handle_private(struct pipeline *p, const struct listaddr *la, const struct envel
 		goto done;
 	}
 	memset(&id, 0, sizeof(id));
-	id.mode = member ? identity_mode(p, l, sender, 1) : ID_ANONYMOUS;
+	id.mode = role ? ID_ROLE : member ? identity_mode(p, l, sender, 1) : ID_ANONYMOUS;
 	if (id.mode == ID_REAL)
 		id.mode = ID_PSEUDONYM;	/* a private reply never shows an address, even on a real list */
 	buf_init(&copy, 0);
@@ -361,11 +383,12 @@ handle_private(struct pipeline *p, const struct listaddr *la, const struct envel
 		log_info("%s qmgr: list=%s kind=private reason=leak result=permfail", p->qid, l->name);
 		goto done;
 	}
-	if ((member && sign_author(p, l, id.mode == ID_ANONYMOUS ? NULL : sender, &t.rendered) < 0) ||
+	if ((member && !role && sign_author(p, l, id.mode == ID_ANONYMOUS ? NULL : sender, &t.rendered) < 0) ||
 	    sign_copy(p, l, &t.rendered) < 0 || fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
 	    fanout_to(p, l, out_id, target, ENV_GROUPED) < 0)
 		goto tempfail;
-	log_info("%s qmgr: list=%s kind=private out=%s result=ok", p->qid, l->name, out_id);
+	log_info("%s qmgr: list=%s kind=%s out=%s result=ok", p->qid, l->name, role ? "owner-answer" : "private",
+	    out_id);
 done:
 	free(target);
 	transform_out_free(&t);
@@ -378,16 +401,43 @@ tempfail:
 	return TEMPFAIL;
 }
 
-/* relay_to_roles - forward to owners and moderators; held if there are none */
+/*
+ * relay_to_roles - forward to owners and moderators (each gets their own
+ * copy: none sees the others); held if there are none. The moderators'
+ * answers go back through the list: Reply-To is replaced by
+ * LIST-owner+HANDLE@, a handle for the writer kept 30 days, so a moderator
+ * who answers is never seen by the writer.
+ */
 static enum result
-relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct buf *msg, const char *kind)
+relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
+    const char *kind)
 {
 	struct buf m;
+	struct hdr h;
+	char handle[24];
 	int n = 0;
 
 	buf_init(&m, 0);
 	buf_printf(&m, "X-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname);
-	buf_append(&m, msg->data, msg->len);
+	if (*e->sender && hdr_parse((const char *)msg->data, msg->len, &h) == 0) {
+		handle_generate(handle, sizeof(handle));
+		if (store_anon_add(p->st, l->name, handle, e->sender, p->now + 30 * 86400LL) != STORE_OK) {
+			hdr_free(&h);
+			buf_free(&m);
+			return TEMPFAIL;
+		}
+		buf_printf(&m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name, handle, p->cfg->hostname);
+		for (int i = 0; i < h.n; i++)
+			if (!hdr_is(&h.f[i], "Reply-To")) {
+				buf_append(&m, h.f[i].start, h.f[i].len);
+				if (h.f[i].start[h.f[i].len - 1] != '\n')
+					buf_puts(&m, "\r\n");
+			}
+		buf_puts(&m, "\r\n");
+		buf_append(&m, msg->data + h.body_off, msg->len - h.body_off);
+		hdr_free(&h);
+	} else
+		buf_append(&m, msg->data, msg->len);
 	if (fanout_roles(p, l, m.data, m.len, &n) < 0) {
 		buf_free(&m);
 		return TEMPFAIL;
@@ -473,7 +523,7 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 		    "gone to the list's administrators, who will answer it.") < 0)
 			return TEMPFAIL;
 	}
-	return relay_to_roles(p, l, msg, addr_kind_name(la->kind));
+	return relay_to_roles(p, l, e, msg, addr_kind_name(la->kind));
 }
 
 static void discard_outputs(struct pipeline *);
@@ -594,7 +644,10 @@ process_incoming(struct pipeline *p, const char *id)
 			break;
 		case ADDR_REQUEST:
 		case ADDR_OWNER:
-			r = handle_roles(p, &la, &e, &msg);
+			if (la.kind == ADDR_OWNER && la.token[0])
+				r = relay_private(p, &la, &e, &msg, &quarantine, 1);
+			else
+				r = handle_roles(p, &la, &e, &msg);
 			break;
 		case ADDR_BOUNCES:
 			bounce_handle(p, &la, &msg);

@@ -91,7 +91,7 @@ listaddr_parse(const struct config *c, const char *addr, struct listaddr *la)
 		for (r = 0; r < 4; r++)
 			if (strcasecmp(local + n, roles[r].sfx) == 0 &&
 			    (roles[r].kind == ADDR_CONFIRM ? la->token[0] != 0 :
-			    !la->token[0] || roles[r].kind == ADDR_BOUNCES)) {
+			    !la->token[0] || roles[r].kind == ADDR_BOUNCES || roles[r].kind == ADDR_OWNER)) {
 				la->kind = roles[r].kind;
 				la->list = l;
 				return 0;

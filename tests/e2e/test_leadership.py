@@ -143,3 +143,29 @@ def test_emergency_is_recorded_and_announced(make_instance, sink):
     assert "emergency, without the quorum" in inst.ctl("audit", "demo").stdout
     r = inst.ctl("unmask", "demo", "Nobody Here", check=False)
     assert r.returncode == 1 and "nobody on demo" in r.stderr
+
+
+def test_owner_conversation_hides_the_moderators(make_instance, sink):
+    inst = make_instance(members=("alice@example.org", "bob@example.org", "m1@example.org", "m2@example.org"),
+                         start=False)
+    for m in ("m1@example.org", "m2@example.org"):
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.start()
+    send(inst, b"From: Alice <alice@example.org>\r\nReply-To: alice@example.org\r\nSubject: a question\r\n\r\n"
+         b"Who runs this list?\r\n", "alice@example.org", rcpt="demo-owner@lists.example")
+    got = wait_until(lambda: to(sink, "m1@example.org", b"Who runs this list?"))
+    assert got and to(sink, "m2@example.org", b"Who runs this list?")
+    assert b"m2@example.org" not in got[0]                      # moderators do not see each other
+    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>", got[0]).group(1).decode()
+    assert got[0].count(b"Reply-To:") == 1
+    # m1 answers through the list: alice sees "demo moderators", never m1
+    send(inst, b"From: Mod One <m1@example.org>\r\nSubject: Re: a question\r\n\r\nWe do, as a group.\r\n",
+         "m1@example.org", rcpt=back)
+    ans = wait_until(lambda: to(sink, "alice@example.org", b"We do, as a group."))
+    assert ans, inst.logtext()
+    assert b"m1@example.org" not in ans[0] and b"Mod One" not in ans[0]
+    assert b'From: "demo moderators" <demo-owner@lists.example>' in ans[0]
+    # only moderators answer through it
+    send(inst, b"From: bob@example.org\r\nSubject: Re\r\n\r\nI am not a moderator.\r\n", "bob@example.org", rcpt=back)
+    assert wait_until(lambda: to(sink, "bob@example.org", b"only the list's moderators answer"))
+    assert to(sink, "alice@example.org", b"I am not a moderator.") == []
