@@ -150,6 +150,15 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		    "allows %s posts per member per day (UTC), and you have reached that. Please send it "
 		    "again tomorrow.", post, n);
 	}
+	if (member && l->probation_posts > 0 && strcmp(role, "member") == 0 &&
+	    store_post_total(p->st, l->name, d->poster) < l->probation_posts) {
+		/* a new member's first posts wait for a moderator (counted as they arrive) */
+		d->verdict = V_HOLD;
+		d->reason = "probation";
+		snprintf(d->notice, sizeof(d->notice), "Your message to %s is held until a moderator reviews it: "
+		    "a new member's first posts are. You do not need to send it again.", post);
+		return;
+	}
 	if (l->post_auth == AUTH_CONFIRM && !d->own_signed && member) {
 		/* the member's mailbox, not the envelope, must say yes: a forged From never does */
 		d->verdict = V_CONFIRM;
@@ -164,6 +173,6 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 void
 policy_count_post(struct pipeline *p, const struct list_cfg *l, const char *poster)
 {
-	if (l->max_posts_per_day > 0)
+	if (l->max_posts_per_day > 0 || l->probation_posts > 0)
 		(void)store_post_count(p->st, l->name, poster, p->now / 86400, 1);
 }

@@ -261,6 +261,8 @@ handle_plain_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		    store_hold(p->st, out_id, l->name, d.reason, d.poster) != STORE_OK ||
 		    moderate_ask(p, l, out_id, d.reason, &t.rendered, id.mode == ID_REAL || l->moderators_see) < 0)
 			goto tempfail;
+		if (d.member)
+			policy_count_post(p, l, d.poster);
 		notify(p, l, e->sender, "Your message is waiting for a moderator", d.notice);
 		break;
 	case V_CONFIRM:
@@ -503,7 +505,7 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 			{
 				static const char *const names[] = { "help", "keys", "key", "who", "archive-index",
 				    "archive-get", "set-pseudonym", "set-identity", "subscribe", "unsubscribe",
-				    "set-digest", "set-nomail", "confirm", "key-x25519" };
+				    "set-digest", "set-nomail", "confirm", "key-x25519", "audit" };
 				char list[200] = "";
 
 				for (size_t b = 0; b < sizeof(names) / sizeof(names[0]); b++)

@@ -27,6 +27,7 @@
 #include "fanout.h"
 #include "identity.h"
 #include "mail/archive.h"
+#include "mail/audit.h"
 #include "mail/header.h"
 #include "mail/listkey.h"
 #include "mail/pseudonym.h"
@@ -150,7 +151,7 @@ word(const char *p, size_t n, struct request *r)
 		{ "help", CMD_HELP }, { "keys", CMD_KEYS }, { "key", CMD_KEY }, { "who", CMD_WHO },
 		{ "archive", CMD_ARCHIVE_INDEX }, { "set", CMD_SET_IDENTITY }, { "subscribe", CMD_SUBSCRIBE },
 		{ "join", CMD_SUBSCRIBE }, { "unsubscribe", CMD_UNSUBSCRIBE }, { "leave", CMD_UNSUBSCRIBE },
-		{ "confirm", CMD_CONFIRM },
+		{ "confirm", CMD_CONFIRM }, { "audit", CMD_AUDIT },
 	};
 	size_t i = 0, s;
 
@@ -290,6 +291,9 @@ reader_level(struct pipeline *p, const struct list_cfg *l, const char *addr, lon
 	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
 		level = strcmp(m.role, "member") ? READER_MODERATOR : READER_MEMBER;
 		*since = m.created;
+		/* on probation, archive and roster stay closed: the member reads like a stranger */
+		if (level == READER_MEMBER && l->probation_days > 0 && p->now - m.created < l->probation_days * 86400LL)
+			level = READER_ANYONE;
 		member_free(&m);
 	}
 	return level;
@@ -541,6 +545,44 @@ list_enc_key(struct pipeline *p, const struct list_cfg *l, struct buf *b)
 	return 0;
 }
 
+struct auditlines {
+	struct buf	*b;
+};
+
+static void
+audit_line(const struct audit_entry *e, void *arg)
+{
+	struct auditlines *a = arg;
+	time_t t = (time_t)e->at;
+	struct tm tm;
+	char date[32];
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", e->seq, date, e->actor, e->action, e->detail);
+}
+
+/* audit_answer - "audit": the leadership's log, as far as leadership.audit_visibility allows */
+static int
+audit_answer(struct pipeline *p, const struct list_cfg *l, int level, long long since, struct buf *b)
+{
+	struct auditlines a = { b };
+	struct audit_check chk;
+
+	if (!who_allows(l->audit_who, level) || (level == READER_MEMBER && l->probation_days > 0 &&
+	    p->now - since < l->probation_days * 86400LL)) {
+		buf_puts(b, "The list's audit log is not disclosed to you.\n\n");
+		return 0;
+	}
+	buf_printf(b, "What the leadership of %s@%s has done (roles and member numbers, never names):\n",
+	    l->name, p->cfg->hostname);
+	if (store_audit_each(p->st, l->name, audit_line, &a) < 0)
+		return -1;
+	buf_printf(b, "%s\n\n", audit_verify(p->st, l->name, &chk) == 0 ? "(The chain of entries and the list's "
+	    "signatures verify.)" : "(WARNING: the log does not verify: it was altered.)");
+	return 0;
+}
+
 /* help_text - what a member can do by mail */
 static void
 help_text(struct pipeline *p, const struct list_cfg *l, struct buf *b)
@@ -559,6 +601,7 @@ help_text(struct pipeline *p, const struct list_cfg *l, struct buf *b)
 	    "  who                     who is on the list (as far as the list discloses it)\n"
 	    "  archive index           the posts in the archive you may read\n"
 	    "  archive get N           post N of the archive\n"
+	    "  audit                   what the list's leadership has done\n"
 	    "  help                    this text\n\n"
 	    "Changes to your membership take effect when you answer the confirmation the list\n"
 	    "sends to your address. To reach the people who run the list, write to\n"
@@ -596,6 +639,8 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 
 	buf_init(&b, 0);
 	buf_init(&post, 0);
+	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, since, &b) < 0)
+		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & CMD_WHO) && who_answer(p, l, level, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & (CMD_ARCHIVE_INDEX | CMD_ARCHIVE_GET)) && archive_answer(p, l, req, level, since, &b, &post) < 0)

@@ -36,6 +36,9 @@ struct list_cfg {
 	int		 encryption;	/* enum encryption */
 	int		 quorum[Q_N];	/* distinct moderators who must agree, per enum grave */
 	int		 notify_unmasked;
+	int		 audit_who;		/* enum who: the audit command at -request */
+	int		 probation_posts;	/* a new member's first posts are held for moderation */
+	int		 probation_days;	/* ... and archive and roster stay closed to them this long */
 	int		 digest_period;	/* 0 daily, 1 weekly */
 	int		 digest_max;	/* bytes: a digest goes out when this much waits */
 	char		*subject_prefix;

@@ -885,6 +885,14 @@ store_notice_allowed(struct store *st, const char *addr, long long now, int inte
 	    "", addr, now) == STORE_OK;
 }
 
+/* store_post_total - every post counted for addr on list, any day */
+int
+store_post_total(struct store *st, const char *list, const char *addr)
+{
+	return (int)hashed_scalar(st, "SELECT coalesce(sum(n), 0) FROM post_counts WHERE list = ?1 "
+	    "AND addr_hash = ?2 AND day >= ?3", list, addr, 0);
+}
+
 /* store_post_count - posts by addr to list on day (days since the epoch), after adding `add` */
 int
 store_post_count(struct store *st, const char *list, const char *addr, long long day, int add)

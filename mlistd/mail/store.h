@@ -80,6 +80,7 @@ int	store_ban(struct store *, const char *list, const char *addr);
 int	store_unban(struct store *, const char *list, const char *addr);
 int	store_banned(struct store *, const char *list, const char *addr);
 int	store_notice_allowed(struct store *, const char *addr, long long now, int interval);
+int	store_post_total(struct store *, const char *list, const char *addr);
 int	store_post_count(struct store *, const char *list, const char *addr, long long day, int add);
 int	store_hold(struct store *, const char *qid, const char *list, const char *reason, const char *author);
 char	*store_held_author(struct store *, const char *list, const char *id);

@@ -169,3 +169,33 @@ def test_owner_conversation_hides_the_moderators(make_instance, sink):
     send(inst, b"From: bob@example.org\r\nSubject: Re\r\n\r\nI am not a moderator.\r\n", "bob@example.org", rcpt=back)
     assert wait_until(lambda: to(sink, "bob@example.org", b"only the list's moderators answer"))
     assert to(sink, "alice@example.org", b"I am not a moderator.") == []
+
+
+def test_probation_and_audit_by_mail(make_instance, sink):
+    inst = make_instance(members=("alice@example.org", "m1@example.org"), start=False)
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.ctl("list", "set", "demo", "leadership.probation_posts", "1")
+    inst.start()
+    inst.ctl("member", "add", "demo", "new@example.net")
+    # the audit log, by mail, to a member (leadership.audit_visibility = members)
+    send(inst, b"From: alice@example.org\r\nSubject: audit\r\n\r\n", "alice@example.org", rcpt="demo-request@lists.example")
+    ans = wait_until(lambda: to(sink, "alice@example.org", b"What the leadership"))
+    assert ans and b"admit" in ans[0] and b"member #" in ans[0] and b"new@example.net" not in ans[0]
+    assert b"signatures verify" in ans[0]
+    send(inst, b"From: x@evil.example\r\nSubject: audit\r\n\r\n", "x@evil.example", rcpt="demo-request@lists.example")
+    assert wait_until(lambda: to(sink, "x@evil.example", b"audit log is not disclosed"))
+    # probation: the newcomer's first post waits for a moderator, the next one does not
+    send(inst, b"From: new@example.net\r\nSubject: one\r\n\r\nFirst words.\r\n", "new@example.net")
+    assert wait_until(lambda: to(sink, "m1@example.org", b"(probation)"))
+    time.sleep(0.3)
+    assert to(sink, "alice@example.org", b"First words.") == []
+    send(inst, b"From: new@example.net\r\nSubject: two\r\n\r\nSecond words.\r\n", "new@example.net")
+    assert wait_until(lambda: to(sink, "alice@example.org", b"Second words."))
+    # probation_days: archive and roster closed to the newcomer, open to the others
+    inst.ctl("list", "set", "demo", "leadership.probation_days", "30")
+    inst.ctl("list", "set", "demo", "disclosure.roster", "members")
+    time.sleep(1.2)
+    send(inst, b"From: new@example.net\r\nSubject: x\r\n\r\narchive index\r\nwho\r\n", "new@example.net",
+         rcpt="demo-request@lists.example")
+    ans = wait_until(lambda: to(sink, "new@example.net", b"Only members"))
+    assert ans and b"not disclosed" in ans[0]
