@@ -145,6 +145,8 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 	char text[300];
 	int n = 0, rc;
 
+	if (l->subscription == SUB_VOUCH)
+		return quorum_vouch(p, l, addr, intro ? intro : "", res) < 0 ? -1 : 0;
 	if (l->subscription == SUB_APPROVE) {
 		/* the owners decide; they see the introduction, and the address only if the list lets them */
 		buf_init(&app, 0);

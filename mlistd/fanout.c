@@ -197,3 +197,20 @@ fanout_notice_attach(struct pipeline *p, const struct list_cfg *l, const char *t
 {
 	return notice(p, l, to, subject, body, ENV_NULL, extra, msg);
 }
+
+/* fanout_announce - a notice from the list to all its members (signed) */
+int
+fanout_announce(struct pipeline *p, const struct list_cfg *l, const char *subject, const char *body, int *count)
+{
+	char id[QID_LEN + 1], to[300];
+	struct buf m;
+	int rc;
+
+	snprintf(to, sizeof(to), "%s@%s", l->name, p->cfg->hostname);
+	buf_init(&m, 0);
+	notice_bytes(p, l, to, subject, body, "", NULL, &m);
+	rc = sign_copy(p, l, &m) < 0 || fanout_write(p, m.data, m.len, l->name, id) < 0 ||
+	    fanout_members(p, l, id, count) < 0 ? -1 : 0;
+	buf_free(&m);
+	return rc;
+}

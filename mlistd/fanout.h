@@ -19,4 +19,6 @@ int	fanout_roles(struct pipeline *, const struct list_cfg *, const void *msg, si
 int	fanout_notice_attach(struct pipeline *, const struct list_cfg *, const char *to, const char *subject,
 	    const char *body, const char *extra, const struct buf *msg);
 
+int	fanout_announce(struct pipeline *, const struct list_cfg *, const char *subject, const char *body, int *count);
+
 #endif

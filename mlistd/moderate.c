@@ -176,6 +176,33 @@ moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf 
 		free(author);
 		return -1;
 	}
+	if (d == 1 && l->publish_rejections) {
+		/* dissent is never buried in silence: the members learn what was rejected, and why */
+		struct envelope e;
+		struct buf copy, err;
+		struct hdr h;
+		char *subj = NULL;
+
+		buf_init(&copy, 0);
+		buf_init(&err, 0);
+		if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &err) == 0) {
+			envelope_free(&e);
+			if (hdr_parse((const char *)copy.data, copy.len, &h) == 0) {
+				subj = hdr_get_value(&h, "Subject");
+				hdr_free(&h);
+			}
+		}
+		snprintf(text, sizeof(text), "The moderators rejected a post to the list.\n\n  Subject: %.200s\n"
+		    "  Reason:  %s\n\nThis list publishes its rejections (leadership.publish_rejections).",
+		    subj ? subj : "(none)", *reason ? reason : "(no reason given)");
+		free(subj);
+		buf_free(&copy);
+		buf_free(&err);
+		if (fanout_announce(p, l, "A post was rejected", text, &n) < 0) {
+			free(author);
+			return -1;
+		}
+	}
 	if (d != 0)
 		spool_remove(p->sp, SPOOL_OUT, id);
 	if (d == 1 && author) {

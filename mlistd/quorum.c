@@ -164,6 +164,15 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 		}
 		buf_free(&err);
 		kill(getppid(), SIGHUP);	/* the daemon reloads the list file */
+	} else if (!strcmp(pa->action, "admit")) {
+		rc = store_member_add(p->st, l->name, pa->arg, NULL);
+		if (rc == STORE_OK) {
+			snprintf(text, sizeof(text), "Enough members of %s@%s vouched for you: welcome. Write to the list at "
+			    "that address; \"help\" to %s-request@%s lists what you can do.", l->name, p->cfg->hostname,
+			    l->name, p->cfg->hostname);
+			rc = fanout_notice(p, l, pa->arg, "Welcome to the list", text, ENV_NULL);
+		} else
+			rc = rc == STORE_EXISTS ? 0 : -1;
 	} else if (!strcmp(pa->action, "unmask")) {
 		char *addr = pseudonym_check(pa->arg, sk, sizeof(sk), why, sizeof(why)) == 0 ?
 		    store_member_by_pseudonym(p->st, l->name, sk) : NULL;
@@ -211,10 +220,17 @@ quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *m
 	/* the first line of the answer must say "approve" */
 	if (hdr_parse(m, msg->len, &h) == 0) {
 		size_t off = h.body_off;
+		char *subj = hdr_get_value(&h, "Subject");
+
+		/* "approve"/"vouch" first in the body, or "vouch TOKEN" sent to -request */
+		if (subj && (strncasecmp(subj, "vouch", 5) == 0 || strncasecmp(subj, "approve", 7) == 0))
+			yes = 1;
+		free(subj);
 
 		while (off < msg->len && (m[off] == '\r' || m[off] == '\n' || m[off] == ' '))
 			off++;
-		yes = msg->len - off >= 7 && strncasecmp(m + off, "approve", 7) == 0;
+		yes |= (msg->len - off >= 7 && strncasecmp(m + off, "approve", 7) == 0) ||
+		    (msg->len - off >= 5 && strncasecmp(m + off, "vouch", 5) == 0);
 		hdr_free(&h);
 	}
 	if (!yes || store_pending_get(p->st, atoll(id), &pa) != STORE_OK) {
@@ -242,8 +258,10 @@ quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *m
 			free(pa.arg);
 			return -1;
 		}
-		snprintf(detail, sizeof(detail), "%s (%d moderators agreed): %s", pa.detail, votes, done);
-		if (audit_append(p->st, l->name, p->now, "moderators", pa.action, detail) < 0) {
+		snprintf(detail, sizeof(detail), "%s (%d %s): %s", pa.detail, votes,
+		    strcmp(pa.action, "admit") ? "moderators agreed" : "members vouched", done);
+		if (audit_append(p->st, l->name, p->now, strcmp(pa.action, "admit") ? "moderators" : "members", pa.action,
+		    detail) < 0) {
 			free(pa.arg);
 			return -1;
 		}
@@ -252,4 +270,73 @@ quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *m
 	}
 	free(pa.arg);
 	return 1;
+}
+
+/*
+ * quorum_vouch - subscription = "vouch": the applicant (confirmed) named
+ * members in a "vouch: NAME, NAME" line of their introduction (pseudonyms;
+ * addresses on a real-identity list). Each named member is asked privately
+ * with a token of their own; at leadership.vouches_required vouches the
+ * applicant is admitted. Returns how many were asked, -1 on store errors.
+ */
+int
+quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *intro, struct buf *res)
+{
+	const char *line = intro ? strcasestr(intro, "vouch:") : NULL;
+	char names[600], sk[SKELETON_MAX], why[160], *name, *save = NULL, *who, token[41], idtxt[32], text[1600];
+	char extra[300];
+	unsigned char r[20];
+	long long id;
+	int asked = 0;
+
+	if (line) {
+		size_t n = strcspn(line + 6, "\r\n");
+
+		snprintf(names, sizeof(names), "%.*s", (int)(n < sizeof(names) ? n : sizeof(names) - 1), line + 6);
+	} else
+		names[0] = 0;
+	if ((id = store_pending_add(p->st, l->name, "admit", addr, "an applicant", l->vouches_required, "asked",
+	    p->now, p->now + QUORUM_DAYS * 86400LL)) < 0)
+		return -1;
+	snprintf(idtxt, sizeof(idtxt), "%lld", id);
+	for (name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		while (*name == ' ')
+			name++;
+		for (char *e = name + strlen(name); e > name && e[-1] == ' '; )
+			*--e = 0;
+		who = NULL;
+		if (l->identity == ID_REAL && strchr(name, '@')) {
+			struct member m;
+
+			if (store_member_find(p->st, l->name, name, &m) == STORE_OK) {
+				who = strdup(m.addr);
+				member_free(&m);
+			}
+		} else if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) == 0)
+			who = store_member_by_pseudonym(p->st, l->name, sk);
+		if (!who)
+			continue;
+		randombytes_buf(r, sizeof(r));
+		sodium_bin2hex(token, sizeof(token), r, sizeof(r));
+		if (store_confirm_add(p->st, "vouch", token, l->name, idtxt, (const unsigned char *)"", 0, who,
+		    p->now + QUORUM_DAYS * 86400LL) != STORE_OK) {
+			free(who);
+			return -1;
+		}
+		snprintf(extra, sizeof(extra), "Reply-To: <%s-confirm+%s@%s>\r\n", l->name, token, p->cfg->hostname);
+		snprintf(text, sizeof(text), "Someone who wants to join %s@%s names you as a member who can vouch for\n"
+		    "them. Their introduction:\n\n%.1000s\n\nIf you know them and want them on the list, reply to this "
+		    "message with \"vouch\" on the first line. If not, do nothing. Nobody else learns what you did.",
+		    l->name, p->cfg->hostname, intro);
+		if (fanout_notice_ex(p, l, who, "Will you vouch for someone?", text, ENV_NULL, extra) < 0) {
+			free(who);
+			return -1;
+		}
+		free(who);
+		asked++;
+	}
+	buf_printf(res, "- %d of the members you named were asked to vouch for you; %d must, within %d days\n",
+	    asked, l->vouches_required, QUORUM_DAYS);
+	log_info("%s quorum: list=%s an applicant named members to vouch asked=%d result=ok", p->qid, l->name, asked);
+	return asked;
 }

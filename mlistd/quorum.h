@@ -6,6 +6,7 @@
 #include "pipeline.h"
 
 void	quorum_ask_new(struct pipeline *);
+int	quorum_vouch(struct pipeline *, const struct list_cfg *, const char *addr, const char *intro, struct buf *res);
 int	quorum_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
 
 #endif

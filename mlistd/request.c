@@ -151,7 +151,7 @@ word(const char *p, size_t n, struct request *r)
 		{ "help", CMD_HELP }, { "keys", CMD_KEYS }, { "key", CMD_KEY }, { "who", CMD_WHO },
 		{ "archive", CMD_ARCHIVE_INDEX }, { "set", CMD_SET_IDENTITY }, { "subscribe", CMD_SUBSCRIBE },
 		{ "join", CMD_SUBSCRIBE }, { "unsubscribe", CMD_UNSUBSCRIBE }, { "leave", CMD_UNSUBSCRIBE },
-		{ "confirm", CMD_CONFIRM }, { "audit", CMD_AUDIT },
+		{ "confirm", CMD_CONFIRM }, { "vouch", CMD_CONFIRM }, { "audit", CMD_AUDIT },
 	};
 	size_t i = 0, s;
 
@@ -595,6 +595,7 @@ help_text(struct pipeline *p, const struct list_cfg *l, struct buf *b)
 	    "  set pseudonym NAME      the name you post under on this list\n"
 	    "  set identity MODE       real, pseudonym or anonymous, as the list allows\n"
 	    "  confirm TOKEN           the same as answering a confirmation\n"
+	    "  vouch TOKEN             vouch for an applicant who named you\n"
 	    "  key PUBLICKEY           your own key from 'mlist keygen' (signing: ed25519:..., or\n"
 	    "                          x25519:... to receive every post encrypted to you)\n"
 	    "  keys                    the list's keys\n"

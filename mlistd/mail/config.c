@@ -49,7 +49,7 @@ static const char *const private_choices[] = { "members", "anyone", "off", NULL 
 static const char *const html_choices[] = { "keep", "strip-remote", "text", NULL };
 static const char *const who_choices[] = { "none", "moderators", "members", "public", NULL };
 static const char *const see_choices[] = { "pseudonym", "address", NULL };
-static const char *const sub_choices[] = { "confirm", "approve", "closed", NULL };
+static const char *const sub_choices[] = { "confirm", "approve", "closed", "vouch", NULL };
 static const char *const enc_choices[] = { "off", "optional", "required", NULL };
 static const char *const period_choices[] = { "daily", "weekly", NULL };
 
@@ -132,6 +132,8 @@ static const struct cfg_rule list_rules[] = {
 	{ "leadership.quorum_policy", T_INT, S(quorum[Q_POLICY]), "", 2, 1, 100, NULL },
 	{ "leadership.quorum_roles", T_INT, S(quorum[Q_ROLES]), "", 2, 1, 100, NULL },
 	{ "leadership.notify_unmasked", T_BOOL, S(notify_unmasked), "", 1, 0, 1, NULL },
+	{ "leadership.vouches_required", T_INT, S(vouches_required), "", 2, 1, 100, NULL },
+	{ "leadership.publish_rejections", T_BOOL, S(publish_rejections), "", 0, 0, 1, NULL },
 	{ "leadership.audit_visibility", T_ENUM, S(audit_who), "members", 0, 0, 0, who_choices },
 	{ "leadership.probation_posts", T_INT, S(probation_posts), "", 0, 0, 1000, NULL },
 	{ "leadership.probation_days", T_INT, S(probation_days), "", 0, 0, 3650, NULL },

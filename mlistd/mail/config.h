@@ -15,7 +15,7 @@ enum identity { ID_REAL, ID_PSEUDONYM, ID_ANONYMOUS };
 enum private_replies { PRIV_MEMBERS, PRIV_ANYONE, PRIV_OFF };
 enum html_policy { HTML_KEEP, HTML_STRIP_REMOTE, HTML_TEXT };
 enum who { WHO_NONE, WHO_MODERATORS, WHO_MEMBERS, WHO_PUBLIC };
-enum subscription { SUB_CONFIRM, SUB_APPROVE, SUB_CLOSED };
+enum subscription { SUB_CONFIRM, SUB_APPROVE, SUB_CLOSED, SUB_VOUCH };
 enum encryption { ENC_OFF, ENC_OPTIONAL, ENC_REQUIRED };
 /* the grave actions that need a quorum of moderators */
 enum grave { Q_UNMASK, Q_BAN, Q_EXPEL, Q_POLICY, Q_ROLES, Q_N };
@@ -36,6 +36,8 @@ struct list_cfg {
 	int		 encryption;	/* enum encryption */
 	int		 quorum[Q_N];	/* distinct moderators who must agree, per enum grave */
 	int		 notify_unmasked;
+	int		 vouches_required;	/* subscription = "vouch": members who must vouch */
+	int		 publish_rejections;	/* the list is told what the moderators rejected, and why */
 	int		 audit_who;		/* enum who: the audit command at -request */
 	int		 probation_posts;	/* a new member's first posts are held for moderation */
 	int		 probation_days;	/* ... and archive and roster stay closed to them this long */

@@ -1926,7 +1926,8 @@ int
 store_pending_vote(struct store *st, long long id, const char *list, const char *addr)
 {
 	sqlite3_stmt *s = prep(st, "INSERT OR IGNORE INTO pending_votes (pending_id, member_id) SELECT ?1, id "
-	    "FROM members WHERE list = ?2 AND addr_hash = ?3 AND role <> 'member'");
+	    "FROM members WHERE list = ?2 AND addr_hash = ?3 AND (role <> 'member' OR "
+	    "(SELECT action FROM pending WHERE id = ?1) = 'admit')");
 	char num[32];
 
 	if (!s)
@@ -1986,7 +1987,7 @@ store_confirm_quorum(struct store *st, const char *token, const char *list, long
 {
 	sqlite3_stmt *s = prep(st, "SELECT c.out_id, m.addr FROM confirmations c JOIN members m ON m.list = c.list "
 	    "AND m.addr_hash = c.poster_hash WHERE c.token_hash = ?1 AND c.list = ?2 AND c.used = 0 AND c.expires > ?3 "
-	    "AND c.kind = 'quorum'");
+	    "AND c.kind IN ('quorum', 'vouch')");
 	int rc;
 
 	*voter = NULL;

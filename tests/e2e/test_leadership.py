@@ -199,3 +199,45 @@ def test_probation_and_audit_by_mail(make_instance, sink):
          rcpt="demo-request@lists.example")
     ans = wait_until(lambda: to(sink, "new@example.net", b"Only members"))
     assert ans and b"not disclosed" in ans[0]
+
+
+def test_vouching(make_instance, sink):
+    inst = make_instance(list_settings={"identity.mode": "pseudonym", "subscription": "vouch",
+                                        "leadership.vouches_required": "2"},
+                         members=(ROSA, "bob@example.org", "carol@example.org"), start=False)
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Red Heron")
+    inst.ctl("member", "set", "demo", "bob@example.org", "pseudonym", "Blue Fox")
+    inst.start()
+    send(inst, b"From: applicant@example.net\r\nSubject: join\r\n\r\nsubscribe\r\nI am from the east branch.\r\n"
+         b"vouch: Red Heron, blue fox, Nobody\r\n", "applicant@example.net", rcpt="demo-request@lists.example")
+    ans = wait_until(lambda: to(sink, "applicant@example.net", b"join the list"))
+    send(inst, b"Subject: Re\r\n\r\nyes\r\n", "applicant@example.net", rcpt=f"demo-confirm+{token(ans[0])}@lists.example")
+    done = wait_until(lambda: to(sink, "applicant@example.net", b"were asked to vouch"))
+    assert done and b"2 of the members you named" in done[0]
+    asks = [wait_until(lambda m=m: to(sink, m, b"Will you vouch")) for m in (ROSA, "bob@example.org")]
+    assert all(asks) and to(sink, "carol@example.org", b"Will you vouch") == []
+    assert b"east branch" in asks[0][0] and b"applicant@example.net" not in asks[0][0].split(b"\r\n\r\n", 1)[1]
+    send(inst, b"Subject: Re\r\n\r\nvouch\r\n", ROSA, rcpt=f"demo-confirm+{token(asks[0][0])}@lists.example")
+    assert inst.wait_log("approvals=1 of 2")
+    assert "applicant@example.net" not in [m["address"] for m in
+                                           json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
+                                           if "address" in m]
+    # bob vouches with the command instead of a reply
+    send(inst, f"From: bob@example.org\r\nSubject: vouch {token(asks[1][0])}\r\n\r\n".encode(), "bob@example.org",
+         rcpt="demo-request@lists.example")
+    assert wait_until(lambda: to(sink, "applicant@example.net", b"Enough members of demo@lists.example vouched"))
+    assert "admit" in inst.ctl("audit", "demo").stdout and "2 members vouched" in inst.ctl("audit", "demo").stdout
+
+
+def test_rejections_published(make_instance, sink):
+    inst = make_instance(list_settings={"posting": "moderated", "leadership.publish_rejections": "true"},
+                         members=("alice@example.org", "m1@example.org", "dave@example.org"), start=False)
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.start()
+    send(inst, b"From: alice@example.org\r\nSubject: dissent\r\n\r\nThe leadership is wrong.\r\n", "alice@example.org")
+    n = wait_until(lambda: to(sink, "m1@example.org", b"waits for moderation"))
+    send(inst, b"Subject: Re\r\n\r\nreject not constructive\r\n", "m1@example.org",
+         rcpt=f"demo-confirm+{token(n[0])}@lists.example")
+    pub = wait_until(lambda: to(sink, "dave@example.org", b"The moderators rejected a post"))
+    assert pub and b"dissent" in pub[0] and b"not constructive" in pub[0]
+    assert b"The leadership is wrong." not in pub[0]
