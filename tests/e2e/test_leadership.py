@@ -241,3 +241,37 @@ def test_rejections_published(make_instance, sink):
     pub = wait_until(lambda: to(sink, "dave@example.org", b"The moderators rejected a post"))
     assert pub and b"dissent" in pub[0] and b"not constructive" in pub[0]
     assert b"The leadership is wrong." not in pub[0]
+
+
+def test_hidden_leadership_leaks_no_moderator(make_instance, sink):
+    """A busy day on a list with hidden moderators: no byte any member receives names one of them."""
+    mods = ("m1@example.org", "m2@example.org")
+    inst = make_instance(list_settings={"posting": "moderated", "identity.mode": "pseudonym",
+                                        "leadership.publish_rejections": "true",
+                                        "disclosure.roster": "members", "disclosure.member_count": "members"},
+                         members=(ROSA, "bob@example.org") + mods, start=False)
+    for m in mods:
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+        inst.ctl("member", "set", "demo", m, "name", "Secret Moderator")
+    inst.start()
+    for subj, verdict in ((b"one", b"approve"), (b"two", b"reject off topic")):
+        send(inst, b"From: " + ROSA.encode() + b"\r\nSubject: " + subj + b"\r\n\r\nbody " + subj + b"\r\n", ROSA)
+        n = wait_until(lambda: [d for d in to(sink, "m1@example.org", b"waits for moderation") if b"body " + subj in d])
+        send(inst, b"From: Secret Moderator <m1@example.org>\r\nSubject: Re\r\n\r\n" + verdict + b"\r\n",
+             "m1@example.org", rcpt=f"demo-confirm+{token(n[0])}@lists.example")
+    assert wait_until(lambda: to(sink, "bob@example.org", b"The moderators rejected"))
+    send(inst, b"From: bob@example.org\r\nSubject: hi\r\n\r\nWho moderates?\r\n", "bob@example.org",
+         rcpt="demo-owner@lists.example")
+    fwd = wait_until(lambda: to(sink, "m2@example.org", b"Who moderates?"))
+    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>", fwd[0]).group(1).decode()
+    send(inst, b"From: Secret Moderator <m2@example.org>\r\nSubject: Re: hi\r\n\r\nWe do.\r\n", "m2@example.org",
+         rcpt=back)
+    assert wait_until(lambda: to(sink, "bob@example.org", b"We do."))
+    send(inst, b"From: bob@example.org\r\nSubject: x\r\n\r\nwho\r\naudit\r\n", "bob@example.org",
+         rcpt="demo-request@lists.example")
+    assert wait_until(lambda: to(sink, "bob@example.org", b"What the leadership"))
+    received = [(r, m[0], m[2]) for m in sink.handler.messages for r in m[1] if r not in mods]
+    assert len(received) >= 6
+    for rcpt, env_from, data in received:
+        for needle in (b"m1@example.org", b"m2@example.org", b"Secret Moderator", b"m1@", b"m2@"):
+            assert needle not in data and needle not in env_from.encode(), (needle, rcpt)
