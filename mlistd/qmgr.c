@@ -34,6 +34,7 @@
 #include "fanout.h"
 #include "identity.h"
 #include "mail/archive.h"
+#include "mail/audit.h"
 #include "mail/addr.h"
 #include "mail/header.h"
 #include "mail/pseudonym.h"
@@ -348,8 +349,10 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	if (t.loop || t.bounce || t.automatic || *e->sender == 0 || store_banned(p->st, l->name, sender))
 		why = "dropped";
 	else if (role && !member)
-		why = "only the list's moderators answer through that address";
-	else if (role) {
+		why = "only the list's moderators may use that address";
+	else if (role == 2)
+		;	/* an announcement: to every member */
+	else if (role == 1) {
 		if ((target = store_member_by_handle(p->st, l->name, la->token, p->now)) == NULL)
 			why = "the person who wrote to the moderators can no longer be answered (30 days have passed)";
 	} else if (l->private_replies == PRIV_OFF)
@@ -373,7 +376,8 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	if (id.mode == ID_REAL)
 		id.mode = ID_PSEUDONYM;	/* a private reply never shows an address, even on a real list */
 	buf_init(&copy, 0);
-	if (identity_compose(p, l, sender, id.mode, member, e->received, la->token, &t, &copy, &id) < 0)
+	if (identity_compose(p, l, sender, id.mode, member, e->received, role == 2 ? NULL : la->token, &t, &copy,
+	    &id) < 0)
 		goto tempfail;
 	buf_free(&t.rendered);
 	t.rendered = copy;
@@ -383,6 +387,19 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 		    l->name, p->cfg->hostname, found);
 		notify(p, l, e->sender, "Your message was not delivered", text);
 		log_info("%s qmgr: list=%s kind=private reason=leak result=permfail", p->qid, l->name);
+		goto done;
+	}
+	if (role == 2) {
+		/* an announcement from the moderators as a role, signed with the role's key, to every member */
+		int n = 0;
+
+		if (sign_author(p, l, SIGN_ROLE, &t.rendered) < 0 || sign_copy(p, l, &t.rendered) < 0 ||
+		    fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
+		    fanout_members(p, l, out_id, &n) < 0 ||
+		    archive_distributed(p->st, l, p->now, t.rendered.data, t.rendered.len) < 0 ||
+		    audit_append(p->st, l->name, p->now, "moderator", "announce", "a post from the moderators") < 0)
+			goto tempfail;
+		log_info("%s qmgr: list=%s kind=role-post rcpts=%d out=%s result=ok", p->qid, l->name, n, out_id);
 		goto done;
 	}
 	if ((member && !role && sign_author(p, l, id.mode == ID_ANONYMOUS ? NULL : sender, &t.rendered) < 0) ||
@@ -646,7 +663,9 @@ process_incoming(struct pipeline *p, const char *id)
 			break;
 		case ADDR_REQUEST:
 		case ADDR_OWNER:
-			if (la.kind == ADDR_OWNER && la.token[0])
+			if (la.kind == ADDR_OWNER && !strcmp(la.token, "announce"))
+				r = relay_private(p, &la, &e, &msg, &quarantine, 2);
+			else if (la.kind == ADDR_OWNER && la.token[0])
 				r = relay_private(p, &la, &e, &msg, &quarantine, 1);
 			else
 				r = handle_roles(p, &la, &e, &msg);

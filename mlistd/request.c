@@ -33,6 +33,8 @@
 #include "mail/pseudonym.h"
 #include "mail/sealed.h"
 #include "request.h"
+#include "sign.h"
+#include "mail/author.h"
 
 #define BODY_LINES	10
 
@@ -668,6 +670,18 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		buf_puts(&b, "\nCheck a post with: mlist verify POST.eml --list-key KEY\n\n");
 		if (list_enc_key(p, l, &b) < 0)
 			return buf_free(&b), buf_free(&post), -1;
+		{
+			unsigned char rs[32], rpk[32], rsk[64];
+			char fp[64];
+
+			sign_role_seed(p, l, rs);
+			crypto_sign_seed_keypair(rpk, rsk, rs);
+			sodium_memzero(rs, sizeof(rs));
+			sodium_memzero(rsk, sizeof(rsk));
+			author_fingerprint(rpk, fp, sizeof(fp));
+			buf_printf(&b, "Posts from the moderators (From: \"%s moderators\") carry an author signature by\n"
+			    "the moderators' role key, fingerprint %s; 'mlist verify' shows it.\n\n", l->name, fp);
+		}
 	}
 	if (cmds & CMD_HELP)
 		help_text(p, l, &b);

@@ -26,6 +26,18 @@ prepend(struct buf *msg, struct buf *head)
 	return 0;
 }
 
+/*
+ * sign_role_seed - the moderators' role key on a list: derived from the
+ * master key and the list, never stored, the same for every moderator, so
+ * members can tell a real notice from the moderators from a forgery
+ * without learning which moderator sent it.
+ */
+void
+sign_role_seed(struct pipeline *p, const struct list_cfg *l, unsigned char seed[DKIM_SEED_LEN])
+{
+	keys_addr_hash(p->keys, l->name, "role-key:moderators", seed);
+}
+
 /* sign_author - prepend the author's signature (their key on this list, held here; NULL: a one-time key) */
 int
 sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, struct buf *msg)
@@ -36,6 +48,8 @@ sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, st
 
 	if (author == NULL)
 		randombytes_buf(seed, sizeof(seed));	/* an anonymous post: a key used once, then forgotten */
+	else if (strcmp(author, SIGN_ROLE) == 0)
+		sign_role_seed(p, l, seed);		/* the moderators, as a role */
 	else if (store_member_author_seed(p->st, l->name, author, seed, sizeof(seed)) != STORE_OK) {
 		log_err("%s sign: list=%s no author key: %s", p->qid, l->name, store_errmsg(p->st));
 		return -1;

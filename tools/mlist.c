@@ -143,6 +143,8 @@ print_poster(const char *msg, size_t len, const char *fp)
 		printf("poster:  %s \"%s\" (key %s)\n", strncmp(name, "Anonymous ", 10) == 0 ? "anonymous post" :
 		    "pseudonym", name, fp);
 	}
+	else if (dec && strstr(dec, " moderators") && strstr(from, "-owner@"))
+		printf("poster:  the list's moderators, as a role (key %s)\n", fp);
 	free(dec);
 	free(from);
 	hdr_free(&h);

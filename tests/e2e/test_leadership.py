@@ -167,7 +167,7 @@ def test_owner_conversation_hides_the_moderators(make_instance, sink):
     assert b'From: "demo moderators" <demo-owner@lists.example>' in ans[0]
     # only moderators answer through it
     send(inst, b"From: bob@example.org\r\nSubject: Re\r\n\r\nI am not a moderator.\r\n", "bob@example.org", rcpt=back)
-    assert wait_until(lambda: to(sink, "bob@example.org", b"only the list's moderators answer"))
+    assert wait_until(lambda: to(sink, "bob@example.org", b"only the list's moderators may use"))
     assert to(sink, "alice@example.org", b"I am not a moderator.") == []
 
 
@@ -275,3 +275,37 @@ def test_hidden_leadership_leaks_no_moderator(make_instance, sink):
     for rcpt, env_from, data in received:
         for needle in (b"m1@example.org", b"m2@example.org", b"Secret Moderator", b"m1@", b"m2@"):
             assert needle not in data and needle not in env_from.encode(), (needle, rcpt)
+
+
+def test_moderators_post_as_a_role(make_instance, sink, tmp_path):
+    import os
+    import subprocess
+    from conftest import MLISTCTL
+    mlist = os.path.join(os.path.dirname(MLISTCTL), "mlist")
+    inst = make_instance(members=("alice@example.org", "m1@example.org", "m2@example.org"), start=False)
+    for m in ("m1@example.org", "m2@example.org"):
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.start()
+    rec = tmp_path / "rec"
+    rec.write_text(inst.ctl("keys", "demo").stdout)
+    fps = []
+    for m in ("m1@example.org", "m2@example.org"):
+        send(inst, f"From: Mod <{m}>\r\nSubject: notice from {m[:2]}\r\n\r\nThe meeting moves to Friday.\r\n".encode(),
+             m, rcpt="demo-owner+announce@lists.example")
+        got = wait_until(lambda: to(sink, "alice@example.org", f"notice from {m[:2]}".encode()))
+        assert got, inst.logtext()
+        assert m.encode() not in got[0] and b"Mod <" not in got[0]
+        assert b'From: "demo moderators" <demo-owner@lists.example>' in got[0]
+        (tmp_path / "n.eml").write_bytes(got[0])
+        r = subprocess.run([mlist, "verify", str(tmp_path / "n.eml"), "--dns-record", str(rec)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout
+        fps.append(re.search(r"poster:  the list's moderators, as a role \(key ([0-9A-F-]+)\)", r.stdout).group(1))
+    assert fps[0] == fps[1]                                   # one role key, whichever moderator sent it
+    # a member cannot speak as the moderators
+    send(inst, b"From: alice@example.org\r\nSubject: fake notice\r\n\r\nFake.\r\n", "alice@example.org",
+         rcpt="demo-owner+announce@lists.example")
+    assert wait_until(lambda: to(sink, "alice@example.org", b"only the list's moderators may use"))
+    send(inst, b"From: alice@example.org\r\nSubject: keys\r\n\r\n", "alice@example.org", rcpt="demo-request@lists.example")
+    keys = wait_until(lambda: to(sink, "alice@example.org", b"role key"))
+    assert keys and fps[0].encode() in keys[0]
