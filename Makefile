@@ -14,7 +14,8 @@ PYTHON	 = /usr/bin/python3
 CC	?= cc
 PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \
+# the project's own flags: kept apart, so that CFLAGS given on the command line (asan-test) cannot drop them
+WFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \
 	   -D_FORTIFY_SOURCE=2 $(SAN)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SAN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -38,7 +39,7 @@ deps:
 $(BUILD)/%.o: %.c $(wildcard mlistd/*.h mlistd/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@$(CC) $(CFLAGS) $(WFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libmlist.a: $(LIB_OBJ)
 	@ar rcs $@ $^
@@ -64,7 +65,7 @@ WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=close
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter $(LDFLAGS) $(WRAP_$*) -o $@ $< \
+	@$(CC) $(CFLAGS) $(WFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter $(LDFLAGS) $(WRAP_$*) -o $@ $< \
 	    $(BUILD)/libmlistd.a $(BUILD)/libmlist.a $(PKG_LIBS) $(CHECK_LIBS)
 
 unit: all $(UNIT_BIN)

@@ -154,7 +154,7 @@ moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf 
 {
 	static const char *const names[] = { "approve", "reject", "discard" };
 	const struct list_cfg *l = la->list;
-	char id[QID_LEN + 8], why[64], reason[300], text[800], detail[400], *author;
+	char id[QID_LEN + 8], why[64], reason[300], text[800], detail[420], *author;
 	int d, n = 0, rc;
 
 	if ((rc = store_confirm_moderation(p->st, la->token, l->name, p->now, id, sizeof(id))) == STORE_NOTFOUND)

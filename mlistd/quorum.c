@@ -207,7 +207,7 @@ int
 quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
 {
 	const struct list_cfg *l = la->list;
-	char id[32], *voter = NULL, done[300] = "", detail[500];
+	char id[32], *voter = NULL, done[300] = "", detail[700];
 	const char *m = (const char *)msg->data;
 	struct pending pa;
 	struct hdr h;

@@ -104,7 +104,11 @@ key_from_records(const char *path, const char *selector, unsigned char pk[DKIM_P
 		buf_free(&err);
 		return -2;
 	}
-	snprintf(want, sizeof(want), "%s._domainkey.", selector);
+	if ((size_t)snprintf(want, sizeof(want), "%s._domainkey.", selector) >= sizeof(want)) {
+		buf_free(&f);
+		buf_free(&err);
+		return -1;	/* no selector of ours is that long */
+	}
 	for (line = strtok_r((char *)f.data, "\n", &save); line && rc < 0; line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == ';' || !strstr(line, "p="))
 			continue;

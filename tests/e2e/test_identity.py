@@ -383,3 +383,13 @@ def test_munge_from_on_real_lists(make_instance, sink):
     m = msg_of(wait_until(lambda: copies_to(sink, "bob@example.org"))[0])
     assert str(m["From"]) == 'Alice A via demo <demo@lists.example>'
     assert m["Reply-To"].addresses[0].addr_spec == "alice@example.org"
+
+
+def test_delivery_batch_releases_at_multiples(make_instance, sink):
+    inst = ident_instance(make_instance, "anonymous", {"delivery.batch": "4"})
+    t0 = time.time()
+    send(inst, f"From: {ROSA}\r\nSubject: batched\r\n\r\nIn the next batch.\r\n".encode())
+    assert wait_until(lambda: copies_to(sink, "bob@example.org"), timeout=15)
+    arrived = time.time()
+    boundary = (int(t0) // 4 + 1) * 4
+    assert arrived >= boundary - 0.05, (t0, arrived, boundary)
