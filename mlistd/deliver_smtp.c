@@ -66,7 +66,7 @@ read_reply(struct smtp_client *c, int *ehlo_pipelining)
 	int code;
 
 	for (;;) {
-		while ((nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
+		while (c->in.len && (nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
 			ll = (size_t)(nl - (char *)c->in.data) + 1;
 			snprintf(line, sizeof(line), "%.*s", (int)(ll > 2 ? ll - 2 : 0), (char *)c->in.data);
 			buf_consume(&c->in, ll);
