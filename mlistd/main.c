@@ -224,6 +224,10 @@ main(int argc, char **argv)
 			smtp_server_child_flag = 0;
 			if (waitpid(qpid, &status, WNOHANG) != qpid)
 				continue;	/* some other child */
+			if (smtp_server_stop_flag) {
+				qpid = -1;	/* stopping: a SIGTERM to the whole group reached it first */
+				continue;
+			}
 			log_err("NOQUEUE mlistd: queue manager exited (%s %d); restarting it in 1 s",
 			    WIFSIGNALED(status) ? "signal" : "status",
 			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
@@ -244,9 +248,17 @@ main(int argc, char **argv)
 	}
 	smtp_server_free(srv);
 	signal(SIGCHLD, SIG_DFL);
-	kill(qpid, SIGTERM);
-	while (waitpid(qpid, &status, 0) < 0 && errno == EINTR)
-		;
+	/*
+	 * The queue manager stops on SIGTERM, and in any case when the wake pipe
+	 * has no writer left: a SIGTERM that reached it before it installed its
+	 * own handler (just after a restart) cannot leave the daemon waiting.
+	 */
+	close(wake[1]);
+	if (qpid > 0) {
+		kill(qpid, SIGTERM);
+		while (waitpid(qpid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
 	unlink(pidfile);
 	free(pidfile);
 	log_info("NOQUEUE mlistd: stopped");

@@ -192,3 +192,25 @@ def test_audit_log_records_and_detects_tampering(make_instance):
     r = inst.ctl("audit", "demo", "--verify", check=False)
     assert r.returncode == 1 and f"entry {seq} is missing" in r.stderr
     db.close()
+
+
+def test_sigterm_to_the_whole_group_stops_everything(make_instance):
+    """Ctrl-C or a service manager signals the process group: the queue manager may die first; the
+    daemon must not restart it and then wait for it for ever."""
+    from conftest import MLISTD, wait_port
+    inst = make_instance(start=False)
+    log = open(inst.log, "ab")
+    p = subprocess.Popen([MLISTD, "-c", inst.conf, "-f"], stdout=log, stderr=log, start_new_session=True)
+    try:
+        wait_port(inst.port)
+        time.sleep(0.3)
+        os.killpg(p.pid, signal.SIGTERM)
+        assert p.wait(timeout=10) == 0
+        time.sleep(0.5)
+        left = subprocess.run(["pgrep", "-g", str(p.pid)], capture_output=True, text=True).stdout.split()
+        assert left == [], left
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        log.close()
+    assert "restarting it" not in inst.logtext()
