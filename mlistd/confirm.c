@@ -23,6 +23,25 @@
 #include "policy.h"
 #include "util/log.h"
 
+/*
+ * confirm_token - a fresh single-use token of `kind` for addr, bound to out_id
+ * and `bound`, stored hashed; its reply address goes into replyto as a
+ * Reply-To header line. The token text comes back in token.
+ */
+int
+confirm_token(struct pipeline *p, const struct list_cfg *l, const char *kind, const char *out_id,
+    const void *bound, size_t blen, const char *addr, long long expires, char token[41], char *replyto, size_t rlen)
+{
+	unsigned char r[20];
+
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(token, 41, r, sizeof(r));
+	if (store_confirm_add(p->st, kind, token, l->name, out_id, bound, blen, addr, expires) != STORE_OK)
+		return -1;
+	snprintf(replyto, rlen, "Reply-To: <%s-confirm+%s@%s>\r\n", l->name, token, p->cfg->hostname);
+	return 0;
+}
+
 /* confirm_request - hold the copy, send the token to the member */
 int
 confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster, const struct buf *copy,

@@ -10,6 +10,9 @@
 int	confirm_request(struct pipeline *, const struct list_cfg *, const char *poster, const struct buf *copy,
 	    const char *why,
 	    char id[QID_LEN + 1]);
+int	confirm_token(struct pipeline *, const struct list_cfg *, const char *kind, const char *out_id,
+	    const void *bound, size_t blen, const char *addr, long long expires, char token[41], char *replyto,
+	    size_t rlen);
 int	confirm_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
 
 #endif

@@ -39,19 +39,15 @@ static int
 ask_one(const struct member *m, void *arg)
 {
 	struct ask *a = arg;
-	unsigned char r[20];
 	char token[41], extra[300], text[1200];
 
 	if (strcmp(m->role, "member") == 0)
 		return 0;
-	randombytes_buf(r, sizeof(r));
-	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
-	if (store_confirm_add(a->p->st, "moderate", token, a->l->name, a->id, (const unsigned char *)"", 0, m->addr,
-	    a->p->now + 30 * 86400LL) != STORE_OK) {
+	if (confirm_token(a->p, a->l, "moderate", a->id, "", 0, m->addr, a->p->now + 30 * 86400LL, token, extra,
+	    sizeof(extra)) < 0) {
 		a->failed = 1;
 		return 1;
 	}
-	snprintf(extra, sizeof(extra), "Reply-To: <%s-confirm+%s@%s>\r\n", a->l->name, token, a->p->cfg->hostname);
 	snprintf(text, sizeof(text), "A post to %s@%s is held for the moderators (%s). It is attached as it\n"
 	    "would go out.\n\nReply to this message with one word on the first line:\n"
 	    "  approve          it goes to the members\n"

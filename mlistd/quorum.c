@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "confirm.h"
 #include "fanout.h"
 #include "mail/audit.h"
 #include "mail/header.h"
@@ -40,7 +41,6 @@ static int
 ask_one(const struct member *m, void *arg)
 {
 	struct ask *a = arg;
-	unsigned char r[20];
 	char token[41], id[32], extra[300], text[1200];
 
 	if (strcmp(m->role, "member") == 0)
@@ -53,15 +53,11 @@ ask_one(const struct member *m, void *arg)
 			a->failed = 1;
 		return a->failed;
 	}
-	randombytes_buf(r, sizeof(r));
-	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	snprintf(id, sizeof(id), "%lld", a->pa->id);
-	if (store_confirm_add(a->p->st, "quorum", token, a->l->name, id, (const unsigned char *)"", 0, m->addr,
-	    a->pa->expires) != STORE_OK) {
+	if (confirm_token(a->p, a->l, "quorum", id, "", 0, m->addr, a->pa->expires, token, extra, sizeof(extra)) < 0) {
 		a->failed = 1;
 		return 1;
 	}
-	snprintf(extra, sizeof(extra), "Reply-To: <%s-confirm+%s@%s>\r\n", a->l->name, token, a->p->cfg->hostname);
 	snprintf(text, sizeof(text), "A grave action on %s@%s needs %d moderators to agree:\n\n  %s: %s\n\n"
 	    "To approve it, reply to this message with \"approve\" on the first line. To refuse it,\n"
 	    "do nothing: it expires in %d days. It takes effect only when %d distinct moderators\n"
@@ -285,7 +281,6 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 	const char *line = intro ? strcasestr(intro, "vouch:") : NULL;
 	char names[600], sk[SKELETON_MAX], why[160], *name, *save = NULL, *who, token[41], idtxt[32], text[1600];
 	char extra[300];
-	unsigned char r[20];
 	long long id;
 	int asked = 0;
 
@@ -316,14 +311,11 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 			who = store_member_by_pseudonym(p->st, l->name, sk);
 		if (!who)
 			continue;
-		randombytes_buf(r, sizeof(r));
-		sodium_bin2hex(token, sizeof(token), r, sizeof(r));
-		if (store_confirm_add(p->st, "vouch", token, l->name, idtxt, (const unsigned char *)"", 0, who,
-		    p->now + QUORUM_DAYS * 86400LL) != STORE_OK) {
+		if (confirm_token(p, l, "vouch", idtxt, "", 0, who, p->now + QUORUM_DAYS * 86400LL, token, extra,
+		    sizeof(extra)) < 0) {
 			free(who);
 			return -1;
 		}
-		snprintf(extra, sizeof(extra), "Reply-To: <%s-confirm+%s@%s>\r\n", l->name, token, p->cfg->hostname);
 		snprintf(text, sizeof(text), "Someone who wants to join %s@%s names you as a member who can vouch for\n"
 		    "them. Their introduction:\n\n%.1000s\n\nIf you know them and want them on the list, reply to this "
 		    "message with \"vouch\" on the first line. If not, do nothing. Nobody else learns what you did.",

@@ -483,7 +483,6 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	static const unsigned order[] = { CMD_SUBSCRIBE, CMD_SET_PSEUDONYM, CMD_SET_IDENTITY, CMD_SET_DIGEST,
 	    CMD_SET_NOMAIL, CMD_ENCKEY, CMD_UNSUBSCRIBE };
 	char token[41];
-	unsigned char r[20];
 	struct buf payload, one, sealed;
 	int n = 0, rc = 0;
 
@@ -505,12 +504,10 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	}
 	if (n == 0)
 		goto done;
-	randombytes_buf(r, sizeof(r));
-	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	buf_init(&sealed, 0);
 	if (keys_seal(p->keys, payload.data, payload.len, &sealed) < 0 ||
-	    store_confirm_add(p->st, "command", token, l->name, "", sealed.data, sealed.len, to,
-	    p->now + CONFIRM_DAYS * 86400LL) != STORE_OK)
+	    confirm_token(p, l, "command", "", sealed.data, sealed.len, to, p->now + CONFIRM_DAYS * 86400LL, token,
+	    replyto, rlen) < 0)
 		rc = -1;
 	buf_free(&sealed);
 	if (rc < 0)
@@ -519,7 +516,6 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	    "If you did not ask for this, do nothing: nothing will change.\n\n",
 	    (req->cmds & CMD_SUBSCRIBE) ? "join the list" : (req->cmds & CMD_UNSUBSCRIBE) ? "leave the list" :
 	    "make these changes", l->name, token, p->cfg->hostname, CONFIRM_DAYS);
-	snprintf(replyto, rlen, "Reply-To: <%s-confirm+%s@%s>\r\n", l->name, token, p->cfg->hostname);
 done:
 	buf_free(&payload);
 	buf_free(&one);
