@@ -308,22 +308,6 @@ qp(const struct buf *t, struct buf *out)
 		buf_puts(out, "=\r\n");
 }
 
-/* b64 - base64 in 76-column lines */
-static void
-b64(const char *s, size_t n, struct buf *out)
-{
-	char line[80];
-
-	for (size_t i = 0; i < n; i += 57) {
-		size_t k = n - i < 57 ? n - i : 57;
-
-		sodium_bin2base64(line, sizeof(line), (const unsigned char *)s + i, k,
-		    sodium_base64_VARIANT_ORIGINAL);
-		buf_puts(out, line);
-		buf_puts(out, "\r\n");
-	}
-}
-
 /* new_cid - the renamed Content-ID for old, or NULL */
 static const char *
 new_cid(const struct rw *w, const char *old)
@@ -632,7 +616,7 @@ part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, i
 		buf_append(&w->r->scan, data, len);
 		buf_putc(&w->r->scan, '\n');
 		headers_out(w, m, ct, NULL, "base64", fname, out);
-		b64(data ? data : "", len, out);
+		buf_base64(out, data ? data : "", len);
 		n = 1;
 	}
 	buf_free(&t);

@@ -74,10 +74,9 @@ sealed_wrap_eph(const char *from, const char *to, const char *subject, const cha
 {
 	unsigned char r[12];
 	char bnd[32], date[64], id[40];
-	struct buf ct, b64;
+	struct buf ct;
 	time_t now = time(NULL);
 	struct tm tm;
-	size_t bl;
 
 	buf_init(&ct, 0);
 	if (buf_reserve(&ct, len + crypto_box_SEALBYTES) < 0)
@@ -102,22 +101,12 @@ sealed_wrap_eph(const char *from, const char *to, const char *subject, const cha
 	buf_printf(out, "\r\n--=_sealed_%s\r\nContent-Type: " SEALED_TYPE "; name=\"post.sealed\"\r\n"
 	    "Content-Disposition: attachment; filename=\"post.sealed\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
 	    bnd);
-	/* one base64 pass, then cut into 76-column lines */
-	bl = sodium_base64_ENCODED_LEN(ct.len, sodium_base64_VARIANT_ORIGINAL);
-	buf_init(&b64, 0);
-	if (buf_reserve(&b64, bl) < 0 || buf_reserve(out, bl + bl / 76 * 2 + 64) < 0) {
+	if (buf_base64(out, ct.data, ct.len) < 0) {
 		buf_free(&ct);
-		buf_free(&b64);
 		return -1;
-	}
-	sodium_bin2base64((char *)b64.data, bl, ct.data, ct.len, sodium_base64_VARIANT_ORIGINAL);
-	for (size_t i = 0, n = strlen((char *)b64.data); i < n; i += 76) {
-		buf_append(out, b64.data + i, n - i < 76 ? n - i : 76);
-		buf_puts(out, "\r\n");
 	}
 	buf_printf(out, "--=_sealed_%s--\r\n", bnd);
 	buf_free(&ct);
-	buf_free(&b64);
 	return 0;
 }
 

@@ -22,5 +22,6 @@ void	buf_consume(struct buf *, size_t);
 void	buf_reset(struct buf *);
 void	buf_free(struct buf *);
 const char *buf_cstr(struct buf *);
+int	buf_base64(struct buf *, const void *, size_t);
 
 #endif

@@ -1,3 +1,4 @@
+#include <sodium.h>
 /* test_parsers.c - the small parsers: headers, addresses, DSNs, dot-stuffing, reply redaction. */
 #include "testutil.h"
 #include "../../mlistd/bounce.h"
@@ -123,6 +124,33 @@ START_TEST(dsn_recipients)
 }
 END_TEST
 
+START_TEST(base64_lines)
+{
+	/* the table encoder gives what libsodium's gives, cut into 76-column CRLF lines */
+	unsigned char in[400];
+	char ref[600];
+
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(i * 37 + 11);
+	for (size_t n = 0; n <= sizeof(in); n++) {
+		struct buf got, want;
+
+		buf_init(&got, 0);
+		buf_init(&want, 0);
+		ck_assert_int_eq(buf_base64(&got, in, n), 0);
+		sodium_bin2base64(ref, sizeof(ref), in, n, sodium_base64_VARIANT_ORIGINAL);
+		for (size_t i = 0, l = strlen(ref); i < l; i += 76) {
+			buf_append(&want, ref + i, l - i < 76 ? l - i : 76);
+			buf_puts(&want, "\r\n");
+		}
+		ck_assert_uint_eq(got.len, want.len);
+		ck_assert_mem_eq(got.data, want.data, got.len);
+		buf_free(&got);
+		buf_free(&want);
+	}
+}
+END_TEST
+
 START_TEST(dot_stuffing)
 {
 	static const struct { const char *in, *out; } t[] = {
@@ -243,6 +271,7 @@ main(void)
 	tcase_add_test(tc, list_addresses);
 	tcase_add_test(tc, dsn_recipients);
 	tcase_add_test(tc, dot_stuffing);
+	tcase_add_test(tc, base64_lines);
 	tcase_add_test(tc, reply_redaction);
 	tcase_add_test(tc, request_commands);
 	tcase_add_test(tc, fuzz_regressions);
