@@ -135,12 +135,29 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr, const
 	}
 	if (!strncmp(line, "enckey ", 7)) {
 		unsigned char pk[32];
+		char key[64], *sp;
+		long long expires = 0;
 
-		if (keys_public_from_text(line + 7, "x25519", pk) != 1)
+		/* "enckey KEY" or "enckey KEY expires YYYY-MM-DD" (checked when the command came) */
+		snprintf(key, sizeof(key), "%s", line + 7);
+		if ((sp = strchr(key, ' ')) != NULL) {
+			*sp = 0;
+			if (strncmp(line + 7 + (sp - key), " expires ", 9) != 0 ||
+			    (expires = keys_expiry_parse(line + 7 + (sp - key) + 9)) < 0)
+				return 0;
+		}
+		if (keys_public_from_text(key, "x25519", pk) != 1)
 			return 0;
-		if (store_member_set_enc_key(p->st, l->name, addr, pk, sizeof(pk)) != STORE_OK)
+		if (store_member_set_enc_key(p->st, l->name, addr, pk, sizeof(pk), expires) != STORE_OK)
 			return -1;
 		buf_puts(res, "- from now on every post reaches you encrypted to your key (open it with 'mlist open')\n");
+		if (expires) {
+			char day[11];
+
+			keys_expiry_format(expires, day);
+			buf_printf(res, "- your key expires on %s; the list will remind you %d days before, and from that "
+			    "day on it will not use the key\n", day, l->key_warn_days);
+		}
 		log_info("%s confirm: list=%s a member's encryption key registered result=ok", p->qid, l->name);
 		return 0;
 	}

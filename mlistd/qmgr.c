@@ -608,6 +608,71 @@ expire_unconfirmed(struct pipeline *p)
 	}
 }
 
+struct key_due {
+	struct pipeline		*p;
+	const struct list_cfg	*l;
+	int			 failed;
+};
+
+/* key_due_one - remind a member that their key expires soon, or tell them it has and stop using it */
+static void
+key_due_one(long long member_id, const char *addr, long long expires, int expired, void *arg)
+{
+	struct key_due *k = arg;
+	const struct list_cfg *l = k->l;
+	const char *host = k->p->cfg->hostname;
+	char day[11], text[1200];
+
+	if (k->failed)
+		return;
+	keys_expiry_format(expires, day);
+	if (expired)
+		snprintf(text, sizeof(text), "The encryption key you registered with %s@%s expired on %s, as you said\n"
+		    "it would. The list no longer uses it: %s\n\n"
+		    "To go on receiving sealed posts, make a new key (mlist keygen --out NEWFILE --expires DAYS)\n"
+		    "and send its x25519 line to %s-request@%s as:  key x25519:... expires YYYY-MM-DD\n",
+		    l->name, host, day, l->encryption == ENC_REQUIRED ? "until you register a new one, you will get "
+		    "a short notice in place of each post, because this list sends posts only sealed." : "from now on "
+		    "posts reach you unencrypted.", l->name, host);
+	else
+		snprintf(text, sizeof(text), "The encryption key you registered with %s@%s expires on %s.\n"
+		    "From that day on the list will not use it%s.\n\n"
+		    "To replace it, make a new key (mlist keygen --out NEWFILE --expires DAYS) and send its x25519\n"
+		    "line to %s-request@%s as:  key x25519:... expires YYYY-MM-DD\n"
+		    "(keep the old key file until the posts sealed to it are read).\n",
+		    l->name, host, day, l->encryption == ENC_REQUIRED ? " and you will get notices instead of posts" :
+		    " and posts will reach you unencrypted", l->name, host);
+	if (fanout_notice(k->p, l, addr, expired ? "Your encryption key has expired" :
+	    "Your encryption key expires soon", text, ENV_NULL) < 0 ||
+	    store_enc_key_done(k->p->st, member_id, expired) != STORE_OK)
+		k->failed = 1;
+	else
+		log_info("NOQUEUE qmgr: list=%s a member's encryption key %s result=ok", l->name,
+		    expired ? "expired and was dropped" : "expires soon; member reminded");
+}
+
+/* key_expiry - stated key expiries: a reminder key_warn_days ahead, then the key is dropped (one transaction a list) */
+static void
+key_expiry(struct pipeline *p)
+{
+	for (int i = 0; i < p->cfg->nlists && !qmgr_stop; i++) {
+		const struct list_cfg *l = &p->cfg->lists[i];
+		struct key_due k = { p, l, 0 };
+
+		p->qid = "NOQUEUE";
+		p->nout = 0;
+		if (store_begin(p->st) < 0)
+			return;
+		if (store_enc_keys_due(p->st, l->name, p->now, p->now + l->key_warn_days * 86400LL, key_due_one, &k) < 0 ||
+		    k.failed || store_commit(p->st) < 0) {
+			store_rollback(p->st);
+			discard_outputs(p);
+			log_err("NOQUEUE qmgr: list=%s key expiry: %s; will retry result=tempfail", l->name,
+			    store_errmsg(p->st));
+		}
+	}
+}
+
 /* discard_outputs - a rolled-back transaction leaves no rendered copies */
 static void
 discard_outputs(struct pipeline *p)
@@ -788,7 +853,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	struct config *ncfg;
 	struct buf err;
 	char dbpath[4200], drain[256], **ids;
-	long long next, last_purge = 0, last_expire = 0;
+	long long next, last_purge = 0, last_expire = 0, last_keys = 0;
 	int n, i, tried, wait;
 
 	memset(&sa, 0, sizeof(sa));
@@ -830,6 +895,10 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		spool_list_free(ids, n > 0 ? n : 0);
 		p.now = (long long)time(NULL);
 		send_digests(&p);
+		if (p.now != last_keys) {
+			key_expiry(&p);		/* an indexed look, at most once a second */
+			last_keys = p.now;
+		}
 		quorum_ask_new(&p);
 		tried = run_deliveries(&p);
 		if (p.now - last_purge > 3600) {

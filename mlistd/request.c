@@ -59,6 +59,19 @@ key_arg(const char *p, size_t n, struct request *r)
 	k = i - s;
 	while (i < n && isspace((unsigned char)p[i]))
 		i++;
+	if (enc && n - i > 8 && strncasecmp(p + i, "expires", 7) == 0 && isspace((unsigned char)p[i + 7])) {
+		/* the key's stated expiry: the date is checked when the command is answered */
+		size_t d;
+
+		for (i += 7; i < n && isspace((unsigned char)p[i]); i++)
+			;
+		for (d = i; i < n && !isspace((unsigned char)p[i]); i++)
+			;
+		snprintf(r->expires, sizeof(r->expires), "%.*s", (int)(i - d < sizeof(r->expires) - 1 ? i - d :
+		    sizeof(r->expires) - 1), p + d);
+		while (i < n && isspace((unsigned char)p[i]))
+			i++;
+	}
 	if (i != n || k != 44)
 		return CMD_NONE;
 	memcpy(enc ? r->enckey : r->key, p + s, k);
@@ -455,7 +468,18 @@ batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, st
 			buf_puts(b, "The key you sent is not an X25519 public key as 'mlist keygen' prints it.\n\n");
 			return 0;
 		}
-		buf_printf(payload, "enckey %s\n", req->enckey);
+		if (*req->expires) {
+			long long t = keys_expiry_parse(req->expires), now = (long long)time(NULL);
+
+			if (t < 0 || t <= now + 86400 || t > now + 20 * 366 * 86400LL) {
+				buf_printf(b, "\"expires %s\" is not a date the list can use: write it as YYYY-MM-DD, "
+				    "at least two days ahead and within twenty years (as 'mlist keygen --expires DAYS' "
+				    "prints it).\n\n", req->expires);
+				return 0;
+			}
+			buf_printf(payload, "enckey %s expires %s\n", req->enckey, req->expires);
+		} else
+			buf_printf(payload, "enckey %s\n", req->enckey);
 		return 1;
 	}
 	case CMD_SET_PSEUDONYM:
@@ -595,7 +619,8 @@ help_text(struct pipeline *p, const struct list_cfg *l, struct buf *b)
 	    "  confirm TOKEN           the same as answering a confirmation\n"
 	    "  vouch TOKEN             vouch for an applicant who named you\n"
 	    "  key PUBLICKEY           your own key from 'mlist keygen' (signing: ed25519:..., or\n"
-	    "                          x25519:... to receive every post encrypted to you)\n"
+	    "                          x25519:... to receive every post encrypted to you; add\n"
+	    "                          \"expires YYYY-MM-DD\" and the list reminds you before then)\n"
 	    "  keys                    the list's keys\n"
 	    "  who                     who is on the list (as far as the list discloses it)\n"
 	    "  archive index           the posts in the archive you may read\n"

@@ -20,6 +20,7 @@ struct request {
 	unsigned	 cmds;		/* bit set of enum request_cmd */
 	char		 key[64];	/* the argument of "key PUBLICKEY" (base64) */
 	char		 enckey[64];	/* the argument of "key x25519:PUBLICKEY" (base64) */
+	char		 expires[16];	/* "key x25519:PUBLICKEY expires YYYY-MM-DD" (unchecked) */
 	int		 archive_n;	/* "archive get N" */
 	char		 pseudonym[256];/* "set pseudonym NAME" */
 	char		 identity[16];	/* "set identity MODE" */

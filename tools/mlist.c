@@ -32,7 +32,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: mlist keygen [--out FILE]\n"
+	    "usage: mlist keygen [--out FILE] [--expires DAYS]\n"
 	    "       mlist sign --list LIST [--key FILE] < post.eml > signed.eml\n"
 	    "       mlist verify FILE.eml|- [--list-key KEY | --dns-record FILE]\n"
 	    "       mlist open [--key FILE] < sealed.eml > post.eml\n"
@@ -43,7 +43,9 @@ usage(FILE *fp)
 	    "the first (ed25519) is for signing - send \"key ed25519:...\" to LIST-request@ and\n"
 	    "the list refuses posts in your name that are not signed with it; the second\n"
 	    "(x25519) is for encryption - send \"key x25519:...\" and every post reaches you\n"
-	    "sealed to it.\n"
+	    "sealed to it. With --expires DAYS the x25519 line states an expiry (\"expires\n"
+	    "YYYY-MM-DD\"): send the line as it is, and the list reminds you before that day\n"
+	    "and stops using the key on it.\n"
 	    "\n"
 	    "open reads a sealed post on standard input (the whole message as the list sent\n"
 	    "it) and writes the post inside, byte for byte as the list signed it. It works as\n"
@@ -231,10 +233,34 @@ keygen(int argc, char **argv)
 	struct buf text, err;
 	int fd;
 
-	if (argc == 2 && strcmp(argv[0], "--out") == 0)
-		out = argv[1];
-	else if (argc != 0)
-		return usage(stderr), EX_USAGE;
+	long long days = 0;
+	char expiry[32] = "";
+
+	for (int i = 0; i < argc; i += 2) {
+		char *end;
+
+		if (i + 1 >= argc)
+			return usage(stderr), EX_USAGE;
+		if (strcmp(argv[i], "--out") == 0)
+			out = argv[i + 1];
+		else if (strcmp(argv[i], "--expires") == 0) {
+			errno = 0;
+			days = strtoll(argv[i + 1], &end, 10);
+			if (errno || *end || end == argv[i + 1] || days < 2 || days > 7300) {
+				fprintf(stderr, "mlist: --expires takes a number of days from 2 to 7300, not \"%s\"\n",
+				    argv[i + 1]);
+				return EX_USAGE;
+			}
+		} else
+			return usage(stderr), EX_USAGE;
+	}
+	if (days) {
+		time_t t = time(NULL) + (time_t)days * 86400;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(expiry, sizeof(expiry), " expires %Y-%m-%d", &tm);
+	}
 	snprintf(dir, sizeof(dir), "%s", out);
 	if ((slash = strrchr(dir, '/')) != NULL) {
 		*slash = 0;
@@ -273,7 +299,7 @@ keygen(int argc, char **argv)
 
 		if (crypto_sign_ed25519_pk_to_curve25519(xpk, pk) == 0) {
 			sodium_bin2base64(b64, sizeof(b64), xpk, sizeof(xpk), sodium_base64_VARIANT_ORIGINAL);
-			printf("x25519:%s\n", b64);
+			printf("x25519:%s%s\n", b64, expiry);
 		}
 	}
 	fprintf(stderr, "mlist: secret key written to %s (keep it; back it up privately)\n"

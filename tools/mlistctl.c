@@ -114,14 +114,16 @@ static const struct verb verbs[] = {
 	  "identity list addresses and names; on a pseudonymous or anonymous list only\n"
 	  "member numbers, pseudonyms (unless disclosure.roster is \"none\") and roles -\n"
 	  "never addresses." },
-	{ "member set", "LIST ADDRESS KEY VALUE", 4, 4, NEED_STORE, v_member_set,
+	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 4, 6, NEED_STORE, v_member_set,
 	  "Change a member: KEY is name (text), role (member|moderator|owner),\n"
 	  "nomail (on|off), digest (on|off), pseudonym (a name, checked as for 'member\n"
 	  "add'), identity (real|pseudonym|anonymous as identity.choices allows, or\n"
 	  "\"list\" for the list's mode), or key: the member's own public key (from\n"
 	  "'mlist keygen'; 'none' to go back to a key the server holds). With their own key\n"
 	  "registered, posts in the member's name must be signed with it ('mlist sign').\n"
-	  "enckey x25519:KEY|none: the member's encryption key; every copy to them is sealed." },
+	  "enckey x25519:KEY|none: the member's encryption key; every copy to them is sealed.\n"
+	  "With \"expires YYYY-MM-DD\" (enckey only) the member is reminded\n"
+	  "key_expiry_warning_days before that day, and from that day the key is not used." },
 	{ "member ban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban,
 	  "Ban an address: its posts are dropped without a notice. The address need not\n"
 	  "be a member; a member stays subscribed until removed. Once the list has enough\n"
@@ -818,9 +820,10 @@ v_member_set(struct ctx *c, int argc, char **argv)
 	const struct list_cfg *l = find_list(c, argv[0]);
 	int rc;
 
-	(void)argc;
 	if (!l)
 		return EX_FAIL;
+	if (argc != 4 && (argc != 6 || strcmp(argv[2], "enckey") != 0 || strcmp(argv[4], "expires") != 0))
+		return fail(EX_USAGE, "only enckey takes more than a value: enckey x25519:KEY expires YYYY-MM-DD");
 	if (strcmp(argv[2], "name") == 0 && (strpbrk(argv[3], "\r\n") || strlen(argv[3]) > 200))
 		return fail(EX_FAIL, "a name must be one line of at most 200 characters");
 	if (strcmp(argv[2], "role") == 0 && (!strcmp(argv[3], "member") || !strcmp(argv[3], "moderator") ||
@@ -840,8 +843,17 @@ v_member_set(struct ctx *c, int argc, char **argv)
 		if ((k = keys_public_from_text(argv[3], enc ? "x25519" : "ed25519", pk)) < 0)
 			return fail(EX_FAIL, "\"%s\" is not %s public key (base64, as 'mlist keygen' prints it%s), "
 			    "nor \"none\"", argv[3], enc ? "an X25519" : "an Ed25519", enc ? ": its second line" : "");
-		rc = (enc ? store_member_set_enc_key : store_member_set_key)(c->store, l->name, argv[1], k ? pk : NULL,
-		    sizeof(pk));
+		if (!enc)
+			rc = store_member_set_key(c->store, l->name, argv[1], k ? pk : NULL, sizeof(pk));
+		else {
+			long long expires = argc == 6 ? keys_expiry_parse(argv[5]) : 0;
+
+			if (expires < 0 || (argc == 6 && !k))
+				return fail(EX_FAIL, "\"%s\" is not a date (YYYY-MM-DD) or there is no key to expire", argv[5]);
+			if (argc == 6 && expires <= (long long)time(NULL))
+				return fail(EX_FAIL, "%s is not in the future: a key that has expired is not registered", argv[5]);
+			rc = store_member_set_enc_key(c->store, l->name, argv[1], k ? pk : NULL, sizeof(pk), expires);
+		}
 	} else if (strcmp(argv[2], "pseudonym") == 0) {
 		if ((rc = set_pseudonym(c, l, argv[1], argv[3])) != EX_OK)
 			return rc;

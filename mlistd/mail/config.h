@@ -34,6 +34,7 @@ struct list_cfg {
 	int		 post_auth;	/* enum post_auth */
 	int		 subscription;	/* enum subscription */
 	int		 encryption;	/* enum encryption */
+	int		 key_warn_days;	/* a member hears this long before their key's stated expiry */
 	int		 quorum[Q_N];	/* distinct moderators who must agree, per enum grave */
 	int		 notify_unmasked;
 	int		 vouches_required;	/* subscription = "vouch": members who must vouch */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "keys.h"
@@ -189,4 +190,38 @@ keys_public_from_text(const char *text, const char *prefix, unsigned char pk[32]
 		return 0;
 	return sodium_base642bin(pk, 32, text, strlen(text), NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
 	    got == 32 ? 1 : -1;
+}
+
+/*
+ * keys_expiry_parse - a key's stated expiry, "YYYY-MM-DD" (the key is good
+ * until that day begins, UTC): the time, or -1 if it is not such a date.
+ */
+long long
+keys_expiry_parse(const char *text)
+{
+	struct tm tm;
+	int y, m, d, n = 0;
+	time_t t;
+
+	if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || text[4] != '-' ||
+	    text[7] != '-' || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	if ((t = timegm(&tm)) == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != m - 1)
+		return -1;	/* 2027-02-30 and the like */
+	return (long long)t;
+}
+
+/* keys_expiry_format - the day a key expires, as keys_expiry_parse reads it */
+void
+keys_expiry_format(long long t, char out[11])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 11, "%Y-%m-%d", &tm);
 }

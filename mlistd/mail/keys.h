@@ -26,5 +26,7 @@ void	keys_addr_hash(const struct keys *, const char *list, const char *addr,
 int	keys_seal(const struct keys *, const void *, size_t, struct buf *);
 int	keys_public_from_text(const char *text, const char *prefix, unsigned char pk[32]);
 int	keys_open(const struct keys *, const void *, size_t, struct buf *);
+long long keys_expiry_parse(const char *text);
+void	keys_expiry_format(long long, char out[11]);
 
 #endif

@@ -131,6 +131,10 @@ static const char *const migrations[] = {
 	"  expires INTEGER NOT NULL);"
 	"CREATE TABLE pending_votes (pending_id INTEGER NOT NULL REFERENCES pending(id) ON DELETE CASCADE,"
 	"  member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE, PRIMARY KEY (pending_id, member_id));",
+	/* 12: an encryption key's stated expiry, and whether the member was told it is near */
+	"ALTER TABLE members ADD COLUMN enc_expires INTEGER;"
+	"ALTER TABLE members ADD COLUMN enc_warned INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX members_enc_expires ON members(enc_expires) WHERE enc_expires IS NOT NULL;",
 	NULL
 };
 
@@ -1627,11 +1631,16 @@ store_confirm_spend(struct store *st, const char *token)
 	return step_done(s);
 }
 
-/* store_member_set_enc_key - the member's X25519 key (NULL: none; copies go in clear) */
+/*
+ * store_member_set_enc_key - the member's X25519 key (NULL: none; copies go
+ * in clear) and its stated expiry (0: none). A new key is a new reminder.
+ */
 int
-store_member_set_enc_key(struct store *st, const char *list, const char *addr, const unsigned char *pk, size_t n)
+store_member_set_enc_key(struct store *st, const char *list, const char *addr, const unsigned char *pk, size_t n,
+    long long expires)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE members SET enc_pk = ?3 WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = prep(st, "UPDATE members SET enc_pk = ?3, enc_expires = ?4, enc_warned = 0 "
+	    "WHERE list = ?1 AND addr_hash = ?2");
 	int rc;
 
 	if (!s)
@@ -1640,6 +1649,8 @@ store_member_set_enc_key(struct store *st, const char *list, const char *addr, c
 	bind_hash(st, s, 2, list, addr);
 	if (pk)
 		sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
+	if (pk && expires > 0)
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)expires);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
@@ -2004,4 +2015,48 @@ store_confirm_quorum(struct store *st, const char *token, const char *list, long
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 	return store_confirm_spend(st, token);
+}
+
+/*
+ * store_enc_keys_due - members of list whose key expires before warn_until
+ * and who were not told yet, or whose key has expired (now): fn gets the
+ * address, the expiry, and whether it has passed. At most 100 a call.
+ */
+int
+store_enc_keys_due(struct store *st, const char *list, long long now, long long warn_until, store_enc_key_fn fn,
+    void *arg)
+{
+	sqlite3_stmt *s = prep(st, "SELECT id, addr, enc_expires FROM members WHERE enc_expires IS NOT NULL AND "
+	    "list = ?1 AND (enc_expires <= ?2 OR (enc_expires <= ?3 AND enc_warned = 0)) ORDER BY enc_expires LIMIT 100");
+	int rc, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)warn_until);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char *addr = column_opened(st, s, 1);
+		long long exp = sqlite3_column_int64(s, 2);
+
+		if (addr)
+			fn(sqlite3_column_int64(s, 0), addr, exp, exp <= now, arg);
+		free(addr);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : STORE_ERR;
+}
+
+/* store_enc_key_done - the member was warned (expired 0), or their expired key is gone (expired 1) */
+int
+store_enc_key_done(struct store *st, long long member_id, int expired)
+{
+	sqlite3_stmt *s = prep(st, expired ? "UPDATE members SET enc_pk = NULL, enc_expires = NULL, enc_warned = 0 "
+	    "WHERE id = ?1" : "UPDATE members SET enc_warned = 1 WHERE id = ?1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)member_id);
+	return step_done(s);
 }

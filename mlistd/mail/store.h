@@ -139,7 +139,11 @@ int	store_confirm_spend(struct store *, const char *token);
 int	store_confirm_moderation(struct store *, const char *token, const char *list, long long now, char *out_id,
 	    size_t idlen);
 int	store_member_set_enc_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
-	    size_t n);
+	    size_t n, long long expires);
+typedef void (*store_enc_key_fn)(long long member_id, const char *addr, long long expires, int expired, void *);
+int	store_enc_keys_due(struct store *, const char *list, long long now, long long warn_until, store_enc_key_fn,
+	    void *);
+int	store_enc_key_done(struct store *, long long member_id, int expired);
 int	store_digest_add(struct store *, const char *list, long long at, const void *msg, size_t len);
 int	store_digest_pending(struct store *, const char *list, int *n, long long *bytes, long long *since,
 	    int *issue);

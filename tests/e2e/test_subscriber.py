@@ -200,3 +200,49 @@ def test_subscription_approve_passes_the_introduction(make_instance, sink):
     inst.ctl("list", "set", "demo", "subscription", "closed")
     time.sleep(1.2)
     ans = answer(inst, sink, "late@example.net", "subscribe", b"takes no new members")
+
+
+def test_key_expiry_reminds_then_stops_using_the_key(make_instance, sink, tmp_path):
+    import sqlite3
+    inst = make_instance()
+    who = "carol@example.org"
+    key = tmp_path / "carol.key"
+    r = subprocess.run([MLIST, "keygen", "--out", str(key), "--expires", "10"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    xline = r.stdout.split("\n")[1]
+    day = re.search(r"expires (\d{4}-\d\d-\d\d)$", xline).group(1)
+    # a date that is not one, or already past, is refused at once, with how to write it
+    bad = answer(inst, sink, who, f"key {xline.split()[0]} expires 2020-01-01", b"not a date the list can use")
+    assert b"YYYY-MM-DD" in bad
+    ans = answer(inst, sink, who, f"key {xline}", b"make these changes")
+    done = confirm_by_reply(inst, sink, who, ans, 1)
+    assert f"your key expires on {day}".encode() in done
+    # ten days ahead is inside the 14-day window: the reminder comes at once, once
+    remind = wait_until(lambda: to(sink, who, b"Your encryption key expires soon"))
+    assert remind and day.encode() in remind[0] and b"mlist keygen" in remind[0]
+    send(inst, b"From: bob@example.org\r\nSubject: p1\r\n\r\nStill sealed.\r\n", "bob@example.org",
+         rcpt="demo@lists.example")
+    sealed = wait_until(lambda: to(sink, who, b"Encrypted post from demo"))
+    assert sealed and b"Still sealed" not in sealed[0]
+    assert b"Still sealed." in subprocess.run([MLIST, "open", "--key", str(key)], input=sealed[0],
+                                              capture_output=True).stdout
+    assert len(to(sink, who, b"Your encryption key expires soon")) == 1
+    # the day passes (the test moves the stated expiry instead of the clock)
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    db.execute("UPDATE members SET enc_expires = strftime('%s','now') - 1 WHERE enc_expires IS NOT NULL")
+    db.commit()
+    db.close()
+    gone = wait_until(lambda: to(sink, who, b"Your encryption key has expired"))
+    assert gone and b"posts reach you unencrypted" in gone[0]
+    send(inst, b"From: bob@example.org\r\nSubject: p2\r\n\r\nNow in clear.\r\n", "bob@example.org",
+         rcpt="demo@lists.example")
+    assert wait_until(lambda: to(sink, who, b"Now in clear."))
+    assert len(to(sink, who, b"Encrypted post from demo")) == 1
+    assert len(to(sink, who, b"Your encryption key has expired")) == 1
+    # the operator's path checks the date too
+    r = inst.ctl("member", "set", "demo", who, "enckey", xline.split()[0], "expires", "2020-01-01", check=False)
+    assert r.returncode == 1 and "not in the future" in r.stderr
+    r = inst.ctl("member", "set", "demo", who, "enckey", xline.split()[0], "expires", "2027-02-30", check=False)
+    assert r.returncode == 1 and "not a date" in r.stderr
+    r = inst.ctl("member", "set", "demo", who, "name", "Carol", "expires", "2030-01-01", check=False)
+    assert r.returncode == 2
