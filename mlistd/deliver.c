@@ -24,6 +24,9 @@
 
 #include "deliver.h"
 #include "deliver_smtp.h"
+#include "mail/dkim.h"
+#include "mail/header.h"
+#include "mail/listkey.h"
 #include "mail/sealed.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -42,6 +45,9 @@ struct message {
 	struct buf	 bytes;		/* dot-stuffed for SMTP, raw for maildir */
 	struct buf	 raw;		/* as rendered: what a sealed copy seals */
 	unsigned char	 epk[32], esk[32];	/* the ephemeral pair of this post's sealed copies */
+	int		 signing;		/* seed and selector loaded: per-member copies can be signed */
+	unsigned char	 seed[DKIM_SEED_LEN];	/* the list's DKIM key (one-click copies) */
+	char		 selector[SELECTOR_MAX];
 };
 
 struct batch {
@@ -52,6 +58,7 @@ struct batch {
 struct run {
 	const struct config *cfg;
 	struct store	*st;
+	const struct keys *keys;
 	long long	 now;
 	struct job	*jobs;
 	int		 njobs, cap;
@@ -86,6 +93,64 @@ sealed_for(const struct run *r, const struct delivery *d)
 	const struct list_cfg *l;
 
 	return d->sealed && (l = config_list_find(r->cfg, d->list)) != NULL && l->encryption != ENC_OFF;
+}
+
+/* oneclick_for - does this job carry its own RFC 8058 one-click link? (a member's clear copy, the list has a URL) */
+static int
+oneclick_for(const struct run *r, const struct delivery *d)
+{
+	const struct list_cfg *l;
+
+	return d->member_id > 0 && !sealed_for(r, d) && (l = config_list_find(r->cfg, d->list)) != NULL &&
+	    *l->one_click_url;
+}
+
+/*
+ * oneclick_copy - the member's copy with List-Unsubscribe naming them
+ * (https and mailto, each with their token) and List-Unsubscribe-Post; the
+ * list's DKIM signature is made again over it, since RFC 8058 wants both
+ * headers signed (dot-stuffed for SMTP if smtp).
+ */
+static int
+oneclick_copy(const struct run *r, const struct job *j, const struct message *m, int smtp, struct buf *out)
+{
+	const struct list_cfg *l = config_list_find(r->cfg, j->d.list);
+	char token[KEYS_ONECLICK_LEN + 1];
+	struct buf w, sig;
+	struct hdr h;
+	int ours = 0, rc = -1;
+
+	if (!l || !m->signing || hdr_parse((const char *)m->raw.data, m->raw.len, &h) < 0)
+		return -1;
+	keys_oneclick_token(r->keys, l->name, j->d.member_id, token);
+	buf_init(&w, 0);
+	buf_init(&sig, 0);
+	for (int i = 0; i < h.n; i++) {
+		if (hdr_is(&h.f[i], "List-Unsubscribe") || hdr_is(&h.f[i], "List-Unsubscribe-Post"))
+			continue;
+		if (!ours && hdr_is(&h.f[i], "DKIM-Signature")) {
+			ours = 1;	/* the list's own, on top: made again below */
+			continue;
+		}
+		buf_append(&w, h.f[i].start, h.f[i].len);
+	}
+	buf_printf(&w, "List-Unsubscribe: <%s%s/%s>", l->one_click_url, l->name, token);
+	if (strlen(l->name) + 13 + KEYS_ONECLICK_LEN <= 64)	/* the mailto form, where its local part fits */
+		buf_printf(&w, ",\r\n <mailto:%s-unsubscribe+%s@%s>", l->name, token, r->cfg->hostname);
+	buf_puts(&w, "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n");
+	buf_append(&w, m->raw.data + h.body_off, m->raw.len - h.body_off);
+	if (dkim_sign(m->seed, r->cfg->hostname, m->selector, r->now, (const char *)w.data, w.len, &sig) == 0 &&
+	    buf_append(&sig, w.data, w.len) == 0) {
+		if (smtp)
+			smtp_dot_stuff(sig.data, sig.len, out);
+		else
+			buf_append(out, sig.data, sig.len);
+		rc = 0;
+	}
+	hdr_free(&h);
+	buf_free(&w);
+	buf_free(&sig);
+	return rc;
 }
 
 /* seal_copy - the member's own copy, sealed to their key and wrapped (dot-stuffed for SMTP if smtp) */
@@ -304,6 +369,11 @@ smtp_worker(void *arg)
 				if (seal_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
 					snprintf(err, sizeof(err), "cannot seal the copy");
 				bytes = &sealed;
+			} else if (oneclick_for(r, &r->jobs[b->first].d)) {
+				/* a batch of one: the copy carries this member's one-click link */
+				if (oneclick_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
+					snprintf(err, sizeof(err), "cannot sign the one-click copy");
+				bytes = &sealed;
 			}
 			if (open && !*err && smtp_client_send(&c, r->jobs[b->first].d.env_from, rcpts, b->n,
 			    bytes->data, bytes->len, codes, texts, err, sizeof(err)) < 0) {
@@ -407,9 +477,9 @@ maildir_worker(void *arg)
 			buf_init(&sealed, 0);
 			if (!b->msg->ok)
 				j->code = 554;
-			else if (sealed_for(r, &j->d))
-				j->code = seal_copy(r, j, b->msg, 0, &sealed) < 0 ? 451 :
-				    deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, sealed.data, sealed.len, err,
+			else if (sealed_for(r, &j->d) || oneclick_for(r, &j->d))
+				j->code = (sealed_for(r, &j->d) ? seal_copy : oneclick_copy)(r, j, b->msg, 0, &sealed) < 0 ?
+				    451 : deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, sealed.data, sealed.len, err,
 				    sizeof(err)) == 0 ? 250 : 451;
 			else
 				j->code = deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, b->msg->bytes.data,
@@ -451,6 +521,12 @@ load(struct run *r, struct spool *sp, int *nmsg)
 				m[n].raw = raw;		/* kept for the sealed copies */
 				buf_init(&raw, 0);
 				crypto_box_keypair(m[n].epk, m[n].esk);
+				/* the list's key, for copies that must be signed per member (one-click) */
+				const struct list_cfg *l = config_list_find(r->cfg, r->jobs[r->batches[i].first].d.list);
+
+				if (l && *l->one_click_url && listkey_get(r->st, l->name, m[n].selector,
+				    sizeof(m[n].selector), m[n].seed) == 0)
+					m[n].signing = 1;
 			} else {
 				log_err("%s deliver: rendered copy unreadable: %s; quarantined", qid, buf_cstr(&why));
 				spool_quarantine(sp, SPOOL_OUT, qid);
@@ -478,7 +554,7 @@ cut(struct run *r, int size)
 		struct delivery *p = i ? &r->jobs[i - 1].d : NULL, *d = &r->jobs[i].d;
 
 		if (last && last->n < size && strcmp(p->qid, d->qid) == 0 && strcmp(p->env_from, d->env_from) == 0 &&
-		    !sealed_for(r, p) && !sealed_for(r, d)) {
+		    !sealed_for(r, p) && !sealed_for(r, d) && !oneclick_for(r, p) && !oneclick_for(r, d)) {
 			last->n++;
 			continue;
 		}
@@ -503,6 +579,7 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 	r.jfd = -1;
 	r.cfg = cfg;
 	r.st = st;
+	r.keys = sp->keys;
 	r.now = now;
 	pthread_mutex_init(&r.lock, NULL);
 	if (store_deliveries_due(st, now, DUE_LIMIT, collect, &r) < 0)
@@ -539,6 +616,7 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 		buf_free(&msgs[i].bytes);
 		buf_free(&msgs[i].raw);
 		sodium_memzero(msgs[i].esk, sizeof(msgs[i].esk));
+		sodium_memzero(msgs[i].seed, sizeof(msgs[i].seed));
 	}
 	free(msgs);
 	free(th);

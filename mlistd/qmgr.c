@@ -682,6 +682,35 @@ discard_outputs(struct pipeline *p)
 	p->nout = 0;
 }
 
+/*
+ * one_click - an RFC 8058 one-click unsubscription (the HTTP endpoint spools
+ * it to LIST-unsubscribe+TOKEN@; mail to that address does the same): the
+ * token alone is the authority, no confirmation. An unknown token, or a list
+ * without one_click_url, changes nothing and answers nobody.
+ */
+static void
+one_click(struct pipeline *p, const struct listaddr *la)
+{
+	const struct list_cfg *l = la->list;
+	long long id = *l->one_click_url ? keys_oneclick_member(p->keys, l->name, la->token) : -1;
+	char *addr = id > 0 ? store_member_addr_by_id(p->st, l->name, id) : NULL;
+	char text[600];
+
+	if (!addr) {
+		log_info("%s qmgr: list=%s one-click unsubscription with %s result=ignored", p->qid, l->name,
+		    *l->one_click_url ? "a token that names no member" : "one_click_url unset");
+		return;
+	}
+	if (store_member_rm(p->st, l->name, addr) == STORE_OK) {
+		snprintf(text, sizeof(text), "You have left %s@%s: your mail program asked for it with the\n"
+		    "one-click unsubscribe link of a post. If that was not you, write \"subscribe\" to\n"
+		    "%s-request@%s to come back.\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+		fanout_notice(p, l, addr, "You have left the list", text, ENV_NULL);
+		log_info("%s qmgr: list=%s a member left by one-click result=ok", p->qid, l->name);
+	}
+	free(addr);
+}
+
 /* process_incoming - everything one accepted message causes, in one transaction */
 static void
 process_incoming(struct pipeline *p, const char *id)
@@ -744,6 +773,9 @@ process_incoming(struct pipeline *p, const char *id)
 			break;
 		case ADDR_PRIVATE:
 			r = handle_private(p, &la, &e, &msg, &quarantine);
+			break;
+		case ADDR_UNSUBSCRIBE:
+			one_click(p, &la);
 			break;
 		case ADDR_NONE:
 			break;

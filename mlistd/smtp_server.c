@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "smtp_server.h"
 #include "smtp_session.h"
 #include "util/log.h"
@@ -125,7 +126,7 @@ smtp_server_new(struct config *cfg, struct spool *sp, int wake_fd, struct buf *e
 		}
 		srv->llmtp[i] = cfg->listen[i].lmtp;
 		log_info("NOQUEUE smtpd: listening on %s port %d protocol=%s", cfg->listen[i].address,
-		    cfg->listen[i].port, cfg->listen[i].lmtp ? "lmtp" : "smtp");
+		    cfg->listen[i].port, cfg->listen[i].lmtp == PROTO_HTTP ? "http" : cfg->listen[i].lmtp ? "lmtp" : "smtp");
 	}
 	srv->nl = cfg->nlisten;
 	return srv;
@@ -247,7 +248,10 @@ conn_read(struct smtp_server *srv, struct conn *c)
 		return -1;
 	}
 	c->last = time(NULL);
-	smtp_session_input(&c->s, chunk, (size_t)n);
+	if (c->s.lmtp == PROTO_HTTP)
+		http_input(&c->s, chunk, (size_t)n);
+	else
+		smtp_session_input(&c->s, chunk, (size_t)n);
 	if (c->s.committed != before && srv->wake_fd >= 0)
 		(void)!write(srv->wake_fd, "w", 1);	/* nudge the queue manager; non-blocking */
 	return 0;
@@ -261,7 +265,7 @@ check_timeouts(struct conn *c, time_t now)
 	int limit = c->s.state == SS_DATA ? cfg->data_timeout : cfg->command_timeout;
 
 	if (!c->s.close_after && now - c->last > limit)
-		smtp_session_timeout(&c->s);
+		(c->s.lmtp == PROTO_HTTP ? http_timeout : smtp_session_timeout)(&c->s);
 }
 
 /* smtp_server_run - the loop; returns to reload, or when stopped and all sessions are done */
@@ -286,7 +290,9 @@ smtp_server_run(struct smtp_server *srv)
 		}
 		if (srv->stopping) {
 			for (i = 0; i < srv->nconns; i++)
-				if (srv->conns[i]->s.state != SS_DATA && !srv->conns[i]->s.close_after)
+				if (srv->conns[i]->s.lmtp == PROTO_HTTP && !srv->conns[i]->s.close_after)
+					srv->conns[i]->s.close_after = 1;
+				else if (srv->conns[i]->s.state != SS_DATA && !srv->conns[i]->s.close_after)
 					smtp_session_shutdown(&srv->conns[i]->s);
 			if (srv->nconns == 0)
 				break;

@@ -104,7 +104,8 @@ smtp_session_init(struct smtp_session *s, const struct config *cfg, struct spool
 	buf_init(&s->out, 0);
 	buf_init(&s->data, SPOOL_CHUNK * 4);
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
-	reply(s, "220 %s %s mlistd ready", cfg->hostname, lmtp ? "LMTP" : "ESMTP");
+	if (lmtp != PROTO_HTTP)		/* HTTP: the client speaks first (http.c) */
+		reply(s, "220 %s %s mlistd ready", cfg->hostname, lmtp ? "LMTP" : "ESMTP");
 }
 
 /* smtp_session_free - release; an unfinished message is discarded */

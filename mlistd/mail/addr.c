@@ -35,7 +35,8 @@ addr_valid(const char *a)
 const char *
 addr_kind_name(enum addr_kind k)
 {
-	static const char *const names[] = { "none", "post", "request", "owner", "bounces", "confirm", "private" };
+	static const char *const names[] = { "none", "post", "request", "owner", "bounces", "confirm", "private",
+	    "unsubscribe" };
 
 	return names[k];
 }
@@ -46,7 +47,7 @@ listaddr_parse(const struct config *c, const char *addr, struct listaddr *la)
 {
 	static const struct { const char *sfx; enum addr_kind kind; } roles[] = {
 		{ "-request", ADDR_REQUEST }, { "-owner", ADDR_OWNER }, { "-bounces", ADDR_BOUNCES },
-		{ "-confirm", ADDR_CONFIRM },
+		{ "-confirm", ADDR_CONFIRM }, { "-unsubscribe", ADDR_UNSUBSCRIBE },
 	};
 	const char *at = strrchr(addr, '@'), *plus;
 	char local[128];
@@ -88,9 +89,9 @@ listaddr_parse(const struct config *c, const char *addr, struct listaddr *la)
 		}
 		if (private)
 			continue;
-		for (r = 0; r < 4; r++)
+		for (r = 0; r < (int)(sizeof(roles) / sizeof(roles[0])); r++)
 			if (strcasecmp(local + n, roles[r].sfx) == 0 &&
-			    (roles[r].kind == ADDR_CONFIRM ? la->token[0] != 0 :
+			    (roles[r].kind == ADDR_CONFIRM || roles[r].kind == ADDR_UNSUBSCRIBE ? la->token[0] != 0 :
 			    !la->token[0] || roles[r].kind == ADDR_BOUNCES || roles[r].kind == ADDR_OWNER)) {
 				la->kind = roles[r].kind;
 				la->list = l;

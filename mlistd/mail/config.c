@@ -43,7 +43,7 @@ struct cfg_rule {
 static const char *const posting_choices[] = { "members", "moderated", "open", "announce", NULL };
 static const char *const verp_choices[] = { "never", "always", NULL };
 static const char *const auth_choices[] = { "sender", "confirm", "signature", NULL };
-static const char *const proto_choices[] = { "smtp", "lmtp", NULL };
+static const char *const proto_choices[] = { "smtp", "lmtp", "http", NULL };
 static const char *const identity_choices[] = { "real", "pseudonym", "anonymous", NULL };
 static const char *const private_choices[] = { "members", "anyone", "off", NULL };
 static const char *const html_choices[] = { "keep", "strip-remote", "text", NULL };
@@ -106,6 +106,7 @@ static const struct cfg_rule list_rules[] = {
 	{ "max_message_size",	T_INT64, S(max_message_size), "", 0, 0, 1LL << 30, NULL },
 	{ "max_posts_per_day",	T_INT,	S(max_posts_per_day), "", 0, 0, 10000, NULL },
 	{ "archive_url",	T_STR,	S(archive_url), "", 0, 0, 0, NULL },
+	{ "one_click_url",	T_STR,	S(one_click_url), "", 0, 0, 0, NULL },
 	{ "delivery",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "delivery.verp",	T_ENUM,	S(verp), "never", 0, 0, 0, verp_choices },
 	{ "delivery.max_retry_time", T_INT, S(retry_max), "", 432000, 60, 30 * 86400, NULL },
@@ -440,6 +441,13 @@ cross_checks(config_t *cf, const struct list_cfg *l, const char *as, struct buf 
 	size_t n;
 	int nerr = 0;
 
+	if (*l->one_click_url && (strncmp(l->one_click_url, "https://", 8) != 0 || strlen(l->one_click_url) > 200 ||
+	    strpbrk(l->one_click_url, " \t\r\n<>\"'\\,") || l->one_click_url[strlen(l->one_click_url) - 1] != '/')) {
+		s = config_lookup(cf, "one_click_url");
+		cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0, "one_click_url",
+		    "must be an https:// URL ending in '/' (RFC 8058 asks for HTTPS; LIST/TOKEN is added)%s", "");
+		nerr++;
+	}
 	if (l->jitter_min > l->jitter_max) {
 		s = config_lookup(cf, "delivery.jitter_min");
 		cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0, "delivery.jitter_min",
@@ -520,6 +528,7 @@ config_list_free(struct list_cfg *l)
 	free(l->subject_prefix);
 	free(l->footer);
 	free(l->archive_url);
+	free(l->one_click_url);
 	free(l->identity_choices);
 }
 

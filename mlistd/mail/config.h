@@ -20,10 +20,12 @@ enum encryption { ENC_OFF, ENC_OPTIONAL, ENC_REQUIRED };
 /* the grave actions that need a quorum of moderators */
 enum grave { Q_UNMASK, Q_BAN, Q_EXPEL, Q_POLICY, Q_ROLES, Q_N };
 
+enum { PROTO_SMTP, PROTO_LMTP, PROTO_HTTP };
+
 struct listen_cfg {
 	char		*address;
 	int		 port;
-	int		 lmtp;		/* protocol = "lmtp" */
+	int		 lmtp;		/* protocol: PROTO_SMTP, PROTO_LMTP or PROTO_HTTP (one-click) */
 };
 
 struct list_cfg {
@@ -49,6 +51,7 @@ struct list_cfg {
 	long long	 max_message_size;	/* 0: instance limit */
 	int		 max_posts_per_day;	/* 0: no limit */
 	char		*archive_url;		/* "" : no archive */
+	char		*one_click_url;		/* RFC 8058 base ("https://.../"), "" : none */
 	int		 verp;			/* enum verp */
 	int		 retry_max;		/* seconds before a delivery fails */
 	int		 bounce_limit;		/* score that disables delivery */

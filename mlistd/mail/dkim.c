@@ -20,7 +20,7 @@
 /* the fields a list's signature covers, in this order; the last three again (oversigned) */
 static const char *const signed_fields[] = {
 	"from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references",
-	"list-id", "list-post", "list-help", "list-unsubscribe", "list-owner", "list-archive",
+	"list-id", "list-post", "list-help", "list-unsubscribe", "list-unsubscribe-post", "list-owner", "list-archive",
 	"mime-version", "content-type", "content-transfer-encoding", "mlist-author-signature", NULL
 };
 static const char *const oversigned[] = { "from", "subject", "list-id", NULL };

@@ -225,3 +225,75 @@ keys_expiry_format(long long t, char out[11])
 	gmtime_r(&tt, &tm);
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
+
+/*
+ * One-click unsubscription tokens (RFC 8058). A token names one membership
+ * and nothing else a reader could use: SIV-style, tag = keyed BLAKE2b of
+ * (list, member id) and the id encrypted with XChaCha20 under that tag as
+ * nonce. Deterministic (the same member always has the same token, so
+ * nothing is stored), 32 hex digits (LIST-unsubscribe+TOKEN@ must fit a
+ * 64-octet local part), and it does not show the member id (which would
+ * hint at how many memberships the instance holds). A 64-bit tag: a forger
+ * has to guess online, through the endpoint, which is hopeless.
+ */
+static void
+oneclick_keys(const struct keys *k, unsigned char mac[32], unsigned char enc[32])
+{
+	static const char ctx_mac[] = "mlistd one-click token mac", ctx_enc[] = "mlistd one-click token enc";
+
+	crypto_generichash(mac, 32, (const unsigned char *)ctx_mac, sizeof(ctx_mac) - 1, k->lookup, KEYS_LEN);
+	crypto_generichash(enc, 32, (const unsigned char *)ctx_enc, sizeof(ctx_enc) - 1, k->lookup, KEYS_LEN);
+}
+
+static void
+oneclick_tag(const unsigned char mac[32], const char *list, const unsigned char id[8], unsigned char tag[24])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, mac, 32, 24);
+	crypto_generichash_update(&st, (const unsigned char *)list, strlen(list) + 1);
+	crypto_generichash_update(&st, id, 8);
+	crypto_generichash_final(&st, tag, 24);
+}
+
+/* keys_oneclick_token - the token of member_id on list: 32 lowercase hex digits */
+void
+keys_oneclick_token(const struct keys *k, const char *list, long long member_id, char out[KEYS_ONECLICK_LEN + 1])
+{
+	unsigned char mac[32], enc[32], id[8], tag[24], nonce[24] = { 0 }, raw[16];
+
+	oneclick_keys(k, mac, enc);
+	for (int i = 0; i < 8; i++)
+		id[i] = (unsigned char)((unsigned long long)member_id >> (8 * i));
+	oneclick_tag(mac, list, id, tag);
+	memcpy(raw, tag, 8);			/* the tag travels (8 bytes) and is the nonce, zero-padded */
+	memcpy(nonce, tag, 8);
+	crypto_stream_xchacha20_xor(raw + 8, id, 8, nonce, enc);
+	sodium_bin2hex(out, KEYS_ONECLICK_LEN + 1, raw, sizeof(raw));
+	sodium_memzero(mac, sizeof(mac));
+	sodium_memzero(enc, sizeof(enc));
+}
+
+/* keys_oneclick_member - the member id a token names on list, or -1 if it is not a token of ours */
+long long
+keys_oneclick_member(const struct keys *k, const char *list, const char *token)
+{
+	unsigned char mac[32], enc[32], id[8], tag[24], nonce[24] = { 0 }, raw[16];
+	size_t got = 0;
+	long long member = 0;
+	int ok;
+
+	if (strlen(token) != KEYS_ONECLICK_LEN || sodium_hex2bin(raw, sizeof(raw), token, KEYS_ONECLICK_LEN, NULL,
+	    &got, NULL) != 0 || got != sizeof(raw))
+		return -1;
+	oneclick_keys(k, mac, enc);
+	memcpy(nonce, raw, 8);
+	crypto_stream_xchacha20_xor(id, raw + 8, 8, nonce, enc);
+	oneclick_tag(mac, list, id, tag);
+	ok = sodium_memcmp(tag, raw, 8) == 0;
+	for (int i = 0; i < 8; i++)
+		member |= (long long)id[i] << (8 * i);
+	sodium_memzero(mac, sizeof(mac));
+	sodium_memzero(enc, sizeof(enc));
+	return ok && member > 0 ? member : -1;
+}

@@ -28,5 +28,9 @@ int	keys_public_from_text(const char *text, const char *prefix, unsigned char pk
 int	keys_open(const struct keys *, const void *, size_t, struct buf *);
 long long keys_expiry_parse(const char *text);
 void	keys_expiry_format(long long, char out[11]);
+#define KEYS_ONECLICK_LEN	32
+void	keys_oneclick_token(const struct keys *, const char *list, long long member_id,
+	    char out[KEYS_ONECLICK_LEN + 1]);
+long long keys_oneclick_member(const struct keys *, const char *list, const char *token);
 
 #endif

@@ -664,7 +664,7 @@ int
 store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
 {
 	sqlite3_stmt *s = prep(st, "SELECT d.id, d.qid, d.list, coalesce(d.rcpt, m.addr), d.env_from, d.attempts, "
-	    "d.expires, m.enc_pk FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
+	    "d.expires, m.enc_pk, d.member_id FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
 	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, m.enc_pk IS NOT NULL, d.id LIMIT ?2");
 	struct delivery d;
 	int rc, n = 0;
@@ -682,6 +682,7 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 		snprintf(d.env_from, sizeof(d.env_from), "%s", (const char *)sqlite3_column_text(s, 4));
 		d.attempts = sqlite3_column_int(s, 5);
 		d.expires = sqlite3_column_int64(s, 6);
+		d.member_id = sqlite3_column_int64(s, 8);	/* NULL reads as 0 */
 		if (sqlite3_column_bytes(s, 7) == (int)sizeof(d.seal_pk)) {
 			memcpy(d.seal_pk, sqlite3_column_blob(s, 7), sizeof(d.seal_pk));
 			d.sealed = 1;
@@ -2059,4 +2060,21 @@ store_enc_key_done(struct store *st, long long member_id, int expired)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)member_id);
 	return step_done(s);
+}
+
+/* store_member_addr_by_id - the address of member id on list (a new string), or NULL */
+char *
+store_member_addr_by_id(struct store *st, const char *list, long long id)
+{
+	sqlite3_stmt *s = prep(st, "SELECT addr FROM members WHERE list = ?1 AND id = ?2");
+	char *addr = NULL;
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		addr = column_opened(st, s, 0);
+	sqlite3_finalize(s);
+	return addr;
 }

@@ -48,6 +48,7 @@ struct delivery {
 	char		 env_from[320];
 	int		 attempts;
 	long long	 expires;
+	long long	 member_id;	/* 0: not a member's copy (a notice to an address) */
 	int		 sealed;		/* the member's copy is sealed to seal_pk */
 	unsigned char	 seal_pk[32];
 };
@@ -144,6 +145,7 @@ typedef void (*store_enc_key_fn)(long long member_id, const char *addr, long lon
 int	store_enc_keys_due(struct store *, const char *list, long long now, long long warn_until, store_enc_key_fn,
 	    void *);
 int	store_enc_key_done(struct store *, long long member_id, int expired);
+char	*store_member_addr_by_id(struct store *, const char *list, long long id);
 int	store_digest_add(struct store *, const char *list, long long at, const void *msg, size_t len);
 int	store_digest_pending(struct store *, const char *list, int *n, long long *bytes, long long *since,
 	    int *issue);

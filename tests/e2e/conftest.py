@@ -111,10 +111,11 @@ class Sink:
 
 
 class Instance:
-    def __init__(self, root, sink, extra="", relay=None, lmtp=False):
+    def __init__(self, root, sink, extra="", relay=None, lmtp=False, http=False):
         self.root = root
         self.port = free_port()
         self.lmtp_port = free_port() if lmtp else None
+        self.http_port = free_port() if http else None
         self.conf = os.path.join(root, "mlistd.conf")
         self.state = os.path.join(root, "state")
         self.log = os.path.join(root, "mlistd.log")
@@ -124,6 +125,8 @@ class Instance:
         listen = f'{{ address = "127.0.0.1"; port = {self.port}; }}'
         if lmtp:
             listen += f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; }}'
+        if http:
+            listen += f', {{ address = "127.0.0.1"; port = {self.http_port}; protocol = "http"; }}'
         if relay is None:
             relay = f"{{ host = \"127.0.0.1\"; port = {sink.port}; connections = 2; timeout = 10; retry_base = 1; }}"
         with open(self.conf, "w") as f:

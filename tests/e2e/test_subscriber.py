@@ -246,3 +246,63 @@ def test_key_expiry_reminds_then_stops_using_the_key(make_instance, sink, tmp_pa
     assert r.returncode == 1 and "not a date" in r.stderr
     r = inst.ctl("member", "set", "demo", who, "name", "Carol", "expires", "2030-01-01", check=False)
     assert r.returncode == 2
+
+
+def http(port, method, path, body=b""):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request(method, path, body=body or None,
+              headers={"Content-Type": "application/x-www-form-urlencoded"} if body else {})
+    r = c.getresponse()
+    out = r.status, r.read().decode()
+    c.close()
+    return out
+
+
+def test_one_click_unsubscribe(make_instance, sink):
+    inst = make_instance(http=True, list_settings={"one_click_url": "https://lists.example/unsubscribe/"})
+    send(inst, b"From: bob@example.org\r\nSubject: news\r\n\r\nOne-click news.\r\n", "bob@example.org",
+         rcpt="demo@lists.example")
+    copies = {w: wait_until(lambda w=w: to(sink, w, b"One-click news.")) for w in ("alice@example.org",
+                                                                                  "carol@example.org")}
+    tokens = {}
+    for who, got in copies.items():
+        assert got, inst.logtext()
+        m = email.message_from_bytes(got[0], policy=email.policy.compat32)
+        assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        lu = re.sub(r"\s+", " ", m["List-Unsubscribe"])
+        link = re.fullmatch(r"<https://lists\.example/unsubscribe/demo/([0-9a-f]{32})>, "
+                            r"<mailto:demo-unsubscribe\+([0-9a-f]{32})@lists\.example>", lu)
+        assert link and link.group(1) == link.group(2), lu
+        tokens[who] = link.group(1)
+        # RFC 8058: both headers under a valid DKIM signature of the list's domain
+        assert len(m.get_all("List-Unsubscribe")) == 1 and len(m.get_all("DKIM-Signature")) == 1
+        h = re.search(r"h=([^;]+);", re.sub(r"\s+", "", m["DKIM-Signature"])).group(1).split(":")
+        assert "list-unsubscribe" in h and "list-unsubscribe-post" in h
+        assert dkim_ok(inst, got[0])
+    assert tokens["alice@example.org"] != tokens["carol@example.org"]
+    # the member's address is nowhere in the link
+    assert b"carol" not in tokens["carol@example.org"].encode()
+    port, carol = inst.http_port, tokens["carol@example.org"]
+    # GET (what link scanners do) shows a button and changes nothing
+    status, page = http(port, "GET", f"/unsubscribe/demo/{carol}")
+    assert status == 200 and 'method="post"' in page
+    assert http(port, "POST", f"/unsubscribe/demo/{carol}")[0] == 400          # no One-Click body
+    assert http(port, "POST", "/unsubscribe/nolist/" + carol, b"List-Unsubscribe=One-Click")[0] == 404
+    assert http(port, "PUT", f"/unsubscribe/demo/{carol}", b"x")[0] == 405
+    forged = carol[:-1] + ("0" if carol[-1] != "0" else "1")
+    status, text = http(port, "POST", f"/unsubscribe/demo/{forged}", b"List-Unsubscribe=One-Click")
+    assert status == 200                                       # the same answer: no oracle for tokens
+    assert inst.wait_log("one-click unsubscription with a token that names no member")
+    assert "carol@example.org" in members(inst)
+    # the real one: no confirmation, the member is gone and told
+    status, text = http(port, "POST", f"/unsubscribe/demo/{carol}", b"List-Unsubscribe=One-Click")
+    assert status == 200 and "you have left demo@lists.example" in text
+    assert wait_until(lambda: "carol@example.org" not in members(inst))
+    assert wait_until(lambda: to(sink, "carol@example.org", b"one-click unsubscribe link"))
+    # the mailto: form of the same link works for clients that mail instead
+    send(inst, b"From: alice@example.org\r\nSubject: unsubscribe\r\n\r\n\r\n", "alice@example.org",
+         rcpt=f"demo-unsubscribe+{tokens['alice@example.org']}@lists.example")
+    assert wait_until(lambda: "alice@example.org" not in members(inst))
+    assert "bob@example.org" in members(inst)
+    assert "carol" not in inst.logtext() and "alice@" not in inst.logtext()

@@ -8,6 +8,7 @@
 #include "../../mlistd/mail/author.h"
 #include "../../mlistd/mail/dkim.h"
 #include "../../mlistd/request.h"
+#include "../../mlistd/mail/keys.h"
 
 START_TEST(headers_split)
 {
@@ -151,6 +152,36 @@ START_TEST(base64_lines)
 }
 END_TEST
 
+START_TEST(oneclick_tokens)
+{
+	unsigned char master[KEYS_LEN];
+	struct keys *k, *other;
+	char t[KEYS_ONECLICK_LEN + 1], t2[KEYS_ONECLICK_LEN + 1];
+
+	memset(master, 7, sizeof(master));
+	k = keys_from_master(master);
+	master[0] = 8;
+	other = keys_from_master(master);
+	keys_oneclick_token(k, "demo", 12345, t);
+	ck_assert_uint_eq(strlen(t), KEYS_ONECLICK_LEN);
+	ck_assert_int_eq(keys_oneclick_member(k, "demo", t), 12345);
+	keys_oneclick_token(k, "demo", 12345, t2);
+	ck_assert_str_eq(t, t2);				/* deterministic: nothing stored */
+	keys_oneclick_token(k, "demo", 12346, t2);
+	ck_assert_str_ne(t, t2);
+	ck_assert_int_eq(keys_oneclick_member(k, "other", t), -1);	/* bound to its list */
+	ck_assert_int_eq(keys_oneclick_member(other, "demo", t), -1);	/* and to this instance's key */
+	for (int i = 0; i < KEYS_ONECLICK_LEN; i++) {		/* any altered digit is refused */
+		strcpy(t2, t);
+		t2[i] = t2[i] == '0' ? '1' : '0';
+		ck_assert_int_eq(keys_oneclick_member(k, "demo", t2), -1);
+	}
+	ck_assert_int_eq(keys_oneclick_member(k, "demo", "zz"), -1);
+	keys_free(k);
+	keys_free(other);
+}
+END_TEST
+
 START_TEST(dot_stuffing)
 {
 	static const struct { const char *in, *out; } t[] = {
@@ -272,6 +303,7 @@ main(void)
 	tcase_add_test(tc, dsn_recipients);
 	tcase_add_test(tc, dot_stuffing);
 	tcase_add_test(tc, base64_lines);
+	tcase_add_test(tc, oneclick_tokens);
 	tcase_add_test(tc, reply_redaction);
 	tcase_add_test(tc, request_commands);
 	tcase_add_test(tc, fuzz_regressions);
