@@ -196,13 +196,18 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		/* a private message comes from the sender's own private address: answering it stays private */
 		if (mode == ID_ROLE)
 			snprintf(local, sizeof(local), "%s-owner", l->name);
+		else if (private_to && *private_to == IDENTITY_TO_ROLES)
+			snprintf(local, sizeof(local), "%s-owner+%s", l->name, private_to + 1);
 		else if (private_to && *id->handle)
 			snprintf(local, sizeof(local), "%s+p-%s", l->name, id->handle);
 		else
 			snprintf(local, sizeof(local), "%s", l->name);
 		display_from(out, disp, local, p->cfg->hostname);
 	}
-	if (private_to && mode == ID_ROLE)
+	if (private_to && *private_to == IDENTITY_TO_ROLES)
+		buf_printf(out, "To: <%s-owner@%s>\r\nReply-To: <%s-owner+%s@%s>\r\n", l->name, p->cfg->hostname,
+		    l->name, private_to + 1, p->cfg->hostname);
+	else if (private_to && mode == ID_ROLE)
 		buf_printf(out, "To: <%s-owner+%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
 	else if (private_to)
 		buf_printf(out, "To: <%s+p-%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
@@ -225,10 +230,13 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		buf_printf(out, "References: %s\r\n", buf_cstr(&all));
 	buf_free(&irt);
 	buf_free(&all);
-	if (*id->handle && l->private_replies != PRIV_OFF)
+	if (*id->handle && l->private_replies != PRIV_OFF && !(private_to && *private_to == IDENTITY_TO_ROLES))
 		buf_printf(out, "Mlist-Private-Reply: <mailto:%s+p-%s@%s>\r\n", l->name, id->handle,
 		    p->cfg->hostname);
-	if (private_to)
+	if (private_to && *private_to == IDENTITY_TO_ROLES)
+		buf_printf(out, "List-Id: <%s.%s>\r\nX-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname, l->name,
+		    p->cfg->hostname);
+	else if (private_to)
 		buf_printf(out, "List-Id: <%s.%s>\r\nX-Loop: %s@%s\r\n", l->name, p->cfg->hostname, l->name,
 		    p->cfg->hostname);
 	else

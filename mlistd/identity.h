@@ -17,6 +17,9 @@ struct ident {
 int	identity_mode(struct pipeline *, const struct list_cfg *, const char *poster, int member);
 int	identity_pseudonym(struct store *, const struct list_cfg *, const char *addr, char *name, size_t,
 	    char *handle, size_t);
+/* private_to "~HANDLE": a member's mail to the moderators, answered through LIST-owner+HANDLE@ */
+#define IDENTITY_TO_ROLES	'~'
+
 int	identity_compose(struct pipeline *, const struct list_cfg *, const char *poster, int mode, int member,
 	    long long received, const char *private_to, const struct transform_out *, struct buf *out,
 	    struct ident *);

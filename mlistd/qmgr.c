@@ -421,6 +421,56 @@ tempfail:
 }
 
 /*
+ * roles_copy - a member on a non-real list (or who chose a non-real mode)
+ * writing to LIST-owner@: unless disclosure.moderators_see = "address", the
+ * moderators get the mail composed as the list composes posts ("PSEUDONYM
+ * via LIST", or an anonymous handle), from LIST-owner+HANDLE@ so that their
+ * answers go back as "LIST moderators". out stays empty when the mail goes
+ * as it came (outsiders, real-name members, moderators_see = address).
+ */
+static enum result
+roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
+    struct buf *out)
+{
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 1 };
+	struct transform_out t;
+	struct member mb;
+	struct ident id;
+	char handle[24], to[26];
+	const char *sender;
+	enum result r;
+	int mode;
+
+	if (l->moderators_see || !*e->sender)
+		return OK;
+	if ((r = worker_transform(&tin, p->keys, &t)) != OK) {
+		transform_out_free(&t);
+		return r == PERMFAIL ? OK : TEMPFAIL;	/* unparseable: it goes as it came */
+	}
+	sender = *t.from ? t.from : e->sender;
+	if (store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
+		sender = e->sender;
+		if (store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
+			transform_out_free(&t);
+			return OK;
+		}
+	}
+	member_free(&mb);
+	if ((mode = identity_mode(p, l, sender, 1)) == ID_REAL || t.loop || t.automatic) {
+		transform_out_free(&t);
+		return OK;
+	}
+	handle_generate(handle, sizeof(handle));
+	snprintf(to, sizeof(to), "%c%s", IDENTITY_TO_ROLES, handle);
+	memset(&id, 0, sizeof(id));
+	if (store_anon_add(p->st, l->name, handle, e->sender, p->now + 30 * 86400LL) != STORE_OK ||
+	    identity_compose(p, l, sender, mode, 1, e->received, to, &t, out, &id) < 0 || sign_copy(p, l, out) < 0)
+		r = TEMPFAIL;
+	transform_out_free(&t);
+	return r;
+}
+
+/*
  * relay_to_roles - forward to owners and moderators (each gets their own
  * copy: none sees the others); held if there are none. The moderators'
  * answers go back through the list: Reply-To is replaced by
@@ -435,8 +485,22 @@ relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct envelo
 	struct hdr h;
 	char handle[24];
 	int n = 0;
+	enum result r;
 
 	buf_init(&m, 0);
+	if ((r = roles_copy(p, l, e, msg, &m)) != OK || m.len) {
+		/* a member who does not post under their address: the moderators see them as the list does */
+		if (r == OK && fanout_roles(p, l, m.data, m.len, &n) < 0)
+			r = TEMPFAIL;
+		buf_free(&m);
+		if (r == OK && n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name, "no owner or moderator", NULL) !=
+		    STORE_OK)
+			r = TEMPFAIL;
+		if (r == OK)
+			log_info("%s qmgr: list=%s kind=%s relayed-to-roles=%d as=pseudonym result=ok", p->qid, l->name,
+			    kind, n);
+		return r;
+	}
 	buf_printf(&m, "X-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname);
 	if (*e->sender && hdr_parse((const char *)msg->data, msg->len, &h) == 0) {
 		handle_generate(handle, sizeof(handle));

@@ -171,6 +171,35 @@ def test_owner_conversation_hides_the_moderators(make_instance, sink):
     assert to(sink, "alice@example.org", b"I am not a moderator.") == []
 
 
+def test_owner_mail_from_a_pseudonymous_member_shows_no_address(make_instance, sink):
+    inst = make_instance(members=("alice@example.org", "bob@example.org", "m1@example.org"), start=False,
+                         list_settings={"identity.mode": "pseudonym"})
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.ctl("member", "set", "demo", "alice@example.org", "pseudonym", "Red Rosa")
+    inst.start()
+    send(inst, b"From: Alice Liddell <alice@example.org>\r\nSubject: a worry\r\n\r\nSomeone is reading along.\r\n",
+         "alice@example.org", rcpt="demo-owner@lists.example")
+    got = wait_until(lambda: to(sink, "m1@example.org", b"Someone is reading along."))
+    assert got, inst.logtext()
+    assert b"alice" not in got[0].lower() and b"Liddell" not in got[0]
+    assert b'"Red Rosa via demo"' in got[0]
+    back = re.search(rb"From: \"Red Rosa via demo\" <(demo-owner\+[a-z0-9]+@lists\.example)>", got[0]).group(1)
+    # the moderator's plain "reply" reaches alice as "demo moderators"
+    send(inst, b"From: Mod One <m1@example.org>\r\nSubject: Re: a worry\r\n\r\nWe will look into it.\r\n",
+         "m1@example.org", rcpt=back.decode())
+    ans = wait_until(lambda: to(sink, "alice@example.org", b"We will look into it."))
+    assert ans, inst.logtext()
+    assert b"m1@example.org" not in ans[0] and b"Mod One" not in ans[0]
+    # with moderators_see = address, the moderators get the mail as it came
+    inst.stop()
+    inst.ctl("list", "set", "demo", "disclosure.moderators_see", "address")
+    inst.start()
+    send(inst, b"From: alice@example.org\r\nSubject: again\r\n\r\nSecond worry.\r\n", "alice@example.org",
+         rcpt="demo-owner@lists.example")
+    got = wait_until(lambda: to(sink, "m1@example.org", b"Second worry."))
+    assert got and b"From: alice@example.org" in got[0]
+
+
 def test_probation_and_audit_by_mail(make_instance, sink):
     inst = make_instance(members=("alice@example.org", "m1@example.org"), start=False)
     inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
