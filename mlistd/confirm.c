@@ -183,8 +183,29 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 
 	if (l->subscription == SUB_VOUCH)
 		return quorum_vouch(p, l, addr, intro ? intro : "", res) < 0 ? -1 : 0;
+	if (l->subscription == SUB_APPROVE && (n = store_moderator_count(p->st, l->name)) > 0) {
+		/*
+		 * the moderators admit, by a quorum (leadership.quorum_admit, or all of them if fewer): each
+		 * gets the introduction and a token of their own (quorum.c); the application is sealed
+		 */
+		int need = l->quorum[Q_ADMIT] < n ? l->quorum[Q_ADMIT] : n;
+
+		buf_init(&app, 0);
+		buf_printf(&app, "%s\n%.4000s", addr, intro && *intro ? intro : "(none)\n");
+		rc = store_pending_add(p->st, l->name, "admit", buf_cstr(&app), "an applicant", need, "new", p->now,
+		    p->now + QUORUM_DAYS * 86400LL) < 0 ? -1 : 0;
+		buf_free(&app);
+		if (rc < 0)
+			return -1;
+		buf_printf(res, "- your application and introduction have gone to the list's moderators; you will\n"
+		    "  hear from the list when they have decided\n");
+		log_info("%s confirm: list=%s application passed to the moderators' quorum (%d) result=ok", p->qid,
+		    l->name, need);
+		return 0;
+	}
+	n = 0;
 	if (l->subscription == SUB_APPROVE) {
-		/* the owners decide; they see the introduction, and the address only if the list lets them */
+		/* nobody to decide yet: the owners' mailbox holds it; the operator admits */
 		buf_init(&app, 0);
 		buf_printf(&app, "Subject: Application to join %s\r\nFrom: <%s-request@%s>\r\n\r\n"
 		    "Someone has applied to join %s@%s and confirmed their address.\r\n", l->name, l->name,

@@ -27,7 +27,6 @@
 #include "quorum.h"
 #include "util/log.h"
 
-#define QUORUM_DAYS	7
 
 struct ask {
 	struct pipeline	*p;
@@ -41,7 +40,7 @@ static int
 ask_one(const struct member *m, void *arg)
 {
 	struct ask *a = arg;
-	char token[41], id[32], extra[300], text[1200];
+	char token[41], id[32], extra[300], text[3600];
 
 	if (strcmp(m->role, "member") == 0)
 		return 0;
@@ -58,11 +57,23 @@ ask_one(const struct member *m, void *arg)
 		a->failed = 1;
 		return 1;
 	}
-	snprintf(text, sizeof(text), "A grave action on %s@%s needs %d moderators to agree:\n\n  %s: %s\n\n"
-	    "To approve it, reply to this message with \"approve\" on the first line. To refuse it,\n"
-	    "do nothing: it expires in %d days. It takes effect only when %d distinct moderators\n"
-	    "have approved, and it is recorded in the list's audit log.", a->l->name, a->p->cfg->hostname,
-	    a->pa->needed, a->pa->action, a->pa->detail, QUORUM_DAYS, a->pa->needed);
+	if (!strcmp(a->pa->action, "admit") && a->pa->arg && strchr(a->pa->arg, '\n')) {
+		/* an application: the introduction, and the address only where the list shows it to moderators */
+		const char *intro = strchr(a->pa->arg, '\n') + 1;
+		int show = a->l->identity == ID_REAL || a->l->moderators_see;
+
+		snprintf(text, sizeof(text), "Someone has applied to join %s@%s and confirmed their address%s%.*s%s.\n"
+		    "Their introduction:\n\n%.2500s\n\nTo admit them, reply to this message with \"approve\" on the "
+		    "first line.\nTo refuse, do nothing: the application expires in %d days. They are admitted\n"
+		    "when %d distinct moderators have approved; it is recorded in the list's audit log.",
+		    a->l->name, a->p->cfg->hostname, show ? " (" : "", show ? (int)(intro - 1 - a->pa->arg) : 0,
+		    a->pa->arg, show ? ")" : "", intro, QUORUM_DAYS, a->pa->needed);
+	} else
+		snprintf(text, sizeof(text), "A grave action on %s@%s needs %d moderators to agree:\n\n  %s: %s\n\n"
+		    "To approve it, reply to this message with \"approve\" on the first line. To refuse it,\n"
+		    "do nothing: it expires in %d days. It takes effect only when %d distinct moderators\n"
+		    "have approved, and it is recorded in the list's audit log.", a->l->name, a->p->cfg->hostname,
+		    a->pa->needed, a->pa->action, a->pa->detail, QUORUM_DAYS, a->pa->needed);
 	if (fanout_notice_ex(a->p, a->l, m->addr, "A grave action needs your approval", text, ENV_NULL, extra) < 0) {
 		a->failed = 1;
 		return 1;
@@ -160,15 +171,21 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 		}
 		buf_free(&err);
 		kill(getppid(), SIGHUP);	/* the daemon reloads the list file */
-	} else if (!strcmp(pa->action, "admit")) {
+	} else if (!strcmp(pa->action, "admit") || !strcmp(pa->action, "vouch")) {
+		if (nl)
+			*nl = 0;	/* "ADDRESS\nINTRODUCTION" on approve lists */
 		rc = store_member_add(p->st, l->name, pa->arg, NULL);
 		if (rc == STORE_OK) {
-			snprintf(text, sizeof(text), "Enough members of %s@%s vouched for you: welcome. Write to the list at "
-			    "that address; \"help\" to %s-request@%s lists what you can do.", l->name, p->cfg->hostname,
+			snprintf(text, sizeof(text), "%s of %s@%s: welcome. Write to the list at that address; \"help\" to "
+			    "%s-request@%s lists what you can do.", strcmp(pa->action, "vouch") ? "The moderators admitted "
+			    "you as a member" : "Enough members vouched for you", l->name, p->cfg->hostname,
 			    l->name, p->cfg->hostname);
 			rc = fanout_notice(p, l, pa->arg, "Welcome to the list", text, ENV_NULL);
 		} else
 			rc = rc == STORE_EXISTS ? 0 : -1;
+	} else if (!strcmp(pa->action, "roster_export")) {
+		/* approved: the operator's next 'mlistctl member export' prints it, once */
+		snprintf(done, n, "approved; 'mlistctl member export %s' may now print it once", l->name);
 	} else if (!strcmp(pa->action, "unmask")) {
 		char *addr = pseudonym_check(pa->arg, sk, sizeof(sk), why, sizeof(why)) == 0 ?
 		    store_member_by_pseudonym(p->st, l->name, sk) : NULL;
@@ -255,9 +272,9 @@ quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *m
 			return -1;
 		}
 		snprintf(detail, sizeof(detail), "%s (%d %s): %s", pa.detail, votes,
-		    strcmp(pa.action, "admit") ? "moderators agreed" : "members vouched", done);
-		if (audit_append(p->st, l->name, p->now, strcmp(pa.action, "admit") ? "moderators" : "members", pa.action,
-		    detail) < 0) {
+		    strcmp(pa.action, "vouch") ? "moderators agreed" : "members vouched", done);
+		if (audit_append(p->st, l->name, p->now, strcmp(pa.action, "vouch") ? "moderators" : "members",
+		    strcmp(pa.action, "vouch") ? pa.action : "admit", detail) < 0) {
 			free(pa.arg);
 			return -1;
 		}
@@ -290,7 +307,7 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 		snprintf(names, sizeof(names), "%.*s", (int)(n < sizeof(names) ? n : sizeof(names) - 1), line + 6);
 	} else
 		names[0] = 0;
-	if ((id = store_pending_add(p->st, l->name, "admit", addr, "an applicant", l->vouches_required, "asked",
+	if ((id = store_pending_add(p->st, l->name, "vouch", addr, "an applicant", l->vouches_required, "asked",
 	    p->now, p->now + QUORUM_DAYS * 86400LL)) < 0)
 		return -1;
 	snprintf(idtxt, sizeof(idtxt), "%lld", id);

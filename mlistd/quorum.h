@@ -5,6 +5,8 @@
 #include "mail/addr.h"
 #include "pipeline.h"
 
+#define QUORUM_DAYS	7	/* a request waits this long for its quorum */
+
 void	quorum_ask_new(struct pipeline *);
 int	quorum_vouch(struct pipeline *, const struct list_cfg *, const char *addr, const char *intro, struct buf *res);
 int	quorum_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);

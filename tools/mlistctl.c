@@ -63,6 +63,7 @@ static int v_member_add(struct ctx *, int, char **);
 static int v_member_rm(struct ctx *, int, char **);
 static int v_member_ls(struct ctx *, int, char **);
 static int v_member_set(struct ctx *, int, char **);
+static int v_member_export(struct ctx *, int, char **);
 static int v_member_ban(struct ctx *, int, char **);
 static int v_member_import(struct ctx *, int, char **);
 static int v_keys(struct ctx *, int, char **);
@@ -114,6 +115,12 @@ static const struct verb verbs[] = {
 	  "identity list addresses and names; on a pseudonymous or anonymous list only\n"
 	  "member numbers, pseudonyms (unless disclosure.roster is \"none\") and roles -\n"
 	  "never addresses." },
+	{ "member export", "LIST", 1, 1, NEED_STORE, v_member_export,
+	  "The whole roster with addresses (tab-separated: address, role, pseudonym, name,\n"
+	  "joined), e.g. to move a list. Once the list has enough moderators this needs\n"
+	  "their quorum (leadership.quorum_roster_export): the first run opens a request\n"
+	  "and prints nothing; when the moderators have approved it by mail, the next run\n"
+	  "prints the roster, once. Every export is in the audit log." },
 	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 4, 6, NEED_STORE, v_member_set,
 	  "Change a member: KEY is name (text), role (member|moderator|owner),\n"
 	  "nomail (on|off), digest (on|off), pseudonym (a name, checked as for 'member\n"
@@ -815,6 +822,61 @@ v_member_ls(struct ctx *c, int argc, char **argv)
 }
 
 static int
+export_member(const struct member *m, void *arg)
+{
+	(void)arg;
+	printf("%s\t%s\t%s\t%s\t%lld\n", m->addr, m->role, m->pseudonym ? m->pseudonym : "", m->name ? m->name : "",
+	    m->created);
+	return 0;
+}
+
+/* approved_export - an export the moderators approved and nobody used yet: its id, 0 none, -1 error */
+static long long
+approved_export(struct ctx *c, const struct list_cfg *l)
+{
+	long long ids[64];
+	int n = store_pending_in_state(c->store, "done", ids, 64);
+	struct pending pa;
+
+	for (int i = 0; i < n; i++)
+		if (store_pending_get(c->store, ids[i], &pa) == STORE_OK) {
+			int match = !strcmp(pa.list, l->name) && !strcmp(pa.action, "roster_export");
+
+			free(pa.arg);
+			if (match)
+				return ids[i];
+		}
+	return n < 0 ? -1 : 0;
+}
+
+static int
+v_member_export(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	char d[120];
+	long long id;
+	int rc;
+
+	(void)argc;
+	if (!l)
+		return EX_FAIL;
+	if ((id = approved_export(c, l)) < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (id > 0) {
+		snprintf(d, sizeof(d), "the roster with addresses, as request %lld approved", id);
+		if (store_pending_state(c->store, id, "used") != STORE_OK || audit(c, l, "roster_export", d) != EX_OK)
+			return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	} else if ((rc = grave(c, l, Q_ROSTER, "roster_export", "-", "the roster with addresses")) != EX_OK)
+		return rc == 1 ? EX_OK : rc;	/* a request is open: nothing to print yet */
+	else if (!c->emergency && audit(c, l, "roster_export", "the roster with addresses (set-up: fewer moderators "
+	    "than the quorum)") != EX_OK)
+		return EX_FAIL;
+	if (store_member_each(c->store, l->name, export_member, NULL) < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	return EX_OK;
+}
+
+static int
 v_member_set(struct ctx *c, int argc, char **argv)
 {
 	const struct list_cfg *l = find_list(c, argv[0]);
@@ -1074,7 +1136,7 @@ static int
 grave(struct ctx *c, const struct list_cfg *l, int g, const char *action, const char *arg, const char *detail)
 {
 	static const char *const qkey[] = { "quorum_unmask", "quorum_ban", "quorum_expel", "quorum_policy",
-	    "quorum_roles" };
+	    "quorum_roles", "quorum_admit", "quorum_roster_export" };
 	long long now = (long long)time(NULL), id;
 	int mods = store_moderator_count(c->store, l->name), need = l->quorum[g];
 	char d[400];

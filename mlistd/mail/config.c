@@ -133,6 +133,8 @@ static const struct cfg_rule list_rules[] = {
 	{ "leadership.quorum_expel", T_INT, S(quorum[Q_EXPEL]), "", 2, 1, 100, NULL },
 	{ "leadership.quorum_policy", T_INT, S(quorum[Q_POLICY]), "", 2, 1, 100, NULL },
 	{ "leadership.quorum_roles", T_INT, S(quorum[Q_ROLES]), "", 2, 1, 100, NULL },
+	{ "leadership.quorum_admit", T_INT, S(quorum[Q_ADMIT]), "", 2, 1, 100, NULL },
+	{ "leadership.quorum_roster_export", T_INT, S(quorum[Q_ROSTER]), "", 2, 1, 100, NULL },
 	{ "leadership.notify_unmasked", T_BOOL, S(notify_unmasked), "", 1, 0, 1, NULL },
 	{ "leadership.vouches_required", T_INT, S(vouches_required), "", 2, 1, 100, NULL },
 	{ "leadership.publish_rejections", T_BOOL, S(publish_rejections), "", 0, 0, 1, NULL },

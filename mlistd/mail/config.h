@@ -18,7 +18,7 @@ enum who { WHO_NONE, WHO_MODERATORS, WHO_MEMBERS, WHO_PUBLIC };
 enum subscription { SUB_CONFIRM, SUB_APPROVE, SUB_CLOSED, SUB_VOUCH };
 enum encryption { ENC_OFF, ENC_OPTIONAL, ENC_REQUIRED };
 /* the grave actions that need a quorum of moderators */
-enum grave { Q_UNMASK, Q_BAN, Q_EXPEL, Q_POLICY, Q_ROLES, Q_N };
+enum grave { Q_UNMASK, Q_BAN, Q_EXPEL, Q_POLICY, Q_ROLES, Q_ADMIT, Q_ROSTER, Q_N };
 
 enum { PROTO_SMTP, PROTO_LMTP, PROTO_HTTP };
 

@@ -126,9 +126,19 @@ def test_one_moderator_alone_cannot(make_instance, sink):
         approve(inst, sink, m, b"disclosure.roster = public")
     assert wait_until(lambda: json.loads(inst.ctl("--json", "list", "show", "demo").stdout)["settings"]
                       ["disclosure.roster"] == "public")
+    # the roster with addresses: the first run only opens a request, the approved one prints once
+    r = inst.ctl("member", "export", "demo")
+    assert "request" in r.stdout and ROSA not in r.stdout and "@" not in r.stdout.split("(")[0]
+    for m in MODS[:2]:
+        approve(inst, sink, m, b"the roster with addresses")
+    assert inst.wait_log("(roster_export) reached its quorum")
+    r = inst.ctl("member", "export", "demo")
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert [ROSA, "member", "Red Heron"] in [row[:3] for row in rows]
+    assert "request" in inst.ctl("member", "export", "demo").stdout   # used once: a new request
     actions = [e["action"] for e in json.loads(inst.ctl("--json", "audit", "demo").stdout)
                if e["actor"] == "moderators"]
-    assert actions == ["roles", "ban", "unmask", "policy"]
+    assert actions == ["roles", "ban", "unmask", "policy", "roster_export"]
     text = inst.ctl("audit", "demo").stdout
     assert ROSA not in text and "bob@" not in text
     assert inst.ctl("audit", "demo", "--verify").returncode == 0

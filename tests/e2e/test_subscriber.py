@@ -186,20 +186,53 @@ def test_encryption_required(make_instance, sink, tmp_path):
     assert all(b"Sealed words" not in d for d in to(sink, "alice@example.org"))
 
 
-def test_subscription_approve_passes_the_introduction(make_instance, sink):
-    inst = make_instance()
+def test_subscription_approve_needs_the_moderators_quorum(make_instance, sink):
+    inst = make_instance(list_settings={"subscription": "approve"}, start=False)
     inst.ctl("member", "set", "demo", "carol@example.org", "role", "owner")
-    inst.ctl("list", "set", "demo", "subscription", "approve")
-    time.sleep(1.2)
+    inst.ctl("member", "set", "demo", "bob@example.org", "role", "moderator")
+    inst.start()
     ans = answer(inst, sink, NEW, "subscribe\r\nI was at the March meeting; Bob knows me.", b"join the list")
     done = confirm_by_reply(inst, sink, NEW, ans, 1)
     assert b"gone to the list's moderators" in done
-    app = wait_until(lambda: to(sink, "carol@example.org", b"Application to join demo"))
-    assert app and b"Bob knows me" in app[0] and NEW.encode() in app[0]
+    asks = {m: wait_until(lambda m=m: to(sink, m, b"has applied to join demo")) for m in
+            ("carol@example.org", "bob@example.org")}
+    for m, got in asks.items():
+        assert got and b"Bob knows me" in got[0] and NEW.encode() in got[0], inst.logtext()
+    assert to(sink, "alice@example.org", b"has applied") == []
+    # one moderator alone does not admit (leadership.quorum_admit = 2)
+    tok = {m: re.search(rb"demo-confirm\+([0-9a-f]{40})@", got[0]).group(1).decode() for m, got in asks.items()}
+    send(inst, b"From: carol@example.org\r\nSubject: Re\r\n\r\napprove\r\n", "carol@example.org",
+         rcpt=f"demo-confirm+{tok['carol@example.org']}@lists.example")
+    assert inst.wait_log("approvals=1 of 2")
+    send(inst, b"From: carol@example.org\r\nSubject: Re\r\n\r\napprove\r\n", "carol@example.org",
+         rcpt=f"demo-confirm+{tok['carol@example.org']}@lists.example")   # the same moderator twice: no second vote
+    time.sleep(1)
     assert NEW not in members(inst)
+    send(inst, b"From: bob@example.org\r\nSubject: Re\r\n\r\napprove\r\n", "bob@example.org",
+         rcpt=f"demo-confirm+{tok['bob@example.org']}@lists.example")
+    assert wait_until(lambda: NEW in members(inst)), inst.logtext()
+    assert wait_until(lambda: to(sink, NEW, b"The moderators admitted you"))
+    log = inst.ctl("audit", "demo").stdout
+    assert "admit" in log and "2 moderators agreed" in log and NEW not in log
+    inst.stop()
     inst.ctl("list", "set", "demo", "subscription", "closed")
-    time.sleep(1.2)
-    ans = answer(inst, sink, "late@example.net", "subscribe", b"takes no new members")
+    inst.start()
+    answer(inst, sink, "late@example.net", "subscribe", b"takes no new members")
+
+
+def test_approve_on_a_pseudonymous_list_hides_the_applicant(make_instance, sink):
+    inst = make_instance(list_settings={"subscription": "approve", "identity.mode": "pseudonym"}, start=False)
+    inst.ctl("member", "set", "demo", "bob@example.org", "role", "moderator")
+    inst.start()
+    ans = answer(inst, sink, NEW, "subscribe\r\nA tenant organiser from the east side.", b"join the list")
+    confirm_by_reply(inst, sink, NEW, ans, 1)
+    got = wait_until(lambda: to(sink, "bob@example.org", b"has applied to join demo"))
+    assert got and b"east side" in got[0] and b"newbie" not in got[0]
+    # one moderator: the quorum is all of them (1)
+    t = re.search(rb"demo-confirm\+([0-9a-f]{40})@", got[0]).group(1).decode()
+    send(inst, b"From: bob@example.org\r\nSubject: Re\r\n\r\napprove\r\n", "bob@example.org",
+         rcpt=f"demo-confirm+{t}@lists.example")
+    assert wait_until(lambda: to(sink, NEW, b"The moderators admitted you"))
 
 
 def test_key_expiry_reminds_then_stops_using_the_key(make_instance, sink, tmp_path):
