@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "confirm.h"
+#include "discipline.h"
 #include "moderate.h"
 #include "quorum.h"
 #include "mail/archive.h"
@@ -181,6 +182,17 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 	char text[300];
 	int n = 0, rc;
 
+	if (discipline_suspended(p, l, addr, text, sizeof(text))) {
+		buf_printf(res, "- you are suspended from %s@%s; from %s on you may apply again\n", l->name,
+		    p->cfg->hostname, text);
+		log_info("%s confirm: list=%s a suspended address applied; refused result=permfail", p->qid, l->name);
+		return 0;
+	}
+	if (store_banned(p->st, l->name, addr)) {
+		buf_printf(res, "- %s@%s does not accept a subscription from your address\n", l->name, p->cfg->hostname);
+		log_info("%s confirm: list=%s a banned address applied; refused result=permfail", p->qid, l->name);
+		return 0;
+	}
 	if (l->subscription == SUB_VOUCH)
 		return quorum_vouch(p, l, addr, intro ? intro : "", res) < 0 ? -1 : 0;
 	if (l->subscription == SUB_APPROVE && (n = store_moderator_count(p->st, l->name)) > 0) {
@@ -280,6 +292,11 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 	for (; line && *line && rc >= 0; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = 0;
+		if (!strncmp(line, "discipline ", 11)) {
+			/* a moderator's confirmed discipline step; the reason is the "intro" */
+			rc = discipline_apply(p, l, addr, atoll(line + 11), intro, &res);
+			continue;
+		}
 		if (!strcmp(line, "subscribe")) {
 			if (!member && (rc = subscribe(p, l, addr, intro, &res)) > 0)
 				member = 1;

@@ -31,6 +31,7 @@
 #include "moderate.h"
 #include "quorum.h"
 #include "digest.h"
+#include "discipline.h"
 #include "fanout.h"
 #include "identity.h"
 #include "mail/archive.h"
@@ -821,7 +822,9 @@ process_incoming(struct pipeline *p, const char *id)
 			break;
 		case ADDR_REQUEST:
 		case ADDR_OWNER:
-			if (la.kind == ADDR_OWNER && !strcmp(la.token, "announce"))
+			if (la.kind == ADDR_OWNER && !strcmp(la.token, "discipline"))
+				r = discipline_request(p, la.list, &e, &msg) < 0 ? TEMPFAIL : OK;
+			else if (la.kind == ADDR_OWNER && !strcmp(la.token, "announce"))
 				r = relay_private(p, &la, &e, &msg, &quarantine, 2);
 			else if (la.kind == ADDR_OWNER && la.token[0])
 				r = relay_private(p, &la, &e, &msg, &quarantine, 1);

@@ -141,6 +141,7 @@ static const struct cfg_rule list_rules[] = {
 	{ "leadership.audit_visibility", T_ENUM, S(audit_who), "members", 0, 0, 0, who_choices },
 	{ "leadership.probation_posts", T_INT, S(probation_posts), "", 0, 0, 1000, NULL },
 	{ "leadership.probation_days", T_INT, S(probation_days), "", 0, 0, 3650, NULL },
+	{ "leadership.discipline", T_STR, S(discipline), "warn, warn, public, suspend:30", 0, 0, 0, NULL },
 	{ "archive",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "archive.since_join",	T_BOOL,	S(since_join), "", 1, 0, 1, NULL },
 	{ "archive.retention_days", T_INT, S(archive_days), "", 0, 0, 36500, NULL },
@@ -450,6 +451,13 @@ cross_checks(config_t *cf, const struct list_cfg *l, const char *as, struct buf 
 		    "must be an https:// URL ending in '/' (RFC 8058 asks for HTTPS; LIST/TOKEN is added)%s", "");
 		nerr++;
 	}
+	if (config_discipline_step(l, -1, NULL) < 0) {
+		s = config_lookup(cf, "leadership.discipline");
+		cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0, "leadership.discipline",
+		    "must be steps separated by commas, each warn, public or suspend:DAYS (1-3650), e.g. "
+		    "\"warn, warn, public, suspend:30\"%s", "");
+		nerr++;
+	}
 	if (l->jitter_min > l->jitter_max) {
 		s = config_lookup(cf, "delivery.jitter_min");
 		cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0, "delivery.jitter_min",
@@ -531,6 +539,7 @@ config_list_free(struct list_cfg *l)
 	free(l->footer);
 	free(l->archive_url);
 	free(l->one_click_url);
+	free(l->discipline);
 	free(l->identity_choices);
 }
 
@@ -1015,4 +1024,44 @@ out:
 	free(src);
 	free(dst);
 	return rc;
+}
+
+/*
+ * config_discipline_step - step k (0 first) of the list's discipline ladder:
+ * DISC_WARN, DISC_PUBLIC or DISC_SUSPEND (with its days); past the last
+ * step, the last again. k = -1 only checks the ladder: 0 good, -1 bad.
+ */
+int
+config_discipline_step(const struct list_cfg *l, int k, int *days)
+{
+	const char *p = l->discipline;
+	int i = 0, kind = -1, d = 0;
+
+	while (p && *p) {
+		size_t n;
+		char *end;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		n = strcspn(p, ", ");
+		if (n == 4 && !strncmp(p, "warn", 4))
+			kind = DISC_WARN;
+		else if (n == 6 && !strncmp(p, "public", 6))
+			kind = DISC_PUBLIC;
+		else if (n > 8 && !strncmp(p, "suspend:", 8) && (d = (int)strtol(p + 8, &end, 10)) >= 1 && d <= 3650 &&
+		    end == p + n)
+			kind = DISC_SUSPEND;
+		else
+			return -1;
+		if (i++ == k)
+			break;
+		p += n;
+	}
+	if (kind < 0)
+		return -1;	/* an empty ladder */
+	if (days)
+		*days = d;
+	return k < 0 ? 0 : kind;
 }

@@ -21,6 +21,7 @@ enum encryption { ENC_OFF, ENC_OPTIONAL, ENC_REQUIRED };
 enum grave { Q_UNMASK, Q_BAN, Q_EXPEL, Q_POLICY, Q_ROLES, Q_ADMIT, Q_ROSTER, Q_N };
 
 enum { PROTO_SMTP, PROTO_LMTP, PROTO_HTTP };
+enum { DISC_WARN, DISC_PUBLIC, DISC_SUSPEND };
 
 struct listen_cfg {
 	char		*address;
@@ -43,6 +44,7 @@ struct list_cfg {
 	int		 publish_rejections;	/* the list is told what the moderators rejected, and why */
 	int		 audit_who;		/* enum who: the audit command at -request */
 	int		 probation_posts;	/* a new member's first posts are held for moderation */
+	char		*discipline;		/* the ladder: "warn, warn, public, suspend:30" */
 	int		 probation_days;	/* ... and archive and roster stay closed to them this long */
 	int		 digest_period;	/* 0 daily, 1 weekly */
 	int		 digest_max;	/* bytes: a digest goes out when this much waits */
@@ -121,6 +123,7 @@ const char *config_identity_name(int);
 const char *config_who_name(int);
 int	config_identity_parse(const char *);
 int	config_identity_allowed(const struct list_cfg *, int mode);
+int	config_discipline_step(const struct list_cfg *, int k, int *days);
 const char *config_list_keys(void);
 
 #endif

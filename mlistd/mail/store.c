@@ -135,6 +135,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE members ADD COLUMN enc_expires INTEGER;"
 	"ALTER TABLE members ADD COLUMN enc_warned INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX members_enc_expires ON members(enc_expires) WHERE enc_expires IS NOT NULL;",
+	/* 13: the discipline ladder: steps taken per address (kept when a suspension ends the membership) */
+	"CREATE TABLE discipline (list TEXT NOT NULL, addr_hash BLOB NOT NULL, steps INTEGER NOT NULL,"
+	"  until INTEGER NOT NULL, PRIMARY KEY (list, addr_hash));",
 	NULL
 };
 
@@ -2077,4 +2080,28 @@ store_member_addr_by_id(struct store *st, const char *list, long long id)
 		addr = column_opened(st, s, 0);
 	sqlite3_finalize(s);
 	return addr;
+}
+
+/* store_discipline_steps - how many steps of the ladder the address has taken on list (0 none) */
+int
+store_discipline_steps(struct store *st, const char *list, const char *addr)
+{
+	return (int)hashed_scalar(st, "SELECT coalesce(max(steps), 0) FROM discipline WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr, 0);
+}
+
+/* store_discipline_until - the end of the address's suspension from list (0 none) */
+long long
+store_discipline_until(struct store *st, const char *list, const char *addr)
+{
+	return hashed_scalar(st, "SELECT coalesce(max(until), 0) FROM discipline WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr, 0);
+}
+
+/* store_discipline_step - one more step for the address; suspended until `until` (0: not suspended) */
+int
+store_discipline_step(struct store *st, const char *list, const char *addr, long long until)
+{
+	return hashed(st, "INSERT INTO discipline (list, addr_hash, steps, until) VALUES (?1, ?2, 1, ?3) "
+	    "ON CONFLICT (list, addr_hash) DO UPDATE SET steps = steps + 1, until = max(until, ?3)", list, addr, until);
 }

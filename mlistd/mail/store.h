@@ -146,6 +146,9 @@ int	store_enc_keys_due(struct store *, const char *list, long long now, long lon
 	    void *);
 int	store_enc_key_done(struct store *, long long member_id, int expired);
 char	*store_member_addr_by_id(struct store *, const char *list, long long id);
+int	store_discipline_steps(struct store *, const char *list, const char *addr);
+long long store_discipline_until(struct store *, const char *list, const char *addr);
+int	store_discipline_step(struct store *, const char *list, const char *addr, long long until);
 int	store_digest_add(struct store *, const char *list, long long at, const void *msg, size_t len);
 int	store_digest_pending(struct store *, const char *list, int *n, long long *bytes, long long *since,
 	    int *issue);

@@ -348,3 +348,58 @@ def test_moderators_post_as_a_role(make_instance, sink, tmp_path):
     send(inst, b"From: alice@example.org\r\nSubject: keys\r\n\r\n", "alice@example.org", rcpt="demo-request@lists.example")
     keys = wait_until(lambda: to(sink, "alice@example.org", b"role key"))
     assert keys and fps[0].encode() in keys[0]
+
+
+def test_discipline_ladder(make_instance, sink):
+    inst = make_instance(members=(ROSA, "bob@example.org", "m1@example.org"), start=False,
+                         list_settings={"identity.mode": "pseudonym",
+                                        "leadership.discipline": "warn, public, suspend:10"})
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Red Heron")
+    inst.start()
+    # a member cannot discipline anyone
+    send(inst, b"From: bob@example.org\r\nSubject: discipline Red Heron\r\n\r\nI do not like her.\r\n",
+         "bob@example.org", rcpt="demo-owner+discipline@lists.example")
+    assert wait_until(lambda: to(sink, "bob@example.org", b"Only the list's moderators"))
+
+    def step(reason, n):
+        send(inst, b"From: Mod One <m1@example.org>\r\nSubject: discipline Red Heron\r\n\r\n" + reason + b"\r\n",
+             "m1@example.org", rcpt="demo-owner+discipline@lists.example")
+        asks = wait_until(lambda: len(to(sink, "m1@example.org", b"Confirm a discipline step")) >= n and
+                          to(sink, "m1@example.org", b"Confirm a discipline step"))
+        assert asks, inst.logtext()
+        ask = asks[-1]
+        assert b"Steps taken so far: %d" % (n - 1) in ask and reason in ask
+        # nothing happens to the member until the moderator's own mailbox confirms
+        time.sleep(0.3)
+        send(inst, b"From: m1@example.org\r\nSubject: Re\r\n\r\nyes\r\n", "m1@example.org",
+             rcpt=f"demo-confirm+{token(ask)}@lists.example")
+        return ask
+
+    ask = step(b"Personal attacks on other members.", 1)
+    assert b"a private warning" in ask
+    warn = wait_until(lambda: to(sink, ROSA, b"A warning from the moderators"))
+    assert warn and b"Personal attacks" in warn[0]
+    assert b"m1@example.org" not in warn[0] and b"Mod One" not in warn[0]
+    assert to(sink, "bob@example.org", b"Personal attacks") == []          # private
+    ask = step(b"Again, after the warning.", 2)
+    assert b"public warning" in ask
+    pub = wait_until(lambda: to(sink, "bob@example.org", b"have warned Red Heron publicly"))
+    assert pub and b"Again, after the warning." in pub[0]
+    assert ROSA.encode() not in pub[0] and b"m1@example.org" not in pub[0]
+    ask = step(b"A third time.", 3)
+    assert b"suspension for 10 days" in ask
+    sus = wait_until(lambda: to(sink, ROSA, b"Suspended from the list"))
+    assert sus and b"may apply to join again" in sus[0]
+    assert wait_until(lambda: len(json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)) == 2)
+    # while suspended, a new subscription is refused (after the usual confirmation of the mailbox)
+    send(inst, f"From: {ROSA}\r\nSubject: subscribe\r\n\r\n".encode(), ROSA, rcpt="demo-request@lists.example")
+    conf = wait_until(lambda: to(sink, ROSA, b"join the list"))
+    send(inst, f"From: {ROSA}\r\nSubject: Re\r\n\r\nyes\r\n".encode(), ROSA,
+         rcpt=f"demo-confirm+{token(conf[-1])}@lists.example")
+    assert wait_until(lambda: to(sink, ROSA, b"you are suspended from demo@lists.example"))
+    assert len(json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)) == 2
+    entries = [e for e in json.loads(inst.ctl("--json", "audit", "demo").stdout) if e["action"] == "discipline"]
+    assert [e["detail"].split(", ")[1] for e in entries] == ["a private warning", "a public warning", "suspended"]
+    text = inst.ctl("audit", "demo").stdout
+    assert ROSA not in text and "m1@" not in text and "Mod One" not in text
