@@ -738,6 +738,21 @@ key_expiry(struct pipeline *p)
 	}
 }
 
+/* audit_heads - move each list's audit anchor up to its last entry; a cut log is reported (hourly) */
+static void
+audit_heads(struct pipeline *p)
+{
+	static long long warned;
+	char why[300];
+
+	for (int i = 0; i < p->cfg->nlists; i++)
+		if (audit_head_sync(p->st, p->cfg->state_dir, p->cfg->lists[i].name, why, sizeof(why)) < 0 &&
+		    p->now - warned > 3600) {
+			log_err("NOQUEUE qmgr: list=%s audit log: %s", p->cfg->lists[i].name, why);
+			warned = p->now;
+		}
+}
+
 /* discard_outputs - a rolled-back transaction leaves no rendered copies */
 static void
 discard_outputs(struct pipeline *p)
@@ -996,6 +1011,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		send_digests(&p);
 		if (p.now != last_keys) {
 			key_expiry(&p);		/* an indexed look, at most once a second */
+			audit_heads(&p);
 			last_keys = p.now;
 		}
 		quorum_ask_new(&p);

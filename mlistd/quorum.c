@@ -176,10 +176,10 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 			*nl = 0;	/* "ADDRESS\nINTRODUCTION" on approve lists */
 		rc = store_member_add(p->st, l->name, pa->arg, NULL);
 		if (rc == STORE_OK) {
-			snprintf(text, sizeof(text), "%s of %s@%s: welcome. Write to the list at that address; \"help\" to "
-			    "%s-request@%s lists what you can do.", strcmp(pa->action, "vouch") ? "The moderators admitted "
-			    "you as a member" : "Enough members vouched for you", l->name, p->cfg->hostname,
-			    l->name, p->cfg->hostname);
+			snprintf(text, sizeof(text), "%s of %s@%s %s: welcome. Write to the list at that address; "
+			    "\"help\" to %s-request@%s lists what you can do.", strcmp(pa->action, "vouch") ?
+			    "The moderators" : "Enough members", l->name, p->cfg->hostname, strcmp(pa->action, "vouch") ?
+			    "admitted you" : "vouched for you", l->name, p->cfg->hostname);
 			rc = fanout_notice(p, l, pa->arg, "Welcome to the list", text, ENV_NULL);
 		} else
 			rc = rc == STORE_EXISTS ? 0 : -1;

@@ -600,8 +600,20 @@ audit_answer(struct pipeline *p, const struct list_cfg *l, int level, long long 
 	    l->name, p->cfg->hostname);
 	if (store_audit_each(p->st, l->name, audit_line, &a) < 0)
 		return -1;
-	buf_printf(b, "%s\n\n", audit_verify(p->st, l->name, &chk) == 0 ? "(The chain of entries and the list's "
-	    "signatures verify.)" : "(WARNING: the log does not verify: it was altered.)");
+	if (audit_verify(p->st, p->cfg->state_dir, l->name, &chk) == 0) {
+		unsigned char h[32];
+		long long seq;
+		char fp[20] = "";
+
+		buf_puts(b, "(The chain of entries and the list's signatures verify.)\n");
+		if (store_audit_last(p->st, l->name, &seq, h) == STORE_OK && seq > 0) {
+			sodium_bin2hex(fp, sizeof(fp), h, 8);
+			buf_printf(b, "The last entry is number %lld, fingerprint %s. Keep this: if a later answer ends\n"
+			    "before entry %lld, or shows another fingerprint for it, entries were removed.\n", seq, fp, seq);
+		}
+		buf_puts(b, "\n");
+	} else
+		buf_printf(b, "(WARNING: the log does not verify: %s.)\n\n", chk.why);
 	return 0;
 }
 

@@ -601,8 +601,13 @@ member_ref(struct ctx *c, const struct list_cfg *l, const char *addr, char *out,
 static int
 audit(struct ctx *c, const struct list_cfg *l, const char *action, const char *detail)
 {
-	if (audit_append(c->store, l->name, (long long)time(NULL), "operator", action, detail) == 0)
+	char why[300];
+
+	if (audit_append(c->store, l->name, (long long)time(NULL), "operator", action, detail) == 0) {
+		if (audit_head_sync(c->store, c->cfg->state_dir, l->name, why, sizeof(why)) < 0)
+			fprintf(stderr, "mlistctl: warning: %s's audit log: %s\n", l->name, why);
 		return EX_OK;
+	}
 	return fail(EX_FAIL, "done, but it could not be recorded in %s's audit log: %s", l->name,
 	    store_errmsg(c->store));
 }
@@ -1231,7 +1236,7 @@ v_audit(struct ctx *c, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--verify") != 0)
 		return fail(EX_USAGE, "usage: mlistctl audit LIST [--verify]");
 	if (argc == 2) {
-		if (audit_verify(c->store, l->name, &chk) < 0)
+		if (audit_verify(c->store, c->cfg->state_dir, l->name, &chk) < 0)
 			return fail(EX_FAIL, "%s: the audit log does not verify: %s", l->name, chk.why);
 		if (c->json)
 			printf("{\"list\":"), json_str(l->name), printf(",\"entries\":%lld,\"verified\":true}\n",
@@ -1437,6 +1442,11 @@ v_mod_act(struct ctx *c, int argc, char **argv)
 	if (n < 0 || store_commit(c->store) < 0) {
 		store_rollback(c->store);
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	} else {
+		char why[300];
+
+		if (audit_head_sync(c->store, c->cfg->state_dir, l->name, why, sizeof(why)) < 0)
+			fprintf(stderr, "mlistctl: warning: %s's audit log: %s\n", l->name, why);
 	}
 	if (!approve)
 		spool_remove(&c->spool, SPOOL_OUT, argv[1]);

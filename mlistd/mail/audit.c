@@ -9,11 +9,14 @@
  * it describes; its value is that nobody without the master key can alter
  * it unseen, and that members can be shown it.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
 #include "listkey.h"
+#include "../util/fsutil.h"
 
 /* audit_entry_hash - SHA-256 over the entry's fields, each length-prefixed */
 int
@@ -134,9 +137,144 @@ check_one(const struct audit_entry *e, void *arg)
 	w->expect++;
 }
 
-/* audit_verify - 0 if the whole log holds together; else -1 with the first broken entry in c */
+/*
+ * The head anchor. The chain shows an entry edited or taken out of the
+ * middle, but not the last ones cut off: the log would still hold together.
+ * So the highest entry ever written (its number and hash) is also kept
+ * outside the database, in STATE/audit-heads/LIST, only ever moved forward
+ * (after the commit that wrote the entry, by the queue manager and by
+ * mlistctl). A log that ends before the anchor, or whose entry at the
+ * anchor has another hash, was cut. Members keep their own anchor: the
+ * audit answer by mail ends with the last entry's number and fingerprint.
+ */
+static void
+head_path(const char *state_dir, const char *list, char *out, size_t n)
+{
+	snprintf(out, n, "%s/audit-heads/%s", state_dir, list);
+}
+
+/* head_read - the anchor: 1 found, 0 none yet, -1 unreadable */
+static int
+head_read(const char *state_dir, const char *list, long long *seq, unsigned char hash[32])
+{
+	char path[4200], hex[65];
+	struct buf f, err;
+	size_t got = 0;
+	int rc = -1;
+
+	head_path(state_dir, list, path, sizeof(path));
+	buf_init(&f, 4096);
+	buf_init(&err, 0);
+	if (fs_read_file(path, &f, &err) < 0)
+		rc = errno == ENOENT ? 0 : -1;
+	else if (sscanf(buf_cstr(&f), "%lld %64s", seq, hex) == 2 &&
+	    sodium_hex2bin(hash, 32, hex, strlen(hex), NULL, &got, NULL) == 0 && got == 32)
+		rc = 1;
+	buf_free(&f);
+	buf_free(&err);
+	return rc;
+}
+
+/* find_seq - the hash of entry `want` */
+struct find {
+	long long	 want;
+	int		 found;
+	unsigned char	 hash[32];
+};
+
+static void
+find_one(const struct audit_entry *e, void *arg)
+{
+	struct find *f = arg;
+
+	if (e->seq == f->want) {
+		memcpy(f->hash, e->hash, 32);
+		f->found = 1;
+	}
+}
+
+/* check_head - does the log still reach the anchor, with the same entry there? */
+static int
+check_head(struct store *st, const char *state_dir, const char *list, struct audit_check *c)
+{
+	unsigned char hash[32];
+	long long seq = 0;
+	struct find f;
+	int r = head_read(state_dir, list, &seq, hash);
+
+	if (r < 0) {
+		snprintf(c->why, sizeof(c->why), "its anchor (audit-heads/%s) cannot be read", list);
+		return -1;
+	}
+	if (r == 0 || seq == 0)
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.want = seq;
+	if (store_audit_each(st, list, find_one, &f) < 0) {
+		snprintf(c->why, sizeof(c->why), "the log cannot be read");
+		return -1;
+	}
+	if (!f.found) {
+		snprintf(c->why, sizeof(c->why), "entries after %lld up to %lld were removed (the log ends early)",
+		    c->entries, seq);
+		c->bad_seq = c->entries + 1;
+		return -1;
+	}
+	if (memcmp(f.hash, hash, 32) != 0) {
+		snprintf(c->why, sizeof(c->why), "entry %lld is not the one first written (the log was cut and "
+		    "written again)", seq);
+		c->bad_seq = seq;
+		return -1;
+	}
+	return 0;
+}
+
+/* audit_head_sync - move the anchor up to the log's last entry; 0, or -1 with why (a cut log is not hidden) */
 int
-audit_verify(struct store *st, const char *list, struct audit_check *c)
+audit_head_sync(struct store *st, const char *state_dir, const char *list, char *why, size_t n)
+{
+	unsigned char hash[32], ahash[32];
+	long long seq, aseq = 0;
+	char path[4200], dir[4200], hex[65], line[100];
+	struct buf err;
+	int r;
+
+	if (store_audit_last(st, list, &seq, hash) != STORE_OK) {
+		snprintf(why, n, "the log cannot be read");
+		return -1;
+	}
+	if ((r = head_read(state_dir, list, &aseq, ahash)) < 0) {
+		snprintf(why, n, "its anchor cannot be read");
+		return -1;
+	}
+	if (r == 1 && aseq > seq) {
+		snprintf(why, n, "the log ends at entry %lld but entry %lld was written: entries were removed", seq, aseq);
+		return -1;
+	}
+	if (seq == 0 || (r == 1 && aseq == seq))
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/audit-heads", state_dir);
+	if (fs_mkdir_p(dir, 0700) < 0) {
+		snprintf(why, n, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	sodium_bin2hex(hex, sizeof(hex), hash, 32);
+	snprintf(line, sizeof(line), "%lld %s\n", seq, hex);
+	head_path(state_dir, list, path, sizeof(path));
+	buf_init(&err, 0);
+	r = fs_write_atomic(path, line, strlen(line), 0, &err);
+	if (r < 0)
+		snprintf(why, n, "%s", buf_cstr(&err));
+	buf_free(&err);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * audit_verify - 0 if the whole log holds together (and, with state_dir,
+ * still reaches its anchor); else -1 with the first broken entry in c
+ */
+int
+audit_verify(struct store *st, const char *state_dir, const char *list, struct audit_check *c)
 {
 	struct keyset keys;
 	struct walk w;
@@ -153,5 +291,7 @@ audit_verify(struct store *st, const char *list, struct audit_check *c)
 		snprintf(c->why, sizeof(c->why), "the log cannot be read");
 		return -1;
 	}
-	return c->bad_seq ? -1 : 0;
+	if (c->bad_seq)
+		return -1;
+	return state_dir ? check_head(st, state_dir, list, c) : 0;
 }

@@ -13,6 +13,7 @@ struct audit_check {
 	long long	 bad_seq;	/* first entry that fails (0: none) */
 	char		 why[200];
 };
-int	audit_verify(struct store *, const char *list, struct audit_check *);
+int	audit_verify(struct store *, const char *state_dir, const char *list, struct audit_check *);
+int	audit_head_sync(struct store *, const char *state_dir, const char *list, char *why, size_t);
 
 #endif

@@ -1942,7 +1942,7 @@ store_pending_vote(struct store *st, long long id, const char *list, const char 
 {
 	sqlite3_stmt *s = prep(st, "INSERT OR IGNORE INTO pending_votes (pending_id, member_id) SELECT ?1, id "
 	    "FROM members WHERE list = ?2 AND addr_hash = ?3 AND (role <> 'member' OR "
-	    "(SELECT action FROM pending WHERE id = ?1) = 'admit')");
+	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch')");
 	char num[32];
 
 	if (!s)

@@ -191,6 +191,14 @@ def test_audit_log_records_and_detects_tampering(make_instance):
     db.commit()
     r = inst.ctl("audit", "demo", "--verify", check=False)
     assert r.returncode == 1 and f"entry {seq} is missing" in r.stderr
+    # cutting off the last entries leaves a chain that holds together: the anchor outside the database shows it
+    db.execute("DELETE FROM audit WHERE seq >= ?", (seq,))
+    db.commit()
+    r = inst.ctl("audit", "demo", "--verify", check=False)
+    assert r.returncode == 1 and f"entries after {seq - 1} up to {len(entries)} were removed" in r.stderr, r.stderr
+    # and the daemon says so in its log
+    inst.start()
+    assert inst.wait_log(f"audit log: the log ends at entry {seq - 1} but entry {len(entries)} was written")
     db.close()
 
 

@@ -211,7 +211,7 @@ def test_subscription_approve_needs_the_moderators_quorum(make_instance, sink):
     send(inst, b"From: bob@example.org\r\nSubject: Re\r\n\r\napprove\r\n", "bob@example.org",
          rcpt=f"demo-confirm+{tok['bob@example.org']}@lists.example")
     assert wait_until(lambda: NEW in members(inst)), inst.logtext()
-    assert wait_until(lambda: to(sink, NEW, b"The moderators admitted you"))
+    assert wait_until(lambda: to(sink, NEW, b"The moderators of demo@lists.example admitted you"))
     log = inst.ctl("audit", "demo").stdout
     assert "admit" in log and "2 moderators agreed" in log and NEW not in log
     inst.stop()
@@ -232,7 +232,7 @@ def test_approve_on_a_pseudonymous_list_hides_the_applicant(make_instance, sink)
     t = re.search(rb"demo-confirm\+([0-9a-f]{40})@", got[0]).group(1).decode()
     send(inst, b"From: bob@example.org\r\nSubject: Re\r\n\r\napprove\r\n", "bob@example.org",
          rcpt=f"demo-confirm+{t}@lists.example")
-    assert wait_until(lambda: to(sink, NEW, b"The moderators admitted you"))
+    assert wait_until(lambda: to(sink, NEW, b"The moderators of demo@lists.example admitted you"))
 
 
 def test_key_expiry_reminds_then_stops_using_the_key(make_instance, sink, tmp_path):
