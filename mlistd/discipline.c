@@ -22,6 +22,7 @@
 #include "confirm.h"
 #include "discipline.h"
 #include "fanout.h"
+#include "identity.h"
 #include "mail/audit.h"
 #include "mail/header.h"
 #include "mail/pseudonym.h"
@@ -189,7 +190,7 @@ int
 discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moderator, long long member_id,
     const char *reason, struct buf *res)
 {
-	char *addr, step[200], detail[300], text[3000], ps[200] = "", day[32];
+	char *addr, step[200], detail[300], text[3000], ps[200] = "", day[32], actor[200];
 	int steps, kind, days = 0, n = 0, rc = 0;
 	struct member m;
 	time_t until;
@@ -241,7 +242,8 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 		rc = -1;
 	snprintf(detail, sizeof(detail), "member #%lld: step %d, %s", member_id, steps + 1, kind == DISC_WARN ?
 	    "a private warning" : kind == DISC_PUBLIC ? "a public warning" : "suspended");
-	if (rc == 0 && audit_append(p->st, l->name, p->now, "moderator", "discipline", detail) < 0)
+	identity_leader_actor(p, l, moderator, actor, sizeof(actor));
+	if (rc == 0 && audit_append(p->st, l->name, p->now, actor, "discipline", detail) < 0)
 		rc = -1;
 	free(addr);
 	if (rc < 0)

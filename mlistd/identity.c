@@ -174,10 +174,14 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	struct tm tm;
 
 	if (mode == ID_ROLE) {
-		/* the moderators answer as a role: no person, no handle, no author key */
+		/* the moderators answer as a role: no person, no handle, no author key (visibility may name one) */
+		char label[100];
+
 		memset(id, 0, sizeof(*id));
 		id->mode = ID_ROLE;
-		snprintf(id->display, sizeof(id->display), "%s moderators", l->name);
+		identity_leader(p, l, poster, label, sizeof(label));
+		snprintf(id->display, sizeof(id->display), "%s moderators%s%s%s", l->name, *label ? " (" : "", label,
+		    *label ? ")" : "");
 	} else if (who_for(p, l, poster, mode, member, private_to != NULL, id) < 0)
 		return -1;
 	randombytes_buf(r, sizeof(r));
@@ -338,4 +342,50 @@ identity_leaks(struct pipeline *p, const struct list_cfg *l, const char *poster,
 		}
 	}
 	return hits;
+}
+
+/*
+ * identity_leader - how a moderator appears, as leadership.visibility says:
+ * "" (hidden: only "the moderators"), a role handle "mod-3f9a" (roles:
+ * stable per list, unrelated to member numbers or addresses), or their
+ * pseudonym / name / address (named).
+ */
+void
+identity_leader(struct pipeline *p, const struct list_cfg *l, const char *addr, char *out, size_t n)
+{
+	unsigned char h[2];
+	struct member m;
+	crypto_generichash_state st;
+
+	*out = 0;
+	if (l->visibility == VIS_HIDDEN || !addr || !*addr)
+		return;
+	if (l->visibility == VIS_ROLES) {
+		crypto_generichash_init(&st, p->keys->lookup, KEYS_LEN, sizeof(h));
+		crypto_generichash_update(&st, (const unsigned char *)"leader\0", 7);
+		crypto_generichash_update(&st, (const unsigned char *)l->name, strlen(l->name) + 1);
+		for (const char *c = addr; *c; c++) {
+			unsigned char lc = (unsigned char)tolower((unsigned char)*c);
+
+			crypto_generichash_update(&st, &lc, 1);
+		}
+		crypto_generichash_final(&st, h, sizeof(h));
+		snprintf(out, n, "mod-%02x%02x", h[0], h[1]);
+		return;
+	}
+	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
+		snprintf(out, n, "%s", m.pseudonym ? m.pseudonym : l->identity == ID_REAL && m.name && *m.name ? m.name :
+		    l->identity == ID_REAL ? m.addr : "a moderator");
+		member_free(&m);
+	}
+}
+
+/* identity_leader_actor - the audit log's actor for a moderator: "moderator", or "moderator LABEL" */
+void
+identity_leader_actor(struct pipeline *p, const struct list_cfg *l, const char *addr, char *out, size_t n)
+{
+	char label[160];
+
+	identity_leader(p, l, addr, label, sizeof(label));
+	snprintf(out, n, "moderator%s%s", *label ? " " : "", label);
 }

@@ -23,6 +23,7 @@
 #include "mail/archive.h"
 #include "mail/audit.h"
 #include "mail/header.h"
+#include "identity.h"
 #include "moderate.h"
 #include "util/log.h"
 
@@ -150,13 +151,16 @@ moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf 
 {
 	static const char *const names[] = { "approve", "reject", "discard" };
 	const struct list_cfg *l = la->list;
-	char id[QID_LEN + 8], why[64], reason[300], text[800], detail[420], *author;
+	char id[QID_LEN + 8], why[64], reason[300], text[800], detail[420], *author, *moderator, actor[200];
 	int d, n = 0, rc;
 
-	if ((rc = store_confirm_moderation(p->st, la->token, l->name, p->now, id, sizeof(id))) == STORE_NOTFOUND)
+	if ((rc = store_confirm_moderation(p->st, la->token, l->name, p->now, id, sizeof(id), &moderator)) ==
+	    STORE_NOTFOUND)
 		return 0;
 	if (rc != STORE_OK)
 		return -1;
+	identity_leader_actor(p, l, moderator, actor, sizeof(actor));
+	free(moderator);
 	if ((d = decision(msg, reason, sizeof(reason))) < 0) {
 		log_info("%s moderate: list=%s answer without approve, reject or discard; ignored result=permfail",
 		    p->qid, l->name);
@@ -211,7 +215,7 @@ moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf 
 	}
 	free(author);
 	snprintf(detail, sizeof(detail), "held post %s (%s)%s%s", id, why, d == 1 ? ": " : "", d == 1 ? reason : "");
-	if (audit_append(p->st, l->name, p->now, "moderator", names[d], detail) < 0)
+	if (audit_append(p->st, l->name, p->now, actor, names[d], detail) < 0)
 		return -1;
 	log_info("%s moderate: list=%s post %s %sd by a moderator rcpts=%d result=ok", p->qid, l->name, id,
 	    d == 0 ? "approve" : d == 1 ? "reject" : "discard", n);

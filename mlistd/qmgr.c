@@ -324,7 +324,7 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	struct transform_out t;
 	struct ident id;
 	struct member m;
-	char *target = NULL, found[1000], text[1400], out_id[QID_LEN + 1] = "";
+	char *target = NULL, found[1000], text[1400], out_id[QID_LEN + 1] = "", actor[200];
 	const char *sender, *why = NULL;
 	enum result r;
 	int member = 0;
@@ -398,7 +398,8 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 		    fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
 		    fanout_members(p, l, out_id, &n) < 0 ||
 		    archive_distributed(p->st, l, p->now, t.rendered.data, t.rendered.len) < 0 ||
-		    audit_append(p->st, l->name, p->now, "moderator", "announce", "a post from the moderators") < 0)
+		    (identity_leader_actor(p, l, sender, actor, sizeof(actor)),
+		    audit_append(p->st, l->name, p->now, actor, "announce", "a post from the moderators")) < 0)
 			goto tempfail;
 		log_info("%s qmgr: list=%s kind=role-post rcpts=%d out=%s result=ok", p->qid, l->name, n, out_id);
 		goto done;

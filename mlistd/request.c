@@ -335,12 +335,41 @@ roster_line(const struct member *m, void *arg)
 	return 0;
 }
 
+struct leaders {
+	struct pipeline		*p;
+	const struct list_cfg	*l;
+	struct buf		*b;
+	int			 n;
+};
+
+/* leader_line - one moderator, as leadership.visibility shows them */
+static int
+leader_line(const struct member *m, void *arg)
+{
+	struct leaders *x = arg;
+	char label[160];
+
+	if (strcmp(m->role, "member") == 0)
+		return 0;
+	identity_leader(x->p, x->l, m->addr, label, sizeof(label));
+	buf_printf(x->b, "%s%s", x->n++ ? ", " : "The moderators: ", label);
+	return 0;
+}
+
 /* who_answer - "who": the roster and the member count, each only as far as its rule allows */
 static int
 who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
 {
 	struct roster r = { b, l, 0 };
+	struct leaders x = { p, l, b, 0 };
 	int n;
+
+	if (l->visibility != VIS_HIDDEN) {
+		/* leadership.visibility = roles or named: who leads is known (hidden: not even how many) */
+		if (store_member_each(p->st, l->name, leader_line, &x) < 0)
+			return -1;
+		buf_puts(b, x.n ? ".\n" : "The list has no moderators yet.\n");
+	}
 
 	if (who_allows(l->member_count, level)) {
 		if ((n = store_member_count(p->st, l->name)) < 0)

@@ -49,6 +49,7 @@ static const char *const private_choices[] = { "members", "anyone", "off", NULL 
 static const char *const html_choices[] = { "keep", "strip-remote", "text", NULL };
 static const char *const who_choices[] = { "none", "moderators", "members", "public", NULL };
 static const char *const see_choices[] = { "pseudonym", "address", NULL };
+static const char *const vis_choices[] = { "hidden", "roles", "named", NULL };
 static const char *const sub_choices[] = { "confirm", "approve", "closed", "vouch", NULL };
 static const char *const enc_choices[] = { "off", "optional", "required", NULL };
 static const char *const period_choices[] = { "daily", "weekly", NULL };
@@ -141,6 +142,7 @@ static const struct cfg_rule list_rules[] = {
 	{ "leadership.audit_visibility", T_ENUM, S(audit_who), "members", 0, 0, 0, who_choices },
 	{ "leadership.probation_posts", T_INT, S(probation_posts), "", 0, 0, 1000, NULL },
 	{ "leadership.probation_days", T_INT, S(probation_days), "", 0, 0, 3650, NULL },
+	{ "leadership.visibility", T_ENUM, S(visibility), "hidden", 0, 0, 0, vis_choices },
 	{ "leadership.discipline", T_STR, S(discipline), "warn, warn, public, suspend:30", 0, 0, 0, NULL },
 	{ "archive",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "archive.since_join",	T_BOOL,	S(since_join), "", 1, 0, 1, NULL },

@@ -22,6 +22,7 @@ enum grave { Q_UNMASK, Q_BAN, Q_EXPEL, Q_POLICY, Q_ROLES, Q_ADMIT, Q_ROSTER, Q_N
 
 enum { PROTO_SMTP, PROTO_LMTP, PROTO_HTTP };
 enum { DISC_WARN, DISC_PUBLIC, DISC_SUSPEND };
+enum { VIS_HIDDEN, VIS_ROLES, VIS_NAMED };
 
 struct listen_cfg {
 	char		*address;
@@ -45,6 +46,7 @@ struct list_cfg {
 	int		 audit_who;		/* enum who: the audit command at -request */
 	int		 probation_posts;	/* a new member's first posts are held for moderation */
 	char		*discipline;		/* the ladder: "warn, warn, public, suspend:30" */
+	int		 visibility;		/* VIS_HIDDEN, VIS_ROLES, VIS_NAMED */
 	int		 probation_days;	/* ... and archive and roster stay closed to them this long */
 	int		 digest_period;	/* 0 daily, 1 weekly */
 	int		 digest_max;	/* bytes: a digest goes out when this much waits */

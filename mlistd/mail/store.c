@@ -1829,19 +1829,23 @@ store_audit_each(struct store *st, const char *list, store_audit_fn fn, void *ar
 /* store_confirm_moderation - spend a moderator's token: the held post it was for */
 int
 store_confirm_moderation(struct store *st, const char *token, const char *list, long long now, char *out_id,
-    size_t idlen)
+    size_t idlen, char **moderator)
 {
-	sqlite3_stmt *s = prep(st, "SELECT out_id FROM confirmations WHERE token_hash = ?1 AND list = ?2 AND used = 0 "
-	    "AND expires > ?3 AND kind = 'moderate'");
+	sqlite3_stmt *s = prep(st, "SELECT c.out_id, m.addr FROM confirmations c LEFT JOIN members m ON m.list = c.list "
+	    "AND m.addr_hash = c.poster_hash WHERE c.token_hash = ?1 AND c.list = ?2 AND c.used = 0 "
+	    "AND c.expires > ?3 AND c.kind = 'moderate'");
 	int rc;
 
+	*moderator = NULL;
 	if (!s)
 		return STORE_ERR;
 	bind_token(st, s, 1, token);
 	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		snprintf(out_id, idlen, "%s", (const char *)sqlite3_column_text(s, 0));
+		*moderator = column_opened(st, s, 1);
+	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;

@@ -138,7 +138,7 @@ int	store_confirm_bound(struct store *, const char *token, const char *list, con
 	    struct buf *out);
 int	store_confirm_spend(struct store *, const char *token);
 int	store_confirm_moderation(struct store *, const char *token, const char *list, long long now, char *out_id,
-	    size_t idlen);
+	    size_t idlen, char **moderator);
 int	store_member_set_enc_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
 	    size_t n, long long expires);
 typedef void (*store_enc_key_fn)(long long member_id, const char *addr, long long expires, int expired, void *);

@@ -403,3 +403,55 @@ def test_discipline_ladder(make_instance, sink):
     assert [e["detail"].split(", ")[1] for e in entries] == ["a private warning", "a public warning", "suspended"]
     text = inst.ctl("audit", "demo").stdout
     assert ROSA not in text and "m1@" not in text and "Mod One" not in text
+
+
+def _owner_answer(inst, sink, writer, mod, marker):
+    send(inst, f"From: {writer}\r\nSubject: q {marker}\r\n\r\nQuestion {marker}.\r\n".encode(), writer,
+         rcpt="demo-owner@lists.example")
+    got = wait_until(lambda: to(sink, mod, f"Question {marker}.".encode()))
+    assert got, inst.logtext()
+    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>", got[0]).group(1).decode()
+    send(inst, f"From: {mod}\r\nSubject: Re\r\n\r\nAnswer {marker}.\r\n".encode(), mod, rcpt=back)
+    ans = wait_until(lambda: to(sink, writer, f"Answer {marker}.".encode()))
+    assert ans, inst.logtext()
+    return ans[0]
+
+
+def test_leadership_visibility(make_instance, sink):
+    members = ("alice@example.org", "bob@example.org", "m1@example.org", "m2@example.org")
+    # roles: each moderator acts under a stable role handle that says nothing of who they are
+    inst = make_instance(members=members, start=False,
+                         list_settings={"identity.mode": "pseudonym", "leadership.visibility": "roles"})
+    for m in ("m1@example.org", "m2@example.org"):
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.ctl("member", "set", "demo", "m1@example.org", "pseudonym", "Quiet Owl")
+    inst.start()
+    send(inst, b"From: bob@example.org\r\nSubject: who\r\n\r\n", "bob@example.org", rcpt="demo-request@lists.example")
+    who = wait_until(lambda: to(sink, "bob@example.org", b"The moderators:"))
+    assert who, inst.logtext()
+    handles = re.findall(rb"mod-[0-9a-f]{4}", who[0].split(b"The moderators:")[1].split(b"\r\n")[0])
+    assert len(set(handles)) == 2 and b"m1@" not in who[0] and b"Quiet Owl" not in who[0]
+    ans = _owner_answer(inst, sink, "alice@example.org", "m1@example.org", "one")
+    label = re.search(rb'From: "demo moderators \((mod-[0-9a-f]{4})\)" <demo-owner@lists\.example>', ans)
+    assert label and label.group(1) in handles and b"m1@" not in ans and b"Quiet Owl" not in ans
+    ans2 = _owner_answer(inst, sink, "bob@example.org", "m1@example.org", "two")
+    assert label.group(1) in ans2                                  # stable: the same handle each time
+    inst.stop()
+    # named: the moderators act under their names (pseudonyms on a pseudonymous list)
+    # a change of visibility is policy: with two moderators it waits for their quorum
+    assert "request" in inst.ctl("list", "set", "demo", "leadership.visibility", "named").stdout
+    inst.ctl("--emergency", "list", "set", "demo", "leadership.visibility", "named")
+    inst.start()
+    ans = _owner_answer(inst, sink, "alice@example.org", "m1@example.org", "three")
+    frm = re.search(rb"\r\nFrom: ([^\r]*)", ans).group(1)
+    assert frm == b'"demo moderators (Quiet Owl)" <demo-owner@lists.example>' and b"m1@" not in ans, frm
+    inst.stop()
+    # hidden (the default): not even how many moderators there are
+    inst.ctl("--emergency", "list", "set", "demo", "leadership.visibility", "hidden")
+    inst.start()
+    send(inst, b"From: bob@example.org\r\nSubject: who\r\n\r\n", "bob@example.org", rcpt="demo-request@lists.example")
+    assert wait_until(lambda: len(to(sink, "bob@example.org", b"The list has 4 members")) >= 2)
+    last = to(sink, "bob@example.org", b"The list has 4 members")[-1].split(b"\r\n\r\n", 1)[1]
+    assert b"The moderators:" not in last and b"mod-" not in last
+    ans = _owner_answer(inst, sink, "alice@example.org", "m1@example.org", "four")
+    assert b'From: "demo moderators" <demo-owner@lists.example>' in ans
