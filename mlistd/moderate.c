@@ -159,7 +159,10 @@ moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf 
 		return 0;
 	if (rc != STORE_OK)
 		return -1;
-	identity_leader_actor(p, l, moderator, actor, sizeof(actor));
+	if (moderator)
+		identity_leader_actor(p, l, moderator, actor, sizeof(actor));
+	else
+		snprintf(actor, sizeof(actor), "operator");	/* mlistctl mod reject */
 	free(moderator);
 	if ((d = decision(msg, reason, sizeof(reason))) < 0) {
 		log_info("%s moderate: list=%s answer without approve, reject or discard; ignored result=permfail",

@@ -70,6 +70,7 @@ static int v_keys(struct ctx *, int, char **);
 static int v_mod_ls(struct ctx *, int, char **);
 static int v_mod_show(struct ctx *, int, char **);
 static int v_mod_act(struct ctx *, int, char **);
+static int v_mod_reject(struct ctx *, int, char **);
 static int v_archive_ls(struct ctx *, int, char **);
 static int v_digest_send(struct ctx *, int, char **);
 static int v_audit(struct ctx *, int, char **);
@@ -147,7 +148,13 @@ static const struct verb verbs[] = {
 	{ "mod approve", "LIST ID", 2, 2, NEED_STORE, v_mod_act,
 	  "Distribute a held post to the members (within a second, by the running daemon).\n"
 	  "A post waiting for its author's confirmation cannot be approved for them." },
+	{ "mod queue", "LIST", 1, 1, NEED_STORE, v_mod_ls, "The same as mod ls." },
 	{ "mod discard", "LIST ID", 2, 2, NEED_STORE, v_mod_act, "Drop a held post for good." },
+	{ "mod reject", "LIST ID [REASON...]", 2, 40, NEED_STORE, v_mod_reject,
+	  "Refuse a held post: its author is told, with REASON (and, with\n"
+	  "leadership.publish_rejections, the members see its subject and the reason).\n"
+	  "The running daemon does it within a second, as if a moderator had answered\n"
+	  "the post's notice; the audit log names the operator." },
 	{ "archive ls", "LIST", 1, 1, NEED_STORE, v_archive_ls,
 	  "The list's archive: number, date, From and Subject of every post kept\n"
 	  "(as distributed: pseudonyms, not addresses, on non-real lists). Refused when\n"
@@ -1382,6 +1389,76 @@ v_archive_export(struct ctx *c, int argc, char **argv)
 	if (store_archive_each(c->store, l->name, since, export_one, &x) < 0 || x.failed)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	return EX_OK;
+}
+
+struct held_find {
+	const char	*id;
+	int		 found;
+};
+
+static void
+held_match(const char *id, const char *reason, long long at, void *arg)
+{
+	struct held_find *h = arg;
+
+	(void)reason;
+	(void)at;
+	h->found |= strcmp(id, h->id) == 0;
+}
+
+/*
+ * v_mod_reject - the author must be told and the rejection perhaps
+ * published: that is the daemon's work (it signs and sends). So the
+ * operator's rejection goes to it as a moderator's answer would: a fresh
+ * moderation token for the post, and a spooled "reject REASON" to
+ * LIST-confirm+TOKEN@, durable like any mail it accepts.
+ */
+static int
+v_mod_reject(struct ctx *c, int argc, char **argv)
+{
+	const struct list_cfg *l = find_list(c, argv[0]);
+	struct held_find h = { argv[1], 0 };
+	unsigned char r[20];
+	char token[41], rcpt[400];
+	struct envelope e;
+	struct spool_writer w;
+	struct buf msg;
+	int rc = EX_FAIL;
+
+	if (!l)
+		return EX_FAIL;
+	if (store_held_each(c->store, l->name, held_match, &h) < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (!h.found)
+		return fail(EX_FAIL, "no held post %s on %s (see 'mlistctl mod ls %s')", argv[1], l->name, l->name);
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
+	if (store_confirm_add(c->store, "moderate", token, l->name, argv[1], (const unsigned char *)"", 0, "operator",
+	    (long long)time(NULL) + 7 * 86400LL) != STORE_OK)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	snprintf(rcpt, sizeof(rcpt), "%s-confirm+%s@%s", l->name, token, c->cfg->hostname);
+	buf_init(&msg, 0);
+	buf_printf(&msg, "From: <%s-owner@%s>\r\nSubject: reject\r\nAuto-Submitted: auto-generated\r\n\r\nreject",
+	    l->name, c->cfg->hostname);
+	for (int i = 2; i < argc; i++)
+		buf_printf(&msg, " %s", argv[i]);
+	buf_puts(&msg, "\r\n");
+	memset(&e, 0, sizeof(e));
+	if ((e.sender = strdup("")) != NULL && (e.client = strdup("mlistctl")) != NULL &&
+	    (e.note = strdup("mod reject")) != NULL && envelope_add_rcpt(&e, rcpt) == 0 &&
+	    spool_begin(&c->spool, SPOOL_INCOMING, &e, &w) == OK) {
+		if (spool_write(&w, msg.data, msg.len) == OK && spool_commit(&w) == OK) {
+			printf("%s: post %s will be rejected by the running daemon (the author is told)\n", l->name,
+			    argv[1]);
+			rc = EX_OK;
+		} else
+			spool_abort(&w);
+	}
+	if (rc != EX_OK)
+		fail(EX_FAIL, "cannot queue the rejection in %s: %s", c->cfg->state_dir, strerror(errno));
+	envelope_free(&e);
+	buf_free(&msg);
+	return rc;
 }
 
 static int

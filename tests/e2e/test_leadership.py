@@ -455,3 +455,21 @@ def test_leadership_visibility(make_instance, sink):
     assert b"The moderators:" not in last and b"mod-" not in last
     ans = _owner_answer(inst, sink, "alice@example.org", "m1@example.org", "four")
     assert b'From: "demo moderators" <demo-owner@lists.example>' in ans
+
+
+def test_operator_rejects_from_the_cli(make_instance, sink):
+    inst = make_instance(list_settings={"posting": "moderated", "leadership.publish_rejections": "true"})
+    send(inst, b"From: bob@example.org\r\nSubject: flame\r\n\r\nYou are all wrong.\r\n", "bob@example.org")
+    assert wait_until(lambda: inst.ctl("mod", "queue", "demo").stdout.strip())
+    held = inst.ctl("mod", "queue", "demo").stdout.split()[0]
+    r = inst.ctl("mod", "reject", "demo", held, "off", "topic,", "please")
+    assert r.returncode == 0 and "will be rejected" in r.stdout
+    told = wait_until(lambda: to(sink, "bob@example.org", b"Your post was rejected"))
+    assert told and b"off topic, please" in told[0]
+    assert wait_until(lambda: to(sink, "alice@example.org", b"The moderators rejected a post"))
+    assert inst.ctl("mod", "queue", "demo").stdout.strip() == ""
+    assert to(sink, "alice@example.org", b"You are all wrong.") == []
+    entries = json.loads(inst.ctl("--json", "audit", "demo").stdout)
+    assert [e["actor"] for e in entries if e["action"] == "reject"] == ["operator"]
+    r = inst.ctl("mod", "reject", "demo", held, check=False)
+    assert r.returncode == 1 and "no held post" in r.stderr
