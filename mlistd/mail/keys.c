@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -280,7 +281,8 @@ keys_oneclick_member(const struct keys *k, const char *list, const char *token)
 {
 	unsigned char mac[32], enc[32], id[8], tag[24], nonce[24] = { 0 }, raw[16];
 	size_t got = 0;
-	long long member = 0;
+	unsigned long long v = 0;
+	long long member;
 	int ok;
 
 	if (strlen(token) != KEYS_ONECLICK_LEN || sodium_hex2bin(raw, sizeof(raw), token, KEYS_ONECLICK_LEN, NULL,
@@ -292,7 +294,8 @@ keys_oneclick_member(const struct keys *k, const char *list, const char *token)
 	oneclick_tag(mac, list, id, tag);
 	ok = sodium_memcmp(tag, raw, 8) == 0;
 	for (int i = 0; i < 8; i++)
-		member |= (long long)id[i] << (8 * i);
+		v |= (unsigned long long)id[i] << (8 * i);
+	member = v > (unsigned long long)LLONG_MAX ? -1 : (long long)v;
 	sodium_memzero(mac, sizeof(mac));
 	sodium_memzero(enc, sizeof(enc));
 	return ok && member > 0 ? member : -1;

@@ -145,7 +145,8 @@ START_TEST(base64_lines)
 			buf_puts(&want, "\r\n");
 		}
 		ck_assert_uint_eq(got.len, want.len);
-		ck_assert_mem_eq(got.data, want.data, got.len);
+		if (n > 0)
+			ck_assert_mem_eq(got.data, want.data, got.len);
 		buf_free(&got);
 		buf_free(&want);
 	}
