@@ -4,7 +4,7 @@
 #   make run        demo instance from conf/ under spool/, mlistd in the foreground on 127.0.0.1:2525
 #   make test       every unit test (Check) and end-to-end test (pytest); ends with a summary line
 #   make asan-test  the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (binaries, man pages, systemd unit, example config)
 
 PREFIX	?= /usr/local
 DESTDIR	?=
@@ -30,7 +30,7 @@ STAGE_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(STAGE_SRC))
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps run test unit e2e asan-test install clean bench fuzz
+.PHONY: all deps run test unit e2e asan-test install clean bench fuzz man
 all: deps $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(BUILD)/bin/mlist
 
 deps:
@@ -91,12 +91,27 @@ fuzz: deps
 run: all
 	@sh tools/demo-instance $(BUILD)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mlistd/templates
+# the manual pages are made from README.md (tools/mkman), so the two cannot disagree
+MANPAGES = $(BUILD)/man/mlistd.8 $(BUILD)/man/mlistctl.8 $(BUILD)/man/mlist.1 $(BUILD)/man/mlistd.conf.5
+
+man: $(MANPAGES)
+
+$(MANPAGES): README.md tools/mkman
+	$(PYTHON) tools/mkman README.md $(BUILD)/man
+
+install: all man
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mlistd/templates \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 755 $(BUILD)/bin/mlist $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(DESTDIR)$(PREFIX)/sbin/
 	install -m 644 conf/mlistd.conf $(DESTDIR)$(PREFIX)/share/mlistd/mlistd.conf.example
 	install -m 644 conf/templates/*.conf $(DESTDIR)$(PREFIX)/share/mlistd/templates/
+	install -m 644 $(BUILD)/man/mlist.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(BUILD)/man/mlistd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 $(BUILD)/man/mlistd.8 $(BUILD)/man/mlistctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' conf/mlistd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/mlistd.service
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/mlistd.service
 
 clean:
 	rm -rf build

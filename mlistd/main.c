@@ -27,6 +27,7 @@
 #include "smtp_server.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/privdrop.h"
 
 static void
 usage(FILE *fp)
@@ -210,9 +211,19 @@ main(int argc, char **argv)
 		fatal("pipe: %s", strerror(errno));
 	if ((pidfile = strdup(cfg->pid_file)) == NULL)
 		fatal("out of memory");
-	/* bind before detaching, so a busy port is reported on the terminal */
+	/* the state must belong to the user the daemon becomes (checked while a terminal can still hear) */
+	if (priv_owner_ok(cfg->state_dir, cfg->user, &err) < 0)
+		fatal("%s", buf_cstr(&err));
+	/* bind before detaching, so a busy port is reported on the terminal; then root is given up */
 	if ((srv = smtp_server_new(cfg, &sp, wake[1], &err)) == NULL)
 		fatal("%s", buf_cstr(&err));
+	if (priv_drop(cfg->user, &err) < 0)
+		fatal("%s", buf_cstr(&err));
+	if (geteuid() == 0)
+		log_warn("NOQUEUE mlistd: running as root; set user = \"mlistd\" (an unprivileged user that owns %s)",
+		    cfg->state_dir);
+	else if (*cfg->user)
+		log_info("NOQUEUE mlistd: listening; running as %s (uid %ld)", cfg->user, (long)geteuid());
 	if (!foreground)
 		daemonize();
 	write_pid(pidfile);

@@ -3,8 +3,9 @@
  *
  * libetpan's MIME parser is known to corrupt memory on some inputs, so it
  * runs in a child forked for each message. Before touching the message the
- * child makes the key block unreadable (sodium_mprotect_noaccess: any read
- * faults), becomes `nobody` if it was root, caps its CPU time and file
+ * child wipes its copy of the key block and makes it unreadable
+ * (sodium_mprotect_noaccess: any read faults), becomes `nobody` if it was root,
+ * gives up the file system (Landlock: it can make, change or remove no file), caps its CPU time and file
  * writes (it writes only to the pipe), then sends a fixed
  * header and the rendered copy back through a pipe and _exits. If it dies,
  * overruns or times out, the parent learns only that the message could not
@@ -20,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/landlock.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +59,43 @@ drop_root(void)
 		_exit(4);	/* refuse to parse hostile mail as root */
 }
 
+/*
+ * worker_confine - no file may be made, written, removed or renamed, and
+ * only what lies under /usr may be read (iconv's modules, ICU's data):
+ * Landlock, which an unprivileged process can use on itself. It matters
+ * once the daemon runs as its own user: the parser is then that user too,
+ * and without it could unlink the spool. 1 confined, 0 the kernel has no
+ * Landlock (the uid change, when started as root, and the rlimits remain).
+ */
+int
+worker_confine(void)
+{
+	struct landlock_ruleset_attr attr;
+	struct landlock_path_beneath_attr usr;
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	int rs, ok;
+
+	if (abi < 1)
+		return 0;
+	memset(&attr, 0, sizeof(attr));
+	attr.handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;	/* every right of ABI 1 */
+	if (abi >= 2)
+		attr.handled_access_fs |= 1ULL << 13;		/* REFER */
+	if (abi >= 3)
+		attr.handled_access_fs |= 1ULL << 14;		/* TRUNCATE */
+	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0)) < 0)
+		return 0;
+	memset(&usr, 0, sizeof(usr));
+	usr.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	if ((usr.parent_fd = open("/usr", O_PATH | O_CLOEXEC)) >= 0) {
+		(void)syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &usr, 0);
+		close(usr.parent_fd);
+	}
+	ok = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && syscall(SYS_landlock_restrict_self, rs, 0) == 0;
+	close(rs);
+	return ok ? 1 : 0;
+}
+
 /* child - never returns */
 static void
 child(int fd, const struct transform_in *in, const struct keys *k)
@@ -63,9 +104,14 @@ child(int fd, const struct transform_in *in, const struct keys *k)
 	struct transform_out out;
 	struct reply_head h;
 
-	if (k)
+	if (k) {
+		/* this copy of the key block is wiped (the parent's stays), then made unreadable */
+		sodium_mprotect_readwrite((void *)k);
+		sodium_memzero((void *)k, sizeof(*k));
 		sodium_mprotect_noaccess((void *)k);
+	}
 	drop_root();
+	(void)worker_confine();
 	setrlimit(RLIMIT_CPU, &cpu);
 	setrlimit(RLIMIT_FSIZE, &fsz);
 	signal(SIGPIPE, SIG_DFL);

@@ -5,6 +5,7 @@
 #include "mail/keys.h"
 #include "transform.h"
 
+int	worker_confine(void);
 enum result worker_transform(const struct transform_in *, const struct keys *, struct transform_out *);
 
 #endif

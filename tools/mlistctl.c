@@ -28,6 +28,7 @@
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
 #include "../mlistd/util/fsutil.h"
+#include "../mlistd/util/privdrop.h"
 
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
 enum { NEED_NONE, NEED_CONFIG, NEED_STORE };
@@ -304,6 +305,10 @@ v_init(struct ctx *c, int argc, char **argv)
 		return fail(EX_FAIL, "cannot create %s: %s", cfg->state_dir, strerror(errno));
 	if (fs_mkdir_p(cfg->lists_dir, 0755) < 0)
 		return fail(EX_FAIL, "cannot create %s: %s", cfg->lists_dir, strerror(errno));
+	/* as root: the two directories go to the daemon's user, and the rest is made as that user */
+	if (priv_chown(cfg->state_dir, cfg->user, &err) < 0 || priv_chown(cfg->lists_dir, cfg->user, &err) < 0 ||
+	    priv_drop(cfg->user, &err) < 0)
+		return fail(EX_FAIL, "%s", buf_cstr(&err));
 	snprintf(path, sizeof(path), "%s/master.key", cfg->state_dir);
 	if (keys_create(path, errtext, sizeof(errtext)) < 0)
 		return fail(EX_FAIL, "%s", errtext);
@@ -1567,6 +1572,12 @@ setup(struct ctx *c, int need)
 	buf_init(&err, 0);
 	if ((c->cfg = config_load(c->config_path, &err)) == NULL) {
 		fputs(buf_cstr(&err), stderr);
+		buf_free(&err);
+		return EX_FAIL;
+	}
+	/* as root: become the daemon's user first, so that whatever is made here is theirs */
+	if (priv_drop(c->cfg->user, &err) < 0) {
+		fprintf(stderr, "mlistctl: %s\n", buf_cstr(&err));
 		buf_free(&err);
 		return EX_FAIL;
 	}

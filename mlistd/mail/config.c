@@ -62,6 +62,7 @@ static const struct cfg_rule instance_rules[] = {
 	{ "lists_dir",		T_STR,	C(lists_dir), "lists", 0, 0, 0, NULL },
 	{ "templates_dir",	T_STR,	C(templates_dir), "templates", 0, 0, 0, NULL },
 	{ "pid_file",		T_STR,	C(pid_file), "", 0, 0, 0, NULL },
+	{ "user",		T_STR,	C(user), "", 0, 0, 0, NULL },
 	{ "relay",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "relay.host",		T_STR,	C(relay_host), "", 0, 0, 0, NULL },
 	{ "relay.port",		T_INT,	C(relay_port), "", 25, 1, 65535, NULL },
@@ -753,6 +754,7 @@ config_free(struct config *c)
 	free(c->lists_dir);
 	free(c->templates_dir);
 	free(c->pid_file);
+	free(c->user);
 	free(c->relay_host);
 	free(c->relay_maildir);
 	free(c);

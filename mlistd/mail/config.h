@@ -86,6 +86,7 @@ struct config {
 	char		*lists_dir;
 	char		*templates_dir;
 	char		*pid_file;
+	char		*user;		/* started as root: run as this user ("" : stay root, with a warning) */
 	/* relay: either host/port or maildir */
 	char		*relay_host;
 	int		 relay_port;

@@ -1,5 +1,8 @@
 /* test_worker.c - the sandboxed parser: results cross the pipe intact; a crash costs nothing. */
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "../../mlistd/worker.h"
@@ -69,13 +72,56 @@ START_TEST(crash_in_parser_is_contained)
 	struct transform_out o;
 	unsigned char copy[KEYS_LEN];
 
+	memcpy(copy, keys->spool, KEYS_LEN);
 	ck_assert_int_eq(worker_transform(&in, keys, &o), PERMFAIL);
 	/* "crashed" (signal), or "failed" under ASan, whose handler exits instead */
 	ck_assert_ptr_nonnull(strstr(o.reason, "could not be parsed (parser "));
 	transform_out_free(&o);
-	/* the parent, and its keys, are untouched */
-	memcpy(copy, keys->spool, KEYS_LEN);
+	/* the parent, and its keys, are untouched (the child wiped only its own copy) */
 	ck_assert_int_eq(memcmp(copy, keys->spool, KEYS_LEN), 0);
+	ck_assert(!sodium_is_zero(keys->spool, KEYS_LEN));
+}
+END_TEST
+
+START_TEST(confined_parser_cannot_touch_files)
+{
+	char victim[4200], fresh[4200];
+	int fd, status;
+	pid_t pid;
+
+	snprintf(victim, sizeof(victim), "%s/spool-file", dir);
+	snprintf(fresh, sizeof(fresh), "%s/new-file", dir);
+	fd = open(victim, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	if ((pid = fork()) == 0) {
+		char b[16];
+		int r = 0;
+
+		if (worker_confine() != 1)
+			_exit(10);		/* no Landlock here: reported below */
+		if (unlink(victim) == 0)
+			r |= 1;
+		if (open(fresh, O_CREAT | O_WRONLY, 0600) >= 0)
+			r |= 2;
+		if (open(victim, O_WRONLY) >= 0)
+			r |= 4;
+		if (rename(victim, fresh) == 0)
+			r |= 8;
+		fd = open("/usr/share/misc/../../bin/sh", O_RDONLY);	/* reading under /usr still works */
+		if (fd < 0 || read(fd, b, sizeof(b)) <= 0)
+			r |= 16;
+		_exit(r);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 10) {
+		fprintf(stderr, "test_worker: this kernel has no Landlock; confinement not tested\n");
+		return;
+	}
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(access(victim, F_OK), 0);
+	ck_assert_int_ne(access(fresh, F_OK), 0);
 }
 END_TEST
 
@@ -89,6 +135,7 @@ main(void)
 	tcase_add_test(tc, same_result_as_in_process);
 	tcase_add_test(tc, refusal_crosses_the_pipe);
 	tcase_add_test(tc, crash_in_parser_is_contained);
+	tcase_add_test(tc, confined_parser_cannot_touch_files);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -1,0 +1,97 @@
+"""Started as root, mlistd binds its ports and becomes an unprivileged user; mlistctl run as root makes
+the instance as that user; no process keeps root, none can dump core."""
+import os
+import pwd
+import shutil
+import smtplib
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import MLISTCTL, MLISTD, Sink, free_port, wait_port, wait_until
+
+USER = "mlistd-e2e"
+
+
+def ids(pid):
+    status = open(f"/proc/{pid}/status").read()
+    uid = [int(x) for x in status.split("\nUid:")[1].split("\n")[0].split()]
+    gid = [int(x) for x in status.split("\nGid:")[1].split("\n")[0].split()]
+    groups = status.split("\nGroups:")[1].split("\n")[0].split()
+    return uid, gid, groups
+
+
+@pytest.fixture
+def system_user():
+    if os.geteuid() != 0:
+        pytest.skip("dropping privileges needs a daemon started as root")
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        r = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip(f"cannot create a system user: {r.stderr}")
+    return pwd.getpwnam(USER)
+
+
+def test_runs_as_the_configured_user(system_user):
+    root = tempfile.mkdtemp(prefix="mlistd-privsep-")
+    os.chmod(root, 0o755)                    # the daemon's user must reach its state below
+    sink = Sink()
+    sink.start()
+    port = free_port()
+    conf = os.path.join(root, "mlistd.conf")
+    proc = None
+    try:
+        with open(conf, "w") as f:
+            f.write(f'hostname = "lists.example";\nlisten = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
+                    f'state_dir = "state";\nlists_dir = "lists";\ntemplates_dir = "templates";\n'
+                    f'user = "{USER}";\n'
+                    f'relay = {{ host = "127.0.0.1"; port = {sink.port}; timeout = 10; retry_base = 1; }};\n')
+        shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "..", "conf", "templates"),
+                        os.path.join(root, "templates"))
+        ctl = lambda *a: subprocess.run([MLISTCTL, "-c", conf, *a], capture_output=True, text=True)
+        for args in (("init",), ("list", "create", "demo"), ("member", "add", "demo", "alice@example.org"),
+                     ("member", "add", "demo", "bob@example.org")):
+            r = ctl(*args)
+            assert r.returncode == 0, r.stderr
+        # everything mlistctl made, it made as the daemon's user
+        for path in ("state", "state/master.key", "state/mlistd.db", "lists", "lists/demo.conf"):
+            st = os.stat(os.path.join(root, path))
+            assert st.st_uid == system_user.pw_uid, path
+        assert oct(os.stat(os.path.join(root, "state/master.key")).st_mode & 0o777) == "0o600"
+        log = open(os.path.join(root, "mlistd.log"), "wb")
+        proc = subprocess.Popen([MLISTD, "-c", conf, "-f"], stdout=log, stderr=log)
+        wait_port(port)
+        kids = wait_until(lambda: subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                 text=True).stdout.split())
+        assert kids
+        for pid in [proc.pid] + [int(k) for k in kids]:
+            uid, gid, groups = ids(pid)
+            assert uid == [system_user.pw_uid] * 4, (pid, uid)     # real, effective, saved, fs
+            assert gid == [system_user.pw_gid] * 4 and groups == [], (pid, gid, groups)
+            limits = open(f"/proc/{pid}/limits").read()
+            core = [ln for ln in limits.splitlines() if ln.startswith("Max core file size")][0].split()
+            assert core[4] == "0" and core[5] == "0", core            # no core dumps
+        # and it still does its work: the post reaches both members
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.sendmail("alice@example.org", ["demo@lists.example"],
+                       b"From: alice@example.org\r\nSubject: hi\r\n\r\nAs an unprivileged user.\r\n")
+        assert sink.wait_for(2) and len(sink.handler.copies()) == 2
+        text = open(os.path.join(root, "mlistd.log")).read()
+        assert f"running as {USER}" in text and "running as root" not in text
+        # a state directory the user does not own is refused, with how to fix it
+        proc.terminate()
+        proc.wait(20)
+        proc = None
+        os.chown(os.path.join(root, "state"), 0, 0)
+        r = subprocess.run([MLISTD, "-c", conf, "-f"], capture_output=True, text=True, timeout=20)
+        assert r.returncode != 0 and f"chown -R {USER}:" in r.stderr
+    finally:
+        if proc:
+            proc.kill()
+            proc.wait()
+        sink.stop()
+        shutil.rmtree(root, ignore_errors=True)
