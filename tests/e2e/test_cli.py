@@ -222,3 +222,27 @@ def test_sigterm_to_the_whole_group_stops_everything(make_instance):
             os.killpg(p.pid, signal.SIGKILL)
         log.close()
     assert "restarting it" not in inst.logtext()
+
+
+def test_make_install_puts_binaries_man_pages_and_unit(tmp_path):
+    """make install DESTDIR=...: the programs, the four manual pages (made from the README, rendering
+    without a groff warning), the systemd unit with the real path, the example configuration."""
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    dest = tmp_path / "dest"
+    r = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/usr/local",
+                        f"BUILD={os.environ.get('MLISTD_BUILD', 'build')}"], cwd=root, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    usr = dest / "usr" / "local"
+    for p in ("sbin/mlistd", "sbin/mlistctl", "bin/mlist", "share/mlistd/mlistd.conf.example",
+              "share/man/man8/mlistd.8", "share/man/man8/mlistctl.8", "share/man/man1/mlist.1",
+              "share/man/man5/mlistd.conf.5", "lib/systemd/system/mlistd.service"):
+        assert (usr / p).exists(), p
+    unit = (usr / "lib/systemd/system/mlistd.service").read_text()
+    assert "ExecStart=/usr/local/sbin/mlistd -f" in unit and "@SBINDIR@" not in unit
+    for page, must in (("man8/mlistctl.8", "member export"), ("man5/mlistd.conf.5", "one_click_url"),
+                       ("man8/mlistd.8", "transport_maps"), ("man1/mlist.1", "keygen")):
+        out = subprocess.run(["groff", "-man", "-Tutf8", "-P-cbou", "-ww", "-K", "utf8", str(usr / "share/man" / page)],
+                             capture_output=True, text=True, env=dict(os.environ, LC_ALL="C.UTF-8"))
+        assert out.returncode == 0 and must in out.stdout.replace("\u2010", "-"), page
+        assert "error" not in out.stderr, out.stderr
