@@ -337,6 +337,8 @@ smtp_worker(void *arg)
 	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
 	int *codes = NULL, open = 0, i;
 
+	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca, r->cfg->relay_tls_name };
+
 	snprintf(via, sizeof(via), "%s:%d", r->cfg->relay_host, r->cfg->relay_port);
 	while ((b = take(r)) != NULL) {
 		int counts[3] = { 0, 0, 0 };
@@ -358,7 +360,7 @@ smtp_worker(void *arg)
 				codes[i] = 554;
 		} else {
 			if (!open && smtp_client_open(&c, r->cfg->relay_host, r->cfg->relay_port,
-			    r->cfg->relay_timeout, r->cfg->hostname, err, sizeof(err)) == 0)
+			    r->cfg->relay_timeout, r->cfg->hostname, &tls, err, sizeof(err)) == 0)
 				open = 1;
 			const struct buf *bytes = &b->msg->bytes;
 			struct buf sealed;

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "deliver_smtp.h"
+#include "mail/config.h"
+#include "tls.h"
 #include "util/fsutil.h"
 
 /* smtp_redact - a reply without anything that looks like an address */
@@ -75,6 +77,8 @@ read_reply(struct smtp_client *c, int *ehlo_pipelining)
 			code = atoi(line);
 			if (ehlo_pipelining && strlen(line) > 4 && strcasecmp(line + 4, "PIPELINING") == 0)
 				*ehlo_pipelining = 1;
+			if (ehlo_pipelining && strlen(line) > 4 && strcasecmp(line + 4, "STARTTLS") == 0)
+				c->starttls = 1;
 			if (line[3] != '-') {
 				smtp_redact(line, c->last, sizeof(c->last));
 				return code;
@@ -82,9 +86,14 @@ read_reply(struct smtp_client *c, int *ehlo_pipelining)
 		}
 		if (c->in.len > 65536)
 			return -1;
-		if (poll(&p, 1, c->timeout_ms) <= 0)
+		if (c->tls ? tls_io_wait(c->tls, c->fd, 0, c->timeout_ms) < 0 : poll(&p, 1, c->timeout_ms) <= 0)
 			return snprintf(c->last, sizeof(c->last), "timeout waiting for the relay"), -1;
-		if ((n = read(c->fd, chunk, sizeof(chunk))) <= 0) {
+		if (c->tls) {
+			if ((n = tls_recv(c->tls, chunk, sizeof(chunk))) == TLS_AGAIN)
+				continue;
+			if (n <= 0)
+				return snprintf(c->last, sizeof(c->last), "relay closed the TLS connection"), -1;
+		} else if ((n = read(c->fd, chunk, sizeof(chunk))) <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
 			return snprintf(c->last, sizeof(c->last), "relay closed the connection"), -1;
@@ -105,7 +114,12 @@ send_all(struct smtp_client *c, const void *p, size_t n)
 	while (n > 0) {
 		if (poll(&pf, 1, c->timeout_ms) <= 0)
 			return snprintf(c->last, sizeof(c->last), "timeout sending to the relay"), -1;
-		if ((w = send(c->fd, b, n, MSG_NOSIGNAL)) < 0) {
+		if (c->tls) {
+			if ((w = tls_send(c->tls, b, n)) == TLS_AGAIN)
+				continue;
+			if (w < 0)
+				return snprintf(c->last, sizeof(c->last), "TLS send failed"), -1;
+		} else if ((w = send(c->fd, b, n, MSG_NOSIGNAL)) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return snprintf(c->last, sizeof(c->last), "send: %s", strerror(errno)), -1;
@@ -119,7 +133,7 @@ send_all(struct smtp_client *c, const void *p, size_t n)
 /* smtp_client_open - connect, read the greeting, EHLO */
 int
 smtp_client_open(struct smtp_client *c, const char *host, int port, int timeout_s,
-    const char *helo, char *err, size_t errlen)
+    const char *helo, const struct smtp_tls *tls, char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char portstr[16], cmd[512];
@@ -165,6 +179,30 @@ smtp_client_open(struct smtp_client *c, const char *host, int port, int timeout_
 	snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", helo);
 	if (send_all(c, cmd, strlen(cmd)) < 0 || (code = read_reply(c, &c->pipelining)) != 250) {
 		snprintf(err, errlen, "relay EHLO: %s", c->last);
+		smtp_client_close(c);
+		return -1;
+	}
+	if (!tls || tls->mode == RELAY_TLS_NONE || (!c->starttls && tls->mode == RELAY_TLS_MAY))
+		return 0;
+	if (!c->starttls) {
+		snprintf(err, errlen, "relay %s does not offer STARTTLS (relay.tls = \"verify\" requires it)", host);
+		smtp_client_close(c);
+		return -1;
+	}
+	/* STARTTLS: 220, the handshake (verified if asked), then the dialogue again from EHLO */
+	if (send_all(c, "STARTTLS\r\n", 10) < 0 || read_reply(c, NULL) != 220 || c->in.len != 0) {
+		snprintf(err, errlen, "relay STARTTLS: %s", c->in.len ? "data after the 220 (refused)" : c->last);
+		smtp_client_close(c);
+		return -1;
+	}
+	if ((c->tls = tls_connect(c->fd, *tls->name ? tls->name : host, tls->ca_file, tls->mode == RELAY_TLS_VERIFY,
+	    c->timeout_ms, err, errlen)) == NULL) {
+		smtp_client_close(c);
+		return -1;
+	}
+	c->pipelining = c->starttls = 0;
+	if (send_all(c, cmd, strlen(cmd)) < 0 || read_reply(c, &c->pipelining) != 250) {
+		snprintf(err, errlen, "relay EHLO after STARTTLS: %s", c->last);
 		smtp_client_close(c);
 		return -1;
 	}
@@ -284,10 +322,14 @@ broken:
 void
 smtp_client_close(struct smtp_client *c)
 {
-	if (c->fd >= 0) {
+	if (c->tls) {
+		(void)tls_send(c->tls, "QUIT\r\n", 6);
+		tls_connect_free(c->tls);
+		c->tls = NULL;
+	} else if (c->fd >= 0)
 		(void)send(c->fd, "QUIT\r\n", 6, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (c->fd >= 0)
 		close(c->fd);
-	}
 	c->fd = -1;
 	buf_free(&c->in);
 }

@@ -2,20 +2,30 @@
 #ifndef MLIST_DELIVER_SMTP_H
 #define MLIST_DELIVER_SMTP_H
 
+#include <gnutls/gnutls.h>
 #include <stddef.h>
 
 #include "util/buf.h"
+
+/* how the client treats STARTTLS (relay.tls) */
+struct smtp_tls {
+	int		 mode;		/* RELAY_TLS_NONE, RELAY_TLS_MAY, RELAY_TLS_VERIFY */
+	const char	*ca_file;	/* "" : the system's CA store */
+	const char	*name;		/* the name the certificate must carry */
+};
 
 struct smtp_client {
 	int		 fd;
 	int		 timeout_ms;
 	int		 pipelining;
+	int		 starttls;	/* the relay offered STARTTLS */
+	gnutls_session_t tls;		/* NULL: clear text */
 	struct buf	 in;
 	char		 last[256];	/* last reply, for errors (addresses redacted) */
 };
 
 int	smtp_client_open(struct smtp_client *, const char *host, int port, int timeout_s,
-	    const char *helo, char *err, size_t errlen);
+	    const char *helo, const struct smtp_tls *, char *err, size_t errlen);
 #define SMTP_TEXT_MAX	160
 
 int	smtp_client_send(struct smtp_client *, const char *from, char *const *rcpts, int n,

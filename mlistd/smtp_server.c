@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "tls.h"
 #include "smtp_server.h"
 #include "smtp_session.h"
 #include "util/log.h"
@@ -44,6 +45,9 @@ struct conn {
 	time_t		 last;
 	struct cfgref	*ref;
 	struct smtp_session s;
+	gnutls_session_t tls;		/* NULL: clear text */
+	int		 handshaking;
+	int		 listener;
 };
 
 struct smtp_server {
@@ -51,6 +55,9 @@ struct smtp_server {
 	struct spool	*spool;
 	int		*lfd;
 	int		*llmtp;
+	struct tls_server **ltls;	/* per listener: NULL, or its certificate */
+	int		 ntls;
+	int		*lreq;		/* per listener: require_tls */
 	int		 nl;
 	struct conn	**conns;
 	int		 nconns;
@@ -112,8 +119,11 @@ smtp_server_new(struct config *cfg, struct spool *sp, int wake_fd, struct buf *e
 
 	if (!srv || (srv->cur = calloc(1, sizeof(*srv->cur))) == NULL ||
 	    (srv->lfd = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL ||
-	    (srv->llmtp = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL)
+	    (srv->llmtp = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL ||
+	    (srv->ltls = calloc((size_t)cfg->nlisten, sizeof(*srv->ltls))) == NULL ||
+	    (srv->lreq = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL)
 		abort();
+	srv->ntls = cfg->nlisten;
 	srv->cur->cfg = cfg;
 	srv->cur->refs = 1;
 	srv->spool = sp;
@@ -125,8 +135,16 @@ smtp_server_new(struct config *cfg, struct spool *sp, int wake_fd, struct buf *e
 			return NULL;
 		}
 		srv->llmtp[i] = cfg->listen[i].lmtp;
-		log_info("NOQUEUE smtpd: listening on %s port %d protocol=%s", cfg->listen[i].address,
-		    cfg->listen[i].port, cfg->listen[i].lmtp == PROTO_HTTP ? "http" : cfg->listen[i].lmtp ? "lmtp" : "smtp");
+		srv->lreq[i] = cfg->listen[i].require_tls;
+		if (*cfg->listen[i].tls_cert &&
+		    (srv->ltls[i] = tls_server_new(cfg->listen[i].tls_cert, cfg->listen[i].tls_key, err)) == NULL) {
+			srv->nl = i + 1;
+			smtp_server_free(srv);
+			return NULL;
+		}
+		log_info("NOQUEUE smtpd: listening on %s port %d protocol=%s%s", cfg->listen[i].address,
+		    cfg->listen[i].port, cfg->listen[i].lmtp == PROTO_HTTP ? "http" : cfg->listen[i].lmtp ? "lmtp" : "smtp",
+		    srv->ltls[i] ? srv->lreq[i] ? " starttls=required" : " starttls=offered" : "");
 	}
 	srv->nl = cfg->nlisten;
 	return srv;
@@ -156,6 +174,8 @@ conn_close(struct smtp_server *srv, int i)
 	struct conn *c = srv->conns[i];
 
 	smtp_session_free(&c->s);
+	if (c->tls)
+		tls_close(c->tls);
 	close(c->fd);
 	ref_put(srv, c->ref);
 	free(c);
@@ -209,6 +229,9 @@ accept_one(struct smtp_server *srv, int l)
 	c->ref = srv->cur;
 	c->ref->refs++;
 	smtp_session_init(&c->s, c->ref->cfg, srv->spool, srv->llmtp[l], peer);
+	c->s.tls_offer = srv->ltls[l] != NULL;
+	c->s.require_tls = srv->lreq[l];
+	c->listener = l;
 	srv->conns[srv->nconns++] = c;
 }
 
@@ -218,13 +241,17 @@ conn_write(struct conn *c)
 {
 	ssize_t n;
 
+	if (c->handshaking)
+		return 0;
 	while (c->s.out.len > 0) {
-		n = send(c->fd, c->s.out.data, c->s.out.len, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+		if (c->tls) {
+			if ((n = tls_send(c->tls, c->s.out.data, c->s.out.len)) == TLS_AGAIN)
 				return 0;
+		} else if ((n = send(c->fd, c->s.out.data, c->s.out.len, MSG_NOSIGNAL)) < 0 &&
+		    (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n < 0)
 			return -1;
-		}
 		buf_consume(&c->s.out, (size_t)n);
 	}
 	return 0;
@@ -238,8 +265,16 @@ conn_read(struct smtp_server *srv, struct conn *c)
 	ssize_t n;
 	int before = c->s.committed;
 
-	n = recv(c->fd, chunk, sizeof(chunk), 0);
-	if (n < 0)
+	if (c->handshaking)
+		return 0;
+	if (c->tls) {
+		if ((n = tls_recv(c->tls, chunk, sizeof(chunk))) == TLS_AGAIN)
+			return 0;
+		if (n < 0) {
+			log_info("NOQUEUE smtpd: client=%s reason=tls-error result=tempfail", c->s.peer);
+			return -1;
+		}
+	} else if ((n = recv(c->fd, chunk, sizeof(chunk), 0)) < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0) {
 		if (c->s.state == SS_DATA)
@@ -266,6 +301,36 @@ check_timeouts(struct conn *c, time_t now)
 
 	if (!c->s.close_after && now - c->last > limit)
 		(c->s.lmtp == PROTO_HTTP ? http_timeout : smtp_session_timeout)(&c->s);
+}
+
+/*
+ * tls_step - STARTTLS: once the 220 is out, the handshake begins, and runs
+ * as the socket allows; -1 ends the connection.
+ */
+static int
+tls_step(struct smtp_server *srv, struct conn *c)
+{
+	char why[200], desc[100];
+	int r;
+
+	if (c->s.tls_start && !c->tls && c->s.out.len == 0) {
+		if ((c->tls = tls_accept(srv->ltls[c->listener], c->fd)) == NULL)
+			return -1;
+		c->handshaking = 1;
+	}
+	if (!c->handshaking)
+		return 0;
+	if ((r = tls_handshake(c->tls, why, sizeof(why))) < 0) {
+		log_info("NOQUEUE smtpd: client=%s reason=tls-handshake (%s) result=tempfail", c->s.peer, why);
+		return -1;
+	}
+	if (r == 1) {
+		c->handshaking = 0;
+		smtp_session_tls_started(&c->s);
+		tls_describe(c->tls, desc, sizeof(desc));
+		log_info("NOQUEUE smtpd: client=%s starttls=%s", c->s.peer, desc);
+	}
+	return 0;
 }
 
 /* smtp_server_run - the loop; returns to reload, or when stopped and all sessions are done */
@@ -312,10 +377,14 @@ smtp_server_run(struct smtp_server *srv)
 
 			pfd[np].fd = c->fd;
 			pfd[np].events = 0;
-			if (!c->s.close_after && c->s.out.len < OUT_HIGH_WATER)
-				pfd[np].events |= POLLIN;
-			if (c->s.out.len)
-				pfd[np].events |= POLLOUT;
+			if (c->handshaking)
+				pfd[np].events = tls_wants_write(c->tls) ? POLLOUT : POLLIN;
+			else {
+				if (!c->s.close_after && c->s.out.len < OUT_HIGH_WATER)
+					pfd[np].events |= POLLIN;
+				if (c->s.out.len)
+					pfd[np].events |= POLLOUT;
+			}
 			np++;
 		}
 		n = poll(pfd, (nfds_t)np, 1000);
@@ -330,12 +399,24 @@ smtp_server_run(struct smtp_server *srv)
 			short re = n > 0 ? pfd[srv->nl + i].revents : 0;
 			int dead = 0;
 
-			if (re & (POLLIN | POLLHUP | POLLERR))
+			if (c->handshaking && (srv->stopping || now - c->last > c->ref->cfg->command_timeout))
+				dead = 1;	/* a handshake that stalls, or the daemon stopping: no reply is possible */
+			else if (c->handshaking && (re & (POLLIN | POLLOUT | POLLHUP | POLLERR))) {
+				c->last = now;
+				dead = tls_step(srv, c) < 0;
+			}
+			else if (re & (POLLIN | POLLHUP | POLLERR)) {
 				dead = conn_read(srv, c) < 0;
+				/* GnuTLS may hold whole records poll() cannot see */
+				while (!dead && c->tls && !c->handshaking && tls_pending(c->tls) && !c->s.close_after)
+					dead = conn_read(srv, c) < 0;
+			}
 			if (!dead)
 				check_timeouts(c, now);
 			if (!dead && conn_write(c) < 0)
 				dead = 1;
+			if (!dead && c->s.tls_start && !c->tls)
+				dead = tls_step(srv, c) < 0;	/* the 220 is out: begin */
 			if (dead || (c->s.close_after && c->s.out.len == 0))
 				conn_close(srv, i);
 		}
@@ -377,6 +458,10 @@ smtp_server_free(struct smtp_server *srv)
 	free(srv->conns);
 	free(srv->lfd);
 	free(srv->llmtp);
+	for (i = 0; i < srv->ntls; i++)
+		tls_server_free(srv->ltls[i]);
+	free(srv->ltls);
+	free(srv->lreq);
 	if (srv->cur && --srv->cur->refs == 0) {
 		config_free(srv->cur->cfg);
 		free(srv->cur);

@@ -45,6 +45,7 @@ static void cmd_noop(struct smtp_session *, char *);
 static void cmd_quit(struct smtp_session *, char *);
 static void cmd_vrfy(struct smtp_session *, char *);
 static void cmd_help(struct smtp_session *, char *);
+static void cmd_starttls(struct smtp_session *, char *);
 
 static const struct smtp_cmd commands[] = {
 	{ "EHLO", ANY, cmd_ehlo, 0 },
@@ -58,6 +59,7 @@ static const struct smtp_cmd commands[] = {
 	{ "QUIT", ANY, cmd_quit, 2 },
 	{ "VRFY", ANY, cmd_vrfy, 2 },
 	{ "HELP", ANY, cmd_help, 2 },
+	{ "STARTTLS", ST(SS_HELO), cmd_starttls, 2 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -150,7 +152,33 @@ cmd_ehlo(struct smtp_session *s, char *args)
 	reply(s, "250-PIPELINING");
 	reply(s, "250-SIZE %lld", s->cfg->max_message_size);
 	reply(s, "250-8BITMIME");
+	if (s->tls_offer && !s->tls_active)
+		reply(s, "250-STARTTLS");
 	reply(s, "250 ENHANCEDSTATUSCODES");
+}
+
+/*
+ * cmd_starttls - RFC 3207: 220, then the caller's handshake. Everything the
+ * client said before (the HELO) is forgotten, and so is anything it sent
+ * after STARTTLS in the same breath (smtp_session_input drops it: the
+ * command-injection attack of CVE-2011-0411).
+ */
+static void
+cmd_starttls(struct smtp_session *s, char *args)
+{
+	if (*args) {
+		reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return bad_command(s);
+	}
+	if (!s->tls_offer || s->tls_active) {
+		reply(s, s->tls_active ? "503 5.5.1 TLS is already active" : "454 4.7.0 TLS not available here");
+		return;
+	}
+	transaction_reset(s);
+	s->helo[0] = 0;
+	s->state = SS_CONNECTED;
+	s->tls_start = 1;
+	reply(s, "220 2.0.0 Ready to start TLS");
 }
 
 static void
@@ -193,6 +221,10 @@ cmd_mail(struct smtp_session *s, char *args)
 	char *params, *addr, *tok, *save = NULL, *end;
 	long long size;
 
+	if (s->require_tls && !s->tls_active) {
+		reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
 	if ((addr = path_arg(args, "FROM:", &params)) == NULL) {
 		reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return bad_command(s);
@@ -369,15 +401,15 @@ static void
 dispatch(struct smtp_session *s, char *line)
 {
 	const struct smtp_cmd *c;
-	char verb[8], *args;
+	char verb[16], *args;
 	size_t n = strcspn(line, " ");
 
 	args = line + n;
 	while (*args == ' ')
 		args++;
-	snprintf(verb, sizeof(verb), "%.*s", (int)(n < 7 ? n : 7), line);
+	snprintf(verb, sizeof(verb), "%.*s", (int)(n < 15 ? n : 15), line);
 	for (c = commands; c->name; c++)
-		if (n == 4 && strcasecmp(c->name, verb) == 0 && (c->lmtp == 2 || c->lmtp == s->lmtp))
+		if (n == strlen(c->name) && strcasecmp(c->name, verb) == 0 && (c->lmtp == 2 || c->lmtp == s->lmtp))
 			break;
 	if (c->name == NULL) {
 		reply(s, "500 5.5.2 Command not recognized");
@@ -400,7 +432,7 @@ smtp_session_input(struct smtp_session *s, const unsigned char *p, size_t n)
 	enum smtp_in_ev ev;
 	size_t used;
 
-	while (n > 0 && s->state != SS_CLOSED) {
+	while (n > 0 && s->state != SS_CLOSED && !s->tls_start) {
 		used = smtp_in_feed(&s->in, p, n, &ev);
 		p += used;
 		n -= used;
@@ -446,4 +478,19 @@ void
 smtp_session_shutdown(struct smtp_session *s)
 {
 	close_with(s, "421 4.3.2 Service shutting down; try again later");
+}
+
+/*
+ * smtp_session_tls_started - the handshake is done: the dialogue starts
+ * again (EHLO first), and whatever the client sent in clear after STARTTLS
+ * is gone.
+ */
+void
+smtp_session_tls_started(struct smtp_session *s)
+{
+	smtp_in_free(&s->in);
+	smtp_in_init(&s->in);
+	s->tls_start = 0;
+	s->tls_active = 1;
+	s->state = SS_CONNECTED;
 }

@@ -23,6 +23,10 @@ struct smtp_session {
 	int		 errors;	/* bad commands so far */
 	int		 close_after;	/* close once out is flushed */
 	int		 committed;	/* messages accepted (for the caller) */
+	int		 tls_offer;	/* the listener can do STARTTLS (set by the caller) */
+	int		 require_tls;	/* ... and insists on it before MAIL */
+	int		 tls_active;	/* the dialogue now runs inside TLS */
+	int		 tls_start;	/* STARTTLS accepted: the caller starts the handshake after the 220 */
 	char		 helo[256];
 	char		 peer[64];
 };
@@ -33,5 +37,6 @@ void	smtp_session_free(struct smtp_session *);
 void	smtp_session_input(struct smtp_session *, const unsigned char *, size_t);
 void	smtp_session_timeout(struct smtp_session *);
 void	smtp_session_shutdown(struct smtp_session *);
+void	smtp_session_tls_started(struct smtp_session *);
 
 #endif

@@ -44,6 +44,7 @@ static const char *const posting_choices[] = { "members", "moderated", "open", "
 static const char *const verp_choices[] = { "never", "always", NULL };
 static const char *const auth_choices[] = { "sender", "confirm", "signature", NULL };
 static const char *const proto_choices[] = { "smtp", "lmtp", "http", NULL };
+static const char *const relay_tls_choices[] = { "none", "may", "verify", NULL };
 static const char *const identity_choices[] = { "real", "pseudonym", "anonymous", NULL };
 static const char *const private_choices[] = { "members", "anyone", "off", NULL };
 static const char *const html_choices[] = { "keep", "strip-remote", "text", NULL };
@@ -72,6 +73,9 @@ static const struct cfg_rule instance_rules[] = {
 	{ "relay.maildir",	T_STR,	C(relay_maildir), "", 0, 0, 0, NULL },
 	{ "relay.retry_base",	T_INT,	C(retry_base), "", 60, 1, 86400, NULL },
 	{ "relay.retry_cap",	T_INT,	C(retry_cap), "", 3600, 1, 7 * 86400, NULL },
+	{ "relay.tls",		T_ENUM,	C(relay_tls), "may", 0, 0, 0, relay_tls_choices },
+	{ "relay.tls_ca_file",	T_STR,	C(relay_tls_ca), "", 0, 0, 0, NULL },
+	{ "relay.tls_name",	T_STR,	C(relay_tls_name), "", 0, 0, 0, NULL },
 	{ "limits",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "limits.max_message_size", T_INT64, C(max_message_size), "", 10485760, 1024, 1LL << 30, NULL },
 	{ "limits.max_recipients", T_INT, C(max_recipients), "", 100, 1, 10000, NULL },
@@ -87,6 +91,10 @@ static const struct cfg_rule listen_rules[] = {
 	{ "address",		T_STR,	L(address), "127.0.0.1", 0, 0, 0, NULL },
 	{ "port",		T_INT,	L(port), NULL, 0, 1, 65535, NULL },
 	{ "protocol",		T_ENUM,	L(lmtp), "smtp", 0, 0, 0, proto_choices },
+	{ "tls",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "tls.certificate",	T_STR,	L(tls_cert), "", 0, 0, 0, NULL },
+	{ "tls.key",		T_STR,	L(tls_key), "", 0, 0, 0, NULL },
+	{ "require_tls",	T_BOOL,	L(require_tls), "", 0, 0, 1, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 #undef L
@@ -642,6 +650,15 @@ load_listen(struct config *c, config_t *cf, struct buf *errs)
 		}
 		nerr += validate(e, listen_rules, &c->listen[c->nlisten], c->file, prefix, errs);
 		nerr += unknown_keys(e, listen_rules, c->file, prefix, "", errs);
+		if (c->listen[c->nlisten].tls_cert && c->listen[c->nlisten].tls_key &&
+		    (!*c->listen[c->nlisten].tls_cert != !*c->listen[c->nlisten].tls_key ||
+		    (c->listen[c->nlisten].require_tls && !*c->listen[c->nlisten].tls_cert) ||
+		    (c->listen[c->nlisten].lmtp == PROTO_HTTP && *c->listen[c->nlisten].tls_cert))) {
+			cfg_error(errs, c->file, (int)config_setting_source_line(e), prefix,
+			    "tls needs both certificate and key (PEM files), require_tls needs tls, and an http "
+			    "listener has none (put it behind the web server that holds the certificate)%s", "");
+			nerr++;
+		}
 		c->nlisten++;
 	}
 	return nerr;
@@ -719,6 +736,11 @@ config_load_flags(const char *path, int flags, struct buf *errs)
 	    resolve(&c->templates_dir, c->dir) < 0 || resolve(&c->relay_maildir, c->dir) < 0 ||
 	    resolve(&c->pid_file, c->dir) < 0))
 		nerr++;
+	for (int i = 0; nerr == 0 && i < c->nlisten; i++)
+		if (resolve(&c->listen[i].tls_cert, c->dir) < 0 || resolve(&c->listen[i].tls_key, c->dir) < 0)
+			nerr++;
+	if (nerr == 0 && resolve(&c->relay_tls_ca, c->dir) < 0)
+		nerr++;
 	if (nerr == 0 && *c->pid_file == 0) {
 		free(c->pid_file);
 		if (asprintf(&c->pid_file, "%s/mlistd.pid", c->state_dir) < 0)
@@ -742,7 +764,7 @@ config_free(struct config *c)
 	if (!c)
 		return;
 	for (i = 0; i < c->nlisten; i++)
-		free(c->listen[i].address);
+		free(c->listen[i].address), free(c->listen[i].tls_cert), free(c->listen[i].tls_key);
 	free(c->listen);
 	for (i = 0; i < c->nlists; i++)
 		config_list_free(&c->lists[i]);
@@ -757,6 +779,8 @@ config_free(struct config *c)
 	free(c->user);
 	free(c->relay_host);
 	free(c->relay_maildir);
+	free(c->relay_tls_ca);
+	free(c->relay_tls_name);
 	free(c);
 }
 

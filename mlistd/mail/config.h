@@ -23,11 +23,15 @@ enum grave { Q_UNMASK, Q_BAN, Q_EXPEL, Q_POLICY, Q_ROLES, Q_ADMIT, Q_ROSTER, Q_N
 enum { PROTO_SMTP, PROTO_LMTP, PROTO_HTTP };
 enum { DISC_WARN, DISC_PUBLIC, DISC_SUSPEND };
 enum { VIS_HIDDEN, VIS_ROLES, VIS_NAMED };
+enum { RELAY_TLS_NONE, RELAY_TLS_MAY, RELAY_TLS_VERIFY };
 
 struct listen_cfg {
 	char		*address;
 	int		 port;
 	int		 lmtp;		/* protocol: PROTO_SMTP, PROTO_LMTP or PROTO_HTTP (one-click) */
+	char		*tls_cert;	/* STARTTLS: PEM certificate chain and key ("" : no TLS) */
+	char		*tls_key;
+	int		 require_tls;	/* no MAIL before STARTTLS */
 };
 
 struct list_cfg {
@@ -94,6 +98,9 @@ struct config {
 	int		 relay_batch;
 	int		 relay_timeout;
 	char		*relay_maildir;
+	int		 relay_tls;	/* RELAY_TLS_NONE, _MAY (if offered, unverified), _VERIFY (required, checked) */
+	char		*relay_tls_ca;	/* CA file for verify ("" : the system's store) */
+	char		*relay_tls_name;	/* name the certificate must carry ("" : relay.host) */
 	int		 retry_base;	/* first retry after this many seconds, doubling */
 	int		 retry_cap;	/* ... up to this interval */
 	/* limits */

@@ -59,6 +59,7 @@ class SinkHandler:
         self.reject = None          # e.g. "451 4.3.0 try later" to refuse every RCPT
         self.reject_rcpt = {}       # address -> reply, to refuse one recipient
         self.rcpt_delay = 0.0       # seconds to stall each RCPT (to kill the daemon mid-run)
+        self.tls = []               # per message: did it come inside TLS?
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.rcpt_delay:
@@ -74,6 +75,7 @@ class SinkHandler:
         with self.lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
             self.transactions += 1
+            self.tls.append(session.ssl is not None)
         return "250 OK"
 
     def for_rcpt(self, rcpt):
@@ -87,13 +89,15 @@ class SinkHandler:
 
 
 class Sink:
-    def __init__(self):
+    def __init__(self, **server_kwargs):
         self.port = free_port()
         self.handler = SinkHandler()
         self.controller = None
+        self.server_kwargs = server_kwargs     # e.g. tls_context=..., require_starttls=True
 
     def start(self):
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     server_kwargs=dict(self.server_kwargs))
         self.controller.start()
 
     def stop(self):
@@ -111,7 +115,7 @@ class Sink:
 
 
 class Instance:
-    def __init__(self, root, sink, extra="", relay=None, lmtp=False, http=False):
+    def __init__(self, root, sink, extra="", relay=None, lmtp=False, http=False, listen_tls=""):
         self.root = root
         self.port = free_port()
         self.lmtp_port = free_port() if lmtp else None
@@ -122,7 +126,7 @@ class Instance:
         self.proc = None
         os.makedirs(os.path.join(root, "lists"))
         os.makedirs(os.path.join(root, "templates"))
-        listen = f'{{ address = "127.0.0.1"; port = {self.port}; }}'
+        listen = f'{{ address = "127.0.0.1"; port = {self.port}; {listen_tls} }}'
         if lmtp:
             listen += f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; }}'
         if http:
