@@ -48,6 +48,7 @@ struct conn {
 	gnutls_session_t tls;		/* NULL: clear text */
 	int		 handshaking;
 	int		 listener;
+	time_t		 record_start;	/* when the line now arriving began (0: none pending) */
 };
 
 struct smtp_server {
@@ -287,6 +288,11 @@ conn_read(struct smtp_server *srv, struct conn *c)
 		http_input(&c->s, chunk, (size_t)n);
 	else
 		smtp_session_input(&c->s, chunk, (size_t)n);
+	/* the record deadline: a line (or HTTP request) begun must end within the timeout */
+	if (c->s.lmtp == PROTO_HTTP ? c->s.data.len == 0 : c->s.in.linelen == 0)
+		c->record_start = 0;
+	else if (c->record_start == 0)
+		c->record_start = c->last;
 	if (c->s.committed != before && srv->wake_fd >= 0)
 		(void)!write(srv->wake_fd, "w", 1);	/* nudge the queue manager; non-blocking */
 	return 0;
@@ -299,7 +305,12 @@ check_timeouts(struct conn *c, time_t now)
 	const struct config *cfg = c->ref->cfg;
 	int limit = c->s.state == SS_DATA ? cfg->data_timeout : cfg->command_timeout;
 
-	if (!c->s.close_after && now - c->last > limit)
+	/*
+	 * idle too long, or one line taking too long to arrive (slowloris: a
+	 * byte now and then keeps a connection from being idle, not a line
+	 * from being late; Postfix's smtpd_per_record_deadline)
+	 */
+	if (!c->s.close_after && (now - c->last > limit || (c->record_start && now - c->record_start > limit)))
 		(c->s.lmtp == PROTO_HTTP ? http_timeout : smtp_session_timeout)(&c->s);
 }
 

@@ -163,6 +163,33 @@ def test_idle_client_times_out(make_instance):
     s.close()
 
 
+def test_slowloris_line_is_cut_at_the_record_deadline(make_instance):
+    """A byte now and then keeps a connection from being idle, not a command line from being late."""
+    inst = make_instance(extra="limits = { command_timeout = 2; };")
+    s = socket.create_connection(("127.0.0.1", inst.port), timeout=10)
+    s.recv(100)
+    t = time.time()
+    got = b""
+    try:
+        for b in b"EHLO " + b"o" * 40:
+            s.sendall(bytes([b]))
+            time.sleep(0.3)          # never idle for 2 s, but the line is 13 s long
+            s.setblocking(False)
+            try:
+                got += s.recv(200)
+            except BlockingIOError:
+                pass
+            s.setblocking(True)
+            if got:
+                break
+    except OSError:
+        pass
+    assert got.startswith(b"421 4.4.2"), got
+    assert time.time() - t < 5
+    assert inst.wait_log("reason=timeout")
+    s.close()
+
+
 def test_slow_client_does_not_block_others(make_instance):
     inst = make_instance()
     slow = socket.create_connection(("127.0.0.1", inst.port))
