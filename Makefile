@@ -61,7 +61,7 @@ $(BUILD)/bin/mlistctl: $(BUILD)/tools/mlistctl.o $(BUILD)/libmlist.a
 
 # unit tests: one Check binary per module; the spool fault test wraps syscalls
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
-WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=close
+WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=close,--wrap=syncfs
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"

@@ -49,6 +49,7 @@ struct conn {
 	int		 handshaking;
 	int		 listener;
 	time_t		 record_start;	/* when the line now arriving began (0: none pending) */
+	int		 dead;		/* found finished in this loop's read pass */
 };
 
 struct smtp_server {
@@ -231,6 +232,7 @@ accept_one(struct smtp_server *srv, int l)
 	c->ref->refs++;
 	smtp_session_init(&c->s, c->ref->cfg, srv->spool, srv->llmtp[l], peer);
 	c->s.tls_offer = srv->ltls[l] != NULL;
+	c->s.group_commit = 1;
 	c->s.require_tls = srv->lreq[l];
 	c->listener = l;
 	srv->conns[srv->nconns++] = c;
@@ -349,12 +351,14 @@ int
 smtp_server_run(struct smtp_server *srv)
 {
 	struct pollfd *pfd = NULL;
-	int i, n, np, cap = 0;
+	struct smtp_session **commit = NULL;
+	int i, n, np, cap = 0, ncommit, commitcap = 0;
 	time_t now;
 
 	for (;;) {
 		if ((smtp_server_reload_flag || smtp_server_child_flag) && !srv->stopping) {
 			free(pfd);
+			free(commit);
 			return smtp_server_child_flag ? SERVER_CHILD : SERVER_RELOAD;
 		}
 		if (smtp_server_stop_flag && !srv->stopping) {
@@ -404,26 +408,53 @@ smtp_server_run(struct smtp_server *srv)
 			break;
 		}
 		now = time(NULL);
-		/* connections first (indices shift when one closes: walk backwards) */
-		for (i = srv->nconns - 1; i >= 0; i--) {
+		/* connections first: read everything that came */
+		ncommit = 0;
+		for (i = 0; i < srv->nconns; i++) {
 			struct conn *c = srv->conns[i];
 			short re = n > 0 ? pfd[srv->nl + i].revents : 0;
-			int dead = 0;
 
+			c->dead = 0;
 			if (c->handshaking && (srv->stopping || now - c->last > c->ref->cfg->command_timeout))
-				dead = 1;	/* a handshake that stalls, or the daemon stopping: no reply is possible */
+				c->dead = 1;	/* a handshake that stalls, or the daemon stopping: no reply is possible */
 			else if (c->handshaking && (re & (POLLIN | POLLOUT | POLLHUP | POLLERR))) {
 				c->last = now;
-				dead = tls_step(srv, c) < 0;
-			}
-			else if (re & (POLLIN | POLLHUP | POLLERR)) {
-				dead = conn_read(srv, c) < 0;
+				c->dead = tls_step(srv, c) < 0;
+			} else if (re & (POLLIN | POLLHUP | POLLERR)) {
+				c->dead = conn_read(srv, c) < 0;
 				/* GnuTLS may hold whole records poll() cannot see */
-				while (!dead && c->tls && !c->handshaking && tls_pending(c->tls) && !c->s.close_after)
-					dead = conn_read(srv, c) < 0;
+				while (!c->dead && c->tls && !c->handshaking && tls_pending(c->tls) && !c->s.close_after &&
+				    c->s.state != SS_COMMIT)
+					c->dead = conn_read(srv, c) < 0;
 			}
-			if (!dead)
+			if (!c->dead)
 				check_timeouts(c, now);
+			if (!c->dead && c->s.state == SS_COMMIT) {
+				if (ncommit == commitcap) {
+					commitcap = commitcap ? commitcap * 2 : 64;
+					if ((commit = realloc(commit, sizeof(*commit) * (size_t)commitcap)) == NULL)
+						abort();
+				}
+				commit[ncommit++] = &c->s;
+			}
+		}
+		/* then every message whose DATA ended, made durable together: one flush, then the 250s */
+		if (ncommit > 0) {
+			int before = 0, after = 0;
+
+			for (i = 0; i < ncommit; i++)
+				before += commit[i]->committed;
+			smtp_session_commit_group(commit, ncommit);
+			for (i = 0; i < ncommit; i++)
+				after += commit[i]->committed;
+			if (after != before && srv->wake_fd >= 0)
+				(void)!write(srv->wake_fd, "w", 1);	/* nudge the queue manager; non-blocking */
+		}
+		/* then the replies (indices shift when one closes: walk backwards) */
+		for (i = srv->nconns - 1; i >= 0; i--) {
+			struct conn *c = srv->conns[i];
+			int dead = c->dead;
+
 			if (!dead && conn_write(c) < 0)
 				dead = 1;
 			if (!dead && c->s.tls_start && !c->tls)
@@ -442,6 +473,7 @@ smtp_server_run(struct smtp_server *srv)
 				}
 	}
 	free(pfd);
+	free(commit);
 	return SERVER_STOPPED;
 }
 

@@ -105,6 +105,7 @@ smtp_session_init(struct smtp_session *s, const struct config *cfg, struct spool
 	smtp_in_init(&s->in);
 	buf_init(&s->out, 0);
 	buf_init(&s->data, SPOOL_CHUNK * 4);
+	buf_init(&s->stash, 0);
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	if (lmtp != PROTO_HTTP)		/* HTTP: the client speaks first (http.c) */
 		reply(s, "220 %s %s mlistd ready", cfg->hostname, lmtp ? "LMTP" : "ESMTP");
@@ -118,6 +119,7 @@ smtp_session_free(struct smtp_session *s)
 	smtp_in_free(&s->in);
 	buf_free(&s->out);
 	buf_free(&s->data);
+	buf_free(&s->stash);
 }
 
 /* close_with - final reply, then close */
@@ -361,24 +363,65 @@ flush_data(struct smtp_session *s)
 	buf_reset(&s->data);
 }
 
-/* end_of_data - refuse or commit; reply per recipient under LMTP */
+static void finish_data(struct smtp_session *, enum result);
+
+/* end_of_data - refuse, or commit (now, or with the loop's group: smtp_session_commit_group) */
 static void
 end_of_data(struct smtp_session *s)
 {
+	flush_data(s);
+	if (s->in.too_big || s->in.long_line)
+		finish_data(s, PERMFAIL);
+	else if (s->group_commit)
+		s->state = SS_COMMIT;	/* the reply waits for the group's flush */
+	else
+		finish_data(s, spool_commit(&s->w));
+}
+
+/*
+ * smtp_session_commit_group - every session waiting in SS_COMMIT: their
+ * files made durable together (spool_commit_many), then each one's reply,
+ * then whatever each client sent behind its DATA.
+ */
+void
+smtp_session_commit_group(struct smtp_session **ss, int n)
+{
+	struct spool_writer **w = calloc((size_t)n + 1, sizeof(*w));
+	enum result *r = calloc((size_t)n + 1, sizeof(*r));
+	struct buf rest;
+
+	if (!w || !r)
+		abort();
+	for (int i = 0; i < n; i++)
+		w[i] = &ss[i]->w;
+	spool_commit_many(w, n, r);
+	for (int i = 0; i < n; i++) {
+		finish_data(ss[i], r[i]);
+		if (ss[i]->stash.len) {
+			rest = ss[i]->stash;
+			buf_init(&ss[i]->stash, 0);
+			smtp_session_input(ss[i], rest.data, rest.len);
+			buf_free(&rest);
+		}
+	}
+	free(w);
+	free(r);
+}
+
+/* finish_data - the outcome of a message: log, reply per recipient under LMTP */
+static void
+finish_data(struct smtp_session *s, enum result r)
+{
 	char text[256];
-	enum result r;
 	int i;
 
-	flush_data(s);
-	if (s->in.too_big) {
+	if (s->in.too_big)
 		snprintf(text, sizeof(text), "552 5.3.4 Message size exceeds fixed limit of %lld bytes",
 		    s->cfg->max_message_size);
-		r = PERMFAIL;
-	} else if (s->in.long_line) {
+	else if (s->in.long_line)
 		snprintf(text, sizeof(text), "550 5.6.0 Message has a line longer than 998 characters; "
 		    "wrap long lines or use quoted-printable");
-		r = PERMFAIL;
-	} else if ((r = spool_commit(&s->w)) == OK) {
+	else if (r == OK) {
 		snprintf(text, sizeof(text), "250 2.0.0 Ok: queued as %s", s->w.id);
 		s->committed++;
 	} else
@@ -432,7 +475,11 @@ smtp_session_input(struct smtp_session *s, const unsigned char *p, size_t n)
 	enum smtp_in_ev ev;
 	size_t used;
 
-	while (n > 0 && s->state != SS_CLOSED && !s->tls_start) {
+	if (s->state == SS_COMMIT) {
+		(void)buf_append(&s->stash, p, n);	/* bounded by the server's read throttle */
+		return;
+	}
+	while (n > 0 && s->state != SS_CLOSED && s->state != SS_COMMIT && !s->tls_start) {
 		used = smtp_in_feed(&s->in, p, n, &ev);
 		p += used;
 		n -= used;
@@ -462,6 +509,8 @@ smtp_session_input(struct smtp_session *s, const unsigned char *p, size_t n)
 		if (s->state == SS_DATA)
 			flush_data(s);
 	}
+	if (s->state == SS_COMMIT && n > 0)
+		(void)buf_append(&s->stash, p, n);	/* pipelined behind DATA: after the commit */
 }
 
 /* smtp_session_timeout - the client was idle too long */

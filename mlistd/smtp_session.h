@@ -7,7 +7,7 @@
 #include "smtp_input.h"
 #include "util/buf.h"
 
-enum smtp_state { SS_CONNECTED, SS_HELO, SS_MAIL, SS_RCPT, SS_DATA, SS_CLOSED };
+enum smtp_state { SS_CONNECTED, SS_HELO, SS_MAIL, SS_RCPT, SS_DATA, SS_COMMIT, SS_CLOSED };
 
 struct smtp_session {
 	const struct config *cfg;
@@ -27,6 +27,8 @@ struct smtp_session {
 	int		 require_tls;	/* ... and insists on it before MAIL */
 	int		 tls_active;	/* the dialogue now runs inside TLS */
 	int		 tls_start;	/* STARTTLS accepted: the caller starts the handshake after the 220 */
+	int		 group_commit;	/* end of DATA waits in SS_COMMIT for smtp_session_commit_group */
+	struct buf	 stash;		/* input that came behind the DATA being committed */
 	char		 helo[256];
 	char		 peer[64];
 };
@@ -38,5 +40,6 @@ void	smtp_session_input(struct smtp_session *, const unsigned char *, size_t);
 void	smtp_session_timeout(struct smtp_session *);
 void	smtp_session_shutdown(struct smtp_session *);
 void	smtp_session_tls_started(struct smtp_session *);
+void	smtp_session_commit_group(struct smtp_session **, int n);
 
 #endif

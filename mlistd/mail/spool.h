@@ -46,6 +46,7 @@ enum result spool_begin(struct spool *, enum spool_dir, const struct envelope *,
 	    struct spool_writer *);
 enum result spool_write(struct spool_writer *, const void *, size_t);
 enum result spool_commit(struct spool_writer *);
+void	spool_commit_many(struct spool_writer **, int n, enum result *results);
 void	spool_abort(struct spool_writer *);
 int	spool_read(struct spool *, enum spool_dir, const char *id, struct envelope *,
 	    struct buf *msg, struct buf *why);

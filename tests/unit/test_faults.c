@@ -8,7 +8,7 @@
 #include "testutil.h"
 #include "../../mlistd/smtp_session.h"
 
-enum fault { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_CLOSE, F_DIRFSYNC };
+enum fault { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_CLOSE, F_DIRFSYNC, F_SYNCFS };
 static enum fault fault;
 static int armed;	/* only fail inside the DATA commit */
 
@@ -16,6 +16,15 @@ ssize_t __real_write(int, const void *, size_t);
 int __real_fsync(int);
 int __real_rename(const char *, const char *);
 int __real_close(int);
+int __real_syncfs(int);
+
+int
+__wrap_syncfs(int fd)
+{
+	if (armed && fault == F_SYNCFS)
+		return errno = EIO, -1;
+	return __real_syncfs(fd);
+}
 
 ssize_t
 __wrap_write(int fd, const void *p, size_t n)
@@ -113,6 +122,53 @@ START_TEST(failed_commit_answers_451)
 }
 END_TEST
 
+/* the group commit: several sessions' files flushed together; any failed step answers 451 to each */
+static const enum fault group_faults[] = { F_WRITE, F_SYNCFS, F_RENAME, F_CLOSE, F_FSYNC };
+
+START_TEST(failed_group_commit_answers_451_to_each)
+{
+	static const char *const head = "EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<demo@lists.example>\r\nDATA\r\n";
+	static const char *const body = "Subject: x\r\n\r\nhello\r\n.\r\nNOOP\r\n";
+	struct smtp_session s[3], *group[3];
+	int i;
+
+	fault = group_faults[_i];
+	for (i = 0; i < 3; i++) {
+		smtp_session_init(&s[i], cfg, &sp, 0, "192.0.2.1");
+		s[i].group_commit = 1;
+		group[i] = &s[i];
+		smtp_session_input(&s[i], (const unsigned char *)head, strlen(head));
+		buf_reset(&s[i].out);
+		smtp_session_input(&s[i], (const unsigned char *)body, strlen(body));
+		/* no reply yet, and the pipelined NOOP waits behind the commit */
+		ck_assert_int_eq(s[i].state, SS_COMMIT);
+		ck_assert_uint_eq(s[i].out.len, 0);
+	}
+	armed = 1;
+	smtp_session_commit_group(group, 3);
+	armed = 0;
+	for (i = 0; i < 3; i++) {
+		ck_assert_msg(strstr(buf_cstr(&s[i].out), "451 4.3.0") != NULL, "fault %d: %s", fault,
+		    buf_cstr(&s[i].out));
+		ck_assert_ptr_nonnull(strstr(buf_cstr(&s[i].out), "250 2.0.0 Ok\r\n"));	/* the NOOP, after */
+	}
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_INCOMING]), 0);
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_TMP]), 0);
+	/* and without a fault the same group goes through, three files, three 250s */
+	for (i = 0; i < 3; i++) {
+		buf_reset(&s[i].out);
+		smtp_session_input(&s[i], (const unsigned char *)head + 8, strlen(head) - 8);
+		smtp_session_input(&s[i], (const unsigned char *)body, strlen(body));
+	}
+	smtp_session_commit_group(group, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_ptr_nonnull(strstr(buf_cstr(&s[i].out), "250 2.0.0 Ok: queued as"));
+		smtp_session_free(&s[i]);
+	}
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_INCOMING]), 3);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -121,6 +177,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, failed_commit_answers_451, 0, sizeof(faults) / sizeof(faults[0]));
+	tcase_add_loop_test(tc, failed_group_commit_answers_451_to_each, 0, sizeof(group_faults) / sizeof(group_faults[0]));
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
