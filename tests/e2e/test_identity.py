@@ -16,9 +16,10 @@ from conftest import wait_until
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "..", "data", "corpus")
 ROSA = "rosa.luxemburg@spartakus.example"
-# everything that would tell the other members who wrote the corpus posts
+# everything that would tell the other members who wrote the corpus posts (each long enough that
+# encrypted bytes in the database cannot match it by chance: "K-9" alone did, 1 run in ~30)
 NEEDLES = [ROSA, "rosa.luxemburg", "spartakus.example", "Rosa Luxemburg", "Luxemburg", "203.0.113.77",
-           "Thunderbird", "Apple Mail", "Outlook", "Mutt/", "K-9", "Evolution 3", "Roundcube", "Gecko",
+           "Thunderbird", "Apple Mail", "Outlook", "Mutt/", "K-9 Mail", "Evolution 3", "Roundcube", "Gecko",
            "-0300", "Spartakusbund", "winmail", "tracker.example", "camel@", "mail.gmail.com"]
 MEMBERS = (ROSA, "bob@example.org", "carol@example.org")
 

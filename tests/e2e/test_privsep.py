@@ -82,6 +82,26 @@ def test_runs_as_the_configured_user(system_user):
         assert sink.wait_for(2) and len(sink.handler.copies()) == 2
         text = open(os.path.join(root, "mlistd.log")).read()
         assert f"running as {USER}" in text and "running as root" not in text
+        # an unwritable spool (the daemon is not root, so permissions hold): 4xx, then it recovers alone
+        tmpq = os.path.join(root, "state", "queue", "tmp")
+        os.chmod(tmpq, 0o500)
+        try:
+            with smtplib.SMTP("127.0.0.1", port) as s:
+                s.ehlo("x")
+                s.mail("alice@example.org")
+                s.rcpt("demo@lists.example")
+                try:
+                    code, msg = s.data(b"From: alice@example.org\r\nSubject: no room\r\n\r\nRefused.\r\n")
+                except smtplib.SMTPDataError as e:      # refused at DATA already: no 354
+                    code, msg = e.smtp_code, e.smtp_error
+            assert 400 <= code < 500, (code, msg)
+        finally:
+            os.chmod(tmpq, 0o700)
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.sendmail("alice@example.org", ["demo@lists.example"],
+                       b"From: alice@example.org\r\nSubject: again\r\n\r\nTaken again.\r\n")
+        assert sink.wait_for(4) and len(sink.handler.copies()) == 4
+        assert not any(b"Refused." in raw for _, raw in sink.handler.copies())
         # a state directory the user does not own is refused, with how to fix it
         proc.terminate()
         proc.wait(20)
