@@ -40,6 +40,15 @@ priv_user(const char *user, uid_t *uid, gid_t *gid, struct buf *err)
 	return 0;
 }
 
+/* as_root - running as root with a user to become: 1 (ids filled), 0 nothing to do, -1 error */
+static int
+as_root(const char *user, uid_t *uid, gid_t *gid, struct buf *err)
+{
+	if (geteuid() != 0 || !user || !*user)
+		return 0;
+	return priv_user(user, uid, gid, err) < 0 ? -1 : 1;
+}
+
 /* priv_drop - become user if running as root (user "" : stay); 0, or -1 with why in err */
 int
 priv_drop(const char *user, struct buf *err)
@@ -47,11 +56,10 @@ priv_drop(const char *user, struct buf *err)
 	struct rlimit none = { 0, 0 };
 	uid_t uid;
 	gid_t gid;
+	int r;
 
-	if (geteuid() != 0 || !user || !*user)
-		return 0;
-	if (priv_user(user, &uid, &gid, err) < 0)
-		return -1;
+	if ((r = as_root(user, &uid, &gid, err)) <= 0)
+		return r;
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
 		buf_printf(err, "cannot become user \"%s\": %s", user, strerror(errno));
 		return -1;
@@ -72,11 +80,10 @@ priv_chown(const char *path, const char *user, struct buf *err)
 {
 	uid_t uid;
 	gid_t gid;
+	int r;
 
-	if (geteuid() != 0 || !user || !*user)
-		return 0;
-	if (priv_user(user, &uid, &gid, err) < 0)
-		return -1;
+	if ((r = as_root(user, &uid, &gid, err)) <= 0)
+		return r;
 	if (chown(path, uid, gid) < 0) {
 		buf_printf(err, "cannot give %s to \"%s\": %s", path, user, strerror(errno));
 		return -1;
@@ -91,11 +98,10 @@ priv_owner_ok(const char *path, const char *user, struct buf *err)
 	struct stat st;
 	uid_t uid;
 	gid_t gid;
+	int r;
 
-	if (geteuid() != 0 || !user || !*user)
-		return 0;
-	if (priv_user(user, &uid, &gid, err) < 0)
-		return -1;
+	if ((r = as_root(user, &uid, &gid, err)) <= 0)
+		return r;
 	if (stat(path, &st) < 0) {
 		buf_printf(err, "%s: %s", path, strerror(errno));
 		return -1;

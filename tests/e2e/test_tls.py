@@ -94,15 +94,21 @@ def test_no_command_injection_across_starttls(make_instance, sink, pki):
     tls.close()
 
 
+def post_through_verified_relay(make_instance, sink, pki):
+    """An instance whose relay is `sink`, with relay.tls = verify against the test CA; one post sent."""
+    relay = (f'{{ host = "127.0.0.1"; port = {sink.port}; timeout = 10; retry_base = 1; tls = "verify"; '
+             f'tls_ca_file = "{pki}/ca.pem"; }}')
+    inst = make_instance(relay=relay)
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("alice@example.org", ["demo@lists.example"], POST)
+    return inst
+
+
 def test_relay_starttls_verified(make_instance, pki):
     sink = Sink(tls_context=server_ctx(pki, "good"), require_starttls=True)
     sink.start()
     try:
-        relay = (f'{{ host = "127.0.0.1"; port = {sink.port}; timeout = 10; retry_base = 1; tls = "verify"; '
-                 f'tls_ca_file = "{pki}/ca.pem"; }}')
-        inst = make_instance(relay=relay)
-        with smtplib.SMTP("127.0.0.1", inst.port) as s:
-            s.sendmail("alice@example.org", ["demo@lists.example"], POST)
+        inst = post_through_verified_relay(make_instance, sink, pki)
         assert sink.wait_for(3), inst.logtext()
         assert sink.handler.tls and all(sink.handler.tls)                  # every copy went inside TLS
     finally:
@@ -113,26 +119,17 @@ def test_relay_with_the_wrong_name_gets_nothing(make_instance, pki):
     sink = Sink(tls_context=server_ctx(pki, "wrong"), require_starttls=True)
     sink.start()
     try:
-        relay = (f'{{ host = "127.0.0.1"; port = {sink.port}; timeout = 10; retry_base = 1; tls = "verify"; '
-                 f'tls_ca_file = "{pki}/ca.pem"; }}')
-        inst = make_instance(relay=relay)
-        with smtplib.SMTP("127.0.0.1", inst.port) as s:
-            s.sendmail("alice@example.org", ["demo@lists.example"], POST)
+        inst = post_through_verified_relay(make_instance, sink, pki)
         assert inst.wait_log("not trusted"), inst.logtext()
         time.sleep(0.5)
         assert sink.handler.messages == []                                  # deferred, not sent in clear
-        st = inst.ctl("status").stdout
-        assert "pending" in st
+        assert "pending" in inst.ctl("status").stdout
     finally:
         sink.stop()
 
 
 def test_relay_without_starttls_and_verify_defers(make_instance, sink, pki):
-    relay = (f'{{ host = "127.0.0.1"; port = {sink.port}; timeout = 10; retry_base = 1; tls = "verify"; '
-             f'tls_ca_file = "{pki}/ca.pem"; }}')
-    inst = make_instance(relay=relay)
-    with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail("alice@example.org", ["demo@lists.example"], POST)
+    inst = post_through_verified_relay(make_instance, sink, pki)
     assert inst.wait_log("does not offer STARTTLS")
     assert sink.handler.messages == []
 
