@@ -46,7 +46,7 @@ struct message {
 	struct buf	 raw;		/* as rendered: what a sealed copy seals */
 	unsigned char	 epk[32], esk[32];	/* the ephemeral pair of this post's sealed copies */
 	int		 signing;		/* seed and selector loaded: per-member copies can be signed */
-	unsigned char	 seed[DKIM_SEED_LEN];	/* the list's DKIM key (one-click copies) */
+	unsigned char	*seed;			/* the list's DKIM key (one-click copies), sodium_malloc'ed */
 	char		 selector[SELECTOR_MAX];
 };
 
@@ -526,8 +526,8 @@ load(struct run *r, struct spool *sp, int *nmsg)
 				/* the list's key, for copies that must be signed per member (one-click) */
 				const struct list_cfg *l = config_list_find(r->cfg, r->jobs[r->batches[i].first].d.list);
 
-				if (l && *l->one_click_url && listkey_get(r->st, l->name, m[n].selector,
-				    sizeof(m[n].selector), m[n].seed) == 0)
+				if (l && *l->one_click_url && (m[n].seed = sodium_malloc(DKIM_SEED_LEN)) != NULL &&
+				    listkey_get(r->st, l->name, m[n].selector, sizeof(m[n].selector), m[n].seed) == 0)
 					m[n].signing = 1;
 			} else {
 				log_err("%s deliver: rendered copy unreadable: %s; quarantined", qid, buf_cstr(&why));
@@ -618,7 +618,7 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 		buf_free(&msgs[i].bytes);
 		buf_free(&msgs[i].raw);
 		sodium_memzero(msgs[i].esk, sizeof(msgs[i].esk));
-		sodium_memzero(msgs[i].seed, sizeof(msgs[i].seed));
+		sodium_free(msgs[i].seed);	/* zeroes it; NULL is fine */
 	}
 	free(msgs);
 	free(th);
