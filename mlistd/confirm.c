@@ -78,9 +78,9 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 	return fanout_notice_ex(p, l, poster, "Confirm your post to the list", text, ENV_NULL, extra);
 }
 
-/* apply_pseudonym - a confirmed "pseudonym NAME" for a member; what happened into res */
-static int
-apply_pseudonym(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *name, struct buf *res)
+/* confirm_pseudonym - a confirmed "pseudonym NAME" for a member; what happened into res */
+int
+confirm_pseudonym(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *name, struct buf *res)
 {
 	char sk[SKELETON_MAX], why[160], h[24];
 	int rc;
@@ -124,7 +124,7 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr, const
 	if (!member)
 		return 0;	/* settings of a non-member: nothing to change, nothing to say */
 	if (!strncmp(line, "pseudonym ", 10))
-		return apply_pseudonym(p, l, addr, line + 10, res);
+		return confirm_pseudonym(p, l, addr, line + 10, res);
 	if (!strncmp(line, "identity ", 9)) {
 		int mode = config_identity_parse(line + 9);
 
@@ -176,7 +176,8 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr, const
 
 /* subscribe - a confirmed subscription: admitted, or passed to the owners (subscription = "approve") */
 static int
-subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *intro, struct buf *res)
+subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *intro, const char *ps,
+    struct buf *res)
 {
 	struct buf app;
 	char text[300];
@@ -194,7 +195,7 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		return 0;
 	}
 	if (l->subscription == SUB_VOUCH)
-		return quorum_vouch(p, l, addr, intro ? intro : "", res) < 0 ? -1 : 0;
+		return quorum_vouch(p, l, addr, ps, intro ? intro : "", res) < 0 ? -1 : 0;
 	if (l->subscription == SUB_APPROVE && (n = store_moderator_count(p->st, l->name)) > 0) {
 		/*
 		 * the moderators admit, by a quorum (leadership.quorum_admit, or all of them if fewer): each
@@ -203,7 +204,8 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		int need = l->quorum[Q_ADMIT] < n ? l->quorum[Q_ADMIT] : n;
 
 		buf_init(&app, 0);
-		buf_printf(&app, "%s\n%.4000s", addr, intro && *intro ? intro : "(none)\n");
+		/* sealed with the request: the address, the pseudonym asked for ("" none), the introduction */
+		buf_printf(&app, "%s\n%s\n%.4000s", addr, ps, intro && *intro ? intro : "(none)\n");
 		rc = store_pending_add(p->st, l->name, "admit", buf_cstr(&app), "an applicant", need, "new", p->now,
 		    p->now + QUORUM_DAYS * 86400LL) < 0 ? -1 : 0;
 		buf_free(&app);
@@ -259,7 +261,7 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 	const struct list_cfg *l = la->list;
 	struct buf sealed, plain, res;
 	struct member m;
-	char *addr, *line, *next, *intro = NULL;
+	char *addr, *line, *next, *intro = NULL, *ps, asked[256] = "";
 	int rc, member;
 
 	buf_init(&sealed, 0);
@@ -289,6 +291,10 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 			*intro++ = 0;
 		intro += 6;
 	}
+	/* the pseudonym a subscriber asked for goes with an application (approve, vouch) */
+	if (line && ((ps = strncmp(line, "pseudonym ", 10) == 0 ? line : strstr(line, "\npseudonym ")) != NULL))
+		snprintf(asked, sizeof(asked), "%.*s", (int)strcspn(ps + (*ps == '\n' ? 11 : 10), "\n"),
+		    ps + (*ps == '\n' ? 11 : 10));
 	for (; line && *line && rc >= 0; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = 0;
@@ -298,7 +304,7 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 			continue;
 		}
 		if (!strcmp(line, "subscribe")) {
-			if (!member && (rc = subscribe(p, l, addr, intro, &res)) > 0)
+			if (!member && (rc = subscribe(p, l, addr, intro, asked, &res)) > 0)
 				member = 1;
 			else if (member)
 				buf_puts(&res, "- you are a member already\n");

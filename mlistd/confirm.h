@@ -14,5 +14,7 @@ int	confirm_token(struct pipeline *, const struct list_cfg *, const char *kind, 
 	    const void *bound, size_t blen, const char *addr, long long expires, char token[41], char *replyto,
 	    size_t rlen);
 int	confirm_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
+int	confirm_pseudonym(struct pipeline *, const struct list_cfg *, const char *addr, const char *name,
+	    struct buf *res);
 
 #endif

@@ -57,16 +57,17 @@ ask_one(const struct member *m, void *arg)
 		a->failed = 1;
 		return 1;
 	}
-	if (!strcmp(a->pa->action, "admit") && a->pa->arg && strchr(a->pa->arg, '\n')) {
+	if (!strcmp(a->pa->action, "admit") && a->pa->arg && strchr(a->pa->arg, '\n') &&
+	    strchr(strchr(a->pa->arg, '\n') + 1, '\n')) {
 		/* an application: the introduction, and the address only where the list shows it to moderators */
-		const char *intro = strchr(a->pa->arg, '\n') + 1;
+		const char *intro = strchr(strchr(a->pa->arg, '\n') + 1, '\n') + 1;
 		int show = a->l->identity == ID_REAL || a->l->moderators_see;
 
 		snprintf(text, sizeof(text), "Someone has applied to join %s@%s and confirmed their address%s%.*s%s.\n"
 		    "Their introduction:\n\n%.2500s\n\nTo admit them, reply to this message with \"approve\" on the "
 		    "first line.\nTo refuse, do nothing: the application expires in %d days. They are admitted\n"
 		    "when %d distinct moderators have approved; it is recorded in the list's audit log.",
-		    a->l->name, a->p->cfg->hostname, show ? " (" : "", show ? (int)(intro - 1 - a->pa->arg) : 0,
+		    a->l->name, a->p->cfg->hostname, show ? " (" : "", show ? (int)strcspn(a->pa->arg, "\n") : 0,
 		    a->pa->arg, show ? ")" : "", intro, QUORUM_DAYS, a->pa->needed);
 	} else
 		snprintf(text, sizeof(text), "A grave action on %s@%s needs %d moderators to agree:\n\n  %s: %s\n\n"
@@ -172,9 +173,20 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 		buf_free(&err);
 		kill(getppid(), SIGHUP);	/* the daemon reloads the list file */
 	} else if (!strcmp(pa->action, "admit") || !strcmp(pa->action, "vouch")) {
-		if (nl)
-			*nl = 0;	/* "ADDRESS\nINTRODUCTION" on approve lists */
+		/* "ADDRESS\nPSEUDONYM[\nINTRODUCTION]": the pseudonym the applicant asked for, "" none */
+		char asked[256] = "";
+		struct buf ignored;
+
+		if (nl) {
+			*nl = 0;
+			snprintf(asked, sizeof(asked), "%.*s", (int)strcspn(nl + 1, "\n"), nl + 1);
+		}
 		rc = store_member_add(p->st, l->name, pa->arg, NULL);
+		if (rc == STORE_OK && *asked && l->identity == ID_PSEUDONYM) {
+			buf_init(&ignored, 0);
+			rc = confirm_pseudonym(p, l, pa->arg, asked, &ignored) < 0 ? -1 : STORE_OK;
+			buf_free(&ignored);
+		}
 		if (rc == STORE_OK) {
 			snprintf(text, sizeof(text), "%s of %s@%s %s: welcome. Write to the list at that address; "
 			    "\"help\" to %s-request@%s lists what you can do.", strcmp(pa->action, "vouch") ?
@@ -293,11 +305,12 @@ quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *m
  * applicant is admitted. Returns how many were asked, -1 on store errors.
  */
 int
-quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *intro, struct buf *res)
+quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *ps, const char *intro,
+    struct buf *res)
 {
 	const char *line = intro ? strcasestr(intro, "vouch:") : NULL;
 	char names[600], sk[SKELETON_MAX], why[160], *name, *save = NULL, *who, token[41], idtxt[32], text[1600];
-	char extra[300];
+	char extra[300], arg[600];
 	long long id;
 	int asked = 0;
 
@@ -307,7 +320,8 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 		snprintf(names, sizeof(names), "%.*s", (int)(n < sizeof(names) ? n : sizeof(names) - 1), line + 6);
 	} else
 		names[0] = 0;
-	if ((id = store_pending_add(p->st, l->name, "vouch", addr, "an applicant", l->vouches_required, "asked",
+	snprintf(arg, sizeof(arg), "%s\n%s", addr, ps);	/* the pseudonym asked for goes with it */
+	if ((id = store_pending_add(p->st, l->name, "vouch", arg, "an applicant", l->vouches_required, "asked",
 	    p->now, p->now + QUORUM_DAYS * 86400LL)) < 0)
 		return -1;
 	snprintf(idtxt, sizeof(idtxt), "%lld", id);

@@ -224,7 +224,8 @@ def test_approve_on_a_pseudonymous_list_hides_the_applicant(make_instance, sink)
     inst = make_instance(list_settings={"subscription": "approve", "identity.mode": "pseudonym"}, start=False)
     inst.ctl("member", "set", "demo", "bob@example.org", "role", "moderator")
     inst.start()
-    ans = answer(inst, sink, NEW, "subscribe\r\nA tenant organiser from the east side.", b"join the list")
+    ans = answer(inst, sink, NEW, "subscribe Blue Heron\r\nA tenant organiser from the east side.",
+                 b"join the list")
     confirm_by_reply(inst, sink, NEW, ans, 1)
     got = wait_until(lambda: to(sink, "bob@example.org", b"has applied to join demo"))
     assert got and b"east side" in got[0] and b"newbie" not in got[0]
@@ -233,6 +234,9 @@ def test_approve_on_a_pseudonymous_list_hides_the_applicant(make_instance, sink)
     send(inst, b"From: bob@example.org\r\nSubject: Re\r\n\r\napprove\r\n", "bob@example.org",
          rcpt=f"demo-confirm+{t}@lists.example")
     assert wait_until(lambda: to(sink, NEW, b"The moderators of demo@lists.example admitted you"))
+    # admitted under the pseudonym they asked for in their application
+    assert "Blue Heron" in [m.get("pseudonym") for m in
+                            json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)]
 
 
 def test_key_expiry_reminds_then_stops_using_the_key(make_instance, sink, tmp_path):
