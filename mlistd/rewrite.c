@@ -197,8 +197,25 @@ decode(const struct mailmime *m, char **data, size_t *len)
 	}
 	if (m->mm_type != MAILMIME_SINGLE || !d->dt_encoded)
 		enc = MAILMIME_MECHANISM_8BIT;
-	return mailmime_part_parse(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length, &idx, enc,
-	    data, len) == MAILIMF_NO_ERROR ? 0 : -1;
+	/*
+	 * libetpan's decoders read up to two bytes past the part's end (the
+	 * fuzzer found it: a part ending in "=" or "=X" under quoted-printable,
+	 * where the part is the tail of the message). They get a copy with NUL
+	 * padding, so the stray read is of our zeros, never of other memory.
+	 */
+	{
+		size_t n = d->dt_data.dt_text.dt_length;
+		char *copy = malloc(n + 16);
+		int rc;
+
+		if (!copy)
+			return -1;
+		memcpy(copy, d->dt_data.dt_text.dt_data, n);
+		memset(copy + n, 0, 16);
+		rc = mailmime_part_parse(copy, n, &idx, enc, data, len) == MAILIMF_NO_ERROR ? 0 : -1;
+		free(copy);
+		return rc;
+	}
 }
 
 /* lf - append s with CRLF (and lone CR) turned into LF: the cleaning below works on LF lines */
