@@ -102,6 +102,40 @@ tu_rmrf(const char *dir)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
+/*
+ * tu_fuzz_inputs - every file in tests/data/fuzz-regressions whose name starts
+ * with prefix ("" all), each in a buffer of exactly its size (ASan sees any
+ * over-read); how many there were
+ */
+static inline int
+tu_fuzz_inputs(const char *prefix, void (*fn)(const char *m, size_t n, void *), void *arg)
+{
+	DIR *d = opendir("tests/data/fuzz-regressions");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		char path[512], *m;
+		struct buf raw;
+
+		if (de->d_name[0] == '.' || strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "tests/data/fuzz-regressions/%s", de->d_name);
+		buf_init(&raw, 0);
+		ck_assert_int_eq(fs_read_file(path, &raw, NULL), 0);
+		m = malloc(raw.len ? raw.len : 1);
+		ck_assert_ptr_nonnull(m);
+		memcpy(m, raw.data, raw.len);
+		fn(m, raw.len, arg);
+		free(m);
+		buf_free(&raw);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* tu_run - run a suite, return the exit status */
 static inline int
 tu_run(Suite *s)
