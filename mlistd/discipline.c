@@ -104,16 +104,18 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 	struct member mb;
 	struct hdr h;
 	size_t blen;
-	int rc = 0, steps;
+	int rc = 0, steps, automatic;
 
 	if (hdr_parse(m, msg->len, &h) < 0)
 		return 0;
-	if (hdr_automatic(&h) || !*e->sender || !is_moderator(p, l, e->sender, NULL)) {
+	automatic = hdr_automatic(&h) || !*e->sender;
+	if (automatic || !is_moderator(p, l, e->sender, NULL)) {
 		hdr_free(&h);
 		log_info("%s discipline: list=%s request not from a moderator; ignored result=permfail", p->qid, l->name);
-		if (*e->sender && !hdr_automatic(&h))
-			fanout_notice(p, l, e->sender, "Not done", "Only the list's moderators can use that address.",
-			    ENV_NULL);
+		/* an answer to a person, never to automatic mail (no backscatter) */
+		if (!automatic && fanout_notice(p, l, e->sender, "Not done", "Only the list's moderators can use "
+		    "that address.", ENV_NULL) < 0)
+			return -1;
 		return 0;
 	}
 	subj = hdr_get_value(&h, "Subject");

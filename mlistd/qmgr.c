@@ -769,7 +769,7 @@ discard_outputs(struct pipeline *p)
  * token alone is the authority, no confirmation. An unknown token, or a list
  * without one_click_url, changes nothing and answers nobody.
  */
-static void
+static int
 one_click(struct pipeline *p, const struct listaddr *la)
 {
 	const struct list_cfg *l = la->list;
@@ -780,16 +780,19 @@ one_click(struct pipeline *p, const struct listaddr *la)
 	if (!addr) {
 		log_info("%s qmgr: list=%s one-click unsubscription with %s result=ignored", p->qid, l->name,
 		    *l->one_click_url ? "a token that names no member" : "one_click_url unset");
-		return;
+		return 0;
 	}
-	if (store_member_rm(p->st, l->name, addr) == STORE_OK) {
-		snprintf(text, sizeof(text), "You have left %s@%s: your mail program asked for it with the\n"
-		    "one-click unsubscribe link of a post. If that was not you, write \"subscribe\" to\n"
-		    "%s-request@%s to come back.\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
-		fanout_notice(p, l, addr, "You have left the list", text, ENV_NULL);
-		log_info("%s qmgr: list=%s a member left by one-click result=ok", p->qid, l->name);
+	snprintf(text, sizeof(text), "You have left %s@%s: your mail program asked for it with the\n"
+	    "one-click unsubscribe link of a post. If that was not you, write \"subscribe\" to\n"
+	    "%s-request@%s to come back.\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+	if (store_member_rm(p->st, l->name, addr) != STORE_OK ||
+	    fanout_notice(p, l, addr, "You have left the list", text, ENV_NULL) < 0) {
+		free(addr);
+		return -1;	/* the whole transaction is retried */
 	}
+	log_info("%s qmgr: list=%s a member left by one-click result=ok", p->qid, l->name);
 	free(addr);
+	return 0;
 }
 
 /* process_incoming - everything one accepted message causes, in one transaction */
@@ -858,7 +861,8 @@ process_incoming(struct pipeline *p, const char *id)
 			r = handle_private(p, &la, &e, &msg, &quarantine);
 			break;
 		case ADDR_UNSUBSCRIBE:
-			one_click(p, &la);
+			if (one_click(p, &la) < 0)
+				r = TEMPFAIL;
 			break;
 		case ADDR_NONE:
 			break;

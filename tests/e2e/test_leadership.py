@@ -361,6 +361,10 @@ def test_discipline_ladder(make_instance, sink):
     send(inst, b"From: bob@example.org\r\nSubject: discipline Red Heron\r\n\r\nI do not like her.\r\n",
          "bob@example.org", rcpt="demo-owner+discipline@lists.example")
     assert wait_until(lambda: to(sink, "bob@example.org", b"Only the list's moderators"))
+    # an automatic mail gets no answer at all (no backscatter)
+    send(inst, b"From: carol@example.net\r\nAuto-Submitted: auto-replied\r\nSubject: discipline Red Heron\r\n\r\n"
+         b"Out of office.\r\n", "carol@example.net", rcpt="demo-owner+discipline@lists.example")
+    assert inst.wait_log("request not from a moderator; ignored", timeout=5)
 
     def step(reason, n):
         send(inst, b"From: Mod One <m1@example.org>\r\nSubject: discipline Red Heron\r\n\r\n" + reason + b"\r\n",
@@ -403,6 +407,7 @@ def test_discipline_ladder(make_instance, sink):
     assert [e["detail"].split(", ")[1] for e in entries] == ["a private warning", "a public warning", "suspended"]
     text = inst.ctl("audit", "demo").stdout
     assert ROSA not in text and "m1@" not in text and "Mod One" not in text
+    assert to(sink, "carol@example.net") == []
 
 
 def _owner_answer(inst, sink, writer, mod, marker):
