@@ -18,32 +18,53 @@ CFLAGS	?= -O2 -g
 WFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \
 	   -D_FORTIFY_SOURCE=2 $(SAN)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SAN)
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# pkg-config runs once, after tools/install-deps (see "deps" below); a missing package stops the
+# build with pkg-config's own message instead of compiling without its flags
+ifeq ($(MLISTD_DEPS_DONE),1)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>&1) 
+PKG_LIBS_ALL := $(shell pkg-config --libs $(PKGS) 2>&1)
+ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
+$(error pkg-config cannot find every library ($(PKGS)): $(PKG_CFLAGS) - run tools/install-deps as root)
+endif
 # libetpan's .pc asks for -specs=no-pie-link.specs: we build PIE, so drop it
-PKG_LIBS   = $(filter-out -specs=%,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
+PKG_LIBS := $(filter-out -specs=%,$(PKG_LIBS_ALL))
+endif
+INCLUDES = -Imlistd
 
 UTIL_SRC  = $(wildcard mlistd/util/*.c)
 MAIL_SRC  = $(wildcard mlistd/mail/*.c)
-STAGE_SRC = $(filter-out mlistd/main.c,$(wildcard mlistd/*.c))
+# the stages: every folder of the daemon but mail/ and util/, and the queue manager
+STAGE_SRC = mlistd/qmgr.c $(filter-out mlistd/mail/% mlistd/util/%,$(wildcard mlistd/*/*.c))
 LIB_OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(UTIL_SRC) $(MAIL_SRC))
 STAGE_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(STAGE_SRC))
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+ALL_BIN   = $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(BUILD)/bin/mlist
 
 .PHONY: all deps run test unit e2e asan-test install clean bench fuzz man
-all: deps $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(BUILD)/bin/mlist
 
-deps:
-	@sh tools/install-deps
+# Every target that compiles first installs what is missing, then builds in a second make: so
+# "make -j" cannot compile before the packages (and their pkg-config files) are there.
+ifneq ($(MLISTD_DEPS_DONE),1)
+all test unit e2e run install man: deps
+	@$(MAKE) --no-print-directory MLISTD_DEPS_DONE=1 $@
+else
+all: $(ALL_BIN)
 
-$(BUILD)/%.o: %.c $(wildcard mlistd/*.h mlistd/*/*.h)
+# -MMD: each object depends on the headers it includes, and on nothing else
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CFLAGS) $(WFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	@$(CC) $(CFLAGS) $(WFLAGS) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(STAGE_OBJ:.o=.d) $(BUILD)/mlistd/main.d $(BUILD)/tools/mlist.d \
+    $(BUILD)/tools/mlistctl.d $(UNIT_BIN:=.d)
 
 $(BUILD)/libmlist.a: $(LIB_OBJ)
+	@rm -f $@
 	@ar rcs $@ $^
 $(BUILD)/libmlistd.a: $(STAGE_OBJ)
+	@rm -f $@
 	@ar rcs $@ $^
 
 $(BUILD)/bin/mlistd: $(BUILD)/mlistd/main.o $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
@@ -54,19 +75,10 @@ $(BUILD)/bin/mlist: $(BUILD)/tools/mlist.o $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/bin/mlistctl: $(BUILD)/tools/mlistctl.o $(BUILD)/libmlist.a
+$(BUILD)/bin/mlistctl: $(BUILD)/tools/mlistctl.o $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-
-# unit tests: one Check binary per module; the spool fault test wraps syscalls
-CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
-WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=close,--wrap=syncfs
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
-	@mkdir -p $(dir $@)
-	@echo "  TEST    $@"
-	@$(CC) $(CFLAGS) $(WFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter $(LDFLAGS) $(WRAP_$*) -o $@ $< \
-	    $(BUILD)/libmlistd.a $(BUILD)/libmlist.a $(PKG_LIBS) $(CHECK_LIBS)
 
 unit: all $(UNIT_BIN)
 	@sh tests/run-unit $(UNIT_BIN)
@@ -76,17 +88,6 @@ e2e: all
 
 test: all $(UNIT_BIN)
 	@MLISTD_BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) sh tests/run-all $(UNIT_BIN)
-
-asan-test:
-	@sh tools/install-deps
-	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    CFLAGS="-O1 -g" test
-
-# libFuzzer harnesses (clang): SMTP framing, MIME transform, our header/DSN/signature/command
-# parsers, the list-file loader; FUZZ_SECONDS each (default 60). Not part of `make test`.
-fuzz: deps
-	@sh tools/install-deps clang
-	@sh tests/fuzz/run-fuzz
 
 run: all
 	@sh tools/demo-instance $(BUILD)
@@ -112,6 +113,30 @@ install: all man
 	install -m 644 $(BUILD)/man/mlistd.8 $(BUILD)/man/mlistctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' conf/mlistd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/mlistd.service
 	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/mlistd.service
+
+endif
+
+# unit tests: one Check binary per module; the spool fault test wraps syscalls
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=close,--wrap=syncfs
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(WFLAGS) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP -Wno-unused-parameter $(LDFLAGS) $(WRAP_$*) -o $@ $< \
+	    $(BUILD)/libmlistd.a $(BUILD)/libmlist.a $(PKG_LIBS) $(CHECK_LIBS)
+
+deps:
+	@sh tools/install-deps
+
+asan-test: deps
+	$(MAKE) BUILD=build/asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    CFLAGS="-O1 -g" test
+
+# libFuzzer harnesses (clang): SMTP framing, MIME transform, our header/DSN/signature/command
+# parsers, the list-file loader; FUZZ_SECONDS each (default 60). Not part of `make test`.
+fuzz: deps
+	@sh tools/install-deps clang
+	@sh tests/fuzz/run-fuzz
 
 clean:
 	rm -rf build

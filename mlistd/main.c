@@ -24,7 +24,7 @@
 #include "mail/keys.h"
 #include "mail/spool.h"
 #include "qmgr.h"
-#include "smtp_server.h"
+#include "ingest/smtp_server.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/privdrop.h"

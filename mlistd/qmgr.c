@@ -25,15 +25,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bounce.h"
-#include "confirm.h"
-#include "deliver.h"
-#include "moderate.h"
-#include "quorum.h"
-#include "digest.h"
-#include "discipline.h"
-#include "fanout.h"
-#include "identity.h"
+#include "delivery/bounce.h"
+#include "leadership/confirm.h"
+#include "delivery/deliver.h"
+#include "leadership/moderate.h"
+#include "leadership/quorum.h"
+#include "delivery/digest.h"
+#include "leadership/discipline.h"
+#include "delivery/fanout.h"
+#include "pipeline/identity.h"
 #include "mail/archive.h"
 #include "mail/audit.h"
 #include "mail/addr.h"
@@ -41,12 +41,12 @@
 #include "mail/pseudonym.h"
 #include "mail/listkey.h"
 #include "mail/sealed.h"
-#include "policy.h"
+#include "pipeline/policy.h"
 #include "qmgr.h"
-#include "request.h"
-#include "sign.h"
+#include "pipeline/request.h"
+#include "pipeline/sign.h"
 #include "util/log.h"
-#include "worker.h"
+#include "pipeline/worker.h"
 
 #define REQUEST_ANSWERS_PER_HOUR	10
 

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../mlistd/bounce.h"
+#include "../../mlistd/delivery/bounce.h"
 #include "../../mlistd/mail/author.h"
 #include "../../mlistd/mail/dkim.h"
 #include "../../mlistd/mail/header.h"
 #include "../../mlistd/mail/sealed.h"
-#include "../../mlistd/request.h"
+#include "../../mlistd/pipeline/request.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

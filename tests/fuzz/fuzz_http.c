@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../mlistd/http.h"
+#include "../../mlistd/ingest/http.h"
 
 static struct config cfg;
 static struct list_cfg list;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../mlistd/smtp_input.h"
+#include "../../mlistd/ingest/smtp_input.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../mlistd/bounce.h"
-#include "../../mlistd/transform.h"
+#include "../../mlistd/delivery/bounce.h"
+#include "../../mlistd/pipeline/transform.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -6,7 +6,7 @@
 #include <errno.h>
 
 #include "testutil.h"
-#include "../../mlistd/smtp_session.h"
+#include "../../mlistd/ingest/smtp_session.h"
 
 enum fault { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_CLOSE, F_DIRFSYNC, F_SYNCFS };
 static enum fault fault;

@@ -1,8 +1,8 @@
 /* test_identity.c - pseudonym rules, the HTML sanitiser, and the body written anew for non-real lists. */
 #include "testutil.h"
-#include "../../mlistd/html.h"
+#include "../../mlistd/pipeline/html.h"
 #include "../../mlistd/mail/pseudonym.h"
-#include "../../mlistd/transform.h"
+#include "../../mlistd/pipeline/transform.h"
 
 static struct config *cfg;
 static char *dir;

@@ -1,13 +1,13 @@
 #include <sodium.h>
 /* test_parsers.c - the small parsers: headers, addresses, DSNs, dot-stuffing, reply redaction. */
 #include "testutil.h"
-#include "../../mlistd/bounce.h"
-#include "../../mlistd/deliver_smtp.h"
+#include "../../mlistd/delivery/bounce.h"
+#include "../../mlistd/delivery/deliver_smtp.h"
 #include "../../mlistd/mail/addr.h"
 #include "../../mlistd/mail/header.h"
 #include "../../mlistd/mail/author.h"
 #include "../../mlistd/mail/dkim.h"
-#include "../../mlistd/request.h"
+#include "../../mlistd/pipeline/request.h"
 #include "../../mlistd/mail/keys.h"
 
 START_TEST(headers_split)

@@ -1,6 +1,6 @@
 /* test_smtp_input.c - the SMTP framing parser, table-driven and byte by byte. */
 #include "testutil.h"
-#include "../../mlistd/smtp_input.h"
+#include "../../mlistd/ingest/smtp_input.h"
 
 /* run - feed input in pieces of `step` bytes; record events and data as text */
 static void

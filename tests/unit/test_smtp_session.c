@@ -1,6 +1,6 @@
 /* test_smtp_session.c - the ESMTP/LMTP dialogue against a real spool in a temp dir. */
 #include "testutil.h"
-#include "../../mlistd/smtp_session.h"
+#include "../../mlistd/ingest/smtp_session.h"
 
 static char *dir;
 static struct config *cfg;

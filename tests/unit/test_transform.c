@@ -1,6 +1,6 @@
 /* test_transform.c - headers, subject prefix, footer placement, and the libetpan crashers. */
 #include "testutil.h"
-#include "../../mlistd/transform.h"
+#include "../../mlistd/pipeline/transform.h"
 
 static struct config *cfg;
 static char *dir;

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "../../mlistd/worker.h"
+#include "../../mlistd/pipeline/worker.h"
 
 static char *dir;
 static struct config *cfg;

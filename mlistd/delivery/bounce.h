@@ -1,0 +1,12 @@
+/* bounce.h - bounces and DSNs: raise members' bounce scores, probe, disable. */
+#ifndef MLIST_BOUNCE_H
+#define MLIST_BOUNCE_H
+
+#include "mail/addr.h"
+#include "pipeline/pipeline.h"
+
+int	bounce_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
+void	bounce_member(struct pipeline *, const struct list_cfg *, const char *addr);
+int	bounce_dsn_recipients(const char *msg, size_t len, char rcpts[][ADDR_MAX + 1], int max);
+
+#endif

@@ -1,0 +1,629 @@
+/*
+ * deliver.c - take the deliveries that are due and make them.
+ *
+ * Due deliveries are read from the store in (message, envelope sender)
+ * order and cut into batches of up to relay.max_recipients: one SMTP
+ * transaction per batch, since every recipient of a batch gets the same
+ * bytes. relay.connections threads each keep one relay connection open and
+ * take batches from a shared cursor. After every batch its outcome is
+ * committed (2xx delivered, 5xx failed, 4xx or a lost connection retried
+ * with exponential backoff until the list's max_retry_time), so a restart
+ * resends only what the relay had not yet accepted - see record() for how
+ * that is made cheap. A rendered copy is removed once none of its
+ * deliveries is pending.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "delivery/deliver.h"
+#include "delivery/deliver_smtp.h"
+#include "mail/dkim.h"
+#include "mail/header.h"
+#include "mail/listkey.h"
+#include "mail/sealed.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+
+#define DUE_LIMIT	20000	/* per run; the queue manager runs again at once while more is due */
+
+struct job {
+	struct delivery	 d;
+	int		 code;
+	char		 text[SMTP_TEXT_MAX];	/* the relay's reply, addresses redacted */
+};
+
+struct message {
+	char		 qid[32];
+	int		 ok;
+	struct buf	 bytes;		/* dot-stuffed for SMTP, raw for maildir */
+	struct buf	 raw;		/* as rendered: what a sealed copy seals */
+	unsigned char	 epk[32], esk[32];	/* the ephemeral pair of this post's sealed copies */
+	int		 signing;		/* seed and selector loaded: per-member copies can be signed */
+	unsigned char	*seed;			/* the list's DKIM key (one-click copies), sodium_malloc'ed */
+	char		 selector[SELECTOR_MAX];
+};
+
+struct batch {
+	int		 first, n;	/* jobs[first .. first+n) */
+	struct message	*msg;
+};
+
+struct run {
+	const struct config *cfg;
+	struct store	*st;
+	const struct keys *keys;
+	long long	 now;
+	struct job	*jobs;
+	int		 njobs, cap;
+	struct batch	*batches;
+	int		 nbatches;
+	int		 next;		/* next batch to take */
+	int		 jfd;		/* the delivery journal (append) */
+	pthread_mutex_t	 lock;		/* next, the journal, and the store */
+};
+
+/* collect - store callback: keep one due delivery */
+static void
+collect(struct delivery *d, void *arg)
+{
+	struct run *r = arg;
+
+	if (r->njobs == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 1024;
+		if ((r->jobs = realloc(r->jobs, sizeof(*r->jobs) * (size_t)r->cap)) == NULL)
+			abort();
+	}
+	r->jobs[r->njobs].d = *d;
+	r->jobs[r->njobs].code = 0;
+	r->jobs[r->njobs].text[0] = 0;
+	r->njobs++;
+}
+
+/* sealed_for - does this job go sealed? (the member has a key and the list does not say encryption = off) */
+static int
+sealed_for(const struct run *r, const struct delivery *d)
+{
+	const struct list_cfg *l;
+
+	return d->sealed && (l = config_list_find(r->cfg, d->list)) != NULL && l->encryption != ENC_OFF;
+}
+
+/* oneclick_for - does this job carry its own RFC 8058 one-click link? (a member's clear copy, the list has a URL) */
+static int
+oneclick_for(const struct run *r, const struct delivery *d)
+{
+	const struct list_cfg *l;
+
+	return d->member_id > 0 && !sealed_for(r, d) && (l = config_list_find(r->cfg, d->list)) != NULL &&
+	    *l->one_click_url;
+}
+
+/*
+ * oneclick_copy - the member's copy with List-Unsubscribe naming them
+ * (https and mailto, each with their token) and List-Unsubscribe-Post; the
+ * list's DKIM signature is made again over it, since RFC 8058 wants both
+ * headers signed (dot-stuffed for SMTP if smtp).
+ */
+static int
+oneclick_copy(const struct run *r, const struct job *j, const struct message *m, int smtp, struct buf *out)
+{
+	const struct list_cfg *l = config_list_find(r->cfg, j->d.list);
+	char token[KEYS_ONECLICK_LEN + 1];
+	struct buf w, sig;
+	struct hdr h;
+	int ours = 0, rc = -1;
+
+	if (!l || !m->signing || hdr_parse((const char *)m->raw.data, m->raw.len, &h) < 0)
+		return -1;
+	keys_oneclick_token(r->keys, l->name, j->d.member_id, token);
+	buf_init(&w, 0);
+	buf_init(&sig, 0);
+	for (int i = 0; i < h.n; i++) {
+		if (hdr_is(&h.f[i], "List-Unsubscribe") || hdr_is(&h.f[i], "List-Unsubscribe-Post"))
+			continue;
+		if (!ours && hdr_is(&h.f[i], "DKIM-Signature")) {
+			ours = 1;	/* the list's own, on top: made again below */
+			continue;
+		}
+		buf_append(&w, h.f[i].start, h.f[i].len);
+	}
+	buf_printf(&w, "List-Unsubscribe: <%s%s/%s>", l->one_click_url, l->name, token);
+	if (strlen(l->name) + 13 + KEYS_ONECLICK_LEN <= 64)	/* the mailto form, where its local part fits */
+		buf_printf(&w, ",\r\n <mailto:%s-unsubscribe+%s@%s>", l->name, token, r->cfg->hostname);
+	buf_puts(&w, "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n");
+	buf_append(&w, m->raw.data + h.body_off, m->raw.len - h.body_off);
+	if (dkim_sign(m->seed, r->cfg->hostname, m->selector, r->now, (const char *)w.data, w.len, &sig) == 0 &&
+	    buf_append(&sig, w.data, w.len) == 0) {
+		if (smtp)
+			smtp_dot_stuff(sig.data, sig.len, out);
+		else
+			buf_append(out, sig.data, sig.len);
+		rc = 0;
+	}
+	hdr_free(&h);
+	buf_free(&w);
+	buf_free(&sig);
+	return rc;
+}
+
+/* seal_copy - the member's own copy, sealed to their key and wrapped (dot-stuffed for SMTP if smtp) */
+static int
+seal_copy(const struct run *r, const struct job *j, const struct message *m, int smtp, struct buf *out)
+{
+	char from[300], subject[200], text[600];
+	struct buf w;
+	int rc;
+
+	snprintf(from, sizeof(from), "\"%s list\" <%s@%s>", j->d.list, j->d.list, r->cfg->hostname);
+	snprintf(subject, sizeof(subject), "Encrypted post from %s@%s", j->d.list, r->cfg->hostname);
+	snprintf(text, sizeof(text), "This is a post to %s@%s, encrypted to the key you registered.\n"
+	    "Open it with:  mlist open < THIS-MESSAGE > post.eml\n"
+	    "(or use 'mlist open' as your mail program's display filter). What it restores is the\n"
+	    "post exactly as the list sent it, signatures and all.\n", j->d.list, r->cfg->hostname);
+	buf_init(&w, 0);
+	rc = sealed_wrap_eph(from, j->d.rcpt, subject, r->cfg->hostname, text, j->d.seal_pk, m->epk, m->esk,
+	    m->raw.data, m->raw.len, &w);
+	if (rc == 0) {
+		if (smtp)
+			smtp_dot_stuff(w.data, w.len, out);
+		else
+			buf_append(out, w.data, w.len);
+	}
+	buf_free(&w);
+	return rc;
+}
+
+/* backoff - when to try again after `attempts` failures */
+static long long
+backoff(const struct config *cfg, int attempts, long long now)
+{
+	long long wait = cfg->retry_base;
+
+	for (int i = 0; i < attempts && wait < cfg->retry_cap; i++)
+		wait *= 2;
+	return now + (wait < cfg->retry_cap ? wait : cfg->retry_cap);
+}
+
+/* outcome - the state a reply leads to; fills next_try and the error text */
+static int
+outcome(struct run *r, const struct job *j, long long now, const char *relay_err, long long *next,
+    char *err, size_t errlen)
+{
+	char *c;
+
+	snprintf(err, errlen, "%s", *j->text ? j->text : relay_err);
+	for (c = err; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	*next = 0;
+	if (j->code / 100 == 2)
+		return DELIVERY_DONE;
+	if (j->code / 100 == 5)
+		return DELIVERY_FAILED;
+	if (now >= j->d.expires) {
+		snprintf(err, errlen, "expired: retried until delivery.max_retry_time (last: %.150s)",
+		    *j->text ? j->text : relay_err);
+		return DELIVERY_FAILED;
+	}
+	*next = backoff(r->cfg, j->d.attempts, now);
+	return DELIVERY_PENDING;
+}
+
+/*
+ * record - note the outcome of one batch. One append to the delivery
+ * journal (a single write, so a crash leaves whole lines); the store is
+ * brought up to date from the journal when the run ends, or at the next
+ * start. This keeps "the relay said 250" -> "recorded" to one write per
+ * transaction instead of one database commit. If the journal cannot be
+ * written, the batch is committed to the store directly.
+ */
+static void
+record(struct run *r, struct batch *b, const char *relay_err, int *counts)
+{
+	long long now = (long long)time(NULL), next;
+	char err[300];
+	struct buf lines;
+	int i, state, ok;
+
+	buf_init(&lines, 0);
+	for (i = b->first; i < b->first + b->n; i++) {
+		state = outcome(r, &r->jobs[i], now, relay_err, &next, err, sizeof(err));
+		counts[state == DELIVERY_DONE ? 0 : state == DELIVERY_PENDING ? 1 : 2]++;
+		buf_printf(&lines, "%lld %d %lld %s\n", r->jobs[i].d.id, state, next,
+		    state == DELIVERY_DONE ? "-" : err);
+	}
+	pthread_mutex_lock(&r->lock);
+	ok = r->jfd >= 0 && fs_write_all(r->jfd, lines.data, lines.len) == 0;
+	if (!ok) {
+		log_warn("%s deliver: journal not writable; recording in the database", b->msg->qid);
+		store_begin(r->st);
+		for (i = b->first; i < b->first + b->n; i++) {
+			state = outcome(r, &r->jobs[i], now, relay_err, &next, err, sizeof(err));
+			store_delivery_result(r->st, r->jobs[i].d.id, state, next, state == DELIVERY_DONE ? NULL : err);
+		}
+		if (store_commit(r->st) < 0) {
+			log_err("%s deliver: cannot record results: %s", b->msg->qid, store_errmsg(r->st));
+			store_rollback(r->st);
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	buf_free(&lines);
+}
+
+/* deliver_journal_replay - apply the delivery journal to the store, then empty it */
+int
+deliver_journal_replay(const struct config *cfg, struct store *st)
+{
+	char path[4200], *line, *save = NULL, *end, *text;
+	struct buf j;
+	long long id, next;
+	int state, n = 0, fd;
+
+	snprintf(path, sizeof(path), "%s/queue/deliver.journal", cfg->state_dir);
+	buf_init(&j, 0);
+	if (fs_read_file(path, &j, NULL) < 0 || j.len == 0) {
+		buf_free(&j);
+		return 0;
+	}
+	/* a torn last line (crash in mid-write) is ignored: that batch is simply retried */
+	while (j.len && j.data[j.len - 1] != '\n')
+		j.data[--j.len] = 0;
+	if (store_begin(st) < 0)
+		goto fail;
+	for (line = strtok_r((char *)j.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		id = strtoll(line, &end, 10);
+		state = (int)strtol(end, &end, 10);
+		next = strtoll(end, &text, 10);
+		if (*text == ' ')
+			text++;
+		if (id <= 0 || state < 0 || state > 2)
+			continue;
+		if (store_delivery_result(st, id, state, next, state == DELIVERY_DONE ? NULL : text) != STORE_OK)
+			goto fail;
+		n++;
+	}
+	if (store_commit(st) < 0)
+		goto fail;
+	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0)
+		close(fd);
+	buf_free(&j);
+	return n;
+fail:
+	log_err("NOQUEUE deliver: cannot apply the delivery journal: %s (kept for the next try)",
+	    store_errmsg(st));
+	store_rollback(st);
+	buf_free(&j);
+	return -1;
+}
+
+/* take - the next batch, or NULL */
+static struct batch *
+take(struct run *r)
+{
+	struct batch *b = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->next < r->nbatches)
+		b = &r->batches[r->next++];
+	pthread_mutex_unlock(&r->lock);
+	return b;
+}
+
+/* log_batch - one line per transaction; counts, never addresses */
+static void
+log_batch(struct run *r, struct batch *b, const int *counts, const char *err, const char *via)
+{
+	log_info("%s deliver: via=%s rcpts=%d delivered=%d deferred=%d failed=%d%s%s result=%s",
+	    b->msg->qid, via, b->n, counts[0], counts[1], counts[2], counts[0] == b->n ? "" : " reply=",
+	    counts[0] == b->n ? "" : err, counts[2] ? "permfail" : counts[1] ? "tempfail" : "ok");
+	(void)r;
+}
+
+/* smtp_worker - thread: one relay connection, many batches */
+static void *
+smtp_worker(void *arg)
+{
+	struct run *r = arg;
+	struct smtp_client c;
+	struct batch *b;
+	char err[256], via[300];
+	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
+	int *codes = NULL, open = 0, i;
+
+	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca, r->cfg->relay_tls_name };
+
+	snprintf(via, sizeof(via), "%s:%d", r->cfg->relay_host, r->cfg->relay_port);
+	while ((b = take(r)) != NULL) {
+		int counts[3] = { 0, 0, 0 };
+
+		rcpts = realloc(rcpts, sizeof(*rcpts) * (size_t)b->n);
+		codes = realloc(codes, sizeof(*codes) * (size_t)b->n);
+		texts = realloc(texts, sizeof(*texts) * (size_t)b->n);
+		if (!rcpts || !codes || !texts)
+			abort();
+		for (i = 0; i < b->n; i++) {
+			rcpts[i] = r->jobs[b->first + i].d.rcpt;
+			codes[i] = 451;
+			texts[i][0] = 0;
+		}
+		err[0] = 0;
+		if (!b->msg->ok) {
+			snprintf(err, sizeof(err), "rendered copy unreadable");
+			for (i = 0; i < b->n; i++)
+				codes[i] = 554;
+		} else {
+			if (!open && smtp_client_open(&c, r->cfg->relay_host, r->cfg->relay_port,
+			    r->cfg->relay_timeout, r->cfg->hostname, &tls, err, sizeof(err)) == 0)
+				open = 1;
+			const struct buf *bytes = &b->msg->bytes;
+			struct buf sealed;
+
+			buf_init(&sealed, 0);
+			if (sealed_for(r, &r->jobs[b->first].d)) {
+				/* a batch of one: this member's copy is sealed to their key */
+				if (seal_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
+					snprintf(err, sizeof(err), "cannot seal the copy");
+				bytes = &sealed;
+			} else if (oneclick_for(r, &r->jobs[b->first].d)) {
+				/* a batch of one: the copy carries this member's one-click link */
+				if (oneclick_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
+					snprintf(err, sizeof(err), "cannot sign the one-click copy");
+				bytes = &sealed;
+			}
+			if (open && !*err && smtp_client_send(&c, r->jobs[b->first].d.env_from, rcpts, b->n,
+			    bytes->data, bytes->len, codes, texts, err, sizeof(err)) < 0) {
+				smtp_client_close(&c);
+				open = 0;
+			}
+			buf_free(&sealed);
+		}
+		for (i = 0; i < b->n; i++) {
+			r->jobs[b->first + i].code = codes[i];
+			memcpy(r->jobs[b->first + i].text, texts[i], SMTP_TEXT_MAX);
+		}
+		record(r, b, err, counts);
+		log_batch(r, b, counts, err, via);
+	}
+	if (open)
+		smtp_client_close(&c);
+	free(rcpts);
+	free(codes);
+	free(texts);
+	return NULL;
+}
+
+/* maildir_name - a directory name for an address (no '/', no leading '.') */
+static void
+maildir_name(const char *rcpt, char *out, size_t n)
+{
+	size_t i;
+
+	snprintf(out, n, "%s", rcpt);
+	for (i = 0; out[i]; i++)
+		if (out[i] == '/' || (i == 0 && out[i] == '.'))
+			out[i] = '_';
+}
+
+/* deliver_maildir - one copy into DIR/ADDRESS/new, durably (tmp, fsync, rename) */
+int
+deliver_maildir(const char *dir, const char *rcpt, const unsigned char *msg, size_t len,
+    char *err, size_t errlen)
+{
+	static unsigned long seq;
+	char name[300], base[4096], fname[128], tmp[4600], dst[4600];
+	struct buf e;
+	struct timespec ts;
+	const char *sub[] = { "tmp", "new", "cur" };
+	int fd;
+
+	maildir_name(rcpt, name, sizeof(name));
+	for (int i = 0; i < 3; i++) {
+		snprintf(base, sizeof(base), "%s/%s/%s", dir, name, sub[i]);
+		if (fs_mkdir_p(base, 0700) < 0)
+			return snprintf(err, errlen, "cannot create %s: %s", base, strerror(errno)), -1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(fname, sizeof(fname), "%lld.M%ldP%ldQ%lu.mlistd", (long long)ts.tv_sec, ts.tv_nsec / 1000,
+	    (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	if (snprintf(tmp, sizeof(tmp), "%s/%s/tmp/%s", dir, name, fname) >= (int)sizeof(tmp) ||
+	    snprintf(dst, sizeof(dst), "%s/%s/new/%s", dir, name, fname) >= (int)sizeof(dst))
+		return snprintf(err, errlen, "maildir path too long"), -1;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno)), -1;
+	if (fs_write_all(fd, msg, len) < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	buf_init(&e, 512);
+	if (fs_sync_rename(tmp, dst, &e) < 0) {
+		snprintf(err, errlen, "%s", buf_cstr(&e));
+		buf_free(&e);
+		unlink(tmp);
+		return -1;
+	}
+	buf_free(&e);
+	return 0;
+}
+
+/* maildir_worker - thread: local delivery of batches */
+static void *
+maildir_worker(void *arg)
+{
+	struct run *r = arg;
+	struct batch *b;
+	char err[256];
+
+	while ((b = take(r)) != NULL) {
+		int counts[3] = { 0, 0, 0 };
+
+		err[0] = 0;
+		for (int i = 0; i < b->n; i++) {
+			struct job *j = &r->jobs[b->first + i];
+
+			struct buf sealed;
+
+			buf_init(&sealed, 0);
+			if (!b->msg->ok)
+				j->code = 554;
+			else if (sealed_for(r, &j->d) || oneclick_for(r, &j->d))
+				j->code = (sealed_for(r, &j->d) ? seal_copy : oneclick_copy)(r, j, b->msg, 0, &sealed) < 0 ?
+				    451 : deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, sealed.data, sealed.len, err,
+				    sizeof(err)) == 0 ? 250 : 451;
+			else
+				j->code = deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, b->msg->bytes.data,
+				    b->msg->bytes.len, err, sizeof(err)) == 0 ? 250 : 451;
+			buf_free(&sealed);
+		}
+		record(r, b, err, counts);
+		log_batch(r, b, counts, err, "maildir");
+	}
+	return NULL;
+}
+
+/* load - the rendered copy of each message in the run */
+static struct message *
+load(struct run *r, struct spool *sp, int *nmsg)
+{
+	struct message *m = calloc((size_t)r->nbatches + 1, sizeof(*m));
+	struct envelope e;
+	struct buf raw, why;
+	int n = 0, i;
+
+	if (!m)
+		abort();
+	for (i = 0; i < r->nbatches; i++) {
+		const char *qid = r->jobs[r->batches[i].first].d.qid;
+
+		if (n == 0 || strcmp(m[n - 1].qid, qid) != 0) {
+			snprintf(m[n].qid, sizeof(m[n].qid), "%s", qid);
+			buf_init(&m[n].bytes, 0);
+			buf_init(&raw, 0);
+			buf_init(&why, 0);
+			if (spool_read(sp, SPOOL_OUT, qid, &e, &raw, &why) == 0) {
+				m[n].ok = 1;
+				if (*r->cfg->relay_host)
+					smtp_dot_stuff(raw.data, raw.len, &m[n].bytes);
+				else
+					buf_append(&m[n].bytes, raw.data, raw.len);
+				envelope_free(&e);
+				m[n].raw = raw;		/* kept for the sealed copies */
+				buf_init(&raw, 0);
+				crypto_box_keypair(m[n].epk, m[n].esk);
+				/* the list's key, for copies that must be signed per member (one-click) */
+				const struct list_cfg *l = config_list_find(r->cfg, r->jobs[r->batches[i].first].d.list);
+
+				if (l && *l->one_click_url && (m[n].seed = sodium_malloc(DKIM_SEED_LEN)) != NULL &&
+				    listkey_get(r->st, l->name, m[n].selector, sizeof(m[n].selector), m[n].seed) == 0)
+					m[n].signing = 1;
+			} else {
+				log_err("%s deliver: rendered copy unreadable: %s; quarantined", qid, buf_cstr(&why));
+				spool_quarantine(sp, SPOOL_OUT, qid);
+			}
+			buf_free(&raw);
+			buf_free(&why);
+			n++;
+		}
+		r->batches[i].msg = &m[n - 1];
+	}
+	*nmsg = n;
+	return m;
+}
+
+/* cut - batches of up to `size` with the same message and envelope sender */
+static void
+cut(struct run *r, int size)
+{
+	int i;
+
+	if ((r->batches = calloc((size_t)r->njobs + 1, sizeof(*r->batches))) == NULL)
+		abort();
+	for (i = 0; i < r->njobs; i++) {
+		struct batch *last = r->nbatches ? &r->batches[r->nbatches - 1] : NULL;
+		struct delivery *p = i ? &r->jobs[i - 1].d : NULL, *d = &r->jobs[i].d;
+
+		if (last && last->n < size && strcmp(p->qid, d->qid) == 0 && strcmp(p->env_from, d->env_from) == 0 &&
+		    !sealed_for(r, p) && !sealed_for(r, d) && !oneclick_for(r, p) && !oneclick_for(r, d)) {
+			last->n++;
+			continue;
+		}
+		r->batches[r->nbatches].first = i;
+		r->batches[r->nbatches].n = 1;
+		r->nbatches++;
+	}
+}
+
+/* deliver_run - make every delivery that is due; returns how many were tried */
+int
+deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long long now,
+    deliver_failed_fn failed, void *arg)
+{
+	struct run r;
+	struct message *msgs;
+	pthread_t *th;
+	int i, n, nmsg, nthreads;
+	char jpath[4200];
+
+	memset(&r, 0, sizeof(r));
+	r.jfd = -1;
+	r.cfg = cfg;
+	r.st = st;
+	r.keys = sp->keys;
+	r.now = now;
+	pthread_mutex_init(&r.lock, NULL);
+	if (store_deliveries_due(st, now, DUE_LIMIT, collect, &r) < 0)
+		log_err("NOQUEUE deliver: database: %s", store_errmsg(st));
+	if (r.njobs == 0) {
+		free(r.jobs);
+		return 0;
+	}
+	cut(&r, *cfg->relay_host ? cfg->relay_batch : 100);
+	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal", cfg->state_dir);
+	if ((r.jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		log_warn("NOQUEUE deliver: cannot open %s: %s", jpath, strerror(errno));
+	msgs = load(&r, sp, &nmsg);
+	nthreads = cfg->relay_connections < r.nbatches ? cfg->relay_connections : r.nbatches;
+	if ((th = calloc((size_t)nthreads, sizeof(*th))) == NULL)
+		abort();
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&th[i], NULL, *cfg->relay_host ? smtp_worker : maildir_worker, &r) != 0)
+			abort();
+	for (i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	if (r.jfd >= 0)
+		close(r.jfd);
+	deliver_journal_replay(cfg, st);
+	n = r.njobs;
+	for (i = 0; i < r.njobs; i++) {
+		if (r.jobs[i].code / 100 == 5 && failed)
+			failed(r.jobs[i].d.list, r.jobs[i].d.rcpt, arg);
+		free(r.jobs[i].d.rcpt);
+	}
+	for (i = 0; i < nmsg; i++) {
+		if (store_pending_for(st, msgs[i].qid) == 0 && spool_exists(sp, SPOOL_OUT, msgs[i].qid))
+			spool_remove(sp, SPOOL_OUT, msgs[i].qid);
+		buf_free(&msgs[i].bytes);
+		buf_free(&msgs[i].raw);
+		sodium_memzero(msgs[i].esk, sizeof(msgs[i].esk));
+		sodium_free(msgs[i].seed);	/* zeroes it; NULL is fine */
+	}
+	free(msgs);
+	free(th);
+	free(r.batches);
+	free(r.jobs);
+	pthread_mutex_destroy(&r.lock);
+	return n;
+}

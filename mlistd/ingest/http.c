@@ -1,0 +1,186 @@
+/*
+ * http.c - the one-click unsubscription endpoint (RFC 8058), on a listener
+ * with protocol = "http".
+ *
+ * It answers one request per connection and knows one resource:
+ * .../LIST/TOKEN, the link a member's copy carries in List-Unsubscribe.
+ * POST (with the body List-Unsubscribe=One-Click) spools a request to
+ * LIST-unsubscribe+TOKEN@ - durably, like any accepted message - and the
+ * queue manager checks the token and removes the member. GET only shows a
+ * page with a button: link scanners and prefetchers GET what they find, and
+ * must not unsubscribe anyone. Nothing here says whether a token is valid.
+ *
+ * Plain HTTP: put it behind the web server that holds the site's
+ * certificate (RFC 8058 wants https), e.g. nginx "location /unsubscribe/ {
+ * proxy_pass http://127.0.0.1:8025; }". Requests are small and bounded:
+ * 8 KB of head, 1 KB of body, and the usual idle timeout.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ingest/http.h"
+#include "mail/addr.h"
+#include "mail/keys.h"
+#include "util/log.h"
+
+#define HEAD_MAX	8192
+#define BODY_MAX	1024
+
+/* respond - the whole answer, then close */
+static void
+respond(struct smtp_session *s, int code, const char *reason, const char *type, const char *body)
+{
+	buf_printf(&s->out, "HTTP/1.1 %d %s\r\nContent-Type: %s; charset=utf-8\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nX-Content-Type-Options: nosniff\r\n"
+	    "Connection: close\r\n\r\n%s", code, reason, type, strlen(body), body);
+	s->close_after = 1;
+	s->state = SS_CLOSED;
+}
+
+/* target - LIST and TOKEN from the last two segments of the request path */
+static int
+target(const char *path, char *list, size_t ll, char *token, size_t tl)
+{
+	const char *end = path + strcspn(path, "?# "), *t, *l;
+
+	while (end > path && end[-1] == '/')
+		end--;
+	for (t = end; t > path && t[-1] != '/'; t--)
+		;
+	if (t == path || t - 1 <= path)
+		return -1;
+	for (l = t - 1; l > path && l[-1] != '/'; l--)
+		;
+	if ((size_t)(end - t) >= tl || (size_t)(t - 1 - l) >= ll || end == t || t - 1 == l)
+		return -1;
+	memcpy(token, t, (size_t)(end - t));
+	token[end - t] = 0;
+	memcpy(list, l, (size_t)(t - 1 - l));
+	list[t - 1 - l] = 0;
+	for (const char *p = token; *p; p++)
+		if (!isxdigit((unsigned char)*p))
+			return -1;
+	return strlen(token) == KEYS_ONECLICK_LEN ? 0 : -1;
+}
+
+/* spool_request - the request, as a message to LIST-unsubscribe+TOKEN@; 0 once it is durable */
+static int
+spool_request(struct smtp_session *s, const char *rcpt)
+{
+	static const char msg[] = "From: one-click unsubscribe <>\r\nSubject: one-click unsubscribe\r\n"
+	    "Auto-Submitted: auto-generated\r\n\r\nList-Unsubscribe=One-Click\r\n";
+	struct envelope e;
+	struct spool_writer w;
+	int rc = -1;
+
+	memset(&e, 0, sizeof(e));
+	if ((e.sender = strdup("")) == NULL || (e.client = strdup(s->peer)) == NULL ||
+	    (e.note = strdup("http one-click")) == NULL || envelope_add_rcpt(&e, rcpt) < 0)
+		goto out;
+	if (spool_begin(s->spool, SPOOL_INCOMING, &e, &w) != OK)
+		goto out;
+	if (spool_write(&w, msg, sizeof(msg) - 1) != OK || spool_commit(&w) != OK) {
+		spool_abort(&w);
+		goto out;
+	}
+	log_info("%s httpd: client=%s one-click unsubscription queued result=ok", w.id, s->peer);
+	s->committed++;
+	rc = 0;
+out:
+	envelope_free(&e);
+	return rc;
+}
+
+/* handle - one complete request: head (NUL-terminated) and body */
+static void
+handle(struct smtp_session *s, char *head, const char *body, size_t blen)
+{
+	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8], rcpt[ADDR_MAX + 1], page[1200];
+	struct listaddr la;
+
+	if (sscanf(head, "%7s %511s HTTP/1.%*c", method, path) != 2) {
+		respond(s, 400, "Bad Request", "text/plain", "Bad request.\n");
+		return;
+	}
+	if (target(path, list, sizeof(list), token, sizeof(token)) < 0 ||
+	    (size_t)snprintf(rcpt, sizeof(rcpt), "%s-unsubscribe+%s@%s", list, token, s->cfg->hostname) >= sizeof(rcpt) ||
+	    listaddr_parse(s->cfg, rcpt, &la) < 0 || la.kind != ADDR_UNSUBSCRIBE || !*la.list->one_click_url) {
+		log_info("NOQUEUE httpd: client=%s %s of an unknown link result=permfail", s->peer, method);
+		respond(s, 404, "Not Found", "text/plain", "There is no such unsubscription link.\n");
+		return;
+	}
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+		snprintf(page, sizeof(page), "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Leave %s</title>"
+		    "</head>\n<body><p>Leave the list %s@%s?</p>\n<form method=\"post\"><input type=\"hidden\" "
+		    "name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">Unsubscribe</button>"
+		    "</form></body></html>\n", list, list, s->cfg->hostname);
+		respond(s, 200, "OK", "text/html", page);
+		if (strcmp(method, "HEAD") == 0) {
+			/* the same head, no body */
+			char *sep = strstr((char *)s->out.data, "\r\n\r\n");
+
+			if (sep)
+				s->out.len = (size_t)(sep + 4 - (char *)s->out.data);
+		}
+		return;
+	}
+	if (strcmp(method, "POST") != 0) {
+		respond(s, 405, "Method Not Allowed", "text/plain", "Only POST unsubscribes (GET shows a button).\n");
+		return;
+	}
+	if (blen < 26 || memmem(body, blen, "List-Unsubscribe=One-Click", 26) == NULL) {
+		respond(s, 400, "Bad Request", "text/plain", "The body must be List-Unsubscribe=One-Click (RFC 8058).\n");
+		return;
+	}
+	if (spool_request(s, rcpt) < 0) {
+		log_err("NOQUEUE httpd: client=%s one-click unsubscription not queued (spool) result=tempfail", s->peer);
+		respond(s, 503, "Service Unavailable", "text/plain", "Not done: try again in a few minutes.\n");
+		return;
+	}
+	snprintf(page, sizeof(page), "Done: if this link was yours, you have left %s@%s.\n", list, s->cfg->hostname);
+	respond(s, 200, "OK", "text/plain", page);
+}
+
+/* http_input - bytes from the client: wait for the whole request, then answer it */
+void
+http_input(struct smtp_session *s, const unsigned char *p, size_t n)
+{
+	char *end, *cl;
+	size_t hlen, blen = 0;
+
+	if (s->state == SS_CLOSED)
+		return;
+	if (buf_append(&s->data, p, n) < 0 || s->data.len > HEAD_MAX + BODY_MAX) {
+		respond(s, 413, "Content Too Large", "text/plain", "Request too large.\n");
+		return;
+	}
+	if ((end = memmem(s->data.data, s->data.len, "\r\n\r\n", 4)) == NULL) {
+		if (s->data.len > HEAD_MAX)
+			respond(s, 431, "Request Header Fields Too Large", "text/plain", "Request head too large.\n");
+		return;
+	}
+	*end = 0;
+	hlen = (size_t)(end - (char *)s->data.data) + 4;
+	if ((cl = strcasestr((char *)s->data.data, "\r\nContent-Length:")) != NULL)
+		blen = strtoul(cl + 17, NULL, 10);
+	if (blen > BODY_MAX) {
+		respond(s, 413, "Content Too Large", "text/plain", "Request too large.\n");
+		return;
+	}
+	if (s->data.len - hlen < blen) {
+		*end = '\r';	/* not all there yet: the head stays as it came */
+		return;
+	}
+	handle(s, (char *)s->data.data, (const char *)s->data.data + hlen, blen);
+}
+
+/* http_timeout - the client went quiet before its request was whole */
+void
+http_timeout(struct smtp_session *s)
+{
+	log_info("NOQUEUE httpd: client=%s reason=timeout result=tempfail", s->peer);
+	respond(s, 408, "Request Timeout", "text/plain", "Request timeout.\n");
+}

@@ -1,0 +1,20 @@
+/* confirm.h - post_auth = "confirm": a held post goes out when its author's mailbox says so. */
+#ifndef MLIST_CONFIRM_H
+#define MLIST_CONFIRM_H
+
+#include "mail/addr.h"
+#include "pipeline/pipeline.h"
+
+#define CONFIRM_DAYS	7
+
+int	confirm_request(struct pipeline *, const struct list_cfg *, const char *poster, const struct buf *copy,
+	    const char *why,
+	    char id[QID_LEN + 1]);
+int	confirm_token(struct pipeline *, const struct list_cfg *, const char *kind, const char *out_id,
+	    const void *bound, size_t blen, const char *addr, long long expires, char token[41], char *replyto,
+	    size_t rlen);
+int	confirm_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
+int	confirm_pseudonym(struct pipeline *, const struct list_cfg *, const char *addr, const char *name,
+	    struct buf *res);
+
+#endif

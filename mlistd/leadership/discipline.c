@@ -1,0 +1,271 @@
+/*
+ * discipline.c - the discipline ladder of long-running political lists.
+ *
+ * A moderator writes to LIST-owner+discipline@ with "discipline NAME" (a
+ * pseudonym, an address on a real-identity list, or "#N" as the audit log
+ * numbers members) first in the Subject or the body, and the reason after
+ * it. The list does nothing yet: it answers the moderator's own address
+ * with what the member's next step would be and a token; only the reply
+ * applies it, so a forged request changes nothing. Steps follow
+ * leadership.discipline (default: two private warnings, a public warning
+ * that names only the pseudonym, then suspension for 30 days, after which
+ * the member may apply again). Warnings come from "the moderators", never
+ * from one of them; every step is an audit entry.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "leadership/confirm.h"
+#include "leadership/discipline.h"
+#include "delivery/fanout.h"
+#include "pipeline/identity.h"
+#include "mail/audit.h"
+#include "mail/header.h"
+#include "mail/pseudonym.h"
+#include "util/log.h"
+
+/* step_name - what step k of the ladder is, for people */
+static void
+step_name(const struct list_cfg *l, int k, char *out, size_t n)
+{
+	int days = 0, kind = config_discipline_step(l, k, &days);
+
+	if (kind == DISC_WARN)
+		snprintf(out, n, "a private warning");
+	else if (kind == DISC_PUBLIC)
+		snprintf(out, n, "a public warning on the list, naming only their pseudonym");
+	else
+		snprintf(out, n, "suspension for %d days (they leave the list and may apply again after it)", days);
+}
+
+/* who - the member a moderator names: pseudonym, address (real lists) or #N; the address, or NULL */
+static char *
+who(struct pipeline *p, const struct list_cfg *l, const char *name)
+{
+	char sk[SKELETON_MAX], why[160];
+	struct member m;
+	char *addr = NULL;
+
+	if (name[0] == '#' && isdigit((unsigned char)name[1]))
+		return store_member_addr_by_id(p->st, l->name, atoll(name + 1));
+	if (strchr(name, '@')) {
+		if (l->identity == ID_REAL && store_member_find(p->st, l->name, name, &m) == STORE_OK) {
+			addr = strdup(m.addr);
+			member_free(&m);
+		}
+		return addr;
+	}
+	return pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) == 0 ?
+	    store_member_by_pseudonym(p->st, l->name, sk) : NULL;
+}
+
+/* is_moderator - is addr an owner or moderator of l? its member number into id */
+static int
+is_moderator(struct pipeline *p, const struct list_cfg *l, const char *addr, long long *id)
+{
+	struct member m;
+	int yes = 0;
+
+	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
+		yes = strcmp(m.role, "member") != 0;
+		if (id)
+			*id = m.id;
+		member_free(&m);
+	}
+	return yes;
+}
+
+/* trimmed - [s, s+n) without leading and trailing white space, into out */
+static void
+trimmed(const char *s, size_t n, struct buf *out)
+{
+	while (n && isspace((unsigned char)*s))
+		s++, n--;
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	buf_append(out, s, n);
+}
+
+/*
+ * discipline_request - mail to LIST-owner+discipline@: check it, and ask the
+ * moderator's own mailbox to confirm. 0 done (whatever the answer), -1 error.
+ */
+int
+discipline_request(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg)
+{
+	const char *m = (const char *)msg->data, *body, *nl;
+	char *subj = NULL, name[200] = "", *addr = NULL, token[41], extra[300], step[200], text[3000];
+	struct buf reason, payload, sealed;
+	long long target = 0;
+	struct member mb;
+	struct hdr h;
+	size_t blen;
+	int rc = 0, steps, automatic;
+
+	if (hdr_parse(m, msg->len, &h) < 0)
+		return 0;
+	automatic = hdr_automatic(&h) || !*e->sender;
+	if (automatic || !is_moderator(p, l, e->sender, NULL)) {
+		hdr_free(&h);
+		log_info("%s discipline: list=%s request not from a moderator; ignored result=permfail", p->qid, l->name);
+		/* an answer to a person, never to automatic mail (no backscatter) */
+		if (!automatic && fanout_notice(p, l, e->sender, "Not done", "Only the list's moderators can use "
+		    "that address.", ENV_NULL) < 0)
+			return -1;
+		return 0;
+	}
+	subj = hdr_get_value(&h, "Subject");
+	body = m + h.body_off;
+	blen = msg->len - h.body_off;
+	hdr_free(&h);
+	buf_init(&reason, 0);
+	buf_init(&payload, 0);
+	buf_init(&sealed, 0);
+	/* "discipline NAME": in the Subject (the body is the reason), or the body's first line */
+	if (subj && strncasecmp(subj, "discipline ", 11) == 0) {
+		snprintf(name, sizeof(name), "%s", subj + 11);
+		trimmed(body, blen, &reason);
+	} else {
+		while (blen && isspace((unsigned char)*body))
+			body++, blen--;
+		nl = memchr(body, '\n', blen);
+		if (blen > 11 && strncasecmp(body, "discipline ", 11) == 0) {
+			size_t ln = (nl ? (size_t)(nl - body) : blen) - 11;
+
+			snprintf(name, sizeof(name), "%.*s", (int)(ln < sizeof(name) ? ln : sizeof(name) - 1), body + 11);
+			if (nl)
+				trimmed(nl + 1, blen - (size_t)(nl + 1 - body), &reason);
+		}
+	}
+	free(subj);
+	for (char *t = name + strlen(name); t > name && isspace((unsigned char)t[-1]); )
+		*--t = 0;
+	if (!*name || (addr = who(p, l, name)) == NULL || store_member_find(p->st, l->name, addr, &mb) != STORE_OK) {
+		snprintf(text, sizeof(text), "%s", *name ? "Nobody on the list goes by that name (a pseudonym, an "
+		    "address on a real-name list, or #N as the audit log numbers members)." :
+		    "Write \"discipline NAME\" as the Subject (the body is the reason) or as the first line.");
+		rc = fanout_notice(p, l, e->sender, "Discipline: not done", text, ENV_NULL);
+		goto out;
+	}
+	target = mb.id;
+	member_free(&mb);
+	if (is_moderator(p, l, addr, NULL)) {
+		rc = fanout_notice(p, l, e->sender, "Discipline: not done", "That is a moderator: a change of roles "
+		    "goes through the quorum (mlistctl member set ... role member).", ENV_NULL);
+		goto out;
+	}
+	steps = store_discipline_steps(p->st, l->name, addr);
+	step_name(l, steps, step, sizeof(step));
+	buf_printf(&payload, "%s\ndiscipline %lld\nintro\n%.2000s", e->sender, target, buf_cstr(&reason));
+	if (keys_seal(p->keys, payload.data, payload.len, &sealed) < 0 ||
+	    confirm_token(p, l, "command", "", sealed.data, sealed.len, e->sender, p->now + CONFIRM_DAYS * 86400LL,
+	    token, extra, sizeof(extra)) < 0) {
+		rc = -1;
+		goto out;
+	}
+	snprintf(text, sizeof(text), "You asked to discipline \"%s\" (member #%lld) on %s@%s.\n"
+	    "Steps taken so far: %d. The next step is: %s.\n\nThe reason they will read:\n\n%.2000s\n\n"
+	    "To apply it, reply to this message within %d days. To drop it, do nothing.\n"
+	    "It is recorded in the list's audit log, under \"moderator\", never your name.",
+	    name, target, l->name, p->cfg->hostname, steps, step, reason.len ? buf_cstr(&reason) : "(none given)",
+	    CONFIRM_DAYS);
+	rc = fanout_notice_ex(p, l, e->sender, "Confirm a discipline step", text, ENV_NULL, extra);
+	log_info("%s discipline: list=%s request for member #%lld awaits the moderator's confirmation result=ok",
+	    p->qid, l->name, target);
+out:
+	free(addr);
+	buf_free(&reason);
+	buf_free(&payload);
+	buf_free(&sealed);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * discipline_apply - the confirmed step for member_id, asked by moderator;
+ * what happened into res. 0 done (or nothing to do), -1 store error.
+ */
+int
+discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moderator, long long member_id,
+    const char *reason, struct buf *res)
+{
+	char *addr, step[200], detail[300], text[3000], ps[200] = "", day[32], actor[200];
+	int steps, kind, days = 0, n = 0, rc = 0;
+	struct member m;
+	time_t until;
+	struct tm tm;
+
+	if (!is_moderator(p, l, moderator, NULL)) {
+		buf_puts(res, "- not done: you are no longer a moderator of the list\n");
+		return 0;
+	}
+	if ((addr = store_member_addr_by_id(p->st, l->name, member_id)) == NULL) {
+		buf_printf(res, "- not done: member #%lld has left the list\n", member_id);
+		return 0;
+	}
+	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
+		if (m.pseudonym)
+			snprintf(ps, sizeof(ps), "%s", m.pseudonym);
+		else if (l->identity == ID_REAL && m.name && *m.name)
+			snprintf(ps, sizeof(ps), "%s", m.name);
+		member_free(&m);
+	}
+	if (!*ps)
+		snprintf(ps, sizeof(ps), "member #%lld", member_id);
+	steps = store_discipline_steps(p->st, l->name, addr);
+	kind = config_discipline_step(l, steps, &days);
+	step_name(l, steps, step, sizeof(step));
+	if (!reason || !*reason)
+		reason = "(the moderators gave no reason)";
+	until = (time_t)(p->now + (kind == DISC_SUSPEND ? days * 86400LL : 0));
+	gmtime_r(&until, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	if (kind == DISC_WARN) {
+		snprintf(text, sizeof(text), "The moderators of %s@%s warn you, privately:\n\n%.2000s\n\n"
+		    "This is step %d of the list's discipline; the next would be harsher. You can answer the\n"
+		    "moderators at %s-owner@%s.\n", l->name, p->cfg->hostname, reason, steps + 1, l->name, p->cfg->hostname);
+		rc = fanout_notice(p, l, addr, "A warning from the moderators", text, ENV_NULL);
+	} else if (kind == DISC_PUBLIC) {
+		snprintf(text, sizeof(text), "The moderators of %s@%s have warned %s publicly:\n\n%.2000s\n",
+		    l->name, p->cfg->hostname, ps, reason);
+		rc = fanout_announce(p, l, "A public warning from the moderators", text, &n);
+	} else {
+		snprintf(text, sizeof(text), "The moderators of %s@%s have suspended you for %d days:\n\n%.2000s\n\n"
+		    "You have left the list. From %s on you may apply to join again.\n", l->name, p->cfg->hostname,
+		    days, reason, day);
+		rc = fanout_notice(p, l, addr, "Suspended from the list", text, ENV_NULL) < 0 ||
+		    store_member_rm(p->st, l->name, addr) == STORE_ERR ? -1 : 0;
+	}
+	if (rc == 0 && store_discipline_step(p->st, l->name, addr, kind == DISC_SUSPEND ? (long long)until : 0) !=
+	    STORE_OK)
+		rc = -1;
+	snprintf(detail, sizeof(detail), "member #%lld: step %d, %s", member_id, steps + 1, kind == DISC_WARN ?
+	    "a private warning" : kind == DISC_PUBLIC ? "a public warning" : "suspended");
+	identity_leader_actor(p, l, moderator, actor, sizeof(actor));
+	if (rc == 0 && audit_append(p->st, l->name, p->now, actor, "discipline", detail) < 0)
+		rc = -1;
+	free(addr);
+	if (rc < 0)
+		return -1;
+	buf_printf(res, "- %s: %s\n", ps, step);
+	log_info("%s discipline: list=%s member #%lld step %d applied result=ok", p->qid, l->name, member_id, steps + 1);
+	return 0;
+}
+
+/* discipline_suspended - is addr suspended from l? the day it may apply again into day */
+int
+discipline_suspended(struct pipeline *p, const struct list_cfg *l, const char *addr, char *day, size_t n)
+{
+	long long until = store_discipline_until(p->st, l->name, addr);
+	time_t t = (time_t)until;
+	struct tm tm;
+
+	if (until <= p->now)
+		return 0;
+	gmtime_r(&t, &tm);
+	strftime(day, n, "%Y-%m-%d", &tm);
+	return 1;
+}

@@ -1,0 +1,13 @@
+/* moderate.h - the moderation queue by mail: each moderator's own token approves, rejects or discards. */
+#ifndef MLIST_MODERATE_H
+#define MLIST_MODERATE_H
+
+#include "mail/addr.h"
+#include "pipeline/pipeline.h"
+
+int	moderate_ask(struct pipeline *, const struct list_cfg *, const char *held_id, const char *reason,
+	    const struct buf *copy, int real_author_shown);
+int	moderate_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
+int	moderate_release(struct pipeline *, const struct list_cfg *, const char *held_id, int *rcpts);
+
+#endif

@@ -1,0 +1,365 @@
+/*
+ * quorum.c - grave actions (unmask, ban, expel, policy, roles) opened by
+ * 'mlistctl' wait in the store until enough distinct moderators approve.
+ *
+ * The queue manager finds each new request and mails every moderator and
+ * owner a token of their own, bound to them and to the request. Replying
+ * "approve" counts one vote per moderator (a second reply from the same
+ * moderator counts nothing; a forged one has no token). At the quorum the
+ * action is done here, in the daemon, and recorded in the audit log; an
+ * unmasking is told to the approving moderators only (and, if the list
+ * says so, to the member unmasked). Requests expire after QUORUM_DAYS.
+ * An emergency action taken alone by the operator is announced to every
+ * moderator.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "leadership/confirm.h"
+#include "delivery/fanout.h"
+#include "mail/audit.h"
+#include "mail/header.h"
+#include "mail/pseudonym.h"
+#include "leadership/quorum.h"
+#include "util/log.h"
+
+
+struct ask {
+	struct pipeline	*p;
+	const struct list_cfg *l;
+	const struct pending *pa;
+	int		 n, failed, announce;
+};
+
+/* ask_one - one moderator's token and request (or the announcement of an emergency) */
+static int
+ask_one(const struct member *m, void *arg)
+{
+	struct ask *a = arg;
+	char token[41], id[32], extra[300], text[3600];
+
+	if (strcmp(m->role, "member") == 0)
+		return 0;
+	if (a->announce) {
+		snprintf(text, sizeof(text), "The operator of %s@%s acted alone, in an emergency, without the\n"
+		    "moderators' quorum:\n\n  %s: %s\n\nIt is recorded in the list's audit log.", a->l->name,
+		    a->p->cfg->hostname, a->pa->action, a->pa->detail);
+		if (fanout_notice(a->p, a->l, m->addr, "Emergency action on the list", text, ENV_NULL) < 0)
+			a->failed = 1;
+		return a->failed;
+	}
+	snprintf(id, sizeof(id), "%lld", a->pa->id);
+	if (confirm_token(a->p, a->l, "quorum", id, "", 0, m->addr, a->pa->expires, token, extra, sizeof(extra)) < 0) {
+		a->failed = 1;
+		return 1;
+	}
+	if (!strcmp(a->pa->action, "admit") && a->pa->arg && strchr(a->pa->arg, '\n') &&
+	    strchr(strchr(a->pa->arg, '\n') + 1, '\n')) {
+		/* an application: the introduction, and the address only where the list shows it to moderators */
+		const char *intro = strchr(strchr(a->pa->arg, '\n') + 1, '\n') + 1;
+		int show = a->l->identity == ID_REAL || a->l->moderators_see;
+
+		snprintf(text, sizeof(text), "Someone has applied to join %s@%s and confirmed their address%s%.*s%s.\n"
+		    "Their introduction:\n\n%.2500s\n\nTo admit them, reply to this message with \"approve\" on the "
+		    "first line.\nTo refuse, do nothing: the application expires in %d days. They are admitted\n"
+		    "when %d distinct moderators have approved; it is recorded in the list's audit log.",
+		    a->l->name, a->p->cfg->hostname, show ? " (" : "", show ? (int)strcspn(a->pa->arg, "\n") : 0,
+		    a->pa->arg, show ? ")" : "", intro, QUORUM_DAYS, a->pa->needed);
+	} else
+		snprintf(text, sizeof(text), "A grave action on %s@%s needs %d moderators to agree:\n\n  %s: %s\n\n"
+		    "To approve it, reply to this message with \"approve\" on the first line. To refuse it,\n"
+		    "do nothing: it expires in %d days. It takes effect only when %d distinct moderators\n"
+		    "have approved, and it is recorded in the list's audit log.", a->l->name, a->p->cfg->hostname,
+		    a->pa->needed, a->pa->action, a->pa->detail, QUORUM_DAYS, a->pa->needed);
+	if (fanout_notice_ex(a->p, a->l, m->addr, "A grave action needs your approval", text, ENV_NULL, extra) < 0) {
+		a->failed = 1;
+		return 1;
+	}
+	a->n++;
+	return 0;
+}
+
+/* quorum_ask_new - mail the moderators about every new request (and every emergency), in transactions */
+void
+quorum_ask_new(struct pipeline *p)
+{
+	static const char *const states[] = { "new", "announce" };
+	long long ids[16];
+	struct pending pa;
+
+	for (int k = 0; k < 2; k++) {
+		int n = store_pending_in_state(p->st, states[k], ids, 16);
+
+		for (int i = 0; i < n; i++) {
+			const struct list_cfg *l;
+			struct ask a;
+
+			if (store_pending_get(p->st, ids[i], &pa) != STORE_OK)
+				continue;
+			p->qid = "NOQUEUE";
+			p->nout = 0;
+			memset(&a, 0, sizeof(a));
+			a.p = p;
+			a.pa = &pa;
+			a.announce = k;
+			if ((l = config_list_find(p->cfg, pa.list)) == NULL || store_begin(p->st) < 0) {
+				free(pa.arg);
+				continue;
+			}
+			a.l = l;
+			if (store_member_each(p->st, l->name, ask_one, &a) < 0 || a.failed ||
+			    store_pending_state(p->st, pa.id, k ? "done" : "asked") != STORE_OK ||
+			    store_commit(p->st) < 0) {
+				store_rollback(p->st);
+				for (int j = 0; j < p->nout; j++)
+					spool_remove(p->sp, SPOOL_OUT, p->out[j]);
+				p->nout = 0;
+				log_err("NOQUEUE quorum: list=%s request %lld: cannot ask the moderators: %s", l->name,
+				    pa.id, store_errmsg(p->st));
+			} else
+				log_info("NOQUEUE quorum: list=%s request %lld (%s) %s moderators=%d result=ok", l->name,
+				    pa.id, pa.action, k ? "announced to" : "asked", a.n);
+			free(pa.arg);
+		}
+	}
+}
+
+struct tell {
+	struct pipeline	*p;
+	const struct list_cfg *l;
+	const char	*text;
+	int		 failed;
+};
+
+static int
+tell_one(const struct member *m, void *arg)
+{
+	struct tell *t = arg;
+
+	if (fanout_notice(t->p, t->l, m->addr, "Unmasked, as the moderators agreed", t->text, ENV_NULL) < 0)
+		t->failed = 1;
+	return 0;
+}
+
+/* execute - the action itself, once the quorum is there; what was done into done */
+static int
+execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, char *done, size_t n)
+{
+	char *nl = pa->arg ? strchr(pa->arg, '\n') : NULL, sk[SKELETON_MAX], why[160], text[800];
+	struct buf err;
+	int rc = 0;
+
+	if (!pa->arg)
+		return -1;
+	if (!strcmp(pa->action, "ban"))
+		rc = store_ban(p->st, l->name, pa->arg) == STORE_OK ? 0 : -1;
+	else if (!strcmp(pa->action, "expel"))
+		rc = store_member_rm(p->st, l->name, pa->arg) == STORE_ERR ? -1 : 0;
+	else if (!strcmp(pa->action, "roles") && nl) {
+		*nl = 0;
+		rc = store_member_set(p->st, l->name, pa->arg, "role", nl + 1) == STORE_ERR ? -1 : 0;
+	} else if (!strcmp(pa->action, "policy") && nl) {
+		*nl = 0;
+		buf_init(&err, 0);
+		if (config_list_set(l->file, pa->arg, nl + 1, &err) < 0) {
+			snprintf(done, n, "not applied: %s", buf_cstr(&err));
+			buf_free(&err);
+			return 0;
+		}
+		buf_free(&err);
+		kill(getppid(), SIGHUP);	/* the daemon reloads the list file */
+	} else if (!strcmp(pa->action, "admit") || !strcmp(pa->action, "vouch")) {
+		/* "ADDRESS\nPSEUDONYM[\nINTRODUCTION]": the pseudonym the applicant asked for, "" none */
+		char asked[256] = "";
+		struct buf ignored;
+
+		if (nl) {
+			*nl = 0;
+			snprintf(asked, sizeof(asked), "%.*s", (int)strcspn(nl + 1, "\n"), nl + 1);
+		}
+		rc = store_member_add(p->st, l->name, pa->arg, NULL);
+		if (rc == STORE_OK && *asked && l->identity == ID_PSEUDONYM) {
+			buf_init(&ignored, 0);
+			rc = confirm_pseudonym(p, l, pa->arg, asked, &ignored) < 0 ? -1 : STORE_OK;
+			buf_free(&ignored);
+		}
+		if (rc == STORE_OK) {
+			snprintf(text, sizeof(text), "%s of %s@%s %s: welcome. Write to the list at that address; "
+			    "\"help\" to %s-request@%s lists what you can do.", strcmp(pa->action, "vouch") ?
+			    "The moderators" : "Enough members", l->name, p->cfg->hostname, strcmp(pa->action, "vouch") ?
+			    "admitted you" : "vouched for you", l->name, p->cfg->hostname);
+			rc = fanout_notice(p, l, pa->arg, "Welcome to the list", text, ENV_NULL);
+		} else
+			rc = rc == STORE_EXISTS ? 0 : -1;
+	} else if (!strcmp(pa->action, "roster_export")) {
+		/* approved: the operator's next 'mlistctl member export' prints it, once */
+		snprintf(done, n, "approved; 'mlistctl member export %s' may now print it once", l->name);
+	} else if (!strcmp(pa->action, "unmask")) {
+		char *addr = pseudonym_check(pa->arg, sk, sizeof(sk), why, sizeof(why)) == 0 ?
+		    store_member_by_pseudonym(p->st, l->name, sk) : NULL;
+		struct tell t = { p, l, text, 0 };
+
+		if (!addr) {
+			snprintf(done, n, "nobody is \"%s\" on the list any more", pa->arg);
+			return 0;
+		}
+		snprintf(text, sizeof(text), "As %d moderators of %s@%s agreed, the member behind the pseudonym\n"
+		    "\"%s\" is:\n\n  %s\n\nOnly the moderators who approved receive this.", pa->needed, l->name,
+		    p->cfg->hostname, pa->arg, addr);
+		rc = store_pending_voters(p->st, pa->id, tell_one, &t) < 0 || t.failed ? -1 : 0;
+		if (rc == 0 && l->notify_unmasked) {
+			snprintf(text, sizeof(text), "The moderators of %s@%s have, by a quorum, learned which address is "
+			    "behind your pseudonym \"%s\".", l->name, p->cfg->hostname, pa->arg);
+			rc = fanout_notice(p, l, addr, "Your pseudonym was unmasked", text, ENV_NULL);
+		}
+		free(addr);
+	} else
+		return -1;
+	if (rc == 0 && !*done)
+		snprintf(done, n, "done");
+	return rc;
+}
+
+/*
+ * quorum_handle - a moderator's approval (LIST-confirm+TOKEN). 1 handled,
+ * 0 not a quorum token, -1 store error.
+ */
+int
+quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
+{
+	const struct list_cfg *l = la->list;
+	char id[32], *voter = NULL, done[300] = "", detail[700];
+	const char *m = (const char *)msg->data;
+	struct pending pa;
+	struct hdr h;
+	int votes, rc, yes = 0;
+
+	if ((rc = store_confirm_quorum(p->st, la->token, l->name, p->now, id, sizeof(id), &voter)) == STORE_NOTFOUND)
+		return 0;
+	if (rc != STORE_OK)
+		return -1;
+	/* the first line of the answer must say "approve" */
+	if (hdr_parse(m, msg->len, &h) == 0) {
+		size_t off = h.body_off;
+		char *subj = hdr_get_value(&h, "Subject");
+
+		/* "approve"/"vouch" first in the body, or "vouch TOKEN" sent to -request */
+		if (subj && (strncasecmp(subj, "vouch", 5) == 0 || strncasecmp(subj, "approve", 7) == 0))
+			yes = 1;
+		free(subj);
+
+		while (off < msg->len && (m[off] == '\r' || m[off] == '\n' || m[off] == ' '))
+			off++;
+		yes |= (msg->len - off >= 7 && strncasecmp(m + off, "approve", 7) == 0) ||
+		    (msg->len - off >= 5 && strncasecmp(m + off, "vouch", 5) == 0);
+		hdr_free(&h);
+	}
+	if (!yes || store_pending_get(p->st, atoll(id), &pa) != STORE_OK) {
+		free(voter);
+		log_info("%s quorum: list=%s answer without \"approve\" or request gone; ignored result=permfail",
+		    p->qid, l->name);
+		return 1;
+	}
+	if (strcmp(pa.state, "asked") || pa.expires <= p->now) {
+		log_info("%s quorum: list=%s request %s already %s result=permfail", p->qid, l->name, id,
+		    pa.expires <= p->now ? "expired" : pa.state);
+		free(voter);
+		free(pa.arg);
+		return 1;
+	}
+	votes = store_pending_vote(p->st, pa.id, l->name, voter);
+	free(voter);
+	if (votes < 0) {
+		free(pa.arg);
+		return -1;
+	}
+	log_info("%s quorum: list=%s request %s approvals=%d of %d result=ok", p->qid, l->name, id, votes, pa.needed);
+	if (votes >= pa.needed) {
+		if (execute(p, l, &pa, done, sizeof(done)) < 0 || store_pending_state(p->st, pa.id, "done") != STORE_OK) {
+			free(pa.arg);
+			return -1;
+		}
+		snprintf(detail, sizeof(detail), "%s (%d %s): %s", pa.detail, votes,
+		    strcmp(pa.action, "vouch") ? "moderators agreed" : "members vouched", done);
+		if (audit_append(p->st, l->name, p->now, strcmp(pa.action, "vouch") ? "moderators" : "members",
+		    strcmp(pa.action, "vouch") ? pa.action : "admit", detail) < 0) {
+			free(pa.arg);
+			return -1;
+		}
+		log_info("%s quorum: list=%s request %s (%s) reached its quorum: %s result=ok", p->qid, l->name, id,
+		    pa.action, done);
+	}
+	free(pa.arg);
+	return 1;
+}
+
+/*
+ * quorum_vouch - subscription = "vouch": the applicant (confirmed) named
+ * members in a "vouch: NAME, NAME" line of their introduction (pseudonyms;
+ * addresses on a real-identity list). Each named member is asked privately
+ * with a token of their own; at leadership.vouches_required vouches the
+ * applicant is admitted. Returns how many were asked, -1 on store errors.
+ */
+int
+quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *ps, const char *intro,
+    struct buf *res)
+{
+	const char *line = intro ? strcasestr(intro, "vouch:") : NULL;
+	char names[600], sk[SKELETON_MAX], why[160], *name, *save = NULL, *who, token[41], idtxt[32], text[1600];
+	char extra[300], arg[600];
+	long long id;
+	int asked = 0;
+
+	if (line) {
+		size_t n = strcspn(line + 6, "\r\n");
+
+		snprintf(names, sizeof(names), "%.*s", (int)(n < sizeof(names) ? n : sizeof(names) - 1), line + 6);
+	} else
+		names[0] = 0;
+	snprintf(arg, sizeof(arg), "%s\n%s", addr, ps);	/* the pseudonym asked for goes with it */
+	if ((id = store_pending_add(p->st, l->name, "vouch", arg, "an applicant", l->vouches_required, "asked",
+	    p->now, p->now + QUORUM_DAYS * 86400LL)) < 0)
+		return -1;
+	snprintf(idtxt, sizeof(idtxt), "%lld", id);
+	for (name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		while (*name == ' ')
+			name++;
+		for (char *e = name + strlen(name); e > name && e[-1] == ' '; )
+			*--e = 0;
+		who = NULL;
+		if (l->identity == ID_REAL && strchr(name, '@')) {
+			struct member m;
+
+			if (store_member_find(p->st, l->name, name, &m) == STORE_OK) {
+				who = strdup(m.addr);
+				member_free(&m);
+			}
+		} else if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) == 0)
+			who = store_member_by_pseudonym(p->st, l->name, sk);
+		if (!who)
+			continue;
+		if (confirm_token(p, l, "vouch", idtxt, "", 0, who, p->now + QUORUM_DAYS * 86400LL, token, extra,
+		    sizeof(extra)) < 0) {
+			free(who);
+			return -1;
+		}
+		snprintf(text, sizeof(text), "Someone who wants to join %s@%s names you as a member who can vouch for\n"
+		    "them. Their introduction:\n\n%.1000s\n\nIf you know them and want them on the list, reply to this "
+		    "message with \"vouch\" on the first line. If not, do nothing. Nobody else learns what you did.",
+		    l->name, p->cfg->hostname, intro);
+		if (fanout_notice_ex(p, l, who, "Will you vouch for someone?", text, ENV_NULL, extra) < 0) {
+			free(who);
+			return -1;
+		}
+		free(who);
+		asked++;
+	}
+	buf_printf(res, "- %d of the members you named were asked to vouch for you; %d must, within %d days\n",
+	    asked, l->vouches_required, QUORUM_DAYS);
+	log_info("%s quorum: list=%s an applicant named members to vouch asked=%d result=ok", p->qid, l->name, asked);
+	return asked;
+}

@@ -1,0 +1,261 @@
+/*
+ * html.c - make a post's HTML safe to hand to every member's mail client.
+ *
+ * A hostile member can post an image (or a style sheet, a font, an
+ * iframe...) that loads from their own server: every reader who opens the
+ * post then tells that server their IP address and when they read it. So
+ * the HTML is parsed with an HTML5 parser (gumbo, which parses the way
+ * browsers do - never regular expressions) and written out again from the
+ * tree, keeping only what cannot reach the network by itself:
+ *  - elements that load or run things are dropped with their content
+ *    (script, iframe, object, embed, audio, video, link, meta, base, form,
+ *    svg, ...); unknown elements are dropped, their text kept;
+ *  - attributes that load things (src, srcset, background, poster, ...)
+ *    are kept only for cid: (a part of the same message, renamed to its
+ *    new Content-ID) and data:image/ URLs; event handlers (on*) never;
+ *  - style attributes and style elements go if they could load anything
+ *    (url(, @import, image-set, expression, or any CSS escape);
+ *  - comments go (they carry editor fingerprints and conditional markup).
+ * Links (<a href>) stay: they load nothing until a reader chooses to.
+ */
+#include <gumbo.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pipeline/html.h"
+
+/* elements dropped together with everything inside them */
+static const GumboTag drop_tags[] = {
+	GUMBO_TAG_SCRIPT, GUMBO_TAG_IFRAME, GUMBO_TAG_FRAME, GUMBO_TAG_FRAMESET, GUMBO_TAG_OBJECT,
+	GUMBO_TAG_EMBED, GUMBO_TAG_APPLET, GUMBO_TAG_AUDIO, GUMBO_TAG_VIDEO, GUMBO_TAG_SOURCE,
+	GUMBO_TAG_TRACK, GUMBO_TAG_LINK, GUMBO_TAG_META, GUMBO_TAG_BASE, GUMBO_TAG_FORM, GUMBO_TAG_INPUT,
+	GUMBO_TAG_BUTTON, GUMBO_TAG_SELECT, GUMBO_TAG_TEXTAREA, GUMBO_TAG_SVG, GUMBO_TAG_MATH,
+	GUMBO_TAG_NOSCRIPT, GUMBO_TAG_TEMPLATE, GUMBO_TAG_BGSOUND, GUMBO_TAG_PARAM, GUMBO_TAG_TITLE,
+	GUMBO_TAG_LAST
+};
+static const GumboTag void_tags[] = {
+	GUMBO_TAG_AREA, GUMBO_TAG_BR, GUMBO_TAG_COL, GUMBO_TAG_HR, GUMBO_TAG_IMG, GUMBO_TAG_WBR,
+	GUMBO_TAG_LAST
+};
+static const GumboTag block_tags[] = {
+	GUMBO_TAG_P, GUMBO_TAG_DIV, GUMBO_TAG_BR, GUMBO_TAG_LI, GUMBO_TAG_TR, GUMBO_TAG_H1, GUMBO_TAG_H2,
+	GUMBO_TAG_H3, GUMBO_TAG_H4, GUMBO_TAG_H5, GUMBO_TAG_H6, GUMBO_TAG_BLOCKQUOTE, GUMBO_TAG_PRE,
+	GUMBO_TAG_TABLE, GUMBO_TAG_UL, GUMBO_TAG_OL, GUMBO_TAG_HR, GUMBO_TAG_LAST
+};
+/* attributes whose value the client fetches without being asked */
+static const char *const load_attrs[] = {
+	"src", "srcset", "background", "poster", "lowsrc", "dynsrc", "data", "action", "formaction",
+	"ping", "longdesc", "usemap", "manifest", "codebase", "archive", "xlink:href", "imagesrcset", NULL
+};
+
+struct html_ctx {
+	int		 policy;
+	const struct html_cid *cids;
+	int		 ncids;
+	struct buf	*out, *text;
+	int		 removed;
+};
+
+/* tag_in - is t in the GUMBO_TAG_LAST-terminated list? */
+static int
+tag_in(GumboTag t, const GumboTag *list)
+{
+	for (; *list != GUMBO_TAG_LAST; list++)
+		if (*list == t)
+			return 1;
+	return 0;
+}
+
+/* css_loads - could this CSS fetch anything? (escapes count as yes: they hide "url") */
+static int
+css_loads(const char *s)
+{
+	return strcasestr(s, "url") || strcasestr(s, "@import") || strcasestr(s, "image") ||
+	    strcasestr(s, "expression") || strchr(s, '\\') || strcasestr(s, "behavior") ||
+	    strcasestr(s, "-moz-binding") || strcasestr(s, "src");
+}
+
+/* escape - text or attribute value, HTML-escaped */
+static void
+escape(struct buf *b, const char *s, int attr)
+{
+	for (; *s; s++) {
+		if (*s == '&')
+			buf_puts(b, "&amp;");
+		else if (*s == '<')
+			buf_puts(b, "&lt;");
+		else if (*s == '>')
+			buf_puts(b, "&gt;");
+		else if (attr && *s == '"')
+			buf_puts(b, "&quot;");
+		else
+			buf_putc(b, *s);
+	}
+}
+
+/* cid_new - the renamed Content-ID for "cid:OLD", or NULL */
+static const char *
+cid_new(const struct html_ctx *c, const char *v)
+{
+	if (strncasecmp(v, "cid:", 4) != 0)
+		return NULL;
+	for (int i = 0; i < c->ncids; i++)
+		if (strcmp(c->cids[i].old, v + 4) == 0)
+			return c->cids[i].new;
+	return NULL;
+}
+
+/* attr_out - one attribute, if it is harmless */
+static void
+attr_out(struct html_ctx *c, GumboTag tag, const GumboAttribute *a)
+{
+	const char *v = a->value, *cid;
+	struct buf *b = c->out;
+	int loads = 0;
+
+	if (strncasecmp(a->name, "on", 2) == 0 || (strchr(a->name, ':') && strcasecmp(a->name, "xlink:href")))
+		return;
+	for (int i = 0; load_attrs[i]; i++)
+		if (strcasecmp(a->name, load_attrs[i]) == 0)
+			loads = 1;
+	if (strcasecmp(a->name, "href") == 0 && tag != GUMBO_TAG_A && tag != GUMBO_TAG_AREA)
+		loads = 1;
+	if (loads) {
+		if ((cid = cid_new(c, v)) != NULL) {
+			buf_printf(b, " %s=\"cid:", a->name);
+			escape(b, cid, 1);
+			buf_putc(b, '"');
+			return;
+		}
+		if (strncasecmp(v, "data:image/", 11) == 0 && !strchr(v, '"') && strcasecmp(a->name, "src") == 0) {
+			buf_printf(b, " src=\"");
+			escape(b, v, 1);
+			buf_putc(b, '"');
+			return;
+		}
+		c->removed++;
+		return;
+	}
+	if (strcasecmp(a->name, "style") == 0 && css_loads(v)) {
+		c->removed++;
+		return;
+	}
+	buf_printf(b, " %s=\"", a->name);
+	escape(b, v, 1);
+	buf_putc(b, '"');
+}
+
+/* tag_name - the name to write, "" for elements we do not write */
+static const char *
+tag_name(const GumboElement *e)
+{
+	return e->tag == GUMBO_TAG_UNKNOWN ? "" : gumbo_normalized_tagname(e->tag);
+}
+
+static void node_out(struct html_ctx *, const GumboNode *);
+
+/* children_out - every child of an element or the document */
+static void
+children_out(struct html_ctx *c, const GumboVector *v)
+{
+	for (unsigned i = 0; i < v->length; i++)
+		node_out(c, v->data[i]);
+}
+
+/* style_text - the text of a <style> element */
+static void
+style_text(const GumboElement *e, struct buf *b)
+{
+	for (unsigned i = 0; i < e->children.length; i++) {
+		const GumboNode *n = e->children.data[i];
+
+		if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE)
+			buf_puts(b, n->v.text.text);
+	}
+}
+
+/* element_out - an element, its attributes and its children */
+static void
+element_out(struct html_ctx *c, const GumboNode *n)
+{
+	const GumboElement *e = &n->v.element;
+	const char *name = tag_name(e);
+
+	if (tag_in(e->tag, drop_tags)) {
+		c->removed += e->tag != GUMBO_TAG_TITLE && e->tag != GUMBO_TAG_META;
+		return;
+	}
+	if (e->tag == GUMBO_TAG_STYLE) {
+		struct buf css;
+
+		buf_init(&css, 0);
+		style_text(e, &css);
+		if (css_loads(buf_cstr(&css)))
+			c->removed++;
+		else
+			buf_printf(c->out, "<style>%s</style>", buf_cstr(&css));
+		buf_free(&css);
+		return;
+	}
+	if (*name == 0) {	/* unknown element: drop it, keep what it says */
+		children_out(c, &e->children);
+		return;
+	}
+	buf_printf(c->out, "<%s", name);
+	for (unsigned i = 0; i < e->attributes.length; i++)
+		attr_out(c, e->tag, e->attributes.data[i]);
+	buf_putc(c->out, '>');
+	if (tag_in(e->tag, void_tags)) {
+		if (e->tag == GUMBO_TAG_BR)
+			buf_putc(c->text, '\n');
+		return;
+	}
+	children_out(c, &e->children);
+	buf_printf(c->out, "</%s>", name);
+	if (tag_in(e->tag, block_tags))
+		buf_putc(c->text, '\n');
+}
+
+/* node_out - any node */
+static void
+node_out(struct html_ctx *c, const GumboNode *n)
+{
+	switch (n->type) {
+	case GUMBO_NODE_DOCUMENT:
+		buf_puts(c->out, "<!DOCTYPE html>\r\n");
+		children_out(c, &n->v.document.children);
+		break;
+	case GUMBO_NODE_ELEMENT:
+	case GUMBO_NODE_TEMPLATE:
+		element_out(c, n);
+		break;
+	case GUMBO_NODE_TEXT:
+	case GUMBO_NODE_WHITESPACE:
+		escape(c->out, n->v.text.text, 0);
+		buf_puts(c->text, n->v.text.text);
+		break;
+	case GUMBO_NODE_CDATA:
+	case GUMBO_NODE_COMMENT:
+		break;
+	}
+}
+
+/*
+ * html_sanitize - html (UTF-8) rewritten into out without remote content;
+ * its text goes to text. Returns how many things were removed.
+ */
+int
+html_sanitize(const char *html, size_t len, const struct html_cid *cids, int ncids, struct buf *out,
+    struct buf *text)
+{
+	struct html_ctx c = { HTML_STRIP_REMOTE, cids, ncids, out, text, 0 };
+	GumboOutput *o;
+
+	if ((o = gumbo_parse_with_options(&kGumboDefaultOptions, html, len)) == NULL)
+		return -1;
+	node_out(&c, o->document);
+	gumbo_destroy_output(&kGumboDefaultOptions, o);
+	buf_puts(out, "\r\n");
+	return c.removed;
+}

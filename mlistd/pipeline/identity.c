@@ -1,0 +1,391 @@
+/*
+ * identity.c - the identity stage: who a post appears to come from on a
+ * pseudonymous or anonymous list, and the copy that says nothing more.
+ *
+ * The parsing worker hands over the parts (body written anew, subject,
+ * the ids the post refers to, decoded text); here, with the store, the
+ * copy is put together from an allow-list - nothing the author's client
+ * wrote reaches it except the subject and the rewritten body:
+ *
+ *   From: "PSEUDONYM via LIST" <LIST@hostname>   (or a fresh anonymous handle)
+ *   To, Subject, Date (the time of receipt, UTC), Message-ID (random, at
+ *   hostname), In-Reply-To and References mapped to the list's own ids
+ *   (ids the list does not know are dropped: they would name the domains
+ *   of private correspondence), Mlist-Private-Reply, List-* headers.
+ *
+ * Then the leak guard looks for the author's address, local part, domain
+ * and real name in the copy and in the decoded text of every part.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "pipeline/identity.h"
+#include "mail/pseudonym.h"
+#include "util/log.h"
+
+/* identity_mode - the mode a post by poster goes out in */
+int
+identity_mode(struct pipeline *p, const struct list_cfg *l, const char *poster, int member)
+{
+	struct member m;
+	int mode = l->identity;
+
+	if (!member) {
+		/* a non-member on an open list never gets a pseudonym of their own */
+		return l->identity == ID_REAL ? ID_REAL : ID_ANONYMOUS;
+	}
+	if (store_member_find(p->st, l->name, poster, &m) == STORE_OK) {
+		if (m.identity >= 0 && config_identity_allowed(l, m.identity))
+			mode = m.identity;
+		member_free(&m);
+	}
+	return mode;
+}
+
+/* identity_pseudonym - the member's pseudonym on l (made up the first time); -1 on store errors */
+int
+identity_pseudonym(struct store *st, const struct list_cfg *l, const char *addr, char *name, size_t n,
+    char *handle, size_t hn)
+{
+	char sk[SKELETON_MAX], why[160], h[24];
+	struct member m;
+	int rc = -1;
+
+	if (store_member_find(st, l->name, addr, &m) != STORE_OK)
+		return -1;
+	if (m.pseudonym && *m.handle) {
+		snprintf(name, n, "%s", m.pseudonym);
+		snprintf(handle, hn, "%s", m.handle);
+		member_free(&m);
+		return 0;
+	}
+	member_free(&m);
+	for (int tries = 0; tries < 50 && rc < 0; tries++) {
+		pseudonym_generate(name, n);
+		handle_generate(h, sizeof(h));
+		if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+			continue;
+		switch (store_member_set_pseudonym(st, l->name, addr, name, sk, h)) {
+		case STORE_OK:
+			rc = 0;
+			break;
+		case STORE_EXISTS:
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (rc == 0 && store_member_find(st, l->name, addr, &m) == STORE_OK) {
+		snprintf(handle, hn, "%s", m.handle);
+		member_free(&m);
+	}
+	return rc;
+}
+
+/* display_from - From: with the display name quoted, or RFC 2047-encoded if not ASCII */
+static void
+display_from(struct buf *b, const char *display, const char *local, const char *host)
+{
+	char enc[600];
+	int ascii = 1;
+
+	for (const char *c = display; *c; c++)
+		ascii &= (unsigned char)*c < 128 && *c != '"' && *c != '\\';
+	if (ascii) {
+		buf_printf(b, "From: \"%s\" <%s@%s>\r\n", display, local, host);
+		return;
+	}
+	sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)display, strlen(display) < 400 ?
+	    strlen(display) : 400, sodium_base64_VARIANT_ORIGINAL);
+	buf_printf(b, "From: =?utf-8?B?%s?= <%s@%s>\r\n", enc, local, host);
+}
+
+/* map_refs - the ids in `ids` (space-separated) that the list knows, as its own ids */
+static void
+map_refs(struct pipeline *p, const struct list_cfg *l, const char *ids, size_t n, struct buf *out, int max)
+{
+	char id[260], mapped[260];
+	size_t i = 0, k;
+	int count = 0;
+
+	while (i < n && count < max) {
+		while (i < n && ids[i] == ' ')
+			i++;
+		for (k = 0; i < n && ids[i] != ' ' && k + 1 < sizeof(id); i++)
+			id[k++] = ids[i];
+		id[k] = 0;
+		if (k && store_msgid_map(p->st, l->name, id, mapped, sizeof(mapped)) == STORE_OK &&
+		    !strstr(buf_cstr(out), mapped)) {
+			buf_printf(out, "%s%s", out->len ? " " : "", mapped);
+			count++;
+		}
+	}
+}
+
+/* who_for - display name and handle for this post */
+static int
+who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mode, int member, int private,
+    struct ident *id)
+{
+	long long keep = private ? 30 * 86400LL : l->authorship_days * 86400LL;
+
+	unsigned char r[3];
+	char hex[7];
+
+	memset(id, 0, sizeof(*id));
+	id->mode = mode;
+	if (mode == ID_PSEUDONYM && member)
+		return identity_pseudonym(p->st, l, poster, id->display, sizeof(id->display), id->handle,
+		    sizeof(id->handle));
+	/* anonymous: a fresh handle, linked to the author only while the list keeps authorship */
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+	for (char *c = hex; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	snprintf(id->display, sizeof(id->display), "Anonymous %s", hex);
+	/* a private message's sender can be answered for 30 days, whatever the list keeps of posts */
+	if (keep > 0 && (member || private) && l->private_replies != PRIV_OFF) {
+		handle_generate(id->handle, sizeof(id->handle));
+		if (store_anon_add(p->st, l->name, id->handle, poster, p->now + keep) != STORE_OK)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * identity_compose - the copy of a post on a non-real list into out; the
+ * Message-ID it got into msgid. Records the id mapping (threads).
+ */
+int
+identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poster, int mode, int member,
+    long long received, const char *private_to, const struct transform_out *t, struct buf *out,
+    struct ident *id)
+{
+	const char *refs = (const char *)t->part[TP_REFS].data, *nl;
+	size_t rlen = t->part[TP_REFS].len;
+	unsigned char r[16];
+	char hex[33], date[64];
+	time_t when = (time_t)received;
+	struct buf irt, all;
+	struct tm tm;
+
+	if (mode == ID_ROLE) {
+		/* the moderators answer as a role: no person, no handle, no author key (visibility may name one) */
+		char label[100];
+
+		memset(id, 0, sizeof(*id));
+		id->mode = ID_ROLE;
+		identity_leader(p, l, poster, label, sizeof(label));
+		snprintf(id->display, sizeof(id->display), "%s moderators%s%s%s", l->name, *label ? " (" : "", label,
+		    *label ? ")" : "");
+	} else if (who_for(p, l, poster, mode, member, private_to != NULL, id) < 0)
+		return -1;
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+	snprintf(id->msgid, sizeof(id->msgid), "<%s@%s>", hex, p->cfg->hostname);
+	gmtime_r(&when, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	{
+		char disp[200];
+
+		char local[120];
+
+		snprintf(disp, sizeof(disp), "%s via %s", id->display, l->name);
+		if (mode == ID_ROLE)
+			snprintf(disp, sizeof(disp), "%s", id->display);
+		/* a private message comes from the sender's own private address: answering it stays private */
+		if (mode == ID_ROLE)
+			snprintf(local, sizeof(local), "%s-owner", l->name);
+		else if (private_to && *private_to == IDENTITY_TO_ROLES)
+			snprintf(local, sizeof(local), "%s-owner+%s", l->name, private_to + 1);
+		else if (private_to && *id->handle)
+			snprintf(local, sizeof(local), "%s+p-%s", l->name, id->handle);
+		else
+			snprintf(local, sizeof(local), "%s", l->name);
+		display_from(out, disp, local, p->cfg->hostname);
+	}
+	if (private_to && *private_to == IDENTITY_TO_ROLES)
+		buf_printf(out, "To: <%s-owner@%s>\r\nReply-To: <%s-owner+%s@%s>\r\n", l->name, p->cfg->hostname,
+		    l->name, private_to + 1, p->cfg->hostname);
+	else if (private_to && mode == ID_ROLE)
+		buf_printf(out, "To: <%s-owner+%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
+	else if (private_to)
+		buf_printf(out, "To: <%s+p-%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
+	else
+		buf_printf(out, "To: <%s@%s>\r\n", l->name, p->cfg->hostname);
+	buf_append(out, t->part[TP_SUBJECT].data, t->part[TP_SUBJECT].len);
+	buf_printf(out, "Date: %s\r\nMessage-ID: %s\r\n", date, id->msgid);
+	buf_init(&irt, 0);
+	buf_init(&all, 0);
+	nl = rlen ? memchr(refs, '\n', rlen) : NULL;
+	if (nl) {
+		map_refs(p, l, refs, (size_t)(nl - refs), &irt, 1);
+		map_refs(p, l, nl + 1, rlen - (size_t)(nl + 1 - refs), &all, 30);
+	}
+	if (irt.len && !strstr(buf_cstr(&all), buf_cstr(&irt)))
+		buf_printf(&all, "%s%s", all.len ? " " : "", buf_cstr(&irt));
+	if (irt.len)
+		buf_printf(out, "In-Reply-To: %s\r\n", buf_cstr(&irt));
+	if (all.len)
+		buf_printf(out, "References: %s\r\n", buf_cstr(&all));
+	buf_free(&irt);
+	buf_free(&all);
+	if (*id->handle && l->private_replies != PRIV_OFF && !(private_to && *private_to == IDENTITY_TO_ROLES))
+		buf_printf(out, "Mlist-Private-Reply: <mailto:%s+p-%s@%s>\r\n", l->name, id->handle,
+		    p->cfg->hostname);
+	if (private_to && *private_to == IDENTITY_TO_ROLES)
+		buf_printf(out, "List-Id: <%s.%s>\r\nX-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname, l->name,
+		    p->cfg->hostname);
+	else if (private_to)
+		buf_printf(out, "List-Id: <%s.%s>\r\nX-Loop: %s@%s\r\n", l->name, p->cfg->hostname, l->name,
+		    p->cfg->hostname);
+	else
+		transform_list_headers(p->cfg, l, out);
+	buf_append(out, t->part[TP_BODY].data, t->part[TP_BODY].len);
+	/* the ids the author's client knows this post by, and the list's own, both lead here */
+	if (t->part[TP_MSGID].len) {
+		char orig[260];
+
+		snprintf(orig, sizeof(orig), "%.*s", (int)t->part[TP_MSGID].len, (const char *)t->part[TP_MSGID].data);
+		if (store_msgid_put(p->st, l->name, orig, id->msgid, p->now) != STORE_OK)
+			return -1;
+	}
+	return store_msgid_put(p->st, l->name, id->msgid, id->msgid, p->now) == STORE_OK ? 0 : -1;
+}
+
+/* contains - case-insensitive search of needle in [hay, hay+n) */
+static int
+contains(const unsigned char *hay, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+
+	if (k == 0 || k > n)
+		return 0;
+	for (size_t i = 0; i + k <= n; i++)
+		if (strncasecmp((const char *)hay + i, needle, k) == 0)
+			return 1;
+	return 0;
+}
+
+/* add_needle - one thing to look for, if it is specific enough to mean the author */
+static void
+add_needle(char needles[][200], const char **what, int *n, const char *s, size_t len, const char *kind)
+{
+	if (*n >= 8 || len < 3 || len >= 200)
+		return;
+	for (int i = 0; i < *n; i++)
+		if (strlen(needles[i]) == len && strncasecmp(needles[i], s, len) == 0)
+			return;
+	memcpy(needles[*n], s, len);
+	needles[*n][len] = 0;
+	what[(*n)++] = kind;
+}
+
+/* addr_needles - address, local part and domain */
+static void
+addr_needles(char needles[][200], const char **what, int *n, const char *addr, const char *host)
+{
+	const char *at = strrchr(addr, '@');
+
+	if (!addr || !*addr || !at)
+		return;
+	add_needle(needles, what, n, addr, strlen(addr), "your address");
+	add_needle(needles, what, n, addr, (size_t)(at - addr), "the name in your address");
+	if (strcasecmp(at + 1, host) != 0)
+		add_needle(needles, what, n, at + 1, strlen(at + 1), "your mail domain");
+}
+
+/*
+ * identity_leaks - does the copy or any decoded part name its author? Fills
+ * `found` with what, for the author's eyes only. Returns the count.
+ */
+int
+identity_leaks(struct pipeline *p, const struct list_cfg *l, const char *poster, const char *env_sender,
+    const struct transform_out *t, const struct buf *copy, const struct ident *id, char *found, size_t n)
+{
+	char needles[8][200];
+	const char *what[8];
+	struct member m;
+	int k = 0, hits = 0;
+	size_t off = 0;
+
+	found[0] = 0;
+	addr_needles(needles, what, &k, poster, p->cfg->hostname);
+	addr_needles(needles, what, &k, env_sender, p->cfg->hostname);
+	if (store_member_find(p->st, l->name, poster, &m) == STORE_OK) {
+		if (m.name && *m.name) {
+			const char *last = strrchr(m.name, ' ');
+
+			add_needle(needles, what, &k, m.name, strlen(m.name), "your name");
+			if (last && strlen(last + 1) >= 4)
+				add_needle(needles, what, &k, last + 1, strlen(last + 1), "your name");
+		}
+		member_free(&m);
+	}
+	if (t->part[TP_FROMNAME].len && (t->part[TP_FROMNAME].len != strlen(id->display) ||
+	    strncasecmp((const char *)t->part[TP_FROMNAME].data, id->display, strlen(id->display))))
+		add_needle(needles, what, &k, (const char *)t->part[TP_FROMNAME].data, t->part[TP_FROMNAME].len,
+		    "the name your mail program puts in From");
+	for (int i = 0; i < k; i++) {
+		/* a pseudonym that happens to contain the word is not a leak */
+		if (contains((const unsigned char *)id->display, strlen(id->display), needles[i]))
+			continue;
+		if (contains(t->part[TP_SCAN].data, t->part[TP_SCAN].len, needles[i]) ||
+		    contains(copy->data, copy->len, needles[i])) {
+			off += (size_t)snprintf(found + off, off < n ? n - off : 0, "- %s: \"%s\"\n", what[i],
+			    needles[i]);
+			hits++;
+		}
+	}
+	return hits;
+}
+
+/*
+ * identity_leader - how a moderator appears, as leadership.visibility says:
+ * "" (hidden: only "the moderators"), a role handle "mod-3f9a" (roles:
+ * stable per list, unrelated to member numbers or addresses), or their
+ * pseudonym / name / address (named).
+ */
+void
+identity_leader(struct pipeline *p, const struct list_cfg *l, const char *addr, char *out, size_t n)
+{
+	unsigned char h[2];
+	struct member m;
+	crypto_generichash_state st;
+
+	*out = 0;
+	if (l->visibility == VIS_HIDDEN || !addr || !*addr)
+		return;
+	if (l->visibility == VIS_ROLES) {
+		crypto_generichash_init(&st, p->keys->lookup, KEYS_LEN, sizeof(h));
+		crypto_generichash_update(&st, (const unsigned char *)"leader\0", 7);
+		crypto_generichash_update(&st, (const unsigned char *)l->name, strlen(l->name) + 1);
+		for (const char *c = addr; *c; c++) {
+			unsigned char lc = (unsigned char)tolower((unsigned char)*c);
+
+			crypto_generichash_update(&st, &lc, 1);
+		}
+		crypto_generichash_final(&st, h, sizeof(h));
+		snprintf(out, n, "mod-%02x%02x", h[0], h[1]);
+		return;
+	}
+	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
+		snprintf(out, n, "%s", m.pseudonym ? m.pseudonym : l->identity == ID_REAL && m.name && *m.name ? m.name :
+		    l->identity == ID_REAL ? m.addr : "a moderator");
+		member_free(&m);
+	}
+}
+
+/* identity_leader_actor - the audit log's actor for a moderator: "moderator", or "moderator LABEL" */
+void
+identity_leader_actor(struct pipeline *p, const struct list_cfg *l, const char *addr, char *out, size_t n)
+{
+	char label[160];
+
+	identity_leader(p, l, addr, label, sizeof(label));
+	snprintf(out, n, "moderator%s%s", *label ? " " : "", label);
+}

@@ -1,0 +1,178 @@
+/*
+ * policy.c - the list's rules for a post, in a fixed order:
+ * loops, bounces and automatic mail are dropped silently (answering them is
+ * how mail loops and backscatter start); bans are dropped silently (telling
+ * a banned address is telling it the ban works); then size, membership and
+ * posting mode, and the Marxmail rule of max_posts_per_day.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "mail/author.h"
+#include "pipeline/policy.h"
+
+/* drop - silent */
+static void
+drop(struct decision *d, const char *why)
+{
+	d->verdict = V_DROP;
+	d->reason = why;
+}
+
+/* refuse - with a notice to the sender */
+static void
+refuse(struct decision *d, const char *why, const char *fmt, const char *a, const char *b)
+{
+	d->verdict = V_REFUSE;
+	d->reason = why;
+	snprintf(d->notice, sizeof(d->notice), fmt, a, b);
+}
+
+/* is_member - member record for addr (role copied out) */
+static int
+is_member(struct pipeline *p, const struct list_cfg *l, const char *addr, char *role, size_t rl)
+{
+	struct member m;
+
+	if (!addr || !*addr || store_member_find(p->st, l->name, addr, &m) != STORE_OK)
+		return 0;
+	snprintf(role, rl, "%s", m.role);
+	member_free(&m);
+	return 1;
+}
+
+/*
+ * policy_author - does a member's own key vouch for this post? Checked on
+ * the message as it arrived, with our own header parser (not libetpan),
+ * against the keys members registered. A signature seen before on this
+ * list is a replay; one made for another list does not count here.
+ */
+void
+policy_author(struct pipeline *p, const struct list_cfg *l, const struct buf *msg, struct authorship *a)
+{
+	unsigned char pk[DKIM_PK_LEN];
+	char lid[300], got[300], sig[128];
+
+	memset(a, 0, sizeof(*a));
+	if (author_signature_id((const char *)msg->data, msg->len, sig, sizeof(sig)) < 0)
+		return;
+	a->present = 1;
+	snprintf(lid, sizeof(lid), "%s.%s", l->name, p->cfg->hostname);
+	if (author_verify((const char *)msg->data, msg->len, lid, pk, got, sizeof(got), a->why, sizeof(a->why)) < 0)
+		return;
+	if ((a->signed_by = store_member_by_key(p->st, l->name, pk, sizeof(pk))) == NULL) {
+		snprintf(a->why, sizeof(a->why), "signed by a key no member of the list registered");
+		return;
+	}
+	if (store_signature_seen(p->st, l->name, sig) != 0) {
+		a->replay = 1;
+		snprintf(a->why, sizeof(a->why), "this signed post was distributed before");
+	}
+}
+
+/* policy_check_post - decide; fills d */
+void
+policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct envelope *e,
+    const struct transform_out *t, const struct authorship *a, size_t size, struct decision *d)
+{
+	unsigned char pk[DKIM_PK_LEN];
+	char post[320], role[16] = "";
+	long long limit = l->max_message_size;
+	int member;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(post, sizeof(post), "%s@%s", l->name, p->cfg->hostname);
+	d->poster = *t->from ? t->from : e->sender;
+	if (t->loop)
+		return drop(d, "loop");
+	if (*e->sender == 0 || t->bounce)
+		return drop(d, "bounce");
+	if (t->automatic)
+		return drop(d, "auto-submitted");
+	if (store_banned(p->st, l->name, d->poster) || store_banned(p->st, l->name, e->sender))
+		return drop(d, "banned");
+	if (limit > 0 && (long long)size > limit) {
+		char n[32];
+
+		snprintf(n, sizeof(n), "%lld", limit);
+		return refuse(d, "too-big", "Your message to %s was not distributed: it is larger than "
+		    "the list allows (%s bytes). Send a shorter message, or put large files "
+		    "somewhere and send a link.", post, n);
+	}
+	if (a->replay)
+		return drop(d, "replay");
+	if (a->signed_by) {
+		/* the member's own key vouches: they are the poster, whatever From says */
+		d->poster = a->signed_by;
+		d->own_signed = 1;
+	} else if (l->post_auth == AUTH_SIGNATURE) {
+		return refuse(d, a->present ? "bad-signature" : "unsigned", "Your message to %s was not "
+		    "distributed: this list accepts only posts signed with a member's own key (mlist sign). "
+		    "%s", post, a->present ? a->why : "The message carries no author signature.");
+	}
+	member = is_member(p, l, d->poster, role, sizeof(role));
+	if (!member && is_member(p, l, e->sender, role, sizeof(role))) {
+		member = 1;
+		d->poster = e->sender;
+	}
+	if (member && !d->own_signed && store_member_own_key(p->st, l->name, d->poster, pk, sizeof(pk)) == 1)
+		return refuse(d, "unsigned-own-key", "Your message to %s was not distributed: posts in the "
+		    "name of %s must be signed with that member's own key (mlist sign). If you did not send "
+		    "it, someone tried to post in your name.", post, d->poster);
+	d->member = member;
+	switch (l->posting) {
+	case POSTING_OPEN:
+		break;
+	case POSTING_MEMBERS:
+		if (!member)
+			return refuse(d, "non-member", "Your message to %s was not distributed: only "
+			    "members of the list may post, and %s is not subscribed. To join, write to "
+			    "the -request address with \"subscribe\".", post, d->poster);
+		break;
+	case POSTING_ANNOUNCE:
+		if (!member || strcmp(role, "member") == 0)
+			return refuse(d, "announce-only", "Your message to %s was not distributed: "
+			    "this is an announcement list and only its moderators post to it.%s", post, "");
+		break;
+	case POSTING_MODERATED:
+		d->verdict = V_HOLD;
+		d->reason = "moderated";
+		snprintf(d->notice, sizeof(d->notice), "Your message to %s is held until a moderator "
+		    "reviews it. You do not need to send it again.", post);
+		return;
+	}
+	if (l->max_posts_per_day > 0 && member &&
+	    store_post_count(p->st, l->name, d->poster, p->now / 86400, 0) >= l->max_posts_per_day) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", l->max_posts_per_day);
+		return refuse(d, "posts-per-day", "Your message to %s was not distributed: the list "
+		    "allows %s posts per member per day (UTC), and you have reached that. Please send it "
+		    "again tomorrow.", post, n);
+	}
+	if (member && l->probation_posts > 0 && strcmp(role, "member") == 0 &&
+	    store_post_total(p->st, l->name, d->poster) < l->probation_posts) {
+		/* a new member's first posts wait for a moderator (counted as they arrive) */
+		d->verdict = V_HOLD;
+		d->reason = "probation";
+		snprintf(d->notice, sizeof(d->notice), "Your message to %s is held until a moderator reviews it: "
+		    "a new member's first posts are. You do not need to send it again.", post);
+		return;
+	}
+	if (l->post_auth == AUTH_CONFIRM && !d->own_signed && member) {
+		/* the member's mailbox, not the envelope, must say yes: a forged From never does */
+		d->verdict = V_CONFIRM;
+		d->reason = "confirm";
+		return;
+	}
+	d->verdict = V_DISTRIBUTE;
+	d->reason = "accepted";
+}
+
+/* policy_count_post - count a distributed post against max_posts_per_day */
+void
+policy_count_post(struct pipeline *p, const struct list_cfg *l, const char *poster)
+{
+	if (l->max_posts_per_day > 0 || l->probation_posts > 0)
+		(void)store_post_count(p->st, l->name, poster, p->now / 86400, 1);
+}

@@ -1,0 +1,33 @@
+/* policy.h - may this post be distributed? */
+#ifndef MLIST_POLICY_H
+#define MLIST_POLICY_H
+
+#include "mail/spool.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/transform.h"
+
+enum verdict { V_DISTRIBUTE, V_HOLD, V_CONFIRM, V_REFUSE, V_DROP };
+
+struct decision {
+	enum verdict	 verdict;
+	const char	*reason;	/* for the log: loop, non-member, ... */
+	const char	*poster;	/* the address the policy judged */
+	int		 member;	/* poster is a member of the list */
+	int		 own_signed;	/* the member's own key signed it: distribute it intact */
+	char		 notice[1400];	/* what the sender is told ("" = nothing) */
+};
+
+/* what the author signature on an incoming post says */
+struct authorship {
+	char		*signed_by;	/* the member whose own key signed it, or NULL */
+	int		 present;	/* the post carries an author signature */
+	int		 replay;	/* ... one this list has seen before */
+	char		 why[160];	/* why a signature present did not count */
+};
+
+void	policy_author(struct pipeline *, const struct list_cfg *, const struct buf *msg, struct authorship *);
+void	policy_check_post(struct pipeline *, const struct list_cfg *, const struct envelope *,
+	    const struct transform_out *, const struct authorship *, size_t size, struct decision *);
+void	policy_count_post(struct pipeline *, const struct list_cfg *, const char *poster);
+
+#endif

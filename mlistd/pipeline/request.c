@@ -1,0 +1,757 @@
+/*
+ * request.c - commands sent to LIST-request@.
+ *
+ * Commands are read from the Subject and the first lines of a plain-text
+ * body (quoted lines and everything after a "-- " signature ignored), by our
+ * own header parser - no MIME decoding here, so an encoded body yields no
+ * commands and the mail goes to the list's owners as before. This release
+ * knows "help", "keys", "key PUBLICKEY" (register the member's own signing
+ * key, confirmed from their mailbox), "who", "archive index", "archive get
+ * N", "set pseudonym NAME" (confirmed from the mailbox) and "set identity
+ * MODE"; the rest (subscribe, ...) belongs to the subscriber-commands work
+ * and reaches the owners meanwhile.
+ *
+ * Every answer obeys the list's disclosure rules, judged by the address the
+ * answer goes to: a forged sender gets nothing, because the answer goes to
+ * the mailbox it forged.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <time.h>
+
+#include "leadership/confirm.h"
+#include "delivery/fanout.h"
+#include "pipeline/identity.h"
+#include "mail/archive.h"
+#include "mail/audit.h"
+#include "mail/header.h"
+#include "mail/listkey.h"
+#include "mail/pseudonym.h"
+#include "mail/sealed.h"
+#include "pipeline/request.h"
+#include "pipeline/sign.h"
+#include "mail/author.h"
+
+#define BODY_LINES	10
+
+/* key_arg - "key BASE64": the argument, if it looks like a public key */
+static unsigned
+key_arg(const char *p, size_t n, struct request *r)
+{
+	size_t i = 0, s, k = 0;
+	int enc = 0;
+
+	while (i < n && isspace((unsigned char)p[i]))
+		i++;
+	if (n - i > 8 && strncmp(p + i, "ed25519:", 8) == 0)
+		i += 8;
+	else if (n - i > 7 && strncmp(p + i, "x25519:", 7) == 0) {
+		i += 7;
+		enc = 1;
+	}
+	s = i;
+	while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '/' || p[i] == '='))
+		i++;
+	k = i - s;
+	while (i < n && isspace((unsigned char)p[i]))
+		i++;
+	if (enc && n - i > 8 && strncasecmp(p + i, "expires", 7) == 0 && isspace((unsigned char)p[i + 7])) {
+		/* the key's stated expiry: the date is checked when the command is answered */
+		size_t d;
+
+		for (i += 7; i < n && isspace((unsigned char)p[i]); i++)
+			;
+		for (d = i; i < n && !isspace((unsigned char)p[i]); i++)
+			;
+		snprintf(r->expires, sizeof(r->expires), "%.*s", (int)(i - d < sizeof(r->expires) - 1 ? i - d :
+		    sizeof(r->expires) - 1), p + d);
+		while (i < n && isspace((unsigned char)p[i]))
+			i++;
+	}
+	if (i != n || k != 44)
+		return CMD_NONE;
+	memcpy(enc ? r->enckey : r->key, p + s, k);
+	(enc ? r->enckey : r->key)[k] = 0;
+	return enc ? CMD_ENCKEY : CMD_KEY;
+}
+
+/* rest - the rest of the line, trimmed, into out; its length */
+static size_t
+rest(const char *p, size_t n, char *out, size_t outlen)
+{
+	size_t i = 0;
+
+	while (i < n && isspace((unsigned char)p[i]))
+		i++;
+	while (n > i && isspace((unsigned char)p[n - 1]))
+		n--;
+	if (n - i >= outlen)
+		return 0;
+	memcpy(out, p + i, n - i);
+	out[n - i] = 0;
+	return n - i;
+}
+
+/* two_words - "archive index", "archive get N", "set pseudonym NAME", "set identity MODE" */
+static unsigned
+two_words(const char *w, const char *p, size_t n, struct request *r)
+{
+	char arg[256], *end;
+	size_t len = rest(p, n, arg, sizeof(arg));
+
+	if (!strcasecmp(w, "archive")) {
+		if (!strcasecmp(arg, "index"))
+			return CMD_ARCHIVE_INDEX;
+		if (!strncasecmp(arg, "get ", 4)) {
+			long v = strtol(arg + 4, &end, 10);
+
+			if (v > 0 && v < 1000000000 && *end == 0) {
+				r->archive_n = (int)v;
+				return CMD_ARCHIVE_GET;
+			}
+		}
+		return CMD_NONE;
+	}
+	if (len > 10 && !strncasecmp(arg, "pseudonym ", 10)) {
+		snprintf(r->pseudonym, sizeof(r->pseudonym), "%s", arg + 10);
+		return CMD_SET_PSEUDONYM;
+	}
+	if (len > 9 && !strncasecmp(arg, "identity ", 9) && len - 9 < sizeof(r->identity)) {
+		memcpy(r->identity, arg + 9, len - 9 + 1);
+		return CMD_SET_IDENTITY;
+	}
+	if (!strcasecmp(arg, "digest on") || !strcasecmp(arg, "digest off")) {
+		r->digest = !strcasecmp(arg + 7, "on");
+		return CMD_SET_DIGEST;
+	}
+	if (!strcasecmp(arg, "nomail on") || !strcasecmp(arg, "nomail off")) {
+		r->nomail = !strcasecmp(arg + 7, "on");
+		return CMD_SET_NOMAIL;
+	}
+	return CMD_NONE;
+}
+
+/* one_word - "subscribe [PSEUDONYM]", "unsubscribe", "confirm TOKEN" */
+static unsigned
+one_word(unsigned cmd, const char *p, size_t n, struct request *r)
+{
+	char arg[256];
+	size_t len = rest(p, n, arg, sizeof(arg));
+
+	switch (cmd) {
+	case CMD_SUBSCRIBE:
+		if (len)
+			snprintf(r->pseudonym, sizeof(r->pseudonym), "%s", arg);
+		return cmd;
+	case CMD_UNSUBSCRIBE:
+		return len == 0 ? cmd : CMD_NONE;
+	case CMD_CONFIRM:
+		if (len != 40 || strspn(arg, "0123456789abcdef") != 40)
+			return CMD_NONE;
+		memcpy(r->token, arg, 41);
+		return cmd;
+	}
+	return CMD_NONE;
+}
+
+/* word - the command on one line ("Re:" and punctuation ignored) */
+static unsigned
+word(const char *p, size_t n, struct request *r)
+{
+	static const struct { const char *w; unsigned cmd; } cmds[] = {
+		{ "help", CMD_HELP }, { "keys", CMD_KEYS }, { "key", CMD_KEY }, { "who", CMD_WHO },
+		{ "archive", CMD_ARCHIVE_INDEX }, { "set", CMD_SET_IDENTITY }, { "subscribe", CMD_SUBSCRIBE },
+		{ "join", CMD_SUBSCRIBE }, { "unsubscribe", CMD_UNSUBSCRIBE }, { "leave", CMD_UNSUBSCRIBE },
+		{ "confirm", CMD_CONFIRM }, { "vouch", CMD_CONFIRM }, { "audit", CMD_AUDIT },
+	};
+	size_t i = 0, s;
+
+	while (i < n && (isspace((unsigned char)p[i]) || p[i] == '*'))
+		i++;
+	if (n - i >= 3 && strncasecmp(p + i, "re:", 3) == 0)
+		for (i += 3; i < n && isspace((unsigned char)p[i]); i++)
+			;
+	s = i;
+	while (i < n && isalpha((unsigned char)p[i]))
+		i++;
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+		if (i - s == strlen(cmds[k].w) && strncasecmp(p + s, cmds[k].w, i - s) == 0) {
+			if (cmds[k].cmd == CMD_KEY)
+				return key_arg(p + i, n - i, r);
+			if (cmds[k].cmd == CMD_ARCHIVE_INDEX || cmds[k].cmd == CMD_SET_IDENTITY)
+				return two_words(cmds[k].w, p + i, n - i, r);
+			if (cmds[k].cmd & (CMD_SUBSCRIBE | CMD_UNSUBSCRIBE | CMD_CONFIRM))
+				return one_word(cmds[k].cmd, p + i, n - i, r);
+			while (i < n && isspace((unsigned char)p[i]))
+				i++;
+			return i == n ? cmds[k].cmd : CMD_NONE;	/* the whole line is the command */
+		}
+	return CMD_NONE;
+}
+
+/* request_parse - the commands a mail to -request carries (a bit set, also in r) */
+unsigned
+request_parse(const char *m, size_t len, struct request *r)
+{
+	struct hdr h;
+	char *subj, *cte, *ct;
+	unsigned cmds = 0;
+	size_t off, end;
+	int lines = 0;
+	const char *nl;
+
+	memset(r, 0, sizeof(*r));
+	if (hdr_parse(m, len, &h) < 0)
+		return 0;
+	if ((subj = hdr_get_value(&h, "Subject")) != NULL)
+		cmds |= word(subj, strlen(subj), r);
+	free(subj);
+	if (cmds & CMD_SUBSCRIBE) {
+		r->intro = m + h.body_off;	/* "subscribe" in the Subject: the body introduces */
+		r->introlen = len - h.body_off;
+	}
+	cte = hdr_get_value(&h, "Content-Transfer-Encoding");
+	ct = hdr_get_value(&h, "Content-Type");
+	if ((!cte || !strcasecmp(cte, "7bit") || !strcasecmp(cte, "8bit")) &&
+	    (!ct || strncasecmp(ct, "text/plain", 10) == 0)) {
+		for (off = h.body_off; off < len && lines < BODY_LINES; off = end) {
+			nl = memchr(m + off, '\n', len - off);
+			end = nl ? (size_t)(nl - m) + 1 : len;
+			/* the buffer need not end in a NUL: compare lengths first */
+			if ((end - off >= 5 && memcmp(m + off, "-- \r\n", 5) == 0) ||
+			    (end - off >= 4 && memcmp(m + off, "-- \n", 4) == 0))
+				break;
+			if (m[off] == '>' || m[off] == '\r' || m[off] == '\n')
+				continue;
+			lines++;
+			{
+				unsigned c = word(m + off, end - off, r);
+
+				cmds |= c;
+				if (c & CMD_SUBSCRIBE) {
+					/* what follows the subscribe line is the introduction, not commands */
+					r->intro = m + end;
+					r->introlen = len - end;
+					break;
+				}
+			}
+		}
+	}
+	free(cte);
+	free(ct);
+	hdr_free(&h);
+	return r->cmds = cmds;
+}
+
+struct keytext {
+	struct buf	*b;
+	const char	*host;
+};
+
+static void
+key_line(const char *selector, const unsigned char *pk, int active, long long created, void *arg)
+{
+	struct keytext *k = arg;
+
+	(void)created;
+	buf_printf(k->b, "  %s._domainkey.%s TXT \"", selector, k->host);
+	dkim_dns_record(pk, k->b);
+	buf_printf(k->b, "\"%s\n", active ? "  (signs new posts)" : "  (older posts)");
+}
+
+/*
+ * key_request - "key PUBLICKEY": registering needs the mailbox's own yes. The
+ * answer looks the same whether or not the address is a member (no roster
+ * oracle); only a member's token does anything when used.
+ */
+static int
+key_request(struct pipeline *p, const struct list_cfg *l, const char *to, const char *key, struct buf *b)
+{
+	unsigned char pk[DKIM_PK_LEN], r[20];
+	char token[41];
+	struct member m;
+
+	if (keys_public_from_text(key, "ed25519", pk) != 1) {
+		buf_puts(b, "The key you sent is not an Ed25519 public key as 'mlist keygen' prints it.\n\n");
+		return 0;
+	}
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
+	if (store_member_find(p->st, l->name, to, &m) == STORE_OK) {
+		member_free(&m);
+		if (store_confirm_add(p->st, "key", token, l->name, "", pk, sizeof(pk), to,
+		    p->now + CONFIRM_DAYS * 86400LL) !=
+		    STORE_OK)
+			return -1;
+	}
+	buf_printf(b, "To make this key yours on %s@%s (from then on the list distributes posts in\n"
+	    "your name only when they are signed with it), send any message to\n"
+	    "  %s-confirm+%s@%s\nwithin %d days, or reply to this one. If you did not ask for this, do nothing.\n\n",
+	    l->name, p->cfg->hostname, l->name, token, p->cfg->hostname, CONFIRM_DAYS);
+	return 1;
+}
+
+/* reader_level - who is asking: READER_ANYONE, _MEMBER or _MODERATOR; since when a member */
+static int
+reader_level(struct pipeline *p, const struct list_cfg *l, const char *addr, long long *since)
+{
+	struct member m;
+	int level = READER_ANYONE;
+
+	*since = 0;
+	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
+		level = strcmp(m.role, "member") ? READER_MODERATOR : READER_MEMBER;
+		*since = m.created;
+		/* on probation, archive and roster stay closed: the member reads like a stranger */
+		if (level == READER_MEMBER && l->probation_days > 0 && p->now - m.created < l->probation_days * 86400LL)
+			level = READER_ANYONE;
+		member_free(&m);
+	}
+	return level;
+}
+
+struct roster {
+	struct buf	*b;
+	const struct list_cfg *l;
+	int		 n;
+};
+
+/* roster_line - one member as the rules let them be seen */
+static int
+roster_line(const struct member *m, void *arg)
+{
+	struct roster *r = arg;
+
+	if (r->l->identity == ID_REAL)
+		buf_printf(r->b, "  %s%s%s%s\n", m->name && *m->name ? m->name : "", m->name && *m->name ? " <" : "",
+		    m->addr, m->name && *m->name ? ">" : "");
+	else if (r->l->identity == ID_PSEUDONYM && m->pseudonym)
+		buf_printf(r->b, "  %s\n", m->pseudonym);
+	r->n++;
+	return 0;
+}
+
+struct leaders {
+	struct pipeline		*p;
+	const struct list_cfg	*l;
+	struct buf		*b;
+	int			 n;
+};
+
+/* leader_line - one moderator, as leadership.visibility shows them */
+static int
+leader_line(const struct member *m, void *arg)
+{
+	struct leaders *x = arg;
+	char label[160];
+
+	if (strcmp(m->role, "member") == 0)
+		return 0;
+	identity_leader(x->p, x->l, m->addr, label, sizeof(label));
+	buf_printf(x->b, "%s%s", x->n++ ? ", " : "The moderators: ", label);
+	return 0;
+}
+
+/* who_answer - "who": the roster and the member count, each only as far as its rule allows */
+static int
+who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
+{
+	struct roster r = { b, l, 0 };
+	struct leaders x = { p, l, b, 0 };
+	int n;
+
+	if (l->visibility != VIS_HIDDEN) {
+		/* leadership.visibility = roles or named: who leads is known (hidden: not even how many) */
+		if (store_member_each(p->st, l->name, leader_line, &x) < 0)
+			return -1;
+		buf_puts(b, x.n ? ".\n" : "The list has no moderators yet.\n");
+	}
+
+	if (who_allows(l->member_count, level)) {
+		if ((n = store_member_count(p->st, l->name)) < 0)
+			return -1;
+		buf_printf(b, "The list has %d member%s.\n", n, n == 1 ? "" : "s");
+	}
+	if (!who_allows(l->roster, level)) {
+		buf_puts(b, "The list of members is not disclosed to you.\n\n");
+		return 0;
+	}
+	if (l->identity == ID_ANONYMOUS) {
+		buf_puts(b, "Members of this list post anonymously: there are no names to show.\n\n");
+		return 0;
+	}
+	buf_printf(b, "Members%s:\n", l->identity == ID_PSEUDONYM ? " (by pseudonym; those who have not posted yet "
+	    "have none)" : "");
+	if (store_member_each(p->st, l->name, roster_line, &r) < 0)
+		return -1;
+	buf_putc(b, '\n');
+	return 0;
+}
+
+struct index {
+	struct buf	*b;
+	int		 n;
+};
+
+/* index_line - "N  date  From  Subject" */
+static void
+index_line(int n, long long at, const char *summary, void *arg)
+{
+	struct index *x = arg;
+	time_t t = (time_t)at;
+	struct tm tm;
+	char date[32];
+	const char *tab = strchr(summary, '\t');
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	buf_printf(x->b, "  %5d  %s  %.*s  %s\n", n, date, tab ? (int)(tab - summary) : (int)strlen(summary),
+	    summary, tab ? tab + 1 : "");
+	x->n++;
+}
+
+/* archive_answer - "archive index" / "archive get N"; the post itself goes in *post */
+static int
+archive_answer(struct pipeline *p, const struct list_cfg *l, const struct request *req, int level,
+    long long member_since, struct buf *b, struct buf *post)
+{
+	struct index x = { b, 0 };
+	long long since, at;
+	int rc;
+
+	if (!archive_allowed(l, level, member_since, &since)) {
+		buf_printf(b, "%s\n\n", archive_refusal(l));
+		return 0;
+	}
+	if (req->cmds & CMD_ARCHIVE_INDEX) {
+		buf_puts(b, "The list's archive (get a post with \"archive get N\"):\n");
+		if (store_archive_each(p->st, l->name, since, index_line, &x) < 0)
+			return -1;
+		if (x.n == 0)
+			buf_puts(b, "  (no posts you may read)\n");
+		buf_putc(b, '\n');
+	}
+	if (req->cmds & CMD_ARCHIVE_GET) {
+		rc = store_archive_get(p->st, l->name, req->archive_n, &at, post);
+		if (rc == STORE_ERR)
+			return -1;
+		if (rc == STORE_NOTFOUND || at < since) {
+			buf_reset(post);
+			buf_printf(b, "There is no post %d in the archive that you may read.\n\n", req->archive_n);
+		} else
+			buf_printf(b, "Post %d of the archive is attached.\n\n", req->archive_n);
+	}
+	return 0;
+}
+
+/* batch_line - one confirmable command, checked now (so a bad one is answered at once) */
+static int
+batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, struct buf *payload, struct buf *b)
+{
+	char sk[SKELETON_MAX], why[160];
+	int mode;
+
+	switch (cmd) {
+	case CMD_SUBSCRIBE:
+		if (l->subscription == SUB_CLOSED) {
+			buf_puts(b, "This list takes no new members by mail; ask its owners (the -owner address).\n\n");
+			return 0;
+		}
+		buf_puts(payload, "subscribe\n");
+		if (*req->pseudonym && l->identity == ID_PSEUDONYM) {
+			if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
+				buf_printf(b, "That pseudonym cannot be used: %s. Choose another (or none: one will be "
+				    "made up for you).\n\n", why);
+				buf_reset(payload);
+				return 0;
+			}
+			buf_printf(payload, "pseudonym %s\n", req->pseudonym);
+		}
+		return 1;
+	case CMD_UNSUBSCRIBE:
+		buf_puts(payload, "unsubscribe\n");
+		return 1;
+	case CMD_SET_DIGEST:
+		buf_printf(payload, "digest %s\n", req->digest ? "on" : "off");
+		return 1;
+	case CMD_SET_NOMAIL:
+		buf_printf(payload, "nomail %s\n", req->nomail ? "on" : "off");
+		return 1;
+	case CMD_SET_IDENTITY:
+		if ((mode = config_identity_parse(req->identity)) < 0 || !config_identity_allowed(l, mode)) {
+			buf_printf(b, "\"%s\" is not a way of posting this list offers. It offers: %s%s%s.\n\n",
+			    req->identity, config_identity_name(l->identity), *l->identity_choices ? ", " : "",
+			    l->identity_choices);
+			return 0;
+		}
+		buf_printf(payload, "identity %s\n", config_identity_name(mode));
+		return 1;
+	case CMD_ENCKEY: {
+		unsigned char pk[32];
+
+		if (keys_public_from_text(req->enckey, "x25519", pk) != 1) {
+			buf_puts(b, "The key you sent is not an X25519 public key as 'mlist keygen' prints it.\n\n");
+			return 0;
+		}
+		if (*req->expires) {
+			long long t = keys_expiry_parse(req->expires), now = (long long)time(NULL);
+
+			if (t < 0 || t <= now + 86400 || t > now + 20 * 366 * 86400LL) {
+				buf_printf(b, "\"expires %s\" is not a date the list can use: write it as YYYY-MM-DD, "
+				    "at least two days ahead and within twenty years (as 'mlist keygen --expires DAYS' "
+				    "prints it).\n\n", req->expires);
+				return 0;
+			}
+			buf_printf(payload, "enckey %s expires %s\n", req->enckey, req->expires);
+		} else
+			buf_printf(payload, "enckey %s\n", req->enckey);
+		return 1;
+	}
+	case CMD_SET_PSEUDONYM:
+		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
+			buf_printf(b, "That pseudonym cannot be used: %s.\n\n", why);
+			return 0;
+		}
+		buf_printf(payload, "pseudonym %s\n", req->pseudonym);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * confirm_batch - every command that changes a membership waits for one
+ * confirmation from the mailbox itself (a reply, or mail to
+ * LIST-confirm+TOKEN@). The answer is the same whether or not the address
+ * is subscribed; what applies is done at confirmation. The commands (and
+ * a subscriber's introduction) are sealed into the token's record.
+ */
+static int
+confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req,
+    struct buf *b, char *replyto, size_t rlen)
+{
+	static const unsigned order[] = { CMD_SUBSCRIBE, CMD_SET_PSEUDONYM, CMD_SET_IDENTITY, CMD_SET_DIGEST,
+	    CMD_SET_NOMAIL, CMD_ENCKEY, CMD_UNSUBSCRIBE };
+	char token[41];
+	struct buf payload, one, sealed;
+	int n = 0, rc = 0;
+
+	buf_init(&payload, 0);
+	buf_init(&one, 0);
+	buf_printf(&payload, "%s\n", to);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (!(req->cmds & order[i]))
+			continue;
+		buf_reset(&one);
+		if (batch_line(l, req, order[i], &one, b)) {
+			buf_append(&payload, one.data, one.len);
+			n++;
+		}
+	}
+	if (n && (req->cmds & CMD_SUBSCRIBE) && req->introlen) {
+		buf_puts(&payload, "intro\n");
+		buf_append(&payload, req->intro, req->introlen < 4000 ? req->introlen : 4000);
+	}
+	if (n == 0)
+		goto done;
+	buf_init(&sealed, 0);
+	if (keys_seal(p->keys, payload.data, payload.len, &sealed) < 0 ||
+	    confirm_token(p, l, "command", "", sealed.data, sealed.len, to, p->now + CONFIRM_DAYS * 86400LL, token,
+	    replyto, rlen) < 0)
+		rc = -1;
+	buf_free(&sealed);
+	if (rc < 0)
+		goto done;
+	buf_printf(b, "To %s, reply to this message, or send any message to\n  %s-confirm+%s@%s\nwithin %d days. "
+	    "If you did not ask for this, do nothing: nothing will change.\n\n",
+	    (req->cmds & CMD_SUBSCRIBE) ? "join the list" : (req->cmds & CMD_UNSUBSCRIBE) ? "leave the list" :
+	    "make these changes", l->name, token, p->cfg->hostname, CONFIRM_DAYS);
+done:
+	buf_free(&payload);
+	buf_free(&one);
+	return rc;
+}
+
+/* list_enc_key - the list's X25519 key, for posts sealed to the list */
+static int
+list_enc_key(struct pipeline *p, const struct list_cfg *l, struct buf *b)
+{
+	unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
+	char sel[SELECTOR_MAX], b64[64];
+	int rc;
+
+	if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
+		return -1;
+	rc = sealed_keys_from_seed(seed, pk, sk);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	if (rc < 0)
+		return -1;
+	sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
+	buf_printf(b, "To post without the text crossing any mail server in clear, seal it to the list:\n"
+	    "  mlist seal --list-key x25519:%s --list %s@%s < post.eml\n\n", b64, l->name, p->cfg->hostname);
+	return 0;
+}
+
+struct auditlines {
+	struct buf	*b;
+};
+
+static void
+audit_line(const struct audit_entry *e, void *arg)
+{
+	struct auditlines *a = arg;
+	time_t t = (time_t)e->at;
+	struct tm tm;
+	char date[32];
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", e->seq, date, e->actor, e->action, e->detail);
+}
+
+/* audit_answer - "audit": the leadership's log, as far as leadership.audit_visibility allows */
+static int
+audit_answer(struct pipeline *p, const struct list_cfg *l, int level, long long since, struct buf *b)
+{
+	struct auditlines a = { b };
+	struct audit_check chk;
+
+	if (!who_allows(l->audit_who, level) || (level == READER_MEMBER && l->probation_days > 0 &&
+	    p->now - since < l->probation_days * 86400LL)) {
+		buf_puts(b, "The list's audit log is not disclosed to you.\n\n");
+		return 0;
+	}
+	buf_printf(b, "What the leadership of %s@%s has done (roles and member numbers, never names):\n",
+	    l->name, p->cfg->hostname);
+	if (store_audit_each(p->st, l->name, audit_line, &a) < 0)
+		return -1;
+	if (audit_verify(p->st, p->cfg->state_dir, l->name, &chk) == 0) {
+		unsigned char h[32];
+		long long seq;
+		char fp[20] = "";
+
+		buf_puts(b, "(The chain of entries and the list's signatures verify.)\n");
+		if (store_audit_last(p->st, l->name, &seq, h) == STORE_OK && seq > 0) {
+			sodium_bin2hex(fp, sizeof(fp), h, 8);
+			buf_printf(b, "The last entry is number %lld, fingerprint %s. Keep this: if a later answer ends\n"
+			    "before entry %lld, or shows another fingerprint for it, entries were removed.\n", seq, fp, seq);
+		}
+		buf_puts(b, "\n");
+	} else
+		buf_printf(b, "(WARNING: the log does not verify: %s.)\n\n", chk.why);
+	return 0;
+}
+
+/* help_text - what a member can do by mail */
+static void
+help_text(struct pipeline *p, const struct list_cfg *l, struct buf *b)
+{
+	buf_printf(b, "Commands for %s@%s (in the Subject, or each alone on a line of the body):\n\n"
+	    "  subscribe [PSEUDONYM]   join (the lines after it are your introduction)\n"
+	    "  unsubscribe             leave\n"
+	    "  set digest on|off       one message a day instead of every post\n"
+	    "  set nomail on|off       stop (or restart) mail without leaving\n"
+	    "  set pseudonym NAME      the name you post under on this list\n"
+	    "  set identity MODE       real, pseudonym or anonymous, as the list allows\n"
+	    "  confirm TOKEN           the same as answering a confirmation\n"
+	    "  vouch TOKEN             vouch for an applicant who named you\n"
+	    "  key PUBLICKEY           your own key from 'mlist keygen' (signing: ed25519:..., or\n"
+	    "                          x25519:... to receive every post encrypted to you; add\n"
+	    "                          \"expires YYYY-MM-DD\" and the list reminds you before then)\n"
+	    "  keys                    the list's keys\n"
+	    "  who                     who is on the list (as far as the list discloses it)\n"
+	    "  archive index           the posts in the archive you may read\n"
+	    "  archive get N           post N of the archive\n"
+	    "  audit                   what the list's leadership has done\n"
+	    "  help                    this text\n\n"
+	    "Changes to your membership take effect when you answer the confirmation the list\n"
+	    "sends to your address. To reach the people who run the list, write to\n"
+	    "%s-owner@%s.\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+}
+
+/* request_help - the help, after a line saying why it was sent */
+int
+request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const char *why)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "%s\n\n", why);
+	help_text(p, l, &b);
+	rc = fanout_notice(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL);
+	buf_free(&b);
+	return rc;
+}
+
+/* request_answer - one reply for all the commands in a mail */
+int
+request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req)
+{
+	unsigned cmds = req->cmds;
+	char replyto[300] = "";
+	struct buf b;
+	struct keytext k = { &b, p->cfg->hostname };
+	char sel[SELECTOR_MAX];
+	unsigned char seed[DKIM_SEED_LEN];
+	struct buf post;
+	long long since;
+	int rc, level = reader_level(p, l, to, &since);
+
+	buf_init(&b, 0);
+	buf_init(&post, 0);
+	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, since, &b) < 0)
+		return buf_free(&b), buf_free(&post), -1;
+	if ((cmds & CMD_WHO) && who_answer(p, l, level, &b) < 0)
+		return buf_free(&b), buf_free(&post), -1;
+	if ((cmds & (CMD_ARCHIVE_INDEX | CMD_ARCHIVE_GET)) && archive_answer(p, l, req, level, since, &b, &post) < 0)
+		return buf_free(&b), buf_free(&post), -1;
+	if ((cmds & CMD_CONFIRMED) && confirm_batch(p, l, to, req, &b, replyto, sizeof(replyto)) < 0)
+		return buf_free(&b), buf_free(&post), -1;
+	if (cmds & CMD_KEY) {
+		int k = key_request(p, l, to, req->key, &b);
+		const char *t;
+
+		if (k < 0)
+			return buf_free(&b), buf_free(&post), -1;
+		if (k > 0 && (t = strstr(buf_cstr(&b), "-confirm+")) != NULL)
+			snprintf(replyto, sizeof(replyto), "Reply-To: <%s-confirm+%.40s@%s>\r\n", l->name, t + 9,
+			    p->cfg->hostname);
+	}
+	if (cmds & CMD_KEYS) {
+		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
+			return buf_free(&b), buf_free(&post), -1;
+		sodium_memzero(seed, sizeof(seed));
+		buf_printf(&b, "The list %s@%s signs every copy it sends with DKIM (Ed25519). Its keys,\n"
+		    "as published in DNS:\n\n", l->name, p->cfg->hostname);
+		store_keys_each(p->st, l->name, key_line, &k);
+		buf_puts(&b, "\nCheck a post with: mlist verify POST.eml --list-key KEY\n\n");
+		if (list_enc_key(p, l, &b) < 0)
+			return buf_free(&b), buf_free(&post), -1;
+		{
+			unsigned char rs[32], rpk[32], rsk[64];
+			char fp[64];
+
+			sign_role_seed(p, l, rs);
+			crypto_sign_seed_keypair(rpk, rsk, rs);
+			sodium_memzero(rs, sizeof(rs));
+			sodium_memzero(rsk, sizeof(rsk));
+			author_fingerprint(rpk, fp, sizeof(fp));
+			buf_printf(&b, "Posts from the moderators (From: \"%s moderators\") carry an author signature by\n"
+			    "the moderators' role key, fingerprint %s; 'mlist verify' shows it.\n\n", l->name, fp);
+		}
+	}
+	if (cmds & CMD_HELP)
+		help_text(p, l, &b);
+	if (post.len)
+		rc = fanout_notice_attach(p, l, to, "Your request to the list", buf_cstr(&b), replyto, &post);
+	else
+		rc = fanout_notice_ex(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, replyto);
+	buf_free(&b);
+	buf_free(&post);
+	return rc;
+}

@@ -1,0 +1,37 @@
+/* request.h - commands by mail to LIST-request@ (so far: help, keys). */
+#ifndef MLIST_REQUEST_H
+#define MLIST_REQUEST_H
+
+#include "mail/addr.h"
+#include "pipeline/pipeline.h"
+
+enum request_cmd {
+	CMD_NONE = 0, CMD_HELP = 1, CMD_KEYS = 2, CMD_KEY = 4, CMD_WHO = 8, CMD_ARCHIVE_INDEX = 16,
+	CMD_ARCHIVE_GET = 32, CMD_SET_PSEUDONYM = 64, CMD_SET_IDENTITY = 128, CMD_SUBSCRIBE = 256,
+	CMD_UNSUBSCRIBE = 512, CMD_SET_DIGEST = 1024, CMD_SET_NOMAIL = 2048, CMD_CONFIRM = 4096,
+	CMD_ENCKEY = 8192, CMD_AUDIT = 16384
+};
+
+/* the commands that change a membership: they wait for the mailbox's own yes */
+#define CMD_CONFIRMED	(CMD_SET_PSEUDONYM | CMD_SET_IDENTITY | CMD_SUBSCRIBE | CMD_UNSUBSCRIBE | \
+			 CMD_SET_DIGEST | CMD_SET_NOMAIL | CMD_ENCKEY)
+
+struct request {
+	unsigned	 cmds;		/* bit set of enum request_cmd */
+	char		 key[64];	/* the argument of "key PUBLICKEY" (base64) */
+	char		 enckey[64];	/* the argument of "key x25519:PUBLICKEY" (base64) */
+	char		 expires[16];	/* "key x25519:PUBLICKEY expires YYYY-MM-DD" (unchecked) */
+	int		 archive_n;	/* "archive get N" */
+	char		 pseudonym[256];/* "set pseudonym NAME" */
+	char		 identity[16];	/* "set identity MODE" */
+	int		 digest, nomail;/* "set digest on|off", "set nomail on|off" */
+	char		 token[48];	/* "confirm TOKEN" */
+	const char	*intro;		/* the body after a "subscribe" line: the introduction */
+	size_t		 introlen;
+};
+
+unsigned request_parse(const char *msg, size_t len, struct request *);
+int	request_answer(struct pipeline *, const struct list_cfg *, const char *to, const struct request *);
+int	request_help(struct pipeline *, const struct list_cfg *, const char *to, const char *why);
+
+#endif

@@ -1,0 +1,690 @@
+/*
+ * rewrite.c - the body of a post on a pseudonymous or anonymous list,
+ * written anew from libetpan's parse tree (never from libetpan's own
+ * serialiser, and never copied through):
+ *  - fresh random boundaries; no preamble or epilogue (clients put their
+ *    name and version there);
+ *  - every part decoded, then encoded again by us (7bit, quoted-printable
+ *    or base64), with only the MIME headers that describe content:
+ *    Content-Type (type, charset, format, delsp, a cleaned file name),
+ *    Content-Transfer-Encoding, Content-Disposition, and a fresh
+ *    Content-ID where the post had one (the old ones often end in the
+ *    sender's domain; cid: references in HTML follow the rename);
+ *  - parts that identify the author are removed and listed, so that the
+ *    author is told: attached OpenPGP keys, PGP/MIME and S/MIME signatures
+ *    (made with the member's real key), inline PGP signatures, vCards,
+ *    TNEF (winmail.dat), and encrypted parts (nobody here can check them);
+ *  - HTML per the list's policy (html.c);
+ *  - the decoded text of every part is collected for the leak guard.
+ * It runs inside the parsing worker, like everything that reads the tree.
+ */
+#include <ctype.h>
+#include <libetpan/libetpan.h>
+#include <libetpan/charconv.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pipeline/html.h"
+#include "pipeline/rewrite.h"
+
+#define MAX_CIDS	64
+
+struct rw {
+	const struct rewrite_opts *o;
+	struct rewrite_result *r;
+	struct html_cid	 cids[MAX_CIDS];
+	int		 ncids;
+	int		 footer_done;
+};
+
+/* types removed from every post on a non-real list, and why */
+static const struct { const char *type, *what; } removed_types[] = {
+	{ "application/pgp-keys", "an attached OpenPGP key" },
+	{ "application/pgp-signature", "an OpenPGP signature" },
+	{ "application/pkcs7-signature", "an S/MIME signature" },
+	{ "application/x-pkcs7-signature", "an S/MIME signature" },
+	{ "application/pkcs7-mime", "an S/MIME encrypted or signed part" },
+	{ "application/x-pkcs7-mime", "an S/MIME encrypted or signed part" },
+	{ "application/pgp-encrypted", "an OpenPGP encrypted part" },
+	{ "text/vcard", "a contact card (vCard)" },
+	{ "text/x-vcard", "a contact card (vCard)" },
+	{ "text/directory", "a contact card (vCard)" },
+	{ "application/ms-tnef", "an Outlook TNEF attachment (winmail.dat)" },
+	{ "application/vnd.ms-tnef", "an Outlook TNEF attachment (winmail.dat)" },
+	{ NULL, NULL }
+};
+static const struct { const char *suffix, *what; } removed_names[] = {
+	{ ".vcf", "a contact card (vCard)" }, { ".vcard", "a contact card (vCard)" },
+	{ "winmail.dat", "an Outlook TNEF attachment (winmail.dat)" },
+	{ ".asc", "an OpenPGP key or signature file" }, { ".gpg", "an OpenPGP file" },
+	{ ".pgp", "an OpenPGP file" }, { ".sig", "a signature file" }, { ".p7s", "an S/MIME signature" },
+	{ ".p7m", "an S/MIME part" }, { ".p7c", "an S/MIME certificate" }, { ".key", "a key file" },
+	{ NULL, NULL }
+};
+
+/* rewrite_type_name - "type/subtype" in lower case, "" if libetpan gave none */
+void
+rewrite_type_name(const struct mailmime_content *ct, char *out, size_t n)
+{
+	static const char *const disc[] = { "", "text", "image", "audio", "video", "application", "" };
+	static const char *const comp[] = { "", "message", "multipart", "" };
+	const char *type = "";
+
+	out[0] = 0;
+	if (!ct || !ct->ct_type || !ct->ct_subtype)
+		return;
+	if (ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
+		const struct mailmime_discrete_type *d = ct->ct_type->tp_data.tp_discrete_type;
+
+		type = d->dt_type == MAILMIME_DISCRETE_TYPE_EXTENSION ? d->dt_extension :
+		    d->dt_type >= 0 && d->dt_type <= 6 ? disc[d->dt_type] : "";
+	} else if (ct->ct_type->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
+		const struct mailmime_composite_type *c = ct->ct_type->tp_data.tp_composite_type;
+
+		type = c->ct_type == MAILMIME_COMPOSITE_TYPE_EXTENSION ? c->ct_token :
+		    c->ct_type >= 0 && c->ct_type <= 3 ? comp[c->ct_type] : "";
+	}
+	snprintf(out, n, "%s/%s", type ? type : "", ct->ct_subtype);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+/* ct_of - the type of a part, text/plain when it says none (RFC 2045's default) */
+static void
+ct_of(const struct mailmime_content *ct, char *out, size_t n)
+{
+	rewrite_type_name(ct, out, n);
+	if (!*out)
+		snprintf(out, n, "text/plain");
+}
+
+/* field - the first MIME field of a kind, or NULL */
+static const struct mailmime_field *
+field(const struct mailmime *m, int type)
+{
+	clistiter *it;
+
+	if (!m->mm_mime_fields)
+		return NULL;
+	for (it = clist_begin(m->mm_mime_fields->fld_list); it; it = clist_next(it)) {
+		const struct mailmime_field *f = clist_content(it);
+
+		if (f->fld_type == type)
+			return f;
+	}
+	return NULL;
+}
+
+/* clean_token - a parameter value safe to write back: printable ASCII, no quotes or specials */
+static void
+clean_token(const char *in, char *out, size_t n, int filename)
+{
+	size_t o = 0;
+
+	for (; in && *in && o + 1 < n; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c > 32 && c < 127 && !strchr("\"\\;<>@,[]:=()/?", c))
+			out[o++] = (char)c;
+		else if (filename && o > 0 && out[o - 1] != '_')
+			out[o++] = '_';
+	}
+	out[o] = 0;
+}
+
+/* filename_of - the part's file name (disposition filename, else Content-Type name), cleaned */
+static void
+filename_of(const struct mailmime *m, char *out, size_t n)
+{
+	const struct mailmime_field *f = field(m, MAILMIME_FIELD_DISPOSITION);
+	const char *name = NULL;
+	clistiter *it;
+
+	if (f && f->fld_data.fld_disposition)
+		for (it = clist_begin(f->fld_data.fld_disposition->dsp_parms); it; it = clist_next(it)) {
+			const struct mailmime_disposition_parm *p = clist_content(it);
+
+			if (p->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME)
+				name = p->pa_data.pa_filename;
+		}
+	if (!name && m->mm_content_type)
+		name = mailmime_content_param_get(m->mm_content_type, "name");
+	clean_token(name, out, n, 1);
+}
+
+/* note - one line for the author: what was removed */
+static void
+note(struct rw *w, const char *what)
+{
+	if (strstr(buf_cstr(&w->r->removed), what) == NULL)
+		buf_printf(&w->r->removed, "- %s\n", what);
+}
+
+/* removed_what - why this part must go, or NULL */
+static const char *
+removed_what(const char *ct, const char *fname)
+{
+	size_t fl = strlen(fname);
+
+	for (int i = 0; removed_types[i].type; i++)
+		if (strcmp(ct, removed_types[i].type) == 0)
+			return removed_types[i].what;
+	for (int i = 0; removed_names[i].suffix; i++) {
+		size_t sl = strlen(removed_names[i].suffix);
+
+		if (fl >= sl && strcasecmp(fname + fl - sl, removed_names[i].suffix) == 0)
+			return removed_names[i].what;
+	}
+	return NULL;
+}
+
+/* decode - the part's content, transfer encoding undone (caller frees with mailmime_decoded_part_free) */
+static int
+decode(const struct mailmime *m, char **data, size_t *len)
+{
+	const struct mailmime_data *d = m->mm_type == MAILMIME_SINGLE ? m->mm_data.mm_single : m->mm_body;
+	const struct mailmime_field *f = field(m, MAILMIME_FIELD_TRANSFER_ENCODING);
+	int enc = f && f->fld_data.fld_encoding ? f->fld_data.fld_encoding->enc_type : MAILMIME_MECHANISM_7BIT;
+	size_t idx = 0;
+
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT) {
+		*data = NULL;
+		*len = 0;
+		return 0;
+	}
+	if (m->mm_type != MAILMIME_SINGLE || !d->dt_encoded)
+		enc = MAILMIME_MECHANISM_8BIT;
+	/*
+	 * libetpan's decoders read up to two bytes past the part's end (the
+	 * fuzzer found it: a part ending in "=" or "=X" under quoted-printable,
+	 * where the part is the tail of the message). They get a copy with NUL
+	 * padding, so the stray read is of our zeros, never of other memory.
+	 */
+	{
+		size_t n = d->dt_data.dt_text.dt_length;
+		char *copy = malloc(n + 16);
+		int rc;
+
+		if (!copy)
+			return -1;
+		memcpy(copy, d->dt_data.dt_text.dt_data, n);
+		memset(copy + n, 0, 16);
+		rc = mailmime_part_parse(copy, n, &idx, enc, data, len) == MAILIMF_NO_ERROR ? 0 : -1;
+		free(copy);
+		return rc;
+	}
+}
+
+/* lf - append s with CRLF (and lone CR) turned into LF: the cleaning below works on LF lines */
+static void
+lf(const char *s, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r') {
+			buf_putc(out, '\n');
+			if (i + 1 < n && s[i + 1] == '\n')
+				i++;
+		} else
+			buf_putc(out, s[i]);
+	}
+}
+
+/* to_utf8 - text in charset cs as UTF-8 with LF lines (unknown charsets pass as they are) */
+static void
+to_utf8(const char *cs, const char *s, size_t n, struct buf *out)
+{
+	char *u = NULL;
+	int rc;
+
+	/* charconv() mallocs its result (charconv_buffer_free is for charconv_buffer's, and leaks it) */
+	if (cs && *cs && strcasecmp(cs, "utf-8") && strcasecmp(cs, "us-ascii")) {
+		rc = charconv("utf-8", cs, s, n, &u);
+		if (rc == MAIL_CHARCONV_NO_ERROR && u) {
+			lf(u, strlen(u), out);
+			free(u);
+			return;
+		}
+		free(u);
+	}
+	lf(s, n, out);
+}
+
+/* crlf - normalise line ends to CRLF */
+static void
+crlf(const char *s, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r') {
+			buf_puts(out, "\r\n");
+			if (i + 1 < n && s[i + 1] == '\n')
+				i++;
+		} else if (s[i] == '\n')
+			buf_puts(out, "\r\n");
+		else
+			buf_putc(out, s[i]);
+	}
+	if (n && out->len && out->data[out->len - 1] != '\n')
+		buf_puts(out, "\r\n");
+}
+
+/* plain_7bit - can text (CRLF lines) go as 7bit? */
+static int
+plain_7bit(const struct buf *t)
+{
+	size_t line = 0;
+
+	for (size_t i = 0; i < t->len; i++) {
+		unsigned char c = t->data[i];
+
+		if (c == 0 || c >= 128)
+			return 0;
+		line = c == '\n' ? 0 : line + 1;
+		if (line > 900)
+			return 0;
+	}
+	return 1;
+}
+
+/* qp - quoted-printable (RFC 2045 6.7) of CRLF text */
+static void
+qp(const struct buf *t, struct buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t col = 0;
+
+	for (size_t i = 0; i < t->len; i++) {
+		unsigned char c = t->data[i];
+		int eol = i + 1 < t->len && c == '\r' && t->data[i + 1] == '\n';
+		int lit = (c >= 33 && c <= 126 && c != '=') ||
+		    ((c == ' ' || c == '\t') && !(i + 1 < t->len && t->data[i + 1] == '\r') && i + 1 < t->len);
+
+		if (eol) {
+			buf_puts(out, "\r\n");
+			i++;
+			col = 0;
+			continue;
+		}
+		if (col + (lit ? 1 : 3) > 75) {
+			buf_puts(out, "=\r\n");
+			col = 0;
+		}
+		if (lit) {
+			buf_putc(out, c);
+			col++;
+		} else {
+			buf_putc(out, '=');
+			buf_putc(out, hex[c >> 4]);
+			buf_putc(out, hex[c & 15]);
+			col += 3;
+		}
+	}
+	if (col)
+		buf_puts(out, "=\r\n");
+}
+
+/* new_cid - the renamed Content-ID for old, or NULL */
+static const char *
+new_cid(const struct rw *w, const char *old)
+{
+	for (int i = 0; i < w->ncids; i++)
+		if (strcmp(w->cids[i].old, old) == 0)
+			return w->cids[i].new;
+	return NULL;
+}
+
+/* collect_cids - give every Content-ID in the tree a fresh name (before any HTML is rewritten) */
+static void
+collect_cids(struct rw *w, const struct mailmime *m, int depth)
+{
+	const struct mailmime_field *f = field(m, MAILMIME_FIELD_ID);
+	unsigned char r[12];
+	char hex[25];
+	clistiter *it;
+
+	if (depth > 20)
+		return;
+	if (f && f->fld_data.fld_id && strlen(f->fld_data.fld_id) < sizeof(w->cids[0].old) &&
+	    w->ncids < MAX_CIDS && !new_cid(w, f->fld_data.fld_id)) {
+		randombytes_buf(r, sizeof(r));
+		sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+		snprintf(w->cids[w->ncids].old, sizeof(w->cids[0].old), "%s", f->fld_data.fld_id);
+		snprintf(w->cids[w->ncids].new, sizeof(w->cids[0].new), "%s@%s", hex, w->o->hostname);
+		w->ncids++;
+	}
+	if (m->mm_type == MAILMIME_MULTIPLE && m->mm_data.mm_multipart.mm_mp_list)
+		for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
+			collect_cids(w, clist_content(it), depth + 1);
+}
+
+/* headers_out - the MIME headers of a leaf we write */
+static void
+headers_out(struct rw *w, const struct mailmime *m, const char *ct, const char *charset, const char *cte,
+    const char *fname, struct buf *out)
+{
+	const struct mailmime_field *f = m ? field(m, MAILMIME_FIELD_DISPOSITION) : NULL;
+	const struct mailmime_field *id = m ? field(m, MAILMIME_FIELD_ID) : NULL;
+	const char *cid = id && id->fld_data.fld_id ? new_cid(w, id->fld_data.fld_id) : NULL;
+	char *fmt = m && m->mm_content_type ? mailmime_content_param_get(m->mm_content_type, "format") : NULL;
+	char *delsp = m && m->mm_content_type ? mailmime_content_param_get(m->mm_content_type, "delsp") : NULL;
+	char tok[64];
+	int attach = f && f->fld_data.fld_disposition && f->fld_data.fld_disposition->dsp_type &&
+	    f->fld_data.fld_disposition->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_ATTACHMENT;
+
+	buf_printf(out, "Content-Type: %s", ct);
+	if (charset && *charset)
+		buf_printf(out, "; charset=\"%s\"", charset);
+	clean_token(fmt, tok, sizeof(tok), 0);
+	if (!strcasecmp(tok, "flowed"))
+		buf_puts(out, "; format=flowed");
+	clean_token(delsp, tok, sizeof(tok), 0);
+	if (fmt && !strcasecmp(tok, "yes"))
+		buf_puts(out, "; delsp=yes");
+	if (*fname)
+		buf_printf(out, ";\r\n name=\"%s\"", fname);
+	buf_printf(out, "\r\nContent-Transfer-Encoding: %s\r\n", cte);
+	if (attach || *fname)
+		buf_printf(out, "Content-Disposition: %s%s%s%s\r\n", attach ? "attachment" : "inline",
+		    *fname ? ";\r\n filename=\"" : "", fname, *fname ? "\"" : "");
+	if (cid)
+		buf_printf(out, "Content-ID: <%s>\r\n", cid);
+	buf_puts(out, "\r\n");
+}
+
+/* text_out - a text part: CRLF lines, 7bit if it can, quoted-printable if not */
+static void
+text_out(struct rw *w, const struct mailmime *m, const char *ct, const char *charset, const char *fname,
+    const struct buf *text, struct buf *out)
+{
+	struct buf t;
+
+	buf_init(&t, 0);
+	crlf((const char *)text->data, text->len, &t);
+	buf_append(&w->r->scan, t.data, t.len);
+	if (plain_7bit(&t)) {
+		headers_out(w, m, ct, charset, "7bit", fname, out);
+		buf_append(out, t.data, t.len);
+	} else {
+		headers_out(w, m, ct, charset, "quoted-printable", fname, out);
+		qp(&t, out);
+	}
+	buf_free(&t);
+}
+
+static long find(const struct buf *, size_t, const char *);
+
+/* rename_cids - "cid:OLD" becomes "cid:NEW" throughout b (HTML kept as it is) */
+static void
+rename_cids(const struct rw *w, struct buf *b)
+{
+	char pat[300];
+	long at;
+
+	for (int i = 0; i < w->ncids; i++) {
+		snprintf(pat, sizeof(pat), "cid:%s", w->cids[i].old);
+		while ((at = find(b, 0, pat)) >= 0) {
+			struct buf nb;
+
+			buf_init(&nb, 0);
+			buf_append(&nb, b->data, (size_t)at);
+			buf_printf(&nb, "cid:%s", w->cids[i].new);
+			buf_append(&nb, b->data + at + strlen(pat), b->len - (size_t)at - strlen(pat));
+			buf_free(b);
+			*b = nb;
+		}
+	}
+}
+
+/* cut - remove [from, to) from b */
+static void
+cut(struct buf *b, size_t from, size_t to)
+{
+	memmove(b->data + from, b->data + to, b->len - to);
+	b->len -= to - from;
+}
+
+/* find - offset of s in b from off, or -1 */
+static long
+find(const struct buf *b, size_t off, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = off; i + n <= b->len; i++)
+		if (memcmp(b->data + i, s, n) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* plain_clean - strip inline PGP signatures and key blocks, and (if asked) the signature block */
+static void
+plain_clean(struct rw *w, struct buf *t, int top)
+{
+	long a, b, body;
+
+	/* clear-signed: keep the signed text (dash-unescaped), drop the armour and signature */
+	if ((a = find(t, 0, "-----BEGIN PGP SIGNED MESSAGE-----")) >= 0 &&
+	    (body = find(t, (size_t)a, "\n\n")) >= 0 && (b = find(t, (size_t)body, "-----BEGIN PGP SIGNATURE-----")) >= 0) {
+		long e = find(t, (size_t)b, "-----END PGP SIGNATURE-----");
+		size_t end = e >= 0 ? (size_t)e + 27 : t->len;
+
+		cut(t, (size_t)b, end);
+		cut(t, (size_t)a, (size_t)body + 2);
+		for (size_t i = (size_t)a; i + 1 < t->len; i++)
+			if ((i == 0 || t->data[i - 1] == '\n') && t->data[i] == '-' && t->data[i + 1] == ' ')
+				cut(t, i, i + 2);
+		note(w, "an inline OpenPGP signature");
+	}
+	while ((a = find(t, 0, "-----BEGIN PGP PUBLIC KEY BLOCK-----")) >= 0) {
+		b = find(t, (size_t)a, "-----END PGP PUBLIC KEY BLOCK-----");
+		cut(t, (size_t)a, b >= 0 ? (size_t)b + 34 : t->len);
+		note(w, "an OpenPGP key pasted into the text");
+	}
+	if (w->o->strip_signature) {
+		long last = -1;
+
+		for (a = 0; (a = find(t, (size_t)a, "-- \n")) >= 0; a++)
+			if (a == 0 || t->data[a - 1] == '\n')
+				last = a;
+		if (last >= 0)
+			t->len = (size_t)last;
+	}
+	if (top && *w->o->footer) {
+		if (t->len && t->data[t->len - 1] != '\n')
+			buf_putc(t, '\n');
+		buf_printf(t, "-- \n%s\n", w->o->footer);
+		w->footer_done = 1;
+	}
+}
+
+static int part_out(struct rw *, const struct mailmime *, int depth, int plain_sibling, int top,
+    struct buf *out);
+
+/* multipart_out - children with a fresh boundary; 0 if none of them is left */
+static int
+multipart_out(struct rw *w, const struct mailmime *m, const char *ct, int depth, int top, struct buf *out)
+{
+	clist *kids = m->mm_data.mm_multipart.mm_mp_list;
+	unsigned char r[12];
+	char bnd[48], hex[25];
+	clistiter *it;
+	struct buf part;
+	int plain = 0, n = 0;
+
+	if (!kids || !clist_begin(kids))
+		return 0;
+	if (!strcmp(ct, "multipart/signed")) {
+		/* the signature is by the member's real key: pass the signed content alone */
+		note(w, "a PGP/MIME or S/MIME signature (made with your own key, it would identify you)");
+		return part_out(w, clist_content(clist_begin(kids)), depth + 1, 0, top, out);
+	}
+	if (!strcmp(ct, "multipart/encrypted")) {
+		note(w, "an encrypted part (the list cannot check it for identifying content)");
+		return 0;
+	}
+	for (it = clist_begin(kids); it; it = clist_next(it)) {
+		char kct[128];
+
+		ct_of(((struct mailmime *)clist_content(it))->mm_content_type, kct, sizeof(kct));
+		plain |= !strcmp(kct, "text/plain");
+	}
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+	snprintf(bnd, sizeof(bnd), "=_%s", hex);
+	buf_printf(out, "Content-Type: %s;\r\n boundary=\"%s\"\r\n\r\n", ct, bnd);
+	buf_init(&part, 0);
+	for (it = clist_begin(kids); it; it = clist_next(it)) {
+		buf_reset(&part);
+		if (part_out(w, clist_content(it), depth + 1, plain && !strcmp(ct, "multipart/alternative"), 0,
+		    &part) > 0) {
+			buf_printf(out, "--%s\r\n", bnd);
+			buf_append(out, part.data, part.len);
+			n++;
+		}
+	}
+	buf_free(&part);
+	if (n == 0)
+		return 0;
+	if (top && *w->o->footer && !strcmp(ct, "multipart/mixed")) {
+		struct buf f;
+
+		buf_init(&f, 0);
+		buf_puts(&f, w->o->footer);
+		buf_printf(out, "--%s\r\n", bnd);
+		text_out(w, NULL, "text/plain", "utf-8", "", &f, out);
+		buf_free(&f);
+		w->footer_done = 1;
+	}
+	buf_printf(out, "--%s--\r\n", bnd);
+	return 1;
+}
+
+/*
+ * part_out - one part, written anew; returns 1 written, 0 removed.
+ * plain_sibling: an HTML part has a text/plain alternative (html = "text" drops it).
+ */
+static int
+part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, int top, struct buf *out)
+{
+	char ct[128], fname[120], *cs, *data = NULL;
+	const char *what;
+	struct buf t, html;
+	size_t len = 0;
+	int n;
+
+	if (depth > 20)
+		return 0;
+	ct_of(m->mm_content_type, ct, sizeof(ct));
+	if (m->mm_type == MAILMIME_MULTIPLE)
+		return multipart_out(w, m, ct, depth, top, out);
+	filename_of(m, fname, sizeof(fname));
+	if (*fname) {
+		buf_puts(&w->r->scan, fname);
+		buf_putc(&w->r->scan, '\n');
+	}
+	if ((what = removed_what(ct, fname)) != NULL) {
+		note(w, what);
+		return 0;
+	}
+	if (decode(m, &data, &len) < 0)
+		return 0;
+	cs = m->mm_content_type ? mailmime_content_charset_get(m->mm_content_type) : NULL;
+	buf_init(&t, 0);
+	if (m->mm_type == MAILMIME_SINGLE && !strncmp(ct, "text/", 5)) {
+		/* the leak guard reads what goes out, decoded: text_out adds it to the scan */
+		to_utf8(cs, data ? data : "", len, &t);
+		if (find(&t, 0, "-----BEGIN PGP PUBLIC KEY BLOCK-----") >= 0 && *fname) {
+			note(w, "an attached OpenPGP key");
+			n = 0;
+		} else if (!strcmp(ct, "text/html") && w->o->html == HTML_TEXT && plain_sibling) {
+			n = 0;	/* the text alternative says the same */
+		} else if (!strcmp(ct, "text/html") && w->o->html != HTML_KEEP) {
+			struct buf text;
+
+			buf_init(&html, 0);
+			buf_init(&text, 0);
+			if ((n = html_sanitize((const char *)t.data, t.len, w->cids, w->ncids, &html, &text)) > 0)
+				w->r->remote += n;
+			if (w->o->html == HTML_TEXT) {
+				plain_clean(w, &text, top);
+				text_out(w, m, "text/plain", "utf-8", fname, &text, out);
+			} else
+				text_out(w, m, "text/html", "utf-8", fname, &html, out);
+			buf_free(&html);
+			buf_free(&text);
+			n = 1;
+		} else {
+			if (!strcmp(ct, "text/plain"))
+				plain_clean(w, &t, top);
+			if (!strcmp(ct, "text/html"))
+				rename_cids(w, &t);	/* html = "keep": the parts it shows were renamed */
+			text_out(w, m, ct, "utf-8", fname, &t, out);
+			n = 1;
+		}
+	} else if (!strcmp(ct, "message/rfc822") || !strcmp(ct, "message/global")) {
+		/* a forwarded message: passed as it is (7bit/8bit), scanned by the leak guard */
+		buf_append(&w->r->scan, data, len);
+		crlf(data ? data : "", len, &t);
+		headers_out(w, m, ct, NULL, plain_7bit(&t) ? "7bit" : "8bit", fname, out);
+		buf_append(out, t.data, t.len);
+		n = 1;
+	} else {
+		buf_append(&w->r->scan, data, len);
+		buf_putc(&w->r->scan, '\n');
+		headers_out(w, m, ct, NULL, "base64", fname, out);
+		buf_base64(out, data ? data : "", len);
+		n = 1;
+	}
+	buf_free(&t);
+	if (data)
+		mailmime_decoded_part_free(data);
+	return n;
+}
+
+/* rewrite_body - the body entity (MIME headers, blank line, content) of a post, written anew */
+int
+rewrite_body(const struct mailmime *body, const struct rewrite_opts *o, struct rewrite_result *r)
+{
+	struct rw w;
+	struct buf part, f;
+	unsigned char rnd[12];
+	char hex[25];
+
+	memset(&w, 0, sizeof(w));
+	w.o = o;
+	w.r = r;
+	buf_puts(&r->entity, "MIME-Version: 1.0\r\n");
+	if (body)
+		collect_cids(&w, body, 0);
+	buf_init(&part, 0);
+	if (body && part_out(&w, body, 0, 0, 1, &part) > 0) {
+		if (!*o->footer || w.footer_done) {
+			buf_append(&r->entity, part.data, part.len);
+			buf_free(&part);
+			return 0;
+		}
+		/* the footer as a part of its own, beside whatever the post was */
+		randombytes_buf(rnd, sizeof(rnd));
+		sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+		buf_printf(&r->entity, "Content-Type: multipart/mixed;\r\n boundary=\"=_%s\"\r\n\r\n--=_%s\r\n",
+		    hex, hex);
+		buf_append(&r->entity, part.data, part.len);
+		buf_init(&f, 0);
+		buf_puts(&f, o->footer);
+		buf_printf(&r->entity, "--=_%s\r\n", hex);
+		text_out(&w, NULL, "text/plain", "utf-8", "", &f, &r->entity);
+		buf_printf(&r->entity, "--=_%s--\r\n", hex);
+		buf_free(&f);
+		buf_free(&part);
+		return 0;
+	}
+	buf_free(&part);
+	buf_puts(&r->entity, "Content-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n"
+	    "(Nothing in this post could be passed on: see the note the author received.)\r\n");
+	if (*o->footer) {
+		buf_puts(&r->entity, "-- \r\n");
+		crlf(o->footer, strlen(o->footer), &r->entity);
+	}
+	return 0;
+}

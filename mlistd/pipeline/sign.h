@@ -1,0 +1,14 @@
+/* sign.h - the list signs every copy it sends (DKIM, Ed25519). */
+#ifndef MLIST_SIGN_H
+#define MLIST_SIGN_H
+
+#include "pipeline/pipeline.h"
+
+int	sign_author(struct pipeline *, const struct list_cfg *, const char *author, struct buf *msg);
+int	sign_copy(struct pipeline *, const struct list_cfg *, struct buf *msg);
+
+#define SIGN_ROLE	"\001role"	/* sign_author's author: the list's moderators */
+
+void	sign_role_seed(struct pipeline *, const struct list_cfg *, unsigned char seed[32]);
+
+#endif

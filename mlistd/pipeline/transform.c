@@ -1,0 +1,675 @@
+/*
+ * transform.c - what the list does to a post before it goes out (plain
+ * identity lists; pseudonymous rewriting is the identity stage's).
+ *
+ * Runs only inside the sandboxed worker (worker.c): the message is hostile
+ * input and libetpan 1.9.4's MIME parser has known memory bugs. So:
+ *  1. screen: refuse boundary parameters that trip libetpan (quotes or
+ *     backslashes inside, empty, over 70 octets, characters outside RFC
+ *     2046 bchars) before the parser sees them;
+ *  2. parse with mailmime_parse, then check that every pointer and length
+ *     it returned lies inside the message and that every multipart body
+ *     really contains its boundary line (the wrapped-preamble bug);
+ *  3. never serialise libetpan's tree: the copy is built from the original
+ *     bytes - rebuilt header section, body verbatim, footer spliced in -
+ *     so the serialiser's out-of-bounds read is never reached.
+ */
+#include <ctype.h>
+#include <libetpan/libetpan.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "mail/header.h"
+#include "pipeline/rewrite.h"
+#include "pipeline/transform.h"
+
+#define MAX_DEPTH	20
+#define MAX_PARTS	1000
+#define BOUNDARY_MAX	70
+
+/* headers the list replaces or removes on every copy */
+static const char *const drop_fields[] = {
+	"List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post",
+	"List-Subscribe", "List-Owner", "List-Archive", "Precedence", "X-Loop", "Return-Path",
+	"DKIM-Signature", "Delivered-To", "Subject", NULL
+};
+static const char *const content_fields[] = {
+	"MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
+	"Content-ID", "Content-Description", "Content-Language", NULL
+};
+
+/* in_list - is the field one of names? */
+static int
+in_list(const struct hdr_field *f, const char *const *names)
+{
+	for (; *names; names++)
+		if (hdr_is(f, *names))
+			return 1;
+	return 0;
+}
+
+/* bchar_ok - RFC 2046 boundary character */
+static int
+bchar_ok(int c)
+{
+	return isalnum(c) || strchr("'()+_,-./:=? ", c) != NULL;
+}
+
+/* screen_params - check the boundary= parameters in one Content-Type value */
+static int
+screen_params(const char *v, size_t n, char *why, size_t whylen)
+{
+	size_t i = 0, start, len;
+
+	while (i + 8 < n) {
+		if (strncasecmp(v + i, "boundary", 8) != 0 || (i > 0 && (isalnum((unsigned char)v[i - 1]) ||
+		    v[i - 1] == '-'))) {
+			i++;
+			continue;
+		}
+		i += 8;
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
+			i++;
+		if (i >= n || v[i] != '=')
+			continue;	/* "boundary" in some other text */
+		i++;
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (i < n && v[i] == '"') {
+			start = ++i;
+			while (i < n && v[i] != '"' && v[i] != '\\' && v[i] != '\r' && v[i] != '\n')
+				i++;
+			if (i >= n || v[i] != '"')
+				return snprintf(why, whylen, "malformed quoted MIME boundary"), -1;
+			len = i - start;
+		} else {
+			start = i;
+			while (i < n && !strchr(" \t\r\n;", v[i]))
+				i++;
+			len = i - start;
+		}
+		if (len == 0 || len > BOUNDARY_MAX)
+			return snprintf(why, whylen, "MIME boundary empty or longer than %d characters",
+			    BOUNDARY_MAX), -1;
+		for (size_t k = start; k < start + len; k++)
+			if (!bchar_ok((unsigned char)v[k]))
+				return snprintf(why, whylen, "MIME boundary with a forbidden character"), -1;
+		if (v[start + len - 1] == ' ')
+			return snprintf(why, whylen, "MIME boundary ends in a space"), -1;
+	}
+	return 0;
+}
+
+/*
+ * transform_screen - refuse what is known to trip libetpan, before parsing.
+ * Looks at every Content-Type field, at the top and in nested parts (any line
+ * that starts one, with its continuation lines).
+ */
+int
+transform_screen(const char *m, size_t len, char *why, size_t whylen)
+{
+	size_t off = 0, end, fend;
+	const char *nl;
+
+	while (off < len) {
+		nl = memchr(m + off, '\n', len - off);
+		end = nl ? (size_t)(nl - m) + 1 : len;
+		if (end - off >= 13 && strncasecmp(m + off, "Content-Type:", 13) == 0) {
+			fend = end;
+			while (fend < len && (m[fend] == ' ' || m[fend] == '\t')) {
+				nl = memchr(m + fend, '\n', len - fend);
+				fend = nl ? (size_t)(nl - m) + 1 : len;
+			}
+			if (screen_params(m + off + 13, fend - off - 13, why, whylen) < 0)
+				return -1;
+			end = fend;
+		}
+		off = end;
+	}
+	return 0;
+}
+
+/* in_range - does [p, p+n) lie inside the message? */
+static int
+in_range(const struct transform_in *in, const char *p, size_t n)
+{
+	return p >= in->msg && p <= in->msg + in->len && n <= (size_t)(in->msg + in->len - p);
+}
+
+/* data_ok - a mailmime_data's text must point into the message */
+static int
+data_ok(const struct transform_in *in, const struct mailmime_data *d)
+{
+	return d == NULL || d->dt_type != MAILMIME_DATA_TEXT ||
+	    in_range(in, d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length);
+}
+
+/* boundary_present - does "--boundary" occur at a line start inside the part? */
+static int
+boundary_present(const char *p, size_t n, const char *b)
+{
+	size_t bl = strlen(b), i;
+
+	for (i = 0; i + 2 + bl <= n; i++)
+		if ((i == 0 || p[i - 1] == '\n') && p[i] == '-' && p[i + 1] == '-' &&
+		    memcmp(p + i + 2, b, bl) == 0)
+			return 1;
+	return 0;
+}
+
+/* check_tree - range-check what libetpan returned; count parts */
+static int
+check_tree(const struct transform_in *in, const struct mailmime *m, int depth, int *parts,
+    char *why, size_t whylen)
+{
+	clistiter *it;
+	char *b;
+
+	if (depth > MAX_DEPTH || ++*parts > MAX_PARTS)
+		return snprintf(why, whylen, "MIME structure nested too deep or too many parts"), -1;
+	if (m->mm_mime_start && !in_range(in, m->mm_mime_start, m->mm_length))
+		return snprintf(why, whylen, "MIME part outside the message"), -1;
+	if (!data_ok(in, m->mm_body))
+		return snprintf(why, whylen, "MIME body outside the message"), -1;
+	switch (m->mm_type) {
+	case MAILMIME_SINGLE:
+		if (!data_ok(in, m->mm_data.mm_single))
+			return snprintf(why, whylen, "MIME body outside the message"), -1;
+		return 0;
+	case MAILMIME_MULTIPLE:
+		if (!data_ok(in, m->mm_data.mm_multipart.mm_preamble) ||
+		    !data_ok(in, m->mm_data.mm_multipart.mm_epilogue))
+			return snprintf(why, whylen, "multipart preamble or epilogue out of range"), -1;
+		b = mailmime_content_param_get(m->mm_content_type, "boundary");
+		if (b == NULL || m->mm_body == NULL || m->mm_body->dt_type != MAILMIME_DATA_TEXT ||
+		    !boundary_present(m->mm_body->dt_data.dt_text.dt_data,
+		    m->mm_body->dt_data.dt_text.dt_length, b))
+			return snprintf(why, whylen, "multipart body without its boundary line"), -1;
+		if (m->mm_data.mm_multipart.mm_mp_list)
+			for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
+				if (check_tree(in, clist_content(it), depth + 1, parts, why, whylen) < 0)
+					return -1;
+		return 0;
+	case MAILMIME_MESSAGE:
+		if (m->mm_data.mm_message.mm_msg_mime)
+			return check_tree(in, m->mm_data.mm_message.mm_msg_mime, depth + 1, parts, why, whylen);
+		return 0;
+	}
+	return 0;
+}
+
+/* encoding - Content-Transfer-Encoding of a part (MAILMIME_MECHANISM_*) */
+static int
+encoding(const struct mailmime *m)
+{
+	clistiter *it;
+
+	if (!m->mm_mime_fields)
+		return MAILMIME_MECHANISM_7BIT;
+	for (it = clist_begin(m->mm_mime_fields->fld_list); it; it = clist_next(it)) {
+		const struct mailmime_field *f = clist_content(it);
+
+		if (f->fld_type == MAILMIME_FIELD_TRANSFER_ENCODING && f->fld_data.fld_encoding)
+			return f->fld_data.fld_encoding->enc_type;
+	}
+	return MAILMIME_MECHANISM_7BIT;
+}
+
+/* first_mailbox - the address of the first mailbox in a From value */
+static void
+first_mailbox(const char *value, char *out, size_t n)
+{
+	struct mailimf_mailbox_list *mb = NULL;
+	struct mailimf_mailbox *box;
+	size_t idx = 0;
+
+	out[0] = 0;
+	if (!value || mailimf_mailbox_list_parse(value, strlen(value), &idx, &mb) != MAILIMF_NO_ERROR)
+		return;
+	if (clist_begin(mb->mb_list)) {
+		box = clist_content(clist_begin(mb->mb_list));
+		if (box->mb_addr_spec && strlen(box->mb_addr_spec) < n && addr_valid(box->mb_addr_spec))
+			snprintf(out, n, "%s", box->mb_addr_spec);
+	}
+	mailimf_mailbox_list_free(mb);
+}
+
+/* flags - automatic, bounce and loop markers */
+static void
+flags(const struct transform_in *in, const struct hdr *h, const char *ct, struct transform_out *out)
+{
+	char *v, want[256];
+
+	out->automatic = hdr_automatic(h);
+	if (strcmp(ct, "multipart/report") == 0)
+		out->bounce = out->automatic = 1;
+	/* this list's List-Id, or any X-Loop of this instance: it has been through here */
+	snprintf(want, sizeof(want), "<%s.%s>", in->list->name, in->cfg->hostname);
+	if ((v = hdr_get_value(h, "List-Id")) && strcasestr(v, want))
+		out->loop = 1;
+	free(v);
+	snprintf(want, sizeof(want), "@%s", in->cfg->hostname);
+	for (int i = 0; i < h->n; i++)
+		if (hdr_is(&h->f[i], "X-Loop") && (v = hdr_value(&h->f[i]))) {
+			size_t vl = strlen(v), wl = strlen(want);
+
+			if (vl > wl && strcasecmp(v + vl - wl, want) == 0)
+				out->loop = 1;
+			free(v);
+		}
+}
+
+/* put_header_text - a header value from configuration: no CR/LF, no quotes */
+static void
+put_clean(struct buf *b, const char *s)
+{
+	for (; *s; s++)
+		if (*s != '\r' && *s != '\n' && *s != '"')
+			buf_putc(b, *s);
+}
+
+/* transform_list_headers - RFC 2369 / 2919 headers, Precedence and X-Loop */
+void
+transform_list_headers(const struct config *cfg, const struct list_cfg *list, struct buf *b)
+{
+	const char *l = list->name, *h = cfg->hostname;
+
+	buf_puts(b, "List-Id: ");
+	if (*list->description) {
+		buf_putc(b, '"');
+		put_clean(b, list->description);
+		buf_puts(b, "\" ");
+	}
+	buf_printf(b, "<%s.%s>\r\n", l, h);
+	buf_printf(b, "List-Post: <mailto:%s@%s>\r\n", l, h);
+	buf_printf(b, "List-Help: <mailto:%s-request@%s?subject=help>\r\n", l, h);
+	buf_printf(b, "List-Unsubscribe: <mailto:%s-request@%s?subject=unsubscribe>\r\n", l, h);
+	buf_printf(b, "List-Owner: <mailto:%s-owner@%s>\r\n", l, h);
+	if (*list->archive_url) {
+		buf_puts(b, "List-Archive: <");
+		put_clean(b, list->archive_url);
+		buf_puts(b, ">\r\n");
+	}
+	buf_puts(b, "Precedence: list\r\n");
+	buf_printf(b, "X-Loop: %s@%s\r\n", l, h);
+}
+
+/* subject - prefix once: never "Re: [demo] Re: [demo]" */
+static void
+subject(const struct transform_in *in, const struct hdr *h, struct buf *b)
+{
+	const struct hdr_field *f = hdr_get(h, "Subject");
+	const char *pfx = in->list->subject_prefix;
+	char *v = f ? hdr_value(f) : NULL;
+
+	if (*pfx == 0) {
+		if (f)
+			buf_append(b, f->start, f->len);
+	} else if (v && strcasestr(v, pfx)) {
+		buf_append(b, f->start, f->len);	/* already carries the prefix: keep it */
+	} else {
+		buf_puts(b, "Subject: ");
+		put_clean(b, pfx);
+		buf_putc(b, ' ');
+		if (f && v && *v) {
+			size_t skip = 0;	/* the value need not be NUL-terminated: count within vlen */
+
+			while (skip < f->vlen && (f->value[skip] == ' ' || f->value[skip] == '\t'))
+				skip++;
+			buf_append(b, f->value + skip, f->len - f->nlen - 1 - skip);
+		} else
+			buf_puts(b, "(no subject)\r\n");
+	}
+	if (f && b->len >= 2 && b->data[b->len - 1] != '\n')
+		buf_puts(b, "\r\n");
+	free(v);
+}
+
+static void display_name(const char *value, struct buf *out);
+
+/*
+ * munged_from - the DMARC-safe From of a real-identity list: the member's
+ * name "via LIST" at the list's address (the list's DKIM signature then
+ * aligns), the member's own address in Reply-To unless the post has one.
+ */
+static void
+munged_from(const struct transform_in *in, const struct hdr *h, struct buf *b)
+{
+	const struct hdr_field *f = hdr_get(h, "From");
+	char *v = f ? hdr_value(f) : NULL, enc[400], addr[ADDR_MAX + 1];
+	struct buf name;
+	int ascii = 1;
+
+	buf_init(&name, 0);
+	display_name(v, &name);
+	first_mailbox(v, addr, sizeof(addr));
+	if (name.len == 0)
+		buf_puts(&name, *addr ? addr : "A member");
+	buf_printf(&name, " via %s", in->list->name);
+	for (size_t i = 0; i < name.len; i++)
+		ascii &= name.data[i] >= 32 && name.data[i] < 127 && name.data[i] != '"' && name.data[i] != '\\';
+	if (ascii)
+		buf_printf(b, "From: \"%s\" <%s@%s>\r\n", buf_cstr(&name), in->list->name, in->cfg->hostname);
+	else {
+		sodium_bin2base64(enc, sizeof(enc), name.data, name.len < 280 ? name.len : 280,
+		    sodium_base64_VARIANT_ORIGINAL);
+		buf_printf(b, "From: =?utf-8?B?%s?= <%s@%s>\r\n", enc, in->list->name, in->cfg->hostname);
+	}
+	if (*addr && !hdr_get(h, "Reply-To"))
+		buf_printf(b, "Reply-To: <%s>\r\n", addr);
+	buf_free(&name);
+	free(v);
+}
+
+/* footer_text - the footer as CRLF lines */
+static void
+footer_text(const struct transform_in *in, struct buf *b)
+{
+	for (const char *p = in->list->footer; *p; p++) {
+		if (*p == '\n')
+			buf_puts(b, "\r\n");
+		else if (*p != '\r')
+			buf_putc(b, *p);
+	}
+	buf_puts(b, "\r\n");
+}
+
+/* random_boundary - fresh, unguessable MIME boundary */
+static void
+random_boundary(char *out, size_t n)
+{
+	unsigned char r[12];
+	FILE *fp = fopen("/dev/urandom", "r");
+
+	memset(r, 0, sizeof(r));
+	if (fp) {
+		if (fread(r, 1, sizeof(r), fp) != sizeof(r))
+			r[0] ^= (unsigned char)time(NULL);
+		fclose(fp);
+	}
+	snprintf(out, n, "=_mlistd_%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
+	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11]);
+}
+
+/* has_8bit - any byte >= 0x80? */
+static int
+has_8bit(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}
+
+enum footer_how { FOOT_NONE, FOOT_APPEND, FOOT_MIXED_PART, FOOT_WRAP };
+
+/* footer_plan - how to add the footer without breaking the structure */
+static enum footer_how
+footer_plan(const struct transform_in *in, const struct mailmime *body, const char *ct)
+{
+	int enc;
+	char *cs;
+
+	if (*in->list->footer == 0)
+		return FOOT_NONE;
+	if (!strcmp(ct, "multipart/signed") || !strcmp(ct, "multipart/encrypted") ||
+	    !strcmp(ct, "application/pkcs7-mime") || !strcmp(ct, "application/x-pkcs7-mime") ||
+	    !strcmp(ct, "application/pgp-encrypted"))
+		return FOOT_NONE;	/* never break a signature or an encrypted body */
+	if (!strcmp(ct, "multipart/mixed"))
+		return FOOT_MIXED_PART;
+	if (!strcmp(ct, "text/plain") || !*ct) {
+		enc = body ? encoding(body) : MAILMIME_MECHANISM_7BIT;
+		cs = body ? mailmime_content_charset_get(body->mm_content_type) : NULL;
+		if ((enc == MAILMIME_MECHANISM_7BIT || enc == MAILMIME_MECHANISM_8BIT) &&
+		    (!has_8bit(in->list->footer) || (cs && !strcasecmp(cs, "utf-8"))))
+			return FOOT_APPEND;
+	}
+	return FOOT_WRAP;
+}
+
+/* footer_part - a MIME part holding the footer */
+static void
+footer_part(const struct transform_in *in, struct buf *b, const char *boundary)
+{
+	buf_printf(b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\nContent-Disposition: inline\r\n"
+	    "Content-Description: list footer\r\n\r\n", boundary);
+	footer_text(in, b);
+}
+
+/* build - the distributed copy: header section rebuilt, body verbatim plus footer */
+static void
+build(const struct transform_in *in, const struct hdr *h, const struct mailmime *body,
+    enum footer_how how, struct transform_out *out)
+{
+	struct buf *b = &out->rendered;
+	const char *bodyp = in->msg + h->body_off;
+	size_t blen = in->len - h->body_off;
+	char bnd[64], *mb, date[64];
+	time_t t = (time_t)in->received;
+	struct tm tm;
+
+	int munge = in->list->munge_from && !in->intact;
+
+	for (int i = 0; i < h->n; i++) {
+		if (in_list(&h->f[i], drop_fields) && !(in->intact && hdr_is(&h->f[i], "Subject")))
+			continue;
+		if (munge && hdr_is(&h->f[i], "From"))
+			continue;
+		/* an author signature stays only where the member's own key made it (checked before) */
+		if (hdr_is(&h->f[i], "Mlist-Author-Signature") && !in->intact)
+			continue;
+		if (how == FOOT_WRAP && in_list(&h->f[i], content_fields))
+			continue;
+		buf_append(b, h->f[i].start, h->f[i].len);
+		if (h->f[i].start[h->f[i].len - 1] != '\n')
+			buf_puts(b, "\r\n");
+	}
+	if (munge)
+		munged_from(in, h, b);
+	if (!in->intact)
+		subject(in, h, b);
+	if (!hdr_get(h, "Date")) {
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+		buf_printf(b, "Date: %s\r\n", date);
+	}
+	if (!hdr_get(h, "Message-ID"))
+		buf_printf(b, "Message-ID: <%s.%s@%s>\r\n", in->qid, in->list->name, in->cfg->hostname);
+	transform_list_headers(in->cfg, in->list, b);
+	if (how == FOOT_WRAP) {
+		random_boundary(bnd, sizeof(bnd));
+		buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+		    "This is a multi-part message in MIME format.\r\n--%s\r\n", bnd, bnd);
+		for (int i = 0; i < h->n; i++)
+			if (in_list(&h->f[i], content_fields) && !hdr_is(&h->f[i], "MIME-Version")) {
+				buf_append(b, h->f[i].start, h->f[i].len);
+				if (h->f[i].start[h->f[i].len - 1] != '\n')
+					buf_puts(b, "\r\n");
+			}
+		buf_puts(b, "\r\n");
+		buf_append(b, bodyp, blen);
+		if (blen && bodyp[blen - 1] != '\n')
+			buf_puts(b, "\r\n");
+		footer_part(in, b, bnd);
+		buf_printf(b, "--%s--\r\n", bnd);
+		out->footer = 1;
+		return;
+	}
+	buf_puts(b, "\r\n");
+	if (how == FOOT_MIXED_PART && body &&
+	    (mb = mailmime_content_param_get(body->mm_content_type, "boundary")) != NULL) {
+		/* splice a part in before the closing delimiter "--boundary--" */
+		size_t ml = strlen(mb), i, close = (size_t)-1;
+
+		for (i = 0; i + ml + 4 <= blen; i++)
+			if ((i == 0 || bodyp[i - 1] == '\n') && bodyp[i] == '-' && bodyp[i + 1] == '-' &&
+			    memcmp(bodyp + i + 2, mb, ml) == 0 && bodyp[i + 2 + ml] == '-' &&
+			    bodyp[i + 3 + ml] == '-')
+				close = i;
+		if (close != (size_t)-1) {
+			buf_append(b, bodyp, close);
+			footer_part(in, b, mb);
+			buf_append(b, bodyp + close, blen - close);
+			out->footer = 1;
+			return;
+		}
+	}
+	buf_append(b, bodyp, blen);
+	if (how == FOOT_APPEND) {
+		if (blen && bodyp[blen - 1] != '\n')
+			buf_puts(b, "\r\n");
+		buf_puts(b, "-- \r\n");
+		footer_text(in, b);
+		out->footer = 1;
+	}
+}
+
+/* msgids - the <id> tokens of a Message-ID, In-Reply-To or References value, space-separated */
+static void
+msgids(const char *v, struct buf *out, int max)
+{
+	const char *p = v, *q;
+	int n = 0;
+
+	while (v && (p = strchr(p, '<')) != NULL && n < max) {
+		if ((q = strchr(p, '>')) == NULL)
+			break;
+		if (q - p > 2 && q - p < 250) {
+			int ok = 1;
+
+			for (const char *c = p + 1; c < q; c++)
+				ok &= *c > 32 && *c < 127 && *c != '<';
+			if (ok) {
+				buf_printf(out, "%s%.*s", n ? " " : "", (int)(q - p + 1), p);
+				n++;
+			}
+		}
+		p = q + 1;
+	}
+}
+
+/* display_name - the From display name as UTF-8 ("" if none) */
+static void
+display_name(const char *value, struct buf *out)
+{
+	struct mailimf_mailbox_list *mb = NULL;
+	struct mailimf_mailbox *box;
+	size_t idx = 0, j = 0;
+	char *dec = NULL;
+
+	if (!value || mailimf_mailbox_list_parse(value, strlen(value), &idx, &mb) != MAILIMF_NO_ERROR)
+		return;
+	if (clist_begin(mb->mb_list) && (box = clist_content(clist_begin(mb->mb_list)))->mb_display_name) {
+		if (mailmime_encoded_phrase_parse("iso-8859-1", box->mb_display_name,
+		    strlen(box->mb_display_name), &j, "utf-8", &dec) == MAILIMF_NO_ERROR && dec)
+			buf_puts(out, dec);
+		else
+			buf_puts(out, box->mb_display_name);
+		free(dec);
+	}
+	mailimf_mailbox_list_free(mb);
+}
+
+/* anon_parts - what the identity stage needs to build a pseudonymous copy */
+static void
+anon_parts(const struct transform_in *in, const struct hdr *h, const struct mailmime *body,
+    struct transform_out *out)
+{
+	struct rewrite_opts o = { in->cfg->hostname, in->list->html, in->list->strip_signature,
+	    in->list->footer };
+	struct rewrite_result r;
+	char *v, *dec = NULL;
+	size_t j = 0;
+
+	subject(in, h, &out->part[TP_SUBJECT]);
+	if ((v = hdr_get_value(h, "In-Reply-To")) != NULL)
+		msgids(v, &out->part[TP_REFS], 5);
+	free(v);
+	buf_putc(&out->part[TP_REFS], '\n');
+	if ((v = hdr_get_value(h, "References")) != NULL)
+		msgids(v, &out->part[TP_REFS], 40);
+	free(v);
+	if ((v = hdr_get_value(h, "Message-ID")) != NULL)
+		msgids(v, &out->part[TP_MSGID], 1);
+	free(v);
+	v = hdr_get_value(h, "From");
+	display_name(v, &out->part[TP_FROMNAME]);
+	free(v);
+	memset(&r, 0, sizeof(r));
+	r.entity = out->part[TP_BODY];
+	r.scan = out->part[TP_SCAN];
+	r.removed = out->part[TP_REMOVED];
+	if ((v = hdr_get_value(h, "Subject")) != NULL) {
+		if (mailmime_encoded_phrase_parse("iso-8859-1", v, strlen(v), &j, "utf-8", &dec) == MAILIMF_NO_ERROR &&
+		    dec)
+			buf_puts(&r.scan, dec);
+		free(dec);
+		buf_putc(&r.scan, '\n');
+		free(v);
+	}
+	rewrite_body(body, &o, &r);
+	out->part[TP_BODY] = r.entity;
+	out->part[TP_SCAN] = r.scan;
+	out->part[TP_REMOVED] = r.removed;
+	out->remote = r.remote;
+}
+
+/* transform_post - check, parse and render one post */
+enum result
+transform_post(const struct transform_in *in, struct transform_out *out)
+{
+	struct mailmime *mime = NULL, *body = NULL;
+	struct hdr h;
+	size_t idx = 0;
+	char ct[128] = "", *from;
+	int parts = 0;
+	enum result r = PERMFAIL;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->rendered, (size_t)in->len * 2 + 65536);
+	for (int i = 0; i < TP_N; i++)
+		buf_init(&out->part[i], (size_t)in->len * 4 + 65536);
+	if (hdr_parse(in->msg, in->len, &h) < 0)
+		return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
+	if (transform_screen(in->msg, in->len, out->reason, sizeof(out->reason)) < 0)
+		goto done;
+	if (mailmime_parse(in->msg, in->len, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {
+		snprintf(out->reason, sizeof(out->reason), "the MIME structure cannot be parsed");
+		goto done;
+	}
+	if (check_tree(in, mime, 0, &parts, out->reason, sizeof(out->reason)) < 0)
+		goto done;
+	if (mime->mm_type == MAILMIME_MESSAGE)
+		body = mime->mm_data.mm_message.mm_msg_mime;
+	if (body)
+		rewrite_type_name(body->mm_content_type, ct, sizeof(ct));
+	from = hdr_get_value(&h, "From");
+	first_mailbox(from, out->from, sizeof(out->from));
+	free(from);
+	flags(in, &h, ct, out);
+	if (in->want_real || !in->want_anon)
+		build(in, &h, body, in->intact ? FOOT_NONE : footer_plan(in, body, ct), out);
+	if (in->want_anon)
+		anon_parts(in, &h, body, out);
+	r = OK;
+done:
+	if (mime)
+		mailmime_free(mime);
+	hdr_free(&h);
+	return r;
+}
+
+/* transform_out_free - release */
+void
+transform_out_free(struct transform_out *out)
+{
+	buf_free(&out->rendered);
+	for (int i = 0; i < TP_N; i++)
+		buf_free(&out->part[i]);
+}

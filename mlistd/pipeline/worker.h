@@ -1,0 +1,11 @@
+/* worker.h - run the transform of untrusted mail in a throw-away, keyless child process. */
+#ifndef MLIST_WORKER_H
+#define MLIST_WORKER_H
+
+#include "mail/keys.h"
+#include "pipeline/transform.h"
+
+int	worker_confine(void);
+enum result worker_transform(const struct transform_in *, const struct keys *, struct transform_out *);
+
+#endif
