@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "notices.h"
 #include "../util/fsutil.h"
 
 enum cfg_type { T_STR, T_INT, T_INT64, T_BOOL, T_ENUM, T_GROUP, T_LIST };
@@ -552,6 +553,8 @@ config_list_free(struct list_cfg *l)
 	free(l->one_click_url);
 	free(l->discipline);
 	free(l->identity_choices);
+	notices_free(l->notices);
+	l->notices = NULL;
 }
 
 /* name_cmp - qsort order for file names */
@@ -620,6 +623,28 @@ load_lists(struct config *c, struct buf *errs)
 		free(names[i]);
 	}
 	free(names);
+	return nerr;
+}
+
+/*
+ * load_notices - templates_dir/notices (every text required) and, where a
+ * list has one, templates_dir/notices/LIST (overrides, each optional)
+ */
+static int
+load_notices(struct config *c, struct buf *errs)
+{
+	char dir[4200];
+	struct stat st;
+	int nerr;
+
+	snprintf(dir, sizeof(dir), "%s/notices", c->templates_dir);
+	if ((nerr = notices_load(dir, 1, &c->notices, errs)) > 0)
+		return nerr;
+	for (int i = 0; i < c->nlists; i++) {
+		snprintf(dir, sizeof(dir), "%s/notices/%s", c->templates_dir, c->lists[i].name);
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			nerr += notices_load(dir, 0, &c->lists[i].notices, errs);
+	}
 	return nerr;
 }
 
@@ -748,6 +773,8 @@ config_load_flags(const char *path, int flags, struct buf *errs)
 	}
 	if (nerr == 0 && !(flags & CONFIG_SKIP_LISTS))
 		nerr += load_lists(c, errs);
+	if (nerr == 0 && !(flags & CONFIG_SKIP_LISTS))
+		nerr += load_notices(c, errs);
 	if (nerr) {
 		config_free(c);
 		return NULL;
@@ -769,6 +796,7 @@ config_free(struct config *c)
 	for (i = 0; i < c->nlists; i++)
 		config_list_free(&c->lists[i]);
 	free(c->lists);
+	notices_free(c->notices);
 	free(c->file);
 	free(c->dir);
 	free(c->hostname);

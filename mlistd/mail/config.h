@@ -6,6 +6,8 @@
 
 #include "../util/buf.h"
 
+struct notices;
+
 #define LIST_NAME_MAX	64
 
 enum posting { POSTING_MEMBERS, POSTING_MODERATED, POSTING_OPEN, POSTING_ANNOUNCE };
@@ -78,6 +80,7 @@ struct list_cfg {
 	int		 moderators_see;	/* 0 pseudonym, 1 address */
 	int		 since_join;		/* archive: only what was posted after joining */
 	int		 archive_days;		/* archive retention, 0 = keep */
+	struct notices	*notices;		/* the list's own notice texts (NULL: the instance's) */
 };
 
 struct config {
@@ -112,6 +115,7 @@ struct config {
 	/* lists */
 	struct list_cfg	*lists;
 	int		 nlists;
+	struct notices	*notices;	/* templates_dir/notices: every text a member or moderator gets */
 };
 
 #define CONFIG_SKIP_LISTS	1

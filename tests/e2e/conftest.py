@@ -4,6 +4,7 @@ Every test gets its own temp dir, its own free ports, its own instance.
 """
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -125,7 +126,6 @@ class Instance:
         self.log = os.path.join(root, "mlistd.log")
         self.proc = None
         os.makedirs(os.path.join(root, "lists"))
-        os.makedirs(os.path.join(root, "templates"))
         listen = f'{{ address = "127.0.0.1"; port = {self.port}; {listen_tls} }}'
         if lmtp:
             listen += f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; }}'
@@ -139,9 +139,7 @@ class Instance:
                     f'relay = {relay};\n{extra}\n')
         here = os.path.dirname(os.path.abspath(__file__))
         tdir = os.path.join(here, "..", "..", "conf", "templates")
-        for name in os.listdir(tdir):
-            with open(os.path.join(tdir, name)) as t, open(os.path.join(root, "templates", name), "w") as f:
-                f.write(t.read())
+        shutil.copytree(tdir, os.path.join(root, "templates"))
         self.ctl("init")
 
     def ctl(self, *args, check=True):

@@ -31,6 +31,7 @@ write_lists(const char *dir)
 
 	snprintf(sub, sizeof(sub), "%s/lists", dir);
 	mkdir(sub, 0755);
+	tu_templates(dir);
 }
 
 START_TEST(instance_table)

@@ -39,19 +39,34 @@ tu_write(const char *dir, const char *name, const char *text)
 	fclose(fp);
 }
 
+/* tu_templates - dir/templates: the templates mlistd ships (the tests run from the source tree) */
+static inline void
+tu_templates(const char *dir)
+{
+	char cwd[2048], src[2100], dst[4200];
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	snprintf(src, sizeof(src), "%s/conf/templates", cwd);
+	snprintf(dst, sizeof(dst), "%s/templates", dir);
+	ck_assert_int_eq(symlink(src, dst), 0);
+}
+
 /* tu_instance - a minimal instance in dir with list "demo"; returns the config */
 static inline struct config *
 tu_instance(const char *dir, const char *extra)
 {
-	char text[2048], sub[4096];
+	char text[6200], sub[4096], cwd[4096];
 	struct buf err;
 	struct config *c;
 
+	/* the notice texts mlistd ships (the tests run from the source tree) */
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	snprintf(text, sizeof(text),
 	    "hostname = \"lists.example\";\n"
 	    "listen = ( { address = \"127.0.0.1\"; port = 2525; } );\n"
 	    "state_dir = \"state\";\nlists_dir = \"lists\";\n"
-	    "relay = { host = \"127.0.0.1\"; port = 25; };\n%s", extra ? extra : "");
+	    "templates_dir = \"%s/conf/templates\";\n"
+	    "relay = { host = \"127.0.0.1\"; port = 25; };\n%s", cwd, extra ? extra : "");
 	tu_write(dir, "mlistd.conf", text);
 	snprintf(sub, sizeof(sub), "%s/lists", dir);
 	mkdir(sub, 0755);

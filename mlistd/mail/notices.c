@@ -1,0 +1,287 @@
+/*
+ * notices.c - load, check and fill the notice templates.
+ *
+ * A template file is "Subject: TEXT", an empty line, then the body. In both,
+ * {name} is replaced by a placeholder's value and {{ stands for a brace.
+ * Every notice may use {list}, {host}, {list_addr}, {request_addr} and
+ * {owner_addr}; the table below adds each notice's own. Loading checks
+ * every file completely (one error per problem, file:line), so a bad
+ * translation is found by mlistd -t, not by a member. Filling a template
+ * never fails for want of a value: an unset placeholder becomes "".
+ * Values are cleaned of control characters in the Subject, which is a
+ * header (a value could otherwise add header lines).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "notices.h"
+
+#define COMMON_VARS	"list host list_addr request_addr owner_addr"
+#define TEMPLATE_MAX	(64 * 1024)
+#define SUBJECT_MAX	200
+
+#define NOTICE_ROW(e, name, vars) { name, vars },
+static const struct {
+	const char	*name;
+	const char	*vars;
+} notice_defs[NOTICE_N] = { NOTICE_TABLE(NOTICE_ROW) };
+#undef NOTICE_ROW
+
+/* notice_name - the file name of a notice (without .txt) */
+const char *
+notice_name(enum notice_id id)
+{
+	return (unsigned)id < NOTICE_N ? notice_defs[id].name : "?";
+}
+
+/* var_known - is the placeholder name (n bytes) allowed in this notice? */
+static int
+var_known(enum notice_id id, const char *name, size_t n)
+{
+	const char *lists[2] = { COMMON_VARS, notice_defs[id].vars };
+
+	for (int k = 0; k < 2; k++)
+		for (const char *s = lists[k]; *s; ) {
+			size_t w = strcspn(s, " ");
+
+			if (w == n && strncmp(s, name, n) == 0)
+				return 1;
+			s += w;
+			s += strspn(s, " ");
+		}
+	return 0;
+}
+
+/* check_text - every {placeholder} in text is known; errors name the line */
+static int
+check_text(enum notice_id id, const char *path, int line, const char *text, struct buf *errs)
+{
+	int nerr = 0;
+
+	for (const char *c = text; *c; c++) {
+		const char *end;
+
+		if (*c == '\n')
+			line++;
+		if (*c != '{')
+			continue;
+		if (c[1] == '{') {
+			c++;
+			continue;
+		}
+		end = c + 1 + strspn(c + 1, "abcdefghijklmnopqrstuvwxyz_");
+		if (*end != '}' || end == c + 1) {
+			buf_printf(errs, "%s:%d: a \"{\" that starts no placeholder (write {{ for a brace)\n",
+			    path, line);
+			nerr++;
+		} else if (!var_known(id, c + 1, (size_t)(end - c - 1))) {
+			buf_printf(errs, "%s:%d: unknown placeholder {%.*s} (this notice knows: %s%s%s)\n",
+			    path, line, (int)(end - c - 1), c + 1, COMMON_VARS,
+			    *notice_defs[id].vars ? " " : "", notice_defs[id].vars);
+			nerr++;
+		}
+	}
+	return nerr;
+}
+
+/* read_file - a whole small text file, NUL-terminated; -1 (errno) on failure */
+static int
+read_file(const char *path, struct buf *out)
+{
+	char chunk[4096];
+	size_t n;
+	FILE *fp;
+	int rc = 0;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (out->len + n > TEMPLATE_MAX || buf_append(out, chunk, n) < 0) {
+			errno = EFBIG;
+			rc = -1;
+			break;
+		}
+	if (ferror(fp))
+		rc = -1;
+	if (fclose(fp) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* parse_one - "Subject: ..." line, empty line, body; checked */
+static int
+parse_one(enum notice_id id, const char *path, const char *text, struct notice_text *t, struct buf *errs)
+{
+	const char *nl = strchr(text, '\n');
+	size_t slen;
+	int nerr;
+
+	if (strncmp(text, "Subject: ", 9) != 0 || nl == NULL || nl[1] != '\n') {
+		buf_printf(errs, "%s:1: a notice starts with \"Subject: TEXT\" and an empty line, then the body\n",
+		    path);
+		return 1;
+	}
+	if ((slen = (size_t)(nl - text - 9)) == 0 || slen > SUBJECT_MAX) {
+		buf_printf(errs, "%s:1: the subject must be 1 to %d characters\n", path, SUBJECT_MAX);
+		return 1;
+	}
+	for (const char *c = text; *c; c++)
+		if ((unsigned char)*c < 0x20 && *c != '\n' && *c != '\t') {
+			buf_printf(errs, "%s: control character 0x%02x (only text, tabs and line ends)\n", path,
+			    (unsigned char)*c);
+			return 1;
+		}
+	if ((nerr = check_text(id, path, 1, text, errs)) > 0)
+		return nerr;
+	if (nl[2] == 0) {
+		buf_printf(errs, "%s:3: the notice has no body\n", path);
+		return 1;
+	}
+	t->subject = strndup(text + 9, slen);
+	t->body = strdup(nl + 2);
+	if (!t->subject || !t->body) {
+		buf_printf(errs, "%s: out of memory\n", path);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * notices_load - every notice from dir (templates_dir/notices or its
+ * per-list subdirectory). With required, each must be there; otherwise a
+ * missing file is left NULL (the instance's text is used). Returns the
+ * number of errors (0: *out is set).
+ */
+int
+notices_load(const char *dir, int required, struct notices **out, struct buf *errs)
+{
+	struct notices *n;
+	struct buf text;
+	char path[4200];
+	int nerr = 0;
+
+	*out = NULL;
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		buf_printf(errs, "%s: out of memory\n", dir);
+		return 1;
+	}
+	if (required && access(dir, R_OK | X_OK) < 0) {
+		buf_printf(errs, "%s: %s (templates_dir must hold the notices/ folder mlistd ships)\n", dir,
+		    strerror(errno));
+		free(n);
+		return 1;
+	}
+	buf_init(&text, 0);
+	for (int i = 0; i < NOTICE_N; i++) {
+		snprintf(path, sizeof(path), "%s/%s.txt", dir, notice_defs[i].name);
+		buf_reset(&text);
+		if (read_file(path, &text) < 0) {
+			if (errno != ENOENT || required) {
+				buf_printf(errs, "%s: %s%s\n", path, strerror(errno), errno == ENOENT ?
+				    " (every notice needs its text: copy it from the templates mlistd ships)" : "");
+				nerr++;
+			}
+			continue;
+		}
+		if (buf_putc(&text, 0) < 0)
+			nerr++;
+		else
+			nerr += parse_one(i, path, (const char *)text.data, &n->t[i], errs);
+	}
+	buf_free(&text);
+	if (nerr) {
+		notices_free(n);
+		return nerr;
+	}
+	*out = n;
+	return 0;
+}
+
+/* notices_free - release a set */
+void
+notices_free(struct notices *n)
+{
+	if (!n)
+		return;
+	for (int i = 0; i < NOTICE_N; i++) {
+		free(n->t[i].subject);
+		free(n->t[i].body);
+	}
+	free(n);
+}
+
+/* lookup - the value of placeholder name (n bytes); "" when unset */
+static const char *
+lookup(const struct notice_ctx *ctx, const char *const *vars, const char *name, size_t n, char *tmp,
+    size_t tmplen)
+{
+	static const char *const suffix[] = { "list_addr", "", "request_addr", "-request",
+	    "owner_addr", "-owner" };
+
+	if (n == 4 && strncmp(name, "list", 4) == 0)
+		return ctx->list;
+	if (n == 4 && strncmp(name, "host", 4) == 0)
+		return ctx->host;
+	for (size_t k = 0; k < sizeof(suffix) / sizeof(suffix[0]); k += 2)
+		if (strlen(suffix[k]) == n && strncmp(name, suffix[k], n) == 0) {
+			snprintf(tmp, tmplen, "%s%s@%s", ctx->list, suffix[k + 1], ctx->host);
+			return tmp;
+		}
+	for (; vars && vars[0]; vars += 2)
+		if (strlen(vars[0]) == n && strncmp(vars[0], name, n) == 0)
+			return vars[1] ? vars[1] : "";
+	return "";
+}
+
+/* fill - text with its placeholders replaced; header: control characters become spaces */
+static int
+fill(const char *text, const struct notice_ctx *ctx, const char *const *vars, int header, struct buf *out)
+{
+	char tmp[400];
+
+	for (const char *c = text; *c; c++) {
+		const char *v, *end;
+
+		if (*c != '{') {
+			if (buf_putc(out, *c) < 0)
+				return -1;
+			continue;
+		}
+		if (c[1] == '{') {
+			if (buf_putc(out, '{') < 0)
+				return -1;
+			c++;
+			continue;
+		}
+		end = strchr(c, '}');	/* checked at load: every { starts a placeholder */
+		v = lookup(ctx, vars, c + 1, (size_t)(end - c - 1), tmp, sizeof(tmp));
+		for (; *v; v++)
+			if (buf_putc(out, header && (unsigned char)*v < 0x20 ? ' ' : *v) < 0)
+				return -1;
+		c = end;
+	}
+	return 0;
+}
+
+/*
+ * notice_render - the subject and body of a notice: the list's own text if it
+ * has one, else the instance's. vars: name, value pairs, NULL-terminated.
+ */
+int
+notice_render(const struct notices *list, const struct notices *inst, enum notice_id id,
+    const struct notice_ctx *ctx, const char *const *vars, struct buf *subject, struct buf *body)
+{
+	const struct notice_text *t;
+
+	if ((unsigned)id >= NOTICE_N)
+		abort();
+	t = list && list->t[id].subject ? &list->t[id] : inst ? &inst->t[id] : NULL;
+	if (t == NULL || t->subject == NULL)
+		return -1;
+	if (fill(t->subject, ctx, vars, 1, subject) < 0 || fill(t->body, ctx, vars, 0, body) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,163 @@
+/* test_notices.c - notice templates: loading, checking (file:line), filling, per-list texts. */
+#include "testutil.h"
+#include "mail/notices.h"
+
+/* write_all - every notice in dir with the same text, then one changed */
+static void
+write_all(const char *dir, const char *name, const char *text)
+{
+	char path[1000];
+
+	mkdir(dir, 0755);
+	for (int i = 0; i < NOTICE_N; i++) {
+		snprintf(path, sizeof(path), "%s.txt", notice_name(i));
+		tu_write(dir, path, "Subject: Hello\n\nPlain text for {list_addr}.\n");
+	}
+	if (name) {
+		snprintf(path, sizeof(path), "%s.txt", name);
+		tu_write(dir, path, text);
+	}
+}
+
+static const struct {
+	const char	*text;		/* the text of "not-distributed" */
+	int		 ok;
+	const char	*error;		/* what the error must say */
+} load_cases[] = {
+	{ "Subject: S\n\nBody {reason} {list} {host} {request_addr} {owner_addr}\n", 1, NULL },
+	{ "Subject: S\n\nA {{literal}} brace\n", 1, NULL },
+	{ "Subject: S\n\nline two\nline three {nosuch}\n", 0, "not-distributed.txt:4: unknown placeholder {nosuch}" },
+	{ "Subject: S {bad\n\nbody\n", 0, "not-distributed.txt:1: a \"{\" that starts no placeholder" },
+	{ "Body without a subject\n", 0, "not-distributed.txt:1: a notice starts with \"Subject: TEXT\"" },
+	{ "Subject: S\nno empty line\n", 0, "not-distributed.txt:1: a notice starts with" },
+	{ "Subject: S\n\n", 0, "not-distributed.txt:3: the notice has no body" },
+	{ "Subject: \n\nbody\n", 0, "the subject must be 1 to" },
+	{ "Subject: S\n\nbell \a here\n", 0, "control character 0x07" },
+};
+
+START_TEST(test_load_checks)
+{
+	char *d = tu_tmpdir(), dir[1000];
+	struct notices *n;
+	struct buf err;
+	int nerr;
+
+	snprintf(dir, sizeof(dir), "%s/notices", d);
+	write_all(dir, "not-distributed", load_cases[_i].text);
+	buf_init(&err, 0);
+	nerr = notices_load(dir, 1, &n, &err);
+	if (load_cases[_i].ok) {
+		ck_assert_msg(nerr == 0 && n, "case %d: %s", _i, buf_cstr(&err));
+		notices_free(n);
+	} else {
+		ck_assert_int_gt(nerr, 0);
+		ck_assert_ptr_null(n);
+		ck_assert_msg(strstr(buf_cstr(&err), load_cases[_i].error), "case %d: got %s", _i, buf_cstr(&err));
+	}
+	buf_free(&err);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	char *d = tu_tmpdir(), dir[1000], path[1100];
+	struct notices *n;
+	struct buf err;
+
+	snprintf(dir, sizeof(dir), "%s/notices", d);
+	write_all(dir, NULL, NULL);
+	snprintf(path, sizeof(path), "%s/%s.txt", dir, notice_name(NOTICE_NOT_DELIVERED));
+	ck_assert_int_eq(unlink(path), 0);
+	buf_init(&err, 0);
+	ck_assert_int_eq(notices_load(dir, 1, &n, &err), 1);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "not-delivered.txt: No such file"));
+	/* a per-list set may leave texts out */
+	buf_reset(&err);
+	ck_assert_int_eq(notices_load(dir, 0, &n, &err), 0);
+	ck_assert_ptr_null(n->t[NOTICE_NOT_DELIVERED].subject);
+	ck_assert_ptr_nonnull(n->t[NOTICE_NOT_DISTRIBUTED].subject);
+	notices_free(n);
+	buf_free(&err);
+}
+END_TEST
+
+START_TEST(test_render)
+{
+	char *d = tu_tmpdir(), dir[1000], ldir[1100];
+	struct notices *inst, *list;
+	struct notice_ctx ctx = { "demo", "lists.example" };
+	const char *vars[] = { "reason", "it was\r\nBcc: x@evil", NULL };
+	struct buf err, s, b;
+
+	snprintf(dir, sizeof(dir), "%s/notices", d);
+	write_all(dir, "not-distributed", "Subject: About {list}: {reason}\n\n"
+	    "To {list_addr}, {request_addr}, {owner_addr} on {host}: {reason}; {{ok}}\n");
+	buf_init(&err, 0);
+	buf_init(&s, 0);
+	buf_init(&b, 0);
+	ck_assert_int_eq(notices_load(dir, 1, &inst, &err), 0);
+	ck_assert_int_eq(notice_render(NULL, inst, NOTICE_NOT_DISTRIBUTED, &ctx, vars, &s, &b), 0);
+	/* the subject is a header: the value's line break cannot add a field */
+	ck_assert_str_eq(buf_cstr(&s), "About demo: it was  Bcc: x@evil");
+	ck_assert_str_eq(buf_cstr(&b), "To demo@lists.example, demo-request@lists.example, "
+	    "demo-owner@lists.example on lists.example: it was\r\nBcc: x@evil; {ok}}\n");
+	/* a list's own text wins; where it has none, the instance's is used */
+	snprintf(ldir, sizeof(ldir), "%s/demo", dir);
+	mkdir(ldir, 0755);
+	tu_write(ldir, "not-distributed.txt", "Subject: Nachricht nicht verteilt\n\nGrund: {reason}\n");
+	ck_assert_int_eq(notices_load(ldir, 0, &list, &err), 0);
+	buf_reset(&s);
+	buf_reset(&b);
+	ck_assert_int_eq(notice_render(list, inst, NOTICE_NOT_DISTRIBUTED, &ctx, NULL, &s, &b), 0);
+	ck_assert_str_eq(buf_cstr(&s), "Nachricht nicht verteilt");
+	ck_assert_str_eq(buf_cstr(&b), "Grund: \n");
+	buf_reset(&s);
+	buf_reset(&b);
+	ck_assert_int_eq(notice_render(list, inst, NOTICE_NOT_DELIVERED, &ctx, NULL, &s, &b), 0);
+	ck_assert_str_eq(buf_cstr(&s), "Hello");
+	notices_free(inst);
+	notices_free(list);
+	buf_free(&err);
+	buf_free(&s);
+	buf_free(&b);
+}
+END_TEST
+
+/* every text mlistd ships loads, and the instance configuration finds them */
+START_TEST(test_shipped)
+{
+	struct notices *n;
+	struct buf err;
+	char *d = tu_tmpdir();
+	struct config *c;
+
+	buf_init(&err, 0);
+	ck_assert_msg(notices_load("conf/templates/notices", 1, &n, &err) == 0, "%s", buf_cstr(&err));
+	notices_free(n);
+	buf_free(&err);
+	c = tu_instance(d, NULL);
+	ck_assert_ptr_nonnull(c->notices);
+	ck_assert_ptr_nonnull(c->notices->t[NOTICE_NOT_DISTRIBUTED].body);
+	config_free(c);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("notices");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, test_load_checks, 0, sizeof(load_cases) / sizeof(load_cases[0]));
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_render);
+	tcase_add_test(tc, test_shipped);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
