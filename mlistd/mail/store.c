@@ -128,6 +128,54 @@ static const char *const migrations[] = {
 	/* 13: the discipline ladder: steps taken per address (kept when a suspension ends the membership) */
 	"CREATE TABLE discipline (list TEXT NOT NULL, addr_hash BLOB NOT NULL, steps INTEGER NOT NULL,"
 	"  until INTEGER NOT NULL, PRIMARY KEY (list, addr_hash));",
+	/*
+	 * 14: ids that a token, a link, a journal line or an audit entry names
+	 * are never reused (AUTOINCREMENT): a departed member's one-click link
+	 * must not reach the next member given the same rowid. SQLite cannot
+	 * alter a key, so each table is copied into a new one; migrate() runs
+	 * this with foreign keys off and checks them before it commits.
+	 */
+	"CREATE TABLE members_new (id INTEGER PRIMARY KEY AUTOINCREMENT, list TEXT NOT NULL,"
+	"  addr_hash BLOB NOT NULL, addr BLOB NOT NULL, name BLOB,"
+	"  role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member','moderator','owner')),"
+	"  nomail INTEGER NOT NULL DEFAULT 0, digest INTEGER NOT NULL DEFAULT 0,"
+	"  bounce_score INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+	"  last_bounce INTEGER NOT NULL DEFAULT 0, probe_sent INTEGER NOT NULL DEFAULT 0,"
+	"  bounce_disabled INTEGER NOT NULL DEFAULT 0, author_seed BLOB, author_pk BLOB,"
+	"  own_key INTEGER NOT NULL DEFAULT 0, pseudonym BLOB, pseudo_key BLOB, handle TEXT,"
+	"  identity TEXT, enc_pk BLOB, enc_expires INTEGER, enc_warned INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (list, addr_hash));"
+	"INSERT INTO members_new SELECT id, list, addr_hash, addr, name, role, nomail, digest,"
+	"  bounce_score, created, last_bounce, probe_sent, bounce_disabled, author_seed, author_pk,"
+	"  own_key, pseudonym, pseudo_key, handle, identity, enc_pk, enc_expires, enc_warned"
+	"  FROM members;"
+	"DROP TABLE members;"
+	"ALTER TABLE members_new RENAME TO members;"
+	"CREATE INDEX members_list ON members(list);"
+	"CREATE INDEX members_author_pk ON members(list, author_pk);"
+	"CREATE UNIQUE INDEX members_pseudo ON members(list, pseudo_key) WHERE pseudo_key IS NOT NULL;"
+	"CREATE UNIQUE INDEX members_handle ON members(list, handle) WHERE handle IS NOT NULL;"
+	"CREATE INDEX members_enc_expires ON members(enc_expires) WHERE enc_expires IS NOT NULL;"
+	"CREATE TABLE deliveries_new (id INTEGER PRIMARY KEY AUTOINCREMENT, qid TEXT NOT NULL,"
+	"  list TEXT NOT NULL, rcpt BLOB,"
+	"  member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,"
+	"  rcpt_hash BLOB NOT NULL, env_from TEXT NOT NULL, token TEXT,"
+	"  state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL, expires INTEGER NOT NULL, last_error TEXT, done_at INTEGER);"
+	"INSERT INTO deliveries_new SELECT id, qid, list, rcpt, member_id, rcpt_hash, env_from,"
+	"  token, state, attempts, next_try, expires, last_error, done_at FROM deliveries;"
+	"DROP TABLE deliveries;"
+	"ALTER TABLE deliveries_new RENAME TO deliveries;"
+	"CREATE INDEX deliveries_due ON deliveries(state, next_try);"
+	"CREATE INDEX deliveries_qid ON deliveries(qid, state);"
+	"CREATE INDEX deliveries_token ON deliveries(token);"
+	"CREATE TABLE pending_new (id INTEGER PRIMARY KEY AUTOINCREMENT, list TEXT NOT NULL,"
+	"  action TEXT NOT NULL, arg BLOB NOT NULL, detail TEXT NOT NULL, needed INTEGER NOT NULL,"
+	"  state TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"INSERT INTO pending_new SELECT id, list, action, arg, detail, needed, state, created,"
+	"  expires FROM pending;"
+	"DROP TABLE pending;"
+	"ALTER TABLE pending_new RENAME TO pending;",
 	NULL
 };
 
@@ -153,38 +201,90 @@ store_schema_version(struct store *st)
 	return v;
 }
 
-/* migrate - apply every migration newer than the database */
+/* fk_clean - does every foreign key still point at a row? */
+static int
+fk_clean(struct store *st)
+{
+	sqlite3_stmt *s = st_prep(st, "PRAGMA foreign_key_check");
+	int rc;
+
+	if (s == NULL)
+		return 0;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE;
+}
+
+/* migrate_one - move the database to version i + 1 in one transaction */
+static int
+migrate_one(struct store *st, int i, struct buf *err)
+{
+	char sql[128];
+
+	if (snprintf(sql, sizeof(sql), "DELETE FROM schema_version; "
+	    "INSERT INTO schema_version VALUES (%d)", i + 1) >= (int)sizeof(sql))
+		return -1;
+	if (st_exec(st, "BEGIN IMMEDIATE") < 0) {
+		buf_printf(err, "database: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (st_exec(st, migrations[i]) < 0 || st_exec(st, sql) < 0) {
+		buf_printf(err, "migration to schema %d failed: %s", i + 1,
+		    sqlite3_errmsg(st->db));
+		st_exec(st, "ROLLBACK");
+		return -1;
+	}
+	if (!fk_clean(st)) {
+		buf_printf(err, "migration to schema %d failed: a foreign key "
+		    "points at nothing", i + 1);
+		st_exec(st, "ROLLBACK");
+		return -1;
+	}
+	if (st_exec(st, "COMMIT") < 0) {
+		buf_printf(err, "database: %s", sqlite3_errmsg(st->db));
+		st_exec(st, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * migrate - apply every migration newer than the database. Foreign keys
+ * are off meanwhile (the pragma is ignored inside a transaction): a table
+ * copied and dropped must not cascade its deletion into the rows that
+ * point at it. migrate_one checks them before each commit.
+ */
 static int
 migrate(struct store *st, struct buf *err)
 {
-	int v, i, n;
-	char sql[128];
+	int v, i, n, rc = 0;
 
-	if (st_exec(st, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)") < 0)
-		goto fail;
+	if (st_exec(st, "CREATE TABLE IF NOT EXISTS schema_version "
+	    "(version INTEGER NOT NULL)") < 0) {
+		buf_printf(err, "database: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
 	for (n = 0; migrations[n]; n++)
 		;
 	v = store_schema_version(st);
 	if (v > n) {
-		buf_printf(err, "database schema version %d is newer than this mlistd (%d): upgrade mlistd", v, n);
+		buf_printf(err, "database schema version %d is newer than this "
+		    "mlistd (%d): upgrade mlistd", v, n);
 		return -1;
 	}
-	for (i = v; i < n; i++) {
-		snprintf(sql, sizeof(sql), "DELETE FROM schema_version; INSERT INTO schema_version VALUES (%d)", i + 1);
-		if (st_exec(st, "BEGIN IMMEDIATE") < 0)
-			goto fail;
-		if (st_exec(st, migrations[i]) < 0 || st_exec(st, sql) < 0) {
-			buf_printf(err, "migration to schema %d failed: %s", i + 1, sqlite3_errmsg(st->db));
-			st_exec(st, "ROLLBACK");
-			return -1;
-		}
-		if (st_exec(st, "COMMIT") < 0)
-			goto fail;
+	if (v == n)
+		return 0;
+	if (st_exec(st, "PRAGMA foreign_keys=OFF") < 0) {
+		buf_printf(err, "database: %s", sqlite3_errmsg(st->db));
+		return -1;
 	}
-	return 0;
-fail:
-	buf_printf(err, "database: %s", sqlite3_errmsg(st->db));
-	return -1;
+	for (i = v; i < n && rc == 0; i++)
+		rc = migrate_one(st, i, err);
+	if (st_exec(st, "PRAGMA foreign_keys=ON") < 0 && rc == 0) {
+		buf_printf(err, "database: %s", sqlite3_errmsg(st->db));
+		rc = -1;
+	}
+	return rc;
 }
 
 /* store_open - open (creating) the database and bring the schema up to date */

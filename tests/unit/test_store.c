@@ -1,5 +1,7 @@
 /* test_store.c - members in SQLite: sealed addresses, keyed look-up, migrations. */
 #include "testutil.h"
+#include <sqlite3.h>
+
 #include "../../mlistd/mail/store.h"
 
 static char *dir;
@@ -157,6 +159,92 @@ START_TEST(pseudonyms_unique_by_skeleton)
 }
 END_TEST
 
+/* member_id - the id of a member, which must exist */
+static long long
+member_id(const char *list, const char *addr)
+{
+	struct member m;
+	long long id;
+
+	ck_assert_int_eq(store_member_find(st, list, addr, &m), STORE_OK);
+	id = m.id;
+	member_free(&m);
+	return id;
+}
+
+/* raw_exec - SQL straight on the database file, behind the store's back */
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db;
+	char *e = NULL;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &e) == SQLITE_OK, "%s: %s", sql, e);
+	sqlite3_close(db);
+}
+
+START_TEST(ids_not_reused_after_delete)
+{
+	long long bob, carol;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "bob@example.org", NULL), STORE_OK);
+	bob = member_id("demo", "bob@example.org");
+	ck_assert_int_eq(store_member_rm(st, "demo", "bob@example.org"), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "carol@example.org", NULL), STORE_OK);
+	carol = member_id("demo", "carol@example.org");
+	ck_assert_int_gt(carol, bob);
+	/* a departed member's id names nobody */
+	ck_assert_ptr_null(store_member_addr_by_id(st, "demo", bob));
+}
+END_TEST
+
+/*
+ * An old database (schema 13: plain rowids) is brought to the current
+ * schema in place: rows and the links between them survive, and from then
+ * on ids are not reused.
+ */
+START_TEST(migration_from_rowid_schema)
+{
+	struct buf err;
+	long long bob, dave, pid;
+	int cur = store_schema_version(st);
+
+	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "bob@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_set(st, "demo", "bob@example.org", "role", "moderator"), STORE_OK);
+	ck_assert_int_eq(store_fanout(st, "Q1", "demo", FAN_MEMBERS, "demo-bounces@example.org",
+	    NULL, NULL, 100, 1000), 2);
+	pid = store_pending_add(st, "demo", "remove", "x@example.org", "d", 2, "new", 100, 1000);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(store_pending_vote(st, pid, "demo", "bob@example.org"), 1);
+	bob = member_id("demo", "bob@example.org");
+	store_close(st);
+	st = NULL;
+	/* make it what schema 13 wrote: the same tables without AUTOINCREMENT */
+	raw_exec("PRAGMA writable_schema=ON; UPDATE sqlite_master SET sql = "
+	    "replace(sql, ' AUTOINCREMENT', '') WHERE type = 'table'; "
+	    "DELETE FROM sqlite_sequence; UPDATE schema_version SET version = 13;");
+	buf_init(&err, 0);
+	st = store_open(dbpath, keys, &err);
+	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
+	buf_free(&err);
+	ck_assert_int_eq(store_schema_version(st), cur);
+	ck_assert_int_eq(store_member_count(st, "demo"), 2);
+	ck_assert_int_eq(member_id("demo", "bob@example.org"), bob);
+	ck_assert_int_eq(store_pending_count(st), 2);
+	ck_assert_int_eq(store_moderator_count(st, "demo"), 1);
+	ck_assert_int_eq(store_pending_vote(st, pid, "demo", "bob@example.org"), 1);
+	/* bob leaves (his delivery goes with him), dave joins: a new id */
+	ck_assert_int_eq(store_member_rm(st, "demo", "bob@example.org"), STORE_OK);
+	ck_assert_int_eq(store_pending_count(st), 1);
+	ck_assert_int_eq(store_member_add(st, "demo", "dave@example.org", NULL), STORE_OK);
+	dave = member_id("demo", "dave@example.org");
+	ck_assert_int_gt(dave, bob);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -169,6 +257,8 @@ main(void)
 	tcase_add_test(tc, schema_is_current_and_reopen_keeps_data);
 	tcase_add_test(tc, retention_erases_links_and_old_posts);
 	tcase_add_test(tc, pseudonyms_unique_by_skeleton);
+	tcase_add_test(tc, ids_not_reused_after_delete);
+	tcase_add_test(tc, migration_from_rowid_schema);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
