@@ -328,11 +328,35 @@ store_close(struct store *st)
 	free(st);
 }
 
-/* store_errmsg - last SQLite error text */
+/* store_errmsg - why the last call failed: the store's own cause, or SQLite's */
 const char *
 store_errmsg(struct store *st)
 {
-	return sqlite3_errmsg(st->db);
+	return st->cause[0] ? st->cause : sqlite3_errmsg(st->db);
+}
+
+/* store_failed - did the last call fail (rather than find nothing)? */
+int
+store_failed(struct store *st)
+{
+	return st->failed;
+}
+
+/* st_fail - the call fails for a reason SQLite does not know */
+void
+st_fail(struct store *st, const char *cause)
+{
+	st->failed = 1;
+	snprintf(st->cause, sizeof(st->cause), "%s", cause);
+}
+
+/* st_db_fail - the call fails for SQLite's reason; returns STORE_ERR */
+int
+st_db_fail(struct store *st)
+{
+	st->failed = 1;
+	st->cause[0] = '\0';
+	return STORE_ERR;
 }
 
 /* st_prep - prepare a statement */
@@ -341,8 +365,13 @@ st_prep(struct store *st, const char *sql)
 {
 	sqlite3_stmt *s = NULL;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+	/* every call starts here: a new call, no failure yet */
+	st->failed = 0;
+	st->cause[0] = '\0';
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		st->failed = 1;
 		return NULL;
+	}
 	return s;
 }
 
@@ -373,22 +402,43 @@ st_bind_sealed(struct store *st, sqlite3_stmt *s, int col, const char *text)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-/* st_column_opened - decrypt a sealed column into a new string (NULL if null) */
+/*
+ * st_opened - decrypt a sealed column into a new string (*out NULL if the
+ * column is NULL). A field that does not open (another key, or corrupted)
+ * is an error, never data: -1 with the cause in store_errmsg.
+ */
+int
+st_opened(struct store *st, sqlite3_stmt *s, int col, char **out)
+{
+	struct buf b;
+
+	*out = NULL;
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return 0;
+	buf_init(&b, 0);
+	if (keys_open(st->keys, sqlite3_column_blob(s, col),
+	    (size_t)sqlite3_column_bytes(s, col), &b) < 0) {
+		buf_free(&b);
+		st_fail(st, "a sealed field does not open: wrong key or "
+		    "corrupted database");
+		return -1;
+	}
+	*out = strdup(buf_cstr(&b));
+	buf_free(&b);
+	if (*out == NULL) {
+		st_fail(st, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* st_column_opened - st_opened for a result alone (NULL: none or error) */
 char *
 st_column_opened(struct store *st, sqlite3_stmt *s, int col)
 {
-	struct buf b;
 	char *r;
 
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
-		return NULL;
-	buf_init(&b, 0);
-	if (keys_open(st->keys, sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col), &b) < 0)
-		r = strdup("(undecryptable)");
-	else
-		r = strdup(buf_cstr(&b));
-	buf_free(&b);
-	return r;
+	return st_opened(st, s, col, &r) < 0 ? NULL : r;
 }
 
 /*
@@ -500,4 +550,22 @@ st_bind_tagged(struct store *st, sqlite3_stmt *s, int col, const char *list, con
 	}
 	st_bind_hash(st, s, col, list, t);
 	free(t);
+}
+
+/*
+ * st_one_opened - step s for one sealed column 0, finalize it: the opened
+ * text, or NULL for no row and for an error (store_failed tells which)
+ */
+char *
+st_one_opened(struct store *st, sqlite3_stmt *s)
+{
+	char *r = NULL;
+	int rc;
+
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = st_column_opened(st, s, 0);
+	else if (rc != SQLITE_DONE)
+		st_db_fail(st);
+	sqlite3_finalize(s);
+	return r;
 }

@@ -10,7 +10,9 @@
  *   STORE_BADVALUE   the caller's value is not acceptable
  *   STORE_ERR        the database failed; store_errmsg says why. The caller
  *                    must not act as if the answer were "none".
- * A function returning a new string returns NULL for none and for an error.
+ * A function returning a new string returns NULL for none and for an error;
+ * store_failed() tells them apart. A sealed field that does not open is an
+ * error (STORE_ERR, or NULL with store_failed), never returned as text.
  */
 #ifndef MLIST_STORE_H
 #define MLIST_STORE_H
@@ -31,6 +33,7 @@ struct store *store_open(const char *path, const struct keys *, struct buf *err)
 void	store_close(struct store *);
 int	store_schema_version(struct store *);
 const char *store_errmsg(struct store *);
+int	store_failed(struct store *);
 int	store_durable(struct store *, int full);
 int	store_begin(struct store *);
 int	store_commit(struct store *);

@@ -43,8 +43,11 @@ store_archive_each(struct store *st, const char *list, long long since, store_ar
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		sum = st_column_opened(st, s, 2);
-		fn(sqlite3_column_int(s, 0), sqlite3_column_int64(s, 1), sum ? sum : "", arg);
+		if ((sum = st_column_opened(st, s, 2)) == NULL) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		fn(sqlite3_column_int(s, 0), sqlite3_column_int64(s, 1), sum, arg);
 		free(sum);
 		n++;
 	}
@@ -66,8 +69,10 @@ store_archive_get(struct store *st, const char *list, int n, long long *at, stru
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*at = sqlite3_column_int64(s, 0);
-		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), out) < 0)
+		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), out) < 0) {
+			st_fail(st, "an archived post does not open");
 			rc = SQLITE_ERROR;
+		}
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
@@ -130,10 +135,15 @@ store_digest_take(struct store *st, const char *list, long long now, store_diges
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&b, 0);
-		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &b) == 0) {
-			fn(sqlite3_column_int64(s, 0), &b, arg);
-			n++;
+		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &b) < 0) {
+			/* nothing is deleted: the waiting posts stay for a retry */
+			buf_free(&b);
+			st_fail(st, "a post waiting for the digest does not open");
+			rc = SQLITE_ERROR;
+			break;
 		}
+		fn(sqlite3_column_int64(s, 0), &b, arg);
+		n++;
 		buf_free(&b);
 	}
 	sqlite3_finalize(s);

@@ -59,17 +59,13 @@ store_member_by_handle(struct store *st, const char *list, const char *handle, l
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND handle = ?2 UNION ALL "
 	    "SELECT addr FROM anon_handles WHERE list = ?1 AND handle = ?2 AND expires > ?3");
-	char *addr = NULL;
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		addr = st_column_opened(st, s, 0);
-	sqlite3_finalize(s);
-	return addr;
+	return st_one_opened(st, s);
 }
 
 /* store_anon_add - keep the link from an anonymous handle to its author until expires */
@@ -149,14 +145,10 @@ char *
 store_member_by_pseudonym(struct store *st, const char *list, const char *skeleton)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND pseudo_key = ?2");
-	char *a = NULL;
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		a = st_column_opened(st, s, 0);
-	sqlite3_finalize(s);
-	return a;
+	return st_one_opened(st, s);
 }

@@ -18,6 +18,8 @@ struct store {
 	sqlite3		*db;
 	const struct keys *keys;
 	sqlite3_stmt	*result;	/* cached: store_delivery_result runs once per recipient */
+	int		 failed;	/* the last call failed (store_failed) */
+	char		 cause[160];	/* why, when SQLite does not know ("": ask SQLite) */
 };
 
 /* the columns st_member_row reads, in its order */
@@ -39,7 +41,11 @@ void	st_bind_tagged(struct store *, sqlite3_stmt *, int col,
 	    const char *list, const char *tag, const char *text);
 int	st_bind_sealed(struct store *, sqlite3_stmt *, int col,
 	    const char *text);
+int	st_opened(struct store *, sqlite3_stmt *, int col, char **out);
+void	st_fail(struct store *, const char *cause);
+int	st_db_fail(struct store *);
 char	*st_column_opened(struct store *, sqlite3_stmt *, int col);
-void	st_member_row(struct store *, sqlite3_stmt *, struct member *);
+char	*st_one_opened(struct store *, sqlite3_stmt *);
+int	st_member_row(struct store *, sqlite3_stmt *, struct member *);
 
 #endif

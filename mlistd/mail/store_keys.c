@@ -79,8 +79,10 @@ store_key_active(struct store *st, const char *list, char *selector, size_t sell
 	rc = keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &b);
 	if (rc == 0 && b.len == seedlen)
 		memcpy(seed, b.data, seedlen);
-	else
+	else {
+		st_fail(st, "the list's signing key does not open");
 		rc = -1;
+	}
 	sodium_memzero(b.data, b.cap);
 	buf_free(&b);
 	sqlite3_finalize(s);

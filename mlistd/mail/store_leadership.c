@@ -55,16 +55,12 @@ char *
 store_held_author(struct store *st, const char *list, const char *id)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT author FROM held WHERE list = ?1 AND qid = ?2");
-	char *a = NULL;
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		a = st_column_opened(st, s, 0);
-	sqlite3_finalize(s);
-	return a;
+	return st_one_opened(st, s);
 }
 
 /* store_is_held - is this rendered copy waiting for moderation? */
@@ -247,7 +243,8 @@ store_pending_get(struct store *st, long long id, struct pending *pa)
 		pa->id = id;
 		snprintf(pa->list, sizeof(pa->list), "%s", (const char *)sqlite3_column_text(s, 0));
 		snprintf(pa->action, sizeof(pa->action), "%s", (const char *)sqlite3_column_text(s, 1));
-		pa->arg = st_column_opened(st, s, 2);
+		if ((pa->arg = st_column_opened(st, s, 2)) == NULL)
+			rc = SQLITE_ERROR;
 		snprintf(pa->detail, sizeof(pa->detail), "%s", (const char *)sqlite3_column_text(s, 3));
 		pa->needed = sqlite3_column_int(s, 4);
 		snprintf(pa->state, sizeof(pa->state), "%s", (const char *)sqlite3_column_text(s, 5));
@@ -314,19 +311,20 @@ store_pending_voters(struct store *st, long long id, store_member_fn fn, void *a
 	sqlite3_stmt *s = st_prep(st, "SELECT " MEMBER_COLS " FROM members WHERE id IN "
 	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) ORDER BY id");
 	struct member m;
-	int n = 0;
+	int rc, n = 0;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		st_member_row(st, s, &m);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (st_member_row(st, s, &m) < 0)
+			break;
 		fn(&m, arg);
 		member_free(&m);
 		n++;
 	}
 	sqlite3_finalize(s);
-	return n;
+	return rc == SQLITE_DONE ? n : STORE_ERR;
 }
 
 /* store_discipline_steps - how many steps of the ladder the address has taken on list (0 none) */

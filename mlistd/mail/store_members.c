@@ -101,23 +101,29 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
 }
 
-/* st_member_row - fill a member from a SELECT of MEMBER_COLS */
-void
+/* st_member_row - fill a member from a SELECT of MEMBER_COLS; -1: a field does not open */
+int
 st_member_row(struct store *st, sqlite3_stmt *s, struct member *m)
 {
+	memset(m, 0, sizeof(*m));
 	m->id = sqlite3_column_int64(s, 0);
-	m->addr = st_column_opened(st, s, 1);
-	m->name = st_column_opened(st, s, 2);
+	if (st_opened(st, s, 1, &m->addr) < 0 || m->addr == NULL ||
+	    st_opened(st, s, 2, &m->name) < 0 || st_opened(st, s, 8, &m->pseudonym) < 0) {
+		if (m->addr == NULL)
+			st_fail(st, "a member's sealed address does not open");
+		member_free(m);
+		return -1;
+	}
 	snprintf(m->role, sizeof(m->role), "%s", (const char *)sqlite3_column_text(s, 3));
 	m->nomail = sqlite3_column_int(s, 4);
 	m->digest = sqlite3_column_int(s, 5);
 	m->bounce_score = sqlite3_column_int(s, 6);
 	m->created = sqlite3_column_int64(s, 7);
-	m->pseudonym = st_column_opened(st, s, 8);
 	snprintf(m->handle, sizeof(m->handle), "%s", sqlite3_column_type(s, 9) == SQLITE_NULL ? "" :
 	    (const char *)sqlite3_column_text(s, 9));
 	m->identity = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 :
 	    config_identity_parse((const char *)sqlite3_column_text(s, 10));
+	return 0;
 }
 
 /* member_free - release the strings of a member */
@@ -143,8 +149,8 @@ store_member_find(struct store *st, const char *list, const char *addr, struct m
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		st_member_row(st, s, m);
+	if (rc == SQLITE_ROW && st_member_row(st, s, m) < 0)
+		rc = SQLITE_ERROR;
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
@@ -163,7 +169,8 @@ store_member_each(struct store *st, const char *list, store_member_fn fn, void *
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int stop;
 
-		st_member_row(st, s, &m);
+		if (st_member_row(st, s, &m) < 0)
+			break;
 		stop = fn(&m, arg);
 		member_free(&m);
 		n++;
@@ -361,16 +368,12 @@ char *
 store_member_by_key(struct store *st, const char *list, const unsigned char *pk, size_t n)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND author_pk = ?2 AND own_key = 1");
-	char *addr = NULL;
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(s, 2, pk, (int)n, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		addr = st_column_opened(st, s, 0);
-	sqlite3_finalize(s);
-	return addr;
+	return st_one_opened(st, s);
 }
 
 /*
@@ -422,8 +425,11 @@ store_enc_keys_due(struct store *st, const char *list, long long now, long long 
 		char *addr = st_column_opened(st, s, 1);
 		long long exp = sqlite3_column_int64(s, 2);
 
-		if (addr)
-			fn(sqlite3_column_int64(s, 0), addr, exp, exp <= now, arg);
+		if (addr == NULL) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		fn(sqlite3_column_int64(s, 0), addr, exp, exp <= now, arg);
 		free(addr);
 		n++;
 	}
@@ -449,14 +455,10 @@ char *
 store_member_addr_by_id(struct store *st, const char *list, long long id)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND id = ?2");
-	char *addr = NULL;
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)id);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		addr = st_column_opened(st, s, 0);
-	sqlite3_finalize(s);
-	return addr;
+	return st_one_opened(st, s);
 }

@@ -110,7 +110,7 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 	    "d.expires, m.enc_pk, d.member_id FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
 	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, m.enc_pk IS NOT NULL, d.id LIMIT ?2");
 	struct delivery d;
-	int rc, n = 0;
+	int rc, n = 0, bad = 0;
 
 	if (!s)
 		return STORE_ERR;
@@ -121,7 +121,13 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 		d.id = sqlite3_column_int64(s, 0);
 		snprintf(d.qid, sizeof(d.qid), "%s", (const char *)sqlite3_column_text(s, 1));
 		snprintf(d.list, sizeof(d.list), "%s", (const char *)sqlite3_column_text(s, 2));
-		d.rcpt = st_column_opened(st, s, 3);
+		if (st_opened(st, s, 3, &d.rcpt) < 0 || d.rcpt == NULL) {
+			/* the others still go; the caller logs why this one waits */
+			if (d.rcpt == NULL && !st->failed)
+				st_fail(st, "a delivery has no recipient");
+			bad = 1;
+			continue;
+		}
 		snprintf(d.env_from, sizeof(d.env_from), "%s", (const char *)sqlite3_column_text(s, 4));
 		d.attempts = sqlite3_column_int(s, 5);
 		d.expires = sqlite3_column_int64(s, 6);
@@ -134,7 +140,7 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 		n++;
 	}
 	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? n : STORE_ERR;
+	return rc == SQLITE_DONE && !bad ? n : STORE_ERR;
 }
 
 /* store_delivery_result - record the outcome of one attempt */
@@ -235,7 +241,8 @@ store_delivery_by_token(struct store *st, const char *token, char *list, size_t 
 	sqlite3_bind_text(s, 1, token, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		snprintf(list, listlen, "%s", (const char *)sqlite3_column_text(s, 0));
-		*rcpt = st_column_opened(st, s, 1);
+		if ((*rcpt = st_column_opened(st, s, 1)) == NULL)
+			rc = SQLITE_ERROR;
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;

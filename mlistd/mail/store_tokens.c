@@ -151,7 +151,8 @@ store_confirm_moderation(struct store *st, const char *token, const char *list, 
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		snprintf(out_id, idlen, "%s", (const char *)sqlite3_column_text(s, 0));
-		*moderator = st_column_opened(st, s, 1);
+		if (st_opened(st, s, 1, moderator) < 0)
+			rc = SQLITE_ERROR;
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
@@ -177,7 +178,8 @@ store_confirm_quorum(struct store *st, const char *token, const char *list, long
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		snprintf(out_id, idlen, "%s", (const char *)sqlite3_column_text(s, 0));
-		*voter = st_column_opened(st, s, 1);
+		if ((*voter = st_column_opened(st, s, 1)) == NULL)
+			rc = SQLITE_ERROR;
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)

@@ -39,6 +39,15 @@ collect(const struct member *m, void *arg)
 	return 0;
 }
 
+static int
+collect_none(const struct member *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	ck_abort_msg("a member that does not open was handed on");
+	return 0;
+}
+
 START_TEST(member_lifecycle)
 {
 	struct member m;
@@ -245,6 +254,42 @@ START_TEST(migration_from_rowid_schema)
 }
 END_TEST
 
+/* reopen - close the store and open it again (after raw_exec) */
+static void
+reopen(void)
+{
+	struct buf err;
+
+	buf_init(&err, 0);
+	st = store_open(dbpath, keys, &err);
+	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
+	buf_free(&err);
+}
+
+/* A sealed field that does not open is an error, never text handed on. */
+START_TEST(corrupted_sealed_field_is_an_error)
+{
+	struct member m;
+	long long id;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "rosa@example.org", "Rosa"), STORE_OK);
+	id = member_id("demo", "rosa@example.org");
+	store_close(st);
+	st = NULL;
+	raw_exec("UPDATE members SET addr = zeroblob(60)");
+	reopen();
+	ck_assert_int_eq(store_member_find(st, "demo", "rosa@example.org", &m), STORE_ERR);
+	ck_assert_ptr_null(m.addr);
+	ck_assert_ptr_nonnull(strstr(store_errmsg(st), "sealed"));
+	ck_assert_int_eq(store_member_each(st, "demo", collect_none, NULL), STORE_ERR);
+	ck_assert_ptr_null(store_member_addr_by_id(st, "demo", id));
+	ck_assert_int_eq(store_failed(st), 1);
+	/* none is not an error */
+	ck_assert_ptr_null(store_member_addr_by_id(st, "demo", id + 1));
+	ck_assert_int_eq(store_failed(st), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -259,6 +304,7 @@ main(void)
 	tcase_add_test(tc, pseudonyms_unique_by_skeleton);
 	tcase_add_test(tc, ids_not_reused_after_delete);
 	tcase_add_test(tc, migration_from_rowid_schema);
+	tcase_add_test(tc, corrupted_sealed_field_is_an_error);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
