@@ -490,6 +490,7 @@ st_scalar(struct store *st, const char *sql, const char *a, const char *b, long 
 {
 	sqlite3_stmt *s = st_prep(st, sql);
 	long long v = dflt;
+	int rc;
 
 	if (!s)
 		return STORE_ERR;
@@ -497,8 +498,11 @@ st_scalar(struct store *st, const char *sql, const char *a, const char *b, long 
 		sqlite3_bind_text(s, 1, a, -1, SQLITE_TRANSIENT);
 	if (b)
 		sqlite3_bind_text(s, 2, b, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-		v = sqlite3_column_int64(s, 0);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+			v = sqlite3_column_int64(s, 0);
+	} else if (rc != SQLITE_DONE)
+		v = st_db_fail(st);
 	sqlite3_finalize(s);
 	return v;
 }
@@ -526,14 +530,17 @@ st_hashed_scalar(struct store *st, const char *sql, const char *list, const char
 {
 	sqlite3_stmt *s = st_prep(st, sql);
 	long long v = 0;
+	int rc;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		v = st_db_fail(st);
 	sqlite3_finalize(s);
 	return v;
 }

@@ -90,12 +90,14 @@ int	store_enc_key_done(struct store *, long long member_id, int expired);
 char	*store_member_addr_by_id(struct store *, const char *list, long long id);
 
 /*
- * The distribution queue (store_queue.c). store_processed: 1 handled, 0
- * not. store_fanout: the number of rows made or STORE_ERR.
- * store_deliveries_due: the number visited or STORE_ERR.
- * store_pending_for, _count, store_failed_count: counts.
- * store_next_due: the time, -1 none. store_notice_allowed: 1 send, 0 not.
- * store_post_total, store_post_count: counts.
+ * The distribution queue (store_queue.c). Every answer below is STORE_ERR
+ * when the database fails, never the "none" value. store_processed: 1
+ * handled, 0 not. store_fanout: the number of rows made.
+ * store_deliveries_due: the number visited (STORE_ERR also when a row did
+ * not open: the others were still handed on). store_pending_for, _count,
+ * store_failed_count, store_post_total, store_post_count: counts.
+ * store_next_due: the time, STORE_NOTFOUND none. store_notice_allowed: 1
+ * send it (recorded), 0 not yet.
  */
 struct delivery {
 	long long	 id;
@@ -171,7 +173,8 @@ int	store_confirm_quorum(struct store *, const char *token, const char *list, lo
 
 /*
  * Leadership (store_leadership.c): bans, held posts, the audit log's rows,
- * quorum requests, discipline. store_banned, store_is_held: 1 yes, 0 no.
+ * quorum requests, discipline. Every answer is STORE_ERR when the database
+ * fails, never "none". store_banned, store_is_held: 1 yes, 0 no.
  * store_held_count, store_moderator_count, store_discipline_steps: counts.
  * store_held_each, store_audit_each, store_pending_voters: the number
  * visited. store_pending_add: the new id or STORE_ERR. store_pending_vote:

@@ -26,8 +26,10 @@ store_unban(struct store *st, const char *list, const char *addr)
 int
 store_banned(struct store *st, const char *list, const char *addr)
 {
-	return (int)st_hashed_scalar(st, "SELECT count(*) FROM bans WHERE list = ?1 AND addr_hash = ?2",
-	    list, addr, 0) > 0;
+	long long n = st_hashed_scalar(st, "SELECT count(*) FROM bans WHERE list = ?1 AND "
+	    "addr_hash = ?2", list, addr, 0);
+
+	return n < 0 ? STORE_ERR : n > 0;
 }
 
 /* store_hold - keep a post for the moderators */
@@ -67,7 +69,9 @@ store_held_author(struct store *st, const char *list, const char *id)
 int
 store_is_held(struct store *st, const char *qid)
 {
-	return st_scalar(st, "SELECT count(*) FROM held WHERE qid = ?1", qid, NULL, 0) > 0;
+	long long n = st_scalar(st, "SELECT count(*) FROM held WHERE qid = ?1", qid, NULL, 0);
+
+	return n < 0 ? STORE_ERR : n > 0;
 }
 
 /* store_held_count - posts waiting for moderation */

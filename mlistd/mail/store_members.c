@@ -240,6 +240,9 @@ store_member_bounce(struct store *st, const char *list, const char *addr, long l
 {
 	long long last = st_hashed_scalar(st, "SELECT last_bounce FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
 
+	if (last < 0)
+		return STORE_ERR;	/* a score read as 0 would be reset, not counted */
+
 	if (now - last > (long long)decay_days * 86400)
 		st_hashed(st, "UPDATE members SET bounce_score = 0, probe_sent = 0 WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
 	if (now - last >= 86400 || last == 0)

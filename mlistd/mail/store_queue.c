@@ -187,11 +187,12 @@ store_failed_count(struct store *st)
 	return (int)st_scalar(st, "SELECT count(*) FROM deliveries WHERE state = 2", NULL, NULL, 0);
 }
 
-/* store_next_due - when the next pending delivery is due (-1: none) */
+/* store_next_due - when the next pending delivery is due (STORE_NOTFOUND: none) */
 long long
 store_next_due(struct store *st)
 {
-	return st_scalar(st, "SELECT min(next_try) FROM deliveries WHERE state = 0", NULL, NULL, -1);
+	return st_scalar(st, "SELECT min(next_try) FROM deliveries WHERE state = 0", NULL, NULL,
+	    STORE_NOTFOUND);
 }
 
 /* store_last_errors - the most recent delivery errors, for status */
@@ -255,10 +256,14 @@ store_notice_allowed(struct store *st, const char *addr, long long now, int inte
 	long long last = st_hashed_scalar(st, "SELECT last FROM notices WHERE addr_hash = ?2",
 	    "", addr, 0);
 
+	if (last < 0)
+		return STORE_ERR;
 	if (last > 0 && now - last < interval)
 		return 0;
-	return st_hashed(st, "INSERT OR REPLACE INTO notices (addr_hash, last) VALUES (?2, ?3)",
-	    "", addr, now) == STORE_OK;
+	if (st_hashed(st, "INSERT OR REPLACE INTO notices (addr_hash, last) VALUES (?2, ?3)",
+	    "", addr, now) != STORE_OK)
+		return STORE_ERR;
+	return 1;
 }
 
 /* store_post_total - every post counted for addr on list, any day */

@@ -290,6 +290,55 @@ START_TEST(corrupted_sealed_field_is_an_error)
 }
 END_TEST
 
+/* the answers that must tell "none" from "the database failed" */
+static long long q_processed(void) { return store_processed(st, "Q1"); }
+static long long q_pending_for(void) { return store_pending_for(st, "Q1"); }
+static long long q_is_held(void) { return store_is_held(st, "Q1"); }
+static long long q_banned(void) { return store_banned(st, "demo", "x@example.org"); }
+static long long q_post_count(void) { return store_post_count(st, "demo", "x@example.org", 1, 0); }
+static long long q_post_total(void) { return store_post_total(st, "demo", "x@example.org"); }
+static long long q_notice(void) { return store_notice_allowed(st, "x@example.org", 10000, 3600); }
+static long long q_count(void) { return store_member_count(st, "demo"); }
+static long long q_next_due(void) { return store_next_due(st); }
+static long long q_until(void) { return store_discipline_until(st, "demo", "x@example.org"); }
+static long long q_steps(void) { return store_discipline_steps(st, "demo", "x@example.org"); }
+static long long q_mods(void) { return store_moderator_count(st, "demo"); }
+
+static const struct {
+	const char	*name;
+	long long	 (*call)(void);
+	long long	 none;		/* the answer with nothing there */
+} answers[] = {
+	{ "processed", q_processed, 0 },
+	{ "pending_for", q_pending_for, 0 },
+	{ "is_held", q_is_held, 0 },
+	{ "banned", q_banned, 0 },
+	{ "post_count", q_post_count, 0 },
+	{ "post_total", q_post_total, 0 },
+	{ "notice_allowed", q_notice, 1 },
+	{ "member_count", q_count, 0 },
+	{ "next_due", q_next_due, STORE_NOTFOUND },
+	{ "discipline_until", q_until, 0 },
+	{ "discipline_steps", q_steps, 0 },
+	{ "moderator_count", q_mods, 0 },
+};
+
+/* Each answer is its "none" on an empty database, and STORE_ERR once the tables are unreadable. */
+START_TEST(error_is_not_none)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
+		ck_assert_msg(answers[i].call() == answers[i].none, "%s: none", answers[i].name);
+	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE processed; DROP TABLE deliveries; "
+	    "DROP TABLE held; DROP TABLE bans; DROP TABLE post_counts; DROP TABLE notices; "
+	    "DROP TABLE pending_votes; DROP TABLE members; DROP TABLE discipline;");
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
+		ck_assert_msg(answers[i].call() == STORE_ERR, "%s: error read as %lld", answers[i].name,
+		    answers[i].call());
+}
+END_TEST
+
 int
 main(void)
 {
@@ -305,6 +354,7 @@ main(void)
 	tcase_add_test(tc, ids_not_reused_after_delete);
 	tcase_add_test(tc, migration_from_rowid_schema);
 	tcase_add_test(tc, corrupted_sealed_field_is_an_error);
+	tcase_add_test(tc, error_is_not_none);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
