@@ -67,7 +67,8 @@ notify(struct pipeline *p, const struct list_cfg *l, const char *to, const char 
 {
 	if (!to || !*to || !*text)
 		return;
-	if (!store_notice_allowed(p->st, to, p->now, 3600)) {
+	/* an error suppresses it too: a notice is never worth a loop */
+	if (store_notice_allowed(p->st, to, p->now, 3600) != 1) {
 		log_info("%s qmgr: list=%s notice suppressed (one per sender per hour)", p->qid, l->name);
 		return;
 	}
@@ -237,6 +238,8 @@ handle_plain_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		return OK;
 	}
 	policy_check_post(p, l, e, &t, &a, msg->len, &d);
+	if (d.verdict == V_TEMPFAIL)
+		goto tempfail;
 	judged = d.verdict == V_HOLD || d.verdict == V_DISTRIBUTE || d.verdict == V_CONFIRM;
 	memset(&id, 0, sizeof(id));
 	id.mode = judged ? identity_mode(p, l, d.poster, d.member) : ID_REAL;
@@ -252,6 +255,7 @@ handle_plain_post(struct pipeline *p, const struct list_cfg *l, const struct env
 	    sign_copy(p, l, &t.rendered) < 0))
 		goto tempfail;
 	switch (d.verdict) {
+	case V_TEMPFAIL:	/* handled above */
 	case V_DROP:
 		break;
 	case V_REFUSE:
@@ -327,7 +331,7 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	char *target = NULL, found[1000], text[1400], out_id[QID_LEN + 1] = "", actor[200];
 	const char *sender, *why = NULL;
 	enum result r;
-	int member = 0;
+	int member = 0, banned;
 	struct buf copy;
 
 	if ((r = worker_transform(&tin, p->keys, &t)) != OK) {
@@ -347,7 +351,13 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 		sender = e->sender;
 		member_free(&m);
 	}
-	if (t.loop || t.bounce || t.automatic || *e->sender == 0 || store_banned(p->st, l->name, sender))
+	if ((banned = store_banned(p->st, l->name, sender)) < 0) {
+		log_err("%s qmgr: list=%s kind=private ban check: %s result=tempfail", p->qid, l->name,
+		    store_errmsg(p->st));
+		transform_out_free(&t);
+		return TEMPFAIL;
+	}
+	if (t.loop || t.bounce || t.automatic || *e->sender == 0 || banned)
 		why = "dropped";
 	else if (role && !member)
 		why = "only the list's moderators may use that address";
@@ -562,11 +572,17 @@ handle_roles(struct pipeline *p, const struct listaddr *la, const struct envelop
 	}
 	if (la->kind == ADDR_REQUEST && !automatic) {
 		char key[400];
+		int answered;
 		unsigned cmds = request_parse((const char *)msg->data, msg->len, &req);
 
 		/* answers are rate-limited per address: ten an hour */
 		snprintf(key, sizeof(key), "~request:%s", l->name);
-		if (store_post_count(p->st, key, e->sender, p->now / 3600, 0) >= REQUEST_ANSWERS_PER_HOUR) {
+		if ((answered = store_post_count(p->st, key, e->sender, p->now / 3600, 0)) < 0) {
+			log_err("%s qmgr: list=%s kind=request rate check: %s result=tempfail", p->qid,
+			    l->name, store_errmsg(p->st));
+			return TEMPFAIL;
+		}
+		if (answered >= REQUEST_ANSWERS_PER_HOUR) {
 			log_info("%s qmgr: list=%s kind=request answer suppressed (%d an hour)", p->qid, l->name,
 			    REQUEST_ANSWERS_PER_HOUR);
 			return OK;
@@ -893,7 +909,8 @@ sweep_orphans(struct pipeline *p)
 	int n = spool_list(p->sp, SPOOL_OUT, &ids);
 
 	for (int i = 0; i < n; i++)
-		if (store_pending_for(p->st, ids[i]) == 0 && !store_is_held(p->st, ids[i])) {
+		/* an error (-1) from either keeps the copy: it may be referred to */
+		if (store_pending_for(p->st, ids[i]) == 0 && store_is_held(p->st, ids[i]) == 0) {
 			log_info("%s qmgr: rendered copy without deliveries (crash before commit); removed", ids[i]);
 			spool_remove(p->sp, SPOOL_OUT, ids[i]);
 		}

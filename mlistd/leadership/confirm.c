@@ -183,20 +183,26 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 	char text[300];
 	int n = 0, rc;
 
-	if (discipline_suspended(p, l, addr, text, sizeof(text))) {
+	if ((rc = discipline_suspended(p, l, addr, text, sizeof(text))) < 0)
+		return -1;
+	if (rc) {
 		buf_printf(res, "- you are suspended from %s@%s; from %s on you may apply again\n", l->name,
 		    p->cfg->hostname, text);
 		log_info("%s confirm: list=%s a suspended address applied; refused result=permfail", p->qid, l->name);
 		return 0;
 	}
-	if (store_banned(p->st, l->name, addr)) {
+	if ((rc = store_banned(p->st, l->name, addr)) < 0)
+		return -1;
+	if (rc) {
 		buf_printf(res, "- %s@%s does not accept a subscription from your address\n", l->name, p->cfg->hostname);
 		log_info("%s confirm: list=%s a banned address applied; refused result=permfail", p->qid, l->name);
 		return 0;
 	}
 	if (l->subscription == SUB_VOUCH)
 		return quorum_vouch(p, l, addr, ps, intro ? intro : "", res) < 0 ? -1 : 0;
-	if (l->subscription == SUB_APPROVE && (n = store_moderator_count(p->st, l->name)) > 0) {
+	if (l->subscription == SUB_APPROVE && (n = store_moderator_count(p->st, l->name)) < 0)
+		return -1;
+	if (l->subscription == SUB_APPROVE && n > 0) {
 		/*
 		 * the moderators admit, by a quorum (leadership.quorum_admit, or all of them if fewer): each
 		 * gets the introduction and a token of their own (quorum.c); the application is sealed

@@ -158,7 +158,10 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 		    "goes through the quorum (mlistctl member set ... role member).", ENV_NULL);
 		goto out;
 	}
-	steps = store_discipline_steps(p->st, l->name, addr);
+	if ((steps = store_discipline_steps(p->st, l->name, addr)) < 0) {
+		rc = -1;
+		goto out;
+	}
 	step_name(l, steps, step, sizeof(step));
 	buf_printf(&payload, "%s\ndiscipline %lld\nintro\n%.2000s", e->sender, target, buf_cstr(&reason));
 	if (keys_seal(p->keys, payload.data, payload.len, &sealed) < 0 ||
@@ -215,7 +218,10 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	}
 	if (!*ps)
 		snprintf(ps, sizeof(ps), "member #%lld", member_id);
-	steps = store_discipline_steps(p->st, l->name, addr);
+	if ((steps = store_discipline_steps(p->st, l->name, addr)) < 0) {
+		free(addr);
+		return -1;
+	}
 	kind = config_discipline_step(l, steps, &days);
 	step_name(l, steps, step, sizeof(step));
 	if (!reason || !*reason)
@@ -255,7 +261,7 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	return 0;
 }
 
-/* discipline_suspended - is addr suspended from l? the day it may apply again into day */
+/* discipline_suspended - is addr suspended from l (1, the day it may apply again into day)? -1: error */
 int
 discipline_suspended(struct pipeline *p, const struct list_cfg *l, const char *addr, char *day, size_t n)
 {
@@ -263,6 +269,8 @@ discipline_suspended(struct pipeline *p, const struct list_cfg *l, const char *a
 	time_t t = (time_t)until;
 	struct tm tm;
 
+	if (until < 0)
+		return -1;
 	if (until <= p->now)
 		return 0;
 	gmtime_r(&t, &tm);

@@ -1,4 +1,19 @@
-/* store.h - SQLite state: members, deliveries, counters. All SQL lives in store.c. */
+/*
+ * store.h - SQLite state: members, deliveries, tokens, leadership, identity,
+ * archive. All SQL lives in mail/store*.c, one file per section below.
+ *
+ * Return contract, unless a section says otherwise:
+ *   STORE_OK (0)     done; for a look-up, found (the out-arguments filled)
+ *   > 0              a count or an id, as the function's comment says
+ *   STORE_NOTFOUND   no such row: a normal answer, not a failure
+ *   STORE_EXISTS     the row is already there (a unique key)
+ *   STORE_BADVALUE   the caller's value is not acceptable
+ *   STORE_ERR        the database failed; store_errmsg says why. The caller
+ *                    must not act as if the answer were "none".
+ * A function returning a new string returns NULL for none and for an error;
+ * store_failed() tells them apart. A sealed field that does not open is an
+ * error (STORE_ERR, or NULL with store_failed), never returned as text.
+ */
 #ifndef MLIST_STORE_H
 #define MLIST_STORE_H
 
@@ -7,6 +22,27 @@
 
 struct store;
 
+enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOTFOUND = -3, STORE_BADVALUE = -4 };
+
+/*
+ * The database (store.c): open, close, transactions, the error text.
+ * store_open: NULL with the cause in err. store_begin, store_commit,
+ * store_durable: 0 or -1.
+ */
+struct store *store_open(const char *path, const struct keys *, struct buf *err);
+void	store_close(struct store *);
+int	store_schema_version(struct store *);
+const char *store_errmsg(struct store *);
+int	store_failed(struct store *);
+int	store_durable(struct store *, int full);
+int	store_begin(struct store *);
+int	store_commit(struct store *);
+void	store_rollback(struct store *);
+
+/*
+ * Members (store_members.c). store_member_each: the number of members
+ * visited or STORE_ERR. store_member_count: the count or STORE_ERR.
+ */
 struct member {
 	long long	 id;
 	char		*addr;
@@ -21,14 +57,8 @@ struct member {
 	int		 identity;	/* mode the member chose, -1: the list's */
 };
 
-enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOTFOUND = -3, STORE_BADVALUE = -4 };
-
 typedef int (*store_member_fn)(const struct member *, void *);
 
-struct store *store_open(const char *path, const struct keys *, struct buf *err);
-void	store_close(struct store *);
-int	store_schema_version(struct store *);
-const char *store_errmsg(struct store *);
 int	store_member_add(struct store *, const char *list, const char *addr, const char *name);
 int	store_member_rm(struct store *, const char *list, const char *addr);
 int	store_member_set(struct store *, const char *list, const char *addr,
@@ -38,8 +68,37 @@ int	store_member_each(struct store *, const char *list, store_member_fn, void *)
 int	store_member_count(struct store *, const char *list);
 int	store_list_purge(struct store *, const char *list);
 void	member_free(struct member *);
+/* store_member_bounce: the new bounce score */
+int	store_member_bounce(struct store *, const char *list, const char *addr, long long now,
+	    int decay_days, int *probe_sent);
+int	store_member_probe(struct store *, const char *list, const char *addr);
+int	store_member_disable(struct store *, const char *list, const char *addr);
+int	store_member_author_seed(struct store *, const char *list, const char *addr, unsigned char *seed,
+	    size_t n);
+int	store_member_set_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
+	    size_t n);
+/* store_member_own_key: 1 the member holds their own key (pk filled), 0 not */
+int	store_member_own_key(struct store *, const char *list, const char *addr, unsigned char *pk, size_t n);
+char	*store_member_by_key(struct store *, const char *list, const unsigned char *pk, size_t n);
+int	store_member_set_enc_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
+	    size_t n, long long expires);
+typedef void (*store_enc_key_fn)(long long member_id, const char *addr, long long expires, int expired, void *);
+/* store_enc_keys_due: the number of members visited or STORE_ERR */
+int	store_enc_keys_due(struct store *, const char *list, long long now, long long warn_until, store_enc_key_fn,
+	    void *);
+int	store_enc_key_done(struct store *, long long member_id, int expired);
+char	*store_member_addr_by_id(struct store *, const char *list, long long id);
 
-/* distribution */
+/*
+ * The distribution queue (store_queue.c). Every answer below is STORE_ERR
+ * when the database fails, never the "none" value. store_processed: 1
+ * handled, 0 not. store_fanout: the number of rows made.
+ * store_deliveries_due: the number visited (STORE_ERR also when a row did
+ * not open: the others were still handed on). store_pending_for, _count,
+ * store_failed_count, store_post_total, store_post_count: counts.
+ * store_next_due: the time, STORE_NOTFOUND none. store_notice_allowed: 1
+ * send it (recorded), 0 not yet.
+ */
 struct delivery {
 	long long	 id;
 	char		 qid[32];
@@ -55,10 +114,8 @@ struct delivery {
 
 typedef void (*store_delivery_fn)(struct delivery *, void *);
 
-int	store_durable(struct store *, int full);
-int	store_begin(struct store *);
-int	store_commit(struct store *);
-void	store_rollback(struct store *);
+enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
+
 int	store_processed(struct store *, const char *qid);
 int	store_mark_processed(struct store *, const char *qid, const char *list, const char *disposition);
 int	store_delivery_add(struct store *, const char *qid, const char *list, const char *rcpt,
@@ -74,44 +131,19 @@ int	store_pending_for(struct store *, const char *qid);
 int	store_pending_count(struct store *);
 int	store_failed_count(struct store *);
 long long store_next_due(struct store *);
+/* store_last_errors: the number of lines appended */
 int	store_last_errors(struct store *, int n, struct buf *);
 int	store_purge_done(struct store *, long long before);
 int	store_delivery_by_token(struct store *, const char *token, char *list, size_t, char **rcpt);
-int	store_ban(struct store *, const char *list, const char *addr);
-int	store_unban(struct store *, const char *list, const char *addr);
-int	store_banned(struct store *, const char *list, const char *addr);
 int	store_notice_allowed(struct store *, const char *addr, long long now, int interval);
 int	store_post_total(struct store *, const char *list, const char *addr);
 int	store_post_count(struct store *, const char *list, const char *addr, long long day, int add);
-int	store_hold(struct store *, const char *qid, const char *list, const char *reason, const char *author);
-char	*store_held_author(struct store *, const char *list, const char *id);
-int	store_held_count(struct store *, const char *list);
-int	store_is_held(struct store *, const char *qid);
-typedef void (*store_held_fn)(const char *id, const char *reason, long long at, void *);
-int	store_held_each(struct store *, const char *list, store_held_fn, void *);
-int	store_held_take(struct store *, const char *list, const char *id, char *reason, size_t n);
-int	store_member_bounce(struct store *, const char *list, const char *addr, long long now,
-	    int decay_days, int *probe_sent);
-int	store_member_probe(struct store *, const char *list, const char *addr);
-int	store_member_disable(struct store *, const char *list, const char *addr);
 
-int	store_member_author_seed(struct store *, const char *list, const char *addr, unsigned char *seed,
-	    size_t n);
-
-int	store_member_set_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
-	    size_t n);
-int	store_member_own_key(struct store *, const char *list, const char *addr, unsigned char *pk, size_t n);
-char	*store_member_by_key(struct store *, const char *list, const unsigned char *pk, size_t n);
-int	store_signature_seen(struct store *, const char *list, const char *sig);
-
-int	store_confirm_add(struct store *, const char *kind, const char *token, const char *list,
-	    const char *out_id, const unsigned char *bound, size_t blen, const char *addr, long long expires);
-int	store_confirm_use(struct store *, const char *token, const char *list, long long now, char *out_id,
-	    size_t idlen, unsigned char *post_hash, size_t hlen);
-
-int	store_confirm_use_key(struct store *, const char *token, const char *list, long long now);
-
-/* list signing keys */
+/*
+ * List signing keys (store_keys.c). store_key_count: a count.
+ * store_keys_each: the number visited. store_signature_seen: 1 a replay,
+ * 0 new, STORE_ERR.
+ */
 typedef void (*store_key_fn)(const char *selector, const unsigned char *pk, int active, long long created,
     void *);
 int	store_key_add(struct store *, const char *list, const char *selector, const unsigned char *seed,
@@ -120,44 +152,46 @@ int	store_key_count(struct store *, const char *list);
 int	store_key_active(struct store *, const char *list, char *selector, size_t, unsigned char *seed,
 	    size_t seedlen);
 int	store_keys_each(struct store *, const char *list, store_key_fn, void *);
+int	store_signature_seen(struct store *, const char *list, const char *sig);
 
-/* identity */
-int	store_member_set_pseudonym(struct store *, const char *list, const char *addr, const char *name,
-	    const char *skeleton, const char *handle);
-int	store_member_set_identity(struct store *, const char *list, const char *addr, const char *mode);
-char	*store_member_by_handle(struct store *, const char *list, const char *handle, long long now);
-int	store_anon_add(struct store *, const char *list, const char *handle, const char *addr, long long expires);
-int	store_msgid_put(struct store *, const char *list, const char *ref, const char *list_id, long long now);
-int	store_msgid_map(struct store *, const char *list, const char *ref, char *out, size_t n);
-typedef void (*store_archive_fn)(int n, long long at, const char *summary, void *);
-int	store_archive_add(struct store *, const char *list, long long at, const char *summary, const void *msg,
-	    size_t len);
-int	store_archive_each(struct store *, const char *list, long long since, store_archive_fn, void *);
-int	store_archive_get(struct store *, const char *list, int n, long long *at, struct buf *out);
+/*
+ * Confirmation tokens (store_tokens.c). A token that is unknown, used,
+ * expired, of another kind or another list's is STORE_NOTFOUND.
+ */
+int	store_confirm_add(struct store *, const char *kind, const char *token, const char *list,
+	    const char *out_id, const unsigned char *bound, size_t blen, const char *addr, long long expires);
+int	store_confirm_use(struct store *, const char *token, const char *list, long long now, char *out_id,
+	    size_t idlen, unsigned char *post_hash, size_t hlen);
+int	store_confirm_use_key(struct store *, const char *token, const char *list, long long now);
 int	store_confirm_bound(struct store *, const char *token, const char *list, const char *kind, long long now,
 	    struct buf *out);
 int	store_confirm_spend(struct store *, const char *token);
 int	store_confirm_moderation(struct store *, const char *token, const char *list, long long now, char *out_id,
 	    size_t idlen, char **moderator);
-int	store_member_set_enc_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
-	    size_t n, long long expires);
-typedef void (*store_enc_key_fn)(long long member_id, const char *addr, long long expires, int expired, void *);
-int	store_enc_keys_due(struct store *, const char *list, long long now, long long warn_until, store_enc_key_fn,
-	    void *);
-int	store_enc_key_done(struct store *, long long member_id, int expired);
-char	*store_member_addr_by_id(struct store *, const char *list, long long id);
-int	store_discipline_steps(struct store *, const char *list, const char *addr);
-long long store_discipline_until(struct store *, const char *list, const char *addr);
-int	store_discipline_step(struct store *, const char *list, const char *addr, long long until);
-int	store_digest_add(struct store *, const char *list, long long at, const void *msg, size_t len);
-int	store_digest_pending(struct store *, const char *list, int *n, long long *bytes, long long *since,
-	    int *issue);
-typedef void (*store_digest_fn)(long long at, const struct buf *msg, void *);
-int	store_digest_take(struct store *, const char *list, long long now, store_digest_fn, void *);
-int	store_digest_due_now(struct store *, const char *list);
-int	store_identity_expire(struct store *, const char *list, long long now, long long archive_before);
+int	store_confirm_quorum(struct store *, const char *token, const char *list, long long now, char *out_id,
+	    size_t idlen, char **voter);
 
-/* the audit log */
+/*
+ * Leadership (store_leadership.c): bans, held posts, the audit log's rows,
+ * quorum requests, discipline. Every answer is STORE_ERR when the database
+ * fails, never "none". store_banned, store_is_held: 1 yes, 0 no.
+ * store_held_count, store_moderator_count, store_discipline_steps: counts.
+ * store_held_each, store_audit_each, store_pending_voters: the number
+ * visited. store_pending_add: the new id or STORE_ERR. store_pending_vote:
+ * the number of distinct approvals. store_pending_in_state: ids filled.
+ * store_discipline_until: the end of a suspension, 0 none.
+ */
+int	store_ban(struct store *, const char *list, const char *addr);
+int	store_unban(struct store *, const char *list, const char *addr);
+int	store_banned(struct store *, const char *list, const char *addr);
+int	store_hold(struct store *, const char *qid, const char *list, const char *reason, const char *author);
+char	*store_held_author(struct store *, const char *list, const char *id);
+int	store_held_count(struct store *, const char *list);
+int	store_is_held(struct store *, const char *qid);
+typedef void (*store_held_fn)(const char *id, const char *reason, long long at, void *);
+int	store_held_each(struct store *, const char *list, store_held_fn, void *);
+int	store_held_take(struct store *, const char *list, const char *id, char *reason, size_t n);
+
 struct audit_entry {
 	long long	 seq, at;
 	char		 actor[64], action[64], detail[512], selector[96];
@@ -183,10 +217,38 @@ int	store_pending_state(struct store *, long long id, const char *state);
 int	store_pending_in_state(struct store *, const char *state, long long *ids, int n);
 int	store_pending_vote(struct store *, long long id, const char *list, const char *addr);
 int	store_pending_voters(struct store *, long long id, store_member_fn, void *);
-int	store_confirm_quorum(struct store *, const char *token, const char *list, long long now, char *out_id,
-	    size_t idlen, char **voter);
-char	*store_member_by_pseudonym(struct store *, const char *list, const char *skeleton);
+int	store_discipline_steps(struct store *, const char *list, const char *addr);
+long long store_discipline_until(struct store *, const char *list, const char *addr);
+int	store_discipline_step(struct store *, const char *list, const char *addr, long long until);
 
-enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
+/*
+ * Identity (store_identity.c): pseudonyms, handles, anonymous handles,
+ * the Message-ID map, retention.
+ */
+int	store_member_set_pseudonym(struct store *, const char *list, const char *addr, const char *name,
+	    const char *skeleton, const char *handle);
+int	store_member_set_identity(struct store *, const char *list, const char *addr, const char *mode);
+char	*store_member_by_handle(struct store *, const char *list, const char *handle, long long now);
+char	*store_member_by_pseudonym(struct store *, const char *list, const char *skeleton);
+int	store_anon_add(struct store *, const char *list, const char *handle, const char *addr, long long expires);
+int	store_msgid_put(struct store *, const char *list, const char *ref, const char *list_id, long long now);
+int	store_msgid_map(struct store *, const char *list, const char *ref, char *out, size_t n);
+int	store_identity_expire(struct store *, const char *list, long long now, long long archive_before);
+
+/*
+ * The archive and the digest queue (store_archive.c). store_archive_each,
+ * store_digest_take: the number visited or STORE_ERR.
+ */
+typedef void (*store_archive_fn)(int n, long long at, const char *summary, void *);
+int	store_archive_add(struct store *, const char *list, long long at, const char *summary, const void *msg,
+	    size_t len);
+int	store_archive_each(struct store *, const char *list, long long since, store_archive_fn, void *);
+int	store_archive_get(struct store *, const char *list, int n, long long *at, struct buf *out);
+int	store_digest_add(struct store *, const char *list, long long at, const void *msg, size_t len);
+int	store_digest_pending(struct store *, const char *list, int *n, long long *bytes, long long *since,
+	    int *issue);
+typedef void (*store_digest_fn)(long long at, const struct buf *msg, void *);
+int	store_digest_take(struct store *, const char *list, long long now, store_digest_fn, void *);
+int	store_digest_due_now(struct store *, const char *list);
 
 #endif

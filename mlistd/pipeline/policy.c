@@ -19,6 +19,14 @@ drop(struct decision *d, const char *why)
 	d->reason = why;
 }
 
+/* tempfail - the store could not answer: decide later, never let it through */
+static void
+tempfail(struct decision *d, const char *why)
+{
+	d->verdict = V_TEMPFAIL;
+	d->reason = why;
+}
+
 /* refuse - with a notice to the sender */
 static void
 refuse(struct decision *d, const char *why, const char *fmt, const char *a, const char *b)
@@ -78,7 +86,7 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 	unsigned char pk[DKIM_PK_LEN];
 	char post[320], role[16] = "";
 	long long limit = l->max_message_size;
-	int member;
+	int member, banned, n;
 
 	memset(d, 0, sizeof(*d));
 	snprintf(post, sizeof(post), "%s@%s", l->name, p->cfg->hostname);
@@ -89,7 +97,11 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		return drop(d, "bounce");
 	if (t->automatic)
 		return drop(d, "auto-submitted");
-	if (store_banned(p->st, l->name, d->poster) || store_banned(p->st, l->name, e->sender))
+	if ((banned = store_banned(p->st, l->name, d->poster)) == 0)
+		banned = store_banned(p->st, l->name, e->sender);
+	if (banned < 0)
+		return tempfail(d, "ban check failed");
+	if (banned)
 		return drop(d, "banned");
 	if (limit > 0 && (long long)size > limit) {
 		char n[32];
@@ -141,8 +153,11 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		    "reviews it. You do not need to send it again.", post);
 		return;
 	}
-	if (l->max_posts_per_day > 0 && member &&
-	    store_post_count(p->st, l->name, d->poster, p->now / 86400, 0) >= l->max_posts_per_day) {
+	n = l->max_posts_per_day > 0 && member ?
+	    store_post_count(p->st, l->name, d->poster, p->now / 86400, 0) : 0;
+	if (n < 0)
+		return tempfail(d, "post count failed");
+	if (l->max_posts_per_day > 0 && member && n >= l->max_posts_per_day) {
 		char n[16];
 
 		snprintf(n, sizeof(n), "%d", l->max_posts_per_day);
@@ -150,8 +165,11 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		    "allows %s posts per member per day (UTC), and you have reached that. Please send it "
 		    "again tomorrow.", post, n);
 	}
-	if (member && l->probation_posts > 0 && strcmp(role, "member") == 0 &&
-	    store_post_total(p->st, l->name, d->poster) < l->probation_posts) {
+	n = member && l->probation_posts > 0 && strcmp(role, "member") == 0 ?
+	    store_post_total(p->st, l->name, d->poster) : l->probation_posts;
+	if (n < 0)
+		return tempfail(d, "post count failed");
+	if (n < l->probation_posts) {
 		/* a new member's first posts wait for a moderator (counted as they arrive) */
 		d->verdict = V_HOLD;
 		d->reason = "probation";

@@ -6,7 +6,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/transform.h"
 
-enum verdict { V_DISTRIBUTE, V_HOLD, V_CONFIRM, V_REFUSE, V_DROP };
+enum verdict { V_DISTRIBUTE, V_HOLD, V_CONFIRM, V_REFUSE, V_DROP, V_TEMPFAIL };
 
 struct decision {
 	enum verdict	 verdict;

@@ -1,5 +1,7 @@
 /* test_store.c - members in SQLite: sealed addresses, keyed look-up, migrations. */
 #include "testutil.h"
+#include <sqlite3.h>
+
 #include "../../mlistd/mail/store.h"
 
 static char *dir;
@@ -34,6 +36,15 @@ static int
 collect(const struct member *m, void *arg)
 {
 	buf_printf(arg, "%s/%s/%s;", m->addr, m->name ? m->name : "-", m->role);
+	return 0;
+}
+
+static int
+collect_none(const struct member *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	ck_abort_msg("a member that does not open was handed on");
 	return 0;
 }
 
@@ -157,6 +168,177 @@ START_TEST(pseudonyms_unique_by_skeleton)
 }
 END_TEST
 
+/* member_id - the id of a member, which must exist */
+static long long
+member_id(const char *list, const char *addr)
+{
+	struct member m;
+	long long id;
+
+	ck_assert_int_eq(store_member_find(st, list, addr, &m), STORE_OK);
+	id = m.id;
+	member_free(&m);
+	return id;
+}
+
+/* raw_exec - SQL straight on the database file, behind the store's back */
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db;
+	char *e = NULL;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &e) == SQLITE_OK, "%s: %s", sql, e);
+	sqlite3_close(db);
+}
+
+START_TEST(ids_not_reused_after_delete)
+{
+	long long bob, carol;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "bob@example.org", NULL), STORE_OK);
+	bob = member_id("demo", "bob@example.org");
+	ck_assert_int_eq(store_member_rm(st, "demo", "bob@example.org"), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "carol@example.org", NULL), STORE_OK);
+	carol = member_id("demo", "carol@example.org");
+	ck_assert_int_gt(carol, bob);
+	/* a departed member's id names nobody */
+	ck_assert_ptr_null(store_member_addr_by_id(st, "demo", bob));
+}
+END_TEST
+
+/*
+ * An old database (schema 13: plain rowids) is brought to the current
+ * schema in place: rows and the links between them survive, and from then
+ * on ids are not reused.
+ */
+START_TEST(migration_from_rowid_schema)
+{
+	struct buf err;
+	long long bob, dave, pid;
+	int cur = store_schema_version(st);
+
+	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "bob@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_set(st, "demo", "bob@example.org", "role", "moderator"), STORE_OK);
+	ck_assert_int_eq(store_fanout(st, "Q1", "demo", FAN_MEMBERS, "demo-bounces@example.org",
+	    NULL, NULL, 100, 1000), 2);
+	pid = store_pending_add(st, "demo", "remove", "x@example.org", "d", 2, "new", 100, 1000);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(store_pending_vote(st, pid, "demo", "bob@example.org"), 1);
+	bob = member_id("demo", "bob@example.org");
+	store_close(st);
+	st = NULL;
+	/* make it what schema 13 wrote: the same tables without AUTOINCREMENT */
+	raw_exec("PRAGMA writable_schema=ON; UPDATE sqlite_master SET sql = "
+	    "replace(sql, ' AUTOINCREMENT', '') WHERE type = 'table'; "
+	    "DELETE FROM sqlite_sequence; UPDATE schema_version SET version = 13;");
+	buf_init(&err, 0);
+	st = store_open(dbpath, keys, &err);
+	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
+	buf_free(&err);
+	ck_assert_int_eq(store_schema_version(st), cur);
+	ck_assert_int_eq(store_member_count(st, "demo"), 2);
+	ck_assert_int_eq(member_id("demo", "bob@example.org"), bob);
+	ck_assert_int_eq(store_pending_count(st), 2);
+	ck_assert_int_eq(store_moderator_count(st, "demo"), 1);
+	ck_assert_int_eq(store_pending_vote(st, pid, "demo", "bob@example.org"), 1);
+	/* bob leaves (his delivery goes with him), dave joins: a new id */
+	ck_assert_int_eq(store_member_rm(st, "demo", "bob@example.org"), STORE_OK);
+	ck_assert_int_eq(store_pending_count(st), 1);
+	ck_assert_int_eq(store_member_add(st, "demo", "dave@example.org", NULL), STORE_OK);
+	dave = member_id("demo", "dave@example.org");
+	ck_assert_int_gt(dave, bob);
+}
+END_TEST
+
+/* reopen - close the store and open it again (after raw_exec) */
+static void
+reopen(void)
+{
+	struct buf err;
+
+	buf_init(&err, 0);
+	st = store_open(dbpath, keys, &err);
+	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
+	buf_free(&err);
+}
+
+/* A sealed field that does not open is an error, never text handed on. */
+START_TEST(corrupted_sealed_field_is_an_error)
+{
+	struct member m;
+	long long id;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "rosa@example.org", "Rosa"), STORE_OK);
+	id = member_id("demo", "rosa@example.org");
+	store_close(st);
+	st = NULL;
+	raw_exec("UPDATE members SET addr = zeroblob(60)");
+	reopen();
+	ck_assert_int_eq(store_member_find(st, "demo", "rosa@example.org", &m), STORE_ERR);
+	ck_assert_ptr_null(m.addr);
+	ck_assert_ptr_nonnull(strstr(store_errmsg(st), "sealed"));
+	ck_assert_int_eq(store_member_each(st, "demo", collect_none, NULL), STORE_ERR);
+	ck_assert_ptr_null(store_member_addr_by_id(st, "demo", id));
+	ck_assert_int_eq(store_failed(st), 1);
+	/* none is not an error */
+	ck_assert_ptr_null(store_member_addr_by_id(st, "demo", id + 1));
+	ck_assert_int_eq(store_failed(st), 0);
+}
+END_TEST
+
+/* the answers that must tell "none" from "the database failed" */
+static long long q_processed(void) { return store_processed(st, "Q1"); }
+static long long q_pending_for(void) { return store_pending_for(st, "Q1"); }
+static long long q_is_held(void) { return store_is_held(st, "Q1"); }
+static long long q_banned(void) { return store_banned(st, "demo", "x@example.org"); }
+static long long q_post_count(void) { return store_post_count(st, "demo", "x@example.org", 1, 0); }
+static long long q_post_total(void) { return store_post_total(st, "demo", "x@example.org"); }
+static long long q_notice(void) { return store_notice_allowed(st, "x@example.org", 10000, 3600); }
+static long long q_count(void) { return store_member_count(st, "demo"); }
+static long long q_next_due(void) { return store_next_due(st); }
+static long long q_until(void) { return store_discipline_until(st, "demo", "x@example.org"); }
+static long long q_steps(void) { return store_discipline_steps(st, "demo", "x@example.org"); }
+static long long q_mods(void) { return store_moderator_count(st, "demo"); }
+
+static const struct {
+	const char	*name;
+	long long	 (*call)(void);
+	long long	 none;		/* the answer with nothing there */
+} answers[] = {
+	{ "processed", q_processed, 0 },
+	{ "pending_for", q_pending_for, 0 },
+	{ "is_held", q_is_held, 0 },
+	{ "banned", q_banned, 0 },
+	{ "post_count", q_post_count, 0 },
+	{ "post_total", q_post_total, 0 },
+	{ "notice_allowed", q_notice, 1 },
+	{ "member_count", q_count, 0 },
+	{ "next_due", q_next_due, STORE_NOTFOUND },
+	{ "discipline_until", q_until, 0 },
+	{ "discipline_steps", q_steps, 0 },
+	{ "moderator_count", q_mods, 0 },
+};
+
+/* Each answer is its "none" on an empty database, and STORE_ERR once the tables are unreadable. */
+START_TEST(error_is_not_none)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
+		ck_assert_msg(answers[i].call() == answers[i].none, "%s: none", answers[i].name);
+	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE processed; DROP TABLE deliveries; "
+	    "DROP TABLE held; DROP TABLE bans; DROP TABLE post_counts; DROP TABLE notices; "
+	    "DROP TABLE pending_votes; DROP TABLE members; DROP TABLE discipline;");
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
+		ck_assert_msg(answers[i].call() == STORE_ERR, "%s: error read as %lld", answers[i].name,
+		    answers[i].call());
+}
+END_TEST
+
 int
 main(void)
 {
@@ -169,6 +351,10 @@ main(void)
 	tcase_add_test(tc, schema_is_current_and_reopen_keeps_data);
 	tcase_add_test(tc, retention_erases_links_and_old_posts);
 	tcase_add_test(tc, pseudonyms_unique_by_skeleton);
+	tcase_add_test(tc, ids_not_reused_after_delete);
+	tcase_add_test(tc, migration_from_rowid_schema);
+	tcase_add_test(tc, corrupted_sealed_field_is_an_error);
+	tcase_add_test(tc, error_is_not_none);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -1,0 +1,173 @@
+/*
+ * store_archive.c - the list archive and the digest's waiting posts, both
+ * sealed with the field key.
+ */
+#include "store_int.h"
+
+/* store_archive_add - a distributed post, sealed, with its sealed one-line summary; returns its number */
+int
+store_archive_add(struct store *st, const char *list, long long at, const char *summary, const void *msg,
+    size_t len)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO archive (list, n, at, summary, msg) SELECT ?1, "
+	    "coalesce(max(n), 0) + 1, ?2, ?3, ?4 FROM archive WHERE list = ?1");
+	struct buf b;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
+	buf_init(&b, 0);
+	if (st_bind_sealed(st, s, 3, summary) < 0 || keys_seal(st->keys, msg, len, &b) < 0) {
+		buf_free(&b);
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_blob(s, 4, b.data, (int)b.len, SQLITE_TRANSIENT);
+	buf_free(&b);
+	if (st_step_done(s) != STORE_OK)
+		return STORE_ERR;
+	return (int)sqlite3_last_insert_rowid(st->db) > 0 ? STORE_OK : STORE_ERR;
+}
+
+/* store_archive_each - posts since `since` (0: all), oldest first: number, time, summary */
+int
+store_archive_each(struct store *st, const char *list, long long since, store_archive_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT n, at, summary FROM archive WHERE list = ?1 AND at >= ?2 ORDER BY n");
+	int rc, n = 0;
+	char *sum;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((sum = st_column_opened(st, s, 2)) == NULL) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		fn(sqlite3_column_int(s, 0), sqlite3_column_int64(s, 1), sum, arg);
+		free(sum);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : STORE_ERR;
+}
+
+/* store_archive_get - post number n (decrypted into out) with its time */
+int
+store_archive_get(struct store *st, const char *list, int n, long long *at, struct buf *out)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT at, msg FROM archive WHERE list = ?1 AND n = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, n);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*at = sqlite3_column_int64(s, 0);
+		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), out) < 0) {
+			st_fail(st, "an archived post does not open");
+			rc = SQLITE_ERROR;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/* store_digest_add - a distributed copy waits for the next digest (sealed) */
+int
+store_digest_add(struct store *st, const char *list, long long at, const void *msg, size_t len)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO digest_posts (list, at, msg) VALUES (?1, ?2, ?3)");
+	struct buf b;
+
+	if (!s)
+		return STORE_ERR;
+	buf_init(&b, 0);
+	if (keys_seal(st->keys, msg, len, &b) < 0) {
+		buf_free(&b);
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
+	sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
+	buf_free(&b);
+	return st_step_done(s);
+}
+
+/* store_digest_pending - how many posts and bytes wait; when the last digest went (0: never) */
+int
+store_digest_pending(struct store *st, const char *list, int *n, long long *bytes, long long *last, int *issue)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT count(*), coalesce(sum(length(msg)), 0), "
+	    "coalesce((SELECT last FROM digest_state WHERE list = ?1), min(at)), "
+	    "coalesce((SELECT issue FROM digest_state WHERE list = ?1), 0) FROM digest_posts WHERE list = ?1");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*n = sqlite3_column_int(s, 0);
+		*bytes = sqlite3_column_int64(s, 1);
+		*last = sqlite3_column_int64(s, 2);
+		*issue = sqlite3_column_int(s, 3);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : STORE_ERR;
+}
+
+/* store_digest_take - every waiting post, oldest first (fn gets each, decrypted); then they are gone */
+int
+store_digest_take(struct store *st, const char *list, long long now, store_digest_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT at, msg FROM digest_posts WHERE list = ?1 ORDER BY id");
+	struct buf b;
+	int rc, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		buf_init(&b, 0);
+		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &b) < 0) {
+			/* nothing is deleted: the waiting posts stay for a retry */
+			buf_free(&b);
+			st_fail(st, "a post waiting for the digest does not open");
+			rc = SQLITE_ERROR;
+			break;
+		}
+		fn(sqlite3_column_int64(s, 0), &b, arg);
+		n++;
+		buf_free(&b);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE || (s = st_prep(st, "DELETE FROM digest_posts WHERE list = ?1")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (st_step_done(s) != STORE_OK ||
+	    (s = st_prep(st, "INSERT INTO digest_state (list, last, issue) VALUES (?1, ?2, 1) "
+	    "ON CONFLICT (list) DO UPDATE SET last = ?2, issue = issue + 1")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	return st_step_done(s) == STORE_OK ? n : STORE_ERR;
+}
+
+/* store_digest_due_now - the next digest of the list goes out at once (mlistctl digest send) */
+int
+store_digest_due_now(struct store *st, const char *list)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO digest_state (list, last, issue) VALUES (?1, 1, 0) "
+	    "ON CONFLICT (list) DO UPDATE SET last = 1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	return st_step_done(s);
+}

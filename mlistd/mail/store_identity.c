@@ -1,0 +1,154 @@
+/*
+ * store_identity.c - identity: pseudonyms (sealed, unique by skeleton),
+ * private-reply handles, anonymous handles while the authorship link is
+ * kept, the list's Message-IDs by the ids they replaced, and retention.
+ */
+#include "store_int.h"
+
+/* store_member_set_pseudonym - name (sealed) and its skeleton; a handle if the member has none */
+int
+store_member_set_pseudonym(struct store *st, const char *list, const char *addr, const char *name,
+    const char *skeleton, const char *handle)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, "
+	    "handle = coalesce(handle, ?5) WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if (st_bind_sealed(st, s, 3, name) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	st_bind_tagged(st, s, 4, list, "pseudonym", skeleton);
+	sqlite3_bind_text(s, 5, handle, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_EXISTS;
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* store_member_set_identity - the mode a member chose (NULL: the list's) */
+int
+store_member_set_identity(struct store *st, const char *list, const char *addr, const char *mode)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE members SET identity = ?3 WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if (mode)
+		sqlite3_bind_text(s, 3, mode, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* store_member_by_handle - the address behind a member's or an anonymous post's handle (caller frees) */
+char *
+store_member_by_handle(struct store *st, const char *list, const char *handle, long long now)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND handle = ?2 UNION ALL "
+	    "SELECT addr FROM anon_handles WHERE list = ?1 AND handle = ?2 AND expires > ?3");
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	return st_one_opened(st, s);
+}
+
+/* store_anon_add - keep the link from an anonymous handle to its author until expires */
+int
+store_anon_add(struct store *st, const char *list, const char *handle, const char *addr, long long expires)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO anon_handles (list, handle, addr, expires) VALUES (?1, ?3, ?2, ?4)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (st_bind_sealed(st, s, 2, addr) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 3, handle, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)expires);
+	return st_step_done(s);
+}
+
+/* store_msgid_put - ref (an id as the author's client knows it) stands for list_id on this list */
+int
+store_msgid_put(struct store *st, const char *list, const char *ref, const char *list_id, long long now)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT OR IGNORE INTO msgids (list, ref_hash, list_id, at) VALUES (?1, ?2, ?3, ?4)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "msgid", ref);
+	sqlite3_bind_text(s, 3, list_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
+	return st_step_done(s);
+}
+
+/* store_msgid_map - the list's id for ref, or STORE_NOTFOUND */
+int
+store_msgid_map(struct store *st, const char *list, const char *ref, char *out, size_t n)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT list_id FROM msgids WHERE list = ?1 AND ref_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "msgid", ref);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/* store_identity_expire - erase what retention rules say is over: anonymous links, old archive posts */
+int
+store_identity_expire(struct store *st, const char *list, long long now, long long archive_before)
+{
+	sqlite3_stmt *s = st_prep(st, "DELETE FROM anon_handles WHERE list = ?1 AND expires <= ?2");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	if (st_step_done(s) != STORE_OK)
+		return STORE_ERR;
+	if (archive_before <= 0)
+		return STORE_OK;
+	if ((s = st_prep(st, "DELETE FROM archive WHERE list = ?1 AND at < ?2")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)archive_before);
+	return st_step_done(s);
+}
+
+/* store_member_by_pseudonym - the address behind a pseudonym (by its skeleton), caller frees */
+char *
+store_member_by_pseudonym(struct store *st, const char *list, const char *skeleton)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND pseudo_key = ?2");
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
+	return st_one_opened(st, s);
+}

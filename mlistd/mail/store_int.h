@@ -1,0 +1,51 @@
+/*
+ * store_int.h - what the store_*.c files share and nobody else sees: the
+ * store handle and the statement helpers. Callers outside mail/store*.c
+ * include store.h only; no SQL leaves these files.
+ */
+#ifndef MLIST_STORE_INT_H
+#define MLIST_STORE_INT_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+
+struct store {
+	sqlite3		*db;
+	const struct keys *keys;
+	sqlite3_stmt	*result;	/* cached: store_delivery_result runs once per recipient */
+	int		 failed;	/* the last call failed (store_failed) */
+	char		 cause[160];	/* why, when SQLite does not know ("": ask SQLite) */
+};
+
+/* the columns st_member_row reads, in its order */
+#define MEMBER_COLS "id, addr, name, role, nomail, digest, bounce_score, " \
+	"created, pseudonym, handle, identity"
+
+int	st_exec(struct store *, const char *sql);
+sqlite3_stmt *st_prep(struct store *, const char *sql);
+int	st_step_done(sqlite3_stmt *);
+long long st_scalar(struct store *, const char *sql, const char *a,
+	    const char *b, long long dflt);
+int	st_hashed(struct store *, const char *sql, const char *list,
+	    const char *addr, long long n);
+long long st_hashed_scalar(struct store *, const char *sql, const char *list,
+	    const char *addr, long long n);
+void	st_bind_hash(struct store *, sqlite3_stmt *, int col, const char *list,
+	    const char *addr);
+void	st_bind_tagged(struct store *, sqlite3_stmt *, int col,
+	    const char *list, const char *tag, const char *text);
+int	st_bind_sealed(struct store *, sqlite3_stmt *, int col,
+	    const char *text);
+int	st_opened(struct store *, sqlite3_stmt *, int col, char **out);
+void	st_fail(struct store *, const char *cause);
+int	st_db_fail(struct store *);
+char	*st_column_opened(struct store *, sqlite3_stmt *, int col);
+char	*st_one_opened(struct store *, sqlite3_stmt *);
+int	st_member_row(struct store *, sqlite3_stmt *, struct member *);
+
+#endif

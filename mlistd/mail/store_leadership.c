@@ -1,0 +1,356 @@
+/*
+ * store_leadership.c - what the leadership acts on: bans, held posts,
+ * moderators, quorum requests and their votes, the discipline ladder and
+ * the audit log's rows.
+ */
+#include "store_int.h"
+
+/* store_ban - ban an address from a list */
+int
+store_ban(struct store *st, const char *list, const char *addr)
+{
+	return st_hashed(st, "INSERT OR REPLACE INTO bans (list, addr_hash, at) VALUES (?1, ?2, ?3)",
+	    list, addr, (long long)time(NULL));
+}
+
+/* store_unban - lift a ban */
+int
+store_unban(struct store *st, const char *list, const char *addr)
+{
+	int rc = st_hashed(st, "DELETE FROM bans WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+
+	return rc == STORE_OK && sqlite3_changes(st->db) == 0 ? STORE_NOTFOUND : rc;
+}
+
+/* store_banned - is the address banned from the list? */
+int
+store_banned(struct store *st, const char *list, const char *addr)
+{
+	long long n = st_hashed_scalar(st, "SELECT count(*) FROM bans WHERE list = ?1 AND "
+	    "addr_hash = ?2", list, addr, 0);
+
+	return n < 0 ? STORE_ERR : n > 0;
+}
+
+/* store_hold - keep a post for the moderators */
+int
+store_hold(struct store *st, const char *qid, const char *list, const char *reason, const char *author)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT OR REPLACE INTO held (qid, list, reason, at, author) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+	if (st_bind_sealed(st, s, 5, author) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	return st_step_done(s);
+}
+
+/* store_held_author - the address behind a held post, kept only where moderators_see = "address" */
+char *
+store_held_author(struct store *st, const char *list, const char *id)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT author FROM held WHERE list = ?1 AND qid = ?2");
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	return st_one_opened(st, s);
+}
+
+/* store_is_held - is this rendered copy waiting for moderation? */
+int
+store_is_held(struct store *st, const char *qid)
+{
+	long long n = st_scalar(st, "SELECT count(*) FROM held WHERE qid = ?1", qid, NULL, 0);
+
+	return n < 0 ? STORE_ERR : n > 0;
+}
+
+/* store_held_count - posts waiting for moderation */
+int
+store_held_count(struct store *st, const char *list)
+{
+	return (int)st_scalar(st, list ? "SELECT count(*) FROM held WHERE list = ?1" : "SELECT count(*) FROM held",
+	    list, NULL, 0);
+}
+
+/* store_held_each - posts held on a list, oldest first: (id, reason, at) */
+int
+store_held_each(struct store *st, const char *list, store_held_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT qid, reason, at FROM held WHERE list = ?1 ORDER BY at, qid");
+	int n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+		    sqlite3_column_int64(s, 2), arg);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* store_held_take - release a held post from the queue; its reason comes back */
+int
+store_held_take(struct store *st, const char *list, const char *id, char *reason, size_t n)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT reason FROM held WHERE list = ?1 AND qid = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		snprintf(reason, n, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	if ((s = st_prep(st, "DELETE FROM held WHERE list = ?1 AND qid = ?2")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	return st_step_done(s);
+}
+
+/* store_audit_last - the newest entry's sequence number and hash (0 and zeros for none) */
+int
+store_audit_last(struct store *st, const char *list, long long *seq, unsigned char hash[32])
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT seq, hash FROM audit WHERE list = ?1 ORDER BY seq DESC LIMIT 1");
+	int rc;
+
+	*seq = 0;
+	memset(hash, 0, 32);
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW && sqlite3_column_bytes(s, 1) == 32) {
+		*seq = sqlite3_column_int64(s, 0);
+		memcpy(hash, sqlite3_column_blob(s, 1), 32);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+/* store_audit_add - append one entry (the caller computed its chain hash and signature) */
+int
+store_audit_add(struct store *st, const char *list, const struct audit_entry *e)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO audit (list, seq, at, actor, action, detail, prev, hash, selector, sig) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)e->seq);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)e->at);
+	sqlite3_bind_text(s, 4, e->actor, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, e->action, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, e->detail, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 7, e->prev, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 8, e->hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 9, e->selector, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 10, e->sig, 64, SQLITE_TRANSIENT);
+	return st_step_done(s);
+}
+
+/* store_audit_each - every entry of a list in order */
+int
+store_audit_each(struct store *st, const char *list, store_audit_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT seq, at, actor, action, detail, prev, hash, selector, sig FROM audit "
+	    "WHERE list = ?1 ORDER BY seq");
+	struct audit_entry e;
+	int rc, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof(e));
+		e.seq = sqlite3_column_int64(s, 0);
+		e.at = sqlite3_column_int64(s, 1);
+		snprintf(e.actor, sizeof(e.actor), "%s", (const char *)sqlite3_column_text(s, 2));
+		snprintf(e.action, sizeof(e.action), "%s", (const char *)sqlite3_column_text(s, 3));
+		snprintf(e.detail, sizeof(e.detail), "%s", (const char *)sqlite3_column_text(s, 4));
+		if (sqlite3_column_bytes(s, 5) == 32)
+			memcpy(e.prev, sqlite3_column_blob(s, 5), 32);
+		if (sqlite3_column_bytes(s, 6) == 32)
+			memcpy(e.hash, sqlite3_column_blob(s, 6), 32);
+		snprintf(e.selector, sizeof(e.selector), "%s", (const char *)sqlite3_column_text(s, 7));
+		if (sqlite3_column_bytes(s, 8) == 64)
+			memcpy(e.sig, sqlite3_column_blob(s, 8), 64);
+		fn(&e, arg);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : STORE_ERR;
+}
+
+/* store_moderator_count - owners and moderators of a list */
+int
+store_moderator_count(struct store *st, const char *list)
+{
+	return st_scalar(st, "SELECT count(*) FROM members WHERE list = ?1 AND role <> 'member'", list, NULL, 0);
+}
+
+/* store_pending_add - a grave action waiting for `needed` approvals (state "new": the daemon asks) */
+long long
+store_pending_add(struct store *st, const char *list, const char *action, const char *arg, const char *detail,
+    int needed, const char *state, long long now, long long expires)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO pending (list, action, arg, detail, needed, state, created, expires) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
+	if (st_bind_sealed(st, s, 3, arg) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 4, detail, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 5, needed);
+	sqlite3_bind_text(s, 6, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)expires);
+	if (st_step_done(s) != STORE_OK)
+		return STORE_ERR;
+	return (long long)sqlite3_last_insert_rowid(st->db);
+}
+
+/* store_pending_get - one pending action (arg decrypted, caller frees) */
+int
+store_pending_get(struct store *st, long long id, struct pending *pa)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT list, action, arg, detail, needed, state, expires FROM pending WHERE id = ?1");
+	int rc;
+
+	memset(pa, 0, sizeof(*pa));
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		pa->id = id;
+		snprintf(pa->list, sizeof(pa->list), "%s", (const char *)sqlite3_column_text(s, 0));
+		snprintf(pa->action, sizeof(pa->action), "%s", (const char *)sqlite3_column_text(s, 1));
+		if ((pa->arg = st_column_opened(st, s, 2)) == NULL)
+			rc = SQLITE_ERROR;
+		snprintf(pa->detail, sizeof(pa->detail), "%s", (const char *)sqlite3_column_text(s, 3));
+		pa->needed = sqlite3_column_int(s, 4);
+		snprintf(pa->state, sizeof(pa->state), "%s", (const char *)sqlite3_column_text(s, 5));
+		pa->expires = sqlite3_column_int64(s, 6);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/* store_pending_state - move a pending action on ("asked", "done", "expired", ...) */
+int
+store_pending_state(struct store *st, long long id, const char *state)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE pending SET state = ?2 WHERE id = ?1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
+	return st_step_done(s);
+}
+
+/* store_pending_in_state - ids of pending actions in a state (at most n) */
+int
+store_pending_in_state(struct store *st, const char *state, long long *ids, int n)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT id FROM pending WHERE state = ?1 ORDER BY id LIMIT ?2");
+	int k = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, n);
+	while (sqlite3_step(s) == SQLITE_ROW && k < n)
+		ids[k++] = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return k;
+}
+
+/* store_pending_vote - the moderator (by address) approves; returns the number of distinct approvals */
+int
+store_pending_vote(struct store *st, long long id, const char *list, const char *addr)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT OR IGNORE INTO pending_votes (pending_id, member_id) SELECT ?1, id "
+	    "FROM members WHERE list = ?2 AND addr_hash = ?3 AND (role <> 'member' OR "
+	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch')");
+	char num[32];
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 3, list, addr);
+	if (st_step_done(s) != STORE_OK)
+		return STORE_ERR;
+	snprintf(num, sizeof(num), "%lld", id);
+	return st_scalar(st, "SELECT count(*) FROM pending_votes WHERE pending_id = ?1", num, NULL, 0);
+}
+
+/* store_pending_voters - the addresses of those who approved (fn each) */
+int
+store_pending_voters(struct store *st, long long id, store_member_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT " MEMBER_COLS " FROM members WHERE id IN "
+	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) ORDER BY id");
+	struct member m;
+	int rc, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (st_member_row(st, s, &m) < 0)
+			break;
+		fn(&m, arg);
+		member_free(&m);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : STORE_ERR;
+}
+
+/* store_discipline_steps - how many steps of the ladder the address has taken on list (0 none) */
+int
+store_discipline_steps(struct store *st, const char *list, const char *addr)
+{
+	return (int)st_hashed_scalar(st, "SELECT coalesce(max(steps), 0) FROM discipline WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr, 0);
+}
+
+/* store_discipline_until - the end of the address's suspension from list (0 none) */
+long long
+store_discipline_until(struct store *st, const char *list, const char *addr)
+{
+	return st_hashed_scalar(st, "SELECT coalesce(max(until), 0) FROM discipline WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr, 0);
+}
+
+/* store_discipline_step - one more step for the address; suspended until `until` (0: not suspended) */
+int
+store_discipline_step(struct store *st, const char *list, const char *addr, long long until)
+{
+	return st_hashed(st, "INSERT INTO discipline (list, addr_hash, steps, until) VALUES (?1, ?2, 1, ?3) "
+	    "ON CONFLICT (list, addr_hash) DO UPDATE SET steps = steps + 1, until = max(until, ?3)", list, addr, until);
+}

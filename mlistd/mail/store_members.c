@@ -1,0 +1,467 @@
+/*
+ * store_members.c - list members: joining, leaving, settings, look-ups, the
+ * bounce score, each member's author key and encryption key.
+ *
+ * A member is found by the keyed hash of (list, lower-cased address); the
+ * address and the name themselves are sealed (see store.c).
+ */
+#include "config.h"
+#include "store_int.h"
+
+/* store_member_add - a new member; STORE_EXISTS if already there */
+int
+store_member_add(struct store *st, const char *list, const char *addr, const char *name)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO members (list, addr_hash, addr, name, created) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if (st_bind_sealed(st, s, 3, addr) < 0 || st_bind_sealed(st, s, 4, name) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_EXISTS;
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+/* store_member_rm - remove; STORE_NOTFOUND if not a member */
+int
+store_member_rm(struct store *st, const char *list, const char *addr)
+{
+	sqlite3_stmt *s = st_prep(st, "DELETE FROM members WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* onoff - parse on/off/true/false/yes/no/1/0 */
+static int
+onoff(const char *v)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1"))
+		return 1;
+	if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0"))
+		return 0;
+	return -1;
+}
+
+/* store_member_set - change one member setting (name, role, nomail, digest) */
+int
+store_member_set(struct store *st, const char *list, const char *addr, const char *key,
+    const char *value)
+{
+	static const struct { const char *key, *sql; } cols[] = {
+		{ "name", "UPDATE members SET name = ?3 WHERE list = ?1 AND addr_hash = ?2" },
+		{ "role", "UPDATE members SET role = ?3 WHERE list = ?1 AND addr_hash = ?2" },
+		{ "nomail", "UPDATE members SET nomail = ?3 WHERE list = ?1 AND addr_hash = ?2" },
+		{ "digest", "UPDATE members SET digest = ?3 WHERE list = ?1 AND addr_hash = ?2" },
+	};
+	sqlite3_stmt *s = NULL;
+	int i, rc, flag = 0;
+
+	for (i = 0; i < 4 && strcmp(cols[i].key, key); i++)
+		;
+	if (i == 4)
+		return STORE_BADVALUE;
+	if (i == 1 && strcmp(value, "member") && strcmp(value, "moderator") && strcmp(value, "owner"))
+		return STORE_BADVALUE;
+	if (i >= 2 && (flag = onoff(value)) < 0)
+		return STORE_BADVALUE;
+	if ((s = st_prep(st, cols[i].sql)) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if (i == 0)
+		rc = st_bind_sealed(st, s, 3, value);
+	else if (i == 1)
+		rc = sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
+	else
+		rc = sqlite3_bind_int(s, 3, flag) == SQLITE_OK ? 0 : -1;
+	if (rc < 0 || sqlite3_step(s) != SQLITE_DONE) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_finalize(s);
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* st_member_row - fill a member from a SELECT of MEMBER_COLS; -1: a field does not open */
+int
+st_member_row(struct store *st, sqlite3_stmt *s, struct member *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = sqlite3_column_int64(s, 0);
+	if (st_opened(st, s, 1, &m->addr) < 0 || m->addr == NULL ||
+	    st_opened(st, s, 2, &m->name) < 0 || st_opened(st, s, 8, &m->pseudonym) < 0) {
+		if (m->addr == NULL)
+			st_fail(st, "a member's sealed address does not open");
+		member_free(m);
+		return -1;
+	}
+	snprintf(m->role, sizeof(m->role), "%s", (const char *)sqlite3_column_text(s, 3));
+	m->nomail = sqlite3_column_int(s, 4);
+	m->digest = sqlite3_column_int(s, 5);
+	m->bounce_score = sqlite3_column_int(s, 6);
+	m->created = sqlite3_column_int64(s, 7);
+	snprintf(m->handle, sizeof(m->handle), "%s", sqlite3_column_type(s, 9) == SQLITE_NULL ? "" :
+	    (const char *)sqlite3_column_text(s, 9));
+	m->identity = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 :
+	    config_identity_parse((const char *)sqlite3_column_text(s, 10));
+	return 0;
+}
+
+/* member_free - release the strings of a member */
+void
+member_free(struct member *m)
+{
+	free(m->addr);
+	free(m->name);
+	free(m->pseudonym);
+	m->addr = m->name = m->pseudonym = NULL;
+}
+
+/* store_member_find - look a member up by address */
+int
+store_member_find(struct store *st, const char *list, const char *addr, struct member *m)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT " MEMBER_COLS " FROM members WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && st_member_row(st, s, m) < 0)
+		rc = SQLITE_ERROR;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/* store_member_each - call fn for every member of a list, in joining order */
+int
+store_member_each(struct store *st, const char *list, store_member_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT " MEMBER_COLS " FROM members WHERE list = ?1 ORDER BY id");
+	struct member m;
+	int rc, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int stop;
+
+		if (st_member_row(st, s, &m) < 0)
+			break;
+		stop = fn(&m, arg);
+		member_free(&m);
+		n++;
+		if (stop) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : STORE_ERR;
+}
+
+/* store_member_count - how many members a list has */
+int
+store_member_count(struct store *st, const char *list)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT count(*) FROM members WHERE list = ?1");
+	int n = STORE_ERR;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* store_list_purge - forget a deleted list: members (their pending deliveries go with them), bans, counters */
+int
+store_list_purge(struct store *st, const char *list)
+{
+	static const char *const sql[] = {
+		"DELETE FROM members WHERE list = ?1", "DELETE FROM bans WHERE list = ?1",
+		"DELETE FROM post_counts WHERE list = ?1", "DELETE FROM msgids WHERE list = ?1",
+		"DELETE FROM archive WHERE list = ?1",
+	};
+	sqlite3_stmt *s;
+	int rc = STORE_OK;
+
+	if (store_begin(st) < 0)
+		return STORE_ERR;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == STORE_OK; i++) {
+		if ((s = st_prep(st, sql[i])) == NULL)
+			rc = STORE_ERR;
+		else {
+			sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+			rc = sqlite3_step(s) == SQLITE_DONE ? STORE_OK : STORE_ERR;
+			sqlite3_finalize(s);
+		}
+	}
+	if (rc != STORE_OK || store_commit(st) < 0) {
+		store_rollback(st);
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+/*
+ * store_member_bounce - a bounce for a member: the score decays to 0 after
+ * decay_days without bounces, counts at most once a day, and the caller
+ * learns the new score and whether a probe was already sent.
+ */
+int
+store_member_bounce(struct store *st, const char *list, const char *addr, long long now,
+    int decay_days, int *probe_sent)
+{
+	long long last = st_hashed_scalar(st, "SELECT last_bounce FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+
+	if (last < 0)
+		return STORE_ERR;	/* a score read as 0 would be reset, not counted */
+
+	if (now - last > (long long)decay_days * 86400)
+		st_hashed(st, "UPDATE members SET bounce_score = 0, probe_sent = 0 WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+	if (now - last >= 86400 || last == 0)
+		st_hashed(st, "UPDATE members SET bounce_score = bounce_score + 1, last_bounce = ?3 "
+		    "WHERE list = ?1 AND addr_hash = ?2", list, addr, now);
+	*probe_sent = (int)st_hashed_scalar(st, "SELECT probe_sent FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+	return (int)st_hashed_scalar(st, "SELECT bounce_score FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+}
+
+/* store_member_probe - note that a probe went out */
+int
+store_member_probe(struct store *st, const char *list, const char *addr)
+{
+	return st_hashed(st, "UPDATE members SET probe_sent = ?3 WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr, (long long)time(NULL));
+}
+
+/* store_member_disable - stop delivery to a bouncing member */
+int
+store_member_disable(struct store *st, const char *list, const char *addr)
+{
+	return st_hashed(st, "UPDATE members SET nomail = 1, bounce_disabled = 1 WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+}
+
+/* store_member_author_seed - the member's author key on this list, made on first use */
+int
+store_member_author_seed(struct store *st, const char *list, const char *addr, unsigned char *seed, size_t n)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	sqlite3_stmt *s = st_prep(st, "SELECT author_seed, own_key FROM members WHERE list = ?1 AND addr_hash = ?2");
+	struct buf b;
+	int rc;
+
+	if (!s || n != crypto_sign_SEEDBYTES)
+		return sqlite3_finalize(s), STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	}
+	buf_init(&b, 0);
+	if (sqlite3_column_int(s, 1)) {
+		/*
+		 * The member holds their own key (author_pk is theirs). Where the list must
+		 * sign for them anyway (a pseudonymous copy, rewritten), it uses a key derived
+		 * from the master key, the list and the member: stable, never stored, and
+		 * their registered key is left alone.
+		 */
+		char *t = NULL;
+
+		sqlite3_finalize(s);
+		if (asprintf(&t, "author-seed:%s", addr) < 0)
+			return STORE_ERR;
+		keys_addr_hash(st->keys, list, t, seed);
+		free(t);
+		return STORE_OK;
+	}
+	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		rc = keys_open(st->keys, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), &b) == 0 &&
+		    b.len == n ? STORE_OK : STORE_ERR;
+		if (rc == STORE_OK)
+			memcpy(seed, b.data, n);
+		sodium_memzero(b.data, b.cap);
+		buf_free(&b);
+		sqlite3_finalize(s);
+		return rc;
+	}
+	sqlite3_finalize(s);
+	randombytes_buf(seed, n);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(sk, sizeof(sk));
+	if (keys_seal(st->keys, seed, n, &b) < 0 ||
+	    (s = st_prep(st, "UPDATE members SET author_seed = ?3, author_pk = ?4 WHERE list = ?1 AND addr_hash = ?2")) == NULL) {
+		buf_free(&b);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 4, pk, sizeof(pk), SQLITE_TRANSIENT);
+	buf_free(&b);
+	return st_step_done(s);
+}
+
+/* store_member_set_key - a member's own public key (they sign; the server holds no secret), or none */
+int
+store_member_set_key(struct store *st, const char *list, const char *addr, const unsigned char *pk, size_t n)
+{
+	sqlite3_stmt *s = st_prep(st, pk ? "UPDATE members SET author_pk = ?3, author_seed = NULL, own_key = 1 "
+	    "WHERE list = ?1 AND addr_hash = ?2" :
+	    "UPDATE members SET author_pk = NULL, author_seed = NULL, own_key = 0 WHERE list = ?1 AND addr_hash = ?2");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if (pk)
+		sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
+	if (st_step_done(s) != STORE_OK)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* store_member_own_key - 1 if the member holds their own key (pk filled), 0 if not */
+int
+store_member_own_key(struct store *st, const char *list, const char *addr, unsigned char *pk, size_t n)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT author_pk FROM members WHERE list = ?1 AND addr_hash = ?2 AND own_key = 1");
+	int rc = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == (int)n) {
+		memcpy(pk, sqlite3_column_blob(s, 0), n);
+		rc = 1;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* store_member_by_key - the member of list who registered this key, or NULL */
+char *
+store_member_by_key(struct store *st, const char *list, const unsigned char *pk, size_t n)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND author_pk = ?2 AND own_key = 1");
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 2, pk, (int)n, SQLITE_TRANSIENT);
+	return st_one_opened(st, s);
+}
+
+/*
+ * store_member_set_enc_key - the member's X25519 key (NULL: none; copies go
+ * in clear) and its stated expiry (0: none). A new key is a new reminder.
+ */
+int
+store_member_set_enc_key(struct store *st, const char *list, const char *addr, const unsigned char *pk, size_t n,
+    long long expires)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE members SET enc_pk = ?3, enc_expires = ?4, enc_warned = 0 "
+	    "WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if (pk)
+		sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
+	if (pk && expires > 0)
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)expires);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/*
+ * store_enc_keys_due - members of list whose key expires before warn_until
+ * and who were not told yet, or whose key has expired (now): fn gets the
+ * address, the expiry, and whether it has passed. At most 100 a call.
+ */
+int
+store_enc_keys_due(struct store *st, const char *list, long long now, long long warn_until, store_enc_key_fn fn,
+    void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT id, addr, enc_expires FROM members WHERE enc_expires IS NOT NULL AND "
+	    "list = ?1 AND (enc_expires <= ?2 OR (enc_expires <= ?3 AND enc_warned = 0)) ORDER BY enc_expires LIMIT 100");
+	int rc, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)warn_until);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char *addr = st_column_opened(st, s, 1);
+		long long exp = sqlite3_column_int64(s, 2);
+
+		if (addr == NULL) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		fn(sqlite3_column_int64(s, 0), addr, exp, exp <= now, arg);
+		free(addr);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? n : STORE_ERR;
+}
+
+/* store_enc_key_done - the member was warned (expired 0), or their expired key is gone (expired 1) */
+int
+store_enc_key_done(struct store *st, long long member_id, int expired)
+{
+	sqlite3_stmt *s = st_prep(st, expired ? "UPDATE members SET enc_pk = NULL, enc_expires = NULL, enc_warned = 0 "
+	    "WHERE id = ?1" : "UPDATE members SET enc_warned = 1 WHERE id = ?1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)member_id);
+	return st_step_done(s);
+}
+
+/* store_member_addr_by_id - the address of member id on list (a new string), or NULL */
+char *
+store_member_addr_by_id(struct store *st, const char *list, long long id)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND id = ?2");
+
+	if (!s)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)id);
+	return st_one_opened(st, s);
+}

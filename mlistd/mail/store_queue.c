@@ -1,0 +1,286 @@
+/*
+ * store_queue.c - the distribution queue: processed incoming ids, one row
+ * per delivery (fan-out to members in one statement), their results, the
+ * notice limit and the per-day post counters.
+ */
+#include "store_int.h"
+
+/* store_processed - has this incoming queue id been handled already? */
+int
+store_processed(struct store *st, const char *qid)
+{
+	long long n = st_scalar(st, "SELECT count(*) FROM processed WHERE qid = ?1", qid, NULL, 0);
+
+	return n < 0 ? STORE_ERR : n > 0;
+}
+
+/* store_mark_processed - record what happened to an incoming message */
+int
+store_mark_processed(struct store *st, const char *qid, const char *list, const char *disposition)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT OR REPLACE INTO processed (qid, list, disposition, at) "
+	    "VALUES (?1, ?2, ?3, ?4)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, disposition, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+	return st_step_done(s);
+}
+
+/* store_delivery_add - one recipient of one rendered message */
+int
+store_delivery_add(struct store *st, const char *qid, const char *list, const char *rcpt,
+    const char *env_from, const char *token, long long now, long long expires)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO deliveries (qid, list, rcpt, rcpt_hash, env_from, token, "
+	    "next_try, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	if (st_bind_sealed(st, s, 3, rcpt) < 0) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	st_bind_hash(st, s, 4, list, rcpt);
+	sqlite3_bind_text(s, 5, env_from, -1, SQLITE_TRANSIENT);
+	if (token)
+		sqlite3_bind_text(s, 6, token, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)expires);
+	return st_step_done(s);
+}
+
+/*
+ * store_fanout - one delivery per member of a list (every member who gets
+ * mail, or only owners and moderators), in one statement: rows point at the
+ * member, so no address is decrypted or sealed again. With VERP each row
+ * gets a random token and the envelope sender prefix TOKEN suffix.
+ */
+int
+store_fanout(struct store *st, const char *qid, const char *list, int who, const char *env_from,
+    const char *verp_prefix, const char *verp_suffix, long long now, long long expires)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO deliveries (qid, list, member_id, rcpt_hash, env_from, token, "
+	    "next_try, expires) SELECT ?1, list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE "
+	    "lower(hex(randomblob(16))) END, ?5, ?6 FROM members WHERE list = ?2 AND (CASE ?7 "
+	    "WHEN 1 THEN role <> 'member' "
+	    "WHEN 2 THEN nomail = 0 AND digest = 0 AND enc_pk IS NOT NULL "
+	    "WHEN 3 THEN nomail = 0 AND digest = 0 AND enc_pk IS NULL "
+	    "WHEN 4 THEN nomail = 0 AND digest = 1 "
+	    "ELSE nomail = 0 AND digest = 0 END) ORDER BY id");
+	int roles_only = who;
+	int n;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, verp_prefix ? "" : env_from, -1, SQLITE_TRANSIENT);
+	if (verp_prefix)
+		sqlite3_bind_text(s, 4, verp_prefix, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)expires);
+	sqlite3_bind_int(s, 7, roles_only);
+	if (st_step_done(s) != STORE_OK)
+		return STORE_ERR;
+	n = sqlite3_changes(st->db);
+	if (verp_prefix) {
+		if ((s = st_prep(st, "UPDATE deliveries SET env_from = ?2 || token || ?3 WHERE qid = ?1 AND "
+		    "env_from = ''")) == NULL)
+			return STORE_ERR;
+		sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, verp_prefix, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, verp_suffix, -1, SQLITE_TRANSIENT);
+		if (st_step_done(s) != STORE_OK)
+			return STORE_ERR;
+	}
+	return n;
+}
+
+/* store_deliveries_due - pending deliveries whose time has come, grouped by message */
+int
+store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT d.id, d.qid, d.list, coalesce(d.rcpt, m.addr), d.env_from, d.attempts, "
+	    "d.expires, m.enc_pk, d.member_id FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
+	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, m.enc_pk IS NOT NULL, d.id LIMIT ?2");
+	struct delivery d;
+	int rc, n = 0, bad = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	sqlite3_bind_int(s, 2, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&d, 0, sizeof(d));
+		d.id = sqlite3_column_int64(s, 0);
+		snprintf(d.qid, sizeof(d.qid), "%s", (const char *)sqlite3_column_text(s, 1));
+		snprintf(d.list, sizeof(d.list), "%s", (const char *)sqlite3_column_text(s, 2));
+		if (st_opened(st, s, 3, &d.rcpt) < 0 || d.rcpt == NULL) {
+			/* the others still go; the caller logs why this one waits */
+			if (d.rcpt == NULL && !st->failed)
+				st_fail(st, "a delivery has no recipient");
+			bad = 1;
+			continue;
+		}
+		snprintf(d.env_from, sizeof(d.env_from), "%s", (const char *)sqlite3_column_text(s, 4));
+		d.attempts = sqlite3_column_int(s, 5);
+		d.expires = sqlite3_column_int64(s, 6);
+		d.member_id = sqlite3_column_int64(s, 8);	/* NULL reads as 0 */
+		if (sqlite3_column_bytes(s, 7) == (int)sizeof(d.seal_pk)) {
+			memcpy(d.seal_pk, sqlite3_column_blob(s, 7), sizeof(d.seal_pk));
+			d.sealed = 1;
+		}
+		fn(&d, arg);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE && !bad ? n : STORE_ERR;
+}
+
+/* store_delivery_result - record the outcome of one attempt */
+int
+store_delivery_result(struct store *st, long long id, int state, long long next_try, const char *err)
+{
+	sqlite3_stmt *s = st->result;
+	int rc;
+
+	if (!s && (s = st->result = st_prep(st, "UPDATE deliveries SET state = ?2, attempts = attempts + 1, "
+	    "next_try = ?3, last_error = ?4, done_at = CASE WHEN ?2 = 0 THEN NULL ELSE ?5 END WHERE id = ?1")) == NULL)
+		return STORE_ERR;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, state);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)next_try);
+	if (err)
+		sqlite3_bind_text(s, 4, err, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+/* store_pending_for - deliveries of a message still to be made */
+int
+store_pending_for(struct store *st, const char *qid)
+{
+	return (int)st_scalar(st, "SELECT count(*) FROM deliveries WHERE qid = ?1 AND state = 0", qid, NULL, 0);
+}
+
+/* store_pending_count - all deliveries still to be made */
+int
+store_pending_count(struct store *st)
+{
+	return (int)st_scalar(st, "SELECT count(*) FROM deliveries WHERE state = 0", NULL, NULL, 0);
+}
+
+/* store_failed_count - deliveries that failed for good */
+int
+store_failed_count(struct store *st)
+{
+	return (int)st_scalar(st, "SELECT count(*) FROM deliveries WHERE state = 2", NULL, NULL, 0);
+}
+
+/* store_next_due - when the next pending delivery is due (STORE_NOTFOUND: none) */
+long long
+store_next_due(struct store *st)
+{
+	return st_scalar(st, "SELECT min(next_try) FROM deliveries WHERE state = 0", NULL, NULL,
+	    STORE_NOTFOUND);
+}
+
+/* store_last_errors - the most recent delivery errors, for status */
+int
+store_last_errors(struct store *st, int n, struct buf *out)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT qid, list, last_error, state FROM deliveries "
+	    "WHERE last_error IS NOT NULL ORDER BY coalesce(done_at, next_try) DESC LIMIT ?1");
+	int k = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int(s, 1, n);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		buf_printf(out, "%s %s %s: %s\n", (const char *)sqlite3_column_text(s, 0),
+		    (const char *)sqlite3_column_text(s, 1), sqlite3_column_int(s, 3) == 2 ? "failed" : "deferred",
+		    (const char *)sqlite3_column_text(s, 2));
+		k++;
+	}
+	sqlite3_finalize(s);
+	return k;
+}
+
+/* store_purge_done - forget finished deliveries older than `before` */
+int
+store_purge_done(struct store *st, long long before)
+{
+	sqlite3_stmt *s = st_prep(st, "DELETE FROM deliveries WHERE state <> 0 AND done_at < ?1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)before);
+	return st_step_done(s);
+}
+
+/* store_delivery_by_token - the list and recipient a VERP token was sent to */
+int
+store_delivery_by_token(struct store *st, const char *token, char *list, size_t listlen, char **rcpt)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT d.list, coalesce(d.rcpt, m.addr) FROM deliveries d "
+	    "LEFT JOIN members m ON m.id = d.member_id WHERE d.token = ?1 LIMIT 1");
+	int rc;
+
+	*rcpt = NULL;
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, token, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(list, listlen, "%s", (const char *)sqlite3_column_text(s, 0));
+		if ((*rcpt = st_column_opened(st, s, 1)) == NULL)
+			rc = SQLITE_ERROR;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/* store_notice_allowed - at most one notice per address per interval; records this one */
+int
+store_notice_allowed(struct store *st, const char *addr, long long now, int interval)
+{
+	long long last = st_hashed_scalar(st, "SELECT last FROM notices WHERE addr_hash = ?2",
+	    "", addr, 0);
+
+	if (last < 0)
+		return STORE_ERR;
+	if (last > 0 && now - last < interval)
+		return 0;
+	if (st_hashed(st, "INSERT OR REPLACE INTO notices (addr_hash, last) VALUES (?2, ?3)",
+	    "", addr, now) != STORE_OK)
+		return STORE_ERR;
+	return 1;
+}
+
+/* store_post_total - every post counted for addr on list, any day */
+int
+store_post_total(struct store *st, const char *list, const char *addr)
+{
+	return (int)st_hashed_scalar(st, "SELECT coalesce(sum(n), 0) FROM post_counts WHERE list = ?1 "
+	    "AND addr_hash = ?2 AND day >= ?3", list, addr, 0);
+}
+
+/* store_post_count - posts by addr to list on day (days since the epoch), after adding `add` */
+int
+store_post_count(struct store *st, const char *list, const char *addr, long long day, int add)
+{
+	if (add && st_hashed(st, "INSERT INTO post_counts (list, addr_hash, day, n) VALUES (?1, ?2, ?3, 1) "
+	    "ON CONFLICT (list, addr_hash, day) DO UPDATE SET n = n + 1", list, addr, day) != STORE_OK)
+		return STORE_ERR;
+	return (int)st_hashed_scalar(st, "SELECT coalesce(sum(n), 0) FROM post_counts WHERE list = ?1 "
+	    "AND addr_hash = ?2 AND day = ?3", list, addr, day);
+}
