@@ -223,8 +223,12 @@ accept_one(struct smtp_server *srv, int l)
 		close(fd);
 		return;
 	}
-	if (client_connections(srv, peer) >= srv->cur->cfg->max_client_connections) {
-		/* one client cannot take every slot (Postfix's smtpd_client_connection_count_limit) */
+	/*
+	 * One client cannot take every slot (Postfix's smtpd_client_connection_count_limit).
+	 * LMTP listeners are exempt: there the only client is the MTA in front, on loopback.
+	 */
+	if (srv->llmtp[l] != PROTO_LMTP &&
+	    client_connections(srv, peer) >= srv->cur->cfg->max_client_connections) {
 		log_info("NOQUEUE smtpd: client=%s reason=too-many-connections-from-client result=tempfail", peer);
 		(void)!write(fd, busy_client, sizeof(busy_client) - 1);
 		close(fd);

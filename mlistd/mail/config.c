@@ -81,7 +81,7 @@ static const struct cfg_rule instance_rules[] = {
 	{ "limits.max_message_size", T_INT64, C(max_message_size), "", 10485760, 1024, 1LL << 30, NULL },
 	/* at most what one spool envelope holds (ENV_MAX, 1 MiB, at ADDR_MAX octets each) */
 	{ "limits.max_recipients", T_INT, C(max_recipients), "", 100, 1, 3000, NULL },
-	{ "limits.max_connections_per_client", T_INT, C(max_client_connections), "", 20, 1, 100000, NULL },
+	{ "limits.max_connections_per_client", T_INT, C(max_client_connections), "", 50, 1, 100000, NULL },
 	{ "limits.max_idle_commands", T_INT, C(max_idle_commands), "", 100, 1, 100000, NULL },
 	{ "limits.session_timeout", T_INT, C(session_timeout), "", 3600, 2, 86400, NULL },
 	{ "limits.data_deadline", T_INT, C(data_deadline), "", 1800, 2, 86400, NULL },
