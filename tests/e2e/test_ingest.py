@@ -262,8 +262,9 @@ def test_broken_config_names_file_and_line(tmp_path):
     assert r.returncode == 1
     assert f"{conf}:2: listen.[0].port: out of range" in r.stderr
     assert f"{conf}:5: limits.max_conections: unknown setting" in r.stderr
+    templates = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf", "templates")
     conf.write_text('hostname = "x.example";\nlisten = ( { port = 2525; } );\nstate_dir = "s";\n'
-                    'relay = { host = "h"; };\n')
+                    f'templates_dir = "{templates}";\nrelay = {{ host = "h"; }};\n')
     r = subprocess.run([MLISTD, "-t", "-c", str(conf)], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout == "configuration OK\n"
     conf.write_text('hostname = "x.example";\nlisten = ( { port = ; } );\n')
