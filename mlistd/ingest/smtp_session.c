@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "mail/addr.h"
+#include "mail/header.h"
 #include "ingest/smtp_session.h"
 #include "util/log.h"
 
@@ -420,7 +421,7 @@ static void
 end_of_data(struct smtp_session *s)
 {
 	flush_data(s);
-	if (s->in.too_big || s->in.long_line)
+	if (s->in.too_big || s->in.long_line || s->in.too_many_fields)
 		finish_data(s, PERMFAIL);
 	else if (s->group_commit)
 		s->state = SS_COMMIT;	/* the reply waits for the group's flush */
@@ -471,6 +472,9 @@ finish_data(struct smtp_session *s, enum result r)
 	else if (s->in.long_line)
 		snprintf(text, sizeof(text), "550 5.6.0 Message has a line longer than 998 characters; "
 		    "wrap long lines or use quoted-printable");
+	else if (s->in.too_many_fields)
+		snprintf(text, sizeof(text), "554 5.6.0 Message has more than %d header fields; "
+		    "the list accepts none so long", HDR_MAX_FIELDS);
 	else if (r == OK) {
 		snprintf(text, sizeof(text), "250 2.0.0 Ok: queued as %s", s->w.id);
 		s->committed++;
@@ -482,6 +486,7 @@ finish_data(struct smtp_session *s, enum result r)
 	log_info("%s smtpd: client=%s nrcpt=%d size=%zu result=%s%s",
 	    r == OK ? s->w.id : "NOQUEUE", s->peer, s->env.nrcpts, s->in.size, result_name(r),
 	    s->in.too_big ? " reason=too-big" : s->in.long_line ? " reason=long-line" :
+	    s->in.too_many_fields ? " reason=too-many-header-fields" :
 	    r == TEMPFAIL ? " reason=spool-failure" : "");
 	/* LMTP: one reply for every RCPT that was accepted, duplicates included (RFC 2033 4.2) */
 	for (i = 0; i < (s->lmtp ? s->accepted : 1); i++)

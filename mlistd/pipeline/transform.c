@@ -637,6 +637,11 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 		buf_init(&out->part[i], (size_t)in->len * 4 + 65536);
 	if (hdr_parse(in->msg, in->len, &h) < 0)
 		return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
+	if (h.truncated) {
+		/* never a copy of part of a header: what is past the limit would go out unfiltered */
+		snprintf(out->reason, sizeof(out->reason), "it has more than %d header fields", HDR_MAX_FIELDS);
+		goto done;
+	}
 	if (transform_screen(in->msg, in->len, out->reason, sizeof(out->reason)) < 0)
 		goto done;
 	if (mailmime_parse(in->msg, in->len, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {

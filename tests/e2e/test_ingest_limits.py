@@ -161,3 +161,27 @@ def test_data_trickle_cut_off_at_deadline(make_instance, sink):
     assert b"421 4.4.2 The message took too long to arrive" in got
     assert inst.wait_log("reason=data-deadline")
     assert sink.wait_for(1, timeout=1) == []
+
+
+def test_over_the_header_limit_refused_at_data(make_instance, sink):
+    """Past 1,000 fields a message is refused whole: it used to be cut, and the fields past the
+    limit rode through unfiltered (a phishing List-Unsubscribe) and outside the DKIM signature."""
+    inst = make_instance()
+    fields = b"".join(b"X-Filler-%d: x\r\n" % i for i in range(1000))
+    msg = (b"From: alice@example.org\r\nSubject: many fields\r\n" + fields +
+           b"List-Unsubscribe: <https://phish.example/>\r\n\r\nbody\r\n")
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.ehlo("x")
+        s.mail("alice@example.org")
+        s.rcpt("demo@lists.example")
+        code, reply = s.data(msg)
+        assert code == 554 and reply.startswith(b"5.6.0 Message has more than 1000 header fields"), reply
+        # a message at the limit still goes through
+        s.mail("alice@example.org")
+        s.rcpt("demo@lists.example")
+        code, reply = s.data(b"From: alice@example.org\r\nSubject: ok\r\n" +
+                             b"".join(b"X-Filler-%d: x\r\n" % i for i in range(990)) + b"\r\nbody\r\n")
+        assert code == 250, reply
+    assert inst.wait_log("reason=too-many-header-fields")
+    copies = sink.wait_for(3)
+    assert len(copies) == 3 and all(b"phish.example" not in m for _, m in copies)
