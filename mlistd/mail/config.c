@@ -573,7 +573,9 @@ name_cmp(const void *a, const void *b)
 static int
 reserved_clash(const char *a, const char *b)
 {
-	static const char *const sfx[] = { "-request", "-owner", "-bounces", "-confirm", NULL };
+	/* every suffix listaddr_parse serves (mail/addr.c) */
+	static const char *const sfx[] = { "-request", "-owner", "-bounces", "-confirm", "-unsubscribe",
+	    NULL };
 	size_t n = strlen(b);
 
 	for (int i = 0; sfx[i]; i++)
