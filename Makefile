@@ -120,7 +120,7 @@ endif
 
 # unit tests: one Check binary per module; the spool fault test wraps syscalls
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
-WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=close,--wrap=syncfs
+WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=renameat2,--wrap=close,--wrap=syncfs
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"

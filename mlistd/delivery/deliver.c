@@ -449,7 +449,7 @@ deliver_maildir(const char *dir, const char *rcpt, const unsigned char *msg, siz
 		return -1;
 	}
 	buf_init(&e, 512);
-	if (fs_sync_rename(tmp, dst, &e) < 0) {
+	if (fs_sync_rename_new(tmp, dst, &e) < 0) {
 		snprintf(err, errlen, "%s", buf_cstr(&e));
 		buf_free(&e);
 		unlink(tmp);

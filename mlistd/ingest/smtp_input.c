@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ingest/smtp_input.h"
+#include "mail/header.h"
 
 enum {
 	ST_TEXT,	/* inside a line */
@@ -49,8 +50,28 @@ smtp_in_start_data(struct smtp_in *in, struct buf *out, size_t max_size)
 	in->data = out;
 	in->max_size = max_size;
 	in->size = 0;
-	in->too_big = in->long_line = 0;
+	in->too_big = in->long_line = in->too_many_fields = 0;
 	in->linelen = 0;
+	in->in_header = 1;
+	in->fields = 0;
+}
+
+/*
+ * header_line - the first byte of a DATA line: while in the header section,
+ * count the fields (a line that does not continue the one before starts
+ * one); the empty line ends the section. Past HDR_MAX_FIELDS the message is
+ * refused whole: a parser that keeps the first 1,000 fields would let the
+ * rest ride through unfiltered and unsigned.
+ */
+static void
+header_line(struct smtp_in *in, unsigned char c)
+{
+	if (!in->in_header)
+		return;
+	if (c == '\r')
+		in->in_header = 0;
+	else if (c != ' ' && c != '\t' && ++in->fields > HDR_MAX_FIELDS)
+		in->too_many_fields = 1;
 }
 
 /* data_put - keep a DATA byte unless the message is already too big */
@@ -71,6 +92,7 @@ feed_data(struct smtp_in *in, unsigned char c)
 {
 	switch (in->state) {
 	case ST_BOL:
+		header_line(in, c);
 		if (c == '.') {
 			in->state = ST_DOT;
 			return IN_MORE;

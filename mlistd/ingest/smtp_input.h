@@ -28,6 +28,9 @@ struct smtp_in {
 	size_t		 size;		/* DATA bytes seen */
 	int		 too_big;
 	int		 long_line;	/* a DATA line was over SMTP_LINE_MAX */
+	int		 in_header;	/* DATA: still in the header section */
+	int		 fields;	/* header fields so far */
+	int		 too_many_fields;	/* more than HDR_MAX_FIELDS */
 };
 
 void	smtp_in_init(struct smtp_in *);

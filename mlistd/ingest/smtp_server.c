@@ -49,6 +49,7 @@ struct conn {
 	int		 handshaking;
 	int		 listener;
 	time_t		 record_start;	/* when the line now arriving began (0: none pending) */
+	time_t		 born;		/* accepted at (the session deadline) */
 	int		 dead;		/* found finished in this loop's read pass */
 };
 
@@ -184,6 +185,17 @@ conn_close(struct smtp_server *srv, int i)
 	srv->conns[i] = srv->conns[--srv->nconns];
 }
 
+/* client_connections - sessions open now from this peer address (linear: max_connections bounds it) */
+static int
+client_connections(const struct smtp_server *srv, const char *peer)
+{
+	int n = 0;
+
+	for (int i = 0; i < srv->nconns; i++)
+		n += strcmp(srv->conns[i]->s.peer, peer) == 0;
+	return n;
+}
+
 /* accept_one - a new client on listener l */
 static void
 accept_one(struct smtp_server *srv, int l)
@@ -194,6 +206,7 @@ accept_one(struct smtp_server *srv, int l)
 	struct conn *c;
 	int fd, on = 1;
 	static const char busy[] = "421 4.7.0 Too many connections; try again later\r\n";
+	static const char busy_client[] = "421 4.7.0 Too many connections from your address; try again later\r\n";
 
 	if ((fd = accept4(srv->lfd[l], (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
@@ -207,6 +220,17 @@ accept_one(struct smtp_server *srv, int l)
 	if (srv->nconns >= srv->cur->cfg->max_connections) {
 		log_info("NOQUEUE smtpd: client=%s reason=too-many-connections result=tempfail", peer);
 		(void)!write(fd, busy, sizeof(busy) - 1);
+		close(fd);
+		return;
+	}
+	/*
+	 * One client cannot take every slot (Postfix's smtpd_client_connection_count_limit).
+	 * LMTP listeners are exempt: there the only client is the MTA in front, on loopback.
+	 */
+	if (srv->llmtp[l] != PROTO_LMTP &&
+	    client_connections(srv, peer) >= srv->cur->cfg->max_client_connections) {
+		log_info("NOQUEUE smtpd: client=%s reason=too-many-connections-from-client result=tempfail", peer);
+		(void)!write(fd, busy_client, sizeof(busy_client) - 1);
 		close(fd);
 		return;
 	}
@@ -227,7 +251,7 @@ accept_one(struct smtp_server *srv, int l)
 		return;
 	}
 	c->fd = fd;
-	c->last = time(NULL);
+	c->last = c->born = time(NULL);
 	c->ref = srv->cur;
 	c->ref->refs++;
 	smtp_session_init(&c->s, c->ref->cfg, srv->spool, srv->llmtp[l], peer);
@@ -314,6 +338,10 @@ check_timeouts(struct conn *c, time_t now)
 	 */
 	if (!c->s.close_after && (now - c->last > limit || (c->record_start && now - c->record_start > limit)))
 		(c->s.lmtp == PROTO_HTTP ? http_timeout : smtp_session_timeout)(&c->s);
+	/* and deadlines no trickle can stretch: the whole DATA, the whole session */
+	else if (!c->s.close_after && c->s.lmtp != PROTO_HTTP && ((c->s.state == SS_DATA &&
+	    now - c->s.data_start > cfg->data_deadline) || now - c->born > cfg->session_timeout))
+		smtp_session_deadline(&c->s, c->s.state == SS_DATA ? "data" : "session");
 }
 
 /*
@@ -352,7 +380,7 @@ smtp_server_run(struct smtp_server *srv)
 {
 	struct pollfd *pfd = NULL;
 	struct smtp_session **commit = NULL;
-	int i, n, np, cap = 0, ncommit, commitcap = 0;
+	int i, n, np, cap = 0, ncommit, commitcap = 0, busy = 0;
 	time_t now;
 
 	for (;;) {
@@ -395,14 +423,23 @@ smtp_server_run(struct smtp_server *srv)
 			if (c->handshaking)
 				pfd[np].events = tls_wants_write(c->tls) ? POLLOUT : POLLIN;
 			else {
-				if (!c->s.close_after && c->s.out.len < OUT_HIGH_WATER)
+				/*
+				 * A session waiting for its commit is not read (as Postfix and
+				 * OpenSMTPD do): a client pipelining behind DATA waits in its
+				 * socket buffer, not in our memory. It is committed in the next
+				 * turn, so that turn must not sleep.
+				 */
+				if (!c->s.close_after && c->s.out.len < OUT_HIGH_WATER && c->s.state != SS_COMMIT)
 					pfd[np].events |= POLLIN;
 				if (c->s.out.len)
 					pfd[np].events |= POLLOUT;
+				if (c->s.state == SS_COMMIT)
+					busy = 1;
 			}
 			np++;
 		}
-		n = poll(pfd, (nfds_t)np, 1000);
+		n = poll(pfd, (nfds_t)np, busy ? 0 : 1000);
+		busy = 0;
 		if (n < 0 && errno != EINTR) {
 			log_err("NOQUEUE smtpd: poll: %s", strerror(errno));
 			break;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "mail/addr.h"
+#include "mail/header.h"
 #include "ingest/smtp_session.h"
 #include "util/log.h"
 
@@ -87,6 +88,7 @@ transaction_reset(struct smtp_session *s)
 		spool_abort(&s->w);
 	s->writing = 0;
 	envelope_free(&s->env);
+	s->accepted = 0;
 	buf_reset(&s->data);
 	if (s->state > SS_HELO && s->state != SS_CLOSED)
 		s->state = SS_HELO;
@@ -267,6 +269,23 @@ cmd_mail(struct smtp_session *s, char *args)
 	reply(s, "250 2.1.0 Ok");
 }
 
+/*
+ * rcpt_seen - is la already a recipient of this transaction, as the list
+ * sees it (same list, same kind of address, same token; case does not
+ * matter)? At most max_recipients comparisons.
+ */
+static int
+rcpt_seen(const struct smtp_session *s, const struct listaddr *la)
+{
+	struct listaddr o;
+
+	for (int i = 0; i < s->env.nrcpts; i++)
+		if (listaddr_parse(s->cfg, s->env.rcpts[i], &o) == 0 && o.list == la->list &&
+		    o.kind == la->kind && strcasecmp(o.token, la->token) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 cmd_rcpt(struct smtp_session *s, char *args)
 {
@@ -288,10 +307,18 @@ cmd_rcpt(struct smtp_session *s, char *args)
 		    s->peer);
 		return bad_command(s);
 	}
+	if (rcpt_seen(s, &la)) {
+		/* the same list address again (in any case): one message, one copy per member */
+		s->accepted++;
+		s->state = SS_RCPT;
+		reply(s, "250 2.1.5 Ok (already a recipient of this message)");
+		return;
+	}
 	if (envelope_add_rcpt(&s->env, addr) < 0) {
 		reply(s, "451 4.3.0 Out of memory; try again later");
 		return;
 	}
+	s->accepted++;
 	s->state = SS_RCPT;
 	reply(s, "250 2.1.5 Ok");
 }
@@ -309,15 +336,33 @@ cmd_data(struct smtp_session *s, char *args)
 	}
 	s->writing = 1;
 	s->state = SS_DATA;
+	s->data_start = (long long)time(NULL);
 	buf_reset(&s->data);
 	smtp_in_start_data(&s->in, &s->data, (size_t)s->cfg->max_message_size);
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+/*
+ * idle_command - NOOP, RSET, VRFY and HELP move no mail: a client may send
+ * max_idle_commands of them, then it is cut off (each one resets the idle
+ * timer, so without a cap a session could stay open forever)
+ */
+static int
+idle_command(struct smtp_session *s)
+{
+	if (++s->idle_cmds <= s->cfg->max_idle_commands)
+		return 0;
+	log_info("NOQUEUE smtpd: client=%s reason=too-many-idle-commands result=tempfail", s->peer);
+	close_with(s, "421 4.7.0 Too many commands that move no mail; closing connection");
+	return -1;
 }
 
 static void
 cmd_rset(struct smtp_session *s, char *args)
 {
 	(void)args;
+	if (idle_command(s) < 0)
+		return;
 	transaction_reset(s);
 	reply(s, "250 2.0.0 Ok");
 }
@@ -326,6 +371,8 @@ static void
 cmd_noop(struct smtp_session *s, char *args)
 {
 	(void)args;
+	if (idle_command(s) < 0)
+		return;
 	reply(s, "250 2.0.0 Ok");
 }
 
@@ -340,6 +387,8 @@ static void
 cmd_vrfy(struct smtp_session *s, char *args)
 {
 	(void)args;
+	if (idle_command(s) < 0)
+		return;
 	/* never confirm or deny a member or a list: that would leak the roster */
 	reply(s, "252 2.5.2 Cannot VRFY; send mail and it will be delivered if the address is served");
 }
@@ -348,6 +397,8 @@ static void
 cmd_help(struct smtp_session *s, char *args)
 {
 	(void)args;
+	if (idle_command(s) < 0)
+		return;
 	reply(s, "214-2.0.0 This is mlistd, a mailing-list server for %s.", s->cfg->hostname);
 	reply(s, "214-2.0.0 Commands: %s MAIL RCPT DATA RSET NOOP VRFY HELP QUIT",
 	    s->lmtp ? "LHLO" : "EHLO HELO");
@@ -370,7 +421,7 @@ static void
 end_of_data(struct smtp_session *s)
 {
 	flush_data(s);
-	if (s->in.too_big || s->in.long_line)
+	if (s->in.too_big || s->in.long_line || s->in.too_many_fields)
 		finish_data(s, PERMFAIL);
 	else if (s->group_commit)
 		s->state = SS_COMMIT;	/* the reply waits for the group's flush */
@@ -421,6 +472,9 @@ finish_data(struct smtp_session *s, enum result r)
 	else if (s->in.long_line)
 		snprintf(text, sizeof(text), "550 5.6.0 Message has a line longer than 998 characters; "
 		    "wrap long lines or use quoted-printable");
+	else if (s->in.too_many_fields)
+		snprintf(text, sizeof(text), "554 5.6.0 Message has more than %d header fields; "
+		    "the list accepts none so long", HDR_MAX_FIELDS);
 	else if (r == OK) {
 		snprintf(text, sizeof(text), "250 2.0.0 Ok: queued as %s", s->w.id);
 		s->committed++;
@@ -432,8 +486,10 @@ finish_data(struct smtp_session *s, enum result r)
 	log_info("%s smtpd: client=%s nrcpt=%d size=%zu result=%s%s",
 	    r == OK ? s->w.id : "NOQUEUE", s->peer, s->env.nrcpts, s->in.size, result_name(r),
 	    s->in.too_big ? " reason=too-big" : s->in.long_line ? " reason=long-line" :
+	    s->in.too_many_fields ? " reason=too-many-header-fields" :
 	    r == TEMPFAIL ? " reason=spool-failure" : "");
-	for (i = 0; i < (s->lmtp ? s->env.nrcpts : 1); i++)
+	/* LMTP: one reply for every RCPT that was accepted, duplicates included (RFC 2033 4.2) */
+	for (i = 0; i < (s->lmtp ? s->accepted : 1); i++)
 		reply(s, "%s", text);
 	s->state = SS_HELO;
 	transaction_reset(s);
@@ -520,6 +576,15 @@ smtp_session_timeout(struct smtp_session *s)
 	log_info("NOQUEUE smtpd: client=%s reason=timeout state=%s result=tempfail", s->peer,
 	    s->state == SS_DATA ? "data" : "command");
 	close_with(s, "421 4.4.2 Timeout exceeded; closing connection");
+}
+
+/* smtp_session_deadline - the DATA or the whole session took longer than its limit */
+void
+smtp_session_deadline(struct smtp_session *s, const char *what)
+{
+	log_info("NOQUEUE smtpd: client=%s reason=%s-deadline result=tempfail", s->peer, what);
+	close_with(s, *what == 'd' ? "421 4.4.2 The message took too long to arrive; closing connection" :
+	    "421 4.4.2 Session too long; closing connection");
 }
 
 /* smtp_session_shutdown - the daemon is stopping */

@@ -23,6 +23,9 @@ struct smtp_session {
 	int		 errors;	/* bad commands so far */
 	int		 close_after;	/* close once out is flushed */
 	int		 committed;	/* messages accepted (for the caller) */
+	int		 accepted;	/* RCPTs answered 250 in this transaction (duplicates too) */
+	int		 idle_cmds;	/* NOOP, RSET, VRFY, HELP so far */
+	long long	 data_start;	/* when DATA began (the DATA deadline) */
 	int		 tls_offer;	/* the listener can do STARTTLS (set by the caller) */
 	int		 require_tls;	/* ... and insists on it before MAIL */
 	int		 tls_active;	/* the dialogue now runs inside TLS */
@@ -39,6 +42,7 @@ void	smtp_session_free(struct smtp_session *);
 void	smtp_session_input(struct smtp_session *, const unsigned char *, size_t);
 void	smtp_session_timeout(struct smtp_session *);
 void	smtp_session_shutdown(struct smtp_session *);
+void	smtp_session_deadline(struct smtp_session *, const char *what);
 void	smtp_session_tls_started(struct smtp_session *);
 void	smtp_session_commit_group(struct smtp_session **, int n);
 

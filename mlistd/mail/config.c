@@ -79,7 +79,12 @@ static const struct cfg_rule instance_rules[] = {
 	{ "relay.tls_name",	T_STR,	C(relay_tls_name), "", 0, 0, 0, NULL },
 	{ "limits",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "limits.max_message_size", T_INT64, C(max_message_size), "", 10485760, 1024, 1LL << 30, NULL },
-	{ "limits.max_recipients", T_INT, C(max_recipients), "", 100, 1, 10000, NULL },
+	/* at most what one spool envelope holds (ENV_MAX, 1 MiB, at ADDR_MAX octets each) */
+	{ "limits.max_recipients", T_INT, C(max_recipients), "", 100, 1, 3000, NULL },
+	{ "limits.max_connections_per_client", T_INT, C(max_client_connections), "", 50, 1, 100000, NULL },
+	{ "limits.max_idle_commands", T_INT, C(max_idle_commands), "", 100, 1, 100000, NULL },
+	{ "limits.session_timeout", T_INT, C(session_timeout), "", 3600, 2, 86400, NULL },
+	{ "limits.data_deadline", T_INT, C(data_deadline), "", 1800, 2, 86400, NULL },
 	{ "limits.max_connections", T_INT, C(max_connections), "", 1000, 1, 100000, NULL },
 	{ "limits.command_timeout", T_INT, C(command_timeout), "", 300, 1, 3600, NULL },
 	{ "limits.data_timeout", T_INT, C(data_timeout), "", 600, 1, 7200, NULL },
@@ -568,7 +573,9 @@ name_cmp(const void *a, const void *b)
 static int
 reserved_clash(const char *a, const char *b)
 {
-	static const char *const sfx[] = { "-request", "-owner", "-bounces", "-confirm", NULL };
+	/* every suffix listaddr_parse serves (mail/addr.c) */
+	static const char *const sfx[] = { "-request", "-owner", "-bounces", "-confirm", "-unsubscribe",
+	    NULL };
 	size_t n = strlen(b);
 
 	for (int i = 0; sfx[i]; i++)

@@ -112,6 +112,10 @@ struct config {
 	int		 max_connections;
 	int		 command_timeout;
 	int		 data_timeout;
+	int		 max_client_connections;	/* sessions from one address at once */
+	int		 max_idle_commands;	/* NOOP, RSET, VRFY, HELP in one session */
+	int		 session_timeout;	/* a session's whole life, seconds */
+	int		 data_deadline;		/* the whole DATA must arrive within this */
 	/* lists */
 	struct list_cfg	*lists;
 	int		 nlists;

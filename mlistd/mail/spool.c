@@ -13,6 +13,7 @@
  * The first chunk is the envelope (text lines), the rest the message.
  */
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -68,13 +69,31 @@ spool_clean_tmp(struct spool *sp)
 	return n;
 }
 
-/* spool_new_id - time-ordered, unguessable queue id: 8 hex of time, 8 random */
+/*
+ * spool_new_id - time-ordered, unguessable queue id: 8 hex of time, 16 of
+ * randomness. A collision cannot replace a file (the commit's rename refuses
+ * an existing name) but would cost a 451; at 64 bits it does not happen.
+ */
 void
 spool_new_id(char out[QID_LEN + 1])
 {
-	uint32_t r = randombytes_random();
+	unsigned char r[8];
+	char hex[17];
 
-	snprintf(out, QID_LEN + 1, "%08llX%08X", (unsigned long long)time(NULL) & 0xffffffffULL, r);
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+	for (char *c = hex; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	snprintf(out, QID_LEN + 1, "%08llX%s", (unsigned long long)time(NULL) & 0xffffffffULL, hex);
+}
+
+/* spool_id_valid - a queue id this spool makes, or made before (QID_LEN_V1): upper-case hex */
+int
+spool_id_valid(const char *id)
+{
+	size_t n = strspn(id, "0123456789ABCDEF");
+
+	return id[n] == 0 && (n == QID_LEN || n == QID_LEN_V1);
 }
 
 /* put_chunk - seal one chunk and write it */
@@ -89,7 +108,7 @@ put_chunk(struct spool_writer *w, const unsigned char *p, size_t n, unsigned cha
 	if ((ct = malloc(n + ABYTES + 4)) == NULL)
 		return -1;
 	crypto_secretstream_xchacha20poly1305_push(&w->st, ct + 4, &clen, p, n,
-	    (const unsigned char *)w->id, QID_LEN, tag);
+	    (const unsigned char *)w->id, strlen(w->id), tag);
 	be = htobe32((uint32_t)clen);
 	memcpy(ct, &be, 4);
 	rc = fs_write_all(w->fd, ct, (size_t)clen + 4);
@@ -206,7 +225,7 @@ spool_commit(struct spool_writer *w)
 	w->fd = -1;
 	snprintf(dst, sizeof(dst), "%s/%s", w->sp->dir[w->where], w->id);
 	buf_init(&err, 1024);
-	if (fs_sync_rename(w->tmp, dst, &err) < 0) {
+	if (fs_sync_rename_new(w->tmp, dst, &err) < 0) {
 		log_err("%s spool: %s", w->id, buf_cstr(&err));
 		buf_free(&err);
 		/* the rename may have happened before the dir fsync failed: undo it */
@@ -263,7 +282,7 @@ spool_commit_many(struct spool_writer **w, int n, enum result *results)
 		}
 		w[i]->fd = -1;
 		snprintf(dst, sizeof(dst), "%s/%s", w[i]->sp->dir[w[i]->where], w[i]->id);
-		if (results[i] == OK && rename(w[i]->tmp, dst) < 0) {
+		if (results[i] == OK && fs_rename_new(w[i]->tmp, dst) < 0) {
 			log_err("%s spool: cannot rename %s to %s: %s", w[i]->id, w[i]->tmp, dst, strerror(errno));
 			results[i] = TEMPFAIL;
 		}
@@ -394,7 +413,7 @@ spool_read(struct spool *sp, enum spool_dir where, const char *id, struct envelo
 	snprintf(path, sizeof(path), "%s/%s", sp->dir[where], id);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return buf_printf(why, "cannot open: %s", strerror(errno)), -2;
-	if (strlen(id) != QID_LEN || read_exact(fd, magic, MAGIC_LEN) < 0 ||
+	if (!spool_id_valid(id) || read_exact(fd, magic, MAGIC_LEN) < 0 ||
 	    memcmp(magic, MAGIC, MAGIC_LEN) || read_exact(fd, hdr, sizeof(hdr)) < 0 ||
 	    crypto_secretstream_xchacha20poly1305_init_pull(&st, hdr, sp->keys->spool) != 0) {
 		buf_puts(why, "not a spool file");
@@ -418,7 +437,7 @@ spool_read(struct spool *sp, enum spool_dir where, const char *id, struct envelo
 			goto out;
 		}
 		if (crypto_secretstream_xchacha20poly1305_pull(&st, pt, &plen, &tag, ct, clen,
-		    (const unsigned char *)id, QID_LEN) != 0) {
+		    (const unsigned char *)id, strlen(id)) != 0) {
 			buf_puts(why, "authentication failed (altered, truncated or wrong key)");
 			goto out;
 		}
@@ -504,7 +523,7 @@ spool_list(struct spool *sp, enum spool_dir where, char ***out)
 	if ((d = opendir(sp->dir[where])) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (strlen(de->d_name) != QID_LEN)
+		if (!spool_id_valid(de->d_name))
 			continue;
 		if ((n = realloc(ids, sizeof(*ids) * (size_t)(cnt + 1))) == NULL)
 			break;

@@ -9,7 +9,9 @@
 #include "keys.h"
 #include "result.h"
 
-#define QID_LEN		16
+/* a queue id: 8 hex digits of time (so ids sort by age), 16 of randomness (64 bits) */
+#define QID_LEN		24
+#define QID_LEN_V1	16	/* ids before 64 random bits: still read, never made */
 #define SPOOL_CHUNK	65536
 
 enum spool_dir { SPOOL_TMP, SPOOL_INCOMING, SPOOL_OUT, SPOOL_CORRUPT, SPOOL_NDIRS };
@@ -59,5 +61,7 @@ int	spool_count(struct spool *, enum spool_dir);
 void	spool_new_id(char out[QID_LEN + 1]);
 void	envelope_free(struct envelope *);
 int	envelope_add_rcpt(struct envelope *, const char *);
+
+int	spool_id_valid(const char *);
 
 #endif

@@ -378,21 +378,20 @@ footer_text(const struct transform_in *in, struct buf *b)
 	buf_puts(b, "\r\n");
 }
 
-/* random_boundary - fresh, unguessable MIME boundary */
+/*
+ * random_boundary - fresh, unguessable MIME boundary. From libsodium
+ * (getrandom: no file to open in the sandbox, and it aborts rather than
+ * return zeros); a guessable one would let a post close the footer's part.
+ */
 static void
 random_boundary(char *out, size_t n)
 {
 	unsigned char r[12];
-	FILE *fp = fopen("/dev/urandom", "r");
+	char hex[25];
 
-	memset(r, 0, sizeof(r));
-	if (fp) {
-		if (fread(r, 1, sizeof(r), fp) != sizeof(r))
-			r[0] ^= (unsigned char)time(NULL);
-		fclose(fp);
-	}
-	snprintf(out, n, "=_mlistd_%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
-	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11]);
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+	snprintf(out, n, "=_mlistd_%s", hex);
 }
 
 /* has_8bit - any byte >= 0x80? */
@@ -637,6 +636,11 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 		buf_init(&out->part[i], (size_t)in->len * 4 + 65536);
 	if (hdr_parse(in->msg, in->len, &h) < 0)
 		return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
+	if (h.truncated) {
+		/* never a copy of part of a header: what is past the limit would go out unfiltered */
+		snprintf(out->reason, sizeof(out->reason), "it has more than %d header fields", HDR_MAX_FIELDS);
+		goto done;
+	}
 	if (transform_screen(in->msg, in->len, out->reason, sizeof(out->reason)) < 0)
 		goto done;
 	if (mailmime_parse(in->msg, in->len, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {

@@ -75,6 +75,40 @@ fs_sync_rename(const char *tmp, const char *dst, struct buf *err)
 	return 0;
 }
 
+/*
+ * fs_rename_new - rename, but never over an existing file (EEXIST): a queue
+ * file or a delivered copy must not silently replace another one. Where the
+ * file system lacks RENAME_NOREPLACE, link + unlink gives the same promise.
+ */
+int
+fs_rename_new(const char *tmp, const char *dst)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (link(tmp, dst) < 0)
+		return -1;
+	return unlink(tmp);
+}
+
+/* fs_sync_rename_new - fs_rename_new, then fsync the directory */
+int
+fs_sync_rename_new(const char *tmp, const char *dst, struct buf *err)
+{
+	if (fs_rename_new(tmp, dst) < 0) {
+		if (err)
+			buf_printf(err, "cannot rename %s to %s: %s", tmp, dst, strerror(errno));
+		return -1;
+	}
+	if (fs_fsync_dir(dst) < 0) {
+		if (err)
+			buf_printf(err, "cannot fsync directory of %s: %s", dst, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* fs_write_atomic - write a whole file under a temp name, fsync, rename */
 int
 fs_write_atomic(const char *path, const void *p, size_t n, int excl, struct buf *err)

@@ -36,7 +36,7 @@ def post(inst, sender="alice@example.org", subject="Hello list", body="Solidarit
         s.rcpt(rcpt)
         code, reply = s.data(msg)
     assert code == 250, reply
-    return re.search(rb"queued as ([0-9A-F]{16})", reply).group(1).decode()
+    return re.search(rb"queued as ([0-9A-F]{24})", reply).group(1).decode()
 
 
 def test_post_reaches_every_member_grouped(make_instance, sink):

@@ -18,7 +18,7 @@ POST = (b"From: alice@example.org\r\nTo: demo@lists.example\r\nSubject: ingest t
 
 
 def queued_id(reply):
-    m = re.search(r"queued as ([0-9A-F]{16})", reply)
+    m = re.search(r"queued as ([0-9A-F]{24})", reply)
     assert m, reply
     return m.group(1)
 
@@ -42,7 +42,7 @@ def test_swaks_post_accepted(make_instance):
                         "--to", "demo@lists.example", "--header", "Subject: swaks", "--body", "hello"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert re.search(r"<-  250 2\.0\.0 Ok: queued as [0-9A-F]{16}", r.stdout)
+    assert re.search(r"<-  250 2\.0\.0 Ok: queued as [0-9A-F]{24}", r.stdout)
 
 
 @pytest.mark.parametrize("rcpt", ["nobody@lists.example", "demo@other.example", "alice@example.org",
@@ -114,7 +114,7 @@ def test_vrfy_never_confirms(make_instance):
 
 
 def test_500_concurrent_sessions(make_instance):
-    inst = make_instance()
+    inst = make_instance(extra="limits = { max_connections_per_client = 1000; };")
     n = 500
 
     async def one(i):

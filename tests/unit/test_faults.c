@@ -15,6 +15,7 @@ static int armed;	/* only fail inside the DATA commit */
 ssize_t __real_write(int, const void *, size_t);
 int __real_fsync(int);
 int __real_rename(const char *, const char *);
+int __real_renameat2(int, const char *, int, const char *, unsigned);
 int __real_close(int);
 int __real_syncfs(int);
 
@@ -53,6 +54,14 @@ __wrap_rename(const char *a, const char *b)
 	if (armed && fault == F_RENAME)
 		return errno = EXDEV, -1;
 	return __real_rename(a, b);
+}
+
+int
+__wrap_renameat2(int a, const char *p, int b, const char *q, unsigned flags)
+{
+	if (armed && fault == F_RENAME)
+		return errno = EXDEV, -1;
+	return __real_renameat2(a, p, b, q, flags);
 }
 
 int

@@ -24,8 +24,8 @@ run(const char *input, size_t len, size_t step, int data, struct buf *trace, str
 			case IN_MORE: break;
 			case IN_LINE: buf_printf(trace, "L[%s]", buf_cstr(&in.line)); buf_reset(&in.line); break;
 			case IN_LINE_TOO_LONG: buf_puts(trace, "TOOLONG"); break;
-			case IN_DATA_END: buf_printf(trace, "END%s%s", in.too_big ? "+BIG" : "",
-			    in.long_line ? "+LONG" : ""); break;
+			case IN_DATA_END: buf_printf(trace, "END%s%s%s", in.too_big ? "+BIG" : "",
+			    in.long_line ? "+LONG" : "", in.too_many_fields ? "+FIELDS" : ""); break;
 			case IN_BARE_LF: buf_puts(trace, "BARELF"); smtp_in_free(&in); return;
 			case IN_BARE_CR: buf_puts(trace, "BARECR"); smtp_in_free(&in); return;
 			}
@@ -131,11 +131,45 @@ START_TEST(size_cap_bounds_memory)
 	buf_init(&trace, 0);
 	buf_init(&out, 0);
 	run((char *)in.data, in.len, 4096, 1, &trace, &out, 1000);
-	ck_assert_str_eq(buf_cstr(&trace), "END+BIG");
+	ck_assert_str_eq(buf_cstr(&trace), "END+BIG+FIELDS");
 	ck_assert_uint_le(out.len, 1000);
 	buf_free(&in);
 	buf_free(&trace);
 	buf_free(&out);
+}
+END_TEST
+
+/* header fields are counted while DATA streams: 1,000 pass (continuations free), 1,001 do not */
+START_TEST(header_field_limit)
+{
+	static const struct { int fields, continuations, after_body; const char *want; } c[] = {
+		{ 1000, 0, 0, "END" }, { 1001, 0, 0, "END+FIELDS" }, { 1000, 500, 0, "END" },
+		{ 10, 0, 2000, "END" },	/* lines in the body are not fields */
+	};
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++)
+		for (size_t step = 1; step <= 4096; step *= 4096) {
+			struct buf trace, out, in;
+
+			buf_init(&in, 0);
+			for (int i = 0; i < c[k].fields; i++) {
+				buf_printf(&in, "%sX-F%d: v\r\n", i == 0 ? "" : "", i);
+				if (i < c[k].continuations)
+					buf_puts(&in, "\tcontinued\r\n");
+			}
+			buf_puts(&in, "\r\n");
+			for (int i = 0; i < c[k].after_body; i++)
+				buf_puts(&in, "Looks: like a field\r\n");
+			buf_puts(&in, ".\r\n");
+			buf_init(&trace, 0);
+			buf_init(&out, 0);
+			run((char *)in.data, in.len, step, 1, &trace, &out, 1 << 24);
+			ck_assert_msg(strcmp(buf_cstr(&trace), c[k].want) == 0, "case %zu step %zu: %s", k, step,
+			    buf_cstr(&trace));
+			buf_free(&in);
+			buf_free(&trace);
+			buf_free(&out);
+		}
 }
 END_TEST
 
@@ -149,6 +183,7 @@ main(void)
 	tcase_add_test(tc, long_command_line);
 	tcase_add_test(tc, exact_limit_line);
 	tcase_add_test(tc, size_cap_bounds_memory);
+	tcase_add_test(tc, header_field_limit);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

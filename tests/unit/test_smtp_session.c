@@ -120,8 +120,8 @@ static const struct {
 	{ "EHLO x\r\nMAIL FROM:<not an address>\r\n", "553 5.1.7" },
 	{ "EHLO x\r\nMAIL FROM:<>\r\n", "250 2.1.0" },
 	{ "EHLO x\r\nMAIL FROM:a@b.c\r\n", "501 5.5.4" },
-	{ "EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<demo@lists.example>\r\nRCPT TO:<demo@lists.example>\r\n"
-	  "RCPT TO:<demo@lists.example>\r\nRCPT TO:<demo@lists.example>\r\n", "452 4.5.3" },
+	{ "EHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<demo@lists.example>\r\nRCPT TO:<demo-request@lists.example>\r\n"
+	  "RCPT TO:<demo-owner@lists.example>\r\nRCPT TO:<demo-bounces@lists.example>\r\n", "452 4.5.3" },
 	{ "EHLO x\r\nVRFY demo@lists.example\r\n", "252 2.5.2" },
 	{ "EHLO x\r\nEXPN demo\r\n", "500 5.5.2" },
 	{ "FOO\r\n", "500 5.5.2 Command not recognized" },
@@ -199,6 +199,79 @@ START_TEST(too_many_errors_disconnects)
 }
 END_TEST
 
+/* count - occurrences of needle in hay */
+static int
+count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* the same list address three times, in any case: one recipient in the spool, every RCPT answered */
+START_TEST(duplicate_recipients_one_copy)
+{
+	static const char *const in =
+	    "LHLO x\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<demo@lists.example>\r\n"
+	    "RCPT TO:<demo@lists.example>\r\nRCPT TO:<DEMO@Lists.Example>\r\n"
+	    "RCPT TO:<demo-request@lists.example>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n";
+	char *r = dialogue(in, 4096, 1), **ids;
+	struct envelope e;
+	struct buf msg, why;
+	int n;
+
+	/* four RCPTs accepted (max_recipients is 3: duplicates do not count), four LMTP replies */
+	ck_assert_int_eq(count(r, "250 2.1.5 Ok"), 4);
+	ck_assert_int_eq(count(r, "250 2.0.0 Ok: queued as "), 4);
+	n = spool_list(&sp, SPOOL_INCOMING, &ids);
+	ck_assert_int_eq(n, 1);
+	buf_init(&msg, 0);
+	buf_init(&why, 0);
+	ck_assert_int_eq(spool_read(&sp, SPOOL_INCOMING, ids[0], &e, &msg, &why), 0);
+	ck_assert_int_eq(e.nrcpts, 2);
+	ck_assert_str_eq(e.rcpts[0], "demo@lists.example");
+	ck_assert_str_eq(e.rcpts[1], "demo-request@lists.example");
+	envelope_free(&e);
+	buf_free(&msg);
+	buf_free(&why);
+	spool_list_free(ids, n);
+	free(r);
+}
+END_TEST
+
+/* NOOP, RSET, VRFY, HELP keep a session alive without moving mail: capped */
+START_TEST(idle_commands_capped)
+{
+	static const char *const verbs[] = { "NOOP", "RSET", "VRFY x", "HELP" };
+	struct buf in;
+	char *r;
+
+	for (int v = 0; v < 4; v++) {
+		buf_init(&in, 0);
+		buf_puts(&in, "EHLO x\r\n");
+		for (int i = 0; i < 150; i++)
+			buf_printf(&in, "%s\r\n", verbs[v]);
+		r = dialogue(buf_cstr(&in), 4096, 0);
+		ck_assert_msg(strstr(r, "421 4.7.0 Too many commands that move no mail"), "%s", verbs[v]);
+		buf_free(&in);
+		free(r);
+	}
+	/* 100 are fine */
+	buf_init(&in, 0);
+	buf_puts(&in, "EHLO x\r\n");
+	for (int i = 0; i < 100; i++)
+		buf_puts(&in, "NOOP\r\n");
+	buf_puts(&in, "QUIT\r\n");
+	r = dialogue(buf_cstr(&in), 4096, 0);
+	ck_assert_ptr_null(strstr(r, "421"));
+	ck_assert_ptr_nonnull(strstr(r, "221 2.0.0 Bye"));
+	buf_free(&in);
+	free(r);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -212,6 +285,8 @@ main(void)
 	tcase_add_test(tc, oversize_refused_after_data);
 	tcase_add_test(tc, lmtp_one_reply_per_recipient);
 	tcase_add_test(tc, too_many_errors_disconnects);
+	tcase_add_test(tc, duplicate_recipients_one_copy);
+	tcase_add_test(tc, idle_commands_capped);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

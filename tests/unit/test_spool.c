@@ -1,6 +1,7 @@
 /* test_spool.c - encrypted spool files: round trip, tamper detection, no plaintext on disk. */
 #include <fcntl.h>
 
+#include <errno.h>
 #include "testutil.h"
 
 static char *dir;
@@ -157,6 +158,36 @@ START_TEST(wrong_key_fails)
 }
 END_TEST
 
+/* queue ids: 64 random bits after the time; the old 16-digit form still read; no rename over a file */
+START_TEST(ids_and_no_replace)
+{
+	char a[QID_LEN + 1], b[QID_LEN + 1], *d = tu_tmpdir(), p[4200], q[4200];
+
+	spool_new_id(a);
+	spool_new_id(b);
+	ck_assert_int_eq(strlen(a), QID_LEN);
+	ck_assert_str_ne(a, b);
+	ck_assert_int_eq(strncmp(a, b, 6), 0);		/* the same time prefix: they sort by age */
+	ck_assert(spool_id_valid(a));
+	ck_assert(spool_id_valid("0123456789ABCDEF"));
+	ck_assert(!spool_id_valid("0123456789abcdef"));
+	ck_assert(!spool_id_valid("0123456789ABCDEF0"));
+	ck_assert(!spool_id_valid("../../etc/passwd"));
+	tu_write(d, "new", "new");
+	tu_write(d, "old", "old");
+	snprintf(p, sizeof(p), "%s/new", d);
+	snprintf(q, sizeof(q), "%s/old", d);
+	ck_assert_int_eq(fs_rename_new(p, q), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(tu_count(d), 2);
+	snprintf(q, sizeof(q), "%s/third", d);
+	ck_assert_int_eq(fs_rename_new(p, q), 0);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	tu_rmrf(d);
+	free(d);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -168,6 +199,7 @@ main(void)
 	tcase_add_test(tc, no_plaintext_on_disk);
 	tcase_add_loop_test(tc, tamper_detected_and_quarantined, 0, 6);
 	tcase_add_test(tc, wrong_key_fails);
+	tcase_add_test(tc, ids_and_no_replace);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -52,6 +52,28 @@ START_TEST(same_result_as_in_process)
 }
 END_TEST
 
+/* the footer's MIME boundary is random inside the sandbox too (it used to be all zeros there) */
+START_TEST(footer_boundary_random_in_sandbox)
+{
+	static const char m[] = "From: Bob <bob@example.org>\r\nSubject: hi\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: text/html; charset=utf-8\r\n\r\n<p>body</p>\r\n";
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0 };
+	struct transform_out a, b;
+	const char *pa, *pb;
+
+	list.footer = "Leave: demo-request@lists.example";
+	ck_assert_int_eq(worker_transform(&in, keys, &a), OK);
+	ck_assert_int_eq(worker_transform(&in, keys, &b), OK);
+	list.footer = "";
+	ck_assert_ptr_nonnull(pa = strstr(buf_cstr(&a.rendered), "boundary=\"=_mlistd_"));
+	ck_assert_ptr_nonnull(pb = strstr(buf_cstr(&b.rendered), "boundary=\"=_mlistd_"));
+	ck_assert_msg(strncmp(pa, pb, 19 + 24) != 0, "the same boundary twice: %.45s", pa);
+	ck_assert_ptr_null(strstr(pa, "=_mlistd_000000000000"));
+	transform_out_free(&a);
+	transform_out_free(&b);
+}
+END_TEST
+
 START_TEST(refusal_crosses_the_pipe)
 {
 	static const char m[] = "Content-Type: multipart/mixed; boundary=\"\\\"\"\r\n\r\n--\"\r\n";
@@ -133,6 +155,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, same_result_as_in_process);
+	tcase_add_test(tc, footer_boundary_random_in_sandbox);
 	tcase_add_test(tc, refusal_crosses_the_pipe);
 	tcase_add_test(tc, crash_in_parser_is_contained);
 	tcase_add_test(tc, confined_parser_cannot_touch_files);
