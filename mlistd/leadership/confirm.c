@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pipeline/disclosure.h"
 #include "leadership/confirm.h"
 #include "leadership/discipline.h"
 #include "leadership/moderate.h"
@@ -224,7 +225,7 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		buf_printf(&app, "Subject: Application to join %s\r\nFrom: <%s-request@%s>\r\n\r\n"
 		    "Someone has applied to join %s@%s and confirmed their address.\r\n", l->name, l->name,
 		    p->cfg->hostname, l->name, p->cfg->hostname);
-		if (l->identity == ID_REAL || l->moderators_see)
+		if (disclosure_author_address(l, l->identity))
 			buf_printf(&app, "Address: %s\r\nAdmit with: mlistctl member add %s %s\r\n", addr, l->name, addr);
 		else
 			buf_puts(&app, "(The list does not show moderators the address; the operator admits them.)\r\n");

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "pipeline/disclosure.h"
 #include "leadership/confirm.h"
 #include "delivery/fanout.h"
 #include "mail/audit.h"
@@ -61,7 +62,7 @@ ask_one(const struct member *m, void *arg)
 	    strchr(strchr(a->pa->arg, '\n') + 1, '\n')) {
 		/* an application: the introduction, and the address only where the list shows it to moderators */
 		const char *intro = strchr(strchr(a->pa->arg, '\n') + 1, '\n') + 1;
-		int show = a->l->identity == ID_REAL || a->l->moderators_see;
+		int show = disclosure_author_address(a->l, a->l->identity);
 
 		snprintf(text, sizeof(text), "Someone has applied to join %s@%s and confirmed their address%s%.*s%s.\n"
 		    "Their introduction:\n\n%.2500s\n\nTo admit them, reply to this message with \"approve\" on the "
