@@ -263,7 +263,7 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 	struct buf sealed, plain, res;
 	struct member m;
 	char *addr, *line, *next, *intro = NULL, *ps, asked[256] = "";
-	int rc, member;
+	int rc, member, quiet = 0;
 
 	buf_init(&sealed, 0);
 	if ((rc = store_confirm_bound(p->st, la->token, l->name, "command", p->now, &sealed)) != STORE_OK) {
@@ -301,7 +301,11 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 			*next++ = 0;
 		if (!strncmp(line, "discipline ", 11)) {
 			/* a moderator's confirmed discipline step; the reason is the "intro" */
-			rc = discipline_apply(p, l, addr, atoll(line + 11), intro, &res);
+			if ((rc = discipline_apply(p, l, addr, atoll(line + 11), intro, &res)) == 1) {
+				quiet = 1;	/* no longer a moderator: no answer at all */
+				rc = 0;
+				break;
+			}
 			continue;
 		}
 		if (!strcmp(line, "subscribe")) {
@@ -313,9 +317,9 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 		}
 		rc = apply_line(p, l, addr, line, member, &res);
 	}
-	if (rc >= 0 && res.len == 0 && !member)
+	if (rc >= 0 && res.len == 0 && !member && !quiet)
 		buf_puts(&res, "- nothing to change: the address is not subscribed\n");
-	if (rc >= 0) {
+	if (rc >= 0 && !quiet) {
 		struct buf text;
 
 		buf_init(&text, 0);

@@ -137,6 +137,8 @@ int	store_archive_get(struct store *, const char *list, int n, long long *at, st
 int	store_confirm_bound(struct store *, const char *token, const char *list, const char *kind, long long now,
 	    struct buf *out);
 int	store_confirm_spend(struct store *, const char *token);
+int	store_confirm_holder(struct store *, const char *token, const char *list, const char *kind, long long now,
+	    char *role, size_t n);
 int	store_confirm_moderation(struct store *, const char *token, const char *list, long long now, char *out_id,
 	    size_t idlen, char **moderator);
 int	store_member_set_enc_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
