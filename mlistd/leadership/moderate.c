@@ -305,7 +305,7 @@ moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf 
 		log_info("%s moderate: list=%s post %s already decided result=permfail", p->qid, l->name, id);
 		return 1;
 	}
-	log_info("%s moderate: list=%s post %s %sd by a moderator rcpts=%d result=ok", p->qid, l->name, id,
-	    d == MOD_APPROVE ? "approve" : d == MOD_REJECT ? "reject" : "discard", n);
+	log_info("%s moderate: list=%s post %s %s by a moderator rcpts=%d result=ok", p->qid, l->name, id,
+	    d == MOD_APPROVE ? "approved" : d == MOD_REJECT ? "rejected" : "discarded", n);
 	return 1;
 }
