@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipeline/disclosure.h"
 #include "delivery/bounce.h"
 #include "leadership/confirm.h"
 #include "delivery/deliver.h"
@@ -265,7 +266,7 @@ handle_plain_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		/* the author is kept with the hold (sealed) to hear a rejection; shown only as moderators_see says */
 		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
 		    store_hold(p->st, out_id, l->name, d.reason, d.poster) != STORE_OK ||
-		    moderate_ask(p, l, out_id, d.reason, &t.rendered, id.mode == ID_REAL || l->moderators_see) < 0)
+		    moderate_ask(p, l, out_id, d.reason, &t.rendered, disclosure_author_address(l, id.mode)) < 0)
 			goto tempfail;
 		if (d.member)
 			policy_count_post(p, l, d.poster);

@@ -27,6 +27,7 @@
 #include "../mlistd/mail/sealed.h"
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
+#include "../mlistd/pipeline/disclosure.h"
 #include "../mlistd/util/fsutil.h"
 #include "../mlistd/util/privdrop.h"
 
@@ -1133,7 +1134,7 @@ v_mod_show(struct ctx *c, int argc, char **argv)
 		char *author = store_held_author(c->store, l->name, argv[1]);
 
 		/* kept with every hold (to hear a rejection); shown only where the list lets moderators see it */
-		if (author && (l->identity == ID_REAL || l->moderators_see))
+		if (author && disclosure_author_address(l, l->identity))
 			printf("Mlist-Held-Author: <%s>\n", author);
 		free(author);
 	}
@@ -1217,21 +1218,24 @@ print_audit(const struct audit_entry *e, void *arg)
 {
 	struct ls_arg *a = arg;
 	time_t t = (time_t)e->at;
+	struct audit_view v;
 	struct tm tm;
 	char date[32];
 
+	/* the operator reads the log as written; disclosure says so in one place */
+	disclosure_audit_entry(a->l, READER_OPERATOR, e, NULL, &v);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
 	if (a->c->json) {
 		printf("%s{\"seq\":%lld,\"at\":%lld,\"actor\":", a->n++ ? "," : "", e->seq, e->at);
-		json_str(e->actor);
+		json_str(v.actor);
 		printf(",\"action\":");
-		json_str(e->action);
+		json_str(v.action);
 		printf(",\"detail\":");
-		json_str(e->detail);
+		json_str(v.detail);
 		printf("}");
 	} else {
-		printf("%5lld  %s  %-9s %-8s %s\n", e->seq, date, e->actor, e->action, e->detail);
+		printf("%5lld  %s  %-9s %-8s %s\n", e->seq, date, v.actor, v.action, v.detail);
 		a->n++;
 	}
 }
@@ -1320,8 +1324,9 @@ v_archive_ls(struct ctx *c, int argc, char **argv)
 	(void)argc;
 	if (!l)
 		return EX_FAIL;
-	if (!archive_allowed(l, READER_MODERATOR, 0, &since))
-		return fail(EX_FAIL, "%s: %s (disclosure.archive = \"none\")", l->name, archive_refusal(l));
+	if (!disclosure_archive(l, READER_OPERATOR, 0, &since))
+		return fail(EX_FAIL, "%s: %s (disclosure.archive = \"none\")", l->name,
+		    disclosure_archive_refusal(l));
 	if (c->json)
 		printf("[");
 	if (store_archive_each(c->store, l->name, since, print_archived, &a) < 0)
@@ -1389,8 +1394,9 @@ v_archive_export(struct ctx *c, int argc, char **argv)
 	(void)argc;
 	if (!l)
 		return EX_FAIL;
-	if (!archive_allowed(l, READER_MODERATOR, 0, &since))
-		return fail(EX_FAIL, "%s: %s (disclosure.archive = \"none\")", l->name, archive_refusal(l));
+	if (!disclosure_archive(l, READER_OPERATOR, 0, &since))
+		return fail(EX_FAIL, "%s: %s (disclosure.archive = \"none\")", l->name,
+		    disclosure_archive_refusal(l));
 	if (store_archive_each(c->store, l->name, since, export_one, &x) < 0 || x.failed)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	return EX_OK;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pipeline/disclosure.h"
 #include "leadership/confirm.h"
 #include "leadership/discipline.h"
 #include "leadership/moderate.h"
@@ -230,7 +231,7 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		buf_printf(&app, "Subject: Application to join %s\r\nFrom: <%s-request@%s>\r\n\r\n"
 		    "Someone has applied to join %s@%s and confirmed their address.\r\n", l->name, l->name,
 		    p->cfg->hostname, l->name, p->cfg->hostname);
-		if (l->identity == ID_REAL || l->moderators_see)
+		if (disclosure_author_address(l, l->identity))
 			buf_printf(&app, "Address: %s\r\nAdmit with: mlistctl member add %s %s\r\n", addr, l->name, addr);
 		else
 			buf_puts(&app, "(The list does not show moderators the address; the operator admits them.)\r\n");
@@ -268,7 +269,7 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 	struct buf sealed, plain, res;
 	struct member m;
 	char *addr, *line, *next, *intro = NULL, *ps, asked[256] = "";
-	int rc, member;
+	int rc, member, quiet = 0;
 
 	buf_init(&sealed, 0);
 	if ((rc = store_confirm_bound(p->st, la->token, l->name, "command", p->now, &sealed)) != STORE_OK) {
@@ -306,7 +307,11 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 			*next++ = 0;
 		if (!strncmp(line, "discipline ", 11)) {
 			/* a moderator's confirmed discipline step; the reason is the "intro" */
-			rc = discipline_apply(p, l, addr, atoll(line + 11), intro, &res);
+			if ((rc = discipline_apply(p, l, addr, atoll(line + 11), intro, &res)) == 1) {
+				quiet = 1;	/* no longer a moderator: no answer at all */
+				rc = 0;
+				break;
+			}
 			continue;
 		}
 		if (!strcmp(line, "subscribe")) {
@@ -318,9 +323,9 @@ confirm_command(struct pipeline *p, const struct listaddr *la)
 		}
 		rc = apply_line(p, l, addr, line, member, &res);
 	}
-	if (rc >= 0 && res.len == 0 && !member)
+	if (rc >= 0 && res.len == 0 && !member && !quiet)
 		buf_puts(&res, "- nothing to change: the address is not subscribed\n");
-	if (rc >= 0) {
+	if (rc >= 0 && !quiet) {
 		struct buf text;
 
 		buf_init(&text, 0);

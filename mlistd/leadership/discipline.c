@@ -189,7 +189,8 @@ out:
 
 /*
  * discipline_apply - the confirmed step for member_id, asked by moderator;
- * what happened into res. 0 done (or nothing to do), -1 store error.
+ * what happened into res. 0 done (or nothing to do), 1 refused without an
+ * answer (the moderator no longer moderates the list), -1 store error.
  */
 int
 discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moderator, long long member_id,
@@ -202,8 +203,10 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	struct tm tm;
 
 	if (!is_moderator(p, l, moderator, NULL)) {
-		buf_puts(res, "- not done: you are no longer a moderator of the list\n");
-		return 0;
+		/* demoted or expelled since the token was sent: no answer, as for a token that never was */
+		log_info("%s discipline: list=%s token of someone who no longer moderates the list; ignored "
+		    "result=permfail", p->qid, l->name);
+		return 1;
 	}
 	if ((addr = store_member_addr_by_id(p->st, l->name, member_id)) == NULL) {
 		buf_printf(res, "- not done: member #%lld has left the list\n", member_id);

@@ -9,8 +9,12 @@
  * bound to that moderator and that post: replying "approve", "reject
  * REASON" or "discard" to LIST-confirm+TOKEN (a reply does that) acts once.
  * A forged reply has no token and does nothing; the first decision wins
- * and the other moderators' tokens then find nothing to act on. Every
- * decision goes to the audit log under the role name "moderator".
+ * and the other moderators' tokens then find nothing to act on; a token
+ * decides only while its moderator still moderates the list. Every
+ * decision goes to the audit log under the moderator's role (never
+ * "operator", which only mlistctl's own decisions carry), and with
+ * leadership.publish_rejections the members hear of every reject and
+ * discard (moderate_decide, the one place a held post is decided by mail).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -53,9 +57,11 @@ ask_one(const struct member *m, void *arg)
 	    "would go out.\n\nReply to this message with one word on the first line:\n"
 	    "  approve          it goes to the members\n"
 	    "  reject REASON    it does not, and its author is told REASON\n"
-	    "  discard          it does not, and nobody is told\n\n"
+	    "  discard          it does not, and its author is not told\n\n"
 	    "The first moderator to answer decides; the decision is recorded in the list's audit log\n"
-	    "under the role \"moderator\".", a->l->name, a->p->cfg->hostname, a->reason);
+	    "under the role \"moderator\".%s", a->l->name, a->p->cfg->hostname, a->reason,
+	    a->l->publish_rejections ? "\nThis list tells its members of every post rejected or discarded, "
+	    "and why." : "");
 	if (fanout_notice_attach(a->p, a->l, m->addr, "A post waits for moderation", text, extra, a->copy) < 0) {
 		a->failed = 1;
 		return 1;
@@ -124,11 +130,11 @@ decision(const struct buf *msg, char *reason, size_t n)
 		if (len == 0 || *p == '>')
 			continue;
 		if (len >= 7 && strncasecmp(p, "approve", 7) == 0)
-			d = 0;
+			d = MOD_APPROVE;
 		else if (len >= 7 && strncasecmp(p, "discard", 7) == 0)
-			d = 2;
+			d = MOD_DISCARD;
 		else if (len >= 6 && strncasecmp(p, "reject", 6) == 0) {
-			d = 1;
+			d = MOD_REJECT;
 			for (p += 6, len -= 6; len && isspace((unsigned char)*p); p++, len--)
 				;
 			snprintf(reason, n, "%.*s", (int)(len < n ? len : n - 1), p);
@@ -142,23 +148,147 @@ decision(const struct buf *msg, char *reason, size_t n)
 	return d;
 }
 
+/* held_subject - the Subject of held post id, for a publication (a new string, or NULL) */
+static char *
+held_subject(struct pipeline *p, const char *id)
+{
+	struct envelope e;
+	struct buf copy, err;
+	struct hdr h;
+	char *subj = NULL;
+
+	buf_init(&copy, 0);
+	buf_init(&err, 0);
+	if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &err) == 0) {
+		envelope_free(&e);
+		if (hdr_parse((const char *)copy.data, copy.len, &h) == 0) {
+			subj = hdr_get_value(&h, "Subject");
+			hdr_free(&h);
+		}
+	}
+	buf_free(&copy);
+	buf_free(&err);
+	return subj;
+}
+
+/*
+ * publish - leadership.publish_rejections: the members learn of every post
+ * the moderators refused or dropped, and why. Dissent is never buried in
+ * silence, and a discard is no quieter way round the rule than a reject.
+ */
+static int
+publish(struct pipeline *p, const struct list_cfg *l, const char *id, int d, const char *reason, int *n)
+{
+	char text[800], *subj;
+	int rc;
+
+	if (!l->publish_rejections)
+		return 0;
+	subj = held_subject(p, id);
+	if (d == MOD_REJECT)
+		snprintf(text, sizeof(text), "The moderators rejected a post to the list.\n\n  Subject: %.200s\n"
+		    "  Reason:  %s\n\nThis list publishes its rejections (leadership.publish_rejections).",
+		    subj ? subj : "(none)", *reason ? reason : "(no reason given)");
+	else
+		snprintf(text, sizeof(text), "The moderators discarded a post to the list: it was not distributed "
+		    "and\nits author was not told.\n\n  Subject: %.200s\n\nThis list publishes its rejections "
+		    "and discards (leadership.publish_rejections).", subj ? subj : "(none)");
+	free(subj);
+	rc = fanout_announce(p, l, d == MOD_REJECT ? "A post was rejected" : "A post was discarded", text, n);
+	return rc < 0 ? -1 : 0;
+}
+
+/* tell_author - a rejected post's author hears the moderators' reason */
+static int
+tell_author(struct pipeline *p, const struct list_cfg *l, const char *author, const char *reason)
+{
+	char text[800];
+
+	snprintf(text, sizeof(text), "Your post to %s@%s was not distributed. The moderators said:\n\n  %s",
+	    l->name, p->cfg->hostname, *reason ? reason : "(no reason given)");
+	return fanout_notice(p, l, author, "Your post was rejected", text, ENV_NULL) < 0 ? -1 : 0;
+}
+
+/*
+ * moderate_decide - held post id approved, rejected (the author is told
+ * reason) or discarded, recorded in the audit log under actor; the members
+ * hear of a reject or a discard where the list publishes them. 1 done, 0
+ * already decided (or gone), -1 store error. *rcpts: copies queued.
+ */
+int
+moderate_decide(struct pipeline *p, const struct list_cfg *l, const char *id, int d, const char *reason,
+    const char *actor, int *rcpts)
+{
+	static const char *const names[] = { "approve", "reject", "discard" };
+	char why[64], detail[420], *author;
+	int n = 0, rc = 0;
+
+	*rcpts = 0;
+	if (d < MOD_APPROVE || d > MOD_DISCARD)
+		abort();
+	author = store_held_author(p->st, l->name, id);
+	if (store_held_take(p->st, l->name, id, why, sizeof(why)) != STORE_OK) {
+		free(author);
+		return 0;
+	}
+	if (d == MOD_APPROVE)
+		rc = moderate_release(p, l, id, &n) < 0 ? -1 : 0;
+	else
+		rc = publish(p, l, id, d, reason, &n);
+	if (rc == 0 && d == MOD_REJECT && author)
+		rc = tell_author(p, l, author, reason);
+	free(author);
+	if (rc < 0)
+		return -1;
+	if (d != MOD_APPROVE)
+		spool_remove(p->sp, SPOOL_OUT, id);
+	snprintf(detail, sizeof(detail), "held post %s (%s)%s%s", id, why, d == MOD_REJECT ? ": " : "",
+	    d == MOD_REJECT ? reason : "");
+	if (audit_append(p->st, l->name, p->now, actor, names[d], detail) < 0)
+		return -1;
+	*rcpts = n;
+	return 1;
+}
+
+/* leads - may the holder of a moderation token (store_confirm_holder's role) still decide? */
+static int
+leads(const char *role)
+{
+	return !strcmp(role, "moderator") || !strcmp(role, "owner") || !strcmp(role, "operator");
+}
+
 /*
  * moderate_handle - a moderator's answer to LIST-confirm+TOKEN. 1 handled,
- * 0 not a moderation token, -1 store error.
+ * 0 not a moderation token, -1 store error. The token decides only while
+ * the person it was issued to still moderates the list: a demoted or
+ * expelled moderator's token does nothing, and the sender learns no more
+ * than from a token that never existed.
  */
 int
 moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
 {
-	static const char *const names[] = { "approve", "reject", "discard" };
 	const struct list_cfg *l = la->list;
-	char id[QID_LEN + 8], why[64], reason[300], text[800], detail[420], *author, *moderator, actor[200];
+	char id[QID_LEN + 8], reason[300], role[16], *moderator, actor[200];
 	int d, n = 0, rc;
 
+	if ((rc = store_confirm_holder(p->st, la->token, l->name, "moderate", p->now, role, sizeof(role))) ==
+	    STORE_NOTFOUND)
+		return 0;
+	if (rc != STORE_OK)
+		return -1;
+	if (!leads(role)) {
+		if (store_confirm_spend(p->st, la->token) != STORE_OK)
+			return -1;
+		log_info("%s moderate: list=%s token of someone who no longer moderates the list; ignored "
+		    "result=permfail", p->qid, l->name);
+		return 1;
+	}
 	if ((rc = store_confirm_moderation(p->st, la->token, l->name, p->now, id, sizeof(id), &moderator)) ==
 	    STORE_NOTFOUND)
 		return 0;
 	if (rc != STORE_OK)
 		return -1;
+	/* by mail the actor is the moderator's role, as leadership.visibility shows it; only mlistctl's is "operator" */
 	if (moderator)
 		identity_leader_actor(p, l, moderator, actor, sizeof(actor));
 	else
@@ -169,58 +299,13 @@ moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf 
 		    p->qid, l->name);
 		return 1;	/* the token is spent: another notice is not sent; mlistctl mod still works */
 	}
-	author = store_held_author(p->st, l->name, id);
-	if (store_held_take(p->st, l->name, id, why, sizeof(why)) != STORE_OK) {
-		free(author);
+	if ((rc = moderate_decide(p, l, id, d, reason, actor, &n)) < 0)
+		return -1;
+	if (rc == 0) {
 		log_info("%s moderate: list=%s post %s already decided result=permfail", p->qid, l->name, id);
 		return 1;
 	}
-	if (d == 0 && (rc = moderate_release(p, l, id, &n)) < 0) {
-		free(author);
-		return -1;
-	}
-	if (d == 1 && l->publish_rejections) {
-		/* dissent is never buried in silence: the members learn what was rejected, and why */
-		struct envelope e;
-		struct buf copy, err;
-		struct hdr h;
-		char *subj = NULL;
-
-		buf_init(&copy, 0);
-		buf_init(&err, 0);
-		if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &err) == 0) {
-			envelope_free(&e);
-			if (hdr_parse((const char *)copy.data, copy.len, &h) == 0) {
-				subj = hdr_get_value(&h, "Subject");
-				hdr_free(&h);
-			}
-		}
-		snprintf(text, sizeof(text), "The moderators rejected a post to the list.\n\n  Subject: %.200s\n"
-		    "  Reason:  %s\n\nThis list publishes its rejections (leadership.publish_rejections).",
-		    subj ? subj : "(none)", *reason ? reason : "(no reason given)");
-		free(subj);
-		buf_free(&copy);
-		buf_free(&err);
-		if (fanout_announce(p, l, "A post was rejected", text, &n) < 0) {
-			free(author);
-			return -1;
-		}
-	}
-	if (d != 0)
-		spool_remove(p->sp, SPOOL_OUT, id);
-	if (d == 1 && author) {
-		snprintf(text, sizeof(text), "Your post to %s@%s was not distributed. The moderators said:\n\n  %s",
-		    l->name, p->cfg->hostname, *reason ? reason : "(no reason given)");
-		if (fanout_notice(p, l, author, "Your post was rejected", text, ENV_NULL) < 0) {
-			free(author);
-			return -1;
-		}
-	}
-	free(author);
-	snprintf(detail, sizeof(detail), "held post %s (%s)%s%s", id, why, d == 1 ? ": " : "", d == 1 ? reason : "");
-	if (audit_append(p->st, l->name, p->now, actor, names[d], detail) < 0)
-		return -1;
-	log_info("%s moderate: list=%s post %s %sd by a moderator rcpts=%d result=ok", p->qid, l->name, id,
-	    d == 0 ? "approve" : d == 1 ? "reject" : "discard", n);
+	log_info("%s moderate: list=%s post %s %s by a moderator rcpts=%d result=ok", p->qid, l->name, id,
+	    d == MOD_APPROVE ? "approved" : d == MOD_REJECT ? "rejected" : "discarded", n);
 	return 1;
 }

@@ -5,7 +5,8 @@
  * The queue manager finds each new request and mails every moderator and
  * owner a token of their own, bound to them and to the request. Replying
  * "approve" counts one vote per moderator (a second reply from the same
- * moderator counts nothing; a forged one has no token). At the quorum the
+ * moderator counts nothing; a forged one has no token; the token of a
+ * moderator demoted or expelled since does nothing). At the quorum the
  * action is done here, in the daemon, and recorded in the audit log; an
  * unmasking is told to the approving moderators only (and, if the list
  * says so, to the member unmasked). Requests expire after QUORUM_DAYS.
@@ -19,6 +20,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "pipeline/disclosure.h"
 #include "leadership/confirm.h"
 #include "delivery/fanout.h"
 #include "mail/audit.h"
@@ -61,7 +63,7 @@ ask_one(const struct member *m, void *arg)
 	    strchr(strchr(a->pa->arg, '\n') + 1, '\n')) {
 		/* an application: the introduction, and the address only where the list shows it to moderators */
 		const char *intro = strchr(strchr(a->pa->arg, '\n') + 1, '\n') + 1;
-		int show = a->l->identity == ID_REAL || a->l->moderators_see;
+		int show = disclosure_author_address(a->l, a->l->identity);
 
 		snprintf(text, sizeof(text), "Someone has applied to join %s@%s and confirmed their address%s%.*s%s.\n"
 		    "Their introduction:\n\n%.2500s\n\nTo admit them, reply to this message with \"approve\" on the "
@@ -237,7 +239,19 @@ quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *m
 	struct pending pa;
 	struct hdr h;
 	int votes, rc, yes = 0;
+	char role[16];
 
+	/* a vote counts only while its moderator still moderates (a vouch token is a member's own) */
+	if ((rc = store_confirm_holder(p->st, la->token, l->name, "quorum", p->now, role, sizeof(role))) ==
+	    STORE_OK && strcmp(role, "moderator") != 0 && strcmp(role, "owner") != 0) {
+		if (store_confirm_spend(p->st, la->token) != STORE_OK)
+			return -1;
+		log_info("%s quorum: list=%s token of someone who no longer moderates the list; ignored "
+		    "result=permfail", p->qid, l->name);
+		return 1;	/* nothing to see for the sender: as for an unknown token */
+	}
+	if (rc != STORE_OK && rc != STORE_NOTFOUND)
+		return -1;
 	if ((rc = store_confirm_quorum(p->st, la->token, l->name, p->now, id, sizeof(id), &voter)) == STORE_NOTFOUND)
 		return 0;
 	if (rc != STORE_OK)

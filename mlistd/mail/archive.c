@@ -2,10 +2,10 @@
  * archive.c - every distributed copy, exactly as members received it
  * (already rewritten for the list's identity mode, signed), sealed with the
  * instance key in the store and numbered per list. Its one-line summary
- * (date, From display, Subject) is sealed too. Who may read it is the
- * list's disclosure.archive rule; archive.since_join limits a member to
- * what was posted after they joined; archive.retention_days erases older
- * posts (the queue manager runs the expiry).
+ * (date, From display, Subject) is sealed too. Who may read it, and from
+ * when (disclosure.archive, archive.since_join), pipeline/disclosure.c
+ * decides; archive.retention_days erases older posts (the queue manager
+ * runs the expiry).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,52 +58,4 @@ archive_add(struct store *st, const struct list_cfg *l, long long now, const voi
 	free(subject);
 	hdr_free(&h);
 	return rc;
-}
-
-/* who_allows - does a disclosure rule (enum who) let a reader of this level see? */
-int
-who_allows(int rule, int reader)
-{
-	switch (rule) {
-	case WHO_PUBLIC:
-		return reader >= READER_ANYONE;
-	case WHO_MEMBERS:
-		return reader >= READER_MEMBER;
-	case WHO_MODERATORS:
-		return reader >= READER_MODERATOR;
-	default:
-		return 0;
-	}
-}
-
-/*
- * archive_allowed - may this reader read the archive? *since is where
- * their reading starts (a member who joined yesterday, with since_join,
- * reads from yesterday; moderators read everything).
- */
-int
-archive_allowed(const struct list_cfg *l, int reader, long long member_since, long long *since)
-{
-	*since = 0;
-	if (!who_allows(l->archive_who, reader))
-		return 0;
-	if (l->since_join && reader < READER_MODERATOR)
-		*since = reader == READER_MEMBER ? member_since : 0;	/* a public archive is public */
-	return 1;
-}
-
-/* archive_refusal - what a refused reader is told */
-const char *
-archive_refusal(const struct list_cfg *l)
-{
-	switch (l->archive_who) {
-	case WHO_NONE:
-		return "This list keeps no archive.";
-	case WHO_MODERATORS:
-		return "Only the list's moderators may read its archive.";
-	case WHO_MEMBERS:
-		return "Only members of the list may read its archive.";
-	default:
-		return "";
-	}
 }

@@ -166,6 +166,8 @@ int	store_confirm_use_key(struct store *, const char *token, const char *list, l
 int	store_confirm_bound(struct store *, const char *token, const char *list, const char *kind, long long now,
 	    struct buf *out);
 int	store_confirm_spend(struct store *, const char *token);
+int	store_confirm_holder(struct store *, const char *token, const char *list, const char *kind, long long now,
+	    char *role, size_t n);
 int	store_confirm_moderation(struct store *, const char *token, const char *list, long long now, char *out_id,
 	    size_t idlen, char **moderator);
 int	store_confirm_quorum(struct store *, const char *token, const char *list, long long now, char *out_id,

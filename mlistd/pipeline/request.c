@@ -11,9 +11,9 @@
  * MODE"; the rest (subscribe, ...) belongs to the subscriber-commands work
  * and reaches the owners meanwhile.
  *
- * Every answer obeys the list's disclosure rules, judged by the address the
- * answer goes to: a forged sender gets nothing, because the answer goes to
- * the mailbox it forged.
+ * Every answer obeys the list's disclosure rules (pipeline/disclosure.c
+ * decides them), judged by the address the answer goes to: a forged sender
+ * gets nothing, because the answer goes to the mailbox it forged.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -25,6 +25,7 @@
 
 #include "leadership/confirm.h"
 #include "delivery/fanout.h"
+#include "pipeline/disclosure.h"
 #include "pipeline/identity.h"
 #include "mail/archive.h"
 #include "mail/audit.h"
@@ -295,22 +296,19 @@ key_request(struct pipeline *p, const struct list_cfg *l, const char *to, const 
 	return 1;
 }
 
-/* reader_level - who is asking: READER_ANYONE, _MEMBER or _MODERATOR; since when a member */
+/* reader_level - who is asking (enum reader), from their membership; since when a member */
 static int
 reader_level(struct pipeline *p, const struct list_cfg *l, const char *addr, long long *since)
 {
 	struct member m;
-	int level = READER_ANYONE;
+	int level;
 
 	*since = 0;
-	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
-		level = strcmp(m.role, "member") ? READER_MODERATOR : READER_MEMBER;
-		*since = m.created;
-		/* on probation, archive and roster stay closed: the member reads like a stranger */
-		if (level == READER_MEMBER && l->probation_days > 0 && p->now - m.created < l->probation_days * 86400LL)
-			level = READER_ANYONE;
-		member_free(&m);
-	}
+	if (store_member_find(p->st, l->name, addr, &m) != STORE_OK)
+		return disclosure_reader(l, NULL, 0, p->now);
+	level = disclosure_reader(l, m.role, m.created, p->now);
+	*since = m.created;
+	member_free(&m);
 	return level;
 }
 
@@ -364,19 +362,19 @@ who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *
 	struct leaders x = { p, l, b, 0 };
 	int n;
 
-	if (l->visibility != VIS_HIDDEN) {
+	if (disclosure_leaders(l, level)) {
 		/* leadership.visibility = roles or named: who leads is known (hidden: not even how many) */
 		if (store_member_each(p->st, l->name, leader_line, &x) < 0)
 			return -1;
 		buf_puts(b, x.n ? ".\n" : "The list has no moderators yet.\n");
 	}
 
-	if (who_allows(l->member_count, level)) {
+	if (disclosure_member_count(l, level)) {
 		if ((n = store_member_count(p->st, l->name)) < 0)
 			return -1;
 		buf_printf(b, "The list has %d member%s.\n", n, n == 1 ? "" : "s");
 	}
-	if (!who_allows(l->roster, level)) {
+	if (!disclosure_roster(l, level)) {
 		buf_puts(b, "The list of members is not disclosed to you.\n\n");
 		return 0;
 	}
@@ -423,8 +421,8 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 	long long since, at;
 	int rc;
 
-	if (!archive_allowed(l, level, member_since, &since)) {
-		buf_printf(b, "%s\n\n", archive_refusal(l));
+	if (!disclosure_archive(l, level, member_since, &since)) {
+		buf_printf(b, "%s\n\n", disclosure_archive_refusal(l));
 		return 0;
 	}
 	if (req->cmds & CMD_ARCHIVE_INDEX) {
@@ -597,31 +595,53 @@ list_enc_key(struct pipeline *p, const struct list_cfg *l, struct buf *b)
 }
 
 struct auditlines {
-	struct buf	*b;
+	struct pipeline		*p;
+	const struct list_cfg	*l;
+	struct buf		*b;
+	int			 level;
 };
 
+/* request_facts - the state now of the request an entry opened, for disclosure */
+static void
+request_facts(struct pipeline *p, const struct audit_entry *e, struct disclosure_request *rq)
+{
+	long long id = disclosure_audit_request(e);
+	struct pending pa;
+
+	memset(rq, 0, sizeof(*rq));
+	if (id <= 0 || store_pending_get(p->st, id, &pa) != STORE_OK)
+		return;		/* unknown: disclosure shows the least */
+	rq->state = disclosure_request_state(pa.state, pa.expires, p->now);
+	snprintf(rq->action, sizeof(rq->action), "%s", pa.action);
+	free(pa.arg);
+}
+
+/* audit_line - one entry, as this reader may read it */
 static void
 audit_line(const struct audit_entry *e, void *arg)
 {
 	struct auditlines *a = arg;
+	struct disclosure_request rq;
+	struct audit_view v;
 	time_t t = (time_t)e->at;
 	struct tm tm;
 	char date[32];
 
+	request_facts(a->p, e, &rq);
+	disclosure_audit_entry(a->l, a->level, e, &rq, &v);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
-	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", e->seq, date, e->actor, e->action, e->detail);
+	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", e->seq, date, v.actor, v.action, v.detail);
 }
 
-/* audit_answer - "audit": the leadership's log, as far as leadership.audit_visibility allows */
+/* audit_answer - "audit": the leadership's log, as far as disclosure allows this reader */
 static int
-audit_answer(struct pipeline *p, const struct list_cfg *l, int level, long long since, struct buf *b)
+audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
 {
-	struct auditlines a = { b };
+	struct auditlines a = { p, l, b, level };
 	struct audit_check chk;
 
-	if (!who_allows(l->audit_who, level) || (level == READER_MEMBER && l->probation_days > 0 &&
-	    p->now - since < l->probation_days * 86400LL)) {
+	if (!disclosure_audit(l, level)) {
 		buf_puts(b, "The list's audit log is not disclosed to you.\n\n");
 		return 0;
 	}
@@ -704,7 +724,7 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 
 	buf_init(&b, 0);
 	buf_init(&post, 0);
-	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, since, &b) < 0)
+	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & CMD_WHO) && who_answer(p, l, level, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;

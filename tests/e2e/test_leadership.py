@@ -478,3 +478,106 @@ def test_operator_rejects_from_the_cli(make_instance, sink):
     assert [e["actor"] for e in entries if e["action"] == "reject"] == ["operator"]
     r = inst.ctl("mod", "reject", "demo", held, check=False)
     assert r.returncode == 1 and "no held post" in r.stderr
+
+
+def audit_by_mail(inst, sink, who, n):
+    """Ask for the audit log from who's mailbox; the n-th answer they get."""
+    send(inst, f"From: {who}\r\nSubject: audit\r\n\r\n".encode(), who, rcpt="demo-request@lists.example")
+    got = wait_until(lambda: len(to(sink, who, b"What the leadership")) >= n and to(sink, who, b"What the leadership"))
+    assert got, inst.logtext()
+    return got[n - 1].split(b"\r\n\r\n", 1)[1]
+
+
+def test_hidden_leadership_audit_names_no_moderator(make_instance, sink):
+    """Members read that the leadership changed, never whose number; an unmasking names nobody while pending."""
+    inst = quorum_list(make_instance, sink)                # m1..m3 moderators, the third by a quorum
+    ids = {m["member"] for m in json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
+           if m["role"] != "member"}
+    assert len(ids) == 3
+    r = inst.ctl("unmask", "demo", "Red Heron")
+    assert "request 2 opened" in r.stdout
+    for m in MODS:
+        assert wait_until(lambda m=m: to(sink, m, b"the pseudonym")), inst.logtext()
+    # a moderator reads the log as written: the data the members must not see is there
+    mod_view = audit_by_mail(inst, sink, "m1@example.org", 1)
+    assert b"Red Heron" in mod_view and b"to become moderator" in mod_view
+    # a member: the entries are there, the moderators' numbers and the pseudonym are not
+    view = audit_by_mail(inst, sink, "bob@example.org", 1)
+    assert b"request 1 opened: a change in the list's leadership" in view
+    assert b"request 2 opened: an unmasking" in view and b"roles" in view
+    assert b"Red Heron" not in view and b"to become moderator" not in view and b"is now moderator" not in view
+    assert b"moderators agreed" not in view.replace(b"a quorum of moderators agreed", b"")
+    for n in ids:
+        for text in (b"#%d is now" % n, b"#%d to become" % n):
+            assert text not in view, view.decode()
+    assert b"signatures verify" in view
+    # decided: the outcome is recorded for the members (leadership.notify_unmasked: the member is told anyway)
+    for m in MODS:
+        approve(inst, sink, m, b"needs your approval")
+    assert inst.wait_log("(unmask) reached its quorum")
+    view = audit_by_mail(inst, sink, "bob@example.org", 2)
+    assert b"unmask" in view and b"Red Heron" in view and ROSA.encode() not in view
+    assert inst.ctl("audit", "demo", "--verify").returncode == 0
+
+
+def test_discard_is_published(make_instance, sink):
+    inst = make_instance(list_settings={"posting": "moderated", "leadership.publish_rejections": "true"},
+                         members=("alice@example.org", "m1@example.org", "dave@example.org"), start=False)
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.start()
+    send(inst, b"From: alice@example.org\r\nSubject: quiet dissent\r\n\r\nThe line is wrong.\r\n", "alice@example.org")
+    n = wait_until(lambda: to(sink, "m1@example.org", b"waits for moderation"))
+    assert n and b"tells its members of every post rejected or discarded" in n[0]
+    send(inst, b"Subject: Re\r\n\r\ndiscard\r\n", "m1@example.org", rcpt=f"demo-confirm+{token(n[0])}@lists.example")
+    pub = wait_until(lambda: to(sink, "dave@example.org", b"The moderators discarded a post"))
+    assert pub and b"quiet dissent" in pub[0] and b"A post was discarded" in pub[0]
+    assert b"The line is wrong." not in pub[0] and b"alice@" not in pub[0].split(b"\r\n\r\n", 1)[1]
+    assert inst.wait_log("discarded by a moderator")
+    assert to(sink, "alice@example.org", b"Your post was rejected") == []     # a discard tells the author nothing
+    assert to(sink, "dave@example.org", b"The line is wrong.") == []
+    entries = json.loads(inst.ctl("--json", "audit", "demo").stdout)
+    assert [e["actor"] for e in entries if e["action"] == "discard"] == ["moderator"]
+
+
+def test_demoted_moderator_token_does_nothing(make_instance, sink):
+    mods = ("m1@example.org", "m2@example.org", "m3@example.org")
+    inst = make_instance(list_settings={"posting": "moderated", "leadership.quorum_roles": "4",
+                                        "leadership.quorum_expel": "4", "leadership.quorum_ban": "2",
+                                        "leadership.visibility": "roles"},
+                         members=("alice@example.org", "dave@example.org") + mods, start=False)
+    for m in mods:
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.start()
+    send(inst, b"From: alice@example.org\r\nSubject: held\r\n\r\nA held post.\r\n", "alice@example.org")
+    notes = {m: wait_until(lambda m=m: to(sink, m, b"waits for moderation")) for m in mods}
+    assert all(notes.values()), inst.logtext()
+    assert "request" in inst.ctl("member", "ban", "demo", "troll@example.net").stdout
+    bans = {m: wait_until(lambda m=m: to(sink, m, b"ban: ")) for m in ("m1@example.org", "m3@example.org")}
+    assert all(bans.values()), inst.logtext()
+    # m1 demoted, m2 expelled: fewer moderators than those quorums, so the operator acts at once
+    assert "request" not in inst.ctl("member", "set", "demo", "m1@example.org", "role", "member").stdout
+    assert "removed" in inst.ctl("member", "rm", "demo", "m2@example.org").stdout
+    def answers(m):        # what reached m, but for the post itself (m1 still receives posts as a member)
+        return [d for d in to(sink, m) if b"\r\nSubject: [demo] held" not in d.split(b"\r\n\r\n", 1)[0]]
+    before = {m: len(answers(m)) for m in mods}
+    for m in ("m1@example.org", "m2@example.org"):
+        send(inst, b"Subject: Re\r\n\r\napprove\r\n", m, rcpt=f"demo-confirm+{token(notes[m][0])}@lists.example")
+    send(inst, b"Subject: Re\r\n\r\napprove\r\n", "m1@example.org",
+         rcpt=f"demo-confirm+{token(bans['m1@example.org'][0])}@lists.example")
+    assert wait_until(lambda: inst.logtext().count("no longer moderates the list") >= 3), inst.logtext()
+    assert json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout) != []           # still held
+    # the moderator who still is one: the post goes out, the ban counts one vote, not two
+    send(inst, b"Subject: Re\r\n\r\napprove\r\n", "m3@example.org",
+         rcpt=f"demo-confirm+{token(bans['m3@example.org'][0])}@lists.example")
+    assert inst.wait_log("approvals=1 of 2")
+    send(inst, b"Subject: Re\r\n\r\napprove\r\n", "m3@example.org",
+         rcpt=f"demo-confirm+{token(notes['m3@example.org'][0])}@lists.example")
+    assert wait_until(lambda: to(sink, "dave@example.org", b"A held post."))
+    assert "approvals=2 of 2" not in inst.logtext() and "(ban) reached its quorum" not in inst.logtext()
+    # the former moderators got no answer at all, as for a token that never was
+    assert len(to(sink, "m1@example.org", b"A held post.")) == 2 and len(to(sink, "m2@example.org")) == 2
+    assert all(len(answers(m)) == before[m] for m in ("m1@example.org", "m2@example.org"))
+    entries = json.loads(inst.ctl("--json", "audit", "demo").stdout)
+    approvals = [e["actor"] for e in entries if e["action"] == "approve"]
+    assert len(approvals) == 1 and approvals[0].startswith("moderator mod-"), approvals
+    assert "operator" not in approvals

@@ -1,0 +1,259 @@
+/*
+ * disclosure.c - the one place that decides what a reader may learn.
+ *
+ * Every answer that shows list state to somebody asks here first: the
+ * "who", "archive" and "audit" answers at LIST-request@, digests (from when
+ * a newcomer reads), the moderation notices (the author's address or not)
+ * and mlistctl's read verbs. The functions are pure: the caller brings the
+ * facts (the reader's role and join date, a request's state) and this file
+ * holds the rules, so that one rule cannot drift between nine copies.
+ *
+ * The reader who matters is the hostile member: on a list whose leadership
+ * is hidden, nothing they are shown may tell which members moderate, or how
+ * many; a pseudonym under investigation is not named to them while the
+ * moderators decide, nor afterwards unless the list tells the unmasked.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/disclosure.h"
+
+#define LEADERSHIP_CHANGE	"a change in the list's leadership"
+#define EMERGENCY		"emergency, without the quorum: "
+
+/*
+ * disclosure_reader - the reader's level from the facts: their role on
+ * the list (NULL: not a member) and since when they are a member. A member
+ * on probation (leadership.probation_days) reads like a stranger.
+ */
+int
+disclosure_reader(const struct list_cfg *l, const char *role, long long joined, long long now)
+{
+	if (role == NULL)
+		return READER_ANYONE;
+	if (strcmp(role, "member") != 0)
+		return READER_MODERATOR;
+	if (l->probation_days > 0 && now - joined < l->probation_days * 86400LL)
+		return READER_ANYONE;
+	return READER_MEMBER;
+}
+
+/* disclosure_allows - does a rule (enum who) let a reader of this level see? */
+int
+disclosure_allows(int rule, int reader)
+{
+	switch (rule) {
+	case WHO_PUBLIC:
+		return reader >= READER_ANYONE;
+	case WHO_MEMBERS:
+		return reader >= READER_MEMBER;
+	case WHO_MODERATORS:
+		return reader >= READER_MODERATOR;
+	default:
+		return 0;	/* "none": nobody, the operator included */
+	}
+}
+
+/* disclosure_roster - may the reader see who the members are? */
+int
+disclosure_roster(const struct list_cfg *l, int reader)
+{
+	return disclosure_allows(l->roster, reader);
+}
+
+/* disclosure_member_count - may the reader learn how many members there are? */
+int
+disclosure_member_count(const struct list_cfg *l, int reader)
+{
+	return disclosure_allows(l->member_count, reader);
+}
+
+/*
+ * disclosure_leaders - may the reader learn who moderates (and so how
+ * many)? Hidden leadership is hidden from every reader by mail, moderators
+ * included: a moderator's mailbox is not a safe either.
+ */
+int
+disclosure_leaders(const struct list_cfg *l, int reader)
+{
+	return l->visibility != VIS_HIDDEN || reader >= READER_OPERATOR;
+}
+
+/*
+ * disclosure_author_address - does a held-post notice (or an application)
+ * show the moderators the author's address? On a real-name list the
+ * address is the identity; elsewhere only with moderators_see = "address".
+ * mode is the identity the author posts under (enum identity).
+ */
+int
+disclosure_author_address(const struct list_cfg *l, int mode)
+{
+	return mode == ID_REAL || l->moderators_see;
+}
+
+/*
+ * disclosure_archive - may the reader read the archive? *since is where
+ * their reading starts. With archive.since_join a member reads from the day
+ * they joined; moderators read everything, and so does anyone when the
+ * archive is public (a member could ask as a stranger anyway).
+ */
+int
+disclosure_archive(const struct list_cfg *l, int reader, long long joined, long long *since)
+{
+	*since = 0;
+	if (!disclosure_allows(l->archive_who, reader))
+		return 0;
+	if (l->since_join && reader == READER_MEMBER && l->archive_who != WHO_PUBLIC)
+		*since = joined;
+	return 1;
+}
+
+/*
+ * disclosure_archive_since - the oldest post a member who joined at
+ * member_joined may be sent (digests): with archive.since_join nothing from
+ * before they joined, else 0 (everything).
+ */
+long long
+disclosure_archive_since(const struct list_cfg *l, long long member_joined)
+{
+	return l->since_join ? member_joined : 0;
+}
+
+/* disclosure_archive_refusal - what a refused reader is told */
+const char *
+disclosure_archive_refusal(const struct list_cfg *l)
+{
+	switch (l->archive_who) {
+	case WHO_NONE:
+		return "This list keeps no archive.";
+	case WHO_MODERATORS:
+		return "Only the list's moderators may read its archive.";
+	case WHO_MEMBERS:
+		return "Only members of the list may read its archive.";
+	default:
+		return "";
+	}
+}
+
+/* disclosure_audit - may the reader read the audit log at all? */
+int
+disclosure_audit(const struct list_cfg *l, int reader)
+{
+	return reader >= READER_OPERATOR || disclosure_allows(l->audit_who, reader);
+}
+
+/* disclosure_audit_request - the request an entry opened ("request N opened: ..."), 0 none */
+long long
+disclosure_audit_request(const struct audit_entry *e)
+{
+	long long id = 0;
+	int end = 0;
+
+	if (strcmp(e->action, "request") != 0)
+		return 0;
+	if (sscanf(e->detail, "request %lld opened:%n", &id, &end) != 1 || end == 0)
+		return 0;
+	return id > 0 ? id : 0;
+}
+
+/* disclosure_request_state - a pending row's state as DREQ_*: expired is closed, undecided */
+int
+disclosure_request_state(const char *state, long long expires, long long now)
+{
+	if (!strcmp(state, "new") || !strcmp(state, "asked"))
+		return expires > now ? DREQ_PENDING : DREQ_CLOSED;
+	if (!strcmp(state, "done") || !strcmp(state, "used") || !strcmp(state, "announce"))
+		return DREQ_DONE;
+	return DREQ_CLOSED;
+}
+
+/*
+ * strip_count - " (3 moderators agreed)" becomes " (a quorum of moderators
+ * agreed)": how many agreed bounds how many there are
+ */
+static void
+strip_count(char *d, size_t n)
+{
+	static const char tail[] = " moderators agreed)";
+	char *t = strstr(d, tail), *p, rest[512];
+
+	if (t == NULL)
+		return;
+	for (p = t; p > d && isdigit((unsigned char)p[-1]); p--)
+		;
+	if (p == t || p == d || p[-1] != '(')
+		return;
+	snprintf(rest, sizeof(rest), "%s", t + sizeof(tail) - 1);
+	snprintf(p - 1, n - (size_t)(p - 1 - d), "(a quorum of moderators agreed)%s", rest);
+}
+
+/* unmask_named - may members read which pseudonym an unmasking named? */
+static int
+unmask_named(const struct list_cfg *l, int state)
+{
+	/* decided, and the list tells the unmasked member anyway: no secret left to keep */
+	return state == DREQ_DONE && l->notify_unmasked;
+}
+
+/* request_view - "request N opened: ..." as a member may read it */
+static void
+request_view(const struct list_cfg *l, long long id, const struct disclosure_request *rq,
+    struct audit_view *v)
+{
+	int state = rq ? rq->state : DREQ_NONE;
+	const char *what = NULL;
+
+	if (state == DREQ_NONE)
+		what = "a request of the leadership (not disclosed: its state is unknown)";
+	else if (!strcmp(rq->action, "unmask") && !unmask_named(l, state))
+		what = state == DREQ_PENDING ? "an unmasking (the pseudonym is not disclosed while the moderators "
+		    "decide)" : "an unmasking (the pseudonym is not disclosed)";
+	else if (!strcmp(rq->action, "roles") && l->visibility == VIS_HIDDEN)
+		what = LEADERSHIP_CHANGE;
+	if (what)
+		snprintf(v->detail, sizeof(v->detail), "request %lld opened: %s", id, what);
+}
+
+/* outcome_view - an action's own entry (done at the quorum, or in an emergency) for members */
+static void
+outcome_view(const struct list_cfg *l, const struct audit_entry *e, struct audit_view *v)
+{
+	const char *pre = strncmp(e->detail, EMERGENCY, sizeof(EMERGENCY) - 1) == 0 ? EMERGENCY : "";
+
+	if (!strcmp(e->action, "unmask") && !unmask_named(l, DREQ_DONE))
+		snprintf(v->detail, sizeof(v->detail), "%sa member's pseudonym (not disclosed: the list does not "
+		    "tell the member unmasked)", pre);
+	else if (!strcmp(e->action, "roles") && l->visibility == VIS_HIDDEN)
+		snprintf(v->detail, sizeof(v->detail), "%s%s", pre, LEADERSHIP_CHANGE);
+}
+
+/*
+ * disclosure_audit_entry - entry e as the reader may read it, into v.
+ * Moderators and the operator read the log as written. Other readers: on a
+ * hidden leadership, roles without handles and role changes without member
+ * numbers; an unmasking without its pseudonym (unmask_named). rq: the
+ * request the entry opened (disclosure_audit_request), NULL if none.
+ */
+void
+disclosure_audit_entry(const struct list_cfg *l, int reader, const struct audit_entry *e,
+    const struct disclosure_request *rq, struct audit_view *v)
+{
+	long long id;
+
+	snprintf(v->actor, sizeof(v->actor), "%s", e->actor);
+	snprintf(v->action, sizeof(v->action), "%s", e->action);
+	snprintf(v->detail, sizeof(v->detail), "%s", e->detail);
+	if (reader >= READER_MODERATOR)
+		return;
+	if (l->visibility == VIS_HIDDEN) {
+		if (strncmp(v->actor, "moderator ", 10) == 0)
+			v->actor[9] = 0;	/* a handle written before the list hid them */
+		strip_count(v->detail, sizeof(v->detail));
+	}
+	if ((id = disclosure_audit_request(e)) > 0)
+		request_view(l, id, rq, v);
+	else
+		outcome_view(l, e, v);
+}

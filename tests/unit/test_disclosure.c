@@ -1,0 +1,248 @@
+/* test_disclosure.c - what each reader may learn: tables over the list's rules and the reader. */
+#include "testutil.h"
+#include "../../mlistd/pipeline/disclosure.h"
+
+#define DAY	86400LL
+#define NOW	(1000 * DAY)
+
+static struct list_cfg list;
+
+static void
+setup(void)
+{
+	memset(&list, 0, sizeof(list));
+	list.name = "demo";
+	list.identity = ID_PSEUDONYM;
+	list.visibility = VIS_HIDDEN;
+	list.roster = WHO_MODERATORS;
+	list.member_count = WHO_MEMBERS;
+	list.archive_who = WHO_MEMBERS;
+	list.audit_who = WHO_MEMBERS;
+	list.since_join = 1;
+	list.notify_unmasked = 1;
+}
+
+/* rule x reader: every cell of enum who against every reader */
+static const struct { int rule, reader, allowed; } allows[] = {
+	{ WHO_NONE, READER_ANYONE, 0 }, { WHO_NONE, READER_MEMBER, 0 }, { WHO_NONE, READER_MODERATOR, 0 },
+	{ WHO_NONE, READER_OPERATOR, 0 },
+	{ WHO_MODERATORS, READER_ANYONE, 0 }, { WHO_MODERATORS, READER_MEMBER, 0 },
+	{ WHO_MODERATORS, READER_MODERATOR, 1 }, { WHO_MODERATORS, READER_OPERATOR, 1 },
+	{ WHO_MEMBERS, READER_ANYONE, 0 }, { WHO_MEMBERS, READER_MEMBER, 1 }, { WHO_MEMBERS, READER_MODERATOR, 1 },
+	{ WHO_PUBLIC, READER_ANYONE, 1 }, { WHO_PUBLIC, READER_MEMBER, 1 },
+};
+
+START_TEST(rule_against_reader)
+{
+	ck_assert_int_eq(disclosure_allows(allows[_i].rule, allows[_i].reader), allows[_i].allowed);
+	list.roster = allows[_i].rule;
+	list.member_count = allows[_i].rule;
+	ck_assert_int_eq(disclosure_roster(&list, allows[_i].reader), allows[_i].allowed);
+	ck_assert_int_eq(disclosure_member_count(&list, allows[_i].reader), allows[_i].allowed);
+}
+END_TEST
+
+/* the reader's level from their role, join date and the list's probation */
+static const struct { const char *role; long long joined; int probation_days, level; } readers[] = {
+	{ NULL, 0, 0, READER_ANYONE },
+	{ "member", NOW - 5 * DAY, 0, READER_MEMBER },
+	{ "member", NOW - 5 * DAY, 30, READER_ANYONE },		/* on probation: a stranger */
+	{ "member", NOW - 40 * DAY, 30, READER_MEMBER },
+	{ "moderator", NOW, 30, READER_MODERATOR },		/* moderators are never on probation */
+	{ "owner", NOW, 0, READER_MODERATOR },
+};
+
+START_TEST(reader_levels)
+{
+	list.probation_days = readers[_i].probation_days;
+	ck_assert_int_eq(disclosure_reader(&list, readers[_i].role, readers[_i].joined, NOW), readers[_i].level);
+}
+END_TEST
+
+/* the archive: who reads, and from when */
+static const struct { int who, since_join, reader, allowed; long long since; } archive[] = {
+	{ WHO_MEMBERS, 1, READER_ANYONE, 0, 0 },
+	{ WHO_MEMBERS, 1, READER_MEMBER, 1, NOW - 3 * DAY },	/* a newcomer reads from the day they joined */
+	{ WHO_MEMBERS, 0, READER_MEMBER, 1, 0 },
+	{ WHO_MEMBERS, 1, READER_MODERATOR, 1, 0 },
+	{ WHO_MEMBERS, 1, READER_OPERATOR, 1, 0 },
+	{ WHO_PUBLIC, 1, READER_ANYONE, 1, 0 },
+	{ WHO_PUBLIC, 1, READER_MEMBER, 1, 0 },			/* not less than a stranger reads */
+	{ WHO_NONE, 0, READER_OPERATOR, 0, 0 },
+};
+
+START_TEST(archive_reading)
+{
+	long long since = -1;
+
+	list.archive_who = archive[_i].who;
+	list.since_join = archive[_i].since_join;
+	ck_assert_int_eq(disclosure_archive(&list, archive[_i].reader, NOW - 3 * DAY, &since), archive[_i].allowed);
+	ck_assert_int_eq(since, archive[_i].since);
+	if (!archive[_i].allowed)	/* a refused reader is told why */
+		ck_assert_str_ne(disclosure_archive_refusal(&list), "");
+}
+END_TEST
+
+START_TEST(digest_since_join)
+{
+	ck_assert_int_eq(disclosure_archive_since(&list, NOW - DAY), NOW - DAY);
+	list.since_join = 0;
+	ck_assert_int_eq(disclosure_archive_since(&list, NOW - DAY), 0);
+}
+END_TEST
+
+START_TEST(leaders_and_authors)
+{
+	ck_assert_int_eq(disclosure_leaders(&list, READER_MEMBER), 0);
+	ck_assert_int_eq(disclosure_leaders(&list, READER_MODERATOR), 0);
+	ck_assert_int_eq(disclosure_leaders(&list, READER_OPERATOR), 1);
+	list.visibility = VIS_ROLES;
+	ck_assert_int_eq(disclosure_leaders(&list, READER_ANYONE), 1);
+	ck_assert_int_eq(disclosure_author_address(&list, ID_PSEUDONYM), 0);
+	ck_assert_int_eq(disclosure_author_address(&list, ID_ANONYMOUS), 0);
+	ck_assert_int_eq(disclosure_author_address(&list, ID_REAL), 1);
+	list.moderators_see = 1;
+	ck_assert_int_eq(disclosure_author_address(&list, ID_PSEUDONYM), 1);
+}
+END_TEST
+
+START_TEST(request_states)
+{
+	ck_assert_int_eq(disclosure_request_state("new", NOW + 1, NOW), DREQ_PENDING);
+	ck_assert_int_eq(disclosure_request_state("asked", NOW + 1, NOW), DREQ_PENDING);
+	ck_assert_int_eq(disclosure_request_state("asked", NOW, NOW), DREQ_CLOSED);	/* expired, undecided */
+	ck_assert_int_eq(disclosure_request_state("done", 0, NOW), DREQ_DONE);
+	ck_assert_int_eq(disclosure_request_state("used", 0, NOW), DREQ_DONE);
+	ck_assert_int_eq(disclosure_request_state("announce", 0, NOW), DREQ_DONE);
+	ck_assert_int_eq(disclosure_request_state("bogus", NOW + 1, NOW), DREQ_CLOSED);
+}
+END_TEST
+
+/*
+ * The audit log: entry as written, the request's facts, the list, the
+ * reader; what must and must not appear in what they are shown.
+ */
+static const struct {
+	const char	*actor, *action, *detail;
+	int		 rq_state;
+	const char	*rq_action;
+	int		 visibility, notify_unmasked, reader;
+	const char	*shown_actor, *must, *must_not;
+} audit[] = {
+	/* hidden leadership: a member learns that the leadership changed, never whose number */
+	{ "operator", "roles", "member #5 is now moderator", DREQ_NONE, "", VIS_HIDDEN, 1, READER_MEMBER,
+	  "operator", "a change in the list's leadership", "#5" },
+	{ "moderators", "roles", "member #5 to become moderator (2 moderators agreed): done", DREQ_NONE, "",
+	  VIS_HIDDEN, 1, READER_MEMBER, "moderators", "leadership", "#5" },
+	{ "operator", "request", "request 4 opened: member #5 to become moderator", DREQ_PENDING, "roles",
+	  VIS_HIDDEN, 1, READER_MEMBER, "operator", "request 4 opened: a change", "#5" },
+	{ "operator", "roles", "emergency, without the quorum: member #5 to become owner", DREQ_NONE, "",
+	  VIS_HIDDEN, 1, READER_ANYONE, "operator", "emergency", "#5" },
+	/* ... a moderator reads it as written; a list with visible roles shows it to members */
+	{ "operator", "roles", "member #5 is now moderator", DREQ_NONE, "", VIS_HIDDEN, 1, READER_MODERATOR,
+	  "operator", "member #5 is now moderator", NULL },
+	{ "operator", "roles", "member #5 is now moderator", DREQ_NONE, "", VIS_ROLES, 1, READER_MEMBER,
+	  "operator", "member #5 is now moderator", NULL },
+	/* hidden: no handle, no count of those who agreed */
+	{ "moderator mod-3f9a", "approve", "held post X (moderated)", DREQ_NONE, "", VIS_HIDDEN, 1, READER_MEMBER,
+	  "moderator", "held post X", "mod-3f9a" },
+	{ "moderators", "ban", "member #7 (3 moderators agreed): done", DREQ_NONE, "", VIS_HIDDEN, 1,
+	  READER_MEMBER, "moderators", "member #7 (a quorum of moderators agreed): done", "3 moderators" },
+	{ "moderator mod-3f9a", "approve", "held post X (moderated)", DREQ_NONE, "", VIS_ROLES, 1, READER_MEMBER,
+	  "moderator mod-3f9a", "held post X", NULL },
+	/* an unmasking names no pseudonym to members while it is pending, nor if it lapsed */
+	{ "operator", "request", "request 3 opened: the pseudonym \"Red Fly\"", DREQ_PENDING, "unmask",
+	  VIS_ROLES, 1, READER_MEMBER, "operator", "request 3 opened: an unmasking", "Red Fly" },
+	{ "operator", "request", "request 3 opened: the pseudonym \"Red Fly\"", DREQ_CLOSED, "unmask",
+	  VIS_HIDDEN, 1, READER_ANYONE, "operator", "an unmasking", "Red Fly" },
+	{ "operator", "request", "request 3 opened: the pseudonym \"Red Fly\"", DREQ_PENDING, "unmask",
+	  VIS_HIDDEN, 1, READER_MODERATOR, "operator", "Red Fly", NULL },
+	/* decided: named when the list tells the unmasked member anyway, otherwise not */
+	{ "operator", "request", "request 3 opened: the pseudonym \"Red Fly\"", DREQ_DONE, "unmask",
+	  VIS_HIDDEN, 1, READER_MEMBER, "operator", "Red Fly", NULL },
+	{ "operator", "request", "request 3 opened: the pseudonym \"Red Fly\"", DREQ_DONE, "unmask",
+	  VIS_HIDDEN, 0, READER_MEMBER, "operator", "an unmasking", "Red Fly" },
+	{ "moderators", "unmask", "the pseudonym \"Red Fly\" (3 moderators agreed): done", DREQ_NONE, "",
+	  VIS_HIDDEN, 1, READER_MEMBER, "moderators", "Red Fly", "3 moderators" },
+	{ "moderators", "unmask", "the pseudonym \"Red Fly\" (3 moderators agreed): done", DREQ_NONE, "",
+	  VIS_HIDDEN, 0, READER_MEMBER, "moderators", "not disclosed", "Red Fly" },
+	/* a request whose state is unknown shows the least */
+	{ "operator", "request", "request 9 opened: the pseudonym \"Red Fly\"", DREQ_NONE, "", VIS_NAMED, 1,
+	  READER_MEMBER, "operator", "request 9 opened", "Red Fly" },
+	/* the operator reads everything as written */
+	{ "operator", "request", "request 3 opened: the pseudonym \"Red Fly\"", DREQ_NONE, "", VIS_HIDDEN, 0,
+	  READER_OPERATOR, "operator", "Red Fly", NULL },
+	/* what the rules do not touch passes as written */
+	{ "moderator", "discipline", "member #8: step 1, a private warning", DREQ_NONE, "", VIS_HIDDEN, 0,
+	  READER_MEMBER, "moderator", "member #8: step 1", NULL },
+};
+
+START_TEST(audit_entries)
+{
+	struct disclosure_request rq;
+	struct audit_entry e;
+	struct audit_view v;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.actor, sizeof(e.actor), "%s", audit[_i].actor);
+	snprintf(e.action, sizeof(e.action), "%s", audit[_i].action);
+	snprintf(e.detail, sizeof(e.detail), "%s", audit[_i].detail);
+	memset(&rq, 0, sizeof(rq));
+	rq.state = audit[_i].rq_state;
+	snprintf(rq.action, sizeof(rq.action), "%s", audit[_i].rq_action);
+	list.visibility = audit[_i].visibility;
+	list.notify_unmasked = audit[_i].notify_unmasked;
+	disclosure_audit_entry(&list, audit[_i].reader, &e, &rq, &v);
+	ck_assert_str_eq(v.actor, audit[_i].shown_actor);
+	ck_assert_str_eq(v.action, audit[_i].action);
+	ck_assert_msg(strstr(v.detail, audit[_i].must) != NULL, "\"%s\" lacks \"%s\"", v.detail, audit[_i].must);
+	if (audit[_i].must_not)
+		ck_assert_msg(strstr(v.detail, audit[_i].must_not) == NULL, "\"%s\" shows \"%s\"", v.detail,
+		    audit[_i].must_not);
+}
+END_TEST
+
+START_TEST(audit_request_ids)
+{
+	struct audit_entry e;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.action, sizeof(e.action), "request");
+	snprintf(e.detail, sizeof(e.detail), "request 12 opened: the pseudonym \"X\"");
+	ck_assert_int_eq(disclosure_audit_request(&e), 12);
+	snprintf(e.detail, sizeof(e.detail), "request twelve opened");
+	ck_assert_int_eq(disclosure_audit_request(&e), 0);
+	snprintf(e.detail, sizeof(e.detail), "request 12");
+	ck_assert_int_eq(disclosure_audit_request(&e), 0);
+	snprintf(e.action, sizeof(e.action), "ban");
+	snprintf(e.detail, sizeof(e.detail), "request 12 opened: x");
+	ck_assert_int_eq(disclosure_audit_request(&e), 0);
+	ck_assert_int_eq(disclosure_audit(&list, READER_ANYONE), 0);
+	ck_assert_int_eq(disclosure_audit(&list, READER_MEMBER), 1);
+	list.audit_who = WHO_NONE;
+	ck_assert_int_eq(disclosure_audit(&list, READER_MODERATOR), 0);
+	ck_assert_int_eq(disclosure_audit(&list, READER_OPERATOR), 1);
+}
+END_TEST
+
+#define N(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+int
+main(void)
+{
+	Suite *s = suite_create("disclosure");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_loop_test(tc, rule_against_reader, 0, N(allows));
+	tcase_add_loop_test(tc, reader_levels, 0, N(readers));
+	tcase_add_loop_test(tc, archive_reading, 0, N(archive));
+	tcase_add_test(tc, digest_since_join);
+	tcase_add_test(tc, leaders_and_authors);
+	tcase_add_test(tc, request_states);
+	tcase_add_loop_test(tc, audit_entries, 0, N(audit));
+	tcase_add_test(tc, audit_request_ids);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
