@@ -161,7 +161,7 @@ main(int argc, char **argv)
 	const char *path = config_default_path();
 	int ch, foreground = 0, test = 0, wake[2], status, rc;
 	struct smtp_server *srv;
-	struct config *cfg, *ncfg;
+	struct config *cfg, *ncfg, *icfg;
 	struct keys *k;
 	struct spool sp;
 	struct buf err;
@@ -186,7 +186,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	buf_init(&err, 0);
-	if ((cfg = config_load(path, &err)) == NULL) {
+	/*
+	 * As root only the instance file (root's) is read and the ports bound.
+	 * The list files and everything under state_dir belong to the daemon's
+	 * user: they are read, created and cleaned only after root is given up,
+	 * so that user cannot make root parse or delete anything (a symlinked
+	 * queue/tmp once made root unlink files elsewhere).
+	 */
+	if ((icfg = config_load_flags(path, CONFIG_SKIP_LISTS, &err)) == NULL) {
 		fputs(buf_cstr(&err), stderr);
 		if (!test)
 			fprintf(stderr, "mlistd: configuration errors; not starting\n");
@@ -194,6 +201,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
+		if (priv_drop(icfg->user, &err) < 0)
+			fatal("%s", buf_cstr(&err));
+		config_free(icfg);
+		if ((cfg = config_load(path, &err)) == NULL) {
+			fputs(buf_cstr(&err), stderr);
+			buf_free(&err);
+			return 1;
+		}
 		printf("configuration OK\n");
 		config_free(cfg);
 		buf_free(&err);
@@ -201,24 +216,29 @@ main(int argc, char **argv)
 	}
 	log_init("mlistd", foreground);
 	no_core_dumps();
+	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe: %s", strerror(errno));
+	/* the state must belong to the user the daemon becomes (checked while a terminal can still hear) */
+	if (priv_owner_ok(icfg->state_dir, icfg->user, &err) < 0)
+		fatal("%s", buf_cstr(&err));
+	/* bind before detaching, so a busy port is reported on the terminal; then root is given up */
+	if ((srv = smtp_server_new(icfg, &sp, wake[1], &err)) == NULL)
+		fatal("%s", buf_cstr(&err));
+	if (priv_drop(icfg->user, &err) < 0)
+		fatal("%s", buf_cstr(&err));
+	if ((cfg = config_load(path, &err)) == NULL) {
+		fputs(buf_cstr(&err), stderr);
+		fatal("configuration errors; not starting");
+	}
 	snprintf(keypath, sizeof(keypath), "%s/master.key", cfg->state_dir);
 	if ((k = keys_load(keypath, keypath, sizeof(keypath))) == NULL)
 		fatal("%s", keypath);
 	if (spool_open(&sp, cfg->state_dir, k, &err) < 0)
 		fatal("%s", buf_cstr(&err));
 	(void)spool_clean_tmp(&sp);
-	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0)
-		fatal("pipe: %s", strerror(errno));
 	if ((pidfile = strdup(cfg->pid_file)) == NULL)
 		fatal("out of memory");
-	/* the state must belong to the user the daemon becomes (checked while a terminal can still hear) */
-	if (priv_owner_ok(cfg->state_dir, cfg->user, &err) < 0)
-		fatal("%s", buf_cstr(&err));
-	/* bind before detaching, so a busy port is reported on the terminal; then root is given up */
-	if ((srv = smtp_server_new(cfg, &sp, wake[1], &err)) == NULL)
-		fatal("%s", buf_cstr(&err));
-	if (priv_drop(cfg->user, &err) < 0)
-		fatal("%s", buf_cstr(&err));
+	smtp_server_reload(srv, cfg);	/* the sessions see the lists from now on */
 	if (geteuid() == 0)
 		log_warn("NOQUEUE mlistd: running as root; set user = \"mlistd\" (an unprivileged user that owns %s)",
 		    cfg->state_dir);

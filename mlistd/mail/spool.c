@@ -52,20 +52,31 @@ spool_open(struct spool *sp, const char *state_dir, const struct keys *k, struct
 	return 0;
 }
 
-/* spool_clean_tmp - remove uncommitted files (none of them was ever answered 250) */
+/*
+ * spool_clean_tmp - remove uncommitted files (none of them was ever answered
+ * 250). Through a descriptor of the directory opened without following a
+ * symlink: whoever can replace queue/tmp must not choose what is deleted.
+ */
 int
 spool_clean_tmp(struct spool *sp)
 {
-	char **ids, path[PATH_MAX + 32];
-	int n, i;
+	struct dirent *de;
+	DIR *d;
+	int fd, n = 0;
 
-	if ((n = spool_list(sp, SPOOL_TMP, &ids)) < 0)
+	if ((fd = open(sp->dir[SPOOL_TMP], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		log_err("NOQUEUE spool: cannot open %s: %s%s", sp->dir[SPOOL_TMP], strerror(errno),
+		    errno == ELOOP ? " (a symlink: it must be a directory)" : "");
 		return -1;
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", sp->dir[SPOOL_TMP], ids[i]);
-		(void)unlink(path);
 	}
-	spool_list_free(ids, n);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (spool_id_valid(de->d_name) && unlinkat(fd, de->d_name, 0) == 0)
+			n++;
+	closedir(d);
 	return n;
 }
 

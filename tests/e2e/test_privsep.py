@@ -36,23 +36,29 @@ def system_user():
     return pwd.getpwnam(USER)
 
 
-def test_runs_as_the_configured_user(system_user):
+def root_instance(system_user):
+    """An instance made by root for USER: (root dir, config path, SMTP port, sink, mlistctl runner)."""
     root = tempfile.mkdtemp(prefix="mlistd-privsep-")
     os.chmod(root, 0o755)                    # the daemon's user must reach its state below
     sink = Sink()
     sink.start()
     port = free_port()
     conf = os.path.join(root, "mlistd.conf")
+    with open(conf, "w") as f:
+        f.write(f'hostname = "lists.example";\nlisten = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
+                f'state_dir = "state";\nlists_dir = "lists";\ntemplates_dir = "templates";\n'
+                f'user = "{USER}";\n'
+                f'relay = {{ host = "127.0.0.1"; port = {sink.port}; timeout = 10; retry_base = 1; }};\n')
+    shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "..", "conf", "templates"),
+                    os.path.join(root, "templates"))
+    return root, conf, port, sink, lambda *a: subprocess.run([MLISTCTL, "-c", conf, *a], capture_output=True,
+                                                             text=True)
+
+
+def test_runs_as_the_configured_user(system_user):
+    root, conf, port, sink, ctl = root_instance(system_user)
     proc = None
     try:
-        with open(conf, "w") as f:
-            f.write(f'hostname = "lists.example";\nlisten = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
-                    f'state_dir = "state";\nlists_dir = "lists";\ntemplates_dir = "templates";\n'
-                    f'user = "{USER}";\n'
-                    f'relay = {{ host = "127.0.0.1"; port = {sink.port}; timeout = 10; retry_base = 1; }};\n')
-        shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "..", "conf", "templates"),
-                        os.path.join(root, "templates"))
-        ctl = lambda *a: subprocess.run([MLISTCTL, "-c", conf, *a], capture_output=True, text=True)
         for args in (("init",), ("list", "create", "demo"), ("member", "add", "demo", "alice@example.org"),
                      ("member", "add", "demo", "bob@example.org")):
             r = ctl(*args)
@@ -115,3 +121,34 @@ def test_runs_as_the_configured_user(system_user):
             proc.wait()
         sink.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_state_is_touched_only_as_the_user(system_user):
+    """queue/tmp is emptied at start: replaced by a symlink, it once made root delete files elsewhere.
+    Now the daemon cleans it only after becoming its user, and never through a symlink."""
+    root, conf, port, sink, ctl = root_instance(system_user)
+    victim = tempfile.mkdtemp(prefix="mlistd-victim-")
+    proc = None
+    try:
+        assert ctl("init").returncode == 0
+        assert ctl("list", "create", "demo").returncode == 0
+        names = ["0123456789ABCDEF", "0123456789ABCDEF01234567"]     # queue-id shaped
+        for n in names:
+            with open(os.path.join(victim, n), "w") as f:
+                f.write("precious")
+        tmpq = os.path.join(root, "state", "queue", "tmp")
+        os.rmdir(tmpq)
+        os.symlink(victim, tmpq)
+        log = open(os.path.join(root, "mlistd.log"), "wb")
+        proc = subprocess.Popen([MLISTD, "-c", conf, "-f"], stdout=log, stderr=log)
+        wait_port(port)
+        assert wait_until(lambda: "started; queue manager" in open(os.path.join(root, "mlistd.log")).read())
+        for n in names:
+            assert open(os.path.join(victim, n)).read() == "precious", n
+    finally:
+        if proc:
+            proc.kill()
+            proc.wait()
+        sink.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(victim, ignore_errors=True)
