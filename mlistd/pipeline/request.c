@@ -80,11 +80,13 @@ key_arg(const char *p, size_t n, struct request *r)
 	return enc ? CMD_ENCKEY : CMD_KEY;
 }
 
-/* rest - the rest of the line, trimmed, into out; its length */
+/* rest - the rest of the line, trimmed, into out; its length (0 and "" when it does not fit) */
 static size_t
 rest(const char *p, size_t n, char *out, size_t outlen)
 {
 	size_t i = 0;
+
+	out[0] = 0;
 
 	while (i < n && isspace((unsigned char)p[i]))
 		i++;

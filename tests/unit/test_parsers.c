@@ -229,6 +229,11 @@ START_TEST(request_commands)
 		{ "Subject: x\r\nContent-Type: text/html\r\n\r\nkeys\r\n", CMD_NONE },
 		{ "Subject: x\r\n\r\n1\r\n2\r\n3\r\n4\r\n5\r\n6\r\n7\r\n8\r\n9\r\n10\r\nkeys\r\n", CMD_NONE },
 		{ "", CMD_NONE },
+		/* an argument too long for the parser's buffer: nothing left over from the line before */
+		{ "Subject: archive index\r\n\r\n", CMD_ARCHIVE_INDEX },
+		{ "Subject: archive xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n", CMD_NONE },
 	};
 
 	struct request r;
