@@ -12,7 +12,7 @@ BUILD	?= build
 PYTHON	 = /usr/bin/python3
 
 CC	?= cc
-PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls
+PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls libpsl
 CFLAGS	?= -O2 -g
 # the project's own flags: kept apart, so that CFLAGS given on the command line (asan-test) cannot drop them
 WFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \
@@ -26,8 +26,9 @@ PKG_LIBS_ALL := $(shell pkg-config --libs $(PKGS) 2>&1)
 ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
 $(error pkg-config cannot find every library ($(PKGS)): $(PKG_CFLAGS) - run tools/install-deps as root)
 endif
+# libunbound's .pc requires libevent's for --cflags, which it does not need: linked by name
 # libetpan's .pc asks for -specs=no-pie-link.specs: we build PIE, so drop it
-PKG_LIBS := $(filter-out -specs=%,$(PKG_LIBS_ALL))
+PKG_LIBS := $(filter-out -specs=%,$(PKG_LIBS_ALL)) -lunbound
 endif
 INCLUDES = -Imlistd
 
