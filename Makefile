@@ -81,13 +81,19 @@ $(BUILD)/bin/mlistctl: $(BUILD)/tools/mlistctl.o $(BUILD)/libmlistd.a $(BUILD)/l
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# the auth module's verdict on one message, for tests/e2e/test_auth_dns.py
+$(BUILD)/tests/authcheck: tests/tools/authcheck.c $(BUILD)/libmlist.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(WFLAGS) $(INCLUDES) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmlist.a $(PKG_LIBS)
+
 unit: all $(UNIT_BIN)
 	@sh tests/run-unit $(UNIT_BIN)
 
-e2e: all
+e2e: all $(BUILD)/tests/authcheck
 	MLISTD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(BUILD)/tests/authcheck
 	@MLISTD_BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) sh tests/run-all $(UNIT_BIN)
 
 run: all
