@@ -191,6 +191,12 @@ auth_from_domain(const struct auth_cfg *cfg, const char *msg, size_t len, struct
 		snprintf(r->reason, sizeof(r->reason), "header does not parse");
 		return TEMPFAIL;
 	}
+	/* fields past the parser's limit are unseen: a second From could hide there */
+	if (h.truncated) {
+		snprintf(r->reason, sizeof(r->reason), "more than %d header fields", HDR_MAX_FIELDS);
+		hdr_free(&h);
+		return PERMFAIL;
+	}
 	if (from_domain(&h, r->from_domain, sizeof(r->from_domain), r->reason,
 	    sizeof(r->reason)) < 0) {
 		hdr_free(&h);
@@ -206,7 +212,7 @@ auth_from_domain(const struct auth_cfg *cfg, const char *msg, size_t len, struct
 		rc = from_own(cfg, msg, len, &h, &dm, r);
 	}
 	/* the policy matters to the caller only when the mail was not aligned */
-	if (rc == OK && r->level == AUTH_NONE && (dst == DNS_TEMP)) {
+	if (rc == OK && r->level == AUTH_NONE && dst == DNS_TEMP) {
 		snprintf(r->reason, sizeof(r->reason), "DMARC look-up: %s", why);
 		rc = TEMPFAIL;
 	}

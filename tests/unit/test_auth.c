@@ -544,6 +544,19 @@ START_TEST(from_domain)
 		ck_assert_int_eq(auth_from_domain(&c, bad[i], strlen(bad[i]), &r), PERMFAIL);
 	ck_assert_int_eq(auth_from_domain(&c, ok, strlen(ok), &r), OK);
 	ck_assert_str_eq(r.from_domain, "example.org");
+	{
+		/* a second From past the header parser's limit must not go unseen */
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_puts(&b, "From: a@example.org\r\n");
+		for (int i = 0; i < HDR_MAX_FIELDS; i++)
+			buf_puts(&b, "X-Pad: x\r\n");
+		buf_puts(&b, "From: b@example.com\r\n\r\nbody\r\n");
+		ck_assert_int_eq(auth_from_domain(&c, buf_cstr(&b), b.len, &r), PERMFAIL);
+		buf_free(&b);
+	}
+	ck_assert_int_eq(auth_from_domain(&c, ok, strlen(ok), &r), OK);
 	ck_assert_int_eq(r.level, AUTH_NONE);
 	ck_assert_ptr_nonnull(strstr(r.reason, "no DKIM"));
 	/* the reason never carries the local part of an address */
