@@ -12,7 +12,7 @@ BUILD	?= build
 PYTHON	 = /usr/bin/python3
 
 CC	?= cc
-PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls
+PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls libpsl
 CFLAGS	?= -O2 -g
 # the project's own flags: kept apart, so that CFLAGS given on the command line (asan-test) cannot drop them
 WFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \
@@ -26,8 +26,9 @@ PKG_LIBS_ALL := $(shell pkg-config --libs $(PKGS) 2>&1)
 ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
 $(error pkg-config cannot find every library ($(PKGS)): $(PKG_CFLAGS) - run tools/install-deps as root)
 endif
+# libunbound's .pc requires libevent's for --cflags, which it does not need: linked by name
 # libetpan's .pc asks for -specs=no-pie-link.specs: we build PIE, so drop it
-PKG_LIBS := $(filter-out -specs=%,$(PKG_LIBS_ALL))
+PKG_LIBS := $(filter-out -specs=%,$(PKG_LIBS_ALL)) -lunbound
 endif
 INCLUDES = -Imlistd
 
@@ -80,13 +81,19 @@ $(BUILD)/bin/mlistctl: $(BUILD)/tools/mlistctl.o $(BUILD)/libmlistd.a $(BUILD)/l
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# the auth module's verdict on one message, for tests/e2e/test_auth_dns.py
+$(BUILD)/tests/authcheck: tests/tools/authcheck.c $(BUILD)/libmlist.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) $(WFLAGS) $(INCLUDES) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmlist.a $(PKG_LIBS)
+
 unit: all $(UNIT_BIN)
 	@sh tests/run-unit $(UNIT_BIN)
 
-e2e: all
+e2e: all $(BUILD)/tests/authcheck
 	MLISTD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(BUILD)/tests/authcheck
 	@MLISTD_BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) sh tests/run-all $(UNIT_BIN)
 
 run: all

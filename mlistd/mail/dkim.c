@@ -60,15 +60,16 @@ canon_field(const char *name, size_t nlen, const char *v, size_t vlen, struct bu
 		buf_puts(out, "\r\n");
 }
 
-/* dkim_body_hash - SHA-256 of the relaxed body */
+/*
+ * dkim_canon_body - the relaxed body (RFC 6376 3.4.4) as bytes: the verifier
+ * needs them, not only their hash, to honour a signature's l= count
+ */
 void
-dkim_body_hash(const char *b, size_t len, unsigned char out[crypto_hash_sha256_BYTES])
+dkim_canon_body(const char *b, size_t len, struct buf *out)
 {
-	crypto_hash_sha256_state st;
 	struct buf line;
 	size_t i = 0, start, end, blank = 0;
 
-	crypto_hash_sha256_init(&st);
 	buf_init(&line, 0);
 	while (i < len) {
 		start = i;
@@ -95,12 +96,23 @@ dkim_body_hash(const char *b, size_t len, unsigned char out[crypto_hash_sha256_B
 			continue;
 		}
 		for (; blank > 0; blank--)
-			crypto_hash_sha256_update(&st, (const unsigned char *)"\r\n", 2);
-		crypto_hash_sha256_update(&st, line.data, line.len);
-		crypto_hash_sha256_update(&st, (const unsigned char *)"\r\n", 2);
+			buf_puts(out, "\r\n");
+		buf_append(out, line.data, line.len);
+		buf_puts(out, "\r\n");
 	}
-	crypto_hash_sha256_final(&st, out);
 	buf_free(&line);
+}
+
+/* dkim_body_hash - SHA-256 of the relaxed body */
+void
+dkim_body_hash(const char *b, size_t len, unsigned char out[crypto_hash_sha256_BYTES])
+{
+	struct buf canon;
+
+	buf_init(&canon, 0);
+	dkim_canon_body(b, len, &canon);
+	crypto_hash_sha256(out, canon.data ? canon.data : (const unsigned char *)"", canon.len);
+	buf_free(&canon);
 }
 
 /* b64 - base64 of bytes */

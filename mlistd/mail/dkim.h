@@ -14,6 +14,7 @@ int	dkim_sign(const unsigned char seed[DKIM_SEED_LEN], const char *domain, const
 	    long long t, const char *msg, size_t len, struct buf *header);
 int	dkim_verify(const char *msg, size_t len, const unsigned char pk[DKIM_PK_LEN], char *why, size_t);
 void	dkim_canon_value(const char *v, size_t n, struct buf *out);
+void	dkim_canon_body(const char *body, size_t len, struct buf *out);
 void	dkim_body_hash(const char *body, size_t len, unsigned char out[crypto_hash_sha256_BYTES]);
 int	dkim_info(const char *msg, size_t len, char *domain, size_t, char *selector, size_t);
 void	dkim_dns_record(const unsigned char pk[DKIM_PK_LEN], struct buf *out);

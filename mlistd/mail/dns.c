@@ -1,0 +1,268 @@
+/*
+ * dns.c - TXT records for the DKIM and DMARC verifiers, through libunbound.
+ *
+ * libunbound is a full validating resolver in a library: where a zone is
+ * signed the answer is checked up to the trust anchor, and a "bogus" answer
+ * (signatures that do not hold) is reported as such instead of being used.
+ * A zone proven insecure is accepted as it is. Every look-up has a deadline:
+ * the query runs asynchronously and is cancelled when the time is up, so a
+ * dead resolver turns into DNS_TEMP (the post waits) and never into a pass
+ * or a permanent failure. The TXT rdata parser checks every length byte.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unbound.h>
+
+#include "dns.h"
+
+#define RR_TXT		16
+#define CLASS_IN	1
+#define RCODE_SERVFAIL	2
+#define RCODE_NXDOMAIN	3
+
+struct dns_ctx {
+	struct ub_ctx	*ub;
+	int		 timeout_ms;
+};
+
+/* what one asynchronous query left for its caller */
+struct pending {
+	int		 done;
+	int		 err;
+	struct ub_result *res;
+};
+
+/* dns_status_name - for the log */
+const char *
+dns_status_name(enum dns_status s)
+{
+	switch (s) {
+	case DNS_FOUND:
+		return "found";
+	case DNS_NONE:
+		return "none";
+	case DNS_TEMP:
+		return "temporary";
+	case DNS_BOGUS:
+		return "bogus";
+	}
+	return "?";
+}
+
+/* setopt - one unbound option, its error in why */
+static int
+setopt(struct ub_ctx *ub, const char *opt, const char *val, char *why, size_t wl)
+{
+	int rc = ub_ctx_set_option(ub, opt, val);
+
+	if (rc != 0) {
+		snprintf(why, wl, "unbound option %s%s: %s", opt, val, ub_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* configure - forwarder or resolv.conf, trust anchor, threads */
+static int
+configure(struct ub_ctx *ub, const struct dns_cfg *cfg, char *why, size_t wl)
+{
+	int rc;
+
+	/* a thread, not a forked helper: the daemon's processes stay as they are */
+	if ((rc = ub_ctx_async(ub, 1)) != 0) {
+		snprintf(why, wl, "unbound threads: %s", ub_strerror(rc));
+		return -1;
+	}
+	if (cfg->resolver && cfg->resolver[0]) {
+		/* a forwarder on this host (the tests, a local cache) must be askable */
+		if (setopt(ub, "do-not-query-localhost:", "no", why, wl) < 0)
+			return -1;
+		if ((rc = ub_ctx_set_fwd(ub, cfg->resolver)) != 0) {
+			snprintf(why, wl, "dns.resolver %s: %s", cfg->resolver, ub_strerror(rc));
+			return -1;
+		}
+	} else if ((rc = ub_ctx_resolvconf(ub, NULL)) != 0) {
+		snprintf(why, wl, "resolv.conf: %s", ub_strerror(rc));
+		return -1;
+	}
+	if (cfg->trust_anchor && cfg->trust_anchor[0] &&
+	    (rc = ub_ctx_add_ta_file(ub, cfg->trust_anchor)) != 0) {
+		snprintf(why, wl, "dns.trust_anchor %s: %s", cfg->trust_anchor, ub_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* dns_open - a resolver context; NULL with the cause in why */
+struct dns_ctx *
+dns_open(const struct dns_cfg *cfg, char *why, size_t wl)
+{
+	struct dns_ctx *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		snprintf(why, wl, "out of memory");
+		return NULL;
+	}
+	d->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
+	if ((d->ub = ub_ctx_create()) == NULL) {
+		snprintf(why, wl, "cannot create an unbound context");
+		free(d);
+		return NULL;
+	}
+	if (configure(d->ub, cfg, why, wl) < 0) {
+		dns_close(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* dns_close - free the context */
+void
+dns_close(struct dns_ctx *d)
+{
+	if (!d)
+		return;
+	ub_ctx_delete(d->ub);
+	free(d);
+}
+
+/*
+ * dns_txt_rdata - one TXT rdata (length-prefixed strings) joined into out;
+ * -1 if a length runs past the data, the result has a NUL or does not fit
+ */
+int
+dns_txt_rdata(const unsigned char *rd, size_t n, char *out, size_t outl)
+{
+	size_t i = 0, o = 0;
+
+	if (outl == 0)
+		return -1;
+	while (i < n) {
+		size_t l = rd[i++];
+
+		if (l > n - i || l >= outl - o)
+			return -1;
+		if (memchr(rd + i, 0, l) != NULL)
+			return -1;
+		memcpy(out + o, rd + i, l);
+		o += l;
+		i += l;
+	}
+	out[o] = 0;
+	return 0;
+}
+
+/* answered - unbound's callback: keep the result for the waiting caller */
+static void
+answered(void *arg, int err, struct ub_result *res)
+{
+	struct pending *p = arg;
+
+	p->done = 1;
+	p->err = err;
+	p->res = res;
+}
+
+/* now_ms - monotonic milliseconds */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wait_answer - process unbound's replies until done or the deadline */
+static int
+wait_answer(struct dns_ctx *d, struct pending *p)
+{
+	long long end = now_ms() + d->timeout_ms;
+	struct pollfd pfd = { .fd = ub_fd(d->ub), .events = POLLIN };
+
+	while (!p->done) {
+		long long left = end - now_ms();
+		int rc;
+
+		if (left <= 0)
+			return -1;
+		rc = poll(&pfd, 1, (int)left);
+		if (rc < 0 && errno != EINTR)
+			return -1;
+		if (rc > 0 && ub_process(d->ub) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* classify - map unbound's result to a status, records into out */
+static enum dns_status
+classify(const struct ub_result *r, struct dns_txt *out, char *why, size_t wl)
+{
+	if (r->bogus) {
+		snprintf(why, wl, "DNSSEC bogus (%s)", r->why_bogus ? r->why_bogus : "no reason");
+		return DNS_BOGUS;
+	}
+	if (r->rcode == RCODE_SERVFAIL) {
+		snprintf(why, wl, "SERVFAIL");
+		return DNS_TEMP;
+	}
+	if (r->rcode == RCODE_NXDOMAIN || !r->havedata) {
+		snprintf(why, wl, r->rcode == RCODE_NXDOMAIN ? "NXDOMAIN" : "no TXT record");
+		return DNS_NONE;
+	}
+	if (r->rcode != 0) {
+		snprintf(why, wl, "DNS rcode %d", r->rcode);
+		return DNS_TEMP;
+	}
+	for (int i = 0; r->data[i] && out->n < DNS_TXT_MAX; i++) {
+		/* a malformed record is skipped: it cannot be a key or a policy */
+		if (dns_txt_rdata((const unsigned char *)r->data[i], (size_t)r->len[i],
+		    out->rec[out->n], DNS_TXT_LEN) == 0)
+			out->n++;
+	}
+	if (out->n == 0) {
+		snprintf(why, wl, "no usable TXT record");
+		return DNS_NONE;
+	}
+	return DNS_FOUND;
+}
+
+/* dns_txt - the TXT records of name, within the context's deadline */
+enum dns_status
+dns_txt(void *ctx, const char *name, struct dns_txt *out, char *why, size_t wl)
+{
+	struct dns_ctx *d = ctx;
+	struct pending p = { 0, 0, NULL };
+	enum dns_status st;
+	int id, rc;
+
+	out->n = 0;
+	rc = ub_resolve_async(d->ub, name, RR_TXT, CLASS_IN, &p, answered, &id);
+	if (rc != 0) {
+		snprintf(why, wl, "cannot ask: %s", ub_strerror(rc));
+		return DNS_TEMP;
+	}
+	if (wait_answer(d, &p) < 0) {
+		/* cancelled: unbound never calls back, p may go out of scope */
+		if (!p.done)
+			ub_cancel(d->ub, id);
+		if (p.res)
+			ub_resolve_free(p.res);
+		snprintf(why, wl, "DNS timeout after %d ms", d->timeout_ms);
+		return DNS_TEMP;
+	}
+	if (p.err != 0 || !p.res) {
+		snprintf(why, wl, "resolver: %s", ub_strerror(p.err));
+		if (p.res)
+			ub_resolve_free(p.res);
+		return DNS_TEMP;
+	}
+	st = classify(p.res, out, why, wl);
+	ub_resolve_free(p.res);
+	return st;
+}

@@ -1,0 +1,41 @@
+/* dns.h - TXT look-ups through libunbound, DNSSEC-validating, with a deadline. */
+#ifndef MLIST_DNS_H
+#define MLIST_DNS_H
+
+#include <stddef.h>
+
+#define DNS_TXT_MAX	8	/* records kept per answer; more is an abuse */
+#define DNS_TXT_LEN	4096	/* bytes per record after joining its strings */
+
+/* what a look-up found: the caller maps TEMP to TEMPFAIL, never to a pass */
+enum dns_status {
+	DNS_FOUND,		/* records in the answer */
+	DNS_NONE,		/* NXDOMAIN or no TXT: a definite "nothing" */
+	DNS_TEMP,		/* timeout, SERVFAIL, resolver trouble: retry later */
+	DNS_BOGUS		/* DNSSEC says the answer was forged: a failure */
+};
+
+struct dns_txt {
+	int		 n;
+	char		 rec[DNS_TXT_MAX][DNS_TXT_LEN];	/* NUL-terminated */
+};
+
+struct dns_cfg {
+	const char	*resolver;	/* "" system resolv.conf, or "ADDR[@PORT]" to forward to */
+	int		 timeout_ms;	/* whole look-up, retries included */
+	const char	*trust_anchor;	/* DNSSEC anchor file ("" : no validation) */
+};
+
+/* the look-up the verifiers use: dns_txt, or a fake one in the unit tests */
+typedef enum dns_status (*dns_txt_fn)(void *arg, const char *name, struct dns_txt *,
+    char *why, size_t wl);
+
+struct dns_ctx;
+
+struct dns_ctx *dns_open(const struct dns_cfg *, char *why, size_t wl);
+void	dns_close(struct dns_ctx *);
+enum dns_status dns_txt(void *ctx, const char *name, struct dns_txt *, char *why, size_t wl);
+int	dns_txt_rdata(const unsigned char *rd, size_t n, char *out, size_t outl);
+const char *dns_status_name(enum dns_status);
+
+#endif
