@@ -143,27 +143,22 @@ decision(const struct buf *msg, char *reason, size_t n)
 }
 
 /*
- * moderate_handle - a moderator's answer to LIST-confirm+TOKEN. 1 handled,
- * 0 not a moderation token, -1 store error.
+ * moderate_answer - a moderator's answer to LIST-confirm+TOKEN, the token
+ * already taken (tokens.c). 1 handled, -1 store error.
  */
 int
-moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
+moderate_answer(struct pipeline *p, const struct list_cfg *l, const struct store_token *tok,
+    const struct buf *msg)
 {
 	static const char *const names[] = { "approve", "reject", "discard" };
-	const struct list_cfg *l = la->list;
-	char id[QID_LEN + 8], why[64], reason[300], text[800], detail[420], *author, *moderator, actor[200];
+	const char *id = tok->out_id;
+	char why[64], reason[300], text[800], detail[420], *author, actor[200];
 	int d, n = 0, rc;
 
-	if ((rc = store_confirm_moderation(p->st, la->token, l->name, p->now, id, sizeof(id), &moderator)) ==
-	    STORE_NOTFOUND)
-		return 0;
-	if (rc != STORE_OK)
-		return -1;
-	if (moderator)
-		identity_leader_actor(p, l, moderator, actor, sizeof(actor));
+	if (tok->addr)
+		identity_leader_actor(p, l, tok->addr, actor, sizeof(actor));
 	else
 		snprintf(actor, sizeof(actor), "operator");	/* mlistctl mod reject */
-	free(moderator);
 	if ((d = decision(msg, reason, sizeof(reason))) < 0) {
 		log_info("%s moderate: list=%s answer without approve, reject or discard; ignored result=permfail",
 		    p->qid, l->name);

@@ -225,22 +225,26 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 }
 
 /*
- * quorum_handle - a moderator's approval (LIST-confirm+TOKEN). 1 handled,
- * 0 not a quorum token, -1 store error.
+ * quorum_answer - a moderator's approval (LIST-confirm+TOKEN), the token
+ * already taken (tokens.c). 1 handled, -1 store error.
  */
 int
-quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
+quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_token *tok,
+    const struct buf *msg)
 {
-	const struct list_cfg *l = la->list;
-	char id[32], *voter = NULL, done[300] = "", detail[700];
+	const char *id = tok->out_id;
+	char *voter, done[300] = "", detail[700];
 	const char *m = (const char *)msg->data;
 	struct pending pa;
 	struct hdr h;
-	int votes, rc, yes = 0;
+	int votes, yes = 0;
 
-	if ((rc = store_confirm_quorum(p->st, la->token, l->name, p->now, id, sizeof(id), &voter)) == STORE_NOTFOUND)
-		return 0;
-	if (rc != STORE_OK)
+	if (!tok->addr) {
+		log_info("%s quorum: list=%s the token's moderator is no longer a member; ignored "
+		    "result=permfail", p->qid, l->name);
+		return 1;
+	}
+	if ((voter = strdup(tok->addr)) == NULL)
 		return -1;
 	/* the first line of the answer must say "approve" */
 	if (hdr_parse(m, msg->len, &h) == 0) {

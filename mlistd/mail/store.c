@@ -2109,3 +2109,47 @@ store_discipline_step(struct store *st, const char *list, const char *addr, long
 	return hashed(st, "INSERT INTO discipline (list, addr_hash, steps, until) VALUES (?1, ?2, 1, ?3) "
 	    "ON CONFLICT (list, addr_hash) DO UPDATE SET steps = steps + 1, until = max(until, ?3)", list, addr, until);
 }
+
+/*
+ * store_confirm_take - spend an unused, unexpired token of any kind in ONE
+ * look-up: its kind, what it is bound to (out_id, bound) and the member it
+ * was sent to (addr and role; NULL and "" if no member has that address
+ * now). The caller dispatches on the kind and frees bound and addr.
+ * STORE_NOTFOUND for an unknown, used or expired token (or another list's).
+ */
+int
+store_confirm_take(struct store *st, const char *token, const char *list, long long now,
+    struct store_token *t)
+{
+	sqlite3_stmt *s = prep(st, "SELECT c.kind, c.out_id, c.post_hash, m.addr, m.role "
+	    "FROM confirmations c LEFT JOIN members m ON m.list = c.list AND m.addr_hash = c.poster_hash "
+	    "WHERE c.token_hash = ?1 AND c.list = ?2 AND c.used = 0 AND c.expires > ?3");
+	const void *b;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	buf_init(&t->bound, 0);
+	if (!s)
+		return STORE_ERR;
+	bind_token(st, s, 1, token);
+	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		snprintf(t->kind, sizeof(t->kind), "%s", (const char *)sqlite3_column_text(s, 0));
+		snprintf(t->out_id, sizeof(t->out_id), "%s", (const char *)sqlite3_column_text(s, 1));
+		if ((b = sqlite3_column_blob(s, 2)) != NULL &&
+		    buf_append(&t->bound, b, (size_t)sqlite3_column_bytes(s, 2)) < 0)
+			rc = SQLITE_ERROR;
+		t->addr = column_opened(st, s, 3);
+		if (sqlite3_column_text(s, 4))
+			snprintf(t->role, sizeof(t->role), "%s", (const char *)sqlite3_column_text(s, 4));
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW) {
+		buf_free(&t->bound);
+		free(t->addr);
+		t->addr = NULL;
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	}
+	return store_confirm_spend(st, token);
+}

@@ -187,6 +187,17 @@ int	store_confirm_quorum(struct store *, const char *token, const char *list, lo
 	    size_t idlen, char **voter);
 char	*store_member_by_pseudonym(struct store *, const char *list, const char *skeleton);
 
+/* a confirmation token taken by store_confirm_take (bound and addr are the caller's to free) */
+struct store_token {
+	char		 kind[16];	/* post, key, command, moderate, quorum, vouch */
+	char		 out_id[64];	/* the held copy, or the request, it is for */
+	struct buf	 bound;		/* the copy's hash, a key, sealed commands */
+	char		*addr;		/* the member it was sent to; NULL: no such member now */
+	char		 role[16];	/* that member's role; "" if none */
+};
+int	store_confirm_take(struct store *, const char *token, const char *list, long long now,
+	    struct store_token *);
+
 enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
 
 #endif
