@@ -122,7 +122,7 @@ post_open(struct pipeline *p, struct post *o)
 	int rc;
 
 	if ((rc = open_sealed(p, l, o->msg, &o->plain)) == -2) {
-		why_cause(o->why, "open: the list's key", store_errmsg(p->st));
+		why_cause(o->why, "the list's key", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	if (rc == 1) {
@@ -178,7 +178,7 @@ post_transform(struct pipeline *p, struct post *o)
 	r = worker_transform(&o->tin, p->keys, &o->t);
 	o->have_t = 1;
 	if (r == TEMPFAIL) {
-		why_set(o->why, "transform: %s", o->t.reason);
+		why_set(o->why, "%s", o->t.reason);
 		return TEMPFAIL;
 	}
 	if (r == OK)
@@ -213,7 +213,7 @@ post_identity(struct pipeline *p, struct post *o)
 	if (o->id.mode == ID_REAL)
 		return OK;
 	if (!o->tin.want_anon) {
-		why_set(o->why, "identity: no parts for a %s copy (the list allows no such mode)",
+		why_set(o->why, "no parts for a %s copy (the list allows no such mode)",
 		    config_identity_name(o->id.mode));
 		return TEMPFAIL;
 	}
@@ -221,7 +221,7 @@ post_identity(struct pipeline *p, struct post *o)
 	if (identity_compose(p, o->l, o->d.poster, o->id.mode, o->d.member, o->e->received, NULL,
 	    &o->t, &copy, &o->id) < 0) {
 		buf_free(&copy);
-		why_cause(o->why, "identity: composing the copy", store_errmsg(p->st));
+		why_cause(o->why, "composing the copy", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	buf_free(&o->t.rendered);
@@ -274,11 +274,11 @@ post_sign(struct pipeline *p, struct post *o)
 		return OK;
 	if (d->member && (o->id.mode != ID_REAL || !d->own_signed) && sign_author(p, o->l,
 	    o->id.mode == ID_ANONYMOUS ? NULL : d->poster, &o->t.rendered) < 0) {
-		why_cause(o->why, "sign: the author's signature", store_errmsg(p->st));
+		why_cause(o->why, "the author's signature", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	if (sign_copy(p, o->l, &o->t.rendered) < 0) {
-		why_cause(o->why, "sign: the list's DKIM signature", store_errmsg(p->st));
+		why_cause(o->why, "the list's DKIM signature", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	return OK;
@@ -292,17 +292,17 @@ post_hold(struct pipeline *p, struct post *o)
 	const struct buf *c = &o->t.rendered;
 
 	if (fanout_write(p, c->data, c->len, l->name, o->out_id) < 0) {
-		why_set(o->why, "distribute: cannot write the held copy to the spool");
+		why_set(o->why, "cannot write the held copy to the spool");
 		return TEMPFAIL;
 	}
 	if (store_hold(p->st, o->out_id, l->name, o->d.reason, o->d.poster) != STORE_OK) {
-		why_cause(o->why, "distribute: holding the post", store_errmsg(p->st));
+		why_cause(o->why, "holding the post", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	/* the author is shown to the moderators only as disclosure.moderators_see says */
 	if (moderate_ask(p, l, o->out_id, o->d.reason, c, o->id.mode == ID_REAL ||
 	    l->moderators_see) < 0) {
-		why_cause(o->why, "distribute: asking the moderators", store_errmsg(p->st));
+		why_cause(o->why, "asking the moderators", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	if (o->d.member)
@@ -319,15 +319,15 @@ post_to_members(struct pipeline *p, struct post *o)
 	const struct buf *c = &o->t.rendered;
 
 	if (fanout_write(p, c->data, c->len, l->name, o->out_id) < 0) {
-		why_set(o->why, "distribute: cannot write the copy to the spool");
+		why_set(o->why, "cannot write the copy to the spool");
 		return TEMPFAIL;
 	}
 	if (fanout_members(p, l, o->out_id, &o->n) < 0) {
-		why_cause(o->why, "distribute: queueing the deliveries", store_errmsg(p->st));
+		why_cause(o->why, "queueing the deliveries", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	if (archive_distributed(p->st, l, p->now, c->data, c->len) < 0) {
-		why_cause(o->why, "distribute: the archive", store_errmsg(p->st));
+		why_cause(o->why, "the archive", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	policy_count_post(p, l, o->d.poster);
@@ -369,7 +369,7 @@ post_distribute(struct pipeline *p, struct post *o)
 		break;
 	case V_CONFIRM:
 		if (confirm_request(p, l, o->d.poster, &o->t.rendered, o->d.notice, o->out_id) < 0) {
-			why_cause(o->why, "distribute: the confirmation request", store_errmsg(p->st));
+			why_cause(o->why, "the confirmation request", store_errmsg(p->st));
 			return TEMPFAIL;
 		}
 		policy_count_post(p, l, o->d.poster);

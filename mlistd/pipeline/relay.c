@@ -487,7 +487,8 @@ relay_owner(struct pipeline *p, const struct listaddr *la, const struct envelope
 	(void)quarantine;
 	if ((r = loop_check(p, la, e, msg, &automatic, why)) != OK)
 		return r == PERMFAIL ? OK : r;
-	return roles_result(la, relay_to_roles(p, la->list, e, msg, addr_kind_name(la->kind)), why);
+	r = relay_to_roles(p, la->list, e, msg, addr_kind_name(la->kind));
+	return roles_result(la, r, why);
 }
 
 /* request_log - the commands answered, by name, for the log */
@@ -582,5 +583,6 @@ relay_request(struct pipeline *p, const struct listaddr *la, const struct envelo
 			return TEMPFAIL;
 		}
 	}
-	return roles_result(la, relay_to_roles(p, l, e, msg, addr_kind_name(la->kind)), why);
+	r = relay_to_roles(p, l, e, msg, addr_kind_name(la->kind));
+	return roles_result(la, r, why);
 }

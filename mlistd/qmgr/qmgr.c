@@ -209,8 +209,10 @@ lock_queue(const struct config *cfg)
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		log_warn("NOQUEUE qmgr: another queue manager holds %s; waiting for it to exit", path);
 		while (flock(fd, LOCK_EX) < 0)
-			if (errno != EINTR || qmgr_stop)
-				return close(fd), -1;
+			if (errno != EINTR || qmgr_stop) {
+				(void)close(fd);
+				return -1;
+			}
 	}
 	return 0;	/* fd stays open: the lock is held until the process exits */
 }
