@@ -190,7 +190,7 @@ char	*store_member_by_pseudonym(struct store *, const char *list, const char *sk
 /* a confirmation token taken by store_confirm_take (bound and addr are the caller's to free) */
 struct store_token {
 	char		 kind[16];	/* post, key, command, moderate, quorum, vouch */
-	char		 out_id[64];	/* the held copy, or the request, it is for */
+	char		 out_id[24];	/* the held copy (a queue id), or the request id */
 	struct buf	 bound;		/* the copy's hash, a key, sealed commands */
 	char		*addr;		/* the member it was sent to; NULL: no such member now */
 	char		 role[16];	/* that member's role; "" if none */

@@ -18,6 +18,7 @@
 #include "util/log.h"
 
 typedef int (*job_fn)(struct pipeline *, const struct list_cfg *, struct why *);
+typedef int (*job_due_fn)(struct pipeline *, const struct list_cfg *);
 
 static int job_digest(struct pipeline *, const struct list_cfg *, struct why *);
 static int job_key_expiry(struct pipeline *, const struct list_cfg *, struct why *);
@@ -29,22 +30,27 @@ static int job_identity_expire(struct pipeline *, const struct list_cfg *, struc
 
 enum { JOB_GLOBAL = 0, JOB_PER_LIST = 1, JOB_OWN_TXN = 2 };
 
-/* name, seconds between runs (0: every turn of the loop), how it runs, what it does */
+/*
+ * name, seconds between runs (0: every turn of the loop), how it runs,
+ * whether a list has anything to do (NULL: always; asked before the
+ * transaction, so an idle job costs no write lock), what it does
+ */
 static const struct job {
 	const char	*name;
 	long long	 interval;
 	int		 how;
+	job_due_fn	 due;
 	job_fn		 fn;
 } jobs[] = {
-	{ "digest",		0,	JOB_PER_LIST,	job_digest },
-	{ "key-expiry",		1,	JOB_PER_LIST,	job_key_expiry },	/* an indexed look */
-	{ "audit-head",		1,	JOB_PER_LIST,	job_audit_head },
+	{ "digest",		0,	JOB_PER_LIST,	digest_due,	job_digest },
+	{ "key-expiry",		1,	JOB_PER_LIST,	NULL,		job_key_expiry },
+	{ "audit-head",		1,	JOB_PER_LIST,	NULL,		job_audit_head },
 	/* quorum.c opens one transaction per request itself */
-	{ "quorum-ask",		0,	JOB_OWN_TXN,	job_quorum_ask },
-	{ "purge",		3600,	JOB_GLOBAL,	job_purge },
-	{ "expire-unconfirmed",	60,	JOB_PER_LIST,	job_expire_unconfirmed },
+	{ "quorum-ask",		0,	JOB_OWN_TXN,	NULL,		job_quorum_ask },
+	{ "purge",		3600,	JOB_GLOBAL,	NULL,		job_purge },
+	{ "expire-unconfirmed",	60,	JOB_PER_LIST,	NULL,		job_expire_unconfirmed },
 	/* retention: anonymous authorship links and old archive posts are erased */
-	{ "identity-expire",	60,	JOB_PER_LIST,	job_identity_expire },
+	{ "identity-expire",	60,	JOB_PER_LIST,	NULL,		job_identity_expire },
 };
 
 #define NJOBS	(sizeof(jobs) / sizeof(jobs[0]))
@@ -116,7 +122,9 @@ jobs_run(struct pipeline *p, struct jobs_state *js, volatile sig_atomic_t *stop)
 			(void)jobs_txn(p, job->name, NULL, job->fn);
 		else
 			for (int i = 0; i < p->cfg->nlists && !*stop; i++)
-				(void)jobs_txn(p, job->name, &p->cfg->lists[i], job->fn);
+				if (!job->due || job->due(p, &p->cfg->lists[i]))
+					(void)jobs_txn(p, job->name, &p->cfg->lists[i],
+					    job->fn);
 	}
 }
 
@@ -126,8 +134,6 @@ job_digest(struct pipeline *p, const struct list_cfg *l, struct why *why)
 {
 	int n, rcpts = 0;
 
-	if (!digest_due(p, l))
-		return 0;
 	if ((n = digest_send(p, l, &rcpts)) < 0) {
 		why_cause(why, "building the digest", store_errmsg(p->st));
 		return -1;
