@@ -35,7 +35,7 @@ INCLUDES = -Imlistd
 UTIL_SRC  = $(wildcard mlistd/util/*.c)
 MAIL_SRC  = $(wildcard mlistd/mail/*.c)
 # the stages: every folder of the daemon but mail/ and util/, and the queue manager
-STAGE_SRC = mlistd/qmgr.c $(filter-out mlistd/mail/% mlistd/util/%,$(wildcard mlistd/*/*.c))
+STAGE_SRC = $(filter-out mlistd/mail/% mlistd/util/%,$(wildcard mlistd/*/*.c))
 LIB_OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(UTIL_SRC) $(MAIL_SRC))
 STAGE_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(STAGE_SRC))
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)

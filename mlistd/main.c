@@ -23,7 +23,7 @@
 #include "mail/config.h"
 #include "mail/keys.h"
 #include "mail/spool.h"
-#include "qmgr.h"
+#include "qmgr/qmgr.h"
 #include "ingest/smtp_server.h"
 #include "util/fsutil.h"
 #include "util/log.h"

@@ -13,7 +13,8 @@ int	confirm_request(struct pipeline *, const struct list_cfg *, const char *post
 int	confirm_token(struct pipeline *, const struct list_cfg *, const char *kind, const char *out_id,
 	    const void *bound, size_t blen, const char *addr, long long expires, char token[41], char *replyto,
 	    size_t rlen);
-int	confirm_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
+int	confirm_post(struct pipeline *, const struct list_cfg *, const struct store_token *,
+	    const struct buf *msg);
 int	confirm_pseudonym(struct pipeline *, const struct list_cfg *, const char *addr, const char *name,
 	    struct buf *res);
 

@@ -250,7 +250,7 @@ moderate_decide(struct pipeline *p, const struct list_cfg *l, const char *id, in
 	return 1;
 }
 
-/* leads - may the holder of a moderation token (store_confirm_holder's role) still decide? */
+/* leads - may the holder of a moderation token (its role now, from the take) still decide? */
 static int
 leads(const char *role)
 {
@@ -258,42 +258,30 @@ leads(const char *role)
 }
 
 /*
- * moderate_handle - a moderator's answer to LIST-confirm+TOKEN. 1 handled,
- * 0 not a moderation token, -1 store error. The token decides only while
- * the person it was issued to still moderates the list: a demoted or
- * expelled moderator's token does nothing, and the sender learns no more
- * than from a token that never existed.
+ * moderate_answer - a moderator's answer to LIST-confirm+TOKEN, the token
+ * already taken (tokens.c). 1 handled, -1 store error. The token decides
+ * only while the person it was issued to still moderates the list: a
+ * demoted or expelled moderator's token does nothing, and the sender learns
+ * no more than from a token that never existed.
  */
 int
-moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
+moderate_answer(struct pipeline *p, const struct list_cfg *l, const struct store_token *tok,
+    const struct buf *msg)
 {
-	const struct list_cfg *l = la->list;
-	char id[QID_LEN + 8], reason[300], role[16], *moderator, actor[200];
+	const char *id = tok->out_id;
+	char reason[300], actor[200];
 	int d, n = 0, rc;
 
-	if ((rc = store_confirm_holder(p->st, la->token, l->name, "moderate", p->now, role, sizeof(role))) ==
-	    STORE_NOTFOUND)
-		return 0;
-	if (rc != STORE_OK)
-		return -1;
-	if (!leads(role)) {
-		if (store_confirm_spend(p->st, la->token) != STORE_OK)
-			return -1;
+	if (!leads(tok->role)) {
 		log_info("%s moderate: list=%s token of someone who no longer moderates the list; ignored "
 		    "result=permfail", p->qid, l->name);
 		return 1;
 	}
-	if ((rc = store_confirm_moderation(p->st, la->token, l->name, p->now, id, sizeof(id), &moderator)) ==
-	    STORE_NOTFOUND)
-		return 0;
-	if (rc != STORE_OK)
-		return -1;
 	/* by mail the actor is the moderator's role, as leadership.visibility shows it; only mlistctl's is "operator" */
-	if (moderator)
-		identity_leader_actor(p, l, moderator, actor, sizeof(actor));
+	if (tok->addr && strcmp(tok->role, "operator") != 0)
+		identity_leader_actor(p, l, tok->addr, actor, sizeof(actor));
 	else
 		snprintf(actor, sizeof(actor), "operator");	/* mlistctl mod reject */
-	free(moderator);
 	if ((d = decision(msg, reason, sizeof(reason))) < 0) {
 		log_info("%s moderate: list=%s answer without approve, reject or discard; ignored result=permfail",
 		    p->qid, l->name);

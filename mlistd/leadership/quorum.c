@@ -227,34 +227,32 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 }
 
 /*
- * quorum_handle - a moderator's approval (LIST-confirm+TOKEN). 1 handled,
- * 0 not a quorum token, -1 store error.
+ * quorum_answer - a moderator's approval (LIST-confirm+TOKEN), the token
+ * already taken (tokens.c). 1 handled, -1 store error.
  */
 int
-quorum_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
+quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_token *tok,
+    const struct buf *msg)
 {
-	const struct list_cfg *l = la->list;
-	char id[32], *voter = NULL, done[300] = "", detail[700];
+	const char *id = tok->out_id;
+	char *voter, done[300] = "", detail[700];
 	const char *m = (const char *)msg->data;
 	struct pending pa;
 	struct hdr h;
-	int votes, rc, yes = 0;
-	char role[16];
+	int votes, yes = 0;
 
-	/* a vote counts only while its moderator still moderates (a vouch token is a member's own) */
-	if ((rc = store_confirm_holder(p->st, la->token, l->name, "quorum", p->now, role, sizeof(role))) ==
-	    STORE_OK && strcmp(role, "moderator") != 0 && strcmp(role, "owner") != 0) {
-		if (store_confirm_spend(p->st, la->token) != STORE_OK)
-			return -1;
-		log_info("%s quorum: list=%s token of someone who no longer moderates the list; ignored "
-		    "result=permfail", p->qid, l->name);
-		return 1;	/* nothing to see for the sender: as for an unknown token */
+	/*
+	 * A moderator's vote counts only while they still moderate; a vouch is a
+	 * member's own and counts while they are a member. Either way the sender
+	 * learns nothing from a token that no longer counts.
+	 */
+	if (!tok->addr || (strcmp(tok->kind, "quorum") == 0 && strcmp(tok->role, "moderator") != 0 &&
+	    strcmp(tok->role, "owner") != 0)) {
+		log_info("%s quorum: list=%s token of someone who no longer %s; ignored result=permfail", p->qid,
+		    l->name, strcmp(tok->kind, "quorum") == 0 ? "moderates the list" : "is a member");
+		return 1;
 	}
-	if (rc != STORE_OK && rc != STORE_NOTFOUND)
-		return -1;
-	if ((rc = store_confirm_quorum(p->st, la->token, l->name, p->now, id, sizeof(id), &voter)) == STORE_NOTFOUND)
-		return 0;
-	if (rc != STORE_OK)
+	if ((voter = strdup(tok->addr)) == NULL)
 		return -1;
 	/* the first line of the answer must say "approve" */
 	if (hdr_parse(m, msg->len, &h) == 0) {

@@ -10,6 +10,7 @@
 void	quorum_ask_new(struct pipeline *);
 int	quorum_vouch(struct pipeline *, const struct list_cfg *, const char *addr, const char *ps, const char *intro,
 	    struct buf *res);
-int	quorum_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
+int	quorum_answer(struct pipeline *, const struct list_cfg *, const struct store_token *,
+	    const struct buf *msg);
 
 #endif

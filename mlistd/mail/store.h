@@ -160,18 +160,18 @@ int	store_signature_seen(struct store *, const char *list, const char *sig);
  */
 int	store_confirm_add(struct store *, const char *kind, const char *token, const char *list,
 	    const char *out_id, const unsigned char *bound, size_t blen, const char *addr, long long expires);
-int	store_confirm_use(struct store *, const char *token, const char *list, long long now, char *out_id,
-	    size_t idlen, unsigned char *post_hash, size_t hlen);
-int	store_confirm_use_key(struct store *, const char *token, const char *list, long long now);
-int	store_confirm_bound(struct store *, const char *token, const char *list, const char *kind, long long now,
-	    struct buf *out);
 int	store_confirm_spend(struct store *, const char *token);
-int	store_confirm_holder(struct store *, const char *token, const char *list, const char *kind, long long now,
-	    char *role, size_t n);
-int	store_confirm_moderation(struct store *, const char *token, const char *list, long long now, char *out_id,
-	    size_t idlen, char **moderator);
-int	store_confirm_quorum(struct store *, const char *token, const char *list, long long now, char *out_id,
-	    size_t idlen, char **voter);
+/* a confirmation token taken by store_confirm_take (bound and addr are the caller's to free) */
+struct store_token {
+	char		 kind[16];	/* post, key, command, moderate, quorum, vouch */
+	char		 out_id[32];	/* the held copy (a queue id), or the request id */
+	struct buf	 bound;		/* the copy's hash, a key, sealed commands */
+	char		*addr;		/* the member it was sent to; NULL: no such member now */
+	char		 role[16];	/* that member's role; "operator" (mlistctl's token); "" if none */
+};
+int	store_confirm_take(struct store *, const char *token, const char *list, long long now,
+	    struct store_token *);
+
 
 /*
  * Leadership (store_leadership.c): bans, held posts, the audit log's rows,

@@ -93,5 +93,8 @@ def test_disk_full_refuses_with_4xx_and_recovers(sink, tmpfs):
                 assert got.get((n, m)) == 1, (n, m, got.get((n, m)))
         refused = [n for n, c in {**codes, **small}.items() if c != 250]
         assert not any(n in refused for n, _ in got), "a refused post went out"
+        # every retry says why (issue #13): the step that failed, never SQLite's "not an error"
+        retries = [ln for ln in inst.logtext().splitlines() if "will retry" in ln]
+        assert not any("not an error" in ln or "cause not recorded" in ln for ln in retries), retries
     finally:
         inst.stop()

@@ -1,0 +1,245 @@
+/*
+ * command.c - the -request commands a member confirmed from their own
+ * mailbox, done: subscribe (admitted, or passed to the moderators or to a
+ * vouching quorum), unsubscribe, settings, keys, a moderator's confirmed
+ * discipline step. The commands travel sealed in the token (request.c,
+ * discipline.c); this file opens them and answers once with what was done.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery/fanout.h"
+#include "leadership/command.h"
+#include "leadership/confirm.h"
+#include "leadership/discipline.h"
+#include "leadership/quorum.h"
+#include "pipeline/disclosure.h"
+#include "util/log.h"
+
+/* apply_line - one confirmed command for addr */
+static int
+apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *line, int member,
+    struct buf *res)
+{
+	int rc;
+
+	if (!strcmp(line, "unsubscribe")) {
+		if (member && (rc = store_member_rm(p->st, l->name, addr)) != STORE_OK && rc != STORE_NOTFOUND)
+			return -1;
+		buf_printf(res, "- you have left %s@%s; write \"subscribe\" to come back\n", l->name, p->cfg->hostname);
+		log_info("%s confirm: list=%s a member left result=ok", p->qid, l->name);
+		return 0;
+	}
+	if (!member)
+		return 0;	/* settings of a non-member: nothing to change, nothing to say */
+	if (!strncmp(line, "pseudonym ", 10))
+		return confirm_pseudonym(p, l, addr, line + 10, res);
+	if (!strncmp(line, "identity ", 9)) {
+		int mode = config_identity_parse(line + 9);
+
+		if (mode < 0 || store_member_set_identity(p->st, l->name, addr, mode == l->identity ? NULL :
+		    line + 9) != STORE_OK)
+			return mode < 0 ? 0 : -1;
+		buf_printf(res, "- your posts will now go out as: %s\n", line + 9);
+		return 0;
+	}
+	if (!strncmp(line, "enckey ", 7)) {
+		unsigned char pk[32];
+		char key[64], *sp;
+		long long expires = 0;
+
+		/* "enckey KEY" or "enckey KEY expires YYYY-MM-DD" (checked when the command came) */
+		snprintf(key, sizeof(key), "%s", line + 7);
+		if ((sp = strchr(key, ' ')) != NULL) {
+			*sp = 0;
+			if (strncmp(line + 7 + (sp - key), " expires ", 9) != 0 ||
+			    (expires = keys_expiry_parse(line + 7 + (sp - key) + 9)) < 0)
+				return 0;
+		}
+		if (keys_public_from_text(key, "x25519", pk) != 1)
+			return 0;
+		if (store_member_set_enc_key(p->st, l->name, addr, pk, sizeof(pk), expires) != STORE_OK)
+			return -1;
+		buf_puts(res, "- from now on every post reaches you encrypted to your key (open it with 'mlist open')\n");
+		if (expires) {
+			char day[11];
+
+			keys_expiry_format(expires, day);
+			buf_printf(res, "- your key expires on %s; the list will remind you %d days before, and from that "
+			    "day on it will not use the key\n", day, l->key_warn_days);
+		}
+		log_info("%s confirm: list=%s a member's encryption key registered result=ok", p->qid, l->name);
+		return 0;
+	}
+	if (!strncmp(line, "digest ", 7) || !strncmp(line, "nomail ", 7)) {
+		char key[8];
+
+		snprintf(key, sizeof(key), "%.6s", line);
+		if (store_member_set(p->st, l->name, addr, key, line + 7) != STORE_OK)
+			return -1;
+		buf_printf(res, "- %s is now %s\n", key, line + 7);
+		return 0;
+	}
+	return 0;
+}
+
+/* subscribe - a confirmed subscription: admitted, or passed to the owners (subscription = "approve") */
+static int
+subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *intro, const char *ps,
+    struct buf *res)
+{
+	struct buf app;
+	char text[300];
+	int n = 0, rc;
+
+	if ((rc = discipline_suspended(p, l, addr, text, sizeof(text))) < 0)
+		return -1;
+	if (rc) {
+		buf_printf(res, "- you are suspended from %s@%s; from %s on you may apply again\n", l->name,
+		    p->cfg->hostname, text);
+		log_info("%s confirm: list=%s a suspended address applied; refused result=permfail", p->qid, l->name);
+		return 0;
+	}
+	if ((rc = store_banned(p->st, l->name, addr)) < 0)
+		return -1;
+	if (rc) {
+		buf_printf(res, "- %s@%s does not accept a subscription from your address\n", l->name, p->cfg->hostname);
+		log_info("%s confirm: list=%s a banned address applied; refused result=permfail", p->qid, l->name);
+		return 0;
+	}
+	if (l->subscription == SUB_VOUCH)
+		return quorum_vouch(p, l, addr, ps, intro ? intro : "", res) < 0 ? -1 : 0;
+	if (l->subscription == SUB_APPROVE && (n = store_moderator_count(p->st, l->name)) < 0)
+		return -1;
+	if (l->subscription == SUB_APPROVE && n > 0) {
+		/*
+		 * the moderators admit, by a quorum (leadership.quorum_admit, or all of them if fewer): each
+		 * gets the introduction and a token of their own (quorum.c); the application is sealed
+		 */
+		int need = l->quorum[Q_ADMIT] < n ? l->quorum[Q_ADMIT] : n;
+
+		buf_init(&app, 0);
+		/* sealed with the request: the address, the pseudonym asked for ("" none), the introduction */
+		buf_printf(&app, "%s\n%s\n%.4000s", addr, ps, intro && *intro ? intro : "(none)\n");
+		rc = store_pending_add(p->st, l->name, "admit", buf_cstr(&app), "an applicant", need, "new", p->now,
+		    p->now + QUORUM_DAYS * 86400LL) < 0 ? -1 : 0;
+		buf_free(&app);
+		if (rc < 0)
+			return -1;
+		buf_printf(res, "- your application and introduction have gone to the list's moderators; you will\n"
+		    "  hear from the list when they have decided\n");
+		log_info("%s confirm: list=%s application passed to the moderators' quorum (%d) result=ok", p->qid,
+		    l->name, need);
+		return 0;
+	}
+	n = 0;
+	if (l->subscription == SUB_APPROVE) {
+		/* nobody to decide yet: the owners' mailbox holds it; the operator admits */
+		buf_init(&app, 0);
+		buf_printf(&app, "Subject: Application to join %s\r\nFrom: <%s-request@%s>\r\n\r\n"
+		    "Someone has applied to join %s@%s and confirmed their address.\r\n", l->name, l->name,
+		    p->cfg->hostname, l->name, p->cfg->hostname);
+		if (disclosure_author_address(l, l->identity))
+			buf_printf(&app, "Address: %s\r\nAdmit with: mlistctl member add %s %s\r\n", addr, l->name, addr);
+		else
+			buf_puts(&app, "(The list does not show moderators the address; the operator admits them.)\r\n");
+		buf_puts(&app, "\r\nTheir introduction:\r\n\r\n");
+		buf_puts(&app, intro && *intro ? intro : "(none)\r\n");
+		rc = fanout_roles(p, l, app.data, app.len, &n);
+		if (rc == 0 && n == 0)
+			rc = store_hold(p->st, p->out[p->nout - 1], l->name, "application", NULL) == STORE_OK ? 0 : -1;
+		buf_free(&app);
+		if (rc < 0)
+			return -1;
+		buf_printf(res, "- your application and introduction have gone to the list's moderators; you will\n"
+		    "  hear from the list when they have decided\n");
+		log_info("%s confirm: list=%s application passed to the moderators result=ok", p->qid, l->name);
+		return 0;
+	}
+	rc = store_member_add(p->st, l->name, addr, NULL);
+	if (rc != STORE_OK && rc != STORE_EXISTS)
+		return -1;
+	snprintf(text, sizeof(text), "- welcome to %s@%s: write to the list at that address; \"help\" to\n"
+	    "  %s-request@%s lists what you can do\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+	buf_puts(res, text);
+	log_info("%s confirm: list=%s a member joined result=ok", p->qid, l->name);
+	return 1;
+}
+
+/*
+ * command_confirmed - a "command" token (taken by pipeline/tokens.c): the
+ * commands sealed with it are done now, for the address that asked, and
+ * the address is told what was done. 1 done, -1 error.
+ */
+int
+command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct store_token *tok,
+    const struct buf *msg)
+{
+	struct buf plain, res;
+	struct member m;
+	char *addr, *line, *next, *intro = NULL, *ps, asked[256] = "";
+	int rc, member, quiet = 0;
+
+	(void)msg;
+	buf_init(&plain, 0);
+	if ((rc = keys_open(p->keys, tok->bound.data, tok->bound.len, &plain)) < 0) {
+		buf_free(&plain);
+		return -1;
+	}
+	rc = 0;
+	buf_init(&res, 0);
+	addr = (char *)buf_cstr(&plain);
+	if ((line = strchr(addr, '\n')) != NULL)
+		*line++ = 0;
+	member = store_member_find(p->st, l->name, addr, &m) == STORE_OK;
+	if (member)
+		member_free(&m);
+	/* the introduction, if any, is last: "intro" on a line of its own, then the text */
+	if (line && (intro = strncmp(line, "intro\n", 6) == 0 ? line : strstr(line, "\nintro\n")) != NULL) {
+		if (intro == line)
+			line = NULL;
+		else
+			*intro++ = 0;
+		intro += 6;
+	}
+	/* the pseudonym a subscriber asked for goes with an application (approve, vouch) */
+	if (line && ((ps = strncmp(line, "pseudonym ", 10) == 0 ? line : strstr(line, "\npseudonym ")) != NULL))
+		snprintf(asked, sizeof(asked), "%.*s", (int)strcspn(ps + (*ps == '\n' ? 11 : 10), "\n"),
+		    ps + (*ps == '\n' ? 11 : 10));
+	for (; line && *line && rc >= 0; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = 0;
+		if (!strncmp(line, "discipline ", 11)) {
+			/* a moderator's confirmed discipline step; the reason is the "intro" */
+			if ((rc = discipline_apply(p, l, addr, atoll(line + 11), intro, &res)) == 1) {
+				quiet = 1;	/* no longer a moderator: no answer at all */
+				rc = 0;
+				break;
+			}
+			continue;
+		}
+		if (!strcmp(line, "subscribe")) {
+			if (!member && (rc = subscribe(p, l, addr, intro, asked, &res)) > 0)
+				member = 1;
+			else if (member)
+				buf_puts(&res, "- you are a member already\n");
+			continue;
+		}
+		rc = apply_line(p, l, addr, line, member, &res);
+	}
+	if (rc >= 0 && res.len == 0 && !member && !quiet)
+		buf_puts(&res, "- nothing to change: the address is not subscribed\n");
+	if (rc >= 0 && !quiet) {
+		struct buf text;
+
+		buf_init(&text, 0);
+		buf_printf(&text, "Done, for %s@%s:\n\n%s", l->name, p->cfg->hostname, buf_cstr(&res));
+		rc = fanout_notice(p, l, addr, "Your request to the list: done", buf_cstr(&text), ENV_NULL);
+		buf_free(&text);
+	}
+	buf_free(&res);
+	buf_free(&plain);
+	return rc < 0 ? -1 : 1;
+}
+

@@ -1,0 +1,10 @@
+/* notify.h - a rate-limited notice to the sender of a message. */
+#ifndef MLIST_NOTIFY_H
+#define MLIST_NOTIFY_H
+
+#include "pipeline/pipeline.h"
+
+int	notify_sender(struct pipeline *, const struct list_cfg *, const char *to, const char *subject,
+	    const char *text);
+
+#endif

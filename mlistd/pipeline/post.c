@@ -1,0 +1,429 @@
+/*
+ * post.c - the post pipeline: what mail to LIST@ goes through, in order.
+ *
+ *   open -> authorship -> transform -> judge -> identity -> leak guard
+ *        -> sign -> distribute
+ *
+ * Each stage is a function of struct post, listed in post_stages[] and run
+ * in that order by post_handle; a new stage (say, authenticating the
+ * sender) is one more row. A stage answers OK (go on), PERMFAIL (the post
+ * is finished: refused, told, quarantined; the transaction commits) or
+ * TEMPFAIL (the whole transaction is retried; the cause is in why). The
+ * leak guard follows identity because it reads the composed copy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery/fanout.h"
+#include "leadership/confirm.h"
+#include "leadership/moderate.h"
+#include "mail/archive.h"
+#include "mail/listkey.h"
+#include "mail/sealed.h"
+#include "pipeline/disclosure.h"
+#include "pipeline/identity.h"
+#include "pipeline/notify.h"
+#include "pipeline/policy.h"
+#include "pipeline/post.h"
+#include "pipeline/sign.h"
+#include "pipeline/worker.h"
+#include "util/log.h"
+
+/* one post on its way through the stages */
+struct post {
+	const struct list_cfg	*l;
+	const struct envelope	*e;
+	const struct buf	*msg;		/* as it came, or opened (plain) */
+	struct buf		 plain;		/* a sealed post, opened in memory */
+	struct authorship	 a;
+	struct transform_in	 tin;
+	struct transform_out	 t;
+	int			 have_t;	/* t holds the worker's output */
+	struct decision		 d;
+	struct ident		 id;
+	int			 judged;	/* hold, distribute or confirm: a copy is made */
+	char			 out_id[QID_LEN + 1];
+	int			 n;		/* recipients */
+	int			*quarantine;
+	struct why		*why;
+};
+
+typedef enum result (*post_stage_fn)(struct pipeline *, struct post *);
+
+static enum result post_open(struct pipeline *, struct post *);
+static enum result post_authorship(struct pipeline *, struct post *);
+static enum result post_transform(struct pipeline *, struct post *);
+static enum result post_judge(struct pipeline *, struct post *);
+static enum result post_identity(struct pipeline *, struct post *);
+static enum result post_leak_guard(struct pipeline *, struct post *);
+static enum result post_sign(struct pipeline *, struct post *);
+static enum result post_distribute(struct pipeline *, struct post *);
+
+/* the sequence */
+static const struct post_stage {
+	const char	*name;
+	post_stage_fn	 fn;
+} post_stages[] = {
+	{ "open",	post_open },		/* decrypt a post sealed to the list */
+	{ "authorship",	post_authorship },	/* the member's own signature, if any */
+	{ "transform",	post_transform },	/* parse and rewrite, in the worker */
+	{ "judge",	post_judge },		/* policy: distribute, hold, confirm, refuse */
+	{ "identity",	post_identity },	/* compose the pseudonymous or anonymous copy */
+	{ "leak-guard",	post_leak_guard },	/* does the copy name its author? */
+	{ "sign",	post_sign },		/* author signature, then the list's DKIM */
+	{ "distribute",	post_distribute },	/* hold, confirm, or queue every copy */
+};
+
+/* verdict_judged - a copy of the post is made (held, confirmed or distributed) */
+static int
+verdict_judged(const struct decision *d)
+{
+	return d->verdict == V_HOLD || d->verdict == V_DISTRIBUTE || d->verdict == V_CONFIRM;
+}
+
+/* open_sealed - 1 opened into plain, 0 not sealed, -1 cannot be opened, -2 store error */
+static int
+open_sealed(struct pipeline *p, const struct list_cfg *l, const struct buf *msg, struct buf *plain)
+{
+	unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
+	char sel[SELECTOR_MAX];
+	struct buf blob;
+	int rc;
+
+	buf_init(&blob, 0);
+	if (sealed_find(msg->data, msg->len, &blob) < 0) {
+		buf_free(&blob);
+		return 0;
+	}
+	if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0) {
+		buf_free(&blob);
+		return -2;
+	}
+	rc = -1;
+	if (sealed_keys_from_seed(seed, pk, sk) == 0 && sealed_open(pk, sk, &blob, plain) == 0)
+		rc = 1;
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	buf_free(&blob);
+	return rc;
+}
+
+/*
+ * post_open - a post sealed to the list's key (mlist seal) is opened here,
+ * in memory; its plain text is never stored except in the encrypted spool.
+ * A list with encryption = "required" takes nothing else.
+ */
+static enum result
+post_open(struct pipeline *p, struct post *o)
+{
+	const struct list_cfg *l = o->l;
+	const char *host = p->cfg->hostname;
+	char text[400];
+	int rc;
+
+	if ((rc = open_sealed(p, l, o->msg, &o->plain)) == -2) {
+		why_cause(o->why, "the list's key", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (rc == 1) {
+		o->msg = &o->plain;
+		return OK;
+	}
+	if (rc == -1) {
+		snprintf(text, sizeof(text), "Your encrypted post to %s@%s could not be opened with the "
+		    "list's current key. Get the key with \"keys\" from %s-request@%s and seal it again.",
+		    l->name, host, l->name, host);
+		(void)notify_sender(p, l, o->e->sender, "Your message was not distributed", text);
+		log_info("%s qmgr: list=%s kind=post reason=sealed-unopenable result=permfail", p->qid,
+		    l->name);
+		return PERMFAIL;
+	}
+	if (l->encryption != ENC_REQUIRED)
+		return OK;
+	snprintf(text, sizeof(text), "Your post to %s@%s was not distributed: this list takes only "
+	    "posts encrypted to its key, so that no mail server on the way reads them. Seal it with\n"
+	    "  mlist seal --list-key KEY --list %s@%s < post.eml\n"
+	    "(the key is in the answer to \"keys\" from %s-request@%s).", l->name, host, l->name, host,
+	    l->name, host);
+	(void)notify_sender(p, l, o->e->sender, "Your message was not distributed", text);
+	log_info("%s qmgr: list=%s kind=post reason=not-sealed result=permfail", p->qid, l->name);
+	return PERMFAIL;
+}
+
+/* post_authorship - whose own key signed it; what the worker may then change */
+static enum result
+post_authorship(struct pipeline *p, struct post *o)
+{
+	const struct list_cfg *l = o->l;
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)o->msg->data, o->msg->len,
+	    o->e->received, 0, 0, 0 };
+
+	policy_author(p, l, o->msg, &o->a);
+	tin.intact = o->a.signed_by && !o->a.replay;
+	tin.want_real = config_identity_allowed(l, ID_REAL);
+	tin.want_anon = config_identity_allowed(l, ID_PSEUDONYM) ||
+	    config_identity_allowed(l, ID_ANONYMOUS);
+	o->tin = tin;
+	return OK;
+}
+
+/* post_transform - parse and rewrite in the sandboxed worker; unparseable mail is kept aside */
+static enum result
+post_transform(struct pipeline *p, struct post *o)
+{
+	const struct list_cfg *l = o->l;
+	char text[400];
+	enum result r;
+
+	r = worker_transform(&o->tin, p->keys, &o->t);
+	o->have_t = 1;
+	if (r == TEMPFAIL) {
+		why_set(o->why, "%s", o->t.reason);
+		return TEMPFAIL;
+	}
+	if (r == OK)
+		return OK;
+	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
+	    p->qid, l->name, o->t.reason);
+	snprintf(text, sizeof(text), "Your message to %s@%s could not be processed: %s.\n"
+	    "It has been kept for the list administrators. If it was an ordinary message,\n"
+	    "please send it again as plain text.", l->name, p->cfg->hostname, o->t.reason);
+	(void)notify_sender(p, l, o->e->sender, "Your message could not be processed", text);
+	*o->quarantine = 1;
+	return PERMFAIL;
+}
+
+/* post_judge - the policy's verdict, and the identity the copy will carry */
+static enum result
+post_judge(struct pipeline *p, struct post *o)
+{
+	policy_check_post(p, o->l, o->e, &o->t, &o->a, o->msg->len, &o->d);
+	if (o->d.verdict == V_TEMPFAIL) {
+		why_cause(o->why, "the policy's checks", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	o->judged = verdict_judged(&o->d);
+	memset(&o->id, 0, sizeof(o->id));
+	o->id.mode = o->judged ? identity_mode(p, o->l, o->d.poster, o->d.member) : ID_REAL;
+	return OK;
+}
+
+/* post_identity - on a pseudonymous or anonymous copy, compose it from the worker's parts */
+static enum result
+post_identity(struct pipeline *p, struct post *o)
+{
+	struct buf copy;
+
+	if (o->id.mode == ID_REAL)
+		return OK;
+	if (!o->tin.want_anon) {
+		why_set(o->why, "no parts for a %s copy (the list allows no such mode)",
+		    config_identity_name(o->id.mode));
+		return TEMPFAIL;
+	}
+	buf_init(&copy, 0);
+	if (identity_compose(p, o->l, o->d.poster, o->id.mode, o->d.member, o->e->received, NULL,
+	    &o->t, &copy, &o->id) < 0) {
+		buf_free(&copy);
+		why_cause(o->why, "composing the copy", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	buf_free(&o->t.rendered);
+	o->t.rendered = copy;
+	return OK;
+}
+
+/*
+ * post_leak_guard - a composed copy that names its author is not sent: the
+ * author is asked to confirm (or, for a post that would go to the
+ * moderators, told to send it again without it)
+ */
+static enum result
+post_leak_guard(struct pipeline *p, struct post *o)
+{
+	const struct list_cfg *l = o->l;
+	struct decision *d = &o->d;
+	char found[1000];
+
+	if (o->id.mode == ID_REAL || !l->leak_guard || identity_leaks(p, l, d->poster, o->e->sender,
+	    &o->t, &o->t.rendered, &o->id, found, sizeof(found)) <= 0)
+		return OK;
+	d->reason = "leak";
+	if (d->verdict == V_HOLD) {
+		d->verdict = V_REFUSE;
+		snprintf(d->notice, sizeof(d->notice), "Your post to %s@%s was not passed to the "
+		    "moderators: it would tell the list who you are. It contains:\n%s\nSend it again "
+		    "without these.", l->name, p->cfg->hostname, found);
+	} else {
+		d->verdict = V_CONFIRM;
+		snprintf(d->notice, sizeof(d->notice), "The list %s@%s is holding your post, because it "
+		    "would tell the other members who you are. It contains:\n%s\n", l->name,
+		    p->cfg->hostname, found);
+	}
+	o->judged = verdict_judged(d);
+	return OK;
+}
+
+/*
+ * post_sign - a member's own signature stays as it is on a real-identity
+ * copy. Elsewhere the list signs for the author: the member's key on this
+ * list (pseudonyms), or a key used once (anonymous). Then the list's DKIM.
+ */
+static enum result
+post_sign(struct pipeline *p, struct post *o)
+{
+	const struct decision *d = &o->d;
+
+	if (!o->judged)
+		return OK;
+	if (d->member && (o->id.mode != ID_REAL || !d->own_signed) && sign_author(p, o->l,
+	    o->id.mode == ID_ANONYMOUS ? NULL : d->poster, &o->t.rendered) < 0) {
+		why_cause(o->why, "the author's signature", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (sign_copy(p, o->l, &o->t.rendered) < 0) {
+		why_cause(o->why, "the list's DKIM signature", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	return OK;
+}
+
+/* post_hold - to the moderators; the author (sealed) waits with it to hear a rejection */
+static enum result
+post_hold(struct pipeline *p, struct post *o)
+{
+	const struct list_cfg *l = o->l;
+	const struct buf *c = &o->t.rendered;
+
+	if (fanout_write(p, c->data, c->len, l->name, o->out_id) < 0) {
+		why_set(o->why, "cannot write the held copy to the spool");
+		return TEMPFAIL;
+	}
+	if (store_hold(p->st, o->out_id, l->name, o->d.reason, o->d.poster) != STORE_OK) {
+		why_cause(o->why, "holding the post", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	/* the author is shown to the moderators only as disclosure.moderators_see says */
+	if (moderate_ask(p, l, o->out_id, o->d.reason, c, disclosure_author_address(l, o->id.mode)) < 0) {
+		why_cause(o->why, "asking the moderators", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (o->d.member)
+		policy_count_post(p, l, o->d.poster);
+	(void)notify_sender(p, l, o->e->sender, "Your message is waiting for a moderator", o->d.notice);
+	return OK;
+}
+
+/* post_to_members - the copy, queued for every member */
+static enum result
+post_to_members(struct pipeline *p, struct post *o)
+{
+	const struct list_cfg *l = o->l;
+	const struct buf *c = &o->t.rendered;
+
+	if (fanout_write(p, c->data, c->len, l->name, o->out_id) < 0) {
+		why_set(o->why, "cannot write the copy to the spool");
+		return TEMPFAIL;
+	}
+	if (fanout_members(p, l, o->out_id, &o->n) < 0) {
+		why_cause(o->why, "queueing the deliveries", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (archive_distributed(p->st, l, p->now, c->data, c->len) < 0) {
+		why_cause(o->why, "the archive", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	policy_count_post(p, l, o->d.poster);
+	return OK;
+}
+
+/* removed_notice - tell the author which parts the list took out, and why */
+static void
+removed_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const struct transform_out *t)
+{
+	char text[1200];
+
+	if (t->part[TP_REMOVED].len == 0)
+		return;
+	snprintf(text, sizeof(text), "Your post to %s@%s went out without these parts, because on "
+	    "this\nlist they would identify you:\n\n%.*s\n"
+	    "Nothing else was changed. To avoid this note, send posts to the list without them.",
+	    l->name, p->cfg->hostname, (int)t->part[TP_REMOVED].len,
+	    (const char *)t->part[TP_REMOVED].data);
+	(void)notify_sender(p, l, to, "Parts of your post were removed", text);
+}
+
+/* post_distribute - what the verdict says: nothing, a refusal, a hold, a confirmation, or out */
+static enum result
+post_distribute(struct pipeline *p, struct post *o)
+{
+	const struct list_cfg *l = o->l;
+	enum result r = OK;
+
+	switch (o->d.verdict) {
+	case V_TEMPFAIL:	/* post_judge stopped the pipeline */
+	case V_DROP:
+		break;
+	case V_REFUSE:
+		(void)notify_sender(p, l, o->e->sender, "Your message was not distributed", o->d.notice);
+		break;
+	case V_HOLD:
+		r = post_hold(p, o);
+		break;
+	case V_CONFIRM:
+		if (confirm_request(p, l, o->d.poster, &o->t.rendered, o->d.notice, o->out_id) < 0) {
+			why_cause(o->why, "the confirmation request", store_errmsg(p->st));
+			return TEMPFAIL;
+		}
+		policy_count_post(p, l, o->d.poster);
+		break;
+	case V_DISTRIBUTE:
+		r = post_to_members(p, o);
+		break;
+	}
+	if (r != OK)
+		return r;
+	if (o->judged && o->id.mode != ID_REAL)
+		removed_notice(p, l, o->d.poster, &o->t);
+	log_info("%s qmgr: list=%s kind=post reason=%s%s identity=%s rcpts=%d%s%s result=%s", p->qid,
+	    l->name, o->d.reason, o->d.own_signed ? " author=own-key" : "",
+	    config_identity_name(o->id.mode), o->n, *o->out_id ? " out=" : "", o->out_id,
+	    o->judged ? "ok" : "permfail");
+	return OK;
+}
+
+/*
+ * post_handle - LIST@: the stages in order. OK when the post is finished
+ * (whatever became of it), TEMPFAIL with the failing stage and its cause.
+ */
+enum result
+post_handle(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, int *quarantine, struct why *why)
+{
+	struct post o;
+	struct why cause;
+	enum result r = OK;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	memset(&cause, 0, sizeof(cause));
+	o.l = la->list;
+	o.e = e;
+	o.msg = msg;
+	o.quarantine = quarantine;
+	o.why = &cause;
+	buf_init(&o.plain, 0);
+	for (i = 0; r == OK && i < sizeof(post_stages) / sizeof(post_stages[0]); i++)
+		r = post_stages[i].fn(p, &o);
+	if (r == TEMPFAIL)
+		why_set(why, "list=%s post %s: %s", o.l->name, post_stages[i - 1].name,
+		    why_text(&cause));
+	if (o.have_t)
+		transform_out_free(&o.t);
+	free(o.a.signed_by);
+	sodium_memzero(o.plain.data, o.plain.cap);
+	buf_free(&o.plain);
+	return r == TEMPFAIL ? TEMPFAIL : OK;
+}

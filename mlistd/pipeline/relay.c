@@ -1,0 +1,608 @@
+/*
+ * relay.c - mail the list passes on between people without showing either
+ * address: a private reply to a pseudonym (LIST+p-HANDLE@), a moderator's
+ * answer to someone who wrote to the moderators (LIST-owner+HANDLE@), an
+ * announcement from the moderators as a role (LIST-owner+announce@), and
+ * mail to the moderators themselves (LIST-owner@, and -request mail that
+ * holds no command). Each is composed like a post, so the leak guard and
+ * the signatures apply as they do to posts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "delivery/fanout.h"
+#include "mail/archive.h"
+#include "mail/audit.h"
+#include "mail/header.h"
+#include "mail/pseudonym.h"
+#include "pipeline/identity.h"
+#include "pipeline/notify.h"
+#include "pipeline/relay.h"
+#include "pipeline/request.h"
+#include "pipeline/sign.h"
+#include "pipeline/tokens.h"
+#include "pipeline/worker.h"
+#include "util/log.h"
+
+#define REQUEST_ANSWERS_PER_HOUR	10
+
+/* a relayed message on its way */
+struct relay {
+	const struct list_cfg	*l;
+	const struct listaddr	*la;
+	const struct envelope	*e;
+	struct transform_out	 t;
+	const char		*sender;	/* From: if a member's, else the envelope sender */
+	int			 member;	/* a member (for roles: a moderator or owner) */
+	char			*target;	/* the address behind the handle */
+	struct ident		 id;
+	struct buf		 copy;
+	char			 out_id[QID_LEN + 1];
+	struct why		*why;
+};
+
+/* relay_free - what a relay holds */
+static void
+relay_free(struct relay *r)
+{
+	free(r->target);
+	transform_out_free(&r->t);
+	buf_free(&r->copy);
+}
+
+/* is_leader - a member whose role is not plain "member" */
+static int
+is_leader(const struct member *m)
+{
+	return strcmp(m->role, "member") != 0;
+}
+
+/*
+ * relay_begin - parse in the worker and find who sends it: the From: if
+ * that is a member (for roles: a moderator), else the envelope sender. OK
+ * go on, PERMFAIL finished (unparseable: quarantined), TEMPFAIL retry.
+ */
+static enum result
+relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *quarantine, int roles)
+{
+	const struct list_cfg *l = r->l;
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len,
+	    r->e->received, 0, 0, 1 };
+	struct member m;
+	enum result rc;
+
+	buf_init(&r->copy, 0);
+	if ((rc = worker_transform(&tin, p->keys, &r->t)) != OK) {
+		*quarantine = rc == PERMFAIL;
+		log_info("%s qmgr: list=%s kind=private reason=unparseable result=%s", p->qid, l->name,
+		    rc == PERMFAIL ? "permfail quarantined" : "tempfail");
+		if (rc == TEMPFAIL)
+			why_set(r->why, "transform: %s", r->t.reason);
+		return rc;
+	}
+	r->sender = *r->t.from ? r->t.from : r->e->sender;
+	if (store_member_find(p->st, l->name, r->sender, &m) == STORE_OK) {
+		r->member = roles ? is_leader(&m) : 1;
+		member_free(&m);
+	}
+	if (!r->member && store_member_find(p->st, l->name, r->e->sender, &m) == STORE_OK) {
+		r->member = roles ? is_leader(&m) : 1;
+		r->sender = r->e->sender;
+		member_free(&m);
+	}
+	return OK;
+}
+
+/*
+ * relay_dropped - loops, bounces, automatic mail and banned senders are
+ * dropped unanswered: 1 dropped, 0 not, -1 the ban could not be checked
+ */
+static int
+relay_dropped(struct pipeline *p, const struct relay *r)
+{
+	if (r->t.loop || r->t.bounce || r->t.automatic || *r->e->sender == 0)
+		return 1;
+	return store_banned(p->st, r->l->name, r->sender);
+}
+
+/* relay_unchecked - the ban could not be checked: the message waits (retried), nobody is told */
+static enum result
+relay_unchecked(struct pipeline *p, const struct relay *r)
+{
+	why_cause(r->why, "the ban check", store_errmsg(p->st));
+	return TEMPFAIL;
+}
+
+/* relay_refuse - the sender is told why (unless dropped); always finished */
+static enum result
+relay_refuse(struct pipeline *p, const struct relay *r, const char *why)
+{
+	char text[1400];
+
+	if (why) {
+		snprintf(text, sizeof(text), "Your message to %s+p-%s@%s was not delivered: %s.",
+		    r->l->name, r->la->token, p->cfg->hostname, why);
+		(void)notify_sender(p, r->l, r->e->sender, "Your message was not delivered", text);
+	}
+	log_info("%s qmgr: list=%s kind=private reason=%s result=permfail", p->qid, r->l->name,
+	    why ? "refused" : "dropped");
+	return PERMFAIL;
+}
+
+/*
+ * relay_compose - composed as the list composes posts (a private message
+ * never shows an address, even on a real-name list), then the leak guard.
+ * OK go on, PERMFAIL refused (told), TEMPFAIL retry.
+ */
+static enum result
+relay_compose(struct pipeline *p, struct relay *r, int mode, const char *private_to)
+{
+	const struct list_cfg *l = r->l;
+	char found[1000], text[1400];
+
+	memset(&r->id, 0, sizeof(r->id));
+	r->id.mode = mode == ID_REAL ? ID_PSEUDONYM : mode;
+	if (identity_compose(p, l, r->sender, r->id.mode, r->member, r->e->received, private_to,
+	    &r->t, &r->copy, &r->id) < 0) {
+		why_cause(r->why, "identity: composing the copy", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (!l->leak_guard || identity_leaks(p, l, r->sender, r->e->sender, &r->t, &r->copy, &r->id,
+	    found, sizeof(found)) <= 0)
+		return OK;
+	snprintf(text, sizeof(text), "Your private message through %s@%s was not delivered, "
+	    "because it would tell its reader who you are. It contains:\n%s\nSend it again without "
+	    "these.", l->name, p->cfg->hostname, found);
+	(void)notify_sender(p, l, r->e->sender, "Your message was not delivered", text);
+	log_info("%s qmgr: list=%s kind=private reason=leak result=permfail", p->qid, l->name);
+	return PERMFAIL;
+}
+
+/* relay_send - signed (author: sign_as, NULL none) and queued for the one address behind the handle */
+static enum result
+relay_send(struct pipeline *p, struct relay *r, int sign, const char *sign_as, const char *kind)
+{
+	const struct list_cfg *l = r->l;
+
+	if (sign && sign_author(p, l, sign_as, &r->copy) < 0) {
+		why_cause(r->why, "sign: the author's signature", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (sign_copy(p, l, &r->copy) < 0) {
+		why_cause(r->why, "sign: the list's DKIM signature", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (fanout_write(p, r->copy.data, r->copy.len, l->name, r->out_id) < 0) {
+		why_set(r->why, "cannot write the copy to the spool");
+		return TEMPFAIL;
+	}
+	if (fanout_to(p, l, r->out_id, r->target, ENV_GROUPED) < 0) {
+		why_cause(r->why, "queueing the delivery", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	log_info("%s qmgr: list=%s kind=%s out=%s result=ok", p->qid, l->name, kind, r->out_id);
+	return OK;
+}
+
+/* relay_finish - the handler's answer: a refusal or a leak is a finished message */
+static enum result
+relay_finish(struct relay *r, enum result rc)
+{
+	relay_free(r);
+	return rc == TEMPFAIL ? TEMPFAIL : OK;
+}
+
+/* relay_why - the caller's why, prefixed with the address kind, from the relay's own */
+static void
+relay_why(struct why *out, const struct relay *r, const char *kind, const struct why *in, enum result rc)
+{
+	if (rc == TEMPFAIL)
+		why_set(out, "list=%s %s: %s", r->l->name, kind, why_text(in));
+}
+
+/*
+ * relay_private - LIST+p-HANDLE@: to the member behind a pseudonym or an
+ * anonymous post, from the sender's own pseudonym (or anonymously), so that
+ * neither side learns the other's address.
+ */
+enum result
+relay_private(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, int *quarantine, struct why *why)
+{
+	struct relay r = { .l = la->list, .la = la, .e = e };
+	struct why cause = { "" };
+	const char *no = NULL;
+	enum result rc;
+	int dropped;
+
+	r.why = &cause;
+	if ((rc = relay_begin(p, &r, msg, quarantine, 0)) != OK)
+		goto done;
+	if ((dropped = relay_dropped(p, &r)) != 0) {
+		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
+		goto done;
+	}
+	if (r.l->private_replies == PRIV_OFF)
+		no = "private replies are switched off on this list";
+	else if (r.l->private_replies == PRIV_MEMBERS && !r.member)
+		no = "only members of the list may send private replies";
+	else if ((r.target = store_member_by_handle(p->st, r.l->name, la->token, p->now)) == NULL)
+		no = "nobody answers to that address (an anonymous post's address expires)";
+	if (no)
+		rc = relay_refuse(p, &r, no);
+	else if ((rc = relay_compose(p, &r, r.member ? identity_mode(p, r.l, r.sender, 1) :
+	    ID_ANONYMOUS, la->token)) == OK)
+		rc = relay_send(p, &r, r.member, r.id.mode == ID_ANONYMOUS ? NULL : r.sender,
+		    "private");
+done:
+	relay_why(why, &r, "private reply", &cause, rc);
+	return relay_finish(&r, rc);
+}
+
+/*
+ * relay_owner_answer - LIST-owner+HANDLE@: a moderator answering someone who
+ * wrote to LIST-owner@; the answer goes out from "LIST moderators" and
+ * names no moderator.
+ */
+enum result
+relay_owner_answer(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, int *quarantine, struct why *why)
+{
+	struct relay r = { .l = la->list, .la = la, .e = e };
+	struct why cause = { "" };
+	enum result rc;
+	int dropped;
+
+	r.why = &cause;
+	if ((rc = relay_begin(p, &r, msg, quarantine, 1)) != OK)
+		goto done;
+	if ((dropped = relay_dropped(p, &r)) != 0)
+		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
+	else if (!r.member)
+		rc = relay_refuse(p, &r, "only the list's moderators may use that address");
+	else if ((r.target = store_member_by_handle(p->st, r.l->name, la->token, p->now)) == NULL)
+		rc = relay_refuse(p, &r, "the person who wrote to the moderators can no longer be "
+		    "answered (30 days have passed)");
+	else if ((rc = relay_compose(p, &r, ID_ROLE, la->token)) == OK)
+		rc = relay_send(p, &r, 0, NULL, "owner-answer");
+done:
+	relay_why(why, &r, "moderators' answer", &cause, rc);
+	return relay_finish(&r, rc);
+}
+
+/* announce_send - signed with the role's key, to every member, archived and audited */
+static enum result
+announce_send(struct pipeline *p, struct relay *r)
+{
+	const struct list_cfg *l = r->l;
+	char actor[200];
+	int n = 0;
+
+	if (sign_author(p, l, SIGN_ROLE, &r->copy) < 0 || sign_copy(p, l, &r->copy) < 0) {
+		why_cause(r->why, "sign: the role's signature", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (fanout_write(p, r->copy.data, r->copy.len, l->name, r->out_id) < 0) {
+		why_set(r->why, "cannot write the copy to the spool");
+		return TEMPFAIL;
+	}
+	if (fanout_members(p, l, r->out_id, &n) < 0 ||
+	    archive_distributed(p->st, l, p->now, r->copy.data, r->copy.len) < 0) {
+		why_cause(r->why, "queueing the deliveries", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	identity_leader_actor(p, l, r->sender, actor, sizeof(actor));
+	if (audit_append(p->st, l->name, p->now, actor, "announce", "a post from the moderators") < 0) {
+		why_cause(r->why, "the audit log", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	log_info("%s qmgr: list=%s kind=role-post rcpts=%d out=%s result=ok", p->qid, l->name, n,
+	    r->out_id);
+	return OK;
+}
+
+/* relay_announce - LIST-owner+announce@: a post from the moderators as a role */
+enum result
+relay_announce(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, int *quarantine, struct why *why)
+{
+	struct relay r = { .l = la->list, .la = la, .e = e };
+	struct why cause = { "" };
+	enum result rc;
+	int dropped;
+
+	r.why = &cause;
+	if ((rc = relay_begin(p, &r, msg, quarantine, 1)) != OK)
+		goto done;
+	if ((dropped = relay_dropped(p, &r)) != 0)
+		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
+	else if (!r.member)
+		rc = relay_refuse(p, &r, "only the list's moderators may use that address");
+	else if ((rc = relay_compose(p, &r, ID_ROLE, NULL)) == OK)
+		rc = announce_send(p, &r);
+done:
+	relay_why(why, &r, "announcement", &cause, rc);
+	return relay_finish(&r, rc);
+}
+
+/*
+ * roles_copy - a member on a non-real list (or who chose a non-real mode)
+ * writing to LIST-owner@: unless disclosure.moderators_see = "address", the
+ * moderators get the mail composed as the list composes posts ("PSEUDONYM
+ * via LIST", or an anonymous handle), from LIST-owner+HANDLE@ so that their
+ * answers go back as "LIST moderators". out stays empty when the mail goes
+ * as it came (outsiders, real-name members, moderators_see = address).
+ */
+static enum result
+roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
+    struct buf *out)
+{
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 1 };
+	struct transform_out t;
+	struct member mb;
+	struct ident id;
+	char handle[24], to[26];
+	const char *sender;
+	enum result r;
+	int mode;
+
+	if (l->moderators_see || !*e->sender)
+		return OK;
+	if ((r = worker_transform(&tin, p->keys, &t)) != OK) {
+		transform_out_free(&t);
+		return r == PERMFAIL ? OK : TEMPFAIL;	/* unparseable: it goes as it came */
+	}
+	sender = *t.from ? t.from : e->sender;
+	if (store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
+		sender = e->sender;
+		if (store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
+			transform_out_free(&t);
+			return OK;
+		}
+	}
+	member_free(&mb);
+	if ((mode = identity_mode(p, l, sender, 1)) == ID_REAL || t.loop || t.automatic) {
+		transform_out_free(&t);
+		return OK;
+	}
+	handle_generate(handle, sizeof(handle));
+	snprintf(to, sizeof(to), "%c%s", IDENTITY_TO_ROLES, handle);
+	memset(&id, 0, sizeof(id));
+	if (store_anon_add(p->st, l->name, handle, e->sender, p->now + 30 * 86400LL) != STORE_OK ||
+	    identity_compose(p, l, sender, mode, 1, e->received, to, &t, out, &id) < 0 || sign_copy(p, l, out) < 0)
+		r = TEMPFAIL;
+	transform_out_free(&t);
+	return r;
+}
+
+/*
+ * relay_to_roles - forward to owners and moderators (each gets their own
+ * copy: none sees the others); held if there are none. The moderators'
+ * answers go back through the list: Reply-To is replaced by
+ * LIST-owner+HANDLE@, a handle for the writer kept 30 days, so a moderator
+ * who answers is never seen by the writer.
+ */
+static enum result
+relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
+    const char *kind)
+{
+	struct buf m;
+	struct hdr h;
+	char handle[24];
+	int n = 0;
+	enum result r;
+
+	buf_init(&m, 0);
+	if ((r = roles_copy(p, l, e, msg, &m)) != OK || m.len) {
+		/* a member who does not post under their address: the moderators see them as the list does */
+		if (r == OK && fanout_roles(p, l, m.data, m.len, &n) < 0)
+			r = TEMPFAIL;
+		buf_free(&m);
+		if (r == OK && n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name, "no owner or moderator", NULL) !=
+		    STORE_OK)
+			r = TEMPFAIL;
+		if (r == OK)
+			log_info("%s qmgr: list=%s kind=%s relayed-to-roles=%d as=pseudonym result=ok", p->qid, l->name,
+			    kind, n);
+		return r;
+	}
+	buf_printf(&m, "X-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname);
+	if (*e->sender && hdr_parse((const char *)msg->data, msg->len, &h) == 0) {
+		handle_generate(handle, sizeof(handle));
+		if (store_anon_add(p->st, l->name, handle, e->sender, p->now + 30 * 86400LL) != STORE_OK) {
+			hdr_free(&h);
+			buf_free(&m);
+			return TEMPFAIL;
+		}
+		buf_printf(&m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name, handle, p->cfg->hostname);
+		for (int i = 0; i < h.n; i++)
+			if (!hdr_is(&h.f[i], "Reply-To")) {
+				buf_append(&m, h.f[i].start, h.f[i].len);
+				if (h.f[i].start[h.f[i].len - 1] != '\n')
+					buf_puts(&m, "\r\n");
+			}
+		buf_puts(&m, "\r\n");
+		buf_append(&m, msg->data + h.body_off, msg->len - h.body_off);
+		hdr_free(&h);
+	} else
+		buf_append(&m, msg->data, msg->len);
+	if (fanout_roles(p, l, m.data, m.len, &n) < 0) {
+		buf_free(&m);
+		return TEMPFAIL;
+	}
+	buf_free(&m);
+	if (n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name, "no owner or moderator", NULL) != STORE_OK)
+		return TEMPFAIL;
+	log_info("%s qmgr: list=%s kind=%s relayed-to-roles=%d%s result=ok", p->qid, l->name, kind, n,
+	    n ? "" : " held=no-owner");
+	return OK;
+}
+
+/* looped - mail that already went through LIST-owner@ (X-Loop), or automatic; -1 unparseable */
+static int
+looped(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
+    int *automatic)
+{
+	struct hdr h;
+	char loop[320], *v = NULL;
+	int looped = 0;
+
+	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0)
+		return -1;
+	*automatic = hdr_automatic(&h) || *e->sender == 0;
+	snprintf(loop, sizeof(loop), "%s-owner@%s", l->name, p->cfg->hostname);
+	for (int i = 0; i < h.n; i++)
+		if (hdr_is(&h.f[i], "X-Loop") && (v = hdr_value(&h.f[i])) != NULL) {
+			looped |= strcasecmp(v, loop) == 0;
+			free(v);
+		}
+	hdr_free(&h);
+	return looped;
+}
+
+/* loop_check - OK go on, PERMFAIL a loop (logged), TEMPFAIL the headers could not be read */
+static enum result
+loop_check(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, int *automatic, struct why *why)
+{
+	int rc = looped(p, la->list, e, msg, automatic);
+
+	if (rc < 0) {
+		why_set(why, "list=%s %s: the headers cannot be parsed", la->list->name,
+		    addr_kind_name(la->kind));
+		return TEMPFAIL;
+	}
+	if (rc == 0)
+		return OK;
+	log_info("%s qmgr: list=%s kind=%s reason=loop result=permfail", p->qid, la->list->name,
+	    addr_kind_name(la->kind));
+	return PERMFAIL;
+}
+
+/* roles_result - relay_to_roles' answer, with a cause if it failed */
+static enum result
+roles_result(const struct listaddr *la, enum result r, struct why *why)
+{
+	if (r == TEMPFAIL)
+		why_set(why, "list=%s %s: relaying to the moderators failed", la->list->name,
+		    addr_kind_name(la->kind));
+	return r;
+}
+
+/* relay_owner - LIST-owner@: to the owners and moderators, each their own copy */
+enum result
+relay_owner(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, int *quarantine, struct why *why)
+{
+	enum result r;
+	int automatic;
+
+	(void)quarantine;
+	if ((r = loop_check(p, la, e, msg, &automatic, why)) != OK)
+		return r == PERMFAIL ? OK : r;
+	r = relay_to_roles(p, la->list, e, msg, addr_kind_name(la->kind));
+	return roles_result(la, r, why);
+}
+
+/* request_log - the commands answered, by name, for the log */
+static void
+request_log(struct pipeline *p, const struct list_cfg *l, unsigned cmds)
+{
+	static const char *const names[] = { "help", "keys", "key", "who", "archive-index",
+	    "archive-get", "set-pseudonym", "set-identity", "subscribe", "unsubscribe",
+	    "set-digest", "set-nomail", "confirm", "key-x25519", "audit" };
+	char list[200] = "";
+
+	for (size_t b = 0; b < sizeof(names) / sizeof(names[0]); b++)
+		if (cmds & (1u << b))
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			    *list ? "," : "", names[b]);
+	log_info("%s qmgr: list=%s kind=request commands=%s result=ok", p->qid, l->name, list);
+}
+
+/*
+ * request_commands - the commands in a -request mail, answered (ten answers
+ * an hour per address). 1 answered (or suppressed), 0 no command, -1 error.
+ */
+static int
+request_commands(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, struct why *why)
+{
+	const struct list_cfg *l = la->list;
+	struct request req;
+	char key[400];
+	int answered;
+	unsigned cmds = request_parse((const char *)msg->data, msg->len, &req);
+
+	snprintf(key, sizeof(key), "~request:%s", l->name);
+	if ((answered = store_post_count(p->st, key, e->sender, p->now / 3600, 0)) < 0) {
+		why_cause(why, "the -request rate check", store_errmsg(p->st));
+		return -1;
+	}
+	if (answered >= REQUEST_ANSWERS_PER_HOUR) {
+		log_info("%s qmgr: list=%s kind=request answer suppressed (%d an hour)", p->qid,
+		    l->name, REQUEST_ANSWERS_PER_HOUR);
+		return 1;
+	}
+	(void)store_post_count(p->st, key, e->sender, p->now / 3600, 1);
+	if (cmds & CMD_CONFIRM) {
+		/* "confirm TOKEN" in a mail to -request: as if mailed to LIST-confirm+TOKEN@ */
+		struct listaddr ca = *la;
+
+		ca.kind = ADDR_CONFIRM;
+		snprintf(ca.token, sizeof(ca.token), "%s", req.token);
+		if (tokens_handle(p, &ca, msg) < 0) {
+			why_cause(why, "confirm", store_errmsg(p->st));
+			return -1;
+		}
+		req.cmds = cmds &= ~CMD_CONFIRM;
+	}
+	if (cmds != CMD_NONE) {
+		if (request_answer(p, l, e->sender, &req) < 0) {
+			why_cause(why, "the answer", store_errmsg(p->st));
+			return -1;
+		}
+		request_log(p, l, req.cmds);
+		return 1;
+	}
+	if (req.token[0]) {
+		log_info("%s qmgr: list=%s kind=request commands=confirm result=ok", p->qid, l->name);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * relay_request - LIST-request@: commands are answered; a mail without any
+ * goes to the owners (nothing is lost) and its sender gets the help
+ */
+enum result
+relay_request(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, int *quarantine, struct why *why)
+{
+	const struct list_cfg *l = la->list;
+	struct why cause = { "" };
+	enum result r;
+	int automatic, rc;
+
+	(void)quarantine;
+	if ((r = loop_check(p, la, e, msg, &automatic, why)) != OK)
+		return r == PERMFAIL ? OK : r;
+	if (!automatic) {
+		if ((rc = request_commands(p, la, e, msg, &cause)) < 0) {
+			why_set(why, "list=%s request: %s", l->name, why_text(&cause));
+			return TEMPFAIL;
+		}
+		if (rc > 0)
+			return OK;
+		if (request_help(p, l, e->sender, "The list's server found no command in your message, "
+		    "so it has gone to the list's administrators, who will answer it.") < 0) {
+			why_cause(why, "request: the help answer", store_errmsg(p->st));
+			return TEMPFAIL;
+		}
+	}
+	r = relay_to_roles(p, l, e, msg, addr_kind_name(la->kind));
+	return roles_result(la, r, why);
+}

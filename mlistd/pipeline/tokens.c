@@ -1,0 +1,95 @@
+/*
+ * tokens.c - the token table. Every confirmation token the list sends (a
+ * post to confirm, a member's own key, sealed -request commands, a
+ * moderator's decision, a quorum vote, a vouch) comes back to
+ * LIST-confirm+TOKEN@ or as "confirm TOKEN" to -request. It is taken with
+ * one store look-up that says its kind, and the kind picks the handler.
+ *
+ * This file is the only one that knows every handler: confirm.c,
+ * moderate.c, quorum.c, discipline.c and command.c include none of this,
+ * so the leadership modules do not call each other in a circle.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadership/command.h"
+#include "leadership/confirm.h"
+#include "leadership/moderate.h"
+#include "leadership/quorum.h"
+#include "pipeline/tokens.h"
+#include "util/log.h"
+
+typedef int (*token_fn)(struct pipeline *, const struct list_cfg *, const struct store_token *,
+    const struct buf *);
+
+static int token_key(struct pipeline *, const struct list_cfg *, const struct store_token *,
+    const struct buf *);
+
+/* kind -> handler: each returns 1 handled (or ignored, and said so), -1 store error */
+static const struct token_kind {
+	const char	*kind;
+	token_fn	 fn;
+} token_kinds[] = {
+	{ "post",	confirm_post },
+	{ "key",	token_key },
+	{ "command",	command_confirmed },
+	{ "moderate",	moderate_answer },
+	{ "quorum",	quorum_answer },
+	{ "vouch",	quorum_answer },
+};
+
+/* token_key - a "key" token: the member's own signing key is registered */
+static int
+token_key(struct pipeline *p, const struct list_cfg *l, const struct store_token *tok,
+    const struct buf *msg)
+{
+	int rc = STORE_NOTFOUND;
+
+	(void)msg;
+	if (tok->addr)
+		rc = store_member_set_key(p->st, l->name, tok->addr, tok->bound.data, tok->bound.len);
+	if (rc == STORE_NOTFOUND) {
+		log_info("%s confirm: list=%s key token of an address that is no longer a member; "
+		    "ignored result=permfail", p->qid, l->name);
+		return 1;
+	}
+	if (rc != STORE_OK)
+		return -1;
+	log_info("%s confirm: list=%s a member's own key registered result=ok", p->qid, l->name);
+	return 1;
+}
+
+/*
+ * tokens_handle - take the token and hand it to its kind's handler. An
+ * unknown, used or expired token changes nothing and answers nobody.
+ * 1 handled, 0 ignored, -1 store error (the transaction is retried).
+ */
+int
+tokens_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
+{
+	const struct list_cfg *l = la->list;
+	struct store_token tok;
+	int rc = 0;
+	size_t i;
+
+	if ((rc = store_confirm_take(p->st, la->token, l->name, p->now, &tok)) == STORE_NOTFOUND) {
+		log_info("%s confirm: list=%s token unknown, used or expired; ignored result=permfail",
+		    p->qid, l->name);
+		return 0;
+	}
+	if (rc != STORE_OK)
+		return -1;
+	for (i = 0; i < sizeof(token_kinds) / sizeof(token_kinds[0]); i++)
+		if (strcmp(token_kinds[i].kind, tok.kind) == 0)
+			break;
+	if (i < sizeof(token_kinds) / sizeof(token_kinds[0]))
+		rc = token_kinds[i].fn(p, l, &tok, msg);
+	else {
+		log_warn("%s confirm: list=%s token of an unknown kind \"%s\"; spent, ignored "
+		    "result=permfail", p->qid, l->name, tok.kind);
+		rc = 0;
+	}
+	buf_free(&tok.bound);
+	free(tok.addr);
+	return rc;
+}

@@ -1,0 +1,287 @@
+/*
+ * jobs.c - what the queue manager does on a clock rather than for a
+ * message: digests, key expiry, audit anchors, the moderators' quorum
+ * requests, purging old state, expiring unconfirmed posts and authorship
+ * links. One table {name, interval, function}; each run of a job (for each
+ * list, where it is per list) is one transaction: begin, run, commit - or
+ * roll back, discard the copies it rendered, and log the cause.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery/digest.h"
+#include "delivery/fanout.h"
+#include "leadership/confirm.h"
+#include "leadership/quorum.h"
+#include "mail/audit.h"
+#include "qmgr/jobs.h"
+#include "util/log.h"
+
+typedef int (*job_fn)(struct pipeline *, const struct list_cfg *, struct why *);
+typedef int (*job_due_fn)(struct pipeline *, const struct list_cfg *);
+
+static int job_digest(struct pipeline *, const struct list_cfg *, struct why *);
+static int job_key_expiry(struct pipeline *, const struct list_cfg *, struct why *);
+static int job_audit_head(struct pipeline *, const struct list_cfg *, struct why *);
+static int job_quorum_ask(struct pipeline *, const struct list_cfg *, struct why *);
+static int job_purge(struct pipeline *, const struct list_cfg *, struct why *);
+static int job_expire_unconfirmed(struct pipeline *, const struct list_cfg *, struct why *);
+static int job_identity_expire(struct pipeline *, const struct list_cfg *, struct why *);
+
+enum { JOB_GLOBAL = 0, JOB_PER_LIST = 1, JOB_OWN_TXN = 2 };
+
+/*
+ * name, seconds between runs (0: every turn of the loop), how it runs,
+ * whether a list has anything to do (NULL: always; asked before the
+ * transaction, so an idle job costs no write lock), what it does
+ */
+static const struct job {
+	const char	*name;
+	long long	 interval;
+	int		 how;
+	job_due_fn	 due;
+	job_fn		 fn;
+} jobs[] = {
+	{ "digest",		0,	JOB_PER_LIST,	digest_due,	job_digest },
+	{ "key-expiry",		1,	JOB_PER_LIST,	NULL,		job_key_expiry },
+	{ "audit-head",		1,	JOB_PER_LIST,	NULL,		job_audit_head },
+	/* quorum.c opens one transaction per request itself */
+	{ "quorum-ask",		0,	JOB_OWN_TXN,	NULL,		job_quorum_ask },
+	{ "purge",		3600,	JOB_GLOBAL,	NULL,		job_purge },
+	{ "expire-unconfirmed",	60,	JOB_PER_LIST,	NULL,		job_expire_unconfirmed },
+	/* retention: anonymous authorship links and old archive posts are erased */
+	{ "identity-expire",	60,	JOB_PER_LIST,	NULL,		job_identity_expire },
+};
+
+#define NJOBS	(sizeof(jobs) / sizeof(jobs[0]))
+
+struct jobs_state {
+	long long	 last[NJOBS];
+};
+
+/* jobs_new - nothing has run yet: every job runs on the first turn */
+struct jobs_state *
+jobs_new(void)
+{
+	return calloc(1, sizeof(struct jobs_state));
+}
+
+/* jobs_free - the state of the clock */
+void
+jobs_free(struct jobs_state *js)
+{
+	free(js);
+}
+
+/* jobs_discard_outputs - a rolled-back transaction leaves no rendered copies */
+void
+jobs_discard_outputs(struct pipeline *p)
+{
+	for (int i = 0; i < p->nout; i++)
+		spool_remove(p->sp, SPOOL_OUT, p->out[i]);
+	p->nout = 0;
+}
+
+/* jobs_txn - one run of fn in one transaction; -1 (rolled back, logged with the cause) if it failed */
+int
+jobs_txn(struct pipeline *p, const char *name, const struct list_cfg *l,
+    int (*fn)(struct pipeline *, const struct list_cfg *, struct why *))
+{
+	struct why why = { "" };
+
+	p->qid = "NOQUEUE";
+	p->nout = 0;
+	if (store_begin(p->st) < 0)
+		why_cause(&why, "begin", store_errmsg(p->st));
+	else if (fn(p, l, &why) < 0)
+		why_set(&why, "failed");
+	else if (store_commit(p->st) < 0)
+		why_cause(&why, "commit", store_errmsg(p->st));
+	else
+		return 0;
+	store_rollback(p->st);
+	jobs_discard_outputs(p);
+	log_err("NOQUEUE qmgr: list=%s %s: %s; will retry result=tempfail", l ? l->name : "-", name,
+	    why_text(&why));
+	return -1;
+}
+
+/* jobs_run - every job that is due, each list in its own transaction */
+void
+jobs_run(struct pipeline *p, struct jobs_state *js, volatile sig_atomic_t *stop)
+{
+	for (size_t j = 0; j < NJOBS && !*stop; j++) {
+		const struct job *job = &jobs[j];
+
+		if (job->interval && js->last[j] && p->now - js->last[j] < job->interval)
+			continue;
+		js->last[j] = p->now;
+		if (job->how == JOB_OWN_TXN)
+			(void)job->fn(p, NULL, NULL);
+		else if (job->how == JOB_GLOBAL)
+			(void)jobs_txn(p, job->name, NULL, job->fn);
+		else
+			for (int i = 0; i < p->cfg->nlists && !*stop; i++)
+				if (!job->due || job->due(p, &p->cfg->lists[i]))
+					(void)jobs_txn(p, job->name, &p->cfg->lists[i],
+					    job->fn);
+	}
+}
+
+/* job_digest - a list whose digest is due: taken, built and queued */
+static int
+job_digest(struct pipeline *p, const struct list_cfg *l, struct why *why)
+{
+	int n, rcpts = 0;
+
+	if ((n = digest_send(p, l, &rcpts)) < 0) {
+		why_cause(why, "building the digest", store_errmsg(p->st));
+		return -1;
+	}
+	log_info("NOQUEUE qmgr: list=%s digest posts=%d rcpts=%d%s%s result=ok", l->name, n, rcpts,
+	    p->nout ? " out=" : "", p->nout ? p->out[0] : "");
+	return 0;
+}
+
+struct key_due {
+	struct pipeline		*p;
+	const struct list_cfg	*l;
+	int			 failed;
+};
+
+/* key_due_one - remind a member that their key expires soon, or tell them it has and stop using it */
+static void
+key_due_one(long long member_id, const char *addr, long long expires, int expired, void *arg)
+{
+	struct key_due *k = arg;
+	const struct list_cfg *l = k->l;
+	const char *host = k->p->cfg->hostname;
+	char day[11], text[1200];
+
+	if (k->failed)
+		return;
+	keys_expiry_format(expires, day);
+	if (expired)
+		snprintf(text, sizeof(text), "The encryption key you registered with %s@%s expired on %s, as you said\n"
+		    "it would. The list no longer uses it: %s\n\n"
+		    "To go on receiving sealed posts, make a new key (mlist keygen --out NEWFILE --expires DAYS)\n"
+		    "and send its x25519 line to %s-request@%s as:  key x25519:... expires YYYY-MM-DD\n",
+		    l->name, host, day, l->encryption == ENC_REQUIRED ? "until you register a new one, you will get "
+		    "a short notice in place of each post, because this list sends posts only sealed." : "from now on "
+		    "posts reach you unencrypted.", l->name, host);
+	else
+		snprintf(text, sizeof(text), "The encryption key you registered with %s@%s expires on %s.\n"
+		    "From that day on the list will not use it%s.\n\n"
+		    "To replace it, make a new key (mlist keygen --out NEWFILE --expires DAYS) and send its x25519\n"
+		    "line to %s-request@%s as:  key x25519:... expires YYYY-MM-DD\n"
+		    "(keep the old key file until the posts sealed to it are read).\n",
+		    l->name, host, day, l->encryption == ENC_REQUIRED ? " and you will get notices instead of posts" :
+		    " and posts will reach you unencrypted", l->name, host);
+	if (fanout_notice(k->p, l, addr, expired ? "Your encryption key has expired" :
+	    "Your encryption key expires soon", text, ENV_NULL) < 0 ||
+	    store_enc_key_done(k->p->st, member_id, expired) != STORE_OK)
+		k->failed = 1;
+	else
+		log_info("NOQUEUE qmgr: list=%s a member's encryption key %s result=ok", l->name,
+		    expired ? "expired and was dropped" : "expires soon; member reminded");
+}
+
+/* job_key_expiry - stated key expiries: a reminder key_warn_days ahead, then the key is dropped */
+static int
+job_key_expiry(struct pipeline *p, const struct list_cfg *l, struct why *why)
+{
+	struct key_due k = { p, l, 0 };
+
+	if (store_enc_keys_due(p->st, l->name, p->now, p->now + l->key_warn_days * 86400LL,
+	    key_due_one, &k) < 0 || k.failed) {
+		why_cause(why, "key expiry", store_errmsg(p->st));
+		return -1;
+	}
+	return 0;
+}
+
+/* job_audit_head - move the list's audit anchor up to its last entry; a cut log is reported hourly */
+static int
+job_audit_head(struct pipeline *p, const struct list_cfg *l, struct why *why)
+{
+	static long long warned;
+	char text[300];
+
+	(void)why;
+	if (audit_head_sync(p->st, p->cfg->state_dir, l->name, text, sizeof(text)) < 0 &&
+	    p->now - warned > 3600) {
+		log_err("NOQUEUE qmgr: list=%s audit log: %s", l->name, text);
+		warned = p->now;
+	}
+	return 0;	/* a cut log is for the operator: nothing to retry */
+}
+
+/* job_quorum_ask - mail the moderators about new quorum requests (its own transactions) */
+static int
+job_quorum_ask(struct pipeline *p, const struct list_cfg *l, struct why *why)
+{
+	(void)l;
+	(void)why;
+	quorum_ask_new(p);
+	return 0;
+}
+
+/* job_purge - finished deliveries older than a week */
+static int
+job_purge(struct pipeline *p, const struct list_cfg *l, struct why *why)
+{
+	(void)l;
+	if (store_purge_done(p->st, p->now - 7 * 86400) < 0) {
+		why_cause(why, "purge", store_errmsg(p->st));
+		return -1;
+	}
+	return 0;
+}
+
+struct stale {
+	long long	 before;
+	char		 ids[64][QID_LEN + 1];
+	int		 n;
+};
+
+static void
+stale_one(const char *id, const char *reason, long long at, void *arg)
+{
+	struct stale *s = arg;
+
+	if (strcmp(reason, "confirm") == 0 && at < s->before && s->n < 64 && strlen(id) == QID_LEN)
+		memcpy(s->ids[s->n++], id, QID_LEN + 1);
+}
+
+/* job_expire_unconfirmed - posts nobody confirmed in time are gone: the row and the held copy */
+static int
+job_expire_unconfirmed(struct pipeline *p, const struct list_cfg *l, struct why *why)
+{
+	struct stale s = { p->now - CONFIRM_DAYS * 86400LL - 3600, { "" }, 0 };
+	char reason[64];
+
+	if (store_held_each(p->st, l->name, stale_one, &s) < 0) {
+		why_cause(why, "held posts", store_errmsg(p->st));
+		return -1;
+	}
+	for (int k = 0; k < s.n; k++)
+		if (store_held_take(p->st, l->name, s.ids[k], reason, sizeof(reason)) == STORE_OK) {
+			spool_remove(p->sp, SPOOL_OUT, s.ids[k]);
+			log_info("%s qmgr: list=%s held post never confirmed; expired result=ok", s.ids[k],
+			    l->name);
+		}
+	return 0;
+}
+
+/* job_identity_expire - anonymous authorship links and archive posts past their time */
+static int
+job_identity_expire(struct pipeline *p, const struct list_cfg *l, struct why *why)
+{
+	long long before = l->archive_days ? p->now - l->archive_days * 86400LL : 0;
+
+	if (store_identity_expire(p->st, l->name, p->now, before) < 0) {
+		why_cause(why, "identity expiry", store_errmsg(p->st));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,355 @@
+/*
+ * qmgr.c - the queue manager: the loop, the queue lock and recovery.
+ *
+ * For each file in queue/incoming, oldest first, one database transaction
+ * records everything that message causes - rendered copies (written to
+ * queue/out before the commit), deliveries, notices, counters - together
+ * with "this queue id is processed". Only after that commit is the
+ * incoming file removed. A crash before the commit leaves the file to be
+ * processed again (orphaned copies are swept at start-up); a crash after
+ * it finds the id processed and just removes the file. So a message
+ * answered 250 is handled exactly once.
+ *
+ * What a message to each address does is pipeline/route.c's table; what
+ * runs on a clock is jobs.c's. Then every delivery that is due is made
+ * (deliver.c), and the process sleeps until the SMTP server nudges it, the
+ * next retry is due, or a second passes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "delivery/bounce.h"
+#include "delivery/deliver.h"
+#include "pipeline/route.h"
+#include "qmgr/jobs.h"
+#include "qmgr/qmgr.h"
+#include "util/log.h"
+#include "util/why.h"
+
+static volatile sig_atomic_t qmgr_stop, qmgr_reload;
+
+/* qmgr_signal - SIGHUP reloads, SIGTERM stops after the current message */
+static void
+qmgr_signal(int sig)
+{
+	if (sig == SIGHUP)
+		qmgr_reload = 1;
+	else
+		qmgr_stop = 1;
+}
+
+/* incoming_read - the spool file, or quarantined if it does not parse; 0 read, -1 not to process */
+static int
+incoming_read(struct pipeline *p, const char *id, struct envelope *e, struct buf *msg)
+{
+	struct buf why;
+	int done, rc = 0;
+
+	if ((done = store_processed(p->st, id)) == 1) {
+		log_info("%s qmgr: already processed before a restart; removing", id);
+		spool_remove(p->sp, SPOOL_INCOMING, id);
+		return -1;
+	}
+	if (done < 0)
+		return -1;	/* the database cannot say: try on the next turn */
+	buf_init(&why, 0);
+	if (spool_read(p->sp, SPOOL_INCOMING, id, e, msg, &why) != 0) {
+		log_err("%s qmgr: cannot read spool file: %s; moved to corrupt/ result=permfail", id,
+		    buf_cstr(&why));
+		spool_quarantine(p->sp, SPOOL_INCOMING, id);
+		rc = -1;
+	}
+	buf_free(&why);
+	return rc;
+}
+
+/* incoming_route - every recipient through the routing table; the first list names the message */
+static enum result
+incoming_route(struct pipeline *p, const struct envelope *e, const struct buf *msg,
+    int *quarantine, const char **first, struct why *why)
+{
+	struct listaddr la;
+	enum result r = OK;
+
+	for (int i = 0; r == OK && i < e->nrcpts; i++) {
+		if (listaddr_parse(p->cfg, e->rcpts[i], &la) < 0) {
+			log_warn("%s qmgr: a recipient list no longer exists; message kept in corrupt/",
+			    p->qid);
+			*quarantine = 1;
+			continue;
+		}
+		if (!**first)
+			*first = la.list->name;
+		r = route_message(p, &la, e, msg, quarantine, why);
+	}
+	return r;
+}
+
+/* process_incoming - everything one accepted message causes, in one transaction */
+static void
+process_incoming(struct pipeline *p, const char *id)
+{
+	struct envelope e;
+	struct buf msg;
+	struct why why = { "" };
+	enum result r = OK;
+	const char *first = "";
+	int quarantine = 0;
+
+	p->qid = id;
+	p->nout = 0;
+	buf_init(&msg, 0);
+	if (incoming_read(p, id, &e, &msg) < 0) {
+		buf_free(&msg);
+		return;
+	}
+	if (store_begin(p->st) < 0) {
+		why_cause(&why, "begin", store_errmsg(p->st));
+		r = TEMPFAIL;
+	}
+	if (r == OK)
+		r = incoming_route(p, &e, &msg, &quarantine, &first, &why);
+	if (r == OK && store_mark_processed(p->st, id, first, quarantine ? "quarantined" : "done") !=
+	    STORE_OK) {
+		why_cause(&why, "marking it processed", store_errmsg(p->st));
+		r = TEMPFAIL;
+	}
+	if (r == OK && store_commit(p->st) < 0) {
+		why_cause(&why, "commit", store_errmsg(p->st));
+		r = TEMPFAIL;
+	}
+	if (r != OK) {
+		log_warn("%s qmgr: will retry: %s result=tempfail", id, why_text(&why));
+		store_rollback(p->st);
+		jobs_discard_outputs(p);
+	} else if (quarantine)
+		spool_quarantine(p->sp, SPOOL_INCOMING, id);
+	else
+		spool_remove(p->sp, SPOOL_INCOMING, id);
+	envelope_free(&e);
+	buf_free(&msg);
+}
+
+/* sweep_orphans - rendered copies that nothing refers to (a crash before commit) */
+static void
+sweep_orphans(struct pipeline *p)
+{
+	char **ids;
+	int n = spool_list(p->sp, SPOOL_OUT, &ids);
+
+	for (int i = 0; i < n; i++)
+		/* an error (-1) from either keeps the copy: it may be referred to */
+		if (store_pending_for(p->st, ids[i]) == 0 && store_is_held(p->st, ids[i]) == 0) {
+			log_info("%s qmgr: rendered copy without deliveries (crash before commit); removed", ids[i]);
+			spool_remove(p->sp, SPOOL_OUT, ids[i]);
+		}
+	spool_list_free(ids, n > 0 ? n : 0);
+}
+
+/* on_failed - a 5xx from the relay counts as a bounce */
+static void
+on_failed(const char *list, const char *rcpt, void *arg)
+{
+	struct pipeline *p = arg;
+	const struct list_cfg *l = config_list_find(p->cfg, list);
+
+	if (!l || store_begin(p->st) < 0)
+		return;
+	p->nout = 0;
+	bounce_member(p, l, rcpt);
+	if (store_commit(p->st) < 0) {
+		store_rollback(p->st);
+		jobs_discard_outputs(p);
+	}
+}
+
+/* run_deliveries - everything due; failures feed the bounce score */
+static int
+run_deliveries(struct pipeline *p)
+{
+	struct timespec t0, t1;
+	int n;
+
+	p->qid = "NOQUEUE";
+	p->nout = 0;
+	store_durable(p->st, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = deliver_run(p->cfg, p->st, p->sp, p->now, on_failed, p);
+	store_durable(p->st, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (n)
+		log_info("NOQUEUE qmgr: delivery run: %d deliveries in %ld ms", n,
+		    (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	return n;
+}
+
+/*
+ * lock_queue - one queue manager per state directory, ever. Two would
+ * deliver the same posts twice (say, an orphan of a daemon killed with
+ * SIGKILL and the new daemon's). The lock dies with its holder.
+ */
+static int
+lock_queue(const struct config *cfg)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/queue/qmgr.lock", cfg->state_dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		log_err("NOQUEUE qmgr: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		log_warn("NOQUEUE qmgr: another queue manager holds %s; waiting for it to exit", path);
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR || qmgr_stop) {
+				(void)close(fd);
+				return -1;
+			}
+	}
+	return 0;	/* fd stays open: the lock is held until the process exits */
+}
+
+/* qmgr_open - the database, the queue lock, then recovery: the journal and orphaned copies */
+static int
+qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct spool *sp)
+{
+	struct buf err;
+	char dbpath[4200];
+	int n;
+
+	memset(p, 0, sizeof(*p));
+	buf_init(&err, 0);
+	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", cfg->state_dir);
+	if ((p->st = store_open(dbpath, k, &err)) == NULL) {
+		log_err("NOQUEUE qmgr: %s", buf_cstr(&err));
+		buf_free(&err);
+		return -1;
+	}
+	buf_free(&err);
+	p->cfg = cfg;
+	p->keys = k;
+	p->sp = sp;
+	if (lock_queue(cfg) < 0) {
+		store_close(p->st);
+		return -1;
+	}
+	p->now = (long long)time(NULL);
+	if ((n = deliver_journal_replay(cfg, p->st)) > 0)
+		log_info("NOQUEUE qmgr: %d delivery results recovered from the journal", n);
+	sweep_orphans(p);
+	return 0;
+}
+
+/* qmgr_reconfigure - after SIGHUP: the new configuration, or the old one if it does not load */
+static void
+qmgr_reconfigure(struct pipeline *p, const char *path, struct config **cfg)
+{
+	struct config *ncfg;
+	struct buf err;
+
+	qmgr_reload = 0;
+	buf_init(&err, 0);
+	if ((ncfg = config_load(path, &err)) != NULL) {
+		config_free(*cfg);
+		p->cfg = *cfg = ncfg;
+	}
+	buf_free(&err);
+}
+
+/* qmgr_turn - the incoming messages, the jobs that are due, the deliveries; deliveries tried */
+static int
+qmgr_turn(struct pipeline *p, struct jobs_state *js)
+{
+	char **ids;
+	int n;
+
+	p->now = (long long)time(NULL);
+	n = spool_list(p->sp, SPOOL_INCOMING, &ids);
+	for (int i = 0; i < n && !qmgr_stop; i++)
+		process_incoming(p, ids[i]);
+	spool_list_free(ids, n > 0 ? n : 0);
+	p->now = (long long)time(NULL);
+	jobs_run(p, js, &qmgr_stop);
+	return run_deliveries(p);
+}
+
+/* qmgr_wait_ms - until the next retry is due, at most a second; none if more is due now */
+static int
+qmgr_wait_ms(struct pipeline *p, int tried)
+{
+	long long next = store_next_due(p->st);
+	int wait = 1000;
+
+	if (next >= 0 && next <= p->now && tried)
+		wait = 0;
+	else if (next >= 0 && (next - p->now) * 1000 < wait)
+		wait = (int)((next - p->now) * 1000);
+	return wait < 0 ? 0 : wait;
+}
+
+/*
+ * qmgr_sleep - poll the wake pipe (the SMTP server writes a byte per new
+ * message). -1 when its write end is gone: the daemon died, and spinning
+ * on a dead pipe would help nobody.
+ */
+static int
+qmgr_sleep(int wake_fd, int wait)
+{
+	struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+	char drain[256];
+	ssize_t got;
+
+	if (poll(&pfd, 1, wait) <= 0)
+		return 0;
+	while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
+		;
+	if (got == 0) {
+		log_warn("NOQUEUE qmgr: the daemon is gone; exiting");
+		return -1;
+	}
+	return 0;
+}
+
+/* qmgr_run - the loop; returns the exit status */
+int
+qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spool *sp, int wake_fd)
+{
+	struct pipeline p;
+	struct sigaction sa;
+	struct jobs_state *js;
+	int tried;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = qmgr_signal;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGINT, SIG_IGN);
+	if ((js = jobs_new()) == NULL) {
+		log_err("NOQUEUE qmgr: out of memory");
+		return 1;
+	}
+	if (qmgr_open(&p, cfg, k, sp) < 0) {
+		jobs_free(js);
+		return 1;
+	}
+	while (!qmgr_stop) {
+		if (qmgr_reload)
+			qmgr_reconfigure(&p, path, &cfg);
+		tried = qmgr_turn(&p, js);
+		if (qmgr_sleep(wake_fd, qmgr_wait_ms(&p, tried)) < 0)
+			break;
+	}
+	jobs_free(js);
+	store_close(p.st);
+	config_free(cfg);
+	return 0;
+}
