@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control/server.h"	/* control socket hook */
 #include "delivery/bounce.h"
 #include "leadership/confirm.h"
 #include "delivery/deliver.h"
@@ -966,7 +967,8 @@ lock_queue(const struct config *cfg)
 int
 qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spool *sp, int wake_fd)
 {
-	struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = wake_fd, .events = POLLIN }, { .fd = -1 } };
+	struct control ctl;	/* control socket hook: mlistctl's changing verbs */
 	struct pipeline p;
 	struct sigaction sa;
 	struct config *ncfg;
@@ -998,6 +1000,11 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	if ((n = deliver_journal_replay(cfg, p.st)) > 0)
 		log_info("NOQUEUE qmgr: %d delivery results recovered from the journal", n);
 	sweep_orphans(&p);
+	/* control socket hook: without it mlistctl cannot change anything; the mail goes on */
+	if (control_listen(&ctl, cfg->state_dir, &err) < 0)
+		log_err("NOQUEUE qmgr: control socket: %s", buf_cstr(&err));
+	pfd[1].fd = ctl.fd;
+	pfd[1].events = POLLIN;
 	while (!qmgr_stop) {
 		if (qmgr_reload) {
 			qmgr_reload = 0;
@@ -1041,9 +1048,13 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 			wait = (int)((next - p.now) * 1000);
 		if (wait < 0)
 			wait = 0;
-		if (poll(&pfd, 1, wait) > 0) {
+		if (poll(pfd, 2, wait) > 0) {
 			ssize_t got;
 
+			if (pfd[1].revents & POLLIN)	/* control socket hook */
+				control_serve(&ctl, &p, &cfg, path);
+			if (!(pfd[0].revents & (POLLIN | POLLHUP)))
+				continue;
 			while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
 				;
 			if (got == 0) {
@@ -1053,6 +1064,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 			}
 		}
 	}
+	control_close(&ctl);	/* control socket hook */
 	store_close(p.st);
 	config_free(cfg);
 	buf_free(&err);
