@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actions/actions.h"
 #include "leadership/confirm.h"
 #include "delivery/fanout.h"
 #include "mail/archive.h"
@@ -149,10 +150,11 @@ decision(const struct buf *msg, char *reason, size_t n)
 int
 moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
 {
-	static const char *const names[] = { "approve", "reject", "discard" };
 	const struct list_cfg *l = la->list;
-	char id[QID_LEN + 8], why[64], reason[300], text[800], detail[420], *author, *moderator, actor[200];
-	int d, n = 0, rc;
+	char id[QID_LEN + 8], reason[300], *moderator, actor[200];
+	struct act_ctx c = { 0 };
+	struct buf out, err;
+	int d, rc;
 
 	if ((rc = store_confirm_moderation(p->st, la->token, l->name, p->now, id, sizeof(id), &moderator)) ==
 	    STORE_NOTFOUND)
@@ -162,65 +164,27 @@ moderate_handle(struct pipeline *p, const struct listaddr *la, const struct buf 
 	if (moderator)
 		identity_leader_actor(p, l, moderator, actor, sizeof(actor));
 	else
-		snprintf(actor, sizeof(actor), "operator");	/* mlistctl mod reject */
+		snprintf(actor, sizeof(actor), "operator");	/* a token of the old mlistctl mod reject */
 	free(moderator);
 	if ((d = decision(msg, reason, sizeof(reason))) < 0) {
 		log_info("%s moderate: list=%s answer without approve, reject or discard; ignored result=permfail",
 		    p->qid, l->name);
 		return 1;	/* the token is spent: another notice is not sent; mlistctl mod still works */
 	}
-	author = store_held_author(p->st, l->name, id);
-	if (store_held_take(p->st, l->name, id, why, sizeof(why)) != STORE_OK) {
-		free(author);
-		log_info("%s moderate: list=%s post %s already decided result=permfail", p->qid, l->name, id);
-		return 1;
-	}
-	if (d == 0 && (rc = moderate_release(p, l, id, &n)) < 0) {
-		free(author);
+	/* the decision itself is the same action as 'mlistctl mod' (actions/moderation.c) */
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	c.p = p;
+	c.actor = actor;
+	c.out = &out;
+	c.err = &err;
+	rc = act_moderate(&c, l, id, (enum act_decision)d, reason);
+	if (rc == ACT_FAILED)
+		log_info("%s moderate: list=%s post %s: %.*s result=permfail", p->qid, l->name, id,
+		    (int)strcspn(buf_cstr(&err), "\n"), buf_cstr(&err));
+	buf_free(&out);
+	buf_free(&err);
+	if (rc == ACT_ERROR)
 		return -1;
-	}
-	if (d == 1 && l->publish_rejections) {
-		/* dissent is never buried in silence: the members learn what was rejected, and why */
-		struct envelope e;
-		struct buf copy, err;
-		struct hdr h;
-		char *subj = NULL;
-
-		buf_init(&copy, 0);
-		buf_init(&err, 0);
-		if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &err) == 0) {
-			envelope_free(&e);
-			if (hdr_parse((const char *)copy.data, copy.len, &h) == 0) {
-				subj = hdr_get_value(&h, "Subject");
-				hdr_free(&h);
-			}
-		}
-		snprintf(text, sizeof(text), "The moderators rejected a post to the list.\n\n  Subject: %.200s\n"
-		    "  Reason:  %s\n\nThis list publishes its rejections (leadership.publish_rejections).",
-		    subj ? subj : "(none)", *reason ? reason : "(no reason given)");
-		free(subj);
-		buf_free(&copy);
-		buf_free(&err);
-		if (fanout_announce(p, l, "A post was rejected", text, &n) < 0) {
-			free(author);
-			return -1;
-		}
-	}
-	if (d != 0)
-		spool_remove(p->sp, SPOOL_OUT, id);
-	if (d == 1 && author) {
-		snprintf(text, sizeof(text), "Your post to %s@%s was not distributed. The moderators said:\n\n  %s",
-		    l->name, p->cfg->hostname, *reason ? reason : "(no reason given)");
-		if (fanout_notice(p, l, author, "Your post was rejected", text, ENV_NULL) < 0) {
-			free(author);
-			return -1;
-		}
-	}
-	free(author);
-	snprintf(detail, sizeof(detail), "held post %s (%s)%s%s", id, why, d == 1 ? ": " : "", d == 1 ? reason : "");
-	if (audit_append(p->st, l->name, p->now, actor, names[d], detail) < 0)
-		return -1;
-	log_info("%s moderate: list=%s post %s %sd by a moderator rcpts=%d result=ok", p->qid, l->name, id,
-	    d == 0 ? "approve" : d == 1 ? "reject" : "discard", n);
 	return 1;
 }
