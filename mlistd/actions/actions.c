@@ -19,6 +19,7 @@ struct action {
 	const char	*verb;
 	const char	*args;
 	int		 minargs, maxargs;
+	int		 own_txn;	/* the store function makes its own transaction */
 	int		(*fn)(struct act_ctx *, const struct list_cfg *, int, char **);
 };
 
@@ -60,12 +61,11 @@ h_member_add(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 	return act_member_add(c, l, argv[2], name, pseudonym);
 }
 
-/* h_member_import - member import LIST TEXT (the file's bytes) */
+/* h_member_import - member import LIST TEXT [FILENAME] (the file's bytes, its name) */
 static int
 h_member_import(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 {
-	(void)argc;
-	return act_member_import(c, l, argv[2]);
+	return act_member_import(c, l, argv[2], argc == 4 ? argv[3] : "line");
 }
 
 /* h_member_rm - member rm LIST ADDRESS */
@@ -141,25 +141,35 @@ h_keys(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 	return act_keys_rotate(c, l);
 }
 
+/* h_list_delete - list delete LIST */
+static int
+h_list_delete(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return act_list_delete(c, l);
+}
+
 /* counts include the verb and the list */
 static const struct action actions[] = {
-	{ "mod approve", "LIST ID", 3, 3, h_mod },
-	{ "mod discard", "LIST ID", 3, 3, h_mod },
-	{ "mod reject", "LIST ID [REASON...]", 3, 40, h_mod },
-	{ "member add", "LIST ADDRESS [--name NAME] [--pseudonym NAME]", 3, 7,
+	{ "mod approve", "LIST ID", 3, 3, 0, h_mod },
+	{ "mod discard", "LIST ID", 3, 3, 0, h_mod },
+	{ "mod reject", "LIST ID [REASON...]", 3, 40, 0, h_mod },
+	{ "member add", "LIST ADDRESS [--name NAME] [--pseudonym NAME]", 3, 7, 0,
 	  h_member_add },
-	{ "member import", "LIST TEXT", 3, 3, h_member_import },
-	{ "member rm", "LIST ADDRESS", 3, 3, h_member_rm },
-	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 5, 7,
+	{ "member import", "LIST TEXT [FILENAME]", 3, 4, 0, h_member_import },
+	{ "member rm", "LIST ADDRESS", 3, 3, 0, h_member_rm },
+	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 5, 7, 0,
 	  h_member_set },
-	{ "member ban", "LIST ADDRESS", 3, 3, h_ban },
-	{ "member unban", "LIST ADDRESS", 3, 3, h_ban },
-	{ "member export", "LIST", 2, 2, h_export },
-	{ "list set", "LIST KEY VALUE", 4, 4, h_list_set },
-	{ "unmask", "LIST PSEUDONYM", 3, 3, h_unmask },
-	{ "digest send", "LIST", 2, 2, h_digest },
-	{ "keys rotate", "LIST", 2, 2, h_keys },
-	{ NULL, NULL, 0, 0, NULL }
+	{ "member ban", "LIST ADDRESS", 3, 3, 0, h_ban },
+	{ "member unban", "LIST ADDRESS", 3, 3, 0, h_ban },
+	{ "member export", "LIST", 2, 2, 0, h_export },
+	{ "list set", "LIST KEY VALUE", 4, 4, 0, h_list_set },
+	{ "list delete", "LIST", 2, 2, 1, h_list_delete },
+	{ "unmask", "LIST PSEUDONYM", 3, 3, 0, h_unmask },
+	{ "digest send", "LIST", 2, 2, 0, h_digest },
+	{ "keys rotate", "LIST", 2, 2, 0, h_keys },
+	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
 /* actions_list_arg - the list a request names (every action names one) */
@@ -178,18 +188,24 @@ discard_outputs(struct pipeline *p)
 	p->nout = 0;
 }
 
-/* dispatch - find the verb, check its grammar, run it */
-static int
-dispatch(struct act_ctx *c, int argc, char **argv)
+/* find - the row of a verb, or NULL */
+static const struct action *
+find(const char *verb)
 {
 	const struct action *a;
-	const struct list_cfg *l;
 
 	for (a = actions; a->verb; a++)
-		if (strcmp(a->verb, argv[0]) == 0)
-			break;
-	if (!a->verb)
-		return act_fail(c, ACT_USAGE, "the daemon knows no action \"%s\"", argv[0]);
+		if (strcmp(a->verb, verb) == 0)
+			return a;
+	return NULL;
+}
+
+/* dispatch - check the grammar, run the handler */
+static int
+dispatch(struct act_ctx *c, const struct action *a, int argc, char **argv)
+{
+	const struct list_cfg *l;
+
 	if (argc < a->minargs || argc > a->maxargs)
 		return act_fail(c, ACT_USAGE, "usage: mlistctl %s %s", a->verb, a->args);
 	if ((l = act_list(c, argv[1])) == NULL)
@@ -204,15 +220,22 @@ dispatch(struct act_ctx *c, int argc, char **argv)
 int
 actions_run(struct act_ctx *c, int argc, char **argv)
 {
+	const struct action *a = find(argv[0]);
 	struct pipeline *p = c->p;
 	char why[300];
 	int rc;
 
 	p->qid = "NOQUEUE";
 	p->nout = 0;
+	if (!a)
+		return act_fail(c, ACT_USAGE, "the daemon knows no action \"%s\"", argv[0]);
+	if (a->own_txn) {
+		rc = dispatch(c, a, argc, argv);
+		return rc == ACT_ERROR ? ACT_FAILED : rc;
+	}
 	if (store_begin(p->st) < 0)
 		return act_dberr(c);
-	rc = dispatch(c, argc, argv);
+	rc = dispatch(c, a, argc, argv);
 	if (rc != ACT_DONE && rc != ACT_REQUESTED) {
 		store_rollback(p->st);
 		discard_outputs(p);

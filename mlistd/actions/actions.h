@@ -54,7 +54,8 @@ int	act_moderate(struct act_ctx *, const struct list_cfg *, const char *id,
 /* members.c */
 int	act_member_add(struct act_ctx *, const struct list_cfg *, const char *addr,
 	    const char *name, const char *pseudonym);
-int	act_member_import(struct act_ctx *, const struct list_cfg *, const char *text);
+int	act_member_import(struct act_ctx *, const struct list_cfg *, const char *text,
+	    const char *origin);
 int	act_member_set(struct act_ctx *, const struct list_cfg *, const char *addr,
 	    const char *key, const char *value, const char *expires);
 void	act_said_set(struct act_ctx *, const struct list_cfg *, const char *addr,
@@ -85,5 +86,6 @@ int	act_apply_policy(struct act_ctx *, const struct list_cfg *, const char *key,
 /* list.c */
 int	act_digest_now(struct act_ctx *, const struct list_cfg *);
 int	act_keys_rotate(struct act_ctx *, const struct list_cfg *);
+int	act_list_delete(struct act_ctx *, const struct list_cfg *);
 
 #endif

@@ -107,7 +107,7 @@ act_apply_role(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	if (rc == STORE_NOTFOUND)
 		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
 	if (rc == STORE_BADVALUE)
-		return act_fail(c, ACT_FAILED, "a role is member, moderator or owner");
+		return act_fail(c, ACT_FAILED, "bad setting: a role (member|moderator|owner)");
 	return rc == STORE_OK ? ACT_DONE : act_dberr(c);
 }
 
@@ -215,7 +215,7 @@ act_set_role(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	int rc;
 
 	if (strcmp(role, "member") && strcmp(role, "moderator") && strcmp(role, "owner"))
-		return act_fail(c, ACT_FAILED, "a role is member, moderator or owner");
+		return act_fail(c, ACT_FAILED, "bad setting: a role (member|moderator|owner)");
 	act_member_ref(c, l, addr, ref, sizeof(ref));
 	if (strncmp(ref, "member #", 8) != 0)
 		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);

@@ -70,8 +70,8 @@ act_member_add(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 
 /* import_line - one line: 1 added, 0 skipped or existing, -2 refused (told), -1 */
 static int
-import_line(struct act_ctx *c, const struct list_cfg *l, char *line, int lineno,
-    int *existing)
+import_line(struct act_ctx *c, const struct list_cfg *l, char *line, const char *origin,
+    int lineno, int *existing)
 {
 	char *name;
 	int r;
@@ -81,11 +81,11 @@ import_line(struct act_ctx *c, const struct list_cfg *l, char *line, int lineno,
 	if ((name = strchr(line, ' ')) != NULL)
 		*name++ = 0;
 	if (!addr_valid(line))
-		return -1 - act_fail(c, ACT_FAILED, "line %d: \"%s\" is not a valid address; "
-		    "nothing was imported", lineno, line);
+		return -1 - act_fail(c, ACT_FAILED, "%s:%d: \"%s\" is not a valid address; "
+		    "nothing was imported", origin, lineno, line);
 	if (name && (strlen(name) > 200))
-		return -1 - act_fail(c, ACT_FAILED, "line %d: a name must be at most 200 "
-		    "characters; nothing was imported", lineno);
+		return -1 - act_fail(c, ACT_FAILED, "%s:%d: a name must be at most 200 "
+		    "characters; nothing was imported", origin, lineno);
 	r = store_member_add(c->p->st, l->name, line, name && *name ? name : NULL);
 	if (r == STORE_EXISTS) {
 		(*existing)++;
@@ -96,10 +96,12 @@ import_line(struct act_ctx *c, const struct list_cfg *l, char *line, int lineno,
 
 /*
  * act_member_import - one address (and optionally a name) a line; all or
- * nothing: the caller's transaction is rolled back at the first bad line.
+ * nothing: the caller's transaction is rolled back at the first bad line,
+ * which is named as origin:LINE.
  */
 int
-act_member_import(struct act_ctx *c, const struct list_cfg *l, const char *text)
+act_member_import(struct act_ctx *c, const struct list_cfg *l, const char *text,
+    const char *origin)
 {
 	char *copy = strdup(text), *line, *save, d[120];
 	int lineno = 0, added = 0, existing = 0, r, rc = ACT_DONE;
@@ -115,7 +117,7 @@ act_member_import(struct act_ctx *c, const struct list_cfg *l, const char *text)
 			line[strlen(line) - 1] = 0;
 		if (!save && *line == 0)
 			break;
-		if ((r = import_line(c, l, line, ++lineno, &existing)) < 0)
+		if ((r = import_line(c, l, line, origin, ++lineno, &existing)) < 0)
 			rc = r == -2 ? ACT_FAILED : ACT_ERROR;
 		else
 			added += r;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -81,10 +82,12 @@ control_listen(struct control *c, const char *state_dir, struct buf *err)
 	return 0;
 }
 
-/* control_close - stop listening */
+/* control_close - stop listening; mlistctl then finds no socket: "not running" */
 void
 control_close(struct control *c)
 {
+	if (c->fd >= 0 && unlink(c->path) < 0)
+		log_warn("NOQUEUE control: cannot remove %s: %s", c->path, strerror(errno));
 	if (c->fd >= 0 && close(c->fd) < 0)
 		log_warn("NOQUEUE control: close: %s", strerror(errno));
 	if (c->dirfd >= 0)
@@ -137,6 +140,30 @@ answer(int fd, int status, struct buf *out, struct buf *err)
 	buf_free(&frame);
 }
 
+/* refuse - answer a peer that may not ask, then let its request drain away */
+static void
+refuse(int fd, long uid)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct buf out, err;
+	char sink[4096];
+	int chunks = 16;
+
+	log_warn("NOQUEUE control: refused a connection from uid %ld (only root and the "
+	    "daemon's user may) result=permfail", uid);
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	buf_puts(&err, "the control socket refuses this user: run mlistctl as root or as "
+	    "the daemon's user\n");
+	answer(fd, CONTROL_FAILED, &out, &err);
+	/* closing with its bytes unread would reset the connection before it reads the answer */
+	if (shutdown(fd, SHUT_WR) == 0)
+		while (chunks-- > 0 && poll(&pfd, 1, 100) > 0 && read(fd, sink, sizeof(sink)) > 0)
+			;
+	buf_free(&out);
+	buf_free(&err);
+}
+
 /* run - one parsed request: its action, its log line */
 static int
 run(struct pipeline *p, struct config **cfgp, const char *config_path,
@@ -180,13 +207,9 @@ control_serve(struct control *c, struct pipeline *p, struct config **cfgp,
 	buf_init(&in, 0);
 	buf_init(&out, 0);
 	buf_init(&err, 0);
-	if (!peer_ok(fd, &uid)) {
-		log_warn("NOQUEUE control: refused a connection from uid %ld (only root and the "
-		    "daemon's user may) result=permfail", uid);
-		buf_puts(&err, "the control socket refuses this user: run mlistctl as root or as "
-		    "the daemon's user\n");
-		answer(fd, CONTROL_FAILED, &out, &err);
-	} else if (control_read_frame(fd, &in, CONTROL_TIMEOUT_MS, &why) < 0 ||
+	if (!peer_ok(fd, &uid))
+		refuse(fd, uid);
+	else if (control_read_frame(fd, &in, CONTROL_TIMEOUT_MS, &why) < 0 ||
 	    control_req_parse(in.data, in.len, &r, &why) < 0) {
 		log_warn("NOQUEUE control: bad request: %s result=permfail", why);
 		buf_printf(&err, "bad request: %s\n", why);
