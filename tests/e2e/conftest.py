@@ -144,13 +144,19 @@ class Instance:
                 f.write(t.read())
         self.ctl("init")
 
-    def ctl(self, *args, check=True):
+    def ctl(self, *args, check=True, autostart=True):
         r = subprocess.run([MLISTCTL, "-c", self.conf, *args], capture_output=True, text=True, timeout=60)
+        if autostart and self.proc is None and r.returncode == 1 and "the daemon is not running" in r.stderr:
+            # a changing verb is the daemon's work: start it, as an operator would, and ask again
+            self.start()
+            r = subprocess.run([MLISTCTL, "-c", self.conf, *args], capture_output=True, text=True, timeout=60)
         if check and r.returncode != 0:
             raise AssertionError(f"mlistctl {args} failed ({r.returncode}): {r.stderr}")
         return r
 
     def start(self):
+        if self.proc and self.proc.poll() is None:
+            return self                 # already started by a changing verb (see ctl)
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([MLISTD, "-c", self.conf, "-f"], stdout=self.logf, stderr=self.logf)
         wait_port(self.port)
