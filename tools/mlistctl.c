@@ -2,10 +2,16 @@
  * mlistctl.c - the list administrator's command line.
  *
  * Each verb is a row in a table - its words, its argument grammar, its
- * handler and its help - as in OpenSMTPD's smtpctl. Usage errors exit 2,
- * failures exit 1; every error is one line on stderr that says what to do.
- * With --json, output is one JSON document on stdout (documented in the
- * README and stable: fields are only ever added).
+ * handler and its help - as in OpenSMTPD's smtpctl. A verb that changes
+ * something is a thin client of the daemon: it sends the request to the
+ * control socket (STATE/control), prints the answer and exits with its
+ * code, so that every action has one implementation, the daemon's
+ * (mlistd/actions/). Verbs that only read may read the database here;
+ * init, check and list create are what must work before the first start.
+ * Exit codes: 0 done, 1 failed, 2 usage, 3 a request opened that waits for
+ * the moderators' quorum. Every error is one line on stderr that says what
+ * to do. With --json, output is one JSON document on stdout (documented in
+ * the README and stable: fields are only ever added).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../mlistd/control/client.h"
 #include "../mlistd/mail/addr.h"
 #include "../mlistd/mail/archive.h"
 #include "../mlistd/mail/audit.h"
@@ -31,8 +38,11 @@
 #include "../mlistd/util/fsutil.h"
 #include "../mlistd/util/privdrop.h"
 
-enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
-enum { NEED_NONE, NEED_CONFIG, NEED_STORE };
+/* exit codes: the daemon's answers carry the same numbers (control/proto.h) */
+enum { EX_OK = CONTROL_DONE, EX_FAIL = CONTROL_FAILED, EX_USAGE = CONTROL_USAGE,
+    EX_REQUESTED = CONTROL_REQUESTED };
+/* what a verb needs: NEED_DAEMON verbs change something, and only the daemon does that */
+enum { NEED_NONE, NEED_CONFIG, NEED_STORE, NEED_DAEMON };
 
 struct ctx {
 	const char	*config_path;
@@ -42,6 +52,7 @@ struct ctx {
 	struct keys	*keys;
 	struct store	*store;
 	struct spool	 spool;
+	const struct verb *verb;
 };
 
 struct verb {
@@ -59,28 +70,15 @@ static int v_status(struct ctx *, int, char **);
 static int v_list_create(struct ctx *, int, char **);
 static int v_list_ls(struct ctx *, int, char **);
 static int v_list_show(struct ctx *, int, char **);
-static int v_list_set(struct ctx *, int, char **);
-static int v_list_delete(struct ctx *, int, char **);
-static int v_member_add(struct ctx *, int, char **);
-static int v_member_rm(struct ctx *, int, char **);
 static int v_member_ls(struct ctx *, int, char **);
-static int v_member_set(struct ctx *, int, char **);
-static int v_member_export(struct ctx *, int, char **);
-static int v_member_ban(struct ctx *, int, char **);
-static int v_member_import(struct ctx *, int, char **);
 static int v_keys(struct ctx *, int, char **);
 static int v_mod_ls(struct ctx *, int, char **);
 static int v_mod_show(struct ctx *, int, char **);
-static int v_mod_act(struct ctx *, int, char **);
-static int v_mod_reject(struct ctx *, int, char **);
 static int v_archive_ls(struct ctx *, int, char **);
-static int v_digest_send(struct ctx *, int, char **);
 static int v_audit(struct ctx *, int, char **);
-static int audit(struct ctx *, const struct list_cfg *, const char *action, const char *detail);
-static int grave(struct ctx *, const struct list_cfg *, int g, const char *action, const char *arg,
-    const char *detail);
-static int v_unmask(struct ctx *, int, char **);
 static int v_archive_export(struct ctx *, int, char **);
+static int v_daemon(struct ctx *, int, char **);
+static int v_import(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
 	{ "init", "", 0, 0, NEED_NONE, v_init,
@@ -97,34 +95,34 @@ static const struct verb verbs[] = {
 	{ "list ls", "", 0, 0, NEED_STORE, v_list_ls, "List the lists and their member counts." },
 	{ "list show", "NAME", 1, 1, NEED_STORE, v_list_show,
 	  "Show every setting of a list (defaults included) and its member count." },
-	{ "list set", "NAME KEY VALUE", 3, 3, NEED_STORE, v_list_set,
+	{ "list set", "NAME KEY VALUE", 3, 3, NEED_DAEMON, v_daemon,
 	  "Change one setting of a list. The value is checked, the list file rewritten\n"
 	  "atomically (libconfig drops comments when it writes) and the daemon reloaded." },
-	{ "list delete", "NAME", 1, 1, NEED_STORE, v_list_delete,
+	{ "list delete", "NAME", 1, 1, NEED_DAEMON, v_daemon,
 	  "Delete a list: its file and its members. Mail already queued is still delivered." },
-	{ "member add", "LIST ADDRESS [--name NAME] [--pseudonym NAME]", 2, 6, NEED_STORE, v_member_add,
+	{ "member add", "LIST ADDRESS [--name NAME] [--pseudonym NAME]", 2, 6, NEED_DAEMON, v_daemon,
 	  "Add a member. The address (and the name) are stored encrypted. On a pseudonymous\n"
 	  "list --pseudonym sets the name they post under (checked: printable, not like an\n"
 	  "address, not a role, unique on the list ignoring case and look-alike letters);\n"
 	  "without it one is made up at their first post." },
-	{ "member import", "LIST FILE", 2, 2, NEED_STORE, v_member_import,
+	{ "member import", "LIST FILE", 2, 2, NEED_DAEMON, v_import,
 	  "Add many members at once: FILE (or - for standard input) holds one address per\n"
 	  "line, optionally followed by a space and a name. Blank lines and lines starting\n"
 	  "with # are skipped; addresses already subscribed are left as they are. All or\n"
 	  "nothing: one bad address and nobody is added." },
-	{ "member rm", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_rm, "Remove a member." },
+	{ "member rm", "LIST ADDRESS", 2, 2, NEED_DAEMON, v_daemon, "Remove a member." },
 	{ "member ls", "LIST", 1, 1, NEED_STORE, v_member_ls,
 	  "List the members of a list, as the list's rules let them be seen: on a real-\n"
 	  "identity list addresses and names; on a pseudonymous or anonymous list only\n"
 	  "member numbers, pseudonyms (unless disclosure.roster is \"none\") and roles -\n"
 	  "never addresses." },
-	{ "member export", "LIST", 1, 1, NEED_STORE, v_member_export,
+	{ "member export", "LIST", 1, 1, NEED_DAEMON, v_daemon,
 	  "The whole roster with addresses (tab-separated: address, role, pseudonym, name,\n"
 	  "joined), e.g. to move a list. Once the list has enough moderators this needs\n"
 	  "their quorum (leadership.quorum_roster_export): the first run opens a request\n"
 	  "and prints nothing; when the moderators have approved it by mail, the next run\n"
 	  "prints the roster, once. Every export is in the audit log." },
-	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 4, 6, NEED_STORE, v_member_set,
+	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 4, 6, NEED_DAEMON, v_daemon,
 	  "Change a member: KEY is name (text), role (member|moderator|owner),\n"
 	  "nomail (on|off), digest (on|off), pseudonym (a name, checked as for 'member\n"
 	  "add'), identity (real|pseudonym|anonymous as identity.choices allows, or\n"
@@ -134,29 +132,31 @@ static const struct verb verbs[] = {
 	  "enckey x25519:KEY|none: the member's encryption key; every copy to them is sealed.\n"
 	  "With \"expires YYYY-MM-DD\" (enckey only) the member is reminded\n"
 	  "key_expiry_warning_days before that day, and from that day the key is not used." },
-	{ "member ban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban,
+	{ "member ban", "LIST ADDRESS", 2, 2, NEED_DAEMON, v_daemon,
 	  "Ban an address: its posts are dropped without a notice. The address need not\n"
 	  "be a member; a member stays subscribed until removed. Once the list has enough\n"
 	  "moderators this opens a request for their quorum (leadership.quorum_ban); so do\n"
 	  "member rm, member set ... role, and list set of disclosure., identity.,\n"
 	  "leadership. and archive. settings." },
-	{ "member unban", "LIST ADDRESS", 2, 2, NEED_STORE, v_member_ban, "Lift a ban." },
+	{ "member unban", "LIST ADDRESS", 2, 2, NEED_DAEMON, v_daemon, "Lift a ban." },
 	{ "mod ls", "LIST", 1, 1, NEED_STORE, v_mod_ls,
 	  "Posts held on the list: moderated lists, posts to -owner with no owner, posts\n"
 	  "waiting for their author's confirmation. One line each: ID, reason, since." },
 	{ "mod show", "LIST ID", 2, 2, NEED_STORE, v_mod_show,
 	  "Print a held post as it would go out. On a non-real list the author's address\n"
 	  "is shown only when disclosure.moderators_see is \"address\"." },
-	{ "mod approve", "LIST ID", 2, 2, NEED_STORE, v_mod_act,
-	  "Distribute a held post to the members (within a second, by the running daemon).\n"
-	  "A post waiting for its author's confirmation cannot be approved for them." },
+	{ "mod approve", "LIST ID", 2, 2, NEED_DAEMON, v_daemon,
+	  "Distribute a held post to the members, by the daemon and exactly as a\n"
+	  "moderator's approval by mail does (on an encryption = \"required\" list a member\n"
+	  "without a key gets a notice, never the post). A post waiting for its author's\n"
+	  "confirmation cannot be approved for them." },
 	{ "mod queue", "LIST", 1, 1, NEED_STORE, v_mod_ls, "The same as mod ls." },
-	{ "mod discard", "LIST ID", 2, 2, NEED_STORE, v_mod_act, "Drop a held post for good." },
-	{ "mod reject", "LIST ID [REASON...]", 2, 40, NEED_STORE, v_mod_reject,
+	{ "mod discard", "LIST ID", 2, 2, NEED_DAEMON, v_daemon, "Drop a held post for good." },
+	{ "mod reject", "LIST ID [REASON...]", 2, 40, NEED_DAEMON, v_daemon,
 	  "Refuse a held post: its author is told, with REASON (and, with\n"
 	  "leadership.publish_rejections, the members see its subject and the reason).\n"
-	  "The running daemon does it within a second, as if a moderator had answered\n"
-	  "the post's notice; the audit log names the operator." },
+	  "The daemon does it as it does a moderator's answer by mail; the audit log\n"
+	  "names the operator." },
 	{ "archive ls", "LIST", 1, 1, NEED_STORE, v_archive_ls,
 	  "The list's archive: number, date, From and Subject of every post kept\n"
 	  "(as distributed: pseudonyms, not addresses, on non-real lists). Refused when\n"
@@ -164,7 +164,7 @@ static const struct verb verbs[] = {
 	{ "archive export", "LIST", 1, 1, NEED_STORE, v_archive_export,
 	  "Write the list's archive to standard output as an mbox (mboxrd quoting), the\n"
 	  "posts exactly as members received them. Refused when disclosure.archive is \"none\"." },
-	{ "unmask", "LIST PSEUDONYM", 2, 2, NEED_STORE, v_unmask,
+	{ "unmask", "LIST PSEUDONYM", 2, 2, NEED_DAEMON, v_daemon,
 	  "Ask the moderators to learn which address is behind a pseudonym. This reveals\n"
 	  "nothing by itself: it opens a request that leadership.quorum_unmask distinct\n"
 	  "moderators (or all of them, if fewer) must approve by mail; then only they are told\n"
@@ -177,10 +177,10 @@ static const struct verb verbs[] = {
 	  "person's address. Each entry is chained to the one before and signed by the\n"
 	  "list's key; --verify checks the whole chain and exits 1 at the first entry that\n"
 	  "was changed, removed or reordered." },
-	{ "digest send", "LIST", 1, 1, NEED_STORE, v_digest_send,
+	{ "digest send", "LIST", 1, 1, NEED_DAEMON, v_daemon,
 	  "Send the list's digest now (within a second, by the running daemon) instead of\n"
 	  "at the end of its digest.period, if any post is waiting for it." },
-	{ "keys rotate", "LIST", 1, 1, NEED_STORE, v_keys,
+	{ "keys rotate", "LIST", 1, 1, NEED_DAEMON, v_daemon,
 	  "Make a new DKIM key with a new selector for the list; it signs from now on. The\n"
 	  "old key stays listed: keep its record published for the posts it signed." },
 	{ "keys", "LIST", 1, 1, NEED_STORE, v_keys,
@@ -239,7 +239,14 @@ usage(FILE *fp)
 	    "  -h, --help this help; 'mlistctl VERB --help' explains one verb\n\nverbs:\n");
 	for (v = verbs; v->words; v++)
 		fprintf(fp, "  %s %s\n", v->words, v->args);
-	fprintf(fp, "\nexit status: 0 success, 1 failure, 2 usage error.\n");
+	fprintf(fp, "\nVerbs that change something are done by the running daemon (through\n"
+	    "STATE/control; root or the daemon's user only): start mlistd first. These\n"
+	    "work without it: init, check, list create, and the verbs that only read\n"
+	    "(status, list ls/show, member ls, mod ls/show/queue, archive ls/export,\n"
+	    "audit, keys).\n"
+	    "\nexit status: 0 done, 1 failed, 2 usage error, 3 a request was opened and waits\n"
+	    "for the moderators' quorum (unmask, member ban, member rm, member set ... role,\n"
+	    "list set of guarded settings, member export's first run).\n");
 }
 
 /* verb_help - the help of one verb */
@@ -525,257 +532,6 @@ v_list_show(struct ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
-static int
-v_list_set(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-	struct buf err;
-
-	(void)argc;
-	if (!l)
-		return EX_FAIL;
-	if (!strncmp(argv[1], "disclosure.", 11) || !strncmp(argv[1], "identity.", 9) ||
-	    !strncmp(argv[1], "leadership.", 11) || !strncmp(argv[1], "archive.", 8)) {
-		char arg[1200], d[600];
-		int rc;
-
-		/* checked now, applied at the quorum */
-		buf_init(&err, 0);
-		if (config_list_get(l->file, argv[1], &err, &err) < 0 && strstr(buf_cstr(&err), "unknown")) {
-			fail(EX_FAIL, "%s", buf_cstr(&err));
-			buf_free(&err);
-			return EX_FAIL;
-		}
-		buf_free(&err);
-		snprintf(arg, sizeof(arg), "%s\n%s", argv[1], argv[2]);
-		snprintf(d, sizeof(d), "%s = %s", argv[1], argv[2]);
-		if ((rc = grave(c, l, Q_POLICY, "policy", arg, d)) != EX_OK)
-			return rc == 1 ? EX_OK : rc;
-	}
-	buf_init(&err, 0);
-	if (config_list_set(l->file, argv[1], argv[2], &err) < 0) {
-		/* errors from the validator name the temp copy; the user edits the real file */
-		fail(EX_FAIL, "%s", buf_cstr(&err));
-		buf_free(&err);
-		return EX_FAIL;
-	}
-	buf_free(&err);
-	{
-		char d[600];
-
-		snprintf(d, sizeof(d), "%s = %s", argv[1], argv[2]);
-		if (audit(c, l, "policy", d) != EX_OK)
-			return EX_FAIL;
-	}
-	if (c->json)
-		printf("{\"list\":"), json_str(l->name), printf(",\"key\":"), json_str(argv[1]),
-		    printf(",\"value\":"), json_str(argv[2]), printf("}\n");
-	else
-		printf("%s: %s = %s\n", l->name, argv[1], argv[2]);
-	signal_daemon(c);
-	return EX_OK;
-}
-
-static int
-v_list_delete(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-
-	(void)argc;
-	if (!l)
-		return EX_FAIL;
-	if (unlink(l->file) < 0 || fs_fsync_dir(l->file) < 0)
-		return fail(EX_FAIL, "cannot remove %s: %s", l->file, strerror(errno));
-	if (store_list_purge(c->store, l->name) != STORE_OK)
-		return fail(EX_FAIL, "list file removed, but its members could not be: %s",
-		    store_errmsg(c->store));
-	if (c->json)
-		printf("{\"deleted\":"), json_str(l->name), printf("}\n");
-	else
-		printf("deleted list %s\n", l->name);
-	signal_daemon(c);
-	return EX_OK;
-}
-
-/* member_ref - how the audit log names a member: by number, never by address or name */
-static void
-member_ref(struct ctx *c, const struct list_cfg *l, const char *addr, char *out, size_t n)
-{
-	struct member m;
-
-	if (store_member_find(c->store, l->name, addr, &m) == STORE_OK) {
-		snprintf(out, n, "member #%lld", m.id);
-		member_free(&m);
-	} else
-		snprintf(out, n, "an address that is not a member");
-}
-
-/* audit - record a leadership action done from the command line; EX_OK, or EX_FAIL (told) */
-static int
-audit(struct ctx *c, const struct list_cfg *l, const char *action, const char *detail)
-{
-	char why[300];
-
-	if (audit_append(c->store, l->name, (long long)time(NULL), "operator", action, detail) == 0) {
-		if (audit_head_sync(c->store, c->cfg->state_dir, l->name, why, sizeof(why)) < 0)
-			fprintf(stderr, "mlistctl: warning: %s's audit log: %s\n", l->name, why);
-		return EX_OK;
-	}
-	return fail(EX_FAIL, "done, but it could not be recorded in %s's audit log: %s", l->name,
-	    store_errmsg(c->store));
-}
-
-/* set_pseudonym - check and set a member's pseudonym; EX_OK or EX_FAIL (told) */
-static int
-set_pseudonym(struct ctx *c, const struct list_cfg *l, const char *addr, const char *name)
-{
-	char sk[SKELETON_MAX], why[160], h[24];
-	int rc;
-
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
-		return fail(EX_FAIL, "\"%s\" cannot be a pseudonym: %s", name, why);
-	handle_generate(h, sizeof(h));
-	rc = store_member_set_pseudonym(c->store, l->name, addr, name, sk, h);
-	if (rc == STORE_EXISTS)
-		return fail(EX_FAIL, "\"%s\" is taken on %s (another member's pseudonym is the same or looks the "
-		    "same); choose another", name, l->name);
-	if (rc == STORE_NOTFOUND)
-		return fail(EX_FAIL, "%s is not a member of %s", addr, l->name);
-	if (rc != STORE_OK)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	return EX_OK;
-}
-
-static int
-v_member_add(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-	const char *name = NULL, *pseudonym = NULL;
-	int rc;
-
-	if (!l)
-		return EX_FAIL;
-	for (int i = 2; i < argc; i += 2) {
-		if (i + 1 < argc && strcmp(argv[i], "--name") == 0)
-			name = argv[i + 1];
-		else if (i + 1 < argc && strcmp(argv[i], "--pseudonym") == 0)
-			pseudonym = argv[i + 1];
-		else
-			return fail(EX_USAGE, "usage: member add LIST ADDRESS [--name NAME] [--pseudonym NAME]");
-	}
-	if (!addr_valid(argv[1]))
-		return fail(EX_FAIL, "\"%s\" is not a valid address (expected local@domain)", argv[1]);
-	if (name && (strpbrk(name, "\r\n") || strlen(name) > 200))
-		return fail(EX_FAIL, "a name must be one line of at most 200 characters");
-	if (store_begin(c->store) < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	rc = store_member_add(c->store, l->name, argv[1], name);
-	if (rc == STORE_EXISTS) {
-		store_rollback(c->store);
-		return fail(EX_FAIL, "%s is already a member of %s", argv[1], l->name);
-	}
-	if (rc != STORE_OK || (pseudonym && (rc = set_pseudonym(c, l, argv[1], pseudonym)) != EX_OK) ||
-	    store_commit(c->store) < 0) {
-		store_rollback(c->store);
-		return rc == EX_FAIL ? EX_FAIL : fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	}
-	{
-		char ref[64];
-
-		member_ref(c, l, argv[1], ref, sizeof(ref));
-		if (audit(c, l, "admit", ref) != EX_OK)
-			return EX_FAIL;
-	}
-	if (c->json)
-		printf("{\"added\":"), json_str(argv[1]), printf(",\"list\":"), json_str(l->name), printf("}\n");
-	else
-		printf("added %s to %s\n", argv[1], l->name);
-	return EX_OK;
-}
-
-static int
-v_member_import(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-	FILE *fp;
-	char line[1024], *name, *nl;
-	int lineno = 0, added = 0, existing = 0, rc = EX_OK, r;
-
-	(void)argc;
-	if (!l)
-		return EX_FAIL;
-	if ((fp = strcmp(argv[1], "-") == 0 ? stdin : fopen(argv[1], "r")) == NULL)
-		return fail(EX_FAIL, "cannot open %s: %s", argv[1], strerror(errno));
-	if (store_begin(c->store) < 0) {
-		rc = fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-		goto out;
-	}
-	while (fgets(line, sizeof(line), fp)) {
-		lineno++;
-		if ((nl = strpbrk(line, "\r\n")) != NULL)
-			*nl = 0;
-		if (line[0] == 0 || line[0] == '#')
-			continue;
-		if ((name = strchr(line, ' ')) != NULL)
-			*name++ = 0;
-		if (!addr_valid(line)) {
-			rc = fail(EX_FAIL, "%s:%d: \"%s\" is not a valid address; nothing was imported",
-			    argv[1], lineno, line);
-			store_rollback(c->store);
-			goto out;
-		}
-		if ((r = store_member_add(c->store, l->name, line, name && *name ? name : NULL)) == STORE_EXISTS)
-			existing++;
-		else if (r != STORE_OK) {
-			rc = fail(EX_FAIL, "database: %s; nothing was imported", store_errmsg(c->store));
-			store_rollback(c->store);
-			goto out;
-		} else
-			added++;
-	}
-	if (store_commit(c->store) < 0) {
-		rc = fail(EX_FAIL, "database: %s; nothing was imported", store_errmsg(c->store));
-		store_rollback(c->store);
-		goto out;
-	}
-	if (c->json)
-		printf("{\"list\":"), json_str(l->name), printf(",\"added\":%d,\"existing\":%d}\n", added, existing);
-	else
-		printf("%s: %d added, %d already members\n", l->name, added, existing);
-out:
-	if (fp != stdin)
-		fclose(fp);
-	return rc;
-}
-
-static int
-v_member_rm(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-	int rc;
-
-	char ref[64];
-
-	(void)argc;
-	if (!l)
-		return EX_FAIL;
-	member_ref(c, l, argv[1], ref, sizeof(ref));
-	if (strncmp(ref, "member #", 8) == 0 && (rc = grave(c, l, Q_EXPEL, "expel", argv[1], ref)) != EX_OK)
-		return rc == 1 ? EX_OK : rc;
-	rc = store_member_rm(c->store, l->name, argv[1]);
-	if (rc == STORE_NOTFOUND)
-		return fail(EX_FAIL, "%s is not a member of %s", argv[1], l->name);
-	if (rc == STORE_OK && audit(c, l, "expel", ref) != EX_OK)
-		return EX_FAIL;
-	if (rc != STORE_OK)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (c->json)
-		printf("{\"removed\":"), json_str(argv[1]), printf(",\"list\":"), json_str(l->name), printf("}\n");
-	else
-		printf("removed %s from %s\n", argv[1], l->name);
-	return EX_OK;
-}
-
 struct ls_arg {
 	struct ctx	*c;
 	int		 n;
@@ -839,176 +595,6 @@ v_member_ls(struct ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
-static int
-export_member(const struct member *m, void *arg)
-{
-	(void)arg;
-	printf("%s\t%s\t%s\t%s\t%lld\n", m->addr, m->role, m->pseudonym ? m->pseudonym : "", m->name ? m->name : "",
-	    m->created);
-	return 0;
-}
-
-/* approved_export - an export the moderators approved and nobody used yet: its id, 0 none, -1 error */
-static long long
-approved_export(struct ctx *c, const struct list_cfg *l)
-{
-	long long ids[64];
-	int n = store_pending_in_state(c->store, "done", ids, 64);
-	struct pending pa;
-
-	for (int i = 0; i < n; i++)
-		if (store_pending_get(c->store, ids[i], &pa) == STORE_OK) {
-			int match = !strcmp(pa.list, l->name) && !strcmp(pa.action, "roster_export");
-
-			free(pa.arg);
-			if (match)
-				return ids[i];
-		}
-	return n < 0 ? -1 : 0;
-}
-
-static int
-v_member_export(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-	char d[120];
-	long long id;
-	int rc;
-
-	(void)argc;
-	if (!l)
-		return EX_FAIL;
-	if ((id = approved_export(c, l)) < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (id > 0) {
-		snprintf(d, sizeof(d), "the roster with addresses, as request %lld approved", id);
-		if (store_pending_state(c->store, id, "used") != STORE_OK || audit(c, l, "roster_export", d) != EX_OK)
-			return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	} else if ((rc = grave(c, l, Q_ROSTER, "roster_export", "-", "the roster with addresses")) != EX_OK)
-		return rc == 1 ? EX_OK : rc;	/* a request is open: nothing to print yet */
-	else if (!c->emergency && audit(c, l, "roster_export", "the roster with addresses (set-up: fewer moderators "
-	    "than the quorum)") != EX_OK)
-		return EX_FAIL;
-	if (store_member_each(c->store, l->name, export_member, NULL) < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	return EX_OK;
-}
-
-static int
-v_member_set(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-	int rc;
-
-	if (!l)
-		return EX_FAIL;
-	if (argc != 4 && (argc != 6 || strcmp(argv[2], "enckey") != 0 || strcmp(argv[4], "expires") != 0))
-		return fail(EX_USAGE, "only enckey takes more than a value: enckey x25519:KEY expires YYYY-MM-DD");
-	if (strcmp(argv[2], "name") == 0 && (strpbrk(argv[3], "\r\n") || strlen(argv[3]) > 200))
-		return fail(EX_FAIL, "a name must be one line of at most 200 characters");
-	if (strcmp(argv[2], "role") == 0 && (!strcmp(argv[3], "member") || !strcmp(argv[3], "moderator") ||
-	    !strcmp(argv[3], "owner"))) {
-		char ref[64], d[120], arg[400];
-
-		member_ref(c, l, argv[1], ref, sizeof(ref));
-		snprintf(d, sizeof(d), "%s to become %s", ref, argv[3]);
-		snprintf(arg, sizeof(arg), "%s\n%s", argv[1], argv[3]);
-		if (strncmp(ref, "member #", 8) == 0 && (rc = grave(c, l, Q_ROLES, "roles", arg, d)) != EX_OK)
-			return rc == 1 ? EX_OK : rc;
-	}
-	if (strcmp(argv[2], "key") == 0 || strcmp(argv[2], "enckey") == 0) {
-		int enc = strcmp(argv[2], "enckey") == 0, k;
-		unsigned char pk[32];
-
-		if ((k = keys_public_from_text(argv[3], enc ? "x25519" : "ed25519", pk)) < 0)
-			return fail(EX_FAIL, "\"%s\" is not %s public key (base64, as 'mlist keygen' prints it%s), "
-			    "nor \"none\"", argv[3], enc ? "an X25519" : "an Ed25519", enc ? ": its second line" : "");
-		if (!enc)
-			rc = store_member_set_key(c->store, l->name, argv[1], k ? pk : NULL, sizeof(pk));
-		else {
-			long long expires = argc == 6 ? keys_expiry_parse(argv[5]) : 0;
-
-			if (expires < 0 || (argc == 6 && !k))
-				return fail(EX_FAIL, "\"%s\" is not a date (YYYY-MM-DD) or there is no key to expire", argv[5]);
-			if (argc == 6 && expires <= (long long)time(NULL))
-				return fail(EX_FAIL, "%s is not in the future: a key that has expired is not registered", argv[5]);
-			rc = store_member_set_enc_key(c->store, l->name, argv[1], k ? pk : NULL, sizeof(pk), expires);
-		}
-	} else if (strcmp(argv[2], "pseudonym") == 0) {
-		if ((rc = set_pseudonym(c, l, argv[1], argv[3])) != EX_OK)
-			return rc;
-	} else if (strcmp(argv[2], "identity") == 0) {
-		int mode = config_identity_parse(argv[3]);
-
-		if (strcmp(argv[3], "list") != 0 && (mode < 0 || !config_identity_allowed(l, mode)))
-			return fail(EX_FAIL, "\"%s\" is not a mode %s offers: it offers %s%s%s (set identity.choices to "
-			    "offer more), or \"list\"", argv[3], l->name, config_identity_name(l->identity),
-			    *l->identity_choices ? ", " : "", l->identity_choices);
-		rc = store_member_set_identity(c->store, l->name, argv[1], mode < 0 || mode == l->identity ? NULL :
-		    argv[3]);
-	} else
-		rc = store_member_set(c->store, l->name, argv[1], argv[2], argv[3]);
-	if (rc == STORE_NOTFOUND)
-		return fail(EX_FAIL, "%s is not a member of %s", argv[1], l->name);
-	if (rc == STORE_BADVALUE)
-		return fail(EX_FAIL, "bad setting: KEY must be name, role (member|moderator|owner), "
-		    "nomail (on|off), digest (on|off), pseudonym NAME, identity MODE, key (PUBLICKEY|none) or enckey "
-		    "(x25519:KEY|none)");
-	if (rc != STORE_OK)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (strcmp(argv[2], "role") == 0) {
-		char ref[64], d[100];
-
-		member_ref(c, l, argv[1], ref, sizeof(ref));
-		snprintf(d, sizeof(d), "%s is now %s", ref, argv[3]);
-		if (audit(c, l, "roles", d) != EX_OK)
-			return EX_FAIL;
-	}
-	if (c->json)
-		printf("{\"address\":"), json_str(argv[1]), printf(",\"key\":"), json_str(argv[2]),
-		    printf(",\"value\":"), json_str(argv[3]), printf("}\n");
-	else
-		printf("%s on %s: %s = %s\n", argv[1], l->name, argv[2], argv[3]);
-	return EX_OK;
-}
-
-static int
-v_member_ban(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-	int unban = strcmp(argv[-1], "unban") == 0, rc;
-
-	(void)argc;
-	if (!l)
-		return EX_FAIL;
-	if (!addr_valid(argv[1]))
-		return fail(EX_FAIL, "\"%s\" is not a valid address (expected local@domain)", argv[1]);
-	if (!unban) {
-		char ref[64];
-
-		member_ref(c, l, argv[1], ref, sizeof(ref));
-		if ((rc = grave(c, l, Q_BAN, "ban", argv[1], ref)) != EX_OK)
-			return rc == 1 ? EX_OK : rc;
-	}
-	rc = unban ? store_unban(c->store, l->name, argv[1]) : store_ban(c->store, l->name, argv[1]);
-	if (rc == STORE_NOTFOUND)
-		return fail(EX_FAIL, "%s is not banned from %s", argv[1], l->name);
-	if (rc != STORE_OK)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	{
-		char ref[64];
-
-		member_ref(c, l, argv[1], ref, sizeof(ref));
-		if (audit(c, l, unban ? "unban" : "ban", ref) != EX_OK)
-			return EX_FAIL;
-	}
-	if (c->json)
-		printf("{\"%s\":", unban ? "unbanned" : "banned"), json_str(argv[1]), printf("}\n");
-	else
-		printf("%s %s %s %s\n", unban ? "unbanned" : "banned", argv[1], unban ? "on" : "from", l->name);
-	return EX_OK;
-}
-
 struct key_arg {
 	struct ctx	*c;
 	int		 n;
@@ -1042,18 +628,13 @@ v_keys(struct ctx *c, int argc, char **argv)
 	const struct list_cfg *l = find_list(c, argv[0]);
 	struct key_arg a = { c, 0 };
 	char sel[SELECTOR_MAX];
-	int rotate = strcmp(argv[-1], "rotate") == 0;
 
 	(void)argc;
 	if (!l)
 		return EX_FAIL;
-	if (rotate || store_key_count(c->store, l->name) == 0) {
-		if (listkey_create(c->store, l->name, sel, sizeof(sel)) < 0)
-			return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-		if (!c->json && rotate)
-			printf("; new key %s signs %s's posts from now on; publish it before the next post\n", sel,
-			    l->name);
-	}
+	if (store_key_count(c->store, l->name) == 0 && !c->json)
+		printf("; %s has no signing key yet: the daemon makes one at its first post, or run\n"
+		    "; 'mlistctl keys rotate %s' now\n", l->name, l->name);
 	if (c->json)
 		printf("[");
 	store_keys_each(c->store, l->name, print_key, &a);
@@ -1144,75 +725,6 @@ v_mod_show(struct ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
-/*
- * grave - the quorum gate for ban, expel, roles, policy and unmask. EX_OK:
- * do it now (the list has fewer moderators than the quorum - the operator
- * sets a list up - or --emergency, recorded and announced); 1: a request
- * was opened for the moderators (said on stdout); EX_FAIL: told.
- */
-static int
-grave(struct ctx *c, const struct list_cfg *l, int g, const char *action, const char *arg, const char *detail)
-{
-	static const char *const qkey[] = { "quorum_unmask", "quorum_ban", "quorum_expel", "quorum_policy",
-	    "quorum_roles", "quorum_admit", "quorum_roster_export" };
-	long long now = (long long)time(NULL), id;
-	int mods = store_moderator_count(c->store, l->name), need = l->quorum[g];
-	char d[400];
-
-	if (mods < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (c->emergency) {
-		snprintf(d, sizeof(d), "emergency, without the quorum: %s", detail);
-		if (store_pending_add(c->store, l->name, action, arg, detail, 0, "announce", now, now) < 0 ||
-		    audit(c, l, action, d) != EX_OK)
-			return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-		fprintf(stderr, "mlistctl: emergency: done without the moderators' quorum; recorded in the audit log "
-		    "and announced to every moderator\n");
-		return EX_OK;
-	}
-	if (g == Q_UNMASK) {
-		if (mods == 0)
-			return fail(EX_FAIL, "%s has no moderators to approve an unmasking (member set ... role moderator)",
-			    l->name);
-		need = need < mods ? need : mods;
-	} else if (mods < need)
-		return EX_OK;	/* setting the list up: not yet enough moderators for a quorum */
-	if ((id = store_pending_add(c->store, l->name, action, arg, detail, need, "new", now, now + 7 * 86400LL)) < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	snprintf(d, sizeof(d), "request %lld opened: %s", id, detail);
-	if (audit(c, l, "request", d) != EX_OK)
-		return EX_FAIL;
-	if (c->json)
-		printf("{\"request\":%lld,\"action\":\"%s\",\"needs\":%d}\n", id, action, need);
-	else
-		printf("%s: request %lld opened (%s: %s). It takes effect when %d distinct moderators approve it;\n"
-		    "they have been asked by mail (leadership.%s = %d; it expires in 7 days).\n", l->name, id, action,
-		    detail, need, qkey[g], l->quorum[g]);
-	return 1;
-}
-
-static int
-v_unmask(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-	char sk[SKELETON_MAX], why[160], d[300], *addr;
-	int rc;
-
-	(void)argc;
-	if (!l)
-		return EX_FAIL;
-	if (l->identity == ID_REAL)
-		return fail(EX_FAIL, "%s is a real-identity list: there is nothing to unmask", l->name);
-	if (pseudonym_check(argv[1], sk, sizeof(sk), why, sizeof(why)) < 0 ||
-	    (addr = store_member_by_pseudonym(c->store, l->name, sk)) == NULL)
-		return fail(EX_FAIL, "nobody on %s posts as \"%s\"", l->name, argv[1]);
-	snprintf(d, sizeof(d), "the pseudonym \"%s\"", argv[1]);
-	if ((rc = grave(c, l, Q_UNMASK, "unmask", argv[1], d)) == EX_OK)
-		printf("%s\n", addr);	/* only with --emergency */
-	free(addr);
-	return rc == 1 ? EX_OK : rc;
-}
-
 static void
 print_audit(const struct audit_entry *e, void *arg)
 {
@@ -1267,23 +779,6 @@ v_audit(struct ctx *c, int argc, char **argv)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	if (c->json)
 		printf("]\n");
-	return EX_OK;
-}
-
-static int
-v_digest_send(struct ctx *c, int argc, char **argv)
-{
-	const struct list_cfg *l = find_list(c, argv[0]);
-
-	(void)argc;
-	if (!l)
-		return EX_FAIL;
-	if (store_digest_due_now(c->store, l->name) != STORE_OK)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (c->json)
-		printf("{\"digest\":"), json_str(l->name), printf(",\"due\":true}\n");
-	else
-		printf("%s: the digest goes out at once if posts are waiting for it\n", l->name);
 	return EX_OK;
 }
 
@@ -1402,149 +897,91 @@ v_archive_export(struct ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
-struct held_find {
-	const char	*id;
-	int		 found;
-};
-
-static void
-held_match(const char *id, const char *reason, long long at, void *arg)
+/* not_running - the one line for a changing verb while the daemon is stopped */
+static int
+not_running(struct ctx *c)
 {
-	struct held_find *h = arg;
-
-	(void)reason;
-	(void)at;
-	h->found |= strcmp(id, h->id) == 0;
+	return fail(EX_FAIL, "the daemon is not running (no %s/control): start mlistd first",
+	    c->cfg->state_dir);
 }
 
-/*
- * v_mod_reject - the author must be told and the rejection perhaps
- * published: that is the daemon's work (it signs and sends). So the
- * operator's rejection goes to it as a moderator's answer would: a fresh
- * moderation token for the post, and a spooled "reject REASON" to
- * LIST-confirm+TOKEN@, durable like any mail it accepts.
- */
+/* call - argv to the daemon, its answer printed; its code */
 static int
-v_mod_reject(struct ctx *c, int argc, char **argv)
+call(struct ctx *c, int argc, char **argv)
 {
-	const struct list_cfg *l = find_list(c, argv[0]);
-	struct held_find h = { argv[1], 0 };
-	unsigned char r[20];
-	char token[41], rcpt[400];
-	struct envelope e;
-	struct spool_writer w;
-	struct buf msg;
-	int rc = EX_FAIL;
+	char *req[CONTROL_MAX_ARGS + 1], why[300];
+	struct control_ans a;
+	struct buf frame;
+	unsigned flags = (c->json ? CONTROL_F_JSON : 0) | (c->emergency ? CONTROL_F_EMERGENCY : 0);
+	int rc;
 
-	if (!l)
-		return EX_FAIL;
-	if (store_held_each(c->store, l->name, held_match, &h) < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (!h.found)
-		return fail(EX_FAIL, "no held post %s on %s (see 'mlistctl mod ls %s')", argv[1], l->name, l->name);
-	randombytes_buf(r, sizeof(r));
-	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
-	if (store_confirm_add(c->store, "moderate", token, l->name, argv[1], (const unsigned char *)"", 0, "operator",
-	    (long long)time(NULL) + 7 * 86400LL) != STORE_OK)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	snprintf(rcpt, sizeof(rcpt), "%s-confirm+%s@%s", l->name, token, c->cfg->hostname);
-	buf_init(&msg, 0);
-	buf_printf(&msg, "From: <%s-owner@%s>\r\nSubject: reject\r\nAuto-Submitted: auto-generated\r\n\r\nreject",
-	    l->name, c->cfg->hostname);
-	for (int i = 2; i < argc; i++)
-		buf_printf(&msg, " %s", argv[i]);
-	buf_puts(&msg, "\r\n");
-	memset(&e, 0, sizeof(e));
-	if ((e.sender = strdup("")) != NULL && (e.client = strdup("mlistctl")) != NULL &&
-	    (e.note = strdup("mod reject")) != NULL && envelope_add_rcpt(&e, rcpt) == 0 &&
-	    spool_begin(&c->spool, SPOOL_INCOMING, &e, &w) == OK) {
-		if (spool_write(&w, msg.data, msg.len) == OK && spool_commit(&w) == OK) {
-			printf("%s: post %s will be rejected by the running daemon (the author is told)\n", l->name,
-			    argv[1]);
-			rc = EX_OK;
-		} else
-			spool_abort(&w);
+	if (argc + 1 > CONTROL_MAX_ARGS)
+		return fail(EX_USAGE, "too many arguments");
+	req[0] = (char *)c->verb->words;
+	for (int i = 0; i < argc; i++)
+		req[i + 1] = argv[i];
+	buf_init(&frame, 0);
+	rc = control_call(c->cfg->state_dir, flags, argc + 1, req, &frame, &a, why, sizeof(why));
+	if (rc == CONTROL_CALL_NODAEMON) {
+		buf_free(&frame);
+		return not_running(c);
 	}
-	if (rc != EX_OK)
-		fail(EX_FAIL, "cannot queue the rejection in %s: %s", c->cfg->state_dir, strerror(errno));
-	envelope_free(&e);
-	buf_free(&msg);
+	if (rc != CONTROL_CALL_OK) {
+		buf_free(&frame);
+		return fail(EX_FAIL, "%s/control: %s", c->cfg->state_dir, why);
+	}
+	fputs(a.out, stdout);
+	for (const char *l = a.err, *nl; *l; l = nl ? nl + 1 : l + strlen(l)) {
+		nl = strchr(l, '\n');
+		fprintf(stderr, "mlistctl: %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);
+	}
+	rc = a.status;
+	buf_free(&frame);
 	return rc;
 }
 
+/* v_daemon - every changing verb: the daemon does it */
 static int
-v_mod_act(struct ctx *c, int argc, char **argv)
+v_daemon(struct ctx *c, int argc, char **argv)
 {
-	const struct list_cfg *l = find_list(c, argv[0]);
-	int approve = strcmp(argv[-1], "approve") == 0, n = 0, rc;
-	char reason[64], from[320], prefix[160], suffix[160];
-	long long now = (long long)time(NULL);
+	return call(c, argc, argv);
+}
+
+/* v_import - member import: the file's lines go to the daemon, one request, one transaction */
+static int
+v_import(struct ctx *c, int argc, char **argv)
+{
+	FILE *fp = strcmp(argv[1], "-") == 0 ? stdin : fopen(argv[1], "r");
+	char chunk[8192], *args[3];
+	struct buf text;
+	size_t n;
+	int rc;
 
 	(void)argc;
-	if (!l)
-		return EX_FAIL;
-	if (strlen(argv[1]) != QID_LEN || store_begin(c->store) < 0)
-		return fail(EX_FAIL, "no held post %s on %s (see 'mlistctl mod ls %s')", argv[1], l->name, l->name);
-	if ((rc = store_held_take(c->store, l->name, argv[1], reason, sizeof(reason))) != STORE_OK) {
-		store_rollback(c->store);
-		return rc == STORE_NOTFOUND ? fail(EX_FAIL, "no held post %s on %s (see 'mlistctl mod ls %s')",
-		    argv[1], l->name, l->name) : fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	}
-	if (approve && strcmp(reason, "confirm") == 0) {
-		store_rollback(c->store);
-		return fail(EX_FAIL, "post %s waits for its author's own confirmation; only they can release it "
-		    "(you may discard it)", argv[1]);
-	}
-	if (approve) {
-		addr_bounces(c->cfg, l, from, sizeof(from), prefix, sizeof(prefix), suffix, sizeof(suffix));
-		n = store_fanout(c->store, argv[1], l->name, strcmp(reason, "no owner or moderator") == 0,
-		    from, l->verp == VERP_ALWAYS ? prefix : NULL, suffix, now, now + l->retry_max);
-	}
-	if (approve && n == 0) {
-		store_rollback(c->store);
-		return fail(EX_FAIL, "post %s would reach nobody: %s has no %s; it stays held", argv[1], l->name,
-		    strcmp(reason, "no owner or moderator") == 0 ? "owner or moderator (member set ... role owner)" :
-		    "members who receive mail");
-	}
-	if (approve && n > 0 && strcmp(reason, "no owner or moderator") != 0) {
-		struct envelope e;
-		struct buf msg, why;
-
-		buf_init(&msg, 0);
-		buf_init(&why, 0);
-		if (spool_read(&c->spool, SPOOL_OUT, argv[1], &e, &msg, &why) == 0) {
-			envelope_free(&e);
-			if (archive_distributed(c->store, l, now, msg.data, msg.len) < 0)
-				n = -1;
+	if (!fp)
+		return fail(EX_FAIL, "cannot open %s: %s", argv[1], strerror(errno));
+	buf_init(&text, CONTROL_MAX_FRAME - 4096);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (memchr(chunk, 0, n) || buf_append(&text, chunk, n) < 0) {
+			if (fp != stdin)
+				fclose(fp);
+			buf_free(&text);
+			return fail(EX_FAIL, "%s: not a text file of at most %u bytes; nothing was "
+			    "imported", argv[1], CONTROL_MAX_FRAME - 4096);
 		}
-		buf_free(&msg);
-		buf_free(&why);
+	rc = ferror(fp);
+	if (fp != stdin)
+		fclose(fp);
+	if (rc) {
+		buf_free(&text);
+		return fail(EX_FAIL, "cannot read %s; nothing was imported", argv[1]);
 	}
-	if (n >= 0) {
-		char d[120];
-
-		snprintf(d, sizeof(d), "held post %s (%s)", argv[1], reason);
-		if (audit_append(c->store, l->name, now, "operator", approve ? "approve" : "discard", d) < 0)
-			n = -1;
-	}
-	if (n < 0 || store_commit(c->store) < 0) {
-		store_rollback(c->store);
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	} else {
-		char why[300];
-
-		if (audit_head_sync(c->store, c->cfg->state_dir, l->name, why, sizeof(why)) < 0)
-			fprintf(stderr, "mlistctl: warning: %s's audit log: %s\n", l->name, why);
-	}
-	if (!approve)
-		spool_remove(&c->spool, SPOOL_OUT, argv[1]);
-	if (c->json)
-		printf("{\"%s\":\"%s\",\"recipients\":%d}\n", approve ? "approved" : "discarded", argv[1], n);
-	else if (approve)
-		printf("approved %s: %d deliveries queued\n", argv[1], n);
-	else
-		printf("discarded %s\n", argv[1]);
-	return EX_OK;
+	args[0] = argv[0];
+	args[1] = (char *)buf_cstr(&text);
+	args[2] = argv[1];
+	rc = call(c, 3, args);
+	buf_free(&text);
+	return rc;
 }
 
 /* match_verb - the longest verb whose words start argv */
@@ -1588,7 +1025,7 @@ setup(struct ctx *c, int need)
 		return EX_FAIL;
 	}
 	buf_free(&err);
-	return need == NEED_STORE ? open_state(c) : EX_OK;
+	return need == NEED_STORE ? open_state(c) : EX_OK;	/* NEED_DAEMON: no store here */
 }
 
 int
@@ -1627,6 +1064,8 @@ main(int argc, char **argv)
 	if (argc - i < v->minargs || argc - i > v->maxargs)
 		return fail(EX_USAGE, "usage: mlistctl %s %s (see 'mlistctl %s --help')", v->words,
 		    v->args, v->words);
+	signal(SIGPIPE, SIG_IGN);	/* a daemon that hangs up is an error to report */
+	c.verb = v;
 	if ((rc = setup(&c, v->need)) != EX_OK)
 		return rc;
 	rc = v->fn(&c, argc - i, argv + i);

@@ -12,9 +12,9 @@
  * and the other moderators' tokens then find nothing to act on; a token
  * decides only while its moderator still moderates the list. Every
  * decision goes to the audit log under the moderator's role (never
- * "operator", which only mlistctl's own decisions carry), and with
- * leadership.publish_rejections the members hear of every reject and
- * discard (moderate_decide, the one place a held post is decided by mail).
+ * "operator", which only mlistctl's own decisions carry). The decision
+ * itself is act_moderate (actions/moderation.c), the same function that
+ * 'mlistctl mod' reaches through the control socket.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actions/actions.h"
 #include "leadership/confirm.h"
 #include "delivery/fanout.h"
 #include "mail/archive.h"
@@ -130,11 +131,11 @@ decision(const struct buf *msg, char *reason, size_t n)
 		if (len == 0 || *p == '>')
 			continue;
 		if (len >= 7 && strncasecmp(p, "approve", 7) == 0)
-			d = MOD_APPROVE;
+			d = ACT_APPROVE;
 		else if (len >= 7 && strncasecmp(p, "discard", 7) == 0)
-			d = MOD_DISCARD;
+			d = ACT_DISCARD;
 		else if (len >= 6 && strncasecmp(p, "reject", 6) == 0) {
-			d = MOD_REJECT;
+			d = ACT_REJECT;
 			for (p += 6, len -= 6; len && isspace((unsigned char)*p); p++, len--)
 				;
 			snprintf(reason, n, "%.*s", (int)(len < n ? len : n - 1), p);
@@ -146,108 +147,6 @@ decision(const struct buf *msg, char *reason, size_t n)
 	}
 	hdr_free(&h);
 	return d;
-}
-
-/* held_subject - the Subject of held post id, for a publication (a new string, or NULL) */
-static char *
-held_subject(struct pipeline *p, const char *id)
-{
-	struct envelope e;
-	struct buf copy, err;
-	struct hdr h;
-	char *subj = NULL;
-
-	buf_init(&copy, 0);
-	buf_init(&err, 0);
-	if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &err) == 0) {
-		envelope_free(&e);
-		if (hdr_parse((const char *)copy.data, copy.len, &h) == 0) {
-			subj = hdr_get_value(&h, "Subject");
-			hdr_free(&h);
-		}
-	}
-	buf_free(&copy);
-	buf_free(&err);
-	return subj;
-}
-
-/*
- * publish - leadership.publish_rejections: the members learn of every post
- * the moderators refused or dropped, and why. Dissent is never buried in
- * silence, and a discard is no quieter way round the rule than a reject.
- */
-static int
-publish(struct pipeline *p, const struct list_cfg *l, const char *id, int d, const char *reason, int *n)
-{
-	char text[800], *subj;
-	int rc;
-
-	if (!l->publish_rejections)
-		return 0;
-	subj = held_subject(p, id);
-	if (d == MOD_REJECT)
-		snprintf(text, sizeof(text), "The moderators rejected a post to the list.\n\n  Subject: %.200s\n"
-		    "  Reason:  %s\n\nThis list publishes its rejections (leadership.publish_rejections).",
-		    subj ? subj : "(none)", *reason ? reason : "(no reason given)");
-	else
-		snprintf(text, sizeof(text), "The moderators discarded a post to the list: it was not distributed "
-		    "and\nits author was not told.\n\n  Subject: %.200s\n\nThis list publishes its rejections "
-		    "and discards (leadership.publish_rejections).", subj ? subj : "(none)");
-	free(subj);
-	rc = fanout_announce(p, l, d == MOD_REJECT ? "A post was rejected" : "A post was discarded", text, n);
-	return rc < 0 ? -1 : 0;
-}
-
-/* tell_author - a rejected post's author hears the moderators' reason */
-static int
-tell_author(struct pipeline *p, const struct list_cfg *l, const char *author, const char *reason)
-{
-	char text[800];
-
-	snprintf(text, sizeof(text), "Your post to %s@%s was not distributed. The moderators said:\n\n  %s",
-	    l->name, p->cfg->hostname, *reason ? reason : "(no reason given)");
-	return fanout_notice(p, l, author, "Your post was rejected", text, ENV_NULL) < 0 ? -1 : 0;
-}
-
-/*
- * moderate_decide - held post id approved, rejected (the author is told
- * reason) or discarded, recorded in the audit log under actor; the members
- * hear of a reject or a discard where the list publishes them. 1 done, 0
- * already decided (or gone), -1 store error. *rcpts: copies queued.
- */
-int
-moderate_decide(struct pipeline *p, const struct list_cfg *l, const char *id, int d, const char *reason,
-    const char *actor, int *rcpts)
-{
-	static const char *const names[] = { "approve", "reject", "discard" };
-	char why[64], detail[420], *author;
-	int n = 0, rc = 0;
-
-	*rcpts = 0;
-	if (d < MOD_APPROVE || d > MOD_DISCARD)
-		abort();
-	author = store_held_author(p->st, l->name, id);
-	if (store_held_take(p->st, l->name, id, why, sizeof(why)) != STORE_OK) {
-		free(author);
-		return 0;
-	}
-	if (d == MOD_APPROVE)
-		rc = moderate_release(p, l, id, &n) < 0 ? -1 : 0;
-	else
-		rc = publish(p, l, id, d, reason, &n);
-	if (rc == 0 && d == MOD_REJECT && author)
-		rc = tell_author(p, l, author, reason);
-	free(author);
-	if (rc < 0)
-		return -1;
-	if (d != MOD_APPROVE)
-		spool_remove(p->sp, SPOOL_OUT, id);
-	snprintf(detail, sizeof(detail), "held post %s (%s)%s%s", id, why, d == MOD_REJECT ? ": " : "",
-	    d == MOD_REJECT ? reason : "");
-	if (audit_append(p->st, l->name, p->now, actor, names[d], detail) < 0)
-		return -1;
-	*rcpts = n;
-	return 1;
 }
 
 /* leads - may the holder of a moderation token (its role now, from the take) still decide? */
@@ -270,7 +169,9 @@ moderate_answer(struct pipeline *p, const struct list_cfg *l, const struct store
 {
 	const char *id = tok->out_id;
 	char reason[300], actor[200];
-	int d, n = 0, rc;
+	struct act_ctx c = { 0 };
+	struct buf out, err;
+	int d, rc;
 
 	if (!leads(tok->role)) {
 		log_info("%s moderate: list=%s token of someone who no longer moderates the list; ignored "
@@ -281,19 +182,24 @@ moderate_answer(struct pipeline *p, const struct list_cfg *l, const struct store
 	if (tok->addr && strcmp(tok->role, "operator") != 0)
 		identity_leader_actor(p, l, tok->addr, actor, sizeof(actor));
 	else
-		snprintf(actor, sizeof(actor), "operator");	/* mlistctl mod reject */
+		snprintf(actor, sizeof(actor), "operator");	/* a token of the old mlistctl mod reject */
 	if ((d = decision(msg, reason, sizeof(reason))) < 0) {
 		log_info("%s moderate: list=%s answer without approve, reject or discard; ignored result=permfail",
 		    p->qid, l->name);
 		return 1;	/* the token is spent: another notice is not sent; mlistctl mod still works */
 	}
-	if ((rc = moderate_decide(p, l, id, d, reason, actor, &n)) < 0)
-		return -1;
-	if (rc == 0) {
-		log_info("%s moderate: list=%s post %s already decided result=permfail", p->qid, l->name, id);
-		return 1;
-	}
-	log_info("%s moderate: list=%s post %s %s by a moderator rcpts=%d result=ok", p->qid, l->name, id,
-	    d == MOD_APPROVE ? "approved" : d == MOD_REJECT ? "rejected" : "discarded", n);
-	return 1;
+	/* the decision itself is the same action as 'mlistctl mod' (actions/moderation.c) */
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	c.p = p;
+	c.actor = actor;
+	c.out = &out;
+	c.err = &err;
+	rc = act_moderate(&c, l, id, (enum act_decision)d, reason);
+	if (rc == ACT_FAILED)
+		log_info("%s moderate: list=%s post %s: %.*s result=permfail", p->qid, l->name, id,
+		    (int)strcspn(buf_cstr(&err), "\n"), buf_cstr(&err));
+	buf_free(&out);
+	buf_free(&err);
+	return rc == ACT_ERROR ? -1 : 1;
 }

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "actions/actions.h"
 #include "pipeline/disclosure.h"
 #include "leadership/confirm.h"
 #include "delivery/fanout.h"
@@ -152,28 +153,28 @@ static int
 execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, char *done, size_t n)
 {
 	char *nl = pa->arg ? strchr(pa->arg, '\n') : NULL, sk[SKELETON_MAX], why[160], text[800];
-	struct buf err;
+	struct buf out, err;
 	int rc = 0;
 
 	if (!pa->arg)
 		return -1;
-	if (!strcmp(pa->action, "ban"))
-		rc = store_ban(p->st, l->name, pa->arg) == STORE_OK ? 0 : -1;
-	else if (!strcmp(pa->action, "expel"))
-		rc = store_member_rm(p->st, l->name, pa->arg) == STORE_ERR ? -1 : 0;
-	else if (!strcmp(pa->action, "roles") && nl) {
-		*nl = 0;
-		rc = store_member_set(p->st, l->name, pa->arg, "role", nl + 1) == STORE_ERR ? -1 : 0;
-	} else if (!strcmp(pa->action, "policy") && nl) {
-		*nl = 0;
-		buf_init(&err, 0);
-		if (config_list_set(l->file, pa->arg, nl + 1, &err) < 0) {
-			snprintf(done, n, "not applied: %s", buf_cstr(&err));
-			buf_free(&err);
-			return 0;
-		}
-		buf_free(&err);
-		kill(getppid(), SIGHUP);	/* the daemon reloads the list file */
+	/* the same changes as the operator's, in actions/leadership.c */
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	if (!strcmp(pa->action, "ban") || !strcmp(pa->action, "expel") ||
+	    (!strcmp(pa->action, "roles") && nl) || (!strcmp(pa->action, "policy") && nl)) {
+		struct act_ctx c = { .p = p, .actor = "moderators", .out = &out, .err = &err };
+
+		if (nl)
+			*nl = 0;
+		rc = !strcmp(pa->action, "ban") ? act_apply_ban(&c, l, pa->arg) :
+		    !strcmp(pa->action, "expel") ? act_apply_expel(&c, l, pa->arg) :
+		    !strcmp(pa->action, "roles") ? act_apply_role(&c, l, pa->arg, nl + 1) :
+		    act_apply_policy(&c, l, pa->arg, nl + 1);
+		if (rc == ACT_FAILED)	/* gone since: said in the audit entry, not retried */
+			snprintf(done, n, "not applied: %.*s", (int)strcspn(buf_cstr(&err), "\n"),
+			    buf_cstr(&err));
+		rc = rc == ACT_ERROR ? -1 : 0;
 	} else if (!strcmp(pa->action, "admit") || !strcmp(pa->action, "vouch")) {
 		/* "ADDRESS\nPSEUDONYM[\nINTRODUCTION]": the pseudonym the applicant asked for, "" none */
 		char asked[256] = "";
@@ -220,7 +221,9 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 		}
 		free(addr);
 	} else
-		return -1;
+		rc = -1;
+	buf_free(&out);
+	buf_free(&err);
 	if (rc == 0 && !*done)
 		snprintf(done, n, "done");
 	return rc;

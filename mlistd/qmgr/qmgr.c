@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control/server.h"
 #include "delivery/bounce.h"
 #include "delivery/deliver.h"
 #include "pipeline/route.h"
@@ -298,17 +299,23 @@ qmgr_wait_ms(struct pipeline *p, int tried)
 
 /*
  * qmgr_sleep - poll the wake pipe (the SMTP server writes a byte per new
- * message). -1 when its write end is gone: the daemon died, and spinning
- * on a dead pipe would help nobody.
+ * message) and the control socket (mlistctl's changing verbs, one request
+ * served per wake-up). -1 when the pipe's write end is gone: the daemon
+ * died, and spinning on a dead pipe would help nobody.
  */
 static int
-qmgr_sleep(int wake_fd, int wait)
+qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config **cfg, const char *path,
+    int wait)
 {
-	struct pollfd pfd = { .fd = wake_fd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = wake_fd, .events = POLLIN }, { .fd = ctl->fd, .events = POLLIN } };
 	char drain[256];
 	ssize_t got;
 
-	if (poll(&pfd, 1, wait) <= 0)
+	if (poll(pfd, 2, wait) <= 0)
+		return 0;
+	if (pfd[1].revents & POLLIN)
+		control_serve(ctl, p, cfg, path);
+	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 		return 0;
 	while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
 		;
@@ -326,6 +333,8 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	struct pipeline p;
 	struct sigaction sa;
 	struct jobs_state *js;
+	struct control ctl;
+	struct buf err;
 	int tried;
 
 	memset(&sa, 0, sizeof(sa));
@@ -341,13 +350,19 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		jobs_free(js);
 		return 1;
 	}
+	/* without the control socket mlistctl cannot change anything; the mail goes on */
+	buf_init(&err, 0);
+	if (control_listen(&ctl, cfg->state_dir, &err) < 0)
+		log_err("NOQUEUE qmgr: control socket: %s", buf_cstr(&err));
+	buf_free(&err);
 	while (!qmgr_stop) {
 		if (qmgr_reload)
 			qmgr_reconfigure(&p, path, &cfg);
 		tried = qmgr_turn(&p, js);
-		if (qmgr_sleep(wake_fd, qmgr_wait_ms(&p, tried)) < 0)
+		if (qmgr_sleep(wake_fd, &ctl, &p, &cfg, path, qmgr_wait_ms(&p, tried)) < 0)
 			break;
 	}
+	control_close(&ctl);
 	jobs_free(js);
 	store_close(p.st);
 	config_free(cfg);

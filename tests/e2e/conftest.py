@@ -142,17 +142,38 @@ class Instance:
         shutil.copytree(tdir, os.path.join(root, "templates"))
         self.ctl("init")
 
-    def ctl(self, *args, check=True):
+    def ctl(self, *args, check=True, autostart=True):
         r = subprocess.run([MLISTCTL, "-c", self.conf, *args], capture_output=True, text=True, timeout=60)
+        if autostart and self.proc is None and r.returncode == 1 and "the daemon is not running" in r.stderr:
+            # a changing verb is the daemon's work: start it, as an operator would, and ask again
+            self.start()
+            r = subprocess.run([MLISTCTL, "-c", self.conf, *args], capture_output=True, text=True, timeout=60)
         if check and r.returncode != 0:
             raise AssertionError(f"mlistctl {args} failed ({r.returncode}): {r.stderr}")
         return r
 
     def start(self):
+        if self.proc and self.proc.poll() is None:
+            return self                 # already started by a changing verb (see ctl)
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([MLISTD, "-c", self.conf, "-f"], stdout=self.logf, stderr=self.logf)
         wait_port(self.port)
+        # changing verbs go to the queue manager's control socket: wait until it listens
+        assert wait_until(lambda: self.control_listening(), 20), "no control socket"
         return self
+
+    def control_listening(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        cwd = os.getcwd()
+        try:
+            os.chdir(self.state)        # the path may be longer than sun_path allows
+            s.connect("control")
+            return True
+        except OSError:
+            return False
+        finally:
+            os.chdir(cwd)
+            s.close()
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc and self.proc.poll() is None:
@@ -212,12 +233,15 @@ def make_instance(tmp_path, sink):
         inst = Instance(str(tmp_path / f"i{len(made)}"), sink, extra, **kw)
         made.append(inst)
         inst.ctl("list", "create", "demo")
+        # list set and member add are the daemon's work: it runs while they are done
+        if list_settings or members or start:
+            inst.start()
         for k, v in (list_settings or {}).items():
             inst.ctl("list", "set", "demo", k, v)
         for m in members:
             inst.ctl("member", "add", "demo", m)
-        if start:
-            inst.start()
+        if not start and inst.proc:
+            inst.stop()
         return inst
 
     yield make

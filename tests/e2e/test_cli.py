@@ -20,7 +20,7 @@ def test_init_creates_private_state_and_refuses_twice(make_instance):
 
 
 def test_usage_errors_exit_2_failures_exit_1(make_instance):
-    inst = make_instance(start=False)
+    inst = make_instance()
     r = inst.ctl("frobnicate", check=False)
     assert r.returncode == 2 and "unknown verb 'frobnicate'" in r.stderr
     r = inst.ctl("member", "add", "demo", check=False)
@@ -70,6 +70,7 @@ def test_json_outputs(make_instance):
     members = json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
     assert [m["address"] for m in members] == ["alice@example.org", "bob@example.org", "carol@example.org"]
     assert members[0]["role"] == "member" and members[0]["nomail"] is False
+    inst.start()
     out = json.loads(inst.ctl("--json", "member", "add", "demo", "dave@example.org", "--name", 'Dave "D"').stdout)
     assert out == {"added": "dave@example.org", "list": "demo"}
     members = json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
@@ -77,7 +78,7 @@ def test_json_outputs(make_instance):
 
 
 def test_member_import_all_or_nothing(make_instance, tmp_path):
-    inst = make_instance(start=False, members=())
+    inst = make_instance(members=())
     f = tmp_path / "m.txt"
     f.write_text("# comment\n\none@example.org One\ntwo@example.org\nbroken address\n")
     r = inst.ctl("member", "import", "demo", str(f), check=False)
@@ -165,7 +166,7 @@ def test_orphaned_queue_manager_steps_aside(make_instance, sink):
 
 def test_audit_log_records_and_detects_tampering(make_instance):
     import sqlite3
-    inst = make_instance(start=False)
+    inst = make_instance()
     inst.ctl("member", "set", "demo", "bob@example.org", "role", "moderator")
     inst.ctl("member", "ban", "demo", "troll@evil.example")
     inst.ctl("list", "set", "demo", "posting", "moderated")
@@ -180,6 +181,7 @@ def test_audit_log_records_and_detects_tampering(make_instance):
     assert "posting = moderated" in text
     ok = inst.ctl("audit", "demo", "--verify")
     assert ok.returncode == 0 and f"{len(entries)} entries" in ok.stdout
+    inst.stop()
     db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
     db.execute("UPDATE audit SET detail = 'posting = open' WHERE detail = 'posting = moderated'")
     db.commit()

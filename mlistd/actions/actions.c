@@ -1,0 +1,331 @@
+/*
+ * actions.c - the table of the daemon's actions as the control socket
+ * names them: {verb, argument grammar, handler}, as in OpenSMTPD's
+ * smtpctl. actions_run checks the grammar, runs the handler in one
+ * transaction and commits only what succeeded (or opened a request).
+ * The handlers only turn strings into the typed calls of members.c,
+ * moderation.c, leadership.c and list.c, which the by-mail paths call too.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions/actions.h"
+#include "mail/audit.h"
+#include "util/log.h"
+
+struct action {
+	const char	*verb;
+	const char	*args;
+	int		 minargs, maxargs;
+	int		 own_txn;	/* the store function makes its own transaction */
+	int		(*fn)(struct act_ctx *, const struct list_cfg *, int, char **);
+};
+
+/* h_mod - mod approve|discard LIST ID, mod reject LIST ID [REASON...] */
+static int
+h_mod(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	char reason[400] = "";
+	size_t off = 0;
+	enum act_decision d = !strcmp(argv[0], "mod approve") ? ACT_APPROVE :
+	    !strcmp(argv[0], "mod reject") ? ACT_REJECT : ACT_DISCARD;
+
+	for (int i = 3; i < argc; i++) {
+		int n = snprintf(reason + off, sizeof(reason) - off, "%s%s",
+		    i > 3 ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(reason) - off)
+			break;	/* a reason is cut, not refused */
+		off += (size_t)n;
+	}
+	return act_moderate(c, l, argv[2], d, reason);
+}
+
+/* h_member_add - member add LIST ADDRESS [--name NAME] [--pseudonym NAME] */
+static int
+h_member_add(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	const char *name = NULL, *pseudonym = NULL;
+
+	for (int i = 3; i < argc; i += 2) {
+		if (i + 1 < argc && strcmp(argv[i], "--name") == 0)
+			name = argv[i + 1];
+		else if (i + 1 < argc && strcmp(argv[i], "--pseudonym") == 0)
+			pseudonym = argv[i + 1];
+		else
+			return act_fail(c, ACT_USAGE, "usage: member add LIST ADDRESS "
+			    "[--name NAME] [--pseudonym NAME]");
+	}
+	return act_member_add(c, l, argv[2], name, pseudonym);
+}
+
+/* h_member_import - member import LIST TEXT [FILENAME] (the file's bytes, its name) */
+static int
+h_member_import(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	return act_member_import(c, l, argv[2], argc == 4 ? argv[3] : "line");
+}
+
+/* h_member_rm - member rm LIST ADDRESS */
+static int
+h_member_rm(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	return act_expel(c, l, argv[2]);
+}
+
+/* h_member_set - member set LIST ADDRESS KEY VALUE [expires DATE] */
+static int
+h_member_set(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	if (argc != 5 && (argc != 7 || strcmp(argv[3], "enckey") != 0 ||
+	    strcmp(argv[5], "expires") != 0))
+		return act_fail(c, ACT_USAGE, "only enckey takes more than a value: "
+		    "enckey x25519:KEY expires YYYY-MM-DD");
+	if (strcmp(argv[3], "role") == 0)
+		return act_set_role(c, l, argv[2], argv[4]);
+	return act_member_set(c, l, argv[2], argv[3], argv[4], argc == 7 ? argv[6] : NULL);
+}
+
+/* h_ban - member ban|unban LIST ADDRESS */
+static int
+h_ban(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	return strcmp(argv[0], "member ban") == 0 ? act_ban(c, l, argv[2]) :
+	    act_unban(c, l, argv[2]);
+}
+
+/* h_export - member export LIST */
+static int
+h_export(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return act_roster_export(c, l);
+}
+
+/* h_list_set - list set LIST KEY VALUE */
+static int
+h_list_set(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	return act_set_policy(c, l, argv[2], argv[3]);
+}
+
+/* h_unmask - unmask LIST PSEUDONYM */
+static int
+h_unmask(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	return act_unmask(c, l, argv[2]);
+}
+
+/* h_digest - digest send LIST */
+static int
+h_digest(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return act_digest_now(c, l);
+}
+
+/* h_keys - keys rotate LIST */
+static int
+h_keys(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return act_keys_rotate(c, l);
+}
+
+/* h_list_delete - list delete LIST */
+static int
+h_list_delete(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return act_list_delete(c, l);
+}
+
+/* counts include the verb and the list */
+static const struct action actions[] = {
+	{ "mod approve", "LIST ID", 3, 3, 0, h_mod },
+	{ "mod discard", "LIST ID", 3, 3, 0, h_mod },
+	{ "mod reject", "LIST ID [REASON...]", 3, 40, 0, h_mod },
+	{ "member add", "LIST ADDRESS [--name NAME] [--pseudonym NAME]", 3, 7, 0,
+	  h_member_add },
+	{ "member import", "LIST TEXT [FILENAME]", 3, 4, 0, h_member_import },
+	{ "member rm", "LIST ADDRESS", 3, 3, 0, h_member_rm },
+	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 5, 7, 0,
+	  h_member_set },
+	{ "member ban", "LIST ADDRESS", 3, 3, 0, h_ban },
+	{ "member unban", "LIST ADDRESS", 3, 3, 0, h_ban },
+	{ "member export", "LIST", 2, 2, 0, h_export },
+	{ "list set", "LIST KEY VALUE", 4, 4, 0, h_list_set },
+	{ "list delete", "LIST", 2, 2, 1, h_list_delete },
+	{ "unmask", "LIST PSEUDONYM", 3, 3, 0, h_unmask },
+	{ "digest send", "LIST", 2, 2, 0, h_digest },
+	{ "keys rotate", "LIST", 2, 2, 0, h_keys },
+	{ NULL, NULL, 0, 0, 0, NULL }
+};
+
+/* actions_list_arg - the list a request names (every action names one) */
+const char *
+actions_list_arg(int argc, char **argv)
+{
+	return argc >= 2 ? argv[1] : NULL;
+}
+
+/* discard_outputs - the copies a rolled-back action rendered */
+static void
+discard_outputs(struct pipeline *p)
+{
+	for (int i = 0; i < p->nout; i++)
+		spool_remove(p->sp, SPOOL_OUT, p->out[i]);
+	p->nout = 0;
+}
+
+/* find - the row of a verb, or NULL */
+static const struct action *
+find(const char *verb)
+{
+	const struct action *a;
+
+	for (a = actions; a->verb; a++)
+		if (strcmp(a->verb, verb) == 0)
+			return a;
+	return NULL;
+}
+
+/* dispatch - check the grammar, run the handler */
+static int
+dispatch(struct act_ctx *c, const struct action *a, int argc, char **argv)
+{
+	const struct list_cfg *l;
+
+	if (argc < a->minargs || argc > a->maxargs)
+		return act_fail(c, ACT_USAGE, "usage: mlistctl %s %s", a->verb, a->args);
+	if ((l = act_list(c, argv[1])) == NULL)
+		return ACT_FAILED;
+	return a->fn(c, l, argc, argv);
+}
+
+/*
+ * actions_run - one request from the control socket, in one transaction:
+ * committed when it was done or a request opened, rolled back otherwise.
+ */
+int
+actions_run(struct act_ctx *c, int argc, char **argv)
+{
+	const struct action *a = find(argv[0]);
+	struct pipeline *p = c->p;
+	char why[300];
+	int rc;
+
+	p->qid = "NOQUEUE";
+	p->nout = 0;
+	if (!a)
+		return act_fail(c, ACT_USAGE, "the daemon knows no action \"%s\"", argv[0]);
+	if (a->own_txn) {
+		rc = dispatch(c, a, argc, argv);
+		return rc == ACT_ERROR ? ACT_FAILED : rc;
+	}
+	if (store_begin(p->st) < 0)
+		return act_dberr(c);
+	rc = dispatch(c, a, argc, argv);
+	if (rc != ACT_DONE && rc != ACT_REQUESTED) {
+		store_rollback(p->st);
+		discard_outputs(p);
+		return rc == ACT_ERROR ? ACT_FAILED : rc;
+	}
+	if (store_commit(p->st) < 0) {
+		rc = act_dberr(c);
+		store_rollback(p->st);
+		discard_outputs(p);
+		c->reload = 0;
+		return ACT_FAILED;
+	}
+	if (c->audited && audit_head_sync(p->st, p->cfg->state_dir, c->audited, why,
+	    sizeof(why)) < 0)
+		log_warn("NOQUEUE control: list=%s audit head: %s", c->audited, why);
+	return rc;
+}
+
+/* act_fail - say why into err; returns rc */
+int
+act_fail(struct act_ctx *c, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	char line[1200];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	buf_printf(c->err, "%s\n", line);
+	return rc;
+}
+
+/* act_dberr - the store failed: say so, ACT_ERROR */
+int
+act_dberr(struct act_ctx *c)
+{
+	return act_fail(c, ACT_ERROR, "database: %s", store_errmsg(c->p->st));
+}
+
+/* act_json_str - a JSON string literal */
+void
+act_json_str(struct buf *b, const char *s)
+{
+	buf_putc(b, '"');
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			buf_printf(b, "\\%c", ch);
+		else if (ch < 0x20)
+			buf_printf(b, "\\u%04x", ch);
+		else
+			buf_putc(b, ch);
+	}
+	buf_putc(b, '"');
+}
+
+/* act_list - a list by name, or a failure said */
+const struct list_cfg *
+act_list(struct act_ctx *c, const char *name)
+{
+	const struct list_cfg *l = config_list_find(c->p->cfg, name);
+
+	if (!l)
+		act_fail(c, ACT_FAILED, "no list named \"%s\" (see 'mlistctl list ls')", name);
+	return l;
+}
+
+/* act_audit - record an action in the list's audit log, under c->actor */
+int
+act_audit(struct act_ctx *c, const struct list_cfg *l, const char *action,
+    const char *detail)
+{
+	if (audit_append(c->p->st, l->name, c->p->now, c->actor, action, detail) < 0)
+		return act_fail(c, ACT_ERROR, "it could not be recorded in %s's audit log: %s",
+		    l->name, store_errmsg(c->p->st));
+	c->audited = l->name;
+	return ACT_DONE;
+}
+
+/* act_member_ref - how the audit log names a member: by number, never by address */
+void
+act_member_ref(struct act_ctx *c, const struct list_cfg *l, const char *addr, char *out,
+    size_t n)
+{
+	struct member m;
+
+	if (store_member_find(c->p->st, l->name, addr, &m) == STORE_OK) {
+		snprintf(out, n, "member #%lld", m.id);
+		member_free(&m);
+	} else
+		snprintf(out, n, "an address that is not a member");
+}

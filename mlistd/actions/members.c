@@ -1,0 +1,229 @@
+/*
+ * members.c - the actions on a list's members that need no quorum:
+ * admit (member add, member import) and a member's own settings (name,
+ * delivery, pseudonym, identity mode, signing and encryption keys).
+ * Their roles, their removal and bans are grave: see leadership.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actions/actions.h"
+#include "mail/addr.h"
+#include "mail/keys.h"
+#include "mail/pseudonym.h"
+
+/* act_set_pseudonym - check and set a member's pseudonym */
+int
+act_set_pseudonym(struct act_ctx *c, const struct list_cfg *l, const char *addr,
+    const char *name)
+{
+	char sk[SKELETON_MAX], why[160], h[24];
+	int rc;
+
+	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		return act_fail(c, ACT_FAILED, "\"%s\" cannot be a pseudonym: %s", name, why);
+	handle_generate(h, sizeof(h));
+	rc = store_member_set_pseudonym(c->p->st, l->name, addr, name, sk, h);
+	if (rc == STORE_EXISTS)
+		return act_fail(c, ACT_FAILED, "\"%s\" is taken on %s (another member's pseudonym "
+		    "is the same or looks the same); choose another", name, l->name);
+	if (rc == STORE_NOTFOUND)
+		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
+	return rc == STORE_OK ? ACT_DONE : act_dberr(c);
+}
+
+/* act_member_add - admit one address (the operator's admission: no quorum) */
+int
+act_member_add(struct act_ctx *c, const struct list_cfg *l, const char *addr,
+    const char *name, const char *pseudonym)
+{
+	char ref[64];
+	int rc;
+
+	if (!addr_valid(addr))
+		return act_fail(c, ACT_FAILED, "\"%s\" is not a valid address (expected "
+		    "local@domain)", addr);
+	if (name && (strpbrk(name, "\r\n") || strlen(name) > 200))
+		return act_fail(c, ACT_FAILED, "a name must be one line of at most 200 characters");
+	rc = store_member_add(c->p->st, l->name, addr, name);
+	if (rc == STORE_EXISTS)
+		return act_fail(c, ACT_FAILED, "%s is already a member of %s", addr, l->name);
+	if (rc != STORE_OK)
+		return act_dberr(c);
+	if (pseudonym && (rc = act_set_pseudonym(c, l, addr, pseudonym)) != ACT_DONE)
+		return rc;
+	act_member_ref(c, l, addr, ref, sizeof(ref));
+	if ((rc = act_audit(c, l, "admit", ref)) != ACT_DONE)
+		return rc;
+	if (c->json) {
+		buf_puts(c->out, "{\"added\":");
+		act_json_str(c->out, addr);
+		buf_puts(c->out, ",\"list\":");
+		act_json_str(c->out, l->name);
+		buf_puts(c->out, "}\n");
+	} else
+		buf_printf(c->out, "added %s to %s\n", addr, l->name);
+	return ACT_DONE;
+}
+
+/* import_line - one line: 1 added, 0 skipped or existing, -2 refused (told), -1 */
+static int
+import_line(struct act_ctx *c, const struct list_cfg *l, char *line, const char *origin,
+    int lineno, int *existing)
+{
+	char *name;
+	int r;
+
+	if (line[0] == 0 || line[0] == '#')
+		return 0;
+	if ((name = strchr(line, ' ')) != NULL)
+		*name++ = 0;
+	if (!addr_valid(line))
+		return -1 - act_fail(c, ACT_FAILED, "%s:%d: \"%s\" is not a valid address; "
+		    "nothing was imported", origin, lineno, line);
+	if (name && (strlen(name) > 200))
+		return -1 - act_fail(c, ACT_FAILED, "%s:%d: a name must be at most 200 "
+		    "characters; nothing was imported", origin, lineno);
+	r = store_member_add(c->p->st, l->name, line, name && *name ? name : NULL);
+	if (r == STORE_EXISTS) {
+		(*existing)++;
+		return 0;
+	}
+	return r == STORE_OK ? 1 : act_dberr(c);
+}
+
+/*
+ * act_member_import - one address (and optionally a name) a line; all or
+ * nothing: the caller's transaction is rolled back at the first bad line,
+ * which is named as origin:LINE.
+ */
+int
+act_member_import(struct act_ctx *c, const struct list_cfg *l, const char *text,
+    const char *origin)
+{
+	char *copy = strdup(text), *line, *save, d[120];
+	int lineno = 0, added = 0, existing = 0, r, rc = ACT_DONE;
+
+	if (!copy)
+		return act_fail(c, ACT_ERROR, "out of memory");
+	/* strtok_r would skip empty lines and so miscount: split by hand */
+	for (line = copy; line && rc == ACT_DONE; line = save) {
+		save = strchr(line, '\n');
+		if (save)
+			*save++ = 0;
+		if (*line && line[strlen(line) - 1] == '\r')
+			line[strlen(line) - 1] = 0;
+		if (!save && *line == 0)
+			break;
+		if ((r = import_line(c, l, line, origin, ++lineno, &existing)) < 0)
+			rc = r == -2 ? ACT_FAILED : ACT_ERROR;
+		else
+			added += r;
+	}
+	free(copy);
+	if (rc != ACT_DONE)
+		return rc;
+	snprintf(d, sizeof(d), "%d addresses imported", added);
+	if (added && (rc = act_audit(c, l, "admit", d)) != ACT_DONE)
+		return rc;
+	if (c->json) {
+		buf_puts(c->out, "{\"list\":");
+		act_json_str(c->out, l->name);
+		buf_printf(c->out, ",\"added\":%d,\"existing\":%d}\n", added, existing);
+	} else
+		buf_printf(c->out, "%s: %d added, %d already members\n", l->name, added, existing);
+	return ACT_DONE;
+}
+
+/* set_key - key PUBLICKEY|none, enckey x25519:KEY|none [expires DATE] */
+static int
+set_key(struct act_ctx *c, const struct list_cfg *l, const char *addr, int enc,
+    const char *value, const char *expiry)
+{
+	unsigned char pk[32];
+	long long expires = 0;
+	int k;
+
+	if ((k = keys_public_from_text(value, enc ? "x25519" : "ed25519", pk)) < 0)
+		return act_fail(c, ACT_FAILED, "\"%s\" is not %s public key (base64, as 'mlist "
+		    "keygen' prints it%s), nor \"none\"", value, enc ? "an X25519" : "an Ed25519",
+		    enc ? ": its second line" : "");
+	if (!enc)
+		return store_member_set_key(c->p->st, l->name, addr, k ? pk : NULL, sizeof(pk));
+	if (expiry) {
+		expires = keys_expiry_parse(expiry);
+		if (expires < 0 || !k)
+			return act_fail(c, ACT_FAILED, "\"%s\" is not a date (YYYY-MM-DD) or there is "
+			    "no key to expire", expiry);
+		if (expires <= (long long)time(NULL))
+			return act_fail(c, ACT_FAILED, "%s is not in the future: a key that has expired "
+			    "is not registered", expiry);
+	}
+	return store_member_set_enc_key(c->p->st, l->name, addr, k ? pk : NULL, sizeof(pk),
+	    expires);
+}
+
+/* set_identity - identity MODE|list */
+static int
+set_identity(struct act_ctx *c, const struct list_cfg *l, const char *addr, const char *v)
+{
+	int mode = config_identity_parse(v);
+
+	if (strcmp(v, "list") != 0 && (mode < 0 || !config_identity_allowed(l, mode)))
+		return act_fail(c, ACT_FAILED, "\"%s\" is not a mode %s offers: it offers %s%s%s "
+		    "(set identity.choices to offer more), or \"list\"", v, l->name,
+		    config_identity_name(l->identity), *l->identity_choices ? ", " : "",
+		    l->identity_choices);
+	return store_member_set_identity(c->p->st, l->name, addr,
+	    mode < 0 || mode == l->identity ? NULL : v);
+}
+
+/* act_said_set - what the operator reads after a member's setting changed */
+void
+act_said_set(struct act_ctx *c, const struct list_cfg *l, const char *addr, const char *key,
+    const char *value)
+{
+	if (c->json) {
+		buf_puts(c->out, "{\"address\":");
+		act_json_str(c->out, addr);
+		buf_puts(c->out, ",\"key\":");
+		act_json_str(c->out, key);
+		buf_puts(c->out, ",\"value\":");
+		act_json_str(c->out, value);
+		buf_puts(c->out, "}\n");
+	} else
+		buf_printf(c->out, "%s on %s: %s = %s\n", addr, l->name, key, value);
+}
+
+/* act_member_set - one of a member's own settings (role: act_set_role) */
+int
+act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
+    const char *key, const char *value, const char *expires)
+{
+	int rc;
+
+	if (strcmp(key, "name") == 0 && (strpbrk(value, "\r\n") || strlen(value) > 200))
+		return act_fail(c, ACT_FAILED, "a name must be one line of at most 200 characters");
+	if (strcmp(key, "key") == 0 || strcmp(key, "enckey") == 0)
+		rc = set_key(c, l, addr, strcmp(key, "enckey") == 0, value, expires);
+	else if (strcmp(key, "pseudonym") == 0)
+		rc = act_set_pseudonym(c, l, addr, value) == ACT_DONE ? STORE_OK : ACT_FAILED;
+	else if (strcmp(key, "identity") == 0)
+		rc = set_identity(c, l, addr, value);
+	else
+		rc = store_member_set(c->p->st, l->name, addr, key, value);
+	if (rc == ACT_FAILED)
+		return rc;	/* told */
+	if (rc == STORE_NOTFOUND)
+		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
+	if (rc == STORE_BADVALUE)
+		return act_fail(c, ACT_FAILED, "bad setting: KEY must be name, role (member|"
+		    "moderator|owner), nomail (on|off), digest (on|off), pseudonym NAME, identity "
+		    "MODE, key (PUBLICKEY|none) or enckey (x25519:KEY|none)");
+	if (rc != STORE_OK)
+		return act_dberr(c);
+	act_said_set(c, l, addr, key, value);
+	return ACT_DONE;
+}

@@ -1,0 +1,192 @@
+/*
+ * moderation.c - the decision on a held post: approve, reject, discard.
+ *
+ * One function for a moderator's answer by mail and for 'mlistctl mod':
+ * the post is taken from the hold once (a second decision finds nothing),
+ * an approved post goes through the same fan-out as every post (so on an
+ * encryption = "required" list a member without a key gets a notice,
+ * never the post), a rejection tells its author and, with
+ * leadership.publish_rejections, the members learn of every reject and
+ * discard. Each decision is audited under the actor the caller names.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions/actions.h"
+#include "delivery/fanout.h"
+#include "leadership/moderate.h"
+#include "mail/archive.h"
+#include "mail/header.h"
+#include "util/log.h"
+
+#define NO_OWNER	"no owner or moderator"
+
+/* held_subject - the Subject of a held copy, or NULL */
+static char *
+held_subject(struct pipeline *p, const char *id)
+{
+	struct envelope e;
+	struct buf copy, err;
+	struct hdr h;
+	char *subj = NULL;
+
+	buf_init(&copy, 0);
+	buf_init(&err, 0);
+	if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &err) == 0) {
+		envelope_free(&e);
+		if (hdr_parse((const char *)copy.data, copy.len, &h) == 0) {
+			subj = hdr_get_value(&h, "Subject");
+			hdr_free(&h);
+		}
+	}
+	buf_free(&copy);
+	buf_free(&err);
+	return subj;
+}
+
+/* to_roles - a post held for want of an owner goes to the owners now named */
+static int
+to_roles(struct act_ctx *c, const struct list_cfg *l, const char *id, int *n)
+{
+	struct envelope e;
+	struct buf copy, why;
+	int rc;
+
+	buf_init(&copy, 0);
+	buf_init(&why, 0);
+	if (spool_read(c->p->sp, SPOOL_OUT, id, &e, &copy, &why) != 0) {
+		rc = act_fail(c, ACT_ERROR, "held copy %s unreadable: %s", id, buf_cstr(&why));
+	} else {
+		envelope_free(&e);
+		rc = fanout_roles(c->p, l, copy.data, copy.len, n) < 0 ? act_dberr(c) : ACT_DONE;
+	}
+	buf_free(&copy);
+	buf_free(&why);
+	return rc;
+}
+
+/* approve - the post goes to its audience; ACT_DONE with *n copies */
+static int
+approve(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *why,
+    int *n)
+{
+	int rc;
+
+	if (strcmp(why, "confirm") == 0)
+		return act_fail(c, ACT_FAILED, "post %s waits for its author's own confirmation; "
+		    "only they can release it (you may discard it)", id);
+	if (strcmp(why, NO_OWNER) == 0) {
+		if ((rc = to_roles(c, l, id, n)) != ACT_DONE)
+			return rc;
+		if (*n == 0)
+			return act_fail(c, ACT_FAILED, "post %s would reach nobody: %s has no owner "
+			    "or moderator (member set ... role owner); it stays held", id, l->name);
+		spool_remove(c->p->sp, SPOOL_OUT, id);
+		return ACT_DONE;
+	}
+	if ((rc = moderate_release(c->p, l, id, n)) < 0)
+		return act_dberr(c);
+	if (rc == 0)
+		return act_fail(c, ACT_ERROR, "held copy %s is unreadable", id);
+	if (*n == 0 && l->encryption != ENC_REQUIRED)
+		return act_fail(c, ACT_FAILED, "post %s would reach nobody: %s has no members who "
+		    "receive mail; it stays held", id, l->name);
+	return ACT_DONE;
+}
+
+/*
+ * refuse - a reject or a discard. A rejected post's author is told the
+ * reason; with leadership.publish_rejections the members learn of every
+ * post the moderators refused or dropped. Dissent is never buried in
+ * silence, and a discard is no quieter way round the rule than a reject.
+ */
+static int
+refuse(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *author,
+    enum act_decision d, const char *reason, int *n)
+{
+	char text[800], *subj;
+	const char *r = *reason ? reason : "(no reason given)";
+
+	if (l->publish_rejections) {
+		subj = held_subject(c->p, id);
+		if (d == ACT_REJECT)
+			snprintf(text, sizeof(text), "The moderators rejected a post to the list.\n\n"
+			    "  Subject: %.200s\n  Reason:  %s\n\nThis list publishes its rejections "
+			    "(leadership.publish_rejections).", subj ? subj : "(none)", r);
+		else
+			snprintf(text, sizeof(text), "The moderators discarded a post to the list: it was "
+			    "not distributed and\nits author was not told.\n\n  Subject: %.200s\n\nThis "
+			    "list publishes its rejections and discards (leadership.publish_rejections).",
+			    subj ? subj : "(none)");
+		free(subj);
+		if (fanout_announce(c->p, l, d == ACT_REJECT ? "A post was rejected" :
+		    "A post was discarded", text, n) < 0)
+			return act_dberr(c);
+	}
+	if (author && d == ACT_REJECT) {
+		snprintf(text, sizeof(text), "Your post to %s@%s was not distributed. The moderators "
+		    "said:\n\n  %s", l->name, c->p->cfg->hostname, r);
+		if (fanout_notice(c->p, l, author, "Your post was rejected", text, ENV_NULL) < 0)
+			return act_dberr(c);
+	}
+	return ACT_DONE;
+}
+
+/* say - what the operator reads */
+static void
+say(struct act_ctx *c, const char *id, enum act_decision d, int n)
+{
+	static const char *const done[] = { "approved", "rejected", "discarded" };
+
+	if (c->json)
+		buf_printf(c->out, "{\"%s\":\"%s\",\"recipients\":%d}\n", done[d], id, n);
+	else if (d == ACT_APPROVE)
+		buf_printf(c->out, "approved %s: %d deliveries queued\n", id, n);
+	else if (d == ACT_REJECT)
+		buf_printf(c->out, "rejected %s (the author is told)\n", id);
+	else
+		buf_printf(c->out, "discarded %s\n", id);
+}
+
+/*
+ * act_moderate - decide held post id of l. ACT_DONE; ACT_FAILED when it
+ * is not held (already decided) or cannot be approved; ACT_ERROR.
+ */
+int
+act_moderate(struct act_ctx *c, const struct list_cfg *l, const char *id,
+    enum act_decision d, const char *reason)
+{
+	static const char *const names[] = { "approve", "reject", "discard" };
+	char why[64], detail[520], *author;
+	int n = 0, rc;
+
+	if (!spool_id_valid(id))
+		return act_fail(c, ACT_FAILED, "no held post %s on %s (see 'mlistctl mod ls %s')",
+		    id, l->name, l->name);
+	author = store_held_author(c->p->st, l->name, id);
+	rc = store_held_take(c->p->st, l->name, id, why, sizeof(why));
+	if (rc != STORE_OK) {
+		free(author);
+		return rc == STORE_NOTFOUND ? act_fail(c, ACT_FAILED, "no held post %s on %s (already "
+		    "decided? see 'mlistctl mod ls %s')", id, l->name, l->name) : act_dberr(c);
+	}
+	if (d == ACT_APPROVE)
+		rc = approve(c, l, id, why, &n);
+	else
+		rc = refuse(c, l, id, author, d, reason, &n);
+	free(author);
+	if (rc != ACT_DONE)
+		return rc;
+	if (d != ACT_APPROVE)
+		spool_remove(c->p->sp, SPOOL_OUT, id);
+	snprintf(detail, sizeof(detail), "held post %s (%s)%s%s", id, why,
+	    d == ACT_REJECT ? ": " : "", d == ACT_REJECT ? reason : "");
+	if ((rc = act_audit(c, l, names[d], detail)) != ACT_DONE)
+		return rc;
+	log_info("%s moderate: list=%s post %s %s by the %s rcpts=%d result=ok", c->p->qid,
+	    l->name, id, d == ACT_APPROVE ? "approved" : d == ACT_REJECT ? "rejected" : "discarded",
+	    c->actor, n);
+	say(c, id, d, n);
+	return ACT_DONE;
+}

@@ -1,0 +1,21 @@
+/* server.h - the control socket in the queue manager: mlistctl's changing verbs. */
+#ifndef MLIST_CONTROL_SERVER_H
+#define MLIST_CONTROL_SERVER_H
+
+#include "pipeline/pipeline.h"
+
+#define CONTROL_SOCKET	"control"	/* in state_dir */
+
+struct control {
+	int		 fd;		/* listening, non-blocking; -1 none */
+	int		 dirfd;		/* state_dir, when its path is too long for sun_path */
+	char		 path[4200];
+};
+
+int	control_listen(struct control *, const char *state_dir, struct buf *err);
+void	control_serve(struct control *, struct pipeline *, struct config **,
+	    const char *config_path);
+void	control_close(struct control *);
+int	control_sockaddr(const char *state_dir, void *sun, int *dirfd);
+
+#endif
