@@ -1054,6 +1054,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		}
 	}
 	store_close(p.st);
+	pipeline_free(&p);
 	config_free(cfg);
 	buf_free(&err);
 	return 0;

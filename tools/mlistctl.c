@@ -29,6 +29,7 @@
 #include "../mlistd/mail/store.h"
 #include "../mlistd/util/fsutil.h"
 #include "../mlistd/util/privdrop.h"
+#include "delivery/distribute.h"
 
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
 enum { NEED_NONE, NEED_CONFIG, NEED_STORE };
@@ -1471,7 +1472,7 @@ v_mod_act(struct ctx *c, int argc, char **argv)
 {
 	const struct list_cfg *l = find_list(c, argv[0]);
 	int approve = strcmp(argv[-1], "approve") == 0, n = 0, rc;
-	char reason[64], from[320], prefix[160], suffix[160];
+	char reason[64];
 	long long now = (long long)time(NULL);
 
 	(void)argc;
@@ -1490,9 +1491,14 @@ v_mod_act(struct ctx *c, int argc, char **argv)
 		    "(you may discard it)", argv[1]);
 	}
 	if (approve) {
-		addr_bounces(c->cfg, l, from, sizeof(from), prefix, sizeof(prefix), suffix, sizeof(suffix));
-		n = store_fanout(c->store, argv[1], l->name, strcmp(reason, "no owner or moderator") == 0,
-		    from, l->verp == VERP_ALWAYS ? prefix : NULL, suffix, now, now + l->retry_max);
+		/* distribute decides who gets which copy (a notice instead where the list requires a key) */
+		struct pipeline p = { .cfg = c->cfg, .keys = c->keys, .st = c->store, .sp = &c->spool,
+		    .now = now, .qid = argv[1] };
+
+		if ((strcmp(reason, "no owner or moderator") == 0 ? distribute_roles(&p, l, argv[1], &n) :
+		    distribute_members(&p, l, argv[1], &n)) < 0)
+			n = -1;
+		pipeline_free(&p);
 	}
 	if (approve && n == 0) {
 		store_rollback(c->store);

@@ -128,6 +128,8 @@ static const char *const migrations[] = {
 	/* 13: the discipline ladder: steps taken per address (kept when a suspension ends the membership) */
 	"CREATE TABLE discipline (list TEXT NOT NULL, addr_hash BLOB NOT NULL, steps INTEGER NOT NULL,"
 	"  until INTEGER NOT NULL, PRIMARY KEY (list, addr_hash));",
+	/* 14: the class of copy distribute decided for each delivery (enum dclass; 1 plain) */
+	"ALTER TABLE deliveries ADD COLUMN class INTEGER NOT NULL DEFAULT 1;",
 	NULL
 };
 
