@@ -103,7 +103,8 @@ identity_copy(struct pipeline *p, const struct list_cfg *l, const struct envelop
 	char found[1000];
 
 	buf_init(&copy, 0);
-	if (identity_compose(p, l, d->poster, id->mode, d->member, e->received, NULL, t, &copy, id) < 0) {
+	if (identity_compose(p, l, d->poster, id->mode, d->member, p->release ? p->release : e->received, NULL,
+	    t, &copy, id) < 0) {
 		buf_free(&copy);
 		return -1;
 	}
@@ -214,6 +215,10 @@ handle_plain_post(struct pipeline *p, const struct list_cfg *l, const struct env
 	enum result r;
 	int n = 0, judged;
 
+	/* on a delayed list the copy is dated, signed and archived at its release time */
+	if (l->jitter_max > 0 || l->batch > 0)
+		tin.received = p->release = distribute_release(l, p->now);
+
 	policy_author(p, l, msg, &a);
 	tin.intact = a.signed_by && !a.replay;
 	tin.want_real = config_identity_allowed(l, ID_REAL);
@@ -274,7 +279,8 @@ handle_plain_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		break;
 	case V_DISTRIBUTE:
 		if (fanout_write(p, t.rendered.data, t.rendered.len, l->name, out_id) < 0 ||
-		    fanout_members(p, l, out_id, &n) < 0 || archive_distributed(p->st, l, p->now, t.rendered.data, t.rendered.len) < 0)
+		    fanout_members(p, l, out_id, &n) < 0 ||
+		    archive_distributed(p->st, l, p->release ? p->release : p->now, t.rendered.data, t.rendered.len) < 0)
 			goto tempfail;
 		policy_count_post(p, l, d.poster);
 		break;
@@ -808,6 +814,7 @@ process_incoming(struct pipeline *p, const char *id)
 
 	p->qid = id;
 	p->nout = 0;
+	p->release = 0;
 	if ((done = store_processed(p->st, id)) == 1) {
 		log_info("%s qmgr: already processed before a restart; removing", id);
 		spool_remove(p->sp, SPOOL_INCOMING, id);
@@ -828,6 +835,7 @@ process_incoming(struct pipeline *p, const char *id)
 	if (store_begin(p->st) < 0)
 		r = TEMPFAIL;
 	for (i = 0; r == OK && i < e.nrcpts; i++) {
+		p->release = 0;		/* each recipient list decides its own */
 		if (listaddr_parse(p->cfg, e.rcpts[i], &la) < 0) {
 			log_warn("%s qmgr: a recipient list no longer exists; message kept in corrupt/", id);
 			quarantine = 1;
@@ -880,6 +888,7 @@ process_incoming(struct pipeline *p, const char *id)
 		spool_quarantine(p->sp, SPOOL_INCOMING, id);
 	else
 		spool_remove(p->sp, SPOOL_INCOMING, id);
+	p->release = 0;
 	envelope_free(&e);
 	buf_free(&msg);
 	buf_free(&why);
