@@ -32,7 +32,8 @@
  * but owners and moderators still get what they must decide on.
  */
 enum dclass
-distribute_class(const struct list_cfg *l, enum audience aud, const struct dfacts *f)
+distribute_class(const struct list_cfg *l, enum audience aud,
+    const struct dfacts *f)
 {
 	switch (aud) {
 	case AUD_ROLES:
@@ -57,9 +58,10 @@ distribute_class(const struct list_cfg *l, enum audience aud, const struct dfact
 	return *l->one_click_url ? DCLASS_ONECLICK : DCLASS_PLAIN;
 }
 
-/* distribute_table - distribute_class for every combination of DFACT_* bits, as digits */
+/* distribute_table - distribute_class for each combination of DFACT_* bits, as digits */
 void
-distribute_table(const struct list_cfg *l, enum audience aud, char table[DFACT_COMBOS + 1])
+distribute_table(const struct list_cfg *l, enum audience aud,
+    char table[DFACT_COMBOS + 1])
 {
 	struct dfacts f;
 
@@ -87,9 +89,13 @@ only(char table[DFACT_COMBOS + 1], enum dclass c, int but)
 const char *
 distribute_class_name(enum dclass c)
 {
-	static const char *const names[] = { "none", "plain", "sealed", "one-click", "notice" };
+	static const char *const names[] = {
+		"none", "plain", "sealed", "one-click", "notice"
+	};
 
-	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "unknown";
+	if ((unsigned)c >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[c];
 }
 
 /*
@@ -110,7 +116,7 @@ distribute_release(const struct list_cfg *l, long long now)
 	return at;
 }
 
-/* distribute_write - store a rendered copy in queue/out; remember it for rollback */
+/* distribute_write - a rendered copy into queue/out, remembered for rollback */
 int
 distribute_write(struct pipeline *p, const void *msg, size_t len, const char *note,
     char id[QID_LEN + 1])
@@ -139,40 +145,47 @@ void
 distribute_unwrite(struct pipeline *p, const char *id)
 {
 	if (p->nout == 0 || strcmp(p->out[p->nout - 1], id) != 0)
-		return;		/* not the last: left for the rollback or the sweep */
+		return;		/* not the last: left to the rollback or the sweep */
 	if (spool_remove(p->sp, SPOOL_OUT, id) == 0)
 		p->nout--;
 }
 
 /* distribute_to - one plain delivery of copy `id` to an address */
 int
-distribute_to(struct pipeline *p, const struct list_cfg *l, const char *id, const char *rcpt,
-    enum envfrom how)
+distribute_to(struct pipeline *p, const struct list_cfg *l, const char *id,
+    const char *rcpt, enum envfrom how)
 {
+	const char *host = p->cfg->hostname;
 	char from[320] = "", token[33] = "";
 	unsigned char r[16];
 
 	if (how == ENV_VERP) {
 		randombytes_buf(r, sizeof(r));
 		sodium_bin2hex(token, sizeof(token), r, sizeof(r));
-		snprintf(from, sizeof(from), "%s-bounces+%s@%s", l->name, token, p->cfg->hostname);
+		snprintf(from, sizeof(from), "%s-bounces+%s@%s", l->name, token,
+		    host);
 	} else if (how == ENV_GROUPED)
-		snprintf(from, sizeof(from), "%s-bounces@%s", l->name, p->cfg->hostname);
-	if (store_delivery_add(p->st, id, l->name, rcpt, from, *token ? token : NULL, DCLASS_PLAIN,
-	    p->now, p->now + l->retry_max) != STORE_OK)
+		snprintf(from, sizeof(from), "%s-bounces@%s", l->name, host);
+	if (store_delivery_add(p->st, id, l->name, rcpt, from,
+	    *token ? token : NULL, DCLASS_PLAIN, p->now,
+	    p->now + l->retry_max) != STORE_OK)
 		return -1;
 	return 0;
 }
 
-/* rows - member rows for copy id: the classes in table, at `at`, for members joined in the range */
+/*
+ * rows - member rows for copy id: the classes in table, due at `at`, for
+ * the members who joined in (after, upto] (upto 0: whenever)
+ */
 static int
-rows(struct pipeline *p, const struct list_cfg *l, const char *id, const char *table, long long at,
-    long long after, long long upto)
+rows(struct pipeline *p, const struct list_cfg *l, const char *id,
+    const char *table, long long at, long long after, long long upto)
 {
 	char from[320], prefix[160], suffix[160];
 	struct fanout_spec f;
 
-	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix), suffix, sizeof(suffix));
+	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix),
+	    suffix, sizeof(suffix));
 	memset(&f, 0, sizeof(f));
 	f.qid = id;
 	f.list = l->name;
@@ -187,18 +200,21 @@ rows(struct pipeline *p, const struct list_cfg *l, const char *id, const char *t
 	return store_fanout(p->st, &f);
 }
 
-static int notice_copy(struct pipeline *, const struct list_cfg *, const char *, const char *,
-    const char *, const char *, const struct buf *, char id[QID_LEN + 1]);
+static int notice_copy(struct pipeline *, const struct list_cfg *,
+    const char *, const char *, const char *, const char *,
+    const struct buf *, char id[QID_LEN + 1]);
 
 /*
  * audience - rows of copy id for the members aud names; members whose
  * class is "notice" get one notice (subject, text) instead, its own copy
  */
 static int
-audience(struct pipeline *p, const struct list_cfg *l, const char *id, enum audience aud, long long at,
-    long long after, long long upto, const char *subject, const char *text, int *count)
+audience(struct pipeline *p, const struct list_cfg *l, const char *id,
+    enum audience aud, long long at, long long after, long long upto,
+    const char *subject, const char *text, int *count)
 {
-	char table[DFACT_COMBOS + 1], notices[DFACT_COMBOS + 1], nid[QID_LEN + 1];
+	char table[DFACT_COMBOS + 1], notices[DFACT_COMBOS + 1];
+	char nid[QID_LEN + 1];
 	int n, k;
 
 	distribute_table(l, aud, table);
@@ -224,21 +240,26 @@ audience(struct pipeline *p, const struct list_cfg *l, const char *id, enum audi
  * post's release time (the pipeline's, or one drawn now)
  */
 int
-distribute_members(struct pipeline *p, const struct list_cfg *l, const char *id, int *count)
+distribute_members(struct pipeline *p, const struct list_cfg *l,
+    const char *id, int *count)
 {
-	char text[600];
+	const char *host = p->cfg->hostname;
 	long long at = p->release ? p->release : distribute_release(l, p->now);
+	char text[600];
 
-	snprintf(text, sizeof(text), "A post was sent to %s@%s. This list delivers posts only encrypted, "
-	    "and you\nhave not registered a key: make one with 'mlist keygen' and send \"key x25519:...\"\n"
-	    "(the second line it prints) to %s-request@%s. The post itself stays in the archive.",
-	    l->name, p->cfg->hostname, l->name, p->cfg->hostname);
-	return audience(p, l, id, AUD_POST, at, 0, 0, "A post you could not receive in clear", text, count);
+	snprintf(text, sizeof(text), "A post was sent to %s@%s. This list "
+	    "delivers posts only encrypted, and you\nhave not registered a key: "
+	    "make one with 'mlist keygen' and send \"key x25519:...\"\n"
+	    "(the second line it prints) to %s-request@%s. The post itself "
+	    "stays in the archive.", l->name, host, l->name, host);
+	return audience(p, l, id, AUD_POST, at, 0, 0,
+	    "A post you could not receive in clear", text, count);
 }
 
 /* distribute_roles - copy `id` to the owners and moderators (their addresses stay here) */
 int
-distribute_roles(struct pipeline *p, const struct list_cfg *l, const char *id, int *count)
+distribute_roles(struct pipeline *p, const struct list_cfg *l, const char *id,
+    int *count)
 {
 	return audience(p, l, id, AUD_ROLES, p->now, 0, 0, "", "", count);
 }
@@ -249,17 +270,19 @@ distribute_roles(struct pipeline *p, const struct list_cfg *l, const char *id, i
  * encryption = "required" list get a notice instead
  */
 int
-distribute_digest(struct pipeline *p, const struct list_cfg *l, const char *id, long long after,
-    long long upto, int *count)
+distribute_digest(struct pipeline *p, const struct list_cfg *l, const char *id,
+    long long after, long long upto, int *count)
 {
+	const char *host = p->cfg->hostname;
 	char text[600];
 
-	snprintf(text, sizeof(text), "A digest of %s@%s was ready for you. This list delivers only "
-	    "encrypted, and you\nhave not registered a key: make one with 'mlist keygen' and send "
-	    "\"key x25519:...\"\n(the second line it prints) to %s-request@%s. The posts stay in the "
-	    "archive.", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
-	return audience(p, l, id, AUD_DIGEST, p->now, after, upto, "A digest you could not receive in clear",
-	    text, count);
+	snprintf(text, sizeof(text), "A digest of %s@%s was ready for you. "
+	    "This list delivers only encrypted, and you\nhave not registered a "
+	    "key: make one with 'mlist keygen' and send \"key x25519:...\"\n"
+	    "(the second line it prints) to %s-request@%s. The posts stay in "
+	    "the archive.", l->name, host, l->name, host);
+	return audience(p, l, id, AUD_DIGEST, p->now, after, upto,
+	    "A digest you could not receive in clear", text, count);
 }
 
 /* stamp - Date: now, in UTC */
@@ -273,27 +296,30 @@ stamp(long long now, char *date, size_t n)
 	strftime(date, n, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-/* notice_head - a notice's header (To: omitted when to is ""); rnd its random part */
+/* notice_head - a notice's header (no To: when to is ""); rnd its random part */
 static void
-notice_head(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
-    const char *extra, const char *rnd, struct buf *m)
+notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *subject, const char *extra, const char *rnd, struct buf *m)
 {
+	const char *host = p->cfg->hostname;
 	char date[64], tohdr[400] = "";
 
 	if (*to)
 		snprintf(tohdr, sizeof(tohdr), "To: <%s>\r\n", to);
 	stamp(p->now, date, sizeof(date));
-	buf_printf(m, "From: \"%s list\" <%s-owner@%s>\r\n%sSubject: %s\r\nDate: %s\r\n"
-	    "Message-ID: <notice.%s@%s>\r\nAuto-Submitted: auto-replied\r\nPrecedence: list\r\n"
+	buf_printf(m, "From: \"%s list\" <%s-owner@%s>\r\n%sSubject: %s\r\n"
+	    "Date: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
+	    "Auto-Submitted: auto-replied\r\nPrecedence: list\r\n"
 	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n%s",
-	    l->name, l->name, p->cfg->hostname, tohdr, subject, date, rnd, p->cfg->hostname,
-	    l->name, p->cfg->hostname, l->name, p->cfg->hostname, extra);
+	    l->name, l->name, host, tohdr, subject, date, rnd, host,
+	    l->name, host, l->name, host, extra);
 }
 
 /* notice_bytes - a notice from the list, optionally with a message attached */
 static void
-notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
-    const char *body, const char *extra, const struct buf *attach, struct buf *m)
+notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *subject, const char *body, const char *extra,
+    const struct buf *attach, struct buf *m)
 {
 	unsigned char r[8];
 	char rnd[17];
@@ -302,16 +328,17 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to, const
 	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
 	notice_head(p, l, to, subject, extra, rnd, m);
 	if (attach)
-		buf_printf(m, "Content-Type: multipart/mixed; boundary=\"=_notice_%s\"\r\n\r\n"
-		    "--=_notice_%s\r\n", rnd, rnd);
-	buf_puts(m, "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+		buf_printf(m, "Content-Type: multipart/mixed; "
+		    "boundary=\"=_notice_%s\"\r\n\r\n--=_notice_%s\r\n", rnd, rnd);
+	buf_puts(m, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n");
 	for (const char *c = body; *c; c++)
 		*c == '\n' ? buf_puts(m, "\r\n") : buf_putc(m, *c);
 	buf_puts(m, "\r\n");
 	if (!attach)
 		return;
-	buf_printf(m, "--=_notice_%s\r\nContent-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n",
-	    rnd);
+	buf_printf(m, "--=_notice_%s\r\nContent-Type: message/rfc822\r\n"
+	    "Content-Disposition: inline\r\n\r\n", rnd);
 	buf_append(m, attach->data, attach->len);
 	if (attach->len && attach->data[attach->len - 1] != '\n')
 		buf_puts(m, "\r\n");
@@ -323,8 +350,9 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to, const
  * not at the release time of the post being handled (if any).
  */
 static int
-notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
-    const char *body, const char *extra, const struct buf *attach, char id[QID_LEN + 1])
+notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *subject, const char *body, const char *extra,
+    const struct buf *attach, char id[QID_LEN + 1])
 {
 	long long release = p->release;
 	struct buf m;
@@ -341,10 +369,14 @@ notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to, const 
 	return rc < 0 ? -1 : 0;
 }
 
-/* distribute_notice - a notice to one address; extra header lines end in CRLF; attach may be NULL */
+/*
+ * distribute_notice - a notice to one address; extra header lines each end
+ * in CRLF; attach (a message, as message/rfc822) may be NULL
+ */
 int
-distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to, const char *subject,
-    const char *body, enum envfrom how, const char *extra, const struct buf *attach)
+distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *subject, const char *body, enum envfrom how, const char *extra,
+    const struct buf *attach)
 {
 	char id[QID_LEN + 1];
 
@@ -355,8 +387,8 @@ distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to, 
 
 /* distribute_announce - a notice from the list to all its members (signed) */
 int
-distribute_announce(struct pipeline *p, const struct list_cfg *l, const char *subject, const char *body,
-    int *count)
+distribute_announce(struct pipeline *p, const struct list_cfg *l,
+    const char *subject, const char *body, int *count)
 {
 	char id[QID_LEN + 1], to[300];
 

@@ -63,7 +63,8 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
  */
 #define FACTS	"((enc_pk IS NOT NULL) + 2 * (nomail <> 0) + 4 * (digest <> 0) + " \
 		"8 * (bounce_disabled <> 0) + 16 * (role <> 'member'))"
-#define CLASS	"CAST(substr(?7, " FACTS " + 1, 1) AS INTEGER)"
+/* the digit itself: the column's INTEGER affinity stores it as a number (no CAST per row) */
+#define CLASS	"substr(?7, " FACTS " + 1, 1)"
 
 /*
  * store_fanout - one delivery per member whose class is not "none", in one
@@ -76,7 +77,7 @@ store_fanout(struct store *st, const struct fanout_spec *f)
 	sqlite3_stmt *s = st_prep(st, "INSERT INTO deliveries (qid, list, member_id, rcpt_hash, env_from, token, "
 	    "next_try, expires, class) SELECT ?1, list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE "
 	    "lower(hex(randomblob(16))) END, ?5, ?6, " CLASS " FROM members WHERE list = ?2 AND "
-	    CLASS " <> 0 AND (?9 = 0 OR (created > ?8 AND created <= ?9)) ORDER BY id");
+	    CLASS " <> '0' AND (?9 = 0 OR (created > ?8 AND created <= ?9)) ORDER BY id");
 	int n;
 
 	if (!s)
