@@ -202,7 +202,7 @@ rows(struct pipeline *p, const struct list_cfg *l, const char *id,
 
 static int notice_copy(struct pipeline *, const struct list_cfg *,
     const char *, const char *, const char *, const char *,
-    const struct buf *, char id[QID_LEN + 1]);
+    const struct buf *, long long, char id[QID_LEN + 1]);
 
 /*
  * audience - rows of copy id for the members aud names; members whose
@@ -226,7 +226,8 @@ audience(struct pipeline *p, const struct list_cfg *l, const char *id,
 	*count = n;
 	if (strspn(notices, "0") == DFACT_COMBOS)
 		return 0;
-	if (notice_copy(p, l, "", subject, text, "", NULL, nid) < 0 ||
+	/* dated and signed when it goes out, like the copy it stands for */
+	if (notice_copy(p, l, "", subject, text, "", NULL, at, nid) < 0 ||
 	    (k = rows(p, l, nid, notices, at, after, upto)) < 0)
 		return -1;
 	if (k == 0)
@@ -306,7 +307,7 @@ notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
 
 	if (*to)
 		snprintf(tohdr, sizeof(tohdr), "To: <%s>\r\n", to);
-	stamp(p->now, date, sizeof(date));
+	stamp(p->release ? p->release : p->now, date, sizeof(date));
 	buf_printf(m, "From: \"%s list\" <%s-owner@%s>\r\n%sSubject: %s\r\n"
 	    "Date: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
 	    "Auto-Submitted: auto-replied\r\nPrecedence: list\r\n"
@@ -346,21 +347,22 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
 }
 
 /*
- * notice_copy - render, sign and write a notice. A notice goes out now,
- * not at the release time of the post being handled (if any).
+ * notice_copy - render, sign and write a notice dated `when` (0: now):
+ * a notice to one address goes out now, even while a delayed post is
+ * being handled; one that stands in for a post goes out with it
  */
 static int
 notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *subject, const char *body, const char *extra,
-    const struct buf *attach, char id[QID_LEN + 1])
+    const struct buf *attach, long long when, char id[QID_LEN + 1])
 {
 	long long release = p->release;
 	struct buf m;
 	int rc;
 
 	buf_init(&m, 0);
+	p->release = when;
 	notice_bytes(p, l, to, subject, body, extra, attach, &m);
-	p->release = 0;
 	rc = sign_copy(p, l, &m);
 	p->release = release;
 	if (rc == 0)
@@ -380,7 +382,7 @@ distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
 {
 	char id[QID_LEN + 1];
 
-	if (notice_copy(p, l, to, subject, body, extra, attach, id) < 0)
+	if (notice_copy(p, l, to, subject, body, extra, attach, 0, id) < 0)
 		return -1;
 	return distribute_to(p, l, id, to, how);
 }
@@ -393,7 +395,7 @@ distribute_announce(struct pipeline *p, const struct list_cfg *l,
 	char id[QID_LEN + 1], to[300];
 
 	snprintf(to, sizeof(to), "%s@%s", l->name, p->cfg->hostname);
-	if (notice_copy(p, l, to, subject, body, "", NULL, id) < 0)
+	if (notice_copy(p, l, to, subject, body, "", NULL, 0, id) < 0)
 		return -1;
 	return distribute_members(p, l, id, count);
 }

@@ -533,3 +533,22 @@ def test_delayed_copy_carries_its_release_time(make_instance, sink, mode, settin
     assert dated - sent >= 2.5, (sent, dated, arrived)
     if "delivery.batch" in settings:
         assert int(dated) % 5 == 0
+
+
+def test_65_rcpt_to_owner_in_one_transaction_is_not_retried_forever(make_instance, sink):
+    inst = make_instance()
+    inst.ctl("member", "set", "demo", "bob@example.org", "role", "owner")
+    msg = (b"From: stranger@elsewhere.example\r\nTo: demo-owner@lists.example\r\nSubject: many times\r\n"
+           b"Message-ID: <65@elsewhere.example>\r\n\r\nOnce per recipient.\r\n")
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.ehlo("client.example")
+        s.mail("stranger@elsewhere.example")
+        for _ in range(65):
+            assert s.rcpt("demo-owner@lists.example")[0] == 250
+        code, reply = s.data(msg)
+    assert code == 250, reply
+    qid = re.search(rb"queued as ([0-9A-F]{16})", reply).group(1).decode()
+    # the transaction's copies reach the owner (before: it failed and was retried forever)
+    assert until(lambda: to_rcpt(sink, "bob@example.org", b"Once per recipient."), timeout=30), \
+        inst.logtext()[-3000:]
+    assert f"{qid} qmgr: will retry" not in inst.logtext()
