@@ -29,7 +29,9 @@
  * distribute_class - the copy one recipient gets. A key is used wherever
  * the list allows encryption; on encryption = "required" a keyless member
  * gets a notice instead of a post or digest (never the text in clear),
- * but owners and moderators still get what they must decide on.
+ * but owners and moderators still get what they must decide on. A
+ * leader's answers stay plain: they act on them by replying, and a
+ * sealed wrapper would hide the address to reply to.
  */
 enum dclass
 distribute_class(const struct list_cfg *l, enum audience aud,
@@ -48,6 +50,10 @@ distribute_class(const struct list_cfg *l, enum audience aud,
 		if (f->nomail || f->disabled || !f->digest)
 			return DCLASS_NONE;
 		break;
+	case AUD_ANSWER:
+		if (f->leader)
+			return DCLASS_PLAIN;
+		break;
 	default:
 		abort();
 	}
@@ -55,6 +61,8 @@ distribute_class(const struct list_cfg *l, enum audience aud,
 		return DCLASS_SEALED;
 	if (aud != AUD_ROLES && l->encryption == ENC_REQUIRED)
 		return DCLASS_NOTICE;
+	if (aud == AUD_ANSWER)
+		return DCLASS_PLAIN;	/* an answer, not list traffic */
 	return *l->one_click_url ? DCLASS_ONECLICK : DCLASS_PLAIN;
 }
 
@@ -179,7 +187,8 @@ distribute_to(struct pipeline *p, const struct list_cfg *l, const char *id,
  */
 static int
 rows(struct pipeline *p, const struct list_cfg *l, const char *id,
-    const char *table, long long at, long long after, long long upto)
+    const char *table, long long at, long long after, long long upto,
+    const char *addr)
 {
 	char from[320], prefix[160], suffix[160];
 	struct fanout_spec f;
@@ -197,6 +206,7 @@ rows(struct pipeline *p, const struct list_cfg *l, const char *id,
 	f.expires = at + l->retry_max;
 	f.joined_after = after;
 	f.joined_upto = upto;
+	f.addr = addr;
 	return store_fanout(p->st, &f);
 }
 
@@ -211,7 +221,7 @@ static int notice_copy(struct pipeline *, const struct list_cfg *,
 static int
 audience(struct pipeline *p, const struct list_cfg *l, const char *id,
     enum audience aud, long long at, long long after, long long upto,
-    const char *subject, const char *text, int *count)
+    const char *addr, const char *subject, const char *text, int *count)
 {
 	char table[DFACT_COMBOS + 1], notices[DFACT_COMBOS + 1];
 	char nid[QID_LEN + 1];
@@ -221,14 +231,14 @@ audience(struct pipeline *p, const struct list_cfg *l, const char *id,
 	memcpy(notices, table, sizeof(table));
 	only(table, DCLASS_NOTICE, 1);
 	only(notices, DCLASS_NOTICE, 0);
-	if ((n = rows(p, l, id, table, at, after, upto)) < 0)
+	if ((n = rows(p, l, id, table, at, after, upto, addr)) < 0)
 		return -1;
 	*count = n;
 	if (strspn(notices, "0") == DFACT_COMBOS)
 		return 0;
 	/* dated and signed when it goes out, like the copy it stands for */
 	if (notice_copy(p, l, "", subject, text, "", NULL, at, nid) < 0 ||
-	    (k = rows(p, l, nid, notices, at, after, upto)) < 0)
+	    (k = rows(p, l, nid, notices, at, after, upto, addr)) < 0)
 		return -1;
 	if (k == 0)
 		distribute_unwrite(p, nid);	/* every member has a key */
@@ -253,7 +263,7 @@ distribute_members(struct pipeline *p, const struct list_cfg *l,
 	    "make one with 'mlist keygen' and send \"key x25519:...\"\n"
 	    "(the second line it prints) to %s-request@%s. The post itself "
 	    "stays in the archive.", l->name, host, l->name, host);
-	return audience(p, l, id, AUD_POST, at, 0, 0,
+	return audience(p, l, id, AUD_POST, at, 0, 0, NULL,
 	    "A post you could not receive in clear", text, count);
 }
 
@@ -262,7 +272,7 @@ int
 distribute_roles(struct pipeline *p, const struct list_cfg *l, const char *id,
     int *count)
 {
-	return audience(p, l, id, AUD_ROLES, p->now, 0, 0, "", "", count);
+	return audience(p, l, id, AUD_ROLES, p->now, 0, 0, NULL, "", "", count);
 }
 
 /*
@@ -282,8 +292,28 @@ distribute_digest(struct pipeline *p, const struct list_cfg *l, const char *id,
 	    "key: make one with 'mlist keygen' and send \"key x25519:...\"\n"
 	    "(the second line it prints) to %s-request@%s. The posts stay in "
 	    "the archive.", l->name, host, l->name, host);
-	return audience(p, l, id, AUD_DIGEST, p->now, after, upto,
+	return audience(p, l, id, AUD_DIGEST, p->now, after, upto, NULL,
 	    "A digest you could not receive in clear", text, count);
+}
+
+/*
+ * answer - copy `id` (which carries a post) to the member `to`, if they
+ * are one; *count 0: not a member
+ */
+static int
+answer(struct pipeline *p, const struct list_cfg *l, const char *id,
+    const char *to, int *count)
+{
+	const char *host = p->cfg->hostname;
+	char text[600];
+
+	snprintf(text, sizeof(text), "The answer to your request to %s@%s "
+	    "holds a post. This list delivers posts only\nencrypted, and you "
+	    "have not registered a key: make one with 'mlist keygen' and\n"
+	    "send \"key x25519:...\" (the second line it prints) to "
+	    "%s-request@%s.", l->name, host, l->name, host);
+	return audience(p, l, id, AUD_ANSWER, p->now, 0, 0, to,
+	    "An answer you could not receive in clear", text, count);
 }
 
 /* stamp - Date: now, in UTC */
@@ -381,10 +411,16 @@ distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
     const struct buf *attach)
 {
 	char id[QID_LEN + 1];
+	int n;
 
 	if (notice_copy(p, l, to, subject, body, extra, attach, 0, id) < 0)
 		return -1;
-	return distribute_to(p, l, id, to, how);
+	if (attach == NULL)
+		return distribute_to(p, l, id, to, how);
+	/* it carries a post: to a member, the copy distribute_class says */
+	if (answer(p, l, id, to, &n) < 0)
+		return -1;
+	return n > 0 ? 0 : distribute_to(p, l, id, to, how);
 }
 
 /* distribute_announce - a notice from the list to all its members (signed) */

@@ -24,7 +24,8 @@ enum dclass {
 enum audience {
 	AUD_POST,		/* a post (or announcement) to the members who take posts */
 	AUD_DIGEST,		/* a digest to the members who take digests */
-	AUD_ROLES		/* mail to the owners and moderators */
+	AUD_ROLES,		/* mail to the owners and moderators */
+	AUD_ANSWER		/* a post sent to one member who asked (archive get) */
 };
 
 /* what distribute knows of a member (the DFACT_* bits of store.h) */

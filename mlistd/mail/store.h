@@ -113,8 +113,9 @@ struct delivery {
  * (DFACT_* bits: key, nomail, digest, disabled, leader) map to a class
  * other than '0' in `classes` (one digit per combination of facts, made
  * by distribute_table), limited to members who joined in (joined_after,
- * joined_upto] when joined_upto > 0. With verp_prefix each row gets a
- * random token and the envelope sender prefix TOKEN suffix.
+ * joined_upto] when joined_upto > 0, and to the member with address addr
+ * when addr is not NULL. With verp_prefix each row gets a random token
+ * and the envelope sender prefix TOKEN suffix.
  */
 enum {
 	DFACT_KEYED = 1, DFACT_NOMAIL = 2, DFACT_DIGEST = 4, DFACT_DISABLED = 8,
@@ -126,6 +127,7 @@ struct fanout_spec {
 	const char	*env_from, *verp_prefix, *verp_suffix;
 	long long	 now, expires;
 	long long	 joined_after, joined_upto;
+	const char	*addr;		/* NULL: every member */
 };
 
 typedef void (*store_delivery_fn)(struct delivery *, void *);

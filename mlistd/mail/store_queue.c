@@ -77,7 +77,8 @@ store_fanout(struct store *st, const struct fanout_spec *f)
 	sqlite3_stmt *s = st_prep(st, "INSERT INTO deliveries (qid, list, member_id, rcpt_hash, env_from, token, "
 	    "next_try, expires, class) SELECT ?1, list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE "
 	    "lower(hex(randomblob(16))) END, ?5, ?6, " CLASS " FROM members WHERE list = ?2 AND "
-	    CLASS " <> '0' AND (?9 = 0 OR (created > ?8 AND created <= ?9)) ORDER BY id");
+	    CLASS " <> '0' AND (?9 = 0 OR (created > ?8 AND created <= ?9)) AND "
+	    "(?10 IS NULL OR addr_hash = ?10) ORDER BY id");
 	int n;
 
 	if (!s)
@@ -96,6 +97,8 @@ store_fanout(struct store *st, const struct fanout_spec *f)
 	sqlite3_bind_text(s, 7, f->classes, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)f->joined_after);
 	sqlite3_bind_int64(s, 9, (sqlite3_int64)f->joined_upto);
+	if (f->addr)
+		st_bind_hash(st, s, 10, f->list, f->addr);
 	if (st_step_done(s) != STORE_OK)
 		return STORE_ERR;
 	n = sqlite3_changes(st->db);

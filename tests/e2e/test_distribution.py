@@ -552,3 +552,25 @@ def test_65_rcpt_to_owner_in_one_transaction_is_not_retried_forever(make_instanc
     assert until(lambda: to_rcpt(sink, "bob@example.org", b"Once per recipient."), timeout=30), \
         inst.logtext()[-3000:]
     assert f"{qid} qmgr: will retry" not in inst.logtext()
+
+
+def test_archive_answer_on_required_list_sealed_or_a_notice(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"encryption": "required"}, start=False)
+    key, pub = enckey(tmp_path, "bob.key")
+    inst.ctl("member", "set", "demo", "bob@example.org", "enckey", pub)
+    inst.start()
+    qid = post_sealed(inst, "alice@example.org", "for the record", "Minutes of the branch.\r\n")
+    assert inst.wait_log(f"{qid} qmgr: list=demo kind=post")
+    for who in ("bob@example.org", "carol@example.org"):
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            s.sendmail(who, ["demo-request@lists.example"],
+                       f"From: {who}\r\nSubject: request\r\n\r\narchive get 1\r\n".encode())
+    # (bob's sealed copies: the post itself, then the answer that carries it)
+    sealed = until(lambda: [m for m in to_rcpt(sink, "bob@example.org", b"Encrypted post from demo")
+                            if b"Your request to the list" in opened(key, m)])
+    assert sealed, inst.logtext()[-3000:]
+    assert b"Minutes of the branch." in opened(key, sealed[0])
+    notice = until(lambda: to_rcpt(sink, "carol@example.org", b"An answer you could not receive in clear"))
+    assert notice, inst.logtext()[-3000:]
+    assert not to_rcpt(sink, "carol@example.org", b"Minutes of the branch")
+    assert not to_rcpt(sink, "bob@example.org", b"Minutes of the branch")     # only ever sealed

@@ -45,6 +45,13 @@ static const struct {
 	{ ENC_REQUIRED, 0, AUD_ROLES, LD, DCLASS_PLAIN, "a keyless moderator must still see it" },
 	{ ENC_REQUIRED, 0, AUD_ROLES, LD | K, DCLASS_SEALED, "a moderator with a key: sealed" },
 	{ ENC_OFF, 1, AUD_ROLES, LD, DCLASS_ONECLICK, "a moderator's clear copy has their link" },
+	{ ENC_OFF, 1, AUD_ANSWER, 0, DCLASS_PLAIN, "an archive answer: plain, no one-click" },
+	{ ENC_OFF, 0, AUD_ANSWER, NM | DG, DCLASS_PLAIN, "they asked: nomail does not matter" },
+	{ ENC_OPTIONAL, 0, AUD_ANSWER, K, DCLASS_SEALED, "an answer sealed to the member's key" },
+	{ ENC_REQUIRED, 0, AUD_ANSWER, 0, DCLASS_NOTICE, "required, no key: no archived post in clear" },
+	{ ENC_REQUIRED, 0, AUD_ANSWER, K, DCLASS_SEALED, "required, key: sealed" },
+	{ ENC_REQUIRED, 0, AUD_ANSWER, LD, DCLASS_PLAIN, "a moderator answers by reply: plain" },
+	{ ENC_REQUIRED, 0, AUD_ANSWER, LD | K, DCLASS_PLAIN, "a keyed moderator too (reply address)" },
 };
 
 /* facts - the struct for a bit set */
@@ -85,7 +92,7 @@ END_TEST
 START_TEST(store_table_matches_the_decision)
 {
 	int encs[] = { ENC_OFF, ENC_OPTIONAL, ENC_REQUIRED };
-	enum audience auds[] = { AUD_POST, AUD_DIGEST, AUD_ROLES };
+	enum audience auds[] = { AUD_POST, AUD_DIGEST, AUD_ROLES, AUD_ANSWER };
 	char t[DFACT_COMBOS + 1];
 
 	ck_assert_int_eq(K, DFACT_KEYED);
@@ -95,7 +102,7 @@ START_TEST(store_table_matches_the_decision)
 	ck_assert_int_eq(LD, DFACT_LEADER);
 	for (int e = 0; e < 3; e++)
 		for (int o = 0; o < 2; o++)
-			for (int a = 0; a < 3; a++) {
+			for (int a = 0; a < 4; a++) {
 				struct list_cfg l = list(encs[e], o);
 
 				distribute_table(&l, auds[a], t);
