@@ -1498,6 +1498,8 @@ v_mod_act(struct ctx *c, int argc, char **argv)
 		if ((strcmp(reason, "no owner or moderator") == 0 ? distribute_roles(&p, l, argv[1], &n) :
 		    distribute_members(&p, l, argv[1], &n)) < 0)
 			n = -1;
+		for (int i = 0; n <= 0 && i < p.nout; i++)
+			spool_remove(&c->spool, SPOOL_OUT, p.out[i]);	/* rolled back below */
 		pipeline_free(&p);
 	}
 	if (approve && n == 0) {
