@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "actions/actions.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "leadership/moderate.h"
 #include "mail/archive.h"
 #include "mail/header.h"
@@ -59,7 +59,7 @@ to_roles(struct act_ctx *c, const struct list_cfg *l, const char *id, int *n)
 		rc = act_fail(c, ACT_ERROR, "held copy %s unreadable: %s", id, buf_cstr(&why));
 	} else {
 		envelope_free(&e);
-		rc = fanout_roles(c->p, l, copy.data, copy.len, n) < 0 ? act_dberr(c) : ACT_DONE;
+		rc = distribute_roles_copy(c->p, l, copy.data, copy.len, n) < 0 ? act_dberr(c) : ACT_DONE;
 	}
 	buf_free(&copy);
 	buf_free(&why);
@@ -120,14 +120,14 @@ refuse(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *
 			    "list publishes its rejections and discards (leadership.publish_rejections).",
 			    subj ? subj : "(none)");
 		free(subj);
-		if (fanout_announce(c->p, l, d == ACT_REJECT ? "A post was rejected" :
+		if (distribute_announce(c->p, l, d == ACT_REJECT ? "A post was rejected" :
 		    "A post was discarded", text, n) < 0)
 			return act_dberr(c);
 	}
 	if (author && d == ACT_REJECT) {
 		snprintf(text, sizeof(text), "Your post to %s@%s was not distributed. The moderators "
 		    "said:\n\n  %s", l->name, c->p->cfg->hostname, r);
-		if (fanout_notice(c->p, l, author, "Your post was rejected", text, ENV_NULL) < 0)
+		if (distribute_notice(c->p, l, author, "Your post was rejected", text, ENV_NULL, "", NULL) < 0)
 			return act_dberr(c);
 	}
 	return ACT_DONE;

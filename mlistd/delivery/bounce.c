@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "delivery/bounce.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "util/log.h"
 
 /* dsn_value - the address in "Final-Recipient: rfc822; addr" */
@@ -89,19 +89,19 @@ bounce_member(struct pipeline *p, const struct list_cfg *l, const char *addr)
 	if (score < l->bounce_limit)
 		return;
 	if (!probe_sent) {
-		fanout_notice(p, l, addr, "Mail to you from the list is bouncing",
+		distribute_notice(p, l, addr, "Mail to you from the list is bouncing",
 		    "Mail from the list to your address has been bouncing. This is a test: if you\n"
 		    "read it, nothing needs to be done. If this message bounces too, the list will\n"
-		    "stop sending you mail until you turn delivery back on.", ENV_VERP);
+		    "stop sending you mail until you turn delivery back on.", ENV_VERP, "", NULL);
 		store_member_probe(p->st, l->name, addr);
 		log_info("%s bounce: list=%s probe sent", p->qid, l->name);
 		return;
 	}
 	store_member_disable(p->st, l->name, addr);
-	fanout_notice(p, l, addr, "Delivery from the list has been turned off",
+	distribute_notice(p, l, addr, "Delivery from the list has been turned off",
 	    "Mail from the list to your address kept bouncing, so the list has stopped sending\n"
 	    "it. When your mailbox works again, write to the -request address with\n"
-	    "\"set nomail off\" to receive mail again.", ENV_NULL);
+	    "\"set nomail off\" to receive mail again.", ENV_NULL, "", NULL);
 	log_info("%s bounce: list=%s delivery disabled for a member after probe bounced", p->qid, l->name);
 }
 

@@ -1,6 +1,9 @@
 /*
  * deliver.c - take the deliveries that are due and make them.
  *
+ * Each row carries the class of copy distribute decided (plain, sealed to
+ * the member's key, one-click copy, notice): deliver executes that class
+ * and decides nothing about who gets which bytes.
  * Due deliveries are read from the store in (message, envelope sender)
  * order and cut into batches of up to relay.max_recipients: one SMTP
  * transaction per batch, since every recipient of a batch gets the same
@@ -24,6 +27,7 @@
 
 #include "delivery/deliver.h"
 #include "delivery/deliver_smtp.h"
+#include "delivery/distribute.h"
 #include "mail/dkim.h"
 #include "mail/header.h"
 #include "mail/listkey.h"
@@ -86,23 +90,18 @@ collect(struct delivery *d, void *arg)
 	r->njobs++;
 }
 
-/* sealed_for - does this job go sealed? (the member has a key and the list does not say encryption = off) */
+/* sealed_for - the class distribute recorded: sealed to the member's key */
 static int
-sealed_for(const struct run *r, const struct delivery *d)
+sealed_for(const struct delivery *d)
 {
-	const struct list_cfg *l;
-
-	return d->sealed && (l = config_list_find(r->cfg, d->list)) != NULL && l->encryption != ENC_OFF;
+	return d->dclass == DCLASS_SEALED;
 }
 
-/* oneclick_for - does this job carry its own RFC 8058 one-click link? (a member's clear copy, the list has a URL) */
+/* oneclick_for - the class distribute recorded: the copy carries the member's own one-click link */
 static int
-oneclick_for(const struct run *r, const struct delivery *d)
+oneclick_for(const struct delivery *d)
 {
-	const struct list_cfg *l;
-
-	return d->member_id > 0 && !sealed_for(r, d) && (l = config_list_find(r->cfg, d->list)) != NULL &&
-	    *l->one_click_url;
+	return d->dclass == DCLASS_ONECLICK;
 }
 
 /*
@@ -161,6 +160,8 @@ seal_copy(const struct run *r, const struct job *j, const struct message *m, int
 	struct buf w;
 	int rc;
 
+	if (!j->d.sealed)
+		return -1;	/* the key was withdrawn since: never fall back to clear */
 	snprintf(from, sizeof(from), "\"%s list\" <%s@%s>", j->d.list, j->d.list, r->cfg->hostname);
 	snprintf(subject, sizeof(subject), "Encrypted post from %s@%s", j->d.list, r->cfg->hostname);
 	snprintf(text, sizeof(text), "This is a post to %s@%s, encrypted to the key you registered.\n"
@@ -366,12 +367,12 @@ smtp_worker(void *arg)
 			struct buf sealed;
 
 			buf_init(&sealed, 0);
-			if (sealed_for(r, &r->jobs[b->first].d)) {
+			if (sealed_for(&r->jobs[b->first].d)) {
 				/* a batch of one: this member's copy is sealed to their key */
 				if (seal_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
 					snprintf(err, sizeof(err), "cannot seal the copy");
 				bytes = &sealed;
-			} else if (oneclick_for(r, &r->jobs[b->first].d)) {
+			} else if (oneclick_for(&r->jobs[b->first].d)) {
 				/* a batch of one: the copy carries this member's one-click link */
 				if (oneclick_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
 					snprintf(err, sizeof(err), "cannot sign the one-click copy");
@@ -479,8 +480,8 @@ maildir_worker(void *arg)
 			buf_init(&sealed, 0);
 			if (!b->msg->ok)
 				j->code = 554;
-			else if (sealed_for(r, &j->d) || oneclick_for(r, &j->d))
-				j->code = (sealed_for(r, &j->d) ? seal_copy : oneclick_copy)(r, j, b->msg, 0, &sealed) < 0 ?
+			else if (sealed_for(&j->d) || oneclick_for(&j->d))
+				j->code = (sealed_for(&j->d) ? seal_copy : oneclick_copy)(r, j, b->msg, 0, &sealed) < 0 ?
 				    451 : deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, sealed.data, sealed.len, err,
 				    sizeof(err)) == 0 ? 250 : 451;
 			else
@@ -492,6 +493,21 @@ maildir_worker(void *arg)
 		log_batch(r, b, counts, err, "maildir");
 	}
 	return NULL;
+}
+
+/* wants_signing - does any batch of message qid, from batch i on, carry one-click copies? */
+static int
+wants_signing(const struct run *r, int i, const char *qid)
+{
+	for (; i < r->nbatches; i++) {
+		const struct delivery *d = &r->jobs[r->batches[i].first].d;
+
+		if (strcmp(d->qid, qid) != 0)
+			return 0;
+		if (oneclick_for(d))
+			return 1;
+	}
+	return 0;
 }
 
 /* load - the rendered copy of each message in the run */
@@ -523,11 +539,10 @@ load(struct run *r, struct spool *sp, int *nmsg)
 				m[n].raw = raw;		/* kept for the sealed copies */
 				buf_init(&raw, 0);
 				crypto_box_keypair(m[n].epk, m[n].esk);
-				/* the list's key, for copies that must be signed per member (one-click) */
-				const struct list_cfg *l = config_list_find(r->cfg, r->jobs[r->batches[i].first].d.list);
-
-				if (l && *l->one_click_url && (m[n].seed = sodium_malloc(DKIM_SEED_LEN)) != NULL &&
-				    listkey_get(r->st, l->name, m[n].selector, sizeof(m[n].selector), m[n].seed) == 0)
+				/* the list's key, if copies of it must be signed per member (one-click) */
+				if (wants_signing(r, i, qid) && (m[n].seed = sodium_malloc(DKIM_SEED_LEN)) != NULL &&
+				    listkey_get(r->st, r->jobs[r->batches[i].first].d.list, m[n].selector,
+				    sizeof(m[n].selector), m[n].seed) == 0)
 					m[n].signing = 1;
 			} else {
 				log_err("%s deliver: rendered copy unreadable: %s; quarantined", qid, buf_cstr(&why));
@@ -556,7 +571,7 @@ cut(struct run *r, int size)
 		struct delivery *p = i ? &r->jobs[i - 1].d : NULL, *d = &r->jobs[i].d;
 
 		if (last && last->n < size && strcmp(p->qid, d->qid) == 0 && strcmp(p->env_from, d->env_from) == 0 &&
-		    !sealed_for(r, p) && !sealed_for(r, d) && !oneclick_for(r, p) && !oneclick_for(r, d)) {
+		    !sealed_for(p) && !sealed_for(d) && !oneclick_for(p) && !oneclick_for(d)) {
 			last->n++;
 			continue;
 		}

@@ -4,12 +4,14 @@
  * Every copy the list distributes is also queued, sealed, in the store
  * (archive_distributed). When a list's period has passed since its last
  * digest (or since the oldest waiting post), or the waiting posts reach
- * digest.max_size, the queue manager builds one message: a table of
+ * digest.max_size, the queue manager builds the digest: a table of
  * contents, then every post exactly as it was distributed - with its DKIM
  * and author signatures, so 'mlist verify' still checks each one - and
- * the digest itself signed by the list. Members with a key get it sealed,
- * like any copy. Taking the posts and queueing the deliveries happen in
- * one transaction.
+ * the digest itself signed by the list. Who gets it, and how (sealed, a
+ * notice instead), is distribute's decision. With archive.since_join a
+ * member's digest holds nothing from before they joined: one variant per
+ * group of members with the same first visible post. Taking the posts and
+ * queueing the deliveries happen in one transaction.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 #include <time.h>
 
 #include "delivery/digest.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "mail/header.h"
 #include "pipeline/sign.h"
 #include "pipeline/transform.h"
@@ -28,15 +30,40 @@ struct parts {
 	int		 n;
 };
 
+struct post {
+	long long	 at;
+	struct buf	 msg;
+};
+
+struct posts {
+	struct post	*v;
+	int		 n, cap;
+};
+
+/* keep - store callback: one waiting post, kept for every variant */
+static void
+keep(long long at, const struct buf *msg, void *arg)
+{
+	struct posts *x = arg;
+
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 16;
+		if ((x->v = realloc(x->v, sizeof(*x->v) * (size_t)x->cap)) == NULL)
+			abort();
+	}
+	x->v[x->n].at = at;
+	buf_init(&x->v[x->n].msg, msg->len);
+	buf_append(&x->v[x->n].msg, msg->data, msg->len);
+	x->n++;
+}
+
 /* one_post - a table-of-contents line and the post as a digest part */
 static void
-one_post(long long at, const struct buf *msg, void *arg)
+one_post(const struct buf *msg, struct parts *x)
 {
-	struct parts *x = arg;
 	struct hdr h;
 	char *subj = NULL, *from = NULL;
 
-	(void)at;
 	if (hdr_parse((const char *)msg->data, msg->len, &h) == 0) {
 		subj = hdr_get_value(&h, "Subject");
 		from = hdr_get_value(&h, "From");
@@ -66,22 +93,18 @@ digest_due(struct pipeline *p, const struct list_cfg *l)
 	return bytes >= l->digest_max || p->now - since >= period;
 }
 
-/* digest_send - build, sign and queue the digest; *recipients how many got it (inside a transaction) */
-int
-digest_send(struct pipeline *p, const struct list_cfg *l, int *recipients)
+/* render - the digest of the posts at or after `from` (time) into m; how many it holds */
+static int
+render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, long long from, int issue,
+    struct buf *m)
 {
 	struct parts x;
-	struct buf m;
 	unsigned char r[12];
-	char outer[40], inner[40], hex[25], date[64], id[QID_LEN + 1], from[320], prefix[160], suffix[160];
+	char outer[40], inner[40], hex[25], date[64];
 	time_t t = (time_t)p->now;
 	struct tm tm;
-	long long bytes, since;
-	int n, issue = 0, rc = -1;
+	int n;
 
-	*recipients = 0;
-	if (store_digest_pending(p->st, l->name, &n, &bytes, &since, &issue) != STORE_OK)
-		return -1;
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	snprintf(outer, sizeof(outer), "=_digest_%s", hex);
@@ -90,36 +113,110 @@ digest_send(struct pipeline *p, const struct list_cfg *l, int *recipients)
 	buf_init(&x.toc, 0);
 	buf_init(&x.body, 0);
 	x.boundary = inner;
-	if ((n = store_digest_take(p->st, l->name, p->now, one_post, &x)) <= 0) {
-		rc = n == 0 ? 0 : -1;
-		goto done;
-	}
+	for (int i = 0; i < all->n; i++)
+		if (all->v[i].at >= from)
+			one_post(&all->v[i].msg, &x);
+	n = x.n;
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	buf_init(&m, 0);
-	buf_printf(&m, "From: \"%s digest\" <%s-request@%s>\r\nTo: <%s@%s>\r\nSubject: %s digest, issue %d (%d post%s)\r\n"
-	    "Date: %s\r\nMessage-ID: <digest.%s@%s>\r\n", l->name, l->name, p->cfg->hostname, l->name,
-	    p->cfg->hostname, l->name, issue + 1, n, n == 1 ? "" : "s", date, hex, p->cfg->hostname);
-	transform_list_headers(p->cfg, l, &m);
-	buf_printf(&m, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+	buf_printf(m, "From: \"%s digest\" <%s-request@%s>\r\nTo: <%s@%s>\r\n"
+	    "Subject: %s digest, issue %d (%d post%s)\r\nDate: %s\r\nMessage-ID: <digest.%s@%s>\r\n",
+	    l->name, l->name, p->cfg->hostname, l->name, p->cfg->hostname, l->name, issue + 1, n,
+	    n == 1 ? "" : "s", date, hex, p->cfg->hostname);
+	transform_list_headers(p->cfg, l, m);
+	buf_printf(m, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
 	    "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
-	    "Content-Description: contents\r\n\r\nIn this digest of %s@%s:\r\n\r\n", outer, outer, l->name,
-	    p->cfg->hostname);
-	buf_append(&m, x.toc.data, x.toc.len);
-	buf_printf(&m, "\r\nEach post is attached as the list sent it; 'mlist verify' checks its signatures.\r\n"
-	    "To get every post as it comes, send \"set digest off\" to %s-request@%s.\r\n"
-	    "--%s\r\nContent-Type: multipart/digest; boundary=\"%s\"\r\n\r\n", l->name, p->cfg->hostname, outer,
-	    inner);
-	buf_append(&m, x.body.data, x.body.len);
-	buf_printf(&m, "--%s--\r\n--%s--\r\n", inner, outer);
-	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix), suffix, sizeof(suffix));
-	if (sign_copy(p, l, &m) == 0 && fanout_write(p, m.data, m.len, l->name, id) == 0 &&
-	    (*recipients = store_fanout(p->st, id, l->name, FAN_DIGEST, from, l->verp == VERP_ALWAYS ? prefix : NULL,
-	    suffix, p->now, p->now + l->retry_max)) >= 0)
-		rc = n;
-	buf_free(&m);
-done:
+	    "Content-Description: contents\r\n\r\nIn this digest of %s@%s:\r\n\r\n", outer, outer,
+	    l->name, p->cfg->hostname);
+	buf_append(m, x.toc.data, x.toc.len);
+	buf_printf(m, "\r\nEach post is attached as the list sent it; 'mlist verify' checks its "
+	    "signatures.\r\nTo get every post as it comes, send \"set digest off\" to %s-request@%s.\r\n"
+	    "--%s\r\nContent-Type: multipart/digest; boundary=\"%s\"\r\n\r\n", l->name,
+	    p->cfg->hostname, outer, inner);
+	buf_append(m, x.body.data, x.body.len);
+	buf_printf(m, "--%s--\r\n--%s--\r\n", inner, outer);
 	buf_free(&x.toc);
 	buf_free(&x.body);
+	return n;
+}
+
+/* variant - the digest from time `from` on, to the members who joined in (after, upto] */
+static int
+variant(struct pipeline *p, const struct list_cfg *l, const struct posts *all, long long from,
+    long long after, long long upto, int issue, int *recipients)
+{
+	char id[QID_LEN + 1];
+	struct buf m;
+	int n = 0, rc = -1;
+
+	buf_init(&m, 0);
+	render(p, l, all, from, issue, &m);
+	if (sign_copy(p, l, &m) == 0 && distribute_write(p, m.data, m.len, l->name, id) == 0 &&
+	    distribute_digest(p, l, id, after, upto, &n) == 0)
+		rc = 0;
+	if (rc == 0 && n == 0)
+		distribute_unwrite(p, id);	/* nobody joined in that span */
+	buf_free(&m);
+	*recipients += n;
 	return rc;
+}
+
+/* by_time - qsort: post times, ascending */
+static int
+by_time(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * variants - with since_join, members who joined in (t[k-1], t[k]] see
+ * the posts made at or after t[k] (t: the distinct post times, sorted):
+ * one digest for each such group. Members who joined after the last post
+ * get none.
+ */
+static int
+variants(struct pipeline *p, const struct list_cfg *l, const struct posts *all, int issue,
+    int *recipients)
+{
+	long long *t, prev = -1;
+	int rc = 0;
+
+	if ((t = calloc((size_t)all->n, sizeof(*t))) == NULL)
+		return -1;
+	for (int i = 0; i < all->n; i++)
+		t[i] = all->v[i].at;
+	qsort(t, (size_t)all->n, sizeof(*t), by_time);
+	for (int i = 0; i < all->n && rc == 0; i++) {
+		if (i > 0 && t[i] == t[i - 1])
+			continue;
+		rc = variant(p, l, all, t[i], prev, t[i], issue, recipients);
+		prev = t[i];
+	}
+	free(t);
+	return rc;
+}
+
+/* digest_send - build, sign and queue the digest; *recipients how many got it (inside a transaction) */
+int
+digest_send(struct pipeline *p, const struct list_cfg *l, int *recipients)
+{
+	struct posts all = { 0 };
+	long long bytes, since;
+	int n, issue = 0, rc;
+
+	*recipients = 0;
+	if (store_digest_pending(p->st, l->name, &n, &bytes, &since, &issue) != STORE_OK)
+		return -1;
+	if ((n = store_digest_take(p->st, l->name, p->now, keep, &all)) <= 0)
+		rc = n == 0 ? 0 : -1;
+	else if (l->since_join)
+		rc = variants(p, l, &all, issue, recipients);
+	else
+		rc = variant(p, l, &all, 0, 0, 0, issue, recipients);
+	for (int i = 0; i < all.n; i++)
+		buf_free(&all.v[i].msg);
+	free(all.v);
+	return rc < 0 ? -1 : n;
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "leadership/command.h"
 #include "leadership/confirm.h"
 #include "leadership/discipline.h"
@@ -146,7 +146,7 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 			buf_puts(&app, "(The list does not show moderators the address; the operator admits them.)\r\n");
 		buf_puts(&app, "\r\nTheir introduction:\r\n\r\n");
 		buf_puts(&app, intro && *intro ? intro : "(none)\r\n");
-		rc = fanout_roles(p, l, app.data, app.len, &n);
+		rc = distribute_roles_copy(p, l, app.data, app.len, &n);
 		if (rc == 0 && n == 0)
 			rc = store_hold(p->st, p->out[p->nout - 1], l->name, "application", NULL) == STORE_OK ? 0 : -1;
 		buf_free(&app);
@@ -235,7 +235,7 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 
 		buf_init(&text, 0);
 		buf_printf(&text, "Done, for %s@%s:\n\n%s", l->name, p->cfg->hostname, buf_cstr(&res));
-		rc = fanout_notice(p, l, addr, "Your request to the list: done", buf_cstr(&text), ENV_NULL);
+		rc = distribute_notice(p, l, addr, "Your request to the list: done", buf_cstr(&text), ENV_NULL, "", NULL);
 		buf_free(&text);
 	}
 	buf_free(&res);

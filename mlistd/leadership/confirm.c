@@ -21,7 +21,7 @@
 #include "mail/archive.h"
 #include "mail/header.h"
 #include "mail/pseudonym.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "pipeline/policy.h"
 #include "util/log.h"
 
@@ -55,7 +55,7 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	crypto_hash_sha256(hash, copy->data, copy->len);
-	if (fanout_write(p, copy->data, copy->len, l->name, id) < 0 ||
+	if (distribute_write(p, copy->data, copy->len, l->name, id) < 0 ||
 	    store_hold(p->st, id, l->name, "confirm", NULL) != STORE_OK ||
 	    store_confirm_add(p->st, "post", token, l->name, id, hash, sizeof(hash), poster,
 	    p->now + CONFIRM_DAYS * 86400LL) != STORE_OK)
@@ -76,7 +76,7 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 		    "If you did not send it, do nothing (or answer \"withdraw\"): it will not be distributed.",
 		    l->name,
 		    p->cfg->hostname, addr, CONFIRM_DAYS);
-	return fanout_notice_ex(p, l, poster, "Confirm your post to the list", text, ENV_NULL, extra);
+	return distribute_notice(p, l, poster, "Confirm your post to the list", text, ENV_NULL, extra, NULL);
 }
 
 /* confirm_pseudonym - a confirmed "pseudonym NAME" for a member; what happened into res */
@@ -180,7 +180,7 @@ confirm_post(struct pipeline *p, const struct list_cfg *l, const struct store_to
 		    p->qid, l->name, id);
 		return 0;
 	}
-	if (fanout_members(p, l, id, &n) < 0 ||
+	if (distribute_members(p, l, id, &n) < 0 ||
 	    archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0) {
 		buf_free(&copy);
 		return -1;

@@ -21,7 +21,7 @@
 
 #include "leadership/confirm.h"
 #include "leadership/discipline.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "pipeline/identity.h"
 #include "mail/audit.h"
 #include "mail/header.h"
@@ -113,8 +113,8 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 		hdr_free(&h);
 		log_info("%s discipline: list=%s request not from a moderator; ignored result=permfail", p->qid, l->name);
 		/* an answer to a person, never to automatic mail (no backscatter) */
-		if (!automatic && fanout_notice(p, l, e->sender, "Not done", "Only the list's moderators can use "
-		    "that address.", ENV_NULL) < 0)
+		if (!automatic && distribute_notice(p, l, e->sender, "Not done", "Only the list's moderators can use "
+		    "that address.", ENV_NULL, "", NULL) < 0)
 			return -1;
 		return 0;
 	}
@@ -148,14 +148,14 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 		snprintf(text, sizeof(text), "%s", *name ? "Nobody on the list goes by that name (a pseudonym, an "
 		    "address on a real-name list, or #N as the audit log numbers members)." :
 		    "Write \"discipline NAME\" as the Subject (the body is the reason) or as the first line.");
-		rc = fanout_notice(p, l, e->sender, "Discipline: not done", text, ENV_NULL);
+		rc = distribute_notice(p, l, e->sender, "Discipline: not done", text, ENV_NULL, "", NULL);
 		goto out;
 	}
 	target = mb.id;
 	member_free(&mb);
 	if (is_moderator(p, l, addr, NULL)) {
-		rc = fanout_notice(p, l, e->sender, "Discipline: not done", "That is a moderator: a change of roles "
-		    "goes through the quorum (mlistctl member set ... role member).", ENV_NULL);
+		rc = distribute_notice(p, l, e->sender, "Discipline: not done", "That is a moderator: a change of roles "
+		    "goes through the quorum (mlistctl member set ... role member).", ENV_NULL, "", NULL);
 		goto out;
 	}
 	if ((steps = store_discipline_steps(p->st, l->name, addr)) < 0) {
@@ -176,7 +176,7 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 	    "It is recorded in the list's audit log, under \"moderator\", never your name.",
 	    name, target, l->name, p->cfg->hostname, steps, step, reason.len ? buf_cstr(&reason) : "(none given)",
 	    CONFIRM_DAYS);
-	rc = fanout_notice_ex(p, l, e->sender, "Confirm a discipline step", text, ENV_NULL, extra);
+	rc = distribute_notice(p, l, e->sender, "Confirm a discipline step", text, ENV_NULL, extra, NULL);
 	log_info("%s discipline: list=%s request for member #%lld awaits the moderator's confirmation result=ok",
 	    p->qid, l->name, target);
 out:
@@ -236,16 +236,16 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 		snprintf(text, sizeof(text), "The moderators of %s@%s warn you, privately:\n\n%.2000s\n\n"
 		    "This is step %d of the list's discipline; the next would be harsher. You can answer the\n"
 		    "moderators at %s-owner@%s.\n", l->name, p->cfg->hostname, reason, steps + 1, l->name, p->cfg->hostname);
-		rc = fanout_notice(p, l, addr, "A warning from the moderators", text, ENV_NULL);
+		rc = distribute_notice(p, l, addr, "A warning from the moderators", text, ENV_NULL, "", NULL);
 	} else if (kind == DISC_PUBLIC) {
 		snprintf(text, sizeof(text), "The moderators of %s@%s have warned %s publicly:\n\n%.2000s\n",
 		    l->name, p->cfg->hostname, ps, reason);
-		rc = fanout_announce(p, l, "A public warning from the moderators", text, &n);
+		rc = distribute_announce(p, l, "A public warning from the moderators", text, &n);
 	} else {
 		snprintf(text, sizeof(text), "The moderators of %s@%s have suspended you for %d days:\n\n%.2000s\n\n"
 		    "You have left the list. From %s on you may apply to join again.\n", l->name, p->cfg->hostname,
 		    days, reason, day);
-		rc = fanout_notice(p, l, addr, "Suspended from the list", text, ENV_NULL) < 0 ||
+		rc = distribute_notice(p, l, addr, "Suspended from the list", text, ENV_NULL, "", NULL) < 0 ||
 		    store_member_rm(p->st, l->name, addr) == STORE_ERR ? -1 : 0;
 	}
 	if (rc == 0 && store_discipline_step(p->st, l->name, addr, kind == DISC_SUSPEND ? (long long)until : 0) !=

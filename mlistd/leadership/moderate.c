@@ -24,7 +24,7 @@
 
 #include "actions/actions.h"
 #include "leadership/confirm.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "mail/archive.h"
 #include "mail/audit.h"
 #include "mail/header.h"
@@ -63,7 +63,7 @@ ask_one(const struct member *m, void *arg)
 	    "under the role \"moderator\".%s", a->l->name, a->p->cfg->hostname, a->reason,
 	    a->l->publish_rejections ? "\nThis list tells its members of every post rejected or discarded, "
 	    "and why." : "");
-	if (fanout_notice_attach(a->p, a->l, m->addr, "A post waits for moderation", text, extra, a->copy) < 0) {
+	if (distribute_notice(a->p, a->l, m->addr, "A post waits for moderation", text, ENV_NULL, extra, a->copy) < 0) {
 		a->failed = 1;
 		return 1;
 	}
@@ -101,7 +101,7 @@ moderate_release(struct pipeline *p, const struct list_cfg *l, const char *held_
 		return 0;
 	}
 	envelope_free(&e);
-	rc = fanout_members(p, l, held_id, rcpts) < 0 || archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0 ?
+	rc = distribute_members(p, l, held_id, rcpts) < 0 || archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0 ?
 	    -1 : 1;
 	buf_free(&copy);
 	buf_free(&why);

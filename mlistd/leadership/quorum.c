@@ -23,7 +23,7 @@
 #include "actions/actions.h"
 #include "pipeline/disclosure.h"
 #include "leadership/confirm.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "mail/audit.h"
 #include "mail/header.h"
 #include "mail/pseudonym.h"
@@ -51,7 +51,7 @@ ask_one(const struct member *m, void *arg)
 		snprintf(text, sizeof(text), "The operator of %s@%s acted alone, in an emergency, without the\n"
 		    "moderators' quorum:\n\n  %s: %s\n\nIt is recorded in the list's audit log.", a->l->name,
 		    a->p->cfg->hostname, a->pa->action, a->pa->detail);
-		if (fanout_notice(a->p, a->l, m->addr, "Emergency action on the list", text, ENV_NULL) < 0)
+		if (distribute_notice(a->p, a->l, m->addr, "Emergency action on the list", text, ENV_NULL, "", NULL) < 0)
 			a->failed = 1;
 		return a->failed;
 	}
@@ -78,7 +78,7 @@ ask_one(const struct member *m, void *arg)
 		    "do nothing: it expires in %d days. It takes effect only when %d distinct moderators\n"
 		    "have approved, and it is recorded in the list's audit log.", a->l->name, a->p->cfg->hostname,
 		    a->pa->needed, a->pa->action, a->pa->detail, QUORUM_DAYS, a->pa->needed);
-	if (fanout_notice_ex(a->p, a->l, m->addr, "A grave action needs your approval", text, ENV_NULL, extra) < 0) {
+	if (distribute_notice(a->p, a->l, m->addr, "A grave action needs your approval", text, ENV_NULL, extra, NULL) < 0) {
 		a->failed = 1;
 		return 1;
 	}
@@ -143,7 +143,7 @@ tell_one(const struct member *m, void *arg)
 {
 	struct tell *t = arg;
 
-	if (fanout_notice(t->p, t->l, m->addr, "Unmasked, as the moderators agreed", t->text, ENV_NULL) < 0)
+	if (distribute_notice(t->p, t->l, m->addr, "Unmasked, as the moderators agreed", t->text, ENV_NULL, "", NULL) < 0)
 		t->failed = 1;
 	return 0;
 }
@@ -195,7 +195,7 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 			    "\"help\" to %s-request@%s lists what you can do.", strcmp(pa->action, "vouch") ?
 			    "The moderators" : "Enough members", l->name, p->cfg->hostname, strcmp(pa->action, "vouch") ?
 			    "admitted you" : "vouched for you", l->name, p->cfg->hostname);
-			rc = fanout_notice(p, l, pa->arg, "Welcome to the list", text, ENV_NULL);
+			rc = distribute_notice(p, l, pa->arg, "Welcome to the list", text, ENV_NULL, "", NULL);
 		} else
 			rc = rc == STORE_EXISTS ? 0 : -1;
 	} else if (!strcmp(pa->action, "roster_export")) {
@@ -217,7 +217,7 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 		if (rc == 0 && l->notify_unmasked) {
 			snprintf(text, sizeof(text), "The moderators of %s@%s have, by a quorum, learned which address is "
 			    "behind your pseudonym \"%s\".", l->name, p->cfg->hostname, pa->arg);
-			rc = fanout_notice(p, l, addr, "Your pseudonym was unmasked", text, ENV_NULL);
+			rc = distribute_notice(p, l, addr, "Your pseudonym was unmasked", text, ENV_NULL, "", NULL);
 		}
 		free(addr);
 	} else
@@ -366,7 +366,7 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 		    "them. Their introduction:\n\n%.1000s\n\nIf you know them and want them on the list, reply to this "
 		    "message with \"vouch\" on the first line. If not, do nothing. Nobody else learns what you did.",
 		    l->name, p->cfg->hostname, intro);
-		if (fanout_notice_ex(p, l, who, "Will you vouch for someone?", text, ENV_NULL, extra) < 0) {
+		if (distribute_notice(p, l, who, "Will you vouch for someone?", text, ENV_NULL, extra, NULL) < 0) {
 			free(who);
 			return -1;
 		}

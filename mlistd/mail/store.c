@@ -176,6 +176,8 @@ static const char *const migrations[] = {
 	"  expires FROM pending;"
 	"DROP TABLE pending;"
 	"ALTER TABLE pending_new RENAME TO pending;",
+	/* 15: the class of copy distribute decided for each delivery (enum dclass; 1 plain) */
+	"ALTER TABLE deliveries ADD COLUMN class INTEGER NOT NULL DEFAULT 1;",
 	NULL
 };
 

@@ -108,8 +108,31 @@ struct delivery {
 	int		 attempts;
 	long long	 expires;
 	long long	 member_id;	/* 0: not a member's copy (a notice to an address) */
-	int		 sealed;		/* the member's copy is sealed to seal_pk */
+	int		 dclass;	/* the class distribute recorded (enum dclass) */
+	int		 sealed;	/* the member has a key now: seal_pk holds it */
 	unsigned char	 seal_pk[32];
+};
+
+/*
+ * One store_fanout call: a row for every member of `list` whose facts
+ * (DFACT_* bits: key, nomail, digest, disabled, leader) map to a class
+ * other than '0' in `classes` (one digit per combination of facts, made
+ * by distribute_table), limited to members who joined in (joined_after,
+ * joined_upto] when joined_upto > 0, and to the member with address addr
+ * when addr is not NULL. With verp_prefix each row gets a random token
+ * and the envelope sender prefix TOKEN suffix.
+ */
+enum {
+	DFACT_KEYED = 1, DFACT_NOMAIL = 2, DFACT_DIGEST = 4, DFACT_DISABLED = 8,
+	DFACT_LEADER = 16, DFACT_COMBOS = 32
+};
+struct fanout_spec {
+	const char	*qid, *list;
+	const char	*classes;	/* DFACT_COMBOS digits */
+	const char	*env_from, *verp_prefix, *verp_suffix;
+	long long	 now, expires;
+	long long	 joined_after, joined_upto;
+	const char	*addr;		/* NULL: every member */
 };
 
 typedef void (*store_delivery_fn)(struct delivery *, void *);
@@ -119,12 +142,8 @@ enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
 int	store_processed(struct store *, const char *qid);
 int	store_mark_processed(struct store *, const char *qid, const char *list, const char *disposition);
 int	store_delivery_add(struct store *, const char *qid, const char *list, const char *rcpt,
-	    const char *env_from, const char *token, long long now, long long expires);
-/* who store_fanout delivers to */
-enum { FAN_MEMBERS = 0, FAN_ROLES = 1, FAN_KEYED = 2, FAN_UNKEYED = 3, FAN_DIGEST = 4 };
-int	store_fanout(struct store *, const char *qid, const char *list, int who,
-	    const char *env_from, const char *verp_prefix, const char *verp_suffix, long long now,
-	    long long expires);
+	    const char *env_from, const char *token, int dclass, long long now, long long expires);
+int	store_fanout(struct store *, const struct fanout_spec *);
 int	store_deliveries_due(struct store *, long long now, int limit, store_delivery_fn, void *);
 int	store_delivery_result(struct store *, long long id, int state, long long next_try, const char *err);
 int	store_pending_for(struct store *, const char *qid);

@@ -1,6 +1,7 @@
 /*
  * store_queue.c - the distribution queue: processed incoming ids, one row
- * per delivery (fan-out to members in one statement), their results, the
+ * per delivery with the class distribute decided for it (fan-out to members
+ * in one statement, applying distribute's class table), their results, the
  * notice limit and the per-day post counters.
  */
 #include "store_int.h"
@@ -30,13 +31,13 @@ store_mark_processed(struct store *st, const char *qid, const char *list, const 
 	return st_step_done(s);
 }
 
-/* store_delivery_add - one recipient of one rendered message */
+/* store_delivery_add - one recipient of one rendered message, of class dclass */
 int
 store_delivery_add(struct store *st, const char *qid, const char *list, const char *rcpt,
-    const char *env_from, const char *token, long long now, long long expires)
+    const char *env_from, const char *token, int dclass, long long now, long long expires)
 {
 	sqlite3_stmt *s = st_prep(st, "INSERT INTO deliveries (qid, list, rcpt, rcpt_hash, env_from, token, "
-	    "next_try, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	    "next_try, expires, class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 
 	if (!s)
 		return STORE_ERR;
@@ -52,50 +53,62 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
 		sqlite3_bind_text(s, 6, token, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)now);
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)expires);
+	sqlite3_bind_int(s, 9, dclass);
 	return st_step_done(s);
 }
 
 /*
- * store_fanout - one delivery per member of a list (every member who gets
- * mail, or only owners and moderators), in one statement: rows point at the
- * member, so no address is decrypted or sealed again. With VERP each row
- * gets a random token and the envelope sender prefix TOKEN suffix.
+ * FACTS - a member's DFACT_* bits, as SQL: the index into the class table
+ * that distribute made (the decision is distribute's; this only applies it)
+ */
+#define FACTS	"((enc_pk IS NOT NULL) + 2 * (nomail <> 0) + 4 * (digest <> 0) + " \
+		"8 * (bounce_disabled <> 0) + 16 * (role <> 'member'))"
+/* the digit itself: the column's INTEGER affinity stores it as a number (no CAST per row) */
+#define CLASS	"substr(?7, " FACTS " + 1, 1)"
+
+/*
+ * store_fanout - one delivery per member whose class is not "none", in one
+ * statement: rows point at the member, so no address is decrypted or
+ * sealed again (see struct fanout_spec).
  */
 int
-store_fanout(struct store *st, const char *qid, const char *list, int who, const char *env_from,
-    const char *verp_prefix, const char *verp_suffix, long long now, long long expires)
+store_fanout(struct store *st, const struct fanout_spec *f)
 {
 	sqlite3_stmt *s = st_prep(st, "INSERT INTO deliveries (qid, list, member_id, rcpt_hash, env_from, token, "
-	    "next_try, expires) SELECT ?1, list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE "
-	    "lower(hex(randomblob(16))) END, ?5, ?6 FROM members WHERE list = ?2 AND (CASE ?7 "
-	    "WHEN 1 THEN role <> 'member' "
-	    "WHEN 2 THEN nomail = 0 AND digest = 0 AND enc_pk IS NOT NULL "
-	    "WHEN 3 THEN nomail = 0 AND digest = 0 AND enc_pk IS NULL "
-	    "WHEN 4 THEN nomail = 0 AND digest = 1 "
-	    "ELSE nomail = 0 AND digest = 0 END) ORDER BY id");
-	int roles_only = who;
+	    "next_try, expires, class) SELECT ?1, list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE "
+	    "lower(hex(randomblob(16))) END, ?5, ?6, " CLASS " FROM members WHERE list = ?2 AND "
+	    CLASS " <> '0' AND (?9 = 0 OR (created > ?8 AND created <= ?9)) AND "
+	    "(?10 IS NULL OR addr_hash = ?10) ORDER BY id");
 	int n;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, verp_prefix ? "" : env_from, -1, SQLITE_TRANSIENT);
-	if (verp_prefix)
-		sqlite3_bind_text(s, 4, verp_prefix, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)expires);
-	sqlite3_bind_int(s, 7, roles_only);
+	if (strlen(f->classes) != DFACT_COMBOS) {
+		sqlite3_finalize(s);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 1, f->qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, f->list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, f->verp_prefix ? "" : f->env_from, -1, SQLITE_TRANSIENT);
+	if (f->verp_prefix)
+		sqlite3_bind_text(s, 4, f->verp_prefix, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)f->now);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)f->expires);
+	sqlite3_bind_text(s, 7, f->classes, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 8, (sqlite3_int64)f->joined_after);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)f->joined_upto);
+	if (f->addr)
+		st_bind_hash(st, s, 10, f->list, f->addr);
 	if (st_step_done(s) != STORE_OK)
 		return STORE_ERR;
 	n = sqlite3_changes(st->db);
-	if (verp_prefix) {
+	if (f->verp_prefix) {
 		if ((s = st_prep(st, "UPDATE deliveries SET env_from = ?2 || token || ?3 WHERE qid = ?1 AND "
 		    "env_from = ''")) == NULL)
 			return STORE_ERR;
-		sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, verp_prefix, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 3, verp_suffix, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 1, f->qid, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, f->verp_prefix, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, f->verp_suffix, -1, SQLITE_TRANSIENT);
 		if (st_step_done(s) != STORE_OK)
 			return STORE_ERR;
 	}
@@ -107,8 +120,8 @@ int
 store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT d.id, d.qid, d.list, coalesce(d.rcpt, m.addr), d.env_from, d.attempts, "
-	    "d.expires, m.enc_pk, d.member_id FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
-	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, m.enc_pk IS NOT NULL, d.id LIMIT ?2");
+	    "d.expires, m.enc_pk, d.member_id, d.class FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
+	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, d.class, d.id LIMIT ?2");
 	struct delivery d;
 	int rc, n = 0, bad = 0;
 
@@ -132,6 +145,7 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 		d.attempts = sqlite3_column_int(s, 5);
 		d.expires = sqlite3_column_int64(s, 6);
 		d.member_id = sqlite3_column_int64(s, 8);	/* NULL reads as 0 */
+		d.dclass = sqlite3_column_int(s, 9);
 		if (sqlite3_column_bytes(s, 7) == (int)sizeof(d.seal_pk)) {
 			memcpy(d.seal_pk, sqlite3_column_blob(s, 7), sizeof(d.seal_pk));
 			d.sealed = 1;

@@ -3,7 +3,7 @@
  * held, not delivered). One per address an hour at most, never to <>: a
  * forged sender must not turn the list into a mail cannon at a victim.
  */
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "pipeline/notify.h"
 #include "util/log.h"
 
@@ -19,5 +19,5 @@ notify_sender(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 		log_info("%s qmgr: list=%s notice suppressed (one per sender per hour)", p->qid, l->name);
 		return 0;
 	}
-	return fanout_notice(p, l, to, subject, text, ENV_NULL);
+	return distribute_notice(p, l, to, subject, text, ENV_NULL, "", NULL);
 }

@@ -7,18 +7,28 @@
 #include "mail/spool.h"
 #include "mail/store.h"
 
-#define PIPELINE_MAX_OUT	64
-
 struct pipeline {
 	const struct config *cfg;
 	const struct keys *keys;
 	struct store	*st;
 	struct spool	*sp;
 	long long	 now;
+	/*
+	 * when the copy being built goes out (its Date:, DKIM t=, archive
+	 * time and the rows' first try); 0: now. Set by the post path on a
+	 * list with jitter or batching, before the copy is rendered.
+	 */
+	long long	 release;
 	const char	*qid;		/* the incoming message being handled */
-	/* rendered copies written during the current transaction (removed on rollback) */
-	char		 out[PIPELINE_MAX_OUT][QID_LEN + 1];
-	int		 nout;
+	/*
+	 * rendered copies written during the current transaction (removed on
+	 * rollback): as many as one message causes, grown as needed
+	 */
+	char		(*out)[QID_LEN + 1];
+	int		 nout, outcap;
 };
+
+int	pipeline_out_add(struct pipeline *, const char id[QID_LEN + 1]);
+void	pipeline_free(struct pipeline *);
 
 #endif

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "leadership/confirm.h"
 #include "leadership/moderate.h"
 #include "mail/archive.h"
@@ -159,6 +159,9 @@ post_authorship(struct pipeline *p, struct post *o)
 	struct transform_in tin = { p->cfg, l, p->qid, (const char *)o->msg->data, o->msg->len,
 	    o->e->received, 0, 0, 0 };
 
+	/* on a delayed list the copy is dated, signed and archived at its release time */
+	if (l->jitter_max > 0 || l->batch > 0)
+		tin.received = p->release = distribute_release(l, p->now);
 	policy_author(p, l, o->msg, &o->a);
 	tin.intact = o->a.signed_by && !o->a.replay;
 	tin.want_real = config_identity_allowed(l, ID_REAL);
@@ -223,7 +226,8 @@ post_identity(struct pipeline *p, struct post *o)
 		return TEMPFAIL;
 	}
 	buf_init(&copy, 0);
-	if (identity_compose(p, o->l, o->d.poster, o->id.mode, o->d.member, o->e->received, NULL,
+	if (identity_compose(p, o->l, o->d.poster, o->id.mode, o->d.member,
+	    p->release ? p->release : o->e->received, NULL,
 	    &o->t, &copy, &o->id) < 0) {
 		buf_free(&copy);
 		why_cause(o->why, "composing the copy", store_errmsg(p->st));
@@ -296,7 +300,7 @@ post_hold(struct pipeline *p, struct post *o)
 	const struct list_cfg *l = o->l;
 	const struct buf *c = &o->t.rendered;
 
-	if (fanout_write(p, c->data, c->len, l->name, o->out_id) < 0) {
+	if (distribute_write(p, c->data, c->len, l->name, o->out_id) < 0) {
 		why_set(o->why, "cannot write the held copy to the spool");
 		return TEMPFAIL;
 	}
@@ -322,15 +326,15 @@ post_to_members(struct pipeline *p, struct post *o)
 	const struct list_cfg *l = o->l;
 	const struct buf *c = &o->t.rendered;
 
-	if (fanout_write(p, c->data, c->len, l->name, o->out_id) < 0) {
+	if (distribute_write(p, c->data, c->len, l->name, o->out_id) < 0) {
 		why_set(o->why, "cannot write the copy to the spool");
 		return TEMPFAIL;
 	}
-	if (fanout_members(p, l, o->out_id, &o->n) < 0) {
+	if (distribute_members(p, l, o->out_id, &o->n) < 0) {
 		why_cause(o->why, "queueing the deliveries", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (archive_distributed(p->st, l, p->now, c->data, c->len) < 0) {
+	if (archive_distributed(p->st, l, p->release ? p->release : p->now, c->data, c->len) < 0) {
 		why_cause(o->why, "the archive", store_errmsg(p->st));
 		return TEMPFAIL;
 	}

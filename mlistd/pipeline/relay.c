@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "mail/archive.h"
 #include "mail/audit.h"
 #include "mail/header.h"
@@ -174,11 +174,11 @@ relay_send(struct pipeline *p, struct relay *r, int sign, const char *sign_as, c
 		why_cause(r->why, "sign: the list's DKIM signature", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (fanout_write(p, r->copy.data, r->copy.len, l->name, r->out_id) < 0) {
+	if (distribute_write(p, r->copy.data, r->copy.len, l->name, r->out_id) < 0) {
 		why_set(r->why, "cannot write the copy to the spool");
 		return TEMPFAIL;
 	}
-	if (fanout_to(p, l, r->out_id, r->target, ENV_GROUPED) < 0) {
+	if (distribute_to(p, l, r->out_id, r->target, ENV_GROUPED) < 0) {
 		why_cause(r->why, "queueing the delivery", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
@@ -284,11 +284,11 @@ announce_send(struct pipeline *p, struct relay *r)
 		why_cause(r->why, "sign: the role's signature", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (fanout_write(p, r->copy.data, r->copy.len, l->name, r->out_id) < 0) {
+	if (distribute_write(p, r->copy.data, r->copy.len, l->name, r->out_id) < 0) {
 		why_set(r->why, "cannot write the copy to the spool");
 		return TEMPFAIL;
 	}
-	if (fanout_members(p, l, r->out_id, &n) < 0 ||
+	if (distribute_members(p, l, r->out_id, &n) < 0 ||
 	    archive_distributed(p->st, l, p->now, r->copy.data, r->copy.len) < 0) {
 		why_cause(r->why, "queueing the deliveries", store_errmsg(p->st));
 		return TEMPFAIL;
@@ -397,7 +397,7 @@ relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct envelo
 	buf_init(&m, 0);
 	if ((r = roles_copy(p, l, e, msg, &m)) != OK || m.len) {
 		/* a member who does not post under their address: the moderators see them as the list does */
-		if (r == OK && fanout_roles(p, l, m.data, m.len, &n) < 0)
+		if (r == OK && distribute_roles_copy(p, l, m.data, m.len, &n) < 0)
 			r = TEMPFAIL;
 		buf_free(&m);
 		if (r == OK && n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name, "no owner or moderator", NULL) !=
@@ -428,7 +428,7 @@ relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct envelo
 		hdr_free(&h);
 	} else
 		buf_append(&m, msg->data, msg->len);
-	if (fanout_roles(p, l, m.data, m.len, &n) < 0) {
+	if (distribute_roles_copy(p, l, m.data, m.len, &n) < 0) {
 		buf_free(&m);
 		return TEMPFAIL;
 	}

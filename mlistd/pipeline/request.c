@@ -24,7 +24,7 @@
 #include <time.h>
 
 #include "leadership/confirm.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "pipeline/disclosure.h"
 #include "pipeline/identity.h"
 #include "mail/archive.h"
@@ -705,7 +705,7 @@ request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const
 	buf_init(&b, 0);
 	buf_printf(&b, "%s\n\n", why);
 	help_text(p, l, &b);
-	rc = fanout_notice(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL);
+	rc = distribute_notice(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, "", NULL);
 	buf_free(&b);
 	return rc;
 }
@@ -770,9 +770,9 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 	if (cmds & CMD_HELP)
 		help_text(p, l, &b);
 	if (post.len)
-		rc = fanout_notice_attach(p, l, to, "Your request to the list", buf_cstr(&b), replyto, &post);
+		rc = distribute_notice(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, replyto, &post);
 	else
-		rc = fanout_notice_ex(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, replyto);
+		rc = distribute_notice(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, replyto, NULL);
 	buf_free(&b);
 	buf_free(&post);
 	return rc;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "delivery/bounce.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "leadership/discipline.h"
 #include "pipeline/post.h"
 #include "pipeline/relay.h"
@@ -117,7 +117,7 @@ route_one_click(struct pipeline *p, const struct listaddr *la, const struct enve
 	if (store_member_rm(p->st, l->name, addr) != STORE_OK) {
 		why_cause(why, "one-click unsubscription", store_errmsg(p->st));
 		r = TEMPFAIL;
-	} else if (fanout_notice(p, l, addr, "You have left the list", text, ENV_NULL) < 0) {
+	} else if (distribute_notice(p, l, addr, "You have left the list", text, ENV_NULL, "", NULL) < 0) {
 		why_cause(why, "one-click unsubscription: the notice", store_errmsg(p->st));
 		r = TEMPFAIL;
 	} else

@@ -4,7 +4,8 @@
  * copy, after every other rewrite. Runs in the queue manager, which holds
  * the keys; the parsing worker never sees them. A member's post first gets
  * the author signature (mail/author.c) by the member's own key on this
- * list, which the DKIM signature then covers.
+ * list, which the DKIM signature then covers. Both carry the copy's
+ * release time (the pipeline's, on a list with jitter or batching).
  */
 #include <string.h>
 
@@ -12,6 +13,16 @@
 #include "mail/listkey.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
+
+/*
+ * sign_time - the signatures' time: the release time of the copy being
+ * built (jitter, batching), so t= tells no more than Date: does
+ */
+static long long
+sign_time(const struct pipeline *p)
+{
+	return p->release ? p->release : p->now;
+}
 
 /* prepend - msg becomes head followed by msg; head is consumed either way */
 static int
@@ -55,7 +66,7 @@ sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, st
 		return -1;
 	}
 	buf_init(&head, 0);
-	if ((rc = author_sign(seed, NULL, p->now, (const char *)msg->data, msg->len, &head)) == 0)
+	if ((rc = author_sign(seed, NULL, sign_time(p), (const char *)msg->data, msg->len, &head)) == 0)
 		rc = prepend(msg, &head);
 	else
 		buf_free(&head);
@@ -77,7 +88,7 @@ sign_copy(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
 		return -1;
 	}
 	buf_init(&head, 0);
-	if ((rc = dkim_sign(seed, p->cfg->hostname, selector, p->now, (const char *)msg->data, msg->len, &head)) == 0)
+	if ((rc = dkim_sign(seed, p->cfg->hostname, selector, sign_time(p), (const char *)msg->data, msg->len, &head)) == 0)
 		rc = prepend(msg, &head);
 	else
 		buf_free(&head);

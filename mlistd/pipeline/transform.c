@@ -454,11 +454,15 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	struct tm tm;
 
 	int munge = in->list->munge_from && !in->intact;
+	/* a delayed list's copy is dated when it goes out (in->received is then the release time) */
+	int restamp = (in->list->jitter_max > 0 || in->list->batch > 0) && !in->intact;
 
 	for (int i = 0; i < h->n; i++) {
 		if (in_list(&h->f[i], drop_fields) && !(in->intact && hdr_is(&h->f[i], "Subject")))
 			continue;
 		if (munge && hdr_is(&h->f[i], "From"))
+			continue;
+		if (restamp && hdr_is(&h->f[i], "Date"))
 			continue;
 		/* an author signature stays only where the member's own key made it (checked before) */
 		if (hdr_is(&h->f[i], "Mlist-Author-Signature") && !in->intact)
@@ -473,7 +477,7 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		munged_from(in, h, b);
 	if (!in->intact)
 		subject(in, h, b);
-	if (!hdr_get(h, "Date")) {
+	if (restamp || !hdr_get(h, "Date")) {
 		gmtime_r(&t, &tm);
 		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 		buf_printf(b, "Date: %s\r\n", date);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "delivery/digest.h"
-#include "delivery/fanout.h"
+#include "delivery/distribute.h"
 #include "leadership/confirm.h"
 #include "leadership/quorum.h"
 #include "mail/audit.h"
@@ -177,8 +177,8 @@ key_due_one(long long member_id, const char *addr, long long expires, int expire
 		    "(keep the old key file until the posts sealed to it are read).\n",
 		    l->name, host, day, l->encryption == ENC_REQUIRED ? " and you will get notices instead of posts" :
 		    " and posts will reach you unencrypted", l->name, host);
-	if (fanout_notice(k->p, l, addr, expired ? "Your encryption key has expired" :
-	    "Your encryption key expires soon", text, ENV_NULL) < 0 ||
+	if (distribute_notice(k->p, l, addr, expired ? "Your encryption key has expired" :
+	    "Your encryption key expires soon", text, ENV_NULL, "", NULL) < 0 ||
 	    store_enc_key_done(k->p->st, member_id, expired) != STORE_OK)
 		k->failed = 1;
 	else

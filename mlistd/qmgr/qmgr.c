@@ -89,6 +89,7 @@ incoming_route(struct pipeline *p, const struct envelope *e, const struct buf *m
 		}
 		if (!**first)
 			*first = la.list->name;
+		p->release = 0;		/* each recipient list decides its own */
 		r = route_message(p, &la, e, msg, quarantine, why);
 	}
 	return r;
@@ -107,6 +108,7 @@ process_incoming(struct pipeline *p, const char *id)
 
 	p->qid = id;
 	p->nout = 0;
+	p->release = 0;
 	buf_init(&msg, 0);
 	if (incoming_read(p, id, &e, &msg) < 0) {
 		buf_free(&msg);
@@ -135,6 +137,7 @@ process_incoming(struct pipeline *p, const char *id)
 		spool_quarantine(p->sp, SPOOL_INCOMING, id);
 	else
 		spool_remove(p->sp, SPOOL_INCOMING, id);
+	p->release = 0;
 	envelope_free(&e);
 	buf_free(&msg);
 }
@@ -365,6 +368,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	control_close(&ctl);
 	jobs_free(js);
 	store_close(p.st);
+	pipeline_free(&p);
 	config_free(cfg);
 	return 0;
 }

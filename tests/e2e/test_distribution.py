@@ -375,3 +375,202 @@ def test_confirm_wait_cannot_be_approved_by_moderator(make_instance, sink):
     r = inst.ctl("mod", "approve", "demo", held[0]["id"], check=False)
     assert r.returncode == 1 and "only they can release it" in r.stderr
     inst.ctl("mod", "discard", "demo", held[0]["id"])
+
+
+# --- distribute: one decision per recipient (issue #13 items 2, 7) ---
+
+MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
+
+
+def until(fn, timeout=20.0):
+    """fn's first true value within timeout (or its last value)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    return fn()
+
+
+def to_rcpt(sink, rcpt, marker=b""):
+    return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
+
+
+def enckey(tmp_path, name):
+    """A member's X25519 key pair from 'mlist keygen': (secret key file, public key text)."""
+    key = tmp_path / name
+    r = subprocess.run([MLIST, "keygen", "--out", str(key)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return key, r.stdout.split()[1]
+
+
+def opened(key, sealed):
+    r = subprocess.run([MLIST, "open", "--key", str(key)], input=sealed, capture_output=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def post_sealed(inst, sender, subject, body):
+    """A post sealed to the list's key, as encryption = "required" wants it."""
+    listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
+    raw = (f"From: {sender}\r\nTo: demo@lists.example\r\nSubject: {subject}\r\n"
+           f"Message-ID: <{time.time()}@example.org>\r\n\r\n{body}").encode()
+    r = subprocess.run([MLIST, "seal", "--list-key", listkey, "--list", "demo@lists.example"], input=raw,
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    return post(inst, sender=sender, raw=r.stdout)
+
+
+def test_held_post_reaches_100_moderators_and_the_queue_moves_on(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"posting": "moderated"}, start=False)
+    mods = [f"mod{i:03d}@mods.example" for i in range(100)]
+    (tmp_path / "mods.txt").write_text("".join(m + "\n" for m in mods))
+    inst.ctl("member", "import", "demo", str(tmp_path / "mods.txt"))
+    # the roles set in one statement: a hundred 'member set' runs would only be slower
+    subprocess.run(["sqlite3", os.path.join(inst.state, "mlistd.db"),
+                    "UPDATE members SET role = 'moderator' WHERE addr_hash IN (SELECT addr_hash FROM members "
+                    "WHERE id > 3)"], check=True)
+    inst.start()
+    first = post(inst, subject="held for a hundred")
+    assert inst.wait_log(f"{first} qmgr: list=demo kind=post reason=moderated")
+    got = wait_until(lambda: all(to_rcpt(sink, m, b"held for a hundred") for m in mods), timeout=30)
+    assert got, inst.logtext()[-3000:]
+    # the queue moves on: a later post is handled too, and the first is never retried
+    second = post(inst, subject="the next one")
+    assert wait_until(lambda: all(to_rcpt(sink, m, b"the next one") for m in mods), timeout=30)
+    assert f"{first} qmgr: will retry" not in inst.logtext()
+    assert f"{second} qmgr: will retry" not in inst.logtext()
+    # no member who is not a moderator saw the held post
+    assert not to_rcpt(sink, "bob@example.org", b"held for a hundred")
+
+
+def test_approval_on_required_list_sends_keyless_members_a_notice(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"posting": "moderated", "encryption": "required"})
+    key, pub = enckey(tmp_path, "bob.key")
+    inst.ctl("member", "set", "demo", "bob@example.org", "enckey", pub)
+    held = post_sealed(inst, "alice@example.org", "approve me", "The strike starts Monday.\r\n")
+    assert inst.wait_log(f"{held} qmgr: list=demo kind=post reason=moderated")
+    ids = [h["id"] for h in json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)]
+    assert len(ids) == 1
+    inst.ctl("mod", "approve", "demo", ids[0])
+    sealed = until(lambda: to_rcpt(sink, "bob@example.org", b"Encrypted post from demo"))
+    assert sealed, inst.logtext()[-3000:]
+    assert b"The strike starts Monday." in opened(key, sealed[0])
+    notice = until(lambda: to_rcpt(sink, "carol@example.org", b"could not receive in clear"))
+    assert notice, inst.logtext()[-3000:]
+    assert not to_rcpt(sink, "carol@example.org", b"The strike starts Monday")
+    assert not to_rcpt(sink, "carol@example.org", b"approve me")
+
+
+def test_digest_on_required_list_sealed_or_a_notice(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"encryption": "required"}, start=False)
+    key, pub = enckey(tmp_path, "alice.key")
+    inst.ctl("member", "set", "demo", "alice@example.org", "enckey", pub)
+    for m in ("alice@example.org", "bob@example.org"):
+        inst.ctl("member", "set", "demo", m, "digest", "on")
+    inst.start()
+    qid = post_sealed(inst, "carol@example.org", "digest material", "Picket at six.\r\n")
+    assert inst.wait_log(f"{qid} qmgr: list=demo kind=post")
+    inst.ctl("digest", "send", "demo")
+    assert inst.wait_log("digest posts=1")
+    sealed = until(lambda: to_rcpt(sink, "alice@example.org", b"Encrypted post from demo"))
+    assert sealed, inst.logtext()[-3000:]
+    assert b"Picket at six" not in sealed[0]
+    inner = opened(key, sealed[0])
+    assert b"multipart/digest" in inner and b"Picket at six." in inner
+    notice = until(lambda: to_rcpt(sink, "bob@example.org", b"A digest you could not receive in clear"))
+    assert notice, inst.logtext()[-3000:]
+    assert not to_rcpt(sink, "bob@example.org", b"Picket at six")
+    assert not to_rcpt(sink, "bob@example.org", b"multipart/digest")
+
+
+def test_digest_since_join_holds_nothing_from_before(make_instance, sink):
+    inst = make_instance(list_settings={"archive.since_join": "true"}, start=False)
+    inst.ctl("member", "set", "demo", "bob@example.org", "digest", "on")
+    inst.start()
+    old = post(inst, subject="before dave", body="Old business.\r\n")
+    assert inst.wait_log(f"{old} qmgr: list=demo kind=post")
+    t = time.time()
+    assert wait_until(lambda: int(time.time()) > int(t) + 0)      # a member who joins later: a later second
+    inst.ctl("member", "add", "demo", "dave@example.org")
+    inst.ctl("member", "set", "demo", "dave@example.org", "digest", "on")
+    new = post(inst, subject="after dave", body="New business.\r\n")
+    assert inst.wait_log(f"{new} qmgr: list=demo kind=post")
+    inst.ctl("digest", "send", "demo")
+    full = until(lambda: to_rcpt(sink, "bob@example.org", b"multipart/digest"))
+    assert full, inst.logtext()[-3000:]
+    assert b"Old business." in full[0] and b"New business." in full[0]
+    mine = until(lambda: to_rcpt(sink, "dave@example.org", b"multipart/digest"))
+    assert mine, inst.logtext()[-3000:]
+    assert b"New business." in mine[0] and b"(1 post)" in mine[0]
+    assert not to_rcpt(sink, "dave@example.org", b"Old business")
+    assert not to_rcpt(sink, "dave@example.org", b"before dave")
+
+
+@pytest.mark.parametrize("mode,settings", [
+    ("real", {"delivery.jitter_max": "4", "delivery.jitter_min": "4"}),
+    ("anonymous", {"delivery.jitter_max": "4", "delivery.jitter_min": "4"}),
+    ("pseudonym", {"delivery.batch": "5"}),
+])
+def test_delayed_copy_carries_its_release_time(make_instance, sink, mode, settings):
+    inst = make_instance(list_settings={"identity.mode": mode, **settings})
+    if "delivery.batch" in settings:
+        # just after a boundary, so that the next one is seconds away, never a fraction
+        assert until(lambda: time.time() % 5 < 1.0, timeout=6)
+    sent = time.time()
+    date = email.utils.format_datetime(email.utils.localtime())
+    qid = post(inst, subject="dated", extra_headers=f"Date: {date}\r\n")
+    copy = until(lambda: to_rcpt(sink, "bob@example.org", b"dated"), timeout=20)
+    arrived = time.time()
+    assert copy, inst.logtext()[-3000:]
+    m = email.message_from_bytes(copy[0])
+    dated = email.utils.parsedate_to_datetime(m["Date"]).timestamp()
+    t = int(re.search(r"\bt=(\d+)", m["DKIM-Signature"].replace("\r\n", "").replace(" ", "")).group(1))
+    assert t == int(dated), (m["DKIM-Signature"], m["Date"])
+    # the time it went out (the sink saw it within a poll of release), not when it came in
+    assert arrived - 1.5 <= dated <= arrived + 1, (sent, dated, arrived, qid)
+    assert dated - sent >= 2.5, (sent, dated, arrived)
+    if "delivery.batch" in settings:
+        assert int(dated) % 5 == 0
+
+
+def test_65_rcpt_to_owner_in_one_transaction_is_not_retried_forever(make_instance, sink):
+    inst = make_instance()
+    inst.ctl("member", "set", "demo", "bob@example.org", "role", "owner")
+    msg = (b"From: stranger@elsewhere.example\r\nTo: demo-owner@lists.example\r\nSubject: many times\r\n"
+           b"Message-ID: <65@elsewhere.example>\r\n\r\nOnce per recipient.\r\n")
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.ehlo("client.example")
+        s.mail("stranger@elsewhere.example")
+        for _ in range(65):
+            assert s.rcpt("demo-owner@lists.example")[0] == 250
+        code, reply = s.data(msg)
+    assert code == 250, reply
+    qid = re.search(rb"queued as ([0-9A-F]{16})", reply).group(1).decode()
+    # the transaction's copies reach the owner (before: it failed and was retried forever)
+    assert until(lambda: to_rcpt(sink, "bob@example.org", b"Once per recipient."), timeout=30), \
+        inst.logtext()[-3000:]
+    assert f"{qid} qmgr: will retry" not in inst.logtext()
+
+
+def test_archive_answer_on_required_list_sealed_or_a_notice(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"encryption": "required"}, start=False)
+    key, pub = enckey(tmp_path, "bob.key")
+    inst.ctl("member", "set", "demo", "bob@example.org", "enckey", pub)
+    inst.start()
+    qid = post_sealed(inst, "alice@example.org", "for the record", "Minutes of the branch.\r\n")
+    assert inst.wait_log(f"{qid} qmgr: list=demo kind=post")
+    for who in ("bob@example.org", "carol@example.org"):
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            s.sendmail(who, ["demo-request@lists.example"],
+                       f"From: {who}\r\nSubject: request\r\n\r\narchive get 1\r\n".encode())
+    # (bob's sealed copies: the post itself, then the answer that carries it)
+    sealed = until(lambda: [m for m in to_rcpt(sink, "bob@example.org", b"Encrypted post from demo")
+                            if b"Your request to the list" in opened(key, m)])
+    assert sealed, inst.logtext()[-3000:]
+    assert b"Minutes of the branch." in opened(key, sealed[0])
+    notice = until(lambda: to_rcpt(sink, "carol@example.org", b"An answer you could not receive in clear"))
+    assert notice, inst.logtext()[-3000:]
+    assert not to_rcpt(sink, "carol@example.org", b"Minutes of the branch")
+    assert not to_rcpt(sink, "bob@example.org", b"Minutes of the branch")     # only ever sealed

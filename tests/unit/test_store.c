@@ -219,12 +219,16 @@ START_TEST(migration_from_rowid_schema)
 	struct buf err;
 	long long bob, dave, pid;
 	int cur = store_schema_version(st);
+	char plain[DFACT_COMBOS + 1];
+	struct fanout_spec f = { .qid = "Q1", .list = "demo", .classes = plain,
+	    .env_from = "demo-bounces@example.org", .now = 100, .expires = 1000 };
 
 	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org", NULL), STORE_OK);
 	ck_assert_int_eq(store_member_add(st, "demo", "bob@example.org", NULL), STORE_OK);
 	ck_assert_int_eq(store_member_set(st, "demo", "bob@example.org", "role", "moderator"), STORE_OK);
-	ck_assert_int_eq(store_fanout(st, "Q1", "demo", FAN_MEMBERS, "demo-bounces@example.org",
-	    NULL, NULL, 100, 1000), 2);
+	memset(plain, '1', DFACT_COMBOS);	/* every member a plain copy */
+	plain[DFACT_COMBOS] = 0;
+	ck_assert_int_eq(store_fanout(st, &f), 2);
 	pid = store_pending_add(st, "demo", "remove", "x@example.org", "d", 2, "new", 100, 1000);
 	ck_assert_int_gt(pid, 0);
 	ck_assert_int_eq(store_pending_vote(st, pid, "demo", "bob@example.org"), 1);

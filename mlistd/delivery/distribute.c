@@ -1,0 +1,449 @@
+/*
+ * distribute.c - the one writer of delivery rows: who gets which bytes.
+ *
+ * Every path that sends a copy (posts, approvals, digests, notices,
+ * archive answers, moderation copies) comes here. For each recipient the
+ * class of copy is decided once, by distribute_class, from the list's
+ * settings and the member's facts, and recorded on the delivery row;
+ * deliver only executes the class it finds. Member rows are made in one
+ * statement per copy: distribute_table turns the decision into one class
+ * per combination of facts, which the store applies.
+ *
+ * The copy is written once, encrypted, to queue/out. The envelope sender
+ * is LIST-bounces@hostname for grouped delivery, LIST-bounces+TOKEN@hostname
+ * for per-recipient VERP (TOKEN is random: it names a delivery row, never
+ * an address), and <> for notices (RFC 3834: nobody answers an
+ * auto-reply). Everything here runs inside the caller's transaction.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "delivery/distribute.h"
+#include "mail/addr.h"
+#include "pipeline/sign.h"
+#include "util/log.h"
+
+/*
+ * distribute_class - the copy one recipient gets. A key is used wherever
+ * the list allows encryption; on encryption = "required" a keyless member
+ * gets a notice instead of a post or digest (never the text in clear),
+ * but owners and moderators still get what they must decide on. A
+ * leader's answers stay plain: they act on them by replying, and a
+ * sealed wrapper would hide the address to reply to.
+ */
+enum dclass
+distribute_class(const struct list_cfg *l, enum audience aud,
+    const struct dfacts *f)
+{
+	switch (aud) {
+	case AUD_ROLES:
+		if (!f->leader)
+			return DCLASS_NONE;
+		break;
+	case AUD_POST:
+		if (f->nomail || f->disabled || f->digest)
+			return DCLASS_NONE;
+		break;
+	case AUD_DIGEST:
+		if (f->nomail || f->disabled || !f->digest)
+			return DCLASS_NONE;
+		break;
+	case AUD_ANSWER:
+		if (f->leader)
+			return DCLASS_PLAIN;
+		break;
+	default:
+		abort();
+	}
+	if (f->keyed && l->encryption != ENC_OFF)
+		return DCLASS_SEALED;
+	if (aud != AUD_ROLES && l->encryption == ENC_REQUIRED)
+		return DCLASS_NOTICE;
+	if (aud == AUD_ANSWER)
+		return DCLASS_PLAIN;	/* an answer, not list traffic */
+	return *l->one_click_url ? DCLASS_ONECLICK : DCLASS_PLAIN;
+}
+
+/* distribute_table - distribute_class for each combination of DFACT_* bits, as digits */
+void
+distribute_table(const struct list_cfg *l, enum audience aud,
+    char table[DFACT_COMBOS + 1])
+{
+	struct dfacts f;
+
+	for (int i = 0; i < DFACT_COMBOS; i++) {
+		f.keyed = (i & DFACT_KEYED) != 0;
+		f.nomail = (i & DFACT_NOMAIL) != 0;
+		f.digest = (i & DFACT_DIGEST) != 0;
+		f.disabled = (i & DFACT_DISABLED) != 0;
+		f.leader = (i & DFACT_LEADER) != 0;
+		table[i] = (char)('0' + distribute_class(l, aud, &f));
+	}
+	table[DFACT_COMBOS] = 0;
+}
+
+/* only - keep the entries of class c (or every class but c when but) */
+static void
+only(char table[DFACT_COMBOS + 1], enum dclass c, int but)
+{
+	for (int i = 0; i < DFACT_COMBOS; i++)
+		if ((table[i] == '0' + (int)c) == but)
+			table[i] = '0';
+}
+
+/* distribute_class_name - for log lines */
+const char *
+distribute_class_name(enum dclass c)
+{
+	static const char *const names[] = {
+		"none", "plain", "sealed", "one-click", "notice"
+	};
+
+	if ((unsigned)c >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[c];
+}
+
+/*
+ * distribute_release - when a post received at `now` goes out: timing must
+ * not tie a post to the moment its author's server sent it, so jitter,
+ * then rounded up to the next batch boundary
+ */
+long long
+distribute_release(const struct list_cfg *l, long long now)
+{
+	long long at = now;
+
+	if (l->jitter_max > 0)
+		at += l->jitter_min + (long long)randombytes_uniform(
+		    (uint32_t)(l->jitter_max - l->jitter_min + 1));
+	if (l->batch > 0)
+		at = (at / l->batch + 1) * l->batch;
+	return at;
+}
+
+/* distribute_write - a rendered copy into queue/out, remembered for rollback */
+int
+distribute_write(struct pipeline *p, const void *msg, size_t len, const char *note,
+    char id[QID_LEN + 1])
+{
+	struct envelope e = { 0 };
+	struct spool_writer w;
+
+	e.sender = (char *)"";
+	e.client = (char *)"";
+	e.note = (char *)note;
+	e.received = p->now;
+	if (spool_begin(p->sp, SPOOL_OUT, &e, &w) != OK)
+		return -1;
+	if (spool_write(&w, msg, len) != OK || spool_commit(&w) != OK)
+		return -1;
+	memcpy(id, w.id, QID_LEN + 1);
+	if (pipeline_out_add(p, w.id) < 0) {
+		spool_remove(p->sp, SPOOL_OUT, w.id);
+		return -1;
+	}
+	return 0;
+}
+
+/* distribute_unwrite - the copy last written went to nobody: remove it */
+void
+distribute_unwrite(struct pipeline *p, const char *id)
+{
+	if (p->nout == 0 || strcmp(p->out[p->nout - 1], id) != 0)
+		return;		/* not the last: left to the rollback or the sweep */
+	if (spool_remove(p->sp, SPOOL_OUT, id) == 0)
+		p->nout--;
+}
+
+/* distribute_to - one plain delivery of copy `id` to an address */
+int
+distribute_to(struct pipeline *p, const struct list_cfg *l, const char *id,
+    const char *rcpt, enum envfrom how)
+{
+	const char *host = p->cfg->hostname;
+	char from[320] = "", token[33] = "";
+	unsigned char r[16];
+
+	if (how == ENV_VERP) {
+		randombytes_buf(r, sizeof(r));
+		sodium_bin2hex(token, sizeof(token), r, sizeof(r));
+		snprintf(from, sizeof(from), "%s-bounces+%s@%s", l->name, token,
+		    host);
+	} else if (how == ENV_GROUPED)
+		snprintf(from, sizeof(from), "%s-bounces@%s", l->name, host);
+	if (store_delivery_add(p->st, id, l->name, rcpt, from,
+	    *token ? token : NULL, DCLASS_PLAIN, p->now,
+	    p->now + l->retry_max) != STORE_OK)
+		return -1;
+	return 0;
+}
+
+/*
+ * rows - member rows for copy id: the classes in table, due at `at`, for
+ * the members who joined in (after, upto] (upto 0: whenever)
+ */
+static int
+rows(struct pipeline *p, const struct list_cfg *l, const char *id,
+    const char *table, long long at, long long after, long long upto,
+    const char *addr)
+{
+	char from[320], prefix[160], suffix[160];
+	struct fanout_spec f;
+
+	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix),
+	    suffix, sizeof(suffix));
+	memset(&f, 0, sizeof(f));
+	f.qid = id;
+	f.list = l->name;
+	f.classes = table;
+	f.env_from = from;
+	f.verp_prefix = l->verp == VERP_ALWAYS ? prefix : NULL;
+	f.verp_suffix = suffix;
+	f.now = at;
+	f.expires = at + l->retry_max;
+	f.joined_after = after;
+	f.joined_upto = upto;
+	f.addr = addr;
+	return store_fanout(p->st, &f);
+}
+
+static int notice_copy(struct pipeline *, const struct list_cfg *,
+    const char *, const char *, const char *, const char *,
+    const struct buf *, long long, char id[QID_LEN + 1]);
+
+/*
+ * audience - rows of copy id for the members aud names; members whose
+ * class is "notice" get one notice (subject, text) instead, its own copy
+ */
+static int
+audience(struct pipeline *p, const struct list_cfg *l, const char *id,
+    enum audience aud, long long at, long long after, long long upto,
+    const char *addr, const char *subject, const char *text, int *count)
+{
+	char table[DFACT_COMBOS + 1], notices[DFACT_COMBOS + 1];
+	char nid[QID_LEN + 1];
+	int n, k;
+
+	distribute_table(l, aud, table);
+	memcpy(notices, table, sizeof(table));
+	only(table, DCLASS_NOTICE, 1);
+	only(notices, DCLASS_NOTICE, 0);
+	if ((n = rows(p, l, id, table, at, after, upto, addr)) < 0)
+		return -1;
+	*count = n;
+	if (strspn(notices, "0") == DFACT_COMBOS)
+		return 0;
+	/* dated and signed when it goes out, like the copy it stands for */
+	if (notice_copy(p, l, "", subject, text, "", NULL, at, nid) < 0 ||
+	    (k = rows(p, l, nid, notices, at, after, upto, addr)) < 0)
+		return -1;
+	if (k == 0)
+		distribute_unwrite(p, nid);	/* every member has a key */
+	*count += k;
+	return 0;
+}
+
+/*
+ * distribute_members - copy `id` to every member who takes posts, at the
+ * post's release time (the pipeline's, or one drawn now)
+ */
+int
+distribute_members(struct pipeline *p, const struct list_cfg *l,
+    const char *id, int *count)
+{
+	const char *host = p->cfg->hostname;
+	long long at = p->release ? p->release : distribute_release(l, p->now);
+	char text[600];
+
+	snprintf(text, sizeof(text), "A post was sent to %s@%s. This list "
+	    "delivers posts only encrypted, and you\nhave not registered a key: "
+	    "make one with 'mlist keygen' and send \"key x25519:...\"\n"
+	    "(the second line it prints) to %s-request@%s. The post itself "
+	    "stays in the archive.", l->name, host, l->name, host);
+	return audience(p, l, id, AUD_POST, at, 0, 0, NULL,
+	    "A post you could not receive in clear", text, count);
+}
+
+/* distribute_roles - copy `id` to the owners and moderators (their addresses stay here) */
+int
+distribute_roles(struct pipeline *p, const struct list_cfg *l, const char *id,
+    int *count)
+{
+	return audience(p, l, id, AUD_ROLES, p->now, 0, 0, NULL, "", "", count);
+}
+
+/* distribute_roles_copy - write msg as a copy, then distribute_roles it */
+int
+distribute_roles_copy(struct pipeline *p, const struct list_cfg *l, const void *msg,
+    size_t len, int *count)
+{
+	char id[QID_LEN + 1];
+
+	if (distribute_write(p, msg, len, l->name, id) < 0)
+		return -1;
+	return distribute_roles(p, l, id, count);
+}
+
+/*
+ * distribute_digest - digest `id` to the members who take digests and
+ * joined in (after, upto] (upto 0: whenever); keyless members of an
+ * encryption = "required" list get a notice instead
+ */
+int
+distribute_digest(struct pipeline *p, const struct list_cfg *l, const char *id,
+    long long after, long long upto, int *count)
+{
+	const char *host = p->cfg->hostname;
+	char text[600];
+
+	snprintf(text, sizeof(text), "A digest of %s@%s was ready for you. "
+	    "This list delivers only encrypted, and you\nhave not registered a "
+	    "key: make one with 'mlist keygen' and send \"key x25519:...\"\n"
+	    "(the second line it prints) to %s-request@%s. The posts stay in "
+	    "the archive.", l->name, host, l->name, host);
+	return audience(p, l, id, AUD_DIGEST, p->now, after, upto, NULL,
+	    "A digest you could not receive in clear", text, count);
+}
+
+/*
+ * answer - copy `id` (which carries a post) to the member `to`, if they
+ * are one; *count 0: not a member
+ */
+static int
+answer(struct pipeline *p, const struct list_cfg *l, const char *id,
+    const char *to, int *count)
+{
+	const char *host = p->cfg->hostname;
+	char text[600];
+
+	snprintf(text, sizeof(text), "The answer to your request to %s@%s "
+	    "holds a post. This list delivers posts only\nencrypted, and you "
+	    "have not registered a key: make one with 'mlist keygen' and\n"
+	    "send \"key x25519:...\" (the second line it prints) to "
+	    "%s-request@%s.", l->name, host, l->name, host);
+	return audience(p, l, id, AUD_ANSWER, p->now, 0, 0, to,
+	    "An answer you could not receive in clear", text, count);
+}
+
+/* stamp - Date: now, in UTC */
+static void
+stamp(long long now, char *date, size_t n)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(date, n, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+/* notice_head - a notice's header (no To: when to is ""); rnd its random part */
+static void
+notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *subject, const char *extra, const char *rnd, struct buf *m)
+{
+	const char *host = p->cfg->hostname;
+	char date[64], tohdr[400] = "";
+
+	if (*to)
+		snprintf(tohdr, sizeof(tohdr), "To: <%s>\r\n", to);
+	stamp(p->release ? p->release : p->now, date, sizeof(date));
+	buf_printf(m, "From: \"%s list\" <%s-owner@%s>\r\n%sSubject: %s\r\n"
+	    "Date: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
+	    "Auto-Submitted: auto-replied\r\nPrecedence: list\r\n"
+	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n%s",
+	    l->name, l->name, host, tohdr, subject, date, rnd, host,
+	    l->name, host, l->name, host, extra);
+}
+
+/* notice_bytes - a notice from the list, optionally with a message attached */
+static void
+notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *subject, const char *body, const char *extra,
+    const struct buf *attach, struct buf *m)
+{
+	unsigned char r[8];
+	char rnd[17];
+
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
+	notice_head(p, l, to, subject, extra, rnd, m);
+	if (attach)
+		buf_printf(m, "Content-Type: multipart/mixed; "
+		    "boundary=\"=_notice_%s\"\r\n\r\n--=_notice_%s\r\n", rnd, rnd);
+	buf_puts(m, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n");
+	for (const char *c = body; *c; c++)
+		*c == '\n' ? buf_puts(m, "\r\n") : buf_putc(m, *c);
+	buf_puts(m, "\r\n");
+	if (!attach)
+		return;
+	buf_printf(m, "--=_notice_%s\r\nContent-Type: message/rfc822\r\n"
+	    "Content-Disposition: inline\r\n\r\n", rnd);
+	buf_append(m, attach->data, attach->len);
+	if (attach->len && attach->data[attach->len - 1] != '\n')
+		buf_puts(m, "\r\n");
+	buf_printf(m, "--=_notice_%s--\r\n", rnd);
+}
+
+/*
+ * notice_copy - render, sign and write a notice dated `when` (0: now):
+ * a notice to one address goes out now, even while a delayed post is
+ * being handled; one that stands in for a post goes out with it
+ */
+static int
+notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *subject, const char *body, const char *extra,
+    const struct buf *attach, long long when, char id[QID_LEN + 1])
+{
+	long long release = p->release;
+	struct buf m;
+	int rc;
+
+	buf_init(&m, 0);
+	p->release = when;
+	notice_bytes(p, l, to, subject, body, extra, attach, &m);
+	rc = sign_copy(p, l, &m);
+	p->release = release;
+	if (rc == 0)
+		rc = distribute_write(p, m.data, m.len, l->name, id);
+	buf_free(&m);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * distribute_notice - a notice to one address; extra header lines each end
+ * in CRLF; attach (a message, as message/rfc822) may be NULL
+ */
+int
+distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *subject, const char *body, enum envfrom how, const char *extra,
+    const struct buf *attach)
+{
+	char id[QID_LEN + 1];
+	int n;
+
+	if (notice_copy(p, l, to, subject, body, extra, attach, 0, id) < 0)
+		return -1;
+	if (attach == NULL)
+		return distribute_to(p, l, id, to, how);
+	/* it carries a post: to a member, the copy distribute_class says */
+	if (answer(p, l, id, to, &n) < 0)
+		return -1;
+	return n > 0 ? 0 : distribute_to(p, l, id, to, how);
+}
+
+/* distribute_announce - a notice from the list to all its members (signed) */
+int
+distribute_announce(struct pipeline *p, const struct list_cfg *l,
+    const char *subject, const char *body, int *count)
+{
+	char id[QID_LEN + 1], to[300];
+
+	snprintf(to, sizeof(to), "%s@%s", l->name, p->cfg->hostname);
+	if (notice_copy(p, l, to, subject, body, "", NULL, 0, id) < 0)
+		return -1;
+	return distribute_members(p, l, id, count);
+}
