@@ -28,6 +28,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/privdrop.h"
+#include "pipeline/worker.h"
 
 static void
 usage(FILE *fp)
@@ -216,6 +217,9 @@ main(int argc, char **argv)
 		fatal("%s", buf_cstr(&err));
 	/* bind before detaching, so a busy port is reported on the terminal; then root is given up */
 	if ((srv = smtp_server_new(cfg, &sp, wake[1], &err)) == NULL)
+		fatal("%s", buf_cstr(&err));
+	/* the parser's zygote: before any mail is read, and while root can still give it its own user */
+	if (worker_start(cfg, k, &err) < 0)
 		fatal("%s", buf_cstr(&err));
 	if (priv_drop(cfg->user, &err) < 0)
 		fatal("%s", buf_cstr(&err));
