@@ -120,6 +120,8 @@ endif
 
 # unit tests: one Check binary per module; the spool fault test wraps syscalls
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+# the worker's test runs hostile probes inside the real, confined worker in place of the transform
+WRAP_test_worker = -Wl,--wrap=transform_post
 WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=renameat2,--wrap=close,--wrap=syncfs
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
