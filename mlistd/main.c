@@ -274,6 +274,7 @@ main(int argc, char **argv)
 		while (waitpid(qpid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
+	worker_stop();
 	unlink(pidfile);
 	free(pidfile);
 	log_info("NOQUEUE mlistd: stopped");

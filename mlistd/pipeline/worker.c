@@ -123,6 +123,7 @@ struct kid {
 };
 
 static int zygote_fd = -1;	/* the daemon's end of the zygote's socket */
+static pid_t zygote_pid = -1, zygote_parent = -1;
 static unsigned zygote_seq;
 static const char *spin_word;	/* MLISTD_TEST_WORKER_SPIN */
 
@@ -527,8 +528,31 @@ worker_start(const struct config *cfg, const struct keys *k, struct buf *err)
 	if (zygote_fd >= 0)
 		(void)close(zygote_fd);
 	zygote_fd = sv[0];
+	zygote_pid = pid;
+	zygote_parent = getpid();
 	describe(cfg, name, uid, pid);
 	return 0;
+}
+
+/*
+ * worker_stop - at the daemon's end: the zygote sees its socket close
+ * once the queue manager is gone too, and is reaped here (it may run as
+ * a user the daemon cannot signal). Waits at most 2 s.
+ */
+void
+worker_stop(void)
+{
+	if (zygote_fd >= 0)
+		(void)close(zygote_fd);
+	zygote_fd = -1;
+	if (zygote_pid <= 0 || getpid() != zygote_parent)
+		return;
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(zygote_pid, NULL, WNOHANG) != 0)
+			break;
+		usleep(10000);
+	}
+	zygote_pid = -1;
 }
 
 /* job_send - the job into the child's socket */

@@ -6,6 +6,7 @@
 #include "pipeline/transform.h"
 
 int	worker_start(const struct config *, const struct keys *, struct buf *err);
+void	worker_stop(void);
 int	worker_confine(void);
 enum result worker_transform(const struct transform_in *, const struct keys *, struct transform_out *);
 
