@@ -12,7 +12,7 @@ BUILD	?= build
 PYTHON	 = /usr/bin/python3
 
 CC	?= cc
-PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls libpsl
+PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls libpsl libseccomp
 CFLAGS	?= -O2 -g
 # the project's own flags: kept apart, so that CFLAGS given on the command line (asan-test) cannot drop them
 WFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \
@@ -127,6 +127,8 @@ endif
 
 # unit tests: one Check binary per module; the spool fault test wraps syscalls
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+# the worker's test runs hostile probes inside the real, confined worker in place of the transform
+WRAP_test_worker = -Wl,--wrap=transform_post
 WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=renameat2,--wrap=close,--wrap=syncfs
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)

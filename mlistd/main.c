@@ -28,6 +28,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/privdrop.h"
+#include "pipeline/worker.h"
 
 static void
 usage(FILE *fp)
@@ -224,6 +225,9 @@ main(int argc, char **argv)
 	/* bind before detaching, so a busy port is reported on the terminal; then root is given up */
 	if ((srv = smtp_server_new(icfg, &sp, wake[1], &err)) == NULL)
 		fatal("%s", buf_cstr(&err));
+	/* the parser's zygote: before any key or mail is read, while root can give it its own user */
+	if (worker_start(icfg, NULL, &err) < 0)
+		fatal("%s", buf_cstr(&err));
 	if (priv_drop(icfg->user, &err) < 0)
 		fatal("%s", buf_cstr(&err));
 	if ((cfg = config_load(path, &err)) == NULL) {
@@ -290,6 +294,7 @@ main(int argc, char **argv)
 		while (waitpid(qpid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
+	worker_stop();
 	unlink(pidfile);
 	free(pidfile);
 	log_info("NOQUEUE mlistd: stopped");

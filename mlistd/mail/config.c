@@ -65,6 +65,7 @@ static const struct cfg_rule instance_rules[] = {
 	{ "templates_dir",	T_STR,	C(templates_dir), "templates", 0, 0, 0, NULL },
 	{ "pid_file",		T_STR,	C(pid_file), "", 0, 0, 0, NULL },
 	{ "user",		T_STR,	C(user), "", 0, 0, 0, NULL },
+	{ "worker_user",	T_STR,	C(worker_user), "", 0, 0, 0, NULL },
 	{ "relay",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "relay.host",		T_STR,	C(relay_host), "", 0, 0, 0, NULL },
 	{ "relay.port",		T_INT,	C(relay_port), "", 25, 1, 65535, NULL },
@@ -88,6 +89,9 @@ static const struct cfg_rule instance_rules[] = {
 	{ "limits.max_connections", T_INT, C(max_connections), "", 1000, 1, 100000, NULL },
 	{ "limits.command_timeout", T_INT, C(command_timeout), "", 300, 1, 3600, NULL },
 	{ "limits.data_timeout", T_INT, C(data_timeout), "", 600, 1, 7200, NULL },
+	/* one parse of one message: past either budget it is quarantined */
+	{ "limits.worker_memory", T_INT64, C(worker_memory), "", 536870912, 67108864, 1LL << 40, NULL },
+	{ "limits.worker_seconds", T_INT, C(worker_seconds), "", 30, 1, 3600, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 #undef C
@@ -812,6 +816,7 @@ config_free(struct config *c)
 	free(c->templates_dir);
 	free(c->pid_file);
 	free(c->user);
+	free(c->worker_user);
 	free(c->relay_host);
 	free(c->relay_maildir);
 	free(c->relay_tls_ca);

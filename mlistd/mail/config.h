@@ -94,6 +94,7 @@ struct config {
 	char		*templates_dir;
 	char		*pid_file;
 	char		*user;		/* started as root: run as this user ("" : stay root, with a warning) */
+	char		*worker_user;	/* ... and parse mail as this one ("" : user; never root) */
 	/* relay: either host/port or maildir */
 	char		*relay_host;
 	int		 relay_port;
@@ -116,6 +117,8 @@ struct config {
 	int		 max_idle_commands;	/* NOOP, RSET, VRFY, HELP in one session */
 	int		 session_timeout;	/* a session's whole life, seconds */
 	int		 data_deadline;		/* the whole DATA must arrive within this */
+	long long	 worker_memory;		/* the parser's address space per message, bytes */
+	int		 worker_seconds;	/* ... and its CPU and wall-clock seconds */
 	/* lists */
 	struct list_cfg	*lists;
 	int		 nlists;

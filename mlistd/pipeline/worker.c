@@ -1,16 +1,39 @@
 /*
- * worker.c - parse hostile mail where a crash costs nothing.
+ * worker.c - parse hostile mail where a crash costs nothing and sees nothing.
  *
- * libetpan's MIME parser is known to corrupt memory on some inputs, so it
- * runs in a child forked for each message. Before touching the message the
- * child wipes its copy of the key block and makes it unreadable
- * (sodium_mprotect_noaccess: any read faults), becomes `nobody` if it was root,
- * gives up the file system (Landlock: it can make, change or remove no file), caps its CPU time and file
- * writes (it writes only to the pipe), then sends a fixed
- * header and the rendered copy back through a pipe and _exits. If it dies,
- * overruns or times out, the parent learns only that the message could not
- * be parsed - the daemon, the keys and the spooled original are untouched,
- * and the caller quarantines the message.
+ * libetpan's MIME parser is known to corrupt memory on some inputs, so the
+ * transform runs in a child made for each message. That child must not
+ * hold another message's plaintext, the keys or a descriptor worth having,
+ * so it is not forked from the queue manager (whose heap has held every
+ * message it ever read) but from a zygote: a small process the daemon
+ * forks at start, as root and before it has accepted any mail
+ * (worker_start). The zygote wipes its copy of the key block, closes every
+ * descriptor but its socket, becomes worker_user (or the daemon's user;
+ * never root: then "nobody"), and from then on only forks: for each
+ * request on its socket it makes a socket pair, forks a child, and hands
+ * one end back to the queue manager with SCM_RIGHTS. The queue manager
+ * writes the job (the message, and the few settings the transform reads)
+ * into it and reads the answer back; the zygote reaps the child and says
+ * how it ended. The zygote parses nothing, so every child starts from the
+ * same clean image.
+ *
+ * Before it reads the job the child closes every descriptor but its
+ * socket, takes its budgets (RLIMIT_AS limits.worker_memory, RLIMIT_CPU
+ * limits.worker_seconds; no process, no file growth, no core), dies with
+ * the zygote (PDEATHSIG), gives up the file system, TCP and signals
+ * (Landlock, as far as the kernel's ABI goes) and every system call but a
+ * short list (seccomp: anything else kills it). The zygote kills a child
+ * still running past limits.worker_seconds of wall-clock time. However
+ * the child dies, the queue manager learns only that the message could
+ * not be parsed, and why in plain words; the caller quarantines it.
+ *
+ * Only the settings in struct job (hostname; the list's name, description,
+ * archive_url, subject_prefix, footer, munge_from, html, strip_signature)
+ * reach the child: a transform that reads another field must add it there.
+ *
+ * Tests: MLISTD_TEST_WORKER_SPIN=WORD in the daemon's environment makes
+ * the child spin, confined, on a message containing WORD (the CPU budget's
+ * end-to-end test). Whoever sets the daemon's environment owns it anyway.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,19 +44,65 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/landlock.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/sandbox.h"
 #include "pipeline/worker.h"
 
-#define WORKER_TIMEOUT_MS	60000
+#define WORKER_MAXKIDS	64
+#define WORKER_SLACK_MS	5000	/* the queue manager's own deadline, past the zygote's */
+#define DEF_MEMORY	(512LL << 20)
+#define DEF_SECONDS	30
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN	1	/* its shadow memory needs terabytes of address space */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN	1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN	0
+#endif
+
+enum { Z_STARTED = 1, Z_DONE, Z_FAILED };
+
+/* queue manager -> zygote: make a child with these budgets */
+struct zreq {
+	pid_t		 owner;
+	unsigned	 seq;
+	long long	 memory;
+	int		 seconds;
+};
+
+/* zygote -> queue manager: a child started (its socket attached) or ended */
+struct zmsg {
+	int		 kind;
+	pid_t		 owner;
+	unsigned	 seq;
+	pid_t		 pid;
+	int		 status;	/* waitpid's */
+	int		 timed_out;	/* killed by the zygote at the deadline */
+	int		 err;
+};
+
+enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER, JS_N };
+
+/* queue manager -> child: the job; then JS_N strings, then the message */
+struct job_head {
+	size_t		 len;
+	long long	 received;
+	int		 intact, want_real, want_anon;
+	int		 has_cfg, has_list;	/* NULL stays NULL (a test's stand-in for a crash) */
+	int		 munge_from, html, strip_signature;
+	size_t		 slen[JS_N];
+};
 
 struct reply_head {
 	int		 result;
@@ -45,115 +114,496 @@ struct reply_head {
 	size_t		 plen[TP_N];
 };
 
-/* drop_root - started as root: parse as nobody, with no supplementary groups */
-static void
-drop_root(void)
-{
-	struct passwd *pw;
+struct kid {
+	pid_t		 pid;
+	pid_t		 owner;
+	unsigned	 seq;
+	struct timespec	 deadline;
+	int		 timed_out;
+};
 
-	if (geteuid() != 0)
-		return;
-	if ((pw = getpwnam("nobody")) == NULL || setgroups(0, NULL) < 0 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		_exit(4);	/* refuse to parse hostile mail as root */
-}
+static int zygote_fd = -1;	/* the daemon's end of the zygote's socket */
+static pid_t zygote_pid = -1, zygote_parent = -1;
+static unsigned zygote_seq;
+static const char *spin_word;	/* MLISTD_TEST_WORKER_SPIN */
 
 /*
  * worker_confine - no file may be made, written, removed or renamed, and
- * only what lies under /usr may be read (iconv's modules, ICU's data):
- * Landlock, which an unprivileged process can use on itself. It matters
- * once the daemon runs as its own user: the parser is then that user too,
- * and without it could unlink the spool. 1 confined, 0 the kernel has no
- * Landlock (the uid change, when started as root, and the rlimits remain).
+ * only what lies under /usr may be read (iconv's modules, ICU's data);
+ * no TCP and no signal out, where the kernel's Landlock ABI has them.
+ * 1 confined, 0 the kernel has no Landlock (the rest of the sandbox stays).
  */
 int
 worker_confine(void)
 {
-	struct landlock_ruleset_attr attr;
-	struct landlock_path_beneath_attr usr;
-	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-	int rs, ok;
-
-	if (abi < 1)
-		return 0;
-	memset(&attr, 0, sizeof(attr));
-	attr.handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;	/* every right of ABI 1 */
-	if (abi >= 2)
-		attr.handled_access_fs |= 1ULL << 13;		/* REFER */
-	if (abi >= 3)
-		attr.handled_access_fs |= 1ULL << 14;		/* TRUNCATE */
-	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0)) < 0)
-		return 0;
-	memset(&usr, 0, sizeof(usr));
-	usr.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-	if ((usr.parent_fd = open("/usr", O_PATH | O_CLOEXEC)) >= 0) {
-		(void)syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &usr, 0);
-		close(usr.parent_fd);
-	}
-	ok = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && syscall(SYS_landlock_restrict_self, rs, 0) == 0;
-	close(rs);
-	return ok ? 1 : 0;
+	return sandbox_landlock("/usr") > 0 ? 1 : 0;
 }
 
-/* child - never returns */
-static void
-child(int fd, const struct transform_in *in, const struct keys *k)
+/* worker_ids - who the parser runs as: worker_user, else user, never root ("nobody") */
+static int
+worker_ids(const struct config *cfg, uid_t *uid, gid_t *gid, const char **name)
 {
-	struct rlimit cpu = { 30, 30 }, fsz = { 0, 0 };
-	struct transform_out out;
+	struct passwd *pw;
+
+	*name = cfg && *cfg->worker_user ? cfg->worker_user : cfg && *cfg->user ? cfg->user : "";
+	if (geteuid() != 0) {
+		*uid = geteuid();
+		*gid = getegid();
+		return 0;
+	}
+	if (**name == 0)
+		*name = "nobody";	/* never parse hostile mail as root */
+	if ((pw = getpwnam(*name)) == NULL || pw->pw_uid == 0)
+		return -1;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* become - the zygote takes the parser's user for good */
+static int
+become(uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		return -1;
+	return setuid(0) == 0 ? -1 : 0;
+}
+
+/* send_msg - a zmsg, with a descriptor attached when fd >= 0 */
+static int
+send_msg(int sock, const struct zmsg *m, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)m, sizeof(*m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		memset(ctl, 0, sizeof(ctl));
+		h.msg_control = ctl;
+		h.msg_controllen = sizeof(ctl);
+		c = CMSG_FIRSTHDR(&h);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &h, MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -1;
+}
+
+/* recv_msg - a zmsg and its descriptor (-1 if none); -1 on EOF or error */
+static int
+recv_msg(int sock, struct zmsg *m, int *fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*fd = -1;
+	while ((n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(*m))
+		return -1;
+	for (c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return 0;
+}
+
+/* read_full - exactly n bytes, or -1 */
+static int
+read_full(int fd, void *p, size_t n)
+{
+	ssize_t r;
+
+	for (size_t got = 0; got < n; got += (size_t)r)
+		if ((r = read(fd, (char *)p + got, n - got)) <= 0) {
+			if (r < 0 && errno == EINTR) {
+				r = 0;
+				continue;
+			}
+			return -1;
+		}
+	return 0;
+}
+
+/* child_confine - everything the child gives up before it reads a byte of mail; exits on failure */
+static void
+child_confine(int fd, const struct zreq *rq, pid_t zygote)
+{
+	struct sandbox_limits lim = { UNDER_ASAN ? 0 : rq->memory, rq->seconds };
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != zygote)
+		_exit(4);
+	if (sandbox_close_fds(fd, UNDER_ASAN) < 0 || sandbox_rlimits(&lim) < 0)
+		_exit(4);
+	signal(SIGPIPE, SIG_DFL);
+	if (sandbox_landlock("/usr") < 0 || sandbox_seccomp(fd) < 0)
+		_exit(4);	/* a half-built sandbox parses nothing */
+}
+
+/* job_read - the job into in (pointing into *mem, which the caller frees); -1 if short */
+static int
+job_read(int fd, struct transform_in *in, struct config *c, struct list_cfg *l, char **mem)
+{
+	struct job_head h;
+	char *s[JS_N], *p;
+	size_t total;
+
+	if (read_full(fd, &h, sizeof(h)) < 0)
+		return -1;
+	total = h.len + 1;
+	for (int i = 0; i < JS_N; i++)
+		total += h.slen[i] + 1;
+	if ((p = *mem = malloc(total)) == NULL)
+		return -1;
+	for (int i = 0; i < JS_N; i++) {
+		if (read_full(fd, p, h.slen[i]) < 0)
+			return -1;
+		p[h.slen[i]] = 0;
+		s[i] = p;
+		p += h.slen[i] + 1;
+	}
+	if (read_full(fd, p, h.len) < 0)
+		return -1;
+	p[h.len] = 0;
+	memset(c, 0, sizeof(*c));
+	memset(l, 0, sizeof(*l));
+	c->hostname = s[JS_HOST];
+	l->name = s[JS_NAME];
+	l->description = s[JS_DESC];
+	l->archive_url = s[JS_ARCHIVE];
+	l->subject_prefix = s[JS_PREFIX];
+	l->footer = s[JS_FOOTER];
+	l->munge_from = h.munge_from;
+	l->html = h.html;
+	l->strip_signature = h.strip_signature;
+	*in = (struct transform_in){ h.has_cfg ? c : NULL, h.has_list ? l : NULL, s[JS_QID], p, h.len,
+	    h.received, h.intact, h.want_real, h.want_anon };
+	return 0;
+}
+
+/* reply - the answer, header then rendered copy then parts */
+static int
+reply(int fd, enum result r, struct transform_out *out)
+{
 	struct reply_head h;
 
+	memset(&h, 0, sizeof(h));
+	h.result = r;
+	h.automatic = out->automatic;
+	h.bounce = out->bounce;
+	h.loop = out->loop;
+	h.footer = out->footer;
+	memcpy(h.from, out->from, sizeof(h.from));
+	memcpy(h.reason, out->reason, sizeof(h.reason));
+	h.remote = out->remote;
+	h.len = r == OK ? out->rendered.len : 0;
+	for (int i = 0; i < TP_N; i++)
+		h.plen[i] = r == OK ? out->part[i].len : 0;
+	if (fs_write_all(fd, &h, sizeof(h)) < 0 || (h.len && fs_write_all(fd, out->rendered.data, h.len) < 0))
+		return -1;
+	for (int i = 0; i < TP_N; i++)
+		if (h.plen[i] && fs_write_all(fd, out->part[i].data, h.plen[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* child - confine, read the job, transform, answer; never returns */
+static void
+child(int fd, const struct zreq *rq, pid_t zygote)
+{
+	struct transform_in in;
+	struct transform_out out;
+	struct config c;
+	struct list_cfg l;
+	char *mem = NULL;
+	enum result r;
+
+	child_confine(fd, rq, zygote);
+	if (job_read(fd, &in, &c, &l, &mem) < 0)
+		_exit(3);
+	if (spin_word && *spin_word && memmem(in.msg, in.len, spin_word, strlen(spin_word)))
+		for (volatile unsigned long n = 0;; n++)
+			;	/* a stand-in for a parse that never ends */
+	r = transform_post(&in, &out);
+	_exit(reply(fd, r, &out) < 0 ? 3 : 0);
+}
+
+/* deadline_in - now + seconds on the monotonic clock */
+static struct timespec
+deadline_in(int seconds)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += seconds;
+	return t;
+}
+
+/* ms_until - milliseconds from now to t, 0 if past */
+static long
+ms_until(struct timespec t)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (t.tv_sec - now.tv_sec) * 1000LL + (t.tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > 3600000 ? 3600000 : (long)ms;
+}
+
+/* zygote_spawn - one child for one request; its socket goes back to the asker */
+static void
+zygote_spawn(int sock, const struct zreq *rq, struct kid *kids, int *nkids)
+{
+	struct zmsg m = { Z_FAILED, rq->owner, rq->seq, 0, 0, 0, 0 };
+	int sv[2];
+	pid_t pid;
+
+	if (*nkids >= WORKER_MAXKIDS || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		m.err = *nkids >= WORKER_MAXKIDS ? EAGAIN : errno;
+		(void)send_msg(sock, &m, -1);
+		return;
+	}
+	if ((pid = fork()) == 0) {
+		(void)close(sv[0]);
+		child(sv[1], rq, getppid());
+	}
+	(void)close(sv[1]);
+	if (pid < 0) {
+		m.err = errno;
+		(void)close(sv[0]);
+		(void)send_msg(sock, &m, -1);
+		return;
+	}
+	kids[*nkids] = (struct kid){ pid, rq->owner, rq->seq, deadline_in(rq->seconds), 0 };
+	(*nkids)++;
+	m.kind = Z_STARTED;
+	m.pid = pid;
+	(void)send_msg(sock, &m, sv[0]);
+	(void)close(sv[0]);
+}
+
+/* zygote_reap - kill the overdue, report the ended; the next poll timeout */
+static int
+zygote_reap(int sock, struct kid *kids, int *nkids)
+{
+	struct zmsg m;
+	int status, wait = -1;
+	long left;
+
+	for (int i = 0; i < *nkids; i++) {
+		if (!kids[i].timed_out && ms_until(kids[i].deadline) == 0) {
+			(void)kill(kids[i].pid, SIGKILL);
+			kids[i].timed_out = 1;
+		}
+		if (waitpid(kids[i].pid, &status, WNOHANG) != kids[i].pid) {
+			left = kids[i].timed_out ? 50 : ms_until(kids[i].deadline);
+			wait = wait < 0 || left < wait ? (int)left : wait;
+			/* a child's end is seen within 20 ms even without a signal to wake the poll */
+			wait = wait > 20 ? 20 : wait;
+			continue;
+		}
+		m = (struct zmsg){ Z_DONE, kids[i].owner, kids[i].seq, kids[i].pid, status, kids[i].timed_out, 0 };
+		(void)send_msg(sock, &m, -1);
+		kids[i--] = kids[--(*nkids)];
+	}
+	return wait;
+}
+
+/* zygote_main - fork on request until the daemon's end of the socket closes; never returns */
+static void
+zygote_main(int sock)
+{
+	struct kid kids[WORKER_MAXKIDS];
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	struct zreq rq;
+	ssize_t n;
+	int nkids = 0, wait;
+
+	for (;;) {
+		wait = zygote_reap(sock, kids, &nkids);
+		if (poll(&p, 1, wait) <= 0)
+			continue;
+		if ((n = recv(sock, &rq, sizeof(rq), 0)) < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			break;
+		if (n == (ssize_t)sizeof(rq))
+			zygote_spawn(sock, &rq, kids, &nkids);
+	}
+	for (int i = 0; i < nkids; i++)
+		(void)kill(kids[i].pid, SIGKILL);
+	_exit(0);
+}
+
+/* zygote_setup - in the new zygote: no keys, no descriptors, no root; exits on failure */
+static void
+zygote_setup(int sock, const struct keys *k, uid_t uid, gid_t gid)
+{
+	struct sigaction sa;
+
 	if (k) {
-		/* this copy of the key block is wiped (the parent's stays), then made unreadable */
+		/* this copy of the key block is wiped (the daemon's stays), then made unreadable */
 		sodium_mprotect_readwrite((void *)k);
 		sodium_memzero((void *)k, sizeof(*k));
 		sodium_mprotect_noaccess((void *)k);
 	}
-	drop_root();
-	(void)worker_confine();
-	setrlimit(RLIMIT_CPU, &cpu);
-	setrlimit(RLIMIT_FSIZE, &fsz);
-	signal(SIGPIPE, SIG_DFL);
-	memset(&h, 0, sizeof(h));
-	h.result = transform_post(in, &out);
-	h.automatic = out.automatic;
-	h.bounce = out.bounce;
-	h.loop = out.loop;
-	h.footer = out.footer;
-	memcpy(h.from, out.from, sizeof(h.from));
-	memcpy(h.reason, out.reason, sizeof(h.reason));
-	h.remote = out.remote;
-	h.len = h.result == OK ? out.rendered.len : 0;
-	for (int i = 0; i < TP_N; i++)
-		h.plen[i] = h.result == OK ? out.part[i].len : 0;
-	if (fs_write_all(fd, &h, sizeof(h)) < 0 || (h.len && fs_write_all(fd, out.rendered.data, h.len) < 0))
-		_exit(3);
-	for (int i = 0; i < TP_N; i++)
-		if (h.plen[i] && fs_write_all(fd, out.part[i].data, h.plen[i]) < 0)
-			_exit(3);
-	_exit(0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	/* stderr stays: the log, in the foreground */
+	if (close_range(3, (unsigned)sock - 1, 0) < 0 || close_range((unsigned)sock + 1, ~0U, 0) < 0 ||
+	    become(uid, gid) < 0)
+		_exit(4);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-/* read_all - read the child's answer with a deadline */
+/* describe - the start-up line: who the parser runs as, and what confines it */
+static void
+describe(const struct config *cfg, const char *name, uid_t uid, pid_t pid)
+{
+	char what[160];
+	int ll = sandbox_landlock_abi();
+	const char *sep;
+
+	if (sandbox_describe(ll < 1 ? 0 : SANDBOX_LL_FS | (ll >= 4 ? SANDBOX_LL_NET : 0) |
+	    (ll >= 6 ? SANDBOX_LL_SCOPE : 0), sandbox_seccomp_available(), what, sizeof(what)) < 0)
+		snprintf(what, sizeof(what), "?");
+	if (geteuid() != 0)
+		sep = "the daemon's own (it is not root; seccomp forbids kill)";
+	else if (uid == geteuid())
+		sep = "the daemon's own";
+	else
+		sep = cfg && *cfg->worker_user ? "separate" : "separate (worker_user unset)";
+	log_info("NOQUEUE worker: zygote pid %ld; parser user %s uid %ld (%s); %s memory=%lldMiB%s cpu=%ds "
+	    "nproc=0 fsize=0 fds=closed", (long)pid, *name ? name : "-", (long)uid, sep, what,
+	    (cfg ? cfg->worker_memory : DEF_MEMORY) >> 20, UNDER_ASAN ? " (off: ASan)" : "",
+	    cfg ? cfg->worker_seconds : DEF_SECONDS);
+}
+
+/*
+ * worker_start - fork the zygote now, before any mail is read (as root, to
+ * give the parser a user of its own); 0, or -1 with why in err. Called
+ * by the daemon at start; worker_transform calls it itself if nobody did.
+ */
+int
+worker_start(const struct config *cfg, const struct keys *k, struct buf *err)
+{
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+	int sv[2];
+	pid_t pid;
+
+	if (worker_ids(cfg, &uid, &gid, &name) < 0) {
+		buf_printf(err, "worker_user \"%s\" does not exist or is root: name an unprivileged user "
+		    "(adduser --system --no-create-home mlistd-worker)", name);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		buf_printf(err, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	spin_word = getenv("MLISTD_TEST_WORKER_SPIN");
+	if ((pid = fork()) < 0) {
+		buf_printf(err, "fork: %s", strerror(errno));
+		return close(sv[0]), close(sv[1]), -1;
+	}
+	if (pid == 0) {
+		zygote_setup(sv[1], k, uid, gid);
+		zygote_main(sv[1]);
+	}
+	(void)close(sv[1]);
+	if (zygote_fd >= 0)
+		(void)close(zygote_fd);
+	zygote_fd = sv[0];
+	zygote_pid = pid;
+	zygote_parent = getpid();
+	describe(cfg, name, uid, pid);
+	return 0;
+}
+
+/*
+ * worker_stop - at the daemon's end: the zygote sees its socket close
+ * once the queue manager is gone too, and is reaped here (it may run as
+ * a user the daemon cannot signal). Waits at most 2 s.
+ */
+void
+worker_stop(void)
+{
+	if (zygote_fd >= 0)
+		(void)close(zygote_fd);
+	zygote_fd = -1;
+	if (zygote_pid <= 0 || getpid() != zygote_parent)
+		return;
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(zygote_pid, NULL, WNOHANG) != 0)
+			break;
+		usleep(10000);
+	}
+	zygote_pid = -1;
+}
+
+/* job_send - the job into the child's socket */
 static int
-read_all(int fd, struct buf *b, pid_t pid)
+job_send(int fd, const struct transform_in *in)
+{
+	const char *s[JS_N] = { in->qid ? in->qid : "", in->cfg ? in->cfg->hostname : "",
+	    in->list ? in->list->name : "", in->list ? in->list->description : "",
+	    in->list ? in->list->archive_url : "", in->list ? in->list->subject_prefix : "",
+	    in->list ? in->list->footer : "" };
+	struct job_head h;
+
+	memset(&h, 0, sizeof(h));
+	h.len = in->len;
+	h.received = in->received;
+	h.intact = in->intact;
+	h.want_real = in->want_real;
+	h.want_anon = in->want_anon;
+	h.has_cfg = in->cfg != NULL;
+	h.has_list = in->list != NULL;
+	if (in->list) {
+		h.munge_from = in->list->munge_from;
+		h.html = in->list->html;
+		h.strip_signature = in->list->strip_signature;
+	}
+	for (int i = 0; i < JS_N; i++)
+		h.slen[i] = s[i] ? strlen(s[i]) : 0;
+	if (fs_write_all(fd, &h, sizeof(h)) < 0)
+		return -1;
+	for (int i = 0; i < JS_N; i++)
+		if (h.slen[i] && fs_write_all(fd, s[i], h.slen[i]) < 0)
+			return -1;
+	return fs_write_all(fd, in->msg, in->len);
+}
+
+/* read_all - the child's answer, until it closes, by the deadline: 0, -1 error, -2 late */
+static int
+read_all(int fd, struct buf *b, struct timespec deadline)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char chunk[65536];
 	ssize_t n;
-	int left = WORKER_TIMEOUT_MS, r;
+	int r;
 
 	for (;;) {
-		if ((r = poll(&p, 1, left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
+		if ((r = poll(&p, 1, (int)ms_until(deadline))) < 0 && errno != EINTR)
 			return -1;
-		if (r <= 0) {
-			if ((left -= 1000) <= 0) {
-				kill(pid, SIGKILL);
-				return -2;
-			}
+		if (r == 0)
+			return -2;
+		if (r < 0)
 			continue;
-		}
 		if ((n = read(fd, chunk, sizeof(chunk))) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -161,64 +611,98 @@ read_all(int fd, struct buf *b, pid_t pid)
 		}
 		if (n == 0)
 			return 0;
-		if (buf_append(b, chunk, (size_t)n) < 0) {
-			kill(pid, SIGKILL);
+		if (buf_append(b, chunk, (size_t)n) < 0)
 			return -1;
-		}
 	}
 }
 
-/* worker_transform - transform_post in a sandboxed child */
-enum result
-worker_transform(const struct transform_in *in, const struct keys *k, struct transform_out *out)
+/* zygote_wait - the zygote's next message for this request; -1 if it is gone or late */
+static int
+zygote_wait(unsigned seq, int kind, struct zmsg *m, int *fd, struct timespec deadline)
+{
+	struct pollfd p = { .fd = zygote_fd, .events = POLLIN };
+	int r;
+
+	for (;;) {
+		if ((r = poll(&p, 1, (int)ms_until(deadline))) < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (recv_msg(zygote_fd, m, fd) < 0)
+			return -1;
+		if (m->owner == getpid() && m->seq == seq && (m->kind == kind || m->kind == Z_FAILED))
+			return m->kind == kind ? 0 : -1;
+		if (*fd >= 0)
+			(void)close(*fd);	/* an answer for a queue manager that died meanwhile */
+	}
+}
+
+/* spawn - a fresh confined child from the zygote; its socket, or -1 with why in reason */
+static int
+spawn(const struct transform_in *in, const struct keys *k, unsigned *seq, char *reason, size_t len)
+{
+	struct zreq rq = { getpid(), ++zygote_seq, in->cfg ? in->cfg->worker_memory : DEF_MEMORY,
+	    in->cfg ? in->cfg->worker_seconds : DEF_SECONDS };
+	struct zmsg m;
+	struct buf err;
+	int fd;
+
+	buf_init(&err, 0);
+	if (zygote_fd < 0 && worker_start(in->cfg, k, &err) < 0) {
+		snprintf(reason, len, "the parser's sandbox cannot start: %s", buf_cstr(&err));
+		return buf_free(&err), -1;
+	}
+	buf_free(&err);
+	*seq = rq.seq;
+	if (send(zygote_fd, &rq, sizeof(rq), MSG_NOSIGNAL) != (ssize_t)sizeof(rq) ||
+	    zygote_wait(rq.seq, Z_STARTED, &m, &fd, deadline_in(10)) < 0 || fd < 0) {
+		snprintf(reason, len, "the parser's sandbox is not answering");
+		return -1;
+	}
+	return fd;
+}
+
+/* ending - how the child ended, in words for its sender ("" if cleanly) */
+static void
+ending(const struct transform_in *in, int rd, const struct zmsg *m, int got, char *reason, size_t len)
+{
+	int secs = in->cfg ? in->cfg->worker_seconds : DEF_SECONDS, sig = 0;
+	const char *how;
+
+	if (got == 0 && WIFSIGNALED(m->status))
+		sig = WTERMSIG(m->status);
+	if (rd == -2 || (got == 0 && (m->timed_out || sig == SIGXCPU)))
+		how = "timed out";
+	else if (sig == SIGSYS)
+		how = "crashed: it tried something the sandbox forbids";
+	else if (sig)
+		how = "crashed";
+	else
+		how = "failed";
+	if (!strcmp(how, "timed out"))
+		snprintf(reason, len, "the message could not be parsed (parser timed out: it took more than %d s)",
+		    secs);
+	else
+		snprintf(reason, len, "the message could not be parsed (parser %s)", how);
+	if (sig || rd == -2)
+		log_warn("%s worker: parser %s (signal %d); message will be quarantined", in->qid ? in->qid : "NOQUEUE",
+		    how, sig);
+}
+
+/* unpack - the reply into out; the result, PERMFAIL on a malformed reply */
+static enum result
+unpack(const struct buf *raw, struct transform_out *out)
 {
 	struct reply_head h;
-	struct buf raw;
-	int fds[2], status = 0, rd;
-	pid_t pid;
-
 	size_t total, off;
 
-	memset(out, 0, sizeof(*out));
-	buf_init(&out->rendered, 0);
+	memcpy(&h, raw->data, sizeof(h));
+	total = h.len < raw->len ? h.len : raw->len;
 	for (int i = 0; i < TP_N; i++)
-		buf_init(&out->part[i], 0);
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return snprintf(out->reason, sizeof(out->reason), "pipe: %s", strerror(errno)), TEMPFAIL;
-	if ((pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return snprintf(out->reason, sizeof(out->reason), "fork: %s", strerror(errno)), TEMPFAIL;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		child(fds[1], in, k);
-	}
-	close(fds[1]);
-	buf_init(&raw, sizeof(h) + in->len * 10 + 10 * 65536 + 4096);
-	rd = read_all(fds[0], &raw, pid);
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (rd == -2 || WIFSIGNALED(status) || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    raw.len < sizeof(h)) {
-		snprintf(out->reason, sizeof(out->reason), "the message could not be parsed (parser %s)",
-		    rd == -2 ? "timed out" : WIFSIGNALED(status) ? "crashed" : "failed");
-		if (WIFSIGNALED(status))
-			log_warn("%s worker: parser killed by signal %d; message will be quarantined",
-			    in->qid, WTERMSIG(status));
-		buf_free(&raw);
-		return PERMFAIL;
-	}
-	memcpy(&h, raw.data, sizeof(h));
-	total = h.len;
-	for (int i = 0; i < TP_N; i++)
-		total += h.plen[i] < raw.len ? h.plen[i] : raw.len;
-	if (total != raw.len - sizeof(h) || (h.result != OK && h.result != PERMFAIL && h.result != TEMPFAIL)) {
-		snprintf(out->reason, sizeof(out->reason), "the message could not be parsed (bad worker reply)");
-		buf_free(&raw);
-		return PERMFAIL;
-	}
+		total += h.plen[i] < raw->len ? h.plen[i] : raw->len;
+	if (total != raw->len - sizeof(h) || (h.result != OK && h.result != PERMFAIL && h.result != TEMPFAIL))
+		return snprintf(out->reason, sizeof(out->reason), "the message could not be parsed (bad worker reply)"),
+		    PERMFAIL;
 	out->automatic = h.automatic;
 	out->bounce = h.bounce;
 	out->loop = h.loop;
@@ -228,18 +712,58 @@ worker_transform(const struct transform_in *in, const struct keys *k, struct tra
 	h.reason[sizeof(h.reason) - 1] = 0;
 	memcpy(out->from, h.from, sizeof(out->from));
 	memcpy(out->reason, h.reason, sizeof(out->reason));
-	off = sizeof(h) + h.len;
-	if (h.result == OK && buf_append(&out->rendered, raw.data + sizeof(h), h.len) < 0) {
-		buf_free(&raw);
+	off = sizeof(h);
+	if (h.result == OK && buf_append(&out->rendered, raw->data + off, h.len) < 0)
 		return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
-	}
+	off += h.len;
 	for (int i = 0; i < TP_N && h.result == OK; i++) {
-		if (buf_append(&out->part[i], raw.data + off, h.plen[i]) < 0) {
-			buf_free(&raw);
+		if (buf_append(&out->part[i], raw->data + off, h.plen[i]) < 0)
 			return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
-		}
 		off += h.plen[i];
 	}
-	buf_free(&raw);
 	return (enum result)h.result;
+}
+
+/* worker_transform - transform_post in a sandboxed child of the zygote */
+enum result
+worker_transform(const struct transform_in *in, const struct keys *k, struct transform_out *out)
+{
+	struct timespec deadline;
+	struct zmsg m;
+	struct buf raw;
+	unsigned seq;
+	int fd, rd, got, extra;
+	enum result r;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->rendered, 0);
+	for (int i = 0; i < TP_N; i++)
+		buf_init(&out->part[i], 0);
+	if ((fd = spawn(in, k, &seq, out->reason, sizeof(out->reason))) < 0) {
+		log_err("%s worker: %s", in->qid ? in->qid : "NOQUEUE", out->reason);
+		return TEMPFAIL;
+	}
+	deadline = deadline_in(in->cfg ? in->cfg->worker_seconds : DEF_SECONDS);
+	deadline.tv_nsec += WORKER_SLACK_MS % 1000 * 1000000L;
+	deadline.tv_sec += WORKER_SLACK_MS / 1000 + deadline.tv_nsec / 1000000000L;
+	deadline.tv_nsec %= 1000000000L;
+	buf_init(&raw, sizeof(struct reply_head) + in->len * 10 + 10 * 65536 + 4096);
+	/* a child that died early leaves the job unread: its end shows below */
+	rd = job_send(fd, in) < 0 ? -1 : 0;
+	(void)shutdown(fd, SHUT_WR);
+	if (rd == 0)
+		rd = read_all(fd, &raw, deadline);
+	(void)close(fd);
+	got = zygote_wait(seq, Z_DONE, &m, &extra, deadline);
+	if (got == 0 && extra >= 0)
+		(void)close(extra);
+	if (rd < 0 || got < 0 || !WIFEXITED(m.status) || WEXITSTATUS(m.status) != 0 ||
+	    raw.len < sizeof(struct reply_head)) {
+		ending(in, rd, &m, got, out->reason, sizeof(out->reason));
+		buf_free(&raw);
+		return PERMFAIL;
+	}
+	r = unpack(&raw, out);
+	buf_free(&raw);
+	return r;
 }

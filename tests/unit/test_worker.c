@@ -1,11 +1,94 @@
-/* test_worker.c - the sandboxed parser: results cross the pipe intact; a crash costs nothing. */
+/*
+ * test_worker.c - the sandboxed parser: results cross the pipe intact; a
+ * crash costs nothing; a hostile parser can neither write a descriptor
+ * the daemon had open, nor connect, nor signal, nor outrun its budgets.
+ *
+ * Linked with -Wl,--wrap=transform_post: a message starting "PROBE " makes
+ * the real worker child, fully confined, try one hostile act instead of
+ * parsing, and say what happened in the refusal's reason.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
 #include "../../mlistd/pipeline/worker.h"
+#include "../../mlistd/util/sandbox.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN	1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN	0
+#endif
+
+enum result __real_transform_post(const struct transform_in *, struct transform_out *);
+
+/* probe - one hostile act, inside the worker; its outcome in out->reason */
+static enum result
+probe(const char *what, struct transform_out *out)
+{
+	long arg = strtol(strchr(what, ' ') ? strchr(what, ' ') + 1 : "0", NULL, 10);
+	struct sockaddr_in sin;
+	const char *said = "nothing happened";
+	void *p;
+	int s;
+
+	if (!strncmp(what, "fd ", 3)) {
+		struct stat sb;
+
+		/* the number may have been reused, for the worker's own socket: only the file counts */
+		said = fstat((int)arg, &sb) < 0 || !S_ISREG(sb.st_mode) ? "closed" : "still open";
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, (int)arg, 0);
+		if (p != MAP_FAILED && S_ISREG(sb.st_mode))
+			said = "mapped it";
+	} else if (!strncmp(what, "connect ", 8)) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((unsigned short)arg);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		said = (s = socket(AF_INET, SOCK_STREAM, 0)) < 0 ? "no socket" :
+		    connect(s, (struct sockaddr *)&sin, sizeof(sin)) == 0 ? "connected" : "connect refused";
+	} else if (!strncmp(what, "kill ", 5)) {
+		said = kill((pid_t)arg, SIGUSR1) == 0 ? "signalled" : "kill refused";
+	} else if (!strncmp(what, "spin", 4)) {
+		for (volatile unsigned long n = 0;; n++)
+			;
+	} else if (!strncmp(what, "eat ", 4)) {
+		if ((p = malloc((size_t)arg)) == NULL)
+			abort();	/* as a parser that does not check would fault */
+		memset(p, 1, (size_t)arg);
+		said = "ate it all";
+	}
+	memset(out, 0, sizeof(*out));
+	snprintf(out->reason, sizeof(out->reason), "%s", said);
+	return PERMFAIL;
+}
+
+/* __wrap_transform_post - the real transform, unless the message is a probe */
+enum result
+__wrap_transform_post(const struct transform_in *in, struct transform_out *out)
+{
+	char what[64];
+
+	if (in->len > 6 && in->len < sizeof(what) + 6 && !memcmp(in->msg, "PROBE ", 6)) {
+		memcpy(what, in->msg + 6, in->len - 6);
+		what[in->len - 6] = 0;
+		return probe(what, out);
+	}
+	return __real_transform_post(in, out);
+}
 
 static char *dir;
 static struct config *cfg;
@@ -147,6 +230,124 @@ START_TEST(confined_parser_cannot_touch_files)
 }
 END_TEST
 
+static struct transform_out probed;
+
+/* run_probe - send a probe through worker_transform; its result, the reason in probed */
+static enum result
+run_probe(const char *fmt, long arg)
+{
+	static char m[64];
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, 0, 0, 0, 1, 0 };
+
+	in.len = (size_t)snprintf(m, sizeof(m), fmt, arg);
+	return worker_transform(&in, keys, &probed);
+}
+
+/* a descriptor the daemon had open (the database, say) is not the worker's */
+START_TEST(inherited_descriptor_closed)
+{
+	char path[4200];
+	struct stat sb;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/mlistd.db", dir);
+	ck_assert_int_ge(fd = open(path, O_CREAT | O_RDWR, 0600), 0);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	ck_assert_int_eq(run_probe("PROBE fd %ld", fd), PERMFAIL);
+	ck_assert_str_eq(probed.reason, "closed");
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 4096);
+	close(fd);
+	transform_out_free(&probed);
+}
+END_TEST
+
+/* no TCP: the process dies at socket() (seccomp), or connect fails (Landlock) */
+START_TEST(cannot_connect)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	int ls, c;
+
+	ck_assert_int_ge(ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(ls, 4), 0);
+	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+	ck_assert_int_eq(run_probe("PROBE connect %ld", ntohs(sin.sin_port)), PERMFAIL);
+	if (!sandbox_seccomp_available() && sandbox_landlock_abi() < 4) {
+		fprintf(stderr, "test_worker: skipped: neither seccomp nor Landlock ABI 4 here\n");
+		return;
+	}
+	ck_assert_msg(strstr(probed.reason, "sandbox forbids") || !strcmp(probed.reason, "connect refused"),
+	    "reason: %s", probed.reason);
+	ck_assert_int_lt(c = accept(ls, NULL, NULL), 0);	/* nothing came in */
+	close(ls);
+	transform_out_free(&probed);
+}
+END_TEST
+
+static volatile sig_atomic_t usr1;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	usr1++;
+}
+
+/* the worker cannot signal the process that asked for it (the queue manager) */
+START_TEST(cannot_signal_the_daemon)
+{
+	signal(SIGUSR1, on_usr1);
+	ck_assert_int_eq(run_probe("PROBE kill %ld", (long)getpid()), PERMFAIL);
+	if (!sandbox_seccomp_available() && sandbox_landlock_abi() < 6) {
+		fprintf(stderr, "test_worker: skipped: neither seccomp nor Landlock ABI 6 here\n");
+		return;
+	}
+	ck_assert_msg(strstr(probed.reason, "sandbox forbids") || !strcmp(probed.reason, "kill refused"),
+	    "reason: %s", probed.reason);
+	ck_assert_int_eq(usr1, 0);
+	transform_out_free(&probed);
+}
+END_TEST
+
+/* a parse past limits.worker_seconds is killed and said to have timed out */
+START_TEST(cpu_budget)
+{
+	time_t t0 = time(NULL);
+
+	cfg->worker_seconds = 1;
+	ck_assert_int_eq(run_probe("PROBE spin", 0), PERMFAIL);
+	ck_assert_msg(strstr(probed.reason, "timed out: it took more than 1 s"), "reason: %s", probed.reason);
+	ck_assert_int_le(time(NULL) - t0, 5);
+	transform_out_free(&probed);
+	/* and the next message is parsed as usual */
+	ck_assert_int_eq(run_probe("Subject: x\r\n\r\nbody %ld\r\n", 1), OK);
+	transform_out_free(&probed);
+}
+END_TEST
+
+/* past limits.worker_memory an allocation fails inside the worker, not in the daemon */
+START_TEST(memory_budget)
+{
+	if (UNDER_ASAN) {
+		fprintf(stderr, "test_worker: skipped: RLIMIT_AS is off under AddressSanitizer\n");
+		return;
+	}
+	cfg->worker_memory = 64LL << 20;
+	ck_assert_int_eq(run_probe("PROBE eat %ld", 256L << 20), PERMFAIL);
+	ck_assert_msg(strstr(probed.reason, "could not be parsed (parser crashed)"), "reason: %s", probed.reason);
+	transform_out_free(&probed);
+	cfg->worker_memory = 512LL << 20;
+	ck_assert_int_eq(run_probe("PROBE eat %ld", 128L << 20), PERMFAIL);
+	ck_assert_str_eq(probed.reason, "ate it all");	/* within the budget it works */
+	transform_out_free(&probed);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -159,6 +360,12 @@ main(void)
 	tcase_add_test(tc, refusal_crosses_the_pipe);
 	tcase_add_test(tc, crash_in_parser_is_contained);
 	tcase_add_test(tc, confined_parser_cannot_touch_files);
+	tcase_add_test(tc, inherited_descriptor_closed);
+	tcase_add_test(tc, cannot_connect);
+	tcase_add_test(tc, cannot_signal_the_daemon);
+	tcase_add_test(tc, cpu_budget);
+	tcase_add_test(tc, memory_budget);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
