@@ -736,7 +736,7 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	from = hdr_get_value(&h, "From");
 	first_mailbox(from, out->from, sizeof(out->from));
 	free(from);
-	if (*out->from == 0) {
+	if (*out->from == 0 && (h.n == 0 || hdr_get(&h, "From"))) {
 		/* RFC 5322 requires one; a copy without it would be signed with no author to show */
 		snprintf(out->reason, sizeof(out->reason), "it has no From line with an address "
 		    "(it may not be an e-mail message at all)");
