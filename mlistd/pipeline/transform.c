@@ -525,6 +525,10 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	}
 	if (munge)
 		munged_from(in, h, b);
+	else if (!hdr_get(h, "From"))
+		/* RFC 5322 wants one, and a signature should cover one: the list, not a guess */
+		buf_printf(b, "From: \"Unnamed sender via %s\" <%s@%s>\r\n", in->list->name,
+		    in->list->name, in->cfg->hostname);
 	if (!in->intact)
 		subject(in, h, b);
 	if (!hdr_get(h, "Date")) {
