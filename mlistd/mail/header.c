@@ -4,8 +4,11 @@
  * Only framing: a field is a line "name:" plus its folded continuation
  * lines. Values are not decoded here. The section ends at the first empty
  * line; a line that is neither a field nor a continuation also ends it
- * (the rest is treated as body, as most MTAs do). Bounded: at most
- * HDR_MAX_FIELDS fields are kept. Input need not be NUL-terminated.
+ * (the rest is treated as body, as most MTAs do). A first line that
+ * starts with white space continues no field: it is skipped, never taken
+ * for the start of the body (that put the whole header, the author's
+ * address with it, into the body of a copy without a From). Bounded: at
+ * most HDR_MAX_FIELDS fields are kept. Input need not be NUL-terminated.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -59,6 +62,10 @@ hdr_parse(const char *m, size_t len, struct hdr *h)
 			f->len = end - (size_t)(f->start - m);
 			f->vlen = f->len - f->nlen - 1;
 			goto trim;
+		}
+		if (m[off] == ' ' || m[off] == '\t') {	/* folding before any field */
+			off = end;
+			continue;
 		}
 		if ((nlen = field_name_len(m + off, end - off)) == 0) {
 			h->body_off = off;	/* not a header: the body starts here */
@@ -117,6 +124,17 @@ hdr_get(const struct hdr *h, const char *name)
 	return NULL;
 }
 
+/* hdr_count - how many fields have that name */
+int
+hdr_count(const struct hdr *h, const char *name)
+{
+	int n = 0;
+
+	for (int i = 0; i < h->n; i++)
+		n += hdr_is(&h->f[i], name);
+	return n;
+}
+
 /* hdr_value - unfolded, trimmed value as a new string */
 char *
 hdr_value(const struct hdr_field *f)
@@ -151,7 +169,11 @@ hdr_get_value(const struct hdr *h, const char *name)
 	return f ? hdr_value(f) : NULL;
 }
 
-/* hdr_automatic - mail sent by a program: never distribute it or answer it (RFC 3834) */
+/*
+ * hdr_automatic - mail sent by a program: never distribute it or answer it
+ * (RFC 3834). "Precedence: list" is not such a mark: every post that came
+ * through another list carries it, and dropping those lost posts silently.
+ */
 int
 hdr_automatic(const struct hdr *h)
 {
@@ -161,8 +183,7 @@ hdr_automatic(const struct hdr *h)
 	if ((v = hdr_get_value(h, "Auto-Submitted")) && strncasecmp(v, "no", 2) != 0)
 		a = 1;
 	free(v);
-	if ((v = hdr_get_value(h, "Precedence")) && (!strcasecmp(v, "bulk") || !strcasecmp(v, "junk") ||
-	    !strcasecmp(v, "list")))
+	if ((v = hdr_get_value(h, "Precedence")) && (!strcasecmp(v, "bulk") || !strcasecmp(v, "junk")))
 		a = 1;
 	free(v);
 	if (hdr_get(h, "X-Autoreply") || hdr_get(h, "X-Autorespond"))

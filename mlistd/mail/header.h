@@ -24,6 +24,7 @@ struct hdr {
 int	hdr_parse(const char *msg, size_t len, struct hdr *);
 void	hdr_free(struct hdr *);
 const struct hdr_field *hdr_get(const struct hdr *, const char *name);
+int	hdr_count(const struct hdr *, const char *name);
 int	hdr_is(const struct hdr_field *, const char *name);
 char	*hdr_value(const struct hdr_field *);
 char	*hdr_get_value(const struct hdr *, const char *name);

@@ -14,7 +14,16 @@
  *   of private correspondence), Mlist-Private-Reply, List-* headers.
  *
  * Then the leak guard looks for the author's address, local part, domain
- * and real name in the copy and in the decoded text of every part.
+ * and real name - and for the address and name that From claims, in either
+ * form ("Name <addr>", "addr (Name)", RFC 2047) - in the copy and in the
+ * decoded text of every part.
+ *
+ * The rule for what counts as a name (README, "leak guard"): a needle is
+ * matched as a whole word, case-insensitively (not inside a longer word);
+ * a one-word needle (a local part, a one-word display name, a surname) is
+ * used only if it has at least 5 characters and is not one of the common
+ * words below, which people use every day and which mailbox names often
+ * are ("hello from wolf" by wolf@... and "User <user@...>" were held).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -257,25 +266,70 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	return store_msgid_put(p->st, l->name, id->msgid, id->msgid, p->now) == STORE_OK ? 0 : -1;
 }
 
-/* contains - case-insensitive search of needle in [hay, hay+n) */
+#define NEEDLE_MIN_WORD	5	/* one-word needles shorter than this are too common */
+
+/* words never treated as a name, however they are used in an address */
+static const char *const common_words[] = {
+	"admin", "about", "account", "contact", "email", "example", "hello", "help", "info",
+	"inbox", "list", "lists", "mail", "mailer", "member", "news", "newsletter", "noreply",
+	"no-reply", "office", "people", "postmaster", "private", "public", "reply", "root",
+	"sales", "search", "service", "staff", "support", "system", "team", "test", "there",
+	"thanks", "today", "update", "user", "users", "webmaster", "welcome", "where", "world",
+	NULL
+};
+
+/* word_byte - part of a word for whole-word matching (UTF-8 bytes count as letters) */
+static int
+word_byte(unsigned char c)
+{
+	return isalnum(c) || c >= 0x80 || c == '_';
+}
+
+/*
+ * contains - case-insensitive whole-word search of needle in [hay, hay+n):
+ * O(n * k); a match must not continue a word on either side
+ */
 static int
 contains(const unsigned char *hay, size_t n, const char *needle)
 {
 	size_t k = strlen(needle);
+	const unsigned char *nd = (const unsigned char *)needle;
 
 	if (k == 0 || k > n)
 		return 0;
-	for (size_t i = 0; i + k <= n; i++)
-		if (strncasecmp((const char *)hay + i, needle, k) == 0)
+	for (size_t i = 0; i + k <= n; i++) {
+		if (strncasecmp((const char *)hay + i, needle, k) != 0)
+			continue;
+		if (i > 0 && word_byte(nd[0]) && word_byte(hay[i - 1]))
+			continue;
+		if (i + k < n && word_byte(nd[k - 1]) && word_byte(hay[i + k]))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* too_common - a one-word needle that would hold ordinary posts */
+static int
+too_common(const char *s, size_t len)
+{
+	if (memchr(s, ' ', len) || memchr(s, '@', len) || memchr(s, '.', len))
+		return 0;
+	if (len < NEEDLE_MIN_WORD)
+		return 1;
+	for (int i = 0; common_words[i]; i++)
+		if (strlen(common_words[i]) == len && strncasecmp(common_words[i], s, len) == 0)
 			return 1;
 	return 0;
 }
+
+#define NEEDLES_MAX	12
 
 /* add_needle - one thing to look for, if it is specific enough to mean the author */
 static void
 add_needle(char needles[][200], const char **what, int *n, const char *s, size_t len, const char *kind)
 {
-	if (*n >= 8 || len < 3 || len >= 200)
+	if (*n >= NEEDLES_MAX || len < 3 || len >= 200 || too_common(s, len))
 		return;
 	for (int i = 0; i < *n; i++)
 		if (strlen(needles[i]) == len && strncasecmp(needles[i], s, len) == 0)
@@ -307,8 +361,8 @@ int
 identity_leaks(struct pipeline *p, const struct list_cfg *l, const char *poster, const char *env_sender,
     const struct transform_out *t, const struct buf *copy, const struct ident *id, char *found, size_t n)
 {
-	char needles[8][200];
-	const char *what[8];
+	char needles[NEEDLES_MAX][200];
+	const char *what[NEEDLES_MAX];
 	struct member m;
 	int k = 0, hits = 0;
 	size_t off = 0;
@@ -316,6 +370,8 @@ identity_leaks(struct pipeline *p, const struct list_cfg *l, const char *poster,
 	found[0] = 0;
 	addr_needles(needles, what, &k, poster, p->cfg->hostname);
 	addr_needles(needles, what, &k, env_sender, p->cfg->hostname);
+	/* what From claims names someone too, member or not */
+	addr_needles(needles, what, &k, t->from, p->cfg->hostname);
 	if (store_member_find(p->st, l->name, poster, &m) == STORE_OK) {
 		if (m.name && *m.name) {
 			const char *last = strrchr(m.name, ' ');

@@ -181,6 +181,68 @@ removed_what(const char *ct, const char *fname)
 	return NULL;
 }
 
+/* hexval - value of a hex digit, or -1 */
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * qp_lenient - quoted-printable decoded in place, as mail clients read it
+ * (RFC 2045 6.7 note 1): "=XX" is a byte, "=" before the line end (white
+ * space allowed) a soft break, and any other "=" stays as it is. libetpan
+ * read "=\r\n" inside a URL's "?a=b" as hex and wrote CR, NUL and DLE into
+ * text. One pass, O(n); returns the new length (never longer).
+ */
+static size_t
+qp_lenient(char *d, size_t n)
+{
+	size_t i = 0, o = 0, k;
+	int hi, lo;
+
+	while (i < n) {
+		if (d[i] != '=') {
+			d[o++] = d[i++];
+			continue;
+		}
+		if (i + 2 < n && (hi = hexval((unsigned char)d[i + 1])) >= 0 &&
+		    (lo = hexval((unsigned char)d[i + 2])) >= 0) {
+			d[o++] = (char)(hi * 16 + lo);
+			i += 3;
+			continue;
+		}
+		for (k = i + 1; k < n && (d[k] == ' ' || d[k] == '\t'); k++)
+			;
+		if (k == n || d[k] == '\n' || d[k] == '\r') {	/* soft line break */
+			i = k == n ? n : k + 1;
+			if (i < n && d[i - 1] == '\r' && d[i] == '\n')
+				i++;
+			continue;
+		}
+		d[o++] = d[i++];			/* a lone "=": kept */
+	}
+	return o;
+}
+
+/* drop_nul - a NUL is never text (RFC 5322 2.3): clients cut the part there */
+static void
+drop_nul(struct buf *t)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < t->len; i++)
+		if (t->data[i] != 0)
+			t->data[o++] = t->data[i];
+	t->len = o;
+}
+
 /* decode - the part's content, transfer encoding undone (caller frees with mailmime_decoded_part_free) */
 static int
 decode(const struct mailmime *m, char **data, size_t *len)
@@ -189,6 +251,7 @@ decode(const struct mailmime *m, char **data, size_t *len)
 	const struct mailmime_field *f = field(m, MAILMIME_FIELD_TRANSFER_ENCODING);
 	int enc = f && f->fld_data.fld_encoding ? f->fld_data.fld_encoding->enc_type : MAILMIME_MECHANISM_7BIT;
 	size_t idx = 0;
+	int qp = 0;
 
 	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT) {
 		*data = NULL;
@@ -197,6 +260,11 @@ decode(const struct mailmime *m, char **data, size_t *len)
 	}
 	if (m->mm_type != MAILMIME_SINGLE || !d->dt_encoded)
 		enc = MAILMIME_MECHANISM_8BIT;
+	if (enc == MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
+		/* our own decoder, run on libetpan's copy of the raw bytes (so its free still applies) */
+		enc = MAILMIME_MECHANISM_8BIT;
+		qp = 1;
+	}
 	/*
 	 * libetpan's decoders read up to two bytes past the part's end (the
 	 * fuzzer found it: a part ending in "=" or "=X" under quoted-printable,
@@ -214,6 +282,8 @@ decode(const struct mailmime *m, char **data, size_t *len)
 		memset(copy + n, 0, 16);
 		rc = mailmime_part_parse(copy, n, &idx, enc, data, len) == MAILIMF_NO_ERROR ? 0 : -1;
 		free(copy);
+		if (rc == 0 && qp && *data)
+			*len = qp_lenient(*data, *len);
 		return rc;
 	}
 }
@@ -594,6 +664,7 @@ part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, i
 	if (m->mm_type == MAILMIME_SINGLE && !strncmp(ct, "text/", 5)) {
 		/* the leak guard reads what goes out, decoded: text_out adds it to the scan */
 		to_utf8(cs, data ? data : "", len, &t);
+		drop_nul(&t);
 		if (find(&t, 0, "-----BEGIN PGP PUBLIC KEY BLOCK-----") >= 0 && *fname) {
 			note(w, "an attached OpenPGP key");
 			n = 0;

@@ -42,6 +42,18 @@ static const char *const content_fields[] = {
 	"Content-ID", "Content-Description", "Content-Language", NULL
 };
 
+/*
+ * fields RFC 5322 (3.6) and RFC 2045 allow once: a copy carries the first
+ * of each (To and Cc merged into one field, OpenDKIM refuses a message with
+ * two), so that what a signature covers is what a reader's client shows
+ */
+static const char *const single_fields[] = {
+	"From", "Sender", "Reply-To", "Date", "Message-ID", "In-Reply-To", "References",
+	"Subject", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+	"Content-Disposition", "Content-ID", "Content-Description", "Bcc", NULL
+};
+static const char *const merged_fields[] = { "To", "Cc", NULL };
+
 /* in_list - is the field one of names? */
 static int
 in_list(const struct hdr_field *f, const char *const *names)
@@ -441,6 +453,41 @@ footer_part(const struct transform_in *in, struct buf *b, const char *boundary)
 	footer_text(in, b);
 }
 
+/* first_of_name - is field i the first of its name? */
+static int
+first_of_name(const struct hdr *h, int i)
+{
+	for (int k = 0; k < i; k++)
+		if (h->f[k].nlen == h->f[i].nlen &&
+		    strncasecmp(h->f[k].start, h->f[i].start, h->f[i].nlen) == 0)
+			return 0;
+	return 1;
+}
+
+/* put_merged - field i and every later field of its name as one field */
+static void
+put_merged(struct buf *b, const struct hdr *h, int i)
+{
+	int n = 0;
+
+	buf_append(b, h->f[i].start, h->f[i].nlen);
+	buf_putc(b, ':');
+	for (int k = i; k < h->n; k++) {
+		size_t s = 0, e = h->f[k].vlen;
+
+		if (h->f[k].nlen != h->f[i].nlen ||
+		    strncasecmp(h->f[k].start, h->f[i].start, h->f[i].nlen) != 0)
+			continue;
+		while (s < e && (h->f[k].value[s] == ' ' || h->f[k].value[s] == '\t'))
+			s++;
+		if (s == e)
+			continue;
+		buf_puts(b, n++ ? ",\r\n " : " ");
+		buf_append(b, h->f[k].value + s, e - s);
+	}
+	buf_puts(b, "\r\n");
+}
+
 /* build - the distributed copy: header section rebuilt, body verbatim plus footer */
 static void
 build(const struct transform_in *in, const struct hdr *h, const struct mailmime *body,
@@ -460,6 +507,13 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	for (int i = 0; i < h->n; i++) {
 		if (in_list(&h->f[i], drop_fields) && !(in->intact && hdr_is(&h->f[i], "Subject")))
 			continue;
+		if (!first_of_name(h, i) && (in_list(&h->f[i], single_fields) ||
+		    in_list(&h->f[i], merged_fields)))
+			continue;
+		if (in_list(&h->f[i], merged_fields)) {
+			put_merged(b, h, i);
+			continue;
+		}
 		if (munge && hdr_is(&h->f[i], "From"))
 			continue;
 		if (restamp && hdr_is(&h->f[i], "Date"))
@@ -475,6 +529,10 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	}
 	if (munge)
 		munged_from(in, h, b);
+	else if (!hdr_get(h, "From"))
+		/* RFC 5322 wants one, and a signature should cover one: the list, not a guess */
+		buf_printf(b, "From: \"Unnamed sender via %s\" <%s@%s>\r\n", in->list->name,
+		    in->list->name, in->cfg->hostname);
 	if (!in->intact)
 		subject(in, h, b);
 	if (restamp || !hdr_get(h, "Date")) {
@@ -557,7 +615,29 @@ msgids(const char *v, struct buf *out, int max)
 	}
 }
 
-/* display_name - the From display name as UTF-8 ("" if none) */
+/*
+ * comment_name - the old form "addr (Full Name)": libetpan drops comments,
+ * so the name in the first parenthesised comment, RFC 2047-decoded
+ */
+static void
+comment_name(const char *value, struct buf *out)
+{
+	const char *o = value ? strchr(value, '(') : NULL, *c;
+	char *raw, *dec = NULL;
+	size_t j = 0;
+
+	if (!o || !(c = strchr(o, ')')) || c - o < 2 || (raw = strndup(o + 1, (size_t)(c - o - 1))) == NULL)
+		return;
+	if (mailmime_encoded_phrase_parse("iso-8859-1", raw, strlen(raw), &j, "utf-8", &dec) ==
+	    MAILIMF_NO_ERROR && dec)
+		buf_puts(out, dec);
+	else
+		buf_puts(out, raw);
+	free(dec);
+	free(raw);
+}
+
+/* display_name - the From display name as UTF-8 ("" if none), either form */
 static void
 display_name(const char *value, struct buf *out)
 {
@@ -566,8 +646,10 @@ display_name(const char *value, struct buf *out)
 	size_t idx = 0, j = 0;
 	char *dec = NULL;
 
-	if (!value || mailimf_mailbox_list_parse(value, strlen(value), &idx, &mb) != MAILIMF_NO_ERROR)
+	if (!value || mailimf_mailbox_list_parse(value, strlen(value), &idx, &mb) != MAILIMF_NO_ERROR) {
+		comment_name(value, out);
 		return;
+	}
 	if (clist_begin(mb->mb_list) && (box = clist_content(clist_begin(mb->mb_list)))->mb_display_name) {
 		if (mailmime_encoded_phrase_parse("iso-8859-1", box->mb_display_name,
 		    strlen(box->mb_display_name), &j, "utf-8", &dec) == MAILIMF_NO_ERROR && dec)
@@ -577,6 +659,8 @@ display_name(const char *value, struct buf *out)
 		free(dec);
 	}
 	mailimf_mailbox_list_free(mb);
+	if (out->len == 0)
+		comment_name(value, out);
 }
 
 /* anon_parts - what the identity stage needs to build a pseudonymous copy */
@@ -660,6 +744,12 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	from = hdr_get_value(&h, "From");
 	first_mailbox(from, out->from, sizeof(out->from));
 	free(from);
+	if (*out->from == 0 && (h.n == 0 || hdr_get(&h, "From"))) {
+		/* RFC 5322 requires one; a copy without it would be signed with no author to show */
+		snprintf(out->reason, sizeof(out->reason), "it has no From line with an address "
+		    "(it may not be an e-mail message at all)");
+		goto done;
+	}
 	flags(in, &h, ct, out);
 	if (in->want_real || !in->want_anon)
 		build(in, &h, body, in->intact ? FOOT_NONE : footer_plan(in, body, ct), out);

@@ -218,6 +218,28 @@ def test_leak_guard_holds_and_the_author_decides(make_instance, sink):
     assert json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout) == []
 
 
+def test_leak_guard_reads_every_name_form_and_whole_words(make_instance, sink):
+    """#16: the old comment form "addr (Name)" and an RFC 2047 name are seen; a From address that
+    is not the member's is a needle too; short and common words and parts of words are not."""
+    inst = ident_instance(make_instance, "pseudonym", members=MEMBERS + ("wolf@example.net",))
+    send(inst, b"From: rosa.luxemburg@spartakus.example (Quill Ardenwick)\r\nSubject: c1\r\n\r\n"
+               b"Regards, Quill Ardenwick\r\n")
+    send(inst, b"From: =?utf-8?q?Quill_Ardenwick?= <rosa.luxemburg@spartakus.example>\r\nSubject: c2\r\n\r\n"
+               b"Regards, Quill Ardenwick\r\n")
+    # From claims someone else's address: the copy must not show it either
+    send(inst, b"From: Rosa <quill@ardenwick.example>\r\nSubject: c3\r\n\r\nmail quill@ardenwick.example\r\n")
+    notes = wait_until(lambda: len([d for d in copies_to(sink, ROSA) if b"holding your post" in d]) >= 1 and
+                       inst.logtext().count("reason=leak") >= 3, 20)
+    assert notes, inst.logtext()
+    # not held: the sender's short local part and a one-word name inside ordinary words
+    send(inst, b"From: User <wolf@example.net>\r\nSubject: hi\r\n\r\nhello from wolf, any user here?\r\n",
+         sender="wolf@example.net")
+    got = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"hello from wolf" in d])
+    assert got, inst.logtext()
+    for d in copies_to(sink, "bob@example.org"):
+        assert b"Ardenwick" not in d and b"ardenwick.example" not in d
+
+
 def test_signature_block_and_name_in_text(make_instance, sink):
     inst = ident_instance(make_instance, "pseudonym", {"identity.strip_signature": "true"})
     send(inst, b"From: rosa.luxemburg@spartakus.example\r\nSubject: sig\r\n\r\nThe text.\r\n-- \r\n"

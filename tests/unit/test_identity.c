@@ -146,6 +146,27 @@ START_TEST(html_loses_remote_content)
 }
 END_TEST
 
+/* invalid quoted-printable is read as clients read it: a lone "=" kept, never a NUL (#16) */
+START_TEST(lenient_quoted_printable)
+{
+	struct transform_out o;
+	const char *sc;
+
+	ck_assert_int_eq(run("From: a@sender.example\nSubject: qp\nMIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+	    "See https://x.example/?a=3D1&b=\n0&c=zz end=\nnext line K=C3=B6ln =\n", &o), OK);
+	sc = part(&o, TP_SCAN);
+	ck_assert_ptr_nonnull(strstr(sc, "?a=1&b0&c=zz endnext line K\xc3\xb6ln"));
+	ck_assert_ptr_nonnull(strstr(part(&o, TP_BODY), "c=3Dzz"));
+	transform_out_free(&o);
+	ck_assert_int_eq(run("From: a@sender.example\nSubject: qp\nMIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+	    "a=00b =3D =ZZ =\n", &o), OK);
+	ck_assert_ptr_nonnull(strstr(part(&o, TP_SCAN), "ab = =ZZ"));
+	transform_out_free(&o);
+}
+END_TEST
+
 START_TEST(body_written_anew)
 {
 	struct transform_out o;
@@ -271,6 +292,7 @@ main(void)
 	tcase_add_test(tc, generated_names_pass_the_rules);
 	tcase_add_test(tc, html_loses_remote_content);
 	tcase_add_test(tc, body_written_anew);
+	tcase_add_test(tc, lenient_quoted_printable);
 	tcase_add_test(tc, signed_mail_unwrapped);
 	tcase_add_test(tc, footer_and_signature);
 	tcase_add_test(tc, long_and_binary_lines_are_encoded);

@@ -36,12 +36,29 @@ START_TEST(headers_edge_cases)
 		"", "\r\n", "no colon line\r\n\r\nx", "A: b", " continuation first\r\nA: b\r\n",
 		"A: b\r\n\tfold\r\n\tfold2", "Bad Name: x\r\n", "A:\r\n\r\n",
 	};
-	static const int fields[] = { 0, 0, 0, 1, 0, 1, 0, 1 };
+	static const int fields[] = { 0, 0, 0, 1, 1, 1, 0, 1 };
 	struct hdr h;
 
 	ck_assert_int_eq(hdr_parse(inputs[_i], strlen(inputs[_i]), &h), 0);
 	ck_assert_int_eq(h.n, fields[_i]);
 	ck_assert_uint_le(h.body_off, strlen(inputs[_i]));
+	hdr_free(&h);
+}
+END_TEST
+
+/* a header whose first line starts with white space is still a header, never body (#16) */
+START_TEST(headers_leading_whitespace)
+{
+	static const char m[] = " Received: from x\r\nFrom: Quill <q@example.org>\r\n"
+	    "Precedence: list\r\n\r\nbody\r\n";
+	struct hdr h;
+
+	ck_assert_int_eq(hdr_parse(m, sizeof(m) - 1, &h), 0);
+	ck_assert_ptr_nonnull(hdr_get(&h, "From"));
+	ck_assert_str_eq(m + h.body_off, "body\r\n");
+	/* Precedence: list alone is no mark of automatic mail (#16) */
+	ck_assert_int_eq(hdr_automatic(&h), 0);
+	ck_assert_int_eq(hdr_count(&h, "from"), 1);
 	hdr_free(&h);
 }
 END_TEST
@@ -287,6 +304,7 @@ main(void)
 
 	tcase_add_test(tc, headers_split);
 	tcase_add_loop_test(tc, headers_edge_cases, 0, 8);
+	tcase_add_test(tc, headers_leading_whitespace);
 	tcase_add_test(tc, headers_bounded);
 	tcase_add_loop_test(tc, address_syntax, 0, sizeof(addrs) / sizeof(addrs[0]));
 	tcase_add_test(tc, list_addresses);

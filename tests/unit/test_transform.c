@@ -53,6 +53,70 @@ run(const char *text, struct transform_out *out)
 	return r;
 }
 
+/* run_anon - as run, for a pseudonymous list (the parts the identity stage needs) */
+static enum result
+run_anon(const char *text, struct transform_out *out)
+{
+	char *m = crlf(text);
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 0, 1 };
+	enum result r = transform_post(&in, out);
+
+	free(m);
+	return r;
+}
+
+/* fields allowed once stay once: OpenDKIM refuses a copy with two Cc (#16) */
+START_TEST(single_fields_once)
+{
+	struct transform_out o;
+	const char *r;
+
+	ck_assert_int_eq(run("From: a@example.org\nCc: b@example.org\nMessage-ID: <1@x>\n"
+	    "Cc: c@example.org\nMessage-ID: <2@x>\nContent-Type: text/plain\nCc: d@example.org\n"
+	    "Content-Type: text/html\n\nhi\n", &o), OK);
+	r = buf_cstr(&o.rendered);
+	ck_assert_ptr_nonnull(strstr(r, "Cc: b@example.org,\r\n c@example.org,\r\n d@example.org\r\n"));
+	ck_assert_ptr_null(strstr(strstr(r, "Cc:") + 3, "\nCc:"));
+	ck_assert_ptr_nonnull(strstr(r, "Message-ID: <1@x>"));
+	ck_assert_ptr_null(strstr(r, "<2@x>"));
+	ck_assert_ptr_null(strstr(r, "text/html"));
+	transform_out_free(&o);
+}
+END_TEST
+
+/* a header whose first line is folded still has its From; a post with none is refused (#16) */
+START_TEST(from_required)
+{
+	struct transform_out o;
+
+	ck_assert_int_eq(run(" folded\nFrom: a@example.org\nSubject: s\n\nhi\n", &o), OK);
+	ck_assert_str_eq(o.from, "a@example.org");
+	ck_assert_ptr_null(strstr(buf_cstr(&o.rendered), "folded"));
+	transform_out_free(&o);
+	ck_assert_int_eq(run("HELO example.com\nMAIL FROM:<a@example.org>\nDATA\nFrom: a@example.org\n\nx\n",
+	    &o), PERMFAIL);
+	ck_assert_ptr_nonnull(strstr(o.reason, "no From line"));
+	transform_out_free(&o);
+}
+END_TEST
+
+/* the leak guard sees the name in the old comment form and RFC 2047-encoded (#16) */
+START_TEST(from_name_every_form)
+{
+	static const char *const from[] = {
+		"addr@example.org (Quill Ardenwick)", "Quill Ardenwick <addr@example.org>",
+		"=?utf-8?q?Quill_Ardenwick?= <addr@example.org>", "\"Quill Ardenwick\" <addr@example.org>",
+	};
+	struct transform_out o;
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "From: %s\nSubject: s\n\nhi\n", from[_i]);
+	ck_assert_int_eq(run_anon(msg, &o), OK);
+	ck_assert_str_eq(buf_cstr(&o.part[TP_FROMNAME]), "Quill Ardenwick");
+	transform_out_free(&o);
+}
+END_TEST
+
 START_TEST(plain_post)
 {
 	struct transform_out o;
@@ -294,6 +358,9 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, plain_post);
+	tcase_add_test(tc, single_fields_once);
+	tcase_add_test(tc, from_required);
+	tcase_add_loop_test(tc, from_name_every_form, 0, 4);
 	tcase_add_test(tc, transform_fuzz_regressions);
 	tcase_add_loop_test(tc, subject_prefix_once, 0, sizeof(subjects) / sizeof(subjects[0]));
 	tcase_add_test(tc, footer_in_multipart_mixed);
