@@ -1,4 +1,8 @@
-"""Shared helpers for the benchmarks: build, temp instance, free ports, daemon start/stop."""
+"""Shared helpers for the benchmarks: build, temp instance, free ports, daemon start/stop.
+
+An Instance runs the binaries of one build (default: this tree's build/; bench/fanout --compare
+passes another), so that two builds can be measured side by side in one run.
+"""
 import os
 import re
 import shutil
@@ -14,6 +18,15 @@ BIN = os.path.join(ROOT, "build", "bin")
 
 def build():
     subprocess.run(["make", "-s", "-C", ROOT, "all"], check=True)
+
+
+def bin_dir(path):
+    """The bin/ of a build: PATH may be a build directory (PATH/bin/mlistd) or a source tree
+    (PATH/build/bin/mlistd), e.g. a git worktree of an older commit built with make."""
+    for d in (os.path.join(path, "bin"), os.path.join(path, "build", "bin")):
+        if os.access(os.path.join(d, "mlistd"), os.X_OK) and os.access(os.path.join(d, "mlistctl"), os.X_OK):
+            return os.path.abspath(d)
+    raise SystemExit(f"{path}: no bin/mlistd or build/bin/mlistd (build it first: make -C TREE -j2)")
 
 
 def free_port():
@@ -35,34 +48,55 @@ def wait_port(port, timeout=10):
     raise SystemExit(f"nothing listening on {port}")
 
 
+def templates_for(bindir):
+    """The list templates of the tree a build came from (TREE/build/bin): an older build may not
+    know the settings a newer template has"""
+    own = os.path.join(bindir, "..", "..", "conf", "templates")
+    return own if os.path.isdir(own) else os.path.join(ROOT, "conf", "templates")
+
+
 class Instance:
-    def __init__(self, relay, members=0, list_settings=None, limits=""):
+    def __init__(self, relay, members=0, list_settings=None, limits="", bindir=BIN):
+        self.bin = bindir
+        self.proc = None
         self.dir = tempfile.mkdtemp(prefix="mlistd-bench.")
+        self.log = os.path.join(self.dir, "mlistd.log")
         self.port = free_port()
         self.conf = os.path.join(self.dir, "mlistd.conf")
         os.makedirs(os.path.join(self.dir, "lists"))
-        shutil.copytree(os.path.join(ROOT, "conf", "templates"), os.path.join(self.dir, "templates"))
+        shutil.copytree(templates_for(bindir), os.path.join(self.dir, "templates"))
         with open(self.conf, "w") as f:
             f.write(f'hostname = "lists.example";\nlisten = ( {{ address = "127.0.0.1"; port = {self.port}; }} );\n'
                     f'state_dir = "state";\nrelay = {relay};\nlimits = {{ max_connections = 2000; {limits} }};\n')
         self.ctl("init")
-        self.ctl("list", "create", "bench")
+        self.setup("list", "create", "bench")
         for k, v in (list_settings or {}).items():
-            self.ctl("list", "set", "bench", k, v)
+            self.setup("list", "set", "bench", k, v)
         if members:
             addrs = "".join(f"u{i:06d}@rcpt{i % 50}.example.net\n" for i in range(members))
-            subprocess.run([os.path.join(BIN, "mlistctl"), "-c", self.conf, "member", "import", "bench", "-"],
-                           input=addrs, text=True, check=True, capture_output=True)
-        self.log = os.path.join(self.dir, "mlistd.log")
-        self.proc = None
+            self.setup("member", "import", "bench", "-", input=addrs)
 
-    def ctl(self, *args):
-        return subprocess.run([os.path.join(BIN, "mlistctl"), "-c", self.conf, *args], check=True,
-                              capture_output=True, text=True)
+    def ctl(self, *args, input=None, check=True):
+        r = subprocess.run([os.path.join(self.bin, "mlistctl"), "-c", self.conf, *args], input=input,
+                           capture_output=True, text=True)
+        if check and r.returncode != 0:
+            raise SystemExit(f"mlistctl {' '.join(args)} ({self.bin}): exit {r.returncode}: {r.stderr.strip()}")
+        return r
+
+    def setup(self, *args, input=None):
+        """A changing verb before the measurement: offline where the build allows it (older
+        builds write the database themselves), else through the running daemon (builds whose
+        mlistctl is a client of the daemon's control socket refuse changes while it is down)."""
+        if self.proc is None and self.ctl(*args, input=input, check=False).returncode == 0:
+            return
+        self.start()
+        self.ctl(*args, input=input)
 
     def start(self):
+        if self.proc is not None and self.proc.poll() is None:
+            return      # started by setup(); a killed daemon (fault-campaign) is started again
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([os.path.join(BIN, "mlistd"), "-c", self.conf, "-f"],
+        self.proc = subprocess.Popen([os.path.join(self.bin, "mlistd"), "-c", self.conf, "-f"],
                                      stdout=self.logf, stderr=self.logf)
         wait_port(self.port)
 
@@ -86,4 +120,5 @@ class Instance:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(30)
             self.logf.close()
+            self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)

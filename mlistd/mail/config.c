@@ -624,6 +624,8 @@ load_lists(struct config *c, struct buf *errs)
 		for (j = 0; j < c->nlists && c->lists[c->nlists].name; j++) {
 			const char *a = c->lists[c->nlists].name, *b = c->lists[j].name;
 
+			if (b == NULL)		/* that file failed to load: reported */
+				continue;
 			if (strcasecmp(a, b) == 0 || reserved_clash(a, b) || reserved_clash(b, a)) {
 				cfg_error(errs, c->lists[c->nlists].file, 0, "name",
 				    "list address clashes with list in %s", c->lists[j].file);

@@ -103,8 +103,13 @@ START_TEST(list_files)
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "lists/demo.conf:3: colour: unknown setting"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "list address clashes with list in"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "\"Bad\" is not a valid list name"));
+	/* a list that fails to parse, sorted before a good one: reported, no crash */
 	buf_reset(&err);
 	tu_write(dir, "lists/demo.conf", "");
+	tu_write(dir, "lists/Bad.conf", "posting = \"members\";\nposting = \"open\";\n");
+	ck_assert_ptr_null(config_load(path, &err));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&err), "lists/Bad.conf"));
+	buf_reset(&err);
 	unlink(strcat(strcpy(path, dir), "/lists/demo-request.conf"));
 	unlink(strcat(strcpy(path, dir), "/lists/Bad.conf"));
 	snprintf(path, sizeof(path), "%s/mlistd.conf", dir);
@@ -160,15 +165,22 @@ START_TEST(shipped_examples)
 	struct buf err;
 	struct config *c;
 	struct list_cfg l;
-	const char *tmpl[] = { "conf/templates/default.conf", "conf/templates/announce.conf" };
+	const struct list_cfg *demo;
+	const char *tmpl[] = { "conf/templates/default.conf", "conf/templates/announce.conf",
+	    "conf/templates/pseudonymous.conf", "conf/templates/anonymous.conf" };
 
 	buf_init(&err, 0);
 	c = config_load("conf/mlistd.conf", &err);
 	ck_assert_msg(c != NULL, "%s", buf_cstr(&err));
-	ck_assert_ptr_nonnull(config_list_find(c, "demo"));
+	/* make run's lists: a pseudonymous one with hidden leadership, a real-name one */
+	ck_assert_ptr_nonnull(demo = config_list_find(c, "demo"));
+	ck_assert_int_eq(demo->identity, ID_PSEUDONYM);
+	ck_assert_int_eq(demo->visibility, VIS_HIDDEN);
+	ck_assert_ptr_nonnull(demo = config_list_find(c, "classic"));
+	ck_assert_int_eq(demo->identity, ID_REAL);
 	config_free(c);
-	for (int i = 0; i < 2; i++) {
-		/* templates hold @LIST@ in strings only: the file loads as list "default"/"announce" */
+	for (int i = 0; i < 4; i++) {
+		/* templates hold @LIST@ in strings only: the file loads as list "default", ... */
 		ck_assert_msg(config_list_load(tmpl[i], &l, &err) == 0, "%s: %s", tmpl[i], buf_cstr(&err));
 		config_list_free(&l);
 	}
