@@ -12,7 +12,7 @@ BUILD	?= build
 PYTHON	 = /usr/bin/python3
 
 CC	?= cc
-PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls libpsl libseccomp
+PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls libpsl libseccomp librnp
 CFLAGS	?= -O2 -g
 # the project's own flags: kept apart, so that CFLAGS given on the command line (asan-test) cannot drop them
 WFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \
@@ -40,6 +40,8 @@ LIB_OBJ   = $(patsubst %.c,$(BUILD)/%.o,$(UTIL_SRC) $(MAIL_SRC))
 STAGE_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(STAGE_SRC))
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# small programs that drive a module from pytest or a benchmark
+TOOL_BIN  = $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 ALL_BIN   = $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(BUILD)/bin/mlist
 
 .PHONY: all deps run test unit e2e asan-test install clean bench fuzz man
@@ -135,6 +137,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@echo "  TEST    $@"
 	@$(CC) $(CFLAGS) $(WFLAGS) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP -Wno-unused-parameter $(LDFLAGS) $(WRAP_$*) -o $@ $< \
 	    $(BUILD)/libmlistd.a $(BUILD)/libmlist.a $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libmlist.a
+	@mkdir -p $(dir $@)
+	@echo "  TOOL    $@"
+	@$(CC) $(CFLAGS) $(WFLAGS) $(INCLUDES) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmlist.a $(PKG_LIBS)
 
 deps:
 	@sh tools/install-deps

@@ -1,0 +1,450 @@
+/*
+ * openpgp.c - the list's OpenPGP key over librnp, and what the openpgp_*.c
+ * files share.
+ *
+ * The list key is an Ed25519 primary (certify, sign) with a cv25519
+ * encryption subkey and one UID "LIST <LIST@host>".  Callers never see a
+ * librnp object: they hold the key as a transferable secret key (binary,
+ * unprotected, in sodium_malloc'ed memory) that they seal under the master
+ * key, and every operation loads it into a fresh librnp context of its own
+ * (librnp contexts are not shared between threads).  librnp keeps its copy
+ * in Botan's secure (wiped) memory; the export buffers librnp hands back
+ * are wiped here before they are freed.
+ *
+ * librnp writes diagnostics, which can name key IDs, to stderr; every
+ * context gets /dev/null instead, and reasons come back through why.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "mail/openpgp_int.h"
+
+static int	null_fd = -1;
+static pthread_once_t null_once = PTHREAD_ONCE_INIT;
+
+/* null_open - the descriptor librnp's diagnostics go to */
+static void
+null_open(void)
+{
+	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+}
+
+/* openpgp_ffi - a fresh librnp context with in-memory keyrings */
+enum result
+openpgp_ffi(rnp_ffi_t *ffi)
+{
+	int	 fd;
+
+	(void)pthread_once(&null_once, null_open);
+	/* librnp fdopen()s the log fd and fcloses it with the context */
+	if (null_fd < 0 || (fd = fcntl(null_fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return TEMPFAIL;
+	if (rnp_ffi_create(ffi, "GPG", "GPG") != RNP_SUCCESS) {
+		(void)close(fd);
+		return TEMPFAIL;
+	}
+	if (rnp_ffi_set_log_fd(*ffi, fd) != RNP_SUCCESS) {
+		(void)close(fd);
+		(void)rnp_ffi_destroy(*ffi);
+		return TEMPFAIL;
+	}
+	return OK;
+}
+
+/* openpgp_load - import keys (armoured or binary) into ffi */
+enum result
+openpgp_load(rnp_ffi_t ffi, const void *data, size_t len, uint32_t flags,
+    char *why, size_t whylen)
+{
+	rnp_input_t	 in;
+	rnp_result_t	 rc;
+	char		*res = NULL;
+
+	if (len == 0) {
+		WHY(why, whylen, "no key data");
+		return PERMFAIL;
+	}
+	if (rnp_input_from_memory(&in, data, len, false) != RNP_SUCCESS) {
+		WHY(why, whylen, "cannot read key data");
+		return TEMPFAIL;
+	}
+	rc = rnp_import_keys(ffi, in, flags, &res);
+	rnp_buffer_destroy(res);
+	(void)rnp_input_destroy(in);
+	if (rc != RNP_SUCCESS) {
+		WHY(why, whylen, "not an OpenPGP key (%s)",
+		    rnp_result_to_string(rc));
+		return PERMFAIL;
+	}
+	return OK;
+}
+
+/* openpgp_out_take - append a memory output's bytes to b */
+int
+openpgp_out_take(rnp_output_t out, struct buf *b)
+{
+	uint8_t	*p;
+	size_t	 n;
+
+	if (rnp_output_memory_get_buf(out, &p, &n, false) != RNP_SUCCESS)
+		return -1;
+	return buf_append(b, p, n);
+}
+
+/* openpgp_out_secret - move a memory output into sodium memory, wipe it */
+int
+openpgp_out_secret(rnp_output_t out, struct openpgp_secret **sp)
+{
+	struct openpgp_secret *s;
+	uint8_t		*p;
+	size_t		 n;
+
+	if (rnp_output_memory_get_buf(out, &p, &n, false) != RNP_SUCCESS)
+		return -1;
+	if ((s = sodium_malloc(sizeof(*s))) == NULL)
+		return -1;
+	if ((s->data = sodium_malloc(n ? n : 1)) == NULL) {
+		sodium_free(s);
+		return -1;
+	}
+	memcpy(s->data, p, n);
+	s->len = n;
+	sodium_memzero(p, n);
+	*sp = s;
+	return 0;
+}
+
+/* openpgp_fpr - a key's fingerprint as 40 hex digits */
+int
+openpgp_fpr(rnp_key_handle_t key, char fpr[OPENPGP_FPR_SIZE])
+{
+	char	*s;
+	int	 n;
+
+	if (rnp_key_get_fprint(key, &s) != RNP_SUCCESS)
+		return -1;
+	n = snprintf(fpr, OPENPGP_FPR_SIZE, "%s", s);
+	rnp_buffer_destroy(s);
+	return n == OPENPGP_FPR_SIZE - 1 ? 0 : -1;
+}
+
+/* openpgp_locate - the one primary key in ffi (PERMFAIL: none or several) */
+enum result
+openpgp_locate(rnp_ffi_t ffi, const char *fpr, rnp_key_handle_t *key)
+{
+	rnp_identifier_iterator_t it;
+	rnp_key_handle_t k;
+	const char	*id;
+	bool		 primary;
+	int		 found = 0;
+
+	if (fpr != NULL) {
+		if (rnp_locate_key(ffi, "fingerprint", fpr, key) != RNP_SUCCESS
+		    || *key == NULL)
+			return PERMFAIL;
+		return OK;
+	}
+	if (rnp_identifier_iterator_create(ffi, &it, "fingerprint")
+	    != RNP_SUCCESS)
+		return TEMPFAIL;
+	*key = NULL;
+	while (rnp_identifier_iterator_next(it, &id) == RNP_SUCCESS && id) {
+		if (rnp_locate_key(ffi, "fingerprint", id, &k) != RNP_SUCCESS
+		    || k == NULL)
+			continue;
+		if (rnp_key_is_primary(k, &primary) == RNP_SUCCESS && primary
+		    && found++ == 0) {
+			*key = k;
+			continue;
+		}
+		(void)rnp_key_handle_destroy(k);
+	}
+	(void)rnp_identifier_iterator_destroy(it);
+	if (found != 1 && *key != NULL) {
+		(void)rnp_key_handle_destroy(*key);
+		*key = NULL;
+	}
+	return found == 1 ? OK : PERMFAIL;
+}
+
+/* secret_export - the primary and its subkeys as a secret blob */
+static enum result
+secret_export(rnp_key_handle_t key, struct openpgp_secret **sp)
+{
+	rnp_output_t	 out;
+	enum result	 r = OK;
+
+	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_key_export(key, out, RNP_KEY_EXPORT_SECRET |
+	    RNP_KEY_EXPORT_SUBKEYS) != RNP_SUCCESS
+	    || openpgp_out_secret(out, sp) != 0)
+		r = TEMPFAIL;
+	(void)rnp_output_destroy(out);
+	return r;
+}
+
+/* gen_run - the usage flags of a key being made, then make it */
+static enum result
+gen_run(rnp_op_generate_t op, const char *usage1, const char *usage2,
+    rnp_key_handle_t *key)
+{
+	rnp_result_t	 rc = RNP_SUCCESS;
+
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_add_usage(op, usage1);
+	if (rc == RNP_SUCCESS && usage2 != NULL)
+		rc = rnp_op_generate_add_usage(op, usage2);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_set_expiration(op, 0);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_execute(op);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_get_key(op, key);
+	(void)rnp_op_generate_destroy(op);
+	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
+}
+
+/* subkey_add - a fresh cv25519 encryption subkey under primary */
+static enum result
+subkey_add(rnp_ffi_t ffi, rnp_key_handle_t primary, rnp_key_handle_t *sub)
+{
+	rnp_op_generate_t op;
+
+	if (rnp_op_generate_subkey_create(&op, ffi, primary, "ECDH")
+	    != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_op_generate_set_curve(op, "Curve25519") != RNP_SUCCESS) {
+		(void)rnp_op_generate_destroy(op);
+		return TEMPFAIL;
+	}
+	return gen_run(op, "encrypt", NULL, sub);
+}
+
+/* primary_add - the Ed25519 primary with its UID and preferences */
+static enum result
+primary_add(rnp_ffi_t ffi, const char *uid, rnp_key_handle_t *key)
+{
+	rnp_op_generate_t op;
+	rnp_result_t	 rc;
+
+	if (rnp_op_generate_create(&op, ffi, "EDDSA") != RNP_SUCCESS)
+		return TEMPFAIL;
+	rc = rnp_op_generate_set_userid(op, uid);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_add_pref_cipher(op, "AES256");
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_add_pref_hash(op, "SHA512");
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_add_pref_hash(op, "SHA256");
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_add_pref_compression(op, "Uncompressed");
+	if (rc != RNP_SUCCESS) {
+		(void)rnp_op_generate_destroy(op);
+		return TEMPFAIL;
+	}
+	return gen_run(op, "sign", "certify", key);
+}
+
+/* openpgp_list_generate - a new list key dated created */
+enum result
+openpgp_list_generate(const char *list, const char *host, uint32_t created,
+    struct openpgp_secret **sp, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key = NULL, sub = NULL;
+	char		 uid[512];
+	int		 n;
+	enum result	 r;
+
+	n = snprintf(uid, sizeof(uid), "%s <%s@%s>", list, list, host);
+	if (n < 0 || (size_t)n >= sizeof(uid) || !*list || !*host
+	    || strpbrk(uid, "\r\n") != NULL) {
+		WHY(why, whylen, "list name or host name unusable in a UID");
+		return PERMFAIL;
+	}
+	if ((r = openpgp_ffi(&ffi)) != OK) {
+		WHY(why, whylen, "librnp context failed");
+		return r;
+	}
+	/* the keys and their self-signatures carry the caller's time */
+	if (created != 0 && rnp_set_timestamp(ffi, created) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	if (r == OK)
+		r = primary_add(ffi, uid, &key);
+	if (r == OK)
+		r = subkey_add(ffi, key, &sub);
+	if (r == OK)
+		r = secret_export(key, sp);
+	if (r != OK)
+		WHY(why, whylen, "key generation failed");
+	(void)rnp_key_handle_destroy(sub);
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* list_open - a context holding the list's secret key, and its primary */
+static enum result
+list_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
+    rnp_key_handle_t *key, char *why, size_t whylen)
+{
+	enum result	 r;
+
+	if ((r = openpgp_ffi(ffi)) != OK) {
+		WHY(why, whylen, "librnp context failed");
+		return r;
+	}
+	r = openpgp_load(*ffi, s->data, s->len, RNP_LOAD_SAVE_PUBLIC_KEYS |
+	    RNP_LOAD_SAVE_SECRET_KEYS, why, whylen);
+	if (r == OK && (r = openpgp_locate(*ffi, NULL, key)) != OK)
+		WHY(why, whylen, "list key blob holds no single primary key");
+	if (r != OK)
+		(void)rnp_ffi_destroy(*ffi);
+	return r;
+}
+
+/* revoke_old - retire every encryption subkey but keep */
+static enum result
+revoke_old(rnp_key_handle_t key, rnp_key_handle_t keep)
+{
+	rnp_key_handle_t sub;
+	char		 a[OPENPGP_FPR_SIZE], b[OPENPGP_FPR_SIZE];
+	bool		 enc, revoked;
+	size_t		 i, n;
+	enum result	 r = OK;
+
+	if (rnp_key_get_subkey_count(key, &n) != RNP_SUCCESS
+	    || openpgp_fpr(keep, b) != 0)
+		return TEMPFAIL;
+	for (i = 0; i < n && r == OK; i++) {
+		if (rnp_key_get_subkey_at(key, i, &sub) != RNP_SUCCESS)
+			return TEMPFAIL;
+		if (openpgp_fpr(sub, a) != 0
+		    || rnp_key_allows_usage(sub, "encrypt", &enc)
+		    != RNP_SUCCESS
+		    || rnp_key_is_revoked(sub, &revoked) != RNP_SUCCESS)
+			r = TEMPFAIL;
+		else if (enc && !revoked && strcmp(a, b) != 0
+		    && rnp_key_revoke(sub, 0, NULL, "superseded",
+		    "rotated") != RNP_SUCCESS)
+			r = TEMPFAIL;
+		(void)rnp_key_handle_destroy(sub);
+	}
+	return r;
+}
+
+/*
+ * openpgp_list_rotate - a new encryption subkey dated now; the old ones are
+ * revoked as superseded (clients stop encrypting to them) but kept, so that
+ * posts already encrypted to them still open.
+ */
+enum result
+openpgp_list_rotate(const struct openpgp_secret *s, uint32_t now,
+    struct openpgp_secret **sp, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key, sub = NULL;
+	enum result	 r;
+
+	if ((r = list_open(s, &ffi, &key, why, whylen)) != OK)
+		return r;
+	if (now != 0 && rnp_set_timestamp(ffi, now) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	if (r == OK)
+		r = subkey_add(ffi, key, &sub);
+	if (r == OK)
+		r = revoke_old(key, sub);
+	if (r == OK)
+		r = secret_export(key, sp);
+	if (r != OK)
+		WHY(why, whylen, "subkey rotation failed");
+	(void)rnp_key_handle_destroy(sub);
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* openpgp_list_public - the list's public key, armoured or binary */
+enum result
+openpgp_list_public(const struct openpgp_secret *s, int armored,
+    struct buf *b, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key;
+	rnp_output_t	 out;
+	uint32_t	 fl = RNP_KEY_EXPORT_PUBLIC | RNP_KEY_EXPORT_SUBKEYS;
+	enum result	 r;
+
+	if ((r = list_open(s, &ffi, &key, why, whylen)) != OK)
+		return r;
+	if (armored)
+		fl |= RNP_KEY_EXPORT_ARMORED;
+	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	else {
+		if (rnp_key_export(key, out, fl) != RNP_SUCCESS
+		    || openpgp_out_take(out, b) != 0)
+			r = TEMPFAIL;
+		(void)rnp_output_destroy(out);
+	}
+	if (r != OK)
+		WHY(why, whylen, "public key export failed");
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* openpgp_list_fingerprint - the list key's primary fingerprint */
+enum result
+openpgp_list_fingerprint(const struct openpgp_secret *s,
+    char fpr[OPENPGP_FPR_SIZE])
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key;
+	char		 why[OPENPGP_WHY_SIZE];
+	enum result	 r;
+
+	if ((r = list_open(s, &ffi, &key, why, sizeof(why))) != OK)
+		return r;
+	if (openpgp_fpr(key, fpr) != 0)
+		r = TEMPFAIL;
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* openpgp_secret_load - a secret blob (as unsealed) into sodium memory */
+enum result
+openpgp_secret_load(const void *data, size_t len, struct openpgp_secret **sp)
+{
+	struct openpgp_secret *s;
+
+	if (len == 0)
+		return PERMFAIL;
+	if ((s = sodium_malloc(sizeof(*s))) == NULL)
+		return TEMPFAIL;
+	if ((s->data = sodium_malloc(len)) == NULL) {
+		sodium_free(s);
+		return TEMPFAIL;
+	}
+	memcpy(s->data, data, len);
+	s->len = len;
+	*sp = s;
+	return OK;
+}
+
+/* openpgp_secret_free - wipe and free a secret blob */
+void
+openpgp_secret_free(struct openpgp_secret *s)
+{
+	if (s == NULL)
+		return;
+	sodium_free(s->data);	/* sodium_free wipes before it frees */
+	sodium_free(s);
+}

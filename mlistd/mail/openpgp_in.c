@@ -1,0 +1,308 @@
+/*
+ * openpgp_in.c - posts encrypted to the list: find the OpenPGP message in
+ * a mail, decrypt it with the list's key, and check a signature against
+ * the one member key that would make it theirs.
+ *
+ * A valid signature yields a replay id: BLAKE2b-256 over the signer's
+ * fingerprint, the signature's creation time and the signed data.  It is
+ * the same for every copy of one signed text, whatever the wrapping (librnp
+ * does not hand out the digest it checked, and a signature packet's
+ * unhashed part can be changed without breaking it, so neither of those
+ * would do), and the caller records it so that a replay does not count.
+ *
+ * Shapes found: PGP/MIME (multipart/encrypted, RFC 3156 §4, with §6.1 or
+ * §6.2 inside), the Exchange-mangled shape (multipart/mixed carrying the
+ * application/pgp-encrypted and encrypted.asc parts), and inline PGP (an
+ * armoured message in a text body).  Each is located by its armour lines;
+ * a part whose transfer encoding hides them (base64) is not yet handled.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "mail/openpgp_int.h"
+
+#define BEGIN_MSG	"-----BEGIN PGP MESSAGE-----"
+#define END_MSG		"-----END PGP MESSAGE-----"
+#define REPLAY_CTX	"mlistd-openpgp-replay"
+
+/* ci_find - case-insensitive search of n in h */
+static const char *
+ci_find(const char *h, size_t hl, const char *n)
+{
+	size_t	 l = strlen(n), i;
+
+	for (i = 0; i + l <= hl; i++)
+		if (strncasecmp(h + i, n, l) == 0)
+			return h + i;
+	return NULL;
+}
+
+/* openpgp_payload_find - the armoured message in a mail, and its shape */
+enum result
+openpgp_payload_find(const void *msg, size_t len, struct buf *payload,
+    const char **shape)
+{
+	const char	*m = msg, *hend, *a, *z;
+	size_t		 hl;
+
+	hend = memmem(m, len, "\r\n\r\n", 4);
+	hl = hend ? (size_t)(hend - m) : len;
+	if (ci_find(m, hl, "multipart/encrypted") != NULL)
+		*shape = "pgpmime";
+	else if (ci_find(m, len, "application/pgp-encrypted") != NULL)
+		*shape = "exchange";
+	else
+		*shape = "inline";
+	if ((a = memmem(m, len, BEGIN_MSG, strlen(BEGIN_MSG))) == NULL)
+		return PERMFAIL;
+	z = memmem(a, len - (size_t)(a - m), END_MSG, strlen(END_MSG));
+	if (z == NULL)
+		return PERMFAIL;
+	z += strlen(END_MSG);
+	return buf_append(payload, a, (size_t)(z - a)) == 0 ? OK : TEMPFAIL;
+}
+
+/* replay_id - what stays the same when one signed text is sent again */
+static void
+replay_id(const char *fpr, uint32_t created, const void *d, size_t n,
+    unsigned char out[OPENPGP_REPLAY_SIZE])
+{
+	crypto_generichash_state st;
+	unsigned char	 t[4];
+
+	t[0] = created >> 24;
+	t[1] = created >> 16;
+	t[2] = created >> 8;
+	t[3] = created;
+	(void)crypto_generichash_init(&st, NULL, 0, OPENPGP_REPLAY_SIZE);
+	(void)crypto_generichash_update(&st, (const unsigned char *)REPLAY_CTX,
+	    sizeof(REPLAY_CTX));
+	(void)crypto_generichash_update(&st, (const unsigned char *)fpr,
+	    strlen(fpr));
+	(void)crypto_generichash_update(&st, t, sizeof(t));
+	(void)crypto_generichash_update(&st, d, n);
+	(void)crypto_generichash_final(&st, out, OPENPGP_REPLAY_SIZE);
+}
+
+/* signer_is - 1 if the signature is valid and made by member's key */
+static int
+signer_is(rnp_op_verify_signature_t s, const struct openpgp_key *member)
+{
+	rnp_key_handle_t k;
+	char		*fpr = NULL;
+	bool		 primary = false;
+	int		 same;
+
+	if (member == NULL || rnp_op_verify_signature_get_status(s)
+	    != RNP_SUCCESS || rnp_op_verify_signature_get_key(s, &k)
+	    != RNP_SUCCESS || k == NULL)
+		return 0;
+	if (rnp_key_is_primary(k, &primary) != RNP_SUCCESS
+	    || (primary ? rnp_key_get_fprint(k, &fpr) :
+	    rnp_key_get_primary_fprint(k, &fpr)) != RNP_SUCCESS)
+		fpr = NULL;
+	same = fpr != NULL && strcasecmp(fpr, member->fpr) == 0;
+	rnp_buffer_destroy(fpr);
+	(void)rnp_key_handle_destroy(k);
+	return same;
+}
+
+/* sigs_judge - count signatures, note a valid one by member */
+static void
+sigs_judge(rnp_op_verify_t op, const struct openpgp_key *member,
+    const void *d, size_t n, struct openpgp_plain *p)
+{
+	rnp_op_verify_signature_t s;
+	size_t		 i, cnt;
+	uint32_t	 created;
+
+	if (rnp_op_verify_get_signature_count(op, &cnt) != RNP_SUCCESS)
+		return;
+	p->sigs = (int)cnt;
+	for (i = 0; i < cnt && !p->verified; i++) {
+		if (rnp_op_verify_get_signature_at(op, i, &s) != RNP_SUCCESS
+		    || !signer_is(s, member)
+		    || rnp_op_verify_signature_get_times(s, &created, NULL)
+		    != RNP_SUCCESS)
+			continue;
+		p->verified = 1;
+		p->sig_created = created;
+		replay_id(member->fpr, created, d, n, p->replay);
+	}
+}
+
+/* protection_ok - refuse data that was not encrypted with integrity */
+static enum result
+protection_ok(rnp_op_verify_t op, struct openpgp_plain *p, char *why,
+    size_t whylen)
+{
+	char		*mode = NULL;
+	bool		 valid = false;
+	enum result	 r = OK;
+
+	if (rnp_op_verify_get_protection_info(op, &mode, NULL, &valid)
+	    != RNP_SUCCESS)
+		return TEMPFAIL;
+	p->encrypted = strcmp(mode, "none") != 0;
+	if (!p->encrypted) {
+		WHY(why, whylen, "the message is not encrypted");
+		r = PERMFAIL;
+	} else if (!valid) {
+		WHY(why, whylen, "encrypted without integrity protection (%s)",
+		    mode);
+		r = PERMFAIL;
+	}
+	rnp_buffer_destroy(mode);
+	return r;
+}
+
+/* decrypt_run - verify-and-decrypt in an ffi holding the keys */
+static enum result
+decrypt_run(rnp_ffi_t ffi, const struct openpgp_key *member,
+    const void *msg, size_t len, struct openpgp_plain *p, char *why,
+    size_t whylen)
+{
+	rnp_input_t	 in;
+	rnp_output_t	 o;
+	rnp_op_verify_t	 op;
+	rnp_result_t	 rc;
+	enum result	 r = OK;
+
+	if (rnp_input_from_memory(&in, msg, len, false) != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_output_to_memory(&o, 0) != RNP_SUCCESS) {
+		(void)rnp_input_destroy(in);
+		return TEMPFAIL;
+	}
+	if ((rc = rnp_op_verify_create(&op, ffi, in, o)) == RNP_SUCCESS) {
+		/* a bad or unknown signature is judged below, not fatal */
+		rc = rnp_op_verify_set_flags(op,
+		    RNP_VERIFY_IGNORE_SIGS_ON_DECRYPT);
+		if (rc == RNP_SUCCESS)
+			rc = rnp_op_verify_execute(op);
+		if (rc != RNP_SUCCESS) {
+			WHY(why, whylen, "cannot decrypt (%s)",
+			    rnp_result_to_string(rc));
+			r = PERMFAIL;
+		} else if ((r = protection_ok(op, p, why, whylen)) == OK
+		    && openpgp_out_take(o, &p->data) != 0)
+			r = TEMPFAIL;
+		if (r == OK)
+			sigs_judge(op, member, p->data.data, p->data.len, p);
+		(void)rnp_op_verify_destroy(op);
+	} else
+		r = TEMPFAIL;
+	(void)rnp_output_destroy(o);
+	(void)rnp_input_destroy(in);
+	return r;
+}
+
+/* plain_init - an empty result */
+static void
+plain_init(struct openpgp_plain *p)
+{
+	memset(p, 0, sizeof(*p));
+	buf_init(&p->data, 0);
+}
+
+/*
+ * openpgp_decrypt - decrypt msg (armoured or binary) with the list's key;
+ * member, if given, is the key whose valid signature marks the post theirs.
+ */
+enum result
+openpgp_decrypt(const struct openpgp_secret *s, const struct openpgp_key *member,
+    const void *msg, size_t len, struct openpgp_plain *p, char *why,
+    size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	enum result	 r;
+
+	plain_init(p);
+	if ((r = openpgp_ffi(&ffi)) != OK) {
+		WHY(why, whylen, "librnp context failed");
+		return r;
+	}
+	r = openpgp_load(ffi, s->data, s->len, RNP_LOAD_SAVE_PUBLIC_KEYS |
+	    RNP_LOAD_SAVE_SECRET_KEYS, why, whylen);
+	if (r == OK && member != NULL)
+		r = openpgp_load(ffi, member->bin.data, member->bin.len,
+		    RNP_LOAD_SAVE_PUBLIC_KEYS, why, whylen);
+	if (r == OK)
+		r = decrypt_run(ffi, member, msg, len, p, why, whylen);
+	(void)rnp_ffi_destroy(ffi);
+	if (r != OK)
+		openpgp_plain_free(p);
+	return r;
+}
+
+/* detached_run - check sig over data in an ffi holding member's key */
+static enum result
+detached_run(rnp_ffi_t ffi, const struct openpgp_key *member,
+    const void *data, size_t dlen, const void *sig, size_t slen,
+    struct openpgp_plain *p, char *why, size_t whylen)
+{
+	rnp_input_t	 din, sin;
+	rnp_op_verify_t	 op;
+	rnp_result_t	 rc;
+
+	if (rnp_input_from_memory(&din, data, dlen, false) != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_input_from_memory(&sin, sig, slen, false) != RNP_SUCCESS) {
+		(void)rnp_input_destroy(din);
+		return TEMPFAIL;
+	}
+	rc = rnp_op_verify_detached_create(&op, ffi, din, sin);
+	if (rc == RNP_SUCCESS) {
+		/* an invalid signature still leaves its status to read */
+		(void)rnp_op_verify_execute(op);
+		sigs_judge(op, member, data, dlen, p);
+		(void)rnp_op_verify_destroy(op);
+	}
+	(void)rnp_input_destroy(sin);
+	(void)rnp_input_destroy(din);
+	if (rc != RNP_SUCCESS) {
+		WHY(why, whylen, "not a signature (%s)",
+		    rnp_result_to_string(rc));
+		return PERMFAIL;
+	}
+	if (!p->verified) {
+		WHY(why, whylen, "no valid signature by the member's key");
+		return PERMFAIL;
+	}
+	return OK;
+}
+
+/* openpgp_verify_detached - a detached signature (RFC 3156 §5) by member */
+enum result
+openpgp_verify_detached(const struct openpgp_key *member, const void *data,
+    size_t dlen, const void *sig, size_t slen, struct openpgp_plain *p,
+    char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	enum result	 r;
+
+	plain_init(p);
+	if ((r = openpgp_ffi(&ffi)) != OK) {
+		WHY(why, whylen, "librnp context failed");
+		return r;
+	}
+	r = openpgp_load(ffi, member->bin.data, member->bin.len,
+	    RNP_LOAD_SAVE_PUBLIC_KEYS, why, whylen);
+	if (r == OK)
+		r = detached_run(ffi, member, data, dlen, sig, slen, p, why,
+		    whylen);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* openpgp_plain_free - release a decryption's result */
+void
+openpgp_plain_free(struct openpgp_plain *p)
+{
+	if (p->data.data != NULL)
+		sodium_memzero(p->data.data, p->data.cap);
+	buf_free(&p->data);
+}

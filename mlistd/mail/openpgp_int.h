@@ -1,0 +1,20 @@
+/* openpgp_int.h - what the openpgp_*.c files share over librnp; no caller's. */
+#ifndef MLIST_OPENPGP_INT_H
+#define MLIST_OPENPGP_INT_H
+
+#include <rnp/rnp.h>
+#include <rnp/rnp_err.h>
+
+#include "mail/openpgp.h"
+
+#define WHY(why, len, ...)	((void)snprintf((why), (len), __VA_ARGS__))
+
+enum result openpgp_ffi(rnp_ffi_t *);
+enum result openpgp_load(rnp_ffi_t, const void *, size_t, uint32_t,
+	    char *, size_t);
+int	openpgp_out_take(rnp_output_t, struct buf *);
+int	openpgp_out_secret(rnp_output_t, struct openpgp_secret **);
+enum result openpgp_locate(rnp_ffi_t, const char *, rnp_key_handle_t *);
+int	openpgp_fpr(rnp_key_handle_t, char [OPENPGP_FPR_SIZE]);
+
+#endif
