@@ -100,7 +100,7 @@ struct job_head {
 	long long	 received;
 	int		 intact, want_real, want_anon;
 	int		 has_cfg, has_list;	/* NULL stays NULL (a test's stand-in for a crash) */
-	int		 munge_from, html, strip_signature;
+	int		 munge_from, html, strip_signature, jitter_max, batch;
 	size_t		 slen[JS_N];
 };
 
@@ -282,6 +282,8 @@ job_read(int fd, struct transform_in *in, struct config *c, struct list_cfg *l, 
 	l->munge_from = h.munge_from;
 	l->html = h.html;
 	l->strip_signature = h.strip_signature;
+	l->jitter_max = h.jitter_max;
+	l->batch = h.batch;
 	*in = (struct transform_in){ h.has_cfg ? c : NULL, h.has_list ? l : NULL, s[JS_QID], p, h.len,
 	    h.received, h.intact, h.want_real, h.want_anon };
 	return 0;
@@ -577,6 +579,8 @@ job_send(int fd, const struct transform_in *in)
 		h.munge_from = in->list->munge_from;
 		h.html = in->list->html;
 		h.strip_signature = in->list->strip_signature;
+		h.jitter_max = in->list->jitter_max;	/* a delayed list's copy is dated at release */
+		h.batch = in->list->batch;
 	}
 	for (int i = 0; i < JS_N; i++)
 		h.slen[i] = s[i] ? strlen(s[i]) : 0;

@@ -55,6 +55,8 @@ START_TEST(test_load_checks)
 		ck_assert_msg(strstr(buf_cstr(&err), load_cases[_i].error), "case %d: got %s", _i, buf_cstr(&err));
 	}
 	buf_free(&err);
+	tu_rmrf(d);
+	free(d);
 }
 END_TEST
 
@@ -78,6 +80,8 @@ START_TEST(test_missing_file)
 	ck_assert_ptr_nonnull(n->t[NOTICE_NOT_DISTRIBUTED].subject);
 	notices_free(n);
 	buf_free(&err);
+	tu_rmrf(d);
+	free(d);
 }
 END_TEST
 
@@ -120,6 +124,8 @@ START_TEST(test_render)
 	buf_free(&err);
 	buf_free(&s);
 	buf_free(&b);
+	tu_rmrf(d);
+	free(d);
 }
 END_TEST
 
@@ -139,6 +145,8 @@ START_TEST(test_shipped)
 	ck_assert_ptr_nonnull(c->notices);
 	ck_assert_ptr_nonnull(c->notices->t[NOTICE_NOT_DISTRIBUTED].body);
 	config_free(c);
+	tu_rmrf(d);
+	free(d);
 }
 END_TEST
 
