@@ -197,11 +197,19 @@ act_said_set(struct act_ctx *c, const struct list_cfg *l, const char *addr, cons
 		buf_printf(c->out, "%s on %s: %s = %s\n", addr, l->name, key, value);
 }
 
+/* is_switch - a setting whose value is on or off (nothing in it can name anyone) */
+static int
+is_switch(const char *key)
+{
+	return strcmp(key, "digest") == 0 || strcmp(key, "nomail") == 0;
+}
+
 /* act_member_set - one of a member's own settings (role: act_set_role) */
 int
 act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
     const char *key, const char *value, const char *expires)
 {
+	char ref[64], detail[160];
 	int rc;
 
 	if (strcmp(key, "name") == 0 && (strpbrk(value, "\r\n") || strlen(value) > 200))
@@ -224,6 +232,15 @@ act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 		    "MODE, key (PUBLICKEY|none) or enckey (x25519:KEY|none)");
 	if (rc != STORE_OK)
 		return act_dberr(c);
+	/*
+	 * the operator changed a member: audited by number and setting; the value
+	 * only where it is a switch (a name, a pseudonym or a key could name them)
+	 */
+	act_member_ref(c, l, addr, ref, sizeof(ref));
+	snprintf(detail, sizeof(detail), "%s: %s%s%s", ref, key, is_switch(key) ? " " : " changed",
+	    is_switch(key) ? value : "");
+	if ((rc = act_audit(c, l, "member set", detail)) != ACT_DONE)
+		return rc;
 	act_said_set(c, l, addr, key, value);
 	return ACT_DONE;
 }
