@@ -58,11 +58,11 @@ fs_fsync_dir(const char *path)
 	return rc;
 }
 
-/* fs_sync_rename - rename a written, fsynced file into place, then fsync the directory */
-int
-fs_sync_rename(const char *tmp, const char *dst, struct buf *err)
+/* sync_dir_after - the rename's result; on success the directory fsynced */
+static int
+sync_dir_after(int renamed, const char *tmp, const char *dst, struct buf *err)
 {
-	if (rename(tmp, dst) < 0) {
+	if (renamed < 0) {
 		if (err)
 			buf_printf(err, "cannot rename %s to %s: %s", tmp, dst, strerror(errno));
 		return -1;
@@ -73,6 +73,13 @@ fs_sync_rename(const char *tmp, const char *dst, struct buf *err)
 		return -1;
 	}
 	return 0;
+}
+
+/* fs_sync_rename - rename a written, fsynced file into place, then fsync the directory */
+int
+fs_sync_rename(const char *tmp, const char *dst, struct buf *err)
+{
+	return sync_dir_after(rename(tmp, dst), tmp, dst, err);
 }
 
 /*
@@ -96,17 +103,7 @@ fs_rename_new(const char *tmp, const char *dst)
 int
 fs_sync_rename_new(const char *tmp, const char *dst, struct buf *err)
 {
-	if (fs_rename_new(tmp, dst) < 0) {
-		if (err)
-			buf_printf(err, "cannot rename %s to %s: %s", tmp, dst, strerror(errno));
-		return -1;
-	}
-	if (fs_fsync_dir(dst) < 0) {
-		if (err)
-			buf_printf(err, "cannot fsync directory of %s: %s", dst, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return sync_dir_after(fs_rename_new(tmp, dst), tmp, dst, err);
 }
 
 /* fs_write_atomic - write a whole file under a temp name, fsync, rename */
