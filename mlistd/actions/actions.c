@@ -179,15 +179,6 @@ actions_list_arg(int argc, char **argv)
 	return argc >= 2 ? argv[1] : NULL;
 }
 
-/* discard_outputs - the copies a rolled-back action rendered */
-static void
-discard_outputs(struct pipeline *p)
-{
-	for (int i = 0; i < p->nout; i++)
-		spool_remove(p->sp, SPOOL_OUT, p->out[i]);
-	p->nout = 0;
-}
-
 /* find - the row of a verb, or NULL */
 static const struct action *
 find(const char *verb)
@@ -226,7 +217,7 @@ actions_run(struct act_ctx *c, int argc, char **argv)
 	int rc;
 
 	p->qid = "NOQUEUE";
-	p->nout = 0;
+	pipeline_begin(p);
 	if (!a)
 		return act_fail(c, ACT_USAGE, "the daemon knows no action \"%s\"", argv[0]);
 	if (a->own_txn) {
@@ -238,16 +229,17 @@ actions_run(struct act_ctx *c, int argc, char **argv)
 	rc = dispatch(c, a, argc, argv);
 	if (rc != ACT_DONE && rc != ACT_REQUESTED) {
 		store_rollback(p->st);
-		discard_outputs(p);
+		pipeline_rolled_back(p);
 		return rc == ACT_ERROR ? ACT_FAILED : rc;
 	}
 	if (store_commit(p->st) < 0) {
 		rc = act_dberr(c);
 		store_rollback(p->st);
-		discard_outputs(p);
+		pipeline_rolled_back(p);
 		c->reload = 0;
 		return ACT_FAILED;
 	}
+	pipeline_committed(p);
 	if (c->audited && audit_head_sync(p->st, p->cfg->state_dir, c->audited, why,
 	    sizeof(why)) < 0)
 		log_warn("NOQUEUE control: list=%s audit head: %s", c->audited, why);

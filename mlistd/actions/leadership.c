@@ -232,12 +232,23 @@ act_set_role(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	return ACT_DONE;
 }
 
-/* guarded - settings that change who learns what: behind the quorum */
+/*
+ * guarded - settings that change who learns what, who may post or join, and
+ * what the mail reveals (encryption, sender authentication, the delays that
+ * keep a post's timing from its author): behind the quorum
+ */
 static int
 guarded(const char *key)
 {
+	static const char *const whole[] = { "encryption", "posting", "subscription", "post_auth",
+	    "private_replies", NULL };
+
+	for (int i = 0; whole[i]; i++)
+		if (!strcmp(key, whole[i]))
+			return 1;
 	return !strncmp(key, "disclosure.", 11) || !strncmp(key, "identity.", 9) ||
-	    !strncmp(key, "leadership.", 11) || !strncmp(key, "archive.", 8);
+	    !strncmp(key, "leadership.", 11) || !strncmp(key, "archive.", 8) ||
+	    !strncmp(key, "delivery.", 9);
 }
 
 /* act_set_policy - list set LIST KEY VALUE */
@@ -260,8 +271,9 @@ act_set_policy(struct act_ctx *c, const struct list_cfg *l, const char *key,
 	snprintf(d, sizeof(d), "%s = %s", key, value);
 	if (guarded(key) && (rc = act_grave(c, l, Q_POLICY, "policy", arg, d)) != ACT_DONE)
 		return rc;
-	if ((rc = act_apply_policy(c, l, key, value)) != ACT_DONE ||
-	    (!(guarded(key) && c->emergency) && (rc = act_audit(c, l, "policy", d)) != ACT_DONE))
+	/* audited before the file changes: a failed audit leaves the old policy in force */
+	if ((!(guarded(key) && c->emergency) && (rc = act_audit(c, l, "policy", d)) != ACT_DONE) ||
+	    (rc = act_apply_policy(c, l, key, value)) != ACT_DONE)
 		return rc;
 	if (c->json) {
 		buf_puts(c->out, "{\"list\":");
@@ -315,19 +327,9 @@ roster_line(const struct member *m, void *arg)
 static long long
 approved_export(struct act_ctx *c, const struct list_cfg *l)
 {
-	long long ids[64];
-	int n = store_pending_in_state(c->p->st, "done", ids, 64);
-	struct pending pa;
+	long long id = store_pending_find(c->p->st, l->name, "roster_export", "done");
 
-	for (int i = 0; i < n; i++)
-		if (store_pending_get(c->p->st, ids[i], &pa) == STORE_OK) {
-			int match = !strcmp(pa.list, l->name) && !strcmp(pa.action, "roster_export");
-
-			free(pa.arg);
-			if (match)
-				return ids[i];
-		}
-	return n < 0 ? -1 : 0;
+	return id < 0 ? -1 : id;
 }
 
 /* act_roster_export - the roster with addresses, once the quorum allows */

@@ -15,7 +15,6 @@
 
 #include "actions/actions.h"
 #include "delivery/distribute.h"
-#include "leadership/moderate.h"
 #include "mail/archive.h"
 #include "mail/header.h"
 #include "util/log.h"
@@ -66,6 +65,30 @@ to_roles(struct act_ctx *c, const struct list_cfg *l, const char *id, int *n)
 	return rc;
 }
 
+/* release - a held post goes to the members (and the archive); 1 done, 0 unreadable, -1 error */
+static int
+release(struct pipeline *p, const struct list_cfg *l, const char *held_id, int *rcpts)
+{
+	struct envelope e;
+	struct buf copy, why;
+	int rc;
+
+	buf_init(&copy, 0);
+	buf_init(&why, 0);
+	if (spool_read(p->sp, SPOOL_OUT, held_id, &e, &copy, &why) != 0) {
+		log_err("%s moderate: list=%s held copy %s unreadable: %s", p->qid, l->name, held_id, buf_cstr(&why));
+		buf_free(&copy);
+		buf_free(&why);
+		return 0;
+	}
+	envelope_free(&e);
+	rc = distribute_members(p, l, held_id, rcpts) < 0 || archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0 ?
+	    -1 : 1;
+	buf_free(&copy);
+	buf_free(&why);
+	return rc;
+}
+
 /* approve - the post goes to its audience; ACT_DONE with *n copies */
 static int
 approve(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *why,
@@ -82,10 +105,11 @@ approve(struct act_ctx *c, const struct list_cfg *l, const char *id, const char 
 		if (*n == 0)
 			return act_fail(c, ACT_FAILED, "post %s would reach nobody: %s has no owner "
 			    "or moderator (member set ... role owner); it stays held", id, l->name);
-		spool_remove(c->p->sp, SPOOL_OUT, id);
+		if (pipeline_drop_later(c->p, id) < 0)
+			return act_dberr(c);
 		return ACT_DONE;
 	}
-	if ((rc = moderate_release(c->p, l, id, n)) < 0)
+	if ((rc = release(c->p, l, id, n)) < 0)
 		return act_dberr(c);
 	if (rc == 0)
 		return act_fail(c, ACT_ERROR, "held copy %s is unreadable", id);
@@ -149,21 +173,15 @@ say(struct act_ctx *c, const char *id, enum act_decision d, int n)
 		buf_printf(c->out, "discarded %s\n", id);
 }
 
-/*
- * act_moderate - decide held post id of l. ACT_DONE; ACT_FAILED when it
- * is not held (already decided) or cannot be approved; ACT_ERROR.
- */
-int
-act_moderate(struct act_ctx *c, const struct list_cfg *l, const char *id,
-    enum act_decision d, const char *reason)
+/* decide - take the post from the hold and act on the decision; ACT_DONE with *n copies */
+static int
+decide(struct act_ctx *c, const struct list_cfg *l, const char *id, enum act_decision d,
+    const char *reason, int *n)
 {
 	static const char *const names[] = { "approve", "reject", "discard" };
 	char why[64], detail[520], *author;
-	int n = 0, rc;
+	int rc;
 
-	if (!spool_id_valid(id))
-		return act_fail(c, ACT_FAILED, "no held post %s on %s (see 'mlistctl mod ls %s')",
-		    id, l->name, l->name);
 	author = store_held_author(c->p->st, l->name, id);
 	rc = store_held_take(c->p->st, l->name, id, why, sizeof(why));
 	if (rc != STORE_OK) {
@@ -172,18 +190,46 @@ act_moderate(struct act_ctx *c, const struct list_cfg *l, const char *id,
 		    "decided? see 'mlistctl mod ls %s')", id, l->name, l->name) : act_dberr(c);
 	}
 	if (d == ACT_APPROVE)
-		rc = approve(c, l, id, why, &n);
+		rc = approve(c, l, id, why, n);
 	else
-		rc = refuse(c, l, id, author, d, reason, &n);
+		rc = refuse(c, l, id, author, d, reason, n);
 	free(author);
 	if (rc != ACT_DONE)
 		return rc;
-	if (d != ACT_APPROVE)
-		spool_remove(c->p->sp, SPOOL_OUT, id);
+	if (d != ACT_APPROVE && pipeline_drop_later(c->p, id) < 0)
+		return act_dberr(c);
 	snprintf(detail, sizeof(detail), "held post %s (%s)%s%s", id, why,
 	    d == ACT_REJECT ? ": " : "", d == ACT_REJECT ? reason : "");
-	if ((rc = act_audit(c, l, names[d], detail)) != ACT_DONE)
+	return act_audit(c, l, names[d], detail);
+}
+
+/*
+ * act_moderate - decide held post id of l. ACT_DONE; ACT_FAILED when it
+ * is not held (already decided) or cannot be approved; ACT_ERROR. A
+ * decision that fails leaves nothing behind, whatever the caller then does
+ * with its own transaction: the post stays held (a moderator's answer by
+ * mail commits the rest of that mail's work, and must not take the post
+ * from the hold while saying it stays there).
+ */
+int
+act_moderate(struct act_ctx *c, const struct list_cfg *l, const char *id,
+    enum act_decision d, const char *reason)
+{
+	int n = 0, rc, nout = c->p->nout, ndrop = c->p->ndrop;
+
+	if (!spool_id_valid(id))
+		return act_fail(c, ACT_FAILED, "no held post %s on %s (see 'mlistctl mod ls %s')",
+		    id, l->name, l->name);
+	if (store_savepoint(c->p->st) < 0)
+		return act_dberr(c);
+	if ((rc = decide(c, l, id, d, reason, &n)) != ACT_DONE) {
+		if (store_savepoint_end(c->p->st, 1) < 0)
+			rc = act_dberr(c);
+		pipeline_undo_since(c->p, nout, ndrop);
 		return rc;
+	}
+	if (store_savepoint_end(c->p->st, 0) < 0)
+		return act_dberr(c);
 	log_info("%s moderate: list=%s post %s %s by the %s rcpts=%d result=ok", c->p->qid,
 	    l->name, id, d == ACT_APPROVE ? "approved" : d == ACT_REJECT ? "rejected" : "discarded",
 	    c->actor, n);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "delivery/digest.h"
+#include "pipeline/disclosure.h"
 #include "delivery/distribute.h"
 #include "mail/header.h"
 #include "pipeline/sign.h"
@@ -211,7 +212,7 @@ digest_send(struct pipeline *p, const struct list_cfg *l, int *recipients)
 		return -1;
 	if ((n = store_digest_take(p->st, l->name, p->now, keep, &all)) <= 0)
 		rc = n == 0 ? 0 : -1;
-	else if (l->since_join)
+	else if (disclosure_digest_by_join(l))
 		rc = variants(p, l, &all, issue, recipients);
 	else
 		rc = variant(p, l, &all, 0, 0, 0, issue, recipients);

@@ -142,9 +142,26 @@ bad_command(struct smtp_session *s)
 		close_with(s, "421 4.7.0 Too many errors; closing connection");
 }
 
+/*
+ * idle_command - NOOP, RSET, VRFY, HELP, EHLO and HELO move no mail: a client may send
+ * max_idle_commands of them, then it is cut off (each one resets the idle
+ * timer, so without a cap a session could stay open forever)
+ */
+static int
+idle_command(struct smtp_session *s)
+{
+	if (++s->idle_cmds <= s->cfg->max_idle_commands)
+		return 0;
+	log_info("NOQUEUE smtpd: client=%s reason=too-many-idle-commands result=tempfail", s->peer);
+	close_with(s, "421 4.7.0 Too many commands that move no mail; closing connection");
+	return -1;
+}
+
 static void
 cmd_ehlo(struct smtp_session *s, char *args)
 {
+	if (idle_command(s) < 0)	/* a greeting moves no mail either */
+		return;
 	if (*args == 0) {
 		reply(s, "501 5.5.4 Syntax: %s hostname", s->lmtp ? "LHLO" : "EHLO");
 		return bad_command(s);
@@ -188,6 +205,8 @@ cmd_starttls(struct smtp_session *s, char *args)
 static void
 cmd_helo(struct smtp_session *s, char *args)
 {
+	if (idle_command(s) < 0)
+		return;
 	if (*args == 0) {
 		reply(s, "501 5.5.4 Syntax: HELO hostname");
 		return bad_command(s);
@@ -340,21 +359,6 @@ cmd_data(struct smtp_session *s, char *args)
 	buf_reset(&s->data);
 	smtp_in_start_data(&s->in, &s->data, (size_t)s->cfg->max_message_size);
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
-}
-
-/*
- * idle_command - NOOP, RSET, VRFY and HELP move no mail: a client may send
- * max_idle_commands of them, then it is cut off (each one resets the idle
- * timer, so without a cap a session could stay open forever)
- */
-static int
-idle_command(struct smtp_session *s)
-{
-	if (++s->idle_cmds <= s->cfg->max_idle_commands)
-		return 0;
-	log_info("NOQUEUE smtpd: client=%s reason=too-many-idle-commands result=tempfail", s->peer);
-	close_with(s, "421 4.7.0 Too many commands that move no mail; closing connection");
-	return -1;
 }
 
 static void

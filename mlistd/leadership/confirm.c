@@ -159,7 +159,8 @@ confirm_post(struct pipeline *p, const struct list_cfg *l, const struct store_to
 	    rc != STORE_NOTFOUND)
 		return -1;
 	if (says_withdraw(msg)) {
-		spool_remove(p->sp, SPOOL_OUT, id);
+		if (pipeline_drop_later(p, id) < 0)
+			return -1;
 		log_info("%s confirm: list=%s withdrawn by its author out=%s result=ok", p->qid, l->name, id);
 		return 1;
 	}

@@ -84,28 +84,13 @@ moderate_ask(struct pipeline *p, const struct list_cfg *l, const char *held_id, 
 	return a.n;
 }
 
-/* moderate_release - a held post goes to the members (and the archive) */
-int
-moderate_release(struct pipeline *p, const struct list_cfg *l, const char *held_id, int *rcpts)
+/* is_word - does the line p (len bytes) start with the word w, as a whole word? */
+static int
+is_word(const char *p, size_t len, const char *w)
 {
-	struct envelope e;
-	struct buf copy, why;
-	int rc;
+	size_t n = strlen(w);
 
-	buf_init(&copy, 0);
-	buf_init(&why, 0);
-	if (spool_read(p->sp, SPOOL_OUT, held_id, &e, &copy, &why) != 0) {
-		log_err("%s moderate: list=%s held copy %s unreadable: %s", p->qid, l->name, held_id, buf_cstr(&why));
-		buf_free(&copy);
-		buf_free(&why);
-		return 0;
-	}
-	envelope_free(&e);
-	rc = distribute_members(p, l, held_id, rcpts) < 0 || archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0 ?
-	    -1 : 1;
-	buf_free(&copy);
-	buf_free(&why);
-	return rc;
+	return len >= n && strncasecmp(p, w, n) == 0 && (len == n || !isalnum((unsigned char)p[n]));
 }
 
 /* decision - the first non-empty, unquoted line of the answer: approve | reject REASON | discard */
@@ -130,11 +115,12 @@ decision(const struct buf *msg, char *reason, size_t n)
 			len--;
 		if (len == 0 || *p == '>')
 			continue;
-		if (len >= 7 && strncasecmp(p, "approve", 7) == 0)
+		/* whole words: "approved? no, reject it" approves nothing */
+		if (is_word(p, len, "approve"))
 			d = ACT_APPROVE;
-		else if (len >= 7 && strncasecmp(p, "discard", 7) == 0)
+		else if (is_word(p, len, "discard"))
 			d = ACT_DISCARD;
-		else if (len >= 6 && strncasecmp(p, "reject", 6) == 0) {
+		else if (is_word(p, len, "reject")) {
 			d = ACT_REJECT;
 			for (p += 6, len -= 6; len && isspace((unsigned char)*p); p++, len--)
 				;

@@ -9,6 +9,5 @@ int	moderate_ask(struct pipeline *, const struct list_cfg *, const char *held_id
 	    const struct buf *copy, int real_author_shown);
 int	moderate_answer(struct pipeline *, const struct list_cfg *, const struct store_token *,
 	    const struct buf *msg);
-int	moderate_release(struct pipeline *, const struct list_cfg *, const char *held_id, int *rcpts);
 
 #endif

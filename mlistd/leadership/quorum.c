@@ -104,12 +104,18 @@ quorum_ask_new(struct pipeline *p)
 			if (store_pending_get(p->st, ids[i], &pa) != STORE_OK)
 				continue;
 			p->qid = "NOQUEUE";
-			p->nout = 0;
+			pipeline_begin(p);
 			memset(&a, 0, sizeof(a));
 			a.p = p;
 			a.pa = &pa;
 			a.announce = k;
-			if ((l = config_list_find(p->cfg, pa.list)) == NULL || store_begin(p->st) < 0) {
+			if ((l = config_list_find(p->cfg, pa.list)) == NULL) {
+				/* its list is gone: it must not hold up the requests behind it */
+				(void)store_pending_state(p->st, pa.id, "gone");
+				free(pa.arg);
+				continue;
+			}
+			if (store_begin(p->st) < 0) {
 				free(pa.arg);
 				continue;
 			}
@@ -118,14 +124,14 @@ quorum_ask_new(struct pipeline *p)
 			    store_pending_state(p->st, pa.id, k ? "done" : "asked") != STORE_OK ||
 			    store_commit(p->st) < 0) {
 				store_rollback(p->st);
-				for (int j = 0; j < p->nout; j++)
-					spool_remove(p->sp, SPOOL_OUT, p->out[j]);
-				p->nout = 0;
+				pipeline_rolled_back(p);
 				log_err("NOQUEUE quorum: list=%s request %lld: cannot ask the moderators: %s", l->name,
 				    pa.id, store_errmsg(p->st));
-			} else
+			} else {
+				pipeline_committed(p);
 				log_info("NOQUEUE quorum: list=%s request %lld (%s) %s moderators=%d result=ok", l->name,
 				    pa.id, pa.action, k ? "announced to" : "asked", a.n);
+			}
 			free(pa.arg);
 		}
 	}
@@ -171,9 +177,14 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 		    !strcmp(pa->action, "expel") ? act_apply_expel(&c, l, pa->arg) :
 		    !strcmp(pa->action, "roles") ? act_apply_role(&c, l, pa->arg, nl + 1) :
 		    act_apply_policy(&c, l, pa->arg, nl + 1);
-		if (rc == ACT_FAILED)	/* gone since: said in the audit entry, not retried */
-			snprintf(done, n, "not applied: %.*s", (int)strcspn(buf_cstr(&err), "\n"),
-			    buf_cstr(&err));
+		/*
+		 * gone since (said in the audit entry, not retried). The action's error
+		 * text is for an operator and may name the address (a member facing
+		 * expulsion who left first): the audit log, which members read, and the
+		 * log line say only that it was not applied.
+		 */
+		if (rc == ACT_FAILED)
+			snprintf(done, n, "not applied: no longer possible");
 		rc = rc == ACT_ERROR ? -1 : 0;
 	} else if (!strcmp(pa->action, "admit") || !strcmp(pa->action, "vouch")) {
 		/* "ADDRESS\nPSEUDONYM[\nINTRODUCTION]": the pseudonym the applicant asked for, "" none */

@@ -175,7 +175,23 @@ static const char *const migrations[] = {
 	"INSERT INTO pending_new SELECT id, list, action, arg, detail, needed, state, created,"
 	"  expires FROM pending;"
 	"DROP TABLE pending;"
-	"ALTER TABLE pending_new RENAME TO pending;",
+	"ALTER TABLE pending_new RENAME TO pending;"
+	/*
+	 * the copy starts each counter at the highest SURVIVING id; a member (or a
+	 * delivery, a request) above it who left before the upgrade would have
+	 * their number given again. On a database that has been used (anything
+	 * processed or audited), start a million above: no list has lost more
+	 * members from the top of its numbers than that. A new one starts at 1.
+	 */
+	"CREATE TEMP TABLE used AS SELECT (EXISTS (SELECT 1 FROM processed) OR EXISTS"
+	"  (SELECT 1 FROM audit) OR EXISTS (SELECT 1 FROM members)) * 1000000 AS jump;"
+	"DELETE FROM sqlite_sequence WHERE name IN ('members', 'members_new', 'deliveries',"
+	"  'deliveries_new', 'pending', 'pending_new');"
+	"INSERT INTO sqlite_sequence (name, seq) VALUES"
+	"  ('members', (SELECT coalesce(max(id), 0) FROM members) + (SELECT jump FROM used)),"
+	"  ('deliveries', (SELECT coalesce(max(id), 0) FROM deliveries) + (SELECT jump FROM used)),"
+	"  ('pending', (SELECT coalesce(max(id), 0) FROM pending) + (SELECT jump FROM used));"
+	"DROP TABLE temp.used;",
 	/* 15: the class of copy distribute decided for each delivery (enum dclass; 1 plain) */
 	"ALTER TABLE deliveries ADD COLUMN class INTEGER NOT NULL DEFAULT 1;",
 	NULL
@@ -474,6 +490,22 @@ void
 store_rollback(struct store *st)
 {
 	(void)st_exec(st, "ROLLBACK");
+}
+
+/* store_savepoint - a point inside the transaction one step can go back to */
+int
+store_savepoint(struct store *st)
+{
+	return st_exec(st, "SAVEPOINT step");
+}
+
+/* store_savepoint_end - keep the step's work (back: undo it first); the transaction goes on */
+int
+store_savepoint_end(struct store *st, int back)
+{
+	if (back && st_exec(st, "ROLLBACK TO step") < 0)
+		return -1;
+	return st_exec(st, "RELEASE step");
 }
 
 /* st_step_done - run a statement that returns no rows; finalize it */

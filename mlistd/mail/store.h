@@ -38,6 +38,9 @@ int	store_durable(struct store *, int full);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
+/* one step inside a transaction that can be undone alone (a refused action leaves nothing) */
+int	store_savepoint(struct store *);
+int	store_savepoint_end(struct store *, int back);
 
 /*
  * Members (store_members.c). store_member_each: the number of members
@@ -236,6 +239,7 @@ long long store_pending_add(struct store *, const char *list, const char *action
 int	store_pending_get(struct store *, long long id, struct pending *);
 int	store_pending_state(struct store *, long long id, const char *state);
 int	store_pending_in_state(struct store *, const char *state, long long *ids, int n);
+long long store_pending_find(struct store *, const char *list, const char *action, const char *state);
 int	store_pending_vote(struct store *, long long id, const char *list, const char *addr);
 int	store_pending_voters(struct store *, long long id, store_member_fn, void *);
 int	store_discipline_steps(struct store *, const char *list, const char *addr);

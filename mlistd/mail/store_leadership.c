@@ -276,16 +276,39 @@ int
 store_pending_in_state(struct store *st, const char *state, long long *ids, int n)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT id FROM pending WHERE state = ?1 ORDER BY id LIMIT ?2");
-	int k = 0;
+	int k = 0, rc;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, state, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 2, n);
-	while (sqlite3_step(s) == SQLITE_ROW && k < n)
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < n)
 		ids[k++] = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
-	return k;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? k : st_db_fail(st);
+}
+
+/*
+ * store_pending_find - the newest request of list for action in state: its
+ * id, 0 none, STORE_ERR
+ */
+long long
+store_pending_find(struct store *st, const char *list, const char *action, const char *state)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT id FROM pending WHERE list = ?1 AND action = ?2 AND "
+	    "state = ?3 ORDER BY id DESC LIMIT 1");
+	long long id = 0;
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, state, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : st_db_fail(st);
 }
 
 /* store_pending_vote - the moderator (by address) approves; returns the number of distinct approvals */
@@ -305,15 +328,23 @@ store_pending_vote(struct store *st, long long id, const char *list, const char 
 	if (st_step_done(s) != STORE_OK)
 		return STORE_ERR;
 	snprintf(num, sizeof(num), "%lld", id);
-	return st_scalar(st, "SELECT count(*) FROM pending_votes WHERE pending_id = ?1", num, NULL, 0);
+	/* a vote counts while its voter still leads (a vouch: while a member) */
+	return st_scalar(st, "SELECT count(*) FROM pending_votes v JOIN members m ON m.id = v.member_id "
+	    "WHERE v.pending_id = ?1 AND (m.role <> 'member' OR (SELECT action FROM pending WHERE id = ?1) "
+	    "= 'vouch')", num, NULL, 0);
 }
 
-/* store_pending_voters - the addresses of those who approved (fn each) */
+/*
+ * store_pending_voters - those who approved and still lead (a vouch: are
+ * still members), fn each: a moderator demoted since their vote is not
+ * told what the quorum decided (an unmasked address, say)
+ */
 int
 store_pending_voters(struct store *st, long long id, store_member_fn fn, void *arg)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT " MEMBER_COLS " FROM members WHERE id IN "
-	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) ORDER BY id");
+	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) AND (role <> 'member' OR "
+	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch') ORDER BY id");
 	struct member m;
 	int rc, n = 0;
 

@@ -121,6 +121,18 @@ disclosure_archive_since(const struct list_cfg *l, long long member_joined)
 	return l->since_join ? member_joined : 0;
 }
 
+/*
+ * disclosure_digest_by_join - must a digest be cut by its readers' join
+ * times (archive.since_join: nobody's digest holds a post from before they
+ * joined)? The digest is built per group of members who joined between the
+ * same two posts; disclosure_archive_since says where each group starts.
+ */
+int
+disclosure_digest_by_join(const struct list_cfg *l)
+{
+	return disclosure_archive_since(l, 1) != 0;
+}
+
 /* disclosure_archive_refusal - what a refused reader is told */
 const char *
 disclosure_archive_refusal(const struct list_cfg *l)

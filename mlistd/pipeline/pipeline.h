@@ -26,9 +26,21 @@ struct pipeline {
 	 */
 	char		(*out)[QID_LEN + 1];
 	int		 nout, outcap;
+	/*
+	 * held copies the transaction let go (approved, rejected, discarded,
+	 * expired): removed from the spool only once it has committed, so a
+	 * rollback finds them still there
+	 */
+	char		(*drop)[QID_LEN + 1];
+	int		 ndrop, dropcap;
 };
 
 int	pipeline_out_add(struct pipeline *, const char id[QID_LEN + 1]);
+int	pipeline_drop_later(struct pipeline *, const char *id);
+void	pipeline_begin(struct pipeline *);
+void	pipeline_committed(struct pipeline *);
+void	pipeline_rolled_back(struct pipeline *);
+void	pipeline_undo_since(struct pipeline *, int nout, int ndrop);
 void	pipeline_free(struct pipeline *);
 
 #endif

@@ -73,15 +73,6 @@ jobs_free(struct jobs_state *js)
 	free(js);
 }
 
-/* jobs_discard_outputs - a rolled-back transaction leaves no rendered copies */
-void
-jobs_discard_outputs(struct pipeline *p)
-{
-	for (int i = 0; i < p->nout; i++)
-		spool_remove(p->sp, SPOOL_OUT, p->out[i]);
-	p->nout = 0;
-}
-
 /* jobs_txn - one run of fn in one transaction; -1 (rolled back, logged with the cause) if it failed */
 int
 jobs_txn(struct pipeline *p, const char *name, const struct list_cfg *l,
@@ -90,17 +81,19 @@ jobs_txn(struct pipeline *p, const char *name, const struct list_cfg *l,
 	struct why why = { "" };
 
 	p->qid = "NOQUEUE";
-	p->nout = 0;
+	pipeline_begin(p);
 	if (store_begin(p->st) < 0)
 		why_cause(&why, "begin", store_errmsg(p->st));
 	else if (fn(p, l, &why) < 0)
 		why_set(&why, "failed");
 	else if (store_commit(p->st) < 0)
 		why_cause(&why, "commit", store_errmsg(p->st));
-	else
+	else {
+		pipeline_committed(p);
 		return 0;
+	}
 	store_rollback(p->st);
-	jobs_discard_outputs(p);
+	pipeline_rolled_back(p);
 	log_err("NOQUEUE qmgr: list=%s %s: %s; will retry result=tempfail", l ? l->name : "-", name,
 	    why_text(&why));
 	return -1;
@@ -266,7 +259,7 @@ job_expire_unconfirmed(struct pipeline *p, const struct list_cfg *l, struct why 
 	}
 	for (int k = 0; k < s.n; k++)
 		if (store_held_take(p->st, l->name, s.ids[k], reason, sizeof(reason)) == STORE_OK) {
-			spool_remove(p->sp, SPOOL_OUT, s.ids[k]);
+			(void)pipeline_drop_later(p, s.ids[k]);
 			log_info("%s qmgr: list=%s held post never confirmed; expired result=ok", s.ids[k],
 			    l->name);
 		}

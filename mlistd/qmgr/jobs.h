@@ -12,7 +12,6 @@ struct jobs_state;
 struct jobs_state *jobs_new(void);
 void	jobs_free(struct jobs_state *);
 void	jobs_run(struct pipeline *, struct jobs_state *, volatile sig_atomic_t *stop);
-void	jobs_discard_outputs(struct pipeline *);
 int	jobs_txn(struct pipeline *, const char *name, const struct list_cfg *,
 	    int (*fn)(struct pipeline *, const struct list_cfg *, struct why *));
 

@@ -107,7 +107,7 @@ process_incoming(struct pipeline *p, const char *id)
 	int quarantine = 0;
 
 	p->qid = id;
-	p->nout = 0;
+	pipeline_begin(p);
 	p->release = 0;
 	buf_init(&msg, 0);
 	if (incoming_read(p, id, &e, &msg) < 0) {
@@ -132,8 +132,13 @@ process_incoming(struct pipeline *p, const char *id)
 	if (r != OK) {
 		log_warn("%s qmgr: will retry: %s result=tempfail", id, why_text(&why));
 		store_rollback(p->st);
-		jobs_discard_outputs(p);
-	} else if (quarantine)
+		pipeline_rolled_back(p);
+		envelope_free(&e);
+		buf_free(&msg);
+		return;
+	}
+	pipeline_committed(p);
+	if (quarantine)
 		spool_quarantine(p->sp, SPOOL_INCOMING, id);
 	else
 		spool_remove(p->sp, SPOOL_INCOMING, id);
@@ -167,12 +172,13 @@ on_failed(const char *list, const char *rcpt, void *arg)
 
 	if (!l || store_begin(p->st) < 0)
 		return;
-	p->nout = 0;
+	pipeline_begin(p);
 	bounce_member(p, l, rcpt);
 	if (store_commit(p->st) < 0) {
 		store_rollback(p->st);
-		jobs_discard_outputs(p);
-	}
+		pipeline_rolled_back(p);
+	} else
+		pipeline_committed(p);
 }
 
 /* run_deliveries - everything due; failures feed the bounce score */
