@@ -92,10 +92,10 @@ $(BUILD)/tests/authcheck: tests/tools/authcheck.c $(BUILD)/libmlist.a
 unit: all $(UNIT_BIN)
 	@sh tests/run-unit $(UNIT_BIN)
 
-e2e: all $(BUILD)/tests/authcheck
+e2e: all $(BUILD)/tests/authcheck $(TOOL_BIN)
 	MLISTD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
-test: all $(UNIT_BIN) $(BUILD)/tests/authcheck
+test: all $(UNIT_BIN) $(BUILD)/tests/authcheck $(TOOL_BIN)
 	@MLISTD_BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) sh tests/run-all $(UNIT_BIN)
 
 run: all
