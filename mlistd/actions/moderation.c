@@ -129,29 +129,26 @@ static int
 refuse(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *author,
     enum act_decision d, const char *reason, int *n)
 {
-	char text[800], *subj;
 	const char *r = *reason ? reason : "(no reason given)";
+	char *subj;
+	int rc;
 
 	if (l->publish_rejections) {
-		subj = held_subject(c->p, id);
-		if (d == ACT_REJECT)
-			snprintf(text, sizeof(text), "The moderators rejected a post to the list.\n\n"
-			    "  Subject: %.200s\n  Reason:  %s\n\nThis list publishes its rejections "
-			    "(leadership.publish_rejections).", subj ? subj : "(none)", r);
-		else
-			snprintf(text, sizeof(text), "The moderators discarded a post to the list: it was "
-			    "not distributed and\nits author was not told.\n\n  Subject: %.200s\n\nThis "
-			    "list publishes its rejections and discards (leadership.publish_rejections).",
-			    subj ? subj : "(none)");
+		const char *vars[] = { "subject", NULL, "reason", r, NULL };
+
+		if ((subj = held_subject(c->p, id)) != NULL && strlen(subj) > 200)
+			subj[200] = 0;	/* a line in the notice, not the whole header */
+		vars[1] = subj ? subj : "(none)";
+		rc = distribute_announce_tmpl(c->p, l, d == ACT_REJECT ? NOTICE_REJECTION_PUBLISHED :
+		    NOTICE_DISCARD_PUBLISHED, vars, n);
 		free(subj);
-		if (distribute_announce(c->p, l, d == ACT_REJECT ? "A post was rejected" :
-		    "A post was discarded", text, n) < 0)
+		if (rc < 0)
 			return act_dberr(c);
 	}
 	if (author && d == ACT_REJECT) {
-		snprintf(text, sizeof(text), "Your post to %s@%s was not distributed. The moderators "
-		    "said:\n\n  %s", l->name, c->p->cfg->hostname, r);
-		if (distribute_notice(c->p, l, author, "Your post was rejected", text, ENV_NULL, "", NULL) < 0)
+		const char *vars[] = { "reason", r, NULL };
+
+		if (distribute_notice_tmpl(c->p, l, author, NOTICE_REJECTED, vars, ENV_NULL, "", NULL) < 0)
 			return act_dberr(c);
 	}
 	return ACT_DONE;

@@ -71,7 +71,7 @@ one_post(const struct buf *msg, struct parts *x)
 		hdr_free(&h);
 	}
 	x->n++;
-	buf_printf(&x->toc, "%3d. %.*s\r\n     %.*s\r\n", x->n, 200, subj ? subj : "(no subject)", 120,
+	buf_printf(&x->toc, "%3d. %.*s\n     %.*s\n", x->n, 200, subj ? subj : "(no subject)", 120,
 	    from ? from : "");
 	buf_printf(&x->body, "--%s\r\n\r\n", x->boundary);	/* default type in a digest: message/rfc822 */
 	buf_append(&x->body, msg->data, msg->len);
@@ -94,14 +94,27 @@ digest_due(struct pipeline *p, const struct list_cfg *l)
 	return bytes >= l->digest_max || p->now - since >= period;
 }
 
-/* render - the digest of the posts at or after `from` (time) into m; how many it holds */
+/* crlf - text with each line end as CRLF */
+static void
+crlf(const char *text, struct buf *m)
+{
+	for (const char *c = text; *c; c++)
+		if (*c == '\n')
+			buf_puts(m, "\r\n");
+		else if (*c != '\r')
+			buf_putc(m, *c);
+}
+
+/* render - the digest of the posts at or after `from` (time) into m; how many it holds, -1 no text */
 static int
 render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, long long from, int issue,
     struct buf *m)
 {
 	struct parts x;
 	unsigned char r[12];
-	char outer[40], inner[40], hex[25], date[64];
+	char outer[40], inner[40], hex[25], date[64], num[16], count[16];
+	const char *vars[] = { "issue", num, "count", count, "contents", NULL, NULL };
+	struct buf subj, subject, text;
 	time_t t = (time_t)p->now;
 	struct tm tm;
 	int n;
@@ -118,24 +131,35 @@ render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, lo
 		if (all->v[i].at >= from)
 			one_post(&all->v[i].msg, &x);
 	n = x.n;
+	vars[5] = buf_cstr(&x.toc);
+	snprintf(num, sizeof(num), "%d", issue + 1);
+	snprintf(count, sizeof(count), "%d", n);
+	buf_init(&subj, 0);
+	buf_init(&subject, 0);
+	buf_init(&text, 0);
+	if (distribute_render(p, l, n == 1 ? NOTICE_DIGEST_ONE : NOTICE_DIGEST, vars, &subj, &text) < 0 ||
+	    notice_subject(buf_cstr(&subj), &subject) < 0) {
+		n = -1;
+		goto out;
+	}
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	buf_printf(m, "From: \"%s digest\" <%s-request@%s>\r\nTo: <%s@%s>\r\n"
-	    "Subject: %s digest, issue %d (%d post%s)\r\nDate: %s\r\nMessage-ID: <digest.%s@%s>\r\n",
-	    l->name, l->name, p->cfg->hostname, l->name, p->cfg->hostname, l->name, issue + 1, n,
-	    n == 1 ? "" : "s", date, hex, p->cfg->hostname);
+	    "Subject: %s\r\nDate: %s\r\nMessage-ID: <digest.%s@%s>\r\n",
+	    l->name, l->name, p->cfg->hostname, l->name, p->cfg->hostname, buf_cstr(&subject), date, hex,
+	    p->cfg->hostname);
 	transform_list_headers(p->cfg, l, m);
 	buf_printf(m, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
 	    "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
-	    "Content-Description: contents\r\n\r\nIn this digest of %s@%s:\r\n\r\n", outer, outer,
-	    l->name, p->cfg->hostname);
-	buf_append(m, x.toc.data, x.toc.len);
-	buf_printf(m, "\r\nEach post is attached as the list sent it; 'mlist verify' checks its "
-	    "signatures.\r\nTo get every post as it comes, send \"set digest off\" to %s-request@%s.\r\n"
-	    "--%s\r\nContent-Type: multipart/digest; boundary=\"%s\"\r\n\r\n", l->name,
-	    p->cfg->hostname, outer, inner);
+	    "Content-Description: contents\r\n\r\n", outer, outer);
+	crlf(buf_cstr(&text), m);
+	buf_printf(m, "\r\n--%s\r\nContent-Type: multipart/digest; boundary=\"%s\"\r\n\r\n", outer, inner);
 	buf_append(m, x.body.data, x.body.len);
 	buf_printf(m, "--%s--\r\n--%s--\r\n", inner, outer);
+out:
+	buf_free(&subj);
+	buf_free(&subject);
+	buf_free(&text);
 	buf_free(&x.toc);
 	buf_free(&x.body);
 	return n;
@@ -151,8 +175,7 @@ variant(struct pipeline *p, const struct list_cfg *l, const struct posts *all, l
 	int n = 0, rc = -1;
 
 	buf_init(&m, 0);
-	render(p, l, all, from, issue, &m);
-	if (sign_copy(p, l, &m) == 0 && distribute_write(p, m.data, m.len, l->name, id) == 0 &&
+	if (render(p, l, all, from, issue, &m) >= 0 && sign_copy(p, l, &m) == 0 && distribute_write(p, m.data, m.len, l->name, id) == 0 &&
 	    distribute_digest(p, l, id, after, upto, &n) == 0)
 		rc = 0;
 	if (rc == 0 && n == 0)

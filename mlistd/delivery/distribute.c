@@ -216,16 +216,18 @@ static int notice_copy(struct pipeline *, const struct list_cfg *,
 
 /*
  * audience - rows of copy id for the members aud names; members whose
- * class is "notice" get one notice (subject, text) instead, its own copy
+ * class is "notice" get one notice (template instead) in its place, its
+ * own copy. NOTICE_N: an audience that never gets one.
  */
 static int
 audience(struct pipeline *p, const struct list_cfg *l, const char *id,
     enum audience aud, long long at, long long after, long long upto,
-    const char *addr, const char *subject, const char *text, int *count)
+    const char *addr, enum notice_id instead, int *count)
 {
 	char table[DFACT_COMBOS + 1], notices[DFACT_COMBOS + 1];
 	char nid[QID_LEN + 1];
-	int n, k;
+	struct buf subject, text;
+	int n, k, rc;
 
 	distribute_table(l, aud, table);
 	memcpy(notices, table, sizeof(table));
@@ -236,9 +238,17 @@ audience(struct pipeline *p, const struct list_cfg *l, const char *id,
 	*count = n;
 	if (strspn(notices, "0") == DFACT_COMBOS)
 		return 0;
+	if (instead == NOTICE_N)
+		abort();	/* distribute_class gave a notice to leaders */
+	buf_init(&subject, 0);
+	buf_init(&text, 0);
 	/* dated and signed when it goes out, like the copy it stands for */
-	if (notice_copy(p, l, "", subject, text, "", NULL, at, nid) < 0 ||
-	    (k = rows(p, l, nid, notices, at, after, upto, addr)) < 0)
+	rc = distribute_render(p, l, instead, NULL, &subject, &text) < 0 ||
+	    notice_copy(p, l, "", buf_cstr(&subject), buf_cstr(&text), "",
+	    NULL, at, nid) < 0 ? -1 : 0;
+	buf_free(&subject);
+	buf_free(&text);
+	if (rc < 0 || (k = rows(p, l, nid, notices, at, after, upto, addr)) < 0)
 		return -1;
 	if (k == 0)
 		distribute_unwrite(p, nid);	/* every member has a key */
@@ -254,17 +264,10 @@ int
 distribute_members(struct pipeline *p, const struct list_cfg *l,
     const char *id, int *count)
 {
-	const char *host = p->cfg->hostname;
 	long long at = p->release ? p->release : distribute_release(l, p->now);
-	char text[600];
 
-	snprintf(text, sizeof(text), "A post was sent to %s@%s. This list "
-	    "delivers posts only encrypted, and you\nhave not registered a key: "
-	    "make one with 'mlist keygen' and send \"key x25519:...\"\n"
-	    "(the second line it prints) to %s-request@%s. The post itself "
-	    "stays in the archive.", l->name, host, l->name, host);
 	return audience(p, l, id, AUD_POST, at, 0, 0, NULL,
-	    "A post you could not receive in clear", text, count);
+	    NOTICE_KEYLESS_POST, count);
 }
 
 /* distribute_roles - copy `id` to the owners and moderators (their addresses stay here) */
@@ -272,7 +275,8 @@ int
 distribute_roles(struct pipeline *p, const struct list_cfg *l, const char *id,
     int *count)
 {
-	return audience(p, l, id, AUD_ROLES, p->now, 0, 0, NULL, "", "", count);
+	return audience(p, l, id, AUD_ROLES, p->now, 0, 0, NULL, NOTICE_N,
+	    count);
 }
 
 /* distribute_roles_copy - write msg as a copy, then distribute_roles it */
@@ -296,16 +300,8 @@ int
 distribute_digest(struct pipeline *p, const struct list_cfg *l, const char *id,
     long long after, long long upto, int *count)
 {
-	const char *host = p->cfg->hostname;
-	char text[600];
-
-	snprintf(text, sizeof(text), "A digest of %s@%s was ready for you. "
-	    "This list delivers only encrypted, and you\nhave not registered a "
-	    "key: make one with 'mlist keygen' and send \"key x25519:...\"\n"
-	    "(the second line it prints) to %s-request@%s. The posts stay in "
-	    "the archive.", l->name, host, l->name, host);
 	return audience(p, l, id, AUD_DIGEST, p->now, after, upto, NULL,
-	    "A digest you could not receive in clear", text, count);
+	    NOTICE_KEYLESS_DIGEST, count);
 }
 
 /*
@@ -316,16 +312,8 @@ static int
 answer(struct pipeline *p, const struct list_cfg *l, const char *id,
     const char *to, int *count)
 {
-	const char *host = p->cfg->hostname;
-	char text[600];
-
-	snprintf(text, sizeof(text), "The answer to your request to %s@%s "
-	    "holds a post. This list delivers posts only\nencrypted, and you "
-	    "have not registered a key: make one with 'mlist keygen' and\n"
-	    "send \"key x25519:...\" (the second line it prints) to "
-	    "%s-request@%s.", l->name, host, l->name, host);
 	return audience(p, l, id, AUD_ANSWER, p->now, 0, 0, to,
-	    "An answer you could not receive in clear", text, count);
+	    NOTICE_KEYLESS_ANSWER, count);
 }
 
 /* stamp - Date: now, in UTC */
@@ -346,16 +334,20 @@ notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
 {
 	const char *host = p->cfg->hostname;
 	char date[64], tohdr[400] = "";
+	struct buf subj;
 
 	if (*to)
 		snprintf(tohdr, sizeof(tohdr), "To: <%s>\r\n", to);
 	stamp(p->release ? p->release : p->now, date, sizeof(date));
+	buf_init(&subj, 0);
+	notice_subject(subject, &subj);	/* a translation need not be ASCII */
 	buf_printf(m, "From: \"%s list\" <%s-owner@%s>\r\n%sSubject: %s\r\n"
 	    "Date: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
 	    "Auto-Submitted: auto-replied\r\nPrecedence: list\r\n"
 	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n%s",
-	    l->name, l->name, host, tohdr, subject, date, rnd, host,
+	    l->name, l->name, host, tohdr, buf_cstr(&subj), date, rnd, host,
 	    l->name, host, l->name, host, extra);
+	buf_free(&subj);
 }
 
 /* notice_bytes - a notice from the list, optionally with a message attached */
@@ -446,4 +438,68 @@ distribute_announce(struct pipeline *p, const struct list_cfg *l,
 	if (notice_copy(p, l, to, subject, body, "", NULL, 0, id) < 0)
 		return -1;
 	return distribute_members(p, l, id, count);
+}
+
+/*
+ * distribute_render - notice `id` in l's words (its own text, else the
+ * instance's), the list's name and addresses and vars (name, value
+ * pairs, NULL-terminated) filled in; the body without its last line end,
+ * which the message adds
+ */
+int
+distribute_render(struct pipeline *p, const struct list_cfg *l,
+    enum notice_id id, const char *const *vars, struct buf *subject,
+    struct buf *body)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+	if (notice_render(l->notices, p->cfg->notices, id, &ctx, vars,
+	    subject, body) < 0) {
+		log_err("%s distribute: list=%s notice %s: no text or no memory "
+		    "result=tempfail", p->qid ? p->qid : "NOQUEUE", l->name,
+		    notice_name(id));
+		return -1;
+	}
+	while (body->len && body->data[body->len - 1] == '\n')
+		body->data[--body->len] = 0;
+	return 0;
+}
+
+/* distribute_notice_tmpl - notice `id` to one address (see distribute_notice) */
+int
+distribute_notice_tmpl(struct pipeline *p, const struct list_cfg *l,
+    const char *to, enum notice_id id, const char *const *vars,
+    enum envfrom how, const char *extra, const struct buf *attach)
+{
+	struct buf subject, body;
+	int rc;
+
+	buf_init(&subject, 0);
+	buf_init(&body, 0);
+	rc = distribute_render(p, l, id, vars, &subject, &body);
+	if (rc == 0)
+		rc = distribute_notice(p, l, to, buf_cstr(&subject),
+		    buf_cstr(&body), how, extra, attach);
+	buf_free(&subject);
+	buf_free(&body);
+	return rc;
+}
+
+/* distribute_announce_tmpl - notice `id` to all l's members (see distribute_announce) */
+int
+distribute_announce_tmpl(struct pipeline *p, const struct list_cfg *l,
+    enum notice_id id, const char *const *vars, int *count)
+{
+	struct buf subject, body;
+	int rc;
+
+	buf_init(&subject, 0);
+	buf_init(&body, 0);
+	rc = distribute_render(p, l, id, vars, &subject, &body);
+	if (rc == 0)
+		rc = distribute_announce(p, l, buf_cstr(&subject),
+		    buf_cstr(&body), count);
+	buf_free(&subject);
+	buf_free(&body);
+	return rc;
 }

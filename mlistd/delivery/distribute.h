@@ -7,6 +7,7 @@
 #ifndef MLIST_DISTRIBUTE_H
 #define MLIST_DISTRIBUTE_H
 
+#include "mail/notices.h"
 #include "pipeline/pipeline.h"
 
 enum envfrom { ENV_GROUPED, ENV_VERP, ENV_NULL };
@@ -57,5 +58,14 @@ int	distribute_notice(struct pipeline *, const struct list_cfg *, const char *to
 	    const struct buf *attach);
 int	distribute_announce(struct pipeline *, const struct list_cfg *, const char *subject,
 	    const char *body, int *count);
+
+/* the same from the templates (mail/notices.h): vars are name, value pairs, NULL-terminated */
+int	distribute_render(struct pipeline *, const struct list_cfg *, enum notice_id,
+	    const char *const *vars, struct buf *subject, struct buf *body);
+int	distribute_notice_tmpl(struct pipeline *, const struct list_cfg *, const char *to,
+	    enum notice_id, const char *const *vars, enum envfrom, const char *extra,
+	    const struct buf *attach);
+int	distribute_announce_tmpl(struct pipeline *, const struct list_cfg *, enum notice_id,
+	    const char *const *vars, int *count);
 
 #endif

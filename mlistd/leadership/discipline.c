@@ -98,7 +98,10 @@ int
 discipline_request(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg)
 {
 	const char *m = (const char *)msg->data, *body, *nl;
-	char *subj = NULL, name[200] = "", *addr = NULL, token[41], extra[300], step[200], text[3000];
+	char *subj = NULL, name[200] = "", *addr = NULL, token[41], extra[300], step[200], text[2001];
+	char number[24], nsteps[16], days[16];
+	const char *vars[] = { "name", name, "number", number, "steps", nsteps, "step", step, "reason", text,
+	    "days", days, NULL };
 	struct buf reason, payload, sealed;
 	long long target = 0;
 	struct member mb;
@@ -113,8 +116,8 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 		hdr_free(&h);
 		log_info("%s discipline: list=%s request not from a moderator; ignored result=permfail", p->qid, l->name);
 		/* an answer to a person, never to automatic mail (no backscatter) */
-		if (!automatic && distribute_notice(p, l, e->sender, "Not done", "Only the list's moderators can use "
-		    "that address.", ENV_NULL, "", NULL) < 0)
+		if (!automatic && distribute_notice_tmpl(p, l, e->sender, NOTICE_DISCIPLINE_NOT_MODERATOR, NULL,
+		    ENV_NULL, "", NULL) < 0)
 			return -1;
 		return 0;
 	}
@@ -145,17 +148,14 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 	for (char *t = name + strlen(name); t > name && isspace((unsigned char)t[-1]); )
 		*--t = 0;
 	if (!*name || (addr = who(p, l, name)) == NULL || store_member_find(p->st, l->name, addr, &mb) != STORE_OK) {
-		snprintf(text, sizeof(text), "%s", *name ? "Nobody on the list goes by that name (a pseudonym, an "
-		    "address on a real-name list, or #N as the audit log numbers members)." :
-		    "Write \"discipline NAME\" as the Subject (the body is the reason) or as the first line.");
-		rc = distribute_notice(p, l, e->sender, "Discipline: not done", text, ENV_NULL, "", NULL);
+		rc = distribute_notice_tmpl(p, l, e->sender, *name ? NOTICE_DISCIPLINE_NOBODY : NOTICE_DISCIPLINE_USAGE,
+		    vars, ENV_NULL, "", NULL);
 		goto out;
 	}
 	target = mb.id;
 	member_free(&mb);
 	if (is_moderator(p, l, addr, NULL)) {
-		rc = distribute_notice(p, l, e->sender, "Discipline: not done", "That is a moderator: a change of roles "
-		    "goes through the quorum (mlistctl member set ... role member).", ENV_NULL, "", NULL);
+		rc = distribute_notice_tmpl(p, l, e->sender, NOTICE_DISCIPLINE_MODERATOR, vars, ENV_NULL, "", NULL);
 		goto out;
 	}
 	if ((steps = store_discipline_steps(p->st, l->name, addr)) < 0) {
@@ -170,13 +170,11 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 		rc = -1;
 		goto out;
 	}
-	snprintf(text, sizeof(text), "You asked to discipline \"%s\" (member #%lld) on %s@%s.\n"
-	    "Steps taken so far: %d. The next step is: %s.\n\nThe reason they will read:\n\n%.2000s\n\n"
-	    "To apply it, reply to this message within %d days. To drop it, do nothing.\n"
-	    "It is recorded in the list's audit log, under \"moderator\", never your name.",
-	    name, target, l->name, p->cfg->hostname, steps, step, reason.len ? buf_cstr(&reason) : "(none given)",
-	    CONFIRM_DAYS);
-	rc = distribute_notice(p, l, e->sender, "Confirm a discipline step", text, ENV_NULL, extra, NULL);
+	snprintf(number, sizeof(number), "%lld", target);
+	snprintf(nsteps, sizeof(nsteps), "%d", steps);
+	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
+	snprintf(text, sizeof(text), "%.2000s", reason.len ? buf_cstr(&reason) : "(none given)");
+	rc = distribute_notice_tmpl(p, l, e->sender, NOTICE_DISCIPLINE_CONFIRM, vars, ENV_NULL, extra, NULL);
 	log_info("%s discipline: list=%s request for member #%lld awaits the moderator's confirmation result=ok",
 	    p->qid, l->name, target);
 out:
@@ -196,7 +194,8 @@ int
 discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moderator, long long member_id,
     const char *reason, struct buf *res)
 {
-	char *addr, step[200], detail[300], text[3000], ps[200] = "", day[32], actor[200];
+	char *addr, step[200], detail[300], text[2001], ps[200] = "", day[32], actor[200], nstep[16], ndays[16];
+	const char *vars[] = { "reason", text, "step", nstep, "member", ps, "days", ndays, "day", day, NULL };
 	int steps, kind, days = 0, n = 0, rc = 0;
 	struct member m;
 	time_t until;
@@ -232,20 +231,15 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	until = (time_t)(p->now + (kind == DISC_SUSPEND ? days * 86400LL : 0));
 	gmtime_r(&until, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	if (kind == DISC_WARN) {
-		snprintf(text, sizeof(text), "The moderators of %s@%s warn you, privately:\n\n%.2000s\n\n"
-		    "This is step %d of the list's discipline; the next would be harsher. You can answer the\n"
-		    "moderators at %s-owner@%s.\n", l->name, p->cfg->hostname, reason, steps + 1, l->name, p->cfg->hostname);
-		rc = distribute_notice(p, l, addr, "A warning from the moderators", text, ENV_NULL, "", NULL);
-	} else if (kind == DISC_PUBLIC) {
-		snprintf(text, sizeof(text), "The moderators of %s@%s have warned %s publicly:\n\n%.2000s\n",
-		    l->name, p->cfg->hostname, ps, reason);
-		rc = distribute_announce(p, l, "A public warning from the moderators", text, &n);
-	} else {
-		snprintf(text, sizeof(text), "The moderators of %s@%s have suspended you for %d days:\n\n%.2000s\n\n"
-		    "You have left the list. From %s on you may apply to join again.\n", l->name, p->cfg->hostname,
-		    days, reason, day);
-		rc = distribute_notice(p, l, addr, "Suspended from the list", text, ENV_NULL, "", NULL) < 0 ||
+	snprintf(text, sizeof(text), "%.2000s", reason);
+	snprintf(nstep, sizeof(nstep), "%d", steps + 1);
+	snprintf(ndays, sizeof(ndays), "%d", days);
+	if (kind == DISC_WARN)
+		rc = distribute_notice_tmpl(p, l, addr, NOTICE_WARNING_PRIVATE, vars, ENV_NULL, "", NULL);
+	else if (kind == DISC_PUBLIC)
+		rc = distribute_announce_tmpl(p, l, NOTICE_WARNING_PUBLIC, vars, &n);
+	else {
+		rc = distribute_notice_tmpl(p, l, addr, NOTICE_SUSPENDED, vars, ENV_NULL, "", NULL) < 0 ||
 		    store_member_rm(p->st, l->name, addr) == STORE_ERR ? -1 : 0;
 	}
 	if (rc == 0 && store_discipline_step(p->st, l->name, addr, kind == DISC_SUSPEND ? (long long)until : 0) !=

@@ -45,7 +45,8 @@ static int
 ask_one(const struct member *m, void *arg)
 {
 	struct ask *a = arg;
-	char token[41], extra[300], text[1200];
+	char token[41], extra[300];
+	const char *vars[] = { "reason", a->reason, NULL };
 
 	if (strcmp(m->role, "member") == 0)
 		return 0;
@@ -54,16 +55,8 @@ ask_one(const struct member *m, void *arg)
 		a->failed = 1;
 		return 1;
 	}
-	snprintf(text, sizeof(text), "A post to %s@%s is held for the moderators (%s). It is attached as it\n"
-	    "would go out.\n\nReply to this message with one word on the first line:\n"
-	    "  approve          it goes to the members\n"
-	    "  reject REASON    it does not, and its author is told REASON\n"
-	    "  discard          it does not, and its author is not told\n\n"
-	    "The first moderator to answer decides; the decision is recorded in the list's audit log\n"
-	    "under the role \"moderator\".%s", a->l->name, a->p->cfg->hostname, a->reason,
-	    a->l->publish_rejections ? "\nThis list tells its members of every post rejected or discarded, "
-	    "and why." : "");
-	if (distribute_notice(a->p, a->l, m->addr, "A post waits for moderation", text, ENV_NULL, extra, a->copy) < 0) {
+	if (distribute_notice_tmpl(a->p, a->l, m->addr, a->l->publish_rejections ? NOTICE_HELD_PUBLISHED :
+	    NOTICE_HELD, vars, ENV_NULL, extra, a->copy) < 0) {
 		a->failed = 1;
 		return 1;
 	}

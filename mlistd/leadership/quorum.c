@@ -43,15 +43,15 @@ static int
 ask_one(const struct member *m, void *arg)
 {
 	struct ask *a = arg;
-	char token[41], id[32], extra[300], text[3600];
+	char token[41], id[32], extra[300], needed[16], days[16], address[256] = "", intro[2501] = "";
+	const char *vars[] = { "action", a->pa->action, "detail", a->pa->detail, "needed", needed, "days", days,
+	    "address", address, "introduction", intro, NULL };
+	enum notice_id what = NOTICE_GRAVE_ACTION;
 
 	if (strcmp(m->role, "member") == 0)
 		return 0;
 	if (a->announce) {
-		snprintf(text, sizeof(text), "The operator of %s@%s acted alone, in an emergency, without the\n"
-		    "moderators' quorum:\n\n  %s: %s\n\nIt is recorded in the list's audit log.", a->l->name,
-		    a->p->cfg->hostname, a->pa->action, a->pa->detail);
-		if (distribute_notice(a->p, a->l, m->addr, "Emergency action on the list", text, ENV_NULL, "", NULL) < 0)
+		if (distribute_notice_tmpl(a->p, a->l, m->addr, NOTICE_EMERGENCY, vars, ENV_NULL, "", NULL) < 0)
 			a->failed = 1;
 		return a->failed;
 	}
@@ -60,25 +60,18 @@ ask_one(const struct member *m, void *arg)
 		a->failed = 1;
 		return 1;
 	}
+	snprintf(needed, sizeof(needed), "%d", a->pa->needed);
+	snprintf(days, sizeof(days), "%d", QUORUM_DAYS);
 	if (!strcmp(a->pa->action, "admit") && a->pa->arg && strchr(a->pa->arg, '\n') &&
 	    strchr(strchr(a->pa->arg, '\n') + 1, '\n')) {
 		/* an application: the introduction, and the address only where the list shows it to moderators */
-		const char *intro = strchr(strchr(a->pa->arg, '\n') + 1, '\n') + 1;
 		int show = disclosure_author_address(a->l, a->l->identity);
 
-		snprintf(text, sizeof(text), "Someone has applied to join %s@%s and confirmed their address%s%.*s%s.\n"
-		    "Their introduction:\n\n%.2500s\n\nTo admit them, reply to this message with \"approve\" on the "
-		    "first line.\nTo refuse, do nothing: the application expires in %d days. They are admitted\n"
-		    "when %d distinct moderators have approved; it is recorded in the list's audit log.",
-		    a->l->name, a->p->cfg->hostname, show ? " (" : "", show ? (int)strcspn(a->pa->arg, "\n") : 0,
-		    a->pa->arg, show ? ")" : "", intro, QUORUM_DAYS, a->pa->needed);
-	} else
-		snprintf(text, sizeof(text), "A grave action on %s@%s needs %d moderators to agree:\n\n  %s: %s\n\n"
-		    "To approve it, reply to this message with \"approve\" on the first line. To refuse it,\n"
-		    "do nothing: it expires in %d days. It takes effect only when %d distinct moderators\n"
-		    "have approved, and it is recorded in the list's audit log.", a->l->name, a->p->cfg->hostname,
-		    a->pa->needed, a->pa->action, a->pa->detail, QUORUM_DAYS, a->pa->needed);
-	if (distribute_notice(a->p, a->l, m->addr, "A grave action needs your approval", text, ENV_NULL, extra, NULL) < 0) {
+		snprintf(intro, sizeof(intro), "%s", strchr(strchr(a->pa->arg, '\n') + 1, '\n') + 1);
+		snprintf(address, sizeof(address), "%.*s", (int)strcspn(a->pa->arg, "\n"), a->pa->arg);
+		what = show ? NOTICE_APPLICATION : NOTICE_APPLICATION_HIDDEN;
+	}
+	if (distribute_notice_tmpl(a->p, a->l, m->addr, what, vars, ENV_NULL, extra, NULL) < 0) {
 		a->failed = 1;
 		return 1;
 	}
@@ -140,7 +133,7 @@ quorum_ask_new(struct pipeline *p)
 struct tell {
 	struct pipeline	*p;
 	const struct list_cfg *l;
-	const char	*text;
+	const char *const *vars;	/* of NOTICE_UNMASKED_VOTERS */
 	int		 failed;
 };
 
@@ -149,7 +142,7 @@ tell_one(const struct member *m, void *arg)
 {
 	struct tell *t = arg;
 
-	if (distribute_notice(t->p, t->l, m->addr, "Unmasked, as the moderators agreed", t->text, ENV_NULL, "", NULL) < 0)
+	if (distribute_notice_tmpl(t->p, t->l, m->addr, NOTICE_UNMASKED_VOTERS, t->vars, ENV_NULL, "", NULL) < 0)
 		t->failed = 1;
 	return 0;
 }
@@ -158,7 +151,7 @@ tell_one(const struct member *m, void *arg)
 static int
 execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, char *done, size_t n)
 {
-	char *nl = pa->arg ? strchr(pa->arg, '\n') : NULL, sk[SKELETON_MAX], why[160], text[800];
+	char *nl = pa->arg ? strchr(pa->arg, '\n') : NULL, sk[SKELETON_MAX], why[160];
 	struct buf out, err;
 	int rc = 0;
 
@@ -202,11 +195,8 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 			buf_free(&ignored);
 		}
 		if (rc == STORE_OK) {
-			snprintf(text, sizeof(text), "%s of %s@%s %s: welcome. Write to the list at that address; "
-			    "\"help\" to %s-request@%s lists what you can do.", strcmp(pa->action, "vouch") ?
-			    "The moderators" : "Enough members", l->name, p->cfg->hostname, strcmp(pa->action, "vouch") ?
-			    "admitted you" : "vouched for you", l->name, p->cfg->hostname);
-			rc = distribute_notice(p, l, pa->arg, "Welcome to the list", text, ENV_NULL, "", NULL);
+			rc = distribute_notice_tmpl(p, l, pa->arg, strcmp(pa->action, "vouch") ? NOTICE_WELCOME_ADMITTED :
+			    NOTICE_WELCOME_VOUCHED, NULL, ENV_NULL, "", NULL);
 		} else
 			rc = rc == STORE_EXISTS ? 0 : -1;
 	} else if (!strcmp(pa->action, "roster_export")) {
@@ -215,21 +205,18 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 	} else if (!strcmp(pa->action, "unmask")) {
 		char *addr = pseudonym_check(pa->arg, sk, sizeof(sk), why, sizeof(why)) == 0 ?
 		    store_member_by_pseudonym(p->st, l->name, sk) : NULL;
-		struct tell t = { p, l, text, 0 };
+		char needed[16];
+		const char *vars[] = { "needed", needed, "pseudonym", pa->arg, "address", addr, NULL };
+		struct tell t = { p, l, vars, 0 };
 
 		if (!addr) {
 			snprintf(done, n, "nobody is \"%s\" on the list any more", pa->arg);
 			return 0;
 		}
-		snprintf(text, sizeof(text), "As %d moderators of %s@%s agreed, the member behind the pseudonym\n"
-		    "\"%s\" is:\n\n  %s\n\nOnly the moderators who approved receive this.", pa->needed, l->name,
-		    p->cfg->hostname, pa->arg, addr);
+		snprintf(needed, sizeof(needed), "%d", pa->needed);
 		rc = store_pending_voters(p->st, pa->id, tell_one, &t) < 0 || t.failed ? -1 : 0;
-		if (rc == 0 && l->notify_unmasked) {
-			snprintf(text, sizeof(text), "The moderators of %s@%s have, by a quorum, learned which address is "
-			    "behind your pseudonym \"%s\".", l->name, p->cfg->hostname, pa->arg);
-			rc = distribute_notice(p, l, addr, "Your pseudonym was unmasked", text, ENV_NULL, "", NULL);
-		}
+		if (rc == 0 && l->notify_unmasked)
+			rc = distribute_notice_tmpl(p, l, addr, NOTICE_UNMASKED_MEMBER, vars, ENV_NULL, "", NULL);
 		free(addr);
 	} else
 		rc = -1;
@@ -335,8 +322,9 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
     struct buf *res)
 {
 	const char *line = intro ? strcasestr(intro, "vouch:") : NULL;
-	char names[600], sk[SKELETON_MAX], why[160], *name, *save = NULL, *who, token[41], idtxt[32], text[1600];
-	char extra[300], arg[600];
+	char names[600], sk[SKELETON_MAX], why[160], *name, *save = NULL, *who, token[41], idtxt[32];
+	char extra[300], arg[600], shown[1001];
+	const char *vars[] = { "introduction", shown, NULL };
 	long long id;
 	int asked = 0;
 
@@ -351,6 +339,7 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 	    p->now, p->now + QUORUM_DAYS * 86400LL)) < 0)
 		return -1;
 	snprintf(idtxt, sizeof(idtxt), "%lld", id);
+	snprintf(shown, sizeof(shown), "%s", intro ? intro : "");
 	for (name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 		while (*name == ' ')
 			name++;
@@ -373,11 +362,7 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 			free(who);
 			return -1;
 		}
-		snprintf(text, sizeof(text), "Someone who wants to join %s@%s names you as a member who can vouch for\n"
-		    "them. Their introduction:\n\n%.1000s\n\nIf you know them and want them on the list, reply to this "
-		    "message with \"vouch\" on the first line. If not, do nothing. Nobody else learns what you did.",
-		    l->name, p->cfg->hostname, intro);
-		if (distribute_notice(p, l, who, "Will you vouch for someone?", text, ENV_NULL, extra, NULL) < 0) {
+		if (distribute_notice_tmpl(p, l, who, NOTICE_VOUCH_REQUEST, vars, ENV_NULL, extra, NULL) < 0) {
 			free(who);
 			return -1;
 		}

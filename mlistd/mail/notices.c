@@ -9,7 +9,8 @@
  * translation is found by mlistd -t, not by a member. Filling a template
  * never fails for want of a value: an unset placeholder becomes "".
  * Values are cleaned of control characters in the Subject, which is a
- * header (a value could otherwise add header lines).
+ * header (a value could otherwise add header lines). A translated subject
+ * is rarely ASCII: notice_subject writes it as RFC 2047 encoded-words.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,13 +18,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "notices.h"
 
 #define COMMON_VARS	"list host list_addr request_addr owner_addr"
 #define TEMPLATE_MAX	(64 * 1024)
 #define SUBJECT_MAX	200
 
-#define NOTICE_ROW(e, name, vars) { name, vars },
+#define NOTICE_ROW(e, name, vars, when) { name, vars },
 static const struct {
 	const char	*name;
 	const char	*vars;
@@ -283,5 +286,36 @@ notice_render(const struct notices *list, const struct notices *inst, enum notic
 		return -1;
 	if (fill(t->subject, ctx, vars, 1, subject) < 0 || fill(t->body, ctx, vars, 0, body) < 0)
 		return -1;
+	return 0;
+}
+
+/*
+ * notice_subject - a rendered subject as a header value: as it is when
+ * ASCII, else RFC 2047 "B" encoded-words of at most 75 characters, each
+ * holding whole UTF-8 characters, on folded lines
+ */
+int
+notice_subject(const char *subject, struct buf *out)
+{
+	size_t len = strlen(subject), off = 0;
+	char enc[80];
+	int ascii = 1;
+
+	for (const char *c = subject; *c; c++)
+		ascii &= (unsigned char)*c < 128;
+	if (ascii)
+		return buf_puts(out, subject);
+	while (off < len) {
+		size_t n = len - off > 45 ? 45 : len - off;
+
+		/* never end inside a character: back off continuation bytes */
+		while (off + n < len && n > 1 && ((unsigned char)subject[off + n] & 0xc0) == 0x80)
+			n--;
+		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)subject + off, n,
+		    sodium_base64_VARIANT_ORIGINAL);
+		if (buf_printf(out, "%s=?utf-8?B?%s?=", off ? "\r\n " : "", enc) < 0)
+			return -1;
+		off += n;
+	}
 	return 0;
 }

@@ -13,12 +13,83 @@
 
 #include "../util/buf.h"
 
-/* one row per notice: the enum, its file name, its own placeholders (see notices.c) */
+/*
+ * one row per notice: the enum, its file name, its own placeholders, and
+ * when it is sent (README's table is made from these rows by
+ * tools/notices-doc). Where the wording depends on a list setting, there
+ * are two notices, so a translation never has to assemble a sentence.
+ */
 #define NOTICE_TABLE(X) \
-	X(NOTICE_NOT_DISTRIBUTED, "not-distributed", "reason") \
-	X(NOTICE_NOT_DELIVERED, "not-delivered", "reason")
+	X(NOTICE_NOT_DISTRIBUTED, "not-distributed", "reason", \
+	    "a post was refused; reason says why") \
+	X(NOTICE_NOT_DELIVERED, "not-delivered", "reason", \
+	    "a message through the list could not be delivered") \
+	X(NOTICE_KEYLESS_POST, "keyless-post", "", \
+	    "instead of a post, to a keyless member of an encryption = \"required\" list") \
+	X(NOTICE_KEYLESS_DIGEST, "keyless-digest", "", \
+	    "instead of a digest, to a keyless member of an encryption = \"required\" list") \
+	X(NOTICE_KEYLESS_ANSWER, "keyless-answer", "", \
+	    "instead of an answer holding a post (archive get), to a keyless member") \
+	X(NOTICE_DIGEST, "digest", "issue count contents", \
+	    "the digest's subject and its first part (contents: the table of contents)") \
+	X(NOTICE_DIGEST_ONE, "digest-one", "issue count contents", \
+	    "the same, for a digest of one post") \
+	X(NOTICE_HELP, "help", "", \
+	    "the answer to \"help\" at LIST-request (the subject is used when help is all it says)") \
+	X(NOTICE_REJECTED, "rejected", "reason", \
+	    "to the author, when the moderators reject their post") \
+	X(NOTICE_REJECTION_PUBLISHED, "rejection-published", "subject reason", \
+	    "to the members, of a rejected post (leadership.publish_rejections)") \
+	X(NOTICE_DISCARD_PUBLISHED, "discard-published", "subject", \
+	    "to the members, of a discarded post (leadership.publish_rejections)") \
+	X(NOTICE_HELD, "held", "reason", \
+	    "to each moderator, with the held post attached and its reply token") \
+	X(NOTICE_HELD_PUBLISHED, "held-published", "reason", \
+	    "the same, on a list with leadership.publish_rejections") \
+	X(NOTICE_KEY_EXPIRING, "key-expiring", "day", \
+	    "a member's stated key expiry is near (posts would then go in clear)") \
+	X(NOTICE_KEY_EXPIRING_REQUIRED, "key-expiring-required", "day", \
+	    "the same, on an encryption = \"required\" list") \
+	X(NOTICE_KEY_EXPIRED, "key-expired", "day", \
+	    "a member's key expired and was dropped (posts now go in clear)") \
+	X(NOTICE_KEY_EXPIRED_REQUIRED, "key-expired-required", "day", \
+	    "the same, on an encryption = \"required\" list") \
+	X(NOTICE_EMERGENCY, "emergency", "action detail", \
+	    "to each moderator, when the operator acted alone in an emergency") \
+	X(NOTICE_GRAVE_ACTION, "grave-action", "action detail needed days", \
+	    "to each moderator, when a grave action waits for the quorum") \
+	X(NOTICE_APPLICATION, "application", "address introduction needed days", \
+	    "to each moderator, of an application to join (the address shown to moderators)") \
+	X(NOTICE_APPLICATION_HIDDEN, "application-hidden", "introduction needed days", \
+	    "the same, where the list does not show moderators the applicant's address") \
+	X(NOTICE_VOUCH_REQUEST, "vouch-request", "introduction", \
+	    "to a member an applicant named as able to vouch for them") \
+	X(NOTICE_WELCOME_ADMITTED, "welcome-admitted", "", \
+	    "to an applicant the moderators admitted") \
+	X(NOTICE_WELCOME_VOUCHED, "welcome-vouched", "", \
+	    "to an applicant enough members vouched for") \
+	X(NOTICE_UNMASKED_VOTERS, "unmasked-voters", "needed pseudonym address", \
+	    "to each moderator who approved an unmasking: the address behind the pseudonym") \
+	X(NOTICE_UNMASKED_MEMBER, "unmasked-member", "pseudonym", \
+	    "to the unmasked member (leadership.notify_unmasked)") \
+	X(NOTICE_DISCIPLINE_NOT_MODERATOR, "discipline-not-moderator", "", \
+	    "to someone not a moderator who wrote to LIST-discipline") \
+	X(NOTICE_DISCIPLINE_USAGE, "discipline-usage", "", \
+	    "to a moderator whose discipline request names nobody") \
+	X(NOTICE_DISCIPLINE_NOBODY, "discipline-nobody", "name", \
+	    "to a moderator whose discipline request names no member") \
+	X(NOTICE_DISCIPLINE_MODERATOR, "discipline-moderator", "name", \
+	    "to a moderator whose discipline request names a moderator") \
+	X(NOTICE_DISCIPLINE_CONFIRM, "discipline-confirm", "name number steps step reason days", \
+	    "to the moderator, to confirm the next discipline step") \
+	X(NOTICE_WARNING_PRIVATE, "warning-private", "reason step", \
+	    "to a member, a private warning (a discipline step)") \
+	X(NOTICE_WARNING_PUBLIC, "warning-public", "member reason", \
+	    "to the members, a public warning naming the member's pseudonym (a discipline step)") \
+	X(NOTICE_SUSPENDED, "suspended", "days reason day", \
+	    "to a member suspended from the list (a discipline step)")
 
-#define NOTICE_ENUM(e, name, vars) e,
+#define NOTICE_ENUM(e, name, vars, when) e,
 enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 #undef NOTICE_ENUM
 
@@ -43,5 +114,6 @@ void	notices_free(struct notices *);
 const char *notice_name(enum notice_id);
 int	notice_render(const struct notices *list, const struct notices *inst, enum notice_id,
 	    const struct notice_ctx *, const char *const *vars, struct buf *subject, struct buf *body);
+int	notice_subject(const char *subject, struct buf *header_value);
 
 #endif

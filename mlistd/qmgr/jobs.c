@@ -148,30 +148,16 @@ key_due_one(long long member_id, const char *addr, long long expires, int expire
 {
 	struct key_due *k = arg;
 	const struct list_cfg *l = k->l;
-	const char *host = k->p->cfg->hostname;
-	char day[11], text[1200];
+	int required = l->encryption == ENC_REQUIRED;
+	char day[11];
+	const char *vars[] = { "day", day, NULL };
 
 	if (k->failed)
 		return;
 	keys_expiry_format(expires, day);
-	if (expired)
-		snprintf(text, sizeof(text), "The encryption key you registered with %s@%s expired on %s, as you said\n"
-		    "it would. The list no longer uses it: %s\n\n"
-		    "To go on receiving sealed posts, make a new key (mlist keygen --out NEWFILE --expires DAYS)\n"
-		    "and send its x25519 line to %s-request@%s as:  key x25519:... expires YYYY-MM-DD\n",
-		    l->name, host, day, l->encryption == ENC_REQUIRED ? "until you register a new one, you will get "
-		    "a short notice in place of each post, because this list sends posts only sealed." : "from now on "
-		    "posts reach you unencrypted.", l->name, host);
-	else
-		snprintf(text, sizeof(text), "The encryption key you registered with %s@%s expires on %s.\n"
-		    "From that day on the list will not use it%s.\n\n"
-		    "To replace it, make a new key (mlist keygen --out NEWFILE --expires DAYS) and send its x25519\n"
-		    "line to %s-request@%s as:  key x25519:... expires YYYY-MM-DD\n"
-		    "(keep the old key file until the posts sealed to it are read).\n",
-		    l->name, host, day, l->encryption == ENC_REQUIRED ? " and you will get notices instead of posts" :
-		    " and posts will reach you unencrypted", l->name, host);
-	if (distribute_notice(k->p, l, addr, expired ? "Your encryption key has expired" :
-	    "Your encryption key expires soon", text, ENV_NULL, "", NULL) < 0 ||
+	if (distribute_notice_tmpl(k->p, l, addr, expired ?
+	    (required ? NOTICE_KEY_EXPIRED_REQUIRED : NOTICE_KEY_EXPIRED) :
+	    (required ? NOTICE_KEY_EXPIRING_REQUIRED : NOTICE_KEY_EXPIRING), vars, ENV_NULL, "", NULL) < 0 ||
 	    store_enc_key_done(k->p->st, member_id, expired) != STORE_OK)
 		k->failed = 1;
 	else

@@ -150,6 +150,77 @@ START_TEST(test_shipped)
 }
 END_TEST
 
+/* a shipped text keeps the English wording the list always sent (tests and members rely on it) */
+START_TEST(test_shipped_wording)
+{
+	struct notices *n;
+	struct notice_ctx ctx = { "demo", "lists.example" };
+	const char *vars[] = { "day", "2031-01-02", NULL };
+	struct buf err, s, b;
+
+	buf_init(&err, 0);
+	buf_init(&s, 0);
+	buf_init(&b, 0);
+	ck_assert_int_eq(notices_load("conf/templates/notices", 1, &n, &err), 0);
+	ck_assert_int_eq(notice_render(NULL, n, NOTICE_KEY_EXPIRING_REQUIRED, &ctx, vars, &s, &b), 0);
+	ck_assert_str_eq(buf_cstr(&s), "Your encryption key expires soon");
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "registered with demo@lists.example expires on 2031-01-02.\n"
+	    "From that day on the list will not use it and you will get notices instead of posts.\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "line to demo-request@lists.example as:"));
+	notices_free(n);
+	buf_free(&err);
+	buf_free(&s);
+	buf_free(&b);
+}
+END_TEST
+
+static const struct {
+	const char	*in, *out;
+} subject_cases[] = {
+	{ "Your post was rejected", "Your post was rejected" },
+	{ "Nicht erledigt: Gr\xc3\xb6\xc3\x9f" "e", "=?utf-8?B?TmljaHQgZXJsZWRpZ3Q6IEdyw7bDn2U=?=" },
+};
+
+/* notice_subject - ASCII as it is; else encoded-words of whole characters, at most 75 columns */
+START_TEST(test_subject)
+{
+	struct buf h;
+	char in[400];
+
+	buf_init(&h, 0);
+	for (size_t i = 0; i < sizeof(subject_cases) / sizeof(subject_cases[0]); i++) {
+		buf_reset(&h);
+		ck_assert_int_eq(notice_subject(subject_cases[i].in, &h), 0);
+		ck_assert_str_eq(buf_cstr(&h), subject_cases[i].out);
+	}
+	/* 1 + 2 x 99 bytes: a split at 45 would cut a two-byte character in half */
+	in[0] = 'x';
+	for (int i = 0; i < 99; i++)
+		memcpy(in + 1 + 2 * i, "\xc3\xa4", 2);
+	in[199] = 0;
+	buf_reset(&h);
+	ck_assert_int_eq(notice_subject(in, &h), 0);
+	for (const char *w = buf_cstr(&h); *w; ) {
+		size_t n = strcspn(w, "\r");
+		unsigned char dec[80];
+		size_t dlen;
+
+		ck_assert_uint_le(n, 75);
+		ck_assert_int_eq(strncmp(w, "=?utf-8?B?", 10), 0);
+		ck_assert_int_eq(sodium_base642bin(dec, sizeof(dec), w + 10, n - 12, NULL, &dlen, NULL,
+		    sodium_base64_VARIANT_ORIGINAL), 0);
+		/* each word ends after a whole character: never on a lead byte, never mid-sequence */
+		ck_assert((dec[dlen - 1] & 0xc0) != 0xc0);
+		w += n;
+		if (*w) {
+			ck_assert_int_eq(strncmp(w, "\r\n ", 3), 0);
+			w += 3;
+		}
+	}
+	buf_free(&h);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -162,6 +233,8 @@ main(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_render);
 	tcase_add_test(tc, test_shipped);
+	tcase_add_test(tc, test_shipped_wording);
+	tcase_add_test(tc, test_subject);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
