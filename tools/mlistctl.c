@@ -292,11 +292,11 @@ signal_daemon(struct ctx *c)
 static char *
 read_pass(const char *prompt, int twice)
 {
-	char *p = sodium_malloc(KEYS_PASS_MAX), *q;
+	char *p, *q;
 	int same;
 
-	if (p == NULL)
-		return NULL;
+	if (sodium_init() < 0 || (p = sodium_malloc(KEYS_PASS_MAX)) == NULL)
+		return fail(EX_FAIL, "out of memory"), NULL;
 	if (keys_read_passphrase(0, prompt, p, KEYS_PASS_MAX) < 0) {
 		sodium_free(p);
 		return fail(EX_FAIL, "no passphrase was given"), NULL;
