@@ -1,7 +1,11 @@
 /*
- * main.c - mlistd: the daemon. Loads and checks the configuration, opens
- * the keys and the spool, binds the listeners, starts the queue manager
- * process and runs the SMTP/LMTP server until told to stop.
+ * main.c - mlistd: the daemon. Loads and checks the configuration, binds
+ * the listeners, opens the spool for writing with the instance's public key
+ * only, starts the queue manager process and runs the SMTP/LMTP server
+ * until told to stop. The master key and everything derived from it exist
+ * only in the queue manager (actions/unlock.c gets it there): this process,
+ * the one the internet talks to, never holds a secret key, and so it takes
+ * mail while the instance is still locked.
  *
  * Signals: SIGHUP reloads the configuration and the list files (a bad new
  * configuration is logged and the old one kept); SIGTERM/SIGINT stop
@@ -23,6 +27,7 @@
 #include "mail/config.h"
 #include "mail/keys.h"
 #include "mail/spool.h"
+#include "actions/unlock.h"
 #include "qmgr/qmgr.h"
 #include "ingest/smtp_server.h"
 #include "util/fsutil.h"
@@ -34,7 +39,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: mlistd [-c CONFIG] [-f] [-t]\n"
+	    "usage: mlistd [-c CONFIG] [-f] [-p] [-t]\n"
 	    "\n"
 	    "mlistd is an encrypted mailing-list server. It accepts mail by SMTP or LMTP\n"
 	    "for the lists configured in CONFIG, keeps it encrypted in its spool, and\n"
@@ -42,7 +47,10 @@ usage(FILE *fp)
 	    "\n"
 	    "options:\n"
 	    "  -c CONFIG  configuration file (default: $MLISTD_CONF, else /etc/mlistd/mlistd.conf)\n"
-	    "  -f         stay in the foreground and log to stderr (default: daemon, syslog)\n"
+	    "  -f         stay in the foreground and log to stderr (default: daemon, syslog);\n"
+	    "             on a terminal, the master key's passphrase is asked there\n"
+	    "  -p         read the passphrase from standard input (one line), even if it is\n"
+	    "             not a terminal; a wrong one stops mlistd\n"
 	    "  -t         check the configuration and the list files, print\n"
 	    "             \"configuration OK\" or every error as file:line, and exit (0 or 1)\n"
 	    "  -h         this help\n"
@@ -50,6 +58,8 @@ usage(FILE *fp)
 	    "signals: HUP reloads the configuration and the lists; TERM or INT stop after\n"
 	    "the messages being received are complete.\n"
 	    "\n"
+	    "Without -f or -p a passphrase-kept instance starts locked: it takes mail and\n"
+	    "waits for 'mlistctl unlock' (or systemd-ask-password, under systemd).\n"
 	    "Create an instance with 'mlistctl -c CONFIG init' first. See README.md.\n");
 }
 
@@ -132,11 +142,51 @@ daemonize(void)
 	}
 }
 
-/* start_qmgr - fork the queue manager; it keeps the read end of the wake pipe */
+/*
+ * ensure_public - STATE/spool.pub, the only key this process reads. An
+ * instance made before the key pair has none: a short-lived child reads the
+ * (clear) master key, writes the public half and exits, so that even then
+ * no secret enters this process. A locked instance always has one (init).
+ */
+static void
+ensure_public(const struct config *cfg, unsigned char pk[KEYS_LEN])
+{
+	unsigned char *master;
+	char err[600], why[600];
+	enum keys_status s;
+	int status;
+	pid_t pid;
+
+	if (keys_public_read(cfg->state_dir, pk, err, sizeof(err)) == 0)
+		return;
+	if ((pid = fork()) < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if ((master = keys_master_new()) == NULL)
+			_exit(1);
+		s = keys_master_load(cfg->state_dir, cfg->master_key, NULL, master, why, sizeof(why));
+		_exit((s == KEYS_OK || s == KEYS_OK_INSECURE) &&
+		    keys_write_public(cfg->state_dir, master, why, sizeof(why)) == 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    keys_public_read(cfg->state_dir, pk, why, sizeof(why)) < 0)
+		fatal("%s (run 'mlistctl init', or 'mlistctl rekey' for an instance made before it)", err);
+	log_info("NOQUEUE mlistd: wrote %s/%s, the spool's public key", cfg->state_dir, KEYS_PUBLIC);
+}
+
+/*
+ * start_qmgr - fork the queue manager; it keeps the read end of the wake
+ * pipe, gets the keys (waiting, locked, for a passphrase if need be) and
+ * only then opens the spool for reading
+ */
 static pid_t
-start_qmgr(struct smtp_server *srv, const char *path, const struct keys *k, struct spool *sp, int wake[2])
+start_qmgr(struct smtp_server *srv, const char *path, struct spool *sealer, int wake[2], int ask_fd)
 {
 	struct config *cfg;
+	struct keys *k;
+	struct spool sp;
 	struct buf err;
 	pid_t pid, parent = getpid();
 
@@ -153,29 +203,36 @@ start_qmgr(struct smtp_server *srv, const char *path, const struct keys *k, stru
 	buf_init(&err, 0);
 	if ((cfg = config_load(path, &err)) == NULL)
 		fatal("queue manager: %s", buf_cstr(&err));
-	_exit(qmgr_run(path, cfg, k, sp, wake[0]));
+	if ((k = unlock_wait(cfg, sealer, wake[0], ask_fd)) == NULL)
+		_exit(0);	/* told to stop while locked */
+	if (ask_fd >= 0)
+		close(ask_fd);
+	if (spool_open(&sp, cfg->state_dir, k, &err) < 0)
+		fatal("queue manager: %s", buf_cstr(&err));
+	_exit(qmgr_run(path, cfg, k, &sp, wake[0]));
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *path = config_default_path();
-	int ch, foreground = 0, test = 0, wake[2], status, rc;
+	int ch, foreground = 0, test = 0, ask = 0, ask_fd = -1, wake[2], status, rc, exit_code = 0;
 	struct smtp_server *srv;
 	struct config *cfg, *ncfg, *icfg;
-	struct keys *k;
+	unsigned char pk[KEYS_LEN];
 	struct spool sp;
 	struct buf err;
-	char keypath[4096], *pidfile;
+	char *pidfile;
 	pid_t qpid;
 
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 	};
-	while ((ch = getopt_long(argc, argv, "c:fth", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fpth", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'f': foreground = 1; break;
+		case 'p': ask = 1; break;
 		case 't': test = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -234,11 +291,13 @@ main(int argc, char **argv)
 		fputs(buf_cstr(&err), stderr);
 		fatal("configuration errors; not starting");
 	}
-	snprintf(keypath, sizeof(keypath), "%s/master.key", cfg->state_dir);
-	if ((k = keys_load(keypath, keypath, sizeof(keypath))) == NULL)
-		fatal("%s", keypath);
-	if (spool_open(&sp, cfg->state_dir, k, &err) < 0)
+	/* the SMTP server seals to the public key: it never has, nor needs, a secret one */
+	ensure_public(cfg, pk);
+	if (spool_open_sealer(&sp, cfg->state_dir, pk, &err) < 0)
 		fatal("%s", buf_cstr(&err));
+	/* the queue manager asks for the passphrase here (daemonizing closes the terminal) */
+	if ((ask || (foreground && isatty(0))) && (ask_fd = fcntl(0, F_DUPFD_CLOEXEC, 3)) < 0)
+		fatal("cannot keep standard input for the passphrase: %s", strerror(errno));
 	(void)spool_clean_tmp(&sp);
 	if ((pidfile = strdup(cfg->pid_file)) == NULL)
 		fatal("out of memory");
@@ -252,7 +311,9 @@ main(int argc, char **argv)
 		daemonize();
 	write_pid(pidfile);
 	signals();
-	qpid = start_qmgr(srv, path, k, &sp, wake);
+	qpid = start_qmgr(srv, path, &sp, wake, ask_fd);
+	if (ask_fd >= 0)
+		close(ask_fd);	/* asked once: a restarted queue manager waits for 'mlistctl unlock' */
 	log_info("NOQUEUE mlistd: started; queue manager pid %ld", (long)qpid);
 	while ((rc = smtp_server_run(srv)) != SERVER_STOPPED) {
 		if (rc == SERVER_CHILD) {
@@ -263,11 +324,17 @@ main(int argc, char **argv)
 				qpid = -1;	/* stopping: a SIGTERM to the whole group reached it first */
 				continue;
 			}
+			if (WIFEXITED(status) && WEXITSTATUS(status) == UNLOCK_EXIT_NOKEY) {
+				qpid = -1;	/* no master key to be had (it said why): stop, do not retry */
+				smtp_server_stop_flag = 1;
+				exit_code = 1;
+				continue;
+			}
 			log_err("NOQUEUE mlistd: queue manager exited (%s %d); restarting it in 1 s",
 			    WIFSIGNALED(status) ? "signal" : "status",
 			    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 			sleep(1);
-			qpid = start_qmgr(srv, path, k, &sp, wake);
+			qpid = start_qmgr(srv, path, &sp, wake, -1);
 			continue;
 		}
 		smtp_server_reload_flag = 0;
@@ -298,7 +365,6 @@ main(int argc, char **argv)
 	unlink(pidfile);
 	free(pidfile);
 	log_info("NOQUEUE mlistd: stopped");
-	keys_free(k);
 	buf_free(&err);
-	return 0;
+	return exit_code;
 }

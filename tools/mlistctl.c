@@ -14,6 +14,7 @@
  * the README and stable: fields are only ever added).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,6 +66,8 @@ struct verb {
 };
 
 static int v_init(struct ctx *, int, char **);
+static int v_unlock(struct ctx *, int, char **);
+static int v_rekey(struct ctx *, int, char **);
 static int v_check(struct ctx *, int, char **);
 static int v_status(struct ctx *, int, char **);
 static int v_list_create(struct ctx *, int, char **);
@@ -81,13 +84,26 @@ static int v_daemon(struct ctx *, int, char **);
 static int v_import(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
-	{ "init", "", 0, 0, NEED_NONE, v_init,
-	  "Create the state directory, the master key (mode 0600), the database and the\n"
-	  "spool of a new instance. Refuses to run twice." },
+	{ "init", "[--passphrase | --systemd-creds]", 0, 1, NEED_NONE, v_init,
+	  "Create the state directory, the master key, the database and the spool of a\n"
+	  "new instance. Refuses to run twice. The master key is kept as the setting\n"
+	  "master_key says: \"passphrase\" (the default: asked twice on a terminal, else\n"
+	  "one line of standard input; it wraps the key with Argon2id into\n"
+	  "STATE/master.wrapped), \"systemd-creds\" (--systemd-creds: prints the\n"
+	  "'systemd-creds encrypt' line to run), an absolute path (a key file kept\n"
+	  "elsewhere, written there) or \"insecure-file\" (STATE/master.key in clear)." },
+	{ "unlock", "", 0, 0, NEED_CONFIG, v_unlock,
+	  "Give the running, locked daemon its passphrase (asked on a terminal, else one\n"
+	  "line of standard input). It then processes what it queued while locked." },
+	{ "rekey", "[--to passphrase|insecure-file|systemd-creds|/PATH]", 0, 2, NEED_CONFIG, v_rekey,
+	  "Change the passphrase, or how the master key is kept, without touching the\n"
+	  "data: reads the key as master_key says (the current passphrase first, when\n"
+	  "there is one), then keeps it the new way (default: a new passphrase) and\n"
+	  "removes the old clear file. Set master_key in the configuration to match." },
 	{ "check", "", 0, 0, NEED_STORE, v_check,
 	  "Check the configuration, every list file, the master key and the database.\n"
 	  "Prints \"configuration OK\" or each error as file:line: setting: problem." },
-	{ "status", "", 0, 0, NEED_STORE, v_status,
+	{ "status", "", 0, 0, NEED_CONFIG, v_status,
 	  "Show whether the daemon runs, queue sizes, pending deliveries and lists." },
 	{ "list create", "NAME [--template T]", 1, 3, NEED_STORE, v_list_create,
 	  "Create list NAME from templates_dir/T.conf (default T: default). The list\n"
@@ -272,6 +288,49 @@ signal_daemon(struct ctx *c)
 	fclose(fp);
 }
 
+/* read_pass - a passphrase (terminal: asked; else a line of stdin) into guarded memory */
+static char *
+read_pass(const char *prompt, int twice)
+{
+	char *p, *q;
+	int same;
+
+	if (sodium_init() < 0 || (p = sodium_malloc(KEYS_PASS_MAX)) == NULL)
+		return fail(EX_FAIL, "out of memory"), NULL;
+	if (keys_read_passphrase(0, prompt, p, KEYS_PASS_MAX) < 0) {
+		sodium_free(p);
+		return fail(EX_FAIL, "no passphrase was given"), NULL;
+	}
+	if (!twice || !isatty(0))
+		return p;
+	if ((q = sodium_malloc(KEYS_PASS_MAX)) == NULL)
+		return sodium_free(p), NULL;
+	same = keys_read_passphrase(0, "again: ", q, KEYS_PASS_MAX) == 0 && strcmp(p, q) == 0;
+	sodium_free(q);
+	if (!same) {
+		sodium_free(p);
+		return fail(EX_FAIL, "the two passphrases differ"), NULL;
+	}
+	return p;
+}
+
+/* load_keys - the instance's keys, as master_key says (a passphrase is asked) */
+static int
+load_keys(struct ctx *c)
+{
+	enum keys_status s;
+	char why[600], *pass;
+
+	c->keys = keys_unlock(c->cfg->state_dir, c->cfg->master_key, NULL, &s, why, sizeof(why));
+	if (s == KEYS_NEED_PASS) {
+		if ((pass = read_pass("master key passphrase: ", 0)) == NULL)
+			return EX_FAIL;
+		c->keys = keys_unlock(c->cfg->state_dir, c->cfg->master_key, pass, &s, why, sizeof(why));
+		sodium_free(pass);
+	}
+	return c->keys ? EX_OK : fail(EX_FAIL, "%s", why);
+}
+
 /* open_state - keys, store and spool of the instance */
 static int
 open_state(struct ctx *c)
@@ -279,9 +338,8 @@ open_state(struct ctx *c)
 	char path[4096];
 	struct buf err;
 
-	snprintf(path, sizeof(path), "%s/master.key", c->cfg->state_dir);
-	if ((c->keys = keys_load(path, path, sizeof(path))) == NULL)
-		return fail(EX_FAIL, "%s", path);
+	if (c->keys == NULL && load_keys(c) != EX_OK)
+		return EX_FAIL;
 	buf_init(&err, 0);
 	snprintf(path, sizeof(path), "%s/mlistd.db", c->cfg->state_dir);
 	if ((c->store = store_open(path, c->keys, &err)) == NULL ||
@@ -294,21 +352,68 @@ open_state(struct ctx *c)
 	return EX_OK;
 }
 
+/* keep_master - write the master key the way w says; 0, or -1 said */
+static int
+keep_master(struct ctx *c, const struct config *cfg, enum keys_way w, const char *file,
+    const unsigned char *master, const char *prompt)
+{
+	char path[4200], err[600], *pass;
+	int rc;
+
+	(void)c;
+	switch (w) {
+	case KEYS_PASSPHRASE:
+		if ((pass = read_pass(prompt, 1)) == NULL)
+			return -1;
+		snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, KEYS_WRAPPED);
+		rc = keys_write_wrapped(path, master, pass, err, sizeof(err));
+		sodium_free(pass);
+		break;
+	case KEYS_SYSTEMD_CREDS:
+		/* on a tmpfs only (memory), for the moment systemd-creds takes to read it */
+		snprintf(path, sizeof(path), "/dev/shm/%s.%ld", KEYS_CRED_NAME, (long)getpid());
+		if ((rc = keys_write_clear(path, master, err, sizeof(err))) == 0)
+			printf("run, as root:\n  systemd-creds encrypt --name=%s %s "
+			    "/etc/credstore.encrypted/%s && shred -u %s\nand in the unit: "
+			    "LoadCredentialEncrypted=%s:/etc/credstore.encrypted/%s\n", KEYS_CRED_NAME, path,
+			    KEYS_CRED_NAME, path, KEYS_CRED_NAME, KEYS_CRED_NAME);
+		break;
+	case KEYS_KEYFILE:
+		rc = keys_write_clear(file, master, err, sizeof(err));
+		break;
+	default:
+		snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, KEYS_CLEAR);
+		rc = keys_write_clear(path, master, err, sizeof(err));
+		break;
+	}
+	if (rc < 0)
+		fail(EX_FAIL, "%s", err);
+	if (rc == 0 && (rc = keys_write_public(cfg->state_dir, master, err, sizeof(err))) < 0)
+		fail(EX_FAIL, "%s", err);
+	return rc;
+}
+
 static int
 v_init(struct ctx *c, int argc, char **argv)
 {
-	char path[4096], errtext[512];
+	char path[4200], path2[4200];
 	struct buf err;
 	struct config *cfg;
+	unsigned char *master;
+	enum keys_way w;
 
-	(void)argc;
-	(void)argv;
 	buf_init(&err, 0);
 	if ((cfg = config_load_flags(c->config_path, CONFIG_SKIP_LISTS, &err)) == NULL) {
 		fputs(buf_cstr(&err), stderr);
 		return EX_FAIL;
 	}
 	c->cfg = cfg;
+	w = keys_way(cfg->master_key);
+	if (argc == 1 && strcmp(argv[0], "--passphrase") && strcmp(argv[0], "--systemd-creds"))
+		return fail(EX_USAGE, "usage: mlistctl init [--passphrase | --systemd-creds]");
+	if (argc == 1 && (strcmp(argv[0], "--passphrase") == 0) != (w == KEYS_PASSPHRASE))
+		return fail(EX_USAGE, "%s: the configuration says master_key = \"%s\" (set it to \"%s\")",
+		    argv[0], cfg->master_key, argv[0] + 2);
 	if (fs_mkdir_p(cfg->state_dir, 0700) < 0 || chmod(cfg->state_dir, 0700) < 0)
 		return fail(EX_FAIL, "cannot create %s: %s", cfg->state_dir, strerror(errno));
 	if (fs_mkdir_p(cfg->lists_dir, 0755) < 0)
@@ -317,9 +422,19 @@ v_init(struct ctx *c, int argc, char **argv)
 	if (priv_chown(cfg->state_dir, cfg->user, &err) < 0 || priv_chown(cfg->lists_dir, cfg->user, &err) < 0 ||
 	    priv_drop(cfg->user, &err) < 0)
 		return fail(EX_FAIL, "%s", buf_cstr(&err));
-	snprintf(path, sizeof(path), "%s/master.key", cfg->state_dir);
-	if (keys_create(path, errtext, sizeof(errtext)) < 0)
-		return fail(EX_FAIL, "%s", errtext);
+	snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, KEYS_WRAPPED);
+	snprintf(path2, sizeof(path2), "%s/%s", cfg->state_dir, KEYS_CLEAR);
+	if (access(path, F_OK) == 0 || access(path2, F_OK) == 0)
+		return fail(EX_FAIL, "%s is already initialised (remove the state directory to start over)",
+		    cfg->state_dir);
+	if ((master = keys_master_new()) == NULL)
+		return fail(EX_FAIL, "out of memory");
+	if (keep_master(c, cfg, w, cfg->master_key, master, "new master key passphrase: ") < 0 ||
+	    (c->keys = keys_from_master(master)) == NULL) {
+		keys_master_free(master);
+		return EX_FAIL;
+	}
+	keys_master_free(master);
 	if (open_state(c) != EX_OK)
 		return EX_FAIL;
 	/* lists that already exist (hand-written files) get their signing keys now */
@@ -338,7 +453,8 @@ v_init(struct ctx *c, int argc, char **argv)
 		printf("{\"state_dir\":"), json_str(cfg->state_dir), printf(",\"schema\":%d}\n",
 		    store_schema_version(c->store));
 	else
-		printf("initialised %s (master key, database, spool)\n", cfg->state_dir);
+		printf("initialised %s (master key kept by %s, database, spool)\n", cfg->state_dir,
+		    keys_way_name(w));
 	buf_free(&err);
 	return EX_OK;
 }
@@ -372,8 +488,43 @@ daemon_pid(struct ctx *c)
 	return pid;
 }
 
+/* locked_status - a locked daemon says so itself ("locked since ..."); 1 said, 0 not locked */
+static int
+locked_status(struct ctx *c)
+{
+	char *req[1] = { (char *)"status" }, why[300];
+	struct control_ans a;
+	struct buf frame;
+	int said = 0;
+
+	buf_init(&frame, 0);
+	if (control_call(c->cfg->state_dir, 0, 1, req, &frame, &a, why, sizeof(why)) == CONTROL_CALL_OK &&
+	    a.status == 0 && strncmp(a.out, "locked", 6) == 0) {
+		if (c->json)
+			printf("{\"running\":true,\"locked\":true,\"text\":"), json_str(a.out), printf("}\n");
+		else
+			fputs(a.out, stdout);
+		said = 1;
+	}
+	buf_free(&frame);
+	return said;
+}
+
+static int v_status_store(struct ctx *, int, char **);
+
+/* v_status - a locked daemon's own word, else what the store and the spool say */
 static int
 v_status(struct ctx *c, int argc, char **argv)
+{
+	if (locked_status(c))
+		return EX_OK;
+	if (open_state(c) != EX_OK)
+		return EX_FAIL;
+	return v_status_store(c, argc, argv);
+}
+
+static int
+v_status_store(struct ctx *c, int argc, char **argv)
 {
 	int in = spool_count(&c->spool, SPOOL_INCOMING), out = spool_count(&c->spool, SPOOL_OUT);
 	int bad = spool_count(&c->spool, SPOOL_CORRUPT), i, first = 1;
@@ -894,6 +1045,87 @@ v_archive_export(struct ctx *c, int argc, char **argv)
 		    disclosure_archive_refusal(l));
 	if (store_archive_each(c->store, l->name, since, export_one, &x) < 0 || x.failed)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	return EX_OK;
+}
+
+static int call(struct ctx *, int, char **);
+
+/* shred - overwrite a small key file, then remove it */
+static int
+shred(const char *path)
+{
+	unsigned char zero[KEYS_LEN] = { 0 };
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, zero, sizeof(zero)) == (ssize_t)sizeof(zero) && fsync(fd) == 0 ? 0 : -1;
+	if (close(fd) < 0)
+		rc = -1;
+	return rc == 0 ? unlink(path) : -1;
+}
+
+/* v_unlock - the passphrase to the locked daemon */
+static int
+v_unlock(struct ctx *c, int argc, char **argv)
+{
+	char *pass;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	if ((pass = read_pass("master key passphrase: ", 0)) == NULL)
+		return EX_FAIL;
+	rc = call(c, 1, &pass);
+	sodium_free(pass);
+	return rc;
+}
+
+/* v_rekey - keep the same master key another way (or under another passphrase) */
+static int
+v_rekey(struct ctx *c, int argc, char **argv)
+{
+	const char *to = "passphrase";
+	char why[600], path[4200];
+	unsigned char *master;
+	enum keys_status s;
+	enum keys_way w;
+	char *pass = NULL;
+
+	if (argc == 2 && strcmp(argv[0], "--to") == 0)
+		to = argv[1];
+	else if (argc != 0)
+		return fail(EX_USAGE, "usage: mlistctl rekey [--to passphrase|insecure-file|systemd-creds|/PATH]");
+	if (strcmp(to, "passphrase") && strcmp(to, "insecure-file") && strcmp(to, "systemd-creds") && *to != '/')
+		return fail(EX_USAGE, "rekey --to: \"%s\" is not a way to keep the key", to);
+	if ((master = keys_master_new()) == NULL)
+		return fail(EX_FAIL, "out of memory");
+	s = keys_master_load(c->cfg->state_dir, c->cfg->master_key, NULL, master, why, sizeof(why));
+	if (s == KEYS_NEED_PASS && (pass = read_pass("current passphrase: ", 0)) != NULL) {
+		s = keys_master_load(c->cfg->state_dir, c->cfg->master_key, pass, master, why, sizeof(why));
+		sodium_free(pass);
+	}
+	if (s != KEYS_OK && s != KEYS_OK_INSECURE) {
+		keys_master_free(master);
+		return s == KEYS_NEED_PASS ? EX_FAIL : fail(EX_FAIL, "%s", why);
+	}
+	w = keys_way(to);
+	if (w == KEYS_KEYFILE)
+		(void)unlink(to);	/* the same key again: keys_write_clear refuses to overwrite */
+	if (keep_master(c, c->cfg, w, to, master, "new passphrase: ") < 0) {
+		keys_master_free(master);
+		return EX_FAIL;
+	}
+	keys_master_free(master);
+	/* the clear file must not outlive its replacement (a copy on the medium may: see README) */
+	snprintf(path, sizeof(path), "%s/%s", c->cfg->state_dir, KEYS_CLEAR);
+	if (w != KEYS_INSECURE_FILE && access(path, F_OK) == 0 && shred(path) < 0)
+		return fail(EX_FAIL, "cannot remove %s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", c->cfg->state_dir, KEYS_WRAPPED);
+	if (w != KEYS_PASSPHRASE && access(path, F_OK) == 0)
+		(void)unlink(path);
+	printf("the master key is now kept by %s%s%s\n", keys_way_name(w), strcmp(c->cfg->master_key, to) ?
+	    "; set in the configuration: master_key = " : "", strcmp(c->cfg->master_key, to) ? to : "");
 	return EX_OK;
 }
 

@@ -188,10 +188,34 @@ run(struct pipeline *p, struct config **cfgp, const char *config_path,
 	return rc;
 }
 
+struct serve_arg {
+	struct pipeline	*p;
+	struct config	**cfgp;
+	const char	*config_path;
+};
+
+/* serve_action - an unlocked daemon's request: an action */
+static int
+serve_action(struct control_req *r, struct buf *out, struct buf *err, void *arg)
+{
+	struct serve_arg *a = arg;
+
+	return run(a->p, a->cfgp, a->config_path, r, out, err);
+}
+
 /* control_serve - one connection: peer check, one request, its answer */
 void
 control_serve(struct control *c, struct pipeline *p, struct config **cfgp,
     const char *config_path)
+{
+	struct serve_arg a = { p, cfgp, config_path };
+
+	control_serve_fn(c, serve_action, &a);
+}
+
+/* control_serve_fn - one connection: peer check, one request, fn's answer */
+void
+control_serve_fn(struct control *c, control_fn fn, void *arg)
 {
 	struct control_req r;
 	struct buf in, out, err;
@@ -215,7 +239,7 @@ control_serve(struct control *c, struct pipeline *p, struct config **cfgp,
 		buf_printf(&err, "bad request: %s\n", why);
 		answer(fd, CONTROL_USAGE, &out, &err);
 	} else {
-		rc = run(p, cfgp, config_path, &r, &out, &err);
+		rc = fn(&r, &out, &err, arg);
 		answer(fd, rc < 0 ? CONTROL_FAILED : rc, &out, &err);
 	}
 	if (close(fd) < 0)

@@ -2,6 +2,7 @@
 #ifndef MLIST_CONTROL_SERVER_H
 #define MLIST_CONTROL_SERVER_H
 
+#include "control/proto.h"
 #include "pipeline/pipeline.h"
 
 #define CONTROL_SOCKET	"control"	/* in state_dir */
@@ -16,6 +17,9 @@ int	control_listen(struct control *, const char *state_dir, struct buf *err);
 void	control_serve(struct control *, struct pipeline *, struct config **,
 	    const char *config_path);
 void	control_close(struct control *);
+/* the locked daemon's requests (actions/unlock.c): fn answers one request, returns its status */
+typedef int (*control_fn)(struct control_req *, struct buf *out, struct buf *err, void *arg);
+void	control_serve_fn(struct control *, control_fn, void *arg);
 int	control_sockaddr(const char *state_dir, void *sun, int *dirfd);
 
 #endif

@@ -66,6 +66,7 @@ static const struct cfg_rule instance_rules[] = {
 	{ "pid_file",		T_STR,	C(pid_file), "", 0, 0, 0, NULL },
 	{ "user",		T_STR,	C(user), "", 0, 0, 0, NULL },
 	{ "worker_user",	T_STR,	C(worker_user), "", 0, 0, 0, NULL },
+	{ "master_key",		T_STR,	C(master_key), "passphrase", 0, 0, 0, NULL },	/* keys.c: how it is kept */
 	{ "relay",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "relay.host",		T_STR,	C(relay_host), "", 0, 0, 0, NULL },
 	{ "relay.port",		T_INT,	C(relay_port), "", 25, 1, 65535, NULL },
@@ -769,6 +770,13 @@ config_load_flags(const char *path, int flags, struct buf *errs)
 		    "hostname", "\"%s\" is not a domain name", c->hostname);
 		nerr++;
 	}
+	/* master_key: a way keys.c knows, or an absolute path to a key file kept elsewhere */
+	if (strcmp(c->master_key, "passphrase") && strcmp(c->master_key, "systemd-creds") &&
+	    strcmp(c->master_key, "insecure-file") && c->master_key[0] != '/') {
+		cfg_error(errs, path, setting_line(&cf, "master_key"), "master_key", "\"%s\" is not "
+		    "\"passphrase\", \"systemd-creds\", \"insecure-file\" or an absolute path", c->master_key);
+		nerr++;
+	}
 	config_destroy(&cf);
 	if (nerr == 0 && (resolve(&c->state_dir, c->dir) < 0 || resolve(&c->lists_dir, c->dir) < 0 ||
 	    resolve(&c->templates_dir, c->dir) < 0 || resolve(&c->relay_maildir, c->dir) < 0 ||
@@ -819,6 +827,7 @@ config_free(struct config *c)
 	free(c->pid_file);
 	free(c->user);
 	free(c->worker_user);
+	free(c->master_key);
 	free(c->relay_host);
 	free(c->relay_maildir);
 	free(c->relay_tls_ca);

@@ -1,11 +1,17 @@
 /*
  * keys.c - the instance master key and what is derived from it.
  *
- * The master key is 32 random bytes in a file of mode 0600, made once by
- * `mlistctl init`. Every other key is derived from it with crypto_kdf, one
- * context per purpose, so a key never serves two jobs. Key bytes are held
- * only in sodium_malloc'ed memory that is read-only after derivation and
- * wiped on free. Nothing here logs.
+ * The master key is 32 random bytes made once by `mlistctl init`, and kept
+ * in one of four ways (the instance setting master_key): under a passphrase
+ * (the default: STATE/master.wrapped, the key sealed with a key stretched by
+ * Argon2id), as a systemd credential ($CREDENTIALS_DIRECTORY/mlistd-master),
+ * in a key file elsewhere (a tmpfs, removable media), or - only when said
+ * so, "insecure-file" - in clear in STATE/master.key. Every other key is
+ * derived from it with crypto_kdf, one context per purpose, so a key never
+ * serves two jobs. The spool's X25519 pair is derived too; its public half
+ * is written to STATE/spool.pub, which is all the SMTP server ever reads.
+ * Key bytes are held only in sodium_malloc'ed memory that is read-only
+ * after derivation and wiped on free. Nothing here logs.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,12 +20,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "keys.h"
 
 #define KEYS_CTX	"mlistd__"	/* crypto_kdf context, 8 bytes */
+#define KEYS_CTX_SPOOL	"mlspool_"	/* the spool's X25519 pair: its own context */
+#define WRAP_MAGIC	"MLKEYW1\n"
+#define WRAP_HDR	(8 + 8 + 8 + crypto_pwhash_SALTBYTES + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+#define WRAP_LEN	(WRAP_HDR + KEYS_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
 enum { KDF_SPOOL = 1, KDF_FIELD, KDF_LOOKUP };
 
@@ -57,6 +68,17 @@ keys_create(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* spool_pair - the spool's X25519 key pair, from the master key */
+static void
+spool_pair(const unsigned char master[KEYS_LEN], unsigned char pk[KEYS_LEN], unsigned char sk[KEYS_LEN])
+{
+	unsigned char seed[crypto_box_SEEDBYTES];
+
+	crypto_kdf_derive_from_key(seed, sizeof(seed), 1, KEYS_CTX_SPOOL, master);
+	crypto_box_seed_keypair(pk, sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+}
+
 /* keys_from_master - derive the working keys from a master key */
 struct keys *
 keys_from_master(const unsigned char master[KEYS_LEN])
@@ -68,6 +90,7 @@ keys_from_master(const unsigned char master[KEYS_LEN])
 	crypto_kdf_derive_from_key(k->spool, KEYS_LEN, KDF_SPOOL, KEYS_CTX, master);
 	crypto_kdf_derive_from_key(k->field, KEYS_LEN, KDF_FIELD, KEYS_CTX, master);
 	crypto_kdf_derive_from_key(k->lookup, KEYS_LEN, KDF_LOOKUP, KEYS_CTX, master);
+	spool_pair(master, k->spool_pk, k->spool_sk);
 	sodium_mprotect_readonly(k);
 	return k;
 }
@@ -299,4 +322,363 @@ keys_oneclick_member(const struct keys *k, const char *list, const char *token)
 	sodium_memzero(mac, sizeof(mac));
 	sodium_memzero(enc, sizeof(enc));
 	return ok && member > 0 ? member : -1;
+}
+
+/*
+ * How the master key is kept. A clear file is read only if it is private
+ * and exactly 32 bytes; a wrapped file is MAGIC | opslimit | memlimit |
+ * salt | nonce | XChaCha20-Poly1305(master), the header its associated data,
+ * so parameters cannot be lowered without the passphrase noticing.
+ */
+
+/* keys_way - the way a master_key setting names ("" is the default, a passphrase) */
+enum keys_way
+keys_way(const char *setting)
+{
+	if (setting == NULL || *setting == 0 || strcmp(setting, "passphrase") == 0)
+		return KEYS_PASSPHRASE;
+	if (strcmp(setting, "systemd-creds") == 0)
+		return KEYS_SYSTEMD_CREDS;
+	if (strcmp(setting, "insecure-file") == 0)
+		return KEYS_INSECURE_FILE;
+	return KEYS_KEYFILE;	/* config.c accepts only an absolute path besides the words */
+}
+
+/* keys_way_name - for messages */
+const char *
+keys_way_name(enum keys_way w)
+{
+	static const char *const names[] = { "passphrase", "systemd-creds", "key file", "insecure-file" };
+
+	return names[w];
+}
+
+/* keys_master_new - 32 random bytes in guarded memory (NULL: out of memory) */
+unsigned char *
+keys_master_new(void)
+{
+	unsigned char *m;
+
+	if (sodium_init() < 0 || (m = sodium_malloc(KEYS_LEN)) == NULL)
+		return NULL;
+	crypto_kdf_keygen(m);
+	return m;
+}
+
+/* keys_master_free - wipe and release */
+void
+keys_master_free(unsigned char *m)
+{
+	if (m)
+		sodium_free(m);
+}
+
+/* write_new - write bytes to path via a temporary file, fsync, rename; 0 or -1 */
+static int
+write_new(const char *path, const void *p, size_t n, int excl, char *err, size_t errlen)
+{
+	char tmp[4200];
+	int fd;
+
+	if (excl && access(path, F_OK) == 0)
+		return snprintf(err, errlen, "%s exists (the instance is already initialised; "
+		    "'mlistctl rekey' changes how its key is kept)", path), -1;
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno)), -1;
+	if (write(fd, p, n) != (ssize_t)n || fsync(fd) < 0 || close(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		(void)close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		snprintf(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* keys_write_clear - the master key in clear to path (insecure-file, a key file elsewhere) */
+int
+keys_write_clear(const char *path, const unsigned char *master, char *err, size_t errlen)
+{
+	return write_new(path, master, KEYS_LEN, 1, err, errlen);
+}
+
+/* put64 / get64 - little-endian numbers of the wrapped file */
+static void
+put64(unsigned char *p, unsigned long long v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static unsigned long long
+get64(const unsigned char *p)
+{
+	unsigned long long v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v |= (unsigned long long)p[i] << (8 * i);
+	return v;
+}
+
+/* stretch - the wrapping key of a passphrase; 0 or -1 (out of memory) */
+static int
+stretch(unsigned char key[KEYS_LEN], const char *pass, const unsigned char *salt,
+    unsigned long long ops, unsigned long long mem)
+{
+	return crypto_pwhash(key, KEYS_LEN, pass, strlen(pass), salt, ops, (size_t)mem,
+	    crypto_pwhash_ALG_ARGON2ID13);
+}
+
+/* keys_write_wrapped - the master key under a passphrase, to path (replacing it) */
+int
+keys_write_wrapped(const char *path, const unsigned char *master, const char *pass,
+    char *err, size_t errlen)
+{
+	unsigned char file[WRAP_LEN], *salt = file + 24, *nonce = salt + crypto_pwhash_SALTBYTES;
+	unsigned char *wk;
+	int rc;
+
+	if (*pass == 0)
+		return snprintf(err, errlen, "an empty passphrase protects nothing"), -1;
+	if ((wk = sodium_malloc(KEYS_LEN)) == NULL)
+		return snprintf(err, errlen, "out of memory"), -1;
+	memcpy(file, WRAP_MAGIC, 8);
+	put64(file + 8, KEYS_PWHASH_OPS);
+	put64(file + 16, KEYS_PWHASH_MEM);
+	randombytes_buf(salt, crypto_pwhash_SALTBYTES);
+	randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	if (stretch(wk, pass, salt, KEYS_PWHASH_OPS, KEYS_PWHASH_MEM) < 0) {
+		sodium_free(wk);
+		return snprintf(err, errlen, "Argon2id: out of memory"), -1;
+	}
+	crypto_aead_xchacha20poly1305_ietf_encrypt(file + WRAP_HDR, NULL, master, KEYS_LEN,
+	    file, WRAP_HDR, NULL, nonce, wk);
+	sodium_free(wk);
+	rc = write_new(path, file, sizeof(file), 0, err, errlen);
+	sodium_memzero(file, sizeof(file));
+	return rc;
+}
+
+/* unwrap - open a wrapped file's bytes with a passphrase */
+static enum keys_status
+unwrap(const unsigned char *file, const char *pass, unsigned char *master, char *err, size_t errlen)
+{
+	const unsigned char *salt = file + 24, *nonce = salt + crypto_pwhash_SALTBYTES;
+	unsigned long long ops = get64(file + 8), mem = get64(file + 16), got;
+	unsigned char *wk;
+	int rc;
+
+	if (memcmp(file, WRAP_MAGIC, 8) != 0 || ops < crypto_pwhash_OPSLIMIT_MIN ||
+	    ops > 64 || mem < 8192 || mem > (4ULL << 30))
+		return snprintf(err, errlen, "not a wrapped master key"), KEYS_ERROR;
+	if ((wk = sodium_malloc(KEYS_LEN)) == NULL)
+		return snprintf(err, errlen, "out of memory"), KEYS_ERROR;
+	if (stretch(wk, pass, salt, ops, mem) < 0) {
+		sodium_free(wk);
+		return snprintf(err, errlen, "Argon2id: out of memory (%llu MiB)", mem >> 20), KEYS_ERROR;
+	}
+	rc = crypto_aead_xchacha20poly1305_ietf_decrypt(master, &got, NULL, file + WRAP_HDR,
+	    KEYS_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES, file, WRAP_HDR, nonce, wk);
+	sodium_free(wk);
+	return rc == 0 && got == KEYS_LEN ? KEYS_OK : KEYS_BAD_PASS;
+}
+
+/* read_private - exactly n bytes of a file only its owner can read; 0 or -1 */
+static int
+read_private(const char *path, unsigned char *p, size_t n, char *err, size_t errlen)
+{
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)), -1;
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077) != 0 || st.st_size != (off_t)n) {
+		snprintf(err, errlen, "%s must be %zu bytes and mode 0600 (chmod 600 %s)", path, n, path);
+		close(fd);
+		return -1;
+	}
+	got = read(fd, p, n);
+	close(fd);
+	if (got != (ssize_t)n)
+		return snprintf(err, errlen, "cannot read %s", path), -1;
+	return 0;
+}
+
+/* keys_master_path - where the master key of a way is read from; 0 or -1 */
+int
+keys_master_path(const char *state_dir, const char *setting, char *out, size_t outlen)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	int n;
+
+	switch (keys_way(setting)) {
+	case KEYS_PASSPHRASE:
+		n = snprintf(out, outlen, "%s/%s", state_dir, KEYS_WRAPPED);
+		break;
+	case KEYS_SYSTEMD_CREDS:
+		if (creds == NULL || *creds == 0)
+			return snprintf(out, outlen, "$CREDENTIALS_DIRECTORY"), -1;
+		n = snprintf(out, outlen, "%s/%s", creds, KEYS_CRED_NAME);
+		break;
+	case KEYS_INSECURE_FILE:
+		n = snprintf(out, outlen, "%s/%s", state_dir, KEYS_CLEAR);
+		break;
+	default:
+		n = snprintf(out, outlen, "%s", setting);
+		break;
+	}
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
+/*
+ * keys_master_load - the master key (into guarded memory of KEYS_LEN) by
+ * the configured way. A passphrase instance that has no wrapped key but an
+ * old clear master.key still starts, with a warning saying how to migrate.
+ */
+enum keys_status
+keys_master_load(const char *state_dir, const char *setting, const char *pass,
+    unsigned char *master, char *err, size_t errlen)
+{
+	unsigned char file[WRAP_LEN];
+	char path[4200];
+	enum keys_way w = keys_way(setting);
+	enum keys_status s;
+
+	if (sodium_init() < 0)
+		return snprintf(err, errlen, "libsodium failed to initialise"), KEYS_ERROR;
+	if (keys_master_path(state_dir, setting, path, sizeof(path)) < 0)
+		return snprintf(err, errlen, "master_key = \"systemd-creds\" but %s is not set "
+		    "(start mlistd from its unit, which has LoadCredentialEncrypted=%s:...)",
+		    path, KEYS_CRED_NAME), KEYS_ERROR;
+	if (w == KEYS_PASSPHRASE && access(path, F_OK) < 0 && errno == ENOENT) {
+		snprintf(path, sizeof(path), "%s/%s", state_dir, KEYS_CLEAR);
+		if (access(path, F_OK) < 0)
+			return snprintf(err, errlen, "no master key in %s (run 'mlistctl init' first)",
+			    state_dir), KEYS_ERROR;
+		if (read_private(path, master, KEYS_LEN, err, errlen) < 0)
+			return KEYS_ERROR;
+		snprintf(err, errlen, "the master key is in clear in %s, beside the data it protects; "
+		    "run 'mlistctl rekey' to keep it under a passphrase", path);
+		return KEYS_OK_INSECURE;
+	}
+	if (w != KEYS_PASSPHRASE) {
+		if (read_private(path, master, KEYS_LEN, err, errlen) < 0)
+			return KEYS_ERROR;
+		if (w != KEYS_INSECURE_FILE)
+			return KEYS_OK;
+		snprintf(err, errlen, "master_key = \"insecure-file\": the master key is in clear in %s, "
+		    "beside the data it protects; 'mlistctl rekey' keeps it under a passphrase", path);
+		return KEYS_OK_INSECURE;
+	}
+	if (read_private(path, file, sizeof(file), err, errlen) < 0)
+		return KEYS_ERROR;
+	if (pass == NULL)
+		return snprintf(err, errlen, "the master key is under a passphrase"), KEYS_NEED_PASS;
+	if ((s = unwrap(file, pass, master, err, errlen)) == KEYS_BAD_PASS)
+		snprintf(err, errlen, "the passphrase does not open %s", path);
+	return s;
+}
+
+/* keys_unlock - the working keys by the configured way; *status says how it went */
+struct keys *
+keys_unlock(const char *state_dir, const char *setting, const char *pass,
+    enum keys_status *status, char *err, size_t errlen)
+{
+	unsigned char *master;
+	struct keys *k;
+
+	if (sodium_init() < 0 || (master = sodium_malloc(KEYS_LEN)) == NULL) {
+		*status = KEYS_ERROR;
+		return snprintf(err, errlen, "out of memory"), NULL;
+	}
+	*status = keys_master_load(state_dir, setting, pass, master, err, errlen);
+	k = *status == KEYS_OK || *status == KEYS_OK_INSECURE ? keys_from_master(master) : NULL;
+	sodium_free(master);
+	if (k == NULL && (*status == KEYS_OK || *status == KEYS_OK_INSECURE)) {
+		*status = KEYS_ERROR;
+		snprintf(err, errlen, "out of memory");
+	}
+	return k;
+}
+
+/* keys_write_public - STATE/spool.pub, the spool's public key, from the master key */
+int
+keys_write_public(const char *state_dir, const unsigned char *master, char *err, size_t errlen)
+{
+	unsigned char pk[KEYS_LEN], sk[KEYS_LEN];
+	char text[80], b64[64], path[4200];
+
+	spool_pair(master, pk, sk);
+	sodium_memzero(sk, sizeof(sk));
+	sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
+	snprintf(text, sizeof(text), "x25519:%s\n", b64);
+	snprintf(path, sizeof(path), "%s/%s", state_dir, KEYS_PUBLIC);
+	return write_new(path, text, strlen(text), 0, err, errlen);
+}
+
+/* keys_public_read - the spool's public key, all the SMTP server needs; 0 or -1 */
+int
+keys_public_read(const char *state_dir, unsigned char pk[KEYS_LEN], char *err, size_t errlen)
+{
+	char path[4200], text[128];
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, KEYS_PUBLIC);
+	if ((fp = fopen(path, "re")) == NULL)
+		return snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)), -1;
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = 0;
+	text[strcspn(text, "\n")] = 0;
+	if (strncmp(text, "x25519:", 7) != 0 || keys_public_from_text(text, "x25519", pk) != 1)
+		return snprintf(err, errlen, "%s: not an x25519 public key", path), -1;
+	return 0;
+}
+
+/*
+ * keys_read_passphrase - one line from fd into out (sodium-guarded by the
+ * caller if it wants): from a terminal after a prompt on stderr, without
+ * echo; from a pipe or file as it comes (scripts, tests). 0, or -1 (no line).
+ */
+int
+keys_read_passphrase(int fd, const char *prompt, char *out, size_t outlen)
+{
+	struct termios old, quiet;
+	int tty = isatty(fd), echo_off = 0;
+	size_t n = 0;
+	ssize_t r;
+	char c;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		fflush(stderr);
+		if (tcgetattr(fd, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			echo_off = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+		}
+	}
+	while (n + 1 < outlen && (r = read(fd, &c, 1)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || c == '\n')
+			break;
+		out[n++] = c;
+	}
+	if (n > 0 && out[n - 1] == '\r')
+		n--;
+	out[n] = 0;
+	if (echo_off) {
+		(void)tcsetattr(fd, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	return n > 0 ? 0 : -1;
 }

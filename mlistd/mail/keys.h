@@ -10,12 +10,55 @@
 #define KEYS_LEN	32
 #define KEYS_HASH_LEN	32
 
-/* All key bytes live in one sodium_malloc'ed, read-only block. */
+/*
+ * All key bytes live in one sodium_malloc'ed, read-only block. Only the
+ * queue manager (and mlistctl) ever holds one: the SMTP server is given the
+ * spool's public key alone (keys_public_read), never this struct.
+ */
 struct keys {
-	unsigned char	spool[KEYS_LEN];	/* secretstream key for spool files */
+	unsigned char	spool[KEYS_LEN];	/* legacy: secretstream key of MLSPOOL1 files */
 	unsigned char	field[KEYS_LEN];	/* secretbox key for stored addresses */
 	unsigned char	lookup[KEYS_LEN];	/* generichash key for address look-up */
+	unsigned char	spool_pk[KEYS_LEN];	/* X25519: spool files are sealed to it */
+	unsigned char	spool_sk[KEYS_LEN];	/* ... and opened with this */
 };
+
+/* how the master key is kept (the instance setting master_key) */
+enum keys_way { KEYS_PASSPHRASE, KEYS_SYSTEMD_CREDS, KEYS_KEYFILE, KEYS_INSECURE_FILE };
+
+/* what keys_unlock did */
+enum keys_status {
+	KEYS_OK,		/* unlocked */
+	KEYS_OK_INSECURE,	/* unlocked from a clear file: err holds the warning */
+	KEYS_NEED_PASS,		/* a passphrase is needed */
+	KEYS_BAD_PASS,		/* the passphrase does not open the wrapped key */
+	KEYS_ERROR		/* err says why */
+};
+
+#define KEYS_WRAPPED	"master.wrapped"	/* in state_dir: the key under a passphrase */
+#define KEYS_CLEAR	"master.key"		/* in state_dir: insecure-file, and old instances */
+#define KEYS_PUBLIC	"spool.pub"		/* in state_dir: the spool's public key */
+#define KEYS_CRED_NAME	"mlistd-master"		/* the systemd credential's name */
+#define KEYS_PASS_MAX	1024
+/* Argon2id parameters of new wrappings (stored in the file: rekey may raise them) */
+#define KEYS_PWHASH_OPS	3
+#define KEYS_PWHASH_MEM	(64ULL * 1024 * 1024)
+
+enum keys_way keys_way(const char *setting);
+const char *keys_way_name(enum keys_way);
+unsigned char *keys_master_new(void);
+void	keys_master_free(unsigned char *);
+int	keys_write_clear(const char *path, const unsigned char *master, char *err, size_t errlen);
+int	keys_write_wrapped(const char *path, const unsigned char *master, const char *pass,
+	    char *err, size_t errlen);
+int	keys_write_public(const char *state_dir, const unsigned char *master, char *err, size_t errlen);
+int	keys_public_read(const char *state_dir, unsigned char pk[KEYS_LEN], char *err, size_t errlen);
+int	keys_master_path(const char *state_dir, const char *setting, char *out, size_t outlen);
+enum keys_status keys_master_load(const char *state_dir, const char *setting, const char *pass,
+	    unsigned char *master, char *err, size_t errlen);
+int	keys_read_passphrase(int fd, const char *prompt, char *out, size_t outlen);
+struct keys *keys_unlock(const char *state_dir, const char *setting, const char *pass,
+	    enum keys_status *, char *err, size_t errlen);
 
 int	keys_create(const char *path, char *err, size_t errlen);
 struct keys *keys_load(const char *path, char *err, size_t errlen);

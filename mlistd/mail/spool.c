@@ -2,15 +2,22 @@
  * spool.c - one encrypted file per message, made durable before `250`.
  *
  * A file is written under tmp/ (opened O_EXCL), sealed chunk by chunk with
- * libsodium's secretstream under the spool key, fsynced, renamed into its
+ * libsodium's secretstream under a fresh key of its own, that key sealed to
+ * the instance's spool public key (crypto_box_seal), fsynced, renamed into its
  * queue directory, and the directory fsynced: only then does spool_commit
  * return OK and may the SMTP server say 250. The queue id is bound into
  * every chunk as associated data, and the last chunk carries the FINAL tag,
  * so a truncated, swapped or altered file fails to open and is moved to
  * corrupt/ (quarantined, never deleted).
  *
- * File: "MLSPOOL1" | secretstream header | { u32 length | chunk }...
+ * So the writer needs no secret at all: the SMTP server holds the public
+ * key only, takes mail while the instance is locked, and could not read
+ * back what it wrote. The queue manager opens files with the secret half.
+ *
+ * File: "MLSPOOL2" | sealed file key | secretstream header | { u32 length | chunk }...
  * The first chunk is the envelope (text lines), the rest the message.
+ * "MLSPOOL1" files (before the key pair) have no sealed key and were made
+ * under the symmetric spool key: still read, never made.
  */
 #include <dirent.h>
 #include <ctype.h>
@@ -28,20 +35,31 @@
 #include "../util/log.h"
 #include "spool.h"
 
-#define MAGIC		"MLSPOOL1"
+#define MAGIC		"MLSPOOL2"
+#define MAGIC_V1	"MLSPOOL1"
 #define MAGIC_LEN	8
+#define SEALED_LEN	(crypto_box_SEALBYTES + crypto_secretstream_xchacha20poly1305_KEYBYTES)
 #define ABYTES		crypto_secretstream_xchacha20poly1305_ABYTES
 #define ENV_MAX		(1 << 20)	/* envelope chunk, bounded by max_recipients */
 
 static const char *const dir_names[SPOOL_NDIRS] = { "tmp", "incoming", "out", "corrupt" };
 
-/* spool_open - make the queue directories under state_dir */
+/* spool_open - make the queue directories under state_dir; k reads and writes */
 int
 spool_open(struct spool *sp, const char *state_dir, const struct keys *k, struct buf *err)
 {
+	return spool_open_sealer(sp, state_dir, k->spool_pk, err) < 0 ? -1 : (sp->keys = k, 0);
+}
+
+/* spool_open_sealer - a spool that writes to pk and cannot read (the SMTP server's) */
+int
+spool_open_sealer(struct spool *sp, const char *state_dir, const unsigned char pk[KEYS_LEN],
+    struct buf *err)
+{
 	int i;
 
-	sp->keys = k;
+	sp->keys = NULL;
+	memcpy(sp->pk, pk, KEYS_LEN);
 	for (i = 0; i < SPOOL_NDIRS; i++) {
 		if (snprintf(sp->dir[i], sizeof(sp->dir[i]), "%s/queue/%s", state_dir,
 		    dir_names[i]) >= (int)sizeof(sp->dir[i]))
@@ -146,6 +164,7 @@ spool_begin(struct spool *sp, enum spool_dir where, const struct envelope *e,
     struct spool_writer *w)
 {
 	unsigned char hdr[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+	unsigned char fk[crypto_secretstream_xchacha20poly1305_KEYBYTES], sealed[SEALED_LEN];
 	struct buf env;
 	int tries;
 
@@ -166,9 +185,19 @@ spool_begin(struct spool *sp, enum spool_dir where, const struct envelope *e,
 		w->failed = 1;
 		return TEMPFAIL;
 	}
-	crypto_secretstream_xchacha20poly1305_init_push(&w->st, hdr, sp->keys->spool);
+	/* a key for this file alone, readable only by the holder of the secret half */
+	crypto_secretstream_xchacha20poly1305_keygen(fk);
+	if (crypto_box_seal(sealed, fk, sizeof(fk), sp->pk) != 0) {
+		sodium_memzero(fk, sizeof(fk));
+		log_err("%s spool: cannot seal the file key", w->id);
+		spool_abort(w);
+		return TEMPFAIL;
+	}
+	crypto_secretstream_xchacha20poly1305_init_push(&w->st, hdr, fk);
+	sodium_memzero(fk, sizeof(fk));
 	buf_init(&env, ENV_MAX);
-	if (fs_write_all(w->fd, MAGIC, MAGIC_LEN) < 0 || fs_write_all(w->fd, hdr, sizeof(hdr)) < 0 ||
+	if (fs_write_all(w->fd, MAGIC, MAGIC_LEN) < 0 || fs_write_all(w->fd, sealed, sizeof(sealed)) < 0 ||
+	    fs_write_all(w->fd, hdr, sizeof(hdr)) < 0 ||
 	    envelope_text(e, &env) < 0 ||
 	    put_chunk(w, env.data, env.len, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) < 0) {
 		log_err("%s spool: cannot write %s: %s", w->id, w->tmp, strerror(errno));
@@ -407,13 +436,41 @@ read_exact(int fd, void *p, size_t n)
 	return 0;
 }
 
+/*
+ * open_header - after the magic: the secretstream state of a file, from its
+ * sealed key (MLSPOOL2) or the legacy spool key (MLSPOOL1); 0 or -1 with why
+ */
+static int
+open_header(struct spool *sp, int fd, int v1, crypto_secretstream_xchacha20poly1305_state *st,
+    struct buf *why)
+{
+	unsigned char hdr[crypto_secretstream_xchacha20poly1305_HEADERBYTES], sealed[SEALED_LEN];
+	unsigned char fk[crypto_secretstream_xchacha20poly1305_KEYBYTES];
+	int rc;
+
+	if (sp->keys == NULL)
+		return buf_puts(why, "this process holds no secret key (it only writes the spool)"), -1;
+	if (!v1 && read_exact(fd, sealed, sizeof(sealed)) < 0)
+		return buf_puts(why, "not a spool file"), -1;
+	if (read_exact(fd, hdr, sizeof(hdr)) < 0)
+		return buf_puts(why, "not a spool file"), -1;
+	if (v1)
+		memcpy(fk, sp->keys->spool, sizeof(fk));
+	else if (crypto_box_seal_open(fk, sealed, sizeof(sealed), sp->keys->spool_pk,
+	    sp->keys->spool_sk) != 0)
+		return buf_puts(why, "the file key does not open (another instance's key, or altered)"), -1;
+	rc = crypto_secretstream_xchacha20poly1305_init_pull(st, hdr, fk);
+	sodium_memzero(fk, sizeof(fk));
+	return rc == 0 ? 0 : (buf_puts(why, "not a spool file"), -1);
+}
+
 /* spool_read - open, authenticate and decrypt a whole file */
 int
 spool_read(struct spool *sp, enum spool_dir where, const char *id, struct envelope *e,
     struct buf *msg, struct buf *why)
 {
 	crypto_secretstream_xchacha20poly1305_state st;
-	unsigned char hdr[crypto_secretstream_xchacha20poly1305_HEADERBYTES], magic[MAGIC_LEN];
+	unsigned char magic[MAGIC_LEN];
 	unsigned char *ct = NULL, *pt = NULL, tag = 0;
 	unsigned long long plen;
 	char path[PATH_MAX + 32];
@@ -424,12 +481,14 @@ spool_read(struct spool *sp, enum spool_dir where, const char *id, struct envelo
 	snprintf(path, sizeof(path), "%s/%s", sp->dir[where], id);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return buf_printf(why, "cannot open: %s", strerror(errno)), -2;
+	memset(&st, 0, sizeof(st));
 	if (!spool_id_valid(id) || read_exact(fd, magic, MAGIC_LEN) < 0 ||
-	    memcmp(magic, MAGIC, MAGIC_LEN) || read_exact(fd, hdr, sizeof(hdr)) < 0 ||
-	    crypto_secretstream_xchacha20poly1305_init_pull(&st, hdr, sp->keys->spool) != 0) {
+	    (memcmp(magic, MAGIC, MAGIC_LEN) && memcmp(magic, MAGIC_V1, MAGIC_LEN))) {
 		buf_puts(why, "not a spool file");
 		goto out;
 	}
+	if (open_header(sp, fd, memcmp(magic, MAGIC_V1, MAGIC_LEN) == 0, &st, why) < 0)
+		goto out;
 	/* the envelope chunk may be up to ENV_MAX; message chunks SPOOL_CHUNK */
 	if ((ct = malloc(ENV_MAX + ABYTES)) == NULL || (pt = malloc(ENV_MAX + 1)) == NULL)
 		goto out;

@@ -25,8 +25,14 @@ struct envelope {
 	char		*note;		/* free text for the next stage (list, source id) */
 };
 
+/*
+ * A spool seals to pk; only one opened with the instance's keys can read
+ * back (the queue manager). The SMTP server's spool has keys == NULL: it
+ * can write and never read (spool_open_sealer).
+ */
 struct spool {
 	char		 dir[SPOOL_NDIRS][PATH_MAX];
+	unsigned char	 pk[KEYS_LEN];
 	const struct keys *keys;
 };
 
@@ -43,6 +49,8 @@ struct spool_writer {
 };
 
 int	spool_open(struct spool *, const char *state_dir, const struct keys *, struct buf *err);
+int	spool_open_sealer(struct spool *, const char *state_dir, const unsigned char pk[KEYS_LEN],
+	    struct buf *err);
 int	spool_clean_tmp(struct spool *);
 enum result spool_begin(struct spool *, enum spool_dir, const struct envelope *,
 	    struct spool_writer *);

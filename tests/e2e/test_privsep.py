@@ -47,7 +47,7 @@ def root_instance(system_user):
     with open(conf, "w") as f:
         f.write(f'hostname = "lists.example";\nlisten = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
                 f'state_dir = "state";\nlists_dir = "lists";\ntemplates_dir = "templates";\n'
-                f'user = "{USER}";\n'
+                f'user = "{USER}";\nmaster_key = "insecure-file";\n'    # #19: the key in clear, said so
                 f'relay = {{ host = "127.0.0.1"; port = {sink.port}; timeout = 10; retry_base = 1; }};\n')
     shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "..", "conf", "templates"),
                     os.path.join(root, "templates"))
