@@ -432,8 +432,11 @@ journal_load(const char *path)
 	/* a torn last line (crash in mid-write) is ignored: that batch is simply retried */
 	while (j.len && j.data[j.len - 1] != '\n')
 		j.data[--j.len] = 0;
-	results_sort();
-	had = unrec.n;
+	if (j.len == 0) {
+		buf_free(&j);
+		return 0;
+	}
+	had = unrec.n;		/* sorted by the caller */
 	for (line = strtok_r((char *)j.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (journal_parse(line, &res) < 0 || result_find(res.qid, res.hash, had))
 			continue;
@@ -445,23 +448,28 @@ journal_load(const char *path)
 	return n;
 }
 
-/* results_commit - every kept result into the database, in one transaction */
+/* results_commit - every kept result into the database, in one transaction; why says why not */
 static int
-results_commit(struct store *st)
+results_commit(struct store *st, char *why, size_t n)
 {
 	const struct dresult *res;
 
-	if (store_begin(st) < 0)
+	if (store_begin(st) < 0) {
+		snprintf(why, n, "begin: %s", store_errmsg(st));
 		return -1;
+	}
 	for (int i = 0; i < unrec.n; i++) {
 		res = &unrec.r[i];
 		if (store_delivery_record(st, res->qid, res->hash, res->state, res->attempts, res->next,
 		    res->state == DELIVERY_DONE ? NULL : res->err) < 0) {
+			snprintf(why, n, "update: %s", store_errmsg(st));
 			store_rollback(st);
 			return -1;
 		}
 	}
 	if (store_commit(st) < 0) {
+		/* the cause first: a rollback after a failed commit has an error of its own */
+		snprintf(why, n, "commit: %s", store_errmsg(st));
 		store_rollback(st);
 		return -1;
 	}
@@ -490,20 +498,21 @@ journal_truncate(const char *path)
 int
 deliver_journal_replay(const struct config *cfg, struct store *st)
 {
-	char path[4200];
+	char path[4200], why[300];
 	long long now = (long long)time(NULL);
 	int n;
 
 	snprintf(path, sizeof(path), "%s/queue/deliver.journal", cfg->state_dir);
+	results_sort();		/* record() appends: sorted again for result_find */
 	if (journal_load(path) < 0)
 		log_warn("NOQUEUE deliver: cannot read %s: %s (kept)", path, strerror(errno));
 	if (unrec.n == 0 || now < unrec.retry_at)
 		return 0;
-	if (results_commit(st) < 0) {
+	if (results_commit(st, why, sizeof(why)) < 0) {
 		unrec.fails++;
 		unrec.retry_at = now + (unrec.fails < 6 ? 1LL << unrec.fails : 60);
 		log_err("NOQUEUE deliver: cannot record %d delivery results: %s; kept, their deliveries "
-		    "wait; next try in %lld s", unrec.n, store_errmsg(st), unrec.retry_at - now);
+		    "wait; next try in %lld s", unrec.n, why, unrec.retry_at - now);
 		return -1;
 	}
 	if (unrec.fails)
