@@ -286,6 +286,8 @@ results_sort(void)
 {
 	int i, k = 0;
 
+	if (unrec.n < 2)
+		return;		/* nothing to order (and qsort wants an array) */
 	qsort(unrec.r, (size_t)unrec.n, sizeof(*unrec.r), result_cmp);
 	for (i = 0; i < unrec.n; i++) {
 		if (i + 1 < unrec.n && strcmp(unrec.r[i].qid, unrec.r[i + 1].qid) == 0 &&
