@@ -249,7 +249,7 @@ static struct {
 	long long	 retry_at;		/* not before: backing off */
 } unrec;
 
-#define JOURNAL_LINE_MAX	512
+#define JOURNAL_LINE_ROOM	256	/* reserved per result: a delivered line is ~110 bytes */
 
 /* result_add - keep one result until the database has it */
 static void
@@ -901,6 +901,15 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal", cfg->state_dir);
 	if ((r.jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		log_warn("NOQUEUE deliver: cannot open %s: %s", jpath, strerror(errno));
+	/*
+	 * Room for this run's lines reserved before any copy goes out, so that a
+	 * disk that fills up meanwhile cannot refuse them (a result held only in
+	 * memory is lost to a kill -9). Best effort: without it, memory is the
+	 * fallback.
+	 */
+	else if (fallocate(r.jfd, FALLOC_FL_KEEP_SIZE, 0, (off_t)r.njobs * JOURNAL_LINE_ROOM) < 0 &&
+	    errno != EOPNOTSUPP)
+		log_warn("NOQUEUE deliver: cannot reserve room in %s: %s", jpath, strerror(errno));
 	msgs = load(&r, sp, &nmsg);
 	nthreads = cfg->relay_connections < r.nbatches ? cfg->relay_connections : r.nbatches;
 	if ((th = calloc((size_t)nthreads, sizeof(*th))) == NULL)
