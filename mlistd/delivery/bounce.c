@@ -1,13 +1,21 @@
 /*
  * bounce.c - what to do when a member's mail bounces.
  *
- * A bounce reaches LIST-bounces+TOKEN@ (VERP: the token names the delivery,
- * so the member is known without parsing anything) or LIST-bounces@ (then
- * the failed recipients are read from the DSN, RFC 3464: Final-Recipient
- * with Action: failed). Each bounce raises the member's score (at most
- * once a day; the score decays to zero after bounce.decay_days without
- * one). At bounce.score_limit a probe goes out by VERP, as Mailman does;
- * if the probe bounces too, delivery is disabled and the member told.
+ * Anyone can write to LIST-bounces@, with any envelope sender and any text:
+ * a bounce is a claim. It counts only when it is evidence:
+ *   - a DSN (RFC 3464: from <>, multipart/report with a message/delivery-
+ *     status part, Action: failed) for a member to whom the list really
+ *     sent a copy recently, or sent to the VERP token of a delivery to them
+ *     (LIST-bounces+TOKEN@: only the member's own mail system saw it);
+ *   - the VERP token of the member's probe, in whatever form it comes back;
+ *   - the relay refusing the member's address for good (qmgr's on_failed).
+ * Anything else - plain mail naming the member, a DSN for a delivery never
+ * made, an unknown token - is logged and does nothing. Each bounce raises
+ * the member's score (at most once a day; the score decays to zero after
+ * bounce.decay_days without one). At bounce.score_limit a probe goes out by
+ * VERP, as Mailman does; only a bounce of the probe itself (its token, or
+ * the relay's 5xx for it) disables delivery, and the member is told.
+ * Turning delivery back on resets the score (store_member_set).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -17,7 +25,11 @@
 
 #include "delivery/bounce.h"
 #include "delivery/distribute.h"
+#include "mail/header.h"
 #include "util/log.h"
+
+#define BOUNCE_RECENT	(7 * 86400)	/* a DSN later than this names no delivery of ours */
+#define BOUNDARY_MAX	70		/* RFC 2046 */
 
 /* dsn_value - the address in "Final-Recipient: rfc822; addr" */
 static int
@@ -42,9 +54,109 @@ dsn_value(const char *v, size_t n, char *out)
 	return addr_valid(out) ? 0 : -1;
 }
 
+/* ct_is - does a Content-Type value name this type (parameters may follow)? */
+static int
+ct_is(const char *v, const char *type)
+{
+	size_t n = strlen(type);
+
+	while (isspace((unsigned char)*v))
+		v++;
+	return strncasecmp(v, type, n) == 0 && (v[n] == 0 || v[n] == ';' || isspace((unsigned char)v[n]));
+}
+
+/* ct_boundary - the boundary parameter of a Content-Type value; -1 if none */
+static int
+ct_boundary(const char *v, char *out)
+{
+	const char *p = v, *e;
+	size_t n;
+
+	while ((p = strchr(p, ';')) != NULL) {
+		for (p++; isspace((unsigned char)*p); p++)
+			;
+		if (strncasecmp(p, "boundary=", 9) != 0)
+			continue;
+		p += 9;
+		if (*p == '"')
+			e = strchr(++p, '"');
+		else
+			for (e = p; *e && *e != ';' && !isspace((unsigned char)*e); e++)
+				;
+		if (!e || (n = (size_t)(e - p)) == 0 || n > BOUNDARY_MAX)
+			return -1;
+		memcpy(out, p, n);
+		out[n] = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* part_status - the body of part [p, end) if it is message/delivery-status, or NULL */
+static const char *
+part_status(const char *p, const char *end, size_t *len)
+{
+	struct hdr h;
+	char *ct;
+	const char *body = NULL;
+
+	if (hdr_parse(p, (size_t)(end - p), &h) < 0)
+		return NULL;
+	if ((ct = hdr_get_value(&h, "Content-Type")) != NULL &&
+	    (ct_is(ct, "message/delivery-status") || ct_is(ct, "message/global-delivery-status"))) {
+		body = p + h.body_off;
+		*len = (size_t)(end - body);
+	}
+	free(ct);
+	hdr_free(&h);
+	return body;
+}
+
 /*
- * bounce_dsn_recipients - failed recipients of a DSN (RFC 3464). Reads the
- * per-recipient groups as plain lines; a group counts only with Action: failed.
+ * bounce_dsn_status - the message/delivery-status part of a DSN: from <>,
+ * multipart/report; NULL if msg is not a DSN. One pass over the body for
+ * the boundary lines: linear in its size.
+ */
+const char *
+bounce_dsn_status(const char *sender, const char *m, size_t len, size_t *slen)
+{
+	char bnd[BOUNDARY_MAX + 5], *ct;
+	const char *p, *end = m + len, *part = NULL, *found = NULL, *nl;
+	struct hdr h;
+	size_t blen;
+
+	if (sender == NULL || *sender)
+		return NULL;		/* a DSN comes from the null sender (RFC 3464 section 2) */
+	if (hdr_parse(m, len, &h) < 0)
+		return NULL;
+	ct = hdr_get_value(&h, "Content-Type");
+	p = m + h.body_off;
+	hdr_free(&h);
+	if (!ct || !ct_is(ct, "multipart/report") || ct_boundary(ct, bnd + 2) < 0) {
+		free(ct);
+		return NULL;
+	}
+	free(ct);
+	bnd[0] = bnd[1] = '-';
+	blen = strlen(bnd);
+	/* each line that starts with --boundary ends the part before it */
+	for (; p < end && !found; p = nl ? nl + 1 : end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if ((size_t)(end - p) < blen || memcmp(p, bnd, blen) != 0)
+			continue;
+		if (part)
+			found = part_status(part, p, slen);
+		part = nl ? nl + 1 : end;
+		if ((size_t)(end - p) >= blen + 2 && p[blen] == '-' && p[blen + 1] == '-')
+			break;		/* the close delimiter */
+	}
+	return found;
+}
+
+/*
+ * bounce_dsn_recipients - failed recipients in a delivery-status part (RFC
+ * 3464): the per-recipient groups read as lines; a group counts only with
+ * Action: failed. Linear in len.
  */
 int
 bounce_dsn_recipients(const char *m, size_t len, char rcpts[][ADDR_MAX + 1], int max)
@@ -74,30 +186,31 @@ bounce_dsn_recipients(const char *m, size_t len, char rcpts[][ADDR_MAX + 1], int
 	return n;
 }
 
-/* bounce_member - one bounce for a member of l */
-void
-bounce_member(struct pipeline *p, const struct list_cfg *l, const char *addr)
+/* probe - the score reached the limit: ask the member's mailbox by VERP */
+static void
+probe(struct pipeline *p, const struct list_cfg *l, const char *addr)
 {
-	struct member m;
-	int probe_sent, score;
-
-	if (store_member_find(p->st, l->name, addr, &m) != STORE_OK)
-		return;
-	member_free(&m);
-	score = store_member_bounce(p->st, l->name, addr, p->now, l->bounce_decay_days, &probe_sent);
-	log_info("%s bounce: list=%s member-score=%d limit=%d", p->qid, l->name, score, l->bounce_limit);
-	if (score < l->bounce_limit)
-		return;
-	if (!probe_sent) {
-		distribute_notice(p, l, addr, "Mail to you from the list is bouncing",
-		    "Mail from the list to your address has been bouncing. This is a test: if you\n"
-		    "read it, nothing needs to be done. If this message bounces too, the list will\n"
-		    "stop sending you mail until you turn delivery back on.", ENV_VERP, "", NULL);
-		store_member_probe(p->st, l->name, addr);
-		log_info("%s bounce: list=%s probe sent", p->qid, l->name);
+	if (distribute_notice(p, l, addr, "Mail to you from the list is bouncing",
+	    "Mail from the list to your address has been bouncing. This is a test: if you\n"
+	    "read it, nothing needs to be done. If this message bounces too, the list will\n"
+	    "stop sending you mail until you turn delivery back on.", ENV_VERP, "", NULL) < 0 ||
+	    store_member_probe(p->st, l->name, addr) != STORE_OK) {
+		log_err("%s bounce: list=%s cannot send the probe: %s", p->qid, l->name,
+		    store_errmsg(p->st));
 		return;
 	}
-	store_member_disable(p->st, l->name, addr);
+	log_info("%s bounce: list=%s probe sent", p->qid, l->name);
+}
+
+/* disable - the probe bounced: no more mail to the member, and they are told */
+static void
+disable(struct pipeline *p, const struct list_cfg *l, const char *addr)
+{
+	if (store_member_disable(p->st, l->name, addr) != STORE_OK) {
+		log_err("%s bounce: list=%s cannot disable delivery: %s", p->qid, l->name,
+		    store_errmsg(p->st));
+		return;
+	}
 	distribute_notice(p, l, addr, "Delivery from the list has been turned off",
 	    "Mail from the list to your address kept bouncing, so the list has stopped sending\n"
 	    "it. When your mailbox works again, write to the -request address with\n"
@@ -105,28 +218,90 @@ bounce_member(struct pipeline *p, const struct list_cfg *l, const char *addr)
 	log_info("%s bounce: list=%s delivery disabled for a member after probe bounced", p->qid, l->name);
 }
 
-/* bounce_handle - mail to LIST-bounces[+TOKEN]@ */
-int
-bounce_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
+/* count - one bounce that is evidence; the probe's own bounce (is_probe) may disable */
+static void
+count(struct pipeline *p, const struct list_cfg *l, const char *addr, int is_probe)
 {
-	char list[72], *rcpt = NULL, found[16][ADDR_MAX + 1];
-	int n, i;
+	struct member m;
+	int probe_sent, score, rc;
 
-	if (la->token[0]) {
-		if (store_delivery_by_token(p->st, la->token, list, sizeof(list), &rcpt) != STORE_OK ||
-		    strcmp(list, la->list->name) != 0) {
-			log_info("%s bounce: list=%s token unknown; ignored", p->qid, la->list->name);
-			free(rcpt);
-			return 0;
-		}
-		bounce_member(p, la->list, rcpt);
+	if ((rc = store_member_find(p->st, l->name, addr, &m)) != STORE_OK) {
+		if (rc != STORE_NOTFOUND)
+			log_err("%s bounce: list=%s database: %s", p->qid, l->name, store_errmsg(p->st));
+		return;
+	}
+	member_free(&m);
+	score = store_member_bounce(p->st, l->name, addr, p->now, l->bounce_decay_days, &probe_sent);
+	if (score < 0) {
+		log_err("%s bounce: list=%s database: %s", p->qid, l->name, store_errmsg(p->st));
+		return;
+	}
+	log_info("%s bounce: list=%s member-score=%d limit=%d", p->qid, l->name, score, l->bounce_limit);
+	if (is_probe && probe_sent)
+		disable(p, l, addr);
+	else if (score >= l->bounce_limit && !probe_sent)
+		probe(p, l, addr);
+}
+
+/* bounce_member - the relay refused a member's address for good: always evidence */
+void
+bounce_member(struct pipeline *p, const struct list_cfg *l, const char *addr)
+{
+	count(p, l, addr, 1);
+}
+
+/* bounce_token - mail to LIST-bounces+TOKEN@: the probe's token, or a DSN for that delivery */
+static int
+bounce_token(struct pipeline *p, const struct listaddr *la, int dsn)
+{
+	char list[72], *rcpt = NULL;
+	int is_probe = 0, rc;
+
+	rc = store_bounce_token(p->st, la->token, list, sizeof(list), &rcpt, &is_probe);
+	if (rc == STORE_OK && strcmp(list, la->list->name) == 0 && (is_probe || dsn)) {
+		count(p, la->list, rcpt, is_probe);
 		free(rcpt);
 		return 1;
 	}
-	n = bounce_dsn_recipients((const char *)msg->data, msg->len, found, 16);
-	for (i = 0; i < n; i++)
-		bounce_member(p, la->list, found[i]);
-	if (n == 0)
-		log_info("%s bounce: list=%s no failed recipient found; ignored", p->qid, la->list->name);
-	return n;
+	if (rc == STORE_ERR)
+		log_err("%s bounce: list=%s database: %s; ignored", p->qid, la->list->name,
+		    store_errmsg(p->st));
+	else
+		log_info("%s bounce: list=%s %s; ignored", p->qid, la->list->name,
+		    rc != STORE_OK || strcmp(list, la->list->name) ? "token unknown" :
+		    "not a delivery status notification");
+	free(rcpt);
+	return 0;
+}
+
+/* bounce_handle - mail to LIST-bounces[+TOKEN]@ from envelope sender `sender` */
+int
+bounce_handle(struct pipeline *p, const struct listaddr *la, const char *sender, const struct buf *msg)
+{
+	char found[16][ADDR_MAX + 1];
+	const char *status;
+	size_t slen = 0;
+	int n, i, k = 0, rc;
+
+	status = bounce_dsn_status(sender, (const char *)msg->data, msg->len, &slen);
+	if (la->token[0])
+		return bounce_token(p, la, status != NULL);
+	if (status == NULL) {
+		log_info("%s bounce: list=%s not a delivery status notification; ignored", p->qid,
+		    la->list->name);
+		return 0;
+	}
+	n = bounce_dsn_recipients(status, slen, found, 16);
+	for (i = 0; i < n; i++) {
+		/* a DSN for mail the list never sent them is a forgery */
+		if ((rc = store_delivered_since(p->st, la->list->name, found[i], p->now - BOUNCE_RECENT)) == 1) {
+			count(p, la->list, found[i], 0);
+			k++;
+		} else if (rc < 0)
+			log_err("%s bounce: list=%s database: %s", p->qid, la->list->name, store_errmsg(p->st));
+	}
+	if (k == 0)
+		log_info("%s bounce: list=%s no failed recipient with a recent delivery; ignored", p->qid,
+		    la->list->name);
+	return k;
 }

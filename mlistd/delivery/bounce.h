@@ -5,8 +5,10 @@
 #include "mail/addr.h"
 #include "pipeline/pipeline.h"
 
-int	bounce_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
+int	bounce_handle(struct pipeline *, const struct listaddr *, const char *sender,
+	    const struct buf *msg);
 void	bounce_member(struct pipeline *, const struct list_cfg *, const char *addr);
-int	bounce_dsn_recipients(const char *msg, size_t len, char rcpts[][ADDR_MAX + 1], int max);
+const char *bounce_dsn_status(const char *sender, const char *msg, size_t len, size_t *slen);
+int	bounce_dsn_recipients(const char *status, size_t len, char rcpts[][ADDR_MAX + 1], int max);
 
 #endif

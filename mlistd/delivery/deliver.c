@@ -46,6 +46,7 @@ struct job {
 struct message {
 	char		 qid[32];
 	int		 ok;
+	int		 busy;		/* not readable now (not corrupt): retried */
 	struct buf	 bytes;		/* dot-stuffed for SMTP, raw for maildir */
 	struct buf	 raw;		/* as rendered: what a sealed copy seals */
 	unsigned char	 epk[32], esk[32];	/* the ephemeral pair of this post's sealed copies */
@@ -70,15 +71,20 @@ struct run {
 	int		 nbatches;
 	int		 next;		/* next batch to take */
 	int		 jfd;		/* the delivery journal (append) */
+	int		 jwarned;	/* its failure logged once per run */
 	pthread_mutex_t	 lock;		/* next, the journal, and the store */
 };
 
-/* collect - store callback: keep one due delivery */
+/* collect - store callback: keep one due delivery, unless a kept result settles it */
 static void
 collect(struct delivery *d, void *arg)
 {
 	struct run *r = arg;
 
+	if (deliver_result_blocks(d->qid, d->rcpt_hash, r->now)) {
+		free(d->rcpt);
+		return;
+	}
 	if (r->njobs == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 1024;
 		if ((r->jobs = realloc(r->jobs, sizeof(*r->jobs) * (size_t)r->cap)) == NULL)
@@ -218,90 +224,367 @@ outcome(struct run *r, const struct job *j, long long now, const char *relay_err
 }
 
 /*
- * record - note the outcome of one batch. One append to the delivery
- * journal (a single write, so a crash leaves whole lines); the store is
- * brought up to date from the journal when the run ends, or at the next
- * start. This keeps "the relay said 250" -> "recorded" to one write per
- * transaction instead of one database commit. If the journal cannot be
- * written, the batch is committed to the store directly.
+ * The results of this process that the database does not hold yet. A
+ * result goes here first, then into the journal (one write per batch),
+ * and leaves only when a commit has put it in the database; until then
+ * the delivery it names is not due (see collect), so a result that cannot
+ * be recorded - a full disk, a locked database - delays the bookkeeping,
+ * never resends the copy. One queue manager per state directory
+ * (qmgr.c's lock_queue), so one such set per process.
  */
-static void
-record(struct run *r, struct batch *b, const char *relay_err, int *counts)
-{
-	long long now = (long long)time(NULL), next;
-	char err[300];
-	struct buf lines;
-	int i, state, ok;
+struct dresult {
+	char		 qid[32];
+	unsigned char	 hash[KEYS_HASH_LEN];	/* with qid: the delivery */
+	int		 state, attempts;
+	long long	 next;
+	long		 seq;			/* later wins */
+	char		 err[300];
+};
 
-	buf_init(&lines, 0);
-	for (i = b->first; i < b->first + b->n; i++) {
-		state = outcome(r, &r->jobs[i], now, relay_err, &next, err, sizeof(err));
-		counts[state == DELIVERY_DONE ? 0 : state == DELIVERY_PENDING ? 1 : 2]++;
-		buf_printf(&lines, "%lld %d %lld %s\n", r->jobs[i].d.id, state, next,
-		    state == DELIVERY_DONE ? "-" : err);
+static struct {
+	struct dresult	*r;
+	int		 n, cap;
+	long		 seq;
+	int		 fails;			/* recording attempts failed in a row */
+	long long	 retry_at;		/* not before: backing off */
+} unrec;
+
+#define JOURNAL_LINE_ROOM	256	/* reserved per result: a delivered line is ~110 bytes */
+
+/* result_add - keep one result until the database has it */
+static void
+result_add(const struct dresult *res)
+{
+	if (unrec.n == unrec.cap) {
+		unrec.cap = unrec.cap ? unrec.cap * 2 : 256;
+		unrec.r = realloc(unrec.r, sizeof(*unrec.r) * (size_t)unrec.cap);
+		if (unrec.r == NULL)
+			abort();
 	}
-	pthread_mutex_lock(&r->lock);
-	ok = r->jfd >= 0 && fs_write_all(r->jfd, lines.data, lines.len) == 0;
-	if (!ok) {
-		log_warn("%s deliver: journal not writable; recording in the database", b->msg->qid);
-		store_begin(r->st);
-		for (i = b->first; i < b->first + b->n; i++) {
-			state = outcome(r, &r->jobs[i], now, relay_err, &next, err, sizeof(err));
-			store_delivery_result(r->st, r->jobs[i].d.id, state, next, state == DELIVERY_DONE ? NULL : err);
-		}
-		if (store_commit(r->st) < 0) {
-			log_err("%s deliver: cannot record results: %s", b->msg->qid, store_errmsg(r->st));
-			store_rollback(r->st);
-		}
-	}
-	pthread_mutex_unlock(&r->lock);
-	buf_free(&lines);
+	unrec.r[unrec.n] = *res;
+	unrec.r[unrec.n].seq = ++unrec.seq;
+	unrec.n++;
 }
 
-/* deliver_journal_replay - apply the delivery journal to the store, then empty it */
-int
-deliver_journal_replay(const struct config *cfg, struct store *st)
+/* result_cmp - by delivery, then oldest first */
+static int
+result_cmp(const void *a, const void *b)
 {
-	char path[4200], *line, *save = NULL, *end, *text;
-	struct buf j;
-	long long id, next;
-	int state, n = 0, fd;
+	const struct dresult *x = a, *y = b;
+	int c;
 
-	snprintf(path, sizeof(path), "%s/queue/deliver.journal", cfg->state_dir);
+	if ((c = strcmp(x->qid, y->qid)) != 0)
+		return c;
+	if ((c = memcmp(x->hash, y->hash, sizeof(x->hash))) != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* results_sort - sorted by delivery, the latest result of each kept */
+static void
+results_sort(void)
+{
+	int i, k = 0;
+
+	if (unrec.n < 2)
+		return;		/* nothing to order (and qsort wants an array) */
+	qsort(unrec.r, (size_t)unrec.n, sizeof(*unrec.r), result_cmp);
+	for (i = 0; i < unrec.n; i++) {
+		if (i + 1 < unrec.n && strcmp(unrec.r[i].qid, unrec.r[i + 1].qid) == 0 &&
+		    memcmp(unrec.r[i].hash, unrec.r[i + 1].hash, sizeof(unrec.r[i].hash)) == 0)
+			continue;
+		unrec.r[k++] = unrec.r[i];
+	}
+	unrec.n = k;
+}
+
+/* result_find - the result kept for a delivery among the first n (sorted), or NULL */
+static const struct dresult *
+result_find(const char *qid, const unsigned char *hash, int n)
+{
+	int lo = 0, hi = n - 1, mid, c;
+
+	while (lo <= hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(qid, unrec.r[mid].qid)) == 0)
+			c = memcmp(hash, unrec.r[mid].hash, KEYS_HASH_LEN);
+		if (c == 0)
+			return &unrec.r[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * deliver_result_blocks - is this delivery settled by a result the
+ * database does not hold yet (made, failed, or deferred to later)?
+ */
+int
+deliver_result_blocks(const char *qid, const unsigned char *hash, long long now)
+{
+	const struct dresult *res = result_find(qid, hash, unrec.n);
+
+	return res && (res->state != DELIVERY_PENDING || res->next > now);
+}
+
+/* deliver_backlog - results wait for the database (the queue manager backs off) */
+int
+deliver_backlog(void)
+{
+	return unrec.n > 0;
+}
+
+/* qid_held - does a result of message qid wait for the database? */
+static int
+qid_held(const char *qid)
+{
+	for (int i = 0; i < unrec.n; i++)
+		if (strcmp(unrec.r[i].qid, qid) == 0)
+			return 1;
+	return 0;
+}
+
+/* hex_put - a hash as lower-case hex */
+static void
+hex_put(const unsigned char *h, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+
+	for (int i = 0; i < KEYS_HASH_LEN; i++) {
+		out[2 * i] = x[h[i] >> 4];
+		out[2 * i + 1] = x[h[i] & 15];
+	}
+	out[2 * KEYS_HASH_LEN] = 0;
+}
+
+/* hex_get - a hash from hex; -1 if it is not one */
+static int
+hex_get(const char *s, unsigned char *h)
+{
+	static const char x[] = "0123456789abcdef";
+	const char *a, *b;
+
+	for (int i = 0; i < KEYS_HASH_LEN; i++) {
+		if (!s[2 * i] || !s[2 * i + 1] || (a = strchr(x, s[2 * i])) == NULL ||
+		    (b = strchr(x, s[2 * i + 1])) == NULL)
+			return -1;
+		h[i] = (unsigned char)((a - x) << 4 | (b - x));
+	}
+	return s[2 * KEYS_HASH_LEN] == ' ' ? 0 : -1;
+}
+
+/*
+ * journal_line - "QID HASH STATE ATTEMPTS NEXT TEXT\n": the delivery is
+ * named by its message and its recipient's keyed hash (never an address,
+ * never a row id that a later delivery could reuse)
+ */
+static void
+journal_line(const struct dresult *res, struct buf *out)
+{
+	char hex[2 * KEYS_HASH_LEN + 1];
+
+	hex_put(res->hash, hex);
+	buf_printf(out, "%s %s %d %d %lld %s\n", res->qid, hex, res->state, res->attempts, res->next,
+	    res->state == DELIVERY_DONE ? "-" : res->err);
+}
+
+/* journal_parse - one journal line; -1 if torn or not ours */
+static int
+journal_parse(char *line, struct dresult *res)
+{
+	char *sp = strchr(line, ' '), *end;
+
+	memset(res, 0, sizeof(*res));
+	if (!sp || sp == line || (size_t)(sp - line) >= sizeof(res->qid))
+		return -1;
+	memcpy(res->qid, line, (size_t)(sp - line));
+	if (hex_get(sp + 1, res->hash) < 0)
+		return -1;
+	end = sp + 1 + 2 * KEYS_HASH_LEN;
+	res->state = (int)strtol(end, &end, 10);
+	res->attempts = (int)strtol(end, &end, 10);
+	res->next = strtoll(end, &end, 10);
+	if (*end != ' ' || res->state < 0 || res->state > 2 || res->attempts < 0)
+		return -1;
+	snprintf(res->err, sizeof(res->err), "%s", end + 1);
+	return 0;
+}
+
+/*
+ * journal_load - the journal's results that this process does not hold
+ * already (a previous process's, left by a crash or a failed commit). What
+ * this process holds is at least as new as any line about the same delivery.
+ */
+static int
+journal_load(const char *path)
+{
+	struct buf j;
+	struct dresult res;
+	char *line, *save = NULL;
+	int had, n = 0;
+
 	buf_init(&j, 0);
-	if (fs_read_file(path, &j, NULL) < 0 || j.len == 0) {
+	if (fs_read_file(path, &j, NULL) < 0) {
 		buf_free(&j);
-		return 0;
+		return errno == ENOENT ? 0 : -1;
 	}
 	/* a torn last line (crash in mid-write) is ignored: that batch is simply retried */
 	while (j.len && j.data[j.len - 1] != '\n')
 		j.data[--j.len] = 0;
-	if (store_begin(st) < 0)
-		goto fail;
+	if (j.len == 0) {
+		buf_free(&j);
+		return 0;
+	}
+	had = unrec.n;		/* sorted by the caller */
 	for (line = strtok_r((char *)j.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		id = strtoll(line, &end, 10);
-		state = (int)strtol(end, &end, 10);
-		next = strtoll(end, &text, 10);
-		if (*text == ' ')
-			text++;
-		if (id <= 0 || state < 0 || state > 2)
+		if (journal_parse(line, &res) < 0 || result_find(res.qid, res.hash, had))
 			continue;
-		if (store_delivery_result(st, id, state, next, state == DELIVERY_DONE ? NULL : text) != STORE_OK)
-			goto fail;
+		result_add(&res);	/* a later line about the same delivery wins (seq) */
 		n++;
 	}
-	if (store_commit(st) < 0)
-		goto fail;
-	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0)
-		close(fd);
 	buf_free(&j);
+	results_sort();
 	return n;
-fail:
-	log_err("NOQUEUE deliver: cannot apply the delivery journal: %s (kept for the next try)",
-	    store_errmsg(st));
-	store_rollback(st);
-	buf_free(&j);
+}
+
+/* results_commit - every kept result into the database, in one transaction; why says why not */
+static int
+results_commit(struct store *st, char *why, size_t n)
+{
+	const struct dresult *res;
+
+	if (store_begin(st) < 0) {
+		snprintf(why, n, "begin: %s", store_errmsg(st));
+		return -1;
+	}
+	for (int i = 0; i < unrec.n; i++) {
+		res = &unrec.r[i];
+		if (store_delivery_record(st, res->qid, res->hash, res->state, res->attempts, res->next,
+		    res->state == DELIVERY_DONE ? NULL : res->err) < 0) {
+			snprintf(why, n, "update: %s", store_errmsg(st));
+			store_rollback(st);
+			return -1;
+		}
+	}
+	if (store_commit(st) < 0) {
+		/* the cause first: a rollback after a failed commit has an error of its own */
+		snprintf(why, n, "commit: %s", store_errmsg(st));
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+/* journal_truncate - empty the journal once the database holds all of it */
+static int
+journal_truncate(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	return close(fd);
+}
+
+/*
+ * deliver_journal_replay - bring the database up to date: the journal's
+ * results and this process's kept ones, in one commit; then the journal is
+ * emptied. If the commit fails the results stay kept (their deliveries not
+ * due) and the next try waits, doubling up to a minute, so a database that
+ * cannot be written is not hammered. Returns the results applied, 0 while
+ * backing off, -1 on failure.
+ */
+int
+deliver_journal_replay(const struct config *cfg, struct store *st)
+{
+	char path[4200], why[300];
+	long long now = (long long)time(NULL);
+	int n;
+
+	snprintf(path, sizeof(path), "%s/queue/deliver.journal", cfg->state_dir);
+	results_sort();		/* record() appends: sorted again for result_find */
+	if (journal_load(path) < 0)
+		log_warn("NOQUEUE deliver: cannot read %s: %s (kept)", path, strerror(errno));
+	if (unrec.n == 0 || now < unrec.retry_at)
+		return 0;
+	if (results_commit(st, why, sizeof(why)) < 0) {
+		unrec.fails++;
+		unrec.retry_at = now + (unrec.fails < 6 ? 1LL << unrec.fails : 60);
+		log_err("NOQUEUE deliver: cannot record %d delivery results: %s; kept, their deliveries "
+		    "wait; next try in %lld s", unrec.n, why, unrec.retry_at - now);
+		return -1;
+	}
+	if (unrec.fails)
+		log_info("NOQUEUE deliver: %d delivery results recorded after %d failed tries",
+		    unrec.n, unrec.fails);
+	n = unrec.n;
+	unrec.n = 0;
+	unrec.fails = 0;
+	unrec.retry_at = 0;
+	if (journal_truncate(path) < 0)	/* harmless: every line names a delivery no longer pending */
+		log_warn("NOQUEUE deliver: cannot empty %s: %s", path, strerror(errno));
+	return n;
+}
+
+/* journal_append - whole lines or nothing (a short write is cut off again) */
+static int
+journal_append(int fd, const struct buf *lines)
+{
+	off_t end;
+	int saved;
+
+	if (fd < 0)
+		return errno = EBADF, -1;
+	if ((end = lseek(fd, 0, SEEK_END)) < 0)
+		return -1;
+	if (fs_write_all(fd, lines->data, lines->len) == 0)
+		return 0;
+	saved = errno;
+	if (ftruncate(fd, end) < 0)	/* then the torn line is skipped on reading */
+		log_warn("NOQUEUE deliver: cannot cut a torn journal line: %s", strerror(errno));
+	errno = saved;
 	return -1;
+}
+
+/*
+ * record - note the outcome of one batch: kept in memory first, then one
+ * append to the delivery journal (a single write, so a crash leaves whole
+ * lines). The store is brought up to date when the run ends, or at the
+ * next start. This keeps "the relay said 250" -> "recorded" to one write
+ * per transaction instead of one database commit; if the journal cannot be
+ * written (a full disk) the results wait in memory for the database.
+ */
+static void
+record(struct run *r, struct batch *b, const char *relay_err, int *counts)
+{
+	long long now = (long long)time(NULL);
+	struct dresult res;
+	struct buf lines;
+	int i;
+
+	buf_init(&lines, 0);
+	pthread_mutex_lock(&r->lock);
+	for (i = b->first; i < b->first + b->n; i++) {
+		memset(&res, 0, sizeof(res));
+		res.state = outcome(r, &r->jobs[i], now, relay_err, &res.next, res.err, sizeof(res.err));
+		counts[res.state == DELIVERY_DONE ? 0 : res.state == DELIVERY_PENDING ? 1 : 2]++;
+		snprintf(res.qid, sizeof(res.qid), "%s", r->jobs[i].d.qid);
+		memcpy(res.hash, r->jobs[i].d.rcpt_hash, sizeof(res.hash));
+		res.attempts = r->jobs[i].d.attempts + 1;
+		result_add(&res);
+		journal_line(&res, &lines);
+	}
+	if (journal_append(r->jfd, &lines) < 0) {
+		if (!r->jwarned)
+			log_warn("%s deliver: journal not writable: %s; results kept until the "
+			    "database takes them", b->msg->qid, r->jfd < 0 ? "not open" : strerror(errno));
+		r->jwarned = 1;
+	}
+	pthread_mutex_unlock(&r->lock);
+	buf_free(&lines);
 }
 
 /* take - the next batch, or NULL */
@@ -356,9 +639,10 @@ smtp_worker(void *arg)
 		}
 		err[0] = 0;
 		if (!b->msg->ok) {
-			snprintf(err, sizeof(err), "rendered copy unreadable");
+			snprintf(err, sizeof(err), b->msg->busy ? "rendered copy not readable now" :
+			    "rendered copy unreadable");
 			for (i = 0; i < b->n; i++)
-				codes[i] = 554;
+				codes[i] = b->msg->busy ? 451 : 554;
 		} else {
 			if (!open && smtp_client_open(&c, r->cfg->relay_host, r->cfg->relay_port,
 			    r->cfg->relay_timeout, r->cfg->hostname, &tls, err, sizeof(err)) == 0)
@@ -479,7 +763,7 @@ maildir_worker(void *arg)
 
 			buf_init(&sealed, 0);
 			if (!b->msg->ok)
-				j->code = 554;
+				j->code = b->msg->busy ? 451 : 554;
 			else if (sealed_for(&j->d) || oneclick_for(&j->d))
 				j->code = (sealed_for(&j->d) ? seal_copy : oneclick_copy)(r, j, b->msg, 0, &sealed) < 0 ?
 				    451 : deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, sealed.data, sealed.len, err,
@@ -544,6 +828,11 @@ load(struct run *r, struct spool *sp, int *nmsg)
 				    listkey_get(r->st, r->jobs[r->batches[i].first].d.list, m[n].selector,
 				    sizeof(m[n].selector), m[n].seed) == 0)
 					m[n].signing = 1;
+			} else if (spool_exists(sp, SPOOL_OUT, qid) && (!*buf_cstr(&why) ||
+			    strncmp(buf_cstr(&why), "cannot open", 11) == 0)) {
+				/* out of memory or descriptors: not the copy's fault, try later */
+				m[n].busy = 1;
+				log_warn("%s deliver: rendered copy not readable now; will retry", qid);
 			} else {
 				log_err("%s deliver: rendered copy unreadable: %s; quarantined", qid, buf_cstr(&why));
 				spool_quarantine(sp, SPOOL_OUT, qid);
@@ -599,16 +888,28 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 	r.keys = sp->keys;
 	r.now = now;
 	pthread_mutex_init(&r.lock, NULL);
+	/* the journal first: what it says was made is not made again */
+	(void)deliver_journal_replay(cfg, st);
 	if (store_deliveries_due(st, now, DUE_LIMIT, collect, &r) < 0)
 		log_err("NOQUEUE deliver: database: %s", store_errmsg(st));
 	if (r.njobs == 0) {
 		free(r.jobs);
+		pthread_mutex_destroy(&r.lock);
 		return 0;
 	}
 	cut(&r, *cfg->relay_host ? cfg->relay_batch : 100);
 	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal", cfg->state_dir);
 	if ((r.jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		log_warn("NOQUEUE deliver: cannot open %s: %s", jpath, strerror(errno));
+	/*
+	 * Room for this run's lines reserved before any copy goes out, so that a
+	 * disk that fills up meanwhile cannot refuse them (a result held only in
+	 * memory is lost to a kill -9). Best effort: without it, memory is the
+	 * fallback.
+	 */
+	else if (fallocate(r.jfd, FALLOC_FL_KEEP_SIZE, 0, (off_t)r.njobs * JOURNAL_LINE_ROOM) < 0 &&
+	    errno != EOPNOTSUPP)
+		log_warn("NOQUEUE deliver: cannot reserve room in %s: %s", jpath, strerror(errno));
 	msgs = load(&r, sp, &nmsg);
 	nthreads = cfg->relay_connections < r.nbatches ? cfg->relay_connections : r.nbatches;
 	if ((th = calloc((size_t)nthreads, sizeof(*th))) == NULL)
@@ -620,7 +921,7 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 		pthread_join(th[i], NULL);
 	if (r.jfd >= 0)
 		close(r.jfd);
-	deliver_journal_replay(cfg, st);
+	(void)deliver_journal_replay(cfg, st);	/* logs its failure; the results stay kept */
 	n = r.njobs;
 	for (i = 0; i < r.njobs; i++) {
 		if (r.jobs[i].code / 100 == 5 && failed)
@@ -628,7 +929,9 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 		free(r.jobs[i].d.rcpt);
 	}
 	for (i = 0; i < nmsg; i++) {
-		if (store_pending_for(st, msgs[i].qid) == 0 && spool_exists(sp, SPOOL_OUT, msgs[i].qid))
+		/* only a known "none pending": an error or an unrecorded result keeps the copy */
+		if (!qid_held(msgs[i].qid) && store_pending_for(st, msgs[i].qid) == 0 &&
+		    spool_exists(sp, SPOOL_OUT, msgs[i].qid))
 			spool_remove(sp, SPOOL_OUT, msgs[i].qid);
 		buf_free(&msgs[i].bytes);
 		buf_free(&msgs[i].raw);

@@ -12,6 +12,9 @@ typedef void (*deliver_failed_fn)(const char *list, const char *rcpt, void *arg)
 int	deliver_run(const struct config *, struct store *, struct spool *, long long now,
 	    deliver_failed_fn, void *arg);
 int	deliver_journal_replay(const struct config *, struct store *);
+/* results the database does not hold yet: their deliveries are not due */
+int	deliver_backlog(void);
+int	deliver_result_blocks(const char *qid, const unsigned char *hash, long long now);
 int	deliver_maildir(const char *dir, const char *rcpt, const unsigned char *msg, size_t len,
 	    char *err, size_t errlen);
 

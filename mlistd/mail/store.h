@@ -114,6 +114,7 @@ struct delivery {
 	int		 dclass;	/* the class distribute recorded (enum dclass) */
 	int		 sealed;	/* the member has a key now: seal_pk holds it */
 	unsigned char	 seal_pk[32];
+	unsigned char	 rcpt_hash[KEYS_HASH_LEN];	/* with qid: names the delivery */
 };
 
 /*
@@ -148,7 +149,9 @@ int	store_delivery_add(struct store *, const char *qid, const char *list, const 
 	    const char *env_from, const char *token, int dclass, long long now, long long expires);
 int	store_fanout(struct store *, const struct fanout_spec *);
 int	store_deliveries_due(struct store *, long long now, int limit, store_delivery_fn, void *);
-int	store_delivery_result(struct store *, long long id, int state, long long next_try, const char *err);
+/* store_delivery_record: rows changed, 0 (no such pending delivery) or 1 */
+int	store_delivery_record(struct store *, const char *qid, const unsigned char *hash, int state,
+	    int attempts, long long next_try, const char *err);
 int	store_pending_for(struct store *, const char *qid);
 int	store_pending_count(struct store *);
 int	store_failed_count(struct store *);
@@ -156,7 +159,9 @@ long long store_next_due(struct store *);
 /* store_last_errors: the number of lines appended */
 int	store_last_errors(struct store *, int n, struct buf *);
 int	store_purge_done(struct store *, long long before);
-int	store_delivery_by_token(struct store *, const char *token, char *list, size_t, char **rcpt);
+int	store_bounce_token(struct store *, const char *token, char *list, size_t, char **rcpt,
+	    int *probe);
+int	store_delivered_since(struct store *, const char *list, const char *addr, long long since);
 int	store_notice_allowed(struct store *, const char *addr, long long now, int interval);
 int	store_post_total(struct store *, const char *list, const char *addr);
 int	store_post_count(struct store *, const char *list, const char *addr, long long day, int add);

@@ -69,7 +69,10 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 	static const struct { const char *key, *sql; } cols[] = {
 		{ "name", "UPDATE members SET name = ?3 WHERE list = ?1 AND addr_hash = ?2" },
 		{ "role", "UPDATE members SET role = ?3 WHERE list = ?1 AND addr_hash = ?2" },
-		{ "nomail", "UPDATE members SET nomail = ?3 WHERE list = ?1 AND addr_hash = ?2" },
+		/* delivery turned back on: the bounce score starts again from nothing */
+		{ "nomail", "UPDATE members SET nomail = ?3, bounce_disabled = bounce_disabled * ?3, "
+		    "bounce_score = bounce_score * ?3, probe_sent = probe_sent * ?3, "
+		    "last_bounce = last_bounce * ?3 WHERE list = ?1 AND addr_hash = ?2" },
 		{ "digest", "UPDATE members SET digest = ?3 WHERE list = ?1 AND addr_hash = ?2" },
 	};
 	sqlite3_stmt *s = NULL;
@@ -238,26 +241,39 @@ int
 store_member_bounce(struct store *st, const char *list, const char *addr, long long now,
     int decay_days, int *probe_sent)
 {
-	long long last = st_hashed_scalar(st, "SELECT last_bounce FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+	long long last = st_hashed_scalar(st, "SELECT last_bounce FROM members WHERE list = ?1 AND "
+	    "addr_hash = ?2", list, addr, 0);
+	long long probe;
 
 	if (last < 0)
 		return STORE_ERR;	/* a score read as 0 would be reset, not counted */
-
-	if (now - last > (long long)decay_days * 86400)
-		st_hashed(st, "UPDATE members SET bounce_score = 0, probe_sent = 0 WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
-	if (now - last >= 86400 || last == 0)
-		st_hashed(st, "UPDATE members SET bounce_score = bounce_score + 1, last_bounce = ?3 "
-		    "WHERE list = ?1 AND addr_hash = ?2", list, addr, now);
-	*probe_sent = (int)st_hashed_scalar(st, "SELECT probe_sent FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
-	return (int)st_hashed_scalar(st, "SELECT bounce_score FROM members WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
+	if (now - last > (long long)decay_days * 86400 && st_hashed(st, "UPDATE members SET "
+	    "bounce_score = 0, probe_sent = 0 WHERE list = ?1 AND addr_hash = ?2", list, addr, 0) != STORE_OK)
+		return STORE_ERR;
+	if ((now - last >= 86400 || last == 0) && st_hashed(st, "UPDATE members SET "
+	    "bounce_score = bounce_score + 1, last_bounce = ?3 WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr, now) != STORE_OK)
+		return STORE_ERR;
+	probe = st_hashed_scalar(st, "SELECT probe_sent FROM members WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr, 0);
+	if (probe < 0 && store_failed(st))
+		return STORE_ERR;
+	*probe_sent = probe != 0;
+	return (int)st_hashed_scalar(st, "SELECT bounce_score FROM members WHERE list = ?1 AND "
+	    "addr_hash = ?2", list, addr, 0);
 }
 
-/* store_member_probe - note that a probe went out */
+/*
+ * store_member_probe - note that a probe went out: probe_sent holds the
+ * row id of its delivery (the newest with a VERP token to the member), so
+ * that only a bounce to the probe's own token can disable delivery.
+ */
 int
 store_member_probe(struct store *st, const char *list, const char *addr)
 {
-	return st_hashed(st, "UPDATE members SET probe_sent = ?3 WHERE list = ?1 AND addr_hash = ?2",
-	    list, addr, (long long)time(NULL));
+	return st_hashed(st, "UPDATE members SET probe_sent = coalesce((SELECT max(id) FROM "
+	    "deliveries WHERE list = ?1 AND rcpt_hash = ?2 AND token IS NOT NULL), -1) "
+	    "WHERE list = ?1 AND addr_hash = ?2", list, addr, 0);
 }
 
 /* store_member_disable - stop delivery to a bouncing member */

@@ -120,7 +120,8 @@ int
 store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT d.id, d.qid, d.list, coalesce(d.rcpt, m.addr), d.env_from, d.attempts, "
-	    "d.expires, m.enc_pk, d.member_id, d.class FROM deliveries d LEFT JOIN members m ON m.id = d.member_id "
+	    "d.expires, m.enc_pk, d.member_id, d.class, d.rcpt_hash FROM deliveries d "
+	    "LEFT JOIN members m ON m.id = d.member_id "
 	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, d.class, d.id LIMIT ?2");
 	struct delivery d;
 	int rc, n = 0, bad = 0;
@@ -146,6 +147,14 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 		d.expires = sqlite3_column_int64(s, 6);
 		d.member_id = sqlite3_column_int64(s, 8);	/* NULL reads as 0 */
 		d.dclass = sqlite3_column_int(s, 9);
+		if (sqlite3_column_bytes(s, 10) != (int)sizeof(d.rcpt_hash)) {
+			free(d.rcpt);
+			if (!st->failed)
+				st_fail(st, "a delivery has no recipient hash");
+			bad = 1;
+			continue;
+		}
+		memcpy(d.rcpt_hash, sqlite3_column_blob(s, 10), sizeof(d.rcpt_hash));
 		if (sqlite3_column_bytes(s, 7) == (int)sizeof(d.seal_pk)) {
 			memcpy(d.seal_pk, sqlite3_column_blob(s, 7), sizeof(d.seal_pk));
 			d.sealed = 1;
@@ -157,27 +166,42 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 	return rc == SQLITE_DONE && !bad ? n : STORE_ERR;
 }
 
-/* store_delivery_result - record the outcome of one attempt */
+/*
+ * store_delivery_record - the outcome of one attempt, for the row of
+ * message qid to the recipient whose keyed hash is `hash`, if that row is
+ * still pending. The row is named by what the delivery was (a queue id is
+ * never reused, nor is a member's hash within one message), not by its row
+ * id: a stale or replayed result can only reach the delivery it was made
+ * for, and never undoes a later one. Returns the rows changed (0 or 1).
+ */
 int
-store_delivery_result(struct store *st, long long id, int state, long long next_try, const char *err)
+store_delivery_record(struct store *st, const char *qid, const unsigned char *hash, int state,
+    int attempts, long long next_try, const char *err)
 {
 	sqlite3_stmt *s = st->result;
 	int rc;
 
-	if (!s && (s = st->result = st_prep(st, "UPDATE deliveries SET state = ?2, attempts = attempts + 1, "
-	    "next_try = ?3, last_error = ?4, done_at = CASE WHEN ?2 = 0 THEN NULL ELSE ?5 END WHERE id = ?1")) == NULL)
+	st->failed = 0;		/* a cached statement: st_prep does not run */
+	if (!s && (s = st->result = st_prep(st, "UPDATE deliveries SET state = ?3, "
+	    "attempts = max(attempts, ?4), next_try = ?5, last_error = ?6, "
+	    "done_at = CASE WHEN ?3 = 0 THEN NULL ELSE ?7 END "
+	    "WHERE qid = ?1 AND rcpt_hash = ?2 AND state = 0")) == NULL)
 		return STORE_ERR;
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int(s, 2, state);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)next_try);
+	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 2, hash, KEYS_HASH_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 3, state);
+	sqlite3_bind_int(s, 4, attempts);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)next_try);
 	if (err)
-		sqlite3_bind_text(s, 4, err, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
+		sqlite3_bind_text(s, 6, err, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+	if (rc != SQLITE_DONE)
+		return st_db_fail(st);
+	return sqlite3_changes(st->db);
 }
 
 /* store_pending_for - deliveries of a message still to be made */
@@ -242,25 +266,51 @@ store_purge_done(struct store *st, long long before)
 	return st_step_done(s);
 }
 
-/* store_delivery_by_token - the list and recipient a VERP token was sent to */
+/*
+ * store_bounce_token - the list and recipient a VERP token was sent to, and
+ * whether that delivery was the member's bounce probe (the row id that
+ * store_member_probe noted).
+ */
 int
-store_delivery_by_token(struct store *st, const char *token, char *list, size_t listlen, char **rcpt)
+store_bounce_token(struct store *st, const char *token, char *list, size_t listlen, char **rcpt,
+    int *probe)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT d.list, coalesce(d.rcpt, m.addr) FROM deliveries d "
+	sqlite3_stmt *s = st_prep(st, "SELECT d.list, coalesce(d.rcpt, m.addr), "
+	    "EXISTS (SELECT 1 FROM members p WHERE p.list = d.list AND p.addr_hash = d.rcpt_hash "
+	    "AND p.probe_sent = d.id) FROM deliveries d "
 	    "LEFT JOIN members m ON m.id = d.member_id WHERE d.token = ?1 LIMIT 1");
 	int rc;
 
 	*rcpt = NULL;
+	*probe = 0;
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, token, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		snprintf(list, listlen, "%s", (const char *)sqlite3_column_text(s, 0));
+		*probe = sqlite3_column_int(s, 2);
 		if ((*rcpt = st_column_opened(st, s, 1)) == NULL)
 			rc = SQLITE_ERROR;
 	}
 	sqlite3_finalize(s);
+	if (rc == SQLITE_ERROR && !st->failed)
+		st_db_fail(st);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/*
+ * store_delivered_since - was a copy really sent to addr on list (an
+ * attempt made, the relay's answer in) at or after `since`? A DSN for
+ * mail the list never sent is a forgery. 1 yes, 0 no.
+ */
+int
+store_delivered_since(struct store *st, const char *list, const char *addr, long long since)
+{
+	long long n = st_hashed_scalar(st, "SELECT count(*) FROM deliveries WHERE list = ?1 "
+	    "AND rcpt_hash = ?2 AND attempts > 0 AND coalesce(done_at, next_try) >= ?3", list, addr,
+	    since);
+
+	return n < 0 ? STORE_ERR : n > 0;
 }
 
 /* store_notice_allowed - at most one notice per address per interval; records this one */

@@ -66,10 +66,9 @@ static enum result
 route_bounce(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	(void)e;
 	(void)quarantine;
 	(void)why;
-	(void)bounce_handle(p, la, msg);	/* a bounce that cannot be read is only logged */
+	(void)bounce_handle(p, la, e->sender, msg);	/* a bounce that cannot be read is only logged */
 	return OK;
 }
 

@@ -299,6 +299,8 @@ qmgr_wait_ms(struct pipeline *p, int tried)
 	long long next = store_next_due(p->st);
 	int wait = 1000;
 
+	if (deliver_backlog())	/* results wait for the database: back off, never spin */
+		return wait;
 	if (next >= 0 && next <= p->now && tried)
 		wait = 0;
 	else if (next >= 0 && (next - p->now) * 1000 < wait)

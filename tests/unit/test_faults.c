@@ -1,11 +1,13 @@
 /*
- * test_faults.c - a failed commit answers 451, never 250, and leaves nothing.
+ * test_faults.c - a failed commit answers 451, never 250, and leaves nothing;
+ * a delivery journal line reaches only the delivery it was written for.
  * Linked with -Wl,--wrap=write,fsync,rename,close: each wrapper fails on
  * demand, so every step of the durable write is shown to be checked.
  */
 #include <errno.h>
 
 #include "testutil.h"
+#include "../../mlistd/delivery/deliver.h"
 #include "../../mlistd/ingest/smtp_session.h"
 
 enum fault { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_CLOSE, F_DIRFSYNC, F_SYNCFS };
@@ -178,6 +180,84 @@ START_TEST(failed_group_commit_answers_451_to_each)
 }
 END_TEST
 
+/* journal_fixture - a store at the instance's state dir, alice a member with one pending delivery of Q1 */
+static struct store *
+journal_fixture(char *jpath, size_t n)
+{
+	char dbpath[4200], plain[DFACT_COMBOS + 1];
+	struct fanout_spec f = { .qid = "Q1", .list = "demo", .classes = plain,
+	    .env_from = "demo-bounces@lists.example", .now = 100, .expires = 1LL << 40 };
+	struct store *st;
+	struct buf err;
+
+	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", cfg->state_dir);
+	snprintf(jpath, n, "%s/queue/deliver.journal", cfg->state_dir);
+	buf_init(&err, 0);
+	st = store_open(dbpath, keys, &err);
+	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
+	buf_free(&err);
+	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org", NULL), STORE_OK);
+	memset(plain, '1', DFACT_COMBOS);
+	plain[DFACT_COMBOS] = 0;
+	ck_assert_int_eq(store_fanout(st, &f), 1);
+	ck_assert_int_eq(store_pending_for(st, "Q1"), 1);
+	return st;
+}
+
+/* hash_hex - the keyed hash of (list, addr) as the journal writes it */
+static void
+hash_hex(const char *addr, char *out)
+{
+	unsigned char h[KEYS_HASH_LEN];
+
+	keys_addr_hash(keys, "demo", addr, h);
+	for (int i = 0; i < KEYS_HASH_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/* write_journal - replace the journal with text */
+static void
+write_journal(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/*
+ * A stale "delivered" line - a row id from an older journal, another
+ * message to the same member, the same message to someone else - cannot
+ * mark the pending delivery done unsent; the line naming it does.
+ */
+START_TEST(stale_journal_line_marks_nothing)
+{
+	char jpath[4200], alice[2 * KEYS_HASH_LEN + 1], bob[2 * KEYS_HASH_LEN + 1], text[1024];
+	struct store *st = journal_fixture(jpath, sizeof(jpath));
+
+	hash_hex("alice@example.org", alice);
+	hash_hex("bob@example.org", bob);
+	/* row 1 is Q1's delivery to alice: the old format named it by that id alone */
+	snprintf(text, sizeof(text), "1 1 0 -\nQ0 %s 1 1 0 -\nQ1 %s 1 1 0 -\nQ1 %s 1 1 0", alice, bob,
+	    alice);	/* the last line torn: no newline */
+	write_journal(jpath, text);
+	ck_assert_int_ge(deliver_journal_replay(cfg, st), 0);
+	ck_assert_int_eq(store_pending_for(st, "Q1"), 1);
+	ck_assert_int_eq(deliver_backlog(), 0);
+	/* a later result wins over an earlier one for the same delivery */
+	snprintf(text, sizeof(text), "Q1 %s 0 1 999 451 try later\nQ1 %s 1 2 0 -\n", alice, alice);
+	write_journal(jpath, text);
+	ck_assert_int_eq(deliver_journal_replay(cfg, st), 1);
+	ck_assert_int_eq(store_pending_for(st, "Q1"), 0);
+	/* and replaying the same line again changes nothing (the row is no longer pending) */
+	write_journal(jpath, text);
+	ck_assert_int_ge(deliver_journal_replay(cfg, st), 0);
+	ck_assert_int_eq(store_pending_for(st, "Q1"), 0);
+	store_close(st);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -187,6 +267,10 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, failed_commit_answers_451, 0, sizeof(faults) / sizeof(faults[0]));
 	tcase_add_loop_test(tc, failed_group_commit_answers_451_to_each, 0, sizeof(group_faults) / sizeof(group_faults[0]));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("journal");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, stale_journal_line_marks_nothing);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

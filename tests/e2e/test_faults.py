@@ -1,0 +1,217 @@
+"""Faults during delivery and hostile bounces (issue #15): a full state disk and a locked database
+while the relay is accepting deliver each copy exactly once; mail to LIST-bounces@ that is not
+evidence of a bounce (plain mail naming a member, a DSN for a delivery never made, a wrong or
+reused token) changes nothing, while a real DSN and the probe's own token do."""
+import asyncio
+import os
+import re
+import shutil
+import smtplib
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+
+from conftest import Instance, wait_until
+
+MEMBERS = ("alice@example.org", "bob@example.org", "carol@example.org")
+DEFER = "451 4.3.0 try again later"
+
+
+def post(port, n):
+    msg = (f"From: alice@example.org\r\nTo: demo@lists.example\r\nSubject: post {n}\r\n"
+           f"Message-ID: <fault-{n}@example.org>\r\nX-N: {n}\r\n\r\nbody {n}\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+        s.sendmail("alice@example.org", ["demo@lists.example"], msg)
+
+
+def counts(sink):
+    got = {}
+    for rcpt, raw in sink.handler.copies():
+        m = re.search(rb"X-N: (\d+)", raw)
+        if m:
+            got[(int(m.group(1)), rcpt)] = got.get((int(m.group(1)), rcpt), 0) + 1
+    return got
+
+
+def defer_all(sink, on):
+    for m in MEMBERS:
+        if on:
+            sink.handler.reject_rcpt[m] = DEFER
+        else:
+            sink.handler.reject_rcpt.pop(m, None)
+
+
+def fill(path):
+    """Write a filler file until the file system is full."""
+    filler = os.path.join(path, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while os.write(fd, b"\0" * 65536) > 0:
+            pass
+    except OSError:
+        pass
+    try:
+        while os.write(fd, b"\0" * 512) > 0:    # the last pages too
+            pass
+    except OSError:
+        pass
+    os.close(fd)
+    return filler
+
+
+@pytest.fixture
+def tmpfs():
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    d = tempfile.mkdtemp(prefix="mlistd-full-")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", d], capture_output=True, text=True)
+    if r.returncode != 0:
+        os.rmdir(d)
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield d
+    subprocess.run(["umount", "-l", d])
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_full_disk_during_delivery_delivers_each_copy_once(sink, tmpfs):
+    inst = Instance(os.path.join(tmpfs, "i"), sink)
+    try:
+        inst.ctl("list", "create", "demo")
+        for m in MEMBERS:
+            inst.ctl("member", "add", "demo", m)
+        inst.start()
+        defer_all(sink, True)
+        post(inst.port, 1)
+        assert inst.wait_log("deferred=3"), inst.logtext()[-2000:]
+        filler = fill(tmpfs)                    # the disk fills up between two tries
+        defer_all(sink, False)                  # and the relay accepts the next
+        assert wait_until(lambda: len(counts(sink)) == 3, timeout=30), inst.logtext()[-3000:]
+        assert inst.wait_log("cannot record"), inst.logtext()[-3000:]
+        time.sleep(3)                           # several queue manager turns on the full disk
+        full = counts(sink)
+        assert all(full[(1, m)] == 1 for m in MEMBERS), (full, inst.logtext()[-4000:])
+        os.unlink(filler)                       # room again: the results are recorded
+        assert inst.wait_log("delivery results recorded after", timeout=90), inst.logtext()[-3000:]
+        post(inst.port, 2)                      # and the list carries on
+        assert wait_until(lambda: len(counts(sink)) == 6, timeout=30), inst.logtext()[-3000:]
+        got = counts(sink)
+        for n in (1, 2):
+            for m in MEMBERS:
+                assert got[(n, m)] == 1, (n, m, got)
+        st = inst.ctl("--json", "status").stdout
+        assert '"pending":0' in st, st
+    finally:
+        inst.stop()
+
+
+def test_locked_database_during_delivery_delivers_once(make_instance, sink):
+    inst = make_instance()
+    locked, released = threading.Event(), threading.Event()
+    data = sink.handler.handle_DATA
+
+    async def slow_data(server, session, envelope):
+        # the relay is taking the copies: now a long import takes the database's write lock
+        if not locked.is_set():
+            locked.set()
+            await asyncio.sleep(1.5)
+        return await data(server, session, envelope)
+    sink.handler.handle_DATA = slow_data
+
+    def hold():
+        locked.wait(30)
+        db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"), isolation_level=None, timeout=30)
+        db.execute("BEGIN IMMEDIATE")
+        time.sleep(14)                          # longer than the daemon's busy timeout (10 s)
+        db.execute("COMMIT")
+        db.close()
+        released.set()
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        post(inst.port, 1)
+        assert wait_until(lambda: len(counts(sink)) == 3, timeout=20), inst.logtext()[-3000:]
+        assert released.wait(40)
+    finally:
+        t.join()
+    assert wait_until(lambda: '"pending":0' in inst.ctl("--json", "status").stdout, timeout=60)
+    post(inst.port, 2)
+    assert wait_until(lambda: len(counts(sink)) >= 6 and (2, "carol@example.org") in counts(sink),
+                      timeout=60), inst.logtext()[-3000:]
+    got = counts(sink)
+    for n in (1, 2):
+        for m in MEMBERS:
+            assert got[(n, m)] == 1, (n, m, got)
+    # the lock did hit the results: they waited, and were recorded once it was gone
+    assert "delivery results recorded after" in inst.logtext(), inst.logtext()[-3000:]
+
+
+def dsn(rcpt, plain=False):
+    """A DSN (RFC 3464) for rcpt, or the same words as plain text."""
+    if plain:
+        return (f"From: MAILER-DAEMON@example.org\r\nTo: demo-bounces@lists.example\r\nSubject: failure\r\n\r\n"
+                f"Final-Recipient: rfc822; {rcpt}\r\nAction: failed\r\nStatus: 5.1.1\r\n").encode()
+    return (f"From: MAILER-DAEMON@example.org\r\nTo: demo-bounces@lists.example\r\nSubject: failure\r\n"
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\r\n"
+            "--R\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+            f"Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; {rcpt}\r\n"
+            "Action: failed\r\nStatus: 5.1.1\r\n\r\n--R--\r\n").encode()
+
+
+def bounce(inst, data, to="demo-bounces@lists.example", sender=""):
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(sender, [to], data)
+
+
+def carol_line(inst):
+    return [ln for ln in inst.ctl("member", "ls", "demo").stdout.splitlines() if ln.startswith("carol@")][0]
+
+
+def test_forged_bounces_change_nothing(make_instance, sink):
+    inst = make_instance(list_settings={"bounce.score_limit": "1", "delivery.verp": "always"})
+    # a DSN for a delivery never made: carol has had no mail from the list yet
+    bounce(inst, dsn("carol@example.org"))
+    assert inst.wait_log("no failed recipient with a recent delivery; ignored")
+    post(inst.port, 1)
+    assert wait_until(lambda: len(counts(sink)) == 3)
+    carol_from = [f for f, rcpts, _ in sink.handler.messages if rcpts == ["carol@example.org"]][0]
+    token = re.fullmatch(r"demo-bounces\+([0-9a-f]{32})@lists\.example", carol_from).group(1)
+    # now she has: plain mail naming her, the same from a real sender, a wrong token, and her own
+    # token on mail that is not a DSN (an auto-reply to the envelope sender looks like that)
+    bounce(inst, dsn("carol@example.org", plain=True))
+    bounce(inst, dsn("carol@example.org"), sender="mallory@example.net")
+    bounce(inst, b"Subject: bounce\r\n\r\nno such user\r\n", to=f"demo-bounces+{'0' * 32}@lists.example")
+    bounce(inst, b"Subject: out of office\r\n\r\naway\r\n", to=f"demo-bounces+{token}@lists.example")
+    assert wait_until(lambda: inst.logtext().count("; ignored") >= 5), inst.logtext()[-3000:]
+    assert inst.logtext().count("not a delivery status notification; ignored") == 3
+    assert "token unknown; ignored" in inst.logtext()
+    assert "member-score" not in inst.logtext() and "probe sent" not in inst.logtext()
+    time.sleep(1)
+    assert len(sink.handler.messages) == 3          # no probe, no notice went out
+    assert "nomail" not in carol_line(inst), carol_line(inst)
+
+
+def test_real_dsn_then_probe_token_disable_and_reset(make_instance, sink):
+    inst = make_instance(list_settings={"bounce.score_limit": "1"})
+    post(inst.port, 1)
+    assert wait_until(lambda: len(counts(sink)) == 3)
+    bounce(inst, dsn("carol@example.org"))          # a real DSN for the copy she was sent
+    assert inst.wait_log("probe sent")
+    assert wait_until(lambda: len(sink.handler.messages) == 2)
+    probe_from, rcpts, _ = sink.handler.messages[1]
+    assert rcpts == ["carol@example.org"]
+    token = re.fullmatch(r"demo-bounces\+([0-9a-f]{32})@lists\.example", probe_from).group(1)
+    bounce(inst, b"Subject: bounce\r\n\r\nno such user\r\n", to=f"demo-bounces+{token}@lists.example")
+    assert inst.wait_log("delivery disabled")
+    assert wait_until(lambda: "nomail" in carol_line(inst)), carol_line(inst)
+    # delivery back on: the score starts from nothing (one DSN is again one, not two)
+    inst.ctl("member", "set", "demo", "carol@example.org", "nomail", "off")
+    assert wait_until(lambda: "nomail" not in carol_line(inst)), carol_line(inst)
+    post(inst.port, 2)
+    assert wait_until(lambda: (2, "carol@example.org") in counts(sink)), inst.logtext()[-2000:]
+    bounce(inst, dsn("carol@example.org"))
+    assert wait_until(lambda: inst.logtext().count("member-score=1 ") == 3), inst.logtext()[-2000:]
+    assert "member-score=2" not in inst.logtext()
