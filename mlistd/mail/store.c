@@ -229,7 +229,7 @@ fk_clean(struct store *st)
 	if (s == NULL)
 		return 0;
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE;
 }
 
@@ -341,7 +341,10 @@ store_close(struct store *st)
 {
 	if (!st)
 		return;
-	sqlite3_finalize(st->result);
+	for (int i = 0; i < STORE_CACHE; i++) {
+		sqlite3_finalize(st->cache[i].s);
+		free(st->cache[i].sql);
+	}
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -382,15 +385,59 @@ sqlite3_stmt *
 st_prep(struct store *st, const char *sql)
 {
 	sqlite3_stmt *s = NULL;
+	struct st_cached *e = NULL;
+	size_t h = 5381;
 
 	/* every call starts here: a new call, no failure yet */
 	st->failed = 0;
 	st->cause[0] = '\0';
+	for (const char *c = sql; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	/* linear probing from the text's hash: the same text finds its statement */
+	for (int i = 0; i < STORE_CACHE; i++) {
+		struct st_cached *t = &st->cache[(h + (size_t)i) % STORE_CACHE];
+
+		if (t->sql == NULL) {
+			e = t;
+			break;
+		}
+		if (strcmp(t->sql, sql) == 0) {
+			if (!t->busy) {
+				t->busy = 1;
+				return t->s;
+			}
+			break;	/* in use further up the stack (a callback): a statement of its own */
+		}
+	}
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
 		st->failed = 1;
 		return NULL;
 	}
+	if (e && (e->sql = strdup(sql)) != NULL) {
+		e->s = s;
+		e->busy = 1;
+	}
 	return s;
+}
+
+/*
+ * st_done - the caller is finished with s: a cached statement is reset for
+ * the next call (its locks released, its bindings cleared), another one
+ * finalized
+ */
+void
+st_done(struct store *st, sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < STORE_CACHE; i++)
+		if (st->cache[i].s == s) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			st->cache[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(s);
 }
 
 /* st_bind_hash - bind the look-up hash of (list, addr) */
@@ -510,11 +557,11 @@ store_savepoint_end(struct store *st, int back)
 
 /* st_step_done - run a statement that returns no rows; finalize it */
 int
-st_step_done(sqlite3_stmt *s)
+st_step_done(struct store *st, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_EXISTS : STORE_ERR;
 }
 
@@ -537,7 +584,7 @@ st_scalar(struct store *st, const char *sql, const char *a, const char *b, long 
 			v = sqlite3_column_int64(s, 0);
 	} else if (rc != SQLITE_DONE)
 		v = st_db_fail(st);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return v;
 }
 
@@ -555,7 +602,7 @@ st_hashed(struct store *st, const char *sql, const char *list, const char *addr,
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* st_hashed_scalar - one integer from "sql" with ?1 = list, ?2 = hash (+ ?3 = n) */
@@ -575,7 +622,7 @@ st_hashed_scalar(struct store *st, const char *sql, const char *list, const char
 		v = sqlite3_column_int64(s, 0);
 	else if (rc != SQLITE_DONE)
 		v = st_db_fail(st);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return v;
 }
 
@@ -607,6 +654,6 @@ st_one_opened(struct store *st, sqlite3_stmt *s)
 		r = st_column_opened(st, s, 0);
 	else if (rc != SQLITE_DONE)
 		st_db_fail(st);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return r;
 }

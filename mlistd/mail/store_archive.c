@@ -20,12 +20,12 @@ store_archive_add(struct store *st, const char *list, long long at, const char *
 	buf_init(&b, 0);
 	if (st_bind_sealed(st, s, 3, summary) < 0 || keys_seal(st->keys, msg, len, &b) < 0) {
 		buf_free(&b);
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
 	sqlite3_bind_blob(s, 4, b.data, (int)b.len, SQLITE_TRANSIENT);
 	buf_free(&b);
-	if (st_step_done(s) != STORE_OK)
+	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
 	return (int)sqlite3_last_insert_rowid(st->db) > 0 ? STORE_OK : STORE_ERR;
 }
@@ -51,7 +51,7 @@ store_archive_each(struct store *st, const char *list, long long since, store_ar
 		free(sum);
 		n++;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE ? n : STORE_ERR;
 }
 
@@ -74,7 +74,7 @@ store_archive_get(struct store *st, const char *list, int n, long long *at, stru
 			rc = SQLITE_ERROR;
 		}
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
@@ -90,14 +90,14 @@ store_digest_add(struct store *st, const char *list, long long at, const void *m
 	buf_init(&b, 0);
 	if (keys_seal(st->keys, msg, len, &b) < 0) {
 		buf_free(&b);
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
 	sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
 	buf_free(&b);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_digest_pending - how many posts and bytes wait; when the last digest went (0: never) */
@@ -118,7 +118,7 @@ store_digest_pending(struct store *st, const char *list, int *n, long long *byte
 		*last = sqlite3_column_int64(s, 2);
 		*issue = sqlite3_column_int(s, 3);
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_ROW ? STORE_OK : STORE_ERR;
 }
 
@@ -146,17 +146,17 @@ store_digest_take(struct store *st, const char *list, long long now, store_diges
 		n++;
 		buf_free(&b);
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc != SQLITE_DONE || (s = st_prep(st, "DELETE FROM digest_posts WHERE list = ?1")) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if (st_step_done(s) != STORE_OK ||
+	if (st_step_done(st, s) != STORE_OK ||
 	    (s = st_prep(st, "INSERT INTO digest_state (list, last, issue) VALUES (?1, ?2, 1) "
 	    "ON CONFLICT (list) DO UPDATE SET last = ?2, issue = issue + 1")) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-	return st_step_done(s) == STORE_OK ? n : STORE_ERR;
+	return st_step_done(st, s) == STORE_OK ? n : STORE_ERR;
 }
 
 /* store_digest_due_now - the next digest of the list goes out at once (mlistctl digest send) */
@@ -169,5 +169,5 @@ store_digest_due_now(struct store *st, const char *list)
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }

@@ -19,13 +19,13 @@ store_member_set_pseudonym(struct store *st, const char *list, const char *addr,
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
 	if (st_bind_sealed(st, s, 3, name) < 0) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
 	st_bind_tagged(st, s, 4, list, "pseudonym", skeleton);
 	sqlite3_bind_text(s, 5, handle, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc == SQLITE_CONSTRAINT)
 		return STORE_EXISTS;
 	if (rc != SQLITE_DONE)
@@ -47,7 +47,7 @@ store_member_set_identity(struct store *st, const char *list, const char *addr, 
 	if (mode)
 		sqlite3_bind_text(s, 3, mode, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc != SQLITE_DONE)
 		return STORE_ERR;
 	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
@@ -78,12 +78,12 @@ store_anon_add(struct store *st, const char *list, const char *handle, const cha
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	if (st_bind_sealed(st, s, 2, addr) < 0) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
 	sqlite3_bind_text(s, 3, handle, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)expires);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_msgid_put - ref (an id as the author's client knows it) stands for list_id on this list */
@@ -98,7 +98,7 @@ store_msgid_put(struct store *st, const char *list, const char *ref, const char 
 	st_bind_tagged(st, s, 2, list, "msgid", ref);
 	sqlite3_bind_text(s, 3, list_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_msgid_map - the list's id for ref, or STORE_NOTFOUND */
@@ -115,7 +115,7 @@ store_msgid_map(struct store *st, const char *list, const char *ref, char *out, 
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		snprintf(out, n, "%s", (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
@@ -129,7 +129,7 @@ store_identity_expire(struct store *st, const char *list, long long now, long lo
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-	if (st_step_done(s) != STORE_OK)
+	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
 	if (archive_before <= 0)
 		return STORE_OK;
@@ -137,7 +137,7 @@ store_identity_expire(struct store *st, const char *list, long long now, long lo
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)archive_before);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_member_by_pseudonym - the address behind a pseudonym (by its skeleton), caller frees */

@@ -14,10 +14,21 @@
 
 #include "store.h"
 
+#define STORE_CACHE	256	/* more distinct statements than the store has */
+
 struct store {
 	sqlite3		*db;
 	const struct keys *keys;
-	sqlite3_stmt	*result;	/* cached: store_delivery_result runs once per recipient */
+	/*
+	 * prepared statements, kept for the next call with the same SQL text
+	 * (st_prep / st_done): a fan-out or a delivery run runs the same few
+	 * statements thousands of times
+	 */
+	struct st_cached {
+		char		*sql;
+		sqlite3_stmt	*s;
+		int		 busy;
+	}		 cache[STORE_CACHE];
 	int		 failed;	/* the last call failed (store_failed) */
 	char		 cause[160];	/* why, when SQLite does not know ("": ask SQLite) */
 };
@@ -28,7 +39,8 @@ struct store {
 
 int	st_exec(struct store *, const char *sql);
 sqlite3_stmt *st_prep(struct store *, const char *sql);
-int	st_step_done(sqlite3_stmt *);
+int	st_step_done(struct store *, sqlite3_stmt *);
+void	st_done(struct store *, sqlite3_stmt *);
 long long st_scalar(struct store *, const char *sql, const char *a,
 	    const char *b, long long dflt);
 int	st_hashed(struct store *, const char *sql, const char *list,

@@ -18,7 +18,7 @@ store_key_add(struct store *st, const char *list, const char *selector, const un
 	if ((s = st_prep(st, "UPDATE list_keys SET active = 0 WHERE list = ?1")) == NULL)
 		goto fail;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if (st_step_done(s) != STORE_OK)
+	if (st_step_done(st, s) != STORE_OK)
 		goto fail;
 	if ((s = st_prep(st, "INSERT INTO list_keys (list, selector, seed, pk, created) VALUES (?1, ?2, ?3, ?4, ?5)")) == NULL)
 		goto fail;
@@ -33,13 +33,13 @@ store_key_add(struct store *st, const char *list, const char *selector, const un
 			sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
 		buf_free(&b);
 		if (rc < 0) {
-			sqlite3_finalize(s);
+			st_done(st, s);
 			goto fail;
 		}
 	}
 	sqlite3_bind_blob(s, 4, pk, (int)pklen, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
-	if ((rc = st_step_done(s)) != STORE_OK)
+	if ((rc = st_step_done(st, s)) != STORE_OK)
 		goto fail;
 	if (st_exec(st, "RELEASE key_add") < 0)
 		goto fail;
@@ -71,7 +71,7 @@ store_key_active(struct store *st, const char *list, char *selector, size_t sell
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 	}
 	snprintf(selector, sellen, "%s", (const char *)sqlite3_column_text(s, 0));
@@ -85,7 +85,7 @@ store_key_active(struct store *st, const char *list, char *selector, size_t sell
 	}
 	sodium_memzero(b.data, b.cap);
 	buf_free(&b);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == 0 ? STORE_OK : STORE_ERR;
 }
 
@@ -106,7 +106,7 @@ store_keys_each(struct store *st, const char *list, store_key_fn fn, void *arg)
 			    sqlite3_column_int(s, 2), sqlite3_column_int64(s, 3), arg);
 		n++;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return n;
 }
 
@@ -122,6 +122,6 @@ store_signature_seen(struct store *st, const char *list, const char *sig)
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, sig, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
-	rc = st_step_done(s);
+	rc = st_step_done(st, s);
 	return rc == STORE_EXISTS ? 1 : rc == STORE_OK ? 0 : STORE_ERR;
 }

@@ -46,10 +46,10 @@ store_hold(struct store *st, const char *qid, const char *list, const char *reas
 	sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
 	if (st_bind_sealed(st, s, 5, author) < 0) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_held_author - the address behind a held post, kept only where moderators_see = "address" */
@@ -97,7 +97,7 @@ store_held_each(struct store *st, const char *list, store_held_fn fn, void *arg)
 		    sqlite3_column_int64(s, 2), arg);
 		n++;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return n;
 }
 
@@ -114,14 +114,14 @@ store_held_take(struct store *st, const char *list, const char *id, char *reason
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		snprintf(reason, n, "%s", (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 	if ((s = st_prep(st, "DELETE FROM held WHERE list = ?1 AND qid = ?2")) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_audit_last - the newest entry's sequence number and hash (0 and zeros for none) */
@@ -140,7 +140,7 @@ store_audit_last(struct store *st, const char *list, long long *seq, unsigned ch
 		*seq = sqlite3_column_int64(s, 0);
 		memcpy(hash, sqlite3_column_blob(s, 1), 32);
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
 }
 
@@ -163,7 +163,7 @@ store_audit_add(struct store *st, const char *list, const struct audit_entry *e)
 	sqlite3_bind_blob(s, 8, e->hash, 32, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 9, e->selector, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(s, 10, e->sig, 64, SQLITE_TRANSIENT);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_audit_each - every entry of a list in order */
@@ -195,7 +195,7 @@ store_audit_each(struct store *st, const char *list, store_audit_fn fn, void *ar
 		fn(&e, arg);
 		n++;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE ? n : STORE_ERR;
 }
 
@@ -219,7 +219,7 @@ store_pending_add(struct store *st, const char *list, const char *action, const 
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
 	if (st_bind_sealed(st, s, 3, arg) < 0) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
 	sqlite3_bind_text(s, 4, detail, -1, SQLITE_TRANSIENT);
@@ -227,7 +227,7 @@ store_pending_add(struct store *st, const char *list, const char *action, const 
 	sqlite3_bind_text(s, 6, state, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)now);
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)expires);
-	if (st_step_done(s) != STORE_OK)
+	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
 	return (long long)sqlite3_last_insert_rowid(st->db);
 }
@@ -254,7 +254,7 @@ store_pending_get(struct store *st, long long id, struct pending *pa)
 		snprintf(pa->state, sizeof(pa->state), "%s", (const char *)sqlite3_column_text(s, 5));
 		pa->expires = sqlite3_column_int64(s, 6);
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
@@ -268,7 +268,7 @@ store_pending_state(struct store *st, long long id, const char *state)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
 	sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_pending_in_state - ids of pending actions in a state (at most n) */
@@ -284,7 +284,7 @@ store_pending_in_state(struct store *st, const char *state, long long *ids, int 
 	sqlite3_bind_int(s, 2, n);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < n)
 		ids[k++] = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? k : st_db_fail(st);
 }
 
@@ -307,7 +307,7 @@ store_pending_find(struct store *st, const char *list, const char *action, const
 	sqlite3_bind_text(s, 3, state, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		id = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? id : st_db_fail(st);
 }
 
@@ -325,7 +325,7 @@ store_pending_vote(struct store *st, long long id, const char *list, const char 
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
 	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 3, list, addr);
-	if (st_step_done(s) != STORE_OK)
+	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
 	snprintf(num, sizeof(num), "%lld", id);
 	/* a vote counts while its voter still leads (a vouch: while a member) */
@@ -358,7 +358,7 @@ store_pending_voters(struct store *st, long long id, store_member_fn fn, void *a
 		member_free(&m);
 		n++;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE ? n : STORE_ERR;
 }
 

@@ -21,12 +21,12 @@ store_member_add(struct store *st, const char *list, const char *addr, const cha
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
 	if (st_bind_sealed(st, s, 3, addr) < 0 || st_bind_sealed(st, s, 4, name) < 0) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc == SQLITE_CONSTRAINT)
 		return STORE_EXISTS;
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
@@ -44,7 +44,7 @@ store_member_rm(struct store *st, const char *list, const char *addr)
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc != SQLITE_DONE)
 		return STORE_ERR;
 	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
@@ -97,10 +97,10 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 	else
 		rc = sqlite3_bind_int(s, 3, flag) == SQLITE_OK ? 0 : -1;
 	if (rc < 0 || sqlite3_step(s) != SQLITE_DONE) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
 }
 
@@ -154,7 +154,7 @@ store_member_find(struct store *st, const char *list, const char *addr, struct m
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && st_member_row(st, s, m) < 0)
 		rc = SQLITE_ERROR;
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
@@ -182,7 +182,7 @@ store_member_each(struct store *st, const char *list, store_member_fn fn, void *
 			break;
 		}
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE ? n : STORE_ERR;
 }
 
@@ -198,7 +198,7 @@ store_member_count(struct store *st, const char *list)
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return n;
 }
 
@@ -222,7 +222,7 @@ store_list_purge(struct store *st, const char *list)
 		else {
 			sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 			rc = sqlite3_step(s) == SQLITE_DONE ? STORE_OK : STORE_ERR;
-			sqlite3_finalize(s);
+			st_done(st, s);
 		}
 	}
 	if (rc != STORE_OK || store_commit(st) < 0) {
@@ -293,11 +293,11 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 	int rc;
 
 	if (!s || n != crypto_sign_SEEDBYTES)
-		return sqlite3_finalize(s), STORE_ERR;
+		return st_done(st, s), STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 	}
 	buf_init(&b, 0);
@@ -310,7 +310,7 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 		 */
 		char *t = NULL;
 
-		sqlite3_finalize(s);
+		st_done(st, s);
 		if (asprintf(&t, "author-seed:%s", addr) < 0)
 			return STORE_ERR;
 		keys_addr_hash(st->keys, list, t, seed);
@@ -324,10 +324,10 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 			memcpy(seed, b.data, n);
 		sodium_memzero(b.data, b.cap);
 		buf_free(&b);
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return rc;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	randombytes_buf(seed, n);
 	crypto_sign_seed_keypair(pk, sk, seed);
 	sodium_memzero(sk, sizeof(sk));
@@ -341,7 +341,7 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 	sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(s, 4, pk, sizeof(pk), SQLITE_TRANSIENT);
 	buf_free(&b);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_member_set_key - a member's own public key (they sign; the server holds no secret), or none */
@@ -358,7 +358,7 @@ store_member_set_key(struct store *st, const char *list, const char *addr, const
 	st_bind_hash(st, s, 2, list, addr);
 	if (pk)
 		sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
-	if (st_step_done(s) != STORE_OK)
+	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
 	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
 }
@@ -378,7 +378,7 @@ store_member_own_key(struct store *st, const char *list, const char *addr, unsig
 		memcpy(pk, sqlite3_column_blob(s, 0), n);
 		rc = 1;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc;
 }
 
@@ -416,7 +416,7 @@ store_member_set_enc_key(struct store *st, const char *list, const char *addr, c
 	if (pk && expires > 0)
 		sqlite3_bind_int64(s, 4, (sqlite3_int64)expires);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc != SQLITE_DONE)
 		return STORE_ERR;
 	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
@@ -452,7 +452,7 @@ store_enc_keys_due(struct store *st, const char *list, long long now, long long 
 		free(addr);
 		n++;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE ? n : STORE_ERR;
 }
 
@@ -466,7 +466,7 @@ store_enc_key_done(struct store *st, long long member_id, int expired)
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)member_id);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_member_addr_by_id - the address of member id on list (a new string), or NULL */

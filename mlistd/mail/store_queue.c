@@ -28,7 +28,7 @@ store_mark_processed(struct store *st, const char *qid, const char *list, const 
 	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, disposition, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_delivery_add - one recipient of one rendered message, of class dclass */
@@ -44,7 +44,7 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
 	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
 	if (st_bind_sealed(st, s, 3, rcpt) < 0) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
 	st_bind_hash(st, s, 4, list, rcpt);
@@ -54,7 +54,7 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)now);
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)expires);
 	sqlite3_bind_int(s, 9, dclass);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /*
@@ -84,7 +84,7 @@ store_fanout(struct store *st, const struct fanout_spec *f)
 	if (!s)
 		return STORE_ERR;
 	if (strlen(f->classes) != DFACT_COMBOS) {
-		sqlite3_finalize(s);
+		st_done(st, s);
 		return STORE_ERR;
 	}
 	sqlite3_bind_text(s, 1, f->qid, -1, SQLITE_TRANSIENT);
@@ -99,7 +99,7 @@ store_fanout(struct store *st, const struct fanout_spec *f)
 	sqlite3_bind_int64(s, 9, (sqlite3_int64)f->joined_upto);
 	if (f->addr)
 		st_bind_hash(st, s, 10, f->list, f->addr);
-	if (st_step_done(s) != STORE_OK)
+	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
 	n = sqlite3_changes(st->db);
 	if (f->verp_prefix) {
@@ -109,7 +109,7 @@ store_fanout(struct store *st, const struct fanout_spec *f)
 		sqlite3_bind_text(s, 1, f->qid, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(s, 2, f->verp_prefix, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(s, 3, f->verp_suffix, -1, SQLITE_TRANSIENT);
-		if (st_step_done(s) != STORE_OK)
+		if (st_step_done(st, s) != STORE_OK)
 			return STORE_ERR;
 	}
 	return n;
@@ -162,7 +162,7 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 		fn(&d, arg);
 		n++;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE && !bad ? n : STORE_ERR;
 }
 
@@ -178,17 +178,14 @@ int
 store_delivery_record(struct store *st, const char *qid, const unsigned char *hash, int state,
     int attempts, long long next_try, const char *err)
 {
-	sqlite3_stmt *s = st->result;
-	int rc;
-
-	st->failed = 0;		/* a cached statement: st_prep does not run */
-	if (!s && (s = st->result = st_prep(st, "UPDATE deliveries SET state = ?3, "
+	sqlite3_stmt *s = st_prep(st, "UPDATE deliveries SET state = ?3, "
 	    "attempts = max(attempts, ?4), next_try = ?5, last_error = ?6, "
 	    "done_at = CASE WHEN ?3 = 0 THEN NULL ELSE ?7 END "
-	    "WHERE qid = ?1 AND rcpt_hash = ?2 AND state = 0")) == NULL)
+	    "WHERE qid = ?1 AND rcpt_hash = ?2 AND state = 0");
+	int rc;
+
+	if (!s)
 		return STORE_ERR;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(s, 2, hash, KEYS_HASH_LEN, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 3, state);
@@ -197,11 +194,14 @@ store_delivery_record(struct store *st, const char *qid, const unsigned char *ha
 	if (err)
 		sqlite3_bind_text(s, 6, err, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)time(NULL));
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return st_db_fail(st);
-	return sqlite3_changes(st->db);
+	if ((rc = sqlite3_step(s)) != SQLITE_DONE) {
+		rc = st_db_fail(st);
+		st_done(st, s);
+		return rc;
+	}
+	rc = sqlite3_changes(st->db);
+	st_done(st, s);
+	return rc;
 }
 
 /* store_pending_for - deliveries of a message still to be made */
@@ -250,7 +250,7 @@ store_last_errors(struct store *st, int n, struct buf *out)
 		    (const char *)sqlite3_column_text(s, 2));
 		k++;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	return k;
 }
 
@@ -263,7 +263,7 @@ store_purge_done(struct store *st, long long before)
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)before);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /*
@@ -292,7 +292,7 @@ store_bounce_token(struct store *st, const char *token, char *list, size_t listl
 		if ((*rcpt = st_column_opened(st, s, 1)) == NULL)
 			rc = SQLITE_ERROR;
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc == SQLITE_ERROR && !st->failed)
 		st_db_fail(st);
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;

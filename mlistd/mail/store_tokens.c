@@ -35,7 +35,7 @@ store_confirm_add(struct store *st, const char *kind, const char *token, const c
 	st_bind_hash(st, s, 5, list, addr);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)expires);
 	sqlite3_bind_text(s, 7, kind, -1, SQLITE_TRANSIENT);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /* store_confirm_spend - a token is used up: only its hash stays, so it cannot be used again */
@@ -48,7 +48,7 @@ store_confirm_spend(struct store *st, const char *token)
 	if (!s)
 		return STORE_ERR;
 	bind_token(st, s, 1, token);
-	return st_step_done(s);
+	return st_step_done(st, s);
 }
 
 /*
@@ -89,7 +89,7 @@ store_confirm_take(struct store *st, const char *token, const char *list, long l
 		else if (sqlite3_column_text(s, 4))
 			snprintf(t->role, sizeof(t->role), "%s", (const char *)sqlite3_column_text(s, 4));
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc != SQLITE_ROW) {
 		buf_free(&t->bound);
 		free(t->addr);
@@ -127,7 +127,7 @@ store_confirm_holder(struct store *st, const char *token, const char *list, cons
 
 		snprintf(role, n, "%s", sqlite3_column_int(s, 0) ? "operator" : r ? r : "");
 	}
-	sqlite3_finalize(s);
+	st_done(st, s);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 	return STORE_OK;
