@@ -491,8 +491,8 @@ find(const struct buf *b, size_t off, const char *s)
 {
 	const unsigned char *p;
 
-	if (off > b->len)
-		return -1;
+	if (b->data == NULL || off > b->len)
+		return -1;	/* (an empty buffer may have no memory: no pointer arithmetic on NULL) */
 	p = memmem(b->data + off, b->len - off, s, strlen(s));
 	return p ? (long)(p - b->data) : -1;
 }
@@ -519,7 +519,7 @@ rename_cids(const struct rw *w, struct buf *b)
 	const unsigned char *p;
 	const char *nw;
 
-	if (w->ncids == 0)
+	if (w->ncids == 0 || b->data == NULL)
 		return;
 	for (int k = 0; k < w->ncids; k++)
 		olen[k] = strlen(w->cids[k].old);
