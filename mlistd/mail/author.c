@@ -10,6 +10,9 @@
  * list only, so two posts with the same k came from the same author, and
  * nothing links k to an address or to the same person's key on another
  * list. The list's DKIM signature covers this field too.
+ *
+ * Cost: one header split (O(header)), the body hash (O(body)) and a few
+ * values canonicalised (O(value)): linear in the message.
  */
 #include <ctype.h>
 #include <stdio.h>

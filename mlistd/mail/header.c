@@ -9,6 +9,8 @@
  * for the start of the body (that put the whole header, the author's
  * address with it, into the body of a copy without a From). Bounded: at
  * most HDR_MAX_FIELDS fields are kept. Input need not be NUL-terminated.
+ * Cost: hdr_parse is one pass, O(header); hdr_value unfolds in O(value);
+ * hdr_get and hdr_count are O(fields).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -43,7 +45,7 @@ field_name_len(const char *p, size_t n)
 	return 0;
 }
 
-/* hdr_parse - fill h with the fields of msg; 0 on success, -1 on out of memory */
+/* hdr_parse - fill h with the fields of msg; 0 on success, -1 on out of memory. O(header) */
 int
 hdr_parse(const char *m, size_t len, struct hdr *h)
 {
@@ -135,7 +137,7 @@ hdr_count(const struct hdr *h, const char *name)
 	return n;
 }
 
-/* hdr_value - unfolded, trimmed value as a new string */
+/* hdr_value - unfolded, trimmed value as a new string; O(value) */
 char *
 hdr_value(const struct hdr_field *f)
 {

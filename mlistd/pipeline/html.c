@@ -17,13 +17,24 @@
  *    (url(, @import, image-set, expression, or any CSS escape);
  *  - comments go (they carry editor fingerprints and conditional markup).
  * Links (<a href>) stay: they load nothing until a reader chooses to.
+ *
+ * Cost: linear in the HTML. gumbo parses in O(n) once it records no
+ * errors (each kept error copies the stack of open elements: O(n^2) on a
+ * deep unclosed nesting); the tree is written out by an explicit-stack
+ * walk, O(nodes + text), and flattened before gumbo frees it (its free is
+ * recursive: a deep tree overflowed the stack). Past HTML_MAX_DEPTH open
+ * elements tags are dropped, their text kept.
  */
 #include <gumbo.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "pipeline/html.h"
+
+/* open elements written at most; deeper tags are dropped, their text kept */
+#define HTML_MAX_DEPTH	256
 
 /* elements dropped together with everything inside them */
 static const GumboTag drop_tags[] = {
@@ -153,17 +164,7 @@ tag_name(const GumboElement *e)
 	return e->tag == GUMBO_TAG_UNKNOWN ? "" : gumbo_normalized_tagname(e->tag);
 }
 
-static void node_out(struct html_ctx *, const GumboNode *);
-
-/* children_out - every child of an element or the document */
-static void
-children_out(struct html_ctx *c, const GumboVector *v)
-{
-	for (unsigned i = 0; i < v->length; i++)
-		node_out(c, v->data[i]);
-}
-
-/* style_text - the text of a <style> element */
+/* style_text - the text of a <style> element; O(its text) */
 static void
 style_text(const GumboElement *e, struct buf *b)
 {
@@ -175,33 +176,44 @@ style_text(const GumboElement *e, struct buf *b)
 	}
 }
 
-/* element_out - an element, its attributes and its children */
+/* style_out - a <style> element, if its CSS loads nothing */
 static void
-element_out(struct html_ctx *c, const GumboNode *n)
+style_out(struct html_ctx *c, const GumboElement *e)
+{
+	struct buf css;
+
+	buf_init(&css, 0);
+	style_text(e, &css);
+	if (css_loads(buf_cstr(&css)))
+		c->removed++;
+	else
+		buf_printf(c->out, "<style>%s</style>", buf_cstr(&css));
+	buf_free(&css);
+}
+
+/*
+ * open_element - write an element's start tag; 1 if its children are to
+ * be walked (then close_element follows them), 0 if it is done with.
+ * Past HTML_MAX_DEPTH open elements, tags are dropped and the text kept:
+ * a nesting that deep is a bomb for every reader's client too.
+ */
+static int
+open_element(struct html_ctx *c, const GumboNode *n, int depth, int *written)
 {
 	const GumboElement *e = &n->v.element;
 	const char *name = tag_name(e);
 
+	*written = 0;
 	if (tag_in(e->tag, drop_tags)) {
 		c->removed += e->tag != GUMBO_TAG_TITLE && e->tag != GUMBO_TAG_META;
-		return;
+		return 0;
 	}
 	if (e->tag == GUMBO_TAG_STYLE) {
-		struct buf css;
-
-		buf_init(&css, 0);
-		style_text(e, &css);
-		if (css_loads(buf_cstr(&css)))
-			c->removed++;
-		else
-			buf_printf(c->out, "<style>%s</style>", buf_cstr(&css));
-		buf_free(&css);
-		return;
+		style_out(c, e);
+		return 0;
 	}
-	if (*name == 0) {	/* unknown element: drop it, keep what it says */
-		children_out(c, &e->children);
-		return;
-	}
+	if (*name == 0 || depth >= HTML_MAX_DEPTH)
+		return 1;	/* unknown (or too deep): drop the tag, keep what it says */
 	buf_printf(c->out, "<%s", name);
 	for (unsigned i = 0; i < e->attributes.length; i++)
 		attr_out(c, e->tag, e->attributes.data[i]);
@@ -209,36 +221,156 @@ element_out(struct html_ctx *c, const GumboNode *n)
 	if (tag_in(e->tag, void_tags)) {
 		if (e->tag == GUMBO_TAG_BR)
 			buf_putc(c->text, '\n');
-		return;
+		return 0;
 	}
-	children_out(c, &e->children);
-	buf_printf(c->out, "</%s>", name);
+	*written = 1;
+	return 1;
+}
+
+/* close_element - the end tag of an element whose start tag was written */
+static void
+close_element(struct html_ctx *c, const GumboNode *n)
+{
+	const GumboElement *e = &n->v.element;
+
+	buf_printf(c->out, "</%s>", tag_name(e));
 	if (tag_in(e->tag, block_tags))
 		buf_putc(c->text, '\n');
 }
 
-/* node_out - any node */
-static void
-node_out(struct html_ctx *c, const GumboNode *n)
+/* children_of - the children of an element, a template or the document */
+static const GumboVector *
+children_of(const GumboNode *n)
 {
-	switch (n->type) {
-	case GUMBO_NODE_DOCUMENT:
-		buf_puts(c->out, "<!DOCTYPE html>\r\n");
-		children_out(c, &n->v.document.children);
-		break;
-	case GUMBO_NODE_ELEMENT:
-	case GUMBO_NODE_TEMPLATE:
-		element_out(c, n);
-		break;
-	case GUMBO_NODE_TEXT:
-	case GUMBO_NODE_WHITESPACE:
+	return n->type == GUMBO_NODE_DOCUMENT ? &n->v.document.children : &n->v.element.children;
+}
+
+/* leaf_out - a text node (comments and CDATA go) */
+static void
+leaf_out(struct html_ctx *c, const GumboNode *n)
+{
+	if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE) {
 		escape(c->out, n->v.text.text, 0);
 		buf_puts(c->text, n->v.text.text);
-		break;
-	case GUMBO_NODE_CDATA:
-	case GUMBO_NODE_COMMENT:
-		break;
 	}
+}
+
+/* frame - one open node of the walk: where in its children we are */
+struct frame {
+	const GumboNode	*node;
+	unsigned	 next;
+	int		 written;	/* its end tag is due */
+};
+
+/*
+ * tree_out - the document, written out from the tree. O(nodes + text):
+ * each node is entered and left once. An explicit stack, not recursion:
+ * the tree is as deep as the post makes it (a 2 MB post, 400,000 levels).
+ */
+static int
+tree_out(struct html_ctx *c, const GumboNode *doc)
+{
+	struct frame *st;
+	size_t top = 0, cap = 64;
+	const GumboNode *n;
+
+	if ((st = malloc(cap * sizeof(*st))) == NULL)
+		return -1;
+	buf_puts(c->out, "<!DOCTYPE html>\r\n");
+	st[0] = (struct frame){ doc, 0, 0 };
+	for (;;) {
+		struct frame *f = &st[top];
+		const GumboVector *kids = children_of(f->node);
+
+		if (f->next >= kids->length) {	/* done with this node */
+			if (f->written)
+				close_element(c, f->node);
+			if (top-- == 0)
+				break;
+			continue;
+		}
+		n = kids->data[f->next++];
+		if (n->type != GUMBO_NODE_ELEMENT && n->type != GUMBO_NODE_TEMPLATE) {
+			leaf_out(c, n);
+			continue;
+		}
+		if (top + 1 == cap) {
+			struct frame *ns = realloc(st, 2 * cap * sizeof(*st));
+
+			if (ns == NULL) {
+				free(st);
+				return -1;
+			}
+			st = ns;
+			cap *= 2;
+		}
+		st[top + 1] = (struct frame){ n, 0, 0 };
+		if (open_element(c, n, (int)top, &st[top + 1].written))
+			top++;
+	}
+	free(st);
+	return 0;
+}
+
+/* g_alloc, g_free - gumbo's memory: ours, so that flatten may hand it back */
+static void *
+g_alloc(void *u, size_t n)
+{
+	(void)u;
+	return malloc(n);
+}
+
+static void
+g_free(void *u, void *p)
+{
+	(void)u;
+	free(p);
+}
+
+/*
+ * flatten - make every node a child of the document, so that gumbo's
+ * (recursive) gumbo_destroy_output goes one level deep: freeing a 400,000
+ * level tree overflowed the stack. Each element keeps its children array
+ * (gumbo frees it) with length 0. O(nodes). -1: out of memory, and then
+ * the tree is left as it is (to be leaked: safer than a crash).
+ */
+static int
+flatten(GumboNode *doc)
+{
+	GumboVector *dv = &doc->v.document.children, all = { NULL, 0, 0 };
+	size_t cap = 256;
+
+	if ((all.data = malloc(cap * sizeof(void *))) == NULL)
+		return -1;
+	for (unsigned i = 0; i < dv->length; i++)
+		all.data[all.length++] = dv->data[i];
+	/* all grows while it is walked: every node is visited once */
+	for (unsigned i = 0; i < all.length; i++) {
+		GumboNode *n = all.data[i];
+		GumboVector *kv;
+
+		if (n->type != GUMBO_NODE_ELEMENT && n->type != GUMBO_NODE_TEMPLATE)
+			continue;
+		kv = &n->v.element.children;
+		if (all.length + kv->length > cap) {
+			void **nd;
+
+			while (all.length + kv->length > cap)
+				cap *= 2;
+			if ((nd = realloc(all.data, cap * sizeof(void *))) == NULL) {
+				free(all.data);
+				return -1;
+			}
+			all.data = nd;
+		}
+		for (unsigned k = 0; k < kv->length; k++)
+			all.data[all.length++] = kv->data[k];
+		kv->length = 0;
+	}
+	free(dv->data);
+	all.capacity = (unsigned)cap;
+	*dv = all;
+	return 0;
 }
 
 /*
@@ -250,12 +382,25 @@ html_sanitize(const char *html, size_t len, const struct html_cid *cids, int nci
     struct buf *text)
 {
 	struct html_ctx c = { HTML_STRIP_REMOTE, cids, ncids, out, text, 0 };
+	GumboOptions opt = kGumboDefaultOptions;
 	GumboOutput *o;
+	int rc;
 
-	if ((o = gumbo_parse_with_options(&kGumboDefaultOptions, html, len)) == NULL)
+	/*
+	 * No parse errors recorded: gumbo copies the stack of open elements
+	 * into every error it keeps, so a deep unclosed nesting (one error
+	 * per element at the end) cost O(depth^2) - 22 s for 214 KB.
+	 */
+	opt.max_errors = 0;
+	opt.allocator = g_alloc;
+	opt.deallocator = g_free;
+	if ((o = gumbo_parse_with_options(&opt, html, len)) == NULL)
 		return -1;
-	node_out(&c, o->document);
-	gumbo_destroy_output(&kGumboDefaultOptions, o);
+	rc = tree_out(&c, o->document);
+	if (flatten(o->document) == 0)
+		gumbo_destroy_output(&opt, o);
+	if (rc < 0)
+		return -1;
 	buf_puts(out, "\r\n");
 	return c.removed;
 }

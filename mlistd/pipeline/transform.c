@@ -71,7 +71,7 @@ bchar_ok(int c)
 	return isalnum(c) || strchr("'()+_,-./:=? ", c) != NULL;
 }
 
-/* screen_params - check the boundary= parameters in one Content-Type value */
+/* screen_params - check the boundary= parameters in one Content-Type value; O(n) */
 static int
 screen_params(const char *v, size_t n, char *why, size_t whylen)
 {
@@ -119,7 +119,7 @@ screen_params(const char *v, size_t n, char *why, size_t whylen)
 /*
  * transform_screen - refuse what is known to trip libetpan, before parsing.
  * Looks at every Content-Type field, at the top and in nested parts (any line
- * that starts one, with its continuation lines).
+ * that starts one, with its continuation lines). One pass: O(len).
  */
 int
 transform_screen(const char *m, size_t len, char *why, size_t whylen)
@@ -160,7 +160,7 @@ data_ok(const struct transform_in *in, const struct mailmime_data *d)
 	    in_range(in, d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length);
 }
 
-/* boundary_present - does "--boundary" occur at a line start inside the part? */
+/* boundary_present - does "--boundary" occur at a line start inside the part? O(n) */
 static int
 boundary_present(const char *p, size_t n, const char *b)
 {
@@ -173,7 +173,10 @@ boundary_present(const char *p, size_t n, const char *b)
 	return 0;
 }
 
-/* check_tree - range-check what libetpan returned; count parts */
+/*
+ * check_tree - range-check what libetpan returned; count parts. Each level
+ * scans its body for its boundary once: O(len * depth), depth <= MAX_DEPTH.
+ */
 static int
 check_tree(const struct transform_in *in, const struct mailmime *m, int depth, int *parts,
     char *why, size_t whylen)
@@ -453,7 +456,7 @@ footer_part(const struct transform_in *in, struct buf *b, const char *boundary)
 	footer_text(in, b);
 }
 
-/* first_of_name - is field i the first of its name? */
+/* first_of_name - is field i the first of its name? O(i): O(fields^2) in all, fields <= 1000 */
 static int
 first_of_name(const struct hdr *h, int i)
 {
@@ -464,7 +467,7 @@ first_of_name(const struct hdr *h, int i)
 	return 1;
 }
 
-/* put_merged - field i and every later field of its name as one field */
+/* put_merged - field i and every later field of its name as one field; O(header) */
 static void
 put_merged(struct buf *b, const struct hdr *h, int i)
 {
@@ -488,7 +491,10 @@ put_merged(struct buf *b, const struct hdr *h, int i)
 	buf_puts(b, "\r\n");
 }
 
-/* build - the distributed copy: header section rebuilt, body verbatim plus footer */
+/*
+ * build - the distributed copy: header section rebuilt, body verbatim plus
+ * footer. O(len), plus first_of_name's bounded O(fields^2) name checks.
+ */
 static void
 build(const struct transform_in *in, const struct hdr *h, const struct mailmime *body,
     enum footer_how how, struct transform_out *out)
@@ -591,7 +597,7 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	}
 }
 
-/* msgids - the <id> tokens of a Message-ID, In-Reply-To or References value, space-separated */
+/* msgids - the <id> tokens of a Message-ID, In-Reply-To or References value; O(value) */
 static void
 msgids(const char *v, struct buf *out, int max)
 {
@@ -707,7 +713,10 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
 	out->remote = r.remote;
 }
 
-/* transform_post - check, parse and render one post */
+/*
+ * transform_post - check, parse and render one post. Every pass is O(len)
+ * (see each function; bench/hostile measures them at 1, 2, 4, 8x size).
+ */
 enum result
 transform_post(const struct transform_in *in, struct transform_out *out)
 {
