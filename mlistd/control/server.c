@@ -109,24 +109,6 @@ peer_ok(int fd, long *uid)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
-/* reload - the list files changed (or a list is new): read them again */
-static void
-reload(struct pipeline *p, struct config **cfgp, const char *config_path)
-{
-	struct config *ncfg;
-	struct buf err;
-
-	buf_init(&err, 0);
-	if ((ncfg = config_load(config_path, &err)) == NULL)
-		log_err("NOQUEUE control: reload failed, keeping the old configuration: %s",
-		    buf_cstr(&err));
-	else {
-		config_free(*cfgp);
-		p->cfg = *cfgp = ncfg;
-	}
-	buf_free(&err);
-}
-
 /* answer - the answer frame; a peer that does not read it is dropped */
 static void
 answer(int fd, int status, struct buf *out, struct buf *err)
@@ -177,11 +159,11 @@ run(struct pipeline *p, struct config **cfgp, const char *config_path,
 	a.emergency = (r->flags & CONTROL_F_EMERGENCY) != 0;
 	/* a list made by 'mlistctl list create' a moment ago: its SIGHUP may not be here yet */
 	if (list && !config_list_find(p->cfg, list))
-		reload(p, cfgp, config_path);
+		pipeline_reload(p, cfgp, config_path, "control");
 	p->now = (long long)time(NULL);
 	rc = actions_run(&a, r->argc, r->argv);
 	if (a.reload)
-		reload(p, cfgp, config_path);
+		pipeline_reload(p, cfgp, config_path, "control");
 	/* the verb and the list, never an address or a pseudonym */
 	log_info("NOQUEUE control: %s list=%s status=%d result=%s", r->argv[0],
 	    list ? list : "-", rc, rc == ACT_DONE || rc == ACT_REQUESTED ? "ok" : "permfail");

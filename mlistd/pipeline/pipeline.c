@@ -4,13 +4,15 @@
  * list with a hundred moderators writes a hundred and one), removed if it
  * rolls back; and the held copies it let go, removed only once it commits.
  * Every transaction that can write or drop copies runs between
- * pipeline_begin and pipeline_committed or pipeline_rolled_back.
+ * pipeline_begin and pipeline_committed or pipeline_rolled_back. And the
+ * one way a running process takes a new configuration, pipeline_reload.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/pipeline.h"
+#include "util/log.h"
 
 /* id_add - append a queue id to a growing array; -1: out of memory */
 static int
@@ -66,10 +68,7 @@ pipeline_committed(struct pipeline *p)
 void
 pipeline_rolled_back(struct pipeline *p)
 {
-	for (int i = 0; i < p->nout; i++)
-		(void)spool_remove(p->sp, SPOOL_OUT, p->out[i]);
-	p->nout = 0;
-	p->ndrop = 0;
+	pipeline_undo_since(p, 0, 0);
 }
 
 /* pipeline_undo_since - a step undone (store_savepoint_end back): its copies go, its drops are kept */
@@ -80,6 +79,29 @@ pipeline_undo_since(struct pipeline *p, int nout, int ndrop)
 		(void)spool_remove(p->sp, SPOOL_OUT, p->out[i]);
 	p->nout = nout;
 	p->ndrop = ndrop;
+}
+
+/*
+ * pipeline_reload - read the configuration again for `who` (the queue
+ * manager on SIGHUP, the control socket after a list changed); if it does
+ * not load, the old one stays in force and the log says why.
+ */
+void
+pipeline_reload(struct pipeline *p, struct config **cfgp, const char *path,
+    const char *who)
+{
+	struct config *ncfg;
+	struct buf err;
+
+	buf_init(&err, 0);
+	if ((ncfg = config_load(path, &err)) == NULL)
+		log_err("NOQUEUE %s: reload failed, keeping the old configuration: %s",
+		    who, buf_cstr(&err));
+	else {
+		config_free(*cfgp);
+		p->cfg = *cfgp = ncfg;
+	}
+	buf_free(&err);
 }
 
 /* pipeline_free - what the pipeline holds (the copies themselves stay in the spool) */

@@ -41,6 +41,8 @@ void	pipeline_begin(struct pipeline *);
 void	pipeline_committed(struct pipeline *);
 void	pipeline_rolled_back(struct pipeline *);
 void	pipeline_undo_since(struct pipeline *, int nout, int ndrop);
+void	pipeline_reload(struct pipeline *, struct config **, const char *path,
+	    const char *who);
 void	pipeline_free(struct pipeline *);
 
 #endif

@@ -259,22 +259,6 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 	return 0;
 }
 
-/* qmgr_reconfigure - after SIGHUP: the new configuration, or the old one if it does not load */
-static void
-qmgr_reconfigure(struct pipeline *p, const char *path, struct config **cfg)
-{
-	struct config *ncfg;
-	struct buf err;
-
-	qmgr_reload = 0;
-	buf_init(&err, 0);
-	if ((ncfg = config_load(path, &err)) != NULL) {
-		config_free(*cfg);
-		p->cfg = *cfg = ncfg;
-	}
-	buf_free(&err);
-}
-
 /* qmgr_turn - the incoming messages, the jobs that are due, the deliveries; deliveries tried */
 static int
 qmgr_turn(struct pipeline *p, struct jobs_state *js)
@@ -367,8 +351,10 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		log_err("NOQUEUE qmgr: control socket: %s", buf_cstr(&err));
 	buf_free(&err);
 	while (!qmgr_stop) {
-		if (qmgr_reload)
-			qmgr_reconfigure(&p, path, &cfg);
+		if (qmgr_reload) {
+			qmgr_reload = 0;
+			pipeline_reload(&p, &cfg, path, "qmgr");
+		}
 		tried = qmgr_turn(&p, js);
 		if (qmgr_sleep(wake_fd, &ctl, &p, &cfg, path, qmgr_wait_ms(&p, tried)) < 0)
 			break;
