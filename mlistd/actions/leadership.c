@@ -275,16 +275,7 @@ act_set_policy(struct act_ctx *c, const struct list_cfg *l, const char *key,
 	if ((!(guarded(key) && c->emergency) && (rc = act_audit(c, l, "policy", d)) != ACT_DONE) ||
 	    (rc = act_apply_policy(c, l, key, value)) != ACT_DONE)
 		return rc;
-	if (c->json) {
-		buf_puts(c->out, "{\"list\":");
-		act_json_str(c->out, l->name);
-		buf_puts(c->out, ",\"key\":");
-		act_json_str(c->out, key);
-		buf_puts(c->out, ",\"value\":");
-		act_json_str(c->out, value);
-		buf_puts(c->out, "}\n");
-	} else
-		buf_printf(c->out, "%s: %s = %s\n", l->name, key, value);
+	act_said_set(c, l, NULL, key, value);
 	return ACT_DONE;
 }
 

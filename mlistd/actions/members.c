@@ -180,21 +180,26 @@ set_identity(struct act_ctx *c, const struct list_cfg *l, const char *addr, cons
 	    mode < 0 || mode == l->identity ? NULL : v);
 }
 
-/* act_said_set - what the operator reads after a member's setting changed */
+/*
+ * act_said_set - what the operator reads after a setting changed: a
+ * member's (addr), or the list's own when addr is NULL
+ */
 void
 act_said_set(struct act_ctx *c, const struct list_cfg *l, const char *addr, const char *key,
     const char *value)
 {
 	if (c->json) {
-		buf_puts(c->out, "{\"address\":");
-		act_json_str(c->out, addr);
+		buf_puts(c->out, addr ? "{\"address\":" : "{\"list\":");
+		act_json_str(c->out, addr ? addr : l->name);
 		buf_puts(c->out, ",\"key\":");
 		act_json_str(c->out, key);
 		buf_puts(c->out, ",\"value\":");
 		act_json_str(c->out, value);
 		buf_puts(c->out, "}\n");
-	} else
+	} else if (addr)
 		buf_printf(c->out, "%s on %s: %s = %s\n", addr, l->name, key, value);
+	else
+		buf_printf(c->out, "%s: %s = %s\n", l->name, key, value);
 }
 
 /* is_switch - a setting whose value is on or off (nothing in it can name anyone) */

@@ -21,23 +21,35 @@
 
 #define NO_OWNER	"no owner or moderator"
 
+/*
+ * held_read - the bytes of held copy id into copy, its envelope let go;
+ * -1: unreadable, and why says so. The caller frees both buffers.
+ */
+static int
+held_read(struct pipeline *p, const char *id, struct buf *copy, struct buf *why)
+{
+	struct envelope e;
+
+	buf_init(copy, 0);
+	buf_init(why, 0);
+	if (spool_read(p->sp, SPOOL_OUT, id, &e, copy, why) != 0)
+		return -1;
+	envelope_free(&e);
+	return 0;
+}
+
 /* held_subject - the Subject of a held copy, or NULL */
 static char *
 held_subject(struct pipeline *p, const char *id)
 {
-	struct envelope e;
 	struct buf copy, err;
 	struct hdr h;
 	char *subj = NULL;
 
-	buf_init(&copy, 0);
-	buf_init(&err, 0);
-	if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &err) == 0) {
-		envelope_free(&e);
-		if (hdr_parse((const char *)copy.data, copy.len, &h) == 0) {
-			subj = hdr_get_value(&h, "Subject");
-			hdr_free(&h);
-		}
+	if (held_read(p, id, &copy, &err) == 0 &&
+	    hdr_parse((const char *)copy.data, copy.len, &h) == 0) {
+		subj = hdr_get_value(&h, "Subject");
+		hdr_free(&h);
 	}
 	buf_free(&copy);
 	buf_free(&err);
@@ -48,18 +60,13 @@ held_subject(struct pipeline *p, const char *id)
 static int
 to_roles(struct act_ctx *c, const struct list_cfg *l, const char *id, int *n)
 {
-	struct envelope e;
 	struct buf copy, why;
 	int rc;
 
-	buf_init(&copy, 0);
-	buf_init(&why, 0);
-	if (spool_read(c->p->sp, SPOOL_OUT, id, &e, &copy, &why) != 0) {
+	if (held_read(c->p, id, &copy, &why) != 0)
 		rc = act_fail(c, ACT_ERROR, "held copy %s unreadable: %s", id, buf_cstr(&why));
-	} else {
-		envelope_free(&e);
+	else
 		rc = distribute_roles_copy(c->p, l, copy.data, copy.len, n) < 0 ? act_dberr(c) : ACT_DONE;
-	}
 	buf_free(&copy);
 	buf_free(&why);
 	return rc;
@@ -69,21 +76,15 @@ to_roles(struct act_ctx *c, const struct list_cfg *l, const char *id, int *n)
 static int
 release(struct pipeline *p, const struct list_cfg *l, const char *held_id, int *rcpts)
 {
-	struct envelope e;
 	struct buf copy, why;
 	int rc;
 
-	buf_init(&copy, 0);
-	buf_init(&why, 0);
-	if (spool_read(p->sp, SPOOL_OUT, held_id, &e, &copy, &why) != 0) {
+	if (held_read(p, held_id, &copy, &why) != 0) {
 		log_err("%s moderate: list=%s held copy %s unreadable: %s", p->qid, l->name, held_id, buf_cstr(&why));
-		buf_free(&copy);
-		buf_free(&why);
-		return 0;
-	}
-	envelope_free(&e);
-	rc = distribute_members(p, l, held_id, rcpts) < 0 || archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0 ?
-	    -1 : 1;
+		rc = 0;
+	} else
+		rc = distribute_members(p, l, held_id, rcpts) < 0 ||
+		    archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0 ? -1 : 1;
 	buf_free(&copy);
 	buf_free(&why);
 	return rc;

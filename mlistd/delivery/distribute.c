@@ -465,11 +465,14 @@ distribute_render(struct pipeline *p, const struct list_cfg *l,
 	return 0;
 }
 
-/* distribute_notice_tmpl - notice `id` to one address (see distribute_notice) */
-int
-distribute_notice_tmpl(struct pipeline *p, const struct list_cfg *l,
-    const char *to, enum notice_id id, const char *const *vars,
-    enum envfrom how, const char *extra, const struct buf *attach)
+/*
+ * render_send - notice `id` rendered, then sent to `to`, or when `all`
+ * announced to all l's members (their count in *count)
+ */
+static int
+render_send(struct pipeline *p, const struct list_cfg *l, int all, const char *to,
+    enum notice_id id, const char *const *vars, enum envfrom how,
+    const char *extra, const struct buf *attach, int *count)
 {
 	struct buf subject, body;
 	int rc;
@@ -477,12 +480,24 @@ distribute_notice_tmpl(struct pipeline *p, const struct list_cfg *l,
 	buf_init(&subject, 0);
 	buf_init(&body, 0);
 	rc = distribute_render(p, l, id, vars, &subject, &body);
-	if (rc == 0)
+	if (rc == 0 && !all)
 		rc = distribute_notice(p, l, to, buf_cstr(&subject),
 		    buf_cstr(&body), how, extra, attach);
+	else if (rc == 0)
+		rc = distribute_announce(p, l, buf_cstr(&subject),
+		    buf_cstr(&body), count);
 	buf_free(&subject);
 	buf_free(&body);
 	return rc;
+}
+
+/* distribute_notice_tmpl - notice `id` to one address (see distribute_notice) */
+int
+distribute_notice_tmpl(struct pipeline *p, const struct list_cfg *l,
+    const char *to, enum notice_id id, const char *const *vars,
+    enum envfrom how, const char *extra, const struct buf *attach)
+{
+	return render_send(p, l, 0, to, id, vars, how, extra, attach, NULL);
 }
 
 /* distribute_announce_tmpl - notice `id` to all l's members (see distribute_announce) */
@@ -490,16 +505,5 @@ int
 distribute_announce_tmpl(struct pipeline *p, const struct list_cfg *l,
     enum notice_id id, const char *const *vars, int *count)
 {
-	struct buf subject, body;
-	int rc;
-
-	buf_init(&subject, 0);
-	buf_init(&body, 0);
-	rc = distribute_render(p, l, id, vars, &subject, &body);
-	if (rc == 0)
-		rc = distribute_announce(p, l, buf_cstr(&subject),
-		    buf_cstr(&body), count);
-	buf_free(&subject);
-	buf_free(&body);
-	return rc;
+	return render_send(p, l, 1, NULL, id, vars, ENV_GROUPED, NULL, NULL, count);
 }

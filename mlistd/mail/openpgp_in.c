@@ -200,12 +200,17 @@ decrypt_run(rnp_ffi_t ffi, const struct openpgp_key *member,
 	return r;
 }
 
-/* plain_init - an empty result */
-static void
-plain_init(struct openpgp_plain *p)
+/* plain_begin - an empty result and a fresh librnp context to fill it */
+static enum result
+plain_begin(struct openpgp_plain *p, rnp_ffi_t *ffi, char *why, size_t whylen)
 {
+	enum result r;
+
 	memset(p, 0, sizeof(*p));
 	buf_init(&p->data, 0);
+	if ((r = openpgp_ffi(ffi)) != OK)
+		WHY(why, whylen, "librnp context failed");
+	return r;
 }
 
 /*
@@ -220,11 +225,8 @@ openpgp_decrypt(const struct openpgp_secret *s, const struct openpgp_key *member
 	rnp_ffi_t	 ffi;
 	enum result	 r;
 
-	plain_init(p);
-	if ((r = openpgp_ffi(&ffi)) != OK) {
-		WHY(why, whylen, "librnp context failed");
+	if ((r = plain_begin(p, &ffi, why, whylen)) != OK)
 		return r;
-	}
 	r = openpgp_load(ffi, s->data, s->len, RNP_LOAD_SAVE_PUBLIC_KEYS |
 	    RNP_LOAD_SAVE_SECRET_KEYS, why, whylen);
 	if (r == OK && member != NULL)
@@ -284,11 +286,8 @@ openpgp_verify_detached(const struct openpgp_key *member, const void *data,
 	rnp_ffi_t	 ffi;
 	enum result	 r;
 
-	plain_init(p);
-	if ((r = openpgp_ffi(&ffi)) != OK) {
-		WHY(why, whylen, "librnp context failed");
+	if ((r = plain_begin(p, &ffi, why, whylen)) != OK)
 		return r;
-	}
 	r = openpgp_load(ffi, member->bin.data, member->bin.len,
 	    RNP_LOAD_SAVE_PUBLIC_KEYS, why, whylen);
 	if (r == OK)
