@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "actions/actions.h"
+#include "mail/addr.h"
 #include "mail/audit.h"
 #include "util/log.h"
 
@@ -244,6 +245,16 @@ actions_run(struct act_ctx *c, int argc, char **argv)
 	    sizeof(why)) < 0)
 		log_warn("NOQUEUE control: list=%s audit head: %s", c->audited, why);
 	return rc;
+}
+
+/* act_bad_address - ACT_FAILED, said, unless addr is local@domain (then ACT_DONE) */
+int
+act_bad_address(struct act_ctx *c, const char *addr)
+{
+	if (addr_valid(addr))
+		return ACT_DONE;
+	return act_fail(c, ACT_FAILED, "\"%s\" is not a valid address (expected "
+	    "local@domain)", addr);
 }
 
 /* act_fail - say why into err; returns rc */

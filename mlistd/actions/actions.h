@@ -37,6 +37,7 @@ int	actions_run(struct act_ctx *, int argc, char **argv);
 const char *actions_list_arg(int argc, char **argv);
 
 /* helpers for the action files */
+int	act_bad_address(struct act_ctx *, const char *addr);
 int	act_fail(struct act_ctx *, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	act_dberr(struct act_ctx *);

@@ -152,9 +152,8 @@ act_ban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 	char ref[64];
 	int rc;
 
-	if (!addr_valid(addr))
-		return act_fail(c, ACT_FAILED, "\"%s\" is not a valid address (expected "
-		    "local@domain)", addr);
+	if ((rc = act_bad_address(c, addr)) != ACT_DONE)
+		return rc;
 	act_member_ref(c, l, addr, ref, sizeof(ref));
 	if ((rc = act_grave(c, l, Q_BAN, "ban", addr, ref)) != ACT_DONE)
 		return rc;
@@ -172,9 +171,8 @@ act_unban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 	char ref[64];
 	int rc;
 
-	if (!addr_valid(addr))
-		return act_fail(c, ACT_FAILED, "\"%s\" is not a valid address (expected "
-		    "local@domain)", addr);
+	if ((rc = act_bad_address(c, addr)) != ACT_DONE)
+		return rc;
 	rc = store_unban(c->p->st, l->name, addr);
 	if (rc == STORE_NOTFOUND)
 		return act_fail(c, ACT_FAILED, "%s is not banned from %s", addr, l->name);

@@ -42,9 +42,8 @@ act_member_add(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	char ref[64];
 	int rc;
 
-	if (!addr_valid(addr))
-		return act_fail(c, ACT_FAILED, "\"%s\" is not a valid address (expected "
-		    "local@domain)", addr);
+	if ((rc = act_bad_address(c, addr)) != ACT_DONE)
+		return rc;
 	if (name && (strpbrk(name, "\r\n") || strlen(name) > 200))
 		return act_fail(c, ACT_FAILED, "a name must be one line of at most 200 characters");
 	rc = store_member_add(c->p->st, l->name, addr, name);
