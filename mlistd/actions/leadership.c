@@ -145,6 +145,28 @@ done_line(struct act_ctx *c, const char *what, const char *addr, const char *pre
 		buf_printf(c->out, "%s %s %s %s\n", what, addr, prep, l->name);
 }
 
+/*
+ * grave_member - a grave step on one member (ban, expel): the quorum's
+ * gate, then the change, audited unless an emergency already recorded it,
+ * then said; `done` is the word the operator reads
+ */
+static int
+grave_member(struct act_ctx *c, const struct list_cfg *l, enum grave g,
+    const char *action, const char *addr, const char *ref,
+    int (*apply)(struct act_ctx *, const struct list_cfg *, const char *),
+    const char *done)
+{
+	int rc;
+
+	if ((rc = act_grave(c, l, g, action, addr, ref)) != ACT_DONE)
+		return rc;
+	if ((rc = apply(c, l, addr)) != ACT_DONE ||
+	    (!c->emergency && (rc = act_audit(c, l, action, ref)) != ACT_DONE))
+		return rc;
+	done_line(c, done, addr, "from", l);
+	return ACT_DONE;
+}
+
 /* act_ban - member ban: the address need not be a member */
 int
 act_ban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
@@ -155,13 +177,7 @@ act_ban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 	if ((rc = act_bad_address(c, addr)) != ACT_DONE)
 		return rc;
 	act_member_ref(c, l, addr, ref, sizeof(ref));
-	if ((rc = act_grave(c, l, Q_BAN, "ban", addr, ref)) != ACT_DONE)
-		return rc;
-	if ((rc = act_apply_ban(c, l, addr)) != ACT_DONE ||
-	    (!c->emergency && (rc = act_audit(c, l, "ban", ref)) != ACT_DONE))
-		return rc;
-	done_line(c, "banned", addr, "from", l);
-	return ACT_DONE;
+	return grave_member(c, l, Q_BAN, "ban", addr, ref, act_apply_ban, "banned");
 }
 
 /* act_unban - lifting a ban needs no quorum */
@@ -190,18 +206,11 @@ int
 act_expel(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 {
 	char ref[64];
-	int rc;
 
 	act_member_ref(c, l, addr, ref, sizeof(ref));
 	if (strncmp(ref, "member #", 8) != 0)
 		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
-	if ((rc = act_grave(c, l, Q_EXPEL, "expel", addr, ref)) != ACT_DONE)
-		return rc;
-	if ((rc = act_apply_expel(c, l, addr)) != ACT_DONE ||
-	    (!c->emergency && (rc = act_audit(c, l, "expel", ref)) != ACT_DONE))
-		return rc;
-	done_line(c, "removed", addr, "from", l);
-	return ACT_DONE;
+	return grave_member(c, l, Q_EXPEL, "expel", addr, ref, act_apply_expel, "removed");
 }
 
 /* act_set_role - member set ADDRESS role ROLE */
