@@ -2,6 +2,7 @@
 a big clear-signed text and a Content-ID rename under html = "keep" are delivered, cleaned, and
 do not hold up another list's posts. The timing targets are bench/hostile's; here only that the
 copies arrive and what they must and must not contain."""
+import re
 import os
 import smtplib
 import sys
@@ -69,5 +70,6 @@ def test_cid_rename_keep_delivered(make_instance, sink):
     got = wait_until(lambda: copies(sink, "bob@example.org", b"multipart/related"), 60)
     assert got, "the Content-ID post was not delivered"
     assert b'src="cid:' in got[0] or b'src=3D"cid:' in got[0]
-    assert b"cid:3f" not in got[0] and b"Content-ID: <3f>" not in got[0]
+    # the old id as a whole token (a new random id may well begin with the same two digits)
+    assert not re.search(rb"cid:3f(?![0-9a-fA-F])", got[0]) and b"Content-ID: <3f>" not in got[0]
     assert "quarantine" not in inst.logtext()
