@@ -1,11 +1,13 @@
 /*
  * pipeline.c - the pipeline's own bookkeeping: the rendered copies one
  * transaction has written, as many as it takes (a held post on a list with
- * a hundred moderators writes a hundred and one).
+ * a hundred moderators writes a hundred and one), and the sender
+ * authentication's resolver.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/authn.h"
 #include "pipeline/pipeline.h"
 
 /* pipeline_out_add - remember a rendered copy (for rollback); -1: out of memory */
@@ -32,5 +34,7 @@ pipeline_free(struct pipeline *p)
 {
 	free(p->out);
 	p->out = NULL;
+	authn_state_free(p->authn);
+	p->authn = NULL;
 	p->nout = p->outcap = 0;
 }

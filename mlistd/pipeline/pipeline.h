@@ -26,6 +26,7 @@ struct pipeline {
 	 */
 	char		(*out)[QID_LEN + 1];
 	int		 nout, outcap;
+	struct authn_state *authn;	/* the resolver, opened at the first look-up (authn.c) */
 };
 
 int	pipeline_out_add(struct pipeline *, const char id[QID_LEN + 1]);
