@@ -159,8 +159,8 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	} else if (rc == OK && r.policy == DMARC_P_REJECT) {
 		a->reject_failed = 1;
 	}
-	log_info("%s qmgr: authn level=%s source=%s%s%s%s", p->qid, authn_level_name(a->level),
-	    auth_source_name(r.source), r.authres_ignored ? " authres-ignored" : "",
+	log_info("%s qmgr: authn level=%s source=%s%s%s%s%s", p->qid, authn_level_name(a->level),
+	    auth_source_name(r.source), *ac.authserv_id ? " listener=behind-mta" : "", r.authres_ignored ? " authres-ignored" : "",
 	    *a->reason ? " why=" : "", a->reason);
 	return OK;
 }
