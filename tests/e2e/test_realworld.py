@@ -207,7 +207,10 @@ def post_all(inst, sink, names):
 def test_realworld_corpus(make_instance, sink, tmp_path, mode):
     names = corpus()
     assert len(names) >= 150
-    inst = make_instance(list_settings={"identity.mode": mode}, members=(READER,), start=False)
+    # the corpus's authors are not members and sign for their own domains, not for this list:
+    # an open list takes their posts as they are (issue #14: From, not the envelope, is the poster)
+    inst = make_instance(list_settings={"identity.mode": mode, "posting": "open"}, members=(READER,),
+                         start=False)
     for i in range(len(names)):
         inst.ctl("member", "add", "demo", f"rw{i}@example.net")
         inst.ctl("member", "set", "demo", f"rw{i}@example.net", "nomail", "on")
@@ -222,7 +225,9 @@ def test_realworld_corpus(make_instance, sink, tmp_path, mode):
     for name, (outcome, detail, copy) in results.items():
         raw = load(name)
         orig = parse(raw)
-        if outcome == "silent":
+        # issue #14: a notice goes only to the authenticated From's own mailbox, and these
+        # envelope senders (rwN@example.net) are not it: an unparseable post tells nobody
+        if outcome == "silent" and "reason=unparseable" not in detail:
             problems.append(f"{name}: not distributed and the author was not told: {detail}")
         elif outcome == "dropped" and not automatic(orig):
             problems.append(f"{name}: dropped as automatic mail but is not: {detail}")
