@@ -150,7 +150,8 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	rc = auth_from_domain(&ac, (const char *)msg->data, msg->len, &r);
 	snprintf(a->reason, sizeof(a->reason), "%s", r.reason);
 	if (rc == TEMPFAIL) {
-		why_set(why, "sender authentication: %s", r.reason);
+		/* the cause names domains: the log keeps only that DNS could not answer */
+		why_set(why, "sender authentication: a DNS look-up failed for now (retried)");
 		return TEMPFAIL;
 	}
 	if (rc == OK && r.level == AUTH_DKIM_ALIGNED) {
@@ -159,9 +160,10 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	} else if (rc == OK && r.policy == DMARC_P_REJECT) {
 		a->reject_failed = 1;
 	}
-	log_info("%s qmgr: authn level=%s source=%s%s%s%s%s", p->qid, authn_level_name(a->level),
-	    auth_source_name(r.source), *ac.authserv_id ? " listener=behind-mta" : "", r.authres_ignored ? " authres-ignored" : "",
-	    *a->reason ? " why=" : "", a->reason);
+	/* no domain in the log: on a pseudonymous list it is half of an address */
+	log_info("%s qmgr: authn level=%s source=%s%s%s", p->qid, authn_level_name(a->level),
+	    auth_source_name(r.source), *ac.authserv_id ? " listener=behind-mta" : "",
+	    r.authres_ignored ? " authres-ignored" : "");
 	return OK;
 }
 

@@ -21,7 +21,7 @@ struct authn {
 	char		 member[320];	/* AUTHN_OWN_KEY: the member whose key signed */
 	int		 automatic;	/* an auto-reply, <>, bulk: it never acts */
 	int		 reject_failed;	/* p=reject domain, and this mail failed DMARC */
-	char		 reason[256];	/* for the log: domains and causes, never an address */
+	char		 reason[256];	/* the cause, with domains: never logged */
 };
 
 /* the queue manager's own: the resolver and the instance-wide answer budget */
