@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/authn.h"
 #include "pipeline/pipeline.h"
 
 /* pipeline_out_add - remember a rendered copy (for rollback); -1: out of memory */

@@ -7,6 +7,8 @@
 #include "mail/spool.h"
 #include "mail/store.h"
 
+struct authn_state;
+
 struct pipeline {
 	const struct config *cfg;
 	const struct keys *keys;
@@ -30,6 +32,8 @@ struct pipeline {
 };
 
 int	pipeline_out_add(struct pipeline *, const char id[QID_LEN + 1]);
+/* authn.c's, declared here so that this header needs no other */
+void	authn_state_free(struct authn_state *);
 void	pipeline_free(struct pipeline *);
 
 #endif

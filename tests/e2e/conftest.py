@@ -191,7 +191,8 @@ class Instance:
         listen = f'{{ address = "127.0.0.1"; port = {self.port}; {behind} {listen_tls} }}'
         listen += f', {{ address = "127.0.0.1"; port = {self.direct_port}; }}'
         if lmtp:
-            listen += f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; }}'
+            listen += (f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; '
+                       f'{behind} }}')
         if http:
             listen += f', {{ address = "127.0.0.1"; port = {self.http_port}; protocol = "http"; }}'
         if relay is None:
