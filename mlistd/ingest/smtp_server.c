@@ -61,6 +61,7 @@ struct smtp_server {
 	struct tls_server **ltls;	/* per listener: NULL, or its certificate */
 	int		 ntls;
 	int		*lreq;		/* per listener: require_tls */
+	int		*lfront;	/* per listener: behind_mta */
 	int		 nl;
 	struct conn	**conns;
 	int		 nconns;
@@ -124,7 +125,8 @@ smtp_server_new(struct config *cfg, struct spool *sp, int wake_fd, struct buf *e
 	    (srv->lfd = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL ||
 	    (srv->llmtp = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL ||
 	    (srv->ltls = calloc((size_t)cfg->nlisten, sizeof(*srv->ltls))) == NULL ||
-	    (srv->lreq = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL)
+	    (srv->lreq = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL ||
+	    (srv->lfront = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL)
 		abort();
 	srv->ntls = cfg->nlisten;
 	srv->cur->cfg = cfg;
@@ -139,6 +141,7 @@ smtp_server_new(struct config *cfg, struct spool *sp, int wake_fd, struct buf *e
 		}
 		srv->llmtp[i] = cfg->listen[i].lmtp;
 		srv->lreq[i] = cfg->listen[i].require_tls;
+		srv->lfront[i] = cfg->listen[i].behind_mta;
 		if (*cfg->listen[i].tls_cert &&
 		    (srv->ltls[i] = tls_server_new(cfg->listen[i].tls_cert, cfg->listen[i].tls_key, err)) == NULL) {
 			srv->nl = i + 1;
@@ -258,6 +261,7 @@ accept_one(struct smtp_server *srv, int l)
 	c->s.tls_offer = srv->ltls[l] != NULL;
 	c->s.group_commit = 1;
 	c->s.require_tls = srv->lreq[l];
+	c->s.behind_mta = srv->lfront[l];
 	c->listener = l;
 	srv->conns[srv->nconns++] = c;
 }
@@ -542,6 +546,7 @@ smtp_server_free(struct smtp_server *srv)
 		tls_server_free(srv->ltls[i]);
 	free(srv->ltls);
 	free(srv->lreq);
+	free(srv->lfront);
 	if (srv->cur && --srv->cur->refs == 0) {
 		config_free(srv->cur->cfg);
 		free(srv->cur);

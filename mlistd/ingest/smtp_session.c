@@ -278,7 +278,7 @@ cmd_mail(struct smtp_session *s, char *args)
 	s->env.sender = strdup(addr);
 	s->env.client = strdup(s->peer);
 	s->env.received = (long long)time(NULL);
-	s->env.note = strdup("");
+	s->env.note = strdup(s->behind_mta ? "front" : "");
 	if (!s->env.sender || !s->env.client || !s->env.note) {
 		envelope_free(&s->env);
 		reply(s, "451 4.3.0 Out of memory; try again later");

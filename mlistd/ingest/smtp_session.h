@@ -13,6 +13,7 @@ struct smtp_session {
 	const struct config *cfg;
 	struct spool	*spool;
 	int		 lmtp;
+	int		 behind_mta;	/* the envelope says so: its A-R may be believed */
 	enum smtp_state	 state;
 	struct smtp_in	 in;
 	struct buf	 out;		/* replies not yet sent */

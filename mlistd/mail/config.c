@@ -43,7 +43,7 @@ struct cfg_rule {
 
 static const char *const posting_choices[] = { "members", "moderated", "open", "announce", NULL };
 static const char *const verp_choices[] = { "never", "always", NULL };
-static const char *const auth_choices[] = { "sender", "confirm", "signature", NULL };
+static const char *const auth_choices[] = { "sender", "confirm", "signature", "auto", NULL };
 static const char *const proto_choices[] = { "smtp", "lmtp", "http", NULL };
 static const char *const relay_tls_choices[] = { "none", "may", "verify", NULL };
 static const char *const identity_choices[] = { "real", "pseudonym", "anonymous", NULL };
@@ -93,6 +93,16 @@ static const struct cfg_rule instance_rules[] = {
 	/* one parse of one message: past either budget it is quarantined */
 	{ "limits.worker_memory", T_INT64, C(worker_memory), "", 536870912, 67108864, 1LL << 40, NULL },
 	{ "limits.worker_seconds", T_INT, C(worker_seconds), "", 30, 1, 3600, NULL },
+	/* who sent this: see README "Who the list believes" */
+	{ "auth",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "auth.authserv_id",	T_STR,	C(authserv_id), "", 0, 0, 0, NULL },
+	{ "auth.trusted_received", T_INT, C(trusted_received), "", 0, 0, 16, NULL },
+	{ "auth.answers_per_address", T_INT, C(answers_per_address), "", 3, 0, 1000, NULL },
+	{ "auth.answers_per_instance", T_INT, C(answers_per_instance), "", 200, 0, 100000, NULL },
+	{ "dns",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "dns.resolver",	T_STR,	C(dns_resolver), "", 0, 0, 0, NULL },
+	{ "dns.timeout",	T_INT,	C(dns_timeout), "", 5, 1, 60, NULL },
+	{ "dns.trust_anchor",	T_STR,	C(dns_trust_anchor), "/usr/share/dns/root.key", 0, 0, 0, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 #undef C
@@ -106,6 +116,8 @@ static const struct cfg_rule listen_rules[] = {
 	{ "tls.certificate",	T_STR,	L(tls_cert), "", 0, 0, 0, NULL },
 	{ "tls.key",		T_STR,	L(tls_key), "", 0, 0, 0, NULL },
 	{ "require_tls",	T_BOOL,	L(require_tls), "", 0, 0, 1, NULL },
+	/* Authentication-Results of auth.authserv_id are believed only here */
+	{ "behind_mta",		T_BOOL,	L(behind_mta), "", 0, 0, 1, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 #undef L
@@ -115,7 +127,7 @@ static const struct cfg_rule list_rules[] = {
 	{ "name",		T_STR,	S(name), "", 0, 0, 0, NULL },
 	{ "description",	T_STR,	S(description), "", 0, 0, 0, NULL },
 	{ "posting",		T_ENUM,	S(posting), "members", 0, 0, 0, posting_choices },
-	{ "post_auth",		T_ENUM,	S(post_auth), "sender", 0, 0, 0, auth_choices },
+	{ "post_auth",		T_ENUM,	S(post_auth), "auto", 0, 0, 0, auth_choices },
 	{ "subscription",	T_ENUM,	S(subscription), "confirm", 0, 0, 0, sub_choices },
 	{ "encryption",		T_ENUM,	S(encryption), "optional", 0, 0, 0, enc_choices },
 	{ "key_expiry_warning_days", T_INT, S(key_warn_days), "", 14, 1, 365, NULL },
@@ -480,6 +492,15 @@ cross_checks(config_t *cf, const struct list_cfg *l, const char *as, struct buf 
 		    "\"warn, warn, public, suspend:30\"%s", "");
 		nerr++;
 	}
+	/* on such a list a From: claim would post under the member's pseudonym */
+	if (l->post_auth == AUTH_SENDER && (l->identity != ID_REAL ||
+	    config_identity_allowed(l, ID_PSEUDONYM) || config_identity_allowed(l, ID_ANONYMOUS))) {
+		s = config_lookup(cf, "post_auth");
+		cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0, "post_auth",
+		    "\"sender\" believes any From: header; a list with pseudonymous or anonymous "
+		    "posters needs \"auto\", \"confirm\" or \"signature\"%s", "");
+		nerr++;
+	}
 	if (l->jitter_min > l->jitter_max) {
 		s = config_lookup(cf, "delivery.jitter_min");
 		cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0, "delivery.jitter_min",
@@ -832,6 +853,9 @@ config_free(struct config *c)
 	free(c->relay_maildir);
 	free(c->relay_tls_ca);
 	free(c->relay_tls_name);
+	free(c->authserv_id);
+	free(c->dns_resolver);
+	free(c->dns_trust_anchor);
 	free(c);
 }
 

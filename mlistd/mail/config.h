@@ -12,7 +12,7 @@ struct notices;
 
 enum posting { POSTING_MEMBERS, POSTING_MODERATED, POSTING_OPEN, POSTING_ANNOUNCE };
 enum verp { VERP_NEVER, VERP_ALWAYS };
-enum post_auth { AUTH_SENDER, AUTH_CONFIRM, AUTH_SIGNATURE };
+enum post_auth { AUTH_SENDER, AUTH_CONFIRM, AUTH_SIGNATURE, AUTH_AUTO };
 enum identity { ID_REAL, ID_PSEUDONYM, ID_ANONYMOUS };
 enum private_replies { PRIV_MEMBERS, PRIV_ANYONE, PRIV_OFF };
 enum html_policy { HTML_KEEP, HTML_STRIP_REMOTE, HTML_TEXT };
@@ -34,6 +34,7 @@ struct listen_cfg {
 	char		*tls_cert;	/* STARTTLS: PEM certificate chain and key ("" : no TLS) */
 	char		*tls_key;
 	int		 require_tls;	/* no MAIL before STARTTLS */
+	int		 behind_mta;	/* only the MTA of auth.authserv_id connects here */
 };
 
 struct list_cfg {
@@ -120,6 +121,14 @@ struct config {
 	int		 data_deadline;		/* the whole DATA must arrive within this */
 	long long	 worker_memory;		/* the parser's address space per message, bytes */
 	int		 worker_seconds;	/* ... and its CPU and wall-clock seconds */
+	/* who sent this (pipeline/authn.c, mail/auth.h, mail/dns.h) */
+	char		*authserv_id;	/* trust A-R with this id on behind_mta listeners */
+	int		 trusted_received;
+	char		*dns_resolver;	/* "" resolv.conf, or "ADDR[@PORT]" */
+	int		 dns_timeout;	/* seconds */
+	char		*dns_trust_anchor;	/* "" : no DNSSEC validation */
+	int		 answers_per_address;	/* per hour, to senders not authenticated */
+	int		 answers_per_instance;	/* per hour, all of them together */
 	/* lists */
 	struct list_cfg	*lists;
 	int		 nlists;

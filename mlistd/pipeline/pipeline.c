@@ -5,7 +5,8 @@
  * rolls back; and the held copies it let go, removed only once it commits.
  * Every transaction that can write or drop copies runs between
  * pipeline_begin and pipeline_committed or pipeline_rolled_back. And the
- * one way a running process takes a new configuration, pipeline_reload.
+ * one way a running process takes a new configuration, pipeline_reload;
+ * and the sender authentication's resolver.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,8 @@ pipeline_free(struct pipeline *p)
 	free(p->drop);
 	p->out = NULL;
 	p->drop = NULL;
+	authn_state_free(p->authn);
+	p->authn = NULL;
 	p->nout = p->outcap = 0;
 	p->ndrop = p->dropcap = 0;
 }

@@ -7,6 +7,8 @@
 #include "mail/spool.h"
 #include "mail/store.h"
 
+struct authn_state;
+
 struct pipeline {
 	const struct config *cfg;
 	const struct keys *keys;
@@ -33,6 +35,7 @@ struct pipeline {
 	 */
 	char		(*drop)[QID_LEN + 1];
 	int		 ndrop, dropcap;
+	struct authn_state *authn;	/* the resolver, opened at the first look-up (authn.c) */
 };
 
 int	pipeline_out_add(struct pipeline *, const char id[QID_LEN + 1]);
@@ -43,6 +46,8 @@ void	pipeline_rolled_back(struct pipeline *);
 void	pipeline_undo_since(struct pipeline *, int nout, int ndrop);
 void	pipeline_reload(struct pipeline *, struct config **, const char *path,
 	    const char *who);
+/* authn.c's, declared here so that this header needs no other */
+void	authn_state_free(struct authn_state *);
 void	pipeline_free(struct pipeline *);
 
 #endif

@@ -3,7 +3,9 @@
  * loops, bounces and automatic mail are dropped silently (answering them is
  * how mail loops and backscatter start); bans are dropped silently (telling
  * a banned address is telling it the ban works); then size, membership and
- * posting mode, and the Marxmail rule of max_posts_per_day.
+ * posting mode, and the Marxmail rule of max_posts_per_day. The poster is
+ * who From: claims; unless authn.c vouches for that (DKIM-aligned, or the
+ * member's own key), post_auth = "auto" asks the member's own mailbox.
  */
 #include <stdio.h>
 #include <string.h>
@@ -81,12 +83,13 @@ policy_author(struct pipeline *p, const struct list_cfg *l, const struct buf *ms
 /* policy_check_post - decide; fills d */
 void
 policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct envelope *e,
-    const struct transform_out *t, const struct authorship *a, size_t size, struct decision *d)
+    const struct transform_out *t, const struct authorship *a, const struct authn *au,
+    size_t size, struct decision *d)
 {
 	unsigned char pk[DKIM_PK_LEN];
 	char post[320], role[16] = "";
 	long long limit = l->max_message_size;
-	int member, banned, n;
+	int member, banned, n, sure;
 
 	memset(d, 0, sizeof(*d));
 	snprintf(post, sizeof(post), "%s@%s", l->name, p->cfg->hostname);
@@ -123,7 +126,8 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		    "%s", post, a->present ? a->why : "The message carries no author signature.");
 	}
 	member = is_member(p, l, d->poster, role, sizeof(role));
-	if (!member && is_member(p, l, e->sender, role, sizeof(role))) {
+	/* the envelope is a claim too: only "sender" lists take it instead of From */
+	if (!member && l->post_auth == AUTH_SENDER && is_member(p, l, e->sender, role, sizeof(role))) {
 		member = 1;
 		d->poster = e->sender;
 	}
@@ -177,7 +181,9 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		    "a new member's first posts are. You do not need to send it again.", post);
 		return;
 	}
-	if (l->post_auth == AUTH_CONFIRM && !d->own_signed && member) {
+	sure = d->own_signed || authn_vouches(au, d->poster);
+	if (member && !d->own_signed && (l->post_auth == AUTH_CONFIRM ||
+	    (l->post_auth == AUTH_AUTO && !sure))) {
 		/* the member's mailbox, not the envelope, must say yes: a forged From never does */
 		d->verdict = V_CONFIRM;
 		d->reason = "confirm";

@@ -3,6 +3,7 @@
 #define MLIST_POLICY_H
 
 #include "mail/spool.h"
+#include "pipeline/authn.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/transform.h"
 
@@ -27,7 +28,8 @@ struct authorship {
 
 void	policy_author(struct pipeline *, const struct list_cfg *, const struct buf *msg, struct authorship *);
 void	policy_check_post(struct pipeline *, const struct list_cfg *, const struct envelope *,
-	    const struct transform_out *, const struct authorship *, size_t size, struct decision *);
+	    const struct transform_out *, const struct authorship *, const struct authn *,
+	    size_t size, struct decision *);
 void	policy_count_post(struct pipeline *, const struct list_cfg *, const char *poster);
 
 #endif

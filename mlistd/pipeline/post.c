@@ -1,15 +1,16 @@
 /*
  * post.c - the post pipeline: what mail to LIST@ goes through, in order.
  *
- *   open -> authorship -> transform -> judge -> identity -> leak guard
- *        -> sign -> distribute
+ *   authenticate -> open -> authorship -> transform -> judge -> identity
+ *        -> leak guard -> sign -> distribute
  *
  * Each stage is a function of struct post, listed in post_stages[] and run
- * in that order by post_handle; a new stage (say, authenticating the
- * sender) is one more row. A stage answers OK (go on), PERMFAIL (the post
+ * in that order by post_handle; a new stage is one more row. A stage answers OK (go on), PERMFAIL (the post
  * is finished: refused, told, quarantined; the transaction commits) or
  * TEMPFAIL (the whole transaction is retried; the cause is in why). The
  * leak guard follows identity because it reads the composed copy.
+ * Notices about a post go only to the mailbox of an authenticated sender
+ * (authn.c): anyone else is told nothing, whoever they claim to be.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "mail/archive.h"
 #include "mail/listkey.h"
 #include "mail/sealed.h"
+#include "pipeline/authn.h"
 #include "pipeline/disclosure.h"
 #include "pipeline/identity.h"
 #include "pipeline/notify.h"
@@ -36,6 +38,7 @@ struct post {
 	const struct envelope	*e;
 	const struct buf	*msg;		/* as it came, or opened (plain) */
 	struct buf		 plain;		/* a sealed post, opened in memory */
+	struct authn		 au;		/* who sent it, how sure */
 	struct authorship	 a;
 	struct transform_in	 tin;
 	struct transform_out	 t;
@@ -51,6 +54,7 @@ struct post {
 
 typedef enum result (*post_stage_fn)(struct pipeline *, struct post *);
 
+static enum result post_authenticate(struct pipeline *, struct post *);
 static enum result post_open(struct pipeline *, struct post *);
 static enum result post_authorship(struct pipeline *, struct post *);
 static enum result post_transform(struct pipeline *, struct post *);
@@ -65,6 +69,7 @@ static const struct post_stage {
 	const char	*name;
 	post_stage_fn	 fn;
 } post_stages[] = {
+	{ "authenticate", post_authenticate },	/* DKIM-aligned with From? (DNS) */
 	{ "open",	post_open },		/* decrypt a post sealed to the list */
 	{ "authorship",	post_authorship },	/* the member's own signature, if any */
 	{ "transform",	post_transform },	/* parse and rewrite, in the worker */
@@ -110,6 +115,24 @@ open_sealed(struct pipeline *p, const struct list_cfg *l, const struct buf *msg,
 }
 
 /*
+ * post_authenticate - how sure we are of the From domain, on the message
+ * as it arrived (a sealed post's outer header is what its domain signed).
+ * DNS that cannot answer now: the post waits (TEMPFAIL), it never passes.
+ */
+static enum result
+post_authenticate(struct pipeline *p, struct post *o)
+{
+	return authn_check(p, o->e, o->msg, &o->au, o->why);
+}
+
+/* early_to - before the From is parsed: the envelope sender, if its domain signed */
+static const char *
+early_to(const struct post *o)
+{
+	return authn_notice_to(&o->au, o->e->sender);
+}
+
+/*
  * post_open - a post sealed to the list's key (mlist seal) is opened here,
  * in memory; its plain text is never stored except in the encrypted spool.
  * A list with encryption = "required" takes nothing else.
@@ -134,7 +157,7 @@ post_open(struct pipeline *p, struct post *o)
 		snprintf(text, sizeof(text), "Your encrypted post to %s@%s could not be opened with the "
 		    "list's current key. Get the key with \"keys\" from %s-request@%s and seal it again.",
 		    l->name, host, l->name, host);
-		(void)notify_sender(p, l, o->e->sender, "Your message was not distributed", text);
+		(void)notify_sender(p, l, early_to(o), "Your message was not distributed", text);
 		log_info("%s qmgr: list=%s kind=post reason=sealed-unopenable result=permfail", p->qid,
 		    l->name);
 		return PERMFAIL;
@@ -146,7 +169,7 @@ post_open(struct pipeline *p, struct post *o)
 	    "  mlist seal --list-key KEY --list %s@%s < post.eml\n"
 	    "(the key is in the answer to \"keys\" from %s-request@%s).", l->name, host, l->name, host,
 	    l->name, host);
-	(void)notify_sender(p, l, o->e->sender, "Your message was not distributed", text);
+	(void)notify_sender(p, l, early_to(o), "Your message was not distributed", text);
 	log_info("%s qmgr: list=%s kind=post reason=not-sealed result=permfail", p->qid, l->name);
 	return PERMFAIL;
 }
@@ -161,8 +184,12 @@ post_authorship(struct pipeline *p, struct post *o)
 
 	/* on a delayed list the copy is dated, signed and archived at its release time */
 	if (l->jitter_max > 0 || l->batch > 0)
-		tin.received = p->release = distribute_release(l, p->now);
+		/* from the later of the turn's clock and the receipt: never released before it arrived */
+		tin.received = p->release = distribute_release(l, o->e->received > p->now ? o->e->received :
+		    p->now);
 	policy_author(p, l, o->msg, &o->a);
+	if (o->a.signed_by && !o->a.replay)
+		authn_own_key(&o->au, o->a.signed_by);
 	tin.intact = o->a.signed_by && !o->a.replay;
 	tin.want_real = config_identity_allowed(l, ID_REAL);
 	tin.want_anon = config_identity_allowed(l, ID_PSEUDONYM) ||
@@ -192,7 +219,7 @@ post_transform(struct pipeline *p, struct post *o)
 	snprintf(text, sizeof(text), "Your message to %s@%s could not be processed: %s.\n"
 	    "It has been kept for the list administrators. If it was an ordinary message,\n"
 	    "please send it again as plain text.", l->name, p->cfg->hostname, o->t.reason);
-	(void)notify_sender(p, l, o->e->sender, "Your message could not be processed", text);
+	(void)notify_sender(p, l, early_to(o), "Your message could not be processed", text);
 	*o->quarantine = 1;
 	return PERMFAIL;
 }
@@ -201,7 +228,7 @@ post_transform(struct pipeline *p, struct post *o)
 static enum result
 post_judge(struct pipeline *p, struct post *o)
 {
-	policy_check_post(p, o->l, o->e, &o->t, &o->a, o->msg->len, &o->d);
+	policy_check_post(p, o->l, o->e, &o->t, &o->a, &o->au, o->msg->len, &o->d);
 	if (o->d.verdict == V_TEMPFAIL) {
 		why_cause(o->why, "the policy's checks", store_errmsg(p->st));
 		return TEMPFAIL;
@@ -315,7 +342,8 @@ post_hold(struct pipeline *p, struct post *o)
 	}
 	if (o->d.member)
 		policy_count_post(p, l, o->d.poster);
-	(void)notify_sender(p, l, o->e->sender, "Your message is waiting for a moderator", o->d.notice);
+	(void)notify_sender(p, l, authn_notice_to(&o->au, o->d.poster),
+	    "Your message is waiting for a moderator", o->d.notice);
 	return OK;
 }
 
@@ -371,12 +399,18 @@ post_distribute(struct pipeline *p, struct post *o)
 	case V_DROP:
 		break;
 	case V_REFUSE:
-		(void)notify_sender(p, l, o->e->sender, "Your message was not distributed", o->d.notice);
+		(void)notify_sender(p, l, authn_notice_to(&o->au, o->d.poster),
+		    "Your message was not distributed", o->d.notice);
 		break;
 	case V_HOLD:
 		r = post_hold(p, o);
 		break;
 	case V_CONFIRM:
+		if (!authn_vouches(&o->au, o->d.poster) &&
+		    !authn_may_answer(p, &o->au, o->d.poster)) {
+			o->judged = 0;		/* nobody is asked, nothing is kept */
+			break;
+		}
 		if (confirm_request(p, l, o->d.poster, &o->t.rendered, o->d.notice, o->out_id) < 0) {
 			why_cause(o->why, "the confirmation request", store_errmsg(p->st));
 			return TEMPFAIL;
@@ -390,9 +424,10 @@ post_distribute(struct pipeline *p, struct post *o)
 	if (r != OK)
 		return r;
 	if (o->judged && o->id.mode != ID_REAL)
-		removed_notice(p, l, o->d.poster, &o->t);
-	log_info("%s qmgr: list=%s kind=post reason=%s%s identity=%s rcpts=%d%s%s result=%s", p->qid,
-	    l->name, o->d.reason, o->d.own_signed ? " author=own-key" : "",
+		removed_notice(p, l, authn_notice_to(&o->au, o->d.poster), &o->t);
+	log_info("%s qmgr: list=%s kind=post reason=%s%s auth=%s identity=%s rcpts=%d%s%s "
+	    "result=%s", p->qid, l->name, o->d.reason, o->d.own_signed ? " author=own-key" : "",
+	    authn_level_name(o->au.level),
 	    config_identity_name(o->id.mode), o->n, *o->out_id ? " out=" : "", o->out_id,
 	    o->judged ? "ok" : "permfail");
 	return OK;

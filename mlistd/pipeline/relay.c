@@ -18,7 +18,10 @@
 #include "mail/header.h"
 #include "mail/pseudonym.h"
 #include "pipeline/identity.h"
+#include "leadership/confirm.h"
+#include "pipeline/authn.h"
 #include "pipeline/notify.h"
+#include "pipeline/policy.h"
 #include "pipeline/relay.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
@@ -34,8 +37,9 @@ struct relay {
 	const struct listaddr	*la;
 	const struct envelope	*e;
 	struct transform_out	 t;
-	const char		*sender;	/* From: if a member's, else the envelope sender */
-	int			 member;	/* a member (for roles: a moderator or owner) */
+	const char		*sender;	/* the From: claim (else the envelope sender) */
+	int			 member;	/* an authenticated member (roles: moderator) */
+	struct authn		 au;		/* who sent it, how sure */
 	char			*target;	/* the address behind the handle */
 	struct ident		 id;
 	struct buf		 copy;
@@ -60,9 +64,10 @@ is_leader(const struct member *m)
 }
 
 /*
- * relay_begin - parse in the worker and find who sends it: the From: if
- * that is a member (for roles: a moderator), else the envelope sender. OK
- * go on, PERMFAIL finished (unparseable: quarantined), TEMPFAIL retry.
+ * relay_begin - parse in the worker and find who sends it: the From: is a
+ * member (for roles: a moderator) only when authn.c vouches for it; anyone
+ * else is a stranger, whoever they name. OK go on, PERMFAIL finished
+ * (unparseable: quarantined), TEMPFAIL retry (DNS included).
  */
 static enum result
 relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *quarantine, int roles)
@@ -74,6 +79,9 @@ relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *qua
 	enum result rc;
 
 	buf_init(&r->copy, 0);
+	memset(&r->t, 0, sizeof(r->t));
+	if ((rc = authn_check(p, r->e, msg, &r->au, r->why)) != OK)
+		return rc;
 	if ((rc = worker_transform(&tin, p->keys, &r->t)) != OK) {
 		*quarantine = rc == PERMFAIL;
 		log_info("%s qmgr: list=%s kind=private reason=unparseable result=%s", p->qid, l->name,
@@ -83,13 +91,9 @@ relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *qua
 		return rc;
 	}
 	r->sender = *r->t.from ? r->t.from : r->e->sender;
-	if (store_member_find(p->st, l->name, r->sender, &m) == STORE_OK) {
+	if (authn_vouches(&r->au, r->sender) &&
+	    store_member_find(p->st, l->name, r->sender, &m) == STORE_OK) {
 		r->member = roles ? is_leader(&m) : 1;
-		member_free(&m);
-	}
-	if (!r->member && store_member_find(p->st, l->name, r->e->sender, &m) == STORE_OK) {
-		r->member = roles ? is_leader(&m) : 1;
-		r->sender = r->e->sender;
 		member_free(&m);
 	}
 	return OK;
@@ -102,7 +106,7 @@ relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *qua
 static int
 relay_dropped(struct pipeline *p, const struct relay *r)
 {
-	if (r->t.loop || r->t.bounce || r->t.automatic || *r->e->sender == 0)
+	if (r->t.loop || r->t.bounce || r->t.automatic || r->au.automatic || *r->e->sender == 0)
 		return 1;
 	return store_banned(p->st, r->l->name, r->sender);
 }
@@ -115,7 +119,11 @@ relay_unchecked(struct pipeline *p, const struct relay *r)
 	return TEMPFAIL;
 }
 
-/* relay_refuse - the sender is told why (unless dropped); always finished */
+/*
+ * relay_refuse - an authenticated sender is told why (unless dropped);
+ * anyone else is told nothing, so that nothing depends on whom they
+ * named. Always finished.
+ */
 static enum result
 relay_refuse(struct pipeline *p, const struct relay *r, const char *why)
 {
@@ -124,10 +132,11 @@ relay_refuse(struct pipeline *p, const struct relay *r, const char *why)
 	if (why) {
 		snprintf(text, sizeof(text), "Your message to %s+p-%s@%s was not delivered: %s.",
 		    r->l->name, r->la->token, p->cfg->hostname, why);
-		(void)notify_sender(p, r->l, r->e->sender, "Your message was not delivered", text);
+		(void)notify_sender(p, r->l, authn_notice_to(&r->au, r->sender),
+		    "Your message was not delivered", text);
 	}
-	log_info("%s qmgr: list=%s kind=private reason=%s result=permfail", p->qid, r->l->name,
-	    why ? "refused" : "dropped");
+	log_info("%s qmgr: list=%s kind=private reason=%s auth=%s result=permfail", p->qid,
+	    r->l->name, why ? "refused" : "dropped", authn_level_name(r->au.level));
 	return PERMFAIL;
 }
 
@@ -155,7 +164,8 @@ relay_compose(struct pipeline *p, struct relay *r, int mode, const char *private
 	snprintf(text, sizeof(text), "Your private message through %s@%s was not delivered, "
 	    "because it would tell its reader who you are. It contains:\n%s\nSend it again without "
 	    "these.", l->name, p->cfg->hostname, found);
-	(void)notify_sender(p, l, r->e->sender, "Your message was not delivered", text);
+	(void)notify_sender(p, l, authn_notice_to(&r->au, r->sender),
+	    "Your message was not delivered", text);
 	log_info("%s qmgr: list=%s kind=private reason=leak result=permfail", p->qid, l->name);
 	return PERMFAIL;
 }
@@ -260,11 +270,10 @@ relay_owner_answer(struct pipeline *p, const struct listaddr *la, const struct e
 		goto done;
 	if ((dropped = relay_dropped(p, &r)) != 0)
 		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
-	else if (!r.member)
-		rc = relay_refuse(p, &r, "only the list's moderators may use that address");
-	else if ((r.target = store_member_by_handle(p->st, r.l->name, la->token, p->now)) == NULL)
-		rc = relay_refuse(p, &r, "the person who wrote to the moderators can no longer be "
-		    "answered (30 days have passed)");
+	else if (!r.member ||
+	    (r.target = store_member_by_handle(p->st, r.l->name, la->token, p->now)) == NULL)
+		/* one text: whether the writer is a moderator is not for them to learn here */
+		rc = relay_refuse(p, &r, "that address cannot be answered");
 	else if ((rc = relay_compose(p, &r, ID_ROLE, la->token)) == OK)
 		rc = relay_send(p, &r, 0, NULL, "owner-answer");
 done:
@@ -303,7 +312,48 @@ announce_send(struct pipeline *p, struct relay *r)
 	return OK;
 }
 
-/* relay_announce - LIST-owner+announce@: a post from the moderators as a role */
+/* announce_own_key - the moderator's own key signed it (not a replay) */
+static int
+announce_own_key(struct pipeline *p, const struct relay *r, const struct buf *msg)
+{
+	struct authorship a;
+	int own;
+
+	policy_author(p, r->l, msg, &a);
+	own = a.signed_by && !a.replay && strcasecmp(a.signed_by, r->sender) == 0;
+	free(a.signed_by);
+	return own;
+}
+
+/*
+ * announce_confirm - a DKIM-aligned moderator: the moderators' voice goes
+ * out only when that moderator's own mailbox confirms it (a domain's
+ * signature says the domain sent it, not which of its users)
+ */
+static enum result
+announce_confirm(struct pipeline *p, struct relay *r)
+{
+	const struct list_cfg *l = r->l;
+
+	if (sign_author(p, l, SIGN_ROLE, &r->copy) < 0 || sign_copy(p, l, &r->copy) < 0) {
+		why_cause(r->why, "sign: the role's signature", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (confirm_request(p, l, r->sender, &r->copy, "The list is holding your announcement "
+	    "to its members, signed as the list's moderators.", r->out_id) < 0) {
+		why_cause(r->why, "the confirmation request", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	log_info("%s qmgr: list=%s kind=role-post held=confirm out=%s result=ok", p->qid, l->name,
+	    r->out_id);
+	return OK;
+}
+
+/*
+ * relay_announce - LIST-owner+announce@: a post from the moderators as a
+ * role, from an authenticated moderator; unless their own key signed it,
+ * their mailbox confirms it first
+ */
 enum result
 relay_announce(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
@@ -321,7 +371,7 @@ relay_announce(struct pipeline *p, const struct listaddr *la, const struct envel
 	else if (!r.member)
 		rc = relay_refuse(p, &r, "only the list's moderators may use that address");
 	else if ((rc = relay_compose(p, &r, ID_ROLE, NULL)) == OK)
-		rc = announce_send(p, &r);
+		rc = announce_own_key(p, &r, msg) ? announce_send(p, &r) : announce_confirm(p, &r);
 done:
 	relay_why(why, &r, "announcement", &cause, rc);
 	return relay_finish(&r, rc);
@@ -342,6 +392,8 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 1 };
 	struct transform_out t;
 	struct member mb;
+	struct authn au;
+	struct why why = { "" };
 	struct ident id;
 	char handle[24], to[26];
 	const char *sender;
@@ -355,12 +407,17 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 		return r == PERMFAIL ? OK : TEMPFAIL;	/* unparseable: it goes as it came */
 	}
 	sender = *t.from ? t.from : e->sender;
-	if (store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
-		sender = e->sender;
-		if (store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
-			transform_out_free(&t);
-			return OK;
-		}
+	/* only an authenticated member is shown to the moderators as the member */
+	if ((r = authn_check(p, e, msg, &au, &why)) != OK) {
+		transform_out_free(&t);
+		log_info("%s qmgr: list=%s to the moderators: %s result=tempfail", p->qid, l->name,
+		    why_text(&why));
+		return TEMPFAIL;
+	}
+	if (!authn_vouches(&au, sender) ||
+	    store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
+		transform_out_free(&t);
+		return OK;
 	}
 	member_free(&mb);
 	if ((mode = identity_mode(p, l, sender, 1)) == ID_REAL || t.loop || t.automatic) {
@@ -553,7 +610,7 @@ request_commands(struct pipeline *p, const struct listaddr *la, const struct env
 
 		ca.kind = ADDR_CONFIRM;
 		snprintf(ca.token, sizeof(ca.token), "%s", req.token);
-		if (tokens_handle(p, &ca, msg) < 0) {
+		if (tokens_handle(p, &ca, e, msg) < 0) {
 			why_cause(why, "confirm", store_errmsg(p->st));
 			return -1;
 		}

@@ -77,9 +77,8 @@ static enum result
 route_confirm(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	(void)e;
 	(void)quarantine;
-	if (tokens_handle(p, la, msg) < 0) {
+	if (tokens_handle(p, la, e, msg) < 0) {
 		why_cause(why, "confirm", store_errmsg(p->st));
 		return TEMPFAIL;
 	}

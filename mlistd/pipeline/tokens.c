@@ -16,6 +16,7 @@
 #include "leadership/confirm.h"
 #include "leadership/moderate.h"
 #include "leadership/quorum.h"
+#include "pipeline/authn.h"
 #include "pipeline/tokens.h"
 #include "util/log.h"
 
@@ -61,17 +62,25 @@ token_key(struct pipeline *p, const struct list_cfg *l, const struct store_token
 
 /*
  * tokens_handle - take the token and hand it to its kind's handler. An
- * unknown, used or expired token changes nothing and answers nobody.
+ * unknown, used or expired token changes nothing and answers nobody;
+ * automatic mail (authn_automatic) never spends one.
  * 1 handled, 0 ignored, -1 store error (the transaction is retried).
  */
 int
-tokens_handle(struct pipeline *p, const struct listaddr *la, const struct buf *msg)
+tokens_handle(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg)
 {
 	const struct list_cfg *l = la->list;
 	struct store_token tok;
 	int rc = 0;
 	size_t i;
 
+	/* a vacation reply to a token must not release a post forged in its owner's name */
+	if (authn_automatic(e, msg)) {
+		log_info("%s confirm: list=%s automatic mail to a token; not spent result=permfail",
+		    p->qid, l->name);
+		return 0;
+	}
 	if ((rc = store_confirm_take(p->st, la->token, l->name, p->now, &tok)) == STORE_NOTFOUND) {
 		log_info("%s confirm: list=%s token unknown, used or expired; ignored result=permfail",
 		    p->qid, l->name);

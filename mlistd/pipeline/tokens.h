@@ -5,6 +5,7 @@
 #include "mail/addr.h"
 #include "pipeline/pipeline.h"
 
-int	tokens_handle(struct pipeline *, const struct listaddr *, const struct buf *msg);
+int	tokens_handle(struct pipeline *, const struct listaddr *, const struct envelope *,
+	    const struct buf *msg);
 
 #endif

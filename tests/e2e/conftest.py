@@ -1,6 +1,15 @@
 """Fixtures for end-to-end tests: a real mlistd on 127.0.0.1, a real SMTP sink as relay.
 
 Every test gets its own temp dir, its own free ports, its own instance.
+
+Who sent this (issue #14): each instance models an mlistd behind the MTA "mx.lists.example"
+(OpenDKIM/OpenDMARC in front): its SMTP listener is `behind_mta`, `auth.authserv_id` names that MTA,
+and mail the tests send with smtplib to it passes "through" that MTA, which prepends its
+Authentication-Results (dmarc=pass for the From domain), as it would for a member whose domain signs.
+Tests of what an unauthenticated sender sees use `send_unauthenticated` (no such field), or the
+instance's `direct_port`, a listener that is not behind the MTA (a forged A-R there is ignored).
+DNS goes to one unbound on 127.0.0.1 for the session (tests/e2e/dnsserver.py), which answers NXDOMAIN
+for every name unless a test starts its own with its zones.
 """
 import asyncio
 import os
@@ -10,6 +19,10 @@ import socket
 import subprocess
 import threading
 import time
+
+import email.utils
+import re
+import smtplib
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -115,12 +128,60 @@ class Sink:
         return self.handler.copies()
 
 
+AUTHSERV_ID = "mx.lists.example"
+FRONT_PORTS = set()         # listeners behind the MTA: smtplib mail to them is authenticated
+DNS = {"address": None}     # the session's resolver ("127.0.0.1@PORT"), set by the dns fixture
+_ORIG_DATA = smtplib.SMTP.data
+
+
+def front_authres(msg):
+    """The front MTA's Authentication-Results for msg (bytes): dmarc=pass for its From domain."""
+    head = re.split(rb"\r?\n\r?\n", msg, 1)[0]
+    m = re.search(rb"(?im)^From:(.*(?:\r?\n[ \t].*)*)", head)
+    if not m:
+        return msg
+    addr = email.utils.parseaddr(re.sub(r"\r?\n", "", m.group(1).decode("utf-8", "replace")))[1]
+    if "@" not in addr:
+        return msg
+    dom = addr.rsplit("@", 1)[1].lower().encode()
+    return (b"Authentication-Results: " + AUTHSERV_ID.encode() + b";\r\n\tdkim=pass header.d=" +
+            dom + b";\r\n\tdmarc=pass header.from=" + dom + b"\r\n" + msg)
+
+
+def _data_through_front(self, msg):
+    """smtplib's DATA to a behind_mta listener: as the front MTA would pass it on (see the header)."""
+    try:
+        port = self.sock.getpeername()[1] if self.sock else None
+    except OSError:
+        port = None
+    if port in FRONT_PORTS and not getattr(self, "unauthenticated", False):
+        if isinstance(msg, str):
+            msg = front_authres(msg.encode("utf-8")).decode("utf-8")
+        else:
+            msg = front_authres(bytes(msg))
+    return _ORIG_DATA(self, msg)
+
+
+smtplib.SMTP.data = _data_through_front
+
+
+def send_unauthenticated(port, sender, rcpts, msg):
+    """Mail as a stranger sends it: no front MTA vouches for it. Returns smtplib's refusals."""
+    with smtplib.SMTP("127.0.0.1", port) as s:
+        s.unauthenticated = True
+        return s.sendmail(sender, rcpts, msg)
+
+
 class Instance:
     passphrase = None       # masterkey (#19): a passphrase instance's, given to mlistctl on stdin
 
-    def __init__(self, root, sink, extra="", relay=None, lmtp=False, http=False, listen_tls=""):
+    def __init__(self, root, sink, extra="", relay=None, lmtp=False, http=False, listen_tls="",
+                 front=True):
         self.root = root
         self.port = free_port()
+        self.direct_port = free_port()      # SMTP straight to mlistd: no A-R believed
+        if front:
+            FRONT_PORTS.add(self.port)
         self.lmtp_port = free_port() if lmtp else None
         self.http_port = free_port() if http else None
         self.conf = os.path.join(root, "mlistd.conf")
@@ -128,9 +189,12 @@ class Instance:
         self.log = os.path.join(root, "mlistd.log")
         self.proc = None
         os.makedirs(os.path.join(root, "lists"))
-        listen = f'{{ address = "127.0.0.1"; port = {self.port}; {listen_tls} }}'
+        behind = "behind_mta = true;" if front else ""
+        listen = f'{{ address = "127.0.0.1"; port = {self.port}; {behind} {listen_tls} }}'
+        listen += f', {{ address = "127.0.0.1"; port = {self.direct_port}; }}'
         if lmtp:
-            listen += f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; }}'
+            listen += (f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; '
+                       f'{behind} }}')
         if http:
             listen += f', {{ address = "127.0.0.1"; port = {self.http_port}; protocol = "http"; }}'
         if relay is None:
@@ -138,7 +202,7 @@ class Instance:
         with open(self.conf, "w") as f:
             f.write(f'hostname = "lists.example";\nlisten = ( {listen} );\n'
                     f'state_dir = "state";\nlists_dir = "lists";\ntemplates_dir = "templates";\n'
-                    f'relay = {relay};\n{extra}\n'
+                    f'relay = {relay};\n{self.auth_settings(extra)}{extra}\n'
                     # masterkey (#19): the suite's instances keep their key in clear, said so;
                     # test_masterkey.py makes passphrase, key-file and credential instances
                     + ('' if 'master_key' in extra else 'master_key = "insecure-file";\n'))
@@ -146,6 +210,16 @@ class Instance:
         tdir = os.path.join(here, "..", "..", "conf", "templates")
         shutil.copytree(tdir, os.path.join(root, "templates"))
         self.ctl("init")
+
+    @staticmethod
+    def auth_settings(extra):
+        """The front MTA's id and the session's resolver, unless the test sets its own."""
+        out = ""
+        if "authserv_id" not in extra:
+            out += f'auth = {{ authserv_id = "{AUTHSERV_ID}"; }};\n'
+        if "dns" not in extra and DNS["address"]:
+            out += f'dns = {{ resolver = "{DNS["address"]}"; trust_anchor = ""; timeout = 5; }};\n'
+        return out
 
     def ctl(self, *args, check=True, autostart=True):
         stdin = (self.passphrase + "\n") if self.passphrase else None
@@ -223,6 +297,21 @@ class Instance:
                 return True
             time.sleep(0.05)
         return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_dns(tmp_path_factory):
+    """One unbound for the session that knows no name: every DKIM key and DMARC record is
+    NXDOMAIN at once (tests/e2e/dnsserver.py); a test that needs zones starts its own."""
+    from dnsserver import UNBOUND, DnsServer
+    if not os.access(UNBOUND, os.X_OK):
+        yield None
+        return
+    srv = DnsServer(tmp_path_factory.mktemp("session-dns"), [], {}, rest="static").start()
+    DNS["address"] = srv.address
+    yield srv
+    DNS["address"] = None
+    srv.stop()
 
 
 @pytest.fixture

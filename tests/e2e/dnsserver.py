@@ -18,7 +18,7 @@ def txt_strings(value):
 class DnsServer:
     """unbound -d on a free port; records: {name: [txt, ...]}; zones: local zones to serve."""
 
-    def __init__(self, tmp_path, zones, records):
+    def __init__(self, tmp_path, zones, records, rest="refuse"):
         self.dir = tmp_path / "dns"
         self.dir.mkdir()
         self.port = free_port()
@@ -30,8 +30,8 @@ class DnsServer:
                  "  use-syslog: no", "  logfile: \"%s\"" % self.log, "  verbosity: 1",
                  "  module-config: \"iterator\"", "  do-ip6: no",
                  "  access-control: 127.0.0.0/8 allow",
-                 # nothing outside the test zones is ever looked up
-                 "  local-zone: \".\" refuse"]
+                 # nothing outside the test zones is ever looked up ("static": NXDOMAIN)
+                 "  local-zone: \".\" %s" % rest]
         for z in zones:
             lines.append("  local-zone: \"%s.\" static" % z)
         for name, values in records.items():

@@ -127,7 +127,7 @@ def test_queue_manager_restarted_after_crash(make_instance, sink):
     os.kill(qmgr, signal.SIGKILL)
     assert inst.wait_log("queue manager exited (signal 9); restarting it")
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail("alice@example.org", ["demo@lists.example"], b"Subject: after\r\n\r\nstill here\r\n")
+        s.sendmail("alice@example.org", ["demo@lists.example"], b"From: alice@example.org\r\nSubject: after\r\n\r\nstill here\r\n")
     assert len(sink.wait_for(3)) == 3
 
 
@@ -159,7 +159,7 @@ def test_orphaned_queue_manager_steps_aside(make_instance, sink):
         open(f"/proc/{old_qmgr}/stat").read().split()[2] == "Z"
     inst.start()
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail("alice@example.org", ["demo@lists.example"], b"Subject: once\r\n\r\nonce\r\n")
+        s.sendmail("alice@example.org", ["demo@lists.example"], b"From: alice@example.org\r\nSubject: once\r\n\r\nonce\r\n")
     sink.wait_for(3)
     time.sleep(1.5)
     assert sorted(r for r, _ in sink.handler.copies()) == ["alice@example.org", "bob@example.org",

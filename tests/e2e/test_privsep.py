@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from conftest import MLISTCTL, MLISTD, Sink, free_port, wait_port, wait_until
+from conftest import FRONT_PORTS, MLISTCTL, MLISTD, Instance, Sink, free_port, wait_port, wait_until
 
 USER = "mlistd-e2e"
 
@@ -45,10 +45,14 @@ def root_instance(system_user):
     port = free_port()
     conf = os.path.join(root, "mlistd.conf")
     with open(conf, "w") as f:
-        f.write(f'hostname = "lists.example";\nlisten = ( {{ address = "127.0.0.1"; port = {port}; }} );\n'
+        # behind the tests' front MTA, as every instance of conftest.py (issue #14)
+        f.write(f'hostname = "lists.example";\n'
+                f'listen = ( {{ address = "127.0.0.1"; port = {port}; behind_mta = true; }} );\n'
                 f'state_dir = "state";\nlists_dir = "lists";\ntemplates_dir = "templates";\n'
                 f'user = "{USER}";\nmaster_key = "insecure-file";\n'    # #19: the key in clear, said so
+                f'{Instance.auth_settings("")}'
                 f'relay = {{ host = "127.0.0.1"; port = {sink.port}; timeout = 10; retry_base = 1; }};\n')
+    FRONT_PORTS.add(port)
     shutil.copytree(os.path.join(os.path.dirname(__file__), "..", "..", "conf", "templates"),
                     os.path.join(root, "templates"))
     return root, conf, port, sink, lambda *a: subprocess.run([MLISTCTL, "-c", conf, *a], capture_output=True,

@@ -198,7 +198,10 @@ def post_all(inst, sink, names):
         if reason in ("loop", "bounce", "auto-submitted"):
             results[name] = ("dropped", line, None)
             continue
-        note = wait_until(lambda: [m for m in sink.handler.messages if m[1] == [sender]], 20)
+        # a note goes to the authenticated From's mailbox (issue #14), or to nobody
+        author = email.utils.parseaddr(parse(raw).get("From", ""))[1].lower()
+        note = wait_until(lambda: [m for m in sink.handler.messages
+                                   if m[1] in ([sender], [author])], 5)
         results[name] = ("noted" if note else "silent", line + "\n" + inst.logtext()[nlog:], None)
     return results
 
@@ -207,10 +210,15 @@ def post_all(inst, sink, names):
 def test_realworld_corpus(make_instance, sink, tmp_path, mode):
     names = corpus()
     assert len(names) >= 150
-    inst = make_instance(list_settings={"identity.mode": mode}, members=(READER,), start=False)
-    for i in range(len(names)):
-        inst.ctl("member", "add", "demo", f"rw{i}@example.net")
-        inst.ctl("member", "set", "demo", f"rw{i}@example.net", "nomail", "on")
+    # the corpus's authors are not members and sign for their own domains, not for this list:
+    # an open list takes their posts as they are (issue #14: From, not the envelope, is the poster)
+    inst = make_instance(list_settings={"identity.mode": mode, "posting": "open"}, members=(READER,),
+                         start=False)
+    # one import, not 259 mlistctl runs; their mail off in one statement (set-up only)
+    (tmp_path / "rw.txt").write_text("".join(f"rw{i}@example.net\n" for i in range(len(names))))
+    inst.ctl("member", "import", "demo", str(tmp_path / "rw.txt"))
+    subprocess.run(["sqlite3", os.path.join(inst.state, "mlistd.db"), "PRAGMA busy_timeout = 10000; "
+                    "UPDATE members SET nomail = 1 WHERE id > 1"], check=True)
     inst.start()
     results = post_all(inst, sink, names)
     problems = []
@@ -222,7 +230,9 @@ def test_realworld_corpus(make_instance, sink, tmp_path, mode):
     for name, (outcome, detail, copy) in results.items():
         raw = load(name)
         orig = parse(raw)
-        if outcome == "silent":
+        # issue #14: a notice goes only to the authenticated From's own mailbox, and these
+        # envelope senders (rwN@example.net) are not it: an unparseable post tells nobody
+        if outcome == "silent" and "reason=unparseable" not in detail:
             problems.append(f"{name}: not distributed and the author was not told: {detail}")
         elif outcome == "dropped" and not automatic(orig):
             problems.append(f"{name}: dropped as automatic mail but is not: {detail}")

@@ -72,7 +72,8 @@ def test_one_byte_change_fails(make_instance, sink):
 def test_notices_are_signed_too(make_instance, sink):
     inst = make_instance()
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail("stranger@elsewhere.example", ["demo@lists.example"], b"Subject: hi\r\n\r\nlet me in\r\n")
+        s.sendmail("stranger@elsewhere.example", ["demo@lists.example"],
+                   b"From: stranger@elsewhere.example\r\nSubject: hi\r\n\r\nlet me in\r\n")
     raw = sink.wait_for(1)[0][1]
     assert b"only members of the list may post" in raw
     assert verifier(inst)(raw)
@@ -81,7 +82,7 @@ def test_notices_are_signed_too(make_instance, sink):
 def test_rotation_keeps_old_key_published(make_instance, sink):
     inst = make_instance()
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail("alice@example.org", ["demo@lists.example"], b"Subject: before\r\n\r\nold key\r\n")
+        s.sendmail("alice@example.org", ["demo@lists.example"], b"From: alice@example.org\r\nSubject: before\r\n\r\nold key\r\n")
     old = sink.wait_for(3)[0][1]
     out = inst.ctl("keys", "rotate", "demo").stdout
     assert "new key demo-k2 signs demo's posts from now on" in out
@@ -89,7 +90,7 @@ def test_rotation_keeps_old_key_published(make_instance, sink):
     assert re.search(r'demo-k2\._domainkey\.lists\.example\. IN TXT "v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}="   ; signs new posts', listing)
     assert re.search(r"demo-k1\._domainkey\.lists\.example\. IN TXT .*retired", listing)
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail("alice@example.org", ["demo@lists.example"], b"Subject: after\r\n\r\nnew key\r\n")
+        s.sendmail("alice@example.org", ["demo@lists.example"], b"From: alice@example.org\r\nSubject: after\r\n\r\nnew key\r\n")
     new = [m for _, m in sink.wait_for(6) if b"new key" in m][0]
     assert b" s=demo-k2;" in new and b" s=demo-k1;" in old
     verify = verifier(inst)
@@ -215,7 +216,8 @@ def test_forged_from_refused_when_member_holds_key(make_instance, sink, tmp_path
     assert inst.wait_log("reason=unsigned-own-key")
     copies = sink.wait_for(1)
     time.sleep(0.5)
-    assert [r for r, _ in sink.handler.copies()] == ["eve@evil.example"]   # only the notice
+    # only the notice, and to alice's own mailbox, never to the envelope sender (issue #14)
+    assert [r for r, _ in sink.handler.copies()] == ["alice@example.org"]
 
 
 def test_signature_for_another_list_or_replayed(make_instance, sink, tmp_path):

@@ -1,0 +1,236 @@
+"""test_authn.py - who sent this (issue #14), end to end: the daemon's authentication stage
+with posts signed by an independent signer (dkimpy) against a real DNS server on 127.0.0.1
+(unbound, RSA-2048 and Ed25519 keys, DMARC records), the front MTA's Authentication-Results, and
+each attack of the issue scripted as the hostile member: what reaches the attacker must not
+depend on whether the person they name is a member, a moderator or nobody."""
+import base64
+import re
+import subprocess
+import time
+
+import pytest
+
+import smtplib
+
+from conftest import AUTHSERV_ID, MLISTD, send_unauthenticated, wait_until
+from dnsserver import UNBOUND, DnsServer
+
+dkim = pytest.importorskip("dkim")
+nacl_signing = pytest.importorskip("nacl.signing")
+
+MALLORY = "mallory@example.org"
+TARGET = "alice@example.org"
+MOD = "m1@example.org"
+STRANGER = "nobody@example.org"
+LIST = "demo@lists.example"
+
+
+def to(sink, rcpt):
+    return [c for r, c in sink.handler.copies() if r == rcpt]
+
+
+def forged(frm, subject, rcpt=LIST, extra=b""):
+    return (f"From: {frm}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{time.time()}@example.org>\r\n").encode() + extra + b"\r\nForged.\r\n"
+
+
+def pseudonymous(make_instance, **settings):
+    s = {"identity.mode": "pseudonym"}
+    s.update(settings)
+    inst = make_instance(members=(TARGET, MALLORY, MOD, "bob@example.org"), start=False,
+                         list_settings=s)
+    inst.ctl("member", "set", "demo", MOD, "role", "moderator")
+    inst.ctl("member", "set", "demo", TARGET, "pseudonym", "Red Fly")
+    inst.start()
+    return inst
+
+
+def test_forged_post_under_a_pseudonym_reaches_nobody_and_teaches_nothing(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    for i, who in enumerate((TARGET, MOD, STRANGER)):
+        send_unauthenticated(inst.port, MALLORY, [LIST], forged(who, f"forged {i}"))
+        assert inst.wait_log(f"kind=post reason=", 20)
+    assert wait_until(lambda: inst.logtext().count("qmgr: list=demo kind=post") >= 3)
+    # the member named gets a confirmation in her own mailbox; nothing else goes anywhere
+    asks = wait_until(lambda: to(sink, TARGET))
+    assert asks and b"received a post in your name" in asks[0]
+    assert to(sink, MALLORY) == [] and to(sink, "bob@example.org") == []
+    assert all(b"Red Fly" not in c for _, c in sink.handler.copies())
+
+
+def test_vacation_reply_does_not_confirm_a_forged_post(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    send_unauthenticated(inst.port, MALLORY, [LIST], forged(TARGET, "forged for a vacation"))
+    ask = wait_until(lambda: to(sink, TARGET))
+    assert ask, inst.logtext()
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ask[0]).group(1).decode()
+    addr = f"demo-confirm+{token}@lists.example"
+    vacation = (f"From: {TARGET}\r\nTo: {addr}\r\nSubject: Out of office\r\n"
+                "Auto-Submitted: auto-replied\r\n\r\nI am away.\r\n").encode()
+    send_unauthenticated(inst.port, "", [addr], vacation)
+    send_unauthenticated(inst.port, TARGET, [addr], vacation.replace(b"Auto-Submitted: auto-replied",
+                                                                       b"Precedence: bulk"))
+    assert wait_until(lambda: inst.logtext().count("automatic mail to a token; not spent") >= 2)
+    assert to(sink, "bob@example.org") == [] and to(sink, MALLORY) == []
+    # the token still works for the person: she may release it (or not) herself
+    send_unauthenticated(inst.port, TARGET, [addr], forged(TARGET, "Re: confirm", rcpt=addr))
+    assert wait_until(lambda: to(sink, "bob@example.org"))
+
+
+def test_unmask_via_private_reply_handle_fails(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    # mallory posts (authenticated) and takes the private-reply handle of her own post
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(MALLORY, [LIST], forged(MALLORY, "my own post"))
+    got = wait_until(lambda: to(sink, MALLORY))
+    assert got, inst.logtext()
+    handle = re.search(rb"(demo\+p-[A-Za-z0-9]+@lists\.example)", got[0]).group(1).decode()
+    before = len(to(sink, MALLORY))
+    seen = []
+    for i, who in enumerate((TARGET, MOD, STRANGER)):
+        send_unauthenticated(inst.port, MALLORY, [handle], forged(who, f"who are you {i}", handle))
+        assert wait_until(lambda: inst.logtext().count("kind=private reason=") >= i + 1), inst.logtext()
+        seen.append(to(sink, MALLORY)[before:])
+    # nothing comes back, whoever the forged From names: no pseudonym is confirmed
+    assert seen == [[], [], []]
+    assert all(b"Red Fly" not in c for c in to(sink, MALLORY))
+
+
+def test_forged_announcement_reaches_nobody(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    for i, who in enumerate((MOD, TARGET, STRANGER)):
+        send_unauthenticated(inst.port, MALLORY, ["demo-owner+announce@lists.example"],
+                             forged(who, f"announce {i}", "demo-owner+announce@lists.example"))
+        assert wait_until(lambda: inst.logtext().count("kind=private reason=") >= i + 1), inst.logtext()
+    assert sink.handler.copies() == []
+
+
+def test_owner_answer_is_no_moderator_oracle(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    for i, who in enumerate((MOD, TARGET, STRANGER)):
+        send_unauthenticated(inst.port, MALLORY, ["demo-owner+abcdefgh@lists.example"],
+                             forged(who, f"answer {i}", "demo-owner+abcdefgh@lists.example"))
+        assert wait_until(lambda: inst.logtext().count("kind=private reason=") >= i + 1), inst.logtext()
+    assert sink.handler.copies() == []
+
+
+@pytest.mark.parametrize("post_auth", ["auto", "confirm"])
+def test_no_membership_oracle(make_instance, sink, post_auth):
+    inst = pseudonymous(make_instance, post_auth=post_auth)
+    for i, who in enumerate((TARGET, MOD, STRANGER)):
+        send_unauthenticated(inst.port, MALLORY, [LIST], forged(who, f"probe {i}"))
+    assert wait_until(lambda: inst.logtext().count("qmgr: list=demo kind=post") >= 3)
+    # the members named get their confirmation; the attacker gets the same nothing each time
+    assert wait_until(lambda: to(sink, TARGET) and to(sink, MOD))
+    assert to(sink, MALLORY) == [] and to(sink, STRANGER) == []
+
+
+def test_sender_is_refused_on_a_pseudonymous_list(make_instance):
+    inst = make_instance(members=(), start=False)
+    f = f"{inst.root}/lists/demo.conf"
+    text = open(f).read()
+    text = re.sub(r'(identity\s*=\s*\{[^}]*?mode\s*=\s*)"[a-z]+"', r'\1"pseudonym"', text)
+    text = re.sub(r'(?m)^post_auth\s*=.*\n', "", text) + 'post_auth = "sender";\n'
+    open(f, "w").write(text)
+    r = subprocess.run([MLISTD, "-c", inst.conf, "-t"], capture_output=True, text=True)
+    assert r.returncode != 0
+    assert re.search(r"demo\.conf:\d+: post_auth: \"sender\" believes any From", r.stdout + r.stderr)
+
+
+def test_forged_authres_on_a_direct_listener_is_ignored(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    ar = (f"Authentication-Results: {AUTHSERV_ID};\r\n\tdmarc=pass header.from=example.org\r\n").encode()
+    send_unauthenticated(inst.direct_port, MALLORY, [LIST], ar + forged(TARGET, "forged A-R"))
+    ask = wait_until(lambda: to(sink, TARGET))
+    assert ask and b"received a post in your name" in ask[0]
+    assert "auth=claim" in inst.logtext()
+    assert to(sink, "bob@example.org") == [] and to(sink, MALLORY) == []
+
+
+# --- our own verification: dkimpy signs, unbound serves the keys --------------------------------
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    d = tmp_path_factory.mktemp("keys")
+    subprocess.run(["openssl", "genrsa", "-out", str(d / "rsa.key"), "2048"], check=True,
+                   capture_output=True)
+    der = subprocess.run(["openssl", "rsa", "-in", str(d / "rsa.key"), "-pubout", "-outform",
+                          "DER"], check=True, capture_output=True).stdout
+    ed = nacl_signing.SigningKey.generate()
+    return {"rsa": (d / "rsa.key").read_bytes(),
+            "rsa_txt": "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode(),
+            "ed": base64.b64encode(bytes(ed)),
+            "ed_txt": "v=DKIM1; k=ed25519; p=" + base64.b64encode(bytes(ed.verify_key)).decode()}
+
+
+@pytest.fixture(scope="module")
+def zone(tmp_path_factory, keys):
+    import os
+    if not os.access(UNBOUND, os.X_OK):
+        pytest.skip("unbound is not installed (tools/install-deps installs it)")
+    srv = DnsServer(tmp_path_factory.mktemp("zone"), ["mlistd"], {
+        "rsa._domainkey.example.mlistd": [keys["rsa_txt"]],
+        "ed._domainkey.example.mlistd": [keys["ed_txt"]],
+        "rsa._domainkey.other.mlistd": [keys["rsa_txt"]],
+        "_dmarc.example.mlistd": ["v=DMARC1; p=none; adkim=r"],
+        "_dmarc.strict.mlistd": ["v=DMARC1; p=reject"],
+    }, rest="static").start()
+    yield srv
+    srv.stop()
+
+
+ROSA = "rosa@example.mlistd"
+
+
+def signed_instance(make_instance, zone):
+    extra = f'dns = {{ resolver = "{zone.address}"; trust_anchor = ""; timeout = 5; }};'
+    return make_instance(extra=extra, members=(ROSA, "bob@example.org", "carol@strict.mlistd"),
+                         list_settings={"identity.mode": "pseudonym"})
+
+
+def msg(frm=ROSA, subject="a post", body=b"Hello, list.\r\n"):
+    return (f"From: Rosa <{frm}>\r\nTo: {LIST}\r\nSubject: {subject}\r\n"
+            f"Date: Tue, 01 Dec 2026 12:00:00 +0000\r\nMessage-ID: <{time.time()}@example.mlistd>\r\n"
+            "\r\n").encode() + body
+
+
+def sign(keys, m, domain=b"example.mlistd", ed=False, **kw):
+    sel = b"ed" if ed else b"rsa"
+    alg = b"ed25519-sha256" if ed else b"rsa-sha256"
+    return dkim.sign(m, sel, domain, keys["ed"] if ed else keys["rsa"], signature_algorithm=alg,
+                     canonicalize=(b"relaxed", b"relaxed"), **kw) + m
+
+
+@pytest.mark.parametrize("ed", [False, True], ids=["rsa2048", "ed25519"])
+def test_aligned_post_flows_without_confirmation(make_instance, sink, zone, keys, ed):
+    inst = signed_instance(make_instance, zone)
+    send_unauthenticated(inst.direct_port, ROSA, [LIST], sign(keys, msg(subject="signed"), ed=ed))
+    got = wait_until(lambda: to(sink, "bob@example.org"))
+    assert got and b"signed" in got[0], inst.logtext()
+    assert "auth=dkim-aligned" in inst.logtext()
+    assert all(b"in your name" not in c for c in to(sink, ROSA))
+
+
+@pytest.mark.parametrize("case", ["unsigned", "misaligned", "tampered", "length-extended"])
+def test_unauthenticated_post_is_held_for_the_mailbox(make_instance, sink, zone, keys, case):
+    inst = signed_instance(make_instance, zone)
+    m = msg(subject=case)
+    raw = {"unsigned": lambda: m,
+           "misaligned": lambda: sign(keys, m, domain=b"other.mlistd"),
+           "tampered": lambda: sign(keys, m).replace(b"Hello, list.", b"Hello, lost."),
+           "length-extended": lambda: sign(keys, m, length=True) + b"Appended by somebody.\r\n"}[case]()
+    send_unauthenticated(inst.direct_port, ROSA, [LIST], raw)
+    ask = wait_until(lambda: to(sink, ROSA))
+    assert ask and b"received a post in your name" in ask[0], inst.logtext()
+    assert to(sink, "bob@example.org") == []
+    assert "kind=post reason=confirm auth=claim" in inst.logtext()
+
+
+def test_no_answer_to_a_p_reject_domain_that_failed(make_instance, sink, zone):
+    inst = signed_instance(make_instance, zone)
+    send_unauthenticated(inst.direct_port, "x@strict.mlistd", [LIST],
+                         msg(frm="carol@strict.mlistd", subject="forged strict"))
+    assert inst.wait_log("answer withheld (DMARC p=reject failed)")
+    send_unauthenticated(inst.direct_port, ROSA, [LIST], msg(subject="after"))
+    assert wait_until(lambda: to(sink, ROSA))
+    assert to(sink, "carol@strict.mlistd") == [] and to(sink, "bob@example.org") == []
