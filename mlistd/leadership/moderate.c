@@ -132,7 +132,8 @@ decision(const struct buf *msg, char *reason, size_t n)
 static int
 leads(const struct store_token *tok)
 {
-	return tok->operator || (tok->addr && role_leads(tok->role));
+	/* no member now: the take leaves role at ROLE_MEMBER, which does not lead */
+	return tok->operator || role_leads(tok->role);
 }
 
 /*

@@ -195,7 +195,7 @@ struct store_token {
 	char		 out_id[32];	/* the held copy (a queue id), or the request id */
 	struct buf	 bound;		/* the copy's hash, a key, sealed commands */
 	char		*addr;		/* the member it was sent to; NULL: no such member now */
-	enum role	 role;		/* that member's role (only if addr is not NULL) */
+	enum role	 role;		/* that member's role; ROLE_MEMBER if none */
 	int		 operator;	/* mlistctl issued it: it acts as the operator, whatever role */
 };
 int	store_confirm_take(struct store *, const char *token, const char *list, long long now,
