@@ -703,10 +703,10 @@ print_member(const struct member *m, void *arg)
 			printf("%s{\"member\":%lld,\"pseudonym\":", a->n++ ? "," : "", m->id);
 			json_str(ps);
 			printf(",\"role\":\"%s\",\"nomail\":%s,\"digest\":%s,\"bounce_score\":%d,\"joined\":%lld}",
-			    m->role, m->nomail ? "true" : "false", m->digest ? "true" : "false",
+			    role_name(m->role), m->nomail ? "true" : "false", m->digest ? "true" : "false",
 			    m->bounce_score, m->created);
 		} else {
-			printf("#%-6lld %-30s %-10s%s%s\n", m->id, *ps ? ps : "-", m->role, m->nomail ? " nomail" : "",
+			printf("#%-6lld %-30s %-10s%s%s\n", m->id, *ps ? ps : "-", role_name(m->role), m->nomail ? " nomail" : "",
 			    m->digest ? " digest" : "");
 			a->n++;
 		}
@@ -718,10 +718,10 @@ print_member(const struct member *m, void *arg)
 		printf(",\"name\":");
 		json_str(m->name ? m->name : "");
 		printf(",\"role\":\"%s\",\"nomail\":%s,\"digest\":%s,\"bounce_score\":%d,\"joined\":%lld}",
-		    m->role, m->nomail ? "true" : "false", m->digest ? "true" : "false",
+		    role_name(m->role), m->nomail ? "true" : "false", m->digest ? "true" : "false",
 		    m->bounce_score, m->created);
 	} else {
-		printf("%-40s %-10s%s%s %s\n", m->addr, m->role, m->nomail ? " nomail" : "",
+		printf("%-40s %-10s%s%s %s\n", m->addr, role_name(m->role), m->nomail ? " nomail" : "",
 		    m->digest ? " digest" : "", m->name ? m->name : "");
 		a->n++;
 	}

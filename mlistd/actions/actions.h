@@ -80,7 +80,7 @@ int	act_roster_export(struct act_ctx *, const struct list_cfg *);
 int	act_apply_ban(struct act_ctx *, const struct list_cfg *, const char *addr);
 int	act_apply_expel(struct act_ctx *, const struct list_cfg *, const char *addr);
 int	act_apply_role(struct act_ctx *, const struct list_cfg *, const char *addr,
-	    const char *role);
+	    enum role);
 int	act_apply_policy(struct act_ctx *, const struct list_cfg *, const char *key,
 	    const char *value);
 

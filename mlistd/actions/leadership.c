@@ -100,14 +100,14 @@ act_apply_expel(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 /* act_apply_role - member, moderator or owner */
 int
 act_apply_role(struct act_ctx *c, const struct list_cfg *l, const char *addr,
-    const char *role)
+    enum role role)
 {
-	int rc = store_member_set(c->p->st, l->name, addr, "role", role);
+	int rc = store_member_set(c->p->st, l->name, addr, "role", role_name(role));
 
 	if (rc == STORE_NOTFOUND)
 		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
 	if (rc == STORE_BADVALUE)
-		return act_fail(c, ACT_FAILED, "bad setting: a role (member|moderator|owner)");
+		return act_fail(c, ACT_FAILED, "bad setting: a role (" ROLE_CHOICES ")");
 	return rc == STORE_OK ? ACT_DONE : act_dberr(c);
 }
 
@@ -219,10 +219,11 @@ act_set_role(struct act_ctx *c, const struct list_cfg *l, const char *addr,
     const char *role)
 {
 	char ref[64], d[160], arg[400];
+	enum role r;
 	int rc;
 
-	if (strcmp(role, "member") && strcmp(role, "moderator") && strcmp(role, "owner"))
-		return act_fail(c, ACT_FAILED, "bad setting: a role (member|moderator|owner)");
+	if (role_parse(role, &r) < 0)
+		return act_fail(c, ACT_FAILED, "bad setting: a role (" ROLE_CHOICES ")");
 	act_member_ref(c, l, addr, ref, sizeof(ref));
 	if (strncmp(ref, "member #", 8) != 0)
 		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
@@ -230,7 +231,7 @@ act_set_role(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	snprintf(arg, sizeof(arg), "%s\n%s", addr, role);
 	if ((rc = act_grave(c, l, Q_ROLES, "roles", arg, d)) != ACT_DONE)
 		return rc;
-	if ((rc = act_apply_role(c, l, addr, role)) != ACT_DONE)
+	if ((rc = act_apply_role(c, l, addr, r)) != ACT_DONE)
 		return rc;
 	snprintf(d, sizeof(d), "%s is now %s", ref, role);
 	if (!c->emergency && (rc = act_audit(c, l, "roles", d)) != ACT_DONE)
@@ -316,7 +317,7 @@ roster_line(const struct member *m, void *arg)
 {
 	struct roster *r = arg;
 
-	buf_printf(r->out, "%s\t%s\t%s\t%s\t%lld\n", m->addr, m->role,
+	buf_printf(r->out, "%s\t%s\t%s\t%s\t%lld\n", m->addr, role_name(m->role),
 	    m->pseudonym ? m->pseudonym : "", m->name ? m->name : "", m->created);
 	return 0;
 }

@@ -231,8 +231,8 @@ act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	if (rc == STORE_NOTFOUND)
 		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
 	if (rc == STORE_BADVALUE)
-		return act_fail(c, ACT_FAILED, "bad setting: KEY must be name, role (member|"
-		    "moderator|owner), nomail (on|off), digest (on|off), pseudonym NAME, identity "
+		return act_fail(c, ACT_FAILED, "bad setting: KEY must be name, role ("
+		    ROLE_CHOICES "), nomail (on|off), digest (on|off), pseudonym NAME, identity "
 		    "MODE, key (PUBLICKEY|none) or enckey (x25519:KEY|none)");
 	if (rc != STORE_OK)
 		return act_dberr(c);

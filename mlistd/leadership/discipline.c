@@ -71,7 +71,7 @@ is_moderator(struct pipeline *p, const struct list_cfg *l, const char *addr, lon
 	int yes = 0;
 
 	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
-		yes = strcmp(m.role, "member") != 0;
+		yes = role_leads(m.role);
 		if (id)
 			*id = m.id;
 		member_free(&m);

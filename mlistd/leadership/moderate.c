@@ -48,7 +48,7 @@ ask_one(const struct member *m, void *arg)
 	char token[41], extra[300];
 	const char *vars[] = { "reason", a->reason, NULL };
 
-	if (strcmp(m->role, "member") == 0)
+	if (!role_leads(m->role))
 		return 0;
 	if (confirm_token(a->p, a->l, "moderate", a->id, "", 0, m->addr, a->p->now + 30 * 86400LL, token, extra,
 	    sizeof(extra)) < 0) {
@@ -130,9 +130,10 @@ decision(const struct buf *msg, char *reason, size_t n)
 
 /* leads - may the holder of a moderation token (its role now, from the take) still decide? */
 static int
-leads(const char *role)
+leads(const struct store_token *tok)
 {
-	return !strcmp(role, "moderator") || !strcmp(role, "owner") || !strcmp(role, "operator");
+	/* no member now: the take leaves role at ROLE_MEMBER, which does not lead */
+	return tok->operator || role_leads(tok->role);
 }
 
 /*
@@ -152,13 +153,13 @@ moderate_answer(struct pipeline *p, const struct list_cfg *l, const struct store
 	struct buf out, err;
 	int d, rc;
 
-	if (!leads(tok->role)) {
+	if (!leads(tok)) {
 		log_info("%s moderate: list=%s token of someone who no longer moderates the list; ignored "
 		    "result=permfail", p->qid, l->name);
 		return 1;
 	}
 	/* by mail the actor is the moderator's role, as leadership.visibility shows it; only mlistctl's is "operator" */
-	if (tok->addr && strcmp(tok->role, "operator") != 0)
+	if (tok->addr && !tok->operator)
 		identity_leader_actor(p, l, tok->addr, actor, sizeof(actor));
 	else
 		snprintf(actor, sizeof(actor), "operator");	/* a token of the old mlistctl mod reject */

@@ -48,7 +48,7 @@ ask_one(const struct member *m, void *arg)
 	    "address", address, "introduction", intro, NULL };
 	enum notice_id what = NOTICE_GRAVE_ACTION;
 
-	if (strcmp(m->role, "member") == 0)
+	if (!role_leads(m->role))
 		return 0;
 	if (a->announce) {
 		if (distribute_notice_tmpl(a->p, a->l, m->addr, NOTICE_EMERGENCY, vars, ENV_NULL, "", NULL) < 0)
@@ -147,6 +147,17 @@ tell_one(const struct member *m, void *arg)
 	return 0;
 }
 
+/* apply_role - the role the request names (as text in its arg), given to addr */
+static int
+apply_role(struct act_ctx *c, const struct list_cfg *l, const char *addr, const char *name)
+{
+	enum role r;
+
+	if (role_parse(name, &r) < 0)
+		return act_fail(c, ACT_FAILED, "bad setting: a role (" ROLE_CHOICES ")");
+	return act_apply_role(c, l, addr, r);
+}
+
 /* execute - the action itself, once the quorum is there; what was done into done */
 static int
 execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, char *done, size_t n)
@@ -168,7 +179,7 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 			*nl = 0;
 		rc = !strcmp(pa->action, "ban") ? act_apply_ban(&c, l, pa->arg) :
 		    !strcmp(pa->action, "expel") ? act_apply_expel(&c, l, pa->arg) :
-		    !strcmp(pa->action, "roles") ? act_apply_role(&c, l, pa->arg, nl + 1) :
+		    !strcmp(pa->action, "roles") ? apply_role(&c, l, pa->arg, nl + 1) :
 		    act_apply_policy(&c, l, pa->arg, nl + 1);
 		/*
 		 * gone since (said in the audit entry, not retried). The action's error
@@ -247,8 +258,7 @@ quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_t
 	 * member's own and counts while they are a member. Either way the sender
 	 * learns nothing from a token that no longer counts.
 	 */
-	if (!tok->addr || (strcmp(tok->kind, "quorum") == 0 && strcmp(tok->role, "moderator") != 0 &&
-	    strcmp(tok->role, "owner") != 0)) {
+	if (!tok->addr || (strcmp(tok->kind, "quorum") == 0 && (tok->operator || !role_leads(tok->role)))) {
 		log_info("%s quorum: list=%s token of someone who no longer %s; ignored result=permfail", p->qid,
 		    l->name, strcmp(tok->kind, "quorum") == 0 ? "moderates the list" : "is a member");
 		return 1;

@@ -19,6 +19,7 @@
 
 #include "../util/buf.h"
 #include "keys.h"
+#include "role.h"
 
 struct store;
 
@@ -50,7 +51,7 @@ struct member {
 	long long	 id;
 	char		*addr;
 	char		*name;
-	char		 role[16];
+	enum role	 role;
 	int		 nomail;
 	int		 digest;
 	int		 bounce_score;
@@ -194,7 +195,8 @@ struct store_token {
 	char		 out_id[32];	/* the held copy (a queue id), or the request id */
 	struct buf	 bound;		/* the copy's hash, a key, sealed commands */
 	char		*addr;		/* the member it was sent to; NULL: no such member now */
-	char		 role[16];	/* that member's role; "operator" (mlistctl's token); "" if none */
+	enum role	 role;		/* that member's role; ROLE_MEMBER if none */
+	int		 operator;	/* mlistctl issued it: it acts as the operator, whatever role */
 };
 int	store_confirm_take(struct store *, const char *token, const char *list, long long now,
 	    struct store_token *);

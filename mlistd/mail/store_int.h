@@ -33,6 +33,12 @@ struct store {
 	char		 cause[160];	/* why, when SQLite does not know ("": ask SQLite) */
 };
 
+/*
+ * SQL_LEADS - "this member leads the list" (a moderator or an owner), as
+ * SQL over the role column col: role_leads() in C, the one place in SQL
+ */
+#define SQL_LEADS(col)	"(" col " <> 'member')"
+
 /* the columns st_member_row reads, in its order */
 #define MEMBER_COLS "id, addr, name, role, nomail, digest, bounce_score, " \
 	"created, pseudonym, handle, identity"

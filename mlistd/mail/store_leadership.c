@@ -203,7 +203,7 @@ store_audit_each(struct store *st, const char *list, store_audit_fn fn, void *ar
 int
 store_moderator_count(struct store *st, const char *list)
 {
-	return st_scalar(st, "SELECT count(*) FROM members WHERE list = ?1 AND role <> 'member'", list, NULL, 0);
+	return st_scalar(st, "SELECT count(*) FROM members WHERE list = ?1 AND " SQL_LEADS("role"), list, NULL, 0);
 }
 
 /* store_pending_add - a grave action waiting for `needed` approvals (state "new": the daemon asks) */
@@ -316,7 +316,7 @@ int
 store_pending_vote(struct store *st, long long id, const char *list, const char *addr)
 {
 	sqlite3_stmt *s = st_prep(st, "INSERT OR IGNORE INTO pending_votes (pending_id, member_id) SELECT ?1, id "
-	    "FROM members WHERE list = ?2 AND addr_hash = ?3 AND (role <> 'member' OR "
+	    "FROM members WHERE list = ?2 AND addr_hash = ?3 AND (" SQL_LEADS("role") " OR "
 	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch')");
 	char num[32];
 
@@ -330,7 +330,7 @@ store_pending_vote(struct store *st, long long id, const char *list, const char 
 	snprintf(num, sizeof(num), "%lld", id);
 	/* a vote counts while its voter still leads (a vouch: while a member) */
 	return st_scalar(st, "SELECT count(*) FROM pending_votes v JOIN members m ON m.id = v.member_id "
-	    "WHERE v.pending_id = ?1 AND (m.role <> 'member' OR (SELECT action FROM pending WHERE id = ?1) "
+	    "WHERE v.pending_id = ?1 AND (" SQL_LEADS("m.role") " OR (SELECT action FROM pending WHERE id = ?1) "
 	    "= 'vouch')", num, NULL, 0);
 }
 
@@ -343,7 +343,7 @@ int
 store_pending_voters(struct store *st, long long id, store_member_fn fn, void *arg)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT " MEMBER_COLS " FROM members WHERE id IN "
-	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) AND (role <> 'member' OR "
+	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) AND (" SQL_LEADS("role") " OR "
 	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch') ORDER BY id");
 	struct member m;
 	int rc, n = 0;

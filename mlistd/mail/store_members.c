@@ -117,7 +117,12 @@ st_member_row(struct store *st, sqlite3_stmt *s, struct member *m)
 		member_free(m);
 		return -1;
 	}
-	snprintf(m->role, sizeof(m->role), "%s", (const char *)sqlite3_column_text(s, 3));
+	/* the CHECK constraint allows only these: another is a broken database */
+	if (role_parse((const char *)sqlite3_column_text(s, 3), &m->role) < 0) {
+		st_fail(st, "a member's role is none the store knows");
+		member_free(m);
+		return -1;
+	}
 	m->nomail = sqlite3_column_int(s, 4);
 	m->digest = sqlite3_column_int(s, 5);
 	m->bounce_score = sqlite3_column_int(s, 6);

@@ -62,7 +62,7 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
  * that distribute made (the decision is distribute's; this only applies it)
  */
 #define FACTS	"((enc_pk IS NOT NULL) + 2 * (nomail <> 0) + 4 * (digest <> 0) + " \
-		"8 * (bounce_disabled <> 0) + 16 * (role <> 'member'))"
+		"8 * (bounce_disabled <> 0) + 16 * " SQL_LEADS("role") ")"
 /* the digit itself: the column's INTEGER affinity stores it as a number (no CAST per row) */
 #define CLASS	"substr(?7, " FACTS " + 1, 1)"
 

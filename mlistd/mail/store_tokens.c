@@ -54,8 +54,8 @@ store_confirm_spend(struct store *st, const char *token)
 /*
  * store_confirm_take - spend an unused, unexpired token of any kind in ONE
  * look-up: its kind, what it is bound to (out_id, bound) and the member it
- * was sent to (addr and role; NULL and "" if no member has that address
- * now; role "operator" for a token mlistctl issued). The caller dispatches
+ * was sent to (addr and role; addr NULL if no member has that address
+ * now; operator set for a token mlistctl issued). The caller dispatches
  * on the kind and frees bound and addr.
  * STORE_NOTFOUND for an unknown, used or expired token (or another list's).
  */
@@ -84,10 +84,13 @@ store_confirm_take(struct store *st, const char *token, const char *list, long l
 		    buf_append(&t->bound, b, (size_t)sqlite3_column_bytes(s, 2)) < 0)
 			rc = SQLITE_ERROR;
 		t->addr = st_column_opened(st, s, 3);
-		if (sqlite3_column_int(s, 5))
-			snprintf(t->role, sizeof(t->role), "operator");
-		else if (sqlite3_column_text(s, 4))
-			snprintf(t->role, sizeof(t->role), "%s", (const char *)sqlite3_column_text(s, 4));
+		t->operator = sqlite3_column_int(s, 5);
+		/* no member now: no role (addr is NULL); a member's is one the CHECK allows */
+		if (sqlite3_column_type(s, 4) != SQLITE_NULL &&
+		    role_parse((const char *)sqlite3_column_text(s, 4), &t->role) < 0) {
+			st_fail(st, "a member's role is none the store knows");
+			rc = SQLITE_ERROR;
+		}
 	}
 	st_done(st, s);
 	if (rc != SQLITE_ROW) {

@@ -29,11 +29,11 @@
  * on probation (leadership.probation_days) reads like a stranger.
  */
 int
-disclosure_reader(const struct list_cfg *l, const char *role, long long joined, long long now)
+disclosure_reader(const struct list_cfg *l, const enum role *role, long long joined, long long now)
 {
 	if (role == NULL)
 		return READER_ANYONE;
-	if (strcmp(role, "member") != 0)
+	if (role_leads(*role))
 		return READER_MODERATOR;
 	if (l->probation_days > 0 && now - joined < l->probation_days * 86400LL)
 		return READER_ANYONE;

@@ -17,7 +17,7 @@ enum reader {
 	READER_OPERATOR = 4	/* mlistctl, on the server itself */
 };
 
-int	disclosure_reader(const struct list_cfg *, const char *role, long long joined, long long now);
+int	disclosure_reader(const struct list_cfg *, const enum role *, long long joined, long long now);
 int	disclosure_allows(int rule, int reader);
 int	disclosure_roster(const struct list_cfg *, int reader);
 int	disclosure_member_count(const struct list_cfg *, int reader);

@@ -40,13 +40,13 @@ refuse(struct decision *d, const char *why, const char *fmt, const char *a, cons
 
 /* is_member - member record for addr (role copied out) */
 static int
-is_member(struct pipeline *p, const struct list_cfg *l, const char *addr, char *role, size_t rl)
+is_member(struct pipeline *p, const struct list_cfg *l, const char *addr, enum role *role)
 {
 	struct member m;
 
 	if (!addr || !*addr || store_member_find(p->st, l->name, addr, &m) != STORE_OK)
 		return 0;
-	snprintf(role, rl, "%s", m.role);
+	*role = m.role;
 	member_free(&m);
 	return 1;
 }
@@ -87,7 +87,8 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
     size_t size, struct decision *d)
 {
 	unsigned char pk[DKIM_PK_LEN];
-	char post[320], role[16] = "";
+	char post[320];
+	enum role role = ROLE_MEMBER;
 	long long limit = l->max_message_size;
 	int member, banned, n, sure;
 
@@ -125,9 +126,9 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		    "distributed: this list accepts only posts signed with a member's own key (mlist sign). "
 		    "%s", post, a->present ? a->why : "The message carries no author signature.");
 	}
-	member = is_member(p, l, d->poster, role, sizeof(role));
+	member = is_member(p, l, d->poster, &role);
 	/* the envelope is a claim too: only "sender" lists take it instead of From */
-	if (!member && l->post_auth == AUTH_SENDER && is_member(p, l, e->sender, role, sizeof(role))) {
+	if (!member && l->post_auth == AUTH_SENDER && is_member(p, l, e->sender, &role)) {
 		member = 1;
 		d->poster = e->sender;
 	}
@@ -146,7 +147,7 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 			    "the -request address with \"subscribe\".", post, d->poster);
 		break;
 	case POSTING_ANNOUNCE:
-		if (!member || strcmp(role, "member") == 0)
+		if (!member || !role_leads(role))
 			return refuse(d, "announce-only", "Your message to %s was not distributed: "
 			    "this is an announcement list and only its moderators post to it.%s", post, "");
 		break;
@@ -169,7 +170,7 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		    "allows %s posts per member per day (UTC), and you have reached that. Please send it "
 		    "again tomorrow.", post, n);
 	}
-	n = member && l->probation_posts > 0 && strcmp(role, "member") == 0 ?
+	n = member && l->probation_posts > 0 && !role_leads(role) ?
 	    store_post_total(p->st, l->name, d->poster) : l->probation_posts;
 	if (n < 0)
 		return tempfail(d, "post count failed");

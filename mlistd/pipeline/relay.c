@@ -56,11 +56,11 @@ relay_free(struct relay *r)
 	buf_free(&r->copy);
 }
 
-/* is_leader - a member whose role is not plain "member" */
+/* is_leader - a moderator or an owner */
 static int
 is_leader(const struct member *m)
 {
-	return strcmp(m->role, "member") != 0;
+	return role_leads(m->role);
 }
 
 /*

@@ -308,7 +308,7 @@ reader_level(struct pipeline *p, const struct list_cfg *l, const char *addr, lon
 	*since = 0;
 	if (store_member_find(p->st, l->name, addr, &m) != STORE_OK)
 		return disclosure_reader(l, NULL, 0, p->now);
-	level = disclosure_reader(l, m.role, m.created, p->now);
+	level = disclosure_reader(l, &m.role, m.created, p->now);
 	*since = m.created;
 	member_free(&m);
 	return level;
@@ -349,7 +349,7 @@ leader_line(const struct member *m, void *arg)
 	struct leaders *x = arg;
 	char label[160];
 
-	if (strcmp(m->role, "member") == 0)
+	if (!role_leads(m->role))
 		return 0;
 	identity_leader(x->p, x->l, m->addr, label, sizeof(label));
 	buf_printf(x->b, "%s%s", x->n++ ? ", " : "The moderators: ", label);

@@ -43,19 +43,20 @@ START_TEST(rule_against_reader)
 END_TEST
 
 /* the reader's level from their role, join date and the list's probation */
-static const struct { const char *role; long long joined; int probation_days, level; } readers[] = {
-	{ NULL, 0, 0, READER_ANYONE },
-	{ "member", NOW - 5 * DAY, 0, READER_MEMBER },
-	{ "member", NOW - 5 * DAY, 30, READER_ANYONE },		/* on probation: a stranger */
-	{ "member", NOW - 40 * DAY, 30, READER_MEMBER },
-	{ "moderator", NOW, 30, READER_MODERATOR },		/* moderators are never on probation */
-	{ "owner", NOW, 0, READER_MODERATOR },
+static const struct { int member; enum role role; long long joined; int probation_days, level; } readers[] = {
+	{ 0, ROLE_MEMBER, 0, 0, READER_ANYONE },
+	{ 1, ROLE_MEMBER, NOW - 5 * DAY, 0, READER_MEMBER },
+	{ 1, ROLE_MEMBER, NOW - 5 * DAY, 30, READER_ANYONE },		/* on probation: a stranger */
+	{ 1, ROLE_MEMBER, NOW - 40 * DAY, 30, READER_MEMBER },
+	{ 1, ROLE_MODERATOR, NOW, 30, READER_MODERATOR },		/* moderators are never on probation */
+	{ 1, ROLE_OWNER, NOW, 0, READER_MODERATOR },
 };
 
 START_TEST(reader_levels)
 {
 	list.probation_days = readers[_i].probation_days;
-	ck_assert_int_eq(disclosure_reader(&list, readers[_i].role, readers[_i].joined, NOW), readers[_i].level);
+	ck_assert_int_eq(disclosure_reader(&list, readers[_i].member ? &readers[_i].role : NULL,
+	    readers[_i].joined, NOW), readers[_i].level);
 }
 END_TEST
 

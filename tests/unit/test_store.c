@@ -35,7 +35,7 @@ teardown(void)
 static int
 collect(const struct member *m, void *arg)
 {
-	buf_printf(arg, "%s/%s/%s;", m->addr, m->name ? m->name : "-", m->role);
+	buf_printf(arg, "%s/%s/%s;", m->addr, m->name ? m->name : "-", role_name(m->role));
 	return 0;
 }
 

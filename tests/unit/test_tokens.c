@@ -45,13 +45,15 @@ static const struct {
 	const char	*bound;
 	const char	*addr;
 	int		 member;	/* addr is a member: the take names it */
+	int		 op;		/* mlistctl issued it (addr "operator") */
 } kinds[] = {
-	{ "post",	"AAAAAAAAAAAA",	"hash-of-the-copy",	"alice@example.org",	1 },
-	{ "key",	"",		"public-key-bytes",	"alice@example.org",	1 },
-	{ "command",	"",		"sealed-commands",	"nobody@example.net",	0 },
-	{ "moderate",	"BBBBBBBBBBBB",	"",			"alice@example.org",	1 },
-	{ "quorum",	"17",		"",			"alice@example.org",	1 },
-	{ "vouch",	"18",		"",			"nobody@example.net",	0 },
+	{ "post",	"AAAAAAAAAAAA",	"hash-of-the-copy",	"alice@example.org",	1, 0 },
+	{ "key",	"",		"public-key-bytes",	"alice@example.org",	1, 0 },
+	{ "command",	"",		"sealed-commands",	"nobody@example.net",	0, 0 },
+	{ "moderate",	"BBBBBBBBBBBB",	"",			"alice@example.org",	1, 0 },
+	{ "moderate",	"CCCCCCCCCCCC",	"",			"operator",		0, 1 },
+	{ "quorum",	"17",		"",			"alice@example.org",	1, 0 },
+	{ "vouch",	"18",		"",			"nobody@example.net",	0, 0 },
 };
 
 START_TEST(take_returns_kind_once)
@@ -72,11 +74,11 @@ START_TEST(take_returns_kind_once)
 	if (kinds[_i].member) {
 		ck_assert_ptr_nonnull(t.addr);
 		ck_assert_str_eq(t.addr, kinds[_i].addr);
-		ck_assert_str_eq(t.role, "member");
+		ck_assert_int_eq(t.role, ROLE_MEMBER);
 	} else {
 		ck_assert_ptr_null(t.addr);
-		ck_assert_str_eq(t.role, "");
 	}
+	ck_assert_int_eq(t.operator, kinds[_i].op);
 	buf_free(&t.bound);
 	free(t.addr);
 	/* spent: a second answer with the same token does nothing */
