@@ -201,7 +201,7 @@ def post_all(inst, sink, names):
         # a note goes to the authenticated From's mailbox (issue #14), or to nobody
         author = email.utils.parseaddr(parse(raw).get("From", ""))[1].lower()
         note = wait_until(lambda: [m for m in sink.handler.messages
-                                   if m[1] in ([sender], [author])], 5)
+                                   if [r.lower() for r in m[1]] in ([sender], [author])], 5)
         results[name] = ("noted" if note else "silent", line + "\n" + inst.logtext()[nlog:], None)
     return results
 
