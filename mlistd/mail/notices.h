@@ -87,7 +87,29 @@
 	X(NOTICE_WARNING_PUBLIC, "warning-public", "member reason", \
 	    "to the members, a public warning naming the member's pseudonym (a discipline step)") \
 	X(NOTICE_SUSPENDED, "suspended", "days reason day", \
-	    "to a member suspended from the list (a discipline step)")
+	    "to a member suspended from the list (a discipline step)") \
+	X(NOTICE_SEALED_UNOPENABLE, "sealed-unopenable", "", \
+	    "a sealed post the list's current key cannot open") \
+	X(NOTICE_NOT_SEALED, "not-sealed", "", \
+	    "a post in clear to an encryption = \"required\" list") \
+	X(NOTICE_UNPROCESSABLE, "unprocessable", "reason", \
+	    "a post the parser could not read (kept for the administrators)") \
+	X(NOTICE_PARTS_REMOVED, "parts-removed", "parts", \
+	    "to the author, of the parts taken out of a post because they would identify them") \
+	X(NOTICE_PRIVATE_REFUSED, "private-refused", "to reason", \
+	    "an authenticated private reply (to: the handle's address) was refused") \
+	X(NOTICE_PRIVATE_LEAK, "private-leak", "found", \
+	    "a private reply that would tell its reader who wrote it (found: what gives it away)") \
+	X(NOTICE_LEFT_ONE_CLICK, "left-one-click", "", \
+	    "to a member who left with a post's one-click unsubscribe link") \
+	X(NOTICE_CONFIRM_POST, "confirm-post", "confirm_addr days", \
+	    "to a member, to confirm a post sent in their name") \
+	X(NOTICE_CONFIRM_POST_WHY, "confirm-post-why", "why confirm_addr days", \
+	    "the same, for a post held for a reason (why: that reason, e.g. what would identify them)") \
+	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
+	    "to a member whose mail bounces, by VERP, to test the mailbox") \
+	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
+	    "to a member whose probe bounced too: delivery turned off")
 
 #define NOTICE_ENUM(e, name, vars, when) e,
 enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
