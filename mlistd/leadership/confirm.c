@@ -51,7 +51,7 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 {
 	unsigned char r[20], hash[crypto_hash_sha256_BYTES];
 	char token[41], addr[200], extra[300], days[16];
-	const char *vars[] = { "why", why, "confirm_addr", addr, "days", days, NULL };
+	const char *vars[] = { "found", why, "confirm_addr", addr, "days", days, NULL };
 
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
@@ -64,8 +64,8 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token, p->cfg->hostname);
 	snprintf(extra, sizeof(extra), "Reply-To: <%s>\r\n", addr);
 	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
-	/* a held reason (what would identify them) has its own wording */
-	return distribute_notice_tmpl(p, l, poster, why && *why ? NOTICE_CONFIRM_POST_WHY :
+	/* a post that would identify them has its own wording */
+	return distribute_notice_tmpl(p, l, poster, why && *why ? NOTICE_CONFIRM_POST_LEAK :
 	    NOTICE_CONFIRM_POST, vars, ENV_NULL, extra, NULL);
 }
 

@@ -104,8 +104,26 @@
 	    "to a member who left with a post's one-click unsubscribe link") \
 	X(NOTICE_CONFIRM_POST, "confirm-post", "confirm_addr days", \
 	    "to a member, to confirm a post sent in their name") \
-	X(NOTICE_CONFIRM_POST_WHY, "confirm-post-why", "why confirm_addr days", \
-	    "the same, for a post held for a reason (why: that reason, e.g. what would identify them)") \
+	X(NOTICE_CONFIRM_POST_LEAK, "confirm-post-leak", "found confirm_addr days", \
+	    "to the author, to confirm a post that would identify them (found: what gives it away)") \
+	X(NOTICE_REFUSED_TOO_BIG, "refused-too-big", "bytes", \
+	    "a post larger than max_message_size (bytes: the limit)") \
+	X(NOTICE_REFUSED_UNSIGNED, "refused-unsigned", "why", \
+	    "a post without a member's own signature, on a post_auth = \"signature\" list") \
+	X(NOTICE_REFUSED_OWN_KEY, "refused-own-key", "poster", \
+	    "a post in the name of a member with an own key, not signed with it") \
+	X(NOTICE_REFUSED_NON_MEMBER, "refused-non-member", "poster", \
+	    "a post from someone not subscribed, on a members-only list") \
+	X(NOTICE_REFUSED_ANNOUNCE, "refused-announce", "", \
+	    "a post from someone not a moderator, on an announcement list") \
+	X(NOTICE_REFUSED_POSTS_PER_DAY, "refused-posts-per-day", "posts", \
+	    "a post beyond max_posts_per_day (posts: the limit)") \
+	X(NOTICE_REFUSED_LEAK, "refused-leak", "found", \
+	    "a held post that would identify its author to the list (found: what gives it away)") \
+	X(NOTICE_HELD_MODERATED, "held-moderated", "", \
+	    "to the author, of a post held on a moderated list") \
+	X(NOTICE_HELD_PROBATION, "held-probation", "", \
+	    "to the author, of a new member's post held for review (probation_posts)") \
 	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \

@@ -263,7 +263,7 @@ post_leak_guard(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
 	struct decision *d = &o->d;
-	char found[1000];
+	char found[sizeof(d->arg)];
 
 	if (o->id.mode == ID_REAL || !l->leak_guard || identity_leaks(p, l, d->poster, o->e->sender,
 	    &o->t, &o->t.rendered, &o->id, found, sizeof(found)) <= 0)
@@ -271,15 +271,13 @@ post_leak_guard(struct pipeline *p, struct post *o)
 	d->reason = "leak";
 	if (d->verdict == V_HOLD) {
 		d->verdict = V_REFUSE;
-		snprintf(d->notice, sizeof(d->notice), "Your post to %s@%s was not passed to the "
-		    "moderators: it would tell the list who you are. It contains:\n%s\nSend it again "
-		    "without these.", l->name, p->cfg->hostname, found);
+		d->notice = NOTICE_REFUSED_LEAK;
 	} else {
 		d->verdict = V_CONFIRM;
-		snprintf(d->notice, sizeof(d->notice), "The list %s@%s is holding your post, because it "
-		    "would tell the other members who you are. It contains:\n%s\n", l->name,
-		    p->cfg->hostname, found);
+		d->notice = NOTICE_CONFIRM_POST_LEAK;	/* the confirmation request says it */
 	}
+	d->var = "found";
+	snprintf(d->arg, sizeof(d->arg), "%s", found);
 	o->judged = verdict_judged(d);
 	return OK;
 }
@@ -308,6 +306,18 @@ post_sign(struct pipeline *p, struct post *o)
 	return OK;
 }
 
+/* tell_author - the verdict's notice (if any) to whoever may be told */
+static void
+tell_author(struct pipeline *p, struct post *o)
+{
+	const char *vars[] = { o->d.var, o->d.arg, NULL };
+
+	if (o->d.notice == NOTICE_N)
+		return;
+	(void)notify_sender_tmpl(p, o->l, authn_notice_to(&o->au, o->d.poster),
+	    o->d.notice, o->d.var ? vars : NULL);
+}
+
 /* post_hold - to the moderators; the author (sealed) waits with it to hear a rejection */
 static enum result
 post_hold(struct pipeline *p, struct post *o)
@@ -330,8 +340,7 @@ post_hold(struct pipeline *p, struct post *o)
 	}
 	if (o->d.member)
 		policy_count_post(p, l, o->d.poster);
-	(void)notify_sender(p, l, authn_notice_to(&o->au, o->d.poster),
-	    "Your message is waiting for a moderator", o->d.notice);
+	tell_author(p, o);
 	return OK;
 }
 
@@ -386,8 +395,7 @@ post_distribute(struct pipeline *p, struct post *o)
 	case V_DROP:
 		break;
 	case V_REFUSE:
-		(void)notify_sender(p, l, authn_notice_to(&o->au, o->d.poster),
-		    "Your message was not distributed", o->d.notice);
+		tell_author(p, o);
 		break;
 	case V_HOLD:
 		r = post_hold(p, o);
@@ -398,7 +406,8 @@ post_distribute(struct pipeline *p, struct post *o)
 			o->judged = 0;		/* nobody is asked, nothing is kept */
 			break;
 		}
-		if (confirm_request(p, l, o->d.poster, &o->t.rendered, o->d.notice, o->out_id) < 0) {
+		if (confirm_request(p, l, o->d.poster, &o->t.rendered, o->d.notice ==
+		    NOTICE_CONFIRM_POST_LEAK ? o->d.arg : NULL, o->out_id) < 0) {
 			why_cause(o->why, "the confirmation request", store_errmsg(p->st));
 			return TEMPFAIL;
 		}
