@@ -124,6 +124,8 @@
 	    "to the author, of a post held on a moderated list") \
 	X(NOTICE_HELD_PROBATION, "held-probation", "", \
 	    "to the author, of a new member's post held for review (probation_posts)") \
+	X(NOTICE_SEALED_POST, "sealed-post", "", \
+	    "the wrapper of a post sealed to a member's own key (x25519), around the sealed post") \
 	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
