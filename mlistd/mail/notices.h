@@ -126,6 +126,10 @@
 	    "to the author, of a new member's post held for review (probation_posts)") \
 	X(NOTICE_SEALED_POST, "sealed-post", "", \
 	    "the wrapper of a post sealed to a member's own key (x25519), around the sealed post") \
+	X(NOTICE_REQUEST_DONE, "request-done", "done", \
+	    "to a member who confirmed a request (done: a line per change, each starting \"- \")") \
+	X(NOTICE_REQUEST_ANSWER, "request-answer", "answers", \
+	    "the answer to LIST-request (answers: the answer to each command, e.g. keys, who, archive, audit, help)") \
 	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
