@@ -190,10 +190,8 @@ bounce_dsn_recipients(const char *m, size_t len, char rcpts[][ADDR_MAX + 1], int
 static void
 probe(struct pipeline *p, const struct list_cfg *l, const char *addr)
 {
-	if (distribute_notice(p, l, addr, "Mail to you from the list is bouncing",
-	    "Mail from the list to your address has been bouncing. This is a test: if you\n"
-	    "read it, nothing needs to be done. If this message bounces too, the list will\n"
-	    "stop sending you mail until you turn delivery back on.", ENV_VERP, "", NULL) < 0 ||
+	if (distribute_notice_tmpl(p, l, addr, NOTICE_BOUNCE_PROBE, NULL, ENV_VERP,
+	    "", NULL) < 0 ||
 	    store_member_probe(p->st, l->name, addr) != STORE_OK) {
 		log_err("%s bounce: list=%s cannot send the probe: %s", p->qid, l->name,
 		    store_errmsg(p->st));
@@ -211,10 +209,8 @@ disable(struct pipeline *p, const struct list_cfg *l, const char *addr)
 		    store_errmsg(p->st));
 		return;
 	}
-	distribute_notice(p, l, addr, "Delivery from the list has been turned off",
-	    "Mail from the list to your address kept bouncing, so the list has stopped sending\n"
-	    "it. When your mailbox works again, write to the -request address with\n"
-	    "\"set nomail off\" to receive mail again.", ENV_NULL, "", NULL);
+	(void)distribute_notice_tmpl(p, l, addr, NOTICE_BOUNCE_DISABLED, NULL,
+	    ENV_NULL, "", NULL);
 	log_info("%s bounce: list=%s delivery disabled for a member after probe bounced", p->qid, l->name);
 }
 

@@ -162,21 +162,28 @@ oneclick_copy(const struct run *r, const struct job *j, const struct message *m,
 static int
 seal_copy(const struct run *r, const struct job *j, const struct message *m, int smtp, struct buf *out)
 {
-	char from[300], subject[200], text[600];
-	struct buf w;
+	const struct list_cfg *l = config_list_find(r->cfg, j->d.list);
+	struct notice_ctx ctx = { j->d.list, r->cfg->hostname };
+	struct buf w, subj, subject, text;
+	char from[300];
 	int rc;
 
 	if (!j->d.sealed)
 		return -1;	/* the key was withdrawn since: never fall back to clear */
 	snprintf(from, sizeof(from), "\"%s list\" <%s@%s>", j->d.list, j->d.list, r->cfg->hostname);
-	snprintf(subject, sizeof(subject), "Encrypted post from %s@%s", j->d.list, r->cfg->hostname);
-	snprintf(text, sizeof(text), "This is a post to %s@%s, encrypted to the key you registered.\n"
-	    "Open it with:  mlist open < THIS-MESSAGE > post.eml\n"
-	    "(or use 'mlist open' as your mail program's display filter). What it restores is the\n"
-	    "post exactly as the list sent it, signatures and all.\n", j->d.list, r->cfg->hostname);
 	buf_init(&w, 0);
-	rc = sealed_wrap_eph(from, j->d.rcpt, subject, r->cfg->hostname, text, j->d.seal_pk, m->epk, m->esk,
-	    m->raw.data, m->raw.len, &w);
+	buf_init(&subj, 0);
+	buf_init(&subject, 0);
+	buf_init(&text, 0);
+	/* the wrapper's words are the list's, like any notice (a translation need not be ASCII) */
+	rc = notice_render(l ? l->notices : NULL, r->cfg->notices, NOTICE_SEALED_POST, &ctx, NULL,
+	    &subj, &text) < 0 || notice_subject(buf_cstr(&subj), &subject) < 0 ? -1 : 0;
+	if (rc == 0)
+		rc = sealed_wrap_eph(from, j->d.rcpt, buf_cstr(&subject), r->cfg->hostname,
+		    buf_cstr(&text), j->d.seal_pk, m->epk, m->esk, m->raw.data, m->raw.len, &w);
+	buf_free(&subj);
+	buf_free(&subject);
+	buf_free(&text);
 	if (rc == 0) {
 		if (smtp)
 			smtp_dot_stuff(w.data, w.len, out);

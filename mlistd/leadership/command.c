@@ -231,12 +231,9 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 	if (rc >= 0 && res.len == 0 && !member && !quiet)
 		buf_puts(&res, "- nothing to change: the address is not subscribed\n");
 	if (rc >= 0 && !quiet) {
-		struct buf text;
+		const char *vars[] = { "done", buf_cstr(&res), NULL };
 
-		buf_init(&text, 0);
-		buf_printf(&text, "Done, for %s@%s:\n\n%s", l->name, p->cfg->hostname, buf_cstr(&res));
-		rc = distribute_notice(p, l, addr, "Your request to the list: done", buf_cstr(&text), ENV_NULL, "", NULL);
-		buf_free(&text);
+		rc = distribute_notice_tmpl(p, l, addr, NOTICE_REQUEST_DONE, vars, ENV_NULL, "", NULL);
 	}
 	buf_free(&res);
 	buf_free(&plain);

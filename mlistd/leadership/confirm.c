@@ -50,7 +50,8 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
     const char *why, char id[QID_LEN + 1])
 {
 	unsigned char r[20], hash[crypto_hash_sha256_BYTES];
-	char token[41], addr[200], extra[300], text[2000];
+	char token[41], addr[200], extra[300], days[16];
+	const char *vars[] = { "found", why, "confirm_addr", addr, "days", days, NULL };
 
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
@@ -62,21 +63,10 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 		return -1;
 	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token, p->cfg->hostname);
 	snprintf(extra, sizeof(extra), "Reply-To: <%s>\r\n", addr);
-	if (why && *why)
-		snprintf(text, sizeof(text), "%s\n"
-		    "If you want it to go out as it is, reply to this message (the reply goes to\n%s),\n"
-		    "or send any message to that address, within %d days.\n\n"
-		    "To withdraw it, reply with the word \"withdraw\" (or do nothing: after %d days it\n"
-		    "is gone). Then send a corrected post.", why, addr, CONFIRM_DAYS, CONFIRM_DAYS);
-	else
-		snprintf(text, sizeof(text),
-		    "The list %s@%s received a post in your name. It goes out only when you confirm\n"
-		    "that you sent it: reply to this message (the reply goes to %s),\n"
-		    "or send any message to that address, within %d days.\n\n"
-		    "If you did not send it, do nothing (or answer \"withdraw\"): it will not be distributed.",
-		    l->name,
-		    p->cfg->hostname, addr, CONFIRM_DAYS);
-	return distribute_notice(p, l, poster, "Confirm your post to the list", text, ENV_NULL, extra, NULL);
+	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
+	/* a post that would identify them has its own wording */
+	return distribute_notice_tmpl(p, l, poster, why && *why ? NOTICE_CONFIRM_POST_LEAK :
+	    NOTICE_CONFIRM_POST, vars, ENV_NULL, extra, NULL);
 }
 
 /* confirm_pseudonym - a confirmed "pseudonym NAME" for a member; what happened into res */

@@ -87,7 +87,53 @@
 	X(NOTICE_WARNING_PUBLIC, "warning-public", "member reason", \
 	    "to the members, a public warning naming the member's pseudonym (a discipline step)") \
 	X(NOTICE_SUSPENDED, "suspended", "days reason day", \
-	    "to a member suspended from the list (a discipline step)")
+	    "to a member suspended from the list (a discipline step)") \
+	X(NOTICE_SEALED_UNOPENABLE, "sealed-unopenable", "", \
+	    "a sealed post the list's current key cannot open") \
+	X(NOTICE_NOT_SEALED, "not-sealed", "", \
+	    "a post in clear to an encryption = \"required\" list") \
+	X(NOTICE_UNPROCESSABLE, "unprocessable", "reason", \
+	    "a post the parser could not read (kept for the administrators)") \
+	X(NOTICE_PARTS_REMOVED, "parts-removed", "parts", \
+	    "to the author, of the parts taken out of a post because they would identify them") \
+	X(NOTICE_PRIVATE_REFUSED, "private-refused", "to reason", \
+	    "an authenticated private reply (to: the handle's address) was refused") \
+	X(NOTICE_PRIVATE_LEAK, "private-leak", "found", \
+	    "a private reply that would tell its reader who wrote it (found: what gives it away)") \
+	X(NOTICE_LEFT_ONE_CLICK, "left-one-click", "", \
+	    "to a member who left with a post's one-click unsubscribe link") \
+	X(NOTICE_CONFIRM_POST, "confirm-post", "confirm_addr days", \
+	    "to a member, to confirm a post sent in their name") \
+	X(NOTICE_CONFIRM_POST_LEAK, "confirm-post-leak", "found confirm_addr days", \
+	    "to the author, to confirm a post that would identify them (found: what gives it away)") \
+	X(NOTICE_REFUSED_TOO_BIG, "refused-too-big", "bytes", \
+	    "a post larger than max_message_size (bytes: the limit)") \
+	X(NOTICE_REFUSED_UNSIGNED, "refused-unsigned", "why", \
+	    "a post without a member's own signature, on a post_auth = \"signature\" list") \
+	X(NOTICE_REFUSED_OWN_KEY, "refused-own-key", "poster", \
+	    "a post in the name of a member with an own key, not signed with it") \
+	X(NOTICE_REFUSED_NON_MEMBER, "refused-non-member", "poster", \
+	    "a post from someone not subscribed, on a members-only list") \
+	X(NOTICE_REFUSED_ANNOUNCE, "refused-announce", "", \
+	    "a post from someone not a moderator, on an announcement list") \
+	X(NOTICE_REFUSED_POSTS_PER_DAY, "refused-posts-per-day", "posts", \
+	    "a post beyond max_posts_per_day (posts: the limit)") \
+	X(NOTICE_REFUSED_LEAK, "refused-leak", "found", \
+	    "a held post that would identify its author to the list (found: what gives it away)") \
+	X(NOTICE_HELD_MODERATED, "held-moderated", "", \
+	    "to the author, of a post held on a moderated list") \
+	X(NOTICE_HELD_PROBATION, "held-probation", "", \
+	    "to the author, of a new member's post held for review (probation_posts)") \
+	X(NOTICE_SEALED_POST, "sealed-post", "", \
+	    "the wrapper of a post sealed to a member's own key (x25519), around the sealed post") \
+	X(NOTICE_REQUEST_DONE, "request-done", "done", \
+	    "to a member who confirmed a request (done: a line per change, each starting \"- \")") \
+	X(NOTICE_REQUEST_ANSWER, "request-answer", "answers", \
+	    "the answer to LIST-request (answers: the answer to each command, e.g. keys, who, archive, audit, help)") \
+	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
+	    "to a member whose mail bounces, by VERP, to test the mailbox") \
+	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
+	    "to a member whose probe bounced too: delivery turned off")
 
 #define NOTICE_ENUM(e, name, vars, when) e,
 enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };

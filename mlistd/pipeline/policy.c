@@ -29,13 +29,22 @@ tempfail(struct decision *d, const char *why)
 	d->reason = why;
 }
 
+/* tell - the sender is to get notice id, with placeholder var (NULL: none) set to arg */
+static void
+tell(struct decision *d, enum notice_id id, const char *var, const char *arg)
+{
+	d->notice = id;
+	d->var = var;
+	snprintf(d->arg, sizeof(d->arg), "%s", arg ? arg : "");
+}
+
 /* refuse - with a notice to the sender */
 static void
-refuse(struct decision *d, const char *why, const char *fmt, const char *a, const char *b)
+refuse(struct decision *d, const char *why, enum notice_id id, const char *var, const char *arg)
 {
 	d->verdict = V_REFUSE;
 	d->reason = why;
-	snprintf(d->notice, sizeof(d->notice), fmt, a, b);
+	tell(d, id, var, arg);
 }
 
 /* is_member - member record for addr (role copied out) */
@@ -87,13 +96,12 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
     size_t size, struct decision *d)
 {
 	unsigned char pk[DKIM_PK_LEN];
-	char post[320];
 	enum role role = ROLE_MEMBER;
 	long long limit = l->max_message_size;
 	int member, banned, n, sure;
 
 	memset(d, 0, sizeof(*d));
-	snprintf(post, sizeof(post), "%s@%s", l->name, p->cfg->hostname);
+	d->notice = NOTICE_N;
 	d->poster = *t->from ? t->from : e->sender;
 	if (t->loop)
 		return drop(d, "loop");
@@ -111,9 +119,7 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		char n[32];
 
 		snprintf(n, sizeof(n), "%lld", limit);
-		return refuse(d, "too-big", "Your message to %s was not distributed: it is larger than "
-		    "the list allows (%s bytes). Send a shorter message, or put large files "
-		    "somewhere and send a link.", post, n);
+		return refuse(d, "too-big", NOTICE_REFUSED_TOO_BIG, "bytes", n);
 	}
 	if (a->replay)
 		return drop(d, "replay");
@@ -122,9 +128,8 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		d->poster = a->signed_by;
 		d->own_signed = 1;
 	} else if (l->post_auth == AUTH_SIGNATURE) {
-		return refuse(d, a->present ? "bad-signature" : "unsigned", "Your message to %s was not "
-		    "distributed: this list accepts only posts signed with a member's own key (mlist sign). "
-		    "%s", post, a->present ? a->why : "The message carries no author signature.");
+		return refuse(d, a->present ? "bad-signature" : "unsigned", NOTICE_REFUSED_UNSIGNED,
+		    "why", a->present ? a->why : "The message carries no author signature.");
 	}
 	member = is_member(p, l, d->poster, &role);
 	/* the envelope is a claim too: only "sender" lists take it instead of From */
@@ -133,29 +138,23 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		d->poster = e->sender;
 	}
 	if (member && !d->own_signed && store_member_own_key(p->st, l->name, d->poster, pk, sizeof(pk)) == 1)
-		return refuse(d, "unsigned-own-key", "Your message to %s was not distributed: posts in the "
-		    "name of %s must be signed with that member's own key (mlist sign). If you did not send "
-		    "it, someone tried to post in your name.", post, d->poster);
+		return refuse(d, "unsigned-own-key", NOTICE_REFUSED_OWN_KEY, "poster", d->poster);
 	d->member = member;
 	switch (l->posting) {
 	case POSTING_OPEN:
 		break;
 	case POSTING_MEMBERS:
 		if (!member)
-			return refuse(d, "non-member", "Your message to %s was not distributed: only "
-			    "members of the list may post, and %s is not subscribed. To join, write to "
-			    "the -request address with \"subscribe\".", post, d->poster);
+			return refuse(d, "non-member", NOTICE_REFUSED_NON_MEMBER, "poster", d->poster);
 		break;
 	case POSTING_ANNOUNCE:
 		if (!member || !role_leads(role))
-			return refuse(d, "announce-only", "Your message to %s was not distributed: "
-			    "this is an announcement list and only its moderators post to it.%s", post, "");
+			return refuse(d, "announce-only", NOTICE_REFUSED_ANNOUNCE, NULL, NULL);
 		break;
 	case POSTING_MODERATED:
 		d->verdict = V_HOLD;
 		d->reason = "moderated";
-		snprintf(d->notice, sizeof(d->notice), "Your message to %s is held until a moderator "
-		    "reviews it. You do not need to send it again.", post);
+		tell(d, NOTICE_HELD_MODERATED, NULL, NULL);
 		return;
 	}
 	n = l->max_posts_per_day > 0 && member ?
@@ -166,9 +165,7 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		char n[16];
 
 		snprintf(n, sizeof(n), "%d", l->max_posts_per_day);
-		return refuse(d, "posts-per-day", "Your message to %s was not distributed: the list "
-		    "allows %s posts per member per day (UTC), and you have reached that. Please send it "
-		    "again tomorrow.", post, n);
+		return refuse(d, "posts-per-day", NOTICE_REFUSED_POSTS_PER_DAY, "posts", n);
 	}
 	n = member && l->probation_posts > 0 && !role_leads(role) ?
 	    store_post_total(p->st, l->name, d->poster) : l->probation_posts;
@@ -178,8 +175,7 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		/* a new member's first posts wait for a moderator (counted as they arrive) */
 		d->verdict = V_HOLD;
 		d->reason = "probation";
-		snprintf(d->notice, sizeof(d->notice), "Your message to %s is held until a moderator reviews it: "
-		    "a new member's first posts are. You do not need to send it again.", post);
+		tell(d, NOTICE_HELD_PROBATION, NULL, NULL);
 		return;
 	}
 	sure = d->own_signed || authn_vouches(au, d->poster);

@@ -2,6 +2,7 @@
 #ifndef MLIST_POLICY_H
 #define MLIST_POLICY_H
 
+#include "mail/notices.h"
 #include "mail/spool.h"
 #include "pipeline/authn.h"
 #include "pipeline/pipeline.h"
@@ -15,7 +16,10 @@ struct decision {
 	const char	*poster;	/* the address the policy judged */
 	int		 member;	/* poster is a member of the list */
 	int		 own_signed;	/* the member's own key signed it: distribute it intact */
-	char		 notice[1400];	/* what the sender is told ("" = nothing) */
+	/* what the sender is told: a notice (NOTICE_N = nothing) and its placeholder */
+	enum notice_id	 notice;
+	const char	*var;		/* the placeholder's name, or NULL */
+	char		 arg[1000];	/* ... and its value */
 };
 
 /* what the author signature on an incoming post says */

@@ -141,8 +141,6 @@ static enum result
 post_open(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
-	const char *host = p->cfg->hostname;
-	char text[400];
 	int rc;
 
 	if ((rc = open_sealed(p, l, o->msg, &o->plain)) == -2) {
@@ -154,22 +152,14 @@ post_open(struct pipeline *p, struct post *o)
 		return OK;
 	}
 	if (rc == -1) {
-		snprintf(text, sizeof(text), "Your encrypted post to %s@%s could not be opened with the "
-		    "list's current key. Get the key with \"keys\" from %s-request@%s and seal it again.",
-		    l->name, host, l->name, host);
-		(void)notify_sender(p, l, early_to(o), "Your message was not distributed", text);
+		(void)notify_sender_tmpl(p, l, early_to(o), NOTICE_SEALED_UNOPENABLE, NULL);
 		log_info("%s qmgr: list=%s kind=post reason=sealed-unopenable result=permfail", p->qid,
 		    l->name);
 		return PERMFAIL;
 	}
 	if (l->encryption != ENC_REQUIRED)
 		return OK;
-	snprintf(text, sizeof(text), "Your post to %s@%s was not distributed: this list takes only "
-	    "posts encrypted to its key, so that no mail server on the way reads them. Seal it with\n"
-	    "  mlist seal --list-key KEY --list %s@%s < post.eml\n"
-	    "(the key is in the answer to \"keys\" from %s-request@%s).", l->name, host, l->name, host,
-	    l->name, host);
-	(void)notify_sender(p, l, early_to(o), "Your message was not distributed", text);
+	(void)notify_sender_tmpl(p, l, early_to(o), NOTICE_NOT_SEALED, NULL);
 	log_info("%s qmgr: list=%s kind=post reason=not-sealed result=permfail", p->qid, l->name);
 	return PERMFAIL;
 }
@@ -203,7 +193,7 @@ static enum result
 post_transform(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
-	char text[400];
+	const char *vars[] = { "reason", NULL, NULL };
 	enum result r;
 
 	r = worker_transform(&o->tin, p->keys, &o->t);
@@ -216,10 +206,8 @@ post_transform(struct pipeline *p, struct post *o)
 		return OK;
 	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
 	    p->qid, l->name, o->t.reason);
-	snprintf(text, sizeof(text), "Your message to %s@%s could not be processed: %s.\n"
-	    "It has been kept for the list administrators. If it was an ordinary message,\n"
-	    "please send it again as plain text.", l->name, p->cfg->hostname, o->t.reason);
-	(void)notify_sender(p, l, early_to(o), "Your message could not be processed", text);
+	vars[1] = o->t.reason;
+	(void)notify_sender_tmpl(p, l, early_to(o), NOTICE_UNPROCESSABLE, vars);
 	*o->quarantine = 1;
 	return PERMFAIL;
 }
@@ -275,7 +263,7 @@ post_leak_guard(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
 	struct decision *d = &o->d;
-	char found[1000];
+	char found[sizeof(d->arg)];
 
 	if (o->id.mode == ID_REAL || !l->leak_guard || identity_leaks(p, l, d->poster, o->e->sender,
 	    &o->t, &o->t.rendered, &o->id, found, sizeof(found)) <= 0)
@@ -283,15 +271,13 @@ post_leak_guard(struct pipeline *p, struct post *o)
 	d->reason = "leak";
 	if (d->verdict == V_HOLD) {
 		d->verdict = V_REFUSE;
-		snprintf(d->notice, sizeof(d->notice), "Your post to %s@%s was not passed to the "
-		    "moderators: it would tell the list who you are. It contains:\n%s\nSend it again "
-		    "without these.", l->name, p->cfg->hostname, found);
+		d->notice = NOTICE_REFUSED_LEAK;
 	} else {
 		d->verdict = V_CONFIRM;
-		snprintf(d->notice, sizeof(d->notice), "The list %s@%s is holding your post, because it "
-		    "would tell the other members who you are. It contains:\n%s\n", l->name,
-		    p->cfg->hostname, found);
+		d->notice = NOTICE_CONFIRM_POST_LEAK;	/* the confirmation request says it */
 	}
+	d->var = "found";
+	snprintf(d->arg, sizeof(d->arg), "%s", found);
 	o->judged = verdict_judged(d);
 	return OK;
 }
@@ -320,6 +306,18 @@ post_sign(struct pipeline *p, struct post *o)
 	return OK;
 }
 
+/* tell_author - the verdict's notice (if any) to whoever may be told */
+static void
+tell_author(struct pipeline *p, struct post *o)
+{
+	const char *vars[] = { o->d.var, o->d.arg, NULL };
+
+	if (o->d.notice == NOTICE_N)
+		return;
+	(void)notify_sender_tmpl(p, o->l, authn_notice_to(&o->au, o->d.poster),
+	    o->d.notice, o->d.var ? vars : NULL);
+}
+
 /* post_hold - to the moderators; the author (sealed) waits with it to hear a rejection */
 static enum result
 post_hold(struct pipeline *p, struct post *o)
@@ -342,8 +340,7 @@ post_hold(struct pipeline *p, struct post *o)
 	}
 	if (o->d.member)
 		policy_count_post(p, l, o->d.poster);
-	(void)notify_sender(p, l, authn_notice_to(&o->au, o->d.poster),
-	    "Your message is waiting for a moderator", o->d.notice);
+	tell_author(p, o);
 	return OK;
 }
 
@@ -375,16 +372,15 @@ static void
 removed_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
     const struct transform_out *t)
 {
-	char text[1200];
+	char parts[1000];
+	const char *vars[] = { "parts", parts, NULL };
 
 	if (t->part[TP_REMOVED].len == 0)
 		return;
-	snprintf(text, sizeof(text), "Your post to %s@%s went out without these parts, because on "
-	    "this\nlist they would identify you:\n\n%.*s\n"
-	    "Nothing else was changed. To avoid this note, send posts to the list without them.",
-	    l->name, p->cfg->hostname, (int)t->part[TP_REMOVED].len,
+	/* as much of the list as the old fixed-size notice held */
+	snprintf(parts, sizeof(parts), "%.*s", (int)t->part[TP_REMOVED].len,
 	    (const char *)t->part[TP_REMOVED].data);
-	(void)notify_sender(p, l, to, "Parts of your post were removed", text);
+	(void)notify_sender_tmpl(p, l, to, NOTICE_PARTS_REMOVED, vars);
 }
 
 /* post_distribute - what the verdict says: nothing, a refusal, a hold, a confirmation, or out */
@@ -399,8 +395,7 @@ post_distribute(struct pipeline *p, struct post *o)
 	case V_DROP:
 		break;
 	case V_REFUSE:
-		(void)notify_sender(p, l, authn_notice_to(&o->au, o->d.poster),
-		    "Your message was not distributed", o->d.notice);
+		tell_author(p, o);
 		break;
 	case V_HOLD:
 		r = post_hold(p, o);
@@ -411,7 +406,8 @@ post_distribute(struct pipeline *p, struct post *o)
 			o->judged = 0;		/* nobody is asked, nothing is kept */
 			break;
 		}
-		if (confirm_request(p, l, o->d.poster, &o->t.rendered, o->d.notice, o->out_id) < 0) {
+		if (confirm_request(p, l, o->d.poster, &o->t.rendered, o->d.notice ==
+		    NOTICE_CONFIRM_POST_LEAK ? o->d.arg : NULL, o->out_id) < 0) {
 			why_cause(o->why, "the confirmation request", store_errmsg(p->st));
 			return TEMPFAIL;
 		}

@@ -127,13 +127,14 @@ relay_unchecked(struct pipeline *p, const struct relay *r)
 static enum result
 relay_refuse(struct pipeline *p, const struct relay *r, const char *why)
 {
-	char text[1400];
+	char to[400];
+	const char *vars[] = { "to", to, "reason", why, NULL };
 
 	if (why) {
-		snprintf(text, sizeof(text), "Your message to %s+p-%s@%s was not delivered: %s.",
-		    r->l->name, r->la->token, p->cfg->hostname, why);
-		(void)notify_sender(p, r->l, authn_notice_to(&r->au, r->sender),
-		    "Your message was not delivered", text);
+		snprintf(to, sizeof(to), "%s+p-%s@%s", r->l->name, r->la->token,
+		    p->cfg->hostname);
+		(void)notify_sender_tmpl(p, r->l, authn_notice_to(&r->au, r->sender),
+		    NOTICE_PRIVATE_REFUSED, vars);
 	}
 	log_info("%s qmgr: list=%s kind=private reason=%s auth=%s result=permfail", p->qid,
 	    r->l->name, why ? "refused" : "dropped", authn_level_name(r->au.level));
@@ -149,7 +150,8 @@ static enum result
 relay_compose(struct pipeline *p, struct relay *r, int mode, const char *private_to)
 {
 	const struct list_cfg *l = r->l;
-	char found[1000], text[1400];
+	char found[1000];
+	const char *vars[] = { "found", found, NULL };
 
 	memset(&r->id, 0, sizeof(r->id));
 	r->id.mode = mode == ID_REAL ? ID_PSEUDONYM : mode;
@@ -161,11 +163,8 @@ relay_compose(struct pipeline *p, struct relay *r, int mode, const char *private
 	if (!l->leak_guard || identity_leaks(p, l, r->sender, r->e->sender, &r->t, &r->copy, &r->id,
 	    found, sizeof(found)) <= 0)
 		return OK;
-	snprintf(text, sizeof(text), "Your private message through %s@%s was not delivered, "
-	    "because it would tell its reader who you are. It contains:\n%s\nSend it again without "
-	    "these.", l->name, p->cfg->hostname, found);
-	(void)notify_sender(p, l, authn_notice_to(&r->au, r->sender),
-	    "Your message was not delivered", text);
+	(void)notify_sender_tmpl(p, l, authn_notice_to(&r->au, r->sender),
+	    NOTICE_PRIVATE_LEAK, vars);
 	log_info("%s qmgr: list=%s kind=private reason=leak result=permfail", p->qid, l->name);
 	return PERMFAIL;
 }

@@ -668,31 +668,31 @@ audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf
 	return 0;
 }
 
-/* help_text - what a member can do by mail */
-static void
+/* help_text - what a member can do by mail: the help notice's text; -1 none */
+static int
 help_text(struct pipeline *p, const struct list_cfg *l, struct buf *b)
 {
-	buf_printf(b, "Commands for %s@%s (in the Subject, or each alone on a line of the body):\n\n"
-	    "  subscribe [PSEUDONYM]   join (the lines after it are your introduction)\n"
-	    "  unsubscribe             leave\n"
-	    "  set digest on|off       one message a day instead of every post\n"
-	    "  set nomail on|off       stop (or restart) mail without leaving\n"
-	    "  set pseudonym NAME      the name you post under on this list\n"
-	    "  set identity MODE       real, pseudonym or anonymous, as the list allows\n"
-	    "  confirm TOKEN           the same as answering a confirmation\n"
-	    "  vouch TOKEN             vouch for an applicant who named you\n"
-	    "  key PUBLICKEY           your own key from 'mlist keygen' (signing: ed25519:..., or\n"
-	    "                          x25519:... to receive every post encrypted to you; add\n"
-	    "                          \"expires YYYY-MM-DD\" and the list reminds you before then)\n"
-	    "  keys                    the list's keys\n"
-	    "  who                     who is on the list (as far as the list discloses it)\n"
-	    "  archive index           the posts in the archive you may read\n"
-	    "  archive get N           post N of the archive\n"
-	    "  audit                   what the list's leadership has done\n"
-	    "  help                    this text\n\n"
-	    "Changes to your membership take effect when you answer the confirmation the list\n"
-	    "sends to your address. To reach the people who run the list, write to\n"
-	    "%s-owner@%s.\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
+	struct buf subject, body;
+	int rc;
+
+	buf_init(&subject, 0);
+	buf_init(&body, 0);
+	rc = distribute_render(p, l, NOTICE_HELP, NULL, &subject, &body) < 0 ||
+	    buf_printf(b, "%s\n", buf_cstr(&body)) < 0 ? -1 : 0;
+	buf_free(&subject);
+	buf_free(&body);
+	return rc;
+}
+
+/* send_answer - the request-answer notice around the answers in b */
+static int
+send_answer(struct pipeline *p, const struct list_cfg *l, const char *to, struct buf *b,
+    const char *replyto, const struct buf *attach)
+{
+	const char *vars[] = { "answers", buf_cstr(b), NULL };
+
+	return distribute_notice_tmpl(p, l, to, NOTICE_REQUEST_ANSWER, vars, ENV_NULL, replyto,
+	    attach);
 }
 
 /* request_help - the help, after a line saying why it was sent */
@@ -704,8 +704,7 @@ request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const
 
 	buf_init(&b, 0);
 	buf_printf(&b, "%s\n\n", why);
-	help_text(p, l, &b);
-	rc = distribute_notice(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, "", NULL);
+	rc = help_text(p, l, &b) < 0 ? -1 : send_answer(p, l, to, &b, "", NULL);
 	buf_free(&b);
 	return rc;
 }
@@ -767,12 +766,12 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 			    "the moderators' role key, fingerprint %s; 'mlist verify' shows it.\n\n", l->name, fp);
 		}
 	}
-	if (cmds & CMD_HELP)
-		help_text(p, l, &b);
-	if (post.len)
-		rc = distribute_notice(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, replyto, &post);
+	if (cmds == CMD_HELP && !*replyto && !post.len)	/* help alone: the help notice as it is */
+		rc = distribute_notice_tmpl(p, l, to, NOTICE_HELP, NULL, ENV_NULL, "", NULL);
+	else if ((cmds & CMD_HELP) && help_text(p, l, &b) < 0)
+		rc = -1;
 	else
-		rc = distribute_notice(p, l, to, "Your request to the list", buf_cstr(&b), ENV_NULL, replyto, NULL);
+		rc = send_answer(p, l, to, &b, replyto, post.len ? &post : NULL);
 	buf_free(&b);
 	buf_free(&post);
 	return rc;

@@ -98,7 +98,6 @@ route_one_click(struct pipeline *p, const struct listaddr *la, const struct enve
 	const struct list_cfg *l = la->list;
 	long long id = *l->one_click_url ? keys_oneclick_member(p->keys, l->name, la->token) : -1;
 	char *addr = id > 0 ? store_member_addr_by_id(p->st, l->name, id) : NULL;
-	char text[600];
 	enum result r = OK;
 
 	(void)e;
@@ -109,13 +108,11 @@ route_one_click(struct pipeline *p, const struct listaddr *la, const struct enve
 		    l->name, *l->one_click_url ? "a token that names no member" : "one_click_url unset");
 		return OK;
 	}
-	snprintf(text, sizeof(text), "You have left %s@%s: your mail program asked for it with the\n"
-	    "one-click unsubscribe link of a post. If that was not you, write \"subscribe\" to\n"
-	    "%s-request@%s to come back.\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
 	if (store_member_rm(p->st, l->name, addr) != STORE_OK) {
 		why_cause(why, "one-click unsubscription", store_errmsg(p->st));
 		r = TEMPFAIL;
-	} else if (distribute_notice(p, l, addr, "You have left the list", text, ENV_NULL, "", NULL) < 0) {
+	} else if (distribute_notice_tmpl(p, l, addr, NOTICE_LEFT_ONE_CLICK, NULL,
+	    ENV_NULL, "", NULL) < 0) {
 		why_cause(why, "one-click unsubscription: the notice", store_errmsg(p->st));
 		r = TEMPFAIL;
 	} else

@@ -75,6 +75,41 @@ def test_reworded_and_per_list(make_instance, sink):
     assert subject == "Nicht erledigt: third" and "third@lists.example" in body
 
 
+def post_big(inst, lst, sender="alice@example.org"):
+    body = ("y" * 70 + "\r\n") * 40
+    send(inst, f"From: <{sender}>\r\nTo: {lst}@lists.example\r\nSubject: Long\r\n"
+               f"Message-ID: <big-{lst}@example.org>\r\n\r\n{body}".encode(), sender, f"{lst}@lists.example")
+
+
+def test_pipeline_refusal_from_template(make_instance, sink):
+    """the post pipeline's refusal (too big) is the list's own text, its placeholder filled;
+    a list without one gets the shipped text, today's wording"""
+    inst = make_instance(members=("alice@example.org",), list_settings={"max_message_size": "2000"},
+                         start=False)
+    inst.ctl("list", "create", "other")
+    notices = os.path.join(inst.root, "templates", "notices")
+    write(os.path.join(notices, "demo", "refused-too-big.txt"),
+          "Subject: Zu gross: {list}\n\nIhr Beitrag an {list_addr} ist groesser als {bytes} Bytes.\n")
+    inst.start()
+    inst.ctl("list", "set", "other", "max_message_size", "2000")
+    inst.ctl("member", "add", "other", "bob@example.org")
+    post_big(inst, "demo")
+    post_big(inst, "other", "bob@example.org")
+    assert inst.wait_log("reason=too-big")
+    got = {w: wait_until(lambda w=w: to(sink, w)) for w in ("alice@example.org", "bob@example.org")}
+    assert all(got.values()), inst.logtext()
+    subject, body = parsed(got["alice@example.org"][0])
+    assert subject == "Zu gross: demo"
+    assert "Ihr Beitrag an demo@lists.example ist groesser als 2000 Bytes." in body
+    assert "larger than the list allows" not in body and "{" not in body and "yyyy" not in body
+    subject, body = parsed(got["bob@example.org"][0])
+    assert subject == "Your message was not distributed"
+    assert ("Your message to other@lists.example was not distributed: it is larger than the list "
+            "allows (2000 bytes). Send a shorter message, or put large files somewhere and send a "
+            "link.") in body
+    assert "Zu gross" not in body and "yyyy" not in body
+
+
 def check(inst):
     return subprocess.run([MLISTD, "-c", inst.conf, "-t"], capture_output=True, text=True, timeout=30)
 

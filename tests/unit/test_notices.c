@@ -174,6 +174,53 @@ START_TEST(test_shipped_wording)
 }
 END_TEST
 
+/* the texts moved out of the pipeline keep, byte for byte, what the code used to write */
+static const struct {
+	enum notice_id	 id;
+	const char	*var, *val, *subject, *body;
+} moved_cases[] = {
+	{ NOTICE_REFUSED_NON_MEMBER, "poster", "eve@example.org", "Your message was not distributed",
+	    "Your message to demo@lists.example was not distributed: only members of the list may post, "
+	    "and eve@example.org is not subscribed. To join, write to the -request address with "
+	    "\"subscribe\"." },
+	{ NOTICE_UNPROCESSABLE, "reason", "no body", "Your message could not be processed",
+	    "Your message to demo@lists.example could not be processed: no body.\n"
+	    "It has been kept for the list administrators. If it was an ordinary message,\n"
+	    "please send it again as plain text." },
+	{ NOTICE_PRIVATE_REFUSED, "to", "demo+p-ab@lists.example", "Your message was not delivered",
+	    "Your message to demo+p-ab@lists.example was not delivered: ." },
+	{ NOTICE_SEALED_POST, NULL, NULL, "Encrypted post from demo@lists.example",
+	    "This is a post to demo@lists.example, encrypted to the key you registered.\n"
+	    "Open it with:  mlist open < THIS-MESSAGE > post.eml\n"
+	    "(or use 'mlist open' as your mail program's display filter). What it restores is the\n"
+	    "post exactly as the list sent it, signatures and all." },
+	{ NOTICE_REQUEST_DONE, "done", "- you are a member already\n", "Your request to the list: done",
+	    "Done, for demo@lists.example:\n\n- you are a member already\n" },
+};
+
+START_TEST(test_moved_wording)
+{
+	struct notices *n;
+	struct notice_ctx ctx = { "demo", "lists.example" };
+	const char *vars[] = { moved_cases[_i].var, moved_cases[_i].val, NULL };
+	struct buf err, s, b;
+
+	buf_init(&err, 0);
+	buf_init(&s, 0);
+	buf_init(&b, 0);
+	ck_assert_int_eq(notices_load("conf/templates/notices", 1, &n, &err), 0);
+	ck_assert_int_eq(notice_render(NULL, n, moved_cases[_i].id, &ctx, vars[0] ? vars : NULL, &s, &b), 0);
+	ck_assert_str_eq(buf_cstr(&s), moved_cases[_i].subject);
+	/* the file ends its last line (distribute_render takes it off; the message adds one) */
+	buf_printf(&err, "%s\n", moved_cases[_i].body);
+	ck_assert_str_eq(buf_cstr(&b), buf_cstr(&err));
+	notices_free(n);
+	buf_free(&err);
+	buf_free(&s);
+	buf_free(&b);
+}
+END_TEST
+
 static const struct {
 	const char	*in, *out;
 } subject_cases[] = {
@@ -234,6 +281,7 @@ main(void)
 	tcase_add_test(tc, test_render);
 	tcase_add_test(tc, test_shipped);
 	tcase_add_test(tc, test_shipped_wording);
+	tcase_add_loop_test(tc, test_moved_wording, 0, sizeof(moved_cases) / sizeof(moved_cases[0]));
 	tcase_add_test(tc, test_subject);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
