@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -464,3 +465,18 @@ def pipesink():
     s.start()
     yield s
     s.stop()
+
+
+@pytest.fixture
+def tmpfs():
+    """An 8 MiB tmpfs to fill (a full disk, and freed again); skipped visibly where it cannot be had."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    d = tempfile.mkdtemp(prefix="mlistd-full-")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", d], capture_output=True, text=True)
+    if r.returncode != 0:
+        os.rmdir(d)
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield d
+    subprocess.run(["umount", "-l", d])
+    shutil.rmtree(d, ignore_errors=True)

@@ -1,13 +1,9 @@
 """A full disk under the state directory (a small tmpfs): posts are refused with 4xx while it is full,
 nothing answered 250 is lost, and once there is room again the daemon carries on by itself."""
 import os
-import shutil
 import smtplib
-import subprocess
-import tempfile
 import time
 
-import pytest
 
 from conftest import Instance, wait_until
 
@@ -42,20 +38,6 @@ def send(port, n, size):
         return list(e.recipients.values())[0][0]
     except smtplib.SMTPSenderRefused as e:
         return e.smtp_code
-
-
-@pytest.fixture
-def tmpfs():
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    d = tempfile.mkdtemp(prefix="mlistd-full-")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", d], capture_output=True, text=True)
-    if r.returncode != 0:
-        os.rmdir(d)
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
-    yield d
-    subprocess.run(["umount", "-l", d])
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def test_disk_full_refuses_with_4xx_and_recovers(sink, tmpfs):

@@ -5,15 +5,11 @@ reused token) changes nothing, while a real DSN and the probe's own token do."""
 import asyncio
 import os
 import re
-import shutil
 import smtplib
 import sqlite3
-import subprocess
-import tempfile
 import threading
 import time
 
-import pytest
 
 from conftest import Instance, wait_until
 
@@ -61,20 +57,6 @@ def fill(path):
         pass
     os.close(fd)
     return filler
-
-
-@pytest.fixture
-def tmpfs():
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    d = tempfile.mkdtemp(prefix="mlistd-full-")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", d], capture_output=True, text=True)
-    if r.returncode != 0:
-        os.rmdir(d)
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
-    yield d
-    subprocess.run(["umount", "-l", d])
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def test_full_disk_during_delivery_delivers_each_copy_once(sink, tmpfs):
