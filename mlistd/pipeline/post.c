@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "delivery/distribute.h"
 #include "leadership/confirm.h"
@@ -174,9 +175,11 @@ post_authorship(struct pipeline *p, struct post *o)
 
 	/* on a delayed list the copy is dated, signed and archived at its release time */
 	if (l->jitter_max > 0 || l->batch > 0)
-		/* from the later of the turn's clock and the receipt: never released before it arrived */
-		tin.received = p->release = distribute_release(l, o->e->received > p->now ? o->e->received :
-		    p->now);
+		/*
+		 * from now (the clock read here: the receipt's second is that of MAIL FROM,
+		 * the turn's may be older): never released before the message arrived
+		 */
+		tin.received = p->release = distribute_release(l, (long long)time(NULL));
 	policy_author(p, l, o->msg, &o->a);
 	if (o->a.signed_by && !o->a.replay)
 		authn_own_key(&o->au, o->a.signed_by);
