@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,10 +29,12 @@
 #include "../mlistd/mail/addr.h"
 #include "../mlistd/mail/archive.h"
 #include "../mlistd/mail/audit.h"
+#include "../mlistd/mail/backup.h"
 #include "../mlistd/mail/config.h"
 #include "../mlistd/mail/keys.h"
 #include "../mlistd/mail/listkey.h"
 #include "../mlistd/mail/pseudonym.h"
+#include "../mlistd/mail/restore.h"
 #include "../mlistd/mail/sealed.h"
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
@@ -82,6 +85,8 @@ static int v_audit(struct ctx *, int, char **);
 static int v_archive_export(struct ctx *, int, char **);
 static int v_daemon(struct ctx *, int, char **);
 static int v_import(struct ctx *, int, char **);
+static int v_backup(struct ctx *, int, char **);
+static int v_restore(struct ctx *, int, char **);
 
 static const struct verb verbs[] = {
 	{ "init", "[--passphrase | --systemd-creds]", 0, 1, NEED_NONE, v_init,
@@ -202,6 +207,18 @@ static const struct verb verbs[] = {
 	{ "keys", "LIST", 1, 1, NEED_STORE, v_keys,
 	  "Show the list's DKIM keys and the DNS TXT records to publish under the instance's\n"
 	  "hostname (every key, old ones too: they verify the posts they signed)." },
+	{ "backup", "FILE", 1, 1, NEED_DAEMON, v_backup,
+	  "Write the whole instance (database, queue, held posts, audit heads, list files,\n"
+	  "the instance file) into FILE, consistently, while the daemon runs. FILE is\n"
+	  "encrypted under the instance's backup key, derived from the master key; a\n"
+	  "passphrase instance's FILE carries the wrapped key, which opens only with the\n"
+	  "passphrase. FILE must not exist; it is written by the daemon." },
+	{ "restore", "FILE", 1, 1, NEED_CONFIG, v_restore,
+	  "Bring a backup back into the configured state_dir, which must be empty or\n"
+	  "absent (never over an instance). Asks for the passphrase (standard input when\n"
+	  "it is not a terminal) of a passphrase instance; other ways need their key file\n"
+	  "or credential in place. Checks the whole file and the database first; the\n"
+	  "backup's instance file is left as STATE/mlistd.conf.backup." },
 	{ NULL, NULL, 0, 0, 0, NULL, NULL }
 };
 
@@ -1214,6 +1231,84 @@ v_import(struct ctx *c, int argc, char **argv)
 	rc = call(c, 3, args);
 	buf_free(&text);
 	return rc;
+}
+
+/* v_backup - backup FILE: the daemon writes it (the path made absolute here) */
+static int
+v_backup(struct ctx *c, int argc, char **argv)
+{
+	char cwd[PATH_MAX], abs[PATH_MAX + 512], *args[1];
+
+	(void)argc;
+	if (argv[0][0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    snprintf(abs, sizeof(abs), "%s/%s", cwd, argv[0]) >= (int)sizeof(abs))
+			return fail(EX_FAIL, "cannot make %s an absolute path", argv[0]);
+	} else
+		snprintf(abs, sizeof(abs), "%s", argv[0]);
+	args[0] = abs;
+	return call(c, 1, args);
+}
+
+/* restore_master - the master key a backup needs: its wrapped key and a passphrase, or the way's */
+static int
+restore_master(struct ctx *c, struct backup_r *r, unsigned char *master, char *why, size_t n)
+{
+	enum keys_status s;
+	char *pass;
+
+	if (r->way != KEYS_PASSPHRASE) {
+		s = keys_master_load(c->cfg->state_dir, c->cfg->master_key, NULL, master, why, n);
+		return s == KEYS_OK || s == KEYS_OK_INSECURE ? 0 : -1;
+	}
+	if (keys_way(c->cfg->master_key) != KEYS_PASSPHRASE)
+		return snprintf(why, n, "the backup's key is under a passphrase but the configuration "
+		    "says master_key = \"%s\"", c->cfg->master_key), -1;
+	if ((pass = read_pass("the backup's passphrase: ", 0)) == NULL)
+		return snprintf(why, n, "no passphrase"), -1;
+	s = keys_master_unwrap(r->wrapped, r->wrappedlen, pass, master, why, n);
+	sodium_free(pass);
+	if (s == KEYS_BAD_PASS)
+		snprintf(why, n, "the passphrase does not open the backup's key");
+	return s == KEYS_OK ? 0 : -1;
+}
+
+/* v_restore - restore FILE into a fresh state_dir */
+static int
+v_restore(struct ctx *c, int argc, char **argv)
+{
+	char why[600];
+	struct backup_r r;
+	unsigned char *master;
+	struct keys *k = NULL;
+	FILE *fp;
+	int rc = -1;
+
+	(void)argc;
+	if (sodium_init() < 0)
+		return fail(EX_FAIL, "libsodium failed to initialise");
+	if (restore_fresh(c->cfg, why, sizeof(why)) < 0)
+		return fail(EX_FAIL, "%s", why);
+	if ((fp = fopen(argv[0], "re")) == NULL)
+		return fail(EX_FAIL, "cannot open %s: %s", argv[0], strerror(errno));
+	if ((master = sodium_malloc(KEYS_LEN)) == NULL) {
+		fclose(fp);
+		return fail(EX_FAIL, "out of memory");
+	}
+	if (backup_open(&r, fp, why, sizeof(why)) == 0 &&
+	    restore_master(c, &r, master, why, sizeof(why)) == 0) {
+		if ((k = keys_from_master(master)) == NULL)
+			snprintf(why, sizeof(why), "out of memory");
+		else
+			rc = restore_run(c->cfg, &r, k, why, sizeof(why));
+	}
+	sodium_free(master);
+	keys_free(k);
+	fclose(fp);
+	if (rc < 0)
+		return fail(EX_FAIL, "%s: %s; nothing was restored", argv[0], why);
+	printf("restored %lld files into %s; start mlistd\n", r.files, c->cfg->state_dir);
+	return EX_OK;
 }
 
 /* match_verb - the longest verb whose words start argv */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "actions/actions.h"
+#include "actions/backup.h"
 #include "mail/addr.h"
 #include "mail/audit.h"
 #include "util/log.h"
@@ -21,6 +22,7 @@ struct action {
 	const char	*args;
 	int		 minargs, maxargs;
 	int		 own_txn;	/* the store function makes its own transaction */
+	/* own_txn INSTANCE: about the instance, not a list (argv[1] is no list) */
 	int		(*fn)(struct act_ctx *, const struct list_cfg *, int, char **);
 };
 
@@ -151,6 +153,17 @@ h_list_delete(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv
 	return act_list_delete(c, l);
 }
 
+/* h_backup - backup FILE: the instance into one encrypted file */
+static int
+h_backup(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)l;
+	(void)argc;
+	return act_backup(c, argv[1]);
+}
+
+#define INSTANCE	2
+
 /* counts include the verb and the list */
 static const struct action actions[] = {
 	{ "mod approve", "LIST ID", 3, 3, 0, h_mod },
@@ -170,13 +183,20 @@ static const struct action actions[] = {
 	{ "unmask", "LIST PSEUDONYM", 3, 3, 0, h_unmask },
 	{ "digest send", "LIST", 2, 2, 0, h_digest },
 	{ "keys rotate", "LIST", 2, 2, 0, h_keys },
+	{ "backup", "FILE", 2, 2, INSTANCE, h_backup },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
-/* actions_list_arg - the list a request names (every action names one) */
+static const struct action *find(const char *);
+
+/* actions_list_arg - the list a request names (NULL: an instance's action) */
 const char *
 actions_list_arg(int argc, char **argv)
 {
+	const struct action *a = argc >= 1 ? find(argv[0]) : NULL;
+
+	if (a && a->own_txn == INSTANCE)
+		return NULL;
 	return argc >= 2 ? argv[1] : NULL;
 }
 
@@ -200,6 +220,8 @@ dispatch(struct act_ctx *c, const struct action *a, int argc, char **argv)
 
 	if (argc < a->minargs || argc > a->maxargs)
 		return act_fail(c, ACT_USAGE, "usage: mlistctl %s %s", a->verb, a->args);
+	if (a->own_txn == INSTANCE)
+		return a->fn(c, NULL, argc, argv);
 	if ((l = act_list(c, argv[1])) == NULL)
 		return ACT_FAILED;
 	return a->fn(c, l, argc, argv);

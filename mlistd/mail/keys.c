@@ -32,7 +32,7 @@
 #define WRAP_HDR	(8 + 8 + 8 + crypto_pwhash_SALTBYTES + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
 #define WRAP_LEN	(WRAP_HDR + KEYS_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
-enum { KDF_SPOOL = 1, KDF_FIELD, KDF_LOOKUP };
+enum { KDF_SPOOL = 1, KDF_FIELD, KDF_LOOKUP, KDF_BACKUP };
 
 /* keys_create - write a new master key to path; refuse to overwrite */
 int
@@ -90,6 +90,7 @@ keys_from_master(const unsigned char master[KEYS_LEN])
 	crypto_kdf_derive_from_key(k->spool, KEYS_LEN, KDF_SPOOL, KEYS_CTX, master);
 	crypto_kdf_derive_from_key(k->field, KEYS_LEN, KDF_FIELD, KEYS_CTX, master);
 	crypto_kdf_derive_from_key(k->lookup, KEYS_LEN, KDF_LOOKUP, KEYS_CTX, master);
+	crypto_kdf_derive_from_key(k->backup, KEYS_LEN, KDF_BACKUP, KEYS_CTX, master);
 	spool_pair(master, k->spool_pk, k->spool_sk);
 	sodium_mprotect_readonly(k);
 	return k;
@@ -487,6 +488,19 @@ unwrap(const unsigned char *file, const char *pass, unsigned char *master, char 
 	    KEYS_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES, file, WRAP_HDR, nonce, wk);
 	sodium_free(wk);
 	return rc == 0 && got == KEYS_LEN ? KEYS_OK : KEYS_BAD_PASS;
+}
+
+/*
+ * keys_master_unwrap - open the bytes of a wrapped key (a backup carries
+ * them) with a passphrase
+ */
+enum keys_status
+keys_master_unwrap(const void *file, size_t len, const char *pass,
+    unsigned char *master, char *err, size_t errlen)
+{
+	if (len != WRAP_LEN)
+		return snprintf(err, errlen, "not a wrapped master key"), KEYS_ERROR;
+	return unwrap(file, pass, master, err, errlen);
 }
 
 /* read_private - exactly n bytes of a file only its owner can read; 0 or -1 */

@@ -21,6 +21,7 @@ struct keys {
 	unsigned char	lookup[KEYS_LEN];	/* generichash key for address look-up */
 	unsigned char	spool_pk[KEYS_LEN];	/* X25519: spool files are sealed to it */
 	unsigned char	spool_sk[KEYS_LEN];	/* ... and opened with this */
+	unsigned char	backup[KEYS_LEN];	/* secretstream key of backups */
 };
 
 /* how the master key is kept (the instance setting master_key) */
@@ -55,6 +56,8 @@ int	keys_write_public(const char *state_dir, const unsigned char *master, char *
 int	keys_public_read(const char *state_dir, unsigned char pk[KEYS_LEN], char *err, size_t errlen);
 int	keys_master_path(const char *state_dir, const char *setting, char *out, size_t outlen);
 enum keys_status keys_master_load(const char *state_dir, const char *setting, const char *pass,
+	    unsigned char *master, char *err, size_t errlen);
+enum keys_status keys_master_unwrap(const void *file, size_t len, const char *pass,
 	    unsigned char *master, char *err, size_t errlen);
 int	keys_read_passphrase(int fd, const char *prompt, char *out, size_t outlen);
 struct keys *keys_unlock(const char *state_dir, const char *setting, const char *pass,

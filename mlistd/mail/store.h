@@ -33,6 +33,8 @@ enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOTFOUND = -3, STO
 struct store *store_open(const char *path, const struct keys *, struct buf *err);
 void	store_close(struct store *);
 int	store_schema_version(struct store *);
+int	store_snapshot(struct store *, struct buf *out);
+int	store_integrity(struct store *);
 const char *store_errmsg(struct store *);
 int	store_failed(struct store *);
 int	store_durable(struct store *, int full);

@@ -1,0 +1,286 @@
+/*
+ * backup.c - the file `mlistctl backup` writes and `mlistctl restore`
+ * reads: every file of an instance, one after another, in one
+ * XChaCha20-Poly1305 secretstream under the instance's backup key (derived
+ * from the master key under its own context: keys.c). The clear header
+ * holds only what a restore needs before it has a key: how the master key
+ * is kept and, for a passphrase instance, the wrapped master key (the same
+ * bytes as STATE/master.wrapped, under Argon2id). The whole header is the
+ * associated data of the first message, and the last message is the
+ * stream's FINAL one naming how many files and bytes came before, so a
+ * backup cut short, reordered or edited does not read.
+ *
+ *	header:  MAGIC | way (1) | wrapped length (2) | wrapped | time (8) |
+ *		 secretstream header
+ *	then:	 length (4) | message, where a message is
+ *		 'F' name NUL size (8)	a file begins
+ *		 'D' bytes		its bytes, at most BACKUP_CHUNK each
+ *		 'E' files (8) bytes (8)	the end (TAG_FINAL)
+ */
+#include <string.h>
+#include <time.h>
+
+#include "backup.h"
+
+#define SS_A		crypto_secretstream_xchacha20poly1305_ABYTES
+#define SS_HDR		crypto_secretstream_xchacha20poly1305_HEADERBYTES
+#define MSG_MAX		(BACKUP_CHUNK + BACKUP_NAME_MAX + 64)
+
+/* put - little-endian n-byte number */
+static void
+put(unsigned char *p, unsigned long long v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* get - little-endian n-byte number */
+static unsigned long long
+get(const unsigned char *p, int n)
+{
+	unsigned long long v = 0;
+
+	for (int i = 0; i < n; i++)
+		v |= (unsigned long long)p[i] << (8 * i);
+	return v;
+}
+
+/* emit - encrypt one message and write it with its length */
+static int
+emit(struct backup_w *w, const unsigned char *m, size_t len, const void *ad,
+    size_t adlen, unsigned char tag)
+{
+	static unsigned char c[MSG_MAX + SS_A];
+	unsigned char lenb[4];
+
+	if (w->failed || len > MSG_MAX)
+		return -1;
+	crypto_secretstream_xchacha20poly1305_push(&w->st, c, NULL, m, len,
+	    ad, adlen, tag);
+	put(lenb, len + SS_A, 4);
+	if (fwrite(lenb, 1, 4, w->fp) != 4 ||
+	    fwrite(c, 1, len + SS_A, w->fp) != len + SS_A)
+		w->failed = 1;
+	return w->failed ? -1 : 0;
+}
+
+/*
+ * backup_begin - write the clear header to fp and start the stream; the
+ * header is the first message's associated data
+ */
+int
+backup_begin(struct backup_w *w, FILE *fp, const struct keys *k, int way,
+    const void *wrapped, size_t wrappedlen, char *err, size_t errlen)
+{
+	unsigned char h[512];
+	size_t n = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->fp = fp;
+	if (wrappedlen > 256)
+		return snprintf(err, errlen, "the wrapped key is too long"), -1;
+	memcpy(h, BACKUP_MAGIC, 8);
+	h[8] = (unsigned char)way;
+	put(h + 9, wrappedlen, 2);
+	n = 11;
+	if (wrappedlen)
+		memcpy(h + n, wrapped, wrappedlen);
+	n += wrappedlen;
+	put(h + n, (unsigned long long)time(NULL), 8);
+	n += 8;
+	crypto_secretstream_xchacha20poly1305_init_push(&w->st, h + n, k->backup);
+	n += SS_HDR;
+	if (fwrite(h, 1, n, fp) != n)
+		return snprintf(err, errlen, "cannot write the backup"), -1;
+	/* the first message (empty) authenticates the header */
+	if (emit(w, (const unsigned char *)"H", 1, h, n, 0) < 0)
+		return snprintf(err, errlen, "cannot write the backup"), -1;
+	return 0;
+}
+
+/* backup_file - one file of the instance under its name in the state dir */
+int
+backup_file(struct backup_w *w, const char *name, const void *p, size_t len)
+{
+	static unsigned char m[MSG_MAX];
+	size_t nl = strlen(name), off;
+
+	if (!backup_name_ok(name))
+		return w->failed = 1, -1;
+	m[0] = 'F';
+	memcpy(m + 1, name, nl + 1);
+	put(m + 2 + nl, len, 8);
+	if (emit(w, m, 10 + nl, NULL, 0, 0) < 0)
+		return -1;
+	for (off = 0; off < len; off += BACKUP_CHUNK) {
+		size_t n = len - off < BACKUP_CHUNK ? len - off : BACKUP_CHUNK;
+
+		m[0] = 'D';
+		memcpy(m + 1, (const unsigned char *)p + off, n);
+		if (emit(w, m, n + 1, NULL, 0, 0) < 0)
+			return -1;
+	}
+	w->files++;
+	w->bytes += (long long)len;
+	return 0;
+}
+
+/* backup_finish - the final message; flush and fsync are the caller's */
+int
+backup_finish(struct backup_w *w, char *err, size_t errlen)
+{
+	unsigned char m[17];
+
+	m[0] = 'E';
+	put(m + 1, (unsigned long long)w->files, 8);
+	put(m + 9, (unsigned long long)w->bytes, 8);
+	if (emit(w, m, sizeof(m), NULL, 0,
+	    crypto_secretstream_xchacha20poly1305_TAG_FINAL) < 0 ||
+	    fflush(w->fp) != 0)
+		return snprintf(err, errlen, "cannot write the backup"), -1;
+	return 0;
+}
+
+/* backup_open - read the clear header: the way and the wrapped key */
+int
+backup_open(struct backup_r *r, FILE *fp, char *err, size_t errlen)
+{
+	unsigned char *h;
+
+	memset(r, 0, sizeof(*r));
+	r->fp = fp;
+	h = r->hdr;
+	if (fread(h, 1, 11, fp) != 11 || memcmp(h, BACKUP_MAGIC, 8) != 0)
+		return snprintf(err, errlen, "not an mlistd backup"), -1;
+	r->way = h[8];
+	r->wrappedlen = get(h + 9, 2);
+	if (r->way > KEYS_INSECURE_FILE || r->wrappedlen > sizeof(r->wrapped))
+		return snprintf(err, errlen, "not an mlistd backup"), -1;
+	if (fread(h + 11, 1, r->wrappedlen + 8 + SS_HDR, fp) !=
+	    r->wrappedlen + 8 + SS_HDR)
+		return snprintf(err, errlen, "the backup is cut short"), -1;
+	memcpy(r->wrapped, h + 11, r->wrappedlen);
+	r->hdrlen = 11 + r->wrappedlen + 8 + SS_HDR;
+	return 0;
+}
+
+/* take - read and decrypt one message; its length, or -1 */
+static long
+take(struct backup_r *r, unsigned char *m, unsigned char *tag)
+{
+	static unsigned char c[MSG_MAX + SS_A];
+	unsigned char lenb[4];
+	unsigned long long mlen;
+	size_t len;
+
+	if (fread(lenb, 1, 4, r->fp) != 4)
+		return -1;
+	len = get(lenb, 4);
+	if (len < SS_A || len > sizeof(c) || fread(c, 1, len, r->fp) != len)
+		return -1;
+	if (crypto_secretstream_xchacha20poly1305_pull(&r->st, m, &mlen, tag,
+	    c, len, r->first ? r->hdr : NULL, r->first ? r->hdrlen : 0) != 0)
+		return -1;
+	r->first = 0;
+	return (long)mlen;
+}
+
+/* backup_keys - start reading the stream with the instance's keys */
+int
+backup_keys(struct backup_r *r, const struct keys *k, char *err, size_t errlen)
+{
+	unsigned char m[MSG_MAX], tag;
+
+	if (crypto_secretstream_xchacha20poly1305_init_pull(&r->st,
+	    r->hdr + r->hdrlen - SS_HDR, k->backup) != 0)
+		return snprintf(err, errlen, "not an mlistd backup"), -1;
+	r->first = 1;
+	if (take(r, m, &tag) != 1 || m[0] != 'H')
+		return snprintf(err, errlen, "the backup does not open with this "
+		    "instance's key (another instance's backup, or altered)"), -1;
+	return 0;
+}
+
+/* data - the 'D' messages of a file of size bytes into out */
+static int
+data(struct backup_r *r, unsigned long long size, struct buf *out)
+{
+	static unsigned char m[MSG_MAX];
+	unsigned char tag;
+	long n;
+
+	buf_reset(out);
+	while (out->len < size) {
+		if ((n = take(r, m, &tag)) < 1 || m[0] != 'D' || tag != 0 ||
+		    out->len + (size_t)n - 1 > size ||
+		    buf_append(out, m + 1, (size_t)n - 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * backup_next - the next file (its name and bytes), or the end, checked
+ * against the counts the final message carries
+ */
+enum backup_item
+backup_next(struct backup_r *r, char name[BACKUP_NAME_MAX], struct buf *out,
+    char *err, size_t errlen)
+{
+	static unsigned char m[MSG_MAX];
+	unsigned char tag;
+	size_t nl;
+	long n;
+
+	if ((n = take(r, m, &tag)) < 1)
+		return snprintf(err, errlen, "the backup is damaged or cut short "
+		    "after %lld files", r->files), BACKUP_BAD;
+	if (m[0] == 'E' && n == 17 &&
+	    tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+		if ((long long)get(m + 1, 8) != r->files ||
+		    (long long)get(m + 9, 8) != r->bytes)
+			return snprintf(err, errlen, "the backup's end does not "
+			    "match its files"), BACKUP_BAD;
+		return BACKUP_END;
+	}
+	nl = strnlen((const char *)m + 1, (size_t)n - 1);
+	if (m[0] != 'F' || tag != 0 || nl >= BACKUP_NAME_MAX ||
+	    (size_t)n != nl + 10 || !backup_name_ok((const char *)m + 1))
+		return snprintf(err, errlen, "the backup is damaged"), BACKUP_BAD;
+	memcpy(name, m + 1, nl + 1);
+	if (data(r, get(m + 2 + nl, 8), out) < 0)
+		return snprintf(err, errlen, "the backup is damaged in %s",
+		    name), BACKUP_BAD;
+	r->files++;
+	r->bytes += (long long)out->len;
+	return BACKUP_FILE;
+}
+
+/*
+ * backup_name_ok - a relative path of letters, digits, '.', '-', '_', '+'
+ * and '/', with no empty, "." or ".." component: a hostile backup must
+ * not write outside the directory it is restored into
+ */
+int
+backup_name_ok(const char *name)
+{
+	const char *p = name, *c;
+
+	if (*name == 0 || strlen(name) >= BACKUP_NAME_MAX)
+		return 0;
+	for (c = name; *c; c++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-_+/", *c))
+			return 0;
+	while (*p) {
+		size_t l = strcspn(p, "/");
+
+		if (l == 0 || (l == 1 && p[0] == '.') ||
+		    (l == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		p += l;
+		if (*p == '/' && *++p == 0)
+			return 0;
+	}
+	return 1;
+}

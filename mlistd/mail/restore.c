@@ -1,0 +1,256 @@
+/*
+ * restore.c - `mlistctl restore FILE`: a backup (backup.c) brought back
+ * into a fresh state directory. Nothing is written where the instance
+ * will live until every file has been read, the stream's end checked and
+ * the database has passed SQLite's integrity check: the files go first into
+ * STATE.restoring beside it, which is then renamed into place. A state
+ * directory that holds anything (an instance, live or not) is refused, and
+ * so is a list file that exists with other contents.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/fsutil.h"
+#include "restore.h"
+#include "store.h"
+
+/* restore_fresh - may a restore write STATE? 0, or -1 with why */
+int
+restore_fresh(const struct config *cfg, char *err, size_t errlen)
+{
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(cfg->state_dir)) == NULL)
+		return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot read "
+		    "%s: %s", cfg->state_dir, strerror(errno)), -1);
+	while ((e = readdir(d)) != NULL)
+		/* a clear key file the operator put back is not an instance */
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    strcmp(e->d_name, KEYS_CLEAR))
+			n++;
+	closedir(d);
+	if (n)
+		return snprintf(err, errlen, "%s is not empty: restore only into a "
+		    "fresh state directory (this one holds an instance; never "
+		    "restore over a live one)", cfg->state_dir), -1;
+	return 0;
+}
+
+/* rm_one - nftw's callback: remove what it is given */
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+/* rm_tree - remove a half-made restore */
+static void
+rm_tree(const char *dir)
+{
+	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* put_file - one restored file under dir; its parents made 0700 */
+static int
+put_file(const char *dir, const char *name, const struct buf *b, char *err,
+    size_t errlen)
+{
+	char path[4200], parent[4200], *slash;
+	struct buf e;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return snprintf(err, errlen, "%s: path too long", name), -1;
+	snprintf(parent, sizeof(parent), "%s", path);
+	if ((slash = strrchr(parent, '/')) != NULL)
+		*slash = 0;
+	if (fs_mkdir_p(parent, 0700) < 0)
+		return snprintf(err, errlen, "cannot create %s: %s", parent,
+		    strerror(errno)), -1;
+	buf_init(&e, 0);
+	rc = fs_write_atomic(path, b->data ? b->data : (unsigned char *)"",
+	    b->len, 1, &e);
+	if (rc == 0 && chmod(path, 0600) < 0)
+		rc = -1;
+	if (rc < 0)
+		snprintf(err, errlen, "%s", e.len ? buf_cstr(&e) : strerror(errno));
+	buf_free(&e);
+	return rc;
+}
+
+/* unpack - every file of the backup into tmp; 0, or -1 with why */
+static int
+unpack(struct backup_r *r, const char *tmp, char *err, size_t errlen)
+{
+	char name[BACKUP_NAME_MAX];
+	enum backup_item it;
+	struct buf b;
+	int rc = 0;
+
+	buf_init(&b, 0);
+	while (rc == 0 && (it = backup_next(r, name, &b, err, errlen)) == BACKUP_FILE)
+		rc = put_file(tmp, strcmp(name, "conf/mlistd.conf") ?
+		    name : "mlistd.conf.backup", &b, err, errlen);
+	buf_free(&b);
+	return rc < 0 || it != BACKUP_END ? -1 : 0;
+}
+
+/* check_db - the restored database opens with the keys and is whole */
+static int
+check_db(const char *tmp, const struct keys *k, char *err, size_t errlen)
+{
+	char path[4200];
+	struct store *st;
+	struct buf e;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/mlistd.db", tmp);
+	buf_init(&e, 0);
+	if ((st = store_open(path, k, &e)) == NULL) {
+		snprintf(err, errlen, "the restored database: %s", buf_cstr(&e));
+		buf_free(&e);
+		return -1;
+	}
+	buf_free(&e);
+	if ((rc = store_integrity(st)) != STORE_OK)
+		snprintf(err, errlen, "the restored database: %s", store_errmsg(st));
+	store_close(st);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+/* same_file - does path hold exactly b? 1 yes, 0 no or absent */
+static int
+same_file(const char *path, const struct buf *b)
+{
+	struct buf have;
+	int same;
+
+	buf_init(&have, 0);
+	same = fs_read_file(path, &have, NULL) == 0 && have.len == b->len &&
+	    (b->len == 0 || memcmp(have.data, b->data, b->len) == 0);
+	buf_free(&have);
+	return same;
+}
+
+/*
+ * lists - the restored list files of dir/lists into lists_dir; check
+ * only (doit 0): refuse one that exists there with other contents
+ */
+static int
+lists(const char *dir, const char *lists_dir, int doit, char *err, size_t errlen)
+{
+	char src[4200], dst[4200];
+	struct dirent *e;
+	struct buf b, ebuf;
+	DIR *d;
+	int rc = 0;
+
+	snprintf(src, sizeof(src), "%s/lists", dir);
+	if ((d = opendir(src)) == NULL)
+		return 0;
+	buf_init(&b, 0);
+	buf_init(&ebuf, 0);
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(src, sizeof(src), "%s/lists/%s", dir, e->d_name);
+		snprintf(dst, sizeof(dst), "%s/%s", lists_dir, e->d_name);
+		buf_reset(&b);
+		if (fs_read_file(src, &b, &ebuf) < 0)
+			rc = -1;
+		else if (access(dst, F_OK) == 0 && !same_file(dst, &b))
+			rc = (snprintf(err, errlen, "%s exists with other contents "
+			    "than the backup's: move it away first", dst), -1);
+		else if (doit && access(dst, F_OK) < 0 &&
+		    (fs_mkdir_p(lists_dir, 0755) < 0 ||
+		    fs_write_atomic(dst, b.data, b.len, 1, &ebuf) < 0))
+			rc = -1;
+		if (doit && rc == 0)
+			(void)unlink(src);
+	}
+	closedir(d);
+	if (rc < 0 && ebuf.len)
+		snprintf(err, errlen, "%s", buf_cstr(&ebuf));
+	buf_free(&b);
+	buf_free(&ebuf);
+	snprintf(src, sizeof(src), "%s/lists", dir);
+	if (doit && rc == 0)
+		(void)rmdir(src);
+	return rc;
+}
+
+/* keep_wrapped - a passphrase instance's wrapped key, as it came */
+static int
+keep_wrapped(const struct backup_r *r, const char *tmp, char *err, size_t errlen)
+{
+	struct buf b;
+	int rc;
+
+	if (r->wrappedlen == 0)
+		return 0;
+	buf_init(&b, 0);
+	rc = buf_append(&b, r->wrapped, r->wrappedlen) < 0 ? -1 :
+	    put_file(tmp, KEYS_WRAPPED, &b, err, errlen);
+	buf_free(&b);
+	return rc;
+}
+
+/* install - STATE.restoring becomes STATE; then the list files */
+static int
+install(const struct config *cfg, const char *tmp, char *err, size_t errlen)
+{
+	char key[4200], moved[4200];
+
+	/* an operator's clear key file (insecure-file) moves along */
+	snprintf(key, sizeof(key), "%s/%s", cfg->state_dir, KEYS_CLEAR);
+	snprintf(moved, sizeof(moved), "%s/%s", tmp, KEYS_CLEAR);
+	if (access(key, F_OK) == 0 && rename(key, moved) < 0)
+		return snprintf(err, errlen, "cannot move %s: %s", key,
+		    strerror(errno)), -1;
+	if ((rmdir(cfg->state_dir) < 0 && errno != ENOENT) ||
+	    rename(tmp, cfg->state_dir) < 0 || fs_fsync_dir(cfg->state_dir) < 0)
+		return snprintf(err, errlen, "cannot put %s in place: %s",
+		    cfg->state_dir, strerror(errno)), -1;
+	return lists(cfg->state_dir, cfg->lists_dir, 1, err, errlen);
+}
+
+/*
+ * restore_run - unpack r (opened with k) into cfg's state directory,
+ * which restore_fresh accepted; 0, or -1 with why (nothing left behind)
+ */
+int
+restore_run(const struct config *cfg, struct backup_r *r, const struct keys *k,
+    char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.restoring", cfg->state_dir) >=
+	    (int)sizeof(tmp))
+		return snprintf(err, errlen, "the state directory's path is too "
+		    "long"), -1;
+	if (mkdir(tmp, 0700) < 0)
+		return snprintf(err, errlen, "cannot create %s: %s%s", tmp,
+		    strerror(errno), errno == EEXIST ? " (an earlier restore "
+		    "stopped half-way: remove it)" : ""), -1;
+	if (backup_keys(r, k, err, errlen) < 0 || unpack(r, tmp, err, errlen) < 0 ||
+	    keep_wrapped(r, tmp, err, errlen) < 0 ||
+	    check_db(tmp, k, err, errlen) < 0 ||
+	    lists(tmp, cfg->lists_dir, 0, err, errlen) < 0) {
+		rm_tree(tmp);
+		return -1;
+	}
+	if (install(cfg, tmp, err, errlen) < 0)
+		return -1;
+	return 0;
+}

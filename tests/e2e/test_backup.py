@@ -1,0 +1,123 @@
+"""Backups (#19): `mlistctl backup FILE` while the daemon runs, `mlistctl restore FILE` into a
+fresh state directory. The file is encrypted (nothing of the instance reads in it), a restore
+refuses a live instance, a wrong passphrase and an altered file, and the restored instance has
+the same lists, members, held posts and archive, and delivers."""
+import json
+import os
+import shutil
+import subprocess
+
+from conftest import MLISTCTL, wait_until
+from test_masterkey import NEEDLES, PASS, ROSA, delivered, make, post, unlock, wait_all
+
+
+def held(inst, lst):
+    return json.loads(inst.ctl("--json", "mod", "ls", lst).stdout)
+
+
+def restore(inst, path, passphrase=PASS):
+    return subprocess.run([MLISTCTL, "-c", inst.conf, "restore", path], input=passphrase + "\n",
+                          capture_output=True, text=True, timeout=120)
+
+
+def wipe(inst):
+    shutil.rmtree(inst.state)
+    for n in os.listdir(os.path.join(inst.root, "lists")):
+        os.unlink(os.path.join(inst.root, "lists", n))
+
+
+def backed_up(tmp_path, sink):
+    """A running passphrase instance with posts delivered, a post held on a moderated list,
+    and its backup: (instance, backup path, held id)"""
+    inst = make(tmp_path, sink)
+    inst.ctl("list", "create", "mod")
+    inst.ctl("list", "set", "mod", "posting", "moderated")
+    for m in (ROSA, "bob@example.org"):
+        inst.ctl("member", "add", "mod", m)
+    for i in range(3):
+        post(inst, i)
+    assert wait_all(sink, 3), inst.logtext()[-3000:]
+    post_to(inst, "mod", "held one", "Spartakusbund waits for the moderators.")
+    assert wait_until(lambda: len(held(inst, "mod")) == 1, 30), inst.logtext()[-3000:]
+    hid = held(inst, "mod")[0]["id"]
+    path = str(tmp_path / "instance.backup")
+    r = inst.ctl("backup", path)
+    assert r.returncode == 0 and "backup written to" in r.stdout, r.stderr
+    assert os.path.getsize(path) > 1000
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    return inst, path, hid
+
+
+def post_to(inst, lst, subject, body):
+    import smtplib
+    raw = (f"From: Rosa <{ROSA}>\r\nSubject: {subject}\r\nMessage-ID: <{subject.replace(' ', '.')}"
+           f"@spartakus.example>\r\n\r\n{body}\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(ROSA, [f"{lst}@lists.example"], raw)
+
+
+def test_backup_reveals_nothing_and_is_never_overwritten(tmp_path, sink):
+    inst, path, _ = backed_up(tmp_path, sink)
+    with open(path, "rb") as f:
+        blob = f.read()
+    assert blob.startswith(b"MLBACK1\n")
+    low = blob.lower()
+    for n in NEEDLES + ["Spartakusbund", "moderators", "demo.conf", "mlistd.db", "posting"]:
+        assert n.lower().encode() not in low, f"{n!r} in the backup"
+    r = inst.ctl("backup", path, check=False)
+    assert r.returncode == 1 and "exists" in r.stderr
+    inst.stop()
+    r = inst.ctl("backup", path + "2", check=False, autostart=False)
+    assert r.returncode == 1 and "not running" in r.stderr
+
+
+def test_restore_brings_back_lists_members_held_posts_and_archive(tmp_path, sink):
+    inst, path, hid = backed_up(tmp_path, sink)
+    members = inst.ctl("member", "ls", "demo").stdout
+    archive = inst.ctl("archive", "ls", "demo").stdout
+    assert "Night Owl" in members and archive.count("\n") >= 3
+    # never over an instance, live or stopped
+    r = restore(inst, path)
+    assert r.returncode == 1 and "not empty" in r.stderr, r.stderr
+    inst.stop()
+    r = restore(inst, path)
+    assert r.returncode == 1 and "not empty" in r.stderr, r.stderr
+    wipe(inst)
+    # a wrong passphrase, an altered file: refused, nothing written
+    r = restore(inst, path, "not the passphrase")
+    assert r.returncode == 1 and "does not open" in r.stderr, r.stderr
+    assert not os.path.exists(inst.state)
+    with open(path, "rb") as f:
+        blob = bytearray(f.read())
+    blob[len(blob) // 2] ^= 1
+    bad = str(tmp_path / "altered.backup")
+    with open(bad, "wb") as f:
+        f.write(blob)
+    r = restore(inst, bad)
+    assert r.returncode == 1 and "damaged" in r.stderr and "nothing was restored" in r.stderr, r.stderr
+    assert not os.path.exists(inst.state) and not os.path.exists(inst.state + ".restoring")
+    assert os.listdir(os.path.join(inst.root, "lists")) == []
+    # the real thing
+    r = restore(inst, path)
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(os.path.join(inst.root, "lists"))) == ["demo.conf", "mod.conf"]
+    assert os.path.exists(os.path.join(inst.state, "mlistd.conf.backup"))
+    assert inst.ctl("member", "ls", "demo").stdout == members
+    assert inst.ctl("archive", "ls", "demo").stdout == archive
+    assert [h["id"] for h in held(inst, "mod")] == [hid]
+    # it runs: locked until the same passphrase, then a post reaches every member once
+    sink.handler.messages.clear()
+    inst.start()
+    assert inst.wait_log("locked: taking mail")
+    assert unlock(inst).returncode == 0
+    post(inst, 7)
+    assert wait_until(lambda: {("bob@example.org", "7"), ("carol@example.org", "7")} <=
+                      set(delivered(sink)), 60), inst.logtext()[-3000:]
+    # the held post was still held, and goes out once approved
+    assert [h["id"] for h in held(inst, "mod")] == [hid]
+    inst.ctl("mod", "approve", "mod", hid)
+    assert wait_until(lambda: any(b"waits for the moderators" in m[2] and "bob@example.org" in m[1]
+                                  for m in sink.handler.messages), 60), inst.logtext()[-3000:]
+    got = delivered(sink)
+    assert all(v == 1 for v in got.values()), got
+    inst.stop()
