@@ -159,11 +159,17 @@ keys_addr_hash(const struct keys *k, const char *list, const char *addr,
 	crypto_generichash_final(&st, out, KEYS_HASH_LEN);
 }
 
-/* keys_seal - encrypt a stored field: nonce || secretbox */
+/*
+ * keys_seal - encrypt a stored field: nonce || XChaCha20-Poly1305, with ad
+ * (where the field lives: store.c's st_place) as associated data, so that
+ * the blob opens only in its own column of its own row
+ */
 int
-keys_seal(const struct keys *k, const void *pt, size_t len, struct buf *out)
+keys_seal(const struct keys *k, const void *pt, size_t len, const void *ad,
+    size_t adlen, struct buf *out)
 {
-	unsigned char nonce[crypto_secretbox_NONCEBYTES];
+	unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	unsigned long long clen;
 	size_t off;
 
 	randombytes_buf(nonce, sizeof(nonce));
@@ -171,17 +177,48 @@ keys_seal(const struct keys *k, const void *pt, size_t len, struct buf *out)
 	if (buf_append(out, nonce, sizeof(nonce)) < 0)
 		return -1;
 	off = out->len;
-	if (buf_reserve(out, len + crypto_secretbox_MACBYTES) < 0)
+	if (buf_reserve(out, len + crypto_aead_xchacha20poly1305_ietf_ABYTES) < 0)
 		return -1;
-	crypto_secretbox_easy(out->data + off, pt, len, nonce, k->field);
-	out->len = off + len + crypto_secretbox_MACBYTES;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + off, &clen, pt, len,
+	    ad, adlen, NULL, nonce, k->field);
+	out->len = off + (size_t)clen;
 	out->data[out->len] = 0;
 	return 0;
 }
 
-/* keys_open - decrypt a stored field; -1 if it was tampered with */
+/*
+ * keys_open - decrypt a stored field sealed with the same ad; -1 if it was
+ * tampered with or belongs elsewhere (another column or row)
+ */
 int
-keys_open(const struct keys *k, const void *ct, size_t len, struct buf *out)
+keys_open(const struct keys *k, const void *ct, size_t len, const void *ad,
+    size_t adlen, struct buf *out)
+{
+	const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+	const unsigned char *c = ct;
+	unsigned long long plen;
+
+	buf_reset(out);
+	if (len < nb + crypto_aead_xchacha20poly1305_ietf_ABYTES)
+		return -1;
+	if (buf_reserve(out, len) < 0)
+		return -1;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out->data, &plen, NULL,
+	    c + nb, len - nb, ad, adlen, c, k->field) != 0) {
+		buf_reset(out);
+		return -1;
+	}
+	out->len = (size_t)plen;
+	out->data[plen] = 0;
+	return 0;
+}
+
+/*
+ * keys_open_legacy - a field sealed before fields were bound to their
+ * place (nonce || secretbox): read only by the migration that re-seals them
+ */
+int
+keys_open_legacy(const struct keys *k, const void *ct, size_t len, struct buf *out)
 {
 	const unsigned char *c = ct;
 	size_t plen;
@@ -193,8 +230,10 @@ keys_open(const struct keys *k, const void *ct, size_t len, struct buf *out)
 	if (buf_reserve(out, plen) < 0)
 		return -1;
 	if (crypto_secretbox_open_easy(out->data, c + crypto_secretbox_NONCEBYTES,
-	    len - crypto_secretbox_NONCEBYTES, c, k->field) != 0)
-		return buf_reset(out), -1;
+	    len - crypto_secretbox_NONCEBYTES, c, k->field) != 0) {
+		buf_reset(out);
+		return -1;
+	}
 	out->len = plen;
 	out->data[plen] = 0;
 	return 0;

@@ -17,7 +17,7 @@
  */
 struct keys {
 	unsigned char	spool[KEYS_LEN];	/* legacy: secretstream key of MLSPOOL1 files */
-	unsigned char	field[KEYS_LEN];	/* secretbox key for stored addresses */
+	unsigned char	field[KEYS_LEN];	/* AEAD key of sealed fields (bound to their place) */
 	unsigned char	lookup[KEYS_LEN];	/* generichash key for address look-up */
 	unsigned char	spool_pk[KEYS_LEN];	/* X25519: spool files are sealed to it */
 	unsigned char	spool_sk[KEYS_LEN];	/* ... and opened with this */
@@ -69,9 +69,12 @@ struct keys *keys_from_master(const unsigned char master[KEYS_LEN]);
 void	keys_free(struct keys *);
 void	keys_addr_hash(const struct keys *, const char *list, const char *addr,
 	    unsigned char out[KEYS_HASH_LEN]);
-int	keys_seal(const struct keys *, const void *, size_t, struct buf *);
+int	keys_seal(const struct keys *, const void *, size_t, const void *ad, size_t adlen,
+	    struct buf *);
+int	keys_open(const struct keys *, const void *, size_t, const void *ad, size_t adlen,
+	    struct buf *);
+int	keys_open_legacy(const struct keys *, const void *, size_t, struct buf *);
 int	keys_public_from_text(const char *text, const char *prefix, unsigned char pk[32]);
-int	keys_open(const struct keys *, const void *, size_t, struct buf *);
 long long keys_expiry_parse(const char *text);
 void	keys_expiry_format(long long, char out[11]);
 #define KEYS_ONECLICK_LEN	32

@@ -10,10 +10,16 @@
  * transaction, so an old state directory is upgraded in place.
  *
  * Addresses and names are never stored in clear: each is sealed with the
- * field key (keys_seal), and found again through a keyed hash of
- * (list, lower-cased address). Every statement is prepared.
+ * field key (keys_seal), bound to its table, column and row (st_place),
+ * and found again through a keyed hash of (list, lower-cased address).
+ * Every statement is prepared.
  */
 #include "store_int.h"
+
+/* a migration that is C, not SQL: st_reseal (a comment to SQLite) */
+#define RESEAL_MARK	"-- st_reseal"
+
+static int st_reseal(struct store *, struct buf *);
 
 static const char *const migrations[] = {
 	/* 1: members */
@@ -194,8 +200,109 @@ static const char *const migrations[] = {
 	"DROP TABLE temp.used;",
 	/* 15: the class of copy distribute decided for each delivery (enum dclass; 1 plain) */
 	"ALTER TABLE deliveries ADD COLUMN class INTEGER NOT NULL DEFAULT 1;",
+	/*
+	 * sealed fields bound to their place (AEAD associated data): every
+	 * sealed field is opened with the old format and sealed again, in C
+	 * (st_reseal), inside this migration's transaction
+	 */
+	RESEAL_MARK,
 	NULL
 };
+
+/*
+ * Every sealed field: its table and column, the columns of its row's key
+ * (in the order st_place parts are added where it is written), and which
+ * rows hold one. A new sealed column is a new row here.
+ */
+static const struct sealed_field {
+	const char	*table, *column, *key, *where;
+} sealed_fields[] = {
+	{ "members", "addr", "list, addr_hash", NULL },
+	{ "members", "name", "list, addr_hash", NULL },
+	{ "members", "pseudonym", "list, addr_hash", NULL },
+	{ "members", "author_seed", "list, addr_hash", NULL },
+	{ "deliveries", "rcpt", "list, rcpt_hash", NULL },
+	{ "held", "author", "qid", NULL },
+	{ "pending", "arg", "id", NULL },
+	{ "archive", "summary", "list, n", NULL },
+	{ "archive", "msg", "list, n", NULL },
+	{ "digest_posts", "msg", "list, id", NULL },
+	{ "anon_handles", "addr", "list, handle", NULL },
+	{ "list_keys", "seed", "selector", NULL },
+	{ "confirmations", "post_hash", "token_hash", "kind = 'command' AND used = 0" },
+};
+
+/* reseal_row - one field from the unbound format to its place; 0 or -1 */
+static int
+reseal_row(struct store *st, const struct sealed_field *f, sqlite3_stmt *sel,
+    sqlite3_stmt *upd, int nkeys)
+{
+	char field[80];
+	struct st_place pl;
+	struct buf b;
+	int rc;
+
+	snprintf(field, sizeof(field), "%s.%s", f->table, f->column);
+	st_place_cols(&pl, sel, field, 2, nkeys);
+	buf_init(&b, 0);
+	if (keys_open_legacy(st->keys, sqlite3_column_blob(sel, 1),
+	    (size_t)sqlite3_column_bytes(sel, 1), &b) < 0) {
+		/* already bound to this very place (a database made since): as it is */
+		rc = st_opened_bytes(st, sel, 1, &b, &pl) == 0 ? 0 : -1;
+		buf_free(&b);
+		return rc;
+	}
+	rc = st_bind_sealed_bytes(st, upd, 1, b.data, b.len, &pl);
+	sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+	if (rc < 0 || sqlite3_step(upd) != SQLITE_DONE)
+		rc = -1;
+	sqlite3_reset(upd);
+	return rc;
+}
+
+/* reseal_field - every row of one sealed field; 0 or -1 with why in err */
+static int
+reseal_field(struct store *st, const struct sealed_field *f, struct buf *err)
+{
+	char sql[400], upsql[200];
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int nkeys = 1, rc = 0;
+
+	for (const char *c = f->key; *c; c++)
+		nkeys += *c == ',';
+	snprintf(sql, sizeof(sql), "SELECT rowid, %s, %s FROM %s WHERE %s IS NOT NULL AND "
+	    "length(%s) > 0 AND %s", f->column, f->key, f->table, f->column, f->column,
+	    f->where ? f->where : "1");
+	snprintf(upsql, sizeof(upsql), "UPDATE %s SET %s = ?1 WHERE rowid = ?2", f->table,
+	    f->column);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, upsql, -1, &upd, NULL) != SQLITE_OK)
+		rc = -1;
+	while (rc == 0 && (rc = sqlite3_step(sel)) == SQLITE_ROW)
+		rc = reseal_row(st, f, sel, upd, nkeys);
+	if (rc != SQLITE_DONE && rc != 0)
+		buf_printf(err, "%s.%s: a sealed field does not open with this "
+		    "instance's key (or %s)", f->table, f->column, sqlite3_errmsg(st->db));
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc == SQLITE_DONE || rc == 0 ? 0 : -1;
+}
+
+/* st_reseal - the migration that binds every sealed field to its place */
+static int
+st_reseal(struct store *st, struct buf *err)
+{
+	if (st->keys == NULL) {
+		buf_printf(err, "the database must be migrated with the instance's keys");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(sealed_fields) / sizeof(sealed_fields[0]); i++)
+		if (reseal_field(st, &sealed_fields[i], err) < 0)
+			return -1;
+	return 0;
+}
 
 /* st_exec - run SQL without results */
 int
@@ -246,7 +353,19 @@ migrate_one(struct store *st, int i, struct buf *err)
 		buf_printf(err, "database: %s", sqlite3_errmsg(st->db));
 		return -1;
 	}
-	if (st_exec(st, migrations[i]) < 0 || st_exec(st, sql) < 0) {
+	if (strcmp(migrations[i], RESEAL_MARK) == 0) {
+		if (st_reseal(st, err) < 0) {
+			buf_printf(err, " (migration to schema %d)", i + 1);
+			st_exec(st, "ROLLBACK");
+			return -1;
+		}
+	} else if (st_exec(st, migrations[i]) < 0) {
+		buf_printf(err, "migration to schema %d failed: %s", i + 1,
+		    sqlite3_errmsg(st->db));
+		st_exec(st, "ROLLBACK");
+		return -1;
+	}
+	if (st_exec(st, sql) < 0) {
 		buf_printf(err, "migration to schema %d failed: %s", i + 1,
 		    sqlite3_errmsg(st->db));
 		st_exec(st, "ROLLBACK");
@@ -450,43 +569,153 @@ st_bind_hash(struct store *st, sqlite3_stmt *s, int col, const char *list, const
 	sqlite3_bind_blob(s, col, h, sizeof(h), SQLITE_TRANSIENT);
 }
 
-/* st_bind_sealed - bind an encrypted text field */
+/*
+ * Where a sealed field lives, bound into its seal as associated data: a
+ * domain string, "table.column", then the parts of the row's stable key
+ * (never a rowid SQLite may give again), each with its length. A blob moved
+ * to another column or row does not open there: an error, never data.
+ */
+#define PLACE_DOMAIN	"mlistd sealed field"
+
+/* st_place - begin the place of a field, "table.column" */
+void
+st_place(struct st_place *pl, const char *field)
+{
+	size_t d = sizeof(PLACE_DOMAIN), f = strlen(field) + 1;
+
+	pl->len = 0;
+	pl->bad = d + f > sizeof(pl->ad);
+	if (pl->bad)
+		return;
+	memcpy(pl->ad, PLACE_DOMAIN, d);
+	memcpy(pl->ad + d, field, f);
+	pl->len = d + f;
+}
+
+/* st_place_add - one part of the row's key, as bytes */
+void
+st_place_add(struct st_place *pl, const void *p, size_t n)
+{
+	if (pl->bad || n > 0xffff || pl->len + 2 + n > sizeof(pl->ad)) {
+		pl->bad = 1;
+		return;
+	}
+	pl->ad[pl->len++] = (unsigned char)(n >> 8);
+	pl->ad[pl->len++] = (unsigned char)n;
+	if (n)
+		memcpy(pl->ad + pl->len, p, n);
+	pl->len += n;
+}
+
+/* st_place_text - a text part (a list, a qid, a selector, a handle) */
+void
+st_place_text(struct st_place *pl, const char *t)
+{
+	st_place_add(pl, t, strlen(t));
+}
+
+/* st_place_int - a number part, in decimal (as SQLite gives an integer column's text) */
+void
+st_place_int(struct st_place *pl, long long v)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%lld", v);
+	st_place_text(pl, t);
+}
+
+/* st_place_hash - the parts list and the look-up hash of (list, addr) */
+void
+st_place_hash(struct store *st, struct st_place *pl, const char *list, const char *addr)
+{
+	unsigned char h[KEYS_HASH_LEN];
+
+	keys_addr_hash(st->keys, list, addr, h);
+	st_place_text(pl, list);
+	st_place_add(pl, h, sizeof(h));
+}
+
+/* st_place_cols - field and n parts from the result columns first... */
+void
+st_place_cols(struct st_place *pl, sqlite3_stmt *s, const char *field, int first, int n)
+{
+	st_place(pl, field);
+	for (int c = first; c < first + n; c++)
+		if (sqlite3_column_type(s, c) == SQLITE_INTEGER)
+			st_place_int(pl, sqlite3_column_int64(s, c));
+		else
+			st_place_add(pl, sqlite3_column_blob(s, c),
+			    (size_t)sqlite3_column_bytes(s, c));
+}
+
+/* st_bind_sealed_bytes - bind bytes sealed to their place */
 int
-st_bind_sealed(struct store *st, sqlite3_stmt *s, int col, const char *text)
+st_bind_sealed_bytes(struct store *st, sqlite3_stmt *s, int col, const void *p,
+    size_t n, const struct st_place *pl)
 {
 	struct buf b;
 	int rc;
 
-	if (text == NULL)
-		return sqlite3_bind_null(s, col) == SQLITE_OK ? 0 : -1;
+	if (pl->bad) {
+		st_fail(st, "a sealed field's place is too long");
+		return -1;
+	}
 	buf_init(&b, 0);
-	if (keys_seal(st->keys, text, strlen(text), &b) < 0)
-		return buf_free(&b), -1;
+	if (keys_seal(st->keys, p, n, pl->ad, pl->len, &b) < 0) {
+		buf_free(&b);
+		return -1;
+	}
 	rc = sqlite3_bind_blob(s, col, b.data, (int)b.len, SQLITE_TRANSIENT);
+	sodium_memzero(b.data, b.cap);
 	buf_free(&b);
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* st_bind_sealed - bind an encrypted text field (NULL: NULL) */
+int
+st_bind_sealed(struct store *st, sqlite3_stmt *s, int col, const char *text,
+    const struct st_place *pl)
+{
+	if (text == NULL)
+		return sqlite3_bind_null(s, col) == SQLITE_OK ? 0 : -1;
+	return st_bind_sealed_bytes(st, s, col, text, strlen(text), pl);
+}
+
 /*
- * st_opened - decrypt a sealed column into a new string (*out NULL if the
- * column is NULL). A field that does not open (another key, or corrupted)
- * is an error, never data: -1 with the cause in store_errmsg.
+ * st_opened_bytes - decrypt a sealed column into out (0 bytes and 1 if the
+ * column is NULL). A field that does not open (another key, another
+ * place, or corrupted) is an error, never data: -1 with the cause in
+ * store_errmsg.
  */
 int
-st_opened(struct store *st, sqlite3_stmt *s, int col, char **out)
+st_opened_bytes(struct store *st, sqlite3_stmt *s, int col, struct buf *out,
+    const struct st_place *pl)
+{
+	buf_reset(out);
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return 1;
+	if (pl->bad || keys_open(st->keys, sqlite3_column_blob(s, col),
+	    (size_t)sqlite3_column_bytes(s, col), pl->ad, pl->len, out) < 0) {
+		st_fail(st, "a sealed field does not open: wrong key, moved "
+		    "from another column or row, or corrupted database");
+		return -1;
+	}
+	return 0;
+}
+
+/* st_opened - st_opened_bytes into a new string (*out NULL if the column is NULL) */
+int
+st_opened(struct store *st, sqlite3_stmt *s, int col, char **out,
+    const struct st_place *pl)
 {
 	struct buf b;
+	int rc;
 
 	*out = NULL;
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
-		return 0;
 	buf_init(&b, 0);
-	if (keys_open(st->keys, sqlite3_column_blob(s, col),
-	    (size_t)sqlite3_column_bytes(s, col), &b) < 0) {
+	if ((rc = st_opened_bytes(st, s, col, &b, pl)) != 0) {
 		buf_free(&b);
-		st_fail(st, "a sealed field does not open: wrong key or "
-		    "corrupted database");
-		return -1;
+		return rc < 0 ? -1 : 0;
 	}
 	*out = strdup(buf_cstr(&b));
 	buf_free(&b);
@@ -499,11 +728,11 @@ st_opened(struct store *st, sqlite3_stmt *s, int col, char **out)
 
 /* st_column_opened - st_opened for a result alone (NULL: none or error) */
 char *
-st_column_opened(struct store *st, sqlite3_stmt *s, int col)
+st_column_opened(struct store *st, sqlite3_stmt *s, int col, const struct st_place *pl)
 {
 	char *r;
 
-	return st_opened(st, s, col, &r) < 0 ? NULL : r;
+	return st_opened(st, s, col, &r, pl) < 0 ? NULL : r;
 }
 
 /*
@@ -641,18 +870,21 @@ st_bind_tagged(struct store *st, sqlite3_stmt *s, int col, const char *list, con
 }
 
 /*
- * st_one_opened - step s for one sealed column 0, finalize it: the opened
- * text, or NULL for no row and for an error (store_failed tells which)
+ * st_one_opened - step s for one sealed column 0 of field, its row's key in
+ * the n columns from first; finalize it: the opened text, or NULL for no
+ * row and for an error (store_failed tells which)
  */
 char *
-st_one_opened(struct store *st, sqlite3_stmt *s)
+st_one_opened(struct store *st, sqlite3_stmt *s, const char *field, int first, int n)
 {
+	struct st_place pl;
 	char *r = NULL;
 	int rc;
 
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		r = st_column_opened(st, s, 0);
-	else if (rc != SQLITE_DONE)
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		st_place_cols(&pl, s, field, first, n);
+		r = st_column_opened(st, s, 0, &pl);
+	} else if (rc != SQLITE_DONE)
 		st_db_fail(st);
 	st_done(st, s);
 	return r;

@@ -9,32 +9,38 @@ int
 store_archive_add(struct store *st, const char *list, long long at, const char *summary, const void *msg,
     size_t len)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO archive (list, n, at, summary, msg) SELECT ?1, "
-	    "coalesce(max(n), 0) + 1, ?2, ?3, ?4 FROM archive WHERE list = ?1");
-	struct buf b;
+	long long n = st_scalar(st, "SELECT coalesce(max(n), 0) + 1 FROM archive WHERE list = ?1", list, NULL, 1);
+	sqlite3_stmt *s;
+	struct st_place ps, pm;
 
-	if (!s)
+	/* the number is the row's key, in both seals: known before the row is in */
+	if (n < 1 || (s = st_prep(st, "INSERT INTO archive (list, n, at, summary, msg) "
+	    "VALUES (?1, ?5, ?2, ?3, ?4)")) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
-	buf_init(&b, 0);
-	if (st_bind_sealed(st, s, 3, summary) < 0 || keys_seal(st->keys, msg, len, &b) < 0) {
-		buf_free(&b);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)n);
+	st_place(&ps, "archive.summary");
+	st_place_text(&ps, list);
+	st_place_int(&ps, n);
+	st_place(&pm, "archive.msg");
+	st_place_text(&pm, list);
+	st_place_int(&pm, n);
+	if (st_bind_sealed(st, s, 3, summary, &ps) < 0 ||
+	    st_bind_sealed_bytes(st, s, 4, msg, len, &pm) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
-	sqlite3_bind_blob(s, 4, b.data, (int)b.len, SQLITE_TRANSIENT);
-	buf_free(&b);
-	if (st_step_done(st, s) != STORE_OK)
-		return STORE_ERR;
-	return (int)sqlite3_last_insert_rowid(st->db) > 0 ? STORE_OK : STORE_ERR;
+	return st_step_done(st, s);
 }
 
 /* store_archive_each - posts since `since` (0: all), oldest first: number, time, summary */
 int
 store_archive_each(struct store *st, const char *list, long long since, store_archive_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT n, at, summary FROM archive WHERE list = ?1 AND at >= ?2 ORDER BY n");
+	sqlite3_stmt *s = st_prep(st, "SELECT n, at, summary, list FROM archive WHERE list = ?1 AND at >= ?2 "
+	    "ORDER BY n");
+	struct st_place pl;
 	int rc, n = 0;
 	char *sum;
 
@@ -43,7 +49,9 @@ store_archive_each(struct store *st, const char *list, long long since, store_ar
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((sum = st_column_opened(st, s, 2)) == NULL) {
+		st_place_cols(&pl, s, "archive.summary", 3, 1);
+		st_place_int(&pl, sqlite3_column_int64(s, 0));
+		if ((sum = st_column_opened(st, s, 2, &pl)) == NULL) {
 			rc = SQLITE_ERROR;
 			break;
 		}
@@ -60,6 +68,7 @@ int
 store_archive_get(struct store *st, const char *list, int n, long long *at, struct buf *out)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT at, msg FROM archive WHERE list = ?1 AND n = ?2");
+	struct st_place pl;
 	int rc;
 
 	if (!s)
@@ -69,7 +78,10 @@ store_archive_get(struct store *st, const char *list, int n, long long *at, stru
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*at = sqlite3_column_int64(s, 0);
-		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), out) < 0) {
+		st_place(&pl, "archive.msg");
+		st_place_text(&pl, list);
+		st_place_int(&pl, n);
+		if (st_opened_bytes(st, s, 1, out, &pl) != 0) {
 			st_fail(st, "an archived post does not open");
 			rc = SQLITE_ERROR;
 		}
@@ -78,25 +90,34 @@ store_archive_get(struct store *st, const char *list, int n, long long *at, stru
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
-/* store_digest_add - a distributed copy waits for the next digest (sealed) */
+/*
+ * store_digest_add - a distributed copy waits for the next digest (sealed
+ * to its row: the list and the id, known once the row is in)
+ */
 int
 store_digest_add(struct store *st, const char *list, long long at, const void *msg, size_t len)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO digest_posts (list, at, msg) VALUES (?1, ?2, ?3)");
-	struct buf b;
+	sqlite3_stmt *s = st_prep(st, "INSERT INTO digest_posts (list, at, msg) VALUES (?1, ?2, x'')");
+	struct st_place pl;
+	long long id;
 
 	if (!s)
 		return STORE_ERR;
-	buf_init(&b, 0);
-	if (keys_seal(st->keys, msg, len, &b) < 0) {
-		buf_free(&b);
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
+	if (st_step_done(st, s) != STORE_OK)
+		return STORE_ERR;
+	id = (long long)sqlite3_last_insert_rowid(st->db);
+	if ((s = st_prep(st, "UPDATE digest_posts SET msg = ?2 WHERE id = ?1")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	st_place(&pl, "digest_posts.msg");
+	st_place_text(&pl, list);
+	st_place_int(&pl, id);
+	if (st_bind_sealed_bytes(st, s, 2, msg, len, &pl) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
-	sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
-	buf_free(&b);
 	return st_step_done(st, s);
 }
 
@@ -126,7 +147,8 @@ store_digest_pending(struct store *st, const char *list, int *n, long long *byte
 int
 store_digest_take(struct store *st, const char *list, long long now, store_digest_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT at, msg FROM digest_posts WHERE list = ?1 ORDER BY id");
+	sqlite3_stmt *s = st_prep(st, "SELECT at, msg, list, id FROM digest_posts WHERE list = ?1 ORDER BY id");
+	struct st_place pl;
 	struct buf b;
 	int rc, n = 0;
 
@@ -135,7 +157,8 @@ store_digest_take(struct store *st, const char *list, long long now, store_diges
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&b, 0);
-		if (keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &b) < 0) {
+		st_place_cols(&pl, s, "digest_posts.msg", 2, 2);
+		if (st_opened_bytes(st, s, 1, &b, &pl) != 0) {
 			/* nothing is deleted: the waiting posts stay for a retry */
 			buf_free(&b);
 			st_fail(st, "a post waiting for the digest does not open");

@@ -12,13 +12,16 @@ store_member_set_pseudonym(struct store *st, const char *list, const char *addr,
 {
 	sqlite3_stmt *s = st_prep(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, "
 	    "handle = coalesce(handle, ?5) WHERE list = ?1 AND addr_hash = ?2");
+	struct st_place pl;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
-	if (st_bind_sealed(st, s, 3, name) < 0) {
+	st_place(&pl, "members.pseudonym");
+	st_place_hash(st, &pl, list, addr);
+	if (st_bind_sealed(st, s, 3, name, &pl) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
@@ -57,15 +60,27 @@ store_member_set_identity(struct store *st, const char *list, const char *addr, 
 char *
 store_member_by_handle(struct store *st, const char *list, const char *handle, long long now)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND handle = ?2 UNION ALL "
-	    "SELECT addr FROM anon_handles WHERE list = ?1 AND handle = ?2 AND expires > ?3");
+	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM members WHERE list = ?1 AND "
+	    "handle = ?2 UNION ALL SELECT addr, list, handle FROM anon_handles WHERE list = ?1 AND "
+	    "handle = ?2 AND expires > ?3");
+	struct st_place pl;
+	char *r = NULL;
+	int rc;
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
-	return st_one_opened(st, s);
+	/* a member's address (keyed by its hash, a blob) or an anonymous post's (by its handle) */
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		st_place_cols(&pl, s, sqlite3_column_type(s, 2) == SQLITE_BLOB ? "members.addr" :
+		    "anon_handles.addr", 1, 2);
+		r = st_column_opened(st, s, 0, &pl);
+	} else if (rc != SQLITE_DONE)
+		st_db_fail(st);
+	st_done(st, s);
+	return r;
 }
 
 /* store_anon_add - keep the link from an anonymous handle to its author until expires */
@@ -73,11 +88,15 @@ int
 store_anon_add(struct store *st, const char *list, const char *handle, const char *addr, long long expires)
 {
 	sqlite3_stmt *s = st_prep(st, "INSERT INTO anon_handles (list, handle, addr, expires) VALUES (?1, ?3, ?2, ?4)");
+	struct st_place pl;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if (st_bind_sealed(st, s, 2, addr) < 0) {
+	st_place(&pl, "anon_handles.addr");
+	st_place_text(&pl, list);
+	st_place_text(&pl, handle);
+	if (st_bind_sealed(st, s, 2, addr, &pl) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
@@ -144,11 +163,11 @@ store_identity_expire(struct store *st, const char *list, long long now, long lo
 char *
 store_member_by_pseudonym(struct store *st, const char *list, const char *skeleton)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND pseudo_key = ?2");
+	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM members WHERE list = ?1 AND pseudo_key = ?2");
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
-	return st_one_opened(st, s);
+	return st_one_opened(st, s, "members.addr", 1, 2);
 }

@@ -41,7 +41,7 @@ struct store {
 
 /* the columns st_member_row reads, in its order */
 #define MEMBER_COLS "id, addr, name, role, nomail, digest, bounce_score, " \
-	"created, pseudonym, handle, identity"
+	"created, pseudonym, handle, identity, list, addr_hash"
 
 int	st_exec(struct store *, const char *sql);
 sqlite3_stmt *st_prep(struct store *, const char *sql);
@@ -57,13 +57,41 @@ void	st_bind_hash(struct store *, sqlite3_stmt *, int col, const char *list,
 	    const char *addr);
 void	st_bind_tagged(struct store *, sqlite3_stmt *, int col,
 	    const char *list, const char *tag, const char *text);
+/*
+ * Sealed fields: each is bound to its place (st_place: "table.column" and
+ * the parts of the row's stable key) as AEAD associated data. To seal or
+ * open one, build its place first - from the values (st_place and
+ * st_place_text/_int/_hash) or from result columns (st_place_cols) - the
+ * same parts in the same order on both sides.
+ */
+struct st_place {
+	unsigned char	 ad[600];
+	size_t		 len;
+	int		 bad;		/* it did not fit: sealing and opening fail */
+};
+
+void	st_place(struct st_place *, const char *field);
+void	st_place_add(struct st_place *, const void *, size_t);
+void	st_place_text(struct st_place *, const char *);
+void	st_place_int(struct st_place *, long long);
+void	st_place_hash(struct store *, struct st_place *, const char *list,
+	    const char *addr);
+void	st_place_cols(struct st_place *, sqlite3_stmt *, const char *field,
+	    int first, int n);
 int	st_bind_sealed(struct store *, sqlite3_stmt *, int col,
-	    const char *text);
-int	st_opened(struct store *, sqlite3_stmt *, int col, char **out);
+	    const char *text, const struct st_place *);
+int	st_bind_sealed_bytes(struct store *, sqlite3_stmt *, int col,
+	    const void *, size_t, const struct st_place *);
+int	st_opened(struct store *, sqlite3_stmt *, int col, char **out,
+	    const struct st_place *);
+int	st_opened_bytes(struct store *, sqlite3_stmt *, int col, struct buf *out,
+	    const struct st_place *);
 void	st_fail(struct store *, const char *cause);
 int	st_db_fail(struct store *);
-char	*st_column_opened(struct store *, sqlite3_stmt *, int col);
-char	*st_one_opened(struct store *, sqlite3_stmt *);
+char	*st_column_opened(struct store *, sqlite3_stmt *, int col,
+	    const struct st_place *);
+char	*st_one_opened(struct store *, sqlite3_stmt *, const char *field,
+	    int first, int n);
 int	st_member_row(struct store *, sqlite3_stmt *, struct member *);
 
 #endif

@@ -25,14 +25,11 @@ store_key_add(struct store *st, const char *list, const char *selector, const un
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, selector, -1, SQLITE_TRANSIENT);
 	{
-		struct buf b;
+		struct st_place pl;
 
-		buf_init(&b, 0);
-		rc = keys_seal(st->keys, seed, seedlen, &b);
-		if (rc == 0)
-			sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
-		buf_free(&b);
-		if (rc < 0) {
+		st_place(&pl, "list_keys.seed");
+		st_place_text(&pl, selector);
+		if (st_bind_sealed_bytes(st, s, 3, seed, seedlen, &pl) < 0) {
 			st_done(st, s);
 			goto fail;
 		}
@@ -64,6 +61,7 @@ store_key_active(struct store *st, const char *list, char *selector, size_t sell
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT selector, seed FROM list_keys WHERE list = ?1 AND active = 1 "
 	    "ORDER BY id DESC LIMIT 1");
+	struct st_place pl;
 	struct buf b;
 	int rc;
 
@@ -76,7 +74,8 @@ store_key_active(struct store *st, const char *list, char *selector, size_t sell
 	}
 	snprintf(selector, sellen, "%s", (const char *)sqlite3_column_text(s, 0));
 	buf_init(&b, 0);
-	rc = keys_open(st->keys, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &b);
+	st_place_cols(&pl, s, "list_keys.seed", 0, 1);
+	rc = st_opened_bytes(st, s, 1, &b, &pl);
 	if (rc == 0 && b.len == seedlen)
 		memcpy(seed, b.data, seedlen);
 	else {

@@ -38,6 +38,7 @@ store_hold(struct store *st, const char *qid, const char *list, const char *reas
 {
 	sqlite3_stmt *s = st_prep(st, "INSERT OR REPLACE INTO held (qid, list, reason, at, author) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)");
+	struct st_place pl;
 
 	if (!s)
 		return STORE_ERR;
@@ -45,7 +46,9 @@ store_hold(struct store *st, const char *qid, const char *list, const char *reas
 	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
-	if (st_bind_sealed(st, s, 5, author) < 0) {
+	st_place(&pl, "held.author");
+	st_place_text(&pl, qid);
+	if (st_bind_sealed(st, s, 5, author, &pl) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
@@ -56,13 +59,13 @@ store_hold(struct store *st, const char *qid, const char *list, const char *reas
 char *
 store_held_author(struct store *st, const char *list, const char *id)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT author FROM held WHERE list = ?1 AND qid = ?2");
+	sqlite3_stmt *s = st_prep(st, "SELECT author, qid FROM held WHERE list = ?1 AND qid = ?2");
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-	return st_one_opened(st, s);
+	return st_one_opened(st, s, "held.author", 1, 1);
 }
 
 /* store_is_held - is this rendered copy waiting for moderation? */
@@ -206,22 +209,41 @@ store_moderator_count(struct store *st, const char *list)
 	return st_scalar(st, "SELECT count(*) FROM members WHERE list = ?1 AND " SQL_LEADS("role"), list, NULL, 0);
 }
 
+/*
+ * pending_seal_arg - the argument of request id, sealed to its row: the id
+ * is known only once the row is in (AUTOINCREMENT: never given again)
+ */
+static int
+pending_seal_arg(struct store *st, long long id, const char *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE pending SET arg = ?2 WHERE id = ?1");
+	struct st_place pl;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	st_place(&pl, "pending.arg");
+	st_place_int(&pl, id);
+	if (st_bind_sealed(st, s, 2, arg, &pl) < 0) {
+		st_done(st, s);
+		return STORE_ERR;
+	}
+	return st_step_done(st, s);
+}
+
 /* store_pending_add - a grave action waiting for `needed` approvals (state "new": the daemon asks) */
 long long
 store_pending_add(struct store *st, const char *list, const char *action, const char *arg, const char *detail,
     int needed, const char *state, long long now, long long expires)
 {
 	sqlite3_stmt *s = st_prep(st, "INSERT INTO pending (list, action, arg, detail, needed, state, created, expires) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	    "VALUES (?1, ?2, x'', ?4, ?5, ?6, ?7, ?8)");
+	long long id;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
-	if (st_bind_sealed(st, s, 3, arg) < 0) {
-		st_done(st, s);
-		return STORE_ERR;
-	}
 	sqlite3_bind_text(s, 4, detail, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 5, needed);
 	sqlite3_bind_text(s, 6, state, -1, SQLITE_TRANSIENT);
@@ -229,14 +251,17 @@ store_pending_add(struct store *st, const char *list, const char *action, const 
 	sqlite3_bind_int64(s, 8, (sqlite3_int64)expires);
 	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
-	return (long long)sqlite3_last_insert_rowid(st->db);
+	id = (long long)sqlite3_last_insert_rowid(st->db);
+	return pending_seal_arg(st, id, arg) == STORE_OK ? id : STORE_ERR;
 }
 
 /* store_pending_get - one pending action (arg decrypted, caller frees) */
 int
 store_pending_get(struct store *st, long long id, struct pending *pa)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT list, action, arg, detail, needed, state, expires FROM pending WHERE id = ?1");
+	sqlite3_stmt *s = st_prep(st, "SELECT list, action, arg, detail, needed, state, expires, id FROM pending "
+	    "WHERE id = ?1");
+	struct st_place pl;
 	int rc;
 
 	memset(pa, 0, sizeof(*pa));
@@ -247,7 +272,8 @@ store_pending_get(struct store *st, long long id, struct pending *pa)
 		pa->id = id;
 		snprintf(pa->list, sizeof(pa->list), "%s", (const char *)sqlite3_column_text(s, 0));
 		snprintf(pa->action, sizeof(pa->action), "%s", (const char *)sqlite3_column_text(s, 1));
-		if ((pa->arg = st_column_opened(st, s, 2)) == NULL)
+		st_place_cols(&pl, s, "pending.arg", 7, 1);
+		if ((pa->arg = st_column_opened(st, s, 2, &pl)) == NULL)
 			rc = SQLITE_ERROR;
 		snprintf(pa->detail, sizeof(pa->detail), "%s", (const char *)sqlite3_column_text(s, 3));
 		pa->needed = sqlite3_column_int(s, 4);

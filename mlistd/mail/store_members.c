@@ -14,13 +14,18 @@ store_member_add(struct store *st, const char *list, const char *addr, const cha
 {
 	sqlite3_stmt *s = st_prep(st, "INSERT INTO members (list, addr_hash, addr, name, created) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)");
+	struct st_place pa, pn;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
-	if (st_bind_sealed(st, s, 3, addr) < 0 || st_bind_sealed(st, s, 4, name) < 0) {
+	st_place(&pa, "members.addr");
+	st_place_hash(st, &pa, list, addr);
+	st_place(&pn, "members.name");
+	st_place_hash(st, &pn, list, addr);
+	if (st_bind_sealed(st, s, 3, addr, &pa) < 0 || st_bind_sealed(st, s, 4, name, &pn) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
@@ -76,6 +81,7 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 		{ "digest", "UPDATE members SET digest = ?3 WHERE list = ?1 AND addr_hash = ?2" },
 	};
 	sqlite3_stmt *s = NULL;
+	struct st_place pn;
 	int i, rc, flag = 0;
 
 	for (i = 0; i < 4 && strcmp(cols[i].key, key); i++)
@@ -90,8 +96,10 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
+	st_place(&pn, "members.name");
+	st_place_hash(st, &pn, list, addr);
 	if (i == 0)
-		rc = st_bind_sealed(st, s, 3, value);
+		rc = st_bind_sealed(st, s, 3, value, &pn);
 	else if (i == 1)
 		rc = sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
 	else
@@ -108,10 +116,17 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 int
 st_member_row(struct store *st, sqlite3_stmt *s, struct member *m)
 {
+	struct st_place pa, pn, pp;
+
 	memset(m, 0, sizeof(*m));
 	m->id = sqlite3_column_int64(s, 0);
-	if (st_opened(st, s, 1, &m->addr) < 0 || m->addr == NULL ||
-	    st_opened(st, s, 2, &m->name) < 0 || st_opened(st, s, 8, &m->pseudonym) < 0) {
+	/* the row's key: list and addr_hash, the last two of MEMBER_COLS */
+	st_place_cols(&pa, s, "members.addr", 11, 2);
+	st_place_cols(&pn, s, "members.name", 11, 2);
+	st_place_cols(&pp, s, "members.pseudonym", 11, 2);
+	if (st_opened(st, s, 1, &m->addr, &pa) < 0 || m->addr == NULL ||
+	    st_opened(st, s, 2, &m->name, &pn) < 0 ||
+	    st_opened(st, s, 8, &m->pseudonym, &pp) < 0) {
 		if (m->addr == NULL)
 			st_fail(st, "a member's sealed address does not open");
 		member_free(m);
@@ -294,6 +309,7 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
 	sqlite3_stmt *s = st_prep(st, "SELECT author_seed, own_key FROM members WHERE list = ?1 AND addr_hash = ?2");
+	struct st_place pl;
 	struct buf b;
 	int rc;
 
@@ -322,9 +338,10 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 		free(t);
 		return STORE_OK;
 	}
+	st_place(&pl, "members.author_seed");
+	st_place_hash(st, &pl, list, addr);
 	if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
-		rc = keys_open(st->keys, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), &b) == 0 &&
-		    b.len == n ? STORE_OK : STORE_ERR;
+		rc = st_opened_bytes(st, s, 0, &b, &pl) == 0 && b.len == n ? STORE_OK : STORE_ERR;
 		if (rc == STORE_OK)
 			memcpy(seed, b.data, n);
 		sodium_memzero(b.data, b.cap);
@@ -336,16 +353,16 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 	randombytes_buf(seed, n);
 	crypto_sign_seed_keypair(pk, sk, seed);
 	sodium_memzero(sk, sizeof(sk));
-	if (keys_seal(st->keys, seed, n, &b) < 0 ||
-	    (s = st_prep(st, "UPDATE members SET author_seed = ?3, author_pk = ?4 WHERE list = ?1 AND addr_hash = ?2")) == NULL) {
-		buf_free(&b);
+	buf_free(&b);
+	if ((s = st_prep(st, "UPDATE members SET author_seed = ?3, author_pk = ?4 WHERE list = ?1 AND addr_hash = ?2")) == NULL)
 		return STORE_ERR;
-	}
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 2, list, addr);
-	sqlite3_bind_blob(s, 3, b.data, (int)b.len, SQLITE_TRANSIENT);
+	if (st_bind_sealed_bytes(st, s, 3, seed, n, &pl) < 0) {
+		st_done(st, s);
+		return STORE_ERR;
+	}
 	sqlite3_bind_blob(s, 4, pk, sizeof(pk), SQLITE_TRANSIENT);
-	buf_free(&b);
 	return st_step_done(st, s);
 }
 
@@ -391,13 +408,14 @@ store_member_own_key(struct store *st, const char *list, const char *addr, unsig
 char *
 store_member_by_key(struct store *st, const char *list, const unsigned char *pk, size_t n)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND author_pk = ?2 AND own_key = 1");
+	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM members WHERE list = ?1 AND "
+	    "author_pk = ?2 AND own_key = 1");
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(s, 2, pk, (int)n, SQLITE_TRANSIENT);
-	return st_one_opened(st, s);
+	return st_one_opened(st, s, "members.addr", 1, 2);
 }
 
 /*
@@ -436,7 +454,8 @@ int
 store_enc_keys_due(struct store *st, const char *list, long long now, long long warn_until, store_enc_key_fn fn,
     void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT id, addr, enc_expires FROM members WHERE enc_expires IS NOT NULL AND "
+	sqlite3_stmt *s = st_prep(st, "SELECT id, addr, enc_expires, list, addr_hash FROM members WHERE "
+	    "enc_expires IS NOT NULL AND "
 	    "list = ?1 AND (enc_expires <= ?2 OR (enc_expires <= ?3 AND enc_warned = 0)) ORDER BY enc_expires LIMIT 100");
 	int rc, n = 0;
 
@@ -446,9 +465,12 @@ store_enc_keys_due(struct store *st, const char *list, long long now, long long 
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)warn_until);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char *addr = st_column_opened(st, s, 1);
+		struct st_place pl;
+		char *addr;
 		long long exp = sqlite3_column_int64(s, 2);
 
+		st_place_cols(&pl, s, "members.addr", 3, 2);
+		addr = st_column_opened(st, s, 1, &pl);
 		if (addr == NULL) {
 			rc = SQLITE_ERROR;
 			break;
@@ -478,11 +500,11 @@ store_enc_key_done(struct store *st, long long member_id, int expired)
 char *
 store_member_addr_by_id(struct store *st, const char *list, long long id)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 AND id = ?2");
+	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM members WHERE list = ?1 AND id = ?2");
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)id);
-	return st_one_opened(st, s);
+	return st_one_opened(st, s, "members.addr", 1, 2);
 }

@@ -6,6 +6,15 @@
  */
 #include "store_int.h"
 
+/*
+ * coalesce(d.rcpt, m.addr) is sealed in one of two places: the field's
+ * name, then its row's key (list, address hash), as three columns
+ */
+#define RCPT_PLACE "CASE WHEN d.rcpt IS NULL THEN 'members.addr' ELSE " \
+	"'deliveries.rcpt' END, CASE WHEN d.rcpt IS NULL THEN m.list ELSE " \
+	"d.list END, CASE WHEN d.rcpt IS NULL THEN " \
+	"m.addr_hash ELSE d.rcpt_hash END"
+
 /* store_processed - has this incoming queue id been handled already? */
 int
 store_processed(struct store *st, const char *qid)
@@ -38,12 +47,15 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
 {
 	sqlite3_stmt *s = st_prep(st, "INSERT INTO deliveries (qid, list, rcpt, rcpt_hash, env_from, token, "
 	    "next_try, expires, class) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	struct st_place pl;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
-	if (st_bind_sealed(st, s, 3, rcpt) < 0) {
+	st_place(&pl, "deliveries.rcpt");
+	st_place_hash(st, &pl, list, rcpt);
+	if (st_bind_sealed(st, s, 3, rcpt, &pl) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
@@ -120,10 +132,11 @@ int
 store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT d.id, d.qid, d.list, coalesce(d.rcpt, m.addr), d.env_from, d.attempts, "
-	    "d.expires, m.enc_pk, d.member_id, d.class, d.rcpt_hash FROM deliveries d "
+	    "d.expires, m.enc_pk, d.member_id, d.class, d.rcpt_hash, " RCPT_PLACE " FROM deliveries d "
 	    "LEFT JOIN members m ON m.id = d.member_id "
 	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, d.class, d.id LIMIT ?2");
 	struct delivery d;
+	struct st_place pl;
 	int rc, n = 0, bad = 0;
 
 	if (!s)
@@ -135,7 +148,8 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 		d.id = sqlite3_column_int64(s, 0);
 		snprintf(d.qid, sizeof(d.qid), "%s", (const char *)sqlite3_column_text(s, 1));
 		snprintf(d.list, sizeof(d.list), "%s", (const char *)sqlite3_column_text(s, 2));
-		if (st_opened(st, s, 3, &d.rcpt) < 0 || d.rcpt == NULL) {
+		st_place_cols(&pl, s, (const char *)sqlite3_column_text(s, 11), 12, 2);
+		if (st_opened(st, s, 3, &d.rcpt, &pl) < 0 || d.rcpt == NULL) {
 			/* the others still go; the caller logs why this one waits */
 			if (d.rcpt == NULL && !st->failed)
 				st_fail(st, "a delivery has no recipient");
@@ -277,8 +291,9 @@ store_bounce_token(struct store *st, const char *token, char *list, size_t listl
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT d.list, coalesce(d.rcpt, m.addr), "
 	    "EXISTS (SELECT 1 FROM members p WHERE p.list = d.list AND p.addr_hash = d.rcpt_hash "
-	    "AND p.probe_sent = d.id) FROM deliveries d "
+	    "AND p.probe_sent = d.id), " RCPT_PLACE " FROM deliveries d "
 	    "LEFT JOIN members m ON m.id = d.member_id WHERE d.token = ?1 LIMIT 1");
+	struct st_place pl;
 	int rc;
 
 	*rcpt = NULL;
@@ -289,7 +304,8 @@ store_bounce_token(struct store *st, const char *token, char *list, size_t listl
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		snprintf(list, listlen, "%s", (const char *)sqlite3_column_text(s, 0));
 		*probe = sqlite3_column_int(s, 2);
-		if ((*rcpt = st_column_opened(st, s, 1)) == NULL)
+		st_place_cols(&pl, s, (const char *)sqlite3_column_text(s, 3), 4, 2);
+		if ((*rcpt = st_column_opened(st, s, 1, &pl)) == NULL)
 			rc = SQLITE_ERROR;
 	}
 	st_done(st, s);

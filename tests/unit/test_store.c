@@ -294,6 +294,100 @@ START_TEST(corrupted_sealed_field_is_an_error)
 }
 END_TEST
 
+/*
+ * A sealed blob is bound to its table, column and row: copied into another
+ * column of its row (the address shown as the pseudonym) or into another
+ * member's row, it does not open - an error, never data.
+ */
+START_TEST(moved_sealed_field_does_not_open)
+{
+	struct member m;
+	char *a;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "rosa@example.org", "Rosa"), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "bob@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo", "rosa@example.org", "Night Owl",
+	    "night owl", "h1"), STORE_OK);
+	ck_assert_int_eq(store_member_find(st, "demo", "rosa@example.org", &m), STORE_OK);
+	ck_assert_str_eq(m.pseudonym, "Night Owl");
+	member_free(&m);
+	store_close(st);
+	st = NULL;
+	/* the address into the pseudonym column */
+	raw_exec("UPDATE members SET pseudonym = addr WHERE handle = 'h1'");
+	reopen();
+	ck_assert_int_eq(store_member_find(st, "demo", "rosa@example.org", &m), STORE_ERR);
+	ck_assert_ptr_nonnull(strstr(store_errmsg(st), "moved"));
+	store_close(st);
+	st = NULL;
+	/* rosa's name into bob's row; rosa's address into bob's */
+	raw_exec("UPDATE members SET name = (SELECT name FROM members WHERE handle = 'h1'), "
+	    "addr = (SELECT addr FROM members WHERE handle = 'h1') WHERE handle IS NULL");
+	reopen();
+	ck_assert_int_eq(store_member_find(st, "demo", "bob@example.org", &m), STORE_ERR);
+	ck_assert_int_eq(store_member_each(st, "demo", collect_none, NULL), STORE_ERR);
+	a = store_member_by_handle(st, "demo", "h1", 0);
+	ck_assert_str_eq(a, "rosa@example.org");	/* rosa's own address still opens in her row */
+	free(a);
+}
+END_TEST
+
+/* legacy_seal - a field as the code before st_place sealed it: nonce || secretbox */
+static void
+legacy_hex(const char *text, char *hex, size_t n)
+{
+	unsigned char blob[256], *nonce = blob;
+	size_t len = strlen(text);
+
+	randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(blob + crypto_secretbox_NONCEBYTES, (const unsigned char *)text, len, nonce,
+	    keys->field);
+	sodium_bin2hex(hex, n, blob, crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len);
+}
+
+/*
+ * A database whose fields were sealed by the old code (no associated data)
+ * is migrated: every field is sealed again to its place and still reads;
+ * afterwards a moved one no longer opens.
+ */
+START_TEST(unbound_fields_are_resealed_by_the_migration)
+{
+	char addr[200], name[200], ps[200], arg[200], sql[2000];
+	struct member m;
+	struct pending pa;
+	long long pid;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "rosa@example.org", NULL), STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo", "rosa@example.org", "x", "x", "h1"),
+	    STORE_OK);
+	pid = store_pending_add(st, "demo", "unmask", "placeholder", "d", 2, "new", 100, 1000);
+	ck_assert_int_gt(pid, 0);
+	store_close(st);
+	st = NULL;
+	legacy_hex("rosa@example.org", addr, sizeof(addr));
+	legacy_hex("Rosa Luxemburg", name, sizeof(name));
+	legacy_hex("Night Owl", ps, sizeof(ps));
+	legacy_hex("Night Owl", arg, sizeof(arg));
+	snprintf(sql, sizeof(sql), "UPDATE members SET addr = x'%s', name = x'%s', pseudonym = x'%s'; "
+	    "UPDATE pending SET arg = x'%s'; UPDATE schema_version SET version = 13;", addr, name, ps, arg);
+	raw_exec(sql);
+	reopen();
+	ck_assert_int_eq(store_member_find(st, "demo", "rosa@example.org", &m), STORE_OK);
+	ck_assert_str_eq(m.addr, "rosa@example.org");
+	ck_assert_str_eq(m.name, "Rosa Luxemburg");
+	ck_assert_str_eq(m.pseudonym, "Night Owl");
+	member_free(&m);
+	ck_assert_int_eq(store_pending_get(st, pid, &pa), STORE_OK);
+	ck_assert_str_eq(pa.arg, "Night Owl");
+	free(pa.arg);
+	store_close(st);
+	st = NULL;
+	raw_exec("UPDATE members SET pseudonym = name");
+	reopen();
+	ck_assert_int_eq(store_member_find(st, "demo", "rosa@example.org", &m), STORE_ERR);
+}
+END_TEST
+
 /* the answers that must tell "none" from "the database failed" */
 static long long q_processed(void) { return store_processed(st, "Q1"); }
 static long long q_pending_for(void) { return store_pending_for(st, "Q1"); }
@@ -358,6 +452,8 @@ main(void)
 	tcase_add_test(tc, ids_not_reused_after_delete);
 	tcase_add_test(tc, migration_from_rowid_schema);
 	tcase_add_test(tc, corrupted_sealed_field_is_an_error);
+	tcase_add_test(tc, moved_sealed_field_does_not_open);
+	tcase_add_test(tc, unbound_fields_are_resealed_by_the_migration);
 	tcase_add_test(tc, error_is_not_none);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
