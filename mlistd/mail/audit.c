@@ -1,9 +1,11 @@
 /*
  * audit.c - every leadership action is appended to a per-list log. Each
  * entry's hash covers the list, its number, time, actor (a role, never a
- * person), action, detail and the previous entry's hash; the hash is
- * signed with the list's active Ed25519 key (the selector is kept, so
- * rotated keys still verify old entries). Editing, removing or reordering
+ * person), action, detail and the previous entry's hash; the hash, behind
+ * a context string, is signed with the list's audit key (Ed25519, derived
+ * from the master key for this purpose alone: rotating DKIM leaves the log
+ * alone). Entries written before that were signed over the bare hash with
+ * the DKIM key of their selector, which is kept, and still verify. Editing, removing or reordering
  * an entry breaks the chain or a signature, and 'mlistctl audit LIST
  * --verify' says where. The log lives in the same database as the state
  * it describes; its value is that nobody without the master key can alter
@@ -17,6 +19,34 @@
 #include "audit.h"
 #include "listkey.h"
 #include "../util/fsutil.h"
+
+#define AUDIT_SELECTOR	"audit-v2"		/* signed by the list's audit key */
+#define AUDIT_SIG_CTX	"mlistd audit entry v2"	/* what the signature is over, before the hash */
+#define SIG_MSG_LEN	(sizeof(AUDIT_SIG_CTX) + 32)
+
+/* sig_msg - what an entry's signature covers: the context string, NUL, the hash */
+static void
+sig_msg(const unsigned char hash[32], unsigned char m[SIG_MSG_LEN])
+{
+	memcpy(m, AUDIT_SIG_CTX, sizeof(AUDIT_SIG_CTX));
+	memcpy(m + sizeof(AUDIT_SIG_CTX), hash, 32);
+}
+
+/* audit_pk - the public half of list's audit key; -1 without keys */
+static int
+audit_pk(struct store *st, const char *list, unsigned char pk[32])
+{
+	const struct keys *k = store_keys(st);
+	unsigned char seed[32], sk[64];
+
+	if (k == NULL)
+		return -1;
+	keys_audit_seed(k, list, seed);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk, sizeof(sk));
+	return 0;
+}
 
 /* audit_entry_hash - SHA-256 over the entry's fields, each length-prefixed */
 int
@@ -56,23 +86,25 @@ int
 audit_append(struct store *st, const char *list, long long now, const char *actor, const char *action,
     const char *detail)
 {
-	unsigned char seed[DKIM_SEED_LEN], pk[32], sk[64];
+	unsigned char seed[32], pk[32], sk[64], m[SIG_MSG_LEN];
+	const struct keys *k = store_keys(st);
 	struct audit_entry e;
 
 	memset(&e, 0, sizeof(e));
-	if (store_audit_last(st, list, &e.seq, e.prev) != STORE_OK)
+	if (k == NULL || store_audit_last(st, list, &e.seq, e.prev) != STORE_OK)
 		return -1;
 	e.seq++;
 	e.at = now;
 	snprintf(e.actor, sizeof(e.actor), "%s", actor);
 	snprintf(e.action, sizeof(e.action), "%s", action);
 	snprintf(e.detail, sizeof(e.detail), "%s", detail);
-	if (listkey_get(st, list, e.selector, sizeof(e.selector), seed) < 0)
-		return -1;
+	snprintf(e.selector, sizeof(e.selector), "%s", AUDIT_SELECTOR);
+	keys_audit_seed(k, list, seed);
 	crypto_sign_seed_keypair(pk, sk, seed);
 	sodium_memzero(seed, sizeof(seed));
 	audit_entry_hash(list, &e, e.hash);
-	crypto_sign_detached(e.sig, NULL, e.hash, 32, sk);
+	sig_msg(e.hash, m);
+	crypto_sign_detached(e.sig, NULL, m, sizeof(m), sk);
 	sodium_memzero(sk, sizeof(sk));
 	return store_audit_add(st, list, &e) == STORE_OK ? 0 : -1;
 }
@@ -99,10 +131,26 @@ collect_key(const char *selector, const unsigned char *pk, int active, long long
 struct walk {
 	const char	*list;
 	struct keyset	*keys;
+	unsigned char	 audit_pk[32];
+	int		 have_audit_pk;
 	struct audit_check *c;
 	unsigned char	 prev[32];
 	long long	 expect;
 };
+
+/* check_sig - an entry signed by the list's audit key, over the context and the hash */
+static void
+check_sig(struct walk *w, const struct audit_entry *e)
+{
+	unsigned char m[SIG_MSG_LEN];
+
+	sig_msg(e->hash, m);
+	if (!w->have_audit_pk)
+		snprintf(w->c->why, sizeof(w->c->why), "entry %lld is signed by the audit key, which "
+		    "needs the instance's keys to check", e->seq);
+	else if (crypto_sign_verify_detached(e->sig, m, sizeof(m), w->audit_pk) != 0)
+		snprintf(w->c->why, sizeof(w->c->why), "entry %lld has a bad signature", e->seq);
+}
 
 /* check_one - the chain, the numbering, the hash and the signature of one entry */
 static void
@@ -121,7 +169,10 @@ check_one(const struct audit_entry *e, void *arg)
 		snprintf(w->c->why, sizeof(w->c->why), "entry %lld does not follow the one before it", e->seq);
 	else if (audit_entry_hash(w->list, e, h), memcmp(h, e->hash, 32) != 0)
 		snprintf(w->c->why, sizeof(w->c->why), "entry %lld was changed after it was written", e->seq);
+	else if (strcmp(e->selector, AUDIT_SELECTOR) == 0)
+		check_sig(w, e);
 	else {
+		/* written before the audit key: the DKIM key of its selector, over the bare hash */
 		for (k = 0; k < w->keys->n && strcmp(w->keys->sel[k], e->selector); k++)
 			;
 		if (k == w->keys->n)
@@ -285,6 +336,7 @@ audit_verify(struct store *st, const char *state_dir, const char *list, struct a
 	store_keys_each(st, list, collect_key, &keys);
 	w.list = list;
 	w.keys = &keys;
+	w.have_audit_pk = audit_pk(st, list, w.audit_pk) == 0;
 	w.c = c;
 	w.expect = 1;
 	if (store_audit_each(st, list, check_one, &w) < 0) {

@@ -32,7 +32,7 @@
 #define WRAP_HDR	(8 + 8 + 8 + crypto_pwhash_SALTBYTES + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
 #define WRAP_LEN	(WRAP_HDR + KEYS_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 
-enum { KDF_SPOOL = 1, KDF_FIELD, KDF_LOOKUP, KDF_BACKUP };
+enum { KDF_SPOOL = 1, KDF_FIELD, KDF_LOOKUP, KDF_BACKUP, KDF_ROLE, KDF_AUDIT };
 
 /* keys_create - write a new master key to path; refuse to overwrite */
 int
@@ -91,6 +91,8 @@ keys_from_master(const unsigned char master[KEYS_LEN])
 	crypto_kdf_derive_from_key(k->field, KEYS_LEN, KDF_FIELD, KEYS_CTX, master);
 	crypto_kdf_derive_from_key(k->lookup, KEYS_LEN, KDF_LOOKUP, KEYS_CTX, master);
 	crypto_kdf_derive_from_key(k->backup, KEYS_LEN, KDF_BACKUP, KEYS_CTX, master);
+	crypto_kdf_derive_from_key(k->role, KEYS_LEN, KDF_ROLE, KEYS_CTX, master);
+	crypto_kdf_derive_from_key(k->audit, KEYS_LEN, KDF_AUDIT, KEYS_CTX, master);
 	spool_pair(master, k->spool_pk, k->spool_sk);
 	sodium_mprotect_readonly(k);
 	return k;
@@ -254,6 +256,33 @@ keys_public_from_text(const char *text, const char *prefix, unsigned char pk[32]
 		return 0;
 	return sodium_base642bin(pk, 32, text, strlen(text), NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
 	    got == 32 ? 1 : -1;
+}
+
+/* list_seed - a per-list Ed25519 seed under key, in its own domain */
+static void
+list_seed(const unsigned char key[KEYS_LEN], const char *domain, const char *list,
+    unsigned char seed[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, key, KEYS_LEN, 32);
+	crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)list, strlen(list) + 1);
+	crypto_generichash_final(&st, seed, 32);
+}
+
+/* keys_role_seed - the seed of the moderators' role key on list (never stored) */
+void
+keys_role_seed(const struct keys *k, const char *list, unsigned char seed[32])
+{
+	list_seed(k->role, "mlistd moderators role key", list, seed);
+}
+
+/* keys_audit_seed - the seed of list's audit-log signing key (never stored) */
+void
+keys_audit_seed(const struct keys *k, const char *list, unsigned char seed[32])
+{
+	list_seed(k->audit, "mlistd audit signing key", list, seed);
 }
 
 /*

@@ -11,6 +11,10 @@
 #define KEYS_HASH_LEN	32
 
 /*
+ * One key per purpose, each derived from the master key under its own
+ * crypto_kdf context, so rotating or losing one breaks no other's job. A
+ * list's DKIM keys are not here: each is random, made by listkey.c and
+ * kept sealed in the store, so `keys rotate` touches nothing else.
  * All key bytes live in one sodium_malloc'ed, read-only block. Only the
  * queue manager (and mlistctl) ever holds one: the SMTP server is given the
  * spool's public key alone (keys_public_read), never this struct.
@@ -22,6 +26,8 @@ struct keys {
 	unsigned char	spool_pk[KEYS_LEN];	/* X25519: spool files are sealed to it */
 	unsigned char	spool_sk[KEYS_LEN];	/* ... and opened with this */
 	unsigned char	backup[KEYS_LEN];	/* secretstream key of backups */
+	unsigned char	role[KEYS_LEN];		/* the moderators' role keys, per list */
+	unsigned char	audit[KEYS_LEN];	/* the audit log's signing keys, per list */
 };
 
 /* how the master key is kept (the instance setting master_key) */
@@ -75,6 +81,8 @@ int	keys_open(const struct keys *, const void *, size_t, const void *ad, size_t 
 	    struct buf *);
 int	keys_open_legacy(const struct keys *, const void *, size_t, struct buf *);
 int	keys_public_from_text(const char *text, const char *prefix, unsigned char pk[32]);
+void	keys_role_seed(const struct keys *, const char *list, unsigned char seed[32]);
+void	keys_audit_seed(const struct keys *, const char *list, unsigned char seed[32]);
 long long keys_expiry_parse(const char *text);
 void	keys_expiry_format(long long, char out[11]);
 #define KEYS_ONECLICK_LEN	32

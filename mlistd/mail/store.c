@@ -468,6 +468,13 @@ store_close(struct store *st)
 	free(st);
 }
 
+/* store_keys - the keys the store seals with (NULL: opened without) */
+const struct keys *
+store_keys(struct store *st)
+{
+	return st->keys;
+}
+
 /* store_errmsg - why the last call failed: the store's own cause, or SQLite's */
 const char *
 store_errmsg(struct store *st)

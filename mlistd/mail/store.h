@@ -34,6 +34,7 @@ struct store *store_open(const char *path, const struct keys *, struct buf *err)
 void	store_close(struct store *);
 int	store_schema_version(struct store *);
 int	store_snapshot(struct store *, struct buf *out);
+const struct keys *store_keys(struct store *);
 int	store_integrity(struct store *);
 const char *store_errmsg(struct store *);
 int	store_failed(struct store *);

@@ -39,14 +39,14 @@ prepend(struct buf *msg, struct buf *head)
 
 /*
  * sign_role_seed - the moderators' role key on a list: derived from the
- * master key and the list, never stored, the same for every moderator, so
+ * master key (its own context, keys.c) and the list, never stored, the same for every moderator, so
  * members can tell a real notice from the moderators from a forgery
  * without learning which moderator sent it.
  */
 void
 sign_role_seed(struct pipeline *p, const struct list_cfg *l, unsigned char seed[DKIM_SEED_LEN])
 {
-	keys_addr_hash(p->keys, l->name, "role-key:moderators", seed);
+	keys_role_seed(p->keys, l->name, seed);	/* its own key: not the look-up hashes' */
 }
 
 /* sign_author - prepend the author's signature (their key on this list, held here; NULL: a one-time key) */

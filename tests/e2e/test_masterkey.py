@@ -34,6 +34,10 @@ def make(tmp_path, sink, name="p", members=MEMBERS):
     assert inst.wait_log("locked: taking mail")
     r = unlock(inst)
     assert r.returncode == 0, r.stderr + inst.logtext()
+    # the locked server's socket goes, the queue manager's comes once its store is open (a
+    # migration may take a moment): changing verbs wait for it
+    assert wait_until(lambda: inst.control_listening() and not inst.ctl(
+        "status", check=False, autostart=False).stdout.startswith("locked since"), 30)
     inst.ctl("list", "set", "demo", "identity.mode", "pseudonym")
     for m in members:
         if m == ROSA:
