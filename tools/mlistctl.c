@@ -716,14 +716,19 @@ print_member(const struct member *m, void *arg)
 		const char *ps = a->l->roster != WHO_NONE && a->l->identity == ID_PSEUDONYM && m->pseudonym ?
 		    m->pseudonym : "";
 
+		char ref[32];
+
+		/* the short id the audit log names the member by */
+		keys_member_ref(a->c->keys, a->l->name, m->id, ref, sizeof(ref));
 		if (a->c->json) {
-			printf("%s{\"member\":%lld,\"pseudonym\":", a->n++ ? "," : "", m->id);
+			printf("%s{\"member\":%lld,\"ref\":\"%s\",\"pseudonym\":", a->n++ ? "," : "", m->id,
+			    ref);
 			json_str(ps);
 			printf(",\"role\":\"%s\",\"nomail\":%s,\"digest\":%s,\"bounce_score\":%d,\"joined\":%lld}",
 			    role_name(m->role), m->nomail ? "true" : "false", m->digest ? "true" : "false",
 			    m->bounce_score, m->created);
 		} else {
-			printf("#%-6lld %-30s %-10s%s%s\n", m->id, *ps ? ps : "-", role_name(m->role), m->nomail ? " nomail" : "",
+			printf("%-17s %-30s %-10s%s%s\n", ref, *ps ? ps : "-", role_name(m->role), m->nomail ? " nomail" : "",
 			    m->digest ? " digest" : "");
 			a->n++;
 		}
@@ -898,12 +903,14 @@ print_audit(const struct audit_entry *e, void *arg)
 {
 	struct ls_arg *a = arg;
 	time_t t = (time_t)e->at;
+	struct audit_entry named = *e;
 	struct audit_view v;
 	struct tm tm;
 	char date[32];
 
-	/* the operator reads the log as written; disclosure says so in one place */
-	disclosure_audit_entry(a->l, READER_OPERATOR, e, NULL, &v);
+	/* the operator reads the log as written (an unmasking's pseudonym by name); disclosure says so */
+	audit_resolve(a->c->store, a->l->name, e->detail, named.detail, sizeof(named.detail));
+	disclosure_audit_entry(a->l, READER_OPERATOR, &named, NULL, &v);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
 	if (a->c->json) {

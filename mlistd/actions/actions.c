@@ -341,7 +341,10 @@ act_audit(struct act_ctx *c, const struct list_cfg *l, const char *action,
 	return ACT_DONE;
 }
 
-/* act_member_ref - how the audit log names a member: by number, never by address */
+/*
+ * act_member_ref - how the audit log names a member: by a keyed short id
+ * (keys_member_ref), never by address, nor by a number that counts them
+ */
 void
 act_member_ref(struct act_ctx *c, const struct list_cfg *l, const char *addr, char *out,
     size_t n)
@@ -349,7 +352,7 @@ act_member_ref(struct act_ctx *c, const struct list_cfg *l, const char *addr, ch
 	struct member m;
 
 	if (store_member_find(c->p->st, l->name, addr, &m) == STORE_OK) {
-		snprintf(out, n, "member #%lld", m.id);
+		keys_member_ref(c->p->keys, l->name, m.id, out, n);
 		member_free(&m);
 	} else
 		snprintf(out, n, "an address that is not a member");

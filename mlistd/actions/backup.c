@@ -88,7 +88,8 @@ add_state(struct act_ctx *c, struct backup_w *w)
 		snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, dirs[i]);
 		rc = add_dir(w, path, dirs[i]);
 	}
-	snprintf(path, sizeof(path), "%s/queue/deliver.journal", cfg->state_dir);
+	snprintf(path, sizeof(path), "%s/queue/deliver.journal",
+	    cfg->state_dir);
 	if (rc == 0)
 		rc = add_file(w, path, "queue/deliver.journal");
 	snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, KEYS_PUBLIC);
@@ -167,7 +168,8 @@ act_backup(struct act_ctx *c, const char *path)
 		    "replaces a file", path);
 	if (snprintf(tmp, sizeof(tmp), "%s.part", path) >= (int)sizeof(tmp))
 		return act_fail(c, ACT_FAILED, "backup: the path is too long");
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 ||
 	    (fp = fdopen(fd, "w")) == NULL) {
 		if (fd >= 0)
 			(void)close(fd);

@@ -208,7 +208,7 @@ act_expel(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 	char ref[64];
 
 	act_member_ref(c, l, addr, ref, sizeof(ref));
-	if (strncmp(ref, "member #", 8) != 0)
+	if (strncmp(ref, "member ", 7) != 0)	/* not a member */
 		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
 	return grave_member(c, l, Q_EXPEL, "expel", addr, ref, act_apply_expel, "removed");
 }
@@ -225,7 +225,7 @@ act_set_role(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	if (role_parse(role, &r) < 0)
 		return act_fail(c, ACT_FAILED, "bad setting: a role (" ROLE_CHOICES ")");
 	act_member_ref(c, l, addr, ref, sizeof(ref));
-	if (strncmp(ref, "member #", 8) != 0)
+	if (strncmp(ref, "member ", 7) != 0)	/* not a member */
 		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
 	snprintf(d, sizeof(d), "%s to become %s", ref, role);
 	snprintf(arg, sizeof(arg), "%s\n%s", addr, role);
@@ -300,7 +300,8 @@ act_unmask(struct act_ctx *c, const struct list_cfg *l, const char *pseudonym)
 	if (pseudonym_check(pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0 ||
 	    (addr = store_member_by_pseudonym(c->p->st, l->name, sk)) == NULL)
 		return act_fail(c, ACT_FAILED, "nobody on %s posts as \"%s\"", l->name, pseudonym);
-	snprintf(d, sizeof(d), "the pseudonym \"%s\"", pseudonym);
+	/* the name stays sealed (the argument); stored text names a reference */
+	keys_pseudonym_ref(c->p->keys, l->name, sk, d, sizeof(d));
 	if ((rc = act_grave(c, l, Q_UNMASK, "unmask", pseudonym, d)) == ACT_DONE)
 		buf_printf(c->out, "%s\n", addr);	/* only with --emergency */
 	free(addr);

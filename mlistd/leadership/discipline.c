@@ -176,8 +176,9 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
 	snprintf(text, sizeof(text), "%.2000s", reason.len ? buf_cstr(&reason) : "(none given)");
 	rc = distribute_notice_tmpl(p, l, e->sender, NOTICE_DISCIPLINE_CONFIRM, vars, ENV_NULL, extra, NULL);
-	log_info("%s discipline: list=%s request for member #%lld awaits the moderator's confirmation result=ok",
-	    p->qid, l->name, target);
+	keys_member_ref(p->keys, l->name, target, number, sizeof(number));
+	log_info("%s discipline: list=%s request for %s awaits the moderator's confirmation result=ok",
+	    p->qid, l->name, number);
 out:
 	free(addr);
 	buf_free(&reason);
@@ -196,6 +197,7 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
     const char *reason, struct buf *res)
 {
 	char *addr, step[200], detail[300], text[2001], ps[200] = "", day[32], actor[200], nstep[16], ndays[16];
+	char ref[32];
 	const char *vars[] = { "reason", text, "step", nstep, "member", ps, "days", ndays, "day", day, NULL };
 	int steps, kind, days = 0, n = 0, rc = 0;
 	struct member m;
@@ -208,8 +210,10 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 		    "result=permfail", p->qid, l->name);
 		return 1;
 	}
+	/* a keyed short id, never the number: numbers tell how many joined */
+	keys_member_ref(p->keys, l->name, member_id, ref, sizeof(ref));
 	if ((addr = store_member_addr_by_id(p->st, l->name, member_id)) == NULL) {
-		buf_printf(res, "- not done: member #%lld has left the list\n", member_id);
+		buf_printf(res, "- not done: %s has left the list\n", ref);
 		return 0;
 	}
 	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
@@ -220,7 +224,7 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 		member_free(&m);
 	}
 	if (!*ps)
-		snprintf(ps, sizeof(ps), "member #%lld", member_id);
+		snprintf(ps, sizeof(ps), "%s", ref);
 	if ((steps = store_discipline_steps(p->st, l->name, addr)) < 0) {
 		free(addr);
 		return -1;
@@ -246,7 +250,7 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	if (rc == 0 && store_discipline_step(p->st, l->name, addr, kind == DISC_SUSPEND ? (long long)until : 0) !=
 	    STORE_OK)
 		rc = -1;
-	snprintf(detail, sizeof(detail), "member #%lld: step %d, %s", member_id, steps + 1, kind == DISC_WARN ?
+	snprintf(detail, sizeof(detail), "%s: step %d, %s", ref, steps + 1, kind == DISC_WARN ?
 	    "a private warning" : kind == DISC_PUBLIC ? "a public warning" : "suspended");
 	identity_leader_actor(p, l, moderator, actor, sizeof(actor));
 	if (rc == 0 && audit_append(p->st, l->name, p->now, actor, "discipline", detail) < 0)
@@ -255,7 +259,7 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	if (rc < 0)
 		return -1;
 	buf_printf(res, "- %s: %s\n", ps, step);
-	log_info("%s discipline: list=%s member #%lld step %d applied result=ok", p->qid, l->name, member_id, steps + 1);
+	log_info("%s discipline: list=%s %s step %d applied result=ok", p->qid, l->name, ref, steps + 1);
 	return 0;
 }
 

@@ -44,12 +44,18 @@ ask_one(const struct member *m, void *arg)
 {
 	struct ask *a = arg;
 	char token[41], id[32], extra[300], needed[16], days[16], address[256] = "", intro[2501] = "";
-	const char *vars[] = { "action", a->pa->action, "detail", a->pa->detail, "needed", needed, "days", days,
+	char named[300];
+	const char *vars[] = { "action", a->pa->action, "detail", named, "needed", needed, "days", days,
 	    "address", address, "introduction", intro, NULL };
 	enum notice_id what = NOTICE_GRAVE_ACTION;
 
 	if (!role_leads(m->role))
 		return 0;
+	/* an unmasking's stored detail names its pseudonym by reference: they read the name */
+	if (!strcmp(a->pa->action, "unmask") && a->pa->arg)
+		snprintf(named, sizeof(named), "the pseudonym \"%s\"", a->pa->arg);
+	else
+		snprintf(named, sizeof(named), "%s", a->pa->detail);
 	if (a->announce) {
 		if (distribute_notice_tmpl(a->p, a->l, m->addr, NOTICE_EMERGENCY, vars, ENV_NULL, "", NULL) < 0)
 			a->failed = 1;
@@ -221,7 +227,8 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 		struct tell t = { p, l, vars, 0 };
 
 		if (!addr) {
-			snprintf(done, n, "nobody is \"%s\" on the list any more", pa->arg);
+			/* the audit log keeps it: never the name */
+			snprintf(done, n, "nobody on the list has that pseudonym any more");
 			return 0;
 		}
 		snprintf(needed, sizeof(needed), "%d", pa->needed);

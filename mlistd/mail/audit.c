@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "listkey.h"
+#include "pseudonym.h"
 #include "../util/fsutil.h"
 
 #define AUDIT_SELECTOR	"audit-v2"		/* signed by the list's audit key */
@@ -346,4 +347,51 @@ audit_verify(struct store *st, const char *state_dir, const char *list, struct a
 	if (c->bad_seq)
 		return -1;
 	return state_dir ? check_head(st, state_dir, list, c) : 0;
+}
+
+struct resolve {
+	const struct keys *k;
+	const char	*list, *ref;	/* "pseudonym" and 10 hex digits */
+	char		 name[200];
+};
+
+/* resolve_one - is this request's pseudonym the one ref names? 1: stop */
+static int
+resolve_one(const char *arg, void *p)
+{
+	struct resolve *r = p;
+	char sk[SKELETON_MAX], why[160], ref[32];
+
+	if (pseudonym_check(arg, sk, sizeof(sk), why, sizeof(why)) < 0)
+		return 0;
+	keys_pseudonym_ref(r->k, r->list, sk, ref, sizeof(ref));
+	if (strncmp(ref, r->ref, strlen(ref)) != 0)
+		return 0;
+	snprintf(r->name, sizeof(r->name), "%s", arg);
+	return 1;
+}
+
+/*
+ * audit_resolve - detail as a reader who may learn it reads it: the
+ * "pseudonym REF" an unmasking is stored under becomes the name, taken
+ * from the request's sealed argument (none found: left as it is). The
+ * caller decides who may read the result (disclosure.c).
+ */
+void
+audit_resolve(struct store *st, const char *list, const char *detail, char *out,
+    size_t n)
+{
+	struct resolve r = { store_keys(st), list, NULL, "" };
+	const char *at = strstr(detail, "pseudonym ");
+
+	snprintf(out, n, "%s", detail);
+	if (r.k == NULL || at == NULL ||
+	    strspn(at + 10, "0123456789abcdef") != 10)
+		return;
+	r.ref = at;
+	if (store_pending_args(st, list, "unmask", resolve_one, &r) != STORE_OK ||
+	    !*r.name)
+		return;
+	snprintf(out, n, "%.*sthe pseudonym \"%s\"%s", (int)(at - detail), detail,
+	    r.name, at + 20);
 }

@@ -14,6 +14,8 @@ struct audit_check {
 	char		 why[200];
 };
 int	audit_verify(struct store *, const char *state_dir, const char *list, struct audit_check *);
+void	audit_resolve(struct store *, const char *list, const char *detail,
+	    char *out, size_t n);
 int	audit_head_sync(struct store *, const char *state_dir, const char *list, char *why, size_t);
 
 #endif

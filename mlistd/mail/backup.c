@@ -17,6 +17,7 @@
  *		 'D' bytes		its bytes, at most BACKUP_CHUNK each
  *		 'E' files (8) bytes (8)	the end (TAG_FINAL)
  */
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,6 +26,30 @@
 #define SS_A		crypto_secretstream_xchacha20poly1305_ABYTES
 #define SS_HDR		crypto_secretstream_xchacha20poly1305_HEADERBYTES
 #define MSG_MAX		(BACKUP_CHUNK + BACKUP_NAME_MAX + 64)
+
+/* backup_say - why into err; -1 */
+int
+backup_say(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* bad - why into err; BACKUP_BAD */
+static enum backup_item
+bad(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return BACKUP_BAD;
+}
 
 /* put - little-endian n-byte number */
 static void
@@ -78,7 +103,7 @@ backup_begin(struct backup_w *w, FILE *fp, const struct keys *k, int way,
 	memset(w, 0, sizeof(*w));
 	w->fp = fp;
 	if (wrappedlen > 256)
-		return snprintf(err, errlen, "the wrapped key is too long"), -1;
+		return backup_say(err, errlen, "the wrapped key is too long");
 	memcpy(h, BACKUP_MAGIC, 8);
 	h[8] = (unsigned char)way;
 	put(h + 9, wrappedlen, 2);
@@ -88,13 +113,14 @@ backup_begin(struct backup_w *w, FILE *fp, const struct keys *k, int way,
 	n += wrappedlen;
 	put(h + n, (unsigned long long)time(NULL), 8);
 	n += 8;
-	crypto_secretstream_xchacha20poly1305_init_push(&w->st, h + n, k->backup);
+	crypto_secretstream_xchacha20poly1305_init_push(&w->st, h + n,
+	    k->backup);
 	n += SS_HDR;
 	if (fwrite(h, 1, n, fp) != n)
-		return snprintf(err, errlen, "cannot write the backup"), -1;
+		return backup_say(err, errlen, "cannot write the backup");
 	/* the first message (empty) authenticates the header */
 	if (emit(w, (const unsigned char *)"H", 1, h, n, 0) < 0)
-		return snprintf(err, errlen, "cannot write the backup"), -1;
+		return backup_say(err, errlen, "cannot write the backup");
 	return 0;
 }
 
@@ -105,8 +131,10 @@ backup_file(struct backup_w *w, const char *name, const void *p, size_t len)
 	static unsigned char m[MSG_MAX];
 	size_t nl = strlen(name), off;
 
-	if (!backup_name_ok(name))
-		return w->failed = 1, -1;
+	if (!backup_name_ok(name)) {
+		w->failed = 1;
+		return -1;
+	}
 	m[0] = 'F';
 	memcpy(m + 1, name, nl + 1);
 	put(m + 2 + nl, len, 8);
@@ -137,7 +165,7 @@ backup_finish(struct backup_w *w, char *err, size_t errlen)
 	if (emit(w, m, sizeof(m), NULL, 0,
 	    crypto_secretstream_xchacha20poly1305_TAG_FINAL) < 0 ||
 	    fflush(w->fp) != 0)
-		return snprintf(err, errlen, "cannot write the backup"), -1;
+		return backup_say(err, errlen, "cannot write the backup");
 	return 0;
 }
 
@@ -151,14 +179,14 @@ backup_open(struct backup_r *r, FILE *fp, char *err, size_t errlen)
 	r->fp = fp;
 	h = r->hdr;
 	if (fread(h, 1, 11, fp) != 11 || memcmp(h, BACKUP_MAGIC, 8) != 0)
-		return snprintf(err, errlen, "not an mlistd backup"), -1;
+		return backup_say(err, errlen, "not an mlistd backup");
 	r->way = h[8];
 	r->wrappedlen = get(h + 9, 2);
 	if (r->way > KEYS_INSECURE_FILE || r->wrappedlen > sizeof(r->wrapped))
-		return snprintf(err, errlen, "not an mlistd backup"), -1;
+		return backup_say(err, errlen, "not an mlistd backup");
 	if (fread(h + 11, 1, r->wrappedlen + 8 + SS_HDR, fp) !=
 	    r->wrappedlen + 8 + SS_HDR)
-		return snprintf(err, errlen, "the backup is cut short"), -1;
+		return backup_say(err, errlen, "the backup is cut short");
 	memcpy(r->wrapped, h + 11, r->wrappedlen);
 	r->hdrlen = 11 + r->wrappedlen + 8 + SS_HDR;
 	return 0;
@@ -193,11 +221,12 @@ backup_keys(struct backup_r *r, const struct keys *k, char *err, size_t errlen)
 
 	if (crypto_secretstream_xchacha20poly1305_init_pull(&r->st,
 	    r->hdr + r->hdrlen - SS_HDR, k->backup) != 0)
-		return snprintf(err, errlen, "not an mlistd backup"), -1;
+		return backup_say(err, errlen, "not an mlistd backup");
 	r->first = 1;
 	if (take(r, m, &tag) != 1 || m[0] != 'H')
-		return snprintf(err, errlen, "the backup does not open with this "
-		    "instance's key (another instance's backup, or altered)"), -1;
+		return backup_say(err, errlen, "the backup does not open with "
+		    "this instance's key (another instance's backup, or "
+		    "altered)");
 	return 0;
 }
 
@@ -233,24 +262,24 @@ backup_next(struct backup_r *r, char name[BACKUP_NAME_MAX], struct buf *out,
 	long n;
 
 	if ((n = take(r, m, &tag)) < 1)
-		return snprintf(err, errlen, "the backup is damaged or cut short "
-		    "after %lld files", r->files), BACKUP_BAD;
+		return bad(err, errlen, "the backup is damaged or cut short "
+		    "after %lld files", r->files);
 	if (m[0] == 'E' && n == 17 &&
 	    tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
 		if ((long long)get(m + 1, 8) != r->files ||
 		    (long long)get(m + 9, 8) != r->bytes)
-			return snprintf(err, errlen, "the backup's end does not "
-			    "match its files"), BACKUP_BAD;
+			return bad(err, errlen, "the backup's end does not "
+			    "match its files");
 		return BACKUP_END;
 	}
 	nl = strnlen((const char *)m + 1, (size_t)n - 1);
 	if (m[0] != 'F' || tag != 0 || nl >= BACKUP_NAME_MAX ||
 	    (size_t)n != nl + 10 || !backup_name_ok((const char *)m + 1))
-		return snprintf(err, errlen, "the backup is damaged"), BACKUP_BAD;
+		return bad(err, errlen, "the backup is damaged");
 	memcpy(name, m + 1, nl + 1);
 	if (data(r, get(m + 2 + nl, 8), out) < 0)
-		return snprintf(err, errlen, "the backup is damaged in %s",
-		    name), BACKUP_BAD;
+		return bad(err, errlen, "the backup is damaged in %s",
+		    name);
 	r->files++;
 	r->bytes += (long long)out->len;
 	return BACKUP_FILE;
@@ -269,8 +298,8 @@ backup_name_ok(const char *name)
 	if (*name == 0 || strlen(name) >= BACKUP_NAME_MAX)
 		return 0;
 	for (c = name; *c; c++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "0123456789.-_+/", *c))
+		if (!strchr("abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_+/", *c))
 			return 0;
 	while (*p) {
 		size_t l = strcspn(p, "/");

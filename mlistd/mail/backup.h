@@ -24,9 +24,9 @@ struct backup_w {
 struct backup_r {
 	FILE		*fp;
 	int		 way;		/* enum keys_way of the instance */
-	unsigned char	 wrapped[256];	/* master.wrapped of a passphrase instance */
+	unsigned char	 wrapped[256];	/* master.wrapped (a passphrase) */
 	size_t		 wrappedlen;
-	unsigned char	 hdr[512];	/* the clear header: the stream's first AD */
+	unsigned char	 hdr[512];	/* the clear header: the first AD */
 	size_t		 hdrlen;
 	int		 first;
 	long long	 files, bytes;
@@ -42,9 +42,12 @@ int	backup_file(struct backup_w *, const char *name, const void *, size_t);
 int	backup_finish(struct backup_w *, char *err, size_t errlen);
 
 int	backup_open(struct backup_r *, FILE *, char *err, size_t errlen);
-int	backup_keys(struct backup_r *, const struct keys *, char *err, size_t errlen);
+int	backup_keys(struct backup_r *, const struct keys *, char *err,
+	    size_t errlen);
 enum backup_item backup_next(struct backup_r *, char name[BACKUP_NAME_MAX],
 	    struct buf *data, char *err, size_t errlen);
 int	backup_name_ok(const char *name);
+int	backup_say(char *err, size_t n, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 #endif

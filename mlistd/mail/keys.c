@@ -285,6 +285,58 @@ keys_audit_seed(const struct keys *k, const char *list, unsigned char seed[32])
 	list_seed(k->audit, "mlistd audit signing key", list, seed);
 }
 
+/* ref_update - a string into a reference's hash, with its NUL if nul */
+static void
+ref_update(crypto_generichash_state *st, const char *s, int nul)
+{
+	crypto_generichash_update(st, (const unsigned char *)s, strlen(s) + (nul ? 1 : 0));
+}
+
+/*
+ * keys_member_ref - how the audit log names member id of list: "member "
+ * and 10 hex digits of a keyed hash, stable per member and per list, that
+ * tells a reader nothing of how many joined before or since
+ */
+void
+keys_member_ref(const struct keys *k, const char *list, long long id, char *out,
+    size_t n)
+{
+	unsigned char h[5];
+	char hex[11], num[24];
+	crypto_generichash_state st;
+
+	snprintf(num, sizeof(num), "%lld", id);
+	crypto_generichash_init(&st, k->audit, KEYS_LEN, sizeof(h));
+	ref_update(&st, "mlistd member ref", 1);
+	ref_update(&st, list, 1);
+	ref_update(&st, num, 0);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(out, n, "member %s", hex);
+}
+
+/*
+ * keys_pseudonym_ref - how stored text (the audit log, a request's detail)
+ * names a pseudonym: "pseudonym " and 10 hex digits of a keyed hash of its
+ * skeleton, the same for every request about it, never the name
+ */
+void
+keys_pseudonym_ref(const struct keys *k, const char *list, const char *skeleton,
+    char *out, size_t n)
+{
+	unsigned char h[5];
+	char hex[11];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, k->audit, KEYS_LEN, sizeof(h));
+	ref_update(&st, "mlistd pseudonym ref", 1);
+	ref_update(&st, list, 1);
+	ref_update(&st, skeleton, 0);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(out, n, "pseudonym %s", hex);
+}
+
 /*
  * keys_expiry_parse - a key's stated expiry, "YYYY-MM-DD" (the key is good
  * until that day begins, UTC): the time, or -1 if it is not such a date.

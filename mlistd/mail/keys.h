@@ -83,6 +83,10 @@ int	keys_open_legacy(const struct keys *, const void *, size_t, struct buf *);
 int	keys_public_from_text(const char *text, const char *prefix, unsigned char pk[32]);
 void	keys_role_seed(const struct keys *, const char *list, unsigned char seed[32]);
 void	keys_audit_seed(const struct keys *, const char *list, unsigned char seed[32]);
+void	keys_member_ref(const struct keys *, const char *list, long long id,
+	    char *out, size_t n);
+void	keys_pseudonym_ref(const struct keys *, const char *list,
+	    const char *skeleton, char *out, size_t n);
 long long keys_expiry_parse(const char *text);
 void	keys_expiry_format(long long, char out[11]);
 #define KEYS_ONECLICK_LEN	32

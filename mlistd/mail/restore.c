@@ -28,9 +28,11 @@ restore_fresh(const struct config *cfg, char *err, size_t errlen)
 	DIR *d;
 	int n = 0;
 
-	if ((d = opendir(cfg->state_dir)) == NULL)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot read "
-		    "%s: %s", cfg->state_dir, strerror(errno)), -1);
+	if ((d = opendir(cfg->state_dir)) == NULL && errno == ENOENT)
+		return 0;
+	if (d == NULL)
+		return backup_say(err, errlen, "cannot read %s: %s",
+		    cfg->state_dir, strerror(errno));
 	while ((e = readdir(d)) != NULL)
 		/* a clear key file the operator put back is not an instance */
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
@@ -38,9 +40,9 @@ restore_fresh(const struct config *cfg, char *err, size_t errlen)
 			n++;
 	closedir(d);
 	if (n)
-		return snprintf(err, errlen, "%s is not empty: restore only into a "
-		    "fresh state directory (this one holds an instance; never "
-		    "restore over a live one)", cfg->state_dir), -1;
+		return backup_say(err, errlen, "%s is not empty: restore only "
+		    "into a fresh state directory (this one holds an instance; "
+		    "never restore over a live one)", cfg->state_dir);
 	return 0;
 }
 
@@ -70,21 +72,23 @@ put_file(const char *dir, const char *name, const struct buf *b, char *err,
 	struct buf e;
 	int rc;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return snprintf(err, errlen, "%s: path too long", name), -1;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path))
+		return backup_say(err, errlen, "%s: path too long", name);
 	snprintf(parent, sizeof(parent), "%s", path);
 	if ((slash = strrchr(parent, '/')) != NULL)
 		*slash = 0;
 	if (fs_mkdir_p(parent, 0700) < 0)
-		return snprintf(err, errlen, "cannot create %s: %s", parent,
-		    strerror(errno)), -1;
+		return backup_say(err, errlen, "cannot create %s: %s", parent,
+		    strerror(errno));
 	buf_init(&e, 0);
 	rc = fs_write_atomic(path, b->data ? b->data : (unsigned char *)"",
 	    b->len, 1, &e);
 	if (rc == 0 && chmod(path, 0600) < 0)
 		rc = -1;
 	if (rc < 0)
-		snprintf(err, errlen, "%s", e.len ? buf_cstr(&e) : strerror(errno));
+		snprintf(err, errlen, "%s", e.len ? buf_cstr(&e) :
+		    strerror(errno));
 	buf_free(&e);
 	return rc;
 }
@@ -99,7 +103,8 @@ unpack(struct backup_r *r, const char *tmp, char *err, size_t errlen)
 	int rc = 0;
 
 	buf_init(&b, 0);
-	while (rc == 0 && (it = backup_next(r, name, &b, err, errlen)) == BACKUP_FILE)
+	while (rc == 0 &&
+	    (it = backup_next(r, name, &b, err, errlen)) == BACKUP_FILE)
 		rc = put_file(tmp, strcmp(name, "conf/mlistd.conf") ?
 		    name : "mlistd.conf.backup", &b, err, errlen);
 	buf_free(&b);
@@ -118,13 +123,15 @@ check_db(const char *tmp, const struct keys *k, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/mlistd.db", tmp);
 	buf_init(&e, 0);
 	if ((st = store_open(path, k, &e)) == NULL) {
-		snprintf(err, errlen, "the restored database: %s", buf_cstr(&e));
+		snprintf(err, errlen, "the restored database: %s",
+		    buf_cstr(&e));
 		buf_free(&e);
 		return -1;
 	}
 	buf_free(&e);
 	if ((rc = store_integrity(st)) != STORE_OK)
-		snprintf(err, errlen, "the restored database: %s", store_errmsg(st));
+		snprintf(err, errlen, "the restored database: %s",
+		    store_errmsg(st));
 	store_close(st);
 	return rc == STORE_OK ? 0 : -1;
 }
@@ -148,7 +155,8 @@ same_file(const char *path, const struct buf *b)
  * only (doit 0): refuse one that exists there with other contents
  */
 static int
-lists(const char *dir, const char *lists_dir, int doit, char *err, size_t errlen)
+lists(const char *dir, const char *lists_dir, int doit, char *err,
+    size_t errlen)
 {
 	char src[4200], dst[4200];
 	struct dirent *e;
@@ -170,8 +178,9 @@ lists(const char *dir, const char *lists_dir, int doit, char *err, size_t errlen
 		if (fs_read_file(src, &b, &ebuf) < 0)
 			rc = -1;
 		else if (access(dst, F_OK) == 0 && !same_file(dst, &b))
-			rc = (snprintf(err, errlen, "%s exists with other contents "
-			    "than the backup's: move it away first", dst), -1);
+			rc = backup_say(err, errlen, "%s exists with other "
+			    "contents than the backup's: move it away first",
+			    dst);
 		else if (doit && access(dst, F_OK) < 0 &&
 		    (fs_mkdir_p(lists_dir, 0755) < 0 ||
 		    fs_write_atomic(dst, b.data, b.len, 1, &ebuf) < 0))
@@ -192,7 +201,8 @@ lists(const char *dir, const char *lists_dir, int doit, char *err, size_t errlen
 
 /* keep_wrapped - a passphrase instance's wrapped key, as it came */
 static int
-keep_wrapped(const struct backup_r *r, const char *tmp, char *err, size_t errlen)
+keep_wrapped(const struct backup_r *r, const char *tmp, char *err,
+    size_t errlen)
 {
 	struct buf b;
 	int rc;
@@ -216,12 +226,12 @@ install(const struct config *cfg, const char *tmp, char *err, size_t errlen)
 	snprintf(key, sizeof(key), "%s/%s", cfg->state_dir, KEYS_CLEAR);
 	snprintf(moved, sizeof(moved), "%s/%s", tmp, KEYS_CLEAR);
 	if (access(key, F_OK) == 0 && rename(key, moved) < 0)
-		return snprintf(err, errlen, "cannot move %s: %s", key,
-		    strerror(errno)), -1;
+		return backup_say(err, errlen, "cannot move %s: %s", key,
+		    strerror(errno));
 	if ((rmdir(cfg->state_dir) < 0 && errno != ENOENT) ||
 	    rename(tmp, cfg->state_dir) < 0 || fs_fsync_dir(cfg->state_dir) < 0)
-		return snprintf(err, errlen, "cannot put %s in place: %s",
-		    cfg->state_dir, strerror(errno)), -1;
+		return backup_say(err, errlen, "cannot put %s in place: %s",
+		    cfg->state_dir, strerror(errno));
 	return lists(cfg->state_dir, cfg->lists_dir, 1, err, errlen);
 }
 
@@ -237,13 +247,14 @@ restore_run(const struct config *cfg, struct backup_r *r, const struct keys *k,
 
 	if (snprintf(tmp, sizeof(tmp), "%s.restoring", cfg->state_dir) >=
 	    (int)sizeof(tmp))
-		return snprintf(err, errlen, "the state directory's path is too "
-		    "long"), -1;
+		return backup_say(err, errlen, "the state directory's path is "
+		    "too long");
 	if (mkdir(tmp, 0700) < 0)
-		return snprintf(err, errlen, "cannot create %s: %s%s", tmp,
+		return backup_say(err, errlen, "cannot create %s: %s%s", tmp,
 		    strerror(errno), errno == EEXIST ? " (an earlier restore "
-		    "stopped half-way: remove it)" : ""), -1;
-	if (backup_keys(r, k, err, errlen) < 0 || unpack(r, tmp, err, errlen) < 0 ||
+		    "stopped half-way: remove it)" : "");
+	if (backup_keys(r, k, err, errlen) < 0 ||
+	    unpack(r, tmp, err, errlen) < 0 ||
 	    keep_wrapped(r, tmp, err, errlen) < 0 ||
 	    check_db(tmp, k, err, errlen) < 0 ||
 	    lists(tmp, cfg->lists_dir, 0, err, errlen) < 0) {

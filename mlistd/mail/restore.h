@@ -6,7 +6,7 @@
 #include "config.h"
 
 int	restore_fresh(const struct config *, char *err, size_t errlen);
-int	restore_run(const struct config *, struct backup_r *, const struct keys *,
-	    char *err, size_t errlen);
+int	restore_run(const struct config *, struct backup_r *,
+	    const struct keys *, char *err, size_t errlen);
 
 #endif

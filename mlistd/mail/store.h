@@ -246,6 +246,9 @@ struct pending {
 int	store_moderator_count(struct store *, const char *list);
 long long store_pending_add(struct store *, const char *list, const char *action, const char *arg,
 	    const char *detail, int needed, const char *state, long long now, long long expires);
+typedef int (*store_arg_fn)(const char *arg, void *);
+int	store_pending_args(struct store *, const char *list, const char *action,
+	    store_arg_fn, void *);
 int	store_pending_get(struct store *, long long id, struct pending *);
 int	store_pending_state(struct store *, long long id, const char *state);
 int	store_pending_in_state(struct store *, const char *state, long long *ids, int n);

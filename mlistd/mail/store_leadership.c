@@ -297,6 +297,37 @@ store_pending_state(struct store *st, long long id, const char *state)
 	return st_step_done(st, s);
 }
 
+/*
+ * store_pending_args - the opened argument of every request of list for
+ * action, newest first (fn gets each; it returns nonzero to stop)
+ */
+int
+store_pending_args(struct store *st, const char *list, const char *action,
+    store_arg_fn fn, void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT arg, id FROM pending WHERE "
+	    "list = ?1 AND action = ?2 ORDER BY id DESC");
+	struct st_place pl;
+	char *a;
+	int rc, stop = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		st_place_cols(&pl, s, "pending.arg", 1, 1);
+		if ((a = st_column_opened(st, s, 0, &pl)) == NULL) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		stop = fn(a, arg);
+		free(a);
+	}
+	st_done(st, s);
+	return stop || rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
 /* store_pending_in_state - ids of pending actions in a state (at most n) */
 int
 store_pending_in_state(struct store *st, const char *state, long long *ids, int n)

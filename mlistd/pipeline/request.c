@@ -624,6 +624,7 @@ static void
 audit_line(const struct audit_entry *e, void *arg)
 {
 	struct auditlines *a = arg;
+	struct audit_entry named = *e;
 	struct disclosure_request rq;
 	struct audit_view v;
 	time_t t = (time_t)e->at;
@@ -631,7 +632,9 @@ audit_line(const struct audit_entry *e, void *arg)
 	char date[32];
 
 	request_facts(a->p, e, &rq);
-	disclosure_audit_entry(a->l, a->level, e, &rq, &v);
+	/* an unmasking's pseudonym is stored by reference: named here, hidden where disclosure says */
+	audit_resolve(a->p->st, a->l->name, e->detail, named.detail, sizeof(named.detail));
+	disclosure_audit_entry(a->l, a->level, &named, &rq, &v);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
 	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", e->seq, date, v.actor, v.action, v.detail);

@@ -452,7 +452,7 @@ def test_hidden_leadership_audit_names_no_moderator_and_no_pseudonym(make_list, 
                      pseudonyms={ROSA: "Red Fly"})
     # the operator's roster of a pseudonymous list: member numbers and roles, no addresses
     roster = json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
-    numbers = {str(m["member"]) for m in roster if m["role"] == "moderator"}
+    numbers = {m["ref"] for m in roster if m["role"] == "moderator"}
     assert len(numbers) == 3, roster
     r = inst.ctl("unmask", "demo", "Red Fly", check=False)     # (its exit code: the test above)
     assert "opened" in r.stdout, (r.returncode, r.stdout, r.stderr)
@@ -465,7 +465,7 @@ def test_hidden_leadership_audit_names_no_moderator_and_no_pseudonym(make_list, 
     assert [l for l in lines if re.search(r"request|unmask", l)], body          # the request is there
     for l in lines:
         for n in numbers:
-            if re.search(rf"#{n}\b", l):
+            if n in l:
                 assert not re.search(r"moderator|owner", l), f"a member learns who moderates: {l!r}"
     assert "red fly" not in body.lower(), "a member learns whom the moderators investigate:\n" + body
 
