@@ -290,3 +290,59 @@ def test_systemd_creds_encrypt_line(tmp_path, sink):
                         f"mlistd-master:{tmp_path / 'm.cred'}", "sh", "-c",
                         "test -s $CREDENTIALS_DIRECTORY/mlistd-master"], capture_output=True)
     assert r.returncode == 0, r.stderr
+
+
+def image(paths):
+    """(path, bytes) of every file under the paths, and the files themselves given"""
+    for top in paths:
+        if os.path.isfile(top):
+            with open(top, "rb") as f:
+                yield top, f.read()
+            continue
+        for root, _, names in os.walk(top):
+            for n in names:
+                with open(os.path.join(root, n), "rb") as f:
+                    yield os.path.join(root, n), f.read()
+
+
+def test_state_dir_image_holds_no_address_pseudonym_owner_body_or_key(tmp_path, sink):
+    """#19 item 5: a passphrase instance that has delivered and archived posts, holds a post for
+    its moderators, has an unmasking request open and a backup written; the image of everything
+    under state_dir, its log and the backup holds no member address, no name, no pseudonym, no
+    word of a post body or subject, and neither the master key nor any key derived from it."""
+    from test_keys_per_process import secret_keys
+    inst = make(tmp_path, sink, members=MEMBERS + ("m1@example.org",))
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.ctl("list", "create", "mod")
+    inst.ctl("list", "set", "mod", "posting", "moderated")
+    inst.ctl("member", "add", "mod", ROSA, "--name", "Rosa Luxemburg")
+    inst.ctl("member", "add", "mod", "m1@example.org")
+    for i in range(3):
+        post(inst, i)
+    assert wait_all(sink, 3), inst.logtext()[-3000:]
+    raw = (f"From: Rosa Luxemburg <{ROSA}>\r\nSubject: Zimmerwald manifesto\r\n\r\n"
+           "Kienthal drafts for the Zimmerwald left.\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(ROSA, ["mod@lists.example"], raw)
+    assert wait_until(lambda: inst.ctl("mod", "ls", "mod").stdout.strip(), 30), inst.logtext()[-2000:]
+    r = inst.ctl("unmask", "demo", "Night Owl", check=False)
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert wait_until(lambda: any("m1@example.org" in m[1] and b"Night Owl" in m[2]
+                                  for m in sink.handler.messages), 30)
+    backup = str(tmp_path / "instance.backup")
+    assert inst.ctl("backup", backup).returncode == 0
+    inst.stop()
+    keyfile = str(tmp_path / "extracted.key")
+    files = list(image([inst.state, inst.log, backup]))
+    assert inst.ctl("rekey", "--to", keyfile).returncode == 0
+    with open(keyfile, "rb") as f:
+        keys = secret_keys(f.read())
+    needles = NEEDLES + ["m1@example.org", "Zimmerwald", "manifesto", "Kienthal", "drafts for"]
+    assert len(files) >= 8 and any(p.endswith("mlistd.db") for p, _ in files)
+    assert any("/queue/out/" in p for p, _ in files)                      # the held post
+    assert any(b"Spartakusbund" in m[2] for m in sink.handler.messages)   # it was delivered, in clear
+    for path, blob in files:
+        scan(blob, path)
+        for name, k in keys.items():
+            for form in (k, k.hex().encode(), base64.b64encode(k)):
+                assert form not in blob, f"the {name} key in {path}"
