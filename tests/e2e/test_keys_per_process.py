@@ -38,6 +38,8 @@ def memory(pid):
             if not perms.startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
                 continue
             lo, hi = (int(x, 16) for x in addr.split("-"))
+            if hi - lo > 1 << 30:
+                continue        # an ASan build's shadow memory: reserved, not the process's data
             try:
                 mem.seek(lo)
                 out.append(mem.read(hi - lo))
