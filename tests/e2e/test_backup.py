@@ -121,3 +121,33 @@ def test_restore_brings_back_lists_members_held_posts_and_archive(tmp_path, sink
     got = delivered(sink)
     assert all(v == 1 for v in got.values()), got
     inst.stop()
+
+
+def test_queued_copies_are_delivered_once_after_a_restore(tmp_path, sink):
+    """Posts answered 250 and distributed while the relay is down wait as delivery rows and
+    rendered copies; backed up then, and restored on a fresh state directory, each reaches
+    every member exactly once."""
+    inst = make(tmp_path, sink)
+    sink.stop()
+    for i in range(5):
+        post(inst, i)
+
+    def pending():
+        st = json.loads(inst.ctl("--json", "status").stdout)
+        return st["deliveries"]["pending"] >= 10 and st["queue"]["incoming"] == 0
+    assert wait_until(pending, 60), inst.ctl("status").stdout
+    path = str(tmp_path / "queued.backup")
+    assert inst.ctl("backup", path).returncode == 0
+    inst.stop()
+    wipe(inst)
+    r = restore(inst, path)
+    assert r.returncode == 0, r.stderr
+    sink.handler.messages.clear()
+    sink.start()
+    inst.start()
+    assert inst.wait_log("locked: taking mail")
+    assert unlock(inst).returncode == 0
+    assert wait_all(sink, 5), inst.logtext()[-3000:]
+    got = delivered(sink)
+    assert all(v == 1 for v in got.values()), got
+    inst.stop()
