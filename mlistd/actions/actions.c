@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "actions/actions.h"
-#include "actions/backup.h"
 #include "mail/addr.h"
 #include "mail/audit.h"
 #include "util/log.h"

@@ -48,6 +48,9 @@ void	act_member_ref(struct act_ctx *, const struct list_cfg *, const char *addr,
 	    char *out, size_t);
 const struct list_cfg *act_list(struct act_ctx *, const char *name);
 
+/* backup.c: the instance into one encrypted file (mlistctl backup) */
+int	act_backup(struct act_ctx *, const char *path);
+
 /* moderation.c */
 int	act_moderate(struct act_ctx *, const struct list_cfg *, const char *id,
 	    enum act_decision, const char *reason);

@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "actions/actions.h"
-#include "actions/backup.h"
 #include "mail/backup.h"
 #include "util/fsutil.h"
 #include "util/log.h"
