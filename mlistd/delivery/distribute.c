@@ -29,9 +29,10 @@
  * distribute_class - the copy one recipient gets. A key is used wherever
  * the list allows encryption; on encryption = "required" a keyless member
  * gets a notice instead of a post or digest (never the text in clear),
- * but owners and moderators still get what they must decide on. A
- * leader's answers stay plain: they act on them by replying, and a
- * sealed wrapper would hide the address to reply to.
+ * but owners and moderators still get what they must decide on, and a
+ * keyless leader's answers stay plain (they act on them by replying).
+ * An encrypted copy is ordinary PGP/MIME, so a leader with a key gets
+ * theirs encrypted like anyone.
  */
 enum dclass
 distribute_class(const struct list_cfg *l, enum audience aud,
@@ -51,14 +52,14 @@ distribute_class(const struct list_cfg *l, enum audience aud,
 			return DCLASS_NONE;
 		break;
 	case AUD_ANSWER:
-		if (f->leader)
+		if (f->leader && !(f->keyed && l->encryption != ENC_OFF))
 			return DCLASS_PLAIN;
 		break;
 	default:
 		abort();
 	}
 	if (f->keyed && l->encryption != ENC_OFF)
-		return DCLASS_SEALED;
+		return DCLASS_OPENPGP;
 	if (aud != AUD_ROLES && l->encryption == ENC_REQUIRED)
 		return DCLASS_NOTICE;
 	if (aud == AUD_ANSWER)
@@ -98,7 +99,7 @@ const char *
 distribute_class_name(enum dclass c)
 {
 	static const char *const names[] = {
-		"none", "plain", "sealed", "one-click", "notice"
+		"none", "plain", "openpgp", "one-click", "notice"
 	};
 
 	if ((unsigned)c >= sizeof(names) / sizeof(names[0]))
@@ -406,8 +407,41 @@ notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
 }
 
 /*
+ * keyed_notice - notice `id` to `to` if they are a member with a key the
+ * list uses: one row of the OpenPGP class, with the envelope sender `how`
+ * asks for; *n 0: not such a member (the caller sends it plain)
+ */
+static int
+keyed_notice(struct pipeline *p, const struct list_cfg *l, const char *id,
+    const char *to, enum envfrom how, int *n)
+{
+	char table[DFACT_COMBOS + 1], from[320], prefix[160], suffix[160];
+	struct fanout_spec f;
+
+	distribute_table(l, AUD_ANSWER, table);
+	only(table, DCLASS_OPENPGP, 0);
+	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix),
+	    suffix, sizeof(suffix));
+	if (how == ENV_GROUPED)
+		snprintf(from, sizeof(from), "%s-bounces@%s", l->name,
+		    p->cfg->hostname);
+	memset(&f, 0, sizeof(f));
+	f.qid = id;
+	f.list = l->name;
+	f.classes = table;
+	f.env_from = how == ENV_NULL ? "" : from;
+	f.verp_prefix = how == ENV_VERP ? prefix : NULL;
+	f.verp_suffix = suffix;
+	f.now = p->now;
+	f.expires = p->now + l->retry_max;
+	f.addr = to;
+	return (*n = store_fanout(p->st, &f)) < 0 ? -1 : 0;
+}
+
+/*
  * distribute_notice - a notice to one address; extra header lines each end
- * in CRLF; attach (a message, as message/rfc822) may be NULL
+ * in CRLF; attach (a message, as message/rfc822) may be NULL. To a member
+ * with a key, encrypted to it like their posts.
  */
 int
 distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
@@ -419,8 +453,11 @@ distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
 
 	if (notice_copy(p, l, to, subject, body, extra, attach, 0, id) < 0)
 		return -1;
-	if (attach == NULL)
-		return distribute_to(p, l, id, to, how);
+	if (attach == NULL) {
+		if (keyed_notice(p, l, id, to, how, &n) < 0)
+			return -1;
+		return n > 0 ? 0 : distribute_to(p, l, id, to, how);
+	}
 	/* it carries a post: to a member, the copy distribute_class says */
 	if (answer(p, l, id, to, &n) < 0)
 		return -1;

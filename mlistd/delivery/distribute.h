@@ -16,7 +16,7 @@ enum envfrom { ENV_GROUPED, ENV_VERP, ENV_NULL };
 enum dclass {
 	DCLASS_NONE = 0,	/* no row */
 	DCLASS_PLAIN = 1,	/* the copy as rendered */
-	DCLASS_SEALED = 2,	/* sealed to the member's key at send time */
+	DCLASS_OPENPGP = 2,	/* PGP/MIME to the member's key, encrypted at send time */
 	DCLASS_ONECLICK = 3,	/* with the member's own List-Unsubscribe, signed again */
 	DCLASS_NOTICE = 4	/* a notice instead of the copy (keyless, encryption required) */
 };

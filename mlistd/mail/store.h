@@ -114,8 +114,7 @@ struct delivery {
 	long long	 expires;
 	long long	 member_id;	/* 0: not a member's copy (a notice to an address) */
 	int		 dclass;	/* the class distribute recorded (enum dclass) */
-	int		 sealed;	/* the member has a key now: seal_pk holds it */
-	unsigned char	 seal_pk[32];
+	struct buf	 pgp;		/* the member's OpenPGP key now (len 0: none) */
 	unsigned char	 rcpt_hash[KEYS_HASH_LEN];	/* with qid: names the delivery */
 };
 
