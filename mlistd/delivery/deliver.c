@@ -203,7 +203,7 @@ pgp_copy(const struct run *r, const struct job *j, const struct message *m, stru
 	if (*enc == NULL && openpgp_enc_new(enc) != OK)
 		return -1;
 	buf_init(&w, 0);
-	rc = pgpcopy_make(*enc, &m->post, m->raw.data, m->raw.len, &j->d.pgp, &w, why, sizeof(why)) == OK ?
+	rc = pgpcopy_make(*enc, &m->post, &j->d.pgp, &w, why, sizeof(why)) == OK ?
 	    out_copy(r, m, &w, 1, smtp, out) : -1;
 	if (rc < 0 && *why)
 		log_warn("%s deliver: an OpenPGP copy not made: %s; will retry", m->qid, why);

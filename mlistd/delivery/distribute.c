@@ -213,7 +213,7 @@ rows(struct pipeline *p, const struct list_cfg *l, const char *id,
 
 static int notice_copy(struct pipeline *, const struct list_cfg *,
     const char *, const char *, const char *, const char *,
-    const struct buf *, long long, char id[QID_LEN + 1]);
+    const struct dfile *, long long, char id[QID_LEN + 1]);
 
 /*
  * audience - rows of copy id for the members aud names; members whose
@@ -351,12 +351,13 @@ notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
 	buf_free(&subj);
 }
 
-/* notice_bytes - a notice from the list, optionally with a message attached */
+/* notice_bytes - a notice from the list, optionally with a file (a message) attached */
 static void
 notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *subject, const char *body, const char *extra,
-    const struct buf *attach, struct buf *m)
+    const struct dfile *f, struct buf *m)
 {
+	const struct buf *attach = f ? f->data : NULL;
 	unsigned char r[8];
 	char rnd[17];
 
@@ -373,8 +374,8 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
 	buf_puts(m, "\r\n");
 	if (!attach)
 		return;
-	buf_printf(m, "--=_notice_%s\r\nContent-Type: message/rfc822\r\n"
-	    "Content-Disposition: inline\r\n\r\n", rnd);
+	buf_printf(m, "--=_notice_%s\r\n%s\r\n", rnd, f->head ? f->head :
+	    "Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n");
 	buf_append(m, attach->data, attach->len);
 	if (attach->len && attach->data[attach->len - 1] != '\n')
 		buf_puts(m, "\r\n");
@@ -389,7 +390,7 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
 static int
 notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *subject, const char *body, const char *extra,
-    const struct buf *attach, long long when, char id[QID_LEN + 1])
+    const struct dfile *attach, long long when, char id[QID_LEN + 1])
 {
 	long long release = p->release;
 	struct buf m;
@@ -448,10 +449,27 @@ distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *subject, const char *body, enum envfrom how, const char *extra,
     const struct buf *attach)
 {
+	struct dfile f = { attach, NULL };
+
+	return distribute_notice_file(p, l, to, subject, body, how, extra,
+	    attach ? &f : NULL);
+}
+
+/*
+ * distribute_notice_file - distribute_notice with any file attached (f->head
+ * its part's header lines; NULL: f->data is a message); only a message
+ * makes it an answer that carries a post
+ */
+int
+distribute_notice_file(struct pipeline *p, const struct list_cfg *l,
+    const char *to, const char *subject, const char *body, enum envfrom how,
+    const char *extra, const struct dfile *f)
+{
+	const struct buf *attach = f && !f->head ? f->data : NULL;
 	char id[QID_LEN + 1];
 	int n;
 
-	if (notice_copy(p, l, to, subject, body, extra, attach, 0, id) < 0)
+	if (notice_copy(p, l, to, subject, body, extra, f, 0, id) < 0)
 		return -1;
 	if (attach == NULL) {
 		if (keyed_notice(p, l, id, to, how, &n) < 0)
@@ -509,7 +527,7 @@ distribute_render(struct pipeline *p, const struct list_cfg *l,
 static int
 render_send(struct pipeline *p, const struct list_cfg *l, int all, const char *to,
     enum notice_id id, const char *const *vars, enum envfrom how,
-    const char *extra, const struct buf *attach, int *count)
+    const char *extra, const struct dfile *attach, int *count)
 {
 	struct buf subject, body;
 	int rc;
@@ -518,7 +536,7 @@ render_send(struct pipeline *p, const struct list_cfg *l, int all, const char *t
 	buf_init(&body, 0);
 	rc = distribute_render(p, l, id, vars, &subject, &body);
 	if (rc == 0 && !all)
-		rc = distribute_notice(p, l, to, buf_cstr(&subject),
+		rc = distribute_notice_file(p, l, to, buf_cstr(&subject),
 		    buf_cstr(&body), how, extra, attach);
 	else if (rc == 0)
 		rc = distribute_announce(p, l, buf_cstr(&subject),
@@ -534,7 +552,19 @@ distribute_notice_tmpl(struct pipeline *p, const struct list_cfg *l,
     const char *to, enum notice_id id, const char *const *vars,
     enum envfrom how, const char *extra, const struct buf *attach)
 {
-	return render_send(p, l, 0, to, id, vars, how, extra, attach, NULL);
+	struct dfile f = { attach, NULL };
+
+	return render_send(p, l, 0, to, id, vars, how, extra, attach ? &f : NULL,
+	    NULL);
+}
+
+/* distribute_notice_tmpl_file - notice `id` with a file attached (see distribute_notice_file) */
+int
+distribute_notice_tmpl_file(struct pipeline *p, const struct list_cfg *l,
+    const char *to, enum notice_id id, const char *const *vars,
+    enum envfrom how, const char *extra, const struct dfile *f)
+{
+	return render_send(p, l, 0, to, id, vars, how, extra, f, NULL);
 }
 
 /* distribute_announce_tmpl - notice `id` to all l's members (see distribute_announce) */

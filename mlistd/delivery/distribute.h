@@ -53,6 +53,18 @@ int	distribute_digest(struct pipeline *, const struct list_cfg *, const char *id
 	    long long joined_after, long long joined_upto, int *count);
 int	distribute_to(struct pipeline *, const struct list_cfg *, const char *id, const char *rcpt,
 	    enum envfrom);
+/* a file attached to a notice: its bytes, its part's header lines (NULL: a message) */
+struct dfile {
+	const struct buf	*data;
+	const char		*head;
+};
+
+int	distribute_notice_file(struct pipeline *, const struct list_cfg *, const char *to,
+	    const char *subject, const char *body, enum envfrom, const char *extra,
+	    const struct dfile *);
+int	distribute_notice_tmpl_file(struct pipeline *, const struct list_cfg *, const char *to,
+	    enum notice_id, const char *const *vars, enum envfrom, const char *extra,
+	    const struct dfile *);
 int	distribute_notice(struct pipeline *, const struct list_cfg *, const char *to,
 	    const char *subject, const char *body, enum envfrom, const char *extra,
 	    const struct buf *attach);

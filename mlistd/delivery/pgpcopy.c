@@ -18,10 +18,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "delivery/pgpcopy.h"
 #include "mail/header.h"
+#include "mail/listpgp.h"
 
 /* outer - the plain copy's fields that stay visible outside the encryption */
 static const char *const outer[] = {
@@ -54,38 +53,33 @@ pgpcopy_date(const void *raw, size_t len)
 	return t > 0 ? t : 0;
 }
 
-/* autocrypt - the Autocrypt header for the list's key, folded */
-static enum result
-autocrypt(const struct openpgp_secret *k, const char *from, struct buf *out,
-    char *why, size_t whylen)
+/* kept - is this field one of the outer ones? */
+static int
+kept(const struct hdr_field *f)
 {
-	struct buf bin;
-	char *b64 = NULL;
-	size_t n = 0;
-	enum result r;
+	for (int i = 0; outer[i]; i++)
+		if (hdr_is(f, outer[i]))
+			return 1;
+	return 0;
+}
 
-	buf_init(&bin, 0);
-	if ((r = openpgp_list_public(k, 0, &bin, why, whylen)) == OK) {
-		n = sodium_base64_encoded_len(bin.len,
-		    sodium_base64_VARIANT_ORIGINAL);
-		if ((b64 = malloc(n)) == NULL)
-			r = TEMPFAIL;
-	}
-	if (r == OK) {
-		sodium_bin2base64(b64, n, bin.data, bin.len,
-		    sodium_base64_VARIANT_ORIGINAL);
-		n = strlen(b64);
-		buf_printf(out, "Autocrypt: addr=%s; prefer-encrypt=mutual; "
-		    "keydata=", from);
-		for (size_t i = 0; i < n; i += 72)
-			buf_printf(out, "\r\n %.*s", (int)(n - i < 72 ? n - i : 72),
-			    b64 + i);
-		if (buf_puts(out, "\r\n") < 0)
-			r = TEMPFAIL;
-	}
-	free(b64);
-	buf_free(&bin);
-	return r;
+/* head - the outer header every copy of the post shares (but its Content-Type) */
+static int
+head(struct pgpcopy_post *p, const void *raw, size_t len)
+{
+	struct hdr h;
+	int rc = 0;
+
+	if (hdr_parse(raw, len, &h) < 0)
+		return -1;
+	rc |= buf_printf(&p->head, "From: <%s>\r\nSubject: ...\r\n", p->from);
+	for (int i = 0; i < h.n; i++)
+		if (kept(&h.f[i]))
+			rc |= buf_append(&p->head, h.f[i].start, h.f[i].len);
+	hdr_free(&h);
+	rc |= buf_append(&p->head, p->autocrypt.data, p->autocrypt.len);
+	rc |= buf_puts(&p->head, "MIME-Version: 1.0\r\n");
+	return rc ? -1 : 0;
 }
 
 /*
@@ -103,18 +97,24 @@ pgpcopy_prepare(const struct openpgp_secret *sign_key,
 
 	memset(p, 0, sizeof(*p));
 	buf_init(&p->autocrypt, 0);
+	buf_init(&p->head, 0);
 	snprintf(p->from, sizeof(p->from), "%s@%s", list, host);
 	if (created == 0)
 		created = now;
-	if ((r = autocrypt(list_key, p->from, &p->autocrypt, why, whylen))
-	    != OK) {
+	if (listpgp_autocrypt(list_key, p->from, &p->autocrypt) < 0 ||
+	    head(p, raw, len) < 0) {
+		snprintf(why, whylen, "the list's key does not export, or no "
+		    "memory");
 		buf_free(&p->autocrypt);
-		return r;
+		buf_free(&p->head);
+		return TEMPFAIL;
 	}
 	r = openpgp_post_sign(sign_key, raw, len, (uint32_t)created,
 	    bucket_min, &p->signed_, why, whylen);
-	if (r != OK)
+	if (r != OK) {
 		buf_free(&p->autocrypt);
+		buf_free(&p->head);
+	}
 	return r;
 }
 
@@ -124,44 +124,13 @@ pgpcopy_post_free(struct pgpcopy_post *p)
 {
 	openpgp_post_free(&p->signed_);
 	buf_free(&p->autocrypt);
-}
-
-/* kept - is this field one of the outer ones? */
-static int
-kept(const struct hdr_field *f)
-{
-	for (int i = 0; outer[i]; i++)
-		if (hdr_is(f, outer[i]))
-			return 1;
-	return 0;
-}
-
-/* head - the outer header of one copy */
-static int
-head(const struct pgpcopy_post *p, const void *raw, size_t len,
-    const struct buf *ctype, struct buf *out)
-{
-	struct hdr h;
-	int rc = 0;
-
-	if (hdr_parse(raw, len, &h) < 0)
-		return -1;
-	rc |= buf_printf(out, "From: <%s>\r\nSubject: ...\r\n", p->from);
-	for (int i = 0; i < h.n; i++)
-		if (kept(&h.f[i]))
-			rc |= buf_append(out, h.f[i].start, h.f[i].len);
-	hdr_free(&h);
-	rc |= buf_append(out, p->autocrypt.data, p->autocrypt.len);
-	rc |= buf_printf(out, "MIME-Version: 1.0\r\nContent-Type: %s\r\n\r\n",
-	    buf_cstr((struct buf *)ctype));
-	return rc ? -1 : 0;
+	buf_free(&p->head);
 }
 
 /* pgpcopy_make - the encrypted copy of raw for the holder of key */
 enum result
 pgpcopy_make(struct openpgp_enc *e, const struct pgpcopy_post *p,
-    const void *raw, size_t len, const struct buf *key, struct buf *out,
-    char *why, size_t whylen)
+    const struct buf *key, struct buf *out, char *why, size_t whylen)
 {
 	struct openpgp_key k;
 	struct buf arm, ctype, body;
@@ -174,7 +143,8 @@ pgpcopy_make(struct openpgp_enc *e, const struct pgpcopy_post *p,
 	buf_init(&body, 0);
 	r = openpgp_copy_encrypt(e, &p->signed_, &k, &arm, why, whylen);
 	if (r == OK && (openpgp_mime_wrap(&arm, &ctype, &body) != OK ||
-	    head(p, raw, len, &ctype, out) < 0 ||
+	    buf_append(out, p->head.data, p->head.len) < 0 ||
+	    buf_printf(out, "Content-Type: %s\r\n\r\n", buf_cstr(&ctype)) < 0 ||
 	    buf_append(out, body.data, body.len) < 0)) {
 		snprintf(why, whylen, "out of memory wrapping the copy");
 		r = TEMPFAIL;

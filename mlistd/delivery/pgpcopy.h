@@ -13,6 +13,7 @@
 struct pgpcopy_post {
 	struct openpgp_post	 signed_;	/* the signed, padded packets */
 	struct buf		 autocrypt;	/* "Autocrypt: ..." header, CRLF */
+	struct buf		 head;		/* the outer header but Content-Type */
 	char			 from[320];	/* the outer From (the list key's UID) */
 };
 
@@ -29,7 +30,6 @@ long long pgpcopy_date(const void *raw, size_t len);
  * outer message without its DKIM signature (the caller signs it)
  */
 enum result pgpcopy_make(struct openpgp_enc *, const struct pgpcopy_post *,
-	    const void *raw, size_t len, const struct buf *key, struct buf *out,
-	    char *why, size_t whylen);
+	    const struct buf *key, struct buf *out, char *why, size_t whylen);
 
 #endif

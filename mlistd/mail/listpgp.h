@@ -18,6 +18,17 @@ int	listpgp_get(struct store *, const char *list, const char *hostname,
 int	listpgp_rotate(struct store *, const char *list, const char *hostname,
 	    char fpr[OPENPGP_FPR_SIZE]);
 
+/* "Autocrypt: addr=ADDR; prefer-encrypt=mutual; keydata=..." (folded, CRLF) */
+int	listpgp_autocrypt(const struct openpgp_secret *, const char *addr,
+	    struct buf *out);
+/*
+ * what `keys` at LIST-request says of the OpenPGP key: text for the answer,
+ * the armoured key to attach, its file name, the Autocrypt header line
+ */
+int	listpgp_answer(struct store *, const char *list, const char *hostname,
+	    struct buf *text, struct buf *armored, char *name, size_t namelen,
+	    struct buf *autocrypt);
+
 /*
  * the store's OpenPGP key functions, declared in store.h (where their
  * return contract is): store_list_pgp_put / _get, store_member_pgp_put /

@@ -32,6 +32,7 @@
 #include "mail/header.h"
 #include "mail/listkey.h"
 #include "mail/pseudonym.h"
+#include "mail/listpgp.h"
 #include "mail/sealed.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
@@ -695,6 +696,33 @@ send_answer(struct pipeline *p, const struct list_cfg *l, const char *to, struct
 	    attach);
 }
 
+/*
+ * send_key_answer - the answer with the list's OpenPGP key attached
+ * (application/pgp-keys, as clients attach keys) and in an Autocrypt header
+ */
+static int
+send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
+    struct buf *b, const char *replyto, const struct buf *key,
+    const char *name, const struct buf *autocrypt)
+{
+	const char *vars[] = { "answers", buf_cstr(b), NULL };
+	char head[300];
+	struct buf extra;
+	struct dfile f = { key, head };
+	int rc;
+
+	snprintf(head, sizeof(head), "Content-Type: application/pgp-keys; "
+	    "name=\"%s\"\r\nContent-Disposition: attachment; filename=\"%s\"\r\n",
+	    name, name);
+	buf_init(&extra, 0);
+	buf_puts(&extra, replyto);
+	buf_append(&extra, autocrypt->data, autocrypt->len);
+	rc = distribute_notice_tmpl_file(p, l, to, NOTICE_REQUEST_ANSWER, vars,
+	    ENV_NULL, buf_cstr(&extra), &f);
+	buf_free(&extra);
+	return rc;
+}
+
 /* request_help - the help, after a line saying why it was sent */
 int
 request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const char *why)
@@ -719,12 +747,15 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 	struct keytext k = { &b, p->cfg->hostname };
 	char sel[SELECTOR_MAX];
 	unsigned char seed[DKIM_SEED_LEN];
-	struct buf post;
+	struct buf post, pgpkey, autocrypt;
+	char pgpname[64] = "";
 	long long since;
 	int rc, level = reader_level(p, l, to, &since);
 
 	buf_init(&b, 0);
 	buf_init(&post, 0);
+	buf_init(&pgpkey, 0);
+	buf_init(&autocrypt, 0);
 	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & CMD_WHO) && who_answer(p, l, level, &b) < 0)
@@ -751,8 +782,12 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		    "as published in DNS:\n\n", l->name, p->cfg->hostname);
 		store_keys_each(p->st, l->name, key_line, &k);
 		buf_puts(&b, "\nCheck a post with: mlist verify POST.eml --list-key KEY\n\n");
-		if (list_enc_key(p, l, &b) < 0)
+		if (listpgp_answer(p->st, l->name, p->cfg->hostname, &b, &pgpkey,
+		    pgpname, sizeof(pgpname), &autocrypt) < 0 || list_enc_key(p, l, &b) < 0) {
+			buf_free(&pgpkey);
+			buf_free(&autocrypt);
 			return buf_free(&b), buf_free(&post), -1;
+		}
 		{
 			unsigned char rs[32], rpk[32], rsk[64];
 			char fp[64];
@@ -770,9 +805,13 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		rc = distribute_notice_tmpl(p, l, to, NOTICE_HELP, NULL, ENV_NULL, "", NULL);
 	else if ((cmds & CMD_HELP) && help_text(p, l, &b) < 0)
 		rc = -1;
+	else if (pgpkey.len && !post.len)	/* one attachment: an archived post wins */
+		rc = send_key_answer(p, l, to, &b, replyto, &pgpkey, pgpname, &autocrypt);
 	else
 		rc = send_answer(p, l, to, &b, replyto, post.len ? &post : NULL);
 	buf_free(&b);
 	buf_free(&post);
+	buf_free(&pgpkey);
+	buf_free(&autocrypt);
 	return rc;
 }

@@ -267,3 +267,24 @@ def test_openpgp_none_removes_the_key_and_keys_rotate_subkey(make_instance, sink
     assert got and b"multipart/encrypted" not in got[0], inst.logtext()
     r = inst.ctl("member", "set", "demo", "nobody@example.org", "openpgp", "none", check=False)
     assert r.returncode == 1
+
+
+def test_keys_at_request_attaches_the_list_key_with_autocrypt(make_instance, sink, tmp_path):
+    inst = make_instance()
+    listfpr = list_key(inst, tmp_path)
+    send(inst, b"From: bob@example.org\r\nSubject: commands\r\n\r\nkeys\r\n", "bob@example.org",
+         rcpt="demo-request@lists.example")
+    got = wait_until(lambda: to(sink, "bob@example.org", b"application/pgp-keys"))
+    assert got, inst.logtext()
+    msg = email.message_from_bytes(got[0], policy=email.policy.compat32)
+    ac = re.sub(r"\s+", "", msg["Autocrypt"])
+    assert ac.startswith("addr=demo@lists.example;")
+    parts = [p for p in msg.walk() if p.get_content_type() == "application/pgp-keys"]
+    assert len(parts) == 1 and parts[0].get_filename() == "OpenPGP_0x%s.asc" % listfpr[-16:]
+    key = parts[0].get_payload(decode=True)
+    assert key.startswith(b"-----BEGIN PGP PUBLIC KEY BLOCK-----")
+    g = Gpg(tmp_path / "reader", "Reader")
+    shown = g.gpg("--show-keys", "--with-colons", "-", inp=key).stdout.decode()
+    assert re.search(r"^fpr:+%s:" % listfpr, shown, re.M)
+    assert "uid:" in shown and "demo <demo@lists.example>" in shown
+    assert listfpr.encode() in got[0]
