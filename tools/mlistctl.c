@@ -616,9 +616,16 @@ v_list_create(struct ctx *c, int argc, char **argv)
 	{
 		char sel[SELECTOR_MAX];
 
+		struct openpgp_secret *pgp;
+
 		if (listkey_create(c->store, argv[0], sel, sizeof(sel)) < 0)
 			return fail(EX_FAIL, "list created, but its signing key could not be: %s "
 			    "(the daemon makes one when the list first posts)", store_errmsg(c->store));
+		/* the OpenPGP key too, made with the list (else at its first use) */
+		if (listpgp_get(c->store, argv[0], c->cfg->hostname, &pgp) < 0)
+			return fail(EX_FAIL, "list created, but its OpenPGP key could not be: %s "
+			    "(the daemon makes one when it first needs it)", store_errmsg(c->store));
+		openpgp_secret_free(pgp);
 	}
 	if (c->json)
 		printf("{\"created\":"), json_str(argv[0]), printf("}\n");

@@ -97,6 +97,7 @@ START_TEST(member_key_sealed_and_found_by_fingerprint)
 	ck_assert_msg(!db_holds(key, sizeof(key) - 1), "key in clear");
 	ck_assert_msg(!db_holds(FPR, 40), "fingerprint in clear");
 	ck_assert_msg(!db_holds("0123456789abcdef", 16), "fingerprint in clear");
+	buf_free(&k);
 	buf_init(&k, 0);
 	st = store_open(dbpath, keys, &k);
 	ck_assert_ptr_nonnull(st);
