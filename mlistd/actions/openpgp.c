@@ -83,7 +83,8 @@ put(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	buf_free(&raw);
 	if (r != OK)
 		return act_fail(c, r == PERMFAIL ? ACT_FAILED : ACT_ERROR,
-		    "the key is refused: %s", *why ? why : "not an OpenPGP key");
+		    "the key is refused: %s", *why ? why :
+		    "not an OpenPGP key");
 	rc = store_member_pgp_put(c->p->st, l->name, addr, k->bin.data,
 	    k->bin.len, k->fpr, (long long)k->expires);
 	sodium_memzero(k->fpr, sizeof(k->fpr));
@@ -110,8 +111,8 @@ act_member_openpgp(struct act_ctx *c, const struct list_cfg *l,
 	if (none) {
 		if ((rc = store_member_find(c->p->st, l->name, addr, &m)) ==
 		    STORE_NOTFOUND)
-			return act_fail(c, ACT_FAILED, "%s is not a member of %s",
-			    addr, l->name);
+			return act_fail(c, ACT_FAILED,
+			    "%s is not a member of %s", addr, l->name);
 		if (rc != STORE_OK)
 			return act_dberr(c);
 		member_free(&m);
@@ -130,7 +131,7 @@ act_member_openpgp(struct act_ctx *c, const struct list_cfg *l,
 	return rc;
 }
 
-/* act_keys_rotate_subkey - a new encryption subkey for the list's OpenPGP key */
+/* act_keys_rotate_subkey - a new encryption subkey for the list's key */
 int
 act_keys_rotate_subkey(struct act_ctx *c, const struct list_cfg *l)
 {
@@ -143,5 +144,6 @@ act_keys_rotate_subkey(struct act_ctx *c, const struct list_cfg *l)
 	    "encryption subkey under %s; the old one is revoked (kept to open "
 	    "mail encrypted to it)\n", l->name, fpr)) < 0)
 		return act_dberr(c);
-	return act_audit(c, l, "keys rotate-subkey", "openpgp encryption subkey");
+	return act_audit(c, l, "keys rotate-subkey",
+	    "openpgp encryption subkey");
 }

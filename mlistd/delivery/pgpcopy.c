@@ -24,10 +24,10 @@
 
 /* outer - the plain copy's fields that stay visible outside the encryption */
 static const char *const outer[] = {
-	"Date", "Message-ID", "To", "In-Reply-To", "References", "Precedence",
-	"Auto-Submitted", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
-	"List-Post", "List-Help", "List-Subscribe", "List-Archive", "List-Owner",
-	NULL
+	"Date", "Message-ID", "To", "In-Reply-To", "References",
+	"Precedence", "Auto-Submitted", "List-Id", "List-Unsubscribe",
+	"List-Unsubscribe-Post", "List-Post", "List-Help", "List-Subscribe",
+	"List-Archive", "List-Owner", NULL
 };
 
 /* pgpcopy_date - the copy's Date: as a time, 0 if it has none that parses */
@@ -43,8 +43,9 @@ pgpcopy_date(const void *raw, size_t len)
 		return 0;
 	if ((v = hdr_get_value(&h, "Date")) != NULL) {
 		memset(&tm, 0, sizeof(tm));
-		/* distribute writes it: "Tue, 14 Nov 2023 22:15:00 +0000" (UTC) */
-		end = strptime(v + strspn(v, " \t"), "%a, %d %b %Y %H:%M:%S", &tm);
+		/* as distribute writes it: "Tue, 14 Nov 2023 22:15:00 +0000" */
+		end = strptime(v + strspn(v, " \t"), "%a, %d %b %Y %H:%M:%S",
+		    &tm);
 		if (end != NULL && strncmp(end, " +0000", 6) == 0)
 			t = (long long)timegm(&tm);
 		free(v);
@@ -63,7 +64,7 @@ kept(const struct hdr_field *f)
 	return 0;
 }
 
-/* head - the outer header every copy of the post shares (but its Content-Type) */
+/* head - the outer header every copy shares (all but its Content-Type) */
 static int
 head(struct pgpcopy_post *p, const void *raw, size_t len)
 {
@@ -137,7 +138,7 @@ pgpcopy_make(struct openpgp_enc *e, const struct pgpcopy_post *p,
 	enum result r;
 
 	memset(&k, 0, sizeof(k));
-	k.bin = *key;		/* read only: the fingerprint is not kept */
+	k.bin = *key;	/* read only; the fingerprint is not kept */
 	buf_init(&arm, 0);
 	buf_init(&ctype, 0);
 	buf_init(&body, 0);

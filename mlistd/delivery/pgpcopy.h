@@ -11,10 +11,10 @@
 
 /* what every encrypted copy of one post shares */
 struct pgpcopy_post {
-	struct openpgp_post	 signed_;	/* the signed, padded packets */
-	struct buf		 autocrypt;	/* "Autocrypt: ..." header, CRLF */
-	struct buf		 head;		/* the outer header but Content-Type */
-	char			 from[320];	/* the outer From (the list key's UID) */
+	struct openpgp_post signed_;	/* the signed, padded packets */
+	struct buf	 autocrypt;	/* "Autocrypt: ..." header, CRLF */
+	struct buf	 head;		/* the outer header but Content-Type */
+	char		 from[320];	/* outer From: the list key's UID */
 };
 
 /* the signing key is a parameter: the list's by default, a pseudonym's later */

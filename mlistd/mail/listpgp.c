@@ -19,7 +19,8 @@ put(struct store *st, const char *list, const struct openpgp_secret *s,
     char fpr[OPENPGP_FPR_SIZE])
 {
 	if (openpgp_list_fingerprint(s, fpr) != OK) {
-		store_fail_cause(st, "the list's OpenPGP key has no fingerprint");
+		store_fail_cause(st, "the list's OpenPGP key has no "
+		    "fingerprint");
 		return -1;
 	}
 	return store_list_pgp_put(st, list, s->data, s->len, fpr) == 0 ? 0 : -1;
@@ -112,12 +113,13 @@ listpgp_autocrypt(const struct openpgp_secret *k, const char *addr,
 		sodium_bin2base64(b64, n, bin.data, bin.len,
 		    sodium_base64_VARIANT_ORIGINAL);
 		n = strlen(b64);
-		rc = buf_printf(out, "Autocrypt: addr=%s; prefer-encrypt=mutual; "
-		    "keydata=", addr) < 0 ? -1 : 0;
+		rc = buf_printf(out, "Autocrypt: addr=%s; "
+		    "prefer-encrypt=mutual; keydata=", addr) < 0 ? -1 : 0;
 		/* folded: a header line stays far under 998 octets */
 		for (size_t i = 0; i < n && rc == 0; i += 72)
-			rc = buf_printf(out, "\r\n %.*s", (int)(n - i < 72 ? n - i :
-			    72), b64 + i) < 0 ? -1 : 0;
+			rc = buf_printf(out, "\r\n %.*s",
+			    (int)(n - i < 72 ? n - i : 72), b64 + i) < 0 ?
+			    -1 : 0;
 		if (rc == 0 && buf_puts(out, "\r\n") < 0)
 			rc = -1;
 	}
@@ -143,13 +145,14 @@ listpgp_answer(struct store *st, const char *list, const char *hostname,
 	    openpgp_list_public(k, 1, armored, why, sizeof(why)) == OK &&
 	    listpgp_autocrypt(k, addr, autocrypt) == 0) {
 		snprintf(name, namelen, "OpenPGP_0x%s.asc", fpr + 24);
-		rc = buf_printf(text, "The list's OpenPGP key is attached (%s),\n"
-		    "fingerprint %s. Import it in your mail client:\n"
-		    "every copy the list sends you is signed with it, and once you\n"
-		    "register your own OpenPGP key every copy is encrypted to you.\n\n",
-		    name, fpr) < 0 ? -1 : 0;
+		rc = buf_printf(text, "The list's OpenPGP key is attached "
+		    "(%s),\nfingerprint %s. Import it in your mail "
+		    "client:\nevery copy the list sends you is signed with it, "
+		    "and once you\nregister your own OpenPGP key every copy is "
+		    "encrypted to you.\n\n", name, fpr) < 0 ? -1 : 0;
 	} else
-		store_fail_cause(st, "the list's OpenPGP key cannot be exported");
+		store_fail_cause(st, "the list's OpenPGP key cannot be "
+		    "exported");
 	openpgp_secret_free(k);
 	return rc;
 }

@@ -15,8 +15,8 @@
 int	listpgp_get(struct store *, const char *list, const char *hostname,
 	    struct openpgp_secret **out);
 /* a new encryption subkey (the old ones kept, revoked): 0 or -1 likewise */
-int	listpgp_rotate(struct store *, const char *list, const char *hostname,
-	    char fpr[OPENPGP_FPR_SIZE]);
+int	listpgp_rotate(struct store *, const char *list,
+	    const char *hostname, char fpr[OPENPGP_FPR_SIZE]);
 
 /* "Autocrypt: addr=ADDR; prefer-encrypt=mutual; keydata=..." (folded, CRLF) */
 int	listpgp_autocrypt(const struct openpgp_secret *, const char *addr,
@@ -25,9 +25,9 @@ int	listpgp_autocrypt(const struct openpgp_secret *, const char *addr,
  * what `keys` at LIST-request says of the OpenPGP key: text for the answer,
  * the armoured key to attach, its file name, the Autocrypt header line
  */
-int	listpgp_answer(struct store *, const char *list, const char *hostname,
-	    struct buf *text, struct buf *armored, char *name, size_t namelen,
-	    struct buf *autocrypt);
+int	listpgp_answer(struct store *, const char *list,
+	    const char *hostname, struct buf *text, struct buf *armored,
+	    char *name, size_t namelen, struct buf *autocrypt);
 
 /*
  * the store's OpenPGP key functions, declared in store.h (where their

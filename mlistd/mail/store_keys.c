@@ -130,7 +130,7 @@ store_signature_seen(struct store *st, const char *list, const char *sig)
 	return rc == STORE_EXISTS ? 1 : rc == STORE_OK ? 0 : STORE_ERR;
 }
 
-/* store_list_pgp_put - the list's OpenPGP secret key, sealed; replaces the old one */
+/* store_list_pgp_put - the list's OpenPGP secret key, sealed; replaces any */
 int
 store_list_pgp_put(struct store *st, const char *list, const void *secret,
     size_t len, const char *fpr)
@@ -238,7 +238,8 @@ store_member_pgp_put(struct store *st, const char *list, const char *addr,
 	    bind_fpr(st, s, 4, list, fpr) < 0) {
 		st_done(st, s);
 		if (!st->failed)
-			st_fail(st, "a member's OpenPGP key could not be sealed");
+			st_fail(st, "a member's OpenPGP key could not be "
+			    "sealed");
 		return STORE_ERR;
 	}
 	if (expires > 0)
@@ -253,8 +254,8 @@ int
 store_member_pgp_get(struct store *st, const char *list, const char *addr,
     struct buf *key, long long *expires)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT pgp_key, enc_expires FROM members "
-	    "WHERE list = ?1 AND addr_hash = ?2 AND pgp_key IS NOT NULL");
+	sqlite3_stmt *s = st_prep(st, "SELECT pgp_key, enc_expires FROM "
+	    "members WHERE list = ?1 AND addr_hash = ?2 AND pgp_key IS NOT NULL");
 	int rc;
 
 	if (!s)
@@ -272,7 +273,7 @@ store_member_pgp_get(struct store *st, const char *list, const char *addr,
 		return STORE_ERR;
 	}
 	if (expires)
-		*expires = sqlite3_column_int64(s, 1);	/* NULL reads as 0 */
+		*expires = sqlite3_column_int64(s, 1);	/* NULL: 0 */
 	st_done(st, s);
 	return 1;
 }
@@ -297,8 +298,8 @@ int
 store_pgp_fpr_member(struct store *st, const char *list, const char *fpr,
     char **addr)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 "
-	    "AND pgp_fpr = ?2");
+	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members "
+	    "WHERE list = ?1 AND pgp_fpr = ?2");
 
 	*addr = NULL;
 	if (!s)

@@ -5,10 +5,10 @@ reaches each of them as RFC 3156 PGP/MIME signed by the list's key and encrypted
 reaches the keyless member in clear. What is checked is what a member's client sees: the delivered
 bytes.
 
-The plaintext a keyed member decrypts is the plain member's copy with two changes, both of which no
-client displays: a single-part copy is carried as the one part of a multipart/mixed with
-protected-headers="v1" (its Content-* headers move into the part), and that multipart's preamble is
-white-space padding up to the size bucket.
+The plaintext a keyed member decrypts is the plain member's copy with changes no client displays: a
+single-part copy is carried as the one part of a multipart/mixed with protected-headers="v1" (its
+Content-* headers move into the part); a multipart copy gets protected-headers="v1" on its own
+Content-Type; and white-space padding up to the size bucket goes before the multipart's preamble.
 """
 import email
 import email.policy
@@ -288,3 +288,33 @@ def test_keys_at_request_attaches_the_list_key_with_autocrypt(make_instance, sin
     assert re.search(r"^fpr:+%s:" % listfpr, shown, re.M)
     assert "uid:" in shown and "demo <demo@lists.example>" in shown
     assert listfpr.encode() in got[0]
+
+
+def test_multipart_post_released_late(make_instance, sink, tmp_path):
+    """A multipart post on a jittered list: inside is the plain copy (its Content-Type marked
+    protected-headers="v1", its preamble the padding), signed at the copy's release time."""
+    inst = make_instance(list_settings={"delivery.jitter_max": "3", "delivery.jitter_min": "3"})
+    alice = keyed(inst, tmp_path, "Alice", "alice@example.org")
+    list_key(inst, tmp_path)
+    alice.gpg("--import", str(tmp_path / "list.asc"))
+    raw = (f"From: bob@example.org\r\nTo: {LIST}\r\nSubject: two parts\r\nMessage-ID: <mp@example.org>\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\npreamble\r\n"
+           "--XX\r\nContent-Type: text/plain\r\n\r\nFirst part.\r\n--XX\r\nContent-Type: text/plain\r\n\r\n"
+           "Second part.\r\n--XX--\r\n").encode()
+    sent = time.time()
+    send(inst, raw, "bob@example.org")
+    assert wait_until(lambda: to(sink, "alice@example.org") and to(sink, "bob@example.org")), inst.logtext()
+    plain, copy = to(sink, "bob@example.org")[0], to(sink, "alice@example.org")[0]
+    assert b"Second part." in plain and b"Second part." not in copy
+    st = alice.gpg("--status-fd", "1", "--decrypt", "-", inp=copy).stdout.decode()
+    sigtime = int(re.search(r"VALIDSIG \S+ \S+ (\d+)", st).group(1))
+    date = email.utils.parsedate_to_datetime(email.message_from_bytes(copy)["Date"]).timestamp()
+    assert sigtime == int(date) and date - sent >= 2     # dated when released (3 s later), not received
+    dec = alice.gpg("--decrypt", "-", inp=copy).stdout
+    phead, pbody = plain.split(b"\r\n\r\n", 1)
+    dhead, dbody = dec.split(b"\r\n\r\n", 1)
+    fields = re.split(rb"\r\n(?![ \t])", phead)
+    marked = [f + b';\r\n protected-headers="v1"' if f.lower().startswith(b"content-type:") else f for f in fields]
+    assert re.split(rb"\r\n(?![ \t])", dhead) == marked
+    assert dbody.endswith(pbody)                                   # the body as it was...
+    assert dbody[:-len(pbody)].strip(b" \r\n") == b""             # ...after white-space padding
