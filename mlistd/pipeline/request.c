@@ -494,6 +494,16 @@ batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, st
 	case CMD_ENCKEY: {
 		unsigned char pk[32];
 
+		/*
+		 * the sealed format is retired (#17): a registered X25519 key would
+		 * encrypt nothing, so it is refused rather than confirmed
+		 */
+		if (keys_public_from_text(req->enckey, "x25519", pk) == 1) {
+			buf_puts(b, "X25519 keys ('mlist keygen') no longer encrypt anything: copies "
+			    "from the list are OpenPGP now.\nRegister your OpenPGP public key "
+			    "instead (see 'help').\n\n");
+			return 0;
+		}
 		if (keys_public_from_text(req->enckey, "x25519", pk) != 1) {
 			buf_puts(b, "The key you sent is not an X25519 public key as 'mlist keygen' prints it.\n\n");
 			return 0;

@@ -318,3 +318,16 @@ def test_multipart_post_released_late(make_instance, sink, tmp_path):
     assert re.split(rb"\r\n(?![ \t])", dhead) == marked
     assert dbody.endswith(pbody)                                   # the body as it was...
     assert dbody[:-len(pbody)].strip(b" \r\n") == b""             # ...after white-space padding
+
+
+def test_x25519_key_by_mail_is_refused_as_retired(make_instance, sink, tmp_path):
+    inst = make_instance()
+    mlist = os.path.join(os.path.dirname(MLISTCTL), "mlist")
+    r = subprocess.run([mlist, "keygen", "--out", str(tmp_path / "k")], capture_output=True, text=True)
+    x = r.stdout.split()[1]
+    assert x.startswith("x25519:")
+    send(inst, f"From: bob@example.org\r\nSubject: commands\r\n\r\nkey {x}\r\n".encode(), "bob@example.org",
+         rcpt="demo-request@lists.example")
+    got = wait_until(lambda: to(sink, "bob@example.org", b"no longer encrypt anything"))
+    assert got, inst.logtext()
+    assert b"demo-confirm+" not in got[0]           # nothing to confirm: nothing was registered
