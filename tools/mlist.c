@@ -35,21 +35,15 @@ usage(FILE *fp)
 	    "usage: mlist keygen [--out FILE] [--expires DAYS]\n"
 	    "       mlist sign --list LIST [--key FILE] < post.eml > signed.eml\n"
 	    "       mlist verify FILE.eml|- [--list-key KEY | --dns-record FILE]\n"
-	    "       mlist open [--key FILE] < sealed.eml > post.eml\n"
 	    "       mlist seal --list-key x25519:KEY --list LIST < post.eml > sealed.eml\n"
 	    "\n"
 	    "keygen makes your own key. The secret half goes to FILE (default\n"
 	    "~/.config/mlist/key, mode 0600) and never leaves it. It prints two public keys:\n"
 	    "the first (ed25519) is for signing - send \"key ed25519:...\" to LIST-request@ and\n"
 	    "the list refuses posts in your name that are not signed with it; the second\n"
-	    "(x25519) is for encryption - send \"key x25519:...\" and every post reaches you\n"
-	    "sealed to it. With --expires DAYS the x25519 line states an expiry (\"expires\n"
-	    "YYYY-MM-DD\"): send the line as it is, and the list reminds you before that day\n"
-	    "and stops using the key on it.\n"
-	    "\n"
-	    "open reads a sealed post on standard input (the whole message as the list sent\n"
-	    "it) and writes the post inside, byte for byte as the list signed it. It works as\n"
-	    "a display filter (mutt) or from procmail/maildrop.\n"
+	    "(x25519) is only for 'mlist seal' below. Copies from the list are encrypted\n"
+	    "with OpenPGP: register your OpenPGP key (Thunderbird, K-9, mutt...) instead;\n"
+	    "no mlist tool is needed to read them.\n"
 	    "\n"
 	    "seal encrypts a post to a list's key (from \"keys\" to LIST-request@), so that no\n"
 	    "mail server on the way reads it; send what it writes to LIST.\n"
@@ -386,46 +380,6 @@ sign(int argc, char **argv)
 	return fflush(stdout) == 0 ? EX_OK : EX_FAIL;
 }
 
-/* open_post - the post inside a sealed copy, with the member's key */
-static int
-open_post(int argc, char **argv)
-{
-	const char *keyfile = default_key_path();
-	unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
-	struct buf msg, blob, out, err;
-	int rc = EX_FAIL;
-
-	if (argc == 2 && strcmp(argv[0], "--key") == 0)
-		keyfile = argv[1];
-	else if (argc != 0)
-		return usage(stderr), EX_USAGE;
-	if (load_seed(keyfile, seed) < 0)
-		return EX_FAIL;
-	buf_init(&msg, 64 << 20);
-	buf_init(&blob, 0);
-	buf_init(&out, 0);
-	buf_init(&err, 0);
-	if (fs_read_file("/dev/stdin", &msg, &err) < 0)
-		fprintf(stderr, "mlist: cannot read the message: %s\n", buf_cstr(&err));
-	else if (sealed_find(msg.data, msg.len, &blob) < 0)
-		fprintf(stderr, "mlist: this message holds no sealed post (no %s part)\n", SEALED_TYPE);
-	else if (sealed_keys_from_seed(seed, pk, sk) < 0 || sealed_open(pk, sk, &blob, &out) < 0)
-		fprintf(stderr, "mlist: the post was not sealed to your key %s (or it was altered)\n", keyfile);
-	else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0)
-		fprintf(stderr, "mlist: cannot write the post: %s\n", strerror(errno));
-	else
-		rc = EX_OK;
-	sodium_memzero(seed, sizeof(seed));
-	sodium_memzero(sk, sizeof(sk));
-	if (out.data)
-		sodium_memzero(out.data, out.cap);
-	buf_free(&msg);
-	buf_free(&blob);
-	buf_free(&out);
-	buf_free(&err);
-	return rc;
-}
-
 /* seal_post - a post sealed to a list's key, wrapped for sending to the list */
 static int
 seal_post(int argc, char **argv)
@@ -502,10 +456,8 @@ main(int argc, char **argv)
 				return usage(stdout), EX_OK;
 		return verify(argc - 2, argv + 2);
 	}
-	if (strcmp(argv[1], "open") == 0)
-		return open_post(argc - 2, argv + 2);
 	if (strcmp(argv[1], "seal") == 0)
 		return seal_post(argc - 2, argv + 2);
-	fprintf(stderr, "mlist: unknown verb '%s' (this version has: keygen, sign, verify, open, seal)\n", argv[1]);
+	fprintf(stderr, "mlist: unknown verb '%s' (this version has: keygen, sign, verify, seal)\n", argv[1]);
 	return EX_USAGE;
 }

@@ -33,6 +33,7 @@
 #include "../mlistd/mail/config.h"
 #include "../mlistd/mail/keys.h"
 #include "../mlistd/mail/listkey.h"
+#include "../mlistd/mail/listpgp.h"
 #include "../mlistd/mail/pseudonym.h"
 #include "../mlistd/mail/restore.h"
 #include "../mlistd/mail/sealed.h"
@@ -84,6 +85,8 @@ static int v_archive_ls(struct ctx *, int, char **);
 static int v_audit(struct ctx *, int, char **);
 static int v_archive_export(struct ctx *, int, char **);
 static int v_daemon(struct ctx *, int, char **);
+static int v_member_set(struct ctx *, int, char **);
+static int call(struct ctx *, int, char **);
 static int v_import(struct ctx *, int, char **);
 static int v_backup(struct ctx *, int, char **);
 static int v_restore(struct ctx *, int, char **);
@@ -143,16 +146,19 @@ static const struct verb verbs[] = {
 	  "their quorum (leadership.quorum_roster_export): the first run opens a request\n"
 	  "and prints nothing; when the moderators have approved it by mail, the next run\n"
 	  "prints the roster, once. Every export is in the audit log." },
-	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 4, 6, NEED_DAEMON, v_daemon,
+	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 4, 6, NEED_DAEMON, v_member_set,
 	  "Change a member: KEY is name (text), role (member|moderator|owner),\n"
 	  "nomail (on|off), digest (on|off), pseudonym (a name, checked as for 'member\n"
 	  "add'), identity (real|pseudonym|anonymous as identity.choices allows, or\n"
 	  "\"list\" for the list's mode), or key: the member's own public key (from\n"
 	  "'mlist keygen'; 'none' to go back to a key the server holds). With their own key\n"
 	  "registered, posts in the member's name must be signed with it ('mlist sign').\n"
-	  "enckey x25519:KEY|none: the member's encryption key; every copy to them is sealed.\n"
-	  "With \"expires YYYY-MM-DD\" (enckey only) the member is reminded\n"
-	  "key_expiry_warning_days before that day, and from that day the key is not used." },
+	  "openpgp FILE|-|none: the member's OpenPGP public key (armoured or binary, from\n"
+	  "a file or standard input); every copy to them is then PGP/MIME encrypted to it.\n"
+	  "Refused with the reason: no valid encryption subkey, expired, revoked, RSA under\n"
+	  "2048 bits, v3. Kept minimal (one UID, no certifications by others); the member is\n"
+	  "reminded key_expiry_warning_days before the key's own expiry, and from that day\n"
+	  "the key is not used." },
 	{ "member ban", "LIST ADDRESS", 2, 2, NEED_DAEMON, v_daemon,
 	  "Ban an address: its posts are dropped without a notice. The address need not\n"
 	  "be a member; a member stays subscribed until removed. Once the list has enough\n"
@@ -204,9 +210,15 @@ static const struct verb verbs[] = {
 	{ "keys rotate", "LIST", 1, 1, NEED_DAEMON, v_daemon,
 	  "Make a new DKIM key with a new selector for the list; it signs from now on. The\n"
 	  "old key stays listed: keep its record published for the posts it signed." },
-	{ "keys", "LIST", 1, 1, NEED_STORE, v_keys,
+	{ "keys rotate-subkey", "LIST", 1, 1, NEED_DAEMON, v_daemon,
+	  "The same as 'keys LIST --rotate-subkey'." },
+	{ "keys", "LIST [--export | --rotate-subkey]", 1, 2, NEED_STORE, v_keys,
 	  "Show the list's DKIM keys and the DNS TXT records to publish under the instance's\n"
-	  "hostname (every key, old ones too: they verify the posts they signed)." },
+	  "hostname (every key, old ones too: they verify the posts they signed), and the\n"
+	  "fingerprint of the list's OpenPGP key (made now if the list has none).\n"
+	  "--export prints the OpenPGP public key, armoured (what members import).\n"
+	  "--rotate-subkey makes a new encryption subkey (by the daemon); the old one is\n"
+	  "revoked but kept, so mail already encrypted to it still opens." },
 	{ "backup", "FILE", 1, 1, NEED_DAEMON, v_backup,
 	  "Write the whole instance (database, queue, held posts, audit heads, list files,\n"
 	  "the instance file) into FILE, consistently, while the daemon runs. FILE is\n"
@@ -621,9 +633,16 @@ v_list_create(struct ctx *c, int argc, char **argv)
 	{
 		char sel[SELECTOR_MAX];
 
+		struct openpgp_secret *pgp;
+
 		if (listkey_create(c->store, argv[0], sel, sizeof(sel)) < 0)
 			return fail(EX_FAIL, "list created, but its signing key could not be: %s "
 			    "(the daemon makes one when the list first posts)", store_errmsg(c->store));
+		/* the OpenPGP key too, made with the list (else at its first use) */
+		if (listpgp_get(c->store, argv[0], c->cfg->hostname, &pgp) < 0)
+			return fail(EX_FAIL, "list created, but its OpenPGP key could not be: %s "
+			    "(the daemon makes one when it first needs it)", store_errmsg(c->store));
+		openpgp_secret_free(pgp);
 	}
 	if (c->json)
 		printf("{\"created\":"), json_str(argv[0]), printf("}\n");
@@ -795,6 +814,63 @@ print_key(const char *selector, const unsigned char *pk, int active, long long c
 	buf_free(&txt);
 }
 
+/* pgp_key - the list's OpenPGP key (made now if it has none) */
+static int
+pgp_key(struct ctx *c, const struct list_cfg *l, struct openpgp_secret **k)
+{
+	if (listpgp_get(c->store, l->name, c->cfg->hostname, k) < 0)
+		return fail(EX_FAIL, "%s: the list's OpenPGP key: %s", l->name,
+		    store_errmsg(c->store));
+	return EX_OK;
+}
+
+/* pgp_fingerprint - "openpgp: FPR" for the list's key */
+static int
+pgp_fingerprint(struct ctx *c, const struct list_cfg *l)
+{
+	struct openpgp_secret *k;
+	char fpr[OPENPGP_FPR_SIZE];
+	int rc;
+
+	if ((rc = pgp_key(c, l, &k)) != EX_OK)
+		return rc;
+	rc = openpgp_list_fingerprint(k, fpr) == OK ? EX_OK : EX_FAIL;
+	openpgp_secret_free(k);
+	if (rc != EX_OK)
+		return fail(EX_FAIL, "%s: the list's OpenPGP key has no fingerprint", l->name);
+	printf("openpgp: %s %s <%s@%s>\n", fpr, l->name, l->name, c->cfg->hostname);
+	return EX_OK;
+}
+
+/* pgp_export - the list's OpenPGP public key, armoured, on standard output */
+static int
+pgp_export(struct ctx *c, const struct list_cfg *l)
+{
+	struct openpgp_secret *k;
+	char why[OPENPGP_WHY_SIZE] = "";
+	struct buf pub;
+	int rc;
+
+	if ((rc = pgp_key(c, l, &k)) != EX_OK)
+		return rc;
+	buf_init(&pub, 0);
+	rc = openpgp_list_public(k, 1, &pub, why, sizeof(why)) == OK &&
+	    fwrite(pub.data, 1, pub.len, stdout) == pub.len ? EX_OK : EX_FAIL;
+	openpgp_secret_free(k);
+	buf_free(&pub);
+	return rc == EX_OK ? EX_OK : fail(EX_FAIL, "%s: cannot export the OpenPGP key: %s", l->name, why);
+}
+
+/* rotate_subkey - keys LIST --rotate-subkey: the daemon's "keys rotate-subkey" */
+static int
+rotate_subkey(struct ctx *c, char **argv)
+{
+	for (const struct verb *v = verbs; v->words; v++)
+		if (strcmp(v->words, "keys rotate-subkey") == 0)
+			c->verb = v;
+	return call(c, 1, argv);
+}
+
 static int
 v_keys(struct ctx *c, int argc, char **argv)
 {
@@ -802,9 +878,14 @@ v_keys(struct ctx *c, int argc, char **argv)
 	struct key_arg a = { c, 0 };
 	char sel[SELECTOR_MAX];
 
-	(void)argc;
 	if (!l)
 		return EX_FAIL;
+	if (argc == 2 && strcmp(argv[1], "--rotate-subkey") == 0)
+		return rotate_subkey(c, argv);
+	if (argc == 2 && strcmp(argv[1], "--export") == 0)
+		return pgp_export(c, l);
+	if (argc == 2)
+		return fail(EX_USAGE, "usage: mlistctl keys LIST [--export | --rotate-subkey]");
 	if (store_key_count(c->store, l->name) == 0 && !c->json)
 		printf("; %s has no signing key yet: the daemon makes one at its first post, or run\n"
 		    "; 'mlistctl keys rotate %s' now\n", l->name, l->name);
@@ -826,6 +907,8 @@ v_keys(struct ctx *c, int argc, char **argv)
 		}
 		sodium_memzero(seed, sizeof(seed));
 		sodium_memzero(sk, sizeof(sk));
+		if (pgp_fingerprint(c, l) != EX_OK)
+			return EX_FAIL;
 	}
 	return EX_OK;
 }
@@ -1072,7 +1155,6 @@ v_archive_export(struct ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
-static int call(struct ctx *, int, char **);
 
 /* shred - overwrite a small key file, then remove it */
 static int
@@ -1201,6 +1283,50 @@ static int
 v_daemon(struct ctx *c, int argc, char **argv)
 {
 	return call(c, argc, argv);
+}
+
+/*
+ * v_member_set - as the daemon does it; for openpgp FILE|- the file's bytes
+ * go (as base64: a key may be binary) instead of its name
+ */
+static int
+v_member_set(struct ctx *c, int argc, char **argv)
+{
+	FILE *fp;
+	char chunk[8192], *args[6];
+	struct buf raw, b64;
+	size_t n;
+	int rc;
+
+	if (strcmp(argv[2], "openpgp") != 0 || strcmp(argv[3], "none") == 0)
+		return call(c, argc, argv);
+	if (argc != 4)
+		return fail(EX_USAGE, "usage: mlistctl member set LIST ADDRESS openpgp FILE|-|none");
+	if ((fp = strcmp(argv[3], "-") == 0 ? stdin : fopen(argv[3], "rb")) == NULL)
+		return fail(EX_FAIL, "cannot open %s: %s", argv[3], strerror(errno));
+	buf_init(&raw, 1 << 20);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 && buf_append(&raw, chunk, n) == 0)
+		;
+	rc = ferror(fp) || !feof(fp);
+	if (fp != stdin)
+		fclose(fp);
+	if (rc) {
+		buf_free(&raw);
+		return fail(EX_FAIL, "cannot read %s (a key of at most 1 MiB)", argv[3]);
+	}
+	buf_init(&b64, 0);
+	buf_puts(&b64, "base64:");
+	if (buf_reserve(&b64, sodium_base64_encoded_len(raw.len, sodium_base64_VARIANT_ORIGINAL)) < 0)
+		abort();
+	sodium_bin2base64((char *)b64.data + b64.len, b64.cap - b64.len, raw.data, raw.len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	for (int i = 0; i < 3; i++)
+		args[i] = argv[i];
+	args[3] = (char *)b64.data;
+	rc = call(c, 4, args);
+	buf_free(&raw);
+	buf_free(&b64);
+	return rc;
 }
 
 /* v_import - member import: the file's lines go to the daemon, one request, one transaction */

@@ -143,6 +143,15 @@ h_keys(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 	return act_keys_rotate(c, l);
 }
 
+/* h_subkey - keys rotate-subkey LIST */
+static int
+h_subkey(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return act_keys_rotate_subkey(c, l);
+}
+
 /* h_list_delete - list delete LIST */
 static int
 h_list_delete(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
@@ -183,6 +192,7 @@ static const struct action actions[] = {
 	{ "digest send", "LIST", 2, 2, 0, h_digest },
 	{ "keys rotate", "LIST", 2, 2, 0, h_keys },
 	{ "backup", "FILE", 2, 2, INSTANCE, h_backup },
+	{ "keys rotate-subkey", "LIST", 2, 2, 0, h_subkey },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 

@@ -87,6 +87,11 @@ int	act_apply_role(struct act_ctx *, const struct list_cfg *, const char *addr,
 int	act_apply_policy(struct act_ctx *, const struct list_cfg *, const char *key,
 	    const char *value);
 
+/* openpgp.c */
+int	act_member_openpgp(struct act_ctx *, const struct list_cfg *,
+	    const char *addr, const char *value);
+int	act_keys_rotate_subkey(struct act_ctx *, const struct list_cfg *);
+
 /* list.c */
 int	act_digest_now(struct act_ctx *, const struct list_cfg *);
 int	act_keys_rotate(struct act_ctx *, const struct list_cfg *);

@@ -218,8 +218,13 @@ act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 
 	if (strcmp(key, "name") == 0 && (strpbrk(value, "\r\n") || strlen(value) > 200))
 		return act_fail(c, ACT_FAILED, "a name must be one line of at most 200 characters");
-	if (strcmp(key, "key") == 0 || strcmp(key, "enckey") == 0)
-		rc = set_key(c, l, addr, strcmp(key, "enckey") == 0, value, expires);
+	if (strcmp(key, "openpgp") == 0)
+		return act_member_openpgp(c, l, addr, value);
+	if (strcmp(key, "enckey") == 0)
+		return act_fail(c, ACT_FAILED, "enckey (X25519, the retired sealed format) "
+		    "is gone: register an OpenPGP key with openpgp FILE");
+	if (strcmp(key, "key") == 0)
+		rc = set_key(c, l, addr, 0, value, expires);
 	else if (strcmp(key, "pseudonym") == 0)
 		rc = act_set_pseudonym(c, l, addr, value) == ACT_DONE ? STORE_OK : ACT_FAILED;
 	else if (strcmp(key, "identity") == 0)
@@ -233,7 +238,7 @@ act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	if (rc == STORE_BADVALUE)
 		return act_fail(c, ACT_FAILED, "bad setting: KEY must be name, role ("
 		    ROLE_CHOICES "), nomail (on|off), digest (on|off), pseudonym NAME, identity "
-		    "MODE, key (PUBLICKEY|none) or enckey (x25519:KEY|none)");
+		    "MODE, key (PUBLICKEY|none) or openpgp (FILE|none)");
 	if (rc != STORE_OK)
 		return act_dberr(c);
 	/*

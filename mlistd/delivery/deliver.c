@@ -1,9 +1,11 @@
 /*
  * deliver.c - take the deliveries that are due and make them.
  *
- * Each row carries the class of copy distribute decided (plain, sealed to
- * the member's key, one-click copy, notice): deliver executes that class
- * and decides nothing about who gets which bytes.
+ * Each row carries the class of copy distribute decided (plain, OpenPGP
+ * to the member's key, one-click copy, notice): deliver executes that class
+ * and decides nothing about who gets which bytes. An OpenPGP copy is
+ * signed once per post (when the run loads the post) and encrypted per
+ * member by the delivery threads, each with its own librnp context.
  * Due deliveries are read from the store in (message, envelope sender)
  * order and cut into batches of up to relay.max_recipients: one SMTP
  * transaction per batch, since every recipient of a batch gets the same
@@ -30,8 +32,9 @@
 #include "delivery/distribute.h"
 #include "mail/dkim.h"
 #include "mail/header.h"
+#include "delivery/pgpcopy.h"
 #include "mail/listkey.h"
-#include "mail/sealed.h"
+#include "mail/listpgp.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -48,8 +51,9 @@ struct message {
 	int		 ok;
 	int		 busy;		/* not readable now (not corrupt): retried */
 	struct buf	 bytes;		/* dot-stuffed for SMTP, raw for maildir */
-	struct buf	 raw;		/* as rendered: what a sealed copy seals */
-	unsigned char	 epk[32], esk[32];	/* the ephemeral pair of this post's sealed copies */
+	struct buf	 raw;		/* as rendered: what an encrypted copy holds */
+	int		 pgp;		/* post signed: OpenPGP copies can be made */
+	struct pgpcopy_post post;	/* what every OpenPGP copy of it shares */
 	int		 signing;		/* seed and selector loaded: per-member copies can be signed */
 	unsigned char	*seed;			/* the list's DKIM key (one-click copies), sodium_malloc'ed */
 	char		 selector[SELECTOR_MAX];
@@ -83,6 +87,7 @@ collect(struct delivery *d, void *arg)
 
 	if (deliver_result_blocks(d->qid, d->rcpt_hash, r->now)) {
 		free(d->rcpt);
+		buf_free(&d->pgp);
 		return;
 	}
 	if (r->njobs == r->cap) {
@@ -96,11 +101,11 @@ collect(struct delivery *d, void *arg)
 	r->njobs++;
 }
 
-/* sealed_for - the class distribute recorded: sealed to the member's key */
+/* pgp_for - the class distribute recorded: OpenPGP to the member's key */
 static int
-sealed_for(const struct delivery *d)
+pgp_for(const struct delivery *d)
 {
-	return d->dclass == DCLASS_SEALED;
+	return d->dclass == DCLASS_OPENPGP;
 }
 
 /* oneclick_for - the class distribute recorded: the copy carries the member's own one-click link */
@@ -158,38 +163,50 @@ oneclick_copy(const struct run *r, const struct job *j, const struct message *m,
 	return rc;
 }
 
-/* seal_copy - the member's own copy, sealed to their key and wrapped (dot-stuffed for SMTP if smtp) */
+/* out_copy - a copy for one member, DKIM-signed first when sign (dot-stuffed for SMTP if smtp) */
 static int
-seal_copy(const struct run *r, const struct job *j, const struct message *m, int smtp, struct buf *out)
+out_copy(const struct run *r, const struct message *m, const struct buf *w, int sign, int smtp,
+    struct buf *out)
 {
-	const struct list_cfg *l = config_list_find(r->cfg, j->d.list);
-	struct notice_ctx ctx = { j->d.list, r->cfg->hostname };
-	struct buf w, subj, subject, text;
-	char from[300];
+	struct buf sig;
+	int rc = 0;
+
+	buf_init(&sig, 0);
+	if (sign && (dkim_sign(m->seed, r->cfg->hostname, m->selector, r->now, (const char *)w->data,
+	    w->len, &sig) < 0))
+		rc = -1;
+	if (rc == 0 && buf_append(&sig, w->data, w->len) < 0)
+		rc = -1;
+	if (rc == 0 && smtp)
+		smtp_dot_stuff(sig.data, sig.len, out);
+	else if (rc == 0)
+		rc = buf_append(out, sig.data, sig.len);
+	buf_free(&sig);
+	return rc;
+}
+
+/*
+ * pgp_copy - the member's own copy, encrypted to their key as it is now
+ * (withdrawn since distribute: the copy waits, never falls back to clear),
+ * with the thread's librnp context *enc (made at its first copy)
+ */
+static int
+pgp_copy(const struct run *r, const struct job *j, const struct message *m, struct openpgp_enc **enc,
+    int smtp, struct buf *out)
+{
+	char why[OPENPGP_WHY_SIZE] = "";
+	struct buf w;
 	int rc;
 
-	if (!j->d.sealed)
-		return -1;	/* the key was withdrawn since: never fall back to clear */
-	snprintf(from, sizeof(from), "\"%s list\" <%s@%s>", j->d.list, j->d.list, r->cfg->hostname);
+	if (j->d.pgp.len == 0 || !m->pgp || !m->signing)
+		return -1;
+	if (*enc == NULL && openpgp_enc_new(enc) != OK)
+		return -1;
 	buf_init(&w, 0);
-	buf_init(&subj, 0);
-	buf_init(&subject, 0);
-	buf_init(&text, 0);
-	/* the wrapper's words are the list's, like any notice (a translation need not be ASCII) */
-	rc = notice_render(l ? l->notices : NULL, r->cfg->notices, NOTICE_SEALED_POST, &ctx, NULL,
-	    &subj, &text) < 0 || notice_subject(buf_cstr(&subj), &subject) < 0 ? -1 : 0;
-	if (rc == 0)
-		rc = sealed_wrap_eph(from, j->d.rcpt, buf_cstr(&subject), r->cfg->hostname,
-		    buf_cstr(&text), j->d.seal_pk, m->epk, m->esk, m->raw.data, m->raw.len, &w);
-	buf_free(&subj);
-	buf_free(&subject);
-	buf_free(&text);
-	if (rc == 0) {
-		if (smtp)
-			smtp_dot_stuff(w.data, w.len, out);
-		else
-			buf_append(out, w.data, w.len);
-	}
+	rc = pgpcopy_make(*enc, &m->post, &j->d.pgp, &w, why, sizeof(why)) == OK ?
+	    out_copy(r, m, &w, 1, smtp, out) : -1;
+	if (rc < 0 && *why)
+		log_warn("%s deliver: an OpenPGP copy not made: %s; will retry", m->qid, why);
 	buf_free(&w);
 	return rc;
 }
@@ -627,6 +644,7 @@ smtp_worker(void *arg)
 	char err[256], via[300];
 	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
 	int *codes = NULL, open = 0, i;
+	struct openpgp_enc *enc = NULL;
 
 	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca, r->cfg->relay_tls_name };
 
@@ -658,10 +676,10 @@ smtp_worker(void *arg)
 			struct buf sealed;
 
 			buf_init(&sealed, 0);
-			if (sealed_for(&r->jobs[b->first].d)) {
-				/* a batch of one: this member's copy is sealed to their key */
-				if (seal_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
-					snprintf(err, sizeof(err), "cannot seal the copy");
+			if (pgp_for(&r->jobs[b->first].d)) {
+				/* a batch of one: this member's copy is encrypted to their key */
+				if (pgp_copy(r, &r->jobs[b->first], b->msg, &enc, 1, &sealed) < 0)
+					snprintf(err, sizeof(err), "cannot encrypt the copy");
 				bytes = &sealed;
 			} else if (oneclick_for(&r->jobs[b->first].d)) {
 				/* a batch of one: the copy carries this member's one-click link */
@@ -685,6 +703,7 @@ smtp_worker(void *arg)
 	}
 	if (open)
 		smtp_client_close(&c);
+	openpgp_enc_free(enc);
 	free(rcpts);
 	free(codes);
 	free(texts);
@@ -758,6 +777,7 @@ maildir_worker(void *arg)
 	struct run *r = arg;
 	struct batch *b;
 	char err[256];
+	struct openpgp_enc *enc = NULL;
 
 	while ((b = take(r)) != NULL) {
 		int counts[3] = { 0, 0, 0 };
@@ -771,9 +791,10 @@ maildir_worker(void *arg)
 			buf_init(&sealed, 0);
 			if (!b->msg->ok)
 				j->code = b->msg->busy ? 451 : 554;
-			else if (sealed_for(&j->d) || oneclick_for(&j->d))
-				j->code = (sealed_for(&j->d) ? seal_copy : oneclick_copy)(r, j, b->msg, 0, &sealed) < 0 ?
-				    451 : deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, sealed.data, sealed.len, err,
+			else if (pgp_for(&j->d) || oneclick_for(&j->d))
+				j->code = (pgp_for(&j->d) ? pgp_copy(r, j, b->msg, &enc, 0, &sealed) :
+				    oneclick_copy(r, j, b->msg, 0, &sealed)) < 0 ? 451 :
+				    deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, sealed.data, sealed.len, err,
 				    sizeof(err)) == 0 ? 250 : 451;
 			else
 				j->code = deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, b->msg->bytes.data,
@@ -783,22 +804,46 @@ maildir_worker(void *arg)
 		record(r, b, err, counts);
 		log_batch(r, b, counts, err, "maildir");
 	}
+	openpgp_enc_free(enc);
 	return NULL;
 }
 
-/* wants_signing - does any batch of message qid, from batch i on, carry one-click copies? */
+/* wants - does any batch of message qid, from batch i on, carry copies of class c? */
 static int
-wants_signing(const struct run *r, int i, const char *qid)
+wants(const struct run *r, int i, const char *qid, int (*c)(const struct delivery *))
 {
 	for (; i < r->nbatches; i++) {
 		const struct delivery *d = &r->jobs[r->batches[i].first].d;
 
 		if (strcmp(d->qid, qid) != 0)
 			return 0;
-		if (oneclick_for(d))
+		if (c(d))
 			return 1;
 	}
 	return 0;
+}
+
+/*
+ * pgp_load - sign the post once for all its OpenPGP copies, with the list's
+ * key (the signer is a parameter of pgpcopy_prepare: a pseudonym's later)
+ */
+static void
+pgp_load(struct run *r, struct message *m, const char *list)
+{
+	struct openpgp_secret *k = NULL;
+	char why[OPENPGP_WHY_SIZE] = "";
+
+	if (listpgp_get(r->st, list, r->cfg->hostname, &k) < 0) {
+		log_err("%s deliver: list=%s the list's OpenPGP key: %s; will retry", m->qid, list,
+		    store_errmsg(r->st));
+		return;
+	}
+	if (pgpcopy_prepare(k, k, list, r->cfg->hostname, m->raw.data, m->raw.len, OPENPGP_BUCKET_MIN,
+	    r->now, &m->post, why, sizeof(why)) == OK)
+		m->pgp = 1;
+	else
+		log_err("%s deliver: list=%s cannot sign the post: %s; will retry", m->qid, list, why);
+	openpgp_secret_free(k);
 }
 
 /* load - the rendered copy of each message in the run */
@@ -827,14 +872,16 @@ load(struct run *r, struct spool *sp, int *nmsg)
 				else
 					buf_append(&m[n].bytes, raw.data, raw.len);
 				envelope_free(&e);
-				m[n].raw = raw;		/* kept for the sealed copies */
+				m[n].raw = raw;		/* kept for the per-member copies */
 				buf_init(&raw, 0);
-				crypto_box_keypair(m[n].epk, m[n].esk);
-				/* the list's key, if copies of it must be signed per member (one-click) */
-				if (wants_signing(r, i, qid) && (m[n].seed = sodium_malloc(DKIM_SEED_LEN)) != NULL &&
+				/* the list's key, if copies of it must be signed per member (one-click, OpenPGP) */
+				if ((wants(r, i, qid, oneclick_for) || wants(r, i, qid, pgp_for)) &&
+				    (m[n].seed = sodium_malloc(DKIM_SEED_LEN)) != NULL &&
 				    listkey_get(r->st, r->jobs[r->batches[i].first].d.list, m[n].selector,
 				    sizeof(m[n].selector), m[n].seed) == 0)
 					m[n].signing = 1;
+				if (wants(r, i, qid, pgp_for))
+					pgp_load(r, &m[n], r->jobs[r->batches[i].first].d.list);
 			} else if (spool_exists(sp, SPOOL_OUT, qid) && (!*buf_cstr(&why) ||
 			    strncmp(buf_cstr(&why), "cannot open", 11) == 0)) {
 				/* out of memory or descriptors: not the copy's fault, try later */
@@ -867,7 +914,7 @@ cut(struct run *r, int size)
 		struct delivery *p = i ? &r->jobs[i - 1].d : NULL, *d = &r->jobs[i].d;
 
 		if (last && last->n < size && strcmp(p->qid, d->qid) == 0 && strcmp(p->env_from, d->env_from) == 0 &&
-		    !sealed_for(p) && !sealed_for(d) && !oneclick_for(p) && !oneclick_for(d)) {
+		    !pgp_for(p) && !pgp_for(d) && !oneclick_for(p) && !oneclick_for(d)) {
 			last->n++;
 			continue;
 		}
@@ -934,6 +981,7 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 		if (r.jobs[i].code / 100 == 5 && failed)
 			failed(r.jobs[i].d.list, r.jobs[i].d.rcpt, arg);
 		free(r.jobs[i].d.rcpt);
+		buf_free(&r.jobs[i].d.pgp);
 	}
 	for (i = 0; i < nmsg; i++) {
 		/* only a known "none pending": an error or an unrecorded result keeps the copy */
@@ -942,7 +990,8 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 			spool_remove(sp, SPOOL_OUT, msgs[i].qid);
 		buf_free(&msgs[i].bytes);
 		buf_free(&msgs[i].raw);
-		sodium_memzero(msgs[i].esk, sizeof(msgs[i].esk));
+		if (msgs[i].pgp)
+			pgpcopy_post_free(&msgs[i].post);
 		sodium_free(msgs[i].seed);	/* zeroes it; NULL is fine */
 	}
 	free(msgs);

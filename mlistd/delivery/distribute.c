@@ -29,9 +29,10 @@
  * distribute_class - the copy one recipient gets. A key is used wherever
  * the list allows encryption; on encryption = "required" a keyless member
  * gets a notice instead of a post or digest (never the text in clear),
- * but owners and moderators still get what they must decide on. A
- * leader's answers stay plain: they act on them by replying, and a
- * sealed wrapper would hide the address to reply to.
+ * but owners and moderators still get what they must decide on, and a
+ * keyless leader's answers stay plain (they act on them by replying).
+ * An encrypted copy is ordinary PGP/MIME, so a leader with a key gets
+ * theirs encrypted like anyone.
  */
 enum dclass
 distribute_class(const struct list_cfg *l, enum audience aud,
@@ -51,14 +52,14 @@ distribute_class(const struct list_cfg *l, enum audience aud,
 			return DCLASS_NONE;
 		break;
 	case AUD_ANSWER:
-		if (f->leader)
+		if (f->leader && !(f->keyed && l->encryption != ENC_OFF))
 			return DCLASS_PLAIN;
 		break;
 	default:
 		abort();
 	}
 	if (f->keyed && l->encryption != ENC_OFF)
-		return DCLASS_SEALED;
+		return DCLASS_OPENPGP;
 	if (aud != AUD_ROLES && l->encryption == ENC_REQUIRED)
 		return DCLASS_NOTICE;
 	if (aud == AUD_ANSWER)
@@ -98,7 +99,7 @@ const char *
 distribute_class_name(enum dclass c)
 {
 	static const char *const names[] = {
-		"none", "plain", "sealed", "one-click", "notice"
+		"none", "plain", "openpgp", "one-click", "notice"
 	};
 
 	if ((unsigned)c >= sizeof(names) / sizeof(names[0]))
@@ -212,7 +213,7 @@ rows(struct pipeline *p, const struct list_cfg *l, const char *id,
 
 static int notice_copy(struct pipeline *, const struct list_cfg *,
     const char *, const char *, const char *, const char *,
-    const struct buf *, long long, char id[QID_LEN + 1]);
+    const struct dfile *, long long, char id[QID_LEN + 1]);
 
 /*
  * audience - rows of copy id for the members aud names; members whose
@@ -350,12 +351,13 @@ notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
 	buf_free(&subj);
 }
 
-/* notice_bytes - a notice from the list, optionally with a message attached */
+/* notice_bytes - a notice from the list, optionally with a file (a message) attached */
 static void
 notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *subject, const char *body, const char *extra,
-    const struct buf *attach, struct buf *m)
+    const struct dfile *f, struct buf *m)
 {
+	const struct buf *attach = f ? f->data : NULL;
 	unsigned char r[8];
 	char rnd[17];
 
@@ -372,8 +374,8 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
 	buf_puts(m, "\r\n");
 	if (!attach)
 		return;
-	buf_printf(m, "--=_notice_%s\r\nContent-Type: message/rfc822\r\n"
-	    "Content-Disposition: inline\r\n\r\n", rnd);
+	buf_printf(m, "--=_notice_%s\r\n%s\r\n", rnd, f->head ? f->head :
+	    "Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n");
 	buf_append(m, attach->data, attach->len);
 	if (attach->len && attach->data[attach->len - 1] != '\n')
 		buf_puts(m, "\r\n");
@@ -388,7 +390,7 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
 static int
 notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *subject, const char *body, const char *extra,
-    const struct buf *attach, long long when, char id[QID_LEN + 1])
+    const struct dfile *attach, long long when, char id[QID_LEN + 1])
 {
 	long long release = p->release;
 	struct buf m;
@@ -406,21 +408,74 @@ notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
 }
 
 /*
+ * keyed_notice - notice `id` to `to` if they are a member with a key the
+ * list uses: one row of the OpenPGP class, with the envelope sender `how`
+ * asks for; *n 0: not such a member (the caller sends it plain)
+ */
+static int
+keyed_notice(struct pipeline *p, const struct list_cfg *l, const char *id,
+    const char *to, enum envfrom how, int *n)
+{
+	char table[DFACT_COMBOS + 1], from[320], prefix[160], suffix[160];
+	struct fanout_spec f;
+
+	distribute_table(l, AUD_ANSWER, table);
+	only(table, DCLASS_OPENPGP, 0);
+	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix),
+	    suffix, sizeof(suffix));
+	if (how == ENV_GROUPED)
+		snprintf(from, sizeof(from), "%s-bounces@%s", l->name,
+		    p->cfg->hostname);
+	memset(&f, 0, sizeof(f));
+	f.qid = id;
+	f.list = l->name;
+	f.classes = table;
+	f.env_from = how == ENV_NULL ? "" : from;
+	f.verp_prefix = how == ENV_VERP ? prefix : NULL;
+	f.verp_suffix = suffix;
+	f.now = p->now;
+	f.expires = p->now + l->retry_max;
+	f.addr = to;
+	return (*n = store_fanout(p->st, &f)) < 0 ? -1 : 0;
+}
+
+/*
  * distribute_notice - a notice to one address; extra header lines each end
- * in CRLF; attach (a message, as message/rfc822) may be NULL
+ * in CRLF; attach (a message, as message/rfc822) may be NULL. To a member
+ * with a key, encrypted to it like their posts.
  */
 int
 distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *subject, const char *body, enum envfrom how, const char *extra,
     const struct buf *attach)
 {
+	struct dfile f = { attach, NULL };
+
+	return distribute_notice_file(p, l, to, subject, body, how, extra,
+	    attach ? &f : NULL);
+}
+
+/*
+ * distribute_notice_file - distribute_notice with any file attached (f->head
+ * its part's header lines; NULL: f->data is a message); only a message
+ * makes it an answer that carries a post
+ */
+int
+distribute_notice_file(struct pipeline *p, const struct list_cfg *l,
+    const char *to, const char *subject, const char *body, enum envfrom how,
+    const char *extra, const struct dfile *f)
+{
+	const struct buf *attach = f && !f->head ? f->data : NULL;
 	char id[QID_LEN + 1];
 	int n;
 
-	if (notice_copy(p, l, to, subject, body, extra, attach, 0, id) < 0)
+	if (notice_copy(p, l, to, subject, body, extra, f, 0, id) < 0)
 		return -1;
-	if (attach == NULL)
-		return distribute_to(p, l, id, to, how);
+	if (attach == NULL) {
+		if (keyed_notice(p, l, id, to, how, &n) < 0)
+			return -1;
+		return n > 0 ? 0 : distribute_to(p, l, id, to, how);
+	}
 	/* it carries a post: to a member, the copy distribute_class says */
 	if (answer(p, l, id, to, &n) < 0)
 		return -1;
@@ -472,7 +527,7 @@ distribute_render(struct pipeline *p, const struct list_cfg *l,
 static int
 render_send(struct pipeline *p, const struct list_cfg *l, int all, const char *to,
     enum notice_id id, const char *const *vars, enum envfrom how,
-    const char *extra, const struct buf *attach, int *count)
+    const char *extra, const struct dfile *attach, int *count)
 {
 	struct buf subject, body;
 	int rc;
@@ -481,7 +536,7 @@ render_send(struct pipeline *p, const struct list_cfg *l, int all, const char *t
 	buf_init(&body, 0);
 	rc = distribute_render(p, l, id, vars, &subject, &body);
 	if (rc == 0 && !all)
-		rc = distribute_notice(p, l, to, buf_cstr(&subject),
+		rc = distribute_notice_file(p, l, to, buf_cstr(&subject),
 		    buf_cstr(&body), how, extra, attach);
 	else if (rc == 0)
 		rc = distribute_announce(p, l, buf_cstr(&subject),
@@ -497,7 +552,19 @@ distribute_notice_tmpl(struct pipeline *p, const struct list_cfg *l,
     const char *to, enum notice_id id, const char *const *vars,
     enum envfrom how, const char *extra, const struct buf *attach)
 {
-	return render_send(p, l, 0, to, id, vars, how, extra, attach, NULL);
+	struct dfile f = { attach, NULL };
+
+	return render_send(p, l, 0, to, id, vars, how, extra, attach ? &f : NULL,
+	    NULL);
+}
+
+/* distribute_notice_tmpl_file - notice `id` with a file attached (see distribute_notice_file) */
+int
+distribute_notice_tmpl_file(struct pipeline *p, const struct list_cfg *l,
+    const char *to, enum notice_id id, const char *const *vars,
+    enum envfrom how, const char *extra, const struct dfile *f)
+{
+	return render_send(p, l, 0, to, id, vars, how, extra, f, NULL);
 }
 
 /* distribute_announce_tmpl - notice `id` to all l's members (see distribute_announce) */

@@ -16,7 +16,7 @@ enum envfrom { ENV_GROUPED, ENV_VERP, ENV_NULL };
 enum dclass {
 	DCLASS_NONE = 0,	/* no row */
 	DCLASS_PLAIN = 1,	/* the copy as rendered */
-	DCLASS_SEALED = 2,	/* sealed to the member's key at send time */
+	DCLASS_OPENPGP = 2,	/* PGP/MIME to the member's key, encrypted at send time */
 	DCLASS_ONECLICK = 3,	/* with the member's own List-Unsubscribe, signed again */
 	DCLASS_NOTICE = 4	/* a notice instead of the copy (keyless, encryption required) */
 };
@@ -53,6 +53,18 @@ int	distribute_digest(struct pipeline *, const struct list_cfg *, const char *id
 	    long long joined_after, long long joined_upto, int *count);
 int	distribute_to(struct pipeline *, const struct list_cfg *, const char *id, const char *rcpt,
 	    enum envfrom);
+/* a file attached to a notice: its bytes, its part's header lines (NULL: a message) */
+struct dfile {
+	const struct buf	*data;
+	const char		*head;
+};
+
+int	distribute_notice_file(struct pipeline *, const struct list_cfg *, const char *to,
+	    const char *subject, const char *body, enum envfrom, const char *extra,
+	    const struct dfile *);
+int	distribute_notice_tmpl_file(struct pipeline *, const struct list_cfg *, const char *to,
+	    enum notice_id, const char *const *vars, enum envfrom, const char *extra,
+	    const struct dfile *);
 int	distribute_notice(struct pipeline *, const struct list_cfg *, const char *to,
 	    const char *subject, const char *body, enum envfrom, const char *extra,
 	    const struct buf *attach);

@@ -124,8 +124,6 @@
 	    "to the author, of a post held on a moderated list") \
 	X(NOTICE_HELD_PROBATION, "held-probation", "", \
 	    "to the author, of a new member's post held for review (probation_posts)") \
-	X(NOTICE_SEALED_POST, "sealed-post", "", \
-	    "the wrapper of a post sealed to a member's own key (x25519), around the sealed post") \
 	X(NOTICE_REQUEST_DONE, "request-done", "done", \
 	    "to a member who confirmed a request (done: a line per change, each starting \"- \")") \
 	X(NOTICE_REQUEST_ANSWER, "request-answer", "answers", \

@@ -18,7 +18,8 @@
  * bucket (and the member's key type).  The filler is white space in the
  * MIME preamble of the signed entity, which clients never display; an
  * entity that is not multipart is first wrapped in a multipart/mixed with
- * protected-headers="v1" that carries its headers.  Because a signature's
+ * protected-headers="v1" that carries its headers, a multipart one gets
+ * protected-headers="v1" on its own Content-Type.  Because a signature's
  * length varies by a byte or two (its MPIs lose leading zeros), signing is
  * repeated with the filler adjusted until the length is exact.
  */
@@ -152,6 +153,32 @@ wrap(const char *e, const char *hend, const char *end, size_t pad,
 }
 
 /*
+ * protect - a multipart entity's header block (e .. hend, then the blank
+ * line) with protected-headers="v1" on its Content-Type: the headers above
+ * it are the ones a client shows instead of the outer "..." ones
+ */
+static int
+protect(const char *e, const char *hend, struct buf *out)
+{
+	const char *h, *v;
+	size_t	 n;
+	int	 rc = 0;
+
+	for (h = e; h < hend && rc == 0; h += n) {
+		n = hdr_next(h, hend);
+		v = memmem(h, n, "protected-headers", 17);
+		if (!hdr_is(h, n, "Content-Type") || v != NULL || n < 2) {
+			rc = buf_append(out, h, n);
+			continue;
+		}
+		rc = buf_append(out, h, n - 2);
+		rc |= buf_puts(out, ";\r\n protected-headers=\"v1\"\r\n");
+	}
+	rc |= buf_append(out, "\r\n", 2);
+	return rc ? -1 : 0;
+}
+
+/*
  * openpgp_pad_entity - the MIME entity with pad bytes (>= 2) of white space
  * as its preamble; out's length is a function of the entity plus pad.
  */
@@ -172,7 +199,7 @@ openpgp_pad_entity(const void *entity, size_t len, size_t pad,
 	if (!is_multipart(e, hend))
 		rc = wrap(e, hend, end, pad, out);
 	else {
-		rc = buf_append(out, e, (size_t)(hend + 2 - e));
+		rc = protect(e, hend, out);
 		rc |= filler(out, pad);
 		rc |= buf_append(out, hend + 2, (size_t)(end - hend - 2));
 	}
@@ -427,7 +454,9 @@ openpgp_copy_encrypt(struct openpgp_enc *e, const struct openpgp_post *p,
 	enum result	 r;
 
 	r = key_load(e->ffi, k, why, whylen);
-	if (r == OK && openpgp_locate(e->ffi, k->fpr, &key) != OK) {
+	/* a kept key without its fingerprint (the store has only its hash): the one key loaded */
+	if (r == OK && openpgp_locate(e->ffi, *k->fpr ? k->fpr : NULL, &key)
+	    != OK) {
 		WHY(why, whylen, "member key did not load");
 		r = PERMFAIL;
 	}

@@ -1,17 +1,13 @@
 /*
- * sealed.c - end-to-end encrypted copies.
+ * sealed.c - posts sealed to a list's key (mlist seal), the interim inbound
+ * format of encryption = "required" lists.
  *
- * A post for a member who registered an X25519 key is sealed to that key
- * with libsodium's crypto_box_seal (an ephemeral key pair per copy; only
- * the holder of the secret key can open it, and nothing tells who sent
- * it). The sealed bytes travel as the one attachment of a short MIME
- * message, whose text says how to open it: "mlist open" restores the exact
- * post, signatures and all. The outer message says nothing of the post:
- * its Subject is fixed, its Date is the time of sending.
- *
- * The same form carries a post sealed to a list's key (mlist seal).
- * X25519 keys come from the Ed25519 seeds mlistd and mlist already keep
- * (crypto_sign_ed25519_sk_to_curve25519), so one key file serves both.
+ * RETIRED for copies to members: those are OpenPGP (delivery/pgpcopy.c).
+ * What is left goes with the post pipeline's OpenPGP open stage (#17, posts
+ * encrypted to the list): a post sealed with libsodium's crypto_box_seal to
+ * the X25519 twin of the list's DKIM key, as the one attachment of a short
+ * MIME message. X25519 keys come from Ed25519 seeds
+ * (crypto_sign_ed25519_sk_to_curve25519).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -35,42 +31,10 @@ sealed_keys_from_seed(const unsigned char seed[32], unsigned char pk[32], unsign
 	return rc;
 }
 
-/*
- * seal_with - crypto_box_seal's construction with a given ephemeral pair:
- * epk || crypto_box(msg, nonce = BLAKE2b-192(epk || pk), pk, esk). What
- * crypto_box_seal_open opens. One pair serves every copy of one post (each
- * recipient's shared secret and nonce are their own), so a copy costs one
- * X25519 multiplication instead of two.
- */
-static int
-seal_with(unsigned char *c, const void *msg, size_t len, const unsigned char pk[32], const unsigned char epk[32],
-    const unsigned char esk[32])
-{
-	unsigned char nonce[crypto_box_NONCEBYTES];
-	crypto_generichash_state st;
-
-	if (crypto_generichash_init(&st, NULL, 0, sizeof(nonce)) != 0 ||
-	    crypto_generichash_update(&st, epk, crypto_box_PUBLICKEYBYTES) != 0 ||
-	    crypto_generichash_update(&st, pk, crypto_box_PUBLICKEYBYTES) != 0 ||
-	    crypto_generichash_final(&st, nonce, sizeof(nonce)) != 0)
-		return -1;
-	memcpy(c, epk, crypto_box_PUBLICKEYBYTES);
-	return crypto_box_easy(c + crypto_box_PUBLICKEYBYTES, msg, len, nonce, pk, esk);
-}
-
-/* sealed_wrap - msg sealed to pk (with a fresh ephemeral pair), as a message from `from` to `to` */
+/* sealed_wrap - msg sealed to pk, as a message from `from` to `to` */
 int
 sealed_wrap(const char *from, const char *to, const char *subject, const char *hostname, const char *explanation,
     const unsigned char pk[32], const void *msg, size_t len, struct buf *out)
-{
-	return sealed_wrap_eph(from, to, subject, hostname, explanation, pk, NULL, NULL, msg, len, out);
-}
-
-/* sealed_wrap_eph - the same with the post's ephemeral pair (NULL: a fresh one) */
-int
-sealed_wrap_eph(const char *from, const char *to, const char *subject, const char *hostname, const char *explanation,
-    const unsigned char pk[32], const unsigned char *epk, const unsigned char *esk, const void *msg, size_t len,
-    struct buf *out)
 {
 	unsigned char r[12];
 	char bnd[32], date[64], id[40];
@@ -81,7 +45,7 @@ sealed_wrap_eph(const char *from, const char *to, const char *subject, const cha
 	buf_init(&ct, 0);
 	if (buf_reserve(&ct, len + crypto_box_SEALBYTES) < 0)
 		return -1;
-	if ((epk ? seal_with(ct.data, msg, len, pk, epk, esk) : crypto_box_seal(ct.data, msg, len, pk)) != 0) {
+	if (crypto_box_seal(ct.data, msg, len, pk) != 0) {
 		buf_free(&ct);
 		return -1;
 	}

@@ -1,4 +1,4 @@
-/* sealed.h - a message sealed to one X25519 key (crypto_box_seal), wrapped so any client shows it. */
+/* sealed.h - a post sealed to a list's X25519 key (mlist seal): the interim inbound format, retired with #17 in. */
 #ifndef MLIST_SEALED_H
 #define MLIST_SEALED_H
 
@@ -10,9 +10,6 @@
 
 int	sealed_wrap(const char *from, const char *to, const char *subject, const char *hostname,
 	    const char *explanation, const unsigned char pk[32], const void *msg, size_t len, struct buf *out);
-int	sealed_wrap_eph(const char *from, const char *to, const char *subject, const char *hostname,
-	    const char *explanation, const unsigned char pk[32], const unsigned char *epk, const unsigned char *esk,
-	    const void *msg, size_t len, struct buf *out);
 int	sealed_find(const void *msg, size_t len, struct buf *blob);
 int	sealed_open(const unsigned char pk[32], const unsigned char sk[32], const struct buf *blob,
 	    struct buf *out);

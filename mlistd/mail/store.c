@@ -206,6 +206,19 @@ static const char *const migrations[] = {
 	 * (st_reseal), inside this migration's transaction
 	 */
 	RESEAL_MARK,
+	/*
+	 * OpenPGP (#17): the list's secret key sealed; a member's minimal public
+	 * key sealed and its fingerprint only as a keyed hash. The libsodium
+	 * X25519 keys of the retired sealed format are dropped (enc_expires and
+	 * enc_warned now track the OpenPGP key's expiry; enc_pk stays unused).
+	 */
+	"CREATE TABLE IF NOT EXISTS list_pgp (list TEXT PRIMARY KEY, secret BLOB NOT NULL,"
+	"  fpr TEXT NOT NULL, created INTEGER NOT NULL);"
+	"ALTER TABLE members ADD COLUMN pgp_key BLOB;"
+	"ALTER TABLE members ADD COLUMN pgp_fpr BLOB;"
+	"CREATE UNIQUE INDEX IF NOT EXISTS members_pgp_fpr ON members(list, pgp_fpr)"
+	"  WHERE pgp_fpr IS NOT NULL;"
+	"UPDATE members SET enc_pk = NULL, enc_expires = NULL, enc_warned = 0;",
 	NULL
 };
 
@@ -686,6 +699,29 @@ st_bind_sealed(struct store *st, sqlite3_stmt *s, int col, const char *text,
 	if (text == NULL)
 		return sqlite3_bind_null(s, col) == SQLITE_OK ? 0 : -1;
 	return st_bind_sealed_bytes(st, s, col, text, strlen(text), pl);
+}
+
+/* st_bind_sealed_blob - bind an encrypted binary field (NULL: SQL NULL) */
+int
+st_bind_sealed_blob(struct store *st, sqlite3_stmt *s, int col,
+    const void *data, size_t len, const struct st_place *pl)
+{
+	if (data == NULL)
+		return sqlite3_bind_null(s, col) == SQLITE_OK ? 0 : -1;
+	return st_bind_sealed_bytes(st, s, col, data, len, pl);
+}
+
+/*
+ * st_opened_blob - decrypt a sealed binary column into out (replacing it;
+ * 0 with out untouched if the column is NULL, 1 opened, -1 does not open)
+ */
+int
+st_opened_blob(struct store *st, sqlite3_stmt *s, int col, struct buf *out,
+    const struct st_place *pl)
+{
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return 0;
+	return st_opened_bytes(st, s, col, out, pl) < 0 ? -1 : 1;
 }
 
 /*

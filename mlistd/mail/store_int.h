@@ -86,6 +86,10 @@ int	st_opened(struct store *, sqlite3_stmt *, int col, char **out,
 	    const struct st_place *);
 int	st_opened_bytes(struct store *, sqlite3_stmt *, int col, struct buf *out,
 	    const struct st_place *);
+int	st_bind_sealed_blob(struct store *, sqlite3_stmt *, int col,
+	    const void *, size_t, const struct st_place *);
+int	st_opened_blob(struct store *, sqlite3_stmt *, int col, struct buf *,
+	    const struct st_place *);
 void	st_fail(struct store *, const char *cause);
 int	st_db_fail(struct store *);
 char	*st_column_opened(struct store *, sqlite3_stmt *, int col,

@@ -455,7 +455,7 @@ store_enc_keys_due(struct store *st, const char *list, long long now, long long 
     void *arg)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT id, addr, enc_expires, list, addr_hash FROM members WHERE "
-	    "enc_expires IS NOT NULL AND "
+	    "enc_expires IS NOT NULL AND pgp_key IS NOT NULL AND "
 	    "list = ?1 AND (enc_expires <= ?2 OR (enc_expires <= ?3 AND enc_warned = 0)) ORDER BY enc_expires LIMIT 100");
 	int rc, n = 0;
 
@@ -487,8 +487,8 @@ store_enc_keys_due(struct store *st, const char *list, long long now, long long 
 int
 store_enc_key_done(struct store *st, long long member_id, int expired)
 {
-	sqlite3_stmt *s = st_prep(st, expired ? "UPDATE members SET enc_pk = NULL, enc_expires = NULL, enc_warned = 0 "
-	    "WHERE id = ?1" : "UPDATE members SET enc_warned = 1 WHERE id = ?1");
+	sqlite3_stmt *s = st_prep(st, expired ? "UPDATE members SET enc_pk = NULL, enc_expires = NULL, enc_warned = 0, "
+	    "pgp_key = NULL, pgp_fpr = NULL WHERE id = ?1" : "UPDATE members SET enc_warned = 1 WHERE id = ?1");
 
 	if (!s)
 		return STORE_ERR;

@@ -73,7 +73,7 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
  * FACTS - a member's DFACT_* bits, as SQL: the index into the class table
  * that distribute made (the decision is distribute's; this only applies it)
  */
-#define FACTS	"((enc_pk IS NOT NULL) + 2 * (nomail <> 0) + 4 * (digest <> 0) + " \
+#define FACTS	"((pgp_key IS NOT NULL) + 2 * (nomail <> 0) + 4 * (digest <> 0) + " \
 		"8 * (bounce_disabled <> 0) + 16 * " SQL_LEADS("role") ")"
 /* the digit itself: the column's INTEGER affinity stores it as a number (no CAST per row) */
 #define CLASS	"substr(?7, " FACTS " + 1, 1)"
@@ -132,7 +132,8 @@ int
 store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT d.id, d.qid, d.list, coalesce(d.rcpt, m.addr), d.env_from, d.attempts, "
-	    "d.expires, m.enc_pk, d.member_id, d.class, d.rcpt_hash, " RCPT_PLACE " FROM deliveries d "
+	    "d.expires, m.pgp_key, d.member_id, d.class, d.rcpt_hash, " RCPT_PLACE ", "
+	    "m.list, m.addr_hash FROM deliveries d "
 	    "LEFT JOIN members m ON m.id = d.member_id "
 	    "WHERE d.state = 0 AND d.next_try <= ?1 ORDER BY d.qid, d.env_from, d.class, d.id LIMIT ?2");
 	struct delivery d;
@@ -169,9 +170,14 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 			continue;
 		}
 		memcpy(d.rcpt_hash, sqlite3_column_blob(s, 10), sizeof(d.rcpt_hash));
-		if (sqlite3_column_bytes(s, 7) == (int)sizeof(d.seal_pk)) {
-			memcpy(d.seal_pk, sqlite3_column_blob(s, 7), sizeof(d.seal_pk));
-			d.sealed = 1;
+		/* the key as it is now: withdrawn since distribute, the copy waits */
+		buf_init(&d.pgp, 0);
+		st_place_cols(&pl, s, "members.pgp_key", 14, 2);
+		if (st_opened_blob(st, s, 7, &d.pgp, &pl) < 0) {
+			free(d.rcpt);
+			buf_free(&d.pgp);
+			bad = 1;
+			continue;
 		}
 		fn(&d, arg);
 		n++;

@@ -32,6 +32,7 @@
 #include "mail/header.h"
 #include "mail/listkey.h"
 #include "mail/pseudonym.h"
+#include "mail/listpgp.h"
 #include "mail/sealed.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
@@ -493,6 +494,16 @@ batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, st
 	case CMD_ENCKEY: {
 		unsigned char pk[32];
 
+		/*
+		 * the sealed format is retired (#17): a registered X25519 key would
+		 * encrypt nothing, so it is refused rather than confirmed
+		 */
+		if (keys_public_from_text(req->enckey, "x25519", pk) == 1) {
+			buf_puts(b, "X25519 keys ('mlist keygen') no longer encrypt anything: copies "
+			    "from the list are OpenPGP now.\nRegister your OpenPGP public key "
+			    "instead (see 'help').\n\n");
+			return 0;
+		}
 		if (keys_public_from_text(req->enckey, "x25519", pk) != 1) {
 			buf_puts(b, "The key you sent is not an X25519 public key as 'mlist keygen' prints it.\n\n");
 			return 0;
@@ -699,6 +710,33 @@ send_answer(struct pipeline *p, const struct list_cfg *l, const char *to, struct
 	    attach);
 }
 
+/*
+ * send_key_answer - the answer with the list's OpenPGP key attached
+ * (application/pgp-keys, as clients attach keys) and in an Autocrypt header
+ */
+static int
+send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
+    struct buf *b, const char *replyto, const struct buf *key,
+    const char *name, const struct buf *autocrypt)
+{
+	const char *vars[] = { "answers", buf_cstr(b), NULL };
+	char head[300];
+	struct buf extra;
+	struct dfile f = { key, head };
+	int rc;
+
+	snprintf(head, sizeof(head), "Content-Type: application/pgp-keys; "
+	    "name=\"%s\"\r\nContent-Disposition: attachment; filename=\"%s\"\r\n",
+	    name, name);
+	buf_init(&extra, 0);
+	buf_puts(&extra, replyto);
+	buf_append(&extra, autocrypt->data, autocrypt->len);
+	rc = distribute_notice_tmpl_file(p, l, to, NOTICE_REQUEST_ANSWER, vars,
+	    ENV_NULL, buf_cstr(&extra), &f);
+	buf_free(&extra);
+	return rc;
+}
+
 /* request_help - the help, after a line saying why it was sent */
 int
 request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const char *why)
@@ -723,12 +761,15 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 	struct keytext k = { &b, p->cfg->hostname };
 	char sel[SELECTOR_MAX];
 	unsigned char seed[DKIM_SEED_LEN];
-	struct buf post;
+	struct buf post, pgpkey, autocrypt;
+	char pgpname[64] = "";
 	long long since;
 	int rc, level = reader_level(p, l, to, &since);
 
 	buf_init(&b, 0);
 	buf_init(&post, 0);
+	buf_init(&pgpkey, 0);
+	buf_init(&autocrypt, 0);
 	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & CMD_WHO) && who_answer(p, l, level, &b) < 0)
@@ -755,8 +796,12 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		    "as published in DNS:\n\n", l->name, p->cfg->hostname);
 		store_keys_each(p->st, l->name, key_line, &k);
 		buf_puts(&b, "\nCheck a post with: mlist verify POST.eml --list-key KEY\n\n");
-		if (list_enc_key(p, l, &b) < 0)
+		if (listpgp_answer(p->st, l->name, p->cfg->hostname, &b, &pgpkey,
+		    pgpname, sizeof(pgpname), &autocrypt) < 0 || list_enc_key(p, l, &b) < 0) {
+			buf_free(&pgpkey);
+			buf_free(&autocrypt);
 			return buf_free(&b), buf_free(&post), -1;
+		}
 		{
 			unsigned char rs[32], rpk[32], rsk[64];
 			char fp[64];
@@ -774,9 +819,13 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		rc = distribute_notice_tmpl(p, l, to, NOTICE_HELP, NULL, ENV_NULL, "", NULL);
 	else if ((cmds & CMD_HELP) && help_text(p, l, &b) < 0)
 		rc = -1;
+	else if (pgpkey.len && !post.len)	/* one attachment: an archived post wins */
+		rc = send_key_answer(p, l, to, &b, replyto, &pgpkey, pgpname, &autocrypt);
 	else
 		rc = send_answer(p, l, to, &b, replyto, post.len ? &post : NULL);
 	buf_free(&b);
 	buf_free(&post);
+	buf_free(&pgpkey);
+	buf_free(&autocrypt);
 	return rc;
 }

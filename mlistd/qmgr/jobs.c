@@ -155,10 +155,15 @@ key_due_one(long long member_id, const char *addr, long long expires, int expire
 	if (k->failed)
 		return;
 	keys_expiry_format(expires, day);
-	if (distribute_notice_tmpl(k->p, l, addr, expired ?
+	/*
+	 * an expired key is dropped before the notice is made: a notice to a
+	 * member with a key is encrypted to it, and this one must reach them
+	 */
+	if ((expired && store_enc_key_done(k->p->st, member_id, 1) != STORE_OK) ||
+	    distribute_notice_tmpl(k->p, l, addr, expired ?
 	    (required ? NOTICE_KEY_EXPIRED_REQUIRED : NOTICE_KEY_EXPIRED) :
 	    (required ? NOTICE_KEY_EXPIRING_REQUIRED : NOTICE_KEY_EXPIRING), vars, ENV_NULL, "", NULL) < 0 ||
-	    store_enc_key_done(k->p->st, member_id, expired) != STORE_OK)
+	    (!expired && store_enc_key_done(k->p->st, member_id, 0) != STORE_OK))
 		k->failed = 1;
 	else
 		log_info("NOQUEUE qmgr: list=%s a member's encryption key %s result=ok", l->name,

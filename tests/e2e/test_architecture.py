@@ -12,7 +12,7 @@ The contract they hold the implementation to (decided by the lead):
   (`member add`, `mod approve`, `member ban`, ...) exits 1 with one line on stderr containing
   "not running"; `init`, `check` and `list create` work without a daemon.
 - `mlistctl mod approve` of a held post on an `encryption = "required"` list: the member with a key
-  receives the post sealed, the keyless member a notice, never the post's text.
+  receives the post encrypted (OpenPGP), the keyless member a notice, never the post's text.
 - A digest on an `encryption = "required"` list: the keyless digest member gets a notice, never the
   digest in clear. With `archive.since_join`, a member who joined after post A and before post B
   gets a digest with B and without A.
@@ -44,6 +44,7 @@ import time
 import pytest
 
 from conftest import MLISTCTL, Instance, wait_until
+from pgphelp import Member
 
 MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -109,8 +110,8 @@ def make_list(tmp_path, sink):
             inst.ctl("member", "set", "demo", addr, "role", role)
         for addr, name in (pseudonyms or {}).items():
             inst.ctl("member", "set", "demo", addr, "pseudonym", name)
-        for addr, key in (enckeys or {}).items():
-            inst.ctl("member", "set", "demo", addr, "enckey", key)
+        for addr in (enckeys or ()):
+            enckeys[addr] = Member(inst, tmp_path, addr)
         return inst
 
     yield make
@@ -176,13 +177,6 @@ def one_line_error(r, code=1):
     assert r.stderr.strip() and "\n" not in r.stderr.strip(), r.stderr
 
 
-def keygen(tmp_path, name):
-    key = tmp_path / name
-    r = subprocess.run([MLIST, "keygen", "--out", str(key)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return key, r.stdout.split()[1]                  # the x25519: line
-
-
 def seal(inst, raw):
     """A post sealed to the list's key, as `mlist seal` makes it for an encryption = required list."""
     listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
@@ -193,9 +187,8 @@ def seal(inst, raw):
 
 
 def opened(key, raw):
-    """What `mlist open` makes of a copy (None: not sealed to this key)."""
-    r = subprocess.run([MLIST, "open", "--key", str(key)], input=raw, capture_output=True)
-    return r.stdout if r.returncode == 0 else None
+    """What a member with key reads of a copy (None: not encrypted to this key)."""
+    return key.open(raw)
 
 
 def post_and_hold(inst, sink, sender, subject, body):
@@ -293,17 +286,16 @@ def test_member_set_while_running_applied_once_audited_once(make_list, sink):
 # --- one place decides who gets which bytes -------------------------------------------------
 
 def test_mod_approve_on_an_encrypted_list_sends_no_clear_copy(make_list, sink, tmp_path):
-    ckey, cx = keygen(tmp_path, "carol.key")
-    _, bx = keygen(tmp_path, "bob.key")
+    keys = {"carol@example.org": None, "bob@example.org": None}
     inst = make_list({"posting": "moderated", "encryption": "required"},
-                     members=("alice@example.org", "bob@example.org", "carol@example.org"),
-                     enckeys={"carol@example.org": cx, "bob@example.org": bx})
+                     members=("alice@example.org", "bob@example.org", "carol@example.org"), enckeys=keys)
+    ckey = keys["carol@example.org"]
     send(inst, seal(inst, b"From: bob@example.org\r\nSubject: plans\r\n\r\nThe strike starts Monday.\r\n"),
          "bob@example.org")
     hid = wait_until(lambda: held(inst))
     assert hid, inst.logtext()
     assert inst.ctl("mod", "approve", "demo", hid[0]["id"]).returncode == 0
-    # carol (a key) gets the post, sealed to her key
+    # carol (a key) gets the post, encrypted to her key
     got = wait_until(lambda: [o for o in (opened(ckey, d) for d in to(sink, "carol@example.org"))
                               if o and b"The strike starts Monday." in o])
     assert got, inst.logtext()
@@ -316,11 +308,11 @@ def test_mod_approve_on_an_encrypted_list_sends_no_clear_copy(make_list, sink, t
 
 
 def test_digest_on_an_encrypted_list_is_never_in_clear(make_list, sink, tmp_path):
-    ckey, cx = keygen(tmp_path, "carol.key")
-    _, bx = keygen(tmp_path, "bob.key")
+    keys = {"carol@example.org": None, "bob@example.org": None}
     inst = make_list({"encryption": "required"},
                      members=("alice@example.org", "bob@example.org", "carol@example.org", "dave@example.org"),
-                     enckeys={"carol@example.org": cx, "bob@example.org": bx})
+                     enckeys=keys)
+    ckey = keys["carol@example.org"]
     for m in ("alice@example.org", "carol@example.org"):
         inst.ctl("member", "set", "demo", m, "digest", "on")
     send(inst, seal(inst, b"From: bob@example.org\r\nSubject: d\r\n\r\nDigest words, sealed.\r\n"),
@@ -329,10 +321,10 @@ def test_digest_on_an_encrypted_list_is_never_in_clear(make_list, sink, tmp_path
     assert wait_until(lambda: to(sink, "dave@example.org")), inst.logtext()
     n_alice, n_carol = len(to(sink, "alice@example.org")), len(to(sink, "carol@example.org"))
     inst.ctl("digest", "send", "demo")
-    # carol's digest arrives sealed to her key
+    # carol's digest arrives encrypted to her key
     dig = wait_until(lambda: [o for o in (opened(ckey, d) for d in to(sink, "carol@example.org")[n_carol:])
                               if o and b"Digest words, sealed." in o])
-    assert dig, "carol's digest did not come sealed to her key\n" + inst.logtext()
+    assert dig, "carol's digest did not come encrypted to her key\n" + inst.logtext()
     assert all(b"Digest words, sealed." not in d for d in to(sink, "carol@example.org"))
     # alice (no key) gets something for the digest: a notice, never the digest in clear
     assert wait_until(lambda: len(to(sink, "alice@example.org")) > n_alice), inst.logtext()

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from pgphelp import ENCRYPTED, Member
 from conftest import MLISTCTL, wait_until
 
 MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
@@ -30,9 +31,7 @@ def audit(inst):
 def test_mod_approve_on_required_encryption_never_sends_in_clear(make_instance, sink, tmp_path):
     """The reviewer's bug: mlistctl wrote delivery rows itself and sent the post in clear to a keyless member."""
     inst = make_instance(list_settings={"encryption": "required", "posting": "moderated"})
-    r = subprocess.run([MLIST, "keygen", "--out", str(tmp_path / "carol.key")], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    inst.ctl("member", "set", "demo", "carol@example.org", "enckey", r.stdout.split()[1])
+    carol = Member(inst, tmp_path, "carol@example.org")
     listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
     sealed = subprocess.run([MLIST, "seal", "--list-key", listkey, "--list", "demo@lists.example"],
                             input=b"From: bob@example.org\r\nSubject: s\r\n\r\nSECRET-WORDS here.\r\n",
@@ -43,9 +42,10 @@ def test_mod_approve_on_required_encryption_never_sends_in_clear(make_instance, 
     held = inst.ctl("mod", "ls", "demo").stdout.split()[0]
     r = inst.ctl("mod", "approve", "demo", held)
     assert r.returncode == 0 and f"approved {held}" in r.stdout
-    # the keyed member got the post, sealed to her key
-    got = wait_until(lambda: to(sink, "carol@example.org", b"Encrypted post"))
+    # the keyed member got the post, encrypted to her key
+    got = wait_until(lambda: to(sink, "carol@example.org", ENCRYPTED))
     assert got and b"SECRET-WORDS" not in got[0]
+    assert b"SECRET-WORDS" in carol.open(got[0])
     # the keyless ones got a notice instead, and never the post
     for m in ("alice@example.org", "bob@example.org"):
         assert wait_until(lambda m=m: to(sink, m, b"could not receive in clear")), m

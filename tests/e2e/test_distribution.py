@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import MLISTCTL, raw_dialogue
+from pgphelp import ENCRYPTED, Member
 
 MEMBERS = ["alice@example.org", "bob@example.org", "carol@example.org"]
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mime")
@@ -403,18 +404,10 @@ def to_rcpt(sink, rcpt, marker=b""):
     return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
 
 
-def enckey(tmp_path, name):
-    """A member's X25519 key pair from 'mlist keygen': (secret key file, public key text)."""
-    key = tmp_path / name
-    r = subprocess.run([MLIST, "keygen", "--out", str(key)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return key, r.stdout.split()[1]
-
-
 def opened(key, sealed):
-    r = subprocess.run([MLIST, "open", "--key", str(key)], input=sealed, capture_output=True)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
+    out = key.open(sealed)
+    assert out is not None, "not encrypted to " + key.addr
+    return out
 
 
 def post_sealed(inst, sender, subject, body):
@@ -453,14 +446,13 @@ def test_held_post_reaches_100_moderators_and_the_queue_moves_on(make_instance, 
 
 def test_approval_on_required_list_sends_keyless_members_a_notice(make_instance, sink, tmp_path):
     inst = make_instance(list_settings={"posting": "moderated", "encryption": "required"})
-    key, pub = enckey(tmp_path, "bob.key")
-    inst.ctl("member", "set", "demo", "bob@example.org", "enckey", pub)
+    key = Member(inst, tmp_path, "bob@example.org")
     held = post_sealed(inst, "alice@example.org", "approve me", "The strike starts Monday.\r\n")
     assert inst.wait_log(f"{held} qmgr: list=demo kind=post reason=moderated")
     ids = [h["id"] for h in json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)]
     assert len(ids) == 1
     inst.ctl("mod", "approve", "demo", ids[0])
-    sealed = until(lambda: to_rcpt(sink, "bob@example.org", b"Encrypted post from demo"))
+    sealed = until(lambda: to_rcpt(sink, "bob@example.org", ENCRYPTED))
     assert sealed, inst.logtext()[-3000:]
     assert b"The strike starts Monday." in opened(key, sealed[0])
     notice = until(lambda: to_rcpt(sink, "carol@example.org", b"could not receive in clear"))
@@ -471,8 +463,7 @@ def test_approval_on_required_list_sends_keyless_members_a_notice(make_instance,
 
 def test_digest_on_required_list_sealed_or_a_notice(make_instance, sink, tmp_path):
     inst = make_instance(list_settings={"encryption": "required"}, start=False)
-    key, pub = enckey(tmp_path, "alice.key")
-    inst.ctl("member", "set", "demo", "alice@example.org", "enckey", pub)
+    key = Member(inst, tmp_path, "alice@example.org")
     for m in ("alice@example.org", "bob@example.org"):
         inst.ctl("member", "set", "demo", m, "digest", "on")
     inst.start()
@@ -480,7 +471,7 @@ def test_digest_on_required_list_sealed_or_a_notice(make_instance, sink, tmp_pat
     assert inst.wait_log(f"{qid} qmgr: list=demo kind=post")
     inst.ctl("digest", "send", "demo")
     assert inst.wait_log("digest posts=1")
-    sealed = until(lambda: to_rcpt(sink, "alice@example.org", b"Encrypted post from demo"))
+    sealed = until(lambda: to_rcpt(sink, "alice@example.org", ENCRYPTED))
     assert sealed, inst.logtext()[-3000:]
     assert b"Picket at six" not in sealed[0]
     inner = opened(key, sealed[0])
@@ -562,8 +553,7 @@ def test_65_rcpt_to_owner_in_one_transaction_is_not_retried_forever(make_instanc
 
 def test_archive_answer_on_required_list_sealed_or_a_notice(make_instance, sink, tmp_path):
     inst = make_instance(list_settings={"encryption": "required"}, start=False)
-    key, pub = enckey(tmp_path, "bob.key")
-    inst.ctl("member", "set", "demo", "bob@example.org", "enckey", pub)
+    key = Member(inst, tmp_path, "bob@example.org")
     inst.start()
     qid = post_sealed(inst, "alice@example.org", "for the record", "Minutes of the branch.\r\n")
     assert inst.wait_log(f"{qid} qmgr: list=demo kind=post")
@@ -571,12 +561,12 @@ def test_archive_answer_on_required_list_sealed_or_a_notice(make_instance, sink,
         with smtplib.SMTP("127.0.0.1", inst.port) as s:
             s.sendmail(who, ["demo-request@lists.example"],
                        f"From: {who}\r\nSubject: request\r\n\r\narchive get 1\r\n".encode())
-    # (bob's sealed copies: the post itself, then the answer that carries it)
-    sealed = until(lambda: [m for m in to_rcpt(sink, "bob@example.org", b"Encrypted post from demo")
-                            if b"Your request to the list" in opened(key, m)])
+    # (bob's encrypted copies: the post itself, then the answer that carries it)
+    sealed = until(lambda: [m for m in to_rcpt(sink, "bob@example.org", ENCRYPTED)
+                            if b"Your request to the list" in (key.open(m) or b"")])
     assert sealed, inst.logtext()[-3000:]
     assert b"Minutes of the branch." in opened(key, sealed[0])
     notice = until(lambda: to_rcpt(sink, "carol@example.org", b"An answer you could not receive in clear"))
     assert notice, inst.logtext()[-3000:]
     assert not to_rcpt(sink, "carol@example.org", b"Minutes of the branch")
-    assert not to_rcpt(sink, "bob@example.org", b"Minutes of the branch")     # only ever sealed
+    assert not to_rcpt(sink, "bob@example.org", b"Minutes of the branch")     # only ever encrypted

@@ -1,0 +1,35 @@
+/*
+ * pgpcopy.h - a member's encrypted copy: the plain copy signed once per
+ * post by the list's OpenPGP key, encrypted to the member, in PGP/MIME.
+ */
+#ifndef MLIST_PGPCOPY_H
+#define MLIST_PGPCOPY_H
+
+#include "mail/openpgp.h"
+#include "mail/result.h"
+#include "util/buf.h"
+
+/* what every encrypted copy of one post shares */
+struct pgpcopy_post {
+	struct openpgp_post signed_;	/* the signed, padded packets */
+	struct buf	 autocrypt;	/* "Autocrypt: ..." header, CRLF */
+	struct buf	 head;		/* the outer header but Content-Type */
+	char		 from[320];	/* outer From: the list key's UID */
+};
+
+/* the signing key is a parameter: the list's by default, a pseudonym's later */
+enum result pgpcopy_prepare(const struct openpgp_secret *sign_key,
+	    const struct openpgp_secret *list_key, const char *list,
+	    const char *host, const void *raw, size_t len, size_t bucket_min,
+	    long long now, struct pgpcopy_post *, char *why, size_t whylen);
+void	pgpcopy_post_free(struct pgpcopy_post *);
+long long pgpcopy_date(const void *raw, size_t len);
+
+/*
+ * one copy for the holder of key (binary, as the store keeps it): the
+ * outer message without its DKIM signature (the caller signs it)
+ */
+enum result pgpcopy_make(struct openpgp_enc *, const struct pgpcopy_post *,
+	    const struct buf *key, struct buf *out, char *why, size_t whylen);
+
+#endif
