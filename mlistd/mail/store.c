@@ -194,6 +194,19 @@ static const char *const migrations[] = {
 	"DROP TABLE temp.used;",
 	/* 15: the class of copy distribute decided for each delivery (enum dclass; 1 plain) */
 	"ALTER TABLE deliveries ADD COLUMN class INTEGER NOT NULL DEFAULT 1;",
+	/*
+	 * OpenPGP (#17): the list's secret key sealed; a member's minimal public
+	 * key sealed and its fingerprint only as a keyed hash. The libsodium
+	 * X25519 keys of the retired sealed format are dropped (enc_expires and
+	 * enc_warned now track the OpenPGP key's expiry; enc_pk stays unused).
+	 */
+	"CREATE TABLE IF NOT EXISTS list_pgp (list TEXT PRIMARY KEY, secret BLOB NOT NULL,"
+	"  fpr TEXT NOT NULL, created INTEGER NOT NULL);"
+	"ALTER TABLE members ADD COLUMN pgp_key BLOB;"
+	"ALTER TABLE members ADD COLUMN pgp_fpr BLOB;"
+	"CREATE UNIQUE INDEX IF NOT EXISTS members_pgp_fpr ON members(list, pgp_fpr)"
+	"  WHERE pgp_fpr IS NOT NULL;"
+	"UPDATE members SET enc_pk = NULL, enc_expires = NULL, enc_warned = 0;",
 	NULL
 };
 
@@ -465,6 +478,44 @@ st_bind_sealed(struct store *st, sqlite3_stmt *s, int col, const char *text)
 	rc = sqlite3_bind_blob(s, col, b.data, (int)b.len, SQLITE_TRANSIENT);
 	buf_free(&b);
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* st_bind_sealed_blob - bind an encrypted binary field (NULL: SQL NULL) */
+int
+st_bind_sealed_blob(struct store *st, sqlite3_stmt *s, int col,
+    const void *data, size_t len)
+{
+	struct buf b;
+	int rc;
+
+	if (data == NULL)
+		return sqlite3_bind_null(s, col) == SQLITE_OK ? 0 : -1;
+	buf_init(&b, 0);
+	if (keys_seal(st->keys, data, len, &b) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	rc = sqlite3_bind_blob(s, col, b.data, (int)b.len, SQLITE_TRANSIENT);
+	buf_free(&b);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/*
+ * st_opened_blob - decrypt a sealed binary column into out (replacing it;
+ * 0 with out untouched if the column is NULL, 1 opened, -1 does not open)
+ */
+int
+st_opened_blob(struct store *st, sqlite3_stmt *s, int col, struct buf *out)
+{
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return 0;
+	if (keys_open(st->keys, sqlite3_column_blob(s, col),
+	    (size_t)sqlite3_column_bytes(s, col), out) < 0) {
+		st_fail(st, "a sealed field does not open: wrong key or "
+		    "corrupted database");
+		return -1;
+	}
+	return 1;
 }
 
 /*

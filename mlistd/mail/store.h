@@ -19,6 +19,7 @@
 
 #include "../util/buf.h"
 #include "keys.h"
+#include "openpgp.h"
 #include "role.h"
 
 struct store;
@@ -282,5 +283,33 @@ int	store_digest_pending(struct store *, const char *list, int *n, long long *by
 typedef void (*store_digest_fn)(long long at, const struct buf *msg, void *);
 int	store_digest_take(struct store *, const char *list, long long now, store_digest_fn, void *);
 int	store_digest_due_now(struct store *, const char *list);
+
+/*
+ * OpenPGP keys (store_keys.c), sealed under the master key. The list's
+ * transferable secret key (one row a list, replaced by a rotation):
+ * store_list_pgp_put 0 or STORE_ERR; store_list_pgp_get 1 found (secret
+ * and fpr filled), 0 none, STORE_ERR. A member's minimal public key
+ * (binary), its fingerprint kept only as a keyed hash:
+ * store_member_pgp_put 0, STORE_NOTFOUND (no such member), STORE_EXISTS
+ * (another member of the list has that key), STORE_ERR;
+ * store_member_pgp_get 1 found, 0 none, STORE_ERR; store_member_pgp_clear
+ * 0 or STORE_ERR; store_pgp_fpr_member 1 found (*addr a new string), 0 none,
+ * STORE_ERR. expires: 0 never. A fingerprint is 40 hex digits, any case,
+ * spaces ignored.
+ */
+int	store_list_pgp_put(struct store *, const char *list, const void *secret,
+	    size_t len, const char *fpr);
+int	store_list_pgp_get(struct store *, const char *list, struct buf *secret,
+	    char fpr[OPENPGP_FPR_SIZE]);
+int	store_member_pgp_put(struct store *, const char *list, const char *addr,
+	    const void *key, size_t len, const char *fpr, long long expires);
+int	store_member_pgp_get(struct store *, const char *list, const char *addr,
+	    struct buf *key, long long *expires);
+int	store_member_pgp_clear(struct store *, const char *list,
+	    const char *addr);
+int	store_pgp_fpr_member(struct store *, const char *list, const char *fpr,
+	    char **addr);
+/* the cause of a failure built on the store, for store_errmsg */
+void	store_fail_cause(struct store *, const char *cause);
 
 #endif

@@ -60,6 +60,9 @@ void	st_bind_tagged(struct store *, sqlite3_stmt *, int col,
 int	st_bind_sealed(struct store *, sqlite3_stmt *, int col,
 	    const char *text);
 int	st_opened(struct store *, sqlite3_stmt *, int col, char **out);
+int	st_bind_sealed_blob(struct store *, sqlite3_stmt *, int col,
+	    const void *, size_t);
+int	st_opened_blob(struct store *, sqlite3_stmt *, int col, struct buf *);
 void	st_fail(struct store *, const char *cause);
 int	st_db_fail(struct store *);
 char	*st_column_opened(struct store *, sqlite3_stmt *, int col);

@@ -1,7 +1,11 @@
 /*
  * store_keys.c - the list's DKIM signing keys (secret half sealed) and the
- * signed posts already seen (replays).
+ * signed posts already seen (replays); the OpenPGP keys of the list (secret,
+ * sealed) and of members (public, minimal, sealed, found by a keyed hash of
+ * the fingerprint).
  */
+#include <ctype.h>
+
 #include "store_int.h"
 
 /* store_key_add - a new active key for a list; the previous ones stay, inactive */
@@ -124,4 +128,198 @@ store_signature_seen(struct store *st, const char *list, const char *sig)
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
 	rc = st_step_done(st, s);
 	return rc == STORE_EXISTS ? 1 : rc == STORE_OK ? 0 : STORE_ERR;
+}
+
+/* store_list_pgp_put - the list's OpenPGP secret key, sealed; replaces the old one */
+int
+store_list_pgp_put(struct store *st, const char *list, const void *secret,
+    size_t len, const char *fpr)
+{
+	sqlite3_stmt *s = st_prep(st, "INSERT OR REPLACE INTO list_pgp (list, "
+	    "secret, fpr, created) VALUES (?1, ?2, ?3, ?4)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (st_bind_sealed_blob(st, s, 2, secret, len) < 0) {
+		st_done(st, s);
+		st_fail(st, "the list's OpenPGP key could not be sealed");
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 3, fpr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
+	return st_step_done(st, s) == STORE_OK ? 0 : STORE_ERR;
+}
+
+/* store_list_pgp_get - the list's OpenPGP secret key, opened into secret */
+int
+store_list_pgp_get(struct store *st, const char *list, struct buf *secret,
+    char fpr[OPENPGP_FPR_SIZE])
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT secret, fpr FROM list_pgp "
+	    "WHERE list = ?1");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			st_db_fail(st);
+		st_done(st, s);
+		return rc == SQLITE_DONE ? 0 : STORE_ERR;
+	}
+	if (st_opened_blob(st, s, 0, secret) != 1) {
+		st_done(st, s);
+		return STORE_ERR;
+	}
+	snprintf(fpr, OPENPGP_FPR_SIZE, "%s",
+	    (const char *)sqlite3_column_text(s, 1));
+	st_done(st, s);
+	return 1;
+}
+
+/*
+ * fpr_norm - a fingerprint as 40 upper-case hex digits (spaces dropped), so
+ * that one key has one look-up hash however it was written; -1 not one
+ */
+static int
+fpr_norm(const char *in, char out[OPENPGP_FPR_SIZE])
+{
+	size_t n = 0;
+
+	for (; *in; in++) {
+		if (*in == ' ')
+			continue;
+		if (!isxdigit((unsigned char)*in) || n == OPENPGP_FPR_SIZE - 1)
+			return -1;
+		out[n++] = (char)toupper((unsigned char)*in);
+	}
+	out[n] = 0;
+	return n == OPENPGP_FPR_SIZE - 1 ? 0 : -1;
+}
+
+/*
+ * bind_fpr - the keyed hash of a fingerprint, in its own domain ("pgp-fpr:"),
+ * so it can never equal an address's look-up hash
+ */
+static int
+bind_fpr(struct store *st, sqlite3_stmt *s, int col, const char *list,
+    const char *fpr)
+{
+	char f[OPENPGP_FPR_SIZE];
+
+	if (fpr_norm(fpr, f) < 0) {
+		st_fail(st, "not an OpenPGP v4 fingerprint");
+		return -1;
+	}
+	st_bind_tagged(st, s, col, list, "pgp-fpr", f);
+	return 0;
+}
+
+/*
+ * store_member_pgp_put - a member's minimal public key, sealed, with the hash
+ * of its fingerprint and its expiry (the expiry reminders run on it)
+ */
+int
+store_member_pgp_put(struct store *st, const char *list, const char *addr,
+    const void *key, size_t len, const char *fpr, long long expires)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE members SET pgp_key = ?3, "
+	    "pgp_fpr = ?4, enc_expires = ?5, enc_warned = 0, enc_pk = NULL "
+	    "WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if (st_bind_sealed_blob(st, s, 3, key, len) < 0 ||
+	    bind_fpr(st, s, 4, list, fpr) < 0) {
+		st_done(st, s);
+		if (!st->failed)
+			st_fail(st, "a member's OpenPGP key could not be sealed");
+		return STORE_ERR;
+	}
+	if (expires > 0)
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)expires);
+	if ((rc = st_step_done(st, s)) != STORE_OK)
+		return rc == STORE_EXISTS ? STORE_EXISTS : STORE_ERR;
+	return sqlite3_changes(st->db) ? 0 : STORE_NOTFOUND;
+}
+
+/* store_member_pgp_get - a member's key, opened into key; 0: they have none */
+int
+store_member_pgp_get(struct store *st, const char *list, const char *addr,
+    struct buf *key, long long *expires)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT pgp_key, enc_expires FROM members "
+	    "WHERE list = ?1 AND addr_hash = ?2 AND pgp_key IS NOT NULL");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			st_db_fail(st);
+		st_done(st, s);
+		return rc == SQLITE_DONE ? 0 : STORE_ERR;
+	}
+	if (st_opened_blob(st, s, 0, key) != 1) {
+		st_done(st, s);
+		return STORE_ERR;
+	}
+	if (expires)
+		*expires = sqlite3_column_int64(s, 1);	/* NULL reads as 0 */
+	st_done(st, s);
+	return 1;
+}
+
+/* store_member_pgp_clear - the member has no OpenPGP key any more */
+int
+store_member_pgp_clear(struct store *st, const char *list, const char *addr)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE members SET pgp_key = NULL, "
+	    "pgp_fpr = NULL, enc_expires = NULL, enc_warned = 0, enc_pk = NULL "
+	    "WHERE list = ?1 AND addr_hash = ?2");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_hash(st, s, 2, list, addr);
+	return st_step_done(st, s) == STORE_OK ? 0 : STORE_ERR;
+}
+
+/* store_pgp_fpr_member - the member whose key has this fingerprint */
+int
+store_pgp_fpr_member(struct store *st, const char *list, const char *fpr,
+    char **addr)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT addr FROM members WHERE list = ?1 "
+	    "AND pgp_fpr = ?2");
+
+	*addr = NULL;
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (bind_fpr(st, s, 2, list, fpr) < 0) {
+		st_done(st, s);
+		return 0;	/* not a fingerprint: nobody's */
+	}
+	*addr = st_one_opened(st, s);
+	if (*addr == NULL)
+		return store_failed(st) ? STORE_ERR : 0;
+	return 1;
+}
+
+/*
+ * store_fail_cause - a caller of the store (listpgp.c) records why a step
+ * built on the store failed, for store_errmsg like the store's own causes
+ */
+void
+store_fail_cause(struct store *st, const char *cause)
+{
+	st_fail(st, cause);
 }

@@ -1,0 +1,27 @@
+/*
+ * listpgp.h - a list's OpenPGP key: made on demand, kept sealed in the
+ * store, its encryption subkey rotated by the admin.
+ */
+#ifndef MLIST_LISTPGP_H
+#define MLIST_LISTPGP_H
+
+#include "openpgp.h"
+#include "store.h"
+
+/*
+ * the key as a transferable secret key (Ed25519 + cv25519, UID
+ * "LIST <LIST@hostname>"): 0, or -1 with the cause in store_errmsg
+ */
+int	listpgp_get(struct store *, const char *list, const char *hostname,
+	    struct openpgp_secret **out);
+/* a new encryption subkey (the old ones kept, revoked): 0 or -1 likewise */
+int	listpgp_rotate(struct store *, const char *list, const char *hostname,
+	    char fpr[OPENPGP_FPR_SIZE]);
+
+/*
+ * the store's OpenPGP key functions, declared in store.h (where their
+ * return contract is): store_list_pgp_put / _get, store_member_pgp_put /
+ * _get / _clear, store_pgp_fpr_member
+ */
+
+#endif
