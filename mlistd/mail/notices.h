@@ -130,6 +130,8 @@
 	    "to a member who confirmed a request (done: a line per change, each starting \"- \")") \
 	X(NOTICE_REQUEST_ANSWER, "request-answer", "answers", \
 	    "the answer to LIST-request (answers: the answer to each command, e.g. keys, who, archive, audit, help)") \
+	X(NOTICE_PGP_KEY_CONFIRM, "pgp-key-confirm", "confirm_addr days", \
+	    "encrypted to an OpenPGP key sent with \"key\": answering it registers the key") \
 	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \

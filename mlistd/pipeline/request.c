@@ -33,6 +33,7 @@
 #include "mail/listkey.h"
 #include "mail/pseudonym.h"
 #include "mail/sealed.h"
+#include "pipeline/pgpin.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
 #include "mail/author.h"
@@ -54,6 +55,8 @@ key_arg(const char *p, size_t n, struct request *r)
 		i += 7;
 		enc = 1;
 	}
+	if (i == n && !enc)
+		return CMD_PGPKEY;	/* "key" alone: an OpenPGP key in the mail (pgpin.c) */
 	s = i;
 	while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '/' || p[i] == '='))
 		i++;
@@ -208,6 +211,8 @@ request_parse(const char *m, size_t len, struct request *r)
 	const char *nl;
 
 	memset(r, 0, sizeof(*r));
+	r->msg = m;
+	r->msglen = len;
 	if (hdr_parse(m, len, &h) < 0)
 		return 0;
 	if ((subj = hdr_get_value(&h, "Subject")) != NULL)
@@ -743,6 +748,9 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 			snprintf(replyto, sizeof(replyto), "Reply-To: <%s-confirm+%.40s@%s>\r\n", l->name, t + 9,
 			    p->cfg->hostname);
 	}
+	if ((cmds & (CMD_PGPKEY | CMD_SUBSCRIBE)) && pgpin_key_request(p, l, to, req->msg, req->msglen,
+	    ((cmds & CMD_PGPKEY) ? PGPIN_ASKED : 0) | ((cmds & CMD_SUBSCRIBE) ? PGPIN_SUBSCRIBING : 0), &b) < 0)
+		return buf_free(&b), buf_free(&post), -1;
 	if (cmds & CMD_KEYS) {
 		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
 			return buf_free(&b), buf_free(&post), -1;

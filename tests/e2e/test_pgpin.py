@@ -1,0 +1,330 @@
+"""test_pgpin - a member registers their OpenPGP key by mail, as their own client sends it (#17 item 2).
+
+Keys are made with gpg; the mails are shaped like Thunderbird's (a quoted-printable OpenPGP_0x....asc
+inside multipart/mixed inside a real multipart/signed), K-9's (an Autocrypt header) and mutt's (an
+armoured block in the text). The list answers with a token encrypted to the key sent: the test opens
+it with gpg and the member's secret key, answers it, and the key is stored. A stranger and a forged
+From get the same words and nothing is stored; refused kinds are refused with a reason; nothing the
+list sends or logs names the key (fingerprint, key ID, UID name).
+"""
+import base64
+import email
+import email.policy
+import os
+import quopri
+import re
+import shutil
+import smtplib
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import send_unauthenticated, wait_until
+
+pytestmark = pytest.mark.skipif(not shutil.which("gpg"), reason="gpg is needed (tools/install-deps)")
+
+LIST_REQ = "demo-request@lists.example"
+TOKEN = re.compile(rb"demo-confirm\+([0-9a-f]{40})@lists\.example")
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, timeout=120, **kw)
+
+
+class Gpg:
+    """One gpg home with one key pair whose UID carries a real name."""
+
+    def __init__(self, home, name, addr, algo="ed25519", enc="cv25519", expire="never", faked=None):
+        self.home = str(home)
+        os.makedirs(self.home, mode=0o700, exist_ok=True)
+        self.addr = addr
+        self.name = name
+        pre = ["--faked-system-time", faked] if faked else []
+        self.gpg(*pre, "--quick-gen-key", "%s <%s>" % (name, addr), algo,
+                 "cert,sign" if enc else "sign", expire)
+        out = self.gpg("--list-keys", "--with-colons").stdout.decode()
+        self.fpr = re.search(r"^fpr:+([0-9A-F]{40}):", out, re.M).group(1)
+        if enc:
+            self.gpg(*pre, "--quick-add-key", self.fpr, enc, "encr", expire)
+        out = self.gpg("--list-keys", "--with-colons").stdout.decode()
+        self.subfprs = re.findall(r"^fpr:+([0-9A-F]{40}):", out, re.M)
+
+    def gpg(self, *args, check=True, inp=None):
+        r = run(["gpg", "--homedir", self.home, "--batch", "--yes", "--pinentry-mode", "loopback",
+                 "--passphrase", ""] + list(args), input=inp)
+        if check:
+            assert r.returncode == 0, r.stderr.decode()
+        return r
+
+    def armored(self):
+        return self.gpg("--armor", "--export", self.fpr).stdout
+
+    def binary(self):
+        return self.gpg("--export", "--export-options", "export-minimal", self.fpr).stdout
+
+    def identifiers(self):
+        """What names this key: fingerprints, long and short key IDs (any case), the UID's name."""
+        out = [self.name.encode()]
+        for f in self.subfprs:
+            for s in (f, f[-16:], f[-8:]):
+                out += [s.encode(), s.lower().encode()]
+        return out
+
+    def decrypt(self, data):
+        """(opened, plaintext): the list's signing key is not known here, so gpg exits 2 either way"""
+        r = self.gpg("--decrypt", check=False, inp=data)
+        ok = b"decryption failed" not in r.stderr and r.returncode in (0, 2) and r.stdout != b""
+        return ok, r.stdout
+
+
+def qp(data):
+    return quopri.encodestring(data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+
+
+def thunderbird(g, subject="key", frm=None):
+    """Thunderbird 115 'Attach my public key' + sign: multipart/signed around multipart/mixed."""
+    frm = frm or g.addr
+    short = g.fpr[-16:]
+    inner = ("Content-Type: multipart/mixed; boundary=\"------------mix1\"\r\n\r\n"
+             "--------------mix1\r\nContent-Type: text/plain; charset=UTF-8; format=flowed\r\n"
+             "Content-Transfer-Encoding: 7bit\r\n\r\nkey\r\n\r\n"
+             "--------------mix1\r\n"
+             f"Content-Type: application/pgp-keys; name=\"OpenPGP_0x{short}.asc\"\r\n"
+             f"Content-Disposition: attachment; filename=\"OpenPGP_0x{short}.asc\"\r\n"
+             "Content-Description: OpenPGP public key\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode()
+    inner += qp(g.armored()) + b"\r\n--------------mix1--\r\n"
+    sig = g.gpg("--armor", "--detach-sign", "--digest-algo", "SHA256", inp=inner).stdout
+    return (f"From: {g.name} <{frm}>\r\nTo: {LIST_REQ}\r\nSubject: {subject}\r\n"
+            "Message-ID: <tb.1@example.org>\r\nMIME-Version: 1.0\r\nUser-Agent: Mozilla Thunderbird\r\n"
+            "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n"
+            " protocol=\"application/pgp-signature\";\r\n boundary=\"------------sig0\"\r\n\r\n"
+            "This is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n"
+            "--------------sig0\r\n").encode() + inner + (
+            "\r\n--------------sig0\r\nContent-Type: application/pgp-signature; "
+            "name=\"OpenPGP_signature.asc\"\r\nContent-Description: OpenPGP digital signature\r\n"
+            "Content-Disposition: attachment; filename=\"OpenPGP_signature.asc\"\r\n\r\n").encode() + \
+        sig.replace(b"\n", b"\r\n") + b"\r\n--------------sig0--\r\n"
+
+
+def k9(g, subject="key", frm=None):
+    """K-9 Mail / FairEmail: the key in an Autocrypt header, folded at 76 columns."""
+    frm = frm or g.addr
+    kd = base64.b64encode(g.binary()).decode()
+    folded = "\r\n ".join(kd[i:i + 76] for i in range(0, len(kd), 76))
+    return (f"From: {g.name} <{frm}>\r\nTo: {LIST_REQ}\r\nSubject: {subject}\r\n"
+            f"Autocrypt: addr={g.addr}; prefer-encrypt=mutual; keydata=\r\n {folded}\r\n"
+            "Message-ID: <k9.1@example.org>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nkey\r\n").encode()
+
+
+def mutt(g, subject="key", frm=None):
+    """mutt: the armoured block pasted into the text."""
+    frm = frm or g.addr
+    return (f"From: {g.name} <{frm}>\r\nTo: {LIST_REQ}\r\nSubject: {subject}\r\n"
+            "Message-ID: <mutt.1@example.org>\r\nUser-Agent: NeoMutt/20220429\r\n\r\n"
+            "key\r\n\r\nMy key:\r\n\r\n").encode() + g.armored().replace(b"\n", b"\r\n") + \
+        b"\r\n-- \r\nsent with mutt\r\n"
+
+
+SHAPES = {"thunderbird": thunderbird, "k9": k9, "mutt": mutt}
+
+
+def send(inst, raw, sender, rcpt=LIST_REQ):
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(sender, [rcpt], raw)
+
+
+def mails(sink, rcpt, marker=b""):
+    return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
+
+
+def encrypted_to(sink, rcpt, n=1):
+    got = wait_until(lambda: len(mails(sink, rcpt, b"multipart/encrypted")) >= n)
+    assert got, "no encrypted answer"
+    return mails(sink, rcpt, b"multipart/encrypted")[n - 1]
+
+
+def answer_to(sink, rcpt, n=1):
+    marker = b"Your request to the list"
+    assert wait_until(lambda: len(mails(sink, rcpt, marker)) >= n)
+    return mails(sink, rcpt, marker)[n - 1]
+
+
+def payload(raw):
+    """The armoured OpenPGP message of an RFC 3156 copy, after checking its two parts."""
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    assert m.get_content_type() == "multipart/encrypted"
+    assert m.get_param("protocol") == "application/pgp-encrypted"
+    parts = list(m.iter_parts())
+    assert len(parts) == 2 and b"Version: 1" in parts[0].get_payload(decode=True)
+    assert m["Subject"] == "..."
+    return parts[1].get_payload(decode=True)
+
+
+def stored(inst):
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    try:
+        return db.execute("SELECT count(*) FROM members WHERE pgp_key IS NOT NULL").fetchone()[0]
+    finally:
+        db.close()
+
+
+def register(inst, sink, g, shape, n=1):
+    """Send 'key' in shape; open the encrypted token; answer it; return (token mail, plain text)."""
+    send(inst, SHAPES[shape](g), g.addr)
+    enc = encrypted_to(sink, g.addr, n)
+    assert not TOKEN.search(enc), "the token must travel only inside the encryption"
+    ok, plain = g.decrypt(payload(enc))
+    assert ok
+    assert b"protected-headers=\"v1\"" in plain and b"Confirm your OpenPGP key" in plain
+    tok = TOKEN.search(plain).group(1).decode()
+    send(inst, f"From: {g.addr}\r\nSubject: Re: ...\r\n\r\nyes\r\n".encode(), g.addr,
+         rcpt=f"demo-confirm+{tok}@lists.example")
+    return enc, plain
+
+
+@pytest.fixture
+def homes(tmp_path):
+    return tmp_path / "gpg"
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_member_registers_key_by_shape(make_instance, sink, homes, shape):
+    inst = make_instance(members=("alice@example.org",))
+    g = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org", expire="2y")
+    assert stored(inst) == 0
+    enc, plain = register(inst, sink, g, shape)
+    done = answer_to(sink, "alice@example.org", 2)     # the first is the answer to "key"
+    assert b"your OpenPGP key is registered" in done
+    assert inst.wait_log("a member's OpenPGP key registered result=ok")
+    assert wait_until(lambda: stored(inst) == 1)
+    # the plain answer says what happens, and nothing of the key
+    first = answer_to(sink, "alice@example.org", 1)
+    assert b"encrypted to the OpenPGP key you sent is on its way" in first
+    # nothing the list sent (outer or decrypted) or logged names the key
+    texts = [m[2] for m in sink.handler.messages] + [plain, inst.logtext().encode()]
+    for t in texts:
+        for ident in g.identifiers():
+            assert ident not in t, (ident, t[:2000])
+
+
+def test_key_replaced_only_after_confirmation_expiry_merged(make_instance, sink, homes):
+    inst = make_instance(members=("alice@example.org",))
+    g = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org", expire="1y")
+    register(inst, sink, g, "k9")
+    assert inst.wait_log("a member's OpenPGP key registered result=ok")
+    assert wait_until(lambda: fpr_hash(inst) is not None)
+    # the same key, its expiry extended: taken at once (only its holder can sign that)
+    g.gpg("--quick-set-expire", g.fpr, "3y")
+    g.gpg("--quick-set-expire", g.fpr, "3y", "*")
+    send(inst, k9(g), g.addr)
+    assert inst.wait_log("a member's OpenPGP key's expiry extended result=ok")
+    # a new key: a token goes out, and until it is answered the old key stays
+    first = fpr_hash(inst)
+    assert first is not None
+    h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
+    send(inst, mutt(h), h.addr)
+    enc = encrypted_to(sink, h.addr, 3)
+    assert fpr_hash(inst) == first
+    assert inst.logtext().count("a member's OpenPGP key registered result=ok") == 1
+    ok, plain = h.decrypt(payload(enc))
+    assert ok
+    tok = TOKEN.search(plain).group(1).decode()
+    send(inst, f"From: {h.addr}\r\n\r\nyes\r\n".encode(), h.addr, rcpt=f"demo-confirm+{tok}@lists.example")
+    assert wait_until(lambda: inst.logtext().count("a member's OpenPGP key registered result=ok") == 2)
+    # the log line is written inside the transaction: wait for its commit
+    assert wait_until(lambda: fpr_hash(inst) not in (None, first))
+    assert stored(inst) == 1
+
+
+def fpr_hash(inst):
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    try:
+        return db.execute("SELECT pgp_fpr FROM members").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_stranger_and_forged_from_same_answer_nothing_stored(make_instance, sink, homes):
+    inst = make_instance(members=("alice@example.org",))
+    a = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org")
+    d = Gpg(homes / "dave", "Dormouse Teapot", "dave@example.org")
+    m = Gpg(homes / "mallory", "Mallory Hatter", "alice@example.org")    # a key in alice's name
+    send(inst, thunderbird(a), a.addr)
+    send(inst, thunderbird(d), d.addr)
+    ans_a, ans_d = answer_to(sink, a.addr), answer_to(sink, d.addr)
+
+    def norm(raw, addr):
+        body = raw.split(b"\r\n\r\n", 1)[1]
+        return body.replace(addr.encode(), b"ADDR")
+
+    assert norm(ans_a, a.addr) == norm(ans_d, d.addr)
+    enc_a, enc_d = encrypted_to(sink, a.addr), encrypted_to(sink, d.addr)
+    pa = a.decrypt(payload(enc_a))[1]
+    pd = d.decrypt(payload(enc_d))[1]
+
+    def strip(p, addr):
+        p = TOKEN.sub(b"TOKEN", p).replace(addr.encode(), b"ADDR")
+        for b in re.findall(rb'boundary="([^"]+)"', p):     # the padding's random boundary
+            p = p.replace(b, b"BOUNDARY")
+        p = re.sub(rb"Date: [^\r]*", b"Date: X", p)
+        return re.sub(rb"\s+", b" ", p)    # the padding's length makes up for the addresses'
+
+
+    assert strip(pa, a.addr) == strip(pd, d.addr)
+    # the stranger answers their token: it opens nothing
+    tok = TOKEN.search(pd).group(1).decode()
+    send(inst, f"From: {d.addr}\r\n\r\nyes\r\n".encode(), d.addr, rcpt=f"demo-confirm+{tok}@lists.example")
+    assert inst.wait_log("token unknown, used or expired; ignored")
+    assert stored(inst) == 0
+    # a forged From: Mallory's key sent in alice's name, straight to mlistd (no front MTA vouching)
+    n = len(mails(sink, a.addr, b"multipart/encrypted"))
+    send_unauthenticated(inst.direct_port, a.addr, [LIST_REQ], k9(m))
+    forged = encrypted_to(sink, a.addr, n + 1)
+    # alice gets mail she cannot open, carrying no token she could answer by replying
+    assert not TOKEN.search(forged)
+    assert not a.decrypt(payload(forged))[0]
+    assert b"Reply-To" not in forged.split(b"\r\n\r\n", 1)[0]
+    assert stored(inst) == 0
+    assert norm(answer_to(sink, a.addr, 2), a.addr) == norm(ans_a, a.addr)
+
+
+def revoked(homes):
+    g = Gpg(homes / "rev", "Revoked Person", "alice@example.org")
+    rev = open(os.path.join(g.home, "openpgp-revocs.d", g.fpr + ".rev"), "rb").read()
+    g.gpg("--import", inp=rev.replace(b":-----BEGIN", b"-----BEGIN"))
+    return g
+
+
+REFUSED = {
+    "rsa1024": (lambda h: Gpg(h / "rsa", "Small Key", "alice@example.org", algo="rsa1024", enc="rsa1024"),
+                b"bits"),
+    "no-encryption-subkey": (lambda h: Gpg(h / "sign", "Sign Only", "alice@example.org", enc=None),
+                             b"encrypt"),
+    "expired": (lambda h: Gpg(h / "old", "Old Key", "alice@example.org", expire="1d",
+                              faked="20200101T000000"), b"expired"),
+    "revoked": (revoked, b"revoked"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED))
+def test_refused_kinds(make_instance, sink, homes, kind):
+    inst = make_instance(members=("alice@example.org",))
+    make, word = REFUSED[kind]
+    g = make(homes)
+    send(inst, mutt(g), g.addr)
+    ans = answer_to(sink, g.addr)
+    assert b"The OpenPGP key you sent cannot be used:" in ans
+    assert word in ans.lower(), ans
+    assert inst.wait_log("an OpenPGP key refused result=permfail")
+    assert not mails(sink, g.addr, b"multipart/encrypted")
+    assert stored(inst) == 0
+
+
+def test_no_key_said_plainly(make_instance, sink):
+    inst = make_instance(members=("alice@example.org",))
+    send(inst, b"From: alice@example.org\r\nSubject: key\r\n\r\nkey\r\n", "alice@example.org")
+    ans = answer_to(sink, "alice@example.org")
+    assert b"found no OpenPGP public key in your message" in ans
