@@ -90,6 +90,8 @@
 	    "to a member suspended from the list (a discipline step)") \
 	X(NOTICE_SEALED_UNOPENABLE, "sealed-unopenable", "", \
 	    "a sealed post the list's current key cannot open") \
+	X(NOTICE_PGP_UNOPENABLE, "pgp-unopenable", "reason", \
+	    "a post encrypted with OpenPGP that the list's key cannot open (reason: why)") \
 	X(NOTICE_NOT_SEALED, "not-sealed", "", \
 	    "a post in clear to an encryption = \"required\" list") \
 	X(NOTICE_UNPROCESSABLE, "unprocessable", "reason", \

@@ -2,7 +2,10 @@
 #ifndef MLIST_PGPIN_H
 #define MLIST_PGPIN_H
 
+#include "mail/openpgp.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/policy.h"
+#include "pipeline/worker.h"
 
 #define PGPIN_ASKED		1	/* "key": say so when there is none */
 #define PGPIN_SUBSCRIBING	2	/* "subscribe": a token for a non-member */
@@ -18,5 +21,31 @@ int	pgpin_key_request(struct pipeline *, const struct list_cfg *,
 /* pgpin_key_confirmed - a "pgpkey" token answered: the key registered */
 int	pgpin_key_confirmed(struct pipeline *, const struct list_cfg *,
 	    const struct store_token *, const struct buf *msg);
+
+/* a post encrypted to the list, on the queue manager's side */
+struct pgpin_post {
+	struct openpgp_secret	*secret;	/* the list's key, for the worker */
+	struct buf		 key;		/* the key registered for from */
+	char			 from[ADDR_MAX + 1];	/* the outer From */
+};
+
+int	pgpin_post_prepare(struct pipeline *, const struct list_cfg *,
+	    const struct buf *, struct pgpin_post *, struct worker_pgp *);
+int	pgpin_post_signed(struct pipeline *, const struct list_cfg *,
+	    const struct pgpin_post *, const struct transform_out *,
+	    struct authorship *);
+void	pgpin_post_free(struct pgpin_post *);
+
+/* what opening a post encrypted to the list found (pgpin_open.c) */
+struct pgpin_opened {
+	int		 verified;	/* signed by the member key given */
+	unsigned char	 replay[OPENPGP_REPLAY_SIZE];
+	char		 shape[16];	/* pgpmime, exchange, inline */
+	char		 why[OPENPGP_WHY_SIZE];	/* why it could not be opened */
+};
+
+int	pgpin_warm(void);
+int	pgpin_open(const char *, size_t, const void *, size_t, const void *,
+	    size_t, struct buf *, struct pgpin_opened *);
 
 #endif

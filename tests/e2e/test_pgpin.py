@@ -63,9 +63,9 @@ class Gpg:
     def binary(self):
         return self.gpg("--export", "--export-options", "export-minimal", self.fpr).stdout
 
-    def identifiers(self):
+    def identifiers(self, name=True):
         """What names this key: fingerprints, long and short key IDs (any case), the UID's name."""
-        out = [self.name.encode()]
+        out = [self.name.encode()] if name else []
         for f in self.subfprs:
             for s in (f, f[-16:], f[-8:]):
                 out += [s.encode(), s.lower().encode()]
@@ -328,3 +328,182 @@ def test_no_key_said_plainly(make_instance, sink):
     send(inst, b"From: alice@example.org\r\nSubject: key\r\n\r\nkey\r\n", "alice@example.org")
     ans = answer_to(sink, "alice@example.org")
     assert b"found no OpenPGP public key in your message" in ans
+
+
+# ---- posts encrypted to the list (#17 item 6) ------------------------------------------------------
+
+BUILD = os.environ.get("MLISTD_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+LISTPGP = os.path.join(BUILD, "tests", "tools", "listpgp_tool")
+LIST = "demo@lists.example"
+SECRET = "The meeting moves to the back room of the bakery, 42 Rue Haute."
+
+
+def list_key(inst, g):
+    """The list's public key into g's keyring (as a client takes it from the keys answer); its fpr."""
+    r = run([LISTPGP, inst.state, "demo", "lists.example"])
+    assert r.returncode == 0, r.stderr.decode()
+    g.gpg("--import", inp=r.stdout)
+    out = g.gpg("--list-keys", "--with-colons", "demo@lists.example").stdout.decode()
+    return re.search(r"^fpr:+([0-9A-F]{40}):", out, re.M).group(1)
+
+
+def crlf(b):
+    return b.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def inner_entity(g, subject):
+    """Thunderbird's inner part: protected headers (the real Subject, From) and the text."""
+    return crlf((f"Content-Type: text/plain; charset=UTF-8; protected-headers=\"v1\"\r\n"
+                 f"From: {g.name} <{g.addr}>\r\nTo: {LIST}\r\nSubject: {subject}\r\n"
+                 "Content-Transfer-Encoding: 7bit\r\n\r\n" + SECRET + "\r\n").encode())
+
+
+def encrypt(g, listfpr, data, sign=True, self_too=True, to=None):
+    args = ["--trust-model", "always", "--armor", "--encrypt", "-r", to or listfpr]
+    if self_too:
+        args += ["-r", g.fpr]          # Thunderbird encrypts to the sender too: an extra PKESK
+    if sign:
+        args += ["--sign", "-u", g.fpr]
+    return crlf(g.gpg(*args, inp=data).stdout)
+
+
+def outer_head(g, subject, ctype, msgid):
+    return (f"From: {g.name} <{g.addr}>\r\nTo: {LIST}\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{msgid}@example.org>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: {ctype}\r\n\r\n").encode()
+
+
+def pgpmime(g, armored, subject="...", msgid="pgpmime"):
+    """RFC 3156 §4: multipart/encrypted, the Version part and encrypted.asc."""
+    return outer_head(g, subject, 'multipart/encrypted; protocol="application/pgp-encrypted"; '
+                      'boundary="enc42"', msgid) + (
+        b"This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n--enc42\r\n"
+        b"Content-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version "
+        b"identification\r\n\r\nVersion: 1\r\n\r\n--enc42\r\n"
+        b"Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n"
+        b"Content-Description: OpenPGP encrypted message\r\n"
+        b"Content-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n") + armored + \
+        b"\r\n--enc42--\r\n"
+
+
+def shape_62(g, listfpr, subject):
+    return pgpmime(g, encrypt(g, listfpr, inner_entity(g, subject)), msgid="s62")
+
+
+def shape_61(g, listfpr, subject):
+    part = inner_entity(g, subject)
+    sig = crlf(g.gpg("--armor", "--detach-sign", "-u", g.fpr, "--digest-algo", "SHA256", inp=part).stdout)
+    signed = (b"Content-Type: multipart/signed; micalg=pgp-sha256; "
+              b"protocol=\"application/pgp-signature\"; boundary=\"sig61\"\r\n\r\n--sig61\r\n" + part +
+              b"\r\n--sig61\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n" +
+              sig + b"\r\n--sig61--\r\n")
+    return pgpmime(g, encrypt(g, listfpr, signed, sign=False), msgid="s61")
+
+
+def shape_inline(g, listfpr, subject):
+    return outer_head(g, subject, "text/plain; charset=utf-8", "inline") + \
+        encrypt(g, listfpr, (SECRET + "\r\n").encode())
+
+
+def shape_exchange(g, listfpr, subject):
+    armored = encrypt(g, listfpr, inner_entity(g, subject))
+    return outer_head(g, "...", 'multipart/mixed; boundary="ex1"', "exchange") + (
+        b"--ex1\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\nContent-Transfer-Encoding: 7bit"
+        b"\r\n\r\n\r\n--ex1\r\nContent-Type: application/pgp-encrypted; name=\"PGPMIME version "
+        b"identification\"\r\nContent-Disposition: attachment; filename=\"PGPMIME version "
+        b"identification\"\r\n\r\nVersion: 1\r\n\r\n--ex1\r\nContent-Type: application/octet-stream;"
+        b" name=\"encrypted.asc\"\r\nContent-Disposition: attachment; filename=\"encrypted.asc\"\r\n\r\n"
+        ) + armored + b"\r\n--ex1--\r\n"
+
+
+INBOUND = {"6.2": shape_62, "6.1": shape_61, "inline": shape_inline, "exchange": shape_exchange}
+
+
+@pytest.fixture
+def keyed(make_instance, sink, homes):
+    """A list with alice (her key registered by mail) and bob (no key); alice has the list's key."""
+    def make(**settings):
+        inst = make_instance(members=("alice@example.org", "bob@example.org"), list_settings=settings)
+        g = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org")
+        register(inst, sink, g, "k9")
+        assert inst.wait_log("a member's OpenPGP key registered result=ok")
+        assert wait_until(lambda: stored(inst) == 1)
+        return inst, g, list_key(inst, g)
+    return make
+
+
+def bobs(sink, marker=SECRET.encode()):
+    return mails(sink, "bob@example.org", marker)
+
+
+@pytest.mark.parametrize("shape", sorted(INBOUND))
+def test_inbound_shapes_reach_members(keyed, sink, shape):
+    inst, g, listfpr = keyed()
+    subject = "Protected plans " + shape
+    send(inst, INBOUND[shape](g, listfpr, subject), g.addr, rcpt=LIST)
+    assert wait_until(lambda: bobs(sink)), inst.logtext()
+    copy = bobs(sink)[0]
+    m = email.message_from_bytes(copy, policy=email.policy.default)
+    if shape != "inline":
+        # the Subject from the protected headers, never the outer "..."
+        assert subject in m["Subject"], m["Subject"]
+    assert "..." not in m["Subject"]
+    assert b"BEGIN PGP" not in copy and b"pgp-encrypted" not in copy
+    # a real-name list shows the From's name: the key itself is named nowhere
+    for ident in g.identifiers(name=False):
+        assert ident not in copy, ident
+        assert ident not in inst.logtext().encode(), ident
+
+
+@pytest.mark.parametrize("shape", ["6.2", "exchange"])
+def test_inbound_pseudonymous_names_nobody(keyed, sink, shape):
+    """After decryption no copy, log line or state file names the author's key, UID name or address."""
+    inst, g, listfpr = keyed(**{"identity.mode": "pseudonym"})
+    send(inst, INBOUND[shape](g, listfpr, "Plans"), g.addr, rcpt=LIST)
+    assert wait_until(lambda: bobs(sink)), inst.logtext()
+    copy = bobs(sink)[0]
+    m = email.message_from_bytes(copy, policy=email.policy.default)
+    assert "Plans" in m["Subject"]
+    log = inst.logtext().encode()
+    for ident in g.identifiers() + [g.addr.encode(), b"Liddell"]:
+        assert ident not in copy, ident
+        assert ident not in log, ident
+    for root, _, files in os.walk(inst.state):
+        for f in files:
+            if not os.path.isfile(os.path.join(root, f)):
+                continue        # the control socket
+            with open(os.path.join(root, f), "rb") as fh:
+                data = fh.read()
+            for ident in g.identifiers() + [b"Liddell"]:
+                assert ident not in data, (f, ident)
+
+
+def test_signed_post_satisfies_post_auth_once(keyed, sink):
+    inst, g, listfpr = keyed(post_auth="signature")
+    raw = shape_62(g, listfpr, "Signed once")
+    send(inst, raw, g.addr, rcpt=LIST)
+    assert wait_until(lambda: bobs(sink)), inst.logtext()
+    assert "own-key" in inst.logtext()
+    # the same signed post again: a replay counts for nothing
+    send(inst, raw, g.addr, rcpt=LIST)
+    assert inst.wait_log("reason=replay"), inst.logtext()
+    assert len(bobs(sink)) == 1
+    # unsigned (encrypted only) on a signature list: not distributed
+    send(inst, pgpmime(g, encrypt(g, listfpr, inner_entity(g, "Unsigned"), sign=False), msgid="u"),
+         g.addr, rcpt=LIST)
+    assert wait_until(lambda: inst.logtext().count("kind=post") >= 3)
+    assert len(bobs(sink)) == 1
+
+
+def test_undecryptable_post_refused_with_note(keyed, sink, homes):
+    inst, g, listfpr = keyed()
+    other = Gpg(homes / "other", "Some One", "someone@example.org")
+    g.gpg("--import", inp=other.armored())
+    raw = pgpmime(g, encrypt(g, listfpr, inner_entity(g, "Wrong key"), to=other.fpr, self_too=False),
+                  msgid="wrong")
+    send(inst, raw, g.addr, rcpt=LIST)
+    assert inst.wait_log("reason=openpgp-undecryptable result=permfail")
+    note = wait_until(lambda: mails(sink, g.addr, b"was not distributed"))
+    assert note and b"could not be decrypted" in note[-1]
+    assert not bobs(sink, b"Wrong key")
+    assert not mails(sink, "bob@example.org", b"BEGIN PGP MESSAGE")
