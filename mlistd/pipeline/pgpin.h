@@ -45,7 +45,7 @@ struct pgpin_opened {
 };
 
 int	pgpin_warm(void);
-int	pgpin_open(const char *, size_t, const void *, size_t, const void *,
-	    size_t, struct buf *, struct pgpin_opened *);
+int	pgpin_open(const char *, size_t, const char *, const void *, size_t,
+	    const void *, size_t, struct buf *, struct pgpin_opened *);
 
 #endif

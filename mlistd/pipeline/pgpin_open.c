@@ -35,6 +35,22 @@ static const char *const wrapper[] = {
 	"Content-Description", "MIME-Version", "Content-ID",
 };
 
+/*
+ * never kept from either header: the sender's key, and the keys of the
+ * other recipients Thunderbird gossips inside (each names its owner)
+ */
+static const char *const keys[] = { "Autocrypt", "Autocrypt-Gossip" };
+
+/* key_field - a field that carries someone's key */
+static int
+key_field(const struct hdr_field *f)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (hdr_is(f, keys[i]))
+			return 1;
+	return 0;
+}
+
 /* wrapper_field - a field of the encrypted wrapper, or said again inside */
 static int
 wrapper_field(const struct hdr_field *f, const struct hdr *in)
@@ -44,6 +60,8 @@ wrapper_field(const struct hdr_field *f, const struct hdr *in)
 	for (size_t i = 0; i < sizeof(wrapper) / sizeof(wrapper[0]); i++)
 		if (hdr_is(f, wrapper[i]))
 			return 1;
+	if (key_field(f))
+		return 1;
 	if (in == NULL || f->nlen >= sizeof(name))
 		return 0;
 	memcpy(name, f->start, f->nlen);
@@ -194,12 +212,14 @@ assemble(const struct hdr *outer, const char *e, size_t len, int inl,
     struct buf *out)
 {
 	struct hdr in;
+	size_t bo;
 	int rc;
 
 	if (inl) {
 		/* inline PGP: the text is the body; the outer says what it is */
 		for (int i = 0; i < outer->n; i++)
 			if (!hdr_is(&outer->f[i], "Content-Transfer-Encoding") &&
+			    !key_field(&outer->f[i]) &&
 			    buf_append(out, outer->f[i].start, outer->f[i].len) < 0)
 				return -1;
 		if (buf_puts(out, "Content-Transfer-Encoding: 8bit\r\n\r\n") < 0)
@@ -212,10 +232,42 @@ assemble(const struct hdr *outer, const char *e, size_t len, int inl,
 	if (rc == 0 && !hdr_get(&in, "MIME-Version"))
 		rc = buf_puts(out, "MIME-Version: 1.0\r\n");
 	/* the inner entity's header lines (protected ones among them), body */
+	for (int i = 0; rc == 0 && i < in.n; i++)
+		if (!key_field(&in.f[i]))
+			rc = buf_append(out, in.f[i].start, in.f[i].len);
 	if (rc == 0)
-		rc = buf_append(out, e, len);
+		rc = buf_puts(out, "\r\n");
+	/* no blank line after the header: no body */
+	bo = in.body_off == 0 && in.n > 0 ? len : in.body_off;
+	if (rc == 0 && bo <= len)
+		rc = buf_append(out, e + bo, len - bo);
 	hdr_free(&in);
 	return rc;
+}
+
+/*
+ * for_list - may a signature over entity e count on this list? Not when its
+ * protected To and Cc name other addresses only: a member's signed post to
+ * another list, encrypted again to this one, is not a post to this list.
+ */
+static int
+for_list(const char *e, size_t len, const char *listaddr)
+{
+	static const char *const fields[] = { "To", "Cc" };
+	struct hdr h;
+	char *v;
+	int named = 0, ours = 0;
+
+	if (listaddr == NULL || hdr_parse(e, len, &h) < 0)
+		return listaddr == NULL;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if ((v = hdr_get_value(&h, fields[i])) != NULL) {
+			named = 1;
+			ours |= strcasestr(v, listaddr) != NULL;
+			free(v);
+		}
+	hdr_free(&h);
+	return !named || ours;
 }
 
 /* member_key - the key the queue manager sent, if it still imports */
@@ -242,13 +294,14 @@ pgpin_warm(void)
 }
 
 /*
- * pgpin_open - open msg with the list's secret key sec; mkey (may be
- * empty) the member key whose signature makes the post theirs. 1 opened
- * into out, 0 not encrypted, -1 cannot be opened (r->why says why).
+ * pgpin_open - open msg to listaddr with the list's secret key sec; mkey
+ * (may be empty) the member key whose signature makes the post theirs. 1
+ * opened into out, 0 not encrypted, -1 cannot be opened (r->why says why).
  */
 int
-pgpin_open(const char *msg, size_t len, const void *sec, size_t seclen,
-    const void *mkey, size_t mkeylen, struct buf *out, struct pgpin_opened *r)
+pgpin_open(const char *msg, size_t len, const char *listaddr, const void *sec,
+    size_t seclen, const void *mkey, size_t mkeylen, struct buf *out,
+    struct pgpin_opened *r)
 {
 	struct openpgp_secret *s = NULL;
 	struct openpgp_key mk;
@@ -282,6 +335,8 @@ pgpin_open(const char *msg, size_t len, const void *sec, size_t seclen,
 	el = pl.data.len;
 	if (strcmp(shape, "inline") != 0)
 		unsign(have_mk ? &mk : NULL, &e, &el, r);
+	if (r->verified && !for_list(e, el, listaddr))
+		r->verified = 0;
 	if (hdr_parse(msg, len, &outer) < 0)
 		goto out;
 	rc = assemble(&outer, e, el, !strcmp(shape, "inline"), out) < 0 ? -1 : 1;

@@ -82,6 +82,7 @@ struct zreq {
 	unsigned	 seq;
 	long long	 memory;
 	int		 seconds;
+	int		 pgp;		/* the job opens OpenPGP: librnp made ready first */
 };
 
 /* zygote -> queue manager: a child started (its socket attached) or ended */
@@ -249,10 +250,11 @@ child_confine(int fd, const struct zreq *rq, pid_t zygote)
 		_exit(4);
 	/*
 	 * librnp opens /dev/null (its log) and /dev/urandom (Botan's RNG) on
-	 * first use, which the sandbox forbids: done now, for a job that may
-	 * carry a post encrypted to the list (pgpin_open.c)
+	 * first use, which the sandbox forbids: done now for a job that
+	 * carries a post encrypted to the list (pgpin_open.c); only such a
+	 * child holds those two descriptors
 	 */
-	if (pgpin_warm() < 0)
+	if (rq->pgp && pgpin_warm() < 0)
 		_exit(4);
 	signal(SIGPIPE, SIG_DFL);
 	if (sandbox_landlock("/usr") < 0 || sandbox_seccomp(fd) < 0)
@@ -346,13 +348,17 @@ static enum result
 child_open(struct transform_in *in, struct worker_pgp *pg, struct transform_out *out, struct buf *opened)
 {
 	struct pgpin_opened r;
+	char la[600] = "";
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	buf_init(opened, 0);
 	if (pg->secret == NULL)
 		return OK;
-	rc = pgpin_open(in->msg, in->len, pg->secret, pg->secret_len, pg->key, pg->key_len, opened, &r);
+	if (in->list && in->cfg)
+		snprintf(la, sizeof(la), "%s@%s", in->list->name, in->cfg->hostname);
+	rc = pgpin_open(in->msg, in->len, *la ? la : NULL, pg->secret, pg->secret_len, pg->key, pg->key_len,
+	    opened, &r);
 	sodium_memzero((void *)pg->secret, pg->secret_len);
 	pg->secret = NULL;
 	if (rc == 0)
@@ -715,10 +721,11 @@ zygote_wait(unsigned seq, int kind, struct zmsg *m, int *fd, struct timespec dea
 
 /* spawn - a fresh confined child from the zygote; its socket, or -1 with why in reason */
 static int
-spawn(const struct transform_in *in, const struct keys *k, unsigned *seq, char *reason, size_t len)
+spawn(const struct transform_in *in, const struct keys *k, int pgp, unsigned *seq, char *reason,
+    size_t len)
 {
 	struct zreq rq = { getpid(), ++zygote_seq, in->cfg ? in->cfg->worker_memory : DEF_MEMORY,
-	    in->cfg ? in->cfg->worker_seconds : DEF_SECONDS };
+	    in->cfg ? in->cfg->worker_seconds : DEF_SECONDS, pgp };
 	struct zmsg m;
 	struct buf err;
 	int fd;
@@ -830,7 +837,7 @@ worker_transform_pgp(const struct transform_in *in, const struct worker_pgp *pg,
 	buf_init(&out->rendered, 0);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], 0);
-	if ((fd = spawn(in, k, &seq, out->reason, sizeof(out->reason))) < 0) {
+	if ((fd = spawn(in, k, pg != NULL, &seq, out->reason, sizeof(out->reason))) < 0) {
 		log_err("%s worker: %s", in->qid ? in->qid : "NOQUEUE", out->reason);
 		return TEMPFAIL;
 	}

@@ -478,21 +478,43 @@ def test_inbound_pseudonymous_names_nobody(keyed, sink, shape):
                 assert ident not in data, (f, ident)
 
 
-def test_signed_post_satisfies_post_auth_once(keyed, sink):
+@pytest.mark.parametrize("shape", ["6.2", "6.1", "inline"])
+def test_signed_post_satisfies_post_auth_once(keyed, sink, shape):
     inst, g, listfpr = keyed(post_auth="signature")
-    raw = shape_62(g, listfpr, "Signed once")
+    raw = INBOUND[shape](g, listfpr, "Signed once")
     send(inst, raw, g.addr, rcpt=LIST)
     assert wait_until(lambda: bobs(sink)), inst.logtext()
-    assert "own-key" in inst.logtext()
+    assert "authn=own-key" in inst.logtext() or "own-key" in inst.logtext()
     # the same signed post again: a replay counts for nothing
     send(inst, raw, g.addr, rcpt=LIST)
     assert inst.wait_log("reason=replay"), inst.logtext()
     assert len(bobs(sink)) == 1
-    # unsigned (encrypted only) on a signature list: not distributed
+
+
+def test_unsigned_or_other_lists_post_does_not_count(keyed, sink):
+    inst, g, listfpr = keyed(post_auth="signature")
+    # encrypted, not signed: a "signature" list does not distribute it
     send(inst, pgpmime(g, encrypt(g, listfpr, inner_entity(g, "Unsigned"), sign=False), msgid="u"),
          g.addr, rcpt=LIST)
-    assert wait_until(lambda: inst.logtext().count("kind=post") >= 3)
-    assert len(bobs(sink)) == 1
+    # signed, but its protected To names another list: encrypted again to this one, it does not count
+    other = inner_entity(g, "For another list").replace(LIST.encode(), b"other@lists.example")
+    send(inst, pgpmime(g, encrypt(g, listfpr, other), msgid="o"), g.addr, rcpt=LIST)
+    assert wait_until(lambda: inst.logtext().count("kind=post") >= 2)
+    assert "own-key" not in inst.logtext()
+    assert not bobs(sink)
+
+
+def test_inner_headers_pass_the_allow_list(keyed, sink):
+    """Thunderbird's inner part gossips other recipients' keys: none of it reaches a copy."""
+    inst, g, listfpr = keyed()
+    ent = inner_entity(g, "Gossip").replace(
+        b"Content-Transfer-Encoding", b"Autocrypt-Gossip: addr=carol@example.org; keydata=QUJDREVG\r\n"
+        b"Content-Transfer-Encoding", 1)
+    send(inst, pgpmime(g, encrypt(g, listfpr, ent), msgid="gossip"), g.addr, rcpt=LIST)
+    assert wait_until(lambda: bobs(sink)), inst.logtext()
+    copy = bobs(sink)[0]
+    assert b"Gossip" in copy                 # the protected Subject
+    assert b"Autocrypt-Gossip" not in copy and b"carol" not in copy.lower()
 
 
 def test_undecryptable_post_refused_with_note(keyed, sink, homes):
