@@ -291,6 +291,25 @@ def test_stranger_and_forged_from_same_answer_nothing_stored(make_instance, sink
     assert norm(answer_to(sink, a.addr, 2), a.addr) == norm(ans_a, a.addr)
 
 
+def test_key_rides_on_subscribe(make_instance, sink, homes):
+    inst = make_instance(members=("alice@example.org",))
+    n = Gpg(homes / "newbie", "New Comer", "newbie@example.org")
+    raw = k9(n, subject="subscribe").replace(b"\r\n\r\nkey\r\n", b"\r\n\r\nsubscribe\r\n")
+    send(inst, raw, n.addr)
+    ans = answer_to(sink, n.addr)
+    assert b"To join the list" in ans and b"encrypted to the OpenPGP key you sent" in ans
+    # join first (the plain token), then answer the encrypted one
+    tok = TOKEN.search(ans).group(1).decode()
+    send(inst, f"From: {n.addr}\r\n\r\nyes\r\n".encode(), n.addr, rcpt=f"demo-confirm+{tok}@lists.example")
+    assert inst.wait_log("a member joined result=ok")
+    ok, plain = n.decrypt(payload(encrypted_to(sink, n.addr)))
+    assert ok
+    tok = TOKEN.search(plain).group(1).decode()
+    send(inst, f"From: {n.addr}\r\n\r\nyes\r\n".encode(), n.addr, rcpt=f"demo-confirm+{tok}@lists.example")
+    assert inst.wait_log("a member's OpenPGP key registered result=ok")
+    assert wait_until(lambda: stored(inst) == 1)
+
+
 def revoked(homes):
     g = Gpg(homes / "rev", "Revoked Person", "alice@example.org")
     rev = open(os.path.join(g.home, "openpgp-revocs.d", g.fpr + ".rev"), "rb").read()
