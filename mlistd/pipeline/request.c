@@ -748,7 +748,9 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 			snprintf(replyto, sizeof(replyto), "Reply-To: <%s-confirm+%.40s@%s>\r\n", l->name, t + 9,
 			    p->cfg->hostname);
 	}
-	if ((cmds & (CMD_PGPKEY | CMD_SUBSCRIBE)) && pgpin_key_request(p, l, to, req->msg, req->msglen,
+	/* "key", or a key riding on "subscribe" where the list takes subscribers by mail */
+	if (((cmds & CMD_PGPKEY) || ((cmds & CMD_SUBSCRIBE) && l->subscription != SUB_CLOSED)) &&
+	    pgpin_key_request(p, l, to, req->msg, req->msglen,
 	    ((cmds & CMD_PGPKEY) ? PGPIN_ASKED : 0) | ((cmds & CMD_SUBSCRIBE) ? PGPIN_SUBSCRIBING : 0), &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if (cmds & CMD_KEYS) {
