@@ -18,6 +18,7 @@
  * its replay id. Nothing else of the signature or of the sender's PKESK
  * survives: the copies are made from the plaintext alone.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,6 +287,13 @@ pgpin_warm(void)
 {
 	struct openpgp_enc *e;
 
+	/*
+	 * librnp writes its errors to stderr whatever the context's log says;
+	 * a sanitizer build keeps stderr (the log file), where RLIMIT_FSIZE 0
+	 * would make that write kill the child: it fails quietly instead
+	 */
+	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
+		return -1;
 	/* the zygote is forked before the daemon initialises libsodium */
 	if (sodium_init() < 0 || openpgp_enc_new(&e) != OK)
 		return -1;

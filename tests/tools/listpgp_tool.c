@@ -44,6 +44,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	fwrite(pub.data, 1, pub.len, stdout);
+	buf_free(&pub);
+	buf_free(&err);
 	openpgp_secret_free(sec);
 	store_close(st);
 	keys_free(k);
