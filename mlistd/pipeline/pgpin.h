@@ -36,16 +36,4 @@ int	pgpin_post_signed(struct pipeline *, const struct list_cfg *,
 	    struct authorship *);
 void	pgpin_post_free(struct pgpin_post *);
 
-/* what opening a post encrypted to the list found (pgpin_open.c) */
-struct pgpin_opened {
-	int		 verified;	/* signed by the member key given */
-	unsigned char	 replay[OPENPGP_REPLAY_SIZE];
-	char		 shape[16];	/* pgpmime, exchange, inline */
-	char		 why[OPENPGP_WHY_SIZE];	/* why it could not be opened */
-};
-
-int	pgpin_warm(void);
-int	pgpin_open(const char *, size_t, const char *, const void *, size_t,
-	    const void *, size_t, struct buf *, struct pgpin_opened *);
-
 #endif

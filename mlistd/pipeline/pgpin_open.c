@@ -28,7 +28,7 @@
 
 #include "mail/header.h"
 #include "mail/openpgp.h"
-#include "pipeline/pgpin.h"
+#include "pipeline/pgpin_open.h"
 
 /* the outer fields an opened post does not keep: they describe the wrapper */
 static const char *const wrapper[] = {

@@ -55,7 +55,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/sandbox.h"
-#include "pipeline/pgpin.h"
+#include "pipeline/pgpin_open.h"
 #include "pipeline/worker.h"
 
 #define WORKER_MAXKIDS	64

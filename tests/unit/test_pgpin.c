@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "pipeline/pgpin.h"
+#include "pipeline/pgpin_open.h"
 
 #define LISTADDR "test@example.org"
 #define INNER "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\n" \
