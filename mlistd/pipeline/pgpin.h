@@ -1,4 +1,4 @@
-/* pgpin.h - OpenPGP from members: their keys registered by mail. */
+/* pgpin.h - OpenPGP from members: keys by mail, posts encrypted to the list. */
 #ifndef MLIST_PGPIN_H
 #define MLIST_PGPIN_H
 
@@ -22,7 +22,7 @@ int	pgpin_key_request(struct pipeline *, const struct list_cfg *,
 int	pgpin_key_confirmed(struct pipeline *, const struct list_cfg *,
 	    const struct store_token *, const struct buf *msg);
 
-/* a post encrypted to the list, on the queue manager's side */
+/* a post encrypted to the list, on the queue manager's side (pgpin_post.c) */
 struct pgpin_post {
 	struct openpgp_secret	*secret;	/* the list's key, for the worker */
 	struct buf		 key;		/* the key registered for from */
