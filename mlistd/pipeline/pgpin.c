@@ -84,9 +84,9 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-/* encrypt - ent signed by the list and encrypted to key: ctype and body */
+/* encrypt_to - ent signed by the list and encrypted to key: ctype and body */
 static int
-encrypt(struct pipeline *p, const struct list_cfg *l, const struct buf *ent,
+encrypt_to(struct pipeline *p, const struct list_cfg *l, const struct buf *ent,
     const struct openpgp_key *key, struct buf *ctype, struct buf *body)
 {
 	struct openpgp_secret *sec = NULL;
@@ -134,7 +134,7 @@ send_token(struct pipeline *p, const struct list_cfg *l, const char *to,
 	buf_init(&body, 0);
 	buf_init(&m, 0);
 	if (inner(p, l, to, token, &ent) < 0 ||
-	    encrypt(p, l, &ent, key, &ctype, &body) < 0)
+	    encrypt_to(p, l, &ent, key, &ctype, &body) < 0)
 		goto out;
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
