@@ -210,6 +210,28 @@ def test_member_registers_key_by_shape(make_instance, sink, homes, shape):
             assert ident not in t, (ident, t[:2000])
 
 
+def test_stored_key_is_minimal(make_instance, sink, homes):
+    """Two UIDs and a third party's certification in; one UID, self-signatures only, stored."""
+    inst = make_instance(members=("alice@example.org",))
+    g = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org")
+    g.gpg("--quick-add-uid", g.fpr, "Wonderland Liddell <w.liddell@work.example>")
+    friend = Gpg(homes / "friend", "Cheshire Cat", "cat@example.org")
+    friend.gpg("--import", inp=g.armored())
+    friend.gpg("--quick-sign-key", g.fpr)
+    g.gpg("--import", inp=friend.gpg("--armor", "--export", g.fpr).stdout)
+    listed = g.gpg("--list-packets", inp=g.gpg("--export", g.fpr).stdout).stdout.decode()
+    assert listed.count(":user ID packet:") == 2 and friend.fpr[-16:] in listed    # it is all there
+    register(inst, sink, g, "thunderbird")
+    assert inst.wait_log("a member's OpenPGP key registered result=ok")
+    assert wait_until(lambda: stored(inst) == 1)
+    r = run([LISTPGP, inst.state, "demo", "lists.example", "alice@example.org"])
+    assert r.returncode == 0, r.stderr.decode()
+    pk = g.gpg("--list-packets", inp=r.stdout).stdout.decode()
+    assert pk.count(":user ID packet:") == 1, pk
+    issuers = set(re.findall(r"keyid ([0-9A-F]{16})", pk))
+    assert friend.fpr[-16:] not in issuers and issuers <= {f[-16:] for f in g.subfprs}, pk
+
+
 def test_key_replaced_only_after_confirmation_expiry_merged(make_instance, sink, homes):
     inst = make_instance(members=("alice@example.org",))
     g = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org", expire="1y")

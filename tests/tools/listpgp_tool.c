@@ -4,6 +4,8 @@
  * what a member's client would take from the "keys" answer.
  *
  *   listpgp_tool STATE_DIR LIST HOSTNAME
+ *   listpgp_tool STATE_DIR LIST HOSTNAME ADDR	the key stored for member ADDR
+ *						(binary), to check it is minimal
  */
 #include <stdio.h>
 
@@ -23,8 +25,8 @@ main(int argc, char **argv)
 	struct buf err, pub;
 	char path[4096], why[OPENPGP_WHY_SIZE];
 
-	if (argc != 4 || sodium_init() < 0) {
-		fprintf(stderr, "usage: listpgp_tool STATE_DIR LIST HOSTNAME\n");
+	if ((argc != 4 && argc != 5) || sodium_init() < 0) {
+		fprintf(stderr, "usage: listpgp_tool STATE_DIR LIST HOSTNAME [ADDR]\n");
 		return 2;
 	}
 	if ((k = keys_unlock(argv[1], "insecure-file", NULL, &ks, why, sizeof(why))) == NULL) {
@@ -37,6 +39,20 @@ main(int argc, char **argv)
 	if ((st = store_open(path, k, &err)) == NULL) {
 		fprintf(stderr, "listpgp_tool: %s\n", buf_cstr(&err));
 		return 1;
+	}
+	if (argc == 5) {
+		long long exp;
+
+		if (store_member_pgp_get(st, argv[2], argv[4], &pub, &exp) != 1) {
+			fprintf(stderr, "listpgp_tool: no key stored for that member\n");
+			return 1;
+		}
+		fwrite(pub.data, 1, pub.len, stdout);
+		buf_free(&pub);
+		buf_free(&err);
+		store_close(st);
+		keys_free(k);
+		return 0;
 	}
 	if (listpgp_get(st, argv[2], argv[3], &sec) < 0 ||
 	    openpgp_list_public(sec, 1, &pub, why, sizeof(why)) != OK) {
