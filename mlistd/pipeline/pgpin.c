@@ -23,6 +23,7 @@
 
 #include "delivery/distribute.h"
 #include "leadership/confirm.h"
+#include "mail/header.h"
 #include "mail/listpgp.h"
 #include "mail/pgpkeyin.h"
 #include "pipeline/pgpin.h"
@@ -384,4 +385,51 @@ pgpin_key_confirmed(struct pipeline *p, const struct list_cfg *l,
 	sodium_memzero(plain.data, plain.cap);
 	buf_free(&plain);
 	return rc < 0 ? -1 : 1;
+}
+
+/* autocrypt_header - the mail's header has an Autocrypt field */
+static int
+autocrypt_header(const struct buf *msg)
+{
+	struct hdr h;
+	int has;
+
+	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0)
+		return 0;
+	has = hdr_get(&h, "Autocrypt") != NULL;
+	hdr_free(&h);
+	return has;
+}
+
+/*
+ * pgpin_key_refresh - later mail from a member with a registered key: an
+ * Autocrypt header about them carrying that key with a later expiry is
+ * merged (merge_expiry). Nothing is said; 0, -1 store error.
+ */
+int
+pgpin_key_refresh(struct pipeline *p, const struct list_cfg *l,
+    const char *addr, const struct buf *msg)
+{
+	struct pgpkeyin in;
+	struct openpgp_key key;
+	char why[OPENPGP_WHY_SIZE];
+	int rc;
+
+	if (!autocrypt_header(msg))
+		return 0;
+	if ((rc = pgpkeyin_find(msg->data, msg->len, addr, &in)) <= 0 ||
+	    in.shape != PGPKEYIN_AUTOCRYPT) {
+		pgpkeyin_free(&in);
+		return rc < 0 ? -1 : 0;
+	}
+	rc = openpgp_key_import(in.key.data, in.key.len, in.fmt, &key, why,
+	    sizeof(why));
+	pgpkeyin_free(&in);
+	if (rc == TEMPFAIL)
+		return -1;
+	if (rc != OK)
+		return 0;	/* not a key the list takes: the old one stays */
+	rc = merge_expiry(p, l, addr, &key);
+	openpgp_key_free(&key);
+	return rc;
 }

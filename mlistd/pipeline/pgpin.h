@@ -18,6 +18,9 @@
 int	pgpin_key_request(struct pipeline *, const struct list_cfg *,
 	    const char *to, const void *msg, size_t len, unsigned how,
 	    struct buf *answer);
+/* pgpin_key_refresh - a later expiry of a member's key, from their mail */
+int	pgpin_key_refresh(struct pipeline *, const struct list_cfg *,
+	    const char *addr, const struct buf *msg);
 /* pgpin_key_confirmed - a "pgpkey" token answered: the key registered */
 int	pgpin_key_confirmed(struct pipeline *, const struct list_cfg *,
 	    const struct store_token *, const struct buf *msg);

@@ -262,6 +262,12 @@ post_judge(struct pipeline *p, struct post *o)
 		return TEMPFAIL;
 	}
 	o->judged = verdict_judged(&o->d);
+	/* the member's own client may send their key again, its expiry extended */
+	if (o->d.member && authn_vouches(&o->au, o->d.poster) &&
+	    pgpin_key_refresh(p, o->l, o->d.poster, o->msg) < 0) {
+		why_cause(o->why, "the member's OpenPGP key", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	memset(&o->id, 0, sizeof(o->id));
 	o->id.mode = o->judged ? identity_mode(p, o->l, o->d.poster, o->d.member) : ID_REAL;
 	return OK;

@@ -210,6 +210,29 @@ def test_member_registers_key_by_shape(make_instance, sink, homes, shape):
             assert ident not in t, (ident, t[:2000])
 
 
+def test_later_post_merges_extended_expiry(make_instance, sink, homes):
+    """K-9 sends its Autocrypt header with every mail: a post carrying the key, extended, is merged."""
+    inst = make_instance(members=("alice@example.org", "bob@example.org"))
+    g = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org", expire="1y")
+    register(inst, sink, g, "k9")
+    assert inst.wait_log("a member's OpenPGP key registered result=ok")
+    db_exp = lambda: sqlite3.connect(os.path.join(inst.state, "mlistd.db")).execute(
+        "SELECT enc_expires FROM members WHERE pgp_key IS NOT NULL").fetchone()
+    assert wait_until(lambda: db_exp() is not None and db_exp()[0])
+    before = db_exp()[0]
+    g.gpg("--quick-set-expire", g.fpr, "3y")
+    g.gpg("--quick-set-expire", g.fpr, "3y", "*")
+    post = k9(g, subject="Hello all").replace(b"To: " + LIST_REQ.encode(), b"To: demo@lists.example")
+    send(inst, post.replace(b"\r\n\r\nkey\r\n", b"\r\n\r\nHello everyone.\r\n"), g.addr,
+         rcpt="demo@lists.example")
+    assert wait_until(lambda: mails(sink, "bob@example.org", b"Hello everyone."))
+    assert inst.wait_log("a member's OpenPGP key's expiry extended result=ok")
+    assert wait_until(lambda: db_exp()[0] > before + 365 * 86400)
+    # the key's header does not go out with the post: its UID names the member
+    copy = mails(sink, "bob@example.org", b"Hello everyone.")[0]
+    assert b"Autocrypt" not in copy and b"keydata" not in copy
+
+
 def test_stored_key_is_minimal(make_instance, sink, homes):
     """Two UIDs and a third party's certification in; one UID, self-signatures only, stored."""
     inst = make_instance(members=("alice@example.org",))
