@@ -621,3 +621,18 @@ def test_undecryptable_post_refused_with_note(keyed, sink, homes):
     assert b"could not be decrypted" in note
     assert not bobs(sink, b"Wrong key")
     assert not mails(sink, "bob@example.org", b"BEGIN PGP MESSAGE")
+
+
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(SRC, "mlistd", "delivery", "pgpcopy.c")),
+                    reason="encrypted copies are pgpout's delivery (#17 out), not merged in this tree")
+def test_registered_key_receives_encrypted_copies(keyed, sink):
+    """The key registered by mail is the one the list encrypts to: alice's copy opens with it."""
+    inst, g, listfpr = keyed()
+    send(inst, shape_62(g, listfpr, "To everyone"), g.addr, rcpt=LIST)
+    assert wait_until(lambda: bobs(sink)), inst.logtext()
+    mine = answer_to(sink, g.addr, g=g, marker=SECRET.encode())
+    assert b"To everyone" in mine
+    assert all(encrypted(r) for r in mails(sink, g.addr, b"List-Id") if b"To everyone" in read(g, r))
