@@ -40,8 +40,8 @@ struct post {
 	const struct envelope	*e;
 	const struct buf	*msg;		/* as it came, or opened (plain) */
 	struct buf		 plain;		/* a sealed post, opened in memory */
-	int			 pgp;		/* encrypted to the list's OpenPGP key */
-	struct pgpin_post	 pp;		/* ... its keys, for the worker */
+	int			 pgp;		/* to the list's OpenPGP key */
+	struct pgpin_post	 pp;		/* its keys, for the worker */
 	struct worker_pgp	 pg;
 	struct authn		 au;		/* who sent it, how sure */
 	struct authorship	 a;
@@ -150,7 +150,8 @@ post_open(struct pipeline *p, struct post *o)
 
 	/* OpenPGP: opened in the worker, with the key sent for this job only */
 	if ((rc = pgpin_post_prepare(p, l, o->msg, &o->pp, &o->pg)) < 0) {
-		why_cause(o->why, "the list's OpenPGP key", store_errmsg(p->st));
+		why_cause(o->why, "the list's OpenPGP key",
+		    store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	if (rc == 1) {
@@ -226,9 +227,10 @@ post_transform(struct pipeline *p, struct post *o)
 	const char *vars[] = { "reason", NULL, NULL };
 	enum result r;
 
-	r = worker_transform_pgp(&o->tin, o->pgp ? &o->pg : NULL, p->keys, &o->t);
+	r = worker_transform_pgp(&o->tin, o->pgp ? &o->pg : NULL, p->keys,
+	    &o->t);
 	o->have_t = 1;
-	pgpin_post_free(&o->pp);	/* the keys are the worker's no longer */
+	pgpin_post_free(&o->pp);	/* the worker's keys no longer */
 	if (r == TEMPFAIL) {
 		why_set(o->why, "%s", o->t.reason);
 		return TEMPFAIL;
@@ -236,12 +238,13 @@ post_transform(struct pipeline *p, struct post *o)
 	if (r == OK)
 		return post_signed(p, o);
 	if (o->t.pgp < 0) {
-		/* refused with a note, never distributed, nothing to quarantine */
-		log_info("%s qmgr: list=%s kind=post reason=openpgp-undecryptable "
-		    "result=permfail", p->qid, l->name);
+		/* refused with a note, never distributed, not quarantined */
+		log_info("%s qmgr: list=%s kind=post "
+		    "reason=openpgp-undecryptable result=permfail", p->qid,
+		    l->name);
 		vars[1] = o->t.reason;
-		(void)notify_sender_tmpl(p, l, early_to(o), NOTICE_PGP_UNOPENABLE,
-		    vars);
+		(void)notify_sender_tmpl(p, l, early_to(o),
+		    NOTICE_PGP_UNOPENABLE, vars);
 		return PERMFAIL;
 	}
 	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
@@ -262,10 +265,11 @@ post_judge(struct pipeline *p, struct post *o)
 		return TEMPFAIL;
 	}
 	o->judged = verdict_judged(&o->d);
-	/* the member's own client may send their key again, its expiry extended */
+	/* the member's client may send their key again, its expiry extended */
 	if (o->d.member && authn_vouches(&o->au, o->d.poster) &&
 	    pgpin_key_refresh(p, o->l, o->d.poster, o->msg) < 0) {
-		why_cause(o->why, "the member's OpenPGP key", store_errmsg(p->st));
+		why_cause(o->why, "the member's OpenPGP key",
+		    store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	memset(&o->id, 0, sizeof(o->id));

@@ -56,7 +56,7 @@ key_arg(const char *p, size_t n, struct request *r)
 		enc = 1;
 	}
 	if (i == n && !enc)
-		return CMD_PGPKEY;	/* "key" alone: an OpenPGP key in the mail (pgpin.c) */
+		return CMD_PGPKEY;	/* "key" alone: the key is in the mail */
 	s = i;
 	while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '/' || p[i] == '='))
 		i++;
@@ -748,11 +748,19 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 			snprintf(replyto, sizeof(replyto), "Reply-To: <%s-confirm+%.40s@%s>\r\n", l->name, t + 9,
 			    p->cfg->hostname);
 	}
-	/* "key", or a key riding on "subscribe" where the list takes subscribers by mail */
-	if (((cmds & CMD_PGPKEY) || ((cmds & CMD_SUBSCRIBE) && l->subscription != SUB_CLOSED)) &&
-	    pgpin_key_request(p, l, to, req->msg, req->msglen,
-	    ((cmds & CMD_PGPKEY) ? PGPIN_ASKED : 0) | ((cmds & CMD_SUBSCRIBE) ? PGPIN_SUBSCRIBING : 0), &b) < 0)
-		return buf_free(&b), buf_free(&post), -1;
+	/* "key", or a key riding on "subscribe" where the list takes them */
+	if ((cmds & CMD_PGPKEY) || ((cmds & CMD_SUBSCRIBE) &&
+	    l->subscription != SUB_CLOSED)) {
+		unsigned how = ((cmds & CMD_PGPKEY) ? PGPIN_ASKED : 0) |
+		    ((cmds & CMD_SUBSCRIBE) ? PGPIN_SUBSCRIBING : 0);
+
+		if (pgpin_key_request(p, l, to, req->msg, req->msglen, how,
+		    &b) < 0) {
+			buf_free(&b);
+			buf_free(&post);
+			return -1;
+		}
+	}
 	if (cmds & CMD_KEYS) {
 		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
 			return buf_free(&b), buf_free(&post), -1;

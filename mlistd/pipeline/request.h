@@ -28,7 +28,7 @@ struct request {
 	char		 token[48];	/* "confirm TOKEN" */
 	const char	*intro;		/* the body after a "subscribe" line: the introduction */
 	size_t		 introlen;
-	const char	*msg;		/* the whole mail: a key may ride on it (pgpin.c) */
+	const char	*msg;		/* the mail: a key may ride on it */
 	size_t		 msglen;
 };
 

@@ -38,7 +38,8 @@
 static const char *const drop_fields[] = {
 	"List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post",
 	"List-Subscribe", "List-Owner", "List-Archive", "Precedence", "X-Loop", "Return-Path",
-	"DKIM-Signature", "Delivered-To", "Subject", "Autocrypt", "Autocrypt-Gossip", NULL
+	"DKIM-Signature", "Delivered-To", "Subject", "Autocrypt",
+	"Autocrypt-Gossip", NULL
 };
 static const char *const content_fields[] = {
 	"MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",

@@ -82,7 +82,7 @@ struct zreq {
 	unsigned	 seq;
 	long long	 memory;
 	int		 seconds;
-	int		 pgp;		/* the job opens OpenPGP: librnp made ready first */
+	int		 pgp;		/* opens OpenPGP: librnp made ready */
 };
 
 /* zygote -> queue manager: a child started (its socket attached) or ended */
@@ -106,7 +106,8 @@ struct job_head {
 	int		 has_cfg, has_list;	/* NULL stays NULL (a test's stand-in for a crash) */
 	int		 munge_from, html, strip_signature, jitter_max, batch;
 	size_t		 slen[JS_N];
-	size_t		 seclen, keylen;	/* then the list's OpenPGP key, the member's */
+	/* then the list's OpenPGP secret key and the member's key */
+	size_t		 seclen, keylen;
 };
 
 struct reply_head {
@@ -263,8 +264,8 @@ child_confine(int fd, const struct zreq *rq, pid_t zygote)
 
 /* job_read - the job into in (pointing into *mem, which the caller frees); -1 if short */
 static int
-job_read(int fd, struct transform_in *in, struct worker_pgp *pg, struct config *c, struct list_cfg *l,
-    char **mem)
+job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
+    struct config *c, struct list_cfg *l, char **mem)
 {
 	struct job_head h;
 	char *s[JS_N], *p;
@@ -345,7 +346,8 @@ reply(int fd, enum result r, struct transform_out *out)
  * the opened post. PERMFAIL when it cannot be opened (out says why).
  */
 static enum result
-child_open(struct transform_in *in, struct worker_pgp *pg, struct transform_out *out, struct buf *opened)
+child_open(struct transform_in *in, struct worker_pgp *pg,
+    struct transform_out *out, struct buf *opened)
 {
 	struct pgpin_opened r;
 	char la[600] = "";
@@ -356,17 +358,18 @@ child_open(struct transform_in *in, struct worker_pgp *pg, struct transform_out 
 	if (pg->secret == NULL)
 		return OK;
 	if (in->list && in->cfg)
-		snprintf(la, sizeof(la), "%s@%s", in->list->name, in->cfg->hostname);
-	rc = pgpin_open(in->msg, in->len, *la ? la : NULL, pg->secret, pg->secret_len, pg->key, pg->key_len,
-	    opened, &r);
+		snprintf(la, sizeof(la), "%s@%s", in->list->name,
+		    in->cfg->hostname);
+	rc = pgpin_open(in->msg, in->len, *la ? la : NULL, pg->secret,
+	    pg->secret_len, pg->key, pg->key_len, opened, &r);
 	sodium_memzero((void *)pg->secret, pg->secret_len);
 	pg->secret = NULL;
 	if (rc == 0)
 		return OK;
 	if (rc < 0) {
 		out->pgp = -1;
-		snprintf(out->reason, sizeof(out->reason), "it could not be decrypted with the list's key: %.100s",
-		    r.why);
+		snprintf(out->reason, sizeof(out->reason), "it could not be "
+		    "decrypted with the list's key: %.100s", r.why);
 		return PERMFAIL;
 	}
 	out->pgp = 1;
@@ -398,7 +401,8 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 			;	/* a stand-in for a parse that never ends */
 	r = child_open(&in, &pg, &out, &opened);
 	if (r == OK) {
-		struct transform_out pgp = out;	/* transform_post starts afresh */
+		/* transform_post starts afresh */
+		struct transform_out pgp = out;
 
 		r = transform_post(&in, &out);
 		out.pgp = pgp.pgp;
@@ -721,8 +725,8 @@ zygote_wait(unsigned seq, int kind, struct zmsg *m, int *fd, struct timespec dea
 
 /* spawn - a fresh confined child from the zygote; its socket, or -1 with why in reason */
 static int
-spawn(const struct transform_in *in, const struct keys *k, int pgp, unsigned *seq, char *reason,
-    size_t len)
+spawn(const struct transform_in *in, const struct keys *k, int pgp,
+    unsigned *seq, char *reason, size_t len)
 {
 	struct zreq rq = { getpid(), ++zygote_seq, in->cfg ? in->cfg->worker_memory : DEF_MEMORY,
 	    in->cfg ? in->cfg->worker_seconds : DEF_SECONDS, pgp };
@@ -823,7 +827,8 @@ worker_transform(const struct transform_in *in, const struct keys *k, struct tra
  * this job
  */
 enum result
-worker_transform_pgp(const struct transform_in *in, const struct worker_pgp *pg, const struct keys *k,
+worker_transform_pgp(const struct transform_in *in,
+    const struct worker_pgp *pg, const struct keys *k,
     struct transform_out *out)
 {
 	struct timespec deadline;
@@ -837,7 +842,8 @@ worker_transform_pgp(const struct transform_in *in, const struct worker_pgp *pg,
 	buf_init(&out->rendered, 0);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], 0);
-	if ((fd = spawn(in, k, pg != NULL, &seq, out->reason, sizeof(out->reason))) < 0) {
+	if ((fd = spawn(in, k, pg != NULL, &seq, out->reason,
+	    sizeof(out->reason))) < 0) {
 		log_err("%s worker: %s", in->qid ? in->qid : "NOQUEUE", out->reason);
 		return TEMPFAIL;
 	}

@@ -14,11 +14,12 @@ enum result worker_transform(const struct transform_in *, const struct keys *, s
 struct worker_pgp {
 	const void	*secret;	/* the list's OpenPGP secret key */
 	size_t		 secret_len;
-	const void	*key;		/* the key registered for the outer From, or NULL */
+	const void	*key;		/* the outer From's key, or NULL */
 	size_t		 key_len;
 };
 
-enum result worker_transform_pgp(const struct transform_in *, const struct worker_pgp *,
-	    const struct keys *, struct transform_out *);
+enum result worker_transform_pgp(const struct transform_in *,
+	    const struct worker_pgp *, const struct keys *,
+	    struct transform_out *);
 
 #endif
