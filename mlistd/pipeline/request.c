@@ -56,7 +56,7 @@ key_arg(const char *p, size_t n, struct request *r)
 		enc = 1;
 	}
 	if (i == n && !enc)
-		return CMD_PGPKEY;	/* "key" alone: the key is in the mail */
+		return CMD_PGPKEY;	/* "key" alone: the key is attached */
 	s = i;
 	while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '/' || p[i] == '='))
 		i++;
