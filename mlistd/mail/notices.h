@@ -90,6 +90,8 @@
 	    "to a member suspended from the list (a discipline step)") \
 	X(NOTICE_SEALED_UNOPENABLE, "sealed-unopenable", "", \
 	    "a sealed post the list's current key cannot open") \
+	X(NOTICE_PGP_UNOPENABLE, "pgp-unopenable", "reason", \
+	    "an OpenPGP post the list's key cannot open (reason: why)") \
 	X(NOTICE_NOT_SEALED, "not-sealed", "", \
 	    "a post in clear to an encryption = \"required\" list") \
 	X(NOTICE_UNPROCESSABLE, "unprocessable", "reason", \
@@ -128,6 +130,8 @@
 	    "to a member who confirmed a request (done: a line per change, each starting \"- \")") \
 	X(NOTICE_REQUEST_ANSWER, "request-answer", "answers", \
 	    "the answer to LIST-request (answers: the answer to each command, e.g. keys, who, archive, audit, help)") \
+	X(NOTICE_PGP_KEY_CONFIRM, "pgp-key-confirm", "confirm_addr days", \
+	    "encrypted to a key sent with \"key\": answering it registers it") \
 	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \

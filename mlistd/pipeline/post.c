@@ -27,6 +27,7 @@
 #include "pipeline/disclosure.h"
 #include "pipeline/identity.h"
 #include "pipeline/notify.h"
+#include "pipeline/pgpin.h"
 #include "pipeline/policy.h"
 #include "pipeline/post.h"
 #include "pipeline/sign.h"
@@ -39,6 +40,9 @@ struct post {
 	const struct envelope	*e;
 	const struct buf	*msg;		/* as it came, or opened (plain) */
 	struct buf		 plain;		/* a sealed post, opened in memory */
+	int			 pgp;		/* to the list's OpenPGP key */
+	struct pgpin_post	 pp;		/* its keys, for the worker */
+	struct worker_pgp	 pg;
 	struct authn		 au;		/* who sent it, how sure */
 	struct authorship	 a;
 	struct transform_in	 tin;
@@ -144,6 +148,16 @@ post_open(struct pipeline *p, struct post *o)
 	const struct list_cfg *l = o->l;
 	int rc;
 
+	/* OpenPGP: opened in the worker, with the key sent for this job only */
+	if ((rc = pgpin_post_prepare(p, l, o->msg, &o->pp, &o->pg)) < 0) {
+		why_cause(o->why, "the list's OpenPGP key",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (rc == 1) {
+		o->pgp = 1;
+		return OK;
+	}
 	if ((rc = open_sealed(p, l, o->msg, &o->plain)) == -2) {
 		why_cause(o->why, "the list's key", store_errmsg(p->st));
 		return TEMPFAIL;
@@ -191,6 +205,20 @@ post_authorship(struct pipeline *p, struct post *o)
 	return OK;
 }
 
+/* post_signed - an opened OpenPGP post signed by its member's registered key */
+static enum result
+post_signed(struct pipeline *p, struct post *o)
+{
+	if (pgpin_post_signed(p, o->l, &o->pp, &o->t, &o->a) < 0) {
+		why_cause(o->why, "the OpenPGP signature's replay record",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (o->a.signed_by && !o->a.replay)
+		authn_own_key(&o->au, o->a.signed_by);
+	return OK;
+}
+
 /* post_transform - parse and rewrite in the sandboxed worker; unparseable mail is kept aside */
 static enum result
 post_transform(struct pipeline *p, struct post *o)
@@ -199,14 +227,26 @@ post_transform(struct pipeline *p, struct post *o)
 	const char *vars[] = { "reason", NULL, NULL };
 	enum result r;
 
-	r = worker_transform(&o->tin, p->keys, &o->t);
+	r = worker_transform_pgp(&o->tin, o->pgp ? &o->pg : NULL, p->keys,
+	    &o->t);
 	o->have_t = 1;
+	pgpin_post_free(&o->pp);	/* the worker's keys no longer */
 	if (r == TEMPFAIL) {
 		why_set(o->why, "%s", o->t.reason);
 		return TEMPFAIL;
 	}
 	if (r == OK)
-		return OK;
+		return post_signed(p, o);
+	if (o->t.pgp < 0) {
+		/* refused with a note, never distributed, not quarantined */
+		log_info("%s qmgr: list=%s kind=post "
+		    "reason=openpgp-undecryptable result=permfail", p->qid,
+		    l->name);
+		vars[1] = o->t.reason;
+		(void)notify_sender_tmpl(p, l, early_to(o),
+		    NOTICE_PGP_UNOPENABLE, vars);
+		return PERMFAIL;
+	}
 	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
 	    p->qid, l->name, o->t.reason);
 	vars[1] = o->t.reason;
@@ -225,6 +265,13 @@ post_judge(struct pipeline *p, struct post *o)
 		return TEMPFAIL;
 	}
 	o->judged = verdict_judged(&o->d);
+	/* the member's client may send their key again, its expiry extended */
+	if (o->d.member && authn_vouches(&o->au, o->d.poster) &&
+	    pgpin_key_refresh(p, o->l, o->d.poster, o->msg) < 0) {
+		why_cause(o->why, "the member's OpenPGP key",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	memset(&o->id, 0, sizeof(o->id));
 	o->id.mode = o->judged ? identity_mode(p, o->l, o->d.poster, o->d.member) : ID_REAL;
 	return OK;
@@ -461,6 +508,7 @@ post_handle(struct pipeline *p, const struct listaddr *la, const struct envelope
 	if (o.have_t)
 		transform_out_free(&o.t);
 	free(o.a.signed_by);
+	pgpin_post_free(&o.pp);
 	sodium_memzero(o.plain.data, o.plain.cap);
 	buf_free(&o.plain);
 	return r == TEMPFAIL ? TEMPFAIL : OK;

@@ -568,7 +568,8 @@ request_log(struct pipeline *p, const struct list_cfg *l, unsigned cmds)
 {
 	static const char *const names[] = { "help", "keys", "key", "who", "archive-index",
 	    "archive-get", "set-pseudonym", "set-identity", "subscribe", "unsubscribe",
-	    "set-digest", "set-nomail", "confirm", "key-x25519", "audit" };
+	    "set-digest", "set-nomail", "confirm", "key-x25519", "audit",
+	    "key-openpgp" };
 	char list[200] = "";
 
 	for (size_t b = 0; b < sizeof(names) / sizeof(names[0]); b++)

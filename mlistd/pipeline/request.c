@@ -34,6 +34,7 @@
 #include "mail/pseudonym.h"
 #include "mail/listpgp.h"
 #include "mail/sealed.h"
+#include "pipeline/pgpin.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
 #include "mail/author.h"
@@ -55,6 +56,8 @@ key_arg(const char *p, size_t n, struct request *r)
 		i += 7;
 		enc = 1;
 	}
+	if (i == n && !enc)
+		return CMD_PGPKEY;	/* "key" alone: the key is attached */
 	s = i;
 	while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '/' || p[i] == '='))
 		i++;
@@ -209,6 +212,8 @@ request_parse(const char *m, size_t len, struct request *r)
 	const char *nl;
 
 	memset(r, 0, sizeof(*r));
+	r->msg = m;
+	r->msglen = len;
 	if (hdr_parse(m, len, &h) < 0)
 		return 0;
 	if ((subj = hdr_get_value(&h, "Subject")) != NULL)
@@ -787,6 +792,19 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		if (k > 0 && (t = strstr(buf_cstr(&b), "-confirm+")) != NULL)
 			snprintf(replyto, sizeof(replyto), "Reply-To: <%s-confirm+%.40s@%s>\r\n", l->name, t + 9,
 			    p->cfg->hostname);
+	}
+	/* "key", or a key riding on "subscribe" where the list takes them */
+	if ((cmds & CMD_PGPKEY) || ((cmds & CMD_SUBSCRIBE) &&
+	    l->subscription != SUB_CLOSED)) {
+		unsigned how = ((cmds & CMD_PGPKEY) ? PGPIN_ASKED : 0) |
+		    ((cmds & CMD_SUBSCRIBE) ? PGPIN_SUBSCRIBING : 0);
+
+		if (pgpin_key_request(p, l, to, req->msg, req->msglen, how,
+		    &b) < 0) {
+			buf_free(&b);
+			buf_free(&post);
+			return -1;
+		}
 	}
 	if (cmds & CMD_KEYS) {
 		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)

@@ -9,7 +9,7 @@ enum request_cmd {
 	CMD_NONE = 0, CMD_HELP = 1, CMD_KEYS = 2, CMD_KEY = 4, CMD_WHO = 8, CMD_ARCHIVE_INDEX = 16,
 	CMD_ARCHIVE_GET = 32, CMD_SET_PSEUDONYM = 64, CMD_SET_IDENTITY = 128, CMD_SUBSCRIBE = 256,
 	CMD_UNSUBSCRIBE = 512, CMD_SET_DIGEST = 1024, CMD_SET_NOMAIL = 2048, CMD_CONFIRM = 4096,
-	CMD_ENCKEY = 8192, CMD_AUDIT = 16384
+	CMD_ENCKEY = 8192, CMD_AUDIT = 16384, CMD_PGPKEY = 32768
 };
 
 /* the commands that change a membership: they wait for the mailbox's own yes */
@@ -28,6 +28,8 @@ struct request {
 	char		 token[48];	/* "confirm TOKEN" */
 	const char	*intro;		/* the body after a "subscribe" line: the introduction */
 	size_t		 introlen;
+	const char	*msg;		/* the mail: a key may ride on it */
+	size_t		 msglen;
 };
 
 unsigned request_parse(const char *msg, size_t len, struct request *);

@@ -17,6 +17,7 @@
 #include "leadership/moderate.h"
 #include "leadership/quorum.h"
 #include "pipeline/authn.h"
+#include "pipeline/pgpin.h"
 #include "pipeline/tokens.h"
 #include "util/log.h"
 
@@ -37,6 +38,7 @@ static const struct token_kind {
 	{ "moderate",	moderate_answer },
 	{ "quorum",	quorum_answer },
 	{ "vouch",	quorum_answer },
+	{ "pgpkey",	pgpin_key_confirmed },
 };
 
 /* token_key - a "key" token: the member's own signing key is registered */

@@ -31,11 +31,15 @@
 #define MAX_PARTS	1000
 #define BOUNDARY_MAX	70
 
-/* headers the list replaces or removes on every copy */
+/*
+ * headers the list replaces or removes on every copy; Autocrypt and
+ * Autocrypt-Gossip carry a member's key (its UID names them, #17)
+ */
 static const char *const drop_fields[] = {
 	"List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post",
 	"List-Subscribe", "List-Owner", "List-Archive", "Precedence", "X-Loop", "Return-Path",
-	"DKIM-Signature", "Delivered-To", "Subject", NULL
+	"DKIM-Signature", "Delivered-To", "Subject", "Autocrypt",
+	"Autocrypt-Gossip", NULL
 };
 static const char *const content_fields[] = {
 	"MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",

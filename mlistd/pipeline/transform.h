@@ -31,6 +31,10 @@ struct transform_out {
 	int		 footer;		/* a footer was added */
 	char		 reason[160];		/* why it was refused (PERMFAIL) */
 	int		 remote;		/* remote HTML content removed */
+	/* a post to the list's OpenPGP key (worker_transform_pgp) */
+	int		 pgp;		/* 1 opened, -1 could not be */
+	int		 pgp_verified;	/* signed by the From's key */
+	unsigned char	 pgp_replay[32];	/* the signature's replay id */
 	struct buf	 rendered;
 	struct buf	 part[TP_N];		/* TP_BODY: MIME entity; TP_SUBJECT: "Subject: ...\r\n";
 						 * TP_REFS: in-reply-to ids "\n" references ids;

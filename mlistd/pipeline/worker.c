@@ -50,9 +50,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/sandbox.h"
+#include "pipeline/pgpin_open.h"
 #include "pipeline/worker.h"
 
 #define WORKER_MAXKIDS	64
@@ -79,6 +82,7 @@ struct zreq {
 	unsigned	 seq;
 	long long	 memory;
 	int		 seconds;
+	int		 pgp;		/* opens OpenPGP: librnp made ready */
 };
 
 /* zygote -> queue manager: a child started (its socket attached) or ended */
@@ -102,6 +106,8 @@ struct job_head {
 	int		 has_cfg, has_list;	/* NULL stays NULL (a test's stand-in for a crash) */
 	int		 munge_from, html, strip_signature, jitter_max, batch;
 	size_t		 slen[JS_N];
+	/* then the list's OpenPGP secret key and the member's key */
+	size_t		 seclen, keylen;
 };
 
 struct reply_head {
@@ -110,6 +116,8 @@ struct reply_head {
 	char		 from[ADDR_MAX + 1];
 	char		 reason[160];
 	int		 remote;
+	int		 pgp, pgp_verified;
+	unsigned char	 pgp_replay[32];
 	size_t		 len;
 	size_t		 plen[TP_N];
 };
@@ -241,6 +249,14 @@ child_confine(int fd, const struct zreq *rq, pid_t zygote)
 		_exit(4);
 	if (sandbox_close_fds(fd, UNDER_ASAN) < 0 || sandbox_rlimits(&lim) < 0)
 		_exit(4);
+	/*
+	 * librnp opens /dev/null (its log) and /dev/urandom (Botan's RNG) on
+	 * first use, which the sandbox forbids: done now for a job that
+	 * carries a post encrypted to the list (pgpin_open.c); only such a
+	 * child holds those two descriptors
+	 */
+	if (rq->pgp && pgpin_warm() < 0)
+		_exit(4);
 	signal(SIGPIPE, SIG_DFL);
 	if (sandbox_landlock("/usr") < 0 || sandbox_seccomp(fd) < 0)
 		_exit(4);	/* a half-built sandbox parses nothing */
@@ -248,7 +264,8 @@ child_confine(int fd, const struct zreq *rq, pid_t zygote)
 
 /* job_read - the job into in (pointing into *mem, which the caller frees); -1 if short */
 static int
-job_read(int fd, struct transform_in *in, struct config *c, struct list_cfg *l, char **mem)
+job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
+    struct config *c, struct list_cfg *l, char **mem)
 {
 	struct job_head h;
 	char *s[JS_N], *p;
@@ -256,7 +273,7 @@ job_read(int fd, struct transform_in *in, struct config *c, struct list_cfg *l, 
 
 	if (read_full(fd, &h, sizeof(h)) < 0)
 		return -1;
-	total = h.len + 1;
+	total = h.len + 1 + h.seclen + h.keylen;
 	for (int i = 0; i < JS_N; i++)
 		total += h.slen[i] + 1;
 	if ((p = *mem = malloc(total)) == NULL)
@@ -271,6 +288,9 @@ job_read(int fd, struct transform_in *in, struct config *c, struct list_cfg *l, 
 	if (read_full(fd, p, h.len) < 0)
 		return -1;
 	p[h.len] = 0;
+	if (read_full(fd, p + h.len + 1, h.seclen) < 0 ||
+	    read_full(fd, p + h.len + 1 + h.seclen, h.keylen) < 0)
+		return -1;
 	memset(c, 0, sizeof(*c));
 	memset(l, 0, sizeof(*l));
 	c->hostname = s[JS_HOST];
@@ -286,6 +306,8 @@ job_read(int fd, struct transform_in *in, struct config *c, struct list_cfg *l, 
 	l->batch = h.batch;
 	*in = (struct transform_in){ h.has_cfg ? c : NULL, h.has_list ? l : NULL, s[JS_QID], p, h.len,
 	    h.received, h.intact, h.want_real, h.want_anon };
+	*pg = (struct worker_pgp){ h.seclen ? p + h.len + 1 : NULL, h.seclen,
+	    h.keylen ? p + h.len + 1 + h.seclen : NULL, h.keylen };
 	return 0;
 }
 
@@ -304,6 +326,9 @@ reply(int fd, enum result r, struct transform_out *out)
 	memcpy(h.from, out->from, sizeof(h.from));
 	memcpy(h.reason, out->reason, sizeof(h.reason));
 	h.remote = out->remote;
+	h.pgp = out->pgp;
+	h.pgp_verified = out->pgp_verified;
+	memcpy(h.pgp_replay, out->pgp_replay, sizeof(h.pgp_replay));
 	h.len = r == OK ? out->rendered.len : 0;
 	for (int i = 0; i < TP_N; i++)
 		h.plen[i] = r == OK ? out->part[i].len : 0;
@@ -315,6 +340,46 @@ reply(int fd, enum result r, struct transform_out *out)
 	return 0;
 }
 
+/*
+ * child_open - a post encrypted to the list opened with the key sent with
+ * the job (the key is wiped as soon as it has been used): in then points to
+ * the opened post. PERMFAIL when it cannot be opened (out says why).
+ */
+static enum result
+child_open(struct transform_in *in, struct worker_pgp *pg,
+    struct transform_out *out, struct buf *opened)
+{
+	struct pgpin_opened r;
+	char la[600] = "";
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(opened, 0);
+	if (pg->secret == NULL)
+		return OK;
+	if (in->list && in->cfg)
+		snprintf(la, sizeof(la), "%s@%s", in->list->name,
+		    in->cfg->hostname);
+	rc = pgpin_open(in->msg, in->len, *la ? la : NULL, pg->secret,
+	    pg->secret_len, pg->key, pg->key_len, opened, &r);
+	sodium_memzero((void *)pg->secret, pg->secret_len);
+	pg->secret = NULL;
+	if (rc == 0)
+		return OK;
+	if (rc < 0) {
+		out->pgp = -1;
+		snprintf(out->reason, sizeof(out->reason), "it could not be "
+		    "decrypted with the list's key: %.100s", r.why);
+		return PERMFAIL;
+	}
+	out->pgp = 1;
+	out->pgp_verified = r.verified;
+	memcpy(out->pgp_replay, r.replay, sizeof(out->pgp_replay));
+	in->msg = (const char *)opened->data;
+	in->len = opened->len;
+	return OK;
+}
+
 /* child - confine, read the job, transform, answer; never returns */
 static void
 child(int fd, const struct zreq *rq, pid_t zygote)
@@ -323,16 +388,27 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 	struct transform_out out;
 	struct config c;
 	struct list_cfg l;
+	struct worker_pgp pg;
+	struct buf opened;
 	char *mem = NULL;
 	enum result r;
 
 	child_confine(fd, rq, zygote);
-	if (job_read(fd, &in, &c, &l, &mem) < 0)
+	if (job_read(fd, &in, &pg, &c, &l, &mem) < 0)
 		_exit(3);
 	if (spin_word && *spin_word && memmem(in.msg, in.len, spin_word, strlen(spin_word)))
 		for (volatile unsigned long n = 0;; n++)
 			;	/* a stand-in for a parse that never ends */
-	r = transform_post(&in, &out);
+	r = child_open(&in, &pg, &out, &opened);
+	if (r == OK) {
+		/* transform_post starts afresh */
+		struct transform_out pgp = out;
+
+		r = transform_post(&in, &out);
+		out.pgp = pgp.pgp;
+		out.pgp_verified = pgp.pgp_verified;
+		memcpy(out.pgp_replay, pgp.pgp_replay, sizeof(out.pgp_replay));
+	}
 	_exit(reply(fd, r, &out) < 0 ? 3 : 0);
 }
 
@@ -559,7 +635,7 @@ worker_stop(void)
 
 /* job_send - the job into the child's socket */
 static int
-job_send(int fd, const struct transform_in *in)
+job_send(int fd, const struct transform_in *in, const struct worker_pgp *pg)
 {
 	const char *s[JS_N] = { in->qid ? in->qid : "", in->cfg ? in->cfg->hostname : "",
 	    in->list ? in->list->name : "", in->list ? in->list->description : "",
@@ -584,12 +660,18 @@ job_send(int fd, const struct transform_in *in)
 	}
 	for (int i = 0; i < JS_N; i++)
 		h.slen[i] = s[i] ? strlen(s[i]) : 0;
+	h.seclen = pg && pg->secret ? pg->secret_len : 0;
+	h.keylen = pg && pg->key ? pg->key_len : 0;
 	if (fs_write_all(fd, &h, sizeof(h)) < 0)
 		return -1;
 	for (int i = 0; i < JS_N; i++)
 		if (h.slen[i] && fs_write_all(fd, s[i], h.slen[i]) < 0)
 			return -1;
-	return fs_write_all(fd, in->msg, in->len);
+	if (fs_write_all(fd, in->msg, in->len) < 0)
+		return -1;
+	if (h.seclen && fs_write_all(fd, pg->secret, h.seclen) < 0)
+		return -1;
+	return h.keylen ? fs_write_all(fd, pg->key, h.keylen) : 0;
 }
 
 /* read_all - the child's answer, until it closes, by the deadline: 0, -1 error, -2 late */
@@ -643,10 +725,11 @@ zygote_wait(unsigned seq, int kind, struct zmsg *m, int *fd, struct timespec dea
 
 /* spawn - a fresh confined child from the zygote; its socket, or -1 with why in reason */
 static int
-spawn(const struct transform_in *in, const struct keys *k, unsigned *seq, char *reason, size_t len)
+spawn(const struct transform_in *in, const struct keys *k, int pgp,
+    unsigned *seq, char *reason, size_t len)
 {
 	struct zreq rq = { getpid(), ++zygote_seq, in->cfg ? in->cfg->worker_memory : DEF_MEMORY,
-	    in->cfg ? in->cfg->worker_seconds : DEF_SECONDS };
+	    in->cfg ? in->cfg->worker_seconds : DEF_SECONDS, pgp };
 	struct zmsg m;
 	struct buf err;
 	int fd;
@@ -712,6 +795,9 @@ unpack(const struct buf *raw, struct transform_out *out)
 	out->loop = h.loop;
 	out->footer = h.footer;
 	out->remote = h.remote;
+	out->pgp = h.pgp;
+	out->pgp_verified = h.pgp_verified;
+	memcpy(out->pgp_replay, h.pgp_replay, sizeof(out->pgp_replay));
 	h.from[sizeof(h.from) - 1] = 0;
 	h.reason[sizeof(h.reason) - 1] = 0;
 	memcpy(out->from, h.from, sizeof(out->from));
@@ -732,6 +818,19 @@ unpack(const struct buf *raw, struct transform_out *out)
 enum result
 worker_transform(const struct transform_in *in, const struct keys *k, struct transform_out *out)
 {
+	return worker_transform_pgp(in, NULL, k, out);
+}
+
+/*
+ * worker_transform_pgp - the same, the post first opened with the list's
+ * OpenPGP key in pg (NULL: none), which only the child sees, and only for
+ * this job
+ */
+enum result
+worker_transform_pgp(const struct transform_in *in,
+    const struct worker_pgp *pg, const struct keys *k,
+    struct transform_out *out)
+{
 	struct timespec deadline;
 	struct zmsg m;
 	struct buf raw;
@@ -743,7 +842,8 @@ worker_transform(const struct transform_in *in, const struct keys *k, struct tra
 	buf_init(&out->rendered, 0);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], 0);
-	if ((fd = spawn(in, k, &seq, out->reason, sizeof(out->reason))) < 0) {
+	if ((fd = spawn(in, k, pg != NULL, &seq, out->reason,
+	    sizeof(out->reason))) < 0) {
 		log_err("%s worker: %s", in->qid ? in->qid : "NOQUEUE", out->reason);
 		return TEMPFAIL;
 	}
@@ -753,7 +853,7 @@ worker_transform(const struct transform_in *in, const struct keys *k, struct tra
 	deadline.tv_nsec %= 1000000000L;
 	buf_init(&raw, sizeof(struct reply_head) + in->len * 10 + 10 * 65536 + 4096);
 	/* a child that died early leaves the job unread: its end shows below */
-	rd = job_send(fd, in) < 0 ? -1 : 0;
+	rd = job_send(fd, in, pg) < 0 ? -1 : 0;
 	(void)shutdown(fd, SHUT_WR);
 	if (rd == 0)
 		rd = read_all(fd, &raw, deadline);

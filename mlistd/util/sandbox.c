@@ -178,7 +178,8 @@ sandbox_landlock(const char *readable)
 
 /*
  * The allow-list: what malloc, stdio, libetpan, ICU's and iconv's data
- * loading (open read-only, mmap, close), libsodium's getrandom, and a
+ * loading (open read-only, mmap, close), libsodium's getrandom, librnp's
+ * locked memory (mlock), and a
  * sanitizer's report need; found by running the unit and end-to-end tests
  * under strace -f. Nothing here makes a socket, a process or a signal.
  */
@@ -193,6 +194,8 @@ static const int allowed[] = {
 	SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
 	SCMP_SYS(getegid), SCMP_SYS(uname), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
 	SCMP_SYS(restart_syscall), SCMP_SYS(getrlimit), SCMP_SYS(prlimit64),
+	/* sodium_malloc, librnp's allocator: the list's key locked in memory */
+	SCMP_SYS(mlock), SCMP_SYS(munlock),
 };
 
 /* seccomp_build - allow-list in ctx; writes go only to out_fd and stderr, files open read-only */
@@ -214,6 +217,11 @@ seccomp_build(scmp_filter_ctx ctx, int out_fd)
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFD));
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFD));
+	/* librnp's log: a copy of the /dev/null opened before, fdopen()ed */
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_DUPFD_CLOEXEC));
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, F_SETFL));
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1, SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE));
 	/* abort() signals itself: a parser's own assertion is a crash, not a forbidden call */

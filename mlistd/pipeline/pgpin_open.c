@@ -1,0 +1,363 @@
+/*
+ * pgpin_open.c - a post encrypted to the list's OpenPGP key, opened in the
+ * sandboxed worker (pipeline/worker.c runs it before the transform).
+ *
+ * Shapes: PGP/MIME with the signature inside the encryption (RFC 3156
+ * §6.2), signed then encrypted (§6.1: a multipart/signed inside, unwrapped
+ * to its signed part), the Exchange-mangled shape (multipart/mixed with
+ * the application/pgp-encrypted and encrypted.asc parts) and inline PGP.
+ * The opened post is put together as if it had come in clear: the outer
+ * header, less what the inner entity says again (protected headers, RFC
+ * draft-autocrypt-lamps-protected-headers: Subject, From, To, ...), then
+ * the inner entity's own header lines and body, so that the transform's
+ * allow-list and the leak guard see the inner headers as the post's. An
+ * outer Subject of "..." (the hidden one) never reaches the copy.
+ *
+ * Signatures: one by the member key the queue manager sent with the job
+ * (the key registered for the outer From) marks the post as theirs, with
+ * its replay id. Nothing else of the signature or of the sender's PKESK
+ * survives: the copies are made from the plaintext alone.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "mail/header.h"
+#include "mail/openpgp.h"
+#include "pipeline/pgpin_open.h"
+
+/* the outer fields an opened post does not keep: they describe the wrapper */
+static const char *const wrapper[] = {
+	"Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
+	"Content-Description", "MIME-Version", "Content-ID",
+};
+
+/*
+ * never kept from either header: the sender's key, and the keys of the
+ * other recipients Thunderbird gossips inside (each names its owner)
+ */
+static const char *const keys[] = { "Autocrypt", "Autocrypt-Gossip" };
+
+/* key_field - a field that carries someone's key */
+static int
+key_field(const struct hdr_field *f)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (hdr_is(f, keys[i]))
+			return 1;
+	return 0;
+}
+
+/* wrapper_field - a field of the encrypted wrapper, or said again inside */
+static int
+wrapper_field(const struct hdr_field *f, const struct hdr *in)
+{
+	char name[80];
+
+	for (size_t i = 0; i < sizeof(wrapper) / sizeof(wrapper[0]); i++)
+		if (hdr_is(f, wrapper[i]))
+			return 1;
+	if (key_field(f))
+		return 1;
+	if (in == NULL || f->nlen >= sizeof(name))
+		return 0;
+	memcpy(name, f->start, f->nlen);
+	name[f->nlen] = 0;
+	return hdr_get(in, name) != NULL;
+}
+
+/* hidden_subject - the outer Subject hides the real one ("..." or empty) */
+static int
+hidden_subject(const struct hdr_field *f)
+{
+	char *v;
+	int h;
+
+	if (!hdr_is(f, "Subject") || (v = hdr_value(f)) == NULL)
+		return 0;
+	h = *v == 0 || strcmp(v, "...") == 0 || !strcasecmp(v, "[...]") ||
+	    !strcasecmp(v, "Encrypted Message");
+	free(v);
+	return h;
+}
+
+/* outer_head - the outer header without the wrapper's and inner's fields */
+static int
+outer_head(const struct hdr *h, const struct hdr *in, struct buf *out)
+{
+	for (int i = 0; i < h->n; i++)
+		if (!wrapper_field(&h->f[i], in) && !hidden_subject(&h->f[i]) &&
+		    buf_append(out, h->f[i].start, h->f[i].len) < 0)
+			return -1;
+	return 0;
+}
+
+/* boundary - the boundary parameter of the entity's Content-Type */
+static int
+boundary(const char *e, size_t len, char *bd, size_t bl, size_t *body)
+{
+	struct hdr h;
+	char *ct, *b;
+	int ok;
+
+	if (hdr_parse(e, len, &h) < 0)
+		return -1;
+	*body = h.body_off;
+	ct = hdr_get_value(&h, "Content-Type");
+	hdr_free(&h);
+	if (ct == NULL || (b = strcasestr(ct, "boundary=")) == NULL) {
+		free(ct);
+		return -1;
+	}
+	b += 9;
+	if (*b == '"')
+		b++;
+	ok = snprintf(bd, bl, "%.*s", (int)strcspn(b, "\";\t "), b) > 0;
+	free(ct);
+	return ok ? 0 : -1;
+}
+
+/* part_at - part number n (0 first) of a multipart entity; 0, -1 if none */
+static int
+part_at(const char *e, size_t len, int n, const char **ps, size_t *pl)
+{
+	char bd[200], delim[210];
+	const char *s, *end = e + len, *pos, *z;
+	size_t dl, off;
+
+	if (boundary(e, len, bd, sizeof(bd), &off) < 0 || off > len)
+		return -1;
+	s = e + off;
+	dl = (size_t)snprintf(delim, sizeof(delim), "\r\n--%s", bd);
+	/* a delimiter line: at the body's start, or after a line end */
+	if ((size_t)(end - s) >= dl - 2 && memcmp(s, delim + 2, dl - 2) == 0)
+		pos = s;
+	else if ((pos = memmem(s, (size_t)(end - s), delim, dl)) != NULL)
+		pos += 2;
+	else
+		return -1;
+	for (int i = 0;; i++) {
+		/* pos: a delimiter "--bd"; the closing one ends the parts */
+		if ((size_t)(end - pos) >= dl && !memcmp(pos + dl - 2, "--", 2))
+			return -1;
+		if ((s = memchr(pos, '\n', (size_t)(end - pos))) == NULL)
+			return -1;
+		s++;
+		if ((z = memmem(s, (size_t)(end - s), delim, dl)) == NULL)
+			return -1;
+		if (i == n) {
+			*ps = s;
+			*pl = (size_t)(z - s);
+			return 0;
+		}
+		pos = z + 2;
+	}
+}
+
+/* is_type - the entity's Content-Type is t */
+static int
+is_type(const char *e, size_t len, const char *t)
+{
+	struct hdr h;
+	char *ct;
+	int is;
+
+	if (hdr_parse(e, len, &h) < 0)
+		return 0;
+	ct = hdr_get_value(&h, "Content-Type");
+	is = ct && !strncasecmp(ct, t, strlen(t));
+	free(ct);
+	hdr_free(&h);
+	return is;
+}
+
+/*
+ * unsign - §6.1: the signed part of a multipart/signed entity, its
+ * signature checked against the member's key
+ */
+static void
+unsign(const struct openpgp_key *mk, const char **e, size_t *len,
+    struct pgpin_opened *r)
+{
+	const char *sp, *sigp;
+	size_t sl, sigl;
+	struct openpgp_plain v;
+	struct hdr h;
+	char why[OPENPGP_WHY_SIZE];
+
+	if (!is_type(*e, *len, "multipart/signed") ||
+	    part_at(*e, *len, 0, &sp, &sl) < 0)
+		return;
+	if (mk != NULL && part_at(*e, *len, 1, &sigp, &sigl) == 0 &&
+	    hdr_parse(sigp, sigl, &h) == 0) {
+		if (openpgp_verify_detached(mk, sp, sl, sigp + h.body_off,
+		    sigl - h.body_off, &v, why, sizeof(why)) == OK &&
+		    v.verified) {
+			r->verified = 1;
+			memcpy(r->replay, v.replay, sizeof(r->replay));
+		}
+		openpgp_plain_free(&v);
+		hdr_free(&h);
+	}
+	*e = sp;
+	*len = sl;
+}
+
+/* assemble - the post as if it had come in clear */
+static int
+assemble(const struct hdr *outer, const char *e, size_t len, int inl,
+    struct buf *out)
+{
+	struct hdr in;
+	size_t bo;
+	int rc;
+
+	if (inl) {
+		/* inline PGP: the text is the body; the outer says what it is */
+		for (int i = 0; i < outer->n; i++)
+			if (!hdr_is(&outer->f[i], "Content-Transfer-Encoding") &&
+			    !key_field(&outer->f[i]) &&
+			    buf_append(out, outer->f[i].start, outer->f[i].len) < 0)
+				return -1;
+		if (buf_puts(out, "Content-Transfer-Encoding: 8bit\r\n\r\n") < 0)
+			return -1;
+		return buf_append(out, e, len);
+	}
+	if (hdr_parse(e, len, &in) < 0)
+		return -1;
+	rc = outer_head(outer, &in, out);
+	if (rc == 0 && !hdr_get(&in, "MIME-Version"))
+		rc = buf_puts(out, "MIME-Version: 1.0\r\n");
+	/* the inner entity's header lines (protected ones among them), body */
+	for (int i = 0; rc == 0 && i < in.n; i++)
+		if (!key_field(&in.f[i]))
+			rc = buf_append(out, in.f[i].start, in.f[i].len);
+	if (rc == 0)
+		rc = buf_puts(out, "\r\n");
+	/* no blank line after the header: no body */
+	bo = in.body_off == 0 && in.n > 0 ? len : in.body_off;
+	if (rc == 0 && bo <= len)
+		rc = buf_append(out, e + bo, len - bo);
+	hdr_free(&in);
+	return rc;
+}
+
+/*
+ * for_list - may a signature over entity e count on this list? Not when its
+ * protected To and Cc name other addresses only: a member's signed post to
+ * another list, encrypted again to this one, is not a post to this list.
+ */
+static int
+for_list(const char *e, size_t len, const char *listaddr)
+{
+	static const char *const fields[] = { "To", "Cc" };
+	struct hdr h;
+	char *v;
+	int named = 0, ours = 0;
+
+	if (listaddr == NULL || hdr_parse(e, len, &h) < 0)
+		return listaddr == NULL;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if ((v = hdr_get_value(&h, fields[i])) != NULL) {
+			named = 1;
+			ours |= strcasestr(v, listaddr) != NULL;
+			free(v);
+		}
+	hdr_free(&h);
+	return !named || ours;
+}
+
+/* member_key - the key the queue manager sent, if it still imports */
+static int
+member_key(const void *k, size_t kl, struct openpgp_key *mk)
+{
+	char why[OPENPGP_WHY_SIZE];
+
+	return kl > 0 && openpgp_key_import(k, kl, OPENPGP_BINARY, mk, why,
+	    sizeof(why)) == OK;
+}
+
+/* pgpin_warm - libsodium and librnp made ready before the sandbox closes */
+int
+pgpin_warm(void)
+{
+	struct openpgp_enc *e;
+
+	/*
+	 * librnp writes its errors to stderr whatever the context's log says;
+	 * a sanitizer build keeps stderr (the log file), where RLIMIT_FSIZE 0
+	 * would make that write kill the child: it fails quietly instead
+	 */
+	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR)
+		return -1;
+	/* the zygote is forked before the daemon initialises libsodium */
+	if (sodium_init() < 0 || openpgp_enc_new(&e) != OK)
+		return -1;
+	openpgp_enc_free(e);
+	return 0;
+}
+
+/*
+ * pgpin_open - open msg to listaddr with the list's secret key sec; mkey
+ * (may be empty) the member key whose signature makes the post theirs. 1
+ * opened into out, 0 not encrypted, -1 cannot be opened (r->why says why).
+ */
+int
+pgpin_open(const char *msg, size_t len, const char *listaddr, const void *sec,
+    size_t seclen, const void *mkey, size_t mkeylen, struct buf *out,
+    struct pgpin_opened *r)
+{
+	struct openpgp_secret *s = NULL;
+	struct openpgp_key mk;
+	struct openpgp_plain pl;
+	struct buf payload;
+	struct hdr outer;
+	const char *shape, *e;
+	size_t el;
+	int have_mk = 0, rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	buf_init(&payload, 0);
+	if (openpgp_payload_find(msg, len, &payload, &shape) != OK) {
+		buf_free(&payload);
+		return 0;
+	}
+	snprintf(r->shape, sizeof(r->shape), "%s", shape);
+	memset(&pl, 0, sizeof(pl));
+	if (openpgp_secret_load(sec, seclen, &s) != OK) {
+		snprintf(r->why, sizeof(r->why), "the list's key did not load");
+		buf_free(&payload);
+		return -1;
+	}
+	have_mk = member_key(mkey, mkeylen, &mk);
+	if (openpgp_decrypt(s, have_mk ? &mk : NULL, payload.data, payload.len,
+	    &pl, r->why, sizeof(r->why)) != OK)
+		goto out;
+	r->verified = pl.verified;
+	memcpy(r->replay, pl.replay, sizeof(r->replay));
+	e = (const char *)pl.data.data;
+	el = pl.data.len;
+	if (strcmp(shape, "inline") != 0)
+		unsign(have_mk ? &mk : NULL, &e, &el, r);
+	if (r->verified && !for_list(e, el, listaddr))
+		r->verified = 0;
+	if (hdr_parse(msg, len, &outer) < 0)
+		goto out;
+	rc = assemble(&outer, e, el, !strcmp(shape, "inline"), out) < 0 ? -1 : 1;
+	hdr_free(&outer);
+	if (rc < 0)
+		snprintf(r->why, sizeof(r->why), "out of memory");
+out:
+	if (rc < 0 && !*r->why)
+		snprintf(r->why, sizeof(r->why), "it could not be decrypted");
+	openpgp_plain_free(&pl);
+	if (have_mk)
+		openpgp_key_free(&mk);
+	openpgp_secret_free(s);
+	buf_free(&payload);
+	return rc;
+}
