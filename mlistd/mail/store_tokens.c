@@ -17,10 +17,15 @@ bind_token(struct store *st, sqlite3_stmt *s, int col, const char *token)
 
 /*
  * A "command" token's bound bytes are the command itself (who asked, and
- * what): sealed, to the token's row (its hash). Other kinds bind a hash or
- * a public key, which are not secret.
+ * what), a "pgpkey" token's the address and the OpenPGP key offered (a key
+ * names its owner): both sealed, to the token's row (its hash). Other kinds
+ * bind a hash or a public key, which are not secret.
  */
-#define SEALED_KIND	"command"
+static int
+sealed_kind(const char *kind)
+{
+	return strcmp(kind, "command") == 0 || strcmp(kind, "pgpkey") == 0;
+}
 
 /* bound_place - where a command token's bound bytes are sealed */
 static void
@@ -40,7 +45,7 @@ bound_take(struct store *st, sqlite3_stmt *s, struct store_token *t)
 	struct st_place pl;
 	const void *b;
 
-	if (strcmp(t->kind, SEALED_KIND) == 0) {
+	if (sealed_kind(t->kind)) {
 		st_place_cols(&pl, s, "confirmations.post_hash", 8, 1);
 		return st_opened_bytes(st, s, 2, &t->bound, &pl) < 0 ? -1 : 0;
 	}
@@ -68,7 +73,7 @@ store_confirm_add(struct store *st, const char *kind, const char *token, const c
 	bind_token(st, s, 1, token);
 	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, out_id, -1, SQLITE_TRANSIENT);
-	if (strcmp(kind, SEALED_KIND) == 0) {
+	if (sealed_kind(kind)) {
 		bound_place(st, &pl, token);
 		if (st_bind_sealed_bytes(st, s, 4, bound, blen, &pl) < 0) {
 			st_done(st, s);

@@ -212,22 +212,19 @@ static int
 pending(struct pipeline *p, const struct list_cfg *l, const char *to,
     const struct openpgp_key *key, const char *token)
 {
-	struct buf plain, sealed;
+	struct buf plain;
 	int rc = -1;
 
 	buf_init(&plain, 0);
-	buf_init(&sealed, 0);
-	/* the key names its owner: it is sealed like the address */
+	/* the key names its owner: the store seals this kind's bound bytes */
 	if (buf_printf(&plain, "%s\n", to) >= 0 &&
 	    buf_append(&plain, key->bin.data, key->bin.len) == 0 &&
-	    keys_seal(p->keys, plain.data, plain.len, &sealed) == 0 &&
 	    store_confirm_add(p->st, TOKEN_KIND, token, l->name, "",
-	    sealed.data, sealed.len, to, p->now + CONFIRM_DAYS * 86400LL) ==
+	    plain.data, plain.len, to, p->now + CONFIRM_DAYS * 86400LL) ==
 	    STORE_OK)
 		rc = 0;
 	sodium_memzero(plain.data, plain.cap);
 	buf_free(&plain);
-	buf_free(&sealed);
 	return rc;
 }
 
@@ -365,7 +362,8 @@ pgpin_key_confirmed(struct pipeline *p, const struct list_cfg *l,
 
 	(void)msg;
 	buf_init(&plain, 0);
-	if (keys_open(p->keys, tok->bound.data, tok->bound.len, &plain) < 0) {
+	/* opened by the store (a sealed kind) */
+	if (buf_append(&plain, tok->bound.data, tok->bound.len) < 0) {
 		buf_free(&plain);
 		return -1;
 	}
