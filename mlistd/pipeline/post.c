@@ -30,7 +30,7 @@
 #include "pipeline/policy.h"
 #include "pipeline/post.h"
 #include "pipeline/sign.h"
-#include "pipeline/worker.h"
+#include "pipeline/workpool.h"
 #include "util/log.h"
 
 /* one post on its way through the stages */
@@ -199,8 +199,10 @@ post_transform(struct pipeline *p, struct post *o)
 	const char *vars[] = { "reason", NULL, NULL };
 	enum result r;
 
-	r = worker_transform(&o->tin, p->keys, &o->t);
+	r = workpool_transform(&o->tin, p->keys, &o->t);
 	o->have_t = 1;
+	if (p->release)
+		p->release = o->tin.received;	/* the date the kept parse was made with */
 	if (r == TEMPFAIL) {
 		why_set(o->why, "%s", o->t.reason);
 		return TEMPFAIL;

@@ -26,7 +26,7 @@
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
 #include "pipeline/tokens.h"
-#include "pipeline/worker.h"
+#include "pipeline/workpool.h"
 #include "util/log.h"
 
 #define REQUEST_ANSWERS_PER_HOUR	10
@@ -82,7 +82,9 @@ relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *qua
 	memset(&r->t, 0, sizeof(r->t));
 	if ((rc = authn_check(p, r->e, msg, &r->au, r->why)) != OK)
 		return rc;
-	if ((rc = worker_transform(&tin, p->keys, &r->t)) != OK) {
+	if ((rc = workpool_transform(&tin, p->keys, &r->t)) != OK) {
+		if (workpool_waiting())
+			return rc;	/* the parse runs meanwhile; this mail is handled again */
 		*quarantine = rc == PERMFAIL;
 		log_info("%s qmgr: list=%s kind=private reason=unparseable result=%s", p->qid, l->name,
 		    rc == PERMFAIL ? "permfail quarantined" : "tempfail");
@@ -401,7 +403,7 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 
 	if (l->moderators_see || !*e->sender)
 		return OK;
-	if ((r = worker_transform(&tin, p->keys, &t)) != OK) {
+	if ((r = workpool_transform(&tin, p->keys, &t)) != OK) {
 		transform_out_free(&t);
 		return r == PERMFAIL ? OK : TEMPFAIL;	/* unparseable: it goes as it came */
 	}

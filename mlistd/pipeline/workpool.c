@@ -1,0 +1,304 @@
+/*
+ * workpool.c - several parses in flight, so that the queue manager never
+ * waits for one message.
+ *
+ * The queue manager handles a message in one transaction. When a handler
+ * needs the parse of a message (workpool_transform) and none is ready, the
+ * parse is started in a sandboxed child (worker.c) and the handler answers
+ * TEMPFAIL with workpool_waiting() set: the queue manager rolls the
+ * transaction back, goes on with other messages, and handles this one
+ * again once the pool's sockets say the answer is in (workpool_service).
+ * The second pass finds the answer kept under the message's queue id and
+ * the number of the call (the handlers of one message parse in the same
+ * order every time), and commits. Nothing of a parse is written anywhere
+ * but in the queue manager's transaction, so a parse costs nothing when
+ * the daemon dies, and a post is distributed at most once.
+ *
+ * At most "size" children run at once (limits.workers); a message that
+ * finds them all busy waits its turn like one whose parse is running. A
+ * child that crashed (not one that ran out of time: its budget would run
+ * out again) is tried WORKPOOL_RETRIES more times before its answer, "the
+ * message could not be parsed", is taken and the message quarantined.
+ * Answers are kept until the queue manager forgets the message (it was
+ * committed, or is gone).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/workpool.h"
+#include "util/log.h"
+
+#define WORKPOOL_RETRIES	2
+
+/* one parse of one message: running, or its answer kept */
+struct slot {
+	struct slot		*next;
+	char			 qid[QID_LEN + 1];
+	int			 call;		/* the n-th parse of this message's pass */
+	char			*list;		/* the list it was made for */
+	int			 running;
+	struct worker_job	 job;
+	enum result		 r;
+	struct transform_out	 out;
+	long long		 received;	/* the date the copy was made with */
+	int			 crashes;
+};
+
+static struct slot *slots;
+static int pool_size, nrunning, waiting, call;
+static char current[QID_LEN + 1];
+
+/* workpool_init - the queue manager keeps up to size parses in flight from now on */
+void
+workpool_init(int size)
+{
+	pool_size = size < 1 ? 1 : size;
+}
+
+/* workpool_message - a pass over this message begins: its parses are counted from the first */
+void
+workpool_message(const char *qid)
+{
+	snprintf(current, sizeof(current), "%s", qid);
+	call = 0;
+	waiting = 0;
+}
+
+/* workpool_waiting - did the last pass stop for a parse that is not ready? */
+int
+workpool_waiting(void)
+{
+	return waiting;
+}
+
+/* slot_free - a slot and whatever it holds */
+static void
+slot_free(struct slot *s)
+{
+	if (s->running) {
+		worker_job_abandon(&s->job);
+		nrunning--;
+	} else
+		transform_out_free(&s->out);
+	free(s->list);
+	free(s);
+}
+
+/* slot_find - this message's n-th parse, if any */
+static struct slot *
+slot_find(const char *qid, int n)
+{
+	for (struct slot *s = slots; s; s = s->next)
+		if (s->call == n && strcmp(s->qid, qid) == 0)
+			return s;
+	return NULL;
+}
+
+/* slot_unlink - out of the list (not freed) */
+static void
+slot_unlink(struct slot *s)
+{
+	for (struct slot **pp = &slots; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			return;
+		}
+}
+
+/* slot_start - the child for this slot; 0, or -1 with why in reason */
+static int
+slot_start(struct slot *s, const struct transform_in *in, const struct keys *k, char *reason,
+    size_t len)
+{
+	if (worker_job_start(&s->job, in, k, reason, len) < 0)
+		return -1;
+	s->running = 1;
+	s->received = in->received;
+	nrunning++;
+	return 0;
+}
+
+/* copy_out - the kept answer, copied (a rolled-back pass may need it again); -1 out of memory */
+static int
+copy_out(const struct transform_out *from, struct transform_out *to)
+{
+	*to = *from;
+	buf_init(&to->rendered, 0);
+	for (int i = 0; i < TP_N; i++)
+		buf_init(&to->part[i], 0);
+	if (buf_append(&to->rendered, from->rendered.data, from->rendered.len) < 0)
+		return -1;
+	for (int i = 0; i < TP_N; i++)
+		if (buf_append(&to->part[i], from->part[i].data, from->part[i].len) < 0)
+			return -1;
+	return 0;
+}
+
+/* wait_for - the pass stops here: the parse is not ready */
+static enum result
+wait_for(struct transform_out *out, const char *what)
+{
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->rendered, 0);
+	for (int i = 0; i < TP_N; i++)
+		buf_init(&out->part[i], 0);
+	snprintf(out->reason, sizeof(out->reason), "%s", what);
+	waiting = 1;
+	return TEMPFAIL;
+}
+
+/* start_new - a new slot for this call, started if a child is free */
+static enum result
+start_new(const struct transform_in *in, const struct keys *k, struct transform_out *out, int n)
+{
+	struct slot *s;
+	char reason[sizeof(out->reason)];
+
+	if (nrunning >= pool_size)
+		return wait_for(out, "waiting for a free parser");
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->list = strdup(in->list ? in->list->name : "")) == NULL) {
+		free(s);
+		return wait_for(out, "out of memory");
+	}
+	snprintf(s->qid, sizeof(s->qid), "%s", current);
+	s->call = n;
+	if (slot_start(s, in, k, reason, sizeof(reason)) < 0) {
+		slot_free(s);
+		(void)wait_for(out, reason);
+		waiting = 0;	/* not a wait: the sandbox is broken (TEMPFAIL, logged) */
+		log_err("%s worker: %s", current, reason);
+		return TEMPFAIL;
+	}
+	s->next = slots;
+	slots = s;
+	return wait_for(out, "waiting for the parser");
+}
+
+/*
+ * workpool_transform - the parse of this message, if it is ready (in->
+ * received becomes the date the copy was made with); else TEMPFAIL with
+ * workpool_waiting() set, and the parse started. Outside a pool (tests,
+ * tools): the parse, waited for.
+ */
+enum result
+workpool_transform(struct transform_in *in, const struct keys *k, struct transform_out *out)
+{
+	const char *list = in->list ? in->list->name : "";
+	struct slot *s;
+	int n = call++;
+
+	if (pool_size == 0)
+		return worker_transform(in, k, out);
+	if ((s = slot_find(current, n)) != NULL && strcmp(s->list, list) != 0) {
+		slot_unlink(s);		/* the pass changed (a list removed?): parse again */
+		slot_free(s);
+		s = NULL;
+	}
+	if (s == NULL)
+		return start_new(in, k, out, n);
+	if (s->running)
+		return wait_for(out, "waiting for the parser");
+	if (s->r == PERMFAIL && s->job.crashed && s->crashes < WORKPOOL_RETRIES &&
+	    nrunning < pool_size) {
+		log_warn("%s worker: parser crashed; trying again (%d of %d)", current,
+		    s->crashes + 1, WORKPOOL_RETRIES);
+		s->crashes++;
+		transform_out_free(&s->out);
+		memset(&s->out, 0, sizeof(s->out));
+		s->r = TEMPFAIL;
+		if (slot_start(s, in, k, out->reason, sizeof(out->reason)) < 0) {
+			slot_unlink(s);
+			slot_free(s);
+			(void)wait_for(out, "the parser's sandbox cannot start");
+			waiting = 0;	/* not a wait: TEMPFAIL, logged */
+			log_err("%s worker: the parser's sandbox cannot start", current);
+			return TEMPFAIL;
+		}
+		return wait_for(out, "waiting for the parser");
+	}
+	if (s->r == PERMFAIL && s->job.crashed && s->crashes < WORKPOOL_RETRIES)
+		return wait_for(out, "waiting for a free parser");
+	if (copy_out(&s->out, out) < 0) {
+		transform_out_free(out);
+		return wait_for(out, "out of memory");
+	}
+	in->received = s->received;
+	return s->r;
+}
+
+/* workpool_busy - is a parse of this message running? */
+int
+workpool_busy(const char *qid)
+{
+	for (struct slot *s = slots; s; s = s->next)
+		if (s->running && strcmp(s->qid, qid) == 0)
+			return 1;
+	return 0;
+}
+
+/* workpool_forget - the message is finished (or gone): its parses are not needed again */
+void
+workpool_forget(const char *qid)
+{
+	struct slot **pp = &slots, *s;
+
+	while ((s = *pp) != NULL) {
+		if (strcmp(s->qid, qid) == 0) {
+			*pp = s->next;
+			slot_free(s);
+		} else
+			pp = &s->next;
+	}
+}
+
+/* workpool_pollfds - what to poll for the pool (at most max); how many; *ms the next deadline */
+int
+workpool_pollfds(struct pollfd *pfd, int max, int *ms)
+{
+	int n = 0, left;
+
+	if (nrunning == 0 || max < 1)
+		return 0;
+	pfd[n++] = (struct pollfd){ .fd = worker_zygote_fd(), .events = POLLIN };
+	for (struct slot *s = slots; s && n < max; s = s->next) {
+		if (!s->running)
+			continue;
+		left = worker_job_ms(&s->job);
+		*ms = *ms < 0 || left < *ms ? left : *ms;
+		if (s->job.fd >= 0)
+			pfd[n++] = (struct pollfd){ .fd = s->job.fd, .events = POLLIN };
+	}
+	return n;
+}
+
+/* workpool_service - read what the children wrote; 1 if a parse finished */
+int
+workpool_service(void)
+{
+	int done = 0;
+
+	if (nrunning == 0)
+		return 0;
+	worker_zygote_events();
+	for (struct slot *s = slots; s; s = s->next) {
+		if (!s->running)
+			continue;
+		worker_job_read(&s->job);
+		if (!worker_job_done(&s->job))
+			continue;
+		s->r = worker_job_finish(&s->job, &s->out);
+		s->running = 0;
+		nrunning--;
+		done = 1;
+	}
+	return done;
+}
+
+/* workpool_running - parses in flight */
+int
+workpool_running(void)
+{
+	return nrunning;
+}

@@ -1,0 +1,98 @@
+"""The parser pool (#15): the queue manager never waits for one parse. A post whose parse runs for
+seconds does not hold up another list's posts; a list's own posts still go out in arrival order; a
+parser that crashes is tried again, then the message is quarantined and its sender told once.
+
+Slow and crashing parses use the test-only triggers of worker.c: MLISTD_TEST_WORKER_SPIN=WORD makes
+the confined worker spin on a message containing WORD, MLISTD_TEST_WORKER_CRASH=WORD makes it abort."""
+import os
+import smtplib
+import time
+
+from conftest import wait_until
+
+SPIN = "mlistd-test-spin-41d7"
+CRASH = "mlistd-test-crash-8a2e"
+MEMBERS = ("alice@example.org", "bob@example.org")
+
+
+def post(inst, subject, rcpt="demo@lists.example", sender="alice@example.org"):
+    msg = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
+           f"Message-ID: <{subject.replace(' ', '.')}@example.org>\r\n\r\nbody of {subject}\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        assert s.sendmail(sender, [rcpt], msg) == {}
+    return time.time()
+
+
+def got(sink, rcpt, marker):
+    return [(t, m[2]) for t, m in zip(sink.times, sink.handler.messages) if rcpt in m[1] and marker in m[2]]
+
+
+def stamp(sink):
+    """arrival times beside the sink's messages"""
+    sink.times = []
+    orig = sink.handler.handle_DATA
+
+    async def stamped(server, session, envelope):
+        r = await orig(server, session, envelope)
+        sink.times.append(time.time())
+        return r
+    sink.handler.handle_DATA = stamped
+
+
+def two_lists(make_instance, sink, extra):
+    stamp(sink)
+    inst = make_instance(extra=extra, members=MEMBERS)
+    inst.ctl("list", "create", "other")
+    for m in MEMBERS:
+        inst.ctl("member", "add", "other", m)
+    return inst
+
+
+def test_a_slow_parse_does_not_hold_another_list(make_instance, sink, monkeypatch):
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    inst = two_lists(make_instance, sink, "limits = { worker_seconds = 8; };")
+    slow = post(inst, f"slow {SPIN}")
+    t = post(inst, "ordinary one", rcpt="other@lists.example")
+    arrived = wait_until(lambda: got(sink, "bob@example.org", b"body of ordinary one"), 20)
+    assert arrived, "the other list's post was not delivered"
+    # before the pool, it waited for the whole 8 s budget of the spinning parse
+    assert arrived[0][0] - t < 3, f"delivered {arrived[0][0] - t:.1f} s after its 250"
+    assert arrived[0][0] - slow < 8
+    # the slow one ends as before: timed out, quarantined, never delivered to a member
+    assert inst.wait_log("reason=unparseable", timeout=30)
+    assert not got(sink, "bob@example.org", SPIN.encode())
+
+
+def test_a_lists_posts_keep_their_order_behind_a_slow_parse(make_instance, sink, monkeypatch):
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    inst = two_lists(make_instance, sink, "limits = { worker_seconds = 3; };")
+    post(inst, f"first {SPIN}")
+    time.sleep(1.1)     # a later second: the queue ids order the two
+    post(inst, "second")
+    arrived = wait_until(lambda: got(sink, "bob@example.org", b"body of second"), 30)
+    assert arrived, "the list's second post was not delivered"
+    log = inst.logtext()
+    # the second post of the same list went out only after the first was finished (quarantined)
+    first_done = log.find("reason=unparseable")
+    assert first_done >= 0, log[-3000:]
+    second_done = log.find("kind=post reason=", first_done + 1)
+    assert second_done > first_done
+
+
+def test_a_crashing_parser_is_tried_again_then_quarantined(make_instance, sink, monkeypatch):
+    monkeypatch.setenv("MLISTD_TEST_WORKER_CRASH", CRASH)
+    inst = two_lists(make_instance, sink, "")
+    post(inst, f"crashing {CRASH}")
+    assert inst.wait_log("reason=unparseable", timeout=30)
+    log = inst.logtext()
+    assert "parser crashed; trying again (1 of 2)" in log
+    assert "parser crashed; trying again (2 of 2)" in log
+    assert "(3 of 2)" not in log
+    corrupt = os.path.join(inst.state, "queue", "corrupt")
+    assert wait_until(lambda: os.listdir(corrupt))
+    # the sender is told once, in plain words; no member gets the post
+    assert wait_until(lambda: got(sink, "alice@example.org", b"could not be processed"))
+    post(inst, "after the crash")
+    assert wait_until(lambda: got(sink, "bob@example.org", b"body of after the crash"), 20)
+    assert len(got(sink, "alice@example.org", b"could not be processed")) == 1
+    assert not got(sink, "bob@example.org", CRASH.encode())
