@@ -8,7 +8,7 @@ import os
 import smtplib
 import time
 
-from conftest import wait_until
+from conftest import send_unauthenticated, wait_until
 
 SPIN = "mlistd-test-spin-41d7"
 CRASH = "mlistd-test-crash-8a2e"
@@ -96,3 +96,30 @@ def test_a_crashing_parser_is_tried_again_then_quarantined(make_instance, sink, 
     assert wait_until(lambda: got(sink, "bob@example.org", b"body of after the crash"), 20)
     assert len(got(sink, "alice@example.org", b"could not be processed")) == 1
     assert not got(sink, "bob@example.org", CRASH.encode())
+
+
+def test_a_strangers_mail_to_the_moderators_is_not_parsed(make_instance, sink, monkeypatch):
+    # two 7.5 MB mails from a stranger to LIST-owner@ held the queue 67 s: the parse ran before
+    # anything asked who sent them. A stranger's mail goes to the moderators as it came, and a
+    # stranger's answer to LIST-owner+HANDLE@ is refused in silence: neither needs a parse.
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    stamp(sink)
+    inst = make_instance(extra="limits = { worker_seconds = 3; };", members=MEMBERS)
+    inst.ctl("member", "set", "demo", "bob@example.org", "role", "owner")
+    msg = (f"From: stranger@elsewhere.example\r\nTo: demo-owner@lists.example\r\nSubject: q\r\n\r\n"
+           f"a question {SPIN}\r\n").encode()
+    t = time.time()
+    assert send_unauthenticated(inst.port, "stranger@elsewhere.example", ["demo-owner@lists.example"],
+                                msg) == {}
+    arrived = wait_until(lambda: got(sink, "bob@example.org", b"a question"), 20)
+    assert arrived, "the stranger's mail did not reach the owner"
+    assert arrived[0][0] - t < 2.5, f"relayed {arrived[0][0] - t:.1f} s after its 250"
+    msg = msg.replace(b"To: demo-owner@", b"To: demo-owner+abcdefgh@")
+    assert send_unauthenticated(inst.port, "stranger@elsewhere.example",
+                                ["demo-owner+abcdefgh@lists.example"], msg) == {}
+    assert inst.wait_log("kind=private reason=refused", timeout=20)
+    log = inst.logtext()
+    assert "parser timed out" not in log and "unparseable" not in log
+    assert os.listdir(os.path.join(inst.state, "queue", "corrupt")) == []
+    # nobody was told anything of the second: the owner has the first mail only, the stranger none
+    assert [m[1] for m in sink.handler.messages] == [["bob@example.org"]]
