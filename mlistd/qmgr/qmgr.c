@@ -349,32 +349,29 @@ qmgr_wait_ms(struct pipeline *p, int tried)
 
 /*
  * qmgr_sleep - poll the wake pipe (the SMTP server writes a byte per new
- * message), the control socket (mlistctl's changing verbs, one request
- * served per wake-up) and the parses in flight (a finished one ends the
- * sleep). -1 when the pipe's write end is gone: the daemon died, and
- * spinning on a dead pipe would help nobody.
+ * message), the control socket and its connections (mlistctl's changing
+ * verbs; each connection non-blocking, control/server.c) and the parses in
+ * flight (a finished one ends the sleep). -1 when the pipe's write end is
+ * gone: the daemon died, and spinning on a dead pipe would help nobody.
  */
 static int
 qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config **cfg, const char *path,
     int wait)
 {
-	struct pollfd pfd[2 + WORKPOOL_MAX + 1] = { { .fd = wake_fd, .events = POLLIN },
-	    { .fd = ctl->fd, .events = POLLIN } };
+	struct pollfd pfd[1 + CONTROL_MAX_CONNS + 1 + WORKPOOL_MAX + 1];
 	char drain[256];
 	ssize_t got;
-	int n, ms = -1;
+	int n = 1, ms = -1, r;
 
-	n = 2 + workpool_pollfds(pfd + 2, WORKPOOL_MAX + 1, &ms);
+	pfd[0] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+	n += control_pollfds(ctl, pfd + n, CONTROL_MAX_CONNS + 1, &ms);
+	n += workpool_pollfds(pfd + n, WORKPOOL_MAX + 1, &ms);
 	if (ms >= 0 && ms < wait)
-		wait = ms;	/* a parse's deadline */
-	if (poll(pfd, (nfds_t)n, wait) <= 0) {
-		(void)workpool_service();
-		return 0;
-	}
-	if (workpool_service())
-		return 0;	/* a message can go on: the next turn now */
-	if (pfd[1].revents & POLLIN)
-		control_serve(ctl, p, cfg, path);
+		wait = ms;	/* a parse's or a connection's deadline */
+	r = poll(pfd, (nfds_t)n, wait);
+	control_work_actions(ctl, p, cfg, path);	/* deadlines too, so also on a timeout */
+	if (workpool_service() || r <= 0)
+		return 0;	/* a finished parse: the next turn now */
 	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 		return 0;
 	while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
