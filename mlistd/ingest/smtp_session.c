@@ -21,6 +21,7 @@
 
 #include "mail/addr.h"
 #include "mail/header.h"
+#include "ingest/http.h"
 #include "ingest/smtp_session.h"
 #include "util/log.h"
 
@@ -451,6 +452,10 @@ smtp_session_commit_group(struct smtp_session **ss, int n)
 		w[i] = &ss[i]->w;
 	spool_commit_many(w, n, r);
 	for (int i = 0; i < n; i++) {
+		if (ss[i]->lmtp == PROTO_HTTP) {
+			http_committed(ss[i], r[i]);	/* a one-click POST's answer */
+			continue;
+		}
 		finish_data(ss[i], r[i]);
 		if (ss[i]->stash.len) {
 			rest = ss[i]->stash;
