@@ -20,7 +20,11 @@
  * out again) is tried WORKPOOL_RETRIES more times before its answer, "the
  * message could not be parsed", is taken and the message quarantined.
  * Answers are kept until the queue manager forgets the message (it was
- * committed, or is gone).
+ * committed, or is gone), at most WORKPOOL_KEEP times the pool's size: past
+ * that the oldest is dropped (parsed again when its message comes back), so
+ * that a database refusing every commit cannot fill the memory with them.
+ * An answer is taken only by the same call of a pass over the same list
+ * with the same settings; anything else parses again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 #include "util/log.h"
 
 #define WORKPOOL_RETRIES	2
+#define WORKPOOL_KEEP		4
 
 /* one parse of one message: running, or its answer kept */
 struct slot {
@@ -37,6 +42,7 @@ struct slot {
 	char			 qid[QID_LEN + 1];
 	int			 call;		/* the n-th parse of this message's pass */
 	char			*list;		/* the list it was made for */
+	int			 how;		/* ... and the settings (in_how) */
 	int			 running;
 	struct worker_job	 job;
 	enum result		 r;
@@ -46,6 +52,8 @@ struct slot {
 };
 
 static struct slot *slots;
+static void slot_unlink(struct slot *);
+static void slot_free(struct slot *);
 static int pool_size, nrunning, waiting, call;
 static char current[QID_LEN + 1];
 
@@ -83,6 +91,32 @@ slot_free(struct slot *s)
 		transform_out_free(&s->out);
 	free(s->list);
 	free(s);
+}
+
+/* in_how - the settings of a parse that differ between its callers */
+static int
+in_how(const struct transform_in *in)
+{
+	return (in->intact ? 1 : 0) | (in->want_real ? 2 : 0) | (in->want_anon ? 4 : 0);
+}
+
+/* evict - past the cap of kept answers, the oldest that is not the current message's */
+static void
+evict(void)
+{
+	struct slot *s, *old = NULL;
+	int kept = 0;
+
+	for (s = slots; s; s = s->next)
+		if (!s->running) {
+			kept++;
+			if (strcmp(s->qid, current) != 0)
+				old = s;	/* new slots go first: the last one found is the oldest */
+		}
+	if (kept < WORKPOOL_KEEP * pool_size || old == NULL)
+		return;
+	slot_unlink(old);
+	slot_free(old);
 }
 
 /* slot_find - this message's n-th parse, if any */
@@ -164,6 +198,8 @@ start_new(const struct transform_in *in, const struct keys *k, struct transform_
 	}
 	snprintf(s->qid, sizeof(s->qid), "%s", current);
 	s->call = n;
+	s->how = in_how(in);
+	evict();
 	if (slot_start(s, in, k, reason, sizeof(reason)) < 0) {
 		slot_free(s);
 		(void)wait_for(out, reason);
@@ -191,8 +227,9 @@ workpool_transform(struct transform_in *in, const struct keys *k, struct transfo
 
 	if (pool_size == 0)
 		return worker_transform(in, k, out);
-	if ((s = slot_find(current, n)) != NULL && strcmp(s->list, list) != 0) {
-		slot_unlink(s);		/* the pass changed (a list removed?): parse again */
+	if ((s = slot_find(current, n)) != NULL && (strcmp(s->list, list) != 0 ||
+	    s->how != in_how(in))) {
+		slot_unlink(s);		/* the pass changed (DNS, a list, a key): parse again */
 		slot_free(s);
 		s = NULL;
 	}
