@@ -14,6 +14,12 @@
  * but in the queue manager's transaction, so a parse costs nothing when
  * the daemon dies, and a post is distributed at most once.
  *
+ * A small message (WORKPOOL_INLINE_MAX) is waited for in place, up to
+ * WORKPOOL_INLINE_MS, and WORKPOOL_TURN_MS in all per turn of the queue
+ * manager: most posts are parsed in a few milliseconds, and are committed
+ * in their first pass instead of waiting a whole turn (a delivery run
+ * included) for the second. What takes longer waits as above.
+ *
  * At most "size" children run at once (limits.workers); a message that
  * finds them all busy waits its turn like one whose parse is running. A
  * child that crashed (not one that ran out of time: its budget would run
@@ -26,15 +32,20 @@
  * An answer is taken only by the same call of a pass over the same list
  * with the same settings; anything else parses again.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pipeline/workpool.h"
 #include "util/log.h"
 
 #define WORKPOOL_RETRIES	2
 #define WORKPOOL_KEEP		4
+#define WORKPOOL_INLINE_MAX	(256 * 1024)	/* bytes of a message waited for in place */
+#define WORKPOOL_INLINE_MS	100		/* ... for at most this long */
+#define WORKPOOL_TURN_MS	300		/* ... and this long in all per turn */
 
 /* one parse of one message: running, or its answer kept */
 struct slot {
@@ -54,7 +65,7 @@ struct slot {
 static struct slot *slots;
 static void slot_unlink(struct slot *);
 static void slot_free(struct slot *);
-static int pool_size, nrunning, waiting, call;
+static int pool_size, nrunning, waiting, call, turn_left;
 static char current[QID_LEN + 1];
 
 /* workpool_init - the queue manager keeps up to size parses in flight from now on */
@@ -62,6 +73,13 @@ void
 workpool_init(int size)
 {
 	pool_size = size < 1 ? 1 : size;
+}
+
+/* workpool_turn - a turn of the queue manager begins: its budget for waiting in place */
+void
+workpool_turn(void)
+{
+	turn_left = WORKPOOL_TURN_MS;
 }
 
 /* workpool_message - a pass over this message begins: its parses are counted from the first */
@@ -182,9 +200,10 @@ wait_for(struct transform_out *out, const char *what)
 	return TEMPFAIL;
 }
 
-/* start_new - a new slot for this call, started if a child is free */
+/* start_new - a new slot for this call, started if a child is free (OK, *sp); else why not */
 static enum result
-start_new(const struct transform_in *in, const struct keys *k, struct transform_out *out, int n)
+start_new(const struct transform_in *in, const struct keys *k, struct transform_out *out, int n,
+    struct slot **sp)
 {
 	struct slot *s;
 	char reason[sizeof(out->reason)];
@@ -209,7 +228,55 @@ start_new(const struct transform_in *in, const struct keys *k, struct transform_
 	}
 	s->next = slots;
 	slots = s;
-	return wait_for(out, "waiting for the parser");
+	*sp = s;
+	return OK;
+}
+
+/* slot_finish - the child's answer into the slot */
+static void
+slot_finish(struct slot *s)
+{
+	s->r = worker_job_finish(&s->job, &s->out);
+	s->running = 0;
+	nrunning--;
+}
+
+/* ms_since - milliseconds from t0 to now */
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000L + (t.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* inline_wait - a small message's parse, waited for in place within the turn's budget */
+static void
+inline_wait(struct slot *s, const struct transform_in *in)
+{
+	struct pollfd pfd[2];
+	struct timespec t0;
+	long limit = turn_left < WORKPOOL_INLINE_MS ? turn_left : WORKPOOL_INLINE_MS, spent = 0;
+
+	if (in->len > WORKPOOL_INLINE_MAX || limit <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		worker_zygote_events();
+		worker_job_read(&s->job);
+		if (worker_job_done(&s->job)) {
+			slot_finish(s);
+			break;
+		}
+		if ((spent = ms_since(&t0)) >= limit)
+			break;
+		pfd[0] = (struct pollfd){ .fd = s->job.fd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = worker_zygote_fd(), .events = POLLIN };
+		if (poll(pfd, 2, (int)(limit - spent)) < 0 && errno != EINTR)
+			break;
+	}
+	turn_left -= (int)ms_since(&t0);
 }
 
 /*
@@ -233,8 +300,13 @@ workpool_transform(struct transform_in *in, const struct keys *k, struct transfo
 		slot_free(s);
 		s = NULL;
 	}
-	if (s == NULL)
-		return start_new(in, k, out, n);
+	if (s == NULL) {
+		enum result r = start_new(in, k, out, n, &s);
+
+		if (r != OK)
+			return r;
+		inline_wait(s, in);
+	}
 	if (s->running)
 		return wait_for(out, "waiting for the parser");
 	if (s->r == PERMFAIL && s->job.crashed && s->crashes < WORKPOOL_RETRIES &&
@@ -325,9 +397,7 @@ workpool_service(void)
 		worker_job_read(&s->job);
 		if (!worker_job_done(&s->job))
 			continue;
-		s->r = worker_job_finish(&s->job, &s->out);
-		s->running = 0;
-		nrunning--;
+		slot_finish(s);
 		done = 1;
 	}
 	return done;

@@ -9,6 +9,7 @@
 #define WORKPOOL_MAX	64	/* the zygote's limit on children at once */
 
 void	workpool_init(int size);
+void	workpool_turn(void);
 void	workpool_message(const char *qid);
 enum result workpool_transform(struct transform_in *, const struct keys *, struct transform_out *);
 int	workpool_waiting(void);

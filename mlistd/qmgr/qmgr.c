@@ -318,6 +318,7 @@ qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 
 	p->now = (long long)time(NULL);
 	(void)workpool_service();
+	workpool_turn();
 	order_turn_begin(o);
 	if ((n = spool_list(p->sp, SPOOL_INCOMING, &ids)) >= 0) {
 		for (int i = 0; i < n && !qmgr_stop; i++)
