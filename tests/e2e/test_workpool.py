@@ -6,6 +6,7 @@ Slow and crashing parses use the test-only triggers of worker.c: MLISTD_TEST_WOR
 the confined worker spin on a message containing WORD, MLISTD_TEST_WORKER_CRASH=WORD makes it abort."""
 import os
 import smtplib
+import subprocess
 import time
 
 from conftest import send_unauthenticated, wait_until
@@ -123,3 +124,34 @@ def test_a_strangers_mail_to_the_moderators_is_not_parsed(make_instance, sink, m
     assert os.listdir(os.path.join(inst.state, "queue", "corrupt")) == []
     # nobody was told anything of the second: the owner has the first mail only, the stranger none
     assert [m[1] for m in sink.handler.messages] == [["bob@example.org"]]
+
+
+def test_a_kill_during_a_parse_loses_nothing_and_sends_once(make_instance, sink, monkeypatch):
+    # the parse runs while the queue manager goes on: killed then, the post is neither lost nor
+    # half-handled (nothing of a parse is written outside the queue manager's transaction)
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    stamp(sink)
+    inst = make_instance(extra="limits = { worker_seconds = 20; };", members=MEMBERS)
+    post(inst, f"killed mid-parse {SPIN}")
+    post(inst, "ordinary one", rcpt="demo@lists.example")
+    assert wait_until(lambda: zygote_children(inst), 10), "no parser child seen"
+    inst.kill9()
+    monkeypatch.delenv("MLISTD_TEST_WORKER_SPIN")
+    inst.start()
+    for who in MEMBERS:
+        assert wait_until(lambda who=who: got(sink, who, b"body of killed mid-parse"), 30), who
+        assert wait_until(lambda who=who: got(sink, who, b"body of ordinary one"), 30), who
+    assert wait_until(lambda: os.listdir(os.path.join(inst.state, "queue", "incoming")) == [], 20)
+    time.sleep(1.5)     # a second copy would go out in the next turns
+    for who in MEMBERS:
+        assert len(got(sink, who, b"body of killed mid-parse")) == 1
+        assert len(got(sink, who, b"body of ordinary one")) == 1
+
+
+def zygote_children(inst):
+    """the parser children running now (the zygote is the daemon's child run as another user)"""
+    out = []
+    for z in subprocess.run(["pgrep", "-P", str(inst.proc.pid)], capture_output=True,
+                            text=True).stdout.split():
+        out += subprocess.run(["pgrep", "-P", z], capture_output=True, text=True).stdout.split()
+    return out
