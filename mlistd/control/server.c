@@ -242,7 +242,7 @@ struct control_conn {
 	enum { CONN_READ, CONN_WRITE, CONN_DRAIN } state;
 	unsigned char	 head[4];
 	size_t		 got;		/* bytes of head, then of the frame */
-	long		 want;		/* the frame's length, -1 until the head is in */
+	long		 want;		/* the frame's length; -1 not known */
 	struct buf	 in, out;	/* the request; the answer frame */
 	size_t		 sent;
 	struct timespec	 deadline;
@@ -272,8 +272,11 @@ left_ms(struct timespec t)
 	long long ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (t.tv_sec - now.tv_sec) * 1000LL + (t.tv_nsec - now.tv_nsec) / 1000000;
-	return ms < 0 ? 0 : ms > CONTROL_TIMEOUT_MS ? CONTROL_TIMEOUT_MS : (int)ms;
+	ms = (t.tv_sec - now.tv_sec) * 1000LL +
+	    (t.tv_nsec - now.tv_nsec) / 1000000;
+	if (ms < 0)
+		return 0;
+	return ms > CONTROL_TIMEOUT_MS ? CONTROL_TIMEOUT_MS : (int)ms;
 }
 
 /* conn_close - the i-th connection, closed and forgotten */
@@ -290,9 +293,10 @@ conn_close(struct control *c, int i)
 	c->conn[i] = c->conn[--c->nconn];
 }
 
-/* conn_answer - the answer frame to be written from now on, within its own deadline */
+/* conn_answer - the answer to write from now on, within its own deadline */
 static void
-conn_answer(struct control_conn *k, int status, struct buf *out, struct buf *err)
+conn_answer(
+    struct control_conn *k, int status, struct buf *out, struct buf *err)
 {
 	buf_reset(&k->out);
 	if (control_ans_build(&k->out, status, out, err) < 0)
@@ -302,7 +306,7 @@ conn_answer(struct control_conn *k, int status, struct buf *out, struct buf *err
 	k->deadline = in_ms(CONTROL_TIMEOUT_MS);
 }
 
-/* conn_accept - every waiting connection, as far as there is room; refused peers answered */
+/* conn_accept - waiting connections, as there is room; refused ones answered */
 static void
 conn_accept(struct control *c)
 {
@@ -311,10 +315,11 @@ conn_accept(struct control *c)
 	long uid;
 	int fd;
 
-	while (c->nconn < CONTROL_MAX_CONNS &&
-	    (fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while (c->nconn < CONTROL_MAX_CONNS && (fd = accept4(c->fd, NULL,
+	    NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		if ((k = calloc(1, sizeof(*k))) == NULL) {
-			log_warn("NOQUEUE control: out of memory; connection dropped");
+			log_warn("NOQUEUE control: out of memory; "
+			    "connection dropped");
 			(void)close(fd);
 			continue;
 		}
@@ -326,14 +331,16 @@ conn_accept(struct control *c)
 		c->conn[c->nconn++] = k;
 		if (peer_ok(fd, &uid))
 			continue;
-		log_warn("NOQUEUE control: refused a connection from uid %ld (only root and the "
-		    "daemon's user may) result=permfail", uid);
+		log_warn("NOQUEUE control: refused a connection from uid %ld "
+		    "(only root and the daemon's user may) result=permfail",
+		    uid);
 		buf_init(&out, 0);
 		buf_init(&err, 0);
-		buf_puts(&err, "the control socket refuses this user: run mlistctl as root or as "
-		    "the daemon's user\n");
+		buf_puts(&err, "the control socket refuses this user: run "
+		    "mlistctl as root or as the daemon's user\n");
 		conn_answer(k, CONTROL_FAILED, &out, &err);
-		k->want = -2;	/* after the answer: drain its request, never run it */
+		/* after the answer: drain its request, never run it */
+		k->want = -2;
 		buf_free(&out);
 		buf_free(&err);
 	}
@@ -351,7 +358,8 @@ conn_run(struct control_conn *k, control_fn fn, void *arg)
 	buf_init(&out, 0);
 	buf_init(&err, 0);
 	if (control_req_parse(k->in.data, k->in.len, &r, &why) < 0) {
-		log_warn("NOQUEUE control: bad request: %s result=permfail", why);
+		log_warn(
+		    "NOQUEUE control: bad request: %s result=permfail", why);
 		buf_printf(&err, "bad request: %s\n", why);
 		conn_answer(k, CONTROL_USAGE, &out, &err);
 	} else {
@@ -385,7 +393,8 @@ conn_read(struct control_conn *k, const char **why)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n <= 0) {
-			*why = n == 0 ? "the peer closed before its request was whole" : strerror(errno);
+			*why = n == 0 ? "the peer closed before its request "
+			    "was whole" : strerror(errno);
 			return -1;
 		}
 		k->got += (size_t)n;
@@ -403,14 +412,15 @@ conn_read(struct control_conn *k, const char **why)
 	}
 }
 
-/* conn_write - as much of the answer as the peer takes; 1 all sent, 0 not yet, -1 error */
+/* conn_write - what the peer takes of the answer; 1 all sent, 0 not yet, -1 */
 static int
 conn_write(struct control_conn *k)
 {
 	ssize_t n;
 
 	while (k->sent < k->out.len) {
-		if ((n = send(k->fd, k->out.data + k->sent, k->out.len - k->sent, MSG_NOSIGNAL)) < 0 &&
+		if ((n = send(k->fd, k->out.data + k->sent,
+			 k->out.len - k->sent, MSG_NOSIGNAL)) < 0 &&
 		    errno == EINTR)
 			continue;
 		if (n < 0)
@@ -420,7 +430,10 @@ conn_write(struct control_conn *k)
 	return 1;
 }
 
-/* conn_drain - a refused peer's request read away (closing on unread bytes resets the answer) */
+/*
+ * conn_drain - a refused peer's request read away (closing with bytes
+ * unread would reset the connection before the answer is read)
+ */
 static int
 conn_drain(struct control_conn *k)
 {
@@ -429,10 +442,12 @@ conn_drain(struct control_conn *k)
 
 	while ((n = read(k->fd, sink, sizeof(sink))) > 0)
 		;
-	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+	return n == 0 ||
+	    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		errno != EINTR);
 }
 
-/* conn_step - one connection as far as it goes now; 1 finished (close it), 0 not yet */
+/* conn_step - a connection as far as it goes now; 1 finished (close), 0 not */
 static int
 conn_step(struct control_conn *k, control_fn fn, void *arg)
 {
@@ -441,7 +456,9 @@ conn_step(struct control_conn *k, control_fn fn, void *arg)
 
 	if (k->state == CONN_READ) {
 		if (conn_read(k, &why) < 0) {
-			log_warn("NOQUEUE control: bad request: %s result=permfail", why);
+			log_warn(
+			    "NOQUEUE control: bad request: %s result=permfail",
+			    why);
 			return 1;
 		}
 		if (k->want >= 0 && k->got == (size_t)k->want) {
@@ -451,7 +468,9 @@ conn_step(struct control_conn *k, control_fn fn, void *arg)
 	}
 	if (k->state == CONN_WRITE) {
 		if ((w = conn_write(k)) < 0) {
-			log_warn("NOQUEUE control: the answer could not be sent: %s", strerror(errno));
+			log_warn(
+			    "NOQUEUE control: the answer could not be sent: %s",
+			    strerror(errno));
 			return 1;
 		}
 		if (w == 0)
@@ -464,7 +483,7 @@ conn_step(struct control_conn *k, control_fn fn, void *arg)
 	return k->state == CONN_DRAIN ? conn_drain(k) : 0;
 }
 
-/* control_work - new connections, then every connection as far as it goes; never blocks on a peer */
+/* control_work - new connections, then each as far as it goes; never blocks */
 void
 control_work(struct control *c, control_fn fn, void *arg)
 {
@@ -482,14 +501,18 @@ control_work(struct control *c, control_fn fn, void *arg)
 		if (left_ms(k->deadline) > 0)
 			continue;
 		if (k->state != CONN_DRAIN)
-			log_warn("NOQUEUE control: a peer took more than %d ms %s; dropped "
-			    "result=permfail", CONTROL_TIMEOUT_MS, k->state == CONN_READ ?
+			log_warn("NOQUEUE control: a peer took more than %d "
+			    "ms %s; dropped result=permfail",
+			    CONTROL_TIMEOUT_MS, k->state == CONN_READ ?
 			    "to send its request" : "to read its answer");
 		conn_close(c, i--);
 	}
 }
 
-/* control_pollfds - the listening socket and every connection's, at most max; *ms the next deadline */
+/*
+ * control_pollfds - the listening socket and every connection's, at most
+ * max; their number, and in *ms the next deadline
+ */
 int
 control_pollfds(struct control *c, struct pollfd *pfd, int max, int *ms)
 {
@@ -497,21 +520,22 @@ control_pollfds(struct control *c, struct pollfd *pfd, int max, int *ms)
 
 	if (c->fd < 0 || max < 1)
 		return 0;
-	/* a full table leaves new peers in the listen queue until a slot frees */
-	pfd[n++] = (struct pollfd){ .fd = c->nconn < CONTROL_MAX_CONNS ? c->fd : -1, .events = POLLIN };
+	/* a full table leaves new peers in the listen queue until one frees */
+	pfd[n++] = (struct pollfd){ .events = POLLIN,
+	    .fd = c->nconn < CONTROL_MAX_CONNS ? c->fd : -1 };
 	for (int i = 0; i < c->nconn && n < max; i++) {
-		pfd[n++] = (struct pollfd){ .fd = c->conn[i]->fd,
-		    .events = c->conn[i]->state == CONN_WRITE ? POLLOUT : POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = c->conn[i]->fd, .events =
+		    c->conn[i]->state == CONN_WRITE ? POLLOUT : POLLIN };
 		left = left_ms(c->conn[i]->deadline);
 		*ms = *ms < 0 || left < *ms ? left : *ms;
 	}
 	return n;
 }
 
-/* control_work_actions - control_work with the actions of a running queue manager */
+/* control_work_actions - control_work with a running queue manager's actions */
 void
-control_work_actions(struct control *c, struct pipeline *p, struct config **cfgp,
-    const char *config_path)
+control_work_actions(struct control *c, struct pipeline *p,
+    struct config **cfgp, const char *config_path)
 {
 	struct serve_arg a = { p, cfgp, config_path };
 

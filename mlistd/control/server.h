@@ -8,7 +8,7 @@
 #include <poll.h>
 
 #define CONTROL_SOCKET	"control"	/* in state_dir */
-#define CONTROL_MAX_CONNS	16	/* connections served at once; more wait to be accepted */
+#define CONTROL_MAX_CONNS	16	/* at once; more wait to be accepted */
 
 struct control_conn;
 
@@ -16,7 +16,8 @@ struct control {
 	int		 fd;		/* listening, non-blocking; -1 none */
 	int		 dirfd;		/* state_dir, when its path is too long for sun_path */
 	char		 path[4200];
-	struct control_conn *conn[CONTROL_MAX_CONNS];	/* open, non-blocking (control_work) */
+	/* open, non-blocking (control_work) */
+	struct control_conn *conn[CONTROL_MAX_CONNS];
 	int		 nconn;
 };
 
@@ -28,8 +29,8 @@ void	control_serve_fn(struct control *, control_fn, void *arg);
 int	control_sockaddr(const char *state_dir, void *sun, int *dirfd);
 /* the queue manager's: every connection non-blocking, with its own deadline */
 void	control_work(struct control *, control_fn, void *arg);
-void	control_work_actions(struct control *, struct pipeline *, struct config **,
-	    const char *config_path);
+void control_work_actions(struct control *, struct pipeline *, struct config **,
+    const char *config_path);
 int	control_pollfds(struct control *, struct pollfd *, int max, int *ms);
 
 #endif

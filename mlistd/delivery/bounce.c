@@ -198,8 +198,10 @@ bounce_dsn_recipients(const char *m, size_t len, char rcpts[][ADDR_MAX + 1], int
 			failed = 0;
 			if (last)
 				break;
-		} else if (end - off > 16 && strncasecmp(l, "Final-Recipient:", 16) == 0) {
-			if (*cur && failed) {	/* groups without the blank line between */
+		} else if (end - off > 16 &&
+		    strncasecmp(l, "Final-Recipient:", 16) == 0) {
+			/* groups without the blank line between them */
+			if (*cur && failed) {
 				snprintf(rcpts[n++], ADDR_MAX + 1, "%s", cur);
 				failed = 0;
 				if (n == max)

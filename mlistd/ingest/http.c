@@ -71,7 +71,10 @@ target(const char *path, char *list, size_t ll, char *token, size_t tl)
 	return strlen(token) == KEYS_ONECLICK_LEN ? 0 : -1;
 }
 
-/* spool_request - the request, as a message to LIST-unsubscribe+TOKEN@; 0 written (not yet durable) */
+/*
+ * spool_request - the request, as a message to LIST-unsubscribe+TOKEN@;
+ * 0 written (not yet durable: the loop's group commit makes it so)
+ */
 static int
 spool_request(struct smtp_session *s, const char *rcpt)
 {
@@ -143,34 +146,38 @@ handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 		return;
 	}
 	if (s->group_commit)
-		s->state = SS_COMMIT;	/* the answer waits for the loop's flush */
+		s->state = SS_COMMIT;	/* the answer waits for the flush */
 	else
 		http_committed(s, spool_commit(&s->w));
 }
 
-/* http_committed - the POST's request is durable (OK) or not: only now the answer */
+/* http_committed - the POST's request is durable (OK) or not: the answer */
 void
 http_committed(struct smtp_session *s, enum result r)
 {
-	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8], page[1200];
+	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8],
+	    page[1200];
 
 	if (s->writing && r != OK)
 		spool_abort(&s->w);
 	s->writing = 0;
 	if (r != OK) {
-		log_err("NOQUEUE httpd: client=%s one-click unsubscription not queued (spool) "
-		    "result=tempfail", s->peer);
+		log_err("NOQUEUE httpd: client=%s one-click unsubscription "
+		    "not queued (spool) result=tempfail", s->peer);
 		respond(s, 503, "Service Unavailable", "text/plain",
 		    "Not done: try again in a few minutes.\n");
 		return;
 	}
-	log_info("%s httpd: client=%s one-click unsubscription queued result=ok", s->w.id, s->peer);
+	log_info(
+	    "%s httpd: client=%s one-click unsubscription queued result=ok",
+	    s->w.id, s->peer);
 	s->committed++;
-	/* the head is still there, NUL-terminated by http_input: it names the list */
+	/* the head is still there (NUL-terminated by http_input): the list */
 	if (sscanf((char *)s->data.data, "%7s %511s", method, path) != 2 ||
 	    target(path, list, sizeof(list), token, sizeof(token)) < 0)
 		snprintf(list, sizeof(list), "the list");
-	snprintf(page, sizeof(page), "Done: if this link was yours, you have left %s@%s.\n", list,
+	snprintf(page, sizeof(page),
+	    "Done: if this link was yours, you have left %s@%s.\n", list,
 	    s->cfg->hostname);
 	respond(s, 200, "OK", "text/plain", page);
 }
@@ -213,7 +220,7 @@ void
 http_timeout(struct smtp_session *s)
 {
 	if (s->state == SS_COMMIT)
-		return;		/* its request is whole: the answer follows the flush of this turn */
+		return;	/* whole: the answer follows this turn's flush */
 	log_info("NOQUEUE httpd: client=%s reason=timeout result=tempfail", s->peer);
 	respond(s, 408, "Request Timeout", "text/plain", "Request timeout.\n");
 }

@@ -453,7 +453,8 @@ smtp_session_commit_group(struct smtp_session **ss, int n)
 	spool_commit_many(w, n, r);
 	for (int i = 0; i < n; i++) {
 		if (ss[i]->lmtp == PROTO_HTTP) {
-			http_committed(ss[i], r[i]);	/* a one-click POST's answer */
+			/* a one-click POST: its answer */
+			http_committed(ss[i], r[i]);
 			continue;
 		}
 		finish_data(ss[i], r[i]);

@@ -202,7 +202,8 @@ post_transform(struct pipeline *p, struct post *o)
 	r = workpool_transform(&o->tin, p->keys, &o->t);
 	o->have_t = 1;
 	if (p->release)
-		p->release = o->tin.received;	/* the date the kept parse was made with */
+		/* the date the kept parse was made with */
+		p->release = o->tin.received;
 	if (r == TEMPFAIL) {
 		why_set(o->why, "%s", o->t.reason);
 		return TEMPFAIL;

@@ -72,7 +72,8 @@ is_leader(const struct member *m)
 static int
 cheap_stranger(const struct relay *r, int roles)
 {
-	return r->au.level < AUTHN_DKIM && (roles || r->l->private_replies != PRIV_ANYONE);
+	return r->au.level < AUTHN_DKIM &&
+	    (roles || r->l->private_replies != PRIV_ANYONE);
 }
 
 /*
@@ -96,12 +97,12 @@ relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *qua
 	if ((rc = authn_check(p, r->e, msg, &r->au, r->why)) != OK)
 		return rc;
 	if (cheap_stranger(r, roles)) {
-		r->sender = r->e->sender;	/* for the ban check; never told */
+		r->sender = r->e->sender;	/* for the ban check */
 		return OK;
 	}
 	if ((rc = workpool_transform(&tin, p->keys, &r->t)) != OK) {
 		if (workpool_waiting())
-			return rc;	/* the parse runs meanwhile; this mail is handled again */
+			return rc;	/* parsed meanwhile; handled again */
 		*quarantine = rc == PERMFAIL;
 		log_info("%s qmgr: list=%s kind=private reason=unparseable result=%s", p->qid, l->name,
 		    rc == PERMFAIL ? "permfail quarantined" : "tempfail");
@@ -420,17 +421,18 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 
 	if (l->moderators_see || !*e->sender)
 		return OK;
-	/* only an authenticated member is shown to the moderators as the member: asked first */
+	/* only an authenticated member is shown as the member: asked first */
 	if ((r = authn_check(p, e, msg, &au, &why)) != OK) {
 		log_info("%s qmgr: list=%s to the moderators: %s result=tempfail", p->qid, l->name,
 		    why_text(&why));
 		return TEMPFAIL;
 	}
 	if (au.level < AUTHN_DKIM)
-		return OK;	/* a stranger's mail goes as it came, unparsed */
+		return OK;	/* a stranger's: as it came, unparsed */
 	if ((r = workpool_transform(&tin, p->keys, &t)) != OK) {
 		transform_out_free(&t);
-		return r == PERMFAIL ? OK : TEMPFAIL;	/* unparseable: it goes as it came */
+		/* unparseable: it goes as it came */
+		return r == PERMFAIL ? OK : TEMPFAIL;
 	}
 	sender = *t.from ? t.from : e->sender;
 	if (!authn_vouches(&au, sender) ||

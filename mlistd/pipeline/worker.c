@@ -205,7 +205,7 @@ send_msg(int sock, const struct zmsg *m, int fd)
 	return sendmsg(sock, &h, MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -1;
 }
 
-/* recv_msg - a zmsg and its descriptor (-1 if none); -1 on EOF, error or (MSG_DONTWAIT) none */
+/* recv_msg - a zmsg and its descriptor (-1 none); -1 on EOF, error, nothing */
 static int
 recv_msg(int sock, struct zmsg *m, int *fd, int flags)
 {
@@ -216,7 +216,8 @@ recv_msg(int sock, struct zmsg *m, int *fd, int flags)
 	ssize_t n;
 
 	*fd = -1;
-	while ((n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC | flags)) < 0 && errno == EINTR)
+	while ((n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC | flags)) < 0 &&
+	    errno == EINTR)
 		;
 	if (n != (ssize_t)sizeof(*m))
 		return -1;
@@ -344,7 +345,8 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 	if (spin_word && *spin_word && memmem(in.msg, in.len, spin_word, strlen(spin_word)))
 		for (volatile unsigned long n = 0;; n++)
 			;	/* a stand-in for a parse that never ends */
-	if (crash_word && *crash_word && memmem(in.msg, in.len, crash_word, strlen(crash_word)))
+	if (crash_word && *crash_word &&
+	    memmem(in.msg, in.len, crash_word, strlen(crash_word)))
 		abort();	/* a stand-in for libetpan's crashes */
 	r = transform_post(&in, &out);
 	_exit(reply(fd, r, &out) < 0 ? 3 : 0);
@@ -607,12 +609,12 @@ job_send(int fd, const struct transform_in *in)
 	return fs_write_all(fd, in->msg, in->len);
 }
 
-/* zygote_dispatch - a message about another job: how its child ended, to that job */
+/* zygote_dispatch - how another job's child ended, to that job */
 static void
 zygote_dispatch(const struct zmsg *m, int fd)
 {
 	if (fd >= 0)
-		(void)close(fd);	/* a child for an asker that gave up or died meanwhile */
+		(void)close(fd);	/* for an asker that gave up or died */
 	if (m->owner != getpid() || m->kind != Z_DONE)
 		return;
 	for (int i = 0; i < nlive; i++)
@@ -644,18 +646,19 @@ zygote_wait(unsigned seq, int kind, struct zmsg *m, int *fd, struct timespec dea
 	}
 }
 
-/* worker_zygote_events - every message the zygote has sent, to its job; never blocks */
+/* worker_zygote_events - the zygote's messages, each to its job; no waiting */
 void
 worker_zygote_events(void)
 {
 	struct zmsg m;
 	int fd;
 
-	while (zygote_fd >= 0 && recv_msg(zygote_fd, &m, &fd, MSG_DONTWAIT) == 0)
+	while (zygote_fd >= 0 &&
+	    recv_msg(zygote_fd, &m, &fd, MSG_DONTWAIT) == 0)
 		zygote_dispatch(&m, fd);
 }
 
-/* worker_zygote_fd - the zygote's socket, to poll beside the jobs' (-1 before it starts) */
+/* worker_zygote_fd - the zygote's socket to poll beside the jobs' (-1 none) */
 int
 worker_zygote_fd(void)
 {
@@ -687,7 +690,10 @@ spawn(const struct transform_in *in, const struct keys *k, unsigned *seq, char *
 	return fd;
 }
 
-/* ending - how the child ended, in words for its sender; job->crashed unless it ran out of time */
+/*
+ * ending - how the child ended, in words for its sender; j->crashed
+ * unless it ran out of time
+ */
 static void
 ending(struct worker_job *j, char *reason, size_t len)
 {
@@ -712,7 +718,8 @@ ending(struct worker_job *j, char *reason, size_t len)
 	else
 		snprintf(reason, len, "the message could not be parsed (parser %s)", how);
 	if (sig || rd == -2)
-		log_warn("%s worker: parser %s (signal %d)", *j->qid ? j->qid : "NOQUEUE", how, sig);
+		log_warn("%s worker: parser %s (signal %d)",
+		    *j->qid ? j->qid : "NOQUEUE", how, sig);
 }
 
 /* unpack - the reply into out; the result, PERMFAIL on a malformed reply */
@@ -776,8 +783,8 @@ live_rm(struct worker_job *j)
  * The job is written here, whole: the child reads it before anything else.
  */
 int
-worker_job_start(struct worker_job *j, const struct transform_in *in, const struct keys *k,
-    char *reason, size_t len)
+worker_job_start(struct worker_job *j, const struct transform_in *in,
+    const struct keys *k, char *reason, size_t len)
 {
 	int flags;
 
@@ -788,11 +795,13 @@ worker_job_start(struct worker_job *j, const struct transform_in *in, const stru
 		return -1;
 	j->deadline = deadline_in(j->seconds);
 	j->deadline.tv_nsec += WORKER_SLACK_MS % 1000 * 1000000L;
-	j->deadline.tv_sec += WORKER_SLACK_MS / 1000 + j->deadline.tv_nsec / 1000000000L;
+	j->deadline.tv_sec +=
+	    WORKER_SLACK_MS / 1000 + j->deadline.tv_nsec / 1000000000L;
 	j->deadline.tv_nsec %= 1000000000L;
-	buf_init(&j->raw, sizeof(struct reply_head) + in->len * 10 + 10 * 65536 + 4096);
+	buf_init(&j->raw,
+	    sizeof(struct reply_head) + in->len * 10 + 10 * 65536 + 4096);
 	live_add(j);
-	/* a child that died early leaves the job unread: its end shows when finished */
+	/* a child that died early leaves the job unread: its end shows later */
 	j->rd = job_send(j->fd, in) < 0 ? -1 : 1;
 	(void)shutdown(j->fd, SHUT_WR);
 	if (j->rd == 1 && ((flags = fcntl(j->fd, F_GETFL)) < 0 ||
@@ -813,13 +822,15 @@ worker_job_read(struct worker_job *j)
 	ssize_t n;
 
 	while (j->fd >= 0) {
-		if ((n = read(j->fd, chunk, sizeof(chunk))) < 0 && errno == EINTR)
+		if ((n = read(j->fd, chunk, sizeof(chunk))) < 0 &&
+		    errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n > 0 && buf_append(&j->raw, chunk, (size_t)n) == 0)
 			continue;
-		j->rd = n == 0 ? 0 : -1;	/* the end, an error, or an answer past its cap */
+		/* the end, an error, or an answer past its cap */
+		j->rd = n == 0 ? 0 : -1;
 		(void)close(j->fd);
 		j->fd = -1;
 	}
@@ -830,7 +841,7 @@ worker_job_read(struct worker_job *j)
 	}
 }
 
-/* worker_job_done - the answer is read and the zygote said how the child ended, or it is late */
+/* worker_job_done - answer read and the child's end known, or it is late */
 int
 worker_job_done(const struct worker_job *j)
 {
@@ -844,7 +855,7 @@ worker_job_ms(const struct worker_job *j)
 	return (int)ms_until(j->deadline);
 }
 
-/* worker_job_abandon - no answer wanted any more (the child is killed at its deadline anyway) */
+/* worker_job_abandon - no answer wanted (the child dies at its deadline) */
 void
 worker_job_abandon(struct worker_job *j)
 {
@@ -871,7 +882,8 @@ worker_job_finish(struct worker_job *j, struct transform_out *out)
 		j->fd = -1;
 		j->rd = -2;
 	}
-	if (j->rd < 0 || !j->ended || !WIFEXITED(j->status) || WEXITSTATUS(j->status) != 0 ||
+	if (j->rd < 0 || !j->ended || !WIFEXITED(j->status) ||
+	    WEXITSTATUS(j->status) != 0 ||
 	    j->raw.len < sizeof(struct reply_head)) {
 		ending(j, out->reason, sizeof(out->reason));
 		buf_free(&j->raw);
@@ -883,21 +895,23 @@ worker_job_finish(struct worker_job *j, struct transform_out *out)
 	return r;
 }
 
-/* job_wait - until the job's socket or the zygote's has something, or the job is late */
+/* job_wait - until the job's or the zygote's socket has something, or late */
 static void
 job_wait(struct worker_job *j)
 {
-	struct pollfd p[2] = { { .fd = j->fd, .events = POLLIN }, { .fd = zygote_fd, .events = POLLIN } };
+	struct pollfd p[2] = { { .fd = j->fd, .events = POLLIN },
+		{ .fd = zygote_fd, .events = POLLIN } };
 
 	if (poll(p, 2, worker_job_ms(j)) < 0 && errno != EINTR)
-		usleep(10000);	/* cannot happen with valid descriptors; never spin */
+		usleep(10000);	/* not with valid descriptors; never spin */
 	worker_zygote_events();
 	worker_job_read(j);
 }
 
-/* worker_transform - transform_post in a sandboxed child of the zygote, waited for */
+/* worker_transform - transform_post in a sandboxed child, waited for */
 enum result
-worker_transform(const struct transform_in *in, const struct keys *k, struct transform_out *out)
+worker_transform(const struct transform_in *in, const struct keys *k,
+    struct transform_out *out)
 {
 	struct worker_job j;
 
@@ -906,7 +920,8 @@ worker_transform(const struct transform_in *in, const struct keys *k, struct tra
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], 0);
 	if (worker_job_start(&j, in, k, out->reason, sizeof(out->reason)) < 0) {
-		log_err("%s worker: %s", in->qid ? in->qid : "NOQUEUE", out->reason);
+		log_err("%s worker: %s", in->qid ? in->qid : "NOQUEUE",
+		    out->reason);
 		return TEMPFAIL;
 	}
 	while (!worker_job_done(&j))

@@ -10,16 +10,16 @@
 
 /* one parse in flight (worker.c's; workpool.c keeps several) */
 struct worker_job {
-	int		 fd;		/* the child's socket; -1 once read to its end */
+	int		 fd;		/* the child's socket; -1 once read */
 	unsigned	 seq;		/* the zygote's name for the child */
 	struct buf	 raw;		/* its answer so far */
-	int		 rd;		/* 1 reading, 0 read to the end, -1 error, -2 late */
-	int		 ended;		/* the zygote said how the child ended: */
+	int		 rd;		/* 1 reading, 0 read, -1 bad, -2 late */
+	int		 ended;		/* the zygote said how it ended: */
 	int		 status;	/* ... waitpid's status */
 	int		 timed_out;	/* ... killed at its deadline */
-	int		 crashed;	/* finished badly, not for want of time */
+	int		 crashed;	/* ended badly, not out of time */
 	int		 seconds;	/* its budget */
-	struct timespec	 deadline;	/* the queue manager's own, past the zygote's */
+	struct timespec	 deadline;	/* ours, past the zygote's */
 	char		 qid[QID_LEN + 1];
 };
 
@@ -28,8 +28,8 @@ void	worker_stop(void);
 int	worker_confine(void);
 enum result worker_transform(const struct transform_in *, const struct keys *, struct transform_out *);
 
-int	worker_job_start(struct worker_job *, const struct transform_in *, const struct keys *,
-	    char *reason, size_t len);
+int worker_job_start(struct worker_job *, const struct transform_in *,
+    const struct keys *, char *reason, size_t len);
 void	worker_job_read(struct worker_job *);
 int	worker_job_done(const struct worker_job *);
 int	worker_job_ms(const struct worker_job *);

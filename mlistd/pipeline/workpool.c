@@ -43,22 +43,23 @@
 
 #define WORKPOOL_RETRIES	2
 #define WORKPOOL_KEEP		4
-#define WORKPOOL_INLINE_MAX	(256 * 1024)	/* bytes of a message waited for in place */
+/* a message of at most so many bytes is waited for in place ... */
+#define WORKPOOL_INLINE_MAX	(256 * 1024)
 #define WORKPOOL_INLINE_MS	100		/* ... for at most this long */
-#define WORKPOOL_TURN_MS	300		/* ... and this long in all per turn */
+#define WORKPOOL_TURN_MS	300		/* ... and this long a turn */
 
 /* one parse of one message: running, or its answer kept */
 struct slot {
 	struct slot		*next;
 	char			 qid[QID_LEN + 1];
-	int			 call;		/* the n-th parse of this message's pass */
+	int			 call;		/* the n-th parse of its pass */
 	char			*list;		/* the list it was made for */
-	int			 how;		/* ... and the settings (in_how) */
+	int			 how;		/* ... and settings (in_how) */
 	int			 running;
 	struct worker_job	 job;
 	enum result		 r;
 	struct transform_out	 out;
-	long long		 received;	/* the date the copy was made with */
+	long long		 received;	/* the copy's date */
 	int			 crashes;
 };
 
@@ -68,21 +69,21 @@ static void slot_free(struct slot *);
 static int pool_size, nrunning, waiting, call, turn_left;
 static char current[QID_LEN + 1];
 
-/* workpool_init - the queue manager keeps up to size parses in flight from now on */
+/* workpool_init - up to size parses in flight from now on */
 void
 workpool_init(int size)
 {
 	pool_size = size < 1 ? 1 : size;
 }
 
-/* workpool_turn - a turn of the queue manager begins: its budget for waiting in place */
+/* workpool_turn - a turn of the queue manager: its budget for waiting */
 void
 workpool_turn(void)
 {
 	turn_left = WORKPOOL_TURN_MS;
 }
 
-/* workpool_message - a pass over this message begins: its parses are counted from the first */
+/* workpool_message - a pass over this message: its parses counted from 0 */
 void
 workpool_message(const char *qid)
 {
@@ -115,10 +116,11 @@ slot_free(struct slot *s)
 static int
 in_how(const struct transform_in *in)
 {
-	return (in->intact ? 1 : 0) | (in->want_real ? 2 : 0) | (in->want_anon ? 4 : 0);
+	return (in->intact ? 1 : 0) | (in->want_real ? 2 : 0) |
+	    (in->want_anon ? 4 : 0);
 }
 
-/* evict - past the cap of kept answers, the oldest that is not the current message's */
+/* evict - past the cap of kept answers, the oldest not of this message */
 static void
 evict(void)
 {
@@ -129,7 +131,7 @@ evict(void)
 		if (!s->running) {
 			kept++;
 			if (strcmp(s->qid, current) != 0)
-				old = s;	/* new slots go first: the last one found is the oldest */
+				old = s;	/* new go first: the oldest */
 		}
 	if (kept < WORKPOOL_KEEP * pool_size || old == NULL)
 		return;
@@ -160,8 +162,8 @@ slot_unlink(struct slot *s)
 
 /* slot_start - the child for this slot; 0, or -1 with why in reason */
 static int
-slot_start(struct slot *s, const struct transform_in *in, const struct keys *k, char *reason,
-    size_t len)
+slot_start(struct slot *s, const struct transform_in *in, const struct keys *k,
+    char *reason, size_t len)
 {
 	if (worker_job_start(&s->job, in, k, reason, len) < 0)
 		return -1;
@@ -171,7 +173,10 @@ slot_start(struct slot *s, const struct transform_in *in, const struct keys *k, 
 	return 0;
 }
 
-/* copy_out - the kept answer, copied (a rolled-back pass may need it again); -1 out of memory */
+/*
+ * copy_out - the kept answer, copied (a rolled-back pass may need it
+ * again); -1 out of memory
+ */
 static int
 copy_out(const struct transform_out *from, struct transform_out *to)
 {
@@ -179,10 +184,12 @@ copy_out(const struct transform_out *from, struct transform_out *to)
 	buf_init(&to->rendered, 0);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&to->part[i], 0);
-	if (buf_append(&to->rendered, from->rendered.data, from->rendered.len) < 0)
+	if (buf_append(&to->rendered, from->rendered.data,
+	    from->rendered.len) < 0)
 		return -1;
 	for (int i = 0; i < TP_N; i++)
-		if (buf_append(&to->part[i], from->part[i].data, from->part[i].len) < 0)
+		if (buf_append(&to->part[i], from->part[i].data,
+		    from->part[i].len) < 0)
 			return -1;
 	return 0;
 }
@@ -200,10 +207,10 @@ wait_for(struct transform_out *out, const char *what)
 	return TEMPFAIL;
 }
 
-/* start_new - a new slot for this call, started if a child is free (OK, *sp); else why not */
+/* start_new - a new slot, started if a child is free (OK, *sp); else why */
 static enum result
-start_new(const struct transform_in *in, const struct keys *k, struct transform_out *out, int n,
-    struct slot **sp)
+start_new(const struct transform_in *in, const struct keys *k,
+    struct transform_out *out, int n, struct slot **sp)
 {
 	struct slot *s;
 	char reason[sizeof(out->reason)];
@@ -222,7 +229,7 @@ start_new(const struct transform_in *in, const struct keys *k, struct transform_
 	if (slot_start(s, in, k, reason, sizeof(reason)) < 0) {
 		slot_free(s);
 		(void)wait_for(out, reason);
-		waiting = 0;	/* not a wait: the sandbox is broken (TEMPFAIL, logged) */
+		waiting = 0;	/* no wait: a broken sandbox (logged) */
 		log_err("%s worker: %s", current, reason);
 		return TEMPFAIL;
 	}
@@ -248,16 +255,20 @@ ms_since(const struct timespec *t0)
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000L + (t.tv_nsec - t0->tv_nsec) / 1000000L;
+	return (t.tv_sec - t0->tv_sec) * 1000L +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000L;
 }
 
-/* inline_wait - a small message's parse, waited for in place within the turn's budget */
+/* inline_wait - a small message's parse, waited for within the turn's budget */
 static void
 inline_wait(struct slot *s, const struct transform_in *in)
 {
 	struct pollfd pfd[2];
 	struct timespec t0;
-	long limit = turn_left < WORKPOOL_INLINE_MS ? turn_left : WORKPOOL_INLINE_MS, spent = 0;
+	long limit = turn_left, spent = 0;
+
+	if (limit > WORKPOOL_INLINE_MS)
+		limit = WORKPOOL_INLINE_MS;
 
 	if (in->len > WORKPOOL_INLINE_MAX || limit <= 0)
 		return;
@@ -272,7 +283,8 @@ inline_wait(struct slot *s, const struct transform_in *in)
 		if ((spent = ms_since(&t0)) >= limit)
 			break;
 		pfd[0] = (struct pollfd){ .fd = s->job.fd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = worker_zygote_fd(), .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = worker_zygote_fd(),
+		    .events = POLLIN };
 		if (poll(pfd, 2, (int)(limit - spent)) < 0 && errno != EINTR)
 			break;
 	}
@@ -286,7 +298,8 @@ inline_wait(struct slot *s, const struct transform_in *in)
  * tools): the parse, waited for.
  */
 enum result
-workpool_transform(struct transform_in *in, const struct keys *k, struct transform_out *out)
+workpool_transform(struct transform_in *in, const struct keys *k,
+    struct transform_out *out)
 {
 	const char *list = in->list ? in->list->name : "";
 	struct slot *s;
@@ -294,9 +307,10 @@ workpool_transform(struct transform_in *in, const struct keys *k, struct transfo
 
 	if (pool_size == 0)
 		return worker_transform(in, k, out);
-	if ((s = slot_find(current, n)) != NULL && (strcmp(s->list, list) != 0 ||
-	    s->how != in_how(in))) {
-		slot_unlink(s);		/* the pass changed (DNS, a list, a key): parse again */
+	if ((s = slot_find(current, n)) != NULL &&
+	    (strcmp(s->list, list) != 0 || s->how != in_how(in))) {
+		/* the pass changed (DNS, a list, a key): parse again */
+		slot_unlink(s);
 		slot_free(s);
 		s = NULL;
 	}
@@ -309,20 +323,23 @@ workpool_transform(struct transform_in *in, const struct keys *k, struct transfo
 	}
 	if (s->running)
 		return wait_for(out, "waiting for the parser");
-	if (s->r == PERMFAIL && s->job.crashed && s->crashes < WORKPOOL_RETRIES &&
-	    nrunning < pool_size) {
-		log_warn("%s worker: parser crashed; trying again (%d of %d)", current,
-		    s->crashes + 1, WORKPOOL_RETRIES);
+	if (s->r == PERMFAIL && s->job.crashed &&
+	    s->crashes < WORKPOOL_RETRIES && nrunning < pool_size) {
+		log_warn("%s worker: parser crashed; trying again (%d of %d)",
+		    current, s->crashes + 1, WORKPOOL_RETRIES);
 		s->crashes++;
 		transform_out_free(&s->out);
 		memset(&s->out, 0, sizeof(s->out));
 		s->r = TEMPFAIL;
-		if (slot_start(s, in, k, out->reason, sizeof(out->reason)) < 0) {
+		if (slot_start(s, in, k, out->reason,
+		    sizeof(out->reason)) < 0) {
 			slot_unlink(s);
 			slot_free(s);
-			(void)wait_for(out, "the parser's sandbox cannot start");
+			(void)wait_for(out,
+			    "the parser's sandbox cannot start");
 			waiting = 0;	/* not a wait: TEMPFAIL, logged */
-			log_err("%s worker: the parser's sandbox cannot start", current);
+			log_err("%s worker: the parser's sandbox cannot start",
+			    current);
 			return TEMPFAIL;
 		}
 		return wait_for(out, "waiting for the parser");
@@ -347,7 +364,7 @@ workpool_busy(const char *qid)
 	return 0;
 }
 
-/* workpool_forget - the message is finished (or gone): its parses are not needed again */
+/* workpool_forget - the message is finished (or gone): its parses too */
 void
 workpool_forget(const char *qid)
 {
@@ -362,7 +379,10 @@ workpool_forget(const char *qid)
 	}
 }
 
-/* workpool_pollfds - what to poll for the pool (at most max); how many; *ms the next deadline */
+/*
+ * workpool_pollfds - what to poll for the pool (at most max): how many,
+ * and in *ms the next deadline
+ */
 int
 workpool_pollfds(struct pollfd *pfd, int max, int *ms)
 {
@@ -370,14 +390,16 @@ workpool_pollfds(struct pollfd *pfd, int max, int *ms)
 
 	if (nrunning == 0 || max < 1)
 		return 0;
-	pfd[n++] = (struct pollfd){ .fd = worker_zygote_fd(), .events = POLLIN };
+	pfd[n++] =
+	    (struct pollfd){ .fd = worker_zygote_fd(), .events = POLLIN };
 	for (struct slot *s = slots; s && n < max; s = s->next) {
 		if (!s->running)
 			continue;
 		left = worker_job_ms(&s->job);
 		*ms = *ms < 0 || left < *ms ? left : *ms;
 		if (s->job.fd >= 0)
-			pfd[n++] = (struct pollfd){ .fd = s->job.fd, .events = POLLIN };
+			pfd[n++] = (struct pollfd){ .fd = s->job.fd,
+			    .events = POLLIN };
 	}
 	return n;
 }

@@ -1,4 +1,4 @@
-/* workpool.h - several sandboxed parses in flight; the queue manager goes on meanwhile. */
+/* workpool.h - sandboxed parses in flight while the queue manager goes on. */
 #ifndef MLIST_WORKPOOL_H
 #define MLIST_WORKPOOL_H
 
@@ -11,7 +11,8 @@
 void	workpool_init(int size);
 void	workpool_turn(void);
 void	workpool_message(const char *qid);
-enum result workpool_transform(struct transform_in *, const struct keys *, struct transform_out *);
+enum result workpool_transform(
+    struct transform_in *, const struct keys *, struct transform_out *);
 int	workpool_waiting(void);
 int	workpool_busy(const char *qid);
 void	workpool_forget(const char *qid);

@@ -60,7 +60,7 @@ order_free(struct order *o)
 	free(o);
 }
 
-/* order_turn_begin - a new pass over the incoming directory: nothing held back yet */
+/* order_turn_begin - a new pass over incoming/: nothing held back yet */
 void
 order_turn_begin(struct order *o)
 {
@@ -98,7 +98,7 @@ order_turn_end(struct order *o)
 			remove_at(o, i--);
 }
 
-/* order_lists - the lists an envelope's recipients name, as "\nA\nB\n"; -1 out of memory */
+/* order_lists - an envelope's lists, "\nA\nB\n"; -1 out of memory */
 int
 order_lists(const struct config *cfg, const struct envelope *e, struct buf *out)
 {
@@ -108,9 +108,10 @@ order_lists(const struct config *cfg, const struct envelope *e, struct buf *out)
 	if (buf_append(out, "\n", 1) < 0)
 		return -1;
 	for (int i = 0; i < e->nrcpts; i++)
-		if (listaddr_parse(cfg, e->rcpts[i], &la) == 0 && !order_has(out, la.list->name) &&
-		    (buf_append(out, la.list->name, strlen(la.list->name)) < 0 ||
-		    buf_append(out, "\n", 1) < 0))
+		if (listaddr_parse(cfg, e->rcpts[i], &la) == 0 &&
+		    !order_has(out, la.list->name) &&
+		    (buf_append(out, la.list->name,
+		    strlen(la.list->name)) < 0 || buf_append(out, "\n", 1) < 0))
 			return -1;
 	return 0;
 }
@@ -122,7 +123,8 @@ order_has(const struct buf *set, const char *list)
 	size_t n = strlen(list);
 
 	for (size_t i = 0; i + n + 2 <= set->len; i++)
-		if (set->data[i] == '\n' && memcmp(set->data + i + 1, list, n) == 0 &&
+		if (set->data[i] == '\n' &&
+		    memcmp(set->data + i + 1, list, n) == 0 &&
 		    set->data[i + 1 + n] == '\n')
 			return 1;
 	return 0;
@@ -135,7 +137,8 @@ order_blocked(const struct order *o, const struct buf *lists)
 	const char *s = (const char *)lists->data, *end = s + lists->len, *nl;
 	char name[LIST_NAME_MAX + 1];
 
-	for (s = s + 1; s < end && (nl = memchr(s, '\n', (size_t)(end - s))) != NULL; s = nl + 1) {
+	for (s = s + 1; s < end &&
+	    (nl = memchr(s, '\n', (size_t)(end - s))) != NULL; s = nl + 1) {
 		if ((size_t)(nl - s) >= sizeof(name))
 			continue;
 		memcpy(name, s, (size_t)(nl - s));
@@ -146,7 +149,7 @@ order_blocked(const struct order *o, const struct buf *lists)
 	return 0;
 }
 
-/* order_known - the lists of a message that waited before (marked seen), or NULL */
+/* order_known - the lists of one that waited before (seen now), or NULL */
 const struct buf *
 order_known(struct order *o, const char *qid)
 {
@@ -158,15 +161,16 @@ order_known(struct order *o, const char *qid)
 	return &o->w[i].lists;
 }
 
-/* order_wait - the message waits; later mail to its lists waits behind it. -1 out of memory */
+/* order_wait - it waits, and later mail to its lists behind it; -1 no memory */
 int
 order_wait(struct order *o, const char *qid, const struct buf *lists)
 {
 	struct waiter *w;
 	int i = find(o, qid);
 
-	/* the lists, held back in this turn (copied first: lists may be the waiter's own) */
-	if (lists->len > 1 && buf_append(&o->blocked, lists->data + 1, lists->len - 1) < 0)
+	/* held back in this turn (copied first: they may be the waiter's) */
+	if (lists->len > 1 &&
+	    buf_append(&o->blocked, lists->data + 1, lists->len - 1) < 0)
 		return -1;
 	if (i >= 0)
 		return 0;

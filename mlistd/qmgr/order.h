@@ -1,4 +1,4 @@
-/* order.h - a list's mail in arrival order, other lists' mail past a message waiting for its parse. */
+/* order.h - a list's mail in arrival order; other lists pass a waiting one. */
 #ifndef MLIST_ORDER_H
 #define MLIST_ORDER_H
 
@@ -12,7 +12,8 @@ struct order *order_new(void);
 void	order_free(struct order *);
 void	order_turn_begin(struct order *);
 void	order_turn_end(struct order *);
-int	order_lists(const struct config *, const struct envelope *, struct buf *);
+int	order_lists(const struct config *, const struct envelope *,
+	    struct buf *);
 int	order_has(const struct buf *set, const char *list);
 int	order_blocked(const struct order *, const struct buf *lists);
 const struct buf *order_known(struct order *, const char *qid);

@@ -103,7 +103,7 @@ incoming_route(struct pipeline *p, const struct envelope *e, const struct buf *m
 	return r;
 }
 
-/* incoming_held - is this message held back without reading it (it waited before)? */
+/* incoming_held - is it held back unread (it waited before)? */
 static int
 incoming_held(struct order *o, const char *id)
 {
@@ -115,19 +115,22 @@ incoming_held(struct order *o, const char *id)
 	return 1;
 }
 
-/* incoming_wait - the pass stopped for a parse: undone, and the message's lists held back */
+/* incoming_wait - stopped for a parse: undone, and its lists held back */
 static void
-incoming_wait(struct pipeline *p, struct order *o, const char *id, const struct buf *lists)
+incoming_wait(struct pipeline *p, struct order *o, const char *id,
+    const struct buf *lists)
 {
 	store_rollback(p->st);
 	pipeline_rolled_back(p);
 	if (order_wait(o, id, lists) < 0)
-		log_warn("%s qmgr: out of memory keeping the order of its lists", id);
+		log_warn("%s qmgr: out of memory keeping the order of its "
+		    "lists", id);
 }
 
-/* process_finish - after the commit: the spool file goes, and what was kept of the message */
+/* process_finish - after the commit: the spool file goes, and what was kept */
 static void
-process_finish(struct pipeline *p, struct order *o, const char *id, int quarantine)
+process_finish(struct pipeline *p, struct order *o, const char *id,
+    int quarantine)
 {
 	pipeline_committed(p);
 	if (quarantine)
@@ -162,7 +165,8 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 	}
 	buf_init(&lists, 0);
 	if (order_lists(p->cfg, &e, &lists) < 0 || order_blocked(o, &lists)) {
-		(void)order_wait(o, id, &lists);	/* behind an earlier message of its lists */
+		/* behind an earlier message of its lists */
+		(void)order_wait(o, id, &lists);
 		goto out;
 	}
 	workpool_message(id);
@@ -324,7 +328,7 @@ qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 		for (int i = 0; i < n && !qmgr_stop; i++)
 			process_incoming(p, o, ids[i]);
 		if (!qmgr_stop)
-			order_turn_end(o);	/* a listing that failed forgets nothing */
+			order_turn_end(o);	/* not after a failed listing */
 	}
 	spool_list_free(ids, n > 0 ? n : 0);
 	p->now = (long long)time(NULL);
@@ -370,7 +374,8 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	if (ms >= 0 && ms < wait)
 		wait = ms;	/* a parse's or a connection's deadline */
 	r = poll(pfd, (nfds_t)n, wait);
-	control_work_actions(ctl, p, cfg, path);	/* deadlines too, so also on a timeout */
+	/* deadlines too, so also on a timeout */
+	control_work_actions(ctl, p, cfg, path);
 	if (workpool_service() || r <= 0)
 		return 0;	/* a finished parse: the next turn now */
 	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
@@ -384,7 +389,10 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	return 0;
 }
 
-/* pool_size - limits.workers, or twice the CPUs (at least 4: one slow parse never takes them all) */
+/*
+ * pool_size - limits.workers, or twice the CPUs (at least 4: a slow parse
+ * never takes them all)
+ */
 static int
 pool_size(const struct config *cfg)
 {
@@ -392,8 +400,8 @@ pool_size(const struct config *cfg)
 
 	n = n < 4 && cfg->workers <= 0 ? 4 : n;
 	n = n > WORKPOOL_MAX ? WORKPOOL_MAX : n;
-	log_info("NOQUEUE qmgr: up to %d parses at once%s", n, cfg->workers > 0 ? "" :
-	    " (limits.workers unset: from the CPU count)");
+	log_info("NOQUEUE qmgr: up to %d parses at once%s", n,
+	    cfg->workers > 0 ? "" : " (limits.workers unset: from the CPUs)");
 	return n;
 }
 

@@ -1,4 +1,4 @@
-/* fuzz_dsn.c - libFuzzer: the DSN reader of delivery/bounce.c, on mail anyone may send. */
+/* fuzz_dsn.c - libFuzzer: delivery/bounce.c's DSN reader (anyone may send). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)bounce_dsn_status("someone@example.org", m, size, &slen);
 	if ((st = bounce_dsn_status("", m, size, &slen)) != NULL) {
 		if (st < m || st + slen > m + size)
-			abort();	/* the part must lie inside the message */
+			abort();	/* the part must lie inside it */
 		if ((part = malloc(slen ? slen : 1)) != NULL) {
 			memcpy(part, st, slen);
 			(void)bounce_dsn_recipients(part, slen, found, 8);

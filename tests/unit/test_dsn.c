@@ -1,4 +1,4 @@
-/* test_dsn.c - the DSN reader (delivery/bounce.c): known answers on real shapes, fuzz replays. */
+/* test_dsn.c - bounce.c's DSN reader: known answers on real shapes, replays. */
 #include <dirent.h>
 
 #include "testutil.h"
@@ -10,15 +10,15 @@
 /* the seeds (tests/fuzz/seeds/dsn): what each must yield, from <> */
 static const struct {
 	const char	*file;
-	const char	*failed[3];	/* NULL-terminated; { NULL } not a DSN */
+	const char	*failed[3];	/* NULL-terminated */
 } seeds[] = {
-	{ "postfix.eml",		{ "carol@example.org", NULL } },
-	{ "exim-three.eml",		{ "bob@example.net", "erin@example.net", NULL } },
-	{ "gmail-lf.eml",		{ "frank@example.com", NULL } },
-	{ "minimal-unterminated.eml",	{ "a@example.org", NULL } },
+	{ "postfix.eml", { "carol@example.org", NULL } },
+	{ "exim-three.eml", { "bob@example.net", "erin@example.net", NULL } },
+	{ "gmail-lf.eml", { "frank@example.com", NULL } },
+	{ "minimal-unterminated.eml", { "a@example.org", NULL } },
 };
 
-/* load - a file into a buffer of exactly its size (ASan sees any over-read); its length */
+/* load - a file in a buffer of exactly its size (ASan sees over-reads) */
 static char *
 load(const char *path, size_t *n)
 {
@@ -34,7 +34,7 @@ load(const char *path, size_t *n)
 	return m;
 }
 
-/* failed_of - the failed recipients bounce.c reads in m (from <>); how many, -1 not a DSN */
+/* failed_of - the failed recipients read in m (from <>); -1 not a DSN */
 static int
 failed_of(const char *m, size_t n, char found[][ADDR_MAX + 1], int max)
 {
@@ -59,16 +59,18 @@ START_TEST(seeds_known_answers)
 	for (want = 0; seeds[_i].failed[want]; want++)
 		;
 	k = failed_of(m, n, found, 8);
-	ck_assert_msg(k == want, "%s: %d failed recipients, want %d", seeds[_i].file, k, want);
+	ck_assert_msg(k == want, "%s: %d failed recipients, want %d",
+	    seeds[_i].file, k, want);
 	for (int i = 0; i < want; i++)
 		ck_assert_str_eq(found[i], seeds[_i].failed[i]);
-	/* a DSN comes from the null sender: the same text from anyone else is not one */
-	ck_assert_ptr_null(bounce_dsn_status("mailer-daemon@example.org", m, n, &slen));
+	/* a DSN comes from <>: the same text from anyone else is not one */
+	ck_assert_ptr_null(
+	    bounce_dsn_status("mailer-daemon@example.org", m, n, &slen));
 	free(m);
 }
 END_TEST
 
-/* every prefix of every seed, each in a buffer of its exact size: it must return */
+/* every prefix of every seed, each in a buffer of its size: it returns */
 START_TEST(seeds_truncated)
 {
 	char path[256], found[8][ADDR_MAX + 1];
@@ -99,7 +101,7 @@ replay(const char *m, size_t n, void *arg)
 	(void)bounce_dsn_recipients(m, n, found, 8);
 }
 
-/* what fuzz_dsn found (tests/data/fuzz-regressions/dsn-*), and every other regression input */
+/* what fuzz_dsn found (fuzz-regressions/dsn-*) and every other input there */
 START_TEST(fuzz_regressions)
 {
 	ck_assert_int_gt(tu_fuzz_inputs("", replay, NULL), 0);
@@ -109,9 +111,11 @@ END_TEST
 /* groups in either field order, with or without the blank line between them */
 START_TEST(group_shapes)
 {
-	static const char m[] = "Reporting-MTA: dns; mx\r\n\r\n"
+	static const char m[] =
+	    "Reporting-MTA: dns; mx\r\n\r\n"
 	    "Final-Recipient: rfc822; a@example.org\r\nAction: failed\r\n"
-	    "Final-Recipient: rfc822; b@example.org\r\nAction: delivered\r\n\r\n"
+	    "Final-Recipient: rfc822; b@example.org\r\n"
+	    "Action: delivered\r\n\r\n"
 	    "Action: failed\r\nFinal-Recipient: rfc822; c@example.org\r\n\r\n"
 	    "Final-Recipient: rfc822; d@example.org\r\nAction: failed";
 	char found[4][ADDR_MAX + 1];
@@ -124,20 +128,24 @@ START_TEST(group_shapes)
 }
 END_TEST
 
-/* a boundary the header does not close, or longer than RFC 2046 allows: not a DSN */
+/* a boundary unclosed, or longer than RFC 2046 allows: not a DSN */
 START_TEST(bad_boundaries)
 {
 	static const char *const bad[] = {
-		"Content-Type: multipart/report; boundary=\"unclosed\r\n\r\n--unclosed\r\n",
+		"Content-Type: multipart/report; "
+		"boundary=\"unclosed\r\n\r\n--unclosed\r\n",
 		"Content-Type: multipart/report; boundary=\"\"\r\n\r\n--\r\n",
-		"Content-Type: multipart/report; boundary=" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		    "\r\n\r\n--x\r\n",
+		"Content-Type: multipart/report; boundary="
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxx"
+		"\r\n\r\n--x\r\n",
 		"Content-Type: multipart/report\r\n\r\n--\r\n",
 	};
 	char found[2][ADDR_MAX + 1];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_int_eq(failed_of(bad[i], strlen(bad[i]), found, 2), -1);
+		ck_assert_int_eq(
+		    failed_of(bad[i], strlen(bad[i]), found, 2), -1);
 }
 END_TEST
 
