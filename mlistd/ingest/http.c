@@ -145,8 +145,10 @@ handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 		http_committed(s, TEMPFAIL);
 		return;
 	}
-	if (s->group_commit)
+	if (s->group_commit) {
+		s->on_commit = http_committed;
 		s->state = SS_COMMIT;	/* the answer waits for the flush */
+	}
 	else
 		http_committed(s, spool_commit(&s->w));
 }

@@ -21,7 +21,6 @@
 
 #include "mail/addr.h"
 #include "mail/header.h"
-#include "ingest/http.h"
 #include "ingest/smtp_session.h"
 #include "util/log.h"
 
@@ -452,9 +451,9 @@ smtp_session_commit_group(struct smtp_session **ss, int n)
 		w[i] = &ss[i]->w;
 	spool_commit_many(w, n, r);
 	for (int i = 0; i < n; i++) {
-		if (ss[i]->lmtp == PROTO_HTTP) {
-			/* a one-click POST: its answer */
-			http_committed(ss[i], r[i]);
+		if (ss[i]->on_commit) {
+			/* not a DATA: a one-click POST (http.c), its answer */
+			ss[i]->on_commit(ss[i], r[i]);
 			continue;
 		}
 		finish_data(ss[i], r[i]);
