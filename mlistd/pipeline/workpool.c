@@ -21,7 +21,9 @@
  * included) for the second. What takes longer waits as above.
  *
  * At most "size" children run at once (limits.workers); a message that
- * finds them all busy waits its turn like one whose parse is running. A
+ * finds them all busy waits its turn like one whose parse is running. With
+ * two or more, the last child is kept for small messages: big ones sent to
+ * many lists at once cannot take every child from the ordinary posts. A
  * child that crashed (not one that ran out of time: its budget would run
  * out again) is tried WORKPOOL_RETRIES more times before its answer, "the
  * message could not be parsed", is taken and the message quarantined.
@@ -207,6 +209,15 @@ wait_for(struct transform_out *out, const char *what)
 	return TEMPFAIL;
 }
 
+/* room - may a parse of this size start now? */
+static int
+room(const struct transform_in *in)
+{
+	int reserved = pool_size >= 2 && in->len > WORKPOOL_INLINE_MAX;
+
+	return nrunning < pool_size - reserved;
+}
+
 /* start_new - a new slot, started if a child is free (OK, *sp); else why */
 static enum result
 start_new(const struct transform_in *in, const struct keys *k,
@@ -215,7 +226,7 @@ start_new(const struct transform_in *in, const struct keys *k,
 	struct slot *s;
 	char reason[sizeof(out->reason)];
 
-	if (nrunning >= pool_size)
+	if (!room(in))
 		return wait_for(out, "waiting for a free parser");
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->list = strdup(in->list ? in->list->name : "")) == NULL) {
@@ -324,7 +335,7 @@ workpool_transform(struct transform_in *in, const struct keys *k,
 	if (s->running)
 		return wait_for(out, "waiting for the parser");
 	if (s->r == PERMFAIL && s->job.crashed &&
-	    s->crashes < WORKPOOL_RETRIES && nrunning < pool_size) {
+	    s->crashes < WORKPOOL_RETRIES && room(in)) {
 		log_warn("%s worker: parser crashed; trying again (%d of %d)",
 		    current, s->crashes + 1, WORKPOOL_RETRIES);
 		s->crashes++;

@@ -155,3 +155,24 @@ def zygote_children(inst):
                             text=True).stdout.split():
         out += subprocess.run(["pgrep", "-P", z], capture_output=True, text=True).stdout.split()
     return out
+
+
+def test_big_slow_posts_leave_a_parser_for_small_ones(make_instance, sink, monkeypatch):
+    # two parsers, two lists with a big post that spins: without a parser kept for small
+    # messages both are taken, and an ordinary post to a third list waits the whole budget
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    inst = two_lists(make_instance, sink, "limits = { worker_seconds = 8; workers = 2; };")
+    inst.ctl("list", "create", "third")
+    for m in MEMBERS:
+        inst.ctl("member", "add", "third", m)
+    big = "x" * 76 + "\r\n"
+    for rcpt in ("demo@lists.example", "other@lists.example"):
+        msg = (f"From: alice@example.org\r\nTo: {rcpt}\r\nSubject: big\r\n\r\n{SPIN}\r\n" +
+               big * 4000).encode()
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            assert s.sendmail("alice@example.org", [rcpt], msg) == {}
+    time.sleep(0.5)
+    t = post(inst, "small one", rcpt="third@lists.example")
+    arrived = wait_until(lambda: got(sink, "bob@example.org", b"body of small one"), 20)
+    assert arrived, "the small post was not delivered"
+    assert arrived[0][0] - t < 4, f"delivered {arrived[0][0] - t:.1f} s after its 250"
