@@ -67,7 +67,9 @@ def front_authres(domain):
 
 
 class Instance:
-    def __init__(self, relay, members=0, list_settings=None, limits="", bindir=BIN):
+    def __init__(self, relay, members=0, list_settings=None, limits="", bindir=BIN, listen="", extra=""):
+        """listen: more settings of the listener (bench/hostile: behind_mta); extra: more top-level
+        settings"""
         self.bin = bindir
         self.proc = None
         self.dir = tempfile.mkdtemp(prefix="mlistd-bench.")
@@ -77,8 +79,8 @@ class Instance:
         os.makedirs(os.path.join(self.dir, "lists"))
         shutil.copytree(templates_for(bindir), os.path.join(self.dir, "templates"))
         with open(self.conf, "w") as f:
-            f.write(f'hostname = "lists.example";\nlisten = ( {{ address = "127.0.0.1"; port = {self.port}; behind_mta = true; }} );\n'
-                    f'auth = {{ authserv_id = "{AUTHSERV_ID}"; }};\n'
+            f.write(f'hostname = "lists.example";\nlisten = ( {{ address = "127.0.0.1"; port = {self.port}; behind_mta = true; {listen} }} );\n'
+                    f'auth = {{ authserv_id = "{AUTHSERV_ID}"; }};\n{extra}'
                     f'state_dir = "state";\nmaster_key = "insecure-file";\nrelay = {relay};\nlimits = {{ max_connections = 2000; {limits} }};\n')
         self.ctl("init")
         self.setup("list", "create", "bench")

@@ -4,13 +4,23 @@
  * connection's peer is checked with SO_PEERCRED - root or the daemon's
  * own uid, anything else is refused and logged - then one request is read
  * (bounded in size and time), run as one action in one transaction
- * (actions.c) and answered. Requests are served one at a time from the
- * queue manager's loop; a silent peer costs at most CONTROL_TIMEOUT_MS.
+ * (actions.c) and answered.
+ *
+ * In the queue manager's loop (control_work) every connection is
+ * non-blocking with its own buffer and deadline: its request is read as
+ * its bytes come, the action runs once the whole frame is in, and the
+ * answer is written as the peer takes it. A slow or silent peer, or one
+ * that never reads its answer, holds up nobody and is dropped after
+ * CONTROL_TIMEOUT_MS for its request, as many again for its answer. At
+ * most CONTROL_MAX_CONNS are open; more wait in the listen queue. The
+ * locked daemon (actions/unlock.c) serves one connection at a time
+ * (control_serve_fn): it has nothing else to do.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,6 +66,7 @@ control_listen(struct control *c, const char *state_dir, struct buf *err)
 	int r;
 
 	c->fd = -1;
+	c->nconn = 0;
 	snprintf(c->path, sizeof(c->path), "%s/%s", state_dir, CONTROL_SOCKET);
 	if (control_sockaddr(state_dir, &sun, &c->dirfd) < 0) {
 		buf_printf(err, "%s: %s", c->path, strerror(errno));
@@ -82,10 +93,14 @@ control_listen(struct control *c, const char *state_dir, struct buf *err)
 	return 0;
 }
 
+static void conn_close(struct control *, int);
+
 /* control_close - stop listening; mlistctl then finds no socket: "not running" */
 void
 control_close(struct control *c)
 {
+	while (c->nconn > 0)
+		conn_close(c, 0);
 	if (c->fd >= 0 && unlink(c->path) < 0)
 		log_warn("NOQUEUE control: cannot remove %s: %s", c->path, strerror(errno));
 	if (c->fd >= 0 && close(c->fd) < 0)
@@ -185,16 +200,6 @@ serve_action(struct control_req *r, struct buf *out, struct buf *err, void *arg)
 	return run(a->p, a->cfgp, a->config_path, r, out, err);
 }
 
-/* control_serve - one connection: peer check, one request, its answer */
-void
-control_serve(struct control *c, struct pipeline *p, struct config **cfgp,
-    const char *config_path)
-{
-	struct serve_arg a = { p, cfgp, config_path };
-
-	control_serve_fn(c, serve_action, &a);
-}
-
 /* control_serve_fn - one connection: peer check, one request, fn's answer */
 void
 control_serve_fn(struct control *c, control_fn fn, void *arg)
@@ -229,4 +234,310 @@ control_serve_fn(struct control *c, control_fn fn, void *arg)
 	buf_free(&in);
 	buf_free(&out);
 	buf_free(&err);
+}
+
+/* one connection of the queue manager's, between accept and close */
+struct control_conn {
+	int		 fd;
+	enum { CONN_READ, CONN_WRITE, CONN_DRAIN } state;
+	unsigned char	 head[4];
+	size_t		 got;		/* bytes of head, then of the frame */
+	long		 want;		/* the frame's length; -1 not known */
+	struct buf	 in, out;	/* the request; the answer frame */
+	size_t		 sent;
+	struct timespec	 deadline;
+};
+
+/* in_ms - the monotonic clock ms from now */
+static struct timespec
+in_ms(int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/* left_ms - ms until t, 0 if past */
+static int
+left_ms(struct timespec t)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (t.tv_sec - now.tv_sec) * 1000LL +
+	    (t.tv_nsec - now.tv_nsec) / 1000000;
+	if (ms < 0)
+		return 0;
+	return ms > CONTROL_TIMEOUT_MS ? CONTROL_TIMEOUT_MS : (int)ms;
+}
+
+/* conn_close - the i-th connection, closed and forgotten */
+static void
+conn_close(struct control *c, int i)
+{
+	struct control_conn *k = c->conn[i];
+
+	if (close(k->fd) < 0)
+		log_warn("NOQUEUE control: close: %s", strerror(errno));
+	buf_free(&k->in);
+	buf_free(&k->out);
+	free(k);
+	c->conn[i] = c->conn[--c->nconn];
+}
+
+/* conn_answer - the answer to write from now on, within its own deadline */
+static void
+conn_answer(
+    struct control_conn *k, int status, struct buf *out, struct buf *err)
+{
+	buf_reset(&k->out);
+	if (control_ans_build(&k->out, status, out, err) < 0)
+		log_warn("NOQUEUE control: the answer could not be built");
+	k->sent = 0;
+	k->state = CONN_WRITE;
+	k->deadline = in_ms(CONTROL_TIMEOUT_MS);
+}
+
+/* conn_accept - waiting connections, as there is room; refused ones answered */
+static void
+conn_accept(struct control *c)
+{
+	struct control_conn *k;
+	struct buf out, err;
+	long uid;
+	int fd;
+
+	while (c->nconn < CONTROL_MAX_CONNS && (fd = accept4(c->fd, NULL,
+	    NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		if ((k = calloc(1, sizeof(*k))) == NULL) {
+			log_warn("NOQUEUE control: out of memory; "
+			    "connection dropped");
+			(void)close(fd);
+			continue;
+		}
+		k->fd = fd;
+		k->want = -1;
+		buf_init(&k->in, 0);
+		buf_init(&k->out, 0);
+		k->deadline = in_ms(CONTROL_TIMEOUT_MS);
+		c->conn[c->nconn++] = k;
+		if (peer_ok(fd, &uid))
+			continue;
+		log_warn("NOQUEUE control: refused a connection from uid %ld "
+		    "(only root and the daemon's user may) result=permfail",
+		    uid);
+		buf_init(&out, 0);
+		buf_init(&err, 0);
+		buf_puts(&err, "the control socket refuses this user: run "
+		    "mlistctl as root or as the daemon's user\n");
+		conn_answer(k, CONTROL_FAILED, &out, &err);
+		/* after the answer: drain its request, never run it */
+		k->want = -2;
+		buf_free(&out);
+		buf_free(&err);
+	}
+}
+
+/* conn_run - the whole request is in: parsed, run, its answer queued */
+static void
+conn_run(struct control_conn *k, control_fn fn, void *arg)
+{
+	struct control_req r;
+	struct buf out, err;
+	const char *why;
+	int rc;
+
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	if (control_req_parse(k->in.data, k->in.len, &r, &why) < 0) {
+		log_warn(
+		    "NOQUEUE control: bad request: %s result=permfail", why);
+		buf_printf(&err, "bad request: %s\n", why);
+		conn_answer(k, CONTROL_USAGE, &out, &err);
+	} else {
+		rc = fn(&r, &out, &err, arg);
+		conn_answer(k, rc < 0 ? CONTROL_FAILED : rc, &out, &err);
+	}
+	buf_free(&out);
+	buf_free(&err);
+}
+
+/* conn_read - what the peer has sent; 0 go on, -1 drop it (with why) */
+static int
+conn_read(struct control_conn *k, const char **why)
+{
+	unsigned char *to;
+	size_t room;
+	ssize_t n;
+
+	for (;;) {
+		if (k->want < 0) {
+			to = k->head + k->got;
+			room = 4 - k->got;
+		} else {
+			to = k->in.data + k->got;
+			room = (size_t)k->want - k->got;
+		}
+		if (room == 0)
+			return 0;
+		if ((n = read(k->fd, to, room)) < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			*why = n == 0 ? "the peer closed before its request "
+			    "was whole" : strerror(errno);
+			return -1;
+		}
+		k->got += (size_t)n;
+		if (k->want >= 0 || k->got < 4)
+			continue;
+		if ((k->want = control_frame_len(k->head)) < 0) {
+			*why = "frame too large";
+			return -1;
+		}
+		if (buf_reserve(&k->in, (size_t)k->want + 1) < 0) {
+			*why = "out of memory";
+			return -1;
+		}
+		k->got = 0;
+	}
+}
+
+/* conn_write - what the peer takes of the answer; 1 all sent, 0 not yet, -1 */
+static int
+conn_write(struct control_conn *k)
+{
+	ssize_t n;
+
+	while (k->sent < k->out.len) {
+		if ((n = send(k->fd, k->out.data + k->sent,
+			 k->out.len - k->sent, MSG_NOSIGNAL)) < 0 &&
+		    errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		k->sent += (size_t)n;
+	}
+	return 1;
+}
+
+/*
+ * conn_drain - a refused peer's request read away (closing with bytes
+ * unread would reset the connection before the answer is read)
+ */
+static int
+conn_drain(struct control_conn *k)
+{
+	char sink[4096];
+	ssize_t n;
+
+	while ((n = read(k->fd, sink, sizeof(sink))) > 0)
+		;
+	return n == 0 ||
+	    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		errno != EINTR);
+}
+
+/* conn_step - a connection as far as it goes now; 1 finished (close), 0 not */
+static int
+conn_step(struct control_conn *k, control_fn fn, void *arg)
+{
+	const char *why = NULL;
+	int w;
+
+	if (k->state == CONN_READ) {
+		if (conn_read(k, &why) < 0) {
+			log_warn(
+			    "NOQUEUE control: bad request: %s result=permfail",
+			    why);
+			return 1;
+		}
+		if (k->want >= 0 && k->got == (size_t)k->want) {
+			k->in.len = (size_t)k->want;
+			conn_run(k, fn, arg);
+		}
+	}
+	if (k->state == CONN_WRITE) {
+		if ((w = conn_write(k)) < 0) {
+			log_warn(
+			    "NOQUEUE control: the answer could not be sent: %s",
+			    strerror(errno));
+			return 1;
+		}
+		if (w == 0)
+			return 0;
+		if (k->want != -2 || shutdown(k->fd, SHUT_WR) < 0)
+			return 1;
+		k->state = CONN_DRAIN;
+		k->deadline = in_ms(100 * 16);
+	}
+	return k->state == CONN_DRAIN ? conn_drain(k) : 0;
+}
+
+/* control_work - new connections, then each as far as it goes; never blocks */
+void
+control_work(struct control *c, control_fn fn, void *arg)
+{
+	struct control_conn *k;
+
+	if (c->fd < 0)
+		return;
+	conn_accept(c);
+	for (int i = 0; i < c->nconn; i++) {
+		k = c->conn[i];
+		if (conn_step(k, fn, arg)) {
+			conn_close(c, i--);
+			continue;
+		}
+		if (left_ms(k->deadline) > 0)
+			continue;
+		if (k->state != CONN_DRAIN)
+			log_warn("NOQUEUE control: a peer took more than %d "
+			    "ms %s; dropped result=permfail",
+			    CONTROL_TIMEOUT_MS, k->state == CONN_READ ?
+			    "to send its request" : "to read its answer");
+		conn_close(c, i--);
+	}
+}
+
+/*
+ * control_pollfds - the listening socket and every connection's, at most
+ * max; their number, and in *ms the next deadline
+ */
+int
+control_pollfds(struct control *c, struct pollfd *pfd, int max, int *ms)
+{
+	int n = 0, left;
+
+	if (c->fd < 0 || max < 1)
+		return 0;
+	/* a full table leaves new peers in the listen queue until one frees */
+	pfd[n++] = (struct pollfd){ .events = POLLIN,
+	    .fd = c->nconn < CONTROL_MAX_CONNS ? c->fd : -1 };
+	for (int i = 0; i < c->nconn && n < max; i++) {
+		pfd[n++] = (struct pollfd){ .fd = c->conn[i]->fd, .events =
+		    c->conn[i]->state == CONN_WRITE ? POLLOUT : POLLIN };
+		left = left_ms(c->conn[i]->deadline);
+		*ms = *ms < 0 || left < *ms ? left : *ms;
+	}
+	return n;
+}
+
+/* control_work_actions - control_work with a running queue manager's actions */
+void
+control_work_actions(struct control *c, struct pipeline *p,
+    struct config **cfgp, const char *config_path)
+{
+	struct serve_arg a = { p, cfgp, config_path };
+
+	control_work(c, serve_action, &a);
 }

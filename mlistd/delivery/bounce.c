@@ -153,34 +153,64 @@ bounce_dsn_status(const char *sender, const char *m, size_t len, size_t *slen)
 	return found;
 }
 
+/* blank - a line of nothing but white space: the end of a DSN field group */
+static int
+blank(const char *p, size_t n)
+{
+	while (n > 0 && isspace((unsigned char)*p))
+		p++, n--;
+	return n == 0;
+}
+
+/* failed_action - an "Action:" value that says failed */
+static int
+failed_action(const char *a, const char *end)
+{
+	while (a < end && isspace((unsigned char)*a))
+		a++;
+	return (size_t)(end - a) >= 6 && strncasecmp(a, "failed", 6) == 0;
+}
+
 /*
  * bounce_dsn_recipients - failed recipients in a delivery-status part (RFC
- * 3464): the per-recipient groups read as lines; a group counts only with
- * Action: failed. Linear in len.
+ * 3464): the per-recipient groups (separated by blank lines) read as
+ * lines; a group counts when it has a Final-Recipient and Action: failed,
+ * in either order (Exim writes Action first); a second Final-Recipient
+ * also ends a group. Linear in len.
  */
 int
 bounce_dsn_recipients(const char *m, size_t len, char rcpts[][ADDR_MAX + 1], int max)
 {
 	size_t off = 0, end;
-	const char *nl;
+	const char *nl, *l;
 	char cur[ADDR_MAX + 1] = "";
-	int n = 0;
+	int n = 0, failed = 0, last;
 
-	while (off < len && n < max) {
-		nl = memchr(m + off, '\n', len - off);
-		end = nl ? (size_t)(nl - m) + 1 : len;
-		if (end - off > 16 && strncasecmp(m + off, "Final-Recipient:", 16) == 0) {
-			if (dsn_value(m + off + 16, end - off - 16, cur) < 0)
-				cur[0] = 0;
-		} else if (end - off > 7 && strncasecmp(m + off, "Action:", 7) == 0 && *cur) {
-			const char *a = m + off + 7;
-
-			while (a < m + end && isspace((unsigned char)*a))
-				a++;
-			if ((size_t)(m + end - a) >= 6 && strncasecmp(a, "failed", 6) == 0)
+	while (n < max) {
+		last = off >= len;
+		nl = last ? NULL : memchr(m + off, '\n', len - off);
+		end = last ? len : nl ? (size_t)(nl - m) + 1 : len;
+		l = m + off;
+		if (last || blank(l, end - off)) {
+			if (*cur && failed)
 				snprintf(rcpts[n++], ADDR_MAX + 1, "%s", cur);
 			cur[0] = 0;
-		}
+			failed = 0;
+			if (last)
+				break;
+		} else if (end - off > 16 &&
+		    strncasecmp(l, "Final-Recipient:", 16) == 0) {
+			/* groups without the blank line between them */
+			if (*cur && failed) {
+				snprintf(rcpts[n++], ADDR_MAX + 1, "%s", cur);
+				failed = 0;
+				if (n == max)
+					break;
+			}
+			if (dsn_value(l + 16, end - off - 16, cur) < 0)
+				cur[0] = 0;
+		} else if (end - off > 7 && strncasecmp(l, "Action:", 7) == 0)
+			failed = failed_action(l + 7, m + end);
 		off = end;
 	}
 	return n;

@@ -6,7 +6,12 @@
  * .../LIST/TOKEN, the link a member's copy carries in List-Unsubscribe.
  * POST (with the body List-Unsubscribe=One-Click) spools a request to
  * LIST-unsubscribe+TOKEN@ - durably, like any accepted message - and the
- * queue manager checks the token and removes the member. GET only shows a
+ * queue manager checks the token and removes the member. The request is
+ * written at once but made durable with the loop's group commit (one
+ * flush for every message and POST that ended in the same turn,
+ * smtp_session_commit_group), and the 200 goes out only after it
+ * (http_committed): a flood of POSTs costs the loop one flush per turn,
+ * not one per request. GET only shows a
  * page with a button: link scanners and prefetchers GET what they find, and
  * must not unsubscribe anyone. Nothing here says whether a token is valid.
  *
@@ -66,28 +71,29 @@ target(const char *path, char *list, size_t ll, char *token, size_t tl)
 	return strlen(token) == KEYS_ONECLICK_LEN ? 0 : -1;
 }
 
-/* spool_request - the request, as a message to LIST-unsubscribe+TOKEN@; 0 once it is durable */
+/*
+ * spool_request - the request, as a message to LIST-unsubscribe+TOKEN@;
+ * 0 written (not yet durable: the loop's group commit makes it so)
+ */
 static int
 spool_request(struct smtp_session *s, const char *rcpt)
 {
 	static const char msg[] = "From: one-click unsubscribe <>\r\nSubject: one-click unsubscribe\r\n"
 	    "Auto-Submitted: auto-generated\r\n\r\nList-Unsubscribe=One-Click\r\n";
 	struct envelope e;
-	struct spool_writer w;
 	int rc = -1;
 
 	memset(&e, 0, sizeof(e));
 	if ((e.sender = strdup("")) == NULL || (e.client = strdup(s->peer)) == NULL ||
 	    (e.note = strdup("http one-click")) == NULL || envelope_add_rcpt(&e, rcpt) < 0)
 		goto out;
-	if (spool_begin(s->spool, SPOOL_INCOMING, &e, &w) != OK)
+	if (spool_begin(s->spool, SPOOL_INCOMING, &e, &s->w) != OK)
 		goto out;
-	if (spool_write(&w, msg, sizeof(msg) - 1) != OK || spool_commit(&w) != OK) {
-		spool_abort(&w);
+	if (spool_write(&s->w, msg, sizeof(msg) - 1) != OK) {
+		spool_abort(&s->w);
 		goto out;
 	}
-	log_info("%s httpd: client=%s one-click unsubscription queued result=ok", w.id, s->peer);
-	s->committed++;
+	s->writing = 1;
 	rc = 0;
 out:
 	envelope_free(&e);
@@ -136,11 +142,45 @@ handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 		return;
 	}
 	if (spool_request(s, rcpt) < 0) {
-		log_err("NOQUEUE httpd: client=%s one-click unsubscription not queued (spool) result=tempfail", s->peer);
-		respond(s, 503, "Service Unavailable", "text/plain", "Not done: try again in a few minutes.\n");
+		http_committed(s, TEMPFAIL);
 		return;
 	}
-	snprintf(page, sizeof(page), "Done: if this link was yours, you have left %s@%s.\n", list, s->cfg->hostname);
+	if (s->group_commit) {
+		s->on_commit = http_committed;
+		s->state = SS_COMMIT;	/* the answer waits for the flush */
+	}
+	else
+		http_committed(s, spool_commit(&s->w));
+}
+
+/* http_committed - the POST's request is durable (OK) or not: the answer */
+void
+http_committed(struct smtp_session *s, enum result r)
+{
+	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8],
+	    page[1200];
+
+	if (s->writing && r != OK)
+		spool_abort(&s->w);
+	s->writing = 0;
+	if (r != OK) {
+		log_err("NOQUEUE httpd: client=%s one-click unsubscription "
+		    "not queued (spool) result=tempfail", s->peer);
+		respond(s, 503, "Service Unavailable", "text/plain",
+		    "Not done: try again in a few minutes.\n");
+		return;
+	}
+	log_info(
+	    "%s httpd: client=%s one-click unsubscription queued result=ok",
+	    s->w.id, s->peer);
+	s->committed++;
+	/* the head is still there (NUL-terminated by http_input): the list */
+	if (sscanf((char *)s->data.data, "%7s %511s", method, path) != 2 ||
+	    target(path, list, sizeof(list), token, sizeof(token)) < 0)
+		snprintf(list, sizeof(list), "the list");
+	snprintf(page, sizeof(page),
+	    "Done: if this link was yours, you have left %s@%s.\n", list,
+	    s->cfg->hostname);
 	respond(s, 200, "OK", "text/plain", page);
 }
 
@@ -181,6 +221,8 @@ http_input(struct smtp_session *s, const unsigned char *p, size_t n)
 void
 http_timeout(struct smtp_session *s)
 {
+	if (s->state == SS_COMMIT)
+		return;	/* whole: the answer follows this turn's flush */
 	log_info("NOQUEUE httpd: client=%s reason=timeout result=tempfail", s->peer);
 	respond(s, 408, "Request Timeout", "text/plain", "Request timeout.\n");
 }

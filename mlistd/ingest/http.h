@@ -6,5 +6,6 @@
 
 void	http_input(struct smtp_session *, const unsigned char *, size_t);
 void	http_timeout(struct smtp_session *);
+void	http_committed(struct smtp_session *, enum result);
 
 #endif

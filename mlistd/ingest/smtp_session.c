@@ -451,6 +451,11 @@ smtp_session_commit_group(struct smtp_session **ss, int n)
 		w[i] = &ss[i]->w;
 	spool_commit_many(w, n, r);
 	for (int i = 0; i < n; i++) {
+		if (ss[i]->on_commit) {
+			/* not a DATA: a one-click POST (http.c), its answer */
+			ss[i]->on_commit(ss[i], r[i]);
+			continue;
+		}
 		finish_data(ss[i], r[i]);
 		if (ss[i]->stash.len) {
 			rest = ss[i]->stash;

@@ -33,6 +33,8 @@ struct smtp_session {
 	int		 tls_start;	/* STARTTLS accepted: the caller starts the handshake after the 220 */
 	int		 group_commit;	/* end of DATA waits in SS_COMMIT for smtp_session_commit_group */
 	struct buf	 stash;		/* input that came behind the DATA being committed */
+	/* the group's answer to a commit that is no DATA (http.c); NULL none */
+	void		(*on_commit)(struct smtp_session *, enum result);
 	char		 helo[256];
 	char		 peer[64];
 };

@@ -93,6 +93,8 @@ static const struct cfg_rule instance_rules[] = {
 	/* one parse of one message: past either budget it is quarantined */
 	{ "limits.worker_memory", T_INT64, C(worker_memory), "", 536870912, 67108864, 1LL << 40, NULL },
 	{ "limits.worker_seconds", T_INT, C(worker_seconds), "", 30, 1, 3600, NULL },
+	/* parses at once (pipeline/workpool.c); 0: 2 per CPU, at least 4 */
+	{ "limits.workers", T_INT, C(workers), "", 0, 0, 64, NULL },
 	/* who sent this: see README "Who the list believes" */
 	{ "auth",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "auth.authserv_id",	T_STR,	C(authserv_id), "", 0, 0, 0, NULL },

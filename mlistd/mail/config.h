@@ -121,6 +121,7 @@ struct config {
 	int		 data_deadline;		/* the whole DATA must arrive within this */
 	long long	 worker_memory;		/* the parser's address space per message, bytes */
 	int		 worker_seconds;	/* ... and its CPU and wall-clock seconds */
+	int		 workers;	/* parses at once; 0: from the CPUs */
 	/* who sent this (pipeline/authn.c, mail/auth.h, mail/dns.h) */
 	char		*authserv_id;	/* trust A-R with this id on behind_mta listeners */
 	int		 trusted_received;

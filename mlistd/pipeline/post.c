@@ -31,7 +31,7 @@
 #include "pipeline/policy.h"
 #include "pipeline/post.h"
 #include "pipeline/sign.h"
-#include "pipeline/worker.h"
+#include "pipeline/workpool.h"
 #include "util/log.h"
 
 /* one post on its way through the stages */
@@ -227,10 +227,13 @@ post_transform(struct pipeline *p, struct post *o)
 	const char *vars[] = { "reason", NULL, NULL };
 	enum result r;
 
-	r = worker_transform_pgp(&o->tin, o->pgp ? &o->pg : NULL, p->keys,
+	r = workpool_transform(&o->tin, o->pgp ? &o->pg : NULL, p->keys,
 	    &o->t);
 	o->have_t = 1;
 	pgpin_post_free(&o->pp);	/* the worker's keys no longer */
+	if (p->release)
+		/* the date the kept parse was made with */
+		p->release = o->tin.received;
 	if (r == TEMPFAIL) {
 		why_set(o->why, "%s", o->t.reason);
 		return TEMPFAIL;

@@ -26,7 +26,7 @@
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
 #include "pipeline/tokens.h"
-#include "pipeline/worker.h"
+#include "pipeline/workpool.h"
 #include "util/log.h"
 
 #define REQUEST_ANSWERS_PER_HOUR	10
@@ -64,10 +64,24 @@ is_leader(const struct member *m)
 }
 
 /*
- * relay_begin - parse in the worker and find who sends it: the From: is a
- * member (for roles: a moderator) only when authn.c vouches for it; anyone
- * else is a stranger, whoever they name. OK go on, PERMFAIL finished
- * (unparseable: quarantined), TEMPFAIL retry (DNS included).
+ * cheap_stranger - before any parse: no sender is authenticated, so nobody
+ * here is a member (for roles: a moderator), and whatever the answer is,
+ * nobody is told (a refusal goes only to an authenticated sender). Only a
+ * private reply on a list where anyone may send them needs the parse.
+ */
+static int
+cheap_stranger(const struct relay *r, int roles)
+{
+	return r->au.level < AUTHN_DKIM &&
+	    (roles || r->l->private_replies != PRIV_ANYONE);
+}
+
+/*
+ * relay_begin - find who sends it, then parse in the worker: the From: is
+ * a member (for roles: a moderator) only when authn.c vouches for it;
+ * anyone else is a stranger, whoever they name, and a stranger whose mail
+ * can only be refused in silence is not parsed at all. OK go on, PERMFAIL
+ * finished (unparseable: quarantined), TEMPFAIL retry (DNS included).
  */
 static enum result
 relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *quarantine, int roles)
@@ -82,7 +96,13 @@ relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *qua
 	memset(&r->t, 0, sizeof(r->t));
 	if ((rc = authn_check(p, r->e, msg, &r->au, r->why)) != OK)
 		return rc;
-	if ((rc = worker_transform(&tin, p->keys, &r->t)) != OK) {
+	if (cheap_stranger(r, roles)) {
+		r->sender = r->e->sender;	/* for the ban check */
+		return OK;
+	}
+	if ((rc = workpool_transform(&tin, NULL, p->keys, &r->t)) != OK) {
+		if (workpool_waiting())
+			return rc;	/* parsed meanwhile; handled again */
 		*quarantine = rc == PERMFAIL;
 		log_info("%s qmgr: list=%s kind=private reason=unparseable result=%s", p->qid, l->name,
 		    rc == PERMFAIL ? "permfail quarantined" : "tempfail");
@@ -401,18 +421,20 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 
 	if (l->moderators_see || !*e->sender)
 		return OK;
-	if ((r = worker_transform(&tin, p->keys, &t)) != OK) {
-		transform_out_free(&t);
-		return r == PERMFAIL ? OK : TEMPFAIL;	/* unparseable: it goes as it came */
-	}
-	sender = *t.from ? t.from : e->sender;
-	/* only an authenticated member is shown to the moderators as the member */
+	/* only an authenticated member is shown as the member: asked first */
 	if ((r = authn_check(p, e, msg, &au, &why)) != OK) {
-		transform_out_free(&t);
 		log_info("%s qmgr: list=%s to the moderators: %s result=tempfail", p->qid, l->name,
 		    why_text(&why));
 		return TEMPFAIL;
 	}
+	if (au.level < AUTHN_DKIM)
+		return OK;	/* a stranger's: as it came, unparsed */
+	if ((r = workpool_transform(&tin, NULL, p->keys, &t)) != OK) {
+		transform_out_free(&t);
+		/* unparseable: it goes as it came */
+		return r == PERMFAIL ? OK : TEMPFAIL;
+	}
+	sender = *t.from ? t.from : e->sender;
 	if (!authn_vouches(&au, sender) ||
 	    store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
 		transform_out_free(&t);

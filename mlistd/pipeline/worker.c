@@ -17,6 +17,14 @@
  * how it ended. The zygote parses nothing, so every child starts from the
  * same clean image.
  *
+ * A parse is a struct worker_job: started (the child made, the job
+ * written), then read as its answer comes, without blocking, while the
+ * queue manager does other work (workpool.c keeps several in flight and
+ * polls their sockets), then finished into a transform_out. The zygote's
+ * messages for every job in flight arrive on one socket and are handed to
+ * their job by sequence number (zygote_dispatch). worker_transform is the
+ * same, waited for at once.
+ *
  * Before it reads the job the child closes every descriptor but its
  * socket, takes its budgets (RLIMIT_AS limits.worker_memory, RLIMIT_CPU
  * limits.worker_seconds; no process, no file growth, no core), dies with
@@ -33,7 +41,8 @@
  *
  * Tests: MLISTD_TEST_WORKER_SPIN=WORD in the daemon's environment makes
  * the child spin, confined, on a message containing WORD (the CPU budget's
- * end-to-end test). Whoever sets the daemon's environment owns it anyway.
+ * end-to-end test), MLISTD_TEST_WORKER_CRASH=WORD makes it abort (the
+ * pool's retries). Whoever sets the daemon's environment owns it anyway.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,9 +140,12 @@ struct kid {
 };
 
 static int zygote_fd = -1;	/* the daemon's end of the zygote's socket */
+static struct worker_job *live[WORKER_MAXKIDS];	/* started, not yet finished */
+static int nlive;
 static pid_t zygote_pid = -1, zygote_parent = -1;
 static unsigned zygote_seq;
 static const char *spin_word;	/* MLISTD_TEST_WORKER_SPIN */
+static const char *crash_word;	/* MLISTD_TEST_WORKER_CRASH */
 
 /*
  * worker_confine - no file may be made, written, removed or renamed, and
@@ -201,9 +213,9 @@ send_msg(int sock, const struct zmsg *m, int fd)
 	return sendmsg(sock, &h, MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -1;
 }
 
-/* recv_msg - a zmsg and its descriptor (-1 if none); -1 on EOF or error */
+/* recv_msg - a zmsg and its descriptor (-1 none); -1 on EOF, error, nothing */
 static int
-recv_msg(int sock, struct zmsg *m, int *fd)
+recv_msg(int sock, struct zmsg *m, int *fd, int flags)
 {
 	char ctl[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { m, sizeof(*m) };
@@ -212,7 +224,8 @@ recv_msg(int sock, struct zmsg *m, int *fd)
 	ssize_t n;
 
 	*fd = -1;
-	while ((n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+	while ((n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC | flags)) < 0 &&
+	    errno == EINTR)
 		;
 	if (n != (ssize_t)sizeof(*m))
 		return -1;
@@ -399,6 +412,9 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 	if (spin_word && *spin_word && memmem(in.msg, in.len, spin_word, strlen(spin_word)))
 		for (volatile unsigned long n = 0;; n++)
 			;	/* a stand-in for a parse that never ends */
+	if (crash_word && *crash_word &&
+	    memmem(in.msg, in.len, crash_word, strlen(crash_word)))
+		abort();	/* a stand-in for libetpan's crashes */
 	r = child_open(&in, &pg, &out, &opened);
 	if (r == OK) {
 		/* transform_post starts afresh */
@@ -594,6 +610,7 @@ worker_start(const struct config *cfg, const struct keys *k, struct buf *err)
 		return -1;
 	}
 	spin_word = getenv("MLISTD_TEST_WORKER_SPIN");
+	crash_word = getenv("MLISTD_TEST_WORKER_CRASH");
 	if ((pid = fork()) < 0) {
 		buf_printf(err, "fork: %s", strerror(errno));
 		return close(sv[0]), close(sv[1]), -1;
@@ -674,32 +691,21 @@ job_send(int fd, const struct transform_in *in, const struct worker_pgp *pg)
 	return h.keylen ? fs_write_all(fd, pg->key, h.keylen) : 0;
 }
 
-/* read_all - the child's answer, until it closes, by the deadline: 0, -1 error, -2 late */
-static int
-read_all(int fd, struct buf *b, struct timespec deadline)
+/* zygote_dispatch - how another job's child ended, to that job */
+static void
+zygote_dispatch(const struct zmsg *m, int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char chunk[65536];
-	ssize_t n;
-	int r;
-
-	for (;;) {
-		if ((r = poll(&p, 1, (int)ms_until(deadline))) < 0 && errno != EINTR)
-			return -1;
-		if (r == 0)
-			return -2;
-		if (r < 0)
-			continue;
-		if ((n = read(fd, chunk, sizeof(chunk))) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
+	if (fd >= 0)
+		(void)close(fd);	/* for an asker that gave up or died */
+	if (m->owner != getpid() || m->kind != Z_DONE)
+		return;
+	for (int i = 0; i < nlive; i++)
+		if (live[i]->seq == m->seq) {
+			live[i]->ended = 1;
+			live[i]->status = m->status;
+			live[i]->timed_out = m->timed_out;
+			return;
 		}
-		if (n == 0)
-			return 0;
-		if (buf_append(b, chunk, (size_t)n) < 0)
-			return -1;
-	}
 }
 
 /* zygote_wait - the zygote's next message for this request; -1 if it is gone or late */
@@ -714,13 +720,31 @@ zygote_wait(unsigned seq, int kind, struct zmsg *m, int *fd, struct timespec dea
 			continue;
 		if (r <= 0)
 			return -1;
-		if (recv_msg(zygote_fd, m, fd) < 0)
+		if (recv_msg(zygote_fd, m, fd, 0) < 0)
 			return -1;
 		if (m->owner == getpid() && m->seq == seq && (m->kind == kind || m->kind == Z_FAILED))
 			return m->kind == kind ? 0 : -1;
-		if (*fd >= 0)
-			(void)close(*fd);	/* an answer for a queue manager that died meanwhile */
+		zygote_dispatch(m, *fd);
 	}
+}
+
+/* worker_zygote_events - the zygote's messages, each to its job; no waiting */
+void
+worker_zygote_events(void)
+{
+	struct zmsg m;
+	int fd;
+
+	while (zygote_fd >= 0 &&
+	    recv_msg(zygote_fd, &m, &fd, MSG_DONTWAIT) == 0)
+		zygote_dispatch(&m, fd);
+}
+
+/* worker_zygote_fd - the zygote's socket to poll beside the jobs' (-1 none) */
+int
+worker_zygote_fd(void)
+{
+	return zygote_fd;
 }
 
 /* spawn - a fresh confined child from the zygote; its socket, or -1 with why in reason */
@@ -749,16 +773,20 @@ spawn(const struct transform_in *in, const struct keys *k, int pgp,
 	return fd;
 }
 
-/* ending - how the child ended, in words for its sender ("" if cleanly) */
+/*
+ * ending - how the child ended, in words for its sender; j->crashed
+ * unless it ran out of time
+ */
 static void
-ending(const struct transform_in *in, int rd, const struct zmsg *m, int got, char *reason, size_t len)
+ending(struct worker_job *j, char *reason, size_t len)
 {
-	int secs = in->cfg ? in->cfg->worker_seconds : DEF_SECONDS, sig = 0;
+	int secs = j->seconds, sig = 0, rd = j->rd;
 	const char *how;
 
-	if (got == 0 && WIFSIGNALED(m->status))
-		sig = WTERMSIG(m->status);
-	if (rd == -2 || (got == 0 && (m->timed_out || sig == SIGXCPU)))
+	if (j->ended && WIFSIGNALED(j->status))
+		sig = WTERMSIG(j->status);
+	j->crashed = 0;
+	if (rd == -2 || (j->ended && (j->timed_out || sig == SIGXCPU)))
 		how = "timed out";
 	else if (sig == SIGSYS)
 		how = "crashed: it tried something the sandbox forbids";
@@ -766,14 +794,15 @@ ending(const struct transform_in *in, int rd, const struct zmsg *m, int got, cha
 		how = "crashed";
 	else
 		how = "failed";
-	if (!strcmp(how, "timed out"))
+	j->crashed = strcmp(how, "timed out") != 0;
+	if (!j->crashed)
 		snprintf(reason, len, "the message could not be parsed (parser timed out: it took more than %d s)",
 		    secs);
 	else
 		snprintf(reason, len, "the message could not be parsed (parser %s)", how);
 	if (sig || rd == -2)
-		log_warn("%s worker: parser %s (signal %d); message will be quarantined", in->qid ? in->qid : "NOQUEUE",
-		    how, sig);
+		log_warn("%s worker: parser %s (signal %d)",
+		    *j->qid ? j->qid : "NOQUEUE", how, sig);
 }
 
 /* unpack - the reply into out; the result, PERMFAIL on a malformed reply */
@@ -814,9 +843,162 @@ unpack(const struct buf *raw, struct transform_out *out)
 	return (enum result)h.result;
 }
 
-/* worker_transform - transform_post in a sandboxed child of the zygote */
+/* live_add - the job hears of its child's end from now on */
+static void
+live_add(struct worker_job *j)
+{
+	if (nlive >= WORKER_MAXKIDS)
+		abort();	/* the zygote refuses more children than this */
+	live[nlive++] = j;
+}
+
+/* live_rm - the job is finished or given up */
+static void
+live_rm(struct worker_job *j)
+{
+	for (int i = 0; i < nlive; i++)
+		if (live[i] == j) {
+			live[i] = live[--nlive];
+			return;
+		}
+}
+
+/*
+ * worker_job_start - a child of the zygote, given the job; its answer is
+ * read by worker_job_read. 0, or -1 with why in reason (nothing to finish).
+ * The job is written here, whole: the child reads it before anything else.
+ */
+int
+worker_job_start(struct worker_job *j, const struct transform_in *in,
+    const struct worker_pgp *pg, const struct keys *k, char *reason,
+    size_t len)
+{
+	int flags;
+
+	memset(j, 0, sizeof(*j));
+	snprintf(j->qid, sizeof(j->qid), "%s", in->qid ? in->qid : "");
+	j->seconds = in->cfg ? in->cfg->worker_seconds : DEF_SECONDS;
+	if ((j->fd = spawn(in, k, pg != NULL, &j->seq, reason, len)) < 0)
+		return -1;
+	j->deadline = deadline_in(j->seconds);
+	j->deadline.tv_nsec += WORKER_SLACK_MS % 1000 * 1000000L;
+	j->deadline.tv_sec +=
+	    WORKER_SLACK_MS / 1000 + j->deadline.tv_nsec / 1000000000L;
+	j->deadline.tv_nsec %= 1000000000L;
+	buf_init(&j->raw,
+	    sizeof(struct reply_head) + in->len * 10 + 10 * 65536 + 4096);
+	live_add(j);
+	/* a child that died early leaves the job unread: its end shows later */
+	j->rd = job_send(j->fd, in, pg) < 0 ? -1 : 1;
+	(void)shutdown(j->fd, SHUT_WR);
+	if (j->rd == 1 && ((flags = fcntl(j->fd, F_GETFL)) < 0 ||
+	    fcntl(j->fd, F_SETFL, flags | O_NONBLOCK) < 0))
+		j->rd = -1;
+	if (j->rd < 0) {
+		(void)close(j->fd);
+		j->fd = -1;
+	}
+	return 0;
+}
+
+/* worker_job_read - what the child has written so far; never blocks */
+void
+worker_job_read(struct worker_job *j)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	while (j->fd >= 0) {
+		if ((n = read(j->fd, chunk, sizeof(chunk))) < 0 &&
+		    errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n > 0 && buf_append(&j->raw, chunk, (size_t)n) == 0)
+			continue;
+		/* the end, an error, or an answer past its cap */
+		j->rd = n == 0 ? 0 : -1;
+		(void)close(j->fd);
+		j->fd = -1;
+	}
+	if (ms_until(j->deadline) == 0 && j->fd >= 0) {
+		j->rd = -2;
+		(void)close(j->fd);
+		j->fd = -1;
+	}
+}
+
+/* worker_job_done - answer read and the child's end known, or it is late */
+int
+worker_job_done(const struct worker_job *j)
+{
+	return (j->fd < 0 && j->ended) || ms_until(j->deadline) == 0;
+}
+
+/* worker_job_ms - milliseconds until the job is late (a poll timeout) */
+int
+worker_job_ms(const struct worker_job *j)
+{
+	return (int)ms_until(j->deadline);
+}
+
+/* worker_job_abandon - no answer wanted (the child dies at its deadline) */
+void
+worker_job_abandon(struct worker_job *j)
+{
+	live_rm(j);
+	if (j->fd >= 0)
+		(void)close(j->fd);
+	j->fd = -1;
+	buf_free(&j->raw);
+}
+
+/* worker_job_finish - the answer into out, and the job released; its result */
 enum result
-worker_transform(const struct transform_in *in, const struct keys *k, struct transform_out *out)
+worker_job_finish(struct worker_job *j, struct transform_out *out)
+{
+	enum result r;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->rendered, 0);
+	for (int i = 0; i < TP_N; i++)
+		buf_init(&out->part[i], 0);
+	live_rm(j);
+	if (j->fd >= 0) {
+		(void)close(j->fd);
+		j->fd = -1;
+		j->rd = -2;
+	}
+	if (j->rd < 0 || !j->ended || !WIFEXITED(j->status) ||
+	    WEXITSTATUS(j->status) != 0 ||
+	    j->raw.len < sizeof(struct reply_head)) {
+		ending(j, out->reason, sizeof(out->reason));
+		buf_free(&j->raw);
+		return PERMFAIL;
+	}
+	j->crashed = 0;
+	r = unpack(&j->raw, out);
+	buf_free(&j->raw);
+	return r;
+}
+
+/* job_wait - until the job's or the zygote's socket has something, or late */
+static void
+job_wait(struct worker_job *j)
+{
+	struct pollfd p[2] = { { .fd = j->fd, .events = POLLIN },
+		{ .fd = zygote_fd, .events = POLLIN } };
+
+	if (poll(p, 2, worker_job_ms(j)) < 0 && errno != EINTR)
+		usleep(10000);	/* not with valid descriptors; never spin */
+	worker_zygote_events();
+	worker_job_read(j);
+}
+
+/* worker_transform - transform_post in a sandboxed child, waited for */
+enum result
+worker_transform(const struct transform_in *in, const struct keys *k,
+    struct transform_out *out)
 {
 	return worker_transform_pgp(in, NULL, k, out);
 }
@@ -831,43 +1013,19 @@ worker_transform_pgp(const struct transform_in *in,
     const struct worker_pgp *pg, const struct keys *k,
     struct transform_out *out)
 {
-	struct timespec deadline;
-	struct zmsg m;
-	struct buf raw;
-	unsigned seq;
-	int fd, rd, got, extra;
-	enum result r;
+	struct worker_job j;
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&out->rendered, 0);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], 0);
-	if ((fd = spawn(in, k, pg != NULL, &seq, out->reason,
-	    sizeof(out->reason))) < 0) {
-		log_err("%s worker: %s", in->qid ? in->qid : "NOQUEUE", out->reason);
+	if (worker_job_start(&j, in, pg, k, out->reason,
+	    sizeof(out->reason)) < 0) {
+		log_err("%s worker: %s", in->qid ? in->qid : "NOQUEUE",
+		    out->reason);
 		return TEMPFAIL;
 	}
-	deadline = deadline_in(in->cfg ? in->cfg->worker_seconds : DEF_SECONDS);
-	deadline.tv_nsec += WORKER_SLACK_MS % 1000 * 1000000L;
-	deadline.tv_sec += WORKER_SLACK_MS / 1000 + deadline.tv_nsec / 1000000000L;
-	deadline.tv_nsec %= 1000000000L;
-	buf_init(&raw, sizeof(struct reply_head) + in->len * 10 + 10 * 65536 + 4096);
-	/* a child that died early leaves the job unread: its end shows below */
-	rd = job_send(fd, in, pg) < 0 ? -1 : 0;
-	(void)shutdown(fd, SHUT_WR);
-	if (rd == 0)
-		rd = read_all(fd, &raw, deadline);
-	(void)close(fd);
-	got = zygote_wait(seq, Z_DONE, &m, &extra, deadline);
-	if (got == 0 && extra >= 0)
-		(void)close(extra);
-	if (rd < 0 || got < 0 || !WIFEXITED(m.status) || WEXITSTATUS(m.status) != 0 ||
-	    raw.len < sizeof(struct reply_head)) {
-		ending(in, rd, &m, got, out->reason, sizeof(out->reason));
-		buf_free(&raw);
-		return PERMFAIL;
-	}
-	r = unpack(&raw, out);
-	buf_free(&raw);
-	return r;
+	while (!worker_job_done(&j))
+		job_wait(&j);
+	return worker_job_finish(&j, out);
 }

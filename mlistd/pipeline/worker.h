@@ -2,8 +2,26 @@
 #ifndef MLIST_WORKER_H
 #define MLIST_WORKER_H
 
+#include <time.h>
+
 #include "mail/keys.h"
+#include "mail/spool.h"
 #include "pipeline/transform.h"
+
+/* one parse in flight (worker.c's; workpool.c keeps several) */
+struct worker_job {
+	int		 fd;		/* the child's socket; -1 once read */
+	unsigned	 seq;		/* the zygote's name for the child */
+	struct buf	 raw;		/* its answer so far */
+	int		 rd;		/* 1 reading, 0 read, -1 bad, -2 late */
+	int		 ended;		/* the zygote said how it ended: */
+	int		 status;	/* ... waitpid's status */
+	int		 timed_out;	/* ... killed at its deadline */
+	int		 crashed;	/* ended badly, not out of time */
+	int		 seconds;	/* its budget */
+	struct timespec	 deadline;	/* ours, past the zygote's */
+	char		 qid[QID_LEN + 1];
+};
 
 int	worker_start(const struct config *, const struct keys *, struct buf *err);
 void	worker_stop(void);
@@ -21,5 +39,16 @@ struct worker_pgp {
 enum result worker_transform_pgp(const struct transform_in *,
 	    const struct worker_pgp *, const struct keys *,
 	    struct transform_out *);
+
+int	worker_job_start(struct worker_job *, const struct transform_in *,
+	    const struct worker_pgp *, const struct keys *, char *reason,
+	    size_t len);
+void	worker_job_read(struct worker_job *);
+int	worker_job_done(const struct worker_job *);
+int	worker_job_ms(const struct worker_job *);
+enum result worker_job_finish(struct worker_job *, struct transform_out *);
+void	worker_job_abandon(struct worker_job *);
+int	worker_zygote_fd(void);
+void	worker_zygote_events(void);
 
 #endif

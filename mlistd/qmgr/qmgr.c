@@ -12,8 +12,13 @@
  *
  * What a message to each address does is pipeline/route.c's table; what
  * runs on a clock is jobs.c's. Then every delivery that is due is made
- * (deliver.c), and the process sleeps until the SMTP server nudges it, the
- * next retry is due, or a second passes.
+ * (deliver.c), and the process sleeps until the SMTP server nudges it, a
+ * parse finishes, the next retry is due, or a second passes.
+ *
+ * No message is waited for: a message whose parse is not ready is rolled
+ * back and left while its parse runs in the pool (pipeline/workpool.c),
+ * and handled again, from the start, when the answer is in. Mail to its
+ * lists waits behind it; other lists' mail goes on (order.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,7 +36,9 @@
 #include "delivery/bounce.h"
 #include "delivery/deliver.h"
 #include "pipeline/route.h"
+#include "pipeline/workpool.h"
 #include "qmgr/jobs.h"
+#include "qmgr/order.h"
 #include "qmgr/qmgr.h"
 #include "util/log.h"
 #include "util/why.h"
@@ -95,31 +103,83 @@ incoming_route(struct pipeline *p, const struct envelope *e, const struct buf *m
 	return r;
 }
 
+/* incoming_held - is it held back unread (it waited before)? */
+static int
+incoming_held(struct order *o, const char *id)
+{
+	const struct buf *known = order_known(o, id);
+
+	if (!known || (!workpool_busy(id) && !order_blocked(o, known)))
+		return 0;
+	(void)order_wait(o, id, known);
+	return 1;
+}
+
+/* incoming_wait - stopped for a parse: undone, and its lists held back */
+static void
+incoming_wait(struct pipeline *p, struct order *o, const char *id,
+    const struct buf *lists)
+{
+	store_rollback(p->st);
+	pipeline_rolled_back(p);
+	if (order_wait(o, id, lists) < 0)
+		log_warn("%s qmgr: out of memory keeping the order of its "
+		    "lists", id);
+}
+
+/* process_finish - after the commit: the spool file goes, and what was kept */
+static void
+process_finish(struct pipeline *p, struct order *o, const char *id,
+    int quarantine)
+{
+	pipeline_committed(p);
+	if (quarantine)
+		spool_quarantine(p->sp, SPOOL_INCOMING, id);
+	else
+		spool_remove(p->sp, SPOOL_INCOMING, id);
+	order_done(o, id);
+	p->release = 0;
+}
+
 /* process_incoming - everything one accepted message causes, in one transaction */
 static void
-process_incoming(struct pipeline *p, const char *id)
+process_incoming(struct pipeline *p, struct order *o, const char *id)
 {
 	struct envelope e;
-	struct buf msg;
+	struct buf msg, lists;
 	struct why why = { "" };
 	enum result r = OK;
 	const char *first = "";
 	int quarantine = 0;
 
+	if (incoming_held(o, id))
+		return;
 	p->qid = id;
 	pipeline_begin(p);
 	p->release = 0;
 	buf_init(&msg, 0);
 	if (incoming_read(p, id, &e, &msg) < 0) {
+		order_done(o, id);
 		buf_free(&msg);
 		return;
 	}
+	buf_init(&lists, 0);
+	if (order_lists(p->cfg, &e, &lists) < 0 || order_blocked(o, &lists)) {
+		/* behind an earlier message of its lists */
+		(void)order_wait(o, id, &lists);
+		goto out;
+	}
+	workpool_message(id);
 	if (store_begin(p->st) < 0) {
 		why_cause(&why, "begin", store_errmsg(p->st));
 		r = TEMPFAIL;
 	}
 	if (r == OK)
 		r = incoming_route(p, &e, &msg, &quarantine, &first, &why);
+	if (r != OK && workpool_waiting()) {
+		incoming_wait(p, o, id, &lists);
+		goto out;
+	}
 	if (r == OK && store_mark_processed(p->st, id, first, quarantine ? "quarantined" : "done") !=
 	    STORE_OK) {
 		why_cause(&why, "marking it processed", store_errmsg(p->st));
@@ -133,18 +193,12 @@ process_incoming(struct pipeline *p, const char *id)
 		log_warn("%s qmgr: will retry: %s result=tempfail", id, why_text(&why));
 		store_rollback(p->st);
 		pipeline_rolled_back(p);
-		envelope_free(&e);
-		buf_free(&msg);
-		return;
-	}
-	pipeline_committed(p);
-	if (quarantine)
-		spool_quarantine(p->sp, SPOOL_INCOMING, id);
-	else
-		spool_remove(p->sp, SPOOL_INCOMING, id);
-	p->release = 0;
+	} else
+		process_finish(p, o, id, quarantine);
+out:
 	envelope_free(&e);
 	buf_free(&msg);
+	buf_free(&lists);
 }
 
 /* sweep_orphans - rendered copies that nothing refers to (a crash before commit) */
@@ -261,15 +315,21 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 
 /* qmgr_turn - the incoming messages, the jobs that are due, the deliveries; deliveries tried */
 static int
-qmgr_turn(struct pipeline *p, struct jobs_state *js)
+qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 {
 	char **ids;
 	int n;
 
 	p->now = (long long)time(NULL);
-	n = spool_list(p->sp, SPOOL_INCOMING, &ids);
-	for (int i = 0; i < n && !qmgr_stop; i++)
-		process_incoming(p, ids[i]);
+	(void)workpool_service();
+	workpool_turn();
+	order_turn_begin(o);
+	if ((n = spool_list(p->sp, SPOOL_INCOMING, &ids)) >= 0) {
+		for (int i = 0; i < n && !qmgr_stop; i++)
+			process_incoming(p, o, ids[i]);
+		if (!qmgr_stop)
+			order_turn_end(o);	/* not after a failed listing */
+	}
 	spool_list_free(ids, n > 0 ? n : 0);
 	p->now = (long long)time(NULL);
 	jobs_run(p, js, &qmgr_stop);
@@ -294,22 +354,30 @@ qmgr_wait_ms(struct pipeline *p, int tried)
 
 /*
  * qmgr_sleep - poll the wake pipe (the SMTP server writes a byte per new
- * message) and the control socket (mlistctl's changing verbs, one request
- * served per wake-up). -1 when the pipe's write end is gone: the daemon
- * died, and spinning on a dead pipe would help nobody.
+ * message), the control socket and its connections (mlistctl's changing
+ * verbs; each connection non-blocking, control/server.c) and the parses in
+ * flight (a finished one ends the sleep). -1 when the pipe's write end is
+ * gone: the daemon died, and spinning on a dead pipe would help nobody.
  */
 static int
 qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config **cfg, const char *path,
     int wait)
 {
-	struct pollfd pfd[2] = { { .fd = wake_fd, .events = POLLIN }, { .fd = ctl->fd, .events = POLLIN } };
+	struct pollfd pfd[1 + CONTROL_MAX_CONNS + 1 + WORKPOOL_MAX + 1];
 	char drain[256];
 	ssize_t got;
+	int n = 1, ms = -1, r;
 
-	if (poll(pfd, 2, wait) <= 0)
-		return 0;
-	if (pfd[1].revents & POLLIN)
-		control_serve(ctl, p, cfg, path);
+	pfd[0] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+	n += control_pollfds(ctl, pfd + n, CONTROL_MAX_CONNS + 1, &ms);
+	n += workpool_pollfds(pfd + n, WORKPOOL_MAX + 1, &ms);
+	if (ms >= 0 && ms < wait)
+		wait = ms;	/* a parse's or a connection's deadline */
+	r = poll(pfd, (nfds_t)n, wait);
+	/* deadlines too, so also on a timeout */
+	control_work_actions(ctl, p, cfg, path);
+	if (workpool_service() || r <= 0)
+		return 0;	/* a finished parse: the next turn now */
 	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 		return 0;
 	while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
@@ -321,6 +389,22 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	return 0;
 }
 
+/*
+ * pool_size - limits.workers, or twice the CPUs (at least 4: a slow parse
+ * never takes them all)
+ */
+static int
+pool_size(const struct config *cfg)
+{
+	int n = cfg->workers > 0 ? cfg->workers : 2 * get_nprocs();
+
+	n = n < 4 && cfg->workers <= 0 ? 4 : n;
+	n = n > WORKPOOL_MAX ? WORKPOOL_MAX : n;
+	log_info("NOQUEUE qmgr: up to %d parses at once%s", n,
+	    cfg->workers > 0 ? "" : " (limits.workers unset: from the CPUs)");
+	return n;
+}
+
 /* qmgr_run - the loop; returns the exit status */
 int
 qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spool *sp, int wake_fd)
@@ -329,6 +413,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	struct sigaction sa;
 	struct jobs_state *js;
 	struct control ctl;
+	struct order *o;
 	struct buf err;
 	int tried;
 
@@ -337,14 +422,17 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGINT, SIG_IGN);
-	if ((js = jobs_new()) == NULL) {
+	if ((js = jobs_new()) == NULL || (o = order_new()) == NULL) {
 		log_err("NOQUEUE qmgr: out of memory");
+		jobs_free(js);
 		return 1;
 	}
 	if (qmgr_open(&p, cfg, k, sp) < 0) {
 		jobs_free(js);
+		order_free(o);
 		return 1;
 	}
+	workpool_init(pool_size(cfg));
 	/* without the control socket mlistctl cannot change anything; the mail goes on */
 	buf_init(&err, 0);
 	if (control_listen(&ctl, cfg->state_dir, &err) < 0)
@@ -355,12 +443,13 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 			qmgr_reload = 0;
 			pipeline_reload(&p, &cfg, path, "qmgr");
 		}
-		tried = qmgr_turn(&p, js);
+		tried = qmgr_turn(&p, js, o);
 		if (qmgr_sleep(wake_fd, &ctl, &p, &cfg, path, qmgr_wait_ms(&p, tried)) < 0)
 			break;
 	}
 	control_close(&ctl);
 	jobs_free(js);
+	order_free(o);
 	store_close(p.st);
 	pipeline_free(&p);
 	config_free(cfg);

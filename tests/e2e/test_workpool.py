@@ -1,0 +1,178 @@
+"""The parser pool (#15): the queue manager never waits for one parse. A post whose parse runs for
+seconds does not hold up another list's posts; a list's own posts still go out in arrival order; a
+parser that crashes is tried again, then the message is quarantined and its sender told once.
+
+Slow and crashing parses use the test-only triggers of worker.c: MLISTD_TEST_WORKER_SPIN=WORD makes
+the confined worker spin on a message containing WORD, MLISTD_TEST_WORKER_CRASH=WORD makes it abort."""
+import os
+import smtplib
+import subprocess
+import time
+
+from conftest import send_unauthenticated, wait_until
+
+SPIN = "mlistd-test-spin-41d7"
+CRASH = "mlistd-test-crash-8a2e"
+MEMBERS = ("alice@example.org", "bob@example.org")
+
+
+def post(inst, subject, rcpt="demo@lists.example", sender="alice@example.org"):
+    msg = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
+           f"Message-ID: <{subject.replace(' ', '.')}@example.org>\r\n\r\nbody of {subject}\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        assert s.sendmail(sender, [rcpt], msg) == {}
+    return time.time()
+
+
+def got(sink, rcpt, marker):
+    return [(t, m[2]) for t, m in zip(sink.times, sink.handler.messages) if rcpt in m[1] and marker in m[2]]
+
+
+def stamp(sink):
+    """arrival times beside the sink's messages"""
+    sink.times = []
+    orig = sink.handler.handle_DATA
+
+    async def stamped(server, session, envelope):
+        r = await orig(server, session, envelope)
+        sink.times.append(time.time())
+        return r
+    sink.handler.handle_DATA = stamped
+
+
+def two_lists(make_instance, sink, extra):
+    stamp(sink)
+    inst = make_instance(extra=extra, members=MEMBERS)
+    inst.ctl("list", "create", "other")
+    for m in MEMBERS:
+        inst.ctl("member", "add", "other", m)
+    return inst
+
+
+def test_a_slow_parse_does_not_hold_another_list(make_instance, sink, monkeypatch):
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    inst = two_lists(make_instance, sink, "limits = { worker_seconds = 8; };")
+    slow = post(inst, f"slow {SPIN}")
+    t = post(inst, "ordinary one", rcpt="other@lists.example")
+    arrived = wait_until(lambda: got(sink, "bob@example.org", b"body of ordinary one"), 20)
+    assert arrived, "the other list's post was not delivered"
+    # before the pool, it waited for the whole 8 s budget of the spinning parse
+    assert arrived[0][0] - t < 3, f"delivered {arrived[0][0] - t:.1f} s after its 250"
+    assert arrived[0][0] - slow < 8
+    # the slow one ends as before: timed out, quarantined, never delivered to a member
+    assert inst.wait_log("reason=unparseable", timeout=30)
+    assert not got(sink, "bob@example.org", SPIN.encode())
+
+
+def test_a_lists_posts_keep_their_order_behind_a_slow_parse(make_instance, sink, monkeypatch):
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    inst = two_lists(make_instance, sink, "limits = { worker_seconds = 3; };")
+    post(inst, f"first {SPIN}")
+    time.sleep(1.1)     # a later second: the queue ids order the two
+    post(inst, "second")
+    arrived = wait_until(lambda: got(sink, "bob@example.org", b"body of second"), 30)
+    assert arrived, "the list's second post was not delivered"
+    log = inst.logtext()
+    # the second post of the same list went out only after the first was finished (quarantined)
+    first_done = log.find("reason=unparseable")
+    assert first_done >= 0, log[-3000:]
+    second_done = log.find("kind=post reason=", first_done + 1)
+    assert second_done > first_done
+
+
+def test_a_crashing_parser_is_tried_again_then_quarantined(make_instance, sink, monkeypatch):
+    monkeypatch.setenv("MLISTD_TEST_WORKER_CRASH", CRASH)
+    inst = two_lists(make_instance, sink, "")
+    post(inst, f"crashing {CRASH}")
+    assert inst.wait_log("reason=unparseable", timeout=30)
+    log = inst.logtext()
+    assert "parser crashed; trying again (1 of 2)" in log
+    assert "parser crashed; trying again (2 of 2)" in log
+    assert "(3 of 2)" not in log
+    corrupt = os.path.join(inst.state, "queue", "corrupt")
+    assert wait_until(lambda: os.listdir(corrupt))
+    # the sender is told once, in plain words; no member gets the post
+    assert wait_until(lambda: got(sink, "alice@example.org", b"could not be processed"))
+    post(inst, "after the crash")
+    assert wait_until(lambda: got(sink, "bob@example.org", b"body of after the crash"), 20)
+    assert len(got(sink, "alice@example.org", b"could not be processed")) == 1
+    assert not got(sink, "bob@example.org", CRASH.encode())
+
+
+def test_a_strangers_mail_to_the_moderators_is_not_parsed(make_instance, sink, monkeypatch):
+    # two 7.5 MB mails from a stranger to LIST-owner@ held the queue 67 s: the parse ran before
+    # anything asked who sent them. A stranger's mail goes to the moderators as it came, and a
+    # stranger's answer to LIST-owner+HANDLE@ is refused in silence: neither needs a parse.
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    stamp(sink)
+    inst = make_instance(extra="limits = { worker_seconds = 3; };", members=MEMBERS)
+    inst.ctl("member", "set", "demo", "bob@example.org", "role", "owner")
+    msg = (f"From: stranger@elsewhere.example\r\nTo: demo-owner@lists.example\r\nSubject: q\r\n\r\n"
+           f"a question {SPIN}\r\n").encode()
+    t = time.time()
+    assert send_unauthenticated(inst.port, "stranger@elsewhere.example", ["demo-owner@lists.example"],
+                                msg) == {}
+    arrived = wait_until(lambda: got(sink, "bob@example.org", b"a question"), 20)
+    assert arrived, "the stranger's mail did not reach the owner"
+    assert arrived[0][0] - t < 2.5, f"relayed {arrived[0][0] - t:.1f} s after its 250"
+    msg = msg.replace(b"To: demo-owner@", b"To: demo-owner+abcdefgh@")
+    assert send_unauthenticated(inst.port, "stranger@elsewhere.example",
+                                ["demo-owner+abcdefgh@lists.example"], msg) == {}
+    assert inst.wait_log("kind=private reason=refused", timeout=20)
+    log = inst.logtext()
+    assert "parser timed out" not in log and "unparseable" not in log
+    assert os.listdir(os.path.join(inst.state, "queue", "corrupt")) == []
+    # nobody was told anything of the second: the owner has the first mail only, the stranger none
+    assert [m[1] for m in sink.handler.messages] == [["bob@example.org"]]
+
+
+def test_a_kill_during_a_parse_loses_nothing_and_sends_once(make_instance, sink, monkeypatch):
+    # the parse runs while the queue manager goes on: killed then, the post is neither lost nor
+    # half-handled (nothing of a parse is written outside the queue manager's transaction)
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    stamp(sink)
+    inst = make_instance(extra="limits = { worker_seconds = 20; };", members=MEMBERS)
+    post(inst, f"killed mid-parse {SPIN}")
+    post(inst, "ordinary one", rcpt="demo@lists.example")
+    assert wait_until(lambda: zygote_children(inst), 10), "no parser child seen"
+    inst.kill9()
+    monkeypatch.delenv("MLISTD_TEST_WORKER_SPIN")
+    inst.start()
+    for who in MEMBERS:
+        assert wait_until(lambda who=who: got(sink, who, b"body of killed mid-parse"), 30), who
+        assert wait_until(lambda who=who: got(sink, who, b"body of ordinary one"), 30), who
+    assert wait_until(lambda: os.listdir(os.path.join(inst.state, "queue", "incoming")) == [], 20)
+    time.sleep(1.5)     # a second copy would go out in the next turns
+    for who in MEMBERS:
+        assert len(got(sink, who, b"body of killed mid-parse")) == 1
+        assert len(got(sink, who, b"body of ordinary one")) == 1
+
+
+def zygote_children(inst):
+    """the parser children running now (the zygote is the daemon's child run as another user)"""
+    out = []
+    for z in subprocess.run(["pgrep", "-P", str(inst.proc.pid)], capture_output=True,
+                            text=True).stdout.split():
+        out += subprocess.run(["pgrep", "-P", z], capture_output=True, text=True).stdout.split()
+    return out
+
+
+def test_big_slow_posts_leave_a_parser_for_small_ones(make_instance, sink, monkeypatch):
+    # two parsers, two lists with a big post that spins: without a parser kept for small
+    # messages both are taken, and an ordinary post to a third list waits the whole budget
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    inst = two_lists(make_instance, sink, "limits = { worker_seconds = 8; workers = 2; };")
+    inst.ctl("list", "create", "third")
+    for m in MEMBERS:
+        inst.ctl("member", "add", "third", m)
+    big = "x" * 76 + "\r\n"
+    for rcpt in ("demo@lists.example", "other@lists.example"):
+        msg = (f"From: alice@example.org\r\nTo: {rcpt}\r\nSubject: big\r\n\r\n{SPIN}\r\n" +
+               big * 4000).encode()
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            assert s.sendmail("alice@example.org", [rcpt], msg) == {}
+    time.sleep(0.5)
+    t = post(inst, "small one", rcpt="third@lists.example")
+    arrived = wait_until(lambda: got(sink, "bob@example.org", b"body of small one"), 20)
+    assert arrived, "the small post was not delivered"
+    assert arrived[0][0] - t < 4, f"delivered {arrived[0][0] - t:.1f} s after its 250"

@@ -1,0 +1,166 @@
+/* test_dsn.c - bounce.c's DSN reader: known answers on real shapes, replays. */
+#include <dirent.h>
+
+#include "testutil.h"
+#include "../../mlistd/delivery/bounce.h"
+#include "../../mlistd/util/fsutil.h"
+
+#define SEEDS	"tests/fuzz/seeds/dsn"
+
+/* the seeds (tests/fuzz/seeds/dsn): what each must yield, from <> */
+static const struct {
+	const char	*file;
+	const char	*failed[3];	/* NULL-terminated */
+} seeds[] = {
+	{ "postfix.eml", { "carol@example.org", NULL } },
+	{ "exim-three.eml", { "bob@example.net", "erin@example.net", NULL } },
+	{ "gmail-lf.eml", { "frank@example.com", NULL } },
+	{ "minimal-unterminated.eml", { "a@example.org", NULL } },
+};
+
+/* load - a file in a buffer of exactly its size (ASan sees over-reads) */
+static char *
+load(const char *path, size_t *n)
+{
+	struct buf raw;
+	char *m;
+
+	buf_init(&raw, 0);
+	ck_assert_int_eq(fs_read_file(path, &raw, NULL), 0);
+	ck_assert_ptr_nonnull(m = malloc(raw.len ? raw.len : 1));
+	memcpy(m, raw.data, raw.len);
+	*n = raw.len;
+	buf_free(&raw);
+	return m;
+}
+
+/* failed_of - the failed recipients read in m (from <>); -1 not a DSN */
+static int
+failed_of(const char *m, size_t n, char found[][ADDR_MAX + 1], int max)
+{
+	size_t slen = 0;
+	const char *st = bounce_dsn_status("", m, n, &slen);
+
+	if (!st)
+		return -1;
+	ck_assert(st >= m && st + slen <= m + n);
+	return bounce_dsn_recipients(st, slen, found, max);
+}
+
+START_TEST(seeds_known_answers)
+{
+	char path[256], found[8][ADDR_MAX + 1];
+	size_t n, slen;
+	char *m;
+	int k, want;
+
+	snprintf(path, sizeof(path), SEEDS "/%s", seeds[_i].file);
+	m = load(path, &n);
+	for (want = 0; seeds[_i].failed[want]; want++)
+		;
+	k = failed_of(m, n, found, 8);
+	ck_assert_msg(k == want, "%s: %d failed recipients, want %d",
+	    seeds[_i].file, k, want);
+	for (int i = 0; i < want; i++)
+		ck_assert_str_eq(found[i], seeds[_i].failed[i]);
+	/* a DSN comes from <>: the same text from anyone else is not one */
+	ck_assert_ptr_null(
+	    bounce_dsn_status("mailer-daemon@example.org", m, n, &slen));
+	free(m);
+}
+END_TEST
+
+/* every prefix of every seed, each in a buffer of its size: it returns */
+START_TEST(seeds_truncated)
+{
+	char path[256], found[8][ADDR_MAX + 1];
+	size_t n;
+	char *m, *cut;
+
+	snprintf(path, sizeof(path), SEEDS "/%s", seeds[_i].file);
+	m = load(path, &n);
+	for (size_t len = 0; len <= n; len++) {
+		ck_assert_ptr_nonnull(cut = malloc(len ? len : 1));
+		memcpy(cut, m, len);
+		(void)failed_of(cut, len, found, 8);
+		(void)bounce_dsn_recipients(cut, len, found, 8);
+		free(cut);
+	}
+	free(m);
+}
+END_TEST
+
+/* replay - one input through both readers, as fuzz_dsn does */
+static void
+replay(const char *m, size_t n, void *arg)
+{
+	char found[8][ADDR_MAX + 1];
+
+	(void)arg;
+	(void)failed_of(m, n, found, 8);
+	(void)bounce_dsn_recipients(m, n, found, 8);
+}
+
+/* what fuzz_dsn found (fuzz-regressions/dsn-*) and every other input there */
+START_TEST(fuzz_regressions)
+{
+	ck_assert_int_gt(tu_fuzz_inputs("", replay, NULL), 0);
+}
+END_TEST
+
+/* groups in either field order, with or without the blank line between them */
+START_TEST(group_shapes)
+{
+	static const char m[] =
+	    "Reporting-MTA: dns; mx\r\n\r\n"
+	    "Final-Recipient: rfc822; a@example.org\r\nAction: failed\r\n"
+	    "Final-Recipient: rfc822; b@example.org\r\n"
+	    "Action: delivered\r\n\r\n"
+	    "Action: failed\r\nFinal-Recipient: rfc822; c@example.org\r\n\r\n"
+	    "Final-Recipient: rfc822; d@example.org\r\nAction: failed";
+	char found[4][ADDR_MAX + 1];
+
+	ck_assert_int_eq(bounce_dsn_recipients(m, sizeof(m) - 1, found, 4), 3);
+	ck_assert_str_eq(found[0], "a@example.org");
+	ck_assert_str_eq(found[1], "c@example.org");
+	ck_assert_str_eq(found[2], "d@example.org");
+	ck_assert_int_eq(bounce_dsn_recipients(m, sizeof(m) - 1, found, 1), 1);
+}
+END_TEST
+
+/* a boundary unclosed, or longer than RFC 2046 allows: not a DSN */
+START_TEST(bad_boundaries)
+{
+	static const char *const bad[] = {
+		"Content-Type: multipart/report; "
+		"boundary=\"unclosed\r\n\r\n--unclosed\r\n",
+		"Content-Type: multipart/report; boundary=\"\"\r\n\r\n--\r\n",
+		"Content-Type: multipart/report; boundary="
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxx"
+		"\r\n\r\n--x\r\n",
+		"Content-Type: multipart/report\r\n\r\n--\r\n",
+	};
+	char found[2][ADDR_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(
+		    failed_of(bad[i], strlen(bad[i]), found, 2), -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("dsn");
+	TCase *tc = tcase_create("core");
+	int n = (int)(sizeof(seeds) / sizeof(seeds[0]));
+
+	tcase_add_loop_test(tc, seeds_known_answers, 0, n);
+	tcase_add_loop_test(tc, seeds_truncated, 0, n);
+	tcase_add_test(tc, fuzz_regressions);
+	tcase_add_test(tc, bad_boundaries);
+	tcase_add_test(tc, group_shapes);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
