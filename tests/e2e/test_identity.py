@@ -92,7 +92,10 @@ def test_corpus_leaks_nothing_in_transit_or_at_rest(make_instance, sink, mode):
                       "X-Originating-IP", "Authentication-Results", "Return-Path", "Content-Language"):
                 assert h not in m, f"{h} kept"
             if mode == "pseudonym":
-                assert re.match(r'"?[A-Z][a-z]+ [A-Z][a-z]+ \d+ via demo"? <demo@lists.example>', m["From"])
+                # the pseudonym's own address (#18); "Reply" still goes to the list
+                assert re.match(r'"?[A-Z][a-z]+ [A-Z][a-z]+ \d+ via demo"? <demo\+p-[a-z0-9]{10}@lists.example>',
+                                m["From"])
+                assert m["Reply-To"].addresses[0].addr_spec == "demo@lists.example"
             else:
                 assert re.match(r'"?Anonymous [0-9A-F]{6} via demo"? <demo@lists.example>', m["From"])
     assert len(subjects) >= 8
