@@ -194,6 +194,18 @@ static const char *const migrations[] = {
 	"DROP TABLE temp.used;",
 	/* 15: the class of copy distribute decided for each delivery (enum dclass; 1 plain) */
 	"ALTER TABLE deliveries ADD COLUMN class INTEGER NOT NULL DEFAULT 1;",
+	/*
+	 * a pseudonym's OpenPGP key (#18), by list and handle (the handle
+	 * stays when the pseudonym is renamed): the transferable secret key
+	 * sealed under the master key, its fingerprint
+	 */
+	"CREATE TABLE pseudonym_keys ("
+	"  list TEXT NOT NULL,"
+	"  handle TEXT NOT NULL,"
+	"  fpr TEXT NOT NULL,"
+	"  secret BLOB NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, handle));",
 	NULL
 };
 

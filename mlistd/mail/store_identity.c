@@ -1,7 +1,8 @@
 /*
  * store_identity.c - identity: pseudonyms (sealed, unique by skeleton),
  * private-reply handles, anonymous handles while the authorship link is
- * kept, the list's Message-IDs by the ids they replaced, and retention.
+ * kept, the list's Message-IDs by the ids they replaced, retention, and
+ * each pseudonym's OpenPGP key (sealed).
  */
 #include "store_int.h"
 
@@ -151,4 +152,63 @@ store_member_by_pseudonym(struct store *st, const char *list, const char *skelet
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
 	return st_one_opened(st, s);
+}
+
+/* store_pseudonym_key_get - the pseudonym's secret key, opened into out */
+int
+store_pseudonym_key_get(struct store *st, const char *list,
+    const char *handle, struct buf *out)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT secret FROM pseudonym_keys "
+	    "WHERE list = ?1 AND handle = ?2");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		st_done(st, s);
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	}
+	/* a seal that does not open is an error, never a missing key */
+	rc = keys_open(st->keys, sqlite3_column_blob(s, 0),
+	    (size_t)sqlite3_column_bytes(s, 0), out) == 0 ? STORE_OK : STORE_ERR;
+	if (rc != STORE_OK)
+		st_fail(st, "a pseudonym key does not open");
+	st_done(st, s);
+	return rc;
+}
+
+/* store_pseudonym_key_put - a new pseudonym key, sealed; never replaces one */
+int
+store_pseudonym_key_put(struct store *st, const char *list,
+    const char *handle, const char *fpr, const void *secret, size_t len,
+    long long created)
+{
+	sqlite3_stmt *s;
+	struct buf sealed;
+	int rc;
+
+	buf_init(&sealed, 0);
+	if (keys_seal(st->keys, secret, len, &sealed) < 0) {
+		st_fail(st, "sealing a pseudonym key failed");
+		return STORE_ERR;
+	}
+	if ((s = st_prep(st, "INSERT INTO pseudonym_keys (list, handle, fpr, "
+	    "secret, created) VALUES (?1, ?2, ?3, ?4, ?5)")) == NULL) {
+		buf_free(&sealed);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, fpr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 4, sealed.data, (int)sealed.len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)created);
+	buf_free(&sealed);
+	rc = sqlite3_step(s);
+	st_done(st, s);
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_EXISTS;
+	return rc == SQLITE_DONE ? STORE_OK : st_db_fail(st);
 }

@@ -1,0 +1,14 @@
+/* openpgp_pseud.h - a pseudonym's own OpenPGP key: make it, sign with it. */
+#ifndef MLIST_OPENPGP_PSEUD_H
+#define MLIST_OPENPGP_PSEUD_H
+
+#include "mail/openpgp.h"
+
+enum result openpgp_pseud_generate(const char *, uint32_t,
+	    struct openpgp_secret **, char *, size_t);
+enum result openpgp_pseud_sign(const struct openpgp_secret *, const void *,
+	    size_t, uint32_t, struct buf *, char *, size_t);
+enum result openpgp_pseud_minimal(const struct openpgp_secret *, int,
+	    struct buf *, char *, size_t);
+
+#endif
