@@ -297,6 +297,12 @@ post_sign(struct pipeline *p, struct post *o)
 
 	if (!o->judged)
 		return OK;
+	/* a pseudonym's own OpenPGP signature, inside the list's (#18) */
+	if (d->member && sign_pseudonym(p, o->l, &o->id, &o->t.rendered) < 0) {
+		why_cause(o->why, "the pseudonym's OpenPGP signature",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	if (d->member && (o->id.mode != ID_REAL || !d->own_signed) && sign_author(p, o->l,
 	    o->id.mode == ID_ANONYMOUS ? NULL : d->poster, &o->t.rendered) < 0) {
 		why_cause(o->why, "the author's signature", store_errmsg(p->st));

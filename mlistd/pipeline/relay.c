@@ -175,6 +175,11 @@ relay_send(struct pipeline *p, struct relay *r, int sign, const char *sign_as, c
 {
 	const struct list_cfg *l = r->l;
 
+	if (sign && sign_pseudonym(p, l, &r->id, &r->copy) < 0) {
+		why_cause(r->why, "sign: the pseudonym's OpenPGP signature",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	if (sign && sign_author(p, l, sign_as, &r->copy) < 0) {
 		why_cause(r->why, "sign: the author's signature", store_errmsg(p->st));
 		return TEMPFAIL;

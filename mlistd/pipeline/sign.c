@@ -6,11 +6,16 @@
  * the author signature (mail/author.c) by the member's own key on this
  * list, which the DKIM signature then covers. Both carry the copy's
  * release time (the pipeline's, on a list with jitter or batching).
+ * Before both, a pseudonymous copy is made multipart/signed by the
+ * pseudonym's own OpenPGP key (pgpsign.c), made here on first use.
  */
 #include <string.h>
 
 #include "mail/author.h"
 #include "mail/listkey.h"
+#include "mail/openpgp_pseud.h"
+#include "pipeline/identity.h"
+#include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
 
@@ -94,4 +99,101 @@ sign_copy(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
 		buf_free(&head);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
+}
+
+/* pseud_uid - "NAME via LIST <LIST+p-HANDLE@host>": the From of its posts */
+static int
+pseud_uid(const struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, char *uid, size_t n)
+{
+	int k = snprintf(uid, n, "%s via %s <%s+p-%s@%s>", id->display,
+	    l->name, l->name, id->handle, p->cfg->hostname);
+
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* pseud_make - a new key for the pseudonym, sealed into the store */
+static int
+pseud_make(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct openpgp_secret **key)
+{
+	char uid[600], fpr[OPENPGP_FPR_SIZE], why[OPENPGP_WHY_SIZE];
+	int rc;
+
+	if (pseud_uid(p, l, id, uid, sizeof(uid)) < 0)
+		return -1;
+	if (openpgp_pseud_generate(uid, (uint32_t)p->now, key, why,
+	    sizeof(why)) != OK) {
+		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name, why);
+		return -1;
+	}
+	if (openpgp_list_fingerprint(*key, fpr) != OK)
+		rc = STORE_ERR;
+	else
+		rc = store_pseudonym_key_put(p->st, l->name, id->handle, fpr,
+		    (*key)->data, (*key)->len, p->now);
+	if (rc == STORE_OK) {
+		log_info("%s sign: list=%s pseudonym key made fpr=%s", p->qid,
+		    l->name, fpr);
+		return 0;
+	}
+	openpgp_secret_free(*key);
+	*key = NULL;
+	return -1;
+}
+
+/*
+ * sign_pseudonym_key - the OpenPGP key of the pseudonym a copy goes out
+ * under (made the first time), for the caller to free with
+ * openpgp_secret_free; -1 on errors (the store's cause). The encrypted
+ * copies' inner signature is made with the same key.
+ */
+int
+sign_pseudonym_key(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct openpgp_secret **key)
+{
+	struct buf b;
+	int rc;
+
+	*key = NULL;
+	if (id->mode != ID_PSEUDONYM || !*id->handle)
+		return -1;
+	buf_init(&b, 0);
+	rc = store_pseudonym_key_get(p->st, l->name, id->handle, &b);
+	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, key) != OK)
+		rc = STORE_ERR;
+	if (b.data)
+		sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	if (rc == STORE_NOTFOUND)
+		return pseud_make(p, l, id, key);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+/*
+ * sign_pseudonym - a pseudonymous copy becomes multipart/signed by the
+ * pseudonym's key (other copies are left as they are), dated as its Date:
+ */
+int
+sign_pseudonym(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct buf *msg)
+{
+	struct openpgp_secret *key;
+	char addr[400], why[OPENPGP_WHY_SIZE];
+	enum result r;
+
+	if (id->mode != ID_PSEUDONYM || !*id->handle)
+		return 0;
+	if (snprintf(addr, sizeof(addr), "%s+p-%s@%s", l->name, id->handle,
+	    p->cfg->hostname) >= (int)sizeof(addr))
+		return -1;
+	if (sign_pseudonym_key(p, l, id, &key) < 0)
+		return -1;
+	r = pgpsign_wrap(key, addr, id->date ? id->date : sign_time(p), msg,
+	    why, sizeof(why));
+	openpgp_secret_free(key);
+	if (r != OK)
+		log_err("%s sign: list=%s OpenPGP signature: %s", p->qid, l->name,
+		    why);
+	return r == OK ? 0 : -1;
 }

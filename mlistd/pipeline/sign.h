@@ -7,6 +7,14 @@
 int	sign_author(struct pipeline *, const struct list_cfg *, const char *author, struct buf *msg);
 int	sign_copy(struct pipeline *, const struct list_cfg *, struct buf *msg);
 
+struct ident;
+struct openpgp_secret;
+
+int	sign_pseudonym(struct pipeline *, const struct list_cfg *,
+	    const struct ident *, struct buf *msg);
+int	sign_pseudonym_key(struct pipeline *, const struct list_cfg *,
+	    const struct ident *, struct openpgp_secret **);
+
 #define SIGN_ROLE	"\001role"	/* sign_author's author: the list's moderators */
 
 void	sign_role_seed(struct pipeline *, const struct list_cfg *, unsigned char seed[32]);

@@ -67,3 +67,9 @@ def test_pseudonym_has_its_own_address(make_instance, sink):
     got = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"Privately" in d])
     assert got, inst.logtext()
     assert b"bob@example.org" not in got[0]
+
+
+def test_dump(make_instance, sink):
+    inst = pseud_instance(make_instance)
+    raw = post(inst, sink, "first words")
+    open("/tmp/pseud/copy.eml", "wb").write(raw)
