@@ -4,10 +4,13 @@ key; gpg, rnp and sqop verify it; nothing in the key names the member."""
 import email
 import email.policy
 import os
+import base64
 import re
 import smtplib
 import subprocess
 import tempfile
+
+import pytest
 
 from conftest import wait_until
 
@@ -26,6 +29,71 @@ def copies_to(sink, rcpt):
 
 def msg_of(raw):
     return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+NEEDLES = (ROSA, "rosa.luxemburg", "spartakus", "Rosa Luxemburg", "Luxemburg")
+
+
+def signed_parts(raw):
+    """RFC 3156: the signed entity's exact bytes (CRLF before the next boundary excluded), the
+    signature, and the outer header's Content-Type parameters."""
+    head, _ = raw.split(b"\r\n\r\n", 1)
+    m = msg_of(raw)
+    assert m.get_content_type() == "multipart/signed", m["Content-Type"]
+    bnd = m.get_param("boundary").encode()
+    parts = raw.split(b"\r\n--" + bnd)
+    first = raw.index(b"--" + bnd + b"\r\n") + len(bnd) + 4
+    signed = raw[first:raw.index(b"\r\n--" + bnd, first)]
+    sig = parts[2].split(b"\r\n\r\n", 1)[1]
+    return signed, sig, m
+
+
+def autocrypt_key(m):
+    ac = str(m["Autocrypt"])
+    addr = re.match(r"addr=([^;]+);", ac).group(1)
+    return addr, base64.b64decode(re.sub(r"\s", "", ac.split("keydata=", 1)[1]))
+
+
+class Verifiers:
+    """gpg, rnp and sqop, each in a directory of its own."""
+
+    def __init__(self, tmp):
+        self.d = tempfile.mkdtemp(dir=tmp)
+        os.chmod(self.d, 0o700)
+        self.env = dict(os.environ, GNUPGHOME=self.d)
+
+    def write(self, name, data):
+        path = os.path.join(self.d, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def gpg(self, key, signed, sig):
+        """[GNUPG:] VALIDSIG fields, or None; imports key (binary or armoured) first."""
+        subprocess.run(["gpg", "--batch", "--import", self.write("key", key)], env=self.env,
+                       check=True, capture_output=True)
+        r = subprocess.run(["gpg", "--batch", "--status-fd", "1", "--verify",
+                            self.write("s.asc", sig), self.write("s", signed)],
+                           env=self.env, capture_output=True, text=True)
+        valid = [ln.split()[2:] for ln in r.stdout.splitlines() if ln.startswith("[GNUPG:] VALIDSIG")]
+        return valid[0] if r.returncode == 0 and valid else None
+
+    def rnp(self, key, signed, sig):
+        self.write("r", signed)
+        r = subprocess.run(["rnp", "--keyfile", self.write("rkey", key), "--verify",
+                            self.write("r.asc", sig)], capture_output=True, text=True)
+        return r.returncode == 0
+
+    def sqop(self, key, signed, sig):
+        with open(self.write("q", signed), "rb") as f:
+            r = subprocess.run(["sqop", "verify", self.write("q.asc", sig), self.write("qkey", key)],
+                               stdin=f, capture_output=True, text=True)
+        return r.stdout.split()[1] if r.returncode == 0 and r.stdout else None
+
+    def uids(self, key):
+        r = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys", self.write("show", key)],
+                           env=self.env, capture_output=True, text=True, check=True)
+        return [ln.split(":")[9] for ln in r.stdout.splitlines() if ln.startswith("uid:")]
 
 
 def pseud_instance(make_instance, extra=None):
@@ -69,7 +137,70 @@ def test_pseudonym_has_its_own_address(make_instance, sink):
     assert b"bob@example.org" not in got[0]
 
 
-def test_dump(make_instance, sink):
+
+def test_pseudonymous_copy_verifies_with_gpg_rnp_and_sqop(make_instance, sink, tmp_path):
     inst = pseud_instance(make_instance)
-    raw = post(inst, sink, "first words")
-    open("/tmp/pseud/copy.eml", "wb").write(raw)
+    raw = post(inst, sink, "signed words")
+    signed, sig, m = signed_parts(raw)
+    # RFC 3156: micalg names the signature's hash (gpg's VALIDSIG field 8: 8 = SHA256)
+    assert m.get_param("micalg") == "pgp-sha256"
+    assert m.get_param("protocol") == "application/pgp-signature"
+    frm = m["From"].addresses[0].addr_spec
+    addr, key = autocrypt_key(m)
+    assert addr == frm
+    v = Verifiers(tmp_path)
+    valid = v.gpg(key, signed, sig)
+    assert valid, "gpg --verify failed"
+    assert valid[7] == "8", valid
+    fpr = valid[0]
+    assert v.rnp(key, signed, sig), "rnp --verify failed"
+    assert v.sqop(key, signed, sig) == fpr
+    # the signer's UID email is the From address; the UID names no member
+    uids = v.uids(key)
+    assert len(uids) == 1 and uids[0].endswith(f"<{frm}>"), uids
+    assert uids[0] == f"{m['From'].addresses[0].display_name} <{frm}>"
+    for n in NEEDLES:
+        assert n.lower().encode() not in key.lower() and n.lower() not in uids[0].lower()
+    # the signature's time is the copy's Date: (Thunderbird compares them)
+    when = email.utils.parsedate_to_datetime(m["Date"]).timestamp()
+    assert abs(int(valid[2]) - when) <= 60
+    # the footer, the prefix and the List-* headers are inside what is signed
+    assert b"Subject: [demo] signed words" in signed and b"List-Id:" in signed
+    assert b"protected-headers=\"v1\"" in signed.split(b"\r\n\r\n")[0]
+    # the next post of the same pseudonym: the same key
+    raw2 = post(inst, sink, "more signed words")
+    s2, g2, m2 = signed_parts(raw2)
+    assert m2["From"].addresses[0].addr_spec == frm
+    assert v.gpg(key, s2, g2)[0] == fpr
+    assert autocrypt_key(m2)[1] == key
+    # another pseudonym's post does not verify with it, and has a key of its own
+    raw3 = post(inst, sink, "bob speaks", sender="bob@example.org")
+    s3, g3, m3 = signed_parts(raw3)
+    assert m3["From"].addresses[0].addr_spec != frm
+    other = Verifiers(tmp_path)
+    assert other.gpg(key, s3, g3) is None
+    assert other.sqop(key, s3, g3) is None
+    _, key3 = autocrypt_key(m3)
+    assert Verifiers(tmp_path).gpg(key3, s3, g3)[0] != fpr
+    # a forgery that copies From and the display name but changes the words carries no valid
+    # signature by the pseudonym's key
+    forged = signed.replace(b"A post: signed words.", b"A post: forged words.")
+    assert forged != signed
+    assert Verifiers(tmp_path).gpg(key, forged, sig) is None
+    assert Verifiers(tmp_path).sqop(key, forged, sig) is None
+
+
+def test_forged_pseudonym_through_the_list_is_not_signed_by_it(make_instance, sink, tmp_path):
+    inst = pseud_instance(make_instance)
+    signed, sig, m = signed_parts(post(inst, sink, "genuine words"))
+    frm = str(m["From"])
+    _, key = autocrypt_key(m)
+    # carol copies rosa's pseudonym into her From: the list posts it under carol's own pseudonym
+    send(inst, f"From: {frm}\r\nSubject: forged pseudonym\r\n\r\nI am Badger.\r\n".encode(),
+         sender="carol@example.org")
+    assert wait_until(lambda: inst.logtext().count("kind=post reason=") >= 2), inst.logtext()
+    got = [d for d in copies_to(sink, "bob@example.org") if b"forged pseudonym" in d]
+    for _ in got:
+        s2, g2, m2 = signed_parts(_)
+        assert m2["From"].addresses[0].addr_spec != m["From"].addresses[0].addr_spec
+        assert Verifiers(tmp_path).gpg(key, s2, g2) is None
