@@ -13,6 +13,7 @@ import tempfile
 import pytest
 
 from conftest import wait_until
+from test_postfix import postfix_pair  # noqa: F401 (a fixture)
 
 ROSA = "rosa.luxemburg@spartakus.example"
 MEMBERS = (ROSA, "bob@example.org", "carol@example.org")
@@ -204,3 +205,35 @@ def test_forged_pseudonym_through_the_list_is_not_signed_by_it(make_instance, si
         s2, g2, m2 = signed_parts(_)
         assert m2["From"].addresses[0].addr_spec != m["From"].addresses[0].addr_spec
         assert Verifiers(tmp_path).gpg(key, s2, g2) is None
+
+
+def test_signed_part_survives_postfix(postfix_pair, tmp_path):
+    """The signed entity's bytes after a round trip through a real Postfix: still CRLF-exact
+    (maildir stores LF: put back), 7bit/quoted-printable only, no trailing white space, and the
+    signature verifies."""
+    inst, pf = postfix_pair
+    inst.ctl("list", "set", "demo", "identity.mode", "pseudonym")
+    assert inst.wait_log("reload")
+    post_ = ("From: Alice <alice@example.org>\r\nTo: demo@lists.example\r\nSubject: through Postfix\r\n"
+             "Message-ID: <pf-2@example.org>\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+             "A signed post that went the whole way.   \r\nWith\ttabs\t\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", pf.port) as s:
+        assert s.sendmail("alice@example.org", ["demo@lists.example"], post_) == {}
+    ask = wait_until(lambda: [f for f in pf.maildir("alice") if b"in your name" in open(f, "rb").read()],
+                     timeout=60)
+    assert ask, f"{pf.log()[-3000:]}\n{inst.logtext()[-3000:]}"
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", open(ask[0], "rb").read()).group(1).decode()
+    with smtplib.SMTP("127.0.0.1", pf.port) as s:
+        s.sendmail("alice@example.org", [f"demo-confirm+{token}@lists.example"],
+                   b"From: Alice <alice@example.org>\r\nSubject: Re: confirm\r\n\r\nyes\r\n")
+    got = wait_until(lambda: [f for f in pf.maildir("bob") if b"through Postfix" in open(f, "rb").read()],
+                     timeout=60)
+    assert got, f"{pf.log()[-3000:]}\n{inst.logtext()[-3000:]}"
+    raw = open(got[0], "rb").read().replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
+    signed, sig, m = signed_parts(raw)
+    assert not re.search(rb"[ \t]\r\n", signed), "trailing white space in the signed part"
+    assert not re.search(rb"[\x80-\xff]", signed), "8bit in the signed part"
+    assert b"Content-Transfer-Encoding: quoted-printable" in signed
+    _, key = autocrypt_key(m)
+    assert Verifiers(tmp_path).gpg(key, signed, sig), "the signature does not survive Postfix"
