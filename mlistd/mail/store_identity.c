@@ -154,6 +154,27 @@ store_member_by_pseudonym(struct store *st, const char *list, const char *skelet
 	return st_one_opened(st, s);
 }
 
+/*
+ * key_row - the sealed key of s's one row, opened into out; a seal that
+ * does not open is an error, never a missing key. Finishes s.
+ */
+static int
+key_row(struct store *st, sqlite3_stmt *s, struct buf *out)
+{
+	int rc;
+
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		st_done(st, s);
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	}
+	rc = keys_open(st->keys, sqlite3_column_blob(s, 0),
+	    (size_t)sqlite3_column_bytes(s, 0), out) == 0 ? STORE_OK : STORE_ERR;
+	if (rc != STORE_OK)
+		st_fail(st, "a pseudonym key does not open");
+	st_done(st, s);
+	return rc;
+}
+
 /* store_pseudonym_key_get - the pseudonym's secret key, opened into out */
 int
 store_pseudonym_key_get(struct store *st, const char *list,
@@ -161,23 +182,12 @@ store_pseudonym_key_get(struct store *st, const char *list,
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT secret FROM pseudonym_keys "
 	    "WHERE list = ?1 AND handle = ?2");
-	int rc;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		st_done(st, s);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	}
-	/* a seal that does not open is an error, never a missing key */
-	rc = keys_open(st->keys, sqlite3_column_blob(s, 0),
-	    (size_t)sqlite3_column_bytes(s, 0), out) == 0 ? STORE_OK : STORE_ERR;
-	if (rc != STORE_OK)
-		st_fail(st, "a pseudonym key does not open");
-	st_done(st, s);
-	return rc;
+	return key_row(st, s, out);
 }
 
 /* store_pseudonym_key_put - a new pseudonym key, sealed; never replaces one */
@@ -211,4 +221,24 @@ store_pseudonym_key_put(struct store *st, const char *list,
 	if (rc == SQLITE_CONSTRAINT)
 		return STORE_EXISTS;
 	return rc == SQLITE_DONE ? STORE_OK : st_db_fail(st);
+}
+
+/*
+ * store_pseudonym_key_by_name - the secret key of the pseudonym whose
+ * skeleton this is, opened into out, without the member's address ever
+ * being read; STORE_NOTFOUND: no such pseudonym, or it has no key yet
+ */
+int
+store_pseudonym_key_by_name(struct store *st, const char *list,
+    const char *skeleton, struct buf *out)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT k.secret FROM members m "
+	    "JOIN pseudonym_keys k ON k.list = m.list AND k.handle = m.handle "
+	    "WHERE m.list = ?1 AND m.pseudo_key = ?2");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
+	return key_row(st, s, out);
 }

@@ -14,6 +14,7 @@
 #include "mail/author.h"
 #include "mail/listkey.h"
 #include "mail/openpgp_pseud.h"
+#include "mail/pseudonym.h"
 #include "pipeline/identity.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
@@ -196,4 +197,38 @@ sign_pseudonym(struct pipeline *p, const struct list_cfg *l,
 		log_err("%s sign: list=%s OpenPGP signature: %s", p->qid, l->name,
 		    why);
 	return r == OK ? 0 : -1;
+}
+
+/*
+ * sign_pseudonym_public - the public key of the pseudonym called name on
+ * l, armoured (the minimal key of its Autocrypt header), and its
+ * fingerprint: 1 found, 0 no pseudonym of that name has posted (a key is
+ * made at the first post, never on request), -1 store or key errors
+ */
+int
+sign_pseudonym_public(struct store *st, const struct list_cfg *l,
+    const char *name, struct buf *armored, char fpr[OPENPGP_FPR_SIZE])
+{
+	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
+	struct openpgp_secret *key = NULL;
+	struct buf b;
+	int rc;
+
+	/* a name that cannot be a pseudonym is nobody's */
+	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		return 0;
+	buf_init(&b, 0);
+	rc = store_pseudonym_key_by_name(st, l->name, sk, &b);
+	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, &key) != OK)
+		rc = STORE_ERR;
+	if (b.data)
+		sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? 0 : -1;
+	if (openpgp_list_fingerprint(key, fpr) != OK ||
+	    openpgp_pseud_minimal(key, 1, armored, why, sizeof(why)) != OK)
+		rc = STORE_ERR;
+	openpgp_secret_free(key);
+	return rc == STORE_OK ? 1 : -1;
 }

@@ -15,6 +15,9 @@ int	sign_pseudonym(struct pipeline *, const struct list_cfg *,
 int	sign_pseudonym_key(struct pipeline *, const struct list_cfg *,
 	    const struct ident *, struct openpgp_secret **);
 
+int	sign_pseudonym_public(struct store *, const struct list_cfg *,
+	    const char *name, struct buf *armored, char fpr[41]);
+
 #define SIGN_ROLE	"\001role"	/* sign_author's author: the list's moderators */
 
 void	sign_role_seed(struct pipeline *, const struct list_cfg *, unsigned char seed[32]);

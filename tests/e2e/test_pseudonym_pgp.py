@@ -237,3 +237,33 @@ def test_signed_part_survives_postfix(postfix_pair, tmp_path):
     assert b"Content-Transfer-Encoding: quoted-printable" in signed
     _, key = autocrypt_key(m)
     assert Verifiers(tmp_path).gpg(key, signed, sig), "the signature does not survive Postfix"
+
+
+def test_keys_name_by_mail_and_mlistctl(make_instance, sink, tmp_path):
+    inst = pseud_instance(make_instance)
+    signed, sig, m = signed_parts(post(inst, sink, "words to check"))
+    name = m["From"].addresses[0].display_name[:-len(" via demo")]
+    # -request "keys NAME": a member gets the armoured key; it verifies the post
+    send(inst, f"From: bob@example.org\r\nSubject: keys\r\n\r\nkeys {name}\r\n".encode(),
+         sender="bob@example.org", rcpt="demo-request@lists.example")
+    ans = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"PGP PUBLIC KEY" in d])
+    assert ans, inst.logtext()
+    text = msg_of(ans[0]).get_body(("plain",)).get_content()
+    armored = text[text.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):
+                   text.index("-----END PGP PUBLIC KEY BLOCK-----") + 35].encode()
+    fpr = Verifiers(tmp_path).gpg(armored, signed, sig)[0]
+    assert fpr in text
+    # mlistctl keys LIST --pseudonym NAME: the same key
+    r = inst.ctl("keys", "demo", "--pseudonym", name)
+    assert fpr in r.stdout and "BEGIN PGP PUBLIC KEY BLOCK" in r.stdout
+    assert Verifiers(tmp_path).gpg(r.stdout.encode(), signed, sig)[0] == fpr
+    r = inst.ctl("keys", "demo", "--pseudonym", "Nobody Here 99", check=False)
+    assert r.returncode == 1 and "no pseudonym" in r.stderr
+    assert inst.ctl("keys", "demo", "--pseudonym", check=False).returncode == 2
+    # an outsider is told the same whatever the name
+    for n in (name, "Nobody Here 99"):
+        send(inst, f"From: x@outside.example\r\nSubject: keys\r\n\r\nkeys {n}\r\n".encode(),
+             sender="x@outside.example", rcpt="demo-request@lists.example")
+    out = wait_until(lambda: len([d for d in copies_to(sink, "x@outside.example")
+                                  if b"given to members" in d]) >= 2 and copies_to(sink, "x@outside.example"))
+    assert out and not [d for d in out if b"PGP PUBLIC KEY" in d]
