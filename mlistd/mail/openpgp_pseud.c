@@ -267,3 +267,90 @@ openpgp_pseud_minimal(const struct openpgp_secret *s, int armored,
 	(void)rnp_ffi_destroy(ffi);
 	return r;
 }
+
+/* pseud_signer - the key of a valid signature: its fingerprint and UID */
+static enum result
+pseud_signer(rnp_op_verify_t op, struct openpgp_signer *who)
+{
+	rnp_op_verify_signature_t s;
+	rnp_key_handle_t key;
+	uint32_t	 created, expires;
+	char		*uid = NULL, *hash = NULL;
+	size_t		 n;
+
+	if (rnp_op_verify_get_signature_count(op, &n) != RNP_SUCCESS || n != 1
+	    || rnp_op_verify_get_signature_at(op, 0, &s) != RNP_SUCCESS)
+		return PERMFAIL;
+	if (rnp_op_verify_signature_get_status(s) != RNP_SUCCESS)
+		return PERMFAIL;
+	if (rnp_op_verify_signature_get_times(s, &created, &expires)
+	    == RNP_SUCCESS)
+		who->created = created;
+	if (rnp_op_verify_signature_get_hash(s, &hash) == RNP_SUCCESS) {
+		(void)snprintf(who->hash, sizeof(who->hash), "%s", hash);
+		rnp_buffer_destroy(hash);
+	}
+	if (rnp_op_verify_signature_get_key(s, &key) != RNP_SUCCESS
+	    || key == NULL)
+		return PERMFAIL;
+	if (openpgp_fpr(key, who->fpr) != 0
+	    || rnp_key_get_primary_uid(key, &uid) != RNP_SUCCESS) {
+		(void)rnp_key_handle_destroy(key);
+		return PERMFAIL;
+	}
+	(void)snprintf(who->uid, sizeof(who->uid), "%s", uid);
+	rnp_buffer_destroy(uid);
+	(void)rnp_key_handle_destroy(key);
+	return OK;
+}
+
+/*
+ * openpgp_pseud_verify - does sig (detached, armoured or binary) over data
+ * verify with the one primary key in key (a transferable public key,
+ * binary or armoured)? OK: who names the key; PERMFAIL: it does not (why).
+ * The key is the caller's choice: one from a message's own Autocrypt
+ * header proves only that the message is consistent, not who sent it.
+ */
+enum result
+openpgp_pseud_verify(const void *key, size_t klen, const void *data,
+    size_t dlen, const void *sig, size_t slen, struct openpgp_signer *who,
+    char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_input_t	 din, sin;
+	rnp_op_verify_t	 op;
+	enum result	 r;
+
+	memset(who, 0, sizeof(*who));
+	if ((r = openpgp_ffi(&ffi)) != OK) {
+		WHY(why, whylen, "librnp context failed");
+		return r;
+	}
+	if ((r = openpgp_load(ffi, key, klen, RNP_LOAD_SAVE_PUBLIC_KEYS, why,
+	    whylen)) != OK) {
+		(void)rnp_ffi_destroy(ffi);
+		return r;
+	}
+	if (rnp_input_from_memory(&din, data, dlen, false) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	else if (rnp_input_from_memory(&sin, sig, slen, false) != RNP_SUCCESS) {
+		(void)rnp_input_destroy(din);
+		r = TEMPFAIL;
+	} else {
+		r = PERMFAIL;
+		if (rnp_op_verify_detached_create(&op, ffi, din, sin)
+		    == RNP_SUCCESS) {
+			/* an invalid signature still leaves its status to read */
+			(void)rnp_op_verify_execute(op);
+			r = pseud_signer(op, who);
+			(void)rnp_op_verify_destroy(op);
+		}
+		(void)rnp_input_destroy(sin);
+		(void)rnp_input_destroy(din);
+	}
+	if (r != OK)
+		WHY(why, whylen, r == PERMFAIL ? "no valid signature by that key" :
+		    "cannot read the signature");
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}

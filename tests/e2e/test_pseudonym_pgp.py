@@ -267,3 +267,40 @@ def test_keys_name_by_mail_and_mlistctl(make_instance, sink, tmp_path):
     out = wait_until(lambda: len([d for d in copies_to(sink, "x@outside.example")
                                   if b"given to members" in d]) >= 2 and copies_to(sink, "x@outside.example"))
     assert out and not [d for d in out if b"PGP PUBLIC KEY" in d]
+
+
+def test_mlist_verify_checks_the_openpgp_signature(make_instance, sink, tmp_path):
+    from test_signing import mlist_verify
+    inst = pseud_instance(make_instance)
+    raw = post(inst, sink, "checked words")
+    raw2 = post(inst, sink, "bob's words", sender="bob@example.org")
+    good = tmp_path / "good.eml"
+    good.write_bytes(raw)
+    r = mlist_verify(good)
+    assert r.returncode == 1 and "dkim:    NOT CHECKED" in r.stdout      # no list key given: DKIM unchecked
+    assert re.search(r'openpgp: ok, signed by "[^"]+ via demo <demo\+p-[a-z0-9]+@lists\.example>", key [0-9A-F]{40} '
+                     r'\(the key of the post\'s own Autocrypt', r.stdout), r.stdout
+    # stored with LF line ends (a maildir): still checks
+    lf = tmp_path / "lf.eml"
+    lf.write_bytes(raw.replace(b"\r\n", b"\n"))
+    assert "openpgp: ok" in mlist_verify(lf).stdout
+    # with the reader's own copy of the key (--pgp-key): rosa's verifies her post, not bob's
+    _, key = autocrypt_key(msg_of(raw))
+    kf = tmp_path / "rosa.key"
+    kf.write_bytes(key)
+    assert "openpgp: ok" in mlist_verify(good, "--pgp-key", str(kf)).stdout
+    other = tmp_path / "bob.eml"
+    other.write_bytes(raw2)
+    r = mlist_verify(other, "--pgp-key", str(kf))
+    assert r.returncode == 1 and "openpgp: FAILED" in r.stdout, r.stdout
+    # the words changed after signing: FAILED
+    bad = tmp_path / "bad.eml"
+    bad.write_bytes(raw.replace(b"A post: checked words.", b"A post: changed words."))
+    r = mlist_verify(bad)
+    assert r.returncode == 1 and "openpgp: FAILED" in r.stdout, r.stdout
+    # bob's key put into a copy of rosa's post under her From: the UID is not the From
+    _, bobkey = autocrypt_key(msg_of(raw2))
+    kb = tmp_path / "bobk"
+    kb.write_bytes(bobkey)
+    r = mlist_verify(good, "--pgp-key", str(kb))
+    assert r.returncode == 1 and "openpgp: FAILED" in r.stdout
