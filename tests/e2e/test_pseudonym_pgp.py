@@ -304,3 +304,45 @@ def test_mlist_verify_checks_the_openpgp_signature(make_instance, sink, tmp_path
     kb.write_bytes(bobkey)
     r = mlist_verify(good, "--pgp-key", str(kb))
     assert r.returncode == 1 and "openpgp: FAILED" in r.stdout
+
+
+def member_signed_post(v, subject, text):
+    """rosa's own PGP/MIME post, as Thunderbird would sign it with her key"""
+    inner = (f"Content-Type: text/plain; charset=us-ascii\r\n\r\n{text}\r\n").encode()
+    r = subprocess.run(["gpg", "--batch", "--armor", "--detach-sign", "--digest-algo", "SHA256"],
+                       input=inner, env=v.env, capture_output=True, check=True)
+    return (f"From: {ROSA}\r\nTo: demo@lists.example\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n protocol=\"application/pgp-signature\";"
+            " boundary=\"b1\"\r\n\r\n--b1\r\n").encode() + inner + (
+            b"\r\n--b1\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n" +
+            r.stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n--b1--\r\n")
+
+
+def test_own_signature_replaced_and_told_once(make_instance, sink, tmp_path):
+    inst = pseud_instance(make_instance)
+    own = Verifiers(tmp_path)
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", f"Rosa <{ROSA}>", "ed25519",
+                    "sign", "never"], env=own.env, check=True, capture_output=True)
+    rosa_fpr = [ln.split(":")[9] for ln in subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--list-keys"], env=own.env, capture_output=True,
+        text=True).stdout.splitlines() if ln.startswith("fpr:")][0]
+    for n in range(2):
+        send(inst, member_signed_post(own, f"own signed {n}", f"My own signed words {n}."))
+    copies = wait_until(lambda: len([d for d in copies_to(sink, "bob@example.org") if b"own signed" in d]) >= 2
+                        and [d for d in copies_to(sink, "bob@example.org") if b"own signed" in d])
+    assert copies, inst.logtext()
+    for raw in copies:
+        signed, sig, m = signed_parts(raw)
+        assert raw.count(b"BEGIN PGP SIGNATURE") == 1          # hers is gone, the pseudonym's is there
+        _, key = autocrypt_key(m)
+        valid = Verifiers(tmp_path).gpg(key, signed, sig)
+        assert valid and valid[0] != rosa_fpr
+        assert rosa_fpr.encode() not in raw and rosa_fpr[-16:].encode() not in raw
+        pk = subprocess.run(["gpg", "--batch", "--list-packets"], input=sig, capture_output=True, env=own.env)
+        assert rosa_fpr[-16:].lower().encode() not in pk.stdout.lower()
+    # she is told once, in a notice of its own; the parts-removed notice does not list it again
+    assert inst.wait_log("kind=post", timeout=5)
+    told = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"will not tell you again" in d])
+    assert told, inst.logtext()
+    assert len([d for d in copies_to(sink, ROSA) if b"will not tell you again" in d]) == 1
+    assert not [d for d in copies_to(sink, ROSA) if b"Parts of your post were removed" in d]
