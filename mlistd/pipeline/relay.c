@@ -217,6 +217,32 @@ relay_why(struct why *out, const struct relay *r, const char *kind, const struct
 }
 
 /*
+ * relay_open - how every relay handler opens: the relay set up, parsed and
+ * its sender found (relay_begin); loops, bounces, automatic mail and
+ * banned senders dropped unanswered. OK go on; anything else is the
+ * handler's answer (the relay is safe to finish either way).
+ */
+static enum result
+relay_open(struct pipeline *p, struct relay *r, const struct listaddr *la,
+    const struct envelope *e, const struct buf *msg, int *quarantine,
+    int roles, struct why *cause)
+{
+	enum result rc;
+	int dropped;
+
+	memset(r, 0, sizeof(*r));
+	r->l = la->list;
+	r->la = la;
+	r->e = e;
+	r->why = cause;
+	if ((rc = relay_begin(p, r, msg, quarantine, roles)) != OK)
+		return rc;
+	if ((dropped = relay_dropped(p, r)) == 0)
+		return OK;
+	return dropped < 0 ? relay_unchecked(p, r) : relay_refuse(p, r, NULL);
+}
+
+/*
  * relay_private - LIST+p-HANDLE@: to the member behind a pseudonym or an
  * anonymous post, from the sender's own pseudonym (or anonymously), so that
  * neither side learns the other's address.
@@ -225,19 +251,13 @@ enum result
 relay_private(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	struct relay r = { .l = la->list, .la = la, .e = e };
+	struct relay r;
 	struct why cause = { "" };
 	const char *no = NULL;
 	enum result rc;
-	int dropped;
 
-	r.why = &cause;
-	if ((rc = relay_begin(p, &r, msg, quarantine, 0)) != OK)
+	if ((rc = relay_open(p, &r, la, e, msg, quarantine, 0, &cause)) != OK)
 		goto done;
-	if ((dropped = relay_dropped(p, &r)) != 0) {
-		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
-		goto done;
-	}
 	if (r.l->private_replies == PRIV_OFF)
 		no = "private replies are switched off on this list";
 	else if (r.l->private_replies == PRIV_MEMBERS && !r.member)
@@ -264,23 +284,17 @@ enum result
 relay_owner_answer(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	struct relay r = { .l = la->list, .la = la, .e = e };
+	struct relay r;
 	struct why cause = { "" };
 	enum result rc;
-	int dropped;
 
-	r.why = &cause;
-	if ((rc = relay_begin(p, &r, msg, quarantine, 1)) != OK)
-		goto done;
-	if ((dropped = relay_dropped(p, &r)) != 0)
-		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
-	else if (!r.member ||
-	    (r.target = store_member_by_handle(p->st, r.l->name, la->token, p->now)) == NULL)
+	rc = relay_open(p, &r, la, e, msg, quarantine, 1, &cause);
+	if (rc == OK && (!r.member || (r.target = store_member_by_handle(p->st,
+	    r.l->name, la->token, p->now)) == NULL))
 		/* one text: whether the writer is a moderator is not for them to learn here */
 		rc = relay_refuse(p, &r, "that address cannot be answered");
-	else if ((rc = relay_compose(p, &r, ID_ROLE, la->token)) == OK)
+	else if (rc == OK && (rc = relay_compose(p, &r, ID_ROLE, la->token)) == OK)
 		rc = relay_send(p, &r, 0, NULL, "owner-answer");
-done:
 	relay_why(why, &r, "moderators' answer", &cause, rc);
 	return relay_finish(&r, rc);
 }
@@ -362,21 +376,15 @@ enum result
 relay_announce(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	struct relay r = { .l = la->list, .la = la, .e = e };
+	struct relay r;
 	struct why cause = { "" };
 	enum result rc;
-	int dropped;
 
-	r.why = &cause;
-	if ((rc = relay_begin(p, &r, msg, quarantine, 1)) != OK)
-		goto done;
-	if ((dropped = relay_dropped(p, &r)) != 0)
-		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
-	else if (!r.member)
+	rc = relay_open(p, &r, la, e, msg, quarantine, 1, &cause);
+	if (rc == OK && !r.member)
 		rc = relay_refuse(p, &r, "only the list's moderators may use that address");
-	else if ((rc = relay_compose(p, &r, ID_ROLE, NULL)) == OK)
+	else if (rc == OK && (rc = relay_compose(p, &r, ID_ROLE, NULL)) == OK)
 		rc = announce_own_key(p, &r, msg) ? announce_send(p, &r) : announce_confirm(p, &r);
-done:
 	relay_why(why, &r, "announcement", &cause, rc);
 	return relay_finish(&r, rc);
 }
