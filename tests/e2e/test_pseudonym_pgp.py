@@ -1,36 +1,17 @@
 """#18: a pseudonym's own address and OpenPGP key. A pseudonymous post comes
 from LIST+p-HANDLE@, signed (RFC 3156 multipart/signed) with the pseudonym's
 key; gpg, rnp and sqop verify it; nothing in the key names the member."""
-import email
-import email.policy
-import os
 import base64
+import email.utils
+import os
 import re
 import smtplib
 import subprocess
 import tempfile
 
-import pytest
-
 from conftest import wait_until
+from test_identity import MEMBERS, ROSA, copies_to, msg_of, send
 from test_postfix import postfix_pair  # noqa: F401 (a fixture)
-
-ROSA = "rosa.luxemburg@spartakus.example"
-MEMBERS = (ROSA, "bob@example.org", "carol@example.org")
-
-
-def send(inst, raw, sender=ROSA, rcpt="demo@lists.example"):
-    with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail(sender, [rcpt], raw)
-
-
-def copies_to(sink, rcpt):
-    return [m[2] for m in sink.handler.messages if rcpt in m[1]]
-
-
-def msg_of(raw):
-    return email.message_from_bytes(raw, policy=email.policy.default)
-
 
 NEEDLES = (ROSA, "rosa.luxemburg", "spartakus", "Rosa Luxemburg", "Luxemburg")
 
@@ -38,7 +19,6 @@ NEEDLES = (ROSA, "rosa.luxemburg", "spartakus", "Rosa Luxemburg", "Luxemburg")
 def signed_parts(raw):
     """RFC 3156: the signed entity's exact bytes (CRLF before the next boundary excluded), the
     signature, and the outer header's Content-Type parameters."""
-    head, _ = raw.split(b"\r\n\r\n", 1)
     m = msg_of(raw)
     assert m.get_content_type() == "multipart/signed", m["Content-Type"]
     bnd = m.get_param("boundary").encode()
