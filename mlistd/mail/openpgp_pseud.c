@@ -354,3 +354,88 @@ openpgp_pseud_verify(const void *key, size_t klen, const void *data,
 	(void)rnp_ffi_destroy(ffi);
 	return r;
 }
+
+/* drop_other_uids - every UID of key but keep (a renamed pseudonym's old name) */
+static enum result
+drop_other_uids(rnp_key_handle_t key, const char *keep)
+{
+	rnp_uid_handle_t u;
+	size_t		 n, i;
+	char		*s;
+	int		 other;
+
+	if (rnp_key_get_uid_count(key, &n) != RNP_SUCCESS)
+		return TEMPFAIL;
+	for (i = n; i-- > 0;) {
+		if (rnp_key_get_uid_at(key, i, &s) != RNP_SUCCESS)
+			return TEMPFAIL;
+		other = strcmp(s, keep) != 0;
+		rnp_buffer_destroy(s);
+		if (!other)
+			continue;
+		if (rnp_key_get_uid_handle_at(key, i, &u) != RNP_SUCCESS)
+			return TEMPFAIL;
+		if (rnp_uid_remove(key, u) != RNP_SUCCESS) {
+			(void)rnp_uid_handle_destroy(u);
+			return TEMPFAIL;
+		}
+		(void)rnp_uid_handle_destroy(u);
+	}
+	return OK;
+}
+
+/* pseud_uid_is - is uid the key's primary UID? 1 yes, 0 no, -1 unreadable */
+static int
+pseud_uid_is(rnp_key_handle_t key, const char *uid)
+{
+	char	*s;
+	int	 same;
+
+	if (rnp_key_get_primary_uid(key, &s) != RNP_SUCCESS)
+		return -1;
+	same = strcmp(s, uid) == 0;
+	rnp_buffer_destroy(s);
+	return same;
+}
+
+/*
+ * openpgp_pseud_rename - a renamed pseudonym keeps its key and gets a new
+ * UID (its address, and so the UID's email, stays): *out is the key with
+ * uid as its only UID, self-signed at now, or NULL if uid is the one it has
+ */
+enum result
+openpgp_pseud_rename(const struct openpgp_secret *s, const char *uid,
+    uint32_t now, struct openpgp_secret **out, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key;
+	enum result	 r;
+	int		 same;
+
+	*out = NULL;
+	if (!*uid || strlen(uid) > 400 || strpbrk(uid, "\r\n") != NULL) {
+		WHY(why, whylen, "the pseudonym's UID is unusable");
+		return PERMFAIL;
+	}
+	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+		return r;
+	if ((same = pseud_uid_is(key, uid)) < 0)
+		r = TEMPFAIL;
+	else if (!same) {
+		if (now != 0 && rnp_set_timestamp(ffi, now) != RNP_SUCCESS)
+			r = TEMPFAIL;
+		/* flags: certify (0x01) and sign (0x02), as the first UID's */
+		if (r == OK && rnp_key_add_uid(key, uid, "SHA256", 0, 0x03, true)
+		    != RNP_SUCCESS)
+			r = TEMPFAIL;
+		if (r == OK)
+			r = drop_other_uids(key, uid);
+		if (r == OK)
+			r = pseud_export(key, out);
+	}
+	if (r != OK)
+		WHY(why, whylen, "renaming the pseudonym's key failed");
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}

@@ -18,6 +18,8 @@ enum result openpgp_pseud_sign(const struct openpgp_secret *, const void *,
 	    size_t, uint32_t, struct buf *, char *, size_t);
 enum result openpgp_pseud_minimal(const struct openpgp_secret *, int,
 	    struct buf *, char *, size_t);
+enum result openpgp_pseud_rename(const struct openpgp_secret *, const char *,
+	    uint32_t, struct openpgp_secret **, char *, size_t);
 enum result openpgp_pseud_verify(const void *, size_t, const void *, size_t,
 	    const void *, size_t, struct openpgp_signer *, char *, size_t);
 

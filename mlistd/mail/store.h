@@ -276,6 +276,8 @@ int	store_pseudonym_key_get(struct store *, const char *list,
 int	store_pseudonym_key_put(struct store *, const char *list,
 	    const char *handle, const char *fpr, const void *secret, size_t len,
 	    long long created);
+int	store_pseudonym_key_update(struct store *, const char *list,
+	    const char *handle, const void *secret, size_t len);
 int	store_pseudonym_key_by_name(struct store *, const char *list,
 	    const char *skeleton, struct buf *out);
 

@@ -242,3 +242,28 @@ store_pseudonym_key_by_name(struct store *st, const char *list,
 	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
 	return key_row(st, s, out);
 }
+
+/* store_pseudonym_key_update - the same key, re-sealed after a change (a new UID) */
+int
+store_pseudonym_key_update(struct store *st, const char *list,
+    const char *handle, const void *secret, size_t len)
+{
+	sqlite3_stmt *s;
+	struct buf sealed;
+
+	buf_init(&sealed, 0);
+	if (keys_seal(st->keys, secret, len, &sealed) < 0) {
+		st_fail(st, "sealing a pseudonym key failed");
+		return STORE_ERR;
+	}
+	if ((s = st_prep(st, "UPDATE pseudonym_keys SET secret = ?3 "
+	    "WHERE list = ?1 AND handle = ?2")) == NULL) {
+		buf_free(&sealed);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 3, sealed.data, (int)sealed.len, SQLITE_TRANSIENT);
+	buf_free(&sealed);
+	return st_step_done(st, s);
+}

@@ -144,6 +144,37 @@ pseud_make(struct pipeline *p, const struct list_cfg *l,
 }
 
 /*
+ * pseud_renamed - a renamed pseudonym keeps its key under its new name:
+ * the UID follows the pseudonym (its email, the handle's address, stays)
+ */
+static int
+pseud_renamed(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct openpgp_secret **key)
+{
+	struct openpgp_secret *nk;
+	char uid[600], why[OPENPGP_WHY_SIZE];
+
+	if (pseud_uid(p, l, id, uid, sizeof(uid)) < 0)
+		return -1;
+	if (openpgp_pseud_rename(*key, uid, (uint32_t)p->now, &nk, why,
+	    sizeof(why)) != OK) {
+		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name, why);
+		return -1;
+	}
+	if (nk == NULL)
+		return 0;
+	if (store_pseudonym_key_update(p->st, l->name, id->handle, nk->data,
+	    nk->len) != STORE_OK) {
+		openpgp_secret_free(nk);
+		return -1;
+	}
+	log_info("%s sign: list=%s pseudonym key renamed", p->qid, l->name);
+	openpgp_secret_free(*key);
+	*key = nk;
+	return 0;
+}
+
+/*
  * sign_pseudonym_key - the OpenPGP key of the pseudonym a copy goes out
  * under (made the first time), for the caller to free with
  * openpgp_secret_free; -1 on errors (the store's cause). The encrypted
@@ -168,7 +199,11 @@ sign_pseudonym_key(struct pipeline *p, const struct list_cfg *l,
 	buf_free(&b);
 	if (rc == STORE_NOTFOUND)
 		return pseud_make(p, l, id, key);
-	return rc == STORE_OK ? 0 : -1;
+	if (rc == STORE_OK && pseud_renamed(p, l, id, key) == 0)
+		return 0;
+	openpgp_secret_free(*key);
+	*key = NULL;
+	return -1;
 }
 
 /*

@@ -326,3 +326,20 @@ def test_own_signature_replaced_and_told_once(make_instance, sink, tmp_path):
     assert told, inst.logtext()
     assert len([d for d in copies_to(sink, ROSA) if b"will not tell you again" in d]) == 1
     assert not [d for d in copies_to(sink, ROSA) if b"Parts of your post were removed" in d]
+
+
+def test_renamed_pseudonym_keeps_its_key(make_instance, sink, tmp_path):
+    inst = pseud_instance(make_instance)
+    s1, g1, m1 = signed_parts(post(inst, sink, "before the rename"))
+    _, k1 = autocrypt_key(m1)
+    v = Verifiers(tmp_path)
+    fpr = v.gpg(k1, s1, g1)[0]
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Patient Anvil 7")
+    s2, g2, m2 = signed_parts(post(inst, sink, "after the rename"))
+    assert m2["From"].addresses[0].display_name == "Patient Anvil 7 via demo"
+    assert m2["From"].addresses[0].addr_spec == m1["From"].addresses[0].addr_spec
+    _, k2 = autocrypt_key(m2)
+    w = Verifiers(tmp_path)
+    assert w.gpg(k2, s2, g2)[0] == fpr                     # the same key ...
+    assert w.uids(k2) == [f"Patient Anvil 7 via demo <{m2['From'].addresses[0].addr_spec}>"]   # ... new UID
+    assert v.gpg(k2, s2, g2)[0] == fpr                     # a reader who had the old one: still good

@@ -107,6 +107,38 @@ START_TEST(uid_refused)
 }
 END_TEST
 
+START_TEST(rename_keeps_the_key)
+{
+	struct openpgp_secret *s = pkey(), *r = NULL, *same = NULL;
+	struct openpgp_signer who;
+	struct buf key, sig;
+	char a[OPENPGP_FPR_SIZE], b[OPENPGP_FPR_SIZE];
+	const char *nuid = "Blue Fly 3 via demo <" ADDR ">";
+
+	buf_init(&key, 0);
+	buf_init(&sig, 0);
+	ck_assert_int_eq(openpgp_pseud_rename(s, UID, WHEN, &same, why,
+	    sizeof(why)), OK);
+	ck_assert_ptr_null(same);
+	ck_assert_int_eq(openpgp_pseud_rename(s, nuid, WHEN + 60, &r, why,
+	    sizeof(why)), OK);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(openpgp_list_fingerprint(s, a), OK);
+	ck_assert_int_eq(openpgp_list_fingerprint(r, b), OK);
+	ck_assert_str_eq(a, b);
+	minimal(r, &key);
+	ck_assert_int_eq(openpgp_pseud_sign(r, "x", 1, WHEN + 61, &sig, why,
+	    sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_verify(key.data, key.len, "x", 1,
+	    sig.data, sig.len, &who, why, sizeof(why)), OK);
+	ck_assert_str_eq(who.uid, nuid);
+	buf_free(&key);
+	buf_free(&sig);
+	openpgp_secret_free(r);
+	openpgp_secret_free(s);
+}
+END_TEST
+
 /* wrapped - COPY made multipart/signed by s */
 static void
 wrapped(const struct openpgp_secret *s, struct buf *m)
@@ -212,6 +244,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, sign_and_verify);
 	tcase_add_test(tc, uid_refused);
+	tcase_add_test(tc, rename_keeps_the_key);
 	tcase_add_test(tc, wrap_and_check);
 	tcase_add_test(tc, no_8bit_no_trailing_space);
 	tcase_add_test(tc, truncations);
