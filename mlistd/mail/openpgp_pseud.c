@@ -340,7 +340,7 @@ openpgp_pseud_verify(const void *key, size_t klen, const void *data,
 		r = PERMFAIL;
 		if (rnp_op_verify_detached_create(&op, ffi, din, sin)
 		    == RNP_SUCCESS) {
-			/* an invalid signature still leaves its status to read */
+			/* an invalid signature leaves its status to read */
 			(void)rnp_op_verify_execute(op);
 			r = pseud_signer(op, who);
 			(void)rnp_op_verify_destroy(op);
@@ -349,13 +349,14 @@ openpgp_pseud_verify(const void *key, size_t klen, const void *data,
 		(void)rnp_input_destroy(din);
 	}
 	if (r != OK)
-		WHY(why, whylen, r == PERMFAIL ? "no valid signature by that key" :
+		WHY(why, whylen, "%s", r == PERMFAIL ?
+		    "no valid signature by that key" :
 		    "cannot read the signature");
 	(void)rnp_ffi_destroy(ffi);
 	return r;
 }
 
-/* drop_other_uids - every UID of key but keep (a renamed pseudonym's old name) */
+/* drop_other_uids - every UID of key but keep (a renamed pseudonym's) */
 static enum result
 drop_other_uids(rnp_key_handle_t key, const char *keep)
 {
@@ -425,8 +426,8 @@ openpgp_pseud_rename(const struct openpgp_secret *s, const char *uid,
 		if (now != 0 && rnp_set_timestamp(ffi, now) != RNP_SUCCESS)
 			r = TEMPFAIL;
 		/* flags: certify (0x01) and sign (0x02), as the first UID's */
-		if (r == OK && rnp_key_add_uid(key, uid, "SHA256", 0, 0x03, true)
-		    != RNP_SUCCESS)
+		if (r == OK && rnp_key_add_uid(key, uid, "SHA256", 0, 0x03,
+		    true) != RNP_SUCCESS)
 			r = TEMPFAIL;
 		if (r == OK)
 			r = drop_other_uids(key, uid);

@@ -88,7 +88,7 @@ split(const char *m, size_t n, size_t body, const char *bnd,
 		return -1;
 	ps->signed_off = (size_t)a;
 	ps->signed_len = (size_t)(b - a);
-	c = b + (long)strlen(mid) + 2;		/* the signature part's headers */
+	c = b + (long)strlen(mid) + 2;	/* the signature part's headers */
 	if ((e = find(m, n, (size_t)c, "\r\n\r\n")) < 0)
 		return -1;
 	e += 4;
@@ -129,15 +129,17 @@ autocrypt_key(const struct hdr *h, const char *addr, struct buf *key)
 	int rc = -1;
 
 	for (int i = 0; i < h->n; i++) {
-		if (!hdr_is(&h->f[i], "Autocrypt") || (v = hdr_value(&h->f[i])) == NULL)
+		if (!hdr_is(&h->f[i], "Autocrypt") ||
+		    (v = hdr_value(&h->f[i])) == NULL)
 			continue;
-		if (param(v, "addr", a, sizeof(a)) == 0 && strcasecmp(a, addr) == 0 &&
+		if (param(v, "addr", a, sizeof(a)) == 0 &&
+		    strcasecmp(a, addr) == 0 &&
 		    (kd = strstr(v, "keydata=")) != NULL) {
 			kd += 8;
 			len = strlen(kd);
 			if ((bin = malloc(len + 1)) != NULL &&
-			    sodium_base642bin(bin, len + 1, kd, len, " \t\r\n", &len,
-			    NULL, sodium_base64_VARIANT_ORIGINAL) == 0) {
+			    sodium_base642bin(bin, len + 1, kd, len, " \t\r\n",
+			    &len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0) {
 				buf_append(key, bin, len);
 				rc = 0;
 			}
@@ -150,11 +152,12 @@ autocrypt_key(const struct hdr *h, const char *addr, struct buf *key)
 	return rc;
 }
 
-/* micalg_is - does micalg ("pgp-sha256") name the signature's hash ("SHA256")? */
+/* micalg_is - does micalg ("pgp-sha256") name the signature's hash? */
 static int
 micalg_is(const char *micalg, const char *hash)
 {
-	return strncasecmp(micalg, "pgp-", 4) == 0 && strcasecmp(micalg + 4, hash) == 0;
+	return strncasecmp(micalg, "pgp-", 4) == 0 &&
+	    strcasecmp(micalg + 4, hash) == 0;
 }
 
 /* check_parts - the signature over the signed bytes, by key; From = UID */
@@ -174,8 +177,8 @@ check_parts(const struct buf *m, const struct hdr *h, struct pgpsigned *ps,
 	buf_init(&ac, 0);
 	if (klen == 0) {
 		if (autocrypt_key(h, from, &ac) < 0) {
-			(void)snprintf(why, whylen, "no key given and no Autocrypt "
-			    "header for the From address %s", from);
+			(void)snprintf(why, whylen, "no key given and no "
+			    "Autocrypt header for the From address %s", from);
 			buf_free(&ac);
 			return -1;
 		}
@@ -188,11 +191,12 @@ check_parts(const struct buf *m, const struct hdr *h, struct pgpsigned *ps,
 	    whylen) == OK) {
 		angle_addr(ps->who.uid, email, sizeof(email));
 		if (strcasecmp(email, from) != 0)
-			(void)snprintf(why, whylen, "the key's UID <%s> is not the "
-			    "From address <%s>", email, from);
+			(void)snprintf(why, whylen, "the key's UID <%s> is "
+			    "not the From address <%s>", email, from);
 		else if (!micalg_is(ps->micalg, ps->who.hash))
-			(void)snprintf(why, whylen, "micalg=%s does not name the "
-			    "signature's hash %s", ps->micalg, ps->who.hash);
+			(void)snprintf(why, whylen, "micalg=%s does not name "
+			    "the signature's hash %s", ps->micalg,
+			    ps->who.hash);
 		else
 			rc = 1;
 	}
@@ -232,7 +236,8 @@ pgpsigned_check(const void *msg, size_t len, const void *key, size_t klen,
 		rc = -1;
 	} else {
 		if (param(ct, "micalg", micalg, sizeof(micalg)) == 0)
-			(void)snprintf(ps->micalg, sizeof(ps->micalg), "%s", micalg);
+			(void)snprintf(ps->micalg, sizeof(ps->micalg), "%s",
+			    micalg);
 		rc = check_parts(&m, &h, ps, key, klen, why, whylen);
 	}
 	free(ct);

@@ -6,13 +6,14 @@
 
 #include "mail/openpgp_pseud.h"
 
+/* offsets are into the message with its line ends made CRLF */
 struct pgpsigned {
-	size_t			 signed_off, signed_len;	/* in the CRLF copy */
-	size_t			 sig_off, sig_len;
-	char			 micalg[40];
-	char			 from[320];	/* the From address */
-	int			 from_autocrypt;	/* the key came from the post */
-	struct openpgp_signer	 who;
+	size_t		 signed_off, signed_len;
+	size_t		 sig_off, sig_len;
+	char		 micalg[40];
+	char		 from[320];	/* the From address */
+	int		 from_autocrypt;	/* the post's own key */
+	struct openpgp_signer who;
 };
 
 int	pgpsigned_check(const void *msg, size_t len, const void *key,

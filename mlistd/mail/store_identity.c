@@ -168,7 +168,8 @@ key_row(struct store *st, sqlite3_stmt *s, struct buf *out)
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 	}
 	rc = keys_open(st->keys, sqlite3_column_blob(s, 0),
-	    (size_t)sqlite3_column_bytes(s, 0), out) == 0 ? STORE_OK : STORE_ERR;
+	    (size_t)sqlite3_column_bytes(s, 0), out) == 0 ? STORE_OK :
+	    STORE_ERR;
 	if (rc != STORE_OK)
 		st_fail(st, "a pseudonym key does not open");
 	st_done(st, s);
@@ -243,7 +244,7 @@ store_pseudonym_key_by_name(struct store *st, const char *list,
 	return key_row(st, s, out);
 }
 
-/* store_pseudonym_key_update - the same key, re-sealed after a change (a new UID) */
+/* store_pseudonym_key_update - the same key, re-sealed (a new UID) */
 int
 store_pseudonym_key_update(struct store *st, const char *list,
     const char *handle, const void *secret, size_t len)

@@ -215,7 +215,7 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		else if (private_to && *private_to == IDENTITY_TO_ROLES)
 			snprintf(local, sizeof(local), "%s-owner+%s", l->name, private_to + 1);
 		else if (*id->handle && (private_to || mode == ID_PSEUDONYM))
-			/* a pseudonym's own address: its key's UID names it (#18) */
+			/* the pseudonym's own address: its key's UID (#18) */
 			snprintf(local, sizeof(local), "%s+p-%s", l->name, id->handle);
 		else
 			snprintf(local, sizeof(local), "%s", l->name);
@@ -230,9 +230,10 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		buf_printf(out, "To: <%s+p-%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
 	else
 		buf_printf(out, "To: <%s@%s>\r\n", l->name, p->cfg->hostname);
-	/* "Reply" still goes to the list; "reply to sender" reaches the pseudonym */
+	/* "Reply" goes to the list; "reply to sender" reaches the pseudonym */
 	if (!private_to && mode == ID_PSEUDONYM && *id->handle)
-		buf_printf(out, "Reply-To: <%s@%s>\r\n", l->name, p->cfg->hostname);
+		buf_printf(out, "Reply-To: <%s@%s>\r\n", l->name,
+		    p->cfg->hostname);
 	buf_append(out, t->part[TP_SUBJECT].data, t->part[TP_SUBJECT].len);
 	buf_printf(out, "Date: %s\r\nMessage-ID: %s\r\n", date, id->msgid);
 	buf_init(&irt, 0);

@@ -86,7 +86,8 @@ signed_part(const char *msg, size_t len, const struct hdr *h, struct buf *b)
 			put_field(b, &h->f[i]);
 	buf_printf(b, "\r\n--%s\r\n", bnd);
 	for (i = 0; i < h->n; i++)
-		if (content_field(&h->f[i]) && !hdr_is(&h->f[i], "MIME-Version"))
+		if (content_field(&h->f[i]) &&
+		    !hdr_is(&h->f[i], "MIME-Version"))
 			put_field(b, &h->f[i]);
 	buf_puts(b, "\r\n");
 	buf_append(b, msg + h->body_off, len - h->body_off);
@@ -139,7 +140,8 @@ assemble(struct buf *out, const struct hdr *h, const char *addr,
 	    "--%s\r\n", bnd, bnd);
 	buf_append(out, part->data, part->len);
 	buf_printf(out, "\r\n--%s\r\n"
-	    "Content-Type: application/pgp-signature; name=\"signature.asc\"\r\n"
+	    "Content-Type: application/pgp-signature;"
+	    " name=\"signature.asc\"\r\n"
 	    "Content-Description: OpenPGP digital signature\r\n"
 	    "Content-Disposition: attachment; filename=\"signature.asc\"\r\n"
 	    "\r\n", bnd);

@@ -376,14 +376,15 @@ post_to_members(struct pipeline *p, struct post *o)
 	return OK;
 }
 
-/* rewrite.c's lines for the author's own signature (a multipart/signed's, a lone part) */
+/* rewrite.c's lines for the author's own signature */
 static const char *const own_signature[] = {
-	"- a PGP/MIME or S/MIME signature (made with your own key, it would identify you)\n",
+	"- a PGP/MIME or S/MIME signature (made with your own key, it would "
+	    "identify you)\n",
 	"- an OpenPGP signature\n",
 	NULL
 };
 
-/* cut_own_signature - take rewrite.c's lines for the author's signature out of parts; 1 if any */
+/* cut_own_signature - rewrite.c's lines for it out of parts; 1 if any */
 static int
 cut_own_signature(char *parts)
 {
@@ -416,10 +417,10 @@ signature_replaced(struct pipeline *p, struct post *o, const char *to,
 	    !cut_own_signature(parts))
 		return;
 	if (to == NULL)
-		return;		/* nobody we may tell: not "told" either */
+		return;	/* nobody we may tell: not "told" either */
 	snprintf(key, sizeof(key), "~pgp-signature:%s", o->l->name);
 	if (store_post_count(p->st, key, o->d.poster, 0, 0) != 0)
-		return;		/* told before (or the count is unreadable) */
+		return;	/* told before (or the count is unreadable) */
 	(void)store_post_count(p->st, key, o->d.poster, 0, 1);
 	(void)notify_sender_tmpl(p, o->l, to, NOTICE_SIGNATURE_REPLACED, vars);
 }
@@ -439,7 +440,8 @@ removed_notice(struct pipeline *p, struct post *o, const char *to)
 	    (const char *)t->part[TP_REMOVED].data);
 	signature_replaced(p, o, to, parts);
 	if (*parts)
-		(void)notify_sender_tmpl(p, o->l, to, NOTICE_PARTS_REMOVED, vars);
+		(void)notify_sender_tmpl(p, o->l, to, NOTICE_PARTS_REMOVED,
+		    vars);
 }
 
 /* post_distribute - what the verdict says: nothing, a refusal, a hold, a confirmation, or out */

@@ -360,12 +360,13 @@ plain_7bit(const struct buf *t)
 	return 1;
 }
 
-/* trailing_ws - a line ends in white space (RFC 3156: encode it in signed parts); O(n) */
+/* trailing_ws - a line ends in white space (RFC 3156: encoded in signed parts); O(n) */
 static int
 trailing_ws(const struct buf *t)
 {
 	for (size_t i = 1; i < t->len; i++)
-		if (t->data[i] == '\r' && (t->data[i - 1] == ' ' || t->data[i - 1] == '\t'))
+		if (t->data[i] == '\r' &&
+		    (t->data[i - 1] == ' ' || t->data[i - 1] == '\t'))
 			return 1;
 	return 0;
 }

@@ -125,7 +125,8 @@ pseud_make(struct pipeline *p, const struct list_cfg *l,
 		return -1;
 	if (openpgp_pseud_generate(uid, (uint32_t)p->now, key, why,
 	    sizeof(why)) != OK) {
-		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name, why);
+		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
+		    why);
 		return -1;
 	}
 	if (openpgp_list_fingerprint(*key, fpr) != OK)
@@ -158,7 +159,8 @@ pseud_renamed(struct pipeline *p, const struct list_cfg *l,
 		return -1;
 	if (openpgp_pseud_rename(*key, uid, (uint32_t)p->now, &nk, why,
 	    sizeof(why)) != OK) {
-		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name, why);
+		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
+		    why);
 		return -1;
 	}
 	if (nk == NULL)
@@ -229,8 +231,8 @@ sign_pseudonym(struct pipeline *p, const struct list_cfg *l,
 	    why, sizeof(why));
 	openpgp_secret_free(key);
 	if (r != OK)
-		log_err("%s sign: list=%s OpenPGP signature: %s", p->qid, l->name,
-		    why);
+		log_err("%s sign: list=%s OpenPGP signature: %s", p->qid,
+		    l->name, why);
 	return r == OK ? 0 : -1;
 }
 
