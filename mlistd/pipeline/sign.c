@@ -9,9 +9,13 @@
  * Before both, a pseudonymous copy is made multipart/signed by the
  * pseudonym's own OpenPGP key (pgpsign.c), made here on first use.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mail/author.h"
+#include "mail/header.h"
 #include "mail/listkey.h"
 #include "mail/openpgp_pseud.h"
 #include "mail/pseudonym.h"
@@ -268,4 +272,61 @@ sign_pseudonym_public(struct store *st, const struct list_cfg *l,
 		rc = STORE_ERR;
 	openpgp_secret_free(key);
 	return rc == STORE_OK ? 1 : -1;
+}
+
+/* copy_handle - HANDLE of a copy from LIST+p-HANDLE@host (a pseudonym's) */
+static int
+copy_handle(const struct list_cfg *l, const char *host, const void *copy,
+    size_t len, char *handle, size_t n)
+{
+	char want[300], *from, *at, *end;
+	struct hdr h;
+	int rc = 0;
+
+	if (hdr_parse(copy, len, &h) < 0)
+		return -1;
+	from = hdr_get_value(&h, "From");
+	hdr_free(&h);
+	if (from == NULL)
+		return 0;
+	(void)snprintf(want, sizeof(want), "<%s+p-", l->name);
+	if ((at = strcasestr(from, want)) != NULL) {
+		at += strlen(want);
+		end = strchr(at, '@');
+		if (end && (size_t)(end - at) < n && strncasecmp(end + 1, host,
+		    strlen(host)) == 0 && end[1 + strlen(host)] == '>') {
+			(void)snprintf(handle, n, "%.*s", (int)(end - at), at);
+			rc = 1;
+		}
+	}
+	free(from);
+	return rc;
+}
+
+/*
+ * sign_pseudonym_key_of - the key of the pseudonym a finished copy (as in
+ * the spool: its From is LIST+p-HANDLE@host) went out under, for the inner
+ * signature of its encrypted copies: 1 *key (openpgp_secret_free it), 0 not
+ * a pseudonym's copy or no key, -1 store or key errors
+ */
+int
+sign_pseudonym_key_of(struct store *st, const struct list_cfg *l,
+    const char *host, const void *copy, size_t len,
+    struct openpgp_secret **key)
+{
+	char handle[64];
+	struct buf b;
+	int rc;
+
+	*key = NULL;
+	if ((rc = copy_handle(l, host, copy, len, handle, sizeof(handle))) <= 0)
+		return rc;
+	buf_init(&b, 0);
+	rc = store_pseudonym_key_get(st, l->name, handle, &b);
+	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, key) != OK)
+		rc = STORE_ERR;
+	if (b.data)
+		sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
 }

@@ -15,6 +15,9 @@ int	sign_pseudonym(struct pipeline *, const struct list_cfg *,
 int	sign_pseudonym_key(struct pipeline *, const struct list_cfg *,
 	    const struct ident *, struct openpgp_secret **);
 
+int	sign_pseudonym_key_of(struct store *, const struct list_cfg *,
+	    const char *host, const void *copy, size_t len,
+	    struct openpgp_secret **);
 int	sign_pseudonym_public(struct store *, const struct list_cfg *,
 	    const char *name, struct buf *armored, char fpr[41]);
 

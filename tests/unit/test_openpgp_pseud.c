@@ -12,6 +12,8 @@
 #include "mail/openpgp_pseud.h"
 #include "mail/pgpsigned.h"
 #include "pipeline/pgpsign.h"
+#include "pipeline/sign.h"
+#include "testutil.h"
 
 #define UID	"Red Fly 12 via demo <demo+p-abcdefghjk@lists.example>"
 #define ADDR	"demo+p-abcdefghjk@lists.example"
@@ -231,6 +233,49 @@ START_TEST(truncations)
 }
 END_TEST
 
+/* the key of a finished copy, by its From (for encrypted copies' inner signature) */
+START_TEST(key_of_a_copy)
+{
+	struct openpgp_secret *s = pkey(), *k;
+	struct list_cfg l = { .name = "demo" };
+	struct keys *keys = tu_keys();
+	struct store *st;
+	struct buf err;
+	char *dir = tu_tmpdir(), db[4200], a[OPENPGP_FPR_SIZE], b[OPENPGP_FPR_SIZE];
+	const char *other = "From: \"x via demo\" <demo+p-zzzzzzzzzz@lists.example>\r\n\r\nx\r\n";
+	const char *list = "From: \"Anonymous 3F9A2C via demo\" <demo@lists.example>\r\n\r\nx\r\n";
+	const char *host = "From: \"y via demo\" <demo+p-abcdefghjk@elsewhere.example>\r\n\r\ny\r\n";
+
+	snprintf(db, sizeof(db), "%s/mlistd.db", dir);
+	buf_init(&err, 0);
+	ck_assert_ptr_nonnull(st = store_open(db, keys, &err));
+	ck_assert_int_eq(openpgp_list_fingerprint(s, a), OK);
+	ck_assert_int_eq(store_pseudonym_key_put(st, "demo", "abcdefghjk", a,
+	    s->data, s->len, WHEN), STORE_OK);
+	/* a key is for life: never replaced */
+	ck_assert_int_eq(store_pseudonym_key_put(st, "demo", "abcdefghjk", a,
+	    s->data, s->len, WHEN), STORE_EXISTS);
+	ck_assert_int_eq(sign_pseudonym_key_of(st, &l, "lists.example", COPY,
+	    strlen(COPY), &k), 1);
+	ck_assert_int_eq(openpgp_list_fingerprint(k, b), OK);
+	ck_assert_str_eq(a, b);
+	openpgp_secret_free(k);
+	ck_assert_int_eq(sign_pseudonym_key_of(st, &l, "lists.example", other,
+	    strlen(other), &k), 0);
+	ck_assert_int_eq(sign_pseudonym_key_of(st, &l, "lists.example", list,
+	    strlen(list), &k), 0);
+	ck_assert_int_eq(sign_pseudonym_key_of(st, &l, "lists.example", host,
+	    strlen(host), &k), 0);
+	ck_assert_ptr_null(k);
+	store_close(st);
+	keys_free(keys);
+	buf_free(&err);
+	tu_rmrf(dir);
+	free(dir);
+	openpgp_secret_free(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -248,6 +293,7 @@ main(void)
 	tcase_add_test(tc, wrap_and_check);
 	tcase_add_test(tc, no_8bit_no_trailing_space);
 	tcase_add_test(tc, truncations);
+	tcase_add_test(tc, key_of_a_copy);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
