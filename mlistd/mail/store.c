@@ -199,7 +199,7 @@ static const char *const migrations[] = {
 	 * stays when the pseudonym is renamed): the transferable secret key
 	 * sealed under the master key, its fingerprint
 	 */
-	"CREATE TABLE pseudonym_keys ("
+	"CREATE TABLE IF NOT EXISTS pseudonym_keys ("
 	"  list TEXT NOT NULL,"
 	"  handle TEXT NOT NULL,"
 	"  fpr TEXT NOT NULL,"

@@ -219,6 +219,11 @@ request_parse(const char *m, size_t len, struct request *r)
 	if ((subj = hdr_get_value(&h, "Subject")) != NULL)
 		cmds |= word(subj, strlen(subj), r);
 	free(subj);
+	if ((cmds & CMD_KEYS) && *r->keyname) {
+		/* "keys please" is a Subject, not a command: "keys NAME" only in the body */
+		cmds &= ~CMD_KEYS;
+		r->keyname[0] = 0;
+	}
 	if (cmds & CMD_SUBSCRIBE) {
 		r->intro = m + h.body_off;	/* "subscribe" in the Subject: the body introduces */
 		r->introlen = len - h.body_off;

@@ -12,6 +12,7 @@
 #include "mail/openpgp_pseud.h"
 #include "mail/pgpsigned.h"
 #include "pipeline/pgpsign.h"
+#include "pipeline/request.h"
 #include "pipeline/sign.h"
 #include "testutil.h"
 
@@ -276,6 +277,22 @@ START_TEST(key_of_a_copy)
 }
 END_TEST
 
+/* "keys NAME" on a line of the body; a Subject "keys please" is no command */
+START_TEST(keys_name_parsed)
+{
+	static const char body[] = "Subject: x\r\n\r\nkeys Red Fly 12\r\n";
+	static const char subj[] = "Subject: keys please\r\n\r\nhello\r\n";
+	static const char bare[] = "Subject: keys\r\n\r\n";
+	struct request r;
+
+	ck_assert_uint_eq(request_parse(body, strlen(body), &r), CMD_KEYS);
+	ck_assert_str_eq(r.keyname, "Red Fly 12");
+	ck_assert_uint_eq(request_parse(subj, strlen(subj), &r), CMD_NONE);
+	ck_assert_uint_eq(request_parse(bare, strlen(bare), &r), CMD_KEYS);
+	ck_assert_str_eq(r.keyname, "");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -294,6 +311,7 @@ main(void)
 	tcase_add_test(tc, no_8bit_no_trailing_space);
 	tcase_add_test(tc, truncations);
 	tcase_add_test(tc, key_of_a_copy);
+	tcase_add_test(tc, keys_name_parsed);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
