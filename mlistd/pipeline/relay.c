@@ -21,6 +21,7 @@
 #include "leadership/confirm.h"
 #include "pipeline/authn.h"
 #include "pipeline/notify.h"
+#include "pipeline/pgpopen.h"
 #include "pipeline/policy.h"
 #include "pipeline/relay.h"
 #include "pipeline/request.h"
@@ -70,10 +71,12 @@ is_leader(const struct member *m)
  * (unparseable: quarantined), TEMPFAIL retry (DNS included).
  */
 static enum result
-relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *quarantine, int roles)
+relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, const struct buf *parse,
+    int *quarantine, int roles)
 {
 	const struct list_cfg *l = r->l;
-	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len,
+	/* what is parsed may be the mail opened (pgpopen.c); its sender is judged on msg */
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)parse->data, parse->len,
 	    r->e->received, 0, 0, 1 };
 	struct member m;
 	enum result rc;
@@ -224,8 +227,8 @@ relay_why(struct why *out, const struct relay *r, const char *kind, const struct
  */
 static enum result
 relay_open(struct pipeline *p, struct relay *r, const struct listaddr *la,
-    const struct envelope *e, const struct buf *msg, int *quarantine,
-    int roles, struct why *cause)
+    const struct envelope *e, const struct buf *msg, const struct buf *parse,
+    int *quarantine, int roles, struct why *cause)
 {
 	enum result rc;
 	int dropped;
@@ -235,11 +238,30 @@ relay_open(struct pipeline *p, struct relay *r, const struct listaddr *la,
 	r->la = la;
 	r->e = e;
 	r->why = cause;
-	if ((rc = relay_begin(p, r, msg, quarantine, roles)) != OK)
+	if ((rc = relay_begin(p, r, msg, parse ? parse : msg, quarantine,
+	    roles)) != OK)
 		return rc;
 	if ((dropped = relay_dropped(p, r)) == 0)
 		return OK;
 	return dropped < 0 ? relay_unchecked(p, r) : relay_refuse(p, r, NULL);
+}
+
+/*
+ * private_opened - mail encrypted to the pseudonym's own key (its Autocrypt
+ * key), opened into out (pgpopen.c): 1 opened, 0 not, -1 store errors
+ */
+static int
+private_opened(struct pipeline *p, const struct listaddr *la, const struct buf *msg,
+    struct buf *out)
+{
+	struct openpgp_secret *key;
+	int rc;
+
+	if ((rc = sign_pseudonym_key_by_handle(p->st, la->list, la->token, &key)) <= 0)
+		return rc;
+	rc = pgpopen_private(p->qid, key, msg, out);
+	openpgp_secret_free(key);
+	return rc;
 }
 
 /*
@@ -254,9 +276,21 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	struct relay r;
 	struct why cause = { "" };
 	const char *no = NULL;
+	struct buf opened;
 	enum result rc;
+	int k;
 
-	if ((rc = relay_open(p, &r, la, e, msg, quarantine, 0, &cause)) != OK)
+	buf_init(&opened, 0);
+	if ((k = private_opened(p, la, msg, &opened)) < 0) {
+		why_set(why, "list=%s private reply: opening it: %s", la->list->name,
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	rc = relay_open(p, &r, la, e, msg, k ? &opened : NULL, quarantine, 0, &cause);
+	if (opened.data)
+		sodium_memzero(opened.data, opened.cap);
+	buf_free(&opened);
+	if (rc != OK)
 		goto done;
 	if (r.l->private_replies == PRIV_OFF)
 		no = "private replies are switched off on this list";
@@ -288,7 +322,7 @@ relay_owner_answer(struct pipeline *p, const struct listaddr *la, const struct e
 	struct why cause = { "" };
 	enum result rc;
 
-	rc = relay_open(p, &r, la, e, msg, quarantine, 1, &cause);
+	rc = relay_open(p, &r, la, e, msg, NULL, quarantine, 1, &cause);
 	if (rc == OK && (!r.member || (r.target = store_member_by_handle(p->st,
 	    r.l->name, la->token, p->now)) == NULL))
 		/* one text: whether the writer is a moderator is not for them to learn here */
@@ -380,7 +414,7 @@ relay_announce(struct pipeline *p, const struct listaddr *la, const struct envel
 	struct why cause = { "" };
 	enum result rc;
 
-	rc = relay_open(p, &r, la, e, msg, quarantine, 1, &cause);
+	rc = relay_open(p, &r, la, e, msg, NULL, quarantine, 1, &cause);
 	if (rc == OK && !r.member)
 		rc = relay_refuse(p, &r, "only the list's moderators may use that address");
 	else if (rc == OK && (rc = relay_compose(p, &r, ID_ROLE, NULL)) == OK)

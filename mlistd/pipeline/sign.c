@@ -315,12 +315,27 @@ sign_pseudonym_key_of(struct store *st, const struct list_cfg *l,
     struct openpgp_secret **key)
 {
 	char handle[64];
-	struct buf b;
 	int rc;
 
 	*key = NULL;
 	if ((rc = copy_handle(l, host, copy, len, handle, sizeof(handle))) <= 0)
 		return rc;
+	return sign_pseudonym_key_by_handle(st, l, handle, key);
+}
+
+/*
+ * sign_pseudonym_key_by_handle - the key of the pseudonym LIST+p-HANDLE@
+ * reaches: 1 *key (openpgp_secret_free it), 0 none (an anonymous post's
+ * handle, or no post yet), -1 store or key errors
+ */
+int
+sign_pseudonym_key_by_handle(struct store *st, const struct list_cfg *l,
+    const char *handle, struct openpgp_secret **key)
+{
+	struct buf b;
+	int rc;
+
+	*key = NULL;
 	buf_init(&b, 0);
 	rc = store_pseudonym_key_get(st, l->name, handle, &b);
 	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, key) != OK)

@@ -18,6 +18,8 @@ int	sign_pseudonym_key(struct pipeline *, const struct list_cfg *,
 int	sign_pseudonym_key_of(struct store *, const struct list_cfg *,
 	    const char *host, const void *copy, size_t len,
 	    struct openpgp_secret **);
+int	sign_pseudonym_key_by_handle(struct store *, const struct list_cfg *,
+	    const char *handle, struct openpgp_secret **);
 int	sign_pseudonym_public(struct store *, const struct list_cfg *,
 	    const char *name, struct buf *armored, char fpr[41]);
 

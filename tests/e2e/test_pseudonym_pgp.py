@@ -343,3 +343,29 @@ def test_renamed_pseudonym_keeps_its_key(make_instance, sink, tmp_path):
     assert w.gpg(k2, s2, g2)[0] == fpr                     # the same key ...
     assert w.uids(k2) == [f"Patient Anvil 7 via demo <{m2['From'].addresses[0].addr_spec}>"]   # ... new UID
     assert v.gpg(k2, s2, g2)[0] == fpr                     # a reader who had the old one: still good
+
+
+def test_private_mail_encrypted_to_the_pseudonym_reaches_its_member(make_instance, sink, tmp_path):
+    """bob encrypts to the key in the pseudonym's Autocrypt header (as K-9 or Thunderbird would) and
+    writes to its address: rosa reads it, and neither side's address is in what she gets."""
+    inst = pseud_instance(make_instance)
+    m = msg_of(post(inst, sink, "write to me"))
+    addr, key = autocrypt_key(m)
+    v = Verifiers(tmp_path)
+    subprocess.run(["gpg", "--batch", "--import", v.write("k", key)], env=v.env, check=True,
+                   capture_output=True)
+    inner = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nSecret words for you alone.\r\n"
+    enc = subprocess.run(["gpg", "--batch", "--armor", "--trust-model", "always", "--encrypt",
+                          "-r", addr], input=inner, env=v.env, capture_output=True, check=True).stdout
+    enc = enc.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    mail = (f"From: Bob <bob@example.org>\r\nTo: {addr}\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";"
+            " boundary=\"e1\"\r\n\r\n--e1\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+            "Version: 1\r\n\r\n--e1\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n"
+            "\r\n").encode() + enc + b"\r\n--e1--\r\n"
+    send(inst, mail, sender="bob@example.org", rcpt=addr)
+    got = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"Secret words for you alone." in d])
+    assert got, inst.logtext()
+    assert b"bob@example.org" not in got[0] and b"BEGIN PGP MESSAGE" not in got[0]
+    assert ROSA.encode() not in got[0].split(b"\r\n\r\n")[0].replace(b"To: <" + addr.encode(), b"")
+    assert not [d for d in copies_to(sink, "carol@example.org") if b"Secret words" in d]
