@@ -191,9 +191,13 @@ store_pseudonym_key_get(struct store *st, const char *list,
 	return key_row(st, s, out);
 }
 
-/* store_pseudonym_key_put - a new pseudonym key, sealed; never replaces one */
-int
-store_pseudonym_key_put(struct store *st, const char *list,
+/*
+ * key_write - a pseudonym key, sealed, by the statement sql (?1 list, ?2
+ * handle, ?3 sealed key; with fpr ?4 fingerprint, ?5 time); STORE_EXISTS
+ * on a constraint (the handle has one), STORE_NOTFOUND if no row changed
+ */
+static int
+key_write(struct store *st, const char *sql, const char *list,
     const char *handle, const char *fpr, const void *secret, size_t len,
     long long created)
 {
@@ -206,22 +210,36 @@ store_pseudonym_key_put(struct store *st, const char *list,
 		st_fail(st, "sealing a pseudonym key failed");
 		return STORE_ERR;
 	}
-	if ((s = st_prep(st, "INSERT INTO pseudonym_keys (list, handle, fpr, "
-	    "secret, created) VALUES (?1, ?2, ?3, ?4, ?5)")) == NULL) {
+	if ((s = st_prep(st, sql)) == NULL) {
 		buf_free(&sealed);
 		return STORE_ERR;
 	}
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, fpr, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(s, 4, sealed.data, (int)sealed.len, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)created);
+	sqlite3_bind_blob(s, 3, sealed.data, (int)sealed.len, SQLITE_TRANSIENT);
+	if (fpr) {	/* a new key: its fingerprint and time (an update has none) */
+		sqlite3_bind_text(s, 4, fpr, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)created);
+	}
 	buf_free(&sealed);
 	rc = sqlite3_step(s);
 	st_done(st, s);
 	if (rc == SQLITE_CONSTRAINT)
 		return STORE_EXISTS;
-	return rc == SQLITE_DONE ? STORE_OK : st_db_fail(st);
+	if (rc != SQLITE_DONE)
+		return st_db_fail(st);
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* store_pseudonym_key_put - a new pseudonym key, sealed; never replaces one */
+int
+store_pseudonym_key_put(struct store *st, const char *list,
+    const char *handle, const char *fpr, const void *secret, size_t len,
+    long long created)
+{
+	return key_write(st, "INSERT INTO pseudonym_keys (list, handle, "
+	    "secret, fpr, created) VALUES (?1, ?2, ?3, ?4, ?5)", list, handle,
+	    fpr, secret, len, created);
 }
 
 /*
@@ -249,22 +267,7 @@ int
 store_pseudonym_key_update(struct store *st, const char *list,
     const char *handle, const void *secret, size_t len)
 {
-	sqlite3_stmt *s;
-	struct buf sealed;
-
-	buf_init(&sealed, 0);
-	if (keys_seal(st->keys, secret, len, &sealed) < 0) {
-		st_fail(st, "sealing a pseudonym key failed");
-		return STORE_ERR;
-	}
-	if ((s = st_prep(st, "UPDATE pseudonym_keys SET secret = ?3 "
-	    "WHERE list = ?1 AND handle = ?2")) == NULL) {
-		buf_free(&sealed);
-		return STORE_ERR;
-	}
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(s, 3, sealed.data, (int)sealed.len, SQLITE_TRANSIENT);
-	buf_free(&sealed);
-	return st_step_done(st, s);
+	return key_write(st, "UPDATE pseudonym_keys SET secret = ?3 "
+	    "WHERE list = ?1 AND handle = ?2", list, handle, NULL, secret, len,
+	    0);
 }

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 
 from conftest import wait_until
-from test_identity import MEMBERS, ROSA, copies_to, msg_of, send
+from test_identity import ROSA, copies_to, ident_instance, msg_of, send
 from test_postfix import postfix_pair  # noqa: F401 (a fixture)
 
 NEEDLES = (ROSA, "rosa.luxemburg", "spartakus", "Rosa Luxemburg", "Luxemburg")
@@ -78,15 +78,7 @@ class Verifiers:
 
 
 def pseud_instance(make_instance, extra=None):
-    settings = {"identity.mode": "pseudonym"}
-    settings.update(extra or {})
-    inst = make_instance(list_settings=settings, members=(), start=False)
-    for m in MEMBERS:
-        if m == ROSA:
-            inst.ctl("member", "add", "demo", m, "--name", "Rosa Luxemburg")
-        else:
-            inst.ctl("member", "add", "demo", m)
-    return inst.start()
+    return ident_instance(make_instance, "pseudonym", extra)
 
 
 def post(inst, sink, subject, sender=ROSA, nth=1):
