@@ -2,8 +2,9 @@
  * mlist.c - the subscriber's tool.
  *   keygen  make the member's own signing key (the secret stays in a 0600 file)
  *   sign    add the author signature to an outgoing post (stdin -> stdout)
- *   verify  check a delivered post: the list's DKIM signature and the author
- *           signature; say who signed, and what is wrong if anything is
+ *   verify  check a delivered post: the list's DKIM signature, the author
+ *           signature and a pseudonym's OpenPGP signature (RFC 3156); say
+ *           who signed, and what is wrong if anything is
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "../mlistd/mail/author.h"
 #include "../mlistd/mail/header.h"
 #include "../mlistd/mail/keys.h"
+#include "../mlistd/mail/pgpsigned.h"
 #include "../mlistd/mail/sealed.h"
 #include "../mlistd/mail/dkim.h"
 #include "../mlistd/util/fsutil.h"
@@ -34,7 +36,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: mlist keygen [--out FILE] [--expires DAYS]\n"
 	    "       mlist sign --list LIST [--key FILE] < post.eml > signed.eml\n"
-	    "       mlist verify FILE.eml|- [--list-key KEY | --dns-record FILE]\n"
+	    "       mlist verify FILE.eml|- [--list-key KEY | --dns-record FILE] [--pgp-key FILE]\n"
 	    "       mlist seal --list-key x25519:KEY --list LIST < post.eml > sealed.eml\n"
 	    "\n"
 	    "keygen makes your own key. The secret half goes to FILE (default\n"
@@ -150,20 +152,58 @@ print_poster(const char *msg, size_t len, const char *fp)
 	hdr_free(&h);
 }
 
+/*
+ * verify_openpgp - an RFC 3156 signature (a pseudonym's, #18): 1 ok or
+ * none, 0 failed. The key is keyfile's, else the post's own Autocrypt key.
+ */
+static int
+verify_openpgp(const struct buf *msg, const char *keyfile)
+{
+	struct pgpsigned ps;
+	struct buf key, err;
+	char why[300];
+	int rc;
+
+	buf_init(&key, 1 << 20);
+	buf_init(&err, 0);
+	if (keyfile && fs_read_file(keyfile, &key, &err) < 0) {
+		printf("openpgp: FAILED: %s\n", buf_cstr(&err));
+		buf_free(&key);
+		buf_free(&err);
+		return 0;
+	}
+	rc = pgpsigned_check(msg->data, msg->len, key.data, key.len, &ps, why,
+	    sizeof(why));
+	if (rc == 0)
+		printf("openpgp: none (not multipart/signed)\n");
+	else if (rc < 0)
+		printf("openpgp: FAILED: %s\n", why);
+	else
+		printf("openpgp: ok, signed by \"%s\", key %s%s\n", ps.who.uid,
+		    ps.who.fpr, ps.from_autocrypt ? " (the key of the post's own "
+		    "Autocrypt header: compare its fingerprint with 'keys NAME' "
+		    "at LIST-request, or give it with --pgp-key)" : "");
+	buf_free(&key);
+	buf_free(&err);
+	return rc >= 0;
+}
+
 static int
 verify(int argc, char **argv)
 {
-	const char *file = NULL, *listkey = NULL, *records = NULL;
+	const char *file = NULL, *listkey = NULL, *records = NULL, *pgpkey = NULL;
 	unsigned char pk[DKIM_PK_LEN], apk[DKIM_PK_LEN];
 	char domain[256] = "", selector[160] = "", why[200], lid[256] = "", fp[64];
 	struct buf msg, err;
-	int i, ok_dkim = 0, ok_author = 0, k;
+	int i, ok_dkim = 0, ok_author = 0, ok_pgp, k;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--list-key") == 0 && i + 1 < argc)
 			listkey = argv[++i];
 		else if (strcmp(argv[i], "--dns-record") == 0 && i + 1 < argc)
 			records = argv[++i];
+		else if (strcmp(argv[i], "--pgp-key") == 0 && i + 1 < argc)
+			pgpkey = argv[++i];
 		else if (argv[i][0] == '-' && argv[i][1])
 			return usage(stderr), EX_USAGE;
 		else if (!file)
@@ -202,9 +242,10 @@ verify(int argc, char **argv)
 	}
 	if (ok_dkim && ok_author)
 		print_poster((char *)msg.data, msg.len, fp);
+	ok_pgp = verify_openpgp(&msg, pgpkey);
 	buf_free(&msg);
 	buf_free(&err);
-	return ok_dkim && ok_author ? EX_OK : EX_FAIL;
+	return ok_dkim && ok_author && ok_pgp ? EX_OK : EX_FAIL;
 }
 
 /* default_key_path - ~/.config/mlist/key */

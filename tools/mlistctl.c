@@ -40,6 +40,7 @@
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
 #include "../mlistd/pipeline/disclosure.h"
+#include "../mlistd/pipeline/sign.h"
 #include "../mlistd/util/fsutil.h"
 #include "../mlistd/util/privdrop.h"
 
@@ -212,13 +213,15 @@ static const struct verb verbs[] = {
 	  "old key stays listed: keep its record published for the posts it signed." },
 	{ "keys rotate-subkey", "LIST", 1, 1, NEED_DAEMON, v_daemon,
 	  "The same as 'keys LIST --rotate-subkey'." },
-	{ "keys", "LIST [--export | --rotate-subkey]", 1, 2, NEED_STORE, v_keys,
+	{ "keys", "LIST [--export | --rotate-subkey | --pseudonym NAME]", 1, 3, NEED_STORE, v_keys,
 	  "Show the list's DKIM keys and the DNS TXT records to publish under the instance's\n"
 	  "hostname (every key, old ones too: they verify the posts they signed), and the\n"
 	  "fingerprint of the list's OpenPGP key (made now if the list has none).\n"
 	  "--export prints the OpenPGP public key, armoured (what members import).\n"
 	  "--rotate-subkey makes a new encryption subkey (by the daemon); the old one is\n"
-	  "revoked but kept, so mail already encrypted to it still opens." },
+	  "revoked but kept, so mail already encrypted to it still opens.\n"
+	  "--pseudonym NAME prints that pseudonym's OpenPGP key (armoured) and fingerprint,\n"
+	  "made at its first post; exit 1 if no pseudonym of that name has posted." },
 	{ "backup", "FILE", 1, 1, NEED_DAEMON, v_backup,
 	  "Write the whole instance (database, queue, held posts, audit heads, list files,\n"
 	  "the instance file) into FILE, consistently, while the daemon runs. FILE is\n"
@@ -602,6 +605,37 @@ v_status_store(struct ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
+/* v_keys_pseudonym - keys LIST --pseudonym NAME: the pseudonym's OpenPGP key */
+static int
+v_keys_pseudonym(struct ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	char fpr[41];
+	struct buf key;
+	int rc;
+
+	if (argc != 2 || strcmp(argv[0], "--pseudonym") != 0)
+		return fail(EX_USAGE, "usage: mlistctl keys LIST [--pseudonym NAME]");
+	buf_init(&key, 0);
+	rc = sign_pseudonym_public(c->store, l, argv[1], &key, fpr);
+	if (rc < 0)
+		rc = fail(EX_FAIL, "%s: %s", l->name, store_errmsg(c->store));
+	else if (rc == 0)
+		rc = fail(EX_FAIL, "%s: no pseudonym called \"%s\" has posted (its key "
+		    "is made at its first post)", l->name, argv[1]);
+	else if (c->json) {
+		printf("{\"pseudonym\":"), json_str(argv[1]);
+		printf(",\"fingerprint\":\"%s\",\"key\":", fpr), json_str(buf_cstr(&key));
+		printf("}\n");
+		rc = EX_OK;
+	} else {
+		printf("; OpenPGP key of the pseudonym \"%s\" on %s, fingerprint %s\n%s",
+		    argv[1], l->name, fpr, buf_cstr(&key));
+		rc = EX_OK;
+	}
+	buf_free(&key);
+	return rc;
+}
+
 /* find_list - a list by name, or an error */
 static const struct list_cfg *
 find_list(struct ctx *c, const char *name)
@@ -880,12 +914,14 @@ v_keys(struct ctx *c, int argc, char **argv)
 
 	if (!l)
 		return EX_FAIL;
+	if (argc > 1 && strcmp(argv[1], "--pseudonym") == 0)
+		return v_keys_pseudonym(c, l, argc - 1, argv + 1);
 	if (argc == 2 && strcmp(argv[1], "--rotate-subkey") == 0)
 		return rotate_subkey(c, argv);
 	if (argc == 2 && strcmp(argv[1], "--export") == 0)
 		return pgp_export(c, l);
-	if (argc == 2)
-		return fail(EX_USAGE, "usage: mlistctl keys LIST [--export | --rotate-subkey]");
+	if (argc > 1)
+		return fail(EX_USAGE, "usage: mlistctl keys LIST [--export | --rotate-subkey | --pseudonym NAME]");
 	if (store_key_count(c->store, l->name) == 0 && !c->json)
 		printf("; %s has no signing key yet: the daemon makes one at its first post, or run\n"
 		    "; 'mlistctl keys rotate %s' now\n", l->name, l->name);

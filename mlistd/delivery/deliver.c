@@ -35,6 +35,7 @@
 #include "delivery/pgpcopy.h"
 #include "mail/listkey.h"
 #include "mail/listpgp.h"
+#include "pipeline/sign.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -824,25 +825,35 @@ wants(const struct run *r, int i, const char *qid, int (*c)(const struct deliver
 }
 
 /*
- * pgp_load - sign the post once for all its OpenPGP copies, with the list's
- * key (the signer is a parameter of pgpcopy_prepare: a pseudonym's later)
+ * pgp_load - sign the post once for all its OpenPGP copies: a pseudonym's
+ * post with the pseudonym's own key (its copies come From its address, as
+ * its clear copies do), any other with the list's key
  */
 static void
 pgp_load(struct run *r, struct message *m, const char *list)
 {
-	struct openpgp_secret *k = NULL;
-	char why[OPENPGP_WHY_SIZE] = "";
+	const struct list_cfg *l = config_list_find(r->cfg, list);
+	struct openpgp_secret *k = NULL, *ps = NULL;
+	char why[OPENPGP_WHY_SIZE] = "", from[320] = "";
 
-	if (listpgp_get(r->st, list, r->cfg->hostname, &k) < 0) {
+	if (l != NULL && sign_pseudonym_key_of(r->st, l, r->cfg->hostname,
+	    m->raw.data, m->raw.len, &ps, from, sizeof(from)) < 0) {
+		log_err("%s deliver: list=%s the pseudonym's OpenPGP key: %s; "
+		    "will retry", m->qid, list, store_errmsg(r->st));
+		return;
+	}
+	if (ps == NULL && listpgp_get(r->st, list, r->cfg->hostname, &k) < 0) {
 		log_err("%s deliver: list=%s the list's OpenPGP key: %s; will retry", m->qid, list,
 		    store_errmsg(r->st));
 		return;
 	}
-	if (pgpcopy_prepare(k, k, list, r->cfg->hostname, m->raw.data, m->raw.len, OPENPGP_BUCKET_MIN,
+	if (pgpcopy_prepare(ps ? ps : k, ps ? from : NULL, list,
+	    r->cfg->hostname, m->raw.data, m->raw.len, OPENPGP_BUCKET_MIN,
 	    r->now, &m->post, why, sizeof(why)) == OK)
 		m->pgp = 1;
 	else
 		log_err("%s deliver: list=%s cannot sign the post: %s; will retry", m->qid, list, why);
+	openpgp_secret_free(ps);
 	openpgp_secret_free(k);
 }
 

@@ -7,8 +7,9 @@
  * PKESK (mail/openpgp_out.c does the OpenPGP). Outside: only what a relay
  * needs and what lets a client thread and unsubscribe - Date, Message-ID,
  * To, In-Reply-To, References, the List-* headers, Precedence,
- * Auto-Submitted - with From the list's key UID, Subject "..." and an
- * Autocrypt header with the list's key. The signature is dated by the
+ * Auto-Submitted - with From the signer key's UID (the list's, or a
+ * pseudonym's for its posts), Subject "..." and an Autocrypt header with
+ * that key. The signature is dated by the
  * copy's own Date: (a post released late is dated when it was released),
  * so a client never sees the two disagree.
  */
@@ -85,11 +86,13 @@ head(struct pgpcopy_post *p, const void *raw, size_t len)
 
 /*
  * pgpcopy_prepare - what every encrypted copy of the plain copy raw shares:
- * signed once by sign_key, dated by the copy's Date: (now if none)
+ * signed once by sign_key, dated by the copy's Date: (now if none), From
+ * and Autocrypt naming the signer (a client shows a signature as good only
+ * when its key's UID address is the From)
  */
 enum result
-pgpcopy_prepare(const struct openpgp_secret *sign_key,
-    const struct openpgp_secret *list_key, const char *list, const char *host,
+pgpcopy_prepare(const struct openpgp_secret *sign_key, const char *from,
+    const char *list, const char *host,
     const void *raw, size_t len, size_t bucket_min, long long now,
     struct pgpcopy_post *p, char *why, size_t whylen)
 {
@@ -99,10 +102,13 @@ pgpcopy_prepare(const struct openpgp_secret *sign_key,
 	memset(p, 0, sizeof(*p));
 	buf_init(&p->autocrypt, 0);
 	buf_init(&p->head, 0);
-	snprintf(p->from, sizeof(p->from), "%s@%s", list, host);
+	if (from != NULL)
+		snprintf(p->from, sizeof(p->from), "%s", from);
+	else
+		snprintf(p->from, sizeof(p->from), "%s@%s", list, host);
 	if (created == 0)
 		created = now;
-	if (listpgp_autocrypt(list_key, p->from, &p->autocrypt) < 0 ||
+	if (listpgp_autocrypt(sign_key, p->from, &p->autocrypt) < 0 ||
 	    head(p, raw, len) < 0) {
 		snprintf(why, whylen, "the list's key does not export, or no "
 		    "memory");

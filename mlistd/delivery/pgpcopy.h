@@ -14,13 +14,16 @@ struct pgpcopy_post {
 	struct openpgp_post signed_;	/* the signed, padded packets */
 	struct buf	 autocrypt;	/* "Autocrypt: ..." header, CRLF */
 	struct buf	 head;		/* the outer header but Content-Type */
-	char		 from[320];	/* outer From: the list key's UID */
+	char		 from[320];	/* outer From: the signer key's UID address */
 };
 
-/* the signing key is a parameter: the list's by default, a pseudonym's later */
+/*
+ * the signer: the list's key, or a pseudonym's for its posts (from then is
+ * the pseudonym's address, the outer From and the Autocrypt's addr; NULL:
+ * the list's LIST@host)
+ */
 enum result pgpcopy_prepare(const struct openpgp_secret *sign_key,
-	    const struct openpgp_secret *list_key, const char *list,
-	    const char *host, const void *raw, size_t len, size_t bucket_min,
+	    const char *from, const char *list, const char *host, const void *raw, size_t len, size_t bucket_min,
 	    long long now, struct pgpcopy_post *, char *why, size_t whylen);
 void	pgpcopy_post_free(struct pgpcopy_post *);
 long long pgpcopy_date(const void *raw, size_t len);

@@ -98,6 +98,8 @@
 	    "a post the parser could not read (kept for the administrators)") \
 	X(NOTICE_PARTS_REMOVED, "parts-removed", "parts", \
 	    "to the author, of the parts taken out of a post because they would identify them") \
+	X(NOTICE_SIGNATURE_REPLACED, "signature-replaced", "pseudonym", \
+	    "to the author, once, when the list replaced their own OpenPGP signature by their pseudonym's") \
 	X(NOTICE_PRIVATE_REFUSED, "private-refused", "to reason", \
 	    "an authenticated private reply (to: the handle's address) was refused") \
 	X(NOTICE_PRIVATE_LEAK, "private-leak", "found", \

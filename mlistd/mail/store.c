@@ -219,6 +219,18 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX IF NOT EXISTS members_pgp_fpr ON members(list, pgp_fpr)"
 	"  WHERE pgp_fpr IS NOT NULL;"
 	"UPDATE members SET enc_pk = NULL, enc_expires = NULL, enc_warned = 0;",
+	/*
+	 * a pseudonym's OpenPGP key (#18), by list and handle (the handle
+	 * stays when the pseudonym is renamed): the transferable secret key
+	 * sealed under the master key, its fingerprint
+	 */
+	"CREATE TABLE IF NOT EXISTS pseudonym_keys ("
+	"  list TEXT NOT NULL,"
+	"  handle TEXT NOT NULL,"
+	"  fpr TEXT NOT NULL,"
+	"  secret BLOB NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, handle));",
 	NULL
 };
 

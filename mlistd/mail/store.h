@@ -272,6 +272,20 @@ int	store_anon_add(struct store *, const char *list, const char *handle, const c
 int	store_msgid_put(struct store *, const char *list, const char *ref, const char *list_id, long long now);
 int	store_msgid_map(struct store *, const char *list, const char *ref, char *out, size_t n);
 int	store_identity_expire(struct store *, const char *list, long long now, long long archive_before);
+/*
+ * A pseudonym's OpenPGP key (store_identity.c), by its handle: get opens the
+ * sealed secret into out (the caller wipes it), STORE_NOTFOUND if none;
+ * put STORE_EXISTS if the handle has one already (kept: keys are for life).
+ */
+int	store_pseudonym_key_get(struct store *, const char *list,
+	    const char *handle, struct buf *out);
+int	store_pseudonym_key_put(struct store *, const char *list,
+	    const char *handle, const char *fpr, const void *secret, size_t len,
+	    long long created);
+int	store_pseudonym_key_update(struct store *, const char *list,
+	    const char *handle, const void *secret, size_t len);
+int	store_pseudonym_key_by_name(struct store *, const char *list,
+	    const char *skeleton, struct buf *out);
 
 /*
  * The archive and the digest queue (store_archive.c). store_archive_each,

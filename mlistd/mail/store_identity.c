@@ -1,7 +1,8 @@
 /*
  * store_identity.c - identity: pseudonyms (sealed, unique by skeleton),
  * private-reply handles, anonymous handles while the authorship link is
- * kept, the list's Message-IDs by the ids they replaced, and retention.
+ * kept, the list's Message-IDs by the ids they replaced, retention, and
+ * each pseudonym's OpenPGP key (sealed).
  */
 #include "store_int.h"
 
@@ -170,4 +171,122 @@ store_member_by_pseudonym(struct store *st, const char *list, const char *skelet
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
 	return st_one_opened(st, s, "members.addr", 1, 2);
+}
+
+/*
+ * key_row - the sealed key of s's one row, opened into out; a seal that
+ * does not open is an error, never a missing key. Finishes s.
+ */
+static int
+key_row(struct store *st, sqlite3_stmt *s, struct buf *out)
+{
+	struct st_place pl;
+	int rc;
+
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		st_done(st, s);
+		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	}
+	/* sealed to its place: the table, the column, list and handle */
+	st_place_cols(&pl, s, "pseudonym_keys.secret", 1, 2);
+	rc = st_opened_bytes(st, s, 0, out, &pl) == 0 ? STORE_OK : STORE_ERR;
+	st_done(st, s);
+	return rc;
+}
+
+/* store_pseudonym_key_get - the pseudonym's secret key, opened into out */
+int
+store_pseudonym_key_get(struct store *st, const char *list,
+    const char *handle, struct buf *out)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT secret, list, handle FROM "
+	    "pseudonym_keys WHERE list = ?1 AND handle = ?2");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	return key_row(st, s, out);
+}
+
+/*
+ * key_write - a pseudonym key, sealed, by the statement sql (?1 list, ?2
+ * handle, ?3 sealed key; with fpr ?4 fingerprint, ?5 time); STORE_EXISTS
+ * on a constraint (the handle has one), STORE_NOTFOUND if no row changed
+ */
+static int
+key_write(struct store *st, const char *sql, const char *list,
+    const char *handle, const char *fpr, const void *secret, size_t len,
+    long long created)
+{
+	sqlite3_stmt *s;
+	struct st_place pl;
+	int rc;
+
+	if ((s = st_prep(st, sql)) == NULL)
+		return STORE_ERR;
+	st_place(&pl, "pseudonym_keys.secret");
+	st_place_text(&pl, list);
+	st_place_text(&pl, handle);
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	if (st_bind_sealed_bytes(st, s, 3, secret, len, &pl) < 0) {
+		st_done(st, s);
+		if (!st->failed)
+			st_fail(st, "sealing a pseudonym key failed");
+		return STORE_ERR;
+	}
+	if (fpr) {	/* a new key: its fingerprint and time (an update has none) */
+		sqlite3_bind_text(s, 4, fpr, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)created);
+	}
+	rc = sqlite3_step(s);
+	st_done(st, s);
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_EXISTS;
+	if (rc != SQLITE_DONE)
+		return st_db_fail(st);
+	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+}
+
+/* store_pseudonym_key_put - a new pseudonym key, sealed; never replaces one */
+int
+store_pseudonym_key_put(struct store *st, const char *list,
+    const char *handle, const char *fpr, const void *secret, size_t len,
+    long long created)
+{
+	return key_write(st, "INSERT INTO pseudonym_keys (list, handle, "
+	    "secret, fpr, created) VALUES (?1, ?2, ?3, ?4, ?5)", list, handle,
+	    fpr, secret, len, created);
+}
+
+/*
+ * store_pseudonym_key_by_name - the secret key of the pseudonym whose
+ * skeleton this is, opened into out, without the member's address ever
+ * being read; STORE_NOTFOUND: no such pseudonym, or it has no key yet
+ */
+int
+store_pseudonym_key_by_name(struct store *st, const char *list,
+    const char *skeleton, struct buf *out)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT k.secret, k.list, k.handle "
+	    "FROM members m "
+	    "JOIN pseudonym_keys k ON k.list = m.list AND k.handle = m.handle "
+	    "WHERE m.list = ?1 AND m.pseudo_key = ?2");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
+	return key_row(st, s, out);
+}
+
+/* store_pseudonym_key_update - the same key, re-sealed (a new UID) */
+int
+store_pseudonym_key_update(struct store *st, const char *list,
+    const char *handle, const void *secret, size_t len)
+{
+	return key_write(st, "UPDATE pseudonym_keys SET secret = ?3 "
+	    "WHERE list = ?1 AND handle = ?2", list, handle, NULL, secret, len,
+	    0);
 }

@@ -7,7 +7,9 @@
  * copy is put together from an allow-list - nothing the author's client
  * wrote reaches it except the subject and the rewritten body:
  *
- *   From: "PSEUDONYM via LIST" <LIST@hostname>   (or a fresh anonymous handle)
+ *   From: "PSEUDONYM via LIST" <LIST+p-HANDLE@hostname>, the pseudonym's
+ *   own address (its OpenPGP key's UID), Reply-To: <LIST@hostname>; an
+ *   anonymous post: "Anonymous 3F9A2C via LIST" <LIST@hostname>
  *   To, Subject, Date (the time of receipt, UTC), Message-ID (random, at
  *   hostname), In-Reply-To and References mapped to the list's own ids
  *   (ids the list does not know are dropped: they would name the domains
@@ -196,6 +198,7 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	snprintf(id->msgid, sizeof(id->msgid), "<%s@%s>", hex, p->cfg->hostname);
+	id->date = received;
 	gmtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	{
@@ -211,7 +214,8 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 			snprintf(local, sizeof(local), "%s-owner", l->name);
 		else if (private_to && *private_to == IDENTITY_TO_ROLES)
 			snprintf(local, sizeof(local), "%s-owner+%s", l->name, private_to + 1);
-		else if (private_to && *id->handle)
+		else if (*id->handle && (private_to || mode == ID_PSEUDONYM))
+			/* the pseudonym's own address: its key's UID (#18) */
 			snprintf(local, sizeof(local), "%s+p-%s", l->name, id->handle);
 		else
 			snprintf(local, sizeof(local), "%s", l->name);
@@ -226,6 +230,10 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		buf_printf(out, "To: <%s+p-%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
 	else
 		buf_printf(out, "To: <%s@%s>\r\n", l->name, p->cfg->hostname);
+	/* "Reply" goes to the list; "reply to sender" reaches the pseudonym */
+	if (!private_to && mode == ID_PSEUDONYM && *id->handle)
+		buf_printf(out, "Reply-To: <%s@%s>\r\n", l->name,
+		    p->cfg->hostname);
 	buf_append(out, t->part[TP_SUBJECT].data, t->part[TP_SUBJECT].len);
 	buf_printf(out, "Date: %s\r\nMessage-ID: %s\r\n", date, id->msgid);
 	buf_init(&irt, 0);

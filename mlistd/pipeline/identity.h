@@ -12,6 +12,7 @@ struct ident {
 	char	 display[160];	/* the pseudonym, or "Anonymous 3F9A2C" */
 	char	 handle[24];	/* LIST+p-HANDLE reaches the author ("" : no private replies) */
 	char	 msgid[300];	/* the copy's Message-ID */
+	long long date;		/* the copy's Date: (its signatures') */
 };
 
 int	identity_mode(struct pipeline *, const struct list_cfg *, const char *poster, int member);

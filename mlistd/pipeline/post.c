@@ -347,6 +347,12 @@ post_sign(struct pipeline *p, struct post *o)
 
 	if (!o->judged)
 		return OK;
+	/* a pseudonym's own OpenPGP signature, inside the list's (#18) */
+	if (d->member && sign_pseudonym(p, o->l, &o->id, &o->t.rendered) < 0) {
+		why_cause(o->why, "the pseudonym's OpenPGP signature",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	if (d->member && (o->id.mode != ID_REAL || !d->own_signed) && sign_author(p, o->l,
 	    o->id.mode == ID_ANONYMOUS ? NULL : d->poster, &o->t.rendered) < 0) {
 		why_cause(o->why, "the author's signature", store_errmsg(p->st));
@@ -420,11 +426,60 @@ post_to_members(struct pipeline *p, struct post *o)
 	return OK;
 }
 
+/* rewrite.c's lines for the author's own signature */
+static const char *const own_signature[] = {
+	"- a PGP/MIME or S/MIME signature (made with your own key, it would "
+	    "identify you)\n",
+	"- an OpenPGP signature\n",
+	NULL
+};
+
+/* cut_own_signature - rewrite.c's lines for it out of parts; 1 if any */
+static int
+cut_own_signature(char *parts)
+{
+	char *line;
+	int cut = 0;
+
+	for (int i = 0; own_signature[i]; i++)
+		while ((line = strstr(parts, own_signature[i])) != NULL) {
+			size_t k = strlen(own_signature[i]);
+
+			memmove(line, line + k, strlen(line + k) + 1);
+			cut = 1;
+		}
+	return cut;
+}
+
+/*
+ * signature_replaced - the author's own OpenPGP signature was replaced by
+ * the pseudonym's (#18): they are told once per list, never again; the
+ * line goes from parts, which the parts-removed notice still lists
+ */
+static void
+signature_replaced(struct pipeline *p, struct post *o, const char *to,
+    char *parts)
+{
+	const char *vars[] = { "pseudonym", o->id.display, NULL };
+	char key[200];
+
+	if (o->id.mode != ID_PSEUDONYM || !*o->id.handle ||
+	    !cut_own_signature(parts))
+		return;
+	if (to == NULL)
+		return;	/* nobody we may tell: not "told" either */
+	snprintf(key, sizeof(key), "~pgp-signature:%s", o->l->name);
+	if (store_post_count(p->st, key, o->d.poster, 0, 0) != 0)
+		return;	/* told before (or the count is unreadable) */
+	(void)store_post_count(p->st, key, o->d.poster, 0, 1);
+	(void)notify_sender_tmpl(p, o->l, to, NOTICE_SIGNATURE_REPLACED, vars);
+}
+
 /* removed_notice - tell the author which parts the list took out, and why */
 static void
-removed_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
-    const struct transform_out *t)
+removed_notice(struct pipeline *p, struct post *o, const char *to)
 {
+	const struct transform_out *t = &o->t;
 	char parts[1000];
 	const char *vars[] = { "parts", parts, NULL };
 
@@ -433,7 +488,10 @@ removed_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
 	/* as much of the list as the old fixed-size notice held */
 	snprintf(parts, sizeof(parts), "%.*s", (int)t->part[TP_REMOVED].len,
 	    (const char *)t->part[TP_REMOVED].data);
-	(void)notify_sender_tmpl(p, l, to, NOTICE_PARTS_REMOVED, vars);
+	signature_replaced(p, o, to, parts);
+	if (*parts)
+		(void)notify_sender_tmpl(p, o->l, to, NOTICE_PARTS_REMOVED,
+		    vars);
 }
 
 /* post_distribute - what the verdict says: nothing, a refusal, a hold, a confirmation, or out */
@@ -473,7 +531,7 @@ post_distribute(struct pipeline *p, struct post *o)
 	if (r != OK)
 		return r;
 	if (o->judged && o->id.mode != ID_REAL)
-		removed_notice(p, l, authn_notice_to(&o->au, o->d.poster), &o->t);
+		removed_notice(p, o, authn_notice_to(&o->au, o->d.poster));
 	log_info("%s qmgr: list=%s kind=post reason=%s%s auth=%s identity=%s rcpts=%d%s%s "
 	    "result=%s", p->qid, l->name, o->d.reason, o->d.own_signed ? " author=own-key" : "",
 	    authn_level_name(o->au.level),

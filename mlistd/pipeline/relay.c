@@ -21,6 +21,7 @@
 #include "leadership/confirm.h"
 #include "pipeline/authn.h"
 #include "pipeline/notify.h"
+#include "pipeline/pgpopen.h"
 #include "pipeline/policy.h"
 #include "pipeline/relay.h"
 #include "pipeline/request.h"
@@ -84,10 +85,12 @@ cheap_stranger(const struct relay *r, int roles)
  * finished (unparseable: quarantined), TEMPFAIL retry (DNS included).
  */
 static enum result
-relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, int *quarantine, int roles)
+relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, const struct buf *parse,
+    int *quarantine, int roles)
 {
 	const struct list_cfg *l = r->l;
-	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len,
+	/* what is parsed may be the mail opened (pgpopen.c); its sender is judged on msg */
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)parse->data, parse->len,
 	    r->e->received, 0, 0, 1 };
 	struct member m;
 	enum result rc;
@@ -195,6 +198,11 @@ relay_send(struct pipeline *p, struct relay *r, int sign, const char *sign_as, c
 {
 	const struct list_cfg *l = r->l;
 
+	if (sign && sign_pseudonym(p, l, &r->id, &r->copy) < 0) {
+		why_cause(r->why, "sign: the pseudonym's OpenPGP signature",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	if (sign && sign_author(p, l, sign_as, &r->copy) < 0) {
 		why_cause(r->why, "sign: the author's signature", store_errmsg(p->st));
 		return TEMPFAIL;
@@ -232,6 +240,51 @@ relay_why(struct why *out, const struct relay *r, const char *kind, const struct
 }
 
 /*
+ * relay_open - how every relay handler opens: the relay set up, parsed and
+ * its sender found (relay_begin); loops, bounces, automatic mail and
+ * banned senders dropped unanswered. OK go on; anything else is the
+ * handler's answer (the relay is safe to finish either way).
+ */
+static enum result
+relay_open(struct pipeline *p, struct relay *r, const struct listaddr *la,
+    const struct envelope *e, const struct buf *msg, const struct buf *parse,
+    int *quarantine, int roles, struct why *cause)
+{
+	enum result rc;
+	int dropped;
+
+	memset(r, 0, sizeof(*r));
+	r->l = la->list;
+	r->la = la;
+	r->e = e;
+	r->why = cause;
+	if ((rc = relay_begin(p, r, msg, parse ? parse : msg, quarantine,
+	    roles)) != OK)
+		return rc;
+	if ((dropped = relay_dropped(p, r)) == 0)
+		return OK;
+	return dropped < 0 ? relay_unchecked(p, r) : relay_refuse(p, r, NULL);
+}
+
+/*
+ * private_opened - mail encrypted to the pseudonym's own key (its Autocrypt
+ * key), opened into out (pgpopen.c): 1 opened, 0 not, -1 store errors
+ */
+static int
+private_opened(struct pipeline *p, const struct listaddr *la, const struct buf *msg,
+    struct buf *out)
+{
+	struct openpgp_secret *key;
+	int rc;
+
+	if ((rc = sign_pseudonym_key_by_handle(p->st, la->list, la->token, &key)) <= 0)
+		return rc;
+	rc = pgpopen_private(p->qid, key, msg, out);
+	openpgp_secret_free(key);
+	return rc;
+}
+
+/*
  * relay_private - LIST+p-HANDLE@: to the member behind a pseudonym or an
  * anonymous post, from the sender's own pseudonym (or anonymously), so that
  * neither side learns the other's address.
@@ -240,19 +293,25 @@ enum result
 relay_private(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	struct relay r = { .l = la->list, .la = la, .e = e };
+	struct relay r;
 	struct why cause = { "" };
 	const char *no = NULL;
+	struct buf opened;
 	enum result rc;
-	int dropped;
+	int k;
 
-	r.why = &cause;
-	if ((rc = relay_begin(p, &r, msg, quarantine, 0)) != OK)
-		goto done;
-	if ((dropped = relay_dropped(p, &r)) != 0) {
-		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
-		goto done;
+	buf_init(&opened, 0);
+	if ((k = private_opened(p, la, msg, &opened)) < 0) {
+		why_set(why, "list=%s private reply: opening it: %s", la->list->name,
+		    store_errmsg(p->st));
+		return TEMPFAIL;
 	}
+	rc = relay_open(p, &r, la, e, msg, k ? &opened : NULL, quarantine, 0, &cause);
+	if (opened.data)
+		sodium_memzero(opened.data, opened.cap);
+	buf_free(&opened);
+	if (rc != OK)
+		goto done;
 	if (r.l->private_replies == PRIV_OFF)
 		no = "private replies are switched off on this list";
 	else if (r.l->private_replies == PRIV_MEMBERS && !r.member)
@@ -279,23 +338,17 @@ enum result
 relay_owner_answer(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	struct relay r = { .l = la->list, .la = la, .e = e };
+	struct relay r;
 	struct why cause = { "" };
 	enum result rc;
-	int dropped;
 
-	r.why = &cause;
-	if ((rc = relay_begin(p, &r, msg, quarantine, 1)) != OK)
-		goto done;
-	if ((dropped = relay_dropped(p, &r)) != 0)
-		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
-	else if (!r.member ||
-	    (r.target = store_member_by_handle(p->st, r.l->name, la->token, p->now)) == NULL)
+	rc = relay_open(p, &r, la, e, msg, NULL, quarantine, 1, &cause);
+	if (rc == OK && (!r.member || (r.target = store_member_by_handle(p->st,
+	    r.l->name, la->token, p->now)) == NULL))
 		/* one text: whether the writer is a moderator is not for them to learn here */
 		rc = relay_refuse(p, &r, "that address cannot be answered");
-	else if ((rc = relay_compose(p, &r, ID_ROLE, la->token)) == OK)
+	else if (rc == OK && (rc = relay_compose(p, &r, ID_ROLE, la->token)) == OK)
 		rc = relay_send(p, &r, 0, NULL, "owner-answer");
-done:
 	relay_why(why, &r, "moderators' answer", &cause, rc);
 	return relay_finish(&r, rc);
 }
@@ -377,21 +430,15 @@ enum result
 relay_announce(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	struct relay r = { .l = la->list, .la = la, .e = e };
+	struct relay r;
 	struct why cause = { "" };
 	enum result rc;
-	int dropped;
 
-	r.why = &cause;
-	if ((rc = relay_begin(p, &r, msg, quarantine, 1)) != OK)
-		goto done;
-	if ((dropped = relay_dropped(p, &r)) != 0)
-		rc = dropped < 0 ? relay_unchecked(p, &r) : relay_refuse(p, &r, NULL);
-	else if (!r.member)
+	rc = relay_open(p, &r, la, e, msg, NULL, quarantine, 1, &cause);
+	if (rc == OK && !r.member)
 		rc = relay_refuse(p, &r, "only the list's moderators may use that address");
-	else if ((rc = relay_compose(p, &r, ID_ROLE, NULL)) == OK)
+	else if (rc == OK && (rc = relay_compose(p, &r, ID_ROLE, NULL)) == OK)
 		rc = announce_own_key(p, &r, msg) ? announce_send(p, &r) : announce_confirm(p, &r);
-done:
 	relay_why(why, &r, "announcement", &cause, rc);
 	return relay_finish(&r, rc);
 }

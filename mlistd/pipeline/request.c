@@ -31,6 +31,7 @@
 #include "mail/audit.h"
 #include "mail/header.h"
 #include "mail/listkey.h"
+#include "mail/openpgp.h"
 #include "mail/pseudonym.h"
 #include "mail/listpgp.h"
 #include "mail/sealed.h"
@@ -154,6 +155,11 @@ one_word(unsigned cmd, const char *p, size_t n, struct request *r)
 		if (len)
 			snprintf(r->pseudonym, sizeof(r->pseudonym), "%s", arg);
 		return cmd;
+	case CMD_KEYS:
+		/* "keys NAME": that pseudonym's OpenPGP key too (#18) */
+		if (len)
+			snprintf(r->keyname, sizeof(r->keyname), "%s", arg);
+		return cmd;
 	case CMD_UNSUBSCRIBE:
 		return len == 0 ? cmd : CMD_NONE;
 	case CMD_CONFIRM:
@@ -191,7 +197,7 @@ word(const char *p, size_t n, struct request *r)
 				return key_arg(p + i, n - i, r);
 			if (cmds[k].cmd == CMD_ARCHIVE_INDEX || cmds[k].cmd == CMD_SET_IDENTITY)
 				return two_words(cmds[k].w, p + i, n - i, r);
-			if (cmds[k].cmd & (CMD_SUBSCRIBE | CMD_UNSUBSCRIBE | CMD_CONFIRM))
+			if (cmds[k].cmd & (CMD_SUBSCRIBE | CMD_UNSUBSCRIBE | CMD_CONFIRM | CMD_KEYS))
 				return one_word(cmds[k].cmd, p + i, n - i, r);
 			while (i < n && isspace((unsigned char)p[i]))
 				i++;
@@ -219,6 +225,11 @@ request_parse(const char *m, size_t len, struct request *r)
 	if ((subj = hdr_get_value(&h, "Subject")) != NULL)
 		cmds |= word(subj, strlen(subj), r);
 	free(subj);
+	if ((cmds & CMD_KEYS) && *r->keyname) {
+		/* "keys please" is a Subject, not a command: "keys NAME" only in the body */
+		cmds &= ~CMD_KEYS;
+		r->keyname[0] = 0;
+	}
 	if (cmds & CMD_SUBSCRIBE) {
 		r->intro = m + h.body_off;	/* "subscribe" in the Subject: the body introduces */
 		r->introlen = len - h.body_off;
@@ -756,6 +767,44 @@ request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const
 	return rc;
 }
 
+/*
+ * pseud_key_answer - "keys NAME": the pseudonym's OpenPGP key, for members
+ * only; anyone else gets one text whatever NAME is, so that the answer
+ * tells no outsider which pseudonyms exist
+ */
+static int
+pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
+    const char *name, struct buf *b)
+{
+	char fpr[OPENPGP_FPR_SIZE];
+	struct buf key;
+	int rc;
+
+	if (level < READER_MEMBER) {
+		buf_puts(b, "The OpenPGP keys of pseudonyms are given to members of "
+		    "the list.\n\n");
+		return 0;
+	}
+	buf_init(&key, 0);
+	if ((rc = sign_pseudonym_public(p->st, l, name, &key, fpr)) < 0) {
+		buf_free(&key);
+		return -1;
+	}
+	if (rc == 0)
+		buf_printf(b, "No pseudonym called \"%s\" has posted on %s; a "
+		    "pseudonym's key is made at its first post.\n\n", name,
+		    l->name);
+	else {
+		buf_printf(b, "The OpenPGP key of \"%s\" on %s, fingerprint %s. "
+		    "It signs every post\nunder that name; its address is the "
+		    "From of those posts.\n\n", name, l->name, fpr);
+		buf_append(b, key.data, key.len);
+		buf_puts(b, "\n");
+	}
+	buf_free(&key);
+	return 0;
+}
+
 /* request_answer - one reply for all the commands in a mail */
 int
 request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req)
@@ -806,6 +855,9 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 			return -1;
 		}
 	}
+	if ((cmds & CMD_KEYS) && *req->keyname &&
+	    pseud_key_answer(p, l, level, req->keyname, &b) < 0)
+		return buf_free(&b), buf_free(&post), -1;
 	if (cmds & CMD_KEYS) {
 		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
 			return buf_free(&b), buf_free(&post), -1;

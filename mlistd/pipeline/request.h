@@ -26,6 +26,7 @@ struct request {
 	char		 identity[16];	/* "set identity MODE" */
 	int		 digest, nomail;/* "set digest on|off", "set nomail on|off" */
 	char		 token[48];	/* "confirm TOKEN" */
+	char		 keyname[256];	/* "keys NAME": a pseudonym's OpenPGP key */
 	const char	*intro;		/* the body after a "subscribe" line: the introduction */
 	size_t		 introlen;
 	const char	*msg;		/* the mail: a key may ride on it */

@@ -360,6 +360,17 @@ plain_7bit(const struct buf *t)
 	return 1;
 }
 
+/* trailing_ws - a line ends in white space (RFC 3156: encoded in signed parts); O(n) */
+static int
+trailing_ws(const struct buf *t)
+{
+	for (size_t i = 1; i < t->len; i++)
+		if (t->data[i] == '\r' &&
+		    (t->data[i - 1] == ' ' || t->data[i - 1] == '\t'))
+			return 1;
+	return 0;
+}
+
 /* qp - quoted-printable (RFC 2045 6.7) of CRLF text; O(n) */
 static void
 qp(const struct buf *t, struct buf *out)
@@ -475,7 +486,7 @@ text_out(struct rw *w, const struct mailmime *m, const char *ct, const char *cha
 	buf_init(&t, 0);
 	crlf((const char *)text->data, text->len, &t);
 	buf_append(&w->r->scan, t.data, t.len);
-	if (plain_7bit(&t)) {
+	if (plain_7bit(&t) && !trailing_ws(&t)) {
 		headers_out(w, m, ct, charset, "7bit", fname, out);
 		buf_append(out, t.data, t.len);
 	} else {

@@ -6,11 +6,21 @@
  * the author signature (mail/author.c) by the member's own key on this
  * list, which the DKIM signature then covers. Both carry the copy's
  * release time (the pipeline's, on a list with jitter or batching).
+ * Before both, a pseudonymous copy is made multipart/signed by the
+ * pseudonym's own OpenPGP key (pgpsign.c), made here on first use.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mail/author.h"
+#include "mail/header.h"
 #include "mail/listkey.h"
+#include "mail/openpgp_pseud.h"
+#include "mail/pseudonym.h"
+#include "pipeline/identity.h"
+#include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
 
@@ -94,4 +104,247 @@ sign_copy(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
 		buf_free(&head);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
+}
+
+/* pseud_uid - "NAME via LIST <LIST+p-HANDLE@host>": the From of its posts */
+static int
+pseud_uid(const struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, char *uid, size_t n)
+{
+	int k = snprintf(uid, n, "%s via %s <%s+p-%s@%s>", id->display,
+	    l->name, l->name, id->handle, p->cfg->hostname);
+
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* pseud_make - a new key for the pseudonym, sealed into the store */
+static int
+pseud_make(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct openpgp_secret **key)
+{
+	char uid[600], fpr[OPENPGP_FPR_SIZE], why[OPENPGP_WHY_SIZE];
+	int rc;
+
+	if (pseud_uid(p, l, id, uid, sizeof(uid)) < 0)
+		return -1;
+	if (openpgp_pseud_generate(uid, (uint32_t)p->now, key, why,
+	    sizeof(why)) != OK) {
+		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
+		    why);
+		return -1;
+	}
+	if (openpgp_list_fingerprint(*key, fpr) != OK)
+		rc = STORE_ERR;
+	else
+		rc = store_pseudonym_key_put(p->st, l->name, id->handle, fpr,
+		    (*key)->data, (*key)->len, p->now);
+	if (rc == STORE_OK) {
+		log_info("%s sign: list=%s pseudonym key made fpr=%s", p->qid,
+		    l->name, fpr);
+		return 0;
+	}
+	openpgp_secret_free(*key);
+	*key = NULL;
+	return -1;
+}
+
+/*
+ * pseud_renamed - a renamed pseudonym keeps its key under its new name:
+ * the UID follows the pseudonym (its email, the handle's address, stays)
+ */
+static int
+pseud_renamed(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct openpgp_secret **key)
+{
+	struct openpgp_secret *nk;
+	char uid[600], why[OPENPGP_WHY_SIZE];
+
+	if (pseud_uid(p, l, id, uid, sizeof(uid)) < 0)
+		return -1;
+	if (openpgp_pseud_rename(*key, uid, (uint32_t)p->now, &nk, why,
+	    sizeof(why)) != OK) {
+		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
+		    why);
+		return -1;
+	}
+	if (nk == NULL)
+		return 0;
+	if (store_pseudonym_key_update(p->st, l->name, id->handle, nk->data,
+	    nk->len) != STORE_OK) {
+		openpgp_secret_free(nk);
+		return -1;
+	}
+	log_info("%s sign: list=%s pseudonym key renamed", p->qid, l->name);
+	openpgp_secret_free(*key);
+	*key = nk;
+	return 0;
+}
+
+/*
+ * sign_pseudonym_key - the OpenPGP key of the pseudonym a copy goes out
+ * under (made the first time), for the caller to free with
+ * openpgp_secret_free; -1 on errors (the store's cause). The encrypted
+ * copies' inner signature is made with the same key.
+ */
+int
+sign_pseudonym_key(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct openpgp_secret **key)
+{
+	struct buf b;
+	int rc;
+
+	*key = NULL;
+	if (id->mode != ID_PSEUDONYM || !*id->handle)
+		return -1;
+	buf_init(&b, 0);
+	rc = store_pseudonym_key_get(p->st, l->name, id->handle, &b);
+	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, key) != OK)
+		rc = STORE_ERR;
+	if (b.data)
+		sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	if (rc == STORE_NOTFOUND)
+		return pseud_make(p, l, id, key);
+	if (rc == STORE_OK && pseud_renamed(p, l, id, key) == 0)
+		return 0;
+	openpgp_secret_free(*key);
+	*key = NULL;
+	return -1;
+}
+
+/*
+ * sign_pseudonym - a pseudonymous copy becomes multipart/signed by the
+ * pseudonym's key (other copies are left as they are), dated as its Date:
+ */
+int
+sign_pseudonym(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct buf *msg)
+{
+	struct openpgp_secret *key;
+	char addr[400], why[OPENPGP_WHY_SIZE];
+	enum result r;
+
+	if (id->mode != ID_PSEUDONYM || !*id->handle)
+		return 0;
+	if (snprintf(addr, sizeof(addr), "%s+p-%s@%s", l->name, id->handle,
+	    p->cfg->hostname) >= (int)sizeof(addr))
+		return -1;
+	if (sign_pseudonym_key(p, l, id, &key) < 0)
+		return -1;
+	r = pgpsign_wrap(key, addr, id->date ? id->date : sign_time(p), msg,
+	    why, sizeof(why));
+	openpgp_secret_free(key);
+	if (r != OK)
+		log_err("%s sign: list=%s OpenPGP signature: %s", p->qid,
+		    l->name, why);
+	return r == OK ? 0 : -1;
+}
+
+/*
+ * sign_pseudonym_public - the public key of the pseudonym called name on
+ * l, armoured (the minimal key of its Autocrypt header), and its
+ * fingerprint: 1 found, 0 no pseudonym of that name has posted (a key is
+ * made at the first post, never on request), -1 store or key errors
+ */
+int
+sign_pseudonym_public(struct store *st, const struct list_cfg *l,
+    const char *name, struct buf *armored, char fpr[OPENPGP_FPR_SIZE])
+{
+	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
+	struct openpgp_secret *key = NULL;
+	struct buf b;
+	int rc;
+
+	/* a name that cannot be a pseudonym is nobody's */
+	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		return 0;
+	buf_init(&b, 0);
+	rc = store_pseudonym_key_by_name(st, l->name, sk, &b);
+	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, &key) != OK)
+		rc = STORE_ERR;
+	if (b.data)
+		sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? 0 : -1;
+	if (openpgp_list_fingerprint(key, fpr) != OK ||
+	    openpgp_pseud_minimal(key, 1, armored, why, sizeof(why)) != OK)
+		rc = STORE_ERR;
+	openpgp_secret_free(key);
+	return rc == STORE_OK ? 1 : -1;
+}
+
+/* copy_handle - HANDLE of a copy from LIST+p-HANDLE@host (a pseudonym's) */
+static int
+copy_handle(const struct list_cfg *l, const char *host, const void *copy,
+    size_t len, char *handle, size_t n)
+{
+	char want[300], *from, *at, *end;
+	struct hdr h;
+	int rc = 0;
+
+	if (hdr_parse(copy, len, &h) < 0)
+		return -1;
+	from = hdr_get_value(&h, "From");
+	hdr_free(&h);
+	if (from == NULL)
+		return 0;
+	(void)snprintf(want, sizeof(want), "<%s+p-", l->name);
+	if ((at = strcasestr(from, want)) != NULL) {
+		at += strlen(want);
+		end = strchr(at, '@');
+		if (end && (size_t)(end - at) < n && strncasecmp(end + 1, host,
+		    strlen(host)) == 0 && end[1 + strlen(host)] == '>') {
+			(void)snprintf(handle, n, "%.*s", (int)(end - at), at);
+			rc = 1;
+		}
+	}
+	free(from);
+	return rc;
+}
+
+/*
+ * sign_pseudonym_key_of - the key of the pseudonym a finished copy (as in
+ * the spool: its From is LIST+p-HANDLE@host) went out under, for the inner
+ * signature of its encrypted copies: 1 *key (openpgp_secret_free it) and
+ * the pseudonym's address in addr (if not NULL), 0 not a pseudonym's copy
+ * or no key, -1 store or key errors
+ */
+int
+sign_pseudonym_key_of(struct store *st, const struct list_cfg *l,
+    const char *host, const void *copy, size_t len,
+    struct openpgp_secret **key, char *addr, size_t n)
+{
+	char handle[64];
+	int rc;
+
+	*key = NULL;
+	if ((rc = copy_handle(l, host, copy, len, handle, sizeof(handle))) <= 0)
+		return rc;
+	if (addr != NULL)
+		(void)snprintf(addr, n, "%s+p-%s@%s", l->name, handle, host);
+	return sign_pseudonym_key_by_handle(st, l, handle, key);
+}
+
+/*
+ * sign_pseudonym_key_by_handle - the key of the pseudonym LIST+p-HANDLE@
+ * reaches: 1 *key (openpgp_secret_free it), 0 none (an anonymous post's
+ * handle, or no post yet), -1 store or key errors
+ */
+int
+sign_pseudonym_key_by_handle(struct store *st, const struct list_cfg *l,
+    const char *handle, struct openpgp_secret **key)
+{
+	struct buf b;
+	int rc;
+
+	*key = NULL;
+	buf_init(&b, 0);
+	rc = store_pseudonym_key_get(st, l->name, handle, &b);
+	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, key) != OK)
+		rc = STORE_ERR;
+	if (b.data)
+		sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
 }

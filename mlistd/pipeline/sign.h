@@ -7,6 +7,22 @@
 int	sign_author(struct pipeline *, const struct list_cfg *, const char *author, struct buf *msg);
 int	sign_copy(struct pipeline *, const struct list_cfg *, struct buf *msg);
 
+struct ident;
+struct openpgp_secret;
+
+int	sign_pseudonym(struct pipeline *, const struct list_cfg *,
+	    const struct ident *, struct buf *msg);
+int	sign_pseudonym_key(struct pipeline *, const struct list_cfg *,
+	    const struct ident *, struct openpgp_secret **);
+
+int	sign_pseudonym_key_of(struct store *, const struct list_cfg *,
+	    const char *host, const void *copy, size_t len,
+	    struct openpgp_secret **, char *addr, size_t);
+int	sign_pseudonym_key_by_handle(struct store *, const struct list_cfg *,
+	    const char *handle, struct openpgp_secret **);
+int	sign_pseudonym_public(struct store *, const struct list_cfg *,
+	    const char *name, struct buf *armored, char fpr[41]);
+
 #define SIGN_ROLE	"\001role"	/* sign_author's author: the list's moderators */
 
 void	sign_role_seed(struct pipeline *, const struct list_cfg *, unsigned char seed[32]);

@@ -58,7 +58,10 @@ def test_deep_html_and_clearsigned_delivered_beside_another_list(make_instance, 
     got = wait_until(lambda: copies(sink, "bob@example.org", b"signed-end"), 60)
     assert got, "the clear-signed post was not delivered"
     assert b"\r\n-x signed line\r\n" in got[0]
-    assert b"- -x signed line" not in got[0] and b"BEGIN PGP" not in got[0]
+    assert b"- -x signed line" not in got[0] and b"BEGIN PGP SIGNED MESSAGE" not in got[0]
+    assert b"BEGIN PGP PUBLIC KEY" not in got[0]
+    # the one signature left is the pseudonym's own (#18), outside the post's text
+    assert got[0].count(b"BEGIN PGP") == 1 and b"BEGIN PGP SIGNATURE" in got[0].split(b"signed-end")[1]
     assert "quarantine" not in inst.logtext()
 
 

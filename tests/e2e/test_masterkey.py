@@ -64,7 +64,8 @@ def delivered(sink):
     """(recipient, subject) -> copies"""
     c = collections.Counter()
     for _, rcpts, data in sink.handler.messages:
-        for line in data.split(b"\r\n"):
+        # the outer header only: a pseudonym's signed part repeats Subject inside (#18)
+        for line in data.split(b"\r\n\r\n")[0].split(b"\r\n"):
             if line.startswith(b"Subject:") and b"post " in line:
                 for r in rcpts:
                     c[(r, line.split(b"post ")[1].strip().decode())] += 1

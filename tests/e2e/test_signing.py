@@ -352,9 +352,17 @@ def test_mlist_verify_names_the_pseudonym(make_instance, sink, tmp_path, mode):
         assert r.returncode == 0, r.stdout
         m = re.search(r'poster:  (pseudonym|anonymous post) "([^"]+)" \(key ([0-9A-F-]+)\)', r.stdout)
         assert m, r.stdout
-        out.append(m.groups())
+        # a pseudonym's OpenPGP signature too (#18), by a key whose UID is the From; anonymous: none
+        pgp = re.search(r'openpgp: ok, signed by "Genossin Ærø via demo <(demo\+p-[a-z0-9]+@lists\.example)>", '
+                        r'key ([0-9A-F]{40})', r.stdout)
+        if mode == "pseudonym":
+            assert pgp, r.stdout
+            out.append(m.groups() + pgp.groups())
+        else:
+            assert "openpgp: none" in r.stdout
+            out.append(m.groups())
     if mode == "pseudonym":
-        assert out[0] == out[1] == ("pseudonym", "Genossin Ærø", out[0][2])
+        assert out[0] == out[1] == ("pseudonym", "Genossin Ærø", out[0][2], out[0][3], out[0][4])
     else:
         assert out[0][0] == "anonymous post" and out[0][1] != out[1][1] and out[0][2] != out[1][2]
 

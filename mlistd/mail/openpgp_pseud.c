@@ -1,0 +1,442 @@
+/*
+ * openpgp_pseud.c - a pseudonym's own OpenPGP key over librnp (#18).
+ *
+ * Each pseudonym on a list gets a key of its own: an Ed25519 primary (sign,
+ * certify) with a cv25519 encryption subkey and one UID, "NAME via LIST
+ * <LIST+p-HANDLE@host>", so that a mail client that checks the signer's UID
+ * against From (Thunderbird) or takes the key from the Autocrypt header of
+ * the same address (Delta Chat, K-9) sees one key per pseudonym.  Nothing
+ * of the member goes into it: fresh randomness, the pseudonym's address.
+ *
+ * Like the list key (openpgp.c), the key travels as a transferable secret
+ * key in sodium_malloc'ed memory that the caller seals under the master key;
+ * every operation loads it into a context of its own.
+ *
+ * Certification by the list key is not made here: librnp 0.16 (Debian 12)
+ * has no API to certify another key's UID.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "mail/openpgp_int.h"
+#include "mail/openpgp_pseud.h"
+
+/* pseud_gen_run - usage flags, no expiry, then make the key */
+static enum result
+pseud_gen_run(rnp_op_generate_t op, const char *u1, const char *u2,
+    rnp_key_handle_t *key)
+{
+	rnp_result_t	 rc;
+
+	rc = rnp_op_generate_add_usage(op, u1);
+	if (rc == RNP_SUCCESS && u2 != NULL)
+		rc = rnp_op_generate_add_usage(op, u2);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_set_expiration(op, 0);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_execute(op);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_get_key(op, key);
+	(void)rnp_op_generate_destroy(op);
+	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
+}
+
+/* pseud_primary - the Ed25519 primary with its UID; SHA256 preferred */
+static enum result
+pseud_primary(rnp_ffi_t ffi, const char *uid, rnp_key_handle_t *key)
+{
+	rnp_op_generate_t op;
+	rnp_result_t	 rc;
+
+	if (rnp_op_generate_create(&op, ffi, "EDDSA") != RNP_SUCCESS)
+		return TEMPFAIL;
+	rc = rnp_op_generate_set_userid(op, uid);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_add_pref_cipher(op, "AES256");
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_add_pref_hash(op, "SHA256");
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_generate_add_pref_compression(op, "Uncompressed");
+	if (rc != RNP_SUCCESS) {
+		(void)rnp_op_generate_destroy(op);
+		return TEMPFAIL;
+	}
+	return pseud_gen_run(op, "sign", "certify", key);
+}
+
+/* pseud_subkey - the cv25519 subkey, so that members can write to it */
+static enum result
+pseud_subkey(rnp_ffi_t ffi, rnp_key_handle_t primary, rnp_key_handle_t *sub)
+{
+	rnp_op_generate_t op;
+
+	if (rnp_op_generate_subkey_create(&op, ffi, primary, "ECDH")
+	    != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_op_generate_set_curve(op, "Curve25519") != RNP_SUCCESS) {
+		(void)rnp_op_generate_destroy(op);
+		return TEMPFAIL;
+	}
+	return pseud_gen_run(op, "encrypt", NULL, sub);
+}
+
+/* pseud_export - the key and its subkey as a secret blob */
+static enum result
+pseud_export(rnp_key_handle_t key, struct openpgp_secret **sp)
+{
+	rnp_output_t	 out;
+	enum result	 r = OK;
+
+	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_key_export(key, out, RNP_KEY_EXPORT_SECRET |
+	    RNP_KEY_EXPORT_SUBKEYS) != RNP_SUCCESS
+	    || openpgp_out_secret(out, sp) != 0)
+		r = TEMPFAIL;
+	(void)rnp_output_destroy(out);
+	return r;
+}
+
+/*
+ * openpgp_pseud_generate - a new pseudonym key with UID uid, dated created
+ * (0: now). The UID is the caller's: one line, no CR or LF.
+ */
+enum result
+openpgp_pseud_generate(const char *uid, uint32_t created,
+    struct openpgp_secret **sp, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key = NULL, sub = NULL;
+	enum result	 r;
+
+	if (!*uid || strlen(uid) > 400 || strpbrk(uid, "\r\n") != NULL) {
+		WHY(why, whylen, "the pseudonym's UID is unusable");
+		return PERMFAIL;
+	}
+	if ((r = openpgp_ffi(&ffi)) != OK) {
+		WHY(why, whylen, "librnp context failed");
+		return r;
+	}
+	if (created != 0 && rnp_set_timestamp(ffi, created) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	if (r == OK)
+		r = pseud_primary(ffi, uid, &key);
+	if (r == OK)
+		r = pseud_subkey(ffi, key, &sub);
+	if (r == OK)
+		r = pseud_export(key, sp);
+	if (r != OK)
+		WHY(why, whylen, "pseudonym key generation failed");
+	(void)rnp_key_handle_destroy(sub);
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* pseud_open - a context holding the pseudonym's secret key, and its primary */
+static enum result
+pseud_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
+    rnp_key_handle_t *key, char *why, size_t whylen)
+{
+	enum result	 r;
+
+	if ((r = openpgp_ffi(ffi)) != OK) {
+		WHY(why, whylen, "librnp context failed");
+		return r;
+	}
+	r = openpgp_load(*ffi, s->data, s->len, RNP_LOAD_SAVE_PUBLIC_KEYS |
+	    RNP_LOAD_SAVE_SECRET_KEYS, why, whylen);
+	if (r == OK && (r = openpgp_locate(*ffi, NULL, key)) != OK)
+		WHY(why, whylen, "pseudonym key blob holds no single key");
+	if (r != OK)
+		(void)rnp_ffi_destroy(*ffi);
+	return r;
+}
+
+/* pseud_detached - an armoured SHA256 detached signature over in */
+static enum result
+pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key, rnp_input_t in,
+    uint32_t created, struct buf *sig)
+{
+	rnp_op_sign_t	 op;
+	rnp_op_sign_signature_t one;
+	rnp_output_t	 out;
+	rnp_result_t	 rc;
+
+	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
+		return TEMPFAIL;
+	rc = rnp_op_sign_detached_create(&op, ffi, in, out);
+	if (rc == RNP_SUCCESS) {
+		rc = rnp_op_sign_add_signature(op, key, &one);
+		if (rc == RNP_SUCCESS)
+			rc = rnp_op_sign_signature_set_hash(one, "SHA256");
+		/* the copy's Date: Thunderbird flags a sign time far from it */
+		if (rc == RNP_SUCCESS)
+			rc = rnp_op_sign_signature_set_creation_time(one,
+			    created);
+		if (rc == RNP_SUCCESS)
+			rc = rnp_op_sign_set_armor(op, true);
+		if (rc == RNP_SUCCESS)
+			rc = rnp_op_sign_execute(op);
+		(void)rnp_op_sign_destroy(op);
+	}
+	if (rc == RNP_SUCCESS && openpgp_out_take(out, sig) != 0)
+		rc = RNP_ERROR_OUT_OF_MEMORY;
+	(void)rnp_output_destroy(out);
+	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
+}
+
+/*
+ * openpgp_pseud_sign - an armoured detached signature (RFC 3156 section 5)
+ * by the pseudonym over data (the signed MIME entity, CRLF), made at
+ * created; appended to sig
+ */
+enum result
+openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
+    size_t len, uint32_t created, struct buf *sig, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key;
+	rnp_input_t	 in;
+	enum result	 r;
+
+	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+		return r;
+	if (rnp_input_from_memory(&in, data, len, false) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	else {
+		r = pseud_detached(ffi, key, in, created, sig);
+		(void)rnp_input_destroy(in);
+	}
+	if (r != OK)
+		WHY(why, whylen, "signing with the pseudonym's key failed");
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* pseud_armor - binary key packets as an armoured public key block */
+static enum result
+pseud_armor(rnp_key_handle_t key, rnp_output_t out)
+{
+	rnp_output_t	 arm;
+	rnp_result_t	 rc;
+
+	if (rnp_output_to_armor(out, &arm, "public key") != RNP_SUCCESS)
+		return TEMPFAIL;
+	rc = rnp_key_export_autocrypt(key, NULL, NULL, arm, 0);
+	if (rnp_output_finish(arm) != RNP_SUCCESS)
+		rc = RNP_ERROR_WRITE;
+	(void)rnp_output_destroy(arm);
+	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
+}
+
+/*
+ * openpgp_pseud_minimal - the pseudonym's minimal public key (primary, UID,
+ * encryption subkey, their self-signatures: Autocrypt's "keydata"), base64
+ * without line breaks (armored 0) or as an armoured block (armored 1)
+ */
+enum result
+openpgp_pseud_minimal(const struct openpgp_secret *s, int armored,
+    struct buf *b, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key;
+	rnp_output_t	 out;
+	enum result	 r;
+
+	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+		return r;
+	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	else {
+		if (armored)
+			r = pseud_armor(key, out);
+		else if (rnp_key_export_autocrypt(key, NULL, NULL, out,
+		    RNP_KEY_EXPORT_BASE64) != RNP_SUCCESS)
+			r = TEMPFAIL;
+		if (r == OK && openpgp_out_take(out, b) != 0)
+			r = TEMPFAIL;
+		(void)rnp_output_destroy(out);
+	}
+	if (r != OK)
+		WHY(why, whylen, "exporting the pseudonym's key failed");
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* pseud_signer - the key of a valid signature: its fingerprint and UID */
+static enum result
+pseud_signer(rnp_op_verify_t op, struct openpgp_signer *who)
+{
+	rnp_op_verify_signature_t s;
+	rnp_key_handle_t key;
+	uint32_t	 created, expires;
+	char		*uid = NULL, *hash = NULL;
+	size_t		 n;
+
+	if (rnp_op_verify_get_signature_count(op, &n) != RNP_SUCCESS || n != 1
+	    || rnp_op_verify_get_signature_at(op, 0, &s) != RNP_SUCCESS)
+		return PERMFAIL;
+	if (rnp_op_verify_signature_get_status(s) != RNP_SUCCESS)
+		return PERMFAIL;
+	if (rnp_op_verify_signature_get_times(s, &created, &expires)
+	    == RNP_SUCCESS)
+		who->created = created;
+	if (rnp_op_verify_signature_get_hash(s, &hash) == RNP_SUCCESS) {
+		(void)snprintf(who->hash, sizeof(who->hash), "%s", hash);
+		rnp_buffer_destroy(hash);
+	}
+	if (rnp_op_verify_signature_get_key(s, &key) != RNP_SUCCESS
+	    || key == NULL)
+		return PERMFAIL;
+	if (openpgp_fpr(key, who->fpr) != 0
+	    || rnp_key_get_primary_uid(key, &uid) != RNP_SUCCESS) {
+		(void)rnp_key_handle_destroy(key);
+		return PERMFAIL;
+	}
+	(void)snprintf(who->uid, sizeof(who->uid), "%s", uid);
+	rnp_buffer_destroy(uid);
+	(void)rnp_key_handle_destroy(key);
+	return OK;
+}
+
+/*
+ * openpgp_pseud_verify - does sig (detached, armoured or binary) over data
+ * verify with the one primary key in key (a transferable public key,
+ * binary or armoured)? OK: who names the key; PERMFAIL: it does not (why).
+ * The key is the caller's choice: one from a message's own Autocrypt
+ * header proves only that the message is consistent, not who sent it.
+ */
+enum result
+openpgp_pseud_verify(const void *key, size_t klen, const void *data,
+    size_t dlen, const void *sig, size_t slen, struct openpgp_signer *who,
+    char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_input_t	 din, sin;
+	rnp_op_verify_t	 op;
+	enum result	 r;
+
+	memset(who, 0, sizeof(*who));
+	if ((r = openpgp_ffi(&ffi)) != OK) {
+		WHY(why, whylen, "librnp context failed");
+		return r;
+	}
+	if ((r = openpgp_load(ffi, key, klen, RNP_LOAD_SAVE_PUBLIC_KEYS, why,
+	    whylen)) != OK) {
+		(void)rnp_ffi_destroy(ffi);
+		return r;
+	}
+	if (rnp_input_from_memory(&din, data, dlen, false) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	else if (rnp_input_from_memory(&sin, sig, slen, false) != RNP_SUCCESS) {
+		(void)rnp_input_destroy(din);
+		r = TEMPFAIL;
+	} else {
+		r = PERMFAIL;
+		if (rnp_op_verify_detached_create(&op, ffi, din, sin)
+		    == RNP_SUCCESS) {
+			/* an invalid signature leaves its status to read */
+			(void)rnp_op_verify_execute(op);
+			r = pseud_signer(op, who);
+			(void)rnp_op_verify_destroy(op);
+		}
+		(void)rnp_input_destroy(sin);
+		(void)rnp_input_destroy(din);
+	}
+	if (r != OK)
+		WHY(why, whylen, "%s", r == PERMFAIL ?
+		    "no valid signature by that key" :
+		    "cannot read the signature");
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* drop_other_uids - every UID of key but keep (a renamed pseudonym's) */
+static enum result
+drop_other_uids(rnp_key_handle_t key, const char *keep)
+{
+	rnp_uid_handle_t u;
+	size_t		 n, i;
+	char		*s;
+	int		 other;
+
+	if (rnp_key_get_uid_count(key, &n) != RNP_SUCCESS)
+		return TEMPFAIL;
+	for (i = n; i-- > 0;) {
+		if (rnp_key_get_uid_at(key, i, &s) != RNP_SUCCESS)
+			return TEMPFAIL;
+		other = strcmp(s, keep) != 0;
+		rnp_buffer_destroy(s);
+		if (!other)
+			continue;
+		if (rnp_key_get_uid_handle_at(key, i, &u) != RNP_SUCCESS)
+			return TEMPFAIL;
+		if (rnp_uid_remove(key, u) != RNP_SUCCESS) {
+			(void)rnp_uid_handle_destroy(u);
+			return TEMPFAIL;
+		}
+		(void)rnp_uid_handle_destroy(u);
+	}
+	return OK;
+}
+
+/* pseud_uid_is - is uid the key's primary UID? 1 yes, 0 no, -1 unreadable */
+static int
+pseud_uid_is(rnp_key_handle_t key, const char *uid)
+{
+	char	*s;
+	int	 same;
+
+	if (rnp_key_get_primary_uid(key, &s) != RNP_SUCCESS)
+		return -1;
+	same = strcmp(s, uid) == 0;
+	rnp_buffer_destroy(s);
+	return same;
+}
+
+/*
+ * openpgp_pseud_rename - a renamed pseudonym keeps its key and gets a new
+ * UID (its address, and so the UID's email, stays): *out is the key with
+ * uid as its only UID, self-signed at now, or NULL if uid is the one it has
+ */
+enum result
+openpgp_pseud_rename(const struct openpgp_secret *s, const char *uid,
+    uint32_t now, struct openpgp_secret **out, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key;
+	enum result	 r;
+	int		 same;
+
+	*out = NULL;
+	if (!*uid || strlen(uid) > 400 || strpbrk(uid, "\r\n") != NULL) {
+		WHY(why, whylen, "the pseudonym's UID is unusable");
+		return PERMFAIL;
+	}
+	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+		return r;
+	if ((same = pseud_uid_is(key, uid)) < 0)
+		r = TEMPFAIL;
+	else if (!same) {
+		if (now != 0 && rnp_set_timestamp(ffi, now) != RNP_SUCCESS)
+			r = TEMPFAIL;
+		/* flags: certify (0x01) and sign (0x02), as the first UID's */
+		if (r == OK && rnp_key_add_uid(key, uid, "SHA256", 0, 0x03,
+		    true) != RNP_SUCCESS)
+			r = TEMPFAIL;
+		if (r == OK)
+			r = drop_other_uids(key, uid);
+		if (r == OK)
+			r = pseud_export(key, out);
+	}
+	if (r != OK)
+		WHY(why, whylen, "renaming the pseudonym's key failed");
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}

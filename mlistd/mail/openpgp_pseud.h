@@ -1,0 +1,26 @@
+/* openpgp_pseud.h - a pseudonym's own OpenPGP key: make it, sign with it. */
+#ifndef MLIST_OPENPGP_PSEUD_H
+#define MLIST_OPENPGP_PSEUD_H
+
+#include "mail/openpgp.h"
+
+/* who made a signature that verified (openpgp_pseud_verify) */
+struct openpgp_signer {
+	char		 fpr[OPENPGP_FPR_SIZE];
+	char		 uid[400];	/* the key's primary UID */
+	char		 hash[16];	/* "SHA256" */
+	uint32_t	 created;
+};
+
+enum result openpgp_pseud_generate(const char *, uint32_t,
+	    struct openpgp_secret **, char *, size_t);
+enum result openpgp_pseud_sign(const struct openpgp_secret *, const void *,
+	    size_t, uint32_t, struct buf *, char *, size_t);
+enum result openpgp_pseud_minimal(const struct openpgp_secret *, int,
+	    struct buf *, char *, size_t);
+enum result openpgp_pseud_rename(const struct openpgp_secret *, const char *,
+	    uint32_t, struct openpgp_secret **, char *, size_t);
+enum result openpgp_pseud_verify(const void *, size_t, const void *, size_t,
+	    const void *, size_t, struct openpgp_signer *, char *, size_t);
+
+#endif

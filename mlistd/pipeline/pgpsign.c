@@ -1,0 +1,192 @@
+/*
+ * pgpsign.c - a pseudonymous copy made RFC 3156 multipart/signed by the
+ * pseudonym's own key (#18), so that ordinary mail clients can tell that
+ * two posts came from the same pseudonym and nobody else posted under it.
+ *
+ * The composed copy (identity.c: the list's header fields, then the body
+ * entity with its MIME-Version and Content-* fields) becomes
+ *
+ *   header fields, Autocrypt: addr=FROM; keydata=MINIMAL KEY
+ *   Content-Type: multipart/signed; micalg=pgp-sha256; protocol=...
+ *     part 1 (signed): multipart/mixed; protected-headers="v1", carrying
+ *       a copy of the header fields (Subject, From, Date, List-* ...) as
+ *       Thunderbird writes them, then the body entity as one part, footer
+ *       and prefix included (they are in the entity and the Subject)
+ *     part 2: application/pgp-signature, detached, SHA256
+ *
+ * List-Unsubscribe and List-Unsubscribe-Post are left out of the signed
+ * headers: a one-click copy replaces them per member (deliver.c) after
+ * signing, and only the outer header fields change, never the signed
+ * bytes. The signature's time is the copy's Date:.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "mail/header.h"
+#include "mail/openpgp_pseud.h"
+#include "pipeline/pgpsign.h"
+
+#define PGPSIGN_BOUNDARY	24	/* hex digits of a random boundary */
+
+/* content_field - a field of the body entity, not of the message */
+static int
+content_field(const struct hdr_field *f)
+{
+	return hdr_is(f, "MIME-Version") ||
+	    (f->nlen > 8 && strncasecmp(f->start, "Content-", 8) == 0);
+}
+
+/* per_member - a field deliver.c may rewrite for each member */
+static int
+per_member(const struct hdr_field *f)
+{
+	return hdr_is(f, "List-Unsubscribe") ||
+	    hdr_is(f, "List-Unsubscribe-Post");
+}
+
+/* put_field - a field as it was, ending in CRLF */
+static void
+put_field(struct buf *b, const struct hdr_field *f)
+{
+	buf_append(b, f->start, f->len);
+	if (f->start[f->len - 1] != '\n')
+		buf_puts(b, "\r\n");
+}
+
+/* new_boundary - a random boundary no body can contain by chance */
+static void
+new_boundary(char *out, size_t n, const char *tag)
+{
+	unsigned char r[PGPSIGN_BOUNDARY / 2];
+	char hex[PGPSIGN_BOUNDARY + 1];
+
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+	(void)snprintf(out, n, "=_%s_%s", tag, hex);
+}
+
+/*
+ * signed_part - the entity the signature covers, without the CRLF that
+ * belongs to the boundary after it (RFC 3156 section 5)
+ */
+static void
+signed_part(const char *msg, size_t len, const struct hdr *h, struct buf *b)
+{
+	char bnd[64];
+	int i;
+
+	new_boundary(bnd, sizeof(bnd), "mix");
+	buf_printf(b, "Content-Type: multipart/mixed; boundary=\"%s\";\r\n"
+	    " protected-headers=\"v1\"\r\n", bnd);
+	for (i = 0; i < h->n; i++)
+		if (!content_field(&h->f[i]) && !per_member(&h->f[i]))
+			put_field(b, &h->f[i]);
+	buf_printf(b, "\r\n--%s\r\n", bnd);
+	for (i = 0; i < h->n; i++)
+		if (content_field(&h->f[i]) &&
+		    !hdr_is(&h->f[i], "MIME-Version"))
+			put_field(b, &h->f[i]);
+	buf_puts(b, "\r\n");
+	buf_append(b, msg + h->body_off, len - h->body_off);
+	if (len > h->body_off && msg[len - 1] != '\n')
+		buf_puts(b, "\r\n");
+	buf_printf(b, "--%s--", bnd);
+}
+
+/* put_crlf - text with every line ending made CRLF (librnp's armour has LF) */
+static void
+put_crlf(struct buf *b, const struct buf *t)
+{
+	for (size_t i = 0; i < t->len; i++) {
+		if (t->data[i] == '\n' && (i == 0 || t->data[i - 1] != '\r'))
+			buf_putc(b, '\r');
+		buf_putc(b, t->data[i]);
+	}
+}
+
+/* autocrypt - the Autocrypt header (Autocrypt 1.1), keydata folded */
+static void
+autocrypt(struct buf *b, const char *addr, const struct buf *keydata)
+{
+	buf_printf(b, "Autocrypt: addr=%s; keydata=", addr);
+	for (size_t i = 0; i < keydata->len; i += 72) {
+		buf_puts(b, "\r\n ");
+		buf_append(b, keydata->data + i,
+		    keydata->len - i < 72 ? keydata->len - i : 72);
+	}
+	buf_puts(b, "\r\n");
+}
+
+/* assemble - outer header, the signed part, the signature */
+static void
+assemble(struct buf *out, const struct hdr *h, const char *addr,
+    const struct buf *keydata, const struct buf *part, const struct buf *sig)
+{
+	char bnd[64];
+
+	new_boundary(bnd, sizeof(bnd), "sig");
+	for (int i = 0; i < h->n; i++)
+		if (!content_field(&h->f[i]))
+			put_field(out, &h->f[i]);
+	autocrypt(out, addr, keydata);
+	buf_printf(out, "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n"
+	    " protocol=\"application/pgp-signature\";\r\n"
+	    " boundary=\"%s\"\r\n\r\n"
+	    "This is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n"
+	    "--%s\r\n", bnd, bnd);
+	buf_append(out, part->data, part->len);
+	buf_printf(out, "\r\n--%s\r\n"
+	    "Content-Type: application/pgp-signature;"
+	    " name=\"signature.asc\"\r\n"
+	    "Content-Description: OpenPGP digital signature\r\n"
+	    "Content-Disposition: attachment; filename=\"signature.asc\"\r\n"
+	    "\r\n", bnd);
+	put_crlf(out, sig);
+	if (sig->len && sig->data[sig->len - 1] != '\n')
+		buf_puts(out, "\r\n");
+	buf_printf(out, "--%s--\r\n", bnd);
+}
+
+/*
+ * pgpsign_wrap - msg (a composed pseudonymous copy) becomes multipart/signed
+ * by key, dated date, with an Autocrypt header for addr (the From address).
+ * msg is left as it was unless OK.
+ */
+enum result
+pgpsign_wrap(const struct openpgp_secret *key, const char *addr,
+    long long date, struct buf *msg, char *why, size_t whylen)
+{
+	struct buf part, sig, keydata, out;
+	struct hdr h;
+	enum result r;
+
+	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0) {
+		(void)snprintf(why, whylen, "the copy's header does not parse");
+		return TEMPFAIL;
+	}
+	buf_init(&part, 0);
+	buf_init(&sig, 0);
+	buf_init(&keydata, 0);
+	buf_init(&out, 0);
+	signed_part((const char *)msg->data, msg->len, &h, &part);
+	r = openpgp_pseud_sign(key, part.data, part.len, (uint32_t)date, &sig,
+	    why, whylen);
+	if (r == OK)
+		r = openpgp_pseud_minimal(key, 0, &keydata, why, whylen);
+	if (r == OK) {
+		assemble(&out, &h, addr, &keydata, &part, &sig);
+		buf_free(msg);
+		*msg = out;
+		buf_init(&out, 0);
+	}
+	hdr_free(&h);
+	buf_free(&part);
+	buf_free(&sig);
+	buf_free(&keydata);
+	buf_free(&out);
+	return r;
+}

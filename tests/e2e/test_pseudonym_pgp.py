@@ -1,0 +1,363 @@
+"""#18: a pseudonym's own address and OpenPGP key. A pseudonymous post comes
+from LIST+p-HANDLE@, signed (RFC 3156 multipart/signed) with the pseudonym's
+key; gpg, rnp and sqop verify it; nothing in the key names the member."""
+import base64
+import email.utils
+import os
+import re
+import smtplib
+import subprocess
+import tempfile
+
+from conftest import wait_until
+from test_identity import ROSA, copies_to, ident_instance, msg_of, send
+from test_postfix import postfix_pair  # noqa: F401 (a fixture)
+
+NEEDLES = (ROSA, "rosa.luxemburg", "spartakus", "Rosa Luxemburg", "Luxemburg")
+
+
+def signed_parts(raw):
+    """RFC 3156: the signed entity's exact bytes (CRLF before the next boundary excluded), the
+    signature, and the outer header's Content-Type parameters."""
+    m = msg_of(raw)
+    assert m.get_content_type() == "multipart/signed", m["Content-Type"]
+    bnd = m.get_param("boundary").encode()
+    parts = raw.split(b"\r\n--" + bnd)
+    first = raw.index(b"--" + bnd + b"\r\n") + len(bnd) + 4
+    signed = raw[first:raw.index(b"\r\n--" + bnd, first)]
+    sig = parts[2].split(b"\r\n\r\n", 1)[1]
+    return signed, sig, m
+
+
+def autocrypt_key(m):
+    ac = str(m["Autocrypt"])
+    addr = re.match(r"addr=([^;]+);", ac).group(1)
+    return addr, base64.b64decode(re.sub(r"\s", "", ac.split("keydata=", 1)[1]))
+
+
+class Verifiers:
+    """gpg, rnp and sqop, each in a directory of its own."""
+
+    def __init__(self, tmp):
+        self.d = tempfile.mkdtemp(dir=tmp)
+        os.chmod(self.d, 0o700)
+        self.env = dict(os.environ, GNUPGHOME=self.d)
+
+    def write(self, name, data):
+        path = os.path.join(self.d, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def gpg(self, key, signed, sig):
+        """[GNUPG:] VALIDSIG fields, or None; imports key (binary or armoured) first."""
+        subprocess.run(["gpg", "--batch", "--import", self.write("key", key)], env=self.env,
+                       check=True, capture_output=True)
+        r = subprocess.run(["gpg", "--batch", "--status-fd", "1", "--verify",
+                            self.write("s.asc", sig), self.write("s", signed)],
+                           env=self.env, capture_output=True, text=True)
+        valid = [ln.split()[2:] for ln in r.stdout.splitlines() if ln.startswith("[GNUPG:] VALIDSIG")]
+        return valid[0] if r.returncode == 0 and valid else None
+
+    def rnp(self, key, signed, sig):
+        self.write("r", signed)
+        r = subprocess.run(["rnp", "--keyfile", self.write("rkey", key), "--verify",
+                            self.write("r.asc", sig)], capture_output=True, text=True)
+        return r.returncode == 0
+
+    def sqop(self, key, signed, sig):
+        with open(self.write("q", signed), "rb") as f:
+            r = subprocess.run(["sqop", "verify", self.write("q.asc", sig), self.write("qkey", key)],
+                               stdin=f, capture_output=True, text=True)
+        return r.stdout.split()[1] if r.returncode == 0 and r.stdout else None
+
+    def uids(self, key):
+        r = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys", self.write("show", key)],
+                           env=self.env, capture_output=True, text=True, check=True)
+        return [ln.split(":")[9] for ln in r.stdout.splitlines() if ln.startswith("uid:")]
+
+
+def pseud_instance(make_instance, extra=None):
+    return ident_instance(make_instance, "pseudonym", extra)
+
+
+def post(inst, sink, subject, sender=ROSA, nth=1):
+    send(inst, f"From: {sender}\r\nSubject: {subject}\r\n\r\nA post: {subject}.\r\n".encode(),
+         sender=sender)
+    got = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org")
+                              if subject.encode() in d])
+    assert got, inst.logtext()
+    return got[0]
+
+
+def test_pseudonym_has_its_own_address(make_instance, sink):
+    inst = pseud_instance(make_instance)
+    raw = post(inst, sink, "first words")
+    m = msg_of(raw)
+    frm = m["From"].addresses[0].addr_spec
+    assert re.fullmatch(r"demo\+p-[a-z0-9]{10}@lists\.example", frm), m["From"]
+    assert m["From"].addresses[0].display_name.endswith(" via demo")
+    assert m["Reply-To"].addresses[0].addr_spec == "demo@lists.example"
+    assert "<mailto:demo@lists.example>" in m["List-Post"]
+    assert f"<mailto:{frm}>" == m["Mlist-Private-Reply"]
+    # the same pseudonym posts again: the same address
+    assert msg_of(post(inst, sink, "second words"))["From"].addresses[0].addr_spec == frm
+    # "reply to sender" is a private reply: it reaches rosa, and shows bob only as his pseudonym
+    send(inst, b"From: Bob <bob@example.org>\r\nSubject: to you\r\n\r\nPrivately: agreed.\r\n",
+         sender="bob@example.org", rcpt=frm)
+    got = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"Privately" in d])
+    assert got, inst.logtext()
+    assert b"bob@example.org" not in got[0]
+
+
+
+def test_pseudonymous_copy_verifies_with_gpg_rnp_and_sqop(make_instance, sink, tmp_path):
+    inst = pseud_instance(make_instance)
+    raw = post(inst, sink, "signed words")
+    signed, sig, m = signed_parts(raw)
+    # RFC 3156: micalg names the signature's hash (gpg's VALIDSIG field 8: 8 = SHA256)
+    assert m.get_param("micalg") == "pgp-sha256"
+    assert m.get_param("protocol") == "application/pgp-signature"
+    frm = m["From"].addresses[0].addr_spec
+    addr, key = autocrypt_key(m)
+    assert addr == frm
+    v = Verifiers(tmp_path)
+    valid = v.gpg(key, signed, sig)
+    assert valid, "gpg --verify failed"
+    assert valid[7] == "8", valid
+    fpr = valid[0]
+    assert v.rnp(key, signed, sig), "rnp --verify failed"
+    assert v.sqop(key, signed, sig) == fpr
+    # the signer's UID email is the From address; the UID names no member
+    uids = v.uids(key)
+    assert len(uids) == 1 and uids[0].endswith(f"<{frm}>"), uids
+    assert uids[0] == f"{m['From'].addresses[0].display_name} <{frm}>"
+    for n in NEEDLES:
+        assert n.lower().encode() not in key.lower() and n.lower() not in uids[0].lower()
+    # the signature's time is the copy's Date: (Thunderbird compares them)
+    when = email.utils.parsedate_to_datetime(m["Date"]).timestamp()
+    assert abs(int(valid[2]) - when) <= 60
+    # the footer, the prefix and the List-* headers are inside what is signed
+    assert b"Subject: [demo] signed words" in signed and b"List-Id:" in signed
+    assert b"protected-headers=\"v1\"" in signed.split(b"\r\n\r\n")[0]
+    # the next post of the same pseudonym: the same key
+    raw2 = post(inst, sink, "more signed words")
+    s2, g2, m2 = signed_parts(raw2)
+    assert m2["From"].addresses[0].addr_spec == frm
+    assert v.gpg(key, s2, g2)[0] == fpr
+    assert autocrypt_key(m2)[1] == key
+    # another pseudonym's post does not verify with it, and has a key of its own
+    raw3 = post(inst, sink, "bob speaks", sender="bob@example.org")
+    s3, g3, m3 = signed_parts(raw3)
+    assert m3["From"].addresses[0].addr_spec != frm
+    other = Verifiers(tmp_path)
+    assert other.gpg(key, s3, g3) is None
+    assert other.sqop(key, s3, g3) is None
+    _, key3 = autocrypt_key(m3)
+    assert Verifiers(tmp_path).gpg(key3, s3, g3)[0] != fpr
+    # a forgery that copies From and the display name but changes the words carries no valid
+    # signature by the pseudonym's key
+    forged = signed.replace(b"A post: signed words.", b"A post: forged words.")
+    assert forged != signed
+    assert Verifiers(tmp_path).gpg(key, forged, sig) is None
+    assert Verifiers(tmp_path).sqop(key, forged, sig) is None
+
+
+def test_forged_pseudonym_through_the_list_is_not_signed_by_it(make_instance, sink, tmp_path):
+    inst = pseud_instance(make_instance)
+    signed, sig, m = signed_parts(post(inst, sink, "genuine words"))
+    frm = str(m["From"])
+    _, key = autocrypt_key(m)
+    # carol copies rosa's pseudonym into her From: the list posts it under carol's own pseudonym
+    send(inst, f"From: {frm}\r\nSubject: forged pseudonym\r\n\r\nI am Badger.\r\n".encode(),
+         sender="carol@example.org")
+    assert wait_until(lambda: inst.logtext().count("kind=post reason=") >= 2), inst.logtext()
+    got = [d for d in copies_to(sink, "bob@example.org") if b"forged pseudonym" in d]
+    for _ in got:
+        s2, g2, m2 = signed_parts(_)
+        assert m2["From"].addresses[0].addr_spec != m["From"].addresses[0].addr_spec
+        assert Verifiers(tmp_path).gpg(key, s2, g2) is None
+
+
+def test_signed_part_survives_postfix(postfix_pair, tmp_path):
+    """The signed entity's bytes after a round trip through a real Postfix: still CRLF-exact
+    (maildir stores LF: put back), 7bit/quoted-printable only, no trailing white space, and the
+    signature verifies."""
+    inst, pf = postfix_pair
+    inst.ctl("list", "set", "demo", "identity.mode", "pseudonym")
+    assert inst.wait_log("reload")
+    post_ = ("From: Alice <alice@example.org>\r\nTo: demo@lists.example\r\nSubject: through Postfix\r\n"
+             "Message-ID: <pf-2@example.org>\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+             "A signed post that went the whole way.   \r\nWith\ttabs\t\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", pf.port) as s:
+        assert s.sendmail("alice@example.org", ["demo@lists.example"], post_) == {}
+    ask = wait_until(lambda: [f for f in pf.maildir("alice") if b"in your name" in open(f, "rb").read()],
+                     timeout=60)
+    assert ask, f"{pf.log()[-3000:]}\n{inst.logtext()[-3000:]}"
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", open(ask[0], "rb").read()).group(1).decode()
+    with smtplib.SMTP("127.0.0.1", pf.port) as s:
+        s.sendmail("alice@example.org", [f"demo-confirm+{token}@lists.example"],
+                   b"From: Alice <alice@example.org>\r\nSubject: Re: confirm\r\n\r\nyes\r\n")
+    got = wait_until(lambda: [f for f in pf.maildir("bob") if b"through Postfix" in open(f, "rb").read()],
+                     timeout=60)
+    assert got, f"{pf.log()[-3000:]}\n{inst.logtext()[-3000:]}"
+    raw = open(got[0], "rb").read().replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
+    signed, sig, m = signed_parts(raw)
+    assert not re.search(rb"[ \t]\r\n", signed), "trailing white space in the signed part"
+    assert not re.search(rb"[\x80-\xff]", signed), "8bit in the signed part"
+    assert b"Content-Transfer-Encoding: quoted-printable" in signed
+    _, key = autocrypt_key(m)
+    assert Verifiers(tmp_path).gpg(key, signed, sig), "the signature does not survive Postfix"
+
+
+def test_keys_name_by_mail_and_mlistctl(make_instance, sink, tmp_path):
+    inst = pseud_instance(make_instance)
+    signed, sig, m = signed_parts(post(inst, sink, "words to check"))
+    name = m["From"].addresses[0].display_name[:-len(" via demo")]
+    # -request "keys NAME": a member gets the armoured key; it verifies the post
+    send(inst, f"From: bob@example.org\r\nSubject: keys\r\n\r\nkeys {name}\r\n".encode(),
+         sender="bob@example.org", rcpt="demo-request@lists.example")
+    ans = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"PGP PUBLIC KEY" in d])
+    assert ans, inst.logtext()
+    text = msg_of(ans[0]).get_body(("plain",)).get_content()
+    armored = text[text.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):
+                   text.index("-----END PGP PUBLIC KEY BLOCK-----") + 35].encode()
+    fpr = Verifiers(tmp_path).gpg(armored, signed, sig)[0]
+    assert fpr in text
+    # mlistctl keys LIST --pseudonym NAME: the same key
+    r = inst.ctl("keys", "demo", "--pseudonym", name)
+    assert fpr in r.stdout and "BEGIN PGP PUBLIC KEY BLOCK" in r.stdout
+    assert Verifiers(tmp_path).gpg(r.stdout.encode(), signed, sig)[0] == fpr
+    r = inst.ctl("keys", "demo", "--pseudonym", "Nobody Here 99", check=False)
+    assert r.returncode == 1 and "no pseudonym" in r.stderr
+    assert inst.ctl("keys", "demo", "--pseudonym", check=False).returncode == 2
+    # an outsider is told the same whatever the name
+    for n in (name, "Nobody Here 99"):
+        send(inst, f"From: x@outside.example\r\nSubject: keys\r\n\r\nkeys {n}\r\n".encode(),
+             sender="x@outside.example", rcpt="demo-request@lists.example")
+    out = wait_until(lambda: len([d for d in copies_to(sink, "x@outside.example")
+                                  if b"given to members" in d]) >= 2 and copies_to(sink, "x@outside.example"))
+    assert out and not [d for d in out if b"PGP PUBLIC KEY" in d]
+
+
+def test_mlist_verify_checks_the_openpgp_signature(make_instance, sink, tmp_path):
+    from test_signing import mlist_verify
+    inst = pseud_instance(make_instance)
+    raw = post(inst, sink, "checked words")
+    raw2 = post(inst, sink, "bob's words", sender="bob@example.org")
+    good = tmp_path / "good.eml"
+    good.write_bytes(raw)
+    r = mlist_verify(good)
+    assert r.returncode == 1 and "dkim:    NOT CHECKED" in r.stdout      # no list key given: DKIM unchecked
+    assert re.search(r'openpgp: ok, signed by "[^"]+ via demo <demo\+p-[a-z0-9]+@lists\.example>", key [0-9A-F]{40} '
+                     r'\(the key of the post\'s own Autocrypt', r.stdout), r.stdout
+    # stored with LF line ends (a maildir): still checks
+    lf = tmp_path / "lf.eml"
+    lf.write_bytes(raw.replace(b"\r\n", b"\n"))
+    assert "openpgp: ok" in mlist_verify(lf).stdout
+    # with the reader's own copy of the key (--pgp-key): rosa's verifies her post, not bob's
+    _, key = autocrypt_key(msg_of(raw))
+    kf = tmp_path / "rosa.key"
+    kf.write_bytes(key)
+    assert "openpgp: ok" in mlist_verify(good, "--pgp-key", str(kf)).stdout
+    other = tmp_path / "bob.eml"
+    other.write_bytes(raw2)
+    r = mlist_verify(other, "--pgp-key", str(kf))
+    assert r.returncode == 1 and "openpgp: FAILED" in r.stdout, r.stdout
+    # the words changed after signing: FAILED
+    bad = tmp_path / "bad.eml"
+    bad.write_bytes(raw.replace(b"A post: checked words.", b"A post: changed words."))
+    r = mlist_verify(bad)
+    assert r.returncode == 1 and "openpgp: FAILED" in r.stdout, r.stdout
+    # bob's key put into a copy of rosa's post under her From: the UID is not the From
+    _, bobkey = autocrypt_key(msg_of(raw2))
+    kb = tmp_path / "bobk"
+    kb.write_bytes(bobkey)
+    r = mlist_verify(good, "--pgp-key", str(kb))
+    assert r.returncode == 1 and "openpgp: FAILED" in r.stdout
+
+
+def member_signed_post(v, subject, text):
+    """rosa's own PGP/MIME post, as Thunderbird would sign it with her key"""
+    inner = (f"Content-Type: text/plain; charset=us-ascii\r\n\r\n{text}\r\n").encode()
+    r = subprocess.run(["gpg", "--batch", "--armor", "--detach-sign", "--digest-algo", "SHA256"],
+                       input=inner, env=v.env, capture_output=True, check=True)
+    return (f"From: {ROSA}\r\nTo: demo@lists.example\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n protocol=\"application/pgp-signature\";"
+            " boundary=\"b1\"\r\n\r\n--b1\r\n").encode() + inner + (
+            b"\r\n--b1\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n" +
+            r.stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n--b1--\r\n")
+
+
+def test_own_signature_replaced_and_told_once(make_instance, sink, tmp_path):
+    inst = pseud_instance(make_instance)
+    own = Verifiers(tmp_path)
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", f"Rosa <{ROSA}>", "ed25519",
+                    "sign", "never"], env=own.env, check=True, capture_output=True)
+    rosa_fpr = [ln.split(":")[9] for ln in subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--list-keys"], env=own.env, capture_output=True,
+        text=True).stdout.splitlines() if ln.startswith("fpr:")][0]
+    for n in range(2):
+        send(inst, member_signed_post(own, f"own signed {n}", f"My own signed words {n}."))
+    copies = wait_until(lambda: len([d for d in copies_to(sink, "bob@example.org") if b"own signed" in d]) >= 2
+                        and [d for d in copies_to(sink, "bob@example.org") if b"own signed" in d])
+    assert copies, inst.logtext()
+    for raw in copies:
+        signed, sig, m = signed_parts(raw)
+        assert raw.count(b"BEGIN PGP SIGNATURE") == 1          # hers is gone, the pseudonym's is there
+        _, key = autocrypt_key(m)
+        valid = Verifiers(tmp_path).gpg(key, signed, sig)
+        assert valid and valid[0] != rosa_fpr
+        assert rosa_fpr.encode() not in raw and rosa_fpr[-16:].encode() not in raw
+        pk = subprocess.run(["gpg", "--batch", "--list-packets"], input=sig, capture_output=True, env=own.env)
+        assert rosa_fpr[-16:].lower().encode() not in pk.stdout.lower()
+    # she is told once, in a notice of its own; the parts-removed notice does not list it again
+    assert inst.wait_log("kind=post", timeout=5)
+    told = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"will not tell you again" in d])
+    assert told, inst.logtext()
+    assert len([d for d in copies_to(sink, ROSA) if b"will not tell you again" in d]) == 1
+    assert not [d for d in copies_to(sink, ROSA) if b"Parts of your post were removed" in d]
+
+
+def test_renamed_pseudonym_keeps_its_key(make_instance, sink, tmp_path):
+    inst = pseud_instance(make_instance)
+    s1, g1, m1 = signed_parts(post(inst, sink, "before the rename"))
+    _, k1 = autocrypt_key(m1)
+    v = Verifiers(tmp_path)
+    fpr = v.gpg(k1, s1, g1)[0]
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Patient Anvil 7")
+    s2, g2, m2 = signed_parts(post(inst, sink, "after the rename"))
+    assert m2["From"].addresses[0].display_name == "Patient Anvil 7 via demo"
+    assert m2["From"].addresses[0].addr_spec == m1["From"].addresses[0].addr_spec
+    _, k2 = autocrypt_key(m2)
+    w = Verifiers(tmp_path)
+    assert w.gpg(k2, s2, g2)[0] == fpr                     # the same key ...
+    assert w.uids(k2) == [f"Patient Anvil 7 via demo <{m2['From'].addresses[0].addr_spec}>"]   # ... new UID
+    assert v.gpg(k2, s2, g2)[0] == fpr                     # a reader who had the old one: still good
+
+
+def test_private_mail_encrypted_to_the_pseudonym_reaches_its_member(make_instance, sink, tmp_path):
+    """bob encrypts to the key in the pseudonym's Autocrypt header (as K-9 or Thunderbird would) and
+    writes to its address: rosa reads it, and neither side's address is in what she gets."""
+    inst = pseud_instance(make_instance)
+    m = msg_of(post(inst, sink, "write to me"))
+    addr, key = autocrypt_key(m)
+    v = Verifiers(tmp_path)
+    subprocess.run(["gpg", "--batch", "--import", v.write("k", key)], env=v.env, check=True,
+                   capture_output=True)
+    inner = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nSecret words for you alone.\r\n"
+    enc = subprocess.run(["gpg", "--batch", "--armor", "--trust-model", "always", "--encrypt",
+                          "-r", addr], input=inner, env=v.env, capture_output=True, check=True).stdout
+    enc = enc.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    mail = (f"From: Bob <bob@example.org>\r\nTo: {addr}\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";"
+            " boundary=\"e1\"\r\n\r\n--e1\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+            "Version: 1\r\n\r\n--e1\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n"
+            "\r\n").encode() + enc + b"\r\n--e1--\r\n"
+    send(inst, mail, sender="bob@example.org", rcpt=addr)
+    got = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"Secret words for you alone." in d])
+    assert got, inst.logtext()
+    assert b"bob@example.org" not in got[0] and b"BEGIN PGP MESSAGE" not in got[0]
+    assert ROSA.encode() not in got[0].split(b"\r\n\r\n")[0].replace(b"To: <" + addr.encode(), b"")
+    assert not [d for d in copies_to(sink, "carol@example.org") if b"Secret words" in d]
