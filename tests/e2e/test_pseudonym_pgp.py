@@ -238,7 +238,9 @@ def test_keys_name_by_mail_and_mlistctl(make_instance, sink, tmp_path):
              sender="x@outside.example", rcpt="demo-request@lists.example")
     out = wait_until(lambda: len([d for d in copies_to(sink, "x@outside.example")
                                   if b"given to members" in d]) >= 2 and copies_to(sink, "x@outside.example"))
-    assert out and not [d for d in out if b"PGP PUBLIC KEY" in d]
+    # (every answer of "keys" carries the list's own public key: never the pseudonym's)
+    line = [ln for ln in armored.splitlines() if len(ln) > 60][1]
+    assert out and not [d for d in out if line in d or fpr.encode() in d]
 
 
 def test_mlist_verify_checks_the_openpgp_signature(make_instance, sink, tmp_path):
@@ -361,3 +363,34 @@ def test_private_mail_encrypted_to_the_pseudonym_reaches_its_member(make_instanc
     assert b"bob@example.org" not in got[0] and b"BEGIN PGP MESSAGE" not in got[0]
     assert ROSA.encode() not in got[0].split(b"\r\n\r\n")[0].replace(b"To: <" + addr.encode(), b"")
     assert not [d for d in copies_to(sink, "carol@example.org") if b"Secret words" in d]
+
+
+def test_encrypted_copy_is_signed_inside_by_the_pseudonym(make_instance, sink, tmp_path):
+    """A keyed member's copy of a pseudonymous post: From the pseudonym's address (as the clear
+    copy), Autocrypt with its key, and the signature inside the encryption by the pseudonym's key."""
+    from test_openpgp import Gpg
+    inst = pseud_instance(make_instance)
+    g = Gpg(tmp_path / "carol", "Carol")
+    r = inst.ctl("member", "set", "demo", "carol@example.org", "openpgp", str(g.export(tmp_path / "c.asc")))
+    assert r.returncode == 0, r.stdout + r.stderr
+    send(inst, f"From: {ROSA}\r\nSubject: sealed words\r\n\r\nA post: sealed words.\r\n".encode(),
+         sender=ROSA)
+    clear = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"sealed words" in d])
+    enc = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org")
+                              if b"multipart/encrypted" in d])
+    assert clear and enc, inst.logtext()
+    c, m = msg_of(clear[0]), msg_of(enc[0])
+    frm = c["From"].addresses[0].addr_spec
+    assert frm.startswith("demo+p-")
+    assert m["From"].addresses[0].addr_spec == frm and m["Subject"] == "..."
+    assert f"addr={frm};" in m["Autocrypt"].replace(" ", "")
+    name = c["From"].addresses[0].display_name[:-len(" via demo")]
+    out = inst.ctl("keys", "demo", "--pseudonym", name).stdout
+    pfpr = re.search(r"\b[0-9A-F]{40}\b", out).group(0)
+    (tmp_path / "p.asc").write_text(out[out.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):])
+    g.gpg("--import", str(tmp_path / "p.asc"))
+    (tmp_path / "copy.asc").write_bytes(m.get_payload()[1].get_payload(decode=False).encode())
+    st = g.gpg("--status-fd", "1", "--decrypt", str(tmp_path / "copy.asc")).stdout
+    assert b"DECRYPTION_OKAY" in st
+    assert re.search(rb"^\[GNUPG:\] VALIDSIG " + pfpr.encode() + rb" ", st, re.M), st.decode()
+    assert b"sealed words" in st
