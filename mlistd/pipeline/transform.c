@@ -24,12 +24,16 @@
 #include <time.h>
 
 #include "mail/header.h"
+#include "pipeline/mimefix.h"
 #include "pipeline/rewrite.h"
 #include "pipeline/transform.h"
 
 #define MAX_DEPTH	20
 #define MAX_PARTS	1000
 #define BOUNDARY_MAX	70
+/* what a member is told when the structure cannot be read safely */
+#define BROKEN	"the way its parts are put together is broken in a way the list cannot " \
+		"read safely"
 
 /* headers the list replaces or removes on every copy */
 static const char *const drop_fields[] = {
@@ -96,7 +100,8 @@ screen_params(const char *v, size_t n, char *why, size_t whylen)
 			while (i < n && v[i] != '"' && v[i] != '\\' && v[i] != '\r' && v[i] != '\n')
 				i++;
 			if (i >= n || v[i] != '"')
-				return snprintf(why, whylen, "malformed quoted MIME boundary"), -1;
+				return snprintf(why, whylen, "a MIME boundary in it (the line that separates its "
+				    "parts) opens a quote that never closes"), -1;
 			len = i - start;
 		} else {
 			start = i;
@@ -105,13 +110,17 @@ screen_params(const char *v, size_t n, char *why, size_t whylen)
 			len = i - start;
 		}
 		if (len == 0 || len > BOUNDARY_MAX)
-			return snprintf(why, whylen, "MIME boundary empty or longer than %d characters",
+			return snprintf(why, whylen, "a MIME boundary in it (the line that separates "
+			    "its parts) is empty or longer than the %d characters the standard allows",
 			    BOUNDARY_MAX), -1;
 		for (size_t k = start; k < start + len; k++)
 			if (!bchar_ok((unsigned char)v[k]))
-				return snprintf(why, whylen, "MIME boundary with a forbidden character"), -1;
+				return snprintf(why, whylen, "a MIME boundary in it (the line that "
+				    "separates its parts) holds a character the standard does not allow"),
+				    -1;
 		if (v[start + len - 1] == ' ')
-			return snprintf(why, whylen, "MIME boundary ends in a space"), -1;
+			return snprintf(why, whylen, "a MIME boundary in it (the line that separates "
+			    "its parts) ends in a space, which the standard does not allow"), -1;
 	}
 	return 0;
 }
@@ -185,25 +194,28 @@ check_tree(const struct transform_in *in, const struct mailmime *m, int depth, i
 	char *b;
 
 	if (depth > MAX_DEPTH || ++*parts > MAX_PARTS)
-		return snprintf(why, whylen, "MIME structure nested too deep or too many parts"), -1;
+		return snprintf(why, whylen, "it has more than %d parts, or parts nested more "
+		    "than %d deep", MAX_PARTS, MAX_DEPTH), -1;
 	if (m->mm_mime_start && !in_range(in, m->mm_mime_start, m->mm_length))
-		return snprintf(why, whylen, "MIME part outside the message"), -1;
+		return snprintf(why, whylen, "%s", BROKEN), -1;
 	if (!data_ok(in, m->mm_body))
-		return snprintf(why, whylen, "MIME body outside the message"), -1;
+		return snprintf(why, whylen, "%s", BROKEN), -1;
 	switch (m->mm_type) {
 	case MAILMIME_SINGLE:
 		if (!data_ok(in, m->mm_data.mm_single))
-			return snprintf(why, whylen, "MIME body outside the message"), -1;
+			return snprintf(why, whylen, "%s", BROKEN), -1;
 		return 0;
 	case MAILMIME_MULTIPLE:
 		if (!data_ok(in, m->mm_data.mm_multipart.mm_preamble) ||
 		    !data_ok(in, m->mm_data.mm_multipart.mm_epilogue))
-			return snprintf(why, whylen, "multipart preamble or epilogue out of range"), -1;
+			return snprintf(why, whylen, "%s", BROKEN), -1;
 		b = mailmime_content_param_get(m->mm_content_type, "boundary");
 		if (b == NULL || m->mm_body == NULL || m->mm_body->dt_type != MAILMIME_DATA_TEXT ||
 		    !boundary_present(m->mm_body->dt_data.dt_text.dt_data,
 		    m->mm_body->dt_data.dt_text.dt_length, b))
-			return snprintf(why, whylen, "multipart body without its boundary line"), -1;
+			return snprintf(why, whylen, "it says it is made of parts, but the lines "
+			    "that should separate them cannot be told apart (one separator may be "
+			    "used at two levels)"), -1;
 		if (m->mm_data.mm_multipart.mm_mp_list)
 			for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
 				if (check_tree(in, clist_content(it), depth + 1, parts, why, whylen) < 0)
@@ -706,7 +718,9 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
 		buf_putc(&r.scan, '\n');
 		free(v);
 	}
-	rewrite_body(body, &o, &r);
+	if (rewrite_body(body, &o, &r) == 1)
+		buf_puts(&out->part[TP_EMPTY], "1");
+	buf_puts(&out->part[TP_DOCUMENT], r.document);
 	out->part[TP_BODY] = r.entity;
 	out->part[TP_SCAN] = r.scan;
 	out->part[TP_REMOVED] = r.removed;
@@ -721,13 +735,16 @@ enum result
 transform_post(const struct transform_in *in, struct transform_out *out)
 {
 	struct mailmime *mime = NULL, *body = NULL;
+	struct transform_in pin;
+	struct buf fixed;
 	struct hdr h;
 	size_t idx = 0;
-	char ct[128] = "", *from;
+	char ct[128] = "", *from, *ctv;
 	int parts = 0;
 	enum result r = PERMFAIL;
 
 	memset(out, 0, sizeof(*out));
+	buf_init(&fixed, 0);
 	buf_init(&out->rendered, (size_t)in->len * 2 + 65536);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], (size_t)in->len * 4 + 65536);
@@ -740,11 +757,19 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	}
 	if (transform_screen(in->msg, in->len, out->reason, sizeof(out->reason)) < 0)
 		goto done;
-	if (mailmime_parse(in->msg, in->len, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {
-		snprintf(out->reason, sizeof(out->reason), "the MIME structure cannot be parsed");
+	/* parsed as clients read it; a real-identity copy is still built from the original bytes */
+	pin = *in;
+	ctv = hdr_get_value(&h, "Content-Type");
+	if (mimefix(in->msg, in->len, h.body_off, ctv, &fixed) == 1 && fixed.data) {
+		pin.msg = (const char *)fixed.data;
+		pin.len = fixed.len;
+	}
+	free(ctv);
+	if (mailmime_parse(pin.msg, pin.len, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {
+		snprintf(out->reason, sizeof(out->reason), "%s", BROKEN);
 		goto done;
 	}
-	if (check_tree(in, mime, 0, &parts, out->reason, sizeof(out->reason)) < 0)
+	if (check_tree(&pin, mime, 0, &parts, out->reason, sizeof(out->reason)) < 0)
 		goto done;
 	if (mime->mm_type == MAILMIME_MESSAGE)
 		body = mime->mm_data.mm_message.mm_msg_mime;
@@ -768,6 +793,7 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 done:
 	if (mime)
 		mailmime_free(mime);
+	buf_free(&fixed);
 	hdr_free(&h);
 	return r;
 }
