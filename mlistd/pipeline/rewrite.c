@@ -916,19 +916,22 @@ binary_out(struct rw *w, const struct mailmime *m, const char *ct, const char *f
 	struct buf clean;
 	char what[160];
 
-	buf_append(&w->r->scan, data, len);
-	buf_putc(&w->r->scan, '\n');
 	if (meta_kind(d, len) != META_OTHER) {
 		buf_init(&clean, 0);
 		if (!image_clean(w, fname, data, len, &clean)) {
 			buf_free(&clean);
 			return 0;
 		}
+		/* what goes out is what the leak guard reads: the image without what was taken out */
+		buf_append(&w->r->scan, clean.data, clean.len);
+		buf_putc(&w->r->scan, '\n');
 		headers_out(w, m, ct, NULL, "base64", fname, out);
 		buf_base64(out, clean.data ? clean.data : (const unsigned char *)"", clean.len);
 		buf_free(&clean);
 		return 1;
 	}
+	buf_append(&w->r->scan, data, len);
+	buf_putc(&w->r->scan, '\n');
 	if (!*w->r->document && meta_document(d, len, what, sizeof(what)))
 		snprintf(w->r->document, sizeof(w->r->document), "the attachment %s%s%s: %s",
 		    *fname ? "\"" : "", *fname ? fname : "without a name", *fname ? "\"" : "", what);
