@@ -147,9 +147,15 @@ def test_forwarded_text_reaches_the_leak_guard(make_instance, sink):
     inst = make_instance(list_settings={"identity.mode": "pseudonym"}, members=(BOB,), start=False)
     inst.ctl("member", "add", "demo", QUILL, "--name", "Quill Ardenwick")
     inst.start()
-    raw = fixture("forwarded.eml").replace(b"by the committee.", b"by Quill Ar=\r\ndenwick.")
+    # the name only in the encoded text (not in a header the old code scanned raw)
+    raw = fixture("forwarded.eml").replace(b"by the committee.", b"by Q. Arden=\r\nwick.")
+    raw = raw.replace(b"From: Quill Ardenwick <quill@example.net>\r\nTo: someone",
+                      b"From: The committee <committee@example.com>\r\nTo: someone")
+    assert raw.count(b"Ardenwick") == 1
     assert post(inst, sink, raw) is None
-    assert wait_until(lambda: [d for d in notes_to_quill(sink) if b"holding your post" in d]), inst.logtext()
+    note = wait_until(lambda: [d for d in notes_to_quill(sink) if b"holding your post" in d])
+    assert note, inst.logtext()
+    print(note[0].decode(errors="replace"))
 
 
 @pytest.mark.parametrize("mode", ["real", "pseudonym"])
