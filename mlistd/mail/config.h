@@ -78,7 +78,7 @@ struct list_cfg {
 	int		 leak_guard;
 	int		 strip_signature;
 	int		 html;			/* enum html_policy */
-	int		 documents;		/* enum document_policy: documents naming their author */
+	int		 documents;		/* enum document_policy */
 	int		 roster, member_count, archive_who;	/* enum who */
 	int		 moderators_see;	/* 0 pseudonym, 1 address */
 	int		 since_join;		/* archive: only what was posted after joining */

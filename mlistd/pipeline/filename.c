@@ -59,7 +59,7 @@ pct_decode(const char *s, struct buf *out)
 	}
 }
 
-/* utf8_len - length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid */
+/* utf8_len - length of the UTF-8 sequence at s (n bytes left), 0 if invalid */
 static size_t
 utf8_len(const unsigned char *s, size_t n, unsigned *cp)
 {
@@ -84,7 +84,8 @@ utf8_len(const unsigned char *s, size_t n, unsigned *cp)
 			return 0;
 		*cp = *cp << 6 | (s[k] & 0x3f);
 	}
-	if ((len == 3 && *cp < 0x800) || (len == 4 && (*cp < 0x10000 || *cp > 0x10ffff)) ||
+	if ((len == 3 && *cp < 0x800) ||
+	    (len == 4 && (*cp < 0x10000 || *cp > 0x10ffff)) ||
 	    (*cp >= 0xd800 && *cp <= 0xdfff))
 		return 0;		/* overlong or a surrogate */
 	return len;
@@ -98,7 +99,8 @@ valid_utf8(const char *s)
 	unsigned cp;
 
 	while (i < n) {
-		if ((l = utf8_len((const unsigned char *)s + i, n - i, &cp)) == 0)
+		l = utf8_len((const unsigned char *)s + i, n - i, &cp);
+		if (l == 0)
 			return 0;
 		i += l;
 	}
@@ -138,7 +140,7 @@ clean(const char *in, char *out, size_t n)
 			i++;
 			continue;
 		}
-		if (!invisible(cp) && cp != '/' && cp != '\\' && cp != ':' && cp != '"' &&
+		if (!invisible(cp) && !strchr("/\\:\"", (int)cp) &&
 		    !(o == 0 && (cp == '.' || cp == ' '))) {
 			memcpy(tmp + o, s + i, l);
 			o += l;
@@ -152,7 +154,8 @@ clean(const char *in, char *out, size_t n)
 		memcpy(out, tmp, o + 1);
 		return;
 	}
-	/* too long: the start and the extension (up to 16 bytes), cut on a character boundary */
+	/* too long: the start and the extension (up to 16 bytes), cut
+	 * between characters */
 	for (i = o; i > 0 && o - i < 16; i--)
 		if (tmp[i - 1] == '.') {
 			ext = i - 1;
@@ -173,16 +176,19 @@ to_utf8(const char *cs, const char *s, size_t n)
 {
 	char *u = NULL;
 
-	if (cs && *cs && strcasecmp(cs, "utf-8") && strcasecmp(cs, "us-ascii") &&
+	if (cs && *cs && strcasecmp(cs, "utf-8") &&
+	    strcasecmp(cs, "us-ascii") &&
 	    charconv("utf-8", cs, s, n, &u) == MAIL_CHARCONV_NO_ERROR && u)
 		return u;
 	free(u);
 	u = NULL;
-	if (memchr(s, 0, n) == NULL && (u = strndup(s, n)) != NULL && valid_utf8(u))
+	if (memchr(s, 0, n) == NULL && (u = strndup(s, n)) != NULL &&
+	    valid_utf8(u))
 		return u;
 	free(u);
 	u = NULL;
-	if (charconv("utf-8", "iso-8859-1", s, n, &u) == MAIL_CHARCONV_NO_ERROR && u)
+	if (charconv("utf-8", "iso-8859-1", s, n, &u) ==
+	    MAIL_CHARCONV_NO_ERROR && u)
 		return u;
 	free(u);
 	return strndup(s, n);
@@ -207,11 +213,13 @@ extended(const struct param *p, int np, const char *base)
 
 		if (strncasecmp(nm, base, bl) != 0 || nm[bl] != '*')
 			continue;
-		if (nm[bl + 1] == 0)
-			k = 0, enc[0] = 1;	/* filename*=charset'lang'value */
-		else {
+		if (nm[bl + 1] == 0) {	/* filename*=charset'lang'value */
+			k = 0;
+			enc[0] = 1;
+		} else {
 			k = strtol(nm + bl + 1, &end, 10);
-			if (end == nm + bl + 1 || k < 0 || k >= SECTIONS || (*end && strcmp(end, "*")))
+			if (end == nm + bl + 1 || k < 0 || k >= SECTIONS ||
+			    (*end && strcmp(end, "*")))
 				continue;
 			enc[k] = *end == '*';
 		}
@@ -224,9 +232,11 @@ extended(const struct param *p, int np, const char *base)
 	for (int i = 0; i <= last && sec[i]; i++) {
 		const char *v = sec[i];
 
-		if (i == 0 && enc[0] && (q = strchr(v, '\'')) && strchr(q + 1, '\'')) {
+		if (i == 0 && enc[0] && (q = strchr(v, '\'')) &&
+		    strchr(q + 1, '\'')) {
 			snprintf(cs, sizeof(cs), "%.*s", (int)(q - v), v);
-			v = strchr(q + 1, '\'') + 1;	/* past charset'language' */
+			/* past charset'language' */
+			v = strchr(q + 1, '\'') + 1;
 		}
 		if (enc[i])
 			pct_decode(v, &raw);
@@ -238,55 +248,78 @@ extended(const struct param *p, int np, const char *base)
 	return u;
 }
 
-/* plain - an ordinary value: RFC 2047 words decoded, raw bytes read as UTF-8 or Latin-1 */
+/* plain - RFC 2047 words decoded, raw bytes read as UTF-8 or Latin-1 */
 static char *
 plain(const char *v)
 {
 	char *dec = NULL;
 	size_t idx = 0;
 
-	if (strstr(v, "=?") && mailmime_encoded_phrase_parse("utf-8", v, strlen(v), &idx, "utf-8",
-	    &dec) == MAILIMF_NO_ERROR && dec)
+	if (strstr(v, "=?") && mailmime_encoded_phrase_parse("utf-8", v,
+	    strlen(v), &idx, "utf-8", &dec) == MAILIMF_NO_ERROR && dec)
 		return dec;
 	free(dec);
 	return to_utf8(NULL, v, strlen(v));
 }
 
-/* collect - the parameters of the disposition (d = 1) or of the type, as name/value pairs */
-static int
-collect(const struct mailmime *m, int d, struct param *p, int max)
+/* disposition - the part's Content-Disposition, or NULL */
+static const struct mailmime_disposition *
+disposition(const struct mailmime *m)
 {
-	const struct mailmime_disposition *disp = NULL;
+	const struct mailmime_field *f;
+	clistiter *it;
+
+	if (!m->mm_mime_fields)
+		return NULL;
+	for (it = clist_begin(m->mm_mime_fields->fld_list); it;
+	    it = clist_next(it)) {
+		f = clist_content(it);
+		if (f->fld_type == MAILMIME_FIELD_DISPOSITION)
+			return f->fld_data.fld_disposition;
+	}
+	return NULL;
+}
+
+/* disp_params - the disposition's parameters as name/value pairs */
+static int
+disp_params(const struct mailmime_disposition *disp, struct param *p, int max)
+{
+	const struct mailmime_disposition_parm *dp;
+	const struct mailmime_parameter *pp;
 	clistiter *it;
 	int n = 0;
 
-	if (d && m->mm_mime_fields)
-		for (it = clist_begin(m->mm_mime_fields->fld_list); it; it = clist_next(it)) {
-			const struct mailmime_field *f = clist_content(it);
+	for (it = clist_begin(disp->dsp_parms); it && n < max;
+	    it = clist_next(it)) {
+		dp = clist_content(it);
+		pp = dp->pa_type == MAILMIME_DISPOSITION_PARM_PARAMETER ?
+		    dp->pa_data.pa_parameter : NULL;
+		if (dp->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME &&
+		    dp->pa_data.pa_filename)
+			p[n++] = (struct param){ "filename",
+			    dp->pa_data.pa_filename };
+		else if (pp && pp->pa_name && pp->pa_value)
+			p[n++] = (struct param){ pp->pa_name, pp->pa_value };
+	}
+	return n;
+}
 
-			if (f->fld_type == MAILMIME_FIELD_DISPOSITION)
-				disp = f->fld_data.fld_disposition;
-		}
-	if (d && disp)
-		for (it = clist_begin(disp->dsp_parms); it && n < max; it = clist_next(it)) {
-			const struct mailmime_disposition_parm *dp = clist_content(it);
+/* type_params - the Content-Type's parameters as name/value pairs */
+static int
+type_params(const struct mailmime_content *ct, struct param *p, int max)
+{
+	const struct mailmime_parameter *cp;
+	clistiter *it;
+	int n = 0;
 
-			if (dp->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME && dp->pa_data.pa_filename)
-				p[n++] = (struct param){ "filename", dp->pa_data.pa_filename };
-			else if (dp->pa_type == MAILMIME_DISPOSITION_PARM_PARAMETER &&
-			    dp->pa_data.pa_parameter && dp->pa_data.pa_parameter->pa_name &&
-			    dp->pa_data.pa_parameter->pa_value)
-				p[n++] = (struct param){ dp->pa_data.pa_parameter->pa_name,
-				    dp->pa_data.pa_parameter->pa_value };
-		}
-	if (!d && m->mm_content_type && m->mm_content_type->ct_parameters)
-		for (it = clist_begin(m->mm_content_type->ct_parameters); it && n < max;
-		    it = clist_next(it)) {
-			const struct mailmime_parameter *cp = clist_content(it);
-
-			if (cp->pa_name && cp->pa_value)
-				p[n++] = (struct param){ cp->pa_name, cp->pa_value };
-		}
+	if (!ct || !ct->ct_parameters)
+		return 0;
+	for (it = clist_begin(ct->ct_parameters); it && n < max;
+	    it = clist_next(it)) {
+		cp = clist_content(it);
+		if (cp->pa_name && cp->pa_value)
+			p[n++] = (struct param){ cp->pa_name, cp->pa_value };
+	}
 	return n;
 }
 
@@ -308,15 +341,15 @@ lookup(const struct param *p, int np, const char *base)
 void
 filename_of(const struct mailmime *m, char *out, size_t n)
 {
-	struct param p[64];
+	struct param p[64] = { { NULL, NULL } };
 	int np;
 	char *v;
 
 	out[0] = 0;
-	np = collect(m, 1, p, 64);
+	np = disposition(m) ? disp_params(disposition(m), p, 64) : 0;
 	if ((v = lookup(p, np, "filename")) == NULL || !*v) {
 		free(v);
-		np = collect(m, 0, p, 64);
+		np = type_params(m->mm_content_type, p, 64);
 		v = lookup(p, np, "name");
 	}
 	if (v)
@@ -329,8 +362,8 @@ static int
 ascii_token(const char *name)
 {
 	for (; *name; name++)
-		if ((unsigned char)*name < 32 || (unsigned char)*name >= 127 || *name == '"' ||
-		    *name == '\\' || *name == '%' || *name == '\'')
+		if ((unsigned char)*name < 32 || (unsigned char)*name >= 127 ||
+		    strchr("\"\\%'", *name))
 			return 0;
 	return 1;
 }
@@ -339,8 +372,8 @@ ascii_token(const char *name)
 static int
 attr_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	    (c && strchr("!#$&+-.^_`|~", c));
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c && strchr("!#$&+-.^_`|~", c));
 }
 
 /*
@@ -365,7 +398,8 @@ filename_param(struct buf *out, const char *param, const char *name)
 	for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
 		if (col == 0) {
 			if (many)
-				buf_printf(out, ";\r\n %s*%d*=%s", param, sec, sec ? "" : "UTF-8''");
+				buf_printf(out, ";\r\n %s*%d*=%s", param, sec,
+				    sec ? "" : "UTF-8''");
 			else
 				buf_printf(out, ";\r\n %s*=UTF-8''", param);
 			sec++;
@@ -403,9 +437,11 @@ filename_2047(struct buf *out, const char *param, const char *name)
 	buf_printf(out, ";\r\n %s=\"", param);
 	while (i < n) {
 		l = n - i < 45 ? n - i : 45;
-		while (l > 1 && i + l < n && ((unsigned char)name[i + l] & 0xc0) == 0x80)
+		while (l > 1 && i + l < n &&
+		    ((unsigned char)name[i + l] & 0xc0) == 0x80)
 			l--;
-		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)name + i, l,
+		sodium_bin2base64(enc, sizeof(enc),
+		    (const unsigned char *)name + i, l,
 		    sodium_base64_VARIANT_ORIGINAL);
 		buf_printf(out, "%s=?UTF-8?B?%s?=", i ? "\r\n " : "", enc);
 		i += l;

@@ -1,4 +1,4 @@
-/* filename.h - attachment names: decoded (RFC 2047/2231), cleaned, written back. */
+/* filename.h - attachment names: decoded, cleaned, written back. */
 #ifndef MLIST_FILENAME_H
 #define MLIST_FILENAME_H
 

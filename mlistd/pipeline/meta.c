@@ -30,7 +30,8 @@ be16(const unsigned char *p)
 static size_t
 be32(const unsigned char *p)
 {
-	return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
+	    p[3];
 }
 
 /* le16 - little-endian 16 bits at p */
@@ -44,7 +45,8 @@ le16(const unsigned char *p)
 static size_t
 le32(const unsigned char *p)
 {
-	return (size_t)p[3] << 24 | (size_t)p[2] << 16 | (size_t)p[1] << 8 | p[0];
+	return (size_t)p[3] << 24 | (size_t)p[2] << 16 | (size_t)p[1] << 8 |
+	    p[0];
 }
 
 /* has_prefix - does [p, p+n) start with the n2 bytes of s? */
@@ -62,7 +64,8 @@ meta_kind(const unsigned char *d, size_t n)
 		return META_JPEG;
 	if (has_prefix(d, n, "\x89PNG\r\n\x1a\n", 8))
 		return META_PNG;
-	if (n >= 12 && has_prefix(d, n, "RIFF", 4) && memcmp(d + 8, "WEBP", 4) == 0)
+	if (n >= 12 && has_prefix(d, n, "RIFF", 4) &&
+	    memcmp(d + 8, "WEBP", 4) == 0)
 		return META_WEBP;
 	return META_OTHER;
 }
@@ -101,7 +104,8 @@ jpeg_scan_end(const unsigned char *d, size_t n, size_t i)
 			i++;
 			continue;
 		}
-		if (d[i + 1] == 0x00 || (d[i + 1] >= 0xd0 && d[i + 1] <= 0xd7)) {
+		if (d[i + 1] == 0x00 ||
+		    (d[i + 1] >= 0xd0 && d[i + 1] <= 0xd7)) {
 			i += 2;
 			continue;
 		}
@@ -137,7 +141,8 @@ meta_jpeg_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 		if (i >= n)
 			return -1;
 		m = d[i++];
-		if (m == 0xd9) {	/* end of image: what follows is not the picture */
+		/* end of image: what follows is not the picture */
+		if (m == 0xd9) {
 			buf_puts(out, "\xff\xd9");
 			*removed += i < n;
 			return 0;
@@ -156,7 +161,8 @@ meta_jpeg_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 		} else
 			(*removed)++;
 		i += len;
-		if (m == 0xda) {	/* start of scan: the coded data, copied as it is */
+		/* start of scan: the coded data, copied as it is */
+		if (m == 0xda) {
 			e = jpeg_scan_end(d, n, i);
 			buf_append(out, d + i, e - i);
 			i = e;
@@ -169,7 +175,9 @@ meta_jpeg_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 static int
 png_drop(const unsigned char *type)
 {
-	static const char *const drop[] = { "tEXt", "iTXt", "zTXt", "eXIf", "tIME", NULL };
+	static const char *const drop[] = {
+		"tEXt", "iTXt", "zTXt", "eXIf", "tIME", NULL
+	};
 
 	for (int k = 0; drop[k]; k++)
 		if (memcmp(type, drop[k], 4) == 0)
@@ -177,7 +185,7 @@ png_drop(const unsigned char *type)
 	return 0;
 }
 
-/* meta_png_strip - the PNG without its text, EXIF and time chunks (as meta_jpeg_strip) */
+/* meta_png_strip - the PNG without text, EXIF and time (as meta_jpeg_strip) */
 int
 meta_png_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 {
@@ -214,9 +222,10 @@ meta_webp_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 	size_t i = 12, len, pad, start = out->len, riff;
 
 	*removed = 0;
-	if (meta_kind(d, n) != META_WEBP || (riff = le32(d + 4)) > n - 8 || riff < 4)
+	if (meta_kind(d, n) != META_WEBP || (riff = le32(d + 4)) > n - 8 ||
+	    riff < 4)
 		return -1;
-	n = riff + 8;			/* what the RIFF header claims, no trailer */
+	n = riff + 8;		/* what the RIFF header claims, no trailer */
 	buf_append(out, d, 12);
 	while (i + 8 <= n) {
 		len = le32(d + i + 4);
@@ -246,7 +255,8 @@ meta_webp_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 
 /* meta_image_strip - whichever walker fits; -1 if none does or it fails */
 int
-meta_image_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
+meta_image_strip(const unsigned char *d, size_t n, struct buf *out,
+    int *removed)
 {
 	switch (meta_kind(d, n)) {
 	case META_JPEG:
@@ -276,8 +286,8 @@ pdf_fields(const unsigned char *d, size_t n, char *what, size_t wl)
 	else if (find(d, n, "dc:creator") || find(d, n, "pdf:Author"))
 		snprintf(what, wl, "its XMP author (dc:creator)");
 	else if (find(d, n, "/ObjStm") || find(d, n, "/Metadata"))
-		snprintf(what, wl, "its document properties, which are compressed: the list "
-		    "cannot see whether they name you");
+		snprintf(what, wl, "its document properties, which are "
+		    "compressed: the list cannot see whether they name you");
 	else
 		return 0;
 	return 1;
@@ -295,7 +305,7 @@ zip_has(const unsigned char *d, size_t n, const char *name)
 
 	if (n < 22)
 		return 0;
-	/* the record is in the last 22 + 65535 bytes (a comment may follow it) */
+	/* the record is in the last 22 + 65535 bytes (a comment may follow) */
 	for (e = n - 22; memcmp(d + e, "PK\5\6", 4) != 0; e--)
 		if (e == 0 || n - e >= 22 + 65535)
 			return 0;
@@ -332,13 +342,14 @@ meta_document(const unsigned char *d, size_t n, char *what, size_t wl)
 	if (!has_prefix(d, n, "PK\3\4", 4))
 		return 0;
 	if (zip_has(d, n, "meta.xml")) {
-		snprintf(what, wl, "its document properties (meta.xml: the author, "
-		    "as LibreOffice records them)");
+		snprintf(what, wl, "its document properties (meta.xml: "
+		    "the author, as LibreOffice records them)");
 		return 1;
 	}
 	if (zip_has(d, n, "docProps/core.xml")) {
-		snprintf(what, wl, "its document properties (docProps/core.xml: the author "
-		    "and who last saved it, as Word records them)");
+		snprintf(what, wl, "its document properties "
+		    "(docProps/core.xml: the author and who last saved it, "
+		    "as Word records them)");
 		return 1;
 	}
 	return 0;

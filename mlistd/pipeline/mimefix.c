@@ -27,14 +27,15 @@
 #define MIMEFIX_DEPTH	20
 #define BMAX		70
 #define CTMAX		1024
-#define WRAPS_MAX	4		/* text-as-multipart wrapped (each one moves the rest) */
+/* text-as-multipart bodies wrapped (each wrap moves the rest of the copy) */
+#define WRAPS_MAX	4
 
 struct open_mp {
 	char	 b[BMAX + 1];
 	size_t	 blen;
-	int	 digest;		/* its parts are message/rfc822 by default */
-	int	 seen;			/* a delimiter line of it came */
-	size_t	 body_out;		/* where its body starts in the output */
+	int	 digest;	/* its parts are message/rfc822 by default */
+	int	 seen;		/* a delimiter line of it came */
+	size_t	 body_out;	/* where its body starts in the output */
 };
 
 struct fix {
@@ -43,15 +44,16 @@ struct fix {
 	struct buf	*out;
 	int		 changed;
 	int		 wraps;
-	size_t		 after_delim;	/* output length just after the last opening delimiter */
-	int		 delim_of;	/* ... of this stack entry (-1: none) */
+	/* output length just after the last opening delimiter, of delim_of */
+	size_t		 after_delim;
+	int		 delim_of;	/* -1: none */
 	/* the part header being read */
 	int		 in_header;
 	int		 parent_digest;
 	char		 ct[CTMAX];
 	size_t		 ctlen;
 	char		 cte[64];
-	int		 field;		/* 1 Content-Type, 2 -Transfer-Encoding, 0 other */
+	int		 field;		/* 1 Content-Type, 0 another */
 };
 
 /* param_boundary - the boundary parameter of a Content-Type value; 0 if none */
@@ -114,23 +116,26 @@ static void
 header_end(struct fix *f)
 {
 	char b[BMAX + 2];
-	int encoded = *f->cte && strncasecmp(f->cte, "7bit", 4) && strncasecmp(f->cte, "8bit", 4) &&
-	    strncasecmp(f->cte, "binary", 6);
+	int encoded = *f->cte && strncasecmp(f->cte, "7bit", 4) &&
+	    strncasecmp(f->cte, "8bit", 4) && strncasecmp(f->cte, "binary", 6);
 
 	f->ct[f->ctlen] = 0;
 	f->in_header = 0;
-	if (type_is(f->ct, "multipart/") && param_boundary(f->ct, b, sizeof(b)) &&
-	    strlen(b) <= BMAX && f->n < MIMEFIX_DEPTH) {
+	if (type_is(f->ct, "multipart/") &&
+	    param_boundary(f->ct, b, sizeof(b)) && strlen(b) <= BMAX &&
+	    f->n < MIMEFIX_DEPTH) {
 		struct open_mp *o = &f->st[f->n++];
 
 		memset(o, 0, sizeof(*o));
-		snprintf(o->b, sizeof(o->b), "%s", b);
-		o->blen = strlen(o->b);
+		o->blen = strlen(b);		/* <= BMAX: checked above */
+		memcpy(o->b, b, o->blen + 1);
 		o->digest = type_is(f->ct, "multipart/digest");
 		o->body_out = f->out->len;
-	} else if (!encoded && (type_is(f->ct, "message/rfc822") || type_is(f->ct, "message/global") ||
+	} else if (!encoded && (type_is(f->ct, "message/rfc822") ||
+	    type_is(f->ct, "message/global") ||
 	    (f->ctlen == 0 && f->parent_digest))) {
-		f->in_header = 1;	/* the forwarded message's own header */
+		/* the forwarded message's own header */
+		f->in_header = 1;
 		f->parent_digest = 0;
 	}
 	f->ctlen = 0;
@@ -156,14 +161,15 @@ header_line(struct fix *f, const char *s, size_t n)
 		f->ctlen = 0;
 		for (k = 13; k < n && f->ctlen + 1 < CTMAX; k++)
 			f->ct[f->ctlen++] = s[k];
-	} else if (n >= 26 && strncasecmp(s, "Content-Transfer-Encoding:", 26) == 0) {
+	} else if (n >= 26 &&
+	    strncasecmp(s, "Content-Transfer-Encoding:", 26) == 0) {
 		for (k = 26; k < n && (s[k] == ' ' || s[k] == '\t'); k++)
 			;
 		snprintf(f->cte, sizeof(f->cte), "%.*s", (int)(n - k), s + k);
 	}
 }
 
-/* wrap_text - a multipart with no delimiter in its body: its body becomes one text part */
+/* wrap_text - a multipart with no delimiter: its body becomes one text part */
 static void
 wrap_text(struct fix *f, struct open_mp *o)
 {
@@ -173,10 +179,13 @@ wrap_text(struct fix *f, struct open_mp *o)
 
 	if (f->wraps >= WRAPS_MAX || o->body_out > b->len)
 		return;
-	pl = snprintf(pre, sizeof(pre), "--%s\r\nContent-Type: text/plain\r\n\r\n", o->b);
-	if (pl < 0 || (size_t)pl >= sizeof(pre) || buf_reserve(b, b->len + (size_t)pl) < 0)
+	pl = snprintf(pre, sizeof(pre),
+	    "--%s\r\nContent-Type: text/plain\r\n\r\n", o->b);
+	if (pl < 0 || (size_t)pl >= sizeof(pre) ||
+	    buf_reserve(b, b->len + (size_t)pl) < 0)
 		return;
-	memmove(b->data + o->body_out + pl, b->data + o->body_out, b->len - o->body_out);
+	memmove(b->data + o->body_out + pl, b->data + o->body_out,
+	    b->len - o->body_out);
 	memcpy(b->data + o->body_out, pre, (size_t)pl);
 	b->len += (size_t)pl;
 	o->seen = 1;
@@ -184,7 +193,7 @@ wrap_text(struct fix *f, struct open_mp *o)
 	f->changed = 1;
 }
 
-/* close_top - write the missing closing delimiter of the innermost open multipart */
+/* close_top - write the innermost open multipart's missing closing line */
 static void
 close_top(struct fix *f)
 {
@@ -193,8 +202,10 @@ close_top(struct fix *f)
 
 	if (!o->seen)
 		wrap_text(f, o);
-	if (f->delim_of == f->n - 1 && f->after_delim == b->len && b->len >= o->blen + 4)
-		b->len -= o->blen + 4;	/* "--b\r\n" with nothing after: that part was empty */
+	/* "--b\r\n" with nothing after it: that part was empty */
+	if (f->delim_of == f->n - 1 && f->after_delim == b->len &&
+	    b->len >= o->blen + 4)
+		b->len -= o->blen + 4;
 	else if (b->len && b->data[b->len - 1] != '\n')
 		buf_puts(b, "\r\n");
 	buf_printf(b, "--%s--\r\n", o->b);
@@ -214,7 +225,8 @@ delim(const struct fix *f, const char *s, size_t n, int *closing)
 		const struct open_mp *o = &f->st[k];
 		size_t i = o->blen + 2;
 
-		if (n < i || s[0] != '-' || s[1] != '-' || memcmp(s + 2, o->b, o->blen) != 0)
+		if (n < i || s[0] != '-' || s[1] != '-' ||
+		    memcmp(s + 2, o->b, o->blen) != 0)
 			continue;
 		*closing = n >= i + 2 && s[i] == '-' && s[i + 1] == '-';
 		if (*closing)
@@ -243,7 +255,7 @@ delim_line(struct fix *f, int k, int closing, const char *line, size_t len)
 		return;
 	}
 	if (f->delim_of == k && f->after_delim == f->out->len) {
-		f->changed = 1;		/* the same delimiter again, nothing between */
+		f->changed = 1;	/* the same delimiter again, nothing between */
 		return;
 	}
 	f->st[k].seen = 1;
@@ -263,7 +275,8 @@ delim_line(struct fix *f, int k, int closing, const char *line, size_t len)
  * top_ct is the top header's Content-Type value (NULL: none).
  */
 int
-mimefix(const char *m, size_t len, size_t body_off, const char *top_ct, struct buf *out)
+mimefix(const char *m, size_t len, size_t body_off, const char *top_ct,
+    struct buf *out)
 {
 	struct fix f;
 	size_t off = body_off, end, n;
@@ -285,13 +298,14 @@ mimefix(const char *m, size_t len, size_t body_off, const char *top_ct, struct b
 		nl = memchr(m + off, '\n', len - off);
 		end = nl ? (size_t)(nl - m) + 1 : len;
 		n = end - off;
-		while (n > 0 && (m[off + n - 1] == '\n' || m[off + n - 1] == '\r'))
+		while (n > 0 &&
+		    (m[off + n - 1] == '\n' || m[off + n - 1] == '\r'))
 			n--;
 		if (f.n > 0 && (k = delim(&f, m + off, n, &closing)) >= 0)
 			delim_line(&f, k, closing, m + off, end - off);
 		else {
 			put(&f, m + off, end - off);
-			/* after the blank line is written: a body starts after it */
+			/* once the blank line is out: a body starts after it */
 			if (f.in_header && n == 0)
 				header_end(&f);
 			else if (f.in_header)

@@ -4,6 +4,7 @@
 
 #include "util/buf.h"
 
-int	mimefix(const char *msg, size_t len, size_t body_off, const char *top_ct, struct buf *out);
+int	mimefix(const char *, size_t, size_t body_off, const char *top_ct,
+	    struct buf *);
 
 #endif

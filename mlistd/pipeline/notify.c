@@ -45,9 +45,10 @@ notify_post_tmpl(struct pipeline *p, const struct list_cfg *l, const char *to,
 	if (!to || !*to)
 		return 0;
 	snprintf(key, sizeof(key), "#notes/%s", l->name);
-	if ((n = store_post_count(p->st, key, to, p->now / 86400, 1)) < 0 || n > NOTES_PER_DAY) {
-		log_info("%s qmgr: list=%s note suppressed (%s)", p->qid, l->name,
-		    n < 0 ? "store error" : "a day's notes to this address");
+	n = store_post_count(p->st, key, to, p->now / 86400, 1);
+	if (n < 0 || n > NOTES_PER_DAY) {
+		log_info("%s qmgr: list=%s note suppressed (%s)", p->qid,
+		    l->name, n < 0 ? "store error" : "a day's notes to them");
 		return 0;
 	}
 	return distribute_notice_tmpl(p, l, to, id, vars, ENV_NULL, "", NULL);

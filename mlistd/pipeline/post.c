@@ -50,7 +50,7 @@ struct post {
 	int			 judged;	/* hold, distribute or confirm: a copy is made */
 	char			 out_id[QID_LEN + 1];
 	int			 n;		/* recipients */
-	int			 noted;		/* the author has had this post's one note */
+	int			 noted;		/* its one note is out */
 	int			*quarantine;
 	struct why		*why;
 };
@@ -80,12 +80,12 @@ static const struct post_stage {
 	{ "judge",	post_judge },		/* policy: distribute, hold, confirm, refuse */
 	{ "identity",	post_identity },	/* compose the pseudonymous or anonymous copy */
 	{ "leak-guard",	post_leak_guard },	/* does the copy name its author? */
-	{ "documents",	post_documents },	/* ... or an attachment's properties? */
+	{ "documents",	post_documents },	/* ... or an attachment? */
 	{ "sign",	post_sign },		/* author signature, then the list's DKIM */
 	{ "distribute",	post_distribute },	/* hold, confirm, or queue every copy */
 };
 
-/* post_note - this post's one note to its author (to: NULL if they may not be told) */
+/* post_note - this post's one note to its author (to: NULL, nobody) */
 static void
 post_note(struct pipeline *p, struct post *o, const char *to, enum notice_id id,
     const char *const *vars)
@@ -256,11 +256,12 @@ nothing_left(struct pipeline *p, struct post *o)
 	const char *vars[] = { "parts", parts, NULL };
 	const struct buf *r = &o->t.part[TP_REMOVED];
 
-	snprintf(parts, sizeof(parts), "%.*s", (int)r->len, r->len ? (const char *)r->data :
-	    "- every part (none of them was one the list can pass on)\n");
-	log_info("%s qmgr: list=%s kind=post reason=nothing-left result=permfail quarantined",
-	    p->qid, o->l->name);
-	post_note(p, o, authn_notice_to(&o->au, o->d.poster), NOTICE_NOTHING_LEFT, vars);
+	snprintf(parts, sizeof(parts), "%.*s", (int)r->len,
+	    r->len ? (const char *)r->data : "- every part\n");
+	log_info("%s qmgr: list=%s kind=post reason=nothing-left "
+	    "result=permfail quarantined", p->qid, o->l->name);
+	post_note(p, o, authn_notice_to(&o->au, o->d.poster),
+	    NOTICE_NOTHING_LEFT, vars);
 	*o->quarantine = 1;
 	return PERMFAIL;
 }
@@ -334,15 +335,17 @@ post_documents(struct pipeline *p, struct post *o)
 {
 	struct decision *d = &o->d;
 	const struct buf *doc = &o->t.part[TP_DOCUMENT];
+	int hold = o->l->documents == DOC_HOLD;
 
 	(void)p;
 	if (o->id.mode == ID_REAL || !o->judged || doc->len == 0)
 		return OK;
 	d->reason = "document";
-	d->verdict = o->l->documents == DOC_HOLD ? V_HOLD : V_REFUSE;
-	d->notice = o->l->documents == DOC_HOLD ? NOTICE_HELD_DOCUMENT : NOTICE_REFUSED_DOCUMENT;
+	d->verdict = hold ? V_HOLD : V_REFUSE;
+	d->notice = hold ? NOTICE_HELD_DOCUMENT : NOTICE_REFUSED_DOCUMENT;
 	d->var = "found";
-	snprintf(d->arg, sizeof(d->arg), "%.*s", (int)doc->len, (const char *)doc->data);
+	snprintf(d->arg, sizeof(d->arg), "%.*s", (int)doc->len,
+	    (const char *)doc->data);
 	o->judged = verdict_judged(d);
 	return OK;
 }
@@ -379,7 +382,8 @@ tell_author(struct pipeline *p, struct post *o)
 
 	if (o->d.notice == NOTICE_N)
 		return;
-	post_note(p, o, authn_notice_to(&o->au, o->d.poster), o->d.notice, o->d.var ? vars : NULL);
+	post_note(p, o, authn_notice_to(&o->au, o->d.poster), o->d.notice,
+	    o->d.var ? vars : NULL);
 }
 
 /* post_hold - to the moderators; the author (sealed) waits with it to hear a rejection */
@@ -433,7 +437,8 @@ post_to_members(struct pipeline *p, struct post *o)
 
 /* removed_notice - tell the author which parts the list took out, and why */
 static void
-removed_notice(struct pipeline *p, struct post *o, const char *to, const struct transform_out *t)
+removed_notice(struct pipeline *p, struct post *o, const char *to,
+    const struct transform_out *t)
 {
 	char parts[1000];
 	const char *vars[] = { "parts", parts, NULL };
@@ -484,7 +489,8 @@ post_distribute(struct pipeline *p, struct post *o)
 	if (r != OK)
 		return r;
 	if (o->judged && o->id.mode != ID_REAL)
-		removed_notice(p, o, authn_notice_to(&o->au, o->d.poster), &o->t);
+		removed_notice(p, o, authn_notice_to(&o->au, o->d.poster),
+		    &o->t);
 	log_info("%s qmgr: list=%s kind=post reason=%s%s auth=%s identity=%s rcpts=%d%s%s "
 	    "result=%s", p->qid, l->name, o->d.reason, o->d.own_signed ? " author=own-key" : "",
 	    authn_level_name(o->au.level),

@@ -442,7 +442,8 @@ headers_out(struct rw *w, const struct mailmime *m, const char *ct, const char *
 		filename_2047(out, "name", fname);
 	buf_printf(out, "\r\nContent-Transfer-Encoding: %s\r\n", cte);
 	if (attach || *fname) {
-		buf_printf(out, "Content-Disposition: %s", attach ? "attachment" : "inline");
+		buf_printf(out, "Content-Disposition: %s",
+		    attach ? "attachment" : "inline");
 		if (*fname)
 			filename_param(out, "filename", fname);
 		buf_puts(out, "\r\n");
@@ -642,8 +643,8 @@ plain_clean(struct rw *w, struct buf *t, int top)
 
 static int part_out(struct rw *, const struct mailmime *, int depth, int plain_sibling, int top,
     struct buf *out);
-static int message_out(struct rw *, const struct mailmime *, const char *ct, const char *fname,
-    int depth, struct buf *out);
+static int message_out(struct rw *, const struct mailmime *, const char *ct,
+    const char *fname, int depth, struct buf *out);
 
 /* multipart_out - children with a fresh boundary; 0 if none of them is left */
 static int
@@ -709,23 +710,25 @@ multipart_out(struct rw *w, const struct mailmime *m, const char *ct, int depth,
  * was written (encoded words stay encoded); decoded into the scan
  */
 static void
-forwarded_subject(struct rw *w, const struct mailimf_subject *sj, struct buf *out)
+forwarded_subject(struct rw *w, const struct mailimf_subject *sj,
+    struct buf *out)
 {
+	const char *v = sj ? sj->sbj_value : NULL;
 	char *dec = NULL;
 	size_t idx = 0, o = out->len;
 
-	if (!sj || !sj->sbj_value)
+	if (!v)
 		return;
 	buf_puts(out, "Subject: ");
-	for (const char *c = sj->sbj_value; *c && out->len - o < 990; c++)
+	for (const char *c = v; *c && out->len - o < 990; c++)
 		if (*c != '\r' && *c != '\n')
 			buf_putc(out, *c == '\t' ? ' ' : *c);
 	buf_puts(out, "\r\n");
-	if (mailmime_encoded_phrase_parse("iso-8859-1", sj->sbj_value, strlen(sj->sbj_value), &idx,
+	if (mailmime_encoded_phrase_parse("iso-8859-1", v, strlen(v), &idx,
 	    "utf-8", &dec) == MAILIMF_NO_ERROR && dec)
 		buf_puts(&w->r->scan, dec);
 	else
-		buf_puts(&w->r->scan, sj->sbj_value);
+		buf_puts(&w->r->scan, v);
 	buf_putc(&w->r->scan, '\n');
 	free(dec);
 }
@@ -740,9 +743,8 @@ forwarded_date(const struct mailimf_date_time *d, struct buf *out)
 	struct tm tm;
 	time_t t;
 	char date[64];
-	int zone;
 
-	if (!d)
+	if (!d || d->dt_year < 1900 || d->dt_year > 9999)
 		return;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = d->dt_year - 1900;
@@ -751,14 +753,56 @@ forwarded_date(const struct mailimf_date_time *d, struct buf *out)
 	tm.tm_hour = d->dt_hour;
 	tm.tm_min = d->dt_min;
 	tm.tm_sec = d->dt_sec;
-	zone = d->dt_zone;
-	if (d->dt_year < 1900 || d->dt_year > 9999 || (t = timegm(&tm)) == (time_t)-1)
+	if ((t = timegm(&tm)) == (time_t)-1)
 		return;
-	t -= (time_t)((zone / 100) * 3600 + (zone % 100) * 60);
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+	t -= (time_t)((d->dt_zone / 100) * 3600 + (d->dt_zone % 100) * 60);
+	if (gmtime_r(&t, &tm) == NULL || strftime(date, sizeof(date),
+	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
 		return;
 	buf_printf(out, "Date: %s\r\n", date);
+}
+
+/*
+ * forwarded_fields - the fields of a forwarded message. A digest's entry
+ * with an empty part header: libetpan starts the part at the entry's own
+ * header and gives it no fields, so they are read here (*own to free).
+ */
+static const struct mailimf_fields *
+forwarded_fields(const struct mailmime *m, struct mailimf_fields **own)
+{
+	const struct mailimf_fields *f = m->mm_data.mm_message.mm_fields;
+	size_t idx = 0;
+
+	*own = NULL;
+	if ((!f || clist_isempty(f->fld_list)) && m->mm_mime_start &&
+	    mailimf_fields_parse(m->mm_mime_start, m->mm_length, &idx, own) ==
+	    MAILIMF_NO_ERROR)
+		return *own;
+	return f;
+}
+
+/* forwarded_header - of a forwarded message's header only Subject and Date */
+static void
+forwarded_header(struct rw *w, const struct mailmime *m, struct buf *out)
+{
+	const struct mailimf_fields *f;
+	const struct mailimf_field *h;
+	struct mailimf_fields *own;
+	clistiter *it;
+
+	if ((f = forwarded_fields(m, &own)) != NULL)
+		for (it = clist_begin(f->fld_list); it; it = clist_next(it)) {
+			h = clist_content(it);
+			if (h->fld_type == MAILIMF_FIELD_SUBJECT)
+				forwarded_subject(w, h->fld_data.fld_subject,
+				    out);
+			else if (h->fld_type == MAILIMF_FIELD_ORIG_DATE &&
+			    h->fld_data.fld_orig_date)
+				forwarded_date(h->fld_data.fld_orig_date->
+				    dt_date_time, out);
+		}
+	if (own)
+		mailimf_fields_free(own);
 }
 
 /*
@@ -769,48 +813,29 @@ forwarded_date(const struct mailimf_date_time *d, struct buf *out)
  * decoded for the leak guard). Always 1: an emptied one says so.
  */
 static int
-message_out(struct rw *w, const struct mailmime *m, const char *ct, const char *fname, int depth,
-    struct buf *out)
+message_out(struct rw *w, const struct mailmime *m, const char *ct,
+    const char *fname, int depth, struct buf *out)
 {
-	const struct mailimf_fields *f = m->mm_data.mm_message.mm_fields;
 	const struct mailmime *body = m->mm_data.mm_message.mm_msg_mime;
-	struct mailimf_fields *own = NULL;
 	struct buf inner;
-	clistiter *it;
-	size_t idx = 0;
 
-	/*
-	 * a digest's entry with an empty part header: libetpan starts the
-	 * part at the entry's own header and gives it no fields (read them here)
-	 */
-	if ((!f || clist_isempty(f->fld_list)) && m->mm_mime_start &&
-	    mailimf_fields_parse(m->mm_mime_start, m->mm_length, &idx, &own) == MAILIMF_NO_ERROR)
-		f = own;
 	buf_init(&inner, 0);
-	if (f)
-		for (it = clist_begin(f->fld_list); it; it = clist_next(it)) {
-			const struct mailimf_field *h = clist_content(it);
-
-			if (h->fld_type == MAILIMF_FIELD_SUBJECT)
-				forwarded_subject(w, h->fld_data.fld_subject, &inner);
-			else if (h->fld_type == MAILIMF_FIELD_ORIG_DATE && h->fld_data.fld_orig_date)
-				forwarded_date(h->fld_data.fld_orig_date->dt_date_time, &inner);
-		}
+	forwarded_header(w, m, &inner);
 	buf_puts(&inner, "MIME-Version: 1.0\r\n");
 	if (!body || part_out(w, body, depth + 1, 0, 0, &inner) == 0)
-		buf_puts(&inner, "Content-Type: text/plain; charset=\"utf-8\"\r\n"
-		    "Content-Transfer-Encoding: 7bit\r\n\r\n"
-		    "(The list took everything out of this forwarded message.)\r\n");
-	headers_out(w, m, !strcmp(ct, "message/global") ? ct : "message/rfc822", NULL,
-	    plain_7bit(&inner) ? "7bit" : "8bit", fname, out);
+		buf_puts(&inner, "Content-Type: text/plain; "
+		    "charset=\"utf-8\"\r\nContent-Transfer-Encoding: 7bit"
+		    "\r\n\r\n(The list took everything out of this "
+		    "forwarded message.)\r\n");
+	headers_out(w, m, !strcmp(ct, "message/global") ? ct :
+	    "message/rfc822", NULL, plain_7bit(&inner) ? "7bit" : "8bit",
+	    fname, out);
 	buf_append(out, inner.data, inner.len);
 	buf_free(&inner);
-	if (own)
-		mailimf_fields_free(own);
 	return 1;
 }
 
-/* line_ok - is d (CRLF lines) fit for 7bit/8bit: no NUL, lines under 998 octets? O(n) */
+/* line_ok - fit for 7bit/8bit: no NUL, no line over 998 octets? O(n) */
 static int
 line_ok(const struct buf *t)
 {
@@ -826,6 +851,29 @@ line_ok(const struct buf *t)
 	return 1;
 }
 
+/* external_params - message/external-body's parameters: where it is */
+static void
+external_params(const struct mailmime *m, struct buf *out)
+{
+	const struct mailmime_parameter *p;
+	char tok[256];
+	clistiter *it;
+
+	for (it = clist_begin(m->mm_content_type->ct_parameters); it;
+	    it = clist_next(it)) {
+		p = clist_content(it);
+		clean_token(p->pa_name, tok, sizeof(tok));
+		if (!*tok)
+			continue;
+		buf_printf(out, ";\r\n %s=\"", tok);
+		for (const char *c = p->pa_value; c && *c; c++)
+			if ((unsigned char)*c >= 32 && *c != 127 &&
+			    *c != '"' && *c != '\\')
+				buf_putc(out, *c);
+		buf_putc(out, '"');
+	}
+}
+
 /*
  * message_single - a message part libetpan did not parse as a message:
  * delivery and disposition reports, external-body and the like go as they
@@ -834,17 +882,20 @@ line_ok(const struct buf *t)
  * rebuilt here, so it is removed and the author told
  */
 static int
-message_single(struct rw *w, const struct mailmime *m, const char *ct, const char *fname,
-    const char *data, size_t len, struct buf *out)
+message_single(struct rw *w, const struct mailmime *m, const char *ct,
+    const char *fname, const char *data, size_t len, struct buf *out)
 {
+	const char *cte;
 	struct buf t;
-	clistiter *it;
 
-	if (!strcmp(ct, "message/rfc822") || !strcmp(ct, "message/global") ||
-	    !strcmp(ct, "message/partial")) {
-		note(w, !strcmp(ct, "message/partial") ? "a fragment of a message split in parts "
-		    "(message/partial)" : "a forwarded message in an encoding the list cannot check "
-		    "(forward it inline, or as an attachment without encoding)");
+	if (!strcmp(ct, "message/partial")) {
+		note(w, "a fragment of a message split in parts "
+		    "(message/partial)");
+		return 0;
+	}
+	if (!strcmp(ct, "message/rfc822") || !strcmp(ct, "message/global")) {
+		note(w, "a forwarded message in an encoding the list cannot "
+		    "check (forward it inline, or attach it unencoded)");
 		return 0;
 	}
 	buf_append(&w->r->scan, data, len);
@@ -853,51 +904,43 @@ message_single(struct rw *w, const struct mailmime *m, const char *ct, const cha
 	crlf(data ? data : "", len, &t);
 	if (!line_ok(&t)) {
 		buf_free(&t);
-		headers_out(w, m, "application/octet-stream", NULL, "base64", fname, out);
+		headers_out(w, m, "application/octet-stream", NULL, "base64",
+		    fname, out);
 		buf_base64(out, data ? data : "", len);
 		return 1;
 	}
+	cte = plain_7bit(&t) ? "7bit" : "8bit";
 	if (!strcmp(ct, "message/external-body") && m->mm_content_type) {
-		/* its parameters say where the content is: without them it is nothing */
+		/* its parameters say where the content is */
 		buf_printf(out, "Content-Type: %s", ct);
-		for (it = clist_begin(m->mm_content_type->ct_parameters); it; it = clist_next(it)) {
-			const struct mailmime_parameter *p = clist_content(it);
-			char tok[256];
-
-			clean_token(p->pa_name, tok, sizeof(tok));
-			if (!*tok)
-				continue;
-			buf_printf(out, ";\r\n %s=\"", tok);
-			for (const char *c = p->pa_value; c && *c; c++)
-				if ((unsigned char)*c >= 32 && *c != '"' && *c != '\\' && *c != 127)
-					buf_putc(out, *c);
-			buf_putc(out, '"');
-		}
-		buf_printf(out, "\r\nContent-Transfer-Encoding: %s\r\n\r\n", plain_7bit(&t) ? "7bit" :
-		    "8bit");
+		external_params(m, out);
+		buf_printf(out, "\r\nContent-Transfer-Encoding: %s\r\n\r\n",
+		    cte);
 	} else
-		headers_out(w, m, ct, NULL, plain_7bit(&t) ? "7bit" : "8bit", fname, out);
+		headers_out(w, m, ct, NULL, cte, fname, out);
 	buf_append(out, t.data, t.len);
 	buf_free(&t);
 	return 1;
 }
 
-/* image_clean - an image without its hidden data; 0 if it cannot be walked (then it goes) */
+/* image_clean - the image without its hidden data; 0 if it cannot be walked */
 static int
-image_clean(struct rw *w, const char *fname, const char *data, size_t len, struct buf *clean)
+image_clean(struct rw *w, const char *fname, const char *data, size_t len,
+    struct buf *clean)
 {
+	char what[FNAME_MAX + 120];
 	int removed = 0;
 
-	if (meta_image_strip((const unsigned char *)data, len, clean, &removed) < 0) {
-		note(w, "an image the list could not check for hidden details (camera, place, "
-		    "names)");
+	if (meta_image_strip((const unsigned char *)data, len, clean,
+	    &removed) < 0) {
+		note(w, "an image the list could not check for hidden details "
+		    "(camera, place, names)");
 		return 0;
 	}
 	if (removed) {
-		char what[FNAME_MAX + 120];
-
-		snprintf(what, sizeof(what), "the hidden details (EXIF, XMP, comments: camera, "
-		    "place, time, names) in the image%s%s", *fname ? " " : "", fname);
+		snprintf(what, sizeof(what), "the hidden details (EXIF, XMP, "
+		    "comments: camera, place, time, names) in the image%s%s",
+		    *fname ? " " : "", fname);
 		note(w, what);
 	}
 	return 1;
@@ -909,8 +952,8 @@ image_clean(struct rw *w, const char *fname, const char *data, size_t len, struc
  * then held or refused: documents_with_author)
  */
 static int
-binary_out(struct rw *w, const struct mailmime *m, const char *ct, const char *fname,
-    const char *data, size_t len, struct buf *out)
+binary_out(struct rw *w, const struct mailmime *m, const char *ct,
+    const char *fname, const char *data, size_t len, struct buf *out)
 {
 	const unsigned char *d = (const unsigned char *)(data ? data : "");
 	struct buf clean;
@@ -922,19 +965,21 @@ binary_out(struct rw *w, const struct mailmime *m, const char *ct, const char *f
 			buf_free(&clean);
 			return 0;
 		}
-		/* what goes out is what the leak guard reads: the image without what was taken out */
+		/* the leak guard reads what goes out: the image, cleaned */
 		buf_append(&w->r->scan, clean.data, clean.len);
 		buf_putc(&w->r->scan, '\n');
 		headers_out(w, m, ct, NULL, "base64", fname, out);
-		buf_base64(out, clean.data ? clean.data : (const unsigned char *)"", clean.len);
+		buf_base64(out, clean.data ? clean.data : d, clean.len);
 		buf_free(&clean);
 		return 1;
 	}
 	buf_append(&w->r->scan, data, len);
 	buf_putc(&w->r->scan, '\n');
 	if (!*w->r->document && meta_document(d, len, what, sizeof(what)))
-		snprintf(w->r->document, sizeof(w->r->document), "the attachment %s%s%s: %s",
-		    *fname ? "\"" : "", *fname ? fname : "without a name", *fname ? "\"" : "", what);
+		snprintf(w->r->document, sizeof(w->r->document),
+		    "the attachment %s%s%s: %s", *fname ? "\"" : "",
+		    *fname ? fname : "without a name", *fname ? "\"" : "",
+		    what);
 	headers_out(w, m, ct, NULL, "base64", fname, out);
 	buf_base64(out, d, len);
 	return 1;

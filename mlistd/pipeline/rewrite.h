@@ -19,7 +19,7 @@ struct rewrite_result {
 	struct buf	 scan;		/* decoded text of every part, for the leak guard */
 	struct buf	 removed;	/* "- what\n" for each kind of part taken out */
 	int		 remote;	/* remote HTML items removed */
-	char		 document[400];	/* "" or: which attachment's properties name the author */
+	char		 document[512];	/* "" or the attachment naming them */
 };
 
 struct mailmime_content;

@@ -32,8 +32,9 @@
 #define MAX_PARTS	1000
 #define BOUNDARY_MAX	70
 /* what a member is told when the structure cannot be read safely */
-#define BROKEN	"the way its parts are put together is broken in a way the list cannot " \
-		"read safely"
+#define BOUNDARY_IS "a MIME boundary in it (the line that separates its parts)"
+#define BROKEN	"the way its parts are put together is broken in a way the " \
+		"list cannot read safely"
 
 /* headers the list replaces or removes on every copy */
 static const char *const drop_fields[] = {
@@ -100,8 +101,8 @@ screen_params(const char *v, size_t n, char *why, size_t whylen)
 			while (i < n && v[i] != '"' && v[i] != '\\' && v[i] != '\r' && v[i] != '\n')
 				i++;
 			if (i >= n || v[i] != '"')
-				return snprintf(why, whylen, "a MIME boundary in it (the line that separates its "
-				    "parts) opens a quote that never closes"), -1;
+				return snprintf(why, whylen, "%s opens a quote "
+				    "that never closes", BOUNDARY_IS), -1;
 			len = i - start;
 		} else {
 			start = i;
@@ -110,17 +111,18 @@ screen_params(const char *v, size_t n, char *why, size_t whylen)
 			len = i - start;
 		}
 		if (len == 0 || len > BOUNDARY_MAX)
-			return snprintf(why, whylen, "a MIME boundary in it (the line that separates "
-			    "its parts) is empty or longer than the %d characters the standard allows",
-			    BOUNDARY_MAX), -1;
+			return snprintf(why, whylen, "%s is empty or longer "
+			    "than the %d characters the standard allows",
+			    BOUNDARY_IS, BOUNDARY_MAX), -1;
 		for (size_t k = start; k < start + len; k++)
 			if (!bchar_ok((unsigned char)v[k]))
-				return snprintf(why, whylen, "a MIME boundary in it (the line that "
-				    "separates its parts) holds a character the standard does not allow"),
-				    -1;
+				return snprintf(why, whylen, "%s holds a "
+				    "character the standard does not allow",
+				    BOUNDARY_IS), -1;
 		if (v[start + len - 1] == ' ')
-			return snprintf(why, whylen, "a MIME boundary in it (the line that separates "
-			    "its parts) ends in a space, which the standard does not allow"), -1;
+			return snprintf(why, whylen, "%s ends in a space, "
+			    "which the standard does not allow",
+			    BOUNDARY_IS), -1;
 	}
 	return 0;
 }
@@ -194,8 +196,8 @@ check_tree(const struct transform_in *in, const struct mailmime *m, int depth, i
 	char *b;
 
 	if (depth > MAX_DEPTH || ++*parts > MAX_PARTS)
-		return snprintf(why, whylen, "it has more than %d parts, or parts nested more "
-		    "than %d deep", MAX_PARTS, MAX_DEPTH), -1;
+		return snprintf(why, whylen, "it has more than %d parts, or "
+		    "parts nested more than %d deep", MAX_PARTS, MAX_DEPTH), -1;
 	if (m->mm_mime_start && !in_range(in, m->mm_mime_start, m->mm_length))
 		return snprintf(why, whylen, "%s", BROKEN), -1;
 	if (!data_ok(in, m->mm_body))
@@ -213,9 +215,10 @@ check_tree(const struct transform_in *in, const struct mailmime *m, int depth, i
 		if (b == NULL || m->mm_body == NULL || m->mm_body->dt_type != MAILMIME_DATA_TEXT ||
 		    !boundary_present(m->mm_body->dt_data.dt_text.dt_data,
 		    m->mm_body->dt_data.dt_text.dt_length, b))
-			return snprintf(why, whylen, "it says it is made of parts, but the lines "
-			    "that should separate them cannot be told apart (one separator may be "
-			    "used at two levels)"), -1;
+			return snprintf(why, whylen, "it says it is made of "
+			    "parts, but the lines that should separate them "
+			    "cannot be told apart (one separator may be used "
+			    "at two levels)"), -1;
 		if (m->mm_data.mm_multipart.mm_mp_list)
 			for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
 				if (check_tree(in, clist_content(it), depth + 1, parts, why, whylen) < 0)
@@ -757,19 +760,22 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	}
 	if (transform_screen(in->msg, in->len, out->reason, sizeof(out->reason)) < 0)
 		goto done;
-	/* parsed as clients read it; a real-identity copy is still built from the original bytes */
+	/* parsed as clients read it; a real copy is still the original bytes */
 	pin = *in;
 	ctv = hdr_get_value(&h, "Content-Type");
-	if (mimefix(in->msg, in->len, h.body_off, ctv, &fixed) == 1 && fixed.data) {
+	if (mimefix(in->msg, in->len, h.body_off, ctv, &fixed) == 1 &&
+	    fixed.data) {
 		pin.msg = (const char *)fixed.data;
 		pin.len = fixed.len;
 	}
 	free(ctv);
-	if (mailmime_parse(pin.msg, pin.len, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {
+	if (mailmime_parse(pin.msg, pin.len, &idx, &mime) != MAILIMF_NO_ERROR ||
+	    mime == NULL) {
 		snprintf(out->reason, sizeof(out->reason), "%s", BROKEN);
 		goto done;
 	}
-	if (check_tree(&pin, mime, 0, &parts, out->reason, sizeof(out->reason)) < 0)
+	if (check_tree(&pin, mime, 0, &parts, out->reason,
+	    sizeof(out->reason)) < 0)
 		goto done;
 	if (mime->mm_type == MAILMIME_MESSAGE)
 		body = mime->mm_data.mm_message.mm_msg_mime;
