@@ -2,7 +2,7 @@
  * post.c - the post pipeline: what mail to LIST@ goes through, in order.
  *
  *   authenticate -> open -> authorship -> transform -> judge -> identity
- *        -> leak guard -> sign -> distribute
+ *        -> leak guard -> documents -> sign -> distribute
  *
  * Each stage is a function of struct post, listed in post_stages[] and run
  * in that order by post_handle; a new stage is one more row. A stage answers OK (go on), PERMFAIL (the post
