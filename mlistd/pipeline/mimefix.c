@@ -12,6 +12,9 @@
  *    (clients show no empty part, libetpan showed the second as text);
  *  - a multipart with no delimiter line at all in its body is text, as
  *    clients show it: one text/plain part is put around it;
+ *  - an inner multipart that reuses an outer one's boundary (Outlook
+ *    Express did) gets a boundary of its own: its delimiter lines are
+ *    the ones up to its closing line, as clients read them;
  *  - message/rfc822 parts (and a digest's entries, message/rfc822 by
  *    default) are followed into their own header.
  * Only the body is changed, never the top header; the copy that a
@@ -31,8 +34,10 @@
 #define WRAPS_MAX	4
 
 struct open_mp {
-	char	 b[BMAX + 1];
+	char	 b[BMAX + 1];	/* as the message has it */
 	size_t	 blen;
+	char	 w[BMAX + 1];	/* as it is written (renamed if an outer one's) */
+	size_t	 wlen;
 	int	 digest;	/* its parts are message/rfc822 by default */
 	int	 seen;		/* a delimiter line of it came */
 	size_t	 body_out;	/* where its body starts in the output */
@@ -107,6 +112,73 @@ put(struct fix *f, const char *s, size_t n)
 	buf_append(f->out, s, n);
 }
 
+/* put_delim - a delimiter line, with the boundary as it is written */
+static void
+put_delim(struct fix *f, const struct open_mp *o, const char *s, size_t n)
+{
+	if (o->wlen == o->blen && memcmp(o->w, o->b, o->blen) == 0) {
+		put(f, s, n);
+		return;
+	}
+	buf_puts(f->out, "--");
+	buf_append(f->out, o->w, o->wlen);
+	put(f, s + 2 + o->blen, n - 2 - o->blen);
+}
+
+/* reused - is the innermost boundary also an outer one's? */
+static int
+reused(const struct fix *f)
+{
+	const struct open_mp *top = &f->st[f->n - 1];
+
+	for (int k = 0; k < f->n - 1; k++)
+		if (f->st[k].blen == top->blen &&
+		    memcmp(f->st[k].b, top->b, top->blen) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * rename_top - the innermost multipart gets a boundary of its own, in the
+ * header just written (its last boundary= value, in the part's header:
+ * from the last delimiter on) and in every delimiter line from now on
+ */
+static void
+rename_top(struct fix *f)
+{
+	struct open_mp *o = &f->st[f->n - 1];
+	struct buf *b = f->out;
+	size_t from = f->after_delim, i, v = 0, k, keep;
+	char nw[BMAX + 1];
+	int found = 0;
+
+	keep = o->blen < BMAX - 10 ? o->blen : BMAX - 10;
+	snprintf(nw, sizeof(nw), "%.*s=_mlistd%d", (int)keep, o->b, f->n);
+	if (b->data == NULL || from > b->len)
+		return;
+	for (i = from; i + 8 < b->len; i++)
+		if (strncasecmp((const char *)b->data + i, "boundary", 8) == 0) {
+			for (k = i + 8; k < b->len && b->data[k] &&
+			    strchr(" \t=\"", b->data[k]); k++)
+				;
+			if (k + o->blen <= b->len &&
+			    memcmp(b->data + k, o->b, o->blen) == 0) {
+				v = k;
+				found = 1;
+			}
+		}
+	if (!found || buf_reserve(b, b->len + strlen(nw)) < 0)
+		return;
+	/* the value is in the header just written: what follows is short */
+	memmove(b->data + v + strlen(nw), b->data + v + o->blen,
+	    b->len - v - o->blen);
+	memcpy(b->data + v, nw, strlen(nw));
+	b->len = b->len + strlen(nw) - o->blen;
+	memcpy(o->w, nw, strlen(nw) + 1);
+	o->wlen = strlen(nw);
+	f->changed = 1;
+}
+
 /*
  * header_end - the part header is over: what its body is. A multipart
  * opens a level; a message (or a digest's entry with no type) has a
@@ -129,6 +201,10 @@ header_end(struct fix *f)
 		memset(o, 0, sizeof(*o));
 		o->blen = strlen(b);		/* <= BMAX: checked above */
 		memcpy(o->b, b, o->blen + 1);
+		memcpy(o->w, b, o->blen + 1);
+		o->wlen = o->blen;
+		if (reused(f))
+			rename_top(f);
 		o->digest = type_is(f->ct, "multipart/digest");
 		o->body_out = f->out->len;
 	} else if (!encoded && (type_is(f->ct, "message/rfc822") ||
@@ -180,7 +256,7 @@ wrap_text(struct fix *f, struct open_mp *o)
 	if (f->wraps >= WRAPS_MAX || o->body_out > b->len)
 		return;
 	pl = snprintf(pre, sizeof(pre),
-	    "--%s\r\nContent-Type: text/plain\r\n\r\n", o->b);
+	    "--%s\r\nContent-Type: text/plain\r\n\r\n", o->w);
 	if (pl < 0 || (size_t)pl >= sizeof(pre) ||
 	    buf_reserve(b, b->len + (size_t)pl) < 0)
 		return;
@@ -208,7 +284,7 @@ close_top(struct fix *f)
 		b->len -= o->blen + 4;
 	else if (b->len && b->data[b->len - 1] != '\n')
 		buf_puts(b, "\r\n");
-	buf_printf(b, "--%s--\r\n", o->b);
+	buf_printf(b, "--%s--\r\n", o->w);
 	f->n--;
 	f->delim_of = -1;
 	f->changed = 1;
@@ -248,7 +324,7 @@ delim_line(struct fix *f, int k, int closing, const char *line, size_t len)
 	if (closing) {
 		if (!f->st[k].seen)
 			wrap_text(f, &f->st[k]);
-		put(f, line, len);
+		put_delim(f, &f->st[k], line, len);
 		f->n--;
 		f->delim_of = -1;
 		f->in_header = 0;
@@ -259,7 +335,7 @@ delim_line(struct fix *f, int k, int closing, const char *line, size_t len)
 		return;
 	}
 	f->st[k].seen = 1;
-	put(f, line, len);
+	put_delim(f, &f->st[k], line, len);
 	f->delim_of = k;
 	f->after_delim = f->out->len;
 	f->in_header = 1;

@@ -3,7 +3,7 @@ delivered copy read back with Python's email parser (and exiftool for images).
 
 Fixtures in tests/data/faithful (see its README): an unterminated last part (text + zip; text + HTML
 alternative; nested; a final delimiter with nothing after it), a repeated delimiter line, text
-labelled multipart, a forwarded message with Received/X-Mailer/X-Originating-IP and a tracking
+labelled multipart, an Outlook Express message whose inner multipart reuses the outer boundary, a forwarded message with Received/X-Mailer/X-Originating-IP and a tracking
 image, a digest whose first entry has an empty part header, attachment names in RFC 2047/2231 forms
 with a right-to-left override and a path, a JPEG with EXIF GPS/XMP/IPTC/comment, a PNG with
 tEXt/iTXt, a PDF with an Author field.
@@ -81,7 +81,8 @@ def test_unterminated_and_repeated_boundaries(make_instance, sink, mode):
             "unterminated-nested.eml": ["plain", "html"],
             "unterminated-empty-last.eml": ["plain"],
             "repeated-boundary.eml": ["plain", "second"],
-            "text-labelled-multipart.eml": ["just text, labelled multipart"]}
+            "text-labelled-multipart.eml": ["just text, labelled multipart"],
+            "outlook-express-reused-boundary.eml": ["The agenda, attached."]}
     for name, words in want.items():
         copy = post(inst, sink, fixture(name))
         assert copy is not None, f"{name}: not delivered\n{inst.logtext()[-2000:]}"
@@ -95,6 +96,9 @@ def test_unterminated_and_repeated_boundaries(make_instance, sink, mode):
             zips = [p for p in m.walk() if p.get_content_type() == "application/zip"]
             assert zips and zips[0].get_filename() == "minutes.zip"
             assert zips[0].get_content().startswith(b"PK\x03\x04")
+        if name.startswith("outlook-express") and mode != "real":
+            # the inner alternative reused the outer boundary: the zip after it is still there
+            assert [p.get_filename() for p in m.walk() if p.get_filename()] == ["agenda.zip"]
         if name == "repeated-boundary.eml" and mode != "real":
             assert "--A" not in shown
 

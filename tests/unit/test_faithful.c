@@ -126,6 +126,13 @@ static const struct { const char *msg, *want[3]; } broken[] = {
 	/* text labelled multipart: no delimiter line at all */
 	{ HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\njust text, labelled multipart\n",
 	    { "just text, labelled multipart", NULL, NULL } },
+	/* Outlook Express: the inner alternative reuses the outer boundary */
+	{ HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\n--A\n"
+	    "Content-Type: multipart/alternative; boundary=\"A\"\n\n--A\n"
+	    "Content-Type: text/plain\n\nreused plain\n--A\nContent-Type: text/html\n\n"
+	    "<p>reused html</p>\n--A--\n--A\nContent-Type: application/zip\n"
+	    "Content-Transfer-Encoding: base64\n\nUEsDBA==\n--A--\n",
+	    { "reused plain", "reused html", "UEsDBA==" } },
 	/* no newline at the very end */
 	{ HEAD "Content-Type: multipart/alternative; boundary=\"A\"\n\n--A\nContent-Type: text/plain\n\n"
 	    "p1\n--A\nContent-Type: text/html\n\n<p>h1</p>", { "p1", "h1", NULL } },
