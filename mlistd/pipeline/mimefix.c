@@ -36,7 +36,7 @@
 struct open_mp {
 	char	 b[BMAX + 1];	/* as the message has it */
 	size_t	 blen;
-	char	 w[BMAX + 1];	/* as it is written (renamed if an outer one's) */
+	char	 w[BMAX + 1];	/* as written (renamed if an outer one's) */
 	size_t	 wlen;
 	int	 digest;	/* its parts are message/rfc822 by default */
 	int	 seen;		/* a delimiter line of it came */
@@ -157,7 +157,8 @@ rename_top(struct fix *f)
 	if (b->data == NULL || from > b->len)
 		return;
 	for (i = from; i + 8 < b->len; i++)
-		if (strncasecmp((const char *)b->data + i, "boundary", 8) == 0) {
+		if (strncasecmp((const char *)b->data + i, "boundary", 8) ==
+		    0) {
 			for (k = i + 8; k < b->len && b->data[k] &&
 			    strchr(" \t=\"", b->data[k]); k++)
 				;
