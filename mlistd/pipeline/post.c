@@ -51,6 +51,7 @@ struct post {
 	char			 out_id[QID_LEN + 1];
 	int			 n;		/* recipients */
 	int			 noted;		/* its one note is out */
+	int			 judged_once;	/* the policy has spoken (d is set) */
 	int			*quarantine;
 	struct why		*why;
 };
@@ -85,7 +86,12 @@ static const struct post_stage {
 	{ "distribute",	post_distribute },	/* hold, confirm, or queue every copy */
 };
 
-/* post_note - this post's one note to its author (to: NULL, nobody) */
+/*
+ * post_note - this post's one note to its author (to: NULL, nobody). A
+ * member (or a sender not yet judged: the parser's and the opener's
+ * notes) hears of every post, within a day's cap; someone found not to
+ * be a member keeps the hourly limit of every other notice.
+ */
 static void
 post_note(struct pipeline *p, struct post *o, const char *to, enum notice_id id,
     const char *const *vars)
@@ -93,7 +99,10 @@ post_note(struct pipeline *p, struct post *o, const char *to, enum notice_id id,
 	if (o->noted || !to)
 		return;
 	o->noted = 1;
-	(void)notify_post_tmpl(p, o->l, to, id, vars);
+	if (o->judged_once && !o->d.member)
+		(void)notify_sender_tmpl(p, o->l, to, id, vars);
+	else
+		(void)notify_post_tmpl(p, o->l, to, id, vars);
 }
 
 /* verdict_judged - a copy of the post is made (held, confirmed or distributed) */
@@ -235,6 +244,7 @@ static enum result
 post_judge(struct pipeline *p, struct post *o)
 {
 	policy_check_post(p, o->l, o->e, &o->t, &o->a, &o->au, o->msg->len, &o->d);
+	o->judged_once = 1;
 	if (o->d.verdict == V_TEMPFAIL) {
 		why_cause(o->why, "the policy's checks", store_errmsg(p->st));
 		return TEMPFAIL;
