@@ -371,6 +371,8 @@ mimefix(const char *m, size_t len, size_t body_off, const char *top_ct,
 		f.ctlen = strlen(f.ct);
 	}
 	header_end(&f);
+	if (f.n == 0 && !f.in_header)
+		return 0;	/* neither multipart nor a message: nothing */
 	while (off < len) {
 		nl = memchr(m + off, '\n', len - off);
 		end = nl ? (size_t)(nl - m) + 1 : len;
