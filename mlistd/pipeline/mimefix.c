@@ -16,7 +16,8 @@
  *    Express did) gets a boundary of its own: its delimiter lines are
  *    the ones up to its closing line, as clients read them;
  *  - message/rfc822 parts (and a digest's entries, message/rfc822 by
- *    default) are followed into their own header.
+ *    default: said so when the part header is empty) are followed into
+ *    their own header.
  * Only the body is changed, never the top header; the copy that a
  * real-identity list sends is still the original. O(len * depth).
  */
@@ -347,6 +348,22 @@ delim_line(struct fix *f, int k, int closing, const char *line, size_t len)
 }
 
 /*
+ * digest_entry - a digest's entry whose part header is empty (the entry's
+ * own header follows the delimiter's blank line) says message/rfc822 in
+ * so many words: libetpan otherwise read the entry's header as the part's
+ * and lost its Subject and Date
+ */
+static void
+digest_entry(struct fix *f)
+{
+	if (!f->parent_digest || f->delim_of < 0 ||
+	    f->after_delim != f->out->len)
+		return;
+	buf_puts(f->out, "Content-Type: message/rfc822\r\n");
+	f->changed = 1;
+}
+
+/*
  * mimefix - the message with its body's structure repaired into out;
  * 1 if anything changed (out then holds the whole message), 0 if not.
  * top_ct is the top header's Content-Type value (NULL: none).
@@ -383,6 +400,8 @@ mimefix(const char *m, size_t len, size_t body_off, const char *top_ct,
 		if (f.n > 0 && (k = delim(&f, m + off, n, &closing)) >= 0)
 			delim_line(&f, k, closing, m + off, end - off);
 		else {
+			if (f.in_header && n == 0)
+				digest_entry(&f);
 			put(&f, m + off, end - off);
 			/* once the blank line is out: a body starts after it */
 			if (f.in_header && n == 0)

@@ -170,12 +170,15 @@ def test_digest_entries(make_instance, sink, mode):
     copy = post(inst, sink, fixture("digest.eml"))
     assert copy is not None, inst.logtext()[-2000:]
     entries = [p.get_content() for p in parsed(copy).walk() if p.get_content_type() == "message/rfc822"]
-    assert [str(e["Subject"]) for e in entries] == ["first entry", "second entry"], copy.decode()
+    assert [str(e["Subject"]) for e in entries] == ["first entry", "second entry", "third entry"], \
+        copy.decode()
     assert entries[0]["Date"]
     if mode == "real":
         assert "alder@example.org" in str(entries[0]["From"])
     else:
         assert b"alder@example.org" not in copy and b"Brightwater" not in copy
+        # the third entry (an empty part header, then its own MIME fields) is sanitised HTML
+        assert b"tracker.example" not in copy and "Entry three" in texts(entries[2])
     assert "Entry one text." in texts(entries[0])
 
 

@@ -253,6 +253,21 @@ START_TEST(digest_entries_keep_subject_and_date)
 }
 END_TEST
 
+/* an entry with an empty part header and MIME fields of its own stays a message */
+START_TEST(digest_entry_with_its_own_type)
+{
+	struct transform_out o;
+	const char *b = anon(HEAD "Content-Type: multipart/digest; boundary=\"dg\"\n\n--dg\n\n"
+	    "From: Alder <alder@example.org>\nSubject: html entry\nMIME-Version: 1.0\n"
+	    "Content-Type: text/html; charset=utf-8\n\n<p>entry</p>\n--dg--\n", &o);
+
+	ck_assert_ptr_nonnull(strstr(b, "Content-Type: message/rfc822\r\n"));
+	ck_assert_ptr_nonnull(strstr(b, "Subject: html entry\r\n"));
+	ck_assert_ptr_nonnull(strstr(b, "<p>entry</p>"));
+	transform_out_free(&o);
+}
+END_TEST
+
 /* attachment names in every form clients write, and what goes out */
 static const struct { const char *params, *want, *not; } names[] = {
 	/* Gmail/Outlook: RFC 2047 inside the quotes */
@@ -460,6 +475,7 @@ main(void)
 	tcase_add_test(tc, forwarded_message_rebuilt);
 	tcase_add_test(tc, forwarded_message_kept_on_real_lists);
 	tcase_add_test(tc, digest_entries_keep_subject_and_date);
+	tcase_add_test(tc, digest_entry_with_its_own_type);
 	tcase_add_loop_test(tc, attachment_names_decoded_and_cleaned, 0, sizeof(names) / sizeof(names[0]));
 	tcase_add_test(tc, long_name_keeps_extension);
 	tcase_add_test(tc, jpeg_metadata_removed_pixels_kept);
