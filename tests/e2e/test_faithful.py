@@ -19,6 +19,7 @@ import smtplib
 import subprocess
 import time
 
+import dkim
 import pytest
 
 from conftest import wait_until
@@ -52,7 +53,13 @@ def post(inst, sink, raw, marker=None):
     if "reason=accepted" not in line.group(0):
         return None
     assert wait_until(lambda: len([m for m in sink.handler.messages if BOB in m[1]]) > before), line
-    return [m for m in sink.handler.messages if BOB in m[1]][before][2]
+    copy = [m for m in sink.handler.messages if BOB in m[1]][before][2]
+    # every copy is one message a verifier accepts: one From, one Date, and the list's signature
+    m = parsed(copy)
+    assert [k.lower() for k in m.keys()].count("from") == 1 and m["Date"], copy[:500]
+    recs = {k["selector"]: k["txt"] for k in json.loads(inst.ctl("--json", "keys", "demo").stdout)}
+    assert dkim.verify(copy, dnsfunc=lambda name, timeout=5: recs.get(name.decode().split(".")[0], "").encode())
+    return copy
 
 
 def notes_to_quill(sink):
