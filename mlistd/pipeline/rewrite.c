@@ -645,6 +645,9 @@ static int part_out(struct rw *, const struct mailmime *, int depth, int plain_s
     struct buf *out);
 static int message_out(struct rw *, const struct mailmime *, const char *ct,
     const char *fname, int depth, struct buf *out);
+static int message_as(struct rw *, const struct mailmime *part,
+    const struct mailmime *msg, const char *ct, const char *fname, int depth,
+    struct buf *out);
 
 /* multipart_out - children with a fresh boundary; 0 if none of them is left */
 static int
@@ -816,18 +819,27 @@ static int
 message_out(struct rw *w, const struct mailmime *m, const char *ct,
     const char *fname, int depth, struct buf *out)
 {
-	const struct mailmime *body = m->mm_data.mm_message.mm_msg_mime;
+	return message_as(w, m, m, ct, fname, depth, out);
+}
+
+/* message_as - message_out of msg, under the part headers of part */
+static int
+message_as(struct rw *w, const struct mailmime *part,
+    const struct mailmime *msg, const char *ct, const char *fname, int depth,
+    struct buf *out)
+{
+	const struct mailmime *body = msg->mm_data.mm_message.mm_msg_mime;
 	struct buf inner;
 
 	buf_init(&inner, 0);
-	forwarded_header(w, m, &inner);
+	forwarded_header(w, msg, &inner);
 	buf_puts(&inner, "MIME-Version: 1.0\r\n");
 	if (!body || part_out(w, body, depth + 1, 0, 0, &inner) == 0)
 		buf_puts(&inner, "Content-Type: text/plain; "
 		    "charset=\"utf-8\"\r\nContent-Transfer-Encoding: 7bit"
 		    "\r\n\r\n(The list took everything out of this "
 		    "forwarded message.)\r\n");
-	headers_out(w, m, !strcmp(ct, "message/global") ? ct :
+	headers_out(w, part, !strcmp(ct, "message/global") ? ct :
 	    "message/rfc822", NULL, plain_7bit(&inner) ? "7bit" : "8bit",
 	    fname, out);
 	buf_append(out, inner.data, inner.len);
@@ -875,6 +887,38 @@ external_params(const struct mailmime *m, struct buf *out)
 }
 
 /*
+ * encoded_message - a forwarded message sent base64 or quoted-printable
+ * (RFC 2046 forbids it; clients read it): decoded, parsed like the post
+ * (transform's parse_checked) and rebuilt by message_out; the part goes,
+ * and the author is told, if it cannot be read safely
+ */
+static int
+encoded_message(struct rw *w, const struct mailmime *m, const char *ct,
+    const char *fname, const char *data, size_t len, int depth,
+    struct buf *out)
+{
+	struct mailmime *tree = NULL;
+	struct buf part;
+
+	if (!w->o->parse || !data ||
+	    w->o->parse(data, len, &tree) < 0 || tree == NULL ||
+	    tree->mm_type != MAILMIME_MESSAGE) {
+		if (tree)
+			mailmime_free(tree);
+		note(w, "a forwarded message the list could not read "
+		    "(forward it inline instead)");
+		return 0;
+	}
+	/* the part's own headers (name, disposition), the message rebuilt */
+	buf_init(&part, 0);
+	message_as(w, m, tree, ct, fname, depth, &part);
+	mailmime_free(tree);
+	buf_append(out, part.data, part.len);
+	buf_free(&part);
+	return 1;
+}
+
+/*
  * message_single - a message part libetpan did not parse as a message:
  * delivery and disposition reports, external-body and the like go as they
  * are in 7bit or 8bit (RFC 2046 5.2 and RFC 3464 forbid anything else);
@@ -883,7 +927,8 @@ external_params(const struct mailmime *m, struct buf *out)
  */
 static int
 message_single(struct rw *w, const struct mailmime *m, const char *ct,
-    const char *fname, const char *data, size_t len, struct buf *out)
+    const char *fname, const char *data, size_t len, int depth,
+    struct buf *out)
 {
 	const char *cte;
 	struct buf t;
@@ -893,11 +938,8 @@ message_single(struct rw *w, const struct mailmime *m, const char *ct,
 		    "(message/partial)");
 		return 0;
 	}
-	if (!strcmp(ct, "message/rfc822") || !strcmp(ct, "message/global")) {
-		note(w, "a forwarded message in an encoding the list cannot "
-		    "check (forward it inline, or attach it unencoded)");
-		return 0;
-	}
+	if (!strcmp(ct, "message/rfc822") || !strcmp(ct, "message/global"))
+		return encoded_message(w, m, ct, fname, data, len, depth, out);
 	buf_append(&w->r->scan, data, len);
 	buf_putc(&w->r->scan, '\n');
 	buf_init(&t, 0);
@@ -1051,7 +1093,7 @@ part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, i
 			n = 1;
 		}
 	} else if (!strncmp(ct, "message/", 8)) {
-		n = message_single(w, m, ct, fname, data, len, out);
+		n = message_single(w, m, ct, fname, data, len, depth, out);
 	} else
 		n = binary_out(w, m, ct, fname, data, len, out);
 	buf_free(&t);

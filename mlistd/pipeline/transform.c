@@ -684,13 +684,40 @@ display_name(const char *value, struct buf *out)
 		comment_name(value, out);
 }
 
+/*
+ * parse_checked - a message found inside a part (an encoded forwarded
+ * one, decoded): screened, parsed and range-checked like the post itself
+ */
+static int
+parse_checked(const char *m, size_t n, struct mailmime **tree)
+{
+	struct transform_in pin;
+	char why[160];
+	size_t idx = 0;
+	int parts = 0;
+
+	*tree = NULL;
+	memset(&pin, 0, sizeof(pin));
+	pin.msg = m;
+	pin.len = n;
+	if (transform_screen(m, n, why, sizeof(why)) < 0 ||
+	    mailmime_parse(m, n, &idx, tree) != MAILIMF_NO_ERROR || !*tree)
+		return -1;
+	if (check_tree(&pin, *tree, 0, &parts, why, sizeof(why)) < 0) {
+		mailmime_free(*tree);
+		*tree = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* anon_parts - what the identity stage needs to build a pseudonymous copy */
 static void
 anon_parts(const struct transform_in *in, const struct hdr *h, const struct mailmime *body,
     struct transform_out *out)
 {
 	struct rewrite_opts o = { in->cfg->hostname, in->list->html, in->list->strip_signature,
-	    in->list->footer };
+	    in->list->footer, parse_checked };
 	struct rewrite_result r;
 	char *v, *dec = NULL;
 	size_t j = 0;

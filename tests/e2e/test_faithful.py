@@ -152,6 +152,21 @@ def test_forwarded_message_and_report(make_instance, sink, mode):
     assert "The pläns" in texts(inner)
 
 
+def test_encoded_forwarded_message_rebuilt(make_instance, sink):
+    """A forwarded message sent base64 (RFC 2046 forbids it, clients read it) is decoded and rebuilt
+    like any forwarded message on a pseudonymous list; its tracking image goes."""
+    inst = instance(make_instance, "pseudonym")
+    copy = post(inst, sink, fixture("forwarded-base64.eml"))
+    assert copy is not None, inst.logtext()[-2000:]
+    fwd = [p for p in parsed(copy).walk() if p.get_content_type() == "message/rfc822"]
+    assert fwd and fwd[0].get_filename() == "fwd.eml"
+    inner = fwd[0].get_content()
+    assert str(inner["Subject"]) == "encoded inner" and "X-Mailer" not in inner
+    assert "inner html" in texts(inner)
+    for needle in (b"198.51.100.23", b"enc-secret", b"tracker.example", b"someone@example.com"):
+        assert needle not in copy
+
+
 def test_forwarded_text_reaches_the_leak_guard(make_instance, sink):
     """The forwarded message's quoted-printable text is decoded for the leak guard: the author's
     name in it holds the post for her decision."""

@@ -218,6 +218,28 @@ START_TEST(forwarded_message_rebuilt)
 }
 END_TEST
 
+/* a forwarded message sent base64 (clients read it) is decoded and rebuilt too */
+START_TEST(encoded_forwarded_message_rebuilt)
+{
+	struct transform_out o;
+	const char *b = anon(HEAD "Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\n"
+	    "Content-Type: text/plain\n\nsee\n--o\nContent-Type: message/rfc822\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    /* Received, From, Subject "encoded inner", X-Mailer, text "inner text" */
+	    "UmVjZWl2ZWQ6IGZyb20gWzE5OC41MS4xMDAuMjNdDQpGcm9tOiBTIDxzQGV4YW1wbGUuY29tPg0K\n"
+	    "U3ViamVjdDogZW5jb2RlZCBpbm5lcg0KWC1NYWlsZXI6IE91dGxvb2sNCg0KaW5uZXIgdGV4dA0K\n"
+	    "--o--\n", &o);
+
+	ck_assert_ptr_nonnull(strstr(b, "Content-Type: message/rfc822\r\n"
+	    "Content-Transfer-Encoding: 7bit\r\n\r\nSubject: encoded inner\r\n"));
+	ck_assert_ptr_nonnull(strstr(b, "inner text"));
+	ck_assert_ptr_null(strstr(b, "198.51.100.23"));
+	ck_assert_ptr_null(strstr(b, "Outlook"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_SCAN]), "inner text"));
+	transform_out_free(&o);
+}
+END_TEST
+
 /* a real-identity copy keeps the forwarded message as it was */
 START_TEST(forwarded_message_kept_on_real_lists)
 {
@@ -473,6 +495,7 @@ main(void)
 	tcase_add_test(tc, repeated_boundary_not_text);
 	tcase_add_test(tc, nothing_left_is_flagged);
 	tcase_add_test(tc, forwarded_message_rebuilt);
+	tcase_add_test(tc, encoded_forwarded_message_rebuilt);
 	tcase_add_test(tc, forwarded_message_kept_on_real_lists);
 	tcase_add_test(tc, digest_entries_keep_subject_and_date);
 	tcase_add_test(tc, digest_entry_with_its_own_type);
