@@ -100,6 +100,12 @@
 	    "to the author, of the parts taken out of a post because they would identify them") \
 	X(NOTICE_SIGNATURE_REPLACED, "signature-replaced", "pseudonym", \
 	    "to the author, once, when the list replaced their own OpenPGP signature by their pseudonym's") \
+	X(NOTICE_NOTHING_LEFT, "nothing-left", "parts", \
+	    "to the author, of a post kept aside: every part of it would have been taken out") \
+	X(NOTICE_REFUSED_DOCUMENT, "refused-document", "found", \
+	    "a post whose attached document names its author (documents_with_author = refuse)") \
+	X(NOTICE_HELD_DOCUMENT, "held-document", "found", \
+	    "the same, held for the moderators (documents_with_author = hold)") \
 	X(NOTICE_PRIVATE_REFUSED, "private-refused", "to reason", \
 	    "an authenticated private reply (to: the handle's address) was refused") \
 	X(NOTICE_PRIVATE_LEAK, "private-leak", "found", \

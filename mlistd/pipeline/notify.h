@@ -9,5 +9,7 @@ int	notify_sender(struct pipeline *, const struct list_cfg *, const char *to, co
 	    const char *text);
 int	notify_sender_tmpl(struct pipeline *, const struct list_cfg *, const char *to,
 	    enum notice_id, const char *const *vars);
+int	notify_post_tmpl(struct pipeline *, const struct list_cfg *,
+	    const char *to, enum notice_id, const char *const *vars);
 
 #endif

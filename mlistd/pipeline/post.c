@@ -2,7 +2,7 @@
  * post.c - the post pipeline: what mail to LIST@ goes through, in order.
  *
  *   authenticate -> open -> authorship -> transform -> judge -> identity
- *        -> leak guard -> sign -> distribute
+ *        -> leak guard -> documents -> sign -> distribute
  *
  * Each stage is a function of struct post, listed in post_stages[] and run
  * in that order by post_handle; a new stage is one more row. A stage answers OK (go on), PERMFAIL (the post
@@ -10,7 +10,8 @@
  * TEMPFAIL (the whole transaction is retried; the cause is in why). The
  * leak guard follows identity because it reads the composed copy.
  * Notices about a post go only to the mailbox of an authenticated sender
- * (authn.c): anyone else is told nothing, whoever they claim to be.
+ * (authn.c): anyone else is told nothing, whoever they claim to be. One
+ * note per post at most (post_note), however many of its parts failed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,8 @@ struct post {
 	int			 judged;	/* hold, distribute or confirm: a copy is made */
 	char			 out_id[QID_LEN + 1];
 	int			 n;		/* recipients */
+	int			 noted;		/* its one note is out */
+	int			 judged_once;	/* the policy has spoken (d is set) */
 	int			*quarantine;
 	struct why		*why;
 };
@@ -66,6 +69,7 @@ static enum result post_transform(struct pipeline *, struct post *);
 static enum result post_judge(struct pipeline *, struct post *);
 static enum result post_identity(struct pipeline *, struct post *);
 static enum result post_leak_guard(struct pipeline *, struct post *);
+static enum result post_documents(struct pipeline *, struct post *);
 static enum result post_sign(struct pipeline *, struct post *);
 static enum result post_distribute(struct pipeline *, struct post *);
 
@@ -81,9 +85,29 @@ static const struct post_stage {
 	{ "judge",	post_judge },		/* policy: distribute, hold, confirm, refuse */
 	{ "identity",	post_identity },	/* compose the pseudonymous or anonymous copy */
 	{ "leak-guard",	post_leak_guard },	/* does the copy name its author? */
+	{ "documents",	post_documents },	/* ... or an attachment? */
 	{ "sign",	post_sign },		/* author signature, then the list's DKIM */
 	{ "distribute",	post_distribute },	/* hold, confirm, or queue every copy */
 };
+
+/*
+ * post_note - this post's one note to its author (to: NULL, nobody). A
+ * member (or a sender not yet judged: the parser's and the opener's
+ * notes) hears of every post, within a day's cap; someone found not to
+ * be a member keeps the hourly limit of every other notice.
+ */
+static void
+post_note(struct pipeline *p, struct post *o, const char *to, enum notice_id id,
+    const char *const *vars)
+{
+	if (o->noted || !to)
+		return;
+	o->noted = 1;
+	if (o->judged_once && !o->d.member)
+		(void)notify_sender_tmpl(p, o->l, to, id, vars);
+	else
+		(void)notify_post_tmpl(p, o->l, to, id, vars);
+}
 
 /* verdict_judged - a copy of the post is made (held, confirmed or distributed) */
 static int
@@ -167,14 +191,14 @@ post_open(struct pipeline *p, struct post *o)
 		return OK;
 	}
 	if (rc == -1) {
-		(void)notify_sender_tmpl(p, l, early_to(o), NOTICE_SEALED_UNOPENABLE, NULL);
+		post_note(p, o, early_to(o), NOTICE_SEALED_UNOPENABLE, NULL);
 		log_info("%s qmgr: list=%s kind=post reason=sealed-unopenable result=permfail", p->qid,
 		    l->name);
 		return PERMFAIL;
 	}
 	if (l->encryption != ENC_REQUIRED)
 		return OK;
-	(void)notify_sender_tmpl(p, l, early_to(o), NOTICE_NOT_SEALED, NULL);
+	post_note(p, o, early_to(o), NOTICE_NOT_SEALED, NULL);
 	log_info("%s qmgr: list=%s kind=post reason=not-sealed result=permfail", p->qid, l->name);
 	return PERMFAIL;
 }
@@ -253,7 +277,7 @@ post_transform(struct pipeline *p, struct post *o)
 	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
 	    p->qid, l->name, o->t.reason);
 	vars[1] = o->t.reason;
-	(void)notify_sender_tmpl(p, l, early_to(o), NOTICE_UNPROCESSABLE, vars);
+	post_note(p, o, early_to(o), NOTICE_UNPROCESSABLE, vars);
 	*o->quarantine = 1;
 	return PERMFAIL;
 }
@@ -263,6 +287,7 @@ static enum result
 post_judge(struct pipeline *p, struct post *o)
 {
 	policy_check_post(p, o->l, o->e, &o->t, &o->a, &o->au, o->msg->len, &o->d);
+	o->judged_once = 1;
 	if (o->d.verdict == V_TEMPFAIL) {
 		why_cause(o->why, "the policy's checks", store_errmsg(p->st));
 		return TEMPFAIL;
@@ -280,6 +305,27 @@ post_judge(struct pipeline *p, struct post *o)
 	return OK;
 }
 
+/*
+ * nothing_left - a post of which nothing could be passed on is never sent
+ * as an empty shell: it is kept aside, and its author told what went
+ */
+static enum result
+nothing_left(struct pipeline *p, struct post *o)
+{
+	char parts[1000];
+	const char *vars[] = { "parts", parts, NULL };
+	const struct buf *r = &o->t.part[TP_REMOVED];
+
+	snprintf(parts, sizeof(parts), "%.*s", (int)r->len,
+	    r->len ? (const char *)r->data : "- every part\n");
+	log_info("%s qmgr: list=%s kind=post reason=nothing-left "
+	    "result=permfail quarantined", p->qid, o->l->name);
+	post_note(p, o, authn_notice_to(&o->au, o->d.poster),
+	    NOTICE_NOTHING_LEFT, vars);
+	*o->quarantine = 1;
+	return PERMFAIL;
+}
+
 /* post_identity - on a pseudonymous or anonymous copy, compose it from the worker's parts */
 static enum result
 post_identity(struct pipeline *p, struct post *o)
@@ -288,6 +334,8 @@ post_identity(struct pipeline *p, struct post *o)
 
 	if (o->id.mode == ID_REAL)
 		return OK;
+	if (o->judged && o->t.part[TP_EMPTY].len)
+		return nothing_left(p, o);
 	if (!o->tin.want_anon) {
 		why_set(o->why, "no parts for a %s copy (the list allows no such mode)",
 		    config_identity_name(o->id.mode));
@@ -336,6 +384,33 @@ post_leak_guard(struct pipeline *p, struct post *o)
 }
 
 /*
+ * post_documents - a document whose properties name its author (PDF
+ * Author, ODF meta.xml, OOXML core.xml) would name them to every member of
+ * a pseudonymous or anonymous list: refused by default (a hold would show
+ * that name to the moderators, who may not see who posts), or held when
+ * the list says documents_with_author = "hold".
+ */
+static enum result
+post_documents(struct pipeline *p, struct post *o)
+{
+	struct decision *d = &o->d;
+	const struct buf *doc = &o->t.part[TP_DOCUMENT];
+	int hold = o->l->documents == DOC_HOLD;
+
+	(void)p;
+	if (o->id.mode == ID_REAL || !o->judged || doc->len == 0)
+		return OK;
+	d->reason = "document";
+	d->verdict = hold ? V_HOLD : V_REFUSE;
+	d->notice = hold ? NOTICE_HELD_DOCUMENT : NOTICE_REFUSED_DOCUMENT;
+	d->var = "found";
+	snprintf(d->arg, sizeof(d->arg), "%.*s", (int)doc->len,
+	    (const char *)doc->data);
+	o->judged = verdict_judged(d);
+	return OK;
+}
+
+/*
  * post_sign - a member's own signature stays as it is on a real-identity
  * copy. Elsewhere the list signs for the author: the member's key on this
  * list (pseudonyms), or a key used once (anonymous). Then the list's DKIM.
@@ -373,8 +448,8 @@ tell_author(struct pipeline *p, struct post *o)
 
 	if (o->d.notice == NOTICE_N)
 		return;
-	(void)notify_sender_tmpl(p, o->l, authn_notice_to(&o->au, o->d.poster),
-	    o->d.notice, o->d.var ? vars : NULL);
+	post_note(p, o, authn_notice_to(&o->au, o->d.poster), o->d.notice,
+	    o->d.var ? vars : NULL);
 }
 
 /* post_hold - to the moderators; the author (sealed) waits with it to hear a rejection */
@@ -477,9 +552,9 @@ signature_replaced(struct pipeline *p, struct post *o, const char *to,
 
 /* removed_notice - tell the author which parts the list took out, and why */
 static void
-removed_notice(struct pipeline *p, struct post *o, const char *to)
+removed_notice(struct pipeline *p, struct post *o, const char *to,
+    const struct transform_out *t)
 {
-	const struct transform_out *t = &o->t;
 	char parts[1000];
 	const char *vars[] = { "parts", parts, NULL };
 
@@ -490,8 +565,7 @@ removed_notice(struct pipeline *p, struct post *o, const char *to)
 	    (const char *)t->part[TP_REMOVED].data);
 	signature_replaced(p, o, to, parts);
 	if (*parts)
-		(void)notify_sender_tmpl(p, o->l, to, NOTICE_PARTS_REMOVED,
-		    vars);
+		post_note(p, o, to, NOTICE_PARTS_REMOVED, vars);
 }
 
 /* post_distribute - what the verdict says: nothing, a refusal, a hold, a confirmation, or out */
@@ -522,6 +596,7 @@ post_distribute(struct pipeline *p, struct post *o)
 			why_cause(o->why, "the confirmation request", store_errmsg(p->st));
 			return TEMPFAIL;
 		}
+		o->noted = 1;		/* the request is this post's note */
 		policy_count_post(p, l, o->d.poster);
 		break;
 	case V_DISTRIBUTE:
@@ -531,7 +606,8 @@ post_distribute(struct pipeline *p, struct post *o)
 	if (r != OK)
 		return r;
 	if (o->judged && o->id.mode != ID_REAL)
-		removed_notice(p, o, authn_notice_to(&o->au, o->d.poster));
+		removed_notice(p, o, authn_notice_to(&o->au, o->d.poster),
+		    &o->t);
 	log_info("%s qmgr: list=%s kind=post reason=%s%s auth=%s identity=%s rcpts=%d%s%s "
 	    "result=%s", p->qid, l->name, o->d.reason, o->d.own_signed ? " author=own-key" : "",
 	    authn_level_name(o->au.level),

@@ -28,11 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "pipeline/filename.h"
 #include "pipeline/html.h"
+#include "pipeline/meta.h"
 #include "pipeline/rewrite.h"
 
 #define MAX_CIDS	64
+#define FNAME_MAX	256
 
 struct rw {
 	const struct rewrite_opts *o;
@@ -122,7 +126,7 @@ field(const struct mailmime *m, int type)
 
 /* clean_token - a parameter value safe to write back: printable ASCII, no quotes or specials */
 static void
-clean_token(const char *in, char *out, size_t n, int filename)
+clean_token(const char *in, char *out, size_t n)
 {
 	size_t o = 0;
 
@@ -131,30 +135,8 @@ clean_token(const char *in, char *out, size_t n, int filename)
 
 		if (c > 32 && c < 127 && !strchr("\"\\;<>@,[]:=()/?", c))
 			out[o++] = (char)c;
-		else if (filename && o > 0 && out[o - 1] != '_')
-			out[o++] = '_';
 	}
 	out[o] = 0;
-}
-
-/* filename_of - the part's file name (disposition filename, else Content-Type name), cleaned */
-static void
-filename_of(const struct mailmime *m, char *out, size_t n)
-{
-	const struct mailmime_field *f = field(m, MAILMIME_FIELD_DISPOSITION);
-	const char *name = NULL;
-	clistiter *it;
-
-	if (f && f->fld_data.fld_disposition)
-		for (it = clist_begin(f->fld_data.fld_disposition->dsp_parms); it; it = clist_next(it)) {
-			const struct mailmime_disposition_parm *p = clist_content(it);
-
-			if (p->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME)
-				name = p->pa_data.pa_filename;
-		}
-	if (!name && m->mm_content_type)
-		name = mailmime_content_param_get(m->mm_content_type, "name");
-	clean_token(name, out, n, 1);
 }
 
 /* note - one line for the author: what was removed */
@@ -440,6 +422,8 @@ collect_cids(struct rw *w, const struct mailmime *m, int depth)
 	if (m->mm_type == MAILMIME_MULTIPLE && m->mm_data.mm_multipart.mm_mp_list)
 		for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
 			collect_cids(w, clist_content(it), depth + 1);
+	if (m->mm_type == MAILMIME_MESSAGE && m->mm_data.mm_message.mm_msg_mime)
+		collect_cids(w, m->mm_data.mm_message.mm_msg_mime, depth + 1);
 }
 
 /* headers_out - the MIME headers of a leaf we write */
@@ -459,18 +443,22 @@ headers_out(struct rw *w, const struct mailmime *m, const char *ct, const char *
 	buf_printf(out, "Content-Type: %s", ct);
 	if (charset && *charset)
 		buf_printf(out, "; charset=\"%s\"", charset);
-	clean_token(fmt, tok, sizeof(tok), 0);
+	clean_token(fmt, tok, sizeof(tok));
 	if (!strcasecmp(tok, "flowed"))
 		buf_puts(out, "; format=flowed");
-	clean_token(delsp, tok, sizeof(tok), 0);
+	clean_token(delsp, tok, sizeof(tok));
 	if (fmt && !strcasecmp(tok, "yes"))
 		buf_puts(out, "; delsp=yes");
 	if (*fname)
-		buf_printf(out, ";\r\n name=\"%s\"", fname);
+		filename_2047(out, "name", fname);
 	buf_printf(out, "\r\nContent-Transfer-Encoding: %s\r\n", cte);
-	if (attach || *fname)
-		buf_printf(out, "Content-Disposition: %s%s%s%s\r\n", attach ? "attachment" : "inline",
-		    *fname ? ";\r\n filename=\"" : "", fname, *fname ? "\"" : "");
+	if (attach || *fname) {
+		buf_printf(out, "Content-Disposition: %s",
+		    attach ? "attachment" : "inline");
+		if (*fname)
+			filename_param(out, "filename", fname);
+		buf_puts(out, "\r\n");
+	}
 	if (cid)
 		buf_printf(out, "Content-ID: <%s>\r\n", cid);
 	buf_puts(out, "\r\n");
@@ -666,6 +654,11 @@ plain_clean(struct rw *w, struct buf *t, int top)
 
 static int part_out(struct rw *, const struct mailmime *, int depth, int plain_sibling, int top,
     struct buf *out);
+static int message_out(struct rw *, const struct mailmime *, const char *ct,
+    const char *fname, int depth, struct buf *out);
+static int message_as(struct rw *, const struct mailmime *part,
+    const struct mailmime *msg, const char *ct, const char *fname, int depth,
+    struct buf *out);
 
 /* multipart_out - children with a fresh boundary; 0 if none of them is left */
 static int
@@ -727,13 +720,332 @@ multipart_out(struct rw *w, const struct mailmime *m, const char *ct, int depth,
 }
 
 /*
+ * forwarded_subject - the Subject of a forwarded message, unfolded, as it
+ * was written (encoded words stay encoded); decoded into the scan
+ */
+static void
+forwarded_subject(struct rw *w, const struct mailimf_subject *sj,
+    struct buf *out)
+{
+	const char *v = sj ? sj->sbj_value : NULL;
+	char *dec = NULL;
+	size_t idx = 0, o = out->len;
+
+	if (!v)
+		return;
+	buf_puts(out, "Subject: ");
+	for (const char *c = v; *c && out->len - o < 990; c++)
+		if (*c != '\r' && *c != '\n')
+			buf_putc(out, *c == '\t' ? ' ' : *c);
+	buf_puts(out, "\r\n");
+	if (mailmime_encoded_phrase_parse("iso-8859-1", v, strlen(v), &idx,
+	    "utf-8", &dec) == MAILIMF_NO_ERROR && dec)
+		buf_puts(&w->r->scan, dec);
+	else
+		buf_puts(&w->r->scan, v);
+	buf_putc(&w->r->scan, '\n');
+	free(dec);
+}
+
+/*
+ * forwarded_date - the Date of a forwarded message in UTC (its zone is
+ * where its author lives, who may be the member forwarding it)
+ */
+static void
+forwarded_date(const struct mailimf_date_time *d, struct buf *out)
+{
+	struct tm tm;
+	time_t t;
+	char date[64];
+
+	if (!d || d->dt_year < 1900 || d->dt_year > 9999)
+		return;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = d->dt_year - 1900;
+	tm.tm_mon = d->dt_month - 1;
+	tm.tm_mday = d->dt_day;
+	tm.tm_hour = d->dt_hour;
+	tm.tm_min = d->dt_min;
+	tm.tm_sec = d->dt_sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return;
+	t -= (time_t)((d->dt_zone / 100) * 3600 + (d->dt_zone % 100) * 60);
+	if (gmtime_r(&t, &tm) == NULL || strftime(date, sizeof(date),
+	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		return;
+	buf_printf(out, "Date: %s\r\n", date);
+}
+
+/*
+ * forwarded_fields - the fields of a forwarded message. A digest's entry
+ * with an empty part header: libetpan starts the part at the entry's own
+ * header and gives it no fields, so they are read here (*own to free).
+ */
+static const struct mailimf_fields *
+forwarded_fields(const struct mailmime *m, struct mailimf_fields **own)
+{
+	const struct mailimf_fields *f = m->mm_data.mm_message.mm_fields;
+	size_t idx = 0;
+
+	*own = NULL;
+	if ((!f || clist_isempty(f->fld_list)) && m->mm_mime_start &&
+	    mailimf_fields_parse(m->mm_mime_start, m->mm_length, &idx, own) ==
+	    MAILIMF_NO_ERROR)
+		return *own;
+	return f;
+}
+
+/* forwarded_header - of a forwarded message's header only Subject and Date */
+static void
+forwarded_header(struct rw *w, const struct mailmime *m, struct buf *out)
+{
+	const struct mailimf_fields *f;
+	const struct mailimf_field *h;
+	struct mailimf_fields *own;
+	clistiter *it;
+
+	if ((f = forwarded_fields(m, &own)) != NULL)
+		for (it = clist_begin(f->fld_list); it; it = clist_next(it)) {
+			h = clist_content(it);
+			if (h->fld_type == MAILIMF_FIELD_SUBJECT)
+				forwarded_subject(w, h->fld_data.fld_subject,
+				    out);
+			else if (h->fld_type == MAILIMF_FIELD_ORIG_DATE &&
+			    h->fld_data.fld_orig_date)
+				forwarded_date(h->fld_data.fld_orig_date->
+				    dt_date_time, out);
+		}
+	if (own)
+		mailimf_fields_free(own);
+}
+
+/*
+ * message_out - a forwarded message (message/rfc822, message/global, a
+ * digest's entry) rebuilt like a post: of its header only Subject and Date
+ * (no From, To, Cc, Received, Message-ID, X-*: who wrote, forwarded and
+ * carried it), its body written anew part by part (HTML sanitised, text
+ * decoded for the leak guard). Always 1: an emptied one says so.
+ */
+static int
+message_out(struct rw *w, const struct mailmime *m, const char *ct,
+    const char *fname, int depth, struct buf *out)
+{
+	return message_as(w, m, m, ct, fname, depth, out);
+}
+
+/* message_as - message_out of msg, under the part headers of part */
+static int
+message_as(struct rw *w, const struct mailmime *part,
+    const struct mailmime *msg, const char *ct, const char *fname, int depth,
+    struct buf *out)
+{
+	const struct mailmime *body = msg->mm_data.mm_message.mm_msg_mime;
+	struct buf inner;
+
+	buf_init(&inner, 0);
+	forwarded_header(w, msg, &inner);
+	buf_puts(&inner, "MIME-Version: 1.0\r\n");
+	if (!body || part_out(w, body, depth + 1, 0, 0, &inner) == 0)
+		buf_puts(&inner, "Content-Type: text/plain; "
+		    "charset=\"utf-8\"\r\nContent-Transfer-Encoding: 7bit"
+		    "\r\n\r\n(The list took everything out of this "
+		    "forwarded message.)\r\n");
+	headers_out(w, part, !strcmp(ct, "message/global") ? ct :
+	    "message/rfc822", NULL, plain_7bit(&inner) ? "7bit" : "8bit",
+	    fname, out);
+	buf_append(out, inner.data, inner.len);
+	buf_free(&inner);
+	return 1;
+}
+
+/* line_ok - fit for 7bit/8bit: no NUL, no line over 998 octets? O(n) */
+static int
+line_ok(const struct buf *t)
+{
+	size_t line = 0;
+
+	for (size_t i = 0; i < t->len; i++) {
+		if (t->data[i] == 0)
+			return 0;
+		line = t->data[i] == '\n' ? 0 : line + 1;
+		if (line > 998)
+			return 0;
+	}
+	return 1;
+}
+
+/* external_params - message/external-body's parameters: where it is */
+static void
+external_params(const struct mailmime *m, struct buf *out)
+{
+	const struct mailmime_parameter *p;
+	char tok[256];
+	clistiter *it;
+
+	for (it = clist_begin(m->mm_content_type->ct_parameters); it;
+	    it = clist_next(it)) {
+		p = clist_content(it);
+		clean_token(p->pa_name, tok, sizeof(tok));
+		if (!*tok)
+			continue;
+		buf_printf(out, ";\r\n %s=\"", tok);
+		for (const char *c = p->pa_value; c && *c; c++)
+			if ((unsigned char)*c >= 32 && *c != 127 &&
+			    *c != '"' && *c != '\\')
+				buf_putc(out, *c);
+		buf_putc(out, '"');
+	}
+}
+
+/*
+ * encoded_message - a forwarded message sent base64 or quoted-printable
+ * (RFC 2046 forbids it; clients read it): decoded, parsed like the post
+ * (transform's parse_checked) and rebuilt by message_out; the part goes,
+ * and the author is told, if it cannot be read safely
+ */
+static int
+encoded_message(struct rw *w, const struct mailmime *m, const char *ct,
+    const char *fname, const char *data, size_t len, int depth,
+    struct buf *out)
+{
+	struct mailmime *tree = NULL;
+	struct buf part;
+
+	if (!w->o->parse || !data ||
+	    w->o->parse(data, len, &tree) < 0 || tree == NULL ||
+	    tree->mm_type != MAILMIME_MESSAGE) {
+		if (tree)
+			mailmime_free(tree);
+		note(w, "a forwarded message the list could not read "
+		    "(forward it inline instead)");
+		return 0;
+	}
+	/* the part's own headers (name, disposition), the message rebuilt */
+	buf_init(&part, 0);
+	message_as(w, m, tree, ct, fname, depth, &part);
+	mailmime_free(tree);
+	buf_append(out, part.data, part.len);
+	buf_free(&part);
+	return 1;
+}
+
+/*
+ * message_single - a message part libetpan did not parse as a message:
+ * delivery and disposition reports, external-body and the like go as they
+ * are in 7bit or 8bit (RFC 2046 5.2 and RFC 3464 forbid anything else);
+ * an encoded forwarded message or a fragment (message/partial) cannot be
+ * rebuilt here, so it is removed and the author told
+ */
+static int
+message_single(struct rw *w, const struct mailmime *m, const char *ct,
+    const char *fname, const char *data, size_t len, int depth,
+    struct buf *out)
+{
+	const char *cte;
+	struct buf t;
+
+	if (!strcmp(ct, "message/partial")) {
+		note(w, "a fragment of a message split in parts "
+		    "(message/partial)");
+		return 0;
+	}
+	if (!strcmp(ct, "message/rfc822") || !strcmp(ct, "message/global"))
+		return encoded_message(w, m, ct, fname, data, len, depth, out);
+	buf_append(&w->r->scan, data, len);
+	buf_putc(&w->r->scan, '\n');
+	buf_init(&t, 0);
+	crlf(data ? data : "", len, &t);
+	if (!line_ok(&t)) {
+		buf_free(&t);
+		headers_out(w, m, "application/octet-stream", NULL, "base64",
+		    fname, out);
+		buf_base64(out, data ? data : "", len);
+		return 1;
+	}
+	cte = plain_7bit(&t) ? "7bit" : "8bit";
+	if (!strcmp(ct, "message/external-body") && m->mm_content_type) {
+		/* its parameters say where the content is */
+		buf_printf(out, "Content-Type: %s", ct);
+		external_params(m, out);
+		buf_printf(out, "\r\nContent-Transfer-Encoding: %s\r\n\r\n",
+		    cte);
+	} else
+		headers_out(w, m, ct, NULL, cte, fname, out);
+	buf_append(out, t.data, t.len);
+	buf_free(&t);
+	return 1;
+}
+
+/* image_clean - the image without its hidden data; 0 if it cannot be walked */
+static int
+image_clean(struct rw *w, const char *fname, const char *data, size_t len,
+    struct buf *clean)
+{
+	char what[FNAME_MAX + 120];
+	int removed = 0;
+
+	if (meta_image_strip((const unsigned char *)data, len, clean,
+	    &removed) < 0) {
+		note(w, "an image the list could not check for hidden details "
+		    "(camera, place, names)");
+		return 0;
+	}
+	if (removed) {
+		snprintf(what, sizeof(what), "the hidden details (EXIF, XMP, "
+		    "comments: camera, place, time, names) in the image%s%s",
+		    *fname ? " " : "", fname);
+		note(w, what);
+	}
+	return 1;
+}
+
+/*
+ * binary_out - any other part, base64; images lose their hidden data, and
+ * a document whose properties name its author is reported (the post is
+ * then held or refused: documents_with_author)
+ */
+static int
+binary_out(struct rw *w, const struct mailmime *m, const char *ct,
+    const char *fname, const char *data, size_t len, struct buf *out)
+{
+	const unsigned char *d = (const unsigned char *)(data ? data : "");
+	struct buf clean;
+	char what[160];
+
+	if (meta_kind(d, len) != META_OTHER) {
+		buf_init(&clean, 0);
+		if (!image_clean(w, fname, data, len, &clean)) {
+			buf_free(&clean);
+			return 0;
+		}
+		/* the leak guard reads what goes out: the image, cleaned */
+		buf_append(&w->r->scan, clean.data, clean.len);
+		buf_putc(&w->r->scan, '\n');
+		headers_out(w, m, ct, NULL, "base64", fname, out);
+		buf_base64(out, clean.data ? clean.data : d, clean.len);
+		buf_free(&clean);
+		return 1;
+	}
+	buf_append(&w->r->scan, data, len);
+	buf_putc(&w->r->scan, '\n');
+	if (!*w->r->document && meta_document(d, len, what, sizeof(what)))
+		snprintf(w->r->document, sizeof(w->r->document),
+		    "the attachment %s%s%s: %s", *fname ? "\"" : "",
+		    *fname ? fname : "without a name", *fname ? "\"" : "",
+		    what);
+	headers_out(w, m, ct, NULL, "base64", fname, out);
+	buf_base64(out, d, len);
+	return 1;
+}
+
+/*
  * part_out - one part, written anew; returns 1 written, 0 removed.
  * plain_sibling: an HTML part has a text/plain alternative (html = "text" drops it).
  */
 static int
 part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, int top, struct buf *out)
 {
-	char ct[128], fname[120], *cs, *data = NULL;
+	char ct[128], fname[FNAME_MAX], *cs, *data = NULL;
 	const char *what;
 	struct buf t, html;
 	size_t len = 0;
@@ -745,6 +1057,8 @@ part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, i
 	if (m->mm_type == MAILMIME_MULTIPLE)
 		return multipart_out(w, m, ct, depth, top, out);
 	filename_of(m, fname, sizeof(fname));
+	if (m->mm_type == MAILMIME_MESSAGE)
+		return message_out(w, m, ct, fname, depth, out);
 	if (*fname) {
 		buf_puts(&w->r->scan, fname);
 		buf_putc(&w->r->scan, '\n');
@@ -789,27 +1103,21 @@ part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, i
 			text_out(w, m, ct, "utf-8", fname, &t, out);
 			n = 1;
 		}
-	} else if (!strcmp(ct, "message/rfc822") || !strcmp(ct, "message/global")) {
-		/* a forwarded message: passed as it is (7bit/8bit), scanned by the leak guard */
-		buf_append(&w->r->scan, data, len);
-		crlf(data ? data : "", len, &t);
-		headers_out(w, m, ct, NULL, plain_7bit(&t) ? "7bit" : "8bit", fname, out);
-		buf_append(out, t.data, t.len);
-		n = 1;
-	} else {
-		buf_append(&w->r->scan, data, len);
-		buf_putc(&w->r->scan, '\n');
-		headers_out(w, m, ct, NULL, "base64", fname, out);
-		buf_base64(out, data ? data : "", len);
-		n = 1;
-	}
+	} else if (!strncmp(ct, "message/", 8)) {
+		n = message_single(w, m, ct, fname, data, len, depth, out);
+	} else
+		n = binary_out(w, m, ct, fname, data, len, out);
 	buf_free(&t);
 	if (data)
 		mailmime_decoded_part_free(data);
 	return n;
 }
 
-/* rewrite_body - the body entity (MIME headers, blank line, content) of a post, written anew */
+/*
+ * rewrite_body - the body entity (MIME headers, blank line, content) of a
+ * post, written anew; 1 if nothing in it could be passed on (the entity
+ * then says so, and the post must not go out as that), else 0
+ */
 int
 rewrite_body(const struct mailmime *body, const struct rewrite_opts *o, struct rewrite_result *r)
 {
@@ -853,5 +1161,5 @@ rewrite_body(const struct mailmime *body, const struct rewrite_opts *o, struct r
 		buf_puts(&r->entity, "-- \r\n");
 		crlf(o->footer, strlen(o->footer), &r->entity);
 	}
-	return 0;
+	return 1;
 }

@@ -12,6 +12,9 @@ struct rewrite_opts {
 	int		 html;		/* enum html_policy */
 	int		 strip_signature;
 	const char	*footer;	/* "" : none */
+	/* an encoded forwarded message, screened, parsed and range-checked
+	 * (0, *tree to mailmime_free) or not (-1); NULL: such parts go */
+	int		(*parse)(const char *, size_t, struct mailmime **tree);
 };
 
 struct rewrite_result {
@@ -19,6 +22,7 @@ struct rewrite_result {
 	struct buf	 scan;		/* decoded text of every part, for the leak guard */
 	struct buf	 removed;	/* "- what\n" for each kind of part taken out */
 	int		 remote;	/* remote HTML items removed */
+	char		 document[512];	/* "" or the attachment naming them */
 };
 
 struct mailmime_content;

@@ -24,12 +24,17 @@
 #include <time.h>
 
 #include "mail/header.h"
+#include "pipeline/mimefix.h"
 #include "pipeline/rewrite.h"
 #include "pipeline/transform.h"
 
 #define MAX_DEPTH	20
 #define MAX_PARTS	1000
 #define BOUNDARY_MAX	70
+/* what a member is told when the structure cannot be read safely */
+#define BOUNDARY_IS "a MIME boundary in it (the line that separates its parts)"
+#define BROKEN	"the way its parts are put together is broken in a way the " \
+		"list cannot read safely"
 
 /*
  * headers the list replaces or removes on every copy; Autocrypt and
@@ -100,7 +105,8 @@ screen_params(const char *v, size_t n, char *why, size_t whylen)
 			while (i < n && v[i] != '"' && v[i] != '\\' && v[i] != '\r' && v[i] != '\n')
 				i++;
 			if (i >= n || v[i] != '"')
-				return snprintf(why, whylen, "malformed quoted MIME boundary"), -1;
+				return snprintf(why, whylen, "%s opens a quote "
+				    "that never closes", BOUNDARY_IS), -1;
 			len = i - start;
 		} else {
 			start = i;
@@ -109,13 +115,18 @@ screen_params(const char *v, size_t n, char *why, size_t whylen)
 			len = i - start;
 		}
 		if (len == 0 || len > BOUNDARY_MAX)
-			return snprintf(why, whylen, "MIME boundary empty or longer than %d characters",
-			    BOUNDARY_MAX), -1;
+			return snprintf(why, whylen, "%s is empty or longer "
+			    "than the %d characters the standard allows",
+			    BOUNDARY_IS, BOUNDARY_MAX), -1;
 		for (size_t k = start; k < start + len; k++)
 			if (!bchar_ok((unsigned char)v[k]))
-				return snprintf(why, whylen, "MIME boundary with a forbidden character"), -1;
+				return snprintf(why, whylen, "%s holds a "
+				    "character the standard does not allow",
+				    BOUNDARY_IS), -1;
 		if (v[start + len - 1] == ' ')
-			return snprintf(why, whylen, "MIME boundary ends in a space"), -1;
+			return snprintf(why, whylen, "%s ends in a space, "
+			    "which the standard does not allow",
+			    BOUNDARY_IS), -1;
 	}
 	return 0;
 }
@@ -189,25 +200,29 @@ check_tree(const struct transform_in *in, const struct mailmime *m, int depth, i
 	char *b;
 
 	if (depth > MAX_DEPTH || ++*parts > MAX_PARTS)
-		return snprintf(why, whylen, "MIME structure nested too deep or too many parts"), -1;
+		return snprintf(why, whylen, "it has more than %d parts, or "
+		    "parts nested more than %d deep", MAX_PARTS, MAX_DEPTH), -1;
 	if (m->mm_mime_start && !in_range(in, m->mm_mime_start, m->mm_length))
-		return snprintf(why, whylen, "MIME part outside the message"), -1;
+		return snprintf(why, whylen, "%s", BROKEN), -1;
 	if (!data_ok(in, m->mm_body))
-		return snprintf(why, whylen, "MIME body outside the message"), -1;
+		return snprintf(why, whylen, "%s", BROKEN), -1;
 	switch (m->mm_type) {
 	case MAILMIME_SINGLE:
 		if (!data_ok(in, m->mm_data.mm_single))
-			return snprintf(why, whylen, "MIME body outside the message"), -1;
+			return snprintf(why, whylen, "%s", BROKEN), -1;
 		return 0;
 	case MAILMIME_MULTIPLE:
 		if (!data_ok(in, m->mm_data.mm_multipart.mm_preamble) ||
 		    !data_ok(in, m->mm_data.mm_multipart.mm_epilogue))
-			return snprintf(why, whylen, "multipart preamble or epilogue out of range"), -1;
+			return snprintf(why, whylen, "%s", BROKEN), -1;
 		b = mailmime_content_param_get(m->mm_content_type, "boundary");
 		if (b == NULL || m->mm_body == NULL || m->mm_body->dt_type != MAILMIME_DATA_TEXT ||
 		    !boundary_present(m->mm_body->dt_data.dt_text.dt_data,
 		    m->mm_body->dt_data.dt_text.dt_length, b))
-			return snprintf(why, whylen, "multipart body without its boundary line"), -1;
+			return snprintf(why, whylen, "it says it is made of "
+			    "parts, but the lines that should separate them "
+			    "cannot be told apart (one separator may be used "
+			    "at two levels)"), -1;
 		if (m->mm_data.mm_multipart.mm_mp_list)
 			for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
 				if (check_tree(in, clist_content(it), depth + 1, parts, why, whylen) < 0)
@@ -673,13 +688,40 @@ display_name(const char *value, struct buf *out)
 		comment_name(value, out);
 }
 
+/*
+ * parse_checked - a message found inside a part (an encoded forwarded
+ * one, decoded): screened, parsed and range-checked like the post itself
+ */
+static int
+parse_checked(const char *m, size_t n, struct mailmime **tree)
+{
+	struct transform_in pin;
+	char why[160];
+	size_t idx = 0;
+	int parts = 0;
+
+	*tree = NULL;
+	memset(&pin, 0, sizeof(pin));
+	pin.msg = m;
+	pin.len = n;
+	if (transform_screen(m, n, why, sizeof(why)) < 0 ||
+	    mailmime_parse(m, n, &idx, tree) != MAILIMF_NO_ERROR || !*tree)
+		return -1;
+	if (check_tree(&pin, *tree, 0, &parts, why, sizeof(why)) < 0) {
+		mailmime_free(*tree);
+		*tree = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* anon_parts - what the identity stage needs to build a pseudonymous copy */
 static void
 anon_parts(const struct transform_in *in, const struct hdr *h, const struct mailmime *body,
     struct transform_out *out)
 {
 	struct rewrite_opts o = { in->cfg->hostname, in->list->html, in->list->strip_signature,
-	    in->list->footer };
+	    in->list->footer, parse_checked };
 	struct rewrite_result r;
 	char *v, *dec = NULL;
 	size_t j = 0;
@@ -710,7 +752,9 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
 		buf_putc(&r.scan, '\n');
 		free(v);
 	}
-	rewrite_body(body, &o, &r);
+	if (rewrite_body(body, &o, &r) == 1)
+		buf_puts(&out->part[TP_EMPTY], "1");
+	buf_puts(&out->part[TP_DOCUMENT], r.document);
 	out->part[TP_BODY] = r.entity;
 	out->part[TP_SCAN] = r.scan;
 	out->part[TP_REMOVED] = r.removed;
@@ -725,13 +769,16 @@ enum result
 transform_post(const struct transform_in *in, struct transform_out *out)
 {
 	struct mailmime *mime = NULL, *body = NULL;
+	struct transform_in pin;
+	struct buf fixed;
 	struct hdr h;
 	size_t idx = 0;
-	char ct[128] = "", *from;
+	char ct[128] = "", *from, *ctv;
 	int parts = 0;
 	enum result r = PERMFAIL;
 
 	memset(out, 0, sizeof(*out));
+	buf_init(&fixed, 0);
 	buf_init(&out->rendered, (size_t)in->len * 2 + 65536);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], (size_t)in->len * 4 + 65536);
@@ -744,11 +791,22 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	}
 	if (transform_screen(in->msg, in->len, out->reason, sizeof(out->reason)) < 0)
 		goto done;
-	if (mailmime_parse(in->msg, in->len, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {
-		snprintf(out->reason, sizeof(out->reason), "the MIME structure cannot be parsed");
+	/* parsed as clients read it; a real copy is still the original bytes */
+	pin = *in;
+	ctv = hdr_get_value(&h, "Content-Type");
+	if (mimefix(in->msg, in->len, h.body_off, ctv, &fixed) == 1 &&
+	    fixed.data) {
+		pin.msg = (const char *)fixed.data;
+		pin.len = fixed.len;
+	}
+	free(ctv);
+	if (mailmime_parse(pin.msg, pin.len, &idx, &mime) != MAILIMF_NO_ERROR ||
+	    mime == NULL) {
+		snprintf(out->reason, sizeof(out->reason), "%s", BROKEN);
 		goto done;
 	}
-	if (check_tree(in, mime, 0, &parts, out->reason, sizeof(out->reason)) < 0)
+	if (check_tree(&pin, mime, 0, &parts, out->reason,
+	    sizeof(out->reason)) < 0)
 		goto done;
 	if (mime->mm_type == MAILMIME_MESSAGE)
 		body = mime->mm_data.mm_message.mm_msg_mime;
@@ -772,6 +830,7 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 done:
 	if (mime)
 		mailmime_free(mime);
+	buf_free(&fixed);
 	hdr_free(&h);
 	return r;
 }

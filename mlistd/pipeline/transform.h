@@ -20,7 +20,8 @@ struct transform_in {
 };
 
 /* what a pseudonymous or anonymous copy is made of (the identity stage puts it together) */
-enum { TP_BODY, TP_SUBJECT, TP_REFS, TP_MSGID, TP_SCAN, TP_REMOVED, TP_FROMNAME, TP_N };
+enum { TP_BODY, TP_SUBJECT, TP_REFS, TP_MSGID, TP_SCAN, TP_REMOVED,
+    TP_FROMNAME, TP_DOCUMENT, TP_EMPTY, TP_N };
 
 /* What the policy stage needs to know, and the rendered copy. */
 struct transform_out {
@@ -29,7 +30,7 @@ struct transform_out {
 	int		 bounce;		/* a delivery status report */
 	int		 loop;			/* already carries this list's List-Id or X-Loop */
 	int		 footer;		/* a footer was added */
-	char		 reason[160];		/* why it was refused (PERMFAIL) */
+	char		 reason[160];		/* why not (PERMFAIL) */
 	int		 remote;		/* remote HTML content removed */
 	/* a post to the list's OpenPGP key (worker_transform_pgp) */
 	int		 pgp;		/* 1 opened, -1 could not be */
@@ -39,7 +40,12 @@ struct transform_out {
 	struct buf	 part[TP_N];		/* TP_BODY: MIME entity; TP_SUBJECT: "Subject: ...\r\n";
 						 * TP_REFS: in-reply-to ids "\n" references ids;
 						 * TP_MSGID: the post's own id; TP_SCAN: decoded text;
-						 * TP_REMOVED: what was taken out; TP_FROMNAME: display name */
+						 * TP_REMOVED: what was removed;
+						 * TP_FROMNAME: display name;
+						 * TP_DOCUMENT: which attachment
+						 * names the author ("" none);
+						 * TP_EMPTY: "1": nothing in the
+						 * post could be passed on */
 };
 
 int	transform_screen(const char *msg, size_t len, char *why, size_t whylen);

@@ -179,7 +179,9 @@ START_TEST(body_written_anew)
 	    "--Apple-Mail=_ORIGINAL\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n"
 	    "Content-Description: written on my laptop\n\nGr=FC=DFe aus K=F6ln\n"
 	    "--Apple-Mail=_ORIGINAL\nContent-Type: image/png; name=a.png\nContent-ID: <img1@sender.example>\n"
-	    "Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    /* a whole 1x1 PNG: an image the list cannot walk is not passed on (#16) */
+	    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==\n"
 	    "--Apple-Mail=_ORIGINAL\nContent-Type: application/pgp-keys; name=key.asc\n\n-----BEGIN PGP PUBLIC KEY BLOCK-----\nxx\n"
 	    "--Apple-Mail=_ORIGINAL\nContent-Type: text/x-vcard; name=me.vcf\n\nBEGIN:VCARD\nFN:Rosa\nEND:VCARD\n"
 	    "--Apple-Mail=_ORIGINAL--\nEPILOGUE\n", &o), OK);
@@ -195,7 +197,7 @@ START_TEST(body_written_anew)
 	ck_assert_ptr_nonnull(strstr(b, "@lists.example>"));
 	ck_assert_ptr_nonnull(strstr(b, "charset=\"utf-8\"\r\nContent-Transfer-Encoding: quoted-printable"));
 	ck_assert_ptr_nonnull(strstr(b, "Gr=C3=BC=C3=9Fe aus K=C3=B6ln"));
-	ck_assert_ptr_nonnull(strstr(b, "iVBORw0KGgo="));
+	ck_assert_ptr_nonnull(strstr(b, "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"));
 	ck_assert_ptr_nonnull(strstr(part(&o, TP_REMOVED), "OpenPGP key"));
 	ck_assert_ptr_nonnull(strstr(part(&o, TP_REMOVED), "vCard"));
 	ck_assert_ptr_nonnull(strstr(part(&o, TP_SUBJECT), "Subject: [demo] =?utf-8?q?Gr=C3=BC=C3=9Fe?="));

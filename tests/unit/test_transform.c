@@ -289,6 +289,11 @@ static const char *const crashers[] = {
 	"boundary-quote.eml", "no-boundary-line.eml", "fuzz-preamble-1.eml", "fuzz-preamble-2.eml",
 };
 
+/*
+ * libetpan's crashers: refused with a reason, or (a multipart with no
+ * delimiter line, #16) read as the text clients show, never crashing, in
+ * both renderings (an over-read fails under make asan-test)
+ */
 START_TEST(libetpan_crashers_refused)
 {
 	struct buf raw, why;
@@ -301,10 +306,15 @@ START_TEST(libetpan_crashers_refused)
 	ck_assert_int_eq(fs_read_file(path, &raw, &why), 0);
 	for (int variant = 0; variant < 2; variant++) {
 		char *m = variant ? crlf(buf_cstr(&raw)) : strdup(buf_cstr(&raw));
-		struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 0, 0, 1, 0 };
+		struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 0, 0, 1, 1 };
+		enum result r = transform_post(&in, &o);
 
-		ck_assert_int_eq(transform_post(&in, &o), PERMFAIL);
-		ck_assert_uint_gt(strlen(o.reason), 0);
+		if (_i == 0)
+			ck_assert_int_eq(r, PERMFAIL);
+		if (r == PERMFAIL)
+			ck_assert_uint_gt(strlen(o.reason), 0);
+		else
+			ck_assert_int_eq(r, OK);
 		transform_out_free(&o);
 		free(m);
 	}
@@ -339,12 +349,16 @@ START_TEST(transform_fuzz_regressions)
 }
 END_TEST
 
+/* a 1x1 grey PNG, and the same with a tEXt chunk "Author: Quill Ardenwick" */
+#define PNG_1X1	"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+#define PNG_TEXT "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAAFnRFWHRBdXRob3IAUXVpbGwgQXJkZW53aWNr3TCTvgAA" \
+	"AApJREFUeJxjYAAAAAIAAUivpHEAAAAASUVORK5CYII="
+
 static const char *const malformed[] = {
 	"Content-Type: multipart/mixed; boundary=\"\"\n\n--\nx\n",
 	"Content-Type: multipart/mixed; boundary=\"a\\\"b\"\n\n--a\nx\n",
 	"Content-Type: multipart/mixed; boundary=\"unterminated\n\nx\n",
 	"Content-Type: multipart/mixed; boundary=" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n\nx\n",
-	"Content-Type: multipart/mixed; boundary=X\n\nno delimiter at all\n",
 	"Content-Type: multipart/mixed;\n boundary=\"\\\"\"\n\n--\"\n",
 	"Content-Type: multipart/mixed; boundary=A\n\n--A\nContent-Type: multipart/mixed; boundary=\"\\\\\"\n\n--\\\n--A--\n",
 };
@@ -499,7 +513,7 @@ START_TEST(cid_rename_terminates)
 	    "Content-Type: multipart/related; boundary=\"b\"\r\n\r\n--b\r\n"
 	    "Content-Type: text/html\r\n\r\n<img src=\"cid:a\"><img src=\"cid:ab\"> cid:a\r\n--b\r\n"
 	    "Content-Type: image/png\r\nContent-ID: <a>\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-	    "iVBORw0KGgo=\r\n--b--\r\n";
+	    PNG_1X1 "\r\n--b--\r\n";
 	struct transform_out o;
 	const char *body;
 

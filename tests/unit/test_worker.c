@@ -164,7 +164,8 @@ START_TEST(refusal_crosses_the_pipe)
 	struct transform_out o;
 
 	ck_assert_int_eq(worker_transform(&in, keys, &o), PERMFAIL);
-	ck_assert_str_eq(o.reason, "malformed quoted MIME boundary");
+	ck_assert_str_eq(o.reason, "a MIME boundary in it (the line that separates its parts) "
+	    "opens a quote that never closes");
 	transform_out_free(&o);
 }
 END_TEST

@@ -1,0 +1,515 @@
+/*
+ * test_faithful.c - real-world MIME read as mail clients read it (#16):
+ * unterminated and repeated boundaries, text labelled multipart,
+ * forwarded messages and digests rebuilt on pseudonymous lists, message
+ * parts never base64, attachment names in RFC 2047 and 2231 forms, and
+ * the metadata walkers (JPEG, PNG, WebP, documents). Each case is a
+ * shape found in real mail; the assertions are on the bytes that go out.
+ */
+#include <sodium.h>
+
+#include "testutil.h"
+#include "../../mlistd/pipeline/meta.h"
+#include "../../mlistd/pipeline/transform.h"
+
+/* a 1x1 grey PNG, and the same with a tEXt chunk "Author: Quill Ardenwick" */
+#define PNG_1X1	"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+#define PNG_TEXT "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAAFnRFWHRBdXRob3IAUXVpbGwgQXJkZW53aWNr3TCTvgAA" \
+	"AApJREFUeJxjYAAAAAIAAUivpHEAAAAASUVORK5CYII="
+/* zips made by Python's zipfile (stored): an OOXML, an ODF and a plain one */
+#define OOXML_LEN	248
+#define OOXML	"\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c" \
+	    "\x01\x00\x00\x00\x01\x00\x00\x00\x13\x00\x00\x00\x5b\x43\x6f\x6e\x74\x65" \
+	    "\x6e\x74\x5f\x54\x79\x70\x65\x73\x5d\x2e\x78\x6d\x6c\x78\x50\x4b\x03\x04" \
+	    "\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c\x01\x00\x00\x00" \
+	    "\x01\x00\x00\x00\x11\x00\x00\x00\x64\x6f\x63\x50\x72\x6f\x70\x73\x2f\x63" \
+	    "\x6f\x72\x65\x2e\x78\x6d\x6c\x78\x50\x4b\x01\x02\x14\x03\x14\x00\x00\x00" \
+	    "\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00" \
+	    "\x13\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01\x00\x00\x00\x00" \
+	    "\x5b\x43\x6f\x6e\x74\x65\x6e\x74\x5f\x54\x79\x70\x65\x73\x5d\x2e\x78\x6d" \
+	    "\x6c\x50\x4b\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83" \
+	    "\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00\x11\x00\x00\x00\x00\x00\x00" \
+	    "\x00\x00\x00\x00\x00\x80\x01\x32\x00\x00\x00\x64\x6f\x63\x50\x72\x6f\x70" \
+	    "\x73\x2f\x63\x6f\x72\x65\x2e\x78\x6d\x6c\x50\x4b\x05\x06\x00\x00\x00\x00" \
+	    "\x02\x00\x02\x00\x80\x00\x00\x00\x62\x00\x00\x00\x00\x00"
+#define ODF_LEN	208
+#define ODF	"\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c" \
+	    "\x01\x00\x00\x00\x01\x00\x00\x00\x08\x00\x00\x00\x6d\x69\x6d\x65\x74\x79" \
+	    "\x70\x65\x78\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83" \
+	    "\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00\x08\x00\x00\x00\x6d\x65\x74" \
+	    "\x61\x2e\x78\x6d\x6c\x78\x50\x4b\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00" \
+	    "\x00\x00\x21\x50\x83\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00\x08\x00" \
+	    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01\x00\x00\x00\x00\x6d\x69" \
+	    "\x6d\x65\x74\x79\x70\x65\x50\x4b\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00" \
+	    "\x00\x00\x21\x50\x83\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00\x08\x00" \
+	    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01\x27\x00\x00\x00\x6d\x65" \
+	    "\x74\x61\x2e\x78\x6d\x6c\x50\x4b\x05\x06\x00\x00\x00\x00\x02\x00\x02\x00" \
+	    "\x6c\x00\x00\x00\x4e\x00\x00\x00\x00\x00"
+#define ZIPPLAIN_LEN	109
+#define ZIPPLAIN	"\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c" \
+	    "\x01\x00\x00\x00\x01\x00\x00\x00\x05\x00\x00\x00\x61\x2e\x74\x78\x74\x78" \
+	    "\x50\x4b\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83\x16" \
+	    "\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00" \
+	    "\x00\x00\x00\x00\x80\x01\x00\x00\x00\x00\x61\x2e\x74\x78\x74\x50\x4b\x05" \
+	    "\x06\x00\x00\x00\x00\x01\x00\x01\x00\x33\x00\x00\x00\x24\x00\x00\x00\x00" \
+	    "\x00"
+
+static struct config *cfg;
+static char *dir;
+static struct list_cfg list;
+
+static void
+setup(void)
+{
+	dir = tu_tmpdir();
+	cfg = tu_instance(dir, NULL);
+	memset(&list, 0, sizeof(list));
+	list.name = "demo";
+	list.description = "Demo";
+	list.subject_prefix = "[demo]";
+	list.footer = "";
+	list.archive_url = "";
+	list.html = HTML_STRIP_REMOTE;
+}
+
+static void
+teardown(void)
+{
+	config_free(cfg);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* crlf - LF lines as CRLF (messages arrive from SMTP with CRLF) */
+static char *
+crlf(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (; *s; s++) {
+		if (*s == '\n' && (b.len == 0 || b.data[b.len - 1] != '\r'))
+			buf_putc(&b, '\r');
+		buf_putc(&b, *s);
+	}
+	return (char *)b.data;
+}
+
+/* anon - the pseudonymous body of text; OK expected */
+static const char *
+anon(const char *text, struct transform_out *o)
+{
+	char *m = crlf(text);
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 0, 1 };
+
+	ck_assert_int_eq(transform_post(&in, o), OK);
+	free(m);
+	return buf_cstr(&o->part[TP_BODY]);
+}
+
+#define HEAD "From: Quill Ardenwick <quill@example.net>\nSubject: s\nMIME-Version: 1.0\n"
+
+/* broken structures clients show, and the text that must come through each */
+static const struct { const char *msg, *want[3]; } broken[] = {
+	/* text + zip, the last part never closed */
+	{ HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\n--A\nContent-Type: text/plain\n\n"
+	    "the minutes\n--A\nContent-Type: application/zip\nContent-Transfer-Encoding: base64\n\n"
+	    "UEsDBA==\n", { "the minutes", "UEsDBA==", "application/zip" } },
+	/* text + HTML alternative, unterminated, nested in an unterminated mixed */
+	{ HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\n--A\n"
+	    "Content-Type: multipart/alternative; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\n"
+	    "plain words\n--B\nContent-Type: text/html\n\n<p>html words</p>\n",
+	    { "plain words", "html words", NULL } },
+	/* a last delimiter with nothing after it: libetpan lost the text before it */
+	{ HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\n--A\nContent-Type: text/plain\n\n"
+	    "only text\n--A\n", { "only text", NULL, NULL } },
+	/* text labelled multipart: no delimiter line at all */
+	{ HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\njust text, labelled multipart\n",
+	    { "just text, labelled multipart", NULL, NULL } },
+	/* Outlook Express: the inner alternative reuses the outer boundary */
+	{ HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\n--A\n"
+	    "Content-Type: multipart/alternative; boundary=\"A\"\n\n--A\n"
+	    "Content-Type: text/plain\n\nreused plain\n--A\nContent-Type: text/html\n\n"
+	    "<p>reused html</p>\n--A--\n--A\nContent-Type: application/zip\n"
+	    "Content-Transfer-Encoding: base64\n\nUEsDBA==\n--A--\n",
+	    { "reused plain", "reused html", "UEsDBA==" } },
+	/* no newline at the very end */
+	{ HEAD "Content-Type: multipart/alternative; boundary=\"A\"\n\n--A\nContent-Type: text/plain\n\n"
+	    "p1\n--A\nContent-Type: text/html\n\n<p>h1</p>", { "p1", "h1", NULL } },
+};
+
+START_TEST(broken_structure_read_as_clients_do)
+{
+	struct transform_out o;
+	const char *b = anon(broken[_i].msg, &o);
+
+	ck_assert_uint_eq(o.part[TP_EMPTY].len, 0);
+	ck_assert_ptr_null(strstr(b, "Nothing in this post"));
+	for (int k = 0; k < 3 && broken[_i].want[k]; k++)
+		ck_assert_msg(strstr(b, broken[_i].want[k]) != NULL, "%s missing in\n%s",
+		    broken[_i].want[k], b);
+	transform_out_free(&o);
+}
+END_TEST
+
+/* a repeated delimiter line is one delimiter: never shown as text */
+START_TEST(repeated_boundary_not_text)
+{
+	struct transform_out o;
+	const char *b = anon(HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\n--A\n"
+	    "Content-Type: text/plain\n\nfirst\n--A\n--A\nContent-Type: text/plain\n\nsecond\n--A--\n", &o);
+
+	ck_assert_ptr_nonnull(strstr(b, "first"));
+	ck_assert_ptr_nonnull(strstr(b, "second"));
+	ck_assert_ptr_null(strstr(b, "--A"));
+	transform_out_free(&o);
+}
+END_TEST
+
+/* everything removed: the post says so (TP_EMPTY), so it is held, never sent as a shell */
+START_TEST(nothing_left_is_flagged)
+{
+	struct transform_out o;
+
+	anon(HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\n--A\n"
+	    "Content-Type: text/vcard\n\nBEGIN:VCARD\nFN:Quill\nEND:VCARD\n--A--\n", &o);
+	ck_assert_str_eq(buf_cstr(&o.part[TP_EMPTY]), "1");
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "vCard"));
+	transform_out_free(&o);
+}
+END_TEST
+
+static const char fwd[] = HEAD "Content-Type: multipart/mixed; boundary=\"outer\"\n\n--outer\n"
+    "Content-Type: text/plain\n\nSee below.\n--outer\nContent-Type: message/rfc822\n\n"
+    "Received: from [198.51.100.23] by mx.example.net with ESMTP id 1234\n"
+    "From: Quill Ardenwick <quill@example.net>\nTo: someone@example.com\n"
+    "Subject: =?UTF-8?Q?Pl=C3=A4ne?=\nDate: Sun, 31 Dec 2023 23:30:00 +0200\n"
+    "Message-ID: <inner-secret-id@mail.example.net>\nX-Mailer: Microsoft Outlook 16.0\n"
+    "X-Originating-IP: [198.51.100.23]\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/alternative; boundary=\"inner\"\n\n--inner\n"
+    "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+    "The pl=C3=A4ns, by Quill.\n--inner\nContent-Type: text/html; charset=utf-8\n\n"
+    "<p>The plans</p><img src=\"https://tracker.example/pixel.gif?u=quill\">\n--inner--\n"
+    "--outer\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+    "Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 5.1.1\n--outer--\n";
+
+/* a forwarded message is rebuilt: Subject and Date only, HTML sanitised, text decoded for the guard */
+START_TEST(forwarded_message_rebuilt)
+{
+	static const char *const gone[] = { "Received", "X-Mailer", "inner-secret-id", "198.51.100.23",
+	    "X-Originating-IP", "tracker.example", "quill@example.net", "someone@example.com", NULL };
+	struct transform_out o;
+	const char *b = anon(fwd, &o);
+
+	ck_assert_ptr_nonnull(strstr(b, "Content-Type: message/rfc822\r\n"
+	    "Content-Transfer-Encoding: 7bit\r\n\r\nSubject: =?UTF-8?Q?Pl=C3=A4ne?=\r\n"
+	    "Date: Sun, 31 Dec 2023 21:30:00 +0000\r\n"));
+	ck_assert_ptr_nonnull(strstr(b, "The pl=C3=A4ns"));
+	ck_assert_ptr_nonnull(strstr(b, "<p>The plans</p>"));
+	for (int k = 0; gone[k]; k++)
+		ck_assert_msg(strstr(b, gone[k]) == NULL, "%s kept:\n%s", gone[k], b);
+	/* the leak guard reads the forwarded text decoded */
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_SCAN]), "The pl\xc3\xa4ns, by Quill."));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_SCAN]), "Pl\xc3\xa4ne"));
+	/* RFC 3464: a delivery report stays readable (7bit), never base64 */
+	ck_assert_ptr_nonnull(strstr(b, "Content-Type: message/delivery-status\r\n"
+	    "Content-Transfer-Encoding: 7bit\r\n\r\nReporting-MTA: dns; mx.example.net\r\n"));
+	transform_out_free(&o);
+}
+END_TEST
+
+/* a forwarded message sent base64 (clients read it) is decoded and rebuilt too */
+START_TEST(encoded_forwarded_message_rebuilt)
+{
+	struct transform_out o;
+	const char *b = anon(HEAD "Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\n"
+	    "Content-Type: text/plain\n\nsee\n--o\nContent-Type: message/rfc822\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    /* Received, From, Subject "encoded inner", X-Mailer, text "inner text" */
+	    "UmVjZWl2ZWQ6IGZyb20gWzE5OC41MS4xMDAuMjNdDQpGcm9tOiBTIDxzQGV4YW1wbGUuY29tPg0K\n"
+	    "U3ViamVjdDogZW5jb2RlZCBpbm5lcg0KWC1NYWlsZXI6IE91dGxvb2sNCg0KaW5uZXIgdGV4dA0K\n"
+	    "--o--\n", &o);
+
+	ck_assert_ptr_nonnull(strstr(b, "Content-Type: message/rfc822\r\n"
+	    "Content-Transfer-Encoding: 7bit\r\n\r\nSubject: encoded inner\r\n"));
+	ck_assert_ptr_nonnull(strstr(b, "inner text"));
+	ck_assert_ptr_null(strstr(b, "198.51.100.23"));
+	ck_assert_ptr_null(strstr(b, "Outlook"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_SCAN]), "inner text"));
+	transform_out_free(&o);
+}
+END_TEST
+
+/* a real-identity copy keeps the forwarded message as it was */
+START_TEST(forwarded_message_kept_on_real_lists)
+{
+	char *m = crlf(fwd);
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 1, 0 };
+	struct transform_out o;
+
+	ck_assert_int_eq(transform_post(&in, &o), OK);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "X-Mailer: Microsoft Outlook 16.0\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), "From: Quill Ardenwick <quill@example.net>\r\n"
+	    "To: someone@example.com\r\n"));
+	transform_out_free(&o);
+	free(m);
+}
+END_TEST
+
+/* a digest's entries (the first with an empty part header) keep Subject and Date */
+START_TEST(digest_entries_keep_subject_and_date)
+{
+	struct transform_out o;
+	const char *b = anon(HEAD "Content-Type: multipart/digest; boundary=\"dg\"\n\n--dg\n\n"
+	    "From: Alder Brightwater <alder@example.org>\nSubject: first entry\n"
+	    "Date: Sun, 31 Dec 2023 10:00:00 +0100\n\nEntry one.\n--dg\n"
+	    "Content-Type: message/rfc822\n\nFrom: Birch <birch@example.org>\nSubject: second entry\n\n"
+	    "Entry two.\n--dg--\n", &o);
+
+	ck_assert_ptr_nonnull(strstr(b, "Subject: first entry\r\nDate: Sun, 31 Dec 2023 09:00:00 +0000\r\n"));
+	ck_assert_ptr_nonnull(strstr(b, "Subject: second entry\r\n"));
+	ck_assert_ptr_nonnull(strstr(b, "Entry one."));
+	ck_assert_ptr_nonnull(strstr(b, "Entry two."));
+	ck_assert_ptr_null(strstr(b, "alder@example.org"));
+	transform_out_free(&o);
+}
+END_TEST
+
+/* an entry with an empty part header and MIME fields of its own stays a message */
+START_TEST(digest_entry_with_its_own_type)
+{
+	struct transform_out o;
+	const char *b = anon(HEAD "Content-Type: multipart/digest; boundary=\"dg\"\n\n--dg\n\n"
+	    "From: Alder <alder@example.org>\nSubject: html entry\nMIME-Version: 1.0\n"
+	    "Content-Type: text/html; charset=utf-8\n\n<p>entry</p>\n--dg--\n", &o);
+
+	ck_assert_ptr_nonnull(strstr(b, "Content-Type: message/rfc822\r\n"));
+	ck_assert_ptr_nonnull(strstr(b, "Subject: html entry\r\n"));
+	ck_assert_ptr_nonnull(strstr(b, "<p>entry</p>"));
+	transform_out_free(&o);
+}
+END_TEST
+
+/* attachment names in every form clients write, and what goes out */
+static const struct { const char *params, *want, *not; } names[] = {
+	/* Gmail/Outlook: RFC 2047 inside the quotes */
+	{ "Content-Disposition: attachment; filename=\"=?UTF-8?B?w5xiZXJ3ZWlzdW5nIE3DpHJ6LnBkZg==?=\"",
+	    "filename*=UTF-8''%C3%9Cberweisung%20M%C3%A4rz.pdf", "UTF-8_B" },
+	/* RFC 2231 */
+	{ "Content-Disposition: attachment; filename*=UTF-8''%E7%AE%A1%E7%90%86.doc",
+	    "filename*=UTF-8''%E7%AE%A1%E7%90%86.doc", "filename=\".doc\"" },
+	/* RFC 2231 continuations, with a right-to-left override that would show "evilexe.pdf" */
+	{ "Content-Disposition: attachment;\n filename*0*=UTF-8''evil%E2%80%AEfdp;\n filename*1=\".exe\"",
+	    "filename=\"evilfdp.exe\"", "%E2%80%AE" },
+	/* a path and a control character in Content-Type name */
+	{ "Content-Type: application/octet-stream; name=\"../../etc/pass\\\\wd\x01.txt\"",
+	    "filename=\"etcpasswd.txt\"", "../" },
+	/* Latin-1 raw bytes */
+	{ "Content-Disposition: attachment; filename=\"caf\xe9.txt\"",
+	    "filename*=UTF-8''caf%C3%A9.txt", NULL },
+};
+
+START_TEST(attachment_names_decoded_and_cleaned)
+{
+	char msg[2048];
+	struct transform_out o;
+	const char *b;
+
+	snprintf(msg, sizeof(msg), HEAD "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n"
+	    "Content-Type: text/plain\n\nhi\n--b\n%s\n%sContent-Transfer-Encoding: base64\n\nAAAA\n--b--\n",
+	    names[_i].params, strncmp(names[_i].params, "Content-Type", 12) ?
+	    "Content-Type: application/octet-stream\n" : "");
+	b = anon(msg, &o);
+	ck_assert_msg(strstr(b, names[_i].want) != NULL, "%s not in\n%s", names[_i].want, b);
+	if (names[_i].not)
+		ck_assert_msg(strstr(b, names[_i].not) == NULL, "%s in\n%s", names[_i].not, b);
+	transform_out_free(&o);
+}
+END_TEST
+
+/* a long name is cut between characters and keeps its extension; sections end between characters */
+START_TEST(long_name_keeps_extension)
+{
+	char msg[8192], name[1024] = "";
+	struct transform_out o;
+	const char *b;
+
+	for (int k = 0; k < 100; k++)
+		strcat(name, "%E7%AE%A1");		/* 300 octets of UTF-8 */
+	snprintf(msg, sizeof(msg), HEAD "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n"
+	    "Content-Type: text/plain\n\nhi\n--b\nContent-Type: application/msword\n"
+	    "Content-Disposition: attachment; filename*=UTF-8''%s.doc\n"
+	    "Content-Transfer-Encoding: base64\n\nAAAA\n--b--\n", name);
+	b = anon(msg, &o);
+	ck_assert_ptr_nonnull(strstr(b, "filename*0*=UTF-8''%E7%AE%A1"));
+	ck_assert_ptr_nonnull(strstr(b, ".doc\r\n"));
+	ck_assert_ptr_null(strstr(b, "%E7;"));
+	ck_assert_ptr_null(strstr(b, "%E7%AE;"));
+	transform_out_free(&o);
+}
+END_TEST
+
+/* jpeg - SOI, JFIF, EXIF with a GPS tag, a comment, DQT, SOS + coded data, EOI, a trailer */
+static const unsigned char jpeg[] = {
+	0xff, 0xd8,
+	0xff, 0xe0, 0x00, 0x07, 'J', 'F', 'I', 'F', 0,
+	0xff, 0xe1, 0x00, 0x0c, 'E', 'x', 'i', 'f', 0, 0, 'G', 'P', 'S', '!',
+	0xff, 0xfe, 0x00, 0x07, 'Q', 'u', 'i', 'l', 'l',
+	0xff, 0xed, 0x00, 0x06, 'I', 'P', 'T', 'C',
+	0xff, 0xdb, 0x00, 0x04, 0x01, 0x02,
+	0xff, 0xda, 0x00, 0x04, 0x03, 0x04, 0x11, 0xff, 0x00, 0x22, 0xff, 0xd0, 0x33,
+	0xff, 0xd9, 'M', 'P', 'F', 'x',
+};
+static const unsigned char jpeg_clean[] = {
+	0xff, 0xd8,
+	0xff, 0xe0, 0x00, 0x07, 'J', 'F', 'I', 'F', 0,
+	0xff, 0xdb, 0x00, 0x04, 0x01, 0x02,
+	0xff, 0xda, 0x00, 0x04, 0x03, 0x04, 0x11, 0xff, 0x00, 0x22, 0xff, 0xd0, 0x33,
+	0xff, 0xd9,
+};
+
+START_TEST(jpeg_metadata_removed_pixels_kept)
+{
+	struct buf out;
+	int removed;
+
+	buf_init(&out, 0);
+	ck_assert_int_eq(meta_jpeg_strip(jpeg, sizeof(jpeg), &out, &removed), 0);
+	ck_assert_int_eq(removed, 4);
+	ck_assert_uint_eq(out.len, sizeof(jpeg_clean));
+	ck_assert_int_eq(memcmp(out.data, jpeg_clean, out.len), 0);
+	/* every prefix cut before the end of image fails cleanly, never reading past it (ASan) */
+	for (size_t n = 0; n < sizeof(jpeg) - 4; n++) {
+		buf_reset(&out);
+		ck_assert_int_eq(meta_jpeg_strip(jpeg, n, &out, &removed), -1);
+	}
+	buf_free(&out);
+}
+END_TEST
+
+START_TEST(png_text_removed_pixels_kept)
+{
+	unsigned char a[256], b[256];
+	size_t al, bl;
+	struct buf out;
+	int removed;
+
+	ck_assert_int_eq(sodium_base642bin(a, sizeof(a), PNG_TEXT, strlen(PNG_TEXT), NULL, &al, NULL,
+	    sodium_base64_VARIANT_ORIGINAL), 0);
+	ck_assert_int_eq(sodium_base642bin(b, sizeof(b), PNG_1X1, strlen(PNG_1X1), NULL, &bl, NULL,
+	    sodium_base64_VARIANT_ORIGINAL), 0);
+	buf_init(&out, 0);
+	ck_assert_int_eq(meta_png_strip(a, al, &out, &removed), 0);
+	ck_assert_int_eq(removed, 1);
+	ck_assert_uint_eq(out.len, bl);
+	ck_assert_int_eq(memcmp(out.data, b, bl), 0);
+	for (size_t n = 0; n < al; n++) {
+		buf_reset(&out);
+		ck_assert_int_eq(meta_png_strip(a, n, &out, &removed), -1);
+	}
+	buf_free(&out);
+}
+END_TEST
+
+/* webp - VP8X with EXIF and XMP flags, an EXIF chunk, an XMP chunk (odd: padded), VP8L */
+START_TEST(webp_exif_xmp_removed)
+{
+	static const unsigned char w[] = {
+		'R', 'I', 'F', 'F', 52, 0, 0, 0, 'W', 'E', 'B', 'P',
+		'V', 'P', '8', 'X', 10, 0, 0, 0, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		'E', 'X', 'I', 'F', 2, 0, 0, 0, 'G', 'P',
+		'X', 'M', 'P', ' ', 1, 0, 0, 0, 'Q', 0,
+		'V', 'P', '8', 'L', 2, 0, 0, 0, 0x2f, 0x00,
+	};
+	struct buf out;
+	int removed;
+
+	buf_init(&out, 0);
+	ck_assert_int_eq(meta_webp_strip(w, sizeof(w), &out, &removed), 0);
+	ck_assert_int_eq(removed, 2);
+	ck_assert_uint_eq(out.len, 12 + 18 + 10);
+	ck_assert_int_eq(out.data[4], 32);		/* the RIFF size, anew */
+	ck_assert_int_eq(out.data[20], 0);		/* no EXIF/XMP flags */
+	ck_assert_int_eq(memcmp(out.data + 30, "VP8L", 4), 0);
+	for (size_t n = 0; n < sizeof(w); n++) {
+		buf_reset(&out);
+		(void)meta_webp_strip(w, n, &out, &removed);	/* only no over-read */
+	}
+	buf_free(&out);
+}
+END_TEST
+
+/* an image in a post on a pseudonymous list goes out without its text chunk; a broken one not at all */
+START_TEST(image_in_post_cleaned)
+{
+	struct transform_out o;
+	const char *b = anon(HEAD "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n"
+	    "Content-Type: text/plain\n\nphoto\n--b\nContent-Type: image/png; name=\"p.png\"\n"
+	    "Content-Transfer-Encoding: base64\n\n" PNG_TEXT "\n--b\nContent-Type: image/jpeg\n"
+	    "Content-Transfer-Encoding: base64\n\n/9j/4AAQ\n--b--\n", &o);
+
+	/* the clean PNG's first base64 line (the text one differs from its 44th character) */
+	ck_assert_ptr_nonnull(strstr(b, "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNg"));
+	ck_assert_ptr_null(strstr(b, "/9j/4AAQ"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "hidden details"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "could not check"));
+	transform_out_free(&o);
+}
+END_TEST
+
+static const char ooxml[] = OOXML;
+static const char odf[] = ODF;
+static const char zip_plain[] = ZIPPLAIN;
+
+START_TEST(documents_that_name_their_author)
+{
+	static const char pdf[] = "%PDF-1.4\n1 0 obj\n<< /Author (Quill Ardenwick) >>\nendobj\n%%EOF\n";
+	static const char pdf_plain[] = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n";
+	char what[200];
+
+	ck_assert_int_eq(meta_document((const unsigned char *)pdf, strlen(pdf), what, sizeof(what)), 1);
+	ck_assert_ptr_nonnull(strstr(what, "Author"));
+	ck_assert_int_eq(meta_document((const unsigned char *)pdf_plain, strlen(pdf_plain), what,
+	    sizeof(what)), 0);
+	ck_assert_int_eq(meta_document((const unsigned char *)ooxml, OOXML_LEN, what, sizeof(what)), 1);
+	ck_assert_ptr_nonnull(strstr(what, "core.xml"));
+	ck_assert_int_eq(meta_document((const unsigned char *)odf, ODF_LEN, what, sizeof(what)), 1);
+	ck_assert_ptr_nonnull(strstr(what, "meta.xml"));
+	ck_assert_int_eq(meta_document((const unsigned char *)zip_plain, ZIPPLAIN_LEN, what,
+	    sizeof(what)), 0);
+	for (size_t n = 0; n < OOXML_LEN; n++)
+		(void)meta_document((const unsigned char *)ooxml, n, what, sizeof(what));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("faithful");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, broken_structure_read_as_clients_do, 0, sizeof(broken) / sizeof(broken[0]));
+	tcase_add_test(tc, repeated_boundary_not_text);
+	tcase_add_test(tc, nothing_left_is_flagged);
+	tcase_add_test(tc, forwarded_message_rebuilt);
+	tcase_add_test(tc, encoded_forwarded_message_rebuilt);
+	tcase_add_test(tc, forwarded_message_kept_on_real_lists);
+	tcase_add_test(tc, digest_entries_keep_subject_and_date);
+	tcase_add_test(tc, digest_entry_with_its_own_type);
+	tcase_add_loop_test(tc, attachment_names_decoded_and_cleaned, 0, sizeof(names) / sizeof(names[0]));
+	tcase_add_test(tc, long_name_keeps_extension);
+	tcase_add_test(tc, jpeg_metadata_removed_pixels_kept);
+	tcase_add_test(tc, png_text_removed_pixels_kept);
+	tcase_add_test(tc, webp_exif_xmp_removed);
+	tcase_add_test(tc, image_in_post_cleaned);
+	tcase_add_test(tc, documents_that_name_their_author);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
