@@ -6,7 +6,10 @@
  * numbers members) first in the Subject or the body, and the reason after
  * it. The list does nothing yet: it answers the moderator's own address
  * with what the member's next step would be and a token; only the reply
- * applies it, so a forged request changes nothing. Steps follow
+ * applies it, so a forged request changes nothing. A moderator is a
+ * moderator only when authenticated (pipeline/authn.c): a sender the list
+ * cannot verify gets one answer, the same whether the address it claims
+ * moderates, is a member or is nobody's. Steps follow
  * leadership.discipline (default: two private warnings, a public warning
  * that names only the pseudonym, then suspension for 30 days, after which
  * the member may apply again). Warnings come from "the moderators", never
@@ -26,6 +29,7 @@
 #include "mail/audit.h"
 #include "mail/header.h"
 #include "mail/pseudonym.h"
+#include "pipeline/authn.h"
 #include "util/log.h"
 
 /* step_name - what step k of the ladder is, for people */
@@ -91,6 +95,35 @@ trimmed(const char *s, size_t n, struct buf *out)
 }
 
 /*
+ * verified - is the envelope sender (where the answer goes) authenticated?
+ * 1 yes; 0 no, and the one answer for every unverified sender has gone
+ * (within the backscatter budget); -1 DNS cannot answer now (retried).
+ */
+static int
+verified(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg)
+{
+	struct why why = { "" };
+	struct authn au;
+
+	if (authn_check(p, e, msg, &au, &why) != OK) {
+		log_info("%s discipline: list=%s %s result=tempfail", p->qid,
+		    l->name, why_text(&why));
+		return -1;
+	}
+	if (authn_vouches(&au, e->sender) && !au.automatic)
+		return 1;
+	log_info("%s discipline: list=%s sender not authenticated; ignored "
+	    "result=permfail", p->qid, l->name);
+	if (!authn_may_answer(p, &au, e->sender))
+		return 0;
+	if (distribute_notice_tmpl(p, l, e->sender,
+	    NOTICE_DISCIPLINE_UNVERIFIED, NULL, ENV_NULL, "", NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/*
  * discipline_request - mail to LIST-owner+discipline@: check it, and ask the
  * moderator's own mailbox to confirm. 0 done (whatever the answer), -1 error.
  */
@@ -109,6 +142,8 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 	size_t blen;
 	int rc = 0, steps, automatic;
 
+	if ((rc = verified(p, l, e, msg)) <= 0)
+		return rc;
 	if (hdr_parse(m, msg->len, &h) < 0)
 		return 0;
 	automatic = hdr_automatic(&h) || !*e->sender;

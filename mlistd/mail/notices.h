@@ -133,7 +133,9 @@
 	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
-	    "to a member whose probe bounced too: delivery turned off")
+	    "to a member whose probe bounced too: delivery turned off") \
+	X(NOTICE_DISCIPLINE_UNVERIFIED, "discipline-unverified", "", \
+	    "to whoever wrote to LIST-discipline when the list cannot verify the sender (the same for all)")
 
 #define NOTICE_ENUM(e, name, vars, when) e,
 enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };

@@ -616,10 +616,8 @@ request_commands(struct pipeline *p, const struct listaddr *la, const struct env
 		req.cmds = cmds &= ~CMD_CONFIRM;
 	}
 	if (cmds != CMD_NONE) {
-		if (request_answer(p, l, e->sender, &req) < 0) {
-			why_cause(why, "the answer", store_errmsg(p->st));
+		if (request_answer(p, l, e, msg, &req, why) < 0)
 			return -1;
-		}
 		request_log(p, l, req.cmds);
 		return 1;
 	}

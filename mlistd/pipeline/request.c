@@ -33,9 +33,11 @@
 #include "mail/listkey.h"
 #include "mail/pseudonym.h"
 #include "mail/sealed.h"
+#include "pipeline/authn.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
 #include "mail/author.h"
+#include "util/log.h"
 
 #define BODY_LINES	10
 
@@ -709,9 +711,10 @@ request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const
 	return rc;
 }
 
-/* request_answer - one reply for all the commands in a mail */
-int
-request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req)
+/* answer - the reply to the commands in req, at this reader's level */
+static int
+answer(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const struct request *req, int level, long long since)
 {
 	unsigned cmds = req->cmds;
 	char replyto[300] = "";
@@ -720,8 +723,7 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 	char sel[SELECTOR_MAX];
 	unsigned char seed[DKIM_SEED_LEN];
 	struct buf post;
-	long long since;
-	int rc, level = reader_level(p, l, to, &since);
+	int rc;
 
 	buf_init(&b, 0);
 	buf_init(&post, 0);
@@ -774,5 +776,54 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		rc = send_answer(p, l, to, &b, replyto, post.len ? &post : NULL);
 	buf_free(&b);
 	buf_free(&post);
+	return rc;
+}
+
+/*
+ * request_sender - may this -request mail be answered, and is its envelope
+ * sender (where every answer goes) who the list believes sent it? An
+ * unauthenticated claim is answered as anyone is answered (so the answer
+ * cannot tell a member from a moderator or from nobody) and within the
+ * backscatter budget. 1 answer (*sure set), 0 withheld (logged), -1 DNS
+ * cannot answer now (cause in why: the mail waits).
+ */
+static int
+request_sender(struct pipeline *p, const struct envelope *e,
+    const struct buf *msg, int *sure, struct why *why)
+{
+	struct authn au;
+
+	*sure = 0;
+	if (authn_check(p, e, msg, &au, why) != OK)
+		return -1;
+	if (!authn_may_answer(p, &au, e->sender))
+		return 0;
+	*sure = authn_vouches(&au, e->sender);
+	return 1;
+}
+
+/*
+ * request_answer - one reply for all the commands in a mail, to its
+ * envelope sender. 0 answered or withheld, -1 error (cause in why).
+ */
+int
+request_answer(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg,
+    const struct request *req, struct why *why)
+{
+	long long since = 0;
+	int rc, sure, level;
+
+	if ((rc = request_sender(p, e, msg, &sure, why)) <= 0)
+		return rc;
+	/* a claim is not a membership: it is answered as anyone is */
+	if (sure)
+		level = reader_level(p, l, e->sender, &since);
+	else
+		level = disclosure_reader(l, NULL, 0, p->now);
+	log_info("%s request: list=%s sender=%s", p->qid, l->name,
+	    sure ? "authenticated" : "unauthenticated");
+	if ((rc = answer(p, l, e->sender, req, level, since)) < 0)
+		why_cause(why, "the answer", store_errmsg(p->st));
 	return rc;
 }

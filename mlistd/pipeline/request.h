@@ -4,6 +4,7 @@
 
 #include "mail/addr.h"
 #include "pipeline/pipeline.h"
+#include "util/why.h"
 
 enum request_cmd {
 	CMD_NONE = 0, CMD_HELP = 1, CMD_KEYS = 2, CMD_KEY = 4, CMD_WHO = 8, CMD_ARCHIVE_INDEX = 16,
@@ -31,7 +32,9 @@ struct request {
 };
 
 unsigned request_parse(const char *msg, size_t len, struct request *);
-int	request_answer(struct pipeline *, const struct list_cfg *, const char *to, const struct request *);
+int	request_answer(struct pipeline *, const struct list_cfg *,
+	    const struct envelope *, const struct buf *msg,
+	    const struct request *, struct why *);
 int	request_help(struct pipeline *, const struct list_cfg *, const char *to, const char *why);
 
 #endif

@@ -234,3 +234,80 @@ def test_no_answer_to_a_p_reject_domain_that_failed(make_instance, sink, zone):
     send_unauthenticated(inst.direct_port, ROSA, [LIST], msg(subject="after"))
     assert wait_until(lambda: to(sink, ROSA))
     assert to(sink, "carol@strict.mlistd") == [] and to(sink, "bob@example.org") == []
+
+
+# --- -request and discipline decide on the authenticated sender (#14 leftovers) ----------------
+
+REQUEST = "demo-request@lists.example"
+DISCIPLINE = "demo-owner+discipline@lists.example"
+
+
+def answer_text(copy, rcpt):
+    """answer_text - the text of a notice, with what names its recipient or a token made neutral"""
+    import email
+    from email import policy
+    m = email.message_from_bytes(copy, policy=policy.default)
+    parts = [p for p in m.walk() if p.get_content_type() == "text/plain"]
+    text = m["Subject"] + "\n" + "".join(p.get_content() for p in parts)
+    text = text.replace(rcpt, "RCPT")
+    return re.sub(r"[0-9a-f]{40}", "TOKEN", text)
+
+
+def answers_to_each(inst, sink, rcpt, subject, who_all, body=b"Forged.\r\n"):
+    """answers_to_each - the answer each claimed sender gets to an unauthenticated mail"""
+    got = {}
+    for who in who_all:
+        m = forged(who, subject, rcpt).replace(b"\r\nForged.\r\n", b"\r\n" + body)
+        send_unauthenticated(inst.port, who, [rcpt], m)
+        copies = wait_until(lambda: to(sink, who))
+        assert copies, inst.logtext()
+        got[who] = answer_text(copies[0], who)
+    return got
+
+
+def test_request_answers_to_a_claim_are_the_same_for_member_moderator_nobody(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    got = answers_to_each(inst, sink, REQUEST, "who", (TARGET, MOD, STRANGER),
+                          body=b"audit\r\n")
+    # each got an answer, and not one that knows who they are
+    assert got[TARGET] == got[MOD] == got[STRANGER], got
+    assert "The list has" not in got[TARGET]    # the member count is for members
+    assert inst.logtext().count("request: list=demo sender=unauthenticated") == 3
+    # an authenticated member still gets the member's answer
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("bob@example.org", [REQUEST], forged("bob@example.org", "who", REQUEST))
+    mine = wait_until(lambda: to(sink, "bob@example.org"))
+    assert mine and b"The list has 4 members" in mine[0], inst.logtext()
+
+
+def test_forged_request_changes_nothing_and_reveals_nothing(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    # mallory, from her own mailbox, asks in Red Fly's name to leave: the token is mallory's
+    send_unauthenticated(inst.port, MALLORY, [REQUEST], forged(TARGET, "unsubscribe", REQUEST))
+    ask = wait_until(lambda: to(sink, MALLORY))
+    assert ask, inst.logtext()
+    assert b"Red Fly" not in ask[0] and TARGET.encode() not in ask[0]
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ask[0]).group(1).decode()
+    addr = f"demo-confirm+{token}@lists.example"
+    send_unauthenticated(inst.port, MALLORY, [addr], forged(TARGET, "Re: confirm", addr))
+    assert wait_until(lambda: len(to(sink, MALLORY)) >= 2), inst.logtext()
+    # what was confirmed is mallory's own leaving; Red Fly is still a member
+    roster = inst.ctl("member", "ls", "demo").stdout
+    assert "Red Fly" in roster and len(roster.splitlines()) == 3, roster   # mallory (#2) left
+    assert not re.search(r"(?m)^#2 ", roster), roster
+    assert to(sink, TARGET) == []
+
+
+def test_discipline_answer_to_a_claim_is_no_moderator_oracle(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    got = answers_to_each(inst, sink, DISCIPLINE, "discipline Red Fly", (MOD, TARGET, STRANGER),
+                          body=b"for being rude\r\n")
+    assert got[MOD] == got[TARGET] == got[STRANGER], got
+    assert "could not be verified" in got[MOD]
+    assert "discipline: list=demo sender not authenticated" in inst.logtext()
+    assert "awaits the moderator's confirmation" not in inst.logtext()
+    # the moderator, authenticated, is asked to confirm the step
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(MOD, [DISCIPLINE], forged(MOD, "discipline Red Fly", DISCIPLINE))
+    assert inst.wait_log("awaits the moderator's confirmation")
+    assert wait_until(lambda: len(to(sink, MOD)) >= 2)
