@@ -4,11 +4,14 @@
  * vouching quorum), unsubscribe, settings, keys, a moderator's confirmed
  * discipline step. The commands travel sealed in the token (request.c,
  * discipline.c); this file opens them and answers once with what was done.
+ * Every change is made by the same action as mlistctl's (actions/, actor
+ * "member"), so the checks and the audit entries do not depend on the path.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions/actions.h"
 #include "delivery/distribute.h"
 #include "leadership/command.h"
 #include "leadership/confirm.h"
@@ -17,69 +20,130 @@
 #include "pipeline/disclosure.h"
 #include "util/log.h"
 
-/* apply_line - one confirmed command for addr */
+/* the audit log's name for a member acting on their own confirmed request */
+#define SELF_ACTOR	"member"
+
+struct self {
+	struct act_ctx	 c;
+	struct buf	 out, err;
+};
+
+/* self_open - the action context of a member's own confirmed command */
+static void
+self_open(struct self *s, struct pipeline *p)
+{
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->out, 0);
+	buf_init(&s->err, 0);
+	s->c.p = p;
+	s->c.actor = SELF_ACTOR;
+	s->c.out = &s->out;
+	s->c.err = &s->err;
+}
+
+/*
+ * self_close - the action's result: what it did (said) or why not into
+ * res, 0; -1 the store failed (the transaction is retried)
+ */
 static int
-apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *line, int member,
+self_close(struct self *s, struct pipeline *p, const struct list_cfg *l,
+    int rc, const char *what, const char *said, struct buf *res)
+{
+	const char *err = buf_cstr(&s->err);
+
+	if (rc == ACT_DONE && said)
+		buf_puts(res, said);
+	else if (rc == ACT_FAILED)
+		buf_printf(res, "- not done: %s", err);
+	/* the action's words may quote a pseudonym: the log keeps only a kind */
+	if (rc == ACT_DONE)
+		log_info("%s confirm: list=%s a member's %s set result=ok", p->qid,
+		    l->name, what);
+	else
+		log_info("%s confirm: list=%s a member's %s not set%s result=%s",
+		    p->qid, l->name, what, strstr(err, " is taken ") ?
+		    ": pseudonym taken by another member meanwhile" : "",
+		    rc == ACT_FAILED ? "permfail" : "tempfail");
+	buf_free(&s->out);
+	buf_free(&s->err);
+	return rc == ACT_ERROR ? -1 : 0;
+}
+
+/* set_one - one confirmed setting, as 'mlistctl member set' makes it */
+static int
+set_one(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *key, const char *value, const char *expires, const char *said,
     struct buf *res)
 {
-	int rc;
+	struct self s;
+
+	self_open(&s, p);
+	return self_close(&s, p, l, act_member_set(&s.c, l, addr, key, value,
+	    expires), key, said, res);
+}
+
+/* enckey - "enckey KEY" or "enckey KEY expires YYYY-MM-DD" */
+static int
+enckey(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *arg, struct buf *res)
+{
+	char key[64], said[400], day[11];
+	const char *exp = NULL, *sp;
+	long long t;
+
+	if ((sp = strchr(arg, ' ')) != NULL) {
+		if (strncmp(sp, " expires ", 9) != 0)
+			return 0;	/* checked when the command came */
+		exp = sp + 9;
+	}
+	snprintf(key, sizeof(key), "%.*s", (int)(sp ? sp - arg : (long)strlen(arg)),
+	    arg);
+	snprintf(said, sizeof(said), "- from now on every post reaches you "
+	    "encrypted to your key (open it with 'mlist open')\n");
+	if (exp && (t = keys_expiry_parse(exp)) > 0) {
+		keys_expiry_format(t, day);
+		snprintf(said + strlen(said), sizeof(said) - strlen(said),
+		    "- your key expires on %s; the list will remind you %d days "
+		    "before, and from that day on it will not use the key\n", day,
+		    l->key_warn_days);
+	}
+	return set_one(p, l, addr, "enckey", key, exp, said, res);
+}
+
+/* apply_line - one confirmed command for addr, through actions/ */
+static int
+apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *line, int member, struct buf *res)
+{
+	char said[300];
+	struct self s;
 
 	if (!strcmp(line, "unsubscribe")) {
-		if (member && (rc = store_member_rm(p->st, l->name, addr)) != STORE_OK && rc != STORE_NOTFOUND)
-			return -1;
-		buf_printf(res, "- you have left %s@%s; write \"subscribe\" to come back\n", l->name, p->cfg->hostname);
-		log_info("%s confirm: list=%s a member left result=ok", p->qid, l->name);
-		return 0;
+		snprintf(said, sizeof(said), "- you have left %s@%s; write "
+		    "\"subscribe\" to come back\n", l->name, p->cfg->hostname);
+		self_open(&s, p);
+		return self_close(&s, p, l, act_member_leave(&s.c, l, addr),
+		    "membership (leaving)", said, res);
 	}
 	if (!member)
 		return 0;	/* settings of a non-member: nothing to change, nothing to say */
-	if (!strncmp(line, "pseudonym ", 10))
-		return confirm_pseudonym(p, l, addr, line + 10, res);
+	if (!strncmp(line, "pseudonym ", 10)) {
+		snprintf(said, sizeof(said), "- you post as \"%.200s\"\n", line + 10);
+		return set_one(p, l, addr, "pseudonym", line + 10, NULL, said, res);
+	}
 	if (!strncmp(line, "identity ", 9)) {
-		int mode = config_identity_parse(line + 9);
-
-		if (mode < 0 || store_member_set_identity(p->st, l->name, addr, mode == l->identity ? NULL :
-		    line + 9) != STORE_OK)
-			return mode < 0 ? 0 : -1;
-		buf_printf(res, "- your posts will now go out as: %s\n", line + 9);
-		return 0;
+		snprintf(said, sizeof(said), "- your posts will now go out as: %.20s\n",
+		    line + 9);
+		return set_one(p, l, addr, "identity", line + 9, NULL, said, res);
 	}
-	if (!strncmp(line, "enckey ", 7)) {
-		unsigned char pk[32];
-		char key[64], *sp;
-		long long expires = 0;
-
-		/* "enckey KEY" or "enckey KEY expires YYYY-MM-DD" (checked when the command came) */
-		snprintf(key, sizeof(key), "%s", line + 7);
-		if ((sp = strchr(key, ' ')) != NULL) {
-			*sp = 0;
-			if (strncmp(line + 7 + (sp - key), " expires ", 9) != 0 ||
-			    (expires = keys_expiry_parse(line + 7 + (sp - key) + 9)) < 0)
-				return 0;
-		}
-		if (keys_public_from_text(key, "x25519", pk) != 1)
-			return 0;
-		if (store_member_set_enc_key(p->st, l->name, addr, pk, sizeof(pk), expires) != STORE_OK)
-			return -1;
-		buf_puts(res, "- from now on every post reaches you encrypted to your key (open it with 'mlist open')\n");
-		if (expires) {
-			char day[11];
-
-			keys_expiry_format(expires, day);
-			buf_printf(res, "- your key expires on %s; the list will remind you %d days before, and from that "
-			    "day on it will not use the key\n", day, l->key_warn_days);
-		}
-		log_info("%s confirm: list=%s a member's encryption key registered result=ok", p->qid, l->name);
-		return 0;
-	}
+	if (!strncmp(line, "enckey ", 7))
+		return enckey(p, l, addr, line + 7, res);
 	if (!strncmp(line, "digest ", 7) || !strncmp(line, "nomail ", 7)) {
 		char key[8];
 
 		snprintf(key, sizeof(key), "%.6s", line);
-		if (store_member_set(p->st, l->name, addr, key, line + 7) != STORE_OK)
-			return -1;
-		buf_printf(res, "- %s is now %s\n", key, line + 7);
-		return 0;
+		snprintf(said, sizeof(said), "- %s is now %.3s\n", key, line + 7);
+		return set_one(p, l, addr, key, line + 7, NULL, said, res);
 	}
 	return 0;
 }
@@ -157,14 +221,18 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		log_info("%s confirm: list=%s application passed to the moderators result=ok", p->qid, l->name);
 		return 0;
 	}
-	rc = store_member_add(p->st, l->name, addr, NULL);
-	if (rc != STORE_OK && rc != STORE_EXISTS)
-		return -1;
+	/* an open list: admitted as 'mlistctl member add' admits (actions/) */
 	snprintf(text, sizeof(text), "- welcome to %s@%s: write to the list at that address; \"help\" to\n"
 	    "  %s-request@%s lists what you can do\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
-	buf_puts(res, text);
-	log_info("%s confirm: list=%s a member joined result=ok", p->qid, l->name);
-	return 1;
+	{
+		struct self s;
+
+		self_open(&s, p);
+		rc = act_member_add(&s.c, l, addr, NULL, NULL);
+		if (self_close(&s, p, l, rc, "membership (joining)", text, res) < 0)
+			return -1;
+	}
+	return rc == ACT_DONE ? 1 : 0;
 }
 
 /*
