@@ -18,6 +18,7 @@
 #include "leadership/discipline.h"
 #include "leadership/quorum.h"
 #include "pipeline/disclosure.h"
+#include "pipeline/request.h"
 #include "util/log.h"
 
 /* the audit log's name for a member acting on their own confirmed request */
@@ -42,44 +43,49 @@ self_open(struct self *s, struct pipeline *p)
 }
 
 /*
- * self_close - the action's result: what it did (said) or why not into
- * res, 0; -1 the store failed (the transaction is retried)
+ * self_close - the action's result: the piece saying what it did (id, vars)
+ * or why not into res, 0; -1 the store failed (the transaction is retried)
  */
 static int
 self_close(struct self *s, struct pipeline *p, const struct list_cfg *l,
-    int rc, const char *what, const char *said, struct buf *res)
+    int rc, const char *what, enum piece_id id, const char *const *vars,
+    struct buf *res)
 {
-	const char *err = buf_cstr(&s->err);
+	char why[1200];
+	const char *refused[] = { "why", why, NULL };
+	int r = 0;
 
-	if (rc == ACT_DONE && said)
-		buf_puts(res, said);
-	else if (rc == ACT_FAILED)
-		buf_printf(res, "- not done: %s", err);
+	snprintf(why, sizeof(why), "%.*s", (int)strcspn(buf_cstr(&s->err), "\n"),
+	    buf_cstr(&s->err));
 	/* the action's words may quote a pseudonym: the log keeps only a kind */
 	if (rc == ACT_DONE)
 		log_info("%s confirm: list=%s a member's %s set result=ok", p->qid,
 		    l->name, what);
 	else
 		log_info("%s confirm: list=%s a member's %s not set%s result=%s",
-		    p->qid, l->name, what, strstr(err, " is taken ") ?
+		    p->qid, l->name, what, strstr(why, " is taken ") ?
 		    ": pseudonym taken by another member meanwhile" : "",
 		    rc == ACT_FAILED ? "permfail" : "tempfail");
+	if (rc == ACT_DONE)
+		r = request_piece(p, l, id, vars, res);
+	else if (rc == ACT_FAILED)
+		r = request_piece(p, l, PIECE_DONE_REFUSED, refused, res);
 	buf_free(&s->out);
 	buf_free(&s->err);
-	return rc == ACT_ERROR ? -1 : 0;
+	return rc == ACT_ERROR || r < 0 ? -1 : 0;
 }
 
 /* set_one - one confirmed setting, as 'mlistctl member set' makes it */
 static int
 set_one(struct pipeline *p, const struct list_cfg *l, const char *addr,
-    const char *key, const char *value, const char *expires, const char *said,
-    struct buf *res)
+    const char *key, const char *value, const char *expires, enum piece_id id,
+    const char *const *vars, struct buf *res)
 {
 	struct self s;
 
 	self_open(&s, p);
 	return self_close(&s, p, l, act_member_set(&s.c, l, addr, key, value,
-	    expires), key, said, res);
+	    expires), key, id, vars, res);
 }
 
 /* enckey - "enckey KEY" or "enckey KEY expires YYYY-MM-DD" */
@@ -87,8 +93,9 @@ static int
 enckey(struct pipeline *p, const struct list_cfg *l, const char *addr,
     const char *arg, struct buf *res)
 {
-	char key[64], said[400], day[11];
-	const char *exp = NULL, *sp;
+	char key[64], day[11] = "", days[16];
+	const char *exp = NULL, *sp, *vars[] = { "day", day, "days", days, NULL };
+	size_t before = res->len;
 	long long t;
 
 	if ((sp = strchr(arg, ' ')) != NULL) {
@@ -98,16 +105,14 @@ enckey(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	}
 	snprintf(key, sizeof(key), "%.*s", (int)(sp ? sp - arg : (long)strlen(arg)),
 	    arg);
-	snprintf(said, sizeof(said), "- from now on every post reaches you "
-	    "encrypted to your key (open it with 'mlist open')\n");
-	if (exp && (t = keys_expiry_parse(exp)) > 0) {
-		keys_expiry_format(t, day);
-		snprintf(said + strlen(said), sizeof(said) - strlen(said),
-		    "- your key expires on %s; the list will remind you %d days "
-		    "before, and from that day on it will not use the key\n", day,
-		    l->key_warn_days);
-	}
-	return set_one(p, l, addr, "enckey", key, exp, said, res);
+	if (set_one(p, l, addr, "enckey", key, exp, PIECE_DONE_ENCKEY, NULL, res) < 0)
+		return -1;
+	if (!exp || res->len == before || (t = keys_expiry_parse(exp)) <= 0 ||
+	    strstr(buf_cstr(res) + before, "not done"))
+		return 0;
+	keys_expiry_format(t, day);
+	snprintf(days, sizeof(days), "%d", l->key_warn_days);
+	return request_piece(p, l, PIECE_DONE_ENCKEY_EXPIRES, vars, res);
 }
 
 /* apply_line - one confirmed command for addr, through actions/ */
@@ -115,35 +120,31 @@ static int
 apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr,
     const char *line, int member, struct buf *res)
 {
-	char said[300];
+	const char *vars[] = { "pseudonym", line + 10, "mode", line + 9,
+	    "setting", NULL, "value", line + 7, NULL };
+	char key[8];
 	struct self s;
 
 	if (!strcmp(line, "unsubscribe")) {
-		snprintf(said, sizeof(said), "- you have left %s@%s; write "
-		    "\"subscribe\" to come back\n", l->name, p->cfg->hostname);
 		self_open(&s, p);
 		return self_close(&s, p, l, act_member_leave(&s.c, l, addr),
-		    "membership (leaving)", said, res);
+		    "membership (leaving)", PIECE_DONE_LEFT, NULL, res);
 	}
 	if (!member)
 		return 0;	/* settings of a non-member: nothing to change, nothing to say */
-	if (!strncmp(line, "pseudonym ", 10)) {
-		snprintf(said, sizeof(said), "- you post as \"%.200s\"\n", line + 10);
-		return set_one(p, l, addr, "pseudonym", line + 10, NULL, said, res);
-	}
-	if (!strncmp(line, "identity ", 9)) {
-		snprintf(said, sizeof(said), "- your posts will now go out as: %.20s\n",
-		    line + 9);
-		return set_one(p, l, addr, "identity", line + 9, NULL, said, res);
-	}
+	if (!strncmp(line, "pseudonym ", 10))
+		return set_one(p, l, addr, "pseudonym", line + 10, NULL,
+		    PIECE_DONE_PSEUDONYM, vars, res);
+	if (!strncmp(line, "identity ", 9))
+		return set_one(p, l, addr, "identity", line + 9, NULL,
+		    PIECE_DONE_IDENTITY, vars, res);
 	if (!strncmp(line, "enckey ", 7))
 		return enckey(p, l, addr, line + 7, res);
 	if (!strncmp(line, "digest ", 7) || !strncmp(line, "nomail ", 7)) {
-		char key[8];
-
 		snprintf(key, sizeof(key), "%.6s", line);
-		snprintf(said, sizeof(said), "- %s is now %.3s\n", key, line + 7);
-		return set_one(p, l, addr, key, line + 7, NULL, said, res);
+		vars[5] = key;
+		return set_one(p, l, addr, key, line + 7, NULL, PIECE_DONE_SETTING,
+		    vars, res);
 	}
 	return 0;
 }
@@ -160,17 +161,16 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 	if ((rc = discipline_suspended(p, l, addr, text, sizeof(text))) < 0)
 		return -1;
 	if (rc) {
-		buf_printf(res, "- you are suspended from %s@%s; from %s on you may apply again\n", l->name,
-		    p->cfg->hostname, text);
+		const char *vars[] = { "day", text, NULL };
+
 		log_info("%s confirm: list=%s a suspended address applied; refused result=permfail", p->qid, l->name);
-		return 0;
+		return request_piece(p, l, PIECE_DONE_SUSPENDED, vars, res) < 0 ? -1 : 0;
 	}
 	if ((rc = store_banned(p->st, l->name, addr)) < 0)
 		return -1;
 	if (rc) {
-		buf_printf(res, "- %s@%s does not accept a subscription from your address\n", l->name, p->cfg->hostname);
 		log_info("%s confirm: list=%s a banned address applied; refused result=permfail", p->qid, l->name);
-		return 0;
+		return request_piece(p, l, PIECE_DONE_BANNED, NULL, res) < 0 ? -1 : 0;
 	}
 	if (l->subscription == SUB_VOUCH)
 		return quorum_vouch(p, l, addr, ps, intro ? intro : "", res) < 0 ? -1 : 0;
@@ -191,11 +191,9 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		buf_free(&app);
 		if (rc < 0)
 			return -1;
-		buf_printf(res, "- your application and introduction have gone to the list's moderators; you will\n"
-		    "  hear from the list when they have decided\n");
 		log_info("%s confirm: list=%s application passed to the moderators' quorum (%d) result=ok", p->qid,
 		    l->name, need);
-		return 0;
+		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ? -1 : 0;
 	}
 	n = 0;
 	if (l->subscription == SUB_APPROVE) {
@@ -216,20 +214,16 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		buf_free(&app);
 		if (rc < 0)
 			return -1;
-		buf_printf(res, "- your application and introduction have gone to the list's moderators; you will\n"
-		    "  hear from the list when they have decided\n");
 		log_info("%s confirm: list=%s application passed to the moderators result=ok", p->qid, l->name);
-		return 0;
+		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ? -1 : 0;
 	}
 	/* an open list: admitted as 'mlistctl member add' admits (actions/) */
-	snprintf(text, sizeof(text), "- welcome to %s@%s: write to the list at that address; \"help\" to\n"
-	    "  %s-request@%s lists what you can do\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
 	{
 		struct self s;
 
 		self_open(&s, p);
 		rc = act_member_add(&s.c, l, addr, NULL, NULL);
-		if (self_close(&s, p, l, rc, "membership (joining)", text, res) < 0)
+		if (self_close(&s, p, l, rc, "membership (joining)", PIECE_DONE_WELCOME, NULL, res) < 0)
 			return -1;
 	}
 	return rc == ACT_DONE ? 1 : 0;
@@ -291,13 +285,13 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 			if (!member && (rc = subscribe(p, l, addr, intro, asked, &res)) > 0)
 				member = 1;
 			else if (member)
-				buf_puts(&res, "- you are a member already\n");
+				rc = request_piece(p, l, PIECE_DONE_MEMBER, NULL, &res);
 			continue;
 		}
 		rc = apply_line(p, l, addr, line, member, &res);
 	}
 	if (rc >= 0 && res.len == 0 && !member && !quiet)
-		buf_puts(&res, "- nothing to change: the address is not subscribed\n");
+		rc = request_piece(p, l, PIECE_DONE_NOT_MEMBER, NULL, &res);
 	if (rc >= 0 && !quiet) {
 		const char *vars[] = { "done", buf_cstr(&res), NULL };
 

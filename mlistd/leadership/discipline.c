@@ -26,6 +26,7 @@
 #include "leadership/discipline.h"
 #include "delivery/distribute.h"
 #include "pipeline/identity.h"
+#include "pipeline/request.h"
 #include "mail/audit.h"
 #include "mail/header.h"
 #include "mail/pseudonym.h"
@@ -243,8 +244,10 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 		return 1;
 	}
 	if ((addr = store_member_addr_by_id(p->st, l->name, member_id)) == NULL) {
-		buf_printf(res, "- not done: member #%lld has left the list\n", member_id);
-		return 0;
+		const char *gone[] = { "number", nstep, NULL };
+
+		snprintf(nstep, sizeof(nstep), "%lld", member_id);
+		return request_piece(p, l, PIECE_DONE_DISCIPLINE_GONE, gone, res) < 0 ? -1 : 0;
 	}
 	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
 		if (m.pseudonym)
@@ -288,7 +291,12 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	free(addr);
 	if (rc < 0)
 		return -1;
-	buf_printf(res, "- %s: %s\n", ps, step);
+	{
+		const char *done[] = { "member", ps, "step", step, NULL };
+
+		if (request_piece(p, l, PIECE_DONE_DISCIPLINE, done, res) < 0)
+			return -1;
+	}
 	log_info("%s discipline: list=%s member #%lld step %d applied result=ok", p->qid, l->name, member_id, steps + 1);
 	return 0;
 }

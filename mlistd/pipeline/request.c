@@ -41,6 +41,21 @@
 
 #define BODY_LINES	10
 
+/* request_piece - a piece of an answer (pieces.txt) appended to b; -1 none */
+int
+request_piece(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
+    const char *const *vars, struct buf *b)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+	if (notice_piece(l->notices, p->cfg->notices, id, &ctx, vars, b) < 0) {
+		log_warn("%s request: list=%s no text for a piece of the answer",
+		    p->qid, l->name);
+		return -1;
+	}
+	return 0;
+}
+
 /* key_arg - "key BASE64": the argument, if it looks like a public key */
 static unsigned
 key_arg(const char *p, size_t n, struct request *r)
@@ -340,7 +355,7 @@ roster_line(const struct member *m, void *arg)
 struct leaders {
 	struct pipeline		*p;
 	const struct list_cfg	*l;
-	struct buf		*b;
+	struct buf		 names;
 	int			 n;
 };
 
@@ -354,7 +369,7 @@ leader_line(const struct member *m, void *arg)
 	if (!role_leads(m->role))
 		return 0;
 	identity_leader(x->p, x->l, m->addr, label, sizeof(label));
-	buf_printf(x->b, "%s%s", x->n++ ? ", " : "The moderators: ", label);
+	buf_printf(&x->names, "%s%s", x->n++ ? ", " : "", label);
 	return 0;
 }
 
@@ -363,31 +378,36 @@ static int
 who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
 {
 	struct roster r = { b, l, 0 };
-	struct leaders x = { p, l, b, 0 };
-	int n;
+	struct leaders x = { p, l, { 0 }, 0 };
+	char count[16];
+	const char *vars[] = { "names", "", "count", count, NULL };
+	int n, rc = 0;
 
 	if (disclosure_leaders(l, level)) {
 		/* leadership.visibility = roles or named: who leads is known (hidden: not even how many) */
-		if (store_member_each(p->st, l->name, leader_line, &x) < 0)
+		buf_init(&x.names, 0);
+		rc = store_member_each(p->st, l->name, leader_line, &x);
+		vars[1] = buf_cstr(&x.names);
+		if (rc >= 0)
+			rc = request_piece(p, l, x.n ? PIECE_LEADERS : PIECE_NO_LEADERS, vars, b);
+		buf_free(&x.names);
+		if (rc < 0)
 			return -1;
-		buf_puts(b, x.n ? ".\n" : "The list has no moderators yet.\n");
 	}
-
 	if (disclosure_member_count(l, level)) {
 		if ((n = store_member_count(p->st, l->name)) < 0)
 			return -1;
-		buf_printf(b, "The list has %d member%s.\n", n, n == 1 ? "" : "s");
+		snprintf(count, sizeof(count), "%d", n);
+		if (request_piece(p, l, n == 1 ? PIECE_COUNT_ONE : PIECE_COUNT, vars, b) < 0)
+			return -1;
 	}
-	if (!disclosure_roster(l, level)) {
-		buf_puts(b, "The list of members is not disclosed to you.\n\n");
-		return 0;
-	}
-	if (l->identity == ID_ANONYMOUS) {
-		buf_puts(b, "Members of this list post anonymously: there are no names to show.\n\n");
-		return 0;
-	}
-	buf_printf(b, "Members%s:\n", l->identity == ID_PSEUDONYM ? " (by pseudonym; those who have not posted yet "
-	    "have none)" : "");
+	if (!disclosure_roster(l, level))
+		return request_piece(p, l, PIECE_ROSTER_HIDDEN, NULL, b);
+	if (l->identity == ID_ANONYMOUS)
+		return request_piece(p, l, PIECE_ROSTER_ANONYMOUS, NULL, b);
+	if (request_piece(p, l, l->identity == ID_PSEUDONYM ? PIECE_ROSTER_PSEUDONYMS :
+	    PIECE_ROSTER, NULL, b) < 0)
+		return -1;
 	if (store_member_each(p->st, l->name, roster_line, &r) < 0)
 		return -1;
 	buf_putc(b, '\n');
@@ -423,6 +443,8 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 {
 	struct index x = { b, 0 };
 	long long since, at;
+	char n[16];
+	const char *vars[] = { "n", n, NULL };
 	int rc;
 
 	if (!disclosure_archive(l, level, member_since, &since)) {
@@ -430,46 +452,46 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 		return 0;
 	}
 	if (req->cmds & CMD_ARCHIVE_INDEX) {
-		buf_puts(b, "The list's archive (get a post with \"archive get N\"):\n");
-		if (store_archive_each(p->st, l->name, since, index_line, &x) < 0)
+		if (request_piece(p, l, PIECE_ARCHIVE_INDEX, NULL, b) < 0 ||
+		    store_archive_each(p->st, l->name, since, index_line, &x) < 0)
 			return -1;
-		if (x.n == 0)
-			buf_puts(b, "  (no posts you may read)\n");
+		if (x.n == 0 && request_piece(p, l, PIECE_ARCHIVE_EMPTY, NULL, b) < 0)
+			return -1;
 		buf_putc(b, '\n');
 	}
+	snprintf(n, sizeof(n), "%d", req->archive_n);
 	if (req->cmds & CMD_ARCHIVE_GET) {
 		rc = store_archive_get(p->st, l->name, req->archive_n, &at, post);
 		if (rc == STORE_ERR)
 			return -1;
 		if (rc == STORE_NOTFOUND || at < since) {
 			buf_reset(post);
-			buf_printf(b, "There is no post %d in the archive that you may read.\n\n", req->archive_n);
-		} else
-			buf_printf(b, "Post %d of the archive is attached.\n\n", req->archive_n);
+			return request_piece(p, l, PIECE_ARCHIVE_NONE, vars, b);
+		}
+		return request_piece(p, l, PIECE_ARCHIVE_ATTACHED, vars, b);
 	}
 	return 0;
 }
 
 /* batch_line - one confirmable command, checked now (so a bad one is answered at once) */
 static int
-batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, struct buf *payload, struct buf *b)
+batch_line(struct pipeline *p, const struct list_cfg *l, const struct request *req,
+    unsigned cmd, struct buf *payload, struct buf *b)
 {
-	char sk[SKELETON_MAX], why[160];
+	char sk[SKELETON_MAX], why[160], offers[300];
+	const char *vars[] = { "why", why, "mode", req->identity, "offers", offers,
+	    "date", req->expires, NULL };
 	int mode;
 
 	switch (cmd) {
 	case CMD_SUBSCRIBE:
-		if (l->subscription == SUB_CLOSED) {
-			buf_puts(b, "This list takes no new members by mail; ask its owners (the -owner address).\n\n");
-			return 0;
-		}
+		if (l->subscription == SUB_CLOSED)
+			return request_piece(p, l, PIECE_CLOSED, NULL, b) < 0 ? -1 : 0;
 		buf_puts(payload, "subscribe\n");
 		if (*req->pseudonym && l->identity == ID_PSEUDONYM) {
 			if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
-				buf_printf(b, "That pseudonym cannot be used: %s. Choose another (or none: one will be "
-				    "made up for you).\n\n", why);
 				buf_reset(payload);
-				return 0;
+				return request_piece(p, l, PIECE_BAD_PSEUDONYM_JOIN, vars, b) < 0 ? -1 : 0;
 			}
 			buf_printf(payload, "pseudonym %s\n", req->pseudonym);
 		}
@@ -485,39 +507,30 @@ batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, st
 		return 1;
 	case CMD_SET_IDENTITY:
 		if ((mode = config_identity_parse(req->identity)) < 0 || !config_identity_allowed(l, mode)) {
-			buf_printf(b, "\"%s\" is not a way of posting this list offers. It offers: %s%s%s.\n\n",
-			    req->identity, config_identity_name(l->identity), *l->identity_choices ? ", " : "",
-			    l->identity_choices);
-			return 0;
+			snprintf(offers, sizeof(offers), "%s%s%s", config_identity_name(l->identity),
+			    *l->identity_choices ? ", " : "", l->identity_choices);
+			return request_piece(p, l, PIECE_BAD_IDENTITY, vars, b) < 0 ? -1 : 0;
 		}
 		buf_printf(payload, "identity %s\n", config_identity_name(mode));
 		return 1;
 	case CMD_ENCKEY: {
 		unsigned char pk[32];
 
-		if (keys_public_from_text(req->enckey, "x25519", pk) != 1) {
-			buf_puts(b, "The key you sent is not an X25519 public key as 'mlist keygen' prints it.\n\n");
-			return 0;
-		}
+		if (keys_public_from_text(req->enckey, "x25519", pk) != 1)
+			return request_piece(p, l, PIECE_BAD_ENCKEY, NULL, b) < 0 ? -1 : 0;
 		if (*req->expires) {
 			long long t = keys_expiry_parse(req->expires), now = (long long)time(NULL);
 
-			if (t < 0 || t <= now + 86400 || t > now + 20 * 366 * 86400LL) {
-				buf_printf(b, "\"expires %s\" is not a date the list can use: write it as YYYY-MM-DD, "
-				    "at least two days ahead and within twenty years (as 'mlist keygen --expires DAYS' "
-				    "prints it).\n\n", req->expires);
-				return 0;
-			}
+			if (t < 0 || t <= now + 86400 || t > now + 20 * 366 * 86400LL)
+				return request_piece(p, l, PIECE_BAD_EXPIRES, vars, b) < 0 ? -1 : 0;
 			buf_printf(payload, "enckey %s expires %s\n", req->enckey, req->expires);
 		} else
 			buf_printf(payload, "enckey %s\n", req->enckey);
 		return 1;
 	}
 	case CMD_SET_PSEUDONYM:
-		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
-			buf_printf(b, "That pseudonym cannot be used: %s.\n\n", why);
-			return 0;
-		}
+		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0)
+			return request_piece(p, l, PIECE_BAD_PSEUDONYM, vars, b) < 0 ? -1 : 0;
 		buf_printf(payload, "pseudonym %s\n", req->pseudonym);
 		return 1;
 	}
@@ -537,9 +550,10 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 {
 	static const unsigned order[] = { CMD_SUBSCRIBE, CMD_SET_PSEUDONYM, CMD_SET_IDENTITY, CMD_SET_DIGEST,
 	    CMD_SET_NOMAIL, CMD_ENCKEY, CMD_UNSUBSCRIBE };
-	char token[41];
+	char token[41], addr[400], days[16];
+	const char *vars[] = { "confirm_addr", addr, "days", days, NULL };
 	struct buf payload, one, sealed;
-	int n = 0, rc = 0;
+	int n = 0, rc = 0, k;
 
 	buf_init(&payload, 0);
 	buf_init(&one, 0);
@@ -548,7 +562,11 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 		if (!(req->cmds & order[i]))
 			continue;
 		buf_reset(&one);
-		if (batch_line(l, req, order[i], &one, b)) {
+		if ((k = batch_line(p, l, req, order[i], &one, b)) < 0) {
+			rc = -1;
+			goto done;
+		}
+		if (k) {
 			buf_append(&payload, one.data, one.len);
 			n++;
 		}
@@ -567,10 +585,10 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	buf_free(&sealed);
 	if (rc < 0)
 		goto done;
-	buf_printf(b, "To %s, reply to this message, or send any message to\n  %s-confirm+%s@%s\nwithin %d days. "
-	    "If you did not ask for this, do nothing: nothing will change.\n\n",
-	    (req->cmds & CMD_SUBSCRIBE) ? "join the list" : (req->cmds & CMD_UNSUBSCRIBE) ? "leave the list" :
-	    "make these changes", l->name, token, p->cfg->hostname, CONFIRM_DAYS);
+	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token, p->cfg->hostname);
+	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
+	rc = request_piece(p, l, (req->cmds & CMD_SUBSCRIBE) ? PIECE_CONFIRM_JOIN :
+	    (req->cmds & CMD_UNSUBSCRIBE) ? PIECE_CONFIRM_LEAVE : PIECE_CONFIRM_CHANGES, vars, b);
 done:
 	buf_free(&payload);
 	buf_free(&one);
@@ -593,9 +611,11 @@ list_enc_key(struct pipeline *p, const struct list_cfg *l, struct buf *b)
 	if (rc < 0)
 		return -1;
 	sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
-	buf_printf(b, "To post without the text crossing any mail server in clear, seal it to the list:\n"
-	    "  mlist seal --list-key x25519:%s --list %s@%s < post.eml\n\n", b64, l->name, p->cfg->hostname);
-	return 0;
+	{
+		const char *vars[] = { "key", b64, NULL };
+
+		return request_piece(p, l, PIECE_KEYS_SEAL, vars, b);
+	}
 }
 
 struct auditlines {
@@ -644,30 +664,27 @@ audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf
 {
 	struct auditlines a = { p, l, b, level };
 	struct audit_check chk;
+	unsigned char h[32];
+	long long seq;
+	char fp[20] = "", nseq[24];
+	const char *vars[] = { "seq", nseq, "fingerprint", fp, "why", chk.why, NULL };
 
-	if (!disclosure_audit(l, level)) {
-		buf_puts(b, "The list's audit log is not disclosed to you.\n\n");
-		return 0;
-	}
-	buf_printf(b, "What the leadership of %s@%s has done (roles and member numbers, never names):\n",
-	    l->name, p->cfg->hostname);
-	if (store_audit_each(p->st, l->name, audit_line, &a) < 0)
+	if (!disclosure_audit(l, level))
+		return request_piece(p, l, PIECE_AUDIT_HIDDEN, NULL, b);
+	if (request_piece(p, l, PIECE_AUDIT, NULL, b) < 0 ||
+	    store_audit_each(p->st, l->name, audit_line, &a) < 0)
 		return -1;
-	if (audit_verify(p->st, p->cfg->state_dir, l->name, &chk) == 0) {
-		unsigned char h[32];
-		long long seq;
-		char fp[20] = "";
-
-		buf_puts(b, "(The chain of entries and the list's signatures verify.)\n");
-		if (store_audit_last(p->st, l->name, &seq, h) == STORE_OK && seq > 0) {
-			sodium_bin2hex(fp, sizeof(fp), h, 8);
-			buf_printf(b, "The last entry is number %lld, fingerprint %s. Keep this: if a later answer ends\n"
-			    "before entry %lld, or shows another fingerprint for it, entries were removed.\n", seq, fp, seq);
-		}
-		buf_puts(b, "\n");
-	} else
-		buf_printf(b, "(WARNING: the log does not verify: %s.)\n\n", chk.why);
-	return 0;
+	if (audit_verify(p->st, p->cfg->state_dir, l->name, &chk) != 0)
+		return request_piece(p, l, PIECE_AUDIT_BROKEN, vars, b);
+	if (request_piece(p, l, PIECE_AUDIT_VERIFIES, NULL, b) < 0)
+		return -1;
+	if (store_audit_last(p->st, l->name, &seq, h) == STORE_OK && seq > 0) {
+		sodium_bin2hex(fp, sizeof(fp), h, 8);
+		snprintf(nseq, sizeof(nseq), "%lld", seq);
+		if (request_piece(p, l, PIECE_AUDIT_LAST, vars, b) < 0)
+			return -1;
+	}
+	return buf_puts(b, "\n") < 0 ? -1 : 0;
 }
 
 /* help_text - what a member can do by mail: the help notice's text; -1 none */
@@ -714,7 +731,7 @@ request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const
 /* answer - the reply to the commands in req, at this reader's level */
 static int
 answer(struct pipeline *p, const struct list_cfg *l, const char *to,
-    const struct request *req, int level, long long since)
+    const struct request *req, int sure, int level, long long since)
 {
 	unsigned cmds = req->cmds;
 	char replyto[300] = "";
@@ -727,6 +744,8 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 
 	buf_init(&b, 0);
 	buf_init(&post, 0);
+	if (!sure && (cmds & ~CMD_HELP) && request_piece(p, l, PIECE_UNVERIFIED, NULL, &b) < 0)
+		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & CMD_WHO) && who_answer(p, l, level, &b) < 0)
@@ -749,11 +768,10 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
 			return buf_free(&b), buf_free(&post), -1;
 		sodium_memzero(seed, sizeof(seed));
-		buf_printf(&b, "The list %s@%s signs every copy it sends with DKIM (Ed25519). Its keys,\n"
-		    "as published in DNS:\n\n", l->name, p->cfg->hostname);
+		if (request_piece(p, l, PIECE_KEYS, NULL, &b) < 0)
+			return buf_free(&b), buf_free(&post), -1;
 		store_keys_each(p->st, l->name, key_line, &k);
-		buf_puts(&b, "\nCheck a post with: mlist verify POST.eml --list-key KEY\n\n");
-		if (list_enc_key(p, l, &b) < 0)
+		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, &b) < 0 || list_enc_key(p, l, &b) < 0)
 			return buf_free(&b), buf_free(&post), -1;
 		{
 			unsigned char rs[32], rpk[32], rsk[64];
@@ -764,8 +782,12 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 			sodium_memzero(rs, sizeof(rs));
 			sodium_memzero(rsk, sizeof(rsk));
 			author_fingerprint(rpk, fp, sizeof(fp));
-			buf_printf(&b, "Posts from the moderators (From: \"%s moderators\") carry an author signature by\n"
-			    "the moderators' role key, fingerprint %s; 'mlist verify' shows it.\n\n", l->name, fp);
+			{
+				const char *vars[] = { "fingerprint", fp, NULL };
+
+				if (request_piece(p, l, PIECE_KEYS_ROLE, vars, &b) < 0)
+					return buf_free(&b), buf_free(&post), -1;
+			}
 		}
 	}
 	if (cmds == CMD_HELP && !*replyto && !post.len)	/* help alone: the help notice as it is */
@@ -823,7 +845,7 @@ request_answer(struct pipeline *p, const struct list_cfg *l,
 		level = disclosure_reader(l, NULL, 0, p->now);
 	log_info("%s request: list=%s sender=%s", p->qid, l->name,
 	    sure ? "authenticated" : "unauthenticated");
-	if ((rc = answer(p, l, e->sender, req, level, since)) < 0)
+	if ((rc = answer(p, l, e->sender, req, sure, level, since)) < 0)
 		why_cause(why, "the answer", store_errmsg(p->st));
 	return rc;
 }

@@ -3,6 +3,7 @@
 #define MLIST_REQUEST_H
 
 #include "mail/addr.h"
+#include "mail/notices.h"
 #include "pipeline/pipeline.h"
 #include "util/why.h"
 
@@ -35,6 +36,8 @@ unsigned request_parse(const char *msg, size_t len, struct request *);
 int	request_answer(struct pipeline *, const struct list_cfg *,
 	    const struct envelope *, const struct buf *msg,
 	    const struct request *, struct why *);
+int	request_piece(struct pipeline *, const struct list_cfg *, enum piece_id,
+	    const char *const *vars, struct buf *);
 int	request_help(struct pipeline *, const struct list_cfg *, const char *to, const char *why);
 
 #endif
