@@ -48,9 +48,9 @@
 	    "to the members, of a rejected post (leadership.publish_rejections)") \
 	X(NOTICE_DISCARD_PUBLISHED, "discard-published", "subject", \
 	    "to the members, of a discarded post (leadership.publish_rejections)") \
-	X(NOTICE_HELD, "held", "reason", \
+	X(NOTICE_HELD, "held", "reason sender", \
 	    "to each moderator, with the held post attached and its reply token") \
-	X(NOTICE_HELD_PUBLISHED, "held-published", "reason", \
+	X(NOTICE_HELD_PUBLISHED, "held-published", "reason sender", \
 	    "the same, on a list with leadership.publish_rejections") \
 	X(NOTICE_KEY_EXPIRING, "key-expiring", "day", \
 	    "a member's stated key expiry is near (posts would then go in clear)") \
@@ -244,7 +244,13 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_DONE_DISCIPLINE, "done-discipline", "member step", \
 	    "done: a moderator's confirmed discipline step") \
 	X(PIECE_DONE_DISCIPLINE_GONE, "done-discipline-gone", "number", \
-	    "done: the member to discipline has left")
+	    "done: the member to discipline has left") \
+	X(PIECE_SENDER_CLAIM, "sender-claim", "", \
+	    "held: {sender} of a post whose sender the list could not verify") \
+	X(PIECE_SENDER_DKIM, "sender-dkim", "", \
+	    "held: {sender} of a post DKIM-signed by its From: domain") \
+	X(PIECE_SENDER_OWN_KEY, "sender-own-key", "", \
+	    "held: {sender} of a post signed with the member's own key")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

@@ -16,6 +16,10 @@
  * that cannot be answered now is TEMPFAIL (the message waits and is tried
  * again), never a pass.
  *
+ * A held post tells the moderators how sure the list is of its sender
+ * (authn_held_note): a forged From must not reach them looking like the
+ * member's own post.
+ *
  * Answers to senders who are not authenticated are bounded: per address
  * (the store's notice clock), per instance (an hourly budget kept here),
  * and none at all to a domain that publishes p=reject when this mail
@@ -28,6 +32,7 @@
 
 #include "mail/auth.h"
 #include "mail/header.h"
+#include "mail/notices.h"
 #include "pipeline/authn.h"
 #include "util/log.h"
 
@@ -235,4 +240,22 @@ authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
 	}
 	s->answers++;
 	return 1;
+}
+
+/*
+ * authn_held_note - for the moderators of a held post: how sure the list
+ * is that poster sent it (the pieces sender-claim, -dkim, -own-key),
+ * appended to out. -1 no text for it.
+ */
+int
+authn_held_note(struct pipeline *p, const struct list_cfg *l,
+    const struct authn *a, const char *poster, struct buf *out)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+	enum piece_id id = PIECE_SENDER_CLAIM;
+
+	if (authn_vouches(a, poster))
+		id = a->level == AUTHN_OWN_KEY ? PIECE_SENDER_OWN_KEY :
+		    PIECE_SENDER_DKIM;
+	return notice_piece(l->notices, p->cfg->notices, id, &ctx, NULL, out);
 }

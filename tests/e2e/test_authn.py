@@ -353,3 +353,26 @@ def test_request_changes_are_the_operators_actions(make_instance, sink):
     done = wait_until(lambda: [c for c in to(sink, "carol@example.org")[n + 1:] if b"done" in c])
     assert done and b"not done" in done[0] and b"go out as" not in done[0], inst.logtext()
     assert "identity changed" not in inst.ctl("audit", "demo").stdout
+
+
+@pytest.mark.parametrize("why", ["moderated", "probation"])
+def test_held_post_tells_the_moderators_how_sure_the_list_is(make_instance, sink, why):
+    """a forged post held for the moderators must not look like the member's own: the moderators'
+    notice says the sender is not verified; the member's real (authenticated) post says verified"""
+    settings = {"posting": "moderated"} if why == "moderated" else {"leadership.probation_posts": "5"}
+    inst = pseudonymous(make_instance, **settings)
+    send_unauthenticated(inst.port, MALLORY, [LIST], forged(TARGET, "forged, held"))
+    held = wait_until(lambda: [c for c in to(sink, MOD) if b"waits for moderation" in c])
+    assert held, inst.logtext()
+    assert f"reason={why}" in inst.logtext(), inst.logtext()
+    assert b"Sender not verified: the From: address is only a claim" in held[0]
+    assert b"Sender verified" not in held[0]
+    # the same member, authenticated (the front MTA vouches for her domain)
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(TARGET, [LIST], forged(TARGET, "really hers"))
+    held = wait_until(lambda: [c for c in to(sink, MOD) if b"waits for moderation" in c][1:])
+    assert held, inst.logtext()
+    assert b"Sender verified: DKIM-signed by the domain of its From: address" in held[0]
+    assert b"not verified" not in held[0]
+    # nothing went to the attacker, nor to the members
+    assert to(sink, MALLORY) == [] and to(sink, "bob@example.org") == []
