@@ -21,9 +21,12 @@
  * member's own post.
  *
  * Answers to senders who are not authenticated are bounded: per address
- * (the store's notice clock), per instance (an hourly budget kept here),
- * and none at all to a domain that publishes p=reject when this mail
- * failed it.
+ * (the store's notice clock), per instance (an hourly budget in the store,
+ * so a restart does not renew it), and none at all to a domain that
+ * publishes p=reject when this mail failed it.
+ *
+ * The resolver is opened on first use and closed by authn_reload (SIGHUP):
+ * the next look-up opens it with the new dns.* settings and trust anchor.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +41,6 @@
 
 struct authn_state {
 	struct dns_ctx	*dns;
-	long long	 hour;		/* the hour the budget counts */
-	int		 answers;	/* answers to unauthenticated senders in it */
 };
 
 /* authn_level_name - for the log */
@@ -66,6 +67,21 @@ authn_state_free(struct authn_state *s)
 		return;
 	dns_close(s->dns);
 	free(s);
+}
+
+/*
+ * authn_reload - the configuration was read again: drop the resolver, so
+ * that the next look-up opens one with the new settings and trust anchor
+ */
+void
+authn_reload(struct pipeline *p)
+{
+	if (!p->authn || !p->authn->dns)
+		return;
+	dns_close(p->authn->dns);
+	p->authn->dns = NULL;
+	log_info("NOQUEUE qmgr: authn resolver closed; reopened with the new "
+	    "settings on the next look-up");
 }
 
 /* state - the queue manager's state, the resolver opened on first use; NULL (why) if not */
@@ -212,9 +228,7 @@ int
 authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
 {
 	const struct config *c = p->cfg;
-	struct authn_state *s;
-	char err[160];
-	int every;
+	int every, rc;
 
 	if (a->automatic || a->reject_failed || !to || !*to) {
 		log_info("%s qmgr: answer withheld (%s)", p->qid, a->automatic ? "automatic mail" :
@@ -223,22 +237,19 @@ authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
 	}
 	if (authn_vouches(a, to))
 		return 1;
-	if ((s = state(p, err, sizeof(err))) == NULL || c->answers_per_address == 0)
+	if (c->answers_per_address == 0)
 		return 0;
-	if (s->hour != p->now / 3600) {
-		s->hour = p->now / 3600;
-		s->answers = 0;
-	}
-	if (s->answers >= c->answers_per_instance) {
-		log_info("%s qmgr: answer withheld (auth.answers_per_instance reached)", p->qid);
-		return 0;
-	}
 	every = 3600 / c->answers_per_address;
 	if (store_notice_allowed(p->st, to, p->now, every) != 1) {
 		log_info("%s qmgr: answer withheld (auth.answers_per_address reached)", p->qid);
 		return 0;
 	}
-	s->answers++;
+	/* last, so that an address over its own limit spends nothing of the instance's */
+	if ((rc = store_answer_budget(p->st, p->now / 3600, c->answers_per_instance)) != 1) {
+		log_info("%s qmgr: answer withheld (%s)", p->qid, rc == 0 ?
+		    "auth.answers_per_instance reached" : "the budget cannot be read");
+		return 0;
+	}
 	return 1;
 }
 

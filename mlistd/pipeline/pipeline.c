@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/authn.h"
 #include "pipeline/pipeline.h"
 #include "util/log.h"
 
@@ -101,6 +102,7 @@ pipeline_reload(struct pipeline *p, struct config **cfgp, const char *path,
 	else {
 		config_free(*cfgp);
 		p->cfg = *cfgp = ncfg;
+		authn_reload(p);	/* dns.* and the trust anchor may have changed */
 	}
 	buf_free(&err);
 }

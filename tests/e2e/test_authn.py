@@ -376,3 +376,38 @@ def test_held_post_tells_the_moderators_how_sure_the_list_is(make_instance, sink
     assert b"not verified" not in held[0]
     # nothing went to the attacker, nor to the members
     assert to(sink, MALLORY) == [] and to(sink, "bob@example.org") == []
+
+
+def test_resolver_is_reopened_on_sighup(make_instance, sink, zone, keys):
+    """a changed dns.resolver takes effect on SIGHUP: the post that waited for DNS then flows"""
+    import signal
+    dead = 'dns = { resolver = "127.0.0.1@9"; trust_anchor = ""; timeout = 1; };'
+    inst = make_instance(extra=dead, members=(ROSA, "bob@example.org"),
+                         list_settings={"identity.mode": "pseudonym"})
+    send_unauthenticated(inst.direct_port, ROSA, [LIST], sign(keys, msg(subject="after the hup")))
+    assert inst.wait_log("a DNS look-up failed for now (retried)", 30), inst.logtext()
+    assert to(sink, "bob@example.org") == []
+    text = open(inst.conf).read().replace(dead, f'dns = {{ resolver = "{zone.address}"; '
+                                                'trust_anchor = ""; timeout = 5; };')
+    open(inst.conf, "w").write(text)
+    inst.proc.send_signal(signal.SIGHUP)
+    assert inst.wait_log("mlistd: reloaded", 20), inst.logtext()
+    got = wait_until(lambda: to(sink, "bob@example.org"), 60)
+    assert got and b"after the hup" in got[0], inst.logtext()
+    assert "auth=dkim-aligned" in inst.logtext()
+
+
+def test_answer_budget_survives_a_restart(make_instance, sink):
+    """auth.answers_per_instance counts across a restart: a crash or a restart the attacker waits
+    for does not give them a fresh hour of confirmations to send to anyone"""
+    members = (TARGET, MOD, "bob@example.org", "carol@example.org")
+    inst = make_instance(members=members, extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; '
+                         'answers_per_instance = 2; };', list_settings={"identity.mode": "pseudonym"})
+    for who in (TARGET, MOD):
+        send_unauthenticated(inst.port, MALLORY, [LIST], forged(who, f"forged for {who}"))
+        assert wait_until(lambda: to(sink, who)), inst.logtext()
+    inst.stop()
+    inst.start()
+    send_unauthenticated(inst.port, MALLORY, [LIST], forged("bob@example.org", "after the restart"))
+    assert inst.wait_log("answer withheld (auth.answers_per_instance reached)"), inst.logtext()
+    assert to(sink, "bob@example.org") == [] and to(sink, MALLORY) == []
