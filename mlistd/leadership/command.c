@@ -55,15 +55,16 @@ self_close(struct self *s, struct pipeline *p, const struct list_cfg *l,
 	const char *refused[] = { "why", why, NULL };
 	int r = 0;
 
-	snprintf(why, sizeof(why), "%.*s", (int)strcspn(buf_cstr(&s->err), "\n"),
-	    buf_cstr(&s->err));
-	/* the action's words may quote a pseudonym: the log keeps only a kind */
+	snprintf(why, sizeof(why), "%.*s",
+	    (int)strcspn(buf_cstr(&s->err), "\n"), buf_cstr(&s->err));
+	/* the action's words may quote a pseudonym: the log keeps a kind */
 	if (rc == ACT_DONE)
-		log_info("%s confirm: list=%s a member's %s set result=ok", p->qid,
-		    l->name, what);
+		log_info("%s confirm: list=%s a member's %s set result=ok",
+		    p->qid, l->name, what);
 	else
-		log_info("%s confirm: list=%s a member's %s not set%s result=%s",
-		    p->qid, l->name, what, strstr(why, " is taken ") ?
+		log_info("%s confirm: list=%s a member's %s not set%s "
+		    "result=%s", p->qid, l->name, what,
+		    strstr(why, " is taken ") ?
 		    ": pseudonym taken by another member meanwhile" : "",
 		    rc == ACT_FAILED ? "permfail" : "tempfail");
 	if (rc == ACT_DONE)
@@ -94,7 +95,8 @@ enckey(struct pipeline *p, const struct list_cfg *l, const char *addr,
     const char *arg, struct buf *res)
 {
 	char key[64], day[11] = "", days[16];
-	const char *exp = NULL, *sp, *vars[] = { "day", day, "days", days, NULL };
+	const char *vars[] = { "day", day, "days", days, NULL };
+	const char *exp = NULL, *sp;
 	size_t before = res->len;
 	long long t;
 
@@ -103,9 +105,10 @@ enckey(struct pipeline *p, const struct list_cfg *l, const char *addr,
 			return 0;	/* checked when the command came */
 		exp = sp + 9;
 	}
-	snprintf(key, sizeof(key), "%.*s", (int)(sp ? sp - arg : (long)strlen(arg)),
-	    arg);
-	if (set_one(p, l, addr, "enckey", key, exp, PIECE_DONE_ENCKEY, NULL, res) < 0)
+	snprintf(key, sizeof(key), "%.*s",
+	    (int)(sp ? sp - arg : (long)strlen(arg)), arg);
+	if (set_one(p, l, addr, "enckey", key, exp, PIECE_DONE_ENCKEY, NULL,
+	    res) < 0)
 		return -1;
 	if (!exp || res->len == before || (t = keys_expiry_parse(exp)) <= 0 ||
 	    strstr(buf_cstr(res) + before, "not done"))
@@ -143,8 +146,8 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	if (!strncmp(line, "digest ", 7) || !strncmp(line, "nomail ", 7)) {
 		snprintf(key, sizeof(key), "%.6s", line);
 		vars[5] = key;
-		return set_one(p, l, addr, key, line + 7, NULL, PIECE_DONE_SETTING,
-		    vars, res);
+		return set_one(p, l, addr, key, line + 7, NULL,
+		    PIECE_DONE_SETTING, vars, res);
 	}
 	return 0;
 }
@@ -164,13 +167,15 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		const char *vars[] = { "day", text, NULL };
 
 		log_info("%s confirm: list=%s a suspended address applied; refused result=permfail", p->qid, l->name);
-		return request_piece(p, l, PIECE_DONE_SUSPENDED, vars, res) < 0 ? -1 : 0;
+		return request_piece(p, l, PIECE_DONE_SUSPENDED, vars,
+		    res) < 0 ? -1 : 0;
 	}
 	if ((rc = store_banned(p->st, l->name, addr)) < 0)
 		return -1;
 	if (rc) {
 		log_info("%s confirm: list=%s a banned address applied; refused result=permfail", p->qid, l->name);
-		return request_piece(p, l, PIECE_DONE_BANNED, NULL, res) < 0 ? -1 : 0;
+		return request_piece(p, l, PIECE_DONE_BANNED, NULL, res) < 0 ?
+		    -1 : 0;
 	}
 	if (l->subscription == SUB_VOUCH)
 		return quorum_vouch(p, l, addr, ps, intro ? intro : "", res) < 0 ? -1 : 0;
@@ -193,7 +198,8 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 			return -1;
 		log_info("%s confirm: list=%s application passed to the moderators' quorum (%d) result=ok", p->qid,
 		    l->name, need);
-		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ? -1 : 0;
+		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ?
+		    -1 : 0;
 	}
 	n = 0;
 	if (l->subscription == SUB_APPROVE) {
@@ -215,7 +221,8 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		if (rc < 0)
 			return -1;
 		log_info("%s confirm: list=%s application passed to the moderators result=ok", p->qid, l->name);
-		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ? -1 : 0;
+		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ?
+		    -1 : 0;
 	}
 	/* an open list: admitted as 'mlistctl member add' admits (actions/) */
 	{
@@ -223,7 +230,8 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 
 		self_open(&s, p);
 		rc = act_member_add(&s.c, l, addr, NULL, NULL);
-		if (self_close(&s, p, l, rc, "membership (joining)", PIECE_DONE_WELCOME, NULL, res) < 0)
+		if (self_close(&s, p, l, rc, "membership (joining)",
+		    PIECE_DONE_WELCOME, NULL, res) < 0)
 			return -1;
 	}
 	return rc == ACT_DONE ? 1 : 0;
@@ -285,7 +293,8 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 			if (!member && (rc = subscribe(p, l, addr, intro, asked, &res)) > 0)
 				member = 1;
 			else if (member)
-				rc = request_piece(p, l, PIECE_DONE_MEMBER, NULL, &res);
+				rc = request_piece(p, l, PIECE_DONE_MEMBER,
+				    NULL, &res);
 			continue;
 		}
 		rc = apply_line(p, l, addr, line, member, &res);

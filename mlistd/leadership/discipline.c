@@ -247,7 +247,8 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 		const char *gone[] = { "number", nstep, NULL };
 
 		snprintf(nstep, sizeof(nstep), "%lld", member_id);
-		return request_piece(p, l, PIECE_DONE_DISCIPLINE_GONE, gone, res) < 0 ? -1 : 0;
+		return request_piece(p, l, PIECE_DONE_DISCIPLINE_GONE, gone,
+		    res) < 0 ? -1 : 0;
 	}
 	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
 		if (m.pseudonym)

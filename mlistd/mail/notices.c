@@ -74,9 +74,13 @@ var_known(const char *own, const char *name, size_t n)
 	return 0;
 }
 
-/* check_text - every {placeholder} in text is known (own: the text's own); errors name the line */
+/*
+ * check_text - every {placeholder} in text is known (own: the text's own
+ * placeholders); errors name the line
+ */
 static int
-check_text(const char *own, const char *path, int line, const char *text, struct buf *errs)
+check_text(const char *own, const char *path, int line, const char *text,
+    struct buf *errs)
 {
 	int nerr = 0;
 
@@ -97,8 +101,10 @@ check_text(const char *own, const char *path, int line, const char *text, struct
 			    path, line);
 			nerr++;
 		} else if (!var_known(own, c + 1, (size_t)(end - c - 1))) {
-			buf_printf(errs, "%s:%d: unknown placeholder {%.*s} (this text knows: %s%s%s)\n",
-			    path, line, (int)(end - c - 1), c + 1, COMMON_VARS, *own ? " " : "", own);
+			buf_printf(errs, "%s:%d: unknown placeholder {%.*s} "
+			    "(this text knows: %s%s%s)\n", path, line,
+			    (int)(end - c - 1), c + 1, COMMON_VARS,
+			    *own ? " " : "", own);
 			nerr++;
 		}
 	}
@@ -172,7 +178,8 @@ static int
 piece_id_of(const char *name, size_t n)
 {
 	for (int i = 0; i < PIECE_N; i++)
-		if (strlen(piece_defs[i].name) == n && strncmp(piece_defs[i].name, name, n) == 0)
+		if (strlen(piece_defs[i].name) == n &&
+		    strncmp(piece_defs[i].name, name, n) == 0)
 			return i;
 	return -1;
 }
@@ -183,80 +190,104 @@ piece_header(const char *s)
 {
 	size_t n = strspn(s + 1, "abcdefghijklmnopqrstuvwxyz-");
 
-	return s[0] == '[' && n > 0 && s[1 + n] == ']' && (s[2 + n] == '\n' || !s[2 + n]) ? n : 0;
+	if (s[0] != '[' || n == 0 || s[1 + n] != ']')
+		return 0;
+	return s[2 + n] == '\n' || s[2 + n] == 0 ? n : 0;
 }
 
-/* piece_one - the piece whose header is at h (line hl), its text up to the next header */
+/* next_line - the start of the line after the one at s (or its NUL) */
+static const char *
+next_line(const char *s)
+{
+	s += strcspn(s, "\n");
+	return *s ? s + 1 : s;
+}
+
+/* piece_one - the piece whose header is at h (line hl), to the next header */
 static int
-piece_one(struct notices *ns, const char *path, const char *h, int hl, struct buf *errs)
+piece_one(struct notices *ns, const char *path, const char *h, int hl,
+    struct buf *errs)
 {
 	size_t n = piece_header(h);
-	const char *t = h + n + 2, *end = t;
-	int id = piece_id_of(h + 1, n), nerr, line = hl + 1;
+	const char *t = next_line(h), *end;
+	int id = piece_id_of(h + 1, n);
 
-	if (*t == '\n')
-		t++;
-	for (end = t; *end && !(end[0] == '[' && piece_header(end)); end += strcspn(end, "\n"), end += !!*end)
+	for (end = t; *end && !piece_header(end); end = next_line(end))
 		;
 	if (id < 0) {
-		buf_printf(errs, "%s:%d: no piece is called [%.*s]\n", path, hl, (int)n, h + 1);
+		buf_printf(errs, "%s:%d: no piece is called [%.*s]\n", path, hl,
+		    (int)n, h + 1);
 		return 1;
 	}
 	if (ns->piece[id]) {
-		buf_printf(errs, "%s:%d: [%.*s] a second time\n", path, hl, (int)n, h + 1);
+		buf_printf(errs, "%s:%d: [%.*s] a second time\n", path, hl,
+		    (int)n, h + 1);
 		return 1;
 	}
 	if (end == t || end[-1] != '\n') {
-		buf_printf(errs, "%s:%d: [%.*s] needs a text of whole lines\n", path, hl, (int)n, h + 1);
+		buf_printf(errs, "%s:%d: [%.*s] needs a text of whole lines\n",
+		    path, hl, (int)n, h + 1);
 		return 1;
 	}
 	if ((ns->piece[id] = strndup(t, (size_t)(end - t))) == NULL) {
 		buf_printf(errs, "%s: out of memory\n", path);
 		return 1;
 	}
-	nerr = check_text(piece_defs[id].vars, path, line, ns->piece[id], errs);
-	return nerr;
+	return check_text(piece_defs[id].vars, path, hl + 1, ns->piece[id],
+	    errs);
+}
+
+/* pieces_read - the pieces file of dir into text; the number of errors */
+static int
+pieces_read(const char *path, int required, struct buf *text,
+    struct buf *errs)
+{
+	if (read_file(path, text) == 0 && buf_putc(text, 0) == 0)
+		return 0;
+	if (errno == ENOENT && !required)
+		return 0;
+	buf_printf(errs, "%s: %s%s\n", path, strerror(errno), errno == ENOENT ?
+	    " (copy it from the templates mlistd ships)" : "");
+	return 1;
 }
 
 /*
- * pieces_load - pieces.txt of dir: "#" comment lines, then "[name]" lines
- * each before its piece's text. With required, every piece must be there.
- * The number of errors.
+ * pieces_load - the pieces file of dir: "#" comment lines, then "[name]"
+ * lines each before its piece's text. With required, every piece must be
+ * there. The number of errors.
  */
 static int
-pieces_load(const char *dir, int required, struct notices *ns, struct buf *errs)
+pieces_load(const char *dir, int required, struct notices *ns,
+    struct buf *errs)
 {
 	char path[4200];
 	struct buf text;
 	const char *s;
-	int nerr = 0, line = 1, seen = 0;
+	int nerr, line = 1, seen = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, PIECES_FILE);
 	buf_init(&text, 0);
-	if (read_file(path, &text) < 0 || buf_putc(&text, 0) < 0) {
-		nerr = errno != ENOENT || required;
-		if (nerr)
-			buf_printf(errs, "%s: %s%s\n", path, strerror(errno), errno == ENOENT ?
-			    " (copy it from the templates mlistd ships)" : "");
+	if ((nerr = pieces_read(path, required, &text, errs)) > 0 ||
+	    text.len == 0) {
 		buf_free(&text);
 		return nerr;
 	}
-	for (s = (const char *)text.data; *s; line++) {
+	for (s = (const char *)text.data; *s; s = next_line(s), line++) {
 		if (piece_header(s)) {
 			nerr += piece_one(ns, path, s, line, errs);
 			seen = 1;
 		} else if (!seen && *s != '#' && *s != '\n') {
 			/* before the first piece: only comments */
-			buf_printf(errs, "%s:%d: text before the first [name] line\n", path, line);
+			buf_printf(errs, "%s:%d: text before the first [name] "
+			    "line\n", path, line);
 			nerr++;
 			seen = 1;
 		}
-		s += strcspn(s, "\n");
-		s += !!*s;
 	}
 	for (int i = 0; required && i < PIECE_N; i++)
 		if (!ns->piece[i]) {
-			buf_printf(errs, "%s: the piece [%s] is missing\n", path, piece_defs[i].name);
+			buf_printf(errs, "%s: the piece [%s] is missing\n",
+			    path, piece_defs[i].name);
 			nerr++;
 		}
 	buf_free(&text);
@@ -439,13 +470,17 @@ notice_subject(const char *subject, struct buf *out)
  * if it has one, else the instance's. -1 when neither has it.
  */
 int
-notice_piece(const struct notices *list, const struct notices *inst, enum piece_id id,
-    const struct notice_ctx *ctx, const char *const *vars, struct buf *out)
+notice_piece(const struct notices *list, const struct notices *inst,
+    enum piece_id id, const struct notice_ctx *ctx, const char *const *vars,
+    struct buf *out)
 {
-	const char *t;
+	const char *t = NULL;
 
 	if ((unsigned)id >= PIECE_N)
 		abort();
-	t = list && list->piece[id] ? list->piece[id] : inst ? inst->piece[id] : NULL;
+	if (list && list->piece[id])
+		t = list->piece[id];
+	else if (inst)
+		t = inst->piece[id];
 	return t ? fill(t, ctx, vars, 0, out) : -1;
 }

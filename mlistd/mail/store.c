@@ -194,9 +194,9 @@ static const char *const migrations[] = {
 	"DROP TABLE temp.used;",
 	/* 15: the class of copy distribute decided for each delivery (enum dclass; 1 plain) */
 	"ALTER TABLE deliveries ADD COLUMN class INTEGER NOT NULL DEFAULT 1;",
-	/* the instance's budget of answers to unverified senders, across restarts (store_authn.c) */
-	"CREATE TABLE IF NOT EXISTS answer_budget (id INTEGER PRIMARY KEY CHECK (id = 1),"
-	"  hour INTEGER NOT NULL, answers INTEGER NOT NULL);",
+	/* answers to unverified senders, across restarts (store_authn.c) */
+	"CREATE TABLE IF NOT EXISTS answer_budget (id INTEGER PRIMARY KEY"
+	"  CHECK (id = 1), hour INTEGER NOT NULL, answers INTEGER NOT NULL);",
 	NULL
 };
 

@@ -244,10 +244,12 @@ authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
 		log_info("%s qmgr: answer withheld (auth.answers_per_address reached)", p->qid);
 		return 0;
 	}
-	/* last, so that an address over its own limit spends nothing of the instance's */
-	if ((rc = store_answer_budget(p->st, p->now / 3600, c->answers_per_instance)) != 1) {
+	/* last: an address over its limit spends nothing of the instance's */
+	rc = store_answer_budget(p->st, p->now / 3600, c->answers_per_instance);
+	if (rc != 1) {
 		log_info("%s qmgr: answer withheld (%s)", p->qid, rc == 0 ?
-		    "auth.answers_per_instance reached" : "the budget cannot be read");
+		    "auth.answers_per_instance reached" :
+		    "the budget cannot be read");
 		return 0;
 	}
 	return 1;

@@ -102,7 +102,8 @@ pipeline_reload(struct pipeline *p, struct config **cfgp, const char *path,
 	else {
 		config_free(*cfgp);
 		p->cfg = *cfgp = ncfg;
-		authn_reload(p);	/* dns.* and the trust anchor may have changed */
+		/* dns.* and the trust anchor may have changed */
+		authn_reload(p);
 	}
 	buf_free(&err);
 }

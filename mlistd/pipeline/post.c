@@ -338,12 +338,14 @@ post_hold(struct pipeline *p, struct post *o)
 		return TEMPFAIL;
 	}
 	/*
-	 * the author is shown to the moderators only as disclosure.moderators_see
-	 * says, and with how sure the list is that they sent it (authn)
+	 * the author is shown to the moderators only as
+	 * disclosure.moderators_see says, and with how sure the list is that
+	 * they sent it (authn)
 	 */
 	buf_init(&sure, 0);
 	if (authn_held_note(p, l, &o->au, o->d.poster, &sure) < 0 ||
-	    moderate_ask(p, l, o->out_id, o->d.reason, c, buf_cstr(&sure)) < 0) {
+	    moderate_ask(p, l, o->out_id, o->d.reason, c,
+	    buf_cstr(&sure)) < 0) {
 		buf_free(&sure);
 		why_cause(o->why, "asking the moderators", store_errmsg(p->st));
 		return TEMPFAIL;

@@ -49,11 +49,19 @@ request_piece(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
 	struct notice_ctx ctx = { l->name, p->cfg->hostname };
 
 	if (notice_piece(l->notices, p->cfg->notices, id, &ctx, vars, b) < 0) {
-		log_warn("%s request: list=%s no text for a piece of the answer",
-		    p->qid, l->name);
+		log_warn("%s request: list=%s no text for a piece of the "
+		    "answer", p->qid, l->name);
 		return -1;
 	}
 	return 0;
+}
+
+/* refused - a command refused: the piece saying why; 0 (not done), -1 */
+static int
+refused(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
+    const char *const *vars, struct buf *b)
+{
+	return request_piece(p, l, id, vars, b) < 0 ? -1 : 0;
 }
 
 /* key_arg - "key BASE64": the argument, if it looks like a public key */
@@ -389,7 +397,8 @@ who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *
 		rc = store_member_each(p->st, l->name, leader_line, &x);
 		vars[1] = buf_cstr(&x.names);
 		if (rc >= 0)
-			rc = request_piece(p, l, x.n ? PIECE_LEADERS : PIECE_NO_LEADERS, vars, b);
+			rc = request_piece(p, l, x.n ? PIECE_LEADERS :
+			    PIECE_NO_LEADERS, vars, b);
 		buf_free(&x.names);
 		if (rc < 0)
 			return -1;
@@ -398,15 +407,16 @@ who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *
 		if ((n = store_member_count(p->st, l->name)) < 0)
 			return -1;
 		snprintf(count, sizeof(count), "%d", n);
-		if (request_piece(p, l, n == 1 ? PIECE_COUNT_ONE : PIECE_COUNT, vars, b) < 0)
+		if (request_piece(p, l, n == 1 ? PIECE_COUNT_ONE : PIECE_COUNT,
+		    vars, b) < 0)
 			return -1;
 	}
 	if (!disclosure_roster(l, level))
 		return request_piece(p, l, PIECE_ROSTER_HIDDEN, NULL, b);
 	if (l->identity == ID_ANONYMOUS)
 		return request_piece(p, l, PIECE_ROSTER_ANONYMOUS, NULL, b);
-	if (request_piece(p, l, l->identity == ID_PSEUDONYM ? PIECE_ROSTER_PSEUDONYMS :
-	    PIECE_ROSTER, NULL, b) < 0)
+	if (request_piece(p, l, l->identity == ID_PSEUDONYM ?
+	    PIECE_ROSTER_PSEUDONYMS : PIECE_ROSTER, NULL, b) < 0)
 		return -1;
 	if (store_member_each(p->st, l->name, roster_line, &r) < 0)
 		return -1;
@@ -453,9 +463,11 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 	}
 	if (req->cmds & CMD_ARCHIVE_INDEX) {
 		if (request_piece(p, l, PIECE_ARCHIVE_INDEX, NULL, b) < 0 ||
-		    store_archive_each(p->st, l->name, since, index_line, &x) < 0)
+		    store_archive_each(p->st, l->name, since, index_line,
+		    &x) < 0)
 			return -1;
-		if (x.n == 0 && request_piece(p, l, PIECE_ARCHIVE_EMPTY, NULL, b) < 0)
+		if (x.n == 0 &&
+		    request_piece(p, l, PIECE_ARCHIVE_EMPTY, NULL, b) < 0)
 			return -1;
 		buf_putc(b, '\n');
 	}
@@ -475,23 +487,24 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 
 /* batch_line - one confirmable command, checked now (so a bad one is answered at once) */
 static int
-batch_line(struct pipeline *p, const struct list_cfg *l, const struct request *req,
-    unsigned cmd, struct buf *payload, struct buf *b)
+batch_line(struct pipeline *p, const struct list_cfg *l,
+    const struct request *req, unsigned cmd, struct buf *payload,
+    struct buf *b)
 {
 	char sk[SKELETON_MAX], why[160], offers[300];
-	const char *vars[] = { "why", why, "mode", req->identity, "offers", offers,
-	    "date", req->expires, NULL };
+	const char *vars[] = { "why", why, "mode", req->identity,
+	    "offers", offers, "date", req->expires, NULL };
 	int mode;
 
 	switch (cmd) {
 	case CMD_SUBSCRIBE:
 		if (l->subscription == SUB_CLOSED)
-			return request_piece(p, l, PIECE_CLOSED, NULL, b) < 0 ? -1 : 0;
+			return refused(p, l, PIECE_CLOSED, NULL, b);
 		buf_puts(payload, "subscribe\n");
 		if (*req->pseudonym && l->identity == ID_PSEUDONYM) {
 			if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
 				buf_reset(payload);
-				return request_piece(p, l, PIECE_BAD_PSEUDONYM_JOIN, vars, b) < 0 ? -1 : 0;
+				return refused(p, l, PIECE_BAD_PSEUDONYM_JOIN, vars, b);
 			}
 			buf_printf(payload, "pseudonym %s\n", req->pseudonym);
 		}
@@ -507,9 +520,11 @@ batch_line(struct pipeline *p, const struct list_cfg *l, const struct request *r
 		return 1;
 	case CMD_SET_IDENTITY:
 		if ((mode = config_identity_parse(req->identity)) < 0 || !config_identity_allowed(l, mode)) {
-			snprintf(offers, sizeof(offers), "%s%s%s", config_identity_name(l->identity),
-			    *l->identity_choices ? ", " : "", l->identity_choices);
-			return request_piece(p, l, PIECE_BAD_IDENTITY, vars, b) < 0 ? -1 : 0;
+			snprintf(offers, sizeof(offers), "%s%s%s",
+			    config_identity_name(l->identity),
+			    *l->identity_choices ? ", " : "",
+			    l->identity_choices);
+			return refused(p, l, PIECE_BAD_IDENTITY, vars, b);
 		}
 		buf_printf(payload, "identity %s\n", config_identity_name(mode));
 		return 1;
@@ -517,12 +532,12 @@ batch_line(struct pipeline *p, const struct list_cfg *l, const struct request *r
 		unsigned char pk[32];
 
 		if (keys_public_from_text(req->enckey, "x25519", pk) != 1)
-			return request_piece(p, l, PIECE_BAD_ENCKEY, NULL, b) < 0 ? -1 : 0;
+			return refused(p, l, PIECE_BAD_ENCKEY, NULL, b);
 		if (*req->expires) {
 			long long t = keys_expiry_parse(req->expires), now = (long long)time(NULL);
 
 			if (t < 0 || t <= now + 86400 || t > now + 20 * 366 * 86400LL)
-				return request_piece(p, l, PIECE_BAD_EXPIRES, vars, b) < 0 ? -1 : 0;
+				return refused(p, l, PIECE_BAD_EXPIRES, vars, b);
 			buf_printf(payload, "enckey %s expires %s\n", req->enckey, req->expires);
 		} else
 			buf_printf(payload, "enckey %s\n", req->enckey);
@@ -530,7 +545,7 @@ batch_line(struct pipeline *p, const struct list_cfg *l, const struct request *r
 	}
 	case CMD_SET_PSEUDONYM:
 		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0)
-			return request_piece(p, l, PIECE_BAD_PSEUDONYM, vars, b) < 0 ? -1 : 0;
+			return refused(p, l, PIECE_BAD_PSEUDONYM, vars, b);
 		buf_printf(payload, "pseudonym %s\n", req->pseudonym);
 		return 1;
 	}
@@ -585,10 +600,12 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	buf_free(&sealed);
 	if (rc < 0)
 		goto done;
-	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token, p->cfg->hostname);
+	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token,
+	    p->cfg->hostname);
 	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
-	rc = request_piece(p, l, (req->cmds & CMD_SUBSCRIBE) ? PIECE_CONFIRM_JOIN :
-	    (req->cmds & CMD_UNSUBSCRIBE) ? PIECE_CONFIRM_LEAVE : PIECE_CONFIRM_CHANGES, vars, b);
+	rc = request_piece(p, l, (req->cmds & CMD_SUBSCRIBE) ?
+	    PIECE_CONFIRM_JOIN : (req->cmds & CMD_UNSUBSCRIBE) ?
+	    PIECE_CONFIRM_LEAVE : PIECE_CONFIRM_CHANGES, vars, b);
 done:
 	buf_free(&payload);
 	buf_free(&one);
@@ -667,7 +684,8 @@ audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf
 	unsigned char h[32];
 	long long seq;
 	char fp[20] = "", nseq[24];
-	const char *vars[] = { "seq", nseq, "fingerprint", fp, "why", chk.why, NULL };
+	const char *vars[] = { "seq", nseq, "fingerprint", fp, "why", chk.why,
+	    NULL };
 
 	if (!disclosure_audit(l, level))
 		return request_piece(p, l, PIECE_AUDIT_HIDDEN, NULL, b);
@@ -744,7 +762,8 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 
 	buf_init(&b, 0);
 	buf_init(&post, 0);
-	if (!sure && (cmds & ~CMD_HELP) && request_piece(p, l, PIECE_UNVERIFIED, NULL, &b) < 0)
+	if (!sure && (cmds & ~CMD_HELP) &&
+	    request_piece(p, l, PIECE_UNVERIFIED, NULL, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
@@ -771,7 +790,8 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 		if (request_piece(p, l, PIECE_KEYS, NULL, &b) < 0)
 			return buf_free(&b), buf_free(&post), -1;
 		store_keys_each(p->st, l->name, key_line, &k);
-		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, &b) < 0 || list_enc_key(p, l, &b) < 0)
+		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, &b) < 0 ||
+		    list_enc_key(p, l, &b) < 0)
 			return buf_free(&b), buf_free(&post), -1;
 		{
 			unsigned char rs[32], rpk[32], rsk[64];

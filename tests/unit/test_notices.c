@@ -56,7 +56,7 @@ static const struct {
 static const struct {
 	const char	*extra;		/* appended to a complete pieces file */
 	int		 skip;		/* a piece left out (-1 none) */
-	const char	*error;		/* what the error must say (NULL: loads) */
+	const char	*error;		/* what the error says (NULL: loads) */
 } piece_cases[] = {
 	{ NULL, -1, NULL },
 	{ "[no-such]\ntext\n", -1, "pieces:" },
