@@ -35,7 +35,6 @@ int	authn_vouches(const struct authn *, const char *addr);
 const char *authn_notice_to(const struct authn *, const char *addr);
 int	authn_may_answer(struct pipeline *, const struct authn *, const char *to);
 const char *authn_level_name(enum authn_level);
-void	authn_reload(struct pipeline *);
 int	authn_held_note(struct pipeline *, const struct list_cfg *,
 	    const struct authn *, const char *poster, struct buf *);
 

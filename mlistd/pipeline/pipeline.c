@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/authn.h"
 #include "pipeline/pipeline.h"
 #include "util/log.h"
 
