@@ -732,20 +732,6 @@ send_answer(struct pipeline *p, const struct list_cfg *l, const char *to, struct
 	    attach);
 }
 
-/* request_help - the help, after a line saying why it was sent */
-int
-request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const char *why)
-{
-	struct buf b;
-	int rc;
-
-	buf_init(&b, 0);
-	buf_printf(&b, "%s\n\n", why);
-	rc = help_text(p, l, &b) < 0 ? -1 : send_answer(p, l, to, &b, "", NULL);
-	buf_free(&b);
-	return rc;
-}
-
 /* answer - the reply to the commands in req, at this reader's level */
 static int
 answer(struct pipeline *p, const struct list_cfg *l, const char *to,
@@ -842,6 +828,31 @@ request_sender(struct pipeline *p, const struct envelope *e,
 		return 0;
 	*sure = authn_vouches(&au, e->sender);
 	return 1;
+}
+
+/*
+ * request_help - the help, after a line saying why it was sent, to the
+ * envelope sender within the backscatter budget (request_sender).
+ * 0 sent or withheld, -1 error (cause in why).
+ */
+int
+request_help(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg, const char *text,
+    struct why *why)
+{
+	struct buf b;
+	int rc, sure;
+
+	if ((rc = request_sender(p, e, msg, &sure, why)) <= 0)
+		return rc;
+	buf_init(&b, 0);
+	buf_printf(&b, "%s\n\n", text);
+	rc = help_text(p, l, &b) < 0 ? -1 : send_answer(p, l, e->sender, &b, "",
+	    NULL);
+	buf_free(&b);
+	if (rc < 0)
+		why_cause(why, "request: the help answer", store_errmsg(p->st));
+	return rc;
 }
 
 /*

@@ -38,6 +38,8 @@ int	request_answer(struct pipeline *, const struct list_cfg *,
 	    const struct request *, struct why *);
 int	request_piece(struct pipeline *, const struct list_cfg *, enum piece_id,
 	    const char *const *vars, struct buf *);
-int	request_help(struct pipeline *, const struct list_cfg *, const char *to, const char *why);
+int	request_help(struct pipeline *, const struct list_cfg *,
+	    const struct envelope *, const struct buf *msg, const char *text,
+	    struct why *);
 
 #endif

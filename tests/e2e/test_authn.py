@@ -411,3 +411,15 @@ def test_answer_budget_survives_a_restart(make_instance, sink):
     send_unauthenticated(inst.port, MALLORY, [LIST], forged("bob@example.org", "after the restart"))
     assert inst.wait_log("answer withheld (auth.answers_per_instance reached)"), inst.logtext()
     assert to(sink, "bob@example.org") == [] and to(sink, MALLORY) == []
+
+
+def test_help_to_an_unverified_sender_is_within_the_budget(make_instance, sink):
+    """a mail without commands to -request is answered with the help: to a sender the list cannot
+    verify, no more often than auth.answers_per_address allows (backscatter to a forged address)"""
+    inst = pseudonymous(make_instance)
+    for i in range(2):
+        send_unauthenticated(inst.port, STRANGER, [REQUEST], forged(STRANGER, f"hello {i}", REQUEST))
+        assert wait_until(lambda: inst.logtext().count("kind=request relayed-to-roles") > i or
+                          inst.logtext().count("kind=request") > i), inst.logtext()
+    assert inst.wait_log("answer withheld (auth.answers_per_address reached)"), inst.logtext()
+    assert len(to(sink, STRANGER)) == 1, inst.logtext()
