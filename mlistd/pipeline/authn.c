@@ -219,13 +219,13 @@ authn_notice_to(const struct authn *a, const char *addr)
 }
 
 /*
- * authn_may_answer - may a token or an answer go to `to` about a message
- * whose sender is not authenticated? Never to automatic mail or to a
- * p=reject domain it failed; then one per address per hour/N and an
- * hourly budget for the whole instance. 1 yes, 0 no (logged).
+ * may - may an answer go to `to` about a message whose sender is not
+ * authenticated? Never to automatic mail or to a p=reject domain it
+ * failed; then (per_address) one per address per hour/N, and an hourly
+ * budget for the whole instance. 1 yes, 0 no (logged).
  */
-int
-authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
+static int
+may(struct pipeline *p, const struct authn *a, const char *to, int per_address)
 {
 	const struct config *c = p->cfg;
 	int every, rc;
@@ -240,7 +240,8 @@ authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
 	if (c->answers_per_address == 0)
 		return 0;
 	every = 3600 / c->answers_per_address;
-	if (store_notice_allowed(p->st, to, p->now, every) != 1) {
+	if (per_address &&
+	    store_notice_allowed(p->st, to, p->now, every) != 1) {
 		log_info("%s qmgr: answer withheld (auth.answers_per_address reached)", p->qid);
 		return 0;
 	}
@@ -253,6 +254,25 @@ authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
 		return 0;
 	}
 	return 1;
+}
+
+/* authn_may_answer - may a token or a notice go to `to` (see may)? */
+int
+authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
+{
+	return may(p, a, to, 1);
+}
+
+/*
+ * authn_may_reply - the same, for an answer its caller already bounds per
+ * address (LIST-request's hourly count): the instance's budget only, so
+ * that a member's -request answers do not use up the notices of their
+ * posts
+ */
+int
+authn_may_reply(struct pipeline *p, const struct authn *a, const char *to)
+{
+	return may(p, a, to, 0);
 }
 
 /*

@@ -782,19 +782,17 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 		{
 			unsigned char rs[32], rpk[32], rsk[64];
 			char fp[64];
+			const char *rv[] = { "fingerprint", fp, NULL };
 
 			sign_role_seed(p, l, rs);
 			crypto_sign_seed_keypair(rpk, rsk, rs);
 			sodium_memzero(rs, sizeof(rs));
 			sodium_memzero(rsk, sizeof(rsk));
 			author_fingerprint(rpk, fp, sizeof(fp));
-			{
-				const char *vars[] = { "fingerprint", fp, NULL };
-
-				if (request_piece(p, l, PIECE_KEYS_ROLE, vars, &b) < 0)
-					return buf_free(&b), buf_free(&post), -1;
-			}
+			rc = request_piece(p, l, PIECE_KEYS_ROLE, rv, &b);
 		}
+		if (rc < 0)
+			return buf_free(&b), buf_free(&post), -1;
 	}
 	if (cmds == CMD_HELP && !*replyto && !post.len)	/* help alone: the help notice as it is */
 		rc = distribute_notice_tmpl(p, l, to, NOTICE_HELP, NULL, ENV_NULL, "", NULL);
@@ -824,7 +822,8 @@ request_sender(struct pipeline *p, const struct envelope *e,
 	*sure = 0;
 	if (authn_check(p, e, msg, &au, why) != OK)
 		return -1;
-	if (!authn_may_answer(p, &au, e->sender))
+	/* per address, relay.c counts -request answers (ten an hour) */
+	if (!authn_may_reply(p, &au, e->sender))
 		return 0;
 	*sure = authn_vouches(&au, e->sender);
 	return 1;
