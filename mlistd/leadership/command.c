@@ -280,6 +280,13 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 	for (; line && *line && rc >= 0; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = 0;
+		if (!strcmp(line, "discipline-asked")) {
+			/* an unverified request, now from the mailbox */
+			rc = discipline_confirmed(p, l, addr,
+			    intro ? intro : "");
+			quiet = 1;	/* decide() has answered */
+			break;
+		}
 		if (!strncmp(line, "discipline ", 11)) {
 			/* a moderator's confirmed discipline step; the reason is the "intro" */
 			if ((rc = discipline_apply(p, l, addr, atoll(line + 11), intro, &res)) == 1) {

@@ -140,8 +140,8 @@
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
 	    "to a member whose probe bounced too: delivery turned off") \
-	X(NOTICE_DISCIPLINE_UNVERIFIED, "discipline-unverified", "", \
-	    "to whoever wrote to LIST-discipline when the list cannot verify the sender (the same for all)")
+	X(NOTICE_DISCIPLINE_UNVERIFIED, "discipline-unverified", "confirm_addr days", \
+	    "to an unverified sender to LIST-owner+discipline: confirm from the mailbox (one text for all)")
 
 #define NOTICE_ENUM(e, name, vars, when) e,
 enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };

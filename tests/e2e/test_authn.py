@@ -303,14 +303,24 @@ def test_discipline_answer_to_a_claim_is_no_moderator_oracle(make_instance, sink
     got = answers_to_each(inst, sink, DISCIPLINE, "discipline Red Fly", (MOD, TARGET, STRANGER),
                           body=b"for being rude\r\n")
     assert got[MOD] == got[TARGET] == got[STRANGER], got
-    assert "could not be verified" in got[MOD]
+    assert "cannot verify that it comes from this mailbox" in got[MOD]
+    assert "Red Fly" not in got[MOD]
     assert "discipline: list=demo sender not authenticated" in inst.logtext()
     assert "awaits the moderator's confirmation" not in inst.logtext()
-    # the moderator, authenticated, is asked to confirm the step
+    # confirmed from the mailbox, the request is decided: the moderator is asked about the step,
+    # the stranger told that only moderators may (in their own mailbox, after proving it)
+    for who, says in ((MOD, b"Confirm a discipline step"),
+                      (STRANGER, b"Only the list's moderators")):
+        token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", to(sink, who)[0]).group(1).decode()
+        addr = f"demo-confirm+{token}@lists.example"
+        send_unauthenticated(inst.port, who, [addr], forged(who, "Re: confirm", addr))
+        assert wait_until(lambda: [c for c in to(sink, who)[1:] if says in c]), inst.logtext()
+    assert inst.logtext().count("awaits the moderator's confirmation") == 1
+    # the moderator, authenticated, is asked to confirm the step at once
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
         s.sendmail(MOD, [DISCIPLINE], forged(MOD, "discipline Red Fly", DISCIPLINE))
-    assert inst.wait_log("awaits the moderator's confirmation")
-    assert wait_until(lambda: len(to(sink, MOD)) >= 2)
+    assert wait_until(lambda: inst.logtext().count("awaits the moderator's confirmation") == 2)
+    assert wait_until(lambda: len([c for c in to(sink, MOD) if b"Confirm a discipline step" in c]) == 2)
 
 
 def confirm_request(inst, sink, who, subject):
