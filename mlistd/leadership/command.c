@@ -249,7 +249,7 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 	struct buf plain, res;
 	struct member m;
 	char *addr, *line, *next, *intro = NULL, *ps, asked[256] = "";
-	int rc, member, quiet = 0;
+	int rc, member, quiet = 0, answered = 0;
 
 	(void)msg;
 	buf_init(&plain, 0);
@@ -280,6 +280,12 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 	for (; line && *line && rc >= 0; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = 0;
+		if (!strncmp(line, "answer ", 7)) {
+			/* an unverified reader's who/audit/archive */
+			rc = request_answer_confirmed(p, l, addr, line + 7);
+			answered = 1;
+			continue;
+		}
 		if (!strcmp(line, "discipline-asked")) {
 			/* an unverified request, now from the mailbox */
 			rc = discipline_confirmed(p, l, addr,
@@ -306,6 +312,8 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 		}
 		rc = apply_line(p, l, addr, line, member, &res);
 	}
+	if (answered && res.len == 0)
+		quiet = 1;	/* the answer went; nothing else was asked */
 	if (rc >= 0 && res.len == 0 && !member && !quiet)
 		rc = request_piece(p, l, PIECE_DONE_NOT_MEMBER, NULL, &res);
 	if (rc >= 0 && !quiet) {

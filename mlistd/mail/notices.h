@@ -215,6 +215,8 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "unsubscribe: how to confirm from the mailbox") \
 	X(PIECE_CONFIRM_CHANGES, "confirm-changes", "confirm_addr days", \
 	    "set ...: how to confirm the changes from the mailbox") \
+	X(PIECE_CONFIRM_ANSWER, "confirm-answer", "confirm_addr days", \
+	    "who/audit/archive from an unverified sender: how to be answered as who they are") \
 	X(PIECE_DONE_LEFT, "done-left", "", \
 	    "done: the member left") \
 	X(PIECE_DONE_REFUSED, "done-refused", "why", \

@@ -561,7 +561,7 @@ batch_line(struct pipeline *p, const struct list_cfg *l,
  */
 static int
 confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req,
-    struct buf *b, char *replyto, size_t rlen)
+    unsigned reads, struct buf *b, char *replyto, size_t rlen)
 {
 	static const unsigned order[] = { CMD_SUBSCRIBE, CMD_SET_PSEUDONYM, CMD_SET_IDENTITY, CMD_SET_DIGEST,
 	    CMD_SET_NOMAIL, CMD_ENCKEY, CMD_UNSUBSCRIBE };
@@ -586,6 +586,11 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 			n++;
 		}
 	}
+	if (reads) {
+		/* unverified: answered again, as who they are, once confirmed */
+		buf_printf(&payload, "answer %u %d\n", reads, req->archive_n);
+		n++;
+	}
 	if (n && (req->cmds & CMD_SUBSCRIBE) && req->introlen) {
 		buf_puts(&payload, "intro\n");
 		buf_append(&payload, req->intro, req->introlen < 4000 ? req->introlen : 4000);
@@ -603,9 +608,12 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token,
 	    p->cfg->hostname);
 	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
-	rc = request_piece(p, l, (req->cmds & CMD_SUBSCRIBE) ?
-	    PIECE_CONFIRM_JOIN : (req->cmds & CMD_UNSUBSCRIBE) ?
-	    PIECE_CONFIRM_LEAVE : PIECE_CONFIRM_CHANGES, vars, b);
+	if (req->cmds & CMD_CONFIRMED)
+		rc = request_piece(p, l, (req->cmds & CMD_SUBSCRIBE) ?
+		    PIECE_CONFIRM_JOIN : (req->cmds & CMD_UNSUBSCRIBE) ?
+		    PIECE_CONFIRM_LEAVE : PIECE_CONFIRM_CHANGES, vars, b);
+	if (rc == 0 && reads)
+		rc = request_piece(p, l, PIECE_CONFIRM_ANSWER, vars, b);
 done:
 	buf_free(&payload);
 	buf_free(&one);
@@ -744,6 +752,7 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	char sel[SELECTOR_MAX];
 	unsigned char seed[DKIM_SEED_LEN];
 	struct buf post;
+	unsigned reads;
 	int rc;
 
 	buf_init(&b, 0);
@@ -757,7 +766,10 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & (CMD_ARCHIVE_INDEX | CMD_ARCHIVE_GET)) && archive_answer(p, l, req, level, since, &b, &post) < 0)
 		return buf_free(&b), buf_free(&post), -1;
-	if ((cmds & CMD_CONFIRMED) && confirm_batch(p, l, to, req, &b, replyto, sizeof(replyto)) < 0)
+	reads = sure ? 0 : cmds & CMD_READS;
+	if (((cmds & CMD_CONFIRMED) || reads) &&
+	    confirm_batch(p, l, to, req, reads, &b, replyto,
+	    sizeof(replyto)) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if (cmds & CMD_KEY) {
 		int k = key_request(p, l, to, req->key, &b);
@@ -878,4 +890,27 @@ request_answer(struct pipeline *p, const struct list_cfg *l,
 	if ((rc = answer(p, l, e->sender, req, sure, level, since)) < 0)
 		why_cause(why, "the answer", store_errmsg(p->st));
 	return rc;
+}
+
+/*
+ * request_answer_confirmed - "answer BITS N" from a confirmed token: the
+ * read commands of an unverified sender, answered now that their mailbox
+ * confirmed, at the level of who they are. 0 sent, -1 error.
+ */
+int
+request_answer_confirmed(struct pipeline *p, const struct list_cfg *l,
+    const char *addr, const char *arg)
+{
+	struct request r;
+	long long since;
+	unsigned bits;
+	int n, level;
+
+	memset(&r, 0, sizeof(r));
+	if (sscanf(arg, "%u %d", &bits, &n) != 2)
+		return 0;	/* written by request.c: cannot happen */
+	r.cmds = bits & CMD_READS;
+	r.archive_n = n;
+	level = reader_level(p, l, addr, &since);
+	return answer(p, l, addr, &r, 1, level, since);
 }

@@ -14,6 +14,10 @@ enum request_cmd {
 	CMD_ENCKEY = 8192, CMD_AUDIT = 16384
 };
 
+/* the commands that read what disclosure allows (unverified: anyone) */
+#define CMD_READS	(CMD_WHO | CMD_AUDIT | CMD_ARCHIVE_INDEX | \
+			 CMD_ARCHIVE_GET)
+
 /* the commands that change a membership: they wait for the mailbox's own yes */
 #define CMD_CONFIRMED	(CMD_SET_PSEUDONYM | CMD_SET_IDENTITY | CMD_SUBSCRIBE | CMD_UNSUBSCRIBE | \
 			 CMD_SET_DIGEST | CMD_SET_NOMAIL | CMD_ENCKEY)
@@ -36,6 +40,8 @@ unsigned request_parse(const char *msg, size_t len, struct request *);
 int	request_answer(struct pipeline *, const struct list_cfg *,
 	    const struct envelope *, const struct buf *msg,
 	    const struct request *, struct why *);
+int	request_answer_confirmed(struct pipeline *, const struct list_cfg *,
+	    const char *addr, const char *arg);
 int	request_piece(struct pipeline *, const struct list_cfg *, enum piece_id,
 	    const char *const *vars, struct buf *);
 int	request_help(struct pipeline *, const struct list_cfg *,

@@ -273,6 +273,15 @@ def test_request_answers_to_a_claim_are_the_same_for_member_moderator_nobody(mak
     assert got[TARGET] == got[MOD] == got[STRANGER], got
     assert "The list has" not in got[TARGET]    # the member count is for members
     assert inst.logtext().count("request: list=demo sender=unauthenticated") == 3
+    # confirmed from the mailbox, each is answered as who they are: the member sees the count
+    for who, count in ((TARGET, True), (STRANGER, False)):
+        token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", to(sink, who)[0]).group(1).decode()
+        addr = f"demo-confirm+{token}@lists.example"
+        send_unauthenticated(inst.port, who, [addr], forged(who, "Re: confirm", addr))
+        again = wait_until(lambda: to(sink, who)[1:])
+        assert again, inst.logtext()
+        assert (b"The list has 4 members" in again[0]) == count, again[0]
+        assert b"not verify" not in again[0] and b"nothing to change" not in again[0]
     # an authenticated member still gets the member's answer
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
         s.sendmail("bob@example.org", [REQUEST], forged("bob@example.org", "who", REQUEST))
