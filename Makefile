@@ -118,7 +118,8 @@ install: all man
 	install -m 644 conf/mlistd.conf $(DESTDIR)$(PREFIX)/share/mlistd/mlistd.conf.example
 	install -m 644 conf/templates/*.conf $(DESTDIR)$(PREFIX)/share/mlistd/templates/
 	install -d $(DESTDIR)$(PREFIX)/share/mlistd/templates/notices
-	install -m 644 conf/templates/notices/*.txt $(DESTDIR)$(PREFIX)/share/mlistd/templates/notices/
+	install -m 644 conf/templates/notices/*.txt conf/templates/notices/pieces \
+	    $(DESTDIR)$(PREFIX)/share/mlistd/templates/notices/
 	install -m 644 $(BUILD)/man/mlist.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(BUILD)/man/mlistd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 $(BUILD)/man/mlistd.8 $(BUILD)/man/mlistctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/

@@ -66,6 +66,8 @@ void	act_said_set(struct act_ctx *, const struct list_cfg *, const char *addr,
 	    const char *key, const char *value);
 int	act_set_pseudonym(struct act_ctx *, const struct list_cfg *, const char *addr,
 	    const char *name);
+int	act_member_leave(struct act_ctx *, const struct list_cfg *,
+	    const char *addr);
 
 /* leadership.c: the grave actions, each gated by the quorum */
 int	act_grave(struct act_ctx *, const struct list_cfg *, enum grave,

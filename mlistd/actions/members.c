@@ -1,7 +1,10 @@
 /*
  * members.c - the actions on a list's members that need no quorum:
  * admit (member add, member import) and a member's own settings (name,
- * delivery, pseudonym, identity mode, signing and encryption keys).
+ * delivery, pseudonym, identity mode, signing and encryption keys), and a
+ * member's own leaving. The operator's verbs and a member's confirmed
+ * -request commands (leadership/command.c, actor "member") both come here,
+ * so the checks and the audit entries are the same whoever asked.
  * Their roles, their removal and bans are grave: see leadership.c.
  */
 #include <stdio.h>
@@ -65,6 +68,26 @@ act_member_add(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	} else
 		buf_printf(c->out, "added %s to %s\n", addr, l->name);
 	return ACT_DONE;
+}
+
+/*
+ * act_member_leave - a member leaves of their own accord (a confirmed
+ * "unsubscribe"): not grave, nobody else decides; audited by number. An
+ * address that is not a member is no error: there is nothing to undo.
+ */
+int
+act_member_leave(struct act_ctx *c, const struct list_cfg *l, const char *addr)
+{
+	char ref[64];
+	int rc;
+
+	act_member_ref(c, l, addr, ref, sizeof(ref));
+	rc = store_member_rm(c->p->st, l->name, addr);
+	if (rc == STORE_NOTFOUND)
+		return ACT_DONE;
+	if (rc != STORE_OK)
+		return act_dberr(c);
+	return act_audit(c, l, "leave", ref);
 }
 
 /* import_line - one line: 1 added, 0 skipped or existing, -2 refused (told), -1 */
@@ -225,8 +248,11 @@ act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 		    "is gone: register an OpenPGP key with openpgp FILE");
 	if (strcmp(key, "key") == 0)
 		rc = set_key(c, l, addr, 0, value, expires);
-	else if (strcmp(key, "pseudonym") == 0)
-		rc = act_set_pseudonym(c, l, addr, value) == ACT_DONE ? STORE_OK : ACT_FAILED;
+	else if (strcmp(key, "pseudonym") == 0) {
+		if ((rc = act_set_pseudonym(c, l, addr, value)) != ACT_DONE)
+			return rc;	/* told; a store failure stays one */
+		rc = STORE_OK;
+	}
 	else if (strcmp(key, "identity") == 0)
 		rc = set_identity(c, l, addr, value);
 	else

@@ -4,82 +4,150 @@
  * vouching quorum), unsubscribe, settings, keys, a moderator's confirmed
  * discipline step. The commands travel sealed in the token (request.c,
  * discipline.c); this file opens them and answers once with what was done.
+ * Every change is made by the same action as mlistctl's (actions/, actor
+ * "member"), so the checks and the audit entries do not depend on the path.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions/actions.h"
 #include "delivery/distribute.h"
 #include "leadership/command.h"
 #include "leadership/confirm.h"
 #include "leadership/discipline.h"
 #include "leadership/quorum.h"
 #include "pipeline/disclosure.h"
+#include "pipeline/request.h"
 #include "util/log.h"
 
-/* apply_line - one confirmed command for addr */
+/* the audit log's name for a member acting on their own confirmed request */
+#define SELF_ACTOR	"member"
+
+struct self {
+	struct act_ctx	 c;
+	struct buf	 out, err;
+};
+
+/* self_open - the action context of a member's own confirmed command */
+static void
+self_open(struct self *s, struct pipeline *p)
+{
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->out, 0);
+	buf_init(&s->err, 0);
+	s->c.p = p;
+	s->c.actor = SELF_ACTOR;
+	s->c.out = &s->out;
+	s->c.err = &s->err;
+}
+
+/*
+ * self_close - the action's result: the piece saying what it did (id, vars)
+ * or why not into res, 0; -1 the store failed (the transaction is retried)
+ */
 static int
-apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *line, int member,
+self_close(struct self *s, struct pipeline *p, const struct list_cfg *l,
+    int rc, const char *what, enum piece_id id, const char *const *vars,
     struct buf *res)
 {
-	int rc;
+	char why[1200];
+	const char *refused[] = { "why", why, NULL };
+	int r = 0;
+
+	snprintf(why, sizeof(why), "%.*s",
+	    (int)strcspn(buf_cstr(&s->err), "\n"), buf_cstr(&s->err));
+	/* the action's words may quote a pseudonym: the log keeps a kind */
+	if (rc == ACT_DONE)
+		log_info("%s confirm: list=%s a member's %s set result=ok",
+		    p->qid, l->name, what);
+	else
+		log_info("%s confirm: list=%s a member's %s not set%s "
+		    "result=%s", p->qid, l->name, what,
+		    strstr(why, " is taken ") ?
+		    ": pseudonym taken by another member meanwhile" : "",
+		    rc == ACT_FAILED ? "permfail" : "tempfail");
+	if (rc == ACT_DONE)
+		r = request_piece(p, l, id, vars, res);
+	else if (rc == ACT_FAILED)
+		r = request_piece(p, l, PIECE_DONE_REFUSED, refused, res);
+	buf_free(&s->out);
+	buf_free(&s->err);
+	return rc == ACT_ERROR || r < 0 ? -1 : 0;
+}
+
+/* set_one - one confirmed setting, as 'mlistctl member set' makes it */
+static int
+set_one(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *key, const char *value, const char *expires, enum piece_id id,
+    const char *const *vars, struct buf *res)
+{
+	struct self s;
+
+	self_open(&s, p);
+	return self_close(&s, p, l, act_member_set(&s.c, l, addr, key, value,
+	    expires), key, id, vars, res);
+}
+
+/* enckey - "enckey KEY" or "enckey KEY expires YYYY-MM-DD" */
+static int
+enckey(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *arg, struct buf *res)
+{
+	char key[64], day[11] = "", days[16];
+	const char *vars[] = { "day", day, "days", days, NULL };
+	const char *exp = NULL, *sp;
+	size_t before = res->len;
+	long long t;
+
+	if ((sp = strchr(arg, ' ')) != NULL) {
+		if (strncmp(sp, " expires ", 9) != 0)
+			return 0;	/* checked when the command came */
+		exp = sp + 9;
+	}
+	snprintf(key, sizeof(key), "%.*s",
+	    (int)(sp ? sp - arg : (long)strlen(arg)), arg);
+	if (set_one(p, l, addr, "enckey", key, exp, PIECE_DONE_ENCKEY, NULL,
+	    res) < 0)
+		return -1;
+	if (!exp || res->len == before || (t = keys_expiry_parse(exp)) <= 0 ||
+	    strstr(buf_cstr(res) + before, "not done"))
+		return 0;
+	keys_expiry_format(t, day);
+	snprintf(days, sizeof(days), "%d", l->key_warn_days);
+	return request_piece(p, l, PIECE_DONE_ENCKEY_EXPIRES, vars, res);
+}
+
+/* apply_line - one confirmed command for addr, through actions/ */
+static int
+apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *line, int member, struct buf *res)
+{
+	const char *vars[] = { "pseudonym", line + 10, "mode", line + 9,
+	    "setting", NULL, "value", line + 7, NULL };
+	char key[8];
+	struct self s;
 
 	if (!strcmp(line, "unsubscribe")) {
-		if (member && (rc = store_member_rm(p->st, l->name, addr)) != STORE_OK && rc != STORE_NOTFOUND)
-			return -1;
-		buf_printf(res, "- you have left %s@%s; write \"subscribe\" to come back\n", l->name, p->cfg->hostname);
-		log_info("%s confirm: list=%s a member left result=ok", p->qid, l->name);
-		return 0;
+		self_open(&s, p);
+		return self_close(&s, p, l, act_member_leave(&s.c, l, addr),
+		    "membership (leaving)", PIECE_DONE_LEFT, NULL, res);
 	}
 	if (!member)
 		return 0;	/* settings of a non-member: nothing to change, nothing to say */
 	if (!strncmp(line, "pseudonym ", 10))
-		return confirm_pseudonym(p, l, addr, line + 10, res);
-	if (!strncmp(line, "identity ", 9)) {
-		int mode = config_identity_parse(line + 9);
-
-		if (mode < 0 || store_member_set_identity(p->st, l->name, addr, mode == l->identity ? NULL :
-		    line + 9) != STORE_OK)
-			return mode < 0 ? 0 : -1;
-		buf_printf(res, "- your posts will now go out as: %s\n", line + 9);
-		return 0;
-	}
-	if (!strncmp(line, "enckey ", 7)) {
-		unsigned char pk[32];
-		char key[64], *sp;
-		long long expires = 0;
-
-		/* "enckey KEY" or "enckey KEY expires YYYY-MM-DD" (checked when the command came) */
-		snprintf(key, sizeof(key), "%s", line + 7);
-		if ((sp = strchr(key, ' ')) != NULL) {
-			*sp = 0;
-			if (strncmp(line + 7 + (sp - key), " expires ", 9) != 0 ||
-			    (expires = keys_expiry_parse(line + 7 + (sp - key) + 9)) < 0)
-				return 0;
-		}
-		if (keys_public_from_text(key, "x25519", pk) != 1)
-			return 0;
-		if (store_member_set_enc_key(p->st, l->name, addr, pk, sizeof(pk), expires) != STORE_OK)
-			return -1;
-		buf_puts(res, "- from now on every post reaches you encrypted to your key (open it with 'mlist open')\n");
-		if (expires) {
-			char day[11];
-
-			keys_expiry_format(expires, day);
-			buf_printf(res, "- your key expires on %s; the list will remind you %d days before, and from that "
-			    "day on it will not use the key\n", day, l->key_warn_days);
-		}
-		log_info("%s confirm: list=%s a member's encryption key registered result=ok", p->qid, l->name);
-		return 0;
-	}
+		return set_one(p, l, addr, "pseudonym", line + 10, NULL,
+		    PIECE_DONE_PSEUDONYM, vars, res);
+	if (!strncmp(line, "identity ", 9))
+		return set_one(p, l, addr, "identity", line + 9, NULL,
+		    PIECE_DONE_IDENTITY, vars, res);
+	if (!strncmp(line, "enckey ", 7))
+		return enckey(p, l, addr, line + 7, res);
 	if (!strncmp(line, "digest ", 7) || !strncmp(line, "nomail ", 7)) {
-		char key[8];
-
 		snprintf(key, sizeof(key), "%.6s", line);
-		if (store_member_set(p->st, l->name, addr, key, line + 7) != STORE_OK)
-			return -1;
-		buf_printf(res, "- %s is now %s\n", key, line + 7);
-		return 0;
+		vars[5] = key;
+		return set_one(p, l, addr, key, line + 7, NULL,
+		    PIECE_DONE_SETTING, vars, res);
 	}
 	return 0;
 }
@@ -96,17 +164,18 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 	if ((rc = discipline_suspended(p, l, addr, text, sizeof(text))) < 0)
 		return -1;
 	if (rc) {
-		buf_printf(res, "- you are suspended from %s@%s; from %s on you may apply again\n", l->name,
-		    p->cfg->hostname, text);
+		const char *vars[] = { "day", text, NULL };
+
 		log_info("%s confirm: list=%s a suspended address applied; refused result=permfail", p->qid, l->name);
-		return 0;
+		return request_piece(p, l, PIECE_DONE_SUSPENDED, vars,
+		    res) < 0 ? -1 : 0;
 	}
 	if ((rc = store_banned(p->st, l->name, addr)) < 0)
 		return -1;
 	if (rc) {
-		buf_printf(res, "- %s@%s does not accept a subscription from your address\n", l->name, p->cfg->hostname);
 		log_info("%s confirm: list=%s a banned address applied; refused result=permfail", p->qid, l->name);
-		return 0;
+		return request_piece(p, l, PIECE_DONE_BANNED, NULL, res) < 0 ?
+		    -1 : 0;
 	}
 	if (l->subscription == SUB_VOUCH)
 		return quorum_vouch(p, l, addr, ps, intro ? intro : "", res) < 0 ? -1 : 0;
@@ -127,11 +196,10 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		buf_free(&app);
 		if (rc < 0)
 			return -1;
-		buf_printf(res, "- your application and introduction have gone to the list's moderators; you will\n"
-		    "  hear from the list when they have decided\n");
 		log_info("%s confirm: list=%s application passed to the moderators' quorum (%d) result=ok", p->qid,
 		    l->name, need);
-		return 0;
+		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ?
+		    -1 : 0;
 	}
 	n = 0;
 	if (l->subscription == SUB_APPROVE) {
@@ -152,19 +220,21 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		buf_free(&app);
 		if (rc < 0)
 			return -1;
-		buf_printf(res, "- your application and introduction have gone to the list's moderators; you will\n"
-		    "  hear from the list when they have decided\n");
 		log_info("%s confirm: list=%s application passed to the moderators result=ok", p->qid, l->name);
-		return 0;
+		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ?
+		    -1 : 0;
 	}
-	rc = store_member_add(p->st, l->name, addr, NULL);
-	if (rc != STORE_OK && rc != STORE_EXISTS)
-		return -1;
-	snprintf(text, sizeof(text), "- welcome to %s@%s: write to the list at that address; \"help\" to\n"
-	    "  %s-request@%s lists what you can do\n", l->name, p->cfg->hostname, l->name, p->cfg->hostname);
-	buf_puts(res, text);
-	log_info("%s confirm: list=%s a member joined result=ok", p->qid, l->name);
-	return 1;
+	/* an open list: admitted as 'mlistctl member add' admits (actions/) */
+	{
+		struct self s;
+
+		self_open(&s, p);
+		rc = act_member_add(&s.c, l, addr, NULL, NULL);
+		if (self_close(&s, p, l, rc, "membership (joining)",
+		    PIECE_DONE_WELCOME, NULL, res) < 0)
+			return -1;
+	}
+	return rc == ACT_DONE ? 1 : 0;
 }
 
 /*
@@ -179,7 +249,7 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 	struct buf plain, res;
 	struct member m;
 	char *addr, *line, *next, *intro = NULL, *ps, asked[256] = "";
-	int rc, member, quiet = 0;
+	int rc, member, quiet = 0, answered = 0;
 
 	(void)msg;
 	buf_init(&plain, 0);
@@ -211,6 +281,19 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 	for (; line && *line && rc >= 0; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = 0;
+		if (!strncmp(line, "answer ", 7)) {
+			/* an unverified reader's who/audit/archive */
+			rc = request_answer_confirmed(p, l, addr, line + 7);
+			answered = 1;
+			continue;
+		}
+		if (!strcmp(line, "discipline-asked")) {
+			/* an unverified request, now from the mailbox */
+			rc = discipline_confirmed(p, l, addr,
+			    intro ? intro : "");
+			quiet = 1;	/* decide() has answered */
+			break;
+		}
 		if (!strncmp(line, "discipline ", 11)) {
 			/* a moderator's confirmed discipline step; the reason is the "intro" */
 			if ((rc = discipline_apply(p, l, addr, atoll(line + 11), intro, &res)) == 1) {
@@ -224,13 +307,16 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 			if (!member && (rc = subscribe(p, l, addr, intro, asked, &res)) > 0)
 				member = 1;
 			else if (member)
-				buf_puts(&res, "- you are a member already\n");
+				rc = request_piece(p, l, PIECE_DONE_MEMBER,
+				    NULL, &res);
 			continue;
 		}
 		rc = apply_line(p, l, addr, line, member, &res);
 	}
+	if (answered && res.len == 0)
+		quiet = 1;	/* the answer went; nothing else was asked */
 	if (rc >= 0 && res.len == 0 && !member && !quiet)
-		buf_puts(&res, "- nothing to change: the address is not subscribed\n");
+		rc = request_piece(p, l, PIECE_DONE_NOT_MEMBER, NULL, &res);
 	if (rc >= 0 && !quiet) {
 		const char *vars[] = { "done", buf_cstr(&res), NULL };
 

@@ -6,7 +6,11 @@
  * numbers members) first in the Subject or the body, and the reason after
  * it. The list does nothing yet: it answers the moderator's own address
  * with what the member's next step would be and a token; only the reply
- * applies it, so a forged request changes nothing. Steps follow
+ * applies it, so a forged request changes nothing. A moderator is a
+ * moderator only when authenticated (pipeline/authn.c): a sender the list
+ * cannot verify first gets one answer, the same whether the address it
+ * claims moderates, is a member or is nobody's, asking that mailbox to
+ * confirm; only then is the request decided. Steps follow
  * leadership.discipline (default: two private warnings, a public warning
  * that names only the pseudonym, then suspension for 30 days, after which
  * the member may apply again). Warnings come from "the moderators", never
@@ -23,9 +27,11 @@
 #include "leadership/discipline.h"
 #include "delivery/distribute.h"
 #include "pipeline/identity.h"
+#include "pipeline/request.h"
 #include "mail/audit.h"
 #include "mail/header.h"
 #include "mail/pseudonym.h"
+#include "pipeline/authn.h"
 #include "util/log.h"
 
 /* step_name - what step k of the ladder is, for people */
@@ -91,47 +97,53 @@ trimmed(const char *s, size_t n, struct buf *out)
 }
 
 /*
- * discipline_request - mail to LIST-owner+discipline@: check it, and ask the
- * moderator's own mailbox to confirm. 0 done (whatever the answer), -1 error.
+ * verified - is the envelope sender (where the answer goes) authenticated?
+ * 1 yes; 0 no, *answer whether it may be answered (automatic mail and the
+ * backscatter budget say no); -1 DNS cannot answer now (retried).
  */
-int
-discipline_request(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg)
+static int
+verified(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg, int *answer)
+{
+	struct why why = { "" };
+	struct authn au;
+
+	*answer = 0;
+	if (authn_check(p, e, msg, &au, &why) != OK) {
+		log_info("%s discipline: list=%s %s result=tempfail", p->qid,
+		    l->name, why_text(&why));
+		return -1;
+	}
+	if (authn_vouches(&au, e->sender) && !au.automatic)
+		return 1;
+	log_info("%s discipline: list=%s sender not authenticated; asked to "
+	    "confirm from the mailbox result=ok", p->qid, l->name);
+	*answer = authn_may_answer(p, &au, e->sender);
+	return 0;
+}
+
+/*
+ * parse - "discipline NAME" in the Subject (the body is the reason) or on
+ * the body's first line (the rest is the reason); -1 unreadable headers
+ */
+static int
+parse(const struct buf *msg, char *name, size_t nlen, struct buf *reason)
 {
 	const char *m = (const char *)msg->data, *body, *nl;
-	char *subj = NULL, name[200] = "", *addr = NULL, token[41], extra[300], step[200], text[2001];
-	char number[24], nsteps[16], days[16];
-	const char *vars[] = { "name", name, "number", number, "steps", nsteps, "step", step, "reason", text,
-	    "days", days, NULL };
-	struct buf reason, payload, sealed;
-	long long target = 0;
-	struct member mb;
 	struct hdr h;
+	char *subj;
 	size_t blen;
-	int rc = 0, steps, automatic;
 
+	name[0] = 0;
 	if (hdr_parse(m, msg->len, &h) < 0)
-		return 0;
-	automatic = hdr_automatic(&h) || !*e->sender;
-	if (automatic || !is_moderator(p, l, e->sender, NULL)) {
-		hdr_free(&h);
-		log_info("%s discipline: list=%s request not from a moderator; ignored result=permfail", p->qid, l->name);
-		/* an answer to a person, never to automatic mail (no backscatter) */
-		if (!automatic && distribute_notice_tmpl(p, l, e->sender, NOTICE_DISCIPLINE_NOT_MODERATOR, NULL,
-		    ENV_NULL, "", NULL) < 0)
-			return -1;
-		return 0;
-	}
+		return -1;
 	subj = hdr_get_value(&h, "Subject");
 	body = m + h.body_off;
 	blen = msg->len - h.body_off;
 	hdr_free(&h);
-	buf_init(&reason, 0);
-	buf_init(&payload, 0);
-	buf_init(&sealed, 0);
-	/* "discipline NAME": in the Subject (the body is the reason), or the body's first line */
 	if (subj && strncasecmp(subj, "discipline ", 11) == 0) {
-		snprintf(name, sizeof(name), "%s", subj + 11);
-		trimmed(body, blen, &reason);
+		snprintf(name, nlen, "%s", subj + 11);
+		trimmed(body, blen, reason);
 	} else {
 		while (blen && isspace((unsigned char)*body))
 			body++, blen--;
@@ -139,23 +151,59 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 		if (blen > 11 && strncasecmp(body, "discipline ", 11) == 0) {
 			size_t ln = (nl ? (size_t)(nl - body) : blen) - 11;
 
-			snprintf(name, sizeof(name), "%.*s", (int)(ln < sizeof(name) ? ln : sizeof(name) - 1), body + 11);
+			snprintf(name, nlen, "%.*s", (int)(ln < nlen ? ln :
+			    nlen - 1), body + 11);
 			if (nl)
-				trimmed(nl + 1, blen - (size_t)(nl + 1 - body), &reason);
+				trimmed(nl + 1, blen - (size_t)(nl + 1 - body),
+				    reason);
 		}
 	}
 	free(subj);
-	for (char *t = name + strlen(name); t > name && isspace((unsigned char)t[-1]); )
+	for (char *t = name + strlen(name); t > name &&
+	    isspace((unsigned char)t[-1]); )
 		*--t = 0;
-	if (!*name || (addr = who(p, l, name)) == NULL || store_member_find(p->st, l->name, addr, &mb) != STORE_OK) {
-		rc = distribute_notice_tmpl(p, l, e->sender, *name ? NOTICE_DISCIPLINE_NOBODY : NOTICE_DISCIPLINE_USAGE,
-		    vars, ENV_NULL, "", NULL);
+	return 0;
+}
+
+/*
+ * decide - the request of `sender`, whom the list believes: a moderator is
+ * asked to confirm the member's next step (only the reply applies it);
+ * anyone else is told that only moderators may. 0 answered, -1 error.
+ */
+static int
+decide(struct pipeline *p, const struct list_cfg *l, const char *sender,
+    char *name, const char *reason)
+{
+	char *addr = NULL, token[41], extra[300], step[200], text[2001];
+	char number[24], nsteps[16], days[16];
+	const char *vars[] = { "name", name, "number", number, "steps", nsteps,
+	    "step", step, "reason", text, "days", days, NULL };
+	struct buf payload, sealed;
+	long long target = 0;
+	struct member mb;
+	int rc = 0, steps;
+
+	if (!is_moderator(p, l, sender, NULL)) {
+		log_info("%s discipline: list=%s request not from a moderator; "
+		    "ignored result=permfail", p->qid, l->name);
+		return distribute_notice_tmpl(p, l, sender,
+		    NOTICE_DISCIPLINE_NOT_MODERATOR, NULL, ENV_NULL, "",
+		    NULL) < 0 ? -1 : 0;
+	}
+	buf_init(&payload, 0);
+	buf_init(&sealed, 0);
+	if (!*name || (addr = who(p, l, name)) == NULL ||
+	    store_member_find(p->st, l->name, addr, &mb) != STORE_OK) {
+		rc = distribute_notice_tmpl(p, l, sender, *name ?
+		    NOTICE_DISCIPLINE_NOBODY : NOTICE_DISCIPLINE_USAGE, vars,
+		    ENV_NULL, "", NULL);
 		goto out;
 	}
 	target = mb.id;
 	member_free(&mb);
 	if (is_moderator(p, l, addr, NULL)) {
-		rc = distribute_notice_tmpl(p, l, e->sender, NOTICE_DISCIPLINE_MODERATOR, vars, ENV_NULL, "", NULL);
+		rc = distribute_notice_tmpl(p, l, sender,
+		    NOTICE_DISCIPLINE_MODERATOR, vars, ENV_NULL, "", NULL);
 		goto out;
 	}
 	if ((steps = store_discipline_steps(p->st, l->name, addr)) < 0) {
@@ -163,28 +211,111 @@ discipline_request(struct pipeline *p, const struct list_cfg *l, const struct en
 		goto out;
 	}
 	step_name(l, steps, step, sizeof(step));
-	buf_printf(&payload, "%s\ndiscipline %lld\nintro\n%.2000s", e->sender, target, buf_cstr(&reason));
+	buf_printf(&payload, "%s\ndiscipline %lld\nintro\n%.2000s", sender,
+	    target, reason);
 	/* the store seals it, bound to the token's row (store_confirm_add) */
 	if (buf_append(&sealed, payload.data, payload.len) < 0 ||
-	    confirm_token(p, l, "command", "", sealed.data, sealed.len, e->sender, p->now + CONFIRM_DAYS * 86400LL,
-	    token, extra, sizeof(extra)) < 0) {
+	    confirm_token(p, l, "command", "", sealed.data, sealed.len, sender,
+	    p->now + CONFIRM_DAYS * 86400LL, token, extra, sizeof(extra)) < 0) {
 		rc = -1;
 		goto out;
 	}
 	snprintf(number, sizeof(number), "%lld", target);
 	snprintf(nsteps, sizeof(nsteps), "%d", steps);
 	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
-	snprintf(text, sizeof(text), "%.2000s", reason.len ? buf_cstr(&reason) : "(none given)");
-	rc = distribute_notice_tmpl(p, l, e->sender, NOTICE_DISCIPLINE_CONFIRM, vars, ENV_NULL, extra, NULL);
+	snprintf(text, sizeof(text), "%.2000s", *reason ? reason :
+	    "(none given)");
+	/* a keyed short id, as the audit log names them: never the number */
 	keys_member_ref(p->keys, l->name, target, number, sizeof(number));
-	log_info("%s discipline: list=%s request for %s awaits the moderator's confirmation result=ok",
-	    p->qid, l->name, number);
+	rc = distribute_notice_tmpl(p, l, sender, NOTICE_DISCIPLINE_CONFIRM,
+	    vars, ENV_NULL, extra, NULL);
+	log_info("%s discipline: list=%s request for %s awaits the "
+	    "moderator's confirmation result=ok", p->qid, l->name, number);
 out:
 	free(addr);
-	buf_free(&reason);
 	buf_free(&payload);
 	buf_free(&sealed);
 	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * ask_mailbox - a sender the list cannot verify: one text, whoever they
+ * claim to be, with a token; the request (name and reason, sealed with
+ * it) is decided only when that mailbox confirms (discipline_confirmed).
+ */
+static int
+ask_mailbox(struct pipeline *p, const struct list_cfg *l, const char *sender,
+    const char *name, const char *reason)
+{
+	char token[41], extra[300], addr[400], days[16];
+	const char *vars[] = { "confirm_addr", addr, "days", days, NULL };
+	struct buf payload, sealed;
+	int rc = 0;
+
+	buf_init(&payload, 0);
+	buf_init(&sealed, 0);
+	buf_printf(&payload, "%s\ndiscipline-asked\nintro\n%.200s\n%.2000s",
+	    sender, name, reason);
+	/* the store seals it, bound to the token's row (store_confirm_add) */
+	if (buf_append(&sealed, payload.data, payload.len) < 0 ||
+	    confirm_token(p, l, "command", "", sealed.data, sealed.len, sender,
+	    p->now + CONFIRM_DAYS * 86400LL, token, extra, sizeof(extra)) < 0)
+		rc = -1;
+	if (rc == 0) {
+		snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token,
+		    p->cfg->hostname);
+		snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
+		rc = distribute_notice_tmpl(p, l, sender,
+		    NOTICE_DISCIPLINE_UNVERIFIED, vars, ENV_NULL, extra, NULL);
+	}
+	buf_free(&payload);
+	buf_free(&sealed);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * discipline_request - mail to LIST-owner+discipline@: from a verified
+ * sender, decided now; from anyone else, first confirmed from the mailbox.
+ * 0 done (whatever the answer), -1 error (retried).
+ */
+int
+discipline_request(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg)
+{
+	char name[200];
+	struct buf reason;
+	int rc, answer;
+
+	if ((rc = verified(p, l, e, msg, &answer)) < 0)
+		return -1;
+	if (rc == 0 && !answer)
+		return 0;
+	buf_init(&reason, 0);
+	if (parse(msg, name, sizeof(name), &reason) < 0)
+		rc = 0;		/* unreadable: nothing to decide, nobody told */
+	else if (rc == 1)
+		rc = decide(p, l, e->sender, name, buf_cstr(&reason));
+	else
+		rc = ask_mailbox(p, l, e->sender, name, buf_cstr(&reason));
+	buf_free(&reason);
+	return rc;
+}
+
+/*
+ * discipline_confirmed - the mailbox of sender confirmed the request it
+ * made unverified (text: the name, a line end, the reason): decided as a
+ * verified sender's. 0 answered, -1 error.
+ */
+int
+discipline_confirmed(struct pipeline *p, const struct list_cfg *l,
+    const char *sender, const char *text)
+{
+	char name[200];
+	size_t n = strcspn(text, "\n");
+
+	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n :
+	    sizeof(name) - 1), text);
+	return decide(p, l, sender, name, text[n] ? text + n + 1 : "");
 }
 
 /*
@@ -213,8 +344,10 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	/* a keyed short id, never the number: numbers tell how many joined */
 	keys_member_ref(p->keys, l->name, member_id, ref, sizeof(ref));
 	if ((addr = store_member_addr_by_id(p->st, l->name, member_id)) == NULL) {
-		buf_printf(res, "- not done: %s has left the list\n", ref);
-		return 0;
+		const char *gone[] = { "number", ref, NULL };
+
+		return request_piece(p, l, PIECE_DONE_DISCIPLINE_GONE, gone,
+		    res) < 0 ? -1 : 0;
 	}
 	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
 		if (m.pseudonym)
@@ -258,8 +391,14 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	free(addr);
 	if (rc < 0)
 		return -1;
-	buf_printf(res, "- %s: %s\n", ps, step);
-	log_info("%s discipline: list=%s %s step %d applied result=ok", p->qid, l->name, ref, steps + 1);
+	{
+		const char *done[] = { "member", ps, "step", step, NULL };
+
+		if (request_piece(p, l, PIECE_DONE_DISCIPLINE, done, res) < 0)
+			return -1;
+	}
+	log_info("%s discipline: list=%s %s step %d applied result=ok", p->qid,
+	    l->name, ref, steps + 1);
 	return 0;
 }
 

@@ -35,7 +35,7 @@
 struct ask {
 	struct pipeline	*p;
 	const struct list_cfg *l;
-	const char	*id, *reason;
+	const char	*id, *reason, *sender;
 	const struct buf *copy;
 	int		 n, failed;
 };
@@ -46,7 +46,7 @@ ask_one(const struct member *m, void *arg)
 {
 	struct ask *a = arg;
 	char token[41], extra[300];
-	const char *vars[] = { "reason", a->reason, NULL };
+	const char *vars[] = { "reason", a->reason, "sender", a->sender, NULL };
 
 	if (!role_leads(m->role))
 		return 0;
@@ -64,14 +64,16 @@ ask_one(const struct member *m, void *arg)
 	return 0;
 }
 
-/* moderate_ask - tell every moderator and owner of l about held post id */
+/*
+ * moderate_ask - tell every moderator and owner of l about held post id;
+ * sender says how sure the list is of who sent it (authn_held_note)
+ */
 int
 moderate_ask(struct pipeline *p, const struct list_cfg *l, const char *held_id, const char *reason,
-    const struct buf *copy, int real_author_shown)
+    const struct buf *copy, const char *sender)
 {
-	struct ask a = { p, l, held_id, reason, copy, 0, 0 };
+	struct ask a = { p, l, held_id, reason, sender, copy, 0, 0 };
 
-	(void)real_author_shown;
 	if (store_member_each(p->st, l->name, ask_one, &a) < 0 || a.failed)
 		return -1;
 	return a.n;

@@ -6,7 +6,7 @@
 #include "pipeline/pipeline.h"
 
 int	moderate_ask(struct pipeline *, const struct list_cfg *, const char *held_id, const char *reason,
-	    const struct buf *copy, int real_author_shown);
+	    const struct buf *copy, const char *sender);
 int	moderate_answer(struct pipeline *, const struct list_cfg *, const struct store_token *,
 	    const struct buf *msg);
 

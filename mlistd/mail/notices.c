@@ -40,11 +40,27 @@ notice_name(enum notice_id id)
 	return (unsigned)id < NOTICE_N ? notice_defs[id].name : "?";
 }
 
-/* var_known - is the placeholder name (n bytes) allowed in this notice? */
-static int
-var_known(enum notice_id id, const char *name, size_t n)
+#define PIECE_ROW(e, name, vars, when) { name, vars },
+static const struct {
+	const char	*name;
+	const char	*vars;
+} piece_defs[PIECE_N] = { PIECE_TABLE(PIECE_ROW) };
+#undef PIECE_ROW
+
+#define PIECES_FILE	"pieces"
+
+/* piece_name - the [name] of a piece */
+const char *
+piece_name(enum piece_id id)
 {
-	const char *lists[2] = { COMMON_VARS, notice_defs[id].vars };
+	return (unsigned)id < PIECE_N ? piece_defs[id].name : "?";
+}
+
+/* var_known - is the placeholder name (n bytes) common or one of own? */
+static int
+var_known(const char *own, const char *name, size_t n)
+{
+	const char *lists[2] = { COMMON_VARS, own };
 
 	for (int k = 0; k < 2; k++)
 		for (const char *s = lists[k]; *s; ) {
@@ -58,9 +74,13 @@ var_known(enum notice_id id, const char *name, size_t n)
 	return 0;
 }
 
-/* check_text - every {placeholder} in text is known; errors name the line */
+/*
+ * check_text - every {placeholder} in text is known (own: the text's own
+ * placeholders); errors name the line
+ */
 static int
-check_text(enum notice_id id, const char *path, int line, const char *text, struct buf *errs)
+check_text(const char *own, const char *path, int line, const char *text,
+    struct buf *errs)
 {
 	int nerr = 0;
 
@@ -80,10 +100,11 @@ check_text(enum notice_id id, const char *path, int line, const char *text, stru
 			buf_printf(errs, "%s:%d: a \"{\" that starts no placeholder (write {{ for a brace)\n",
 			    path, line);
 			nerr++;
-		} else if (!var_known(id, c + 1, (size_t)(end - c - 1))) {
-			buf_printf(errs, "%s:%d: unknown placeholder {%.*s} (this notice knows: %s%s%s)\n",
-			    path, line, (int)(end - c - 1), c + 1, COMMON_VARS,
-			    *notice_defs[id].vars ? " " : "", notice_defs[id].vars);
+		} else if (!var_known(own, c + 1, (size_t)(end - c - 1))) {
+			buf_printf(errs, "%s:%d: unknown placeholder {%.*s} "
+			    "(this text knows: %s%s%s)\n", path, line,
+			    (int)(end - c - 1), c + 1, COMMON_VARS,
+			    *own ? " " : "", own);
 			nerr++;
 		}
 	}
@@ -137,7 +158,7 @@ parse_one(enum notice_id id, const char *path, const char *text, struct notice_t
 			    (unsigned char)*c);
 			return 1;
 		}
-	if ((nerr = check_text(id, path, 1, text, errs)) > 0)
+	if ((nerr = check_text(notice_defs[id].vars, path, 1, text, errs)) > 0)
 		return nerr;
 	if (nl[2] == 0) {
 		buf_printf(errs, "%s:3: the notice has no body\n", path);
@@ -150,6 +171,127 @@ parse_one(enum notice_id id, const char *path, const char *text, struct notice_t
 		return 1;
 	}
 	return 0;
+}
+
+/* piece_id_of - the piece named [name] (n bytes); -1 unknown */
+static int
+piece_id_of(const char *name, size_t n)
+{
+	for (int i = 0; i < PIECE_N; i++)
+		if (strlen(piece_defs[i].name) == n &&
+		    strncmp(piece_defs[i].name, name, n) == 0)
+			return i;
+	return -1;
+}
+
+/* piece_header - is the line at s "[name]"? the name's length, else 0 */
+static size_t
+piece_header(const char *s)
+{
+	size_t n = strspn(s + 1, "abcdefghijklmnopqrstuvwxyz-");
+
+	if (s[0] != '[' || n == 0 || s[1 + n] != ']')
+		return 0;
+	return s[2 + n] == '\n' || s[2 + n] == 0 ? n : 0;
+}
+
+/* next_line - the start of the line after the one at s (or its NUL) */
+static const char *
+next_line(const char *s)
+{
+	s += strcspn(s, "\n");
+	return *s ? s + 1 : s;
+}
+
+/* piece_one - the piece whose header is at h (line hl), to the next header */
+static int
+piece_one(struct notices *ns, const char *path, const char *h, int hl,
+    struct buf *errs)
+{
+	size_t n = piece_header(h);
+	const char *t = next_line(h), *end;
+	int id = piece_id_of(h + 1, n);
+
+	for (end = t; *end && !piece_header(end); end = next_line(end))
+		;
+	if (id < 0) {
+		buf_printf(errs, "%s:%d: no piece is called [%.*s]\n", path, hl,
+		    (int)n, h + 1);
+		return 1;
+	}
+	if (ns->piece[id]) {
+		buf_printf(errs, "%s:%d: [%.*s] a second time\n", path, hl,
+		    (int)n, h + 1);
+		return 1;
+	}
+	if (end == t || end[-1] != '\n') {
+		buf_printf(errs, "%s:%d: [%.*s] needs a text of whole lines\n",
+		    path, hl, (int)n, h + 1);
+		return 1;
+	}
+	if ((ns->piece[id] = strndup(t, (size_t)(end - t))) == NULL) {
+		buf_printf(errs, "%s: out of memory\n", path);
+		return 1;
+	}
+	return check_text(piece_defs[id].vars, path, hl + 1, ns->piece[id],
+	    errs);
+}
+
+/* pieces_read - the pieces file of dir into text; the number of errors */
+static int
+pieces_read(const char *path, int required, struct buf *text,
+    struct buf *errs)
+{
+	if (read_file(path, text) == 0 && buf_putc(text, 0) == 0)
+		return 0;
+	if (errno == ENOENT && !required)
+		return 0;
+	buf_printf(errs, "%s: %s%s\n", path, strerror(errno), errno == ENOENT ?
+	    " (copy it from the templates mlistd ships)" : "");
+	return 1;
+}
+
+/*
+ * pieces_load - the pieces file of dir: "#" comment lines, then "[name]"
+ * lines each before its piece's text. With required, every piece must be
+ * there. The number of errors.
+ */
+static int
+pieces_load(const char *dir, int required, struct notices *ns,
+    struct buf *errs)
+{
+	char path[4200];
+	struct buf text;
+	const char *s;
+	int nerr, line = 1, seen = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, PIECES_FILE);
+	buf_init(&text, 0);
+	if ((nerr = pieces_read(path, required, &text, errs)) > 0 ||
+	    text.len == 0) {
+		buf_free(&text);
+		return nerr;
+	}
+	for (s = (const char *)text.data; *s; s = next_line(s), line++) {
+		if (piece_header(s)) {
+			nerr += piece_one(ns, path, s, line, errs);
+			seen = 1;
+		} else if (!seen && *s != '#' && *s != '\n') {
+			/* before the first piece: only comments */
+			buf_printf(errs, "%s:%d: text before the first [name] "
+			    "line\n", path, line);
+			nerr++;
+			seen = 1;
+		}
+	}
+	for (int i = 0; required && i < PIECE_N; i++)
+		if (!ns->piece[i]) {
+			buf_printf(errs, "%s: the piece [%s] is missing\n",
+			    path, piece_defs[i].name);
+			nerr++;
+		}
+	buf_free(&text);
+	return nerr;
 }
 
 /*
@@ -195,6 +337,7 @@ notices_load(const char *dir, int required, struct notices **out, struct buf *er
 			nerr += parse_one(i, path, (const char *)text.data, &n->t[i], errs);
 	}
 	buf_free(&text);
+	nerr += pieces_load(dir, required, n, errs);
 	if (nerr) {
 		notices_free(n);
 		return nerr;
@@ -213,6 +356,8 @@ notices_free(struct notices *n)
 		free(n->t[i].subject);
 		free(n->t[i].body);
 	}
+	for (int i = 0; i < PIECE_N; i++)
+		free(n->piece[i]);
 	free(n);
 }
 
@@ -318,4 +463,24 @@ notice_subject(const char *subject, struct buf *out)
 		off += n;
 	}
 	return 0;
+}
+
+/*
+ * notice_piece - a piece of an answer, appended to out: the list's own text
+ * if it has one, else the instance's. -1 when neither has it.
+ */
+int
+notice_piece(const struct notices *list, const struct notices *inst,
+    enum piece_id id, const struct notice_ctx *ctx, const char *const *vars,
+    struct buf *out)
+{
+	const char *t = NULL;
+
+	if ((unsigned)id >= PIECE_N)
+		abort();
+	if (list && list->piece[id])
+		t = list->piece[id];
+	else if (inst)
+		t = inst->piece[id];
+	return t ? fill(t, ctx, vars, 0, out) : -1;
 }

@@ -7,6 +7,12 @@
  * every notice and the placeholders it may use; config_load reads and checks
  * all of them, so a missing file or an unknown placeholder is a
  * configuration error with file:line, never a surprise at send time.
+ *
+ * Pieces are the sentences inside an answer that C assembles (the keys,
+ * who, archive and audit answers of LIST-request, the lines of what a
+ * confirmed request did): one file, templates_dir/notices/pieces, a
+ * "[name]" line before each piece's text, checked the same way; a list's
+ * pieces may override any of them.
  */
 #ifndef MLIST_NOTICES_H
 #define MLIST_NOTICES_H
@@ -42,9 +48,9 @@
 	    "to the members, of a rejected post (leadership.publish_rejections)") \
 	X(NOTICE_DISCARD_PUBLISHED, "discard-published", "subject", \
 	    "to the members, of a discarded post (leadership.publish_rejections)") \
-	X(NOTICE_HELD, "held", "reason", \
+	X(NOTICE_HELD, "held", "reason sender", \
 	    "to each moderator, with the held post attached and its reply token") \
-	X(NOTICE_HELD_PUBLISHED, "held-published", "reason", \
+	X(NOTICE_HELD_PUBLISHED, "held-published", "reason sender", \
 	    "the same, on a list with leadership.publish_rejections") \
 	X(NOTICE_KEY_EXPIRING, "key-expiring", "day", \
 	    "a member's stated key expiry is near (posts would then go in clear)") \
@@ -143,11 +149,124 @@
 	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
-	    "to a member whose probe bounced too: delivery turned off")
+	    "to a member whose probe bounced too: delivery turned off") \
+	X(NOTICE_DISCIPLINE_UNVERIFIED, "discipline-unverified", "confirm_addr days", \
+	    "to an unverified sender to LIST-owner+discipline: confirm from the mailbox (one text for all)")
 
 #define NOTICE_ENUM(e, name, vars, when) e,
 enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 #undef NOTICE_ENUM
+
+/*
+ * one row per piece of pieces, as NOTICE_TABLE's (README's second table
+ * is made from these by tools/notices-doc). A piece is a whole line or more,
+ * ending in a line end: the C around it only strings pieces and data together.
+ */
+#define PIECE_TABLE(X) \
+	X(PIECE_UNVERIFIED, "unverified", "", \
+	    "-request: first in an answer to a sender the list could not verify") \
+	X(PIECE_LEADERS, "leaders", "names", \
+	    "who: the moderators as leadership.visibility shows them (names: comma-separated)") \
+	X(PIECE_NO_LEADERS, "no-leaders", "", \
+	    "who: the list has no moderators yet") \
+	X(PIECE_COUNT, "count", "count", \
+	    "who: the member count, where disclosure.member_count allows it") \
+	X(PIECE_COUNT_ONE, "count-one", "", \
+	    "who: the same, for a list of one member") \
+	X(PIECE_ROSTER_HIDDEN, "roster-hidden", "", \
+	    "who: the roster is not disclosed to this reader") \
+	X(PIECE_ROSTER_ANONYMOUS, "roster-anonymous", "", \
+	    "who: on an anonymous list, instead of the roster") \
+	X(PIECE_ROSTER, "roster", "", \
+	    "who: before the roster's lines (real-name list)") \
+	X(PIECE_ROSTER_PSEUDONYMS, "roster-pseudonyms", "", \
+	    "who: before the roster's lines (pseudonymous list)") \
+	X(PIECE_ARCHIVE_INDEX, "archive-index", "", \
+	    "archive index: before the index's lines") \
+	X(PIECE_ARCHIVE_EMPTY, "archive-empty", "", \
+	    "archive index: no post this reader may read") \
+	X(PIECE_ARCHIVE_NONE, "archive-none", "n", \
+	    "archive get N: no such post this reader may read") \
+	X(PIECE_ARCHIVE_ATTACHED, "archive-attached", "n", \
+	    "archive get N: the post is attached") \
+	X(PIECE_AUDIT_HIDDEN, "audit-hidden", "", \
+	    "audit: the log is not disclosed to this reader") \
+	X(PIECE_AUDIT, "audit", "", \
+	    "audit: before the log's lines") \
+	X(PIECE_AUDIT_VERIFIES, "audit-verifies", "", \
+	    "audit: the chain and the list's signatures verify") \
+	X(PIECE_AUDIT_LAST, "audit-last", "seq fingerprint", \
+	    "audit: the last entry, to compare with a later answer") \
+	X(PIECE_AUDIT_BROKEN, "audit-broken", "why", \
+	    "audit: the log does not verify") \
+	X(PIECE_KEYS, "keys", "", \
+	    "keys: before the list's DKIM keys") \
+	X(PIECE_KEYS_CHECK, "keys-check", "", \
+	    "keys: after them, how to check a post") \
+	X(PIECE_KEYS_SEAL, "keys-seal", "key", \
+	    "keys: the list's X25519 key, to seal a post to the list") \
+	X(PIECE_KEYS_ROLE, "keys-role", "fingerprint", \
+	    "keys: the moderators' role key") \
+	X(PIECE_CLOSED, "closed", "", \
+	    "subscribe on a list that takes no members by mail") \
+	X(PIECE_BAD_PSEUDONYM_JOIN, "bad-pseudonym-join", "why", \
+	    "subscribe PSEUDONYM: the pseudonym cannot be used") \
+	X(PIECE_BAD_PSEUDONYM, "bad-pseudonym", "why", \
+	    "set pseudonym: the pseudonym cannot be used") \
+	X(PIECE_BAD_IDENTITY, "bad-identity", "mode offers", \
+	    "set identity: a mode the list does not offer") \
+	X(PIECE_BAD_ENCKEY, "bad-enckey", "", \
+	    "key x25519:KEY: not a key") \
+	X(PIECE_BAD_EXPIRES, "bad-expires", "date", \
+	    "key x25519:KEY expires DATE: not a date the list can use") \
+	X(PIECE_CONFIRM_JOIN, "confirm-join", "confirm_addr days", \
+	    "subscribe: how to confirm from the mailbox") \
+	X(PIECE_CONFIRM_LEAVE, "confirm-leave", "confirm_addr days", \
+	    "unsubscribe: how to confirm from the mailbox") \
+	X(PIECE_CONFIRM_CHANGES, "confirm-changes", "confirm_addr days", \
+	    "set ...: how to confirm the changes from the mailbox") \
+	X(PIECE_CONFIRM_ANSWER, "confirm-answer", "confirm_addr days", \
+	    "who/audit/archive from an unverified sender: how to be answered as who they are") \
+	X(PIECE_DONE_LEFT, "done-left", "", \
+	    "done: the member left") \
+	X(PIECE_DONE_REFUSED, "done-refused", "why", \
+	    "done: a change was not made (why: the list's reason)") \
+	X(PIECE_DONE_PSEUDONYM, "done-pseudonym", "pseudonym", \
+	    "done: the new pseudonym") \
+	X(PIECE_DONE_IDENTITY, "done-identity", "mode", \
+	    "done: the new way of posting") \
+	X(PIECE_DONE_ENCKEY, "done-enckey", "", \
+	    "done: the encryption key registered") \
+	X(PIECE_DONE_ENCKEY_EXPIRES, "done-enckey-expires", "day days", \
+	    "done: the same key's expiry, and when the list reminds") \
+	X(PIECE_DONE_SETTING, "done-setting", "setting value", \
+	    "done: digest or nomail is now on or off") \
+	X(PIECE_DONE_MEMBER, "done-member", "", \
+	    "done: subscribe from a member") \
+	X(PIECE_DONE_NOT_MEMBER, "done-not-member", "", \
+	    "done: settings or leaving from an address that is not subscribed") \
+	X(PIECE_DONE_SUSPENDED, "done-suspended", "day", \
+	    "done: a suspended address applied") \
+	X(PIECE_DONE_BANNED, "done-banned", "", \
+	    "done: a banned address applied") \
+	X(PIECE_DONE_APPLIED, "done-applied", "", \
+	    "done: the application went to the moderators") \
+	X(PIECE_DONE_WELCOME, "done-welcome", "", \
+	    "done: admitted to an open list") \
+	X(PIECE_DONE_DISCIPLINE, "done-discipline", "member step", \
+	    "done: a moderator's confirmed discipline step") \
+	X(PIECE_DONE_DISCIPLINE_GONE, "done-discipline-gone", "number", \
+	    "done: the member to discipline has left") \
+	X(PIECE_SENDER_CLAIM, "sender-claim", "", \
+	    "held: {sender} of a post whose sender the list could not verify") \
+	X(PIECE_SENDER_DKIM, "sender-dkim", "", \
+	    "held: {sender} of a post DKIM-signed by its From: domain") \
+	X(PIECE_SENDER_OWN_KEY, "sender-own-key", "", \
+	    "held: {sender} of a post signed with the member's own key")
+
+#define PIECE_ENUM(e, name, vars, when) e,
+enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
+#undef PIECE_ENUM
 
 struct notice_text {
 	char	*subject;
@@ -157,6 +276,7 @@ struct notice_text {
 /* the texts of one directory; an absent text (per-list sets) falls back to the instance's */
 struct notices {
 	struct notice_text	 t[NOTICE_N];
+	char			*piece[PIECE_N];
 };
 
 /* the placeholders every notice may use, filled by the caller */
@@ -168,8 +288,11 @@ struct notice_ctx {
 int	notices_load(const char *dir, int required, struct notices **, struct buf *errors);
 void	notices_free(struct notices *);
 const char *notice_name(enum notice_id);
+const char *piece_name(enum piece_id);
 int	notice_render(const struct notices *list, const struct notices *inst, enum notice_id,
 	    const struct notice_ctx *, const char *const *vars, struct buf *subject, struct buf *body);
 int	notice_subject(const char *subject, struct buf *header_value);
+int	notice_piece(const struct notices *list, const struct notices *inst, enum piece_id,
+	    const struct notice_ctx *, const char *const *vars, struct buf *out);
 
 #endif

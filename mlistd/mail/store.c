@@ -231,6 +231,9 @@ static const char *const migrations[] = {
 	"  secret BLOB NOT NULL,"
 	"  created INTEGER NOT NULL,"
 	"  PRIMARY KEY (list, handle));",
+	/* answers to unverified senders, across restarts (store_authn.c) */
+	"CREATE TABLE IF NOT EXISTS answer_budget (id INTEGER PRIMARY KEY"
+	"  CHECK (id = 1), hour INTEGER NOT NULL, answers INTEGER NOT NULL);",
 	NULL
 };
 

@@ -167,6 +167,8 @@ int	store_bounce_token(struct store *, const char *token, char *list, size_t, ch
 	    int *probe);
 int	store_delivered_since(struct store *, const char *list, const char *addr, long long since);
 int	store_notice_allowed(struct store *, const char *addr, long long now, int interval);
+/* store_authn.c: 1 an answer taken from the hour's budget, 0 none, STORE_ERR */
+int	store_answer_budget(struct store *, long long hour, int limit);
 int	store_post_total(struct store *, const char *list, const char *addr);
 int	store_post_count(struct store *, const char *list, const char *addr, long long day, int add);
 

@@ -16,10 +16,17 @@
  * that cannot be answered now is TEMPFAIL (the message waits and is tried
  * again), never a pass.
  *
+ * A held post tells the moderators how sure the list is of its sender
+ * (authn_held_note): a forged From must not reach them looking like the
+ * member's own post.
+ *
  * Answers to senders who are not authenticated are bounded: per address
- * (the store's notice clock), per instance (an hourly budget kept here),
- * and none at all to a domain that publishes p=reject when this mail
- * failed it.
+ * (the store's notice clock), per instance (an hourly budget in the store,
+ * so a restart does not renew it), and none at all to a domain that
+ * publishes p=reject when this mail failed it.
+ *
+ * The resolver is opened on first use and closed by authn_reload (SIGHUP):
+ * the next look-up opens it with the new dns.* settings and trust anchor.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +35,12 @@
 
 #include "mail/auth.h"
 #include "mail/header.h"
+#include "mail/notices.h"
 #include "pipeline/authn.h"
 #include "util/log.h"
 
 struct authn_state {
 	struct dns_ctx	*dns;
-	long long	 hour;		/* the hour the budget counts */
-	int		 answers;	/* answers to unauthenticated senders in it */
 };
 
 /* authn_level_name - for the log */
@@ -61,6 +67,21 @@ authn_state_free(struct authn_state *s)
 		return;
 	dns_close(s->dns);
 	free(s);
+}
+
+/*
+ * authn_reload - the configuration was read again: drop the resolver, so
+ * that the next look-up opens one with the new settings and trust anchor
+ */
+void
+authn_reload(struct pipeline *p)
+{
+	if (!p->authn || !p->authn->dns)
+		return;
+	dns_close(p->authn->dns);
+	p->authn->dns = NULL;
+	log_info("NOQUEUE qmgr: authn resolver closed; reopened with the new "
+	    "settings on the next look-up");
 }
 
 /* state - the queue manager's state, the resolver opened on first use; NULL (why) if not */
@@ -198,18 +219,16 @@ authn_notice_to(const struct authn *a, const char *addr)
 }
 
 /*
- * authn_may_answer - may a token or an answer go to `to` about a message
- * whose sender is not authenticated? Never to automatic mail or to a
- * p=reject domain it failed; then one per address per hour/N and an
- * hourly budget for the whole instance. 1 yes, 0 no (logged).
+ * may - may an answer go to `to` about a message whose sender is not
+ * authenticated? Never to automatic mail or to a p=reject domain it
+ * failed; then (per_address) one per address per hour/N, and an hourly
+ * budget for the whole instance. 1 yes, 0 no (logged).
  */
-int
-authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
+static int
+may(struct pipeline *p, const struct authn *a, const char *to, int per_address)
 {
 	const struct config *c = p->cfg;
-	struct authn_state *s;
-	char err[160];
-	int every;
+	int every, rc;
 
 	if (a->automatic || a->reject_failed || !to || !*to) {
 		log_info("%s qmgr: answer withheld (%s)", p->qid, a->automatic ? "automatic mail" :
@@ -218,21 +237,58 @@ authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
 	}
 	if (authn_vouches(a, to))
 		return 1;
-	if ((s = state(p, err, sizeof(err))) == NULL || c->answers_per_address == 0)
+	if (c->answers_per_address == 0)
 		return 0;
-	if (s->hour != p->now / 3600) {
-		s->hour = p->now / 3600;
-		s->answers = 0;
-	}
-	if (s->answers >= c->answers_per_instance) {
-		log_info("%s qmgr: answer withheld (auth.answers_per_instance reached)", p->qid);
-		return 0;
-	}
 	every = 3600 / c->answers_per_address;
-	if (store_notice_allowed(p->st, to, p->now, every) != 1) {
+	if (per_address &&
+	    store_notice_allowed(p->st, to, p->now, every) != 1) {
 		log_info("%s qmgr: answer withheld (auth.answers_per_address reached)", p->qid);
 		return 0;
 	}
-	s->answers++;
+	/* last: an address over its limit spends nothing of the instance's */
+	rc = store_answer_budget(p->st, p->now / 3600, c->answers_per_instance);
+	if (rc != 1) {
+		log_info("%s qmgr: answer withheld (%s)", p->qid, rc == 0 ?
+		    "auth.answers_per_instance reached" :
+		    "the budget cannot be read");
+		return 0;
+	}
 	return 1;
+}
+
+/* authn_may_answer - may a token or a notice go to `to` (see may)? */
+int
+authn_may_answer(struct pipeline *p, const struct authn *a, const char *to)
+{
+	return may(p, a, to, 1);
+}
+
+/*
+ * authn_may_reply - the same, for an answer its caller already bounds per
+ * address (LIST-request's hourly count): the instance's budget only, so
+ * that a member's -request answers do not use up the notices of their
+ * posts
+ */
+int
+authn_may_reply(struct pipeline *p, const struct authn *a, const char *to)
+{
+	return may(p, a, to, 0);
+}
+
+/*
+ * authn_held_note - for the moderators of a held post: how sure the list
+ * is that poster sent it (the pieces sender-claim, -dkim, -own-key),
+ * appended to out. -1 no text for it.
+ */
+int
+authn_held_note(struct pipeline *p, const struct list_cfg *l,
+    const struct authn *a, const char *poster, struct buf *out)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+	enum piece_id id = PIECE_SENDER_CLAIM;
+
+	if (authn_vouches(a, poster))
+		id = a->level == AUTHN_OWN_KEY ? PIECE_SENDER_OWN_KEY :
+		    PIECE_SENDER_DKIM;
+	return notice_piece(l->notices, p->cfg->notices, id, &ctx, NULL, out);
 }

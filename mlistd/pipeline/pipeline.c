@@ -101,6 +101,8 @@ pipeline_reload(struct pipeline *p, struct config **cfgp, const char *path,
 	else {
 		config_free(*cfgp);
 		p->cfg = *cfgp = ncfg;
+		/* dns.* and the trust anchor may have changed */
+		authn_reload(p);
 	}
 	buf_free(&err);
 }

@@ -48,6 +48,7 @@ void	pipeline_reload(struct pipeline *, struct config **, const char *path,
 	    const char *who);
 /* authn.c's, declared here so that this header needs no other */
 void	authn_state_free(struct authn_state *);
+void	authn_reload(struct pipeline *);	/* the resolver, on reload */
 void	pipeline_free(struct pipeline *);
 
 #endif

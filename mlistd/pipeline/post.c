@@ -458,6 +458,7 @@ post_hold(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
 	const struct buf *c = &o->t.rendered;
+	struct buf sure;
 
 	if (distribute_write(p, c->data, c->len, l->name, o->out_id) < 0) {
 		why_set(o->why, "cannot write the held copy to the spool");
@@ -467,11 +468,20 @@ post_hold(struct pipeline *p, struct post *o)
 		why_cause(o->why, "holding the post", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	/* the author is shown to the moderators only as disclosure.moderators_see says */
-	if (moderate_ask(p, l, o->out_id, o->d.reason, c, disclosure_author_address(l, o->id.mode)) < 0) {
+	/*
+	 * the author is shown to the moderators only as
+	 * disclosure.moderators_see says, and with how sure the list is that
+	 * they sent it (authn)
+	 */
+	buf_init(&sure, 0);
+	if (authn_held_note(p, l, &o->au, o->d.poster, &sure) < 0 ||
+	    moderate_ask(p, l, o->out_id, o->d.reason, c,
+	    buf_cstr(&sure)) < 0) {
+		buf_free(&sure);
 		why_cause(o->why, "asking the moderators", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
+	buf_free(&sure);
 	if (o->d.member)
 		policy_count_post(p, l, o->d.poster);
 	tell_author(p, o);

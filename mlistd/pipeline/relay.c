@@ -686,10 +686,8 @@ request_commands(struct pipeline *p, const struct listaddr *la, const struct env
 		req.cmds = cmds &= ~CMD_CONFIRM;
 	}
 	if (cmds != CMD_NONE) {
-		if (request_answer(p, l, e->sender, &req) < 0) {
-			why_cause(why, "the answer", store_errmsg(p->st));
+		if (request_answer(p, l, e, msg, &req, why) < 0)
 			return -1;
-		}
 		request_log(p, l, req.cmds);
 		return 1;
 	}
@@ -723,11 +721,10 @@ relay_request(struct pipeline *p, const struct listaddr *la, const struct envelo
 		}
 		if (rc > 0)
 			return OK;
-		if (request_help(p, l, e->sender, "The list's server found no command in your message, "
-		    "so it has gone to the list's administrators, who will answer it.") < 0) {
-			why_cause(why, "request: the help answer", store_errmsg(p->st));
+		if (request_help(p, l, e, msg, "The list's server found no "
+		    "command in your message, so it has gone to the list's "
+		    "administrators, who will answer it.", why) < 0)
 			return TEMPFAIL;
-		}
 	}
 	r = relay_to_roles(p, l, e, msg, addr_kind_name(la->kind));
 	return roles_result(la, r, why);

@@ -36,11 +36,36 @@
 #include "mail/listpgp.h"
 #include "mail/sealed.h"
 #include "pipeline/pgpin.h"
+#include "pipeline/authn.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
 #include "mail/author.h"
+#include "util/log.h"
 
 #define BODY_LINES	10
+
+/* request_piece - a piece of an answer (pieces.txt) appended to b; -1 none */
+int
+request_piece(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
+    const char *const *vars, struct buf *b)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+	if (notice_piece(l->notices, p->cfg->notices, id, &ctx, vars, b) < 0) {
+		log_warn("%s request: list=%s no text for a piece of the "
+		    "answer", p->qid, l->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* refused - a command refused: the piece saying why; 0 (not done), -1 */
+static int
+refused(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
+    const char *const *vars, struct buf *b)
+{
+	return request_piece(p, l, id, vars, b) < 0 ? -1 : 0;
+}
 
 /* key_arg - "key BASE64": the argument, if it looks like a public key */
 static unsigned
@@ -355,7 +380,7 @@ roster_line(const struct member *m, void *arg)
 struct leaders {
 	struct pipeline		*p;
 	const struct list_cfg	*l;
-	struct buf		*b;
+	struct buf		 names;
 	int			 n;
 };
 
@@ -369,7 +394,7 @@ leader_line(const struct member *m, void *arg)
 	if (!role_leads(m->role))
 		return 0;
 	identity_leader(x->p, x->l, m->addr, label, sizeof(label));
-	buf_printf(x->b, "%s%s", x->n++ ? ", " : "The moderators: ", label);
+	buf_printf(&x->names, "%s%s", x->n++ ? ", " : "", label);
 	return 0;
 }
 
@@ -378,31 +403,38 @@ static int
 who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
 {
 	struct roster r = { b, l, 0 };
-	struct leaders x = { p, l, b, 0 };
-	int n;
+	struct leaders x = { p, l, { 0 }, 0 };
+	char count[16];
+	const char *vars[] = { "names", "", "count", count, NULL };
+	int n, rc = 0;
 
 	if (disclosure_leaders(l, level)) {
 		/* leadership.visibility = roles or named: who leads is known (hidden: not even how many) */
-		if (store_member_each(p->st, l->name, leader_line, &x) < 0)
+		buf_init(&x.names, 0);
+		rc = store_member_each(p->st, l->name, leader_line, &x);
+		vars[1] = buf_cstr(&x.names);
+		if (rc >= 0)
+			rc = request_piece(p, l, x.n ? PIECE_LEADERS :
+			    PIECE_NO_LEADERS, vars, b);
+		buf_free(&x.names);
+		if (rc < 0)
 			return -1;
-		buf_puts(b, x.n ? ".\n" : "The list has no moderators yet.\n");
 	}
-
 	if (disclosure_member_count(l, level)) {
 		if ((n = store_member_count(p->st, l->name)) < 0)
 			return -1;
-		buf_printf(b, "The list has %d member%s.\n", n, n == 1 ? "" : "s");
+		snprintf(count, sizeof(count), "%d", n);
+		if (request_piece(p, l, n == 1 ? PIECE_COUNT_ONE : PIECE_COUNT,
+		    vars, b) < 0)
+			return -1;
 	}
-	if (!disclosure_roster(l, level)) {
-		buf_puts(b, "The list of members is not disclosed to you.\n\n");
-		return 0;
-	}
-	if (l->identity == ID_ANONYMOUS) {
-		buf_puts(b, "Members of this list post anonymously: there are no names to show.\n\n");
-		return 0;
-	}
-	buf_printf(b, "Members%s:\n", l->identity == ID_PSEUDONYM ? " (by pseudonym; those who have not posted yet "
-	    "have none)" : "");
+	if (!disclosure_roster(l, level))
+		return request_piece(p, l, PIECE_ROSTER_HIDDEN, NULL, b);
+	if (l->identity == ID_ANONYMOUS)
+		return request_piece(p, l, PIECE_ROSTER_ANONYMOUS, NULL, b);
+	if (request_piece(p, l, l->identity == ID_PSEUDONYM ?
+	    PIECE_ROSTER_PSEUDONYMS : PIECE_ROSTER, NULL, b) < 0)
+		return -1;
 	if (store_member_each(p->st, l->name, roster_line, &r) < 0)
 		return -1;
 	buf_putc(b, '\n');
@@ -438,6 +470,8 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 {
 	struct index x = { b, 0 };
 	long long since, at;
+	char n[16];
+	const char *vars[] = { "n", n, NULL };
 	int rc;
 
 	if (!disclosure_archive(l, level, member_since, &since)) {
@@ -445,46 +479,49 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 		return 0;
 	}
 	if (req->cmds & CMD_ARCHIVE_INDEX) {
-		buf_puts(b, "The list's archive (get a post with \"archive get N\"):\n");
-		if (store_archive_each(p->st, l->name, since, index_line, &x) < 0)
+		if (request_piece(p, l, PIECE_ARCHIVE_INDEX, NULL, b) < 0 ||
+		    store_archive_each(p->st, l->name, since, index_line,
+		    &x) < 0)
 			return -1;
-		if (x.n == 0)
-			buf_puts(b, "  (no posts you may read)\n");
+		if (x.n == 0 &&
+		    request_piece(p, l, PIECE_ARCHIVE_EMPTY, NULL, b) < 0)
+			return -1;
 		buf_putc(b, '\n');
 	}
+	snprintf(n, sizeof(n), "%d", req->archive_n);
 	if (req->cmds & CMD_ARCHIVE_GET) {
 		rc = store_archive_get(p->st, l->name, req->archive_n, &at, post);
 		if (rc == STORE_ERR)
 			return -1;
 		if (rc == STORE_NOTFOUND || at < since) {
 			buf_reset(post);
-			buf_printf(b, "There is no post %d in the archive that you may read.\n\n", req->archive_n);
-		} else
-			buf_printf(b, "Post %d of the archive is attached.\n\n", req->archive_n);
+			return request_piece(p, l, PIECE_ARCHIVE_NONE, vars, b);
+		}
+		return request_piece(p, l, PIECE_ARCHIVE_ATTACHED, vars, b);
 	}
 	return 0;
 }
 
 /* batch_line - one confirmable command, checked now (so a bad one is answered at once) */
 static int
-batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, struct buf *payload, struct buf *b)
+batch_line(struct pipeline *p, const struct list_cfg *l,
+    const struct request *req, unsigned cmd, struct buf *payload,
+    struct buf *b)
 {
-	char sk[SKELETON_MAX], why[160];
+	char sk[SKELETON_MAX], why[160], offers[300];
+	const char *vars[] = { "why", why, "mode", req->identity,
+	    "offers", offers, "date", req->expires, NULL };
 	int mode;
 
 	switch (cmd) {
 	case CMD_SUBSCRIBE:
-		if (l->subscription == SUB_CLOSED) {
-			buf_puts(b, "This list takes no new members by mail; ask its owners (the -owner address).\n\n");
-			return 0;
-		}
+		if (l->subscription == SUB_CLOSED)
+			return refused(p, l, PIECE_CLOSED, NULL, b);
 		buf_puts(payload, "subscribe\n");
 		if (*req->pseudonym && l->identity == ID_PSEUDONYM) {
 			if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
-				buf_printf(b, "That pseudonym cannot be used: %s. Choose another (or none: one will be "
-				    "made up for you).\n\n", why);
 				buf_reset(payload);
-				return 0;
+				return refused(p, l, PIECE_BAD_PSEUDONYM_JOIN, vars, b);
 			}
 			buf_printf(payload, "pseudonym %s\n", req->pseudonym);
 		}
@@ -500,10 +537,11 @@ batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, st
 		return 1;
 	case CMD_SET_IDENTITY:
 		if ((mode = config_identity_parse(req->identity)) < 0 || !config_identity_allowed(l, mode)) {
-			buf_printf(b, "\"%s\" is not a way of posting this list offers. It offers: %s%s%s.\n\n",
-			    req->identity, config_identity_name(l->identity), *l->identity_choices ? ", " : "",
+			snprintf(offers, sizeof(offers), "%s%s%s",
+			    config_identity_name(l->identity),
+			    *l->identity_choices ? ", " : "",
 			    l->identity_choices);
-			return 0;
+			return refused(p, l, PIECE_BAD_IDENTITY, vars, b);
 		}
 		buf_printf(payload, "identity %s\n", config_identity_name(mode));
 		return 1;
@@ -520,29 +558,21 @@ batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, st
 			    "instead (see 'help').\n\n");
 			return 0;
 		}
-		if (keys_public_from_text(req->enckey, "x25519", pk) != 1) {
-			buf_puts(b, "The key you sent is not an X25519 public key as 'mlist keygen' prints it.\n\n");
-			return 0;
-		}
+		if (keys_public_from_text(req->enckey, "x25519", pk) != 1)
+			return refused(p, l, PIECE_BAD_ENCKEY, NULL, b);
 		if (*req->expires) {
 			long long t = keys_expiry_parse(req->expires), now = (long long)time(NULL);
 
-			if (t < 0 || t <= now + 86400 || t > now + 20 * 366 * 86400LL) {
-				buf_printf(b, "\"expires %s\" is not a date the list can use: write it as YYYY-MM-DD, "
-				    "at least two days ahead and within twenty years (as 'mlist keygen --expires DAYS' "
-				    "prints it).\n\n", req->expires);
-				return 0;
-			}
+			if (t < 0 || t <= now + 86400 || t > now + 20 * 366 * 86400LL)
+				return refused(p, l, PIECE_BAD_EXPIRES, vars, b);
 			buf_printf(payload, "enckey %s expires %s\n", req->enckey, req->expires);
 		} else
 			buf_printf(payload, "enckey %s\n", req->enckey);
 		return 1;
 	}
 	case CMD_SET_PSEUDONYM:
-		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
-			buf_printf(b, "That pseudonym cannot be used: %s.\n\n", why);
-			return 0;
-		}
+		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0)
+			return refused(p, l, PIECE_BAD_PSEUDONYM, vars, b);
 		buf_printf(payload, "pseudonym %s\n", req->pseudonym);
 		return 1;
 	}
@@ -558,13 +588,14 @@ batch_line(const struct list_cfg *l, const struct request *req, unsigned cmd, st
  */
 static int
 confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req,
-    struct buf *b, char *replyto, size_t rlen)
+    unsigned reads, struct buf *b, char *replyto, size_t rlen)
 {
 	static const unsigned order[] = { CMD_SUBSCRIBE, CMD_SET_PSEUDONYM, CMD_SET_IDENTITY, CMD_SET_DIGEST,
 	    CMD_SET_NOMAIL, CMD_ENCKEY, CMD_UNSUBSCRIBE };
-	char token[41];
+	char token[41], addr[400], days[16];
+	const char *vars[] = { "confirm_addr", addr, "days", days, NULL };
 	struct buf payload, one, sealed;
-	int n = 0, rc = 0;
+	int n = 0, rc = 0, k;
 
 	buf_init(&payload, 0);
 	buf_init(&one, 0);
@@ -573,10 +604,19 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 		if (!(req->cmds & order[i]))
 			continue;
 		buf_reset(&one);
-		if (batch_line(l, req, order[i], &one, b)) {
+		if ((k = batch_line(p, l, req, order[i], &one, b)) < 0) {
+			rc = -1;
+			goto done;
+		}
+		if (k) {
 			buf_append(&payload, one.data, one.len);
 			n++;
 		}
+	}
+	if (reads) {
+		/* unverified: answered again, as who they are, once confirmed */
+		buf_printf(&payload, "answer %u %d\n", reads, req->archive_n);
+		n++;
 	}
 	if (n && (req->cmds & CMD_SUBSCRIBE) && req->introlen) {
 		buf_puts(&payload, "intro\n");
@@ -593,10 +633,15 @@ confirm_batch(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	buf_free(&sealed);
 	if (rc < 0)
 		goto done;
-	buf_printf(b, "To %s, reply to this message, or send any message to\n  %s-confirm+%s@%s\nwithin %d days. "
-	    "If you did not ask for this, do nothing: nothing will change.\n\n",
-	    (req->cmds & CMD_SUBSCRIBE) ? "join the list" : (req->cmds & CMD_UNSUBSCRIBE) ? "leave the list" :
-	    "make these changes", l->name, token, p->cfg->hostname, CONFIRM_DAYS);
+	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token,
+	    p->cfg->hostname);
+	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
+	if (req->cmds & CMD_CONFIRMED)
+		rc = request_piece(p, l, (req->cmds & CMD_SUBSCRIBE) ?
+		    PIECE_CONFIRM_JOIN : (req->cmds & CMD_UNSUBSCRIBE) ?
+		    PIECE_CONFIRM_LEAVE : PIECE_CONFIRM_CHANGES, vars, b);
+	if (rc == 0 && reads)
+		rc = request_piece(p, l, PIECE_CONFIRM_ANSWER, vars, b);
 done:
 	buf_free(&payload);
 	buf_free(&one);
@@ -619,9 +664,11 @@ list_enc_key(struct pipeline *p, const struct list_cfg *l, struct buf *b)
 	if (rc < 0)
 		return -1;
 	sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
-	buf_printf(b, "To post without the text crossing any mail server in clear, seal it to the list:\n"
-	    "  mlist seal --list-key x25519:%s --list %s@%s < post.eml\n\n", b64, l->name, p->cfg->hostname);
-	return 0;
+	{
+		const char *vars[] = { "key", b64, NULL };
+
+		return request_piece(p, l, PIECE_KEYS_SEAL, vars, b);
+	}
 }
 
 struct auditlines {
@@ -673,30 +720,28 @@ audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf
 {
 	struct auditlines a = { p, l, b, level };
 	struct audit_check chk;
+	unsigned char h[32];
+	long long seq;
+	char fp[20] = "", nseq[24];
+	const char *vars[] = { "seq", nseq, "fingerprint", fp, "why", chk.why,
+	    NULL };
 
-	if (!disclosure_audit(l, level)) {
-		buf_puts(b, "The list's audit log is not disclosed to you.\n\n");
-		return 0;
-	}
-	buf_printf(b, "What the leadership of %s@%s has done (roles and member numbers, never names):\n",
-	    l->name, p->cfg->hostname);
-	if (store_audit_each(p->st, l->name, audit_line, &a) < 0)
+	if (!disclosure_audit(l, level))
+		return request_piece(p, l, PIECE_AUDIT_HIDDEN, NULL, b);
+	if (request_piece(p, l, PIECE_AUDIT, NULL, b) < 0 ||
+	    store_audit_each(p->st, l->name, audit_line, &a) < 0)
 		return -1;
-	if (audit_verify(p->st, p->cfg->state_dir, l->name, &chk) == 0) {
-		unsigned char h[32];
-		long long seq;
-		char fp[20] = "";
-
-		buf_puts(b, "(The chain of entries and the list's signatures verify.)\n");
-		if (store_audit_last(p->st, l->name, &seq, h) == STORE_OK && seq > 0) {
-			sodium_bin2hex(fp, sizeof(fp), h, 8);
-			buf_printf(b, "The last entry is number %lld, fingerprint %s. Keep this: if a later answer ends\n"
-			    "before entry %lld, or shows another fingerprint for it, entries were removed.\n", seq, fp, seq);
-		}
-		buf_puts(b, "\n");
-	} else
-		buf_printf(b, "(WARNING: the log does not verify: %s.)\n\n", chk.why);
-	return 0;
+	if (audit_verify(p->st, p->cfg->state_dir, l->name, &chk) != 0)
+		return request_piece(p, l, PIECE_AUDIT_BROKEN, vars, b);
+	if (request_piece(p, l, PIECE_AUDIT_VERIFIES, NULL, b) < 0)
+		return -1;
+	if (store_audit_last(p->st, l->name, &seq, h) == STORE_OK && seq > 0) {
+		sodium_bin2hex(fp, sizeof(fp), h, 8);
+		snprintf(nseq, sizeof(nseq), "%lld", seq);
+		if (request_piece(p, l, PIECE_AUDIT_LAST, vars, b) < 0)
+			return -1;
+	}
+	return buf_puts(b, "\n") < 0 ? -1 : 0;
 }
 
 /* help_text - what a member can do by mail: the help notice's text; -1 none */
@@ -753,20 +798,6 @@ send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	return rc;
 }
 
-/* request_help - the help, after a line saying why it was sent */
-int
-request_help(struct pipeline *p, const struct list_cfg *l, const char *to, const char *why)
-{
-	struct buf b;
-	int rc;
-
-	buf_init(&b, 0);
-	buf_printf(&b, "%s\n\n", why);
-	rc = help_text(p, l, &b) < 0 ? -1 : send_answer(p, l, to, &b, "", NULL);
-	buf_free(&b);
-	return rc;
-}
-
 /*
  * pseud_key_answer - "keys NAME": the pseudonym's OpenPGP key, for members
  * only; anyone else gets one text whatever NAME is, so that the answer
@@ -805,9 +836,10 @@ pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
 	return 0;
 }
 
-/* request_answer - one reply for all the commands in a mail */
-int
-request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, const struct request *req)
+/* answer - the reply to the commands in req, at this reader's level */
+static int
+answer(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const struct request *req, int sure, int level, long long since)
 {
 	unsigned cmds = req->cmds;
 	char replyto[300] = "";
@@ -817,20 +849,26 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 	unsigned char seed[DKIM_SEED_LEN];
 	struct buf post, pgpkey, autocrypt;
 	char pgpname[64] = "";
-	long long since;
-	int rc, level = reader_level(p, l, to, &since);
+	unsigned reads;
+	int rc;
 
 	buf_init(&b, 0);
 	buf_init(&post, 0);
 	buf_init(&pgpkey, 0);
 	buf_init(&autocrypt, 0);
+	if (!sure && (cmds & ~CMD_HELP) &&
+	    request_piece(p, l, PIECE_UNVERIFIED, NULL, &b) < 0)
+		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & CMD_WHO) && who_answer(p, l, level, &b) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if ((cmds & (CMD_ARCHIVE_INDEX | CMD_ARCHIVE_GET)) && archive_answer(p, l, req, level, since, &b, &post) < 0)
 		return buf_free(&b), buf_free(&post), -1;
-	if ((cmds & CMD_CONFIRMED) && confirm_batch(p, l, to, req, &b, replyto, sizeof(replyto)) < 0)
+	reads = sure ? 0 : cmds & CMD_READS;
+	if (((cmds & CMD_CONFIRMED) || reads) &&
+	    confirm_batch(p, l, to, req, reads, &b, replyto,
+	    sizeof(replyto)) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if (cmds & CMD_KEY) {
 		int k = key_request(p, l, to, req->key, &b);
@@ -862,12 +900,13 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
 			return buf_free(&b), buf_free(&post), -1;
 		sodium_memzero(seed, sizeof(seed));
-		buf_printf(&b, "The list %s@%s signs every copy it sends with DKIM (Ed25519). Its keys,\n"
-		    "as published in DNS:\n\n", l->name, p->cfg->hostname);
+		if (request_piece(p, l, PIECE_KEYS, NULL, &b) < 0)
+			return buf_free(&b), buf_free(&post), -1;
 		store_keys_each(p->st, l->name, key_line, &k);
-		buf_puts(&b, "\nCheck a post with: mlist verify POST.eml --list-key KEY\n\n");
-		if (listpgp_answer(p->st, l->name, p->cfg->hostname, &b, &pgpkey,
-		    pgpname, sizeof(pgpname), &autocrypt) < 0 || list_enc_key(p, l, &b) < 0) {
+		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, &b) < 0 ||
+		    listpgp_answer(p->st, l->name, p->cfg->hostname, &b, &pgpkey,
+		    pgpname, sizeof(pgpname), &autocrypt) < 0 ||
+		    list_enc_key(p, l, &b) < 0) {
 			buf_free(&pgpkey);
 			buf_free(&autocrypt);
 			return buf_free(&b), buf_free(&post), -1;
@@ -875,15 +914,17 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 		{
 			unsigned char rs[32], rpk[32], rsk[64];
 			char fp[64];
+			const char *rv[] = { "fingerprint", fp, NULL };
 
 			sign_role_seed(p, l, rs);
 			crypto_sign_seed_keypair(rpk, rsk, rs);
 			sodium_memzero(rs, sizeof(rs));
 			sodium_memzero(rsk, sizeof(rsk));
 			author_fingerprint(rpk, fp, sizeof(fp));
-			buf_printf(&b, "Posts from the moderators (From: \"%s moderators\") carry an author signature by\n"
-			    "the moderators' role key, fingerprint %s; 'mlist verify' shows it.\n\n", l->name, fp);
+			rc = request_piece(p, l, PIECE_KEYS_ROLE, rv, &b);
 		}
+		if (rc < 0)
+			return buf_free(&b), buf_free(&post), -1;
 	}
 	if (cmds == CMD_HELP && !*replyto && !post.len)	/* help alone: the help notice as it is */
 		rc = distribute_notice_tmpl(p, l, to, NOTICE_HELP, NULL, ENV_NULL, "", NULL);
@@ -898,4 +939,102 @@ request_answer(struct pipeline *p, const struct list_cfg *l, const char *to, con
 	buf_free(&pgpkey);
 	buf_free(&autocrypt);
 	return rc;
+}
+
+/*
+ * request_sender - may this -request mail be answered, and is its envelope
+ * sender (where every answer goes) who the list believes sent it? An
+ * unauthenticated claim is answered as anyone is answered (so the answer
+ * cannot tell a member from a moderator or from nobody) and within the
+ * backscatter budget. 1 answer (*sure set), 0 withheld (logged), -1 DNS
+ * cannot answer now (cause in why: the mail waits).
+ */
+static int
+request_sender(struct pipeline *p, const struct envelope *e,
+    const struct buf *msg, int *sure, struct why *why)
+{
+	struct authn au;
+
+	*sure = 0;
+	if (authn_check(p, e, msg, &au, why) != OK)
+		return -1;
+	/* per address, relay.c counts -request answers (ten an hour) */
+	if (!authn_may_reply(p, &au, e->sender))
+		return 0;
+	*sure = authn_vouches(&au, e->sender);
+	return 1;
+}
+
+/*
+ * request_help - the help, after a line saying why it was sent, to the
+ * envelope sender within the backscatter budget (request_sender).
+ * 0 sent or withheld, -1 error (cause in why).
+ */
+int
+request_help(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg, const char *text,
+    struct why *why)
+{
+	struct buf b;
+	int rc, sure;
+
+	if ((rc = request_sender(p, e, msg, &sure, why)) <= 0)
+		return rc;
+	buf_init(&b, 0);
+	buf_printf(&b, "%s\n\n", text);
+	rc = help_text(p, l, &b) < 0 ? -1 : send_answer(p, l, e->sender, &b, "",
+	    NULL);
+	buf_free(&b);
+	if (rc < 0)
+		why_cause(why, "request: the help answer", store_errmsg(p->st));
+	return rc;
+}
+
+/*
+ * request_answer - one reply for all the commands in a mail, to its
+ * envelope sender. 0 answered or withheld, -1 error (cause in why).
+ */
+int
+request_answer(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg,
+    const struct request *req, struct why *why)
+{
+	long long since = 0;
+	int rc, sure, level;
+
+	if ((rc = request_sender(p, e, msg, &sure, why)) <= 0)
+		return rc;
+	/* a claim is not a membership: it is answered as anyone is */
+	if (sure)
+		level = reader_level(p, l, e->sender, &since);
+	else
+		level = disclosure_reader(l, NULL, 0, p->now);
+	log_info("%s request: list=%s sender=%s", p->qid, l->name,
+	    sure ? "authenticated" : "unauthenticated");
+	if ((rc = answer(p, l, e->sender, req, sure, level, since)) < 0)
+		why_cause(why, "the answer", store_errmsg(p->st));
+	return rc;
+}
+
+/*
+ * request_answer_confirmed - "answer BITS N" from a confirmed token: the
+ * read commands of an unverified sender, answered now that their mailbox
+ * confirmed, at the level of who they are. 0 sent, -1 error.
+ */
+int
+request_answer_confirmed(struct pipeline *p, const struct list_cfg *l,
+    const char *addr, const char *arg)
+{
+	struct request r;
+	long long since;
+	unsigned bits;
+	int n, level;
+
+	memset(&r, 0, sizeof(r));
+	if (sscanf(arg, "%u %d", &bits, &n) != 2)
+		return 0;	/* written by request.c: cannot happen */
+	r.cmds = bits & CMD_READS;
+	r.archive_n = n;
+	level = reader_level(p, l, addr, &since);
+	return answer(p, l, addr, &r, 1, level, since);
 }

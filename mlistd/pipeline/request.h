@@ -3,7 +3,9 @@
 #define MLIST_REQUEST_H
 
 #include "mail/addr.h"
+#include "mail/notices.h"
 #include "pipeline/pipeline.h"
+#include "util/why.h"
 
 enum request_cmd {
 	CMD_NONE = 0, CMD_HELP = 1, CMD_KEYS = 2, CMD_KEY = 4, CMD_WHO = 8, CMD_ARCHIVE_INDEX = 16,
@@ -11,6 +13,10 @@ enum request_cmd {
 	CMD_UNSUBSCRIBE = 512, CMD_SET_DIGEST = 1024, CMD_SET_NOMAIL = 2048, CMD_CONFIRM = 4096,
 	CMD_ENCKEY = 8192, CMD_AUDIT = 16384, CMD_PGPKEY = 32768
 };
+
+/* the commands that read what disclosure allows (unverified: anyone) */
+#define CMD_READS	(CMD_WHO | CMD_AUDIT | CMD_ARCHIVE_INDEX | \
+			 CMD_ARCHIVE_GET)
 
 /* the commands that change a membership: they wait for the mailbox's own yes */
 #define CMD_CONFIRMED	(CMD_SET_PSEUDONYM | CMD_SET_IDENTITY | CMD_SUBSCRIBE | CMD_UNSUBSCRIBE | \
@@ -34,7 +40,15 @@ struct request {
 };
 
 unsigned request_parse(const char *msg, size_t len, struct request *);
-int	request_answer(struct pipeline *, const struct list_cfg *, const char *to, const struct request *);
-int	request_help(struct pipeline *, const struct list_cfg *, const char *to, const char *why);
+int	request_answer(struct pipeline *, const struct list_cfg *,
+	    const struct envelope *, const struct buf *msg,
+	    const struct request *, struct why *);
+int	request_answer_confirmed(struct pipeline *, const struct list_cfg *,
+	    const char *addr, const char *arg);
+int	request_piece(struct pipeline *, const struct list_cfg *, enum piece_id,
+	    const char *const *vars, struct buf *);
+int	request_help(struct pipeline *, const struct list_cfg *,
+	    const struct envelope *, const struct buf *msg, const char *text,
+	    struct why *);
 
 #endif

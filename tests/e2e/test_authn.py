@@ -234,3 +234,211 @@ def test_no_answer_to_a_p_reject_domain_that_failed(make_instance, sink, zone):
     send_unauthenticated(inst.direct_port, ROSA, [LIST], msg(subject="after"))
     assert wait_until(lambda: to(sink, ROSA))
     assert to(sink, "carol@strict.mlistd") == [] and to(sink, "bob@example.org") == []
+
+
+# --- -request and discipline decide on the authenticated sender (#14 leftovers) ----------------
+
+REQUEST = "demo-request@lists.example"
+DISCIPLINE = "demo-owner+discipline@lists.example"
+
+
+def answer_text(copy, rcpt):
+    """answer_text - the text of a notice, with what names its recipient or a token made neutral"""
+    import email
+    from email import policy
+    m = email.message_from_bytes(copy, policy=policy.default)
+    parts = [p for p in m.walk() if p.get_content_type() == "text/plain"]
+    text = m["Subject"] + "\n" + "".join(p.get_content() for p in parts)
+    text = text.replace(rcpt, "RCPT")
+    return re.sub(r"[0-9a-f]{40}", "TOKEN", text)
+
+
+def answers_to_each(inst, sink, rcpt, subject, who_all, body=b"Forged.\r\n"):
+    """answers_to_each - the answer each claimed sender gets to an unauthenticated mail"""
+    got = {}
+    for who in who_all:
+        m = forged(who, subject, rcpt).replace(b"\r\nForged.\r\n", b"\r\n" + body)
+        send_unauthenticated(inst.port, who, [rcpt], m)
+        copies = wait_until(lambda: to(sink, who))
+        assert copies, inst.logtext()
+        got[who] = answer_text(copies[0], who)
+    return got
+
+
+def test_request_answers_to_a_claim_are_the_same_for_member_moderator_nobody(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    got = answers_to_each(inst, sink, REQUEST, "who", (TARGET, MOD, STRANGER),
+                          body=b"audit\r\n")
+    # each got an answer, and not one that knows who they are
+    assert got[TARGET] == got[MOD] == got[STRANGER], got
+    assert "The list has" not in got[TARGET]    # the member count is for members
+    assert inst.logtext().count("request: list=demo sender=unauthenticated") == 3
+    # confirmed from the mailbox, each is answered as who they are: the member sees the count
+    for who, count in ((TARGET, True), (STRANGER, False)):
+        token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", to(sink, who)[0]).group(1).decode()
+        addr = f"demo-confirm+{token}@lists.example"
+        send_unauthenticated(inst.port, who, [addr], forged(who, "Re: confirm", addr))
+        again = wait_until(lambda: to(sink, who)[1:])
+        assert again, inst.logtext()
+        assert (b"The list has 4 members" in again[0]) == count, again[0]
+        assert b"not verify" not in again[0] and b"nothing to change" not in again[0]
+    # an authenticated member still gets the member's answer
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("bob@example.org", [REQUEST], forged("bob@example.org", "who", REQUEST))
+    mine = wait_until(lambda: to(sink, "bob@example.org"))
+    assert mine and b"The list has 4 members" in mine[0], inst.logtext()
+
+
+def test_forged_request_changes_nothing_and_reveals_nothing(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    # mallory, from her own mailbox, asks in Red Fly's name to leave: the token is mallory's
+    send_unauthenticated(inst.port, MALLORY, [REQUEST], forged(TARGET, "unsubscribe", REQUEST))
+    ask = wait_until(lambda: to(sink, MALLORY))
+    assert ask, inst.logtext()
+    assert b"Red Fly" not in ask[0] and TARGET.encode() not in ask[0]
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ask[0]).group(1).decode()
+    addr = f"demo-confirm+{token}@lists.example"
+    send_unauthenticated(inst.port, MALLORY, [addr], forged(TARGET, "Re: confirm", addr))
+    assert wait_until(lambda: len(to(sink, MALLORY)) >= 2), inst.logtext()
+    # what was confirmed is mallory's own leaving; Red Fly is still a member
+    roster = inst.ctl("member", "ls", "demo").stdout
+    assert "Red Fly" in roster and len(roster.splitlines()) == 3, roster   # mallory (#2) left
+    assert not re.search(r"(?m)^#2 ", roster), roster
+    assert to(sink, TARGET) == []
+
+
+def test_discipline_answer_to_a_claim_is_no_moderator_oracle(make_instance, sink):
+    inst = pseudonymous(make_instance)
+    got = answers_to_each(inst, sink, DISCIPLINE, "discipline Red Fly", (MOD, TARGET, STRANGER),
+                          body=b"for being rude\r\n")
+    assert got[MOD] == got[TARGET] == got[STRANGER], got
+    assert "cannot verify that it comes from this mailbox" in got[MOD]
+    assert "Red Fly" not in got[MOD]
+    assert "discipline: list=demo sender not authenticated" in inst.logtext()
+    assert "awaits the moderator's confirmation" not in inst.logtext()
+    # confirmed from the mailbox, the request is decided: the moderator is asked about the step,
+    # the stranger told that only moderators may (in their own mailbox, after proving it)
+    for who, says in ((MOD, b"Confirm a discipline step"),
+                      (STRANGER, b"Only the list's moderators")):
+        token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", to(sink, who)[0]).group(1).decode()
+        addr = f"demo-confirm+{token}@lists.example"
+        send_unauthenticated(inst.port, who, [addr], forged(who, "Re: confirm", addr))
+        assert wait_until(lambda: [c for c in to(sink, who)[1:] if says in c]), inst.logtext()
+    assert inst.logtext().count("awaits the moderator's confirmation") == 1
+    # the moderator, authenticated, is asked to confirm the step at once
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(MOD, [DISCIPLINE], forged(MOD, "discipline Red Fly", DISCIPLINE))
+    assert wait_until(lambda: inst.logtext().count("awaits the moderator's confirmation") == 2)
+    assert wait_until(lambda: len([c for c in to(sink, MOD) if b"Confirm a discipline step" in c]) == 2)
+
+
+def confirm_request(inst, sink, who, subject):
+    """confirm_request - an authenticated member's command, confirmed from their mailbox"""
+    n = len(to(sink, who))
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(who, [REQUEST], forged(who, subject, REQUEST))
+    ask = wait_until(lambda: len(to(sink, who)) > n and to(sink, who)[n:])
+    assert ask, inst.logtext()
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ask[0]).group(1).decode()
+    addr = f"demo-confirm+{token}@lists.example"
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(who, [addr], forged(who, "Re: confirm", addr))
+    done = wait_until(lambda: [c for c in to(sink, who)[n + 1:] if b"done" in c])
+    assert done, inst.logtext()
+    return done[0]
+
+
+def test_request_changes_are_the_operators_actions(make_instance, sink):
+    """a member's own change goes through actions/: audited as mlistctl's is, checked again when
+    it is confirmed (a mode the list stopped offering meanwhile is not set)"""
+    inst = make_instance(members=("bob@example.org", "carol@example.org"),
+                         list_settings={"identity.choices": "pseudonym"})
+    done = confirm_request(inst, sink, "bob@example.org", "set digest on")
+    assert b"digest is now on" in done
+    audit = inst.ctl("audit", "demo").stdout
+    assert re.search(r"member\s+member set\s+member #\d+: digest on", audit), audit
+    # the choice is withdrawn between the request and its confirmation
+    n = len(to(sink, "carol@example.org"))
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("carol@example.org", [REQUEST], forged("carol@example.org", "set identity pseudonym",
+                                                          REQUEST))
+    ask = wait_until(lambda: to(sink, "carol@example.org")[n:])
+    assert ask and b"demo-confirm+" in ask[0], inst.logtext()
+    assert inst.ctl("list", "set", "demo", "identity.choices", "").returncode == 0
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ask[0]).group(1).decode()
+    addr = f"demo-confirm+{token}@lists.example"
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("carol@example.org", [addr], forged("carol@example.org", "Re: confirm", addr))
+    done = wait_until(lambda: [c for c in to(sink, "carol@example.org")[n + 1:] if b"done" in c])
+    assert done and b"not done" in done[0] and b"go out as" not in done[0], inst.logtext()
+    assert "identity changed" not in inst.ctl("audit", "demo").stdout
+
+
+@pytest.mark.parametrize("why", ["moderated", "probation"])
+def test_held_post_tells_the_moderators_how_sure_the_list_is(make_instance, sink, why):
+    """a forged post held for the moderators must not look like the member's own: the moderators'
+    notice says the sender is not verified; the member's real (authenticated) post says verified"""
+    settings = {"posting": "moderated"} if why == "moderated" else {"leadership.probation_posts": "5"}
+    inst = pseudonymous(make_instance, **settings)
+    send_unauthenticated(inst.port, MALLORY, [LIST], forged(TARGET, "forged, held"))
+    held = wait_until(lambda: [c for c in to(sink, MOD) if b"waits for moderation" in c])
+    assert held, inst.logtext()
+    assert f"reason={why}" in inst.logtext(), inst.logtext()
+    assert b"Sender not verified: the From: address is only a claim" in held[0]
+    assert b"Sender verified" not in held[0]
+    # the same member, authenticated (the front MTA vouches for her domain)
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(TARGET, [LIST], forged(TARGET, "really hers"))
+    held = wait_until(lambda: [c for c in to(sink, MOD) if b"waits for moderation" in c][1:])
+    assert held, inst.logtext()
+    assert b"Sender verified: DKIM-signed by the domain of its From: address" in held[0]
+    assert b"not verified" not in held[0]
+    # nothing went to the attacker, nor to the members
+    assert to(sink, MALLORY) == [] and to(sink, "bob@example.org") == []
+
+
+def test_resolver_is_reopened_on_sighup(make_instance, sink, zone, keys):
+    """a changed dns.resolver takes effect on SIGHUP: the post that waited for DNS then flows"""
+    import signal
+    dead = 'dns = { resolver = "127.0.0.1@9"; trust_anchor = ""; timeout = 1; };'
+    inst = make_instance(extra=dead, members=(ROSA, "bob@example.org"),
+                         list_settings={"identity.mode": "pseudonym"})
+    send_unauthenticated(inst.direct_port, ROSA, [LIST], sign(keys, msg(subject="after the hup")))
+    assert inst.wait_log("a DNS look-up failed for now (retried)", 30), inst.logtext()
+    assert to(sink, "bob@example.org") == []
+    text = open(inst.conf).read().replace(dead, f'dns = {{ resolver = "{zone.address}"; '
+                                                'trust_anchor = ""; timeout = 5; };')
+    open(inst.conf, "w").write(text)
+    inst.proc.send_signal(signal.SIGHUP)
+    assert inst.wait_log("mlistd: reloaded", 20), inst.logtext()
+    got = wait_until(lambda: to(sink, "bob@example.org"), 60)
+    assert got and b"after the hup" in got[0], inst.logtext()
+    assert "auth=dkim-aligned" in inst.logtext()
+
+
+def test_answer_budget_survives_a_restart(make_instance, sink):
+    """auth.answers_per_instance counts across a restart: a crash or a restart the attacker waits
+    for does not give them a fresh hour of confirmations to send to anyone"""
+    members = (TARGET, MOD, "bob@example.org", "carol@example.org")
+    inst = make_instance(members=members, extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; '
+                         'answers_per_instance = 2; };', list_settings={"identity.mode": "pseudonym"})
+    for who in (TARGET, MOD):
+        send_unauthenticated(inst.port, MALLORY, [LIST], forged(who, f"forged for {who}"))
+        assert wait_until(lambda: to(sink, who)), inst.logtext()
+    inst.stop()
+    inst.start()
+    send_unauthenticated(inst.port, MALLORY, [LIST], forged("bob@example.org", "after the restart"))
+    assert inst.wait_log("answer withheld (auth.answers_per_instance reached)"), inst.logtext()
+    assert to(sink, "bob@example.org") == [] and to(sink, MALLORY) == []
+
+
+def test_help_to_an_unverified_sender_is_within_the_budget(make_instance, sink):
+    """a mail without commands to -request is answered with the help: to senders the list cannot
+    verify, within auth.answers_per_instance (backscatter to forged addresses)"""
+    inst = make_instance(members=(TARGET, MOD), extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; '
+                         'answers_per_instance = 1; };', list_settings={"identity.mode": "pseudonym"})
+    for who in (STRANGER, "other@example.org"):
+        send_unauthenticated(inst.port, who, [REQUEST], forged(who, "hello", REQUEST))
+    assert inst.wait_log("answer withheld (auth.answers_per_instance reached)"), inst.logtext()
+    assert wait_until(lambda: to(sink, STRANGER)), inst.logtext()
+    assert to(sink, "other@example.org") == []

@@ -2,6 +2,23 @@
 #include "testutil.h"
 #include "mail/notices.h"
 
+/* write_pieces - every piece in dir's pieces file, then extra (a changed or bad piece) last */
+static void
+write_pieces(const char *dir, const char *extra, int skip)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_puts(&b, "# pieces\n");
+	for (int i = 0; i < PIECE_N; i++)
+		if (i != skip)
+			buf_printf(&b, "[%s]\nPiece of {list}.\n%s", piece_name(i), i % 2 ? "\n" : "");
+	if (extra)
+		buf_puts(&b, extra);
+	tu_write(dir, "pieces", buf_cstr(&b));
+	buf_free(&b);
+}
+
 /* write_all - every notice in dir with the same text, then one changed */
 static void
 write_all(const char *dir, const char *name, const char *text)
@@ -9,6 +26,7 @@ write_all(const char *dir, const char *name, const char *text)
 	char path[1000];
 
 	mkdir(dir, 0755);
+	write_pieces(dir, NULL, -1);
 	for (int i = 0; i < NOTICE_N; i++) {
 		snprintf(path, sizeof(path), "%s.txt", notice_name(i));
 		tu_write(dir, path, "Subject: Hello\n\nPlain text for {list_addr}.\n");
@@ -34,6 +52,89 @@ static const struct {
 	{ "Subject: \n\nbody\n", 0, "the subject must be 1 to" },
 	{ "Subject: S\n\nbell \a here\n", 0, "control character 0x07" },
 };
+
+static const struct {
+	const char	*extra;		/* appended to a complete pieces file */
+	int		 skip;		/* a piece left out (-1 none) */
+	const char	*error;		/* what the error says (NULL: loads) */
+} piece_cases[] = {
+	{ NULL, -1, NULL },
+	{ "[no-such]\ntext\n", -1, "pieces:" },
+	{ "[count]\nagain\n", -1, "[count] a second time" },
+	{ NULL, PIECE_COUNT, "the piece [count] is missing" },
+	{ "[leaders]\nno line end", PIECE_LEADERS, "[leaders] needs a text of whole lines" },
+	{ "[count]\n{nosuch}\n", PIECE_COUNT, "unknown placeholder {nosuch}" },
+};
+
+START_TEST(test_pieces_load)
+{
+	char *d = tu_tmpdir(), dir[1000];
+	struct notices *n;
+	struct buf err;
+	int nerr;
+
+	snprintf(dir, sizeof(dir), "%s/notices", d);
+	write_all(dir, NULL, NULL);
+	write_pieces(dir, piece_cases[_i].extra, piece_cases[_i].skip);
+	buf_init(&err, 0);
+	nerr = notices_load(dir, 1, &n, &err);
+	if (!piece_cases[_i].error) {
+		ck_assert_msg(nerr == 0 && n, "case %d: %s", _i, buf_cstr(&err));
+		notices_free(n);
+	} else {
+		ck_assert_int_gt(nerr, 0);
+		ck_assert_msg(strstr(buf_cstr(&err), piece_cases[_i].error), "case %d: got %s", _i,
+		    buf_cstr(&err));
+	}
+	buf_free(&err);
+	tu_rmrf(d);
+	free(d);
+}
+END_TEST
+
+START_TEST(test_pieces_fill)
+{
+	char *d = tu_tmpdir(), dir[1000], ldir[1100];
+	struct notice_ctx ctx = { "demo", "lists.example" };
+	const char *vars[] = { "count", "7", NULL };
+	struct notices *inst, *list;
+	struct buf err, b;
+
+	snprintf(dir, sizeof(dir), "%s/notices", d);
+	write_all(dir, NULL, NULL);
+	write_pieces(dir, NULL, PIECE_COUNT);
+	{
+		/* the count piece with a placeholder, a line number to report, and a blank line kept */
+		char path[1100];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/pieces", dir);
+		ck_assert_ptr_nonnull(fp = fopen(path, "a"));
+		fputs("[count]\n{list_addr} has {count}.\n\n", fp);
+		ck_assert_int_eq(fclose(fp), 0);
+	}
+	buf_init(&err, 0);
+	buf_init(&b, 0);
+	ck_assert_msg(notices_load(dir, 1, &inst, &err) == 0, "%s", buf_cstr(&err));
+	ck_assert_int_eq(notice_piece(NULL, inst, PIECE_COUNT, &ctx, vars, &b), 0);
+	ck_assert_str_eq(buf_cstr(&b), "demo@lists.example has 7.\n\n");
+	/* a list's pieces file may hold one piece: the others stay the instance's */
+	snprintf(ldir, sizeof(ldir), "%s/demo", dir);
+	mkdir(ldir, 0755);
+	tu_write(ldir, "pieces", "[count]\nWir sind {count}.\n");
+	ck_assert_int_eq(notices_load(ldir, 0, &list, &err), 0);
+	buf_reset(&b);
+	ck_assert_int_eq(notice_piece(list, inst, PIECE_COUNT, &ctx, vars, &b), 0);
+	ck_assert_int_eq(notice_piece(list, inst, PIECE_NO_LEADERS, &ctx, vars, &b), 0);
+	ck_assert_str_eq(buf_cstr(&b), "Wir sind 7.\nPiece of demo.\n");
+	notices_free(list);
+	notices_free(inst);
+	buf_free(&err);
+	buf_free(&b);
+	tu_rmrf(d);
+	free(d);
+}
+END_TEST
 
 START_TEST(test_load_checks)
 {
@@ -273,6 +374,8 @@ main(void)
 
 	tcase_add_loop_test(tc, test_load_checks, 0, sizeof(load_cases) / sizeof(load_cases[0]));
 	tcase_add_test(tc, test_missing_file);
+	tcase_add_loop_test(tc, test_pieces_load, 0, sizeof(piece_cases) / sizeof(piece_cases[0]));
+	tcase_add_test(tc, test_pieces_fill);
 	tcase_add_test(tc, test_render);
 	tcase_add_test(tc, test_shipped);
 	tcase_add_test(tc, test_shipped_wording);
