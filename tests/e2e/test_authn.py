@@ -356,7 +356,7 @@ def test_request_changes_are_the_operators_actions(make_instance, sink):
     done = confirm_request(inst, sink, "bob@example.org", "set digest on")
     assert b"digest is now on" in done
     audit = inst.ctl("audit", "demo").stdout
-    assert re.search(r"member\s+member set\s+member #\d+: digest on", audit), audit
+    assert re.search(r"member\s+member set\s+member [0-9a-f]{10}: digest on", audit), audit
     # the choice is withdrawn between the request and its confirmation
     n = len(to(sink, "carol@example.org"))
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
