@@ -702,7 +702,8 @@ pdf_stream(struct doc *doc, const unsigned char *d, size_t dict, size_t dend,
  * pdf_judge - the PDF's own bytes, then each stream's: the keyword
  * "stream" after a dictionary's ">>", its data up to "endstream"; the
  * dictionary is what lies after the last "obj" before it (at most 4 KiB
- * back, never into the last stream). Linear: each search starts where the last one ended.
+ * back, never into the last stream). Linear: each search starts where
+ * the last one ended.
  */
 static void
 pdf_judge(struct doc *doc, const unsigned char *d, size_t n)
