@@ -286,6 +286,44 @@ def test_document_with_author(make_instance, sink, setting):
     assert not [m for m in sink.handler.messages if BOB in m[1]]
 
 
+def docx(core):
+    """A small .docx as Word writes it (deflated entries); core is the inside of its core.xml."""
+    import io
+    import zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document><w:t>Minutes of the march</w:t></w:document>")
+        z.writestr("docProps/core.xml", '<?xml version="1.0"?><cp:coreProperties xmlns:cp="urn:cp" '
+                   'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Minutes</dc:title>' + core +
+                   "</cp:coreProperties>")
+        z.writestr("docProps/app.xml", "<Properties><Application>Microsoft Office Word</Application>"
+                   "</Properties>")
+    return b.getvalue()
+
+
+def test_docx_judged_by_its_properties(make_instance, sink):
+    """A .docx whose properties name no one reaches the members byte for byte; one whose (deflated)
+    dc:creator names the member is refused, and they are told it was its document properties (#16)."""
+    inst = instance(make_instance, "pseudonym")
+    clean = docx("<dc:creator></dc:creator><cp:lastModifiedBy>python-docx</cp:lastModifiedBy>")
+    copy = post(inst, sink, image_post("minutes.docx", "application/vnd.openxmlformats-officedocument."
+                                       "wordprocessingml.document", clean))
+    assert copy is not None, inst.logtext()[-2000:]
+    got = [p for p in parsed(copy).walk() if p.get_filename() == "minutes.docx"]
+    assert got and got[0].get_content() == clean
+    assert not [d for d in notes_to_quill(sink) if b"document properties" in d]
+
+    named = docx("<dc:creator>Quill Ardenwick</dc:creator>")
+    assert post(inst, sink, image_post("minutes2.docx", "application/vnd.openxmlformats-officedocument."
+                                       "wordprocessingml.document", named)) is None
+    note = wait_until(lambda: [d for d in notes_to_quill(sink) if b"docProps/core.xml" in d])
+    assert note, inst.logtext()[-2000:]
+    assert b"minutes2.docx" in note[0]
+    assert "reason=document" in inst.logtext()
+    assert not [m for m in sink.handler.messages if BOB in m[1] and b"minutes2.docx" in m[2]]
+
+
 def test_one_note_per_post(make_instance, sink):
     """A post losing several parts gets one note listing them all, not one per part."""
     inst = instance(make_instance, "pseudonym")
