@@ -13,8 +13,9 @@
  * meta.xml, docProps/core.xml and docProps/app.xml, and a PDF's object
  * and metadata streams; an empty or generic author ("user") passes.
  * Inflating is bounded against zip bombs (INFLATE_MAX out per stream, at
- * most INFLATE_RATIO times its input, INFLATE_TOTAL per document); a
- * property the list cannot read counts as naming someone.
+ * most INFLATE_RATIO times its input, INFLATE_TOTAL and INFLATE_STREAMS
+ * per document, stored entries counted too); a property the list cannot
+ * read counts as naming someone.
  *
  * Each walker is one bounded pass over its input, reads nothing past its
  * end, and fails closed: an image it cannot walk is not passed on. No
@@ -308,6 +309,20 @@ doc_say(struct doc *doc, int found, const char *what)
 }
 
 /*
+ * spend - count one more stream of n bytes against the document's budget:
+ * a zip may list the same stored entry 65535 times. 0, or -1 past it.
+ */
+static int
+spend(struct doc *doc, size_t n)
+{
+	if (doc->streams >= INFLATE_STREAMS || n > INFLATE_TOTAL - doc->total)
+		return -1;
+	doc->streams++;
+	doc->total += n;
+	return 0;
+}
+
+/*
  * inflate_bounded - inflate [d, d+n) into out (raw deflate if raw, else
  * zlib); 0, or -1 if it is broken or breaks a cap (a bomb reads as
  * broken: the caller fails closed).
@@ -325,7 +340,7 @@ inflate_bounded(struct doc *doc, const unsigned char *d, size_t n, int raw,
 		cap = n * INFLATE_RATIO + INFLATE_SLACK;
 	if (cap > INFLATE_MAX)
 		cap = INFLATE_MAX;
-	if (doc->streams++ >= INFLATE_STREAMS || n > UINT_MAX)
+	if (spend(doc, 0) != 0 || n > UINT_MAX)
 		return -1;
 	memset(&z, 0, sizeof(z));
 	if (inflateInit2(&z, raw ? -MAX_WBITS : MAX_WBITS) != Z_OK)
@@ -767,7 +782,12 @@ zip_entry(struct doc *doc, const unsigned char *d, size_t n, size_t c,
 		return;
 	}
 	if (method == 0) {
-		xml_judge(doc, d + at, csize, what);
+		if (spend(doc, csize) != 0)
+			doc_say(doc, -1, "its document properties, which are "
+			    "more than the list reads: it cannot see whether "
+			    "they name you");
+		else
+			xml_judge(doc, d + at, csize, what);
 		return;
 	}
 	buf_init(&out, 0);

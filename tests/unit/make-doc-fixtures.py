@@ -17,12 +17,14 @@ META = ('<?xml version="1.0" encoding="UTF-8"?>\n<office:document-meta xmlns:off
         '</meta:generator>%s</office:meta></office:document-meta>')
 
 
-def doc(entries):
+def doc(entries, method=zipfile.ZIP_DEFLATED):
+    import warnings
+    warnings.simplefilter("ignore")        # the same name twice is what one fixture is about
     b = io.BytesIO()
     with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in entries:
             # a fixed time: the header is the same each time it is written
-            z.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), text, zipfile.ZIP_DEFLATED)
+            z.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), text, method)
     return b.getvalue()
 
 
@@ -44,6 +46,8 @@ FIXTURES = [
     ("DOCX_CLEAN", docx("<dc:creator></dc:creator><cp:lastModifiedBy>python-docx</cp:lastModifiedBy>",
                         "<Company></Company>")),
     ("ODT_AUTHOR", odt("<meta:initial-creator>Quill Ardenwick</meta:initial-creator>")),
+    # a bomb: 2 MiB of spaces around the author deflate to about 2 KiB (past the 100:1 cap)
+    ("ODT_BOMB", odt("<dc:creator>" + " " * (2 << 20) + "</dc:creator>")),
     ("ODT_CLEAN", odt("<dc:creator> </dc:creator><meta:initial-creator>Unknown</meta:initial-creator>")),
 ]
 
