@@ -284,7 +284,7 @@ meta_image_strip(const unsigned char *d, size_t n, struct buf *out,
 
 /* the bounds on inflating: a property file is a few KiB */
 #define INFLATE_MAX	(4u << 20)	/* out of one stream */
-#define INFLATE_RATIO	100u		/* out per byte in, past INFLATE_SLACK */
+#define INFLATE_RATIO	100u		/* out per byte in, + INFLATE_SLACK */
 #define INFLATE_SLACK	(64u << 10)
 #define INFLATE_TOTAL	(16u << 20)	/* out of one document */
 #define INFLATE_STREAMS	256		/* streams read in one document */
@@ -443,13 +443,31 @@ skip_to(const unsigned char *d, size_t n, size_t i, const char *s)
 	return e < n ? e + strlen(s) : n;
 }
 
-/* keep - add up to the first VALUE_MAX bytes of a value to v */
+/*
+ * keep - add up to the first VALUE_MAX bytes of a value to v; cannot
+ * fail: v was given its room first (value_buf), so that a failed
+ * allocation never makes a name look empty
+ */
 #define VALUE_MAX	256
 static void
 keep(struct buf *v, const unsigned char *p, size_t n)
 {
 	if (v->len < VALUE_MAX)
-		buf_append(v, p, n < VALUE_MAX - v->len ? n : VALUE_MAX - v->len);
+		(void)buf_append(v, p, n < VALUE_MAX - v->len ? n :
+		    VALUE_MAX - v->len);
+}
+
+/* value_buf - v with room for VALUE_MAX bytes; 0, or -1 (then unreadable) */
+static int
+value_buf(struct doc *doc, struct buf *v)
+{
+	buf_init(v, 0);
+	if (buf_reserve(v, VALUE_MAX) == 0)
+		return 0;
+	doc_say(doc, -1, "its document properties, which the list has no "
+	    "memory to read: it cannot see whether they name you");
+	buf_free(v);
+	return -1;
 }
 
 /* isname - a byte of an XML name (ASCII is enough to find the end) */
@@ -539,7 +557,8 @@ xml_judge(struct doc *doc, const unsigned char *d, size_t n, const char *what)
 	struct buf v;
 	int closed;
 
-	buf_init(&v, 0);
+	if (value_buf(doc, &v) != 0)
+		return;
 	while (doc->found != 1 && (i = find_at(d, n, i, "<")) < n) {
 		if (++i < n && (d[i] == '/' || d[i] == '!' || d[i] == '?'))
 			continue;
@@ -641,7 +660,8 @@ pdf_authors(struct doc *doc, const unsigned char *d, size_t n)
 	size_t i = 0;
 	struct buf v;
 
-	buf_init(&v, 0);
+	if (value_buf(doc, &v) != 0)
+		return;
 	while (doc->found != 1 && (i = find_at(d, n, i, "/Author")) < n) {
 		i += 7;
 		if (i < n && !pdf_delim(d[i]))
