@@ -12,7 +12,7 @@ BUILD	?= build
 PYTHON	 = /usr/bin/python3
 
 CC	?= cc
-PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls libpsl libseccomp librnp
+PKGS	 = libsodium libetpan sqlite3 libconfig gumbo icu-uc icu-i18n gnutls libpsl libseccomp librnp zlib
 CFLAGS	?= -O2 -g
 # the project's own flags: kept apart, so that CFLAGS given on the command line (asan-test) cannot drop them
 WFLAGS	 = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -fstack-protector-strong \

@@ -234,6 +234,24 @@ static const char *const migrations[] = {
 	/* answers to unverified senders, across restarts (store_authn.c) */
 	"CREATE TABLE IF NOT EXISTS answer_budget (id INTEGER PRIMARY KEY"
 	"  CHECK (id = 1), hour INTEGER NOT NULL, answers INTEGER NOT NULL);",
+	/*
+	 * the digest's waiting posts are sealed to (list, id): ids never
+	 * reused (AUTOINCREMENT, #19), or an old sealed copy put into a new
+	 * row of the same id would open there. Copied as in 14; the counter
+	 * starts a million above on a database that has sent a digest or
+	 * processed mail (every row taken by a digest is gone, its id not).
+	 */
+	"CREATE TABLE digest_posts_new (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  list TEXT NOT NULL, at INTEGER NOT NULL, msg BLOB NOT NULL);"
+	"INSERT INTO digest_posts_new SELECT id, list, at, msg FROM digest_posts;"
+	"DROP TABLE digest_posts;"
+	"ALTER TABLE digest_posts_new RENAME TO digest_posts;"
+	"DELETE FROM sqlite_sequence WHERE name IN ('digest_posts',"
+	"  'digest_posts_new');"
+	"INSERT INTO sqlite_sequence (name, seq) VALUES ('digest_posts',"
+	"  (SELECT coalesce(max(id), 0) FROM digest_posts) +"
+	"  (EXISTS (SELECT 1 FROM digest_state) OR"
+	"  EXISTS (SELECT 1 FROM processed)) * 1000000);",
 	NULL
 };
 

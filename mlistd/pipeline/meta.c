@@ -8,14 +8,26 @@
  * (EXIF, XMP) are left out; the pixel data is copied byte for byte.
  * Documents (PDF, ODF, OOXML) cannot be cleaned without rewriting them,
  * so meta_document only says what in them names a person; the caller
- * holds or refuses the post (list setting documents_with_author).
+ * holds or refuses the post (list setting documents_with_author). Their
+ * properties are read after inflating them (zlib): the zip entries
+ * meta.xml, docProps/core.xml and docProps/app.xml, and a PDF's object
+ * and metadata streams; an empty or generic author ("user") passes.
+ * Inflating is bounded against zip bombs (INFLATE_MAX out per stream, at
+ * most INFLATE_RATIO times its input, INFLATE_TOTAL and INFLATE_STREAMS
+ * per document, stored entries counted too); a property the list cannot
+ * read counts as naming someone.
  *
  * Each walker is one bounded pass over its input, reads nothing past its
  * end, and fails closed: an image it cannot walk is not passed on. No
  * image library: these are segment and chunk lists, nothing is decoded.
  */
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include <zlib.h>
 
 #include "pipeline/meta.h"
 
@@ -270,87 +282,595 @@ meta_image_strip(const unsigned char *d, size_t n, struct buf *out,
 	}
 }
 
-/* find - is s in [d, d+n)? (memmem is linear: two-way) */
-static int
-find(const unsigned char *d, size_t n, const char *s)
-{
-	return n && memmem(d, n, s, strlen(s)) != NULL;
-}
+/* the bounds on inflating: a property file is a few KiB */
+#define INFLATE_MAX	(4u << 20)	/* out of one stream */
+#define INFLATE_RATIO	100u		/* out per byte in, + INFLATE_SLACK */
+#define INFLATE_SLACK	(64u << 10)
+#define INFLATE_TOTAL	(16u << 20)	/* out of one document */
+#define INFLATE_STREAMS	256		/* streams read in one document */
 
-/* pdf_fields - the PDF's fields that name a person, in words; 1 if any */
-static int
-pdf_fields(const unsigned char *d, size_t n, char *what, size_t wl)
+/* the reading of one document: what names someone, and the budget */
+struct doc {
+	char	*what;
+	size_t	 wl;
+	size_t	 total;			/* bytes inflated so far */
+	int	 streams;
+	int	 found;			/* 1 names someone, -1 unreadable */
+};
+
+/* doc_say - record the first finding (a name beats "unreadable") */
+static void
+doc_say(struct doc *doc, int found, const char *what)
 {
-	if (find(d, n, "/Author"))
-		snprintf(what, wl, "its Author field");
-	else if (find(d, n, "dc:creator") || find(d, n, "pdf:Author"))
-		snprintf(what, wl, "its XMP author (dc:creator)");
-	else if (find(d, n, "/ObjStm") || find(d, n, "/Metadata"))
-		snprintf(what, wl, "its document properties, which are "
-		    "compressed: the list cannot see whether they name you");
-	else
-		return 0;
-	return 1;
+	if (doc->found == 1 || (doc->found == -1 && found == -1))
+		return;
+	doc->found = found;
+	snprintf(doc->what, doc->wl, "%s", what);
 }
 
 /*
- * zip_has - does the zip's central directory list name (its entries' names
- * compared whole)? Walks from the end-of-central-directory record, every
- * offset and length checked against n; at most 65535 entries.
+ * spend - count one more stream of n bytes against the document's budget:
+ * a zip may list the same stored entry 65535 times. 0, or -1 past it.
  */
 static int
-zip_has(const unsigned char *d, size_t n, const char *name)
+spend(struct doc *doc, size_t n)
 {
-	size_t e, cd, cdn, count, nl = strlen(name), k, fl;
-
-	if (n < 22)
-		return 0;
-	/* the record is in the last 22 + 65535 bytes (a comment may follow) */
-	for (e = n - 22; memcmp(d + e, "PK\5\6", 4) != 0; e--)
-		if (e == 0 || n - e >= 22 + 65535)
-			return 0;
-	count = le16(d + e + 10);
-	cdn = le32(d + e + 12);
-	cd = le32(d + e + 16);
-	if (cd > e || cdn > e - cd)
-		return 0;
-	for (k = 0; k < count && cd + 46 <= e; k++) {
-		if (memcmp(d + cd, "PK\1\2", 4) != 0)
-			return 0;
-		fl = le16(d + cd + 28);
-		if (cd + 46 + fl > e)
-			return 0;
-		if (fl == nl && memcmp(d + cd + 46, name, nl) == 0)
-			return 1;
-		cd += 46 + fl + le16(d + cd + 30) + le16(d + cd + 32);
-	}
+	if (doc->streams >= INFLATE_STREAMS || n > INFLATE_TOTAL - doc->total)
+		return -1;
+	doc->streams++;
+	doc->total += n;
 	return 0;
 }
 
 /*
- * meta_document - does this attachment carry fields that name its author
- * (PDF Author/XMP, ODF meta.xml, OOXML docProps/core.xml)? 1 and what in
- * plain words, 0 if it is none of those. Linear in n.
+ * inflate_bounded - inflate [d, d+n) into out (raw deflate if raw, else
+ * zlib); 0, or -1 if it is broken or breaks a cap (a bomb reads as
+ * broken: the caller fails closed).
+ */
+static int
+inflate_bounded(struct doc *doc, const unsigned char *d, size_t n, int raw,
+    struct buf *out)
+{
+	unsigned char chunk[16384];
+	size_t cap = INFLATE_MAX, have;
+	z_stream z;
+	int rc;
+
+	if (n / INFLATE_RATIO < cap)
+		cap = n * INFLATE_RATIO + INFLATE_SLACK;
+	if (cap > INFLATE_MAX)
+		cap = INFLATE_MAX;
+	if (spend(doc, 0) != 0 || n > UINT_MAX)
+		return -1;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, raw ? -MAX_WBITS : MAX_WBITS) != Z_OK)
+		return -1;
+	z.next_in = (unsigned char *)(uintptr_t)d;
+	z.avail_in = (unsigned)n;
+	do {
+		z.next_out = chunk;
+		z.avail_out = sizeof(chunk);
+		rc = inflate(&z, Z_NO_FLUSH);
+		have = sizeof(chunk) - z.avail_out;
+		if ((rc != Z_OK && rc != Z_STREAM_END) ||
+		    (rc == Z_OK && have == 0) || out->len + have > cap ||
+		    doc->total + have > INFLATE_TOTAL ||
+		    buf_append(out, chunk, have) != 0) {
+			inflateEnd(&z);
+			return -1;
+		}
+		doc->total += have;
+	} while (rc != Z_STREAM_END);
+	inflateEnd(&z);
+	return 0;
+}
+
+/* generic - is the value no one's name (empty, or what a program puts)? */
+static int
+generic(const char *v)
+{
+	static const char *const anyone[] = {
+		"", "unknown", "user", "author", "anonymous", "admin",
+		"administrator", "owner", "windows user", "python-docx",
+		"microsoft office user", "microsoft", "openpyxl", NULL
+	};
+
+	for (int k = 0; anyone[k]; k++)
+		if (strcasecmp(v, anyone[k]) == 0)
+			return 1;
+	return 0;
+}
+
+/* judge_value - add the n bytes of a value to the finding if they name */
+static void
+judge_value(struct doc *doc, const unsigned char *v, size_t n,
+    const char *what)
+{
+	char s[64];
+
+	while (n && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
+		v++, n--;
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' ||
+	    v[n - 1] == '\r' || v[n - 1] == '\n'))
+		n--;
+	/* a long value is no program's placeholder */
+	if (n >= sizeof(s) || memchr(v, '\0', n) != NULL) {
+		doc_say(doc, 1, what);
+		return;
+	}
+	memcpy(s, v, n);
+	s[n] = '\0';
+	if (!generic(s))
+		doc_say(doc, 1, what);
+}
+
+/* naming - is the element or attribute (local name) one that names? */
+static int
+naming(const unsigned char *q, size_t n)
+{
+	static const char *const names[] = {
+		"creator", "initial-creator", "printed-by", "lastModifiedBy",
+		"Author", "Company", "Manager", NULL
+	};
+	const unsigned char *c;
+
+	while ((c = memchr(q, ':', n)) != NULL) {
+		n -= (size_t)(c + 1 - q);
+		q = c + 1;
+	}
+	for (int k = 0; names[k]; k++)
+		if (strlen(names[k]) == n && memcmp(q, names[k], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* find_at - the index of the first s at or after i, or n */
+static size_t
+find_at(const unsigned char *d, size_t n, size_t i, const char *s)
+{
+	const unsigned char *p = i < n ?
+	    memmem(d + i, n - i, s, strlen(s)) : NULL;
+
+	return p ? (size_t)(p - d) : n;
+}
+
+/* skip_to - the index just past the first s at or after i, or n */
+static size_t
+skip_to(const unsigned char *d, size_t n, size_t i, const char *s)
+{
+	size_t e = find_at(d, n, i, s);
+
+	return e < n ? e + strlen(s) : n;
+}
+
+/*
+ * keep - add up to the first VALUE_MAX bytes of a value to v; cannot
+ * fail: v was given its room first (value_buf), so that a failed
+ * allocation never makes a name look empty
+ */
+#define VALUE_MAX	256
+static void
+keep(struct buf *v, const unsigned char *p, size_t n)
+{
+	if (v->len < VALUE_MAX)
+		(void)buf_append(v, p, n < VALUE_MAX - v->len ? n :
+		    VALUE_MAX - v->len);
+}
+
+/* value_buf - v with room for VALUE_MAX bytes; 0, or -1 (then unreadable) */
+static int
+value_buf(struct doc *doc, struct buf *v)
+{
+	buf_init(v, 0);
+	if (buf_reserve(v, VALUE_MAX) == 0)
+		return 0;
+	doc_say(doc, -1, "its document properties, which the list has no "
+	    "memory to read: it cannot see whether they name you");
+	buf_free(v);
+	return -1;
+}
+
+/* isname - a byte of an XML name (ASCII is enough to find the end) */
+static int
+isname(unsigned char c)
+{
+	return c > ' ' && c != '>' && c != '/' && c != '=' && c != '<' &&
+	    c != '"' && c != '\'';
+}
+
+/*
+ * xml_text - the text of the element qname whose content starts at i: the
+ * character data and CDATA, without markup, up to its end tag, into v
+ * (its first VALUE_MAX bytes are enough to judge). Returns the index past
+ * the end tag; *closed 0 if there was none.
+ */
+static size_t
+xml_text(const unsigned char *d, size_t n, size_t i, const unsigned char *q,
+    size_t ql, struct buf *v, int *closed)
+{
+	*closed = 0;
+	while (i < n) {
+		if (d[i] != '<') {
+			keep(v, d + i, 1);
+			i++;
+		} else if (has_prefix(d + i, n - i, "<![CDATA[", 9)) {
+			size_t e = find_at(d, n, i + 9, "]]>");
+
+			keep(v, d + i + 9, e - (i + 9));
+			i = e < n ? e + 3 : n;
+		} else if (has_prefix(d + i, n - i, "<!--", 4)) {
+			i = skip_to(d, n, i + 4, "-->");
+		} else if (i + 2 + ql < n && d[i + 1] == '/' &&
+		    memcmp(d + i + 2, q, ql) == 0 && !isname(d[i + 2 + ql])) {
+			*closed = 1;
+			return skip_to(d, n, i, ">");
+		} else
+			i = skip_to(d, n, i, ">");
+	}
+	return n;
+}
+
+/*
+ * xml_attrs - judge the naming attributes of the start tag from i (XMP
+ * writes pdf:Author="..." that way); the index of its '>' or n.
+ */
+static size_t
+xml_attrs(struct doc *doc, const unsigned char *d, size_t n, size_t i,
+    const char *what)
+{
+	size_t a, al, e;
+
+	while (i < n && d[i] != '>') {
+		if (!isname(d[i])) {
+			i++;
+			continue;
+		}
+		for (a = i; i < n && isname(d[i]); i++)
+			;
+		al = i - a;
+		while (i < n && (d[i] == ' ' || d[i] == '\t' ||
+		    d[i] == '\r' || d[i] == '\n'))
+			i++;
+		if (i >= n || d[i] != '=')
+			continue;
+		while (++i < n && d[i] != '"' && d[i] != '\'')
+			if (d[i] == '>')
+				return i;
+		if (i >= n)
+			return n;
+		e = find_at(d, n, i + 1, d[i] == '"' ? "\"" : "'");
+		if (naming(d + a, al))
+			judge_value(doc, d + i + 1, e - (i + 1), what);
+		i = e < n ? e + 1 : n;
+	}
+	return i;
+}
+
+/*
+ * xml_judge - judge every naming element and attribute of an XML text
+ * (ODF meta.xml, OOXML core.xml/app.xml, XMP); one pass.
+ */
+static void
+xml_judge(struct doc *doc, const unsigned char *d, size_t n, const char *what)
+{
+	size_t i = 0, q, ql;
+	struct buf v;
+	int closed;
+
+	if (value_buf(doc, &v) != 0)
+		return;
+	while (doc->found != 1 && (i = find_at(d, n, i, "<")) < n) {
+		if (++i < n && (d[i] == '/' || d[i] == '!' || d[i] == '?'))
+			continue;
+		for (q = i; i < n && isname(d[i]); i++)
+			;
+		ql = i - q;
+		i = xml_attrs(doc, d, n, i, what);
+		if (i >= n || !naming(d + q, ql) || d[i - 1] == '/')
+			continue;
+		buf_reset(&v);
+		i = xml_text(d, n, i + 1, d + q, ql, &v, &closed);
+		if (!closed)
+			doc_say(doc, -1, "its document properties, which are "
+			    "cut short: the list cannot see whether they name "
+			    "you");
+		else
+			judge_value(doc, v.data ? v.data : (const unsigned
+			    char *)"", v.len, what);
+	}
+	buf_free(&v);
+}
+
+/* pdf_delim - does the byte end a PDF name or keyword? */
+static int
+pdf_delim(unsigned char c)
+{
+	return c <= ' ' || strchr("()<>[]{}/%", c) != NULL;
+}
+
+/* hexval - the value of a hex digit, -1 if it is none */
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * pdf_string - the PDF string (literal or hex) at i into v, decoded
+ * enough to judge it (escapes, hex, UTF-16BE reduced to its ASCII);
+ * the index past it.
+ */
+static size_t
+pdf_string(const unsigned char *d, size_t n, size_t i, struct buf *v)
+{
+	int depth = 1, h, hi = -1;
+	unsigned char c;
+
+	if (d[i] == '<') {
+		for (i++; i < n && d[i] != '>'; i++)
+			if ((h = hexval(d[i])) < 0)
+				continue;
+			else if (hi < 0)
+				hi = h;
+			else {
+				c = (unsigned char)(hi << 4 | h);
+				keep(v, &c, 1);
+				hi = -1;
+			}
+		return i < n ? i + 1 : n;
+	}
+	for (i++; i < n && depth > 0; i++) {
+		c = d[i];
+		if (c == '\\' && i + 1 < n)
+			c = d[++i];	/* the escaped byte stands */
+		else if (c == '(')
+			depth++;
+		else if (c == ')' && --depth == 0)
+			break;
+		keep(v, &c, 1);
+	}
+	return i < n ? i + 1 : n;
+}
+
+/* utf16_ascii - a UTF-16BE value with its BOM as one byte per character */
+static void
+utf16_ascii(struct buf *v)
+{
+	size_t k, o = 0;
+
+	if (v->len < 2 || v->data[0] != 0xfe || v->data[1] != 0xff)
+		return;
+	for (k = 2; k + 1 < v->len; k += 2)
+		/* not ASCII: kept as a byte that no placeholder has */
+		v->data[o++] = v->data[k] ? 0x80 : v->data[k + 1];
+	v->len = o;
+}
+
+/*
+ * pdf_authors - judge every /Author value in [d, d+n): a string names
+ * unless it is generic; a reference to another object cannot be seen.
+ */
+static void
+pdf_authors(struct doc *doc, const unsigned char *d, size_t n)
+{
+	static const char what[] = "its Author field";
+	size_t i = 0;
+	struct buf v;
+
+	if (value_buf(doc, &v) != 0)
+		return;
+	while (doc->found != 1 && (i = find_at(d, n, i, "/Author")) < n) {
+		i += 7;
+		if (i < n && !pdf_delim(d[i]))
+			continue;		/* /AuthorX: another name */
+		while (i < n && d[i] <= ' ')
+			i++;
+		if (i >= n)
+			break;
+		buf_reset(&v);
+		if (d[i] == '(' || (d[i] == '<' && (i + 1 >= n ||
+		    d[i + 1] != '<'))) {
+			i = pdf_string(d, n, i, &v);
+			utf16_ascii(&v);
+			judge_value(doc, v.data ? v.data :
+			    (const unsigned char *)"", v.len, what);
+		} else if (d[i] >= '0' && d[i] <= '9')
+			doc_say(doc, -1, "its Author field, which is stored "
+			    "elsewhere in it: the list cannot see whether "
+			    "it names you");
+		else
+			doc_say(doc, 1, what);
+	}
+	buf_free(&v);
+}
+
+/* pdf_text - judge the names in PDF bytes: /Author values and XMP */
+static void
+pdf_text(struct doc *doc, const unsigned char *d, size_t n)
+{
+	pdf_authors(doc, d, n);
+	if (find_at(d, n, 0, "<x:xmpmeta") < n ||
+	    find_at(d, n, 0, "<rdf:RDF") < n)
+		xml_judge(doc, d, n, "its XMP author (dc:creator)");
+}
+
+/*
+ * pdf_stream - the stream whose dictionary is [dict, dend) and data from
+ * s to the "endstream" at e: an object or metadata stream is inflated and
+ * read; a filter other than FlateDecode hides it.
+ */
+static void
+pdf_stream(struct doc *doc, const unsigned char *d, size_t dict, size_t dend,
+    size_t s, size_t e)
+{
+	const unsigned char *dd = d + dict;
+	size_t dl = dend - dict;
+	struct buf out;
+
+	if (find_at(dd, dl, 0, "/ObjStm") == dl &&
+	    find_at(dd, dl, 0, "/Metadata") == dl)
+		return;			/* pages, fonts, images */
+	if (find_at(dd, dl, 0, "/Filter") == dl)
+		return;			/* plain: read with the whole file */
+	if (find_at(dd, dl, 0, "/FlateDecode") == dl ||
+	    find_at(dd, dl, 0, "Decode") != find_at(dd, dl, 0, "FlateDecode") +
+	    5 || find_at(dd, dl, 0, "/DecodeParms") < dl) {
+		doc_say(doc, -1, "its document properties, which are "
+		    "encoded in a way the list cannot read: it cannot see "
+		    "whether they name you");
+		return;
+	}
+	buf_init(&out, 0);
+	if (inflate_bounded(doc, d + s, e - s, 0, &out) != 0)
+		doc_say(doc, -1, "its document properties, which are "
+		    "compressed beyond what the list reads: it cannot see "
+		    "whether they name you");
+	else if (out.data)
+		pdf_text(doc, out.data, out.len);
+	buf_free(&out);
+}
+
+/*
+ * pdf_judge - the PDF's own bytes, then each stream's: the keyword
+ * "stream" after a dictionary's ">>", its data up to "endstream"; the
+ * dictionary is what lies after the last "obj" before it (at most 4 KiB
+ * back, never into the last stream). Linear: each search starts where
+ * the last one ended.
+ */
+static void
+pdf_judge(struct doc *doc, const unsigned char *d, size_t n)
+{
+	size_t i = 0, j, s, e, dict, back, prev = 0;
+
+	pdf_text(doc, d, n);
+	while (doc->found != 1 && (i = find_at(d, n, i, "stream")) < n) {
+		for (j = i; j > 0 && d[j - 1] <= ' '; j--)
+			;
+		s = i + 6;
+		if (j < 2 || memcmp(d + j - 2, ">>", 2) != 0) {
+			i = s;		/* "endstream", or the word in text */
+			continue;
+		}
+		if (s < n && d[s] == '\r')
+			s++;
+		if (s < n && d[s] == '\n')
+			s++;
+		e = find_at(d, n, s, "endstream");
+		back = j > prev + 4096 ? j - 4096 : prev;
+		for (dict = j; dict > back && memcmp(d + dict, "obj", 3) != 0;
+		    dict--)
+			;
+		pdf_stream(doc, d, dict, j, s, e);
+		i = prev = e;
+	}
+}
+
+/* the zip entries that hold a document's properties, and what they say */
+static const struct {
+	const char *name, *what;
+} props[] = {
+	{ "meta.xml", "its document properties (meta.xml: the author, as "
+	    "LibreOffice records them)" },
+	{ "docProps/core.xml", "its document properties (docProps/core.xml: "
+	    "the author and who last saved it, as Word records them)" },
+	{ "docProps/app.xml", "its document properties (docProps/app.xml: "
+	    "the company or manager)" },
+	{ NULL, NULL }
+};
+
+/*
+ * zip_entry - read the entry whose central record is at c: stored or
+ * deflated, its local header and data within n, then judged as XML.
+ */
+static void
+zip_entry(struct doc *doc, const unsigned char *d, size_t n, size_t c,
+    const char *what)
+{
+	size_t method = le16(d + c + 10), csize = le32(d + c + 20);
+	size_t off = le32(d + c + 42), at;
+	struct buf out;
+
+	if ((le16(d + c + 8) & 1) || (method != 0 && method != 8) ||
+	    off > n || n - off < 30 || memcmp(d + off, "PK\3\4", 4) != 0 ||
+	    (at = off + 30 + le16(d + off + 26) + le16(d + off + 28)) > n ||
+	    csize > n - at) {
+		doc_say(doc, -1, "its document properties, which the list "
+		    "cannot read: it cannot see whether they name you");
+		return;
+	}
+	if (method == 0) {
+		if (spend(doc, csize) != 0)
+			doc_say(doc, -1, "its document properties, which are "
+			    "more than the list reads: it cannot see whether "
+			    "they name you");
+		else
+			xml_judge(doc, d + at, csize, what);
+		return;
+	}
+	buf_init(&out, 0);
+	if (inflate_bounded(doc, d + at, csize, 1, &out) != 0)
+		doc_say(doc, -1, "its document properties, which are "
+		    "compressed beyond what the list reads: it cannot see "
+		    "whether they name you");
+	else if (out.data)
+		xml_judge(doc, out.data, out.len, what);
+	buf_free(&out);
+}
+
+/*
+ * zip_judge - every entry of the zip's central directory that holds
+ * properties (names compared whole; a name twice is read twice). Walks
+ * from the end-of-central-directory record, every offset and length
+ * checked against n; at most 65535 entries.
+ */
+static void
+zip_judge(struct doc *doc, const unsigned char *d, size_t n)
+{
+	size_t e, cd, cdn, count, k, fl;
+
+	if (n < 22)
+		return;
+	/* the record is in the last 22 + 65535 bytes (a comment may follow) */
+	for (e = n - 22; memcmp(d + e, "PK\5\6", 4) != 0; e--)
+		if (e == 0 || n - e >= 22 + 65535)
+			return;
+	count = le16(d + e + 10);
+	cdn = le32(d + e + 12);
+	cd = le32(d + e + 16);
+	if (cd > e || cdn > e - cd)
+		return;
+	for (k = 0; k < count && cd + 46 <= e && doc->found != 1; k++) {
+		if (memcmp(d + cd, "PK\1\2", 4) != 0)
+			return;
+		fl = le16(d + cd + 28);
+		if (cd + 46 + fl > e)
+			return;
+		for (int p = 0; props[p].name; p++)
+			if (fl == strlen(props[p].name) &&
+			    memcmp(d + cd + 46, props[p].name, fl) == 0)
+				zip_entry(doc, d, n, cd, props[p].what);
+		cd += 46 + fl + le16(d + cd + 30) + le16(d + cd + 32);
+	}
+}
+
+/*
+ * meta_document - does this attachment carry properties that name its
+ * author (PDF Author/XMP, ODF meta.xml, OOXML docProps)? 1 and what in
+ * plain words (also when they cannot be read), 0 if it is none of those
+ * or they name no one. Linear in n; inflating bounded (INFLATE_*).
  */
 int
 meta_document(const unsigned char *d, size_t n, char *what, size_t wl)
 {
 	size_t head = n < 1024 ? n : 1024;
+	struct doc doc = { what, wl, 0, 0, 0 };
 
 	if (head >= 5 && memmem(d, head, "%PDF-", 5))
-		return pdf_fields(d, n, what, wl);
-	if (!has_prefix(d, n, "PK\3\4", 4))
-		return 0;
-	if (zip_has(d, n, "meta.xml")) {
-		snprintf(what, wl, "its document properties (meta.xml: "
-		    "the author, as LibreOffice records them)");
-		return 1;
-	}
-	if (zip_has(d, n, "docProps/core.xml")) {
-		snprintf(what, wl, "its document properties "
-		    "(docProps/core.xml: the author and who last saved it, "
-		    "as Word records them)");
-		return 1;
-	}
-	return 0;
+		pdf_judge(&doc, d, n);
+	else if (has_prefix(d, n, "PK\3\4", 4))
+		zip_judge(&doc, d, n);
+	return doc.found != 0;
 }

@@ -31,12 +31,6 @@ BOB = "bob@example.org"
 SHELL = b"Nothing in this post could be passed on"
 
 
-
-def attachment_names(m):
-    """the post's attachments (a pseudonymous copy's own OpenPGP signature part is not one: #18)"""
-    return [p.get_filename() for p in m.walk()
-            if p.get_filename() and p.get_content_type() != "application/pgp-signature"]
-
 def fixture(name):
     with open(os.path.join(DATA, name), "rb") as f:
         return re.sub(rb"\r?\n", b"\r\n", f.read())
@@ -76,6 +70,12 @@ def parsed(copy):
     return email.message_from_bytes(copy, policy=email.policy.default)
 
 
+def attached(m):
+    """The names of the post's attachments: not the pseudonym's own signature around them (#18)."""
+    return [p.get_filename() for p in m.walk()
+            if p.get_filename() and p.get_content_type() != "application/pgp-signature"]
+
+
 def texts(msg):
     out = []
     for p in msg.walk():
@@ -111,7 +111,7 @@ def test_unterminated_and_repeated_boundaries(make_instance, sink, mode):
             assert zips[0].get_content().startswith(b"PK\x03\x04")
         if name.startswith("outlook-express") and mode != "real":
             # the inner alternative reused the outer boundary: the zip after it is still there
-            assert attachment_names(m) == ["agenda.zip"]
+            assert attached(m) == ["agenda.zip"]
         if name == "repeated-boundary.eml" and mode != "real":
             assert "--A" not in shown
 
@@ -216,7 +216,7 @@ def test_attachment_names(make_instance, sink):
     inst = instance(make_instance, "pseudonym")
     copy = post(inst, sink, fixture("names.eml"))
     assert copy is not None, inst.logtext()[-2000:]
-    names = attachment_names(parsed(copy))
+    names = attached(parsed(copy))
     assert names == ["Überweisung März.pdf", "管理.doc", "evilfdp.exe", "etcpasswd"], names
     assert "\u202e" not in "".join(names)
 
@@ -290,6 +290,44 @@ def test_document_with_author(make_instance, sink, setting):
         assert json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout), "not held"
     time.sleep(0.3)
     assert not [m for m in sink.handler.messages if BOB in m[1]]
+
+
+def docx(core):
+    """A small .docx as Word writes it (deflated entries); core is the inside of its core.xml."""
+    import io
+    import zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document><w:t>Minutes of the march</w:t></w:document>")
+        z.writestr("docProps/core.xml", '<?xml version="1.0"?><cp:coreProperties xmlns:cp="urn:cp" '
+                   'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Minutes</dc:title>' + core +
+                   "</cp:coreProperties>")
+        z.writestr("docProps/app.xml", "<Properties><Application>Microsoft Office Word</Application>"
+                   "</Properties>")
+    return b.getvalue()
+
+
+def test_docx_judged_by_its_properties(make_instance, sink):
+    """A .docx whose properties name no one reaches the members byte for byte; one whose (deflated)
+    dc:creator names the member is refused, and they are told it was its document properties (#16)."""
+    inst = instance(make_instance, "pseudonym")
+    clean = docx("<dc:creator></dc:creator><cp:lastModifiedBy>python-docx</cp:lastModifiedBy>")
+    copy = post(inst, sink, image_post("minutes.docx", "application/vnd.openxmlformats-officedocument."
+                                       "wordprocessingml.document", clean))
+    assert copy is not None, inst.logtext()[-2000:]
+    got = [p for p in parsed(copy).walk() if p.get_filename() == "minutes.docx"]
+    assert got and got[0].get_content() == clean
+    assert not [d for d in notes_to_quill(sink) if b"document properties" in d]
+
+    named = docx("<dc:creator>Quill Ardenwick</dc:creator>")
+    assert post(inst, sink, image_post("minutes2.docx", "application/vnd.openxmlformats-officedocument."
+                                       "wordprocessingml.document", named)) is None
+    note = wait_until(lambda: [d for d in notes_to_quill(sink) if b"docProps/core.xml" in d])
+    assert note, inst.logtext()[-2000:]
+    assert b"minutes2.docx" in note[0]
+    assert "reason=document" in inst.logtext()
+    assert not [m for m in sink.handler.messages if BOB in m[1] and b"minutes2.docx" in m[2]]
 
 
 def test_one_note_per_post(make_instance, sink):

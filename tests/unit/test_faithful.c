@@ -7,8 +7,10 @@
  * shape found in real mail; the assertions are on the bytes that go out.
  */
 #include <sodium.h>
+#include <zlib.h>
 
 #include "testutil.h"
+#include "doc_fixtures.h"
 #include "../../mlistd/pipeline/meta.h"
 #include "../../mlistd/pipeline/transform.h"
 
@@ -16,35 +18,7 @@
 #define PNG_1X1	"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
 #define PNG_TEXT "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAAFnRFWHRBdXRob3IAUXVpbGwgQXJkZW53aWNr3TCTvgAA" \
 	"AApJREFUeJxjYAAAAAIAAUivpHEAAAAASUVORK5CYII="
-/* zips made by Python's zipfile (stored): an OOXML, an ODF and a plain one */
-#define OOXML_LEN	248
-#define OOXML	"\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c" \
-	    "\x01\x00\x00\x00\x01\x00\x00\x00\x13\x00\x00\x00\x5b\x43\x6f\x6e\x74\x65" \
-	    "\x6e\x74\x5f\x54\x79\x70\x65\x73\x5d\x2e\x78\x6d\x6c\x78\x50\x4b\x03\x04" \
-	    "\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c\x01\x00\x00\x00" \
-	    "\x01\x00\x00\x00\x11\x00\x00\x00\x64\x6f\x63\x50\x72\x6f\x70\x73\x2f\x63" \
-	    "\x6f\x72\x65\x2e\x78\x6d\x6c\x78\x50\x4b\x01\x02\x14\x03\x14\x00\x00\x00" \
-	    "\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00" \
-	    "\x13\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01\x00\x00\x00\x00" \
-	    "\x5b\x43\x6f\x6e\x74\x65\x6e\x74\x5f\x54\x79\x70\x65\x73\x5d\x2e\x78\x6d" \
-	    "\x6c\x50\x4b\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83" \
-	    "\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00\x11\x00\x00\x00\x00\x00\x00" \
-	    "\x00\x00\x00\x00\x00\x80\x01\x32\x00\x00\x00\x64\x6f\x63\x50\x72\x6f\x70" \
-	    "\x73\x2f\x63\x6f\x72\x65\x2e\x78\x6d\x6c\x50\x4b\x05\x06\x00\x00\x00\x00" \
-	    "\x02\x00\x02\x00\x80\x00\x00\x00\x62\x00\x00\x00\x00\x00"
-#define ODF_LEN	208
-#define ODF	"\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c" \
-	    "\x01\x00\x00\x00\x01\x00\x00\x00\x08\x00\x00\x00\x6d\x69\x6d\x65\x74\x79" \
-	    "\x70\x65\x78\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83" \
-	    "\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00\x08\x00\x00\x00\x6d\x65\x74" \
-	    "\x61\x2e\x78\x6d\x6c\x78\x50\x4b\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00" \
-	    "\x00\x00\x21\x50\x83\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00\x08\x00" \
-	    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01\x00\x00\x00\x00\x6d\x69" \
-	    "\x6d\x65\x74\x79\x70\x65\x50\x4b\x01\x02\x14\x03\x14\x00\x00\x00\x00\x00" \
-	    "\x00\x00\x21\x50\x83\x16\xdc\x8c\x01\x00\x00\x00\x01\x00\x00\x00\x08\x00" \
-	    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01\x27\x00\x00\x00\x6d\x65" \
-	    "\x74\x61\x2e\x78\x6d\x6c\x50\x4b\x05\x06\x00\x00\x00\x00\x02\x00\x02\x00" \
-	    "\x6c\x00\x00\x00\x4e\x00\x00\x00\x00\x00"
+/* a zip made by Python's zipfile (stored), not a document */
 #define ZIPPLAIN_LEN	109
 #define ZIPPLAIN	"\x50\x4b\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x50\x83\x16\xdc\x8c" \
 	    "\x01\x00\x00\x00\x01\x00\x00\x00\x05\x00\x00\x00\x61\x2e\x74\x78\x74\x78" \
@@ -457,28 +431,194 @@ START_TEST(image_in_post_cleaned)
 }
 END_TEST
 
-static const char ooxml[] = OOXML;
-static const char odf[] = ODF;
-static const char zip_plain[] = ZIPPLAIN;
 
-START_TEST(documents_that_name_their_author)
+/* the documents of doc_fixtures.h, and whether each names someone */
+static const struct {
+	const char *name, *d;
+	size_t n;
+	int names;
+	const char *what;
+} docs[] = {
+	{ "odt bomb", ODT_BOMB, ODT_BOMB_LEN, 1, "compressed beyond" },
+	{ "docx author", DOCX_AUTHOR, DOCX_AUTHOR_LEN, 1, "core.xml" },
+	{ "docx saved by", DOCX_SAVED_BY, DOCX_SAVED_BY_LEN, 1, "core.xml" },
+	{ "docx cdata", DOCX_CDATA, DOCX_CDATA_LEN, 1, "core.xml" },
+	{ "docx company", DOCX_COMPANY, DOCX_COMPANY_LEN, 1, "app.xml" },
+	{ "docx clean", DOCX_CLEAN, DOCX_CLEAN_LEN, 0, NULL },
+	{ "odt author", ODT_AUTHOR, ODT_AUTHOR_LEN, 1, "meta.xml" },
+	{ "odt clean", ODT_CLEAN, ODT_CLEAN_LEN, 0, NULL },
+	{ "plain zip", ZIPPLAIN, ZIPPLAIN_LEN, 0, NULL },
+};
+
+/* judge - meta_document on the n bytes of d, from a private copy (ASan sees over-reads) */
+static int
+judge(const void *d, size_t n, char *what, size_t wl)
 {
-	static const char pdf[] = "%PDF-1.4\n1 0 obj\n<< /Author (Quill Ardenwick) >>\nendobj\n%%EOF\n";
-	static const char pdf_plain[] = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n";
+	unsigned char *c = malloc(n ? n : 1);
+	int r;
+
+	ck_assert_ptr_nonnull(c);
+	memcpy(c, d, n);
+	*what = '\0';
+	r = meta_document(c, n, what, wl);
+	free(c);
+	return r;
+}
+
+/* deflated office documents: only the ones whose properties name someone; every prefix is walked */
+START_TEST(office_documents_judged_inflated)
+{
 	char what[200];
 
-	ck_assert_int_eq(meta_document((const unsigned char *)pdf, strlen(pdf), what, sizeof(what)), 1);
-	ck_assert_ptr_nonnull(strstr(what, "Author"));
-	ck_assert_int_eq(meta_document((const unsigned char *)pdf_plain, strlen(pdf_plain), what,
-	    sizeof(what)), 0);
-	ck_assert_int_eq(meta_document((const unsigned char *)ooxml, OOXML_LEN, what, sizeof(what)), 1);
-	ck_assert_ptr_nonnull(strstr(what, "core.xml"));
-	ck_assert_int_eq(meta_document((const unsigned char *)odf, ODF_LEN, what, sizeof(what)), 1);
-	ck_assert_ptr_nonnull(strstr(what, "meta.xml"));
-	ck_assert_int_eq(meta_document((const unsigned char *)zip_plain, ZIPPLAIN_LEN, what,
-	    sizeof(what)), 0);
-	for (size_t n = 0; n < OOXML_LEN; n++)
-		(void)meta_document((const unsigned char *)ooxml, n, what, sizeof(what));
+	for (size_t k = 0; k < sizeof(docs) / sizeof(docs[0]); k++) {
+		ck_assert_msg(judge(docs[k].d, docs[k].n, what, sizeof(what)) == docs[k].names,
+		    "%s: %s", docs[k].name, what);
+		if (docs[k].what)
+			ck_assert_msg(strstr(what, docs[k].what) != NULL, "%s: %s", docs[k].name, what);
+		for (size_t n = 0; n < docs[k].n && k > 0; n++)	/* not the bomb's: slow */
+			(void)judge(docs[k].d, n, what, sizeof(what));
+	}
+}
+END_TEST
+
+/* le - n little-endian bytes of v at p */
+static void
+le(unsigned char *p, unsigned long v, int n)
+{
+	for (int k = 0; k < n; k++)
+		p[k] = (unsigned char)(v >> 8 * k);
+}
+
+/*
+ * A stored zip that lists one clean meta.xml count times (every central
+ * record naming the same local entry): each is read, and past 256 entries
+ * the document counts as unreadable, not as read in count times its size.
+ */
+static int
+zip_many(int count, char *what, size_t wl)
+{
+	static const char body[] = "<office:meta><dc:creator></dc:creator></office:meta>";
+	size_t bl = sizeof(body) - 1, n, cd;
+	unsigned char *z = calloc(1, 30 + 8 + bl + (size_t)count * 54 + 22);
+	int r;
+
+	ck_assert_ptr_nonnull(z);
+	memcpy(z, "PK\3\4", 4);
+	le(z + 18, bl, 4);
+	le(z + 22, bl, 4);
+	le(z + 26, 8, 2);
+	memcpy(z + 30, "meta.xml", 8);
+	memcpy(z + 38, body, bl);
+	cd = n = 38 + bl;
+	for (int k = 0; k < count; k++, n += 54) {
+		memcpy(z + n, "PK\1\2", 4);
+		le(z + n + 20, bl, 4);
+		le(z + n + 24, bl, 4);
+		le(z + n + 28, 8, 2);
+		memcpy(z + n + 46, "meta.xml", 8);
+	}
+	memcpy(z + n, "PK\5\6", 4);
+	le(z + n + 8, (unsigned long)count, 2);
+	le(z + n + 10, (unsigned long)count, 2);
+	le(z + n + 12, n - cd, 4);
+	le(z + n + 16, cd, 4);
+	r = judge(z, n + 22, what, wl);
+	free(z);
+	return r;
+}
+
+START_TEST(zip_entry_listed_again_and_again)
+{
+	char what[200];
+
+	ck_assert_msg(zip_many(1, what, sizeof(what)) == 0, "%s", what);
+	ck_assert_msg(zip_many(256, what, sizeof(what)) == 0, "%s", what);
+	ck_assert_int_eq(zip_many(257, what, sizeof(what)), 1);
+	ck_assert_ptr_nonnull(strstr(what, "more than the list reads"));
+}
+END_TEST
+
+/* pdf_with - a PDF whose info dictionary (info) sits plain, or deflated in an object stream */
+static size_t
+pdf_with(const char *info, int deflated, unsigned char *out, size_t ol)
+{
+	unsigned char z[1024];
+	uLongf zl = sizeof(z);
+	size_t n;
+
+	if (!deflated)
+		return (size_t)snprintf((char *)out, ol, "%%PDF-1.4\n1 0 obj\n%s\nendobj\n%%%%EOF\n", info);
+	ck_assert_int_eq(compress(z, &zl, (const Bytef *)info, strlen(info)), Z_OK);
+	n = (size_t)snprintf((char *)out, ol, "%%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 "
+	    "/Filter /FlateDecode /Length %lu >>\nstream\n", (unsigned long)zl);
+	ck_assert_uint_lt(n + zl + 40, ol);
+	memcpy(out + n, z, zl);
+	n += zl;
+	n += (size_t)snprintf((char *)out + n, ol - n, "\nendstream\nendobj\n%%%%EOF\n");
+	return n;
+}
+
+/* PDFs, plain and with the properties deflated: a name is refused, an empty or generic author passes */
+START_TEST(pdfs_judged_inflated)
+{
+	static const struct {
+		const char *info;
+		int names;
+	} pdfs[] = {
+		{ "<< /Author (Quill Ardenwick) /Producer (x) >>", 1 },
+		{ "<< /Author <FEFF005100750069006C006C> >>", 1 },	/* "Quill", UTF-16 */
+		{ "<< /Author (Quill \\(Q\\) Ardenwick) >>", 1 },
+		{ "<< /Author 7 0 R >>", 1 },				/* elsewhere: not seen */
+		{ "<< /Author () /Creator (Writer) /Producer (LibreOffice 7.4) >>", 0 },
+		{ "<< /Author (  user ) >>", 0 },
+		{ "<< /Author <FEFF0055006E006B006E006F0077006E> >>", 0 },	/* "Unknown" */
+		{ "<< /Type /Catalog /AuthorStyle (x) >>", 0 },
+		{ "<< /Type /Metadata >> <x:xmpmeta><rdf:RDF><dc:creator><rdf:Seq><rdf:li>Quill"
+		    "</rdf:li></rdf:Seq></dc:creator></rdf:RDF></x:xmpmeta>", 1 },
+		{ "<< /Type /Metadata >> <x:xmpmeta><rdf:RDF><rdf:Description pdf:Author=\"Quill\"/>"
+		    "</rdf:RDF></x:xmpmeta>", 1 },
+		{ "<< /Type /Metadata >> <x:xmpmeta><rdf:RDF><dc:creator><rdf:Seq><rdf:li></rdf:li>"
+		    "</rdf:Seq></dc:creator></rdf:RDF></x:xmpmeta>", 0 },
+	};
+	unsigned char pdf[4096];
+	char what[200];
+	size_t n;
+
+	for (size_t k = 0; k < sizeof(pdfs) / sizeof(pdfs[0]); k++)
+		for (int deflated = 0; deflated < 2; deflated++) {
+			n = pdf_with(pdfs[k].info, deflated, pdf, sizeof(pdf));
+			ck_assert_msg(judge(pdf, n, what, sizeof(what)) == pdfs[k].names,
+			    "%s (deflated %d): %s", pdfs[k].info, deflated, what);
+			for (size_t m = 0; m < n; m++)
+				(void)judge(pdf, m, what, sizeof(what));
+		}
+}
+END_TEST
+
+/* a deflated stream past the caps (a zip bomb) is not inflated to its end, and is refused */
+START_TEST(inflate_bomb_refused)
+{
+	size_t big = 8u << 20, n;
+	unsigned char *zeros = calloc(1, big), *pdf;
+	uLongf zl = compressBound(big);
+	unsigned char *z = malloc(zl);
+	char what[200];
+
+	ck_assert_ptr_nonnull(zeros);
+	ck_assert_ptr_nonnull(z);
+	ck_assert_int_eq(compress(z, &zl, zeros, big), Z_OK);
+	pdf = malloc(zl + 200);
+	ck_assert_ptr_nonnull(pdf);
+	n = (size_t)snprintf((char *)pdf, 200, "%%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /Filter /FlateDecode >>"
+	    "\nstream\n");
+	memcpy(pdf + n, z, zl);
+	n += zl;
+	memcpy(pdf + n, "\nendstream\n", 11);
+	ck_assert_int_eq(judge(pdf, n + 11, what, sizeof(what)), 1);
+	ck_assert_ptr_nonnull(strstr(what, "compressed beyond"));
+	free(pdf);
+	free(z);
+	free(zeros);
 }
 END_TEST
 
@@ -505,7 +645,10 @@ main(void)
 	tcase_add_test(tc, png_text_removed_pixels_kept);
 	tcase_add_test(tc, webp_exif_xmp_removed);
 	tcase_add_test(tc, image_in_post_cleaned);
-	tcase_add_test(tc, documents_that_name_their_author);
+	tcase_add_test(tc, office_documents_judged_inflated);
+	tcase_add_test(tc, pdfs_judged_inflated);
+	tcase_add_test(tc, inflate_bomb_refused);
+	tcase_add_test(tc, zip_entry_listed_again_and_again);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
