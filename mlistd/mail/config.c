@@ -49,7 +49,7 @@ static const char *const relay_tls_choices[] = { "none", "may", "verify", NULL }
 static const char *const identity_choices[] = { "real", "pseudonym", "anonymous", NULL };
 static const char *const private_choices[] = { "members", "anyone", "off", NULL };
 static const char *const html_choices[] = { "keep", "strip-remote", "text", NULL };
-static const char *const document_choices[] = { "refuse", "hold", NULL };
+static const char *const document_choices[] = { "refuse", "hold", "confirm", NULL };
 static const char *const who_choices[] = { "none", "moderators", "members", "public", NULL };
 static const char *const see_choices[] = { "pseudonym", "address", NULL };
 static const char *const vis_choices[] = { "hidden", "roles", "named", NULL };
@@ -158,7 +158,7 @@ static const struct cfg_rule list_rules[] = {
 	{ "identity.leak_guard", T_BOOL, S(leak_guard), "", 1, 0, 1, NULL },
 	{ "identity.strip_signature", T_BOOL, S(strip_signature), "", 0, 0, 1, NULL },
 	{ "html",		T_ENUM,	S(html), "strip-remote", 0, 0, 0, html_choices },
-	{ "documents_with_author", T_ENUM, S(documents), "refuse", 0, 0, 0, document_choices },
+	{ "documents_with_author", T_ENUM, S(documents), "confirm", 0, 0, 0, document_choices },
 	{ "disclosure",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "disclosure.roster",	T_ENUM,	S(roster), "moderators", 0, 0, 0, who_choices },
 	{ "disclosure.member_count", T_ENUM, S(member_count), "members", 0, 0, 0, who_choices },

@@ -16,7 +16,7 @@ enum post_auth { AUTH_SENDER, AUTH_CONFIRM, AUTH_SIGNATURE, AUTH_AUTO };
 enum identity { ID_REAL, ID_PSEUDONYM, ID_ANONYMOUS };
 enum private_replies { PRIV_MEMBERS, PRIV_ANYONE, PRIV_OFF };
 enum html_policy { HTML_KEEP, HTML_STRIP_REMOTE, HTML_TEXT };
-enum document_policy { DOC_REFUSE, DOC_HOLD };
+enum document_policy { DOC_REFUSE, DOC_HOLD, DOC_CONFIRM };
 enum who { WHO_NONE, WHO_MODERATORS, WHO_MEMBERS, WHO_PUBLIC };
 enum subscription { SUB_CONFIRM, SUB_APPROVE, SUB_CLOSED, SUB_VOUCH };
 enum encryption { ENC_OFF, ENC_OPTIONAL, ENC_REQUIRED };

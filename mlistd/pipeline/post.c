@@ -395,14 +395,34 @@ post_documents(struct pipeline *p, struct post *o)
 {
 	struct decision *d = &o->d;
 	const struct buf *doc = &o->t.part[TP_DOCUMENT];
-	int hold = o->l->documents == DOC_HOLD;
+	int policy = o->l->documents;
+	size_t n;
 
 	(void)p;
 	if (o->id.mode == ID_REAL || !o->judged || doc->len == 0)
 		return OK;
+	if (policy == DOC_CONFIRM && d->verdict == V_CONFIRM &&
+	    d->notice == NOTICE_CONFIRM_POST_LEAK) {
+		/* the leak guard asks already: the same request names both */
+		d->reason = "leak,document";
+		n = strlen(d->arg);
+		snprintf(d->arg + n, sizeof(d->arg) - n, "\n%.*s",
+		    (int)doc->len, (const char *)doc->data);
+		return OK;
+	}
+	/*
+	 * confirm (the default) is the leak guard's way: the author is told
+	 * which field names them and decides; on a moderated list that would
+	 * show the moderators the name first, so it is refused there
+	 */
+	if (policy == DOC_CONFIRM)
+		policy = d->verdict == V_HOLD ? DOC_REFUSE : DOC_CONFIRM;
 	d->reason = "document";
-	d->verdict = hold ? V_HOLD : V_REFUSE;
-	d->notice = hold ? NOTICE_HELD_DOCUMENT : NOTICE_REFUSED_DOCUMENT;
+	d->verdict = policy == DOC_HOLD ? V_HOLD : policy == DOC_CONFIRM ?
+	    V_CONFIRM : V_REFUSE;
+	d->notice = policy == DOC_HOLD ? NOTICE_HELD_DOCUMENT :
+	    policy == DOC_CONFIRM ? NOTICE_CONFIRM_POST_LEAK :
+	    NOTICE_REFUSED_DOCUMENT;
 	d->var = "found";
 	snprintf(d->arg, sizeof(d->arg), "%.*s", (int)doc->len,
 	    (const char *)doc->data);

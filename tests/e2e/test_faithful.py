@@ -274,22 +274,31 @@ def test_image_metadata_removed(make_instance, sink, tmp_path):
     assert wait_until(lambda: len([d for d in notes_to_quill(sink) if b"hidden details" in d]) == 2)
 
 
-@pytest.mark.parametrize("setting", ["default", "hold"])
+@pytest.mark.parametrize("setting", ["default", "refuse", "hold"])
 def test_document_with_author(make_instance, sink, setting):
-    """A PDF whose Author field names the member is refused (default) or held for the moderators
-    (documents_with_author = hold), and the author is told which field."""
-    inst = instance(make_instance, "pseudonym", {} if setting == "default" else {"documents_with_author": "hold"})
+    """A PDF whose Author field names the member is held for the author's confirmation as a leak
+    guard hit is (the default: they are told which field and decide), refused, or held for the
+    moderators (documents_with_author = refuse / hold)."""
+    inst = instance(make_instance, "pseudonym", {} if setting == "default" else {"documents_with_author": setting})
     pdf = open(os.path.join(DATA, "minutes-author.pdf"), "rb").read()
     assert post(inst, sink, image_post("minutes.pdf", "application/pdf", pdf)) is None
     note = wait_until(lambda: [d for d in notes_to_quill(sink) if b"Author field" in d])
     assert note, inst.logtext()
     assert b"minutes.pdf" in note[0]
     assert (b"held for the moderators" in note[0]) == (setting == "hold")
-    assert ("reason=document" in inst.logtext())
+    assert (b"Confirm your post" in note[0]) == (setting == "default")
+    assert re.search(r"reason=(leak,)?document", inst.logtext())
     if setting == "hold":
         assert json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout), "not held"
     time.sleep(0.3)
     assert not [m for m in sink.handler.messages if BOB in m[1]]
+    if setting == "default":
+        # she decides: her confirmation sends it as it is
+        addr = re.search(rb"demo-confirm\+[A-Za-z0-9_-]+@lists\.example", note[0]).group(0).decode()
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            s.sendmail(QUILL, [addr], f"From: {QUILL}\r\nSubject: yes\r\n\r\nyes\r\n".encode())
+        assert wait_until(lambda: [m for m in sink.handler.messages if BOB in m[1] and b"minutes.pdf" in m[2]]), \
+            inst.logtext()[-2000:]
 
 
 def docx(core):
