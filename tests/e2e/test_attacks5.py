@@ -267,6 +267,21 @@ def test_many_user_ids_key_by_mail(attacker, sink, tmp_path):
 
 # ---- linking a pseudonym to a member -------------------------------------------------------------
 
+def test_pseudonym_signature_covers_subject_and_date(attacker, sink):
+    """bob receives a pseudonym-signed copy. If its Subject and Date are outside what is signed,
+    bob can send it on to carol as a fresh, validly signed post of that pseudonym with a new
+    Subject. The signed entity must carry them (protected headers)."""
+    from test_pseudonym_pgp import signed_parts
+    inst, g, listfpr = attacker(**{"identity.mode": "pseudonym"})
+    send(inst, f"From: {ALICE}\r\nSubject: vote tonight\r\n\r\nYes to the motion.\r\n".encode(),
+         ALICE)
+    assert wait_until(lambda: copies(sink, BOB, b"vote tonight")), inst.logtext()
+    signed, sig, m = signed_parts(copies(sink, BOB, b"vote tonight")[0])
+    inner = signed.split(b"\r\n\r\n", 1)[0]
+    assert b"vote tonight" in inner, inner
+    assert re.search(rb"(?im)^Date:", inner), inner
+
+
 def test_keys_name_answer_does_not_carry_the_members_own_key(attacker, sink):
     """On a pseudonymous list alice posts (her pseudonym gets a key); bob asks `keys HANDLE`: the
     answer carries the pseudonym's key, and nothing of alice's own registered key."""
@@ -295,7 +310,15 @@ def test_pseudonym_copy_replayed_to_the_list_is_not_its_post(attacker, sink):
     n = len(copies(sink, CAROL, b"original words"))
     send_unauthenticated(inst.direct_port, pfrom, [LIST], copy)
     send(inst, copy, BOB)
-    assert wait_until(lambda: inst.logtext().count("kind=post") >= 3 or
+    # and with the list's own header fields taken off, as a careful attacker would
+    h, b = copy.split(b"\r\n\r\n", 1)
+    keep = re.split(rb"\r\n(?![ \t])", h)
+    keep = [f for f in keep if not re.match(rb"(?i)(list-|x-loop|dkim-signature|precedence|"
+                                            rb"mlist-|received|authentication-results|arc-)", f)]
+    bare = b"\r\n".join(keep) + b"\r\n\r\n" + b
+    send_unauthenticated(inst.direct_port, pfrom, [LIST], bare)
+    send(inst, bare, pfrom)
+    assert wait_until(lambda: inst.logtext().count("kind=post") >= 5 or
                       len(copies(sink, CAROL, b"original words")) > n, timeout=20)
     wait_until(lambda: len(copies(sink, CAROL, b"original words")) > n, timeout=5)
     for c in copies(sink, CAROL, b"original words")[n:]:
@@ -323,3 +346,87 @@ def test_keys_name_answer_same_for_member_pseudonym_and_nobody_to_outsider(attac
             name.encode(), b"N").replace(b"Nobody Atall", b"N")
 
     assert re.sub(rb"\s+", b" ", body(a1)) == re.sub(rb"\s+", b" ", body(a2))
+
+
+# ---- what an encrypted copy says about its author's key ------------------------------------------
+
+def keyed_bob(inst, tmp_path):
+    b = Gpg(tmp_path / "gpg-bob", "Bob Builder", BOB)
+    path = tmp_path / "bob.asc"
+    path.write_bytes(b.armored())
+    r = inst.ctl("member", "set", "demo", BOB, "openpgp", str(path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    return b
+
+
+def test_encrypted_copy_names_no_key_of_the_pseudonymous_author(attacker, sink, tmp_path):
+    """alice posts encrypted and signed with her own key on a pseudonymous list; bob (keyed) gets
+    an encrypted copy. Neither its packets (PKESKs, the signature's issuer) nor its plaintext may
+    carry any of alice's key IDs: bob could match them against the keyservers."""
+    from test_pgpin import INBOUND
+    inst, g, listfpr = attacker(**{"identity.mode": "pseudonym"})
+    b = keyed_bob(inst, tmp_path)
+    send(inst, INBOUND["6.2"](g, listfpr, "Quiet plans"), g.addr)
+    assert wait_until(lambda: copies(sink, BOB, b"multipart/encrypted") and
+                      [c for c in copies(sink, BOB, b"multipart/encrypted")
+                       if b"Quiet plans" in b.decrypt(payload(c))[1]]), inst.logtext()
+    c = [c for c in copies(sink, BOB, b"multipart/encrypted")
+         if b"Quiet plans" in b.decrypt(payload(c))[1]][0]
+    pk = b.gpg("--list-packets", inp=payload(c), check=False)
+    listing = pk.stdout + pk.stderr
+    plain = b.decrypt(payload(c))[1]
+    assert SECRET.encode() in plain
+    for ident in g.identifiers(name=False):
+        assert ident not in listing, (ident, listing[:1500])
+        assert ident not in plain and ident not in c, ident
+    ids = {bytes.fromhex(f[-16:]) for f in g.subfprs}
+    for i in ids:
+        assert i not in plain, "a binary key ID of alice's in the plaintext"
+
+
+# ---- the parser pool under hostile load ----------------------------------------------------------
+
+def bomb(g, listfpr, n):
+    zeros = b"Content-Type: text/plain\r\nSubject: bomb\r\n\r\n" + b"A" * (256 << 20)
+    armored = crlf(g.gpg("--trust-model", "always", "--armor", "--compress-algo", "zlib", "-z", "9",
+                         "--encrypt", "-r", listfpr, inp=zeros).stdout)
+    return [pgpmime(g, armored, msgid=f"bomb{i}") for i in range(n)]
+
+
+def test_bombs_in_every_worker_do_not_stall_a_normal_post(attacker, sink):
+    """Eight compression bombs at once (twice the parser pool), then bob's normal post: his post
+    is distributed within 30 s, and every bomb is refused."""
+    import time
+    inst, g, listfpr = attacker()
+    raws = bomb(g, listfpr, 8)
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        for r in raws:
+            s.sendmail(ALICE, [LIST], r)
+    t0 = time.monotonic()
+    send(inst, f"From: {BOB}\r\nSubject: meanwhile\r\n\r\nStill here.\r\n".encode(), BOB)
+    assert wait_until(lambda: copies(sink, CAROL, b"meanwhile"), timeout=90), inst.logtext()
+    took = time.monotonic() - t0
+    assert wait_until(lambda: inst.logtext().count("openpgp-undecryptable") +
+                      inst.logtext().count("reason=openpgp") >= 8, timeout=120), inst.logtext()
+    print(f"normal post after 8 bombs: {took:.1f} s")
+    assert took < 30, took
+
+
+def test_autocrypt_flood_on_a_post_does_not_stall_the_queue(attacker, sink):
+    """A post to the list with 900 Autocrypt headers, each carrying alice's key (the list merges
+    a newer expiry from Autocrypt): distributed or refused quickly; bob's post after it flows."""
+    import time
+    inst, g, listfpr = attacker()
+    kd = base64.b64encode(g.binary()).decode()
+    one = f"Autocrypt: addr={ALICE}; prefer-encrypt=mutual; keydata={kd}\r\n"
+    raw = (f"From: {ALICE}\r\nTo: {LIST}\r\nSubject: flood\r\n" + one * 900 +
+           "\r\nWords.\r\n").encode()
+    t0 = time.monotonic()
+    send(inst, raw, ALICE)
+    send(inst, f"From: {BOB}\r\nSubject: after flood\r\n\r\nStill here.\r\n".encode(), BOB)
+    assert wait_until(lambda: copies(sink, CAROL, b"after flood"), timeout=90), inst.logtext()
+    took = time.monotonic() - t0
+    print(f"normal post after a 900-Autocrypt post: {took:.1f} s")
+    assert took < 10, took
+    for c in copies(sink, CAROL, b"flood"):
+        assert b"keydata" not in c
