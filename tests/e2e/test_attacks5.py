@@ -133,7 +133,6 @@ def test_autocrypt_for_another_member_is_not_taken(attacker, sink, tmp_path):
     send(inst, f"From: {CAROL}\r\nSubject: later\r\n\r\nLater words.\r\n".encode(), CAROL)
     assert wait_until(lambda: copies(sink, BOB, b"later")), inst.logtext()
     assert member_keys(inst) == 1
-
     assert not any(b"multipart/encrypted" in c for c in copies(sink, BOB, b"later"))
 
 
@@ -181,6 +180,32 @@ def test_forged_key_request_gives_the_key_holder_no_token(attacker, sink, tmp_pa
     for c in copies(sink, BOB, b"multipart/encrypted"):
         ok, plain = fake.decrypt(payload(c))
         assert not (ok and re.search(rb"demo-confirm\+[0-9a-f]{40}@", plain)), plain[:400]
+
+
+@pytest.mark.parametrize("how", ["envelope", "reply-to", "sender"])
+def test_forged_key_request_token_never_reaches_the_forger(attacker, sink, tmp_path, how):
+    """alice forges `key` From bob, unauthenticated, but names herself where a list might answer:
+    the envelope sender, a Reply-To, a Sender. No token mail (or any mail) may reach alice for it:
+    with one she could register her key on bob's membership without ever seeing bob's mail."""
+    inst, g, listfpr = attacker()
+    fake = Gpg(tmp_path / "gpg-fakebob", "Bob Builder", BOB)
+    raw = k9(fake)
+    env = BOB
+    if how == "envelope":
+        env = ALICE
+    elif how == "reply-to":
+        raw = raw.replace(b"Subject: key", f"Reply-To: {ALICE}\r\nSubject: key".encode())
+    else:
+        raw = raw.replace(b"Subject: key", f"Sender: {ALICE}\r\nSubject: key".encode())
+    n = len(copies(sink, ALICE, b""))
+    send_unauthenticated(inst.direct_port, env, [LIST_REQ], raw)
+    assert inst.wait_log("request: list=demo sender=unauthenticated")
+    assert inst.wait_log("commands=key-openpgp", timeout=20)
+    send(inst, f"From: {CAROL}\r\nSubject: later\r\n\r\nLater words.\r\n".encode(), CAROL)
+    assert wait_until(lambda: copies(sink, CAROL, b"Later words")), inst.logtext()
+    new = copies(sink, ALICE, b"")[n:]
+    assert all(b"Later words" in c or b"multipart/encrypted" in c and not fake.decrypt(payload(c))[0]
+               for c in new), [c[:300] for c in new]
 
 
 def test_token_answered_from_another_address_registers_nothing_for_it(attacker, sink, tmp_path):
@@ -430,3 +455,22 @@ def test_autocrypt_flood_on_a_post_does_not_stall_the_queue(attacker, sink):
     assert took < 10, took
     for c in copies(sink, CAROL, b"flood"):
         assert b"keydata" not in c
+
+
+@pytest.mark.xfail(strict=True, reason="finding: any member may encrypt (unsigned) to the list's "
+                   "public key with a protected From of another member; the copy comes From them")
+def test_unsigned_encrypted_post_with_protected_from_of_another(attacker, sink, tmp_path):
+    """carol has no key at all: she takes the list's public key (the keys answer gives it to
+    anyone) and sends an encrypted, unsigned post whose protected From is bob."""
+    inst, g, listfpr = attacker()
+    c = Gpg(tmp_path / "gpg-carol", "Carol Writer", CAROL)
+    list_key(inst, c)
+    armored = crlf(c.gpg("--trust-model", "always", "--armor", "--encrypt", "-r", listfpr,
+                         inp=inner_as(c, f"Bob Builder <{BOB}>", "Resign now")).stdout)
+    raw = pgpmime(c, armored, msgid="carolasbob")
+    send(inst, raw, CAROL)
+    assert wait_until(lambda: inst.logtext().count("kind=post") >= 1), inst.logtext()
+    wait_until(lambda: copies(sink, CAROL, b"Resign now"), timeout=8)
+    got = copies(sink, CAROL, b"Resign now")
+    for cp in got:
+        assert BOB not in str(head(cp)["From"]), head(cp)["From"]
