@@ -591,3 +591,68 @@ def read_all(g, sink):
 def json_audit(inst):
     r = inst.ctl("audit", "demo", check=False)
     return r.stdout
+
+
+# ---- private mail to a pseudonym, encrypted to its key -------------------------------------------
+
+def test_private_mail_to_pseudonym_key_cannot_claim_another_sender(attacker, sink, tmp_path):
+    """bob writes privately to alice's pseudonym, encrypted to the pseudonym's own key (from its
+    Autocrypt header), with a protected From naming carol: alice must not see it as carol's
+    (carol's pseudonym) - the relay judges the sender on the mail as it came."""
+    from test_pgpin import read
+    from test_pseudonym_pgp import autocrypt_key
+    inst, g, listfpr = attacker(**{"identity.mode": "pseudonym"})
+    send(inst, f"From: {CAROL}\r\nSubject: first voice\r\n\r\nWords.\r\n".encode(), CAROL)
+    send(inst, f"From: {ALICE}\r\nSubject: second voice\r\n\r\nWords.\r\n".encode(), ALICE)
+    assert wait_until(lambda: copies(sink, BOB, b"first voice") and
+                      copies(sink, BOB, b"second voice")), inst.logtext()
+    carol_p = head(copies(sink, BOB, b"first voice")[0])["From"].addresses[0].addr_spec
+    am = head(copies(sink, BOB, b"second voice")[0])
+    alice_p, key = autocrypt_key(am)
+    b = Gpg(tmp_path / "gpg-bob", "Bob Builder", BOB)
+    b.gpg("--import", inp=key)
+    inner = crlf((f"Content-Type: text/plain; charset=UTF-8; protected-headers=\"v1\"\r\n"
+                  f"From: {carol_p}\r\nTo: {alice_p}\r\nSubject: from a friend\r\n\r\n"
+                  "Meet me at the station.\r\n").encode())
+    armored = crlf(b.gpg("--trust-model", "always", "--armor", "--encrypt", "-r", alice_p,
+                         inp=inner).stdout)
+    raw = (f"From: {BOB}\r\nTo: {alice_p}\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+           "boundary=\"e1\"\r\n\r\n--e1\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+           "Version: 1\r\n\r\n--e1\r\nContent-Type: application/octet-stream\r\n\r\n").encode() + \
+        armored + b"\r\n--e1--\r\n"
+    send(inst, raw, BOB, rcpt=alice_p)
+    assert inst.wait_log("kind=private"), inst.logtext()
+    got = wait_until(lambda: [t for t in (read(g, r) for r in mails(sink, ALICE))
+                              if b"Meet me at the station" in t], timeout=10)
+    assert got, "the private mail was not passed on at all: " + inst.logtext()[-2000:]
+    for t in got:
+        hd = t.split(b"\r\n\r\n", 1)[0]
+        assert carol_p.encode() not in hd, hd
+        assert CAROL.encode() not in t and BOB.encode() not in t
+
+
+def test_key_named_for_another_member_lands_on_the_senders_own_membership(attacker, sink, tmp_path):
+    """alice, authenticated, sends `key` with an Autocrypt header addr=bob and a key whose UID is
+    bob's; she opens the token (it is encrypted to her key) and answers it. Whatever is
+    registered is hers: bob's copies must not become encrypted to that key."""
+    inst, g, listfpr = attacker()
+    fake = Gpg(tmp_path / "gpg-fakebob", "Bob Builder", BOB)
+    raw = k9(fake).replace(f"From: Bob Builder <{BOB}>".encode(), f"From: {ALICE}".encode())
+    assert f"addr={BOB}".encode() in raw and f"From: {ALICE}".encode() in raw
+    send(inst, raw, ALICE, rcpt=LIST_REQ)
+    assert wait_until(lambda: inst.logtext().count("commands=key-openpgp") == 2), inst.logtext()
+    got = wait_until(lambda: [c for c in mails(sink, ALICE, b"multipart/encrypted")
+                              if fake.decrypt(payload(c))[0]], timeout=5)
+    if got:
+        tok = re.search(rb"demo-confirm\+([0-9a-f]{40})@", fake.decrypt(payload(got[0]))[1])
+        assert tok
+        send(inst, f"From: {ALICE}\r\nSubject: Re: ...\r\n\r\nyes\r\n".encode(), ALICE,
+             rcpt=f"demo-confirm+{tok.group(1).decode()}@lists.example")
+        inst.wait_log("a member's OpenPGP key registered result=ok")
+        assert wait_until(lambda: inst.logtext().count("key registered result=ok") == 2)
+    n = len(copies(sink, BOB, b""))
+    send(inst, f"From: {CAROL}\r\nSubject: later\r\n\r\nLater words.\r\n".encode(), CAROL)
+    assert wait_until(lambda: len(copies(sink, BOB, b"")) > n), inst.logtext()
+    assert copies(sink, BOB, b"Later words"), "bob's copy is no longer clear"
+    assert member_keys(inst) == 1
