@@ -260,9 +260,15 @@ def test_token_answered_from_another_address_registers_nothing_for_it(attacker, 
 
 # ---- hostile OpenPGP packets and headers ---------------------------------------------------------
 
-def normal_post_still_flows(inst, sink, subject):
+def normal_post_still_flows(inst, sink, subject, within=15):
+    """bob's post reaches carol within `within` seconds (the figure is printed: pytest -s)"""
+    import time
+    t0 = time.monotonic()
     send(inst, f"From: {BOB}\r\nSubject: {subject}\r\n\r\nStill here.\r\n".encode(), BOB)
     assert wait_until(lambda: copies(sink, CAROL, subject.encode()), timeout=60), inst.logtext()
+    took = time.monotonic() - t0
+    print(f"{subject}: bob's post reached carol in {took:.2f} s")
+    assert took < within, took
 
 
 def test_compression_bomb_encrypted_to_the_list(attacker, sink):
@@ -691,3 +697,31 @@ def test_outsider_encrypted_post_with_a_members_protected_from(attacker, sink, t
     assert inst.wait_log("kind=post"), inst.logtext()
     wait_until(lambda: copies(sink, CAROL, b"Outside words"), timeout=5)
     assert not copies(sink, CAROL, b"Outside words"), head(copies(sink, CAROL, b"Outside words")[0])["From"]
+
+
+def test_old_copy_of_a_key_does_not_shorten_or_undo_its_expiry(attacker, sink, tmp_path):
+    """alice's key is registered with 1 year, then extended to 3 years (merged from her K-9
+    Autocrypt). Anyone holding the old public copy (keyservers keep it) sends it in alice's name,
+    unauthenticated, as a post's Autocrypt and as `key`: the 3-year expiry stays."""
+    inst, _, _ = attacker()
+    h = Gpg(tmp_path / "gpg-dave", "Dave Victim", DAVE, expire="1y")
+    inst.ctl("member", "add", "demo", DAVE)
+    register(inst, sink, h, "k9")
+    assert wait_until(lambda: inst.logtext().count("a member's OpenPGP key registered result=ok") == 2)
+    exp = lambda: sqlite3.connect(os.path.join(inst.state, "mlistd.db")).execute(
+        "SELECT max(enc_expires) FROM members WHERE pgp_key IS NOT NULL").fetchone()[0]
+    old = k9(h)
+    h.gpg("--quick-set-expire", h.fpr, "3y")
+    h.gpg("--quick-set-expire", h.fpr, "3y", "*")
+    first = exp()
+    send(inst, k9(h), DAVE, rcpt=LIST_REQ)
+    assert inst.wait_log("a member's OpenPGP key's expiry extended result=ok")
+    assert wait_until(lambda: exp() > first + 365 * 86400)
+    extended = exp()
+    post = old.replace(LIST_REQ.encode(), LIST.encode()).replace(b"\r\n\r\nkey\r\n",
+                                                              b"\r\n\r\nOld key.\r\n")
+    send_unauthenticated(inst.direct_port, DAVE, [LIST], post)
+    send_unauthenticated(inst.direct_port, DAVE, [LIST_REQ], old)
+    assert wait_until(lambda: inst.logtext().count("sender=unauthenticated") >= 1)
+    normal_post_still_flows(inst, sink, "after the old key")
+    assert exp() == extended
