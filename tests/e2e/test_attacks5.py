@@ -725,3 +725,21 @@ def test_old_copy_of_a_key_does_not_shorten_or_undo_its_expiry(attacker, sink, t
     assert wait_until(lambda: inst.logtext().count("sender=unauthenticated") >= 1)
     normal_post_still_flows(inst, sink, "after the old key")
     assert exp() == extended
+
+
+def test_announce_list_member_cannot_post_as_the_moderator(attacker, sink):
+    """posting = announce: only leaders post. alice (a plain member, her key registered) signs an
+    encrypted post whose protected From is the moderator dave: nothing may go out."""
+    inst, g, listfpr = attacker(posting="announce")
+    inst.ctl("member", "add", "demo", DAVE)
+    inst.ctl("member", "set", "demo", DAVE, "role", "moderator")
+    # the moderator's own post goes out: the list does let leaders speak
+    send(inst, f"From: {DAVE}\r\nSubject: real line\r\n\r\nFrom the moderator.\r\n".encode(),
+         DAVE)
+    assert wait_until(lambda: copies(sink, CAROL, b"real line")), inst.logtext()
+    raw = pgpmime(g, encrypt(g, listfpr, inner_as(g, f"Dave Victim <{DAVE}>", "Official line")),
+                  msgid="announce")
+    send(inst, raw, g.addr)
+    assert wait_until(lambda: inst.logtext().count("kind=post") >= 2), inst.logtext()
+    wait_until(lambda: copies(sink, CAROL, b"Official line"), timeout=5)
+    assert not copies(sink, CAROL, b"Official line"), head(copies(sink, CAROL, b"Official line")[0])["From"]
