@@ -11,7 +11,9 @@ Findings (xfail): an encrypted post's protected From becomes the copy's From,
 though authentication and the own-key signature were judged on the outer From
 (a signed post crosses providers; an unsigned one works within a provider); a
 reader of a member's incoming mail can register or replace that member's key
-(forged `key`, token encrypted to the forger's key, answered unauthenticated).
+(forged `key`, token encrypted to the forger's key, answered unauthenticated);
+private mail to a pseudonym's key is inflated in the queue manager without a
+bound (a compression bomb from anyone: ~1.5 GiB there, every list stalled).
 """
 import base64
 import email
@@ -757,3 +759,58 @@ def test_announce_list_member_cannot_post_as_the_moderator(attacker, sink):
     wait_until(lambda: copies(sink, CAROL, b"Official line"), timeout=5)
     got = copies(sink, CAROL, b"Official line")
     assert not got, head(got[0])["From"]
+
+
+def qmgr_hwm_kib(inst):
+    """the queue manager's peak resident memory (VmHWM), in KiB"""
+    pid = int(re.search(r"queue manager pid (\d+)", inst.logtext()).group(1))
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
+
+
+@pytest.mark.xfail(strict=True, reason="finding: pgpopen.c inflates private mail to a "
+                   "pseudonym's key in the queue manager without a bound: a 905 KiB mail from "
+                   "anyone takes it to ~1.5 GiB RSS and stalls every list (6-30 s)")
+@pytest.mark.parametrize("who", ["member", "stranger"])
+def test_compression_bomb_to_a_pseudonyms_key(attacker, sink, tmp_path, who):
+    """Private mail to a pseudonym, encrypted to its key, is opened in the queue manager (not in
+    the sandboxed worker, pgpopen.c). bob, or a stranger, sends it a 512 MiB compression bomb: the queue manager
+    must stay within the worker's own memory bound and the queue must go on."""
+    from test_pseudonym_pgp import autocrypt_key
+    inst, g, listfpr = attacker(**{"identity.mode": "pseudonym"})
+    send(inst, f"From: {ALICE}\r\nSubject: second voice\r\n\r\nWords.\r\n".encode(), ALICE)
+    assert wait_until(lambda: copies(sink, BOB, b"second voice")), inst.logtext()
+    alice_p, key = autocrypt_key(head(copies(sink, BOB, b"second voice")[0]))
+    b = Gpg(tmp_path / "gpg-bob", "Bob Builder", BOB)
+    b.gpg("--import", inp=key)
+    inner = b"Content-Type: text/plain\r\n\r\n" + b"A" * (512 << 20)
+    armored = crlf(b.gpg("--trust-model", "always", "--armor", "--compress-algo", "zlib", "-z",
+                         "9", "--encrypt", "-r", alice_p, inp=inner).stdout)
+    del inner
+    assert len(armored) < 4 << 20
+    before = qmgr_hwm_kib(inst)
+    raw = (f"From: {BOB}\r\nTo: {alice_p}\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+           "boundary=\"e1\"\r\n\r\n--e1\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+           "Version: 1\r\n\r\n--e1\r\nContent-Type: application/octet-stream\r\n\r\n").encode() + \
+        armored + b"\r\n--e1--\r\n"
+    import time
+    print(f"the bomb on the wire: {len(raw) // 1024} KiB")
+    if who == "member":
+        send(inst, raw, BOB, rcpt=alice_p)
+    else:
+        # anyone: the pseudonym's address and key are in every post it made
+        send_unauthenticated(inst.direct_port, "x@stranger.example", [alice_p],
+                             raw.replace(f"From: {BOB}".encode(), b"From: x@stranger.example"))
+    t0 = time.monotonic()
+    send(inst, f"From: {CAROL}\r\nSubject: meanwhile\r\n\r\nStill here.\r\n".encode(), CAROL)
+    assert wait_until(lambda: copies(sink, BOB, b"meanwhile"), timeout=120), inst.logtext()
+    took = time.monotonic() - t0
+    assert wait_until(lambda: "worker: parser crashed; trying again (2 of 2)" in inst.logtext()
+                      or "kind=private" in inst.logtext(), timeout=120)
+    peak = qmgr_hwm_kib(inst)
+    print(f"private bomb: a normal post waited {took:.1f} s; queue manager peak RSS "
+          f"{before // 1024} MiB before, {peak // 1024} MiB after")
+    assert inst.proc.poll() is None
+    assert took < 15, f"the queue stalled {took:.1f} s"
+    assert peak < 512 * 1024, f"queue manager peak {peak // 1024} MiB"
