@@ -814,3 +814,21 @@ def test_compression_bomb_to_a_pseudonyms_key(attacker, sink, tmp_path, who):
     assert inst.proc.poll() is None
     assert took < 15, f"the queue stalled {took:.1f} s"
     assert peak < 512 * 1024, f"queue manager peak {peak // 1024} MiB"
+
+
+def test_a_keyring_of_copies_as_key_from_a_stranger(attacker, sink, tmp_path):
+    """A stranger's `key` whose Autocrypt keydata is 4,000 copies of one key (about 2 MB; the
+    key is imported in the queue manager, pgpin.c): answered or refused, and the queue goes on."""
+    inst, g, listfpr = attacker()
+    s = Gpg(tmp_path / "gpg-str", "Some Stranger", "x@stranger.example")
+    kd = base64.b64encode(s.binary() * 4000).decode()
+    folded = "\r\n ".join(kd[i:i + 76] for i in range(0, len(kd), 76))
+    raw = (f"From: x@stranger.example\r\nTo: {LIST_REQ}\r\nSubject: key\r\n"
+           f"Autocrypt: addr=x@stranger.example; keydata=\r\n {folded}\r\n\r\nkey\r\n").encode()
+    print(f"keyring of copies: {len(raw) // 1024} KiB")
+    try:
+        send_unauthenticated(inst.direct_port, "x@stranger.example", [LIST_REQ], raw)
+    except smtplib.SMTPException:
+        pass                    # refused at the door is fine
+    normal_post_still_flows(inst, sink, "after the keyring", within=10)
+    assert inst.proc.poll() is None
