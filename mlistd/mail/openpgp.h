@@ -13,6 +13,8 @@
 #define OPENPGP_WHY_SIZE	160	/* room for a refusal's reason */
 #define OPENPGP_BUCKET_MIN	4096	/* smallest padded size (bytes) */
 #define OPENPGP_REPLAY_SIZE	32	/* replay id: BLAKE2b-256 */
+/* the most a decrypted message may be (a compression bomb stops there) */
+#define OPENPGP_PLAIN_MAX	(32u * 1024 * 1024)
 
 /*
  * The list's transferable secret key (binary, unprotected) in sodium_malloc'ed

@@ -173,7 +173,8 @@ decrypt_run(rnp_ffi_t ffi, const struct openpgp_key *member,
 
 	if (rnp_input_from_memory(&in, msg, len, false) != RNP_SUCCESS)
 		return TEMPFAIL;
-	if (rnp_output_to_memory(&o, 0) != RNP_SUCCESS) {
+	/* bounded: a compressed packet may inflate to anything (a bomb) */
+	if (rnp_output_to_memory(&o, OPENPGP_PLAIN_MAX) != RNP_SUCCESS) {
 		(void)rnp_input_destroy(in);
 		return TEMPFAIL;
 	}

@@ -11,7 +11,8 @@
  * draft-autocrypt-lamps-protected-headers: Subject, From, To, ...), then
  * the inner entity's own header lines and body, so that the transform's
  * allow-list and the leak guard see the inner headers as the post's. An
- * outer Subject of "..." (the hidden one) never reaches the copy.
+ * outer Subject of "..." (the hidden one) never reaches the copy. From and
+ * Sender are the outer ones, which were authenticated: never the inner.
  *
  * Signatures: one by the member key the queue manager sent with the job
  * (the key registered for the outer From) marks the post as theirs, with
@@ -42,6 +43,24 @@ static const char *const wrapper[] = {
  */
 static const char *const keys[] = { "Autocrypt", "Autocrypt-Gossip" };
 
+/*
+ * who sent it stays what the outer header says: that is what was
+ * authenticated (the front MTA's DKIM/DMARC, the key registered for that
+ * From). An inner From or Sender is a claim nobody checked - a member could
+ * name another member there - so it is dropped, never taken.
+ */
+static const char *const senders[] = { "From", "Sender" };
+
+/* sender_field - a field that names who sent the post */
+static int
+sender_field(const struct hdr_field *f)
+{
+	for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++)
+		if (hdr_is(f, senders[i]))
+			return 1;
+	return 0;
+}
+
 /* key_field - a field that carries someone's key */
 static int
 key_field(const struct hdr_field *f)
@@ -63,7 +82,7 @@ wrapper_field(const struct hdr_field *f, const struct hdr *in)
 			return 1;
 	if (key_field(f))
 		return 1;
-	if (in == NULL || f->nlen >= sizeof(name))
+	if (in == NULL || f->nlen >= sizeof(name) || sender_field(f))
 		return 0;
 	memcpy(name, f->start, f->nlen);
 	name[f->nlen] = 0;
@@ -234,7 +253,7 @@ assemble(const struct hdr *outer, const char *e, size_t len, int inl,
 		rc = buf_puts(out, "MIME-Version: 1.0\r\n");
 	/* the inner entity's header lines (protected ones among them), body */
 	for (int i = 0; rc == 0 && i < in.n; i++)
-		if (!key_field(&in.f[i]))
+		if (!key_field(&in.f[i]) && !sender_field(&in.f[i]))
 			rc = buf_append(out, in.f[i].start, in.f[i].len);
 	if (rc == 0)
 		rc = buf_puts(out, "\r\n");
