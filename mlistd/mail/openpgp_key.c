@@ -291,7 +291,6 @@ uid_keep(rnp_key_handle_t key, size_t n)
 static enum result
 minimise(rnp_key_handle_t key, char *why, size_t whylen)
 {
-	rnp_uid_handle_t u;
 	rnp_key_handle_t sub;
 	size_t		 n, i;
 	int		 keep;
@@ -308,13 +307,8 @@ minimise(rnp_key_handle_t key, char *why, size_t whylen)
 	for (i = n; i-- > 0;) {		/* backwards: indexes stay put */
 		if ((int)i == keep)
 			continue;
-		if (rnp_key_get_uid_handle_at(key, i, &u) != RNP_SUCCESS)
+		if (openpgp_uid_remove(key, i) != OK)
 			return TEMPFAIL;
-		if (rnp_uid_remove(key, u) != RNP_SUCCESS) {
-			(void)rnp_uid_handle_destroy(u);
-			return TEMPFAIL;
-		}
-		(void)rnp_uid_handle_destroy(u);
 	}
 	if (rnp_key_remove_signatures(key, fl, NULL, NULL) != RNP_SUCCESS
 	    || rnp_key_get_subkey_count(key, &n) != RNP_SUCCESS)
