@@ -82,13 +82,15 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 	};
 	sqlite3_stmt *s = NULL;
 	struct st_place pn;
+	enum role role;
 	int i, rc, flag = 0;
 
 	for (i = 0; i < 4 && strcmp(cols[i].key, key); i++)
 		;
 	if (i == 4)
 		return STORE_BADVALUE;
-	if (i == 1 && strcmp(value, "member") && strcmp(value, "moderator") && strcmp(value, "owner"))
+	/* the role's one parser (mail/role.c), not a list of its own here */
+	if (i == 1 && role_parse(value, &role) < 0)
 		return STORE_BADVALUE;
 	if (i >= 2 && (flag = onoff(value)) < 0)
 		return STORE_BADVALUE;
@@ -101,7 +103,7 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 	if (i == 0)
 		rc = st_bind_sealed(st, s, 3, value, &pn);
 	else if (i == 1)
-		rc = sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
+		rc = sqlite3_bind_text(s, 3, role_name(role), -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
 	else
 		rc = sqlite3_bind_int(s, 3, flag) == SQLITE_OK ? 0 : -1;
 	if (rc < 0 || sqlite3_step(s) != SQLITE_DONE) {
