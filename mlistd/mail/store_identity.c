@@ -11,15 +11,14 @@ int
 store_member_set_pseudonym(struct store *st, const char *list, const char *addr, const char *name,
     const char *skeleton, const char *handle)
 {
-	sqlite3_stmt *s = st_prep(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, "
-	    "handle = coalesce(handle, ?5) WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, "
+	    "handle = coalesce(handle, ?5) WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr);
 	struct st_place pl;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	st_place(&pl, "members.pseudonym");
 	st_place_hash(st, &pl, list, addr);
 	if (st_bind_sealed(st, s, 3, name, &pl) < 0) {
@@ -41,13 +40,12 @@ store_member_set_pseudonym(struct store *st, const char *list, const char *addr,
 int
 store_member_set_identity(struct store *st, const char *list, const char *addr, const char *mode)
 {
-	sqlite3_stmt *s = st_prep(st, "UPDATE members SET identity = ?3 WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET identity = ?3 WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	if (mode)
 		sqlite3_bind_text(s, 3, mode, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
