@@ -415,6 +415,25 @@ openpgp_list_rotate(const struct openpgp_secret *s, uint32_t now,
 	return r;
 }
 
+/* openpgp_export_public - key and its subkeys, public, appended to b */
+enum result
+openpgp_export_public(rnp_key_handle_t key, int armored, struct buf *b)
+{
+	rnp_output_t	 out;
+	uint32_t	 fl = RNP_KEY_EXPORT_PUBLIC | RNP_KEY_EXPORT_SUBKEYS;
+	enum result	 r = OK;
+
+	if (armored)
+		fl |= RNP_KEY_EXPORT_ARMORED;
+	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_key_export(key, out, fl) != RNP_SUCCESS
+	    || openpgp_out_take(out, b) != 0)
+		r = TEMPFAIL;
+	(void)rnp_output_destroy(out);
+	return r;
+}
+
 /* openpgp_list_public - the list's public key, armoured or binary */
 enum result
 openpgp_list_public(const struct openpgp_secret *s, int armored,
@@ -422,23 +441,11 @@ openpgp_list_public(const struct openpgp_secret *s, int armored,
 {
 	rnp_ffi_t	 ffi;
 	rnp_key_handle_t key;
-	rnp_output_t	 out;
-	uint32_t	 fl = RNP_KEY_EXPORT_PUBLIC | RNP_KEY_EXPORT_SUBKEYS;
 	enum result	 r;
 
 	if ((r = list_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
-	if (armored)
-		fl |= RNP_KEY_EXPORT_ARMORED;
-	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
-		r = TEMPFAIL;
-	else {
-		if (rnp_key_export(key, out, fl) != RNP_SUCCESS
-		    || openpgp_out_take(out, b) != 0)
-			r = TEMPFAIL;
-		(void)rnp_output_destroy(out);
-	}
-	if (r != OK)
+	if ((r = openpgp_export_public(key, armored, b)) != OK)
 		WHY(why, whylen, "public key export failed");
 	(void)rnp_key_handle_destroy(key);
 	(void)rnp_ffi_destroy(ffi);

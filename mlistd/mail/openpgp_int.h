@@ -25,5 +25,6 @@ enum result openpgp_subkey_add(rnp_ffi_t, rnp_key_handle_t,
 enum result openpgp_secret_export(rnp_key_handle_t,
 	    struct openpgp_secret **);
 enum result openpgp_uid_remove(rnp_key_handle_t, size_t);
+enum result openpgp_export_public(rnp_key_handle_t, int, struct buf *);
 
 #endif
