@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "control/proto.h"
+#include "util/mono.h"
 
 /* control_frame_len - the length a frame header announces, -1 if too big */
 long
@@ -144,11 +145,8 @@ control_ans_parse(unsigned char *data, size_t len, struct control_ans *a,
 static int
 ms_left(long long deadline)
 {
-	struct timespec ts;
-	long long now;
+	long long now = mono_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return deadline > now ? (int)(deadline - now) : 0;
 }
 
@@ -156,10 +154,7 @@ ms_left(long long deadline)
 static long long
 deadline_in(int ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + ms;
+	return mono_ms() + ms;
 }
 
 /* read_exact - n bytes before the deadline; 0, or -1 with why */

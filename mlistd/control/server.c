@@ -32,6 +32,7 @@
 #include "control/proto.h"
 #include "control/server.h"
 #include "util/log.h"
+#include "util/mono.h"
 
 /*
  * control_sockaddr - the socket's address; a state_dir too long for
@@ -248,32 +249,12 @@ struct control_conn {
 	struct timespec	 deadline;
 };
 
-/* in_ms - the monotonic clock ms from now */
-static struct timespec
-in_ms(int ms)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
-}
-
 /* left_ms - ms until t, 0 if past */
 static int
 left_ms(struct timespec t)
 {
-	struct timespec now;
-	long long ms;
+	long long ms = mono_ms_until(t);
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (t.tv_sec - now.tv_sec) * 1000LL +
-	    (t.tv_nsec - now.tv_nsec) / 1000000;
 	if (ms < 0)
 		return 0;
 	return ms > CONTROL_TIMEOUT_MS ? CONTROL_TIMEOUT_MS : (int)ms;
@@ -303,7 +284,7 @@ conn_answer(
 		log_warn("NOQUEUE control: the answer could not be built");
 	k->sent = 0;
 	k->state = CONN_WRITE;
-	k->deadline = in_ms(CONTROL_TIMEOUT_MS);
+	k->deadline = mono_in_ms(CONTROL_TIMEOUT_MS);
 }
 
 /* conn_accept - waiting connections, as there is room; refused ones answered */
@@ -327,7 +308,7 @@ conn_accept(struct control *c)
 		k->want = -1;
 		buf_init(&k->in, 0);
 		buf_init(&k->out, 0);
-		k->deadline = in_ms(CONTROL_TIMEOUT_MS);
+		k->deadline = mono_in_ms(CONTROL_TIMEOUT_MS);
 		c->conn[c->nconn++] = k;
 		if (peer_ok(fd, &uid))
 			continue;
@@ -478,7 +459,7 @@ conn_step(struct control_conn *k, control_fn fn, void *arg)
 		if (k->want != -2 || shutdown(k->fd, SHUT_WR) < 0)
 			return 1;
 		k->state = CONN_DRAIN;
-		k->deadline = in_ms(100 * 16);
+		k->deadline = mono_in_ms(100 * 16);
 	}
 	return k->state == CONN_DRAIN ? conn_drain(k) : 0;
 }

@@ -18,6 +18,7 @@
 #include <unbound.h>
 
 #include "dns.h"
+#include "util/mono.h"
 
 #define RR_TXT		16
 #define CLASS_IN	1
@@ -167,25 +168,15 @@ answered(void *arg, int err, struct ub_result *res)
 	p->res = res;
 }
 
-/* now_ms - monotonic milliseconds */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* wait_answer - process unbound's replies until done or the deadline */
 static int
 wait_answer(struct dns_ctx *d, struct pending *p)
 {
-	long long end = now_ms() + d->timeout_ms;
+	long long end = mono_ms() + d->timeout_ms;
 	struct pollfd pfd = { .fd = ub_fd(d->ub), .events = POLLIN };
 
 	while (!p->done) {
-		long long left = end - now_ms();
+		long long left = end - mono_ms();
 		int rc;
 
 		if (left <= 0)

@@ -293,6 +293,27 @@ ref_update(crypto_generichash_state *st, const char *s, int nul)
 }
 
 /*
+ * ref_make - "LABEL" and 10 hex digits of the audit key's hash of domain,
+ * list and item: how stored text names a thing without naming it
+ */
+static void
+ref_make(const struct keys *k, const char *domain, const char *list,
+    const char *item, const char *label, char *out, size_t n)
+{
+	unsigned char h[5];
+	char hex[11];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, k->audit, KEYS_LEN, sizeof(h));
+	ref_update(&st, domain, 1);
+	ref_update(&st, list, 1);
+	ref_update(&st, item, 0);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(out, n, "%s %s", label, hex);
+}
+
+/*
  * keys_member_ref - how the audit log names member id of list: "member "
  * and 10 hex digits of a keyed hash, stable per member and per list, that
  * tells a reader nothing of how many joined before or since
@@ -301,18 +322,10 @@ void
 keys_member_ref(const struct keys *k, const char *list, long long id, char *out,
     size_t n)
 {
-	unsigned char h[5];
-	char hex[11], num[24];
-	crypto_generichash_state st;
+	char num[24];
 
 	snprintf(num, sizeof(num), "%lld", id);
-	crypto_generichash_init(&st, k->audit, KEYS_LEN, sizeof(h));
-	ref_update(&st, "mlistd member ref", 1);
-	ref_update(&st, list, 1);
-	ref_update(&st, num, 0);
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(out, n, "member %s", hex);
+	ref_make(k, "mlistd member ref", list, num, "member", out, n);
 }
 
 /*
@@ -324,17 +337,7 @@ void
 keys_pseudonym_ref(const struct keys *k, const char *list, const char *skeleton,
     char *out, size_t n)
 {
-	unsigned char h[5];
-	char hex[11];
-	crypto_generichash_state st;
-
-	crypto_generichash_init(&st, k->audit, KEYS_LEN, sizeof(h));
-	ref_update(&st, "mlistd pseudonym ref", 1);
-	ref_update(&st, list, 1);
-	ref_update(&st, skeleton, 0);
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(out, n, "pseudonym %s", hex);
+	ref_make(k, "mlistd pseudonym ref", list, skeleton, "pseudonym", out, n);
 }
 
 /*

@@ -172,9 +172,9 @@ openpgp_locate(rnp_ffi_t ffi, const char *fpr, rnp_key_handle_t *key)
 	return found == 1 ? OK : PERMFAIL;
 }
 
-/* secret_export - the primary and its subkeys as a secret blob */
-static enum result
-secret_export(rnp_key_handle_t key, struct openpgp_secret **sp)
+/* openpgp_secret_export - the primary and its subkeys as a secret blob */
+enum result
+openpgp_secret_export(rnp_key_handle_t key, struct openpgp_secret **sp)
 {
 	rnp_output_t	 out;
 	enum result	 r = OK;
@@ -194,10 +194,9 @@ static enum result
 gen_run(rnp_op_generate_t op, const char *usage1, const char *usage2,
     rnp_key_handle_t *key)
 {
-	rnp_result_t	 rc = RNP_SUCCESS;
+	rnp_result_t	 rc;
 
-	if (rc == RNP_SUCCESS)
-		rc = rnp_op_generate_add_usage(op, usage1);
+	rc = rnp_op_generate_add_usage(op, usage1);
 	if (rc == RNP_SUCCESS && usage2 != NULL)
 		rc = rnp_op_generate_add_usage(op, usage2);
 	if (rc == RNP_SUCCESS)
@@ -210,9 +209,10 @@ gen_run(rnp_op_generate_t op, const char *usage1, const char *usage2,
 	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
 }
 
-/* subkey_add - a fresh cv25519 encryption subkey under primary */
-static enum result
-subkey_add(rnp_ffi_t ffi, rnp_key_handle_t primary, rnp_key_handle_t *sub)
+/* openpgp_subkey_add - a fresh cv25519 encryption subkey under primary */
+enum result
+openpgp_subkey_add(rnp_ffi_t ffi, rnp_key_handle_t primary,
+    rnp_key_handle_t *sub)
 {
 	rnp_op_generate_t op;
 
@@ -226,9 +226,13 @@ subkey_add(rnp_ffi_t ffi, rnp_key_handle_t primary, rnp_key_handle_t *sub)
 	return gen_run(op, "encrypt", NULL, sub);
 }
 
-/* primary_add - the Ed25519 primary with its UID and preferences */
+/*
+ * primary_add - the Ed25519 primary with its UID and preferences; hashes
+ * (NULL-ended) in order of preference, as each key's owner has chosen
+ */
 static enum result
-primary_add(rnp_ffi_t ffi, const char *uid, rnp_key_handle_t *key)
+primary_add(rnp_ffi_t ffi, const char *uid, const char *const *hashes,
+    rnp_key_handle_t *key)
 {
 	rnp_op_generate_t op;
 	rnp_result_t	 rc;
@@ -238,10 +242,8 @@ primary_add(rnp_ffi_t ffi, const char *uid, rnp_key_handle_t *key)
 	rc = rnp_op_generate_set_userid(op, uid);
 	if (rc == RNP_SUCCESS)
 		rc = rnp_op_generate_add_pref_cipher(op, "AES256");
-	if (rc == RNP_SUCCESS)
-		rc = rnp_op_generate_add_pref_hash(op, "SHA512");
-	if (rc == RNP_SUCCESS)
-		rc = rnp_op_generate_add_pref_hash(op, "SHA256");
+	for (; rc == RNP_SUCCESS && *hashes != NULL; hashes++)
+		rc = rnp_op_generate_add_pref_hash(op, *hashes);
 	if (rc == RNP_SUCCESS)
 		rc = rnp_op_generate_add_pref_compression(op, "Uncompressed");
 	if (rc != RNP_SUCCESS) {
@@ -251,23 +253,20 @@ primary_add(rnp_ffi_t ffi, const char *uid, rnp_key_handle_t *key)
 	return gen_run(op, "sign", "certify", key);
 }
 
-/* openpgp_list_generate - a new list key dated created */
+/*
+ * openpgp_generate - a new key (Ed25519 primary with uid, cv25519 subkey)
+ * dated created (0: now) as a secret blob; fail is the reason on failure.
+ * The list key and every pseudonym's key are made alike.
+ */
 enum result
-openpgp_list_generate(const char *list, const char *host, uint32_t created,
-    struct openpgp_secret **sp, char *why, size_t whylen)
+openpgp_generate(const char *uid, const char *const *hashes,
+    uint32_t created, struct openpgp_secret **sp, const char *fail,
+    char *why, size_t whylen)
 {
 	rnp_ffi_t	 ffi;
 	rnp_key_handle_t key = NULL, sub = NULL;
-	char		 uid[512];
-	int		 n;
 	enum result	 r;
 
-	n = snprintf(uid, sizeof(uid), "%s <%s@%s>", list, list, host);
-	if (n < 0 || (size_t)n >= sizeof(uid) || !*list || !*host
-	    || strpbrk(uid, "\r\n") != NULL) {
-		WHY(why, whylen, "list name or host name unusable in a UID");
-		return PERMFAIL;
-	}
 	if ((r = openpgp_ffi(&ffi)) != OK) {
 		WHY(why, whylen, "librnp context failed");
 		return r;
@@ -276,23 +275,45 @@ openpgp_list_generate(const char *list, const char *host, uint32_t created,
 	if (created != 0 && rnp_set_timestamp(ffi, created) != RNP_SUCCESS)
 		r = TEMPFAIL;
 	if (r == OK)
-		r = primary_add(ffi, uid, &key);
+		r = primary_add(ffi, uid, hashes, &key);
 	if (r == OK)
-		r = subkey_add(ffi, key, &sub);
+		r = openpgp_subkey_add(ffi, key, &sub);
 	if (r == OK)
-		r = secret_export(key, sp);
+		r = openpgp_secret_export(key, sp);
 	if (r != OK)
-		WHY(why, whylen, "key generation failed");
+		WHY(why, whylen, "%s", fail);
 	(void)rnp_key_handle_destroy(sub);
 	(void)rnp_key_handle_destroy(key);
 	(void)rnp_ffi_destroy(ffi);
 	return r;
 }
 
-/* list_open - a context holding the list's secret key, and its primary */
-static enum result
-list_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
-    rnp_key_handle_t *key, char *why, size_t whylen)
+/* openpgp_list_generate - a new list key dated created */
+enum result
+openpgp_list_generate(const char *list, const char *host, uint32_t created,
+    struct openpgp_secret **sp, char *why, size_t whylen)
+{
+	static const char *const hashes[] = { "SHA512", "SHA256", NULL };
+	char		 uid[512];
+	int		 n;
+
+	n = snprintf(uid, sizeof(uid), "%s <%s@%s>", list, list, host);
+	if (n < 0 || (size_t)n >= sizeof(uid) || !*list || !*host
+	    || strpbrk(uid, "\r\n") != NULL) {
+		WHY(why, whylen, "list name or host name unusable in a UID");
+		return PERMFAIL;
+	}
+	return openpgp_generate(uid, hashes, created, sp,
+	    "key generation failed", why, whylen);
+}
+
+/*
+ * openpgp_open - a context holding the secret key s, and its one primary;
+ * bad is the reason when s holds no single primary
+ */
+enum result
+openpgp_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
+    rnp_key_handle_t *key, const char *bad, char *why, size_t whylen)
 {
 	enum result	 r;
 
@@ -303,9 +324,33 @@ list_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
 	r = openpgp_load(*ffi, s->data, s->len, RNP_LOAD_SAVE_PUBLIC_KEYS |
 	    RNP_LOAD_SAVE_SECRET_KEYS, why, whylen);
 	if (r == OK && (r = openpgp_locate(*ffi, NULL, key)) != OK)
-		WHY(why, whylen, "list key blob holds no single primary key");
+		WHY(why, whylen, "%s", bad);
 	if (r != OK)
 		(void)rnp_ffi_destroy(*ffi);
+	return r;
+}
+
+/* list_open - a context holding the list's secret key, and its primary */
+static enum result
+list_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
+    rnp_key_handle_t *key, char *why, size_t whylen)
+{
+	return openpgp_open(s, ffi, key,
+	    "list key blob holds no single primary key", why, whylen);
+}
+
+/* openpgp_uid_remove - drop the UID at index i of key */
+enum result
+openpgp_uid_remove(rnp_key_handle_t key, size_t i)
+{
+	rnp_uid_handle_t u;
+	enum result	 r = OK;
+
+	if (rnp_key_get_uid_handle_at(key, i, &u) != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_uid_remove(key, u) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	(void)rnp_uid_handle_destroy(u);
 	return r;
 }
 
@@ -357,16 +402,35 @@ openpgp_list_rotate(const struct openpgp_secret *s, uint32_t now,
 	if (now != 0 && rnp_set_timestamp(ffi, now) != RNP_SUCCESS)
 		r = TEMPFAIL;
 	if (r == OK)
-		r = subkey_add(ffi, key, &sub);
+		r = openpgp_subkey_add(ffi, key, &sub);
 	if (r == OK)
 		r = revoke_old(key, sub);
 	if (r == OK)
-		r = secret_export(key, sp);
+		r = openpgp_secret_export(key, sp);
 	if (r != OK)
 		WHY(why, whylen, "subkey rotation failed");
 	(void)rnp_key_handle_destroy(sub);
 	(void)rnp_key_handle_destroy(key);
 	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* openpgp_export_public - key and its subkeys, public, appended to b */
+enum result
+openpgp_export_public(rnp_key_handle_t key, int armored, struct buf *b)
+{
+	rnp_output_t	 out;
+	uint32_t	 fl = RNP_KEY_EXPORT_PUBLIC | RNP_KEY_EXPORT_SUBKEYS;
+	enum result	 r = OK;
+
+	if (armored)
+		fl |= RNP_KEY_EXPORT_ARMORED;
+	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_key_export(key, out, fl) != RNP_SUCCESS
+	    || openpgp_out_take(out, b) != 0)
+		r = TEMPFAIL;
+	(void)rnp_output_destroy(out);
 	return r;
 }
 
@@ -377,23 +441,11 @@ openpgp_list_public(const struct openpgp_secret *s, int armored,
 {
 	rnp_ffi_t	 ffi;
 	rnp_key_handle_t key;
-	rnp_output_t	 out;
-	uint32_t	 fl = RNP_KEY_EXPORT_PUBLIC | RNP_KEY_EXPORT_SUBKEYS;
 	enum result	 r;
 
 	if ((r = list_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
-	if (armored)
-		fl |= RNP_KEY_EXPORT_ARMORED;
-	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
-		r = TEMPFAIL;
-	else {
-		if (rnp_key_export(key, out, fl) != RNP_SUCCESS
-		    || openpgp_out_take(out, b) != 0)
-			r = TEMPFAIL;
-		(void)rnp_output_destroy(out);
-	}
-	if (r != OK)
+	if ((r = openpgp_export_public(key, armored, b)) != OK)
 		WHY(why, whylen, "public key export failed");
 	(void)rnp_key_handle_destroy(key);
 	(void)rnp_ffi_destroy(ffi);

@@ -16,5 +16,15 @@ int	openpgp_out_take(rnp_output_t, struct buf *);
 int	openpgp_out_secret(rnp_output_t, struct openpgp_secret **);
 enum result openpgp_locate(rnp_ffi_t, const char *, rnp_key_handle_t *);
 int	openpgp_fpr(rnp_key_handle_t, char [OPENPGP_FPR_SIZE]);
+enum result openpgp_generate(const char *, const char *const *, uint32_t,
+	    struct openpgp_secret **, const char *, char *, size_t);
+enum result openpgp_open(const struct openpgp_secret *, rnp_ffi_t *,
+	    rnp_key_handle_t *, const char *, char *, size_t);
+enum result openpgp_subkey_add(rnp_ffi_t, rnp_key_handle_t,
+	    rnp_key_handle_t *);
+enum result openpgp_secret_export(rnp_key_handle_t,
+	    struct openpgp_secret **);
+enum result openpgp_uid_remove(rnp_key_handle_t, size_t);
+enum result openpgp_export_public(rnp_key_handle_t, int, struct buf *);
 
 #endif

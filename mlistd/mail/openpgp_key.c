@@ -291,7 +291,6 @@ uid_keep(rnp_key_handle_t key, size_t n)
 static enum result
 minimise(rnp_key_handle_t key, char *why, size_t whylen)
 {
-	rnp_uid_handle_t u;
 	rnp_key_handle_t sub;
 	size_t		 n, i;
 	int		 keep;
@@ -308,13 +307,8 @@ minimise(rnp_key_handle_t key, char *why, size_t whylen)
 	for (i = n; i-- > 0;) {		/* backwards: indexes stay put */
 		if ((int)i == keep)
 			continue;
-		if (rnp_key_get_uid_handle_at(key, i, &u) != RNP_SUCCESS)
+		if (openpgp_uid_remove(key, i) != OK)
 			return TEMPFAIL;
-		if (rnp_uid_remove(key, u) != RNP_SUCCESS) {
-			(void)rnp_uid_handle_destroy(u);
-			return TEMPFAIL;
-		}
-		(void)rnp_uid_handle_destroy(u);
 	}
 	if (rnp_key_remove_signatures(key, fl, NULL, NULL) != RNP_SUCCESS
 	    || rnp_key_get_subkey_count(key, &n) != RNP_SUCCESS)
@@ -332,23 +326,6 @@ minimise(rnp_key_handle_t key, char *why, size_t whylen)
 	return OK;
 }
 
-/* export_min - the reduced key, binary, into out->bin */
-static enum result
-export_min(rnp_key_handle_t key, struct openpgp_key *out)
-{
-	rnp_output_t	 o;
-	enum result	 r = OK;
-
-	if (rnp_output_to_memory(&o, 0) != RNP_SUCCESS)
-		return TEMPFAIL;
-	if (rnp_key_export(key, o, RNP_KEY_EXPORT_PUBLIC |
-	    RNP_KEY_EXPORT_SUBKEYS) != RNP_SUCCESS
-	    || openpgp_out_take(o, &out->bin) != 0)
-		r = TEMPFAIL;
-	(void)rnp_output_destroy(o);
-	return r;
-}
-
 /* judge - every check on the imported primary, then the reduction */
 static enum result
 judge(rnp_ffi_t ffi, struct openpgp_key *out, char *why, size_t whylen)
@@ -363,7 +340,7 @@ judge(rnp_ffi_t ffi, struct openpgp_key *out, char *why, size_t whylen)
 	if ((r = check_primary(key, out, why, whylen)) == OK
 	    && (r = pick_enc(key, out, why, whylen)) == OK
 	    && (r = minimise(key, why, whylen)) == OK
-	    && (r = export_min(key, out)) == OK && openpgp_fpr(key, out->fpr))
+	    && (r = openpgp_export_public(key, 0, &out->bin)) == OK && openpgp_fpr(key, out->fpr))
 		r = TEMPFAIL;
 	if (r == TEMPFAIL && !*why)
 		WHY(why, whylen, "librnp failed on the key");

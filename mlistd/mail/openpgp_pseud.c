@@ -23,82 +23,6 @@
 #include "mail/openpgp_int.h"
 #include "mail/openpgp_pseud.h"
 
-/* pseud_gen_run - usage flags, no expiry, then make the key */
-static enum result
-pseud_gen_run(rnp_op_generate_t op, const char *u1, const char *u2,
-    rnp_key_handle_t *key)
-{
-	rnp_result_t	 rc;
-
-	rc = rnp_op_generate_add_usage(op, u1);
-	if (rc == RNP_SUCCESS && u2 != NULL)
-		rc = rnp_op_generate_add_usage(op, u2);
-	if (rc == RNP_SUCCESS)
-		rc = rnp_op_generate_set_expiration(op, 0);
-	if (rc == RNP_SUCCESS)
-		rc = rnp_op_generate_execute(op);
-	if (rc == RNP_SUCCESS)
-		rc = rnp_op_generate_get_key(op, key);
-	(void)rnp_op_generate_destroy(op);
-	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
-}
-
-/* pseud_primary - the Ed25519 primary with its UID; SHA256 preferred */
-static enum result
-pseud_primary(rnp_ffi_t ffi, const char *uid, rnp_key_handle_t *key)
-{
-	rnp_op_generate_t op;
-	rnp_result_t	 rc;
-
-	if (rnp_op_generate_create(&op, ffi, "EDDSA") != RNP_SUCCESS)
-		return TEMPFAIL;
-	rc = rnp_op_generate_set_userid(op, uid);
-	if (rc == RNP_SUCCESS)
-		rc = rnp_op_generate_add_pref_cipher(op, "AES256");
-	if (rc == RNP_SUCCESS)
-		rc = rnp_op_generate_add_pref_hash(op, "SHA256");
-	if (rc == RNP_SUCCESS)
-		rc = rnp_op_generate_add_pref_compression(op, "Uncompressed");
-	if (rc != RNP_SUCCESS) {
-		(void)rnp_op_generate_destroy(op);
-		return TEMPFAIL;
-	}
-	return pseud_gen_run(op, "sign", "certify", key);
-}
-
-/* pseud_subkey - the cv25519 subkey, so that members can write to it */
-static enum result
-pseud_subkey(rnp_ffi_t ffi, rnp_key_handle_t primary, rnp_key_handle_t *sub)
-{
-	rnp_op_generate_t op;
-
-	if (rnp_op_generate_subkey_create(&op, ffi, primary, "ECDH")
-	    != RNP_SUCCESS)
-		return TEMPFAIL;
-	if (rnp_op_generate_set_curve(op, "Curve25519") != RNP_SUCCESS) {
-		(void)rnp_op_generate_destroy(op);
-		return TEMPFAIL;
-	}
-	return pseud_gen_run(op, "encrypt", NULL, sub);
-}
-
-/* pseud_export - the key and its subkey as a secret blob */
-static enum result
-pseud_export(rnp_key_handle_t key, struct openpgp_secret **sp)
-{
-	rnp_output_t	 out;
-	enum result	 r = OK;
-
-	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
-		return TEMPFAIL;
-	if (rnp_key_export(key, out, RNP_KEY_EXPORT_SECRET |
-	    RNP_KEY_EXPORT_SUBKEYS) != RNP_SUCCESS
-	    || openpgp_out_secret(out, sp) != 0)
-		r = TEMPFAIL;
-	(void)rnp_output_destroy(out);
-	return r;
-}
-
 /*
  * openpgp_pseud_generate - a new pseudonym key with UID uid, dated created
  * (0: now). The UID is the caller's: one line, no CR or LF.
@@ -107,52 +31,23 @@ enum result
 openpgp_pseud_generate(const char *uid, uint32_t created,
     struct openpgp_secret **sp, char *why, size_t whylen)
 {
-	rnp_ffi_t	 ffi;
-	rnp_key_handle_t key = NULL, sub = NULL;
-	enum result	 r;
+	static const char *const hashes[] = { "SHA256", NULL };
 
 	if (!*uid || strlen(uid) > 400 || strpbrk(uid, "\r\n") != NULL) {
 		WHY(why, whylen, "the pseudonym's UID is unusable");
 		return PERMFAIL;
 	}
-	if ((r = openpgp_ffi(&ffi)) != OK) {
-		WHY(why, whylen, "librnp context failed");
-		return r;
-	}
-	if (created != 0 && rnp_set_timestamp(ffi, created) != RNP_SUCCESS)
-		r = TEMPFAIL;
-	if (r == OK)
-		r = pseud_primary(ffi, uid, &key);
-	if (r == OK)
-		r = pseud_subkey(ffi, key, &sub);
-	if (r == OK)
-		r = pseud_export(key, sp);
-	if (r != OK)
-		WHY(why, whylen, "pseudonym key generation failed");
-	(void)rnp_key_handle_destroy(sub);
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_generate(uid, hashes, created, sp,
+	    "pseudonym key generation failed", why, whylen);
 }
 
-/* pseud_open - a context holding the pseudonym's secret key, and its primary */
+/* pseud_open - a context holding the pseudonym's secret key and its primary */
 static enum result
 pseud_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
     rnp_key_handle_t *key, char *why, size_t whylen)
 {
-	enum result	 r;
-
-	if ((r = openpgp_ffi(ffi)) != OK) {
-		WHY(why, whylen, "librnp context failed");
-		return r;
-	}
-	r = openpgp_load(*ffi, s->data, s->len, RNP_LOAD_SAVE_PUBLIC_KEYS |
-	    RNP_LOAD_SAVE_SECRET_KEYS, why, whylen);
-	if (r == OK && (r = openpgp_locate(*ffi, NULL, key)) != OK)
-		WHY(why, whylen, "pseudonym key blob holds no single key");
-	if (r != OK)
-		(void)rnp_ffi_destroy(*ffi);
-	return r;
+	return openpgp_open(s, ffi, key,
+	    "pseudonym key blob holds no single key", why, whylen);
 }
 
 /* pseud_detached - an armoured SHA256 detached signature over in */
@@ -360,7 +255,6 @@ openpgp_pseud_verify(const void *key, size_t klen, const void *data,
 static enum result
 drop_other_uids(rnp_key_handle_t key, const char *keep)
 {
-	rnp_uid_handle_t u;
 	size_t		 n, i;
 	char		*s;
 	int		 other;
@@ -374,13 +268,8 @@ drop_other_uids(rnp_key_handle_t key, const char *keep)
 		rnp_buffer_destroy(s);
 		if (!other)
 			continue;
-		if (rnp_key_get_uid_handle_at(key, i, &u) != RNP_SUCCESS)
+		if (openpgp_uid_remove(key, i) != OK)
 			return TEMPFAIL;
-		if (rnp_uid_remove(key, u) != RNP_SUCCESS) {
-			(void)rnp_uid_handle_destroy(u);
-			return TEMPFAIL;
-		}
-		(void)rnp_uid_handle_destroy(u);
 	}
 	return OK;
 }
@@ -432,7 +321,7 @@ openpgp_pseud_rename(const struct openpgp_secret *s, const char *uid,
 		if (r == OK)
 			r = drop_other_uids(key, uid);
 		if (r == OK)
-			r = pseud_export(key, out);
+			r = openpgp_secret_export(key, out);
 	}
 	if (r != OK)
 		WHY(why, whylen, "renaming the pseudonym's key failed");

@@ -20,6 +20,7 @@
 
 #include "mail/header.h"
 #include "mail/pgpkeyin.h"
+#include "util/hex.h"
 
 #define ARMOR_KEY	"-----BEGIN PGP PUBLIC KEY BLOCK-----"
 #define ARMOR_END	"-----END PGP PUBLIC KEY BLOCK-----"
@@ -103,16 +104,6 @@ param(const char *v, const char *name, char *out, size_t ol)
 	return 0;
 }
 
-/* hexval - one hex digit's value, -1 if not one */
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* qp_decode - quoted-printable, leniently (a stray '=' stays as it is) */
 static int
 qp_decode(const char *s, size_t n, struct buf *o)
@@ -134,9 +125,9 @@ qp_decode(const char *s, size_t n, struct buf *o)
 			i += 2;
 			continue;
 		}
-		if (i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			o->data[o->len++] = (unsigned char)(hexval(s[i + 1]) * 16 +
-			    hexval(s[i + 2]));
+		if (i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+			o->data[o->len++] = (unsigned char)(hex_digit(s[i + 1]) * 16 +
+			    hex_digit(s[i + 2]));
 			i += 2;
 			continue;
 		}

@@ -612,6 +612,23 @@ st_done(struct store *st, sqlite3_stmt *s)
 	sqlite3_finalize(s);
 }
 
+/*
+ * st_prep_member - prepare sql and bind a members row's key: ?1 the list,
+ * ?2 the look-up hash of addr on it; NULL as st_prep
+ */
+sqlite3_stmt *
+st_prep_member(struct store *st, const char *sql, const char *list,
+    const char *addr)
+{
+	sqlite3_stmt *s = st_prep(st, sql);
+
+	if (s != NULL) {
+		sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+		st_bind_hash(st, s, 2, list, addr);
+	}
+	return s;
+}
+
 /* st_bind_hash - bind the look-up hash of (list, addr) */
 void
 st_bind_hash(struct store *st, sqlite3_stmt *s, int col, const char *list, const char *addr)
@@ -900,12 +917,10 @@ st_scalar(struct store *st, const char *sql, const char *a, const char *b, long 
 int
 st_hashed(struct store *st, const char *sql, const char *list, const char *addr, long long n)
 {
-	sqlite3_stmt *s = st_prep(st, sql);
+	sqlite3_stmt *s = st_prep_member(st, sql, list, addr);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
 	return st_step_done(st, s);
 }
@@ -914,14 +929,12 @@ st_hashed(struct store *st, const char *sql, const char *list, const char *addr,
 long long
 st_hashed_scalar(struct store *st, const char *sql, const char *list, const char *addr, long long n)
 {
-	sqlite3_stmt *s = st_prep(st, sql);
+	sqlite3_stmt *s = st_prep_member(st, sql, list, addr);
 	long long v = 0;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);

@@ -11,15 +11,14 @@ int
 store_member_set_pseudonym(struct store *st, const char *list, const char *addr, const char *name,
     const char *skeleton, const char *handle)
 {
-	sqlite3_stmt *s = st_prep(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, "
-	    "handle = coalesce(handle, ?5) WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, "
+	    "handle = coalesce(handle, ?5) WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr);
 	struct st_place pl;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	st_place(&pl, "members.pseudonym");
 	st_place_hash(st, &pl, list, addr);
 	if (st_bind_sealed(st, s, 3, name, &pl) < 0) {
@@ -41,13 +40,12 @@ store_member_set_pseudonym(struct store *st, const char *list, const char *addr,
 int
 store_member_set_identity(struct store *st, const char *list, const char *addr, const char *mode)
 {
-	sqlite3_stmt *s = st_prep(st, "UPDATE members SET identity = ?3 WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET identity = ?3 WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	if (mode)
 		sqlite3_bind_text(s, 3, mode, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
@@ -57,31 +55,31 @@ store_member_set_identity(struct store *st, const char *list, const char *addr, 
 	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
 }
 
-/* store_member_by_handle - the address behind a member's or an anonymous post's handle (caller frees) */
+/*
+ * store_member_by_handle - the address behind a member's or an anonymous
+ * post's handle (caller frees); a member's first, as each is sealed to its
+ * own place (members: keyed by the address hash; anon_handles: by handle)
+ */
 char *
 store_member_by_handle(struct store *st, const char *list, const char *handle, long long now)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM members WHERE list = ?1 AND "
-	    "handle = ?2 UNION ALL SELECT addr, list, handle FROM anon_handles WHERE list = ?1 AND "
-	    "handle = ?2 AND expires > ?3");
-	struct st_place pl;
-	char *r = NULL;
-	int rc;
+	    "handle = ?2");
+	char *r;
 
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	if ((r = st_one_opened(st, s, "members.addr", 1, 2)) != NULL || store_failed(st))
+		return r;
+	if ((s = st_prep(st, "SELECT addr, list, handle FROM anon_handles WHERE list = ?1 AND "
+	    "handle = ?2 AND expires > ?3")) == NULL)
+		return NULL;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
-	/* a member's address (keyed by its hash, a blob) or an anonymous post's (by its handle) */
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		st_place_cols(&pl, s, sqlite3_column_type(s, 2) == SQLITE_BLOB ? "members.addr" :
-		    "anon_handles.addr", 1, 2);
-		r = st_column_opened(st, s, 0, &pl);
-	} else if (rc != SQLITE_DONE)
-		st_db_fail(st);
-	st_done(st, s);
-	return r;
+	return st_one_opened(st, s, "anon_handles.addr", 1, 2);
 }
 
 /* store_anon_add - keep the link from an anonymous handle to its author until expires */

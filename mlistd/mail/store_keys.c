@@ -230,9 +230,9 @@ int
 store_member_pgp_put(struct store *st, const char *list, const char *addr,
     const void *key, size_t len, const char *fpr, long long expires)
 {
-	sqlite3_stmt *s = st_prep(st, "UPDATE members SET pgp_key = ?3, "
+	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET pgp_key = ?3, "
 	    "pgp_fpr = ?4, enc_expires = ?5, enc_warned = 0, enc_pk = NULL "
-	    "WHERE list = ?1 AND addr_hash = ?2");
+	    "WHERE list = ?1 AND addr_hash = ?2", list, addr);
 	struct st_place pl;
 	int rc;
 
@@ -240,8 +240,6 @@ store_member_pgp_put(struct store *st, const char *list, const char *addr,
 		return STORE_ERR;
 	st_place(&pl, "members.pgp_key");
 	st_place_hash(st, &pl, list, addr);
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	if (st_bind_sealed_blob(st, s, 3, key, len, &pl) < 0 ||
 	    bind_fpr(st, s, 4, list, fpr) < 0) {
 		st_done(st, s);
@@ -262,15 +260,14 @@ int
 store_member_pgp_get(struct store *st, const char *list, const char *addr,
     struct buf *key, long long *expires)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT pgp_key, enc_expires FROM "
-	    "members WHERE list = ?1 AND addr_hash = ?2 AND pgp_key IS NOT NULL");
+	sqlite3_stmt *s = st_prep_member(st, "SELECT pgp_key, enc_expires FROM "
+	    "members WHERE list = ?1 AND addr_hash = ?2 AND pgp_key IS NOT NULL",
+	    list, addr);
 	struct st_place pl;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
 		if (rc != SQLITE_DONE)
 			st_db_fail(st);
@@ -293,14 +290,12 @@ store_member_pgp_get(struct store *st, const char *list, const char *addr,
 int
 store_member_pgp_clear(struct store *st, const char *list, const char *addr)
 {
-	sqlite3_stmt *s = st_prep(st, "UPDATE members SET pgp_key = NULL, "
+	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET pgp_key = NULL, "
 	    "pgp_fpr = NULL, enc_expires = NULL, enc_warned = 0, enc_pk = NULL "
-	    "WHERE list = ?1 AND addr_hash = ?2");
+	    "WHERE list = ?1 AND addr_hash = ?2", list, addr);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	return st_step_done(st, s) == STORE_OK ? 0 : STORE_ERR;
 }
 

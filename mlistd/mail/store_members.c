@@ -12,15 +12,13 @@
 int
 store_member_add(struct store *st, const char *list, const char *addr, const char *name)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO members (list, addr_hash, addr, name, created) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5)");
+	sqlite3_stmt *s = st_prep_member(st, "INSERT INTO members (list, addr_hash, addr, name, created) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)", list, addr);
 	struct st_place pa, pn;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	st_place(&pa, "members.addr");
 	st_place_hash(st, &pa, list, addr);
 	st_place(&pn, "members.name");
@@ -41,13 +39,12 @@ store_member_add(struct store *st, const char *list, const char *addr, const cha
 int
 store_member_rm(struct store *st, const char *list, const char *addr)
 {
-	sqlite3_stmt *s = st_prep(st, "DELETE FROM members WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = st_prep_member(st, "DELETE FROM members WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	rc = sqlite3_step(s);
 	st_done(st, s);
 	if (rc != SQLITE_DONE)
@@ -82,26 +79,26 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 	};
 	sqlite3_stmt *s = NULL;
 	struct st_place pn;
+	enum role role;
 	int i, rc, flag = 0;
 
 	for (i = 0; i < 4 && strcmp(cols[i].key, key); i++)
 		;
 	if (i == 4)
 		return STORE_BADVALUE;
-	if (i == 1 && strcmp(value, "member") && strcmp(value, "moderator") && strcmp(value, "owner"))
+	/* the role's one parser (mail/role.c), not a list of its own here */
+	if (i == 1 && role_parse(value, &role) < 0)
 		return STORE_BADVALUE;
 	if (i >= 2 && (flag = onoff(value)) < 0)
 		return STORE_BADVALUE;
-	if ((s = st_prep(st, cols[i].sql)) == NULL)
+	if ((s = st_prep_member(st, cols[i].sql, list, addr)) == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	st_place(&pn, "members.name");
 	st_place_hash(st, &pn, list, addr);
 	if (i == 0)
 		rc = st_bind_sealed(st, s, 3, value, &pn);
 	else if (i == 1)
-		rc = sqlite3_bind_text(s, 3, value, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -1;
+		rc = sqlite3_bind_text(s, 3, role_name(role), -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
 	else
 		rc = sqlite3_bind_int(s, 3, flag) == SQLITE_OK ? 0 : -1;
 	if (rc < 0 || sqlite3_step(s) != SQLITE_DONE) {
@@ -163,14 +160,13 @@ member_free(struct member *m)
 int
 store_member_find(struct store *st, const char *list, const char *addr, struct member *m)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT " MEMBER_COLS " FROM members WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = st_prep_member(st, "SELECT " MEMBER_COLS " FROM members WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr);
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && st_member_row(st, s, m) < 0)
 		rc = SQLITE_ERROR;
@@ -309,15 +305,14 @@ int
 store_member_author_seed(struct store *st, const char *list, const char *addr, unsigned char *seed, size_t n)
 {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-	sqlite3_stmt *s = st_prep(st, "SELECT author_seed, own_key FROM members WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = st_prep_member(st, "SELECT author_seed, own_key FROM members WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr);
 	struct st_place pl;
 	struct buf b;
 	int rc;
 
 	if (!s || n != crypto_sign_SEEDBYTES)
 		return st_done(st, s), STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
 		st_done(st, s);
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
@@ -355,10 +350,9 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 	crypto_sign_seed_keypair(pk, sk, seed);
 	sodium_memzero(sk, sizeof(sk));
 	buf_free(&b);
-	if ((s = st_prep(st, "UPDATE members SET author_seed = ?3, author_pk = ?4 WHERE list = ?1 AND addr_hash = ?2")) == NULL)
+	if ((s = st_prep_member(st, "UPDATE members SET author_seed = ?3, author_pk = ?4 WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr)) == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	if (st_bind_sealed_bytes(st, s, 3, seed, n, &pl) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
@@ -371,14 +365,13 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 int
 store_member_set_key(struct store *st, const char *list, const char *addr, const unsigned char *pk, size_t n)
 {
-	sqlite3_stmt *s = st_prep(st, pk ? "UPDATE members SET author_pk = ?3, author_seed = NULL, own_key = 1 "
+	sqlite3_stmt *s = st_prep_member(st, pk ? "UPDATE members SET author_pk = ?3, author_seed = NULL, own_key = 1 "
 	    "WHERE list = ?1 AND addr_hash = ?2" :
-	    "UPDATE members SET author_pk = NULL, author_seed = NULL, own_key = 0 WHERE list = ?1 AND addr_hash = ?2");
+	    "UPDATE members SET author_pk = NULL, author_seed = NULL, own_key = 0 WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	if (pk)
 		sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
 	if (st_step_done(st, s) != STORE_OK)
@@ -390,13 +383,12 @@ store_member_set_key(struct store *st, const char *list, const char *addr, const
 int
 store_member_own_key(struct store *st, const char *list, const char *addr, unsigned char *pk, size_t n)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT author_pk FROM members WHERE list = ?1 AND addr_hash = ?2 AND own_key = 1");
+	sqlite3_stmt *s = st_prep_member(st, "SELECT author_pk FROM members WHERE list = ?1 AND addr_hash = ?2 AND own_key = 1",
+	    list, addr);
 	int rc = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == (int)n) {
 		memcpy(pk, sqlite3_column_blob(s, 0), n);
 		rc = 1;
@@ -427,14 +419,12 @@ int
 store_member_set_enc_key(struct store *st, const char *list, const char *addr, const unsigned char *pk, size_t n,
     long long expires)
 {
-	sqlite3_stmt *s = st_prep(st, "UPDATE members SET enc_pk = ?3, enc_expires = ?4, enc_warned = 0 "
-	    "WHERE list = ?1 AND addr_hash = ?2");
+	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET enc_pk = ?3, enc_expires = ?4, enc_warned = 0 "
+	    "WHERE list = ?1 AND addr_hash = ?2", list, addr);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 2, list, addr);
 	if (pk)
 		sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
 	if (pk && expires > 0)

@@ -151,37 +151,3 @@ store_confirm_take(struct store *st, const char *token, const char *list, long l
 	}
 	return store_confirm_spend(st, token);
 }
-
-/*
- * store_confirm_holder - whom an unused token of `kind` was issued to, as
- * things stand now: "operator" (mlistctl issued it), the holder's role on
- * the list ("member", "moderator", "owner"), or "" (no longer a member).
- * STORE_NOTFOUND: no such token (unknown, used, expired, another list's).
- */
-int
-store_confirm_holder(struct store *st, const char *token, const char *list, const char *kind, long long now,
-    char *role, size_t n)
-{
-	sqlite3_stmt *s = st_prep(st, "SELECT c.poster_hash = ?5, m.role FROM confirmations c LEFT JOIN members m "
-	    "ON m.list = c.list AND m.addr_hash = c.poster_hash WHERE c.token_hash = ?1 AND c.list = ?2 "
-	    "AND c.used = 0 AND c.expires > ?3 AND c.kind = ?4");
-	int rc;
-
-	*role = 0;
-	if (!s)
-		return STORE_ERR;
-	bind_token(st, s, 1, token);
-	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
-	sqlite3_bind_text(s, 4, kind, -1, SQLITE_TRANSIENT);
-	st_bind_hash(st, s, 5, list, "operator");
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *r = (const char *)sqlite3_column_text(s, 1);
-
-		snprintf(role, n, "%s", sqlite3_column_int(s, 0) ? "operator" : r ? r : "");
-	}
-	st_done(st, s);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	return STORE_OK;
-}

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "pipeline/filename.h"
+#include "util/hex.h"
 
 #define SECTIONS	32		/* RFC 2231 continuations read */
 
@@ -30,19 +31,6 @@ struct param {
 	const char	*value;
 };
 
-/* hexval - value of a hex digit, or -1 */
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* pct_decode - append %XX-decoded s (RFC 2231 extended value) */
 static void
 pct_decode(const char *s, struct buf *out)
@@ -50,8 +38,8 @@ pct_decode(const char *s, struct buf *out)
 	int hi, lo;
 
 	for (; *s; s++) {
-		if (*s == '%' && (hi = hexval((unsigned char)s[1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[2])) >= 0) {
+		if (*s == '%' && (hi = hex_digit((unsigned char)s[1])) >= 0 &&
+		    (lo = hex_digit((unsigned char)s[2])) >= 0) {
 			buf_putc(out, hi * 16 + lo);
 			s += 2;
 		} else

@@ -34,6 +34,7 @@
 #include "pipeline/html.h"
 #include "pipeline/meta.h"
 #include "pipeline/rewrite.h"
+#include "util/hex.h"
 
 #define MAX_CIDS	64
 #define FNAME_MAX	256
@@ -165,19 +166,6 @@ removed_what(const char *ct, const char *fname)
 	return NULL;
 }
 
-/* hexval - value of a hex digit, or -1 */
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /*
  * qp_lenient - quoted-printable decoded in place, as mail clients read it
  * (RFC 2045 6.7 note 1): "=XX" is a byte, "=" before the line end (white
@@ -196,8 +184,8 @@ qp_lenient(char *d, size_t n)
 			d[o++] = d[i++];
 			continue;
 		}
-		if (i + 2 < n && (hi = hexval((unsigned char)d[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)d[i + 2])) >= 0) {
+		if (i + 2 < n && (hi = hex_digit((unsigned char)d[i + 1])) >= 0 &&
+		    (lo = hex_digit((unsigned char)d[i + 2])) >= 0) {
 			d[o++] = (char)(hi * 16 + lo);
 			i += 3;
 			continue;

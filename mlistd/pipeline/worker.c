@@ -63,6 +63,7 @@
 
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/mono.h"
 #include "util/sandbox.h"
 #include "pipeline/pgpin_open.h"
 #include "pipeline/worker.h"
@@ -432,22 +433,15 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 static struct timespec
 deadline_in(int seconds)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += seconds;
-	return t;
+	return mono_in_ms(seconds * 1000LL);
 }
 
 /* ms_until - milliseconds from now to t, 0 if past */
 static long
 ms_until(struct timespec t)
 {
-	struct timespec now;
-	long long ms;
+	long long ms = mono_ms_until(t);
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (t.tv_sec - now.tv_sec) * 1000LL + (t.tv_nsec - now.tv_nsec) / 1000000;
 	return ms < 0 ? 0 : ms > 3600000 ? 3600000 : (long)ms;
 }
 
