@@ -16,5 +16,7 @@ int	openpgp_out_take(rnp_output_t, struct buf *);
 int	openpgp_out_secret(rnp_output_t, struct openpgp_secret **);
 enum result openpgp_locate(rnp_ffi_t, const char *, rnp_key_handle_t *);
 int	openpgp_fpr(rnp_key_handle_t, char [OPENPGP_FPR_SIZE]);
+enum result openpgp_encrypt_to(rnp_ffi_t, const struct openpgp_post *,
+	    rnp_key_handle_t, struct buf *, char *, size_t);
 
 #endif
