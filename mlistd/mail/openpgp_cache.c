@@ -7,15 +7,15 @@
  * holds loaded keys in librnp contexts that live as long as the process
  * (until openpgp_cache_flush, on SIGHUP and at exit).
  *
- * librnp contexts are not thread-safe, so the cache is split in SHARDS,
- * each one context behind its own mutex; a key always goes to the same
- * shard, so each key is held once however many delivery threads there are,
- * and threads rarely wait for each other.  An entry is named by a keyed
+ * librnp contexts are not thread-safe, so the cache is split in SHARDS
+ * (few: every context costs memory), each one context behind its own
+ * mutex; a key always goes to the same shard, so each key is held once
+ * however many delivery threads there are.  An entry is named by a keyed
  * BLAKE2b of the key's bytes (the hash key is random per process): a
- * changed key is a miss, and the entry for the same fingerprint with the
- * old bytes is dropped before the new bytes load.  Memory is bounded:
- * PER_SHARD keys a shard, then an old one goes (round robin); an entry older than
- * MAX_AGE is reloaded, so an expiry is judged again.  The keys are
+ * changed key is a miss, and the key with the same fingerprint and the old
+ * bytes is unloaded before the new bytes load.  Memory is bounded:
+ * PER_SHARD keys a shard, then an old one goes (round robin); an entry
+ * older than MAX_AGE is reloaded, so an expiry is judged again.  The keys are
  * public, but are still never logged; a flush wipes the table.
  *
  * The process-wide state here is the one exception to "no shared mutable
@@ -30,8 +30,8 @@
 
 #include "mail/openpgp_int.h"
 
-#define SHARDS		16
-#define CACHE_MAX	16384		/* keys held in all shards together */
+#define SHARDS		4
+#define CACHE_MAX	1024	/* keys in all shards: ~28 KiB each in librnp */
 #define PER_SHARD	(CACHE_MAX / SHARDS)
 #define ID_SIZE		16
 #define MAX_AGE		3600		/* seconds before a key is checked again */
