@@ -5,7 +5,8 @@
  * to the member's key, one-click copy, notice): deliver executes that class
  * and decides nothing about who gets which bytes. An OpenPGP copy is
  * signed once per post (when the run loads the post) and encrypted per
- * member by the delivery threads, each with its own librnp context.
+ * member by the delivery threads through the key cache
+ * (mail/openpgp_cache.c), which keeps members' keys loaded across posts.
  * Due deliveries are read from the store in (message, envelope sender)
  * order and cut into batches of up to relay.max_recipients: one SMTP
  * transaction per batch, since every recipient of a batch gets the same
@@ -189,10 +190,10 @@ out_copy(const struct run *r, const struct message *m, const struct buf *w, int 
 /*
  * pgp_copy - the member's own copy, encrypted to their key as it is now
  * (withdrawn since distribute: the copy waits, never falls back to clear),
- * with the thread's librnp context *enc (made at its first copy)
+ * through the key cache (the member's key stays loaded for the next post)
  */
 static int
-pgp_copy(const struct run *r, const struct job *j, const struct message *m, struct openpgp_enc **enc,
+pgp_copy(const struct run *r, const struct job *j, const struct message *m,
     int smtp, struct buf *out)
 {
 	char why[OPENPGP_WHY_SIZE] = "";
@@ -201,10 +202,8 @@ pgp_copy(const struct run *r, const struct job *j, const struct message *m, stru
 
 	if (j->d.pgp.len == 0 || !m->pgp || !m->signing)
 		return -1;
-	if (*enc == NULL && openpgp_enc_new(enc) != OK)
-		return -1;
 	buf_init(&w, 0);
-	rc = pgpcopy_make(*enc, &m->post, &j->d.pgp, &w, why, sizeof(why)) == OK ?
+	rc = pgpcopy_make(&m->post, &j->d.pgp, &w, why, sizeof(why)) == OK ?
 	    out_copy(r, m, &w, 1, smtp, out) : -1;
 	if (rc < 0 && *why)
 		log_warn("%s deliver: an OpenPGP copy not made: %s; will retry", m->qid, why);
@@ -645,7 +644,6 @@ smtp_worker(void *arg)
 	char err[256], via[300];
 	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
 	int *codes = NULL, open = 0, i;
-	struct openpgp_enc *enc = NULL;
 
 	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca, r->cfg->relay_tls_name };
 
@@ -679,7 +677,7 @@ smtp_worker(void *arg)
 			buf_init(&sealed, 0);
 			if (pgp_for(&r->jobs[b->first].d)) {
 				/* a batch of one: this member's copy is encrypted to their key */
-				if (pgp_copy(r, &r->jobs[b->first], b->msg, &enc, 1, &sealed) < 0)
+				if (pgp_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
 					snprintf(err, sizeof(err), "cannot encrypt the copy");
 				bytes = &sealed;
 			} else if (oneclick_for(&r->jobs[b->first].d)) {
@@ -704,7 +702,6 @@ smtp_worker(void *arg)
 	}
 	if (open)
 		smtp_client_close(&c);
-	openpgp_enc_free(enc);
 	free(rcpts);
 	free(codes);
 	free(texts);
@@ -778,7 +775,6 @@ maildir_worker(void *arg)
 	struct run *r = arg;
 	struct batch *b;
 	char err[256];
-	struct openpgp_enc *enc = NULL;
 
 	while ((b = take(r)) != NULL) {
 		int counts[3] = { 0, 0, 0 };
@@ -793,7 +789,7 @@ maildir_worker(void *arg)
 			if (!b->msg->ok)
 				j->code = b->msg->busy ? 451 : 554;
 			else if (pgp_for(&j->d) || oneclick_for(&j->d))
-				j->code = (pgp_for(&j->d) ? pgp_copy(r, j, b->msg, &enc, 0, &sealed) :
+				j->code = (pgp_for(&j->d) ? pgp_copy(r, j, b->msg, 0, &sealed) :
 				    oneclick_copy(r, j, b->msg, 0, &sealed)) < 0 ? 451 :
 				    deliver_maildir(r->cfg->relay_maildir, j->d.rcpt, sealed.data, sealed.len, err,
 				    sizeof(err)) == 0 ? 250 : 451;
@@ -805,7 +801,6 @@ maildir_worker(void *arg)
 		record(r, b, err, counts);
 		log_batch(r, b, counts, err, "maildir");
 	}
-	openpgp_enc_free(enc);
 	return NULL;
 }
 

@@ -134,9 +134,12 @@ pgpcopy_post_free(struct pgpcopy_post *p)
 	buf_free(&p->head);
 }
 
-/* pgpcopy_make - the encrypted copy of raw for the holder of key */
+/*
+ * pgpcopy_make - the encrypted copy of raw for the holder of key (kept
+ * loaded in the key cache for the next post)
+ */
 enum result
-pgpcopy_make(struct openpgp_enc *e, const struct pgpcopy_post *p,
+pgpcopy_make(const struct pgpcopy_post *p,
     const struct buf *key, struct buf *out, char *why, size_t whylen)
 {
 	struct openpgp_key k;
@@ -148,7 +151,7 @@ pgpcopy_make(struct openpgp_enc *e, const struct pgpcopy_post *p,
 	buf_init(&arm, 0);
 	buf_init(&ctype, 0);
 	buf_init(&body, 0);
-	r = openpgp_copy_encrypt(e, &p->signed_, &k, &arm, why, whylen);
+	r = openpgp_cached_encrypt(&p->signed_, &k, &arm, why, whylen);
 	if (r == OK && (openpgp_mime_wrap(&arm, &ctype, &body) != OK ||
 	    buf_append(out, p->head.data, p->head.len) < 0 ||
 	    buf_printf(out, "Content-Type: %s\r\n\r\n", buf_cstr(&ctype)) < 0 ||

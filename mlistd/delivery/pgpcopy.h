@@ -32,7 +32,7 @@ long long pgpcopy_date(const void *raw, size_t len);
  * one copy for the holder of key (binary, as the store keeps it): the
  * outer message without its DKIM signature (the caller signs it)
  */
-enum result pgpcopy_make(struct openpgp_enc *, const struct pgpcopy_post *,
-	    const struct buf *key, struct buf *out, char *why, size_t whylen);
+enum result pgpcopy_make(const struct pgpcopy_post *, const struct buf *key,
+	    struct buf *out, char *why, size_t whylen);
 
 #endif

@@ -102,6 +102,15 @@ enum result openpgp_fanout(const struct openpgp_post *,
 	    const struct openpgp_key *, size_t, int, openpgp_emit_fn, void *,
 	    size_t *);
 
+/* members' keys kept loaded across posts (openpgp_cache.c) */
+struct openpgp_cache_stats {
+	unsigned long long hits, misses, flushes;
+};
+enum result openpgp_cached_encrypt(const struct openpgp_post *,
+	    const struct openpgp_key *, struct buf *, char *, size_t);
+void	openpgp_cache_flush(void);
+void	openpgp_cache_stats(struct openpgp_cache_stats *);
+
 /* posts in (openpgp_in.c) */
 enum result openpgp_payload_find(const void *, size_t, struct buf *,
 	    const char **);

@@ -442,41 +442,57 @@ key_load(rnp_ffi_t ffi, const struct openpgp_key *k, char *why, size_t whylen)
 	return OK;
 }
 
+/* openpgp_encrypt_to - one armoured copy of p to key, loaded in ffi */
+enum result
+openpgp_encrypt_to(rnp_ffi_t ffi, const struct openpgp_post *p,
+    rnp_key_handle_t key, struct buf *out, char *why, size_t whylen)
+{
+	rnp_input_t	 in;
+	rnp_output_t	 o;
+	rnp_result_t	 rc;
+	enum result	 r = OK;
+
+	if (rnp_input_from_memory(&in, p->packets.data, p->packets.len,
+	    false) != RNP_SUCCESS) {
+		WHY(why, whylen, "no memory for the copy's input");
+		return TEMPFAIL;
+	}
+	if (rnp_output_to_memory(&o, 0) != RNP_SUCCESS) {
+		WHY(why, whylen, "no memory for the copy's output");
+		r = TEMPFAIL;
+	} else {
+		rc = encrypt_run(ffi, in, o, key);
+		if (rc != RNP_SUCCESS) {
+			WHY(why, whylen, "encryption failed (%s)",
+			    rnp_result_to_string(rc));
+			r = PERMFAIL;
+		} else if (openpgp_out_take(o, out) != 0) {
+			WHY(why, whylen, "no memory for the copy");
+			r = TEMPFAIL;
+		}
+		(void)rnp_output_destroy(o);
+	}
+	(void)rnp_input_destroy(in);
+	return r;
+}
+
 /* openpgp_copy_encrypt - one armoured copy of p for the holder of k */
 enum result
 openpgp_copy_encrypt(struct openpgp_enc *e, const struct openpgp_post *p,
     const struct openpgp_key *k, struct buf *out, char *why, size_t whylen)
 {
 	rnp_key_handle_t key = NULL;
-	rnp_input_t	 in;
-	rnp_output_t	 o;
-	rnp_result_t	 rc;
 	enum result	 r;
 
 	r = key_load(e->ffi, k, why, whylen);
-	/* a kept key without its fingerprint (the store has only its hash): the one key loaded */
+	/* without its fingerprint (the store has only its hash): the one key */
 	if (r == OK && openpgp_locate(e->ffi, *k->fpr ? k->fpr : NULL, &key)
 	    != OK) {
 		WHY(why, whylen, "member key did not load");
 		r = PERMFAIL;
 	}
-	if (r == OK && rnp_input_from_memory(&in, p->packets.data,
-	    p->packets.len, false) == RNP_SUCCESS) {
-		if (rnp_output_to_memory(&o, 0) != RNP_SUCCESS)
-			r = TEMPFAIL;
-		else {
-			rc = encrypt_run(e->ffi, in, o, key);
-			if (rc != RNP_SUCCESS) {
-				WHY(why, whylen, "encryption failed (%s)",
-				    rnp_result_to_string(rc));
-				r = PERMFAIL;
-			} else if (openpgp_out_take(o, out) != 0)
-				r = TEMPFAIL;
-			(void)rnp_output_destroy(o);
-		}
-		(void)rnp_input_destroy(in);
-	} else if (r == OK)
-		r = TEMPFAIL;
+	if (r == OK)
+		r = openpgp_encrypt_to(e->ffi, p, key, out, why, whylen);
 	(void)rnp_key_handle_destroy(key);
 	/* one member's key in the context at a time: memory stays flat */
 	(void)rnp_unload_keys(e->ffi, RNP_KEY_UNLOAD_PUBLIC);

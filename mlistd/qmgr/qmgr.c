@@ -37,6 +37,7 @@
 #include "delivery/deliver.h"
 #include "pipeline/route.h"
 #include "pipeline/workpool.h"
+#include "mail/openpgp.h"
 #include "qmgr/jobs.h"
 #include "qmgr/order.h"
 #include "qmgr/qmgr.h"
@@ -442,12 +443,14 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		if (qmgr_reload) {
 			qmgr_reload = 0;
 			pipeline_reload(&p, &cfg, path, "qmgr");
+			openpgp_cache_flush();	/* keys are read again */
 		}
 		tried = qmgr_turn(&p, js, o);
 		if (qmgr_sleep(wake_fd, &ctl, &p, &cfg, path, qmgr_wait_ms(&p, tried)) < 0)
 			break;
 	}
 	control_close(&ctl);
+	openpgp_cache_flush();
 	jobs_free(js);
 	order_free(o);
 	store_close(p.st);

@@ -37,7 +37,6 @@ START_TEST(outer_headers_are_the_allow_list)
 {
 	struct openpgp_secret *s;
 	struct openpgp_key k;
-	struct openpgp_enc *e;
 	struct pgpcopy_post p;
 	struct openpgp_plain pl;
 	struct buf pub, out, pay;
@@ -54,9 +53,8 @@ START_TEST(outer_headers_are_the_allow_list)
 	ck_assert_int_eq(pgpcopy_prepare(s, NULL, "demo", "lists.example", COPY,
 	    strlen(COPY), OPENPGP_BUCKET_MIN, 1, &p, why, sizeof(why)), OK);
 	ck_assert_uint_eq(p.signed_.created, 1700000100);
-	ck_assert_int_eq(openpgp_enc_new(&e), OK);
 	buf_init(&out, 0);
-	ck_assert_int_eq(pgpcopy_make(e, &p, &k.bin, &out, why, sizeof(why)), OK);
+	ck_assert_int_eq(pgpcopy_make(&p, &k.bin, &out, why, sizeof(why)), OK);
 	h = outer(&out);
 	ck_assert_ptr_nonnull(strstr(h, "From: <demo@lists.example>\r\n"));
 	ck_assert_ptr_nonnull(strstr(h, "Subject: ...\r\n"));
@@ -86,7 +84,6 @@ START_TEST(outer_headers_are_the_allow_list)
 	free(h);
 	buf_free(&out);
 	buf_free(&pub);
-	openpgp_enc_free(e);
 	pgpcopy_post_free(&p);
 	openpgp_key_free(&k);
 	openpgp_secret_free(s);

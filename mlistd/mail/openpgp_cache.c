@@ -1,0 +1,311 @@
+/*
+ * openpgp_cache.c - members' keys kept loaded and checked across posts.
+ *
+ * Most of an encrypted copy's cost is librnp parsing the member's key and
+ * checking its self-signatures, not encrypting.  Within one post each key
+ * is used once, so only keeping keys between posts saves it: this cache
+ * holds loaded keys in librnp contexts that live as long as the process
+ * (until openpgp_cache_flush, on SIGHUP and at exit).
+ *
+ * librnp contexts are not thread-safe, so the cache is split in SHARDS
+ * (few: every context costs memory), each one context behind its own
+ * mutex; a key always goes to the same shard, so each key is held once
+ * however many delivery threads there are.  An entry is named by a keyed
+ * BLAKE2b of the key's bytes (the hash key is random per process): a
+ * changed key is a miss, and the key with the same fingerprint and the old
+ * bytes is unloaded before the new bytes load.  Memory is bounded:
+ * PER_SHARD keys a shard, then an old one goes (round robin); an entry
+ * older than MAX_AGE is reloaded, so an expiry is judged again.  The keys are
+ * public, but are still never logged; a flush wipes the table.
+ *
+ * The process-wide state here is the one exception to "no shared mutable
+ * globals": a cache that outlives each delivery run has to be.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "mail/openpgp_int.h"
+
+#define SHARDS		4
+#define CACHE_MAX	1024	/* keys in all shards: ~28 KiB each in librnp */
+#define PER_SHARD	(CACHE_MAX / SHARDS)
+#define ID_SIZE		16
+#define MAX_AGE		3600		/* seconds before a key is checked again */
+
+struct entry {
+	unsigned char	 id[ID_SIZE];	/* keyed hash of the key's bytes */
+	char		 fpr[OPENPGP_FPR_SIZE];
+	rnp_key_handle_t key;		/* its primary key in the shard */
+	time_t		 loaded;
+};
+
+struct shard {
+	pthread_mutex_t	 lock;
+	rnp_ffi_t	 ffi;		/* the kept keys */
+	struct entry	*e;		/* PER_SHARD of them, made at first use */
+	size_t		 n;
+	size_t		 hand;		/* the oldest entry once the shard is full */
+};
+
+static struct shard shards[SHARDS];
+static unsigned char hash_key[crypto_generichash_KEYBYTES];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static struct openpgp_cache_stats stats;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* init - the shards' locks and the hash key, once */
+static void
+init(void)
+{
+	for (int i = 0; i < SHARDS; i++)
+		if (pthread_mutex_init(&shards[i].lock, NULL) != 0)
+			abort();
+	randombytes_buf(hash_key, sizeof(hash_key));
+}
+
+/* count - add to the statistics */
+static void
+count(int hit)
+{
+	pthread_mutex_lock(&stats_lock);
+	if (hit)
+		stats.hits++;
+	else
+		stats.misses++;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/* drop - unload entry i of s and close the gap */
+static void
+drop(struct shard *s, size_t i)
+{
+	(void)rnp_key_remove(s->e[i].key, RNP_KEY_REMOVE_PUBLIC |
+	    RNP_KEY_REMOVE_SUBKEYS);
+	(void)rnp_key_handle_destroy(s->e[i].key);
+	s->e[i] = s->e[--s->n];
+	sodium_memzero(&s->e[s->n], sizeof(s->e[s->n]));
+	if (s->hand >= s->n)
+		s->hand = 0;
+}
+
+/* ready - the shard's contexts and table, made at its first use */
+static enum result
+ready(struct shard *s)
+{
+	if (s->e == NULL && (s->e = calloc(PER_SHARD, sizeof(*s->e))) == NULL)
+		return TEMPFAIL;
+	if (s->ffi == NULL && openpgp_ffi(&s->ffi) != OK)
+		return TEMPFAIL;
+	return OK;
+}
+
+/* import - k's bytes into s->ffi (checked once, here); its JSON in *res */
+static enum result
+import(struct shard *s, const struct openpgp_key *k, char **res, char *why,
+    size_t whylen)
+{
+	rnp_input_t	 in;
+	rnp_result_t	 rc;
+
+	*res = NULL;
+	if (rnp_input_from_memory(&in, k->bin.data, k->bin.len, false)
+	    != RNP_SUCCESS) {
+		WHY(why, whylen, "no memory for the member key");
+		return TEMPFAIL;
+	}
+	rc = rnp_import_keys(s->ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS |
+	    RNP_LOAD_SAVE_SINGLE, res);
+	(void)rnp_input_destroy(in);
+	if (rc != RNP_SUCCESS) {
+		WHY(why, whylen, "member key did not load (%s)",
+		    rnp_result_to_string(rc));
+		return PERMFAIL;
+	}
+	return OK;
+}
+
+/*
+ * primary - the primary key named in import's JSON (its first key: librnp
+ * lists a primary before its subkeys); fresh is 0 if it merged into a key
+ * already kept
+ */
+static enum result
+primary(struct shard *s, const char *res, rnp_key_handle_t *key,
+    char fpr[OPENPGP_FPR_SIZE], int *fresh)
+{
+	const char	*f = res ? strstr(res, "\"fingerprint\"") : NULL;
+	const char	*q;
+	bool		 is_primary = false;
+	size_t		 n;
+
+	if (f == NULL || (f = strchr(f + 13, '"')) == NULL ||
+	    (q = strchr(++f, '"')) == NULL ||
+	    (n = (size_t)(q - f)) != OPENPGP_FPR_SIZE - 1)
+		return PERMFAIL;
+	memcpy(fpr, f, n);
+	fpr[n] = 0;
+	*fresh = strstr(res, "\"public\":\"new\"") == strstr(res, "\"public\"");
+	if (rnp_locate_key(s->ffi, "fingerprint", fpr, key) != RNP_SUCCESS ||
+	    *key == NULL)
+		return PERMFAIL;
+	if (rnp_key_is_primary(*key, &is_primary) != RNP_SUCCESS ||
+	    !is_primary) {
+		(void)rnp_key_handle_destroy(*key);
+		*key = NULL;
+		return PERMFAIL;
+	}
+	return OK;
+}
+
+/* forget - unload the key fpr (key is a handle to it) and its entry */
+static void
+forget(struct shard *s, rnp_key_handle_t key, const char *fpr)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->e[i].fpr, fpr) == 0)
+			break;
+	if (i < s->n)
+		drop(s, i);	/* unloads it through the entry's handle */
+	else
+		(void)rnp_key_remove(key, RNP_KEY_REMOVE_PUBLIC |
+		    RNP_KEY_REMOVE_SUBKEYS);
+	(void)rnp_key_handle_destroy(key);
+}
+
+/*
+ * insert - load k into s as a new entry named id; its handle in *key.  The
+ * same key with other bytes (a new expiry, a new subkey) merges into the one
+ * kept: then both go and the new bytes load alone, so a copy uses exactly
+ * the key the store holds now.
+ */
+static enum result
+insert(struct shard *s, const struct openpgp_key *k, const unsigned char *id,
+    rnp_key_handle_t *key, char *why, size_t whylen)
+{
+	char		 fpr[OPENPGP_FPR_SIZE];
+	struct entry	*e;
+	enum result	 r;
+	char		*res;
+	int		 fresh = 1;
+
+	if (s->n == PER_SHARD)
+		drop(s, s->hand++);
+	for (int tries = 0; tries < 2; tries++) {
+		if ((r = import(s, k, &res, why, whylen)) != OK)
+			return r;
+		r = primary(s, res, key, fpr, &fresh);
+		rnp_buffer_destroy(res);
+		if (r != OK) {
+			WHY(why, whylen, "member key holds no single primary "
+			    "key");
+			return PERMFAIL;
+		}
+		if (fresh)
+			break;
+		forget(s, *key, fpr);
+		*key = NULL;
+	}
+	if (!fresh) {
+		WHY(why, whylen, "member key did not load alone");
+		return TEMPFAIL;
+	}
+	e = &s->e[s->n++];
+	memcpy(e->id, id, ID_SIZE);
+	memcpy(e->fpr, fpr, OPENPGP_FPR_SIZE);
+	e->key = *key;
+	e->loaded = time(NULL);
+	return OK;
+}
+
+/* find - the kept handle for id in s, NULL if none or too old */
+static rnp_key_handle_t
+find(struct shard *s, const unsigned char *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (memcmp(s->e[i].id, id, ID_SIZE) == 0) {
+			if (time(NULL) - s->e[i].loaded <= MAX_AGE)
+				return s->e[i].key;
+			drop(s, i);
+			return NULL;
+		}
+	return NULL;
+}
+
+/*
+ * openpgp_cached_encrypt - one armoured copy of p for the holder of k, with
+ * k's key kept loaded for the next post
+ */
+enum result
+openpgp_cached_encrypt(const struct openpgp_post *p,
+    const struct openpgp_key *k, struct buf *out, char *why, size_t whylen)
+{
+	unsigned char	 id[ID_SIZE];
+	rnp_key_handle_t key;
+	struct shard	*s;
+	enum result	 r;
+
+	if (pthread_once(&once, init) != 0) {
+		WHY(why, whylen, "key cache did not start");
+		return TEMPFAIL;
+	}
+	if (k->bin.len == 0) {
+		WHY(why, whylen, "no member key");
+		return PERMFAIL;
+	}
+	(void)crypto_generichash(id, sizeof(id), k->bin.data, k->bin.len,
+	    hash_key, sizeof(hash_key));
+	s = &shards[id[0] % SHARDS];
+	pthread_mutex_lock(&s->lock);
+	if ((r = ready(s)) != OK)
+		WHY(why, whylen, "no memory for the key cache");
+	else if ((key = find(s, id)) != NULL)
+		count(1);
+	else {
+		count(0);
+		r = insert(s, k, id, &key, why, whylen);
+	}
+	if (r == OK)
+		r = openpgp_encrypt_to(s->ffi, p, key, out, why, whylen);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* openpgp_cache_flush - unload every kept key and free the contexts */
+void
+openpgp_cache_flush(void)
+{
+	if (pthread_once(&once, init) != 0)
+		return;
+	for (int i = 0; i < SHARDS; i++) {
+		struct shard *s = &shards[i];
+
+		pthread_mutex_lock(&s->lock);
+		while (s->n > 0)
+			drop(s, s->n - 1);
+		free(s->e);
+		s->e = NULL;
+		s->hand = 0;
+		if (s->ffi != NULL)
+			(void)rnp_ffi_destroy(s->ffi);
+		s->ffi = NULL;
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_lock(&stats_lock);
+	stats.flushes++;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/* openpgp_cache_stats - hits, misses and flushes so far */
+void
+openpgp_cache_stats(struct openpgp_cache_stats *out)
+{
+	pthread_mutex_lock(&stats_lock);
+	*out = stats;
+	pthread_mutex_unlock(&stats_lock);
+}
