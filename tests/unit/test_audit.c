@@ -20,15 +20,10 @@ static char dbpath[4200];
 static void
 setup(void)
 {
-	struct buf err;
-
 	dir = tu_tmpdir();
 	keys = tu_keys();
 	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", dir);
-	buf_init(&err, 0);
-	st = store_open(dbpath, keys, &err);
-	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
-	buf_free(&err);
+	st = tu_store(dbpath, keys);
 }
 
 static void

@@ -17,12 +17,7 @@ static char dbpath[4200];
 static void
 reopen(void)
 {
-	struct buf err;
-
-	buf_init(&err, 0);
-	st = store_open(dbpath, keys, &err);
-	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
-	buf_free(&err);
+	st = tu_store(dbpath, keys);
 }
 
 static void

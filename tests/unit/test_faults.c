@@ -188,14 +188,10 @@ journal_fixture(char *jpath, size_t n)
 	struct fanout_spec f = { .qid = "Q1", .list = "demo", .classes = plain,
 	    .env_from = "demo-bounces@lists.example", .now = 100, .expires = 1LL << 40 };
 	struct store *st;
-	struct buf err;
 
 	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", cfg->state_dir);
 	snprintf(jpath, n, "%s/queue/deliver.journal", cfg->state_dir);
-	buf_init(&err, 0);
-	st = store_open(dbpath, keys, &err);
-	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
-	buf_free(&err);
+	st = tu_store(dbpath, keys);
 	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org", NULL), STORE_OK);
 	memset(plain, '1', DFACT_COMBOS);
 	plain[DFACT_COMBOS] = 0;

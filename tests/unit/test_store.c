@@ -12,15 +12,10 @@ static char dbpath[4200];
 static void
 setup(void)
 {
-	struct buf err;
-
 	dir = tu_tmpdir();
 	keys = tu_keys();
 	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", dir);
-	buf_init(&err, 0);
-	st = store_open(dbpath, keys, &err);
-	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
-	buf_free(&err);
+	st = tu_store(dbpath, keys);
 }
 
 static void
@@ -216,7 +211,6 @@ END_TEST
  */
 START_TEST(migration_from_rowid_schema)
 {
-	struct buf err;
 	long long bob, dave, pid;
 	int cur = store_schema_version(st);
 	char plain[DFACT_COMBOS + 1];
@@ -239,10 +233,7 @@ START_TEST(migration_from_rowid_schema)
 	raw_exec("PRAGMA writable_schema=ON; UPDATE sqlite_master SET sql = "
 	    "replace(sql, ' AUTOINCREMENT', '') WHERE type = 'table'; "
 	    "DELETE FROM sqlite_sequence; UPDATE schema_version SET version = 13;");
-	buf_init(&err, 0);
-	st = store_open(dbpath, keys, &err);
-	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
-	buf_free(&err);
+	st = tu_store(dbpath, keys);
 	ck_assert_int_eq(store_schema_version(st), cur);
 	ck_assert_int_eq(store_member_count(st, "demo"), 2);
 	ck_assert_int_eq(member_id("demo", "bob@example.org"), bob);
@@ -262,12 +253,7 @@ END_TEST
 static void
 reopen(void)
 {
-	struct buf err;
-
-	buf_init(&err, 0);
-	st = store_open(dbpath, keys, &err);
-	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
-	buf_free(&err);
+	st = tu_store(dbpath, keys);
 }
 
 /* A sealed field that does not open is an error, never text handed on. */

@@ -17,15 +17,11 @@ static void
 setup(void)
 {
 	char dbpath[4200];
-	struct buf err;
 
 	dir = tu_tmpdir();
 	keys = tu_keys();
 	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", dir);
-	buf_init(&err, 0);
-	st = store_open(dbpath, keys, &err);
-	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
-	buf_free(&err);
+	st = tu_store(dbpath, keys);
 	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org", NULL), STORE_OK);
 }
 

@@ -13,6 +13,7 @@
 #include "../../mlistd/mail/config.h"
 #include "../../mlistd/mail/keys.h"
 #include "../../mlistd/mail/spool.h"
+#include "../../mlistd/mail/store.h"
 #include "../../mlistd/util/buf.h"
 #include "../../mlistd/util/fsutil.h"
 
@@ -87,6 +88,20 @@ tu_keys(void)
 
 	memset(master, 7, sizeof(master));
 	return keys_from_master(master);
+}
+
+/* tu_store - the database at path opened with keys, or the test fails */
+static inline struct store *
+tu_store(const char *path, const struct keys *k)
+{
+	struct store *st;
+	struct buf err;
+
+	buf_init(&err, 0);
+	st = store_open(path, k, &err);
+	ck_assert_msg(st != NULL, "%s", buf_cstr(&err));
+	buf_free(&err);
+	return st;
 }
 
 /* tu_count - regular files in a directory */
