@@ -93,7 +93,7 @@ unit: all $(UNIT_BIN)
 	@sh tests/run-unit $(UNIT_BIN)
 
 e2e: all $(BUILD)/tests/authcheck $(TOOL_BIN)
-	MLISTD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
+	MLISTD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider -n $${MLISTD_TEST_JOBS:-3} tests/e2e
 
 test: all $(UNIT_BIN) $(BUILD)/tests/authcheck $(TOOL_BIN)
 	@MLISTD_BUILD=$(abspath $(BUILD)) PYTHON=$(PYTHON) sh tests/run-all $(UNIT_BIN)

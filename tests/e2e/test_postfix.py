@@ -24,7 +24,7 @@ def have_postfix():
     if os.path.exists(POSTFIX):
         return True
     if os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-q", "postfix"], capture_output=True,
+        subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", "postfix"], capture_output=True,
                        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     return os.path.exists(POSTFIX)
 

@@ -27,7 +27,7 @@ def have_opendkim():
     if os.path.exists(OPENDKIM):
         return True
     if os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "opendkim"],
+        subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", "--no-install-recommends", "opendkim"],
                        capture_output=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     return os.path.exists(OPENDKIM)
 
