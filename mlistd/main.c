@@ -285,6 +285,8 @@ main(int argc, char **argv)
 	/* the parser's zygote: before any key or mail is read, while root can give it its own user */
 	if (worker_start(icfg, NULL, &err) < 0)
 		fatal("%s", buf_cstr(&err));
+	/* a systemd credential is root's (0400): opened now, read later */
+	keys_credential_open(icfg->state_dir, icfg->master_key);
 	if (priv_drop(icfg->user, &err) < 0)
 		fatal("%s", buf_cstr(&err));
 	if ((cfg = config_load(path, &err)) == NULL) {
@@ -312,6 +314,12 @@ main(int argc, char **argv)
 	write_pid(pidfile);
 	signals();
 	qpid = start_qmgr(srv, path, &sp, wake, ask_fd);
+	/*
+	 * The credential's descriptor went with it. A restarted one cannot open
+	 * it, says so and stops the daemon, which the unit's Restart=on-failure
+	 * starts again with the credential.
+	 */
+	keys_credential_close();
 	if (ask_fd >= 0)
 		close(ask_fd);	/* asked once: a restarted queue manager waits for 'mlistctl unlock' */
 	log_info("NOQUEUE mlistd: started; queue manager pid %ld", (long)qpid);

@@ -405,10 +405,11 @@ keep_master(struct ctx *c, const struct config *cfg, enum keys_way w, const char
 		/* on a tmpfs only (memory), for the moment systemd-creds takes to read it */
 		snprintf(path, sizeof(path), "/dev/shm/%s.%ld", KEYS_CRED_NAME, (long)getpid());
 		if ((rc = keys_write_clear(path, master, err, sizeof(err))) == 0)
-			printf("run, as root:\n  systemd-creds encrypt --name=%s %s "
-			    "/etc/credstore.encrypted/%s && shred -u %s\nand in the unit: "
-			    "LoadCredentialEncrypted=%s:/etc/credstore.encrypted/%s\n", KEYS_CRED_NAME, path,
-			    KEYS_CRED_NAME, path, KEYS_CRED_NAME, KEYS_CRED_NAME);
+			printf("run, as root:\n  systemd-creds encrypt "
+			    "--name=%s %s %s && shred -u %s\nand in the unit: "
+			    "LoadCredentialEncrypted=%s:%s\n", KEYS_CRED_NAME,
+			    path, cfg->master_key_credential, path, KEYS_CRED_NAME,
+			    cfg->master_key_credential);
 		break;
 	case KEYS_KEYFILE:
 		rc = keys_write_clear(file, master, err, sizeof(err));
@@ -1513,6 +1514,21 @@ setup(struct ctx *c, int need)
 		fputs(buf_cstr(&err), stderr);
 		buf_free(&err);
 		return EX_FAIL;
+	}
+	/*
+	 * A systemd credential is root's: opened (inside a unit) or decrypted
+	 * with systemd-creds (from a shell) while still root; a failure is said
+	 * when the key is needed.
+	 */
+	if (need != NEED_DAEMON && geteuid() == 0 &&
+	    keys_way(c->cfg->master_key) == KEYS_SYSTEMD_CREDS) {
+		const char *cred = c->cfg->master_key_credential;
+
+		if (getenv("CREDENTIALS_DIRECTORY"))
+			keys_credential_open(c->cfg->state_dir,
+			    c->cfg->master_key);
+		else if (access(cred, F_OK) == 0)
+			(void)keys_credential_decrypt(cred);
 	}
 	/* as root: become the daemon's user first, so that whatever is made here is theirs */
 	if (priv_drop(c->cfg->user, &err) < 0) {

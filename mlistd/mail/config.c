@@ -68,6 +68,8 @@ static const struct cfg_rule instance_rules[] = {
 	{ "user",		T_STR,	C(user), "", 0, 0, 0, NULL },
 	{ "worker_user",	T_STR,	C(worker_user), "", 0, 0, 0, NULL },
 	{ "master_key",		T_STR,	C(master_key), "passphrase", 0, 0, 0, NULL },	/* keys.c: how it is kept */
+	{ "master_key_credential", T_STR, C(master_key_credential),
+	  "/etc/credstore.encrypted/mlistd-master", 0, 0, 0, NULL },
 	{ "relay",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "relay.host",		T_STR,	C(relay_host), "", 0, 0, 0, NULL },
 	{ "relay.port",		T_INT,	C(relay_port), "", 25, 1, 65535, NULL },
@@ -795,6 +797,11 @@ config_load_flags(const char *path, int flags, struct buf *errs)
 		    "hostname", "\"%s\" is not a domain name", c->hostname);
 		nerr++;
 	}
+	if (c->master_key_credential[0] != '/')
+		cfg_error(errs, path,
+		    setting_line(&cf, "master_key_credential"),
+		    "master_key_credential", "\"%s\" is not an absolute path",
+		    c->master_key_credential);
 	/* master_key: a way keys.c knows, or an absolute path to a key file kept elsewhere */
 	if (strcmp(c->master_key, "passphrase") && strcmp(c->master_key, "systemd-creds") &&
 	    strcmp(c->master_key, "insecure-file") && c->master_key[0] != '/') {
@@ -853,6 +860,7 @@ config_free(struct config *c)
 	free(c->user);
 	free(c->worker_user);
 	free(c->master_key);
+	free(c->master_key_credential);
 	free(c->relay_host);
 	free(c->relay_maildir);
 	free(c->relay_tls_ca);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -626,26 +627,134 @@ keys_master_unwrap(const void *file, size_t len, const char *pass,
 	return unwrap(file, pass, master, err, errlen);
 }
 
+/*
+ * The systemd credential, opened by root before privileges are given up.
+ * systemd writes $CREDENTIALS_DIRECTORY/NAME as root, mode 0400 (it grants
+ * the unit's User= an ACL, but mlistd's unit has none: it starts as root to
+ * bind its ports and becomes "user" itself), so the queue manager, which
+ * runs as that user, could not open it. The descriptor is all the SMTP
+ * process ever has of it (never the bytes), and only until the first queue
+ * manager is forked, before any mail is read.
+ */
+static int cred_fd = -1;
+
+/* keys_credential_open - open the credential now, if that is the way; quiet */
+void
+keys_credential_open(const char *state_dir, const char *setting)
+{
+	char path[4200];
+
+	if (cred_fd >= 0 || keys_way(setting) != KEYS_SYSTEMD_CREDS ||
+	    keys_master_path(state_dir, setting, path, sizeof(path)) < 0)
+		return;
+	/* failing here is said later, by the queue manager, with the cause */
+	cred_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/*
+ * Outside the unit (mlistctl from an operator's shell) there is no
+ * $CREDENTIALS_DIRECTORY: root decrypts the credential itself, as systemd
+ * would, with `systemd-creds decrypt`, into guarded memory through a pipe.
+ */
+static unsigned char *cred_bytes;
+static char cred_why[600];
+
+/* cred_fail - why the credential could not be decrypted; -1 */
+static int
+cred_fail(const char *file, const char *what)
+{
+	snprintf(cred_why, sizeof(cred_why), "'systemd-creds decrypt "
+	    "--name=%s %s' failed (%s); run mlistctl as root, or set "
+	    "master_key_credential", KEYS_CRED_NAME, file, what);
+	return -1;
+}
+
+/* keys_credential_decrypt - the credential in FILE, by systemd-creds */
+int
+keys_credential_decrypt(const char *file)
+{
+	unsigned char *b;
+	int p[2], status;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	if (cred_bytes != NULL)
+		return 0;
+	if (sodium_init() < 0 || (b = sodium_malloc(KEYS_LEN + 1)) == NULL)
+		return cred_fail(file, "out of memory");
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		sodium_free(b);
+		return cred_fail(file, strerror(errno));
+	}
+	if (pid == 0) {
+		if (dup2(p[1], 1) < 0)
+			_exit(127);
+		execlp("systemd-creds", "systemd-creds", "decrypt",
+		    "--name=" KEYS_CRED_NAME, file, "-", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	/* one byte more than a key: a longer file is not one */
+	while (got <= KEYS_LEN) {
+		n = read(p[0], b + got, KEYS_LEN + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != KEYS_LEN) {
+		sodium_free(b);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			return cred_fail(file, WIFEXITED(status) &&
+			    WEXITSTATUS(status) == 127 ? "no systemd-creds" :
+			    "see its message above");
+		return cred_fail(file, "not a 32-byte key");
+	}
+	cred_bytes = b;
+	return 0;
+}
+
+/* keys_credential_close - forget the descriptor (the SMTP process, forked) */
+void
+keys_credential_close(void)
+{
+	if (cred_fd >= 0)
+		close(cred_fd);
+	cred_fd = -1;
+}
+
+/* read_fd - exactly n bytes of an open file only its owner can read */
+static int
+read_fd(int fd, const char *path, unsigned char *p, size_t n, char *err,
+    size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077) != 0 ||
+	    st.st_size != (off_t)n)
+		return snprintf(err, errlen, "%s must be %zu bytes and mode "
+		    "0600 or 0400 (chmod 600 %s)", path, n, path), -1;
+	/* pread: a descriptor shared with another process has one offset */
+	if (pread(fd, p, n, 0) != (ssize_t)n)
+		return snprintf(err, errlen, "cannot read %s", path), -1;
+	return 0;
+}
+
 /* read_private - exactly n bytes of a file only its owner can read; 0 or -1 */
 static int
 read_private(const char *path, unsigned char *p, size_t n, char *err, size_t errlen)
 {
-	struct stat st;
-	ssize_t got;
-	int fd;
+	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)), -1;
-	if (fstat(fd, &st) < 0 || (st.st_mode & 077) != 0 || st.st_size != (off_t)n) {
-		snprintf(err, errlen, "%s must be %zu bytes and mode 0600 (chmod 600 %s)", path, n, path);
-		close(fd);
-		return -1;
-	}
-	got = read(fd, p, n);
+	rc = read_fd(fd, path, p, n, err, errlen);
 	close(fd);
-	if (got != (ssize_t)n)
-		return snprintf(err, errlen, "cannot read %s", path), -1;
-	return 0;
+	return rc;
 }
 
 /* keys_master_path - where the master key of a way is read from; 0 or -1 */
@@ -690,10 +799,16 @@ keys_master_load(const char *state_dir, const char *setting, const char *pass,
 
 	if (sodium_init() < 0)
 		return snprintf(err, errlen, "libsodium failed to initialise"), KEYS_ERROR;
+	if (w == KEYS_SYSTEMD_CREDS && cred_bytes != NULL) {
+		/* decrypted by root (mlistctl) */
+		memcpy(master, cred_bytes, KEYS_LEN);
+		return KEYS_OK;
+	}
 	if (keys_master_path(state_dir, setting, path, sizeof(path)) < 0)
 		return snprintf(err, errlen, "master_key = \"systemd-creds\" but %s is not set "
-		    "(start mlistd from its unit, which has LoadCredentialEncrypted=%s:...)",
-		    path, KEYS_CRED_NAME), KEYS_ERROR;
+		    "(start mlistd from its unit, which has "
+		    "LoadCredentialEncrypted=%s:...)%s%s", path, KEYS_CRED_NAME,
+		    *cred_why ? "; " : "", cred_why), KEYS_ERROR;
 	if (w == KEYS_PASSPHRASE && access(path, F_OK) < 0 && errno == ENOENT) {
 		snprintf(path, sizeof(path), "%s/%s", state_dir, KEYS_CLEAR);
 		if (access(path, F_OK) < 0)
@@ -704,6 +819,13 @@ keys_master_load(const char *state_dir, const char *setting, const char *pass,
 		snprintf(err, errlen, "the master key is in clear in %s, beside the data it protects; "
 		    "run 'mlistctl rekey' to keep it under a passphrase", path);
 		return KEYS_OK_INSECURE;
+	}
+	if (w == KEYS_SYSTEMD_CREDS && cred_fd >= 0) {
+		/* opened by root at start (see cred_fd); read once */
+		s = read_fd(cred_fd, path, master, KEYS_LEN, err, errlen) < 0 ?
+		    KEYS_ERROR : KEYS_OK;
+		keys_credential_close();
+		return s;
 	}
 	if (w != KEYS_PASSPHRASE) {
 		if (read_private(path, master, KEYS_LEN, err, errlen) < 0)

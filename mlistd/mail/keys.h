@@ -61,6 +61,9 @@ int	keys_write_wrapped(const char *path, const unsigned char *master, const char
 int	keys_write_public(const char *state_dir, const unsigned char *master, char *err, size_t errlen);
 int	keys_public_read(const char *state_dir, unsigned char pk[KEYS_LEN], char *err, size_t errlen);
 int	keys_master_path(const char *state_dir, const char *setting, char *out, size_t outlen);
+void	keys_credential_open(const char *state_dir, const char *setting);
+void	keys_credential_close(void);
+int	keys_credential_decrypt(const char *file);
 enum keys_status keys_master_load(const char *state_dir, const char *setting, const char *pass,
 	    unsigned char *master, char *err, size_t errlen);
 enum keys_status keys_master_unwrap(const void *file, size_t len, const char *pass,

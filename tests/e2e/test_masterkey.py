@@ -293,6 +293,87 @@ def test_systemd_creds_encrypt_line(tmp_path, sink):
     assert r.returncode == 0, r.stderr
 
 
+def systemd_creds_works(tmp_path):
+    """Whether systemd-creds can encrypt here (it needs no running systemd: the host key in
+    /var/lib/systemd/credential.secret, or a TPM2, is enough)."""
+    if not shutil.which("systemd-creds"):
+        return False
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"x" * 32)
+    return subprocess.run(["systemd-creds", "encrypt", "--name=probe", str(probe), str(tmp_path / "probe.cred")],
+                          capture_output=True).returncode == 0
+
+
+def test_systemd_credential_made_by_the_printed_line_starts_the_daemon(tmp_path, sink, monkeypatch):
+    """#19: the whole LoadCredentialEncrypted= path but systemd itself. The operator runs the line
+    `init` prints (systemd-creds encrypt ... && shred -u ...), systemd decrypts the credential into
+    $CREDENTIALS_DIRECTORY at start (done here with `systemd-creds decrypt`, which is what the
+    unit's LoadCredentialEncrypted= runs), and the daemon unlocks with it and delivers."""
+    if not systemd_creds_works(tmp_path):
+        pytest.skip("systemd-creds cannot encrypt here (no host key and no TPM2)")
+    said = {}
+    orig = Instance.ctl
+
+    def keep(self, *args, **kw):
+        r = orig(self, *args, **kw)
+        said.setdefault(args[0], r)
+        return r
+    monkeypatch.setattr(Instance, "ctl", keep)
+    inst = Instance(str(tmp_path / "sc"), sink, 'master_key = "systemd-creds";')
+    out = said["init"].stdout
+    line = next(ln.strip() for ln in out.splitlines() if ln.strip().startswith("systemd-creds encrypt"))
+    words = line.split()
+    plain, dest = words[3], words[4]
+    assert dest == "/etc/credstore.encrypted/mlistd-master", line
+    assert "LoadCredentialEncrypted=mlistd-master:" + dest in out
+    assert not os.path.exists(os.path.join(inst.state, "master.key"))
+    cred = str(tmp_path / "mlistd-master.cred")
+    r = subprocess.run(["sh", "-c", line.replace(dest, cred)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(plain), "the clear key was left in /dev/shm"
+    with open(cred, "rb") as f:
+        sealed = f.read()
+    # as systemd does at start: decrypt into a private directory, name the directory
+    creds = tmp_path / "credentials"
+    creds.mkdir(mode=0o700)
+    r = subprocess.run(["systemd-creds", "decrypt", "--name=mlistd-master", cred, str(creds / "mlistd-master")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    os.chmod(creds / "mlistd-master", 0o400)       # as systemd leaves it
+    assert os.path.getsize(creds / "mlistd-master") == 32 and sealed.find(open(creds / "mlistd-master",
+                                                                              "rb").read()) < 0
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    inst.start()
+    inst.ctl("list", "create", "demo")
+    inst.ctl("member", "add", "demo", "bob@example.org")
+    inst.ctl("member", "add", "demo", ROSA)
+    post(inst, 0)
+    assert wait_all(sink, 1, ("bob@example.org",)), inst.logtext()[-2000:]
+    inst.stop()
+    # a credential sealed for another name does not unlock it (systemd checks the name too)
+    os.unlink(creds / "mlistd-master")
+    r = subprocess.run(["systemd-creds", "decrypt", "--name=other", cred, str(creds / "mlistd-master")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    p = subprocess.run([MLISTD, "-c", inst.conf, "-f"], stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=60, env=dict(os.environ, CREDENTIALS_DIRECTORY=str(creds)))
+    assert p.returncode == 1 and "not starting" in p.stderr, p.stderr
+
+
+def test_installed_unit_file_is_valid_for_systemd(tmp_path):
+    """conf/mlistd.service as `make install` writes it passes systemd-analyze verify with no
+    warning (an unknown or misspelt key is only a warning to systemd, so the output must be empty)."""
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "conf", "mlistd.service")) as f:
+        unit = f.read().replace("@SBINDIR@", os.path.dirname(MLISTD))
+    path = tmp_path / "mlistd.service"
+    path.write_text(unit)
+    r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(path)], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "" and r.stderr.strip() == "", r.stdout + r.stderr
+    assert "LoadCredentialEncrypted=mlistd-master:/etc/credstore.encrypted/mlistd-master" in unit
+
+
 def image(paths):
     """(path, bytes) of every file under the paths, and the files themselves given"""
     for top in paths:

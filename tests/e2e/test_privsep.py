@@ -142,7 +142,9 @@ def test_state_is_touched_only_as_the_user(system_user):
     proc = None
     try:
         assert ctl("init").returncode == 0
-        assert ctl("list", "create", "demo").returncode == 0
+        # mlistctl from a shell (no $CREDENTIALS_DIRECTORY): root decrypts the credential itself
+        r = ctl("list", "create", "demo")
+        assert r.returncode == 0, r.stderr
         names = ["0123456789ABCDEF", "0123456789ABCDEF01234567"]     # queue-id shaped
         for n in names:
             with open(os.path.join(victim, n), "w") as f:
@@ -163,3 +165,64 @@ def test_state_is_touched_only_as_the_user(system_user):
         sink.stop()
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(victim, ignore_errors=True)
+
+
+def test_systemd_credential_as_systemd_gives_it(system_user):
+    """#19: systemd writes $CREDENTIALS_DIRECTORY/mlistd-master as root, mode 0400, in a directory
+    of mode 0500 (the unit has no User=: mlistd starts as root and becomes `user` itself). The queue
+    manager runs as that user, so root opens the credential before giving up root and the queue
+    manager reads it; the SMTP process never holds its bytes and closes the descriptor."""
+    if not shutil.which("systemd-creds"):
+        pytest.skip("systemd-creds is not installed")
+    root, conf, port, sink, ctl = root_instance(system_user)
+    with open(conf) as f:
+        text = f.read().replace('master_key = "insecure-file";', 'master_key = "systemd-creds";')
+    cred = os.path.join(root, "mlistd-master.cred")
+    with open(conf, "w") as f:
+        f.write(text + f'master_key_credential = "{cred}";\n')
+    proc = None
+    try:
+        r = ctl("init")
+        assert r.returncode == 0, r.stderr
+        line = next(ln.strip() for ln in r.stdout.splitlines() if ln.strip().startswith("systemd-creds encrypt"))
+        plain = line.split()[3]
+        assert line.split()[4] == cred and f"LoadCredentialEncrypted=mlistd-master:{cred}" in r.stdout
+        r = subprocess.run(["sh", "-c", line], capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip(f"systemd-creds cannot encrypt here: {r.stderr}")
+        assert not os.path.exists(plain)
+        # what LoadCredentialEncrypted= makes at start: root's file, 0400, in a 0500 directory
+        creds = os.path.join(root, "credentials")
+        os.mkdir(creds, 0o700)
+        r = subprocess.run(["systemd-creds", "decrypt", "--name=mlistd-master", cred,
+                            os.path.join(creds, "mlistd-master")], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        os.chmod(os.path.join(creds, "mlistd-master"), 0o400)
+        os.chmod(creds, 0o500)
+        env = dict(os.environ, CREDENTIALS_DIRECTORY=creds)
+        with open(os.path.join(root, "mlistd.log"), "ab") as log:
+            proc = subprocess.Popen([MLISTD, "-c", conf, "-f"], stdout=log, stderr=log,
+                                    stdin=subprocess.DEVNULL, env=env)
+        wait_port(port)
+        assert wait_until(lambda: "qmgr: up to" in open(os.path.join(root, "mlistd.log")).read(), 20), \
+            open(os.path.join(root, "mlistd.log")).read()
+        # mlistctl from a shell (no $CREDENTIALS_DIRECTORY): root decrypts the credential itself
+        r = ctl("list", "create", "demo")
+        assert r.returncode == 0, r.stderr
+        for m in ("alice@example.org", "bob@example.org"):
+            assert ctl("member", "add", "demo", m).returncode == 0
+        with smtplib.SMTP("127.0.0.1", port) as s:
+            s.sendmail("alice@example.org", ["demo@lists.example"],
+                       b"From: alice@example.org\r\nSubject: hi\r\n\r\nUnlocked by a credential.\r\n")
+        assert sink.wait_for(2) and len(sink.handler.copies()) == 2
+        log = open(os.path.join(root, "mlistd.log")).read()
+        assert f"running as {USER}" in log and "not starting" not in log, log
+        # the SMTP process (the daemon's first pid) keeps no descriptor of the credential
+        fds = [os.readlink(f"/proc/{proc.pid}/fd/{n}") for n in os.listdir(f"/proc/{proc.pid}/fd")]
+        assert not [f for f in fds if "mlistd-master" in f], fds
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(30)
+        sink.stop()
+        shutil.rmtree(root, ignore_errors=True)
