@@ -573,6 +573,67 @@ journal_append(int fd, const struct buf *lines)
 	return -1;
 }
 
+/* journal_keep - every kept result appended to the journal; 0 or -1 */
+static int
+journal_keep(const char *path)
+{
+	struct buf lines;
+	int fd, i, rc;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	buf_init(&lines, 0);
+	for (i = 0; i < unrec.n; i++)	/* twice is harmless: later wins */
+		journal_line(&unrec.r[i], &lines);
+	rc = journal_append(fd, &lines) < 0 || fdatasync(fd) < 0 ? -1 : 0;
+	buf_free(&lines);
+	if (close(fd) < 0)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * deliver_settle - before the queue manager exits. Results kept only in
+ * memory (the journal could not be written, nor the database) would be
+ * lost with it, and the next queue manager would send those copies again:
+ * a full disk, a locked database and the daemon's death at once once sent
+ * a post twice to all its members. So the database and the journal are
+ * tried every second, for up to max_wait seconds (the next queue manager
+ * waits for qmgr.lock meanwhile). Returns the results left unrecorded.
+ */
+int
+deliver_settle(const struct config *cfg, struct store *st, int max_wait)
+{
+	char path[4200];
+	int t;
+
+	snprintf(path, sizeof(path), "%s/queue/deliver.journal",
+	    cfg->state_dir);
+	for (t = 0; unrec.n > 0; t++) {
+		unrec.retry_at = 0;	/* no back-off: the last chance */
+		if (deliver_journal_replay(cfg, st) >= 0 && unrec.n == 0)
+			break;
+		if (journal_keep(path) == 0) {
+			log_info("NOQUEUE deliver: %d delivery results kept in "
+			    "%s for the next queue manager", unrec.n, path);
+			return 0;
+		}
+		if (t >= max_wait)
+			break;
+		if (t % 10 == 0)
+			log_warn("NOQUEUE deliver: %d delivery results not "
+			    "recorded yet (full disk? locked database?); "
+			    "trying until they are", unrec.n);
+		sleep(1);
+	}
+	if (unrec.n > 0)
+		log_err("NOQUEUE deliver: %d delivery results could not be "
+		    "recorded in %d s; those copies will be sent again",
+		    unrec.n, max_wait);
+	return unrec.n;
+}
+
 /*
  * record - note the outcome of one batch: kept in memory first, then one
  * append to the delivery journal (a single write, so a crash leaves whole

@@ -12,6 +12,7 @@ typedef void (*deliver_failed_fn)(const char *list, const char *rcpt, void *arg)
 int	deliver_run(const struct config *, struct store *, struct spool *, long long now,
 	    deliver_failed_fn, void *arg);
 int	deliver_journal_replay(const struct config *, struct store *);
+int	deliver_settle(const struct config *, struct store *, int max_wait);
 /* results the database does not hold yet: their deliveries are not due */
 int	deliver_backlog(void);
 int	deliver_result_blocks(const char *qid, const unsigned char *hash, long long now);

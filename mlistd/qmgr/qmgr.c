@@ -44,6 +44,9 @@
 #include "util/log.h"
 #include "util/why.h"
 
+/* how long an exiting queue manager tries to record kept delivery results */
+#define QMGR_SETTLE_MAX	300
+
 static volatile sig_atomic_t qmgr_stop, qmgr_reload;
 
 /* qmgr_signal - SIGHUP reloads, SIGTERM stops after the current message */
@@ -449,6 +452,8 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		if (qmgr_sleep(wake_fd, &ctl, &p, &cfg, path, qmgr_wait_ms(&p, tried)) < 0)
 			break;
 	}
+	/* nothing the relay took may be forgotten: it would be sent again */
+	(void)deliver_settle(cfg, p.st, QMGR_SETTLE_MAX);
 	control_close(&ctl);
 	openpgp_cache_flush();
 	jobs_free(js);

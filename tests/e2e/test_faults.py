@@ -7,6 +7,7 @@ import os
 import re
 import smtplib
 import sqlite3
+import subprocess
 import threading
 import time
 
@@ -129,6 +130,59 @@ def test_locked_database_during_delivery_delivers_once(make_instance, sink):
             assert got[(n, m)] == 1, (n, m, got)
     # the lock did hit the results: they waited, and were recorded once it was gone
     assert "delivery results recorded after" in inst.logtext(), inst.logtext()[-3000:]
+
+
+def test_daemon_dies_while_results_cannot_be_recorded_sends_nothing_twice(sink, tmpfs):
+    """A full disk (no journal), a locked database (no commit) and then the daemon's death: the
+    orphaned queue manager used to exit at once with the relay's answers only in its memory, and
+    the next one sent the post to every member again (seen in bench/fault-campaign: a post twice
+    to all 100 members). Now it keeps trying to record them - here the disk is freed while the
+    database stays locked, so they go to the journal - and only then exits."""
+    inst = Instance(os.path.join(tmpfs, "i"), sink)
+    db = None
+    try:
+        inst.ctl("list", "create", "demo")
+        for m in MEMBERS:
+            inst.ctl("member", "add", "demo", m)
+        inst.start()
+        defer_all(sink, True)
+        post(inst.port, 1)
+        assert inst.wait_log("deferred=3"), inst.logtext()[-2000:]
+        filler = fill(tmpfs)                    # no room for the journal
+        db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"), isolation_level=None, timeout=30)
+        db.execute("BEGIN IMMEDIATE")           # and no commit either
+        defer_all(sink, False)                  # the relay takes the copies
+        assert wait_until(lambda: len(counts(sink)) == 3, timeout=40), inst.logtext()[-3000:]
+        assert inst.wait_log("journal not writable"), inst.logtext()[-3000:]
+        qmgr = [int(k) for k in subprocess.run(["pgrep", "-P", str(inst.proc.pid)], capture_output=True,
+                                               text=True).stdout.split()]
+        inst.proc.kill()                        # the daemon dies; its queue manager is orphaned
+        inst.proc.wait()
+        inst.logf.close()
+        inst.proc = None
+        def gone():
+            return not [q for q in qmgr if os.path.exists(f"/proc/{q}")]
+        # (before the fix it had gone at once, the answers with it)
+        wait_until(lambda: "not recorded yet" in inst.logtext() or gone(), 40)
+        os.unlink(filler)                       # room again: the results go to the journal
+        wait_until(lambda: "kept in" in inst.logtext() or gone(), 30)
+        db.execute("COMMIT")
+        db.close()
+        db = None
+        assert wait_until(gone, 30)
+        inst.start()                            # the next daemon replays the journal
+        post(inst.port, 2)
+        assert wait_until(lambda: len(counts(sink)) == 6, timeout=40), inst.logtext()[-3000:]
+        time.sleep(2)                           # a second copy of post 1 would go out by now
+        got = counts(sink)
+        for n in (1, 2):
+            for m in MEMBERS:
+                assert got[(n, m)] == 1, (n, m, got, inst.logtext()[-3000:])
+    finally:
+        if db:
+            db.execute("COMMIT")
+            db.close()
+        inst.stop()
 
 
 def dsn(rcpt, plain=False):
