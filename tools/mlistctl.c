@@ -1477,6 +1477,9 @@ v_restore(struct ctx *c, int argc, char **argv)
 	if (rc < 0)
 		return fail(EX_FAIL, "%s: %s; nothing was restored", argv[0], why);
 	printf("restored %lld files into %s; start mlistd\n", r.files, c->cfg->state_dir);
+	if (rc == RESTORE_TEMPLATES_BESIDE)
+		printf("templates: %s differs from the backup's, which are in %s/templates.backup "
+		    "(nothing there was overwritten)\n", c->cfg->templates_dir, c->cfg->state_dir);
 	return EX_OK;
 }
 

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "actions/actions.h"
@@ -311,6 +312,21 @@ child_item(struct backup_w *w, struct item *it)
 	return 0;
 }
 
+/*
+ * test_hold - tests only: while the file MLISTD_TEST_BACKUP_HOLD names
+ * exists (at most a minute), the writer waits before its end, so a test
+ * can show the loop delivering meanwhile
+ */
+static void
+test_hold(void)
+{
+	const char *f = getenv("MLISTD_TEST_BACKUP_HOLD");
+
+	for (int i = 0; f && i < 1200 && !child_stop &&
+	    access(f, F_OK) == 0; i++)
+		(void)usleep(50 * 1000);
+}
+
 /* child_late - ask the loop for the results since the image; append them */
 static int
 child_late(int sock)
@@ -349,6 +365,7 @@ child_write(FILE *fp, int sock, const struct keys *k, long long *files,
 			return backup_say(why, n, child_stop ? "stopped: the "
 			    "daemon is stopping" : "%s: %s", job.items[i].name,
 			    strerror(errno));
+	test_hold();
 	if (child_late(sock) < 0)
 		return backup_say(why, n, "the queue manager is gone");
 	if (backup_file(&w, "queue/deliver.journal", job.journal.data ?
@@ -566,6 +583,7 @@ open_part(struct act_ctx *c)
 int
 act_backup(struct act_ctx *c, const char *path)
 {
+	struct timespec t0, t1;
 	FILE *fp;
 	int rc;
 
@@ -586,8 +604,15 @@ act_backup(struct act_ctx *c, const char *path)
 	job.json = c->json;
 	if ((fp = open_part(c)) == NULL)
 		return ACT_FAILED;
-	if ((rc = freeze(c)) == ACT_DONE && (rc = start(c, fp)) == ACT_DONE)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((rc = freeze(c)) == ACT_DONE && (rc = start(c, fp)) == ACT_DONE) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_info("NOQUEUE control: backup: frozen in %ld ms (image %zu "
+		    "bytes); writer pid %ld", (long)((t1.tv_sec - t0.tv_sec) *
+		    1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000), job.dblen,
+		    (long)job.pid);
 		return ACT_DONE;
+	}
 	if (job.pid <= 0) {
 		(void)fclose(fp);
 		(void)unlink(job.tmp);
