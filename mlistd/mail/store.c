@@ -252,6 +252,16 @@ static const char *const migrations[] = {
 	"  (SELECT coalesce(max(id), 0) FROM digest_posts) +"
 	"  (EXISTS (SELECT 1 FROM digest_state) OR"
 	"  EXISTS (SELECT 1 FROM processed)) * 1000000);",
+	/*
+	 * the moderators' role key last announced to each list's members
+	 * (leadership/rolekey.c). A list that has members already had a key
+	 * before this record: '' (not known), so they are told the current
+	 * one once; a list made later is recorded without a notice.
+	 */
+	"CREATE TABLE IF NOT EXISTS role_announced (list TEXT PRIMARY KEY,"
+	"  fingerprint TEXT NOT NULL, at INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO role_announced SELECT DISTINCT list, '', 0"
+	"  FROM members;",
 	NULL
 };
 

@@ -345,4 +345,10 @@ void	store_backup_image_free(unsigned char *img);
 int	store_backup_late(struct store *, long long since, store_late_fn,
 	    void *arg);
 
+/* The moderators' role key last announced to a list (store_rolekey.c) */
+int	store_role_announced(struct store *, const char *list, char *fpr,
+	    size_t n);
+int	store_role_announced_set(struct store *, const char *list,
+	    const char *fpr, long long at);
+
 #endif
