@@ -3,36 +3,40 @@
  * instance (mail/backup.c's format), written without stalling the queue
  * manager.
  *
- * In the loop, in one go, the state is frozen: the database's image
- * (SQLite's serialize, in memory), every spool file hard-linked into
- * STATE/backup.snap (a spool file is never changed in place, only renamed
- * or removed, so a link keeps it as it was), and the small files read:
- * the delivery journal (after the image: a result in both is replayed
- * harmlessly), the audit heads, the public key, the list files, the
- * templates (an operator's translated notices belong to the instance) and
- * the instance file. Mail the SMTP server takes meanwhile is either in
- * that state, not yet processed, or not in it at all.
+ * In the loop, in one go, the moment is pinned: a read transaction on a
+ * connection of its own holds the database as it is (store_backup.c),
+ * every spool file is hard-linked into STATE/backup.snap (a spool file is
+ * never changed in place, only renamed or removed, so a link keeps it as
+ * it was), and the small files are read: the delivery journal (after the
+ * database: a result in both is replayed harmlessly), the audit heads,
+ * the public key, the list files, the templates (an operator's translated
+ * notices belong to the instance) and the instance file. Mail the SMTP
+ * server takes meanwhile is either in that state, not yet processed, or
+ * not in it at all.
  *
- * A child then encrypts and writes it while the loop goes on delivering.
- * Before the end it asks the loop for the delivery results recorded since
- * the image, and adds them to the journal it writes: a restore replays
- * them and does not send those copies again. The answer to mlistctl waits
- * for the child (control/server.c's later answer). The master key never
- * goes in - a passphrase instance's backup carries the wrapped key, which
- * opens only with the passphrase.
+ * A writer thread (nice, idle I/O class) then makes the database's image,
+ * ends the read transaction, and encrypts and writes it all while the
+ * loop goes on delivering. Before the end it asks the loop for the
+ * delivery results recorded since the moment, and adds them to the
+ * journal it writes: a restore replays them and does not send those
+ * copies again. The answer to mlistctl waits for the writer
+ * (control/server.c's later answer). The master key never goes in - a
+ * passphrase instance's backup carries the wrapped key, which opens only
+ * with the passphrase.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,21 +49,27 @@
 #define LATE_FILE	"late.journal"	/* in SNAP_DIR: results since the image */
 #define TREE_DEPTH	4		/* templates/notices/LIST/pieces */
 
-/* one file of the backup: its bytes, or a link the child reads */
+/* one file of the backup: its bytes, or a link the writer reads */
 struct item {
 	char		 name[BACKUP_NAME_MAX];
 	struct buf	 data;
 	char		*link;
 };
 
-/* the one backup being written */
+/*
+ * the one backup being written. The loop uses fd, asked, answer; the
+ * writer the rest, until the loop joins it (backup_done)
+ */
 static struct job {
-	pid_t		 pid;		/* the writer; 0 none */
-	int		 fd;		/* our end of its socket */
+	int		 running;	/* a writer thread to join */
+	pthread_t	 th;
+	int		 fd, wfd;	/* the loop's end of the socket; the writer's */
 	int		 asked;		/* it asked for the late results */
 	int		 json;
-	long long	 at;		/* the image's time */
+	long long	 at;		/* the moment's time */
 	struct store	*st;
+	struct store_reader *reader;	/* the moment, until its image is made */
+	FILE		*fp;		/* FILE.part */
 	char		 snap[4200], tmp[4300], path[4200];
 	unsigned char	*db;		/* the image */
 	size_t		 dblen;
@@ -68,8 +78,6 @@ static struct job {
 	struct item	*items;
 	int		 n, cap;
 } job;
-
-static volatile sig_atomic_t child_stop;
 
 /* rm_one - nftw's callback: remove what it is given */
 static int
@@ -137,7 +145,7 @@ read_item(const char *path, const char *name)
 
 /*
  * link_item - path hard-linked into the snapshot as name (read by the
- * child); where no link can be made, read now
+ * writer); where no link can be made, read now
  */
 static int
 link_item(const char *path, const char *name)
@@ -251,6 +259,7 @@ static void
 job_reset(void)
 {
 	items_free();
+	store_backup_reader_close(job.reader);
 	store_backup_image_free(job.db);
 	buf_free(&job.journal);
 	buf_free(&job.wrapped);
@@ -259,8 +268,8 @@ job_reset(void)
 }
 
 /*
- * freeze - the instance as it is now, in the loop: the image, the spool
- * linked, the small files read. 0, or -1 with why in c.
+ * freeze - the instance as it is now, in the loop: the database pinned,
+ * the spool linked, the small files read. 0, or -1 with why in c.
  */
 static int
 freeze(struct act_ctx *c)
@@ -282,8 +291,7 @@ freeze(struct act_ctx *c)
 	    (int)keys_way(cfg->master_key);
 	if (job.way == KEYS_PASSPHRASE && job.wrapped.len == 0)
 		job.way = KEYS_INSECURE_FILE;
-	if (store_backup_image(c->p->st, &job.db, &job.dblen, &job.at) !=
-	    STORE_OK)
+	if ((job.reader = store_backup_reader(c->p->st, &job.at)) == NULL)
 		return act_dberr(c);
 	if (add_spool(cfg) < 0 || add_small(cfg) < 0)
 		return act_fail(c, ACT_FAILED, "cannot read the instance's "
@@ -291,17 +299,9 @@ freeze(struct act_ctx *c)
 	return ACT_DONE;
 }
 
-/* child_signal - SIGTERM: stop between files, leaving no part file */
-static void
-child_signal(int sig)
-{
-	(void)sig;
-	child_stop = 1;
-}
-
-/* child_item - one item into the backup: its bytes, or its link's */
+/* writer_item - one item into the backup: its bytes, or its link's */
 static int
-child_item(struct backup_w *w, struct item *it)
+writer_item(struct backup_w *w, struct item *it)
 {
 	if (it->link && fs_read_file(it->link, &it->data, NULL) < 0)
 		return -1;
@@ -322,14 +322,13 @@ test_hold(void)
 {
 	const char *f = getenv("MLISTD_TEST_BACKUP_HOLD");
 
-	for (int i = 0; f && i < 1200 && !child_stop &&
-	    access(f, F_OK) == 0; i++)
+	for (int i = 0; f && i < 1200 && access(f, F_OK) == 0; i++)
 		(void)usleep(50 * 1000);
 }
 
-/* child_late - ask the loop for the results since the image; append them */
+/* writer_late - ask the loop for the results since the image; append them */
 static int
-child_late(int sock)
+writer_late(int sock)
 {
 	char path[4300];
 	char c = 'L';
@@ -347,26 +346,32 @@ child_late(int sock)
 	return rc;
 }
 
-/* child_write - the whole backup into fp; 0, or -1 with why */
+/* writer_write - the whole backup into fp; 0, or -1 with why */
 static int
-child_write(FILE *fp, int sock, const struct keys *k, long long *files,
+writer_write(FILE *fp, int sock, const struct keys *k, long long *files,
     long long *bytes, char *why, size_t n)
 {
 	struct backup_w w;
 
+	if (store_backup_image(job.reader, &job.db, &job.dblen, why, n) < 0)
+		return -1;
+	/* the image is made: the moment need not hold the log back longer */
+	store_backup_reader_close(job.reader);
+	job.reader = NULL;
 	if (backup_begin(&w, fp, k, job.way, job.wrapped.data,
 	    job.wrapped.len, why, n) < 0)
 		return -1;
 	if (backup_file(&w, "mlistd.db", job.db, job.dblen) < 0)
 		return backup_say(why, n, "cannot write the backup: %s",
 		    strerror(errno));
+	store_backup_image_free(job.db);
+	job.db = NULL;
 	for (int i = 0; i < job.n; i++)
-		if (child_stop || child_item(&w, &job.items[i]) < 0)
-			return backup_say(why, n, child_stop ? "stopped: the "
-			    "daemon is stopping" : "%s: %s", job.items[i].name,
+		if (writer_item(&w, &job.items[i]) < 0)
+			return backup_say(why, n, "%s: %s", job.items[i].name,
 			    strerror(errno));
 	test_hold();
-	if (child_late(sock) < 0)
+	if (writer_late(sock) < 0)
 		return backup_say(why, n, "the queue manager is gone");
 	if (backup_file(&w, "queue/deliver.journal", job.journal.data ?
 	    job.journal.data : (unsigned char *)"", job.journal.len) < 0 ||
@@ -378,9 +383,9 @@ child_write(FILE *fp, int sock, const struct keys *k, long long *files,
 	return 0;
 }
 
-/* child_answer - what mlistctl prints, after the status byte */
+/* writer_answer - what mlistctl prints, after the status byte */
 static void
-child_answer(struct buf *a, long long files, long long bytes)
+writer_answer(struct buf *a, long long files, long long bytes)
 {
 	buf_putc(a, '0');
 	if (!job.json) {
@@ -393,28 +398,38 @@ child_answer(struct buf *a, long long files, long long bytes)
 	buf_printf(a, ",\"files\":%lld,\"bytes\":%lld}\n", files, bytes);
 }
 
-/* child_main - the writer: the backup, renamed into place, and the answer */
-static void __attribute__((noreturn))
-child_main(FILE *fp, int sock, const struct keys *k)
+/* humble - the writer yields to the loop: CPU nice, idle I/O class */
+static void
+humble(void)
 {
-	struct sigaction sa;
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	/* on Linux both are per thread; failing them only costs speed */
+	(void)setpriority(PRIO_PROCESS, (id_t)tid, 10);
+	(void)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, (int)tid,
+	    3 << 13 /* IOPRIO_CLASS_IDLE */);
+}
+
+/* writer - the thread: the backup, renamed into place, and the answer */
+static void *
+writer(void *arg)
+{
+	const struct keys *k = arg;
 	long long files = 0, bytes = 0;
 	char why[600] = "";
 	struct buf a, e;
 	int rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = child_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGHUP, SIG_IGN);
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-	rc = child_write(fp, sock, k, &files, &bytes, why, sizeof(why));
-	if (fclose(fp) != 0 && rc == 0)
+	humble();
+	rc = writer_write(job.fp, job.wfd, k, &files, &bytes, why, sizeof(why));
+	if (fclose(job.fp) != 0 && rc == 0)
 		rc = backup_say(why, sizeof(why), "cannot write %s: %s",
 		    job.tmp, strerror(errno));
+	job.fp = NULL;
 	buf_init(&e, 0);
 	if (rc == 0 && fs_sync_rename_new(job.tmp, job.path, &e) < 0)
 		rc = backup_say(why, sizeof(why), "%s", buf_cstr(&e));
+	buf_free(&e);
 	buf_init(&a, 0);
 	if (rc < 0) {
 		(void)unlink(job.tmp);
@@ -423,10 +438,12 @@ child_main(FILE *fp, int sock, const struct keys *k)
 	} else {
 		log_info("NOQUEUE control: backup files=%lld bytes=%lld "
 		    "result=ok", files, bytes);
-		child_answer(&a, files, bytes);
+		writer_answer(&a, files, bytes);
 	}
-	(void)fs_write_all(sock, a.data, a.len);
-	_exit(rc < 0 ? 1 : 0);
+	(void)fs_write_all(job.wfd, a.data, a.len);
+	buf_free(&a);
+	(void)close(job.wfd);	/* the loop reads its end to EOF */
+	return NULL;
 }
 
 /* late_line - one result since the image, as the delivery journal has it */
@@ -446,7 +463,7 @@ late_line(void *arg, const char *qid, const unsigned char *hash, int state,
 }
 
 /*
- * give_late - the child asked: the results recorded since the image, in
+ * give_late - the writer asked: the results recorded since the image, in
  * a file it reads; then go. Without them it still writes a whole backup.
  */
 static void
@@ -478,10 +495,9 @@ static int
 backup_done(struct buf *out, struct buf *err)
 {
 	const char *a = buf_cstr(&job.answer);
-	int status = 0, rc;
+	int rc;
 
-	while (waitpid(job.pid, &status, 0) < 0 && errno == EINTR)
-		;
+	(void)pthread_join(job.th, NULL);
 	(void)close(job.fd);
 	rm_tree(job.snap);
 	if (a[0] == '0') {
@@ -491,11 +507,7 @@ backup_done(struct buf *out, struct buf *err)
 		buf_puts(err, a + 1);
 		rc = ACT_FAILED;
 	} else {
-		(void)unlink(job.tmp);
-		buf_printf(err, "the backup's writer died (status %d); no "
-		    "backup written\n", status);
-		log_warn("NOQUEUE control: backup: the writer died (status %d) "
-		    "result=permfail", status);
+		buf_puts(err, "the backup's writer gave no answer\n");
 		rc = ACT_FAILED;
 	}
 	job_reset();
@@ -526,35 +538,33 @@ backup_wait(void *arg, struct buf *out, struct buf *err)
 	return backup_done(out, err);
 }
 
-/* start - the writer forked with the frozen state; the loop goes on */
+/* start - the writer thread on the pinned moment; the loop goes on */
 static int
-start(struct act_ctx *c, FILE *fp)
+start(struct act_ctx *c)
 {
-	int sv[2];
+	sigset_t all, old;
+	int sv[2], rc;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return act_fail(c, ACT_FAILED, "socketpair: %s",
 		    strerror(errno));
-	if ((job.pid = fork()) < 0) {
+	job.fd = sv[0];
+	job.wfd = sv[1];
+	job.st = c->p->st;
+	/* signals are the loop's: the writer is made with them blocked */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&job.th, NULL, writer, (void *)c->p->keys);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
 		(void)close(sv[0]);
 		(void)close(sv[1]);
-		return act_fail(c, ACT_FAILED, "fork: %s", strerror(errno));
+		return act_fail(c, ACT_FAILED, "cannot start the writer: %s",
+		    strerror(rc));
 	}
-	if (job.pid == 0) {
-		(void)close(sv[0]);
-		child_main(fp, sv[1], c->p->keys);
-	}
-	(void)close(sv[1]);
-	(void)fclose(fp);	/* the child's now; nothing written here */
+	job.running = 1;
 	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
 		log_warn("NOQUEUE control: backup: %s", strerror(errno));
-	job.fd = sv[0];
-	job.st = c->p->st;
-	/* the child holds its own copy: the loop's memory is given back */
-	items_free();
-	store_backup_image_free(job.db);
-	job.db = NULL;
-	buf_free(&job.journal);
 	c->wait_fd = job.fd;
 	c->wait_fn = backup_wait;
 	c->wait_arg = NULL;
@@ -572,8 +582,9 @@ open_part(struct act_ctx *c)
 	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
 		if (fd >= 0)
 			(void)close(fd);
-		act_fail(c, ACT_FAILED, "cannot create %s: %s", job.tmp,
-		    strerror(errno));
+		act_fail(c, ACT_FAILED, "cannot create %s: %s%s", job.tmp,
+		    strerror(errno), errno == EEXIST ? " (left by a backup "
+		    "the daemon's stop cut short? remove it)" : "");
 		return NULL;
 	}
 	return fp;
@@ -584,12 +595,11 @@ int
 act_backup(struct act_ctx *c, const char *path)
 {
 	struct timespec t0, t1;
-	FILE *fp;
 	int rc;
 
 	if (path[0] != '/')
 		return act_fail(c, ACT_USAGE, "backup: give an absolute path");
-	if (job.pid > 0)
+	if (job.running)
 		return act_fail(c, ACT_FAILED, "a backup is being written to "
 		    "%s: one at a time", job.path);
 	if (access(path, F_OK) == 0)
@@ -602,22 +612,20 @@ act_backup(struct act_ctx *c, const char *path)
 	    (int)sizeof(job.tmp))
 		return act_fail(c, ACT_FAILED, "backup: the path is too long");
 	job.json = c->json;
-	if ((fp = open_part(c)) == NULL)
+	if ((job.fp = open_part(c)) == NULL)
 		return ACT_FAILED;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((rc = freeze(c)) == ACT_DONE && (rc = start(c, fp)) == ACT_DONE) {
+	if ((rc = freeze(c)) == ACT_DONE && (rc = start(c)) == ACT_DONE) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		log_info("NOQUEUE control: backup: frozen in %ld ms (image %zu "
-		    "bytes); writer pid %ld", (long)((t1.tv_sec - t0.tv_sec) *
-		    1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000), job.dblen,
-		    (long)job.pid);
+		log_info("NOQUEUE control: backup: frozen in %ld ms (%d files "
+		    "besides the database); a writer thread goes on",
+		    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000), job.n);
 		return ACT_DONE;
 	}
-	if (job.pid <= 0) {
-		(void)fclose(fp);
-		(void)unlink(job.tmp);
-		rm_tree(job.snap);
-		job_reset();
-	}
+	(void)fclose(job.fp);
+	(void)unlink(job.tmp);
+	rm_tree(job.snap);
+	job_reset();
 	return rc;
 }

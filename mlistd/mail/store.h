@@ -333,15 +333,19 @@ int	store_pgp_fpr_member(struct store *, const char *list, const char *fpr,
 void	store_fail_cause(struct store *, const char *cause);
 
 /*
- * A backup (store_backup.c): the database's image, taken at *at, and the
- * delivery results recorded since then (the journal's words for each).
+ * A backup (store_backup.c): a reader pinned to this moment (*at), its
+ * image made later by the thread that holds it, and the delivery results
+ * recorded since then (the journal's words for each).
  */
+struct store_reader;
 typedef void (*store_late_fn)(void *arg, const char *qid,
     const unsigned char *hash, int state, int attempts, long long next_try,
     const char *err);
-int	store_backup_image(struct store *, unsigned char **img, size_t *len,
-	    long long *at);
+struct store_reader *store_backup_reader(struct store *, long long *at);
+int	store_backup_image(struct store_reader *, unsigned char **img,
+	    size_t *len, char *why, size_t n);
 void	store_backup_image_free(unsigned char *img);
+void	store_backup_reader_close(struct store_reader *);
 int	store_backup_late(struct store *, long long since, store_late_fn,
 	    void *arg);
 

@@ -1,7 +1,8 @@
 /*
  * store_backup.c - what a backup asks of the database: one consistent
- * image of it, taken quickly in the queue manager's loop (the slow part,
- * encrypting and writing it, runs in a child: actions/backup.c), and the
+ * moment of it, pinned quickly in the queue manager's loop by a read
+ * transaction on a connection of its own (its image made, encrypted and
+ * written by another thread: actions/backup.c), and the
  * delivery results recorded since that image, so that a restore does not
  * send again a copy the old instance delivered while its backup was being
  * written.
@@ -10,26 +11,67 @@
 
 #include "store_int.h"
 
+/* a second, read-only connection holding one read transaction */
+struct store_reader {
+	sqlite3		*db;
+};
+
 /*
- * store_backup_image - the whole database as one image (SQLite's serialize
- * under one read transaction of this connection: nothing another writer
- * does half-way is in it), in memory that store_backup_image_free gives
- * back; its time in *at. Not copied again: the image of a large instance
- * is held once. STORE_OK or STORE_ERR.
+ * store_backup_reader - a read transaction on a connection of its own,
+ * begun now: the database as it is at this moment (its time in *at),
+ * whatever this store writes afterwards, until store_backup_reader_close.
+ * Taking it costs a read of the schema, not a copy: the image is made
+ * from it later, by whoever holds it (another thread: the connection is
+ * opened FULLMUTEX and used by that thread alone). NULL with the cause in
+ * st's error.
  */
-int
-store_backup_image(struct store *st, unsigned char **img, size_t *len,
-    long long *at)
+struct store_reader *
+store_backup_reader(struct store *st, long long *at)
 {
-	sqlite3_int64 n = 0;
+	const char *path = sqlite3_db_filename(st->db, "main");
+	struct store_reader *r;
 
 	st->failed = 0;
 	st->cause[0] = '\0';
 	*at = (long long)time(NULL);
-	if ((*img = sqlite3_serialize(st->db, "main", &n, 0)) == NULL)
-		return st_db_fail(st);
-	*len = (size_t)n;
-	return STORE_OK;
+	if (path == NULL || *path == '\0') {
+		st_fail(st, "the database has no file");
+		return NULL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		st_fail(st, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(r->db, 5000) != SQLITE_OK ||
+	    sqlite3_exec(r->db, "BEGIN; SELECT count(*) FROM sqlite_schema;",
+	    NULL, NULL, NULL) != SQLITE_OK) {
+		st_fail(st, r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		store_backup_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * store_backup_image - the reader's database as one image (SQLite's
+ * serialize), in memory that store_backup_image_free gives back. 0, or
+ * -1 with why.
+ */
+int
+store_backup_image(struct store_reader *r, unsigned char **img, size_t *len,
+    char *why, size_t n)
+{
+	sqlite3_int64 sz = 0;
+
+	if ((*img = sqlite3_serialize(r->db, "main", &sz, 0)) == NULL) {
+		snprintf(why, n, "the database's image: %s",
+		    sqlite3_errmsg(r->db));
+		return -1;
+	}
+	*len = (size_t)sz;
+	return 0;
 }
 
 /* store_backup_image_free - an image from store_backup_image */
@@ -37,6 +79,19 @@ void
 store_backup_image_free(unsigned char *img)
 {
 	sqlite3_free(img);
+}
+
+/* store_backup_reader_close - its transaction ended, its connection closed */
+void
+store_backup_reader_close(struct store_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->db) {
+		(void)sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		(void)sqlite3_close(r->db);
+	}
+	free(r);
 }
 
 /*
