@@ -176,6 +176,8 @@ START_TEST(reader_keeps_its_moment)
 	ck_assert_int_eq(l.state, DELIVERY_DONE);
 	store_close(st);
 	keys_free(k);
+	tu_rmrf(dir);
+	free(dir);
 }
 END_TEST
 
