@@ -106,8 +106,8 @@ store_backup_late(struct store *st, long long since, store_late_fn fn,
     void *arg)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT qid, rcpt_hash, state, "
-	    "attempts, next_try, coalesce(last_error, '-') FROM deliveries WHERE state <> 0 AND "
-	    "done_at >= ?1");
+	    "attempts, next_try, coalesce(last_error, '-') FROM deliveries "
+	    "WHERE state <> 0 AND done_at >= ?1");
 	const void *h;
 	int rc;
 

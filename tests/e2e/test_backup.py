@@ -371,3 +371,40 @@ def test_templates_that_differ_are_never_overwritten_but_restored_beside(tmp_pat
     with open(os.path.join(inst.state, "templates.backup", "notices", "held.txt"), "rb") as f:
         assert f.read() == mine
     assert not os.path.exists(os.path.join(inst.state, "templates"))
+
+
+def test_a_backup_cut_short_by_a_stop_leaves_no_backup(tmp_path, sink, monkeypatch):
+    """The daemon stopped while its writer is still at work: mlistctl says it got no answer,
+    FILE does not exist (only FILE.part, which a later backup to that name names instead of
+    replacing), and after a restart a backup to another name is whole and restores."""
+    import threading
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    monkeypatch.setenv("MLISTD_TEST_BACKUP_HOLD", str(hold))
+    inst = make(tmp_path, sink)
+    post(inst, 0)
+    assert wait_all(sink, 1), inst.logtext()[-3000:]
+    path = str(tmp_path / "cut.backup")
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=inst.ctl("backup", path, check=False,
+                                                              autostart=False)))
+    t.start()
+    assert inst.wait_log("backup: frozen in"), inst.logtext()[-3000:]
+    inst.stop()
+    t.join(60)
+    assert done["r"].returncode == 1, done["r"].stdout
+    assert not os.path.exists(path) and os.path.exists(path + ".part")
+    hold.unlink()
+    inst.start()
+    assert inst.wait_log("locked: taking mail")
+    assert unlock(inst).returncode == 0
+    assert wait_until(lambda: inst.control_listening(), 30)
+    r = inst.ctl("backup", path, check=False)
+    assert r.returncode == 1 and ".part" in r.stderr and "remove it" in r.stderr, r.stderr
+    other = str(tmp_path / "whole.backup")
+    r = inst.ctl("backup", other)
+    assert r.returncode == 0 and "backup written to" in r.stdout, r.stderr
+    assert not os.path.exists(os.path.join(inst.state, "backup.snap"))
+    inst.stop()
+    wipe(inst)
+    assert restore(inst, other).returncode == 0
