@@ -355,7 +355,7 @@ writer_write(FILE *fp, int sock, const struct keys *k, long long *files,
 
 	if (store_backup_image(job.reader, &job.db, &job.dblen, why, n) < 0)
 		return -1;
-	/* the image is made: the moment need not hold the log back longer */
+	/* the image is made: the reader need not hold the WAL back longer */
 	store_backup_reader_close(job.reader);
 	job.reader = NULL;
 	if (backup_begin(&w, fp, k, job.way, job.wrapped.data,
