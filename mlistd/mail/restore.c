@@ -118,9 +118,13 @@ unpack(struct backup_r *r, const char *tmp, char *err, size_t errlen)
 	return rc < 0 || it != BACKUP_END ? -1 : 0;
 }
 
-/* check_db - the restored database opens with the keys and is whole */
+/*
+ * check_db - the restored database opens with the keys and is whole;
+ * the copies that wait in it counted
+ */
 static int
-check_db(const char *tmp, const struct keys *k, char *err, size_t errlen)
+check_db(const char *tmp, const struct keys *k, struct restore_counts *n,
+    char *err, size_t errlen)
 {
 	char path[4200];
 	struct store *st;
@@ -139,8 +143,30 @@ check_db(const char *tmp, const struct keys *k, char *err, size_t errlen)
 	if ((rc = store_integrity(st)) != STORE_OK)
 		snprintf(err, errlen, "the restored database: %s",
 		    store_errmsg(st));
+	else if ((n->pending = store_pending_count(st)) < 0) {
+		snprintf(err, errlen, "the restored database: %s",
+		    store_errmsg(st));
+		rc = STORE_ERR;
+	}
 	store_close(st);
 	return rc == STORE_OK ? 0 : -1;
+}
+
+/* journal_lines - the delivery results the restored journal holds */
+static long long
+journal_lines(const char *tmp)
+{
+	char path[4200];
+	struct buf j;
+	long long n = 0;
+
+	snprintf(path, sizeof(path), "%s/queue/deliver.journal", tmp);
+	buf_init(&j, 0);
+	if (fs_read_file(path, &j, NULL) == 0)
+		for (size_t i = 0; i < j.len; i++)
+			n += j.data[i] == '\n';
+	buf_free(&j);
+	return n;
 }
 
 /* same_file - does path hold exactly b? 1 yes, 0 no or absent */
@@ -334,13 +360,14 @@ install(const struct config *cfg, const char *tmp, int differ, char *err,
 
 /*
  * restore_run - unpack r (opened with k) into cfg's state directory,
- * which restore_fresh accepted; 0, RESTORE_TEMPLATES_BESIDE (templates_dir
+ * which restore_fresh accepted, counting into n the copies that wait and
+ * the results its journal holds; 0, RESTORE_TEMPLATES_BESIDE (templates_dir
  * differs: the backup's are in STATE/templates.backup), or -1 with why
  * (nothing left behind)
  */
 int
 restore_run(const struct config *cfg, struct backup_r *r, const struct keys *k,
-    char *err, size_t errlen)
+    struct restore_counts *n, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int differ = 0;
@@ -356,7 +383,7 @@ restore_run(const struct config *cfg, struct backup_r *r, const struct keys *k,
 	if (backup_keys(r, k, err, errlen) < 0 ||
 	    unpack(r, tmp, err, errlen) < 0 ||
 	    keep_wrapped(r, tmp, err, errlen) < 0 ||
-	    check_db(tmp, k, err, errlen) < 0 ||
+	    check_db(tmp, k, n, err, errlen) < 0 ||
 	    lists(tmp, cfg->lists_dir, 0, err, errlen) < 0 ||
 	    (differ = templates(tmp, cfg->templates_dir, 0)) < 0) {
 		if (differ < 0)
@@ -365,5 +392,6 @@ restore_run(const struct config *cfg, struct backup_r *r, const struct keys *k,
 		rm_tree(tmp);
 		return -1;
 	}
+	n->results = journal_lines(tmp);
 	return install(cfg, tmp, differ, err, errlen);
 }

@@ -292,7 +292,12 @@ def test_posts_flow_while_a_backup_is_written_and_are_not_sent_again(tmp_path, s
     assert all(v == 1 for v in got.values()), got
     inst.stop()
     wipe(inst)
-    assert restore(inst, path).returncode == 0
+    r = restore(inst, path)
+    assert r.returncode == 0, r.stderr
+    # restore says how many copies wait and how many results settle them first
+    import re
+    m = re.search(r"deliveries: (\d+) copies wait; (\d+) results in the journal", r.stdout)
+    assert m and int(m.group(1)) >= 6 and int(m.group(2)) >= int(m.group(1)), r.stdout
     sink.handler.messages.clear()
     monkeypatch.delenv("MLISTD_TEST_BACKUP_HOLD")
     inst.start()
