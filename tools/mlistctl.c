@@ -1449,6 +1449,7 @@ v_restore(struct ctx *c, int argc, char **argv)
 {
 	char why[600];
 	struct backup_r r;
+	struct restore_counts n = { 0, 0 };
 	unsigned char *master;
 	struct keys *k = NULL;
 	FILE *fp;
@@ -1470,7 +1471,7 @@ v_restore(struct ctx *c, int argc, char **argv)
 		if ((k = keys_from_master(master)) == NULL)
 			snprintf(why, sizeof(why), "out of memory");
 		else
-			rc = restore_run(c->cfg, &r, k, why, sizeof(why));
+			rc = restore_run(c->cfg, &r, k, &n, why, sizeof(why));
 	}
 	sodium_free(master);
 	keys_free(k);
@@ -1478,6 +1479,12 @@ v_restore(struct ctx *c, int argc, char **argv)
 	if (rc < 0)
 		return fail(EX_FAIL, "%s: %s; nothing was restored", argv[0], why);
 	printf("restored %lld files into %s; start mlistd\n", r.files, c->cfg->state_dir);
+	printf("deliveries: %lld copies wait; %lld results in the journal are recorded first (what "
+	    "the old instance delivered up to the end of the backup); a copy it delivered after that "
+	    "is sent again\n", n.pending, n.results);
+	if (rc == RESTORE_TEMPLATES_BESIDE)
+		printf("templates: %s differs from the backup's, which are in %s/templates.backup "
+		    "(nothing there was overwritten)\n", c->cfg->templates_dir, c->cfg->state_dir);
 	return EX_OK;
 }
 

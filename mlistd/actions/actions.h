@@ -28,7 +28,19 @@ struct act_ctx {
 	int		 reload;	/* a list file changed: reload it */
 	const char	*audited;	/* a list whose audit head to sync */
 	struct buf	*out, *err;
+	/* an action answered later (backup): see act_wait_fn */
+	int		 wait_fd;
+	int		(*wait_fn)(void *, struct buf *out, struct buf *err);
+	void		*wait_arg;
 };
+
+/*
+ * An action whose work goes on after it returns (a backup written by a
+ * child) sets wait_fn: the control socket then waits for wait_fd to be
+ * readable and calls wait_fn(wait_arg, out, err) each time, until it
+ * returns an enum act other than ACT_LATER; that is the answer.
+ */
+#define ACT_LATER	100
 
 enum act_decision { ACT_APPROVE, ACT_REJECT, ACT_DISCARD };
 

@@ -11,7 +11,9 @@
  * its bytes come, the action runs once the whole frame is in, and the
  * answer is written as the peer takes it. A slow or silent peer, or one
  * that never reads its answer, holds up nobody and is dropped after
- * CONTROL_TIMEOUT_MS for its request, as many again for its answer. At
+ * CONTROL_TIMEOUT_MS for its request, as many again for its answer. An
+ * action that answers later (a backup, written by a child) leaves its
+ * connection waiting on the action's descriptor, for as long as it takes. At
  * most CONTROL_MAX_CONNS are open; more wait in the listen queue. The
  * locked daemon (actions/unlock.c) serves one connection at a time
  * (control_serve_fn): it has nothing else to do.
@@ -162,6 +164,14 @@ refuse(int fd, long uid)
 	buf_free(&err);
 }
 
+/* the action that answers later, from run to conn_run */
+struct later {
+	int	  fd;
+	int	(*fn)(void *, struct buf *, struct buf *);
+	void	 *arg;
+};
+static struct later later;
+
 /* run - one parsed request: its action, its log line */
 static int
 run(struct pipeline *p, struct config **cfgp, const char *config_path,
@@ -180,9 +190,14 @@ run(struct pipeline *p, struct config **cfgp, const char *config_path,
 	rc = actions_run(&a, r->argc, r->argv);
 	if (a.reload)
 		pipeline_reload(p, cfgp, config_path, "control");
+	if (a.wait_fn && rc == ACT_DONE) {
+		later = (struct later){ a.wait_fd, a.wait_fn, a.wait_arg };
+		rc = ACT_LATER;
+	}
 	/* the verb and the list, never an address or a pseudonym */
 	log_info("NOQUEUE control: %s list=%s status=%d result=%s", r->argv[0],
-	    list ? list : "-", rc, rc == ACT_DONE || rc == ACT_REQUESTED ? "ok" : "permfail");
+	    list ? list : "-", rc, rc == ACT_DONE || rc == ACT_REQUESTED ||
+	    rc == ACT_LATER ? "ok" : "permfail");
 	return rc;
 }
 
@@ -240,7 +255,8 @@ control_serve_fn(struct control *c, control_fn fn, void *arg)
 /* one connection of the queue manager's, between accept and close */
 struct control_conn {
 	int		 fd;
-	enum { CONN_READ, CONN_WRITE, CONN_DRAIN } state;
+	enum { CONN_READ, CONN_WAIT, CONN_WRITE, CONN_DRAIN } state;
+	struct later	 wait;		/* CONN_WAIT: whose answer, from where */
 	unsigned char	 head[4];
 	size_t		 got;		/* bytes of head, then of the frame */
 	long		 want;		/* the frame's length; -1 not known */
@@ -343,10 +359,26 @@ conn_run(struct control_conn *k, control_fn fn, void *arg)
 		    "NOQUEUE control: bad request: %s result=permfail", why);
 		buf_printf(&err, "bad request: %s\n", why);
 		conn_answer(k, CONTROL_USAGE, &out, &err);
-	} else {
-		rc = fn(&r, &out, &err, arg);
+	} else if ((rc = fn(&r, &out, &err, arg)) == ACT_LATER) {
+		k->wait = later;
+		k->state = CONN_WAIT;
+	} else
 		conn_answer(k, rc < 0 ? CONTROL_FAILED : rc, &out, &err);
-	}
+	buf_free(&out);
+	buf_free(&err);
+}
+
+/* conn_wait - a later answer, if it is there now */
+static void
+conn_wait(struct control_conn *k)
+{
+	struct buf out, err;
+	int rc;
+
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	if ((rc = k->wait.fn(k->wait.arg, &out, &err)) != ACT_LATER)
+		conn_answer(k, rc < 0 ? CONTROL_FAILED : rc, &out, &err);
 	buf_free(&out);
 	buf_free(&err);
 }
@@ -447,6 +479,8 @@ conn_step(struct control_conn *k, control_fn fn, void *arg)
 			conn_run(k, fn, arg);
 		}
 	}
+	if (k->state == CONN_WAIT)
+		conn_wait(k);
 	if (k->state == CONN_WRITE) {
 		if ((w = conn_write(k)) < 0) {
 			log_warn(
@@ -479,7 +513,7 @@ control_work(struct control *c, control_fn fn, void *arg)
 			conn_close(c, i--);
 			continue;
 		}
-		if (left_ms(k->deadline) > 0)
+		if (k->state == CONN_WAIT || left_ms(k->deadline) > 0)
 			continue;
 		if (k->state != CONN_DRAIN)
 			log_warn("NOQUEUE control: a peer took more than %d "
@@ -505,6 +539,11 @@ control_pollfds(struct control *c, struct pollfd *pfd, int max, int *ms)
 	pfd[n++] = (struct pollfd){ .events = POLLIN,
 	    .fd = c->nconn < CONTROL_MAX_CONNS ? c->fd : -1 };
 	for (int i = 0; i < c->nconn && n < max; i++) {
+		if (c->conn[i]->state == CONN_WAIT) {
+			pfd[n++] = (struct pollfd){ .fd = c->conn[i]->wait.fd,
+			    .events = POLLIN };
+			continue;	/* no deadline: as long as it takes */
+		}
 		pfd[n++] = (struct pollfd){ .fd = c->conn[i]->fd, .events =
 		    c->conn[i]->state == CONN_WRITE ? POLLOUT : POLLIN };
 		left = left_ms(c->conn[i]->deadline);

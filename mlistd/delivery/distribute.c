@@ -574,3 +574,35 @@ distribute_announce_tmpl(struct pipeline *p, const struct list_cfg *l,
 {
 	return render_send(p, l, 1, NULL, id, vars, ENV_GROUPED, NULL, NULL, count);
 }
+
+/*
+ * distribute_announce_role_tmpl - notice `id` to all l's members, signed
+ * by the moderators' role key as well as the list's (the notice that the
+ * role key changed: leadership/rolekey.c)
+ */
+int
+distribute_announce_role_tmpl(struct pipeline *p, const struct list_cfg *l,
+    enum notice_id id, const char *const *vars, int *count)
+{
+	char qid[QID_LEN + 1];
+	struct buf subject, body, m;
+	int rc;
+
+	buf_init(&subject, 0);
+	buf_init(&body, 0);
+	buf_init(&m, 0);
+	rc = distribute_render(p, l, id, vars, &subject, &body);
+	if (rc == 0) {
+		notice_bytes(p, l, "", buf_cstr(&subject), buf_cstr(&body), "",
+		    NULL, &m);
+		rc = sign_author(p, l, SIGN_ROLE, &m) < 0 ||
+		    sign_copy(p, l, &m) < 0 ||
+		    distribute_write(p, m.data, m.len, l->name, qid) < 0 ? -1 : 0;
+	}
+	if (rc == 0)
+		rc = distribute_members(p, l, qid, count);
+	buf_free(&subject);
+	buf_free(&body);
+	buf_free(&m);
+	return rc;
+}

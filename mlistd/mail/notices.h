@@ -151,7 +151,9 @@
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
 	    "to a member whose probe bounced too: delivery turned off") \
 	X(NOTICE_DISCIPLINE_UNVERIFIED, "discipline-unverified", "confirm_addr days", \
-	    "to an unverified sender to LIST-owner+discipline: confirm from the mailbox (one text for all)")
+	    "to an unverified sender to LIST-owner+discipline: confirm from the mailbox (one text for all)") \
+	X(NOTICE_ROLE_KEY_CHANGED, "role-key-changed", "fingerprint", \
+	    "to the members, once, signed by the new key: the moderators' role key is not the one last announced")
 
 #define NOTICE_ENUM(e, name, vars, when) e,
 enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };

@@ -6,6 +6,13 @@
  * STATE.restoring beside it, which is then renamed into place. A state
  * directory that holds anything (an instance, live or not) is refused, and
  * so is a list file that exists with other contents.
+ *
+ * The backup's templates (an operator's translated notices) go back into
+ * templates_dir when nothing there differs from them: missing files are
+ * written, identical ones left. If any file there differs (the stock
+ * texts of a fresh installation, say), none is overwritten: the backup's
+ * set goes beside the instance, into STATE/templates.backup, and the
+ * caller says so - the operator decides which texts the instance speaks.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -111,9 +118,13 @@ unpack(struct backup_r *r, const char *tmp, char *err, size_t errlen)
 	return rc < 0 || it != BACKUP_END ? -1 : 0;
 }
 
-/* check_db - the restored database opens with the keys and is whole */
+/*
+ * check_db - the restored database opens with the keys and is whole;
+ * the copies that wait in it counted
+ */
 static int
-check_db(const char *tmp, const struct keys *k, char *err, size_t errlen)
+check_db(const char *tmp, const struct keys *k, struct restore_counts *n,
+    char *err, size_t errlen)
 {
 	char path[4200];
 	struct store *st;
@@ -132,8 +143,30 @@ check_db(const char *tmp, const struct keys *k, char *err, size_t errlen)
 	if ((rc = store_integrity(st)) != STORE_OK)
 		snprintf(err, errlen, "the restored database: %s",
 		    store_errmsg(st));
+	else if ((n->pending = store_pending_count(st)) < 0) {
+		snprintf(err, errlen, "the restored database: %s",
+		    store_errmsg(st));
+		rc = STORE_ERR;
+	}
 	store_close(st);
 	return rc == STORE_OK ? 0 : -1;
+}
+
+/* journal_lines - the delivery results the restored journal holds */
+static long long
+journal_lines(const char *tmp)
+{
+	char path[4200];
+	struct buf j;
+	long long n = 0;
+
+	snprintf(path, sizeof(path), "%s/queue/deliver.journal", tmp);
+	buf_init(&j, 0);
+	if (fs_read_file(path, &j, NULL) == 0)
+		for (size_t i = 0; i < j.len; i++)
+			n += j.data[i] == '\n';
+	buf_free(&j);
+	return n;
 }
 
 /* same_file - does path hold exactly b? 1 yes, 0 no or absent */
@@ -199,6 +232,93 @@ lists(const char *dir, const char *lists_dir, int doit, char *err,
 	return rc;
 }
 
+/* the tree walk's state: nftw takes no argument */
+static struct {
+	const char	*from, *to;	/* the backup's templates; templates_dir */
+	int		 differ, doit, failed;
+} tw;
+
+/* tw_one - one backup template against templates_dir's (doit: copy it) */
+static int
+tw_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	char dst[4200], parent[4200], *slash;
+	struct buf b, e;
+
+	(void)sb;
+	(void)f;
+	if (flag != FTW_F)
+		return 0;
+	snprintf(dst, sizeof(dst), "%s%s", tw.to, path + strlen(tw.from));
+	buf_init(&b, 0);
+	buf_init(&e, 0);
+	if (fs_read_file(path, &b, &e) < 0)
+		tw.failed = 1;
+	else if (access(dst, F_OK) == 0)
+		tw.differ |= !same_file(dst, &b);
+	else if (tw.doit) {
+		snprintf(parent, sizeof(parent), "%s", dst);
+		if ((slash = strrchr(parent, '/')) != NULL)
+			*slash = 0;
+		if (fs_mkdir_p(parent, 0755) < 0 ||
+		    fs_write_atomic(dst, b.data ? b.data : (unsigned char *)"",
+		    b.len, 1, &e) < 0)
+			tw.failed = 1;
+	}
+	buf_free(&b);
+	buf_free(&e);
+	return tw.failed;
+}
+
+/*
+ * templates - the backup's templates under dir against templates_dir:
+ * 1 some file there differs, 0 none (doit: the missing ones written), -1
+ */
+static int
+templates(const char *dir, const char *templates_dir, int doit)
+{
+	char src[4200];
+
+	snprintf(src, sizeof(src), "%s/templates", dir);
+	if (access(src, F_OK) < 0 || !templates_dir)
+		return 0;
+	tw.from = src;
+	tw.to = templates_dir;
+	tw.differ = tw.failed = 0;
+	tw.doit = doit;
+	if (nftw(src, tw_one, 16, FTW_PHYS) < 0 || tw.failed)
+		return -1;
+	return tw.differ;
+}
+
+/*
+ * templates_place - after the install: into templates_dir, or beside as
+ * STATE/templates.backup when they differ (1)
+ */
+static int
+templates_place(const struct config *cfg, int differ, char *err,
+    size_t errlen)
+{
+	char src[4200], dst[4200];
+
+	snprintf(src, sizeof(src), "%s/templates", cfg->state_dir);
+	if (access(src, F_OK) < 0)
+		return 0;
+	if (differ) {
+		snprintf(dst, sizeof(dst), "%s/templates.backup",
+		    cfg->state_dir);
+		if (rename(src, dst) < 0)
+			return backup_say(err, errlen, "cannot rename %s: %s",
+			    src, strerror(errno));
+		return 1;
+	}
+	if (templates(cfg->state_dir, cfg->templates_dir, 1) < 0)
+		return backup_say(err, errlen, "cannot write the templates "
+		    "into %s: %s", cfg->templates_dir, strerror(errno));
+	rm_tree(src);
+	return 0;
+}
+
 /* keep_wrapped - a passphrase instance's wrapped key, as it came */
 static int
 keep_wrapped(const struct backup_r *r, const char *tmp, char *err,
@@ -216,9 +336,10 @@ keep_wrapped(const struct backup_r *r, const char *tmp, char *err,
 	return rc;
 }
 
-/* install - STATE.restoring becomes STATE; then the list files */
+/* install - STATE.restoring becomes STATE; then the list files, templates */
 static int
-install(const struct config *cfg, const char *tmp, char *err, size_t errlen)
+install(const struct config *cfg, const char *tmp, int differ, char *err,
+    size_t errlen)
 {
 	char key[4200], moved[4200];
 
@@ -232,18 +353,24 @@ install(const struct config *cfg, const char *tmp, char *err, size_t errlen)
 	    rename(tmp, cfg->state_dir) < 0 || fs_fsync_dir(cfg->state_dir) < 0)
 		return backup_say(err, errlen, "cannot put %s in place: %s",
 		    cfg->state_dir, strerror(errno));
-	return lists(cfg->state_dir, cfg->lists_dir, 1, err, errlen);
+	if (lists(cfg->state_dir, cfg->lists_dir, 1, err, errlen) < 0)
+		return -1;
+	return templates_place(cfg, differ, err, errlen);
 }
 
 /*
  * restore_run - unpack r (opened with k) into cfg's state directory,
- * which restore_fresh accepted; 0, or -1 with why (nothing left behind)
+ * which restore_fresh accepted, counting into n the copies that wait and
+ * the results its journal holds; 0, RESTORE_TEMPLATES_BESIDE (templates_dir
+ * differs: the backup's are in STATE/templates.backup), or -1 with why
+ * (nothing left behind)
  */
 int
 restore_run(const struct config *cfg, struct backup_r *r, const struct keys *k,
-    char *err, size_t errlen)
+    struct restore_counts *n, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
+	int differ = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.restoring", cfg->state_dir) >=
 	    (int)sizeof(tmp))
@@ -256,12 +383,15 @@ restore_run(const struct config *cfg, struct backup_r *r, const struct keys *k,
 	if (backup_keys(r, k, err, errlen) < 0 ||
 	    unpack(r, tmp, err, errlen) < 0 ||
 	    keep_wrapped(r, tmp, err, errlen) < 0 ||
-	    check_db(tmp, k, err, errlen) < 0 ||
-	    lists(tmp, cfg->lists_dir, 0, err, errlen) < 0) {
+	    check_db(tmp, k, n, err, errlen) < 0 ||
+	    lists(tmp, cfg->lists_dir, 0, err, errlen) < 0 ||
+	    (differ = templates(tmp, cfg->templates_dir, 0)) < 0) {
+		if (differ < 0)
+			backup_say(err, errlen, "cannot compare the templates "
+			    "with %s: %s", cfg->templates_dir, strerror(errno));
 		rm_tree(tmp);
 		return -1;
 	}
-	if (install(cfg, tmp, err, errlen) < 0)
-		return -1;
-	return 0;
+	n->results = journal_lines(tmp);
+	return install(cfg, tmp, differ, err, errlen);
 }

@@ -252,6 +252,16 @@ static const char *const migrations[] = {
 	"  (SELECT coalesce(max(id), 0) FROM digest_posts) +"
 	"  (EXISTS (SELECT 1 FROM digest_state) OR"
 	"  EXISTS (SELECT 1 FROM processed)) * 1000000);",
+	/*
+	 * the moderators' role key last announced to each list's members
+	 * (leadership/rolekey.c). A list that has members already had a key
+	 * before this record: '' (not known), so they are told the current
+	 * one once; a list made later is recorded without a notice.
+	 */
+	"CREATE TABLE IF NOT EXISTS role_announced (list TEXT PRIMARY KEY,"
+	"  fingerprint TEXT NOT NULL, at INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO role_announced SELECT DISTINCT list, '', 0"
+	"  FROM members;",
 	NULL
 };
 
@@ -977,32 +987,6 @@ st_one_opened(struct store *st, sqlite3_stmt *s, const char *field, int first, i
 		st_db_fail(st);
 	st_done(st, s);
 	return r;
-}
-
-/*
- * store_snapshot - the whole database as one consistent image (a read
- * transaction of this connection: nothing another writer does half-way
- * is in it), for a backup. STORE_OK or STORE_ERR.
- */
-int
-store_snapshot(struct store *st, struct buf *out)
-{
-	sqlite3_int64 n = 0;
-	unsigned char *p;
-	int rc;
-
-	st->failed = 0;
-	st->cause[0] = '\0';
-	if ((p = sqlite3_serialize(st->db, "main", &n, 0)) == NULL)
-		return st_db_fail(st);
-	buf_reset(out);
-	rc = buf_append(out, p, (size_t)n);
-	sqlite3_free(p);
-	if (rc < 0) {
-		st_fail(st, "out of memory");
-		return STORE_ERR;
-	}
-	return STORE_OK;
 }
 
 /* store_integrity - SQLite's own check of every page and index, and the foreign keys */

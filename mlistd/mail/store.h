@@ -34,7 +34,6 @@ enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOTFOUND = -3, STO
 struct store *store_open(const char *path, const struct keys *, struct buf *err);
 void	store_close(struct store *);
 int	store_schema_version(struct store *);
-int	store_snapshot(struct store *, struct buf *out);
 const struct keys *store_keys(struct store *);
 int	store_integrity(struct store *);
 const char *store_errmsg(struct store *);
@@ -332,5 +331,28 @@ int	store_pgp_fpr_member(struct store *, const char *list, const char *fpr,
 	    char **addr);
 /* the cause of a failure built on the store, for store_errmsg */
 void	store_fail_cause(struct store *, const char *cause);
+
+/*
+ * A backup (store_backup.c): a reader pinned to this moment (*at), its
+ * image made later by the thread that holds it, and the delivery results
+ * recorded since then (the journal's words for each).
+ */
+struct store_reader;
+typedef void (*store_late_fn)(void *arg, const char *qid,
+    const unsigned char *hash, int state, int attempts, long long next_try,
+    const char *err);
+struct store_reader *store_backup_reader(struct store *, long long *at);
+int	store_backup_image(struct store_reader *, unsigned char **img,
+	    size_t *len, char *why, size_t n);
+void	store_backup_image_free(unsigned char *img);
+void	store_backup_reader_close(struct store_reader *);
+int	store_backup_late(struct store *, long long since, store_late_fn,
+	    void *arg);
+
+/* The moderators' role key last announced to a list (store_rolekey.c) */
+int	store_role_announced(struct store *, const char *list, char *fpr,
+	    size_t n);
+int	store_role_announced_set(struct store *, const char *list,
+	    const char *fpr, long long at);
 
 #endif

@@ -2,7 +2,7 @@
  * jobs.c - what the queue manager does on a clock rather than for a
  * message: digests, key expiry, audit anchors, the moderators' quorum
  * requests, purging old state, expiring unconfirmed posts and authorship
- * links. One table {name, interval, function}; each run of a job (for each
+ * links, telling members of a changed role key. One table {name, interval, function}; each run of a job (for each
  * list, where it is per list) is one transaction: begin, run, commit - or
  * roll back, discard the copies it rendered, and log the cause.
  */
@@ -13,6 +13,7 @@
 #include "delivery/distribute.h"
 #include "leadership/confirm.h"
 #include "leadership/quorum.h"
+#include "leadership/rolekey.h"
 #include "mail/audit.h"
 #include "qmgr/jobs.h"
 #include "util/log.h"
@@ -51,6 +52,8 @@ static const struct job {
 	{ "expire-unconfirmed",	60,	JOB_PER_LIST,	NULL,		job_expire_unconfirmed },
 	/* retention: anonymous authorship links and old archive posts are erased */
 	{ "identity-expire",	60,	JOB_PER_LIST,	NULL,		job_identity_expire },
+	/* members told once when the moderators' role key is not the one announced */
+	{ "role-key",		60,	JOB_PER_LIST,	rolekey_due,	rolekey_announce },
 };
 
 #define NJOBS	(sizeof(jobs) / sizeof(jobs[0]))

@@ -250,3 +250,166 @@ def test_backup_taken_while_1000_posts_flow(tmp_path, sink):
     assert all(v == 1 for v in got.values()), [k for k, v in got.items() if v != 1]
     assert {int(n) for _, n in got} <= {i for i, _ in answered}
     inst.stop()
+
+
+def status(inst):
+    return json.loads(inst.ctl("--json", "status").stdout)
+
+
+def test_posts_flow_while_a_backup_is_written_and_are_not_sent_again(tmp_path, sink, monkeypatch):
+    """The queue manager only freezes the state (image, links); a child writes the file. Held
+    open by a test hook, the writer waits while the old instance delivers the 3 posts that were
+    pending in the image and 2 posts that arrive meanwhile: all delivered before mlistctl returns.
+    Restored, the instance replays the results recorded while the backup was written and sends
+    none of the 3 again; a new post reaches every member once."""
+    import threading
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    monkeypatch.setenv("MLISTD_TEST_BACKUP_HOLD", str(hold))
+    inst = make(tmp_path, sink)
+    sink.stop()
+    for i in range(3):
+        post(inst, i)
+    assert wait_until(lambda: status(inst)["deliveries"]["pending"] >= 6 and
+                      status(inst)["queue"]["incoming"] == 0, 60), inst.ctl("status").stdout
+    path = str(tmp_path / "flowing.backup")
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=inst.ctl("backup", path, check=False)))
+    t.start()
+    assert inst.wait_log("backup: frozen in"), inst.logtext()[-3000:]
+    sink.start()
+    for i in range(3, 5):
+        post(inst, i)
+    # delivered while the backup is being written: the loop is not held up
+    assert wait_all(sink, 5), inst.logtext()[-3000:]
+    assert wait_until(lambda: status(inst)["deliveries"]["pending"] == 0, 60)
+    assert t.is_alive() and not os.path.exists(path), "the backup did not wait for the hook"
+    hold.unlink()
+    t.join(60)
+    assert done["r"].returncode == 0 and "backup written to" in done["r"].stdout, done["r"].stderr
+    assert not os.path.exists(os.path.join(inst.state, "backup.snap"))
+    got = delivered(sink)
+    assert all(v == 1 for v in got.values()), got
+    inst.stop()
+    wipe(inst)
+    r = restore(inst, path)
+    assert r.returncode == 0, r.stderr
+    # restore says how many copies wait and how many results settle them first
+    import re
+    m = re.search(r"deliveries: (\d+) copies wait; (\d+) results in the journal", r.stdout)
+    assert m and int(m.group(1)) >= 6 and int(m.group(2)) >= int(m.group(1)), r.stdout
+    sink.handler.messages.clear()
+    monkeypatch.delenv("MLISTD_TEST_BACKUP_HOLD")
+    inst.start()
+    assert inst.wait_log("locked: taking mail")
+    assert unlock(inst).returncode == 0
+    assert inst.wait_log("delivery results recovered from the journal"), inst.logtext()[-3000:]
+    post(inst, 9)
+    assert wait_until(lambda: {("bob@example.org", "9"), ("carol@example.org", "9")} <=
+                      set(delivered(sink)), 60), inst.logtext()[-3000:]
+    assert wait_until(lambda: status(inst)["deliveries"]["pending"] == 0, 60)
+    got = delivered(sink)
+    assert {n for _, n in got} == {"9"}, got       # none of 0-4 again
+    assert all(v == 1 for v in got.values()), got
+    inst.stop()
+
+
+def translate(inst, name="held.txt", text="Ihr Beitrag wartet auf die Moderation.\n"):
+    """An operator's own wording of one notice: (path, original text)"""
+    p = os.path.join(inst.root, "templates", "notices", name)
+    with open(p) as f:
+        orig = f.read()
+    with open(p, "w") as f:
+        f.write(orig.split("\n\n", 1)[0] + "\n\n" + text)
+    return p, orig
+
+
+def test_templates_are_backed_up_and_restored_where_nothing_differs(tmp_path, sink):
+    """The operator's own notice for one list (templates_dir/notices/demo/) is in the backup;
+    restored on a machine whose templates_dir has only the stock texts, it comes back there,
+    byte for byte, and the instance starts with it."""
+    inst = make(tmp_path, sink)
+    own = os.path.join(inst.root, "templates", "notices", "demo")
+    os.makedirs(own)
+    with open(os.path.join(inst.root, "templates", "notices", "held.txt")) as f:
+        head = f.read().split("\n\n", 1)[0]
+    mine = (head + "\n\nIhr Beitrag wartet auf die Moderation.\n").encode()
+    with open(os.path.join(own, "held.txt"), "wb") as f:
+        f.write(mine)
+    path = str(tmp_path / "tmpl.backup")
+    assert inst.ctl("backup", path).returncode == 0
+    with open(path, "rb") as f:
+        assert b"Moderation" not in f.read()
+    inst.stop()
+    wipe(inst)
+    shutil.rmtree(own)
+    r = restore(inst, path)
+    assert r.returncode == 0 and "templates.backup" not in r.stdout, r.stdout + r.stderr
+    with open(os.path.join(own, "held.txt"), "rb") as f:
+        assert f.read() == mine
+    assert not os.path.exists(os.path.join(inst.state, "templates"))
+    assert not os.path.exists(os.path.join(inst.state, "templates.backup"))
+    inst.start()
+    assert inst.wait_log("locked: taking mail")
+    assert unlock(inst).returncode == 0
+    inst.stop()
+
+
+def test_templates_that_differ_are_never_overwritten_but_restored_beside(tmp_path, sink):
+    """A templates_dir that holds other texts (a fresh installation's stock notices) is left
+    as it is; the backup's set goes into STATE/templates.backup and restore says so."""
+    inst = make(tmp_path, sink)
+    p, orig = translate(inst)
+    with open(p, "rb") as f:
+        mine = f.read()
+    path = str(tmp_path / "tmpl.backup")
+    assert inst.ctl("backup", path).returncode == 0
+    inst.stop()
+    wipe(inst)
+    with open(p, "w") as f:
+        f.write(orig)                   # the stock text again
+    r = restore(inst, path)
+    assert r.returncode == 0, r.stderr
+    assert "templates.backup" in r.stdout and "nothing there was overwritten" in r.stdout, r.stdout
+    with open(p) as f:
+        assert f.read() == orig
+    with open(os.path.join(inst.state, "templates.backup", "notices", "held.txt"), "rb") as f:
+        assert f.read() == mine
+    assert not os.path.exists(os.path.join(inst.state, "templates"))
+
+
+def test_a_backup_cut_short_by_a_stop_leaves_no_backup(tmp_path, sink, monkeypatch):
+    """The daemon stopped while its writer is still at work: mlistctl says it got no answer,
+    FILE does not exist (only FILE.part, which a later backup to that name names instead of
+    replacing), and after a restart a backup to another name is whole and restores."""
+    import threading
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    monkeypatch.setenv("MLISTD_TEST_BACKUP_HOLD", str(hold))
+    inst = make(tmp_path, sink)
+    post(inst, 0)
+    assert wait_all(sink, 1), inst.logtext()[-3000:]
+    path = str(tmp_path / "cut.backup")
+    done = {}
+    t = threading.Thread(target=lambda: done.update(r=inst.ctl("backup", path, check=False,
+                                                              autostart=False)))
+    t.start()
+    assert inst.wait_log("backup: frozen in"), inst.logtext()[-3000:]
+    inst.stop()
+    t.join(60)
+    assert done["r"].returncode == 1, done["r"].stdout
+    assert not os.path.exists(path) and os.path.exists(path + ".part")
+    hold.unlink()
+    inst.start()
+    assert inst.wait_log("locked: taking mail")
+    assert unlock(inst).returncode == 0
+    assert wait_until(lambda: inst.control_listening(), 30)
+    r = inst.ctl("backup", path, check=False)
+    assert r.returncode == 1 and ".part" in r.stderr and "remove it" in r.stderr, r.stderr
+    other = str(tmp_path / "whole.backup")
+    r = inst.ctl("backup", other)
+    assert r.returncode == 0 and "backup written to" in r.stdout, r.stderr
+    assert not os.path.exists(os.path.join(inst.state, "backup.snap"))
+    inst.stop()
+    wipe(inst)
+    assert restore(inst, other).returncode == 0

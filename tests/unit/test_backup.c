@@ -2,10 +2,13 @@
  * test_backup.c - mail/backup: a backup reads back file by file with the
  * instance's keys; another instance's keys, a flipped byte, a cut-off end
  * or a dropped file do not read; names that would leave the restore's
- * directory are refused.
+ * directory are refused. mail/store_backup: a reader keeps the moment it
+ * was taken while the store goes on writing, and the results recorded
+ * since then are given in the journal's terms.
  */
 #include "testutil.h"
 #include "mail/backup.h"
+#include "mail/store.h"
 
 /* make - a backup of two files in a memory stream; its bytes in *p, *n */
 static void
@@ -102,6 +105,82 @@ START_TEST(names)
 }
 END_TEST
 
+/* hash_of - the keyed hash of the delivery the due callback saw */
+static void
+hash_of(struct delivery *d, void *arg)
+{
+	memcpy(arg, d->rcpt_hash, KEYS_HASH_LEN);
+	free(d->rcpt);
+	buf_free(&d->pgp);
+}
+
+struct late {
+	int	 n, state;
+	char	 qid[32];
+};
+
+/* late_one - a result since the moment */
+static void
+late_one(void *arg, const char *qid, const unsigned char *hash, int state,
+    int attempts, long long next_try, const char *err)
+{
+	struct late *l = arg;
+
+	(void)hash;
+	(void)attempts;
+	(void)next_try;
+	(void)err;
+	l->n++;
+	l->state = state;
+	snprintf(l->qid, sizeof(l->qid), "%s", qid);
+}
+
+START_TEST(reader_keeps_its_moment)
+{
+	struct keys *k = tu_keys();
+	char *dir = tu_tmpdir(), path[300], img_path[300], why[200];
+	unsigned char hash[KEYS_HASH_LEN], *img;
+	struct store_reader *r;
+	struct store *st, *copy;
+	struct late l = { 0, 0, "" };
+	long long now = (long long)time(NULL), at;
+	size_t len;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/mlistd.db", dir);
+	st = tu_store(path, k);
+	ck_assert_int_ge(store_delivery_add(st, "QONE", "demo", "a@example.org",
+	    "demo-bounces@lists.example", NULL, 1, now, now + 86400), 0);
+	ck_assert_int_eq(store_deliveries_due(st, now + 1, 10, hash_of, hash), 1);
+	ck_assert_ptr_nonnull(r = store_backup_reader(st, &at));
+	/* after the moment: one delivered, one new */
+	ck_assert_int_eq(store_delivery_record(st, "QONE", hash, DELIVERY_DONE,
+	    1, 0, NULL), 1);
+	ck_assert_int_ge(store_delivery_add(st, "QTWO", "demo", "b@example.org",
+	    "demo-bounces@lists.example", NULL, 1, now, now + 86400), 0);
+	ck_assert_int_eq(store_backup_image(r, &img, &len, why, sizeof(why)), 0);
+	store_backup_reader_close(r);
+	snprintf(img_path, sizeof(img_path), "%s/image.db", dir);
+	ck_assert_ptr_nonnull(fp = fopen(img_path, "w"));
+	ck_assert_uint_eq(fwrite(img, 1, len, fp), len);
+	fclose(fp);
+	store_backup_image_free(img);
+	copy = tu_store(img_path, k);
+	ck_assert_int_eq(store_pending_count(copy), 1);		/* QONE, still */
+	ck_assert_int_eq(store_pending_for(copy, "QTWO"), 0);
+	store_close(copy);
+	ck_assert_int_eq(store_pending_for(st, "QONE"), 0);
+	ck_assert_int_eq(store_backup_late(st, at, late_one, &l), STORE_OK);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_str_eq(l.qid, "QONE");
+	ck_assert_int_eq(l.state, DELIVERY_DONE);
+	store_close(st);
+	keys_free(k);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -110,6 +189,7 @@ main(void)
 
 	tcase_add_test(tc, round_trip_and_tampering);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, reader_keeps_its_moment);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
