@@ -252,6 +252,13 @@ static const char *const migrations[] = {
 	"  (SELECT coalesce(max(id), 0) FROM digest_posts) +"
 	"  (EXISTS (SELECT 1 FROM digest_state) OR"
 	"  EXISTS (SELECT 1 FROM processed)) * 1000000);",
+	/*
+	 * a member's OpenPGP key waiting to replace their registered one
+	 * (#17: asked for without the old key's signature): the new minimal
+	 * key sealed like pgp_key, and when it takes effect
+	 */
+	"ALTER TABLE members ADD COLUMN pgp_next BLOB;"
+	"ALTER TABLE members ADD COLUMN pgp_next_due INTEGER;",
 	NULL
 };
 

@@ -14,6 +14,7 @@
 #include "leadership/confirm.h"
 #include "leadership/quorum.h"
 #include "mail/audit.h"
+#include "pipeline/pgpreplace.h"
 #include "qmgr/jobs.h"
 #include "util/log.h"
 
@@ -51,6 +52,8 @@ static const struct job {
 	{ "expire-unconfirmed",	60,	JOB_PER_LIST,	NULL,		job_expire_unconfirmed },
 	/* retention: anonymous authorship links and old archive posts are erased */
 	{ "identity-expire",	60,	JOB_PER_LIST,	NULL,		job_identity_expire },
+	/* a member's new OpenPGP key that waited openpgp.replace_delay (#17) */
+	{ "pgp-replace",	1,	JOB_PER_LIST,	pgpreplace_due,	pgpreplace_job },
 };
 
 #define NJOBS	(sizeof(jobs) / sizeof(jobs[0]))
