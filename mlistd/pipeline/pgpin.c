@@ -231,22 +231,32 @@ no_key(struct buf *b)
 	    "into the text as an armoured block (gpg --armor --export).\n\n");
 }
 
-/* offer_flags - what is known of the request when the token goes out */
+/*
+ * old_signed - did the registered key sign for the key offered (flags get
+ * PGPKEY_OLDSIG)? A mail signed by the registered key may carry the new
+ * key inside while its Autocrypt header still names the old one
+ * (Thunderbird): then the key inside is the one offered, in place of *key.
+ */
 static int
-offer_flags(struct pipeline *p, const struct list_cfg *l, const char *to,
-    const void *msg, size_t len, const struct openpgp_key *key, unsigned how,
-    unsigned *flags)
+old_signed(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const void *msg, size_t len, struct openpgp_key *key, unsigned *flags)
 {
-	struct openpgp_key old;
+	struct openpgp_key old, in;
 	struct buf bin;
 	int rc;
 
-	*flags = (how & PGPIN_SURE) ? PGPKEY_SURE : 0;
 	buf_init(&bin, 0);
 	if ((rc = old_key(p, l, to, &bin, &old)) == 1 &&
-	    strcmp(old.fpr, key->fpr) != 0 &&
-	    pgpreplace_signed_request(msg, len, to, &old, key->fpr))
-		*flags |= PGPKEY_OLDSIG;
+	    pgpreplace_signed_key(msg, len, to, &old, &in)) {
+		if (strcmp(in.fpr, old.fpr) != 0 &&
+		    (strcmp(key->fpr, old.fpr) == 0 ||
+		    strcmp(key->fpr, in.fpr) == 0)) {
+			*flags |= PGPKEY_OLDSIG;
+			openpgp_key_free(key);
+			*key = in;
+		} else
+			openpgp_key_free(&in);
+	}
 	if (rc == 1)
 		openpgp_key_free(&old);
 	buf_free(&bin);
@@ -264,9 +274,9 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	struct member m;
 	char why[OPENPGP_WHY_SIZE] = "", token[41];
 	unsigned char r[20];
-	unsigned flags = 0;
+	unsigned flags = (how & PGPIN_SURE) ? PGPKEY_SURE : 0;
 	enum result ir;
-	int rc, member;
+	int rc, member, sent = 0;
 
 	if ((rc = pgpkeyin_find(msg, len, to, &in)) <= 0) {
 		pgpkeyin_free(&in);
@@ -294,9 +304,9 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	rc = 0;
 	if (member && (rc = merge_expiry(p, l, to, &key)) == 0)
-		rc = offer_flags(p, l, to, msg, len, &key, how, &flags);
+		rc = old_signed(p, l, to, msg, len, &key, &flags);
 	/* the words stay the same when the budget withholds the token */
-	if (rc == 0 && budget(p, to, how)) {
+	if (rc == 0 && (sent = budget(p, to, how))) {
 		/* a stranger's token is never stored: it opens nothing */
 		if (member || (how & PGPIN_SUBSCRIBING))
 			rc = pending(p, l, to, &key, token, flags);
@@ -310,8 +320,9 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	    "its way to you. Open it\nin your mail program and answer it as it "
 	    "says, within %d days: only then is\nthe key used. If you did not "
 	    "ask for this, do nothing.\n\n", CONFIRM_DAYS);
-	log_info("%s request: list=%s an OpenPGP key offered, token sent "
-	    "encrypted to it result=ok", p->qid, l->name);
+	log_info("%s request: list=%s an OpenPGP key offered, token %s "
+	    "result=ok", p->qid, l->name, sent ? "sent encrypted to it" :
+	    "withheld (answer budget)");
 	return 1;
 }
 

@@ -85,9 +85,10 @@ encrypt_to(struct pipeline *p, const struct list_cfg *l, const struct buf *ent,
 	if (openpgp_post_sign(sec, ent->data, ent->len, (uint32_t)p->now,
 	    OPENPGP_BUCKET_MIN, &post, why, sizeof(why)) != OK ||
 	    openpgp_enc_new(&enc) != OK ||
-	    openpgp_copy_encrypt(enc, &post, key, &arm, why, sizeof(why)) != OK ||
-	    openpgp_mime_wrap(&arm, ctype, body) != OK)
-		store_fail_cause(p->st, *why ? why : "OpenPGP encryption failed");
+	    openpgp_copy_encrypt(enc, &post, key, &arm, why,
+	    sizeof(why)) != OK || openpgp_mime_wrap(&arm, ctype, body) != OK)
+		store_fail_cause(p->st, *why ? why :
+		    "OpenPGP encryption failed");
 	else
 		rc = 0;
 	openpgp_enc_free(enc);

@@ -85,13 +85,15 @@ signed_part(const void *msg, size_t len, const struct openpgp_key *old,
 	return rc;
 }
 
-/* pgpreplace_signed_request - the new key inside what the old key signed */
+/*
+ * pgpreplace_signed_key - the key inside what the old key signed, imported
+ * into key: 1, 0 not signed by old or no usable key inside
+ */
 int
-pgpreplace_signed_request(const void *msg, size_t len, const char *addr,
-    const struct openpgp_key *old, const char *newfpr)
+pgpreplace_signed_key(const void *msg, size_t len, const char *addr,
+    const struct openpgp_key *old, struct openpgp_key *key)
 {
 	struct pgpkeyin in;
-	struct openpgp_key k;
 	char why[OPENPGP_WHY_SIZE];
 	struct buf part;
 	int rc = 0;
@@ -102,11 +104,9 @@ pgpreplace_signed_request(const void *msg, size_t len, const char *addr,
 		return 0;
 	}
 	if (pgpkeyin_find(part.data, part.len, addr, &in) > 0 &&
-	    openpgp_key_import(in.key.data, in.key.len, in.fmt, &k, why,
-	    sizeof(why)) == OK) {
-		rc = strcmp(k.fpr, newfpr) == 0;
-		openpgp_key_free(&k);
-	}
+	    openpgp_key_import(in.key.data, in.key.len, in.fmt, key, why,
+	    sizeof(why)) == OK)
+		rc = 1;
 	pgpkeyin_free(&in);
 	buf_free(&part);
 	return rc;

@@ -12,12 +12,11 @@ void	pgpreplace_token_hash(const char *token,
 	    char hex[PGPREPLACE_TOKEN_HASH_HEX]);
 
 /*
- * pgpreplace_signed_request - 1 if msg is multipart/signed by old (its UID
- * the From) and the key inside the signed part has fingerprint newfpr
+ * pgpreplace_signed_key - 1 if msg is multipart/signed by old (its UID the
+ * From) with a usable key inside the signed part (imported into key)
  */
-int	pgpreplace_signed_request(const void *msg, size_t len,
-	    const char *addr, const struct openpgp_key *old,
-	    const char *newfpr);
+int	pgpreplace_signed_key(const void *msg, size_t len, const char *addr,
+	    const struct openpgp_key *old, struct openpgp_key *key);
 /*
  * pgpreplace_signed_answer - 1 if msg is multipart/signed by old and its
  * signed part carries the token whose hash is token_hash

@@ -714,7 +714,12 @@ def test_replacement_signed_by_old_key_applies_at_once(alice_keyed, sink, homes)
     inst, g = alice_keyed()
     first = fpr_hash(inst)
     h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
-    send(inst, signed_by(h, g), h.addr)
+    # as Thunderbird sends it: its Autocrypt header still the account's (old) key, the new key
+    # attached inside the part the old key signs
+    kd = base64.b64encode(g.binary()).decode()
+    raw = signed_by(h, g).replace(b"Subject: key", f"Autocrypt: addr={g.addr}; keydata={kd}\r\n"
+                                  "Subject: key".encode(), 1)
+    send(inst, raw, h.addr)
     _, plain = token_mail(sink, h)
     answer_token(inst, h, plain)
     assert wait_until(lambda: inst.logtext().count("a member's OpenPGP key registered result=ok") == 2)
