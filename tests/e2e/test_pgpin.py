@@ -736,6 +736,30 @@ def test_replacement_signed_by_old_key_applies_at_once(alice_keyed, sink, homes)
             assert not g.decrypt(payload(r))[0]
 
 
+def test_token_answer_signed_by_old_key_applies_at_once(alice_keyed, sink, homes):
+    """The request was not signed, but the answer is: multipart/signed by the old key over a
+    quoted reply that carries the token."""
+    inst, g = alice_keyed()
+    first = fpr_hash(inst)
+    h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
+    send(inst, mutt(h), h.addr)
+    _, plain = token_mail(sink, h)
+    tok = TOKEN.search(plain).group(1).decode()
+    part = (f"Content-Type: text/plain; charset=utf-8\r\n\r\nyes\r\n\r\n"
+            f"> (the reply goes to demo-confirm+{tok}@lists.example)\r\n").encode()
+    sig = g.gpg("--armor", "--detach-sign", "--digest-algo", "SHA256", inp=part).stdout
+    raw = (f"From: Wonderland Liddell <{g.addr}>\r\nSubject: Re: ...\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n"
+           " protocol=\"application/pgp-signature\"; boundary=\"s1\"\r\n\r\n--s1\r\n").encode() + \
+        part + b"\r\n--s1\r\nContent-Type: application/pgp-signature\r\n\r\n" + \
+        sig.replace(b"\n", b"\r\n") + b"\r\n--s1--\r\n"
+    send(inst, raw, g.addr, rcpt=f"demo-confirm+{tok}@lists.example")
+    assert wait_until(lambda: inst.logtext().count("a member's OpenPGP key registered result=ok") == 2)
+    assert wait_until(lambda: fpr_hash(inst) not in (None, first))
+    assert "a member's new OpenPGP key waits" not in inst.logtext()
+    assert waiting(inst) == 0
+
+
 def test_signature_by_old_key_over_another_key_does_not_count(alice_keyed, sink, homes):
     """g signed a mail carrying h's key; the mail also has an Autocrypt header with m's key (taken
     first): the signature is not over m's key, so m waits."""
