@@ -390,7 +390,7 @@ store_member_pgp_next_due(struct store *st, const char *list, long long now,
 	    "members WHERE list = ?1 AND pgp_next IS NOT NULL AND pgp_next_due <= ?2 "
 	    "ORDER BY pgp_next_due LIMIT ?3");
 	struct st_place pl;
-	int rc, n = 0;
+	int rc = SQLITE_DONE, n = 0;
 
 	if (!s)
 		return STORE_ERR;
