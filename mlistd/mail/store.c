@@ -258,7 +258,10 @@ static const char *const migrations[] = {
 	 * key sealed like pgp_key, and when it takes effect
 	 */
 	"ALTER TABLE members ADD COLUMN pgp_next BLOB;"
-	"ALTER TABLE members ADD COLUMN pgp_next_due INTEGER;",
+	"ALTER TABLE members ADD COLUMN pgp_next_due INTEGER;"
+	/* the job asks every second: only the few waiting rows are indexed */
+	"CREATE INDEX IF NOT EXISTS members_pgp_next ON members(list,"
+	"  pgp_next_due) WHERE pgp_next IS NOT NULL;",
 	NULL
 };
 
