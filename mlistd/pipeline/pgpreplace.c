@@ -13,7 +13,7 @@
  * cancel: answer the notice (its token is only inside the encryption), or
  * send "key cancel" as an authenticated sender. One key waits per member;
  * a later request replaces it and starts the delay again. The periodic job
- * here puts due keys in place, audited.
+ * here puts due keys in place, audited, and tells the old key once more.
  *
  * Signatures are checked in the queue manager with librnp, and only
  * against the member's registered key (never a key the mail brings).
@@ -307,19 +307,50 @@ pgpreplace_due(struct pipeline *p, const struct list_cfg *l)
 	return store_member_pgp_next_any(p->st, l->name, p->now) == 1;
 }
 
+/*
+ * told - the old key's holder hears that the new key took effect (their
+ * last chance to see it, if they never asked: later mail goes to the new
+ * key). An old key that no longer imports is not told. 0 or -1.
+ */
+static int
+told(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const struct buf *oldbin, const char *newfpr)
+{
+	struct openpgp_key old;
+	char why[OPENPGP_WHY_SIZE], fp[64], line[400], reply[300];
+	const char *vars[] = { "done", line, NULL };
+	int rc;
+
+	if (oldbin->len == 0 || openpgp_key_import(oldbin->data, oldbin->len,
+	    OPENPGP_BINARY, &old, why, sizeof(why)) != OK)
+		return 0;
+	fpr_groups(newfpr, fp, sizeof(fp));
+	snprintf(line, sizeof(line), "- the new OpenPGP key %s now replaces "
+	    "the key this message is\n  encrypted to. If you did not ask for "
+	    "it, tell the list's owners at once", fp);
+	snprintf(reply, sizeof(reply), "%s-owner@%s", l->name,
+	    p->cfg->hostname);
+	rc = pgpnotice_send(p, l, addr, NOTICE_REQUEST_DONE, vars, reply, &old);
+	openpgp_key_free(&old);
+	return rc;
+}
+
 /* apply - one member's due key in place of the old, audited; 0 or -1 */
 static int
 apply(struct pipeline *p, const struct list_cfg *l, const char *addr)
 {
 	struct openpgp_key key;
-	char why[OPENPGP_WHY_SIZE];
-	struct buf bin;
+	char why[OPENPGP_WHY_SIZE], fpr[OPENPGP_FPR_SIZE] = "";
+	struct buf bin, oldbin;
 	int rc, ok = 0;
 
 	buf_init(&bin, 0);
+	buf_init(&oldbin, 0);
 	if ((rc = store_member_pgp_next_get(p->st, l->name, addr, &bin,
-	    NULL)) <= 0) {
+	    NULL)) <= 0 || (rc = store_member_pgp_get(p->st, l->name, addr,
+	    &oldbin, NULL)) < 0) {
 		buf_free(&bin);
+		buf_free(&oldbin);
 		return rc < 0 ? -1 : 0;
 	}
 	/* judged again: it may have expired or been revoked while it waited */
@@ -331,6 +362,7 @@ apply(struct pipeline *p, const struct list_cfg *l, const char *addr)
 	if (rc == OK) {
 		rc = store_member_pgp_put(p->st, l->name, addr, key.bin.data,
 		    key.bin.len, key.fpr, (long long)key.expires);
+		snprintf(fpr, sizeof(fpr), "%s", key.fpr);
 		openpgp_key_free(&key);
 		ok = rc == STORE_OK;
 		if (rc != STORE_OK && rc != STORE_EXISTS &&
@@ -338,8 +370,12 @@ apply(struct pipeline *p, const struct list_cfg *l, const char *addr)
 			rc = -1;
 	}
 	buf_free(&bin);
-	if (rc == -1 || store_member_pgp_next_clear(p->st, l->name, addr) < 0)
+	if (rc == -1 || store_member_pgp_next_clear(p->st, l->name, addr) < 0 ||
+	    (ok && told(p, l, addr, &oldbin, fpr) < 0)) {
+		buf_free(&oldbin);
 		return -1;
+	}
+	buf_free(&oldbin);
 	/* the audit names no member: only that the list did it, and why */
 	if (ok && audit_append(p->st, l->name, p->now, "list",
 	    "openpgp-key-replaced", "a member's new OpenPGP key took effect "

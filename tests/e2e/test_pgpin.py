@@ -835,6 +835,11 @@ def test_waiting_key_takes_effect_after_delay(alice_keyed, sink, homes):
     assert waiting(inst) == 0
     audit = inst.ctl("audit", "demo").stdout
     assert "openpgp-key-replaced" in audit and "alice" not in audit
+    # the old key's holder hears it took effect, encrypted to the old key (their last chance)
+    last = lambda: [p for ok, p in (g.decrypt(payload(r)) for r in mails(sink, g.addr)
+                                    if encrypted(r)) if ok and b"now replaces the key" in p]
+    assert wait_until(last), "no last notice to the old key"
+    assert grouped(h.fpr) in last()[0]
     send(inst, b"From: bob@example.org\r\nSubject: Later\r\n\r\nWords after the delay.\r\n",
          "bob@example.org", rcpt=LIST)
     assert wait_until(lambda: [r for r in mails(sink, g.addr, b"multipart/encrypted")
