@@ -136,6 +136,10 @@ static const struct cfg_rule list_rules[] = {
 	{ "subscription",	T_ENUM,	S(subscription), "confirm", 0, 0, 0, sub_choices },
 	{ "encryption",		T_ENUM,	S(encryption), "optional", 0, 0, 0, enc_choices },
 	{ "key_expiry_warning_days", T_INT, S(key_warn_days), "", 14, 1, 365, NULL },
+	/* seconds a new OpenPGP key the old one did not sign waits (#17) */
+	{ "openpgp",		T_GROUP, 0, "", 0, 0, 0, NULL },
+	{ "openpgp.replace_delay", T_INT, S(pgp_replace_delay), "", 604800, 1,
+	    90 * 86400, NULL },
 	{ "digest",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "digest.period",	T_ENUM,	S(digest_period), "daily", 0, 0, 0, period_choices },
 	{ "digest.max_size",	T_INT,	S(digest_max), "", 1048576, 1024, 1 << 30, NULL },

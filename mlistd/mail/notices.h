@@ -146,6 +146,8 @@
 	    "the answer to LIST-request (answers: the answer to each command, e.g. keys, who, archive, audit, help)") \
 	X(NOTICE_PGP_KEY_CONFIRM, "pgp-key-confirm", "confirm_addr days", \
 	    "encrypted to a key sent with \"key\": answering it registers it") \
+	X(NOTICE_PGP_KEY_REPLACE, "pgp-key-replace", "fingerprint when cancel_addr", \
+	    "encrypted to a member's registered key: a new key not signed by it waits; answering cancels") \
 	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
 	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \

@@ -262,6 +262,16 @@ static const char *const migrations[] = {
 	"  fingerprint TEXT NOT NULL, at INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO role_announced SELECT DISTINCT list, '', 0"
 	"  FROM members;",
+	/*
+	 * a member's OpenPGP key waiting to replace their registered one
+	 * (#17: asked for without the old key's signature): the new minimal
+	 * key sealed like pgp_key, and when it takes effect
+	 */
+	"ALTER TABLE members ADD COLUMN pgp_next BLOB;"
+	"ALTER TABLE members ADD COLUMN pgp_next_due INTEGER;"
+	/* the job asks every second: only the few waiting rows are indexed */
+	"CREATE INDEX IF NOT EXISTS members_pgp_next ON members(list,"
+	"  pgp_next_due) WHERE pgp_next IS NOT NULL;",
 	NULL
 };
 

@@ -329,6 +329,22 @@ int	store_member_pgp_clear(struct store *, const char *list,
 	    const char *addr);
 int	store_pgp_fpr_member(struct store *, const char *list, const char *fpr,
 	    char **addr);
+/*
+ * A key waiting to replace a member's registered one (#17): one a member.
+ * _put 0, STORE_NOTFOUND, STORE_ERR; _get 1 (key opened, *due), 0 none,
+ * STORE_ERR; _clear 1 one waited, 0 none, STORE_ERR; _due the count of
+ * addresses (new strings) whose key is due, STORE_ERR; _any 1 or 0.
+ */
+int	store_member_pgp_next_put(struct store *, const char *list,
+	    const char *addr, const void *key, size_t len, long long due);
+int	store_member_pgp_next_get(struct store *, const char *list,
+	    const char *addr, struct buf *key, long long *due);
+int	store_member_pgp_next_clear(struct store *, const char *list,
+	    const char *addr);
+int	store_member_pgp_next_due(struct store *, const char *list,
+	    long long now, char **addrs, int max);
+int	store_member_pgp_next_any(struct store *, const char *list,
+	    long long now);
 /* the cause of a failure built on the store, for store_errmsg */
 void	store_fail_cause(struct store *, const char *cause);
 

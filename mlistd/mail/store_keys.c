@@ -2,7 +2,7 @@
  * store_keys.c - the list's DKIM signing keys (secret half sealed) and the
  * signed posts already seen (replays); the OpenPGP keys of the list (secret,
  * sealed) and of members (public, minimal, sealed, found by a keyed hash of
- * the fingerprint).
+ * the fingerprint), with the one key that may wait to replace a member's.
  */
 #include <ctype.h>
 
@@ -297,6 +297,133 @@ store_member_pgp_clear(struct store *st, const char *list, const char *addr)
 	if (!s)
 		return STORE_ERR;
 	return st_step_done(st, s) == STORE_OK ? 0 : STORE_ERR;
+}
+
+/*
+ * store_member_pgp_next_put - a key waiting to replace the member's own
+ * until due (sealed like pgp_key, to its own column); one a member: it
+ * replaces a waiting one
+ */
+int
+store_member_pgp_next_put(struct store *st, const char *list,
+    const char *addr, const void *key, size_t len, long long due)
+{
+	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET "
+	    "pgp_next = ?3, pgp_next_due = ?4 WHERE list = ?1 AND "
+	    "addr_hash = ?2", list, addr);
+	struct st_place pl;
+
+	if (!s)
+		return STORE_ERR;
+	st_place(&pl, "members.pgp_next");
+	st_place_hash(st, &pl, list, addr);
+	if (st_bind_sealed_blob(st, s, 3, key, len, &pl) < 0) {
+		st_done(st, s);
+		if (!st->failed)
+			st_fail(st, "a waiting OpenPGP key could not be "
+			    "sealed");
+		return STORE_ERR;
+	}
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)due);
+	if (st_step_done(st, s) != STORE_OK)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? 0 : STORE_NOTFOUND;
+}
+
+/* store_member_pgp_next_get - the waiting key, opened; 1, 0 none, STORE_ERR */
+int
+store_member_pgp_next_get(struct store *st, const char *list,
+    const char *addr, struct buf *key, long long *due)
+{
+	sqlite3_stmt *s = st_prep_member(st, "SELECT pgp_next, pgp_next_due "
+	    "FROM members WHERE list = ?1 AND addr_hash = ?2 AND "
+	    "pgp_next IS NOT NULL", list, addr);
+	struct st_place pl;
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			st_db_fail(st);
+		st_done(st, s);
+		return rc == SQLITE_DONE ? 0 : STORE_ERR;
+	}
+	st_place(&pl, "members.pgp_next");
+	st_place_hash(st, &pl, list, addr);
+	if (st_opened_blob(st, s, 0, key, &pl) != 1) {
+		st_done(st, s);
+		return STORE_ERR;
+	}
+	if (due)
+		*due = sqlite3_column_int64(s, 1);
+	st_done(st, s);
+	return 1;
+}
+
+/* store_member_pgp_next_clear - no key waits now: 1 one did, 0, STORE_ERR */
+int
+store_member_pgp_next_clear(struct store *st, const char *list,
+    const char *addr)
+{
+	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET "
+	    "pgp_next = NULL, pgp_next_due = NULL WHERE list = ?1 AND "
+	    "addr_hash = ?2 AND pgp_next IS NOT NULL", list, addr);
+
+	if (!s)
+		return STORE_ERR;
+	if (st_step_done(st, s) != STORE_OK)
+		return STORE_ERR;
+	return sqlite3_changes(st->db) ? 1 : 0;
+}
+
+/*
+ * store_member_pgp_next_due - the members of list whose waiting key is due
+ * by now, at most max: their addresses (new strings) into addrs. The count
+ * or STORE_ERR.
+ */
+int
+store_member_pgp_next_due(struct store *st, const char *list, long long now,
+    char **addrs, int max)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM "
+	    "members WHERE list = ?1 AND pgp_next IS NOT NULL AND pgp_next_due <= ?2 "
+	    "ORDER BY pgp_next_due LIMIT ?3");
+	struct st_place pl;
+	int rc = SQLITE_DONE, n = 0;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	sqlite3_bind_int(s, 3, max);
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		st_place_cols(&pl, s, "members.addr", 1, 2);
+		if ((addrs[n] = st_column_opened(st, s, 0, &pl)) == NULL) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		n++;
+	}
+	st_done(st, s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		while (n > 0)
+			free(addrs[--n]);
+		return STORE_ERR;
+	}
+	return n;
+}
+
+/* store_member_pgp_next_any - does any member of list have a key due by now? */
+int
+store_member_pgp_next_any(struct store *st, const char *list, long long now)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%lld", now);
+	return st_scalar(st, "SELECT EXISTS (SELECT 1 FROM members WHERE "
+	    "list = ?1 AND pgp_next IS NOT NULL AND pgp_next_due <= CAST(?2 AS "
+	    "INTEGER))", list, t, 0) > 0;
 }
 
 /* store_pgp_fpr_member - the member whose key has this fingerprint */

@@ -4,10 +4,19 @@
  * "key" at LIST-request (or a key riding on "subscribe"): the key is found
  * in the mail (mail/pgpkeyin.c), judged by the engine (refused kinds say
  * why), and a token goes back to the mailbox ENCRYPTED TO THAT KEY: only
- * who holds both the mailbox and the secret key can answer it, and only
- * then is the key stored (replacing an older one). The token is inside the
- * encryption only: a plain Reply-To would let the owner of a forged From
- * confirm a stranger's key by replying to mail they cannot read.
+ * who holds both the mailbox and the secret key can answer it. The token
+ * is inside the encryption only: a plain Reply-To would let the owner of a
+ * forged From confirm a stranger's key by replying to mail they cannot read.
+ *
+ * The mailbox is not enough, though: whoever reads the member's incoming
+ * mail can answer a token encrypted to a key of their own. So a first key
+ * is stored only when the request or the answer came from an authenticated
+ * sender (pipeline/authn.c), and a key replacing a registered one only
+ * when the old key signed for it; otherwise it waits (pipeline/
+ * pgpreplace.c). The token's bound bytes remember how the request came
+ * (pgpin_bound_parse), pgpin_decide says what an answer does. The token
+ * mail to an unauthenticated sender is a second answer: it counts against
+ * the instance's answer budget.
  *
  * No oracle: a stranger, a member and a forged sender get the same words
  * and the same encrypted mail; for a stranger the token is never stored.
@@ -26,138 +35,28 @@
 #include "mail/header.h"
 #include "mail/listpgp.h"
 #include "mail/pgpkeyin.h"
+#include "pipeline/authn.h"
 #include "pipeline/pgpin.h"
+#include "pipeline/pgpnotice.h"
+#include "pipeline/pgpreplace.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
 
 #define TOKEN_KIND	"pgpkey"
 
-/* stamp - an RFC 5322 date in UTC */
-static void
-stamp(long long t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	if (strftime(out, len, "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
-		snprintf(out, len, "Thu, 01 Jan 1970 00:00:00 +0000");
-}
-
-/*
- * inner - the notice as the key's holder reads it once decrypted: a text
- * entity with protected headers (RFC draft-autocrypt-lamps-protected-
- * headers), the token in its text and its Reply-To
- */
-static int
-inner(struct pipeline *p, const struct list_cfg *l, const char *to,
-    const char *token, struct buf *ent)
-{
-	char addr[300], days[16], date[64];
-	const char *vars[] = { "confirm_addr", addr, "days", days, NULL };
-	struct buf subject, body, subj;
-	int rc;
-
-	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token,
-	    p->cfg->hostname);
-	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
-	buf_init(&subject, 0);
-	buf_init(&body, 0);
-	buf_init(&subj, 0);
-	if ((rc = distribute_render(p, l, NOTICE_PGP_KEY_CONFIRM, vars,
-	    &subject, &body)) < 0)
-		goto out;
-	notice_subject(buf_cstr(&subject), &subj);
-	stamp(p->now, date, sizeof(date));
-	rc = buf_printf(ent, "Content-Type: text/plain; charset=utf-8; "
-	    "protected-headers=\"v1\"\r\nContent-Transfer-Encoding: 8bit\r\n"
-	    "From: \"%s list\" <%s-request@%s>\r\nTo: <%s>\r\n"
-	    "Subject: %s\r\nDate: %s\r\nReply-To: <%s>\r\n\r\n", l->name,
-	    l->name, p->cfg->hostname, to, buf_cstr(&subj), date, addr);
-	for (const char *c = buf_cstr(&body); rc >= 0 && *c; c++)
-		rc = *c == '\n' ? buf_puts(ent, "\r\n") : buf_putc(ent, *c);
-	if (rc >= 0)
-		rc = buf_puts(ent, "\r\n");
-out:
-	buf_free(&subject);
-	buf_free(&body);
-	buf_free(&subj);
-	return rc < 0 ? -1 : 0;
-}
-
-/* encrypt_to - ent signed by the list and encrypted to key: ctype and body */
-static int
-encrypt_to(struct pipeline *p, const struct list_cfg *l, const struct buf *ent,
-    const struct openpgp_key *key, struct buf *ctype, struct buf *body)
-{
-	struct openpgp_secret *sec = NULL;
-	struct openpgp_post post;
-	struct openpgp_enc *enc = NULL;
-	struct buf arm;
-	char why[OPENPGP_WHY_SIZE] = "";
-	int rc = -1;
-
-	memset(&post, 0, sizeof(post));
-	buf_init(&arm, 0);
-	if (listpgp_get(p->st, l->name, p->cfg->hostname, &sec) < 0)
-		return -1;
-	if (openpgp_post_sign(sec, ent->data, ent->len, (uint32_t)p->now,
-	    OPENPGP_BUCKET_MIN, &post, why, sizeof(why)) != OK ||
-	    openpgp_enc_new(&enc) != OK ||
-	    openpgp_copy_encrypt(enc, &post, key, &arm, why, sizeof(why)) != OK ||
-	    openpgp_mime_wrap(&arm, ctype, body) != OK)
-		store_fail_cause(p->st, *why ? why : "OpenPGP encryption failed");
-	else
-		rc = 0;
-	openpgp_enc_free(enc);
-	openpgp_post_free(&post);
-	openpgp_secret_free(sec);
-	buf_free(&arm);
-	return rc;
-}
-
-/*
- * send_token - the token notice, encrypted to key, queued for `to`. The
- * outer header says nothing of the key and carries no token.
- */
+/* send_token - the token notice, encrypted to the key it registers */
 static int
 send_token(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *token, const struct openpgp_key *key)
 {
-	const char *host = p->cfg->hostname;
-	struct buf ent, ctype, body, m;
-	unsigned char r[8];
-	char rnd[17], date[64], id[QID_LEN + 1];
-	int rc = -1;
+	char addr[300], days[16];
+	const char *vars[] = { "confirm_addr", addr, "days", days, NULL };
 
-	buf_init(&ent, 0);
-	buf_init(&ctype, 0);
-	buf_init(&body, 0);
-	buf_init(&m, 0);
-	if (inner(p, l, to, token, &ent) < 0 ||
-	    encrypt_to(p, l, &ent, key, &ctype, &body) < 0)
-		goto out;
-	randombytes_buf(r, sizeof(r));
-	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
-	stamp(p->now, date, sizeof(date));
-	if (buf_printf(&m, "From: \"%s list\" <%s-request@%s>\r\nTo: <%s>\r\n"
-	    "Subject: ...\r\nDate: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
-	    "Auto-Submitted: auto-replied\r\nPrecedence: list\r\n"
-	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n"
-	    "Content-Type: %s\r\n\r\n", l->name, l->name, host, to, date, rnd,
-	    host, l->name, host, l->name, host, buf_cstr(&ctype)) < 0 ||
-	    buf_append(&m, body.data, body.len) < 0)
-		goto out;
-	if (sign_copy(p, l, &m) == 0 &&
-	    distribute_write(p, m.data, m.len, l->name, id) == 0 &&
-	    distribute_to(p, l, id, to, ENV_NULL) == 0)
-		rc = 0;
-out:
-	buf_free(&ent);
-	buf_free(&ctype);
-	buf_free(&body);
-	buf_free(&m);
-	return rc;
+	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token,
+	    p->cfg->hostname);
+	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
+	return pgpnotice_send(p, l, to, NOTICE_PGP_KEY_CONFIRM, vars, addr,
+	    key);
 }
 
 /* same_key - 1 if bin (a stored minimal key) has fingerprint fpr */
@@ -207,17 +106,22 @@ merge_expiry(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	return rc;
 }
 
-/* pending - the token kept for a member or a subscriber: address and key */
+/*
+ * pending - the token kept for a member or a subscriber: the address, a
+ * line of flags and the token's hash (pgpin_bound_parse), then the key
+ */
 static int
 pending(struct pipeline *p, const struct list_cfg *l, const char *to,
-    const struct openpgp_key *key, const char *token)
+    const struct openpgp_key *key, const char *token, unsigned flags)
 {
 	struct buf plain;
+	char th[PGPREPLACE_TOKEN_HASH_HEX];
 	int rc = -1;
 
 	buf_init(&plain, 0);
+	pgpreplace_token_hash(token, th);
 	/* the key names its owner: the store seals this kind's bound bytes */
-	if (buf_printf(&plain, "%s\n", to) >= 0 &&
+	if (buf_printf(&plain, "%s\n%u%s\n", to, flags & 7, th) >= 0 &&
 	    buf_append(&plain, key->bin.data, key->bin.len) == 0 &&
 	    store_confirm_add(p->st, TOKEN_KIND, token, l->name, "",
 	    plain.data, plain.len, to, p->now + CONFIRM_DAYS * 86400LL) ==
@@ -226,6 +130,94 @@ pending(struct pipeline *p, const struct list_cfg *l, const char *to,
 	sodium_memzero(plain.data, plain.cap);
 	buf_free(&plain);
 	return rc;
+}
+
+/*
+ * pgpin_bound_parse - a "pgpkey" token's bound bytes (NUL-terminated
+ * address line written in place): 0 and the parts, -1 malformed
+ */
+int
+pgpin_bound_parse(char *b, size_t len, struct pgpin_bound *out)
+{
+	char *nl, *nl2;
+
+	memset(out, 0, sizeof(*out));
+	if ((nl = memchr(b, '\n', len)) == NULL)
+		return -1;
+	*nl = 0;
+	out->addr = b;
+	nl++;
+	len -= (size_t)(nl - b);
+	nl2 = memchr(nl, '\n', len);
+	if (nl2 == NULL || nl2 - nl != PGPREPLACE_TOKEN_HASH_HEX ||
+	    *nl < '0' || *nl > '7')
+		return -1;
+	out->flags = (unsigned)(*nl - '0');
+	memcpy(out->token_hash, nl + 1, PGPREPLACE_TOKEN_HASH_HEX - 1);
+	out->token_hash[PGPREPLACE_TOKEN_HASH_HEX - 1] = 0;
+	out->key = nl2 + 1;
+	out->keylen = len - (size_t)(nl2 + 1 - nl);
+	return out->keylen ? 0 : -1;
+}
+
+/*
+ * pgpin_decide - what an answered token does (pure): a first key needs
+ * an authenticated request or answer (the mailbox alone is what a reader
+ * of it has); a key replacing another takes effect at once only when the
+ * old key signed for it, and otherwise waits (the old key's holder hears)
+ */
+enum pgpin_action
+pgpin_decide(int has_old, int same, unsigned flags, int answer_sure,
+    int answer_oldsig)
+{
+	if (has_old && !same)
+		return (flags & PGPKEY_OLDSIG) || answer_oldsig ?
+		    PGPIN_REPLACE_NOW : PGPIN_REPLACE_LATER;
+	if (has_old)
+		return PGPIN_REGISTER;	/* the same key: nothing to protect */
+	return (flags & PGPKEY_SURE) || answer_sure ? PGPIN_REGISTER :
+	    PGPIN_UNVERIFIED;
+}
+
+/*
+ * budget - may the encrypted token go to an unauthenticated sender? It
+ * counts against the instance's hourly answers (store_authn.c), like the
+ * plain answer before it: a flood of forged "key" mails costs mlistd two
+ * mails each otherwise. 1 yes, 0 no (logged by authn.c).
+ */
+static int
+budget(struct pipeline *p, const char *to, unsigned how)
+{
+	struct authn claim;
+
+	if (how & PGPIN_SURE)
+		return 1;
+	memset(&claim, 0, sizeof(claim));
+	claim.level = AUTHN_CLAIM;
+	return authn_may_reply(p, &claim, to);
+}
+
+/* old_key - the member's registered key, imported; 1, 0 none, -1 error */
+static int
+old_key(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    struct buf *bin, struct openpgp_key *k)
+{
+	char why[OPENPGP_WHY_SIZE];
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	if ((rc = store_member_pgp_get(p->st, l->name, addr, bin, NULL)) <= 0)
+		return rc < 0 ? -1 : 0;
+	/*
+	 * a key that no longer imports (expired, revoked) can neither sign
+	 * for its successor nor be told of it: it protects nothing, and the
+	 * new key is judged as a first one
+	 */
+	rc = openpgp_key_import(bin->data, bin->len, OPENPGP_BINARY, k, why,
+	    sizeof(why));
+	if (rc == TEMPFAIL)
+		return -1;
+	return rc == OK;
 }
 
 /* no_key - the words when the mail carries no key */
@@ -239,6 +231,38 @@ no_key(struct buf *b)
 	    "into the text as an armoured block (gpg --armor --export).\n\n");
 }
 
+/*
+ * old_signed - did the registered key sign for the key offered (flags get
+ * PGPKEY_OLDSIG)? A mail signed by the registered key may carry the new
+ * key inside while its Autocrypt header still names the old one
+ * (Thunderbird): then the key inside is the one offered, in place of *key.
+ */
+static int
+old_signed(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const void *msg, size_t len, struct openpgp_key *key, unsigned *flags)
+{
+	struct openpgp_key old, in;
+	struct buf bin;
+	int rc;
+
+	buf_init(&bin, 0);
+	if ((rc = old_key(p, l, to, &bin, &old)) == 1 &&
+	    pgpreplace_signed_key(msg, len, to, &old, &in)) {
+		if (strcmp(in.fpr, old.fpr) != 0 &&
+		    (strcmp(key->fpr, old.fpr) == 0 ||
+		    strcmp(key->fpr, in.fpr) == 0)) {
+			*flags |= PGPKEY_OLDSIG;
+			openpgp_key_free(key);
+			*key = in;
+		} else
+			openpgp_key_free(&in);
+	}
+	if (rc == 1)
+		openpgp_key_free(&old);
+	buf_free(&bin);
+	return rc < 0 ? -1 : 0;
+}
+
 /* pgpin_key_request - the key in a -request mail: a token encrypted to it */
 int
 pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
@@ -250,8 +274,9 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	struct member m;
 	char why[OPENPGP_WHY_SIZE] = "", token[41];
 	unsigned char r[20];
+	unsigned flags = (how & PGPIN_SURE) ? PGPKEY_SURE : 0;
 	enum result ir;
-	int rc, member;
+	int rc, member, sent = 0;
 
 	if ((rc = pgpkeyin_find(msg, len, to, &in)) <= 0) {
 		pgpkeyin_free(&in);
@@ -278,13 +303,16 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	rc = 0;
-	if (member)
-		rc = merge_expiry(p, l, to, &key);
-	/* a stranger's token is never stored: it opens nothing */
-	if (rc == 0 && (member || (how & PGPIN_SUBSCRIBING)))
-		rc = pending(p, l, to, &key, token);
-	if (rc == 0)
-		rc = send_token(p, l, to, token, &key);
+	if (member && (rc = merge_expiry(p, l, to, &key)) == 0)
+		rc = old_signed(p, l, to, msg, len, &key, &flags);
+	/* the words stay the same when the budget withholds the token */
+	if (rc == 0 && (sent = budget(p, to, how))) {
+		/* a stranger's token is never stored: it opens nothing */
+		if (member || (how & PGPIN_SUBSCRIBING))
+			rc = pending(p, l, to, &key, token, flags);
+		if (rc == 0)
+			rc = send_token(p, l, to, token, &key);
+	}
 	openpgp_key_free(&key);
 	if (rc < 0)
 		return -1;
@@ -292,8 +320,29 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	    "its way to you. Open it\nin your mail program and answer it as it "
 	    "says, within %d days: only then is\nthe key used. If you did not "
 	    "ask for this, do nothing.\n\n", CONFIRM_DAYS);
-	log_info("%s request: list=%s an OpenPGP key offered, token sent "
-	    "encrypted to it result=ok", p->qid, l->name);
+	log_info("%s request: list=%s an OpenPGP key offered, token %s "
+	    "result=ok", p->qid, l->name, sent ? "sent encrypted to it" :
+	    "withheld (answer budget)");
+	return 1;
+}
+
+/* pgpin_key_cancel - "key cancel": a waiting key dropped, for a sure sender */
+int
+pgpin_key_cancel(struct pipeline *p, const struct list_cfg *l,
+    const char *to, unsigned how, struct buf *b)
+{
+	int rc = 0;
+
+	/* a claim cancels nothing: anyone could make it, to stop a real change */
+	if ((how & PGPIN_SURE) &&
+	    (rc = pgpreplace_cancel(p, l, to, "key cancel")) < 0)
+		return -1;
+	buf_puts(b, (how & PGPIN_SURE) ? "No new OpenPGP key waits to replace "
+	    "yours now: if one did, it was\ncancelled, and your registered key "
+	    "stays.\n\n" : "A new OpenPGP key waiting to replace yours is "
+	    "cancelled only by mail the\nlist can verify as yours, or by "
+	    "answering the notice the list sent you\nencrypted to your "
+	    "registered key.\n\n");
 	return 1;
 }
 
@@ -308,28 +357,19 @@ done(struct pipeline *p, const struct list_cfg *l, const char *to,
 	    ENV_NULL, "", NULL);
 }
 
-/* confirmed - store the key of a confirmed token; the answer's line */
+/* store_key - the key registered now; the answer's line */
 static int
-confirmed(struct pipeline *p, const struct list_cfg *l, const char *addr,
-    const void *bin, size_t len, const char **text)
+store_key(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const struct openpgp_key *key, const char **text)
 {
-	struct openpgp_key key;
-	char why[OPENPGP_WHY_SIZE];
-	enum result ir;
 	int rc;
 
-	/* judged again: it may have expired since the token went out */
-	ir = openpgp_key_import(bin, len, OPENPGP_BINARY, &key, why, sizeof(why));
-	if (ir == TEMPFAIL)
+	rc = store_member_pgp_put(p->st, l->name, addr, key->bin.data,
+	    key->bin.len, key->fpr, (long long)key->expires);
+	/* a key signed for by the old one ends any key that waited */
+	if (rc == STORE_OK &&
+	    store_member_pgp_next_clear(p->st, l->name, addr) < 0)
 		return -1;
-	if (ir != OK) {
-		*text = "- the key can no longer be used (expired or revoked "
-		    "since): send \"key\" again\n  with a key that is valid";
-		return 0;
-	}
-	rc = store_member_pgp_put(p->st, l->name, addr, key.bin.data,
-	    key.bin.len, key.fpr, (long long)key.expires);
-	openpgp_key_free(&key);
 	if (rc == STORE_OK)
 		*text = "- your OpenPGP key is registered: the list's mail to you "
 		    "will be encrypted to it";
@@ -347,39 +387,130 @@ confirmed(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	return 0;
 }
 
+/* answer_sure - was the token's answer sent by addr (authn.c decides)? */
+static int
+answer_sure(struct pipeline *p, const struct envelope *e,
+    const struct buf *msg, const char *addr)
+{
+	struct authn au;
+	struct why why = { "" };
+
+	if (e == NULL || authn_check(p, e, msg, &au, &why) != OK)
+		return -1;
+	return authn_vouches(&au, addr) && !au.automatic;
+}
+
+/* the answer's line, and where a composed one is written */
+struct line {
+	const char	*text;
+	char		 buf[400];
+};
+
+/* act - what the answered token does, by pgpin_decide; the answer's line */
+static int
+act(struct pipeline *p, const struct list_cfg *l, const struct pgpin_bound *t,
+    const struct openpgp_key *key, const struct envelope *e,
+    const struct buf *msg, struct line *out)
+{
+	struct openpgp_key old;
+	struct buf bin;
+	enum pgpin_action a;
+	int has, same, sure = 0, oldsig = 0, rc = 0;
+
+	buf_init(&bin, 0);
+	if ((has = old_key(p, l, t->addr, &bin, &old)) < 0) {
+		buf_free(&bin);
+		return -1;
+	}
+	same = has && strcmp(old.fpr, key->fpr) == 0;
+	if (has && !same && !(t->flags & PGPKEY_OLDSIG))
+		oldsig = pgpreplace_signed_answer(msg->data, msg->len, t->addr,
+		    &old, t->token_hash);
+	/* who answered: for a first key, and for a waiting key's notice */
+	if ((!has && !(t->flags & PGPKEY_SURE)) || (has && !same && !oldsig &&
+	    !(t->flags & PGPKEY_OLDSIG)))
+		sure = answer_sure(p, e, msg, t->addr);
+	a = pgpin_decide(has, same, t->flags, sure > 0, oldsig);
+	if (sure < 0)
+		rc = -1;
+	else if (a == PGPIN_REGISTER || a == PGPIN_REPLACE_NOW)
+		rc = store_key(p, l, t->addr, key, &out->text);
+	else if (a == PGPIN_REPLACE_LATER) {
+		rc = pgpreplace_schedule(p, l, t->addr, key, &old,
+		    (t->flags & PGPKEY_SURE) || sure > 0, out->buf,
+		    sizeof(out->buf));
+		out->text = out->buf;
+	} else {
+		out->text = "- the key was not registered: neither your "
+		    "request nor your answer came\n  from a sender the list "
+		    "could verify. Send \"key\" again from your own\n  mail "
+		    "account (or ask the list's owners to register your key)";
+		log_info("%s confirm: list=%s a member's OpenPGP key not "
+		    "registered (unverified) result=permfail", p->qid, l->name);
+	}
+	if (has)
+		openpgp_key_free(&old);
+	buf_free(&bin);
+	return rc;
+}
+
+/* confirmed - the key of a confirmed token, judged again, acted on */
+static int
+confirmed(struct pipeline *p, const struct list_cfg *l,
+    const struct pgpin_bound *t, const struct envelope *e,
+    const struct buf *msg, struct line *out)
+{
+	struct openpgp_key key;
+	char why[OPENPGP_WHY_SIZE];
+	enum result ir;
+	int rc;
+
+	/* judged again: it may have expired since the token went out */
+	ir = openpgp_key_import(t->key, t->keylen, OPENPGP_BINARY, &key, why,
+	    sizeof(why));
+	if (ir == TEMPFAIL)
+		return -1;
+	if (ir != OK) {
+		out->text = "- the key can no longer be used (expired or revoked "
+		    "since): send \"key\" again\n  with a key that is valid";
+		return 0;
+	}
+	rc = act(p, l, t, &key, e, msg, out);
+	openpgp_key_free(&key);
+	return rc;
+}
+
 /*
  * pgpin_key_confirmed - the holder of the key and of the mailbox answered:
- * the key replaces any older one. 1 handled, -1 error (retried).
+ * the key is registered, replaces the old one, or waits to (pgpin_decide).
+ * 1 handled, -1 error (retried).
  */
 int
 pgpin_key_confirmed(struct pipeline *p, const struct list_cfg *l,
-    const struct store_token *tok, const struct buf *msg)
+    const struct store_token *tok, const struct envelope *e,
+    const struct buf *msg)
 {
+	struct pgpin_bound t;
+	struct line out = { NULL, "" };
 	struct buf plain;
-	const char *text = NULL;
-	char *addr, *nl;
 	int rc;
 
-	(void)msg;
 	buf_init(&plain, 0);
 	/* opened by the store (a sealed kind) */
 	if (buf_append(&plain, tok->bound.data, tok->bound.len) < 0) {
 		buf_free(&plain);
 		return -1;
 	}
-	addr = (char *)plain.data;
-	nl = memchr(plain.data, '\n', plain.len);
-	if (nl == NULL) {
-		log_warn("%s confirm: list=%s OpenPGP key token without an "
-		    "address; ignored result=permfail", p->qid, l->name);
+	if (pgpin_bound_parse((char *)plain.data, plain.len, &t) < 0) {
+		log_warn("%s confirm: list=%s OpenPGP key token unreadable; "
+		    "ignored result=permfail", p->qid, l->name);
+		sodium_memzero(plain.data, plain.cap);
 		buf_free(&plain);
 		return 1;
 	}
-	*nl = 0;
-	rc = confirmed(p, l, addr, nl + 1,
-	    plain.len - (size_t)(nl + 1 - (char *)plain.data), &text);
-	if (rc == 0)
-		rc = done(p, l, addr, text);
+	rc = confirmed(p, l, &t, e, msg, &out);
+	if (rc == 0 && out.text != NULL)
+		rc = done(p, l, t.addr, out.text);
 	sodium_memzero(plain.data, plain.cap);
 	buf_free(&plain);
 	return rc < 0 ? -1 : 1;

@@ -84,6 +84,12 @@ key_arg(const char *p, size_t n, struct request *r)
 	}
 	if (i == n && !enc)
 		return CMD_PGPKEY;	/* "key" alone: the key is attached */
+	if (!enc && n - i >= 6 && strncasecmp(p + i, "cancel", 6) == 0 &&
+	    strspn(p + i + 6, " \t\r\n") == n - i - 6) {
+		/* "key cancel": a waiting OpenPGP key dropped */
+		r->pgpcancel = 1;
+		return CMD_PGPKEY;
+	}
 	s = i;
 	while (i < n && (isalnum((unsigned char)p[i]) || p[i] == '+' || p[i] == '/' || p[i] == '='))
 		i++;
@@ -884,10 +890,12 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	if ((cmds & CMD_PGPKEY) || ((cmds & CMD_SUBSCRIBE) &&
 	    l->subscription != SUB_CLOSED)) {
 		unsigned how = ((cmds & CMD_PGPKEY) ? PGPIN_ASKED : 0) |
-		    ((cmds & CMD_SUBSCRIBE) ? PGPIN_SUBSCRIBING : 0);
+		    ((cmds & CMD_SUBSCRIBE) ? PGPIN_SUBSCRIBING : 0) |
+		    (sure ? PGPIN_SURE : 0);
 
-		if (pgpin_key_request(p, l, to, req->msg, req->msglen, how,
-		    &b) < 0) {
+		if ((req->pgpcancel ? pgpin_key_cancel(p, l, to, how, &b) :
+		    pgpin_key_request(p, l, to, req->msg, req->msglen, how,
+		    &b)) < 0) {
 			buf_free(&b);
 			buf_free(&post);
 			return -1;

@@ -1,7 +1,8 @@
 /*
  * tokens.c - the token table. Every confirmation token the list sends (a
  * post to confirm, a member's own key, sealed -request commands, a
- * moderator's decision, a quorum vote, a vouch) comes back to
+ * moderator's decision, a quorum vote, a vouch, an OpenPGP key and the
+ * cancelling of one that waits) comes back to
  * LIST-confirm+TOKEN@ or as "confirm TOKEN" to -request. It is taken with
  * one store look-up that says its kind, and the kind picks the handler.
  *
@@ -18,11 +19,15 @@
 #include "leadership/quorum.h"
 #include "pipeline/authn.h"
 #include "pipeline/pgpin.h"
+#include "pipeline/pgpreplace.h"
 #include "pipeline/tokens.h"
 #include "util/log.h"
 
 typedef int (*token_fn)(struct pipeline *, const struct list_cfg *, const struct store_token *,
     const struct buf *);
+/* a handler that judges who answered (pgpin.c: a first OpenPGP key) */
+typedef int (*token_env_fn)(struct pipeline *, const struct list_cfg *,
+    const struct store_token *, const struct envelope *, const struct buf *);
 
 static int token_key(struct pipeline *, const struct list_cfg *, const struct store_token *,
     const struct buf *);
@@ -31,14 +36,16 @@ static int token_key(struct pipeline *, const struct list_cfg *, const struct st
 static const struct token_kind {
 	const char	*kind;
 	token_fn	 fn;
+	token_env_fn	 efn;
 } token_kinds[] = {
-	{ "post",	confirm_post },
-	{ "key",	token_key },
-	{ "command",	command_confirmed },
-	{ "moderate",	moderate_answer },
-	{ "quorum",	quorum_answer },
-	{ "vouch",	quorum_answer },
-	{ "pgpkey",	pgpin_key_confirmed },
+	{ "post",	confirm_post,	NULL },
+	{ "key",	token_key,	NULL },
+	{ "command",	command_confirmed,	NULL },
+	{ "moderate",	moderate_answer,	NULL },
+	{ "quorum",	quorum_answer,	NULL },
+	{ "vouch",	quorum_answer,	NULL },
+	{ "pgpkey",	NULL,	pgpin_key_confirmed },
+	{ "pgpcancel",	pgpreplace_cancelled,	NULL },
 };
 
 /* token_key - a "key" token: the member's own signing key is registered */
@@ -94,7 +101,9 @@ tokens_handle(struct pipeline *p, const struct listaddr *la, const struct envelo
 		if (strcmp(token_kinds[i].kind, tok.kind) == 0)
 			break;
 	if (i < sizeof(token_kinds) / sizeof(token_kinds[0]))
-		rc = token_kinds[i].fn(p, l, &tok, msg);
+		rc = token_kinds[i].efn ?
+		    token_kinds[i].efn(p, l, &tok, e, msg) :
+		    token_kinds[i].fn(p, l, &tok, msg);
 	else {
 		log_warn("%s confirm: list=%s token of an unknown kind \"%s\"; spent, ignored "
 		    "result=permfail", p->qid, l->name, tok.kind);

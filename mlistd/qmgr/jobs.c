@@ -15,6 +15,7 @@
 #include "leadership/quorum.h"
 #include "leadership/rolekey.h"
 #include "mail/audit.h"
+#include "pipeline/pgpreplace.h"
 #include "qmgr/jobs.h"
 #include "util/log.h"
 
@@ -54,6 +55,8 @@ static const struct job {
 	{ "identity-expire",	60,	JOB_PER_LIST,	NULL,		job_identity_expire },
 	/* members told once when the moderators' role key is not the one announced */
 	{ "role-key",		60,	JOB_PER_LIST,	rolekey_due,	rolekey_announce },
+	/* a member's new OpenPGP key that waited openpgp.replace_delay (#17) */
+	{ "pgp-replace",	1,	JOB_PER_LIST,	pgpreplace_due,	pgpreplace_job },
 };
 
 #define NJOBS	(sizeof(jobs) / sizeof(jobs[0]))

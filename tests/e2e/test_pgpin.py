@@ -307,9 +307,10 @@ def test_key_replaced_only_after_confirmation_expiry_merged(make_instance, sink,
     assert inst.logtext().count("a member's OpenPGP key registered result=ok") == 1
     tok = TOKEN.search(plain).group(1).decode()
     send(inst, f"From: {h.addr}\r\n\r\nyes\r\n".encode(), h.addr, rcpt=f"demo-confirm+{tok}@lists.example")
-    assert wait_until(lambda: inst.logtext().count("a member's OpenPGP key registered result=ok") == 2)
-    # the log line is written inside the transaction: wait for its commit
-    assert wait_until(lambda: fpr_hash(inst) not in (None, first))
+    # answered, but not signed by the old key: the new one waits (openpgp.replace_delay)
+    assert inst.wait_log("a member's new OpenPGP key waits"), inst.logtext()
+    assert inst.logtext().count("a member's OpenPGP key registered result=ok") == 1
+    assert fpr_hash(inst) == first
     assert stored(inst) == 1
 
 
@@ -640,3 +641,241 @@ def test_registered_key_receives_encrypted_copies(keyed, sink):
     mine = answer_to(sink, g.addr, g=g, marker=SECRET.encode())
     assert b"To everyone" in mine
     assert all(encrypted(r) for r in mails(sink, g.addr, b"List-Id") if b"To everyone" in read(g, r))
+
+
+# ---- a key replacing a registered one: the old key signs, or the new one waits (#17) -------------
+
+NOTICE_REPL = b"A new OpenPGP key was asked for your address"
+CANCEL = re.compile(rb"demo-confirm\+([0-9a-f]{40})@lists\.example")
+
+
+def signed_by(key_of, signer, subject="key"):
+    """Thunderbird's 'Attach my public key' mail carrying key_of's key, signed by signer's key."""
+    raw = thunderbird(key_of, subject=subject)
+    head, rest = raw.split(b"--------------sig0\r\n", 1)
+    inner = rest.split(b"\r\n--------------sig0\r\n", 1)[0]
+    sig = signer.gpg("--armor", "--detach-sign", "--digest-algo", "SHA256", inp=inner).stdout
+    return head + b"--------------sig0\r\n" + inner + (
+        "\r\n--------------sig0\r\nContent-Type: application/pgp-signature; "
+        "name=\"OpenPGP_signature.asc\"\r\n\r\n").encode() + sig.replace(b"\n", b"\r\n") + \
+        b"\r\n--------------sig0--\r\n"
+
+
+def answer_token(inst, g, plain, port=None):
+    """Answer the token in plain as g's address: through the front MTA, or unauthenticated."""
+    tok = TOKEN.search(plain).group(1).decode()
+    raw = f"From: {g.addr}\r\nSubject: Re: ...\r\n\r\nyes\r\n".encode()
+    rcpt = f"demo-confirm+{tok}@lists.example"
+    if port:
+        send_unauthenticated(port, g.addr, [rcpt], raw)
+    else:
+        send(inst, raw, g.addr, rcpt=rcpt)
+
+
+def waiting(inst):
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    try:
+        return db.execute("SELECT count(*) FROM members WHERE pgp_next IS NOT NULL").fetchone()[0]
+    finally:
+        db.close()
+
+
+def replace_notices(sink, g):
+    """The notices about a waiting key that g (the registered key) opens."""
+    return [p for ok, p in (g.decrypt(payload(r)) for r in mails(sink, g.addr) if encrypted(r))
+            if ok and NOTICE_REPL in p]
+
+
+def grouped(fpr):
+    return " ".join(fpr[i:i + 4] for i in range(0, 40, 4)).encode()
+
+
+def ask_unsigned(inst, sink, g, h, n=1):
+    """alice (key g registered) asks for h without g's signature and answers h's token."""
+    send(inst, mutt(h), h.addr)
+    _, plain = token_mail(sink, h, n)
+    answer_token(inst, h, plain)
+    assert inst.wait_log("a member's new OpenPGP key waits"), inst.logtext()
+
+
+@pytest.fixture
+def alice_keyed(make_instance, sink, homes):
+    def make(**settings):
+        inst = make_instance(members=("alice@example.org", "bob@example.org"), list_settings=settings)
+        g = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org")
+        register(inst, sink, g, "k9")
+        assert inst.wait_log("a member's OpenPGP key registered result=ok")
+        assert wait_until(lambda: fpr_hash(inst) is not None)
+        return inst, g
+    return make
+
+
+def test_replacement_signed_by_old_key_applies_at_once(alice_keyed, sink, homes):
+    inst, g = alice_keyed()
+    first = fpr_hash(inst)
+    h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
+    # as Thunderbird sends it: its Autocrypt header still the account's (old) key, the new key
+    # attached inside the part the old key signs
+    kd = base64.b64encode(g.binary()).decode()
+    raw = signed_by(h, g).replace(b"Subject: key", f"Autocrypt: addr={g.addr}; keydata={kd}\r\n"
+                                  "Subject: key".encode(), 1)
+    send(inst, raw, h.addr)
+    _, plain = token_mail(sink, h)
+    answer_token(inst, h, plain)
+    assert wait_until(lambda: inst.logtext().count("a member's OpenPGP key registered result=ok") == 2)
+    assert wait_until(lambda: fpr_hash(inst) not in (None, first))
+    assert "a member's new OpenPGP key waits" not in inst.logtext()
+    assert waiting(inst) == 0
+    # the list's mail to alice now opens with the new key only
+    send(inst, b"From: bob@example.org\r\nSubject: After\r\n\r\nNew key words.\r\n", "bob@example.org",
+         rcpt=LIST)
+    assert wait_until(lambda: [r for r in mails(sink, g.addr, b"multipart/encrypted")
+                               if b"New key words" in read(h, r)]), inst.logtext()
+    for r in mails(sink, g.addr, b"multipart/encrypted"):
+        if b"New key words" in read(h, r):
+            assert not g.decrypt(payload(r))[0]
+
+
+def test_token_answer_signed_by_old_key_applies_at_once(alice_keyed, sink, homes):
+    """The request was not signed, but the answer is: multipart/signed by the old key over a
+    quoted reply that carries the token."""
+    inst, g = alice_keyed()
+    first = fpr_hash(inst)
+    h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
+    send(inst, mutt(h), h.addr)
+    _, plain = token_mail(sink, h)
+    tok = TOKEN.search(plain).group(1).decode()
+    part = (f"Content-Type: text/plain; charset=utf-8\r\n\r\nyes\r\n\r\n"
+            f"> (the reply goes to demo-confirm+{tok}@lists.example)\r\n").encode()
+    sig = g.gpg("--armor", "--detach-sign", "--digest-algo", "SHA256", inp=part).stdout
+    raw = (f"From: Wonderland Liddell <{g.addr}>\r\nSubject: Re: ...\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n"
+           " protocol=\"application/pgp-signature\"; boundary=\"s1\"\r\n\r\n--s1\r\n").encode() + \
+        part + b"\r\n--s1\r\nContent-Type: application/pgp-signature\r\n\r\n" + \
+        sig.replace(b"\n", b"\r\n") + b"\r\n--s1--\r\n"
+    send(inst, raw, g.addr, rcpt=f"demo-confirm+{tok}@lists.example")
+    assert wait_until(lambda: inst.logtext().count("a member's OpenPGP key registered result=ok") == 2)
+    assert wait_until(lambda: fpr_hash(inst) not in (None, first))
+    assert "a member's new OpenPGP key waits" not in inst.logtext()
+    assert waiting(inst) == 0
+
+
+def test_signature_by_old_key_over_another_key_does_not_count(alice_keyed, sink, homes):
+    """g signed a mail carrying h's key; the mail also has an Autocrypt header with m's key (taken
+    first): the signature is not over m's key, so m waits."""
+    inst, g = alice_keyed()
+    h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
+    m = Gpg(homes / "mallory", "Mallory Hatter", "alice@example.org")
+    kd = base64.b64encode(m.binary()).decode()
+    raw = signed_by(h, g).replace(b"Subject: key", f"Autocrypt: addr={m.addr}; keydata={kd}\r\n"
+                                  "Subject: key".encode(), 1)
+    send(inst, raw, m.addr)
+    _, plain = token_mail(sink, m)
+    answer_token(inst, m, plain)
+    assert inst.wait_log("a member's new OpenPGP key waits"), inst.logtext()
+    assert inst.logtext().count("a member's OpenPGP key registered result=ok") == 1
+
+
+def test_unsigned_replacement_waits_old_key_told_cancel_token(alice_keyed, sink, homes):
+    inst, g = alice_keyed()
+    first = fpr_hash(inst)
+    h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
+    ask_unsigned(inst, sink, g, h)
+    assert fpr_hash(inst) == first and waiting(inst) == 1
+    done = answer_to(sink, g.addr, g=g, marker=b"unless cancelled")
+    assert b"Your request to the list: done" in done and b"was not signed with your" in done
+    # the notice: encrypted to the old key (the new one cannot open it), names the new key and when
+    assert wait_until(lambda: replace_notices(sink, g)), "no notice to the old key"
+    note = replace_notices(sink, g)[0]
+    assert grouped(h.fpr) in note and b"takes effect on" in note
+    raws = [r for r in mails(sink, g.addr) if encrypted(r) and NOTICE_REPL in read(g, r)]
+    assert not h.decrypt(payload(raws[0]))[0]
+    assert not CANCEL.search(raws[0]), "the cancel token travels only inside the encryption"
+    # an unauthenticated "key cancel" in alice's name changes nothing
+    send_unauthenticated(inst.direct_port, g.addr, [LIST_REQ],
+                         b"From: alice@example.org\r\nSubject: key cancel\r\n\r\nkey cancel\r\n")
+    assert wait_until(lambda: inst.logtext().count("sender=unauthenticated") >= 1)
+    assert answer_to(sink, g.addr, g=g, marker=b"cancelled only by mail the")
+    assert waiting(inst) == 1
+    # answering the notice cancels; the old key stays
+    tok = CANCEL.search(note).group(1).decode()
+    send(inst, f"From: {g.addr}\r\n\r\nno\r\n".encode(), g.addr, rcpt=f"demo-confirm+{tok}@lists.example")
+    assert inst.wait_log("a member's waiting OpenPGP key cancelled result=ok"), inst.logtext()
+    assert wait_until(lambda: waiting(inst) == 0)
+    assert fpr_hash(inst) == first
+    assert answer_to(sink, g.addr, g=g, marker=b"waited is cancelled")
+
+
+def test_second_request_replaces_waiting_key_and_key_cancel_command(alice_keyed, sink, homes):
+    inst, g = alice_keyed()
+    h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
+    h2 = Gpg(homes / "alice3", "Wonderland Liddell", "alice@example.org")
+    ask_unsigned(inst, sink, g, h)
+    assert wait_until(lambda: len(replace_notices(sink, g)) == 1)
+    ask_unsigned(inst, sink, g, h2)
+    assert wait_until(lambda: len(replace_notices(sink, g)) == 2), "told again"
+    assert grouped(h2.fpr) in replace_notices(sink, g)[1]
+    assert waiting(inst) == 1            # one waits: the second
+    # "key cancel" from alice, authenticated by the front MTA
+    send(inst, b"From: alice@example.org\r\nSubject: key cancel\r\n\r\nkey cancel\r\n", g.addr)
+    assert inst.wait_log("key cancel: a member's waiting OpenPGP key cancelled result=ok"), \
+        inst.logtext()
+    assert wait_until(lambda: waiting(inst) == 0)
+
+
+def test_waiting_key_takes_effect_after_delay(alice_keyed, sink, homes):
+    inst, g = alice_keyed(**{"openpgp.replace_delay": "3"})
+    first = fpr_hash(inst)
+    h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
+    ask_unsigned(inst, sink, g, h)
+    assert fpr_hash(inst) == first
+    assert inst.wait_log("a member's waiting OpenPGP key took effect result=ok", timeout=30), \
+        inst.logtext()
+    assert wait_until(lambda: fpr_hash(inst) not in (None, first))
+    assert waiting(inst) == 0
+    audit = inst.ctl("audit", "demo").stdout
+    assert "openpgp-key-replaced" in audit and "alice" not in audit
+    # the old key's holder hears it took effect, encrypted to the old key (their last chance)
+    last = lambda: [p for ok, p in (g.decrypt(payload(r)) for r in mails(sink, g.addr)
+                                    if encrypted(r)) if ok and b"now replaces the key" in p]
+    assert wait_until(last), "no last notice to the old key"
+    assert grouped(h.fpr) in last()[0]
+    send(inst, b"From: bob@example.org\r\nSubject: Later\r\n\r\nWords after the delay.\r\n",
+         "bob@example.org", rcpt=LIST)
+    assert wait_until(lambda: [r for r in mails(sink, g.addr, b"multipart/encrypted")
+                               if b"Words after the delay" in read(h, r)]), inst.logtext()
+    for r in mails(sink, g.addr, b"multipart/encrypted"):
+        if b"Words after the delay" in read(h, r):
+            assert not g.decrypt(payload(r))[0]
+
+
+def test_first_key_unauthenticated_request_needs_authenticated_answer(make_instance, sink, homes):
+    """A first key asked for without authentication registers only when the answer is
+    authenticated (the front MTA's DKIM/DMARC for the member's own domain)."""
+    inst = make_instance(members=("alice@example.org",))
+    g = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org")
+    send_unauthenticated(inst.direct_port, g.addr, [LIST_REQ], k9(g))
+    _, plain = token_mail(sink, g)
+    answer_token(inst, g, plain, port=inst.direct_port)
+    assert inst.wait_log("a member's OpenPGP key not registered (unverified) result=permfail")
+    assert stored(inst) == 0
+    assert answer_to(sink, g.addr, marker=b"the key was not registered: neither")
+    send_unauthenticated(inst.direct_port, g.addr, [LIST_REQ], k9(g))
+    _, plain = token_mail(sink, g, 2)
+    answer_token(inst, g, plain)
+    assert inst.wait_log("a member's OpenPGP key registered result=ok")
+    assert wait_until(lambda: stored(inst) == 1)
+
+
+def test_encrypted_token_counts_against_instance_budget(make_instance, sink, homes):
+    """With one unauthenticated answer an hour for the instance, a forged "key" gets its plain
+    answer and no encrypted token: that is a second answer."""
+    inst = make_instance(extra='auth = { authserv_id = "mx.lists.example"; '
+                         'answers_per_instance = 1; };', members=("alice@example.org",))
+    m = Gpg(homes / "mallory", "Mallory Hatter", "alice@example.org")
+    send_unauthenticated(inst.direct_port, m.addr, [LIST_REQ], k9(m))
+    assert answer_to(sink, m.addr, marker=b"encrypted to the OpenPGP key you sent")
+    assert inst.wait_log("answer withheld (auth.answers_per_instance reached)"), inst.logtext()
+    send(inst, b"From: alice@example.org\r\nSubject: help\r\n\r\nhelp\r\n", m.addr)
+    assert wait_until(lambda: len(mails(sink, m.addr)) >= 2)
+    assert not mails(sink, m.addr, b"multipart/encrypted")
