@@ -22,5 +22,9 @@ enum result openpgp_pseud_rename(const struct openpgp_secret *, const char *,
 	    uint32_t, struct openpgp_secret **, char *, size_t);
 enum result openpgp_pseud_verify(const void *, size_t, const void *, size_t,
 	    const void *, size_t, struct openpgp_signer *, char *, size_t);
+enum result openpgp_pseud_certify(const struct openpgp_secret *list,
+	    const struct openpgp_secret *, uint32_t,
+	    struct openpgp_secret **, char *, size_t);
+int	openpgp_pseud_certified(const struct openpgp_secret *);
 
 #endif

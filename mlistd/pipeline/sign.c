@@ -17,7 +17,9 @@
 #include "mail/author.h"
 #include "mail/header.h"
 #include "mail/listkey.h"
+#include "mail/listpgp.h"
 #include "mail/openpgp_pseud.h"
+#include "mail/openpgp_sq.h"
 #include "mail/pseudonym.h"
 #include "pipeline/identity.h"
 #include "pipeline/pgpsign.h"
@@ -181,6 +183,48 @@ pseud_renamed(struct pipeline *p, const struct list_cfg *l,
 }
 
 /*
+ * pseud_certify - the list key certifies the pseudonym key's UID when it
+ * does not yet (a new key, a renamed one, one made before this version),
+ * so a member who trusts the list key can tell the key is the list's;
+ * without sq (openpgp_sq.c) the key goes on uncertified, as before
+ */
+static void
+pseud_certify(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct openpgp_secret **key)
+{
+	struct openpgp_secret *list, *nk;
+	char why[OPENPGP_WHY_SIZE];
+	enum result r;
+
+	if (!openpgp_sq_available() || openpgp_pseud_certified(*key) != 0)
+		return;
+	if (listpgp_get(p->st, l->name, p->cfg->hostname, &list) < 0) {
+		log_warn("%s sign: list=%s pseudonym key not certified: %s",
+		    p->qid, l->name, store_errmsg(p->st));
+		return;
+	}
+	r = openpgp_pseud_certify(list, *key, (uint32_t)p->now, &nk, why,
+	    sizeof(why));
+	openpgp_secret_free(list);
+	if (r != OK) {
+		log_warn("%s sign: list=%s pseudonym key not certified: %s",
+		    p->qid, l->name, why);
+		return;
+	}
+	if (store_pseudonym_key_update(p->st, l->name, id->handle, nk->data,
+	    nk->len) != STORE_OK) {
+		log_warn("%s sign: list=%s pseudonym key not certified: %s",
+		    p->qid, l->name, store_errmsg(p->st));
+		openpgp_secret_free(nk);
+		return;
+	}
+	log_info("%s sign: list=%s pseudonym key certified by the list key",
+	    p->qid, l->name);
+	openpgp_secret_free(*key);
+	*key = nk;
+}
+
+/*
  * sign_pseudonym_key - the OpenPGP key of the pseudonym a copy goes out
  * under (made the first time), for the caller to free with
  * openpgp_secret_free; -1 on errors (the store's cause). The encrypted
@@ -204,9 +248,13 @@ sign_pseudonym_key(struct pipeline *p, const struct list_cfg *l,
 		sodium_memzero(b.data, b.cap);
 	buf_free(&b);
 	if (rc == STORE_NOTFOUND)
-		return pseud_make(p, l, id, key);
-	if (rc == STORE_OK && pseud_renamed(p, l, id, key) == 0)
+		rc = pseud_make(p, l, id, key) == 0 ? STORE_OK : STORE_ERR;
+	else if (rc == STORE_OK && pseud_renamed(p, l, id, key) < 0)
+		rc = STORE_ERR;
+	if (rc == STORE_OK) {
+		pseud_certify(p, l, id, key);
 		return 0;
+	}
 	openpgp_secret_free(*key);
 	*key = NULL;
 	return -1;

@@ -394,3 +394,72 @@ def test_encrypted_copy_is_signed_inside_by_the_pseudonym(make_instance, sink, t
     assert b"DECRYPTION_OKAY" in st
     assert re.search(rb"^\[GNUPG:\] VALIDSIG " + pfpr.encode() + rb" ", st, re.M), st.decode()
     assert b"sealed words" in st
+
+
+def list_key(inst):
+    out = inst.ctl("keys", "demo", "--export").stdout
+    return out[out.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):].encode()
+
+
+def certifications(v, listkey, key):
+    """gpg --check-sigs with the list key imported: the (validity, key id, uid) of each
+    signature on the pseudonym key's UID made by another key; and the list key's fingerprint"""
+    for k in (listkey, key):
+        subprocess.run(["gpg", "--batch", "--import", v.write("ck", k)], env=v.env, check=True,
+                       capture_output=True)
+    lfpr = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys", v.write("lk", listkey)],
+                          env=v.env, capture_output=True, text=True, check=True).stdout
+    lfpr = [ln.split(":")[9] for ln in lfpr.splitlines() if ln.startswith("fpr:")][0]
+    out = subprocess.run(["gpg", "--batch", "--with-colons", "--check-sigs"],
+                         env=v.env, capture_output=True, text=True).stdout
+    sigs, own, uid = [], None, None
+    for ln in out.splitlines():
+        f = ln.split(":")
+        if f[0] == "pub":
+            own, uid = f[4], None
+        if f[0] == "uid":
+            uid = f[9]
+        if f[0] == "sig" and f[4] != own and uid and "+p-" in uid:
+            sigs.append((f[1], f[4], uid))
+    return sigs, lfpr
+
+
+def test_pseudonym_key_is_certified_by_the_list_key(make_instance, sink, tmp_path):
+    """The Autocrypt key of a pseudonymous post carries a certification of its UID by the list
+    key: gpg --check-sigs (with the list key imported) shows it good, and so does rnp; a rename
+    gets a certification of the new UID."""
+    inst = pseud_instance(make_instance)
+    signed, sig, m = signed_parts(post(inst, sink, "certified words"))
+    frm = m["From"].addresses[0].addr_spec
+    addr, key = autocrypt_key(m)
+    assert addr == frm
+    v = Verifiers(tmp_path)
+    assert v.gpg(key, signed, sig), "the post no longer verifies"
+    listkey = list_key(inst)
+    sigs, lfpr = certifications(v, listkey, key)
+    uid = f"{m['From'].addresses[0].display_name} <{frm}>"
+    assert sigs == [("!", lfpr[-16:], uid)], (sigs, lfpr)
+    assert "certified by the list key" in inst.logtext()
+    # rnp agrees: two signatures on the UID, one by the list key's id, both valid
+    rd = tempfile.mkdtemp(dir=tmp_path)
+    for k in (listkey, key):
+        subprocess.run(["rnpkeys", "--homedir", rd, "--import", v.write("rk", k)], check=True,
+                       capture_output=True)
+    r = subprocess.run(["rnpkeys", "--homedir", rd, "--list-keys", "--with-sigs"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    block = r.stdout[r.stdout.index(f"<{frm}>"):].lower()
+    assert re.search(r"sig\s+" + lfpr[-16:].lower() + r"\s", block), r.stdout
+    assert "invalid" not in block, r.stdout
+    # the same key next time: certified once, not per post
+    _, key2 = autocrypt_key(msg_of(post(inst, sink, "more certified words")))
+    assert key2 == key and inst.logtext().count("certified by the list key") == 1
+    # renamed: the new UID is certified again, the old one is gone
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Patient Anvil 7")
+    _, key3 = autocrypt_key(msg_of(post(inst, sink, "renamed and certified")))
+    sigs3, _ = certifications(Verifiers(tmp_path), listkey, key3)
+    assert sigs3 == [("!", lfpr[-16:], f"Patient Anvil 7 via demo <{frm}>")], sigs3
+    # the keys NAME answer carries the certification too
+    out = inst.ctl("keys", "demo", "--pseudonym", "Patient Anvil 7").stdout
+    armored = out[out.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):].encode()
+    assert certifications(Verifiers(tmp_path), listkey, armored)[0] == sigs3
