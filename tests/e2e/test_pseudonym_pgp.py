@@ -463,3 +463,40 @@ def test_pseudonym_key_is_certified_by_the_list_key(make_instance, sink, tmp_pat
     out = inst.ctl("keys", "demo", "--pseudonym", "Patient Anvil 7").stdout
     armored = out[out.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):].encode()
     assert certifications(Verifiers(tmp_path), listkey, armored)[0] == sigs3
+
+
+def test_told_once_only_when_the_notice_went(make_instance, sink, tmp_path):
+    """The hourly limit on notices drops the signature-replaced notice: it is not marked as told,
+    and the next such post (after the hour) tells her; then never again."""
+    import sqlite3
+    inst = pseud_instance(make_instance)
+    own = Verifiers(tmp_path)
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", f"Rosa <{ROSA}>", "ed25519",
+                    "sign", "never"], env=own.env, check=True, capture_output=True)
+    # a notice to rosa first (her private message names her): the hour's notice is spent
+    bob = msg_of(post(inst, sink, "bob is here", sender="bob@example.org"))["From"].addresses[0].addr_spec
+    send(inst, b"From: " + ROSA.encode() + b"\r\nSubject: hi\r\n\r\nRosa Luxemburg writes.\r\n", rcpt=bob)
+    assert wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"Rosa Luxemburg" in d]
+                      and "kind=private reason=leak" in inst.logtext()), inst.logtext()
+    send(inst, member_signed_post(own, "own signed 0", "My own signed words 0."))
+    assert wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"own signed 0" in d])
+    assert inst.wait_log("notice suppressed (one per sender per hour)")
+    assert not [d for d in copies_to(sink, ROSA) if b"will not tell you again" in d]
+    # an hour later (the limit's record moved back), her next own-signed post: now she is told
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    with db:
+        db.execute("UPDATE notices SET last = last - 7200")
+    db.close()
+    for n in (1, 2):
+        send(inst, member_signed_post(own, f"own signed {n}", f"My own signed words {n}."))
+        assert wait_until(lambda: [d for d in copies_to(sink, "bob@example.org")
+                                   if f"own signed {n}".encode() in d])
+        if n == 1:
+            assert wait_until(lambda: [d for d in copies_to(sink, ROSA)
+                                       if b"will not tell you again" in d]), inst.logtext()
+    with sqlite3.connect(os.path.join(inst.state, "mlistd.db")) as db:
+        db.execute("UPDATE notices SET last = last - 7200")
+    send(inst, member_signed_post(own, "own signed 3", "My own signed words 3."))
+    assert wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"own signed 3" in d])
+    assert inst.wait_log("kind=post", timeout=5)
+    assert len([d for d in copies_to(sink, ROSA) if b"will not tell you again" in d]) == 1
