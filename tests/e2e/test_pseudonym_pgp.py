@@ -500,3 +500,36 @@ def test_told_once_only_when_the_notice_went(make_instance, sink, tmp_path):
     assert wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"own signed 3" in d])
     assert inst.wait_log("kind=post", timeout=5)
     assert len([d for d in copies_to(sink, ROSA) if b"will not tell you again" in d]) == 1
+
+
+def test_private_mail_protected_subject_is_used(make_instance, sink, tmp_path):
+    """Encrypted private mail to a pseudonym as Thunderbird writes it: the outer Subject is "...",
+    the real one is inside (protected headers). rosa's copy has the inner Subject; an inner From
+    naming someone else is not taken."""
+    inst = pseud_instance(make_instance)
+    m = msg_of(post(inst, sink, "write to me"))
+    addr, key = autocrypt_key(m)
+    v = Verifiers(tmp_path)
+    subprocess.run(["gpg", "--batch", "--import", v.write("k", key)], env=v.env, check=True,
+                   capture_output=True)
+    inner = (b"Content-Type: multipart/mixed; boundary=\"in1\"; protected-headers=\"v1\"\r\n"
+             b"Subject: The plan for Tuesday\r\nFrom: Carol <carol@example.org>\r\n"
+             b"To: " + addr.encode() + b"\r\n\r\n--in1\r\nContent-Type: text/plain; charset=us-ascii\r\n"
+             b"\r\nMeet at the usual place.\r\n--in1--\r\n")
+    enc = subprocess.run(["gpg", "--batch", "--armor", "--trust-model", "always", "--encrypt",
+                          "-r", addr], input=inner, env=v.env, capture_output=True, check=True).stdout
+    enc = enc.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    mail = (f"From: Bob <bob@example.org>\r\nTo: {addr}\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";"
+            " boundary=\"e1\"\r\n\r\n--e1\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+            "Version: 1\r\n\r\n--e1\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n"
+            "\r\n").encode() + enc + b"\r\n--e1--\r\n"
+    send(inst, mail, sender="bob@example.org", rcpt=addr)
+    got = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"Meet at the usual place." in d])
+    assert got, inst.logtext()
+    c = msg_of(got[0])
+    assert "The plan for Tuesday" in c["Subject"], c["Subject"]
+    assert c["Subject"].strip() != "..." and len(c.get_all("Subject")) == 1
+    # From: bob's own pseudonym, not the inner claim; nobody's address in the header
+    assert "Carol" not in str(c["From"]) and b"carol@example.org" not in got[0]
+    assert b"bob@example.org" not in got[0]
