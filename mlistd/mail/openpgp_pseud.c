@@ -56,10 +56,17 @@ pseud_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
 	    "pseudonym key blob holds no single key", why, whylen);
 }
 
-/* pseud_detached - an armoured SHA256 detached signature over in */
+static enum result add_signer(rnp_ffi_t, rnp_op_sign_t,
+    const struct openpgp_secret *, uint32_t);
+
+/*
+ * pseud_detached - an armoured SHA256 detached signature over in, by key
+ * and (if not NULL) also by the key also: two signatures in one block
+ */
 static enum result
-pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key, rnp_input_t in,
-    uint32_t created, struct buf *sig)
+pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key,
+    const struct openpgp_secret *also, rnp_input_t in, uint32_t created,
+    struct buf *sig)
 {
 	rnp_op_sign_t	 op;
 	rnp_op_sign_signature_t one;
@@ -77,6 +84,9 @@ pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key, rnp_input_t in,
 		if (rc == RNP_SUCCESS)
 			rc = rnp_op_sign_signature_set_creation_time(one,
 			    created);
+		if (rc == RNP_SUCCESS && also != NULL &&
+		    add_signer(ffi, op, also, created) != OK)
+			rc = RNP_ERROR_GENERIC;
 		if (rc == RNP_SUCCESS)
 			rc = rnp_op_sign_set_armor(op, true);
 		if (rc == RNP_SUCCESS)
@@ -90,13 +100,15 @@ pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key, rnp_input_t in,
 }
 
 /*
- * openpgp_pseud_sign - an armoured detached signature (RFC 3156 section 5)
- * by the pseudonym over data (the signed MIME entity, CRLF), made at
- * created; appended to sig
+ * openpgp_pseud_sign_also - an armoured detached signature (RFC 3156
+ * section 5) by the pseudonym over data (the signed MIME entity, CRLF),
+ * and by also too if not NULL (a rotation's announcement: the old key and
+ * the list's), made at created; appended to sig
  */
 enum result
-openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
-    size_t len, uint32_t created, struct buf *sig, char *why, size_t whylen)
+openpgp_pseud_sign_also(const struct openpgp_secret *s,
+    const struct openpgp_secret *also, const void *data, size_t len,
+    uint32_t created, struct buf *sig, char *why, size_t whylen)
 {
 	rnp_ffi_t	 ffi;
 	rnp_key_handle_t key;
@@ -108,7 +120,7 @@ openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
 	if (rnp_input_from_memory(&in, data, len, false) != RNP_SUCCESS)
 		r = TEMPFAIL;
 	else {
-		r = pseud_detached(ffi, key, in, created, sig);
+		r = pseud_detached(ffi, key, also, in, created, sig);
 		(void)rnp_input_destroy(in);
 	}
 	if (r != OK)
@@ -116,6 +128,15 @@ openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
 	(void)rnp_key_handle_destroy(key);
 	(void)rnp_ffi_destroy(ffi);
 	return r;
+}
+
+/* openpgp_pseud_sign - the same, by the pseudonym alone */
+enum result
+openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
+    size_t len, uint32_t created, struct buf *sig, char *why, size_t whylen)
+{
+	return openpgp_pseud_sign_also(s, NULL, data, len, created, sig, why,
+	    whylen);
 }
 
 /* pseud_armor - binary key packets as an armoured public key block */
@@ -470,9 +491,9 @@ openpgp_pseud_certified(const struct openpgp_secret *s)
 	return n < 0 ? -1 : n > 0;
 }
 
-/* list_keyid - load the list's public key into ffi; its key id */
+/* signer_keyid - load the certifier's public key into ffi; its key id */
 static enum result
-list_keyid(rnp_ffi_t ffi, const struct openpgp_secret *list, char **keyid,
+signer_keyid(rnp_ffi_t ffi, const struct openpgp_secret *list, char **keyid,
     char *why, size_t whylen)
 {
 	struct buf pub;
@@ -514,7 +535,8 @@ merge(rnp_ffi_t ffi, const struct buf *cert)
 	return rc == RNP_SUCCESS ? OK : PERMFAIL;
 }
 
-/* certify_in - have sq certify key's UID by list, merge it, check it */
+/* certify_in - have sq certify key's UID by list (or another certifier),
+ * merge the certification into key, check it */
 static enum result
 certify_in(rnp_ffi_t ffi, rnp_key_handle_t key,
     const struct openpgp_secret *list, uint32_t now, char *why,
@@ -526,7 +548,7 @@ certify_in(rnp_ffi_t ffi, rnp_key_handle_t key,
 
 	buf_init(&pub, 0);
 	buf_init(&cert, 0);
-	if ((r = list_keyid(ffi, list, &keyid, why, whylen)) != OK)
+	if ((r = signer_keyid(ffi, list, &keyid, why, whylen)) != OK)
 		return r;
 	if (rnp_key_get_primary_uid(key, &uid) != RNP_SUCCESS)
 		r = TEMPFAIL;
@@ -616,4 +638,110 @@ openpgp_pseud_certify(const struct openpgp_secret *list,
 	(void)rnp_key_handle_destroy(key);
 	(void)rnp_ffi_destroy(ffi);
 	return r;
+}
+
+/* pseud_uid_of - the key's one UID, for the caller to rnp_buffer_destroy */
+static enum result
+pseud_uid_of(const struct openpgp_secret *s, char **uid, char *why,
+    size_t whylen)
+{
+	rnp_ffi_t ffi;
+	rnp_key_handle_t key;
+	enum result r;
+
+	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+		return r;
+	if (rnp_key_get_primary_uid(key, uid) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/*
+ * openpgp_pseud_uid - the pseudonym key's UID ("NAME via LIST <ADDR>")
+ * into uid; -1 unreadable or too long
+ */
+int
+openpgp_pseud_uid(const struct openpgp_secret *s, char *uid, size_t n)
+{
+	char why[OPENPGP_WHY_SIZE], *u;
+	int k;
+
+	if (pseud_uid_of(s, &u, why, sizeof(why)) != OK)
+		return -1;
+	k = snprintf(uid, n, "%s", u);
+	rnp_buffer_destroy(u);
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* rotate_in - key's UID certified by the old key, then by the list's */
+static enum result
+rotate_in(rnp_ffi_t ffi, rnp_key_handle_t key, const struct openpgp_secret *old,
+    const struct openpgp_secret *list, uint32_t now, char *why, size_t whylen)
+{
+	enum result r;
+
+	/* the old key vouches for the new: what "rotated" means (#18) */
+	if ((r = certify_in(ffi, key, old, now, why, whylen)) != OK)
+		return r;
+	return certify_in(ffi, key, list, now, why, whylen);
+}
+
+/*
+ * openpgp_pseud_rotate - a new key for the pseudonym of old, made at now
+ * with old's UID (its address stays), its UID certified by old and by the
+ * list's key list: *out, to seal in old's place.  Not OK (why): none made.
+ */
+enum result
+openpgp_pseud_rotate(const struct openpgp_secret *old,
+    const struct openpgp_secret *list, uint32_t now,
+    struct openpgp_secret **out, char *why, size_t whylen)
+{
+	struct openpgp_secret *fresh;
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key;
+	char		*uid;
+	enum result	 r;
+
+	*out = NULL;
+	if ((r = pseud_uid_of(old, &uid, why, whylen)) != OK)
+		return r;
+	r = openpgp_pseud_generate(uid, now, &fresh, why, whylen);
+	rnp_buffer_destroy(uid);
+	if (r != OK)
+		return r;
+	if ((r = pseud_open(fresh, &ffi, &key, why, whylen)) == OK) {
+		if ((r = rotate_in(ffi, key, old, list, now, why, whylen))
+		    == OK && (r = with_public(key, out)) != OK)
+			WHY(why, whylen, "exporting the new key failed");
+		(void)rnp_key_handle_destroy(key);
+		(void)rnp_ffi_destroy(ffi);
+	}
+	openpgp_secret_free(fresh);
+	return r;
+}
+
+/* add_signer - also's secret key loaded into ffi, signing in op too */
+static enum result
+add_signer(rnp_ffi_t ffi, rnp_op_sign_t op, const struct openpgp_secret *also,
+    uint32_t created)
+{
+	char why[OPENPGP_WHY_SIZE], fpr[OPENPGP_FPR_SIZE];
+	rnp_op_sign_signature_t one;
+	rnp_key_handle_t k;
+	rnp_result_t rc;
+
+	if (openpgp_list_fingerprint(also, fpr) != OK ||
+	    openpgp_load(ffi, also->data, also->len, RNP_LOAD_SAVE_PUBLIC_KEYS |
+	    RNP_LOAD_SAVE_SECRET_KEYS, why, sizeof(why)) != OK ||
+	    openpgp_locate(ffi, fpr, &k) != OK)
+		return TEMPFAIL;
+	rc = rnp_op_sign_add_signature(op, k, &one);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_sign_signature_set_hash(one, "SHA256");
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_sign_signature_set_creation_time(one, created);
+	(void)rnp_key_handle_destroy(k);
+	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
 }

@@ -365,6 +365,40 @@ START_TEST(certify_by_the_list)
 }
 END_TEST
 
+/* rotate_vouched_by_old_and_list - a new key, same UID, two certifications */
+START_TEST(rotate_vouched_by_old_and_list)
+{
+	struct openpgp_secret *s = pkey(), *list, *n = NULL;
+	char a[OPENPGP_FPR_SIZE], b[OPENPGP_FPR_SIZE], uid[400];
+	struct buf key, sig;
+
+	if (!openpgp_sq_available())
+		return;		/* tools/install-deps installs sq */
+	ck_assert_int_eq(openpgp_list_generate("demo", "lists.example", WHEN,
+	    &list, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_rotate(s, list, WHEN + 100, &n, why,
+	    sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_list_fingerprint(s, a), OK);
+	ck_assert_int_eq(openpgp_list_fingerprint(n, b), OK);
+	ck_assert_str_ne(a, b);
+	ck_assert_int_eq(openpgp_pseud_uid(n, uid, sizeof(uid)), 0);
+	ck_assert_str_eq(uid, UID);
+	buf_init(&key, 0);
+	minimal(n, &key);
+	ck_assert_uint_eq(uid_sigs(&key), 3);	/* its own, the old key's, the list's */
+	/* the announcement's signature: old key and list key in one block */
+	buf_init(&sig, 0);
+	ck_assert_int_eq(openpgp_pseud_sign_also(s, list, "x", 1, WHEN + 101,
+	    &sig, why, sizeof(why)), OK);
+	ck_assert_ptr_nonnull(strstr((const char *)sig.data, "BEGIN PGP SIGNATURE"));
+	buf_free(&key);
+	buf_free(&sig);
+	openpgp_secret_free(n);
+	openpgp_secret_free(list);
+	openpgp_secret_free(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -385,6 +419,7 @@ main(void)
 	tcase_add_test(tc, key_of_a_copy);
 	tcase_add_test(tc, keys_name_parsed);
 	tcase_add_test(tc, certify_by_the_list);
+	tcase_add_test(tc, rotate_vouched_by_old_and_list);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
