@@ -119,6 +119,19 @@ pseud_uid(const struct pipeline *p, const struct list_cfg *l,
 	return k < 0 || (size_t)k >= n ? -1 : 0;
 }
 
+/*
+ * key_time - when a new key or UID is dated: now, or the signature it
+ * makes now if that is earlier (a copy's Date may be a second, or a
+ * hold, before now), since a signature older than its key is invalid
+ */
+static long long
+key_time(const struct pipeline *p, const struct ident *id)
+{
+	long long signs = id->date ? id->date : sign_time(p);
+
+	return signs < p->now ? signs : p->now;
+}
+
 /* pseud_make - a new key for the pseudonym, sealed into the store */
 static int
 pseud_make(struct pipeline *p, const struct list_cfg *l,
@@ -129,7 +142,7 @@ pseud_make(struct pipeline *p, const struct list_cfg *l,
 
 	if (pseud_uid(p, l, id, uid, sizeof(uid)) < 0)
 		return -1;
-	if (openpgp_pseud_generate(uid, (uint32_t)p->now, key, why,
+	if (openpgp_pseud_generate(uid, (uint32_t)key_time(p, id), key, why,
 	    sizeof(why)) != OK) {
 		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
 		    why);
@@ -163,8 +176,8 @@ pseud_renamed(struct pipeline *p, const struct list_cfg *l,
 
 	if (pseud_uid(p, l, id, uid, sizeof(uid)) < 0)
 		return -1;
-	if (openpgp_pseud_rename(*key, uid, (uint32_t)p->now, &nk, why,
-	    sizeof(why)) != OK) {
+	if (openpgp_pseud_rename(*key, uid, (uint32_t)key_time(p, id), &nk,
+	    why, sizeof(why)) != OK) {
 		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
 		    why);
 		return -1;
