@@ -535,6 +535,37 @@ merge(rnp_ffi_t ffi, const struct buf *cert)
 	return rc == RNP_SUCCESS ? OK : PERMFAIL;
 }
 
+/*
+ * sq_certify - sq's certification by certifier, given as one transferable
+ * secret key (a certified pseudonym key's blob has its public key after
+ * it, which sq would take for a keyring)
+ */
+static enum result
+sq_certify(const struct openpgp_secret *certifier, const struct buf *pub,
+    const char *uid, uint32_t now, struct buf *cert, char *why,
+    size_t whylen)
+{
+	struct openpgp_secret *one;
+	rnp_ffi_t ffi;
+	rnp_key_handle_t key;
+	enum result r;
+
+	if ((r = openpgp_open(certifier, &ffi, &key,
+	    "the certifier's blob holds no single key", why, whylen)) != OK)
+		return r;
+	r = openpgp_secret_export(key, &one);
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	if (r != OK) {
+		WHY(why, whylen, "exporting the certifier's key failed");
+		return r;
+	}
+	r = openpgp_sq_certify(one->data, one->len, pub->data, pub->len, uid,
+	    now, cert, why, whylen);
+	openpgp_secret_free(one);
+	return r;
+}
+
 /* certify_in - have sq certify key's UID by list (or another certifier),
  * merge the certification into key, check it */
 static enum result
@@ -565,8 +596,7 @@ certify_in(rnp_ffi_t ffi, rnp_key_handle_t key,
 		}
 	}
 	if (r == OK)
-		r = openpgp_sq_certify(list->data, list->len, pub.data,
-		    pub.len, uid, now, &cert, why, whylen);
+		r = sq_certify(list, &pub, uid, now, &cert, why, whylen);
 	if (r == OK && (r = merge(ffi, &cert)) != OK)
 		WHY(why, whylen, "librnp refused sq's certificate");
 	/* the tool's word is not taken: librnp must find it valid */

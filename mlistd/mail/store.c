@@ -252,6 +252,17 @@ static const char *const migrations[] = {
 	"  (SELECT coalesce(max(id), 0) FROM digest_posts) +"
 	"  (EXISTS (SELECT 1 FROM digest_state) OR"
 	"  EXISTS (SELECT 1 FROM processed)) * 1000000);",
+	/*
+	 * a rotated pseudonym key's old public key (#18), kept to verify the
+	 * posts it signed; sealed to (list, fpr): its UID names the pseudonym
+	 */
+	"CREATE TABLE IF NOT EXISTS pseudonym_retired_keys ("
+	"  list TEXT NOT NULL,"
+	"  handle TEXT NOT NULL,"
+	"  fpr TEXT NOT NULL,"
+	"  public BLOB NOT NULL,"
+	"  retired INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, fpr));",
 	NULL
 };
 

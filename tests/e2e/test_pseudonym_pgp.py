@@ -401,10 +401,10 @@ def list_key(inst):
     return out[out.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):].encode()
 
 
-def certifications(v, listkey, key):
-    """gpg --check-sigs with the list key imported: the (validity, key id, uid) of each
-    signature on the pseudonym key's UID made by another key; and the list key's fingerprint"""
-    for k in (listkey, key):
+def certifications(v, listkey, key, also=()):
+    """gpg --check-sigs with the list key (and also) imported: the (validity, key id, uid) of
+    each signature on the pseudonym key's UID made by another key; the list key's fingerprint"""
+    for k in (listkey, *also, key):
         subprocess.run(["gpg", "--batch", "--import", v.write("ck", k)], env=v.env, check=True,
                        capture_output=True)
     lfpr = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys", v.write("lk", listkey)],
@@ -412,6 +412,9 @@ def certifications(v, listkey, key):
     lfpr = [ln.split(":")[9] for ln in lfpr.splitlines() if ln.startswith("fpr:")][0]
     out = subprocess.run(["gpg", "--batch", "--with-colons", "--check-sigs"],
                          env=v.env, capture_output=True, text=True).stdout
+    target = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys", v.write("tk", key)],
+                            env=v.env, capture_output=True, text=True, check=True).stdout
+    target = [ln.split(":")[4] for ln in target.splitlines() if ln.startswith("pub:")][0]
     sigs, own, uid = [], None, None
     for ln in out.splitlines():
         f = ln.split(":")
@@ -419,7 +422,7 @@ def certifications(v, listkey, key):
             own, uid = f[4], None
         if f[0] == "uid":
             uid = f[9]
-        if f[0] == "sig" and f[4] != own and uid and "+p-" in uid:
+        if f[0] == "sig" and own == target and f[4] != own:
             sigs.append((f[1], f[4], uid))
     return sigs, lfpr
 
@@ -533,3 +536,70 @@ def test_private_mail_protected_subject_is_used(make_instance, sink, tmp_path):
     # From: bob's own pseudonym, not the inner claim; nobody's address in the header
     assert "Carol" not in str(c["From"]) and b"carol@example.org" not in got[0]
     assert b"bob@example.org" not in got[0]
+
+
+def test_rotated_key_is_announced_signed_by_the_old_key(make_instance, sink, tmp_path):
+    """mlistctl keys LIST --pseudonym NAME --rotate: the members get a post from the pseudonym's
+    address, signed by the old key and by the list key (gpg: two good signatures), the new key
+    attached and in Autocrypt, certified by both; later posts are signed by the new key, the
+    old key stays listed to verify old posts."""
+    inst = pseud_instance(make_instance)
+    s1, g1, m1 = signed_parts(post(inst, sink, "before the rotation"))
+    frm = m1["From"].addresses[0].addr_spec
+    name = m1["From"].addresses[0].display_name[:-len(" via demo")]
+    _, k1 = autocrypt_key(m1)
+    v = Verifiers(tmp_path)
+    old = v.gpg(k1, s1, g1)[0]
+    listkey = list_key(inst)
+    r = inst.ctl("keys", "demo", "--pseudonym", name, "--rotate", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    new = re.search(r"new OpenPGP key ([0-9A-F]{40})", r.stdout).group(1)
+    assert new != old and old in r.stdout
+    ann = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"has a new OpenPGP key" in d])
+    assert ann, inst.logtext()
+    s2, g2, m2 = signed_parts(ann[0])
+    assert m2["From"].addresses[0].addr_spec == frm
+    # signed by the old key and the list key, in one signature block
+    w = Verifiers(tmp_path)
+    for k in (k1, listkey):
+        subprocess.run(["gpg", "--batch", "--import", w.write("ik", k)], env=w.env, check=True,
+                       capture_output=True)
+    st = subprocess.run(["gpg", "--batch", "--status-fd", "1", "--verify", w.write("a.asc", g2),
+                         w.write("a", s2)], env=w.env, capture_output=True, text=True)
+    valid = {ln.split()[2] for ln in st.stdout.splitlines() if ln.startswith("[GNUPG:] VALIDSIG")}
+    lfpr = certifications(Verifiers(tmp_path), listkey, k1)[1]
+    assert valid == {old, lfpr}, st.stdout
+    # rnp (both keys in its keyring) and sqop (both certificates) agree
+    rd = tempfile.mkdtemp(dir=tmp_path)
+    for k in (k1, listkey):
+        subprocess.run(["rnpkeys", "--homedir", rd, "--import", w.write("rk", k)], check=True,
+                       capture_output=True)
+    w.write("rv", s2)
+    assert subprocess.run(["rnp", "--homedir", rd, "--verify", w.write("rv.asc", g2)],
+                          capture_output=True).returncode == 0, "rnp does not verify it"
+    with open(w.write("qv", s2), "rb") as f:
+        q = subprocess.run(["sqop", "verify", w.write("qv.asc", g2), w.write("q1", k1),
+                            w.write("q2", listkey)], stdin=f, capture_output=True, text=True)
+    assert q.returncode == 0 and {ln.split()[1] for ln in q.stdout.splitlines()} == {old, lfpr}, q
+    # Autocrypt now carries the new key, and so does the attachment; certified by old and list
+    _, k2 = autocrypt_key(m2)
+    assert k2 != k1
+    att = [p for p in msg_of(s2).walk() if p.get_content_type() == "application/pgp-keys"]
+    assert att and new.encode() not in att[0].get_payload(decode=True)   # armoured, not a listing
+    sigs, _ = certifications(Verifiers(tmp_path), listkey, k2, also=(k1,))
+    assert {(ok, kid) for ok, kid, _ in sigs} == {("!", old[-16:]), ("!", lfpr[-16:])}, sigs
+    assert {u for _, _, u in sigs} == {f"{name} via demo <{frm}>"}
+    # the next post: the new key signs, same address; the old post still verifies with the old key
+    s3, g3, m3 = signed_parts(post(inst, sink, "after the rotation"))
+    assert m3["From"].addresses[0].addr_spec == frm and autocrypt_key(m3)[1] == k2
+    assert Verifiers(tmp_path).gpg(k2, s3, g3)[0] == new
+    assert Verifiers(tmp_path).gpg(k1, s3, g3) is None
+    assert Verifiers(tmp_path).gpg(k1, s1, g1)[0] == old
+    # mlistctl keys --pseudonym: the new key first, the retired one after it
+    out = inst.ctl("keys", "demo", "--pseudonym", name).stdout
+    assert out.index(new) < out.index(f"retired key {old}")
+    assert inst.ctl("keys", "demo", "--pseudonym", "Nobody Here 99", "--rotate",
+                    check=False).returncode == 1
+    # nothing of the member in the announcement
+    for n in NEEDLES:
+        assert n.lower().encode() not in ann[0].lower()
