@@ -22,8 +22,9 @@ act_keys_rotate_pseudonym(struct act_ctx *c, const struct list_cfg *l,
 	if ((rc = pgprotate_pseudonym(c->p, l, name, old, fpr)) < 0)
 		return act_dberr(c);
 	if (rc == 0)
-		return act_fail(c, ACT_FAILED, "%s: no pseudonym called \"%s\" has a key "
-		    "(its key is made at its first post)", l->name, name);
+		return act_fail(c, ACT_FAILED, "%s: no pseudonym called \"%s\" "
+		    "has a key (its key is made at its first post)", l->name,
+		    name);
 	if ((c->json ? buf_printf(c->out, "{\"list\":\"%s\",\"old\":\"%s\","
 	    "\"new\":\"%s\",\"rotated\":true}\n", l->name, old, fpr) :
 	    buf_printf(c->out, "%s: new OpenPGP key %s for the pseudonym, "

@@ -1,4 +1,7 @@
-/* openpgp_pseud.h - a pseudonym's own OpenPGP key: make it, sign with it. */
+/*
+ * openpgp_pseud.h - a pseudonym's own OpenPGP key: make it, sign with it;
+ * certify and rotate it (openpgp_pcert.c).
+ */
 #ifndef MLIST_OPENPGP_PSEUD_H
 #define MLIST_OPENPGP_PSEUD_H
 

@@ -298,8 +298,9 @@ retire(struct store *st, const char *list, const char *handle,
 	struct st_place pl;
 	int rc;
 
-	if ((s = st_prep(st, "INSERT INTO pseudonym_retired_keys (list, "
-	    "handle, fpr, public, retired) VALUES (?1, ?2, ?3, ?4, ?5)")) == NULL)
+	s = st_prep(st, "INSERT INTO pseudonym_retired_keys (list, handle, "
+	    "fpr, public, retired) VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (s == NULL)
 		return STORE_ERR;
 	st_place(&pl, "pseudonym_retired_keys.public");
 	st_place_text(&pl, list);

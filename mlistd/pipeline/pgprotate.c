@@ -33,7 +33,8 @@
 struct rotation {
 	struct openpgp_secret	*old, *list, *fresh;
 	char			 uid[600], name[400], handle[64], addr[400];
-	char			 oldfpr[OPENPGP_FPR_SIZE], fpr[OPENPGP_FPR_SIZE];
+	char			 oldfpr[OPENPGP_FPR_SIZE];
+	char			 fpr[OPENPGP_FPR_SIZE];
 };
 
 /* rotation_free - wipe every key of it */
@@ -252,7 +253,7 @@ announce(struct pipeline *p, const struct list_cfg *l,
 
 	buf_init(&m, 0);
 	if (announcement(p, l, r, &m) < 0)
-		store_fail_cause(p->st, "the announcement could not be written");
+		store_fail_cause(p->st, "the announcement was not written");
 	else if (pgpsign_wrap_keys(&k, r->addr, p->now, &m, why, sizeof(why))
 	    != OK)
 		store_fail_cause(p->st, why);
@@ -317,7 +318,8 @@ pgprotate_retired_each(struct store *st, const struct list_cfg *l,
 
 	memset(&r, 0, sizeof(r));
 	if ((rc = find_old(st, l, name, &r)) > 0)
-		rc = store_pseudonym_retired_each(st, l->name, r.handle, fn, arg);
+		rc = store_pseudonym_retired_each(st, l->name, r.handle, fn,
+		    arg);
 	rotation_free(&r);
 	return rc < 0 ? -1 : rc;
 }
