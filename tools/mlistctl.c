@@ -40,6 +40,7 @@
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
 #include "../mlistd/pipeline/disclosure.h"
+#include "../mlistd/pipeline/pgprotate.h"
 #include "../mlistd/pipeline/sign.h"
 #include "../mlistd/util/fsutil.h"
 #include "../mlistd/util/privdrop.h"
@@ -213,7 +214,9 @@ static const struct verb verbs[] = {
 	  "old key stays listed: keep its record published for the posts it signed." },
 	{ "keys rotate-subkey", "LIST", 1, 1, NEED_DAEMON, v_daemon,
 	  "The same as 'keys LIST --rotate-subkey'." },
-	{ "keys", "LIST [--export | --rotate-subkey | --pseudonym NAME]", 1, 3, NEED_STORE, v_keys,
+	{ "keys rotate-pseudonym", "LIST NAME", 2, 2, NEED_DAEMON, v_daemon,
+	  "The same as 'keys LIST --pseudonym NAME --rotate'." },
+	{ "keys", "LIST [--export | --rotate-subkey | --pseudonym NAME [--rotate]]", 1, 4, NEED_STORE, v_keys,
 	  "Show the list's DKIM keys and the DNS TXT records to publish under the instance's\n"
 	  "hostname (every key, old ones too: they verify the posts they signed), and the\n"
 	  "fingerprint of the list's OpenPGP key (made now if the list has none).\n"
@@ -221,7 +224,10 @@ static const struct verb verbs[] = {
 	  "--rotate-subkey makes a new encryption subkey (by the daemon); the old one is\n"
 	  "revoked but kept, so mail already encrypted to it still opens.\n"
 	  "--pseudonym NAME prints that pseudonym's OpenPGP key (armoured) and fingerprint,\n"
-	  "made at its first post; exit 1 if no pseudonym of that name has posted." },
+	  "made at its first post, and its retired keys (they verify older posts);\n"
+	  "exit 1 if no pseudonym of that name has posted. With --rotate (by the daemon)\n"
+	  "the pseudonym gets a new key, certified by the old one and the list's key; the\n"
+	  "members are told in a post from the pseudonym signed by both." },
 	{ "backup", "FILE", 1, 1, NEED_DAEMON, v_backup,
 	  "Write the whole instance (database, queue, held posts, audit heads, list files,\n"
 	  "the instance file) into FILE, consistently, while the daemon runs. FILE is\n"
@@ -606,6 +612,22 @@ v_status_store(struct ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
+/* print_retired - one retired key of a pseudonym, after its current one */
+static void
+print_retired(const char *fpr, long long when, const struct buf *key,
+    void *arg)
+{
+	char date[32];
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	(void)arg;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	printf("; retired key %s (replaced %s): it verifies older posts\n%.*s",
+	    fpr, date, (int)key->len, (const char *)key->data);
+}
+
 /* v_keys_pseudonym - keys LIST --pseudonym NAME: the pseudonym's OpenPGP key */
 static int
 v_keys_pseudonym(struct ctx *c, const struct list_cfg *l, int argc, char **argv)
@@ -631,7 +653,9 @@ v_keys_pseudonym(struct ctx *c, const struct list_cfg *l, int argc, char **argv)
 	} else {
 		printf("; OpenPGP key of the pseudonym \"%s\" on %s, fingerprint %s\n%s",
 		    argv[1], l->name, fpr, buf_cstr(&key));
-		rc = EX_OK;
+		rc = pgprotate_retired_each(c->store, l, argv[1], print_retired,
+		    NULL) < 0 ? fail(EX_FAIL, "%s: %s", l->name,
+		    store_errmsg(c->store)) : EX_OK;
 	}
 	buf_free(&key);
 	return rc;
@@ -906,6 +930,18 @@ rotate_subkey(struct ctx *c, char **argv)
 	return call(c, 1, argv);
 }
 
+/* rotate_pseudonym - keys LIST --pseudonym NAME --rotate: the daemon's */
+static int
+rotate_pseudonym(struct ctx *c, char **argv)
+{
+	char *req[2] = { argv[0], argv[2] };
+
+	for (const struct verb *v = verbs; v->words; v++)
+		if (strcmp(v->words, "keys rotate-pseudonym") == 0)
+			c->verb = v;
+	return call(c, 2, req);
+}
+
 static int
 v_keys(struct ctx *c, int argc, char **argv)
 {
@@ -915,6 +951,9 @@ v_keys(struct ctx *c, int argc, char **argv)
 
 	if (!l)
 		return EX_FAIL;
+	if (argc == 4 && strcmp(argv[1], "--pseudonym") == 0 &&
+	    strcmp(argv[3], "--rotate") == 0)
+		return rotate_pseudonym(c, argv);
 	if (argc > 1 && strcmp(argv[1], "--pseudonym") == 0)
 		return v_keys_pseudonym(c, l, argc - 1, argv + 1);
 	if (argc == 2 && strcmp(argv[1], "--rotate-subkey") == 0)
@@ -922,7 +961,7 @@ v_keys(struct ctx *c, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--export") == 0)
 		return pgp_export(c, l);
 	if (argc > 1)
-		return fail(EX_USAGE, "usage: mlistctl keys LIST [--export | --rotate-subkey | --pseudonym NAME]");
+		return fail(EX_USAGE, "usage: mlistctl keys LIST [--export | --rotate-subkey | --pseudonym NAME [--rotate]]");
 	if (store_key_count(c->store, l->name) == 0 && !c->json)
 		printf("; %s has no signing key yet: the daemon makes one at its first post, or run\n"
 		    "; 'mlistctl keys rotate %s' now\n", l->name, l->name);

@@ -152,6 +152,14 @@ h_subkey(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 	return act_keys_rotate_subkey(c, l);
 }
 
+/* h_pseudkey - keys rotate-pseudonym LIST NAME */
+static int
+h_pseudkey(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	return act_keys_rotate_pseudonym(c, l, argv[2]);
+}
+
 /* h_list_delete - list delete LIST */
 static int
 h_list_delete(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
@@ -193,6 +201,7 @@ static const struct action actions[] = {
 	{ "keys rotate", "LIST", 2, 2, 0, h_keys },
 	{ "backup", "FILE", 2, 2, INSTANCE, h_backup },
 	{ "keys rotate-subkey", "LIST", 2, 2, 0, h_subkey },
+	{ "keys rotate-pseudonym", "LIST NAME", 3, 3, 0, h_pseudkey },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 

@@ -106,6 +106,8 @@
 	    "to the author, of the parts taken out of a post because they would identify them") \
 	X(NOTICE_SIGNATURE_REPLACED, "signature-replaced", "pseudonym", \
 	    "to the author, once, when the list replaced their own OpenPGP signature by their pseudonym's") \
+	X(NOTICE_PSEUDONYM_KEY_ROTATED, "pseudonym-key-rotated", "pseudonym old_fpr new_fpr", \
+	    "to the members, from the pseudonym, signed by its old key and the list's: its new OpenPGP key") \
 	X(NOTICE_NOTHING_LEFT, "nothing-left", "parts", \
 	    "to the author, of a post kept aside: every part of it would have been taken out") \
 	X(NOTICE_REFUSED_DOCUMENT, "refused-document", "found", \

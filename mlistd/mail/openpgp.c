@@ -56,6 +56,32 @@ openpgp_ffi(rnp_ffi_t *ffi)
 	return OK;
 }
 
+/*
+ * import_all - every key of in: binary data one transferable key at a
+ * time, so that a certified pseudonym key (its secret key, then its
+ * public key with the list's certification, openpgp_pseud.c) loads
+ * without librnp's "public keys are mixed together with secret ones"
+ * on stderr at every use; armoured data at once, as it may hold several
+ * armoured blocks
+ */
+static rnp_result_t
+import_all(rnp_ffi_t ffi, rnp_input_t in, const void *data, uint32_t flags,
+    char **res)
+{
+	rnp_result_t rc;
+	int n = 0;
+
+	if (!(*(const unsigned char *)data & 0x80))
+		return rnp_import_keys(ffi, in, flags, res);
+	while ((rc = rnp_import_keys(ffi, in, flags | RNP_LOAD_SAVE_SINGLE,
+	    res)) == RNP_SUCCESS) {
+		rnp_buffer_destroy(*res);
+		*res = NULL;
+		n++;
+	}
+	return rc == RNP_ERROR_EOF && n > 0 ? RNP_SUCCESS : rc;
+}
+
 /* openpgp_load - import keys (armoured or binary) into ffi */
 enum result
 openpgp_load(rnp_ffi_t ffi, const void *data, size_t len, uint32_t flags,
@@ -73,7 +99,7 @@ openpgp_load(rnp_ffi_t ffi, const void *data, size_t len, uint32_t flags,
 		WHY(why, whylen, "cannot read key data");
 		return TEMPFAIL;
 	}
-	rc = rnp_import_keys(ffi, in, flags, &res);
+	rc = import_all(ffi, in, data, flags, &res);
 	rnp_buffer_destroy(res);
 	(void)rnp_input_destroy(in);
 	if (rc != RNP_SUCCESS) {

@@ -26,6 +26,7 @@ enum result openpgp_secret_export(rnp_key_handle_t,
 	    struct openpgp_secret **);
 enum result openpgp_uid_remove(rnp_key_handle_t, size_t);
 enum result openpgp_export_public(rnp_key_handle_t, int, struct buf *);
+int	openpgp_uid_certified(rnp_key_handle_t, const char *, int);
 enum result openpgp_encrypt_to(rnp_ffi_t, const struct openpgp_post *,
 	    rnp_key_handle_t, struct buf *, char *, size_t);
 

@@ -12,8 +12,8 @@
  * key in sodium_malloc'ed memory that the caller seals under the master key;
  * every operation loads it into a context of its own.
  *
- * Certification by the list key is not made here: librnp 0.16 (Debian 12)
- * has no API to certify another key's UID.
+ * The list key certifies the pseudonym's UID (openpgp_pcert.c); the
+ * minimal key (Autocrypt's keydata, `keys NAME`) carries that certification.
  */
 #include <stdio.h>
 #include <string.h>
@@ -50,10 +50,38 @@ pseud_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
 	    "pseudonym key blob holds no single key", why, whylen);
 }
 
-/* pseud_detached - an armoured SHA256 detached signature over in */
+/* add_signer - also's secret key loaded into ffi, signing in op too */
 static enum result
-pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key, rnp_input_t in,
-    uint32_t created, struct buf *sig)
+add_signer(rnp_ffi_t ffi, rnp_op_sign_t op, const struct openpgp_secret *also,
+    uint32_t created)
+{
+	char why[OPENPGP_WHY_SIZE], fpr[OPENPGP_FPR_SIZE];
+	rnp_op_sign_signature_t one;
+	rnp_key_handle_t k;
+	rnp_result_t rc;
+
+	if (openpgp_list_fingerprint(also, fpr) != OK ||
+	    openpgp_load(ffi, also->data, also->len, RNP_LOAD_SAVE_PUBLIC_KEYS |
+	    RNP_LOAD_SAVE_SECRET_KEYS, why, sizeof(why)) != OK ||
+	    openpgp_locate(ffi, fpr, &k) != OK)
+		return TEMPFAIL;
+	rc = rnp_op_sign_add_signature(op, k, &one);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_sign_signature_set_hash(one, "SHA256");
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_sign_signature_set_creation_time(one, created);
+	(void)rnp_key_handle_destroy(k);
+	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
+}
+
+/*
+ * pseud_detached - an armoured SHA256 detached signature over in, by key
+ * and (if not NULL) also by the key also: two signatures in one block
+ */
+static enum result
+pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key,
+    const struct openpgp_secret *also, rnp_input_t in, uint32_t created,
+    struct buf *sig)
 {
 	rnp_op_sign_t	 op;
 	rnp_op_sign_signature_t one;
@@ -71,6 +99,9 @@ pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key, rnp_input_t in,
 		if (rc == RNP_SUCCESS)
 			rc = rnp_op_sign_signature_set_creation_time(one,
 			    created);
+		if (rc == RNP_SUCCESS && also != NULL &&
+		    add_signer(ffi, op, also, created) != OK)
+			rc = RNP_ERROR_GENERIC;
 		if (rc == RNP_SUCCESS)
 			rc = rnp_op_sign_set_armor(op, true);
 		if (rc == RNP_SUCCESS)
@@ -84,13 +115,15 @@ pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key, rnp_input_t in,
 }
 
 /*
- * openpgp_pseud_sign - an armoured detached signature (RFC 3156 section 5)
- * by the pseudonym over data (the signed MIME entity, CRLF), made at
- * created; appended to sig
+ * openpgp_pseud_sign_also - an armoured detached signature (RFC 3156
+ * section 5) by the pseudonym over data (the signed MIME entity, CRLF),
+ * and by also too if not NULL (a rotation's announcement: the old key and
+ * the list's), made at created; appended to sig
  */
 enum result
-openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
-    size_t len, uint32_t created, struct buf *sig, char *why, size_t whylen)
+openpgp_pseud_sign_also(const struct openpgp_secret *s,
+    const struct openpgp_secret *also, const void *data, size_t len,
+    uint32_t created, struct buf *sig, char *why, size_t whylen)
 {
 	rnp_ffi_t	 ffi;
 	rnp_key_handle_t key;
@@ -102,7 +135,7 @@ openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
 	if (rnp_input_from_memory(&in, data, len, false) != RNP_SUCCESS)
 		r = TEMPFAIL;
 	else {
-		r = pseud_detached(ffi, key, in, created, sig);
+		r = pseud_detached(ffi, key, also, in, created, sig);
 		(void)rnp_input_destroy(in);
 	}
 	if (r != OK)
@@ -110,6 +143,15 @@ openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
 	(void)rnp_key_handle_destroy(key);
 	(void)rnp_ffi_destroy(ffi);
 	return r;
+}
+
+/* openpgp_pseud_sign - the same, by the pseudonym alone */
+enum result
+openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
+    size_t len, uint32_t created, struct buf *sig, char *why, size_t whylen)
+{
+	return openpgp_pseud_sign_also(s, NULL, data, len, created, sig, why,
+	    whylen);
 }
 
 /* pseud_armor - binary key packets as an armoured public key block */
@@ -128,10 +170,56 @@ pseud_armor(rnp_key_handle_t key, rnp_output_t out)
 	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
 }
 
+/* base64_of - b64 of bin without line breaks (Autocrypt's keydata) */
+static enum result
+base64_of(const struct buf *bin, struct buf *b)
+{
+	size_t n = sodium_base64_encoded_len(bin->len,
+	    sodium_base64_VARIANT_ORIGINAL);
+
+	if (buf_reserve(b, n) < 0)
+		return TEMPFAIL;
+	(void)sodium_bin2base64((char *)b->data + b->len, n, bin->data,
+	    bin->len, sodium_base64_VARIANT_ORIGINAL);
+	b->len += n - 1;	/* not the NUL */
+	return OK;
+}
+
+/*
+ * whole_key - a certified pseudonym key goes out whole: librnp's minimal
+ * (Autocrypt) export keeps self-signatures only and would drop the list's
+ * certification; a pseudonym key has one UID and one subkey anyway
+ */
+static enum result
+whole_key(rnp_key_handle_t key, int armored, struct buf *b)
+{
+	struct buf bin;
+	enum result r;
+
+	if (armored)
+		return openpgp_export_public(key, 1, b);
+	buf_init(&bin, 0);
+	if ((r = openpgp_export_public(key, 0, &bin)) == OK)
+		r = base64_of(&bin, b);
+	buf_free(&bin);
+	return r;
+}
+
+/* is_certified - one UID certified by another key, one subkey */
+static int
+is_certified(rnp_key_handle_t key)
+{
+	size_t subs;
+
+	return rnp_key_get_subkey_count(key, &subs) == RNP_SUCCESS &&
+	    subs == 1 && openpgp_uid_certified(key, NULL, 0) > 0;
+}
+
 /*
  * openpgp_pseud_minimal - the pseudonym's minimal public key (primary, UID,
- * encryption subkey, their self-signatures: Autocrypt's "keydata"), base64
- * without line breaks (armored 0) or as an armoured block (armored 1)
+ * encryption subkey, their self-signatures and the list's certification:
+ * Autocrypt's "keydata"), base64 without line breaks (armored 0) or as an
+ * armoured block (armored 1)
  */
 enum result
 openpgp_pseud_minimal(const struct openpgp_secret *s, int armored,
@@ -144,7 +232,9 @@ openpgp_pseud_minimal(const struct openpgp_secret *s, int armored,
 
 	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
-	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
+	if (is_certified(key))
+		r = whole_key(key, armored, b);
+	else if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
 		r = TEMPFAIL;
 	else {
 		if (armored)
@@ -329,3 +419,39 @@ openpgp_pseud_rename(const struct openpgp_secret *s, const char *uid,
 	(void)rnp_ffi_destroy(ffi);
 	return r;
 }
+
+/* pseud_uid_of - the key's one UID, for the caller to rnp_buffer_destroy */
+static enum result
+pseud_uid_of(const struct openpgp_secret *s, char **uid, char *why,
+    size_t whylen)
+{
+	rnp_ffi_t ffi;
+	rnp_key_handle_t key;
+	enum result r;
+
+	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+		return r;
+	if (rnp_key_get_primary_uid(key, uid) != RNP_SUCCESS)
+		r = TEMPFAIL;
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/*
+ * openpgp_pseud_uid - the pseudonym key's UID ("NAME via LIST <ADDR>")
+ * into uid; -1 unreadable or too long
+ */
+int
+openpgp_pseud_uid(const struct openpgp_secret *s, char *uid, size_t n)
+{
+	char why[OPENPGP_WHY_SIZE], *u;
+	int k;
+
+	if (pseud_uid_of(s, &u, why, sizeof(why)) != OK)
+		return -1;
+	k = snprintf(uid, n, "%s", u);
+	rnp_buffer_destroy(u);
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+

@@ -1,4 +1,7 @@
-/* openpgp_pseud.h - a pseudonym's own OpenPGP key: make it, sign with it. */
+/*
+ * openpgp_pseud.h - a pseudonym's own OpenPGP key: make it, sign with it;
+ * certify and rotate it (openpgp_pcert.c).
+ */
 #ifndef MLIST_OPENPGP_PSEUD_H
 #define MLIST_OPENPGP_PSEUD_H
 
@@ -22,5 +25,16 @@ enum result openpgp_pseud_rename(const struct openpgp_secret *, const char *,
 	    uint32_t, struct openpgp_secret **, char *, size_t);
 enum result openpgp_pseud_verify(const void *, size_t, const void *, size_t,
 	    const void *, size_t, struct openpgp_signer *, char *, size_t);
+enum result openpgp_pseud_certify(const struct openpgp_secret *list,
+	    const struct openpgp_secret *, uint32_t,
+	    struct openpgp_secret **, char *, size_t);
+int	openpgp_pseud_certified(const struct openpgp_secret *);
+enum result openpgp_pseud_rotate(const struct openpgp_secret *old,
+	    const struct openpgp_secret *list, uint32_t,
+	    struct openpgp_secret **, char *, size_t);
+enum result openpgp_pseud_sign_also(const struct openpgp_secret *,
+	    const struct openpgp_secret *also, const void *, size_t, uint32_t,
+	    struct buf *, char *, size_t);
+int	openpgp_pseud_uid(const struct openpgp_secret *, char *, size_t);
 
 #endif

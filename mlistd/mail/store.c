@@ -272,6 +272,17 @@ static const char *const migrations[] = {
 	/* the job asks every second: only the few waiting rows are indexed */
 	"CREATE INDEX IF NOT EXISTS members_pgp_next ON members(list,"
 	"  pgp_next_due) WHERE pgp_next IS NOT NULL;",
+	/*
+	 * a rotated pseudonym key's old public key (#18), kept to verify the
+	 * posts it signed; sealed to (list, fpr): its UID names the pseudonym
+	 */
+	"CREATE TABLE IF NOT EXISTS pseudonym_retired_keys ("
+	"  list TEXT NOT NULL,"
+	"  handle TEXT NOT NULL,"
+	"  fpr TEXT NOT NULL,"
+	"  public BLOB NOT NULL,"
+	"  retired INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, fpr));",
 	NULL
 };
 

@@ -287,6 +287,13 @@ int	store_pseudonym_key_update(struct store *, const char *list,
 	    const char *handle, const void *secret, size_t len);
 int	store_pseudonym_key_by_name(struct store *, const char *list,
 	    const char *skeleton, struct buf *out);
+int	store_pseudonym_key_rotate(struct store *, const char *list,
+	    const char *handle, const char *fpr, const void *secret, size_t len,
+	    const char *oldfpr, const void *oldpub, size_t oldlen,
+	    long long now);
+int	store_pseudonym_retired_each(struct store *, const char *list,
+	    const char *handle, void (*)(const char *fpr, long long retired,
+	    const struct buf *pub, void *), void *);
 
 /*
  * The archive and the digest queue (store_archive.c). store_archive_each,

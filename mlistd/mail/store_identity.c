@@ -288,3 +288,92 @@ store_pseudonym_key_update(struct store *st, const char *list,
 	    "WHERE list = ?1 AND handle = ?2", list, handle, NULL, secret, len,
 	    0);
 }
+
+/* retire - the old public key of a rotated pseudonym key, sealed */
+static int
+retire(struct store *st, const char *list, const char *handle,
+    const char *fpr, const void *pub, size_t len, long long now)
+{
+	sqlite3_stmt *s;
+	struct st_place pl;
+	int rc;
+
+	s = st_prep(st, "INSERT INTO pseudonym_retired_keys (list, handle, "
+	    "fpr, public, retired) VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (s == NULL)
+		return STORE_ERR;
+	st_place(&pl, "pseudonym_retired_keys.public");
+	st_place_text(&pl, list);
+	st_place_text(&pl, fpr);
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, fpr, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
+	if (st_bind_sealed_bytes(st, s, 4, pub, len, &pl) < 0) {
+		st_done(st, s);
+		if (!st->failed)
+			st_fail(st, "sealing a retired pseudonym key failed");
+		return STORE_ERR;
+	}
+	rc = sqlite3_step(s);
+	st_done(st, s);
+	return rc == SQLITE_DONE ? STORE_OK : st_db_fail(st);
+}
+
+/*
+ * store_pseudonym_key_rotate - the pseudonym's new key (fpr, secret) in
+ * place of its old one, whose public key (oldfpr, oldpub) is kept to
+ * verify old posts; in the caller's transaction
+ */
+int
+store_pseudonym_key_rotate(struct store *st, const char *list,
+    const char *handle, const char *fpr, const void *secret, size_t len,
+    const char *oldfpr, const void *oldpub, size_t oldlen, long long now)
+{
+	int rc;
+
+	if ((rc = retire(st, list, handle, oldfpr, oldpub, oldlen, now))
+	    != STORE_OK)
+		return rc;
+	return key_write(st, "UPDATE pseudonym_keys SET secret = ?3, "
+	    "fpr = ?4, created = ?5 WHERE list = ?1 AND handle = ?2", list,
+	    handle, fpr, secret, len, now);
+}
+
+/*
+ * store_pseudonym_retired_each - fn for each retired key of the pseudonym
+ * (newest first): its fingerprint, when it was retired, its public key
+ * (opened); the number visited or STORE_ERR
+ */
+int
+store_pseudonym_retired_each(struct store *st, const char *list,
+    const char *handle, void (*fn)(const char *, long long,
+    const struct buf *, void *), void *arg)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT public, list, fpr, retired "
+	    "FROM pseudonym_retired_keys WHERE list = ?1 AND handle = ?2 "
+	    "ORDER BY retired DESC, fpr");
+	struct st_place pl;
+	struct buf pub;
+	int n = 0, rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		buf_init(&pub, 0);
+		st_place_cols(&pl, s, "pseudonym_retired_keys.public", 1, 2);
+		if (st_opened_bytes(st, s, 0, &pub, &pl) != 0) {
+			buf_free(&pub);
+			st_done(st, s);
+			return STORE_ERR;
+		}
+		fn((const char *)sqlite3_column_text(s, 2),
+		    sqlite3_column_int64(s, 3), &pub, arg);
+		buf_free(&pub);
+		n++;
+	}
+	st_done(st, s);
+	return rc == SQLITE_DONE ? n : st_db_fail(st);
+}

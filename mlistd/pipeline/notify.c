@@ -64,12 +64,17 @@ notify_sender(struct pipeline *p, const struct list_cfg *l, const char *to, cons
 	return distribute_notice(p, l, to, subject, text, ENV_NULL, "", NULL);
 }
 
-/* notify_sender_tmpl - the same, the text being notice `id` filled with vars */
+/*
+ * notify_sender_tmpl - the same, the text being notice `id` filled with
+ * vars: 1 queued, 0 rate-limited (not sent), -1 it could not be queued
+ */
 int
 notify_sender_tmpl(struct pipeline *p, const struct list_cfg *l, const char *to,
     enum notice_id id, const char *const *vars)
 {
 	if (!notify_allowed(p, l, to))
 		return 0;
-	return distribute_notice_tmpl(p, l, to, id, vars, ENV_NULL, "", NULL);
+	if (distribute_notice_tmpl(p, l, to, id, vars, ENV_NULL, "", NULL) < 0)
+		return -1;
+	return 1;
 }

@@ -18,6 +18,10 @@
  * headers: a one-click copy replaces them per member (deliver.c) after
  * signing, and only the outer header fields change, never the signed
  * bytes. The signature's time is the copy's Date:.
+ *
+ * A rotated pseudonym key is announced the same way (pgprotate.c), signed
+ * by the old key and the list's in one signature block, its Autocrypt
+ * header carrying the new key.
  */
 #include <stdio.h>
 #include <string.h>
@@ -152,12 +156,13 @@ assemble(struct buf *out, const struct hdr *h, const char *addr,
 }
 
 /*
- * pgpsign_wrap - msg (a composed pseudonymous copy) becomes multipart/signed
- * by key, dated date, with an Autocrypt header for addr (the From address).
- * msg is left as it was unless OK.
+ * pgpsign_wrap_keys - msg becomes multipart/signed by k->signer (and by
+ * k->also if not NULL), dated date, with an Autocrypt header for addr
+ * carrying k->autocrypt's minimal key (NULL: the signer's). msg is left
+ * as it was unless OK.
  */
 enum result
-pgpsign_wrap(const struct openpgp_secret *key, const char *addr,
+pgpsign_wrap_keys(const struct pgpsign_keys *k, const char *addr,
     long long date, struct buf *msg, char *why, size_t whylen)
 {
 	struct buf part, sig, keydata, out;
@@ -173,10 +178,11 @@ pgpsign_wrap(const struct openpgp_secret *key, const char *addr,
 	buf_init(&keydata, 0);
 	buf_init(&out, 0);
 	signed_part((const char *)msg->data, msg->len, &h, &part);
-	r = openpgp_pseud_sign(key, part.data, part.len, (uint32_t)date, &sig,
-	    why, whylen);
+	r = openpgp_pseud_sign_also(k->signer, k->also, part.data, part.len,
+	    (uint32_t)date, &sig, why, whylen);
 	if (r == OK)
-		r = openpgp_pseud_minimal(key, 0, &keydata, why, whylen);
+		r = openpgp_pseud_minimal(k->autocrypt ? k->autocrypt :
+		    k->signer, 0, &keydata, why, whylen);
 	if (r == OK) {
 		assemble(&out, &h, addr, &keydata, &part, &sig);
 		buf_free(msg);
@@ -189,4 +195,18 @@ pgpsign_wrap(const struct openpgp_secret *key, const char *addr,
 	buf_free(&keydata);
 	buf_free(&out);
 	return r;
+}
+
+/*
+ * pgpsign_wrap - msg (a composed pseudonymous copy) becomes multipart/signed
+ * by key, dated date, with an Autocrypt header for addr (the From address).
+ * msg is left as it was unless OK.
+ */
+enum result
+pgpsign_wrap(const struct openpgp_secret *key, const char *addr,
+    long long date, struct buf *msg, char *why, size_t whylen)
+{
+	struct pgpsign_keys k = { key, NULL, NULL };
+
+	return pgpsign_wrap_keys(&k, addr, date, msg, why, whylen);
 }

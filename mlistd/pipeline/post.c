@@ -576,8 +576,10 @@ signature_replaced(struct pipeline *p, struct post *o, const char *to,
 	snprintf(key, sizeof(key), "~pgp-signature:%s", o->l->name);
 	if (store_post_count(p->st, key, o->d.poster, 0, 0) != 0)
 		return;	/* told before (or the count is unreadable) */
-	(void)store_post_count(p->st, key, o->d.poster, 0, 1);
-	(void)notify_sender_tmpl(p, o->l, to, NOTICE_SIGNATURE_REPLACED, vars);
+	/* "told" only once it is on its way: the hourly limit may drop it */
+	if (notify_sender_tmpl(p, o->l, to, NOTICE_SIGNATURE_REPLACED,
+	    vars) == 1)
+		(void)store_post_count(p->st, key, o->d.poster, 0, 1);
 }
 
 /* removed_notice - tell the author which parts the list took out, and why */

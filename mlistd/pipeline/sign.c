@@ -17,7 +17,9 @@
 #include "mail/author.h"
 #include "mail/header.h"
 #include "mail/listkey.h"
+#include "mail/listpgp.h"
 #include "mail/openpgp_pseud.h"
+#include "mail/openpgp_sq.h"
 #include "mail/pseudonym.h"
 #include "pipeline/identity.h"
 #include "pipeline/pgpsign.h"
@@ -117,6 +119,19 @@ pseud_uid(const struct pipeline *p, const struct list_cfg *l,
 	return k < 0 || (size_t)k >= n ? -1 : 0;
 }
 
+/*
+ * key_time - when a new key or UID is dated: now, or the signature it
+ * makes now if that is earlier (a copy's Date may be a second, or a
+ * hold, before now), since a signature older than its key is invalid
+ */
+static long long
+key_time(const struct pipeline *p, const struct ident *id)
+{
+	long long signs = id->date ? id->date : sign_time(p);
+
+	return signs < p->now ? signs : p->now;
+}
+
 /* pseud_make - a new key for the pseudonym, sealed into the store */
 static int
 pseud_make(struct pipeline *p, const struct list_cfg *l,
@@ -127,7 +142,7 @@ pseud_make(struct pipeline *p, const struct list_cfg *l,
 
 	if (pseud_uid(p, l, id, uid, sizeof(uid)) < 0)
 		return -1;
-	if (openpgp_pseud_generate(uid, (uint32_t)p->now, key, why,
+	if (openpgp_pseud_generate(uid, (uint32_t)key_time(p, id), key, why,
 	    sizeof(why)) != OK) {
 		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
 		    why);
@@ -161,8 +176,8 @@ pseud_renamed(struct pipeline *p, const struct list_cfg *l,
 
 	if (pseud_uid(p, l, id, uid, sizeof(uid)) < 0)
 		return -1;
-	if (openpgp_pseud_rename(*key, uid, (uint32_t)p->now, &nk, why,
-	    sizeof(why)) != OK) {
+	if (openpgp_pseud_rename(*key, uid, (uint32_t)key_time(p, id), &nk,
+	    why, sizeof(why)) != OK) {
 		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
 		    why);
 		return -1;
@@ -178,6 +193,48 @@ pseud_renamed(struct pipeline *p, const struct list_cfg *l,
 	openpgp_secret_free(*key);
 	*key = nk;
 	return 0;
+}
+
+/*
+ * pseud_certify - the list key certifies the pseudonym key's UID when it
+ * does not yet (a new key, a renamed one, one made before this version),
+ * so a member who trusts the list key can tell the key is the list's;
+ * without sq (openpgp_sq.c) the key goes on uncertified, as before
+ */
+static void
+pseud_certify(struct pipeline *p, const struct list_cfg *l,
+    const struct ident *id, struct openpgp_secret **key)
+{
+	struct openpgp_secret *list, *nk;
+	char why[OPENPGP_WHY_SIZE];
+	enum result r;
+
+	if (!openpgp_sq_available() || openpgp_pseud_certified(*key) != 0)
+		return;
+	if (listpgp_get(p->st, l->name, p->cfg->hostname, &list) < 0) {
+		log_warn("%s sign: list=%s pseudonym key not certified: %s",
+		    p->qid, l->name, store_errmsg(p->st));
+		return;
+	}
+	r = openpgp_pseud_certify(list, *key, (uint32_t)p->now, &nk, why,
+	    sizeof(why));
+	openpgp_secret_free(list);
+	if (r != OK) {
+		log_warn("%s sign: list=%s pseudonym key not certified: %s",
+		    p->qid, l->name, why);
+		return;
+	}
+	if (store_pseudonym_key_update(p->st, l->name, id->handle, nk->data,
+	    nk->len) != STORE_OK) {
+		log_warn("%s sign: list=%s pseudonym key not certified: %s",
+		    p->qid, l->name, store_errmsg(p->st));
+		openpgp_secret_free(nk);
+		return;
+	}
+	log_info("%s sign: list=%s pseudonym key certified by the list key",
+	    p->qid, l->name);
+	openpgp_secret_free(*key);
+	*key = nk;
 }
 
 /*
@@ -204,9 +261,13 @@ sign_pseudonym_key(struct pipeline *p, const struct list_cfg *l,
 		sodium_memzero(b.data, b.cap);
 	buf_free(&b);
 	if (rc == STORE_NOTFOUND)
-		return pseud_make(p, l, id, key);
-	if (rc == STORE_OK && pseud_renamed(p, l, id, key) == 0)
+		rc = pseud_make(p, l, id, key) == 0 ? STORE_OK : STORE_ERR;
+	else if (rc == STORE_OK && pseud_renamed(p, l, id, key) < 0)
+		rc = STORE_ERR;
+	if (rc == STORE_OK) {
+		pseud_certify(p, l, id, key);
 		return 0;
+	}
 	openpgp_secret_free(*key);
 	*key = NULL;
 	return -1;

@@ -394,3 +394,212 @@ def test_encrypted_copy_is_signed_inside_by_the_pseudonym(make_instance, sink, t
     assert b"DECRYPTION_OKAY" in st
     assert re.search(rb"^\[GNUPG:\] VALIDSIG " + pfpr.encode() + rb" ", st, re.M), st.decode()
     assert b"sealed words" in st
+
+
+def list_key(inst):
+    out = inst.ctl("keys", "demo", "--export").stdout
+    return out[out.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):].encode()
+
+
+def certifications(v, listkey, key, also=()):
+    """gpg --check-sigs with the list key (and also) imported: the (validity, key id, uid) of
+    each signature on the pseudonym key's UID made by another key; the list key's fingerprint"""
+    for k in (listkey, *also, key):
+        subprocess.run(["gpg", "--batch", "--import", v.write("ck", k)], env=v.env, check=True,
+                       capture_output=True)
+    lfpr = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys", v.write("lk", listkey)],
+                          env=v.env, capture_output=True, text=True, check=True).stdout
+    lfpr = [ln.split(":")[9] for ln in lfpr.splitlines() if ln.startswith("fpr:")][0]
+    out = subprocess.run(["gpg", "--batch", "--with-colons", "--check-sigs"],
+                         env=v.env, capture_output=True, text=True).stdout
+    target = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys", v.write("tk", key)],
+                            env=v.env, capture_output=True, text=True, check=True).stdout
+    target = [ln.split(":")[4] for ln in target.splitlines() if ln.startswith("pub:")][0]
+    sigs, own, uid = [], None, None
+    for ln in out.splitlines():
+        f = ln.split(":")
+        if f[0] == "pub":
+            own, uid = f[4], None
+        if f[0] == "uid":
+            uid = f[9]
+        if f[0] == "sig" and own == target and f[4] != own:
+            sigs.append((f[1], f[4], uid))
+    return sigs, lfpr
+
+
+def test_pseudonym_key_is_certified_by_the_list_key(make_instance, sink, tmp_path):
+    """The Autocrypt key of a pseudonymous post carries a certification of its UID by the list
+    key: gpg --check-sigs (with the list key imported) shows it good, and so does rnp; a rename
+    gets a certification of the new UID."""
+    inst = pseud_instance(make_instance)
+    signed, sig, m = signed_parts(post(inst, sink, "certified words"))
+    frm = m["From"].addresses[0].addr_spec
+    addr, key = autocrypt_key(m)
+    assert addr == frm
+    v = Verifiers(tmp_path)
+    assert v.gpg(key, signed, sig), "the post no longer verifies"
+    listkey = list_key(inst)
+    sigs, lfpr = certifications(v, listkey, key)
+    uid = f"{m['From'].addresses[0].display_name} <{frm}>"
+    assert sigs == [("!", lfpr[-16:], uid)], (sigs, lfpr)
+    assert "certified by the list key" in inst.logtext()
+    # rnp agrees: two signatures on the UID, one by the list key's id, both valid
+    rd = tempfile.mkdtemp(dir=tmp_path)
+    for k in (listkey, key):
+        subprocess.run(["rnpkeys", "--homedir", rd, "--import", v.write("rk", k)], check=True,
+                       capture_output=True)
+    r = subprocess.run(["rnpkeys", "--homedir", rd, "--list-keys", "--with-sigs"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    block = r.stdout[r.stdout.index(f"<{frm}>"):].lower()
+    assert re.search(r"sig\s+" + lfpr[-16:].lower() + r"\s", block), r.stdout
+    assert "invalid" not in block, r.stdout
+    # the same key next time: certified once, not per post
+    _, key2 = autocrypt_key(msg_of(post(inst, sink, "more certified words")))
+    assert key2 == key and inst.logtext().count("certified by the list key") == 1
+    # renamed: the new UID is certified again, the old one is gone
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Patient Anvil 7")
+    _, key3 = autocrypt_key(msg_of(post(inst, sink, "renamed and certified")))
+    sigs3, _ = certifications(Verifiers(tmp_path), listkey, key3)
+    assert sigs3 == [("!", lfpr[-16:], f"Patient Anvil 7 via demo <{frm}>")], sigs3
+    # the keys NAME answer carries the certification too
+    out = inst.ctl("keys", "demo", "--pseudonym", "Patient Anvil 7").stdout
+    armored = out[out.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):].encode()
+    assert certifications(Verifiers(tmp_path), listkey, armored)[0] == sigs3
+
+
+def test_told_once_only_when_the_notice_went(make_instance, sink, tmp_path):
+    """The hourly limit on notices drops the signature-replaced notice: it is not marked as told,
+    and the next such post (after the hour) tells her; then never again."""
+    import sqlite3
+    inst = pseud_instance(make_instance)
+    own = Verifiers(tmp_path)
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", f"Rosa <{ROSA}>", "ed25519",
+                    "sign", "never"], env=own.env, check=True, capture_output=True)
+    # a notice to rosa first (her private message names her): the hour's notice is spent
+    bob = msg_of(post(inst, sink, "bob is here", sender="bob@example.org"))["From"].addresses[0].addr_spec
+    send(inst, b"From: " + ROSA.encode() + b"\r\nSubject: hi\r\n\r\nRosa Luxemburg writes.\r\n", rcpt=bob)
+    assert wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"Rosa Luxemburg" in d]
+                      and "kind=private reason=leak" in inst.logtext()), inst.logtext()
+    send(inst, member_signed_post(own, "own signed 0", "My own signed words 0."))
+    assert wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"own signed 0" in d])
+    assert inst.wait_log("notice suppressed (one per sender per hour)")
+    assert not [d for d in copies_to(sink, ROSA) if b"will not tell you again" in d]
+    # an hour later (the limit's record moved back), her next own-signed post: now she is told
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    with db:
+        db.execute("UPDATE notices SET last = last - 7200")
+    db.close()
+    for n in (1, 2):
+        send(inst, member_signed_post(own, f"own signed {n}", f"My own signed words {n}."))
+        assert wait_until(lambda: [d for d in copies_to(sink, "bob@example.org")
+                                   if f"own signed {n}".encode() in d])
+        if n == 1:
+            assert wait_until(lambda: [d for d in copies_to(sink, ROSA)
+                                       if b"will not tell you again" in d]), inst.logtext()
+    with sqlite3.connect(os.path.join(inst.state, "mlistd.db")) as db:
+        db.execute("UPDATE notices SET last = last - 7200")
+    send(inst, member_signed_post(own, "own signed 3", "My own signed words 3."))
+    assert wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"own signed 3" in d])
+    assert inst.wait_log("kind=post", timeout=5)
+    assert len([d for d in copies_to(sink, ROSA) if b"will not tell you again" in d]) == 1
+
+
+def test_private_mail_protected_subject_is_used(make_instance, sink, tmp_path):
+    """Encrypted private mail to a pseudonym as Thunderbird writes it: the outer Subject is "...",
+    the real one is inside (protected headers). rosa's copy has the inner Subject; an inner From
+    naming someone else is not taken."""
+    inst = pseud_instance(make_instance)
+    m = msg_of(post(inst, sink, "write to me"))
+    addr, key = autocrypt_key(m)
+    v = Verifiers(tmp_path)
+    subprocess.run(["gpg", "--batch", "--import", v.write("k", key)], env=v.env, check=True,
+                   capture_output=True)
+    inner = (b"Content-Type: multipart/mixed; boundary=\"in1\"; protected-headers=\"v1\"\r\n"
+             b"Subject: The plan for Tuesday\r\nFrom: Carol <carol@example.org>\r\n"
+             b"To: " + addr.encode() + b"\r\n\r\n--in1\r\nContent-Type: text/plain; charset=us-ascii\r\n"
+             b"\r\nMeet at the usual place.\r\n--in1--\r\n")
+    enc = subprocess.run(["gpg", "--batch", "--armor", "--trust-model", "always", "--encrypt",
+                          "-r", addr], input=inner, env=v.env, capture_output=True, check=True).stdout
+    enc = enc.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    mail = (f"From: Bob <bob@example.org>\r\nTo: {addr}\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";"
+            " boundary=\"e1\"\r\n\r\n--e1\r\nContent-Type: application/pgp-encrypted\r\n\r\n"
+            "Version: 1\r\n\r\n--e1\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n"
+            "\r\n").encode() + enc + b"\r\n--e1--\r\n"
+    send(inst, mail, sender="bob@example.org", rcpt=addr)
+    got = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"Meet at the usual place." in d])
+    assert got, inst.logtext()
+    c = msg_of(got[0])
+    assert "The plan for Tuesday" in c["Subject"], c["Subject"]
+    assert c["Subject"].strip() != "..." and len(c.get_all("Subject")) == 1
+    # From: bob's own pseudonym, not the inner claim; nobody's address in the header
+    assert "Carol" not in str(c["From"]) and b"carol@example.org" not in got[0]
+    assert b"bob@example.org" not in got[0]
+
+
+def test_rotated_key_is_announced_signed_by_the_old_key(make_instance, sink, tmp_path):
+    """mlistctl keys LIST --pseudonym NAME --rotate: the members get a post from the pseudonym's
+    address, signed by the old key and by the list key (gpg: two good signatures), the new key
+    attached and in Autocrypt, certified by both; later posts are signed by the new key, the
+    old key stays listed to verify old posts."""
+    inst = pseud_instance(make_instance)
+    s1, g1, m1 = signed_parts(post(inst, sink, "before the rotation"))
+    frm = m1["From"].addresses[0].addr_spec
+    name = m1["From"].addresses[0].display_name[:-len(" via demo")]
+    _, k1 = autocrypt_key(m1)
+    v = Verifiers(tmp_path)
+    old = v.gpg(k1, s1, g1)[0]
+    listkey = list_key(inst)
+    r = inst.ctl("keys", "demo", "--pseudonym", name, "--rotate", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    new = re.search(r"new OpenPGP key ([0-9A-F]{40})", r.stdout).group(1)
+    assert new != old and old in r.stdout
+    ann = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"has a new OpenPGP key" in d])
+    assert ann, inst.logtext()
+    s2, g2, m2 = signed_parts(ann[0])
+    assert m2["From"].addresses[0].addr_spec == frm
+    # signed by the old key and the list key, in one signature block
+    w = Verifiers(tmp_path)
+    for k in (k1, listkey):
+        subprocess.run(["gpg", "--batch", "--import", w.write("ik", k)], env=w.env, check=True,
+                       capture_output=True)
+    st = subprocess.run(["gpg", "--batch", "--status-fd", "1", "--verify", w.write("a.asc", g2),
+                         w.write("a", s2)], env=w.env, capture_output=True, text=True)
+    valid = {ln.split()[2] for ln in st.stdout.splitlines() if ln.startswith("[GNUPG:] VALIDSIG")}
+    lfpr = certifications(Verifiers(tmp_path), listkey, k1)[1]
+    assert valid == {old, lfpr}, st.stdout
+    # rnp (both keys in its keyring) and sqop (both certificates) agree
+    rd = tempfile.mkdtemp(dir=tmp_path)
+    for k in (k1, listkey):
+        subprocess.run(["rnpkeys", "--homedir", rd, "--import", w.write("rk", k)], check=True,
+                       capture_output=True)
+    w.write("rv", s2)
+    assert subprocess.run(["rnp", "--homedir", rd, "--verify", w.write("rv.asc", g2)],
+                          capture_output=True).returncode == 0, "rnp does not verify it"
+    with open(w.write("qv", s2), "rb") as f:
+        q = subprocess.run(["sqop", "verify", w.write("qv.asc", g2), w.write("q1", k1),
+                            w.write("q2", listkey)], stdin=f, capture_output=True, text=True)
+    assert q.returncode == 0 and {ln.split()[1] for ln in q.stdout.splitlines()} == {old, lfpr}, q
+    # Autocrypt now carries the new key, and so does the attachment; certified by old and list
+    _, k2 = autocrypt_key(m2)
+    assert k2 != k1
+    att = [p for p in msg_of(s2).walk() if p.get_content_type() == "application/pgp-keys"]
+    assert att and new.encode() not in att[0].get_payload(decode=True)   # armoured, not a listing
+    sigs, _ = certifications(Verifiers(tmp_path), listkey, k2, also=(k1,))
+    assert {(ok, kid) for ok, kid, _ in sigs} == {("!", old[-16:]), ("!", lfpr[-16:])}, sigs
+    assert {u for _, _, u in sigs} == {f"{name} via demo <{frm}>"}
+    # the next post: the new key signs, same address; the old post still verifies with the old key
+    s3, g3, m3 = signed_parts(post(inst, sink, "after the rotation"))
+    assert m3["From"].addresses[0].addr_spec == frm and autocrypt_key(m3)[1] == k2
+    assert Verifiers(tmp_path).gpg(k2, s3, g3)[0] == new
+    assert Verifiers(tmp_path).gpg(k1, s3, g3) is None
+    assert Verifiers(tmp_path).gpg(k1, s1, g1)[0] == old
+    # mlistctl keys --pseudonym: the new key first, the retired one after it
+    out = inst.ctl("keys", "demo", "--pseudonym", name).stdout
+    assert out.index(new) < out.index(f"retired key {old}")
+    assert inst.ctl("keys", "demo", "--pseudonym", "Nobody Here 99", "--rotate",
+                    check=False).returncode == 1
+    # nothing of the member in the announcement
+    for n in NEEDLES:
+        assert n.lower().encode() not in ann[0].lower()

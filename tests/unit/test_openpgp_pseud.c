@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rnp/rnp.h>
+#include <rnp/rnp_err.h>
 #include <sodium.h>
 
 #include "mail/openpgp_pseud.h"
+#include "mail/openpgp_sq.h"
 #include "mail/pgpsigned.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/request.h"
@@ -293,6 +296,109 @@ START_TEST(keys_name_parsed)
 }
 END_TEST
 
+/* uid_sigs - how many signatures the one UID of a public key carries */
+static size_t
+uid_sigs(const struct buf *bin)
+{
+	rnp_ffi_t ffi;
+	rnp_input_t in;
+	rnp_key_handle_t k;
+	rnp_uid_handle_t u;
+	size_t n = 0;
+	char *fpr;
+
+	ck_assert_int_eq(rnp_ffi_create(&ffi, "GPG", "GPG"), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_input_from_memory(&in, bin->data, bin->len,
+	    false), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_import_keys(ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS,
+	    &fpr), RNP_SUCCESS);
+	rnp_buffer_destroy(fpr);
+	(void)rnp_input_destroy(in);
+	ck_assert_int_eq(rnp_locate_key(ffi, "userid", UID, &k), RNP_SUCCESS);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(rnp_key_get_uid_handle_at(k, 0, &u), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_uid_get_signature_count(u, &n), RNP_SUCCESS);
+	(void)rnp_uid_handle_destroy(u);
+	(void)rnp_key_handle_destroy(k);
+	(void)rnp_ffi_destroy(ffi);
+	return n;
+}
+
+/* certify_by_the_list - the UID carries a valid certification by the list */
+START_TEST(certify_by_the_list)
+{
+	struct openpgp_secret *s = pkey(), *list, *c = NULL, *r = NULL;
+	struct buf key, sig;
+	struct openpgp_signer who;
+
+	if (!openpgp_sq_available())
+		return;		/* tools/install-deps installs sq */
+	ck_assert_int_eq(openpgp_list_generate("demo", "lists.example", WHEN,
+	    &list, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_certified(s), 0);
+	ck_assert_int_eq(openpgp_pseud_certify(list, s, WHEN + 5, &c, why,
+	    sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_certified(c), 1);
+	/* the minimal key (Autocrypt's keydata) keeps it */
+	buf_init(&key, 0);
+	minimal(c, &key);
+	buf_init(&sig, 0);
+	ck_assert_int_eq(openpgp_pseud_sign(c, "x", 1, WHEN + 6, &sig, why,
+	    sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_verify(key.data, key.len, "x", 1,
+	    sig.data, sig.len, &who, why, sizeof(why)), OK);
+	ck_assert_uint_eq(uid_sigs(&key), 2);	/* its own and the list's */
+	/* a renamed key's new UID has none until certified again */
+	ck_assert_int_eq(openpgp_pseud_rename(c, "Other via demo <" ADDR ">",
+	    WHEN + 60, &r, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_certified(r), 0);
+	/* a certification before the key existed is refused, s unchanged */
+	openpgp_secret_free(c);
+	ck_assert_int_ne(openpgp_pseud_certify(list, s, WHEN - 3600, &c, why,
+	    sizeof(why)), OK);
+	ck_assert_ptr_null(c);
+	buf_free(&key);
+	buf_free(&sig);
+	openpgp_secret_free(r);
+	openpgp_secret_free(list);
+	openpgp_secret_free(s);
+}
+END_TEST
+
+/* rotate_vouched_by_old_and_list - a new key, same UID, two certifications */
+START_TEST(rotate_vouched_by_old_and_list)
+{
+	struct openpgp_secret *s = pkey(), *list, *n = NULL;
+	char a[OPENPGP_FPR_SIZE], b[OPENPGP_FPR_SIZE], uid[400];
+	struct buf key, sig;
+
+	if (!openpgp_sq_available())
+		return;		/* tools/install-deps installs sq */
+	ck_assert_int_eq(openpgp_list_generate("demo", "lists.example", WHEN,
+	    &list, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_rotate(s, list, WHEN + 100, &n, why,
+	    sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_list_fingerprint(s, a), OK);
+	ck_assert_int_eq(openpgp_list_fingerprint(n, b), OK);
+	ck_assert_str_ne(a, b);
+	ck_assert_int_eq(openpgp_pseud_uid(n, uid, sizeof(uid)), 0);
+	ck_assert_str_eq(uid, UID);
+	buf_init(&key, 0);
+	minimal(n, &key);
+	ck_assert_uint_eq(uid_sigs(&key), 3);	/* its own, the old key's, the list's */
+	/* the announcement's signature: old key and list key in one block */
+	buf_init(&sig, 0);
+	ck_assert_int_eq(openpgp_pseud_sign_also(s, list, "x", 1, WHEN + 101,
+	    &sig, why, sizeof(why)), OK);
+	ck_assert_ptr_nonnull(strstr((const char *)sig.data, "BEGIN PGP SIGNATURE"));
+	buf_free(&key);
+	buf_free(&sig);
+	openpgp_secret_free(n);
+	openpgp_secret_free(list);
+	openpgp_secret_free(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -312,6 +418,8 @@ main(void)
 	tcase_add_test(tc, truncations);
 	tcase_add_test(tc, key_of_a_copy);
 	tcase_add_test(tc, keys_name_parsed);
+	tcase_add_test(tc, certify_by_the_list);
+	tcase_add_test(tc, rotate_vouched_by_old_and_list);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

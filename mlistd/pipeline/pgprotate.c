@@ -1,0 +1,325 @@
+/*
+ * pgprotate.c - a pseudonym's OpenPGP key replaced (#18; mlistctl keys
+ * LIST --pseudonym NAME --rotate, through the daemon).
+ *
+ * The new key has the pseudonym's UID and address and is certified by the
+ * old key and by the list's (openpgp_pseud_rotate), so a reader who trusts
+ * either can accept it. The old public key stays in the store to verify
+ * the posts it signed. The members are told in a post from the
+ * pseudonym's address: the notice pseudonym-key-rotated with the new key
+ * attached, multipart/signed by the old key and the list's key in one
+ * signature block (a client that accepted the old key shows it as good),
+ * its Autocrypt header carrying the new key, so that K-9, FairEmail and
+ * Delta Chat switch to it. From then on every post is signed by the new
+ * key.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "delivery/distribute.h"
+#include "mail/listpgp.h"
+#include "mail/notices.h"
+#include "mail/openpgp_pseud.h"
+#include "mail/pseudonym.h"
+#include "pipeline/pgprotate.h"
+#include "pipeline/pgpsign.h"
+#include "pipeline/sign.h"
+#include "util/log.h"
+
+/* the keys of one rotation, freed together */
+struct rotation {
+	struct openpgp_secret	*old, *list, *fresh;
+	char			 uid[600], name[400], handle[64], addr[400];
+	char			 oldfpr[OPENPGP_FPR_SIZE];
+	char			 fpr[OPENPGP_FPR_SIZE];
+};
+
+/* rotation_free - wipe every key of it */
+static void
+rotation_free(struct rotation *r)
+{
+	openpgp_secret_free(r->old);
+	openpgp_secret_free(r->list);
+	openpgp_secret_free(r->fresh);
+}
+
+/*
+ * parse_uid - "NAME via LIST <LIST+p-HANDLE@host>": the name, the handle
+ * and the address, from the key itself (the store looks keys up by name)
+ */
+static int
+parse_uid(struct rotation *r, const char *list)
+{
+	char via[300], tag[300];
+	const char *lt, *h, *at;
+	int k;
+
+	(void)snprintf(via, sizeof(via), " via %s <", list);
+	(void)snprintf(tag, sizeof(tag), "<%s+p-", list);
+	if ((lt = strstr(r->uid, via)) == NULL ||
+	    (h = strstr(lt, tag)) == NULL || (at = strchr(h, '@')) == NULL)
+		return -1;
+	h += strlen(tag);
+	if ((size_t)(at - h) >= sizeof(r->handle) ||
+	    (size_t)(lt - r->uid) >= sizeof(r->name))
+		return -1;
+	(void)snprintf(r->name, sizeof(r->name), "%.*s", (int)(lt - r->uid),
+	    r->uid);
+	(void)snprintf(r->handle, sizeof(r->handle), "%.*s", (int)(at - h), h);
+	k = snprintf(r->addr, sizeof(r->addr), "%s", lt + strlen(via) - 1);
+	if (k < 2 || r->addr[k - 1] != '>')
+		return -1;
+	memmove(r->addr, r->addr + 1, (size_t)k - 2);	/* no <> */
+	r->addr[k - 2] = 0;
+	return 0;
+}
+
+/* find_old - the pseudonym called name and its key: 1, 0 none, -1 error */
+static int
+find_old(struct store *st, const struct list_cfg *l, const char *name,
+    struct rotation *r)
+{
+	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
+	struct buf b;
+	int rc;
+
+	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		return 0;
+	buf_init(&b, 0);
+	rc = store_pseudonym_key_by_name(st, l->name, sk, &b);
+	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, &r->old) != OK)
+		rc = STORE_ERR;
+	if (b.data)
+		sodium_memzero(b.data, b.cap);
+	buf_free(&b);
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? 0 : -1;
+	if (openpgp_pseud_uid(r->old, r->uid, sizeof(r->uid)) < 0 ||
+	    parse_uid(r, l->name) < 0 ||
+	    openpgp_list_fingerprint(r->old, r->oldfpr) != OK) {
+		store_fail_cause(st, "the pseudonym's key has no usable UID");
+		return -1;
+	}
+	return 1;
+}
+
+/* store_new - the new key in place of the old, the old public key kept */
+static int
+store_new(struct pipeline *p, const struct list_cfg *l, struct rotation *r)
+{
+	char why[OPENPGP_WHY_SIZE];
+	struct buf pub;
+	int rc;
+
+	if (openpgp_list_fingerprint(r->fresh, r->fpr) != OK)
+		return -1;
+	buf_init(&pub, 0);
+	if (openpgp_list_public(r->old, 1, &pub, why, sizeof(why)) != OK) {
+		buf_free(&pub);
+		store_fail_cause(p->st, why);
+		return -1;
+	}
+	rc = store_pseudonym_key_rotate(p->st, l->name, r->handle, r->fpr,
+	    r->fresh->data, r->fresh->len, r->oldfpr, pub.data, pub.len,
+	    p->now);
+	buf_free(&pub);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+/* ascii_clean - 7bit, no white space before a line end: signs as it is */
+static int
+ascii_clean(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s > 126 || ((*s == ' ' || *s == '\t') &&
+		    (s[1] == '\n' || s[1] == 0)))
+			return 0;
+	return 1;
+}
+
+/* text_part - the notice's words, 7bit when they allow, else base64 */
+static void
+text_part(const char *body, struct buf *m)
+{
+	struct buf crlf;
+
+	buf_init(&crlf, 0);
+	for (const char *c = body; *c; c++)
+		*c == '\n' ? buf_puts(&crlf, "\r\n") : buf_putc(&crlf, *c);
+	buf_puts(&crlf, "\r\n");
+	buf_puts(m, "Content-Type: text/plain; charset=utf-8\r\n");
+	if (ascii_clean(body)) {
+		buf_puts(m, "Content-Transfer-Encoding: 7bit\r\n\r\n");
+		buf_append(m, crlf.data, crlf.len);
+	} else {
+		buf_puts(m, "Content-Transfer-Encoding: base64\r\n\r\n");
+		buf_base64(m, crlf.data, crlf.len);
+	}
+	buf_free(&crlf);
+}
+
+/* put_crlf - armoured text with every line ending CRLF */
+static void
+put_crlf(struct buf *m, const struct buf *t)
+{
+	for (size_t i = 0; i < t->len; i++) {
+		if (t->data[i] == '\n' && (i == 0 || t->data[i - 1] != '\r'))
+			buf_putc(m, '\r');
+		buf_putc(m, t->data[i]);
+	}
+}
+
+/* from_field - From: the pseudonym's own address, as its posts are */
+static void
+from_field(const struct rotation *r, const char *list, struct buf *m)
+{
+	char phrase[500];
+	struct buf enc;
+
+	(void)snprintf(phrase, sizeof(phrase), "%s via %s", r->name, list);
+	buf_init(&enc, 0);
+	(void)notice_subject(phrase, &enc);
+	if (strcmp(buf_cstr(&enc), phrase) == 0 && !strpbrk(phrase, "\"\\"))
+		buf_printf(m, "From: \"%s\" <%s>\r\n", phrase, r->addr);
+	else
+		buf_printf(m, "From: %s <%s>\r\n", buf_cstr(&enc), r->addr);
+	buf_free(&enc);
+}
+
+/* announcement - the members' notice with the new key attached, unsigned */
+static int
+announcement(struct pipeline *p, const struct list_cfg *l,
+    const struct rotation *r, struct buf *m)
+{
+	const char *vars[] = { "pseudonym", r->name, "old_fpr", r->oldfpr,
+	    "new_fpr", r->fpr, NULL };
+	const char *host = p->cfg->hostname;
+	char why[OPENPGP_WHY_SIZE], date[64], rnd[33];
+	unsigned char rb[16];
+	struct buf subject, body, subj, key;
+	time_t t = (time_t)p->now;
+	struct tm tm;
+	int rc = -1;
+
+	buf_init(&subject, 0);
+	buf_init(&body, 0);
+	buf_init(&subj, 0);
+	buf_init(&key, 0);
+	randombytes_buf(rb, sizeof(rb));
+	sodium_bin2hex(rnd, sizeof(rnd), rb, sizeof(rb));
+	(void)gmtime_r(&t, &tm);
+	(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (distribute_render(p, l, NOTICE_PSEUDONYM_KEY_ROTATED, vars,
+	    &subject, &body) < 0 ||
+	    openpgp_pseud_minimal(r->fresh, 1, &key, why, sizeof(why)) != OK)
+		goto out;
+	(void)notice_subject(buf_cstr(&subject), &subj);
+	from_field(r, l->name, m);
+	buf_printf(m, "To: <%s@%s>\r\nReply-To: <%s@%s>\r\nSubject: %s\r\n"
+	    "Date: %s\r\nMessage-ID: <key.%s@%s>\r\nList-Id: <%s.%s>\r\n"
+	    "List-Post: <mailto:%s@%s>\r\nPrecedence: list\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+	    "boundary=\"=_key_%s\"\r\n\r\n--=_key_%s\r\n", l->name, host,
+	    l->name, host, buf_cstr(&subj), date, rnd, host, l->name, host,
+	    l->name, host, rnd, rnd);
+	text_part(buf_cstr(&body), m);
+	buf_printf(m, "--=_key_%s\r\nContent-Type: application/pgp-keys; "
+	    "name=\"OpenPGP_0x%s.asc\"\r\nContent-Disposition: attachment; "
+	    "filename=\"OpenPGP_0x%s.asc\"\r\n\r\n", rnd, r->fpr + 24,
+	    r->fpr + 24);
+	put_crlf(m, &key);
+	buf_printf(m, "--=_key_%s--\r\n", rnd);
+	rc = 0;
+out:
+	buf_free(&subject);
+	buf_free(&body);
+	buf_free(&subj);
+	buf_free(&key);
+	return rc;
+}
+
+/* announce - signed by the old key and the list's, DKIM, to every member */
+static int
+announce(struct pipeline *p, const struct list_cfg *l,
+    const struct rotation *r, int *count)
+{
+	struct pgpsign_keys k = { r->old, r->list, r->fresh };
+	char why[OPENPGP_WHY_SIZE], id[QID_LEN + 1];
+	struct buf m;
+	int rc = -1;
+
+	buf_init(&m, 0);
+	if (announcement(p, l, r, &m) < 0)
+		store_fail_cause(p->st, "the announcement was not written");
+	else if (pgpsign_wrap_keys(&k, r->addr, p->now, &m, why, sizeof(why))
+	    != OK)
+		store_fail_cause(p->st, why);
+	else if (sign_copy(p, l, &m) == 0 &&
+	    distribute_write(p, m.data, m.len, l->name, id) == 0)
+		rc = distribute_members(p, l, id, count);
+	buf_free(&m);
+	return rc;
+}
+
+/*
+ * pgprotate_pseudonym - the pseudonym called name gets a new key, and the
+ * members are told: 1 done (the fingerprints in oldfpr and fpr), 0 no
+ * pseudonym of that name has a key, -1 failed (store_errmsg says why)
+ */
+int
+pgprotate_pseudonym(struct pipeline *p, const struct list_cfg *l,
+    const char *name, char oldfpr[OPENPGP_FPR_SIZE],
+    char fpr[OPENPGP_FPR_SIZE])
+{
+	struct rotation r;
+	char why[OPENPGP_WHY_SIZE];
+	int rc, count = 0;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = find_old(p->st, l, name, &r)) <= 0) {
+		rotation_free(&r);
+		return rc;
+	}
+	rc = -1;
+	if (listpgp_get(p->st, l->name, p->cfg->hostname, &r.list) < 0)
+		goto out;
+	if (openpgp_pseud_rotate(r.old, r.list, (uint32_t)p->now, &r.fresh,
+	    why, sizeof(why)) != OK) {
+		store_fail_cause(p->st, why);
+		goto out;
+	}
+	if (store_new(p, l, &r) < 0 || announce(p, l, &r, &count) < 0)
+		goto out;
+	log_info("NOQUEUE pgprotate: list=%s pseudonym key rotated old=%s "
+	    "new=%s announced=%d", l->name, r.oldfpr, r.fpr, count);
+	(void)snprintf(oldfpr, OPENPGP_FPR_SIZE, "%s", r.oldfpr);
+	(void)snprintf(fpr, OPENPGP_FPR_SIZE, "%s", r.fpr);
+	rc = 1;
+out:
+	rotation_free(&r);
+	return rc;
+}
+
+/*
+ * pgprotate_retired_each - fn for each retired key of the pseudonym called
+ * name (armoured, newest first): the number, 0 also for no such
+ * pseudonym, -1 store errors
+ */
+int
+pgprotate_retired_each(struct store *st, const struct list_cfg *l,
+    const char *name, void (*fn)(const char *, long long,
+    const struct buf *, void *), void *arg)
+{
+	struct rotation r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = find_old(st, l, name, &r)) > 0)
+		rc = store_pseudonym_retired_each(st, l->name, r.handle, fn,
+		    arg);
+	rotation_free(&r);
+	return rc < 0 ? -1 : rc;
+}
