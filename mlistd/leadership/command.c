@@ -152,6 +152,53 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	return 0;
 }
 
+/*
+ * owners_application - subscription = "approve" and nobody to decide yet:
+ * the owners' mailbox gets the application (templates application-owners*),
+ * the operator admits
+ */
+static int
+owners_application(struct pipeline *p, const struct list_cfg *l,
+    const char *addr, const char *intro, struct buf *res)
+{
+	const char *vars[] = { "address", addr, "introduction",
+	    intro && *intro ? intro : "(none)\n", NULL };
+	struct buf subject, body, app;
+	int n = 0, rc;
+
+	buf_init(&subject, 0);
+	buf_init(&body, 0);
+	buf_init(&app, 0);
+	rc = distribute_render(p, l, disclosure_author_address(l, l->identity) ?
+	    NOTICE_APPLICATION_OWNERS : NOTICE_APPLICATION_OWNERS_HIDDEN, vars,
+	    &subject, &body);
+	if (rc == 0) {
+		buf_puts(&app, "Subject: ");
+		rc = notice_subject(buf_cstr(&subject), &app);
+	}
+	if (rc == 0) {
+		buf_printf(&app, "\r\nFrom: <%s-request@%s>\r\nMIME-Version: 1.0\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Transfer-Encoding: 8bit\r\n\r\n", l->name,
+		    p->cfg->hostname);
+		for (const char *c = buf_cstr(&body); *c; c++)
+			*c == '\n' ? buf_puts(&app, "\r\n") : buf_putc(&app, *c);
+		buf_puts(&app, "\r\n");
+		rc = distribute_roles_copy(p, l, app.data, app.len, &n);
+	}
+	if (rc == 0 && n == 0)
+		rc = store_hold(p->st, p->out[p->nout - 1], l->name, "application",
+		    NULL) == STORE_OK ? 0 : -1;
+	buf_free(&subject);
+	buf_free(&body);
+	buf_free(&app);
+	if (rc < 0)
+		return -1;
+	log_info("%s confirm: list=%s application passed to the moderators "
+	    "result=ok", p->qid, l->name);
+	return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ? -1 : 0;
+}
+
 /* subscribe - a confirmed subscription: admitted, or passed to the owners (subscription = "approve") */
 static int
 subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *intro, const char *ps,
@@ -201,29 +248,8 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ?
 		    -1 : 0;
 	}
-	n = 0;
-	if (l->subscription == SUB_APPROVE) {
-		/* nobody to decide yet: the owners' mailbox holds it; the operator admits */
-		buf_init(&app, 0);
-		buf_printf(&app, "Subject: Application to join %s\r\nFrom: <%s-request@%s>\r\n\r\n"
-		    "Someone has applied to join %s@%s and confirmed their address.\r\n", l->name, l->name,
-		    p->cfg->hostname, l->name, p->cfg->hostname);
-		if (disclosure_author_address(l, l->identity))
-			buf_printf(&app, "Address: %s\r\nAdmit with: mlistctl member add %s %s\r\n", addr, l->name, addr);
-		else
-			buf_puts(&app, "(The list does not show moderators the address; the operator admits them.)\r\n");
-		buf_puts(&app, "\r\nTheir introduction:\r\n\r\n");
-		buf_puts(&app, intro && *intro ? intro : "(none)\r\n");
-		rc = distribute_roles_copy(p, l, app.data, app.len, &n);
-		if (rc == 0 && n == 0)
-			rc = store_hold(p->st, p->out[p->nout - 1], l->name, "application", NULL) == STORE_OK ? 0 : -1;
-		buf_free(&app);
-		if (rc < 0)
-			return -1;
-		log_info("%s confirm: list=%s application passed to the moderators result=ok", p->qid, l->name);
-		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ?
-		    -1 : 0;
-	}
+	if (l->subscription == SUB_APPROVE)
+		return owners_application(p, l, addr, intro, res);
 	/* an open list: admitted as 'mlistctl member add' admits (actions/) */
 	{
 		struct self s;

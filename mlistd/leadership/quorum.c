@@ -22,6 +22,7 @@
 
 #include "actions/actions.h"
 #include "pipeline/disclosure.h"
+#include "pipeline/request.h"
 #include "leadership/confirm.h"
 #include "delivery/distribute.h"
 #include "mail/audit.h"
@@ -342,6 +343,8 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 	char names[600], sk[SKELETON_MAX], why[160], *name, *save = NULL, *who, token[41], idtxt[32];
 	char extra[300], arg[600], shown[1001];
 	const char *vars[] = { "introduction", shown, NULL };
+	char needed[16], days[16];
+	const char *done[] = { "needed", needed, "days", days, NULL };
 	long long id;
 	int asked = 0;
 
@@ -386,8 +389,14 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 		free(who);
 		asked++;
 	}
-	buf_printf(res, "- %d of the members you named were asked to vouch for you; %d must, within %d days\n",
-	    asked, l->vouches_required, QUORUM_DAYS);
+	/*
+	 * the same words whoever was named: how many were asked would tell the
+	 * applicant which of the names are members
+	 */
+	snprintf(needed, sizeof(needed), "%d", l->vouches_required);
+	snprintf(days, sizeof(days), "%d", QUORUM_DAYS);
+	if (request_piece(p, l, PIECE_DONE_VOUCH, done, res) < 0)
+		return -1;
 	log_info("%s quorum: list=%s an applicant named members to vouch asked=%d result=ok", p->qid, l->name, asked);
 	return asked;
 }

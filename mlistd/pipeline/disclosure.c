@@ -133,19 +133,17 @@ disclosure_digest_by_join(const struct list_cfg *l)
 	return disclosure_archive_since(l, 1) != 0;
 }
 
-/* disclosure_archive_refusal - what a refused reader is told */
-const char *
+/* disclosure_archive_refusal - the piece a refused reader is told */
+enum piece_id
 disclosure_archive_refusal(const struct list_cfg *l)
 {
 	switch (l->archive_who) {
 	case WHO_NONE:
-		return "This list keeps no archive.";
+		return PIECE_ARCHIVE_NO_ARCHIVE;
 	case WHO_MODERATORS:
-		return "Only the list's moderators may read its archive.";
-	case WHO_MEMBERS:
-		return "Only members of the list may read its archive.";
+		return PIECE_ARCHIVE_MODERATORS;
 	default:
-		return "";
+		return PIECE_ARCHIVE_MEMBERS;	/* public is never refused */
 	}
 }
 

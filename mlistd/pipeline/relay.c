@@ -721,9 +721,7 @@ relay_request(struct pipeline *p, const struct listaddr *la, const struct envelo
 		}
 		if (rc > 0)
 			return OK;
-		if (request_help(p, l, e, msg, "The list's server found no "
-		    "command in your message, so it has gone to the list's "
-		    "administrators, who will answer it.", why) < 0)
+		if (request_help(p, l, e, msg, PIECE_HELP_NO_COMMAND, why) < 0)
 			return TEMPFAIL;
 	}
 	r = relay_to_roles(p, l, e, msg, addr_kind_name(la->kind));

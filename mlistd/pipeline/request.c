@@ -311,33 +311,33 @@ key_line(const char *selector, const unsigned char *pk, int active, long long cr
 /*
  * key_request - "key PUBLICKEY": registering needs the mailbox's own yes. The
  * answer looks the same whether or not the address is a member (no roster
- * oracle); only a member's token does anything when used.
+ * oracle); only a member's token does anything when used. The token's
+ * address goes into confirm (the answer's Reply-To), "" for a bad key.
  */
 static int
-key_request(struct pipeline *p, const struct list_cfg *l, const char *to, const char *key, struct buf *b)
+key_request(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *key, struct buf *b, char *confirm, size_t n)
 {
 	unsigned char pk[DKIM_PK_LEN], r[20];
-	char token[41];
+	char token[41], days[16];
+	const char *vars[] = { "confirm_addr", confirm, "days", days, NULL };
 	struct member m;
 
-	if (keys_public_from_text(key, "ed25519", pk) != 1) {
-		buf_puts(b, "The key you sent is not an Ed25519 public key as 'mlist keygen' prints it.\n\n");
-		return 0;
-	}
+	*confirm = 0;
+	if (keys_public_from_text(key, "ed25519", pk) != 1)
+		return refused(p, l, PIECE_BAD_KEY, NULL, b);
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	if (store_member_find(p->st, l->name, to, &m) == STORE_OK) {
 		member_free(&m);
-		if (store_confirm_add(p->st, "key", token, l->name, "", pk, sizeof(pk), to,
-		    p->now + CONFIRM_DAYS * 86400LL) !=
-		    STORE_OK)
+		if (store_confirm_add(p->st, "key", token, l->name, "", pk,
+		    sizeof(pk), to, p->now + CONFIRM_DAYS * 86400LL) != STORE_OK)
 			return -1;
 	}
-	buf_printf(b, "To make this key yours on %s@%s (from then on the list distributes posts in\n"
-	    "your name only when they are signed with it), send any message to\n"
-	    "  %s-confirm+%s@%s\nwithin %d days, or reply to this one. If you did not ask for this, do nothing.\n\n",
-	    l->name, p->cfg->hostname, l->name, token, p->cfg->hostname, CONFIRM_DAYS);
-	return 1;
+	snprintf(confirm, n, "%s-confirm+%s@%s", l->name, token,
+	    p->cfg->hostname);
+	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
+	return request_piece(p, l, PIECE_KEY_CONFIRM, vars, b) < 0 ? -1 : 1;
 }
 
 /* reader_level - who is asking (enum reader), from their membership; since when a member */
@@ -474,10 +474,8 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 	const char *vars[] = { "n", n, NULL };
 	int rc;
 
-	if (!disclosure_archive(l, level, member_since, &since)) {
-		buf_printf(b, "%s\n\n", disclosure_archive_refusal(l));
-		return 0;
-	}
+	if (!disclosure_archive(l, level, member_since, &since))
+		return refused(p, l, disclosure_archive_refusal(l), NULL, b);
 	if (req->cmds & CMD_ARCHIVE_INDEX) {
 		if (request_piece(p, l, PIECE_ARCHIVE_INDEX, NULL, b) < 0 ||
 		    store_archive_each(p->st, l->name, since, index_line,
@@ -871,14 +869,17 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	    sizeof(replyto)) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if (cmds & CMD_KEY) {
-		int k = key_request(p, l, to, req->key, &b);
-		const char *t;
+		char confirm[300];
 
-		if (k < 0)
-			return buf_free(&b), buf_free(&post), -1;
-		if (k > 0 && (t = strstr(buf_cstr(&b), "-confirm+")) != NULL)
-			snprintf(replyto, sizeof(replyto), "Reply-To: <%s-confirm+%.40s@%s>\r\n", l->name, t + 9,
-			    p->cfg->hostname);
+		if (key_request(p, l, to, req->key, &b, confirm,
+		    sizeof(confirm)) < 0) {
+			buf_free(&b);
+			buf_free(&post);
+			return -1;
+		}
+		if (*confirm)
+			snprintf(replyto, sizeof(replyto), "Reply-To: <%s>\r\n",
+			    confirm);
 	}
 	/* "key", or a key riding on "subscribe" where the list takes them */
 	if ((cmds & CMD_PGPKEY) || ((cmds & CMD_SUBSCRIBE) &&
@@ -966,13 +967,13 @@ request_sender(struct pipeline *p, const struct envelope *e,
 }
 
 /*
- * request_help - the help, after a line saying why it was sent, to the
+ * request_help - the help, after the piece saying why it was sent, to the
  * envelope sender within the backscatter budget (request_sender).
  * 0 sent or withheld, -1 error (cause in why).
  */
 int
 request_help(struct pipeline *p, const struct list_cfg *l,
-    const struct envelope *e, const struct buf *msg, const char *text,
+    const struct envelope *e, const struct buf *msg, enum piece_id why_sent,
     struct why *why)
 {
 	struct buf b;
@@ -981,9 +982,9 @@ request_help(struct pipeline *p, const struct list_cfg *l,
 	if ((rc = request_sender(p, e, msg, &sure, why)) <= 0)
 		return rc;
 	buf_init(&b, 0);
-	buf_printf(&b, "%s\n\n", text);
-	rc = help_text(p, l, &b) < 0 ? -1 : send_answer(p, l, e->sender, &b, "",
-	    NULL);
+	rc = request_piece(p, l, why_sent, NULL, &b) < 0 ||
+	    buf_putc(&b, '\n') < 0 || help_text(p, l, &b) < 0 ? -1 :
+	    send_answer(p, l, e->sender, &b, "", NULL);
 	buf_free(&b);
 	if (rc < 0)
 		why_cause(why, "request: the help answer", store_errmsg(p->st));

@@ -48,7 +48,7 @@ int	request_answer_confirmed(struct pipeline *, const struct list_cfg *,
 int	request_piece(struct pipeline *, const struct list_cfg *, enum piece_id,
 	    const char *const *vars, struct buf *);
 int	request_help(struct pipeline *, const struct list_cfg *,
-	    const struct envelope *, const struct buf *msg, const char *text,
+	    const struct envelope *, const struct buf *msg, enum piece_id why_sent,
 	    struct why *);
 
 #endif
