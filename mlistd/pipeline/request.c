@@ -357,7 +357,7 @@ reader_level(struct pipeline *p, const struct list_cfg *l, const char *addr, lon
 }
 
 struct roster {
-	struct buf	*b;
+	struct buf	 lines;		/* one a member, in the store's order */
 	const struct list_cfg *l;
 	int		 n;
 };
@@ -367,14 +367,54 @@ static int
 roster_line(const struct member *m, void *arg)
 {
 	struct roster *r = arg;
+	const char *name = m->name && *m->name ? m->name : NULL;
 
 	if (r->l->identity == ID_REAL)
-		buf_printf(r->b, "  %s%s%s%s\n", m->name && *m->name ? m->name : "", m->name && *m->name ? " <" : "",
-		    m->addr, m->name && *m->name ? ">" : "");
+		buf_printf(&r->lines, "  %s%s%s%s\n", name ? name : "",
+		    name ? " <" : "", m->addr, name ? ">" : "");
 	else if (r->l->identity == ID_PSEUDONYM && m->pseudonym)
-		buf_printf(r->b, "  %s\n", m->pseudonym);
+		buf_printf(&r->lines, "  %s\n", m->pseudonym);
 	r->n++;
 	return 0;
+}
+
+/* line_cmp - qsort: lines by their text, case aside first */
+static int
+line_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int c = strcasecmp(x, y);
+
+	return c ? c : strcmp(x, y);
+}
+
+/*
+ * sorted_lines - in's lines in alphabetical order, appended to out. The
+ * store gives members in the order they joined, and the audit log records
+ * each admission: in that order a member could pair each name with its
+ * entries (and so with role changes).
+ */
+static int
+sorted_lines(struct buf *in, struct buf *out)
+{
+	size_t n = 0, k = 0;
+	char **v, *s, *save = NULL;
+	int rc = 0;
+
+	if (buf_putc(in, 0) < 0)
+		return -1;
+	for (size_t i = 0; i < in->len; i++)
+		n += in->data[i] == '\n';
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return -1;
+	for (s = strtok_r((char *)in->data, "\n", &save); s && k < n;
+	    s = strtok_r(NULL, "\n", &save))
+		v[k++] = s;
+	qsort(v, k, sizeof(*v), line_cmp);
+	for (size_t i = 0; i < k && rc == 0; i++)
+		rc = buf_printf(out, "%s\n", v[i]) < 0 ? -1 : 0;
+	free(v);
+	return rc;
 }
 
 struct leaders {
@@ -402,7 +442,7 @@ leader_line(const struct member *m, void *arg)
 static int
 who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
 {
-	struct roster r = { b, l, 0 };
+	struct roster r = { { 0 }, l, 0 };
 	struct leaders x = { p, l, { 0 }, 0 };
 	char count[16];
 	const char *vars[] = { "names", "", "count", count, NULL };
@@ -435,10 +475,11 @@ who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *
 	if (request_piece(p, l, l->identity == ID_PSEUDONYM ?
 	    PIECE_ROSTER_PSEUDONYMS : PIECE_ROSTER, NULL, b) < 0)
 		return -1;
-	if (store_member_each(p->st, l->name, roster_line, &r) < 0)
-		return -1;
-	buf_putc(b, '\n');
-	return 0;
+	buf_init(&r.lines, 0);
+	rc = store_member_each(p->st, l->name, roster_line, &r) < 0 ||
+	    sorted_lines(&r.lines, b) < 0 ? -1 : 0;
+	buf_free(&r.lines);
+	return rc < 0 || buf_putc(b, '\n') < 0 ? -1 : 0;
 }
 
 struct index {
@@ -673,7 +714,10 @@ struct auditlines {
 	struct pipeline		*p;
 	const struct list_cfg	*l;
 	struct buf		*b;
-	int			 level;
+	int			 level, renumbered;
+	long long		 shown;		/* entries listed */
+	long long		 last;		/* the number shown of the last one */
+	unsigned char		 hash[32];	/* and its place in the chain */
 };
 
 /* request_facts - the state now of the request an entry opened, for disclosure */
@@ -704,22 +748,27 @@ audit_line(const struct audit_entry *e, void *arg)
 	char date[32];
 
 	request_facts(a->p, e, &rq);
+	if (!disclosure_audit_listed(a->l, a->level, e, &rq))
+		return;
+	a->shown++;
+	a->last = a->renumbered ? a->shown : e->seq;
+	memcpy(a->hash, e->hash, sizeof(a->hash));
 	/* an unmasking's pseudonym is stored by reference: named here, hidden where disclosure says */
 	audit_resolve(a->p->st, a->l->name, e->detail, named.detail, sizeof(named.detail));
 	disclosure_audit_entry(a->l, a->level, &named, &rq, &v);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
-	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", e->seq, date, v.actor, v.action, v.detail);
+	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", a->last, date, v.actor,
+	    v.action, v.detail);
 }
 
 /* audit_answer - "audit": the leadership's log, as far as disclosure allows this reader */
 static int
 audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
 {
-	struct auditlines a = { p, l, b, level };
+	struct auditlines a = { p, l, b, level,
+	    disclosure_audit_renumbered(l, level), 0, 0, { 0 } };
 	struct audit_check chk;
-	unsigned char h[32];
-	long long seq;
 	char fp[20] = "", nseq[24];
 	const char *vars[] = { "seq", nseq, "fingerprint", fp, "why", chk.why,
 	    NULL };
@@ -729,13 +778,18 @@ audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf
 	if (request_piece(p, l, PIECE_AUDIT, NULL, b) < 0 ||
 	    store_audit_each(p->st, l->name, audit_line, &a) < 0)
 		return -1;
+	/* said whether or not anything was left out: its presence tells nothing */
+	if (a.renumbered &&
+	    request_piece(p, l, PIECE_AUDIT_ROLES_HIDDEN, NULL, b) < 0)
+		return -1;
 	if (audit_verify(p->st, p->cfg->state_dir, l->name, &chk) != 0)
 		return request_piece(p, l, PIECE_AUDIT_BROKEN, vars, b);
 	if (request_piece(p, l, PIECE_AUDIT_VERIFIES, NULL, b) < 0)
 		return -1;
-	if (store_audit_last(p->st, l->name, &seq, h) == STORE_OK && seq > 0) {
-		sodium_bin2hex(fp, sizeof(fp), h, 8);
-		snprintf(nseq, sizeof(nseq), "%lld", seq);
+	/* the last entry shown: its hash covers every entry before it, shown or not */
+	if (a.shown > 0) {
+		sodium_bin2hex(fp, sizeof(fp), a.hash, 8);
+		snprintf(nseq, sizeof(nseq), "%lld", a.last);
 		if (request_piece(p, l, PIECE_AUDIT_LAST, vars, b) < 0)
 			return -1;
 	}
