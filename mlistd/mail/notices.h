@@ -282,7 +282,19 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_HELP_NO_COMMAND, "help-no-command", "", \
 	    "help: first, when a mail to LIST-request held no command (it went to the owners)") \
 	X(PIECE_AUDIT_ROLES_HIDDEN, "audit-roles-hidden", "", \
-	    "audit: members of a hidden-leadership list, after the log (role changes are not listed)")
+	    "audit: members of a hidden-leadership list, after the log (role changes are not listed)") \
+	X(PIECE_PRIVATE_OFF, "private-off", "", \
+	    "private-refused's {reason}: the list has no private replies (its last line end dropped)") \
+	X(PIECE_PRIVATE_MEMBERS, "private-members", "", \
+	    "private-refused's {reason}: only members may send private replies") \
+	X(PIECE_PRIVATE_NOBODY, "private-nobody", "", \
+	    "private-refused's {reason}: no one answers to that address (any more)") \
+	X(PIECE_UNANSWERABLE, "unanswerable", "", \
+	    "private-refused's {reason}: LIST-owner+HANDLE from someone not a moderator, or gone") \
+	X(PIECE_ANNOUNCE_MODERATORS, "announce-moderators", "", \
+	    "private-refused's {reason}: LIST-owner+announce from someone not a moderator") \
+	X(PIECE_ANNOUNCE_HELD, "announce-held", "", \
+	    "confirm-post-leak's {found}: a moderator's announcement waits for their mailbox")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

@@ -59,6 +59,27 @@ request_piece(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
 	return 0;
 }
 
+/*
+ * request_piece_line - a piece as a value for a notice's placeholder: into
+ * out without its last line end; -1 none
+ */
+int
+request_piece_line(struct pipeline *p, const struct list_cfg *l,
+    enum piece_id id, char *out, size_t n)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	rc = request_piece(p, l, id, NULL, &b);
+	while (rc == 0 && b.len && b.data[b.len - 1] == '\n')
+		b.len--;
+	if (rc == 0)
+		snprintf(out, n, "%.*s", (int)b.len, (const char *)b.data);
+	buf_free(&b);
+	return rc;
+}
+
 /* refused - a command refused: the piece saying why; 0 (not done), -1 */
 static int
 refused(struct pipeline *p, const struct list_cfg *l, enum piece_id id,

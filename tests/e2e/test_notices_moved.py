@@ -151,3 +151,30 @@ def test_help_after_a_mail_without_command_reworded(make_instance, sink):
     assert "Kein Befehl gefunden: Ihre Nachricht ging an die Verwaltung." in text, text
     assert "found no command" not in text
     assert "subscribe [PSEUDONYM]" in text          # the help itself follows
+
+
+def test_private_and_announce_refusals_reworded(make_instance, sink):
+    """the reasons inside private-refused and the announcement's confirmation are the list's pieces"""
+    # one notice per sender per hour: each case has its own sender
+    senders = ("bob@example.org", "carol@example.org", "dave@example.org", "erin@example.org")
+    inst = make_instance(members=senders + ("m1@example.org",), start=False)
+    pieces(inst, "[private-nobody]\nniemand antwortet unter dieser Adresse\n"
+                 "[unanswerable]\ndiese Adresse kann nicht antworten\n"
+                 "[announce-moderators]\nnur die Moderatoren dürfen an diese Adresse schreiben\n"
+                 "[private-off]\nprivate Antworten sind abgeschaltet\n"
+                 "[announce-held]\nIhre Ankündigung wartet auf Ihre Bestätigung.\n")
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")     # starts the daemon
+    cases = [("demo+p-nosuchhandle@lists.example", "niemand antwortet unter dieser Adresse"),
+             ("demo-owner+nosuchhandle@lists.example", "diese Adresse kann nicht antworten"),
+             ("demo-owner+announce@lists.example", "nur die Moderatoren dürfen an diese Adresse schreiben")]
+    for who, (rcpt, words) in zip(senders, cases):
+        text = body(answer(inst, sink, who, "Subject: hi\r\n\r\nhello\r\n", 1, rcpt=rcpt))
+        assert f"was not delivered: {words}." in text, (rcpt, text)
+    inst.ctl("list", "set", "demo", "identity.private_replies", "off")
+    text = body(answer(inst, sink, senders[3], "Subject: hi\r\n\r\nhello\r\n", 1,
+                       rcpt="demo+p-nosuchhandle@lists.example"))
+    assert "was not delivered: private Antworten sind abgeschaltet." in text, text
+    text = body(answer(inst, sink, "m1@example.org", "Subject: News\r\n\r\nA meeting on Friday.\r\n", 1,
+                       rcpt="demo-owner+announce@lists.example"))
+    assert "Ihre Ankündigung wartet auf Ihre Bestätigung." in text, text
+    assert "holding your announcement" not in text
