@@ -294,7 +294,13 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_ANNOUNCE_MODERATORS, "announce-moderators", "", \
 	    "private-refused's {reason}: LIST-owner+announce from someone not a moderator") \
 	X(PIECE_ANNOUNCE_HELD, "announce-held", "", \
-	    "confirm-post-leak's {found}: a moderator's announcement waits for their mailbox")
+	    "confirm-post-leak's {found}: a moderator's announcement waits for their mailbox") \
+	X(PIECE_PSEUDONYM_KEY_MEMBERS, "pseudonym-key-members", "", \
+	    "keys NAME: to anyone not a member, whatever NAME is") \
+	X(PIECE_PSEUDONYM_KEY_NONE, "pseudonym-key-none", "name", \
+	    "keys NAME: no pseudonym NAME has posted (its key is made at its first post)") \
+	X(PIECE_PSEUDONYM_KEY, "pseudonym-key", "name fingerprint", \
+	    "keys NAME: before the pseudonym's armored OpenPGP key")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

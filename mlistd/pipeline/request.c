@@ -880,33 +880,26 @@ static int
 pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
     const char *name, struct buf *b)
 {
-	char fpr[OPENPGP_FPR_SIZE];
+	char fpr[OPENPGP_FPR_SIZE] = "";
+	const char *vars[] = { "name", name, "fingerprint", fpr, NULL };
 	struct buf key;
 	int rc;
 
-	if (level < READER_MEMBER) {
-		buf_puts(b, "The OpenPGP keys of pseudonyms are given to members of "
-		    "the list.\n\n");
-		return 0;
-	}
+	if (level < READER_MEMBER)
+		return refused(p, l, PIECE_PSEUDONYM_KEY_MEMBERS, NULL, b);
 	buf_init(&key, 0);
 	if ((rc = sign_pseudonym_public(p->st, l, name, &key, fpr)) < 0) {
 		buf_free(&key);
 		return -1;
 	}
 	if (rc == 0)
-		buf_printf(b, "No pseudonym called \"%s\" has posted on %s; a "
-		    "pseudonym's key is made at its first post.\n\n", name,
-		    l->name);
-	else {
-		buf_printf(b, "The OpenPGP key of \"%s\" on %s, fingerprint %s. "
-		    "It signs every post\nunder that name; its address is the "
-		    "From of those posts.\n\n", name, l->name, fpr);
+		rc = request_piece(p, l, PIECE_PSEUDONYM_KEY_NONE, vars, b);
+	else if ((rc = request_piece(p, l, PIECE_PSEUDONYM_KEY, vars, b)) == 0) {
 		buf_append(b, key.data, key.len);
 		buf_puts(b, "\n");
 	}
 	buf_free(&key);
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 /* answer - the reply to the commands in req, at this reader's level */

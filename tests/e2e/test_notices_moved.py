@@ -178,3 +178,17 @@ def test_private_and_announce_refusals_reworded(make_instance, sink):
                        rcpt="demo-owner+announce@lists.example"))
     assert "Ihre Ankündigung wartet auf Ihre Bestätigung." in text, text
     assert "holding your announcement" not in text
+
+
+def test_pseudonym_key_answers_reworded(make_instance, sink):
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"}, members=("bob@example.org",),
+                         start=False)
+    pieces(inst, "[pseudonym-key-members]\nDie Schlüssel der Pseudonyme bekommen nur Mitglieder.\n"
+                 "[pseudonym-key-none]\nKein Pseudonym „{name}“ hat auf {list} geschrieben.\n")
+    inst.start()
+    text = body(answer(inst, sink, "bob@example.org", "Subject: k\r\n\r\nkeys Nobody Here\r\n", 1))
+    assert "Kein Pseudonym „Nobody Here“ hat auf demo geschrieben." in text, text
+    assert "No pseudonym called" not in text
+    text = body(answer(inst, sink, "x@outside.example", "Subject: k\r\n\r\nkeys Nobody Here\r\n", 1))
+    assert "Die Schlüssel der Pseudonyme bekommen nur Mitglieder." in text, text
+    assert "given to members" not in text
