@@ -177,18 +177,22 @@ owners_application(struct pipeline *p, const struct list_cfg *l,
 		rc = notice_subject(buf_cstr(&subject), &app);
 	}
 	if (rc == 0) {
-		buf_printf(&app, "\r\nFrom: <%s-request@%s>\r\nMIME-Version: 1.0\r\n"
+		buf_printf(&app, "\r\nFrom: <%s-request@%s>\r\n"
+		    "MIME-Version: 1.0\r\n"
 		    "Content-Type: text/plain; charset=utf-8\r\n"
 		    "Content-Transfer-Encoding: 8bit\r\n\r\n", l->name,
 		    p->cfg->hostname);
 		for (const char *c = buf_cstr(&body); *c; c++)
-			*c == '\n' ? buf_puts(&app, "\r\n") : buf_putc(&app, *c);
+			if (*c == '\n')
+				buf_puts(&app, "\r\n");
+			else
+				buf_putc(&app, *c);
 		buf_puts(&app, "\r\n");
 		rc = distribute_roles_copy(p, l, app.data, app.len, &n);
 	}
 	if (rc == 0 && n == 0)
-		rc = store_hold(p->st, p->out[p->nout - 1], l->name, "application",
-		    NULL) == STORE_OK ? 0 : -1;
+		rc = store_hold(p->st, p->out[p->nout - 1], l->name,
+		    "application", NULL) == STORE_OK ? 0 : -1;
 	buf_free(&subject);
 	buf_free(&body);
 	buf_free(&app);

@@ -9,7 +9,8 @@
  * held copy: what goes out is exactly what was confirmed, once.
  *
  * Also the issuing of tokens of every kind (confirm_token), which the
- * leadership modules use: so this file includes none of them. Which handler a token reaches is decided in pipeline/tokens.c.
+ * leadership modules use: so this file includes none of them. Which
+ * handler a token reaches is decided in pipeline/tokens.c.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -177,33 +177,33 @@ admit(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
 {
 	int vouched = !strcmp(pa->action, "vouch");
 	struct buf out, err;
-	struct act_ctx c = { .p = p, .actor = vouched ? "members" : "moderators",
-	    .out = &out, .err = &err };
+	struct act_ctx c = { .p = p, .out = &out, .err = &err,
+	    .actor = vouched ? "members" : "moderators" };
 	char asked[256] = "";
 	int rc;
 
 	if (nl) {
 		*nl = 0;
-		snprintf(asked, sizeof(asked), "%.*s", (int)strcspn(nl + 1, "\n"),
-		    nl + 1);
+		snprintf(asked, sizeof(asked), "%.*s",
+		    (int)strcspn(nl + 1, "\n"), nl + 1);
 	}
 	buf_init(&out, 0);
 	buf_init(&err, 0);
 	rc = act_member_add(&c, l, pa->arg, NULL, NULL);
-	/* a pseudonym taken meanwhile is no reason to refuse: they choose another */
+	/* a pseudonym taken meanwhile refuses nothing: they choose another */
 	if (rc == ACT_DONE && *asked && l->identity == ID_PSEUDONYM &&
 	    act_set_pseudonym(&c, l, pa->arg, asked) == ACT_ERROR)
 		rc = ACT_ERROR;
 	buf_free(&out);
 	buf_free(&err);
 	if (rc == ACT_FAILED) {
-		/* a member already (or a bad address): the audit log says only this */
+		/* a member already, or a bad address: the audit log says so */
 		snprintf(done, n, "not applied: no longer possible");
 		return 0;
 	}
 	if (rc != ACT_DONE || distribute_notice_tmpl(p, l, pa->arg, vouched ?
-	    NOTICE_WELCOME_VOUCHED : NOTICE_WELCOME_ADMITTED, NULL, ENV_NULL, "",
-	    NULL) < 0)
+	    NOTICE_WELCOME_VOUCHED : NOTICE_WELCOME_ADMITTED, NULL, ENV_NULL,
+	    "", NULL) < 0)
 		return -1;
 	return 1;
 }
@@ -340,13 +340,14 @@ quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_t
 	if (votes >= pa.needed) {
 		int ex = execute(p, l, &pa, done, sizeof(done));
 
-		if (ex < 0 || store_pending_state(p->st, pa.id, "done") != STORE_OK) {
+		if (ex < 0 ||
+		    store_pending_state(p->st, pa.id, "done") != STORE_OK) {
 			free(pa.arg);
 			return -1;
 		}
 		snprintf(detail, sizeof(detail), "%s (%d %s): %s", pa.detail, votes,
 		    strcmp(pa.action, "vouch") ? "moderators agreed" : "members vouched", done);
-		/* an admission is audited by act_member_add, as every admission */
+		/* an admission is audited by act_member_add, as every one */
 		if (ex == 0 && audit_append(p->st, l->name, p->now,
 		    strcmp(pa.action, "vouch") ? "moderators" : "members",
 		    strcmp(pa.action, "vouch") ? pa.action : "admit", detail) < 0) {

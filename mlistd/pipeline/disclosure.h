@@ -46,8 +46,8 @@ int	disclosure_audit(const struct list_cfg *, int reader);
 long long disclosure_audit_request(const struct audit_entry *);
 int	disclosure_request_state(const char *state, long long expires, long long now);
 int	disclosure_audit_renumbered(const struct list_cfg *, int reader);
-int	disclosure_audit_listed(const struct list_cfg *, int reader, const struct audit_entry *,
-	    const struct disclosure_request *);
+int	disclosure_audit_listed(const struct list_cfg *, int reader,
+	    const struct audit_entry *, const struct disclosure_request *);
 void	disclosure_audit_entry(const struct list_cfg *, int reader, const struct audit_entry *,
 	    const struct disclosure_request *, struct audit_view *);
 

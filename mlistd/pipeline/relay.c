@@ -160,8 +160,10 @@ relay_refuse(struct pipeline *p, const struct relay *r, enum piece_id why)
 		(void)notify_sender_tmpl(p, r->l, authn_notice_to(&r->au, r->sender),
 		    NOTICE_PRIVATE_REFUSED, vars);
 	}
-	log_info("%s qmgr: list=%s kind=private reason=%s auth=%s result=permfail", p->qid,
-	    r->l->name, why != PIECE_N ? "refused" : "dropped", authn_level_name(r->au.level));
+	log_info("%s qmgr: list=%s kind=private reason=%s auth=%s "
+	    "result=permfail", p->qid, r->l->name,
+	    why != PIECE_N ? "refused" : "dropped",
+	    authn_level_name(r->au.level));
 	return PERMFAIL;
 }
 
@@ -264,7 +266,8 @@ relay_open(struct pipeline *p, struct relay *r, const struct listaddr *la,
 		return rc;
 	if ((dropped = relay_dropped(p, r)) == 0)
 		return OK;
-	return dropped < 0 ? relay_unchecked(p, r) : relay_refuse(p, r, PIECE_N);
+	return dropped < 0 ? relay_unchecked(p, r) :
+	    relay_refuse(p, r, PIECE_N);
 }
 
 /*
@@ -413,7 +416,8 @@ announce_confirm(struct pipeline *p, struct relay *r)
 		why_cause(r->why, "sign: the role's signature", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (request_piece_line(p, l, PIECE_ANNOUNCE_HELD, held, sizeof(held)) < 0 ||
+	if (request_piece_line(p, l, PIECE_ANNOUNCE_HELD, held,
+	    sizeof(held)) < 0 ||
 	    confirm_request(p, l, r->sender, &r->copy, held, r->out_id) < 0) {
 		why_cause(r->why, "the confirmation request", store_errmsg(p->st));
 		return TEMPFAIL;

@@ -352,7 +352,8 @@ key_request(struct pipeline *p, const struct list_cfg *l, const char *to,
 	if (store_member_find(p->st, l->name, to, &m) == STORE_OK) {
 		member_free(&m);
 		if (store_confirm_add(p->st, "key", token, l->name, "", pk,
-		    sizeof(pk), to, p->now + CONFIRM_DAYS * 86400LL) != STORE_OK)
+		    sizeof(pk), to, p->now + CONFIRM_DAYS * 86400LL) !=
+		    STORE_OK)
 			return -1;
 	}
 	snprintf(confirm, n, "%s-confirm+%s@%s", l->name, token,
@@ -737,7 +738,7 @@ struct auditlines {
 	struct buf		*b;
 	int			 level, renumbered;
 	long long		 shown;		/* entries listed */
-	long long		 last;		/* the number shown of the last one */
+	long long		 last;		/* the last one, as numbered */
 	unsigned char		 hash[32];	/* and its place in the chain */
 };
 
@@ -799,7 +800,7 @@ audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf
 	if (request_piece(p, l, PIECE_AUDIT, NULL, b) < 0 ||
 	    store_audit_each(p->st, l->name, audit_line, &a) < 0)
 		return -1;
-	/* said whether or not anything was left out: its presence tells nothing */
+	/* said whether or not anything was left out: it tells nothing */
 	if (a.renumbered &&
 	    request_piece(p, l, PIECE_AUDIT_ROLES_HIDDEN, NULL, b) < 0)
 		return -1;
@@ -807,7 +808,7 @@ audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf
 		return request_piece(p, l, PIECE_AUDIT_BROKEN, vars, b);
 	if (request_piece(p, l, PIECE_AUDIT_VERIFIES, NULL, b) < 0)
 		return -1;
-	/* the last entry shown: its hash covers every entry before it, shown or not */
+	/* the last entry shown: its hash covers all before it, shown or not */
 	if (a.shown > 0) {
 		sodium_bin2hex(fp, sizeof(fp), a.hash, 8);
 		snprintf(nseq, sizeof(nseq), "%lld", a.last);
@@ -894,7 +895,8 @@ pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
 	}
 	if (rc == 0)
 		rc = request_piece(p, l, PIECE_PSEUDONYM_KEY_NONE, vars, b);
-	else if ((rc = request_piece(p, l, PIECE_PSEUDONYM_KEY, vars, b)) == 0) {
+	else if ((rc = request_piece(p, l, PIECE_PSEUDONYM_KEY, vars,
+	    b)) == 0) {
 		buf_append(b, key.data, key.len);
 		buf_puts(b, "\n");
 	}

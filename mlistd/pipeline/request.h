@@ -50,7 +50,7 @@ int	request_piece(struct pipeline *, const struct list_cfg *, enum piece_id,
 int	request_piece_line(struct pipeline *, const struct list_cfg *,
 	    enum piece_id, char *out, size_t);
 int	request_help(struct pipeline *, const struct list_cfg *,
-	    const struct envelope *, const struct buf *msg, enum piece_id why_sent,
-	    struct why *);
+	    const struct envelope *, const struct buf *msg,
+	    enum piece_id why_sent, struct why *);
 
 #endif

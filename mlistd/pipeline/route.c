@@ -95,7 +95,8 @@ leave(struct pipeline *p, const struct list_cfg *l, const char *addr,
     struct why *why)
 {
 	struct buf out, err;
-	struct act_ctx c = { .p = p, .actor = "member", .out = &out, .err = &err };
+	struct act_ctx c = { .p = p, .actor = "member", .out = &out,
+	    .err = &err };
 	int rc;
 
 	buf_init(&out, 0);
