@@ -300,7 +300,9 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_PSEUDONYM_KEY_NONE, "pseudonym-key-none", "name", \
 	    "keys NAME: no pseudonym NAME has posted (its key is made at its first post)") \
 	X(PIECE_PSEUDONYM_KEY, "pseudonym-key", "name fingerprint", \
-	    "keys NAME: before the pseudonym's armored OpenPGP key")
+	    "keys NAME: before the pseudonym's armored OpenPGP key") \
+	X(PIECE_KEYS_OPENPGP, "keys-openpgp", "file fingerprint", \
+	    "keys: the list's OpenPGP key, attached as file")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

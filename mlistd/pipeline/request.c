@@ -916,7 +916,8 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	char sel[SELECTOR_MAX];
 	unsigned char seed[DKIM_SEED_LEN];
 	struct buf post, pgpkey, autocrypt;
-	char pgpname[64] = "";
+	char pgpname[64] = "", pgpfpr[OPENPGP_FPR_SIZE] = "";
+	const char *pgpvars[] = { "file", pgpname, "fingerprint", pgpfpr, NULL };
 	unsigned reads;
 	int rc;
 
@@ -975,8 +976,9 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 			return buf_free(&b), buf_free(&post), -1;
 		store_keys_each(p->st, l->name, key_line, &k);
 		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, &b) < 0 ||
-		    listpgp_answer(p->st, l->name, p->cfg->hostname, &b, &pgpkey,
-		    pgpname, sizeof(pgpname), &autocrypt) < 0 ||
+		    listpgp_answer(p->st, l->name, p->cfg->hostname, pgpfpr,
+		    &pgpkey, pgpname, sizeof(pgpname), &autocrypt) < 0 ||
+		    request_piece(p, l, PIECE_KEYS_OPENPGP, pgpvars, &b) < 0 ||
 		    list_enc_key(p, l, &b) < 0) {
 			buf_free(&pgpkey);
 			buf_free(&autocrypt);

@@ -192,3 +192,17 @@ def test_pseudonym_key_answers_reworded(make_instance, sink):
     text = body(answer(inst, sink, "x@outside.example", "Subject: k\r\n\r\nkeys Nobody Here\r\n", 1))
     assert "Die Schlüssel der Pseudonyme bekommen nur Mitglieder." in text, text
     assert "given to members" not in text
+
+
+def test_keys_answer_openpgp_words_reworded(make_instance, sink):
+    inst = make_instance(members=("bob@example.org",), start=False)
+    pieces(inst, "[keys-openpgp]\nDer OpenPGP-Schlüssel der Liste hängt an ({file}), "
+                 "Fingerabdruck {fingerprint}.\n")
+    inst.start()
+    raw = answer(inst, sink, "bob@example.org", "Subject: keys\r\n\r\nkeys\r\n", 1)
+    text = body(raw)
+    m = re.search(r"Der OpenPGP-Schlüssel der Liste hängt an \((OpenPGP_0x[0-9A-F]{16}\.asc)\), "
+                  r"Fingerabdruck ([0-9A-F]{40})\.", text)
+    assert m, text
+    assert m.group(2).endswith(m.group(1)[10:26]) and "Import it in your mail client" not in text
+    assert b"BEGIN PGP PUBLIC KEY BLOCK" in raw          # the key itself is still attached
