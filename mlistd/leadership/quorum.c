@@ -168,20 +168,22 @@ apply_role(struct act_ctx *c, const struct list_cfg *l, const char *addr, const 
 /*
  * admit - an application reached its quorum: "ADDRESS\nPSEUDONYM[\nINTRO]"
  * (the pseudonym asked for, "" none) admitted by act_member_add, audited
- * there once, under "moderators" (or "members" who vouched); the welcome.
- * 1 admitted (audited), 0 not (said in done), -1 store error.
+ * there once, under "moderators" (or "members" who vouched) with how many
+ * agreed; the welcome. 1 admitted (audited), 0 not (said in done), -1.
  */
 static int
 admit(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
-    char *nl, char *done, size_t n)
+    int votes, char *nl, char *done, size_t n)
 {
 	int vouched = !strcmp(pa->action, "vouch");
 	struct buf out, err;
-	struct act_ctx c = { .p = p, .out = &out, .err = &err,
+	char asked[256] = "", note[64];
+	struct act_ctx c = { .p = p, .out = &out, .err = &err, .note = note,
 	    .actor = vouched ? "members" : "moderators" };
-	char asked[256] = "";
 	int rc;
 
+	snprintf(note, sizeof(note), " (%d %s)", votes,
+	    vouched ? "members vouched" : "moderators agreed");
 	if (nl) {
 		*nl = 0;
 		snprintf(asked, sizeof(asked), "%.*s",
@@ -209,11 +211,13 @@ admit(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
 }
 
 /*
- * execute - the action itself, once the quorum is there; what was done into
- * done. 0 done (the caller audits), 1 done and audited by the action, -1.
+ * execute - the action itself, once votes reached the quorum; what was done
+ * into done. 0 done (the caller audits), 1 done and audited by the action,
+ * -1 a store error.
  */
 static int
-execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, char *done, size_t n)
+execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
+    int votes, char *done, size_t n)
 {
 	char *nl = pa->arg ? strchr(pa->arg, '\n') : NULL, sk[SKELETON_MAX], why[160];
 	struct buf out, err;
@@ -244,7 +248,7 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 			snprintf(done, n, "not applied: no longer possible");
 		rc = rc == ACT_ERROR ? -1 : 0;
 	} else if (!strcmp(pa->action, "admit") || !strcmp(pa->action, "vouch")) {
-		rc = admit(p, l, pa, nl, done, n);
+		rc = admit(p, l, pa, votes, nl, done, n);
 	} else if (!strcmp(pa->action, "roster_export")) {
 		/* approved: the operator's next 'mlistctl member export' prints it, once */
 		snprintf(done, n, "approved; 'mlistctl member export %s' may now print it once", l->name);
@@ -338,7 +342,7 @@ quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_t
 	}
 	log_info("%s quorum: list=%s request %s approvals=%d of %d result=ok", p->qid, l->name, id, votes, pa.needed);
 	if (votes >= pa.needed) {
-		int ex = execute(p, l, &pa, done, sizeof(done));
+		int ex = execute(p, l, &pa, votes, done, sizeof(done));
 
 		if (ex < 0 ||
 		    store_pending_state(p->st, pa.id, "done") != STORE_OK) {

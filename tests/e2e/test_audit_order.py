@@ -86,8 +86,8 @@ def test_admission_by_the_quorum_is_audited_once_as_an_admission(make_instance, 
     admits = [e for e in audit(inst) if e["action"] == "admit"]
     # the operator's two admissions, then the moderators': an entry like theirs, once
     assert [e["actor"] for e in admits] == ["operator", "operator", "moderators"], admits
-    assert re.fullmatch(r"member [0-9a-f]{10}", admits[2]["detail"]), admits
-    assert admits[2]["detail"] not in (admits[0]["detail"], admits[1]["detail"])
+    assert re.fullmatch(r"member [0-9a-f]{10} \(1 moderators agreed\)", admits[2]["detail"]), admits
+    assert admits[2]["detail"].split(" (")[0] not in (admits[0]["detail"], admits[1]["detail"])
     assert not any("applicant" in e["detail"] for e in audit(inst)), audit(inst)
 
 

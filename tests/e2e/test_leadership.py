@@ -278,6 +278,7 @@ def test_vouching(make_instance, sink):
     # admitted by act_member_add, audited once as every admission is, under the members who vouched
     admits = [e for e in json.loads(inst.ctl("--json", "audit", "demo").stdout) if e["action"] == "admit"]
     assert [e["actor"] for e in admits].count("members") == 1, admits
+    assert "2 members vouched" in [e for e in admits if e["actor"] == "members"][0]["detail"]
 
 
 def test_rejections_published(make_instance, sink):
