@@ -302,7 +302,15 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_PSEUDONYM_KEY, "pseudonym-key", "name fingerprint", \
 	    "keys NAME: before the pseudonym's armored OpenPGP key") \
 	X(PIECE_KEYS_OPENPGP, "keys-openpgp", "file fingerprint", \
-	    "keys: the list's OpenPGP key, attached as file")
+	    "keys: the list's OpenPGP key, attached as file") \
+	X(PIECE_ONE_CLICK_PAGE, "one-click-page", "", \
+	    "one-click link opened (GET): the HTML page; its form must POST List-Unsubscribe=One-Click") \
+	X(PIECE_ONE_CLICK_DONE, "one-click-done", "", \
+	    "one-click POST queued: the answer (the same whether or not the link was a member's)") \
+	X(PIECE_ONE_CLICK_UNKNOWN, "one-click-unknown", "", \
+	    "one-click: no such link (no list, or one without one_click_url); the instance's text") \
+	X(PIECE_ONE_CLICK_LATER, "one-click-later", "", \
+	    "one-click POST not queued (the spool failed): try later; the instance's text")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

@@ -910,7 +910,7 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
     const struct request *req, int sure, int level, long long since)
 {
 	unsigned cmds = req->cmds;
-	char replyto[300] = "";
+	char replyto[400] = "";	/* "Reply-To: <CONFIRM>": key_request's 300 */
 	struct buf b;
 	struct keytext k = { &b, p->cfg->hostname };
 	char sel[SELECTOR_MAX];

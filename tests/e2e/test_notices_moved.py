@@ -206,3 +206,39 @@ def test_keys_answer_openpgp_words_reworded(make_instance, sink):
     assert m, text
     assert m.group(2).endswith(m.group(1)[10:26]) and "Import it in your mail client" not in text
     assert b"BEGIN PGP PUBLIC KEY BLOCK" in raw          # the key itself is still attached
+
+
+def http(port, method, path, data=None):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request(method, path, body=data)
+    r = c.getresponse()
+    out = r.status, r.read().decode()
+    c.close()
+    return out
+
+
+def test_one_click_pages_reworded(make_instance, sink):
+    inst = make_instance(http=True, members=("alice@example.org", "bob@example.org"), start=False)
+    pieces(inst, "[one-click-page]\n<!DOCTYPE html>\n<p>{list_addr} verlassen?</p>\n"
+                 "<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
+                 "value=\"One-Click\"><button>Abmelden</button></form>\n"
+                 "[one-click-done]\nErledigt: falls der Link Ihrer war, sind Sie nicht mehr in {list_addr}.\n")
+    write(os.path.join(inst.root, "templates", "notices", "pieces"),
+          open(os.path.join(inst.root, "templates", "notices", "pieces"), encoding="utf-8").read()
+          .replace("There is no such unsubscription link.", "Diesen Abmeldelink gibt es nicht."))
+    inst.ctl("list", "set", "demo", "one_click_url", "https://lists.example/unsubscribe/")   # starts it
+    send(inst, "bob@example.org", "demo@lists.example", "Subject: news\r\n\r\nOne-click news.\r\n")
+    got = wait_until(lambda: to(sink, "alice@example.org", b"One-click news."))
+    assert got, inst.logtext()
+    lu = re.sub(r"\s+", " ", email.message_from_bytes(got[0])["List-Unsubscribe"])
+    link = "/unsubscribe/demo/" + re.search(r"/unsubscribe/demo/([0-9a-f]{32})>", lu).group(1)
+    status, page = http(inst.http_port, "GET", link)
+    assert status == 200 and "<p>demo@lists.example verlassen?</p>" in page and "Leave the list" not in page
+    status, text = http(inst.http_port, "POST", "/unsubscribe/nolist/" + "0" * 32, b"List-Unsubscribe=One-Click")
+    assert status == 404 and text == "Diesen Abmeldelink gibt es nicht.\n", text
+    status, text = http(inst.http_port, "POST", link, b"List-Unsubscribe=One-Click")
+    assert status == 200 and "Erledigt: falls der Link Ihrer war, sind Sie nicht mehr in demo@lists.example." \
+        in text, text
+    assert "you have left" not in text
+    assert wait_until(lambda: to(sink, "alice@example.org", b"one-click")), inst.logtext()
