@@ -456,8 +456,31 @@ leader_line(const struct member *m, void *arg)
 	if (!role_leads(m->role))
 		return 0;
 	identity_leader(x->p, x->l, m->addr, label, sizeof(label));
-	buf_printf(&x->names, "%s%s", x->n++ ? ", " : "", label);
+	label[strcspn(label, "\n")] = 0;
+	buf_printf(&x->names, "%s\n", label);
+	x->n++;
 	return 0;
+}
+
+/*
+ * leader_names - the moderators' labels, sorted (as the roster is, and for
+ * its reason), into out as "A, B, C"
+ */
+static int
+leader_names(struct buf *lines, struct buf *out)
+{
+	struct buf sorted;
+	char *s, *save = NULL;
+	int rc = 0;
+
+	buf_init(&sorted, 0);
+	if (sorted_lines(lines, &sorted) < 0 || buf_putc(&sorted, 0) < 0)
+		rc = -1;
+	for (s = rc ? NULL : strtok_r((char *)sorted.data, "\n", &save);
+	    s && rc == 0; s = strtok_r(NULL, "\n", &save))
+		rc = buf_printf(out, "%s%s", out->len ? ", " : "", s) < 0 ? -1 : 0;
+	buf_free(&sorted);
+	return rc;
 }
 
 /* who_answer - "who": the roster and the member count, each only as far as its rule allows */
@@ -472,13 +495,18 @@ who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *
 
 	if (disclosure_leaders(l, level)) {
 		/* leadership.visibility = roles or named: who leads is known (hidden: not even how many) */
+		struct buf names;
+
 		buf_init(&x.names, 0);
-		rc = store_member_each(p->st, l->name, leader_line, &x);
-		vars[1] = buf_cstr(&x.names);
-		if (rc >= 0)
+		buf_init(&names, 0);
+		rc = store_member_each(p->st, l->name, leader_line, &x) < 0 ||
+		    leader_names(&x.names, &names) < 0 ? -1 : 0;
+		vars[1] = buf_cstr(&names);
+		if (rc == 0)
 			rc = request_piece(p, l, x.n ? PIECE_LEADERS :
 			    PIECE_NO_LEADERS, vars, b);
 		buf_free(&x.names);
+		buf_free(&names);
 		if (rc < 0)
 			return -1;
 	}

@@ -110,6 +110,14 @@ def test_who_does_not_list_members_in_the_order_they_joined(make_instance, sink)
     assert names == ["Amber Fox", "Blue Heron", "Misty Owl", "Zebra Moon"], text
 
 
+def test_who_names_the_moderators_in_alphabetical_order(make_instance, sink):
+    inst = pseudonymous(make_instance, {"leadership.visibility": "named"})
+    for a in ("zed@example.org", "mia@example.org"):
+        inst.ctl("member", "set", "demo", a, "role", "moderator")
+    text = ask(inst, sink, "bob@example.org", "who", 1)
+    assert "The moderators: Misty Owl, Zebra Moon." in text, text
+
+
 def test_hidden_leadership_members_audit_lists_no_role_change(make_instance, sink):
     inst = pseudonymous(make_instance, {"leadership.visibility": "hidden"})
     inst.ctl("member", "set", "demo", "mia@example.org", "role", "moderator")
