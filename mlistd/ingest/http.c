@@ -126,7 +126,8 @@ respond_piece(struct smtp_session *s, int code, const char *reason,
 static void
 handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 {
-	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8], rcpt[ADDR_MAX + 1];
+	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8];
+	char rcpt[ADDR_MAX + 1];
 	struct listaddr la;
 
 	if (sscanf(head, "%7s %511s HTTP/1.%*c", method, path) != 2) {
@@ -142,7 +143,7 @@ handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 		return;
 	}
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
-		/* names and the hostname hold nothing HTML would read as markup */
+		/* list names and hostnames hold nothing HTML reads as markup */
 		respond_piece(s, 200, "OK", "text/html", la.list, list,
 		    PIECE_ONE_CLICK_PAGE);
 		if (strcmp(method, "HEAD") == 0) {

@@ -27,8 +27,9 @@ int	listpgp_autocrypt(const struct openpgp_secret *, const char *addr,
  * attach, its file name, the Autocrypt header line
  */
 int	listpgp_answer(struct store *, const char *list,
-	    const char *hostname, char fpr[OPENPGP_FPR_SIZE], struct buf *armored,
-	    char *name, size_t namelen, struct buf *autocrypt);
+	    const char *hostname, char fpr[OPENPGP_FPR_SIZE],
+	    struct buf *armored, char *name, size_t namelen,
+	    struct buf *autocrypt);
 
 /*
  * the store's OpenPGP key functions, declared in store.h (where their

@@ -478,7 +478,8 @@ leader_names(struct buf *lines, struct buf *out)
 		rc = -1;
 	for (s = rc ? NULL : strtok_r((char *)sorted.data, "\n", &save);
 	    s && rc == 0; s = strtok_r(NULL, "\n", &save))
-		rc = buf_printf(out, "%s%s", out->len ? ", " : "", s) < 0 ? -1 : 0;
+		rc = buf_printf(out, "%s%s", out->len ? ", " : "", s) < 0 ?
+		    -1 : 0;
 	buf_free(&sorted);
 	return rc;
 }
@@ -945,7 +946,8 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	unsigned char seed[DKIM_SEED_LEN];
 	struct buf post, pgpkey, autocrypt;
 	char pgpname[64] = "", pgpfpr[OPENPGP_FPR_SIZE] = "";
-	const char *pgpvars[] = { "file", pgpname, "fingerprint", pgpfpr, NULL };
+	const char *pgpvars[] = { "file", pgpname, "fingerprint", pgpfpr,
+	    NULL };
 	unsigned reads;
 	int rc;
 
