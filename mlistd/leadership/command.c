@@ -153,6 +153,26 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr,
 }
 
 /*
+ * introduction - the applicant's introduction, or (blank lines only) the
+ * piece saying they gave none, its line end kept, in out
+ */
+static const char *
+introduction(struct pipeline *p, const struct list_cfg *l, const char *intro,
+    char *out, size_t n)
+{
+	size_t k;
+
+	if (intro && intro[strspn(intro, " \t\r\n")])
+		return intro;
+	if (request_piece_line(p, l, PIECE_NO_INTRODUCTION, out, n - 1) < 0)
+		snprintf(out, n - 1, "-");
+	k = strlen(out);
+	out[k] = '\n';
+	out[k + 1] = 0;
+	return out;
+}
+
+/*
  * owners_application - subscription = "approve" and nobody to decide yet:
  * the owners' mailbox gets the application (templates application-owners*),
  * the operator admits
@@ -161,8 +181,9 @@ static int
 owners_application(struct pipeline *p, const struct list_cfg *l,
     const char *addr, const char *intro, struct buf *res)
 {
+	char none[200];
 	const char *vars[] = { "address", addr, "introduction",
-	    intro && *intro ? intro : "(none)\n", NULL };
+	    introduction(p, l, intro, none, sizeof(none)), NULL };
 	struct buf subject, body, app;
 	int n = 0, rc;
 
@@ -238,10 +259,12 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		 * gets the introduction and a token of their own (quorum.c); the application is sealed
 		 */
 		int need = l->quorum[Q_ADMIT] < n ? l->quorum[Q_ADMIT] : n;
+		char none[200];
 
 		buf_init(&app, 0);
 		/* sealed with the request: the address, the pseudonym asked for ("" none), the introduction */
-		buf_printf(&app, "%s\n%s\n%.4000s", addr, ps, intro && *intro ? intro : "(none)\n");
+		buf_printf(&app, "%s\n%s\n%.4000s", addr, ps,
+		    introduction(p, l, intro, none, sizeof(none)));
 		rc = store_pending_add(p->st, l->name, "admit", buf_cstr(&app), "an applicant", need, "new", p->now,
 		    p->now + QUORUM_DAYS * 86400LL) < 0 ? -1 : 0;
 		buf_free(&app);

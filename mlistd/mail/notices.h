@@ -310,7 +310,9 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_ONE_CLICK_UNKNOWN, "one-click-unknown", "", \
 	    "one-click: no such link (no list, or one without one_click_url); the instance's text") \
 	X(PIECE_ONE_CLICK_LATER, "one-click-later", "", \
-	    "one-click POST not queued (the spool failed): try later; the instance's text")
+	    "one-click POST not queued (the spool failed): try later; the instance's text") \
+	X(PIECE_NO_INTRODUCTION, "no-introduction", "", \
+	    "{introduction} of an application whose applicant wrote none")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

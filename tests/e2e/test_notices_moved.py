@@ -242,3 +242,15 @@ def test_one_click_pages_reworded(make_instance, sink):
         in text, text
     assert "you have left" not in text
     assert wait_until(lambda: to(sink, "alice@example.org", b"one-click")), inst.logtext()
+
+
+def test_no_introduction_reworded(make_instance, sink):
+    inst = make_instance(list_settings={"subscription": "approve"}, members=(), start=False)
+    pieces(inst, "[no-introduction]\n(keine Vorstellung)\n")
+    inst.start()
+    apply(inst, sink, "applicant@example.net", "")
+    held = json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)
+    assert len(held) == 1, held
+    text = inst.ctl("mod", "show", "demo", held[0]["id"]).stdout
+    assert "Their introduction:" in text and "(keine Vorstellung)" in text, text
+    assert "(none)" not in text
