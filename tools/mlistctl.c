@@ -1154,8 +1154,8 @@ v_archive_ls(struct ctx *c, int argc, char **argv)
 	if (!l)
 		return EX_FAIL;
 	if (!disclosure_archive(l, READER_OPERATOR, 0, &since))
-		return fail(EX_FAIL, "%s: %s (disclosure.archive = \"none\")", l->name,
-		    disclosure_archive_refusal(l));
+		return fail(EX_FAIL, "%s: the list keeps no archive "
+		    "(disclosure.archive = \"none\")", l->name);
 	if (c->json)
 		printf("[");
 	if (store_archive_each(c->store, l->name, since, print_archived, &a) < 0)
@@ -1224,8 +1224,8 @@ v_archive_export(struct ctx *c, int argc, char **argv)
 	if (!l)
 		return EX_FAIL;
 	if (!disclosure_archive(l, READER_OPERATOR, 0, &since))
-		return fail(EX_FAIL, "%s: %s (disclosure.archive = \"none\")", l->name,
-		    disclosure_archive_refusal(l));
+		return fail(EX_FAIL, "%s: the list keeps no archive "
+		    "(disclosure.archive = \"none\")", l->name);
 	if (store_archive_each(c->store, l->name, since, export_one, &x) < 0 || x.failed)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	return EX_OK;

@@ -352,7 +352,11 @@ int
 act_audit(struct act_ctx *c, const struct list_cfg *l, const char *action,
     const char *detail)
 {
-	if (audit_append(c->p->st, l->name, c->p->now, c->actor, action, detail) < 0)
+	char d[512];
+
+	/* how the quorum decided, where it did (quorum.c) */
+	snprintf(d, sizeof(d), "%s%s", detail, c->note ? c->note : "");
+	if (audit_append(c->p->st, l->name, c->p->now, c->actor, action, d) < 0)
 		return act_fail(c, ACT_ERROR, "it could not be recorded in %s's audit log: %s",
 		    l->name, store_errmsg(c->p->st));
 	c->audited = l->name;

@@ -29,6 +29,7 @@
 #include "ingest/http.h"
 #include "mail/addr.h"
 #include "mail/keys.h"
+#include "mail/notices.h"
 #include "util/log.h"
 
 #define HEAD_MAX	8192
@@ -100,11 +101,33 @@ out:
 	return rc;
 }
 
+/*
+ * respond_piece - an answer whose body is a piece (pieces file): the list's
+ * own (l NULL: the instance's), {list} filled with list
+ */
+static void
+respond_piece(struct smtp_session *s, int code, const char *reason,
+    const char *type, const struct list_cfg *l, const char *list,
+    enum piece_id id)
+{
+	struct notice_ctx ctx = { list, s->cfg->hostname };
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (notice_piece(l ? l->notices : NULL, s->cfg->notices, id, &ctx, NULL,
+	    &b) < 0 || buf_putc(&b, 0) < 0)
+		log_warn("NOQUEUE httpd: no text for the piece [%s]",
+		    piece_name(id));
+	respond(s, code, reason, type, b.len ? (const char *)b.data : "\n");
+	buf_free(&b);
+}
+
 /* handle - one complete request: head (NUL-terminated) and body */
 static void
 handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 {
-	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8], rcpt[ADDR_MAX + 1], page[1200];
+	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8];
+	char rcpt[ADDR_MAX + 1];
 	struct listaddr la;
 
 	if (sscanf(head, "%7s %511s HTTP/1.%*c", method, path) != 2) {
@@ -115,15 +138,14 @@ handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 	    (size_t)snprintf(rcpt, sizeof(rcpt), "%s-unsubscribe+%s@%s", list, token, s->cfg->hostname) >= sizeof(rcpt) ||
 	    listaddr_parse(s->cfg, rcpt, &la) < 0 || la.kind != ADDR_UNSUBSCRIBE || !*la.list->one_click_url) {
 		log_info("NOQUEUE httpd: client=%s %s of an unknown link result=permfail", s->peer, method);
-		respond(s, 404, "Not Found", "text/plain", "There is no such unsubscription link.\n");
+		respond_piece(s, 404, "Not Found", "text/plain", NULL, "",
+		    PIECE_ONE_CLICK_UNKNOWN);
 		return;
 	}
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
-		snprintf(page, sizeof(page), "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Leave %s</title>"
-		    "</head>\n<body><p>Leave the list %s@%s?</p>\n<form method=\"post\"><input type=\"hidden\" "
-		    "name=\"List-Unsubscribe\" value=\"One-Click\"><button type=\"submit\">Unsubscribe</button>"
-		    "</form></body></html>\n", list, list, s->cfg->hostname);
-		respond(s, 200, "OK", "text/html", page);
+		/* list names and hostnames hold nothing HTML reads as markup */
+		respond_piece(s, 200, "OK", "text/html", la.list, list,
+		    PIECE_ONE_CLICK_PAGE);
 		if (strcmp(method, "HEAD") == 0) {
 			/* the same head, no body */
 			char *sep = strstr((char *)s->out.data, "\r\n\r\n");
@@ -157,8 +179,7 @@ handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 void
 http_committed(struct smtp_session *s, enum result r)
 {
-	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8],
-	    page[1200];
+	char method[8], path[512], list[72], token[KEYS_ONECLICK_LEN + 8];
 
 	if (s->writing && r != OK)
 		spool_abort(&s->w);
@@ -166,8 +187,8 @@ http_committed(struct smtp_session *s, enum result r)
 	if (r != OK) {
 		log_err("NOQUEUE httpd: client=%s one-click unsubscription "
 		    "not queued (spool) result=tempfail", s->peer);
-		respond(s, 503, "Service Unavailable", "text/plain",
-		    "Not done: try again in a few minutes.\n");
+		respond_piece(s, 503, "Service Unavailable", "text/plain", NULL,
+		    "", PIECE_ONE_CLICK_LATER);
 		return;
 	}
 	log_info(
@@ -177,11 +198,9 @@ http_committed(struct smtp_session *s, enum result r)
 	/* the head is still there (NUL-terminated by http_input): the list */
 	if (sscanf((char *)s->data.data, "%7s %511s", method, path) != 2 ||
 	    target(path, list, sizeof(list), token, sizeof(token)) < 0)
-		snprintf(list, sizeof(list), "the list");
-	snprintf(page, sizeof(page),
-	    "Done: if this link was yours, you have left %s@%s.\n", list,
-	    s->cfg->hostname);
-	respond(s, 200, "OK", "text/plain", page);
+		snprintf(list, sizeof(list), "the list");	/* as before */
+	respond_piece(s, 200, "OK", "text/plain",
+	    config_list_find(s->cfg, list), list, PIECE_ONE_CLICK_DONE);
 }
 
 /* http_input - bytes from the client: wait for the whole request, then answer it */

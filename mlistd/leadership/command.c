@@ -152,6 +152,78 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	return 0;
 }
 
+/*
+ * introduction - the applicant's introduction, or (blank lines only) the
+ * piece saying they gave none, its line end kept, in out
+ */
+static const char *
+introduction(struct pipeline *p, const struct list_cfg *l, const char *intro,
+    char *out, size_t n)
+{
+	size_t k;
+
+	if (intro && intro[strspn(intro, " \t\r\n")])
+		return intro;
+	if (request_piece_line(p, l, PIECE_NO_INTRODUCTION, out, n - 1) < 0)
+		snprintf(out, n - 1, "-");
+	k = strlen(out);
+	out[k] = '\n';
+	out[k + 1] = 0;
+	return out;
+}
+
+/*
+ * owners_application - subscription = "approve" and nobody to decide yet:
+ * the owners' mailbox gets the application (templates application-owners*),
+ * the operator admits
+ */
+static int
+owners_application(struct pipeline *p, const struct list_cfg *l,
+    const char *addr, const char *intro, struct buf *res)
+{
+	char none[200];
+	const char *vars[] = { "address", addr, "introduction",
+	    introduction(p, l, intro, none, sizeof(none)), NULL };
+	struct buf subject, body, app;
+	int n = 0, rc;
+
+	buf_init(&subject, 0);
+	buf_init(&body, 0);
+	buf_init(&app, 0);
+	rc = distribute_render(p, l, disclosure_author_address(l, l->identity) ?
+	    NOTICE_APPLICATION_OWNERS : NOTICE_APPLICATION_OWNERS_HIDDEN, vars,
+	    &subject, &body);
+	if (rc == 0) {
+		buf_puts(&app, "Subject: ");
+		rc = notice_subject(buf_cstr(&subject), &app);
+	}
+	if (rc == 0) {
+		buf_printf(&app, "\r\nFrom: <%s-request@%s>\r\n"
+		    "MIME-Version: 1.0\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Transfer-Encoding: 8bit\r\n\r\n", l->name,
+		    p->cfg->hostname);
+		for (const char *c = buf_cstr(&body); *c; c++)
+			if (*c == '\n')
+				buf_puts(&app, "\r\n");
+			else
+				buf_putc(&app, *c);
+		buf_puts(&app, "\r\n");
+		rc = distribute_roles_copy(p, l, app.data, app.len, &n);
+	}
+	if (rc == 0 && n == 0)
+		rc = store_hold(p->st, p->out[p->nout - 1], l->name,
+		    "application", NULL) == STORE_OK ? 0 : -1;
+	buf_free(&subject);
+	buf_free(&body);
+	buf_free(&app);
+	if (rc < 0)
+		return -1;
+	log_info("%s confirm: list=%s application passed to the moderators "
+	    "result=ok", p->qid, l->name);
+	return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ? -1 : 0;
+}
+
 /* subscribe - a confirmed subscription: admitted, or passed to the owners (subscription = "approve") */
 static int
 subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *intro, const char *ps,
@@ -187,10 +259,12 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		 * gets the introduction and a token of their own (quorum.c); the application is sealed
 		 */
 		int need = l->quorum[Q_ADMIT] < n ? l->quorum[Q_ADMIT] : n;
+		char none[200];
 
 		buf_init(&app, 0);
 		/* sealed with the request: the address, the pseudonym asked for ("" none), the introduction */
-		buf_printf(&app, "%s\n%s\n%.4000s", addr, ps, intro && *intro ? intro : "(none)\n");
+		buf_printf(&app, "%s\n%s\n%.4000s", addr, ps,
+		    introduction(p, l, intro, none, sizeof(none)));
 		rc = store_pending_add(p->st, l->name, "admit", buf_cstr(&app), "an applicant", need, "new", p->now,
 		    p->now + QUORUM_DAYS * 86400LL) < 0 ? -1 : 0;
 		buf_free(&app);
@@ -201,29 +275,8 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ?
 		    -1 : 0;
 	}
-	n = 0;
-	if (l->subscription == SUB_APPROVE) {
-		/* nobody to decide yet: the owners' mailbox holds it; the operator admits */
-		buf_init(&app, 0);
-		buf_printf(&app, "Subject: Application to join %s\r\nFrom: <%s-request@%s>\r\n\r\n"
-		    "Someone has applied to join %s@%s and confirmed their address.\r\n", l->name, l->name,
-		    p->cfg->hostname, l->name, p->cfg->hostname);
-		if (disclosure_author_address(l, l->identity))
-			buf_printf(&app, "Address: %s\r\nAdmit with: mlistctl member add %s %s\r\n", addr, l->name, addr);
-		else
-			buf_puts(&app, "(The list does not show moderators the address; the operator admits them.)\r\n");
-		buf_puts(&app, "\r\nTheir introduction:\r\n\r\n");
-		buf_puts(&app, intro && *intro ? intro : "(none)\r\n");
-		rc = distribute_roles_copy(p, l, app.data, app.len, &n);
-		if (rc == 0 && n == 0)
-			rc = store_hold(p->st, p->out[p->nout - 1], l->name, "application", NULL) == STORE_OK ? 0 : -1;
-		buf_free(&app);
-		if (rc < 0)
-			return -1;
-		log_info("%s confirm: list=%s application passed to the moderators result=ok", p->qid, l->name);
-		return request_piece(p, l, PIECE_DONE_APPLIED, NULL, res) < 0 ?
-		    -1 : 0;
-	}
+	if (l->subscription == SUB_APPROVE)
+		return owners_application(p, l, addr, intro, res);
 	/* an open list: admitted as 'mlistctl member add' admits (actions/) */
 	{
 		struct self s;

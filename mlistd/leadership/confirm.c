@@ -8,9 +8,9 @@
  * CONFIRM_DAYS, belongs to one list, and is bound to the SHA-256 of the
  * held copy: what goes out is exactly what was confirmed, once.
  *
- * Also the issuing of tokens of every kind (confirm_token) and a confirmed
- * pseudonym, which the leadership modules use: so this file includes none
- * of them. Which handler a token reaches is decided in pipeline/tokens.c.
+ * Also the issuing of tokens of every kind (confirm_token), which the
+ * leadership modules use: so this file includes none of them. Which
+ * handler a token reaches is decided in pipeline/tokens.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,6 @@
 #include "leadership/confirm.h"
 #include "mail/archive.h"
 #include "mail/header.h"
-#include "mail/pseudonym.h"
 #include "delivery/distribute.h"
 #include "pipeline/policy.h"
 #include "util/log.h"
@@ -67,35 +66,6 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 	/* a post that would identify them has its own wording */
 	return distribute_notice_tmpl(p, l, poster, why && *why ? NOTICE_CONFIRM_POST_LEAK :
 	    NOTICE_CONFIRM_POST, vars, ENV_NULL, extra, NULL);
-}
-
-/* confirm_pseudonym - a confirmed "pseudonym NAME" for a member; what happened into res */
-int
-confirm_pseudonym(struct pipeline *p, const struct list_cfg *l, const char *addr, const char *name, struct buf *res)
-{
-	char sk[SKELETON_MAX], why[160], h[24];
-	int rc;
-
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0) {
-		buf_printf(res, "- the pseudonym \"%s\" cannot be used: %s\n", name, why);
-		return 0;
-	}
-	handle_generate(h, sizeof(h));
-	rc = store_member_set_pseudonym(p->st, l->name, addr, name, sk, h);
-	if (rc == STORE_EXISTS) {
-		log_info("%s confirm: list=%s pseudonym taken by another member meanwhile result=permfail", p->qid,
-		    l->name);
-		buf_printf(res, "- \"%s\" is taken (another member's pseudonym is the same or looks the same); "
-		    "choose another with \"set pseudonym NAME\"\n", name);
-		return 0;
-	}
-	if (rc != STORE_OK && rc != STORE_NOTFOUND)
-		return -1;
-	if (rc == STORE_OK) {
-		log_info("%s confirm: list=%s a member's pseudonym set result=ok", p->qid, l->name);
-		buf_printf(res, "- you post as \"%s\"\n", name);
-	}
-	return 0;
 }
 
 /* says_withdraw - does the answer's Subject or first body line say "withdraw"? (our own header parser) */

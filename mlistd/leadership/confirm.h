@@ -15,7 +15,5 @@ int	confirm_token(struct pipeline *, const struct list_cfg *, const char *kind, 
 	    size_t rlen);
 int	confirm_post(struct pipeline *, const struct list_cfg *, const struct store_token *,
 	    const struct buf *msg);
-int	confirm_pseudonym(struct pipeline *, const struct list_cfg *, const char *addr, const char *name,
-	    struct buf *res);
 
 #endif

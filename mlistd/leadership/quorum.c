@@ -22,6 +22,7 @@
 
 #include "actions/actions.h"
 #include "pipeline/disclosure.h"
+#include "pipeline/request.h"
 #include "leadership/confirm.h"
 #include "delivery/distribute.h"
 #include "mail/audit.h"
@@ -164,9 +165,59 @@ apply_role(struct act_ctx *c, const struct list_cfg *l, const char *addr, const 
 	return act_apply_role(c, l, addr, r);
 }
 
-/* execute - the action itself, once the quorum is there; what was done into done */
+/*
+ * admit - an application reached its quorum: "ADDRESS\nPSEUDONYM[\nINTRO]"
+ * (the pseudonym asked for, "" none) admitted by act_member_add, audited
+ * there once, under "moderators" (or "members" who vouched) with how many
+ * agreed; the welcome. 1 admitted (audited), 0 not (said in done), -1.
+ */
 static int
-execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, char *done, size_t n)
+admit(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
+    int votes, char *nl, char *done, size_t n)
+{
+	int vouched = !strcmp(pa->action, "vouch");
+	struct buf out, err;
+	char asked[256] = "", note[64];
+	struct act_ctx c = { .p = p, .out = &out, .err = &err, .note = note,
+	    .actor = vouched ? "members" : "moderators" };
+	int rc;
+
+	snprintf(note, sizeof(note), " (%d %s)", votes,
+	    vouched ? "members vouched" : "moderators agreed");
+	if (nl) {
+		*nl = 0;
+		snprintf(asked, sizeof(asked), "%.*s",
+		    (int)strcspn(nl + 1, "\n"), nl + 1);
+	}
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	rc = act_member_add(&c, l, pa->arg, NULL, NULL);
+	/* a pseudonym taken meanwhile refuses nothing: they choose another */
+	if (rc == ACT_DONE && *asked && l->identity == ID_PSEUDONYM &&
+	    act_set_pseudonym(&c, l, pa->arg, asked) == ACT_ERROR)
+		rc = ACT_ERROR;
+	buf_free(&out);
+	buf_free(&err);
+	if (rc == ACT_FAILED) {
+		/* a member already, or a bad address: the audit log says so */
+		snprintf(done, n, "not applied: no longer possible");
+		return 0;
+	}
+	if (rc != ACT_DONE || distribute_notice_tmpl(p, l, pa->arg, vouched ?
+	    NOTICE_WELCOME_VOUCHED : NOTICE_WELCOME_ADMITTED, NULL, ENV_NULL,
+	    "", NULL) < 0)
+		return -1;
+	return 1;
+}
+
+/*
+ * execute - the action itself, once votes reached the quorum; what was done
+ * into done. 0 done (the caller audits), 1 done and audited by the action,
+ * -1 a store error.
+ */
+static int
+execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
+    int votes, char *done, size_t n)
 {
 	char *nl = pa->arg ? strchr(pa->arg, '\n') : NULL, sk[SKELETON_MAX], why[160];
 	struct buf out, err;
@@ -197,25 +248,7 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 			snprintf(done, n, "not applied: no longer possible");
 		rc = rc == ACT_ERROR ? -1 : 0;
 	} else if (!strcmp(pa->action, "admit") || !strcmp(pa->action, "vouch")) {
-		/* "ADDRESS\nPSEUDONYM[\nINTRODUCTION]": the pseudonym the applicant asked for, "" none */
-		char asked[256] = "";
-		struct buf ignored;
-
-		if (nl) {
-			*nl = 0;
-			snprintf(asked, sizeof(asked), "%.*s", (int)strcspn(nl + 1, "\n"), nl + 1);
-		}
-		rc = store_member_add(p->st, l->name, pa->arg, NULL);
-		if (rc == STORE_OK && *asked && l->identity == ID_PSEUDONYM) {
-			buf_init(&ignored, 0);
-			rc = confirm_pseudonym(p, l, pa->arg, asked, &ignored) < 0 ? -1 : STORE_OK;
-			buf_free(&ignored);
-		}
-		if (rc == STORE_OK) {
-			rc = distribute_notice_tmpl(p, l, pa->arg, strcmp(pa->action, "vouch") ? NOTICE_WELCOME_ADMITTED :
-			    NOTICE_WELCOME_VOUCHED, NULL, ENV_NULL, "", NULL);
-		} else
-			rc = rc == STORE_EXISTS ? 0 : -1;
+		rc = admit(p, l, pa, votes, nl, done, n);
 	} else if (!strcmp(pa->action, "roster_export")) {
 		/* approved: the operator's next 'mlistctl member export' prints it, once */
 		snprintf(done, n, "approved; 'mlistctl member export %s' may now print it once", l->name);
@@ -240,7 +273,7 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa, 
 		rc = -1;
 	buf_free(&out);
 	buf_free(&err);
-	if (rc == 0 && !*done)
+	if (rc >= 0 && !*done)
 		snprintf(done, n, "done");
 	return rc;
 }
@@ -309,13 +342,18 @@ quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_t
 	}
 	log_info("%s quorum: list=%s request %s approvals=%d of %d result=ok", p->qid, l->name, id, votes, pa.needed);
 	if (votes >= pa.needed) {
-		if (execute(p, l, &pa, done, sizeof(done)) < 0 || store_pending_state(p->st, pa.id, "done") != STORE_OK) {
+		int ex = execute(p, l, &pa, votes, done, sizeof(done));
+
+		if (ex < 0 ||
+		    store_pending_state(p->st, pa.id, "done") != STORE_OK) {
 			free(pa.arg);
 			return -1;
 		}
 		snprintf(detail, sizeof(detail), "%s (%d %s): %s", pa.detail, votes,
 		    strcmp(pa.action, "vouch") ? "moderators agreed" : "members vouched", done);
-		if (audit_append(p->st, l->name, p->now, strcmp(pa.action, "vouch") ? "moderators" : "members",
+		/* an admission is audited by act_member_add, as every one */
+		if (ex == 0 && audit_append(p->st, l->name, p->now,
+		    strcmp(pa.action, "vouch") ? "moderators" : "members",
 		    strcmp(pa.action, "vouch") ? pa.action : "admit", detail) < 0) {
 			free(pa.arg);
 			return -1;
@@ -342,6 +380,8 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 	char names[600], sk[SKELETON_MAX], why[160], *name, *save = NULL, *who, token[41], idtxt[32];
 	char extra[300], arg[600], shown[1001];
 	const char *vars[] = { "introduction", shown, NULL };
+	char needed[16], days[16];
+	const char *done[] = { "needed", needed, "days", days, NULL };
 	long long id;
 	int asked = 0;
 
@@ -386,8 +426,14 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 		free(who);
 		asked++;
 	}
-	buf_printf(res, "- %d of the members you named were asked to vouch for you; %d must, within %d days\n",
-	    asked, l->vouches_required, QUORUM_DAYS);
+	/*
+	 * the same words whoever was named: how many were asked would tell the
+	 * applicant which of the names are members
+	 */
+	snprintf(needed, sizeof(needed), "%d", l->vouches_required);
+	snprintf(days, sizeof(days), "%d", QUORUM_DAYS);
+	if (request_piece(p, l, PIECE_DONE_VOUCH, done, res) < 0)
+		return -1;
 	log_info("%s quorum: list=%s an applicant named members to vouch asked=%d result=ok", p->qid, l->name, asked);
 	return asked;
 }

@@ -131,11 +131,11 @@ listpgp_autocrypt(const struct openpgp_secret *k, const char *addr,
 /* listpgp_answer - the list's OpenPGP key as `keys` at LIST-request gives it */
 int
 listpgp_answer(struct store *st, const char *list, const char *hostname,
-    struct buf *text, struct buf *armored, char *name, size_t namelen,
-    struct buf *autocrypt)
+    char fpr[OPENPGP_FPR_SIZE], struct buf *armored, char *name,
+    size_t namelen, struct buf *autocrypt)
 {
 	struct openpgp_secret *k;
-	char fpr[OPENPGP_FPR_SIZE], why[OPENPGP_WHY_SIZE], addr[320];
+	char why[OPENPGP_WHY_SIZE], addr[320];
 	int rc = -1;
 
 	if (listpgp_get(st, list, hostname, &k) < 0)
@@ -145,11 +145,7 @@ listpgp_answer(struct store *st, const char *list, const char *hostname,
 	    openpgp_list_public(k, 1, armored, why, sizeof(why)) == OK &&
 	    listpgp_autocrypt(k, addr, autocrypt) == 0) {
 		snprintf(name, namelen, "OpenPGP_0x%s.asc", fpr + 24);
-		rc = buf_printf(text, "The list's OpenPGP key is attached "
-		    "(%s),\nfingerprint %s. Import it in your mail "
-		    "client:\nevery copy the list sends you is signed with it, "
-		    "and once you\nregister your own OpenPGP key every copy is "
-		    "encrypted to you.\n\n", name, fpr) < 0 ? -1 : 0;
+		rc = 0;
 	} else
 		store_fail_cause(st, "the list's OpenPGP key cannot be "
 		    "exported");

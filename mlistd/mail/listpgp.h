@@ -22,12 +22,14 @@ int	listpgp_rotate(struct store *, const char *list,
 int	listpgp_autocrypt(const struct openpgp_secret *, const char *addr,
 	    struct buf *out);
 /*
- * what `keys` at LIST-request says of the OpenPGP key: text for the answer,
- * the armoured key to attach, its file name, the Autocrypt header line
+ * what `keys` at LIST-request says of the OpenPGP key: its fingerprint
+ * (the words around it are the piece keys-openpgp), the armoured key to
+ * attach, its file name, the Autocrypt header line
  */
 int	listpgp_answer(struct store *, const char *list,
-	    const char *hostname, struct buf *text, struct buf *armored,
-	    char *name, size_t namelen, struct buf *autocrypt);
+	    const char *hostname, char fpr[OPENPGP_FPR_SIZE],
+	    struct buf *armored, char *name, size_t namelen,
+	    struct buf *autocrypt);
 
 /*
  * the store's OpenPGP key functions, declared in store.h (where their

@@ -68,6 +68,10 @@
 	    "to each moderator, of an application to join (the address shown to moderators)") \
 	X(NOTICE_APPLICATION_HIDDEN, "application-hidden", "introduction needed days", \
 	    "the same, where the list does not show moderators the applicant's address") \
+	X(NOTICE_APPLICATION_OWNERS, "application-owners", "address introduction", \
+	    "to the owners, of an application where no moderator can admit yet (the address shown)") \
+	X(NOTICE_APPLICATION_OWNERS_HIDDEN, "application-owners-hidden", "introduction", \
+	    "the same, where the list does not show moderators the applicant's address") \
 	X(NOTICE_VOUCH_REQUEST, "vouch-request", "introduction", \
 	    "to a member an applicant named as able to vouch for them") \
 	X(NOTICE_WELCOME_ADMITTED, "welcome-admitted", "", \
@@ -268,7 +272,53 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_SENDER_DKIM, "sender-dkim", "", \
 	    "held: {sender} of a post DKIM-signed by its From: domain") \
 	X(PIECE_SENDER_OWN_KEY, "sender-own-key", "", \
-	    "held: {sender} of a post signed with the member's own key")
+	    "held: {sender} of a post signed with the member's own key") \
+	X(PIECE_DONE_VOUCH, "done-vouch", "needed days", \
+	    "done: the members an applicant named were asked to vouch (never how many are members)") \
+	X(PIECE_KEY_CONFIRM, "key-confirm", "confirm_addr days", \
+	    "key ed25519:KEY: how to make the key one's own (one text, member or not)") \
+	X(PIECE_BAD_KEY, "bad-key", "", \
+	    "key ed25519:KEY: not an Ed25519 public key") \
+	X(PIECE_ARCHIVE_NO_ARCHIVE, "archive-no-archive", "", \
+	    "archive: the list keeps no archive") \
+	X(PIECE_ARCHIVE_MODERATORS, "archive-moderators", "", \
+	    "archive: only the moderators may read it") \
+	X(PIECE_ARCHIVE_MEMBERS, "archive-members", "", \
+	    "archive: only members may read it (a member on probation reads as anyone)") \
+	X(PIECE_HELP_NO_COMMAND, "help-no-command", "", \
+	    "help: first, when a mail to LIST-request held no command (it went to the owners)") \
+	X(PIECE_AUDIT_ROLES_HIDDEN, "audit-roles-hidden", "", \
+	    "audit: members of a hidden-leadership list, after the log (role changes are not listed)") \
+	X(PIECE_PRIVATE_OFF, "private-off", "", \
+	    "private-refused's {reason}: the list has no private replies (its last line end dropped)") \
+	X(PIECE_PRIVATE_MEMBERS, "private-members", "", \
+	    "private-refused's {reason}: only members may send private replies") \
+	X(PIECE_PRIVATE_NOBODY, "private-nobody", "", \
+	    "private-refused's {reason}: no one answers to that address (any more)") \
+	X(PIECE_UNANSWERABLE, "unanswerable", "", \
+	    "private-refused's {reason}: LIST-owner+HANDLE from someone not a moderator, or gone") \
+	X(PIECE_ANNOUNCE_MODERATORS, "announce-moderators", "", \
+	    "private-refused's {reason}: LIST-owner+announce from someone not a moderator") \
+	X(PIECE_ANNOUNCE_HELD, "announce-held", "", \
+	    "confirm-post-leak's {found}: a moderator's announcement waits for their mailbox") \
+	X(PIECE_PSEUDONYM_KEY_MEMBERS, "pseudonym-key-members", "", \
+	    "keys NAME: to anyone not a member, whatever NAME is") \
+	X(PIECE_PSEUDONYM_KEY_NONE, "pseudonym-key-none", "name", \
+	    "keys NAME: no pseudonym NAME has posted (its key is made at its first post)") \
+	X(PIECE_PSEUDONYM_KEY, "pseudonym-key", "name fingerprint", \
+	    "keys NAME: before the pseudonym's armored OpenPGP key") \
+	X(PIECE_KEYS_OPENPGP, "keys-openpgp", "file fingerprint", \
+	    "keys: the list's OpenPGP key, attached as file") \
+	X(PIECE_ONE_CLICK_PAGE, "one-click-page", "", \
+	    "one-click link opened (GET): the HTML page; its form must POST List-Unsubscribe=One-Click") \
+	X(PIECE_ONE_CLICK_DONE, "one-click-done", "", \
+	    "one-click POST queued: the answer (the same whether or not the link was a member's)") \
+	X(PIECE_ONE_CLICK_UNKNOWN, "one-click-unknown", "", \
+	    "one-click: no such link (no list, or one without one_click_url); the instance's text") \
+	X(PIECE_ONE_CLICK_LATER, "one-click-later", "", \
+	    "one-click POST not queued (the spool failed): try later; the instance's text") \
+	X(PIECE_NO_INTRODUCTION, "no-introduction", "", \
+	    "{introduction} of an application whose applicant wrote none")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

@@ -11,7 +11,8 @@
  * The reader who matters is the hostile member: on a list whose leadership
  * is hidden, nothing they are shown may tell which members moderate, or how
  * many; a pseudonym under investigation is not named to them while the
- * moderators decide, nor afterwards unless the list tells the unmasked.
+ * moderators decide, nor afterwards unless the list tells the unmasked;
+ * nor, by counting entries, how many role changes there were.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -133,19 +134,17 @@ disclosure_digest_by_join(const struct list_cfg *l)
 	return disclosure_archive_since(l, 1) != 0;
 }
 
-/* disclosure_archive_refusal - what a refused reader is told */
-const char *
+/* disclosure_archive_refusal - the piece a refused reader is told */
+enum piece_id
 disclosure_archive_refusal(const struct list_cfg *l)
 {
 	switch (l->archive_who) {
 	case WHO_NONE:
-		return "This list keeps no archive.";
+		return PIECE_ARCHIVE_NO_ARCHIVE;
 	case WHO_MODERATORS:
-		return "Only the list's moderators may read its archive.";
-	case WHO_MEMBERS:
-		return "Only members of the list may read its archive.";
+		return PIECE_ARCHIVE_MODERATORS;
 	default:
-		return "";
+		return PIECE_ARCHIVE_MEMBERS;	/* public is never refused */
 	}
 }
 
@@ -242,6 +241,50 @@ outcome_view(const struct list_cfg *l, const struct audit_entry *e, struct audit
 }
 
 /*
+ * disclosure_audit_renumbered - are the entries the reader is shown numbered
+ * among themselves? Where some are not listed (disclosure_audit_listed),
+ * the gaps in the log's own numbers would count them.
+ */
+int
+disclosure_audit_renumbered(const struct list_cfg *l, int reader)
+{
+	return l->visibility == VIS_HIDDEN && reader < READER_MODERATOR;
+}
+
+/*
+ * disclosure_audit_listed - is entry e listed to the reader? On a hidden
+ * leadership a member's view has no role changes, done or asked for: even
+ * without names, their number bounds how many moderate. rq: as below.
+ */
+int
+disclosure_audit_listed(const struct list_cfg *l, int reader,
+    const struct audit_entry *e, const struct disclosure_request *rq)
+{
+	if (!disclosure_audit_renumbered(l, reader))
+		return 1;
+	if (!strcmp(e->action, "roles"))
+		return 0;
+	return !(disclosure_audit_request(e) > 0 && rq &&
+	    rq->state != DREQ_NONE && !strcmp(rq->action, "roles"));
+}
+
+/*
+ * unnumbered - "request N opened: ..." becomes "a request opened: ...":
+ * the requests' own numbers would count the ones not listed
+ */
+static void
+unnumbered(char *d, size_t n)
+{
+	const char *rest = strstr(d, " opened:");
+	char tmp[512];
+
+	if (rest == NULL)
+		return;
+	snprintf(tmp, sizeof(tmp), "a request%s", rest);
+	snprintf(d, n, "%s", tmp);
+}
+
+/*
  * disclosure_audit_entry - entry e as the reader may read it, into v.
  * Moderators and the operator read the log as written. Other readers: on a
  * hidden leadership, roles without handles and role changes without member
@@ -264,8 +307,10 @@ disclosure_audit_entry(const struct list_cfg *l, int reader, const struct audit_
 			v->actor[9] = 0;	/* a handle written before the list hid them */
 		strip_count(v->detail, sizeof(v->detail));
 	}
-	if ((id = disclosure_audit_request(e)) > 0)
+	if ((id = disclosure_audit_request(e)) > 0) {
 		request_view(l, id, rq, v);
-	else
+		if (disclosure_audit_renumbered(l, reader))
+			unnumbered(v->detail, sizeof(v->detail));
+	} else
 		outcome_view(l, e, v);
 }

@@ -7,6 +7,7 @@
 #define MLIST_DISCLOSURE_H
 
 #include "mail/config.h"
+#include "mail/notices.h"
 #include "mail/store.h"
 
 /* who is asking: ordered, a higher reader may learn what a lower one may */
@@ -27,7 +28,7 @@ int	disclosure_author_address(const struct list_cfg *, int mode);
 int	disclosure_archive(const struct list_cfg *, int reader, long long joined, long long *since);
 long long disclosure_archive_since(const struct list_cfg *, long long member_joined);
 int	disclosure_digest_by_join(const struct list_cfg *);
-const char *disclosure_archive_refusal(const struct list_cfg *);
+enum piece_id disclosure_archive_refusal(const struct list_cfg *);
 
 /* the request an audit entry names, as the store knows it now */
 enum { DREQ_NONE, DREQ_PENDING, DREQ_DONE, DREQ_CLOSED };
@@ -44,6 +45,9 @@ struct audit_view {
 int	disclosure_audit(const struct list_cfg *, int reader);
 long long disclosure_audit_request(const struct audit_entry *);
 int	disclosure_request_state(const char *state, long long expires, long long now);
+int	disclosure_audit_renumbered(const struct list_cfg *, int reader);
+int	disclosure_audit_listed(const struct list_cfg *, int reader,
+	    const struct audit_entry *, const struct disclosure_request *);
 void	disclosure_audit_entry(const struct list_cfg *, int reader, const struct audit_entry *,
 	    const struct disclosure_request *, struct audit_view *);
 

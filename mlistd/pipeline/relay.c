@@ -143,24 +143,27 @@ relay_unchecked(struct pipeline *p, const struct relay *r)
 }
 
 /*
- * relay_refuse - an authenticated sender is told why (unless dropped);
- * anyone else is told nothing, so that nothing depends on whom they
- * named. Always finished.
+ * relay_refuse - an authenticated sender is told why (the piece `why`;
+ * PIECE_N: dropped, nobody told); anyone else is told nothing, so that
+ * nothing depends on whom they named. Always finished.
  */
 static enum result
-relay_refuse(struct pipeline *p, const struct relay *r, const char *why)
+relay_refuse(struct pipeline *p, const struct relay *r, enum piece_id why)
 {
-	char to[400];
-	const char *vars[] = { "to", to, "reason", why, NULL };
+	char to[400], reason[400];
+	const char *vars[] = { "to", to, "reason", reason, NULL };
 
-	if (why) {
+	if (why != PIECE_N &&
+	    request_piece_line(p, r->l, why, reason, sizeof(reason)) == 0) {
 		snprintf(to, sizeof(to), "%s+p-%s@%s", r->l->name, r->la->token,
 		    p->cfg->hostname);
 		(void)notify_sender_tmpl(p, r->l, authn_notice_to(&r->au, r->sender),
 		    NOTICE_PRIVATE_REFUSED, vars);
 	}
-	log_info("%s qmgr: list=%s kind=private reason=%s auth=%s result=permfail", p->qid,
-	    r->l->name, why ? "refused" : "dropped", authn_level_name(r->au.level));
+	log_info("%s qmgr: list=%s kind=private reason=%s auth=%s "
+	    "result=permfail", p->qid, r->l->name,
+	    why != PIECE_N ? "refused" : "dropped",
+	    authn_level_name(r->au.level));
 	return PERMFAIL;
 }
 
@@ -263,7 +266,8 @@ relay_open(struct pipeline *p, struct relay *r, const struct listaddr *la,
 		return rc;
 	if ((dropped = relay_dropped(p, r)) == 0)
 		return OK;
-	return dropped < 0 ? relay_unchecked(p, r) : relay_refuse(p, r, NULL);
+	return dropped < 0 ? relay_unchecked(p, r) :
+	    relay_refuse(p, r, PIECE_N);
 }
 
 /*
@@ -295,7 +299,7 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 {
 	struct relay r;
 	struct why cause = { "" };
-	const char *no = NULL;
+	enum piece_id no = PIECE_N;
 	struct buf opened;
 	enum result rc;
 	int k;
@@ -313,12 +317,12 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	if (rc != OK)
 		goto done;
 	if (r.l->private_replies == PRIV_OFF)
-		no = "private replies are switched off on this list";
+		no = PIECE_PRIVATE_OFF;
 	else if (r.l->private_replies == PRIV_MEMBERS && !r.member)
-		no = "only members of the list may send private replies";
+		no = PIECE_PRIVATE_MEMBERS;
 	else if ((r.target = store_member_by_handle(p->st, r.l->name, la->token, p->now)) == NULL)
-		no = "nobody answers to that address (an anonymous post's address expires)";
-	if (no)
+		no = PIECE_PRIVATE_NOBODY;
+	if (no != PIECE_N)
 		rc = relay_refuse(p, &r, no);
 	else if ((rc = relay_compose(p, &r, r.member ? identity_mode(p, r.l, r.sender, 1) :
 	    ID_ANONYMOUS, la->token)) == OK)
@@ -346,7 +350,7 @@ relay_owner_answer(struct pipeline *p, const struct listaddr *la, const struct e
 	if (rc == OK && (!r.member || (r.target = store_member_by_handle(p->st,
 	    r.l->name, la->token, p->now)) == NULL))
 		/* one text: whether the writer is a moderator is not for them to learn here */
-		rc = relay_refuse(p, &r, "that address cannot be answered");
+		rc = relay_refuse(p, &r, PIECE_UNANSWERABLE);
 	else if (rc == OK && (rc = relay_compose(p, &r, ID_ROLE, la->token)) == OK)
 		rc = relay_send(p, &r, 0, NULL, "owner-answer");
 	relay_why(why, &r, "moderators' answer", &cause, rc);
@@ -406,13 +410,15 @@ static enum result
 announce_confirm(struct pipeline *p, struct relay *r)
 {
 	const struct list_cfg *l = r->l;
+	char held[400];
 
 	if (sign_author(p, l, SIGN_ROLE, &r->copy) < 0 || sign_copy(p, l, &r->copy) < 0) {
 		why_cause(r->why, "sign: the role's signature", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (confirm_request(p, l, r->sender, &r->copy, "The list is holding your announcement "
-	    "to its members, signed as the list's moderators.", r->out_id) < 0) {
+	if (request_piece_line(p, l, PIECE_ANNOUNCE_HELD, held,
+	    sizeof(held)) < 0 ||
+	    confirm_request(p, l, r->sender, &r->copy, held, r->out_id) < 0) {
 		why_cause(r->why, "the confirmation request", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
@@ -436,7 +442,7 @@ relay_announce(struct pipeline *p, const struct listaddr *la, const struct envel
 
 	rc = relay_open(p, &r, la, e, msg, NULL, quarantine, 1, &cause);
 	if (rc == OK && !r.member)
-		rc = relay_refuse(p, &r, "only the list's moderators may use that address");
+		rc = relay_refuse(p, &r, PIECE_ANNOUNCE_MODERATORS);
 	else if (rc == OK && (rc = relay_compose(p, &r, ID_ROLE, NULL)) == OK)
 		rc = announce_own_key(p, &r, msg) ? announce_send(p, &r) : announce_confirm(p, &r);
 	relay_why(why, &r, "announcement", &cause, rc);
@@ -721,9 +727,7 @@ relay_request(struct pipeline *p, const struct listaddr *la, const struct envelo
 		}
 		if (rc > 0)
 			return OK;
-		if (request_help(p, l, e, msg, "The list's server found no "
-		    "command in your message, so it has gone to the list's "
-		    "administrators, who will answer it.", why) < 0)
+		if (request_help(p, l, e, msg, PIECE_HELP_NO_COMMAND, why) < 0)
 			return TEMPFAIL;
 	}
 	r = relay_to_roles(p, l, e, msg, addr_kind_name(la->kind));

@@ -59,6 +59,27 @@ request_piece(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
 	return 0;
 }
 
+/*
+ * request_piece_line - a piece as a value for a notice's placeholder: into
+ * out without its last line end; -1 none
+ */
+int
+request_piece_line(struct pipeline *p, const struct list_cfg *l,
+    enum piece_id id, char *out, size_t n)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	rc = request_piece(p, l, id, NULL, &b);
+	while (rc == 0 && b.len && b.data[b.len - 1] == '\n')
+		b.len--;
+	if (rc == 0)
+		snprintf(out, n, "%.*s", (int)b.len, (const char *)b.data);
+	buf_free(&b);
+	return rc;
+}
+
 /* refused - a command refused: the piece saying why; 0 (not done), -1 */
 static int
 refused(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
@@ -317,33 +338,34 @@ key_line(const char *selector, const unsigned char *pk, int active, long long cr
 /*
  * key_request - "key PUBLICKEY": registering needs the mailbox's own yes. The
  * answer looks the same whether or not the address is a member (no roster
- * oracle); only a member's token does anything when used.
+ * oracle); only a member's token does anything when used. The token's
+ * address goes into confirm (the answer's Reply-To), "" for a bad key.
  */
 static int
-key_request(struct pipeline *p, const struct list_cfg *l, const char *to, const char *key, struct buf *b)
+key_request(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const char *key, struct buf *b, char *confirm, size_t n)
 {
 	unsigned char pk[DKIM_PK_LEN], r[20];
-	char token[41];
+	char token[41], days[16];
+	const char *vars[] = { "confirm_addr", confirm, "days", days, NULL };
 	struct member m;
 
-	if (keys_public_from_text(key, "ed25519", pk) != 1) {
-		buf_puts(b, "The key you sent is not an Ed25519 public key as 'mlist keygen' prints it.\n\n");
-		return 0;
-	}
+	*confirm = 0;
+	if (keys_public_from_text(key, "ed25519", pk) != 1)
+		return refused(p, l, PIECE_BAD_KEY, NULL, b);
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	if (store_member_find(p->st, l->name, to, &m) == STORE_OK) {
 		member_free(&m);
-		if (store_confirm_add(p->st, "key", token, l->name, "", pk, sizeof(pk), to,
-		    p->now + CONFIRM_DAYS * 86400LL) !=
+		if (store_confirm_add(p->st, "key", token, l->name, "", pk,
+		    sizeof(pk), to, p->now + CONFIRM_DAYS * 86400LL) !=
 		    STORE_OK)
 			return -1;
 	}
-	buf_printf(b, "To make this key yours on %s@%s (from then on the list distributes posts in\n"
-	    "your name only when they are signed with it), send any message to\n"
-	    "  %s-confirm+%s@%s\nwithin %d days, or reply to this one. If you did not ask for this, do nothing.\n\n",
-	    l->name, p->cfg->hostname, l->name, token, p->cfg->hostname, CONFIRM_DAYS);
-	return 1;
+	snprintf(confirm, n, "%s-confirm+%s@%s", l->name, token,
+	    p->cfg->hostname);
+	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
+	return request_piece(p, l, PIECE_KEY_CONFIRM, vars, b) < 0 ? -1 : 1;
 }
 
 /* reader_level - who is asking (enum reader), from their membership; since when a member */
@@ -363,7 +385,7 @@ reader_level(struct pipeline *p, const struct list_cfg *l, const char *addr, lon
 }
 
 struct roster {
-	struct buf	*b;
+	struct buf	 lines;		/* one a member, in the store's order */
 	const struct list_cfg *l;
 	int		 n;
 };
@@ -373,14 +395,54 @@ static int
 roster_line(const struct member *m, void *arg)
 {
 	struct roster *r = arg;
+	const char *name = m->name && *m->name ? m->name : NULL;
 
 	if (r->l->identity == ID_REAL)
-		buf_printf(r->b, "  %s%s%s%s\n", m->name && *m->name ? m->name : "", m->name && *m->name ? " <" : "",
-		    m->addr, m->name && *m->name ? ">" : "");
+		buf_printf(&r->lines, "  %s%s%s%s\n", name ? name : "",
+		    name ? " <" : "", m->addr, name ? ">" : "");
 	else if (r->l->identity == ID_PSEUDONYM && m->pseudonym)
-		buf_printf(r->b, "  %s\n", m->pseudonym);
+		buf_printf(&r->lines, "  %s\n", m->pseudonym);
 	r->n++;
 	return 0;
+}
+
+/* line_cmp - qsort: lines by their text, case aside first */
+static int
+line_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int c = strcasecmp(x, y);
+
+	return c ? c : strcmp(x, y);
+}
+
+/*
+ * sorted_lines - in's lines in alphabetical order, appended to out. The
+ * store gives members in the order they joined, and the audit log records
+ * each admission: in that order a member could pair each name with its
+ * entries (and so with role changes).
+ */
+static int
+sorted_lines(struct buf *in, struct buf *out)
+{
+	size_t n = 0, k = 0;
+	char **v, *s, *save = NULL;
+	int rc = 0;
+
+	if (buf_putc(in, 0) < 0)
+		return -1;
+	for (size_t i = 0; i < in->len; i++)
+		n += in->data[i] == '\n';
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		return -1;
+	for (s = strtok_r((char *)in->data, "\n", &save); s && k < n;
+	    s = strtok_r(NULL, "\n", &save))
+		v[k++] = s;
+	qsort(v, k, sizeof(*v), line_cmp);
+	for (size_t i = 0; i < k && rc == 0; i++)
+		rc = buf_printf(out, "%s\n", v[i]) < 0 ? -1 : 0;
+	free(v);
+	return rc;
 }
 
 struct leaders {
@@ -400,15 +462,39 @@ leader_line(const struct member *m, void *arg)
 	if (!role_leads(m->role))
 		return 0;
 	identity_leader(x->p, x->l, m->addr, label, sizeof(label));
-	buf_printf(&x->names, "%s%s", x->n++ ? ", " : "", label);
+	label[strcspn(label, "\n")] = 0;
+	buf_printf(&x->names, "%s\n", label);
+	x->n++;
 	return 0;
+}
+
+/*
+ * leader_names - the moderators' labels, sorted (as the roster is, and for
+ * its reason), into out as "A, B, C"
+ */
+static int
+leader_names(struct buf *lines, struct buf *out)
+{
+	struct buf sorted;
+	char *s, *save = NULL;
+	int rc = 0;
+
+	buf_init(&sorted, 0);
+	if (sorted_lines(lines, &sorted) < 0 || buf_putc(&sorted, 0) < 0)
+		rc = -1;
+	for (s = rc ? NULL : strtok_r((char *)sorted.data, "\n", &save);
+	    s && rc == 0; s = strtok_r(NULL, "\n", &save))
+		rc = buf_printf(out, "%s%s", out->len ? ", " : "", s) < 0 ?
+		    -1 : 0;
+	buf_free(&sorted);
+	return rc;
 }
 
 /* who_answer - "who": the roster and the member count, each only as far as its rule allows */
 static int
 who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
 {
-	struct roster r = { b, l, 0 };
+	struct roster r = { { 0 }, l, 0 };
 	struct leaders x = { p, l, { 0 }, 0 };
 	char count[16];
 	const char *vars[] = { "names", "", "count", count, NULL };
@@ -416,13 +502,18 @@ who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *
 
 	if (disclosure_leaders(l, level)) {
 		/* leadership.visibility = roles or named: who leads is known (hidden: not even how many) */
+		struct buf names;
+
 		buf_init(&x.names, 0);
-		rc = store_member_each(p->st, l->name, leader_line, &x);
-		vars[1] = buf_cstr(&x.names);
-		if (rc >= 0)
+		buf_init(&names, 0);
+		rc = store_member_each(p->st, l->name, leader_line, &x) < 0 ||
+		    leader_names(&x.names, &names) < 0 ? -1 : 0;
+		vars[1] = buf_cstr(&names);
+		if (rc == 0)
 			rc = request_piece(p, l, x.n ? PIECE_LEADERS :
 			    PIECE_NO_LEADERS, vars, b);
 		buf_free(&x.names);
+		buf_free(&names);
 		if (rc < 0)
 			return -1;
 	}
@@ -441,10 +532,11 @@ who_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *
 	if (request_piece(p, l, l->identity == ID_PSEUDONYM ?
 	    PIECE_ROSTER_PSEUDONYMS : PIECE_ROSTER, NULL, b) < 0)
 		return -1;
-	if (store_member_each(p->st, l->name, roster_line, &r) < 0)
-		return -1;
-	buf_putc(b, '\n');
-	return 0;
+	buf_init(&r.lines, 0);
+	rc = store_member_each(p->st, l->name, roster_line, &r) < 0 ||
+	    sorted_lines(&r.lines, b) < 0 ? -1 : 0;
+	buf_free(&r.lines);
+	return rc < 0 || buf_putc(b, '\n') < 0 ? -1 : 0;
 }
 
 struct index {
@@ -480,10 +572,8 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 	const char *vars[] = { "n", n, NULL };
 	int rc;
 
-	if (!disclosure_archive(l, level, member_since, &since)) {
-		buf_printf(b, "%s\n\n", disclosure_archive_refusal(l));
-		return 0;
-	}
+	if (!disclosure_archive(l, level, member_since, &since))
+		return refused(p, l, disclosure_archive_refusal(l), NULL, b);
 	if (req->cmds & CMD_ARCHIVE_INDEX) {
 		if (request_piece(p, l, PIECE_ARCHIVE_INDEX, NULL, b) < 0 ||
 		    store_archive_each(p->st, l->name, since, index_line,
@@ -681,7 +771,10 @@ struct auditlines {
 	struct pipeline		*p;
 	const struct list_cfg	*l;
 	struct buf		*b;
-	int			 level;
+	int			 level, renumbered;
+	long long		 shown;		/* entries listed */
+	long long		 last;		/* the last one, as numbered */
+	unsigned char		 hash[32];	/* and its place in the chain */
 };
 
 /* request_facts - the state now of the request an entry opened, for disclosure */
@@ -712,22 +805,27 @@ audit_line(const struct audit_entry *e, void *arg)
 	char date[32];
 
 	request_facts(a->p, e, &rq);
+	if (!disclosure_audit_listed(a->l, a->level, e, &rq))
+		return;
+	a->shown++;
+	a->last = a->renumbered ? a->shown : e->seq;
+	memcpy(a->hash, e->hash, sizeof(a->hash));
 	/* an unmasking's pseudonym is stored by reference: named here, hidden where disclosure says */
 	audit_resolve(a->p->st, a->l->name, e->detail, named.detail, sizeof(named.detail));
 	disclosure_audit_entry(a->l, a->level, &named, &rq, &v);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
-	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", e->seq, date, v.actor, v.action, v.detail);
+	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", a->last, date, v.actor,
+	    v.action, v.detail);
 }
 
 /* audit_answer - "audit": the leadership's log, as far as disclosure allows this reader */
 static int
 audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf *b)
 {
-	struct auditlines a = { p, l, b, level };
+	struct auditlines a = { p, l, b, level,
+	    disclosure_audit_renumbered(l, level), 0, 0, { 0 } };
 	struct audit_check chk;
-	unsigned char h[32];
-	long long seq;
 	char fp[20] = "", nseq[24];
 	const char *vars[] = { "seq", nseq, "fingerprint", fp, "why", chk.why,
 	    NULL };
@@ -737,13 +835,18 @@ audit_answer(struct pipeline *p, const struct list_cfg *l, int level, struct buf
 	if (request_piece(p, l, PIECE_AUDIT, NULL, b) < 0 ||
 	    store_audit_each(p->st, l->name, audit_line, &a) < 0)
 		return -1;
+	/* said whether or not anything was left out: it tells nothing */
+	if (a.renumbered &&
+	    request_piece(p, l, PIECE_AUDIT_ROLES_HIDDEN, NULL, b) < 0)
+		return -1;
 	if (audit_verify(p->st, p->cfg->state_dir, l->name, &chk) != 0)
 		return request_piece(p, l, PIECE_AUDIT_BROKEN, vars, b);
 	if (request_piece(p, l, PIECE_AUDIT_VERIFIES, NULL, b) < 0)
 		return -1;
-	if (store_audit_last(p->st, l->name, &seq, h) == STORE_OK && seq > 0) {
-		sodium_bin2hex(fp, sizeof(fp), h, 8);
-		snprintf(nseq, sizeof(nseq), "%lld", seq);
+	/* the last entry shown: its hash covers all before it, shown or not */
+	if (a.shown > 0) {
+		sodium_bin2hex(fp, sizeof(fp), a.hash, 8);
+		snprintf(nseq, sizeof(nseq), "%lld", a.last);
 		if (request_piece(p, l, PIECE_AUDIT_LAST, vars, b) < 0)
 			return -1;
 	}
@@ -813,33 +916,27 @@ static int
 pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
     const char *name, struct buf *b)
 {
-	char fpr[OPENPGP_FPR_SIZE];
+	char fpr[OPENPGP_FPR_SIZE] = "";
+	const char *vars[] = { "name", name, "fingerprint", fpr, NULL };
 	struct buf key;
 	int rc;
 
-	if (level < READER_MEMBER) {
-		buf_puts(b, "The OpenPGP keys of pseudonyms are given to members of "
-		    "the list.\n\n");
-		return 0;
-	}
+	if (level < READER_MEMBER)
+		return refused(p, l, PIECE_PSEUDONYM_KEY_MEMBERS, NULL, b);
 	buf_init(&key, 0);
 	if ((rc = sign_pseudonym_public(p->st, l, name, &key, fpr)) < 0) {
 		buf_free(&key);
 		return -1;
 	}
 	if (rc == 0)
-		buf_printf(b, "No pseudonym called \"%s\" has posted on %s; a "
-		    "pseudonym's key is made at its first post.\n\n", name,
-		    l->name);
-	else {
-		buf_printf(b, "The OpenPGP key of \"%s\" on %s, fingerprint %s. "
-		    "It signs every post\nunder that name; its address is the "
-		    "From of those posts.\n\n", name, l->name, fpr);
+		rc = request_piece(p, l, PIECE_PSEUDONYM_KEY_NONE, vars, b);
+	else if ((rc = request_piece(p, l, PIECE_PSEUDONYM_KEY, vars,
+	    b)) == 0) {
 		buf_append(b, key.data, key.len);
 		buf_puts(b, "\n");
 	}
 	buf_free(&key);
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 /* answer - the reply to the commands in req, at this reader's level */
@@ -848,13 +945,15 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
     const struct request *req, int sure, int level, long long since)
 {
 	unsigned cmds = req->cmds;
-	char replyto[300] = "";
+	char replyto[400] = "";	/* "Reply-To: <CONFIRM>": key_request's 300 */
 	struct buf b;
 	struct keytext k = { &b, p->cfg->hostname };
 	char sel[SELECTOR_MAX];
 	unsigned char seed[DKIM_SEED_LEN];
 	struct buf post, pgpkey, autocrypt;
-	char pgpname[64] = "";
+	char pgpname[64] = "", pgpfpr[OPENPGP_FPR_SIZE] = "";
+	const char *pgpvars[] = { "file", pgpname, "fingerprint", pgpfpr,
+	    NULL };
 	unsigned reads;
 	int rc;
 
@@ -877,14 +976,17 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	    sizeof(replyto)) < 0)
 		return buf_free(&b), buf_free(&post), -1;
 	if (cmds & CMD_KEY) {
-		int k = key_request(p, l, to, req->key, &b);
-		const char *t;
+		char confirm[300];
 
-		if (k < 0)
-			return buf_free(&b), buf_free(&post), -1;
-		if (k > 0 && (t = strstr(buf_cstr(&b), "-confirm+")) != NULL)
-			snprintf(replyto, sizeof(replyto), "Reply-To: <%s-confirm+%.40s@%s>\r\n", l->name, t + 9,
-			    p->cfg->hostname);
+		if (key_request(p, l, to, req->key, &b, confirm,
+		    sizeof(confirm)) < 0) {
+			buf_free(&b);
+			buf_free(&post);
+			return -1;
+		}
+		if (*confirm)
+			snprintf(replyto, sizeof(replyto), "Reply-To: <%s>\r\n",
+			    confirm);
 	}
 	/* "key", or a key riding on "subscribe" where the list takes them */
 	if ((cmds & CMD_PGPKEY) || ((cmds & CMD_SUBSCRIBE) &&
@@ -912,8 +1014,9 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 			return buf_free(&b), buf_free(&post), -1;
 		store_keys_each(p->st, l->name, key_line, &k);
 		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, &b) < 0 ||
-		    listpgp_answer(p->st, l->name, p->cfg->hostname, &b, &pgpkey,
-		    pgpname, sizeof(pgpname), &autocrypt) < 0 ||
+		    listpgp_answer(p->st, l->name, p->cfg->hostname, pgpfpr,
+		    &pgpkey, pgpname, sizeof(pgpname), &autocrypt) < 0 ||
+		    request_piece(p, l, PIECE_KEYS_OPENPGP, pgpvars, &b) < 0 ||
 		    list_enc_key(p, l, &b) < 0) {
 			buf_free(&pgpkey);
 			buf_free(&autocrypt);
@@ -974,13 +1077,13 @@ request_sender(struct pipeline *p, const struct envelope *e,
 }
 
 /*
- * request_help - the help, after a line saying why it was sent, to the
+ * request_help - the help, after the piece saying why it was sent, to the
  * envelope sender within the backscatter budget (request_sender).
  * 0 sent or withheld, -1 error (cause in why).
  */
 int
 request_help(struct pipeline *p, const struct list_cfg *l,
-    const struct envelope *e, const struct buf *msg, const char *text,
+    const struct envelope *e, const struct buf *msg, enum piece_id why_sent,
     struct why *why)
 {
 	struct buf b;
@@ -989,9 +1092,9 @@ request_help(struct pipeline *p, const struct list_cfg *l,
 	if ((rc = request_sender(p, e, msg, &sure, why)) <= 0)
 		return rc;
 	buf_init(&b, 0);
-	buf_printf(&b, "%s\n\n", text);
-	rc = help_text(p, l, &b) < 0 ? -1 : send_answer(p, l, e->sender, &b, "",
-	    NULL);
+	rc = request_piece(p, l, why_sent, NULL, &b) < 0 ||
+	    buf_putc(&b, '\n') < 0 || help_text(p, l, &b) < 0 ? -1 :
+	    send_answer(p, l, e->sender, &b, "", NULL);
 	buf_free(&b);
 	if (rc < 0)
 		why_cause(why, "request: the help answer", store_errmsg(p->st));

@@ -48,8 +48,10 @@ int	request_answer_confirmed(struct pipeline *, const struct list_cfg *,
 	    const char *addr, const char *arg);
 int	request_piece(struct pipeline *, const struct list_cfg *, enum piece_id,
 	    const char *const *vars, struct buf *);
+int	request_piece_line(struct pipeline *, const struct list_cfg *,
+	    enum piece_id, char *out, size_t);
 int	request_help(struct pipeline *, const struct list_cfg *,
-	    const struct envelope *, const struct buf *msg, const char *text,
-	    struct why *);
+	    const struct envelope *, const struct buf *msg,
+	    enum piece_id why_sent, struct why *);
 
 #endif

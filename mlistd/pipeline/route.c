@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions/actions.h"
 #include "delivery/bounce.h"
 #include "delivery/distribute.h"
 #include "leadership/discipline.h"
@@ -86,6 +87,29 @@ route_confirm(struct pipeline *p, const struct listaddr *la, const struct envelo
 }
 
 /*
+ * leave - the member leaves as a confirmed "unsubscribe" does (actions/,
+ * actor "member": the same audit entry); -1 with the cause in why
+ */
+static int
+leave(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    struct why *why)
+{
+	struct buf out, err;
+	struct act_ctx c = { .p = p, .actor = "member", .out = &out,
+	    .err = &err };
+	int rc;
+
+	buf_init(&out, 0);
+	buf_init(&err, 0);
+	rc = act_member_leave(&c, l, addr);
+	if (rc != ACT_DONE)
+		why_cause(why, "one-click unsubscription", buf_cstr(&err));
+	buf_free(&out);
+	buf_free(&err);
+	return rc == ACT_DONE ? 0 : -1;
+}
+
+/*
  * route_one_click - an RFC 8058 one-click unsubscription (the HTTP endpoint
  * spools it to LIST-unsubscribe+TOKEN@; mail to that address does the same):
  * the token alone is the authority, no confirmation. An unknown token, or a
@@ -108,10 +132,9 @@ route_one_click(struct pipeline *p, const struct listaddr *la, const struct enve
 		    l->name, *l->one_click_url ? "a token that names no member" : "one_click_url unset");
 		return OK;
 	}
-	if (store_member_rm(p->st, l->name, addr) != STORE_OK) {
-		why_cause(why, "one-click unsubscription", store_errmsg(p->st));
+	if (leave(p, l, addr, why) < 0)
 		r = TEMPFAIL;
-	} else if (distribute_notice_tmpl(p, l, addr, NOTICE_LEFT_ONE_CLICK, NULL,
+	else if (distribute_notice_tmpl(p, l, addr, NOTICE_LEFT_ONE_CLICK, NULL,
 	    ENV_NULL, "", NULL) < 0) {
 		why_cause(why, "one-click unsubscription: the notice", store_errmsg(p->st));
 		r = TEMPFAIL;

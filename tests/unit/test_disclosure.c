@@ -80,8 +80,11 @@ START_TEST(archive_reading)
 	list.since_join = archive[_i].since_join;
 	ck_assert_int_eq(disclosure_archive(&list, archive[_i].reader, NOW - 3 * DAY, &since), archive[_i].allowed);
 	ck_assert_int_eq(since, archive[_i].since);
-	if (!archive[_i].allowed)	/* a refused reader is told why */
-		ck_assert_str_ne(disclosure_archive_refusal(&list), "");
+	if (!archive[_i].allowed)	/* a refused reader is told why: by the rule */
+		ck_assert_int_eq(disclosure_archive_refusal(&list),
+		    list.archive_who == WHO_NONE ? PIECE_ARCHIVE_NO_ARCHIVE :
+		    list.archive_who == WHO_MODERATORS ?
+		    PIECE_ARCHIVE_MODERATORS : PIECE_ARCHIVE_MEMBERS);
 }
 END_TEST
 
@@ -137,7 +140,12 @@ static const struct {
 	{ "moderators", "roles", "member #5 to become moderator (2 moderators agreed): done", DREQ_NONE, "",
 	  VIS_HIDDEN, 1, READER_MEMBER, "moderators", "leadership", "#5" },
 	{ "operator", "request", "request 4 opened: member #5 to become moderator", DREQ_PENDING, "roles",
-	  VIS_HIDDEN, 1, READER_MEMBER, "operator", "request 4 opened: a change", "#5" },
+	  VIS_HIDDEN, 1, READER_MEMBER, "operator", "a request opened: a change", "#5" },
+	/* hidden: a request keeps no number (the gaps would count those not listed) */
+	{ "operator", "request", "request 4 opened: member #7 to be banned", DREQ_PENDING, "ban",
+	  VIS_HIDDEN, 1, READER_MEMBER, "operator", "a request opened: member #7", "request 4" },
+	{ "operator", "request", "request 4 opened: member #7 to be banned", DREQ_PENDING, "ban",
+	  VIS_ROLES, 1, READER_MEMBER, "operator", "request 4 opened: member #7", NULL },
 	{ "operator", "roles", "emergency, without the quorum: member #5 to become owner", DREQ_NONE, "",
 	  VIS_HIDDEN, 1, READER_ANYONE, "operator", "emergency", "#5" },
 	/* ... a moderator reads it as written; a list with visible roles shows it to members */
@@ -204,6 +212,50 @@ START_TEST(audit_entries)
 }
 END_TEST
 
+/*
+ * Which entries are listed at all: on a hidden leadership a member's view
+ * has no role change, done or asked for (their count bounds the moderators)
+ */
+static const struct {
+	const char	*action;
+	int		 rq_state;
+	const char	*rq_action;
+	int		 visibility, reader, listed, renumbered;
+} listing[] = {
+	{ "roles", DREQ_NONE, "", VIS_HIDDEN, READER_MEMBER, 0, 1 },
+	{ "roles", DREQ_NONE, "", VIS_HIDDEN, READER_ANYONE, 0, 1 },
+	{ "request", DREQ_PENDING, "roles", VIS_HIDDEN, READER_MEMBER, 0, 1 },
+	{ "request", DREQ_DONE, "roles", VIS_HIDDEN, READER_MEMBER, 0, 1 },
+	{ "request", DREQ_PENDING, "unmask", VIS_HIDDEN, READER_MEMBER, 1, 1 },
+	{ "admit", DREQ_NONE, "", VIS_HIDDEN, READER_MEMBER, 1, 1 },
+	/* the moderators and the operator read every entry, by its own number */
+	{ "roles", DREQ_NONE, "", VIS_HIDDEN, READER_MODERATOR, 1, 0 },
+	{ "request", DREQ_PENDING, "roles", VIS_HIDDEN, READER_OPERATOR, 1, 0 },
+	/* visible roles: members read them */
+	{ "roles", DREQ_NONE, "", VIS_ROLES, READER_MEMBER, 1, 0 },
+	{ "request", DREQ_PENDING, "roles", VIS_NAMED, READER_MEMBER, 1, 0 },
+};
+
+START_TEST(audit_listing)
+{
+	struct disclosure_request rq;
+	struct audit_entry e;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.action, sizeof(e.action), "%s", listing[_i].action);
+	snprintf(e.detail, sizeof(e.detail), "%s", strcmp(listing[_i].action,
+	    "request") ? "member #5 is now moderator" : "request 4 opened: x");
+	memset(&rq, 0, sizeof(rq));
+	rq.state = listing[_i].rq_state;
+	snprintf(rq.action, sizeof(rq.action), "%s", listing[_i].rq_action);
+	list.visibility = listing[_i].visibility;
+	ck_assert_int_eq(disclosure_audit_listed(&list, listing[_i].reader, &e,
+	    &rq), listing[_i].listed);
+	ck_assert_int_eq(disclosure_audit_renumbered(&list, listing[_i].reader),
+	    listing[_i].renumbered);
+}
+END_TEST
+
 START_TEST(audit_request_ids)
 {
 	struct audit_entry e;
@@ -243,6 +295,7 @@ main(void)
 	tcase_add_test(tc, leaders_and_authors);
 	tcase_add_test(tc, request_states);
 	tcase_add_loop_test(tc, audit_entries, 0, N(audit));
+	tcase_add_loop_test(tc, audit_listing, 0, N(listing));
 	tcase_add_test(tc, audit_request_ids);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
