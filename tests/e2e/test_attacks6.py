@@ -543,8 +543,10 @@ def test_list_set_cannot_inject_another_setting_or_a_header(make_instance, sink,
     inst = make_instance()
     r = inst.ctl("list", "set", "demo", key, value, check=False)
     assert inst.ctl("status", check=False).returncode == 0
-    got = inst.ctl("list", "get", "demo", "posting", check=False)
-    assert "open" not in got.stdout, (r.returncode, got.stdout)
+    show = json.loads(inst.ctl("--json", "list", "show", "demo").stdout)["settings"]
+    assert show["posting"] == "members", (r.returncode, show["posting"])
+    text = open(os.path.join(inst.root, "lists", "demo.conf")).read()
+    assert len(re.findall(r"(?m)^posting\s*=", text)) == 1, text[:800]
     if r.returncode == 0:
         send(inst, f"From: {ALICE}\r\nSubject: after set\r\n\r\nAfter the set.\r\n", ALICE)
         copy = wait_until(lambda: to(sink, BOB, b"After the set."))
@@ -1038,3 +1040,47 @@ def test_real_list_with_a_hidden_roster_strips_read_receipt_requests(make_instan
     got = wait_until(lambda: to(sink, BOB, b"Did you read this?"))
     assert got, inst.logtext()[-2000:]
     assert trapped(got[0]) == [], trapped(got[0])
+
+
+# ---- what the moderators learn from a grave request ----------------------------------------------
+
+@pytest.mark.parametrize("verb", [("member", "ban", "demo", BOB), ("member", "rm", "demo", BOB),
+                                  ("unmask", "demo", "Blue Fox")], ids=["ban", "expel", "unmask"])
+def test_grave_request_notice_names_no_address_on_a_pseudonymous_list(make_instance, sink, verb):
+    """The operator names bob by address; the moderators asked to approve are told no address
+    (an unmasking reveals it only once the quorum is reached)."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym", "leadership.quorum_roles": "4",
+                                        "leadership.quorum_unmask": "2"},
+                         members=(ALICE, BOB) + MODS[:2], start=False)
+    inst.ctl("member", "set", "demo", BOB, "pseudonym", "Blue Fox")
+    for m in MODS[:2]:
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.start()
+    r = inst.ctl(*verb, check=False)
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    notes = [wait_until(lambda m=m: to(sink, m, b"demo-confirm+")) for m in MODS[:2]]
+    assert all(notes), inst.logtext()[-2000:]
+    for n in notes:
+        assert b"bob@" not in n[0] and b"example.org>" not in n[0].split(b"\r\n\r\n", 1)[1], n[0][-1500:]
+
+
+# ---- concurrent changes through the control socket -------------------------------------------------
+
+def test_parallel_list_set_of_different_keys_loses_none(make_instance, sink):
+    inst = make_instance(members=(ALICE,))
+    changes = [("footer", "Footer A"), ("subject_prefix", "[x]"), ("max_posts_per_day", "7"),
+               ("delivery.jitter_max", "0"), ("bounce.score_limit", "9"), ("max_message_size", "123456")]
+    procs = [subprocess.Popen([MLISTCTL, "-c", inst.conf, "list", "set", "demo", k, v],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k, v in changes]
+    res = [(p.wait(60), p.stdout.read(), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    text = open(os.path.join(inst.root, "lists", "demo.conf")).read()
+    for (k, v), (rc, out, err) in zip(changes, res):
+        if rc == 0:
+            want = f'"{v}"' if not v.isdigit() else v
+            assert re.search(rf"(?m)^\s*{re.escape(k.split('.')[-1])}\s*=\s*{re.escape(want)}L?;", text), \
+                (k, v, out, err, text[:1500])
+        else:
+            assert err, (k, rc)
