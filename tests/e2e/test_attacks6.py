@@ -1084,3 +1084,25 @@ def test_parallel_list_set_of_different_keys_loses_none(make_instance, sink):
                 (k, v, out, err, text[:1500])
         else:
             assert err, (k, rc)
+
+
+# ---- the discipline ladder as a way round the quorum -------------------------------------------------
+
+def test_one_moderator_cannot_suspend_another_moderator_alone(make_instance, sink):
+    """Four quick `discipline NAME` steps by one moderator would suspend (remove) a rival moderator
+    and their role without quorum_expel or quorum_roles: the ladder must refuse a moderator."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym", "leadership.quorum_roles": "4",
+                                        "leadership.quorum_expel": "2"},
+                         members=(ALICE, BOB) + MODS[:2], start=False)
+    for m in MODS[:2]:
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.ctl("member", "set", "demo", MODS[1], "pseudonym", "Steady Cedar")
+    inst.start()
+    for n in range(1, 5):
+        send(inst, f"From: {MODS[0]}\r\nSubject: discipline Steady Cedar\r\n\r\nRude, again.\r\n", MODS[0],
+             rcpt="demo-owner+discipline@lists.example")
+        assert wait_until(lambda: len(to(sink, MODS[0])) >= n), inst.logtext()[-2000:]
+    refusals = to(sink, MODS[0], b"That is a moderator")
+    assert len(refusals) == 4 and to(sink, MODS[0], b"Confirm a discipline step") == []
+    roles = [m for m in json.loads(inst.ctl("--json", "member", "ls", "demo").stdout) if m.get("role") == "moderator"]
+    assert len(roles) == 2
