@@ -1106,3 +1106,31 @@ def test_one_moderator_cannot_suspend_another_moderator_alone(make_instance, sin
     assert len(refusals) == 4 and to(sink, MODS[0], b"Confirm a discipline step") == []
     roles = [m for m in json.loads(inst.ctl("--json", "member", "ls", "demo").stdout) if m.get("role") == "moderator"]
     assert len(roles) == 2
+
+
+# ---- a failed delivery of a private message --------------------------------------------------------
+
+def test_private_message_refused_by_her_server_tells_the_sender_nothing_of_her(make_instance, sink):
+    """bob writes to Rosa's pseudonym address; her provider refuses it naming her address, as
+    real ones do (and would bounce later, to the envelope sender). bob must receive nothing that
+    names her, and the relayed copy's envelope sender must be the list's, not bob's."""
+    inst = make_instance(members=(), start=False, list_settings={"identity.mode": "pseudonym"})
+    inst.ctl("member", "add", "demo", ROSA, "--name", "Rosa Luxemburg", "--pseudonym", "Night Owl")
+    for m in (BOB, CAROL):
+        inst.ctl("member", "add", "demo", m)
+    inst.start()
+    send(inst, f"From: {ROSA}\r\nSubject: first\r\n\r\nThe first post.\r\n", ROSA)
+    copy = wait_until(lambda: to(sink, BOB, b"The first post."))
+    assert copy, inst.logtext()[-2000:]
+    handle_addr = msg_of(copy[0])["From"].addresses[0].addr_spec
+    send(inst, f"From: {BOB}\r\nSubject: ok\r\n\r\nFirst private.\r\n", BOB, rcpt=handle_addr)
+    got = wait_until(lambda: [m for m in sink.handler.messages if ROSA in m[1] and b"First private." in m[2]])
+    assert got, inst.logtext()[-2000:]
+    assert BOB not in got[0][0] and "example.org" not in got[0][0], got[0][0]
+    sink.handler.reject_rcpt[ROSA] = f"550 5.1.1 <{ROSA}>: mailbox of Rosa Luxemburg is full"
+    n_bob = len(to(sink, BOB))
+    send(inst, f"From: {BOB}\r\nSubject: again\r\n\r\nSecond private.\r\n", BOB, rcpt=handle_addr)
+    assert inst.wait_log("failed=1"), inst.logtext()[-2000:]
+    time.sleep(2)
+    for raw in to(sink, BOB)[n_bob:]:
+        assert b"rosa" not in raw.lower() and b"spartakus" not in raw.lower(), raw[-1500:]
