@@ -1134,3 +1134,59 @@ def test_private_message_refused_by_her_server_tells_the_sender_nothing_of_her(m
     time.sleep(2)
     for raw in to(sink, BOB)[n_bob:]:
         assert b"rosa" not in raw.lower() and b"spartakus" not in raw.lower(), raw[-1500:]
+
+
+# ---- a hidden moderator's answer, with everything their client and server add ----------------------
+
+MOD_TRACES = (f"Received: from m1-laptop.home.example ([203.0.113.77]) by mx.example.org with ESMTPSA;"
+              f" Tue, 1 Dec 2026 10:00:00 +0000\r\n"
+              f"X-Originating-IP: [203.0.113.77]\r\nMessage-ID: <c0ffee.1@m1-laptop.home.example>\r\n"
+              f"User-Agent: Mozilla/5.0 Thunderbird/115.0\r\nDisposition-Notification-To: Mod One <{MODS[0]}>\r\n"
+              f"Return-Receipt-To: <{MODS[0]}>\r\nReply-To: <{MODS[0]}>\r\nCc: <{MODS[0]}>\r\n"
+              f"Organization: The Northern Cell of mod one\r\n")
+
+
+@pytest.mark.parametrize("mode", ["real", "pseudonym"])
+def test_hidden_moderators_answer_carries_nothing_of_the_moderator(make_instance, sink, mode):
+    inst = make_instance(members=(ALICE, BOB) + MODS[:2], start=False, list_settings={"identity.mode": mode})
+    for m in MODS[:2]:
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.start()
+    send(inst, f"From: {ALICE}\r\nSubject: who runs this\r\n\r\nWho runs this list?\r\n", ALICE,
+         rcpt="demo-owner@lists.example")
+    got = wait_until(lambda: to(sink, MODS[0], b"Who runs this list?"))
+    assert got, inst.logtext()[-2000:]
+    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>", got[0]).group(1).decode()
+    send(inst, f"From: Mod One <{MODS[0]}>\r\n{MOD_TRACES}Subject: Re: who runs this\r\n\r\nWe do, as a group.\r\n",
+         MODS[0], rcpt=back)
+    ans = wait_until(lambda: to(sink, ALICE, b"We do, as a group."))
+    assert ans, inst.logtext()[-2000:]
+    low = ans[0].lower()
+    found = [n for n in (b"m1@", b"203.0.113.77", b"m1-laptop", b"home.example", b"mod one", b"northern cell")
+             if n in low]
+    assert found == [], (found, head_of(ans[0]).decode(errors="replace"))
+
+
+# ---- a forged post, released by its victim's protest -------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding: a post forged in bob's name is released by ANY reply of bob's except one that says "
+    "'withdraw': bob answering the confirmation with 'I did not send this, do not post it!' "
+    "distributes the forgery - now confirmed from his own mailbox, a stronger level than the "
+    "claim it was. The natural reaction to 'a post in your name' the member did not write is the "
+    "one that publishes it"))
+@pytest.mark.parametrize("mode", ["real", "pseudonym"])
+def test_victims_protest_does_not_release_a_forged_post(make_instance, sink, mode):
+    inst = make_instance(list_settings={"identity.mode": mode})
+    send_unauthenticated(inst.port, STRANGER, [LIST],
+                         f"From: {BOB}\r\nSubject: I quit\r\n\r\nI am leaving, you are all informers.\r\n".encode())
+    ask = wait_until(lambda: to(sink, BOB, b"received a post in your name"))
+    assert ask, inst.logtext()[-2000:]
+    tok = token_in(ask[0])
+    send(inst, f"From: {BOB}\r\nSubject: Re: Confirm your post to the list\r\n\r\n"
+               "I did NOT send this. Do not post it! Someone is forging my address.\r\n\r\n"
+               "> The list demo@lists.example received a post in your name.\r\n", BOB,
+         rcpt=f"demo-confirm+{tok}@lists.example")
+    assert wait_until(lambda: "confirm: list=demo" in inst.logtext() or "confirmed" in inst.logtext(), 15)
+    time.sleep(1.5)
+    assert to(sink, CAROL, b"you are all informers") == [], "the forgery went out on bob's protest"
