@@ -1190,3 +1190,24 @@ def test_victims_protest_does_not_release_a_forged_post(make_instance, sink, mod
     assert wait_until(lambda: "confirm: list=demo" in inst.logtext() or "confirmed" in inst.logtext(), 15)
     time.sleep(1.5)
     assert to(sink, CAROL, b"you are all informers") == [], "the forgery went out on bob's protest"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding: the same for -request changes: a stranger forges 'unsubscribe' (or 'set nomail "
+    "on', or 'set pseudonym NAME') in bob's name; bob's protest ('I did not ask for this') "
+    "confirms it"))
+@pytest.mark.parametrize("command,done", [
+    ("unsubscribe", lambda inst: BOB not in members_of(inst)),
+    ("set nomail on", lambda inst: re.search(r"bob@example.org\s+member\s+nomail", members_of(inst))),
+    ("set pseudonym Police Informer", lambda inst: "pseudonym set" in inst.logtext()),
+], ids=["unsubscribe", "nomail", "pseudonym"])
+def test_victims_protest_does_not_confirm_a_forged_request(make_instance, sink, command, done):
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"} if "pseudonym" in command else {})
+    send_unauthenticated(inst.port, BOB, [LIST_REQ], f"From: {BOB}\r\nSubject: x\r\n\r\n{command}\r\n".encode())
+    ask = wait_until(lambda: to(sink, BOB, b"demo-confirm+"))
+    assert ask, inst.logtext()[-2000:]
+    send(inst, f"From: {BOB}\r\nSubject: Re: Your request\r\n\r\nI did NOT ask for this. Someone forged it.\r\n",
+         BOB, rcpt=f"demo-confirm+{token_in(ask[-1])}@lists.example")
+    assert wait_until(lambda: "confirm: list=demo" in inst.logtext(), 15), inst.logtext()[-1500:]
+    time.sleep(1.5)
+    assert not done(inst), inst.logtext()[-1500:]
