@@ -103,8 +103,10 @@ def test_look_alike_pseudonym_is_refused(make_instance, first, second):
     pytest.param("Red\u3164Fly", marks=pytest.mark.xfail(strict=True, reason=(
         "finding: HANGUL FILLER U+3164 (a letter, category Lo, that renders as blank space) is "
         "accepted: 'Red\u3164Fly' shows as 'Red Fly' with a space no check compares"))),
-    "Red\u2800Fly",          # BRAILLE PATTERN BLANK
-    "Red\uffa0Fly",          # HALFWIDTH HANGUL FILLER
+    pytest.param("Red\u2800Fly", marks=pytest.mark.xfail(strict=True, reason=(
+        "finding: BRAILLE PATTERN BLANK U+2800 (a symbol, So) renders blank and is accepted"))),
+    pytest.param("Red\uffa0Fly", marks=pytest.mark.xfail(strict=True, reason=(
+        "finding: HALFWIDTH HANGUL FILLER U+FFA0 renders blank and is accepted"))),
 ])
 def test_invisible_and_bidi_pseudonyms_are_refused(make_instance, name):
     inst = make_instance(list_settings={"identity.mode": "pseudonym"}, start=False)
