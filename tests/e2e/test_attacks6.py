@@ -1237,3 +1237,29 @@ def test_old_one_click_token_of_a_member_who_left_does_not_unsubscribe_the_next_
     assert inst.wait_log("one-click unsubscription"), inst.logtext()[-1500:]
     time.sleep(1)
     assert "newbie@example.org" in members_of(inst)
+
+
+# ---- a disk image without the key: traffic analysis of an anonymous list ---------------------------
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding: with max_posts_per_day set, post_counts keeps (addr_hash, day, n) under the SAME "
+    "keyed hash as members.addr_hash, and archive.at is in clear: a disk image without the master "
+    "key joins them and tells, per day, how many posts each member row wrote - on an anonymous "
+    "list a day with one post names its author's row (its join time, its role), and the rows "
+    "link an 'unlinkable' author's posts across days"))
+def test_disk_image_cannot_count_an_anonymous_members_posts(make_instance, sink):
+    import sqlite3
+    inst = make_instance(members=(ALICE, BOB, CAROL),
+                         list_settings={"identity.mode": "anonymous", "max_posts_per_day": "5"})
+    for who, subj in ((ALICE, "a1"), (ALICE, "a2"), (BOB, "b1")):
+        send(inst, f"From: {who}\r\nSubject: {subj}\r\n\r\nAnonymous {subj}.\r\n", who)
+    assert wait_until(lambda: len(to(sink, CAROL, b"Anonymous ")) >= 3), inst.logtext()[-2000:]
+    inst.stop()
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    try:
+        members = {bytes(h): i for i, h in db.execute("SELECT id, addr_hash FROM members")}
+        counted = [(members.get(bytes(h)), n) for h, n in db.execute("SELECT addr_hash, n FROM post_counts")]
+    finally:
+        db.close()
+    linked = [(m, n) for m, n in counted if m is not None]
+    assert linked == [], f"member rows and their posts per day, read without the key: {linked}"
