@@ -1263,3 +1263,35 @@ def test_disk_image_cannot_count_an_anonymous_members_posts(make_instance, sink)
         db.close()
     linked = [(m, n) for m, n in counted if m is not None]
     assert linked == [], f"member rows and their posts per day, read without the key: {linked}"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding: members.handle is stored in clear beside role and created: the handle is the "
+    "public private-reply address in every copy's From (LIST+p-HANDLE@), so a disk image without "
+    "the master key tells, for each pseudonym seen on the list, whether it is a moderator (on a "
+    "hidden leadership) and the second it joined - a join time an informer can match to a person"))
+def test_disk_image_cannot_tie_a_pseudonym_to_its_role_and_join_time(make_instance, sink):
+    import sqlite3
+    inst = make_instance(members=(ALICE, BOB, MODS[0]), start=False,
+                         list_settings={"identity.mode": "pseudonym", "leadership.visibility": "hidden"})
+    inst.ctl("member", "set", "demo", MODS[0], "role", "moderator")
+    inst.ctl("member", "set", "demo", MODS[0], "pseudonym", "Quiet Owl")
+    inst.start()
+    send(inst, f"From: {MODS[0]}\r\nSubject: as a member\r\n\r\nJust an opinion.\r\n", MODS[0])
+    copy = wait_until(lambda: to(sink, BOB, b"Just an opinion."))
+    assert copy, inst.logtext()[-2000:]
+    handle = msg_of(copy[0])["From"].addresses[0].addr_spec.split("+p-")[1].split("@")[0]
+    inst.stop()
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    try:
+        found = []
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+            cols = [c[1] for c in db.execute(f"PRAGMA table_info({table})")]
+            for col in cols:
+                rows = db.execute(f"SELECT * FROM {table} WHERE CAST({col} AS TEXT) = ?", (handle,)).fetchall()
+                for r in rows:
+                    row = dict(zip(cols, r))
+                    found.append((table, {k: row[k] for k in ("role", "created") if k in row}))
+    finally:
+        db.close()
+    assert not [f for f in found if f[1]], f"the public handle {handle} reads, without the key, as {found}"
