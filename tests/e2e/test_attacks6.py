@@ -1295,3 +1295,39 @@ def test_disk_image_cannot_tie_a_pseudonym_to_its_role_and_join_time(make_instan
     finally:
         db.close()
     assert not [f for f in found if f[1]], f"the public handle {handle} reads, without the key, as {found}"
+
+
+# ---- old handles and tokens after a change of role or list -----------------------------------------
+
+def test_demoted_moderator_cannot_answer_through_an_old_owner_handle(make_instance, sink):
+    inst = make_instance(members=(ALICE, BOB) + MODS[:2], start=False,
+                         list_settings={"leadership.quorum_roles": "4"})
+    for m in MODS[:2]:
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.start()
+    send(inst, f"From: {ALICE}\r\nSubject: q\r\n\r\nA question for the moderators.\r\n", ALICE,
+         rcpt="demo-owner@lists.example")
+    got = wait_until(lambda: to(sink, MODS[0], b"A question for the moderators."))
+    assert got, inst.logtext()[-2000:]
+    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>", got[0]).group(1).decode()
+    inst.ctl("member", "set", "demo", MODS[0], "role", "member")
+    send(inst, f"From: {MODS[0]}\r\nSubject: Re\r\n\r\nAnswer from a former moderator.\r\n", MODS[0], rcpt=back)
+    assert wait_until(lambda: len(to(sink, MODS[0])) >= 2, 15), inst.logtext()[-1500:]
+    time.sleep(1)
+    assert to(sink, ALICE, b"Answer from a former moderator.") == []
+
+
+def test_confirmation_token_of_one_list_does_not_release_on_another(make_instance, sink):
+    inst = make_instance()
+    inst.ctl("list", "create", "other")
+    for m in (ALICE, BOB, CAROL):
+        inst.ctl("member", "add", "other", m)
+    send_unauthenticated(inst.port, STRANGER, [LIST],
+                         f"From: {BOB}\r\nSubject: forged\r\n\r\nA forged post for demo.\r\n".encode())
+    ask = wait_until(lambda: to(sink, BOB, b"received a post in your name"))
+    assert ask, inst.logtext()[-2000:]
+    tok = token_in(ask[0])
+    send(inst, f"From: {BOB}\r\nSubject: Re\r\n\r\nyes\r\n", BOB, rcpt=f"other-confirm+{tok}@lists.example")
+    assert inst.wait_log("token unknown") or inst.wait_log("other"), inst.logtext()[-1500:]
+    time.sleep(1.5)
+    assert to(sink, CAROL, b"A forged post for demo.") == []
