@@ -1331,3 +1331,38 @@ def test_confirmation_token_of_one_list_does_not_release_on_another(make_instanc
     assert inst.wait_log("token unknown") or inst.wait_log("other"), inst.logtext()[-1500:]
     time.sleep(1.5)
     assert to(sink, CAROL, b"A forged post for demo.") == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding: a stranger forges 'subscribe' for a victim who is no member; the victim's protest "
+    "('I never asked to join this list') confirms it, and they are on a political list they "
+    "refused"))
+def test_victims_protest_does_not_subscribe_them(make_instance, sink):
+    victim = "victim@example.net"
+    inst = make_instance()
+    send_unauthenticated(inst.port, victim, [LIST_REQ],
+                         f"From: {victim}\r\nSubject: subscribe\r\n\r\nsubscribe\r\nHello comrades.\r\n".encode())
+    ask = wait_until(lambda: to(sink, victim, b"demo-confirm+"))
+    assert ask, inst.logtext()[-2000:]
+    send(inst, f"From: {victim}\r\nSubject: Re: Your request\r\n\r\nI never asked to join this list. Remove me.\r\n",
+         victim, rcpt=f"demo-confirm+{token_in(ask[-1])}@lists.example")
+    assert wait_until(lambda: "confirm: list=demo" in inst.logtext(), 15), inst.logtext()[-1500:]
+    time.sleep(1)
+    assert victim not in members_of(inst)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding (low): a moderator's answer to a held post whose first line is 'Approve? No - "
+    "discard it.' approves it: 'Approve?' passes the whole-word check"))
+def test_moderators_question_is_not_an_approval(make_instance, sink):
+    inst = make_instance(list_settings={"posting": "moderated"}, members=(ALICE, BOB, MODS[0]), start=False)
+    inst.ctl("member", "set", "demo", MODS[0], "role", "moderator")
+    inst.start()
+    send(inst, f"From: {ALICE}\r\nSubject: held one\r\n\r\nSpam, frankly.\r\n", ALICE)
+    note = wait_until(lambda: to(sink, MODS[0], b"waits for moderation"))
+    assert note, inst.logtext()[-2000:]
+    send(inst, f"From: {MODS[0]}\r\nSubject: Re\r\n\r\nApprove? No - discard it.\r\n", MODS[0],
+         rcpt=f"demo-confirm+{token_in(note[0])}@lists.example")
+    assert wait_until(lambda: "moderate: list=demo" in inst.logtext(), 15), inst.logtext()[-1500:]
+    time.sleep(1)
+    assert to(sink, BOB, b"Spam, frankly.") == []
