@@ -422,7 +422,8 @@ def test_one_click_token_of_one_list_does_nothing_on_another(make_instance, sink
     b"POST /unsubscribe/demo/%s HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\nList-Unsubscribe=One-Click",
     b"POST /unsubscribe/demo/%s%%00 HTTP/1.1\r\nContent-Length: 26\r\n\r\nList-Unsubscribe=One-Click",
     b"GET /unsubscribe/demo/%s HTTP/1.1\r\nContent-Length: 26\r\n\r\nList-Unsubscribe=One-Click",
-    b"POST /unsubscribe/demo/%s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\nList-Unsubscribe=One-Click\r\n0\r\n\r\n",
+    b"POST /unsubscribe/demo/%s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"1a\r\nList-Unsubscribe=One-Click\r\n0\r\n\r\n",
 ])
 def test_one_click_malformed_requests_unsubscribe_nobody(make_instance, sink, req):
     """Request smuggling and odd lengths: the member stays unless the request is a plain POST."""
@@ -945,7 +946,8 @@ def test_held_post_cannot_write_escape_sequences_to_the_operators_terminal(make_
     send(inst, raw, ALICE)
     assert inst.wait_log("reason=moderated"), inst.logtext()[-2000:]
     held = wait_until(lambda: json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout))
-    outs = {"mod ls": inst.ctl("mod", "ls", "demo").stdout, "mod ls --json": inst.ctl("--json", "mod", "ls", "demo").stdout,
+    outs = {"mod ls": inst.ctl("mod", "ls", "demo").stdout,
+            "mod ls --json": inst.ctl("--json", "mod", "ls", "demo").stdout,
             "mod show": inst.ctl("mod", "show", "demo", held[0]["id"]).stdout}
     bad = [k for k, v in outs.items() if "\x1b" in v or "\x07" in v]
     where = {k: [ln for ln in outs[k].splitlines() if "\x1b" in ln][:3] for k in bad}
