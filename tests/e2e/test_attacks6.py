@@ -603,8 +603,9 @@ def test_hostile_control_frames_do_not_take_the_queue_manager_down(make_instance
     assert inst.proc.poll() is None
 
 
-def test_emergency_flag_in_a_raw_frame_is_audited(make_instance, sink):
-    """The emergency bit can be set by any client of the socket: whatever it does is recorded."""
+def test_emergency_ban_is_audited_and_announced(make_instance, sink):
+    """--emergency (a flag bit any client of the socket may set) acts alone: it is recorded and
+    every moderator is told."""
     inst = make_instance(members=(ALICE, BOB) + MODS[:2], start=False,
                          list_settings={"leadership.quorum_ban": "2"})
     for m in MODS[:2]:
