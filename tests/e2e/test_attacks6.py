@@ -8,7 +8,16 @@ backup file, the log after a whole scenario, and the -request path as an amplifi
 
 Each test asserts the SAFE behaviour. An attack that works is marked
 xfail(strict=True, reason="finding: ...") with the finding's words, so the suite stays green
-and a fix shows up as XPASS; the report of round 6 ranks them.
+and a fix shows up as XPASS. Findings open on the code this was written against (d7a29bd):
+a protest ("I did not send this") releases a forged post or confirms a forged -request change
+or subscription; the vouch answer tells a stranger who is a member; quorum votes are bearer
+tokens and "Approve? No" counts; members.handle (clear) ties a public pseudonym to its role and
+join time, and post_counts an anonymous member's posts per day, on a disk image without the
+key; a weak passphrase opens a stolen backup offline; a pseudonym renamed twice never posts
+again; look-alike (capital I for l, Unicode spaces, blank letters), retired and role-like
+pseudonyms are taken; munged From takes any display name, bidi included; read-receipt headers
+pass on real lists; the log names a pseudonym's key fingerprint; `mod show` writes escape
+sequences to the operator's terminal; a footer line the relay must refuse is accepted.
 """
 import email
 import email.policy
