@@ -17,7 +17,8 @@ key; a weak passphrase opens a stolen backup offline; a pseudonym renamed twice 
 again; look-alike (capital I for l, Unicode spaces, blank letters), retired and role-like
 pseudonyms are taken; munged From takes any display name, bidi included; read-receipt headers
 pass on real lists; the log names a pseudonym's key fingerprint; `mod show` writes escape
-sequences to the operator's terminal; a footer line the relay must refuse is accepted.
+sequences to the operator's terminal; a footer line the relay must refuse is accepted; a
+stranger's forged DSN makes the list probe members.
 """
 import email
 import email.policy
@@ -1385,3 +1386,24 @@ def test_moderators_question_is_not_an_approval(make_instance, sink):
     assert wait_until(lambda: "moderate: list=demo" in inst.logtext(), 15), inst.logtext()[-1500:]
     time.sleep(1)
     assert to(sink, BOB, b"Spam, frankly.") == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "finding (low): a stranger's DSN to LIST-bounces@ naming up to 16 members (any the list "
+    "mailed in 7 days) raises each one's bounce score: nothing binds it to a copy the list sent "
+    "(no VERP token, no Message-ID or List-Id of ours in the returned part). At score_limit "
+    "every member named gets a 'your mail is bouncing' probe - a stranger-triggered notice, "
+    "once a day per member"))
+def test_forged_dsn_from_a_stranger_does_not_count_against_members(make_instance, sink):
+    inst = make_instance(list_settings={"bounce.score_limit": "1"})
+    send(inst, f"From: {ALICE}\r\nSubject: hello\r\n\r\nA normal post.\r\n", ALICE)
+    assert wait_until(lambda: to(sink, BOB, b"A normal post.") and to(sink, CAROL, b"A normal post."))
+    before = len(sink.handler.messages)
+    dsn = dsn_for(BOB).replace(b"Final-Recipient: rfc822; bob@example.org\r\n",
+                               b"Final-Recipient: rfc822; bob@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+                               b"Final-Recipient: rfc822; carol@example.org\r\n")
+    send_unauthenticated(inst.port, "", ["demo-bounces@lists.example"], dsn)
+    assert inst.wait_log("bounce: list=demo"), inst.logtext()[-1500:]
+    time.sleep(1.5)
+    probes = [m for m in sink.handler.messages[before:] if BOB in m[1] or CAROL in m[1]]
+    assert probes == [] and scores(inst).get(BOB, 0) == 0, (len(probes), scores(inst))
