@@ -216,7 +216,8 @@ static const struct verb verbs[] = {
 	  "The same as 'keys LIST --rotate-subkey'." },
 	{ "keys rotate-pseudonym", "LIST NAME", 2, 2, NEED_DAEMON, v_daemon,
 	  "The same as 'keys LIST --pseudonym NAME --rotate'." },
-	{ "keys", "LIST [--export | --rotate-subkey | --pseudonym NAME [--rotate]]", 1, 4, NEED_STORE, v_keys,
+	{ "keys", "LIST [--export | --rotate-subkey | --pseudonym NAME [--rotate]]",
+	  1, 4, NEED_STORE, v_keys,
 	  "Show the list's DKIM keys and the DNS TXT records to publish under the instance's\n"
 	  "hostname (every key, old ones too: they verify the posts they signed), and the\n"
 	  "fingerprint of the list's OpenPGP key (made now if the list has none).\n"
@@ -961,7 +962,8 @@ v_keys(struct ctx *c, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--export") == 0)
 		return pgp_export(c, l);
 	if (argc > 1)
-		return fail(EX_USAGE, "usage: mlistctl keys LIST [--export | --rotate-subkey | --pseudonym NAME [--rotate]]");
+		return fail(EX_USAGE, "usage: mlistctl keys LIST [--export | "
+		    "--rotate-subkey | --pseudonym NAME [--rotate]]");
 	if (store_key_count(c->store, l->name) == 0 && !c->json)
 		printf("; %s has no signing key yet: the daemon makes one at its first post, or run\n"
 		    "; 'mlistctl keys rotate %s' now\n", l->name, l->name);
@@ -1518,12 +1520,14 @@ v_restore(struct ctx *c, int argc, char **argv)
 	if (rc < 0)
 		return fail(EX_FAIL, "%s: %s; nothing was restored", argv[0], why);
 	printf("restored %lld files into %s; start mlistd\n", r.files, c->cfg->state_dir);
-	printf("deliveries: %lld copies wait; %lld results in the journal are recorded first (what "
-	    "the old instance delivered up to the end of the backup); a copy it delivered after that "
-	    "is sent again\n", n.pending, n.results);
+	printf("deliveries: %lld copies wait; %lld results in the journal are "
+	    "recorded first (what the old instance delivered up to the end of "
+	    "the backup); a copy it delivered after that is sent again\n",
+	    n.pending, n.results);
 	if (rc == RESTORE_TEMPLATES_BESIDE)
-		printf("templates: %s differs from the backup's, which are in %s/templates.backup "
-		    "(nothing there was overwritten)\n", c->cfg->templates_dir, c->cfg->state_dir);
+		printf("templates: %s differs from the backup's, which are in "
+		    "%s/templates.backup (nothing there was overwritten)\n",
+		    c->cfg->templates_dir, c->cfg->state_dir);
 	return EX_OK;
 }
 

@@ -46,7 +46,8 @@
 #include "util/log.h"
 
 #define SNAP_DIR	"backup.snap"	/* in state_dir, while one is written */
-#define LATE_FILE	"late.journal"	/* in SNAP_DIR: results since the image */
+/* in SNAP_DIR: the delivery results since the image */
+#define LATE_FILE	"late.journal"
 #define TREE_DEPTH	4		/* templates/notices/LIST/pieces */
 
 /* one file of the backup: its bytes, or a link the writer reads */
@@ -63,12 +64,12 @@ struct item {
 static struct job {
 	int		 running;	/* a writer thread to join */
 	pthread_t	 th;
-	int		 fd, wfd;	/* the loop's end of the socket; the writer's */
+	int		 fd, wfd;	/* the loop's end, the writer's */
 	int		 asked;		/* it asked for the late results */
 	int		 json;
 	long long	 at;		/* the moment's time */
 	struct store	*st;
-	struct store_reader *reader;	/* the moment, until its image is made */
+	struct store_reader *reader;	/* the moment, until its image */
 	FILE		*fp;		/* FILE.part */
 	char		 snap[4200], tmp[4300], path[4200];
 	unsigned char	*db;		/* the image */
@@ -105,7 +106,8 @@ item_new(const char *name)
 	if (job.n == job.cap) {
 		int cap = job.cap ? job.cap * 2 : 256;
 
-		if ((it = realloc(job.items, (size_t)cap * sizeof(*it))) == NULL)
+		it = realloc(job.items, (size_t)cap * sizeof(*it));
+		if (it == NULL)
 			return NULL;
 		job.items = it;
 		job.cap = cap;

@@ -597,7 +597,8 @@ distribute_announce_role_tmpl(struct pipeline *p, const struct list_cfg *l,
 		    NULL, &m);
 		rc = sign_author(p, l, SIGN_ROLE, &m) < 0 ||
 		    sign_copy(p, l, &m) < 0 ||
-		    distribute_write(p, m.data, m.len, l->name, qid) < 0 ? -1 : 0;
+		    distribute_write(p, m.data, m.len, l->name, qid) < 0 ?
+		    -1 : 0;
 	}
 	if (rc == 0)
 		rc = distribute_members(p, l, qid, count);

@@ -79,7 +79,8 @@ int	distribute_notice_tmpl(struct pipeline *, const struct list_cfg *, const cha
 	    const struct buf *attach);
 int	distribute_announce_tmpl(struct pipeline *, const struct list_cfg *, enum notice_id,
 	    const char *const *vars, int *count);
-int	distribute_announce_role_tmpl(struct pipeline *, const struct list_cfg *,
-	    enum notice_id, const char *const *vars, int *count);
+int	distribute_announce_role_tmpl(struct pipeline *,
+	    const struct list_cfg *, enum notice_id, const char *const *vars,
+	    int *count);
 
 #endif

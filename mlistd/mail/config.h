@@ -47,7 +47,8 @@ struct list_cfg {
 	int		 subscription;	/* enum subscription */
 	int		 encryption;	/* enum encryption */
 	int		 key_warn_days;	/* a member hears this long before their key's stated expiry */
-	int		 pgp_replace_delay;	/* seconds before an unsigned new key replaces the old */
+	/* seconds before an unsigned new key replaces the old */
+	int		 pgp_replace_delay;
 	int		 quorum[Q_N];	/* distinct moderators who must agree, per enum grave */
 	int		 notify_unmasked;
 	int		 vouches_required;	/* subscription = "vouch": members who must vouch */

@@ -234,7 +234,7 @@ lists(const char *dir, const char *lists_dir, int doit, char *err,
 
 /* the tree walk's state: nftw takes no argument */
 static struct {
-	const char	*from, *to;	/* the backup's templates; templates_dir */
+	const char	*from, *to;	/* the backup's templates; ours */
 	int		 differ, doit, failed;
 } tw;
 

@@ -10,7 +10,7 @@
 /* what a restored instance will deliver at its first start */
 struct restore_counts {
 	long long	pending;	/* copies waiting in the database */
-	long long	results;	/* results in its journal, recorded first */
+	long long	results;	/* in its journal, recorded first */
 };
 
 int	restore_fresh(const struct config *, char *err, size_t errlen);

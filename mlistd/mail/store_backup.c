@@ -117,7 +117,7 @@ store_backup_late(struct store *st, long long since, store_late_fn fn,
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		h = sqlite3_column_blob(s, 1);
 		if (h == NULL || sqlite3_column_bytes(s, 1) != KEYS_HASH_LEN)
-			continue;	/* not a delivery the journal can name */
+			continue;	/* the journal cannot name it */
 		fn(arg, (const char *)sqlite3_column_text(s, 0), h,
 		    sqlite3_column_int(s, 2), sqlite3_column_int(s, 3),
 		    (long long)sqlite3_column_int64(s, 4),

@@ -387,8 +387,8 @@ store_member_pgp_next_due(struct store *st, const char *list, long long now,
     char **addrs, int max)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM "
-	    "members WHERE list = ?1 AND pgp_next IS NOT NULL AND pgp_next_due <= ?2 "
-	    "ORDER BY pgp_next_due LIMIT ?3");
+	    "members WHERE list = ?1 AND pgp_next IS NOT NULL"
+	    " AND pgp_next_due <= ?2 ORDER BY pgp_next_due LIMIT ?3");
 	struct st_place pl;
 	int rc = SQLITE_DONE, n = 0;
 

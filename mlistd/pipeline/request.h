@@ -33,7 +33,7 @@ struct request {
 	int		 digest, nomail;/* "set digest on|off", "set nomail on|off" */
 	char		 token[48];	/* "confirm TOKEN" */
 	char		 keyname[256];	/* "keys NAME": a pseudonym's OpenPGP key */
-	int		 pgpcancel;	/* "key cancel": a waiting key dropped */
+	int		 pgpcancel;	/* "key cancel": drop a waiting key */
 	const char	*intro;		/* the body after a "subscribe" line: the introduction */
 	size_t		 introlen;
 	const char	*msg;		/* the mail: a key may ride on it */

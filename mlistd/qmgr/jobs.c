@@ -2,9 +2,10 @@
  * jobs.c - what the queue manager does on a clock rather than for a
  * message: digests, key expiry, audit anchors, the moderators' quorum
  * requests, purging old state, expiring unconfirmed posts and authorship
- * links, telling members of a changed role key. One table {name, interval, function}; each run of a job (for each
- * list, where it is per list) is one transaction: begin, run, commit - or
- * roll back, discard the copies it rendered, and log the cause.
+ * links, telling members of a changed role key, putting waiting OpenPGP
+ * keys in place. One table {name, interval, function}; each run of a job
+ * (for each list, where it is per list) is one transaction: begin, run,
+ * commit - or roll back, discard the copies it rendered, and log the cause.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,12 @@ static const struct job {
 	{ "expire-unconfirmed",	60,	JOB_PER_LIST,	NULL,		job_expire_unconfirmed },
 	/* retention: anonymous authorship links and old archive posts are erased */
 	{ "identity-expire",	60,	JOB_PER_LIST,	NULL,		job_identity_expire },
-	/* members told once when the moderators' role key is not the one announced */
-	{ "role-key",		60,	JOB_PER_LIST,	rolekey_due,	rolekey_announce },
+	/* members told once when the moderators' role key has changed */
+	{ "role-key",		60,	JOB_PER_LIST,	rolekey_due,
+	  rolekey_announce },
 	/* a member's new OpenPGP key that waited openpgp.replace_delay (#17) */
-	{ "pgp-replace",	1,	JOB_PER_LIST,	pgpreplace_due,	pgpreplace_job },
+	{ "pgp-replace",	1,	JOB_PER_LIST,	pgpreplace_due,
+	  pgpreplace_job },
 };
 
 #define NJOBS	(sizeof(jobs) / sizeof(jobs[0]))
