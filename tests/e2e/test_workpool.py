@@ -3,13 +3,41 @@ seconds does not hold up another list's posts; a list's own posts still go out i
 parser that crashes is tried again, then the message is quarantined and its sender told once.
 
 Slow and crashing parses use the test-only triggers of worker.c: MLISTD_TEST_WORKER_SPIN=WORD makes
-the confined worker spin on a message containing WORD, MLISTD_TEST_WORKER_CRASH=WORD makes it abort."""
+the confined worker spin on a message containing WORD, MLISTD_TEST_WORKER_CRASH=WORD makes it abort.
+They are compiled only into tests/mlistd-test-hooks of the build (-DMLISTD_TEST_HOOKS), which these
+tests run instead of bin/mlistd; bin/mlistd has no such switch."""
 import os
 import smtplib
 import subprocess
 import time
 
+import conftest
+import pytest
 from conftest import send_unauthenticated, wait_until
+
+HOOKS = os.path.join(conftest.BUILD, "tests", "mlistd-test-hooks")
+HOOK_NAMES = (b"MLISTD_TEST_WORKER_SPIN", b"MLISTD_TEST_WORKER_CRASH")
+
+
+@pytest.fixture
+def hooks(monkeypatch):
+    """the daemon of these tests: the build's one with the parser's test triggers"""
+    assert os.access(HOOKS, os.X_OK), f"{HOOKS} missing: make builds it"
+    monkeypatch.setattr(conftest, "MLISTD", HOOKS)
+    return monkeypatch
+
+
+def test_the_production_daemon_has_no_test_hooks():
+    # the triggers exist (in the test build) ...
+    with open(HOOKS, "rb") as f:
+        test_build = f.read()
+    for name in HOOK_NAMES:
+        assert name in test_build, name
+    # ... and bin/mlistd, what is installed, cannot be made to spin or crash its parser
+    with open(conftest.MLISTD, "rb") as f:
+        production = f.read()
+    for name in HOOK_NAMES:
+        assert name not in production, name
 
 SPIN = "mlistd-test-spin-41d7"
 CRASH = "mlistd-test-crash-8a2e"
@@ -49,7 +77,7 @@ def two_lists(make_instance, sink, extra):
     return inst
 
 
-def test_a_slow_parse_does_not_hold_another_list(make_instance, sink, monkeypatch):
+def test_a_slow_parse_does_not_hold_another_list(hooks, make_instance, sink, monkeypatch):
     monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
     inst = two_lists(make_instance, sink, "limits = { worker_seconds = 8; };")
     slow = post(inst, f"slow {SPIN}")
@@ -64,7 +92,7 @@ def test_a_slow_parse_does_not_hold_another_list(make_instance, sink, monkeypatc
     assert not got(sink, "bob@example.org", SPIN.encode())
 
 
-def test_a_lists_posts_keep_their_order_behind_a_slow_parse(make_instance, sink, monkeypatch):
+def test_a_lists_posts_keep_their_order_behind_a_slow_parse(hooks, make_instance, sink, monkeypatch):
     monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
     inst = two_lists(make_instance, sink, "limits = { worker_seconds = 3; };")
     post(inst, f"first {SPIN}")
@@ -80,7 +108,7 @@ def test_a_lists_posts_keep_their_order_behind_a_slow_parse(make_instance, sink,
     assert second_done > first_done
 
 
-def test_a_crashing_parser_is_tried_again_then_quarantined(make_instance, sink, monkeypatch):
+def test_a_crashing_parser_is_tried_again_then_quarantined(hooks, make_instance, sink, monkeypatch):
     monkeypatch.setenv("MLISTD_TEST_WORKER_CRASH", CRASH)
     inst = two_lists(make_instance, sink, "")
     post(inst, f"crashing {CRASH}")
@@ -99,7 +127,7 @@ def test_a_crashing_parser_is_tried_again_then_quarantined(make_instance, sink, 
     assert not got(sink, "bob@example.org", CRASH.encode())
 
 
-def test_a_strangers_mail_to_the_moderators_is_not_parsed(make_instance, sink, monkeypatch):
+def test_a_strangers_mail_to_the_moderators_is_not_parsed(hooks, make_instance, sink, monkeypatch):
     # two 7.5 MB mails from a stranger to LIST-owner@ held the queue 67 s: the parse ran before
     # anything asked who sent them. A stranger's mail goes to the moderators as it came, and a
     # stranger's answer to LIST-owner+HANDLE@ is refused in silence: neither needs a parse.
@@ -126,7 +154,7 @@ def test_a_strangers_mail_to_the_moderators_is_not_parsed(make_instance, sink, m
     assert [m[1] for m in sink.handler.messages] == [["bob@example.org"]]
 
 
-def test_a_kill_during_a_parse_loses_nothing_and_sends_once(make_instance, sink, monkeypatch):
+def test_a_kill_during_a_parse_loses_nothing_and_sends_once(hooks, make_instance, sink, monkeypatch):
     # the parse runs while the queue manager goes on: killed then, the post is neither lost nor
     # half-handled (nothing of a parse is written outside the queue manager's transaction)
     monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
@@ -157,7 +185,7 @@ def zygote_children(inst):
     return out
 
 
-def test_big_slow_posts_leave_a_parser_for_small_ones(make_instance, sink, monkeypatch):
+def test_big_slow_posts_leave_a_parser_for_small_ones(hooks, make_instance, sink, monkeypatch):
     # two parsers, two lists with a big post that spins: without a parser kept for small
     # messages both are taken, and an ordinary post to a third list waits the whole budget
     monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
