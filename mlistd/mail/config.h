@@ -87,6 +87,8 @@ struct list_cfg {
 };
 
 struct config {
+	int		 holds;		/* config_hold: in use by a delivery run */
+	int		 retired;	/* freed while held: freed at the last release */
 	char		*file;
 	char		*dir;		/* directory of file: base of relative paths */
 	char		*hostname;
@@ -143,6 +145,8 @@ struct config {
 struct config *config_load(const char *path, struct buf *errors);
 struct config *config_load_flags(const char *path, int flags, struct buf *errors);
 void	config_free(struct config *);
+void	config_hold(const struct config *);
+void	config_release(const struct config *);
 const char *config_default_path(void);
 const struct list_cfg *config_list_find(const struct config *, const char *name);
 int	config_list_name_ok(const char *name);

@@ -11,9 +11,12 @@
  * answered 250 is handled exactly once.
  *
  * What a message to each address does is pipeline/route.c's table; what
- * runs on a clock is jobs.c's. Then every delivery that is due is made
- * (deliver.c), and the process sleeps until the SMTP server nudges it, a
- * parse finishes, the next retry is due, or a second passes.
+ * runs on a clock is jobs.c's. After each message committed, and after the
+ * jobs, the deliveries that are due start as a run of their own (deliver.c):
+ * its threads talk to the relay while the loop goes on, and the loop
+ * records their results when the run is done. The process sleeps until
+ * the SMTP server nudges it, a parse or a run finishes, the next retry is
+ * due, or a second passes.
  *
  * No message is waited for: a message whose parse is not ready is rolled
  * back and left while its parse runs in the pool (pipeline/workpool.c),
@@ -142,8 +145,8 @@ process_finish(struct pipeline *p, struct order *o, const char *id,
 	p->release = 0;
 }
 
-/* process_incoming - everything one accepted message causes, in one transaction */
-static void
+/* process_incoming - everything one accepted message causes, in one transaction; 1 committed */
+static int
 process_incoming(struct pipeline *p, struct order *o, const char *id)
 {
 	struct envelope e;
@@ -151,10 +154,10 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 	struct why why = { "" };
 	enum result r = OK;
 	const char *first = "";
-	int quarantine = 0;
+	int quarantine = 0, done = 0;
 
 	if (incoming_held(o, id))
-		return;
+		return 0;
 	p->qid = id;
 	pipeline_begin(p);
 	p->release = 0;
@@ -162,7 +165,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 	if (incoming_read(p, id, &e, &msg) < 0) {
 		order_done(o, id);
 		buf_free(&msg);
-		return;
+		return 0;
 	}
 	buf_init(&lists, 0);
 	if (order_lists(p->cfg, &e, &lists) < 0 || order_blocked(o, &lists)) {
@@ -194,12 +197,15 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 		log_warn("%s qmgr: will retry: %s result=tempfail", id, why_text(&why));
 		store_rollback(p->st);
 		pipeline_rolled_back(p);
-	} else
+	} else {
 		process_finish(p, o, id, quarantine);
+		done = 1;
+	}
 out:
 	envelope_free(&e);
 	buf_free(&msg);
 	buf_free(&lists);
+	return done;
 }
 
 /* sweep_orphans - rendered copies that nothing refers to (a crash before commit) */
@@ -236,23 +242,32 @@ on_failed(const char *list, const char *rcpt, void *arg)
 		pipeline_committed(p);
 }
 
-/* run_deliveries - everything due; failures feed the bounce score */
+/*
+ * run_deliveries - the runs that are done recorded (waiting for all if
+ * wait), then a run of what is due; failures feed the bounce score.
+ * Returns the deliveries started.
+ */
 static int
-run_deliveries(struct pipeline *p)
+run_deliveries(struct pipeline *p, int wait)
 {
 	struct timespec t0, t1;
-	int n;
+	int done, n = 0;
 
 	p->qid = "NOQUEUE";
 	p->nout = 0;
+	/* results only: a power cut loses at most a duplicate (store_durable) */
 	store_durable(p->st, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	n = deliver_run(p->cfg, p->st, p->sp, p->now, on_failed, p);
+	done = deliver_reap(p->sp, wait, on_failed, p);
+	if (!wait)
+		n = deliver_start(p->cfg, p->st, p->sp, (long long)time(NULL));
 	store_durable(p->st, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (n)
-		log_info("NOQUEUE qmgr: delivery run: %d deliveries in %ld ms", n,
-		    (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	if (done || n)
+		log_info("NOQUEUE qmgr: deliveries: %d recorded, %d started, %d "
+		    "runs out (%ld ms in the loop)", done, n, deliver_out(),
+		    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	return n;
 }
 
@@ -327,14 +342,16 @@ qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 	order_turn_begin(o);
 	if ((n = spool_list(p->sp, SPOOL_INCOMING, &ids)) >= 0) {
 		for (int i = 0; i < n && !qmgr_stop; i++)
-			process_incoming(p, o, ids[i]);
+			/* its copies go out now, not after the rest of the turn */
+			if (process_incoming(p, o, ids[i]))
+				(void)run_deliveries(p, 0);
 		if (!qmgr_stop)
 			order_turn_end(o);	/* not after a failed listing */
 	}
 	spool_list_free(ids, n > 0 ? n : 0);
 	p->now = (long long)time(NULL);
 	jobs_run(p, js, &qmgr_stop);
-	return run_deliveries(p);
+	return run_deliveries(p, 0);
 }
 
 /* qmgr_wait_ms - until the next retry is due, at most a second; none if more is due now */
@@ -346,6 +363,8 @@ qmgr_wait_ms(struct pipeline *p, int tried)
 
 	if (deliver_backlog())	/* results wait for the database: back off, never spin */
 		return wait;
+	if (next >= 0 && next <= p->now && !tried && deliver_out())
+		return wait;	/* due, but in the runs out: their end wakes us */
 	if (next >= 0 && next <= p->now && tried)
 		wait = 0;
 	else if (next >= 0 && (next - p->now) * 1000 < wait)
@@ -364,12 +383,14 @@ static int
 qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config **cfg, const char *path,
     int wait)
 {
-	struct pollfd pfd[1 + CONTROL_MAX_CONNS + 1 + WORKPOOL_MAX + 1];
+	struct pollfd pfd[2 + CONTROL_MAX_CONNS + 1 + WORKPOOL_MAX + 1];
 	char drain[256];
 	ssize_t got;
-	int n = 1, ms = -1, r;
+	int n = 2, ms = -1, r;
 
 	pfd[0] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+	/* a run's last thread writes here: its results are recorded next turn */
+	pfd[1] = (struct pollfd){ .fd = deliver_pollfd(), .events = POLLIN };
 	n += control_pollfds(ctl, pfd + n, CONTROL_MAX_CONNS + 1, &ms);
 	n += workpool_pollfds(pfd + n, WORKPOOL_MAX + 1, &ms);
 	if (ms >= 0 && ms < wait)
@@ -377,8 +398,8 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	r = poll(pfd, (nfds_t)n, wait);
 	/* deadlines too, so also on a timeout */
 	control_work_actions(ctl, p, cfg, path);
-	if (workpool_service() || r <= 0)
-		return 0;	/* a finished parse: the next turn now */
+	if (workpool_service() || r <= 0 || pfd[1].revents)
+		return 0;	/* a finished parse or run: the next turn now */
 	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 		return 0;
 	while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
@@ -442,6 +463,8 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	while (!qmgr_stop) {
 		if (qmgr_reload) {
 			qmgr_reload = 0;
+			/* the key cache is flushed below: no run may be using it */
+			(void)run_deliveries(&p, 1);
 			pipeline_reload(&p, &cfg, path, "qmgr");
 			openpgp_cache_flush();	/* keys are read again */
 		}
@@ -449,6 +472,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		if (qmgr_sleep(wake_fd, &ctl, &p, &cfg, path, qmgr_wait_ms(&p, tried)) < 0)
 			break;
 	}
+	(void)run_deliveries(&p, 1);	/* the runs out end and are recorded */
 	control_close(&ctl);
 	openpgp_cache_flush();
 	jobs_free(js);
