@@ -197,6 +197,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 		log_warn("%s qmgr: will retry: %s result=tempfail", id, why_text(&why));
 		store_rollback(p->st);
 		pipeline_rolled_back(p);
+		workpool_unkeep(id);	/* a retry finds the sender again */
 	} else {
 		process_finish(p, o, id, quarantine);
 		done = 1;
@@ -264,8 +265,8 @@ run_deliveries(struct pipeline *p, int wait)
 	store_durable(p->st, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (done || n)
-		log_info("NOQUEUE qmgr: deliveries: %d recorded, %d started, %d "
-		    "runs out (%ld ms in the loop)", done, n, deliver_out(),
+		log_info("NOQUEUE qmgr: delivery run: %d recorded, %d started, "
+		    "%d runs out (%ld ms in the loop)", done, n, deliver_out(),
 		    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
 		    (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	return n;

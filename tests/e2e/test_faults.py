@@ -131,7 +131,7 @@ def test_locked_database_during_delivery_delivers_once(make_instance, sink):
     # out in a run beside the loop: the loop may meet the lock first, and record them after it)
     log = inst.logtext()
     assert "delivery results recorded after" in log or \
-        re.search(r"database is locked[\s\S]*deliveries: [1-9][0-9]* recorded", log), log[-3000:]
+        re.search(r"database is locked[\s\S]*delivery run: [1-9][0-9]* recorded", log), log[-3000:]
 
 
 def dsn(rcpt, plain=False):

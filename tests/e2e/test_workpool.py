@@ -204,3 +204,31 @@ def test_big_slow_posts_leave_a_parser_for_small_ones(hooks, make_instance, sink
     arrived = wait_until(lambda: got(sink, "bob@example.org", b"body of small one"), 20)
     assert arrived, "the small post was not delivered"
     assert arrived[0][0] - t < 4, f"delivered {arrived[0][0] - t:.1f} s after its 250"
+
+
+def test_a_post_waiting_for_its_parse_is_not_authenticated_again(make_instance, sink):
+    # a post too big to be waited for in place is rolled back while its parse runs, and handled
+    # again when the answer is in: that second pass used to verify its sender again (DKIM, DNS);
+    # now it takes what the first pass found
+    stamp(sink)
+    inst = make_instance(members=MEMBERS)
+    body = ("x" * 76 + "\r\n") * 4000          # 312 KB: past the in-place wait's 256 KB
+    msg = (f"From: alice@example.org\r\nTo: demo@lists.example\r\nSubject: big one\r\n"
+           f"Message-ID: <big.one@example.org>\r\n\r\nbody of big one\r\n{body}").encode()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.ehlo("client.example.org")
+        s.mail("alice@example.org")
+        s.rcpt("demo@lists.example")
+        code, reply = s.data(msg)
+    assert code == 250, reply
+    qid = reply.decode().rsplit(" ", 1)[-1]
+    assert wait_until(lambda: got(sink, "bob@example.org", b"body of big one"), 20), "not delivered"
+    lines = [ln for ln in inst.logtext().splitlines() if ln.split(": ", 1)[-1].startswith(qid)]
+    # it did wait for its parse (two passes) ...
+    assert any("kind=post" in ln for ln in lines), lines
+    authn = [ln for ln in lines if "qmgr: authn level=" in ln]
+    assert len(authn) == 2, authn
+    # ... and the sender was verified once: the second pass took the first one's answer
+    assert len([ln for ln in authn if " source=" in ln]) == 1, authn
+    assert "kept from the pass before the parse" in authn[1], authn
+    assert authn[0].split("level=")[1].split()[0] == authn[1].split("level=")[1].split()[0]
