@@ -232,3 +232,51 @@ def test_a_post_waiting_for_its_parse_is_not_authenticated_again(make_instance, 
     assert len([ln for ln in authn if " source=" in ln]) == 1, authn
     assert "kept from the pass before the parse" in authn[1], authn
     assert authn[0].split("level=")[1].split()[0] == authn[1].split("level=")[1].split()[0]
+
+
+def test_a_strangers_or_banned_senders_post_is_not_parsed(hooks, make_instance, sink, monkeypatch):
+    # #15: a stranger's 7 MB post cost a whole parse before the policy said "not a member". The
+    # verdicts that need nothing from the parse and that nobody hears of are given before it: a
+    # stranger nobody vouches for, on a list for members; a banned address. The parse here would
+    # spin for its whole budget: it never starts.
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    stamp(sink)
+    inst = make_instance(extra="limits = { worker_seconds = 3; };", members=MEMBERS + ("carol@example.org",))
+    inst.ctl("member", "ban", "demo", "carol@example.org")
+    sent = []
+    for sender, what in (("stranger@elsewhere.example", "a stranger's"),
+                         ("carol@example.org", "a banned member's")):
+        msg = (f"From: Some One <{sender}>\r\nTo: demo@lists.example\r\nSubject: {what}\r\n\r\n"
+               f"{what} post {SPIN}\r\n").encode()
+        assert send_unauthenticated(inst.port, sender, ["demo@lists.example"], msg) == {}
+        sent.append(time.time())
+    # a member's post after them goes out at once: nothing waits for a parse
+    t = post(inst, "after them")
+    arrived = wait_until(lambda: got(sink, "bob@example.org", b"body of after them"), 20)
+    assert arrived, "the member's post was not delivered"
+    assert arrived[0][0] - t < 2.5, f"delivered {arrived[0][0] - t:.1f} s after its 250"
+    assert inst.wait_log("reason=non-member", timeout=10)
+    assert inst.wait_log("reason=banned", timeout=10)
+    time.sleep(1)
+    log = inst.logtext()
+    assert "parse=skipped" in log
+    assert "parser timed out" not in log and "unparseable" not in log, log[-2000:]
+    assert os.listdir(os.path.join(inst.state, "queue", "corrupt")) == []
+    # the same answers as after a parse: none, to anyone; no member got either post
+    assert not got(sink, "stranger@elsewhere.example", b"")
+    # (a ban stops carol's posts, not her copies: she has the member's post, nothing else)
+    assert all(b"body of after them" in m for _, m in got(sink, "carol@example.org", b""))
+    assert not got(sink, "bob@example.org", SPIN.encode())
+
+
+def test_a_members_plain_claim_still_asks_the_member(make_instance, sink):
+    # the screen decides nothing for a member: an unauthenticated post in a member's name is
+    # still parsed and its confirmation goes to the member's mailbox, as before
+    stamp(sink)
+    inst = make_instance(members=MEMBERS)
+    msg = (b"From: Alice <alice@example.org>\r\nTo: demo@lists.example\r\nSubject: claimed\r\n\r\n"
+           b"body of claimed\r\n")
+    assert send_unauthenticated(inst.port, "alice@example.org", ["demo@lists.example"], msg) == {}
+    assert wait_until(lambda: got(sink, "alice@example.org", b""), 20), "no confirmation request"
+    assert not got(sink, "bob@example.org", b"body of claimed")
+    assert "parse=skipped" not in inst.logtext()
