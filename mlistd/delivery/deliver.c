@@ -748,7 +748,7 @@ log_batch(struct run *r, struct batch *b, const int *counts, const char *err, co
  * results committed, its copies removed) by the queue manager's thread
  * once its last thread has written a byte to the pipe that thread polls.
  */
-#define DELIVER_RUNS	4
+#define DELIVER_RUNS	8
 static struct run *runs[DELIVER_RUNS];
 static int nruns, threads_out;
 static int done_pipe[2] = { -1, -1 };

@@ -22,6 +22,13 @@
  * back and left while its parse runs in the pool (pipeline/workpool.c),
  * and handled again, from the start, when the answer is in. Mail to its
  * lists waits behind it; other lists' mail goes on (order.c).
+ *
+ * A turn's work is bounded: small messages first (a big one, and later
+ * mail to its lists, is left for the second sweep), then at most one big
+ * message, and the next turn starts at once. The passes over a big post
+ * (the leak guard's scan, the signatures, the encrypted copy) take a
+ * fraction of a second each under load; an ordinary post to another list
+ * waits for at most one of them, not for every big one ahead of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +54,14 @@
 #include "util/log.h"
 #include "util/why.h"
 
+/* a message above this is "big": left for the turn's second sweep */
+#define QMGR_BIG	(256 * 1024)
+
+/* what process_incoming did with a message */
+enum pass { PASS_NONE, PASS_DONE, PASS_LATER };
+
 static volatile sig_atomic_t qmgr_stop, qmgr_reload;
+static int turn_more;	/* the turn left work: the next one at once */
 
 /* qmgr_signal - SIGHUP reloads, SIGTERM stops after the current message */
 static void
@@ -145,19 +159,27 @@ process_finish(struct pipeline *p, struct order *o, const char *id,
 	p->release = 0;
 }
 
-/* process_incoming - everything one accepted message causes, in one transaction; 1 committed */
-static int
-process_incoming(struct pipeline *p, struct order *o, const char *id)
+/*
+ * process_incoming - everything one accepted message causes, in one
+ * transaction: PASS_DONE committed. With held (the first sweep), a big
+ * message, or one to a list held already, is not handled (PASS_LATER) and
+ * its lists are held; *len is the message's size.
+ */
+static enum pass
+process_incoming(struct pipeline *p, struct order *o, const char *id,
+    struct buf *held, size_t *len)
 {
 	struct envelope e;
 	struct buf msg, lists;
 	struct why why = { "" };
 	enum result r = OK;
 	const char *first = "";
-	int quarantine = 0, done = 0;
+	int quarantine = 0;
+	enum pass done = PASS_NONE;
 
+	*len = 0;
 	if (incoming_held(o, id))
-		return 0;
+		return PASS_NONE;
 	p->qid = id;
 	pipeline_begin(p);
 	p->release = 0;
@@ -165,9 +187,19 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 	if (incoming_read(p, id, &e, &msg) < 0) {
 		order_done(o, id);
 		buf_free(&msg);
-		return 0;
+		return PASS_NONE;
 	}
+	*len = msg.len;
 	buf_init(&lists, 0);
+	if (held && order_lists(p->cfg, &e, &lists) == 0 &&
+	    (msg.len > QMGR_BIG || order_meet(held, &lists))) {
+		/* the second sweep's: its lists' later mail waits for it */
+		if (lists.len > 1 &&
+		    buf_append(held, lists.data + 1, lists.len - 1) < 0)
+			log_warn("%s qmgr: out of memory holding its lists", id);
+		done = PASS_LATER;
+		goto out;
+	}
 	if (order_lists(p->cfg, &e, &lists) < 0 || order_blocked(o, &lists)) {
 		/* behind an earlier message of its lists */
 		(void)order_wait(o, id, &lists);
@@ -200,7 +232,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 		workpool_unkeep(id);	/* a retry finds the sender again */
 	} else {
 		process_finish(p, o, id, quarantine);
-		done = 1;
+		done = PASS_DONE;
 	}
 out:
 	envelope_free(&e);
@@ -330,24 +362,61 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 	return 0;
 }
 
+/*
+ * sweep - one pass over the listing: the first (held set) takes the small
+ * messages and marks the rest in later; the second takes those marked, up
+ * to one big one. Each message's copies start out at once, not after the
+ * rest of the turn.
+ */
+static void
+sweep(struct pipeline *p, struct order *o, char **ids, int n, char *later,
+    struct buf *held)
+{
+	enum pass r;
+	size_t len;
+
+	for (int i = 0; i < n && !qmgr_stop; i++) {
+		if (!held && !later[i])
+			continue;
+		r = process_incoming(p, o, ids[i], held, &len);
+		if (held)
+			later[i] = r == PASS_LATER;
+		if (r == PASS_DONE)
+			(void)run_deliveries(p, 0);
+		if (!held && len > QMGR_BIG && i + 1 < n) {
+			turn_more = 1;	/* the rest in the next turn */
+			return;
+		}
+	}
+}
+
 /* qmgr_turn - the incoming messages, the jobs that are due, the deliveries; deliveries tried */
 static int
 qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 {
-	char **ids;
+	struct buf held;
+	char **ids, *later;
 	int n;
 
 	p->now = (long long)time(NULL);
 	(void)workpool_service();
 	workpool_turn();
 	order_turn_begin(o);
+	turn_more = 0;
 	if ((n = spool_list(p->sp, SPOOL_INCOMING, &ids)) >= 0) {
-		for (int i = 0; i < n && !qmgr_stop; i++)
-			/* its copies go out now, not after the rest of the turn */
-			if (process_incoming(p, o, ids[i]))
-				(void)run_deliveries(p, 0);
-		if (!qmgr_stop)
-			order_turn_end(o);	/* not after a failed listing */
+		if ((later = calloc((size_t)n + 1, 1)) == NULL) {
+			log_warn("NOQUEUE qmgr: out of memory for a turn");
+			turn_more = 1;
+		} else {
+			buf_init(&held, 0);
+			(void)buf_append(&held, "\n", 1);
+			sweep(p, o, ids, n, later, &held);
+			sweep(p, o, ids, n, later, NULL);
+			buf_free(&held);
+			free(later);
+			if (!qmgr_stop)
+				order_turn_end(o);	/* not after a failed listing */
+		}
 	}
 	spool_list_free(ids, n > 0 ? n : 0);
 	p->now = (long long)time(NULL);
@@ -364,6 +433,8 @@ qmgr_wait_ms(struct pipeline *p, int tried)
 
 	if (deliver_backlog())	/* results wait for the database: back off, never spin */
 		return wait;
+	if (turn_more)
+		return 0;	/* big messages left for the next turn */
 	if (next >= 0 && next <= p->now && !tried && deliver_out())
 		return wait;	/* due, but in the runs out: their end wakes us */
 	if (next >= 0 && next <= p->now && tried)
