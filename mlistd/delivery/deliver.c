@@ -67,13 +67,13 @@ struct batch {
 };
 
 struct run {
-	const struct config *cfg;	/* held (config_hold) while the run is out */
-	struct store	*st;		/* the queue manager's thread only */
+	const struct config *cfg;	/* held (config_hold) while out */
+	struct store	*st;		/* the queue manager's thread's */
 	const struct keys *keys;
 	long long	 now;
 	struct job	*jobs;
 	int		 njobs, cap;
-	int		*byid;		/* jobs by (qid, hash): what is in flight */
+	int		*byid;		/* jobs by (qid, hash): in flight */
 	struct batch	*batches;
 	int		 nbatches;
 	int		 next;		/* next batch to take */
@@ -89,7 +89,10 @@ struct run {
 
 static int in_flight(const char *qid, const unsigned char *hash);
 
-/* collect - store callback: keep one due delivery, unless a kept result settles it or a run has it */
+/*
+ * collect - store callback: keep one due delivery, unless a kept result
+ * settles it or a run out has it
+ */
 static void
 collect(struct delivery *d, void *arg)
 {
@@ -280,7 +283,7 @@ static struct {
 	long		 seq;
 	int		 fails;			/* recording attempts failed in a row */
 	long long	 retry_at;		/* not before: backing off */
-	off_t		 joff;			/* the journal read (or written by us) so far */
+	off_t		 joff;			/* the journal read or written */
 } unrec;
 
 /*
@@ -542,7 +545,8 @@ journal_load(const char *path)
 	text = (char *)j.data;
 	unrec.joff += (off_t)j.len;
 	had = unrec.n;		/* sorted by the caller */
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
 		if (journal_parse(line, &res) < 0 || result_find(res.qid, res.hash, had))
 			continue;
 		result_add(&res);	/* a later line about the same delivery wins (seq) */
@@ -553,7 +557,7 @@ journal_load(const char *path)
 	return n;
 }
 
-/* results_commit - these results into the database, in one transaction; why says why not */
+/* results_commit - these results into the database, in one transaction */
 static int
 results_commit(struct store *st, const struct dresult *rs, int nr, char *why,
     size_t n)
@@ -621,7 +625,7 @@ deliver_journal_replay(const struct config *cfg, struct store *st)
 	upto = unrec.seq;
 	pthread_mutex_unlock(&unrec_lock);
 	if (snap == NULL)
-		return 0;	/* nothing, backing off, or no memory: next time */
+		return 0;	/* nothing, backing off, no memory: later */
 	/* the sending threads go on adding results meanwhile */
 	if (results_commit(st, snap, n, why, sizeof(why)) < 0) {
 		free(snap);
@@ -639,7 +643,7 @@ deliver_journal_replay(const struct config *cfg, struct store *st)
 		log_info("NOQUEUE deliver: %d delivery results recorded after %d failed tries",
 		    n, unrec.fails);
 	for (int i = k = 0; i < unrec.n; i++)
-		if (unrec.r[i].seq > upto)	/* came in during the commit */
+		if (unrec.r[i].seq > upto)	/* in during the commit */
 			unrec.r[k++] = unrec.r[i];
 	unrec.n = k;
 	unrec.fails = 0;
@@ -649,8 +653,10 @@ deliver_journal_replay(const struct config *cfg, struct store *st)
 	 * to unrec (under this lock) before it is written
 	 */
 	if (unrec.n == 0) {
-		if (journal_truncate(path) < 0)	/* harmless: no line names a pending delivery */
-			log_warn("NOQUEUE deliver: cannot empty %s: %s", path, strerror(errno));
+		/* harmless: no line names a pending delivery */
+		if (journal_truncate(path) < 0)
+			log_warn("NOQUEUE deliver: cannot empty %s: %s", path,
+			    strerror(errno));
 		else
 			unrec.joff = 0;
 	}
@@ -670,7 +676,7 @@ journal_append(int fd, const struct buf *lines)
 	if ((end = lseek(fd, 0, SEEK_END)) < 0)
 		return -1;
 	if (fs_write_all(fd, lines->data, lines->len) == 0) {
-		if (unrec.joff == end)	/* our own lines: not to be read back */
+		if (unrec.joff == end)	/* ours: not to be read back */
 			unrec.joff = end + (off_t)lines->len;
 		return 0;
 	}
@@ -753,7 +759,7 @@ static struct run *runs[DELIVER_RUNS];
 static int nruns, threads_out;
 static int done_pipe[2] = { -1, -1 };
 
-/* thread_done - a sending thread ends; the last of its run wakes the queue manager */
+/* thread_done - a sending thread ends; a run's last wakes the queue manager */
 static void
 thread_done(struct run *r)
 {
@@ -762,7 +768,7 @@ thread_done(struct run *r)
 	pthread_mutex_lock(&r->lock);
 	last = --r->left == 0;
 	pthread_mutex_unlock(&r->lock);
-	/* a full pipe has its byte already; the queue manager also looks each turn */
+	/* a full pipe has its byte already; the loop also looks each turn */
 	if (last && done_pipe[1] >= 0 && write(done_pipe[1], "", 1) < 0 &&
 	    errno != EAGAIN)
 		log_warn("NOQUEUE deliver: cannot wake the queue manager: %s",
@@ -1115,8 +1121,8 @@ deliver_pollfd(void)
 {
 	if (done_pipe[0] < 0 &&
 	    pipe2(done_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		log_warn("NOQUEUE deliver: pipe: %s; runs are looked at each turn",
-		    strerror(errno));
+		log_warn("NOQUEUE deliver: pipe: %s; runs are looked at "
+		    "each turn", strerror(errno));
 		done_pipe[0] = done_pipe[1] = -1;
 	}
 	return done_pipe[0];
@@ -1167,15 +1173,18 @@ run_finish(struct run *r, struct spool *sp, deliver_failed_fn failed, void *arg)
 		pthread_join(r->th[i], NULL);
 	threads_out -= r->nthreads;
 	if (r->jfd >= 0 && close(r->jfd) < 0)
-		log_warn("NOQUEUE deliver: closing the journal: %s", strerror(errno));
+		log_warn("NOQUEUE deliver: closing the journal: %s",
+		    strerror(errno));
 	r->jfd = -1;
-	(void)deliver_journal_replay(r->cfg, r->st);	/* logs its failure; the results stay kept */
+	/* logs its failure; the results stay kept */
+	(void)deliver_journal_replay(r->cfg, r->st);
 	for (int i = 0; i < r->njobs; i++)
 		if (r->jobs[i].code / 100 == 5 && failed)
 			failed(r->jobs[i].d.list, r->jobs[i].d.rcpt, arg);
 	for (int i = 0; i < r->nmsg; i++)
-		/* only a known "none pending": an error or an unrecorded result keeps the copy */
-		if (!qid_held(r->msgs[i].qid) && store_pending_for(r->st, r->msgs[i].qid) == 0 &&
+		/* only a known "none pending": an error or a kept result keeps it */
+		if (!qid_held(r->msgs[i].qid) &&
+		    store_pending_for(r->st, r->msgs[i].qid) == 0 &&
 		    spool_exists(sp, SPOOL_OUT, r->msgs[i].qid))
 			spool_remove(sp, SPOOL_OUT, r->msgs[i].qid);
 }
@@ -1233,8 +1242,10 @@ run_journal(struct run *r)
 {
 	char jpath[4200];
 
-	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal", r->cfg->state_dir);
-	if ((r->jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal",
+	    r->cfg->state_dir);
+	if ((r->jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600)) < 0)
 		log_warn("NOQUEUE deliver: cannot open %s: %s", jpath, strerror(errno));
 	/*
 	 * Room for this run's lines reserved before any copy goes out, so that a
@@ -1242,9 +1253,10 @@ run_journal(struct run *r)
 	 * memory is lost to a kill -9). Best effort: without it, memory is the
 	 * fallback.
 	 */
-	else if (fallocate(r->jfd, FALLOC_FL_KEEP_SIZE, 0, (off_t)r->njobs * JOURNAL_LINE_ROOM) < 0 &&
-	    errno != EOPNOTSUPP)
-		log_warn("NOQUEUE deliver: cannot reserve room in %s: %s", jpath, strerror(errno));
+	else if (fallocate(r->jfd, FALLOC_FL_KEEP_SIZE, 0,
+	    (off_t)r->njobs * JOURNAL_LINE_ROOM) < 0 && errno != EOPNOTSUPP)
+		log_warn("NOQUEUE deliver: cannot reserve room in %s: %s",
+		    jpath, strerror(errno));
 }
 
 /*
@@ -1269,7 +1281,8 @@ run_threads(const struct run *r)
  * (deliver_reap, or the next start). Returns how many deliveries it took.
  */
 int
-deliver_start(const struct config *cfg, struct store *st, struct spool *sp, long long now)
+deliver_start(const struct config *cfg, struct store *st, struct spool *sp,
+    long long now)
 {
 	struct run *r;
 	int n;
@@ -1298,7 +1311,8 @@ deliver_start(const struct config *cfg, struct store *st, struct spool *sp, long
 	if ((r->th = calloc((size_t)r->nthreads, sizeof(*r->th))) == NULL)
 		abort();
 	for (int i = 0; i < r->nthreads; i++)
-		if (pthread_create(&r->th[i], NULL, *cfg->relay_host ? smtp_worker : maildir_worker, r) != 0)
+		if (pthread_create(&r->th[i], NULL, *cfg->relay_host ?
+		    smtp_worker : maildir_worker, r) != 0)
 			abort();
 	threads_out += r->nthreads;
 	runs[nruns++] = r;

@@ -87,8 +87,8 @@ struct list_cfg {
 };
 
 struct config {
-	int		 holds;		/* config_hold: in use by a delivery run */
-	int		 retired;	/* freed while held: freed at the last release */
+	int		 holds;		/* config_hold: a delivery run's */
+	int		 retired;	/* freed while held: at the release */
 	char		*file;
 	char		*dir;		/* directory of file: base of relative paths */
 	char		*hostname;

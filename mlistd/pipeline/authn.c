@@ -149,7 +149,7 @@ struct authn_kept {
 	unsigned char	 h[crypto_generichash_BYTES];
 };
 
-/* kept_put - keep a for the next pass over this message (out of memory: verified again) */
+/* kept_put - keep a for the next pass (out of memory: verified again) */
 static void
 kept_put(const char *qid, const struct buf *msg, const struct authn *a)
 {
@@ -190,10 +190,10 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	char err[160];
 	enum result rc;
 
-	/* a second pass, after a parse it waited for: as the first found (workpool.c) */
+	/* a second pass, after a parse it waited for: as the first found */
 	if (kept_get(p->qid, msg, a) == 0) {
-		log_info("%s qmgr: authn level=%s kept from the pass before the parse",
-		    p->qid, authn_level_name(a->level));
+		log_info("%s qmgr: authn level=%s kept from the pass before "
+		    "the parse", p->qid, authn_level_name(a->level));
 		return OK;
 	}
 	memset(a, 0, sizeof(*a));

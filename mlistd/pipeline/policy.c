@@ -281,7 +281,7 @@ out:
 	free(v);
 }
 
-/* member_role - 1 addr is a member (role set), 0 not, -1 the store cannot say */
+/* member_role - 1 addr is a member (role set), 0 not, -1 no answer */
 static int
 member_role(struct pipeline *p, const struct list_cfg *l, const char *addr,
     enum role *role)
@@ -334,16 +334,18 @@ policy_screen_post(struct pipeline *p, const struct list_cfg *l,
 	if (*e->sender == 0)
 		return screened(d, V_DROP, "bounce");
 	if ((banned = store_banned(p->st, l->name, e->sender)) != 0)
-		return banned < 0 ? -screened(d, V_TEMPFAIL, "ban check failed") :
+		return banned < 0 ?
+		    -screened(d, V_TEMPFAIL, "ban check failed") :
 		    screened(d, V_DROP, "banned");
 	if (a->signed_by || (au->level != AUTHN_CLAIM && !au->automatic))
-		return 0;	/* a member's key, or someone who may be told */
+		return 0;	/* a member's key, or one who may be told */
 	plain_from(msg, from, fromlen);
 	if (!*from)
 		return 0;
 	d->poster = from;
 	if ((banned = store_banned(p->st, l->name, from)) != 0)
-		return banned < 0 ? -screened(d, V_TEMPFAIL, "ban check failed") :
+		return banned < 0 ?
+		    -screened(d, V_TEMPFAIL, "ban check failed") :
 		    screened(d, V_DROP, "banned");
 	if (l->max_message_size > 0 &&
 	    (long long)msg->len > l->max_message_size)

@@ -56,7 +56,7 @@ struct post {
 	int			 n;		/* recipients */
 	int			 noted;		/* its one note is out */
 	int			 judged_once;	/* the policy has spoken (d is set) */
-	char			 from[ADDR_MAX + 1];	/* screen's poster */
+	char			 from[ADDR_MAX + 1];	/* screen's */
 	int			*quarantine;
 	struct why		*why;
 };
@@ -83,7 +83,7 @@ static const struct post_stage {
 	{ "authenticate", post_authenticate },	/* DKIM-aligned with From? (DNS) */
 	{ "open",	post_open },		/* decrypt a post sealed to the list */
 	{ "authorship",	post_authorship },	/* the member's own signature, if any */
-	{ "screen",	post_screen },		/* silent verdicts that need no parse */
+	{ "screen",	post_screen },		/* silent verdicts, no parse */
 	{ "transform",	post_transform },	/* parse and rewrite, in the worker */
 	{ "judge",	post_judge },		/* policy: distribute, hold, confirm, refuse */
 	{ "identity",	post_identity },	/* compose the pseudonymous or anonymous copy */

@@ -449,7 +449,7 @@ workpool_keep(const char *qid, const char *what, const void *data,
 	return 0;
 }
 
-/* workpool_kept - what an earlier pass kept, into out (len bytes); 0, or -1 none */
+/* workpool_kept - what an earlier pass kept, into out; 0, or -1 none */
 int
 workpool_kept(const char *qid, const char *what, void *out, size_t len)
 {

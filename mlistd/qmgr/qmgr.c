@@ -196,7 +196,8 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		/* the second sweep's: its lists' later mail waits for it */
 		if (lists.len > 1 &&
 		    buf_append(held, lists.data + 1, lists.len - 1) < 0)
-			log_warn("%s qmgr: out of memory holding its lists", id);
+			log_warn("%s qmgr: out of memory holding its lists",
+			    id);
 		done = PASS_LATER;
 		goto out;
 	}
@@ -288,7 +289,7 @@ run_deliveries(struct pipeline *p, int wait)
 
 	p->qid = "NOQUEUE";
 	p->nout = 0;
-	/* results only: a power cut loses at most a duplicate (store_durable) */
+	/* results only: a power cut costs a duplicate at most */
 	store_durable(p->st, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	done = deliver_reap(p->sp, wait, on_failed, p);
@@ -414,8 +415,8 @@ qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 			sweep(p, o, ids, n, later, NULL);
 			buf_free(&held);
 			free(later);
-			if (!qmgr_stop)
-				order_turn_end(o);	/* not after a failed listing */
+			if (!qmgr_stop)	/* not after a failed listing */
+				order_turn_end(o);
 		}
 	}
 	spool_list_free(ids, n > 0 ? n : 0);
@@ -436,7 +437,7 @@ qmgr_wait_ms(struct pipeline *p, int tried)
 	if (turn_more)
 		return 0;	/* big messages left for the next turn */
 	if (next >= 0 && next <= p->now && !tried && deliver_out())
-		return wait;	/* due, but in the runs out: their end wakes us */
+		return wait;	/* due, in the runs out: their end wakes us */
 	if (next >= 0 && next <= p->now && tried)
 		wait = 0;
 	else if (next >= 0 && (next - p->now) * 1000 < wait)
@@ -461,7 +462,7 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	int n = 2, ms = -1, r;
 
 	pfd[0] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
-	/* a run's last thread writes here: its results are recorded next turn */
+	/* a run's last thread writes here: recorded in the next turn */
 	pfd[1] = (struct pollfd){ .fd = deliver_pollfd(), .events = POLLIN };
 	n += control_pollfds(ctl, pfd + n, CONTROL_MAX_CONNS + 1, &ms);
 	n += workpool_pollfds(pfd + n, WORKPOOL_MAX + 1, &ms);
@@ -471,7 +472,7 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	/* deadlines too, so also on a timeout */
 	control_work_actions(ctl, p, cfg, path);
 	if (workpool_service() || r <= 0 || pfd[1].revents)
-		return 0;	/* a finished parse or run: the next turn now */
+		return 0;	/* a parse or run ended: the next turn now */
 	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 		return 0;
 	while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
@@ -535,7 +536,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	while (!qmgr_stop) {
 		if (qmgr_reload) {
 			qmgr_reload = 0;
-			/* the key cache is flushed below: no run may be using it */
+			/* the key cache is flushed below: no run may use it */
 			(void)run_deliveries(&p, 1);
 			pipeline_reload(&p, &cfg, path, "qmgr");
 			openpgp_cache_flush();	/* keys are read again */
@@ -544,7 +545,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		if (qmgr_sleep(wake_fd, &ctl, &p, &cfg, path, qmgr_wait_ms(&p, tried)) < 0)
 			break;
 	}
-	(void)run_deliveries(&p, 1);	/* the runs out end and are recorded */
+	(void)run_deliveries(&p, 1);	/* the runs out end, recorded */
 	control_close(&ctl);
 	openpgp_cache_flush();
 	jobs_free(js);

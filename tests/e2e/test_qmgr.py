@@ -66,3 +66,43 @@ def test_a_slow_relay_transaction_does_not_hold_the_next_post(make_instance, sin
     time.sleep(1)
     assert len([m for w, m in times if b"slow-at-the-relay" in m]) == 1
     assert len([m for w, m in times if b"an ordinary post" in m]) == 1
+
+
+def test_a_small_post_goes_before_big_mail_ahead_of_it(make_instance, sink):
+    # #15: the loop took the incoming mail in queue id order, so an ordinary post waited for the
+    # passes over every big message ahead of it (a fraction of a second each for 2 MB). Now each
+    # turn takes the small messages first, then one big one.
+    import os
+    import signal
+    import time
+    from conftest import send_unauthenticated, wait_until
+    inst = make_instance()
+    inst.ctl("member", "set", "demo", "bob@example.org", "role", "owner")
+    inst.ctl("list", "create", "other")
+    for m in ("alice@example.org", "dave@example.org"):
+        inst.ctl("member", "add", "other", m)
+    qmgr = int(re.search(r"queue manager pid (\d+)", inst.logtext()).group(1))
+    big = ("x" * 76 + "\r\n") * 4000            # 312 KB: big
+    os.kill(qmgr, signal.SIGSTOP)               # the mail waits in incoming/, all of it at once
+    try:
+        for k in range(3):
+            msg = (f"From: stranger@elsewhere.example\r\nTo: demo-owner@lists.example\r\n"
+                   f"Subject: big {k}\r\n\r\nbig one {k}\r\n{big}").encode()
+            assert send_unauthenticated(inst.port, "stranger@elsewhere.example",
+                                        ["demo-owner@lists.example"], msg) == {}
+        time.sleep(1.1)                          # a later second: its queue id sorts after theirs
+        msg = (b"From: alice@example.org\r\nTo: other@lists.example\r\nSubject: small\r\n\r\n"
+               b"the small one\r\n")
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            assert s.sendmail("alice@example.org", ["other@lists.example"], msg) == {}
+    finally:
+        os.kill(qmgr, signal.SIGCONT)
+    assert wait_until(lambda: inst.logtext().count("kind=owner") >= 3, 30), inst.logtext()[-3000:]
+    assert inst.wait_log("list=other kind=post", timeout=20)
+    log = inst.logtext()
+    small = log.find("list=other kind=post")
+    owners = [m.start() for m in re.finditer(r"list=demo kind=owner", log)]
+    assert len(owners) == 3, log[-3000:]
+    # the small post was handled before the big mail that was there before it
+    assert small < min(owners), log[-3000:]
+    assert wait_until(lambda: [m for m in sink.handler.messages if b"the small one" in m[2]], 20)
