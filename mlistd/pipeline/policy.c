@@ -238,15 +238,15 @@ plain_addr(const char *s, size_t n)
 }
 
 /*
- * plain_from - the From address, if its one From field has one of the
+ * policy_plain_from - the From address, if its one From field has one of the
  * plain forms "addr", "<addr>" or "Words <addr>" (atoms and spaces before
  * the angle): then the worker's parser reads the same address from it.
  * Anything else - comments, quotes, groups, several mailboxes, a second
  * From field, a header past the field limit - is "": the parse decides.
  * Linear in the header section.
  */
-static void
-plain_from(const struct buf *msg, char *out, size_t n)
+void
+policy_plain_from(const struct buf *msg, char *out, size_t n)
 {
 	struct hdr h;
 	char *v = NULL, *lt, *a;
@@ -316,7 +316,7 @@ screened(struct decision *d, enum verdict v, const char *why)
  * drops are silent), and no one hears of any of them (a refusal is told
  * only to an authenticated sender), so nobody can tell that the parse was
  * skipped. A member's own signature, a sender who may be told, or a From
- * that is not plain (plain_from) go on to the parse. 1 decided (d), 0
+ * that is not plain (policy_plain_from) go on to the parse. 1 decided (d), 0
  * not, -1 the store cannot answer (d->reason says which check).
  */
 int
@@ -339,7 +339,7 @@ policy_screen_post(struct pipeline *p, const struct list_cfg *l,
 		    screened(d, V_DROP, "banned");
 	if (a->signed_by || (au->level != AUTHN_CLAIM && !au->automatic))
 		return 0;	/* a member's key, or one who may be told */
-	plain_from(msg, from, fromlen);
+	policy_plain_from(msg, from, fromlen);
 	if (!*from)
 		return 0;
 	d->poster = from;
