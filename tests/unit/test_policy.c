@@ -12,7 +12,7 @@
 #include "../../mlistd/pipeline/policy.h"
 
 static const struct {
-	const char	*header;	/* the header section, without the body */
+	const char	*header;	/* the header section, no body */
 	const char	*want;
 } cases[] = {
 	{ "From: alice@example.org\r\n", "alice@example.org" },
@@ -84,8 +84,8 @@ START_TEST(plain_forms_only)
 	char got[ADDR_MAX + 1];
 
 	from_of(cases[_i].header, got, sizeof(got));
-	ck_assert_msg(strcmp(got, cases[_i].want) == 0, "%s: \"%s\", not \"%s\"",
-	    cases[_i].header, got, cases[_i].want);
+	ck_assert_msg(strcmp(got, cases[_i].want) == 0,
+	    "%s: \"%s\", not \"%s\"", cases[_i].header, got, cases[_i].want);
 }
 END_TEST
 
