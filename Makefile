@@ -43,6 +43,8 @@ UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # small programs that drive a module from pytest or a benchmark
 TOOL_BIN  = $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 ALL_BIN   = $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(BUILD)/bin/mlist
+# the daemon with the parser's test-only triggers (worker.c, MLISTD_TEST_HOOKS): for the e2e tests only
+HOOKS_BIN = $(BUILD)/tests/mlistd-test-hooks
 
 .PHONY: all deps run test unit e2e asan-test install clean bench fuzz man
 
@@ -52,7 +54,7 @@ ifneq ($(MLISTD_DEPS_DONE),1)
 all test unit e2e run install man: deps
 	@$(MAKE) --no-print-directory MLISTD_DEPS_DONE=1 $@
 else
-all: $(ALL_BIN)
+all: $(ALL_BIN) $(HOOKS_BIN)
 
 # -MMD: each object depends on the headers it includes, and on nothing else
 $(BUILD)/%.o: %.c
@@ -79,6 +81,17 @@ $(BUILD)/bin/mlist: $(BUILD)/tools/mlist.o $(BUILD)/libmlist.a
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/bin/mlistctl: $(BUILD)/tools/mlistctl.o $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# worker.c again with its test hooks; linked before libmlistd.a, so the archive's worker.o is not taken
+$(BUILD)/test-hooks/worker.o: mlistd/pipeline/worker.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (test hooks)"
+	@$(CC) $(CFLAGS) $(WFLAGS) $(INCLUDES) $(PKG_CFLAGS) -DMLISTD_TEST_HOOKS -MMD -MP -c -o $@ $<
+-include $(BUILD)/test-hooks/worker.d
+$(HOOKS_BIN): $(BUILD)/mlistd/main.o $(BUILD)/test-hooks/worker.o $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

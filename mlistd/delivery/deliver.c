@@ -67,27 +67,39 @@ struct batch {
 };
 
 struct run {
-	const struct config *cfg;
-	struct store	*st;
+	const struct config *cfg;	/* held (config_hold) while out */
+	struct store	*st;		/* the queue manager's thread's */
 	const struct keys *keys;
 	long long	 now;
 	struct job	*jobs;
 	int		 njobs, cap;
+	int		*byid;		/* jobs by (qid, hash): in flight */
 	struct batch	*batches;
 	int		 nbatches;
 	int		 next;		/* next batch to take */
 	int		 jfd;		/* the delivery journal (append) */
 	int		 jwarned;	/* its failure logged once per run */
-	pthread_mutex_t	 lock;		/* next, the journal, and the store */
+	struct message	*msgs;
+	int		 nmsg;
+	pthread_t	*th;
+	int		 nthreads;
+	int		 left;		/* threads still sending */
+	pthread_mutex_t	 lock;		/* next, left, jwarned */
 };
 
-/* collect - store callback: keep one due delivery, unless a kept result settles it */
+static int in_flight(const char *qid, const unsigned char *hash);
+
+/*
+ * collect - store callback: keep one due delivery, unless a kept result
+ * settles it or a run out has it
+ */
 static void
 collect(struct delivery *d, void *arg)
 {
 	struct run *r = arg;
 
-	if (deliver_result_blocks(d->qid, d->rcpt_hash, r->now)) {
+	if (deliver_result_blocks(d->qid, d->rcpt_hash, r->now) ||
+	    in_flight(d->qid, d->rcpt_hash)) {
 		free(d->rcpt);
 		buf_free(&d->pgp);
 		return;
@@ -271,7 +283,15 @@ static struct {
 	long		 seq;
 	int		 fails;			/* recording attempts failed in a row */
 	long long	 retry_at;		/* not before: backing off */
+	off_t		 joff;			/* the journal read or written */
 } unrec;
+
+/*
+ * unrec is shared by the runs' sending threads (record) and the queue
+ * manager's thread (collect, replay); the database is the queue manager's
+ * thread's alone.
+ */
+static pthread_mutex_t unrec_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define JOURNAL_LINE_ROOM	256	/* reserved per result: a delivered line is ~110 bytes */
 
@@ -349,26 +369,42 @@ result_find(const char *qid, const unsigned char *hash, int n)
 int
 deliver_result_blocks(const char *qid, const unsigned char *hash, long long now)
 {
-	const struct dresult *res = result_find(qid, hash, unrec.n);
+	const struct dresult *res;
+	int blocks;
 
-	return res && (res->state != DELIVERY_PENDING || res->next > now);
+	pthread_mutex_lock(&unrec_lock);
+	res = result_find(qid, hash, unrec.n);
+	blocks = res && (res->state != DELIVERY_PENDING || res->next > now);
+	pthread_mutex_unlock(&unrec_lock);
+	return blocks;
 }
 
-/* deliver_backlog - results wait for the database (the queue manager backs off) */
+/*
+ * deliver_backlog - results wait for a database that refused them (the
+ * queue manager backs off); results of runs still out are not a backlog
+ */
 int
 deliver_backlog(void)
 {
-	return unrec.n > 0;
+	int n;
+
+	pthread_mutex_lock(&unrec_lock);
+	n = unrec.fails > 0 && unrec.n > 0;
+	pthread_mutex_unlock(&unrec_lock);
+	return n;
 }
 
 /* qid_held - does a result of message qid wait for the database? */
 static int
 qid_held(const char *qid)
 {
-	for (int i = 0; i < unrec.n; i++)
-		if (strcmp(unrec.r[i].qid, qid) == 0)
-			return 1;
-	return 0;
+	int held = 0;
+
+	pthread_mutex_lock(&unrec_lock);
+	for (int i = 0; i < unrec.n && !held; i++)
+		held = strcmp(unrec.r[i].qid, qid) == 0;
+	pthread_mutex_unlock(&unrec_lock);
+	return held;
 }
 
 /* hex_put - a hash as lower-case hex */
@@ -438,20 +474,64 @@ journal_parse(char *line, struct dresult *res)
 }
 
 /*
+ * journal_tail - what the journal holds past unrec.joff (from the start if
+ * it is shorter: emptied and written again by someone else)
+ */
+static int
+journal_tail(const char *path, struct buf *out)
+{
+	struct stat sb;
+	ssize_t got;
+	size_t want;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0)
+		goto fail;
+	if (sb.st_size < unrec.joff)
+		unrec.joff = 0;
+	want = (size_t)(sb.st_size - unrec.joff);
+	if (want && buf_reserve(out, want + 1) < 0)
+		goto fail;
+	while (out->len < want) {
+		got = pread(fd, out->data + out->len, want - out->len,
+		    unrec.joff + (off_t)out->len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;	/* shorter than it was: what was read */
+		out->len += (size_t)got;
+	}
+	if (out->data)
+		out->data[out->len] = 0;	/* read as a string */
+	return close(fd);
+fail:
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	return -1;
+}
+
+/*
  * journal_load - the journal's results that this process does not hold
  * already (a previous process's, left by a crash or a failed commit). What
  * this process holds is at least as new as any line about the same delivery.
+ * Only what lies past unrec.joff is read: the lines before it were read
+ * already or written by this process, and a line whose result was recorded
+ * since must not be applied again (a later result may have been recorded
+ * from memory alone, its journal line lost to a full disk). unrec_lock held.
  */
 static int
 journal_load(const char *path)
 {
 	struct buf j;
 	struct dresult res;
-	char *line, *save = NULL;
+	char *line, *save = NULL, *text;
 	int had, n = 0;
 
 	buf_init(&j, 0);
-	if (fs_read_file(path, &j, NULL) < 0) {
+	if (journal_tail(path, &j) < 0) {
 		buf_free(&j);
 		return errno == ENOENT ? 0 : -1;
 	}
@@ -462,8 +542,11 @@ journal_load(const char *path)
 		buf_free(&j);
 		return 0;
 	}
+	text = (char *)j.data;
+	unrec.joff += (off_t)j.len;
 	had = unrec.n;		/* sorted by the caller */
-	for (line = strtok_r((char *)j.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(text, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
 		if (journal_parse(line, &res) < 0 || result_find(res.qid, res.hash, had))
 			continue;
 		result_add(&res);	/* a later line about the same delivery wins (seq) */
@@ -474,9 +557,10 @@ journal_load(const char *path)
 	return n;
 }
 
-/* results_commit - every kept result into the database, in one transaction; why says why not */
+/* results_commit - these results into the database, in one transaction */
 static int
-results_commit(struct store *st, char *why, size_t n)
+results_commit(struct store *st, const struct dresult *rs, int nr, char *why,
+    size_t n)
 {
 	const struct dresult *res;
 
@@ -484,8 +568,8 @@ results_commit(struct store *st, char *why, size_t n)
 		snprintf(why, n, "begin: %s", store_errmsg(st));
 		return -1;
 	}
-	for (int i = 0; i < unrec.n; i++) {
-		res = &unrec.r[i];
+	for (int i = 0; i < nr; i++) {
+		res = &rs[i];
 		if (store_delivery_record(st, res->qid, res->hash, res->state, res->attempts, res->next,
 		    res->state == DELIVERY_DONE ? NULL : res->err) < 0) {
 			snprintf(why, n, "update: %s", store_errmsg(st));
@@ -526,30 +610,57 @@ deliver_journal_replay(const struct config *cfg, struct store *st)
 {
 	char path[4200], why[300];
 	long long now = (long long)time(NULL);
-	int n;
+	struct dresult *snap = NULL;
+	long upto;
+	int n, k;
 
 	snprintf(path, sizeof(path), "%s/queue/deliver.journal", cfg->state_dir);
+	pthread_mutex_lock(&unrec_lock);
 	results_sort();		/* record() appends: sorted again for result_find */
 	if (journal_load(path) < 0)
 		log_warn("NOQUEUE deliver: cannot read %s: %s (kept)", path, strerror(errno));
-	if (unrec.n == 0 || now < unrec.retry_at)
-		return 0;
-	if (results_commit(st, why, sizeof(why)) < 0) {
+	if ((n = unrec.n) > 0 && now >= unrec.retry_at &&
+	    (snap = malloc(sizeof(*snap) * (size_t)n)) != NULL)
+		memcpy(snap, unrec.r, sizeof(*snap) * (size_t)n);
+	upto = unrec.seq;
+	pthread_mutex_unlock(&unrec_lock);
+	if (snap == NULL)
+		return 0;	/* nothing, backing off, no memory: later */
+	/* the sending threads go on adding results meanwhile */
+	if (results_commit(st, snap, n, why, sizeof(why)) < 0) {
+		free(snap);
+		pthread_mutex_lock(&unrec_lock);
 		unrec.fails++;
 		unrec.retry_at = now + (unrec.fails < 6 ? 1LL << unrec.fails : 60);
 		log_err("NOQUEUE deliver: cannot record %d delivery results: %s; kept, their deliveries "
 		    "wait; next try in %lld s", unrec.n, why, unrec.retry_at - now);
+		pthread_mutex_unlock(&unrec_lock);
 		return -1;
 	}
+	free(snap);
+	pthread_mutex_lock(&unrec_lock);
 	if (unrec.fails)
 		log_info("NOQUEUE deliver: %d delivery results recorded after %d failed tries",
-		    unrec.n, unrec.fails);
-	n = unrec.n;
-	unrec.n = 0;
+		    n, unrec.fails);
+	for (int i = k = 0; i < unrec.n; i++)
+		if (unrec.r[i].seq > upto)	/* in during the commit */
+			unrec.r[k++] = unrec.r[i];
+	unrec.n = k;
 	unrec.fails = 0;
 	unrec.retry_at = 0;
-	if (journal_truncate(path) < 0)	/* harmless: every line names a delivery no longer pending */
-		log_warn("NOQUEUE deliver: cannot empty %s: %s", path, strerror(errno));
+	/*
+	 * emptied only when the database holds every line: each line is added
+	 * to unrec (under this lock) before it is written
+	 */
+	if (unrec.n == 0) {
+		/* harmless: no line names a pending delivery */
+		if (journal_truncate(path) < 0)
+			log_warn("NOQUEUE deliver: cannot empty %s: %s", path,
+			    strerror(errno));
+		else
+			unrec.joff = 0;
+	}
+	pthread_mutex_unlock(&unrec_lock);
 	return n;
 }
 
@@ -564,8 +675,11 @@ journal_append(int fd, const struct buf *lines)
 		return errno = EBADF, -1;
 	if ((end = lseek(fd, 0, SEEK_END)) < 0)
 		return -1;
-	if (fs_write_all(fd, lines->data, lines->len) == 0)
+	if (fs_write_all(fd, lines->data, lines->len) == 0) {
+		if (unrec.joff == end)	/* ours: not to be read back */
+			unrec.joff = end + (off_t)lines->len;
 		return 0;
+	}
 	saved = errno;
 	if (ftruncate(fd, end) < 0)	/* then the torn line is skipped on reading */
 		log_warn("NOQUEUE deliver: cannot cut a torn journal line: %s", strerror(errno));
@@ -651,7 +765,7 @@ record(struct run *r, struct batch *b, const char *relay_err, int *counts)
 	int i;
 
 	buf_init(&lines, 0);
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&unrec_lock);
 	for (i = b->first; i < b->first + b->n; i++) {
 		memset(&res, 0, sizeof(res));
 		res.state = outcome(r, &r->jobs[i], now, relay_err, &res.next, res.err, sizeof(res.err));
@@ -668,7 +782,7 @@ record(struct run *r, struct batch *b, const char *relay_err, int *counts)
 			    "database takes them", b->msg->qid, r->jfd < 0 ? "not open" : strerror(errno));
 		r->jwarned = 1;
 	}
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&unrec_lock);
 	buf_free(&lines);
 }
 
@@ -693,6 +807,33 @@ log_batch(struct run *r, struct batch *b, const int *counts, const char *err, co
 	    b->msg->qid, via, b->n, counts[0], counts[1], counts[2], counts[0] == b->n ? "" : " reply=",
 	    counts[0] == b->n ? "" : err, counts[2] ? "permfail" : counts[1] ? "tempfail" : "ok");
 	(void)r;
+}
+
+/*
+ * The runs out now: each started by the queue manager's thread, sent by
+ * its own threads while the queue manager goes on, and finished (its
+ * results committed, its copies removed) by the queue manager's thread
+ * once its last thread has written a byte to the pipe that thread polls.
+ */
+#define DELIVER_RUNS	8
+static struct run *runs[DELIVER_RUNS];
+static int nruns, threads_out;
+static int done_pipe[2] = { -1, -1 };
+
+/* thread_done - a sending thread ends; a run's last wakes the queue manager */
+static void
+thread_done(struct run *r)
+{
+	int last;
+
+	pthread_mutex_lock(&r->lock);
+	last = --r->left == 0;
+	pthread_mutex_unlock(&r->lock);
+	/* a full pipe has its byte already; the loop also looks each turn */
+	if (last && done_pipe[1] >= 0 && write(done_pipe[1], "", 1) < 0 &&
+	    errno != EAGAIN)
+		log_warn("NOQUEUE deliver: cannot wake the queue manager: %s",
+		    strerror(errno));
 }
 
 /* smtp_worker - thread: one relay connection, many batches */
@@ -766,6 +907,7 @@ smtp_worker(void *arg)
 	free(rcpts);
 	free(codes);
 	free(texts);
+	thread_done(r);
 	return NULL;
 }
 
@@ -862,6 +1004,7 @@ maildir_worker(void *arg)
 		record(r, b, err, counts);
 		log_batch(r, b, counts, err, "maildir");
 	}
+	thread_done(r);
 	return NULL;
 }
 
@@ -991,36 +1134,179 @@ cut(struct run *r, int size)
 	}
 }
 
-/* deliver_run - make every delivery that is due; returns how many were tried */
-int
-deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long long now,
-    deliver_failed_fn failed, void *arg)
+/* byid_cmp - jobs by (qid, recipient hash) */
+static int
+byid_cmp(const void *a, const void *b, void *arg)
 {
-	struct run r;
-	struct message *msgs;
-	pthread_t *th;
-	int i, n, nmsg, nthreads;
+	const struct job *jobs = arg;
+	const struct delivery *x = &jobs[*(const int *)a].d;
+	const struct delivery *y = &jobs[*(const int *)b].d;
+	int c = strcmp(x->qid, y->qid);
+
+	return c ? c : memcmp(x->rcpt_hash, y->rcpt_hash, KEYS_HASH_LEN);
+}
+
+/*
+ * in_flight - is this delivery in a run that is out? Until its result is
+ * kept (then deliver_result_blocks answers) it is still due in the
+ * database, and a second run must not send it again. O(log n) per run.
+ */
+static int
+in_flight(const char *qid, const unsigned char *hash)
+{
+	for (int k = 0; k < nruns; k++) {
+		const struct run *r = runs[k];
+		int lo = 0, hi = r->njobs - 1, mid, c;
+
+		while (lo <= hi) {
+			const struct delivery *d;
+
+			mid = lo + (hi - lo) / 2;
+			d = &r->jobs[r->byid[mid]].d;
+			if ((c = strcmp(qid, d->qid)) == 0)
+				c = memcmp(hash, d->rcpt_hash, KEYS_HASH_LEN);
+			if (c == 0)
+				return 1;
+			if (c < 0)
+				hi = mid - 1;
+			else
+				lo = mid + 1;
+		}
+	}
+	return 0;
+}
+
+/* deliver_pollfd - readable when a run has finished sending (-1: none yet) */
+int
+deliver_pollfd(void)
+{
+	if (done_pipe[0] < 0 &&
+	    pipe2(done_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_warn("NOQUEUE deliver: pipe: %s; runs are looked at "
+		    "each turn", strerror(errno));
+		done_pipe[0] = done_pipe[1] = -1;
+	}
+	return done_pipe[0];
+}
+
+/* deliver_out - how many runs are out now */
+int
+deliver_out(void)
+{
+	return nruns;
+}
+
+/* run_free - what a finished run holds */
+static void
+run_free(struct run *r)
+{
+	for (int i = 0; i < r->njobs; i++) {
+		free(r->jobs[i].d.rcpt);
+		buf_free(&r->jobs[i].d.pgp);
+	}
+	for (int i = 0; i < r->nmsg; i++) {
+		buf_free(&r->msgs[i].bytes);
+		buf_free(&r->msgs[i].raw);
+		if (r->msgs[i].pgp)
+			pgpcopy_post_free(&r->msgs[i].post);
+		sodium_free(r->msgs[i].seed);	/* zeroes it; NULL is fine */
+	}
+	free(r->msgs);
+	free(r->th);
+	free(r->batches);
+	free(r->byid);
+	free(r->jobs);
+	pthread_mutex_destroy(&r->lock);
+	if (r->cfg)
+		config_release(r->cfg);
+	free(r);
+}
+
+/*
+ * run_finish - in the queue manager's thread, after the run's threads: its
+ * results into the database, 5xx to the bounce score, copies no delivery
+ * waits for removed
+ */
+static void
+run_finish(struct run *r, struct spool *sp, deliver_failed_fn failed, void *arg)
+{
+	for (int i = 0; i < r->nthreads; i++)
+		pthread_join(r->th[i], NULL);
+	threads_out -= r->nthreads;
+	if (r->jfd >= 0 && close(r->jfd) < 0)
+		log_warn("NOQUEUE deliver: closing the journal: %s",
+		    strerror(errno));
+	r->jfd = -1;
+	/* logs its failure; the results stay kept */
+	(void)deliver_journal_replay(r->cfg, r->st);
+	for (int i = 0; i < r->njobs; i++)
+		if (r->jobs[i].code / 100 == 5 && failed)
+			failed(r->jobs[i].d.list, r->jobs[i].d.rcpt, arg);
+	for (int i = 0; i < r->nmsg; i++)
+		/* only a known "none pending": an error or a kept result keeps it */
+		if (!qid_held(r->msgs[i].qid) &&
+		    store_pending_for(r->st, r->msgs[i].qid) == 0 &&
+		    spool_exists(sp, SPOOL_OUT, r->msgs[i].qid))
+			spool_remove(sp, SPOOL_OUT, r->msgs[i].qid);
+}
+
+/*
+ * deliver_reap - finish every run whose threads are done (all of them,
+ * waiting, if wait); returns how many deliveries they had
+ */
+int
+deliver_reap(struct spool *sp, int wait, deliver_failed_fn failed, void *arg)
+{
+	char drain[64];
+	int n = 0, k = 0, done;
+
+	if (done_pipe[0] >= 0)
+		while (read(done_pipe[0], drain, sizeof(drain)) > 0)
+			;
+	for (int i = 0; i < nruns; i++) {
+		pthread_mutex_lock(&runs[i]->lock);
+		done = runs[i]->left == 0;
+		pthread_mutex_unlock(&runs[i]->lock);
+		if (!done && !wait) {
+			runs[k++] = runs[i];
+			continue;
+		}
+		n += runs[i]->njobs;
+		run_finish(runs[i], sp, failed, arg);
+		run_free(runs[i]);
+	}
+	nruns = k;
+	return n;
+}
+
+/* run_collect - the due deliveries no run has; 0 if none */
+static int
+run_collect(struct run *r)
+{
+	/* the journal first: what it says was made is not made again */
+	(void)deliver_journal_replay(r->cfg, r->st);
+	if (store_deliveries_due(r->st, r->now, DUE_LIMIT, collect, r) < 0)
+		log_err("NOQUEUE deliver: database: %s", store_errmsg(r->st));
+	if (r->njobs == 0)
+		return 0;
+	if ((r->byid = malloc(sizeof(*r->byid) * (size_t)r->njobs)) == NULL)
+		abort();
+	for (int i = 0; i < r->njobs; i++)
+		r->byid[i] = i;
+	qsort_r(r->byid, (size_t)r->njobs, sizeof(*r->byid), byid_cmp, r->jobs);
+	return r->njobs;
+}
+
+/* run_journal - the journal opened for appending, with room reserved */
+static void
+run_journal(struct run *r)
+{
 	char jpath[4200];
 
-	memset(&r, 0, sizeof(r));
-	r.jfd = -1;
-	r.cfg = cfg;
-	r.st = st;
-	r.keys = sp->keys;
-	r.now = now;
-	pthread_mutex_init(&r.lock, NULL);
-	/* the journal first: what it says was made is not made again */
-	(void)deliver_journal_replay(cfg, st);
-	if (store_deliveries_due(st, now, DUE_LIMIT, collect, &r) < 0)
-		log_err("NOQUEUE deliver: database: %s", store_errmsg(st));
-	if (r.njobs == 0) {
-		free(r.jobs);
-		pthread_mutex_destroy(&r.lock);
-		return 0;
-	}
-	cut(&r, *cfg->relay_host ? cfg->relay_batch : 100);
-	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal", cfg->state_dir);
-	if ((r.jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal",
+	    r->cfg->state_dir);
+	if ((r->jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600)) < 0)
 		log_warn("NOQUEUE deliver: cannot open %s: %s", jpath, strerror(errno));
 	/*
 	 * Room for this run's lines reserved before any copy goes out, so that a
@@ -1028,43 +1314,68 @@ deliver_run(const struct config *cfg, struct store *st, struct spool *sp, long l
 	 * memory is lost to a kill -9). Best effort: without it, memory is the
 	 * fallback.
 	 */
-	else if (fallocate(r.jfd, FALLOC_FL_KEEP_SIZE, 0, (off_t)r.njobs * JOURNAL_LINE_ROOM) < 0 &&
-	    errno != EOPNOTSUPP)
-		log_warn("NOQUEUE deliver: cannot reserve room in %s: %s", jpath, strerror(errno));
-	msgs = load(&r, sp, &nmsg);
-	nthreads = cfg->relay_connections < r.nbatches ? cfg->relay_connections : r.nbatches;
-	if ((th = calloc((size_t)nthreads, sizeof(*th))) == NULL)
+	else if (fallocate(r->jfd, FALLOC_FL_KEEP_SIZE, 0,
+	    (off_t)r->njobs * JOURNAL_LINE_ROOM) < 0 && errno != EOPNOTSUPP)
+		log_warn("NOQUEUE deliver: cannot reserve room in %s: %s",
+		    jpath, strerror(errno));
+}
+
+/*
+ * run_threads - how many connections a new run gets: what is left of
+ * relay.connections by the runs out, at least one (so a run of big copies
+ * cannot keep a new post's from starting), at most one per batch
+ */
+static int
+run_threads(const struct run *r)
+{
+	int n = r->cfg->relay_connections - threads_out;
+
+	n = n < 1 ? 1 : n;
+	return n < r->nbatches ? n : r->nbatches;
+}
+
+/*
+ * deliver_start - a run of every delivery that is due and in no run out
+ * yet, sent by threads of its own while the queue manager goes on (at most
+ * DELIVER_RUNS out at once). The results are kept and journaled by the
+ * threads and recorded in the database only by the queue manager's thread
+ * (deliver_reap, or the next start). Returns how many deliveries it took.
+ */
+int
+deliver_start(const struct config *cfg, struct store *st, struct spool *sp,
+    long long now)
+{
+	struct run *r;
+	int n;
+
+	if (nruns == DELIVER_RUNS)
+		return 0;
+	(void)deliver_pollfd();
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return 0;	/* next turn */
+	r->jfd = -1;
+	r->cfg = cfg;
+	r->st = st;
+	r->keys = sp->keys;
+	r->now = now;
+	pthread_mutex_init(&r->lock, NULL);
+	if ((n = run_collect(r)) == 0) {
+		r->cfg = NULL;
+		run_free(r);
+		return 0;
+	}
+	config_hold(cfg);	/* a reload meanwhile frees it after the run */
+	cut(r, *cfg->relay_host ? cfg->relay_batch : 100);
+	run_journal(r);
+	r->msgs = load(r, sp, &r->nmsg);
+	r->nthreads = r->left = run_threads(r);
+	if ((r->th = calloc((size_t)r->nthreads, sizeof(*r->th))) == NULL)
 		abort();
-	for (i = 0; i < nthreads; i++)
-		if (pthread_create(&th[i], NULL, *cfg->relay_host ? smtp_worker : maildir_worker, &r) != 0)
+	for (int i = 0; i < r->nthreads; i++)
+		if (pthread_create(&r->th[i], NULL, *cfg->relay_host ?
+		    smtp_worker : maildir_worker, r) != 0)
 			abort();
-	for (i = 0; i < nthreads; i++)
-		pthread_join(th[i], NULL);
-	if (r.jfd >= 0)
-		close(r.jfd);
-	(void)deliver_journal_replay(cfg, st);	/* logs its failure; the results stay kept */
-	n = r.njobs;
-	for (i = 0; i < r.njobs; i++) {
-		if (r.jobs[i].code / 100 == 5 && failed)
-			failed(r.jobs[i].d.list, r.jobs[i].d.rcpt, arg);
-		free(r.jobs[i].d.rcpt);
-		buf_free(&r.jobs[i].d.pgp);
-	}
-	for (i = 0; i < nmsg; i++) {
-		/* only a known "none pending": an error or an unrecorded result keeps the copy */
-		if (!qid_held(msgs[i].qid) && store_pending_for(st, msgs[i].qid) == 0 &&
-		    spool_exists(sp, SPOOL_OUT, msgs[i].qid))
-			spool_remove(sp, SPOOL_OUT, msgs[i].qid);
-		buf_free(&msgs[i].bytes);
-		buf_free(&msgs[i].raw);
-		if (msgs[i].pgp)
-			pgpcopy_post_free(&msgs[i].post);
-		sodium_free(msgs[i].seed);	/* zeroes it; NULL is fine */
-	}
-	free(msgs);
-	free(th);
-	free(r.batches);
-	free(r.jobs);
-	pthread_mutex_destroy(&r.lock);
+	threads_out += r->nthreads;
+	runs[nruns++] = r;
 	return n;
 }

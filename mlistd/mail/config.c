@@ -839,7 +839,30 @@ config_load_flags(const char *path, int flags, struct buf *errs)
 	return c;
 }
 
-/* config_free - release everything */
+/*
+ * config_hold - keep c for a delivery run in flight: a reload (SIGHUP, a
+ * control verb) that frees it meanwhile only marks it, and the run's
+ * config_release frees it. One thread (the queue manager's) holds and
+ * releases. The count is bookkeeping, not configuration: a const
+ * configuration may be held.
+ */
+void
+config_hold(const struct config *c)
+{
+	((struct config *)c)->holds++;
+}
+
+/* config_release - the run is done with c; freed if it was retired meanwhile */
+void
+config_release(const struct config *c)
+{
+	struct config *w = (struct config *)c;
+
+	if (--w->holds == 0 && w->retired)
+		config_free(w);
+}
+
+/* config_free - release everything (once nothing holds it) */
 void
 config_free(struct config *c)
 {
@@ -847,6 +870,10 @@ config_free(struct config *c)
 
 	if (!c)
 		return;
+	if (c->holds > 0) {
+		c->retired = 1;
+		return;
+	}
 	for (i = 0; i < c->nlisten; i++)
 		free(c->listen[i].address), free(c->listen[i].tls_cert), free(c->listen[i].tls_key);
 	free(c->listen);

@@ -89,6 +89,8 @@ struct list_cfg {
 };
 
 struct config {
+	int		 holds;		/* config_hold: a delivery run's */
+	int		 retired;	/* freed while held: at the release */
 	char		*file;
 	char		*dir;		/* directory of file: base of relative paths */
 	char		*hostname;
@@ -146,6 +148,8 @@ struct config {
 struct config *config_load(const char *path, struct buf *errors);
 struct config *config_load_flags(const char *path, int flags, struct buf *errors);
 void	config_free(struct config *);
+void	config_hold(const struct config *);
+void	config_release(const struct config *);
 const char *config_default_path(void);
 const struct list_cfg *config_list_find(const struct config *, const char *name);
 int	config_list_name_ok(const char *name);

@@ -37,6 +37,7 @@
 #include "mail/header.h"
 #include "mail/notices.h"
 #include "pipeline/authn.h"
+#include "pipeline/workpool.h"
 #include "util/log.h"
 
 struct authn_state {
@@ -142,6 +143,39 @@ front(const struct envelope *e)
 	return e->note && strcmp(e->note, "front") == 0;
 }
 
+/* what a pass keeps for the next one: the answer, and the bytes it was about */
+struct authn_kept {
+	struct authn	 a;
+	unsigned char	 h[crypto_generichash_BYTES];
+};
+
+/* kept_put - keep a for the next pass (out of memory: verified again) */
+static void
+kept_put(const char *qid, const struct buf *msg, const struct authn *a)
+{
+	struct authn_kept k;
+
+	k.a = *a;
+	crypto_generichash(k.h, sizeof(k.h), msg->data, msg->len, NULL, 0);
+	(void)workpool_keep(qid, "authn", &k, sizeof(k));
+}
+
+/* kept_get - what an earlier pass found about these same bytes; 0, or -1 */
+static int
+kept_get(const char *qid, const struct buf *msg, struct authn *a)
+{
+	struct authn_kept k;
+	unsigned char h[crypto_generichash_BYTES];
+
+	if (workpool_kept(qid, "authn", &k, sizeof(k)) < 0)
+		return -1;
+	crypto_generichash(h, sizeof(h), msg->data, msg->len, NULL, 0);
+	if (sodium_memcmp(h, k.h, sizeof(h)) != 0)
+		return -1;
+	*a = k.a;
+	return 0;
+}
+
 /*
  * authn_check - how sure we are of the From domain. OK (the level in a),
  * TEMPFAIL when DNS cannot answer now (cause in why): the message waits.
@@ -156,6 +190,12 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	char err[160];
 	enum result rc;
 
+	/* a second pass, after a parse it waited for: as the first found */
+	if (kept_get(p->qid, msg, a) == 0) {
+		log_info("%s qmgr: authn level=%s kept from the pass before "
+		    "the parse", p->qid, authn_level_name(a->level));
+		return OK;
+	}
 	memset(a, 0, sizeof(*a));
 	a->automatic = authn_automatic(e, msg);
 	if ((s = state(p, err, sizeof(err))) == NULL) {
@@ -185,6 +225,7 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	log_info("%s qmgr: authn level=%s source=%s%s%s", p->qid, authn_level_name(a->level),
 	    auth_source_name(r.source), *ac.authserv_id ? " listener=behind-mta" : "",
 	    r.authres_ignored ? " authres-ignored" : "");
+	kept_put(p->qid, msg, a);
 	return OK;
 }
 

@@ -6,11 +6,17 @@
  * posting mode, and the Marxmail rule of max_posts_per_day. The poster is
  * who From: claims; unless authn.c vouches for that (DKIM-aligned, or the
  * member's own key), post_auth = "auto" asks the member's own mailbox.
+ * policy_screen_post gives, before the parse, the verdicts that need
+ * nothing from it and that nobody hears of.
  */
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mail/addr.h"
 #include "mail/author.h"
+#include "mail/header.h"
 #include "pipeline/policy.h"
 
 /* drop - silent */
@@ -196,4 +202,165 @@ policy_count_post(struct pipeline *p, const struct list_cfg *l, const char *post
 {
 	if (l->max_posts_per_day > 0 || l->probation_posts > 0)
 		(void)store_post_count(p->st, l->name, poster, p->now / 86400, 1);
+}
+
+/* atext - RFC 5322 atext, the characters of an atom */
+static int
+atext(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/*
+ * plain_addr - s[0..n) is local@domain, a dot-atom at a domain of plain
+ * labels: the form every parser reads alike
+ */
+static int
+plain_addr(const char *s, size_t n)
+{
+	const char *at = memchr(s, '@', n);
+	size_t i;
+
+	if (!at || at == s || at == s + n - 1 || memchr(at + 1, '@',
+	    n - (size_t)(at + 1 - s)))
+		return 0;
+	for (i = 0; s + i < at; i++)
+		if (!(atext((unsigned char)s[i]) || (s[i] == '.' && i > 0 &&
+		    s[i - 1] != '.' && s + i + 1 != at)))
+			return 0;
+	for (i = (size_t)(at + 1 - s); i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '-' ||
+		    (s[i] == '.' && s[i - 1] != '.' && s[i - 1] != '@' &&
+		    i + 1 < n)))
+			return 0;
+	return 1;
+}
+
+/*
+ * policy_plain_from - the From address, if its one From field has one of the
+ * plain forms "addr", "<addr>" or "Words <addr>" (atoms and spaces before
+ * the angle): then the worker's parser reads the same address from it.
+ * Anything else - comments, quotes, groups, several mailboxes, a second
+ * From field, a header past the field limit - is "": the parse decides.
+ * Linear in the header section.
+ */
+void
+policy_plain_from(const struct buf *msg, char *out, size_t n)
+{
+	struct hdr h;
+	char *v = NULL, *lt, *a;
+	size_t len;
+
+	out[0] = 0;
+	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0)
+		return;
+	if (!h.truncated && hdr_count(&h, "From") == 1)
+		v = hdr_get_value(&h, "From");
+	hdr_free(&h);
+	if (v == NULL)
+		return;
+	a = v;
+	len = strlen(v);
+	if ((lt = strchr(v, '<')) != NULL) {
+		for (char *c = v; c < lt; c++)
+			if (!atext((unsigned char)*c) && *c != ' ')
+				goto out;
+		a = lt + 1;
+		if (len < 2 || v[len - 1] != '>')
+			goto out;
+		len = (size_t)(v + len - 1 - a);
+	}
+	if (len < n && plain_addr(a, len)) {
+		memcpy(out, a, len);
+		out[len] = 0;
+		if (!addr_valid(out))
+			out[0] = 0;
+	}
+out:
+	free(v);
+}
+
+/* member_role - 1 addr is a member (role set), 0 not, -1 no answer */
+static int
+member_role(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    enum role *role)
+{
+	struct member m;
+	int rc;
+
+	if ((rc = store_member_find(p->st, l->name, addr, &m)) == STORE_OK) {
+		*role = m.role;
+		member_free(&m);
+		return 1;
+	}
+	return rc == STORE_NOTFOUND ? 0 : -1;
+}
+
+/* screened - a verdict given before the parse: 1 */
+static int
+screened(struct decision *d, enum verdict v, const char *why)
+{
+	d->verdict = v;
+	d->reason = why;
+	return 1;
+}
+
+/*
+ * policy_screen_post - before the parse, the verdicts that need nothing
+ * from it: a post without a sender or from a banned address is dropped; a
+ * post from a sender nobody vouches for (authn: a claim) that is too big,
+ * unsigned on a list of signatures, or not a member's on a list for
+ * members, is refused. Each is what policy_check_post would say (or a
+ * drop: its earlier checks - loops, bounces, automatic mail - drop, and
+ * drops are silent), and no one hears of any of them (a refusal is told
+ * only to an authenticated sender), so nobody can tell that the parse was
+ * skipped. A member's own signature, a sender who may be told, or a From
+ * that is not plain (policy_plain_from) go on to the parse. 1 decided (d), 0
+ * not, -1 the store cannot answer (d->reason says which check).
+ */
+int
+policy_screen_post(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg,
+    const struct authorship *a, const struct authn *au, char *from,
+    size_t fromlen, struct decision *d)
+{
+	enum role role = ROLE_MEMBER;
+	int banned, member;
+
+	memset(d, 0, sizeof(*d));
+	d->notice = NOTICE_N;
+	d->poster = e->sender;
+	if (*e->sender == 0)
+		return screened(d, V_DROP, "bounce");
+	if ((banned = store_banned(p->st, l->name, e->sender)) != 0)
+		return banned < 0 ?
+		    -screened(d, V_TEMPFAIL, "ban check failed") :
+		    screened(d, V_DROP, "banned");
+	if (a->signed_by || (au->level != AUTHN_CLAIM && !au->automatic))
+		return 0;	/* a member's key, or one who may be told */
+	policy_plain_from(msg, from, fromlen);
+	if (!*from)
+		return 0;
+	d->poster = from;
+	if ((banned = store_banned(p->st, l->name, from)) != 0)
+		return banned < 0 ?
+		    -screened(d, V_TEMPFAIL, "ban check failed") :
+		    screened(d, V_DROP, "banned");
+	if (l->max_message_size > 0 &&
+	    (long long)msg->len > l->max_message_size)
+		return screened(d, V_REFUSE, "too-big");
+	if (l->post_auth == AUTH_SIGNATURE)
+		return screened(d, V_REFUSE, a->present ? "bad-signature" :
+		    "unsigned");
+	if (l->posting != POSTING_MEMBERS && l->posting != POSTING_ANNOUNCE)
+		return 0;	/* open or moderated: the parse first */
+	member = member_role(p, l, from, &role);
+	if (member == 0 && l->post_auth == AUTH_SENDER)
+		member = member_role(p, l, e->sender, &role);
+	if (member < 0)
+		return -screened(d, V_TEMPFAIL, "member check failed");
+	if (member && (l->posting == POSTING_MEMBERS || role_leads(role)))
+		return 0;
+	return screened(d, V_REFUSE, member ? "announce-only" : "non-member");
 }

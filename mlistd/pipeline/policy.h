@@ -31,6 +31,11 @@ struct authorship {
 };
 
 void	policy_author(struct pipeline *, const struct list_cfg *, const struct buf *msg, struct authorship *);
+void	policy_plain_from(const struct buf *msg, char *out, size_t n);
+int	policy_screen_post(struct pipeline *, const struct list_cfg *,
+	    const struct envelope *, const struct buf *msg,
+	    const struct authorship *, const struct authn *, char *from,
+	    size_t fromlen, struct decision *);
 void	policy_check_post(struct pipeline *, const struct list_cfg *, const struct envelope *,
 	    const struct transform_out *, const struct authorship *, const struct authn *,
 	    size_t size, struct decision *);

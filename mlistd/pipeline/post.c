@@ -1,8 +1,8 @@
 /*
  * post.c - the post pipeline: what mail to LIST@ goes through, in order.
  *
- *   authenticate -> open -> authorship -> transform -> judge -> identity
- *        -> leak guard -> documents -> sign -> distribute
+ *   authenticate -> open -> authorship -> screen -> transform -> judge
+ *        -> identity -> leak guard -> documents -> sign -> distribute
  *
  * Each stage is a function of struct post, listed in post_stages[] and run
  * in that order by post_handle; a new stage is one more row. A stage answers OK (go on), PERMFAIL (the post
@@ -56,6 +56,7 @@ struct post {
 	int			 n;		/* recipients */
 	int			 noted;		/* its one note is out */
 	int			 judged_once;	/* the policy has spoken (d is set) */
+	char			 from[ADDR_MAX + 1];	/* screen's */
 	int			*quarantine;
 	struct why		*why;
 };
@@ -65,6 +66,7 @@ typedef enum result (*post_stage_fn)(struct pipeline *, struct post *);
 static enum result post_authenticate(struct pipeline *, struct post *);
 static enum result post_open(struct pipeline *, struct post *);
 static enum result post_authorship(struct pipeline *, struct post *);
+static enum result post_screen(struct pipeline *, struct post *);
 static enum result post_transform(struct pipeline *, struct post *);
 static enum result post_judge(struct pipeline *, struct post *);
 static enum result post_identity(struct pipeline *, struct post *);
@@ -81,6 +83,7 @@ static const struct post_stage {
 	{ "authenticate", post_authenticate },	/* DKIM-aligned with From? (DNS) */
 	{ "open",	post_open },		/* decrypt a post sealed to the list */
 	{ "authorship",	post_authorship },	/* the member's own signature, if any */
+	{ "screen",	post_screen },		/* silent verdicts, no parse */
 	{ "transform",	post_transform },	/* parse and rewrite, in the worker */
 	{ "judge",	post_judge },		/* policy: distribute, hold, confirm, refuse */
 	{ "identity",	post_identity },	/* compose the pseudonymous or anonymous copy */
@@ -227,6 +230,35 @@ post_authorship(struct pipeline *p, struct post *o)
 	    config_identity_allowed(l, ID_ANONYMOUS);
 	o->tin = tin;
 	return OK;
+}
+
+/*
+ * post_screen - the cheap checks before the parse (policy_screen_post): a
+ * post the policy can only drop, or refuse without telling anyone (a
+ * banned address; a stranger nobody vouches for, on a list for members),
+ * is finished here and costs no parse. A post encrypted to the list goes
+ * on: its signer, who may be a member, is known once it is opened.
+ */
+static enum result
+post_screen(struct pipeline *p, struct post *o)
+{
+	int rc;
+
+	if (o->pgp)
+		return OK;
+	rc = policy_screen_post(p, o->l, o->e, o->msg, &o->a, &o->au,
+	    o->from, sizeof(o->from), &o->d);
+	if (rc == 0)
+		return OK;
+	if (rc < 0) {
+		why_cause(o->why, o->d.reason, store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	o->judged_once = 1;
+	log_info("%s qmgr: list=%s kind=post reason=%s auth=%s identity=real "
+	    "rcpts=0 parse=skipped result=permfail", p->qid, o->l->name,
+	    o->d.reason, authn_level_name(o->au.level));
+	return PERMFAIL;
 }
 
 /* post_signed - an opened OpenPGP post signed by its member's registered key */

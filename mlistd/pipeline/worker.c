@@ -39,10 +39,12 @@
  * archive_url, subject_prefix, footer, munge_from, html, strip_signature)
  * reach the child: a transform that reads another field must add it there.
  *
- * Tests: MLISTD_TEST_WORKER_SPIN=WORD in the daemon's environment makes
- * the child spin, confined, on a message containing WORD (the CPU budget's
- * end-to-end test), MLISTD_TEST_WORKER_CRASH=WORD makes it abort (the
- * pool's retries). Whoever sets the daemon's environment owns it anyway.
+ * Tests: in a build with -DMLISTD_TEST_HOOKS (bin/mlistd-test-hooks, made
+ * beside bin/mlistd and used only by the end-to-end tests), an environment
+ * variable names a word that makes the child spin, confined, on a message
+ * containing it (the CPU budget's test), another one that makes it abort
+ * (the pool's retries). bin/mlistd is built without them: a production
+ * daemon has no switch that makes its parser misbehave.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -145,8 +147,34 @@ static struct worker_job *live[WORKER_MAXKIDS];	/* started, not yet finished */
 static int nlive;
 static pid_t zygote_pid = -1, zygote_parent = -1;
 static unsigned zygote_seq;
+#ifdef MLISTD_TEST_HOOKS
 static const char *spin_word;	/* MLISTD_TEST_WORKER_SPIN */
 static const char *crash_word;	/* MLISTD_TEST_WORKER_CRASH */
+
+/* test_hooks_read - the test build's triggers, from the environment */
+static void
+test_hooks_read(void)
+{
+	spin_word = getenv("MLISTD_TEST_WORKER_SPIN");
+	crash_word = getenv("MLISTD_TEST_WORKER_CRASH");
+}
+
+/* test_hooks_run - spin or abort on a message holding the trigger word */
+static void
+test_hooks_run(const struct transform_in *in)
+{
+	if (spin_word && *spin_word &&
+	    memmem(in->msg, in->len, spin_word, strlen(spin_word)))
+		for (volatile unsigned long n = 0;; n++)
+			;	/* a stand-in for a parse that never ends */
+	if (crash_word && *crash_word &&
+	    memmem(in->msg, in->len, crash_word, strlen(crash_word)))
+		abort();	/* a stand-in for libetpan's crashes */
+}
+#else
+#define test_hooks_read()	do { } while (0)
+#define test_hooks_run(in)	do { (void)(in); } while (0)
+#endif
 
 /*
  * worker_confine - no file may be made, written, removed or renamed, and
@@ -410,12 +438,7 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 	child_confine(fd, rq, zygote);
 	if (job_read(fd, &in, &pg, &c, &l, &mem) < 0)
 		_exit(3);
-	if (spin_word && *spin_word && memmem(in.msg, in.len, spin_word, strlen(spin_word)))
-		for (volatile unsigned long n = 0;; n++)
-			;	/* a stand-in for a parse that never ends */
-	if (crash_word && *crash_word &&
-	    memmem(in.msg, in.len, crash_word, strlen(crash_word)))
-		abort();	/* a stand-in for libetpan's crashes */
+	test_hooks_run(&in);
 	r = child_open(&in, &pg, &out, &opened);
 	if (r == OK) {
 		/* transform_post starts afresh */
@@ -603,8 +626,7 @@ worker_start(const struct config *cfg, const struct keys *k, struct buf *err)
 		buf_printf(err, "socketpair: %s", strerror(errno));
 		return -1;
 	}
-	spin_word = getenv("MLISTD_TEST_WORKER_SPIN");
-	crash_word = getenv("MLISTD_TEST_WORKER_CRASH");
+	test_hooks_read();
 	if ((pid = fork()) < 0) {
 		buf_printf(err, "fork: %s", strerror(errno));
 		return close(sv[0]), close(sv[1]), -1;

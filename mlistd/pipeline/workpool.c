@@ -33,6 +33,11 @@
  * that a database refusing every commit cannot fill the memory with them.
  * An answer is taken only by the same call of a pass over the same list
  * with the same settings; anything else parses again.
+ *
+ * What the first pass learnt before it stopped for a parse is kept with
+ * the message too (workpool_keep: who sent it, as authn.c found), so the
+ * second pass does not verify the sender's DKIM again; it is dropped with
+ * the parses, or when a pass ends without waiting (workpool_unkeep).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,7 +70,17 @@ struct slot {
 	int			 crashes;
 };
 
+/* something a pass learnt, kept for the next pass over the same message */
+struct kept {
+	struct kept		*next;
+	char			 qid[QID_LEN + 1];
+	char			 what[16];
+	size_t			 len;
+	unsigned char		 data[];
+};
+
 static struct slot *slots;
+static struct kept *kept;
 static void slot_unlink(struct slot *);
 static void slot_free(struct slot *);
 static int pool_size, nrunning, waiting, call, turn_left;
@@ -390,6 +405,76 @@ workpool_forget(const char *qid)
 			slot_free(s);
 		} else
 			pp = &s->next;
+	}
+	workpool_unkeep(qid);
+}
+
+/* kept_find - the record of what for qid, or NULL */
+static struct kept **
+kept_find(const char *qid, const char *what)
+{
+	struct kept **pp;
+
+	for (pp = &kept; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->qid, qid) == 0 &&
+		    (!what || strcmp((*pp)->what, what) == 0))
+			return pp;
+	return NULL;
+}
+
+/*
+ * workpool_keep - keep len bytes of what (say "authn") for the next pass
+ * over message qid; -1 (nothing kept: the next pass finds it again) when
+ * out of memory
+ */
+int
+workpool_keep(const char *qid, const char *what, const void *data,
+    size_t len)
+{
+	struct kept **pp = kept_find(qid, what), *k;
+
+	if (pp) {
+		k = *pp;
+		*pp = k->next;
+		free(k);
+	}
+	if ((k = malloc(sizeof(*k) + len)) == NULL)
+		return -1;
+	snprintf(k->qid, sizeof(k->qid), "%s", qid);
+	snprintf(k->what, sizeof(k->what), "%s", what);
+	k->len = len;
+	memcpy(k->data, data, len);
+	k->next = kept;
+	kept = k;
+	return 0;
+}
+
+/* workpool_kept - what an earlier pass kept, into out; 0, or -1 none */
+int
+workpool_kept(const char *qid, const char *what, void *out, size_t len)
+{
+	struct kept **pp = kept_find(qid, what);
+
+	if (pp == NULL || (*pp)->len != len)
+		return -1;
+	memcpy(out, (*pp)->data, len);
+	return 0;
+}
+
+/*
+ * workpool_unkeep - a pass ended without waiting for a parse (a retry for
+ * DNS or the database, say): what it kept is not kept, and is found again
+ */
+void
+workpool_unkeep(const char *qid)
+{
+	struct kept **pp, *k;
+
+	while ((pp = kept_find(qid, NULL)) != NULL) {
+		k = *pp;
+		*pp = k->next;
+		sodium_memzero(k->data, k->len);
+		free(k);
 	}
 }
 

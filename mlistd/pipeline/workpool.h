@@ -16,6 +16,9 @@ enum result workpool_transform(struct transform_in *,
 int	workpool_waiting(void);
 int	workpool_busy(const char *qid);
 void	workpool_forget(const char *qid);
+int	workpool_keep(const char *qid, const char *what, const void *, size_t);
+int	workpool_kept(const char *qid, const char *what, void *, size_t);
+void	workpool_unkeep(const char *qid);
 int	workpool_pollfds(struct pollfd *, int max, int *ms);
 int	workpool_service(void);
 int	workpool_running(void);

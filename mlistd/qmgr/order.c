@@ -134,6 +134,13 @@ order_has(const struct buf *set, const char *list)
 int
 order_blocked(const struct order *o, const struct buf *lists)
 {
+	return order_meet(&o->blocked, lists);
+}
+
+/* order_meet - is one of these lists in the set? */
+int
+order_meet(const struct buf *set, const struct buf *lists)
+{
 	const char *s = (const char *)lists->data, *end = s + lists->len, *nl;
 	char name[LIST_NAME_MAX + 1];
 
@@ -143,7 +150,7 @@ order_blocked(const struct order *o, const struct buf *lists)
 			continue;
 		memcpy(name, s, (size_t)(nl - s));
 		name[nl - s] = 0;
-		if (order_has(&o->blocked, name))
+		if (order_has(set, name))
 			return 1;
 	}
 	return 0;

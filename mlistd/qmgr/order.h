@@ -16,6 +16,7 @@ int	order_lists(const struct config *, const struct envelope *,
 	    struct buf *);
 int	order_has(const struct buf *set, const char *list);
 int	order_blocked(const struct order *, const struct buf *lists);
+int	order_meet(const struct buf *set, const struct buf *lists);
 const struct buf *order_known(struct order *, const char *qid);
 int	order_wait(struct order *, const char *qid, const struct buf *lists);
 void	order_done(struct order *, const char *qid);

@@ -11,14 +11,24 @@
  * answered 250 is handled exactly once.
  *
  * What a message to each address does is pipeline/route.c's table; what
- * runs on a clock is jobs.c's. Then every delivery that is due is made
- * (deliver.c), and the process sleeps until the SMTP server nudges it, a
- * parse finishes, the next retry is due, or a second passes.
+ * runs on a clock is jobs.c's. After each message committed, and after the
+ * jobs, the deliveries that are due start as a run of their own (deliver.c):
+ * its threads talk to the relay while the loop goes on, and the loop
+ * records their results when the run is done. The process sleeps until
+ * the SMTP server nudges it, a parse or a run finishes, the next retry is
+ * due, or a second passes.
  *
  * No message is waited for: a message whose parse is not ready is rolled
  * back and left while its parse runs in the pool (pipeline/workpool.c),
  * and handled again, from the start, when the answer is in. Mail to its
  * lists waits behind it; other lists' mail goes on (order.c).
+ *
+ * A turn's work is bounded: small messages first (a big one, and later
+ * mail to its lists, is left for the second sweep), then at most one big
+ * message, and the next turn starts at once. The passes over a big post
+ * (the leak guard's scan, the signatures, the encrypted copy) take a
+ * fraction of a second each under load; an ordinary post to another list
+ * waits for at most one of them, not for every big one ahead of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,10 +54,17 @@
 #include "util/log.h"
 #include "util/why.h"
 
+/* a message above this is "big": left for the turn's second sweep */
+#define QMGR_BIG	(256 * 1024)
+
+/* what process_incoming did with a message */
+enum pass { PASS_NONE, PASS_DONE, PASS_LATER };
+
 /* how long an exiting queue manager tries to record kept delivery results */
 #define QMGR_SETTLE_MAX	300
 
 static volatile sig_atomic_t qmgr_stop, qmgr_reload;
+static int turn_more;	/* the turn left work: the next one at once */
 
 /* qmgr_signal - SIGHUP reloads, SIGTERM stops after the current message */
 static void
@@ -145,9 +162,15 @@ process_finish(struct pipeline *p, struct order *o, const char *id,
 	p->release = 0;
 }
 
-/* process_incoming - everything one accepted message causes, in one transaction */
-static void
-process_incoming(struct pipeline *p, struct order *o, const char *id)
+/*
+ * process_incoming - everything one accepted message causes, in one
+ * transaction: PASS_DONE committed. With held (the first sweep), a big
+ * message, or one to a list held already, is not handled (PASS_LATER) and
+ * its lists are held; *len is the message's size.
+ */
+static enum pass
+process_incoming(struct pipeline *p, struct order *o, const char *id,
+    struct buf *held, size_t *len)
 {
 	struct envelope e;
 	struct buf msg, lists;
@@ -155,9 +178,11 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 	enum result r = OK;
 	const char *first = "";
 	int quarantine = 0;
+	enum pass done = PASS_NONE;
 
+	*len = 0;
 	if (incoming_held(o, id))
-		return;
+		return PASS_NONE;
 	p->qid = id;
 	pipeline_begin(p);
 	p->release = 0;
@@ -165,9 +190,20 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 	if (incoming_read(p, id, &e, &msg) < 0) {
 		order_done(o, id);
 		buf_free(&msg);
-		return;
+		return PASS_NONE;
 	}
+	*len = msg.len;
 	buf_init(&lists, 0);
+	if (held && order_lists(p->cfg, &e, &lists) == 0 &&
+	    (msg.len > QMGR_BIG || order_meet(held, &lists))) {
+		/* the second sweep's: its lists' later mail waits for it */
+		if (lists.len > 1 &&
+		    buf_append(held, lists.data + 1, lists.len - 1) < 0)
+			log_warn("%s qmgr: out of memory holding its lists",
+			    id);
+		done = PASS_LATER;
+		goto out;
+	}
 	if (order_lists(p->cfg, &e, &lists) < 0 || order_blocked(o, &lists)) {
 		/* behind an earlier message of its lists */
 		(void)order_wait(o, id, &lists);
@@ -197,12 +233,16 @@ process_incoming(struct pipeline *p, struct order *o, const char *id)
 		log_warn("%s qmgr: will retry: %s result=tempfail", id, why_text(&why));
 		store_rollback(p->st);
 		pipeline_rolled_back(p);
-	} else
+		workpool_unkeep(id);	/* a retry finds the sender again */
+	} else {
 		process_finish(p, o, id, quarantine);
+		done = PASS_DONE;
+	}
 out:
 	envelope_free(&e);
 	buf_free(&msg);
 	buf_free(&lists);
+	return done;
 }
 
 /* sweep_orphans - rendered copies that nothing refers to (a crash before commit) */
@@ -239,23 +279,32 @@ on_failed(const char *list, const char *rcpt, void *arg)
 		pipeline_committed(p);
 }
 
-/* run_deliveries - everything due; failures feed the bounce score */
+/*
+ * run_deliveries - the runs that are done recorded (waiting for all if
+ * wait), then a run of what is due; failures feed the bounce score.
+ * Returns the deliveries started.
+ */
 static int
-run_deliveries(struct pipeline *p)
+run_deliveries(struct pipeline *p, int wait)
 {
 	struct timespec t0, t1;
-	int n;
+	int done, n = 0;
 
 	p->qid = "NOQUEUE";
 	p->nout = 0;
+	/* results only: a power cut costs a duplicate at most */
 	store_durable(p->st, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	n = deliver_run(p->cfg, p->st, p->sp, p->now, on_failed, p);
+	done = deliver_reap(p->sp, wait, on_failed, p);
+	if (!wait)
+		n = deliver_start(p->cfg, p->st, p->sp, (long long)time(NULL));
 	store_durable(p->st, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (n)
-		log_info("NOQUEUE qmgr: delivery run: %d deliveries in %ld ms", n,
-		    (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	if (done || n)
+		log_info("NOQUEUE qmgr: delivery run: %d recorded, %d started, "
+		    "%d runs out (%ld ms in the loop)", done, n, deliver_out(),
+		    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	return n;
 }
 
@@ -317,27 +366,66 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 	return 0;
 }
 
+/*
+ * sweep - one pass over the listing: the first (held set) takes the small
+ * messages and marks the rest in later; the second takes those marked, up
+ * to one big one. Each message's copies start out at once, not after the
+ * rest of the turn.
+ */
+static void
+sweep(struct pipeline *p, struct order *o, char **ids, int n, char *later,
+    struct buf *held)
+{
+	enum pass r;
+	size_t len;
+
+	for (int i = 0; i < n && !qmgr_stop; i++) {
+		if (!held && !later[i])
+			continue;
+		r = process_incoming(p, o, ids[i], held, &len);
+		if (held)
+			later[i] = r == PASS_LATER;
+		if (r == PASS_DONE)
+			(void)run_deliveries(p, 0);
+		if (!held && len > QMGR_BIG && i + 1 < n) {
+			turn_more = 1;	/* the rest in the next turn */
+			return;
+		}
+	}
+}
+
 /* qmgr_turn - the incoming messages, the jobs that are due, the deliveries; deliveries tried */
 static int
 qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 {
-	char **ids;
+	struct buf held;
+	char **ids, *later;
 	int n;
 
 	p->now = (long long)time(NULL);
 	(void)workpool_service();
 	workpool_turn();
 	order_turn_begin(o);
+	turn_more = 0;
 	if ((n = spool_list(p->sp, SPOOL_INCOMING, &ids)) >= 0) {
-		for (int i = 0; i < n && !qmgr_stop; i++)
-			process_incoming(p, o, ids[i]);
-		if (!qmgr_stop)
-			order_turn_end(o);	/* not after a failed listing */
+		if ((later = calloc((size_t)n + 1, 1)) == NULL) {
+			log_warn("NOQUEUE qmgr: out of memory for a turn");
+			turn_more = 1;
+		} else {
+			buf_init(&held, 0);
+			(void)buf_append(&held, "\n", 1);
+			sweep(p, o, ids, n, later, &held);
+			sweep(p, o, ids, n, later, NULL);
+			buf_free(&held);
+			free(later);
+			if (!qmgr_stop)	/* not after a failed listing */
+				order_turn_end(o);
+		}
 	}
 	spool_list_free(ids, n > 0 ? n : 0);
 	p->now = (long long)time(NULL);
 	jobs_run(p, js, &qmgr_stop);
-	return run_deliveries(p);
+	return run_deliveries(p, 0);
 }
 
 /* qmgr_wait_ms - until the next retry is due, at most a second; none if more is due now */
@@ -349,6 +437,10 @@ qmgr_wait_ms(struct pipeline *p, int tried)
 
 	if (deliver_backlog())	/* results wait for the database: back off, never spin */
 		return wait;
+	if (turn_more)
+		return 0;	/* big messages left for the next turn */
+	if (next >= 0 && next <= p->now && !tried && deliver_out())
+		return wait;	/* due, in the runs out: their end wakes us */
 	if (next >= 0 && next <= p->now && tried)
 		wait = 0;
 	else if (next >= 0 && (next - p->now) * 1000 < wait)
@@ -367,12 +459,14 @@ static int
 qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config **cfg, const char *path,
     int wait)
 {
-	struct pollfd pfd[1 + CONTROL_MAX_CONNS + 1 + WORKPOOL_MAX + 1];
+	struct pollfd pfd[2 + CONTROL_MAX_CONNS + 1 + WORKPOOL_MAX + 1];
 	char drain[256];
 	ssize_t got;
-	int n = 1, ms = -1, r;
+	int n = 2, ms = -1, r;
 
 	pfd[0] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+	/* a run's last thread writes here: recorded in the next turn */
+	pfd[1] = (struct pollfd){ .fd = deliver_pollfd(), .events = POLLIN };
 	n += control_pollfds(ctl, pfd + n, CONTROL_MAX_CONNS + 1, &ms);
 	n += workpool_pollfds(pfd + n, WORKPOOL_MAX + 1, &ms);
 	if (ms >= 0 && ms < wait)
@@ -380,8 +474,8 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	r = poll(pfd, (nfds_t)n, wait);
 	/* deadlines too, so also on a timeout */
 	control_work_actions(ctl, p, cfg, path);
-	if (workpool_service() || r <= 0)
-		return 0;	/* a finished parse: the next turn now */
+	if (workpool_service() || r <= 0 || pfd[1].revents)
+		return 0;	/* a parse or run ended: the next turn now */
 	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 		return 0;
 	while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
@@ -445,6 +539,8 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	while (!qmgr_stop) {
 		if (qmgr_reload) {
 			qmgr_reload = 0;
+			/* the key cache is flushed below: no run may use it */
+			(void)run_deliveries(&p, 1);
 			pipeline_reload(&p, &cfg, path, "qmgr");
 			openpgp_cache_flush();	/* keys are read again */
 		}
@@ -452,6 +548,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 		if (qmgr_sleep(wake_fd, &ctl, &p, &cfg, path, qmgr_wait_ms(&p, tried)) < 0)
 			break;
 	}
+	(void)run_deliveries(&p, 1);	/* the runs out end, recorded */
 	/* nothing the relay took may be forgotten: it would be sent again */
 	(void)deliver_settle(cfg, p.st, QMGR_SETTLE_MAX);
 	control_close(&ctl);

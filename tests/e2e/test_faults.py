@@ -128,8 +128,11 @@ def test_locked_database_during_delivery_delivers_once(make_instance, sink):
     for n in (1, 2):
         for m in MEMBERS:
             assert got[(n, m)] == 1, (n, m, got)
-    # the lock did hit the results: they waited, and were recorded once it was gone
-    assert "delivery results recorded after" in inst.logtext(), inst.logtext()[-3000:]
+    # the lock did hit the results: they waited, and were recorded once it was gone (the copies go
+    # out in a run beside the loop: the loop may meet the lock first, and record them after it)
+    log = inst.logtext()
+    assert "delivery results recorded after" in log or \
+        re.search(r"database is locked[\s\S]*delivery run: [1-9][0-9]* recorded", log), log[-3000:]
 
 
 def test_daemon_dies_while_results_cannot_be_recorded_sends_nothing_twice(sink, tmpfs):

@@ -3,11 +3,13 @@ under seccomp, as another user; a post past limits.worker_seconds is quarantined
 next post goes out.
 
 The slow post uses a test-only trigger: MLISTD_TEST_WORKER_SPIN=WORD in the daemon's environment makes the
-confined worker spin on a message containing WORD (see worker.c)."""
+confined worker spin on a message containing WORD (see worker.c), compiled only into the build's
+tests/mlistd-test-hooks, which that test runs instead of bin/mlistd."""
 import os
 import smtplib
 import subprocess
 
+import conftest
 from conftest import wait_until
 
 SPIN = "mlistd-test-spin-9f3c"
@@ -53,6 +55,7 @@ def zygote_of(inst):
 
 def test_cpu_budget_quarantines_and_the_list_goes_on(make_instance, sink, monkeypatch):
     monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    monkeypatch.setattr(conftest, "MLISTD", os.path.join(conftest.BUILD, "tests", "mlistd-test-hooks"))
     inst = make_instance(extra="limits = { worker_seconds = 1; };")
     assert inst.wait_log("worker: zygote pid")
     log = inst.logtext()
