@@ -186,8 +186,7 @@ def test_structure_outer_headers_and_dkim(keyed_list, sink, tmp_path):
 def test_one_signature_per_post_and_buckets(keyed_list, sink, tmp_path):
     inst, alice, carol, listfpr = keyed_list
     send(inst, post("short one", "short\r\n"), "bob@example.org")
-    # (same-length subjects: the Message-ID, visible outside, is made from them)
-    send(inst, post("longr one", "a longer post, still in the first bucket\r\n" * 30), "bob@example.org")
+    send(inst, post("a longer one", "a longer post, still in the first bucket\r\n" * 30), "bob@example.org")
     got = wait_until(lambda: len(to(sink, "alice@example.org")) >= 2 and len(to(sink, "carol@example.org")) >= 2)
     assert got, inst.logtext()
     sigs = []
@@ -201,6 +200,48 @@ def test_one_signature_per_post_and_buckets(keyed_list, sink, tmp_path):
     a = to(sink, "alice@example.org")
     assert len(a[0]) == len(a[1])       # two body lengths, one bucket: the same size
     assert len(a[0]) > 4096
+
+
+def reply_to(subject, msgid, parent, refs):
+    raw = post(subject, "Same length body.\r\n").replace(
+        f"<{subject.replace(' ', '.')}@example.org>".encode(), msgid.encode())
+    return raw.replace(b"\r\n\r\n", f"\r\nIn-Reply-To: {parent}\r\nReferences: {refs}\r\n\r\n".encode(), 1)
+
+
+def test_outer_thread_ids_say_nothing_of_the_post(keyed_list, sink, tmp_path):
+    """Outside, the thread is fixed-length keyed hashes of the ids (the real ones inside): two replies
+    whose Message-ID and References differ in length give copies of one length, and each still names
+    its parent's outer id (Thunderbird and mutt thread by the outer header alone)."""
+    inst, alice, carol, listfpr = keyed_list
+    root = "<root@example.org>"
+    send(inst, post("first post", "Same length body.\r\n").replace(
+        b"<first.post@example.org>", root.encode()), "bob@example.org")
+    assert wait_until(lambda: to(sink, "alice@example.org") and to(sink, "carol@example.org")), inst.logtext()
+    short = "<r1@example.org>"
+    long_ = "<a-much.longer.message-identifier.20261202@mail.example.org>"
+    refs = " ".join("<ancestor-%d.with.a.long.id@news.example.net>" % i for i in range(6)) + " " + root
+    send(inst, reply_to("reply one", short, root, root), "bob@example.org")
+    assert wait_until(lambda: len(to(sink, "alice@example.org")) >= 2), inst.logtext()
+    send(inst, reply_to("reply two", long_, root, refs), "bob@example.org")
+    assert wait_until(lambda: len(to(sink, "alice@example.org")) >= 3), inst.logtext()
+    first, r1, r2 = to(sink, "alice@example.org")[:3]
+    assert len(r1) == len(r2)           # ids and chain of different lengths: one copy length
+    for c in (first, r1, r2):
+        assert b"example.org>" not in c.split(b"\r\n\r\n", 1)[0] and b"ancestor" not in c
+    heads = [email.message_from_bytes(c, policy=email.policy.compat32) for c in (first, r1, r2)]
+    ids = [h["Message-ID"] for h in heads]
+    assert all(re.fullmatch(r"<[0-9a-f]{32}@lists\.example>", i) for i in ids), ids
+    assert len(set(ids)) == 3
+    assert "In-Reply-To" not in heads[0] and "References" not in heads[0]
+    for h in heads[1:]:
+        assert h["In-Reply-To"] == h["References"] == ids[0]     # the parent, outside
+    # every member's copy of one post has the same outer id (one thread for all)
+    assert email.message_from_bytes(to(sink, "carol@example.org")[0])["Message-ID"] == ids[0]
+    # inside, the real ids and the whole chain
+    dec = alice.gpg("--decrypt", "-", inp=r2).stdout
+    inner = email.message_from_bytes(dec.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n")
+    assert inner["Message-ID"] == long_ and inner["In-Reply-To"] == root
+    assert " ".join(inner["References"].split()) == refs
 
 
 def decrypt_has(g, tmp_path, copy, marker):
