@@ -36,7 +36,6 @@
 #include "../mlistd/mail/listpgp.h"
 #include "../mlistd/mail/pseudonym.h"
 #include "../mlistd/mail/restore.h"
-#include "../mlistd/mail/sealed.h"
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
 #include "../mlistd/pipeline/disclosure.h"
@@ -910,7 +909,6 @@ v_keys(struct ctx *c, int argc, char **argv)
 {
 	const struct list_cfg *l = find_list(c, argv[0]);
 	struct key_arg a = { c, 0 };
-	char sel[SELECTOR_MAX];
 
 	if (!l)
 		return EX_FAIL;
@@ -930,22 +928,8 @@ v_keys(struct ctx *c, int argc, char **argv)
 	store_keys_each(c->store, l->name, print_key, &a);
 	if (c->json)
 		printf("]\n");
-	else {
-		/* the active key's X25519 twin: posts sealed to the list (mlist seal) */
-		unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
-		char b64[64];
-
-		if (listkey_get(c->store, l->name, sel, sizeof(sel), seed) == 0 &&
-		    sealed_keys_from_seed(seed, pk, sk) == 0) {
-			sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
-			printf("; encryption key for posts sealed to %s (mlist seal --list-key): x25519:%s\n", l->name,
-			    b64);
-		}
-		sodium_memzero(seed, sizeof(seed));
-		sodium_memzero(sk, sizeof(sk));
-		if (pgp_fingerprint(c, l) != EX_OK)
-			return EX_FAIL;
-	}
+	else if (pgp_fingerprint(c, l) != EX_OK)
+		return EX_FAIL;
 	return EX_OK;
 }
 

@@ -95,7 +95,7 @@
 	X(NOTICE_SUSPENDED, "suspended", "days reason day", \
 	    "to a member suspended from the list (a discipline step)") \
 	X(NOTICE_SEALED_UNOPENABLE, "sealed-unopenable", "", \
-	    "a sealed post the list's current key cannot open") \
+	    "a post in the retired \"mlist seal\" format, no longer opened") \
 	X(NOTICE_PGP_UNOPENABLE, "pgp-unopenable", "reason", \
 	    "an OpenPGP post the list's key cannot open (reason: why)") \
 	X(NOTICE_NOT_SEALED, "not-sealed", "", \

@@ -24,6 +24,7 @@ import dkim
 import pytest
 
 from conftest import MLISTCTL, wait_until
+from pgphelp import to_list
 from test_openpgp import Gpg, packets, run
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(b) for b in ("gpg", "rnp", "rnpkeys", "sqop")),
@@ -252,13 +253,8 @@ def test_required_list_keyless_member_gets_no_clear_copy(make_instance, sink, tm
     inst = make_instance()
     alice = keyed(inst, tmp_path, "Alice", "alice@example.org")
     inst.ctl("list", "set", "demo", "encryption", "required")
-    # a post sealed to the list (the inbound format until OpenPGP in), by 'mlist seal'
-    mlist = os.path.join(os.path.dirname(MLISTCTL), "mlist")
-    listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
-    r = subprocess.run([mlist, "seal", "--list-key", listkey, "--list", LIST],
-                       input=post("required", "Only encrypted.\r\n"), capture_output=True)
-    assert r.returncode == 0, r.stderr
-    send(inst, r.stdout, "bob@example.org")
+    # a post encrypted to the list's OpenPGP key, as a mail client sends it
+    send(inst, to_list(inst, post("required", "Only encrypted.\r\n")), "bob@example.org")
     got = wait_until(lambda: to(sink, "alice@example.org", b"multipart/encrypted"))
     assert got, inst.logtext()
     alice_plain = alice.gpg("--decrypt", "-", inp=got[0], check=False).stdout
