@@ -154,6 +154,7 @@ post_open(struct pipeline *p, struct post *o)
 		o->pgp = 1;
 		return OK;
 	}
+	o->pgp = rc == 2;	/* signed in clear: the worker checks it */
 	if (sealed_is(o->msg->data, o->msg->len)) {
 		post_note(p, o, early_to(o), NOTICE_SEALED_UNOPENABLE, NULL);
 		log_info("%s qmgr: list=%s kind=post reason=sealed-retired "
@@ -225,6 +226,13 @@ post_transform(struct pipeline *p, struct post *o)
 	if (r == TEMPFAIL) {
 		why_set(o->why, "%s", o->t.reason);
 		return TEMPFAIL;
+	}
+	if (r == OK && o->t.pgp != 1 && l->encryption == ENC_REQUIRED) {
+		/* it looked encrypted, but only quoted someone else's block */
+		post_note(p, o, early_to(o), NOTICE_NOT_SEALED, NULL);
+		log_info("%s qmgr: list=%s kind=post reason=not-sealed "
+		    "result=permfail", p->qid, l->name);
+		return PERMFAIL;
 	}
 	if (r == OK)
 		return post_signed(p, o);
