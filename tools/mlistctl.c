@@ -87,6 +87,7 @@ static int v_archive_export(struct ctx *, int, char **);
 static int v_daemon(struct ctx *, int, char **);
 static int v_member_set(struct ctx *, int, char **);
 static int call(struct ctx *, int, char **);
+static int call_to(struct ctx *, int, char **, int);
 static int v_import(struct ctx *, int, char **);
 static int v_backup(struct ctx *, int, char **);
 static int v_restore(struct ctx *, int, char **);
@@ -212,6 +213,9 @@ static const struct verb verbs[] = {
 	  "old key stays listed: keep its record published for the posts it signed." },
 	{ "keys rotate-subkey", "LIST", 1, 1, NEED_DAEMON, v_daemon,
 	  "The same as 'keys LIST --rotate-subkey'." },
+	{ "keys openpgp", "LIST", 1, 1, NEED_DAEMON, v_daemon,
+	  "Print the list's OpenPGP fingerprint; the daemon makes the key first if\n"
+	  "the list has none (a list from before OpenPGP). 'keys LIST' does this too." },
 	{ "keys", "LIST [--export | --rotate-subkey | --pseudonym NAME]", 1, 3, NEED_STORE, v_keys,
 	  "Show the list's DKIM keys and the DNS TXT records to publish under the instance's\n"
 	  "hostname (every key, old ones too: they verify the posts they signed), and the\n"
@@ -847,13 +851,39 @@ print_key(const char *selector, const unsigned char *pk, int active, long long c
 	buf_free(&txt);
 }
 
-/* pgp_key - the list's OpenPGP key (made now if it has none) */
-static int
-pgp_key(struct ctx *c, const struct list_cfg *l, struct openpgp_secret **k)
+/* use_verb - c now speaks for the verb words (a daemon verb of its own) */
+static void
+use_verb(struct ctx *c, const char *words)
 {
-	if (listpgp_get(c->store, l->name, c->cfg->hostname, k) < 0)
+	for (const struct verb *v = verbs; v->words; v++)
+		if (strcmp(v->words, words) == 0)
+			c->verb = v;
+}
+
+/*
+ * pgp_key - the list's OpenPGP key; a list that has none gets it from the
+ * daemon ("keys openpgp": mlistctl changes nothing itself), whose answer
+ * (the fingerprint line) is printed only if show
+ */
+static int
+pgp_key(struct ctx *c, const struct list_cfg *l, int show,
+    struct openpgp_secret **k)
+{
+	char *argv[] = { (char *)l->name, NULL };
+	int rc;
+
+	if ((rc = listpgp_find(c->store, l->name, k)) == 0) {
+		use_verb(c, "keys openpgp");
+		if ((rc = call_to(c, 1, argv, show)) != EX_OK)
+			return rc;
+		rc = listpgp_find(c->store, l->name, k);
+	}
+	if (rc < 0)
 		return fail(EX_FAIL, "%s: the list's OpenPGP key: %s", l->name,
 		    store_errmsg(c->store));
+	if (rc == 0)
+		return fail(EX_FAIL, "%s: the daemon made no OpenPGP key",
+		    l->name);
 	return EX_OK;
 }
 
@@ -865,7 +895,7 @@ pgp_fingerprint(struct ctx *c, const struct list_cfg *l)
 	char fpr[OPENPGP_FPR_SIZE];
 	int rc;
 
-	if ((rc = pgp_key(c, l, &k)) != EX_OK)
+	if ((rc = pgp_key(c, l, 0, &k)) != EX_OK)
 		return rc;
 	rc = openpgp_list_fingerprint(k, fpr) == OK ? EX_OK : EX_FAIL;
 	openpgp_secret_free(k);
@@ -884,7 +914,7 @@ pgp_export(struct ctx *c, const struct list_cfg *l)
 	struct buf pub;
 	int rc;
 
-	if ((rc = pgp_key(c, l, &k)) != EX_OK)
+	if ((rc = pgp_key(c, l, 0, &k)) != EX_OK)
 		return rc;
 	buf_init(&pub, 0);
 	rc = openpgp_list_public(k, 1, &pub, why, sizeof(why)) == OK &&
@@ -898,9 +928,7 @@ pgp_export(struct ctx *c, const struct list_cfg *l)
 static int
 rotate_subkey(struct ctx *c, char **argv)
 {
-	for (const struct verb *v = verbs; v->words; v++)
-		if (strcmp(v->words, "keys rotate-subkey") == 0)
-			c->verb = v;
+	use_verb(c, "keys rotate-subkey");
 	return call(c, 1, argv);
 }
 
@@ -1267,6 +1295,13 @@ not_running(struct ctx *c)
 static int
 call(struct ctx *c, int argc, char **argv)
 {
+	return call_to(c, argc, argv, 1);
+}
+
+/* call_to - as call; the answer's text printed only if show (errors are) */
+static int
+call_to(struct ctx *c, int argc, char **argv, int show)
+{
 	char *req[CONTROL_MAX_ARGS + 1], why[300];
 	struct control_ans a;
 	struct buf frame;
@@ -1288,7 +1323,8 @@ call(struct ctx *c, int argc, char **argv)
 		buf_free(&frame);
 		return fail(EX_FAIL, "%s/control: %s", c->cfg->state_dir, why);
 	}
-	fputs(a.out, stdout);
+	if (show)
+		fputs(a.out, stdout);
 	for (const char *l = a.err, *nl; *l; l = nl ? nl + 1 : l + strlen(l)) {
 		nl = strchr(l, '\n');
 		fprintf(stderr, "mlistctl: %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);

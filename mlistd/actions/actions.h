@@ -93,6 +93,7 @@ int	act_apply_policy(struct act_ctx *, const struct list_cfg *, const char *key,
 int	act_member_openpgp(struct act_ctx *, const struct list_cfg *,
 	    const char *addr, const char *value);
 int	act_keys_rotate_subkey(struct act_ctx *, const struct list_cfg *);
+int	act_keys_openpgp(struct act_ctx *, const struct list_cfg *);
 
 /* list.c */
 int	act_digest_now(struct act_ctx *, const struct list_cfg *);
