@@ -482,8 +482,9 @@ def test_quoted_block_for_someone_else_is_plain_text(make_instance, sink, tmp_pa
     else:
         raw = quoting("bob@example.org", block)
     send(inst, raw, "bob@example.org")
-    got = wait_until(lambda: to(sink, "carol@example.org", b"Anyone?"))
+    got = wait_until(lambda: to(sink, "carol@example.org", b"Anyone?") and to(sink, "alice@example.org"))
     assert got, inst.logtext()
+    got = to(sink, "carol@example.org", b"Anyone?")
     assert b"-----BEGIN PGP MESSAGE-----" in got[0]
     assert "openpgp-undecryptable" not in inst.logtext()
     assert alice.gpg("--decrypt", "-", inp=to(sink, "alice@example.org")[0], check=False).stdout.count(
