@@ -17,7 +17,12 @@
  * Signatures: one by the member key the queue manager sent with the job
  * (the key registered for the outer From) marks the post as theirs, with
  * its replay id. Nothing else of the signature or of the sender's PKESK
- * survives: the copies are made from the plaintext alone.
+ * survives: the copies are made from the plaintext alone. A post signed
+ * but not encrypted (multipart/signed, or a cleartext-signed text) is
+ * checked the same way and left as it is.
+ *
+ * Not ours to open: an inline block whose PKESKs name none of the list's
+ * keys, or one quoted ("> "), is the plain text of the post.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -469,6 +474,10 @@ pgpin_open(const char *msg, size_t len, const char *listaddr, const void *sec,
 		if (rc < 0 && !*r->why)
 			snprintf(r->why, sizeof(r->why),
 			    "it could not be decrypted");
+	} else if (is_type(msg, len, "multipart/encrypted")) {
+		/* says it is encrypted, holds nothing we can find: not clear */
+		snprintf(r->why, sizeof(r->why), "it holds no OpenPGP message");
+		rc = -1;
 	}
 	if (rc == 0 && have_mk)
 		clear_signed(msg, len, listaddr, &mk, r);

@@ -501,3 +501,17 @@ def test_quoted_block_on_a_required_list_is_a_post_in_clear(make_instance, sink,
     assert inst.wait_log("reason=not-sealed"), inst.logtext()
     assert wait_until(lambda: to(sink, "bob@example.org", b"only posts encrypted")), inst.logtext()
     assert not to(sink, "carol@example.org", b"Anyone?") and not to(sink, "alice@example.org", b"...")
+
+
+def test_multipart_encrypted_with_nothing_inside_is_refused(make_instance, sink, tmp_path):
+    """It says it is encrypted and holds no OpenPGP message: refused with a note, never passed on
+    as if it were a post in clear."""
+    inst, alice = signed_list(make_instance, tmp_path)
+    raw = head("bob@example.org", "...", 'multipart/encrypted; protocol="application/pgp-encrypted"; '
+               'boundary="e0"', "empty") + (
+        b"--e0\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--e0\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\nNothing here, " + SECRET.encode() + b"\r\n--e0--\r\n")
+    send(inst, raw, "bob@example.org")
+    assert inst.wait_log("reason=openpgp-undecryptable"), inst.logtext()
+    assert wait_until(lambda: to(sink, "bob@example.org", b"no OpenPGP message")), inst.logtext()
+    assert not to(sink, "carol@example.org") and not to(sink, "alice@example.org")
