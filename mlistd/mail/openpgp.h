@@ -54,7 +54,7 @@ struct openpgp_plain {
 	int		 encrypted;	/* 1: had an encryption layer */
 	int		 sigs;		/* signatures seen */
 	int		 verified;	/* 1: a valid signature by the given key */
-	int		 not_ours;	/* did not decrypt: no PKESK to our keys */
+	int		 not_ours;	/* undecrypted: no PKESK to us */
 	uint32_t	 sig_created;
 	unsigned char	 replay[OPENPGP_REPLAY_SIZE];	/* set when verified */
 };

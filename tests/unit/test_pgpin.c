@@ -211,7 +211,8 @@ verified_with_to(const char *to)
 	int v;
 
 	buf_init(&inner, 0);
-	buf_printf(&inner, "Content-Type: text/plain; protected-headers=\"v1\"\r\n"
+	buf_printf(&inner, "Content-Type: text/plain; "
+	    "protected-headers=\"v1\"\r\n"
 	    "From: Rosa <rosa@example.org>\r\nTo: %s\r\nSubject: s\r\n\r\n"
 	    "secret text\r\n", to);
 	buf_init(&m, 0);
