@@ -203,8 +203,6 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "keys: before the list's DKIM keys") \
 	X(PIECE_KEYS_CHECK, "keys-check", "", \
 	    "keys: after them, how to check a post") \
-	X(PIECE_KEYS_SEAL, "keys-seal", "key", \
-	    "keys: the list's X25519 key, to seal a post to the list") \
 	X(PIECE_KEYS_ROLE, "keys-role", "fingerprint", \
 	    "keys: the moderators' role key") \
 	X(PIECE_CLOSED, "closed", "", \
