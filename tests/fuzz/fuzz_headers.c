@@ -7,6 +7,7 @@
 #include "../../mlistd/mail/author.h"
 #include "../../mlistd/mail/dkim.h"
 #include "../../mlistd/mail/header.h"
+#include "../../mlistd/mail/openpgp.h"
 #include "../../mlistd/mail/sealed.h"
 #include "../../mlistd/pipeline/request.h"
 
@@ -37,6 +38,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dkim_info(m, size, d, sizeof(d), s, sizeof(s));
 	/* a post in the retired sealed format is recognised, never opened */
 	(void)sealed_is(m, size);
+	{
+		/* where a post's OpenPGP message is: armour, or a base64 part */
+		struct buf pay;
+		const char *shape;
+
+		buf_init(&pay, 0);
+		(void)openpgp_payload_find(m, size, &pay, &shape);
+		buf_free(&pay);
+	}
 	free(m);
 	return 0;
 }
