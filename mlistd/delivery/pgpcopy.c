@@ -110,7 +110,8 @@ hashed(const char *id, const char *host)
 {
 	size_t hl = strlen(host);
 
-	if (strlen(id) != ID_HEX + hl + 3 || id[ID_HEX + 1] != '@' ||
+	if (strlen(id) != ID_HEX + hl + 3 || id[0] != '<' ||
+	    id[ID_HEX + 1] != '@' || id[ID_HEX + hl + 2] != '>' ||
 	    strncasecmp(id + ID_HEX + 2, host, hl) != 0)
 		return 0;
 	return strspn(id + 1, "0123456789abcdef") == ID_HEX;

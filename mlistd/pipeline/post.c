@@ -242,8 +242,8 @@ post_transform(struct pipeline *p, struct post *o)
 		    "reason=openpgp-undecryptable result=permfail", p->qid,
 		    l->name);
 		vars[1] = o->t.reason;
-		(void)notify_sender_tmpl(p, l, early_to(o),
-		    NOTICE_PGP_UNOPENABLE, vars);
+		/* the opener's note: every post, within the day's cap */
+		post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
 		return PERMFAIL;
 	}
 	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
