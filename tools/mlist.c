@@ -22,7 +22,6 @@
 #include "../mlistd/mail/header.h"
 #include "../mlistd/mail/keys.h"
 #include "../mlistd/mail/pgpsigned.h"
-#include "../mlistd/mail/sealed.h"
 #include "../mlistd/mail/dkim.h"
 #include "../mlistd/util/fsutil.h"
 
@@ -37,18 +36,15 @@ usage(FILE *fp)
 	    "usage: mlist keygen [--out FILE] [--expires DAYS]\n"
 	    "       mlist sign --list LIST [--key FILE] < post.eml > signed.eml\n"
 	    "       mlist verify FILE.eml|- [--list-key KEY | --dns-record FILE] [--pgp-key FILE]\n"
-	    "       mlist seal --list-key x25519:KEY --list LIST < post.eml > sealed.eml\n"
 	    "\n"
 	    "keygen makes your own key. The secret half goes to FILE (default\n"
 	    "~/.config/mlist/key, mode 0600) and never leaves it. It prints two public keys:\n"
 	    "the first (ed25519) is for signing - send \"key ed25519:...\" to LIST-request@ and\n"
 	    "the list refuses posts in your name that are not signed with it; the second\n"
-	    "(x25519) is only for 'mlist seal' below. Copies from the list are encrypted\n"
-	    "with OpenPGP: register your OpenPGP key (Thunderbird, K-9, mutt...) instead;\n"
-	    "no mlist tool is needed to read them.\n"
-	    "\n"
-	    "seal encrypts a post to a list's key (from \"keys\" to LIST-request@), so that no\n"
-	    "mail server on the way reads it; send what it writes to LIST.\n"
+	    "(x25519) belonged to the retired sealed format and encrypts nothing. Copies\n"
+	    "from the list, and posts to it, are OpenPGP: register your OpenPGP key\n"
+	    "(Thunderbird, K-9, mutt...) and encrypt to the list's key in your mail program;\n"
+	    "no mlist tool is needed for either.\n"
 	    "\n"
 	    "sign reads a post on standard input and writes it with an author signature for\n"
 	    "LIST (the list's address, or its List-Id such as demo.lists.example). Use it as\n"
@@ -421,60 +417,6 @@ sign(int argc, char **argv)
 	return fflush(stdout) == 0 ? EX_OK : EX_FAIL;
 }
 
-/* seal_post - a post sealed to a list's key, wrapped for sending to the list */
-static int
-seal_post(int argc, char **argv)
-{
-	const char *key = NULL, *list = NULL;
-	unsigned char pk[32];
-	struct buf msg, out, err;
-	struct hdr h;
-	char *from = NULL, host[256];
-	const char *at;
-	int rc = EX_FAIL;
-
-	for (int i = 0; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--list-key") == 0)
-			key = argv[i + 1];
-		else if (strcmp(argv[i], "--list") == 0)
-			list = argv[i + 1];
-		else
-			return usage(stderr), EX_USAGE;
-	}
-	if (!key || !list || argc % 2)
-		return usage(stderr), EX_USAGE;
-	if (keys_public_from_text(key, "x25519", pk) != 1)
-		return fprintf(stderr, "mlist: \"%s\" is not an X25519 key (x25519:BASE64, from \"keys\")\n", key),
-		    EX_FAIL;
-	if ((at = strchr(list, '@')) == NULL)
-		return fprintf(stderr, "mlist: --list wants the list's address (demo@lists.example)\n"), EX_USAGE;
-	snprintf(host, sizeof(host), "%s", at + 1);
-	buf_init(&msg, 64 << 20);
-	buf_init(&out, 0);
-	buf_init(&err, 0);
-	if (fs_read_file("/dev/stdin", &msg, &err) < 0 || hdr_parse((char *)msg.data, msg.len, &h) < 0) {
-		fprintf(stderr, "mlist: cannot read the post: %s\n", buf_cstr(&err));
-		goto done;
-	}
-	from = hdr_get_value(&h, "From");
-	hdr_free(&h);
-	if (!from || strpbrk(from, "\r\n")) {
-		fprintf(stderr, "mlist: the post needs a From header (one line)\n");
-		goto done;
-	}
-	if (sealed_wrap(from, list, "Encrypted post", host, "This post is encrypted to the list's key.\n", pk,
-	    msg.data, msg.len, &out) == 0 && fwrite(out.data, 1, out.len, stdout) == out.len && fflush(stdout) == 0)
-		rc = EX_OK;
-	else
-		fprintf(stderr, "mlist: cannot seal the post\n");
-done:
-	free(from);
-	buf_free(&msg);
-	buf_free(&out);
-	buf_free(&err);
-	return rc;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -497,8 +439,14 @@ main(int argc, char **argv)
 				return usage(stdout), EX_OK;
 		return verify(argc - 2, argv + 2);
 	}
-	if (strcmp(argv[1], "seal") == 0)
-		return seal_post(argc - 2, argv + 2);
-	fprintf(stderr, "mlist: unknown verb '%s' (this version has: keygen, sign, verify, seal)\n", argv[1]);
+	if (strcmp(argv[1], "seal") == 0) {
+		fprintf(stderr, "mlist: 'seal' is retired: encrypt the post to "
+		    "the list's OpenPGP key (the answer to \"keys\" from\n"
+		    "LIST-request@) in your mail program, which sends it as "
+		    "PGP/MIME\n");
+		return EX_USAGE;
+	}
+	fprintf(stderr, "mlist: unknown verb '%s' (this version has: keygen, "
+	    "sign, verify)\n", argv[1]);
 	return EX_USAGE;
 }

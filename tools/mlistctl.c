@@ -36,7 +36,6 @@
 #include "../mlistd/mail/listpgp.h"
 #include "../mlistd/mail/pseudonym.h"
 #include "../mlistd/mail/restore.h"
-#include "../mlistd/mail/sealed.h"
 #include "../mlistd/mail/spool.h"
 #include "../mlistd/mail/store.h"
 #include "../mlistd/pipeline/disclosure.h"
@@ -89,6 +88,7 @@ static int v_archive_export(struct ctx *, int, char **);
 static int v_daemon(struct ctx *, int, char **);
 static int v_member_set(struct ctx *, int, char **);
 static int call(struct ctx *, int, char **);
+static int call_to(struct ctx *, int, char **, int);
 static int v_import(struct ctx *, int, char **);
 static int v_backup(struct ctx *, int, char **);
 static int v_restore(struct ctx *, int, char **);
@@ -214,6 +214,9 @@ static const struct verb verbs[] = {
 	  "old key stays listed: keep its record published for the posts it signed." },
 	{ "keys rotate-subkey", "LIST", 1, 1, NEED_DAEMON, v_daemon,
 	  "The same as 'keys LIST --rotate-subkey'." },
+	{ "keys openpgp", "LIST", 1, 1, NEED_DAEMON, v_daemon,
+	  "Print the list's OpenPGP fingerprint; the daemon makes the key first if\n"
+	  "the list has none (a list from before OpenPGP). 'keys LIST' does this too." },
 	{ "keys rotate-pseudonym", "LIST NAME", 2, 2, NEED_DAEMON, v_daemon,
 	  "The same as 'keys LIST --pseudonym NAME --rotate'." },
 	{ "keys", "LIST [--export | --rotate-subkey | --pseudonym NAME [--rotate]]",
@@ -874,13 +877,39 @@ print_key(const char *selector, const unsigned char *pk, int active, long long c
 	buf_free(&txt);
 }
 
-/* pgp_key - the list's OpenPGP key (made now if it has none) */
-static int
-pgp_key(struct ctx *c, const struct list_cfg *l, struct openpgp_secret **k)
+/* use_verb - c now speaks for the verb words (a daemon verb of its own) */
+static void
+use_verb(struct ctx *c, const char *words)
 {
-	if (listpgp_get(c->store, l->name, c->cfg->hostname, k) < 0)
+	for (const struct verb *v = verbs; v->words; v++)
+		if (strcmp(v->words, words) == 0)
+			c->verb = v;
+}
+
+/*
+ * pgp_key - the list's OpenPGP key; a list that has none gets it from the
+ * daemon ("keys openpgp": mlistctl changes nothing itself), whose answer
+ * (the fingerprint line) is printed only if show
+ */
+static int
+pgp_key(struct ctx *c, const struct list_cfg *l, int show,
+    struct openpgp_secret **k)
+{
+	char *argv[] = { (char *)l->name, NULL };
+	int rc;
+
+	if ((rc = listpgp_find(c->store, l->name, k)) == 0) {
+		use_verb(c, "keys openpgp");
+		if ((rc = call_to(c, 1, argv, show)) != EX_OK)
+			return rc;
+		rc = listpgp_find(c->store, l->name, k);
+	}
+	if (rc < 0)
 		return fail(EX_FAIL, "%s: the list's OpenPGP key: %s", l->name,
 		    store_errmsg(c->store));
+	if (rc == 0)
+		return fail(EX_FAIL, "%s: the daemon made no OpenPGP key",
+		    l->name);
 	return EX_OK;
 }
 
@@ -892,7 +921,7 @@ pgp_fingerprint(struct ctx *c, const struct list_cfg *l)
 	char fpr[OPENPGP_FPR_SIZE];
 	int rc;
 
-	if ((rc = pgp_key(c, l, &k)) != EX_OK)
+	if ((rc = pgp_key(c, l, 0, &k)) != EX_OK)
 		return rc;
 	rc = openpgp_list_fingerprint(k, fpr) == OK ? EX_OK : EX_FAIL;
 	openpgp_secret_free(k);
@@ -911,7 +940,7 @@ pgp_export(struct ctx *c, const struct list_cfg *l)
 	struct buf pub;
 	int rc;
 
-	if ((rc = pgp_key(c, l, &k)) != EX_OK)
+	if ((rc = pgp_key(c, l, 0, &k)) != EX_OK)
 		return rc;
 	buf_init(&pub, 0);
 	rc = openpgp_list_public(k, 1, &pub, why, sizeof(why)) == OK &&
@@ -925,9 +954,7 @@ pgp_export(struct ctx *c, const struct list_cfg *l)
 static int
 rotate_subkey(struct ctx *c, char **argv)
 {
-	for (const struct verb *v = verbs; v->words; v++)
-		if (strcmp(v->words, "keys rotate-subkey") == 0)
-			c->verb = v;
+	use_verb(c, "keys rotate-subkey");
 	return call(c, 1, argv);
 }
 
@@ -948,7 +975,6 @@ v_keys(struct ctx *c, int argc, char **argv)
 {
 	const struct list_cfg *l = find_list(c, argv[0]);
 	struct key_arg a = { c, 0 };
-	char sel[SELECTOR_MAX];
 
 	if (!l)
 		return EX_FAIL;
@@ -972,22 +998,8 @@ v_keys(struct ctx *c, int argc, char **argv)
 	store_keys_each(c->store, l->name, print_key, &a);
 	if (c->json)
 		printf("]\n");
-	else {
-		/* the active key's X25519 twin: posts sealed to the list (mlist seal) */
-		unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
-		char b64[64];
-
-		if (listkey_get(c->store, l->name, sel, sizeof(sel), seed) == 0 &&
-		    sealed_keys_from_seed(seed, pk, sk) == 0) {
-			sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
-			printf("; encryption key for posts sealed to %s (mlist seal --list-key): x25519:%s\n", l->name,
-			    b64);
-		}
-		sodium_memzero(seed, sizeof(seed));
-		sodium_memzero(sk, sizeof(sk));
-		if (pgp_fingerprint(c, l) != EX_OK)
-			return EX_FAIL;
-	}
+	else if (pgp_fingerprint(c, l) != EX_OK)
+		return EX_FAIL;
 	return EX_OK;
 }
 
@@ -1325,6 +1337,13 @@ not_running(struct ctx *c)
 static int
 call(struct ctx *c, int argc, char **argv)
 {
+	return call_to(c, argc, argv, 1);
+}
+
+/* call_to - as call; the answer's text printed only if show (errors are) */
+static int
+call_to(struct ctx *c, int argc, char **argv, int show)
+{
 	char *req[CONTROL_MAX_ARGS + 1], why[300];
 	struct control_ans a;
 	struct buf frame;
@@ -1346,7 +1365,8 @@ call(struct ctx *c, int argc, char **argv)
 		buf_free(&frame);
 		return fail(EX_FAIL, "%s/control: %s", c->cfg->state_dir, why);
 	}
-	fputs(a.out, stdout);
+	if (show)
+		fputs(a.out, stdout);
 	for (const char *l = a.err, *nl; *l; l = nl ? nl + 1 : l + strlen(l)) {
 		nl = strchr(l, '\n');
 		fprintf(stderr, "mlistctl: %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);

@@ -160,6 +160,15 @@ h_pseudkey(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 	return act_keys_rotate_pseudonym(c, l, argv[2]);
 }
 
+/* h_pgpkey - keys openpgp LIST */
+static int
+h_pgpkey(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return act_keys_openpgp(c, l);
+}
+
 /* h_list_delete - list delete LIST */
 static int
 h_list_delete(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
@@ -202,6 +211,7 @@ static const struct action actions[] = {
 	{ "backup", "FILE", 2, 2, INSTANCE, h_backup },
 	{ "keys rotate-subkey", "LIST", 2, 2, 0, h_subkey },
 	{ "keys rotate-pseudonym", "LIST NAME", 3, 3, 0, h_pseudkey },
+	{ "keys openpgp", "LIST", 2, 2, 0, h_pgpkey },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 

@@ -108,6 +108,7 @@ int	act_member_openpgp(struct act_ctx *, const struct list_cfg *,
 int	act_keys_rotate_subkey(struct act_ctx *, const struct list_cfg *);
 int	act_keys_rotate_pseudonym(struct act_ctx *, const struct list_cfg *,
 	    const char *name);
+int	act_keys_openpgp(struct act_ctx *, const struct list_cfg *);
 
 /* list.c */
 int	act_digest_now(struct act_ctx *, const struct list_cfg *);

@@ -159,32 +159,20 @@ act_member_import(struct act_ctx *c, const struct list_cfg *l, const char *text,
 	return ACT_DONE;
 }
 
-/* set_key - key PUBLICKEY|none, enckey x25519:KEY|none [expires DATE] */
+/* set_key - key PUBLICKEY|none: the member's Ed25519 author key */
 static int
-set_key(struct act_ctx *c, const struct list_cfg *l, const char *addr, int enc,
-    const char *value, const char *expiry)
+set_key(struct act_ctx *c, const struct list_cfg *l, const char *addr,
+    const char *value)
 {
 	unsigned char pk[32];
-	long long expires = 0;
 	int k;
 
-	if ((k = keys_public_from_text(value, enc ? "x25519" : "ed25519", pk)) < 0)
-		return act_fail(c, ACT_FAILED, "\"%s\" is not %s public key (base64, as 'mlist "
-		    "keygen' prints it%s), nor \"none\"", value, enc ? "an X25519" : "an Ed25519",
-		    enc ? ": its second line" : "");
-	if (!enc)
-		return store_member_set_key(c->p->st, l->name, addr, k ? pk : NULL, sizeof(pk));
-	if (expiry) {
-		expires = keys_expiry_parse(expiry);
-		if (expires < 0 || !k)
-			return act_fail(c, ACT_FAILED, "\"%s\" is not a date (YYYY-MM-DD) or there is "
-			    "no key to expire", expiry);
-		if (expires <= (long long)time(NULL))
-			return act_fail(c, ACT_FAILED, "%s is not in the future: a key that has expired "
-			    "is not registered", expiry);
-	}
-	return store_member_set_enc_key(c->p->st, l->name, addr, k ? pk : NULL, sizeof(pk),
-	    expires);
+	if ((k = keys_public_from_text(value, "ed25519", pk)) < 0)
+		return act_fail(c, ACT_FAILED, "\"%s\" is not an Ed25519 public "
+		    "key (base64, as 'mlist keygen' prints it), nor \"none\"",
+		    value);
+	return store_member_set_key(c->p->st, l->name, addr, k ? pk : NULL,
+	    sizeof(pk));
 }
 
 /* set_identity - identity MODE|list */
@@ -239,6 +227,7 @@ act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	char ref[64], detail[160];
 	int rc;
 
+	(void)expires;	/* only the retired enckey took one: refused below */
 	if (strcmp(key, "name") == 0 && (strpbrk(value, "\r\n") || strlen(value) > 200))
 		return act_fail(c, ACT_FAILED, "a name must be one line of at most 200 characters");
 	if (strcmp(key, "openpgp") == 0)
@@ -247,7 +236,7 @@ act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 		return act_fail(c, ACT_FAILED, "enckey (X25519, the retired sealed format) "
 		    "is gone: register an OpenPGP key with openpgp FILE");
 	if (strcmp(key, "key") == 0)
-		rc = set_key(c, l, addr, 0, value, expires);
+		rc = set_key(c, l, addr, value);
 	else if (strcmp(key, "pseudonym") == 0) {
 		if ((rc = act_set_pseudonym(c, l, addr, value)) != ACT_DONE)
 			return rc;	/* told; a store failure stays one */

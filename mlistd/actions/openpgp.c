@@ -1,7 +1,9 @@
 /*
  * openpgp.c - the OpenPGP actions: an operator registers or removes a
- * member's key (member set LIST ADDR openpgp ...), and rotates the list's
- * encryption subkey (keys rotate-subkey LIST).
+ * member's key (member set LIST ADDR openpgp ...), makes the list's key
+ * when a list from before OpenPGP has none (keys openpgp LIST: mlistctl
+ * never makes it itself), and rotates the list's encryption subkey (keys
+ * rotate-subkey LIST).
  *
  * A member's key is judged by openpgp_key_import (refused kinds come back
  * with the reason) and kept minimal: one UID, no third-party
@@ -129,6 +131,34 @@ act_member_openpgp(struct act_ctx *c, const struct list_cfg *l,
 		said(c, l, addr, none ? NULL : &k);
 	openpgp_key_free(&k);
 	return rc;
+}
+
+/*
+ * act_keys_openpgp - the list's OpenPGP key, made now if it has none (a
+ * list made before OpenPGP): its fingerprint and UID; a new key audited
+ */
+int
+act_keys_openpgp(struct act_ctx *c, const struct list_cfg *l)
+{
+	struct openpgp_secret *k;
+	char fpr[OPENPGP_FPR_SIZE];
+	int had, rc;
+
+	if ((had = listpgp_find(c->p->st, l->name, &k)) < 0 || (had == 0 &&
+	    listpgp_get(c->p->st, l->name, c->p->cfg->hostname, &k) < 0))
+		return act_dberr(c);
+	rc = openpgp_list_fingerprint(k, fpr);
+	openpgp_secret_free(k);
+	if (rc != OK)
+		return act_fail(c, ACT_FAILED, "%s: the list's OpenPGP key has "
+		    "no fingerprint", l->name);
+	if ((c->json ? buf_printf(c->out, "{\"list\":\"%s\",\"openpgp\":\"%s\","
+	    "\"made\":%s}\n", l->name, fpr, had ? "false" : "true") :
+	    buf_printf(c->out, "openpgp: %s %s <%s@%s>\n", fpr, l->name,
+	    l->name, c->p->cfg->hostname)) < 0)
+		return act_dberr(c);
+	return had ? ACT_DONE : act_audit(c, l, "keys openpgp",
+	    "openpgp key made");
 }
 
 /* act_keys_rotate_subkey - a new encryption subkey for the list's key */

@@ -1047,7 +1047,8 @@ pgp_load(struct run *r, struct message *m, const char *list)
 		return;
 	}
 	if (pgpcopy_prepare(ps ? ps : k, ps ? from : NULL, list,
-	    r->cfg->hostname, m->raw.data, m->raw.len, OPENPGP_BUCKET_MIN,
+	    r->cfg->hostname, r->keys ? r->keys->lookup : NULL,
+	    m->raw.data, m->raw.len, OPENPGP_BUCKET_MIN,
 	    r->now, &m->post, why, sizeof(why)) == OK)
 		m->pgp = 1;
 	else

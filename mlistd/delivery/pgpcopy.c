@@ -5,13 +5,21 @@
  * protected headers, protected-headers="v1"), padded in its MIME preamble
  * to a size bucket, signed once per post and encrypted per member with one
  * PKESK (mail/openpgp_out.c does the OpenPGP). Outside: only what a relay
- * needs and what lets a client thread and unsubscribe - Date, Message-ID,
- * To, In-Reply-To, References, the List-* headers, Precedence,
- * Auto-Submitted - with From the signer key's UID (the list's, or a
- * pseudonym's for its posts), Subject "..." and an Autocrypt header with
- * that key. The signature is dated by the
- * copy's own Date: (a post released late is dated when it was released),
- * so a client never sees the two disagree.
+ * needs and what lets a client thread and unsubscribe, each of a length
+ * that says nothing of the post: From the signer key's UID (the list's, or
+ * a pseudonym's for its posts), To the list, Subject "...", Date in the one
+ * fixed format, the List-* headers, Precedence, Auto-Submitted, an
+ * Autocrypt header with the signer's key, and the thread as fixed-length
+ * ids: Message-ID, and In-Reply-To and References naming the parent only,
+ * each a keyed hash of the real id (which stays inside, with the whole
+ * References chain). Hashed, not random per copy: Thunderbird (up to 153
+ * at least) and mutt thread by the outer header alone - Thunderbird takes
+ * only the Subject from protected headers into its message database - so
+ * a random id would break every thread; the same hash of the parent's id
+ * in every copy keeps them. An id that already is such a hash (a reply
+ * written to an encrypted copy) is kept as it is. The signature is dated
+ * by the copy's own Date: (a post released late is dated when it was
+ * released), so a client never sees the two disagree.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +27,20 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "delivery/pgpcopy.h"
 #include "mail/header.h"
 #include "mail/listpgp.h"
 
-/* outer - the plain copy's fields that stay visible outside the encryption */
+#define ID_HEX		32	/* hex digits of an outer id's local part */
+
+/*
+ * outer - the plain copy's fields that stay visible outside the encryption
+ * as they are: none depends on the post (From, To, Date and the thread ids
+ * are written afresh)
+ */
 static const char *const outer[] = {
-	"Date", "Message-ID", "To", "In-Reply-To", "References",
 	"Precedence", "Auto-Submitted", "List-Id", "List-Unsubscribe",
 	"List-Unsubscribe-Post", "List-Post", "List-Help", "List-Subscribe",
 	"List-Archive", "List-Owner", NULL
@@ -65,16 +80,122 @@ kept(const struct hdr_field *f)
 	return 0;
 }
 
+/*
+ * msgid - the first (last if !first) <id> of a Message-ID, In-Reply-To or
+ * References value into out; 0 if it holds none
+ */
+static int
+msgid(const char *v, int first, char *out, size_t outlen)
+{
+	const char *a, *b, *s = NULL, *e = NULL;
+
+	for (a = v; (a = strchr(a, '<')) != NULL; a = b + 1) {
+		if ((b = strchr(a, '>')) == NULL)
+			break;
+		s = a;
+		e = b + 1;
+		if (first)
+			break;
+	}
+	if (s == NULL || (size_t)(e - s) >= outlen)
+		return 0;
+	memcpy(out, s, (size_t)(e - s));
+	out[e - s] = 0;
+	return 1;
+}
+
+/* hashed - is id already an outer id of this host (ID_HEX hex digits)? */
+static int
+hashed(const char *id, const char *host)
+{
+	size_t hl = strlen(host);
+
+	if (strlen(id) != ID_HEX + hl + 3 || id[0] != '<' ||
+	    id[ID_HEX + 1] != '@' || id[ID_HEX + hl + 2] != '>' ||
+	    strncasecmp(id + ID_HEX + 2, host, hl) != 0)
+		return 0;
+	return strspn(id + 1, "0123456789abcdef") == ID_HEX;
+}
+
+/* outer_id - the fixed-length id that stands outside for the real id */
+static int
+outer_id(const struct pgpcopy_post *p, const char *id, struct buf *out)
+{
+	unsigned char h[ID_HEX / 2];
+	char hex[ID_HEX + 1];
+
+	if (hashed(id, p->host))
+		return buf_puts(out, id);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)id,
+	    strlen(id), p->idkey, sizeof(p->idkey));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	return buf_printf(out, "<%s@%s>", hex, p->host);
+}
+
+/*
+ * thread - Message-ID, and the parent (In-Reply-To, else the last of
+ * References) as both In-Reply-To and References, each as an outer id
+ */
+static int
+thread(struct pgpcopy_post *p, const struct hdr *h)
+{
+	char id[1000], *v;
+	int rc = 0, have = 0;
+
+	if ((v = hdr_get_value(h, "Message-ID")) != NULL) {
+		if (msgid(v, 1, id, sizeof(id))) {
+			rc |= buf_puts(&p->head, "Message-ID: ");
+			rc |= outer_id(p, id, &p->head);
+			rc |= buf_puts(&p->head, "\r\n");
+		}
+		free(v);
+	}
+	if ((v = hdr_get_value(h, "In-Reply-To")) != NULL) {
+		have = msgid(v, 1, id, sizeof(id));
+		free(v);
+	}
+	if (!have && (v = hdr_get_value(h, "References")) != NULL) {
+		have = msgid(v, 0, id, sizeof(id));
+		free(v);
+	}
+	if (have) {
+		rc |= buf_puts(&p->head, "In-Reply-To: ");
+		rc |= outer_id(p, id, &p->head);
+		rc |= buf_puts(&p->head, "\r\nReferences: ");
+		rc |= outer_id(p, id, &p->head);
+		rc |= buf_puts(&p->head, "\r\n");
+	}
+	return rc ? -1 : 0;
+}
+
+/* date - the copy's time in the one fixed-length form distribute writes */
+static int
+date(struct buf *b, long long t)
+{
+	char d[64];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		return -1;
+	return buf_printf(b, "Date: %s\r\n", d);
+}
+
 /* head - the outer header every copy shares (all but its Content-Type) */
 static int
-head(struct pgpcopy_post *p, const void *raw, size_t len)
+head(struct pgpcopy_post *p, const char *list, long long created,
+    const void *raw, size_t len)
 {
 	struct hdr h;
 	int rc = 0;
 
 	if (hdr_parse(raw, len, &h) < 0)
 		return -1;
-	rc |= buf_printf(&p->head, "From: <%s>\r\nSubject: ...\r\n", p->from);
+	rc |= buf_printf(&p->head, "From: <%s>\r\nTo: <%s@%s>\r\n"
+	    "Subject: ...\r\n", p->from, list, p->host);
+	rc |= date(&p->head, created);
+	rc |= thread(p, &h);
 	for (int i = 0; i < h.n; i++)
 		if (kept(&h.f[i]))
 			rc |= buf_append(&p->head, h.f[i].start, h.f[i].len);
@@ -85,6 +206,30 @@ head(struct pgpcopy_post *p, const void *raw, size_t len)
 }
 
 /*
+ * id_key - the key of the outer ids: from the instance's idseed (the same
+ * hash for a post's every copy and for its replies' references), or
+ * random for this post alone when there is none
+ */
+static void
+id_key(struct pgpcopy_post *p, const char *list, const unsigned char *idseed)
+{
+	static const char ctx[] = "mlist outer thread ids v1";
+	crypto_generichash_state st;
+
+	if (idseed == NULL) {
+		randombytes_buf(p->idkey, sizeof(p->idkey));
+		return;
+	}
+	crypto_generichash_init(&st, idseed, PGPCOPY_SEED_LEN,
+	    sizeof(p->idkey));
+	crypto_generichash_update(&st, (const unsigned char *)ctx,
+	    sizeof(ctx));
+	crypto_generichash_update(&st, (const unsigned char *)list,
+	    strlen(list) + 1);
+	crypto_generichash_final(&st, p->idkey, sizeof(p->idkey));
+}
+
+/*
  * pgpcopy_prepare - what every encrypted copy of the plain copy raw shares:
  * signed once by sign_key, dated by the copy's Date: (now if none), From
  * and Autocrypt naming the signer (a client shows a signature as good only
@@ -92,7 +237,7 @@ head(struct pgpcopy_post *p, const void *raw, size_t len)
  */
 enum result
 pgpcopy_prepare(const struct openpgp_secret *sign_key, const char *from,
-    const char *list, const char *host,
+    const char *list, const char *host, const unsigned char *idseed,
     const void *raw, size_t len, size_t bucket_min, long long now,
     struct pgpcopy_post *p, char *why, size_t whylen)
 {
@@ -106,10 +251,12 @@ pgpcopy_prepare(const struct openpgp_secret *sign_key, const char *from,
 		snprintf(p->from, sizeof(p->from), "%s", from);
 	else
 		snprintf(p->from, sizeof(p->from), "%s@%s", list, host);
+	snprintf(p->host, sizeof(p->host), "%s", host);
+	id_key(p, list, idseed);
 	if (created == 0)
 		created = now;
 	if (listpgp_autocrypt(sign_key, p->from, &p->autocrypt) < 0 ||
-	    head(p, raw, len) < 0) {
+	    head(p, list, created, raw, len) < 0) {
 		snprintf(why, whylen, "the list's key does not export, or no "
 		    "memory");
 		buf_free(&p->autocrypt);
@@ -129,6 +276,7 @@ pgpcopy_prepare(const struct openpgp_secret *sign_key, const char *from,
 void
 pgpcopy_post_free(struct pgpcopy_post *p)
 {
+	sodium_memzero(p->idkey, sizeof(p->idkey));
 	openpgp_post_free(&p->signed_);
 	buf_free(&p->autocrypt);
 	buf_free(&p->head);

@@ -15,16 +15,24 @@ struct pgpcopy_post {
 	struct buf	 autocrypt;	/* "Autocrypt: ..." header, CRLF */
 	struct buf	 head;		/* the outer header but Content-Type */
 	char		 from[320];	/* outer From: the signer key's UID address */
+	char		 host[256];	/* the list's host: the outer ids' */
+	unsigned char	 idkey[32];	/* keys the outer ids' hash */
 };
+
+/* the instance secret the outer ids come from */
+#define PGPCOPY_SEED_LEN	32
 
 /*
  * the signer: the list's key, or a pseudonym's for its posts (from then is
  * the pseudonym's address, the outer From and the Autocrypt's addr; NULL:
- * the list's LIST@host)
+ * the list's LIST@host); idseed (PGPCOPY_SEED_LEN bytes, an instance
+ * secret; NULL: random) keys the outer thread ids
  */
 enum result pgpcopy_prepare(const struct openpgp_secret *sign_key,
-	    const char *from, const char *list, const char *host, const void *raw, size_t len, size_t bucket_min,
-	    long long now, struct pgpcopy_post *, char *why, size_t whylen);
+	    const char *from, const char *list, const char *host,
+	    const unsigned char *idseed, const void *raw, size_t len,
+	    size_t bucket_min, long long now, struct pgpcopy_post *,
+	    char *why, size_t whylen);
 void	pgpcopy_post_free(struct pgpcopy_post *);
 long long pgpcopy_date(const void *raw, size_t len);
 

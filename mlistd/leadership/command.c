@@ -89,35 +89,6 @@ set_one(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	    expires), key, id, vars, res);
 }
 
-/* enckey - "enckey KEY" or "enckey KEY expires YYYY-MM-DD" */
-static int
-enckey(struct pipeline *p, const struct list_cfg *l, const char *addr,
-    const char *arg, struct buf *res)
-{
-	char key[64], day[11] = "", days[16];
-	const char *vars[] = { "day", day, "days", days, NULL };
-	const char *exp = NULL, *sp;
-	size_t before = res->len;
-	long long t;
-
-	if ((sp = strchr(arg, ' ')) != NULL) {
-		if (strncmp(sp, " expires ", 9) != 0)
-			return 0;	/* checked when the command came */
-		exp = sp + 9;
-	}
-	snprintf(key, sizeof(key), "%.*s",
-	    (int)(sp ? sp - arg : (long)strlen(arg)), arg);
-	if (set_one(p, l, addr, "enckey", key, exp, PIECE_DONE_ENCKEY, NULL,
-	    res) < 0)
-		return -1;
-	if (!exp || res->len == before || (t = keys_expiry_parse(exp)) <= 0 ||
-	    strstr(buf_cstr(res) + before, "not done"))
-		return 0;
-	keys_expiry_format(t, day);
-	snprintf(days, sizeof(days), "%d", l->key_warn_days);
-	return request_piece(p, l, PIECE_DONE_ENCKEY_EXPIRES, vars, res);
-}
-
 /* apply_line - one confirmed command for addr, through actions/ */
 static int
 apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr,
@@ -141,8 +112,6 @@ apply_line(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	if (!strncmp(line, "identity ", 9))
 		return set_one(p, l, addr, "identity", line + 9, NULL,
 		    PIECE_DONE_IDENTITY, vars, res);
-	if (!strncmp(line, "enckey ", 7))
-		return enckey(p, l, addr, line + 7, res);
 	if (!strncmp(line, "digest ", 7) || !strncmp(line, "nomail ", 7)) {
 		snprintf(key, sizeof(key), "%.6s", line);
 		vars[5] = key;

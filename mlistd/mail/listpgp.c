@@ -46,10 +46,9 @@ create(struct store *st, const char *list, const char *host,
 	return 0;
 }
 
-/* listpgp_get - the list's key, made now if it has none */
+/* listpgp_find - the list's key if it has one: 1, 0 none yet, -1 */
 int
-listpgp_get(struct store *st, const char *list, const char *hostname,
-    struct openpgp_secret **out)
+listpgp_find(struct store *st, const char *list, struct openpgp_secret **out)
 {
 	struct buf b;
 	char fpr[OPENPGP_FPR_SIZE];
@@ -65,6 +64,16 @@ listpgp_get(struct store *st, const char *list, const char *hostname,
 	if (b.data)
 		sodium_memzero(b.data, b.cap);
 	buf_free(&b);
+	return rc < 0 ? -1 : rc;
+}
+
+/* listpgp_get - the list's key, made now if it has none */
+int
+listpgp_get(struct store *st, const char *list, const char *hostname,
+    struct openpgp_secret **out)
+{
+	int rc = listpgp_find(st, list, out);
+
 	if (rc == 0)
 		return create(st, list, hostname, out);
 	return rc == 1 ? 0 : -1;

@@ -14,6 +14,9 @@
  */
 int	listpgp_get(struct store *, const char *list, const char *hostname,
 	    struct openpgp_secret **out);
+/* the key if the list has one, never made here: 1, 0 none, -1 */
+int	listpgp_find(struct store *, const char *list,
+	    struct openpgp_secret **);
 /* a new encryption subkey (the old ones kept, revoked): 0 or -1 likewise */
 int	listpgp_rotate(struct store *, const char *list,
 	    const char *hostname, char fpr[OPENPGP_FPR_SIZE]);

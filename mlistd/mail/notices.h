@@ -99,7 +99,7 @@
 	X(NOTICE_SUSPENDED, "suspended", "days reason day", \
 	    "to a member suspended from the list (a discipline step)") \
 	X(NOTICE_SEALED_UNOPENABLE, "sealed-unopenable", "", \
-	    "a sealed post the list's current key cannot open") \
+	    "a post in the retired \"mlist seal\" format, no longer opened") \
 	X(NOTICE_PGP_UNOPENABLE, "pgp-unopenable", "reason", \
 	    "an OpenPGP post the list's key cannot open (reason: why)") \
 	X(NOTICE_NOT_SEALED, "not-sealed", "", \
@@ -213,8 +213,6 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "keys: before the list's DKIM keys") \
 	X(PIECE_KEYS_CHECK, "keys-check", "", \
 	    "keys: after them, how to check a post") \
-	X(PIECE_KEYS_SEAL, "keys-seal", "key", \
-	    "keys: the list's X25519 key, to seal a post to the list") \
 	X(PIECE_KEYS_ROLE, "keys-role", "fingerprint", \
 	    "keys: the moderators' role key") \
 	X(PIECE_CLOSED, "closed", "", \

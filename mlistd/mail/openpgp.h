@@ -54,6 +54,7 @@ struct openpgp_plain {
 	int		 encrypted;	/* 1: had an encryption layer */
 	int		 sigs;		/* signatures seen */
 	int		 verified;	/* 1: a valid signature by the given key */
+	int		 not_ours;	/* undecrypted: no PKESK to us */
 	uint32_t	 sig_created;
 	unsigned char	 replay[OPENPGP_REPLAY_SIZE];	/* set when verified */
 };
@@ -120,6 +121,8 @@ enum result openpgp_decrypt(const struct openpgp_secret *,
 enum result openpgp_verify_detached(const struct openpgp_key *, const void *,
 	    size_t, const void *, size_t, struct openpgp_plain *, char *,
 	    size_t);
+enum result openpgp_verify_cleartext(const struct openpgp_key *, const void *,
+	    size_t, struct openpgp_plain *, char *, size_t);
 void	openpgp_plain_free(struct openpgp_plain *);
 
 #endif

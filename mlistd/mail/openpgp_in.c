@@ -13,8 +13,15 @@
  * Shapes found: PGP/MIME (multipart/encrypted, RFC 3156 §4, with §6.1 or
  * §6.2 inside), the Exchange-mangled shape (multipart/mixed carrying the
  * application/pgp-encrypted and encrypted.asc parts), and inline PGP (an
- * armoured message in a text body).  Each is located by its armour lines;
- * a part whose transfer encoding hides them (base64) is not yet handled.
+ * armoured message in a text body).  Each is located by its armour lines,
+ * or, in the first two shapes, as the base64-encoded application/
+ * octet-stream part some clients send (armoured or binary inside).
+ *
+ * A message that does not decrypt is told apart from one that is not ours
+ * to decrypt (not_ours: no PKESK names a key we hold, nor hides its
+ * recipient), so that a post quoting someone else's inline block can be
+ * taken as the plain text it is.  Posts signed but not encrypted are
+ * checked here too: a cleartext-signed text (BEGIN PGP SIGNED MESSAGE).
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +32,7 @@
 #include "mail/openpgp_int.h"
 
 #define BEGIN_MSG	"-----BEGIN PGP MESSAGE-----"
+#define WILDCARD_ID	"0000000000000000"	/* a hidden recipient */
 #define END_MSG		"-----END PGP MESSAGE-----"
 #define REPLAY_CTX	"mlistd-openpgp-replay"
 
@@ -40,7 +48,82 @@ ci_find(const char *h, size_t hl, const char *n)
 	return NULL;
 }
 
-/* openpgp_payload_find - the armoured message in a mail, and its shape */
+/* line_find - the field name n at a line's start in h (case-insensitive) */
+static const char *
+line_find(const char *h, const char *end, const char *n)
+{
+	size_t	 l = strlen(n);
+	const char *p;
+
+	for (p = h; p + l <= end; p++)
+		if ((p == h || p[-1] == '\n') && strncasecmp(p, n, l) == 0)
+			return p;
+	return NULL;
+}
+
+/*
+ * b64_part - the body of the base64 application/octet-stream part (the
+ * encrypted.asc of PGP/MIME or of Exchange), decoded: 0, -1 if none
+ */
+static int
+b64_part(const char *m, size_t len, struct buf *out)
+{
+	const char *end = m + len, *ct, *hend, *te, *z;
+	size_t	 got = 0;
+
+	for (ct = m; (ct = line_find(ct, end, "Content-Type:")) != NULL;
+	    ct += 13) {
+		if ((hend = memmem(ct, (size_t)(end - ct), "\r\n\r\n", 4))
+		    == NULL)
+			return -1;
+		if (ci_find(ct, (size_t)(hend - ct), "application/octet-stream")
+		    == NULL || (te = line_find(ct, hend,
+		    "Content-Transfer-Encoding:")) == NULL ||
+		    ci_find(te, (size_t)(hend - te), "base64") == NULL)
+			continue;
+		hend += 4;
+		z = memmem(hend, (size_t)(end - hend), "\r\n--", 4);
+		if (z == NULL)
+			z = end;
+		if (buf_reserve(out, (size_t)(z - hend)) < 0 ||
+		    sodium_base642bin(out->data, out->cap, hend,
+		    (size_t)(z - hend), " \t\r\n", &got, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0 || got == 0)
+			return -1;
+		out->len = got;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * b64_payload - the OpenPGP message of a base64 part: its armoured block,
+ * or binary packets (a packet tag has its top bit set)
+ */
+static enum result
+b64_payload(const char *m, size_t len, struct buf *payload)
+{
+	struct buf	 d;
+	const char	*a, *z;
+	enum result	 r = PERMFAIL;
+
+	buf_init(&d, 0);
+	if (b64_part(m, len, &d) < 0)
+		goto out;
+	a = memmem(d.data, d.len, BEGIN_MSG, strlen(BEGIN_MSG));
+	z = a ? memmem(a, d.len - (size_t)(a - (char *)d.data), END_MSG,
+	    strlen(END_MSG)) : NULL;
+	if (a && z)
+		r = buf_append(payload, a, (size_t)(z + strlen(END_MSG) - a))
+		    == 0 ? OK : TEMPFAIL;
+	else if (a == NULL && (d.data[0] & 0x80))
+		r = buf_append(payload, d.data, d.len) == 0 ? OK : TEMPFAIL;
+out:
+	buf_free(&d);
+	return r;
+}
+
+/* openpgp_payload_find - the OpenPGP message in a mail, and its shape */
 enum result
 openpgp_payload_find(const void *msg, size_t len, struct buf *payload,
     const char **shape)
@@ -56,8 +139,10 @@ openpgp_payload_find(const void *msg, size_t len, struct buf *payload,
 		*shape = "exchange";
 	else
 		*shape = "inline";
-	if ((a = memmem(m, len, BEGIN_MSG, strlen(BEGIN_MSG))) == NULL)
-		return PERMFAIL;
+	/* at a line's start: a block quoted with "> " is text, not a message */
+	if ((a = line_find(m, m + len, BEGIN_MSG)) == NULL)
+		return strcmp(*shape, "inline") != 0 ?
+		    b64_payload(m, len, payload) : PERMFAIL;
 	z = memmem(a, len - (size_t)(a - m), END_MSG, strlen(END_MSG));
 	if (z == NULL)
 		return PERMFAIL;
@@ -159,6 +244,38 @@ protection_ok(rnp_op_verify_t op, struct openpgp_plain *p, char *why,
 	return r;
 }
 
+/*
+ * not_ours - after a failed decryption: 1 if no PKESK names a key in ffi
+ * (nor hides its recipient behind the wildcard id), so the message was
+ * never meant for us; 0 if it was, or cannot be told
+ */
+static int
+not_ours(rnp_ffi_t ffi, rnp_op_verify_t op)
+{
+	rnp_recipient_handle_t rcp;
+	rnp_key_handle_t k;
+	size_t	 i, n, sym;
+	char	*id;
+	int	 ours = 0;
+
+	/* no recipient at all read: garbage, not someone else's message */
+	if (rnp_op_verify_get_recipient_count(op, &n) != RNP_SUCCESS ||
+	    rnp_op_verify_get_symenc_count(op, &sym) != RNP_SUCCESS ||
+	    n + sym == 0)
+		return 0;
+	for (i = 0; i < n && !ours; i++) {
+		if (rnp_op_verify_get_recipient_at(op, i, &rcp) != RNP_SUCCESS
+		    || rnp_recipient_get_keyid(rcp, &id) != RNP_SUCCESS)
+			return 0;
+		k = NULL;
+		ours = strcmp(id, WILDCARD_ID) == 0 || (rnp_locate_key(ffi,
+		    "keyid", id, &k) == RNP_SUCCESS && k != NULL);
+		(void)rnp_key_handle_destroy(k);
+		rnp_buffer_destroy(id);
+	}
+	return !ours;
+}
+
 /* decrypt_run - verify-and-decrypt in an ffi holding the keys */
 static enum result
 decrypt_run(rnp_ffi_t ffi, const struct openpgp_key *member,
@@ -187,6 +304,7 @@ decrypt_run(rnp_ffi_t ffi, const struct openpgp_key *member,
 		if (rc != RNP_SUCCESS) {
 			WHY(why, whylen, "cannot decrypt (%s)",
 			    rnp_result_to_string(rc));
+			p->not_ours = not_ours(ffi, op);
 			r = PERMFAIL;
 		} else if ((r = protection_ok(op, p, why, whylen)) == OK
 		    && openpgp_out_take(o, &p->data) != 0)
@@ -294,6 +412,61 @@ openpgp_verify_detached(const struct openpgp_key *member, const void *data,
 	if (r == OK)
 		r = detached_run(ffi, member, data, dlen, sig, slen, p, why,
 		    whylen);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}
+
+/* cleartext_run - check a cleartext-signed text in an ffi holding member */
+static enum result
+cleartext_run(rnp_ffi_t ffi, const struct openpgp_key *member,
+    const void *text, size_t len, struct openpgp_plain *p, char *why,
+    size_t whylen)
+{
+	rnp_input_t	 in;
+	rnp_output_t	 o;
+	rnp_op_verify_t	 op;
+	enum result	 r = TEMPFAIL;
+
+	if (rnp_input_from_memory(&in, text, len, false) != RNP_SUCCESS)
+		return TEMPFAIL;
+	if (rnp_output_to_memory(&o, OPENPGP_PLAIN_MAX) != RNP_SUCCESS) {
+		(void)rnp_input_destroy(in);
+		return TEMPFAIL;
+	}
+	if (rnp_op_verify_create(&op, ffi, in, o) == RNP_SUCCESS) {
+		/* an invalid signature still leaves its status to read */
+		(void)rnp_op_verify_execute(op);
+		r = openpgp_out_take(o, &p->data) == 0 ? OK : TEMPFAIL;
+		if (r == OK)
+			sigs_judge(op, member, p->data.data, p->data.len, p);
+		(void)rnp_op_verify_destroy(op);
+	}
+	(void)rnp_output_destroy(o);
+	(void)rnp_input_destroy(in);
+	if (r == OK && !p->verified) {
+		WHY(why, whylen, "no valid signature by the member's key");
+		r = PERMFAIL;
+	}
+	return r;
+}
+
+/*
+ * openpgp_verify_cleartext - a cleartext-signed text (RFC 4880 §7, "BEGIN
+ * PGP SIGNED MESSAGE") signed by member; p->data gets the signed text
+ */
+enum result
+openpgp_verify_cleartext(const struct openpgp_key *member, const void *text,
+    size_t len, struct openpgp_plain *p, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	enum result	 r;
+
+	if ((r = plain_begin(p, &ffi, why, whylen)) != OK)
+		return r;
+	r = openpgp_load(ffi, member->bin.data, member->bin.len,
+	    RNP_LOAD_SAVE_PUBLIC_KEYS, why, whylen);
+	if (r == OK)
+		r = cleartext_run(ffi, member, text, len, p, why, whylen);
 	(void)rnp_ffi_destroy(ffi);
 	return r;
 }

@@ -21,7 +21,8 @@
  * protected-headers="v1" that carries its headers, a multipart one gets
  * protected-headers="v1" on its own Content-Type.  Because a signature's
  * length varies by a byte or two (its MPIs lose leading zeros), signing is
- * repeated with the filler adjusted until the length is exact.
+ * repeated with the filler adjusted until the length is exact (its layout
+ * random, so each try signs other bytes: see filler).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,14 +43,27 @@ struct openpgp_enc {
 	rnp_ffi_t	 ffi;
 };
 
-/* filler - n bytes of white-space lines ending in CRLF (n >= 2) */
+/*
+ * filler - n bytes of white-space lines ending in CRLF (n >= 2). The first
+ * line's length is random: the same n gives other signed bytes on each try,
+ * so a signature whose MPI lost a leading zero at the one filler length
+ * that fits the bucket is not met again on every retry (a multipart entity
+ * has nothing else that changes between tries)
+ */
 static int
 filler(struct buf *b, size_t n)
 {
 	static const char sp[LINE + 2] =
 	    "                                      "
 	    "                                      \r\n";
+	size_t	 first = randombytes_uniform(LINE);
 
+	if (n >= first + 2 + 2) {
+		if (buf_append(b, sp, first) != 0 ||
+		    buf_append(b, "\r\n", 2) != 0)
+			return -1;
+		n -= first + 2;
+	}
 	while (n >= LINE + 2 + 2) {
 		if (buf_append(b, sp, LINE + 2) != 0)
 			return -1;

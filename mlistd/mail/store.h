@@ -87,8 +87,6 @@ int	store_member_set_key(struct store *, const char *list, const char *addr, con
 /* store_member_own_key: 1 the member holds their own key (pk filled), 0 not */
 int	store_member_own_key(struct store *, const char *list, const char *addr, unsigned char *pk, size_t n);
 char	*store_member_by_key(struct store *, const char *list, const unsigned char *pk, size_t n);
-int	store_member_set_enc_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
-	    size_t n, long long expires);
 typedef void (*store_enc_key_fn)(long long member_id, const char *addr, long long expires, int expired, void *);
 /* store_enc_keys_due: the number of members visited or STORE_ERR */
 int	store_enc_keys_due(struct store *, const char *list, long long now, long long warn_until, store_enc_key_fn,

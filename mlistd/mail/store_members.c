@@ -413,31 +413,6 @@ store_member_by_key(struct store *st, const char *list, const unsigned char *pk,
 }
 
 /*
- * store_member_set_enc_key - the member's X25519 key (NULL: none; copies go
- * in clear) and its stated expiry (0: none). A new key is a new reminder.
- */
-int
-store_member_set_enc_key(struct store *st, const char *list, const char *addr, const unsigned char *pk, size_t n,
-    long long expires)
-{
-	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET enc_pk = ?3, enc_expires = ?4, enc_warned = 0 "
-	    "WHERE list = ?1 AND addr_hash = ?2", list, addr);
-	int rc;
-
-	if (!s)
-		return STORE_ERR;
-	if (pk)
-		sqlite3_bind_blob(s, 3, pk, (int)n, SQLITE_TRANSIENT);
-	if (pk && expires > 0)
-		sqlite3_bind_int64(s, 4, (sqlite3_int64)expires);
-	rc = sqlite3_step(s);
-	st_done(st, s);
-	if (rc != SQLITE_DONE)
-		return STORE_ERR;
-	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
-}
-
-/*
  * store_enc_keys_due - members of list whose key expires before warn_until
  * and who were not told yet, or whose key has expired (now): fn gets the
  * address, the expiry, and whether it has passed. At most 100 a call.
@@ -479,7 +454,7 @@ store_enc_keys_due(struct store *st, const char *list, long long now, long long 
 int
 store_enc_key_done(struct store *st, long long member_id, int expired)
 {
-	sqlite3_stmt *s = st_prep(st, expired ? "UPDATE members SET enc_pk = NULL, enc_expires = NULL, enc_warned = 0, "
+	sqlite3_stmt *s = st_prep(st, expired ? "UPDATE members SET enc_expires = NULL, enc_warned = 0, "
 	    "pgp_key = NULL, pgp_fpr = NULL WHERE id = ?1" : "UPDATE members SET enc_warned = 1 WHERE id = ?1");
 
 	if (!s)

@@ -17,7 +17,12 @@
  * Signatures: one by the member key the queue manager sent with the job
  * (the key registered for the outer From) marks the post as theirs, with
  * its replay id. Nothing else of the signature or of the sender's PKESK
- * survives: the copies are made from the plaintext alone.
+ * survives: the copies are made from the plaintext alone. A post signed
+ * but not encrypted (multipart/signed, or a cleartext-signed text) is
+ * checked the same way and left as it is.
+ *
+ * Not ours to open: an inline block whose PKESKs name none of the list's
+ * keys, or one quoted ("> "), is the plain text of the post.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libetpan/libetpan.h>
 #include <sodium.h>
 
 #include "mail/header.h"
@@ -265,26 +271,64 @@ assemble(const struct hdr *outer, const char *e, size_t len, int inl,
 	return rc;
 }
 
+/* mailbox_is - is this parsed mailbox exactly addr (case-insensitive)? */
+static int
+mailbox_is(const struct mailimf_mailbox *mb, const char *addr)
+{
+	return mb != NULL && mb->mb_addr_spec != NULL &&
+	    strcasecmp(mb->mb_addr_spec, addr) == 0;
+}
+
+/*
+ * names - does an address-list value name addr, as a mailbox of its own or
+ * in a group? Parsed (RFC 5322 address-list), so that a display name, a
+ * comment or a longer address that merely contains addr does not count.
+ */
+static int
+names(const char *v, size_t vl, const char *addr)
+{
+	struct mailimf_address_list *al = NULL;
+	struct mailimf_address *a;
+	clistiter *i, *j;
+	size_t idx = 0;
+	int hit = 0;
+
+	if (mailimf_address_list_parse(v, vl, &idx, &al) != MAILIMF_NO_ERROR)
+		return 0;
+	for (i = clist_begin(al->ad_list); i && !hit; i = clist_next(i)) {
+		a = clist_content(i);
+		if (a->ad_type == MAILIMF_ADDRESS_MAILBOX)
+			hit = mailbox_is(a->ad_data.ad_mailbox, addr);
+		else if (a->ad_type == MAILIMF_ADDRESS_GROUP &&
+		    a->ad_data.ad_group->grp_mb_list != NULL)
+			for (j = clist_begin(a->ad_data.ad_group->grp_mb_list->
+			    mb_list); j && !hit; j = clist_next(j))
+				hit = mailbox_is(clist_content(j), addr);
+	}
+	mailimf_address_list_free(al);
+	return hit;
+}
+
 /*
  * for_list - may a signature over entity e count on this list? Not when its
- * protected To and Cc name other addresses only: a member's signed post to
- * another list, encrypted again to this one, is not a post to this list.
+ * protected To and Cc (every such field) name other addresses only: a
+ * member's signed post to another list, encrypted again to this one, is
+ * not a post to this list. The list's address must be one of the parsed
+ * addresses exactly (domain and list name case-insensitive, as routing
+ * compares them), not a substring of the field.
  */
 static int
 for_list(const char *e, size_t len, const char *listaddr)
 {
-	static const char *const fields[] = { "To", "Cc" };
 	struct hdr h;
-	char *v;
 	int named = 0, ours = 0;
 
 	if (listaddr == NULL || hdr_parse(e, len, &h) < 0)
 		return listaddr == NULL;
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if ((v = hdr_get_value(&h, fields[i])) != NULL) {
+	for (int i = 0; i < h.n && !ours; i++)
+		if (hdr_is(&h.f[i], "To") || hdr_is(&h.f[i], "Cc")) {
 			named = 1;
-			ours |= strcasestr(v, listaddr) != NULL;
-			free(v);
+			ours = names(h.f[i].value, h.f[i].vlen, listaddr);
 		}
 	hdr_free(&h);
 	return !named || ours;
@@ -321,9 +365,88 @@ pgpin_warm(void)
 }
 
 /*
- * pgpin_open - open msg to listaddr with the list's secret key sec; mkey
- * (may be empty) the member key whose signature makes the post theirs. 1
- * opened into out, 0 not encrypted, -1 cannot be opened (r->why says why).
+ * clear_signed - a post signed but not encrypted, by mk: multipart/signed
+ * (RFC 3156 §5; the signed part's protected To/Cc must not name only
+ * another list) or a cleartext-signed text in its body. Only r is set.
+ */
+static void
+clear_signed(const char *msg, size_t len, const char *listaddr,
+    const struct openpgp_key *mk, struct pgpin_opened *r)
+{
+	static const char begin[] = "-----BEGIN PGP SIGNED MESSAGE-----";
+	const char *e = msg, *a;
+	size_t el = len;
+	struct openpgp_plain v;
+	char why[OPENPGP_WHY_SIZE];
+
+	if (is_type(msg, len, "multipart/signed")) {
+		unsign(mk, &e, &el, r);
+		if (r->verified && !for_list(e, el, listaddr))
+			r->verified = 0;
+		snprintf(r->shape, sizeof(r->shape), "signed");
+		return;
+	}
+	if ((a = memmem(msg, len, begin, sizeof(begin) - 1)) == NULL)
+		return;
+	snprintf(r->shape, sizeof(r->shape), "cleartext");
+	memset(&v, 0, sizeof(v));
+	if (openpgp_verify_cleartext(mk, a, len - (size_t)(a - msg), &v, why,
+	    sizeof(why)) == OK && v.verified) {
+		r->verified = 1;
+		memcpy(r->replay, v.replay, sizeof(r->replay));
+	}
+	openpgp_plain_free(&v);
+}
+
+/*
+ * opened - decrypt payload with sec: 1 into out, 0 an inline block not
+ * encrypted to the list's key (someone else's, quoted: plain text), -1
+ */
+static int
+opened(const char *msg, size_t len, const char *listaddr,
+    const struct openpgp_secret *s, const struct openpgp_key *mk,
+    const struct buf *payload, struct buf *out, struct pgpin_opened *r)
+{
+	struct openpgp_plain pl;
+	struct hdr outer;
+	const char *e;
+	size_t el;
+	int rc = -1, inl = !strcmp(r->shape, "inline");
+
+	memset(&pl, 0, sizeof(pl));
+	if (openpgp_decrypt(s, mk, payload->data, payload->len, &pl, r->why,
+	    sizeof(r->why)) != OK) {
+		openpgp_plain_free(&pl);
+		if (inl && pl.not_ours) {
+			*r->why = 0;
+			return 0;
+		}
+		return -1;
+	}
+	r->verified = pl.verified;
+	memcpy(r->replay, pl.replay, sizeof(r->replay));
+	e = (const char *)pl.data.data;
+	el = pl.data.len;
+	if (!inl)
+		unsign(mk, &e, &el, r);
+	if (r->verified && !for_list(e, el, listaddr))
+		r->verified = 0;
+	if (hdr_parse(msg, len, &outer) == 0) {
+		rc = assemble(&outer, e, el, inl, out) < 0 ? -1 : 1;
+		hdr_free(&outer);
+	}
+	if (rc < 0)
+		snprintf(r->why, sizeof(r->why), "out of memory");
+	openpgp_plain_free(&pl);
+	return rc;
+}
+
+/*
+ * pgpin_open - open msg to listaddr with the list's secret key sec (NULL:
+ * the post only looked signed); mkey (may be empty) the member key whose
+ * signature makes the post theirs. 1 opened into out; 0 not encrypted to
+ * the list (r->verified if signed in clear by mkey); -1 cannot be opened
+ * (r->why says why).
  */
 int
 pgpin_open(const char *msg, size_t len, const char *listaddr, const void *sec,
@@ -332,48 +455,32 @@ pgpin_open(const char *msg, size_t len, const char *listaddr, const void *sec,
 {
 	struct openpgp_secret *s = NULL;
 	struct openpgp_key mk;
-	struct openpgp_plain pl;
 	struct buf payload;
-	struct hdr outer;
-	const char *shape, *e;
-	size_t el;
-	int have_mk = 0, rc = -1;
+	const char *shape;
+	int have_mk, rc = 0;
 
 	memset(r, 0, sizeof(*r));
 	buf_init(&payload, 0);
-	if (openpgp_payload_find(msg, len, &payload, &shape) != OK) {
-		buf_free(&payload);
-		return 0;
-	}
-	snprintf(r->shape, sizeof(r->shape), "%s", shape);
-	memset(&pl, 0, sizeof(pl));
-	if (openpgp_secret_load(sec, seclen, &s) != OK) {
-		snprintf(r->why, sizeof(r->why), "the list's key did not load");
-		buf_free(&payload);
-		return -1;
-	}
 	have_mk = member_key(mkey, mkeylen, &mk);
-	if (openpgp_decrypt(s, have_mk ? &mk : NULL, payload.data, payload.len,
-	    &pl, r->why, sizeof(r->why)) != OK)
-		goto out;
-	r->verified = pl.verified;
-	memcpy(r->replay, pl.replay, sizeof(r->replay));
-	e = (const char *)pl.data.data;
-	el = pl.data.len;
-	if (strcmp(shape, "inline") != 0)
-		unsign(have_mk ? &mk : NULL, &e, &el, r);
-	if (r->verified && !for_list(e, el, listaddr))
-		r->verified = 0;
-	if (hdr_parse(msg, len, &outer) < 0)
-		goto out;
-	rc = assemble(&outer, e, el, !strcmp(shape, "inline"), out) < 0 ? -1 : 1;
-	hdr_free(&outer);
-	if (rc < 0)
-		snprintf(r->why, sizeof(r->why), "out of memory");
-out:
-	if (rc < 0 && !*r->why)
-		snprintf(r->why, sizeof(r->why), "it could not be decrypted");
-	openpgp_plain_free(&pl);
+	if (openpgp_payload_find(msg, len, &payload, &shape) == OK) {
+		snprintf(r->shape, sizeof(r->shape), "%s", shape);
+		if (sec == NULL || openpgp_secret_load(sec, seclen, &s) != OK) {
+			snprintf(r->why, sizeof(r->why),
+			    "the list's key did not load");
+			rc = -1;
+		} else
+			rc = opened(msg, len, listaddr, s, have_mk ? &mk : NULL,
+			    &payload, out, r);
+		if (rc < 0 && !*r->why)
+			snprintf(r->why, sizeof(r->why),
+			    "it could not be decrypted");
+	} else if (is_type(msg, len, "multipart/encrypted")) {
+		/* says it is encrypted, holds nothing we can find: not clear */
+		snprintf(r->why, sizeof(r->why), "it holds no OpenPGP message");
+		rc = -1;
+	}
+	if (rc == 0 && have_mk)
+		clear_signed(msg, len, listaddr, &mk, r);
 	if (have_mk)
 		openpgp_key_free(&mk);
 	openpgp_secret_free(s);

@@ -5,6 +5,10 @@
  * worth. The opening itself is pgpin_open.c's, in the sandboxed worker;
  * the queue manager never parses the OpenPGP message.
  *
+ * A post signed in clear (multipart/signed, or a cleartext-signed text)
+ * goes to the worker too, with the From's registered key alone, when the
+ * From has one: the worker checks the signature there as well.
+ *
  * A valid signature by the From's registered key counts once: its replay
  * id goes into the list's seen signatures, so the same signed post sent
  * again (or the member's post replayed by someone else) does not.
@@ -43,6 +47,40 @@ from_addr(const struct buf *msg, char *out, size_t len)
 	hdr_free(&h);
 }
 
+/* ci_has - does msg hold s anywhere (ASCII case-insensitive)? */
+static int
+ci_has(const struct buf *msg, const char *s)
+{
+	const char *m = (const char *)msg->data;
+	size_t l = strlen(s);
+
+	for (size_t i = 0; i + l <= msg->len; i++)
+		if (strncasecmp(m + i, s, l) == 0)
+			return 1;
+	return 0;
+}
+
+/* looks_encrypted - an OpenPGP message, armoured or as a PGP/MIME part */
+static int
+looks_encrypted(const struct buf *msg)
+{
+	static const char begin[] = "-----BEGIN PGP MESSAGE-----";
+
+	return memmem(msg->data, msg->len, begin, sizeof(begin) - 1) != NULL
+	    || ci_has(msg, "multipart/encrypted") ||
+	    ci_has(msg, "application/pgp-encrypted");
+}
+
+/* looks_signed - a signature in clear: PGP/MIME or cleartext */
+static int
+looks_signed(const struct buf *msg)
+{
+	static const char begin[] = "-----BEGIN PGP SIGNED MESSAGE-----";
+
+	return memmem(msg->data, msg->len, begin, sizeof(begin) - 1) != NULL
+	    || ci_has(msg, "application/pgp-signature");
+}
+
 /* pgpin_post_free - what pgpin_post_prepare took */
 void
 pgpin_post_free(struct pgpin_post *pp)
@@ -55,22 +93,24 @@ pgpin_post_free(struct pgpin_post *pp)
 /*
  * pgpin_post_prepare - a post that looks encrypted to the list: the list's
  * secret key and the key registered for its outer From, for the worker
- * (pg). 1 prepared, 0 not encrypted, -1 store error.
+ * (pg); one that looks signed in clear: that key alone. 1 prepared
+ * (encrypted), 2 prepared (signed in clear), 0 neither (or signed but the
+ * From has no key), -1 store error.
  */
 int
 pgpin_post_prepare(struct pipeline *p, const struct list_cfg *l,
     const struct buf *msg, struct pgpin_post *pp, struct worker_pgp *pg)
 {
-	static const char begin[] = "-----BEGIN PGP MESSAGE-----";
 	long long exp;
-	int rc;
+	int rc, enc;
 
 	memset(pp, 0, sizeof(*pp));
 	buf_init(&pp->key, 0);
 	memset(pg, 0, sizeof(*pg));
-	if (memmem(msg->data, msg->len, begin, sizeof(begin) - 1) == NULL)
+	if (!(enc = looks_encrypted(msg)) && !looks_signed(msg))
 		return 0;
-	if (listpgp_get(p->st, l->name, p->cfg->hostname, &pp->secret) < 0)
+	if (enc && listpgp_get(p->st, l->name, p->cfg->hostname,
+	    &pp->secret) < 0)
 		return -1;
 	from_addr(msg, pp->from, sizeof(pp->from));
 	if (*pp->from && (rc = store_member_pgp_get(p->st, l->name, pp->from,
@@ -78,11 +118,15 @@ pgpin_post_prepare(struct pipeline *p, const struct list_cfg *l,
 		pgpin_post_free(pp);
 		return -1;
 	}
-	pg->secret = pp->secret->data;
-	pg->secret_len = pp->secret->len;
+	if (!enc && pp->key.len == 0) {
+		pgpin_post_free(pp);
+		return 0;	/* nobody's key to check it against */
+	}
+	pg->secret = pp->secret ? pp->secret->data : NULL;
+	pg->secret_len = pp->secret ? pp->secret->len : 0;
 	pg->key = pp->key.len ? pp->key.data : NULL;
 	pg->key_len = pp->key.len;
-	return 1;
+	return enc ? 1 : 2;
 }
 
 /*
@@ -98,7 +142,7 @@ pgpin_post_signed(struct pipeline *p, const struct list_cfg *l,
 	char id[8 + 2 * OPENPGP_REPLAY_SIZE + 1] = "openpgp:";
 	int rc;
 
-	if (t->pgp != 1 || !t->pgp_verified || !*pp->from || a->signed_by)
+	if (t->pgp < 1 || !t->pgp_verified || !*pp->from || a->signed_by)
 		return 0;
 	sodium_bin2hex(id + 8, sizeof(id) - 8, t->pgp_replay,
 	    OPENPGP_REPLAY_SIZE);

@@ -22,7 +22,6 @@
 #include "leadership/confirm.h"
 #include "leadership/moderate.h"
 #include "mail/archive.h"
-#include "mail/listkey.h"
 #include "mail/sealed.h"
 #include "pipeline/authn.h"
 #include "pipeline/disclosure.h"
@@ -39,8 +38,7 @@
 struct post {
 	const struct list_cfg	*l;
 	const struct envelope	*e;
-	const struct buf	*msg;		/* as it came, or opened (plain) */
-	struct buf		 plain;		/* a sealed post, opened in memory */
+	const struct buf	*msg;		/* as it came */
 	int			 pgp;		/* to the list's OpenPGP key */
 	struct pgpin_post	 pp;		/* its keys, for the worker */
 	struct worker_pgp	 pg;
@@ -81,7 +79,7 @@ static const struct post_stage {
 	post_stage_fn	 fn;
 } post_stages[] = {
 	{ "authenticate", post_authenticate },	/* DKIM-aligned with From? (DNS) */
-	{ "open",	post_open },		/* decrypt a post sealed to the list */
+	{ "open",	post_open },		/* encrypted to the list? */
 	{ "authorship",	post_authorship },	/* the member's own signature, if any */
 	{ "screen",	post_screen },		/* silent verdicts, no parse */
 	{ "transform",	post_transform },	/* parse and rewrite, in the worker */
@@ -119,33 +117,6 @@ verdict_judged(const struct decision *d)
 	return d->verdict == V_HOLD || d->verdict == V_DISTRIBUTE || d->verdict == V_CONFIRM;
 }
 
-/* open_sealed - 1 opened into plain, 0 not sealed, -1 cannot be opened, -2 store error */
-static int
-open_sealed(struct pipeline *p, const struct list_cfg *l, const struct buf *msg, struct buf *plain)
-{
-	unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
-	char sel[SELECTOR_MAX];
-	struct buf blob;
-	int rc;
-
-	buf_init(&blob, 0);
-	if (sealed_find(msg->data, msg->len, &blob) < 0) {
-		buf_free(&blob);
-		return 0;
-	}
-	if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0) {
-		buf_free(&blob);
-		return -2;
-	}
-	rc = -1;
-	if (sealed_keys_from_seed(seed, pk, sk) == 0 && sealed_open(pk, sk, &blob, plain) == 0)
-		rc = 1;
-	sodium_memzero(seed, sizeof(seed));
-	sodium_memzero(sk, sizeof(sk));
-	buf_free(&blob);
-	return rc;
-}
-
 /*
  * post_authenticate - how sure we are of the From domain, on the message
  * as it arrived (a sealed post's outer header is what its domain signed).
@@ -165,9 +136,10 @@ early_to(const struct post *o)
 }
 
 /*
- * post_open - a post sealed to the list's key (mlist seal) is opened here,
- * in memory; its plain text is never stored except in the encrypted spool.
- * A list with encryption = "required" takes nothing else.
+ * post_open - a post encrypted to the list's OpenPGP key is marked to be
+ * opened in the worker; one in the retired sealed format (mail/sealed.c)
+ * is refused with a note. A list with encryption = "required" takes
+ * nothing but OpenPGP.
  */
 static enum result
 post_open(struct pipeline *p, struct post *o)
@@ -185,18 +157,11 @@ post_open(struct pipeline *p, struct post *o)
 		o->pgp = 1;
 		return OK;
 	}
-	if ((rc = open_sealed(p, l, o->msg, &o->plain)) == -2) {
-		why_cause(o->why, "the list's key", store_errmsg(p->st));
-		return TEMPFAIL;
-	}
-	if (rc == 1) {
-		o->msg = &o->plain;
-		return OK;
-	}
-	if (rc == -1) {
+	o->pgp = rc == 2;	/* signed in clear: the worker checks it */
+	if (sealed_is(o->msg->data, o->msg->len)) {
 		post_note(p, o, early_to(o), NOTICE_SEALED_UNOPENABLE, NULL);
-		log_info("%s qmgr: list=%s kind=post reason=sealed-unopenable result=permfail", p->qid,
-		    l->name);
+		log_info("%s qmgr: list=%s kind=post reason=sealed-retired "
+		    "result=permfail", p->qid, l->name);
 		return PERMFAIL;
 	}
 	if (l->encryption != ENC_REQUIRED)
@@ -294,6 +259,13 @@ post_transform(struct pipeline *p, struct post *o)
 		why_set(o->why, "%s", o->t.reason);
 		return TEMPFAIL;
 	}
+	if (r == OK && o->t.pgp != 1 && l->encryption == ENC_REQUIRED) {
+		/* it looked encrypted, but only quoted someone else's block */
+		post_note(p, o, early_to(o), NOTICE_NOT_SEALED, NULL);
+		log_info("%s qmgr: list=%s kind=post reason=not-sealed "
+		    "result=permfail", p->qid, l->name);
+		return PERMFAIL;
+	}
 	if (r == OK)
 		return post_signed(p, o);
 	if (o->t.pgp < 0) {
@@ -302,8 +274,8 @@ post_transform(struct pipeline *p, struct post *o)
 		    "reason=openpgp-undecryptable result=permfail", p->qid,
 		    l->name);
 		vars[1] = o->t.reason;
-		(void)notify_sender_tmpl(p, l, early_to(o),
-		    NOTICE_PGP_UNOPENABLE, vars);
+		/* the opener's note: every post, within the day's cap */
+		post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
 		return PERMFAIL;
 	}
 	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
@@ -700,7 +672,6 @@ post_handle(struct pipeline *p, const struct listaddr *la, const struct envelope
 	o.msg = msg;
 	o.quarantine = quarantine;
 	o.why = &cause;
-	buf_init(&o.plain, 0);
 	for (i = 0; r == OK && i < sizeof(post_stages) / sizeof(post_stages[0]); i++)
 		r = post_stages[i].fn(p, &o);
 	if (r == TEMPFAIL)
@@ -710,7 +681,5 @@ post_handle(struct pipeline *p, const struct listaddr *la, const struct envelope
 		transform_out_free(&o.t);
 	free(o.a.signed_by);
 	pgpin_post_free(&o.pp);
-	sodium_memzero(o.plain.data, o.plain.cap);
-	buf_free(&o.plain);
 	return r == TEMPFAIL ? TEMPFAIL : OK;
 }

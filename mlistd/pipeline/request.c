@@ -34,7 +34,6 @@
 #include "mail/openpgp.h"
 #include "mail/pseudonym.h"
 #include "mail/listpgp.h"
-#include "mail/sealed.h"
 #include "pipeline/pgpin.h"
 #include "pipeline/authn.h"
 #include "pipeline/request.h"
@@ -645,26 +644,16 @@ batch_line(struct pipeline *p, const struct list_cfg *l,
 		unsigned char pk[32];
 
 		/*
-		 * the sealed format is retired (#17): a registered X25519 key would
-		 * encrypt nothing, so it is refused rather than confirmed
+		 * the sealed format is retired (#17): an X25519 key would
+		 * encrypt nothing, so it is refused, never confirmed
 		 */
-		if (keys_public_from_text(req->enckey, "x25519", pk) == 1) {
-			buf_puts(b, "X25519 keys ('mlist keygen') no longer encrypt anything: copies "
-			    "from the list are OpenPGP now.\nRegister your OpenPGP public key "
-			    "instead (see 'help').\n\n");
-			return 0;
-		}
 		if (keys_public_from_text(req->enckey, "x25519", pk) != 1)
 			return refused(p, l, PIECE_BAD_ENCKEY, NULL, b);
-		if (*req->expires) {
-			long long t = keys_expiry_parse(req->expires), now = (long long)time(NULL);
-
-			if (t < 0 || t <= now + 86400 || t > now + 20 * 366 * 86400LL)
-				return refused(p, l, PIECE_BAD_EXPIRES, vars, b);
-			buf_printf(payload, "enckey %s expires %s\n", req->enckey, req->expires);
-		} else
-			buf_printf(payload, "enckey %s\n", req->enckey);
-		return 1;
+		buf_puts(b, "X25519 keys ('mlist keygen') no longer encrypt "
+		    "anything: copies from the list are OpenPGP now.\n"
+		    "Register your OpenPGP public key instead (see 'help')."
+		    "\n\n");
+		return 0;
 	}
 	case CMD_SET_PSEUDONYM:
 		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0)
@@ -742,29 +731,6 @@ done:
 	buf_free(&payload);
 	buf_free(&one);
 	return rc;
-}
-
-/* list_enc_key - the list's X25519 key, for posts sealed to the list */
-static int
-list_enc_key(struct pipeline *p, const struct list_cfg *l, struct buf *b)
-{
-	unsigned char seed[DKIM_SEED_LEN], pk[32], sk[32];
-	char sel[SELECTOR_MAX], b64[64];
-	int rc;
-
-	if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
-		return -1;
-	rc = sealed_keys_from_seed(seed, pk, sk);
-	sodium_memzero(seed, sizeof(seed));
-	sodium_memzero(sk, sizeof(sk));
-	if (rc < 0)
-		return -1;
-	sodium_bin2base64(b64, sizeof(b64), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
-	{
-		const char *vars[] = { "key", b64, NULL };
-
-		return request_piece(p, l, PIECE_KEYS_SEAL, vars, b);
-	}
 }
 
 struct auditlines {
@@ -1016,8 +982,7 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, &b) < 0 ||
 		    listpgp_answer(p->st, l->name, p->cfg->hostname, pgpfpr,
 		    &pgpkey, pgpname, sizeof(pgpname), &autocrypt) < 0 ||
-		    request_piece(p, l, PIECE_KEYS_OPENPGP, pgpvars, &b) < 0 ||
-		    list_enc_key(p, l, &b) < 0) {
+		    request_piece(p, l, PIECE_KEYS_OPENPGP, pgpvars, &b) < 0) {
 			buf_free(&pgpkey);
 			buf_free(&autocrypt);
 			return buf_free(&b), buf_free(&post), -1;

@@ -33,7 +33,7 @@ struct transform_out {
 	char		 reason[160];		/* why not (PERMFAIL) */
 	int		 remote;		/* remote HTML content removed */
 	/* a post to the list's OpenPGP key (worker_transform_pgp) */
-	int		 pgp;		/* 1 opened, -1 could not be */
+	int		 pgp;		/* 1 opened, 2 signed, -1 not */
 	int		 pgp_verified;	/* signed by the From's key */
 	unsigned char	 pgp_replay[32];	/* the signature's replay id */
 	struct buf	 rendered;

@@ -397,15 +397,22 @@ child_open(struct transform_in *in, struct worker_pgp *pg,
 
 	memset(out, 0, sizeof(*out));
 	buf_init(opened, 0);
-	if (pg->secret == NULL)
+	if (pg->secret == NULL && pg->key == NULL)
 		return OK;
 	if (in->list && in->cfg)
 		snprintf(la, sizeof(la), "%s@%s", in->list->name,
 		    in->cfg->hostname);
 	rc = pgpin_open(in->msg, in->len, *la ? la : NULL, pg->secret,
 	    pg->secret_len, pg->key, pg->key_len, opened, &r);
-	sodium_memzero((void *)pg->secret, pg->secret_len);
+	if (pg->secret != NULL)
+		sodium_memzero((void *)pg->secret, pg->secret_len);
 	pg->secret = NULL;
+	if (rc == 0 && r.verified) {
+		/* signed in clear by the From's registered key */
+		out->pgp = 2;
+		out->pgp_verified = 1;
+		memcpy(out->pgp_replay, r.replay, sizeof(out->pgp_replay));
+	}
 	if (rc == 0)
 		return OK;
 	if (rc < 0) {

@@ -1,5 +1,8 @@
 """pgphelp - members with OpenPGP keys for the end-to-end tests: made with gpg, registered with
 `mlistctl member set ... openpgp FILE`, and a member's view of a delivered copy (gpg decrypts it)."""
+import os
+import re
+
 from test_openpgp import Gpg
 
 ENCRYPTED = b"multipart/encrypted"      # what marks a delivered OpenPGP copy
@@ -21,3 +24,30 @@ class Member:
             return None
         r = self.g.gpg("--status-fd", "2", "--decrypt", "-", inp=raw, check=False)
         return r.stdout if b"[GNUPG:] DECRYPTION_OKAY" in r.stderr else None
+
+
+def to_list(inst, raw, list_name="demo"):
+    """raw (a post in clear) as a mail client sends it encrypted to the list's OpenPGP key: RFC 3156
+    PGP/MIME, unsigned, the real Subject inside as a protected header, "..." outside. It replaces
+    the retired `mlist seal`."""
+    home = os.path.join(inst.root, "gpg-to-" + list_name)      # beside the state, not in it
+    os.makedirs(home, mode=0o700, exist_ok=True)
+    r = inst.ctl("keys", list_name, "--export")
+    assert r.returncode == 0, r.stderr
+    g = Gpg.__new__(Gpg)          # a sender with no key of their own: just the list's
+    g.home = str(home)
+    g.gpg("--import", "-", inp=r.stdout.encode())
+    head, body = raw.split(b"\r\n\r\n", 1)
+    fields = [f for f in re.split(rb"\r\n(?![ \t])", head) if f]
+    outer = [f for f in fields if f.lower().startswith((b"from:", b"to:", b"date:", b"message-id:"))]
+    inner = b"\r\n".join(fields) + b'\r\nContent-Type: text/plain; charset=utf-8; protected-headers="v1"' \
+        + b"\r\n\r\n" + body
+    enc = g.gpg("--armor", "--trust-model", "always", "--encrypt", "-r", f"{list_name}@lists.example",
+                "--output", "-", "-", inp=inner).stdout
+    b = "=_enc_" + os.urandom(8).hex()
+    return b"\r\n".join(outer) + (
+        "\r\nSubject: ...\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; "
+        f"protocol=\"application/pgp-encrypted\"; boundary=\"{b}\"\r\n\r\n--{b}\r\n"
+        "Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n"
+        f"--{b}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\r\n").encode() \
+        + enc.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + f"\r\n--{b}--\r\n".encode()

@@ -44,7 +44,7 @@ import time
 import pytest
 
 from conftest import MLISTCTL, Instance, wait_until
-from pgphelp import Member
+from pgphelp import Member, to_list
 
 MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -178,12 +178,8 @@ def one_line_error(r, code=1):
 
 
 def seal(inst, raw):
-    """A post sealed to the list's key, as `mlist seal` makes it for an encryption = required list."""
-    listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
-    r = subprocess.run([MLIST, "seal", "--list-key", listkey, "--list", "demo@lists.example"], input=raw,
-                       capture_output=True)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
+    """A post encrypted to the list's OpenPGP key, as an encryption = required list takes it."""
+    return to_list(inst, raw)
 
 
 def opened(key, raw):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from pgphelp import ENCRYPTED, Member
+from pgphelp import ENCRYPTED, Member, to_list
 from conftest import MLISTCTL, wait_until
 
 MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
@@ -32,12 +32,8 @@ def test_mod_approve_on_required_encryption_never_sends_in_clear(make_instance, 
     """The reviewer's bug: mlistctl wrote delivery rows itself and sent the post in clear to a keyless member."""
     inst = make_instance(list_settings={"encryption": "required", "posting": "moderated"})
     carol = Member(inst, tmp_path, "carol@example.org")
-    listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
-    sealed = subprocess.run([MLIST, "seal", "--list-key", listkey, "--list", "demo@lists.example"],
-                            input=b"From: bob@example.org\r\nSubject: s\r\n\r\nSECRET-WORDS here.\r\n",
-                            capture_output=True)
-    assert sealed.returncode == 0
-    send(inst, sealed.stdout, "bob@example.org")
+    send(inst, to_list(inst, b"From: bob@example.org\r\nSubject: s\r\n\r\nSECRET-WORDS here.\r\n"),
+         "bob@example.org")
     assert wait_until(lambda: inst.ctl("mod", "ls", "demo").stdout.strip()), inst.logtext()
     held = inst.ctl("mod", "ls", "demo").stdout.split()[0]
     r = inst.ctl("mod", "approve", "demo", held)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import MLISTCTL, raw_dialogue
-from pgphelp import ENCRYPTED, Member
+from pgphelp import ENCRYPTED, Member, to_list
 
 MEMBERS = ["alice@example.org", "bob@example.org", "carol@example.org"]
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mime")
@@ -419,14 +419,10 @@ def opened(key, sealed):
 
 
 def post_sealed(inst, sender, subject, body):
-    """A post sealed to the list's key, as encryption = "required" wants it."""
-    listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
+    """A post encrypted to the list's OpenPGP key, as encryption = "required" wants it."""
     raw = (f"From: {sender}\r\nTo: demo@lists.example\r\nSubject: {subject}\r\n"
            f"Message-ID: <{time.time()}@example.org>\r\n\r\n{body}").encode()
-    r = subprocess.run([MLIST, "seal", "--list-key", listkey, "--list", "demo@lists.example"], input=raw,
-                       capture_output=True)
-    assert r.returncode == 0, r.stderr
-    return post(inst, sender=sender, raw=r.stdout)
+    return post(inst, sender=sender, raw=to_list(inst, raw))
 
 
 def test_held_post_reaches_100_moderators_and_the_queue_moves_on(make_instance, sink, tmp_path):

@@ -317,3 +317,41 @@ def test_rotation_keeps_old_posts_open(env):
     assert lp.count(":public sub key packet:") == 2 and "sigclass 0x28" in lp
     r = tool("decrypt", d / "rot.sec", d / "old.eml")
     assert r.returncode == 0 and r.stdout == b"before rotation\r\n", r.stderr
+
+
+def test_keys_of_a_list_without_an_openpgp_key_asks_the_daemon(make_instance, tmp_path):
+    """A list from before OpenPGP has no key: `mlistctl keys LIST` does not make one itself (a
+    changing verb outside the daemon); the daemon makes it ("keys openpgp"), audited once."""
+    import json
+    import sqlite3
+    inst = make_instance(members=())
+    inst.stop()
+    db = sqlite3.connect(f"{inst.state}/mlistd.db")
+    with db:
+        assert db.execute("DELETE FROM list_pgp WHERE list = 'demo'").rowcount == 1
+    db.close()
+
+    def rows():
+        db = sqlite3.connect(f"{inst.state}/mlistd.db")
+        n = db.execute("SELECT count(*) FROM list_pgp WHERE list = 'demo'").fetchone()[0]
+        db.close()
+        return n
+    assert rows() == 0
+    r = inst.ctl("keys", "demo", check=False, autostart=False)
+    assert r.returncode == 1 and "daemon is not running" in r.stderr, (r.stdout, r.stderr)
+    r = inst.ctl("keys", "demo", "--export", check=False, autostart=False)
+    assert r.returncode == 1 and "BEGIN PGP" not in r.stdout
+    assert rows() == 0                                   # mlistctl made nothing itself
+    inst.start()
+    r = inst.ctl("keys", "demo")
+    lines = re.findall(r"^openpgp: ([0-9A-F]{40}) demo <demo@lists\.example>$", r.stdout, re.M)
+    assert r.returncode == 0 and len(lines) == 1, r.stdout
+    assert rows() == 1
+    r = inst.ctl("keys", "demo", "--export")
+    assert r.stdout.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+    assert re.findall(r"^openpgp: ([0-9A-F]{40}) ", inst.ctl("keys", "demo").stdout, re.M) == lines
+    r = inst.ctl("--json", "keys", "openpgp", "demo")
+    assert json.loads(r.stdout) == {"list": "demo", "openpgp": lines[0], "made": False}
+    audit = json.loads(inst.ctl("--json", "audit", "demo").stdout)
+    made = [e for e in audit if e["action"] == "keys openpgp"]
+    assert len(made) == 1 and made[0]["detail"] == "openpgp key made", audit

@@ -10,6 +10,7 @@ single-part copy is carried as the one part of a multipart/mixed with protected-
 Content-* headers move into the part); a multipart copy gets protected-headers="v1" on its own
 Content-Type; and white-space padding up to the size bucket goes before the multipart's preamble.
 """
+import base64
 import email
 import email.policy
 import json
@@ -24,6 +25,7 @@ import dkim
 import pytest
 
 from conftest import MLISTCTL, wait_until
+from pgphelp import to_list
 from test_openpgp import Gpg, packets, run
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(b) for b in ("gpg", "rnp", "rnpkeys", "sqop")),
@@ -186,8 +188,7 @@ def test_structure_outer_headers_and_dkim(keyed_list, sink, tmp_path):
 def test_one_signature_per_post_and_buckets(keyed_list, sink, tmp_path):
     inst, alice, carol, listfpr = keyed_list
     send(inst, post("short one", "short\r\n"), "bob@example.org")
-    # (same-length subjects: the Message-ID, visible outside, is made from them)
-    send(inst, post("longr one", "a longer post, still in the first bucket\r\n" * 30), "bob@example.org")
+    send(inst, post("a longer one", "a longer post, still in the first bucket\r\n" * 30), "bob@example.org")
     got = wait_until(lambda: len(to(sink, "alice@example.org")) >= 2 and len(to(sink, "carol@example.org")) >= 2)
     assert got, inst.logtext()
     sigs = []
@@ -203,6 +204,48 @@ def test_one_signature_per_post_and_buckets(keyed_list, sink, tmp_path):
     assert len(a[0]) > 4096
 
 
+def reply_to(subject, msgid, parent, refs):
+    raw = post(subject, "Same length body.\r\n").replace(
+        f"<{subject.replace(' ', '.')}@example.org>".encode(), msgid.encode())
+    return raw.replace(b"\r\n\r\n", f"\r\nIn-Reply-To: {parent}\r\nReferences: {refs}\r\n\r\n".encode(), 1)
+
+
+def test_outer_thread_ids_say_nothing_of_the_post(keyed_list, sink, tmp_path):
+    """Outside, the thread is fixed-length keyed hashes of the ids (the real ones inside): two replies
+    whose Message-ID and References differ in length give copies of one length, and each still names
+    its parent's outer id (Thunderbird and mutt thread by the outer header alone)."""
+    inst, alice, carol, listfpr = keyed_list
+    root = "<root@example.org>"
+    send(inst, post("first post", "Same length body.\r\n").replace(
+        b"<first.post@example.org>", root.encode()), "bob@example.org")
+    assert wait_until(lambda: to(sink, "alice@example.org") and to(sink, "carol@example.org")), inst.logtext()
+    short = "<r1@example.org>"
+    long_ = "<a-much.longer.message-identifier.20261202@mail.example.org>"
+    refs = " ".join("<ancestor-%d.with.a.long.id@news.example.net>" % i for i in range(6)) + " " + root
+    send(inst, reply_to("reply one", short, root, root), "bob@example.org")
+    assert wait_until(lambda: len(to(sink, "alice@example.org")) >= 2), inst.logtext()
+    send(inst, reply_to("reply two", long_, root, refs), "bob@example.org")
+    assert wait_until(lambda: len(to(sink, "alice@example.org")) >= 3), inst.logtext()
+    first, r1, r2 = to(sink, "alice@example.org")[:3]
+    assert len(r1) == len(r2)           # ids and chain of different lengths: one copy length
+    for c in (first, r1, r2):
+        assert b"example.org>" not in c.split(b"\r\n\r\n", 1)[0] and b"ancestor" not in c
+    heads = [email.message_from_bytes(c, policy=email.policy.compat32) for c in (first, r1, r2)]
+    ids = [h["Message-ID"] for h in heads]
+    assert all(re.fullmatch(r"<[0-9a-f]{32}@lists\.example>", i) for i in ids), ids
+    assert len(set(ids)) == 3
+    assert "In-Reply-To" not in heads[0] and "References" not in heads[0]
+    for h in heads[1:]:
+        assert h["In-Reply-To"] == h["References"] == ids[0]     # the parent, outside
+    # every member's copy of one post has the same outer id (one thread for all)
+    assert email.message_from_bytes(to(sink, "carol@example.org")[0])["Message-ID"] == ids[0]
+    # inside, the real ids and the whole chain
+    dec = alice.gpg("--decrypt", "-", inp=r2).stdout
+    inner = email.message_from_bytes(dec.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n")
+    assert inner["Message-ID"] == long_ and inner["In-Reply-To"] == root
+    assert " ".join(inner["References"].split()) == refs
+
+
 def decrypt_has(g, tmp_path, copy, marker):
     return marker in g.gpg("--decrypt", "-", inp=copy, check=False).stdout
 
@@ -211,13 +254,8 @@ def test_required_list_keyless_member_gets_no_clear_copy(make_instance, sink, tm
     inst = make_instance()
     alice = keyed(inst, tmp_path, "Alice", "alice@example.org")
     inst.ctl("list", "set", "demo", "encryption", "required")
-    # a post sealed to the list (the inbound format until OpenPGP in), by 'mlist seal'
-    mlist = os.path.join(os.path.dirname(MLISTCTL), "mlist")
-    listkey = re.search(r"x25519:\S+", inst.ctl("keys", "demo").stdout).group(0)
-    r = subprocess.run([mlist, "seal", "--list-key", listkey, "--list", LIST],
-                       input=post("required", "Only encrypted.\r\n"), capture_output=True)
-    assert r.returncode == 0, r.stderr
-    send(inst, r.stdout, "bob@example.org")
+    # a post encrypted to the list's OpenPGP key, as a mail client sends it
+    send(inst, to_list(inst, post("required", "Only encrypted.\r\n")), "bob@example.org")
     got = wait_until(lambda: to(sink, "alice@example.org", b"multipart/encrypted"))
     assert got, inst.logtext()
     alice_plain = alice.gpg("--decrypt", "-", inp=got[0], check=False).stdout
@@ -331,3 +369,149 @@ def test_x25519_key_by_mail_is_refused_as_retired(make_instance, sink, tmp_path)
     got = wait_until(lambda: to(sink, "bob@example.org", b"no longer encrypt anything"))
     assert got, inst.logtext()
     assert b"demo-confirm+" not in got[0]           # nothing to confirm: nothing was registered
+
+
+# --- posts to the list: base64 encrypted.asc, signed in clear, quoted blocks (#17) ----------------
+
+SECRET = "The depot opens at five."
+
+
+def crlf(b):
+    return b.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def head(sender, subject, ctype, msgid):
+    return (f"From: {sender}\r\nTo: {LIST}\r\nSubject: {subject}\r\nMessage-ID: <{msgid}@example.org>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: {ctype}\r\n\r\n").encode()
+
+
+def signed_list(make_instance, tmp_path, **settings):
+    """alice keyed (by mlistctl), bob and carol not; alice holds the list's key."""
+    inst = make_instance(list_settings=settings)
+    alice = keyed(inst, tmp_path, "Alice", "alice@example.org")
+    list_key(inst, tmp_path)
+    alice.gpg("--import", str(tmp_path / "list.asc"))
+    return inst, alice
+
+
+@pytest.mark.parametrize("inside", ["binary", "armored"])
+def test_base64_encrypted_asc_part_is_opened(make_instance, sink, tmp_path, inside):
+    """Some clients send encrypted.asc base64-encoded (binary packets, or the armour itself)."""
+    inst, alice = signed_list(make_instance, tmp_path)
+    entity = crlf(("Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\n"
+                   f"Subject: base64 {inside}\r\n\r\n{SECRET}\r\n").encode())
+    enc = alice.gpg("--trust-model", "always", *(["--armor"] if inside == "armored" else []),
+                    "--encrypt", "-r", LIST, "--sign", "-u", alice.fpr, inp=entity).stdout
+    raw = head("alice@example.org", "...", 'multipart/encrypted; protocol="application/pgp-encrypted"; '
+               'boundary="b64"', "b64" + inside) + (
+        b"--b64\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b64\r\n"
+        b"Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n") + \
+        base64.encodebytes(enc).replace(b"\n", b"\r\n") + b"--b64--\r\n"
+    send(inst, raw, "alice@example.org")
+    got = wait_until(lambda: to(sink, "bob@example.org", SECRET.encode()))
+    assert got, inst.logtext()
+    m = email.message_from_bytes(got[0])
+    assert m["Subject"].endswith("base64 " + inside)
+    assert b"pgp-encrypted" not in got[0] and b"encrypted.asc" not in got[0]
+    assert " auth=own-key" in inst.logtext()    # signed inside by her registered key
+
+
+def detached(g, part):
+    return crlf(g.gpg("--armor", "--detach-sign", "-u", g.fpr, "--digest-algo", "SHA256", inp=part).stdout)
+
+
+def multipart_signed(g, subject, msgid, to=LIST):
+    part = crlf(f"Content-Type: text/plain; charset=utf-8\r\n\r\n{SECRET}\r\n".encode())
+    return head("alice@example.org", subject, 'multipart/signed; micalg=pgp-sha256; '
+                'protocol="application/pgp-signature"; boundary="sig1"', msgid).replace(
+        f"To: {LIST}".encode(), f"To: {to}".encode()) + \
+        b"--sig1\r\n" + part + b"\r\n--sig1\r\nContent-Type: application/pgp-signature; " \
+        b"name=\"signature.asc\"\r\n\r\n" + detached(g, part) + b"\r\n--sig1--\r\n"
+
+
+def cleartext_signed(g, subject, msgid):
+    text = g.gpg("--clearsign", "-u", g.fpr, "--digest-algo", "SHA256", inp=(SECRET + "\n").encode()).stdout
+    return head("alice@example.org", subject, "text/plain; charset=utf-8", msgid) + crlf(text)
+
+
+@pytest.mark.parametrize("shape", ["multipart/signed", "cleartext"])
+def test_signed_in_clear_by_the_registered_key_counts_as_own_key(make_instance, sink, tmp_path, shape):
+    """post_auth = "signature": a post signed but not encrypted, by the From's registered key,
+    goes out (authn level own-key), once; the same post again is a replay."""
+    inst, alice = signed_list(make_instance, tmp_path, post_auth="signature")
+    make = multipart_signed if shape == "multipart/signed" else cleartext_signed
+    raw = make(alice, "signed in clear", "clear1")
+    send(inst, raw, "alice@example.org")
+    got = wait_until(lambda: to(sink, "bob@example.org", SECRET.encode()))
+    assert got, inst.logtext()
+    assert " auth=own-key" in inst.logtext()
+    send(inst, raw, "alice@example.org")
+    assert inst.wait_log("reason=replay"), inst.logtext()
+    assert len(to(sink, "bob@example.org", SECRET.encode())) == 1
+
+
+def test_signed_in_clear_by_another_key_or_forged_does_not_count(make_instance, sink, tmp_path):
+    inst, alice = signed_list(make_instance, tmp_path, post_auth="signature")
+    mallory = Gpg(tmp_path / "mallory", "Mallory")
+    send(inst, multipart_signed(mallory, "not her key", "m1"), "alice@example.org")
+    # her own key, but the text tampered with after signing
+    send(inst, cleartext_signed(alice, "tampered", "m2").replace(SECRET.encode(), b"The depot opens at six."),
+         "alice@example.org")
+    assert wait_until(lambda: inst.logtext().count("kind=post") >= 2), inst.logtext()
+    assert "own-key" not in inst.logtext()
+    assert not to(sink, "bob@example.org", b"The depot opens")
+
+
+def quoting(sender, block):
+    return head(sender, "about that message", "text/plain; charset=utf-8", "quote") + \
+        b"Someone sent me this, which I cannot read:\r\n\r\n> " + \
+        crlf(block).replace(b"\r\n", b"\r\n> ") + b"\r\nAnyone?\r\n"
+
+
+@pytest.mark.parametrize("quoted", ["verbatim", "quoted"])
+def test_quoted_block_for_someone_else_is_plain_text(make_instance, sink, tmp_path, quoted):
+    """An inline block encrypted to another key (not the list's) is text, distributed as sent."""
+    inst, alice = signed_list(make_instance, tmp_path)
+    other = Gpg(tmp_path / "other", "Other")
+    block = other.gpg("--armor", "--trust-model", "always", "--encrypt", "-r", other.fpr,
+                      inp=b"not for the list\n").stdout
+    if quoted == "verbatim":
+        raw = head("bob@example.org", "about that message", "text/plain; charset=utf-8", "quote") + \
+            b"Someone sent me this:\r\n\r\n" + crlf(block) + b"\r\nAnyone?\r\n"
+    else:
+        raw = quoting("bob@example.org", block)
+    send(inst, raw, "bob@example.org")
+    got = wait_until(lambda: to(sink, "carol@example.org", b"Anyone?") and to(sink, "alice@example.org"))
+    assert got, inst.logtext()
+    got = to(sink, "carol@example.org", b"Anyone?")
+    assert b"-----BEGIN PGP MESSAGE-----" in got[0]
+    assert "openpgp-undecryptable" not in inst.logtext()
+    assert alice.gpg("--decrypt", "-", inp=to(sink, "alice@example.org")[0], check=False).stdout.count(
+        b"Anyone?") == 1
+
+
+def test_quoted_block_on_a_required_list_is_a_post_in_clear(make_instance, sink, tmp_path):
+    """encryption = "required": quoting someone else's block does not make a post encrypted."""
+    inst, alice = signed_list(make_instance, tmp_path, encryption="required")
+    other = Gpg(tmp_path / "other", "Other")
+    block = other.gpg("--armor", "--trust-model", "always", "--encrypt", "-r", other.fpr,
+                      inp=b"not for the list\n").stdout
+    send(inst, quoting("bob@example.org", block), "bob@example.org")
+    assert inst.wait_log("reason=not-sealed"), inst.logtext()
+    assert wait_until(lambda: to(sink, "bob@example.org", b"only posts encrypted")), inst.logtext()
+    assert not to(sink, "carol@example.org", b"Anyone?") and not to(sink, "alice@example.org", b"...")
+
+
+def test_multipart_encrypted_with_nothing_inside_is_refused(make_instance, sink, tmp_path):
+    """It says it is encrypted and holds no OpenPGP message: refused with a note, never passed on
+    as if it were a post in clear."""
+    inst, alice = signed_list(make_instance, tmp_path)
+    raw = head("bob@example.org", "...", 'multipart/encrypted; protocol="application/pgp-encrypted"; '
+               'boundary="e0"', "empty") + (
+        b"--e0\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--e0\r\n"
+        b"Content-Type: application/octet-stream\r\n\r\nNothing here, " + SECRET.encode() + b"\r\n--e0--\r\n")
+    send(inst, raw, "bob@example.org")
+    assert inst.wait_log("reason=openpgp-undecryptable"), inst.logtext()
+    assert wait_until(lambda: to(sink, "bob@example.org", b"no OpenPGP message")), inst.logtext()
+    assert not to(sink, "carol@example.org") and not to(sink, "alice@example.org")

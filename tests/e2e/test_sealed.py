@@ -1,11 +1,19 @@
 """Sealed fields bound to their place (#19): a blob copied, with sqlite3 from the outside, from
-one column or row into another does not open there - mlistctl says so and shows nothing of it."""
+one column or row into another does not open there - mlistctl says so and shows nothing of it.
+And the retired sealed post format (`mlist seal`, #17): refused with a note, never distributed."""
+import base64
 import json
 import os
 import re
+import smtplib
 import sqlite3
+import subprocess
 
-from conftest import Instance, wait_until
+import pytest
+
+from conftest import MLISTCTL, Instance, wait_until
+
+MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
 
 ROSA = "rosa.luxemburg@spartakus.example"
 
@@ -83,3 +91,34 @@ def test_unmask_request_keeps_the_pseudonym_sealed_and_members_by_short_id(tmp_p
     assert b"Night Owl".lower() not in disk.lower(), "the pseudonym is in clear in the state dir"
     assert b"the pseudonym" not in disk
     assert b"pseudonym " in disk                          # the reference is what is stored
+
+
+def old_sealed_post(sender):
+    """A post in the retired libsodium format, shaped as `mlist seal` wrote it (random bytes stand
+    in for the crypto_box_seal: the list no longer opens any)."""
+    blob = base64.encodebytes(os.urandom(200)).replace(b"\n", b"\r\n").decode()
+    return (f"From: {sender}\r\nTo: demo@lists.example\r\nSubject: Encrypted post\r\n"
+            "Message-ID: <sealed.0123@lists.example>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=\"=_sealed_x\"\r\n\r\n--=_sealed_x\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nThis post is encrypted to the list's key.\r\n"
+            "--=_sealed_x\r\nContent-Type: application/x-mlist-sealed; name=\"post.sealed\"\r\n"
+            "Content-Disposition: attachment; filename=\"post.sealed\"\r\n"
+            f"Content-Transfer-Encoding: base64\r\n\r\n{blob}--=_sealed_x--\r\n").encode()
+
+
+@pytest.mark.parametrize("encryption", ["optional", "required"])
+def test_post_in_the_retired_sealed_format_is_refused_with_a_note(make_instance, sink, encryption):
+    """A post still in flight in the old `mlist seal` format is never distributed (its copies
+    would be an attachment nobody opens): the sender is told what to send instead."""
+    inst = make_instance(list_settings={"encryption": encryption})
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("bob@example.org", ["demo@lists.example"], old_sealed_post("bob@example.org"))
+    assert inst.wait_log("reason=sealed-retired"), inst.logtext()
+    note = wait_until(lambda: [m[2] for m in sink.handler.messages if "bob@example.org" in m[1]
+                               and b"no longer opens" in m[2]])
+    assert note, inst.logtext()
+    assert b"OpenPGP key" in note[0] and b"mlist seal" in note[0]
+    assert not [m for m in sink.handler.messages if b"post.sealed" in m[2] or b"Encrypted post" in m[2]]
+    r = subprocess.run([MLIST, "seal", "--list-key", "x25519:AAAA", "--list", "demo@lists.example"],
+                       input="From: bob@example.org\r\n\r\nx\r\n", capture_output=True, text=True)
+    assert r.returncode == 2 and "retired" in r.stderr and "OpenPGP" in r.stderr, r.stderr

@@ -202,6 +202,54 @@ START_TEST(hostile_inner)
 }
 END_TEST
 
+/* verified_with_to - is a signed post whose protected To is `to` counted? */
+static int
+verified_with_to(const char *to)
+{
+	struct buf m, out, inner;
+	struct pgpin_opened r;
+	int v;
+
+	buf_init(&inner, 0);
+	buf_printf(&inner, "Content-Type: text/plain; "
+	    "protected-headers=\"v1\"\r\n"
+	    "From: Rosa <rosa@example.org>\r\nTo: %s\r\nSubject: s\r\n\r\n"
+	    "secret text\r\n", to);
+	buf_init(&m, 0);
+	buf_init(&out, 0);
+	ck_assert_int_eq(pgpmime(buf_cstr(&inner), &m), 0);
+	ck_assert_int_eq(open_(&m, &out, &r), 1);
+	v = r.verified;
+	buf_free(&m);
+	buf_free(&out);
+	buf_free(&inner);
+	return v;
+}
+
+/*
+ * the list's address must be one of the protected To/Cc addresses, parsed
+ * and compared whole: not a substring of another address or of a name
+ */
+START_TEST(for_list_compares_parsed_addresses)
+{
+	static const struct { const char *to; int counts; } t[] = {
+		{ LISTADDR, 1 },
+		{ "Demo List <TEST@Example.ORG>", 1 },
+		{ "a@example.net, \"x, y\" <test@example.org>", 1 },
+		{ "Lists: a@example.net, test@example.org;", 1 },
+		{ "contest@example.org", 0 },
+		{ "test@example.org.evil.example", 0 },
+		{ "\"test@example.org\" <other@example.net>", 0 },
+		{ "other@example.net (test@example.org)", 0 },
+		{ "test+x@example.org", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(verified_with_to(t[i].to) == t[i].counts,
+		    "To: %s", t[i].to);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -216,6 +264,7 @@ main(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, opens_62_protected_subject);
 	tcase_add_test(t, another_lists_post_does_not_count);
+	tcase_add_test(t, for_list_compares_parsed_addresses);
 	tcase_add_test(t, not_encrypted_and_undecryptable);
 	tcase_add_test(t, prefixes);
 	tcase_add_test(t, hostile_inner);
