@@ -1,7 +1,10 @@
 """pgphelp - members with OpenPGP keys for the end-to-end tests: made with gpg, registered with
 `mlistctl member set ... openpgp FILE`, and a member's view of a delivered copy (gpg decrypts it)."""
+import atexit
 import os
 import re
+import shutil
+import tempfile
 
 from test_openpgp import Gpg
 
@@ -30,8 +33,9 @@ def to_list(inst, raw, list_name="demo"):
     """raw (a post in clear) as a mail client sends it encrypted to the list's OpenPGP key: RFC 3156
     PGP/MIME, unsigned, the real Subject inside as a protected header, "..." outside. It replaces
     the retired `mlist seal`."""
-    home = os.path.join(inst.root, "gpg-to-" + list_name)      # beside the state, not in it
-    os.makedirs(home, mode=0o700, exist_ok=True)
+    # a short home: gpg-agent's socket must fit sun_path (pytest-xdist's temp paths are long)
+    home = tempfile.mkdtemp(prefix="gpg-to-")
+    atexit.register(shutil.rmtree, home, True)
     r = inst.ctl("keys", list_name, "--export")
     assert r.returncode == 0, r.stderr
     g = Gpg.__new__(Gpg)          # a sender with no key of their own: just the list's
