@@ -556,11 +556,8 @@ def test_member_add_refuses_an_address_that_is_two_or_a_header(make_instance, si
 @pytest.mark.parametrize("key,value", [
     ("footer", 'bye";\nposting = "open'),
     ("subject_prefix", '[demo]";\nposting = "open";\nx = "'),
-    pytest.param("footer", "x" * 120000, marks=pytest.mark.xfail(strict=True, reason=(
-        "finding: `list set` accepts a footer with a 120,000-character line; every copy then "
-        "carries it, the relay refuses each (500 line too long), the post is lost for every "
-        "member and each refusal raises that member's bounce score (the list's fault counted "
-        "as the members' bounces)"))),
+    # finding 13 (fixed): a footer line over 998 octets is refused
+    ("footer", "x" * 120000),
     ("subject_prefix", "[demo]\r\nBcc: leak@evil.example"),
 ], ids=["footer-quote", "prefix-quote", "footer-120k", "prefix-crlf"])
 def test_list_set_cannot_inject_another_setting_or_a_header(make_instance, sink, key, value):
@@ -692,11 +689,6 @@ class WeakPassInstance(Instance):
     passphrase = "a"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: `mlistctl init --passphrase` (and rekey) take any non-empty passphrase, 'a' "
-    "included; a stolen backup carries the Argon2id-wrapped master key in clear (ops 3, 64 MiB: "
-    "about 0.1-0.3 s a guess on one core here), so a dictionary run against it opens the whole "
-    "backup - every address, pseudonym link and post - offline, with no rate limit"))
 def test_stolen_backup_and_a_guessed_passphrase(tmp_path, sink):
     try:
         inst = WeakPassInstance(str(tmp_path / "w"), sink, 'master_key = "passphrase";')
@@ -941,11 +933,6 @@ def test_one_click_double_post_removes_once_and_tells_once(make_instance, sink):
 ESC_SUBJ = "\x1b]0;owned\x07\x1b[8mhidden \x1b[2J"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding (low): `mlistctl mod show` writes the held copy's bytes as they are: a member's "
-    "Subject (and 8bit body) with ESC/BEL sequences reach the operator's terminal (OSC title, "
-    "hidden text, a cleared screen; OSC 52 writes the clipboard where the terminal allows it); "
-    "`mod ls` and `archive ls` already print them safely"))
 def test_held_post_cannot_write_escape_sequences_to_the_operators_terminal(make_instance, sink):
     """A member's held post, read with `mlistctl mod ls` / `mod show`: no ESC byte reaches stdout
     (an OSC title, hidden text, a cleared screen; some terminals let OSC 52 write the clipboard)."""
