@@ -352,21 +352,99 @@ store_notice_allowed(struct store *st, const char *addr, long long now, int inte
 	return 1;
 }
 
+/*
+ * Post counts are keyed by a hash of (list, day, address) under the tag
+ * "count" - no other table holds it and no other day shares it - and one
+ * total a member under "count-total" (day -1): a disk image without the
+ * key joins them neither to members.addr_hash nor across days.
+ */
+#define COUNT_TOTAL_DAY	(-1)
+
+/* count_prep - sql with ?1 list, ?2 the count key of (day, addr), ?3 day */
+static sqlite3_stmt *
+count_prep(struct store *st, const char *sql, const char *list,
+    const char *addr, long long day)
+{
+	sqlite3_stmt *s = st_prep(st, sql);
+	char *t = NULL;
+	int rc;
+
+	if (s == NULL)
+		return NULL;
+	if (day == COUNT_TOTAL_DAY)
+		rc = asprintf(&t, "%s", addr);
+	else
+		rc = asprintf(&t, "%lld:%s", day, addr);
+	if (rc < 0) {
+		st_done(st, s);
+		st_fail(st, "out of memory");
+		return NULL;
+	}
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, day == COUNT_TOTAL_DAY ? "count-total" :
+	    "count", t);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)day);
+	free(t);
+	return s;
+}
+
+/* count_get - the count of (list, addr, day); STORE_ERR on error */
+static long long
+count_get(struct store *st, const char *list, const char *addr, long long day)
+{
+	sqlite3_stmt *s = count_prep(st, "SELECT coalesce(sum(n), 0) FROM "
+	    "post_counts WHERE list = ?1 AND addr_hash = ?2 AND day = ?3",
+	    list, addr, day);
+	long long v = 0;
+	int rc;
+
+	if (s == NULL)
+		return STORE_ERR;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		v = st_db_fail(st);
+	st_done(st, s);
+	return v;
+}
+
+/* count_bump - add n to one count row */
+static int
+count_bump(struct store *st, const char *list, const char *addr, long long day,
+    long long n)
+{
+	sqlite3_stmt *s = count_prep(st, "INSERT INTO post_counts (list, "
+	    "addr_hash, day, n) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (list, "
+	    "addr_hash, day) DO UPDATE SET n = n + ?4", list, addr, day);
+
+	if (s == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)n);
+	return st_step_done(st, s);
+}
+
+/* st_count_add - n more posts by addr on list on day, and in its total */
+int
+st_count_add(struct store *st, const char *list, const char *addr,
+    long long day, long long n)
+{
+	if (count_bump(st, list, addr, day, n) != STORE_OK)
+		return STORE_ERR;
+	return count_bump(st, list, addr, COUNT_TOTAL_DAY, n);
+}
+
 /* store_post_total - every post counted for addr on list, any day */
 int
 store_post_total(struct store *st, const char *list, const char *addr)
 {
-	return (int)st_hashed_scalar(st, "SELECT coalesce(sum(n), 0) FROM post_counts WHERE list = ?1 "
-	    "AND addr_hash = ?2 AND day >= ?3", list, addr, 0);
+	return (int)count_get(st, list, addr, COUNT_TOTAL_DAY);
 }
 
 /* store_post_count - posts by addr to list on day (days since the epoch), after adding `add` */
 int
 store_post_count(struct store *st, const char *list, const char *addr, long long day, int add)
 {
-	if (add && st_hashed(st, "INSERT INTO post_counts (list, addr_hash, day, n) VALUES (?1, ?2, ?3, 1) "
-	    "ON CONFLICT (list, addr_hash, day) DO UPDATE SET n = n + 1", list, addr, day) != STORE_OK)
+	if (add && st_count_add(st, list, addr, day, 1) != STORE_OK)
 		return STORE_ERR;
-	return (int)st_hashed_scalar(st, "SELECT coalesce(sum(n), 0) FROM post_counts WHERE list = ?1 "
-	    "AND addr_hash = ?2 AND day = ?3", list, addr, day);
+	return (int)count_get(st, list, addr, day);
 }

@@ -1246,12 +1246,6 @@ def test_old_one_click_token_of_a_member_who_left_does_not_unsubscribe_the_next_
 
 # ---- a disk image without the key: traffic analysis of an anonymous list ---------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: with max_posts_per_day set, post_counts keeps (addr_hash, day, n) under the SAME "
-    "keyed hash as members.addr_hash, and archive.at is in clear: a disk image without the master "
-    "key joins them and tells, per day, how many posts each member row wrote - on an anonymous "
-    "list a day with one post names its author's row (its join time, its role), and the rows "
-    "link an 'unlinkable' author's posts across days"))
 def test_disk_image_cannot_count_an_anonymous_members_posts(make_instance, sink):
     import sqlite3
     inst = make_instance(members=(ALICE, BOB, CAROL),
@@ -1270,11 +1264,6 @@ def test_disk_image_cannot_count_an_anonymous_members_posts(make_instance, sink)
     assert linked == [], f"member rows and their posts per day, read without the key: {linked}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: members.handle is stored in clear beside role and created: the handle is the "
-    "public private-reply address in every copy's From (LIST+p-HANDLE@), so a disk image without "
-    "the master key tells, for each pseudonym seen on the list, whether it is a moderator (on a "
-    "hidden leadership) and the second it joined - a join time an informer can match to a person"))
 def test_disk_image_cannot_tie_a_pseudonym_to_its_role_and_join_time(make_instance, sink):
     import sqlite3
     inst = make_instance(members=(ALICE, BOB, MODS[0]), start=False,
