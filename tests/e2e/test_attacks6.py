@@ -715,11 +715,6 @@ def test_stolen_backup_and_a_guessed_passphrase(tmp_path, sink):
     assert word is None, f"the passphrase {word!r} opened the backup's master key"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding (documented, low): a backup's length grows with the roster - an instance of 3 "
-    "members and one of 150 give backups of visibly different sizes (the database image is not "
-    "padded), so whoever sees the backup store learns the order of the member count and its "
-    "growth from night to night"))
 def test_backup_size_does_not_tell_the_member_count(make_instance, tmp_path):
     sizes = []
     for n in (3, 150):
