@@ -185,7 +185,8 @@ START_TEST(padded_without_clear_time_and_old_format_reads)
 		unsigned long long v = 0;
 
 		for (int j = 0; j < 8; j++)
-			v |= (unsigned long long)(unsigned char)a[i + j] << (8 * j);
+			v |= (unsigned long long)(unsigned char)a[i + j] <<
+			    (8 * j);
 		ck_assert(v < now - 600 || v > now + 600);
 	}
 	ck_assert_int_eq(reads_one(k, a, na), 1);
