@@ -78,21 +78,74 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
 /* the digit itself: the column's INTEGER affinity stores it as a number (no CAST per row) */
 #define CLASS	"substr(?7, " FACTS " + 1, 1)"
 
+#define FANOUT_SQL(window) "INSERT INTO deliveries (qid, list, member_id, " \
+	"rcpt_hash, env_from, token, next_try, expires, class) SELECT ?1, " \
+	"list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE " \
+	"lower(hex(randomblob(16))) END, ?5, ?6, " CLASS " FROM members " \
+	"WHERE list = ?2 AND " CLASS " <> '0' " window " AND (?10 IS NULL OR " \
+	"addr_hash = ?10) ORDER BY id"
+
+/*
+ * joined_in - the ids of list's members who joined in (after, upto] into
+ * temp.fanout_ids: the join time is sealed (a disk image must not date a
+ * row), so SQL cannot compare it; a digest's variants ask, rarely
+ */
+static int
+joined_in(struct store *st, const char *list, long long after, long long upto)
+{
+	sqlite3_stmt *s, *ins;
+	struct member m;
+	int rc;
+
+	if (st_exec(st, "CREATE TEMP TABLE IF NOT EXISTS fanout_ids "
+	    "(id INTEGER PRIMARY KEY); DELETE FROM temp.fanout_ids") < 0)
+		return st_db_fail(st);
+	if ((s = st_prep(st, "SELECT " MEMBER_COLS " FROM members "
+	    "WHERE list = ?1")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (st_member_row(st, s, &m) < 0) {
+			st_done(st, s);
+			return STORE_ERR;
+		}
+		member_free(&m);	/* its strings; the numbers stay */
+		if (m.created <= after || m.created > upto)
+			continue;
+		if ((ins = st_prep(st, "INSERT INTO temp.fanout_ids (id) "
+		    "VALUES (?1)")) == NULL) {
+			st_done(st, s);
+			return STORE_ERR;
+		}
+		sqlite3_bind_int64(ins, 1, (sqlite3_int64)m.id);
+		if (st_step_done(st, ins) != STORE_OK) {
+			st_done(st, s);
+			return STORE_ERR;
+		}
+	}
+	st_done(st, s);
+	return rc == SQLITE_DONE ? STORE_OK : st_db_fail(st);
+}
+
 /*
  * store_fanout - one delivery per member whose class is not "none", in one
  * statement: rows point at the member, so no address is decrypted or
- * sealed again (see struct fanout_spec).
+ * sealed again (see struct fanout_spec); a window of join times is the
+ * members joined_in found
  */
 int
 store_fanout(struct store *st, const struct fanout_spec *f)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO deliveries (qid, list, member_id, rcpt_hash, env_from, token, "
-	    "next_try, expires, class) SELECT ?1, list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE "
-	    "lower(hex(randomblob(16))) END, ?5, ?6, " CLASS " FROM members WHERE list = ?2 AND "
-	    CLASS " <> '0' AND (?9 = 0 OR (created > ?8 AND created <= ?9)) AND "
-	    "(?10 IS NULL OR addr_hash = ?10) ORDER BY id");
+	sqlite3_stmt *s;
 	int n;
 
+	if (f->joined_upto > 0 && joined_in(st, f->list, f->joined_after,
+	    f->joined_upto) != STORE_OK)
+		return STORE_ERR;
+	/* ?8 and ?9 stay bound (and unused) in both forms */
+	s = st_prep(st, f->joined_upto > 0 ? FANOUT_SQL("AND ?8 < ?9 AND id IN "
+	    "(SELECT id FROM temp.fanout_ids)") : FANOUT_SQL("AND ?9 = 0 AND "
+	    "?8 = ?8"));
 	if (!s)
 		return STORE_ERR;
 	if (strlen(f->classes) != DFACT_COMBOS) {
