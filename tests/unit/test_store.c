@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include "../../mlistd/mail/store.h"
+/* the old-form pseudonym key of the migration test is sealed as it was */
+#include "../../mlistd/mail/store_int.h"
 
 static char *dir;
 static struct keys *keys;
@@ -302,6 +304,23 @@ raw_int(const char *sql)
 	return v;
 }
 
+/* old_form_key - the key of handle h1 as the old store kept it */
+static void
+old_form_key(void)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE pseudonym_keys SET handle = "
+	    "'h1', secret = ?1, created = 1700000123 WHERE list = 'demo'");
+	struct st_place pl;
+
+	ck_assert_ptr_nonnull(s);
+	st_place(&pl, "pseudonym_keys.secret");
+	st_place_text(&pl, "demo");
+	st_place_text(&pl, "h1");
+	ck_assert_int_eq(st_bind_sealed_bytes(st, s, 1, "secret bytes", 12,
+	    &pl), 0);
+	ck_assert_int_eq(st_step_done(st, s), STORE_OK);
+}
+
 /*
  * A disk image without the key: the public handle is found nowhere in
  * clear, the join time is sealed, post counts join no member row and no
@@ -312,6 +331,7 @@ raw_int(const char *sql)
 START_TEST(handles_times_and_counts_hidden_on_disk)
 {
 	struct member m;
+	struct buf key;
 	char *a;
 
 	ck_assert_int_eq(store_member_add(st, "demo", "rosa@example.org",
@@ -323,6 +343,9 @@ START_TEST(handles_times_and_counts_hidden_on_disk)
 	ck_assert_int_eq(store_post_count(st, "demo", "rosa@example.org", 6,
 	    1), 1);
 	ck_assert_int_eq(store_post_total(st, "demo", "rosa@example.org"), 2);
+	ck_assert_int_eq(store_pseudonym_key_put(st, "demo", "h1", "FPR",
+	    "secret bytes", 12, 1700000123), STORE_OK);
+	old_form_key();
 	store_close(st);
 	st = NULL;
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM members WHERE "
@@ -352,8 +375,16 @@ START_TEST(handles_times_and_counts_hidden_on_disk)
 	ck_assert_int_eq(store_post_count(st, "demo", "rosa@example.org", 5,
 	    0), 3);
 	ck_assert_int_eq(store_post_total(st, "demo", "rosa@example.org"), 3);
+	buf_init(&key, 0);
+	ck_assert_int_eq(store_pseudonym_key_get(st, "demo", "h1", &key),
+	    STORE_OK);
+	ck_assert_int_eq((int)key.len, 12);
+	ck_assert_int_eq(memcmp(key.data, "secret bytes", 12), 0);
+	buf_free(&key);
 	store_close(st);
 	st = NULL;
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM pseudonym_keys WHERE "
+	    "CAST(handle AS TEXT) = 'h1' OR created % 86400 <> 0"), 0);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM members WHERE "
 	    "CAST(handle AS TEXT) = 'h1' OR typeof(created) <> 'blob'"), 0);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM post_counts p JOIN "
