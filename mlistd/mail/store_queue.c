@@ -78,6 +78,7 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
 /* the digit itself: the column's INTEGER affinity stores it as a number (no CAST per row) */
 #define CLASS	"substr(?7, " FACTS " + 1, 1)"
 
+/* FANOUT_SQL - the fan-out statement, with or without a join window */
 #define FANOUT_SQL(window) "INSERT INTO deliveries (qid, list, member_id, " \
 	"rcpt_hash, env_from, token, next_try, expires, class) SELECT ?1, " \
 	"list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE " \
