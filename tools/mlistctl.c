@@ -171,9 +171,11 @@ static const struct verb verbs[] = {
 	{ "mod ls", "LIST", 1, 1, NEED_STORE, v_mod_ls,
 	  "Posts held on the list: moderated lists, posts to -owner with no owner, posts\n"
 	  "waiting for their author's confirmation. One line each: ID, reason, since." },
-	{ "mod show", "LIST ID", 2, 2, NEED_STORE, v_mod_show,
+	{ "mod show", "LIST ID [--raw]", 2, 3, NEED_STORE, v_mod_show,
 	  "Print a held post as it would go out. On a non-real list the author's address\n"
-	  "is shown only when disclosure.moderators_see is \"address\"." },
+	  "is shown only when disclosure.moderators_see is \"address\".\n"
+	  "Control characters are shown as cat -v does (ESC as ^[);\n"
+	  "--raw writes the bytes as they are (for a pipe, not a terminal)." },
 	{ "mod approve", "LIST ID", 2, 2, NEED_DAEMON, v_daemon,
 	  "Distribute a held post to the members, by the daemon and exactly as a\n"
 	  "moderator's approval by mail does (on an encryption = \"required\" list a member\n"
@@ -1040,6 +1042,63 @@ v_mod_ls(struct ctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
+/*
+ * utf8_len - length of the well-formed UTF-8 sequence at p (at most n
+ * bytes), 0 if none; C1 controls (U+0080..U+009F) count as none
+ */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* a C1 control: an 8-bit CSI or OSC to many terminals */
+	if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+		return 0;
+	return len;
+}
+
+/*
+ * put_visible - write a held post so that no byte of it is a terminal
+ * command: a member wrote it, and ESC/BEL sequences would retitle,
+ * hide, clear or (OSC 52) reach the clipboard. As cat -v: ^[ for ESC,
+ * M-x for a byte that is not part of well-formed UTF-8.
+ */
+static void
+put_visible(const unsigned char *p, size_t n)
+{
+	size_t i, u;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n' || p[i] == '\t' ||
+		    (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n'))
+			putchar(p[i]);
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			printf("^%c", p[i] ^ 0x40);
+		else if (p[i] < 0x80)
+			putchar(p[i]);
+		else if ((u = utf8_len(p + i, n - i)) > 0) {
+			fwrite(p + i, 1, u, stdout);
+			i += u - 1;
+		} else if ((p[i] & 0x7f) < 0x20 || p[i] == 0xff)
+			printf("M-^%c", (p[i] & 0x7f) ^ 0x40);
+		else
+			printf("M-%c", p[i] & 0x7f);
+	}
+}
+
 static int
 v_mod_show(struct ctx *c, int argc, char **argv)
 {
@@ -1047,7 +1106,8 @@ v_mod_show(struct ctx *c, int argc, char **argv)
 	struct envelope e;
 	struct buf msg, why;
 
-	(void)argc;
+	if (argc == 3 && strcmp(argv[2], "--raw") != 0)
+		return fail(EX_USAGE, "usage: mod show LIST ID [--raw]");
 	if (!l)
 		return EX_FAIL;
 	if (strlen(argv[1]) != QID_LEN || !store_is_held(c->store, argv[1]))
@@ -1065,7 +1125,10 @@ v_mod_show(struct ctx *c, int argc, char **argv)
 			printf("Mlist-Held-Author: <%s>\n", author);
 		free(author);
 	}
-	fwrite(msg.data, 1, msg.len, stdout);
+	if (argc == 3)
+		fwrite(msg.data, 1, msg.len, stdout);
+	else
+		put_visible(msg.data, msg.len);
 	buf_free(&msg);
 	buf_free(&why);
 	return EX_OK;

@@ -10,12 +10,22 @@
  * stream's FINAL one naming how many files and bytes came before, so a
  * backup cut short, reordered or edited does not read.
  *
- *	header:  MAGIC | way (1) | wrapped length (2) | wrapped | time (8) |
+ * Whoever holds the backup store sees no more than the way and the wrapped
+ * key: the time is inside the first message, and padding messages fill
+ * the file up to a size bucket (backup_padded_size), so its length does
+ * not tell the roster's size from night to night.
+ *
+ *	header:  MAGIC | way (1) | wrapped length (2) | wrapped |
  *		 secretstream header
  *	then:	 length (4) | message, where a message is
+ *		 'H' time (8)		the first (the header its AD)
  *		 'F' name NUL size (8)	a file begins
  *		 'D' bytes		its bytes, at most BACKUP_CHUNK each
+ *		 'P' zeros		padding, before the end
  *		 'E' files (8) bytes (8)	the end (TAG_FINAL)
+ *
+ * MLBACK1 (read only) had the time (8) in clear after the wrapped key and
+ * an 'H' of one byte, and no padding.
  */
 #include <stdarg.h>
 #include <string.h>
@@ -86,6 +96,7 @@ emit(struct backup_w *w, const unsigned char *m, size_t len, const void *ad,
 	if (fwrite(lenb, 1, 4, w->fp) != 4 ||
 	    fwrite(c, 1, len + SS_A, w->fp) != len + SS_A)
 		w->failed = 1;
+	w->written += (long long)(4 + len + SS_A);
 	return w->failed ? -1 : 0;
 }
 
@@ -97,7 +108,7 @@ int
 backup_begin(struct backup_w *w, FILE *fp, const struct keys *k, int way,
     const void *wrapped, size_t wrappedlen, char *err, size_t errlen)
 {
-	unsigned char h[512];
+	unsigned char h[512], first[9];
 	size_t n = 0;
 
 	memset(w, 0, sizeof(*w));
@@ -111,15 +122,16 @@ backup_begin(struct backup_w *w, FILE *fp, const struct keys *k, int way,
 	if (wrappedlen)
 		memcpy(h + n, wrapped, wrappedlen);
 	n += wrappedlen;
-	put(h + n, (unsigned long long)time(NULL), 8);
-	n += 8;
 	crypto_secretstream_xchacha20poly1305_init_push(&w->st, h + n,
 	    k->backup);
 	n += SS_HDR;
 	if (fwrite(h, 1, n, fp) != n)
 		return backup_say(err, errlen, "cannot write the backup");
-	/* the first message (empty) authenticates the header */
-	if (emit(w, (const unsigned char *)"H", 1, h, n, 0) < 0)
+	w->written = (long long)n;
+	/* the first message authenticates the header and carries the time */
+	first[0] = 'H';
+	put(first + 1, (unsigned long long)time(NULL), 8);
+	if (emit(w, first, sizeof(first), h, n, 0) < 0)
 		return backup_say(err, errlen, "cannot write the backup");
 	return 0;
 }
@@ -153,11 +165,54 @@ backup_file(struct backup_w *w, const char *name, const void *p, size_t len)
 	return 0;
 }
 
+/*
+ * backup_padded_size - the length a backup of len bytes is padded to: the
+ * next power of two from BACKUP_PAD_MIN, then multiples of BACKUP_PAD_STEP
+ */
+long long
+backup_padded_size(long long len)
+{
+	long long t = BACKUP_PAD_MIN;
+
+	while (t < len && t < BACKUP_PAD_STEP)
+		t *= 2;
+	if (t < len)
+		t = (len + BACKUP_PAD_STEP - 1) / BACKUP_PAD_STEP *
+		    BACKUP_PAD_STEP;
+	return t;
+}
+
+/* pad - 'P' messages so that the end message finishes at a bucket */
+static int
+pad(struct backup_w *w)
+{
+	static unsigned char m[BACKUP_CHUNK + 1];
+	const long long one = 4 + 1 + SS_A, end = 4 + 17 + SS_A;
+	long long need, n;
+
+	/* at least one padding message: its bytes are part of the sum */
+	need = backup_padded_size(w->written + one + end) - w->written - end;
+	m[0] = 'P';
+	while (need > 0) {
+		n = need - one < BACKUP_CHUNK ? need - one : BACKUP_CHUNK;
+		/* never leave less than one empty message can fill */
+		if (need - one - n > 0 && need - one - n < one)
+			n -= one - (need - one - n);
+		if (emit(w, m, (size_t)n + 1, NULL, 0, 0) < 0)
+			return -1;
+		need -= one + n;
+	}
+	return 0;
+}
+
 /* backup_finish - the final message; flush and fsync are the caller's */
 int
 backup_finish(struct backup_w *w, char *err, size_t errlen)
 {
 	unsigned char m[17];
+
+	if (pad(w) < 0)
+		return backup_say(err, errlen, "cannot write the backup");
 
 	m[0] = 'E';
 	put(m + 1, (unsigned long long)w->files, 8);
@@ -174,21 +229,31 @@ int
 backup_open(struct backup_r *r, FILE *fp, char *err, size_t errlen)
 {
 	unsigned char *h;
+	size_t clock;
 
 	memset(r, 0, sizeof(*r));
 	r->fp = fp;
 	h = r->hdr;
-	if (fread(h, 1, 11, fp) != 11 || memcmp(h, BACKUP_MAGIC, 8) != 0)
+	if (fread(h, 1, 11, fp) != 11)
 		return backup_say(err, errlen, "not an mlistd backup");
+	if (memcmp(h, BACKUP_MAGIC, 8) == 0)
+		r->version = 2;
+	else if (memcmp(h, BACKUP_MAGIC1, 8) == 0)
+		r->version = 1;
+	else
+		return backup_say(err, errlen, "not an mlistd backup");
+	clock = r->version == 1 ? 8 : 0;	/* MLBACK1: the time in clear */
 	r->way = h[8];
 	r->wrappedlen = get(h + 9, 2);
 	if (r->way > KEYS_INSECURE_FILE || r->wrappedlen > sizeof(r->wrapped))
 		return backup_say(err, errlen, "not an mlistd backup");
-	if (fread(h + 11, 1, r->wrappedlen + 8 + SS_HDR, fp) !=
-	    r->wrappedlen + 8 + SS_HDR)
+	if (fread(h + 11, 1, r->wrappedlen + clock + SS_HDR, fp) !=
+	    r->wrappedlen + clock + SS_HDR)
 		return backup_say(err, errlen, "the backup is cut short");
 	memcpy(r->wrapped, h + 11, r->wrappedlen);
-	r->hdrlen = 11 + r->wrappedlen + 8 + SS_HDR;
+	r->hdrlen = 11 + r->wrappedlen + clock + SS_HDR;
+	if (clock)
+		r->at = (long long)get(h + 11 + r->wrappedlen, 8);
 	return 0;
 }
 
@@ -218,15 +283,19 @@ int
 backup_keys(struct backup_r *r, const struct keys *k, char *err, size_t errlen)
 {
 	unsigned char m[MSG_MAX], tag;
+	long n;
 
 	if (crypto_secretstream_xchacha20poly1305_init_pull(&r->st,
 	    r->hdr + r->hdrlen - SS_HDR, k->backup) != 0)
 		return backup_say(err, errlen, "not an mlistd backup");
 	r->first = 1;
-	if (take(r, m, &tag) != 1 || m[0] != 'H')
+	n = take(r, m, &tag);
+	if (n != (r->version == 1 ? 1 : 9) || m[0] != 'H')
 		return backup_say(err, errlen, "the backup does not open with "
 		    "this instance's key (another instance's backup, or "
 		    "altered)");
+	if (r->version == 2)
+		r->at = (long long)get(m + 1, 8);
 	return 0;
 }
 
@@ -261,7 +330,11 @@ backup_next(struct backup_r *r, char name[BACKUP_NAME_MAX], struct buf *out,
 	size_t nl;
 	long n;
 
-	if ((n = take(r, m, &tag)) < 1)
+	/* padding (MLBACK2): authenticated like the rest, then skipped */
+	while ((n = take(r, m, &tag)) >= 1 && m[0] == 'P' && tag == 0 &&
+	    r->version == 2)
+		;
+	if (n < 1)
 		return bad(err, errlen, "the backup is damaged or cut short "
 		    "after %lld files", r->files);
 	if (m[0] == 'E' && n == 17 &&

@@ -8,7 +8,12 @@
 #include "../util/buf.h"
 #include "keys.h"
 
-#define BACKUP_MAGIC	"MLBACK1\n"
+#define BACKUP_MAGIC	"MLBACK2\n"	/* no clear time; padded */
+#define BACKUP_MAGIC1	"MLBACK1\n"	/* read still: time in clear */
+/* a backup's length is padded up to a bucket: this, then powers of two */
+#define BACKUP_PAD_MIN	(64LL * 1024)
+/* and beyond this, multiples of it (a size of 2x would cost too much) */
+#define BACKUP_PAD_STEP	(64LL * 1024 * 1024)
 #define BACKUP_CHUNK	65536
 #define BACKUP_NAME_MAX	512
 
@@ -17,6 +22,7 @@ struct backup_w {
 	FILE		*fp;
 	int		 failed;
 	long long	 files, bytes;
+	long long	 written;	/* bytes of the file so far */
 	crypto_secretstream_xchacha20poly1305_state st;
 };
 
@@ -24,6 +30,8 @@ struct backup_w {
 struct backup_r {
 	FILE		*fp;
 	int		 way;		/* enum keys_way of the instance */
+	int		 version;	/* 1: MLBACK1, 2: MLBACK2 */
+	long long	 at;		/* when it was taken (backup_keys) */
 	unsigned char	 wrapped[256];	/* master.wrapped (a passphrase) */
 	size_t		 wrappedlen;
 	unsigned char	 hdr[512];	/* the clear header: the first AD */
@@ -47,6 +55,7 @@ int	backup_keys(struct backup_r *, const struct keys *, char *err,
 enum backup_item backup_next(struct backup_r *, char name[BACKUP_NAME_MAX],
 	    struct buf *data, char *err, size_t errlen);
 int	backup_name_ok(const char *name);
+long long backup_padded_size(long long len);
 int	backup_say(char *err, size_t n, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 

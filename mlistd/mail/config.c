@@ -478,6 +478,24 @@ config_list_load(const char *file, struct list_cfg *l, struct buf *errs)
 	return list_load(file, file, l, errs);
 }
 
+/*
+ * footer_line_ok - no line of the footer over 998 octets: RFC 5322 2.1.1
+ * caps a line there, and a relay refuses every copy that carries a longer
+ * one (each refusal then counted as the member's bounce)
+ */
+static int
+footer_line_ok(const char *f)
+{
+	size_t n;
+
+	for (; f && *f; f += n + (f[n] != 0)) {
+		n = strcspn(f, "\n");
+		if (n - (n && f[n - 1] == '\r') > 998)
+			return 0;
+	}
+	return 1;
+}
+
 /* cross_checks - settings that depend on each other */
 static int
 cross_checks(config_t *cf, const struct list_cfg *l, const char *as, struct buf *errs)
@@ -493,6 +511,13 @@ cross_checks(config_t *cf, const struct list_cfg *l, const char *as, struct buf 
 		s = config_lookup(cf, "one_click_url");
 		cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0, "one_click_url",
 		    "must be an https:// URL ending in '/' (RFC 8058 asks for HTTPS; LIST/TOKEN is added)%s", "");
+		nerr++;
+	}
+	if (!footer_line_ok(l->footer)) {
+		s = config_lookup(cf, "footer");
+		cfg_error(errs, as, s ? (int)config_setting_source_line(s) : 0,
+		    "footer", "has a line over 998 octets (RFC 5322 2.1.1: "
+		    "relays refuse such mail)%s", "");
 		nerr++;
 	}
 	if (config_discipline_step(l, -1, NULL) < 0) {

@@ -560,6 +560,36 @@ stretch(unsigned char key[KEYS_LEN], const char *pass, const unsigned char *salt
 	    crypto_pwhash_ALG_ARGON2ID13);
 }
 
+/*
+ * keys_passphrase_ok - is pass strong enough to wrap the master key? A
+ * stolen backup carries the wrapped key, open to offline guessing with no
+ * rate limit: Argon2id slows each guess, only length makes them many. At
+ * least KEYS_PASS_MIN characters (UTF-8 code points), KEYS_PASS_DISTINCT
+ * of them different; 1, or 0 with why in err
+ */
+int
+keys_passphrase_ok(const char *pass, char *err, size_t errlen)
+{
+	unsigned char seen[256] = { 0 };
+	size_t chars = 0, distinct = 0;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)pass; *p; p++) {
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+		if (!seen[*p]++)
+			distinct++;
+	}
+	if (chars < KEYS_PASS_MIN || distinct < KEYS_PASS_DISTINCT) {
+		snprintf(err, errlen, "the passphrase is too weak: a stolen "
+		    "backup can be guessed offline; use at least %d "
+		    "characters, %d of them different (a few random words)",
+		    KEYS_PASS_MIN, KEYS_PASS_DISTINCT);
+		return 0;
+	}
+	return 1;
+}
+
 /* keys_write_wrapped - the master key under a passphrase, to path (replacing it) */
 int
 keys_write_wrapped(const char *path, const unsigned char *master, const char *pass,
@@ -571,6 +601,8 @@ keys_write_wrapped(const char *path, const unsigned char *master, const char *pa
 
 	if (*pass == 0)
 		return snprintf(err, errlen, "an empty passphrase protects nothing"), -1;
+	if (!keys_passphrase_ok(pass, err, errlen))
+		return -1;
 	if ((wk = sodium_malloc(KEYS_LEN)) == NULL)
 		return snprintf(err, errlen, "out of memory"), -1;
 	memcpy(file, WRAP_MAGIC, 8);

@@ -48,14 +48,18 @@ enum keys_status {
 #define KEYS_CRED_NAME	"mlistd-master"		/* the systemd credential's name */
 #define KEYS_PASS_MAX	1024
 /* Argon2id parameters of new wrappings (stored in the file: rekey may raise them) */
-#define KEYS_PWHASH_OPS	3
-#define KEYS_PWHASH_MEM	(64ULL * 1024 * 1024)
+#define KEYS_PWHASH_OPS	4
+#define KEYS_PWHASH_MEM	(256ULL * 1024 * 1024)
+/* a new passphrase: this many characters, this many different ones */
+#define KEYS_PASS_MIN	12
+#define KEYS_PASS_DISTINCT 6
 
 enum keys_way keys_way(const char *setting);
 const char *keys_way_name(enum keys_way);
 unsigned char *keys_master_new(void);
 void	keys_master_free(unsigned char *);
 int	keys_write_clear(const char *path, const unsigned char *master, char *err, size_t errlen);
+int	keys_passphrase_ok(const char *pass, char *err, size_t errlen);
 int	keys_write_wrapped(const char *path, const unsigned char *master, const char *pass,
 	    char *err, size_t errlen);
 int	keys_write_public(const char *state_dir, const unsigned char *master, char *err, size_t errlen);

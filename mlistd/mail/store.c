@@ -21,6 +21,9 @@
 
 static int st_reseal(struct store *, struct buf *);
 
+/* a migration that is C: st_hide_rows (store_members.c) */
+#define HIDE_MARK	"-- st_hide_rows"
+
 static const char *const migrations[] = {
 	/* 1: members */
 	"CREATE TABLE members ("
@@ -283,6 +286,14 @@ static const char *const migrations[] = {
 	"  public BLOB NOT NULL,"
 	"  retired INTEGER NOT NULL,"
 	"  PRIMARY KEY (list, fpr));",
+	/*
+	 * what a disk image without the key read beside a public handle:
+	 * members.handle and the pseudonym keys' handles become keyed
+	 * hashes (the handle itself sealed in members.handle_seal), a
+	 * member's join time is sealed, post_counts are keyed by a hash of
+	 * (day, address) no other table holds (st_hide_rows)
+	 */
+	HIDE_MARK,
 	NULL
 };
 
@@ -430,7 +441,13 @@ migrate_one(struct store *st, int i, struct buf *err)
 		buf_printf(err, "database: %s", sqlite3_errmsg(st->db));
 		return -1;
 	}
-	if (strcmp(migrations[i], RESEAL_MARK) == 0) {
+	if (strcmp(migrations[i], HIDE_MARK) == 0) {
+		if (st_hide_rows(st, err) < 0) {
+			buf_printf(err, " (migration to schema %d)", i + 1);
+			st_exec(st, "ROLLBACK");
+			return -1;
+		}
+	} else if (strcmp(migrations[i], RESEAL_MARK) == 0) {
 		if (st_reseal(st, err) < 0) {
 			buf_printf(err, " (migration to schema %d)", i + 1);
 			st_exec(st, "ROLLBACK");
@@ -987,6 +1004,38 @@ st_bind_tagged(struct store *st, sqlite3_stmt *s, int col, const char *list, con
 	}
 	st_bind_hash(st, s, col, list, t);
 	free(t);
+}
+
+/*
+ * st_place_tagged - the keyed hash of "tag:text" for list as a part of a
+ * place: the bytes st_bind_tagged binds, so st_place_cols of that column
+ * gives the same place
+ */
+void
+st_place_tagged(struct store *st, struct st_place *pl, const char *list,
+    const char *tag, const char *text)
+{
+	unsigned char h[KEYS_HASH_LEN];
+	char *t = NULL;
+
+	if (asprintf(&t, "%s:%s", tag, text) < 0) {
+		pl->bad = 1;
+		return;
+	}
+	keys_addr_hash(st->keys, list, t, h);
+	free(t);
+	st_place_add(pl, h, sizeof(h));
+}
+
+/* st_bind_sealed_int - a number sealed to its place (as decimal text) */
+int
+st_bind_sealed_int(struct store *st, sqlite3_stmt *s, int col, long long v,
+    const struct st_place *pl)
+{
+	char t[24];
+
+	snprintf(t, sizeof(t), "%lld", v);
+	return st_bind_sealed(st, s, col, t, pl);
 }
 
 /*

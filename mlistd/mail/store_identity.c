@@ -6,15 +6,22 @@
  */
 #include "store_int.h"
 
-/* store_member_set_pseudonym - name (sealed) and its skeleton; a handle if the member has none */
+/*
+ * store_member_set_pseudonym - name (sealed) and its skeleton; a handle if
+ * the member has none. The handle is public (LIST+p-HANDLE@ in every
+ * copy): stored as a keyed hash to find it, sealed to read it, never in
+ * clear beside the row's role.
+ */
 int
 store_member_set_pseudonym(struct store *st, const char *list, const char *addr, const char *name,
     const char *skeleton, const char *handle)
 {
 	sqlite3_stmt *s = st_prep_member(st, "UPDATE members SET pseudonym = ?3, pseudo_key = ?4, "
-	    "handle = coalesce(handle, ?5) WHERE list = ?1 AND addr_hash = ?2",
+	    "handle_seal = CASE WHEN handle IS NULL THEN ?6 ELSE "
+	    "handle_seal END, handle = coalesce(handle, ?5) "
+	    "WHERE list = ?1 AND addr_hash = ?2",
 	    list, addr);
-	struct st_place pl;
+	struct st_place pl, ph;
 	int rc;
 
 	if (!s)
@@ -26,7 +33,13 @@ store_member_set_pseudonym(struct store *st, const char *list, const char *addr,
 		return STORE_ERR;
 	}
 	st_bind_tagged(st, s, 4, list, "pseudonym", skeleton);
-	sqlite3_bind_text(s, 5, handle, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 5, list, "handle", handle);
+	st_place(&ph, "members.handle_seal");
+	st_place_hash(st, &ph, list, addr);
+	if (st_bind_sealed(st, s, 6, handle, &ph) < 0) {
+		st_done(st, s);
+		return STORE_ERR;
+	}
 	rc = sqlite3_step(s);
 	st_done(st, s);
 	if (rc == SQLITE_CONSTRAINT)
@@ -70,7 +83,7 @@ store_member_by_handle(struct store *st, const char *list, const char *handle, l
 	if (!s)
 		return NULL;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "handle", handle);
 	if ((r = st_one_opened(st, s, "members.addr", 1, 2)) != NULL || store_failed(st))
 		return r;
 	if ((s = st_prep(st, "SELECT addr, list, handle FROM anon_handles WHERE list = ?1 AND "
@@ -203,7 +216,7 @@ store_pseudonym_key_get(struct store *st, const char *list,
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "handle", handle);
 	return key_row(st, s, out);
 }
 
@@ -223,11 +236,12 @@ key_write(struct store *st, const char *sql, const char *list,
 
 	if ((s = st_prep(st, sql)) == NULL)
 		return STORE_ERR;
+	/* the handle as members.handle keeps it: a keyed hash, not in clear */
 	st_place(&pl, "pseudonym_keys.secret");
 	st_place_text(&pl, list);
-	st_place_text(&pl, handle);
+	st_place_tagged(st, &pl, list, "handle", handle);
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "handle", handle);
 	if (st_bind_sealed_bytes(st, s, 3, secret, len, &pl) < 0) {
 		st_done(st, s);
 		if (!st->failed)
@@ -236,7 +250,9 @@ key_write(struct store *st, const char *sql, const char *list,
 	}
 	if (fpr) {	/* a new key: its fingerprint and time (an update has none) */
 		sqlite3_bind_text(s, 4, fpr, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 5, (sqlite3_int64)created);
+		/* the day only: the public fingerprint must not date a join */
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)(created -
+		    created % 86400));
 	}
 	rc = sqlite3_step(s);
 	st_done(st, s);
@@ -306,7 +322,7 @@ retire(struct store *st, const char *list, const char *handle,
 	st_place_text(&pl, list);
 	st_place_text(&pl, fpr);
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "handle", handle);
 	sqlite3_bind_text(s, 3, fpr, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
 	if (st_bind_sealed_bytes(st, s, 4, pub, len, &pl) < 0) {
@@ -360,7 +376,7 @@ store_pseudonym_retired_each(struct store *st, const char *list,
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "handle", handle);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&pub, 0);
 		st_place_cols(&pl, s, "pseudonym_retired_keys.public", 1, 2);

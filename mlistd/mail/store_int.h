@@ -41,7 +41,7 @@ struct store {
 
 /* the columns st_member_row reads, in its order */
 #define MEMBER_COLS "id, addr, name, role, nomail, digest, bounce_score, " \
-	"created, pseudonym, handle, identity, list, addr_hash"
+	"created, pseudonym, handle_seal, identity, list, addr_hash"
 
 int	st_exec(struct store *, const char *sql);
 sqlite3_stmt *st_prep(struct store *, const char *sql);
@@ -59,6 +59,9 @@ void	st_bind_hash(struct store *, sqlite3_stmt *, int col, const char *list,
 	    const char *addr);
 void	st_bind_tagged(struct store *, sqlite3_stmt *, int col,
 	    const char *list, const char *tag, const char *text);
+int	st_hide_rows(struct store *, struct buf *err);
+int	st_count_add(struct store *, const char *list, const char *addr,
+	    long long day, long long n);
 /*
  * Sealed fields: each is bound to its place (st_place: "table.column" and
  * the parts of the row's stable key) as AEAD associated data. To seal or
@@ -73,6 +76,10 @@ struct st_place {
 };
 
 void	st_place(struct st_place *, const char *field);
+void	st_place_tagged(struct store *, struct st_place *, const char *list,
+	    const char *tag, const char *text);
+int	st_bind_sealed_int(struct store *, sqlite3_stmt *, int col,
+	    long long v, const struct st_place *);
 void	st_place_add(struct st_place *, const void *, size_t);
 void	st_place_text(struct st_place *, const char *);
 void	st_place_int(struct st_place *, long long);

@@ -5,6 +5,8 @@
  * A member is found by the keyed hash of (list, lower-cased address); the
  * address and the name themselves are sealed (see store.c).
  */
+#include <sodium.h>
+
 #include "config.h"
 #include "store_int.h"
 
@@ -14,7 +16,7 @@ store_member_add(struct store *st, const char *list, const char *addr, const cha
 {
 	sqlite3_stmt *s = st_prep_member(st, "INSERT INTO members (list, addr_hash, addr, name, created) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)", list, addr);
-	struct st_place pa, pn;
+	struct st_place pa, pn, pc;
 	int rc;
 
 	if (!s)
@@ -23,11 +25,15 @@ store_member_add(struct store *st, const char *list, const char *addr, const cha
 	st_place_hash(st, &pa, list, addr);
 	st_place(&pn, "members.name");
 	st_place_hash(st, &pn, list, addr);
-	if (st_bind_sealed(st, s, 3, addr, &pa) < 0 || st_bind_sealed(st, s, 4, name, &pn) < 0) {
+	/* sealed: beside the role, a join time names a person to an informer */
+	st_place(&pc, "members.created");
+	st_place_hash(st, &pc, list, addr);
+	if (st_bind_sealed(st, s, 3, addr, &pa) < 0 ||
+	    st_bind_sealed(st, s, 4, name, &pn) < 0 ||
+	    st_bind_sealed_int(st, s, 5, (long long)time(NULL), &pc) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
-	sqlite3_bind_int64(s, 5, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(s);
 	st_done(st, s);
 	if (rc == SQLITE_CONSTRAINT)
@@ -109,11 +115,42 @@ store_member_set(struct store *st, const char *list, const char *addr, const cha
 	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
 }
 
+/*
+ * member_created - column 7 of a MEMBER_COLS row, the join time: sealed,
+ * or a number in a row the migration has not reached; 0 or -1
+ */
+static int
+member_created(struct store *st, sqlite3_stmt *s, long long *out)
+{
+	struct st_place pl;
+	char *t = NULL, *end;
+
+	if (sqlite3_column_type(s, 7) == SQLITE_INTEGER) {
+		*out = sqlite3_column_int64(s, 7);
+		return 0;
+	}
+	st_place_cols(&pl, s, "members.created", 11, 2);
+	if (st_opened(st, s, 7, &t, &pl) < 0 || t == NULL) {
+		free(t);
+		st_fail(st, "a member's sealed join time does not open");
+		return -1;
+	}
+	*out = strtoll(t, &end, 10);
+	if (*end != 0 || end == t) {
+		free(t);
+		st_fail(st, "a member's join time is not a number");
+		return -1;
+	}
+	free(t);
+	return 0;
+}
+
 /* st_member_row - fill a member from a SELECT of MEMBER_COLS; -1: a field does not open */
 int
 st_member_row(struct store *st, sqlite3_stmt *s, struct member *m)
 {
 	struct st_place pa, pn, pp;
+	char *handle = NULL;
 
 	memset(m, 0, sizeof(*m));
 	m->id = sqlite3_column_int64(s, 0);
@@ -138,9 +175,17 @@ st_member_row(struct store *st, sqlite3_stmt *s, struct member *m)
 	m->nomail = sqlite3_column_int(s, 4);
 	m->digest = sqlite3_column_int(s, 5);
 	m->bounce_score = sqlite3_column_int(s, 6);
-	m->created = sqlite3_column_int64(s, 7);
-	snprintf(m->handle, sizeof(m->handle), "%s", sqlite3_column_type(s, 9) == SQLITE_NULL ? "" :
-	    (const char *)sqlite3_column_text(s, 9));
+	if (member_created(st, s, &m->created) < 0) {
+		member_free(m);
+		return -1;
+	}
+	st_place_cols(&pp, s, "members.handle_seal", 11, 2);
+	if (st_opened(st, s, 9, &handle, &pp) < 0) {
+		member_free(m);
+		return -1;
+	}
+	snprintf(m->handle, sizeof(m->handle), "%s", handle ? handle : "");
+	free(handle);
 	m->identity = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 :
 	    config_identity_parse((const char *)sqlite3_column_text(s, 10));
 	return 0;
@@ -474,4 +519,189 @@ store_member_addr_by_id(struct store *st, const char *list, long long id)
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)id);
 	return st_one_opened(st, s, "members.addr", 1, 2);
+}
+
+/*
+ * hide_counts - one member's old post counts (temp.old_counts, keyed by
+ * members.addr_hash) into rows keyed by hashes of (day, address)
+ */
+static int
+hide_counts(struct store *st, const char *list, const void *hash, int hlen,
+    const char *addr)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT day, n FROM temp.old_counts "
+	    "WHERE list = ?1 AND addr_hash = ?2");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 2, hash, hlen, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (st_count_add(st, list, addr, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1)) != STORE_OK) {
+			st_done(st, s);
+			return -1;
+		}
+	st_done(st, s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * hide_member - one row of "SELECT id, list, addr_hash, addr, handle,
+ * created": its handle hashed and sealed, its join time sealed, its post
+ * counts re-keyed
+ */
+static int
+hide_member(struct store *st, sqlite3_stmt *sel)
+{
+	const char *list = (const char *)sqlite3_column_text(sel, 1);
+	const char *handle = (const char *)sqlite3_column_text(sel, 4);
+	struct st_place pa, ph, pc;
+	sqlite3_stmt *s;
+	char *addr = NULL;
+	int rc = -1;
+
+	st_place_cols(&pa, sel, "members.addr", 1, 2);
+	if (st_opened(st, sel, 3, &addr, &pa) < 0 || addr == NULL)
+		return -1;
+	s = st_prep(st, "UPDATE members SET handle = ?2, handle_seal = ?3, "
+	    "created = ?4 WHERE id = ?1");
+	if (s == NULL)
+		goto out;
+	st_place_cols(&ph, sel, "members.handle_seal", 1, 2);
+	st_place_cols(&pc, sel, "members.created", 1, 2);
+	sqlite3_bind_int64(s, 1, sqlite3_column_int64(sel, 0));
+	if (handle)
+		st_bind_tagged(st, s, 2, list, "handle", handle);
+	if (st_bind_sealed(st, s, 3, handle, &ph) < 0 ||
+	    st_bind_sealed_int(st, s, 4, sqlite3_column_int64(sel, 5),
+	    &pc) < 0) {
+		st_done(st, s);
+		goto out;
+	}
+	if (st_step_done(st, s) != STORE_OK)
+		goto out;
+	rc = hide_counts(st, list, sqlite3_column_blob(sel, 2),
+	    sqlite3_column_bytes(sel, 2), addr);
+out:
+	free(addr);
+	return rc;
+}
+
+/*
+ * hide_key - one row of "SELECT list, handle, secret FROM pseudonym_keys":
+ * the handle hashed as in members, the key resealed to that place
+ */
+static int
+hide_key(struct store *st, sqlite3_stmt *sel)
+{
+	const char *list = (const char *)sqlite3_column_text(sel, 0);
+	const char *handle = (const char *)sqlite3_column_text(sel, 1);
+	struct st_place old, pl;
+	struct buf key;
+	sqlite3_stmt *s;
+	int rc = -1;
+
+	buf_init(&key, 0);
+	st_place(&old, "pseudonym_keys.secret");
+	st_place_text(&old, list);
+	st_place_text(&old, handle);
+	if (st_opened_bytes(st, sel, 2, &key, &old) != 0)
+		goto out;
+	s = st_prep(st, "UPDATE pseudonym_keys SET handle = ?3, secret = ?4, "
+	    "created = created - created % 86400 "
+	    "WHERE list = ?1 AND handle = ?2");
+	if (s == NULL)
+		goto out;
+	st_place(&pl, "pseudonym_keys.secret");
+	st_place_text(&pl, list);
+	st_place_tagged(st, &pl, list, "handle", handle);
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 3, list, "handle", handle);
+	if (st_bind_sealed_bytes(st, s, 4, key.data, key.len, &pl) < 0) {
+		st_done(st, s);
+		goto out;
+	}
+	rc = st_step_done(st, s) == STORE_OK ? 0 : -1;
+out:
+	sodium_memzero(key.data, key.cap);
+	buf_free(&key);
+	return rc;
+}
+
+/* hide_each - fn for every row of sql (its statement); 0 or -1 */
+static int
+hide_each(struct store *st, const char *sql,
+    int (*fn)(struct store *, sqlite3_stmt *))
+{
+	sqlite3_stmt *sel;
+	int rc;
+
+	/* its own statement: fn's updates must not reset this one */
+	if (sqlite3_prepare_v2(st->db, sql, -1, &sel, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW)
+		if (fn(st, sel) < 0) {
+			sqlite3_finalize(sel);
+			return -1;
+		}
+	sqlite3_finalize(sel);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* hide_retired - a retired key's handle as a keyed hash */
+static int
+hide_retired(struct store *st, sqlite3_stmt *sel)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE pseudonym_retired_keys SET "
+	    "handle = ?3 WHERE list = ?1 AND fpr = ?2");
+	const char *list = (const char *)sqlite3_column_text(sel, 0);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, (const char *)sqlite3_column_text(sel, 2), -1,
+	    SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 3, list, "handle",
+	    (const char *)sqlite3_column_text(sel, 1));
+	return st_step_done(st, s) == STORE_OK ? 0 : -1;
+}
+
+/*
+ * st_hide_rows - the migration for what a disk image without the key read
+ * beside a member's public handle: the handle (members, pseudonym keys)
+ * becomes a keyed hash, sealed where it must be read; the join time is
+ * sealed; post counts are re-keyed away from members.addr_hash. Counts of
+ * other keys (notes, relays: by hour or day) start again.
+ */
+int
+st_hide_rows(struct store *st, struct buf *err)
+{
+	if (st_exec(st, "ALTER TABLE members ADD COLUMN handle_seal BLOB;"
+	    "CREATE TEMP TABLE old_counts AS SELECT * FROM post_counts;"
+	    "DELETE FROM post_counts;") < 0) {
+		buf_printf(err, "database: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (st->keys == NULL && st_scalar(st, "SELECT (SELECT count(*) FROM "
+	    "members) + (SELECT count(*) FROM pseudonym_keys)", NULL, NULL,
+	    0) != 0) {
+		buf_printf(err, "the database must be migrated with the "
+		    "instance's keys");
+		return -1;
+	}
+	if (hide_each(st, "SELECT id, list, addr_hash, addr, handle, created "
+	    "FROM members", hide_member) < 0 ||
+	    hide_each(st, "SELECT list, handle, secret FROM pseudonym_keys",
+	    hide_key) < 0 ||
+	    hide_each(st, "SELECT list, handle, fpr FROM "
+	    "pseudonym_retired_keys", hide_retired) < 0 ||
+	    st_exec(st, "DROP TABLE temp.old_counts") < 0) {
+		buf_printf(err, "hiding handles and counts: %s",
+		    st->cause[0] ? st->cause : sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
 }

@@ -78,21 +78,75 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
 /* the digit itself: the column's INTEGER affinity stores it as a number (no CAST per row) */
 #define CLASS	"substr(?7, " FACTS " + 1, 1)"
 
+/* FANOUT_SQL - the fan-out statement, with or without a join window */
+#define FANOUT_SQL(window) "INSERT INTO deliveries (qid, list, member_id, " \
+	"rcpt_hash, env_from, token, next_try, expires, class) SELECT ?1, " \
+	"list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE " \
+	"lower(hex(randomblob(16))) END, ?5, ?6, " CLASS " FROM members " \
+	"WHERE list = ?2 AND " CLASS " <> '0' " window " AND (?10 IS NULL OR " \
+	"addr_hash = ?10) ORDER BY id"
+
+/*
+ * joined_in - the ids of list's members who joined in (after, upto] into
+ * temp.fanout_ids: the join time is sealed (a disk image must not date a
+ * row), so SQL cannot compare it; a digest's variants ask, rarely
+ */
+static int
+joined_in(struct store *st, const char *list, long long after, long long upto)
+{
+	sqlite3_stmt *s, *ins;
+	struct member m;
+	int rc;
+
+	if (st_exec(st, "CREATE TEMP TABLE IF NOT EXISTS fanout_ids "
+	    "(id INTEGER PRIMARY KEY); DELETE FROM temp.fanout_ids") < 0)
+		return st_db_fail(st);
+	if ((s = st_prep(st, "SELECT " MEMBER_COLS " FROM members "
+	    "WHERE list = ?1")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (st_member_row(st, s, &m) < 0) {
+			st_done(st, s);
+			return STORE_ERR;
+		}
+		member_free(&m);	/* its strings; the numbers stay */
+		if (m.created <= after || m.created > upto)
+			continue;
+		if ((ins = st_prep(st, "INSERT INTO temp.fanout_ids (id) "
+		    "VALUES (?1)")) == NULL) {
+			st_done(st, s);
+			return STORE_ERR;
+		}
+		sqlite3_bind_int64(ins, 1, (sqlite3_int64)m.id);
+		if (st_step_done(st, ins) != STORE_OK) {
+			st_done(st, s);
+			return STORE_ERR;
+		}
+	}
+	st_done(st, s);
+	return rc == SQLITE_DONE ? STORE_OK : st_db_fail(st);
+}
+
 /*
  * store_fanout - one delivery per member whose class is not "none", in one
  * statement: rows point at the member, so no address is decrypted or
- * sealed again (see struct fanout_spec).
+ * sealed again (see struct fanout_spec); a window of join times is the
+ * members joined_in found
  */
 int
 store_fanout(struct store *st, const struct fanout_spec *f)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO deliveries (qid, list, member_id, rcpt_hash, env_from, token, "
-	    "next_try, expires, class) SELECT ?1, list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE "
-	    "lower(hex(randomblob(16))) END, ?5, ?6, " CLASS " FROM members WHERE list = ?2 AND "
-	    CLASS " <> '0' AND (?9 = 0 OR (created > ?8 AND created <= ?9)) AND "
-	    "(?10 IS NULL OR addr_hash = ?10) ORDER BY id");
+	sqlite3_stmt *s;
 	int n;
 
+	if (f->joined_upto > 0 && joined_in(st, f->list, f->joined_after,
+	    f->joined_upto) != STORE_OK)
+		return STORE_ERR;
+	/* ?8 and ?9 stay bound (and unused) in both forms */
+	s = st_prep(st, f->joined_upto > 0 ? FANOUT_SQL("AND ?8 < ?9 AND id IN "
+	    "(SELECT id FROM temp.fanout_ids)") : FANOUT_SQL("AND ?9 = 0 AND "
+	    "?8 = ?8"));
 	if (!s)
 		return STORE_ERR;
 	if (strlen(f->classes) != DFACT_COMBOS) {
@@ -352,21 +406,99 @@ store_notice_allowed(struct store *st, const char *addr, long long now, int inte
 	return 1;
 }
 
+/*
+ * Post counts are keyed by a hash of (list, day, address) under the tag
+ * "count" - no other table holds it and no other day shares it - and one
+ * total a member under "count-total" (day -1): a disk image without the
+ * key joins them neither to members.addr_hash nor across days.
+ */
+#define COUNT_TOTAL_DAY	(-1)
+
+/* count_prep - sql with ?1 list, ?2 the count key of (day, addr), ?3 day */
+static sqlite3_stmt *
+count_prep(struct store *st, const char *sql, const char *list,
+    const char *addr, long long day)
+{
+	sqlite3_stmt *s = st_prep(st, sql);
+	char *t = NULL;
+	int rc;
+
+	if (s == NULL)
+		return NULL;
+	if (day == COUNT_TOTAL_DAY)
+		rc = asprintf(&t, "%s", addr);
+	else
+		rc = asprintf(&t, "%lld:%s", day, addr);
+	if (rc < 0) {
+		st_done(st, s);
+		st_fail(st, "out of memory");
+		return NULL;
+	}
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, day == COUNT_TOTAL_DAY ? "count-total" :
+	    "count", t);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)day);
+	free(t);
+	return s;
+}
+
+/* count_get - the count of (list, addr, day); STORE_ERR on error */
+static long long
+count_get(struct store *st, const char *list, const char *addr, long long day)
+{
+	sqlite3_stmt *s = count_prep(st, "SELECT coalesce(sum(n), 0) FROM "
+	    "post_counts WHERE list = ?1 AND addr_hash = ?2 AND day = ?3",
+	    list, addr, day);
+	long long v = 0;
+	int rc;
+
+	if (s == NULL)
+		return STORE_ERR;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		v = st_db_fail(st);
+	st_done(st, s);
+	return v;
+}
+
+/* count_bump - add n to one count row */
+static int
+count_bump(struct store *st, const char *list, const char *addr, long long day,
+    long long n)
+{
+	sqlite3_stmt *s = count_prep(st, "INSERT INTO post_counts (list, "
+	    "addr_hash, day, n) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (list, "
+	    "addr_hash, day) DO UPDATE SET n = n + ?4", list, addr, day);
+
+	if (s == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)n);
+	return st_step_done(st, s);
+}
+
+/* st_count_add - n more posts by addr on list on day, and in its total */
+int
+st_count_add(struct store *st, const char *list, const char *addr,
+    long long day, long long n)
+{
+	if (count_bump(st, list, addr, day, n) != STORE_OK)
+		return STORE_ERR;
+	return count_bump(st, list, addr, COUNT_TOTAL_DAY, n);
+}
+
 /* store_post_total - every post counted for addr on list, any day */
 int
 store_post_total(struct store *st, const char *list, const char *addr)
 {
-	return (int)st_hashed_scalar(st, "SELECT coalesce(sum(n), 0) FROM post_counts WHERE list = ?1 "
-	    "AND addr_hash = ?2 AND day >= ?3", list, addr, 0);
+	return (int)count_get(st, list, addr, COUNT_TOTAL_DAY);
 }
 
 /* store_post_count - posts by addr to list on day (days since the epoch), after adding `add` */
 int
 store_post_count(struct store *st, const char *list, const char *addr, long long day, int add)
 {
-	if (add && st_hashed(st, "INSERT INTO post_counts (list, addr_hash, day, n) VALUES (?1, ?2, ?3, 1) "
-	    "ON CONFLICT (list, addr_hash, day) DO UPDATE SET n = n + 1", list, addr, day) != STORE_OK)
+	if (add && st_count_add(st, list, addr, day, 1) != STORE_OK)
 		return STORE_ERR;
-	return (int)st_hashed_scalar(st, "SELECT coalesce(sum(n), 0) FROM post_counts WHERE list = ?1 "
-	    "AND addr_hash = ?2 AND day = ?3", list, addr, day);
+	return (int)count_get(st, list, addr, day);
 }

@@ -556,11 +556,8 @@ def test_member_add_refuses_an_address_that_is_two_or_a_header(make_instance, si
 @pytest.mark.parametrize("key,value", [
     ("footer", 'bye";\nposting = "open'),
     ("subject_prefix", '[demo]";\nposting = "open";\nx = "'),
-    pytest.param("footer", "x" * 120000, marks=pytest.mark.xfail(strict=True, reason=(
-        "finding: `list set` accepts a footer with a 120,000-character line; every copy then "
-        "carries it, the relay refuses each (500 line too long), the post is lost for every "
-        "member and each refusal raises that member's bounce score (the list's fault counted "
-        "as the members' bounces)"))),
+    # finding 13 (fixed): a footer line over 998 octets is refused
+    ("footer", "x" * 120000),
     ("subject_prefix", "[demo]\r\nBcc: leak@evil.example"),
 ], ids=["footer-quote", "prefix-quote", "footer-120k", "prefix-crlf"])
 def test_list_set_cannot_inject_another_setting_or_a_header(make_instance, sink, key, value):
@@ -692,11 +689,6 @@ class WeakPassInstance(Instance):
     passphrase = "a"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: `mlistctl init --passphrase` (and rekey) take any non-empty passphrase, 'a' "
-    "included; a stolen backup carries the Argon2id-wrapped master key in clear (ops 3, 64 MiB: "
-    "about 0.1-0.3 s a guess on one core here), so a dictionary run against it opens the whole "
-    "backup - every address, pseudonym link and post - offline, with no rate limit"))
 def test_stolen_backup_and_a_guessed_passphrase(tmp_path, sink):
     try:
         inst = WeakPassInstance(str(tmp_path / "w"), sink, 'master_key = "passphrase";')
@@ -723,11 +715,6 @@ def test_stolen_backup_and_a_guessed_passphrase(tmp_path, sink):
     assert word is None, f"the passphrase {word!r} opened the backup's master key"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding (documented, low): a backup's length grows with the roster - an instance of 3 "
-    "members and one of 150 give backups of visibly different sizes (the database image is not "
-    "padded), so whoever sees the backup store learns the order of the member count and its "
-    "growth from night to night"))
 def test_backup_size_does_not_tell_the_member_count(make_instance, tmp_path):
     sizes = []
     for n in (3, 150):
@@ -941,11 +928,6 @@ def test_one_click_double_post_removes_once_and_tells_once(make_instance, sink):
 ESC_SUBJ = "\x1b]0;owned\x07\x1b[8mhidden \x1b[2J"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding (low): `mlistctl mod show` writes the held copy's bytes as they are: a member's "
-    "Subject (and 8bit body) with ESC/BEL sequences reach the operator's terminal (OSC title, "
-    "hidden text, a cleared screen; OSC 52 writes the clipboard where the terminal allows it); "
-    "`mod ls` and `archive ls` already print them safely"))
 def test_held_post_cannot_write_escape_sequences_to_the_operators_terminal(make_instance, sink):
     """A member's held post, read with `mlistctl mod ls` / `mod show`: no ESC byte reaches stdout
     (an OSC title, hidden text, a cleared screen; some terminals let OSC 52 write the clipboard)."""
@@ -1259,12 +1241,6 @@ def test_old_one_click_token_of_a_member_who_left_does_not_unsubscribe_the_next_
 
 # ---- a disk image without the key: traffic analysis of an anonymous list ---------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: with max_posts_per_day set, post_counts keeps (addr_hash, day, n) under the SAME "
-    "keyed hash as members.addr_hash, and archive.at is in clear: a disk image without the master "
-    "key joins them and tells, per day, how many posts each member row wrote - on an anonymous "
-    "list a day with one post names its author's row (its join time, its role), and the rows "
-    "link an 'unlinkable' author's posts across days"))
 def test_disk_image_cannot_count_an_anonymous_members_posts(make_instance, sink):
     import sqlite3
     inst = make_instance(members=(ALICE, BOB, CAROL),
@@ -1283,11 +1259,6 @@ def test_disk_image_cannot_count_an_anonymous_members_posts(make_instance, sink)
     assert linked == [], f"member rows and their posts per day, read without the key: {linked}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: members.handle is stored in clear beside role and created: the handle is the "
-    "public private-reply address in every copy's From (LIST+p-HANDLE@), so a disk image without "
-    "the master key tells, for each pseudonym seen on the list, whether it is a moderator (on a "
-    "hidden leadership) and the second it joined - a join time an informer can match to a person"))
 def test_disk_image_cannot_tie_a_pseudonym_to_its_role_and_join_time(make_instance, sink):
     import sqlite3
     inst = make_instance(members=(ALICE, BOB, MODS[0]), start=False,

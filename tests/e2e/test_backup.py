@@ -60,7 +60,7 @@ def test_backup_reveals_nothing_and_is_never_overwritten(tmp_path, sink):
     inst, path, _ = backed_up(tmp_path, sink)
     with open(path, "rb") as f:
         blob = f.read()
-    assert blob.startswith(b"MLBACK1\n")
+    assert blob.startswith(b"MLBACK2\n")
     low = blob.lower()
     for n in NEEDLES + ["Spartakusbund", "moderators", "demo.conf", "mlistd.db", "posting"]:
         assert n.lower().encode() not in low, f"{n!r} in the backup"

@@ -213,13 +213,13 @@ def test_old_clear_key_instance_warns_then_rekey_migrates(tmp_path, sink):
     assert unlock(inst).returncode == 0
     assert wait_all(sink, 2, ("bob@example.org",))
     # and a changed passphrase: the old one no longer opens it
-    r = subprocess.run([MLISTCTL, "-c", inst.conf, "rekey"], input=PASS + "\nsecond one\n",
+    r = subprocess.run([MLISTCTL, "-c", inst.conf, "rekey"], input=PASS + "\nsecond one, longer\n",
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     inst.stop()
     inst.start()
     assert unlock(inst).returncode == 1
-    assert unlock(inst, "second one").returncode == 0
+    assert unlock(inst, "second one, longer").returncode == 0
     inst.stop()
 
 

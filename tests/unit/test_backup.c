@@ -91,6 +91,152 @@ START_TEST(round_trip_and_tampering)
 }
 END_TEST
 
+#define SS_HDR_T	crypto_secretstream_xchacha20poly1305_HEADERBYTES
+
+/* old_msg - one message of a backup, as backup.c frames it */
+static void
+old_msg(FILE *fp, crypto_secretstream_xchacha20poly1305_state *ss,
+    const unsigned char *m, size_t len, const void *ad, size_t adlen,
+    unsigned char tag)
+{
+	unsigned char c[256], lenb[4];
+	size_t cl = len + crypto_secretstream_xchacha20poly1305_ABYTES;
+
+	ck_assert(cl <= sizeof(c));
+	crypto_secretstream_xchacha20poly1305_push(ss, c, NULL, m, len, ad,
+	    adlen, tag);
+	for (int j = 0; j < 4; j++)
+		lenb[j] = (unsigned char)(cl >> (8 * j));
+	ck_assert_int_eq(fwrite(lenb, 1, 4, fp), 4);
+	ck_assert_int_eq(fwrite(c, 1, cl, fp), cl);
+}
+
+/* reads_one - how many files a backup gives with k; -1 if it does not read */
+static int
+reads_one(const struct keys *k, const char *p, size_t n)
+{
+	FILE *fp = fmemopen((void *)p, n, "r");
+	char err[200], name[BACKUP_NAME_MAX];
+	struct backup_r r;
+	enum backup_item it;
+	struct buf b;
+	int files = 0;
+
+	buf_init(&b, 0);
+	if (backup_open(&r, fp, err, sizeof(err)) < 0 ||
+	    backup_keys(&r, k, err, sizeof(err)) < 0) {
+		fclose(fp);
+		return -1;
+	}
+	while ((it = backup_next(&r, name, &b, err, sizeof(err))) ==
+	    BACKUP_FILE)
+		files++;
+	buf_free(&b);
+	fclose(fp);
+	return it == BACKUP_END ? files : -1;
+}
+
+/* sized - the length of a backup of one file of n bytes */
+static size_t
+sized(const struct keys *k, size_t len, char **p)
+{
+	static char big[300000];
+	struct backup_w w;
+	char err[200];
+	size_t n;
+	FILE *fp = open_memstream(p, &n);
+
+	ck_assert_int_eq(backup_begin(&w, fp, k, KEYS_PASSPHRASE, "WRAPPED", 7,
+	    err, sizeof(err)), 0);
+	ck_assert_int_eq(backup_file(&w, "mlistd.db", big, len), 0);
+	ck_assert_int_eq(backup_finish(&w, err, sizeof(err)), 0);
+	fclose(fp);
+	return n;
+}
+
+/*
+ * Whoever holds the backup store learns nothing from the length (padded
+ * to a bucket) nor a clear time; the padding reads back, altered it does
+ * not; an MLBACK1 backup (time in clear, no padding) still restores.
+ */
+START_TEST(padded_without_clear_time_and_old_format_reads)
+{
+	struct keys *k = tu_keys();
+	unsigned long long now = (unsigned long long)time(NULL);
+	char *a, *b, *old, err[200], name[BACKUP_NAME_MAX];
+	size_t na, nb, n = 0;
+	unsigned char h[128], c[64], *q;
+	crypto_secretstream_xchacha20poly1305_state ss;
+	struct backup_r r;
+	struct buf data;
+	FILE *fp;
+
+	na = sized(k, 1000, &a);
+	nb = sized(k, 40000, &b);
+	ck_assert_int_eq((long long)na, BACKUP_PAD_MIN);
+	ck_assert_int_eq((long long)nb, BACKUP_PAD_MIN);
+	ck_assert_int_eq(backup_padded_size(BACKUP_PAD_MIN + 1),
+	    2 * BACKUP_PAD_MIN);
+	ck_assert_int_eq(backup_padded_size(BACKUP_PAD_STEP + 1),
+	    2 * BACKUP_PAD_STEP);
+	ck_assert_int_eq(memcmp(a, BACKUP_MAGIC, 8), 0);
+	/* no clear time: not the 8 bytes after the wrapped key, nor anywhere */
+	for (size_t i = 0; i + 8 < 64; i++) {
+		unsigned long long v = 0;
+
+		for (int j = 0; j < 8; j++)
+			v |= (unsigned long long)(unsigned char)a[i + j] <<
+			    (8 * j);
+		ck_assert(v < now - 600 || v > now + 600);
+	}
+	ck_assert_int_eq(reads_one(k, a, na), 1);
+	a[na - 200] ^= 1;			/* in the padding */
+	ck_assert_int_eq(reads_one(k, a, na), -1);
+	free(a);
+	free(b);
+	/* an MLBACK1 backup, as the old writer made it */
+	memcpy(h, BACKUP_MAGIC1, 8);
+	h[8] = KEYS_KEYFILE;
+	h[9] = h[10] = 0;
+	for (int j = 0; j < 8; j++)
+		h[11 + j] = (unsigned char)(now >> (8 * j));
+	crypto_secretstream_xchacha20poly1305_init_push(&ss, h + 19,
+	    k->backup);
+	fp = open_memstream(&old, &n);
+	ck_assert_int_eq(fwrite(h, 1, 19 + SS_HDR_T, fp), 19 + SS_HDR_T);
+	old_msg(fp, &ss, (const unsigned char *)"H", 1, h, 19 + SS_HDR_T, 0);
+	q = c;
+	*q++ = 'F';
+	memcpy(q, "mlistd.db", 10);
+	q += 10;
+	memset(q, 0, 8);
+	q[0] = 2;
+	old_msg(fp, &ss, c, 19, NULL, 0, 0);
+	old_msg(fp, &ss, (const unsigned char *)"Dok", 3, NULL, 0, 0);
+	memset(c, 0, 17);
+	c[0] = 'E';
+	c[1] = 1;
+	c[9] = 2;
+	old_msg(fp, &ss, c, 17, NULL, 0,
+	    crypto_secretstream_xchacha20poly1305_TAG_FINAL);
+	fclose(fp);
+	fp = fmemopen(old, n, "r");
+	buf_init(&data, 0);
+	ck_assert_int_eq(backup_open(&r, fp, err, sizeof(err)), 0);
+	ck_assert_int_eq(backup_keys(&r, k, err, sizeof(err)), 0);
+	ck_assert_int_eq(r.at, (long long)now);
+	ck_assert_int_eq(backup_next(&r, name, &data, err, sizeof(err)),
+	    BACKUP_FILE);
+	ck_assert_int_eq((int)data.len, 2);
+	ck_assert_int_eq(backup_next(&r, name, &data, err, sizeof(err)),
+	    BACKUP_END);
+	buf_free(&data);
+	fclose(fp);
+	free(old);
+	keys_free(k);
+}
+END_TEST
+
 START_TEST(names)
 {
 	static const char *const bad[] = { "", "/etc/passwd", "..", "../x", "a/../b",
@@ -189,6 +335,7 @@ main(void)
 
 	tcase_add_test(tc, round_trip_and_tampering);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, padded_without_clear_time_and_old_format_reads);
 	tcase_add_test(tc, reader_keeps_its_moment);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

@@ -106,11 +106,20 @@ START_TEST(wrapped_key_round_trip)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, KEYS_WRAPPED);
 	ck_assert_int_eq(keys_write_wrapped(path, master, "", err, sizeof(err)), -1);	/* empty: refused */
-	ck_assert_int_eq(keys_write_wrapped(path, master, "pass one", err, sizeof(err)), 0);
+	/* short or repetitive: refused, a stolen backup would be guessed */
+	ck_assert_int_eq(keys_write_wrapped(path, master, "a", err,
+	    sizeof(err)), -1);
+	ck_assert(strstr(err, "too weak") != NULL);
+	ck_assert_int_eq(keys_write_wrapped(path, master, "elevenchars",
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(keys_write_wrapped(path, master, "abababababababab",
+	    err, sizeof(err)), -1);
+	ck_assert(access(path, F_OK) != 0);
+	ck_assert_int_eq(keys_write_wrapped(path, master, "pass one of the tests", err, sizeof(err)), 0);
 	ck_assert_int_eq(keys_master_load(dir, "passphrase", NULL, got, err, sizeof(err)), KEYS_NEED_PASS);
-	ck_assert_int_eq(keys_master_load(dir, "passphrase", "pass two", got, err, sizeof(err)), KEYS_BAD_PASS);
+	ck_assert_int_eq(keys_master_load(dir, "passphrase", "pass two of the tests", got, err, sizeof(err)), KEYS_BAD_PASS);
 	ck_assert(strstr(err, "does not open") != NULL);
-	ck_assert_int_eq(keys_master_load(dir, "passphrase", "pass one", got, err, sizeof(err)), KEYS_OK);
+	ck_assert_int_eq(keys_master_load(dir, "passphrase", "pass one of the tests", got, err, sizeof(err)), KEYS_OK);
 	ck_assert_int_eq(memcmp(master, got, KEYS_LEN), 0);
 	ck_assert((fd = open(path, O_RDONLY)) >= 0);
 	n = read(fd, file, sizeof(file));
@@ -123,7 +132,7 @@ START_TEST(wrapped_key_round_trip)
 	ck_assert((fd = open(path, O_WRONLY | O_TRUNC)) >= 0);
 	ck_assert_int_eq(write(fd, file, (size_t)n), n);
 	close(fd);
-	ck_assert_int_ne(keys_master_load(dir, "passphrase", "pass one", got, err, sizeof(err)), KEYS_OK);
+	ck_assert_int_ne(keys_master_load(dir, "passphrase", "pass one of the tests", got, err, sizeof(err)), KEYS_OK);
 	keys_master_free(master);
 	keys_master_free(got);
 	tu_rmrf(dir);

@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include "../../mlistd/mail/store.h"
+/* the old-form pseudonym key of the migration test is sealed as it was */
+#include "../../mlistd/mail/store_int.h"
 
 static char *dir;
 static struct keys *keys;
@@ -285,6 +287,112 @@ END_TEST
  * column of its row (the address shown as the pseudonym) or into another
  * member's row, it does not open - an error, never data.
  */
+/* raw_int - one integer a raw query of the file gives (what a thief reads) */
+static long long
+raw_int(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* old_form_key - the key of handle h1 as the old store kept it */
+static void
+old_form_key(void)
+{
+	sqlite3_stmt *s = st_prep(st, "UPDATE pseudonym_keys SET handle = "
+	    "'h1', secret = ?1, created = 1700000123 WHERE list = 'demo'");
+	struct st_place pl;
+
+	ck_assert_ptr_nonnull(s);
+	st_place(&pl, "pseudonym_keys.secret");
+	st_place_text(&pl, "demo");
+	st_place_text(&pl, "h1");
+	ck_assert_int_eq(st_bind_sealed_bytes(st, s, 1, "secret bytes", 12,
+	    &pl), 0);
+	ck_assert_int_eq(st_step_done(st, s), STORE_OK);
+}
+
+/*
+ * A disk image without the key: the public handle is found nowhere in
+ * clear, the join time is sealed, post counts join no member row and no
+ * other day. The migration turns an old database (clear handle, clear
+ * time, counts by members.addr_hash) into that, keeping what they mean.
+ * It assumes st_hide_rows is the newest migration.
+ */
+START_TEST(handles_times_and_counts_hidden_on_disk)
+{
+	struct member m;
+	struct buf key;
+	char *a;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "rosa@example.org",
+	    NULL), STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo",
+	    "rosa@example.org", "Night Owl", "night owl", "h1"), STORE_OK);
+	ck_assert_int_eq(store_post_count(st, "demo", "rosa@example.org", 5,
+	    1), 1);
+	ck_assert_int_eq(store_post_count(st, "demo", "rosa@example.org", 6,
+	    1), 1);
+	ck_assert_int_eq(store_post_total(st, "demo", "rosa@example.org"), 2);
+	ck_assert_int_eq(store_pseudonym_key_put(st, "demo", "h1", "FPR",
+	    "secret bytes", 12, 1700000123), STORE_OK);
+	old_form_key();
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM members WHERE "
+	    "CAST(handle AS TEXT) = 'h1' OR CAST(handle_seal AS TEXT) = 'h1'"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM members WHERE "
+	    "typeof(created) <> 'blob'"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM post_counts p JOIN "
+	    "members m ON m.addr_hash = p.addr_hash"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(DISTINCT addr_hash) FROM "
+	    "post_counts"), 3);		/* two days and the total: unlinked */
+	/* the old form: clear handle and time, counts by the member's hash */
+	raw_exec("ALTER TABLE members DROP COLUMN handle_seal;"
+	    "UPDATE members SET handle = 'h1', created = 1700000000;"
+	    "DELETE FROM post_counts;"
+	    "INSERT INTO post_counts SELECT list, addr_hash, 5, 3 FROM members;"
+	    "UPDATE schema_version SET version = version - 1;");
+	reopen();
+	ck_assert_int_eq(store_member_find(st, "demo", "rosa@example.org", &m),
+	    STORE_OK);
+	ck_assert_str_eq(m.handle, "h1");
+	ck_assert_int_eq(m.created, 1700000000);
+	member_free(&m);
+	a = store_member_by_handle(st, "demo", "h1", 0);
+	ck_assert_str_eq(a, "rosa@example.org");
+	free(a);
+	ck_assert_int_eq(store_post_count(st, "demo", "rosa@example.org", 5,
+	    0), 3);
+	ck_assert_int_eq(store_post_total(st, "demo", "rosa@example.org"), 3);
+	buf_init(&key, 0);
+	ck_assert_int_eq(store_pseudonym_key_get(st, "demo", "h1", &key),
+	    STORE_OK);
+	ck_assert_int_eq((int)key.len, 12);
+	ck_assert_int_eq(memcmp(key.data, "secret bytes", 12), 0);
+	buf_free(&key);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM pseudonym_keys WHERE "
+	    "CAST(handle AS TEXT) = 'h1' OR created % 86400 <> 0"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM members WHERE "
+	    "CAST(handle AS TEXT) = 'h1' OR typeof(created) <> 'blob'"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM post_counts p JOIN "
+	    "members m ON m.addr_hash = p.addr_hash"), 0);
+	reopen();
+}
+END_TEST
+
 START_TEST(moved_sealed_field_does_not_open)
 {
 	struct member m;
@@ -300,15 +408,16 @@ START_TEST(moved_sealed_field_does_not_open)
 	store_close(st);
 	st = NULL;
 	/* the address into the pseudonym column */
-	raw_exec("UPDATE members SET pseudonym = addr WHERE handle = 'h1'");
+	raw_exec("UPDATE members SET pseudonym = addr "
+	    "WHERE pseudo_key IS NOT NULL");
 	reopen();
 	ck_assert_int_eq(store_member_find(st, "demo", "rosa@example.org", &m), STORE_ERR);
 	ck_assert_ptr_nonnull(strstr(store_errmsg(st), "moved"));
 	store_close(st);
 	st = NULL;
 	/* rosa's name into bob's row; rosa's address into bob's */
-	raw_exec("UPDATE members SET name = (SELECT name FROM members WHERE handle = 'h1'), "
-	    "addr = (SELECT addr FROM members WHERE handle = 'h1') WHERE handle IS NULL");
+	raw_exec("UPDATE members SET name = (SELECT name FROM members WHERE pseudo_key IS NOT NULL), "
+	    "addr = (SELECT addr FROM members WHERE pseudo_key IS NOT NULL) WHERE handle IS NULL");
 	reopen();
 	ck_assert_int_eq(store_member_find(st, "demo", "bob@example.org", &m), STORE_ERR);
 	ck_assert_int_eq(store_member_each(st, "demo", collect_none, NULL), STORE_ERR);
@@ -439,6 +548,7 @@ main(void)
 	tcase_add_test(tc, migration_from_rowid_schema);
 	tcase_add_test(tc, corrupted_sealed_field_is_an_error);
 	tcase_add_test(tc, moved_sealed_field_does_not_open);
+	tcase_add_test(tc, handles_times_and_counts_hidden_on_disk);
 	tcase_add_test(tc, unbound_fields_are_resealed_by_the_migration);
 	tcase_add_test(tc, error_is_not_none);
 	suite_add_tcase(s, tc);
