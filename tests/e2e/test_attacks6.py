@@ -629,8 +629,14 @@ def test_emergency_ban_is_audited_and_announced(make_instance, sink):
 # ---- the -request path as a resource -----------------------------------------------------------------
 
 def db_bytes(inst):
-    st = inst.state
-    return sum(os.path.getsize(os.path.join(st, f)) for f in os.listdir(st) if f.startswith("mlistd.db"))
+    """What the store keeps: its pages as a reader sees them (the WAL file's size is how many
+    pages were rewritten since the last checkpoint, not how much is kept)."""
+    import sqlite3
+    db = sqlite3.connect(f"file:{os.path.join(inst.state, 'mlistd.db')}?mode=ro", uri=True, timeout=30)
+    try:
+        return db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        db.close()
 
 
 def test_subscribe_flood_from_strangers_does_not_fill_the_store(make_instance, sink):
