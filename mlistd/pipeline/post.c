@@ -431,6 +431,24 @@ post_documents(struct pipeline *p, struct post *o)
 }
 
 /*
+ * key_broken - the pseudonym's key cannot be made or renamed (librnp, in
+ * the log): a retry would fail alike for ever, so the post is refused and
+ * its author told once, not retried unseen
+ */
+static enum result
+key_broken(struct post *o)
+{
+	o->d.verdict = V_REFUSE;
+	o->d.reason = "pseudonym-key";
+	o->d.notice = NOTICE_NOT_DISTRIBUTED;
+	o->d.var = "reason";
+	snprintf(o->d.arg, sizeof(o->d.arg), "the list could not sign it "
+	    "with your pseudonym's key; the list administrators can see why");
+	o->judged = 0;
+	return OK;
+}
+
+/*
  * post_sign - a member's own signature stays as it is on a real-identity
  * copy. Elsewhere the list signs for the author: the member's key on this
  * list (pseudonyms), or a key used once (anonymous). Then the list's DKIM.
@@ -439,11 +457,15 @@ static enum result
 post_sign(struct pipeline *p, struct post *o)
 {
 	const struct decision *d = &o->d;
+	int k;
 
 	if (!o->judged)
 		return OK;
 	/* a pseudonym's own OpenPGP signature, inside the list's (#18) */
-	if (d->member && sign_pseudonym(p, o->l, &o->id, &o->t.rendered) < 0) {
+	if (d->member && (k = sign_pseudonym(p, o->l, &o->id,
+	    &o->t.rendered)) < 0) {
+		if (k == SIGN_KEY_BROKEN)
+			return key_broken(o);
 		why_cause(o->why, "the pseudonym's OpenPGP signature",
 		    store_errmsg(p->st));
 		return TEMPFAIL;

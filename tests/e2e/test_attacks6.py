@@ -267,11 +267,6 @@ def test_munged_from_does_not_let_a_member_take_another_members_name(make_instan
 
 # ---- a pseudonym renamed twice ---------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: a pseudonym renamed a second time (after posts under both earlier names) can no "
-    "longer post: librnp refuses to add a primary UID to a key whose primary UID was set "
-    "explicitly ('changing the primary userid is not supported'), sign.c answers TEMPFAIL, and "
-    "the post is retried forever, never delivered, its author never told"))
 def test_pseudonym_renamed_twice_still_posts(make_instance, sink):
     inst = pseud_list(make_instance)
     for i, name in enumerate(("Red Heron", "Quiet Anvil", "Bold Lantern")):
@@ -803,11 +798,6 @@ def test_log_after_a_whole_scenario_names_no_pseudonymous_member(make_instance, 
     assert found == [], [(n, log[log.lower().find(n.lower()) - 200:][:400]) for n in found]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: the log names a pseudonym's OpenPGP key fingerprint ('sign: ... pseudonym key made "
-    "fpr=...') on the queue id of the pseudonym's first post, whose smtpd line has the client "
-    "address and time: the fingerprint is public (every copy's Autocrypt), so a seized log ties "
-    "a pseudonym to the connection its first post came from"))
 def test_log_names_no_pseudonym_key_fingerprint(make_instance, sink, tmp_path):
     inst = pseud_list(make_instance)
     send(inst, f"From: {ALICE}\r\nSubject: fp\r\n\r\nFingerprint post.\r\n", ALICE)
