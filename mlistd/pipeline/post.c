@@ -332,6 +332,13 @@ post_identity(struct pipeline *p, struct post *o)
 {
 	struct buf copy;
 
+	/* a munged From shows who the list knows, not what the post claims */
+	if (o->id.mode == ID_REAL && o->judged && o->l->munge_from &&
+	    !o->tin.intact && identity_munged_from(p, o->l, o->d.poster,
+	    o->d.member, &o->t.rendered) < 0) {
+		why_cause(o->why, "the munged From", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	if (o->id.mode == ID_REAL)
 		return OK;
 	if (o->judged && o->t.part[TP_EMPTY].len)

@@ -231,9 +231,6 @@ def test_encoded_word_crlf_in_subject_and_display_name(make_instance, sink, word
     assert not injected(got[0]), got[0][:3000]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: a munged From keeps a RIGHT-TO-LEFT OVERRIDE from the sender's display name, "
-    "before the list's own ' via demo' (pseudonyms refuse it; display names do not)"))
 def test_bidi_override_in_display_name_is_not_passed_raw_into_munged_from(make_instance, sink):
     """'\u202eomed aiv ecilA' shows as 'Alice via demo' reversed; the list adds ' via demo' after it,
     so a raw override could make the list's own ' via demo' read backwards."""
@@ -245,11 +242,6 @@ def test_bidi_override_in_display_name_is_not_passed_raw_into_munged_from(make_i
     assert "\u202e" not in frm, repr(frm)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: with identity.munge_from the copy's From is '<the sender's own display name> via "
-    "LIST' <LIST@host>: the display name is the sender's claim, and the address that would show "
-    "who sent it is replaced by the list's. A member (DKIM-aligned as herself) posts as 'Bob "
-    "Member via demo'; only Reply-To, which she may also set, still names her"))
 def test_munged_from_does_not_let_a_member_take_another_members_name(make_instance, sink):
     inst = make_instance(members=(), start=False, list_settings={"identity.munge_from": "true"})
     inst.ctl("member", "add", "demo", ALICE, "--name", "Alice A")
@@ -1045,11 +1037,6 @@ def test_pseudonymous_post_cannot_ask_every_reader_to_write_to_the_attacker(make
     assert trapped(got[0]) == [], trapped(got[0])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: on a real-name list Disposition-Notification-To, Return-Receipt-To and "
-    "X-Confirm-Reading-To pass into every copy: each member whose client sends (or who clicks "
-    "'send receipt') an MDN tells the poster their address, though disclosure.roster = none. "
-    "The pseudonymous paths already drop them"))
 @pytest.mark.parametrize("roster", ["none"])
 def test_real_list_with_a_hidden_roster_strips_read_receipt_requests(make_instance, sink, roster):
     """On a real-name list whose roster is hidden, a read receipt from each member would tell the
