@@ -25,7 +25,8 @@ act_set_pseudonym(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	char sk[SKELETON_MAX], why[160], h[24];
 	int rc;
 
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+	if (pseudonym_check_on(name, l->name, sk, sizeof(sk), why,
+	    sizeof(why)) < 0)
 		return act_fail(c, ACT_FAILED, "\"%s\" cannot be a pseudonym: %s", name, why);
 	handle_generate(h, sizeof(h));
 	rc = store_member_set_pseudonym(c->p->st, l->name, addr, name, sk, h);
