@@ -839,11 +839,6 @@ def test_vouch_answer_does_not_tell_the_applicant_who_is_a_member(make_instance,
 
 # ---- a pseudonym's reputation, taken over ------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: a pseudonym given up (renamed, or its member gone) is free at once: another member "
-    "takes 'Red Heron' and posts under the name the list knows from someone else's posts (the "
-    "reputation the design says a pseudonym earns); only the OpenPGP key and address differ, "
-    "which no reader compares"))
 @pytest.mark.parametrize("how", ["rename", "leave"])
 def test_retired_pseudonym_cannot_be_taken_by_another_member(make_instance, sink, how):
     inst = pseud_list(make_instance)
