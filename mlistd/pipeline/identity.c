@@ -78,8 +78,21 @@ identity_pseudonym(struct store *st, const struct list_cfg *l, const char *addr,
 	for (int tries = 0; tries < 50 && rc < 0; tries++) {
 		pseudonym_generate(name, n);
 		handle_generate(h, sizeof(h));
-		if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		if (pseudonym_check_on(name, l->name, sk, sizeof(sk), why,
+		    sizeof(why)) < 0)
 			continue;
+		/* nor a name given up lately (act_set_pseudonym's rule) */
+		switch (store_pseudonym_given_up(st, l->name, sk, (long long)
+		    time(NULL) - (long long)l->name_reserve_days * 86400)) {
+		case STORE_NOTFOUND:
+			break;
+		case STORE_EXISTS:
+			if (l->name_reserve_days > 0)
+				continue;
+			break;
+		default:
+			return -1;
+		}
 		switch (store_member_set_pseudonym(st, l->name, addr, name, sk, h)) {
 		case STORE_OK:
 			rc = 0;
