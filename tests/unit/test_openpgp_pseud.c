@@ -51,7 +51,8 @@ minimal(const struct openpgp_secret *s, struct buf *bin)
 	size_t n;
 
 	buf_init(&b64, 0);
-	ck_assert_int_eq(openpgp_pseud_minimal(s, 0, &b64, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_minimal(s, 0, &b64, why, sizeof(why)),
+	    OK);
 	ck_assert(b64.len > 100 && !memchr(b64.data, '\n', b64.len));
 	ck_assert_int_eq(buf_append(bin, b64.data, b64.len), 0);
 	ck_assert_int_eq(sodium_base642bin(bin->data, bin->cap, (const char *)b64.data,
@@ -88,7 +89,8 @@ START_TEST(sign_and_verify)
 	ck_assert_int_eq(openpgp_pseud_verify(key.data, key.len, "X", 1,
 	    sig.data, sig.len, &who, why, sizeof(why)), PERMFAIL);
 	/* the armoured form is the same key */
-	ck_assert_int_eq(openpgp_pseud_minimal(s, 1, &arm, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_minimal(s, 1, &arm, why, sizeof(why)),
+	    OK);
 	ck_assert(memmem(arm.data, arm.len, "BEGIN PGP PUBLIC KEY BLOCK", 26));
 	ck_assert_int_eq(openpgp_pseud_verify(arm.data, arm.len, data,
 	    strlen(data), sig.data, sig.len, &who, why, sizeof(why)), OK);
@@ -278,7 +280,7 @@ START_TEST(truncations)
 }
 END_TEST
 
-/* the key of a finished copy, by its From (for encrypted copies' inner signature) */
+/* the key of a finished copy, by its From (encrypted copies' inner signature) */
 START_TEST(key_of_a_copy)
 {
 	struct openpgp_secret *s = pkey(), *k;
