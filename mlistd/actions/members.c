@@ -25,10 +25,20 @@ act_set_pseudonym(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	char sk[SKELETON_MAX], why[160], h[24];
 	int rc;
 
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+	if (pseudonym_check_on(name, l->name, sk, sizeof(sk), why,
+	    sizeof(why)) < 0)
 		return act_fail(c, ACT_FAILED, "\"%s\" cannot be a pseudonym: %s", name, why);
-	handle_generate(h, sizeof(h));
-	rc = store_member_set_pseudonym(c->p->st, l->name, addr, name, sk, h);
+	/* a name given up stays the list's a while: no reputation takeover */
+	rc = store_pseudonym_given_up(c->p->st, l->name, sk,
+	    (long long)time(NULL) - (long long)l->name_reserve_days * 86400);
+	if (rc == STORE_ERR)
+		return act_dberr(c);
+	/* the same answer as for a name held: which it is, is nobody's */
+	if (rc != STORE_EXISTS || l->name_reserve_days <= 0) {
+		handle_generate(h, sizeof(h));
+		rc = store_member_set_pseudonym(c->p->st, l->name, addr, name,
+		    sk, h);
+	}
 	if (rc == STORE_EXISTS)
 		return act_fail(c, ACT_FAILED, "\"%s\" is taken on %s (another member's pseudonym "
 		    "is the same or looks the same); choose another", name, l->name);

@@ -160,6 +160,9 @@ static const struct cfg_rule list_rules[] = {
 	{ "identity.choices",	T_STR,	S(identity_choices), "", 0, 0, 0, NULL },
 	{ "identity.munge_from", T_BOOL, S(munge_from), "", 0, 0, 1, NULL },
 	{ "identity.authorship_retention_days", T_INT, S(authorship_days), "", 0, 0, 3650, NULL },
+	/* a pseudonym given up stays the list's for this long (0: free) */
+	{ "identity.name_reserve_days", T_INT, S(name_reserve_days), "", 90,
+	    0, 3650, NULL },
 	{ "identity.private_replies", T_ENUM, S(private_replies), "members", 0, 0, 0, private_choices },
 	{ "identity.leak_guard", T_BOOL, S(leak_guard), "", 1, 0, 1, NULL },
 	{ "identity.strip_signature", T_BOOL, S(strip_signature), "", 0, 0, 1, NULL },

@@ -75,6 +75,7 @@ struct list_cfg {
 	int		 identity;		/* enum identity: the list's mode */
 	char		*identity_choices;	/* other modes a member may choose: "anonymous,..." */
 	int		 munge_from;		/* real lists: From "Name via LIST" <LIST@host> */
+	int		 name_reserve_days;	/* a pseudonym given up */
 	int		 authorship_days;	/* anonymous posts: keep the author link this long */
 	int		 private_replies;	/* enum private_replies */
 	int		 leak_guard;

@@ -404,9 +404,15 @@ openpgp_pseud_rename(const struct openpgp_secret *s, const char *uid,
 	else if (!same) {
 		if (now != 0 && rnp_set_timestamp(ffi, now) != RNP_SUCCESS)
 			r = TEMPFAIL;
-		/* flags: certify (0x01) and sign (0x02), as the first UID's */
+		/*
+		 * flags: certify (0x01) and sign (0x02), as the first UID's;
+		 * not marked primary: librnp refuses a second explicitly
+		 * primary UID ("changing the primary userid is not
+		 * supported"), and once the old UIDs are dropped it is the
+		 * only one, so primary all the same
+		 */
 		if (r == OK && rnp_key_add_uid(key, uid, "SHA256", 0, 0x03,
-		    true) != RNP_SUCCESS)
+		    false) != RNP_SUCCESS)
 			r = TEMPFAIL;
 		if (r == OK)
 			r = drop_other_uids(key, uid);

@@ -7,11 +7,23 @@
  *    (zero-width joiners, bidi overrides), nothing a header parser would
  *    read as structure ("<>@\,;:[]" and quotes), nothing that looks like an
  *    address or a web address, no "via" (the list adds that);
- *  - not a role ("moderator", "owner", "postmaster", ...);
+ *  - no letter that renders blank (HANGUL FILLER U+3164 and its halfwidth
+ *    U+FFA0, the choseong/jungseong fillers U+115F/U+1160, BRAILLE
+ *    PATTERN BLANK U+2800): each is a space no rule would see;
+ *  - every kind of space (Zs: NO-BREAK, EN, IDEOGRAPHIC, ...) counts as a
+ *    space: none at either end, never two in a row;
+ *  - not a role ("moderator", "owner", "postmaster", ...), nor a name with
+ *    a role word in it ("demo moderators", "mod-3f9a", "Anonymous 3F9A2C":
+ *    the forms the list's own roles and anonymous posts take);
  *  - unique per list ignoring case and look-alikes: the comparison key is
- *    ICU's confusable skeleton (UTS #39) of the case-folded name, so
- *    "Rosa", "ROSA" and "Rоsa" (Cyrillic o) are one name. Only a keyed hash
- *    of the skeleton is stored.
+ *    ICU's confusable skeleton (UTS #39) of the name as written, case
+ *    folded, then skeleton and fold again. The skeleton comes first: a
+ *    capital I is drawn as l (and UTS #39 maps it to l), but folding first
+ *    would make it i, so "Red FIy" passed beside "Red Fly". Spaces are one
+ *    space in the key; the small palochka U+04CF (a vertical stroke, which
+ *    UTS #39 maps to i) is taken as its capital (mapped to l). So "Rosa",
+ *    "ROSA", "Rоsa" (Cyrillic o) and "WiIIow"/"Willow" are one name. Only
+ *    a keyed hash of the key is stored.
  */
 #include <ctype.h>
 #include <sodium.h>
@@ -27,37 +39,153 @@
 
 #define PSEUDONYM_CHARS_MAX	40
 
+/* role words: not in any pseudonym (the list's name is one too) */
+static const char *const role_words[] = {
+	"moderator", "moderators", "mod", "mods", "owner", "owners", "admin",
+	"admins", "administrator", "administrators", "postmaster",
+	"listmaster", "anonymous", "mailer-daemon", NULL
+};
+
 static const char *const reserved[] = {
 	"moderator", "moderators", "owner", "owners", "admin", "administrator", "postmaster",
 	"abuse", "root", "list", "listmaster", "mlistd", "anonymous", "nobody", "mailer-daemon",
 	"system", "staff", "leadership", "mod", NULL
 };
 
-/* fold_skeleton - case-folded confusable skeleton of s (UTF-8), or -1 */
+/* is_space - any space character, for the space rules and the key */
+static int
+is_space(UChar32 c)
+{
+	return c == ' ' || u_charType(c) == U_SPACE_SEPARATOR;
+}
+
+/* blank_letter - a letter or symbol that renders as blank space */
+static int
+blank_letter(UChar32 c)
+{
+	return c == 0x3164 || c == 0xffa0 || c == 0x2800 || c == 0x115f ||
+	    c == 0x1160;
+}
+
+/* key_prepare - s in UTF-16 with every space one ' ' and U+04CF as U+04C0 */
+static int32_t
+key_prepare(const char *s, UChar *u, int32_t n)
+{
+	int32_t i = 0, len = (int32_t)strlen(s), k = 0;
+	UChar32 c;
+	UBool bad = 0;
+
+	while (i < len) {
+		U8_NEXT(s, i, len, c);
+		if (c < 0)
+			return -1;
+		if (is_space(c))
+			c = ' ';
+		else if (c == 0x04cf)
+			c = 0x04c0;
+		U16_APPEND(u, k, n, c, bad);
+		if (bad)
+			return -1;
+	}
+	return k;
+}
+
+/* skel_fold - fold(skeleton(in)) into out; its length or -1 */
+static int32_t
+skel_fold(USpoofChecker *sc, const UChar *in, int32_t len, UChar *out,
+    int32_t n)
+{
+	UErrorCode err = U_ZERO_ERROR;
+	UChar sk[512];
+	int32_t kl;
+
+	kl = uspoof_getSkeleton(sc, 0, in, len, sk, 512, &err);
+	if (U_FAILURE(err))
+		return -1;
+	kl = u_strFoldCase(out, n, sk, kl, U_FOLD_CASE_DEFAULT, &err);
+	return U_FAILURE(err) || kl >= n ? -1 : kl;
+}
+
+/*
+ * fold_skeleton - the comparison key of s (UTF-8): skeleton, fold, and
+ * again (a folded capital may have a skeleton of its own: "MARY" folds
+ * to "mary", whose skeleton is "rnary"), or -1
+ */
 static int
 fold_skeleton(const char *s, char *out, size_t n)
 {
 	UErrorCode err = U_ZERO_ERROR;
-	UChar u[128], f[256], sk[512];
-	int32_t ul = 0, fl, kl;
+	UChar u[256], a[512], b[512];
+	int32_t ul, al, bl;
 	USpoofChecker *sc;
 
-	u_strFromUTF8(u, 128, &ul, s, -1, &err);
-	if (U_FAILURE(err))
+	if ((ul = key_prepare(s, u, 256)) < 0)
 		return -1;
-	fl = u_strFoldCase(f, 256, u, ul, U_FOLD_CASE_DEFAULT, &err);
-	if (U_FAILURE(err) || (sc = uspoof_open(&err)) == NULL || U_FAILURE(err))
+	if ((sc = uspoof_open(&err)) == NULL || U_FAILURE(err))
 		return -1;
-	kl = uspoof_getSkeleton(sc, 0, f, fl, sk, 512, &err);
+	al = skel_fold(sc, u, ul, a, 512);
+	bl = al < 0 ? -1 : skel_fold(sc, a, al, b, 512);
 	uspoof_close(sc);
-	if (U_FAILURE(err))
+	if (bl < 0)
 		return -1;
-	/* the skeleton of a folded string may hold capitals again ("rn" -> "m" etc. are lower) */
-	fl = u_strFoldCase(f, 256, sk, kl, U_FOLD_CASE_DEFAULT, &err);
-	if (U_FAILURE(err))
-		return -1;
-	u_strToUTF8(out, (int32_t)n, NULL, f, fl, &err);
+	u_strToUTF8(out, (int32_t)n, NULL, b, bl, &err);
 	return U_FAILURE(err) || err == U_STRING_NOT_TERMINATED_WARNING ? -1 : 0;
+}
+
+/*
+ * has_word - does key (a comparison key) hold the word w (its key) whole,
+ * between the start, the end, a space, '-', '_', '.' or a digit?
+ */
+static int
+has_word(const char *key, const char *w)
+{
+	size_t wl = strlen(w);
+	const char *p;
+
+	for (p = key; wl && (p = strstr(p, w)) != NULL; p++) {
+		int before = p == key || strchr(" -_.", p[-1]) ||
+		    isdigit((unsigned char)p[-1]);
+		int after = !p[wl] || strchr(" -_.", p[wl]) ||
+		    isdigit((unsigned char)p[wl]);
+
+		if (before && after)
+			return 1;
+	}
+	return 0;
+}
+
+/* role_word - the role word (or "") key holds, NULL if none */
+static const char *
+role_word(const char *key, const char *list)
+{
+	char w[256];
+
+	for (int r = 0; role_words[r]; r++)
+		if (fold_skeleton(role_words[r], w, sizeof(w)) == 0 &&
+		    has_word(key, w))
+			return role_words[r];
+	if (list && *list && fold_skeleton(list, w, sizeof(w)) == 0 &&
+	    has_word(key, w))
+		return list;
+	return NULL;
+}
+
+/* space_rules - 0 if no space of any kind starts, ends or doubles name */
+static int
+space_rules(const char *name)
+{
+	int32_t i = 0, len = (int32_t)strlen(name);
+	int prev = 1, sp = 0;
+	UChar32 c;
+
+	while (i < len) {
+		U8_NEXT(name, i, len, c);
+		sp = c >= 0 && is_space(c);
+		if (sp && prev)
+			return -1;
+		prev = sp;
+	}
+	return sp ? -1 : 0;
 }
 
 /* looks_like_address - "a@b", "x.org", "http://", "www." */
@@ -76,6 +204,18 @@ looks_like_address(const char *s)
 int
 pseudonym_check(const char *name, char *skeleton, size_t sklen, char *why, size_t whylen)
 {
+	return pseudonym_check_on(name, NULL, skeleton, sklen, why, whylen);
+}
+
+/*
+ * pseudonym_check_on - pseudonym_check, and on list (NULL: any) the
+ * list's name is a role word too ("demo moderators")
+ */
+int
+pseudonym_check_on(const char *name, const char *list, char *skeleton,
+    size_t sklen, char *why, size_t whylen)
+{
+	const char *role;
 	int32_t i = 0, len = (int32_t)strlen(name), chars = 0;
 	char sk[512], word[64];
 	UChar32 c;
@@ -90,13 +230,16 @@ pseudonym_check(const char *name, char *skeleton, size_t sklen, char *why, size_
 		    u_charType(c) == U_PARAGRAPH_SEPARATOR || u_charType(c) == U_UNASSIGNED ||
 		    u_charType(c) == U_PRIVATE_USE_CHAR)
 			return snprintf(why, whylen, "the pseudonym contains an invisible or control character"), -1;
+		if (blank_letter(c))
+			return snprintf(why, whylen, "the pseudonym contains "
+			    "a character that shows as blank space"), -1;
 		if (c < 128 && strchr("<>@\\\",;:[]()=", (int)c))
 			return snprintf(why, whylen, "the pseudonym may not contain any of < > @ \\ \" , ; : [ ] ( ) ="), -1;
 		chars++;
 	}
 	if (chars < 2 || chars > PSEUDONYM_CHARS_MAX)
 		return snprintf(why, whylen, "a pseudonym has 2 to %d characters", PSEUDONYM_CHARS_MAX), -1;
-	if (name[0] == ' ' || name[len - 1] == ' ' || strstr(name, "  "))
+	if (space_rules(name) < 0)
 		return snprintf(why, whylen, "the pseudonym starts or ends with a space, or has two in a row"), -1;
 	if (looks_like_address(name))
 		return snprintf(why, whylen, "the pseudonym looks like an e-mail or web address"), -1;
@@ -108,6 +251,9 @@ pseudonym_check(const char *name, char *skeleton, size_t sklen, char *why, size_
 		if (fold_skeleton(reserved[r], word, sizeof(word)) == 0 && strcmp(sk, word) == 0)
 			return snprintf(why, whylen, "\"%s\" is reserved for the list's roles", reserved[r]), -1;
 	}
+	if ((role = role_word(sk, list)) != NULL)
+		return snprintf(why, whylen, "\"%s\" is reserved for the "
+		    "list's roles, in any name", role), -1;
 	if (strlen(sk) >= sklen)
 		return snprintf(why, whylen, "the pseudonym is too long"), -1;
 	memcpy(skeleton, sk, strlen(sk) + 1);

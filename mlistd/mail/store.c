@@ -287,6 +287,17 @@ static const char *const migrations[] = {
 	"  retired INTEGER NOT NULL,"
 	"  PRIMARY KEY (list, fpr));",
 	/*
+	 * pseudonyms given up (renamed, their member gone): the keyed hash
+	 * of the name's skeleton, as members.pseudo_key, and when, so that
+	 * nobody takes over a name the list knows from someone else's posts
+	 * (identity.name_reserve_days). No link to the member or new name.
+	 */
+	"CREATE TABLE IF NOT EXISTS pseudonym_given_up ("
+	"  list TEXT NOT NULL,"
+	"  pseudo_key BLOB NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, pseudo_key));",
+	/*
 	 * what a disk image without the key read beside a public handle:
 	 * members.handle and the pseudonym keys' handles become keyed
 	 * hashes (the handle itself sealed in members.handle_seal), a

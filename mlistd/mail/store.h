@@ -262,6 +262,8 @@ int	store_discipline_step(struct store *, const char *list, const char *addr, lo
  * Identity (store_identity.c): pseudonyms, handles, anonymous handles,
  * the Message-ID map, retention.
  */
+int	store_pseudonym_given_up(struct store *, const char *list,
+	    const char *skeleton, long long since);
 int	store_member_set_pseudonym(struct store *, const char *list, const char *addr, const char *name,
 	    const char *skeleton, const char *handle);
 int	store_member_set_identity(struct store *, const char *list, const char *addr, const char *mode);

@@ -7,6 +7,54 @@
 #include "store_int.h"
 
 /*
+ * st_pseudonym_give_up - the member's pseudonym (if any) is given up now,
+ * before it is renamed or the member goes: its key is kept, nothing else
+ */
+int
+st_pseudonym_give_up(struct store *st, const char *list, const char *addr)
+{
+	sqlite3_stmt *s = st_prep_member(st, "INSERT OR REPLACE INTO "
+	    "pseudonym_given_up (list, pseudo_key, at) SELECT list, "
+	    "pseudo_key, ?3 FROM members WHERE list = ?1 AND addr_hash = ?2 "
+	    "AND pseudo_key IS NOT NULL", list, addr);
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(s);
+	st_done(st, s);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+/*
+ * store_pseudonym_given_up - was a pseudonym with this skeleton given up
+ * on list since `since` (and nobody holds it now)? STORE_EXISTS yes,
+ * STORE_NOTFOUND no
+ */
+int
+store_pseudonym_given_up(struct store *st, const char *list,
+    const char *skeleton, long long since)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT 1 FROM pseudonym_given_up g "
+	    "WHERE g.list = ?1 AND g.pseudo_key = ?2 AND g.at >= ?3 AND NOT "
+	    "EXISTS (SELECT 1 FROM members m WHERE m.list = ?1 AND "
+	    "m.pseudo_key = ?2)");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)since);
+	rc = sqlite3_step(s);
+	st_done(st, s);
+	if (rc == SQLITE_ROW)
+		return STORE_EXISTS;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+}
+
+/*
  * store_member_set_pseudonym - name (sealed) and its skeleton; a handle if
  * the member has none. The handle is public (LIST+p-HANDLE@ in every
  * copy): stored as a keyed hash to find it, sealed to read it, never in
@@ -26,6 +74,11 @@ store_member_set_pseudonym(struct store *st, const char *list, const char *addr,
 
 	if (!s)
 		return STORE_ERR;
+	/* the old name is given up (kept if the UPDATE fails: still held) */
+	if (st_pseudonym_give_up(st, list, addr) != STORE_OK) {
+		st_done(st, s);
+		return STORE_ERR;
+	}
 	st_place(&pl, "members.pseudonym");
 	st_place_hash(st, &pl, list, addr);
 	if (st_bind_sealed(st, s, 3, name, &pl) < 0) {

@@ -44,6 +44,8 @@ struct store {
 	"created, pseudonym, handle_seal, identity, list, addr_hash"
 
 int	st_exec(struct store *, const char *sql);
+int	st_pseudonym_give_up(struct store *, const char *list,
+	    const char *addr);
 sqlite3_stmt *st_prep(struct store *, const char *sql);
 sqlite3_stmt *st_prep_member(struct store *, const char *sql, const char *list,
     const char *addr);

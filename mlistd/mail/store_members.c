@@ -45,10 +45,14 @@ store_member_add(struct store *st, const char *list, const char *addr, const cha
 int
 store_member_rm(struct store *st, const char *list, const char *addr)
 {
-	sqlite3_stmt *s = st_prep_member(st, "DELETE FROM members WHERE list = ?1 AND addr_hash = ?2",
-	    list, addr);
+	sqlite3_stmt *s;
 	int rc;
 
+	/* their pseudonym stays the list's a while (store_identity.c) */
+	if (st_pseudonym_give_up(st, list, addr) != STORE_OK)
+		return STORE_ERR;
+	s = st_prep_member(st, "DELETE FROM members WHERE list = ?1 AND addr_hash = ?2",
+	    list, addr);
 	if (!s)
 		return STORE_ERR;
 	rc = sqlite3_step(s);

@@ -78,8 +78,21 @@ identity_pseudonym(struct store *st, const struct list_cfg *l, const char *addr,
 	for (int tries = 0; tries < 50 && rc < 0; tries++) {
 		pseudonym_generate(name, n);
 		handle_generate(h, sizeof(h));
-		if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		if (pseudonym_check_on(name, l->name, sk, sizeof(sk), why,
+		    sizeof(why)) < 0)
 			continue;
+		/* nor a name given up lately (act_set_pseudonym's rule) */
+		switch (store_pseudonym_given_up(st, l->name, sk, (long long)
+		    time(NULL) - (long long)l->name_reserve_days * 86400)) {
+		case STORE_NOTFOUND:
+			break;
+		case STORE_EXISTS:
+			if (l->name_reserve_days > 0)
+				continue;
+			break;
+		default:
+			return -1;
+		}
 		switch (store_member_set_pseudonym(st, l->name, addr, name, sk, h)) {
 		case STORE_OK:
 			rc = 0;
@@ -452,4 +465,117 @@ identity_leader_actor(struct pipeline *p, const struct list_cfg *l, const char *
 
 	identity_leader(p, l, addr, label, sizeof(label));
 	snprintf(out, n, "moderator%s%s", *label ? " " : "", label);
+}
+
+/*
+ * invisible_at - the length of the bidi control or invisible format
+ * character (U+061C, U+200B..U+200F, U+202A..U+202E, U+2060..U+2069,
+ * U+FEFF, U+00AD) or C0/DEL byte at s, 0 if it is none of them
+ */
+static size_t
+invisible_at(const unsigned char *s)
+{
+	if (s[0] < 32 || s[0] == 127)
+		return 1;
+	if (s[0] == 0xc2 && s[1] == 0xad)
+		return 2;
+	if (s[0] == 0xd8 && s[1] == 0x9c)
+		return 2;
+	if (s[0] == 0xe2 && s[1] == 0x80 && ((s[2] >= 0x8b && s[2] <= 0x8f) ||
+	    (s[2] >= 0xaa && s[2] <= 0xae)))
+		return 3;
+	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa0 && s[2] <= 0xa9)
+		return 3;
+	if (s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
+		return 3;
+	return 0;
+}
+
+/* shown_name - name without its bidi controls and invisible characters */
+static void
+shown_name(const char *name, char *out, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t k = 0, skip;
+
+	while (*s && k + 1 < n) {
+		if ((skip = invisible_at(s)) > 0) {
+			while (skip-- > 0 && *s)
+				s++;
+			continue;
+		}
+		out[k++] = (char)*s++;
+	}
+	/* a multi-byte character cut at the end is not kept */
+	while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80)
+		k--;
+	if (k > 0 && (unsigned char)out[k - 1] >= 0xc0)
+		k--;
+	out[k] = 0;
+}
+
+/* field_end - the end of the header field starting at i (continuations) */
+static size_t
+field_end(const struct buf *b, size_t i, size_t head)
+{
+	while (i < head) {
+		if (b->data[i] == '\n' && (i + 1 >= head ||
+		    (b->data[i + 1] != ' ' && b->data[i + 1] != '\t')))
+			return i + 1;
+		i++;
+	}
+	return head;
+}
+
+/*
+ * identity_munged_from - a real-identity copy's munged From names the
+ * poster as the list knows them: their registered name (or their
+ * address), never the display name the post claims, which any member
+ * could set to another's name; -1 on store errors
+ */
+int
+identity_munged_from(struct pipeline *p, const struct list_cfg *l,
+    const char *poster, int member, struct buf *copy)
+{
+	struct member m;
+	struct buf out;
+	char name[300], disp[400];
+	const char *head;
+	size_t hlen, i, e;
+	int rc = STORE_NOTFOUND;
+
+	*name = 0;
+	if (member && (rc = store_member_find(p->st, l->name, poster, &m)) ==
+	    STORE_OK) {
+		shown_name(m.name ? m.name : "", name, sizeof(name));
+		member_free(&m);
+	} else if (rc == STORE_ERR)
+		return -1;
+	if (!*name)
+		shown_name(poster && *poster ? poster : "A member", name,
+		    sizeof(name));
+	snprintf(disp, sizeof(disp), "%s via %s", name, l->name);
+	head = copy->data ? memmem(copy->data, copy->len, "\r\n\r\n", 4) :
+	    NULL;
+	hlen = head ? (size_t)(head - (const char *)copy->data) + 2 : 0;
+	for (i = 0; i < hlen; i = field_end(copy, i, hlen))
+		if (strncasecmp((const char *)copy->data + i, "From:", 5) == 0)
+			break;
+	if (i >= hlen)
+		return 0;
+	e = field_end(copy, i, hlen);
+	buf_init(&out, 0);
+	if (buf_append(&out, copy->data, i) < 0)
+		rc = -1;
+	else {
+		display_from(&out, disp, l->name, p->cfg->hostname);
+		rc = buf_append(&out, copy->data + e, copy->len - e);
+	}
+	if (rc < 0) {
+		buf_free(&out);
+		return -1;
+	}
+	buf_free(copy);
+	*copy = out;
+	return 0;
 }

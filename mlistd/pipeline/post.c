@@ -336,6 +336,13 @@ post_identity(struct pipeline *p, struct post *o)
 {
 	struct buf copy;
 
+	/* a munged From shows who the list knows, not what the post claims */
+	if (o->id.mode == ID_REAL && o->judged && o->l->munge_from &&
+	    !o->tin.intact && identity_munged_from(p, o->l, o->d.poster,
+	    o->d.member, &o->t.rendered) < 0) {
+		why_cause(o->why, "the munged From", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	if (o->id.mode == ID_REAL)
 		return OK;
 	if (o->judged && o->t.part[TP_EMPTY].len)
@@ -435,6 +442,24 @@ post_documents(struct pipeline *p, struct post *o)
 }
 
 /*
+ * key_broken - the pseudonym's key cannot be made or renamed (librnp, in
+ * the log): a retry would fail alike for ever, so the post is refused and
+ * its author told once, not retried unseen
+ */
+static enum result
+key_broken(struct post *o)
+{
+	o->d.verdict = V_REFUSE;
+	o->d.reason = "pseudonym-key";
+	o->d.notice = NOTICE_NOT_DISTRIBUTED;
+	o->d.var = "reason";
+	snprintf(o->d.arg, sizeof(o->d.arg), "the list could not sign it "
+	    "with your pseudonym's key; the list administrators can see why");
+	o->judged = 0;
+	return OK;
+}
+
+/*
  * post_sign - a member's own signature stays as it is on a real-identity
  * copy. Elsewhere the list signs for the author: the member's key on this
  * list (pseudonyms), or a key used once (anonymous). Then the list's DKIM.
@@ -443,11 +468,15 @@ static enum result
 post_sign(struct pipeline *p, struct post *o)
 {
 	const struct decision *d = &o->d;
+	int k;
 
 	if (!o->judged)
 		return OK;
 	/* a pseudonym's own OpenPGP signature, inside the list's (#18) */
-	if (d->member && sign_pseudonym(p, o->l, &o->id, &o->t.rendered) < 0) {
+	if (d->member && (k = sign_pseudonym(p, o->l, &o->id,
+	    &o->t.rendered)) < 0) {
+		if (k == SIGN_KEY_BROKEN)
+			return key_broken(o);
 		why_cause(o->why, "the pseudonym's OpenPGP signature",
 		    store_errmsg(p->st));
 		return TEMPFAIL;

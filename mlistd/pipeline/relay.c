@@ -200,8 +200,19 @@ static enum result
 relay_send(struct pipeline *p, struct relay *r, int sign, const char *sign_as, const char *kind)
 {
 	const struct list_cfg *l = r->l;
+	const char *vars[] = { "reason", "the list could not sign it with "
+	    "your pseudonym's key; the list administrators can see why", NULL };
+	int k;
 
-	if (sign && sign_pseudonym(p, l, &r->id, &r->copy) < 0) {
+	if (sign && (k = sign_pseudonym(p, l, &r->id, &r->copy)) < 0) {
+		/* a key librnp cannot make or rename: told once, no retry */
+		if (k == SIGN_KEY_BROKEN) {
+			(void)notify_sender_tmpl(p, l, authn_notice_to(&r->au,
+			    r->sender), NOTICE_NOT_DISTRIBUTED, vars);
+			log_info("%s qmgr: list=%s kind=%s reason=pseudonym-key "
+			    "result=permfail", p->qid, l->name, kind);
+			return PERMFAIL;
+		}
 		why_cause(r->why, "sign: the pseudonym's OpenPGP signature",
 		    store_errmsg(p->st));
 		return TEMPFAIL;

@@ -614,7 +614,8 @@ batch_line(struct pipeline *p, const struct list_cfg *l,
 			return refused(p, l, PIECE_CLOSED, NULL, b);
 		buf_puts(payload, "subscribe\n");
 		if (*req->pseudonym && l->identity == ID_PSEUDONYM) {
-			if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0) {
+			if (pseudonym_check_on(req->pseudonym, l->name, sk,
+			    sizeof(sk), why, sizeof(why)) < 0) {
 				buf_reset(payload);
 				return refused(p, l, PIECE_BAD_PSEUDONYM_JOIN, vars, b);
 			}
@@ -656,7 +657,8 @@ batch_line(struct pipeline *p, const struct list_cfg *l,
 		return 0;
 	}
 	case CMD_SET_PSEUDONYM:
-		if (pseudonym_check(req->pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0)
+		if (pseudonym_check_on(req->pseudonym, l->name, sk, sizeof(sk),
+		    why, sizeof(why)) < 0)
 			return refused(p, l, PIECE_BAD_PSEUDONYM, vars, b);
 		buf_printf(payload, "pseudonym %s\n", req->pseudonym);
 		return 1;

@@ -132,7 +132,10 @@ key_time(const struct pipeline *p, const struct ident *id)
 	return signs < p->now ? signs : p->now;
 }
 
-/* pseud_make - a new key for the pseudonym, sealed into the store */
+/*
+ * pseud_make - a new key for the pseudonym, sealed into the store; -1 a
+ * store error, SIGN_KEY_BROKEN librnp could not make it
+ */
 static int
 pseud_make(struct pipeline *p, const struct list_cfg *l,
     const struct ident *id, struct openpgp_secret **key)
@@ -146,7 +149,7 @@ pseud_make(struct pipeline *p, const struct list_cfg *l,
 	    sizeof(why)) != OK) {
 		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
 		    why);
-		return -1;
+		return SIGN_KEY_BROKEN;
 	}
 	if (openpgp_list_fingerprint(*key, fpr) != OK)
 		rc = STORE_ERR;
@@ -154,8 +157,10 @@ pseud_make(struct pipeline *p, const struct list_cfg *l,
 		rc = store_pseudonym_key_put(p->st, l->name, id->handle, fpr,
 		    (*key)->data, (*key)->len, p->now);
 	if (rc == STORE_OK) {
-		log_info("%s sign: list=%s pseudonym key made fpr=%s", p->qid,
-		    l->name, fpr);
+		/* no fpr=: it is public (Autocrypt), so on this queue id
+		 * it would tie the pseudonym to its first post's client */
+		log_info("%s sign: list=%s pseudonym key made", p->qid,
+		    l->name);
 		return 0;
 	}
 	openpgp_secret_free(*key);
@@ -165,7 +170,9 @@ pseud_make(struct pipeline *p, const struct list_cfg *l,
 
 /*
  * pseud_renamed - a renamed pseudonym keeps its key under its new name:
- * the UID follows the pseudonym (its email, the handle's address, stays)
+ * the UID follows the pseudonym (its email, the handle's address, stays);
+ * -1 a store error, SIGN_KEY_BROKEN librnp could not rename it (a retry
+ * would fail the same way)
  */
 static int
 pseud_renamed(struct pipeline *p, const struct list_cfg *l,
@@ -180,7 +187,7 @@ pseud_renamed(struct pipeline *p, const struct list_cfg *l,
 	    why, sizeof(why)) != OK) {
 		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
 		    why);
-		return -1;
+		return SIGN_KEY_BROKEN;
 	}
 	if (nk == NULL)
 		return 0;
@@ -240,15 +247,16 @@ pseud_certify(struct pipeline *p, const struct list_cfg *l,
 /*
  * sign_pseudonym_key - the OpenPGP key of the pseudonym a copy goes out
  * under (made the first time), for the caller to free with
- * openpgp_secret_free; -1 on errors (the store's cause). The encrypted
- * copies' inner signature is made with the same key.
+ * openpgp_secret_free; -1 on errors (the store's cause), SIGN_KEY_BROKEN
+ * when librnp cannot make or rename it. The encrypted copies' inner
+ * signature is made with the same key.
  */
 int
 sign_pseudonym_key(struct pipeline *p, const struct list_cfg *l,
     const struct ident *id, struct openpgp_secret **key)
 {
 	struct buf b;
-	int rc;
+	int rc, k = 0;
 
 	*key = NULL;
 	if (id->mode != ID_PSEUDONYM || !*id->handle)
@@ -261,21 +269,22 @@ sign_pseudonym_key(struct pipeline *p, const struct list_cfg *l,
 		sodium_memzero(b.data, b.cap);
 	buf_free(&b);
 	if (rc == STORE_NOTFOUND)
-		rc = pseud_make(p, l, id, key) == 0 ? STORE_OK : STORE_ERR;
-	else if (rc == STORE_OK && pseud_renamed(p, l, id, key) < 0)
-		rc = STORE_ERR;
-	if (rc == STORE_OK) {
+		k = pseud_make(p, l, id, key);
+	else if (rc == STORE_OK)
+		k = pseud_renamed(p, l, id, key);
+	if (rc != STORE_ERR && k == 0) {
 		pseud_certify(p, l, id, key);
 		return 0;
 	}
 	openpgp_secret_free(*key);
 	*key = NULL;
-	return -1;
+	return k == SIGN_KEY_BROKEN ? SIGN_KEY_BROKEN : -1;
 }
 
 /*
  * sign_pseudonym - a pseudonymous copy becomes multipart/signed by the
  * pseudonym's key (other copies are left as they are), dated as its Date:
+ * -1 a store error, SIGN_KEY_BROKEN the key cannot be made or used
  */
 int
 sign_pseudonym(struct pipeline *p, const struct list_cfg *l,
@@ -284,21 +293,22 @@ sign_pseudonym(struct pipeline *p, const struct list_cfg *l,
 	struct openpgp_secret *key;
 	char addr[400], why[OPENPGP_WHY_SIZE];
 	enum result r;
+	int k;
 
 	if (id->mode != ID_PSEUDONYM || !*id->handle)
 		return 0;
 	if (snprintf(addr, sizeof(addr), "%s+p-%s@%s", l->name, id->handle,
 	    p->cfg->hostname) >= (int)sizeof(addr))
 		return -1;
-	if (sign_pseudonym_key(p, l, id, &key) < 0)
-		return -1;
+	if ((k = sign_pseudonym_key(p, l, id, &key)) < 0)
+		return k;
 	r = pgpsign_wrap(key, addr, id->date ? id->date : sign_time(p), msg,
 	    why, sizeof(why));
 	openpgp_secret_free(key);
 	if (r != OK)
 		log_err("%s sign: list=%s OpenPGP signature: %s", p->qid,
 		    l->name, why);
-	return r == OK ? 0 : -1;
+	return r == OK ? 0 : r == PERMFAIL ? SIGN_KEY_BROKEN : -1;
 }
 
 /*

@@ -10,6 +10,9 @@ int	sign_copy(struct pipeline *, const struct list_cfg *, struct buf *msg);
 struct ident;
 struct openpgp_secret;
 
+/* a pseudonym's key librnp cannot make, rename or sign with: no retry */
+#define SIGN_KEY_BROKEN	(-2)
+
 int	sign_pseudonym(struct pipeline *, const struct list_cfg *,
 	    const struct ident *, struct buf *msg);
 int	sign_pseudonym_key(struct pipeline *, const struct list_cfg *,

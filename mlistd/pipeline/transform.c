@@ -44,7 +44,14 @@ static const char *const drop_fields[] = {
 	"List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post",
 	"List-Subscribe", "List-Owner", "List-Archive", "Precedence", "X-Loop", "Return-Path",
 	"DKIM-Signature", "Delivered-To", "Subject", "Autocrypt",
-	"Autocrypt-Gossip", NULL
+	"Autocrypt-Gossip",
+	/*
+	 * read receipts, on every list: each member's MDN would tell the
+	 * poster that member's address, whatever disclosure.roster says
+	 */
+	"Disposition-Notification-To", "Return-Receipt-To",
+	"X-Confirm-Reading-To", "Read-Receipt-To", "Generate-Delivery-Report",
+	NULL
 };
 static const char *const content_fields[] = {
 	"MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",

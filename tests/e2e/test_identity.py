@@ -420,11 +420,18 @@ def test_set_pseudonym_and_identity_by_mail(make_instance, sink):
 
 
 def test_munge_from_on_real_lists(make_instance, sink):
-    inst = make_instance(list_settings={"identity.munge_from": "true"})
-    send(inst, b"From: Alice A <alice@example.org>\r\nSubject: m\r\n\r\nmunged\r\n", sender="alice@example.org")
+    """The munged From names the member as registered (or by address), not as the post says."""
+    inst = make_instance(list_settings={"identity.munge_from": "true"}, members=(), start=False)
+    inst.ctl("member", "add", "demo", "alice@example.org", "--name", "Alice A")
+    inst.ctl("member", "add", "demo", "bob@example.org")
+    inst.start()
+    send(inst, b"From: Al <alice@example.org>\r\nSubject: m\r\n\r\nmunged\r\n", sender="alice@example.org")
     m = msg_of(wait_until(lambda: copies_to(sink, "bob@example.org"))[0])
     assert str(m["From"]) == 'Alice A via demo <demo@lists.example>'
     assert m["Reply-To"].addresses[0].addr_spec == "alice@example.org"
+    send(inst, b"From: Alice A <bob@example.org>\r\nSubject: m2\r\n\r\nunnamed\r\n", sender="bob@example.org")
+    m = msg_of(wait_until(lambda: [x for x in copies_to(sink, "alice@example.org") if b"unnamed" in x])[0])
+    assert str(m["From"]) == '"bob@example.org via demo" <demo@lists.example>'
 
 
 def test_delivery_batch_releases_at_multiples(make_instance, sink):

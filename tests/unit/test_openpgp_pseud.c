@@ -51,7 +51,8 @@ minimal(const struct openpgp_secret *s, struct buf *bin)
 	size_t n;
 
 	buf_init(&b64, 0);
-	ck_assert_int_eq(openpgp_pseud_minimal(s, 0, &b64, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_minimal(s, 0, &b64, why, sizeof(why)),
+	    OK);
 	ck_assert(b64.len > 100 && !memchr(b64.data, '\n', b64.len));
 	ck_assert_int_eq(buf_append(bin, b64.data, b64.len), 0);
 	ck_assert_int_eq(sodium_base642bin(bin->data, bin->cap, (const char *)b64.data,
@@ -88,7 +89,8 @@ START_TEST(sign_and_verify)
 	ck_assert_int_eq(openpgp_pseud_verify(key.data, key.len, "X", 1,
 	    sig.data, sig.len, &who, why, sizeof(why)), PERMFAIL);
 	/* the armoured form is the same key */
-	ck_assert_int_eq(openpgp_pseud_minimal(s, 1, &arm, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_minimal(s, 1, &arm, why, sizeof(why)),
+	    OK);
 	ck_assert(memmem(arm.data, arm.len, "BEGIN PGP PUBLIC KEY BLOCK", 26));
 	ck_assert_int_eq(openpgp_pseud_verify(arm.data, arm.len, data,
 	    strlen(data), sig.data, sig.len, &who, why, sizeof(why)), OK);
@@ -141,6 +143,47 @@ START_TEST(rename_keeps_the_key)
 	buf_free(&key);
 	buf_free(&sig);
 	openpgp_secret_free(r);
+	openpgp_secret_free(s);
+}
+END_TEST
+
+/*
+ * renamed_again - librnp refuses a second explicitly primary UID, so each
+ * rename after the first once failed: three in a row, the last one signs
+ */
+START_TEST(renamed_again)
+{
+	static const char *const names[] = {
+		"One via demo <" ADDR ">", "Two via demo <" ADDR ">",
+		"Three via demo <" ADDR ">", "Four via demo <" ADDR ">",
+	};
+	struct openpgp_secret *s = pkey(), *r;
+	struct openpgp_signer who;
+	struct buf key, sig;
+	char uid[600];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		r = NULL;
+		ck_assert_msg(openpgp_pseud_rename(s, names[i],
+		    WHEN + 60 * (uint32_t)(i + 1), &r, why, sizeof(why)) == OK,
+		    "rename %zu: %s", i, why);
+		ck_assert_ptr_nonnull(r);
+		openpgp_secret_free(s);
+		s = r;
+		ck_assert_int_eq(openpgp_pseud_uid(s, uid, sizeof(uid)), 0);
+		ck_assert_str_eq(uid, names[i]);
+	}
+	buf_init(&key, 0);
+	buf_init(&sig, 0);
+	minimal(s, &key);
+	ck_assert_int_eq(openpgp_pseud_sign(s, "x", 1, WHEN + 600, &sig, why,
+	    sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_verify(key.data, key.len, "x", 1,
+	    sig.data, sig.len, &who, why, sizeof(why)), OK);
+	ck_assert_str_eq(who.uid, names[3]);
+	buf_free(&key);
+	buf_free(&sig);
 	openpgp_secret_free(s);
 }
 END_TEST
@@ -237,7 +280,7 @@ START_TEST(truncations)
 }
 END_TEST
 
-/* the key of a finished copy, by its From (for encrypted copies' inner signature) */
+/* the key of a finished copy, by its From (encrypted copies' inner signature) */
 START_TEST(key_of_a_copy)
 {
 	struct openpgp_secret *s = pkey(), *k;
@@ -413,6 +456,7 @@ main(void)
 	tcase_add_test(tc, sign_and_verify);
 	tcase_add_test(tc, uid_refused);
 	tcase_add_test(tc, rename_keeps_the_key);
+	tcase_add_test(tc, renamed_again);
 	tcase_add_test(tc, wrap_and_check);
 	tcase_add_test(tc, no_8bit_no_trailing_space);
 	tcase_add_test(tc, truncations);

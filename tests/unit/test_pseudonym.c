@@ -1,0 +1,104 @@
+/*
+ * test_pseudonym.c - the pseudonym name rules: look-alikes share one key
+ * (the skeleton taken before case folding), every kind of space is a
+ * space, blank-rendering letters and role words are refused.
+ */
+#include "testutil.h"
+#include "../../mlistd/mail/pseudonym.h"
+
+/* pairs that read the same: one comparison key */
+static const char *const same[][2] = {
+	{ "Red Fly", "Red FIy" },		/* capital I for l */
+	{ "Willow", "WiIIow" },
+	{ "Red Fly", "Red F\u04cfy" },		/* small palochka */
+	{ "Red Fly", "Red F\u04c0y" },		/* capital palochka */
+	{ "Red Fly", "Red F1y" },		/* digit one */
+	{ "Mary Lane", "rnary Lane" },		/* rn for m */
+	{ "Mary Lane", "MARY LANE" },
+	{ "Red Fly", "Red\u00a0Fly" },		/* NO-BREAK SPACE */
+	{ "Red Fly", "Red\u2002Fly" },		/* EN SPACE */
+	{ "Red Fly", "Red\u3000Fly" },		/* IDEOGRAPHIC SPACE */
+	{ "Rosa", "R\u043esa" },		/* Cyrillic o */
+	{ "Paul", "PAUL" },
+};
+
+/* names that must not be taken, and what the refusal says */
+static const struct { const char *name, *why; } refused[] = {
+	{ "Red Fly\u00a0", "space" }, { "\u2002Red Fly", "space" },
+	{ "Red\u2002\u2002Fly", "space" }, { "Red \u00a0Fly", "space" },
+	{ "Red\u3164Fly", "blank" }, { "Red\uffa0Fly", "blank" },
+	{ "Red\u2800Fly", "blank" }, { "Red\u115fFly", "blank" },
+	{ "Red\u1160Fly", "blank" },
+	{ "mod-3f9a", "roles" }, { "The Moderators", "roles" },
+	{ "Anonymous 3F9A2C", "roles" }, { "Site Admin", "roles" },
+	{ "List 0wner", "roles" }, { "postmaster team", "roles" },
+	{ "M0DERATOR", "reserved" },
+};
+
+START_TEST(look_alikes_share_a_key)
+{
+	char a[SKELETON_MAX], b[SKELETON_MAX], why[160];
+
+	ck_assert_msg(pseudonym_check(same[_i][0], a, sizeof(a), why,
+	    sizeof(why)) == 0, "%s: %s", same[_i][0], why);
+	ck_assert_msg(pseudonym_check(same[_i][1], b, sizeof(b), why,
+	    sizeof(why)) == 0, "%s: %s", same[_i][1], why);
+	ck_assert_msg(strcmp(a, b) == 0, "%s [%s] / %s [%s]", same[_i][0], a,
+	    same[_i][1], b);
+}
+END_TEST
+
+START_TEST(different_names_differ)
+{
+	char a[SKELETON_MAX], b[SKELETON_MAX], why[160];
+
+	ck_assert_int_eq(pseudonym_check("Red Fly", a, sizeof(a), why,
+	    sizeof(why)), 0);
+	ck_assert_int_eq(pseudonym_check("Red Fry", b, sizeof(b), why,
+	    sizeof(why)), 0);
+	ck_assert_str_ne(a, b);
+}
+END_TEST
+
+START_TEST(refused_names)
+{
+	char sk[SKELETON_MAX], why[160] = "";
+
+	ck_assert_int_eq(pseudonym_check(refused[_i].name, sk, sizeof(sk), why,
+	    sizeof(why)), -1);
+	ck_assert_msg(strstr(why, refused[_i].why) != NULL, "%s: %s",
+	    refused[_i].name, why);
+}
+END_TEST
+
+START_TEST(the_list_name_is_a_role_word)
+{
+	char sk[SKELETON_MAX], why[160];
+
+	ck_assert_int_eq(pseudonym_check_on("demo moderators", "demo", sk,
+	    sizeof(sk), why, sizeof(why)), -1);
+	ck_assert_int_eq(pseudonym_check_on("Demo Crew", "demo", sk,
+	    sizeof(sk), why, sizeof(why)), -1);
+	ck_assert_int_eq(pseudonym_check_on("Demo Crew", "other", sk,
+	    sizeof(sk), why, sizeof(why)), 0);
+	/* a word that only contains a role word is no role */
+	ck_assert_int_eq(pseudonym_check_on("Modesty Blaise", "demo", sk,
+	    sizeof(sk), why, sizeof(why)), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("pseudonym");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, look_alikes_share_a_key, 0,
+	    sizeof(same) / sizeof(same[0]));
+	tcase_add_test(tc, different_names_differ);
+	tcase_add_loop_test(tc, refused_names, 0,
+	    sizeof(refused) / sizeof(refused[0]));
+	tcase_add_test(tc, the_list_name_is_a_role_word);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
