@@ -209,8 +209,9 @@ relay_send(struct pipeline *p, struct relay *r, int sign, const char *sign_as, c
 		if (k == SIGN_KEY_BROKEN) {
 			(void)notify_sender_tmpl(p, l, authn_notice_to(&r->au,
 			    r->sender), NOTICE_NOT_DISTRIBUTED, vars);
-			log_info("%s qmgr: list=%s kind=%s reason=pseudonym-key "
-			    "result=permfail", p->qid, l->name, kind);
+			log_info("%s qmgr: list=%s kind=%s "
+			    "reason=pseudonym-key result=permfail", p->qid,
+			    l->name, kind);
 			return PERMFAIL;
 		}
 		why_cause(r->why, "sign: the pseudonym's OpenPGP signature",
