@@ -138,6 +138,10 @@ FRONT_PORTS = set()         # listeners whose smtplib mail is signed as by the s
 DNS = {"address": None, "server": None}     # the session's resolver, set by the dns fixture
 _ORIG_DATA = smtplib.SMTP.data
 
+# answers to unauthenticated senders leave at once in the suite (auth.answer_delay, #14: ten
+# to fifteen seconds by default); test_authn.py tests the delay itself
+ANSWER_NOW = "answer_delay = 0; answer_jitter = 0;"
+
 # the test domains' DKIM keys: made once per session, published on first use
 DKIM_SELECTOR = b"e2e"
 RSA_DOMAINS = ("example.net", "spartakus.example")
@@ -274,6 +278,7 @@ class Instance:
         self.log = os.path.join(root, "mlistd.log")
         self.proc = None
         os.makedirs(os.path.join(root, "lists"))
+        extra = self.answers_now(extra)
         behind = "behind_mta = true;" if behind_mta else ""
         listen = f'{{ address = "127.0.0.1"; port = {self.port}; {behind} {listen_tls} }}'
         listen += f', {{ address = "127.0.0.1"; port = {self.direct_port}; }}'
@@ -297,11 +302,18 @@ class Instance:
         self.ctl("init")
 
     @staticmethod
+    def answers_now(extra):
+        """extra with the suite's answer timing in a test's own auth group (see ANSWER_NOW)"""
+        if "auth = {" in extra and "answer_delay" not in extra:
+            return extra.replace("auth = {", "auth = { " + ANSWER_NOW, 1)
+        return extra
+
+    @staticmethod
     def auth_settings(extra):
         """The front MTA's id and the session's resolver, unless the test sets its own."""
         out = ""
         if "authserv_id" not in extra:
-            out += f'auth = {{ authserv_id = "{AUTHSERV_ID}"; }};\n'
+            out += f'auth = {{ authserv_id = "{AUTHSERV_ID}"; {ANSWER_NOW} }};\n'
         if "dns" not in extra and DNS["address"]:
             out += f'dns = {{ resolver = "{DNS["address"]}"; trust_anchor = ""; timeout = 5; }};\n'
         return out
