@@ -159,9 +159,11 @@ static long long
 answer_time(struct pipeline *p, const struct envelope *e)
 {
 	const struct config *c = p->cfg;
-	/* received is in whole seconds: + 1, so that none leaves sooner than the delay */
-	long long at = (e->received > 0 ? e->received : p->now) + 1 + c->answer_delay;
+	long long at = (e->received > 0 ? e->received : p->now) + c->answer_delay;
 
+	/* received is in whole seconds: + 1, so that none leaves sooner */
+	if (c->answer_delay > 0)
+		at++;
 	if (c->answer_jitter > 0)
 		at += (long long)randombytes_uniform((uint32_t)c->answer_jitter + 1);
 	if (at >= p->now)
