@@ -145,7 +145,9 @@ ANSWER_NOW = "answer_delay = 0; answer_jitter = 0;"
 # the test domains' DKIM keys: made once per session, published on first use
 DKIM_SELECTOR = b"e2e"
 RSA_DOMAINS = ("example.net", "spartakus.example")
-NO_KEY_DOMAINS = ("nokey.example",)     # a domain that publishes no key: its mail is unsigned
+# domains whose mail goes unsigned: one that publishes no key, and the instances' own host (only
+# mlistd signs for it: a member's mail From a list address, e.g. a pseudonym's, is a forgery)
+NO_KEY_DOMAINS = ("nokey.example", "lists.example")
 _KEYS = {}                  # domain -> (algorithm, private key as dkimpy takes it)
 _KEY_LOCK = threading.Lock()
 _RSA = {}                   # the one RSA-2048 key pair, made when first needed
