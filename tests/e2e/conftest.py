@@ -306,9 +306,9 @@ class Instance:
     @staticmethod
     def answers_now(extra):
         """extra with the suite's answer timing in a test's own auth group (see ANSWER_NOW)"""
-        if "auth = {" in extra and "answer_delay" not in extra:
-            return extra.replace("auth = {", "auth = { " + ANSWER_NOW, 1)
-        return extra
+        if "answer_delay" in extra:
+            return extra
+        return re.sub(r"\bauth\s*=\s*\{", lambda m: m.group(0) + " " + ANSWER_NOW, extra, count=1)
 
     @staticmethod
     def auth_settings(extra):
