@@ -123,11 +123,16 @@ pseud_make(struct pipeline *p, const struct list_cfg *l,
     const struct ident *id, struct openpgp_secret **key)
 {
 	char uid[600], fpr[OPENPGP_FPR_SIZE], why[OPENPGP_WHY_SIZE];
+	/*
+	 * dated no later than the copy it first signs (its Date: is the
+	 * arrival): a key newer than its signature is a "time conflict" to gpg
+	 */
+	long long created = id->date && id->date < p->now ? id->date : p->now;
 	int rc;
 
 	if (pseud_uid(p, l, id, uid, sizeof(uid)) < 0)
 		return -1;
-	if (openpgp_pseud_generate(uid, (uint32_t)p->now, key, why,
+	if (openpgp_pseud_generate(uid, (uint32_t)created, key, why,
 	    sizeof(why)) != OK) {
 		log_err("%s sign: list=%s pseudonym key: %s", p->qid, l->name,
 		    why);
