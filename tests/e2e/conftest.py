@@ -137,6 +137,7 @@ AUTHSERV_ID = "mx.lists.example"
 FRONT_PORTS = set()         # listeners whose smtplib mail is signed as by the sender's domain
 DNS = {"address": None, "server": None}     # the session's resolver, set by the dns fixture
 _ORIG_DATA = smtplib.SMTP.data
+_ORIG_CONNECT = smtplib.SMTP.connect
 
 # answers to unauthenticated senders leave at once in the suite (auth.answer_delay, #14: ten
 # to fifteen seconds by default); test_authn.py tests the delay itself
@@ -235,13 +236,23 @@ def dkim_signed(msg):
 front_authres = dkim_signed
 
 
+def _connect_noting_greeting(self, *args, **kwargs):
+    """smtplib's connect, the server's greeting kept: see _data_through_front."""
+    code, msg = _ORIG_CONNECT(self, *args, **kwargs)
+    self.mlistd_greeting = code == 220 and b"mlistd ready" in msg
+    return code, msg
+
+
 def _data_through_front(self, msg):
-    """smtplib's DATA to an instance's port: signed by the From domain (see the header)."""
+    """smtplib's DATA to an instance's port: signed by the From domain (see the header). Only
+    when mlistd greeted: a port an instance has freed may be another server's now (a test's
+    Postfix), whose mail must not be signed for its senders."""
     try:
         port = self.sock.getpeername()[1] if self.sock else None
     except OSError:
         port = None
-    if port in FRONT_PORTS and not getattr(self, "unauthenticated", False):
+    if port in FRONT_PORTS and getattr(self, "mlistd_greeting", False) and \
+            not getattr(self, "unauthenticated", False):
         if isinstance(msg, str):
             # as smtplib would send it: CRLF line ends, then ASCII
             msg = dkim_signed(smtplib._fix_eols(msg).encode("ascii"))
@@ -251,6 +262,7 @@ def _data_through_front(self, msg):
 
 
 smtplib.SMTP.data = _data_through_front
+smtplib.SMTP.connect = _connect_noting_greeting
 
 
 def send_unauthenticated(port, sender, rcpts, msg):
