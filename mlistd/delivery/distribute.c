@@ -159,6 +159,17 @@ distribute_unwrite(struct pipeline *p, const char *id)
 		p->nout--;
 }
 
+/*
+ * answer_due - when a copy to one address caused by the message at hand
+ * goes out: now, or the pipeline's answer_at (a sender authn could not
+ * authenticate: the time must not depend on what the claim did)
+ */
+static long long
+answer_due(const struct pipeline *p)
+{
+	return p->answer_at > p->now ? p->answer_at : p->now;
+}
+
 /* distribute_to - one plain delivery of copy `id` to an address */
 int
 distribute_to(struct pipeline *p, const struct list_cfg *l, const char *id,
@@ -176,7 +187,7 @@ distribute_to(struct pipeline *p, const struct list_cfg *l, const char *id,
 	} else if (how == ENV_GROUPED)
 		snprintf(from, sizeof(from), "%s-bounces@%s", l->name, host);
 	if (store_delivery_add(p->st, id, l->name, rcpt, from,
-	    *token ? token : NULL, DCLASS_PLAIN, p->now,
+	    *token ? token : NULL, DCLASS_PLAIN, answer_due(p),
 	    p->now + l->retry_max) != STORE_OK)
 		return -1;
 	return 0;
@@ -313,7 +324,7 @@ static int
 answer(struct pipeline *p, const struct list_cfg *l, const char *id,
     const char *to, int *count)
 {
-	return audience(p, l, id, AUD_ANSWER, p->now, 0, 0, to,
+	return audience(p, l, id, AUD_ANSWER, answer_due(p), 0, 0, to,
 	    NOTICE_KEYLESS_ANSWER, count);
 }
 
@@ -383,9 +394,10 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
 }
 
 /*
- * notice_copy - render, sign and write a notice dated `when` (0: now):
- * a notice to one address goes out now, even while a delayed post is
- * being handled; one that stands in for a post goes out with it
+ * notice_copy - render, sign and write a notice dated `when` (0: now, or
+ * the answer time of an unauthenticated sender's message): a notice to
+ * one address goes out then, even while a delayed post is being handled;
+ * one that stands in for a post goes out with it
  */
 static int
 notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
@@ -397,7 +409,8 @@ notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
 	int rc;
 
 	buf_init(&m, 0);
-	p->release = when;
+	/* dated and signed when it leaves (answer_due), not when it was made */
+	p->release = when ? when : answer_due(p) > p->now ? answer_due(p) : 0;
 	notice_bytes(p, l, to, subject, body, extra, attach, &m);
 	rc = sign_copy(p, l, &m);
 	p->release = release;
@@ -433,7 +446,7 @@ keyed_notice(struct pipeline *p, const struct list_cfg *l, const char *id,
 	f.env_from = how == ENV_NULL ? "" : from;
 	f.verp_prefix = how == ENV_VERP ? prefix : NULL;
 	f.verp_suffix = suffix;
-	f.now = p->now;
+	f.now = answer_due(p);
 	f.expires = p->now + l->retry_max;
 	f.addr = to;
 	return (*n = store_fanout(p->st, &f)) < 0 ? -1 : 0;

@@ -25,6 +25,11 @@
  * so a restart does not renew it), and none at all to a domain that
  * publishes p=reject when this mail failed it.
  *
+ * And they leave at a time fixed by the arrival alone (answer_time): a
+ * claim that names a member takes another path than one naming nobody
+ * (pending rows, tokens, a parse), and an answer sent when that path ends
+ * would time it for whoever sent the claim.
+ *
  * The resolver is opened on first use and closed by authn_reload (SIGHUP):
  * the next look-up opens it with the new dns.* settings and trust anchor.
  */
@@ -32,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sodium.h>
 
 #include "mail/auth.h"
 #include "mail/header.h"
@@ -177,6 +183,32 @@ kept_get(const char *qid, const struct buf *msg, struct authn *a)
 }
 
 /*
+ * answer_time - when answers about a message from a sender we could not
+ * authenticate go out: arrival + auth.answer_delay + 0..answer_jitter s,
+ * drawn once per message. Late already (a queue that fell behind): now,
+ * and said unless the operator set no delay, since then the time is the
+ * path's again.
+ */
+static long long
+answer_time(struct pipeline *p, const struct envelope *e)
+{
+	const struct config *c = p->cfg;
+	long long at = (e->received > 0 ? e->received : p->now) + c->answer_delay;
+
+	/* received is in whole seconds: + 1, so that none leaves sooner */
+	if (c->answer_delay > 0)
+		at++;
+	if (c->answer_jitter > 0)
+		at += (long long)randombytes_uniform((uint32_t)c->answer_jitter + 1);
+	if (at >= p->now)
+		return at;
+	if (c->answer_delay > 0)
+		log_warn("%s qmgr: handled %llds after arrival, over auth.answer_delay: "
+		    "its answers go now", p->qid, p->now - (long long)e->received);
+	return p->now;
+}
+
+/*
  * authn_check - how sure we are of the From domain. OK (the level in a),
  * TEMPFAIL when DNS cannot answer now (cause in why): the message waits.
  */
@@ -221,6 +253,7 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	} else if (rc == OK && r.policy == DMARC_P_REJECT) {
 		a->reject_failed = 1;
 	}
+	p->answer_at = a->level >= AUTHN_DKIM ? 0 : answer_time(p, e);
 	/* no domain in the log: on a pseudonymous list it is half of an address */
 	log_info("%s qmgr: authn level=%s source=%s%s%s", p->qid, authn_level_name(a->level),
 	    auth_source_name(r.source), *ac.authserv_id ? " listener=behind-mta" : "",

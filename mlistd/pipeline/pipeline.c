@@ -53,6 +53,7 @@ pipeline_begin(struct pipeline *p)
 {
 	p->nout = 0;
 	p->ndrop = 0;
+	p->answer_at = 0;
 }
 
 /* pipeline_committed - the transaction is durable: the copies it let go are removed now */
@@ -63,6 +64,7 @@ pipeline_committed(struct pipeline *p)
 		(void)spool_remove(p->sp, SPOOL_OUT, p->drop[i]);	/* a leftover is swept at start */
 	p->ndrop = 0;
 	p->nout = 0;
+	p->answer_at = 0;	/* the next message draws its own */
 }
 
 /* pipeline_rolled_back - nothing happened: the copies it wrote go, the ones it let go stay */
@@ -70,6 +72,7 @@ void
 pipeline_rolled_back(struct pipeline *p)
 {
 	pipeline_undo_since(p, 0, 0);
+	p->answer_at = 0;
 }
 
 /* pipeline_undo_since - a step undone (store_savepoint_end back): its copies go, its drops are kept */

@@ -23,6 +23,13 @@ struct pipeline {
 	long long	 release;
 	const char	*qid;		/* the incoming message being handled */
 	/*
+	 * when answers caused by the current message go out (their Date:,
+	 * DKIM t= and first try); 0: now. Set by authn_check for a sender it
+	 * could not authenticate, from the arrival time alone, so that the
+	 * answer's time does not tell which path the claim took (authn.c).
+	 */
+	long long	 answer_at;
+	/*
 	 * rendered copies written during the current transaction (removed on
 	 * rollback): as many as one message causes, grown as needed
 	 */

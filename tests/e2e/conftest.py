@@ -2,14 +2,16 @@
 
 Every test gets its own temp dir, its own free ports, its own instance.
 
-Who sent this (issue #14): each instance models an mlistd behind the MTA "mx.lists.example"
-(OpenDKIM/OpenDMARC in front): its SMTP listener is `behind_mta`, `auth.authserv_id` names that MTA,
-and mail the tests send with smtplib to it passes "through" that MTA, which prepends its
-Authentication-Results (dmarc=pass for the From domain), as it would for a member whose domain signs.
-Tests of what an unauthenticated sender sees use `send_unauthenticated` (no such field), or the
-instance's `direct_port`, a listener that is not behind the MTA (a forged A-R there is ignored).
-DNS goes to one unbound on 127.0.0.1 for the session (tests/e2e/dnsserver.py), which answers NXDOMAIN
-for every name unless a test starts its own with its zones.
+Who sent this (issue #14): mail the tests send with smtplib to an instance's `port` is sent as a
+member whose domain signs would send it: the smtplib hook below DKIM-signs it with dkimpy (the
+independent signer) for its From domain, and the session's unbound on 127.0.0.1
+(tests/e2e/dnsserver.py) publishes that domain's key (Ed25519; RSA-2048 for RSA_DOMAINS), added
+the first time the domain is seen. mlistd's own verifier (mail/dkimverify.c, dns.c, dmarc.c)
+decides; no listener of the default instance is `behind_mta` but LMTP's (an LMTP client is the
+MTA in front), so no Authentication-Results from a client is believed. Tests of what an
+unauthenticated sender sees use `send_unauthenticated` (unsigned), or the instance's
+`direct_port`, which smtplib never signs for. The A-R path is tested where an MTA really is in
+front: test_postfix.py, test_postfix_dkim.py, test_auth_dns.py, test_authn.py.
 """
 import asyncio
 import os
@@ -24,6 +26,8 @@ import time
 import email.utils
 import re
 import smtplib
+
+import dkim
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -130,40 +134,135 @@ class Sink:
 
 
 AUTHSERV_ID = "mx.lists.example"
-FRONT_PORTS = set()         # listeners behind the MTA: smtplib mail to them is authenticated
-DNS = {"address": None}     # the session's resolver ("127.0.0.1@PORT"), set by the dns fixture
+FRONT_PORTS = set()         # listeners whose smtplib mail is signed as by the sender's domain
+DNS = {"address": None, "server": None}     # the session's resolver, set by the dns fixture
 _ORIG_DATA = smtplib.SMTP.data
+_ORIG_CONNECT = smtplib.SMTP.connect
+
+# answers to unauthenticated senders leave at once in the suite (auth.answer_delay, #14: ten
+# to fifteen seconds by default); test_authn.py tests the delay itself
+ANSWER_NOW = "answer_delay = 0; answer_jitter = 0;"
+
+# the test domains' DKIM keys: made once per session, published on first use
+DKIM_SELECTOR = b"e2e"
+RSA_DOMAINS = ("example.net", "spartakus.example")
+# domains whose mail goes unsigned: one that publishes no key, and the instances' own host (only
+# mlistd signs for it: a member's mail From a list address, e.g. a pseudonym's, is a forgery)
+NO_KEY_DOMAINS = ("nokey.example", "lists.example")
+_KEYS = {}                  # domain -> (algorithm, private key as dkimpy takes it)
+_KEY_LOCK = threading.Lock()
+_RSA = {}                   # the one RSA-2048 key pair, made when first needed
 
 
-def front_authres(msg):
-    """The front MTA's Authentication-Results for msg (bytes): dmarc=pass for its From domain."""
+def _rsa_pair():
+    """(PEM private key, TXT p= value) of the session's RSA-2048 key (one generation: 0.3 s)."""
+    if not _RSA:
+        import base64
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        _RSA["pem"] = k.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.TraditionalOpenSSL,
+                                      serialization.NoEncryption())
+        pub = k.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+        _RSA["p"] = base64.b64encode(pub).decode()
+    return _RSA["pem"], _RSA["p"]
+
+
+def _new_key(domain):
+    """(algorithm, private key, TXT record) for domain: Ed25519, RSA-2048 for RSA_DOMAINS."""
+    import base64
+    if domain in RSA_DOMAINS:
+        pem, p = _rsa_pair()
+        return b"rsa-sha256", pem, f"v=DKIM1; k=rsa; p={p}"
+    import nacl.signing
+    sk = nacl.signing.SigningKey.generate()
+    pub = base64.b64encode(bytes(sk.verify_key)).decode()
+    return b"ed25519-sha256", base64.b64encode(bytes(sk)), f"v=DKIM1; k=ed25519; p={pub}"
+
+
+def key_records():
+    """{name: [TXT]} of every key published so far: a test's own DnsServer serves them too."""
+    with _KEY_LOCK:
+        return {f"{DKIM_SELECTOR.decode()}._domainkey.{d}": [k[2]] for d, k in _KEYS.items()}
+
+
+def dkim_key(domain):
+    """(algorithm, private key) for domain, its public key published first; None if it has none."""
+    with _KEY_LOCK:
+        if domain not in _KEYS:
+            if domain in NO_KEY_DOMAINS or DNS["server"] is None:
+                return None
+            from dnsserver import DnsServer
+            key = _new_key(domain)
+            for srv in DnsServer.running:       # the session's, and any a test runs now
+                srv.add(f"{DKIM_SELECTOR.decode()}._domainkey.{domain}", [key[2]])
+            _KEYS[domain] = key
+        return _KEYS[domain][:2]
+
+
+def _from_domain(msg):
+    """The domain of msg's (bytes) From: address, lower case, or None."""
     head = re.split(rb"\r?\n\r?\n", msg, 1)[0]
     m = re.search(rb"(?im)^From:(.*(?:\r?\n[ \t].*)*)", head)
     if not m:
-        return msg
+        return None
     addr = email.utils.parseaddr(re.sub(r"\r?\n", "", m.group(1).decode("utf-8", "replace")))[1]
     if "@" not in addr:
+        return None
+    return addr.rsplit("@", 1)[1].lower()
+
+
+def dkim_signed(msg):
+    """msg (bytes) with a DKIM-Signature by its From domain (dkimpy), or as it was if that domain
+    has no key: what a member's own domain does to their mail before it reaches the list."""
+    dom = _from_domain(msg)
+    key = dkim_key(dom) if dom else None
+    if key is None:
         return msg
-    dom = addr.rsplit("@", 1)[1].lower().encode()
-    return (b"Authentication-Results: " + AUTHSERV_ID.encode() + b";\r\n\tdkim=pass header.d=" +
-            dom + b";\r\n\tdmarc=pass header.from=" + dom + b"\r\n" + msg)
+    alg, priv = key
+    # RSA as many providers sign (simple body), Ed25519 relaxed/relaxed: both canonicalizations
+    canon = (b"relaxed", b"simple") if alg == b"rsa-sha256" else (b"relaxed", b"relaxed")
+    try:
+        sig = dkim.sign(msg, DKIM_SELECTOR, dom.encode(), priv, signature_algorithm=alg,
+                        canonicalize=canon)
+    except (dkim.DKIMException, UnicodeError, ValueError):
+        return msg          # a message dkimpy cannot sign goes as it is, as an MTA would pass it
+    return sig + msg
+
+
+# the name before mail was signed (tests that write their own SMTP dialogue call it)
+front_authres = dkim_signed
+
+
+def _connect_noting_greeting(self, *args, **kwargs):
+    """smtplib's connect, the server's greeting kept: see _data_through_front."""
+    code, msg = _ORIG_CONNECT(self, *args, **kwargs)
+    self.mlistd_greeting = code == 220 and b"mlistd ready" in msg
+    return code, msg
 
 
 def _data_through_front(self, msg):
-    """smtplib's DATA to a behind_mta listener: as the front MTA would pass it on (see the header)."""
+    """smtplib's DATA to an instance's port: signed by the From domain (see the header). Only
+    when mlistd greeted: a port an instance has freed may be another server's now (a test's
+    Postfix), whose mail must not be signed for its senders."""
     try:
         port = self.sock.getpeername()[1] if self.sock else None
     except OSError:
         port = None
-    if port in FRONT_PORTS and not getattr(self, "unauthenticated", False):
+    if port in FRONT_PORTS and getattr(self, "mlistd_greeting", False) and \
+            not getattr(self, "unauthenticated", False):
         if isinstance(msg, str):
-            msg = front_authres(msg.encode("utf-8")).decode("utf-8")
+            # as smtplib would send it: CRLF line ends, then ASCII
+            msg = dkim_signed(smtplib._fix_eols(msg).encode("ascii"))
         else:
-            msg = front_authres(bytes(msg))
+            msg = dkim_signed(bytes(msg))
     return _ORIG_DATA(self, msg)
 
 
 smtplib.SMTP.data = _data_through_front
+smtplib.SMTP.connect = _connect_noting_greeting
 
 
 def send_unauthenticated(port, sender, rcpts, msg):
@@ -177,10 +276,13 @@ class Instance:
     passphrase = None       # masterkey (#19): a passphrase instance's, given to mlistctl on stdin
 
     def __init__(self, root, sink, extra="", relay=None, lmtp=False, http=False, listen_tls="",
-                 front=True):
+                 front=True, behind_mta=False):
         self.root = root
         self.port = free_port()
-        self.direct_port = free_port()      # SMTP straight to mlistd: no A-R believed
+        self.direct_port = free_port()      # SMTP straight to mlistd: never signed by smtplib
+        # front: smtplib mail to `port` is signed by its From domain (as a member's domain does);
+        # behind_mta: `port` believes the A-R of AUTHSERV_ID (only a test with a real MTA in
+        # front wants that); the LMTP listener always does: its clients are that MTA
         if front:
             FRONT_PORTS.add(self.port)
         self.lmtp_port = free_port() if lmtp else None
@@ -190,12 +292,13 @@ class Instance:
         self.log = os.path.join(root, "mlistd.log")
         self.proc = None
         os.makedirs(os.path.join(root, "lists"))
-        behind = "behind_mta = true;" if front else ""
+        extra = self.answers_now(extra)
+        behind = "behind_mta = true;" if behind_mta else ""
         listen = f'{{ address = "127.0.0.1"; port = {self.port}; {behind} {listen_tls} }}'
         listen += f', {{ address = "127.0.0.1"; port = {self.direct_port}; }}'
         if lmtp:
             listen += (f', {{ address = "127.0.0.1"; port = {self.lmtp_port}; protocol = "lmtp"; '
-                       f'{behind} }}')
+                       f'behind_mta = true; }}')
         if http:
             listen += f', {{ address = "127.0.0.1"; port = {self.http_port}; protocol = "http"; }}'
         if relay is None:
@@ -213,11 +316,18 @@ class Instance:
         self.ctl("init")
 
     @staticmethod
+    def answers_now(extra):
+        """extra with the suite's answer timing in a test's own auth group (see ANSWER_NOW)"""
+        if "answer_delay" in extra:
+            return extra
+        return re.sub(r"\bauth\s*=\s*\{", lambda m: m.group(0) + " " + ANSWER_NOW, extra, count=1)
+
+    @staticmethod
     def auth_settings(extra):
         """The front MTA's id and the session's resolver, unless the test sets its own."""
         out = ""
         if "authserv_id" not in extra:
-            out += f'auth = {{ authserv_id = "{AUTHSERV_ID}"; }};\n'
+            out += f'auth = {{ authserv_id = "{AUTHSERV_ID}"; {ANSWER_NOW} }};\n'
         if "dns" not in extra and DNS["address"]:
             out += f'dns = {{ resolver = "{DNS["address"]}"; trust_anchor = ""; timeout = 5; }};\n'
         return out
@@ -302,16 +412,17 @@ class Instance:
 
 @pytest.fixture(scope="session", autouse=True)
 def session_dns(tmp_path_factory):
-    """One unbound for the session that knows no name: every DKIM key and DMARC record is
-    NXDOMAIN at once (tests/e2e/dnsserver.py); a test that needs zones starts its own."""
+    """One unbound for the session (tests/e2e/dnsserver.py): it knows no name but the DKIM keys
+    of the domains the tests post from, added as they are first used (see dkim_key); every other
+    key and DMARC record is NXDOMAIN at once. A test that needs zones starts its own."""
     from dnsserver import UNBOUND, DnsServer
     if not os.access(UNBOUND, os.X_OK):
         yield None
         return
     srv = DnsServer(tmp_path_factory.mktemp("session-dns"), [], {}, rest="static").start()
-    DNS["address"] = srv.address
+    DNS["address"], DNS["server"] = srv.address, srv
     yield srv
-    DNS["address"] = None
+    DNS["address"], DNS["server"] = None, None
     srv.stop()
 
 

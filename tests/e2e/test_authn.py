@@ -442,3 +442,75 @@ def test_help_to_an_unverified_sender_is_within_the_budget(make_instance, sink):
     assert inst.wait_log("answer withheld (auth.answers_per_instance reached)"), inst.logtext()
     assert wait_until(lambda: to(sink, STRANGER)), inst.logtext()
     assert to(sink, "other@example.org") == []
+
+
+# --- how the suite's members authenticate (conftest.py), and when answers leave -----------------
+
+def test_suite_members_post_signed_by_their_domain(make_instance, sink):
+    """conftest's smtplib hook signs with dkimpy for the From domain and the session's unbound
+    serves the key: mlistd's own verifier decides (Ed25519 for example.org, RSA-2048 for
+    example.net), and no listener but LMTP believes an Authentication-Results"""
+    dave = "dave@example.net"
+    inst = make_instance(members=(TARGET, dave, "bob@example.org"))
+    for who in (TARGET, dave):
+        with smtplib.SMTP("127.0.0.1", inst.port) as s:
+            s.sendmail(who, [LIST], forged(who, f"signed by {who}"))
+    got = wait_until(lambda: len(to(sink, "bob@example.org")) >= 2)
+    assert got, inst.logtext()
+    assert all(b"Forged." in c for c in to(sink, "bob@example.org"))
+    log = inst.logtext()
+    assert log.count("authn level=dkim-aligned source=own") == 2, log
+    assert "listener=behind-mta" not in log.split("authn level=dkim-aligned")[1]
+    # unsigned, and with the suite's A-R id written by the client: a claim, held for the mailbox
+    ar = (f"Authentication-Results: {AUTHSERV_ID};\r\n\tdmarc=pass header.from=example.org\r\n"
+          ).encode()
+    send_unauthenticated(inst.port, MALLORY, [LIST], ar + forged(TARGET, "forged A-R"))
+    ask = wait_until(lambda: [c for c in to(sink, TARGET) if b"received a post in your name" in c])
+    assert ask, inst.logtext()
+    assert len(to(sink, "bob@example.org")) == 2
+
+
+def date_of(copy):
+    import email.utils
+    m = re.search(rb"(?m)^Date: (.*)\r$", copy.split(b"\r\n\r\n", 1)[0])
+    return email.utils.parsedate_to_datetime(m.group(1).decode()).timestamp()
+
+
+def test_answers_to_a_claim_leave_after_the_answer_delay(make_instance, sink):
+    """an answer to a sender the list could not authenticate leaves at arrival + auth.answer_delay
+    + jitter, whoever the claim names (member, moderator, nobody) and whatever path it took: never
+    sooner, by its Date and by when it reaches the relay; bench/answer-timing measures the rest"""
+    delay = 3
+    members = (TARGET, MOD, "bob@example.org")
+    inst = make_instance(members=members, start=False, list_settings={
+        "identity.mode": "pseudonym"},
+        extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; answer_delay = {delay}; '
+              'answer_jitter = 1; answers_per_address = 1000; };')
+    inst.ctl("member", "set", "demo", MOD, "role", "moderator")
+    inst.start()
+    sent, seen = {}, {}
+
+    def arrived(n):
+        for who in (TARGET, MOD, STRANGER):
+            for c in to(sink, who):
+                kind = "post" if b"received a post in your name" in c else "request"
+                seen.setdefault((who, kind), (time.time(), c))
+        return len(seen) >= n
+    # a -request command from each claimed address, then (the per-address spacing past) a post
+    # in each one's name
+    for who in (TARGET, MOD, STRANGER):
+        sent[(who, "request")] = time.time()
+        send_unauthenticated(inst.port, who, [REQUEST], forged(who, "who", REQUEST))
+    assert wait_until(lambda: arrived(3), 40), (seen.keys(), inst.logtext())
+    time.sleep(1)
+    for i, who in enumerate((TARGET, MOD, STRANGER)):
+        sent[(who, "post")] = time.time()
+        send_unauthenticated(inst.port, MALLORY, [LIST], forged(who, f"claim {i}"))
+    assert wait_until(lambda: arrived(5), 40), (seen.keys(), inst.logtext())
+    # each claim got its answer: the request's to all three, the post's to the two members
+    assert set(seen) == set(sent) - {(STRANGER, "post")}, seen.keys()
+    for k, (at, copy) in seen.items():
+        assert at >= sent[k] + delay, (k, at - sent[k])
+        assert date_of(copy) > sent[k] + delay - 1, (k, date_of(copy) - sent[k])
+    assert to(sink, MALLORY) == []
+    assert "over auth.answer_delay" not in inst.logtext()

@@ -11,7 +11,7 @@ import time
 import dkim
 import pytest
 
-from conftest import MLISTCTL, wait_until
+from conftest import MLISTCTL, send_unauthenticated, wait_until
 from pgphelp import ENCRYPTED, Member, to_list
 from test_openpgp import Gpg
 
@@ -19,7 +19,10 @@ MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
 NEW = "newbie@example.net"
 
 
-def send(inst, raw, sender, rcpt="demo-request@lists.example"):
+def send(inst, raw, sender, rcpt="demo-request@lists.example", forged=False):
+    if forged:
+        send_unauthenticated(inst.port, sender, [rcpt], raw)
+        return
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
         s.sendmail(sender, [rcpt], raw)
 
@@ -143,14 +146,18 @@ def test_forged_commands_do_nothing(make_instance, sink):
     inst = make_instance()
     # someone else subscribes the victim, or unsubscribes bob: the mail goes to the victim's box
     # (the attacker forges the envelope sender too; the confirmation goes where it says, not to them)
-    send(inst, b"From: victim@example.net\r\nSubject: subscribe\r\n\r\n", "victim@example.net")
-    send(inst, b"From: bob@example.org\r\nSubject: unsubscribe\r\n\r\n", "bob@example.org")
+    # (forgeries: no DKIM signature of the victim's domain, conftest.send_unauthenticated)
+    send(inst, b"From: victim@example.net\r\nSubject: subscribe\r\n\r\n", "victim@example.net",
+         forged=True)
+    send(inst, b"From: bob@example.org\r\nSubject: unsubscribe\r\n\r\n", "bob@example.org",
+         forged=True)
     assert wait_until(lambda: to(sink, "bob@example.org", b"leave the list"))
     assert wait_until(lambda: to(sink, "victim@example.net", b"join the list"))
     time.sleep(0.5)
     assert "bob@example.org" in members(inst) and "victim@example.net" not in members(inst)
     # a forged From with the attacker's own envelope only ever concerns the attacker's address
-    send(inst, b"From: victim@example.net\r\nSubject: subscribe\r\n\r\n", "attacker@evil.example")
+    send(inst, b"From: victim@example.net\r\nSubject: subscribe\r\n\r\n", "attacker@evil.example",
+         forged=True)
     ans = wait_until(lambda: to(sink, "attacker@evil.example", b"join the list"))
     assert ans and b"victim" not in ans[0].split(b"\r\n\r\n", 1)[1]
     # a made-up token does nothing either
