@@ -104,6 +104,11 @@ static const struct cfg_rule instance_rules[] = {
 	{ "auth.trusted_received", T_INT, C(trusted_received), "", 0, 0, 16, NULL },
 	{ "auth.answers_per_address", T_INT, C(answers_per_address), "", 3, 0, 1000, NULL },
 	{ "auth.answers_per_instance", T_INT, C(answers_per_instance), "", 200, 0, 100000, NULL },
+	/* confirmations to members' own addresses: a budget apart, per hour */
+	{ "auth.confirms_per_member", T_INT, C(confirms_per_member), "",
+	    6, 0, 1000, NULL },
+	{ "auth.confirms_per_instance", T_INT, C(confirms_per_instance), "",
+	    2000, 0, 1000000, NULL },
 	{ "dns",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "dns.resolver",	T_STR,	C(dns_resolver), "", 0, 0, 0, NULL },
 	{ "dns.timeout",	T_INT,	C(dns_timeout), "", 5, 1, 60, NULL },

@@ -134,6 +134,8 @@ struct config {
 	char		*dns_trust_anchor;	/* "" : no DNSSEC validation */
 	int		 answers_per_address;	/* per hour, to senders not authenticated */
 	int		 answers_per_instance;	/* per hour, all of them together */
+	int		 confirms_per_member;	/* an hour, to one member */
+	int		 confirms_per_instance;	/* ... to all of them */
 	/* lists */
 	struct list_cfg	*lists;
 	int		 nlists;

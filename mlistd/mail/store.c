@@ -283,6 +283,13 @@ static const char *const migrations[] = {
 	"  public BLOB NOT NULL,"
 	"  retired INTEGER NOT NULL,"
 	"  PRIMARY KEY (list, fpr));",
+	/*
+	 * confirmations to members' own addresses this hour (store_authn.c):
+	 * a budget of their own, apart from the answers to strangers; who is
+	 * the address's hash, X'' the whole instance
+	 */
+	"CREATE TABLE IF NOT EXISTS confirm_budget (who BLOB PRIMARY KEY,"
+	"  hour INTEGER NOT NULL, n INTEGER NOT NULL);",
 	NULL
 };
 

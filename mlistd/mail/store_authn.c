@@ -3,6 +3,8 @@
  * budget of answers to senders the list could not verify. It is kept in
  * the database, not in the queue manager's memory, so that a restart (or a
  * crash an attacker provokes) does not hand out a fresh hour's budget.
+ * Confirmations to a member's own registered address have a budget of
+ * their own (confirm_budget), so that strangers cannot spend it.
  */
 #include "store_int.h"
 
@@ -33,6 +35,62 @@ store_answer_budget(struct store *st, long long hour, int limit)
 		return 0;
 	if (st_exec(st, "UPDATE answer_budget SET answers = answers + 1 "
 	    "WHERE id = 1") != STORE_OK)
+		return STORE_ERR;
+	return 1;
+}
+
+/* confirm_count - this hour's confirmations counted for who (?2) */
+static long long
+confirm_count(struct store *st, const char *addr)
+{
+	return st_hashed_scalar(st, "SELECT coalesce(max(n), 0) FROM "
+	    "confirm_budget WHERE who = ?2", "", addr, 0);
+}
+
+/* confirm_take - count one for addr (NULL: the instance's row) in hour */
+static int
+confirm_take(struct store *st, const char *addr, long long hour)
+{
+	const char *sql = "INSERT INTO confirm_budget (who, hour, n) VALUES "
+	    "(?2, ?3, 1) ON CONFLICT (who) DO UPDATE SET n = n + 1";
+	sqlite3_stmt *s;
+
+	if (addr != NULL)
+		return st_hashed(st, sql, "", addr, hour);
+	if ((s = st_prep(st, sql)) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_blob(s, 2, "", 0, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, hour);
+	return st_step_done(st, s);
+}
+
+/*
+ * store_confirm_budget - take one confirmation to member addr from the
+ * budget of `hour`: at most per_member for that address and per_instance
+ * for all of them. 1 taken, 0 the member's spent, 2 the instance's spent,
+ * STORE_ERR. The instance's row is the empty address: no hash is empty.
+ */
+int
+store_confirm_budget(struct store *st, const char *addr, long long hour,
+    int per_member, int per_instance)
+{
+	long long mine, all;
+
+	/* an earlier hour's rows count for nothing, and are not kept */
+	if (st_hashed(st, "DELETE FROM confirm_budget WHERE hour <> ?3", "",
+	    "", hour) != STORE_OK)
+		return STORE_ERR;
+	if ((mine = confirm_count(st, addr)) < 0 ||
+	    (all = st_scalar(st, "SELECT coalesce(max(n), 0) FROM "
+	    "confirm_budget WHERE who = X''", NULL, NULL, 0)) < 0)
+		return STORE_ERR;
+	/* a member over their limit spends nothing of the instance's */
+	if (mine >= per_member)
+		return 0;
+	if (all >= per_instance)
+		return 2;
+	if (confirm_take(st, addr, hour) != STORE_OK ||
+	    confirm_take(st, NULL, hour) != STORE_OK)
 		return STORE_ERR;
 	return 1;
 }

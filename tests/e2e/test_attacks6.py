@@ -1407,12 +1407,6 @@ def test_forged_dsn_from_a_stranger_does_not_count_against_members(make_instance
     assert probes == [] and scores(inst).get(BOB, 0) == 0, (len(probes), scores(inst))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: auth.answers_per_instance is one budget for every answer to an unauthenticated "
-    "sender: a stranger spends it with forged -request mails from made-up addresses, and for the "
-    "rest of the hour a member whose provider does not sign (no DKIM alignment) gets no "
-    "confirmation of his own post: 'answer withheld', the post dropped (result=permfail), he is "
-    "never told; repeated hourly, such members cannot post at all"))
 def test_strangers_cannot_spend_the_members_confirmations(make_instance, sink):
     from conftest import AUTHSERV_ID
     inst = make_instance(members=(ALICE, BOB, CAROL), extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; '
