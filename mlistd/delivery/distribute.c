@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "delivery/bounce.h"
 #include "delivery/distribute.h"
 #include "mail/addr.h"
 #include "pipeline/sign.h"
@@ -146,7 +147,8 @@ distribute_write(struct pipeline *p, const void *msg, size_t len, const char *no
 		spool_remove(p->sp, SPOOL_OUT, w.id);
 		return -1;
 	}
-	return 0;
+	/* what binds a DSN to this copy (bounce.c); rolled back with it */
+	return bounce_note_copy(p, w.id, msg, len);
 }
 
 /* distribute_unwrite - the copy last written went to nobody: remove it */

@@ -289,7 +289,16 @@ static const char *const migrations[] = {
 	 * the address's hash, X'' the whole instance
 	 */
 	"CREATE TABLE IF NOT EXISTS confirm_budget (who BLOB PRIMARY KEY,"
-	"  hour INTEGER NOT NULL, n INTEGER NOT NULL);",
+	"  hour INTEGER NOT NULL, n INTEGER NOT NULL);"
+	/*
+	 * the Message-ID of each copy written for a week (store_bounce.c): a
+	 * DSN without a VERP token counts only when the headers it returns
+	 * name a copy the list delivered to that member. Keyed hash: a
+	 * Message-ID the author chose is not kept in clear.
+	 */
+	"CREATE TABLE IF NOT EXISTS sent_msgids (id_hash BLOB NOT NULL,"
+	"  qid TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (id_hash, qid));"
+	"CREATE INDEX IF NOT EXISTS sent_msgids_at ON sent_msgids(at);",
 	NULL
 };
 

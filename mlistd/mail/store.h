@@ -165,6 +165,11 @@ int	store_purge_done(struct store *, long long before);
 int	store_bounce_token(struct store *, const char *token, char *list, size_t, char **rcpt,
 	    int *probe);
 int	store_delivered_since(struct store *, const char *list, const char *addr, long long since);
+/* store_bounce.c: STORE_OK/ERR; 1 such a copy was sent, 0 not, ERR */
+int	store_copy_msgid(struct store *, const char *qid, const char *msgid,
+	    long long now, long long before);
+int	store_delivered_msgid(struct store *, const char *list,
+	    const char *addr, const char *msgid, long long since);
 int	store_notice_allowed(struct store *, const char *addr, long long now, int interval);
 /* store_authn.c: 1 an answer taken from the hour's budget, 0 none, STORE_ERR */
 int	store_answer_budget(struct store *, long long hour, int limit);

@@ -1386,12 +1386,6 @@ def test_moderators_question_is_not_an_approval(make_instance, sink):
     assert to(sink, BOB, b"Spam, frankly.") == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding (low): a stranger's DSN to LIST-bounces@ naming up to 16 members (any the list "
-    "mailed in 7 days) raises each one's bounce score: nothing binds it to a copy the list sent "
-    "(no VERP token, no Message-ID or List-Id of ours in the returned part). At score_limit "
-    "every member named gets a 'your mail is bouncing' probe - a stranger-triggered notice, "
-    "once a day per member"))
 def test_forged_dsn_from_a_stranger_does_not_count_against_members(make_instance, sink):
     inst = make_instance(list_settings={"bounce.score_limit": "1"})
     send(inst, f"From: {ALICE}\r\nSubject: hello\r\n\r\nA normal post.\r\n", ALICE)
