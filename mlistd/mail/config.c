@@ -191,6 +191,9 @@ static const struct cfg_rule list_rules[] = {
 	{ "leadership.probation_days", T_INT, S(probation_days), "", 0, 0, 3650, NULL },
 	{ "leadership.visibility", T_ENUM, S(visibility), "hidden", 0, 0, 0, vis_choices },
 	{ "leadership.discipline", T_STR, S(discipline), "warn, warn, public, suspend:30", 0, 0, 0, NULL },
+	/* days between two steps on one member: no quick ladder */
+	{ "leadership.discipline_days", T_INT, S(discipline_days), "", 7, 0,
+	    365, NULL },
 	{ "archive",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "archive.since_join",	T_BOOL,	S(since_join), "", 1, 0, 1, NULL },
 	{ "archive.retention_days", T_INT, S(archive_days), "", 0, 0, 36500, NULL },

@@ -55,6 +55,7 @@ struct list_cfg {
 	int		 audit_who;		/* enum who: the audit command at -request */
 	int		 probation_posts;	/* a new member's first posts are held for moderation */
 	char		*discipline;		/* the ladder: "warn, warn, public, suspend:30" */
+	int		 discipline_days;	/* days apart, per member */
 	int		 visibility;		/* VIS_HIDDEN, VIS_ROLES, VIS_NAMED */
 	int		 probation_days;	/* ... and archive and roster stay closed to them this long */
 	int		 digest_period;	/* 0 daily, 1 weekly */

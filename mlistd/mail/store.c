@@ -298,7 +298,9 @@ static const char *const migrations[] = {
 	 */
 	"CREATE TABLE IF NOT EXISTS sent_msgids (id_hash BLOB NOT NULL,"
 	"  qid TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (id_hash, qid));"
-	"CREATE INDEX IF NOT EXISTS sent_msgids_at ON sent_msgids(at);",
+	"CREATE INDEX IF NOT EXISTS sent_msgids_at ON sent_msgids(at);"
+	/* when a member's last discipline step was taken: steps are spaced */
+	"ALTER TABLE discipline ADD COLUMN last INTEGER NOT NULL DEFAULT 0;",
 	NULL
 };
 

@@ -267,6 +267,10 @@ int	store_pending_voters(struct store *, long long id, store_member_fn, void *);
 int	store_discipline_steps(struct store *, const char *list, const char *addr);
 long long store_discipline_until(struct store *, const char *list, const char *addr);
 int	store_discipline_step(struct store *, const char *list, const char *addr, long long until);
+long long store_discipline_last(struct store *, const char *list,
+	    const char *addr);
+int	store_discipline_taken(struct store *, const char *list,
+	    const char *addr, long long at);
 
 /*
  * Identity (store_identity.c): pseudonyms, handles, anonymous handles,
