@@ -285,8 +285,9 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (list, fpr));",
 	/*
 	 * confirmations to members' own addresses this hour (store_authn.c):
-	 * a budget of their own, apart from the answers to strangers; who is
-	 * the address's hash, X'' the whole instance
+	 * a budget of their own, apart from the answers to strangers, and
+	 * the holds when none could be asked; who is a keyed hash of (kind,
+	 * address or "*" for the whole instance)
 	 */
 	"CREATE TABLE IF NOT EXISTS confirm_budget (who BLOB PRIMARY KEY,"
 	"  hour INTEGER NOT NULL, n INTEGER NOT NULL);"

@@ -174,8 +174,9 @@ int	store_notice_allowed(struct store *, const char *addr, long long now, int in
 /* store_authn.c: 1 an answer taken from the hour's budget, 0 none, STORE_ERR */
 int	store_answer_budget(struct store *, long long hour, int limit);
 /* 1 a member's confirmation taken, 0 theirs spent, 2 the instance's, ERR */
-int	store_confirm_budget(struct store *, const char *addr, long long hour,
-	    int per_member, int per_instance);
+#define STORE_BUDGET_HELD	"~held"
+int	store_confirm_budget(struct store *, const char *kind, const char *addr,
+	    long long hour, int per_member, int per_instance);
 int	store_post_total(struct store *, const char *list, const char *addr);
 int	store_post_count(struct store *, const char *list, const char *addr, long long day, int add);
 

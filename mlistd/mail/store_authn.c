@@ -39,40 +39,37 @@ store_answer_budget(struct store *st, long long hour, int limit)
 	return 1;
 }
 
-/* confirm_count - this hour's confirmations counted for who (?2) */
+/* the instance's row of a kind: "*" is no member's address */
+#define ALL	"*"
+
+/* confirm_count - this hour's count of kind for addr (ALL: everyone's) */
 static long long
-confirm_count(struct store *st, const char *addr)
+confirm_count(struct store *st, const char *kind, const char *addr)
 {
 	return st_hashed_scalar(st, "SELECT coalesce(max(n), 0) FROM "
-	    "confirm_budget WHERE who = ?2", "", addr, 0);
+	    "confirm_budget WHERE who = ?2", kind, addr, 0);
 }
 
-/* confirm_take - count one for addr (NULL: the instance's row) in hour */
+/* confirm_take - count one of kind for addr (ALL: everyone's) in hour */
 static int
-confirm_take(struct store *st, const char *addr, long long hour)
+confirm_take(struct store *st, const char *kind, const char *addr,
+    long long hour)
 {
-	const char *sql = "INSERT INTO confirm_budget (who, hour, n) VALUES "
-	    "(?2, ?3, 1) ON CONFLICT (who) DO UPDATE SET n = n + 1";
-	sqlite3_stmt *s;
-
-	if (addr != NULL)
-		return st_hashed(st, sql, "", addr, hour);
-	if ((s = st_prep(st, sql)) == NULL)
-		return STORE_ERR;
-	sqlite3_bind_blob(s, 2, "", 0, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, hour);
-	return st_step_done(st, s);
+	return st_hashed(st, "INSERT INTO confirm_budget (who, hour, n) "
+	    "VALUES (?2, ?3, 1) ON CONFLICT (who) DO UPDATE SET n = n + 1",
+	    kind, addr, hour);
 }
 
 /*
- * store_confirm_budget - take one confirmation to member addr from the
- * budget of `hour`: at most per_member for that address and per_instance
- * for all of them. 1 taken, 0 the member's spent, 2 the instance's spent,
- * STORE_ERR. The instance's row is the empty address: no hash is empty.
+ * store_confirm_budget - take one of kind ("" confirmations to member
+ * addr, STORE_BUDGET_HELD the holds of their posts when none could be
+ * asked) from the budget of `hour`: at most per_member for that address
+ * and per_instance for everyone. 1 taken, 0 the member's spent, 2 the
+ * instance's spent, STORE_ERR. Rows are keyed hashes of (kind, addr).
  */
 int
-store_confirm_budget(struct store *st, const char *addr, long long hour,
-    int per_member, int per_instance)
+store_confirm_budget(struct store *st, const char *kind, const char *addr,
+    long long hour, int per_member, int per_instance)
 {
 	long long mine, all;
 
@@ -80,17 +77,16 @@ store_confirm_budget(struct store *st, const char *addr, long long hour,
 	if (st_hashed(st, "DELETE FROM confirm_budget WHERE hour <> ?3", "",
 	    "", hour) != STORE_OK)
 		return STORE_ERR;
-	if ((mine = confirm_count(st, addr)) < 0 ||
-	    (all = st_scalar(st, "SELECT coalesce(max(n), 0) FROM "
-	    "confirm_budget WHERE who = X''", NULL, NULL, 0)) < 0)
+	if ((mine = confirm_count(st, kind, addr)) < 0 ||
+	    (all = confirm_count(st, kind, ALL)) < 0)
 		return STORE_ERR;
 	/* a member over their limit spends nothing of the instance's */
 	if (mine >= per_member)
 		return 0;
 	if (all >= per_instance)
 		return 2;
-	if (confirm_take(st, addr, hour) != STORE_OK ||
-	    confirm_take(st, NULL, hour) != STORE_OK)
+	if (confirm_take(st, kind, addr, hour) != STORE_OK ||
+	    confirm_take(st, kind, ALL, hour) != STORE_OK)
 		return STORE_ERR;
 	return 1;
 }

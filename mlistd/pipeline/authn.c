@@ -294,7 +294,7 @@ authn_may_confirm(struct pipeline *p, const struct authn *a,
 		return may(p, a, member, 1);	/* the refusal and its log */
 	if (authn_vouches(a, member))
 		return 1;
-	rc = store_confirm_budget(p->st, member, p->now / 3600,
+	rc = store_confirm_budget(p->st, "", member, p->now / 3600,
 	    c->confirms_per_member, c->confirms_per_instance);
 	if (rc == 1)
 		return 1;

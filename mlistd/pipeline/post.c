@@ -620,14 +620,32 @@ may_confirm(struct pipeline *p, struct post *o)
  * without a word: it waits for the moderators, who see how sure the list
  * is of its sender. Not one the leak guard asks about (the author alone
  * may see what names them), nor automatic mail or a p=reject failure:
- * those are dropped, as they were, and logged.
+ * those are dropped, as they were, and logged. The holds have the same
+ * hourly limits as the confirmations: a stranger forging one member's
+ * posts cannot flood the moderators either.
  */
 static enum result
 confirm_withheld(struct pipeline *p, struct post *o)
 {
+	const struct config *c = p->cfg;
+	int rc;
+
 	if (!o->d.member || o->d.notice == NOTICE_CONFIRM_POST_LEAK ||
 	    o->au.automatic || o->au.reject_failed) {
 		o->judged = 0;		/* nothing is kept */
+		return OK;
+	}
+	rc = store_confirm_budget(p->st, STORE_BUDGET_HELD, o->d.poster,
+	    p->now / 3600, c->confirms_per_member, c->confirms_per_instance);
+	if (rc < 0) {
+		why_cause(o->why, "the hold budget", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (rc != 1) {
+		log_info("%s qmgr: list=%s confirmation withheld, not held "
+		    "either (the hour's holds of unconfirmed posts are spent)",
+		    p->qid, o->l->name);
+		o->judged = 0;
 		return OK;
 	}
 	log_info("%s qmgr: list=%s confirmation withheld: held for the "

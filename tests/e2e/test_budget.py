@@ -52,6 +52,12 @@ def test_member_over_the_hourly_confirmations_is_held_not_lost(
     # one question to bob, no second one; nobody else was mailed the post
     assert len(to(sink, BOB, ASKED)) == 1
     assert to(sink, ALICE, b"Second of mine.") == []
+    # the holds have the same hourly limit: forgeries cannot flood them
+    post(inst, BOB, "Third of mine.")
+    assert inst.wait_log("not held either"), inst.logtext()[-1500:]
+    time.sleep(0.5)
+    assert to(sink, MOD, b"Third of mine.") == []
+    assert len(to(sink, MOD, HELD)) == 1
     # another member's confirmation is not spent by bob's
     post(inst, CAROL, "Carol's own.")
     assert wait_until(lambda: to(sink, CAROL, ASKED)), inst.logtext()[-1500:]
