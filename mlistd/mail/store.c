@@ -301,7 +301,9 @@ static const char *const migrations[] = {
 	"  qid TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (id_hash, qid));"
 	"CREATE INDEX IF NOT EXISTS sent_msgids_at ON sent_msgids(at);"
 	/* when a member's last discipline step was taken: steps are spaced */
-	"ALTER TABLE discipline ADD COLUMN last INTEGER NOT NULL DEFAULT 0;",
+	"CREATE TABLE IF NOT EXISTS discipline_last (list TEXT NOT NULL,"
+	"  addr_hash BLOB NOT NULL, at INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, addr_hash));",
 	NULL
 };
 
