@@ -453,8 +453,8 @@ store_discipline_taken(struct store *st, const char *list, const char *addr,
     long long at)
 {
 	return st_hashed(st, "INSERT INTO discipline_last (list, addr_hash, "
-	    "at) VALUES (?1, ?2, ?3) ON CONFLICT (list, addr_hash) DO UPDATE SET "
-	    "at = ?3", list, addr, at);
+	    "at) VALUES (?1, ?2, ?3) ON CONFLICT (list, addr_hash) "
+	    "DO UPDATE SET at = ?3", list, addr, at);
 }
 
 /* store_discipline_step - one more step for the address; suspended until `until` (0: not suspended) */
