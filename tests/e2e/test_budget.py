@@ -116,3 +116,23 @@ def test_stranger_sees_the_same_whoever_the_forged_from_names(
     assert to(sink, STRANGER) == []
     # the first forgery asked bob; the second was held, not sent to bob
     assert len(to(sink, BOB, ASKED)) == 1
+
+
+def test_strangers_answers_budget_survives_a_restart(make_instance, sink):
+    """auth.answers_per_instance (answers to strangers) is kept in the
+    database: a restart does not give a fresh hour of backscatter"""
+    inst = instance(make_instance, "answers_per_instance = 2;")
+
+    def ask(a):
+        send_unauthenticated(inst.port, a, ["demo-request@lists.example"],
+                             f"From: {a}\r\nSubject: x\r\n\r\nwho\r\n".encode())
+    for a in ("one@spend.example", "two@spend.example"):
+        ask(a)
+        assert wait_until(lambda: to(sink, a)), inst.logtext()[-1500:]
+    inst.stop()
+    inst.start()
+    ask("three@spend.example")
+    assert inst.wait_log("auth.answers_per_instance reached"), \
+        inst.logtext()[-1500:]
+    time.sleep(0.5)
+    assert to(sink, "three@spend.example") == []
