@@ -26,11 +26,12 @@
 #include "delivery/bounce.h"
 #include "delivery/distribute.h"
 #include "mail/header.h"
+#include "mail/msgid.h"
 #include "util/log.h"
 
-#define BOUNCE_RECENT	(7 * 86400)	/* a DSN later than this names no delivery of ours */
+/* a DSN later than this names no delivery of ours */
+#define BOUNCE_RECENT	MSGID_KEEP
 #define BOUNDARY_MAX	70		/* RFC 2046 */
-#define MSGID_MAX	256		/* a longer one is no copy of ours */
 
 /* dsn_value - the address in "Final-Recipient: rfc822; addr" */
 static int
@@ -181,31 +182,6 @@ bounce_dsn_status(const char *sender, const char *m, size_t len,
 }
 
 /*
- * bounce_msgid - the Message-ID of header block m (its <...>, at most n - 1
- * bytes) into out: 0, or -1 when it has none. Linear in len.
- */
-int
-bounce_msgid(const char *m, size_t len, char *out, size_t n)
-{
-	struct hdr h;
-	char *v, *a, *b;
-	int rc = -1;
-
-	if (hdr_parse(m, len, &h) < 0)
-		return -1;
-	v = hdr_get_value(&h, "Message-ID");
-	hdr_free(&h);
-	if (v && (a = strchr(v, '<')) != NULL && (b = strchr(a, '>')) != NULL &&
-	    b - a > 2 && (size_t)(b - a + 1) < n) {
-		memcpy(out, a, (size_t)(b - a + 1));
-		out[b - a + 1] = 0;
-		rc = 0;
-	}
-	free(v);
-	return rc;
-}
-
-/*
  * bounce_returned_msgid - the Message-ID of the message a DSN returns (its
  * message/rfc822 or text/rfc822-headers part): 0, -1 none
  */
@@ -217,23 +193,7 @@ bounce_returned_msgid(const char *m, size_t len, char *out, size_t n)
 
 	if ((part = report_part(m, len, returned_types, &plen)) == NULL)
 		return -1;
-	return bounce_msgid(part, plen, out, n);
-}
-
-/*
- * bounce_note_copy - copy qid (msg) was written: remember its Message-ID,
- * which a DSN for it returns; for a week, as BOUNCE_RECENT
- */
-int
-bounce_note_copy(struct pipeline *p, const char *qid, const void *msg,
-    size_t len)
-{
-	char id[MSGID_MAX];
-
-	if (bounce_msgid(msg, len, id, sizeof(id)) < 0)
-		return 0;		/* nothing a DSN could name */
-	return store_copy_msgid(p->st, qid, id, p->now,
-	    p->now - BOUNCE_RECENT) == STORE_OK ? 0 : -1;
+	return msgid_of(part, plen, out, n);
 }
 
 /* blank - a line of nothing but white space: the end of a DSN field group */
