@@ -26,9 +26,11 @@
 #include "delivery/bounce.h"
 #include "delivery/distribute.h"
 #include "mail/header.h"
+#include "mail/msgid.h"
 #include "util/log.h"
 
-#define BOUNCE_RECENT	(7 * 86400)	/* a DSN later than this names no delivery of ours */
+/* a DSN later than this names no delivery of ours */
+#define BOUNCE_RECENT	MSGID_KEEP
 #define BOUNDARY_MAX	70		/* RFC 2046 */
 
 /* dsn_value - the address in "Final-Recipient: rfc822; addr" */
@@ -92,47 +94,59 @@ ct_boundary(const char *v, char *out)
 	return -1;
 }
 
-/* part_status - the body of part [p, end) if it is message/delivery-status, or NULL */
+static const char *const status_types[] = {
+	"message/delivery-status", "message/global-delivery-status", NULL
+};
+/* what a DSN returns of the message: all of it, or its header */
+static const char *const returned_types[] = {
+	"message/rfc822", "text/rfc822-headers", "message/global",
+	"message/global-headers", NULL
+};
+
+/* part_of - the body of part [p, end) if its type is one of types, or NULL */
 static const char *
-part_status(const char *p, const char *end, size_t *len)
+part_of(const char *p, const char *end, const char *const *types,
+    size_t *len)
 {
 	struct hdr h;
 	char *ct;
 	const char *body = NULL;
+	int i;
 
 	if (hdr_parse(p, (size_t)(end - p), &h) < 0)
 		return NULL;
-	if ((ct = hdr_get_value(&h, "Content-Type")) != NULL &&
-	    (ct_is(ct, "message/delivery-status") || ct_is(ct, "message/global-delivery-status"))) {
-		body = p + h.body_off;
-		*len = (size_t)(end - body);
-	}
+	if ((ct = hdr_get_value(&h, "Content-Type")) != NULL)
+		for (i = 0; types[i] && body == NULL; i++)
+			if (ct_is(ct, types[i])) {
+				body = p + h.body_off;
+				*len = (size_t)(end - body);
+			}
 	free(ct);
 	hdr_free(&h);
 	return body;
 }
 
 /*
- * bounce_dsn_status - the message/delivery-status part of a DSN: from <>,
- * multipart/report; NULL if msg is not a DSN. One pass over the body for
- * the boundary lines: linear in its size.
+ * report_part - the first part of multipart/report m whose type is one of
+ * types, or NULL. One pass over the body for the boundary lines: linear
+ * in its size.
  */
-const char *
-bounce_dsn_status(const char *sender, const char *m, size_t len, size_t *slen)
+static const char *
+report_part(const char *m, size_t len, const char *const *types,
+    size_t *slen)
 {
 	char bnd[BOUNDARY_MAX + 5], *ct;
 	const char *p, *end = m + len, *part = NULL, *found = NULL, *nl;
 	struct hdr h;
 	size_t blen;
 
-	if (sender == NULL || *sender)
-		return NULL;		/* a DSN comes from the null sender (RFC 3464 section 2) */
 	if (hdr_parse(m, len, &h) < 0)
 		return NULL;
 	ct = hdr_get_value(&h, "Content-Type");
 	p = m + h.body_off;
 	hdr_free(&h);
-	if (!ct || !ct_is(ct, "multipart/report") || ct_boundary(ct, bnd + 2) < 0) {
+	if (!ct || !ct_is(ct, "multipart/report") ||
+	    ct_boundary(ct, bnd + 2) < 0) {
 		free(ct);
 		return NULL;
 	}
@@ -145,12 +159,41 @@ bounce_dsn_status(const char *sender, const char *m, size_t len, size_t *slen)
 		if ((size_t)(end - p) < blen || memcmp(p, bnd, blen) != 0)
 			continue;
 		if (part)
-			found = part_status(part, p, slen);
+			found = part_of(part, p, types, slen);
 		part = nl ? nl + 1 : end;
-		if ((size_t)(end - p) >= blen + 2 && p[blen] == '-' && p[blen + 1] == '-')
+		if ((size_t)(end - p) >= blen + 2 && p[blen] == '-' &&
+		    p[blen + 1] == '-')
 			break;		/* the close delimiter */
 	}
 	return found;
+}
+
+/*
+ * bounce_dsn_status - the message/delivery-status part of a DSN: from <>,
+ * multipart/report; NULL if msg is not a DSN. Linear in len.
+ */
+const char *
+bounce_dsn_status(const char *sender, const char *m, size_t len,
+    size_t *slen)
+{
+	if (sender == NULL || *sender)
+		return NULL;	/* a DSN comes from <> (RFC 3464 section 2) */
+	return report_part(m, len, status_types, slen);
+}
+
+/*
+ * bounce_returned_msgid - the Message-ID of the message a DSN returns (its
+ * message/rfc822 or text/rfc822-headers part): 0, -1 none
+ */
+int
+bounce_returned_msgid(const char *m, size_t len, char *out, size_t n)
+{
+	const char *part;
+	size_t plen = 0;
+
+	if ((part = report_part(m, len, returned_types, &plen)) == NULL)
+		return -1;
+	return msgid_of(part, plen, out, n);
 }
 
 /* blank - a line of nothing but white space: the end of a DSN field group */
@@ -300,34 +343,61 @@ bounce_token(struct pipeline *p, const struct listaddr *la, int dsn)
 	return 0;
 }
 
-/* bounce_handle - mail to LIST-bounces[+TOKEN]@ from envelope sender `sender` */
-int
-bounce_handle(struct pipeline *p, const struct listaddr *la, const char *sender, const struct buf *msg)
+/*
+ * sent_copy - was the copy the DSN returns (by its Message-ID, msgid)
+ * really delivered to addr recently? 1 yes, 0 no (or an error, logged)
+ */
+static int
+sent_copy(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *msgid)
 {
-	char found[16][ADDR_MAX + 1];
-	const char *status;
-	size_t slen = 0;
-	int n, i, k = 0, rc;
+	int rc;
 
-	status = bounce_dsn_status(sender, (const char *)msg->data, msg->len, &slen);
+	if (*msgid == 0)
+		return 0;
+	rc = store_delivered_msgid(p->st, l->name, addr, msgid,
+	    p->now - BOUNCE_RECENT);
+	if (rc < 0)
+		log_err("%s bounce: list=%s database: %s", p->qid, l->name,
+		    store_errmsg(p->st));
+	return rc == 1;
+}
+
+/*
+ * bounce_handle - mail to LIST-bounces[+TOKEN]@ from envelope sender
+ * `sender`. Without a token a DSN counts for a member only when the
+ * message it returns is a copy the list delivered to them recently (its
+ * Message-ID): anyone can name a member and the list; only a mail system
+ * that had the copy has its headers.
+ */
+int
+bounce_handle(struct pipeline *p, const struct listaddr *la,
+    const char *sender, const struct buf *msg)
+{
+	char found[16][ADDR_MAX + 1], msgid[MSGID_MAX] = "";
+	const char *status, *m = (const char *)msg->data;
+	size_t slen = 0;
+	int n, i, k = 0;
+
+	status = bounce_dsn_status(sender, m, msg->len, &slen);
 	if (la->token[0])
 		return bounce_token(p, la, status != NULL);
 	if (status == NULL) {
-		log_info("%s bounce: list=%s not a delivery status notification; ignored", p->qid,
-		    la->list->name);
+		log_info("%s bounce: list=%s not a delivery status "
+		    "notification; ignored", p->qid, la->list->name);
 		return 0;
 	}
+	if (bounce_returned_msgid(m, msg->len, msgid, sizeof(msgid)) < 0)
+		msgid[0] = 0;
 	n = bounce_dsn_recipients(status, slen, found, 16);
-	for (i = 0; i < n; i++) {
-		/* a DSN for mail the list never sent them is a forgery */
-		if ((rc = store_delivered_since(p->st, la->list->name, found[i], p->now - BOUNCE_RECENT)) == 1) {
+	for (i = 0; i < n; i++)
+		if (sent_copy(p, la->list, found[i], msgid)) {
 			count(p, la->list, found[i], 0);
 			k++;
-		} else if (rc < 0)
-			log_err("%s bounce: list=%s database: %s", p->qid, la->list->name, store_errmsg(p->st));
-	}
+		}
 	if (k == 0)
-		log_info("%s bounce: list=%s no failed recipient with a recent delivery; ignored", p->qid,
-		    la->list->name);
+		log_info("%s bounce: list=%s no failed recipient with a recent "
+		    "delivery; ignored%s", p->qid, la->list->name, *msgid ?
+		    "" : " (it returns no copy of ours)");
 	return k;
 }

@@ -22,6 +22,7 @@
 
 #include "delivery/distribute.h"
 #include "mail/addr.h"
+#include "mail/msgid.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
 
@@ -125,6 +126,21 @@ distribute_release(const struct list_cfg *l, long long now)
 	return at;
 }
 
+/*
+ * note_copy - what binds a DSN to copy qid (delivery/bounce.c): its
+ * Message-ID, kept MSGID_KEEP, rolled back with the copy
+ */
+static int
+note_copy(struct pipeline *p, const char *qid, const void *msg, size_t len)
+{
+	char id[MSGID_MAX];
+
+	if (msgid_of(msg, len, id, sizeof(id)) < 0)
+		return 0;		/* nothing a DSN could name */
+	return store_copy_msgid(p->st, qid, id, p->now,
+	    p->now - MSGID_KEEP) == STORE_OK ? 0 : -1;
+}
+
 /* distribute_write - a rendered copy into queue/out, remembered for rollback */
 int
 distribute_write(struct pipeline *p, const void *msg, size_t len, const char *note,
@@ -146,7 +162,7 @@ distribute_write(struct pipeline *p, const void *msg, size_t len, const char *no
 		spool_remove(p->sp, SPOOL_OUT, w.id);
 		return -1;
 	}
-	return 0;
+	return note_copy(p, w.id, msg, len);
 }
 
 /* distribute_unwrite - the copy last written went to nobody: remove it */

@@ -319,6 +319,39 @@ discipline_confirmed(struct pipeline *p, const struct list_cfg *l,
 }
 
 /*
+ * too_soon - the member's last step was taken less than
+ * leadership.discipline_days ago: nothing is done, the moderator is told
+ * from when the next one can be. 1 too soon (res filled), 0 not, -1 error.
+ * Spaced steps mean no moderator alone runs a member through the whole
+ * ladder at once: each step is an audit entry the others see first.
+ */
+static int
+too_soon(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *ps, const char *ref, struct buf *res)
+{
+	long long last = store_discipline_last(p->st, l->name, addr), next;
+	char day[32], days[16];
+	const char *vars[] = { "member", ps, "days", days, "day", day, NULL };
+	time_t t;
+	struct tm tm;
+
+	if (last < 0)
+		return -1;
+	next = last + l->discipline_days * 86400LL;
+	if (l->discipline_days == 0 || last == 0 || p->now >= next)
+		return 0;
+	t = (time_t)next;
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	snprintf(days, sizeof(days), "%d", l->discipline_days);
+	log_info("%s discipline: list=%s %s step not taken: the last one is "
+	    "less than leadership.discipline_days old result=permfail",
+	    p->qid, l->name, ref);
+	return request_piece(p, l, PIECE_DONE_DISCIPLINE_WAIT, vars, res) < 0 ?
+	    -1 : 1;
+}
+
+/*
  * discipline_apply - the confirmed step for member_id, asked by moderator;
  * what happened into res. 0 done (or nothing to do), 1 refused without an
  * answer (the moderator no longer moderates the list), -1 store error.
@@ -358,9 +391,10 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	}
 	if (!*ps)
 		snprintf(ps, sizeof(ps), "%s", ref);
-	if ((steps = store_discipline_steps(p->st, l->name, addr)) < 0) {
+	if ((steps = store_discipline_steps(p->st, l->name, addr)) < 0 ||
+	    (rc = too_soon(p, l, addr, ps, ref, res)) != 0) {
 		free(addr);
-		return -1;
+		return rc < 0 || steps < 0 ? -1 : 0;
 	}
 	kind = config_discipline_step(l, steps, &days);
 	step_name(l, steps, step, sizeof(step));
@@ -380,8 +414,9 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 		rc = distribute_notice_tmpl(p, l, addr, NOTICE_SUSPENDED, vars, ENV_NULL, "", NULL) < 0 ||
 		    store_member_rm(p->st, l->name, addr) == STORE_ERR ? -1 : 0;
 	}
-	if (rc == 0 && store_discipline_step(p->st, l->name, addr, kind == DISC_SUSPEND ? (long long)until : 0) !=
-	    STORE_OK)
+	if (rc == 0 && (store_discipline_step(p->st, l->name, addr,
+	    kind == DISC_SUSPEND ? (long long)until : 0) != STORE_OK ||
+	    store_discipline_taken(p->st, l->name, addr, p->now) != STORE_OK))
 		rc = -1;
 	snprintf(detail, sizeof(detail), "%s: step %d, %s", ref, steps + 1, kind == DISC_WARN ?
 	    "a private warning" : kind == DISC_PUBLIC ? "a public warning" : "suspended");

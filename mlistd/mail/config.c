@@ -107,6 +107,11 @@ static const struct cfg_rule instance_rules[] = {
 	/* answers to senders not authenticated: arrival + delay + 0..jitter s */
 	{ "auth.answer_delay",	T_INT,	C(answer_delay), "", 10, 0, 3600, NULL },
 	{ "auth.answer_jitter",	T_INT,	C(answer_jitter), "", 5, 0, 3600, NULL },
+	/* confirmations to members' own addresses: a budget apart, per hour */
+	{ "auth.confirms_per_member", T_INT, C(confirms_per_member), "",
+	    6, 0, 1000, NULL },
+	{ "auth.confirms_per_instance", T_INT, C(confirms_per_instance), "",
+	    2000, 0, 1000000, NULL },
 	{ "dns",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "dns.resolver",	T_STR,	C(dns_resolver), "", 0, 0, 0, NULL },
 	{ "dns.timeout",	T_INT,	C(dns_timeout), "", 5, 1, 60, NULL },
@@ -192,6 +197,9 @@ static const struct cfg_rule list_rules[] = {
 	{ "leadership.probation_days", T_INT, S(probation_days), "", 0, 0, 3650, NULL },
 	{ "leadership.visibility", T_ENUM, S(visibility), "hidden", 0, 0, 0, vis_choices },
 	{ "leadership.discipline", T_STR, S(discipline), "warn, warn, public, suspend:30", 0, 0, 0, NULL },
+	/* days between two steps on one member: no quick ladder */
+	{ "leadership.discipline_days", T_INT, S(discipline_days), "", 7, 0,
+	    365, NULL },
 	{ "archive",		T_GROUP, 0, "", 0, 0, 0, NULL },
 	{ "archive.since_join",	T_BOOL,	S(since_join), "", 1, 0, 1, NULL },
 	{ "archive.retention_days", T_INT, S(archive_days), "", 0, 0, 36500, NULL },

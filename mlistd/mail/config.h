@@ -56,6 +56,7 @@ struct list_cfg {
 	int		 audit_who;		/* enum who: the audit command at -request */
 	int		 probation_posts;	/* a new member's first posts are held for moderation */
 	char		*discipline;		/* the ladder: "warn, warn, public, suspend:30" */
+	int		 discipline_days;	/* days apart, per member */
 	int		 visibility;		/* VIS_HIDDEN, VIS_ROLES, VIS_NAMED */
 	int		 probation_days;	/* ... and archive and roster stay closed to them this long */
 	int		 digest_period;	/* 0 daily, 1 weekly */
@@ -140,6 +141,8 @@ struct config {
 	int		 answers_per_instance;	/* per hour, all of them together */
 	int		 answer_delay;	/* s after arrival an answer to them leaves, at least */
 	int		 answer_jitter;	/* ... plus 0..this many s, drawn per message */
+	int		 confirms_per_member;	/* an hour, to one member */
+	int		 confirms_per_instance;	/* ... to all of them */
 	/* lists */
 	struct list_cfg	*lists;
 	int		 nlists;

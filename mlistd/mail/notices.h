@@ -265,6 +265,9 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "done: a moderator's confirmed discipline step") \
 	X(PIECE_DONE_DISCIPLINE_GONE, "done-discipline-gone", "number", \
 	    "done: the member to discipline has left") \
+	X(PIECE_DONE_DISCIPLINE_WAIT, "done-discipline-wait", \
+	    "member days day", \
+	    "done: the member's last discipline step is too recent") \
 	X(PIECE_SENDER_CLAIM, "sender-claim", "", \
 	    "held: {sender} of a post whose sender the list could not verify") \
 	X(PIECE_SENDER_DKIM, "sender-dkim", "", \

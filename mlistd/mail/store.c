@@ -298,6 +298,27 @@ static const char *const migrations[] = {
 	"  at INTEGER NOT NULL,"
 	"  PRIMARY KEY (list, pseudo_key));",
 	/*
+	 * confirmations to members' own addresses this hour (store_authn.c):
+	 * a budget of their own, apart from the answers to strangers, and
+	 * the holds when none could be asked; who is a keyed hash of (kind,
+	 * address or "*" for the whole instance)
+	 */
+	"CREATE TABLE IF NOT EXISTS confirm_budget (who BLOB PRIMARY KEY,"
+	"  hour INTEGER NOT NULL, n INTEGER NOT NULL);"
+	/*
+	 * the Message-ID of each copy written for a week (store_bounce.c): a
+	 * DSN without a VERP token counts only when the headers it returns
+	 * name a copy the list delivered to that member. Keyed hash: a
+	 * Message-ID the author chose is not kept in clear.
+	 */
+	"CREATE TABLE IF NOT EXISTS sent_msgids (id_hash BLOB NOT NULL,"
+	"  qid TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (id_hash, qid));"
+	"CREATE INDEX IF NOT EXISTS sent_msgids_at ON sent_msgids(at);"
+	/* when a member's last discipline step was taken: steps are spaced */
+	"CREATE TABLE IF NOT EXISTS discipline_last (list TEXT NOT NULL,"
+	"  addr_hash BLOB NOT NULL, at INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, addr_hash));",
+	/*
 	 * what a disk image without the key read beside a public handle:
 	 * members.handle and the pseudonym keys' handles become keyed
 	 * hashes (the handle itself sealed in members.handle_seal), a

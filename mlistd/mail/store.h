@@ -163,9 +163,18 @@ int	store_purge_done(struct store *, long long before);
 int	store_bounce_token(struct store *, const char *token, char *list, size_t, char **rcpt,
 	    int *probe);
 int	store_delivered_since(struct store *, const char *list, const char *addr, long long since);
+/* store_bounce.c: STORE_OK/ERR; 1 such a copy was sent, 0 not, ERR */
+int	store_copy_msgid(struct store *, const char *qid, const char *msgid,
+	    long long now, long long before);
+int	store_delivered_msgid(struct store *, const char *list,
+	    const char *addr, const char *msgid, long long since);
 int	store_notice_allowed(struct store *, const char *addr, long long now, int interval);
 /* store_authn.c: 1 an answer taken from the hour's budget, 0 none, STORE_ERR */
 int	store_answer_budget(struct store *, long long hour, int limit);
+/* 1 a member's confirmation taken, 0 theirs spent, 2 the instance's, ERR */
+#define STORE_BUDGET_HELD	"~held"
+int	store_confirm_budget(struct store *, const char *kind, const char *addr,
+	    long long hour, int per_member, int per_instance);
 int	store_post_total(struct store *, const char *list, const char *addr);
 int	store_post_count(struct store *, const char *list, const char *addr, long long day, int add);
 
@@ -257,6 +266,10 @@ int	store_pending_voters(struct store *, long long id, store_member_fn, void *);
 int	store_discipline_steps(struct store *, const char *list, const char *addr);
 long long store_discipline_until(struct store *, const char *list, const char *addr);
 int	store_discipline_step(struct store *, const char *list, const char *addr, long long until);
+long long store_discipline_last(struct store *, const char *list,
+	    const char *addr);
+int	store_discipline_taken(struct store *, const char *list,
+	    const char *addr, long long at);
 
 /*
  * Identity (store_identity.c): pseudonyms, handles, anonymous handles,

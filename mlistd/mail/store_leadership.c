@@ -435,6 +435,28 @@ store_discipline_until(struct store *st, const char *list, const char *addr)
 	    list, addr, 0);
 }
 
+/*
+ * store_discipline_last - when the address's last step on list was taken
+ * (0 none, or taken before this was recorded), STORE_ERR
+ */
+long long
+store_discipline_last(struct store *st, const char *list, const char *addr)
+{
+	return st_hashed_scalar(st, "SELECT coalesce(max(at), 0) FROM "
+	    "discipline_last WHERE list = ?1 AND addr_hash = ?2", list, addr,
+	    0);
+}
+
+/* store_discipline_taken - the address's last step was taken at `at` */
+int
+store_discipline_taken(struct store *st, const char *list, const char *addr,
+    long long at)
+{
+	return st_hashed(st, "INSERT INTO discipline_last (list, addr_hash, "
+	    "at) VALUES (?1, ?2, ?3) ON CONFLICT (list, addr_hash) "
+	    "DO UPDATE SET at = ?3", list, addr, at);
+}
+
 /* store_discipline_step - one more step for the address; suspended until `until` (0: not suspended) */
 int
 store_discipline_step(struct store *st, const char *list, const char *addr, long long until)

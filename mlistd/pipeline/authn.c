@@ -350,6 +350,35 @@ authn_may_reply(struct pipeline *p, const struct authn *a, const char *to)
 }
 
 /*
+ * authn_may_confirm - may a confirmation request go to member, the
+ * member's own registered address? Not to automatic mail or a p=reject
+ * failure; then the member's hourly count and the instance's count of
+ * confirmations, apart from the answers to strangers: the list knows the
+ * address, so it is no backscatter, and strangers cannot spend it. 1 yes,
+ * 0 no (logged).
+ */
+int
+authn_may_confirm(struct pipeline *p, const struct authn *a,
+    const char *member)
+{
+	const struct config *c = p->cfg;
+	int rc;
+
+	if (a->automatic || a->reject_failed || !member || !*member)
+		return may(p, a, member, 1);	/* the refusal and its log */
+	if (authn_vouches(a, member))
+		return 1;
+	rc = store_confirm_budget(p->st, "", member, p->now / 3600,
+	    c->confirms_per_member, c->confirms_per_instance);
+	if (rc == 1)
+		return 1;
+	log_info("%s qmgr: confirmation withheld (%s)", p->qid, rc == 0 ?
+	    "auth.confirms_per_member reached" : rc == 2 ?
+	    "auth.confirms_per_instance reached" : "the budget cannot be read");
+	return 0;
+}
+
+/*
  * authn_held_note - for the moderators of a held post: how sure the list
  * is that poster sent it (the pieces sender-claim, -dkim, -own-key),
  * appended to out. -1 no text for it.

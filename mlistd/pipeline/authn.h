@@ -34,6 +34,8 @@ void	authn_own_key(struct authn *, const char *member);
 int	authn_vouches(const struct authn *, const char *addr);
 const char *authn_notice_to(const struct authn *, const char *addr);
 int	authn_may_answer(struct pipeline *, const struct authn *, const char *to);
+int	authn_may_confirm(struct pipeline *, const struct authn *,
+	    const char *member);
 int	authn_may_reply(struct pipeline *, const struct authn *,
 	    const char *to);
 const char *authn_level_name(enum authn_level);

@@ -633,6 +633,62 @@ removed_notice(struct pipeline *p, struct post *o, const char *to,
 		post_note(p, o, to, NOTICE_PARTS_REMOVED, vars);
 }
 
+/*
+ * may_confirm - may this post's confirmation request go out? To a
+ * member's own address from the members' budget (authn_may_confirm),
+ * anyone else's from the answers to strangers
+ */
+static int
+may_confirm(struct pipeline *p, struct post *o)
+{
+	if (authn_vouches(&o->au, o->d.poster))
+		return 1;
+	if (o->d.member)
+		return authn_may_confirm(p, &o->au, o->d.poster);
+	return authn_may_answer(p, &o->au, o->d.poster);
+}
+
+/*
+ * confirm_withheld - nobody is asked. A member's post is not lost
+ * without a word: it waits for the moderators, who see how sure the list
+ * is of its sender. Not one the leak guard asks about (the author alone
+ * may see what names them), nor automatic mail or a p=reject failure:
+ * those are dropped, as they were, and logged. The holds have the same
+ * hourly limits as the confirmations: a stranger forging one member's
+ * posts cannot flood the moderators either.
+ */
+static enum result
+confirm_withheld(struct pipeline *p, struct post *o)
+{
+	const struct config *c = p->cfg;
+	int rc;
+
+	if (!o->d.member || o->d.notice == NOTICE_CONFIRM_POST_LEAK ||
+	    o->au.automatic || o->au.reject_failed) {
+		o->judged = 0;		/* nothing is kept */
+		return OK;
+	}
+	rc = store_confirm_budget(p->st, STORE_BUDGET_HELD, o->d.poster,
+	    p->now / 3600, c->confirms_per_member, c->confirms_per_instance);
+	if (rc < 0) {
+		why_cause(o->why, "the hold budget", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (rc != 1) {
+		log_info("%s qmgr: list=%s confirmation withheld, not held "
+		    "either (the hour's holds of unconfirmed posts are spent)",
+		    p->qid, o->l->name);
+		o->judged = 0;
+		return OK;
+	}
+	log_info("%s qmgr: list=%s confirmation withheld: held for the "
+	    "moderators", p->qid, o->l->name);
+	o->d.verdict = V_HOLD;
+	o->d.reason = "unconfirmed";
+	o->d.notice = NOTICE_N;
+	return post_hold(p, o);
+}
+
 /* post_distribute - what the verdict says: nothing, a refusal, a hold, a confirmation, or out */
 static enum result
 post_distribute(struct pipeline *p, struct post *o)
@@ -651,9 +707,8 @@ post_distribute(struct pipeline *p, struct post *o)
 		r = post_hold(p, o);
 		break;
 	case V_CONFIRM:
-		if (!authn_vouches(&o->au, o->d.poster) &&
-		    !authn_may_answer(p, &o->au, o->d.poster)) {
-			o->judged = 0;		/* nobody is asked, nothing is kept */
+		if (!may_confirm(p, o)) {
+			r = confirm_withheld(p, o);
 			break;
 		}
 		if (confirm_request(p, l, o->d.poster, &o->t.rendered, o->d.notice ==

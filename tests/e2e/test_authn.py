@@ -417,18 +417,19 @@ def test_resolver_is_reopened_on_sighup(make_instance, sink, zone, keys):
 
 
 def test_answer_budget_survives_a_restart(make_instance, sink):
-    """auth.answers_per_instance counts across a restart: a crash or a restart the attacker waits
-    for does not give them a fresh hour of confirmations to send to anyone"""
+    """the confirmations' budget (auth.confirms_per_instance: confirmations to members' own
+    addresses, apart from the answers to strangers) counts across a restart: a crash or a restart
+    the attacker waits for does not give them a fresh hour of confirmations to send to anyone"""
     members = (TARGET, MOD, "bob@example.org", "carol@example.org")
     inst = make_instance(members=members, extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; '
-                         'answers_per_instance = 2; };', list_settings={"identity.mode": "pseudonym"})
+                         'confirms_per_instance = 2; };', list_settings={"identity.mode": "pseudonym"})
     for who in (TARGET, MOD):
         send_unauthenticated(inst.port, MALLORY, [LIST], forged(who, f"forged for {who}"))
         assert wait_until(lambda: to(sink, who)), inst.logtext()
     inst.stop()
     inst.start()
     send_unauthenticated(inst.port, MALLORY, [LIST], forged("bob@example.org", "after the restart"))
-    assert inst.wait_log("answer withheld (auth.answers_per_instance reached)"), inst.logtext()
+    assert inst.wait_log("confirmation withheld (auth.confirms_per_instance reached)"), inst.logtext()
     assert to(sink, "bob@example.org") == [] and to(sink, MALLORY) == []
 
 

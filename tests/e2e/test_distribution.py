@@ -285,12 +285,15 @@ def test_bounce_probe_then_disable(make_instance, sink):
     inst = make_instance(list_settings={"bounce.score_limit": "1"})
     post(inst)                  # a DSN counts only for a copy the list really sent
     sink.wait_for(3)
+    # a real DSN returns the header of the copy carol was sent (bounce.c binds it by Message-ID)
+    returned = [m[2] for m in sink.handler.messages if "carol@example.org" in m[1]][0].split(b"\r\n\r\n")[0]
     sink.handler.messages.clear()
     dsn = ("From: MAILER-DAEMON@example.org\r\nTo: demo-bounces@lists.example\r\nSubject: failure\r\n"
            "Content-Type: multipart/report; report-type=delivery-status; boundary=R\r\n\r\n"
            "--R\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--R\r\nContent-Type: message/delivery-status\r\n\r\n"
            "Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; carol@example.org\r\n"
-           "Action: failed\r\nStatus: 5.1.1\r\n\r\n--R--\r\n").encode()
+           "Action: failed\r\nStatus: 5.1.1\r\n\r\n--R\r\nContent-Type: text/rfc822-headers\r\n\r\n").encode() \
+        + returned + b"\r\n--R--\r\n"
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
         s.sendmail("", ["demo-bounces@lists.example"], dsn)
     assert inst.wait_log("probe sent")

@@ -188,8 +188,24 @@ def test_daemon_dies_while_results_cannot_be_recorded_sends_nothing_twice(sink, 
         inst.stop()
 
 
-def dsn(rcpt, plain=False):
-    """A DSN (RFC 3464) for rcpt, or the same words as plain text."""
+def copy_to(sink, rcpt, marker):
+    """the header of the copy rcpt got that carries marker"""
+    got = [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
+    assert got, (rcpt, marker)
+    return got[-1].split(b"\r\n\r\n", 1)[0].decode()
+
+
+def dsn(rcpt, plain=False, returned=None):
+    """A DSN (RFC 3464) for rcpt, or the same words as plain text; returned: the
+    header of the copy it returns (text/rfc822-headers), as a real one does."""
+    if returned is not None:
+        return (f"From: MAILER-DAEMON@example.org\r\nTo: demo-bounces@lists.example\r\n"
+                "Subject: failure\r\nContent-Type: multipart/report; report-type=delivery-status; "
+                "boundary=\"R\"\r\n\r\n--R\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
+                "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
+                f"Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; {rcpt}\r\n"
+                "Action: failed\r\nStatus: 5.1.1\r\n\r\n--R\r\n"
+                f"Content-Type: text/rfc822-headers\r\n\r\n{returned}\r\n--R--\r\n").encode()
     if plain:
         return (f"From: MAILER-DAEMON@example.org\r\nTo: demo-bounces@lists.example\r\nSubject: failure\r\n\r\n"
                 f"Final-Recipient: rfc822; {rcpt}\r\nAction: failed\r\nStatus: 5.1.1\r\n").encode()
@@ -237,7 +253,8 @@ def test_real_dsn_then_probe_token_disable_and_reset(make_instance, sink):
     inst = make_instance(list_settings={"bounce.score_limit": "1"})
     post(inst.port, 1)
     assert wait_until(lambda: len(counts(sink)) == 3)
-    bounce(inst, dsn("carol@example.org"))          # a real DSN for the copy she was sent
+    # a real DSN for the copy she was sent: it returns that copy's header
+    bounce(inst, dsn("carol@example.org", returned=copy_to(sink, "carol@example.org", b"body 1")))
     assert inst.wait_log("probe sent")
     assert wait_until(lambda: len(sink.handler.messages) == 2)
     probe_from, rcpts, _ = sink.handler.messages[1]
@@ -251,6 +268,6 @@ def test_real_dsn_then_probe_token_disable_and_reset(make_instance, sink):
     assert wait_until(lambda: "nomail" not in carol_line(inst)), carol_line(inst)
     post(inst.port, 2)
     assert wait_until(lambda: (2, "carol@example.org") in counts(sink)), inst.logtext()[-2000:]
-    bounce(inst, dsn("carol@example.org"))
+    bounce(inst, dsn("carol@example.org", returned=copy_to(sink, "carol@example.org", b"body 2")))
     assert wait_until(lambda: inst.logtext().count("member-score=1 ") == 3), inst.logtext()[-2000:]
     assert "member-score=2" not in inst.logtext()

@@ -374,7 +374,8 @@ def test_moderators_post_as_a_role(make_instance, sink, tmp_path):
 def test_discipline_ladder(make_instance, sink):
     inst = make_instance(members=(ROSA, "bob@example.org", "m1@example.org"), start=False,
                          list_settings={"identity.mode": "pseudonym",
-                                        "leadership.discipline": "warn, public, suspend:10"})
+                                        "leadership.discipline": "warn, public, suspend:10",
+                                        "leadership.discipline_days": "0"})
     inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
     inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Red Heron")
     inst.start()
