@@ -104,9 +104,11 @@ static const struct cfg_rule instance_rules[] = {
 	{ "auth.trusted_received", T_INT, C(trusted_received), "", 0, 0, 16, NULL },
 	{ "auth.answers_per_address", T_INT, C(answers_per_address), "", 3, 0, 1000, NULL },
 	{ "auth.answers_per_instance", T_INT, C(answers_per_instance), "", 200, 0, 100000, NULL },
-	/* answers to senders not authenticated: arrival + delay + 0..jitter s */
-	{ "auth.answer_delay",	T_INT,	C(answer_delay), "", 10, 0, 3600, NULL },
-	{ "auth.answer_jitter",	T_INT,	C(answer_jitter), "", 5, 0, 3600, NULL },
+	/* answers to the unauthenticated: arrival + delay + 0..jitter s */
+	{ "auth.answer_delay",	T_INT,	C(answer_delay), "",
+	    10, 0, 3600, NULL },
+	{ "auth.answer_jitter",	T_INT,	C(answer_jitter), "",
+	    5, 0, 3600, NULL },
 	/* confirmations to members' own addresses: a budget apart, per hour */
 	{ "auth.confirms_per_member", T_INT, C(confirms_per_member), "",
 	    6, 0, 1000, NULL },

@@ -139,8 +139,8 @@ struct config {
 	char		*dns_trust_anchor;	/* "" : no DNSSEC validation */
 	int		 answers_per_address;	/* per hour, to senders not authenticated */
 	int		 answers_per_instance;	/* per hour, all of them together */
-	int		 answer_delay;	/* s after arrival an answer to them leaves, at least */
-	int		 answer_jitter;	/* ... plus 0..this many s, drawn per message */
+	int		 answer_delay;	/* s after arrival, at least */
+	int		 answer_jitter;	/* ... plus 0..this, per message */
 	int		 confirms_per_member;	/* an hour, to one member */
 	int		 confirms_per_instance;	/* ... to all of them */
 	/* lists */

@@ -193,18 +193,21 @@ static long long
 answer_time(struct pipeline *p, const struct envelope *e)
 {
 	const struct config *c = p->cfg;
-	long long at = (e->received > 0 ? e->received : p->now) + c->answer_delay;
+	long long at = (e->received > 0 ? e->received : p->now) +
+	    c->answer_delay;
 
 	/* received is in whole seconds: + 1, so that none leaves sooner */
 	if (c->answer_delay > 0)
 		at++;
 	if (c->answer_jitter > 0)
-		at += (long long)randombytes_uniform((uint32_t)c->answer_jitter + 1);
+		at += (long long)randombytes_uniform(
+		    (uint32_t)c->answer_jitter + 1);
 	if (at >= p->now)
 		return at;
 	if (c->answer_delay > 0)
-		log_warn("%s qmgr: handled %llds after arrival, over auth.answer_delay: "
-		    "its answers go now", p->qid, p->now - (long long)e->received);
+		log_warn("%s qmgr: handled %llds after arrival, over "
+		    "auth.answer_delay: its answers go now", p->qid,
+		    p->now - (long long)e->received);
 	return p->now;
 }
 
