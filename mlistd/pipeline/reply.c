@@ -165,7 +165,8 @@ html_text(const char *s, size_t n, struct buf *out)
 			(void)buf_putc(out, ' ');
 			i += 5;
 		} else if (s[i] == '\r' || s[i] == '\n') {
-			(void)buf_putc(out, ' ');	/* HTML's lines are tags */
+			/* HTML's lines are its tags */
+			(void)buf_putc(out, ' ');
 		} else
 			(void)buf_putc(out, s[i]);
 	}
@@ -480,7 +481,8 @@ subject_line(const struct hdr *h, char **subj, struct line *l)
 	for (;;) {
 		while (isspace((unsigned char)*s))
 			s++;
-		if (strncasecmp(s, "re:", 3) != 0 && strncasecmp(s, "aw:", 3) != 0)
+		if (strncasecmp(s, "re:", 3) != 0 &&
+		    strncasecmp(s, "aw:", 3) != 0)
 			break;
 		s += 3;
 		re = 1;

@@ -7,7 +7,7 @@
 /* what may follow the word on its line */
 enum reply_arg {
 	REPLY_BARE,		/* nothing: the line is the word */
-	REPLY_TOKEN,		/* nothing, or a token (40 hex): "confirm TOKEN" */
+	REPLY_TOKEN,		/* nothing, or a token: "confirm TOKEN" */
 	REPLY_TEXT		/* nothing, or any text: "reject REASON" */
 };
 

@@ -22,7 +22,7 @@ static const struct {
 	const char	*name;
 	enum table	 t;
 	const char	*msg;
-	int		 want;		/* index of the word, -1 nothing clear */
+	int		 want;		/* the word's index, -1 none */
 	const char	*arg;
 } cases[] = {
 	{ "bare confirm", CONFIRM, "Subject: Re: x\r\n\r\nconfirm\r\n", 0, "" },
@@ -38,7 +38,8 @@ static const struct {
 	{ "confirmed", CONFIRM, "Subject: Re\r\n\r\nconfirmed\r\n", -1, "" },
 	{ "empty", CONFIRM, "Subject: Re: Confirm your post to the list\r\n"
 	    "\r\n\r\n", -1, "" },
-	{ "quote only", CONFIRM, "Subject: Re: x\r\n\r\n> confirm\r\n", -1, "" },
+	{ "quote only", CONFIRM, "Subject: Re: x\r\n\r\n> confirm\r\n", -1,
+	    "" },
 	{ "subject Re: confirm, empty body", CONFIRM,
 	    "Subject: Re: confirm\r\n\r\n", -1, "" },
 	{ "new mail, subject yes", CONFIRM, "Subject: yes\r\n\r\n", 1, "" },
@@ -61,7 +62,8 @@ static const struct {
 	    "Content-Type: text/plain; charset=UTF-8; format=flowed\r\n\r\n"
 	    "Yes\r\n\r\nOn 1/1/24 10:00, demo-request@lists.example wrote:\r\n"
 	    "> received a post in your name\r\n", 1, "" },
-	{ "thunderbird protest over quote", CONFIRM, "Subject: Re: Confirm\r\n\r\n"
+	{ "thunderbird protest over quote", CONFIRM,
+	    "Subject: Re: Confirm\r\n\r\n"
 	    "This was not me!\r\n\r\nOn 1/1/24 10:00, demo wrote:\r\n"
 	    "> reply \"confirm\"\r\n", -1, "" },
 	{ "gmail folded attribution", CONFIRM, "Subject: Re: Confirm\r\n\r\n"
