@@ -163,9 +163,9 @@
 	X(NOTICE_ROLE_KEY_CHANGED, "role-key-changed", "fingerprint", \
 	    "to the members, once, signed by the new key: the moderators' role key is not the one last announced") \
 	X(NOTICE_POST_NOT_CONFIRMED, "post-not-confirmed", "poster", \
-	    "to each moderator: a post in a member's name was not confirmed from their mailbox, and dropped") \
+	    "to each moderator: a post in a member's name they did not confirm") \
 	X(NOTICE_POST_NOT_CONFIRMED_HIDDEN, "post-not-confirmed-hidden", "", \
-	    "the same, where the list does not show moderators the author's address")
+	    "the same, where moderators do not see the author's address")
 
 #define NOTICE_ENUM(e, name, vars, when) e,
 enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
