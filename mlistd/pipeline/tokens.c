@@ -106,8 +106,12 @@ holder(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 static int
 needs_holder(const struct store_token *tok)
 {
-	/* mlistctl's own tokens (operator) are judged by their handler */
-	return !tok->operator && (strcmp(tok->kind, "moderate") == 0 ||
+	/*
+	 * mlistctl's own tokens (operator), and those of someone no longer a
+	 * member, are refused by their handler as tokens that no longer count
+	 */
+	return !tok->operator && tok->addr &&
+	    (strcmp(tok->kind, "moderate") == 0 ||
 	    strcmp(tok->kind, "quorum") == 0);
 }
 
