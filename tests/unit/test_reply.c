@@ -3,7 +3,8 @@
  * Thunderbird, Outlook, Gmail and mutt write (top-posted, bottom-posted
  * under a quote, HTML-only, multipart/alternative, QP and base64), and
  * every protest, question or sentence that merely starts with a word
- * says nothing; fed byte by byte (every prefix) without a crash.
+ * says nothing; fed byte by byte (every prefix) and with bytes flipped,
+ * without a crash.
  */
 #include "testutil.h"
 
@@ -185,6 +186,32 @@ START_TEST(byte_by_byte)
 }
 END_TEST
 
+/* each case with bytes flipped (a fixed sequence): no crash, no overread */
+START_TEST(mutated)
+{
+	const char *m = cases[_i].msg;
+	size_t len = strlen(m), n;
+	const struct reply_word *w = words(cases[_i].t, &n);
+	unsigned x = 2463534242u + (unsigned)_i;
+	char arg[300];
+
+	for (int round = 0; round < 300; round++) {
+		char *b = malloc(len);
+
+		ck_assert_ptr_nonnull(b);
+		memcpy(b, m, len);
+		for (int k = 0; k < 4; k++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			b[x % len] = "<>\r\n-=\"/:; \0"[(x >> 8) % 12];
+		}
+		(void)reply_says(b, len, w, n, arg, sizeof(arg));
+		free(b);
+	}
+}
+END_TEST
+
 START_TEST(from)
 {
 	static const char m[] = "From: \"Bob B\" <Bob@Example.org>\r\n"
@@ -209,6 +236,7 @@ main(void)
 
 	tcase_add_loop_test(tc, shapes, 0, n);
 	tcase_add_loop_test(tc, byte_by_byte, 0, n);
+	tcase_add_loop_test(tc, mutated, 0, n);
 	tcase_add_test(tc, from);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
