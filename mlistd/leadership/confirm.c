@@ -26,6 +26,7 @@
 #include "mail/header.h"
 #include "delivery/distribute.h"
 #include "pipeline/disclosure.h"
+#include "pipeline/identity.h"
 #include "pipeline/policy.h"
 #include "pipeline/reply.h"
 #include "util/log.h"
@@ -120,7 +121,9 @@ not_confirmed(struct pipeline *p, const struct list_cfg *l,
 		    "result=ok", p->qid, l->name, id);
 		return 0;
 	}
-	if (!tok->addr || !disclosure_author_address(l, l->identity))
+	/* the mode the member posts in: a pseudonym on a real list hides too */
+	if (!tok->addr || !disclosure_author_address(l,
+	    identity_mode(p, l, tok->addr, 1)))
 		f.what = NOTICE_POST_NOT_CONFIRMED_HIDDEN;
 	if (store_member_each(p->st, l->name, forged_one, &f) < 0 || f.failed)
 		return -1;
