@@ -4,7 +4,10 @@
  * moderator's decision, a quorum vote, a vouch, an OpenPGP key and the
  * cancelling of one that waits) comes back to
  * LIST-confirm+TOKEN@ or as "confirm TOKEN" to -request. It is taken with
- * one store look-up that says its kind, and the kind picks the handler.
+ * one store look-up that says its kind, and the kind picks the handler;
+ * what the answer says is reply.c's to decide, in each handler. A vote or
+ * a moderator's decision is first looked at without being spent: only the
+ * moderator's own authenticated mail may spend it.
  *
  * This file is the only one that knows every handler: confirm.c,
  * moderate.c, quorum.c, discipline.c and command.c include none of this,
