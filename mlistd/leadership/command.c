@@ -1,11 +1,12 @@
 /*
  * command.c - the -request commands a member confirmed from their own
- * mailbox, done: subscribe (admitted, or passed to the moderators or to a
- * vouching quorum), unsubscribe, settings, keys, a moderator's confirmed
- * discipline step. The commands travel sealed in the token (request.c,
- * discipline.c); this file opens them and answers once with what was done.
- * Every change is made by the same action as mlistctl's (actions/, actor
- * "member"), so the checks and the audit entries do not depend on the path.
+ * mailbox (its answer says "confirm": pipeline/reply.c), done: subscribe
+ * (admitted, or passed to the moderators or to a vouching quorum),
+ * unsubscribe, settings, keys, a moderator's confirmed discipline step.
+ * The commands travel sealed in the token (request.c, discipline.c); this
+ * file opens them and answers once with what was done. Every change is
+ * made by the same action as mlistctl's (actions/, actor "member"), so the
+ * checks and the audit entries do not depend on the path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "leadership/discipline.h"
 #include "leadership/quorum.h"
 #include "pipeline/disclosure.h"
+#include "pipeline/reply.h"
 #include "pipeline/request.h"
 #include "util/log.h"
 
@@ -262,7 +264,8 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 /*
  * command_confirmed - a "command" token (taken by pipeline/tokens.c): the
  * commands sealed with it are done now, for the address that asked, and
- * the address is told what was done. 1 done, -1 error.
+ * the address is told what was done; an answer that does not say
+ * "confirm" withdraws them. 1 done (or withdrawn), -1 error.
  */
 int
 command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct store_token *tok,
@@ -273,7 +276,13 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 	char *addr, *line, *next, *intro = NULL, *ps, asked[256] = "";
 	int rc, member, quiet = 0, answered = 0;
 
-	(void)msg;
+	/* only "confirm" (or "yes") does it: "I never asked for this" withdraws */
+	if (reply_says((const char *)msg->data, msg->len, reply_confirm_words,
+	    REPLY_CONFIRM_N, NULL, 0) < 0) {
+		log_info("%s confirm: list=%s request not confirmed by its "
+		    "address; withdrawn result=permfail", p->qid, l->name);
+		return 1;
+	}
 	buf_init(&plain, 0);
 	/* opened by the store, which sealed it to the token's row */
 	if ((rc = buf_append(&plain, tok->bound.data, tok->bound.len)) < 0) {

@@ -3,7 +3,11 @@
  *
  * The finished, signed copy is held and a one-time token goes to the
  * member's address (never to the envelope sender, which anyone can forge).
- * Replying to the notice, or mailing LIST-confirm+TOKEN@, releases it. A
+ * A reply (or a mail to LIST-confirm+TOKEN@) that says "confirm" or "yes"
+ * (pipeline/reply.c) releases it; any other answer - a protest above all -
+ * drops it, and the moderators are told that a post in that member's name
+ * was not confirmed (the author's own post held because it names them
+ * ("post-own") is only dropped). A
  * token is random, stored only hashed, single use, expires after
  * CONFIRM_DAYS, belongs to one list, and is bound to the SHA-256 of the
  * held copy: what goes out is exactly what was confirmed, once.
@@ -21,7 +25,10 @@
 #include "mail/archive.h"
 #include "mail/header.h"
 #include "delivery/distribute.h"
+#include "pipeline/disclosure.h"
+#include "pipeline/identity.h"
 #include "pipeline/policy.h"
+#include "pipeline/reply.h"
 #include "util/log.h"
 
 /*
@@ -57,7 +64,8 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 	crypto_hash_sha256(hash, copy->data, copy->len);
 	if (distribute_write(p, copy->data, copy->len, l->name, id) < 0 ||
 	    store_hold(p->st, id, l->name, "confirm", NULL) != STORE_OK ||
-	    store_confirm_add(p->st, "post", token, l->name, id, hash, sizeof(hash), poster,
+	    store_confirm_add(p->st, why && *why ? "post-own" : "post", token,
+	    l->name, id, hash, sizeof(hash), poster,
 	    p->now + CONFIRM_DAYS * 86400LL) != STORE_OK)
 		return -1;
 	snprintf(addr, sizeof(addr), "%s-confirm+%s@%s", l->name, token, p->cfg->hostname);
@@ -68,38 +76,67 @@ confirm_request(struct pipeline *p, const struct list_cfg *l, const char *poster
 	    NOTICE_CONFIRM_POST, vars, ENV_NULL, extra, NULL);
 }
 
-/* says_withdraw - does the answer's Subject or first body line say "withdraw"? (our own header parser) */
-static int
-says_withdraw(const struct buf *msg)
-{
-	const char *m = (const char *)msg->data, *nl;
-	struct hdr h;
-	char *subj;
-	size_t off;
-	int yes = 0;
+struct forged {
+	struct pipeline	*p;
+	const struct list_cfg *l;
+	const char *const *vars;
+	enum notice_id	 what;
+	int		 failed;
+};
 
-	if (hdr_parse(m, msg->len, &h) < 0)
+/* forged_one - a moderator or owner told of a post not confirmed */
+static int
+forged_one(const struct member *m, void *arg)
+{
+	struct forged *f = arg;
+
+	if (!role_leads(m->role))
 		return 0;
-	if ((subj = hdr_get_value(&h, "Subject")) != NULL)
-		yes = strcasestr(subj, "withdraw") != NULL;
-	free(subj);
-	for (off = h.body_off; !yes && off < msg->len; off = (size_t)(nl - m) + 1) {
-		while (off < msg->len && (m[off] == ' ' || m[off] == '\t'))
-			off++;
-		if ((nl = memchr(m + off, '\n', msg->len - off)) == NULL)
-			nl = m + msg->len;
-		if (nl - (m + off) <= 1)
-			continue;	/* blank line */
-		yes = (size_t)(nl - (m + off)) >= 8 && strncasecmp(m + off, "withdraw", 8) == 0;
-		break;
+	if (distribute_notice_tmpl(f->p, f->l, m->addr, f->what, f->vars,
+	    ENV_NULL, "", NULL) < 0) {
+		f->failed = 1;
+		return 1;
 	}
-	hdr_free(&h);
-	return yes;
+	return 0;
 }
 
 /*
- * confirm_post - a "post" token (taken by tokens.c): release the held copy
- * once, exactly as it was confirmed, or withdraw it. 1 handled, 0 ignored,
+ * not_confirmed - a post in poster's name that they did not confirm
+ * (they protested, or said nothing clear) is dropped, and the moderators
+ * learn that someone posts in that name: by address only where the list
+ * shows moderators the author's address. 0, -1 store error.
+ */
+static int
+not_confirmed(struct pipeline *p, const struct list_cfg *l,
+    const struct store_token *tok, const char *id)
+{
+	const char *vars[] = { "poster", tok->addr ? tok->addr : "", NULL };
+	struct forged f = { p, l, vars, NOTICE_POST_NOT_CONFIRMED, 0 };
+
+	if (pipeline_drop_later(p, id) < 0)
+		return -1;
+	/* the author's own post held because it names them: theirs to drop */
+	if (strcmp(tok->kind, "post-own") == 0) {
+		log_info("%s confirm: list=%s withdrawn by its author out=%s "
+		    "result=ok", p->qid, l->name, id);
+		return 0;
+	}
+	/* the mode the member posts in: a pseudonym on a real list hides too */
+	if (!tok->addr || !disclosure_author_address(l,
+	    identity_mode(p, l, tok->addr, 1)))
+		f.what = NOTICE_POST_NOT_CONFIRMED_HIDDEN;
+	if (store_member_each(p->st, l->name, forged_one, &f) < 0 || f.failed)
+		return -1;
+	log_info("%s confirm: list=%s not confirmed by the member it names; "
+	    "dropped, moderators told out=%s result=permfail", p->qid, l->name,
+	    id);
+	return 0;
+}
+
+/*
+ * confirm_post - a "post" or "post-own" token (taken by tokens.c): release
+ * the held copy once, exactly as it was confirmed, or drop it when the
+ * answer does not confirm it. 1 handled, 0 ignored,
  * -1 store error.
  */
 int
@@ -118,12 +155,10 @@ confirm_post(struct pipeline *p, const struct list_cfg *l, const struct store_to
 	if ((rc = store_held_take(p->st, l->name, id, reason, sizeof(reason))) != STORE_OK &&
 	    rc != STORE_NOTFOUND)
 		return -1;
-	if (says_withdraw(msg)) {
-		if (pipeline_drop_later(p, id) < 0)
-			return -1;
-		log_info("%s confirm: list=%s withdrawn by its author out=%s result=ok", p->qid, l->name, id);
-		return 1;
-	}
+	/* only "confirm" or "yes" releases it: a protest must not */
+	if (reply_says((const char *)msg->data, msg->len, reply_confirm_words,
+	    REPLY_CONFIRM_N, NULL, 0) < 0)
+		return not_confirmed(p, l, tok, id) < 0 ? -1 : 1;
 	buf_init(&copy, 0);
 	buf_init(&why, 0);
 	if (spool_read(p->sp, SPOOL_OUT, id, &e, &copy, &why) != 0) {

@@ -7,7 +7,9 @@
  * list the moderator sees the pseudonym, and the author's address only
  * where disclosure.moderators_see = "address". Each notice carries a token
  * bound to that moderator and that post: replying "approve", "reject
- * REASON" or "discard" to LIST-confirm+TOKEN (a reply does that) acts once.
+ * REASON" or "discard" (the whole first line: pipeline/reply.c) to
+ * LIST-confirm+TOKEN (a reply does that), from the moderator's own
+ * authenticated address (pipeline/tokens.c), acts once.
  * A forged reply has no token and does nothing; the first decision wins
  * and the other moderators' tokens then find nothing to act on; a token
  * decides only while its moderator still moderates the list. Every
@@ -29,6 +31,7 @@
 #include "mail/audit.h"
 #include "mail/header.h"
 #include "pipeline/identity.h"
+#include "pipeline/reply.h"
 #include "leadership/moderate.h"
 #include "util/log.h"
 
@@ -79,55 +82,27 @@ moderate_ask(struct pipeline *p, const struct list_cfg *l, const char *held_id, 
 	return a.n;
 }
 
-/* is_word - does the line p (len bytes) start with the word w, as a whole word? */
-static int
-is_word(const char *p, size_t len, const char *w)
-{
-	size_t n = strlen(w);
+/* the words of a decision, in the order of enum act_decision's use below */
+static const struct reply_word decisions[] = {
+	{ "approve", REPLY_BARE }, { "reject", REPLY_TEXT },
+	{ "discard", REPLY_BARE },
+};
 
-	return len >= n && strncasecmp(p, w, n) == 0 && (len == n || !isalnum((unsigned char)p[n]));
-}
-
-/* decision - the first non-empty, unquoted line of the answer: approve | reject REASON | discard */
+/*
+ * decision - the answer's first line, whole (pipeline/reply.c): approve |
+ * reject REASON | discard; "Approve? No - discard it" is none of them
+ */
 static int
 decision(const struct buf *msg, char *reason, size_t n)
 {
-	const char *m = (const char *)msg->data, *nl, *p;
-	struct hdr h;
-	size_t off, len;
-	int d = -1;
+	int w = reply_says((const char *)msg->data, msg->len, decisions,
+	    sizeof(decisions) / sizeof(decisions[0]), reason, n);
 
-	reason[0] = 0;
-	if (hdr_parse(m, msg->len, &h) < 0)
-		return -1;
-	for (off = h.body_off; off < msg->len; off = (size_t)(nl - m) + 1) {
-		if ((nl = memchr(m + off, '\n', msg->len - off)) == NULL)
-			nl = m + msg->len;
-		for (p = m + off; p < nl && (*p == ' ' || *p == '\t'); p++)
-			;
-		len = (size_t)(nl - p);
-		while (len && (p[len - 1] == '\r' || p[len - 1] == ' '))
-			len--;
-		if (len == 0 || *p == '>')
-			continue;
-		/* whole words: "approved? no, reject it" approves nothing */
-		if (is_word(p, len, "approve"))
-			d = ACT_APPROVE;
-		else if (is_word(p, len, "discard"))
-			d = ACT_DISCARD;
-		else if (is_word(p, len, "reject")) {
-			d = ACT_REJECT;
-			for (p += 6, len -= 6; len && isspace((unsigned char)*p); p++, len--)
-				;
-			snprintf(reason, n, "%.*s", (int)(len < n ? len : n - 1), p);
-			for (char *c = reason; *c; c++)
-				if ((unsigned char)*c < 32)
-					*c = ' ';
-		}
-		break;
-	}
-	hdr_free(&h);
-	return d;
+	for (char *c = reason; *c; c++)
+		if ((unsigned char)*c < 32)
+			*c = ' ';
+	return w == 0 ? ACT_APPROVE : w == 1 ? ACT_REJECT :
+	    w == 2 ? ACT_DISCARD : -1;
 }
 
 /* leads - may the holder of a moderation token (its role now, from the take) still decide? */

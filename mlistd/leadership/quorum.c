@@ -4,7 +4,9 @@
  *
  * The queue manager finds each new request and mails every moderator and
  * owner a token of their own, bound to them and to the request. Replying
- * "approve" counts one vote per moderator (a second reply from the same
+ * "approve" (the whole first line: pipeline/reply.c), from the moderator's
+ * own authenticated address (pipeline/tokens.c), counts one vote per
+ * moderator (a second reply from the same
  * moderator counts nothing; a forged one has no token; the token of a
  * moderator demoted or expelled since does nothing). At the quorum the
  * action is done here, in the daemon, and recorded in the audit log; an
@@ -22,6 +24,7 @@
 
 #include "actions/actions.h"
 #include "pipeline/disclosure.h"
+#include "pipeline/reply.h"
 #include "pipeline/request.h"
 #include "leadership/confirm.h"
 #include "delivery/distribute.h"
@@ -288,10 +291,9 @@ quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_t
 {
 	const char *id = tok->out_id;
 	char *voter, done[300] = "", detail[700];
-	const char *m = (const char *)msg->data;
+	int vouch = strcmp(tok->kind, "vouch") == 0;
 	struct pending pa;
-	struct hdr h;
-	int votes, yes = 0;
+	int votes, yes;
 
 	/*
 	 * A moderator's vote counts only while they still moderate; a vouch is a
@@ -305,26 +307,19 @@ quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_t
 	}
 	if ((voter = strdup(tok->addr)) == NULL)
 		return -1;
-	/* the first line of the answer must say "approve" */
-	if (hdr_parse(m, msg->len, &h) == 0) {
-		size_t off = h.body_off;
-		char *subj = hdr_get_value(&h, "Subject");
-
-		/* "approve"/"vouch" first in the body, or "vouch TOKEN" sent to -request */
-		if (subj && (strncasecmp(subj, "vouch", 5) == 0 || strncasecmp(subj, "approve", 7) == 0))
-			yes = 1;
-		free(subj);
-
-		while (off < msg->len && (m[off] == '\r' || m[off] == '\n' || m[off] == ' '))
-			off++;
-		yes |= (msg->len - off >= 7 && strncasecmp(m + off, "approve", 7) == 0) ||
-		    (msg->len - off >= 5 && strncasecmp(m + off, "vouch", 5) == 0);
-		hdr_free(&h);
-	}
+	/*
+	 * the whole word on the answer's first line (pipeline/reply.c):
+	 * "approve" for a vote, "vouch" (or "vouch TOKEN" to -request) for a
+	 * vouch; "Approve? No" is neither
+	 */
+	yes = reply_says((const char *)msg->data, msg->len,
+	    vouch ? reply_vouch_words : reply_vote_words,
+	    vouch ? REPLY_VOUCH_N : REPLY_VOTE_N, NULL, 0) >= 0;
 	if (!yes || store_pending_get(p->st, atoll(id), &pa) != STORE_OK) {
 		free(voter);
-		log_info("%s quorum: list=%s answer without \"approve\" or request gone; ignored result=permfail",
-		    p->qid, l->name);
+		log_info("%s quorum: list=%s answer without \"%s\" or request "
+		    "gone; ignored result=permfail", p->qid, l->name,
+		    vouch ? "vouch" : "approve");
 		return 1;
 	}
 	if (strcmp(pa.state, "asked") || pa.expires <= p->now) {

@@ -160,6 +160,10 @@
 	    "to a member whose probe bounced too: delivery turned off") \
 	X(NOTICE_DISCIPLINE_UNVERIFIED, "discipline-unverified", "confirm_addr days", \
 	    "to an unverified sender to LIST-owner+discipline: confirm from the mailbox (one text for all)") \
+	X(NOTICE_POST_NOT_CONFIRMED, "post-not-confirmed", "poster", \
+	    "to each moderator: a post in a member's name not confirmed") \
+	X(NOTICE_POST_NOT_CONFIRMED_HIDDEN, "post-not-confirmed-hidden", "", \
+	    "the same, where moderators do not see the author's address") \
 	X(NOTICE_ROLE_KEY_CHANGED, "role-key-changed", "fingerprint", \
 	    "to the members, once, signed by the new key: the moderators' role key is not the one last announced")
 

@@ -211,6 +211,8 @@ struct store_token {
 };
 int	store_confirm_take(struct store *, const char *token, const char *list, long long now,
 	    struct store_token *);
+int	store_confirm_peek(struct store *, const char *token, const char *list,
+	    long long now, struct store_token *);
 
 
 /*

@@ -101,16 +101,16 @@ store_confirm_spend(struct store *st, const char *token)
 }
 
 /*
- * store_confirm_take - spend an unused, unexpired token of any kind in ONE
+ * confirm_look - an unused, unexpired token of any kind in ONE
  * look-up: its kind, what it is bound to (out_id, bound) and the member it
  * was sent to (addr and role; addr NULL if no member has that address
  * now; operator set for a token mlistctl issued). The caller dispatches
  * on the kind and frees bound and addr.
  * STORE_NOTFOUND for an unknown, used or expired token (or another list's).
  */
-int
-store_confirm_take(struct store *st, const char *token, const char *list, long long now,
-    struct store_token *t)
+static int
+confirm_look(struct store *st, const char *token, const char *list,
+    long long now, struct store_token *t)
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT c.kind, c.out_id, c.post_hash, m.addr, m.role, c.poster_hash = ?4, "
 	    "m.list, m.addr_hash, c.token_hash "
@@ -149,5 +149,33 @@ store_confirm_take(struct store *st, const char *token, const char *list, long l
 		t->addr = NULL;
 		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 	}
-	return store_confirm_spend(st, token);
+	return STORE_OK;
+}
+
+/* store_confirm_take - confirm_look, and the token is spent */
+int
+store_confirm_take(struct store *st, const char *token, const char *list,
+    long long now, struct store_token *t)
+{
+	int rc = confirm_look(st, token, list, now, t);
+
+	if (rc != STORE_OK)
+		return rc;
+	if ((rc = store_confirm_spend(st, token)) != STORE_OK) {
+		buf_free(&t->bound);
+		free(t->addr);
+		t->addr = NULL;
+	}
+	return rc;
+}
+
+/*
+ * store_confirm_peek - the same look-up without spending it: whether an
+ * answer may spend it depends on its kind (pipeline/tokens.c)
+ */
+int
+store_confirm_peek(struct store *st, const char *token, const char *list,
+    long long now, struct store_token *t)
+{
+	return confirm_look(st, token, list, now, t);
 }

@@ -697,10 +697,8 @@ request_commands(struct pipeline *p, const struct listaddr *la, const struct env
 
 		ca.kind = ADDR_CONFIRM;
 		snprintf(ca.token, sizeof(ca.token), "%s", req.token);
-		if (tokens_handle(p, &ca, e, msg) < 0) {
-			why_cause(why, "confirm", store_errmsg(p->st));
+		if (tokens_handle(p, &ca, e, msg, why) < 0)
 			return -1;
-		}
 		req.cmds = cmds &= ~CMD_CONFIRM;
 	}
 	if (cmds != CMD_NONE) {

@@ -79,10 +79,8 @@ route_confirm(struct pipeline *p, const struct listaddr *la, const struct envelo
     const struct buf *msg, int *quarantine, struct why *why)
 {
 	(void)quarantine;
-	if (tokens_handle(p, la, e, msg) < 0) {
-		why_cause(why, "confirm", store_errmsg(p->st));
+	if (tokens_handle(p, la, e, msg, why) < 0)
 		return TEMPFAIL;
-	}
 	return OK;
 }
 

@@ -4,7 +4,10 @@
  * moderator's decision, a quorum vote, a vouch, an OpenPGP key and the
  * cancelling of one that waits) comes back to
  * LIST-confirm+TOKEN@ or as "confirm TOKEN" to -request. It is taken with
- * one store look-up that says its kind, and the kind picks the handler.
+ * one store look-up that says its kind, and the kind picks the handler;
+ * what the answer says is reply.c's to decide, in each handler. A vote or
+ * a moderator's decision is first looked at without being spent: only the
+ * moderator's own authenticated mail may spend it.
  *
  * This file is the only one that knows every handler: confirm.c,
  * moderate.c, quorum.c, discipline.c and command.c include none of this,
@@ -12,6 +15,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "leadership/command.h"
 #include "leadership/confirm.h"
@@ -20,6 +24,7 @@
 #include "pipeline/authn.h"
 #include "pipeline/pgpin.h"
 #include "pipeline/pgpreplace.h"
+#include "pipeline/reply.h"
 #include "pipeline/tokens.h"
 #include "util/log.h"
 
@@ -39,6 +44,7 @@ static const struct token_kind {
 	token_env_fn	 efn;
 } token_kinds[] = {
 	{ "post",	confirm_post,	NULL },
+	{ "post-own",	confirm_post,	NULL },	/* held: it names its author */
 	{ "key",	token_key,	NULL },
 	{ "command",	command_confirmed,	NULL },
 	{ "moderate",	moderate_answer,	NULL },
@@ -55,7 +61,12 @@ token_key(struct pipeline *p, const struct list_cfg *l, const struct store_token
 {
 	int rc = STORE_NOTFOUND;
 
-	(void)msg;
+	if (reply_says((const char *)msg->data, msg->len, reply_confirm_words,
+	    REPLY_CONFIRM_N, NULL, 0) < 0) {
+		log_info("%s confirm: list=%s key token answered without "
+		    "\"confirm\"; withdrawn result=permfail", p->qid, l->name);
+		return 1;
+	}
 	if (tok->addr)
 		rc = store_member_set_key(p->st, l->name, tok->addr, tok->bound.data, tok->bound.len);
 	if (rc == STORE_NOTFOUND) {
@@ -70,14 +81,85 @@ token_key(struct pipeline *p, const struct list_cfg *l, const struct store_token
 }
 
 /*
+ * holder - is this mail authenticated as the person the token went to
+ * (DKIM-aligned for their domain, and From: their own address)? A vote or
+ * a moderator's decision is theirs only then: whoever else reads their
+ * notice (a provider, a forwarder) must not act in their name. 1 yes,
+ * 0 no, -1 DNS cannot answer now (cause in why).
+ */
+static int
+holder(struct pipeline *p, const struct envelope *e, const struct buf *msg,
+    const struct store_token *tok, struct why *why)
+{
+	struct authn au;
+	char from[320];
+
+	if (!tok->addr)
+		return 0;
+	if (authn_check(p, e, msg, &au, why) != OK)
+		return -1;
+	if (au.automatic || !authn_vouches(&au, tok->addr) ||
+	    reply_from((const char *)msg->data, msg->len, from,
+	    sizeof(from)) < 0)
+		return 0;
+	return strcasecmp(from, tok->addr) == 0;
+}
+
+/* needs_holder - kinds whose answer counts only from their holder */
+static int
+needs_holder(const struct store_token *tok)
+{
+	/*
+	 * mlistctl's own tokens (operator), and those of someone no longer a
+	 * member, are refused by their handler as tokens that no longer count
+	 */
+	return !tok->operator && tok->addr &&
+	    (strcmp(tok->kind, "moderate") == 0 ||
+	    strcmp(tok->kind, "quorum") == 0);
+}
+
+/*
+ * judged - may this mail spend the token? Looked at before it is taken: a
+ * stranger holding a moderator's token neither acts with it nor uses it
+ * up. 1 yes, 0 no (logged, nothing counted, nobody answered: the same as
+ * for a token that does not exist), -1 error (cause in why).
+ */
+static int
+judged(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, struct why *why)
+{
+	const struct list_cfg *l = la->list;
+	struct store_token tok;
+	int rc;
+
+	if ((rc = store_confirm_peek(p->st, la->token, l->name, p->now,
+	    &tok)) == STORE_NOTFOUND)
+		return 1;	/* tokens_handle says so */
+	if (rc != STORE_OK) {
+		why_cause(why, "confirm", store_errmsg(p->st));
+		return -1;
+	}
+	rc = needs_holder(&tok) ? holder(p, e, msg, &tok, why) : 1;
+	if (rc == 0)
+		log_info("%s confirm: list=%s a %s answer not authenticated as "
+		    "the moderator it was sent to; nothing counted, not spent "
+		    "result=permfail", p->qid, l->name, tok.kind);
+	buf_free(&tok.bound);
+	free(tok.addr);
+	return rc;
+}
+
+/*
  * tokens_handle - take the token and hand it to its kind's handler. An
  * unknown, used or expired token changes nothing and answers nobody;
- * automatic mail (authn_automatic) never spends one.
- * 1 handled, 0 ignored, -1 store error (the transaction is retried).
+ * automatic mail (authn_automatic) never spends one, nor a vote or a
+ * moderator's decision from anyone but that moderator (judged).
+ * 1 handled, 0 ignored, -1 error (cause in why; the transaction is
+ * retried).
  */
 int
 tokens_handle(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
-    const struct buf *msg)
+    const struct buf *msg, struct why *why)
 {
 	const struct list_cfg *l = la->list;
 	struct store_token tok;
@@ -90,13 +172,17 @@ tokens_handle(struct pipeline *p, const struct listaddr *la, const struct envelo
 		    p->qid, l->name);
 		return 0;
 	}
+	if ((rc = judged(p, la, e, msg, why)) <= 0)
+		return rc;
 	if ((rc = store_confirm_take(p->st, la->token, l->name, p->now, &tok)) == STORE_NOTFOUND) {
 		log_info("%s confirm: list=%s token unknown, used or expired; ignored result=permfail",
 		    p->qid, l->name);
 		return 0;
 	}
-	if (rc != STORE_OK)
+	if (rc != STORE_OK) {
+		why_cause(why, "confirm", store_errmsg(p->st));
 		return -1;
+	}
 	for (i = 0; i < sizeof(token_kinds) / sizeof(token_kinds[0]); i++)
 		if (strcmp(token_kinds[i].kind, tok.kind) == 0)
 			break;
@@ -109,6 +195,8 @@ tokens_handle(struct pipeline *p, const struct listaddr *la, const struct envelo
 		    "result=permfail", p->qid, l->name, tok.kind);
 		rc = 0;
 	}
+	if (rc < 0)
+		why_cause(why, "confirm", store_errmsg(p->st));
 	buf_free(&tok.bound);
 	free(tok.addr);
 	return rc;

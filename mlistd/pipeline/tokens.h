@@ -4,8 +4,9 @@
 
 #include "mail/addr.h"
 #include "pipeline/pipeline.h"
+#include "util/why.h"
 
 int	tokens_handle(struct pipeline *, const struct listaddr *, const struct envelope *,
-	    const struct buf *msg);
+	    const struct buf *msg, struct why *);
 
 #endif

@@ -269,11 +269,6 @@ def banned(inst):
     return "reached its quorum" in inst.logtext()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: a quorum vote is a bearer token: whoever holds a moderator's notice (their "
-    "provider, a forwarder, anyone who reads that mailbox) votes as that moderator from any "
-    "address, unauthenticated; the sender is never compared with the moderator or judged by "
-    "authn.c. For unmask/ban that is the weakest level the design allows, for the gravest actions"))
 def test_quorum_vote_needs_the_moderators_own_authenticated_mail(make_instance, sink):
     inst, notes = ban_request(make_instance, sink)
     # the informer read m1's notice: votes with it from their own address, no DKIM, no A-R
@@ -284,10 +279,6 @@ def test_quorum_vote_needs_the_moderators_own_authenticated_mail(make_instance, 
     assert "approvals=1 of 2" not in inst.logtext()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: a vote counts when the answer merely starts with the letters 'approve' "
-    "(strncasecmp 7): 'Approve? No. I will not agree to this ban.' is counted as approval, as "
-    "would be 'approvers should...'; 'vouch...' counts for a quorum too"))
 def test_quorum_refusal_that_starts_with_approve_is_not_a_vote(make_instance, sink):
     inst, notes = ban_request(make_instance, sink)
     for m in MODS[:2]:
@@ -1138,12 +1129,6 @@ def test_hidden_moderators_answer_carries_nothing_of_the_moderator(make_instance
 
 # ---- a forged post, released by its victim's protest -------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: a post forged in bob's name is released by ANY reply of bob's except one that says "
-    "'withdraw': bob answering the confirmation with 'I did not send this, do not post it!' "
-    "distributes the forgery - now confirmed from his own mailbox, a stronger level than the "
-    "claim it was. The natural reaction to 'a post in your name' the member did not write is the "
-    "one that publishes it"))
 @pytest.mark.parametrize("mode", ["real", "pseudonym"])
 def test_victims_protest_does_not_release_a_forged_post(make_instance, sink, mode):
     inst = make_instance(list_settings={"identity.mode": mode})
@@ -1161,10 +1146,6 @@ def test_victims_protest_does_not_release_a_forged_post(make_instance, sink, mod
     assert to(sink, CAROL, b"you are all informers") == [], "the forgery went out on bob's protest"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: the same for -request changes: a stranger forges 'unsubscribe' (or 'set nomail "
-    "on', or 'set pseudonym NAME') in bob's name; bob's protest ('I did not ask for this') "
-    "confirms it"))
 @pytest.mark.parametrize("command,done", [
     ("unsubscribe", lambda inst: BOB not in members_of(inst)),
     ("set nomail on", lambda inst: re.search(r"bob@example.org\s+member\s+nomail", members_of(inst))),
@@ -1279,10 +1260,6 @@ def test_confirmation_token_of_one_list_does_not_release_on_another(make_instanc
     assert to(sink, CAROL, b"A forged post for demo.") == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding: a stranger forges 'subscribe' for a victim who is no member; the victim's protest "
-    "('I never asked to join this list') confirms it, and they are on a political list they "
-    "refused"))
 def test_victims_protest_does_not_subscribe_them(make_instance, sink):
     victim = "victim@example.net"
     inst = make_instance()
@@ -1297,9 +1274,6 @@ def test_victims_protest_does_not_subscribe_them(make_instance, sink):
     assert victim not in members_of(inst)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "finding (low): a moderator's answer to a held post whose first line is 'Approve? No - "
-    "discard it.' approves it: 'Approve?' passes the whole-word check"))
 def test_moderators_question_is_not_an_approval(make_instance, sink):
     inst = make_instance(list_settings={"posting": "moderated"}, members=(ALICE, BOB, MODS[0]), start=False)
     inst.ctl("member", "set", "demo", MODS[0], "role", "moderator")

@@ -29,9 +29,9 @@ def to(sink, rcpt):
     return [c for r, c in sink.handler.copies() if r == rcpt]
 
 
-def forged(frm, subject, rcpt=LIST, extra=b""):
+def forged(frm, subject, rcpt=LIST, extra=b"", body=b"Forged."):
     return (f"From: {frm}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
-            f"Message-ID: <{time.time()}@example.org>\r\n").encode() + extra + b"\r\nForged.\r\n"
+            f"Message-ID: <{time.time()}@example.org>\r\n").encode() + extra + b"\r\n" + body + b"\r\n"
 
 
 def pseudonymous(make_instance, **settings):
@@ -73,7 +73,7 @@ def test_vacation_reply_does_not_confirm_a_forged_post(make_instance, sink):
     assert wait_until(lambda: inst.logtext().count("automatic mail to a token; not spent") >= 2)
     assert to(sink, "bob@example.org") == [] and to(sink, MALLORY) == []
     # the token still works for the person: she may release it (or not) herself
-    send_unauthenticated(inst.port, TARGET, [addr], forged(TARGET, "Re: confirm", rcpt=addr))
+    send_unauthenticated(inst.port, TARGET, [addr], forged(TARGET, "Re: confirm", rcpt=addr, body=b"confirm"))
     assert wait_until(lambda: to(sink, "bob@example.org"))
 
 
@@ -277,7 +277,7 @@ def test_request_answers_to_a_claim_are_the_same_for_member_moderator_nobody(mak
     for who, count in ((TARGET, True), (STRANGER, False)):
         token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", to(sink, who)[0]).group(1).decode()
         addr = f"demo-confirm+{token}@lists.example"
-        send_unauthenticated(inst.port, who, [addr], forged(who, "Re: confirm", addr))
+        send_unauthenticated(inst.port, who, [addr], forged(who, "Re: confirm", addr, body=b"confirm"))
         again = wait_until(lambda: to(sink, who)[1:])
         assert again, inst.logtext()
         assert (b"The list has 4 members" in again[0]) == count, again[0]
@@ -298,7 +298,7 @@ def test_forged_request_changes_nothing_and_reveals_nothing(make_instance, sink)
     assert b"Red Fly" not in ask[0] and TARGET.encode() not in ask[0]
     token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ask[0]).group(1).decode()
     addr = f"demo-confirm+{token}@lists.example"
-    send_unauthenticated(inst.port, MALLORY, [addr], forged(TARGET, "Re: confirm", addr))
+    send_unauthenticated(inst.port, MALLORY, [addr], forged(TARGET, "Re: confirm", addr, body=b"confirm"))
     assert wait_until(lambda: len(to(sink, MALLORY)) >= 2), inst.logtext()
     # what was confirmed is mallory's own leaving; Red Fly is still a member
     roster = inst.ctl("member", "ls", "demo").stdout
@@ -322,7 +322,7 @@ def test_discipline_answer_to_a_claim_is_no_moderator_oracle(make_instance, sink
                       (STRANGER, b"Only the list's moderators")):
         token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", to(sink, who)[0]).group(1).decode()
         addr = f"demo-confirm+{token}@lists.example"
-        send_unauthenticated(inst.port, who, [addr], forged(who, "Re: confirm", addr))
+        send_unauthenticated(inst.port, who, [addr], forged(who, "Re: confirm", addr, body=b"confirm"))
         assert wait_until(lambda: [c for c in to(sink, who)[1:] if says in c]), inst.logtext()
     assert inst.logtext().count("awaits the moderator's confirmation") == 1
     # the moderator, authenticated, is asked to confirm the step at once
@@ -342,7 +342,7 @@ def confirm_request(inst, sink, who, subject):
     token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ask[0]).group(1).decode()
     addr = f"demo-confirm+{token}@lists.example"
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail(who, [addr], forged(who, "Re: confirm", addr))
+        s.sendmail(who, [addr], forged(who, "Re: confirm", addr, body=b"confirm"))
     done = wait_until(lambda: [c for c in to(sink, who)[n + 1:] if b"done" in c])
     assert done, inst.logtext()
     return done[0]
@@ -368,7 +368,7 @@ def test_request_changes_are_the_operators_actions(make_instance, sink):
     token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ask[0]).group(1).decode()
     addr = f"demo-confirm+{token}@lists.example"
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail("carol@example.org", [addr], forged("carol@example.org", "Re: confirm", addr))
+        s.sendmail("carol@example.org", [addr], forged("carol@example.org", "Re: confirm", addr, body=b"confirm"))
     done = wait_until(lambda: [c for c in to(sink, "carol@example.org")[n + 1:] if b"done" in c])
     assert done and b"not done" in done[0] and b"go out as" not in done[0], inst.logtext()
     assert "identity changed" not in inst.ctl("audit", "demo").stdout

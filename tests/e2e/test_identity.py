@@ -395,7 +395,7 @@ def test_set_pseudonym_and_identity_by_mail(make_instance, sink):
     inst = ident_instance(make_instance, "pseudonym", {"identity.choices": "anonymous"})
     ans = request(inst, sink, ROSA, "set pseudonym Quiet Sparrow", b"demo-confirm+")
     token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ans).group(1).decode()
-    send(inst, b"Subject: ok\r\n\r\nok\r\n", rcpt=f"demo-confirm+{token}@lists.example")
+    send(inst, b"Subject: ok\r\n\r\nconfirm\r\n", rcpt=f"demo-confirm+{token}@lists.example")
     assert inst.wait_log("pseudonym set")
     time.sleep(0.3)
     send(inst, f"From: {ROSA}\r\nSubject: named\r\n\r\nHello.\r\n".encode())
@@ -404,7 +404,7 @@ def test_set_pseudonym_and_identity_by_mail(make_instance, sink):
     # bob chooses to post anonymously (the list offers it); "real" it does not offer
     ans = request(inst, sink, "bob@example.org", "set identity anonymous", b"demo-confirm+")
     token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ans).group(1).decode()
-    send(inst, b"Subject: ok\r\n\r\nok\r\n", rcpt=f"demo-confirm+{token}@lists.example")
+    send(inst, b"Subject: ok\r\n\r\nconfirm\r\n", rcpt=f"demo-confirm+{token}@lists.example")
     assert wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"now go out as: anonymous" in d])
     send(inst, b"From: bob@example.org\r\nSubject: unnamed\r\n\r\nHello again.\r\n", sender="bob@example.org")
     m = msg_of(wait_until(lambda: len(copies_to(sink, "carol@example.org")) >= 2 and
@@ -415,7 +415,7 @@ def test_set_pseudonym_and_identity_by_mail(make_instance, sink):
                   b"demo-confirm+")
     assert b"not a way of posting" in ans
     token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ans).group(1).decode()
-    send(inst, b"Subject: ok\r\n\r\nok\r\n", rcpt=f"demo-confirm+{token}@lists.example")
+    send(inst, b"Subject: ok\r\n\r\nconfirm\r\n", rcpt=f"demo-confirm+{token}@lists.example")
     assert inst.wait_log("pseudonym taken by another member")
 
 
