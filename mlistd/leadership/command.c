@@ -276,7 +276,7 @@ command_confirmed(struct pipeline *p, const struct list_cfg *l, const struct sto
 	char *addr, *line, *next, *intro = NULL, *ps, asked[256] = "";
 	int rc, member, quiet = 0, answered = 0;
 
-	/* only "confirm" (or "yes") does it: "I never asked for this" withdraws */
+	/* only "confirm" (or "yes") does it: "I never asked" withdraws */
 	if (reply_says((const char *)msg->data, msg->len, reply_confirm_words,
 	    REPLY_CONFIRM_N, NULL, 0) < 0) {
 		log_info("%s confirm: list=%s request not confirmed by its "
