@@ -27,7 +27,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,23 +78,6 @@ static struct job {
 	struct item	*items;
 	int		 n, cap;
 } job;
-
-/* rm_one - nftw's callback: remove what it is given */
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-/* rm_tree - a snapshot directory, gone */
-static void
-rm_tree(const char *dir)
-{
-	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* item_new - a new, empty item named name; NULL out of memory */
 static struct item *
@@ -282,7 +264,7 @@ freeze(struct act_ctx *c)
 	buf_init(&job.wrapped, 0);
 	buf_init(&job.answer, 0);
 	snprintf(job.snap, sizeof(job.snap), "%s/%s", cfg->state_dir, SNAP_DIR);
-	rm_tree(job.snap);	/* a writer that died: its links are stale */
+	fs_rm_tree(job.snap);	/* a writer that died: its links are stale */
 	if (mkdir(job.snap, 0700) < 0)
 		return act_fail(c, ACT_FAILED, "cannot create %s: %s",
 		    job.snap, strerror(errno));
@@ -501,7 +483,7 @@ backup_done(struct buf *out, struct buf *err)
 
 	(void)pthread_join(job.th, NULL);
 	(void)close(job.fd);
-	rm_tree(job.snap);
+	fs_rm_tree(job.snap);
 	if (a[0] == '0') {
 		buf_puts(out, a + 1);
 		rc = ACT_DONE;
@@ -627,7 +609,7 @@ act_backup(struct act_ctx *c, const char *path)
 	}
 	(void)fclose(job.fp);
 	(void)unlink(job.tmp);
-	rm_tree(job.snap);
+	fs_rm_tree(job.snap);
 	job_reset();
 	return rc;
 }

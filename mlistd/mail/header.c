@@ -192,3 +192,21 @@ hdr_automatic(const struct hdr *h)
 		a = 1;
 	return a;
 }
+
+/*
+ * hdr_hidden_subject - an outer Subject that hides the real one ("...",
+ * "[...]", "Encrypted Message" or empty), as OpenPGP clients write it
+ */
+int
+hdr_hidden_subject(const struct hdr_field *f)
+{
+	char *v;
+	int h;
+
+	if (!hdr_is(f, "Subject") || (v = hdr_value(f)) == NULL)
+		return 0;
+	h = *v == 0 || strcmp(v, "...") == 0 || !strcasecmp(v, "[...]") ||
+	    !strcasecmp(v, "Encrypted Message");
+	free(v);
+	return h;
+}

@@ -27,6 +27,7 @@ const struct hdr_field *hdr_get(const struct hdr *, const char *name);
 int	hdr_count(const struct hdr *, const char *name);
 int	hdr_is(const struct hdr_field *, const char *name);
 char	*hdr_value(const struct hdr_field *);
+int	hdr_hidden_subject(const struct hdr_field *);
 char	*hdr_get_value(const struct hdr *, const char *name);
 int	hdr_automatic(const struct hdr *);
 

@@ -53,23 +53,6 @@ restore_fresh(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* rm_one - nftw's callback: remove what it is given */
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-/* rm_tree - remove a half-made restore */
-static void
-rm_tree(const char *dir)
-{
-	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* put_file - one restored file under dir; its parents made 0700 */
 static int
 put_file(const char *dir, const char *name, const struct buf *b, char *err,
@@ -315,7 +298,7 @@ templates_place(const struct config *cfg, int differ, char *err,
 	if (templates(cfg->state_dir, cfg->templates_dir, 1) < 0)
 		return backup_say(err, errlen, "cannot write the templates "
 		    "into %s: %s", cfg->templates_dir, strerror(errno));
-	rm_tree(src);
+	fs_rm_tree(src);
 	return 0;
 }
 
@@ -389,7 +372,7 @@ restore_run(const struct config *cfg, struct backup_r *r, const struct keys *k,
 		if (differ < 0)
 			backup_say(err, errlen, "cannot compare the templates "
 			    "with %s: %s", cfg->templates_dir, strerror(errno));
-		rm_tree(tmp);
+		fs_rm_tree(tmp);
 		return -1;
 	}
 	n->results = journal_lines(tmp);

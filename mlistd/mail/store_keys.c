@@ -255,14 +255,14 @@ store_member_pgp_put(struct store *st, const char *list, const char *addr,
 	return sqlite3_changes(st->db) ? 0 : STORE_NOTFOUND;
 }
 
-/* store_member_pgp_get - a member's key, opened into key; 0: they have none */
-int
-store_member_pgp_get(struct store *st, const char *list, const char *addr,
-    struct buf *key, long long *expires)
+/*
+ * pgp_row - the one row s selects: a sealed key at column 0 (its place
+ * `where`), a time at column 1 (NULL: 0); 1, 0 no row, or STORE_ERR
+ */
+static int
+pgp_row(struct store *st, sqlite3_stmt *s, const char *where,
+    const char *list, const char *addr, struct buf *key, long long *when)
 {
-	sqlite3_stmt *s = st_prep_member(st, "SELECT pgp_key, enc_expires FROM "
-	    "members WHERE list = ?1 AND addr_hash = ?2 AND pgp_key IS NOT NULL",
-	    list, addr);
 	struct st_place pl;
 	int rc;
 
@@ -274,16 +274,28 @@ store_member_pgp_get(struct store *st, const char *list, const char *addr,
 		st_done(st, s);
 		return rc == SQLITE_DONE ? 0 : STORE_ERR;
 	}
-	st_place(&pl, "members.pgp_key");
+	st_place(&pl, where);
 	st_place_hash(st, &pl, list, addr);
 	if (st_opened_blob(st, s, 0, key, &pl) != 1) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
-	if (expires)
-		*expires = sqlite3_column_int64(s, 1);	/* NULL: 0 */
+	if (when)
+		*when = sqlite3_column_int64(s, 1);
 	st_done(st, s);
 	return 1;
+}
+
+/* store_member_pgp_get - a member's key, opened into key; 0: they have none */
+int
+store_member_pgp_get(struct store *st, const char *list, const char *addr,
+    struct buf *key, long long *expires)
+{
+	sqlite3_stmt *s = st_prep_member(st, "SELECT pgp_key, enc_expires FROM "
+	    "members WHERE list = ?1 AND addr_hash = ?2 AND pgp_key IS NOT NULL",
+	    list, addr);
+
+	return pgp_row(st, s, "members.pgp_key", list, addr, key, expires);
 }
 
 /* store_member_pgp_clear - the member has no OpenPGP key any more */
@@ -338,27 +350,8 @@ store_member_pgp_next_get(struct store *st, const char *list,
 	sqlite3_stmt *s = st_prep_member(st, "SELECT pgp_next, pgp_next_due "
 	    "FROM members WHERE list = ?1 AND addr_hash = ?2 AND "
 	    "pgp_next IS NOT NULL", list, addr);
-	struct st_place pl;
-	int rc;
 
-	if (!s)
-		return STORE_ERR;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			st_db_fail(st);
-		st_done(st, s);
-		return rc == SQLITE_DONE ? 0 : STORE_ERR;
-	}
-	st_place(&pl, "members.pgp_next");
-	st_place_hash(st, &pl, list, addr);
-	if (st_opened_blob(st, s, 0, key, &pl) != 1) {
-		st_done(st, s);
-		return STORE_ERR;
-	}
-	if (due)
-		*due = sqlite3_column_int64(s, 1);
-	st_done(st, s);
-	return 1;
+	return pgp_row(st, s, "members.pgp_next", list, addr, key, due);
 }
 
 /* store_member_pgp_next_clear - no key waits now: 1 one did, 0, STORE_ERR */

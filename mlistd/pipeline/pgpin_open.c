@@ -95,27 +95,13 @@ wrapper_field(const struct hdr_field *f, const struct hdr *in)
 	return hdr_get(in, name) != NULL;
 }
 
-/* hidden_subject - the outer Subject hides the real one ("..." or empty) */
-static int
-hidden_subject(const struct hdr_field *f)
-{
-	char *v;
-	int h;
-
-	if (!hdr_is(f, "Subject") || (v = hdr_value(f)) == NULL)
-		return 0;
-	h = *v == 0 || strcmp(v, "...") == 0 || !strcasecmp(v, "[...]") ||
-	    !strcasecmp(v, "Encrypted Message");
-	free(v);
-	return h;
-}
-
 /* outer_head - the outer header without the wrapper's and inner's fields */
 static int
 outer_head(const struct hdr *h, const struct hdr *in, struct buf *out)
 {
 	for (int i = 0; i < h->n; i++)
-		if (!wrapper_field(&h->f[i], in) && !hidden_subject(&h->f[i]) &&
+		if (!wrapper_field(&h->f[i], in) &&
+		    !hdr_hidden_subject(&h->f[i]) &&
 		    buf_append(out, h->f[i].start, h->f[i].len) < 0)
 			return -1;
 	return 0;

@@ -59,21 +59,6 @@ content_field(const struct hdr_field *f)
 	    (f->nlen > 8 && strncasecmp(f->start, "Content-", 8) == 0);
 }
 
-/* hidden_subject - the outer Subject hides the real one ("..." or empty) */
-static int
-hidden_subject(const struct hdr_field *f)
-{
-	char *v;
-	int h;
-
-	if (!hdr_is(f, "Subject") || (v = hdr_value(f)) == NULL)
-		return 0;
-	h = *v == 0 || strcmp(v, "...") == 0 || !strcasecmp(v, "[...]") ||
-	    !strcasecmp(v, "Encrypted Message");
-	free(v);
-	return h;
-}
-
 /* said_inside - the protected headers name this field again */
 static int
 said_inside(const struct hdr_field *f, const struct hdr *in)
@@ -105,7 +90,8 @@ static void
 outer_fields(const struct hdr *h, const struct hdr *in, struct buf *out)
 {
 	for (int i = 0; i < h->n; i++)
-		if (!content_field(&h->f[i]) && !hidden_subject(&h->f[i]) &&
+		if (!content_field(&h->f[i]) &&
+		    !hdr_hidden_subject(&h->f[i]) &&
 		    !is_one_of(&h->f[i], never_inner + 2, 2) &&
 		    !said_inside(&h->f[i], in))
 			put_field(out, &h->f[i]);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -186,4 +187,21 @@ fs_mkdir_p(const char *path, int mode)
 	if (mkdir(copy, (mode_t)mode) < 0 && errno != EEXIST)
 		return -1;
 	return 0;
+}
+
+/* rm_one - nftw's callback: remove what it is given */
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+/* fs_rm_tree - a directory and all below it, gone (symlinks not followed) */
+void
+fs_rm_tree(const char *dir)
+{
+	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
