@@ -276,6 +276,22 @@ not_ours(rnp_ffi_t ffi, rnp_op_verify_t op)
 	return !ours;
 }
 
+/*
+ * io_open - librnp's input from msg and a memory output for what it yields,
+ * bounded: a compressed packet may inflate to anything (a bomb); 0 or -1
+ */
+static int
+io_open(const void *msg, size_t len, rnp_input_t *in, rnp_output_t *o)
+{
+	if (rnp_input_from_memory(in, msg, len, false) != RNP_SUCCESS)
+		return -1;
+	if (rnp_output_to_memory(o, OPENPGP_PLAIN_MAX) != RNP_SUCCESS) {
+		(void)rnp_input_destroy(*in);
+		return -1;
+	}
+	return 0;
+}
+
 /* decrypt_run - verify-and-decrypt in an ffi holding the keys */
 static enum result
 decrypt_run(rnp_ffi_t ffi, const struct openpgp_key *member,
@@ -288,13 +304,8 @@ decrypt_run(rnp_ffi_t ffi, const struct openpgp_key *member,
 	rnp_result_t	 rc;
 	enum result	 r = OK;
 
-	if (rnp_input_from_memory(&in, msg, len, false) != RNP_SUCCESS)
+	if (io_open(msg, len, &in, &o) < 0)
 		return TEMPFAIL;
-	/* bounded: a compressed packet may inflate to anything (a bomb) */
-	if (rnp_output_to_memory(&o, OPENPGP_PLAIN_MAX) != RNP_SUCCESS) {
-		(void)rnp_input_destroy(in);
-		return TEMPFAIL;
-	}
 	if ((rc = rnp_op_verify_create(&op, ffi, in, o)) == RNP_SUCCESS) {
 		/* a bad or unknown signature is judged below, not fatal */
 		rc = rnp_op_verify_set_flags(op,
@@ -427,12 +438,8 @@ cleartext_run(rnp_ffi_t ffi, const struct openpgp_key *member,
 	rnp_op_verify_t	 op;
 	enum result	 r = TEMPFAIL;
 
-	if (rnp_input_from_memory(&in, text, len, false) != RNP_SUCCESS)
+	if (io_open(text, len, &in, &o) < 0)
 		return TEMPFAIL;
-	if (rnp_output_to_memory(&o, OPENPGP_PLAIN_MAX) != RNP_SUCCESS) {
-		(void)rnp_input_destroy(in);
-		return TEMPFAIL;
-	}
 	if (rnp_op_verify_create(&op, ffi, in, o) == RNP_SUCCESS) {
 		/* an invalid signature still leaves its status to read */
 		(void)rnp_op_verify_execute(op);
