@@ -293,8 +293,9 @@ pgprotate_pseudonym(struct pipeline *p, const struct list_cfg *l,
 	}
 	if (store_new(p, l, &r) < 0 || announce(p, l, &r, &count) < 0)
 		goto out;
-	log_info("NOQUEUE pgprotate: list=%s pseudonym key rotated old=%s "
-	    "new=%s announced=%d", l->name, r.oldfpr, r.fpr, count);
+	/* no fingerprint: it would tie this line to one pseudonym */
+	log_info("NOQUEUE pgprotate: list=%s pseudonym key rotated "
+	    "announced=%d", l->name, count);
 	(void)snprintf(oldfpr, OPENPGP_FPR_SIZE, "%s", r.oldfpr);
 	(void)snprintf(fpr, OPENPGP_FPR_SIZE, "%s", r.fpr);
 	rc = 1;
