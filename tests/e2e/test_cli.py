@@ -235,7 +235,9 @@ def test_make_install_puts_binaries_man_pages_and_unit(tmp_path):
     without a groff warning), the systemd unit with the real path, the example configuration."""
     root = os.path.join(os.path.dirname(__file__), "..", "..")
     dest = tmp_path / "dest"
-    r = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/usr/local",
+    # -o all: install what is built, never rebuild it (a relink under a running suite
+    # replaced binaries other tests were executing)
+    r = subprocess.run(["make", "-s", "-o", "all", "install", f"DESTDIR={dest}", "PREFIX=/usr/local",
                         f"BUILD={os.environ.get('MLISTD_BUILD', 'build')}"], cwd=root, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stderr
