@@ -82,8 +82,8 @@ token_key(struct pipeline *p, const struct list_cfg *l, const struct store_token
 
 /*
  * holder - is this mail authenticated as the person the token went to
- * (DKIM-aligned for their domain, and From: their own address)? A vote or
- * a moderator's decision is theirs only then: whoever else reads their
+ * (DKIM-aligned for their domain, and From: their own address)? A vote, a
+ * vouch or a moderator's decision is theirs only then: whoever else reads their
  * notice (a provider, a forwarder) must not act in their name. 1 yes,
  * 0 no, -1 DNS cannot answer now (cause in why).
  */
@@ -115,7 +115,8 @@ needs_holder(const struct store_token *tok)
 	 */
 	return !tok->operator && tok->addr &&
 	    (strcmp(tok->kind, "moderate") == 0 ||
-	    strcmp(tok->kind, "quorum") == 0);
+	    strcmp(tok->kind, "quorum") == 0 ||
+	    strcmp(tok->kind, "vouch") == 0);
 }
 
 /*
@@ -142,7 +143,7 @@ judged(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
 	rc = needs_holder(&tok) ? holder(p, e, msg, &tok, why) : 1;
 	if (rc == 0)
 		log_info("%s confirm: list=%s a %s answer not authenticated as "
-		    "the moderator it was sent to; nothing counted, not spent "
+		    "the one it was sent to; nothing counted, not spent "
 		    "result=permfail", p->qid, l->name, tok.kind);
 	buf_free(&tok.bound);
 	free(tok.addr);

@@ -4,7 +4,7 @@ import re
 import smtplib
 import time
 
-from conftest import wait_until
+from conftest import send_unauthenticated, wait_until
 
 ROSA = "rosa@spartakus.example"
 
@@ -269,7 +269,15 @@ def test_vouching(make_instance, sink):
     asks = [wait_until(lambda m=m: to(sink, m, b"Will you vouch")) for m in (ROSA, "bob@example.org")]
     assert all(asks) and to(sink, "carol@example.org", b"Will you vouch") == []
     assert b"east branch" in asks[0][0] and b"applicant@example.net" not in asks[0][0].split(b"\r\n\r\n", 1)[1]
-    send(inst, b"Subject: Re\r\n\r\nvouch\r\n", ROSA, rcpt=f"demo-confirm+{token(asks[0][0])}@lists.example")
+    # a vouch counts only from the member's own authenticated mail: the same answer
+    # unsigned (their provider, a forwarder, anyone holding the notice) counts nothing
+    tok = token(asks[0][0])
+    send_unauthenticated(inst.port, ROSA, [f"demo-confirm+{tok}@lists.example"],
+                         f"From: {ROSA}\r\nSubject: Re\r\n\r\nvouch\r\n".encode())
+    assert inst.wait_log("a vouch answer not authenticated as the one it was sent to")
+    assert "approvals=1" not in inst.logtext()
+    send(inst, f"From: {ROSA}\r\nSubject: Re\r\n\r\nvouch\r\n".encode(), ROSA,
+         rcpt=f"demo-confirm+{tok}@lists.example")
     assert inst.wait_log("approvals=1 of 2")
     assert "applicant@example.net" not in [m["address"] for m in
                                            json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
