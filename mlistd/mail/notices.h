@@ -323,11 +323,52 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_ONE_CLICK_LATER, "one-click-later", "", \
 	    "one-click POST not queued (the spool failed): try later; the instance's text") \
 	X(PIECE_NO_INTRODUCTION, "no-introduction", "", \
-	    "{introduction} of an application whose applicant wrote none")
+	    "{introduction} of an application whose applicant wrote none") \
+	X(PIECE_WHY_SIG_UNSIGNED, "why-sig-unsigned", "", \
+	    "reason sig-unsigned ({why} of refused-unsigned): no author signature") \
+	X(PIECE_WHY_SIG_NONE, "why-sig-none", "", \
+	    "reason sig-none: the author signature header cannot be found") \
+	X(PIECE_WHY_SIG_MALFORMED, "why-sig-malformed", "", \
+	    "reason sig-malformed: the author signature's tags do not parse") \
+	X(PIECE_WHY_SIG_ENCODING, "why-sig-encoding", "", \
+	    "reason sig-encoding: its key or signature is badly encoded") \
+	X(PIECE_WHY_SIG_OTHER_LIST, "why-sig-other-list", "other", \
+	    "reason sig-other-list: signed for another list (other: its list id)") \
+	X(PIECE_WHY_SIG_BODY_CHANGED, "why-sig-body-changed", "", \
+	    "reason sig-body-changed: the body changed since it was signed") \
+	X(PIECE_WHY_SIG_HEADERS_CHANGED, "why-sig-headers-changed", "", \
+	    "reason sig-headers-changed: Subject, Date or Message-ID changed") \
+	X(PIECE_WHY_SIG_UNKNOWN_KEY, "why-sig-unknown-key", "", \
+	    "reason sig-unknown-key: signed by a key no member registered") \
+	X(PIECE_WHY_SIG_ERROR, "why-sig-error", "", \
+	    "reason sig-error: the list could not check the signature")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
 #undef PIECE_ENUM
+
+/*
+ * one row per reason the list gives a member inside a notice ({why}): the
+ * code C passes (stable: the log's reason= and the audit log keep it) and
+ * the piece that gives the words. tests/unit/test_notices.c fails when a
+ * code has no piece in the shipped templates.
+ */
+#define REASON_TABLE(X) \
+	X(REASON_SIG_UNSIGNED, "sig-unsigned", PIECE_WHY_SIG_UNSIGNED) \
+	X(REASON_SIG_NONE, "sig-none", PIECE_WHY_SIG_NONE) \
+	X(REASON_SIG_MALFORMED, "sig-malformed", PIECE_WHY_SIG_MALFORMED) \
+	X(REASON_SIG_ENCODING, "sig-encoding", PIECE_WHY_SIG_ENCODING) \
+	X(REASON_SIG_OTHER_LIST, "sig-other-list", PIECE_WHY_SIG_OTHER_LIST) \
+	X(REASON_SIG_BODY_CHANGED, "sig-body-changed", \
+	    PIECE_WHY_SIG_BODY_CHANGED) \
+	X(REASON_SIG_HEADERS_CHANGED, "sig-headers-changed", \
+	    PIECE_WHY_SIG_HEADERS_CHANGED) \
+	X(REASON_SIG_UNKNOWN_KEY, "sig-unknown-key", PIECE_WHY_SIG_UNKNOWN_KEY) \
+	X(REASON_SIG_ERROR, "sig-error", PIECE_WHY_SIG_ERROR)
+
+#define REASON_ENUM(e, code, piece) e,
+enum reason_id { REASON_TABLE(REASON_ENUM) REASON_N };
+#undef REASON_ENUM
 
 struct notice_text {
 	char	*subject;
@@ -355,5 +396,10 @@ int	notice_render(const struct notices *list, const struct notices *inst, enum n
 int	notice_subject(const char *subject, struct buf *header_value);
 int	notice_piece(const struct notices *list, const struct notices *inst, enum piece_id,
 	    const struct notice_ctx *, const char *const *vars, struct buf *out);
+int	notice_piece_line(const struct notices *list,
+	    const struct notices *inst, enum piece_id, const struct notice_ctx *,
+	    const char *const *vars, char *out, size_t n);
+const char *reason_code(enum reason_id);
+enum piece_id reason_piece(enum reason_id);
 
 #endif
