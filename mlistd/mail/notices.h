@@ -324,6 +324,18 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "one-click POST not queued (the spool failed): try later; the instance's text") \
 	X(PIECE_NO_INTRODUCTION, "no-introduction", "", \
 	    "{introduction} of an application whose applicant wrote none") \
+	X(PIECE_HTTP_BAD_REQUEST, "http-bad-request", "", \
+	    "one-click endpoint, 400: the request line does not parse") \
+	X(PIECE_HTTP_NOT_POST, "http-not-post", "", \
+	    "one-click endpoint, 405: a method other than GET, HEAD or POST") \
+	X(PIECE_HTTP_BAD_BODY, "http-bad-body", "", \
+	    "one-click endpoint, 400: a POST without List-Unsubscribe=One-Click") \
+	X(PIECE_HTTP_TOO_LARGE, "http-too-large", "", \
+	    "one-click endpoint, 413: the request is over 9 KB") \
+	X(PIECE_HTTP_HEAD_TOO_LARGE, "http-head-too-large", "", \
+	    "one-click endpoint, 431: the request head is over 8 KB") \
+	X(PIECE_HTTP_TIMEOUT, "http-timeout", "", \
+	    "one-click endpoint, 408: the client went quiet mid-request") \
 	X(PIECE_WHY_SIG_UNSIGNED, "why-sig-unsigned", "", \
 	    "reason sig-unsigned ({why} of refused-unsigned): no author signature") \
 	X(PIECE_WHY_SIG_NONE, "why-sig-none", "", \

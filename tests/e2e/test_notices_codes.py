@@ -1,0 +1,134 @@
+"""The last English in C, moved to templates (#13 item 8): the reasons inside a notice are codes
+worded by pieces (a list that rewords [why-sig-...] in templates_dir/notices/LIST/pieces is what the
+member reads in the notice's {why}; the code stays in the log, reason=, for the administrator), the
+one-click endpoint's error pages are pieces, and the audit log stores codes that its view words."""
+import email
+import email.policy
+import os
+import smtplib
+import subprocess
+import re
+import time
+
+from conftest import MLISTCTL, wait_until
+
+MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def body(raw):
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    return m.get_body(("plain",)).get_content()
+
+
+def to(sink, rcpt):
+    return [m[2] for m in sink.handler.messages if rcpt in m[1]]
+
+
+def send(inst, raw, sender):
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(sender, ["demo@lists.example"], raw)
+
+
+def signed_post(key, lst):
+    post = (f"From: alice@example.org\nTo: demo@lists.example\nSubject: signed elsewhere\n"
+            f"Date: Sun, 22 Nov 2026 10:00:00 +0000\nMessage-ID: <{time.time()}@example.org>\n\n"
+            f"Signed for another list.\n")
+    r = subprocess.run([MLIST, "sign", "--list", lst, "--key", str(key)], input=post.encode(),
+                       capture_output=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def test_a_list_rewords_the_signature_reasons(make_instance, sink, tmp_path):
+    inst = make_instance(list_settings={"post_auth": "signature"}, start=False)
+    write(os.path.join(inst.root, "templates", "notices", "demo", "pieces"),
+          "[why-sig-unsigned]\nDie Nachricht trägt keine Autorensignatur.\n"
+          "[why-sig-other-list]\nSie wurde für eine andere Liste signiert ({other}).\n")
+    inst.start()
+    send(inst, b"From: bob@example.org\r\nSubject: plain\r\n\r\nunsigned\r\n", "bob@example.org")
+    assert inst.wait_log("reason=unsigned")
+    got = sink.wait_for(1)
+    assert [r for r, _ in sink.handler.copies()] == ["bob@example.org"]
+    text = body(to(sink, "bob@example.org")[0])
+    assert "only posts signed with a member's own key" in text, text
+    assert "Die Nachricht trägt keine Autorensignatur." in text, text
+    assert "carries no author signature" not in text
+    # a signature made for another list: the code's piece with the list id filled in
+    key = tmp_path / "alice.key"
+    r = subprocess.run([MLIST, "keygen", "--out", str(key)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    inst.ctl("member", "set", "demo", "alice@example.org", "key", r.stdout.split()[0])
+    send(inst, signed_post(key, "other@lists.example"), "alice@example.org")
+    assert inst.wait_log("reason=bad-signature")
+    got = sink.wait_for(2)
+    assert got
+    text = body(to(sink, "alice@example.org")[0])
+    assert "Sie wurde für eine andere Liste signiert (other.lists.example)." in text, text
+    assert "signed for another list" not in text.lower()
+
+
+def http(port, method, path, data=None, raw=None):
+    import http.client
+    import socket
+    if raw is not None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall(raw)
+            out = b""
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                out += d
+        head, _, text = out.decode().partition("\r\n\r\n")
+        return int(head.split()[1]), text
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request(method, path, body=data)
+    r = c.getresponse()
+    out = r.status, r.read().decode()
+    c.close()
+    return out
+
+
+def test_the_one_click_error_pages_are_pieces(make_instance, sink):
+    inst = make_instance(http=True, members=("alice@example.org", "bob@example.org"), start=False)
+    write(os.path.join(inst.root, "templates", "notices", "demo", "pieces"),
+          "[http-not-post]\nNur POST meldet von {list_addr} ab.\n"
+          "[http-bad-body]\nDer Inhalt muss List-Unsubscribe=One-Click sein.\n")
+    shared = os.path.join(inst.root, "templates", "notices", "pieces")
+    text = open(shared, encoding="utf-8").read()
+    for old, new in (("Bad request.", "Ungültige Anfrage."), ("Request too large.", "Anfrage zu groß."),
+                     ("Request head too large.", "Kopf zu groß.")):
+        assert f"\n{old}\n" in text
+        text = text.replace(f"\n{old}\n", f"\n{new}\n")
+    write(shared, text)
+    inst.ctl("list", "set", "demo", "one_click_url", "https://lists.example/unsubscribe/")   # starts it
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("bob@example.org", ["demo@lists.example"],
+                   b"From: bob@example.org\r\nSubject: news\r\n\r\nOne-click news.\r\n")
+    got = wait_until(lambda: [m[2] for m in sink.handler.messages
+                              if "alice@example.org" in m[1] and b"One-click news." in m[2]])
+    assert got, inst.logtext()
+    lu = re.sub(r"\s+", " ", email.message_from_bytes(got[0])["List-Unsubscribe"])
+    link = "/unsubscribe/demo/" + re.search(r"/unsubscribe/demo/([0-9a-f]{32})>", lu).group(1)
+    status, page = http(inst.http_port, "GET", link)
+    assert status == 200 and "demo@lists.example" in page          # the page is there
+    status, text = http(inst.http_port, "PUT", link, b"x")
+    assert (status, text) == (405, "Nur POST meldet von demo@lists.example ab.\n")
+    status, text = http(inst.http_port, "POST", link, b"unsubscribe me")
+    assert (status, text) == (400, "Der Inhalt muss List-Unsubscribe=One-Click sein.\n")
+    status, text = http(inst.http_port, None, None, raw=b"GET\r\n\r\n")
+    assert (status, text) == (400, "Ungültige Anfrage.\n")
+    status, text = http(inst.http_port, None, None,
+                        raw=b"POST " + link.encode() + b" HTTP/1.1\r\nContent-Length: 5000\r\n\r\n")
+    assert (status, text) == (413, "Anfrage zu groß.\n")
+    status, text = http(inst.http_port, None, None, raw=b"GET / HTTP/1.1\r\nX: " + b"a" * 9000)
+    assert (status, text) == (431, "Kopf zu groß.\n")
+    assert "Only POST" not in inst.logtext()
+    # nobody left: none of those requests unsubscribed alice
+    assert "alice@example.org" in inst.ctl("member", "ls", "demo").stdout
