@@ -130,16 +130,27 @@ static int
 refuse(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *author,
     enum act_decision d, const char *reason, int *n)
 {
-	const char *r = *reason ? reason : "(no reason given)";
+	struct notice_ctx ctx = { l->name, c->p->cfg->hostname };
+	char none[2][200];
+	const char *r = reason;
 	char *subj;
 	int rc;
 
+	/* a fill-in is words too: the list's pieces give them */
+	if (notice_piece_line(l->notices, c->p->cfg->notices, PIECE_NO_REASON,
+	    &ctx, NULL, none[0], sizeof(none[0])) < 0 ||
+	    notice_piece_line(l->notices, c->p->cfg->notices,
+	    PIECE_NO_SUBJECT_PUBLISHED, &ctx, NULL, none[1],
+	    sizeof(none[1])) < 0)
+		return act_dberr(c);
+	if (!*r)
+		r = none[0];
 	if (l->publish_rejections) {
 		const char *vars[] = { "subject", NULL, "reason", r, NULL };
 
 		if ((subj = held_subject(c->p, id)) != NULL && strlen(subj) > 200)
 			subj[200] = 0;	/* a line in the notice, not the whole header */
-		vars[1] = subj ? subj : "(none)";
+		vars[1] = subj ? subj : none[1];
 		rc = distribute_announce_tmpl(c->p, l, d == ACT_REJECT ? NOTICE_REJECTION_PUBLISHED :
 		    NOTICE_DISCARD_PUBLISHED, vars, n);
 		free(subj);

@@ -223,8 +223,14 @@ decide(struct pipeline *p, const struct list_cfg *l, const char *sender,
 	snprintf(number, sizeof(number), "%lld", target);
 	snprintf(nsteps, sizeof(nsteps), "%d", steps);
 	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
-	snprintf(text, sizeof(text), "%.2000s", *reason ? reason :
-	    "(none given)");
+	if (*reason)
+		snprintf(text, sizeof(text), "%.2000s", reason);
+	else if (notice_piece_line(l->notices, p->cfg->notices,
+	    PIECE_NO_REASON_DISCIPLINE, &(struct notice_ctx){ l->name,
+	    p->cfg->hostname }, NULL, text, sizeof(text)) < 0) {
+		rc = -1;
+		goto out;
+	}
 	/* a keyed short id, as the audit log names them: never the number */
 	keys_member_ref(p->keys, l->name, target, number, sizeof(number));
 	rc = distribute_notice_tmpl(p, l, sender, NOTICE_DISCIPLINE_CONFIRM,

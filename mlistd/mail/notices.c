@@ -486,6 +486,21 @@ notice_piece(const struct notices *list, const struct notices *inst,
 }
 
 /*
+ * notice_piece_text - a piece's template as loaded (placeholders unfilled):
+ * the list's, else the instance's; "" when neither has it
+ */
+const char *
+notice_piece_text(const struct notices *list, const struct notices *inst,
+    enum piece_id id)
+{
+	if ((unsigned)id >= PIECE_N)
+		abort();
+	if (list && list->piece[id])
+		return list->piece[id];
+	return inst && inst->piece[id] ? inst->piece[id] : "";
+}
+
+/*
  * notice_piece_line - a piece as the value of a placeholder: into out,
  * without its last line ends (a piece is whole lines; a value sits inside
  * a sentence). -1 when neither set has it (out is then "").

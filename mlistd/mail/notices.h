@@ -324,6 +324,14 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "one-click POST not queued (the spool failed): try later; the instance's text") \
 	X(PIECE_NO_INTRODUCTION, "no-introduction", "", \
 	    "{introduction} of an application whose applicant wrote none") \
+	X(PIECE_NO_SUBJECT, "no-subject", "", \
+	    "digest: a post's line in the contents when it has no Subject") \
+	X(PIECE_NO_SUBJECT_PUBLISHED, "no-subject-published", "", \
+	    "{subject} of rejection-/discard-published for a post without one") \
+	X(PIECE_NO_REASON, "no-reason", "", \
+	    "{reason} of rejected/rejection-published when the moderator gave none") \
+	X(PIECE_NO_REASON_DISCIPLINE, "no-reason-discipline", "", \
+	    "{reason} of discipline-confirm when the moderator gave none") \
 	X(PIECE_HTTP_BAD_REQUEST, "http-bad-request", "", \
 	    "one-click endpoint, 400: the request line does not parse") \
 	X(PIECE_HTTP_NOT_POST, "http-not-post", "", \
@@ -408,6 +416,8 @@ int	notice_render(const struct notices *list, const struct notices *inst, enum n
 int	notice_subject(const char *subject, struct buf *header_value);
 int	notice_piece(const struct notices *list, const struct notices *inst, enum piece_id,
 	    const struct notice_ctx *, const char *const *vars, struct buf *out);
+const char *notice_piece_text(const struct notices *list,
+	    const struct notices *inst, enum piece_id);
 int	notice_piece_line(const struct notices *list,
 	    const struct notices *inst, enum piece_id, const struct notice_ctx *,
 	    const char *const *vars, char *out, size_t n);

@@ -4,6 +4,7 @@ member reads in the notice's {why}; the code stays in the log, reason=, for the 
 one-click endpoint's error pages are pieces, and the audit log stores codes that its view words."""
 import email
 import email.policy
+import json
 import os
 import smtplib
 import subprocess
@@ -132,3 +133,30 @@ def test_the_one_click_error_pages_are_pieces(make_instance, sink):
     assert "Only POST" not in inst.logtext()
     # nobody left: none of those requests unsubscribed alice
     assert "alice@example.org" in inst.ctl("member", "ls", "demo").stdout
+
+
+def test_the_fill_ins_are_pieces(make_instance, sink):
+    """a rejection without a reason, of a post without a subject: the words that stand in for
+    them are the list's ([no-reason], [no-subject] after the prefix), in both notices"""
+    inst = make_instance(list_settings={"posting": "moderated", "leadership.publish_rejections": "true"},
+                         members=("alice@example.org", "m1@example.org", "dave@example.org"), start=False)
+    write(os.path.join(inst.root, "templates", "notices", "demo", "pieces"),
+          "[no-reason]\n(ohne Begründung)\n[no-subject]\n(ohne Betreff)\n")
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.start()
+    send(inst, b"From: alice@example.org\r\n\r\nNo subject, no reason.\r\n", "alice@example.org")
+    assert wait_until(lambda: [m for m in sink.handler.messages if "m1@example.org" in m[1]])
+    held = json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)
+    assert len(held) == 1, held
+    r = inst.ctl("mod", "reject", "demo", held[0]["id"])
+    assert r.returncode == 0, r.stderr
+    pub = wait_until(lambda: [m[2] for m in sink.handler.messages
+                              if "dave@example.org" in m[1] and b"rejected" in m[2]])
+    assert pub, inst.logtext()
+    text = body(pub[0])
+    assert "Subject: [demo] (ohne Betreff)" in text and "Reason:  (ohne Begründung)" in text, text
+    assert "(no subject)" not in text and "(no reason given)" not in text
+    mine = wait_until(lambda: [m[2] for m in sink.handler.messages
+                               if "alice@example.org" in m[1] and b"rejected" in m[2]])
+    assert mine, inst.logtext()
+    assert "  (ohne Begründung)" in body(mine[0]) and "(no reason given)" not in body(mine[0])
