@@ -188,7 +188,8 @@ decide(struct act_ctx *c, const struct list_cfg *l, const char *id, enum act_dec
     const char *reason, int *n)
 {
 	static const char *const names[] = { "approve", "reject", "discard" };
-	char why[64], detail[520], *author;
+	char why[64], *author;
+	const char *vars[] = { "id", NULL, "why", NULL, NULL, reason, NULL };
 	int rc;
 
 	author = store_held_author(c->p->st, l->name, id);
@@ -207,9 +208,10 @@ decide(struct act_ctx *c, const struct list_cfg *l, const char *id, enum act_dec
 		return rc;
 	if (d != ACT_APPROVE && pipeline_drop_later(c->p, id) < 0)
 		return act_dberr(c);
-	snprintf(detail, sizeof(detail), "held post %s (%s)%s%s", id, why,
-	    d == ACT_REJECT ? ": " : "", d == ACT_REJECT ? reason : "");
-	return act_audit(c, l, names[d], detail);
+	vars[1] = id;
+	vars[3] = why;
+	vars[4] = d == ACT_REJECT ? "reason" : NULL;
+	return act_audit_code(c, l, names[d], names[d], vars);
 }
 
 /*

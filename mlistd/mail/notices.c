@@ -184,6 +184,13 @@ piece_id_of(const char *name, size_t n)
 	return -1;
 }
 
+/* notice_piece_id - the piece called name; -1 none is */
+int
+notice_piece_id(const char *name)
+{
+	return piece_id_of(name, strlen(name));
+}
+
 /* piece_header - is the line at s "[name]"? the name's length, else 0 */
 static size_t
 piece_header(const char *s)

@@ -332,6 +332,31 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "{reason} of rejected/rejection-published when the moderator gave none") \
 	X(PIECE_NO_REASON_DISCIPLINE, "no-reason-discipline", "", \
 	    "{reason} of discipline-confirm when the moderator gave none") \
+	X(PIECE_AUDIT_APPROVE, "audit-approve", "id why", \
+	    "audit entry approve: a held post (why: the hold's code) approved") \
+	X(PIECE_AUDIT_REJECT, "audit-reject", "id why reason", \
+	    "audit entry reject: the same, rejected (reason: the moderator's)") \
+	X(PIECE_AUDIT_DISCARD, "audit-discard", "id why", \
+	    "audit entry discard: the same, discarded") \
+	X(PIECE_AUDIT_ADMIT, "audit-admit", "member", \
+	    "audit entry admit (member: the keyed short id, \"member 1a2b...\")") \
+	X(PIECE_AUDIT_IMPORT, "audit-import", "count", \
+	    "audit entry admit: addresses imported at once") \
+	X(PIECE_AUDIT_LEAVE, "audit-leave", "member", \
+	    "audit entry leave: a member left") \
+	X(PIECE_AUDIT_UNBAN, "audit-unban", "member", \
+	    "audit entry unban (member: whom, as admit names them)") \
+	X(PIECE_AUDIT_ANNOUNCE, "audit-announce", "", \
+	    "audit entry announce: the moderators posted through LIST-owner+announce") \
+	X(PIECE_AUDIT_OPENPGP_KEY_REPLACED, "audit-openpgp-key-replaced", "", \
+	    "audit entry: a new OpenPGP key took effect after openpgp.replace_delay") \
+	X(PIECE_AUDIT_MEMBER_SET, "audit-member-set", "member setting value", \
+	    "audit entry member set: a switch (digest, nomail) set to value") \
+	X(PIECE_AUDIT_MEMBER_CHANGED, "audit-member-changed", "member setting", \
+	    "audit entry member set: a setting whose value is not logged") \
+	X(PIECE_AUDIT_PSEUDONYM_KEY_ROTATED, "audit-pseudonym-key-rotated", \
+	    "old new", \
+	    "audit entry keys rotate-pseudonym (old, new: the fingerprints)") \
 	X(PIECE_HTTP_BAD_REQUEST, "http-bad-request", "", \
 	    "one-click endpoint, 400: the request line does not parse") \
 	X(PIECE_HTTP_NOT_POST, "http-not-post", "", \
@@ -416,6 +441,7 @@ int	notice_render(const struct notices *list, const struct notices *inst, enum n
 int	notice_subject(const char *subject, struct buf *header_value);
 int	notice_piece(const struct notices *list, const struct notices *inst, enum piece_id,
 	    const struct notice_ctx *, const char *const *vars, struct buf *out);
+int	notice_piece_id(const char *name);
 const char *notice_piece_text(const struct notices *list,
 	    const struct notices *inst, enum piece_id);
 int	notice_piece_line(const struct notices *list,

@@ -377,9 +377,8 @@ apply(struct pipeline *p, const struct list_cfg *l, const char *addr)
 	}
 	buf_free(&oldbin);
 	/* the audit names no member: only that the list did it, and why */
-	if (ok && audit_append(p->st, l->name, p->now, "list",
-	    "openpgp-key-replaced", "a member's new OpenPGP key took effect "
-	    "after openpgp.replace_delay, not signed by the old key") < 0)
+	if (ok && audit_append_code(p->st, l->name, p->now, "list",
+	    "openpgp-key-replaced", "openpgp-key-replaced", NULL) < 0)
 		return -1;
 	log_info("NOQUEUE qmgr: list=%s a member's waiting OpenPGP key %s",
 	    l->name, ok ? "took effect result=ok" :

@@ -391,7 +391,8 @@ announce_send(struct pipeline *p, struct relay *r)
 		return TEMPFAIL;
 	}
 	identity_leader_actor(p, l, r->sender, actor, sizeof(actor));
-	if (audit_append(p->st, l->name, p->now, actor, "announce", "a post from the moderators") < 0) {
+	if (audit_append_code(p->st, l->name, p->now, actor, "announce",
+	    "announce", NULL) < 0) {
 		why_cause(r->why, "the audit log", store_errmsg(p->st));
 		return TEMPFAIL;
 	}

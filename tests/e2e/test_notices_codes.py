@@ -160,3 +160,50 @@ def test_the_fill_ins_are_pieces(make_instance, sink):
                                if "alice@example.org" in m[1] and b"rejected" in m[2]])
     assert mine, inst.logtext()
     assert "  (ohne Begründung)" in body(mine[0]) and "(no reason given)" not in body(mine[0])
+
+
+def test_the_audit_log_stores_codes_and_its_view_words_them(make_instance, sink):
+    """a new entry holds a code (mlistctl audit --json says which), and both views of the log, by
+    mail at -request and mlistctl audit, word it with the list's pieces"""
+    inst = make_instance(list_settings={"posting": "moderated"},
+                         members=("alice@example.org", "m1@example.org", "bob@example.org"), start=False)
+    write(os.path.join(inst.root, "templates", "notices", "demo", "pieces"),
+          "[audit-admit]\nneues Mitglied: {member}\n"
+          "[audit-approve]\nzurückgehaltener Beitrag {id} freigegeben ({why})\n")
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.start()
+    r = inst.ctl("member", "add", "demo", "dora@example.net")
+    assert r.returncode == 0, r.stderr
+    send(inst, b"From: alice@example.org\r\nSubject: held\r\n\r\nHold me.\r\n", "alice@example.org")
+    assert wait_until(lambda: [m for m in sink.handler.messages if "m1@example.org" in m[1]])
+    held = json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)
+    assert len(held) == 1, held
+    assert inst.ctl("mod", "approve", "demo", held[0]["id"]).returncode == 0
+    assert wait_until(lambda: [m for m in sink.handler.messages
+                               if "bob@example.org" in m[1] and b"Hold me." in m[2]])
+    entries = json.loads(inst.ctl("--json", "audit", "demo").stdout)
+    admit = [e for e in entries if e["action"] == "admit"]
+    approve = [e for e in entries if e["action"] == "approve"]
+    assert len(admit) == 4 and len(approve) == 1, entries          # the three members, then dora
+    assert all(e["code"] == "admit" for e in admit) and approve[0]["code"] == "approve"
+    assert all(re.fullmatch(r"neues Mitglied: member [0-9a-f]{10}", e["detail"]) for e in admit), admit
+    assert approve[0]["detail"] == f"zurückgehaltener Beitrag {held[0]['id']} freigegeben (moderated)"
+    text = inst.ctl("audit", "demo").stdout
+    assert "neues Mitglied: member " in text and "freigegeben (moderated)" in text, text
+    assert "@admit" not in text and "held post" not in text
+    # the stored detail is the code, not the words: the log itself is not reworded
+    import sqlite3
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    stored = [d for (d,) in db.execute("SELECT detail FROM audit WHERE action IN ('admit', 'approve')")]
+    db.close()
+    assert stored and all(d.startswith(("@admit\t", "@approve\t")) for d in stored), stored
+    # a member's answer by mail: the same words
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("bob@example.org", ["demo-request@lists.example"],
+                   b"From: bob@example.org\r\nSubject: audit\r\n\r\naudit\r\n")
+    got = wait_until(lambda: [m[2] for m in sink.handler.messages
+                              if "bob@example.org" in m[1] and b"What the leadership" in m[2]])
+    assert got, inst.logtext()
+    view = body(got[0])
+    assert "neues Mitglied: member " in view and "freigegeben (moderated)" in view, view
+    assert "@admit" not in view and "held post" not in view
