@@ -357,6 +357,32 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_AUDIT_PSEUDONYM_KEY_ROTATED, "audit-pseudonym-key-rotated", \
 	    "old new", \
 	    "audit entry keys rotate-pseudonym (old, new: the fingerprints)") \
+	X(PIECE_PGP_NO_KEY, "pgp-no-key", "", \
+	    "key (OpenPGP): the mail carries no OpenPGP public key") \
+	X(PIECE_PGP_KEY_UNUSABLE, "pgp-key-unusable", "why", \
+	    "key (OpenPGP): the key cannot be used (why: librnp's words)") \
+	X(PIECE_PGP_KEY_SENT, "pgp-key-sent", "days", \
+	    "key (OpenPGP): a confirmation encrypted to the key is on its way") \
+	X(PIECE_PGP_CANCELLED, "pgp-cancelled", "", \
+	    "key cancel, from a verified sender: no new key waits any more") \
+	X(PIECE_PGP_CANCEL_UNVERIFIED, "pgp-cancel-unverified", "", \
+	    "key cancel, from a sender the list could not verify: how to cancel") \
+	X(PIECE_PGP_DONE_REGISTERED, "pgp-done-registered", "", \
+	    "done: the confirmed OpenPGP key is registered") \
+	X(PIECE_PGP_DONE_TAKEN, "pgp-done-taken", "", \
+	    "done: the key is another member's on this list: not registered") \
+	X(PIECE_PGP_DONE_NOT_MEMBER, "pgp-done-not-member", "", \
+	    "done: the key's address is not a member (yet)") \
+	X(PIECE_PGP_DONE_UNVERIFIED, "pgp-done-unverified", "", \
+	    "done: neither request nor answer came from a verified sender") \
+	X(PIECE_PGP_DONE_UNUSABLE, "pgp-done-unusable", "", \
+	    "done: the key expired or was revoked since it was sent") \
+	X(PIECE_PGP_DONE_BUDGET, "pgp-done-budget", "", \
+	    "done: a replacing key not taken (answer budget): try later") \
+	X(PIECE_PGP_DONE_NOT_MEMBER_NOW, "pgp-done-not-member-now", "", \
+	    "done: a replacing key for an address no longer a member") \
+	X(PIECE_PGP_DONE_WAITS, "pgp-done-waits", "day", \
+	    "done: a key not signed by the registered one waits until day") \
 	X(PIECE_HTTP_BAD_REQUEST, "http-bad-request", "", \
 	    "one-click endpoint, 400: the request line does not parse") \
 	X(PIECE_HTTP_NOT_POST, "http-not-post", "", \

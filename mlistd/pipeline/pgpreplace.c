@@ -32,6 +32,7 @@
 #include "pipeline/authn.h"
 #include "pipeline/pgpnotice.h"
 #include "pipeline/pgpreplace.h"
+#include "pipeline/request.h"
 #include "util/log.h"
 
 #define CANCEL_KIND	"pgpcancel"
@@ -233,8 +234,9 @@ pgpreplace_schedule(struct pipeline *p, const struct list_cfg *l,
 
 	/* without its notice a key would wait unseen: then nothing waits */
 	if (!within_budget(p, addr, sure)) {
-		snprintf(line, n, "- the new key was not taken: too many "
-		    "requests for now. Try again in an hour");
+		if (request_piece_line(p, l, PIECE_PGP_DONE_BUDGET, line,
+		    n) < 0)
+			return -1;
 		log_info("%s confirm: list=%s a member's new OpenPGP key not "
 		    "scheduled (answer budget) result=tempfail", p->qid,
 		    l->name);
@@ -244,15 +246,16 @@ pgpreplace_schedule(struct pipeline *p, const struct list_cfg *l,
 	rc = store_member_pgp_next_put(p->st, l->name, addr, key->bin.data,
 	    key->bin.len, due);
 	if (rc == STORE_NOTFOUND) {
-		snprintf(line, n, "- the address is not a member: nothing was "
-		    "changed");
-		return 0;
+		return request_piece_line(p, l, PIECE_PGP_DONE_NOT_MEMBER_NOW,
+		    line, n) < 0 ? -1 : 0;
 	}
 	if (rc != STORE_OK || notify(p, l, addr, key, old, due, day) < 0)
 		return -1;
-	snprintf(line, n, "- the new key was not signed with your registered "
-	    "key: it takes effect on\n  %s unless cancelled. A notice "
-	    "encrypted to your registered key says\n  how to cancel", day);
+	if (notice_piece_line(l->notices, p->cfg->notices,
+	    PIECE_PGP_DONE_WAITS, &(struct notice_ctx){ l->name,
+	    p->cfg->hostname }, (const char *[]){ "day", day, NULL }, line,
+	    n) < 0)
+		return -1;
 	log_info("%s confirm: list=%s a member's new OpenPGP key waits %ds; "
 	    "the old key's holder told result=ok", p->qid, l->name,
 	    l->pgp_replace_delay);

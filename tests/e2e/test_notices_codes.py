@@ -207,3 +207,18 @@ def test_the_audit_log_stores_codes_and_its_view_words_them(make_instance, sink)
     view = body(got[0])
     assert "neues Mitglied: member " in view and "freigegeben (moderated)" in view, view
     assert "@admit" not in view and "held post" not in view
+
+
+def test_the_openpgp_key_answers_are_pieces(make_instance, sink):
+    inst = make_instance(members=("alice@example.org",), start=False)
+    write(os.path.join(inst.root, "templates", "notices", "demo", "pieces"),
+          "[pgp-no-key]\nIn Ihrer Nachricht fand die Liste keinen OpenPGP-Schlüssel.\n\n")
+    inst.start()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("alice@example.org", ["demo-request@lists.example"],
+                   b"From: alice@example.org\r\nSubject: key\r\n\r\nkey\r\n")
+    got = wait_until(lambda: to(sink, "alice@example.org"))
+    assert got, inst.logtext()
+    text = body(got[0])
+    assert "In Ihrer Nachricht fand die Liste keinen OpenPGP-Schlüssel." in text, text
+    assert "found no OpenPGP public key" not in text
