@@ -545,6 +545,21 @@ reason_code(enum reason_id id)
 	return (unsigned)id < REASON_N ? reason_defs[id].code : "?";
 }
 
+/*
+ * notice_reason - a reason in words, for a notice's {why} or {reason}: its
+ * piece, one line (the list's, else the instance's); its code if neither
+ * has it, which a loaded set always does
+ */
+void
+notice_reason(const struct notices *list, const struct notices *inst,
+    const struct notice_ctx *ctx, enum reason_id id, const char *const *vars,
+    char *out, size_t n)
+{
+	if (notice_piece_line(list, inst, reason_piece(id), ctx, vars, out,
+	    n) < 0)
+		snprintf(out, n, "%s", reason_code(id));
+}
+
 /* reason_piece - the piece that words a reason (PIECE_N: none) */
 enum piece_id
 reason_piece(enum reason_id id)

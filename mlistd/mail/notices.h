@@ -412,7 +412,9 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_WHY_SIG_UNKNOWN_KEY, "why-sig-unknown-key", "", \
 	    "reason sig-unknown-key: signed by a key no member registered") \
 	X(PIECE_WHY_SIG_ERROR, "why-sig-error", "", \
-	    "reason sig-error: the list could not check the signature")
+	    "reason sig-error: the list could not check the signature") \
+	X(PIECE_WHY_PSEUDONYM_KEY, "why-pseudonym-key", "", \
+	    "reason pseudonym-key ({reason} of not-distributed): no key to sign")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
@@ -435,7 +437,8 @@ enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
 	X(REASON_SIG_HEADERS_CHANGED, "sig-headers-changed", \
 	    PIECE_WHY_SIG_HEADERS_CHANGED) \
 	X(REASON_SIG_UNKNOWN_KEY, "sig-unknown-key", PIECE_WHY_SIG_UNKNOWN_KEY) \
-	X(REASON_SIG_ERROR, "sig-error", PIECE_WHY_SIG_ERROR)
+	X(REASON_SIG_ERROR, "sig-error", PIECE_WHY_SIG_ERROR) \
+	X(REASON_PSEUDONYM_KEY, "pseudonym-key", PIECE_WHY_PSEUDONYM_KEY)
 
 #define REASON_ENUM(e, code, piece) e,
 enum reason_id { REASON_TABLE(REASON_ENUM) REASON_N };
@@ -474,6 +477,9 @@ int	notice_piece_line(const struct notices *list,
 	    const struct notices *inst, enum piece_id, const struct notice_ctx *,
 	    const char *const *vars, char *out, size_t n);
 const char *reason_code(enum reason_id);
+void	notice_reason(const struct notices *list, const struct notices *inst,
+	    const struct notice_ctx *, enum reason_id, const char *const *vars,
+	    char *out, size_t n);
 enum piece_id reason_piece(enum reason_id);
 
 #endif

@@ -102,9 +102,8 @@ refuse_unsigned(struct pipeline *p, const struct list_cfg *l,
 
 	refuse(d, a->present ? "bad-signature" : "unsigned",
 	    NOTICE_REFUSED_UNSIGNED, "why", NULL);
-	if (notice_piece_line(l->notices, p->cfg->notices, reason_piece(r),
-	    &ctx, vars, d->arg, sizeof(d->arg)) < 0)
-		snprintf(d->arg, sizeof(d->arg), "%s", reason_code(r));
+	notice_reason(l->notices, p->cfg->notices, &ctx, r, vars, d->arg,
+	    sizeof(d->arg));
 }
 
 /*
