@@ -383,6 +383,16 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "done: a replacing key for an address no longer a member") \
 	X(PIECE_PGP_DONE_WAITS, "pgp-done-waits", "day", \
 	    "done: a key not signed by the registered one waits until day") \
+	X(PIECE_LEAK_ADDRESS, "leak-address", "", \
+	    "{found} of the leak guard's notices: the author's address") \
+	X(PIECE_LEAK_LOCAL_PART, "leak-local-part", "", \
+	    "{found}: the part of the address before the @") \
+	X(PIECE_LEAK_DOMAIN, "leak-domain", "", \
+	    "{found}: the address's domain") \
+	X(PIECE_LEAK_NAME, "leak-name", "", \
+	    "{found}: the member's name (or its last word)") \
+	X(PIECE_LEAK_FROM_NAME, "leak-from-name", "", \
+	    "{found}: the display name the author's mail program puts in From") \
 	X(PIECE_HTTP_BAD_REQUEST, "http-bad-request", "", \
 	    "one-click endpoint, 400: the request line does not parse") \
 	X(PIECE_HTTP_NOT_POST, "http-not-post", "", \

@@ -222,3 +222,21 @@ def test_the_openpgp_key_answers_are_pieces(make_instance, sink):
     text = body(got[0])
     assert "In Ihrer Nachricht fand die Liste keinen OpenPGP-Schlüssel." in text, text
     assert "found no OpenPGP public key" not in text
+
+
+def test_the_leak_guard_names_what_gives_the_author_away_in_the_lists_words(make_instance, sink):
+    rosa = "rosa.luxemburg@spartakus.example"
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"}, members=(), start=False)
+    write(os.path.join(inst.root, "templates", "notices", "demo", "pieces"),
+          "[leak-address]\nIhre Adresse\n")
+    inst.ctl("member", "add", "demo", rosa, "--name", "Rosa Luxemburg")
+    inst.ctl("member", "add", "demo", "bob@example.org")
+    inst.start()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(rosa, ["demo@lists.example"],
+                   f"From: {rosa}\r\nSubject: leak\r\n\r\nWrite to me at {rosa}\r\n".encode())
+    note = wait_until(lambda: [m for m in to(sink, rosa) if b"holding your post" in m])
+    assert note, inst.logtext()
+    text = body(note[0])
+    assert f'- Ihre Adresse: "{rosa}"' in text, text
+    assert "- your address:" not in text
