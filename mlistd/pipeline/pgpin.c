@@ -39,7 +39,6 @@
 #include "pipeline/pgpin.h"
 #include "pipeline/pgpnotice.h"
 #include "pipeline/pgpreplace.h"
-#include "pipeline/request.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
 
@@ -221,6 +220,16 @@ old_key(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	return rc == OK;
 }
 
+/* key_words - a piece of the key answers appended to b (pieces); -1 none */
+static int
+key_words(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
+    const char *const *vars, struct buf *b)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+	return notice_piece(l->notices, p->cfg->notices, id, &ctx, vars, b);
+}
+
 /*
  * old_signed - did the registered key sign for the key offered (flags get
  * PGPKEY_OLDSIG)? A mail signed by the registered key may carry the new
@@ -271,7 +280,7 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	if ((rc = pgpkeyin_find(msg, len, to, &in)) <= 0) {
 		pgpkeyin_free(&in);
 		if (rc == 0 && (how & PGPIN_ASKED) &&
-		    request_piece(p, l, PIECE_PGP_NO_KEY, NULL, b) < 0)
+		    key_words(p, l, PIECE_PGP_NO_KEY, NULL, b) < 0)
 			return -1;
 		return rc < 0 ? -1 : (how & PGPIN_ASKED) != 0;
 	}
@@ -282,7 +291,7 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 		return -1;
 	if (ir != OK) {
 		/* the key's own fault, the same for anyone who sends it */
-		if (request_piece(p, l, PIECE_PGP_KEY_UNUSABLE,
+		if (key_words(p, l, PIECE_PGP_KEY_UNUSABLE,
 		    (const char *[]){ "why", why, NULL }, b) < 0)
 			return -1;
 		log_info("%s request: list=%s an OpenPGP key refused result=permfail",
@@ -309,7 +318,7 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	if (rc < 0)
 		return -1;
 	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
-	if (request_piece(p, l, PIECE_PGP_KEY_SENT,
+	if (key_words(p, l, PIECE_PGP_KEY_SENT,
 	    (const char *[]){ "days", days, NULL }, b) < 0)
 		return -1;
 	log_info("%s request: list=%s an OpenPGP key offered, token %s "
@@ -329,7 +338,7 @@ pgpin_key_cancel(struct pipeline *p, const struct list_cfg *l,
 	if ((how & PGPIN_SURE) &&
 	    (rc = pgpreplace_cancel(p, l, to, "key cancel")) < 0)
 		return -1;
-	return request_piece(p, l, (how & PGPIN_SURE) ? PIECE_PGP_CANCELLED :
+	return key_words(p, l, (how & PGPIN_SURE) ? PIECE_PGP_CANCELLED :
 	    PIECE_PGP_CANCEL_UNVERIFIED, NULL, b) < 0 ? -1 : 1;
 }
 
@@ -354,8 +363,11 @@ static int
 line_piece(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
     struct line *out)
 {
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
 	out->text = out->buf;
-	return request_piece_line(p, l, id, out->buf, sizeof(out->buf));
+	return notice_piece_line(l->notices, p->cfg->notices, id, &ctx, NULL,
+	    out->buf, sizeof(out->buf));
 }
 
 /* store_key - the key registered now; the answer's line (out->buf) */

@@ -32,7 +32,6 @@
 #include "pipeline/authn.h"
 #include "pipeline/pgpnotice.h"
 #include "pipeline/pgpreplace.h"
-#include "pipeline/request.h"
 #include "util/log.h"
 
 #define CANCEL_KIND	"pgpcancel"
@@ -222,6 +221,17 @@ within_budget(struct pipeline *p, const char *addr, int sure)
 	return authn_may_answer(p, &claim, addr);
 }
 
+/* done_line - the answer's line: a piece, into line; -1 none */
+static int
+done_line(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
+    const char *const *vars, char *line, size_t n)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+	return notice_piece_line(l->notices, p->cfg->notices, id, &ctx, vars,
+	    line, n);
+}
+
 /* pgpreplace_schedule - the new key waits; the old key's holder hears */
 int
 pgpreplace_schedule(struct pipeline *p, const struct list_cfg *l,
@@ -234,8 +244,7 @@ pgpreplace_schedule(struct pipeline *p, const struct list_cfg *l,
 
 	/* without its notice a key would wait unseen: then nothing waits */
 	if (!within_budget(p, addr, sure)) {
-		if (request_piece_line(p, l, PIECE_PGP_DONE_BUDGET, line,
-		    n) < 0)
+		if (done_line(p, l, PIECE_PGP_DONE_BUDGET, NULL, line, n) < 0)
 			return -1;
 		log_info("%s confirm: list=%s a member's new OpenPGP key not "
 		    "scheduled (answer budget) result=tempfail", p->qid,
@@ -246,15 +255,13 @@ pgpreplace_schedule(struct pipeline *p, const struct list_cfg *l,
 	rc = store_member_pgp_next_put(p->st, l->name, addr, key->bin.data,
 	    key->bin.len, due);
 	if (rc == STORE_NOTFOUND) {
-		return request_piece_line(p, l, PIECE_PGP_DONE_NOT_MEMBER_NOW,
+		return done_line(p, l, PIECE_PGP_DONE_NOT_MEMBER_NOW, NULL,
 		    line, n) < 0 ? -1 : 0;
 	}
 	if (rc != STORE_OK || notify(p, l, addr, key, old, due, day) < 0)
 		return -1;
-	if (notice_piece_line(l->notices, p->cfg->notices,
-	    PIECE_PGP_DONE_WAITS, &(struct notice_ctx){ l->name,
-	    p->cfg->hostname }, (const char *[]){ "day", day, NULL }, line,
-	    n) < 0)
+	if (done_line(p, l, PIECE_PGP_DONE_WAITS,
+	    (const char *[]){ "day", day, NULL }, line, n) < 0)
 		return -1;
 	log_info("%s confirm: list=%s a member's new OpenPGP key waits %ds; "
 	    "the old key's holder told result=ok", p->qid, l->name,
