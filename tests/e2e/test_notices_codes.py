@@ -12,6 +12,7 @@ import re
 import time
 
 from conftest import MLISTCTL, wait_until
+from test_notices_moved import http
 
 MLIST = os.path.join(os.path.dirname(MLISTCTL), "mlist")
 
@@ -74,26 +75,19 @@ def test_a_list_rewords_the_signature_reasons(make_instance, sink, tmp_path):
     assert "signed for another list" not in text.lower()
 
 
-def http(port, method, path, data=None, raw=None):
-    import http.client
+def raw_http(port, raw):
+    """a request as bytes, for the ones http.client will not send: (status, body)"""
     import socket
-    if raw is not None:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
-            c.sendall(raw)
-            out = b""
-            while True:
-                d = c.recv(65536)
-                if not d:
-                    break
-                out += d
-        head, _, text = out.decode().partition("\r\n\r\n")
-        return int(head.split()[1]), text
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request(method, path, body=data)
-    r = c.getresponse()
-    out = r.status, r.read().decode()
-    c.close()
-    return out
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        c.sendall(raw)
+        out = b""
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            out += d
+    head, _, text = out.decode().partition("\r\n\r\n")
+    return int(head.split()[1]), text
 
 
 def test_the_one_click_error_pages_are_pieces(make_instance, sink):
@@ -123,12 +117,12 @@ def test_the_one_click_error_pages_are_pieces(make_instance, sink):
     assert (status, text) == (405, "Nur POST meldet von demo@lists.example ab.\n")
     status, text = http(inst.http_port, "POST", link, b"unsubscribe me")
     assert (status, text) == (400, "Der Inhalt muss List-Unsubscribe=One-Click sein.\n")
-    status, text = http(inst.http_port, None, None, raw=b"GET\r\n\r\n")
+    status, text = raw_http(inst.http_port, b"GET\r\n\r\n")
     assert (status, text) == (400, "Ungültige Anfrage.\n")
-    status, text = http(inst.http_port, None, None,
-                        raw=b"POST " + link.encode() + b" HTTP/1.1\r\nContent-Length: 5000\r\n\r\n")
+    status, text = raw_http(inst.http_port,
+                            b"POST " + link.encode() + b" HTTP/1.1\r\nContent-Length: 5000\r\n\r\n")
     assert (status, text) == (413, "Anfrage zu groß.\n")
-    status, text = http(inst.http_port, None, None, raw=b"GET / HTTP/1.1\r\nX: " + b"a" * 9000)
+    status, text = raw_http(inst.http_port, b"GET / HTTP/1.1\r\nX: " + b"a" * 9000)
     assert (status, text) == (431, "Kopf zu groß.\n")
     assert "Only POST" not in inst.logtext()
     # nobody left: none of those requests unsubscribed alice
