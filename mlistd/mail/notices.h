@@ -354,6 +354,12 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "audit entry member set: a switch (digest, nomail) set to value") \
 	X(PIECE_AUDIT_MEMBER_CHANGED, "audit-member-changed", "member setting", \
 	    "audit entry member set: a setting whose value is not logged") \
+	X(PIECE_AUDIT_MEMBER_REMOVED, "audit-member-removed", "member setting", \
+	    "audit entry member set: a setting removed (openpgp none)") \
+	X(PIECE_AUDIT_OPENPGP_KEY_MADE, "audit-openpgp-key-made", "", \
+	    "audit entry keys openpgp: the list's OpenPGP key was made") \
+	X(PIECE_AUDIT_OPENPGP_SUBKEY_ROTATED, "audit-openpgp-subkey-rotated", "", \
+	    "audit entry keys rotate-subkey: a new encryption subkey") \
 	X(PIECE_AUDIT_PSEUDONYM_KEY_ROTATED, "audit-pseudonym-key-rotated", \
 	    "old new", \
 	    "audit entry keys rotate-pseudonym (old, new: the fingerprints)") \
