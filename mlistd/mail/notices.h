@@ -360,6 +360,12 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "audit entry keys openpgp: the list's OpenPGP key was made") \
 	X(PIECE_AUDIT_OPENPGP_SUBKEY_ROTATED, "audit-openpgp-subkey-rotated", "", \
 	    "audit entry keys rotate-subkey: a new encryption subkey") \
+	X(PIECE_AUDIT_WARNING_PRIVATE, "audit-warning-private", "member step", \
+	    "audit entry discipline: a private warning (step: its number)") \
+	X(PIECE_AUDIT_WARNING_PUBLIC, "audit-warning-public", "member step", \
+	    "audit entry discipline: a public warning") \
+	X(PIECE_AUDIT_SUSPENDED, "audit-suspended", "member step", \
+	    "audit entry discipline: the member suspended") \
 	X(PIECE_AUDIT_PSEUDONYM_KEY_ROTATED, "audit-pseudonym-key-rotated", \
 	    "old new", \
 	    "audit entry keys rotate-pseudonym (old, new: the fingerprints)") \
