@@ -1142,11 +1142,15 @@ print_audit(const struct audit_entry *e, void *arg)
 	struct audit_entry named = *e;
 	struct audit_view v;
 	struct tm tm;
-	char date[32];
+	char date[32], words[sizeof(v.detail)];
+	struct notice_ctx ctx = { a->l->name, a->c->cfg->hostname };
 
 	/* the operator reads the log as written (an unmasking's pseudonym by name); disclosure says so */
 	audit_resolve(a->c->store, a->l->name, e->detail, named.detail, sizeof(named.detail));
 	disclosure_audit_entry(a->l, READER_OPERATOR, &named, NULL, &v);
+	/* a coded detail in the list's words (audit.h) */
+	audit_render(a->l->notices, a->c->cfg->notices, &ctx, v.detail, words,
+	    sizeof(words));
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
 	if (a->c->json) {
@@ -1155,10 +1159,16 @@ print_audit(const struct audit_entry *e, void *arg)
 		printf(",\"action\":");
 		json_str(v.action);
 		printf(",\"detail\":");
-		json_str(v.detail);
+		json_str(words);
+		if (v.detail[0] == '@') {
+			/* the code the entry holds, for scripts */
+			printf(",\"code\":");
+			json_str(strtok(v.detail + 1, "\t"));
+		}
 		printf("}");
 	} else {
-		printf("%5lld  %s  %-9s %-8s %s\n", e->seq, date, v.actor, v.action, v.detail);
+		printf("%5lld  %s  %-9s %-8s %s\n", e->seq, date, v.actor,
+		    v.action, words);
 		a->n++;
 	}
 }

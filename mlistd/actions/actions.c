@@ -374,6 +374,34 @@ act_audit(struct act_ctx *c, const struct list_cfg *l, const char *action,
 }
 
 /*
+ * act_audit_code - act_audit of a coded detail (audit.h): the code and
+ * vars' pairs, then how the quorum decided as the note; worded when read
+ */
+int
+act_audit_code(struct act_ctx *c, const struct list_cfg *l,
+    const char *action, const char *code, const char *const *vars)
+{
+	const char *v[20];
+	int k = 0;
+
+	for (; vars && vars[0] && k < 16; vars += 2) {
+		v[k++] = vars[0];
+		v[k++] = vars[1];
+	}
+	if (c->note && *c->note) {
+		v[k++] = AUDIT_NOTE;
+		v[k++] = c->note;
+	}
+	v[k] = NULL;
+	if (audit_append_code(c->p->st, l->name, c->p->now, c->actor, action,
+	    code, v) < 0)
+		return act_fail(c, ACT_ERROR, "it could not be recorded in "
+		    "%s's audit log: %s", l->name, store_errmsg(c->p->st));
+	c->audited = l->name;
+	return ACT_DONE;
+}
+
+/*
  * act_member_ref - how the audit log names a member: by a keyed short id
  * (keys_member_ref), never by address, nor by a number that counts them
  */

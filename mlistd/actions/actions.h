@@ -55,6 +55,8 @@ int	act_fail(struct act_ctx *, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	act_dberr(struct act_ctx *);
 void	act_json_str(struct buf *, const char *);
+int	act_audit_code(struct act_ctx *, const struct list_cfg *,
+	    const char *action, const char *code, const char *const *vars);
 int	act_audit(struct act_ctx *, const struct list_cfg *, const char *action,
 	    const char *detail);
 void	act_member_ref(struct act_ctx *, const struct list_cfg *, const char *addr,

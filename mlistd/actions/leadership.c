@@ -195,7 +195,8 @@ act_unban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 	if (rc != STORE_OK)
 		return act_dberr(c);
 	act_member_ref(c, l, addr, ref, sizeof(ref));
-	if ((rc = act_audit(c, l, "unban", ref)) != ACT_DONE)
+	if ((rc = act_audit_code(c, l, "unban", "unban",
+	    (const char *[]){ "member", ref, NULL })) != ACT_DONE)
 		return rc;
 	done_line(c, "unbanned", addr, "on", l);
 	return ACT_DONE;

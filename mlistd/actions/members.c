@@ -67,7 +67,8 @@ act_member_add(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	if (pseudonym && (rc = act_set_pseudonym(c, l, addr, pseudonym)) != ACT_DONE)
 		return rc;
 	act_member_ref(c, l, addr, ref, sizeof(ref));
-	if ((rc = act_audit(c, l, "admit", ref)) != ACT_DONE)
+	if ((rc = act_audit_code(c, l, "admit", "admit",
+	    (const char *[]){ "member", ref, NULL })) != ACT_DONE)
 		return rc;
 	if (c->json) {
 		buf_puts(c->out, "{\"added\":");
@@ -97,7 +98,8 @@ act_member_leave(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 		return ACT_DONE;
 	if (rc != STORE_OK)
 		return act_dberr(c);
-	return act_audit(c, l, "leave", ref);
+	return act_audit_code(c, l, "leave", "leave",
+	    (const char *[]){ "member", ref, NULL });
 }
 
 /* import_line - one line: 1 added, 0 skipped or existing, -2 refused (told), -1 */
@@ -157,8 +159,9 @@ act_member_import(struct act_ctx *c, const struct list_cfg *l, const char *text,
 	free(copy);
 	if (rc != ACT_DONE)
 		return rc;
-	snprintf(d, sizeof(d), "%d addresses imported", added);
-	if (added && (rc = act_audit(c, l, "admit", d)) != ACT_DONE)
+	snprintf(d, sizeof(d), "%d", added);
+	if (added && (rc = act_audit_code(c, l, "admit", "import",
+	    (const char *[]){ "count", d, NULL })) != ACT_DONE)
 		return rc;
 	if (c->json) {
 		buf_puts(c->out, "{\"list\":");
@@ -234,7 +237,7 @@ int
 act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
     const char *key, const char *value, const char *expires)
 {
-	char ref[64], detail[160];
+	char ref[64];
 	int rc;
 
 	(void)expires;	/* only the retired enckey took one: refused below */
@@ -271,9 +274,10 @@ act_member_set(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	 * only where it is a switch (a name, a pseudonym or a key could name them)
 	 */
 	act_member_ref(c, l, addr, ref, sizeof(ref));
-	snprintf(detail, sizeof(detail), "%s: %s%s%s", ref, key, is_switch(key) ? " " : " changed",
-	    is_switch(key) ? value : "");
-	if ((rc = act_audit(c, l, "member set", detail)) != ACT_DONE)
+	if ((rc = act_audit_code(c, l, "member set", is_switch(key) ?
+	    "member-set" : "member-changed", (const char *[]){ "member", ref,
+	    "setting", key, "value", is_switch(key) ? value : NULL, NULL })) !=
+	    ACT_DONE)
 		return rc;
 	act_said_set(c, l, addr, key, value);
 	return ACT_DONE;

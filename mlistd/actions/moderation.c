@@ -130,16 +130,27 @@ static int
 refuse(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *author,
     enum act_decision d, const char *reason, int *n)
 {
-	const char *r = *reason ? reason : "(no reason given)";
+	struct notice_ctx ctx = { l->name, c->p->cfg->hostname };
+	char none[2][200];
+	const char *r = reason;
 	char *subj;
 	int rc;
 
+	/* a fill-in is words too: the list's pieces give them */
+	if (notice_piece_line(l->notices, c->p->cfg->notices, PIECE_NO_REASON,
+	    &ctx, NULL, none[0], sizeof(none[0])) < 0 ||
+	    notice_piece_line(l->notices, c->p->cfg->notices,
+	    PIECE_NO_SUBJECT_PUBLISHED, &ctx, NULL, none[1],
+	    sizeof(none[1])) < 0)
+		return act_dberr(c);
+	if (!*r)
+		r = none[0];
 	if (l->publish_rejections) {
 		const char *vars[] = { "subject", NULL, "reason", r, NULL };
 
 		if ((subj = held_subject(c->p, id)) != NULL && strlen(subj) > 200)
 			subj[200] = 0;	/* a line in the notice, not the whole header */
-		vars[1] = subj ? subj : "(none)";
+		vars[1] = subj ? subj : none[1];
 		rc = distribute_announce_tmpl(c->p, l, d == ACT_REJECT ? NOTICE_REJECTION_PUBLISHED :
 		    NOTICE_DISCARD_PUBLISHED, vars, n);
 		free(subj);
@@ -177,7 +188,8 @@ decide(struct act_ctx *c, const struct list_cfg *l, const char *id, enum act_dec
     const char *reason, int *n)
 {
 	static const char *const names[] = { "approve", "reject", "discard" };
-	char why[64], detail[520], *author;
+	char why[64], *author;
+	const char *vars[] = { "id", NULL, "why", NULL, NULL, reason, NULL };
 	int rc;
 
 	author = store_held_author(c->p->st, l->name, id);
@@ -196,9 +208,10 @@ decide(struct act_ctx *c, const struct list_cfg *l, const char *id, enum act_dec
 		return rc;
 	if (d != ACT_APPROVE && pipeline_drop_later(c->p, id) < 0)
 		return act_dberr(c);
-	snprintf(detail, sizeof(detail), "held post %s (%s)%s%s", id, why,
-	    d == ACT_REJECT ? ": " : "", d == ACT_REJECT ? reason : "");
-	return act_audit(c, l, names[d], detail);
+	vars[1] = id;
+	vars[3] = why;
+	vars[4] = d == ACT_REJECT ? "reason" : NULL;
+	return act_audit_code(c, l, names[d], names[d], vars);
 }
 
 /*

@@ -105,7 +105,7 @@ act_member_openpgp(struct act_ctx *c, const struct list_cfg *l,
     const char *addr, const char *value)
 {
 	struct openpgp_key k;
-	char ref[64], detail[160];
+	char ref[64];
 	int none = strcmp(value, "none") == 0, rc;
 	struct member m;
 
@@ -125,9 +125,9 @@ act_member_openpgp(struct act_ctx *c, const struct list_cfg *l,
 		return rc;
 	}
 	act_member_ref(c, l, addr, ref, sizeof(ref));
-	snprintf(detail, sizeof(detail), "%s: openpgp %s", ref,
-	    none ? "removed" : "changed");
-	if ((rc = act_audit(c, l, "member set", detail)) == ACT_DONE)
+	if ((rc = act_audit_code(c, l, "member set", none ? "member-removed" :
+	    "member-changed", (const char *[]){ "member", ref, "setting",
+	    "openpgp", NULL })) == ACT_DONE)
 		said(c, l, addr, none ? NULL : &k);
 	openpgp_key_free(&k);
 	return rc;
@@ -157,8 +157,8 @@ act_keys_openpgp(struct act_ctx *c, const struct list_cfg *l)
 	    buf_printf(c->out, "openpgp: %s %s <%s@%s>\n", fpr, l->name,
 	    l->name, c->p->cfg->hostname)) < 0)
 		return act_dberr(c);
-	return had ? ACT_DONE : act_audit(c, l, "keys openpgp",
-	    "openpgp key made");
+	return had ? ACT_DONE : act_audit_code(c, l, "keys openpgp",
+	    "openpgp-key-made", NULL);
 }
 
 /* act_keys_rotate_subkey - a new encryption subkey for the list's key */
@@ -174,6 +174,6 @@ act_keys_rotate_subkey(struct act_ctx *c, const struct list_cfg *l)
 	    "encryption subkey under %s; the old one is revoked (kept to open "
 	    "mail encrypted to it)\n", l->name, fpr)) < 0)
 		return act_dberr(c);
-	return act_audit(c, l, "keys rotate-subkey",
-	    "openpgp encryption subkey");
+	return act_audit_code(c, l, "keys rotate-subkey",
+	    "openpgp-subkey-rotated", NULL);
 }

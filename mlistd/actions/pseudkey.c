@@ -16,7 +16,7 @@ int
 act_keys_rotate_pseudonym(struct act_ctx *c, const struct list_cfg *l,
     const char *name)
 {
-	char old[OPENPGP_FPR_SIZE], fpr[OPENPGP_FPR_SIZE], detail[200];
+	char old[OPENPGP_FPR_SIZE], fpr[OPENPGP_FPR_SIZE];
 	int rc;
 
 	if ((rc = pgprotate_pseudonym(c->p, l, name, old, fpr)) < 0)
@@ -32,7 +32,7 @@ act_keys_rotate_pseudonym(struct act_ctx *c, const struct list_cfg *l,
 	    "told in a post signed by both; the old key is kept to verify "
 	    "old posts\n", l->name, fpr, old)) < 0)
 		return act_dberr(c);
-	(void)snprintf(detail, sizeof(detail), "openpgp pseudonym key %s "
-	    "replaced by %s", old, fpr);
-	return act_audit(c, l, "keys rotate-pseudonym", detail);
+	return act_audit_code(c, l, "keys rotate-pseudonym",
+	    "pseudonym-key-rotated", (const char *[]){ "old", old, "new", fpr,
+	    NULL });
 }

@@ -29,6 +29,7 @@ struct parts {
 	struct buf	 toc, body;
 	const char	*boundary;
 	int		 n;
+	char		 no_subject[200];	/* [no-subject]'s words */
 };
 
 struct post {
@@ -71,8 +72,8 @@ one_post(const struct buf *msg, struct parts *x)
 		hdr_free(&h);
 	}
 	x->n++;
-	buf_printf(&x->toc, "%3d. %.*s\n     %.*s\n", x->n, 200, subj ? subj : "(no subject)", 120,
-	    from ? from : "");
+	buf_printf(&x->toc, "%3d. %.*s\n     %.*s\n", x->n, 200,
+	    subj ? subj : x->no_subject, 120, from ? from : "");
 	buf_printf(&x->body, "--%s\r\n\r\n", x->boundary);	/* default type in a digest: message/rfc822 */
 	buf_append(&x->body, msg->data, msg->len);
 	if (msg->len && msg->data[msg->len - 1] != '\n')
@@ -127,6 +128,10 @@ render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, lo
 	buf_init(&x.toc, 0);
 	buf_init(&x.body, 0);
 	x.boundary = inner;
+	if (notice_piece_line(l->notices, p->cfg->notices, PIECE_NO_SUBJECT,
+	    &(struct notice_ctx){ l->name, p->cfg->hostname }, NULL,
+	    x.no_subject, sizeof(x.no_subject)) < 0)
+		return -1;
 	for (int i = 0; i < all->n; i++)
 		if (all->v[i].at >= from)
 			one_post(&all->v[i].msg, &x);

@@ -14,6 +14,8 @@
  * not one per request. GET only shows a
  * page with a button: link scanners and prefetchers GET what they find, and
  * must not unsubscribe anyone. Nothing here says whether a token is valid.
+ * Every page's words are pieces ([one-click-*], [http-*]); the status
+ * lines are the protocol's and stay as RFC 9110 names them.
  *
  * Plain HTTP: put it behind the web server that holds the site's
  * certificate (RFC 8058 wants https), e.g. nginx "location /unsubscribe/ {
@@ -131,7 +133,8 @@ handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 	struct listaddr la;
 
 	if (sscanf(head, "%7s %511s HTTP/1.%*c", method, path) != 2) {
-		respond(s, 400, "Bad Request", "text/plain", "Bad request.\n");
+		respond_piece(s, 400, "Bad Request", "text/plain", NULL, "",
+		    PIECE_HTTP_BAD_REQUEST);
 		return;
 	}
 	if (target(path, list, sizeof(list), token, sizeof(token)) < 0 ||
@@ -156,11 +159,13 @@ handle(struct smtp_session *s, char *head, const char *body, size_t blen)
 		return;
 	}
 	if (strcmp(method, "POST") != 0) {
-		respond(s, 405, "Method Not Allowed", "text/plain", "Only POST unsubscribes (GET shows a button).\n");
+		respond_piece(s, 405, "Method Not Allowed", "text/plain",
+		    la.list, list, PIECE_HTTP_NOT_POST);
 		return;
 	}
 	if (blen < 26 || memmem(body, blen, "List-Unsubscribe=One-Click", 26) == NULL) {
-		respond(s, 400, "Bad Request", "text/plain", "The body must be List-Unsubscribe=One-Click (RFC 8058).\n");
+		respond_piece(s, 400, "Bad Request", "text/plain", la.list,
+		    list, PIECE_HTTP_BAD_BODY);
 		return;
 	}
 	if (spool_request(s, rcpt) < 0) {
@@ -213,12 +218,14 @@ http_input(struct smtp_session *s, const unsigned char *p, size_t n)
 	if (s->state == SS_CLOSED)
 		return;
 	if (buf_append(&s->data, p, n) < 0 || s->data.len > HEAD_MAX + BODY_MAX) {
-		respond(s, 413, "Content Too Large", "text/plain", "Request too large.\n");
+		respond_piece(s, 413, "Content Too Large", "text/plain", NULL,
+		    "", PIECE_HTTP_TOO_LARGE);
 		return;
 	}
 	if ((end = memmem(s->data.data, s->data.len, "\r\n\r\n", 4)) == NULL) {
 		if (s->data.len > HEAD_MAX)
-			respond(s, 431, "Request Header Fields Too Large", "text/plain", "Request head too large.\n");
+			respond_piece(s, 431, "Request Header Fields Too Large",
+			    "text/plain", NULL, "", PIECE_HTTP_HEAD_TOO_LARGE);
 		return;
 	}
 	*end = 0;
@@ -226,7 +233,8 @@ http_input(struct smtp_session *s, const unsigned char *p, size_t n)
 	if ((cl = strcasestr((char *)s->data.data, "\r\nContent-Length:")) != NULL)
 		blen = strtoul(cl + 17, NULL, 10);
 	if (blen > BODY_MAX) {
-		respond(s, 413, "Content Too Large", "text/plain", "Request too large.\n");
+		respond_piece(s, 413, "Content Too Large", "text/plain", NULL,
+		    "", PIECE_HTTP_TOO_LARGE);
 		return;
 	}
 	if (s->data.len - hlen < blen) {
@@ -243,5 +251,6 @@ http_timeout(struct smtp_session *s)
 	if (s->state == SS_COMMIT)
 		return;	/* whole: the answer follows this turn's flush */
 	log_info("NOQUEUE httpd: client=%s reason=timeout result=tempfail", s->peer);
-	respond(s, 408, "Request Timeout", "text/plain", "Request timeout.\n");
+	respond_piece(s, 408, "Request Timeout", "text/plain", NULL, "",
+	    PIECE_HTTP_TIMEOUT);
 }

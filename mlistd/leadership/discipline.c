@@ -223,8 +223,14 @@ decide(struct pipeline *p, const struct list_cfg *l, const char *sender,
 	snprintf(number, sizeof(number), "%lld", target);
 	snprintf(nsteps, sizeof(nsteps), "%d", steps);
 	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
-	snprintf(text, sizeof(text), "%.2000s", *reason ? reason :
-	    "(none given)");
+	if (*reason)
+		snprintf(text, sizeof(text), "%.2000s", reason);
+	else if (notice_piece_line(l->notices, p->cfg->notices,
+	    PIECE_NO_REASON_DISCIPLINE, &(struct notice_ctx){ l->name,
+	    p->cfg->hostname }, NULL, text, sizeof(text)) < 0) {
+		rc = -1;
+		goto out;
+	}
 	/* a keyed short id, as the audit log names them: never the number */
 	keys_member_ref(p->keys, l->name, target, number, sizeof(number));
 	rc = distribute_notice_tmpl(p, l, sender, NOTICE_DISCIPLINE_CONFIRM,
@@ -418,10 +424,13 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 	    kind == DISC_SUSPEND ? (long long)until : 0) != STORE_OK ||
 	    store_discipline_taken(p->st, l->name, addr, p->now) != STORE_OK))
 		rc = -1;
-	snprintf(detail, sizeof(detail), "%s: step %d, %s", ref, steps + 1, kind == DISC_WARN ?
-	    "a private warning" : kind == DISC_PUBLIC ? "a public warning" : "suspended");
+	snprintf(detail, sizeof(detail), "%d", steps + 1);
 	identity_leader_actor(p, l, moderator, actor, sizeof(actor));
-	if (rc == 0 && audit_append(p->st, l->name, p->now, actor, "discipline", detail) < 0)
+	/* the step's kind is the code: its words are the list's ([audit-*]) */
+	if (rc == 0 && audit_append_code(p->st, l->name, p->now, actor,
+	    "discipline", kind == DISC_WARN ? "warning-private" :
+	    kind == DISC_PUBLIC ? "warning-public" : "suspended",
+	    (const char *[]){ "member", ref, "step", detail, NULL }) < 0)
 		rc = -1;
 	free(addr);
 	if (rc < 0)

@@ -395,3 +395,113 @@ audit_resolve(struct store *st, const char *list, const char *detail, char *out,
 	snprintf(out, n, "%.*sthe pseudonym \"%s\"%s", (int)(at - detail), detail,
 	    r.name, at + 20);
 }
+
+/*
+ * put_value - v into out at *o, cut where out ends (as details always
+ * were): tabs and line ends, which frame it, as spaces
+ */
+static void
+put_value(char *out, size_t n, size_t *o, const char *v)
+{
+	for (; v && *v && *o + 1 < n; v++) {
+		char ch = *v;
+
+		out[(*o)++] = ch == '\t' || ch == '\r' || ch == '\n' ? ' ' : ch;
+	}
+	out[*o] = 0;
+}
+
+/*
+ * audit_code - a detail as a code and arguments: "@CODE" then "\tNAME=VALUE"
+ * per pair of vars (NULL-terminated), a long value cut at the detail's
+ * size. -1 when not even the code fits.
+ */
+int
+audit_code(char *out, size_t n, const char *code, const char *const *vars)
+{
+	size_t o;
+	int w = snprintf(out, n, "@%s", code);
+
+	if (w < 0 || (size_t)w >= n)
+		return -1;
+	o = (size_t)w;
+	for (; vars && vars[0]; vars += 2) {
+		w = snprintf(out + o, n - o, "\t%s=", vars[0]);
+		if (w < 0 || (size_t)w >= n - o) {
+			out[o] = 0;	/* no room for the name: left out */
+			break;
+		}
+		o += (size_t)w;
+		put_value(out, n, &o, vars[1]);
+	}
+	return 0;
+}
+
+/* audit_append_code - audit_append of a coded detail (audit_code) */
+int
+audit_append_code(struct store *st, const char *list, long long now,
+    const char *actor, const char *action, const char *code,
+    const char *const *vars)
+{
+	char d[sizeof(((struct audit_entry *)0)->detail)];
+
+	if (audit_code(d, sizeof(d), code, vars) < 0)
+		return -1;
+	return audit_append(st, list, now, actor, action, d);
+}
+
+#define AUDIT_VARS	8
+
+/*
+ * audit_render - a detail in the reader's words. A coded one ("@CODE...")
+ * through the piece [audit-CODE], its note (how the quorum decided) after
+ * it; one written before the codes, or a code this build has no piece
+ * for, as it is (a code shown with its arguments: nothing is hidden that
+ * the log holds, since disclosure already decided what the reader sees).
+ */
+void
+audit_render(const struct notices *list, const struct notices *inst,
+    const struct notice_ctx *ctx, const char *detail, char *out, size_t n)
+{
+	char tmp[sizeof(((struct audit_entry *)0)->detail) + 8], name[80];
+	const char *vars[2 * AUDIT_VARS + 1] = { NULL }, *note = "";
+	char *s, *tab;
+	int k = 0, id;
+	size_t w;
+
+	if (detail[0] != '@') {
+		snprintf(out, n, "%s", detail);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s", detail + 1);
+	if ((tab = strchr(tmp, '\t')) != NULL)
+		*tab = 0;
+	snprintf(name, sizeof(name), "audit-%.64s", tmp);
+	for (s = tab; s && k < 2 * AUDIT_VARS; s = tab) {
+		char *eq;
+
+		if ((tab = strchr(s + 1, '\t')) != NULL)
+			*tab = 0;
+		if ((eq = strchr(s + 1, '=')) == NULL)
+			continue;
+		*eq = 0;
+		if (strcmp(s + 1, AUDIT_NOTE) == 0) {
+			note = eq + 1;
+			continue;
+		}
+		vars[k++] = s + 1;
+		vars[k++] = eq + 1;
+	}
+	vars[k] = NULL;
+	if ((id = notice_piece_id(name)) < 0 || notice_piece_line(list, inst,
+	    (enum piece_id)id, ctx, vars, out, n) < 0) {
+		/* the code and its arguments, plainly */
+		snprintf(out, n, "%s", detail + 1);
+		for (char *c = out; *c; c++)
+			if (*c == '\t')
+				*c = ' ';
+		return;
+	}
+	w = strlen(out);
+	snprintf(out + w, n - w, "%s", note);
+}

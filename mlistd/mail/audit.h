@@ -2,10 +2,27 @@
 #ifndef MLIST_AUDIT_H
 #define MLIST_AUDIT_H
 
+#include "notices.h"
 #include "store.h"
+
+/*
+ * A detail is stored as a code and its arguments, "@CODE" then
+ * "\tNAME=VALUE" for each (AUDIT_NOTE: how the quorum decided), and worded
+ * only when read, by the piece [audit-CODE]: the log is chained and signed,
+ * so the words must not be in it, or no list could read it in its language.
+ * Entries written before the codes hold an English sentence and stay so.
+ */
+#define AUDIT_NOTE	"note"
 
 int	audit_append(struct store *, const char *list, long long now, const char *actor, const char *action,
 	    const char *detail);
+int	audit_append_code(struct store *, const char *list, long long now,
+	    const char *actor, const char *action, const char *code,
+	    const char *const *vars);
+int	audit_code(char *out, size_t n, const char *code,
+	    const char *const *vars);
+void	audit_render(const struct notices *list, const struct notices *inst,
+	    const struct notice_ctx *, const char *detail, char *out, size_t n);
 int	audit_entry_hash(const char *list, const struct audit_entry *, unsigned char out[32]);
 
 struct audit_check {

@@ -146,6 +146,8 @@ tagval(const char *v, size_t n, const char *name, char *out, size_t outlen)
 /*
  * author_verify - check the author signature; its key and list id come back.
  * expect: the list id it must be for (NULL: the List-Id the message carries).
+ * 0, or -AUTHOR_* saying why it does not count (why: the same in English,
+ * for the log and mlist verify; a member is told through the code's piece).
  */
 int
 author_verify(const char *msg, size_t len, const char *expect, unsigned char pk[DKIM_PK_LEN], char *lid,
@@ -159,17 +161,21 @@ author_verify(const char *msg, size_t len, const char *expect, unsigned char pk[
 	struct hdr h;
 	int rc = -1;
 
-	if (hdr_parse(msg, len, &h) < 0)
-		return snprintf(why, wl, "out of memory"), -1;
+	if (hdr_parse(msg, len, &h) < 0) {
+		snprintf(why, wl, "out of memory");
+		return -AUTHOR_ERROR;
+	}
 	buf_init(&in, 0);
 	if ((f = hdr_get(&h, AUTHOR_FIELD)) == NULL) {
 		snprintf(why, wl, "no author signature");
+		rc = -AUTHOR_NONE;
 		goto out;
 	}
 	if (tagval(f->value, f->vlen, "l", l, sizeof(l)) < 0 || tagval(f->value, f->vlen, "k", k, sizeof(k)) < 0 ||
 	    tagval(f->value, f->vlen, "t", t, sizeof(t)) < 0 || tagval(f->value, f->vlen, "bh", bhs, sizeof(bhs)) < 0 ||
 	    tagval(f->value, f->vlen, "b", b, sizeof(b)) < 0) {
 		snprintf(why, wl, "author signature is malformed");
+		rc = -AUTHOR_MALFORMED;
 		goto out;
 	}
 	snprintf(lid, lidlen, "%s", l);
@@ -177,12 +183,14 @@ author_verify(const char *msg, size_t len, const char *expect, unsigned char pk[
 	    got != DKIM_PK_LEN || sodium_base642bin(sig, sizeof(sig), b, strlen(b), NULL, &got, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) || got != sizeof(sig)) {
 		snprintf(why, wl, "author signature has a bad key or signature encoding");
+		rc = -AUTHOR_ENCODING;
 		goto out;
 	}
 	if (expect)
 		snprintf(want, sizeof(want), "%s", expect);
 	if ((!expect && list_id(&h, want, sizeof(want)) < 0) || strcasecmp(want, l) != 0) {
 		snprintf(why, wl, "signed for another list (%s)", l);
+		rc = -AUTHOR_OTHER_LIST;
 		goto out;
 	}
 	dkim_body_hash(msg + h.body_off, len - h.body_off, bh);
@@ -192,12 +200,14 @@ author_verify(const char *msg, size_t len, const char *expect, unsigned char pk[
 		b64(bh, sizeof(bh), mine, sizeof(mine));
 		if (strcmp(mine, bhs) != 0) {
 			snprintf(why, wl, "body changed since the author signed it");
+			rc = -AUTHOR_BODY_CHANGED;
 			goto out;
 		}
 	}
 	signed_input(&h, l, k, t, bhs, &in);
 	if (crypto_sign_verify_detached(sig, in.data, in.len, pk) != 0) {
 		snprintf(why, wl, "author signature does not verify (Subject, Date or Message-ID changed)");
+		rc = -AUTHOR_HEADERS_CHANGED;
 		goto out;
 	}
 	rc = 0;

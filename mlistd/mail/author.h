@@ -8,6 +8,17 @@
 
 #define AUTHOR_FIELD	"Mlist-Author-Signature"
 
+/* why a signature does not count: author_verify returns minus one of these */
+enum author_fail {
+	AUTHOR_ERROR = 1,	/* out of memory: nothing was checked */
+	AUTHOR_NONE,		/* no author signature */
+	AUTHOR_MALFORMED,	/* its tags do not parse */
+	AUTHOR_ENCODING,	/* its key or signature: bad base64 */
+	AUTHOR_OTHER_LIST,	/* made for another list (listid) */
+	AUTHOR_BODY_CHANGED,	/* the body hash differs */
+	AUTHOR_HEADERS_CHANGED	/* Subject, Date or Message-ID changed */
+};
+
 int	author_sign(const unsigned char seed[DKIM_SEED_LEN], const char *lid, long long t, const char *msg,
 	    size_t len, struct buf *header);
 int	author_verify(const char *msg, size_t len, const char *expect, unsigned char pk[DKIM_PK_LEN],

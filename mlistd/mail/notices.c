@@ -184,6 +184,13 @@ piece_id_of(const char *name, size_t n)
 	return -1;
 }
 
+/* notice_piece_id - the piece called name; -1 none is */
+int
+notice_piece_id(const char *name)
+{
+	return piece_id_of(name, strlen(name));
+}
+
 /* piece_header - is the line at s "[name]"? the name's length, else 0 */
 static size_t
 piece_header(const char *s)
@@ -483,4 +490,79 @@ notice_piece(const struct notices *list, const struct notices *inst,
 	else if (inst)
 		t = inst->piece[id];
 	return t ? fill(t, ctx, vars, 0, out) : -1;
+}
+
+/*
+ * notice_piece_text - a piece's template as loaded (placeholders unfilled):
+ * the list's, else the instance's; "" when neither has it
+ */
+const char *
+notice_piece_text(const struct notices *list, const struct notices *inst,
+    enum piece_id id)
+{
+	if ((unsigned)id >= PIECE_N)
+		abort();
+	if (list && list->piece[id])
+		return list->piece[id];
+	return inst && inst->piece[id] ? inst->piece[id] : "";
+}
+
+/*
+ * notice_piece_line - a piece as the value of a placeholder: into out,
+ * without its last line ends (a piece is whole lines; a value sits inside
+ * a sentence). -1 when neither set has it (out is then "").
+ */
+int
+notice_piece_line(const struct notices *list, const struct notices *inst,
+    enum piece_id id, const struct notice_ctx *ctx, const char *const *vars,
+    char *out, size_t n)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 0);
+	rc = notice_piece(list, inst, id, ctx, vars, &b);
+	while (rc == 0 && b.len && b.data[b.len - 1] == '\n')
+		b.len--;
+	if (n > 0)
+		snprintf(out, n, "%.*s", rc == 0 ? (int)b.len : 0,
+		    rc == 0 ? (const char *)b.data : "");
+	buf_free(&b);
+	return rc;
+}
+
+#define REASON_ROW(e, code, piece) { code, piece },
+static const struct {
+	const char	*code;
+	enum piece_id	 piece;
+} reason_defs[REASON_N] = { REASON_TABLE(REASON_ROW) };
+#undef REASON_ROW
+
+/* reason_code - the stable code of a reason, as the log writes it */
+const char *
+reason_code(enum reason_id id)
+{
+	return (unsigned)id < REASON_N ? reason_defs[id].code : "?";
+}
+
+/*
+ * notice_reason - a reason in words, for a notice's {why} or {reason}: its
+ * piece, one line (the list's, else the instance's); its code if neither
+ * has it, which a loaded set always does
+ */
+void
+notice_reason(const struct notices *list, const struct notices *inst,
+    const struct notice_ctx *ctx, enum reason_id id, const char *const *vars,
+    char *out, size_t n)
+{
+	if (notice_piece_line(list, inst, reason_piece(id), ctx, vars, out,
+	    n) < 0)
+		snprintf(out, n, "%s", reason_code(id));
+}
+
+/* reason_piece - the piece that words a reason (PIECE_N: none) */
+enum piece_id
+reason_piece(enum reason_id id)
+{
+	return (unsigned)id < REASON_N ? reason_defs[id].piece : PIECE_N;
 }

@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "pipeline/identity.h"
+#include "mail/notices.h"
 #include "mail/pseudonym.h"
 #include "util/log.h"
 
@@ -360,18 +361,39 @@ add_needle(char needles[][200], const char **what, int *n, const char *s, size_t
 	what[(*n)++] = kind;
 }
 
+/* the words for what gives an author away: pieces, as the list words them */
+enum { LEAK_ADDRESS, LEAK_LOCAL, LEAK_DOMAIN, LEAK_NAME, LEAK_FROM_NAME,
+    LEAK_N };
+
+/* leak_words - each LEAK_* in the list's words ([leak-*] pieces) */
+static void
+leak_words(struct pipeline *p, const struct list_cfg *l, char w[][120])
+{
+	static const enum piece_id id[LEAK_N] = { PIECE_LEAK_ADDRESS,
+	    PIECE_LEAK_LOCAL_PART, PIECE_LEAK_DOMAIN, PIECE_LEAK_NAME,
+	    PIECE_LEAK_FROM_NAME };
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+	for (int i = 0; i < LEAK_N; i++)
+		if (notice_piece_line(l->notices, p->cfg->notices, id[i], &ctx,
+		    NULL, w[i], sizeof(w[i])) < 0)
+			snprintf(w[i], sizeof(w[i]), "%s", piece_name(id[i]));
+}
+
 /* addr_needles - address, local part and domain */
 static void
-addr_needles(char needles[][200], const char **what, int *n, const char *addr, const char *host)
+addr_needles(char needles[][200], const char **what, int *n, const char *addr,
+    const char *host, char w[][120])
 {
 	const char *at = strrchr(addr, '@');
 
 	if (!addr || !*addr || !at)
 		return;
-	add_needle(needles, what, n, addr, strlen(addr), "your address");
-	add_needle(needles, what, n, addr, (size_t)(at - addr), "the name in your address");
+	add_needle(needles, what, n, addr, strlen(addr), w[LEAK_ADDRESS]);
+	add_needle(needles, what, n, addr, (size_t)(at - addr), w[LEAK_LOCAL]);
 	if (strcasecmp(at + 1, host) != 0)
-		add_needle(needles, what, n, at + 1, strlen(at + 1), "your mail domain");
+		add_needle(needles, what, n, at + 1, strlen(at + 1),
+		    w[LEAK_DOMAIN]);
 }
 
 /*
@@ -382,31 +404,35 @@ int
 identity_leaks(struct pipeline *p, const struct list_cfg *l, const char *poster, const char *env_sender,
     const struct transform_out *t, const struct buf *copy, const struct ident *id, char *found, size_t n)
 {
-	char needles[NEEDLES_MAX][200];
+	char needles[NEEDLES_MAX][200], w[LEAK_N][120];
 	const char *what[NEEDLES_MAX];
 	struct member m;
 	int k = 0, hits = 0;
 	size_t off = 0;
 
 	found[0] = 0;
-	addr_needles(needles, what, &k, poster, p->cfg->hostname);
-	addr_needles(needles, what, &k, env_sender, p->cfg->hostname);
+	leak_words(p, l, w);
+	addr_needles(needles, what, &k, poster, p->cfg->hostname, w);
+	addr_needles(needles, what, &k, env_sender, p->cfg->hostname, w);
 	/* what From claims names someone too, member or not */
-	addr_needles(needles, what, &k, t->from, p->cfg->hostname);
+	addr_needles(needles, what, &k, t->from, p->cfg->hostname, w);
 	if (store_member_find(p->st, l->name, poster, &m) == STORE_OK) {
 		if (m.name && *m.name) {
 			const char *last = strrchr(m.name, ' ');
 
-			add_needle(needles, what, &k, m.name, strlen(m.name), "your name");
+			add_needle(needles, what, &k, m.name, strlen(m.name),
+			    w[LEAK_NAME]);
 			if (last && strlen(last + 1) >= 4)
-				add_needle(needles, what, &k, last + 1, strlen(last + 1), "your name");
+				add_needle(needles, what, &k, last + 1,
+				    strlen(last + 1), w[LEAK_NAME]);
 		}
 		member_free(&m);
 	}
 	if (t->part[TP_FROMNAME].len && (t->part[TP_FROMNAME].len != strlen(id->display) ||
 	    strncasecmp((const char *)t->part[TP_FROMNAME].data, id->display, strlen(id->display))))
-		add_needle(needles, what, &k, (const char *)t->part[TP_FROMNAME].data, t->part[TP_FROMNAME].len,
-		    "the name your mail program puts in From");
+		add_needle(needles, what, &k,
+		    (const char *)t->part[TP_FROMNAME].data,
+		    t->part[TP_FROMNAME].len, w[LEAK_FROM_NAME]);
 	for (int i = 0; i < k; i++) {
 		/* a pseudonym that happens to contain the word is not a leak */
 		if (contains((const unsigned char *)id->display, strlen(id->display), needles[i]))

@@ -220,15 +220,14 @@ old_key(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	return rc == OK;
 }
 
-/* no_key - the words when the mail carries no key */
-static void
-no_key(struct buf *b)
+/* key_words - a piece of the key answers appended to b (pieces); -1 none */
+static int
+key_words(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
+    const char *const *vars, struct buf *b)
 {
-	buf_puts(b, "The list found no OpenPGP public key in your message. "
-	    "Send \"key\" again with\nyour public key: attached (Thunderbird "
-	    "does this when you attach your public\nkey), in an Autocrypt "
-	    "header (K-9 Mail, FairEmail, Delta Chat send one), or\npasted "
-	    "into the text as an armoured block (gpg --armor --export).\n\n");
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+	return notice_piece(l->notices, p->cfg->notices, id, &ctx, vars, b);
 }
 
 /*
@@ -272,7 +271,7 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	struct pgpkeyin in;
 	struct openpgp_key key;
 	struct member m;
-	char why[OPENPGP_WHY_SIZE] = "", token[41];
+	char why[OPENPGP_WHY_SIZE] = "", token[41], days[16];
 	unsigned char r[20];
 	unsigned flags = (how & PGPIN_SURE) ? PGPKEY_SURE : 0;
 	enum result ir;
@@ -280,8 +279,9 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 
 	if ((rc = pgpkeyin_find(msg, len, to, &in)) <= 0) {
 		pgpkeyin_free(&in);
-		if (rc == 0 && (how & PGPIN_ASKED))
-			no_key(b);
+		if (rc == 0 && (how & PGPIN_ASKED) &&
+		    key_words(p, l, PIECE_PGP_NO_KEY, NULL, b) < 0)
+			return -1;
 		return rc < 0 ? -1 : (how & PGPIN_ASKED) != 0;
 	}
 	ir = openpgp_key_import(in.key.data, in.key.len, in.fmt, &key, why,
@@ -291,8 +291,9 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 		return -1;
 	if (ir != OK) {
 		/* the key's own fault, the same for anyone who sends it */
-		buf_printf(b, "The OpenPGP key you sent cannot be used: %s.\n\n",
-		    why);
+		if (key_words(p, l, PIECE_PGP_KEY_UNUSABLE,
+		    (const char *[]){ "why", why, NULL }, b) < 0)
+			return -1;
 		log_info("%s request: list=%s an OpenPGP key refused result=permfail",
 		    p->qid, l->name);
 		return 1;
@@ -316,10 +317,10 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 	openpgp_key_free(&key);
 	if (rc < 0)
 		return -1;
-	buf_printf(b, "A message encrypted to the OpenPGP key you sent is on "
-	    "its way to you. Open it\nin your mail program and answer it as it "
-	    "says, within %d days: only then is\nthe key used. If you did not "
-	    "ask for this, do nothing.\n\n", CONFIRM_DAYS);
+	snprintf(days, sizeof(days), "%d", CONFIRM_DAYS);
+	if (key_words(p, l, PIECE_PGP_KEY_SENT,
+	    (const char *[]){ "days", days, NULL }, b) < 0)
+		return -1;
 	log_info("%s request: list=%s an OpenPGP key offered, token %s "
 	    "result=ok", p->qid, l->name, sent ? "sent encrypted to it" :
 	    "withheld (answer budget)");
@@ -337,13 +338,8 @@ pgpin_key_cancel(struct pipeline *p, const struct list_cfg *l,
 	if ((how & PGPIN_SURE) &&
 	    (rc = pgpreplace_cancel(p, l, to, "key cancel")) < 0)
 		return -1;
-	buf_puts(b, (how & PGPIN_SURE) ? "No new OpenPGP key waits to replace "
-	    "yours now: if one did, it was\ncancelled, and your registered key "
-	    "stays.\n\n" : "A new OpenPGP key waiting to replace yours is "
-	    "cancelled only by mail the\nlist can verify as yours, or by "
-	    "answering the notice the list sent you\nencrypted to your "
-	    "registered key.\n\n");
-	return 1;
+	return key_words(p, l, (how & PGPIN_SURE) ? PIECE_PGP_CANCELLED :
+	    PIECE_PGP_CANCEL_UNVERIFIED, NULL, b) < 0 ? -1 : 1;
 }
 
 /* done - the answer to a confirmed key */
@@ -357,10 +353,27 @@ done(struct pipeline *p, const struct list_cfg *l, const char *to,
 	    ENV_NULL, "", NULL);
 }
 
-/* store_key - the key registered now; the answer's line */
+struct line {
+	const char	*text;
+	char		 buf[400];
+};
+
+/* line_piece - the answer's line: a piece, into out->buf; 0, -1 none */
+static int
+line_piece(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
+    struct line *out)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+	out->text = out->buf;
+	return notice_piece_line(l->notices, p->cfg->notices, id, &ctx, NULL,
+	    out->buf, sizeof(out->buf));
+}
+
+/* store_key - the key registered now; the answer's line (out->buf) */
 static int
 store_key(struct pipeline *p, const struct list_cfg *l, const char *addr,
-    const struct openpgp_key *key, const char **text)
+    const struct openpgp_key *key, struct line *out)
 {
 	int rc;
 
@@ -370,16 +383,11 @@ store_key(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	if (rc == STORE_OK &&
 	    store_member_pgp_next_clear(p->st, l->name, addr) < 0)
 		return -1;
-	if (rc == STORE_OK)
-		*text = "- your OpenPGP key is registered: the list's mail to you "
-		    "will be encrypted to it";
-	else if (rc == STORE_EXISTS)
-		*text = "- that key is another member's key on this list already: "
-		    "it was not registered";
-	else if (rc == STORE_NOTFOUND)
-		*text = "- the address is not a member (yet): when you have "
-		    "joined, send \"key\" again";
-	else
+	if (rc != STORE_OK && rc != STORE_EXISTS && rc != STORE_NOTFOUND)
+		return -1;
+	if (line_piece(p, l, rc == STORE_OK ? PIECE_PGP_DONE_REGISTERED :
+	    rc == STORE_EXISTS ? PIECE_PGP_DONE_TAKEN :
+	    PIECE_PGP_DONE_NOT_MEMBER, out) < 0)
 		return -1;
 	log_info("%s confirm: list=%s a member's OpenPGP key %s", p->qid,
 	    l->name, rc == STORE_OK ? "registered result=ok" :
@@ -401,11 +409,6 @@ answer_sure(struct pipeline *p, const struct envelope *e,
 }
 
 /* the answer's line, and where a composed one is written */
-struct line {
-	const char	*text;
-	char		 buf[400];
-};
-
 /* act - what the answered token does, by pgpin_decide; the answer's line */
 static int
 act(struct pipeline *p, const struct list_cfg *l, const struct pgpin_bound *t,
@@ -434,17 +437,14 @@ act(struct pipeline *p, const struct list_cfg *l, const struct pgpin_bound *t,
 	if (sure < 0)
 		rc = -1;
 	else if (a == PGPIN_REGISTER || a == PGPIN_REPLACE_NOW)
-		rc = store_key(p, l, t->addr, key, &out->text);
+		rc = store_key(p, l, t->addr, key, out);
 	else if (a == PGPIN_REPLACE_LATER) {
 		rc = pgpreplace_schedule(p, l, t->addr, key, &old,
 		    (t->flags & PGPKEY_SURE) || sure > 0, out->buf,
 		    sizeof(out->buf));
 		out->text = out->buf;
 	} else {
-		out->text = "- the key was not registered: neither your "
-		    "request nor your answer came\n  from a sender the list "
-		    "could verify. Send \"key\" again from your own\n  mail "
-		    "account (or ask the list's owners to register your key)";
+		rc = line_piece(p, l, PIECE_PGP_DONE_UNVERIFIED, out);
 		log_info("%s confirm: list=%s a member's OpenPGP key not "
 		    "registered (unverified) result=permfail", p->qid, l->name);
 	}
@@ -471,9 +471,7 @@ confirmed(struct pipeline *p, const struct list_cfg *l,
 	if (ir == TEMPFAIL)
 		return -1;
 	if (ir != OK) {
-		out->text = "- the key can no longer be used (expired or revoked "
-		    "since): send \"key\" again\n  with a key that is valid";
-		return 0;
+		return line_piece(p, l, PIECE_PGP_DONE_UNUSABLE, out);
 	}
 	rc = act(p, l, t, &key, e, msg, out);
 	openpgp_key_free(&key);

@@ -221,6 +221,17 @@ within_budget(struct pipeline *p, const char *addr, int sure)
 	return authn_may_answer(p, &claim, addr);
 }
 
+/* done_line - the answer's line: a piece, into line; -1 none */
+static int
+done_line(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
+    const char *const *vars, char *line, size_t n)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+	return notice_piece_line(l->notices, p->cfg->notices, id, &ctx, vars,
+	    line, n);
+}
+
 /* pgpreplace_schedule - the new key waits; the old key's holder hears */
 int
 pgpreplace_schedule(struct pipeline *p, const struct list_cfg *l,
@@ -233,8 +244,8 @@ pgpreplace_schedule(struct pipeline *p, const struct list_cfg *l,
 
 	/* without its notice a key would wait unseen: then nothing waits */
 	if (!within_budget(p, addr, sure)) {
-		snprintf(line, n, "- the new key was not taken: too many "
-		    "requests for now. Try again in an hour");
+		if (done_line(p, l, PIECE_PGP_DONE_BUDGET, NULL, line, n) < 0)
+			return -1;
 		log_info("%s confirm: list=%s a member's new OpenPGP key not "
 		    "scheduled (answer budget) result=tempfail", p->qid,
 		    l->name);
@@ -244,15 +255,14 @@ pgpreplace_schedule(struct pipeline *p, const struct list_cfg *l,
 	rc = store_member_pgp_next_put(p->st, l->name, addr, key->bin.data,
 	    key->bin.len, due);
 	if (rc == STORE_NOTFOUND) {
-		snprintf(line, n, "- the address is not a member: nothing was "
-		    "changed");
-		return 0;
+		return done_line(p, l, PIECE_PGP_DONE_NOT_MEMBER_NOW, NULL,
+		    line, n) < 0 ? -1 : 0;
 	}
 	if (rc != STORE_OK || notify(p, l, addr, key, old, due, day) < 0)
 		return -1;
-	snprintf(line, n, "- the new key was not signed with your registered "
-	    "key: it takes effect on\n  %s unless cancelled. A notice "
-	    "encrypted to your registered key says\n  how to cancel", day);
+	if (done_line(p, l, PIECE_PGP_DONE_WAITS,
+	    (const char *[]){ "day", day, NULL }, line, n) < 0)
+		return -1;
 	log_info("%s confirm: list=%s a member's new OpenPGP key waits %ds; "
 	    "the old key's holder told result=ok", p->qid, l->name,
 	    l->pgp_replace_delay);
@@ -377,9 +387,8 @@ apply(struct pipeline *p, const struct list_cfg *l, const char *addr)
 	}
 	buf_free(&oldbin);
 	/* the audit names no member: only that the list did it, and why */
-	if (ok && audit_append(p->st, l->name, p->now, "list",
-	    "openpgp-key-replaced", "a member's new OpenPGP key took effect "
-	    "after openpgp.replace_delay, not signed by the old key") < 0)
+	if (ok && audit_append_code(p->st, l->name, p->now, "list",
+	    "openpgp-key-replaced", "openpgp-key-replaced", NULL) < 0)
 		return -1;
 	log_info("NOQUEUE qmgr: list=%s a member's waiting OpenPGP key %s",
 	    l->name, ok ? "took effect result=ok" :

@@ -66,6 +66,46 @@ is_member(struct pipeline *p, const struct list_cfg *l, const char *addr, enum r
 	return 1;
 }
 
+/* author_reason - the code a member is told for an author_verify failure */
+static enum reason_id
+author_reason(int fail)
+{
+	switch (fail) {
+	case AUTHOR_NONE:
+		return REASON_SIG_NONE;
+	case AUTHOR_MALFORMED:
+		return REASON_SIG_MALFORMED;
+	case AUTHOR_ENCODING:
+		return REASON_SIG_ENCODING;
+	case AUTHOR_OTHER_LIST:
+		return REASON_SIG_OTHER_LIST;
+	case AUTHOR_BODY_CHANGED:
+		return REASON_SIG_BODY_CHANGED;
+	case AUTHOR_HEADERS_CHANGED:
+		return REASON_SIG_HEADERS_CHANGED;
+	default:
+		return REASON_SIG_ERROR;
+	}
+}
+
+/*
+ * refuse_unsigned - refused-unsigned, its {why} the words of the reason's
+ * piece (the list's, else the instance's), so a translation reaches it
+ */
+static void
+refuse_unsigned(struct pipeline *p, const struct list_cfg *l,
+    const struct authorship *a, struct decision *d)
+{
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+	enum reason_id r = a->present ? a->reason : REASON_SIG_UNSIGNED;
+	const char *vars[] = { "other", a->other, NULL };
+
+	refuse(d, a->present ? "bad-signature" : "unsigned",
+	    NOTICE_REFUSED_UNSIGNED, "why", NULL);
+	notice_reason(l->notices, p->cfg->notices, &ctx, r, vars, d->arg,
+	    sizeof(d->arg));
+}
+
 /*
  * policy_author - does a member's own key vouch for this post? Checked on
  * the message as it arrived, with our own header parser (not libetpan),
@@ -76,17 +116,26 @@ void
 policy_author(struct pipeline *p, const struct list_cfg *l, const struct buf *msg, struct authorship *a)
 {
 	unsigned char pk[DKIM_PK_LEN];
-	char lid[300], got[300], sig[128];
+	char lid[300], sig[128];
+	int rc;
 
 	memset(a, 0, sizeof(*a));
+	a->reason = REASON_SIG_UNSIGNED;
 	if (author_signature_id((const char *)msg->data, msg->len, sig, sizeof(sig)) < 0)
 		return;
 	a->present = 1;
 	snprintf(lid, sizeof(lid), "%s.%s", l->name, p->cfg->hostname);
-	if (author_verify((const char *)msg->data, msg->len, lid, pk, got, sizeof(got), a->why, sizeof(a->why)) < 0)
+	rc = author_verify((const char *)msg->data, msg->len, lid, pk,
+	    a->other, sizeof(a->other), a->why, sizeof(a->why));
+	if (rc < 0) {
+		a->reason = author_reason(-rc);
 		return;
-	if ((a->signed_by = store_member_by_key(p->st, l->name, pk, sizeof(pk))) == NULL) {
-		snprintf(a->why, sizeof(a->why), "signed by a key no member of the list registered");
+	}
+	if ((a->signed_by = store_member_by_key(p->st, l->name, pk,
+	    sizeof(pk))) == NULL) {
+		snprintf(a->why, sizeof(a->why), "signed by a key no member of "
+		    "the list registered");
+		a->reason = REASON_SIG_UNKNOWN_KEY;
 		return;
 	}
 	if (store_signature_seen(p->st, l->name, sig) != 0) {
@@ -134,8 +183,7 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		d->poster = a->signed_by;
 		d->own_signed = 1;
 	} else if (l->post_auth == AUTH_SIGNATURE) {
-		return refuse(d, a->present ? "bad-signature" : "unsigned", NOTICE_REFUSED_UNSIGNED,
-		    "why", a->present ? a->why : "The message carries no author signature.");
+		return refuse_unsigned(p, l, a, d);
 	}
 	member = is_member(p, l, d->poster, &role);
 	/* the envelope is a claim too: only "sender" lists take it instead of From */

@@ -28,6 +28,8 @@ struct authorship {
 	int		 present;	/* the post carries an author signature */
 	int		 replay;	/* ... one this list has seen before */
 	char		 why[160];	/* why a signature present did not count */
+	enum reason_id	 reason;	/* ... as the code a member is told */
+	char		 other[256];	/* list id of REASON_SIG_OTHER_LIST */
 };
 
 void	policy_author(struct pipeline *, const struct list_cfg *, const struct buf *msg, struct authorship *);

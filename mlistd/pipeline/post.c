@@ -447,14 +447,15 @@ post_documents(struct pipeline *p, struct post *o)
  * its author told once, not retried unseen
  */
 static enum result
-key_broken(struct post *o)
+key_broken(struct pipeline *p, struct post *o)
 {
 	o->d.verdict = V_REFUSE;
-	o->d.reason = "pseudonym-key";
+	o->d.reason = reason_code(REASON_PSEUDONYM_KEY);
 	o->d.notice = NOTICE_NOT_DISTRIBUTED;
 	o->d.var = "reason";
-	snprintf(o->d.arg, sizeof(o->d.arg), "the list could not sign it "
-	    "with your pseudonym's key; the list administrators can see why");
+	notice_reason(o->l->notices, p->cfg->notices, &(struct notice_ctx){
+	    o->l->name, p->cfg->hostname }, REASON_PSEUDONYM_KEY, NULL,
+	    o->d.arg, sizeof(o->d.arg));
 	o->judged = 0;
 	return OK;
 }
@@ -476,7 +477,7 @@ post_sign(struct pipeline *p, struct post *o)
 	if (d->member && (k = sign_pseudonym(p, o->l, &o->id,
 	    &o->t.rendered)) < 0) {
 		if (k == SIGN_KEY_BROKEN)
-			return key_broken(o);
+			return key_broken(p, o);
 		why_cause(o->why, "the pseudonym's OpenPGP signature",
 		    store_errmsg(p->st));
 		return TEMPFAIL;

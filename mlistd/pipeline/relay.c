@@ -200,13 +200,16 @@ static enum result
 relay_send(struct pipeline *p, struct relay *r, int sign, const char *sign_as, const char *kind)
 {
 	const struct list_cfg *l = r->l;
-	const char *vars[] = { "reason", "the list could not sign it with "
-	    "your pseudonym's key; the list administrators can see why", NULL };
+	char why[300];
+	const char *vars[] = { "reason", why, NULL };
 	int k;
 
 	if (sign && (k = sign_pseudonym(p, l, &r->id, &r->copy)) < 0) {
 		/* a key librnp cannot make or rename: told once, no retry */
 		if (k == SIGN_KEY_BROKEN) {
+			notice_reason(l->notices, p->cfg->notices,
+			    &(struct notice_ctx){ l->name, p->cfg->hostname },
+			    REASON_PSEUDONYM_KEY, NULL, why, sizeof(why));
 			(void)notify_sender_tmpl(p, l, authn_notice_to(&r->au,
 			    r->sender), NOTICE_NOT_DISTRIBUTED, vars);
 			log_info("%s qmgr: list=%s kind=%s "
@@ -391,7 +394,8 @@ announce_send(struct pipeline *p, struct relay *r)
 		return TEMPFAIL;
 	}
 	identity_leader_actor(p, l, r->sender, actor, sizeof(actor));
-	if (audit_append(p->st, l->name, p->now, actor, "announce", "a post from the moderators") < 0) {
+	if (audit_append_code(p->st, l->name, p->now, actor, "announce",
+	    "announce", NULL) < 0) {
 		why_cause(r->why, "the audit log", store_errmsg(p->st));
 		return TEMPFAIL;
 	}

@@ -770,7 +770,8 @@ audit_line(const struct audit_entry *e, void *arg)
 	struct audit_view v;
 	time_t t = (time_t)e->at;
 	struct tm tm;
-	char date[32];
+	char date[32], words[sizeof(v.detail)];
+	struct notice_ctx ctx = { a->l->name, a->p->cfg->hostname };
 
 	request_facts(a->p, e, &rq);
 	if (!disclosure_audit_listed(a->l, a->level, e, &rq))
@@ -783,8 +784,11 @@ audit_line(const struct audit_entry *e, void *arg)
 	disclosure_audit_entry(a->l, a->level, &named, &rq, &v);
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+	/* worded after disclosure decided what the reader sees (audit.h) */
+	audit_render(a->l->notices, a->p->cfg->notices, &ctx, v.detail, words,
+	    sizeof(words));
 	buf_printf(a->b, "  %4lld  %s  %-10s %-8s %s\n", a->last, date, v.actor,
-	    v.action, v.detail);
+	    v.action, words);
 }
 
 /* audit_answer - "audit": the leadership's log, as far as disclosure allows this reader */

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "mail/header.h"
+#include "mail/notices.h"
 #include "pipeline/mimefix.h"
 #include "pipeline/rewrite.h"
 #include "pipeline/transform.h"
@@ -339,6 +340,28 @@ transform_list_headers(const struct config *cfg, const struct list_cfg *list, st
 	buf_printf(b, "X-Loop: %s@%s\r\n", l, h);
 }
 
+/*
+ * no_subject - [no-subject]'s words after the prefix, as a header's text:
+ * one line, RFC 2047 encoded-words when a translation is not ASCII (in the
+ * sandboxed worker the job brought the piece: worker.c)
+ */
+static void
+no_subject(const struct transform_in *in, struct buf *b)
+{
+	struct notice_ctx ctx = { in->list->name,
+	    in->cfg ? in->cfg->hostname : "" };
+	char w[200];
+
+	if (!in->cfg || notice_piece_line(in->list->notices, in->cfg->notices,
+	    PIECE_NO_SUBJECT, &ctx, NULL, w, sizeof(w)) < 0 || !*w)
+		snprintf(w, sizeof(w), "-");	/* checked at load: never */
+	for (char *c = w; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	notice_subject(w, b);
+	buf_puts(b, "\r\n");
+}
+
 /* subject - prefix once: never "Re: [demo] Re: [demo]" */
 static void
 subject(const struct transform_in *in, const struct hdr *h, struct buf *b)
@@ -363,7 +386,7 @@ subject(const struct transform_in *in, const struct hdr *h, struct buf *b)
 				skip++;
 			buf_append(b, f->value + skip, f->len - f->nlen - 1 - skip);
 		} else
-			buf_puts(b, "(no subject)\r\n");
+			no_subject(in, b);
 	}
 	if (f && b->len >= 2 && b->data[b->len - 1] != '\n')
 		buf_puts(b, "\r\n");

@@ -67,6 +67,7 @@
 #include "util/log.h"
 #include "util/mono.h"
 #include "util/sandbox.h"
+#include "mail/notices.h"
 #include "pipeline/pgpin_open.h"
 #include "pipeline/worker.h"
 
@@ -108,7 +109,11 @@ struct zmsg {
 	int		 err;
 };
 
-enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER, JS_N };
+enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER,
+    JS_NOSUBJ, JS_N };
+
+/* the child's templates: the one piece a transform uses, as the job sent it */
+static struct notices job_pieces;
 
 /* queue manager -> child: the job; then JS_N strings, then the message */
 struct job_head {
@@ -341,6 +346,8 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	l->archive_url = s[JS_ARCHIVE];
 	l->subject_prefix = s[JS_PREFIX];
 	l->footer = s[JS_FOOTER];
+	job_pieces.piece[PIECE_NO_SUBJECT] = s[JS_NOSUBJ];	/* checked at load */
+	c->notices = &job_pieces;
 	l->munge_from = h.munge_from;
 	l->html = h.html;
 	l->strip_signature = h.strip_signature;
@@ -680,7 +687,9 @@ job_send(int fd, const struct transform_in *in, const struct worker_pgp *pg)
 	const char *s[JS_N] = { in->qid ? in->qid : "", in->cfg ? in->cfg->hostname : "",
 	    in->list ? in->list->name : "", in->list ? in->list->description : "",
 	    in->list ? in->list->archive_url : "", in->list ? in->list->subject_prefix : "",
-	    in->list ? in->list->footer : "" };
+	    in->list ? in->list->footer : "",
+	    notice_piece_text(in->list ? in->list->notices : NULL,
+	    in->cfg ? in->cfg->notices : NULL, PIECE_NO_SUBJECT) };
 	struct job_head h;
 
 	memset(&h, 0, sizeof(h));

@@ -125,15 +125,67 @@ START_TEST(dkim_rotation_or_loss_leaves_the_log_verifiable)
 }
 END_TEST
 
+/*
+ * a new entry holds a code and arguments, no words: the piece words it when
+ * read, a list's own piece first; an entry written as a sentence before
+ * the codes reads as it was, and a code with no piece shows itself
+ */
+START_TEST(coded_details_are_worded_when_read)
+{
+	struct notices *n, *mine;
+	struct notice_ctx ctx = { "demo", "lists.example" };
+	const char *vars[] = { "id", "A1B2", "why", "moderated", "reason",
+	    "off\ttopic\r\nBcc: x", "note", " (3 moderators agreed)", NULL };
+	char d[512], out[512], *dir = tu_tmpdir(), path[4200];
+	struct buf err;
+	FILE *f;
+
+	buf_init(&err, 0);
+	ck_assert_int_eq(notices_load("conf/templates/notices", 1, &n, &err),
+	    0);
+	ck_assert_int_eq(audit_code(d, sizeof(d), "reject", vars), 0);
+	ck_assert_str_eq(d, "@reject\tid=A1B2\twhy=moderated\treason=off topic  "
+	    "Bcc: x\tnote= (3 moderators agreed)");
+	audit_render(NULL, n, &ctx, d, out, sizeof(out));
+	ck_assert_str_eq(out, "held post A1B2 (moderated): off topic  Bcc: x "
+	    "(3 moderators agreed)");
+	snprintf(path, sizeof(path), "%s/pieces", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("[audit-reject]\nBeitrag {id} abgelehnt: {reason}\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(notices_load(dir, 0, &mine, &err), 0);
+	audit_render(mine, n, &ctx, d, out, sizeof(out));
+	ck_assert_str_eq(out, "Beitrag A1B2 abgelehnt: off topic  Bcc: x "
+	    "(3 moderators agreed)");
+	audit_render(mine, n, &ctx, "held post X (moderated)", out,
+	    sizeof(out));
+	ck_assert_str_eq(out, "held post X (moderated)");
+	audit_render(mine, n, &ctx, "@no-such-code\tn=1", out, sizeof(out));
+	ck_assert_str_eq(out, "no-such-code n=1");
+	/* a value too long is cut, the entry still written */
+	memset(out, 'x', sizeof(out) - 1);
+	out[sizeof(out) - 1] = 0;
+	vars[5] = out;
+	ck_assert_int_eq(audit_code(d, sizeof(d), "reject", vars), 0);
+	ck_assert_uint_eq(strlen(d), sizeof(d) - 1);
+	notices_free(n);
+	notices_free(mine);
+	buf_free(&err);
+	tu_rmrf(dir);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
-	Suite *s = suite_create("audit");
+Suite *s = suite_create("audit");
 	TCase *tc = tcase_create("audit");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, signed_by_the_audit_key_over_a_context);
 	tcase_add_test(tc, dkim_rotation_or_loss_leaves_the_log_verifiable);
+	tcase_add_test(tc, coded_details_are_worded_when_read);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
