@@ -326,6 +326,15 @@ static const char *const migrations[] = {
 	 * (day, address) no other table holds (st_hide_rows)
 	 */
 	HIDE_MARK,
+	/*
+	 * the outer thread ids of encrypted copies (store_outerid.c): a
+	 * reply to one names its parent by that hash; the real id, sealed,
+	 * is what members reading in clear get as the parent
+	 */
+	"CREATE TABLE IF NOT EXISTS outer_ids (list TEXT NOT NULL,"
+	"  id_hash BLOB NOT NULL, real BLOB NOT NULL, at INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, id_hash));"
+	"CREATE INDEX IF NOT EXISTS outer_ids_at ON outer_ids(list, at);",
 	NULL
 };
 
