@@ -469,6 +469,20 @@ fk_clean(struct store *st)
 	return rc == SQLITE_DONE;
 }
 
+/*
+ * st_migration_index - the place of the marked migration (HIDE_MARK,
+ * RESEAL_MARK) in the list, -1 none: a test winds the schema back to
+ * just before it, wherever later migrations were appended
+ */
+int
+st_migration_index(const char *mark)
+{
+	for (int i = 0; migrations[i]; i++)
+		if (strcmp(migrations[i], mark) == 0)
+			return i;
+	return -1;
+}
+
 /* migrate_one - move the database to version i + 1 in one transaction */
 static int
 migrate_one(struct store *st, int i, struct buf *err)

@@ -35,6 +35,10 @@
  * the child dies, the queue manager learns only that the message could
  * not be parsed, and why in plain words; the caller quarantines it.
  *
+ * A job may also be a key sent by mail (worker_pgp's key_of): the child
+ * then finds, judges and reduces that key with librnp (pgpin_key.c) and
+ * answers the minimal key, or why it cannot be used; nothing else.
+ *
  * Only the settings in struct job (hostname; the list's name, description,
  * archive_url, subject_prefix, footer, munge_from, html, strip_signature)
  * reach the child: a transform that reads another field must add it there.
@@ -67,6 +71,7 @@
 #include "util/log.h"
 #include "util/mono.h"
 #include "util/sandbox.h"
+#include "pipeline/pgpin_key.h"
 #include "pipeline/pgpin_open.h"
 #include "pipeline/worker.h"
 
@@ -108,7 +113,8 @@ struct zmsg {
 	int		 err;
 };
 
-enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER, JS_N };
+enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER,
+    JS_KEYOF, JS_N };
 
 /* queue manager -> child: the job; then JS_N strings, then the message */
 struct job_head {
@@ -120,6 +126,7 @@ struct job_head {
 	size_t		 slen[JS_N];
 	/* then the list's OpenPGP secret key and the member's key */
 	size_t		 seclen, keylen;
+	int		 key_job;	/* JS_KEYOF's key, not a parse */
 };
 
 struct reply_head {
@@ -349,7 +356,8 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	*in = (struct transform_in){ h.has_cfg ? c : NULL, h.has_list ? l : NULL, s[JS_QID], p, h.len,
 	    h.received, h.intact, h.want_real, h.want_anon };
 	*pg = (struct worker_pgp){ h.seclen ? p + h.len + 1 : NULL, h.seclen,
-	    h.keylen ? p + h.len + 1 + h.seclen : NULL, h.keylen };
+	    h.keylen ? p + h.len + 1 + h.seclen : NULL, h.keylen,
+	    h.key_job ? s[JS_KEYOF] : NULL };
 	return 0;
 }
 
@@ -446,6 +454,9 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 	if (job_read(fd, &in, &pg, &c, &l, &mem) < 0)
 		_exit(3);
 	test_hooks_run(&in);
+	if (pg.key_of != NULL)	/* a key sent by mail: librnp only here */
+		_exit(reply(fd, pgpin_key_child(&in, &pg, &out), &out) < 0 ?
+		    3 : 0);
 	r = child_open(&in, &pg, &out, &opened);
 	if (r == OK) {
 		/* transform_post starts afresh */
@@ -680,7 +691,8 @@ job_send(int fd, const struct transform_in *in, const struct worker_pgp *pg)
 	const char *s[JS_N] = { in->qid ? in->qid : "", in->cfg ? in->cfg->hostname : "",
 	    in->list ? in->list->name : "", in->list ? in->list->description : "",
 	    in->list ? in->list->archive_url : "", in->list ? in->list->subject_prefix : "",
-	    in->list ? in->list->footer : "" };
+	    in->list ? in->list->footer : "",
+	    pg && pg->key_of ? pg->key_of : "" };
 	struct job_head h;
 
 	memset(&h, 0, sizeof(h));
@@ -702,6 +714,7 @@ job_send(int fd, const struct transform_in *in, const struct worker_pgp *pg)
 		h.slen[i] = s[i] ? strlen(s[i]) : 0;
 	h.seclen = pg && pg->secret ? pg->secret_len : 0;
 	h.keylen = pg && pg->key ? pg->key_len : 0;
+	h.key_job = pg && pg->key_of;
 	if (fs_write_all(fd, &h, sizeof(h)) < 0)
 		return -1;
 	for (int i = 0; i < JS_N; i++)

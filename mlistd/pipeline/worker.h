@@ -28,12 +28,17 @@ void	worker_stop(void);
 int	worker_confine(void);
 enum result worker_transform(const struct transform_in *, const struct keys *, struct transform_out *);
 
-/* what opens a post encrypted to the list (pgpin_open.c), sent with the job */
+/*
+ * what opens a post encrypted to the list (pgpin_open.c), sent with the
+ * job; with key_of set, the job is not a parse but the key that address
+ * sent, found and reduced (pgpin_key.c), key then its registered key
+ */
 struct worker_pgp {
 	const void	*secret;	/* the list's OpenPGP secret key */
 	size_t		 secret_len;
 	const void	*key;		/* the outer From's key, or NULL */
 	size_t		 key_len;
+	const char	*key_of;	/* a key job: whose (NULL: a parse) */
 };
 
 enum result worker_transform_pgp(const struct transform_in *,

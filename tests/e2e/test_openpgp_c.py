@@ -1,19 +1,22 @@
 """test_openpgp_c - #17's leftovers: replies to encrypted copies keep their parent for members who
-read in clear.
+read in clear; keys sent by mail are parsed in the sandboxed worker.
 
 An encrypted copy's outer Message-ID, In-Reply-To and References are keyed hashes of the real ids
 (clients thread by the outer header alone), so a member with a key who answers such a copy names the
 parent's HASHED id. The list maps the hashes it made back to the real ids when the reply comes in:
 the keyless member's copy names the real parent, the keyed member's outer header the hash again.
 """
+import base64
 import email
 import email.policy
+import os
 import re
 import shutil
 import smtplib
 
+import conftest
 import pytest
-
+import test_pgpin as pgpin
 from conftest import wait_until
 from test_openpgp import Gpg
 
@@ -110,3 +113,73 @@ def test_unknown_outer_form_id_stays_as_it_is(threaded, sink):
         assert h["In-Reply-To"] == stray
     else:
         assert h["In-Reply-To"] is None
+
+
+# ---- keys sent to -request are parsed in the sandboxed worker, never in the queue manager --------
+
+HOOKS = os.path.join(conftest.BUILD, "tests", "mlistd-test-hooks")
+CRASH = "mlistd-test-crash-5c1b"
+SPIN = "mlistd-test-spin-77e0"
+
+
+@pytest.fixture
+def hooks(monkeypatch):
+    """the daemon of these tests: the build's one whose worker crashes or spins on a trigger word"""
+    assert os.access(HOOKS, os.X_OK), f"{HOOKS} missing: make builds it"
+    monkeypatch.setattr(conftest, "MLISTD", HOOKS)
+    return monkeypatch
+
+
+def hostile_key_mail(g, word):
+    """mutt's shape (the armoured block in the text), with a word the worker's child dies on: a
+    stand-in for a key block that crashes or loops a parser"""
+    return pgpin.mutt(g).replace(b"sent with mutt", f"sent with mutt {word}".encode())
+
+
+def test_key_mail_whose_parse_crashes_is_refused_and_the_list_goes_on(hooks, make_instance, sink,
+                                                                      tmp_path):
+    """The key mail is parsed in the worker: when its child crashes (tried again, as a post's),
+    the sender gets the usual refusal and no token; the queue manager, which never parsed it, goes
+    on and takes the next key. Before, the queue manager parsed it itself: a token went out."""
+    hooks.setenv("MLISTD_TEST_WORKER_CRASH", CRASH)
+    inst = make_instance(members=("alice@example.org",))
+    g = pgpin.Gpg(tmp_path / "ga", "Wonderland Liddell", "alice@example.org")
+    pgpin.send(inst, hostile_key_mail(g, CRASH), g.addr)
+    ans = pgpin.answer_to(sink, g.addr)
+    assert b"The OpenPGP key you sent cannot be used:" in ans, ans
+    assert b"could not be parsed (parser crashed)" in ans, ans
+    log = inst.logtext()
+    assert "parser crashed; trying again (2 of 2)" in log, log[-3000:]
+    assert "an OpenPGP key refused result=permfail" in log
+    assert not pgpin.mails(sink, g.addr, b"multipart/encrypted")
+    assert pgpin.stored(inst) == 0
+    # the same key without the trigger: the worker answers it, the token goes out encrypted to it
+    pgpin.send(inst, pgpin.mutt(g), g.addr)
+    enc, plain = pgpin.token_mail(sink, g)
+    assert b"Confirm your OpenPGP key" in plain
+    assert pgpin.stored(inst) == 0
+
+
+def test_key_mail_whose_parse_loops_times_out_refused(hooks, make_instance, sink, tmp_path):
+    """A parse that never ends costs the worker's time budget, not the queue manager's loop."""
+    hooks.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    inst = make_instance(extra="limits = { worker_seconds = 1; };", members=("alice@example.org",))
+    g = pgpin.Gpg(tmp_path / "gs", "Wonderland Liddell", "alice@example.org")
+    pgpin.send(inst, hostile_key_mail(g, SPIN), g.addr)
+    ans = pgpin.answer_to(sink, g.addr)
+    assert b"The OpenPGP key you sent cannot be used:" in ans, ans
+    assert b"parser timed out" in ans, ans
+    assert not pgpin.mails(sink, g.addr, b"multipart/encrypted")
+
+
+def test_garbage_key_block_refused_by_the_worker(make_instance, sink, tmp_path):
+    """A huge armoured block of garbage: refused with the engine's reason, the same for anyone."""
+    inst = make_instance(members=("alice@example.org",))
+    junk = base64.encodebytes(os.urandom(48 * 1024)).replace(b"\n", b"\r\n")
+    raw = (b"From: alice@example.org\r\nTo: demo-request@lists.example\r\nSubject: key\r\n\r\nkey\r\n\r\n"
+           b"-----BEGIN PGP PUBLIC KEY BLOCK-----\r\n\r\n" + junk +
+           b"-----END PGP PUBLIC KEY BLOCK-----\r\n")
+    pgpin.send(inst, raw, "alice@example.org")
+    ans = pgpin.answer_to(sink, "alice@example.org")
+    assert b"The OpenPGP key you sent cannot be used:" in ans or b"found no OpenPGP public key" in ans
+    assert inst.proc.poll() is None
