@@ -291,7 +291,7 @@ offered(struct pipeline *p, const struct list_cfg *l, const char *to,
 		rc = store_member_pgp_get(p->st, l->name, to, &old, NULL);
 	}
 	if (rc >= 0)
-		rc = pgpin_key_find(p, l, to, msg, len, &old, f);
+		rc = pgpin_key_find(p, l, to, msg, len, &old, 1, f);
 	buf_free(&old);
 	return rc < 0 ? -1 : 0;
 }
@@ -576,7 +576,8 @@ pgpin_key_refresh(struct pipeline *p, const struct list_cfg *l,
 	if (!autocrypt_header(msg))
 		return 0;
 	/* parsed by the worker, as every key sent by mail */
-	if (pgpin_key_find(p, l, addr, msg->data, msg->len, NULL, &f) < 0) {
+	if (pgpin_key_find(p, l, addr, msg->data, msg->len, NULL, 0,
+	    &f) < 0) {
 		pgpin_found_free(&f);
 		return -1;
 	}

@@ -68,5 +68,6 @@ int	pgpin_post_signed(struct pipeline *, const struct list_cfg *,
 	    const struct pgpin_post *, const struct transform_out *,
 	    struct authorship *);
 void	pgpin_post_free(struct pgpin_post *);
+int	pgpin_looks_encrypted(const void *, size_t);
 
 #endif

@@ -11,16 +11,32 @@
  * those re-exported bytes. A child that crashes or runs out of time is
  * tried again by the pool, then its "could not be parsed" is the refusal.
  *
+ * A key mail encrypted to the list's key (PGP/MIME, RFC 3156) is opened
+ * there first, with the list's secret key sent for that job alone
+ * (pgpin_open.c, as a post): the key is looked for in what it opened, and
+ * a signature by the registered key inside the encryption - the OpenPGP
+ * message signed and encrypted in one (§6.2), or a multipart/signed inside
+ * (§6.1), its protected To naming LIST-request - counts as the old key's
+ * signature for the key found, exactly as a multipart/signed in clear
+ * does. The opened mail goes back too: -request reads its commands there
+ * (pgpin_request_open), since the Subject is then a protected header.
+ *
  * The answer travels in a transform_out: pgp the status (PGPIN_KEY_*),
  * pgp_verified the shape the key came in, reason the refusal, rendered
- * the minimal key, part[TP_BODY] the key the old one signed for.
+ * the minimal key, part[TP_BODY] the key the old one signed for, remote 1
+ * and part[TP_SCAN] the opened mail when it was encrypted to the list.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "mail/listpgp.h"
 #include "mail/pgpkeyin.h"
+#include "pipeline/pgpin.h"
 #include "pipeline/pgpin_key.h"
+#include "pipeline/pgpin_open.h"
 #include "pipeline/pgpreplace.h"
 #include "pipeline/workpool.h"
 
@@ -44,6 +60,43 @@ signed_for(const struct transform_in *in, const struct worker_pgp *pg,
 }
 
 /*
+ * open_first - a key mail encrypted to the list's key, opened with the
+ * key sent with the job (wiped once used): in then points to the opened
+ * mail (kept in out's TP_SCAN). 1 opened (*signed: by the registered key
+ * inside the encryption), 0 not encrypted, -1 cannot be opened (why)
+ */
+static int
+open_first(struct transform_in *in, struct worker_pgp *pg,
+    struct transform_out *out, int *signed_)
+{
+	struct pgpin_opened r;
+	struct buf *o = &out->part[TP_SCAN];
+	char la[600] = "";
+	int rc;
+
+	*signed_ = 0;
+	if (pg->secret == NULL)
+		return 0;
+	if (in->list && in->cfg)
+		snprintf(la, sizeof(la), "%s-request@%s", in->list->name,
+		    in->cfg->hostname);
+	rc = pgpin_open(in->msg, in->len, *la ? la : NULL, pg->secret,
+	    pg->secret_len, pg->key, pg->key_len, o, &r);
+	sodium_memzero((void *)pg->secret, pg->secret_len);
+	pg->secret = NULL;
+	if (rc < 0)
+		snprintf(out->reason, sizeof(out->reason), "it could not be "
+		    "decrypted with the list's key: %.100s", r.why);
+	if (rc != 1)
+		return rc < 0 ? -1 : 0;
+	*signed_ = r.verified;
+	out->remote = 1;
+	in->msg = (const char *)o->data;
+	in->len = o->len;
+	return 1;
+}
+
+/*
  * pgpin_key_child - in the worker's child: the key pg->key_of sent in the
  * job's mail, as out says (see the header); OK, PERMFAIL out of memory
  */
@@ -53,15 +106,28 @@ pgpin_key_child(struct transform_in *in, struct worker_pgp *pg,
 {
 	struct pgpkeyin kin;
 	struct openpgp_key key;
+	struct transform_in outer = *in;
 	char why[OPENPGP_WHY_SIZE];
 	enum result ir;
-	int rc;
+	int rc, signed_;
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&out->rendered, 0);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], 0);
-	if ((rc = pgpkeyin_find(in->msg, in->len, pg->key_of, &kin)) <= 0) {
+	if (open_first(in, pg, out, &signed_) < 0) {
+		out->pgp = PGPIN_KEY_REFUSED;
+		return OK;
+	}
+	rc = pgpkeyin_find(in->msg, in->len, pg->key_of, &kin);
+	if (rc == 0 && out->remote) {
+		/* none inside: the outer Autocrypt header (K-9), unsigned */
+		pgpkeyin_free(&kin);
+		*in = outer;
+		signed_ = 0;
+		rc = pgpkeyin_find(in->msg, in->len, pg->key_of, &kin);
+	}
+	if (rc <= 0) {
 		pgpkeyin_free(&kin);
 		out->pgp = PGPIN_KEY_NONE;
 		if (rc == 0)
@@ -86,7 +152,13 @@ pgpin_key_child(struct transform_in *in, struct worker_pgp *pg,
 		snprintf(out->reason, sizeof(out->reason), "out of memory");
 		return PERMFAIL;
 	}
-	signed_for(in, pg, &out->part[TP_BODY]);
+	if (signed_) {
+		/* signed inside the encryption, over all of it: the key too */
+		if (buf_append(&out->part[TP_BODY], out->rendered.data,
+		    out->rendered.len) < 0)
+			out->part[TP_BODY].len = 0;
+	} else
+		signed_for(in, pg, &out->part[TP_BODY]);
 	return OK;
 }
 
@@ -125,26 +197,49 @@ taken(const struct transform_out *out, struct pgpin_found *f)
 	return 0;
 }
 
+/*
+ * job - the worker's key job over msg, the list's secret key sent along
+ * when the mail looks encrypted; out filled; the pool's result
+ */
+static enum result
+job(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const void *msg, size_t len, const struct buf *old, int open,
+    struct transform_out *out)
+{
+	struct transform_in in = { p->cfg, l, p->qid, (const char *)msg, len,
+	    p->now, 0, 0, 0 };
+	struct openpgp_secret *sec = NULL;
+	struct worker_pgp pg;
+	enum result r;
+
+	memset(&pg, 0, sizeof(pg));
+	memset(out, 0, sizeof(*out));
+	if (open && pgpin_looks_encrypted(msg, len) &&
+	    listpgp_get(p->st, l->name, p->cfg->hostname, &sec) < 0)
+		return TEMPFAIL;
+	pg.secret = sec ? sec->data : NULL;
+	pg.secret_len = sec ? sec->len : 0;
+	pg.key = old && old->len ? old->data : NULL;
+	pg.key_len = old && old->len ? old->len : 0;
+	pg.key_of = addr;
+	r = workpool_transform(&in, &pg, p->keys, out);
+	openpgp_secret_free(sec);
+	return r;
+}
+
 /* pgpin_key_find - the key addr sent in msg, by the worker (see .h) */
 int
 pgpin_key_find(struct pipeline *p, const struct list_cfg *l,
     const char *addr, const void *msg, size_t len, const struct buf *old,
-    struct pgpin_found *f)
+    int open, struct pgpin_found *f)
 {
-	struct transform_in in = { p->cfg, l, p->qid, (const char *)msg, len,
-	    p->now, 0, 0, 0 };
-	struct worker_pgp pg;
 	struct transform_out out;
 	enum result r;
 	int rc = 0;
 
 	memset(f, 0, sizeof(*f));
 	buf_init(&f->in, 0);
-	memset(&pg, 0, sizeof(pg));
-	pg.key = old && old->len ? old->data : NULL;
-	pg.key_len = old && old->len ? old->len : 0;
-	pg.key_of = addr;
-	r = workpool_transform(&in, &pg, p->keys, &out);
+	r = job(p, l, addr, msg, len, old, open, &out);
 	if (r == TEMPFAIL)
 		rc = -1;
 	else if (r != OK)
@@ -152,6 +247,33 @@ pgpin_key_find(struct pipeline *p, const struct list_cfg *l,
 		rc = refused(f, out.reason);
 	else
 		rc = taken(&out, f);
+	transform_out_free(&out);
+	return rc;
+}
+
+/*
+ * pgpin_request_open - a mail to LIST-request encrypted to the list's key,
+ * opened by the worker into opened (its commands are read there; the key
+ * and its signatures are judged again on the mail as it came). 1 opened,
+ * 0 not encrypted to the list (or it could not be opened), -1 not yet or
+ * error.
+ */
+int
+pgpin_request_open(struct pipeline *p, const struct list_cfg *l,
+    const struct buf *msg, struct buf *opened)
+{
+	struct transform_out out;
+	enum result r;
+	int rc = 0;
+
+	if (!pgpin_looks_encrypted(msg->data, msg->len))
+		return 0;
+	r = job(p, l, "", msg->data, msg->len, NULL, 1, &out);
+	if (r == TEMPFAIL)
+		rc = -1;
+	else if (r == OK && out.remote == 1)
+		rc = buf_append(opened, out.part[TP_SCAN].data,
+		    out.part[TP_SCAN].len) < 0 ? -1 : 1;
 	transform_out_free(&out);
 	return rc;
 }

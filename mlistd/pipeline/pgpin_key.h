@@ -16,7 +16,7 @@ struct pgpin_found {
 	int			 shape;		/* enum pgpkeyin_shape */
 	char			 why[160];	/* REFUSED: the reason */
 	struct openpgp_key	 key;		/* FOUND: the minimal key */
-	struct buf		 in;		/* the key the old one signed for */
+	struct buf		 in;		/* what the old key signed */
 };
 
 /* in the worker's child: the job's key, found, judged and reduced */
@@ -25,12 +25,15 @@ enum result pgpin_key_child(struct transform_in *, struct worker_pgp *,
 
 /*
  * in the queue manager: the key addr sent in msg (old: the registered key,
- * binary, or NULL), by the worker. 0 (f filled), -1 not yet or error (the
- * pass is tried again: workpool_waiting says which).
+ * binary, or NULL), by the worker; open: a mail encrypted to the list is
+ * opened first. 0 (f filled), -1 not yet or error (the pass is tried
+ * again: workpool_waiting says which).
  */
 int	pgpin_key_find(struct pipeline *, const struct list_cfg *,
 	    const char *addr, const void *msg, size_t len,
-	    const struct buf *old, struct pgpin_found *f);
+	    const struct buf *old, int open, struct pgpin_found *f);
 void	pgpin_found_free(struct pgpin_found *);
+int	pgpin_request_open(struct pipeline *, const struct list_cfg *,
+	    const struct buf *msg, struct buf *opened);
 
 #endif

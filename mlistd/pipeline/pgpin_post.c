@@ -13,6 +13,7 @@
  * id goes into the list's seen signatures, so the same signed post sent
  * again (or the member's post replayed by someone else) does not.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,15 @@ looks_encrypted(const struct buf *msg)
 	return memmem(msg->data, msg->len, begin, sizeof(begin) - 1) != NULL
 	    || ci_has(msg, "multipart/encrypted") ||
 	    ci_has(msg, "application/pgp-encrypted");
+}
+
+/* pgpin_looks_encrypted - the same test for a key mail (pgpin_key.c) */
+int
+pgpin_looks_encrypted(const void *msg, size_t len)
+{
+	struct buf b = { (unsigned char *)(uintptr_t)msg, len, len, 0 };
+
+	return looks_encrypted(&b);
 }
 
 /* looks_signed - a signature in clear: PGP/MIME or cleartext */

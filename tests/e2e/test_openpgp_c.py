@@ -183,3 +183,82 @@ def test_garbage_key_block_refused_by_the_worker(make_instance, sink, tmp_path):
     ans = pgpin.answer_to(sink, "alice@example.org")
     assert b"The OpenPGP key you sent cannot be used:" in ans or b"found no OpenPGP public key" in ans
     assert inst.proc.poll() is None
+
+
+# ---- a signature inside an encrypted "key" mail counts as the old key's ----------------------------
+
+REQ = "demo-request@lists.example"
+
+
+def key_entity(g, new):
+    """Thunderbird's inner entity of a 'key' mail: protected headers, the text, new's key attached."""
+    short = new.fpr[-16:]
+    return pgpin.crlf((
+        'Content-Type: multipart/mixed; boundary="mix7"; protected-headers="v1"\r\n'
+        f"From: {g.name} <{g.addr}>\r\nTo: {REQ}\r\nSubject: key\r\n\r\n"
+        "--mix7\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nkey\r\n\r\n--mix7\r\n"
+        f'Content-Type: application/pgp-keys; name="OpenPGP_0x{short}.asc"\r\n'
+        f'Content-Disposition: attachment; filename="OpenPGP_0x{short}.asc"\r\n\r\n').encode()
+        + new.armored() + b"\r\n--mix7--\r\n")
+
+
+def encrypted_key_mail(g, signer, new, listfpr, shape):
+    """'key' encrypted to the list: signed and encrypted in one (6.2) or multipart/signed inside
+    (6.1), by signer; the outer Autocrypt header is the account's (old) key, as Thunderbird sends."""
+    ent = key_entity(g, new)
+    if shape == "6.2":
+        armored = pgpin.encrypt(signer, listfpr, ent, self_too=False)
+    else:
+        sig = pgpin.crlf(signer.gpg("--armor", "--detach-sign", "-u", signer.fpr, "--digest-algo",
+                                    "SHA256", inp=ent).stdout)
+        signed = (b'Content-Type: multipart/signed; micalg=pgp-sha256; '
+                  b'protocol="application/pgp-signature"; boundary="sig7"\r\n\r\n--sig7\r\n' + ent +
+                  b'\r\n--sig7\r\nContent-Type: application/pgp-signature; name="signature.asc"\r\n\r\n'
+                  + sig + b"\r\n--sig7--\r\n")
+        armored = pgpin.encrypt(signer, listfpr, signed, sign=False, self_too=False)
+    raw = pgpin.pgpmime(g, armored, msgid="enckey" + shape).replace(
+        f"To: {pgpin.LIST}".encode(), f"To: {REQ}".encode(), 1)
+    kd = base64.b64encode(g.binary()).decode()
+    return raw.replace(b"Subject: ...", f"Autocrypt: addr={g.addr}; keydata={kd}\r\nSubject: ...".encode(),
+                       1)
+
+
+@pytest.fixture
+def alice_old_key(make_instance, sink, tmp_path):
+    inst = make_instance(members=("alice@example.org", "bob@example.org"))
+    g = pgpin.Gpg(tmp_path / "old", "Wonderland Liddell", "alice@example.org")
+    pgpin.register(inst, sink, g, "k9")
+    assert inst.wait_log("a member's OpenPGP key registered result=ok")
+    assert wait_until(lambda: pgpin.fpr_hash(inst) is not None)
+    listfpr = pgpin.list_key(inst, g)
+    h = pgpin.Gpg(tmp_path / "new", "Wonderland Liddell", "alice@example.org")
+    pgpin.list_key(inst, h)
+    return inst, g, h, listfpr
+
+
+@pytest.mark.parametrize("shape", ["6.2", "6.1"])
+def test_encrypted_key_mail_signed_by_old_key_applies_at_once(alice_old_key, sink, shape):
+    inst, g, h, listfpr = alice_old_key
+    first = pgpin.fpr_hash(inst)
+    pgpin.send(inst, encrypted_key_mail(g, g, h, listfpr, shape), g.addr)
+    # the key inside the encryption is the one offered: its token comes encrypted to it
+    _, plain = pgpin.token_mail(sink, h)
+    pgpin.answer_token(inst, h, plain)
+    assert wait_until(lambda: inst.logtext().count("a member's OpenPGP key registered result=ok") == 2), \
+        inst.logtext()[-3000:]
+    assert wait_until(lambda: pgpin.fpr_hash(inst) not in (None, first))
+    assert "a member's new OpenPGP key waits" not in inst.logtext()
+    assert pgpin.waiting(inst) == 0
+
+
+def test_encrypted_key_mail_signed_by_another_key_waits(alice_old_key, sink):
+    """Signed inside the encryption, but by the new key itself: not the old key's word."""
+    inst, g, h, listfpr = alice_old_key
+    first = pgpin.fpr_hash(inst)
+    h.gpg("--import", inp=g.binary())           # h's home encrypts to the list, signs as h
+    pgpin.send(inst, encrypted_key_mail(g, h, h, listfpr, "6.2"), g.addr)
+    _, plain = pgpin.token_mail(sink, h)
+    pgpin.answer_token(inst, h, plain)
+    assert inst.wait_log("a member's new OpenPGP key waits"), inst.logtext()[-3000:]
+    assert pgpin.fpr_hash(inst) == first
+    assert pgpin.waiting(inst) == 1
