@@ -32,6 +32,7 @@
 
 #include <sodium.h>
 
+#include "mail/header.h"
 #include "mail/listpgp.h"
 #include "mail/pgpkeyin.h"
 #include "pipeline/pgpin.h"
@@ -67,20 +68,16 @@ signed_for(const struct transform_in *in, const struct worker_pgp *pg,
  */
 static int
 open_first(struct transform_in *in, struct worker_pgp *pg,
-    struct transform_out *out, int *signed_)
+    struct transform_out *out, const char *la, int *signed_)
 {
 	struct pgpin_opened r;
 	struct buf *o = &out->part[TP_SCAN];
-	char la[600] = "";
 	int rc;
 
 	*signed_ = 0;
 	if (pg->secret == NULL)
 		return 0;
-	if (in->list && in->cfg)
-		snprintf(la, sizeof(la), "%s-request@%s", in->list->name,
-		    in->cfg->hostname);
-	rc = pgpin_open(in->msg, in->len, *la ? la : NULL, pg->secret,
+	rc = pgpin_open(in->msg, in->len, la, pg->secret,
 	    pg->secret_len, pg->key, pg->key_len, o, &r);
 	sodium_memzero((void *)pg->secret, pg->secret_len);
 	pg->secret = NULL;
@@ -97,8 +94,59 @@ open_first(struct transform_in *in, struct worker_pgp *pg,
 }
 
 /*
+ * body_has_token - the token in the opened mail's body: what was
+ * encrypted and signed (the outer header, which anyone can write, is
+ * not)
+ */
+static int
+body_has_token(const struct transform_in *in, const char *token_hash)
+{
+	struct hdr h;
+	size_t bo;
+
+	if (hdr_parse(in->msg, in->len, &h) < 0)
+		return 0;
+	bo = h.body_off;
+	hdr_free(&h);
+	return bo > 0 && bo <= in->len &&
+	    pgpreplace_token_in(in->msg + bo, in->len - bo, token_hash);
+}
+
+/*
+ * answer_child - in the worker's child: was the job's mail, an answer to
+ * a token, signed by pg->key with the token inside what was signed? In
+ * clear (multipart/signed) or inside the encryption to the list (then
+ * opened: its words are read there). out: pgp_verified 1 yes; remote 1
+ * and part[TP_SCAN] the opened mail.
+ */
+static enum result
+answer_child(struct transform_in *in, struct worker_pgp *pg,
+    struct transform_out *out)
+{
+	struct openpgp_key k;
+	char why[OPENPGP_WHY_SIZE];
+	int rc, signed_;
+
+	if ((rc = open_first(in, pg, out, NULL, &signed_)) < 0)
+		return OK;	/* nothing it says can be read: not signed */
+	if (rc == 1) {
+		out->pgp_verified = signed_ && body_has_token(in,
+		    pg->token_hash);
+		return OK;
+	}
+	if (pg->key != NULL && openpgp_key_import(pg->key, pg->key_len,
+	    OPENPGP_BINARY, &k, why, sizeof(why)) == OK) {
+		out->pgp_verified = pgpreplace_signed_answer(in->msg, in->len,
+		    "", &k, pg->token_hash);
+		openpgp_key_free(&k);
+	}
+	return OK;
+}
+
+/*
  * pgpin_key_child - in the worker's child: the key pg->key_of sent in the
- * job's mail, as out says (see the header); OK, PERMFAIL out of memory
+ * job's mail, as out says (see the header), or an answer's signature
+ * (answer_child); OK, PERMFAIL out of memory
  */
 enum result
 pgpin_key_child(struct transform_in *in, struct worker_pgp *pg,
@@ -107,7 +155,7 @@ pgpin_key_child(struct transform_in *in, struct worker_pgp *pg,
 	struct pgpkeyin kin;
 	struct openpgp_key key;
 	struct transform_in outer = *in;
-	char why[OPENPGP_WHY_SIZE];
+	char why[OPENPGP_WHY_SIZE], la[600] = "";
 	enum result ir;
 	int rc, signed_;
 
@@ -115,7 +163,12 @@ pgpin_key_child(struct transform_in *in, struct worker_pgp *pg,
 	buf_init(&out->rendered, 0);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], 0);
-	if (open_first(in, pg, out, &signed_) < 0) {
+	if (pg->token_hash != NULL)
+		return answer_child(in, pg, out);
+	if (in->list && in->cfg)
+		snprintf(la, sizeof(la), "%s-request@%s", in->list->name,
+		    in->cfg->hostname);
+	if (open_first(in, pg, out, *la ? la : NULL, &signed_) < 0) {
 		out->pgp = PGPIN_KEY_REFUSED;
 		return OK;
 	}
@@ -203,8 +256,8 @@ taken(const struct transform_out *out, struct pgpin_found *f)
  */
 static enum result
 job(struct pipeline *p, const struct list_cfg *l, const char *addr,
-    const void *msg, size_t len, const struct buf *old, int open,
-    struct transform_out *out)
+    const char *token_hash, const void *msg, size_t len,
+    const struct buf *old, int open, struct transform_out *out)
 {
 	struct transform_in in = { p->cfg, l, p->qid, (const char *)msg, len,
 	    p->now, 0, 0, 0 };
@@ -222,6 +275,7 @@ job(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	pg.key = old && old->len ? old->data : NULL;
 	pg.key_len = old && old->len ? old->len : 0;
 	pg.key_of = addr;
+	pg.token_hash = token_hash;
 	r = workpool_transform(&in, &pg, p->keys, out);
 	openpgp_secret_free(sec);
 	return r;
@@ -239,7 +293,7 @@ pgpin_key_find(struct pipeline *p, const struct list_cfg *l,
 
 	memset(f, 0, sizeof(*f));
 	buf_init(&f->in, 0);
-	r = job(p, l, addr, msg, len, old, open, &out);
+	r = job(p, l, addr, NULL, msg, len, old, open, &out);
 	if (r == TEMPFAIL)
 		rc = -1;
 	else if (r != OK)
@@ -268,7 +322,7 @@ pgpin_request_open(struct pipeline *p, const struct list_cfg *l,
 
 	if (!pgpin_looks_encrypted(msg->data, msg->len))
 		return 0;
-	r = job(p, l, "", msg->data, msg->len, NULL, 1, &out);
+	r = job(p, l, "", NULL, msg->data, msg->len, NULL, 1, &out);
 	if (r == TEMPFAIL)
 		rc = -1;
 	else if (r == OK && out.remote == 1)
@@ -286,4 +340,41 @@ pgpin_found_free(struct pgpin_found *f)
 		openpgp_key_free(&f->key);
 	buf_free(&f->in);
 	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * pgpin_answer_signed - did addr's registered key sign this answer to the
+ * token, the token inside what it signed (checked in the worker)? 1 yes,
+ * 0 no; opened gets the mail as the worker opened it when it was
+ * encrypted to the list (its words are read there). -1 not yet or error.
+ */
+int
+pgpin_answer_signed(struct pipeline *p, const struct list_cfg *l,
+    const char *addr, const char *token, const struct buf *msg,
+    struct buf *opened)
+{
+	char th[PGPREPLACE_TOKEN_HASH_HEX];
+	struct transform_out out;
+	struct buf key;
+	enum result r;
+	int rc, enc = pgpin_looks_encrypted(msg->data, msg->len);
+
+	buf_init(&key, 0);
+	if ((rc = store_member_pgp_get(p->st, l->name, addr, &key,
+	    NULL)) < 0 || (rc == 0 && !enc)) {
+		buf_free(&key);
+		return rc < 0 ? -1 : 0;
+	}
+	pgpreplace_token_hash(token, th);
+	r = job(p, l, NULL, th, msg->data, msg->len, &key, enc, &out);
+	buf_free(&key);
+	rc = r == TEMPFAIL ? -1 : 0;
+	if (r == OK) {
+		rc = out.pgp_verified ? 1 : 0;
+		if (out.remote == 1 && buf_append(opened,
+		    out.part[TP_SCAN].data, out.part[TP_SCAN].len) < 0)
+			rc = -1;
+	}
+	transform_out_free(&out);
+	return rc;
 }

@@ -112,29 +112,37 @@ hexrun(const char *b, size_t n, size_t i)
 	return i + HEX40 == n || !lowhex(b[i + HEX40]);
 }
 
+/* pgpreplace_token_in - does text hold the token whose hash is given? */
+int
+pgpreplace_token_in(const void *text, size_t len, const char *token_hash)
+{
+	char tok[HEX40 + 1], th[PGPREPLACE_TOKEN_HASH_HEX];
+	const char *t = text;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i + HEX40 <= len; i++) {
+		if (!hexrun(t, len, i))
+			continue;
+		memcpy(tok, t + i, HEX40);
+		tok[HEX40] = 0;
+		pgpreplace_token_hash(tok, th);
+		rc = sodium_memcmp(th, token_hash, sizeof(th) - 1) == 0;
+	}
+	return rc;
+}
+
 /* pgpreplace_signed_answer - the token inside what the old key signed */
 int
 pgpreplace_signed_answer(const void *msg, size_t len, const char *addr,
     const struct openpgp_key *old, const char *token_hash)
 {
-	char tok[HEX40 + 1], th[PGPREPLACE_TOKEN_HASH_HEX];
 	struct buf part;
 	int rc = 0;
 
 	(void)addr;
 	buf_init(&part, 0);
-	if (!signed_part(msg, len, old, &part)) {
-		buf_free(&part);
-		return 0;
-	}
-	for (size_t i = 0; !rc && i + HEX40 <= part.len; i++) {
-		if (!hexrun((const char *)part.data, part.len, i))
-			continue;
-		memcpy(tok, part.data + i, HEX40);
-		tok[HEX40] = 0;
-		pgpreplace_token_hash(tok, th);
-		rc = sodium_memcmp(th, token_hash, sizeof(th) - 1) == 0;
-	}
+	if (signed_part(msg, len, old, &part))
+		rc = pgpreplace_token_in(part.data, part.len, token_hash);
 	buf_free(&part);
 	return rc;
 }

@@ -37,7 +37,9 @@
  *
  * A job may also be a key sent by mail (worker_pgp's key_of): the child
  * then finds, judges and reduces that key with librnp (pgpin_key.c) and
- * answers the minimal key, or why it cannot be used; nothing else.
+ * answers the minimal key, or why it cannot be used; nothing else. Or an
+ * answer to a token (token_hash): was it signed by the key sent with it,
+ * the token inside what was signed.
  *
  * Only the settings in struct job (hostname; the list's name, description,
  * archive_url, subject_prefix, footer, munge_from, html, strip_signature)
@@ -114,7 +116,7 @@ struct zmsg {
 };
 
 enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER,
-    JS_KEYOF, JS_N };
+    JS_KEYOF, JS_TOKEN, JS_N };
 
 /* queue manager -> child: the job; then JS_N strings, then the message */
 struct job_head {
@@ -127,6 +129,7 @@ struct job_head {
 	/* then the list's OpenPGP secret key and the member's key */
 	size_t		 seclen, keylen;
 	int		 key_job;	/* JS_KEYOF's key, not a parse */
+	int		 answer_job;	/* JS_TOKEN's answer, not a parse */
 };
 
 struct reply_head {
@@ -357,7 +360,8 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	    h.received, h.intact, h.want_real, h.want_anon };
 	*pg = (struct worker_pgp){ h.seclen ? p + h.len + 1 : NULL, h.seclen,
 	    h.keylen ? p + h.len + 1 + h.seclen : NULL, h.keylen,
-	    h.key_job ? s[JS_KEYOF] : NULL };
+	    h.key_job ? s[JS_KEYOF] : NULL,
+	    h.answer_job ? s[JS_TOKEN] : NULL };
 	return 0;
 }
 
@@ -454,7 +458,8 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 	if (job_read(fd, &in, &pg, &c, &l, &mem) < 0)
 		_exit(3);
 	test_hooks_run(&in);
-	if (pg.key_of != NULL)	/* a key sent by mail: librnp only here */
+	/* a key sent by mail, a signed answer: librnp only here */
+	if (pg.key_of != NULL || pg.token_hash != NULL)
 		_exit(reply(fd, pgpin_key_child(&in, &pg, &out), &out) < 0 ?
 		    3 : 0);
 	r = child_open(&in, &pg, &out, &opened);
@@ -692,7 +697,8 @@ job_send(int fd, const struct transform_in *in, const struct worker_pgp *pg)
 	    in->list ? in->list->name : "", in->list ? in->list->description : "",
 	    in->list ? in->list->archive_url : "", in->list ? in->list->subject_prefix : "",
 	    in->list ? in->list->footer : "",
-	    pg && pg->key_of ? pg->key_of : "" };
+	    pg && pg->key_of ? pg->key_of : "",
+	    pg && pg->token_hash ? pg->token_hash : "" };
 	struct job_head h;
 
 	memset(&h, 0, sizeof(h));
@@ -715,6 +721,7 @@ job_send(int fd, const struct transform_in *in, const struct worker_pgp *pg)
 	h.seclen = pg && pg->secret ? pg->secret_len : 0;
 	h.keylen = pg && pg->key ? pg->key_len : 0;
 	h.key_job = pg && pg->key_of;
+	h.answer_job = pg && pg->token_hash;
 	if (fs_write_all(fd, &h, sizeof(h)) < 0)
 		return -1;
 	for (int i = 0; i < JS_N; i++)

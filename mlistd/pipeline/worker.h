@@ -31,7 +31,8 @@ enum result worker_transform(const struct transform_in *, const struct keys *, s
 /*
  * what opens a post encrypted to the list (pgpin_open.c), sent with the
  * job; with key_of set, the job is not a parse but the key that address
- * sent, found and reduced (pgpin_key.c), key then its registered key
+ * sent, found and reduced (pgpin_key.c), key then its registered key;
+ * with token_hash set, whether key signed an answer holding that token
  */
 struct worker_pgp {
 	const void	*secret;	/* the list's OpenPGP secret key */
@@ -39,6 +40,7 @@ struct worker_pgp {
 	const void	*key;		/* the outer From's key, or NULL */
 	size_t		 key_len;
 	const char	*key_of;	/* a key job: whose (NULL: a parse) */
+	const char	*token_hash;	/* an answer job: the token's hash */
 };
 
 enum result worker_transform_pgp(const struct transform_in *,

@@ -262,3 +262,73 @@ def test_encrypted_key_mail_signed_by_another_key_waits(alice_old_key, sink):
     assert inst.wait_log("a member's new OpenPGP key waits"), inst.logtext()[-3000:]
     assert pgpin.fpr_hash(inst) == first
     assert pgpin.waiting(inst) == 1
+
+
+# ---- a moderator's decision by mail signed by their own registered key counts ---------------------
+
+MOD = "mod@nokey.example"           # a domain that does not sign: DKIM never vouches for it
+
+
+def held_for(make_instance, sink, tmp_path):
+    """A moderated list whose moderator's domain does not sign, but who registered an OpenPGP key;
+    alice's post waits; the moderator's notice (encrypted to them) gives its token."""
+    inst = make_instance(list_settings={"posting": "moderated"},
+                         members=("alice@example.org", "bob@example.org", MOD), start=False)
+    inst.ctl("member", "set", "demo", MOD, "role", "moderator")
+    inst.start()
+    m = pgpin.Gpg(tmp_path / "mod", "Moderator Meow", MOD)
+    (tmp_path / "mod.asc").write_bytes(m.armored())
+    r = inst.ctl("member", "set", "demo", MOD, "openpgp", str(tmp_path / "mod.asc"))
+    assert r.returncode == 0 and "OpenPGP key registered" in r.stdout, r.stdout + r.stderr
+    send(inst, b"From: alice@example.org\r\nTo: demo@lists.example\r\nSubject: held one\r\n"
+         b"Message-ID: <held.1@example.org>\r\n\r\nHeld words.\r\n", "alice@example.org")
+    note = lambda: [t for t in (pgpin.read(m, r) for r in copies(sink, MOD)) if b"waits for moderation" in t]
+    assert wait_until(note), inst.logtext()[-3000:]
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@lists\.example", note()[0]).group(1).decode()
+    return inst, m, token
+
+
+def signed_answer(m, text, token, listfpr=None):
+    """The moderator's reply: 'approve' above the quoted notice, multipart/signed by their key
+    (listfpr: signed and encrypted to the list in one OpenPGP message instead, RFC 3156 6.2)."""
+    part = pgpin.crlf((f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n\r\n"
+                       f"> A post waits for moderation. Answer to demo-confirm+{token}@lists.example\r\n"
+                       ).encode())
+    rcpt = f"demo-confirm+{token}@lists.example"
+    if listfpr:
+        return pgpin.pgpmime(m, pgpin.encrypt(m, listfpr, part, self_too=False), msgid="modenc").replace(
+            f"To: {pgpin.LIST}".encode(), f"To: {rcpt}".encode(), 1).replace(b"Subject: ...", b"Subject: Re: ...")
+    sig = pgpin.crlf(m.gpg("--armor", "--detach-sign", "-u", m.fpr, "--digest-algo", "SHA256",
+                           inp=part).stdout)
+    return (f"From: Moderator Meow <{MOD}>\r\nTo: {rcpt}\r\nSubject: Re: moderation\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\";"
+            " boundary=\"ms1\"\r\n\r\n--ms1\r\n").encode() + part + \
+        b"\r\n--ms1\r\nContent-Type: application/pgp-signature\r\n\r\n" + sig + b"\r\n--ms1--\r\n"
+
+
+@pytest.mark.parametrize("shape", ["multipart-signed", "signed-inside-encryption"])
+def test_moderators_decision_signed_by_their_key_counts(make_instance, sink, tmp_path, shape):
+    inst, m, token = held_for(make_instance, sink, tmp_path)
+    rcpt = f"demo-confirm+{token}@lists.example"
+    # unsigned from a domain that does not sign: nothing counts, the token is not spent
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(MOD, [rcpt], f"From: {MOD}\r\nSubject: Re\r\n\r\napprove\r\n".encode())
+    assert inst.wait_log("not authenticated as the moderator"), inst.logtext()[-3000:]
+    assert not copies(sink, "bob@example.org", b"Held words.")
+    listfpr = pgpin.list_key(inst, m) if shape == "signed-inside-encryption" else None
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(MOD, [rcpt], signed_answer(m, "Approve", token, listfpr))
+    assert wait_until(lambda: copies(sink, "bob@example.org", b"Held words.")), inst.logtext()[-3000:]
+    assert "answer signed by the moderator's registered OpenPGP key" in inst.logtext()
+
+
+def test_moderators_old_signed_mail_without_the_token_counts_nothing(make_instance, sink, tmp_path):
+    """A signature by the moderator's key over another text (an old signed mail of theirs, replayed
+    by whoever kept it) does not decide: the token must be inside what was signed."""
+    inst, m, token = held_for(make_instance, sink, tmp_path)
+    other = "0" * 40
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(MOD, [f"demo-confirm+{token}@lists.example"], signed_answer(m, "Approve", other))
+    assert inst.wait_log("not authenticated as the moderator"), inst.logtext()[-3000:]
+    assert not copies(sink, "bob@example.org", b"Held words.")
+    assert "answer signed by the moderator's registered OpenPGP key" not in inst.logtext()
