@@ -571,10 +571,18 @@ pgpin_key_refresh(struct pipeline *p, const struct list_cfg *l,
     const char *addr, const struct buf *msg)
 {
 	struct pgpin_found f;
+	struct buf old;
+	long long exp = 0;
 	int rc;
 
 	if (!autocrypt_header(msg))
 		return 0;
+	/* no registered key, or one that never expires: nothing to extend */
+	buf_init(&old, 0);
+	rc = store_member_pgp_get(p->st, l->name, addr, &old, &exp);
+	buf_free(&old);
+	if (rc != 1 || exp == 0)
+		return rc < 0 ? -1 : 0;
 	/* parsed by the worker, as every key sent by mail */
 	if (pgpin_key_find(p, l, addr, msg->data, msg->len, NULL, 0,
 	    &f) < 0) {
