@@ -260,8 +260,9 @@ def test_encrypted_key_mail_signed_by_another_key_waits(alice_old_key, sink):
     _, plain = pgpin.token_mail(sink, h)
     pgpin.answer_token(inst, h, plain)
     assert inst.wait_log("a member's new OpenPGP key waits"), inst.logtext()[-3000:]
+    # the log line comes before the commit: wait for the row
+    assert wait_until(lambda: pgpin.waiting(inst) == 1)
     assert pgpin.fpr_hash(inst) == first
-    assert pgpin.waiting(inst) == 1
 
 
 # ---- a moderator's decision by mail signed by their own registered key counts ---------------------
