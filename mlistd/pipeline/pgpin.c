@@ -437,6 +437,25 @@ struct line {
 	char		 buf[400];
 };
 
+/*
+ * answer_oldsig - is the token's answer signed by the old key (bin), the
+ * token inside what it signed? Checked in the worker, in clear or inside
+ * the encryption to the list. 1, 0, -1 not yet or error.
+ */
+static int
+answer_oldsig(struct pipeline *p, const struct list_cfg *l,
+    const struct buf *bin, const char *token_hash, const struct buf *msg)
+{
+	struct buf opened;
+	int rc;
+
+	buf_init(&opened, 0);
+	rc = pgpin_answer_signed_by(p, l, bin, token_hash, msg, &opened);
+	sodium_memzero(opened.data, opened.cap);
+	buf_free(&opened);
+	return rc;
+}
+
 /* act - what the answered token does, by pgpin_decide; the answer's line */
 static int
 act(struct pipeline *p, const struct list_cfg *l, const struct pgpin_bound *t,
@@ -454,9 +473,12 @@ act(struct pipeline *p, const struct list_cfg *l, const struct pgpin_bound *t,
 		return -1;
 	}
 	same = has && strcmp(old.fpr, key->fpr) == 0;
-	if (has && !same && !(t->flags & PGPKEY_OLDSIG))
-		oldsig = pgpreplace_signed_answer(msg->data, msg->len, t->addr,
-		    &old, t->token_hash);
+	if (has && !same && !(t->flags & PGPKEY_OLDSIG) &&
+	    (oldsig = answer_oldsig(p, l, &bin, t->token_hash, msg)) < 0) {
+		openpgp_key_free(&old);
+		buf_free(&bin);
+		return -1;
+	}
 	/* who answered: for a first key, and for a waiting key's notice */
 	if ((!has && !(t->flags & PGPKEY_SURE)) || (has && !same && !oldsig &&
 	    !(t->flags & PGPKEY_OLDSIG)))

@@ -343,31 +343,23 @@ pgpin_found_free(struct pgpin_found *f)
 }
 
 /*
- * pgpin_answer_signed - did addr's registered key sign this answer to the
- * token, the token inside what it signed (checked in the worker)? 1 yes,
- * 0 no; opened gets the mail as the worker opened it when it was
- * encrypted to the list (its words are read there). -1 not yet or error.
+ * pgpin_answer_signed_by - did key (binary, may be empty) sign this answer
+ * to the token of hash th, the token inside what it signed (checked in
+ * the worker)? 1 yes, 0 no; opened gets the mail as the worker opened it
+ * when it was encrypted to the list. -1 not yet or error.
  */
 int
-pgpin_answer_signed(struct pipeline *p, const struct list_cfg *l,
-    const char *addr, const char *token, const struct buf *msg,
+pgpin_answer_signed_by(struct pipeline *p, const struct list_cfg *l,
+    const struct buf *key, const char *th, const struct buf *msg,
     struct buf *opened)
 {
-	char th[PGPREPLACE_TOKEN_HASH_HEX];
 	struct transform_out out;
-	struct buf key;
 	enum result r;
 	int rc, enc = pgpin_looks_encrypted(msg->data, msg->len);
 
-	buf_init(&key, 0);
-	if ((rc = store_member_pgp_get(p->st, l->name, addr, &key,
-	    NULL)) < 0 || (rc == 0 && !enc)) {
-		buf_free(&key);
-		return rc < 0 ? -1 : 0;
-	}
-	pgpreplace_token_hash(token, th);
-	r = job(p, l, NULL, th, msg->data, msg->len, &key, enc, &out);
-	buf_free(&key);
+	if (key->len == 0 && !enc)
+		return 0;
+	r = job(p, l, NULL, th, msg->data, msg->len, key, enc, &out);
 	rc = r == TEMPFAIL ? -1 : 0;
 	if (r == OK) {
 		rc = out.pgp_verified ? 1 : 0;
@@ -376,5 +368,28 @@ pgpin_answer_signed(struct pipeline *p, const struct list_cfg *l,
 			rc = -1;
 	}
 	transform_out_free(&out);
+	return rc;
+}
+
+/*
+ * pgpin_answer_signed - the same for addr's registered key and the token
+ * itself: a vote or a moderator's decision signed by its holder
+ */
+int
+pgpin_answer_signed(struct pipeline *p, const struct list_cfg *l,
+    const char *addr, const char *token, const struct buf *msg,
+    struct buf *opened)
+{
+	char th[PGPREPLACE_TOKEN_HASH_HEX];
+	struct buf key;
+	int rc;
+
+	buf_init(&key, 0);
+	if ((rc = store_member_pgp_get(p->st, l->name, addr, &key,
+	    NULL)) >= 0) {
+		pgpreplace_token_hash(token, th);
+		rc = pgpin_answer_signed_by(p, l, &key, th, msg, opened);
+	}
+	buf_free(&key);
 	return rc;
 }

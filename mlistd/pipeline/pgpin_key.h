@@ -35,6 +35,9 @@ int	pgpin_key_find(struct pipeline *, const struct list_cfg *,
 void	pgpin_found_free(struct pgpin_found *);
 int	pgpin_request_open(struct pipeline *, const struct list_cfg *,
 	    const struct buf *msg, struct buf *opened);
+int	pgpin_answer_signed_by(struct pipeline *, const struct list_cfg *,
+	    const struct buf *key, const char *token_hash,
+	    const struct buf *msg, struct buf *opened);
 int	pgpin_answer_signed(struct pipeline *, const struct list_cfg *,
 	    const char *addr, const char *token, const struct buf *msg,
 	    struct buf *opened);

@@ -1,11 +1,11 @@
 /*
  * pgpin_sig.c - did a member's registered key sign for a change: the
- * new key inside what it signed (a "key" mail, checked in the sandboxed
- * worker by pgpin_key.c), or the token inside a signed answer (checked in
- * the queue manager). Only against the registered key, never a key the
- * mail brings; a signature over anything else counts for nothing. Kept
- * apart from pgpreplace.c so that the worker's child links no store,
- * notice or delivery code.
+ * new key inside what it signed (a "key" mail), or the token inside a
+ * signed answer; both run in the sandboxed worker's child (pgpin_key.c).
+ * Only against the registered key, never a key the mail brings; a
+ * signature over anything else counts for nothing. Kept apart from
+ * pgpreplace.c so that the worker's child links no store, notice or
+ * delivery code.
  */
 #include <stdio.h>
 #include <stdlib.h>

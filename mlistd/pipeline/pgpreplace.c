@@ -15,10 +15,9 @@
  * a later request replaces it and starts the delay again. The periodic job
  * here puts due keys in place, audited, and tells the old key once more.
  *
- * Signatures are checked with librnp, and only against the member's
- * registered key (never a key the mail brings): a key mail's in the
- * sandboxed worker (pgpin_key.c calls pgpreplace_signed_key there), a
- * token's answer in the queue manager.
+ * Signatures are checked with librnp in the sandboxed worker (pgpin_key.c,
+ * pgpin_sig.c), and only against the member's registered key (never a key
+ * the mail brings).
  */
 #include <stdio.h>
 #include <stdlib.h>

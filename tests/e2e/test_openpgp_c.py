@@ -333,3 +333,23 @@ def test_moderators_old_signed_mail_without_the_token_counts_nothing(make_instan
     assert inst.wait_log("not authenticated as the moderator"), inst.logtext()[-3000:]
     assert not copies(sink, "bob@example.org", b"Held words.")
     assert "answer signed by the moderator's registered OpenPGP key" not in inst.logtext()
+
+
+def test_encrypted_token_answer_signed_by_old_key_applies_at_once(alice_old_key, sink):
+    """The request was not signed; the token's answer is encrypted to the list and signed inside
+    by the old key, the token quoted in it: checked in the worker, it counts as the old key's."""
+    inst, g, h, listfpr = alice_old_key
+    first = pgpin.fpr_hash(inst)
+    pgpin.send(inst, pgpin.mutt(h), h.addr)
+    _, plain = pgpin.token_mail(sink, h)
+    tok = pgpin.TOKEN.search(plain).group(1).decode()
+    rcpt = f"demo-confirm+{tok}@lists.example"
+    part = pgpin.crlf(f"Content-Type: text/plain; charset=utf-8\r\n\r\nyes\r\n\r\n> (answer to {rcpt})\r\n"
+                      .encode())
+    raw = pgpin.pgpmime(g, pgpin.encrypt(g, listfpr, part, self_too=False), msgid="encans").replace(
+        f"To: {pgpin.LIST}".encode(), f"To: {rcpt}".encode(), 1)
+    pgpin.send(inst, raw, g.addr, rcpt=rcpt)
+    assert wait_until(lambda: inst.logtext().count("a member's OpenPGP key registered result=ok") == 2), \
+        inst.logtext()[-3000:]
+    assert wait_until(lambda: pgpin.fpr_hash(inst) not in (None, first))
+    assert "a member's new OpenPGP key waits" not in inst.logtext()
