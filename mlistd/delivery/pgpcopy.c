@@ -312,3 +312,38 @@ pgpcopy_make(const struct pgpcopy_post *p,
 	buf_free(&body);
 	return r;
 }
+
+/*
+ * pgpcopy_outer_id - the outer id every encrypted copy of list shows for
+ * the real id (as thread() writes it), into out: a reply's parent is
+ * mapped back by it (pipeline/pgpin_thread.c). -1 without a seed (the ids
+ * are then random) or if it does not fit.
+ */
+int
+pgpcopy_outer_id(const unsigned char *idseed, const char *list,
+    const char *host, const char *id, char *out, size_t n)
+{
+	struct pgpcopy_post p;
+	struct buf b;
+	int rc;
+
+	if (idseed == NULL)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.host, sizeof(p.host), "%s", host);
+	id_key(&p, list, idseed);
+	buf_init(&b, 0);
+	rc = outer_id(&p, id, &b) < 0 || b.len >= n ? -1 : 0;
+	if (rc == 0)
+		snprintf(out, n, "%s", buf_cstr(&b));
+	sodium_memzero(p.idkey, sizeof(p.idkey));
+	buf_free(&b);
+	return rc;
+}
+
+/* pgpcopy_is_outer_id - is id of the outer ids' form for host? */
+int
+pgpcopy_is_outer_id(const char *id, const char *host)
+{
+	return hashed(id, host);
+}

@@ -35,6 +35,9 @@ enum result pgpcopy_prepare(const struct openpgp_secret *sign_key,
 	    char *why, size_t whylen);
 void	pgpcopy_post_free(struct pgpcopy_post *);
 long long pgpcopy_date(const void *raw, size_t len);
+int	pgpcopy_outer_id(const unsigned char *idseed, const char *list,
+	    const char *host, const char *id, char *out, size_t n);
+int	pgpcopy_is_outer_id(const char *id, const char *host);
 
 /*
  * one copy for the holder of key (binary, as the store keeps it): the

@@ -326,6 +326,15 @@ static const char *const migrations[] = {
 	 * (day, address) no other table holds (st_hide_rows)
 	 */
 	HIDE_MARK,
+	/*
+	 * the outer thread ids of encrypted copies (store_outerid.c): a
+	 * reply to one names its parent by that hash; the real id, sealed,
+	 * is what members reading in clear get as the parent
+	 */
+	"CREATE TABLE IF NOT EXISTS outer_ids (list TEXT NOT NULL,"
+	"  id_hash BLOB NOT NULL, real BLOB NOT NULL, at INTEGER NOT NULL,"
+	"  PRIMARY KEY (list, id_hash));"
+	"CREATE INDEX IF NOT EXISTS outer_ids_at ON outer_ids(list, at);",
 	NULL
 };
 
@@ -458,6 +467,20 @@ fk_clean(struct store *st)
 	rc = sqlite3_step(s);
 	st_done(st, s);
 	return rc == SQLITE_DONE;
+}
+
+/*
+ * st_migration_index - the place of the marked migration (HIDE_MARK,
+ * RESEAL_MARK) in the list, -1 none: a test winds the schema back to
+ * just before it, wherever later migrations were appended
+ */
+int
+st_migration_index(const char *mark)
+{
+	for (int i = 0; migrations[i]; i++)
+		if (strcmp(migrations[i], mark) == 0)
+			return i;
+	return -1;
 }
 
 /* migrate_one - move the database to version i + 1 in one transaction */

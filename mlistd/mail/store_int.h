@@ -44,6 +44,7 @@ struct store {
 	"created, pseudonym, handle_seal, identity, list, addr_hash"
 
 int	st_exec(struct store *, const char *sql);
+int	st_migration_index(const char *mark);
 int	st_pseudonym_give_up(struct store *, const char *list,
 	    const char *addr);
 sqlite3_stmt *st_prep(struct store *, const char *sql);

@@ -277,6 +277,7 @@ store_list_purge(struct store *st, const char *list)
 		"DELETE FROM archive WHERE list = ?1",
 		"DELETE FROM pseudonym_keys WHERE list = ?1",
 		"DELETE FROM pseudonym_retired_keys WHERE list = ?1",
+		"DELETE FROM outer_ids WHERE list = ?1",
 	};
 	sqlite3_stmt *s;
 	int rc = STORE_OK;

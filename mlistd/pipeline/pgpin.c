@@ -2,8 +2,10 @@
  * pgpin.c - a member's OpenPGP key registered from their own client's mail.
  *
  * "key" at LIST-request (or a key riding on "subscribe"): the key is found
- * in the mail (mail/pgpkeyin.c), judged by the engine (refused kinds say
- * why), and a token goes back to the mailbox ENCRYPTED TO THAT KEY: only
+ * in the mail and judged by the engine (refused kinds say why) in the
+ * sandboxed worker (pgpin_key.c: the queue manager imports only the
+ * minimal key it re-exported), and a token goes back to the mailbox
+ * ENCRYPTED TO THAT KEY: only
  * who holds both the mailbox and the secret key can answer it. The token
  * is inside the encryption only: a plain Reply-To would let the owner of a
  * forged From confirm a stranger's key by replying to mail they cannot read.
@@ -37,6 +39,7 @@
 #include "mail/pgpkeyin.h"
 #include "pipeline/authn.h"
 #include "pipeline/pgpin.h"
+#include "pipeline/pgpin_key.h"
 #include "pipeline/pgpnotice.h"
 #include "pipeline/pgpreplace.h"
 #include "pipeline/sign.h"
@@ -235,18 +238,23 @@ key_words(struct pipeline *p, const struct list_cfg *l, enum piece_id id,
  * PGPKEY_OLDSIG)? A mail signed by the registered key may carry the new
  * key inside while its Autocrypt header still names the old one
  * (Thunderbird): then the key inside is the one offered, in place of *key.
+ * The worker checked the signature; inbin is the key it found inside.
  */
 static int
 old_signed(struct pipeline *p, const struct list_cfg *l, const char *to,
-    const void *msg, size_t len, struct openpgp_key *key, unsigned *flags)
+    const struct buf *inbin, struct openpgp_key *key, unsigned *flags)
 {
 	struct openpgp_key old, in;
 	struct buf bin;
+	char why[OPENPGP_WHY_SIZE];
 	int rc;
 
+	if (inbin->len == 0)
+		return 0;
 	buf_init(&bin, 0);
 	if ((rc = old_key(p, l, to, &bin, &old)) == 1 &&
-	    pgpreplace_signed_key(msg, len, to, &old, &in)) {
+	    openpgp_key_import(inbin->data, inbin->len, OPENPGP_BINARY, &in,
+	    why, sizeof(why)) == OK) {
 		if (strcmp(in.fpr, old.fpr) != 0 &&
 		    (strcmp(key->fpr, old.fpr) == 0 ||
 		    strcmp(key->fpr, in.fpr) == 0)) {
@@ -262,50 +270,75 @@ old_signed(struct pipeline *p, const struct list_cfg *l, const char *to,
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * offered - the key in the mail, by the worker (pgpin_key.c), with the
+ * registered key of a member sent along to see whether it signed for it;
+ * 0 (f filled), -1 not yet or error
+ */
+static int
+offered(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const void *msg, size_t len, int *member, struct pgpin_found *f)
+{
+	struct member m;
+	struct buf old;
+	int rc = 0;
+
+	buf_init(&old, 0);
+	*member = store_member_find(p->st, l->name, to, &m) == STORE_OK;
+	if (*member) {
+		member_free(&m);
+		rc = store_member_pgp_get(p->st, l->name, to, &old, NULL);
+	}
+	if (rc >= 0)
+		rc = pgpin_key_find(p, l, to, msg, len, &old, 1, f);
+	buf_free(&old);
+	return rc < 0 ? -1 : 0;
+}
+
 /* pgpin_key_request - the key in a -request mail: a token encrypted to it */
 int
 pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
     const char *to, const void *msg, size_t len, unsigned how,
     struct buf *b)
 {
-	struct pgpkeyin in;
+	struct pgpin_found f;
 	struct openpgp_key key;
-	struct member m;
-	char why[OPENPGP_WHY_SIZE] = "", token[41], days[16];
+	char token[41], days[16];
 	unsigned char r[20];
 	unsigned flags = (how & PGPIN_SURE) ? PGPKEY_SURE : 0;
-	enum result ir;
 	int rc, member, sent = 0;
 
-	if ((rc = pgpkeyin_find(msg, len, to, &in)) <= 0) {
-		pgpkeyin_free(&in);
-		if (rc == 0 && (how & PGPIN_ASKED) &&
+	if (offered(p, l, to, msg, len, &member, &f) < 0) {
+		pgpin_found_free(&f);
+		return -1;
+	}
+	if (f.status == PGPIN_KEY_NONE) {
+		pgpin_found_free(&f);
+		if ((how & PGPIN_ASKED) &&
 		    key_words(p, l, PIECE_PGP_NO_KEY, NULL, b) < 0)
 			return -1;
-		return rc < 0 ? -1 : (how & PGPIN_ASKED) != 0;
+		return (how & PGPIN_ASKED) != 0;
 	}
-	ir = openpgp_key_import(in.key.data, in.key.len, in.fmt, &key, why,
-	    sizeof(why));
-	pgpkeyin_free(&in);
-	if (ir == TEMPFAIL)
-		return -1;
-	if (ir != OK) {
+	if (f.status != PGPIN_KEY_FOUND) {
 		/* the key's own fault, the same for anyone who sends it */
 		if (key_words(p, l, PIECE_PGP_KEY_UNUSABLE,
-		    (const char *[]){ "why", why, NULL }, b) < 0)
+		    (const char *[]){ "why", f.why, NULL }, b) < 0) {
+			pgpin_found_free(&f);
 			return -1;
+		}
 		log_info("%s request: list=%s an OpenPGP key refused result=permfail",
 		    p->qid, l->name);
+		pgpin_found_free(&f);
 		return 1;
 	}
-	member = store_member_find(p->st, l->name, to, &m) == STORE_OK;
-	if (member)
-		member_free(&m);
+	key = f.key;	/* ours now */
+	f.status = PGPIN_KEY_NONE;
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(token, sizeof(token), r, sizeof(r));
 	rc = 0;
 	if (member && (rc = merge_expiry(p, l, to, &key)) == 0)
-		rc = old_signed(p, l, to, msg, len, &key, &flags);
+		rc = old_signed(p, l, to, &f.in, &key, &flags);
+	pgpin_found_free(&f);
 	/* the words stay the same when the budget withholds the token */
 	if (rc == 0 && (sent = budget(p, to, how))) {
 		/* a stranger's token is never stored: it opens nothing */
@@ -408,7 +441,25 @@ answer_sure(struct pipeline *p, const struct envelope *e,
 	return authn_vouches(&au, addr) && !au.automatic;
 }
 
-/* the answer's line, and where a composed one is written */
+/*
+ * answer_oldsig - is the token's answer signed by the old key (bin), the
+ * token inside what it signed? Checked in the worker, in clear or inside
+ * the encryption to the list. 1, 0, -1 not yet or error.
+ */
+static int
+answer_oldsig(struct pipeline *p, const struct list_cfg *l,
+    const struct buf *bin, const char *token_hash, const struct buf *msg)
+{
+	struct buf opened;
+	int rc;
+
+	buf_init(&opened, 0);
+	rc = pgpin_answer_signed_by(p, l, bin, token_hash, msg, &opened);
+	sodium_memzero(opened.data, opened.cap);
+	buf_free(&opened);
+	return rc;
+}
+
 /* act - what the answered token does, by pgpin_decide; the answer's line */
 static int
 act(struct pipeline *p, const struct list_cfg *l, const struct pgpin_bound *t,
@@ -426,9 +477,12 @@ act(struct pipeline *p, const struct list_cfg *l, const struct pgpin_bound *t,
 		return -1;
 	}
 	same = has && strcmp(old.fpr, key->fpr) == 0;
-	if (has && !same && !(t->flags & PGPKEY_OLDSIG))
-		oldsig = pgpreplace_signed_answer(msg->data, msg->len, t->addr,
-		    &old, t->token_hash);
+	if (has && !same && !(t->flags & PGPKEY_OLDSIG) &&
+	    (oldsig = answer_oldsig(p, l, &bin, t->token_hash, msg)) < 0) {
+		openpgp_key_free(&old);
+		buf_free(&bin);
+		return -1;
+	}
 	/* who answered: for a first key, and for a waiting key's notice */
 	if ((!has && !(t->flags & PGPKEY_SURE)) || (has && !same && !oldsig &&
 	    !(t->flags & PGPKEY_OLDSIG)))
@@ -537,26 +591,29 @@ int
 pgpin_key_refresh(struct pipeline *p, const struct list_cfg *l,
     const char *addr, const struct buf *msg)
 {
-	struct pgpkeyin in;
-	struct openpgp_key key;
-	char why[OPENPGP_WHY_SIZE];
+	struct pgpin_found f;
+	struct buf old;
+	long long exp = 0;
 	int rc;
 
 	if (!autocrypt_header(msg))
 		return 0;
-	if ((rc = pgpkeyin_find(msg->data, msg->len, addr, &in)) <= 0 ||
-	    in.shape != PGPKEYIN_AUTOCRYPT) {
-		pgpkeyin_free(&in);
+	/* no registered key, or one that never expires: nothing to extend */
+	buf_init(&old, 0);
+	rc = store_member_pgp_get(p->st, l->name, addr, &old, &exp);
+	buf_free(&old);
+	if (rc != 1 || exp == 0)
 		return rc < 0 ? -1 : 0;
-	}
-	rc = openpgp_key_import(in.key.data, in.key.len, in.fmt, &key, why,
-	    sizeof(why));
-	pgpkeyin_free(&in);
-	if (rc == TEMPFAIL)
+	/* parsed by the worker, as every key sent by mail */
+	if (pgpin_key_find(p, l, addr, msg->data, msg->len, NULL, 0,
+	    &f) < 0) {
+		pgpin_found_free(&f);
 		return -1;
-	if (rc != OK)
-		return 0;	/* not a key the list takes: the old one stays */
-	rc = merge_expiry(p, l, addr, &key);
-	openpgp_key_free(&key);
+	}
+	rc = 0;
+	/* not a key the list takes: the old one stays */
+	if (f.status == PGPIN_KEY_FOUND && f.shape == PGPKEYIN_AUTOCRYPT)
+		rc = merge_expiry(p, l, addr, &f.key);
+	pgpin_found_free(&f);
 	return rc;
 }

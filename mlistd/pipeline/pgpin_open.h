@@ -14,6 +14,8 @@ struct pgpin_opened {
 };
 
 int	pgpin_warm(void);
+/* an OpenPGP message, armoured or as a PGP/MIME part, seems to be in it */
+int	pgpin_looks_encrypted(const void *, size_t);
 int	pgpin_open(const char *, size_t, const char *, const void *, size_t,
 	    const void *, size_t, struct buf *, struct pgpin_opened *);
 

@@ -13,6 +13,7 @@
  * id goes into the list's seen signatures, so the same signed post sent
  * again (or the member's post replayed by someone else) does not.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "mail/header.h"
 #include "mail/listpgp.h"
 #include "pipeline/pgpin.h"
+#include "pipeline/pgpin_open.h"
 
 /* from_addr - the address of the first From: mailbox, "" if none */
 static void
@@ -64,11 +66,7 @@ ci_has(const struct buf *msg, const char *s)
 static int
 looks_encrypted(const struct buf *msg)
 {
-	static const char begin[] = "-----BEGIN PGP MESSAGE-----";
-
-	return memmem(msg->data, msg->len, begin, sizeof(begin) - 1) != NULL
-	    || ci_has(msg, "multipart/encrypted") ||
-	    ci_has(msg, "application/pgp-encrypted");
+	return pgpin_looks_encrypted(msg->data, msg->len);
 }
 
 /* looks_signed - a signature in clear: PGP/MIME or cleartext */

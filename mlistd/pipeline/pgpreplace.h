@@ -34,6 +34,9 @@ int	pgpreplace_signed_answer(const void *msg, size_t len,
 int	pgpreplace_schedule(struct pipeline *, const struct list_cfg *,
 	    const char *addr, const struct openpgp_key *key,
 	    const struct openpgp_key *old, int sure, char *line, size_t n);
+/* pgpreplace_token_in - 1 if text holds the token of that hash */
+int	pgpreplace_token_in(const void *text, size_t len,
+	    const char *token_hash);
 /* pgpreplace_cancel - the waiting key dropped: 1 one waited, 0, -1 */
 int	pgpreplace_cancel(struct pipeline *, const struct list_cfg *,
 	    const char *addr, const char *how);

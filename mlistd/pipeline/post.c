@@ -1,8 +1,9 @@
 /*
  * post.c - the post pipeline: what mail to LIST@ goes through, in order.
  *
- *   authenticate -> open -> authorship -> screen -> transform -> judge
- *        -> identity -> leak guard -> documents -> sign -> distribute
+ *   authenticate -> open -> authorship -> screen -> transform -> parents
+ *        -> judge -> identity -> leak guard -> documents -> sign
+ *        -> remember -> distribute
  *
  * Each stage is a function of struct post, listed in post_stages[] and run
  * in that order by post_handle; a new stage is one more row. A stage answers OK (go on), PERMFAIL (the post
@@ -28,6 +29,7 @@
 #include "pipeline/identity.h"
 #include "pipeline/notify.h"
 #include "pipeline/pgpin.h"
+#include "pipeline/pgpin_thread.h"
 #include "pipeline/policy.h"
 #include "pipeline/post.h"
 #include "pipeline/sign.h"
@@ -66,11 +68,13 @@ static enum result post_open(struct pipeline *, struct post *);
 static enum result post_authorship(struct pipeline *, struct post *);
 static enum result post_screen(struct pipeline *, struct post *);
 static enum result post_transform(struct pipeline *, struct post *);
+static enum result post_parents(struct pipeline *, struct post *);
 static enum result post_judge(struct pipeline *, struct post *);
 static enum result post_identity(struct pipeline *, struct post *);
 static enum result post_leak_guard(struct pipeline *, struct post *);
 static enum result post_documents(struct pipeline *, struct post *);
 static enum result post_sign(struct pipeline *, struct post *);
+static enum result post_remember(struct pipeline *, struct post *);
 static enum result post_distribute(struct pipeline *, struct post *);
 
 /* the sequence */
@@ -83,11 +87,13 @@ static const struct post_stage {
 	{ "authorship",	post_authorship },	/* the member's own signature, if any */
 	{ "screen",	post_screen },		/* silent verdicts, no parse */
 	{ "transform",	post_transform },	/* parse and rewrite, in the worker */
+	{ "parents",	post_parents },		/* replies to encrypted ones */
 	{ "judge",	post_judge },		/* policy: distribute, hold, confirm, refuse */
 	{ "identity",	post_identity },	/* compose the pseudonymous or anonymous copy */
 	{ "leak-guard",	post_leak_guard },	/* does the copy name its author? */
 	{ "documents",	post_documents },	/* ... or an attachment? */
 	{ "sign",	post_sign },		/* author signature, then the list's DKIM */
+	{ "remember",	post_remember },	/* its outer id, for replies */
 	{ "distribute",	post_distribute },	/* hold, confirm, or queue every copy */
 };
 
@@ -284,6 +290,21 @@ post_transform(struct pipeline *p, struct post *o)
 	post_note(p, o, early_to(o), NOTICE_UNPROCESSABLE, vars);
 	*o->quarantine = 1;
 	return PERMFAIL;
+}
+
+/*
+ * post_parents - a reply names its parent by the outer id of an encrypted
+ * copy: members reading in clear get the real id (pgpin_thread.c)
+ */
+static enum result
+post_parents(struct pipeline *p, struct post *o)
+{
+	if (pgpin_thread_parents(p, o->l, &o->t) < 0) {
+		why_cause(o->why, "the parents' outer ids",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	return OK;
 }
 
 /* post_judge - the policy's verdict, and the identity the copy will carry */
@@ -489,6 +510,20 @@ post_sign(struct pipeline *p, struct post *o)
 	}
 	if (sign_copy(p, o->l, &o->t.rendered) < 0) {
 		why_cause(o->why, "the list's DKIM signature", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	return OK;
+}
+
+/*
+ * post_remember - a copy that will go out (now, or when released): the
+ * outer id its encrypted copies show, kept to map replies back
+ */
+static enum result
+post_remember(struct pipeline *p, struct post *o)
+{
+	if (o->judged && pgpin_thread_remember(p, o->l, &o->t.rendered) < 0) {
+		why_cause(o->why, "the copy's outer id", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
 	return OK;

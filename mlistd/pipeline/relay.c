@@ -21,6 +21,7 @@
 #include "leadership/confirm.h"
 #include "pipeline/authn.h"
 #include "pipeline/notify.h"
+#include "pipeline/pgpin_key.h"
 #include "pipeline/pgpopen.h"
 #include "pipeline/policy.h"
 #include "pipeline/relay.h"
@@ -671,18 +672,24 @@ request_log(struct pipeline *p, const struct list_cfg *l, unsigned cmds)
 }
 
 /*
- * request_commands - the commands in a -request mail, answered (ten answers
+ * commands_in - the commands in a -request mail (said: the mail, or what
+ * the worker opened of one encrypted to the list), answered (ten answers
  * an hour per address). 1 answered (or suppressed), 0 no command, -1 error.
  */
 static int
-request_commands(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
-    const struct buf *msg, struct why *why)
+commands_in(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, const struct buf *said, struct why *why)
 {
 	const struct list_cfg *l = la->list;
 	struct request req;
 	char key[400];
 	int answered;
-	unsigned cmds = request_parse((const char *)msg->data, msg->len, &req);
+	unsigned cmds = request_parse((const char *)said->data, said->len,
+	    &req);
+
+	/* a key and its signatures are judged on the mail as it came */
+	req.msg = (const char *)msg->data;
+	req.msglen = msg->len;
 
 	snprintf(key, sizeof(key), "~request:%s", l->name);
 	if ((answered = store_post_count(p->st, key, e->sender, p->now / 3600, 0)) < 0) {
@@ -716,6 +723,29 @@ request_commands(struct pipeline *p, const struct listaddr *la, const struct env
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * request_commands - commands_in over the mail, or over what the worker
+ * opened of it when it is encrypted to the list (its Subject is then a
+ * protected header: pipeline/pgpin_key.c)
+ */
+static int
+request_commands(struct pipeline *p, const struct listaddr *la,
+    const struct envelope *e, const struct buf *msg, struct why *why)
+{
+	struct buf opened;
+	int rc;
+
+	buf_init(&opened, 0);
+	if ((rc = pgpin_request_open(p, la->list, msg, &opened)) < 0)
+		why_cause(why, "opening the encrypted mail",
+		    store_errmsg(p->st));
+	else
+		rc = commands_in(p, la, e, msg, rc ? &opened : msg, why);
+	sodium_memzero(opened.data, opened.cap);
+	buf_free(&opened);
+	return rc;
 }
 
 /*

@@ -17,12 +17,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "leadership/command.h"
 #include "leadership/confirm.h"
 #include "leadership/moderate.h"
 #include "leadership/quorum.h"
 #include "pipeline/authn.h"
 #include "pipeline/pgpin.h"
+#include "pipeline/pgpin_key.h"
+#include "pipeline/pgpin_open.h"
 #include "pipeline/pgpreplace.h"
 #include "pipeline/reply.h"
 #include "pipeline/tokens.h"
@@ -36,6 +40,8 @@ typedef int (*token_env_fn)(struct pipeline *, const struct list_cfg *,
 
 static int token_key(struct pipeline *, const struct list_cfg *, const struct store_token *,
     const struct buf *);
+static int take(struct pipeline *, const struct listaddr *,
+    const struct envelope *, const struct buf *, struct why *);
 
 /* kind -> handler: each returns 1 handled (or ignored, and said so), -1 store error */
 static const struct token_kind {
@@ -82,27 +88,47 @@ token_key(struct pipeline *p, const struct list_cfg *l, const struct store_token
 
 /*
  * holder - is this mail authenticated as the person the token went to
- * (DKIM-aligned for their domain, and From: their own address)? A vote, a
- * vouch or a moderator's decision is theirs only then: whoever else reads their
- * notice (a provider, a forwarder) must not act in their name. 1 yes,
- * 0 no, -1 DNS cannot answer now (cause in why).
+ * (DKIM-aligned for their domain, or signed by the OpenPGP key registered
+ * for them with the token inside what was signed - in clear or inside
+ * the encryption to the list, checked in the worker - and From: their own
+ * address)? A vote, a vouch or a moderator's decision is theirs only
+ * then: whoever else reads their notice (a provider, a forwarder) must not
+ * act in their name. An answer encrypted to the list comes back opened
+ * (its words are read there). 1 yes, 0 no, -1 DNS or the worker cannot
+ * answer now.
  */
 static int
-holder(struct pipeline *p, const struct envelope *e, const struct buf *msg,
-    const struct store_token *tok, struct why *why)
+holder(struct pipeline *p, const struct listaddr *la,
+    const struct envelope *e, const struct buf *msg,
+    const struct store_token *tok, struct buf *opened, struct why *why)
 {
 	struct authn au;
 	char from[320];
+	int sure, signed_ = 0;
 
 	if (!tok->addr)
 		return 0;
 	if (authn_check(p, e, msg, &au, why) != OK)
 		return -1;
-	if (au.automatic || !authn_vouches(&au, tok->addr) ||
-	    reply_from((const char *)msg->data, msg->len, from,
-	    sizeof(from)) < 0)
+	if (au.automatic)
 		return 0;
-	return strcasecmp(from, tok->addr) == 0;
+	sure = authn_vouches(&au, tok->addr);
+	if ((!sure || pgpin_looks_encrypted(msg->data, msg->len)) &&
+	    (signed_ = pgpin_answer_signed(p, la->list, tok->addr, la->token,
+	    msg, opened)) < 0) {
+		why_cause(why, "the answer's OpenPGP signature",
+		    store_errmsg(p->st));
+		return -1;
+	}
+	if ((!sure && !signed_) || reply_from((const char *)msg->data,
+	    msg->len, from, sizeof(from)) < 0 ||
+	    strcasecmp(from, tok->addr) != 0)
+		return 0;
+	if (!sure)
+		log_info("%s confirm: list=%s a %s answer signed by the "
+		    "moderator's registered OpenPGP key", p->qid,
+		    la->list->name, tok->kind);
+	return 1;
 }
 
 /* needs_holder - kinds whose answer counts only from their holder */
@@ -127,7 +153,7 @@ needs_holder(const struct store_token *tok)
  */
 static int
 judged(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
-    const struct buf *msg, struct why *why)
+    const struct buf *msg, struct buf *opened, struct why *why)
 {
 	const struct list_cfg *l = la->list;
 	struct store_token tok;
@@ -140,7 +166,7 @@ judged(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
 		why_cause(why, "confirm", store_errmsg(p->st));
 		return -1;
 	}
-	rc = needs_holder(&tok) ? holder(p, e, msg, &tok, why) : 1;
+	rc = needs_holder(&tok) ? holder(p, la, e, msg, &tok, opened, why) : 1;
 	if (rc == 0)
 		log_info("%s confirm: list=%s a %s answer not authenticated as "
 		    "the one it was sent to; nothing counted, not spent "
@@ -163,9 +189,8 @@ tokens_handle(struct pipeline *p, const struct listaddr *la, const struct envelo
     const struct buf *msg, struct why *why)
 {
 	const struct list_cfg *l = la->list;
-	struct store_token tok;
+	struct buf opened;
 	int rc = 0;
-	size_t i;
 
 	/* a vacation reply to a token must not release a post forged in its owner's name */
 	if (authn_automatic(e, msg)) {
@@ -173,8 +198,24 @@ tokens_handle(struct pipeline *p, const struct listaddr *la, const struct envelo
 		    p->qid, l->name);
 		return 0;
 	}
-	if ((rc = judged(p, la, e, msg, why)) <= 0)
-		return rc;
+	buf_init(&opened, 0);
+	if ((rc = judged(p, la, e, msg, &opened, why)) > 0)
+		rc = take(p, la, e, opened.len ? &opened : msg, why);
+	sodium_memzero(opened.data, opened.cap);
+	buf_free(&opened);
+	return rc;
+}
+
+/* take - the token spent, its kind's handler run over what the mail says */
+static int
+take(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
+    const struct buf *msg, struct why *why)
+{
+	const struct list_cfg *l = la->list;
+	struct store_token tok;
+	int rc;
+	size_t i;
+
 	if ((rc = store_confirm_take(p->st, la->token, l->name, p->now, &tok)) == STORE_NOTFOUND) {
 		log_info("%s confirm: list=%s token unknown, used or expired; ignored result=permfail",
 		    p->qid, l->name);

@@ -35,6 +35,12 @@
  * the child dies, the queue manager learns only that the message could
  * not be parsed, and why in plain words; the caller quarantines it.
  *
+ * A job may also be a key sent by mail (worker_pgp's key_of): the child
+ * then finds, judges and reduces that key with librnp (pgpin_key.c) and
+ * answers the minimal key, or why it cannot be used; nothing else. Or an
+ * answer to a token (token_hash): was it signed by the key sent with it,
+ * the token inside what was signed.
+ *
  * Only the settings in struct job (hostname; the list's name, description,
  * archive_url, subject_prefix, footer, munge_from, html, strip_signature)
  * reach the child: a transform that reads another field must add it there.
@@ -110,7 +116,7 @@ struct zmsg {
 };
 
 enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER,
-    JS_NOSUBJ, JS_N };
+    JS_NOSUBJ, JS_KEYOF, JS_TOKEN, JS_N };
 
 /* the child's templates: the one piece a transform uses, as the job sent it */
 static struct notices job_pieces;
@@ -125,6 +131,8 @@ struct job_head {
 	size_t		 slen[JS_N];
 	/* then the list's OpenPGP secret key and the member's key */
 	size_t		 seclen, keylen;
+	int		 key_job;	/* JS_KEYOF's key, not a parse */
+	int		 answer_job;	/* JS_TOKEN's answer, not a parse */
 };
 
 struct reply_head {
@@ -356,7 +364,9 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	*in = (struct transform_in){ h.has_cfg ? c : NULL, h.has_list ? l : NULL, s[JS_QID], p, h.len,
 	    h.received, h.intact, h.want_real, h.want_anon };
 	*pg = (struct worker_pgp){ h.seclen ? p + h.len + 1 : NULL, h.seclen,
-	    h.keylen ? p + h.len + 1 + h.seclen : NULL, h.keylen };
+	    h.keylen ? p + h.len + 1 + h.seclen : NULL, h.keylen,
+	    h.key_job ? s[JS_KEYOF] : NULL,
+	    h.answer_job ? s[JS_TOKEN] : NULL };
 	return 0;
 }
 
@@ -453,6 +463,10 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 	if (job_read(fd, &in, &pg, &c, &l, &mem) < 0)
 		_exit(3);
 	test_hooks_run(&in);
+	/* a key sent by mail, a signed answer: librnp only here */
+	if (pg.key_of != NULL || pg.token_hash != NULL)
+		_exit(reply(fd, pgpin_key_child(&in, &pg, &out), &out) < 0 ?
+		    3 : 0);
 	r = child_open(&in, &pg, &out, &opened);
 	if (r == OK) {
 		/* transform_post starts afresh */
@@ -689,7 +703,9 @@ job_send(int fd, const struct transform_in *in, const struct worker_pgp *pg)
 	    in->list ? in->list->archive_url : "", in->list ? in->list->subject_prefix : "",
 	    in->list ? in->list->footer : "",
 	    notice_piece_text(in->list ? in->list->notices : NULL,
-	    in->cfg ? in->cfg->notices : NULL, PIECE_NO_SUBJECT) };
+	    in->cfg ? in->cfg->notices : NULL, PIECE_NO_SUBJECT),
+	    pg && pg->key_of ? pg->key_of : "",
+	    pg && pg->token_hash ? pg->token_hash : "" };
 	struct job_head h;
 
 	memset(&h, 0, sizeof(h));
@@ -711,6 +727,8 @@ job_send(int fd, const struct transform_in *in, const struct worker_pgp *pg)
 		h.slen[i] = s[i] ? strlen(s[i]) : 0;
 	h.seclen = pg && pg->secret ? pg->secret_len : 0;
 	h.keylen = pg && pg->key ? pg->key_len : 0;
+	h.key_job = pg && pg->key_of;
+	h.answer_job = pg && pg->token_hash;
 	if (fs_write_all(fd, &h, sizeof(h)) < 0)
 		return -1;
 	for (int i = 0; i < JS_N; i++)

@@ -28,12 +28,19 @@ void	worker_stop(void);
 int	worker_confine(void);
 enum result worker_transform(const struct transform_in *, const struct keys *, struct transform_out *);
 
-/* what opens a post encrypted to the list (pgpin_open.c), sent with the job */
+/*
+ * what opens a post encrypted to the list (pgpin_open.c), sent with the
+ * job; with key_of set, the job is not a parse but the key that address
+ * sent, found and reduced (pgpin_key.c), key then its registered key;
+ * with token_hash set, whether key signed an answer holding that token
+ */
 struct worker_pgp {
 	const void	*secret;	/* the list's OpenPGP secret key */
 	size_t		 secret_len;
 	const void	*key;		/* the outer From's key, or NULL */
 	size_t		 key_len;
+	const char	*key_of;	/* a key job: whose (NULL: a parse) */
+	const char	*token_hash;	/* an answer job: the token's hash */
 };
 
 enum result worker_transform_pgp(const struct transform_in *,
@@ -46,6 +53,9 @@ int	worker_job_start(struct worker_job *, const struct transform_in *,
 void	worker_job_read(struct worker_job *);
 int	worker_job_done(const struct worker_job *);
 int	worker_job_ms(const struct worker_job *);
+/* in the child, defined by its module: a key job (pgpin_key.c) */
+enum result pgpin_key_child(struct transform_in *, struct worker_pgp *,
+	    struct transform_out *);
 enum result worker_job_finish(struct worker_job *, struct transform_out *);
 void	worker_job_abandon(struct worker_job *);
 int	worker_zygote_fd(void);

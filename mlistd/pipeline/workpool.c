@@ -131,10 +131,11 @@ slot_free(struct slot *s)
 
 /* in_how - the settings of a parse that differ between its callers */
 static int
-in_how(const struct transform_in *in)
+in_how(const struct transform_in *in, const struct worker_pgp *pg)
 {
 	return (in->intact ? 1 : 0) | (in->want_real ? 2 : 0) |
-	    (in->want_anon ? 4 : 0);
+	    (in->want_anon ? 4 : 0) | (pg && pg->key_of ? 8 : 0) |
+	    (pg && pg->token_hash ? 16 : 0);
 }
 
 /* evict - past the cap of kept answers, the oldest not of this message */
@@ -252,7 +253,7 @@ start_new(const struct transform_in *in, const struct worker_pgp *pg,
 	}
 	snprintf(s->qid, sizeof(s->qid), "%s", current);
 	s->call = n;
-	s->how = in_how(in);
+	s->how = in_how(in, pg);
 	evict();
 	if (slot_start(s, in, pg, k, reason, sizeof(reason)) < 0) {
 		slot_free(s);
@@ -337,7 +338,7 @@ workpool_transform(struct transform_in *in, const struct worker_pgp *pg,
 	if (pool_size == 0)
 		return worker_transform_pgp(in, pg, k, out);
 	if ((s = slot_find(current, n)) != NULL &&
-	    (strcmp(s->list, list) != 0 || s->how != in_how(in))) {
+	    (strcmp(s->list, list) != 0 || s->how != in_how(in, pg))) {
 		/* the pass changed (DNS, a list, a key): parse again */
 		slot_unlink(s);
 		slot_free(s);

@@ -696,6 +696,8 @@ def ask_unsigned(inst, sink, g, h, n=1):
     _, plain = token_mail(sink, h, n)
     answer_token(inst, h, plain)
     assert inst.wait_log("a member's new OpenPGP key waits"), inst.logtext()
+    # its log line comes before the commit: wait for the row too
+    assert wait_until(lambda: waiting(inst) == 1)
 
 
 @pytest.fixture

@@ -326,14 +326,19 @@ old_form_key(void)
  * clear, the join time is sealed, post counts join no member row and no
  * other day. The migration turns an old database (clear handle, clear
  * time, counts by members.addr_hash) into that, keeping what they mean.
- * It assumes st_hide_rows is the newest migration.
+ * Every migration from st_hide_rows on runs again: they must be idempotent.
  */
 START_TEST(handles_times_and_counts_hidden_on_disk)
 {
 	struct member m;
 	struct buf key;
-	char *a;
+	char *a, back[96];
+	int hide = st_migration_index("-- st_hide_rows");
 
+	ck_assert_int_ge(hide, 0);
+	/* the migrations from st_hide_rows on run again (the later ones may) */
+	snprintf(back, sizeof(back), "UPDATE schema_version SET version = %d;",
+	    hide);
 	ck_assert_int_eq(store_member_add(st, "demo", "rosa@example.org",
 	    NULL), STORE_OK);
 	ck_assert_int_eq(store_member_set_pseudonym(st, "demo",
@@ -361,8 +366,8 @@ START_TEST(handles_times_and_counts_hidden_on_disk)
 	raw_exec("ALTER TABLE members DROP COLUMN handle_seal;"
 	    "UPDATE members SET handle = 'h1', created = 1700000000;"
 	    "DELETE FROM post_counts;"
-	    "INSERT INTO post_counts SELECT list, addr_hash, 5, 3 FROM members;"
-	    "UPDATE schema_version SET version = version - 1;");
+	    "INSERT INTO post_counts SELECT list, addr_hash, 5, 3 FROM members;");
+	raw_exec(back);
 	reopen();
 	ck_assert_int_eq(store_member_find(st, "demo", "rosa@example.org", &m),
 	    STORE_OK);
