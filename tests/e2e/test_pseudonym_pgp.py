@@ -603,3 +603,64 @@ def test_rotated_key_is_announced_signed_by_the_old_key(make_instance, sink, tmp
     # nothing of the member in the announcement
     for n in NEEDLES:
         assert n.lower().encode() not in ann[0].lower()
+
+
+def revoked(v, key):
+    """gpg's view of a key: its validity field ('r' revoked) and the revocation packets' reason"""
+    show = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys", v.write("rv", key)],
+                          env=v.env, capture_output=True, text=True, check=True).stdout
+    pub = [ln.split(":") for ln in show.splitlines() if ln.startswith("pub:")][0]
+    pk = subprocess.run(["gpg", "--batch", "--list-packets", v.write("rp", key)], env=v.env,
+                        capture_output=True, text=True).stdout
+    return pub[1], pk
+
+
+def test_rotation_revokes_the_old_key(make_instance, sink, tmp_path):
+    """A rotation revokes the old key (reason: superseded) and publishes the revocation where
+    the old key was published: attached to the announcement, and in mlistctl keys --pseudonym.
+    A post the old key signed before the rotation still verifies with the revoked key (a soft
+    revocation): gpg says "Good signature" with a warning that the key was revoked (status
+    REVKEYSIG, then VALIDSIG), rnp and sqop verify it."""
+    import time
+    inst = pseud_instance(make_instance)
+    s1, g1, m1 = signed_parts(post(inst, sink, "signed before the rotation"))
+    name = m1["From"].addresses[0].display_name[:-len(" via demo")]
+    _, k1 = autocrypt_key(m1)
+    valid = Verifiers(tmp_path).gpg(k1, s1, g1)
+    old = valid[0]
+    assert revoked(Verifiers(tmp_path), k1)[0] != "r"
+    # times are whole seconds: a revocation in the second of the signature covers it (rnp, sqop)
+    assert wait_until(lambda: time.time() >= int(valid[2]) + 1.1)
+    r = inst.ctl("keys", "demo", "--pseudonym", name, "--rotate", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    new = re.search(r"new OpenPGP key ([0-9A-F]{40})", r.stdout).group(1)
+    ann = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org")
+                              if b"has a new OpenPGP key" in d])
+    assert ann, inst.logtext()
+    s2, _, _ = signed_parts(ann[0])
+    atts = {p.get_filename(): p.get_payload(decode=True) for p in msg_of(s2).walk()
+            if p.get_content_type() == "application/pgp-keys"}
+    assert set(atts) == {f"OpenPGP_0x{new[-16:]}.asc", f"OpenPGP_0x{old[-16:]}-revoked.asc"}, atts
+    gone = atts[f"OpenPGP_0x{old[-16:]}-revoked.asc"]
+    valid, packets = revoked(Verifiers(tmp_path), gone)
+    assert valid == "r", packets
+    assert "revoked" in packets.lower() or "sigclass 0x20" in packets, packets
+    assert re.search(r"revocation reason 0x01|reason for revocation:? *(0x)?0?1\b|superseded", packets,
+                     re.I), packets
+    assert new in packets                              # the reason's text names the new key
+    assert valid == "r" and revoked(Verifiers(tmp_path), atts[f"OpenPGP_0x{new[-16:]}.asc"])[0] != "r"
+    # what gpg says of the old post with the revoked key: a good signature by a revoked key
+    v = Verifiers(tmp_path)
+    st = v.gpg(gone, s1, g1)
+    assert st and st[0] == old, "an old post no longer verifies with the revoked key"
+    st = subprocess.run(["gpg", "--batch", "--status-fd", "1", "--verify", v.write("o.asc", g1),
+                         v.write("o", s1)], env=v.env, capture_output=True, text=True)
+    assert "[GNUPG:] REVKEYSIG" in st.stdout and "Good signature" in st.stderr, st
+    assert "Key is superseded" in st.stderr, st.stderr
+    assert Verifiers(tmp_path).rnp(gone, s1, g1), "rnp refuses the old post"
+    assert Verifiers(tmp_path).sqop(gone, s1, g1) == old
+    # mlistctl keys --pseudonym: the retired key is the revoked one
+    out = inst.ctl("keys", "demo", "--pseudonym", name).stdout
+    block = out[out.index(f"retired key {old}"):]
+    block = block[block.index("-----BEGIN"):block.index("-----END PGP PUBLIC KEY BLOCK-----") + 35]
+    assert revoked(Verifiers(tmp_path), block.encode())[0] == "r"
