@@ -22,10 +22,16 @@
  * A rotated pseudonym key is announced the same way (pgprotate.c), signed
  * by the old key and the list's in one signature block, its Autocrypt
  * header carrying the new key.
+ *
+ * pgpsign_unwrap is the inverse, for a copy held while its pseudonym's
+ * key was rotated: the composed copy back, re-dated, to be signed again
+ * by the new key at its release (pgprelease.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -209,4 +215,115 @@ pgpsign_wrap(const struct openpgp_secret *key, const char *addr,
 	struct pgpsign_keys k = { key, NULL, NULL };
 
 	return pgpsign_wrap_keys(&k, addr, date, msg, why, whylen);
+}
+
+/* boundary_of - the quoted boundary="..." of a Content-Type we wrote */
+static int
+boundary_of(const struct hdr *h, char *out, size_t n)
+{
+	char *v = hdr_get_value(h, "Content-Type"), *b, *e;
+	int rc = -1;
+
+	if (v != NULL && (b = strstr(v, "boundary=\"")) != NULL &&
+	    (e = strchr(b + 10, '"')) != NULL && e > b + 10 &&
+	    (size_t)(e - b - 10) < n) {
+		(void)snprintf(out, n, "%.*s", (int)(e - b - 10), b + 10);
+		rc = 0;
+	}
+	free(v);
+	return rc;
+}
+
+/* span_of - where s is in [m + from, m + n): its offset, or -1 */
+static long
+span_of(const char *m, size_t n, size_t from, const char *s)
+{
+	const char *p;
+
+	if (from > n)
+		return -1;
+	p = memmem(m + from, n - from, s, strlen(s));
+	return p ? (long)(p - m) : -1;
+}
+
+/*
+ * entity_of - the body entity inside the signed part (from its
+ * multipart/mixed's one part to the closing delimiter): offset and length
+ * in msg, -1 if it is not as signed_part wrote it
+ */
+static int
+entity_of(const char *msg, size_t len, const struct hdr *h, size_t *off,
+    size_t *n)
+{
+	char bnd[64], mix[64], delim[80], close[80];
+	struct hdr in;
+	long a, b;
+	int rc = -1;
+
+	if (boundary_of(h, bnd, sizeof(bnd)) < 0)
+		return -1;
+	(void)snprintf(delim, sizeof(delim), "\r\n--%s\r\n", bnd);
+	(void)snprintf(close, sizeof(close), "\r\n--%s\r\n", bnd);
+	if ((a = span_of(msg, len, h->body_off, delim)) < 0)
+		return -1;
+	a += (long)strlen(delim);
+	if ((b = span_of(msg, len, (size_t)a, close)) < 0 ||
+	    hdr_parse(msg + a, (size_t)(b - a), &in) < 0)
+		return -1;
+	if (boundary_of(&in, mix, sizeof(mix)) == 0) {
+		(void)snprintf(delim, sizeof(delim), "--%s\r\n", mix);
+		(void)snprintf(close, sizeof(close), "--%s--", mix);
+		*off = (size_t)a + in.body_off + strlen(delim);
+		if ((size_t)(b - a) >= in.body_off + strlen(delim) +
+		    strlen(close) && memcmp(msg + a + in.body_off, delim,
+		    strlen(delim)) == 0 && memcmp(msg + b - strlen(close),
+		    close, strlen(close)) == 0) {
+			*n = (size_t)b - strlen(close) - *off;
+			rc = 0;
+		}
+	}
+	hdr_free(&in);
+	return rc;
+}
+
+/* wrapped_field - a field pgpsign_wrap or the signatures after it added */
+static int
+wrapped_field(const struct hdr_field *f)
+{
+	return content_field(f) || hdr_is(f, "Autocrypt") ||
+	    hdr_is(f, "DKIM-Signature") || hdr_is(f, "Mlist-Author-Signature");
+}
+
+/*
+ * pgpsign_unwrap - the composed copy inside msg (made by pgpsign_wrap,
+ * then signed by the author's key and DKIM) into out, without those
+ * signatures and its Date: made date: 0, -1 msg is not such a copy
+ */
+int
+pgpsign_unwrap(const void *msg, size_t len, long long date, struct buf *out)
+{
+	const char *m = msg;
+	char when[64];
+	time_t t = (time_t)date;
+	struct tm tm;
+	struct hdr h;
+	size_t off, n;
+	int rc = -1;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when),
+	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0 ||
+	    hdr_parse(m, len, &h) < 0)
+		return -1;
+	if (entity_of(m, len, &h, &off, &n) == 0) {
+		for (int i = 0; i < h.n; i++)
+			if (hdr_is(&h.f[i], "Date"))
+				buf_printf(out, "Date: %s\r\n", when);
+			else if (!wrapped_field(&h.f[i]))
+				put_field(out, &h.f[i]);
+		buf_puts(out, "MIME-Version: 1.0\r\n");
+		buf_append(out, m + off, n);
+		rc = 0;
+	}
+	hdr_free(&h);
+	return rc;
 }

@@ -16,5 +16,6 @@ enum result pgpsign_wrap_keys(const struct pgpsign_keys *, const char *addr,
 	    long long date, struct buf *msg, char *why, size_t whylen);
 enum result pgpsign_wrap(const struct openpgp_secret *, const char *addr,
 	    long long date, struct buf *msg, char *why, size_t whylen);
+int	pgpsign_unwrap(const void *, size_t, long long date, struct buf *);
 
 #endif

@@ -664,3 +664,77 @@ def test_rotation_revokes_the_old_key(make_instance, sink, tmp_path):
     block = out[out.index(f"retired key {old}"):]
     block = block[block.index("-----BEGIN"):block.index("-----END PGP PUBLIC KEY BLOCK-----") + 35]
     assert revoked(Verifiers(tmp_path), block.encode())[0] == "r"
+
+
+def key_created(v, key):
+    """the primary key's creation time, as gpg reads it"""
+    show = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys", v.write("kc", key)],
+                          env=v.env, capture_output=True, text=True, check=True).stdout
+    return int([ln.split(":") for ln in show.splitlines() if ln.startswith("pub:")][0][5])
+
+
+def test_held_across_a_rotation_is_signed_by_the_new_key(make_instance, sink, tmp_path):
+    """A post held for moderation while its pseudonym's key is rotated goes out, once approved,
+    signed by the new key: the clear copy's signature and its Date agree within a minute and are
+    not older than the new key (gpg, rnp and sqop verify it); the encrypted copy's inner
+    signature too. Before, the copy kept the Date of its arrival and the new key signed the
+    encrypted copies as of that time, before the key existed: invalid."""
+    import json
+    import time
+    from test_openpgp import Gpg
+    inst = pseud_instance(make_instance, {"posting": "moderated"})
+    inst.ctl("member", "set", "demo", "carol@example.org", "role", "owner")
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Patient Anvil 7")
+    g = Gpg(tmp_path / "bob", "Bob")
+    r = inst.ctl("member", "set", "demo", "bob@example.org", "openpgp", str(g.export(tmp_path / "b.asc")))
+    assert r.returncode == 0, r.stdout + r.stderr
+    send(inst, f"From: {ROSA}\r\nSubject: held words\r\n\r\nA post: held words.\r\n".encode())
+    held = wait_until(lambda: json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout))
+    assert held, inst.logtext()
+    arrived = time.time()
+    old = inst.ctl("keys", "demo", "--pseudonym", "Patient Anvil 7").stdout
+    assert "BEGIN PGP PUBLIC KEY BLOCK" in old, old
+    # the clock moves on (whole seconds): the new key is younger than the held copy's Date
+    assert wait_until(lambda: time.time() >= arrived + 2.1, timeout=5)
+    r = inst.ctl("keys", "demo", "--pseudonym", "Patient Anvil 7", "--rotate", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    new = re.search(r"new OpenPGP key ([0-9A-F]{40})", r.stdout).group(1)
+    out = inst.ctl("keys", "demo", "--pseudonym", "Patient Anvil 7").stdout
+    newkey = out[out.index("-----BEGIN"):out.index("-----END PGP PUBLIC KEY BLOCK-----") + 35].encode()
+    assert inst.ctl("mod", "approve", "demo", held[0]["id"]).returncode == 0
+    clear = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org") if b"held words" in d
+                                and b"multipart/signed" in d and b"waits for moderation" not in d])
+    assert clear, inst.logtext()
+    signed, sig, m = signed_parts(clear[0])
+    v = Verifiers(tmp_path)
+    valid = v.gpg(newkey, signed, sig)
+    assert valid and valid[0] == new, "the released copy is not signed by the new key"
+    assert Verifiers(tmp_path).rnp(newkey, signed, sig) and Verifiers(tmp_path).sqop(newkey, signed, sig) == new
+    when = email.utils.parsedate_to_datetime(m["Date"]).timestamp()
+    assert abs(int(valid[2]) - when) <= 60, (valid[2], m["Date"])
+    assert int(valid[2]) >= key_created(Verifiers(tmp_path), newkey)
+    assert b"Date: " + m["Date"].encode() in signed          # the protected Date is the same
+    assert Verifiers(tmp_path).gpg(autocrypt_key(m)[1], signed, sig)[0] == new   # its Autocrypt too
+    # signed again whole: the list's DKIM and the author's signature hold for the new bytes
+    from test_signing import mlist_verify
+    (tmp_path / "records.txt").write_text(inst.ctl("keys", "demo").stdout)
+    (tmp_path / "released.eml").write_bytes(clear[0])
+    r = mlist_verify(tmp_path / "released.eml", "--dns-record", str(tmp_path / "records.txt"))
+    assert r.returncode == 0 and "dkim:    ok" in r.stdout and "author:  ok" in r.stdout, r.stdout
+    # bob reads encrypted: the inner signature is the new key's, made at the copy's Date
+    enc = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org")
+                              if b"multipart/encrypted" in d and b"waits for moderation" not in d
+                              and b"new OpenPGP key" not in d])
+    assert enc, inst.logtext()
+    g.gpg("--import", v.write("nk", newkey))
+    e = msg_of(enc[-1])
+    (tmp_path / "copy.asc").write_bytes(e.get_payload()[1].get_payload(decode=False).encode())
+    st = g.gpg("--status-fd", "1", "--decrypt", str(tmp_path / "copy.asc"), check=False).stdout
+    assert b"held words" in st, st
+    sig_line = re.search(rb"^\[GNUPG:\] VALIDSIG " + new.encode() + rb" \S+ (\d+) ", st, re.M)
+    assert sig_line, st.decode()
+    outer = email.utils.parsedate_to_datetime(e["Date"]).timestamp()
+    assert abs(int(sig_line.group(1)) - outer) <= 60
+    # one copy each: the held copy was not sent as well
+    assert len([d for d in copies_to(sink, "carol@example.org") if b"held words" in d
+                and b"waits for moderation" not in d]) == 1
