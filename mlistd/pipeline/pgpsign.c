@@ -23,6 +23,11 @@
  * by the old key and the list's in one signature block, its Autocrypt
  * header carrying the new key.
  *
+ * A notice that hands out keys (the answer to "keys" and "keys NAME" at
+ * LIST-request) is made multipart/signed by the list's own key in the same
+ * way (pgpsign_list), so that a reader can tell the keys in it come from
+ * the list; it keeps its own Autocrypt header.
+ *
  * pgpsign_unwrap is the inverse, for a copy held while its pseudonym's
  * key was rotated: the composed copy back, re-dated, to be signed again
  * by the new key at its release (pgprelease.c).
@@ -36,8 +41,10 @@
 #include <sodium.h>
 
 #include "mail/header.h"
+#include "mail/listpgp.h"
 #include "mail/openpgp_pseud.h"
 #include "pipeline/pgpsign.h"
+#include "util/log.h"
 
 #define PGPSIGN_BOUNDARY	24	/* hex digits of a random boundary */
 
@@ -92,7 +99,8 @@ signed_part(const char *msg, size_t len, const struct hdr *h, struct buf *b)
 	buf_printf(b, "Content-Type: multipart/mixed; boundary=\"%s\";\r\n"
 	    " protected-headers=\"v1\"\r\n", bnd);
 	for (i = 0; i < h->n; i++)
-		if (!content_field(&h->f[i]) && !per_member(&h->f[i]))
+		if (!content_field(&h->f[i]) && !per_member(&h->f[i]) &&
+		    !hdr_is(&h->f[i], "Autocrypt"))
 			put_field(b, &h->f[i]);
 	buf_printf(b, "\r\n--%s\r\n", bnd);
 	for (i = 0; i < h->n; i++)
@@ -141,7 +149,8 @@ assemble(struct buf *out, const struct hdr *h, const char *addr,
 	for (int i = 0; i < h->n; i++)
 		if (!content_field(&h->f[i]))
 			put_field(out, &h->f[i]);
-	autocrypt(out, addr, keydata);
+	if (addr != NULL)
+		autocrypt(out, addr, keydata);
 	buf_printf(out, "MIME-Version: 1.0\r\n"
 	    "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n"
 	    " protocol=\"application/pgp-signature\";\r\n"
@@ -164,8 +173,8 @@ assemble(struct buf *out, const struct hdr *h, const char *addr,
 /*
  * pgpsign_wrap_keys - msg becomes multipart/signed by k->signer (and by
  * k->also if not NULL), dated date, with an Autocrypt header for addr
- * carrying k->autocrypt's minimal key (NULL: the signer's). msg is left
- * as it was unless OK.
+ * carrying k->autocrypt's minimal key (NULL: the signer's; addr NULL: no
+ * Autocrypt header, msg has its own). msg is left as it was unless OK.
  */
 enum result
 pgpsign_wrap_keys(const struct pgpsign_keys *k, const char *addr,
@@ -186,7 +195,7 @@ pgpsign_wrap_keys(const struct pgpsign_keys *k, const char *addr,
 	signed_part((const char *)msg->data, msg->len, &h, &part);
 	r = openpgp_pseud_sign_also(k->signer, k->also, part.data, part.len,
 	    (uint32_t)date, &sig, why, whylen);
-	if (r == OK)
+	if (r == OK && addr != NULL)
 		r = openpgp_pseud_minimal(k->autocrypt ? k->autocrypt :
 		    k->signer, 0, &keydata, why, whylen);
 	if (r == OK) {
@@ -326,4 +335,32 @@ pgpsign_unwrap(const void *msg, size_t len, long long date, struct buf *out)
 	}
 	hdr_free(&h);
 	return rc;
+}
+
+/*
+ * pgpsign_list - a notice from the list becomes multipart/signed by the
+ * list's OpenPGP key, dated as the notice is (its release time, or now):
+ * 0, -1 errors (the store's cause)
+ */
+int
+pgpsign_list(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
+{
+	struct openpgp_secret *key;
+	char why[OPENPGP_WHY_SIZE];
+	struct pgpsign_keys k = { NULL, NULL, NULL };
+	enum result r;
+
+	if (listpgp_get(p->st, l->name, p->cfg->hostname, &key) < 0)
+		return -1;
+	k.signer = key;
+	r = pgpsign_wrap_keys(&k, NULL, p->release ? p->release : p->now, msg,
+	    why, sizeof(why));
+	openpgp_secret_free(key);
+	if (r != OK) {
+		log_err("%s sign: list=%s the answer's OpenPGP signature: %s",
+		    p->qid ? p->qid : "NOQUEUE", l->name, why);
+		store_fail_cause(p->st, why);
+		return -1;
+	}
+	return 0;
 }

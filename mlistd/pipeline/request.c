@@ -850,7 +850,9 @@ send_answer(struct pipeline *p, const struct list_cfg *l, const char *to, struct
 
 /*
  * send_key_answer - the answer with the list's OpenPGP key attached
- * (application/pgp-keys, as clients attach keys) and in an Autocrypt header
+ * (application/pgp-keys, as clients attach keys) and in an Autocrypt
+ * header, multipart/signed by that key (#18: a pseudonym's key in it is
+ * seen to come from the list), to members and strangers alike
  */
 static int
 send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
@@ -860,7 +862,7 @@ send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	const char *vars[] = { "answers", buf_cstr(b), NULL };
 	char head[300];
 	struct buf extra;
-	struct dfile f = { key, head };
+	struct dfile f = { key, head, 1 };
 	int rc;
 
 	snprintf(head, sizeof(head), "Content-Type: application/pgp-keys; "

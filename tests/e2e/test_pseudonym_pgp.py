@@ -738,3 +738,59 @@ def test_held_across_a_rotation_is_signed_by_the_new_key(make_instance, sink, tm
     # one copy each: the held copy was not sent as well
     assert len([d for d in copies_to(sink, "carol@example.org") if b"held words" in d
                 and b"waits for moderation" not in d]) == 1
+
+
+def shape(m):
+    """the MIME tree of a message: content types, depth first"""
+    return [p.get_content_type() for p in m.walk()]
+
+
+def test_keys_answer_is_signed_by_the_list_key(make_instance, sink, tmp_path):
+    """The answer to "keys NAME" (and to "keys") is multipart/signed by the list's OpenPGP key, so
+    a member can tell the pseudonym's key in it came from the list: gpg verifies it with the list
+    key, dated as the answer. A stranger's answer has the same shape, signed the same way; a
+    member with a key gets it encrypted, signed inside by the list key."""
+    from test_openpgp import Gpg
+    inst = pseud_instance(make_instance)
+    signed, sig, m = signed_parts(post(inst, sink, "words to check"))
+    name = m["From"].addresses[0].display_name[:-len(" via demo")]
+    listkey = list_key(inst)
+    lfpr = certifications(Verifiers(tmp_path), listkey, autocrypt_key(m)[1])[1]
+    g = Gpg(tmp_path / "carol", "Carol")
+    r = inst.ctl("member", "set", "demo", "carol@example.org", "openpgp", str(g.export(tmp_path / "c.asc")))
+    assert r.returncode == 0, r.stdout + r.stderr
+    for who in ("bob@example.org", "x@outside.example", "carol@example.org"):
+        send(inst, f"From: {who}\r\nSubject: keys\r\n\r\nkeys {name}\r\n".encode(), sender=who,
+             rcpt="demo-request@lists.example")
+    ans = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"PGP PUBLIC KEY" in d])
+    out = wait_until(lambda: [d for d in copies_to(sink, "x@outside.example") if b"given to members" in d])
+    enc = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org") if b"multipart/encrypted" in d])
+    assert ans and out and enc, inst.logtext()
+    shapes = []
+    for raw in (ans[0], out[0]):
+        a_signed, a_sig, am = signed_parts(raw)
+        v = Verifiers(tmp_path)
+        valid = v.gpg(listkey, a_signed, a_sig)
+        assert valid and valid[0] == lfpr, "the answer is not signed by the list key"
+        when = email.utils.parsedate_to_datetime(am["Date"]).timestamp()
+        assert abs(int(valid[2]) - when) <= 60
+        # one Autocrypt header (the list's), outside what is signed
+        assert len(am.get_all("Autocrypt")) == 1 and b"Autocrypt" not in a_signed
+        # changed inside: no longer good
+        assert Verifiers(tmp_path).gpg(listkey, a_signed.replace(b"key", b"kez", 1), a_sig) is None
+        shapes.append(shape(am))
+    assert shapes[0] == shapes[1], shapes                   # members and strangers: one shape
+    # the member's: the pseudonym's key inside what the list key signed, and it verifies the post
+    a_signed = signed_parts(ans[0])[0]
+    text = msg_of(ans[0]).get_body(("plain",)).get_content()
+    armored = text[text.index("-----BEGIN PGP PUBLIC KEY BLOCK-----"):
+                   text.index("-----END PGP PUBLIC KEY BLOCK-----") + 35].encode()
+    assert armored.split(b"\n")[2] in a_signed
+    assert Verifiers(tmp_path).gpg(armored, signed, sig)
+    # carol's copy: encrypted to her, signed inside by the list key, the key in it
+    g.gpg("--import", str(Verifiers(tmp_path).write("lk", listkey)))
+    e = msg_of(enc[0])
+    (tmp_path / "ans.asc").write_bytes(e.get_payload()[1].get_payload(decode=False).encode())
+    st = g.gpg("--status-fd", "1", "--decrypt", str(tmp_path / "ans.asc")).stdout
+    assert re.search(rb"^\[GNUPG:\] VALIDSIG " + lfpr.encode() + rb" ", st, re.M), st.decode()
+    assert b"BEGIN PGP PUBLIC KEY BLOCK" in st
