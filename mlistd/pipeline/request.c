@@ -35,6 +35,7 @@
 #include "mail/pseudonym.h"
 #include "mail/listpgp.h"
 #include "pipeline/pgpin.h"
+#include "pipeline/pgprotate.h"
 #include "pipeline/authn.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
@@ -877,10 +878,38 @@ send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	return rc;
 }
 
+/* what retired_key appends to */
+struct retired {
+	struct pipeline		*p;
+	const struct list_cfg	*l;
+	struct buf		*b;
+	int			 rc;
+};
+
+/* retired_key - an earlier key of the pseudonym, revoked (pgprotate.c) */
+static void
+retired_key(const char *fpr, long long when, const struct buf *key,
+    void *arg)
+{
+	struct retired *r = arg;
+	char date[32];
+	const char *vars[] = { "fingerprint", fpr, "date", date, NULL };
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0 ||
+	    request_piece(r->p, r->l, PIECE_PSEUDONYM_KEY_RETIRED, vars,
+	    r->b) < 0 || buf_append(r->b, key->data, key->len) < 0 ||
+	    buf_puts(r->b, "\n") < 0)
+		r->rc = -1;
+}
+
 /*
- * pseud_key_answer - "keys NAME": the pseudonym's OpenPGP key, for members
- * only; anyone else gets one text whatever NAME is, so that the answer
- * tells no outsider which pseudonyms exist
+ * pseud_key_answer - "keys NAME": the pseudonym's OpenPGP key (and its
+ * earlier keys, revoked as superseded), for members only; anyone else
+ * gets one text whatever NAME is, so that the answer tells no outsider
+ * which pseudonyms exist
  */
 static int
 pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
@@ -902,8 +931,14 @@ pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
 		rc = request_piece(p, l, PIECE_PSEUDONYM_KEY_NONE, vars, b);
 	else if ((rc = request_piece(p, l, PIECE_PSEUDONYM_KEY, vars,
 	    b)) == 0) {
+		struct retired r = { p, l, b, 0 };
+
 		buf_append(b, key.data, key.len);
 		buf_puts(b, "\n");
+		if (pgprotate_retired_each(p->st, l, name, retired_key, &r) < 0)
+			rc = -1;
+		else
+			rc = r.rc;
 	}
 	buf_free(&key);
 	return rc < 0 ? -1 : 0;

@@ -664,6 +664,18 @@ def test_rotation_revokes_the_old_key(make_instance, sink, tmp_path):
     block = out[out.index(f"retired key {old}"):]
     block = block[block.index("-----BEGIN"):block.index("-----END PGP PUBLIC KEY BLOCK-----") + 35]
     assert revoked(Verifiers(tmp_path), block.encode())[0] == "r"
+    # keys NAME at -request: the new key, then the old one, revoked
+    send(inst, f"From: bob@example.org\r\nSubject: keys\r\n\r\nkeys {name}\r\n".encode(),
+         sender="bob@example.org", rcpt="demo-request@lists.example")
+    ans = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"An earlier key" in d])
+    assert ans, inst.logtext()
+    text = msg_of(ans[0]).get_body(("plain",)).get_content()
+    blocks = re.findall(r"-----BEGIN PGP PUBLIC KEY BLOCK-----.*?-----END PGP PUBLIC KEY BLOCK-----",
+                        text, re.S)
+    assert len(blocks) == 2 and text.index(new) < text.index(old), text
+    assert revoked(Verifiers(tmp_path), blocks[0].encode())[0] != "r"
+    assert revoked(Verifiers(tmp_path), blocks[1].encode())[0] == "r"
+    assert Verifiers(tmp_path).gpg(blocks[1].encode(), s1, g1)[0] == old
 
 
 def key_created(v, key):
