@@ -168,15 +168,30 @@ def test_forged_pseudonym_through_the_list_is_not_signed_by_it(make_instance, si
     signed, sig, m = signed_parts(post(inst, sink, "genuine words"))
     frm = str(m["From"])
     _, key = autocrypt_key(m)
-    # carol copies rosa's pseudonym into her From: the list posts it under carol's own pseudonym
+    # carol copies rosa's pseudonym (display name and address) into her From: the From is no
+    # member's, so the list refuses it; nothing goes out under the pseudonym
     send(inst, f"From: {frm}\r\nSubject: forged pseudonym\r\n\r\nI am Badger.\r\n".encode(),
          sender="carol@example.org")
-    assert wait_until(lambda: inst.logtext().count("kind=post reason=") >= 2), inst.logtext()
-    got = [d for d in copies_to(sink, "bob@example.org") if b"forged pseudonym" in d]
-    for _ in got:
-        s2, g2, m2 = signed_parts(_)
-        assert m2["From"].addresses[0].addr_spec != m["From"].addresses[0].addr_spec
-        assert Verifiers(tmp_path).gpg(key, s2, g2) is None
+    assert inst.wait_log("kind=post reason=non-member"), inst.logtext()
+    # the first post reached bob, the forgery not
+    assert [d for d in copies_to(sink, "bob@example.org") if b"genuine words" in d]
+    assert not [d for d in copies_to(sink, "bob@example.org") if b"forged pseudonym" in d]
+    # a forgery mailed around the list: the same From (address and display name), signed by a key
+    # its forger made with the pseudonym's very UID - it does not verify with the pseudonym's key
+    v = Verifiers(tmp_path)
+    uid = f"{m['From'].addresses[0].display_name} <{m['From'].addresses[0].addr_spec}>"
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign",
+                    "never"], env=v.env, check=True, capture_output=True)
+    fsigned = signed.replace(b"A post: genuine words.", b"A post: forged words.")
+    assert fsigned != signed
+    fsig = subprocess.run(["gpg", "--batch", "--armor", "--detach-sign", "--digest-algo", "SHA256"],
+                          input=fsigned, env=v.env, capture_output=True, check=True).stdout
+    forger = subprocess.run(["gpg", "--batch", "--armor", "--export"], env=v.env, capture_output=True,
+                            check=True).stdout
+    assert v.gpg(forger, fsigned, fsig)                    # good by the forger's own key, but
+    w = Verifiers(tmp_path)
+    assert w.gpg(key, fsigned, fsig) is None and w.sqop(key, fsigned, fsig) is None
+    assert not Verifiers(tmp_path).rnp(key, fsigned, fsig)
 
 
 def test_signed_part_survives_postfix(postfix_pair, tmp_path):
@@ -384,6 +399,11 @@ def test_encrypted_copy_is_signed_inside_by_the_pseudonym(make_instance, sink, t
     assert frm.startswith("demo+p-")
     assert m["From"].addresses[0].addr_spec == frm and m["Subject"] == "..."
     assert f"addr={frm};" in m["Autocrypt"].replace(" ", "")
+    # its Autocrypt keydata: the pseudonym's key as in the clear copy, certified by the list key
+    _, ekey = autocrypt_key(m)
+    assert ekey == autocrypt_key(c)[1]
+    sigs, lfpr = certifications(Verifiers(tmp_path), list_key(inst), ekey)
+    assert [(ok, kid) for ok, kid, _ in sigs] == [("!", lfpr[-16:])], sigs
     name = c["From"].addresses[0].display_name[:-len(" via demo")]
     out = inst.ctl("keys", "demo", "--pseudonym", name).stdout
     pfpr = re.search(r"\b[0-9A-F]{40}\b", out).group(0)
@@ -806,3 +826,62 @@ def test_keys_answer_is_signed_by_the_list_key(make_instance, sink, tmp_path):
     st = g.gpg("--status-fd", "1", "--decrypt", str(tmp_path / "ans.asc")).stdout
     assert re.search(rb"^\[GNUPG:\] VALIDSIG " + lfpr.encode() + rb" ", st, re.M), st.decode()
     assert b"BEGIN PGP PUBLIC KEY BLOCK" in st
+
+
+def test_encrypted_corpus_links_no_pseudonym_key_to_its_member(make_instance, sink, tmp_path):
+    """The real-world corpus (and posts she signs with her own OpenPGP key) as a keyed member
+    receives them: each encrypted copy, decrypted, and the pseudonym key in its Autocrypt header
+    (its packets as gpg lists them) hold nothing of rosa - no address, name, client, and not her
+    own key's fingerprint or key id; every copy is signed inside by the one pseudonym key, and
+    that key is certified by the list key alone."""
+    from test_identity import CORPUS, scan
+    from test_openpgp import Gpg
+    inst = pseud_instance(make_instance)
+    g = Gpg(tmp_path / "carol", "Carol")
+    r = inst.ctl("member", "set", "demo", "carol@example.org", "openpgp", str(g.export(tmp_path / "c.asc")))
+    assert r.returncode == 0, r.stdout + r.stderr
+    own = Verifiers(tmp_path)
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", f"Rosa <{ROSA}>", "ed25519",
+                    "sign", "never"], env=own.env, check=True, capture_output=True)
+    rosa_fpr = [ln.split(":")[9] for ln in subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--list-keys"], env=own.env, capture_output=True,
+        text=True).stdout.splitlines() if ln.startswith("fpr:")][0]
+    files = sorted(f for f in os.listdir(CORPUS) if f.endswith(".eml"))
+    for f in files:
+        with open(os.path.join(CORPUS, f), "rb") as fp:
+            send(inst, fp.read())
+    send(inst, member_signed_post(own, "her own signed words", "My own signed words."))
+    n = len(files) + 1
+    enc = wait_until(lambda: len([d for d in copies_to(sink, "carol@example.org") if b"multipart/encrypted" in d
+                                  and b"demo+p-" in d]) >= n and
+                     [d for d in copies_to(sink, "carol@example.org") if b"multipart/encrypted" in d
+                      and b"demo+p-" in d], timeout=60)
+    assert enc, inst.logtext()
+    listkey = list_key(inst)
+    g.gpg("--import", str(own.write("lk", listkey)))
+    lfpr = certifications(Verifiers(tmp_path), listkey, autocrypt_key(msg_of(enc[0]))[1])[1]
+    signers, keys, seen = set(), set(), b""
+    for i, d in enumerate(enc):
+        m = msg_of(d)
+        addr, key = autocrypt_key(m)
+        assert addr == m["From"].addresses[0].addr_spec
+        keys.add(key)
+        packets = subprocess.run(["gpg", "--batch", "--list-packets", own.write("kp", key)], env=own.env,
+                                 capture_output=True, text=True).stdout
+        scan(packets.encode(), "the pseudonym key's packets")
+        assert rosa_fpr not in packets.upper() and rosa_fpr[-16:] not in packets.upper()
+        issuers = set(re.findall(r"keyid ([0-9A-F]{16})", packets))
+        g.gpg("--import", str(own.write("pk", key)))
+        (tmp_path / "e.asc").write_bytes(m.get_payload()[1].get_payload(decode=False).encode())
+        r = g.gpg("--status-file", str(tmp_path / "st"), "--decrypt", str(tmp_path / "e.asc"))
+        plain, st = r.stdout, (tmp_path / "st").read_bytes()
+        assert b"DECRYPTION_OKAY" in st, st
+        scan(plain, f"encrypted copy {i}, decrypted")
+        seen += plain
+        assert rosa_fpr.encode() not in plain.upper() and rosa_fpr[-16:].encode() not in plain.upper()
+        signers.add(re.search(rb"^\[GNUPG:\] VALIDSIG ([0-9A-F]{40}) ", st, re.M).group(1).decode())
+    assert b"Route map" in seen and b"My own signed words." in seen     # the scans read the posts
+    assert len(signers) == 1 and len(keys) == 1, (signers, len(keys))
+    pfpr = signers.pop()
+    assert pfpr != rosa_fpr and pfpr != lfpr
+    assert issuers == {pfpr[-16:], lfpr[-16:]}, issuers     # its own signatures and the list's
