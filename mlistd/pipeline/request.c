@@ -878,6 +878,21 @@ send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	return rc;
 }
 
+/*
+ * key_text - an armoured key into the answer's text, its lines ending in
+ * LF as the text's do (librnp's armour ends them in CRLF, which the
+ * notice would make CR CR LF: a bare CR that breaks the answer's OpenPGP
+ * signature in Thunderbird, which reads line ends as CRLF)
+ */
+static int
+key_text(struct buf *b, const struct buf *key)
+{
+	for (size_t i = 0; i < key->len; i++)
+		if (key->data[i] != '\r' && buf_putc(b, key->data[i]) < 0)
+			return -1;
+	return buf_puts(b, "\n");
+}
+
 /* what retired_key appends to */
 struct retired {
 	struct pipeline		*p;
@@ -900,8 +915,7 @@ retired_key(const char *fpr, long long when, const struct buf *key,
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0 ||
 	    request_piece(r->p, r->l, PIECE_PSEUDONYM_KEY_RETIRED, vars,
-	    r->b) < 0 || buf_append(r->b, key->data, key->len) < 0 ||
-	    buf_puts(r->b, "\n") < 0)
+	    r->b) < 0 || key_text(r->b, key) < 0)
 		r->rc = -1;
 }
 
@@ -933,9 +947,8 @@ pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
 	    b)) == 0) {
 		struct retired r = { p, l, b, 0 };
 
-		buf_append(b, key.data, key.len);
-		buf_puts(b, "\n");
-		if (pgprotate_retired_each(p->st, l, name, retired_key, &r) < 0)
+		if (key_text(b, &key) < 0 ||
+		    pgprotate_retired_each(p->st, l, name, retired_key, &r) < 0)
 			rc = -1;
 		else
 			rc = r.rc;

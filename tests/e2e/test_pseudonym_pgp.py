@@ -811,6 +811,8 @@ def test_keys_answer_is_signed_by_the_list_key(make_instance, sink, tmp_path):
         # changed inside: no longer good
         assert Verifiers(tmp_path).gpg(listkey, a_signed.replace(b"key", b"kez", 1), a_sig) is None
         shapes.append(shape(am))
+        # line ends CRLF only: Thunderbird reads them so, and a bare CR broke its check
+        assert not re.search(rb"\r(?!\n)|(?<!\r)\n", raw), "a bare CR or LF in the answer"
     assert shapes[0] == shapes[1], shapes                   # members and strangers: one shape
     # the member's: the pseudonym's key inside what the list key signed, and it verifies the post
     a_signed = signed_parts(ans[0])[0]
