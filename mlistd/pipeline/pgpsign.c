@@ -26,7 +26,8 @@
  * A notice that hands out keys (the answer to "keys" and "keys NAME" at
  * LIST-request) is made multipart/signed by the list's own key in the same
  * way (pgpsign_list), so that a reader can tell the keys in it come from
- * the list; it keeps its own Autocrypt header.
+ * the list; it keeps its own Autocrypt header, and comes From the list
+ * key's address (Reply-To LIST-request), as the encrypted copies do.
  *
  * pgpsign_unwrap is the inverse, for a copy held while its pseudonym's
  * key was rotated: the composed copy back, re-dated, to be signed again
@@ -338,9 +339,45 @@ pgpsign_unwrap(const void *msg, size_t len, long long date, struct buf *out)
 }
 
 /*
+ * key_from - the notice From the list key's own address (its UID: a
+ * client shows a signature as good only when the From is the signer's),
+ * answers going to LIST-request unless it names a Reply-To already
+ */
+static int
+key_from(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
+{
+	const char *host = p->cfg->hostname;
+	struct buf out;
+	struct hdr h;
+	int reply;
+
+	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0)
+		return -1;
+	reply = hdr_get(&h, "Reply-To") != NULL;
+	buf_init(&out, 0);
+	for (int i = 0; i < h.n; i++) {
+		if (!hdr_is(&h.f[i], "From")) {
+			put_field(&out, &h.f[i]);
+			continue;
+		}
+		buf_printf(&out, "From: \"%s list\" <%s@%s>\r\n", l->name,
+		    l->name, host);
+		if (!reply)
+			buf_printf(&out, "Reply-To: <%s-request@%s>\r\n",
+			    l->name, host);
+	}
+	buf_puts(&out, "\r\n");
+	buf_append(&out, msg->data + h.body_off, msg->len - h.body_off);
+	hdr_free(&h);
+	buf_free(msg);
+	*msg = out;
+	return 0;
+}
+
+/*
  * pgpsign_list - a notice from the list becomes multipart/signed by the
- * list's OpenPGP key, dated as the notice is (its release time, or now):
- * 0, -1 errors (the store's cause)
+ * list's OpenPGP key, dated as the notice is (its release time, or now),
+ * From the key's address: 0, -1 errors (the store's cause)
  */
 int
 pgpsign_list(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
@@ -350,6 +387,10 @@ pgpsign_list(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
 	struct pgpsign_keys k = { NULL, NULL, NULL };
 	enum result r;
 
+	if (key_from(p, l, msg) < 0) {
+		store_fail_cause(p->st, "the answer's header does not parse");
+		return -1;
+	}
 	if (listpgp_get(p->st, l->name, p->cfg->hostname, &key) < 0)
 		return -1;
 	k.signer = key;

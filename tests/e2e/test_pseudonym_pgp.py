@@ -806,6 +806,10 @@ def test_keys_answer_is_signed_by_the_list_key(make_instance, sink, tmp_path):
         assert valid and valid[0] == lfpr, "the answer is not signed by the list key"
         when = email.utils.parsedate_to_datetime(am["Date"]).timestamp()
         assert abs(int(valid[2]) - when) <= 60
+        # From the list key's own address (Thunderbird: "Good" only then), answers to -request
+        assert am["From"].addresses[0].addr_spec == "demo@lists.example", am["From"]
+        assert am["Reply-To"].addresses[0].addr_spec == "demo-request@lists.example"
+        assert b"From: \"demo list\" <demo@lists.example>" in a_signed
         # one Autocrypt header (the list's), outside what is signed
         assert len(am.get_all("Autocrypt")) == 1 and b"Autocrypt" not in a_signed
         # changed inside: no longer good
