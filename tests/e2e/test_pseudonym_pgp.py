@@ -891,3 +891,32 @@ def test_encrypted_corpus_links_no_pseudonym_key_to_its_member(make_instance, si
     pfpr = signers.pop()
     assert pfpr != rosa_fpr and pfpr != lfpr
     assert issuers == {pfpr[-16:], lfpr[-16:]}, issuers     # its own signatures and the list's
+
+
+def test_confirmed_across_a_rotation_is_signed_by_the_new_key(make_instance, sink, tmp_path):
+    """The same for a post that waited for its author's own confirmation (post_auth = confirm):
+    confirmed after a rotation, it goes out signed by the new key, dated at the release."""
+    import time
+    inst = pseud_instance(make_instance, {"post_auth": "confirm"})
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Patient Anvil 7")
+    send(inst, f"From: {ROSA}\r\nSubject: confirmed words\r\n\r\nA post: confirmed words.\r\n".encode())
+    ask = wait_until(lambda: [d for d in copies_to(sink, ROSA) if b"demo-confirm+" in d])
+    assert ask, inst.logtext()
+    arrived = time.time()
+    token = re.search(rb"demo-confirm\+([0-9a-f]{40})@", ask[0]).group(1).decode()
+    assert wait_until(lambda: time.time() >= arrived + 2.1, timeout=5)
+    r = inst.ctl("keys", "demo", "--pseudonym", "Patient Anvil 7", "--rotate", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    new = re.search(r"new OpenPGP key ([0-9A-F]{40})", r.stdout).group(1)
+    out = inst.ctl("keys", "demo", "--pseudonym", "Patient Anvil 7").stdout
+    newkey = out[out.index("-----BEGIN"):out.index("-----END PGP PUBLIC KEY BLOCK-----") + 35].encode()
+    send(inst, b"From: " + ROSA.encode() + b"\r\nSubject: Re: confirm\r\n\r\nyes\r\n",
+         rcpt=f"demo-confirm+{token}@lists.example")
+    got = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org") if b"confirmed words" in d])
+    assert got, inst.logtext()
+    signed, sig, m = signed_parts(got[0])
+    valid = Verifiers(tmp_path).gpg(newkey, signed, sig)
+    assert valid and valid[0] == new, "the confirmed copy is not signed by the new key"
+    when = email.utils.parsedate_to_datetime(m["Date"]).timestamp()
+    assert abs(int(valid[2]) - when) <= 60 and int(valid[2]) >= key_created(Verifiers(tmp_path), newkey)
+    assert inst.wait_log("signed again by the pseudonym's current key")
