@@ -17,6 +17,7 @@
 #include "delivery/distribute.h"
 #include "mail/archive.h"
 #include "mail/header.h"
+#include "pipeline/pgprelease.h"
 #include "util/log.h"
 
 #define NO_OWNER	"no owner or moderator"
@@ -77,13 +78,15 @@ static int
 release(struct pipeline *p, const struct list_cfg *l, const char *held_id, int *rcpts)
 {
 	struct buf copy, why;
+	char out[QID_LEN + 1];
 	int rc;
 
 	if (held_read(p, held_id, &copy, &why) != 0) {
 		log_err("%s moderate: list=%s held copy %s unreadable: %s", p->qid, l->name, held_id, buf_cstr(&why));
 		rc = 0;
-	} else
-		rc = distribute_members(p, l, held_id, rcpts) < 0 ||
+	} else if ((rc = pgprelease_held(p, l, held_id, &copy, out)) >= 0)
+		/* signed again if its pseudonym's key changed meanwhile */
+		rc = distribute_members(p, l, out, rcpts) < 0 ||
 		    archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0 ? -1 : 1;
 	buf_free(&copy);
 	buf_free(&why);

@@ -1,10 +1,11 @@
 /*
  * pseudkey.c - a pseudonym's OpenPGP key replaced by the operator (keys
  * rotate-pseudonym LIST NAME; mlistctl keys LIST --pseudonym NAME
- * --rotate): pipeline/pgprotate.c makes the new key, keeps the old public
- * key and tells the members in a post signed by the old key and the
- * list's. The answer and the audit entry give the two fingerprints
- * (public, like the keys); the log does not name the pseudonym.
+ * --rotate): pipeline/pgprotate.c makes the new key, revokes the old one
+ * (superseded), keeps its public key and tells the members in a post
+ * signed by the old key and the list's. The answer and the audit entry
+ * give the two fingerprints (public, like the keys); the log does not name
+ * the pseudonym.
  */
 #include <stdio.h>
 
@@ -29,8 +30,9 @@ act_keys_rotate_pseudonym(struct act_ctx *c, const struct list_cfg *l,
 	    "\"new\":\"%s\",\"rotated\":true}\n", l->name, old, fpr) :
 	    buf_printf(c->out, "%s: new OpenPGP key %s for the pseudonym, "
 	    "certified by the old key %s and the list's; the members were "
-	    "told in a post signed by both; the old key is kept to verify "
-	    "old posts\n", l->name, fpr, old)) < 0)
+	    "told in a post signed by both; the old key is revoked as "
+	    "superseded and kept to verify old posts\n", l->name, fpr,
+	    old)) < 0)
 		return act_dberr(c);
 	return act_audit_code(c, l, "keys rotate-pseudonym",
 	    "pseudonym-key-rotated", (const char *[]){ "old", old, "new", fpr,

@@ -23,6 +23,7 @@
 #include "delivery/distribute.h"
 #include "mail/addr.h"
 #include "mail/msgid.h"
+#include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
 
@@ -428,7 +429,10 @@ notice_copy(struct pipeline *p, const struct list_cfg *l, const char *to,
 	/* dated and signed when it leaves (answer_due), not when it was made */
 	p->release = when ? when : answer_due(p) > p->now ? answer_due(p) : 0;
 	notice_bytes(p, l, to, subject, body, extra, attach, &m);
-	rc = sign_copy(p, l, &m);
+	/* an answer that hands out keys: signed by the list's OpenPGP key */
+	rc = attach && attach->pgp_sign ? pgpsign_list(p, l, &m) : 0;
+	if (rc == 0)
+		rc = sign_copy(p, l, &m);
 	p->release = release;
 	if (rc == 0)
 		rc = distribute_write(p, m.data, m.len, l->name, id);
@@ -478,7 +482,7 @@ distribute_notice(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *subject, const char *body, enum envfrom how, const char *extra,
     const struct buf *attach)
 {
-	struct dfile f = { attach, NULL };
+	struct dfile f = { attach, NULL, 0 };
 
 	return distribute_notice_file(p, l, to, subject, body, how, extra,
 	    attach ? &f : NULL);
@@ -581,7 +585,7 @@ distribute_notice_tmpl(struct pipeline *p, const struct list_cfg *l,
     const char *to, enum notice_id id, const char *const *vars,
     enum envfrom how, const char *extra, const struct buf *attach)
 {
-	struct dfile f = { attach, NULL };
+	struct dfile f = { attach, NULL, 0 };
 
 	return render_send(p, l, 0, to, id, vars, how, extra, attach ? &f : NULL,
 	    NULL);

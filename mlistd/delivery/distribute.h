@@ -57,6 +57,7 @@ int	distribute_to(struct pipeline *, const struct list_cfg *, const char *id, co
 struct dfile {
 	const struct buf	*data;
 	const char		*head;
+	int			 pgp_sign;	/* signed by the list key */
 };
 
 int	distribute_notice_file(struct pipeline *, const struct list_cfg *, const char *to,

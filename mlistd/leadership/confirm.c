@@ -27,6 +27,7 @@
 #include "delivery/distribute.h"
 #include "pipeline/disclosure.h"
 #include "pipeline/identity.h"
+#include "pipeline/pgprelease.h"
 #include "pipeline/policy.h"
 #include "pipeline/reply.h"
 #include "util/log.h"
@@ -145,7 +146,7 @@ confirm_post(struct pipeline *p, const struct list_cfg *l, const struct store_to
 {
 	unsigned char got[crypto_hash_sha256_BYTES];
 	const char *id = tok->out_id;
-	char reason[64];
+	char reason[64], out[QID_LEN + 1];
 	struct envelope e;
 	struct buf copy, why;
 	int n = 0, rc;
@@ -176,7 +177,9 @@ confirm_post(struct pipeline *p, const struct list_cfg *l, const struct store_to
 		    p->qid, l->name, id);
 		return 0;
 	}
-	if (distribute_members(p, l, id, &n) < 0 ||
+	/* signed again if its pseudonym's key changed while it waited */
+	if (pgprelease_held(p, l, id, &copy, out) < 0 ||
+	    distribute_members(p, l, out, &n) < 0 ||
 	    archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0) {
 		buf_free(&copy);
 		return -1;

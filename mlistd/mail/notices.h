@@ -312,6 +312,8 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "keys NAME: no pseudonym NAME has posted (its key is made at its first post)") \
 	X(PIECE_PSEUDONYM_KEY, "pseudonym-key", "name fingerprint", \
 	    "keys NAME: before the pseudonym's armored OpenPGP key") \
+	X(PIECE_PSEUDONYM_KEY_RETIRED, "pseudonym-key-retired", "fingerprint date", \
+	    "keys NAME: before each earlier key of the pseudonym, revoked as superseded") \
 	X(PIECE_KEYS_OPENPGP, "keys-openpgp", "file fingerprint", \
 	    "keys: the list's OpenPGP key, attached as file") \
 	X(PIECE_ONE_CLICK_PAGE, "one-click-page", "", \

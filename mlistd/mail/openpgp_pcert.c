@@ -1,6 +1,7 @@
 /*
  * openpgp_pcert.c - a pseudonym's key certified by the list key, and a
- * pseudonym's key rotated under the old key's certification (#18).
+ * pseudonym's key rotated under the old key's certification, the old key
+ * then revoked as superseded (#18).
  *
  * The list key certifies the pseudonym key's one UID, so that a member who
  * trusts the list key can tell the pseudonym key is the list's; a rotated
@@ -343,3 +344,43 @@ openpgp_pseud_rotate(const struct openpgp_secret *old,
 	return r;
 }
 
+
+/* revoke_in - key revoked by itself at now, "superseded" by the key fpr */
+static enum result
+revoke_in(rnp_ffi_t ffi, rnp_key_handle_t key, const char *fpr,
+    uint32_t now)
+{
+	char reason[80];
+
+	(void)snprintf(reason, sizeof(reason), "superseded by %s", fpr);
+	if (now != 0 && rnp_set_timestamp(ffi, now) != RNP_SUCCESS)
+		return TEMPFAIL;
+	/* a soft reason: what the key signed before now stays valid */
+	return rnp_key_revoke(key, 0, "SHA256", "superseded", reason) ==
+	    RNP_SUCCESS ? OK : TEMPFAIL;
+}
+
+/*
+ * openpgp_pseud_revoked - the public key of old, revoked by itself at now
+ * as superseded by the key fpr (a rotation), armoured (armored 1) or
+ * binary, appended to pub. "Superseded" is a soft revocation (RFC 4880
+ * 5.2.3.23): the signatures old made before now stay valid.
+ */
+enum result
+openpgp_pseud_revoked(const struct openpgp_secret *old, const char *fpr,
+    uint32_t now, int armored, struct buf *pub, char *why, size_t whylen)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key;
+	enum result	 r;
+
+	if ((r = pcert_open(old, &ffi, &key, why, whylen)) != OK)
+		return r;
+	if ((r = revoke_in(ffi, key, fpr, now)) != OK)
+		WHY(why, whylen, "librnp could not revoke the old key");
+	else if ((r = openpgp_export_public(key, armored, pub)) != OK)
+		WHY(why, whylen, "exporting the revoked key failed");
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return r;
+}

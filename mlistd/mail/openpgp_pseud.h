@@ -1,6 +1,6 @@
 /*
  * openpgp_pseud.h - a pseudonym's own OpenPGP key: make it, sign with it;
- * certify and rotate it (openpgp_pcert.c).
+ * certify, rotate and revoke it (openpgp_pcert.c).
  */
 #ifndef MLIST_OPENPGP_PSEUD_H
 #define MLIST_OPENPGP_PSEUD_H
@@ -35,6 +35,8 @@ enum result openpgp_pseud_rotate(const struct openpgp_secret *old,
 enum result openpgp_pseud_sign_also(const struct openpgp_secret *,
 	    const struct openpgp_secret *also, const void *, size_t, uint32_t,
 	    struct buf *, char *, size_t);
+enum result openpgp_pseud_revoked(const struct openpgp_secret *,
+	    const char *, uint32_t, int, struct buf *, char *, size_t);
 int	openpgp_pseud_uid(const struct openpgp_secret *, char *, size_t);
 
 #endif

@@ -4,14 +4,17 @@
  *
  * The new key has the pseudonym's UID and address and is certified by the
  * old key and by the list's (openpgp_pseud_rotate), so a reader who trusts
- * either can accept it. The old public key stays in the store to verify
- * the posts it signed. The members are told in a post from the
+ * either can accept it. The old key is revoked by itself as "superseded"
+ * (a soft revocation: what it signed before stays valid), and its revoked
+ * public key stays in the store to verify the posts it signed; it is
+ * published wherever the old key was (the announcement, keys NAME,
+ * mlistctl keys --pseudonym). The members are told in a post from the
  * pseudonym's address: the notice pseudonym-key-rotated with the new key
- * attached, multipart/signed by the old key and the list's key in one
- * signature block (a client that accepted the old key shows it as good),
- * its Autocrypt header carrying the new key, so that K-9, FairEmail and
- * Delta Chat switch to it. From then on every post is signed by the new
- * key.
+ * and the revoked old key attached, multipart/signed by the old key and
+ * the list's key in one signature block (a client that accepted the old
+ * key shows it as good), its Autocrypt header carrying the new key, so
+ * that K-9, FairEmail and Delta Chat switch to it. From then on every
+ * post is signed by the new key.
  */
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +38,7 @@ struct rotation {
 	char			 uid[600], name[400], handle[64], addr[400];
 	char			 oldfpr[OPENPGP_FPR_SIZE];
 	char			 fpr[OPENPGP_FPR_SIZE];
+	struct buf		 revoked;	/* old public key, revoked */
 };
 
 /* rotation_free - wipe every key of it */
@@ -44,6 +48,7 @@ rotation_free(struct rotation *r)
 	openpgp_secret_free(r->old);
 	openpgp_secret_free(r->list);
 	openpgp_secret_free(r->fresh);
+	buf_free(&r->revoked);
 }
 
 /*
@@ -106,27 +111,25 @@ find_old(struct store *st, const struct list_cfg *l, const char *name,
 	return 1;
 }
 
-/* store_new - the new key in place of the old, the old public key kept */
+/*
+ * store_new - the new key in place of the old, the old public key kept,
+ * revoked as superseded by the new one
+ */
 static int
 store_new(struct pipeline *p, const struct list_cfg *l, struct rotation *r)
 {
 	char why[OPENPGP_WHY_SIZE];
-	struct buf pub;
-	int rc;
 
 	if (openpgp_list_fingerprint(r->fresh, r->fpr) != OK)
 		return -1;
-	buf_init(&pub, 0);
-	if (openpgp_list_public(r->old, 1, &pub, why, sizeof(why)) != OK) {
-		buf_free(&pub);
+	if (openpgp_pseud_revoked(r->old, r->fpr, (uint32_t)p->now, 1,
+	    &r->revoked, why, sizeof(why)) != OK) {
 		store_fail_cause(p->st, why);
 		return -1;
 	}
-	rc = store_pseudonym_key_rotate(p->st, l->name, r->handle, r->fpr,
-	    r->fresh->data, r->fresh->len, r->oldfpr, pub.data, pub.len,
-	    p->now);
-	buf_free(&pub);
-	return rc == STORE_OK ? 0 : -1;
+	return store_pseudonym_key_rotate(p->st, l->name, r->handle, r->fpr,
+	    r->fresh->data, r->fresh->len, r->oldfpr, r->revoked.data,
+	    r->revoked.len, p->now) == STORE_OK ? 0 : -1;
 }
 
 /* ascii_clean - 7bit, no white space before a line end: signs as it is */
@@ -189,7 +192,22 @@ from_field(const struct rotation *r, const char *list, struct buf *m)
 	buf_free(&enc);
 }
 
-/* announcement - the members' notice with the new key attached, unsigned */
+/* key_part - an armoured key as an attachment, named by its fingerprint */
+static void
+key_part(struct buf *m, const char *rnd, const char *fpr, const char *tag,
+    const struct buf *key)
+{
+	buf_printf(m, "--=_key_%s\r\nContent-Type: application/pgp-keys; "
+	    "name=\"OpenPGP_0x%s%s.asc\"\r\nContent-Disposition: attachment; "
+	    "filename=\"OpenPGP_0x%s%s.asc\"\r\n\r\n", rnd, fpr + 24, tag,
+	    fpr + 24, tag);
+	put_crlf(m, key);
+}
+
+/*
+ * announcement - the members' notice with the new key and the revoked old
+ * key attached, unsigned
+ */
 static int
 announcement(struct pipeline *p, const struct list_cfg *l,
     const struct rotation *r, struct buf *m)
@@ -226,11 +244,8 @@ announcement(struct pipeline *p, const struct list_cfg *l,
 	    l->name, host, buf_cstr(&subj), date, rnd, host, l->name, host,
 	    l->name, host, rnd, rnd);
 	text_part(buf_cstr(&body), m);
-	buf_printf(m, "--=_key_%s\r\nContent-Type: application/pgp-keys; "
-	    "name=\"OpenPGP_0x%s.asc\"\r\nContent-Disposition: attachment; "
-	    "filename=\"OpenPGP_0x%s.asc\"\r\n\r\n", rnd, r->fpr + 24,
-	    r->fpr + 24);
-	put_crlf(m, &key);
+	key_part(m, rnd, r->fpr, "", &key);
+	key_part(m, rnd, r->oldfpr, "-revoked", &r->revoked);
 	buf_printf(m, "--=_key_%s--\r\n", rnd);
 	rc = 0;
 out:
@@ -279,6 +294,7 @@ pgprotate_pseudonym(struct pipeline *p, const struct list_cfg *l,
 	int rc, count = 0;
 
 	memset(&r, 0, sizeof(r));
+	buf_init(&r.revoked, 0);
 	if ((rc = find_old(p->st, l, name, &r)) <= 0) {
 		rotation_free(&r);
 		return rc;
@@ -318,6 +334,7 @@ pgprotate_retired_each(struct store *st, const struct list_cfg *l,
 	int rc;
 
 	memset(&r, 0, sizeof(r));
+	buf_init(&r.revoked, 0);
 	if ((rc = find_old(st, l, name, &r)) > 0)
 		rc = store_pseudonym_retired_each(st, l->name, r.handle, fn,
 		    arg);

@@ -35,6 +35,7 @@
 #include "mail/pseudonym.h"
 #include "mail/listpgp.h"
 #include "pipeline/pgpin.h"
+#include "pipeline/pgprotate.h"
 #include "pipeline/authn.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
@@ -854,7 +855,9 @@ send_answer(struct pipeline *p, const struct list_cfg *l, const char *to, struct
 
 /*
  * send_key_answer - the answer with the list's OpenPGP key attached
- * (application/pgp-keys, as clients attach keys) and in an Autocrypt header
+ * (application/pgp-keys, as clients attach keys) and in an Autocrypt
+ * header, multipart/signed by that key (#18: a pseudonym's key in it is
+ * seen to come from the list), to members and strangers alike
  */
 static int
 send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
@@ -864,7 +867,7 @@ send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	const char *vars[] = { "answers", buf_cstr(b), NULL };
 	char head[300];
 	struct buf extra;
-	struct dfile f = { key, head };
+	struct dfile f = { key, head, 1 };
 	int rc;
 
 	snprintf(head, sizeof(head), "Content-Type: application/pgp-keys; "
@@ -880,9 +883,51 @@ send_key_answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 }
 
 /*
- * pseud_key_answer - "keys NAME": the pseudonym's OpenPGP key, for members
- * only; anyone else gets one text whatever NAME is, so that the answer
- * tells no outsider which pseudonyms exist
+ * key_text - an armoured key into the answer's text, its lines ending in
+ * LF as the text's do (librnp's armour ends them in CRLF, which the
+ * notice would make CR CR LF: a bare CR that breaks the answer's OpenPGP
+ * signature in Thunderbird, which reads line ends as CRLF)
+ */
+static int
+key_text(struct buf *b, const struct buf *key)
+{
+	for (size_t i = 0; i < key->len; i++)
+		if (key->data[i] != '\r' && buf_putc(b, key->data[i]) < 0)
+			return -1;
+	return buf_puts(b, "\n");
+}
+
+/* what retired_key appends to */
+struct retired {
+	struct pipeline		*p;
+	const struct list_cfg	*l;
+	struct buf		*b;
+	int			 rc;
+};
+
+/* retired_key - an earlier key of the pseudonym, revoked (pgprotate.c) */
+static void
+retired_key(const char *fpr, long long when, const struct buf *key,
+    void *arg)
+{
+	struct retired *r = arg;
+	char date[32];
+	const char *vars[] = { "fingerprint", fpr, "date", date, NULL };
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0 ||
+	    request_piece(r->p, r->l, PIECE_PSEUDONYM_KEY_RETIRED, vars,
+	    r->b) < 0 || key_text(r->b, key) < 0)
+		r->rc = -1;
+}
+
+/*
+ * pseud_key_answer - "keys NAME": the pseudonym's OpenPGP key (and its
+ * earlier keys, revoked as superseded), for members only; anyone else
+ * gets one text whatever NAME is, so that the answer tells no outsider
+ * which pseudonyms exist
  */
 static int
 pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
@@ -904,8 +949,13 @@ pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
 		rc = request_piece(p, l, PIECE_PSEUDONYM_KEY_NONE, vars, b);
 	else if ((rc = request_piece(p, l, PIECE_PSEUDONYM_KEY, vars,
 	    b)) == 0) {
-		buf_append(b, key.data, key.len);
-		buf_puts(b, "\n");
+		struct retired r = { p, l, b, 0 };
+
+		if (key_text(b, &key) < 0 ||
+		    pgprotate_retired_each(p->st, l, name, retired_key, &r) < 0)
+			rc = -1;
+		else
+			rc = r.rc;
 	}
 	buf_free(&key);
 	return rc < 0 ? -1 : 0;

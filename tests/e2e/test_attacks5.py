@@ -424,6 +424,11 @@ def test_keys_name_answer_same_for_member_pseudonym_and_nobody_to_outsider(attac
 
     def body(r):
         b = r.split(b"\r\n\r\n", 1)[1]
+        # the list key's signature (#18) differs as the signed bytes do; its size does not
+        b = re.sub(rb"-----BEGIN PGP SIGNATURE-----.*?-----END PGP SIGNATURE-----",
+                   lambda m: b"SIG%d" % len(m.group(0)), b, flags=re.S)
+        # and it covers the answer's Date and Message-ID (protected headers), as the outer do
+        b = re.sub(rb"(Date|Message-ID): [^\r\n]+", rb"\1: X", b)
         return re.sub(rb"boundary=\"?[^\"\r\n]+|--[=_A-Za-z0-9.-]{8,}", b"B", b).replace(
             name.encode(), b"N").replace(b"Nobody Atall", b"N")
 

@@ -25,7 +25,7 @@
 
 #define COPY "From: \"Red Fly 12 via demo\" <" ADDR ">\r\n" \
 	"To: <demo@lists.example>\r\nSubject: [demo] hello\r\n" \
-	"Date: Sun, 30 Nov 2026 10:13:20 +0000\r\n" \
+	"Date: Mon, 30 Nov 2026 10:13:20 +0000\r\n" \
 	"List-Unsubscribe: <mailto:demo-request@lists.example>\r\n" \
 	"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n" \
 	"Content-Transfer-Encoding: 7bit\r\n\r\nThe words.\r\n-- \r\nfooter\r\n"
@@ -442,6 +442,103 @@ START_TEST(rotate_vouched_by_old_and_list)
 }
 END_TEST
 
+/* the composed copy back from a held one (pgprelease.c), signed again */
+START_TEST(unwrap_and_sign_again)
+{
+	struct openpgp_secret *s = pkey();
+	struct pgpsigned ps;
+	struct buf m, held, out;
+	const char *later = "Date: Mon, 30 Nov 2026 11:13:20 +0000\r\n";
+
+	buf_init(&m, 0);
+	buf_init(&held, 0);
+	buf_init(&out, 0);
+	wrapped(s, &m);
+	/* as the spool holds it: the author's and the list's signatures on */
+	buf_puts(&held, "DKIM-Signature: v=1; a=ed25519-sha256; b=x\r\n"
+	    "Mlist-Author-Signature: v=1; b=y\r\n");
+	buf_append(&held, m.data, m.len);
+	/* the same date: exactly the copy that was signed */
+	ck_assert_int_eq(pgpsign_unwrap(held.data, held.len, 1796033600LL,
+	    &out), 0);
+	ck_assert_msg(out.len == strlen(COPY) &&
+	    memcmp(out.data, COPY, out.len) == 0, "%.*s", (int)out.len,
+	    (const char *)out.data);
+	/* an hour later: only the Date differs; signed again, it checks */
+	buf_free(&out);
+	ck_assert_int_eq(pgpsign_unwrap(held.data, held.len, 1796037200LL,
+	    &out), 0);
+	ck_assert_ptr_nonnull(memmem(out.data, out.len, later, strlen(later)));
+	ck_assert_ptr_null(memmem(out.data, out.len, "Autocrypt", 9));
+	ck_assert_ptr_null(memmem(out.data, out.len, "Signature", 9));
+	ck_assert_int_eq(pgpsign_wrap(s, ADDR, 1796037200LL, &out, why,
+	    sizeof(why)), OK);
+	ck_assert_int_eq(pgpsigned_check(out.data, out.len, NULL, 0, &ps, why,
+	    sizeof(why)), 1);
+	ck_assert_uint_eq(ps.who.created, 1796037200u);
+	/* not such a copy: refused, never a guess */
+	buf_free(&out);
+	ck_assert_int_eq(pgpsign_unwrap(COPY, strlen(COPY), WHEN, &out), -1);
+	for (size_t n = 0; n < held.len; n += 5) {
+		struct buf t;
+
+		buf_init(&t, 0);
+		(void)pgpsign_unwrap(held.data, n, WHEN, &t);	/* no crash */
+		buf_free(&t);
+	}
+	buf_free(&m);
+	buf_free(&held);
+	buf_free(&out);
+	openpgp_secret_free(s);
+}
+END_TEST
+
+/* revoked_superseded - a rotation's old key: revoked, old signatures hold */
+START_TEST(revoked_superseded)
+{
+	struct openpgp_secret *s = pkey();
+	struct openpgp_signer who;
+	struct buf pub, sig;
+	rnp_ffi_t ffi;
+	rnp_input_t in;
+	rnp_key_handle_t k;
+	bool rev = false, sup = false;
+	char *reason = NULL, *fpr;
+	const char *nfpr = "DE40E5C7544C1CF1CD04A8C89DF26AC579CD5CD9";
+
+	buf_init(&pub, 0);
+	buf_init(&sig, 0);
+	ck_assert_int_eq(openpgp_pseud_sign(s, "x", 1, WHEN + 50, &sig, why,
+	    sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_pseud_revoked(s, nfpr, WHEN + 100, 0, &pub,
+	    why, sizeof(why)), OK);
+	ck_assert_int_eq(rnp_ffi_create(&ffi, "GPG", "GPG"), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_input_from_memory(&in, pub.data, pub.len,
+	    false), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_import_keys(ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS,
+	    &fpr), RNP_SUCCESS);
+	rnp_buffer_destroy(fpr);
+	(void)rnp_input_destroy(in);
+	ck_assert_int_eq(rnp_locate_key(ffi, "userid", UID, &k), RNP_SUCCESS);
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(rnp_key_is_revoked(k, &rev), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_key_is_superseded(k, &sup), RNP_SUCCESS);
+	ck_assert(rev && sup);
+	ck_assert_int_eq(rnp_key_get_revocation_reason(k, &reason),
+	    RNP_SUCCESS);
+	ck_assert_ptr_nonnull(strstr(reason, nfpr));
+	rnp_buffer_destroy(reason);
+	(void)rnp_key_handle_destroy(k);
+	(void)rnp_ffi_destroy(ffi);
+	/* a signature made before the revocation still verifies (librnp) */
+	ck_assert_int_eq(openpgp_pseud_verify(pub.data, pub.len, "x", 1,
+	    sig.data, sig.len, &who, why, sizeof(why)), OK);
+	buf_free(&pub);
+	buf_free(&sig);
+	openpgp_secret_free(s);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -464,6 +561,8 @@ main(void)
 	tcase_add_test(tc, keys_name_parsed);
 	tcase_add_test(tc, certify_by_the_list);
 	tcase_add_test(tc, rotate_vouched_by_old_and_list);
+	tcase_add_test(tc, unwrap_and_sign_again);
+	tcase_add_test(tc, revoked_superseded);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
