@@ -1,0 +1,133 @@
+"""test_attacks7 - main as a hostile member, a stranger, an informer, a false moderator and
+whoever holds a disk image or a backup would attack it (round 7).
+
+Round 6 (test_attacks6.py) is not repeated. Targets new since then: the mail a stranger writes
+to the moderators (LIST-owner@) and what their clients do with it, the confirmation and key
+paths, budgets that strangers can spend, malformed MIME and OpenPGP input to every address of
+a list, bounces bound by the returned Message-ID, backups and the control socket.
+
+Each test asserts the SAFE behaviour. An attack that works is marked
+xfail(strict=True, reason="finding N: ...") with the finding's words (see
+/tmp/s7/attack7_report.md), so the suite stays green and a fix shows up as XPASS.
+"""
+import email
+import email.policy
+import os
+import re
+import smtplib
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import MLISTCTL, send_unauthenticated, wait_until
+
+LIST, LIST_REQ = "demo@lists.example", "demo-request@lists.example"
+OWNER = "demo-owner@lists.example"
+ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
+STRANGER = "dave@elsewhere.example"
+MODS = ("m1@example.org", "m2@example.org")
+
+
+def send(inst, raw, sender, rcpt=LIST):
+    """Mail through the front: DKIM-signed for its From domain (see conftest)."""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(sender, [rcpt], raw)
+
+
+def to(sink, rcpt, marker=b""):
+    return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
+
+
+def head_of(raw):
+    return raw.split(b"\r\n\r\n", 1)[0]
+
+
+def msg_of(raw):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def moderated(make_instance, mode="pseudonym", **settings):
+    """demo with two moderators (hidden leadership unless said), alice and bob members."""
+    s = {"identity.mode": mode, "leadership.visibility": "hidden"}
+    s.update(settings)
+    inst = make_instance(members=(ALICE, BOB) + MODS, start=False, list_settings=s)
+    for m in MODS:
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.start()
+    return inst
+
+
+# ---- mail to the moderators from a stranger ---------------------------------------------------
+
+# what a mail client does with these: a read receipt, or a reply sent straight to the address
+# named, from the moderator's own account (mutt honours Mail-Reply-To and Mail-Followup-To,
+# Thunderbird and Outlook send read receipts to Disposition-Notification-To)
+ANSWER_ME = (f"Disposition-Notification-To: <{STRANGER}>\r\nReturn-Receipt-To: <{STRANGER}>\r\n"
+             f"Read-Receipt-To: <{STRANGER}>\r\nMail-Reply-To: <{STRANGER}>\r\n"
+             f"Mail-Followup-To: <{STRANGER}>\r\nX-Confirm-Reading-To: <{STRANGER}>\r\n")
+
+
+F1 = "finding 1: mail to LIST-owner@ keeps the writer's read-receipt and reply headers (unmasks a hidden moderator)"
+
+
+@pytest.mark.xfail(strict=True, reason=F1)
+@pytest.mark.parametrize("mode,who", [("real", STRANGER), ("pseudonym", STRANGER), ("real", BOB)])
+def test_mail_to_the_moderators_cannot_make_them_answer_directly(make_instance, sink, mode, who):
+    """A hidden moderator's mail client must find nothing that sends a read receipt or a reply
+    straight to the writer: that mail would come From the moderator's own address. A stranger
+    and a member (bob, DKIM-signed) on a real-name list both try."""
+    inst = moderated(make_instance, mode)
+    raw = (f"From: <{who}>\r\nTo: <{OWNER}>\r\n{ANSWER_ME}Subject: a question\r\n\r\n"
+           "Who runs this list?\r\n")
+    if who == STRANGER:
+        send_unauthenticated(inst.port, who, [OWNER], raw)
+    else:
+        send(inst, raw.replace(STRANGER, who), who, rcpt=OWNER)
+    got = wait_until(lambda: to(sink, MODS[0], b"Who runs this list?"))
+    assert got, inst.logtext()[-2000:]
+    head = head_of(got[0]).decode(errors="replace")
+    named = [ln for ln in re.split(r"\r\n(?![ \t])", head) if who in ln and
+             not ln.lower().startswith(("from:", "to:", "received:"))]
+    assert named == [], named
+
+
+F2 = ("finding 2: a stranger's mail to LIST-owner@ claiming a member's From reaches the moderators "
+      "unmarked, and their answer goes to the stranger's envelope")
+MALLORY = "mallory@evil.example"
+
+
+def forged_to_moderators(inst, sink):
+    """mallory (envelope) writes to the moderators as alice (From: a member); their copy"""
+    send_unauthenticated(inst.port, MALLORY, [OWNER],
+                         f"From: Alice <{ALICE}>\r\nTo: <{OWNER}>\r\nSubject: my account\r\n\r\n"
+                         "Please tell me what bob reported about me.\r\n")
+    got = wait_until(lambda: to(sink, MODS[0], b"what bob reported"))
+    assert got, inst.logtext()[-2000:]
+    return got[0]
+
+
+@pytest.mark.xfail(strict=True, reason=F2)
+def test_forged_member_mail_to_the_moderators_is_marked_unverified(make_instance, sink):
+    """The moderators must see that the list could not verify the sender it names."""
+    inst = moderated(make_instance, "real")
+    head = head_of(forged_to_moderators(inst, sink)).decode(errors="replace").lower()
+    assert "not verified" in head or "unverified" in head, head
+
+
+@pytest.mark.xfail(strict=True, reason=F2)
+def test_moderators_answer_to_a_forged_member_does_not_reach_the_forger(make_instance, sink):
+    """The moderators answer "alice" through LIST-owner+HANDLE@: mallory must not get it."""
+    inst = moderated(make_instance, "real")
+    got = forged_to_moderators(inst, sink)
+    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>", got).group(1).decode()
+    send(inst, f"From: <{MODS[0]}>\r\nSubject: Re: my account\r\n\r\nBob said nothing, Alice.\r\n",
+         MODS[0], rcpt=back)
+    assert inst.wait_log("kind=owner-answer out="), inst.logtext()[-2000:]
+    # the copy is queued: wait for its delivery, to whomever
+    assert wait_until(lambda: [m for m in sink.handler.messages if b"Bob said" in m[2]]), \
+        inst.logtext()[-2000:]
+    assert to(sink, MALLORY, b"Bob said nothing") == [], "the moderators' answer went to the forger"
