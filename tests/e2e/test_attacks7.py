@@ -131,3 +131,90 @@ def test_moderators_answer_to_a_forged_member_does_not_reach_the_forger(make_ins
     assert wait_until(lambda: [m for m in sink.handler.messages if b"Bob said" in m[2]]), \
         inst.logtext()[-2000:]
     assert to(sink, MALLORY, b"Bob said nothing") == [], "the moderators' answer went to the forger"
+
+
+# ---- malformed MIME and OpenPGP to every address of a list --------------------------------------
+
+CRASHERS = "/work/shared/testdata/libetpan-crashers"
+GARBAGE_ARMOR = ("-----BEGIN PGP MESSAGE-----\r\n\r\nhQEMA" + "A" * 300 + "\r\n=AAAA\r\n"
+                 "-----END PGP MESSAGE-----\r\n")
+
+
+def hostile_bodies():
+    """(name, header lines after From/To, body) of mail that parsers have choked on."""
+    out = []
+    if os.path.isdir(CRASHERS):
+        for f in sorted(os.listdir(CRASHERS)):
+            if f.endswith(".eml"):
+                with open(os.path.join(CRASHERS, f), "rb") as fh:
+                    raw = fh.read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+                h, _, b = raw.partition(b"\r\n\r\n")
+                out.append((f, h.decode("latin-1") + "\r\n", b.decode("latin-1")))
+    enc = ('MIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol="application/pgp-encrypted";'
+           ' boundary="e"\r\n')
+    out += [
+        ("pgpmime-garbage", enc, "--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n"
+         "\r\n--e\r\nContent-Type: application/octet-stream\r\n\r\n" + GARBAGE_ARMOR + "--e--\r\n"),
+        ("pgpmime-no-parts", enc, "nothing\r\n"),
+        ("pgpmime-b64-garbage", enc, "--e\r\nContent-Type: application/octet-stream; name=encrypted.asc\r\n"
+         "Content-Transfer-Encoding: base64\r\n\r\n" + "////" * 200 + "\r\n--e--\r\n"),
+        ("inline-garbage", "", "key\r\n" + GARBAGE_ARMOR),
+        ("armor-unterminated", "", "-----BEGIN PGP MESSAGE-----\r\n\r\n" + "hQ" * 2000 + "\r\n"),
+        ("keys-garbage", 'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="k"\r\n',
+         "--k\r\n\r\nkey\r\n--k\r\nContent-Type: application/pgp-keys\r\n\r\n-----BEGIN PGP PUBLIC KEY "
+         "BLOCK-----\r\n\r\nmQ" + "Z" * 500 + "\r\n-----END PGP PUBLIC KEY BLOCK-----\r\n--k--\r\n"),
+        ("autocrypt-garbage", "Autocrypt: addr=%(sender)s; keydata=" + "mQINBF" * 100 + "\r\n", "key\r\n"),
+        ("deep-nesting", "MIME-Version: 1.0\r\n" + 'Content-Type: multipart/mixed; boundary="b0"\r\n',
+         "".join(f'--b{i}\r\nContent-Type: multipart/mixed; boundary="b{i + 1}"\r\n\r\n'
+                 for i in range(200)) + "deep\r\n"),
+        ("dsn-broken", 'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;'
+         ' boundary="r"\r\n', "--r\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: "
+         "rfc822;\r\nAction: failed\r\nStatus: 5.\r\n--r\r\nContent-Type: message/rfc822\r\n\r\n"
+         "Message-ID: <\r\n--r--\r\n"),
+    ]
+    return out
+
+
+def accepted(inst):
+    """queue ids the SMTP door answered 250 for"""
+    return set(re.findall(r"\]: ([0-9A-F]{24}) smtpd: client=\S+ nrcpt=\d+ size=\d+ result=ok",
+                          inst.logtext()))
+
+
+def handled(inst):
+    """queue ids the queue manager has said something of"""
+    return set(re.findall(r"\]: ([0-9A-F]{24}) (?!smtpd:)\w+:", inst.logtext()))
+
+
+@pytest.mark.parametrize("addr", ["demo", "demo-request", "demo-owner", "demo-bounces",
+                                  "demo-confirm+" + "ab" * 20, "private"])
+def test_malformed_mime_and_openpgp_to_every_address(make_instance, sink, addr):
+    """Every body that crashed a parser, to each address, from a member (signed: the mail goes the
+    whole way) and from the null sender: the queue manager survives and the list still delivers."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    if addr == "private":
+        send(inst, f"From: {ALICE}\r\nSubject: hello\r\n\r\nFirst words.\r\n", ALICE)
+        copy = wait_until(lambda: to(sink, BOB, b"First words."))
+        assert copy, inst.logtext()[-2000:]
+        rcpt = msg_of(copy[0])["From"].addresses[0].addr_spec
+    else:
+        rcpt = f"{addr}@lists.example"
+    for name, head, body in hostile_bodies():
+        for sender in (BOB, ""):
+            raw = (f"From: <{BOB}>\r\nTo: <{rcpt}>\r\nSubject: {name}\r\n"
+                   + head % {"sender": BOB} + "\r\n" + body)
+            with smtplib.SMTP("127.0.0.1", inst.port) as s:
+                try:
+                    s.sendmail(sender, [rcpt], raw.encode("latin-1"))
+                except smtplib.SMTPException:
+                    pass            # a refusal at the door is an answer too
+    # every message the door took has its queue manager's result before the check
+    assert wait_until(lambda: accepted(inst) <= handled(inst), 90), inst.logtext()[-3000:]
+    send(inst, f"From: {ALICE}\r\nSubject: after\r\n\r\nStill here.\r\n", ALICE)
+    assert wait_until(lambda: to(sink, BOB, b"Still here."), 60), inst.logtext()[-3000:]
+    log = inst.logtext()
+    assert "queue manager exited" not in log, log[log.find("queue manager exited") - 3000:][:4000]
+    assert inst.proc.poll() is None
+    incoming = os.path.join(inst.state, "queue", "incoming")
+    assert wait_until(lambda: os.listdir(incoming) == [], 30), "left waiting for ever: " + \
+        str(os.listdir(incoming)) + inst.logtext()[-3000:]
