@@ -218,3 +218,29 @@ def test_malformed_mime_and_openpgp_to_every_address(make_instance, sink, addr):
     incoming = os.path.join(inst.state, "queue", "incoming")
     assert wait_until(lambda: os.listdir(incoming) == [], 30), "left waiting for ever: " + \
         str(os.listdir(incoming)) + inst.logtext()[-3000:]
+
+
+# ---- budgets strangers can spend ----------------------------------------------------------------
+
+F3 = ("finding 3: strangers spend auth.answers_per_instance, then a member whose domain does not sign "
+      "cannot unsubscribe (or set nomail): the confirmation to their own address is withheld")
+
+
+@pytest.mark.xfail(strict=True, reason=F3)
+@pytest.mark.parametrize("command", ["unsubscribe", "set nomail on"])
+def test_strangers_cannot_stop_a_member_leaving(make_instance, sink, command):
+    from conftest import AUTHSERV_ID
+    inst = make_instance(members=(ALICE, BOB, CAROL), extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; '
+                         'answers_per_instance = 5; };')
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.unauthenticated = True
+        for i in range(8):
+            a = f"nobody{i}@spend.example"
+            s.sendmail(a, [LIST_REQ], f"From: {a}\r\nSubject: help\r\n\r\nhelp\r\n".encode())
+    assert inst.wait_log("answers_per_instance reached"), inst.logtext()[-1500:]
+    # bob's provider does not sign: leaving needs his mailbox's confirmation, which the list owes him
+    n = len(inst.logtext())
+    send_unauthenticated(inst.port, BOB, [LIST_REQ], f"From: {BOB}\r\nSubject: x\r\n\r\n{command}\r\n")
+    assert wait_until(lambda: "kind=request" in inst.logtext()[n:] or "withheld" in inst.logtext()[n:], 15)
+    assert wait_until(lambda: to(sink, BOB, b"demo-confirm+"), 10), \
+        "bob's request to leave was never answered:\n" + inst.logtext()[n:][-1500:]
