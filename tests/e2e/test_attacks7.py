@@ -244,3 +244,30 @@ def test_strangers_cannot_stop_a_member_leaving(make_instance, sink, command):
     assert wait_until(lambda: "kind=request" in inst.logtext()[n:] or "withheld" in inst.logtext()[n:], 15)
     assert wait_until(lambda: to(sink, BOB, b"demo-confirm+"), 10), \
         "bob's request to leave was never answered:\n" + inst.logtext()[n:][-1500:]
+
+
+F4 = ("finding 4: Mail-Followup-To and Mail-Reply-To of a post reach every member's copy (mutt's "
+      "list-reply then writes to the address they name, off the list)")
+
+
+@pytest.mark.parametrize("who", [pytest.param(STRANGER, marks=pytest.mark.xfail(strict=True, reason=F4)), BOB])
+def test_held_post_shown_to_the_moderators_cannot_ask_for_a_read_receipt(make_instance, sink, who):
+    """A post held for moderation (bob's, on a moderated list) or distributed (a stranger's, on an
+    open list whose roster is hidden) reaches every (hidden) moderator: nothing in the header of
+    their copy may make their client write to the poster off the list."""
+    inst = moderated(make_instance, "real", posting="moderated" if who == BOB else "open",
+                     **{"disclosure.roster": "none"})
+    raw = (f"From: <{who}>\r\nTo: <{LIST}>\r\n{ANSWER_ME.replace(STRANGER, who)}Subject: hold me\r\n"
+           "\r\nA post that waits.\r\n")
+    if who == STRANGER:
+        send_unauthenticated(inst.port, who, [LIST], raw)
+    else:
+        send(inst, raw, who)
+    got = wait_until(lambda: to(sink, MODS[0], b"A post that waits."), 20)
+    if not got:
+        pytest.skip("the post was not shown to the moderators: " + inst.logtext()[-600:])
+    # the held post rides as an attachment; the notice's own header is what a client obeys
+    lines = [ln for ln in re.split(rb"\r\n(?![ \t])", head_of(got[0])) if who.encode() in ln and
+             re.match(rb"(?i)(disposition-notification-to|return-receipt-to|read-receipt-to|"
+                      rb"mail-reply-to|mail-followup-to|x-confirm-reading-to):", ln)]
+    assert lines == [], lines
