@@ -271,3 +271,30 @@ def test_held_post_shown_to_the_moderators_cannot_ask_for_a_read_receipt(make_in
              re.match(rb"(?i)(disposition-notification-to|return-receipt-to|read-receipt-to|"
                       rb"mail-reply-to|mail-followup-to|x-confirm-reading-to):", ln)]
     assert lines == [], lines
+
+
+# ---- the shipped configuration -------------------------------------------------------------------
+
+F5 = ("finding 5: behind_mta = true on a wildcard address is 'configuration OK': the shipped example "
+      "(installed as mlistd.conf.example) believes anyone's Authentication-Results once its address is opened")
+
+
+@pytest.mark.xfail(strict=True, reason=F5)
+@pytest.mark.parametrize("address", ["0.0.0.0", "::", "192.0.2.25"])
+def test_believing_authentication_results_on_a_public_address_is_not_ok(tmp_path, address):
+    """An operator starts from the example and listens on the world: every header the world writes
+    would be believed. mlistd -t must refuse it (or at least say so), naming the setting."""
+    from conftest import MLISTD
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
+    with open(os.path.join(here, "mlistd.conf")) as f:
+        conf = f.read()
+    assert 'address = "127.0.0.1"; port = 2525; protocol = "smtp"; behind_mta = true;' in conf
+    conf = conf.replace('address = "127.0.0.1"; port = 2525', f'address = "{address}"; port = 25')
+    import shutil
+    for d in ("lists", "templates"):
+        shutil.copytree(os.path.join(here, d), tmp_path / d)
+    (tmp_path / "mlistd.conf").write_text(conf)
+    r = subprocess.run([MLISTD, "-c", str(tmp_path / "mlistd.conf"), "-t"], capture_output=True,
+                       text=True, timeout=30)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 or ("behind_mta" in out and "configuration OK" not in out), out
