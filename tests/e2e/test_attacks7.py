@@ -298,3 +298,31 @@ def test_believing_authentication_results_on_a_public_address_is_not_ok(tmp_path
                        text=True, timeout=30)
     out = r.stdout + r.stderr
     assert r.returncode != 0 or ("behind_mta" in out and "configuration OK" not in out), out
+
+
+# ---- what a private reply tells its sender ------------------------------------------------------
+
+F6 = ("finding 6: a private reply to the handle of a pseudonym whose member left is refused to the "
+      "sender, one that is still a member is not: members learn who left a list whose roster is hidden")
+
+
+@pytest.mark.xfail(strict=True, reason=F6)
+def test_private_reply_does_not_tell_a_member_that_a_pseudonym_left(make_instance, sink):
+    inst = make_instance(members=(ALICE, BOB, CAROL), list_settings={
+        "identity.mode": "pseudonym", "disclosure.roster": "none", "disclosure.member_count": "none"})
+    handles = {}
+    for who, words in ((ALICE, "The first voice."), (CAROL, "The second voice.")):
+        send(inst, f"From: {who}\r\nSubject: hello\r\n\r\n{words}\r\n", who)
+        copy = wait_until(lambda: to(sink, BOB, words.encode()))
+        assert copy, inst.logtext()[-2000:]
+        handles[who] = msg_of(copy[0])["From"].addresses[0].addr_spec
+    inst.ctl("member", "rm", "demo", CAROL)
+    seen = {}
+    for who, words in ((ALICE, "Privately to the first."), (CAROL, "Privately to the second.")):
+        n = len(to(sink, BOB))
+        send(inst, f"From: {BOB}\r\nSubject: psst\r\n\r\n{words}\r\n", BOB, rcpt=handles[who])
+        assert wait_until(lambda: inst.logtext().count("kind=private") >= len(seen) + 1, 15)
+        time.sleep(1.5)             # anything bob would be told is queued with the decision
+        seen[who] = [m for m in to(sink, BOB)[n:]]
+    assert to(sink, ALICE, b"Privately to the first."), "the reply to a member was not delivered"
+    assert len(seen[ALICE]) == len(seen[CAROL]), {k: [head_of(m)[-300:] for m in v] for k, v in seen.items()}
