@@ -326,3 +326,31 @@ def test_private_reply_does_not_tell_a_member_that_a_pseudonym_left(make_instanc
         seen[who] = [m for m in to(sink, BOB)[n:]]
     assert to(sink, ALICE, b"Privately to the first."), "the reply to a member was not delivered"
     assert len(seen[ALICE]) == len(seen[CAROL]), {k: [head_of(m)[-300:] for m in v] for k, v in seen.items()}
+
+
+# ---- what the provider of a member with a key sees ----------------------------------------------
+
+F7 = ("finding 7: the outer header of an encrypted notice differs from an encrypted post's (its "
+      "envelope, From and Auto-Submitted): the member's provider learns that the list told them something")
+
+
+@pytest.mark.xfail(strict=True, reason=F7)
+def test_encrypted_notice_looks_like_an_encrypted_post_outside(make_instance, sink, tmp_path):
+    from pgphelp import Member
+    inst = make_instance(members=(ALICE, BOB, CAROL), list_settings={"identity.mode": "pseudonym"})
+    Member(inst, tmp_path, BOB)
+    send(inst, f"From: {ALICE}\r\nSubject: a post\r\n\r\nWords for all.\r\n", ALICE)
+    assert wait_until(lambda: to(sink, CAROL, b"Words for all.")), inst.logtext()[-2000:]
+    post = wait_until(lambda: [m for m in sink.handler.messages if BOB in m[1]])
+    assert post and b"multipart/encrypted" in post[0][2], post
+    # a notice only bob gets: the answer to his own -request mail (a discipline step, a held
+    # post or a key expiry would be the same kind of copy)
+    send(inst, f"From: {BOB}\r\nSubject: help\r\n\r\nhelp\r\n", BOB, rcpt=LIST_REQ)
+    notice = wait_until(lambda: [m for m in sink.handler.messages if BOB in m[1]][1:])
+    assert notice and b"multipart/encrypted" in notice[0][2], notice
+
+    def outside(m):
+        h = msg_of(m[2])
+        return (m[0], sorted(k.lower() for k in h.keys() if k.lower() not in ("dkim-signature",)),
+                str(h["From"]), str(h.get("Auto-Submitted")), str(h.get("Precedence")))
+    assert outside(post[0]) == outside(notice[0])
