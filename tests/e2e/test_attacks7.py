@@ -354,3 +354,57 @@ def test_encrypted_notice_looks_like_an_encrypted_post_outside(make_instance, si
         return (m[0], sorted(k.lower() for k in h.keys() if k.lower() not in ("dkim-signature",)),
                 str(h["From"]), str(h.get("Auto-Submitted")), str(h.get("Precedence")))
     assert outside(post[0]) == outside(notice[0])
+
+
+# ---- a pseudonym's own key attached, as Thunderbird attaches it -----------------------------------
+
+def real_key(tmp_path, uid):
+    """an armoured public key with uid, made by gpg in a short home"""
+    import tempfile
+    home = tempfile.mkdtemp(dir="/tmp", prefix="a7g-")
+    run = lambda *a: subprocess.run(["gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback",
+                                     "--passphrase", "", *a], capture_output=True, check=True)
+    run("--quick-gen-key", uid, "ed25519", "default", "never")
+    key = run("--armor", "--export", uid).stdout
+    subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
+    return key
+
+
+def keys_in(raw):
+    """UIDs of every OpenPGP key anywhere in a copy (each MIME part decoded)"""
+    uids = []
+    for part in msg_of(raw).walk():
+        if part.is_multipart():
+            continue
+        data = part.get_payload(decode=True) or b""
+        if b"BEGIN PGP PUBLIC KEY BLOCK" in data or part.get_content_type() == "application/pgp-keys":
+            r = subprocess.run(["gpg", "--batch", "--with-colons", "--show-keys"], input=data,
+                               capture_output=True)
+            uids += [ln.split(b":")[9].decode() for ln in r.stdout.splitlines() if ln.startswith(b"uid:")]
+            uids.append(part.get_content_type())
+    return uids
+
+
+@pytest.mark.parametrize("path", ["post", "private"])
+def test_attached_real_key_does_not_unmask_a_pseudonym(make_instance, sink, tmp_path, path):
+    inst = make_instance(members=(ALICE, BOB, CAROL), list_settings={"identity.mode": "pseudonym"})
+    rcpt = LIST
+    if path == "private":
+        send(inst, f"From: {ALICE}\r\nSubject: hello\r\n\r\nThe first voice.\r\n", ALICE)
+        copy = wait_until(lambda: to(sink, CAROL, b"The first voice."))
+        assert copy, inst.logtext()[-2000:]
+        rcpt = msg_of(copy[0])["From"].addresses[0].addr_spec
+    key = real_key(tmp_path, "Robert Realname <robert.realname@example.net>").decode()
+    mail = (f"From: <{BOB}>\r\nTo: <{rcpt}>\r\nSubject: with my key\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/mixed; boundary="tb"\r\n\r\n--tb\r\n'
+            "Content-Type: text/plain; charset=UTF-8\r\n\r\nHere is what I think.\r\n--tb\r\n"
+            'Content-Type: application/pgp-keys; name="OpenPGP_0x0123456789ABCDEF.asc"\r\n'
+            'Content-Disposition: attachment; filename="OpenPGP_0x0123456789ABCDEF.asc"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + key.replace("\n", "\r\n") +
+            "--tb--\r\n")
+    send(inst, mail, BOB, rcpt=rcpt)
+    reader = CAROL if path == "post" else ALICE
+    assert wait_until(lambda: inst.logtext().count("kind=" + path) >= 1, 20)
+    got = wait_until(lambda: to(sink, reader, b"what I think"), 10)
+    assert got, "nothing reached a reader (held or refused: say so here)\n" + inst.logtext()[-1500:]
+    assert keys_in(got[0]) == [], keys_in(got[0])
