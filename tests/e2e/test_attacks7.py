@@ -408,3 +408,27 @@ def test_attached_real_key_does_not_unmask_a_pseudonym(make_instance, sink, tmp_
     got = wait_until(lambda: to(sink, reader, b"what I think"), 10)
     assert got, "nothing reached a reader (held or refused: say so here)\n" + inst.logtext()[-1500:]
     assert keys_in(got[0]) == [], keys_in(got[0])
+
+
+# ---- bounces bound by the returned Message-ID ---------------------------------------------------
+
+F8 = ("finding 8: a DSN returning a member's ENCRYPTED copy never counts: the list records the "
+      "clear copy's Message-ID, the relay returns the outer (hashed) one")
+
+
+@pytest.mark.xfail(strict=True, reason=F8)
+def test_dsn_returning_an_encrypted_copy_counts(make_instance, sink, tmp_path):
+    from pgphelp import Member
+    from test_bounce_bind import dsn, scores
+    inst = make_instance(members=(ALICE, BOB, CAROL), list_settings={"bounce.score_limit": "1"})
+    Member(inst, tmp_path, BOB)
+    send(inst, f"From: {ALICE}\r\nSubject: hi\r\n\r\nThe post.\r\n", ALICE)
+    assert wait_until(lambda: to(sink, CAROL, b"The post.")), inst.logtext()[-2000:]
+    copy = wait_until(lambda: to(sink, BOB, b"multipart/encrypted"))
+    assert copy, inst.logtext()[-2000:]
+    # what a relay returns: the copy's header (RFC 3462 text/rfc822-headers)
+    send_unauthenticated(inst.port, "", ["demo-bounces@lists.example"],
+                         dsn(BOB, b"text/rfc822-headers", head_of(copy[0])))
+    assert wait_until(lambda: "bounce:" in inst.logtext(), 15), inst.logtext()[-1500:]
+    assert inst.wait_log("probe sent", 10), inst.logtext()[-1500:]
+    assert scores(inst).get(BOB) == 1, scores(inst)
