@@ -432,3 +432,33 @@ def test_dsn_returning_an_encrypted_copy_counts(make_instance, sink, tmp_path):
     assert wait_until(lambda: "bounce:" in inst.logtext(), 15), inst.logtext()[-1500:]
     assert inst.wait_log("probe sent", 10), inst.logtext()[-1500:]
     assert scores(inst).get(BOB) == 1, scores(inst)
+
+
+F9 = ("finding 9: a stranger who forges 2 x auth.confirms_per_member posts an hour in one member's "
+      "name silences her: her own unsigned posts are then dropped with no word to anyone")
+ERIN = "erin@nokey.example"         # her provider does not sign: every post of hers is a claim
+
+
+def qid_of(reply):
+    return re.search(rb"queued as ([0-9A-F]{24})", reply).group(1).decode()
+
+
+@pytest.mark.xfail(strict=True, reason=F9)
+def test_a_stranger_cannot_silence_one_member(make_instance, sink):
+    from conftest import AUTHSERV_ID
+    inst = make_instance(members=(ALICE, BOB, ERIN), extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; '
+                         'confirms_per_member = 1; };')
+    for i in range(2):
+        send_unauthenticated(inst.port, "mallory@evil.example", [LIST],
+                             f"From: {ERIN}\r\nSubject: forged {i}\r\n\r\nForged words.\r\n")
+    assert wait_until(lambda: inst.logtext().count("kind=post") >= 2, 15), inst.logtext()[-1500:]
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.unauthenticated = True
+        s.ehlo()
+        s.mail(ERIN)
+        s.rcpt(LIST)
+        code, reply = s.data(f"From: {ERIN}\r\nSubject: mine\r\n\r\nMy own words.\r\n".encode())
+    qid = qid_of(reply)
+    assert wait_until(lambda: f"{qid} qmgr: list=demo kind=post" in inst.logtext(), 15), inst.logtext()[-1500:]
+    mine = [ln for ln in inst.logtext().splitlines() if qid in ln]
+    assert not [ln for ln in mine if "not held either" in ln], mine
