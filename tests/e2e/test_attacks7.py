@@ -22,6 +22,7 @@ import time
 import pytest
 
 from conftest import MLISTCTL, send_unauthenticated, wait_until
+from test_privsep import USER, root_instance, system_user  # noqa: F401 (a fixture)
 
 LIST, LIST_REQ = "demo@lists.example", "demo-request@lists.example"
 OWNER = "demo-owner@lists.example"
@@ -462,3 +463,39 @@ def test_a_stranger_cannot_silence_one_member(make_instance, sink):
     assert wait_until(lambda: f"{qid} qmgr: list=demo kind=post" in inst.logtext(), 15), inst.logtext()[-1500:]
     mine = [ln for ln in inst.logtext().splitlines() if qid in ln]
     assert not [ln for ln in mine if "not held either" in ln], mine
+
+
+# ---- the control socket and the process that faces the internet -----------------------------------
+
+F10 = ("finding 10: the SMTP process (it parses what the internet sends) runs as the daemon's user, "
+       "which the control socket takes as the operator: whoever takes that process over adds members, "
+       "changes roles and settings")
+
+
+@pytest.mark.xfail(strict=True, reason=F10)
+def test_the_smtp_processs_user_is_not_the_operator(system_user):
+    import pwd
+    import shutil
+    from conftest import MLISTD, wait_port
+    root, conf, port, sink, ctl = root_instance(system_user)
+    proc = None
+    try:
+        for args in (("init",), ("list", "create", "demo")):
+            assert ctl(*args).returncode == 0
+        log = open(os.path.join(root, "mlistd.log"), "wb")
+        proc = subprocess.Popen([MLISTD, "-c", conf, "-f"], stdout=log, stderr=log)
+        wait_port(port)
+        assert wait_until(lambda: os.path.exists(os.path.join(root, "state", "control")))
+        smtpd_uid = os.stat(f"/proc/{proc.pid}").st_uid       # the process that holds port 25
+        assert smtpd_uid == pwd.getpwnam(USER).pw_uid
+        r = subprocess.run(["setpriv", f"--reuid={USER}", f"--regid={USER}", "--clear-groups", MLISTCTL,
+                            "-c", conf, "member", "add", "demo", "mallory@evil.example"],
+                           capture_output=True, text=True, timeout=30)
+        members = ctl("member", "ls", "demo").stdout
+        assert r.returncode != 0 and "mallory" not in members, (r.returncode, r.stdout, r.stderr, members)
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(20)
+        sink.stop()
+        shutil.rmtree(root, ignore_errors=True)
