@@ -499,3 +499,29 @@ def test_the_smtp_processs_user_is_not_the_operator(system_user):
             proc.wait(20)
         sink.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# ---- a post encrypted to the list's key, sent again by someone else ---------------------------------
+
+F11 = ("finding 11: the list decrypts any ciphertext to its key for any member and distributes it as "
+       "theirs: a member who captured another member's encrypted post (one the list held, or one "
+       "refused) has it opened for every member, himself included")
+
+
+@pytest.mark.xfail(strict=True, reason=F11)
+def test_captured_encrypted_post_cannot_be_sent_again_as_anothers(make_instance, sink):
+    from pgphelp import to_list
+    inst = make_instance(members=(ALICE, BOB, CAROL))
+    # alice's post, encrypted as her client does; what her provider (or a wire) saw of it
+    raw = (f"From: Alice <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: only for the list\r\n"
+           "Message-ID: <a1@example.org>\r\n\r\nWords alice never let out.\r\n").encode()
+    enc = to_list(inst, raw)
+    # bob wraps it in his own header: his mail, DKIM-signed by his domain
+    head, body = enc.split(b"\r\n\r\n", 1)
+    head = re.sub(rb"(?im)^From:[^\r\n]*", f"From: Bob <{BOB}>".encode(), head)
+    head = re.sub(rb"(?im)^Message-ID:[^\r\n]*", b"Message-ID: <b1@example.org>", head)
+    send(inst, head + b"\r\n\r\n" + body, BOB)
+    assert wait_until(lambda: "kind=post" in inst.logtext(), 20), inst.logtext()[-2000:]
+    time.sleep(1)
+    leaked = [r for r, m in sink.handler.copies() if b"Words alice never let out." in m]
+    assert leaked == [], f"alice's encrypted words went out as bob's post to {leaked}"
