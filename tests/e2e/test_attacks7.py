@@ -525,3 +525,22 @@ def test_captured_encrypted_post_cannot_be_sent_again_as_anothers(make_instance,
     time.sleep(1)
     leaked = [r for r, m in sink.handler.copies() if b"Words alice never let out." in m]
     assert leaked == [], f"alice's encrypted words went out as bob's post to {leaked}"
+
+
+# ---- the timing of a pseudonymous post ----------------------------------------------------------
+
+F12 = ("finding 12: the pseudonymous template (and the demo list) fan a post out the moment it "
+       "arrives (delivery.jitter 0): whoever sees the author's mail leave (her provider, a wire) and "
+       "a copy arrive links the pseudonym to her")
+
+
+@pytest.mark.parametrize("template", [pytest.param("pseudonymous", marks=pytest.mark.xfail(strict=True, reason=F12)),
+                                      "anonymous"])
+def test_a_pseudonymous_post_does_not_leave_when_it_arrives(make_instance, template):
+    inst = make_instance(members=(), start=False)
+    assert inst.ctl("list", "create", "pl", "--template", template).returncode == 0
+    show = inst.ctl("list", "show", "pl").stdout
+    jmax = re.search(r"delivery\.jitter_max\s+(\d+)", show)
+    batch = re.search(r"delivery\.batch\s+(\d+)", show)
+    assert jmax and batch, show
+    assert int(jmax.group(1)) > 0 or int(batch.group(1)) > 0, show
