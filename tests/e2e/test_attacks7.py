@@ -544,3 +544,20 @@ def test_a_pseudonymous_post_does_not_leave_when_it_arrives(make_instance, templ
     batch = re.search(r"delivery\.batch\s+(\d+)", show)
     assert jmax and batch, show
     assert int(jmax.group(1)) > 0 or int(batch.group(1)) > 0, show
+
+
+F13 = ("finding 13: a stranger's mail to LIST-owner@ is relayed to every moderator without any limit: "
+       "one sender floods the leadership (and amplifies by the number of moderators)")
+
+
+@pytest.mark.xfail(strict=True, reason=F13)
+def test_stranger_cannot_flood_the_moderators(make_instance, sink):
+    inst = moderated(make_instance, "real")
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.unauthenticated = True
+        for i in range(40):
+            s.sendmail(STRANGER, [OWNER], f"From: <{STRANGER}>\r\nSubject: spam {i}\r\n\r\nSpam {i}.\r\n".encode())
+    assert wait_until(lambda: inst.logtext().count("kind=owner") >= 40, 30), inst.logtext()[-1500:]
+    time.sleep(1)
+    got = to(sink, MODS[0], b"Spam ")
+    assert len(got) <= 20, f"{len(got)} of 40 mails from one stranger reached each moderator"
