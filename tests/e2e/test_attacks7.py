@@ -224,7 +224,6 @@ F3 = ("finding 3: strangers spend auth.answers_per_instance, then a member whose
       "cannot unsubscribe (or set nomail): the confirmation to their own address is withheld")
 
 
-@pytest.mark.xfail(strict=True, reason=F3)
 @pytest.mark.parametrize("command", ["unsubscribe", "set nomail on"])
 def test_strangers_cannot_stop_a_member_leaving(make_instance, sink, command):
     from conftest import AUTHSERV_ID
