@@ -1067,7 +1067,8 @@ request_sender(struct pipeline *p, const struct list_cfg *l,
 	/* per address, relay.c counts -request answers (ten an hour) */
 	if ((rc = answer_budget(p, l, &au, e->sender, own)) <= 0) {
 		if (rc < 0)
-			why_cause(why, "the answer budget", store_errmsg(p->st));
+			why_cause(why, "the answer budget",
+			    store_errmsg(p->st));
 		return rc;
 	}
 	*sure = authn_vouches(&au, e->sender);
