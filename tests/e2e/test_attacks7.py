@@ -276,7 +276,6 @@ F5 = ("finding 5: behind_mta = true on a wildcard address is 'configuration OK':
       "(installed as mlistd.conf.example) believes anyone's Authentication-Results once its address is opened")
 
 
-@pytest.mark.xfail(strict=True, reason=F5)
 @pytest.mark.parametrize("address", ["0.0.0.0", "::", "192.0.2.25"])
 def test_believing_authentication_results_on_a_public_address_is_not_ok(tmp_path, address):
     """An operator starts from the example and listens on the world: every header the world writes
