@@ -529,8 +529,7 @@ F12 = ("finding 12: the pseudonymous template (and the demo list) fan a post out
        "a copy arrive links the pseudonym to her")
 
 
-@pytest.mark.parametrize("template", [pytest.param("pseudonymous", marks=pytest.mark.xfail(strict=True, reason=F12)),
-                                      "anonymous"])
+@pytest.mark.parametrize("template", ["pseudonymous", "anonymous"])
 def test_a_pseudonymous_post_does_not_leave_when_it_arrives(make_instance, template):
     inst = make_instance(members=(), start=False)
     assert inst.ctl("list", "create", "pl", "--template", template).returncode == 0
