@@ -503,7 +503,6 @@ F11 = ("finding 11: the list decrypts any ciphertext to its key for any member a
        "refused) has it opened for every member, himself included")
 
 
-@pytest.mark.xfail(strict=True, reason=F11)
 def test_captured_encrypted_post_cannot_be_sent_again_as_anothers(make_instance, sink):
     from pgphelp import to_list
     inst = make_instance(members=(ALICE, BOB, CAROL))
