@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "delivery/distribute.h"
+#include "delivery/pgpcopy.h"
 #include "mail/addr.h"
 #include "mail/msgid.h"
 #include "pipeline/pgpsign.h"
@@ -129,16 +130,26 @@ distribute_release(const struct list_cfg *l, long long now)
 
 /*
  * note_copy - what binds a DSN to copy qid (delivery/bounce.c): its
- * Message-ID, kept MSGID_KEEP, rolled back with the copy
+ * Message-ID, and the outer one its encrypted copies carry (list's), kept
+ * MSGID_KEEP, rolled back with the copy
  */
 static int
-note_copy(struct pipeline *p, const char *qid, const void *msg, size_t len)
+note_copy(struct pipeline *p, const char *qid, const char *list,
+    const void *msg, size_t len)
 {
-	char id[MSGID_MAX];
+	char id[MSGID_MAX], outer[MSGID_MAX];
 
 	if (msgid_of(msg, len, id, sizeof(id)) < 0)
 		return 0;		/* nothing a DSN could name */
-	return store_copy_msgid(p->st, qid, id, p->now,
+	if (store_copy_msgid(p->st, qid, id, p->now,
+	    p->now - MSGID_KEEP) != STORE_OK)
+		return -1;
+	/* an encrypted copy shows the relay its outer id: that one too */
+	if (list == NULL || pgpcopy_outer_id(p->keys ? p->keys->lookup : NULL,
+	    list, p->cfg->hostname, id, outer, sizeof(outer)) < 0 ||
+	    strcmp(outer, id) == 0)
+		return 0;
+	return store_copy_msgid(p->st, qid, outer, p->now,
 	    p->now - MSGID_KEEP) == STORE_OK ? 0 : -1;
 }
 
@@ -163,7 +174,7 @@ distribute_write(struct pipeline *p, const void *msg, size_t len, const char *no
 		spool_remove(p->sp, SPOOL_OUT, w.id);
 		return -1;
 	}
-	return note_copy(p, w.id, msg, len);
+	return note_copy(p, w.id, note, msg, len);
 }
 
 /* distribute_unwrite - the copy last written went to nobody: remove it */

@@ -12,6 +12,7 @@
  * and writing a file drops its comments (list templates are copied as
  * text, so only `list set` rewrites a file, and says so in the README).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -734,6 +735,48 @@ load_notices(struct config *c, struct buf *errs)
 	return nerr;
 }
 
+/*
+ * front_address - may an MTA in front be the only one to reach address?
+ * Loopback and private addresses only: a wildcard or a public address is
+ * reached by the world, whose Authentication-Results would be believed.
+ */
+static int
+front_address(const char *a)
+{
+	unsigned char b[16];
+
+	if (strcasecmp(a, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, a, b) == 1)
+		return b[0] == 127 || b[0] == 10 ||
+		    (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+		    (b[0] == 192 && b[1] == 168) ||
+		    (b[0] == 169 && b[1] == 254) ||
+		    (b[0] == 100 && (b[1] & 0xc0) == 64);
+	if (inet_pton(AF_INET6, a, b) != 1)
+		return 0;
+	return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe &&
+	    (b[1] & 0xc0) == 0x80) || memcmp(b, in6addr_loopback.s6_addr,
+	    16) == 0;
+}
+
+/* front_check - a behind_mta listener on an address the world reaches */
+static int
+front_check(const struct listen_cfg *l, const char *file, int line,
+    const char *prefix, struct buf *errs)
+{
+	char path[64];
+
+	if (!l->behind_mta || !l->address || front_address(l->address))
+		return 0;
+	snprintf(path, sizeof(path), "%sbehind_mta", prefix);
+	cfg_error(errs, file, line, path, "behind_mta on %s: the "
+	    "Authentication-Results of whoever connects would be believed; "
+	    "set it only on a loopback or private address that the MTA in "
+	    "front alone reaches", l->address);
+	return 1;
+}
+
 /* load_listen - the listen = ( {...}, ... ) list */
 static int
 load_listen(struct config *c, config_t *cf, struct buf *errs)
@@ -761,6 +804,8 @@ load_listen(struct config *c, config_t *cf, struct buf *errs)
 		}
 		nerr += validate(e, listen_rules, &c->listen[c->nlisten], c->file, prefix, errs);
 		nerr += unknown_keys(e, listen_rules, c->file, prefix, "", errs);
+		nerr += front_check(&c->listen[c->nlisten], c->file,
+		    (int)config_setting_source_line(e), prefix, errs);
 		if (c->listen[c->nlisten].tls_cert && c->listen[c->nlisten].tls_key &&
 		    (!*c->listen[c->nlisten].tls_cert != !*c->listen[c->nlisten].tls_key ||
 		    (c->listen[c->nlisten].require_tls && !*c->listen[c->nlisten].tls_cert) ||

@@ -37,6 +37,8 @@
 #include "mail/openpgp.h"
 #include "pipeline/pgpin_open.h"
 
+#define ADDR_LEN	320	/* an addr-spec, with room */
+
 /* the outer fields an opened post does not keep: they describe the wrapper */
 static const char *const wrapper[] = {
 	"Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
@@ -384,6 +386,50 @@ clear_signed(const char *msg, size_t len, const char *listaddr,
 	openpgp_plain_free(&v);
 }
 
+/* from_of - the one From mailbox of a header into out; -1 none or not one */
+static int
+from_of(const struct hdr *h, char *out, size_t n)
+{
+	struct mailimf_mailbox_list *ml = NULL;
+	struct mailimf_mailbox *mb;
+	const struct hdr_field *f;
+	size_t idx = 0;
+	int rc = -1;
+
+	if (hdr_count(h, "From") != 1 || (f = hdr_get(h, "From")) == NULL ||
+	    mailimf_mailbox_list_parse(f->value, f->vlen, &idx, &ml) !=
+	    MAILIMF_NO_ERROR)
+		return -1;
+	if (clist_count(ml->mb_list) == 1 &&
+	    (mb = clist_content(clist_begin(ml->mb_list))) != NULL &&
+	    mb->mb_addr_spec && snprintf(out, n, "%s", mb->mb_addr_spec) <
+	    (int)n)
+		rc = 0;
+	mailimf_mailbox_list_free(ml);
+	return rc;
+}
+
+/*
+ * foreign - does the entity's protected From name another sender than
+ * the outer From? Then it is someone else's encrypted post sent again (a
+ * captured one: opened, it would go out as the sender's, to everyone,
+ * him included). No protected From: nothing to compare.
+ */
+static int
+foreign(const struct hdr *outer, const char *e, size_t len)
+{
+	char a[ADDR_LEN], b[ADDR_LEN];
+	struct hdr in;
+	int rc;
+
+	if (hdr_parse(e, len, &in) < 0)
+		return 0;
+	rc = hdr_get(&in, "From") != NULL && (from_of(&in, a, sizeof(a)) < 0 ||
+	    from_of(outer, b, sizeof(b)) < 0 || strcasecmp(a, b) != 0);
+	hdr_free(&in);
+	return rc;
+}
+
 /*
  * opened - decrypt payload with sec: 1 into out, 0 an inline block not
  * encrypted to the list's key (someone else's, quoted: plain text), -1
@@ -418,10 +464,14 @@ opened(const char *msg, size_t len, const char *listaddr,
 	if (r->verified && !for_list(e, el, listaddr))
 		r->verified = 0;
 	if (hdr_parse(msg, len, &outer) == 0) {
-		rc = assemble(&outer, e, el, inl, out) < 0 ? -1 : 1;
+		if (!inl && foreign(&outer, e, el))
+			snprintf(r->why, sizeof(r->why), "the From: inside the "
+			    "encryption is not the sender's");
+		else
+			rc = assemble(&outer, e, el, inl, out) < 0 ? -1 : 1;
 		hdr_free(&outer);
 	}
-	if (rc < 0)
+	if (rc < 0 && !*r->why)
 		snprintf(r->why, sizeof(r->why), "out of memory");
 	openpgp_plain_free(&pl);
 	return rc;

@@ -25,6 +25,7 @@
 #include "pipeline/pgpopen.h"
 #include "pipeline/policy.h"
 #include "pipeline/relay.h"
+#include "pipeline/reply.h"
 #include "pipeline/request.h"
 #include "pipeline/sign.h"
 #include "pipeline/tokens.h"
@@ -32,6 +33,20 @@
 #include "util/log.h"
 
 #define REQUEST_ANSWERS_PER_HOUR	10
+#define OWNER_MAILS_PER_HOUR		10	/* to LIST-owner@, per envelope */
+
+/*
+ * fields of a mail relayed to the moderators as it came that would make a
+ * moderator's client write to the writer directly - a read receipt, a
+ * reply - from the moderator's own address (a hidden leadership unmasked
+ * by one mail); Reply-To is replaced by the list's handle
+ */
+static const char *const answer_fields[] = {
+	"Reply-To", "Mail-Reply-To", "Mail-Followup-To",
+	"Disposition-Notification-To", "Return-Receipt-To",
+	"X-Confirm-Reading-To", "Read-Receipt-To", "Generate-Delivery-Report",
+	NULL
+};
 
 /* a relayed message on its way */
 struct relay {
@@ -476,13 +491,11 @@ relay_announce(struct pipeline *p, const struct listaddr *la, const struct envel
  */
 static enum result
 roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
-    struct buf *out)
+    const struct authn *au, struct buf *out)
 {
 	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 1 };
 	struct transform_out t;
 	struct member mb;
-	struct authn au;
-	struct why why = { "" };
 	struct ident id;
 	char handle[24], to[26];
 	const char *sender;
@@ -491,13 +504,8 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 
 	if (l->moderators_see || !*e->sender)
 		return OK;
-	/* only an authenticated member is shown as the member: asked first */
-	if ((r = authn_check(p, e, msg, &au, &why)) != OK) {
-		log_info("%s qmgr: list=%s to the moderators: %s result=tempfail", p->qid, l->name,
-		    why_text(&why));
-		return TEMPFAIL;
-	}
-	if (au.level < AUTHN_DKIM)
+	/* only an authenticated member is shown as the member */
+	if (au->level < AUTHN_DKIM)
 		return OK;	/* a stranger's: as it came, unparsed */
 	if ((r = workpool_transform(&tin, NULL, p->keys, &t)) != OK) {
 		transform_out_free(&t);
@@ -505,7 +513,7 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 		return r == PERMFAIL ? OK : TEMPFAIL;
 	}
 	sender = *t.from ? t.from : e->sender;
-	if (!authn_vouches(&au, sender) ||
+	if (!authn_vouches(au, sender) ||
 	    store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
 		transform_out_free(&t);
 		return OK;
@@ -525,6 +533,85 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 	return r;
 }
 
+/* answer_field - a field that sends a reply or a receipt past the list */
+static int
+answer_field(const struct hdr_field *f)
+{
+	for (const char *const *n = answer_fields; *n; n++)
+		if (hdr_is(f, *n))
+			return 1;
+	return hdr_is(f, "X-Mlist-Sender");	/* the list's own mark */
+}
+
+/*
+ * writer - where the moderators' answer goes: the one From mailbox they
+ * see (mail clients answer it too), else the envelope sender; never an
+ * envelope that differs from a From nobody verified (the forger's)
+ */
+static void
+writer(const struct envelope *e, const struct buf *msg, char *out, size_t n)
+{
+	if (reply_from((const char *)msg->data, msg->len, out, n) < 0 ||
+	    !*out)
+		snprintf(out, n, "%s", e->sender);
+}
+
+/*
+ * as_it_came - the writer's mail for the moderators: a handle of the
+ * list's in Reply-To, nothing that answers past it, and a mark when the
+ * list could not verify the From (a header is a claim, #14)
+ */
+static enum result
+as_it_came(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg, const struct authn *au,
+    struct buf *m)
+{
+	char handle[24], who[ADDR_MAX + 1];
+	struct hdr h;
+
+	buf_printf(m, "X-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname);
+	if (!*e->sender ||
+	    hdr_parse((const char *)msg->data, msg->len, &h) < 0) {
+		buf_append(m, msg->data, msg->len);
+		return OK;
+	}
+	writer(e, msg, who, sizeof(who));
+	handle_generate(handle, sizeof(handle));
+	if (store_anon_add(p->st, l->name, handle, who,
+	    p->now + 30 * 86400LL) != STORE_OK) {
+		hdr_free(&h);
+		return TEMPFAIL;
+	}
+	if (!authn_vouches(au, who))
+		buf_puts(m, "X-Mlist-Sender: not verified (the list could not "
+		    "verify that the From: address sent this)\r\n");
+	buf_printf(m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name, handle,
+	    p->cfg->hostname);
+	for (int i = 0; i < h.n; i++)
+		if (!answer_field(&h.f[i])) {
+			buf_append(m, h.f[i].start, h.f[i].len);
+			if (h.f[i].start[h.f[i].len - 1] != '\n')
+				buf_puts(m, "\r\n");
+		}
+	buf_puts(m, "\r\n");
+	buf_append(m, msg->data + h.body_off, msg->len - h.body_off);
+	hdr_free(&h);
+	return OK;
+}
+
+/* roles_sent - the copies went (n of them), or the mail is held for none */
+static enum result
+roles_sent(struct pipeline *p, const struct list_cfg *l, const char *kind,
+    int n, const char *as)
+{
+	if (n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name,
+	    "no owner or moderator", NULL) != STORE_OK)
+		return TEMPFAIL;
+	log_info("%s qmgr: list=%s kind=%s relayed-to-roles=%d%s%s result=ok",
+	    p->qid, l->name, kind, n, as, n ? "" : " held=no-owner");
+	return OK;
+}
+
 /*
  * relay_to_roles - forward to owners and moderators (each gets their own
  * copy: none sees the others); held if there are none. The moderators'
@@ -536,56 +623,31 @@ static enum result
 relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
     const char *kind)
 {
+	struct why why = { "" };
+	struct authn au;
 	struct buf m;
-	struct hdr h;
-	char handle[24];
 	int n = 0;
 	enum result r;
 
+	memset(&au, 0, sizeof(au));
+	if (*e->sender && authn_check(p, e, msg, &au, &why) != OK) {
+		log_info("%s qmgr: list=%s to the moderators: %s "
+		    "result=tempfail", p->qid, l->name, why_text(&why));
+		return TEMPFAIL;
+	}
 	buf_init(&m, 0);
-	if ((r = roles_copy(p, l, e, msg, &m)) != OK || m.len) {
+	if ((r = roles_copy(p, l, e, msg, &au, &m)) != OK || m.len) {
 		/* a member who does not post under their address: the moderators see them as the list does */
 		if (r == OK && distribute_roles_copy(p, l, m.data, m.len, &n) < 0)
 			r = TEMPFAIL;
 		buf_free(&m);
-		if (r == OK && n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name, "no owner or moderator", NULL) !=
-		    STORE_OK)
-			r = TEMPFAIL;
-		if (r == OK)
-			log_info("%s qmgr: list=%s kind=%s relayed-to-roles=%d as=pseudonym result=ok", p->qid, l->name,
-			    kind, n);
-		return r;
+		return r == OK ? roles_sent(p, l, kind, n, " as=pseudonym") : r;
 	}
-	buf_printf(&m, "X-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname);
-	if (*e->sender && hdr_parse((const char *)msg->data, msg->len, &h) == 0) {
-		handle_generate(handle, sizeof(handle));
-		if (store_anon_add(p->st, l->name, handle, e->sender, p->now + 30 * 86400LL) != STORE_OK) {
-			hdr_free(&h);
-			buf_free(&m);
-			return TEMPFAIL;
-		}
-		buf_printf(&m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name, handle, p->cfg->hostname);
-		for (int i = 0; i < h.n; i++)
-			if (!hdr_is(&h.f[i], "Reply-To")) {
-				buf_append(&m, h.f[i].start, h.f[i].len);
-				if (h.f[i].start[h.f[i].len - 1] != '\n')
-					buf_puts(&m, "\r\n");
-			}
-		buf_puts(&m, "\r\n");
-		buf_append(&m, msg->data + h.body_off, msg->len - h.body_off);
-		hdr_free(&h);
-	} else
-		buf_append(&m, msg->data, msg->len);
-	if (distribute_roles_copy(p, l, m.data, m.len, &n) < 0) {
-		buf_free(&m);
-		return TEMPFAIL;
-	}
+	if ((r = as_it_came(p, l, e, msg, &au, &m)) == OK &&
+	    distribute_roles_copy(p, l, m.data, m.len, &n) < 0)
+		r = TEMPFAIL;
 	buf_free(&m);
-	if (n == 0 && store_hold(p->st, p->out[p->nout - 1], l->name, "no owner or moderator", NULL) != STORE_OK)
-		return TEMPFAIL;
-	log_info("%s qmgr: list=%s kind=%s relayed-to-roles=%d%s result=ok", p->qid, l->name, kind, n,
-	    n ? "" : " held=no-owner");
-	return OK;
+	return r == OK ? roles_sent(p, l, kind, n, "") : r;
 }
 
 /* looped - mail that already went through LIST-owner@ (X-Loop), or automatic; -1 unparseable */
@@ -639,6 +701,34 @@ roles_result(const struct listaddr *la, enum result r, struct why *why)
 	return r;
 }
 
+/*
+ * owner_flood - one envelope address writes to the moderators at most
+ * OWNER_MAILS_PER_HOUR times an hour: past it the mail is dropped and
+ * logged, so that nobody floods the leadership (each moderator gets a copy
+ * of each) or the store (a handle each). OK go on, PERMFAIL dropped.
+ */
+static enum result
+owner_flood(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, struct why *why)
+{
+	char key[400];
+	int n;
+
+	snprintf(key, sizeof(key), "~owner:%s", l->name);
+	if ((n = store_post_count(p->st, key, e->sender, p->now / 3600, 0)) < 0) {
+		why_cause(why, "the -owner rate check", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (n >= OWNER_MAILS_PER_HOUR) {
+		log_info("%s qmgr: list=%s kind=owner dropped (%d an hour from "
+		    "one address) result=permfail", p->qid, l->name,
+		    OWNER_MAILS_PER_HOUR);
+		return PERMFAIL;
+	}
+	(void)store_post_count(p->st, key, e->sender, p->now / 3600, 1);
+	return OK;
+}
+
 /* relay_owner - LIST-owner@: to the owners and moderators, each their own copy */
 enum result
 relay_owner(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
@@ -649,6 +739,8 @@ relay_owner(struct pipeline *p, const struct listaddr *la, const struct envelope
 
 	(void)quarantine;
 	if ((r = loop_check(p, la, e, msg, &automatic, why)) != OK)
+		return r == PERMFAIL ? OK : r;
+	if ((r = owner_flood(p, la->list, e, why)) != OK)
 		return r == PERMFAIL ? OK : r;
 	r = relay_to_roles(p, la->list, e, msg, addr_kind_name(la->kind));
 	return roles_result(la, r, why);

@@ -1074,25 +1074,57 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 }
 
 /*
+ * answer_budget - may the answer to a claim go out? A change the member
+ * confirms from their own registered address (own) comes from the
+ * members' confirmations, as a post's confirmation does: strangers
+ * spending the instance's answers must not stop a member leaving.
+ * 1 yes, 0 withheld, -1 store error.
+ */
+static int
+answer_budget(struct pipeline *p, const struct list_cfg *l,
+    const struct authn *au, const char *to, int own)
+{
+	struct member m;
+	int rc;
+
+	if (authn_vouches(au, to) || !own)
+		return authn_may_reply(p, au, to);
+	if ((rc = store_member_find(p->st, l->name, to, &m)) == STORE_ERR)
+		return -1;
+	if (rc != STORE_OK)
+		return authn_may_reply(p, au, to);
+	member_free(&m);
+	return authn_may_confirm(p, au, to);
+}
+
+/*
  * request_sender - may this -request mail be answered, and is its envelope
  * sender (where every answer goes) who the list believes sent it? An
  * unauthenticated claim is answered as anyone is answered (so the answer
  * cannot tell a member from a moderator or from nobody) and within the
- * backscatter budget. 1 answer (*sure set), 0 withheld (logged), -1 DNS
- * cannot answer now (cause in why: the mail waits).
+ * backscatter budget (own: a change a member confirms, within the
+ * members'). 1 answer (*sure
+ * set), 0 withheld (logged), -1 DNS or the store cannot answer now (cause
+ * in why: the mail waits).
  */
 static int
-request_sender(struct pipeline *p, const struct envelope *e,
-    const struct buf *msg, int *sure, struct why *why)
+request_sender(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg, int own, int *sure,
+    struct why *why)
 {
 	struct authn au;
+	int rc;
 
 	*sure = 0;
 	if (authn_check(p, e, msg, &au, why) != OK)
 		return -1;
 	/* per address, relay.c counts -request answers (ten an hour) */
-	if (!authn_may_reply(p, &au, e->sender))
-		return 0;
+	if ((rc = answer_budget(p, l, &au, e->sender, own)) <= 0) {
+		if (rc < 0)
+			why_cause(why, "the answer budget",
+			    store_errmsg(p->st));
+		return rc;
+	}
 	*sure = authn_vouches(&au, e->sender);
 	return 1;
 }
@@ -1110,7 +1142,7 @@ request_help(struct pipeline *p, const struct list_cfg *l,
 	struct buf b;
 	int rc, sure;
 
-	if ((rc = request_sender(p, e, msg, &sure, why)) <= 0)
+	if ((rc = request_sender(p, l, e, msg, 0, &sure, why)) <= 0)
 		return rc;
 	buf_init(&b, 0);
 	rc = request_piece(p, l, why_sent, NULL, &b) < 0 ||
@@ -1134,7 +1166,8 @@ request_answer(struct pipeline *p, const struct list_cfg *l,
 	long long since = 0;
 	int rc, sure, level;
 
-	if ((rc = request_sender(p, e, msg, &sure, why)) <= 0)
+	if ((rc = request_sender(p, l, e, msg,
+	    (req->cmds & CMD_CONFIRMED) != 0, &sure, why)) <= 0)
 		return rc;
 	/* a claim is not a membership: it is answered as anyone is */
 	if (sure)
