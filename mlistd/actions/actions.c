@@ -178,6 +178,15 @@ h_list_delete(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv
 	return act_list_delete(c, l);
 }
 
+/* h_list_create - list create NAME [TEMPLATE]: a list that is not yet */
+static int
+h_list_create(struct act_ctx *c, const struct list_cfg *l, int argc,
+    char **argv)
+{
+	(void)l;
+	return act_list_create(c, argv[1], argc == 3 ? argv[2] : "default");
+}
+
 /* h_backup - backup FILE: the instance into one encrypted file */
 static int
 h_backup(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
@@ -188,6 +197,8 @@ h_backup(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 }
 
 #define INSTANCE	2
+/* own_txn NEWLIST: argv[1] names a list that does not exist yet */
+#define NEWLIST		3
 
 /* counts include the verb and the list */
 static const struct action actions[] = {
@@ -205,6 +216,7 @@ static const struct action actions[] = {
 	{ "member export", "LIST", 2, 2, 0, h_export },
 	{ "list set", "LIST KEY VALUE", 4, 4, 0, h_list_set },
 	{ "list delete", "LIST", 2, 2, 1, h_list_delete },
+	{ "list create", "NAME [TEMPLATE]", 2, 3, NEWLIST, h_list_create },
 	{ "unmask", "LIST PSEUDONYM", 3, 3, 0, h_unmask },
 	{ "digest send", "LIST", 2, 2, 0, h_digest },
 	{ "keys rotate", "LIST", 2, 2, 0, h_keys },
@@ -248,7 +260,7 @@ dispatch(struct act_ctx *c, const struct action *a, int argc, char **argv)
 
 	if (argc < a->minargs || argc > a->maxargs)
 		return act_fail(c, ACT_USAGE, "usage: mlistctl %s %s", a->verb, a->args);
-	if (a->own_txn == INSTANCE)
+	if (a->own_txn == INSTANCE || a->own_txn == NEWLIST)
 		return a->fn(c, NULL, argc, argv);
 	if ((l = act_list(c, argv[1])) == NULL)
 		return ACT_FAILED;

@@ -11,6 +11,7 @@
 #define MLIST_ACTIONS_H
 
 #include "pipeline/pipeline.h"
+#include "util/why.h"
 
 /* results; the first four are mlistctl's exit codes */
 enum act {
@@ -111,6 +112,10 @@ int	act_keys_rotate_pseudonym(struct act_ctx *, const struct list_cfg *,
 int	act_keys_openpgp(struct act_ctx *, const struct list_cfg *);
 
 /* list.c */
+int	act_list_create(struct act_ctx *, const char *name, const char *tmpl);
+int	act_list_keys_due(struct pipeline *, const struct list_cfg *);
+int	act_list_keys_job(struct pipeline *, const struct list_cfg *,
+	    struct why *);
 int	act_digest_now(struct act_ctx *, const struct list_cfg *);
 int	act_keys_rotate(struct act_ctx *, const struct list_cfg *);
 int	act_list_delete(struct act_ctx *, const struct list_cfg *);
