@@ -55,6 +55,7 @@ int	act_bad_address(struct act_ctx *, const char *addr);
 int	act_fail(struct act_ctx *, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	act_dberr(struct act_ctx *);
+void	act_reload(struct act_ctx *);
 void	act_json_str(struct buf *, const char *);
 int	act_audit(struct act_ctx *, const struct list_cfg *, const char *action,
 	    const char *detail);

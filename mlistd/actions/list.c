@@ -10,7 +10,6 @@
  * makes the keys at the daemon's first turn).
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,14 +89,15 @@ act_list_create(struct act_ctx *c, const char *name, const char *tmpl)
 	struct pipeline *p = c->p;
 	char sel[SELECTOR_MAX], fpr[OPENPGP_FPR_SIZE];
 	struct buf err;
-	int rc = ACT_DONE;
+	int rc;
 
 	buf_init(&err, 0);
-	if (config_list_create(p->cfg, name, tmpl, &err) < 0)
+	if (config_list_create(p->cfg, name, tmpl, &err) < 0) {
 		rc = act_fail(c, ACT_FAILED, "%s", buf_cstr(&err));
-	buf_free(&err);
-	if (rc != ACT_DONE)
+		buf_free(&err);
 		return rc;
+	}
+	buf_free(&err);
 	if (store_begin(p->st) < 0 || make_keys(p, name, sel, sizeof(sel),
 	    fpr) < 0 || store_commit(p->st) < 0) {
 		rc = act_fail(c, ACT_FAILED, "list %s not created: its keys "
@@ -106,8 +106,7 @@ act_list_create(struct act_ctx *c, const char *name, const char *tmpl)
 		unmake(c, name);
 		return rc;
 	}
-	c->reload = 1;
-	kill(getppid(), SIGHUP);	/* the SMTP side takes the list too */
+	act_reload(c);
 	log_info("NOQUEUE control: list=%s created with its keys, selector %s "
 	    "result=ok", name, sel);
 	created(c, name, sel, fpr);
@@ -183,8 +182,7 @@ act_list_delete(struct act_ctx *c, const struct list_cfg *l)
 {
 	if (unlink(l->file) < 0 || fs_fsync_dir(l->file) < 0)
 		return act_fail(c, ACT_FAILED, "cannot remove %s: %s", l->file, strerror(errno));
-	c->reload = 1;
-	kill(getppid(), SIGHUP);	/* the SMTP side forgets the list too */
+	act_reload(c);
 	if (store_list_purge(c->p->st, l->name) != STORE_OK)
 		return act_fail(c, ACT_ERROR, "list file removed, but its members could not be: %s",
 		    store_errmsg(c->p->st));

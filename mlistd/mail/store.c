@@ -967,20 +967,16 @@ st_step_done(struct store *st, sqlite3_stmt *s)
 	return rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_EXISTS : STORE_ERR;
 }
 
-/* st_scalar - one integer from a query with up to two text parameters */
+/*
+ * st_step_scalar - run a statement that returns one integer (dflt if no
+ * row, or a NULL); finalize it; STORE_ERR if it failed
+ */
 long long
-st_scalar(struct store *st, const char *sql, const char *a, const char *b, long long dflt)
+st_step_scalar(struct store *st, sqlite3_stmt *s, long long dflt)
 {
-	sqlite3_stmt *s = st_prep(st, sql);
 	long long v = dflt;
 	int rc;
 
-	if (!s)
-		return STORE_ERR;
-	if (a)
-		sqlite3_bind_text(s, 1, a, -1, SQLITE_TRANSIENT);
-	if (b)
-		sqlite3_bind_text(s, 2, b, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (sqlite3_column_type(s, 0) != SQLITE_NULL)
 			v = sqlite3_column_int64(s, 0);
@@ -988,6 +984,21 @@ st_scalar(struct store *st, const char *sql, const char *a, const char *b, long 
 		v = st_db_fail(st);
 	st_done(st, s);
 	return v;
+}
+
+/* st_scalar - one integer from a query with up to two text parameters */
+long long
+st_scalar(struct store *st, const char *sql, const char *a, const char *b, long long dflt)
+{
+	sqlite3_stmt *s = st_prep(st, sql);
+
+	if (!s)
+		return STORE_ERR;
+	if (a)
+		sqlite3_bind_text(s, 1, a, -1, SQLITE_TRANSIENT);
+	if (b)
+		sqlite3_bind_text(s, 2, b, -1, SQLITE_TRANSIENT);
+	return st_step_scalar(st, s, dflt);
 }
 
 /*
@@ -1010,18 +1021,11 @@ long long
 st_hashed_scalar(struct store *st, const char *sql, const char *list, const char *addr, long long n)
 {
 	sqlite3_stmt *s = st_prep_member(st, sql, list, addr);
-	long long v = 0;
-	int rc;
 
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)n);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	else if (rc != SQLITE_DONE)
-		v = st_db_fail(st);
-	st_done(st, s);
-	return v;
+	return st_step_scalar(st, s, 0);
 }
 
 /* st_bind_tagged - keyed hash of "tag:text" for list (a different domain from addresses) */
