@@ -310,9 +310,10 @@ usage(FILE *fp)
 	fprintf(fp, "\nVerbs that change something are done by the running daemon (through\n"
 	    "STATE/control; root or the daemon's user only): start mlistd first. These\n"
 	    "work without it: init, check, list create (the list file only: the\n"
-	    "daemon makes the list's keys when it starts), and the verbs that only read\n"
-	    "(status, list ls/show, member ls, mod ls/show/queue, archive ls/export,\n"
-	    "audit, keys).\n"
+	    "daemon makes the list's keys when it starts), rekey (the master key only),\n"
+	    "restore (the daemon stopped), and the verbs that only read (status, list\n"
+	    "ls/show, member ls, mod ls/show/queue, archive ls/export, audit, keys).\n"
+	    "None of them writes the database but init and restore.\n"
 	    "\nexit status: 0 done, 1 failed, 2 usage error, 3 a request was opened and waits\n"
 	    "for the moderators' quorum (unmask, member ban, member rm, member set ... role,\n"
 	    "list set of guarded settings, member export's first run).\n");
