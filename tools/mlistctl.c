@@ -7,7 +7,9 @@
  * control socket (STATE/control), prints the answer and exits with its
  * code, so that every action has one implementation, the daemon's
  * (mlistd/actions/). Verbs that only read may read the database here;
- * init, check and list create are what must work before the first start.
+ * init, check and list create are what must work before the first start
+ * (list create then writes the list file alone: the daemon makes the
+ * list's keys when it starts; with the daemon running, it does it all).
  * Exit codes: 0 done, 1 failed, 2 usage, 3 a request opened that waits for
  * the moderators' quorum. Every error is one line on stderr that says what
  * to do. With --json, output is one JSON document on stdout (documented in
@@ -89,6 +91,9 @@ static int v_daemon(struct ctx *, int, char **);
 static int v_member_set(struct ctx *, int, char **);
 static int call(struct ctx *, int, char **);
 static int call_to(struct ctx *, int, char **, int);
+static int exchange(struct ctx *, int, char **, int);
+/* exchange's "no daemon runs" (not an exit code) */
+#define CALL_NODAEMON	(-1)
 static int v_import(struct ctx *, int, char **);
 static int v_backup(struct ctx *, int, char **);
 static int v_restore(struct ctx *, int, char **);
@@ -115,9 +120,12 @@ static const struct verb verbs[] = {
 	  "Prints \"configuration OK\" or each error as file:line: setting: problem." },
 	{ "status", "", 0, 0, NEED_CONFIG, v_status,
 	  "Show whether the daemon runs, queue sizes, pending deliveries and lists." },
-	{ "list create", "NAME [--template T]", 1, 3, NEED_STORE, v_list_create,
+	{ "list create", "NAME [--template T]", 1, 3, NEED_DAEMON, v_list_create,
 	  "Create list NAME from templates_dir/T.conf (default T: default). The list\n"
-	  "address is NAME@hostname. The daemon is told to reload." },
+	  "address is NAME@hostname. The running daemon writes the list file, makes\n"
+	  "the list's DKIM and OpenPGP keys and takes the list at once. Before the\n"
+	  "first start (no daemon running) only the list file is written here; the\n"
+	  "daemon makes the keys when it starts. mlistctl never makes a key." },
 	{ "list ls", "", 0, 0, NEED_STORE, v_list_ls, "List the lists and their member counts." },
 	{ "list show", "NAME", 1, 1, NEED_STORE, v_list_show,
 	  "Show every setting of a list (defaults included) and its member count." },
@@ -301,9 +309,11 @@ usage(FILE *fp)
 		fprintf(fp, "  %s %s\n", v->words, v->args);
 	fprintf(fp, "\nVerbs that change something are done by the running daemon (through\n"
 	    "STATE/control; root or the daemon's user only): start mlistd first. These\n"
-	    "work without it: init, check, list create, and the verbs that only read\n"
-	    "(status, list ls/show, member ls, mod ls/show/queue, archive ls/export,\n"
-	    "audit, keys).\n"
+	    "work without it: init, check, list create (the list file only: the\n"
+	    "daemon makes the list's keys when it starts), rekey (the master key only),\n"
+	    "restore (the daemon stopped), and the verbs that only read (status, list\n"
+	    "ls/show, member ls, mod ls/show/queue, archive ls/export, audit, keys).\n"
+	    "None of them writes the database but init and restore.\n"
 	    "\nexit status: 0 done, 1 failed, 2 usage error, 3 a request was opened and waits\n"
 	    "for the moderators' quorum (unmask, member ban, member rm, member set ... role,\n"
 	    "list set of guarded settings, member export's first run).\n");
@@ -316,20 +326,6 @@ verb_help(const struct verb *v)
 	printf("usage: mlistctl [-c CONFIG] [--json] [--emergency] %s %s\n\n%s\n", v->words, v->args, v->help);
 	if (strcmp(v->words, "list set") == 0)
 		printf("\nKEY is one of: %s\n", config_list_keys());
-}
-
-/* signal_daemon - ask a running daemon to reload; quiet if none runs */
-static void
-signal_daemon(struct ctx *c)
-{
-	FILE *fp = fopen(c->cfg->pid_file, "r");
-	long pid;
-
-	if (!fp)
-		return;
-	if (fscanf(fp, "%ld", &pid) == 1 && pid > 1 && kill((pid_t)pid, SIGHUP) == 0 && !c->json)
-		fprintf(stderr, "mlistctl: daemon (pid %ld) told to reload\n", pid);
-	fclose(fp);
 }
 
 /* read_pass - a passphrase (terminal: asked; else a line of stdin) into guarded memory */
@@ -678,42 +674,37 @@ find_list(struct ctx *c, const char *name)
 	return l;
 }
 
+/*
+ * v_list_create - the running daemon creates the list (its file and its
+ * keys: mlistctl makes no key); before the first start, or with the
+ * daemon stopped, the list file alone is written here, and the daemon
+ * makes the keys at its first turn (actions/list.c)
+ */
 static int
 v_list_create(struct ctx *c, int argc, char **argv)
 {
-	const char *tmpl = "default";
+	char *req[2] = { argv[0], (char *)"default" };
 	struct buf err;
+	int rc;
 
 	if (argc == 3 && strcmp(argv[1], "--template") == 0)
-		tmpl = argv[2];
+		req[1] = argv[2];
 	else if (argc != 1)
 		return fail(EX_USAGE, "usage: list create NAME [--template T]");
+	if ((rc = exchange(c, 2, req, 1)) != CALL_NODAEMON)
+		return rc;
 	buf_init(&err, 0);
-	if (config_list_create(c->cfg, argv[0], tmpl, &err) < 0) {
+	if (config_list_create(c->cfg, argv[0], req[1], &err) < 0) {
 		fail(EX_FAIL, "%s", buf_cstr(&err));
 		buf_free(&err);
 		return EX_FAIL;
 	}
 	buf_free(&err);
-	{
-		char sel[SELECTOR_MAX];
-
-		struct openpgp_secret *pgp;
-
-		if (listkey_create(c->store, argv[0], sel, sizeof(sel)) < 0)
-			return fail(EX_FAIL, "list created, but its signing key could not be: %s "
-			    "(the daemon makes one when the list first posts)", store_errmsg(c->store));
-		/* the OpenPGP key too, made with the list (else at its first use) */
-		if (listpgp_get(c->store, argv[0], c->cfg->hostname, &pgp) < 0)
-			return fail(EX_FAIL, "list created, but its OpenPGP key could not be: %s "
-			    "(the daemon makes one when it first needs it)", store_errmsg(c->store));
-		openpgp_secret_free(pgp);
-	}
 	if (c->json)
 		printf("{\"created\":"), json_str(argv[0]), printf("}\n");
 	else
-		printf("created list %s@%s\n", argv[0], c->cfg->hostname);
-	signal_daemon(c);
+		printf("created list %s@%s\n; the daemon makes its DKIM and "
+		    "OpenPGP keys when it starts\n", argv[0], c->cfg->hostname);
 	return EX_OK;
 }
 
@@ -1417,10 +1408,23 @@ call(struct ctx *c, int argc, char **argv)
 static int
 call_to(struct ctx *c, int argc, char **argv, int show)
 {
+	int rc = exchange(c, argc, argv, show);
+
+	return rc == CALL_NODAEMON ? not_running(c) : rc;
+}
+
+/*
+ * exchange - argv to the daemon under the verb's words, its answer
+ * printed (the text only if show); its code, or CALL_NODAEMON unsaid
+ */
+static int
+exchange(struct ctx *c, int argc, char **argv, int show)
+{
 	char *req[CONTROL_MAX_ARGS + 1], why[300];
 	struct control_ans a;
 	struct buf frame;
-	unsigned flags = (c->json ? CONTROL_F_JSON : 0) | (c->emergency ? CONTROL_F_EMERGENCY : 0);
+	unsigned flags = (c->json ? CONTROL_F_JSON : 0) |
+	    (c->emergency ? CONTROL_F_EMERGENCY : 0);
 	int rc;
 
 	if (argc + 1 > CONTROL_MAX_ARGS)
@@ -1429,10 +1433,11 @@ call_to(struct ctx *c, int argc, char **argv, int show)
 	for (int i = 0; i < argc; i++)
 		req[i + 1] = argv[i];
 	buf_init(&frame, 0);
-	rc = control_call(c->cfg->state_dir, flags, argc + 1, req, &frame, &a, why, sizeof(why));
+	rc = control_call(c->cfg->state_dir, flags, argc + 1, req, &frame, &a,
+	    why, sizeof(why));
 	if (rc == CONTROL_CALL_NODAEMON) {
 		buf_free(&frame);
-		return not_running(c);
+		return CALL_NODAEMON;
 	}
 	if (rc != CONTROL_CALL_OK) {
 		buf_free(&frame);
@@ -1442,7 +1447,8 @@ call_to(struct ctx *c, int argc, char **argv, int show)
 		fputs(a.out, stdout);
 	for (const char *l = a.err, *nl; *l; l = nl ? nl + 1 : l + strlen(l)) {
 		nl = strchr(l, '\n');
-		fprintf(stderr, "mlistctl: %.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);
+		fprintf(stderr, "mlistctl: %.*s\n", nl ? (int)(nl - l) :
+		    (int)strlen(l), l);
 	}
 	rc = a.status;
 	buf_free(&frame);

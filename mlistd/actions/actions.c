@@ -4,12 +4,16 @@
  * smtpctl. actions_run checks the grammar, runs the handler in one
  * transaction and commits only what succeeded (or opened a request).
  * The handlers only turn strings into the typed calls of members.c,
- * moderation.c, leadership.c and list.c, which the by-mail paths call too.
+ * moderation.c, leadership.c and list.c, which the by-mail paths call too;
+ * an action of the list alone, or of the list and one argument, is named
+ * in its row itself.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "actions/actions.h"
 #include "mail/addr.h"
@@ -22,7 +26,14 @@ struct action {
 	int		 minargs, maxargs;
 	int		 own_txn;	/* the store function makes its own transaction */
 	/* own_txn INSTANCE: about the instance, not a list (argv[1] is no list) */
+	/*
+	 * one of: the handler of the whole argv; an action of the list
+	 * alone; an action of the list and argv[2]
+	 */
 	int		(*fn)(struct act_ctx *, const struct list_cfg *, int, char **);
+	int		(*lfn)(struct act_ctx *, const struct list_cfg *);
+	int		(*afn)(struct act_ctx *, const struct list_cfg *,
+			    const char *);
 };
 
 /* h_mod - mod approve|discard LIST ID, mod reject LIST ID [REASON...] */
@@ -70,14 +81,6 @@ h_member_import(struct act_ctx *c, const struct list_cfg *l, int argc, char **ar
 	return act_member_import(c, l, argv[2], argc == 4 ? argv[3] : "line");
 }
 
-/* h_member_rm - member rm LIST ADDRESS */
-static int
-h_member_rm(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
-{
-	(void)argc;
-	return act_expel(c, l, argv[2]);
-}
-
 /* h_member_set - member set LIST ADDRESS KEY VALUE [expires DATE] */
 static int
 h_member_set(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
@@ -91,24 +94,6 @@ h_member_set(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 	return act_member_set(c, l, argv[2], argv[3], argv[4], argc == 7 ? argv[6] : NULL);
 }
 
-/* h_ban - member ban|unban LIST ADDRESS */
-static int
-h_ban(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
-{
-	(void)argc;
-	return strcmp(argv[0], "member ban") == 0 ? act_ban(c, l, argv[2]) :
-	    act_unban(c, l, argv[2]);
-}
-
-/* h_export - member export LIST */
-static int
-h_export(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return act_roster_export(c, l);
-}
-
 /* h_list_set - list set LIST KEY VALUE */
 static int
 h_list_set(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
@@ -117,65 +102,13 @@ h_list_set(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 	return act_set_policy(c, l, argv[2], argv[3]);
 }
 
-/* h_unmask - unmask LIST PSEUDONYM */
+/* h_list_create - list create NAME [TEMPLATE]: a list that is not yet */
 static int
-h_unmask(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
+h_list_create(struct act_ctx *c, const struct list_cfg *l, int argc,
+    char **argv)
 {
-	(void)argc;
-	return act_unmask(c, l, argv[2]);
-}
-
-/* h_digest - digest send LIST */
-static int
-h_digest(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return act_digest_now(c, l);
-}
-
-/* h_keys - keys rotate LIST */
-static int
-h_keys(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return act_keys_rotate(c, l);
-}
-
-/* h_subkey - keys rotate-subkey LIST */
-static int
-h_subkey(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return act_keys_rotate_subkey(c, l);
-}
-
-/* h_pseudkey - keys rotate-pseudonym LIST NAME */
-static int
-h_pseudkey(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
-{
-	(void)argc;
-	return act_keys_rotate_pseudonym(c, l, argv[2]);
-}
-
-/* h_pgpkey - keys openpgp LIST */
-static int
-h_pgpkey(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return act_keys_openpgp(c, l);
-}
-
-/* h_list_delete - list delete LIST */
-static int
-h_list_delete(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	return act_list_delete(c, l);
+	(void)l;
+	return act_list_create(c, argv[1], argc == 3 ? argv[2] : "default");
 }
 
 /* h_backup - backup FILE: the instance into one encrypted file */
@@ -188,31 +121,38 @@ h_backup(struct act_ctx *c, const struct list_cfg *l, int argc, char **argv)
 }
 
 #define INSTANCE	2
+/* own_txn NEWLIST: argv[1] names a list that does not exist yet */
+#define NEWLIST		3
 
 /* counts include the verb and the list */
 static const struct action actions[] = {
-	{ "mod approve", "LIST ID", 3, 3, 0, h_mod },
-	{ "mod discard", "LIST ID", 3, 3, 0, h_mod },
-	{ "mod reject", "LIST ID [REASON...]", 3, 40, 0, h_mod },
+	{ "mod approve", "LIST ID", 3, 3, 0, .fn = h_mod },
+	{ "mod discard", "LIST ID", 3, 3, 0, .fn = h_mod },
+	{ "mod reject", "LIST ID [REASON...]", 3, 40, 0, .fn = h_mod },
 	{ "member add", "LIST ADDRESS [--name NAME] [--pseudonym NAME]", 3, 7, 0,
-	  h_member_add },
-	{ "member import", "LIST TEXT [FILENAME]", 3, 4, 0, h_member_import },
-	{ "member rm", "LIST ADDRESS", 3, 3, 0, h_member_rm },
+	  .fn = h_member_add },
+	{ "member import", "LIST TEXT [FILENAME]", 3, 4, 0,
+	  .fn = h_member_import },
+	{ "member rm", "LIST ADDRESS", 3, 3, 0, .afn = act_expel },
 	{ "member set", "LIST ADDRESS KEY VALUE [expires YYYY-MM-DD]", 5, 7, 0,
-	  h_member_set },
-	{ "member ban", "LIST ADDRESS", 3, 3, 0, h_ban },
-	{ "member unban", "LIST ADDRESS", 3, 3, 0, h_ban },
-	{ "member export", "LIST", 2, 2, 0, h_export },
-	{ "list set", "LIST KEY VALUE", 4, 4, 0, h_list_set },
-	{ "list delete", "LIST", 2, 2, 1, h_list_delete },
-	{ "unmask", "LIST PSEUDONYM", 3, 3, 0, h_unmask },
-	{ "digest send", "LIST", 2, 2, 0, h_digest },
-	{ "keys rotate", "LIST", 2, 2, 0, h_keys },
-	{ "backup", "FILE", 2, 2, INSTANCE, h_backup },
-	{ "keys rotate-subkey", "LIST", 2, 2, 0, h_subkey },
-	{ "keys rotate-pseudonym", "LIST NAME", 3, 3, 0, h_pseudkey },
-	{ "keys openpgp", "LIST", 2, 2, 0, h_pgpkey },
-	{ NULL, NULL, 0, 0, 0, NULL }
+	  .fn = h_member_set },
+	{ "member ban", "LIST ADDRESS", 3, 3, 0, .afn = act_ban },
+	{ "member unban", "LIST ADDRESS", 3, 3, 0, .afn = act_unban },
+	{ "member export", "LIST", 2, 2, 0, .lfn = act_roster_export },
+	{ "list set", "LIST KEY VALUE", 4, 4, 0, .fn = h_list_set },
+	{ "list delete", "LIST", 2, 2, 1, .lfn = act_list_delete },
+	{ "list create", "NAME [TEMPLATE]", 2, 3, NEWLIST,
+	  .fn = h_list_create },
+	{ "unmask", "LIST PSEUDONYM", 3, 3, 0, .afn = act_unmask },
+	{ "digest send", "LIST", 2, 2, 0, .lfn = act_digest_now },
+	{ "keys rotate", "LIST", 2, 2, 0, .lfn = act_keys_rotate },
+	{ "backup", "FILE", 2, 2, INSTANCE, .fn = h_backup },
+	{ "keys rotate-subkey", "LIST", 2, 2, 0,
+	  .lfn = act_keys_rotate_subkey },
+	{ "keys rotate-pseudonym", "LIST NAME", 3, 3, 0,
+	  .afn = act_keys_rotate_pseudonym },
+	{ "keys openpgp", "LIST", 2, 2, 0, .lfn = act_keys_openpgp },
+	{ .verb = NULL }
 };
 
 static const struct action *find(const char *);
@@ -248,10 +188,14 @@ dispatch(struct act_ctx *c, const struct action *a, int argc, char **argv)
 
 	if (argc < a->minargs || argc > a->maxargs)
 		return act_fail(c, ACT_USAGE, "usage: mlistctl %s %s", a->verb, a->args);
-	if (a->own_txn == INSTANCE)
+	if (a->own_txn == INSTANCE || a->own_txn == NEWLIST)
 		return a->fn(c, NULL, argc, argv);
 	if ((l = act_list(c, argv[1])) == NULL)
 		return ACT_FAILED;
+	if (a->lfn)
+		return a->lfn(c, l);
+	if (a->afn)
+		return a->afn(c, l, argv[2]);
 	return a->fn(c, l, argc, argv);
 }
 
@@ -305,6 +249,14 @@ act_bad_address(struct act_ctx *c, const char *addr)
 		return ACT_DONE;
 	return act_fail(c, ACT_FAILED, "\"%s\" is not a valid address (expected "
 	    "local@domain)", addr);
+}
+
+/* act_reload - a list file changed: this process and the SMTP side take it */
+void
+act_reload(struct act_ctx *c)
+{
+	c->reload = 1;
+	kill(getppid(), SIGHUP);
 }
 
 /* act_fail - say why into err; returns rc */

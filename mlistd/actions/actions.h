@@ -11,6 +11,7 @@
 #define MLIST_ACTIONS_H
 
 #include "pipeline/pipeline.h"
+#include "util/why.h"
 
 /* results; the first four are mlistctl's exit codes */
 enum act {
@@ -54,6 +55,7 @@ int	act_bad_address(struct act_ctx *, const char *addr);
 int	act_fail(struct act_ctx *, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	act_dberr(struct act_ctx *);
+void	act_reload(struct act_ctx *);
 void	act_json_str(struct buf *, const char *);
 int	act_audit_code(struct act_ctx *, const struct list_cfg *,
 	    const char *action, const char *code, const char *const *vars);
@@ -113,6 +115,10 @@ int	act_keys_rotate_pseudonym(struct act_ctx *, const struct list_cfg *,
 int	act_keys_openpgp(struct act_ctx *, const struct list_cfg *);
 
 /* list.c */
+int	act_list_create(struct act_ctx *, const char *name, const char *tmpl);
+int	act_list_keys_due(struct pipeline *, const struct list_cfg *);
+int	act_list_keys_job(struct pipeline *, const struct list_cfg *,
+	    struct why *);
 int	act_digest_now(struct act_ctx *, const struct list_cfg *);
 int	act_keys_rotate(struct act_ctx *, const struct list_cfg *);
 int	act_list_delete(struct act_ctx *, const struct list_cfg *);

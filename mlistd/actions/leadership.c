@@ -6,11 +6,9 @@
  * quorum - a list being set up - or with --emergency (recorded in the
  * audit log and announced to every moderator) the action is done at once.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "actions/actions.h"
 #include "leadership/quorum.h"
@@ -123,10 +121,8 @@ act_apply_policy(struct act_ctx *c, const struct list_cfg *l, const char *key,
 	if (config_list_set(l->file, key, value, &err) < 0)
 		rc = act_fail(c, ACT_FAILED, "%s", buf_cstr(&err));
 	buf_free(&err);
-	if (rc == ACT_DONE) {
-		c->reload = 1;
-		kill(getppid(), SIGHUP);	/* the SMTP side reloads too */
-	}
+	if (rc == ACT_DONE)
+		act_reload(c);
 	return rc;
 }
 

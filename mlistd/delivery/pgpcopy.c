@@ -230,35 +230,6 @@ id_key(struct pgpcopy_post *p, const char *list, const unsigned char *idseed)
 }
 
 /*
- * pgpcopy_outer_id - the outer Message-ID an encrypted copy of list's
- * carries for the real id (what a relay's DSN returns of it): 0, -1 none
- * (no instance seed: each post's outer ids are random)
- */
-int
-pgpcopy_outer_id(const unsigned char *idseed, const char *list,
-    const char *host, const char *id, char *out, size_t n)
-{
-	struct pgpcopy_post p;
-	struct buf b;
-	int rc = -1;
-
-	if (idseed == NULL)
-		return -1;
-	memset(&p, 0, sizeof(p));
-	snprintf(p.host, sizeof(p.host), "%s", host);
-	id_key(&p, list, idseed);
-	buf_init(&b, 0);
-	if (outer_id(&p, id, &b) >= 0 && b.len < n) {
-		memcpy(out, b.data, b.len);
-		out[b.len] = 0;
-		rc = 0;
-	}
-	buf_free(&b);
-	sodium_memzero(p.idkey, sizeof(p.idkey));
-	return rc;
-}
-
-/*
  * pgpcopy_prepare - what every encrypted copy of the plain copy raw shares:
  * signed once by sign_key, dated by the copy's Date: (now if none), From
  * and Autocrypt naming the signer (a client shows a signature as good only
@@ -345,7 +316,8 @@ pgpcopy_make(const struct pgpcopy_post *p,
 /*
  * pgpcopy_outer_id - the outer id every encrypted copy of list shows for
  * the real id (as thread() writes it), into out: a reply's parent is
- * mapped back by it (pipeline/pgpin_thread.c). -1 without a seed (the ids
+ * mapped back by it (pipeline/pgpin_thread.c), a DSN's returned copy
+ * recognised (distribute.c). -1 without a seed (the ids
  * are then random) or if it does not fit.
  */
 int

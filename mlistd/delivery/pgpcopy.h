@@ -34,8 +34,6 @@ enum result pgpcopy_prepare(const struct openpgp_secret *sign_key,
 	    size_t bucket_min, long long now, struct pgpcopy_post *,
 	    char *why, size_t whylen);
 void	pgpcopy_post_free(struct pgpcopy_post *);
-int	pgpcopy_outer_id(const unsigned char *idseed, const char *list,
-	    const char *host, const char *id, char *out, size_t n);
 long long pgpcopy_date(const void *raw, size_t len);
 int	pgpcopy_outer_id(const unsigned char *idseed, const char *list,
 	    const char *host, const char *id, char *out, size_t n);

@@ -51,6 +51,8 @@ sqlite3_stmt *st_prep(struct store *, const char *sql);
 sqlite3_stmt *st_prep_member(struct store *, const char *sql, const char *list,
     const char *addr);
 int	st_step_done(struct store *, sqlite3_stmt *);
+long long st_step_scalar(struct store *, sqlite3_stmt *, long long dflt);
+int	st_hide_version(void);
 void	st_done(struct store *, sqlite3_stmt *);
 long long st_scalar(struct store *, const char *sql, const char *a,
 	    const char *b, long long dflt);

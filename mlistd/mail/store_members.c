@@ -17,7 +17,6 @@ store_member_add(struct store *st, const char *list, const char *addr, const cha
 	sqlite3_stmt *s = st_prep_member(st, "INSERT INTO members (list, addr_hash, addr, name, created) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5)", list, addr);
 	struct st_place pa, pn, pc;
-	int rc;
 
 	if (!s)
 		return STORE_ERR;
@@ -34,11 +33,7 @@ store_member_add(struct store *st, const char *list, const char *addr, const cha
 		st_done(st, s);
 		return STORE_ERR;
 	}
-	rc = sqlite3_step(s);
-	st_done(st, s);
-	if (rc == SQLITE_CONSTRAINT)
-		return STORE_EXISTS;
-	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+	return st_step_done(st, s);
 }
 
 /* store_member_rm - remove; STORE_NOTFOUND if not a member */

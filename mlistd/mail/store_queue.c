@@ -449,17 +449,10 @@ count_get(struct store *st, const char *list, const char *addr, long long day)
 	sqlite3_stmt *s = count_prep(st, "SELECT coalesce(sum(n), 0) FROM "
 	    "post_counts WHERE list = ?1 AND addr_hash = ?2 AND day = ?3",
 	    list, addr, day);
-	long long v = 0;
-	int rc;
 
 	if (s == NULL)
 		return STORE_ERR;
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	else if (rc != SQLITE_DONE)
-		v = st_db_fail(st);
-	st_done(st, s);
-	return v;
+	return st_step_scalar(st, s, 0);
 }
 
 /* count_bump - add n to one count row */

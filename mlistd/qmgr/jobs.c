@@ -3,13 +3,15 @@
  * message: digests, key expiry, audit anchors, the moderators' quorum
  * requests, purging old state, expiring unconfirmed posts and authorship
  * links, telling members of a changed role key, putting waiting OpenPGP
- * keys in place. One table {name, interval, function}; each run of a job
+ * keys in place, making the keys of a list created while the daemon was
+ * stopped. One table {name, interval, function}; each run of a job
  * (for each list, where it is per list) is one transaction: begin, run,
  * commit - or roll back, discard the copies it rendered, and log the cause.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions/actions.h"
 #include "delivery/digest.h"
 #include "delivery/distribute.h"
 #include "leadership/confirm.h"
@@ -45,6 +47,9 @@ static const struct job {
 	job_due_fn	 due;
 	job_fn		 fn;
 } jobs[] = {
+	/* first: a list made while the daemon was stopped gets its keys */
+	{ "list-keys",		60,	JOB_PER_LIST,	act_list_keys_due,
+	  act_list_keys_job },
 	{ "digest",		0,	JOB_PER_LIST,	digest_due,	job_digest },
 	{ "key-expiry",		1,	JOB_PER_LIST,	NULL,		job_key_expiry },
 	{ "audit-head",		1,	JOB_PER_LIST,	NULL,		job_audit_head },

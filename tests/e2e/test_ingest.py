@@ -285,8 +285,8 @@ def test_sighup_reload_serves_new_list(make_instance):
         s.ehlo("x")
         s.mail("a@example.org")
         assert s.rcpt("news@lists.example")[0] == 550
-        r = inst.ctl("list", "create", "news")     # signals the daemon
-        assert "told to reload" in r.stderr
+        r = inst.ctl("list", "create", "news")     # by the daemon: it reloads
+        assert "created list news@lists.example" in r.stdout, r.stderr
         assert inst.wait_log("reloaded; 2 list(s)")
         # the open session keeps working
         assert s.rcpt("demo@lists.example")[0] == 250
