@@ -169,8 +169,9 @@ judged(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
 	rc = needs_holder(&tok) ? holder(p, la, e, msg, &tok, opened, why) : 1;
 	if (rc == 0)
 		log_info("%s confirm: list=%s a %s answer not authenticated as "
-		    "the one it was sent to; nothing counted, not spent "
-		    "result=permfail", p->qid, l->name, tok.kind);
+		    "the %s it was sent to; nothing counted, not spent "
+		    "result=permfail", p->qid, l->name, tok.kind,
+		    strcmp(tok.kind, "vouch") == 0 ? "member" : "moderator");
 	buf_free(&tok.bound);
 	free(tok.addr);
 	return rc;

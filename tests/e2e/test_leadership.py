@@ -274,7 +274,7 @@ def test_vouching(make_instance, sink):
     tok = token(asks[0][0])
     send_unauthenticated(inst.port, ROSA, [f"demo-confirm+{tok}@lists.example"],
                          f"From: {ROSA}\r\nSubject: Re\r\n\r\nvouch\r\n".encode())
-    assert inst.wait_log("a vouch answer not authenticated as the one it was sent to")
+    assert inst.wait_log("a vouch answer not authenticated as the member it was sent to")
     assert "approvals=1" not in inst.logtext()
     send(inst, f"From: {ROSA}\r\nSubject: Re\r\n\r\nvouch\r\n".encode(), ROSA,
          rcpt=f"demo-confirm+{tok}@lists.example")
