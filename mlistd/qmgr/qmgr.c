@@ -57,6 +57,9 @@
 /* a message above this is "big": left for the turn's second sweep */
 #define QMGR_BIG	(256 * 1024)
 
+/* a pass longer than this is logged with its steps' times */
+#define QMGR_SLOW_MS	100
+
 /* what process_incoming did with a message */
 enum pass { PASS_NONE, PASS_DONE, PASS_LATER };
 
@@ -162,6 +165,26 @@ process_finish(struct pipeline *p, struct order *o, const char *id,
 	p->release = 0;
 }
 
+/* ms_since - milliseconds from t0 to now */
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000L +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* pass_slow - a pass that held the loop long says so, with its steps */
+static void
+pass_slow(const char *id, long read, long route, long all)
+{
+	if (all >= QMGR_SLOW_MS)
+		log_info("%s qmgr: pass of %ld ms (read %ld, handlers %ld, "
+		    "commit %ld)", id, all, read, route - read, all - route);
+}
+
 /*
  * process_incoming - everything one accepted message causes, in one
  * transaction: PASS_DONE committed. With held (the first sweep), a big
@@ -179,10 +202,13 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 	const char *first = "";
 	int quarantine = 0;
 	enum pass done = PASS_NONE;
+	struct timespec t0;
+	long t_read, t_route;
 
 	*len = 0;
 	if (incoming_held(o, id))
 		return PASS_NONE;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	p->qid = id;
 	pipeline_begin(p);
 	p->release = 0;
@@ -193,6 +219,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		return PASS_NONE;
 	}
 	*len = msg.len;
+	t_read = ms_since(&t0);
 	buf_init(&lists, 0);
 	if (held && order_lists(p->cfg, &e, &lists) == 0 &&
 	    (msg.len > QMGR_BIG || order_meet(held, &lists))) {
@@ -225,6 +252,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		why_cause(&why, "marking it processed", store_errmsg(p->st));
 		r = TEMPFAIL;
 	}
+	t_route = ms_since(&t0);
 	if (r == OK && store_commit(p->st) < 0) {
 		why_cause(&why, "commit", store_errmsg(p->st));
 		r = TEMPFAIL;
@@ -238,6 +266,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		process_finish(p, o, id, quarantine);
 		done = PASS_DONE;
 	}
+	pass_slow(id, t_read, t_route, ms_since(&t0));
 out:
 	envelope_free(&e);
 	buf_free(&msg);
@@ -295,6 +324,7 @@ run_deliveries(struct pipeline *p, int wait)
 	/* results only: a power cut costs a duplicate at most */
 	store_durable(p->st, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)deliver_prune(p->cfg, p->st);	/* a member gone meanwhile */
 	done = deliver_reap(p->sp, wait, on_failed, p);
 	if (!wait)
 		n = deliver_start(p->cfg, p->st, p->sp, (long long)time(NULL));
@@ -474,6 +504,8 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	r = poll(pfd, (nfds_t)n, wait);
 	/* deadlines too, so also on a timeout */
 	control_work_actions(ctl, p, cfg, path);
+	/* a list deleted, a member removed: the runs out send them no more */
+	(void)deliver_prune(p->cfg, p->st);
 	if (workpool_service() || r <= 0 || pfd[1].revents)
 		return 0;	/* a parse or run ended: the next turn now */
 	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
