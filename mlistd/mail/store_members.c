@@ -59,7 +59,21 @@ store_member_rm(struct store *st, const char *list, const char *addr)
 	st_done(st, s);
 	if (rc != SQLITE_DONE)
 		return STORE_ERR;
-	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+	if (sqlite3_changes(st->db) == 0)
+		return STORE_NOTFOUND;
+	st->removals++;
+	return STORE_OK;
+}
+
+/*
+ * store_removals - how many times members were removed (or a list
+ * purged) through this connection: a delivery run out drops what it has
+ * not sent to them (deliver_prune) when this changes
+ */
+unsigned
+store_removals(const struct store *st)
+{
+	return st->removals;
 }
 
 /* onoff - parse on/off/true/false/yes/no/1/0 */
@@ -296,6 +310,7 @@ store_list_purge(struct store *st, const char *list)
 		store_rollback(st);
 		return STORE_ERR;
 	}
+	st->removals++;
 	return STORE_OK;
 }
 
