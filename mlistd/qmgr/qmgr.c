@@ -50,6 +50,7 @@
 #include "mail/openpgp.h"
 #include "qmgr/jobs.h"
 #include "qmgr/order.h"
+#include "qmgr/plain.h"
 #include "qmgr/qmgr.h"
 #include "util/log.h"
 #include "util/why.h"
@@ -79,7 +80,11 @@ qmgr_signal(int sig)
 		qmgr_stop = 1;
 }
 
-/* incoming_read - the spool file, or quarantined if it does not parse; 0 read, -1 not to process */
+/*
+ * incoming_read - the spool file (or what its pass before kept of it:
+ * plain.c), or quarantined if it does not parse; 0 read, -1 not to
+ * process
+ */
 static int
 incoming_read(struct pipeline *p, const char *id, struct envelope *e, struct buf *msg)
 {
@@ -93,6 +98,8 @@ incoming_read(struct pipeline *p, const char *id, struct envelope *e, struct buf
 	}
 	if (done < 0)
 		return -1;	/* the database cannot say: try on the next turn */
+	if (plain_take(id, e, msg))
+		return 0;	/* decrypted once, by the pass before */
 	buf_init(&why, 0);
 	if (spool_read(p->sp, SPOOL_INCOMING, id, e, msg, &why) != 0) {
 		log_err("%s qmgr: cannot read spool file: %s; moved to corrupt/ result=permfail", id,
@@ -200,12 +207,13 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 	struct why why = { "" };
 	enum result r = OK;
 	const char *first = "";
-	int quarantine = 0;
+	int quarantine = 0, keep = 0;
 	enum pass done = PASS_NONE;
 	struct timespec t0;
 	long t_read, t_route;
 
 	*len = 0;
+	plain_seen(id);
 	if (incoming_held(o, id))
 		return PASS_NONE;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -215,6 +223,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 	buf_init(&msg, 0);
 	if (incoming_read(p, id, &e, &msg) < 0) {
 		order_done(o, id);
+		plain_drop(id);
 		buf_free(&msg);
 		return PASS_NONE;
 	}
@@ -229,11 +238,13 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 			log_warn("%s qmgr: out of memory holding its lists",
 			    id);
 		done = PASS_LATER;
+		keep = 1;
 		goto out;
 	}
 	if (order_lists(p->cfg, &e, &lists) < 0 || order_blocked(o, &lists)) {
 		/* behind an earlier message of its lists */
 		(void)order_wait(o, id, &lists);
+		keep = 1;
 		goto out;
 	}
 	workpool_message(id);
@@ -245,6 +256,8 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		r = incoming_route(p, &e, &msg, &quarantine, &first, &why);
 	if (r != OK && workpool_waiting()) {
 		incoming_wait(p, o, id, &lists);
+		pass_slow(id, t_read, ms_since(&t0), ms_since(&t0));
+		keep = 1;
 		goto out;
 	}
 	if (r == OK && store_mark_processed(p->st, id, first, quarantine ? "quarantined" : "done") !=
@@ -268,8 +281,9 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 	}
 	pass_slow(id, t_read, t_route, ms_since(&t0));
 out:
-	envelope_free(&e);
-	buf_free(&msg);
+	/* the plaintext kept while it waits, else zeroed now */
+	if (!keep || !plain_keep(id, &e, &msg))
+		plain_wipe(&e, &msg);
 	buf_free(&lists);
 	return done;
 }
@@ -436,8 +450,11 @@ qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 	(void)workpool_service();
 	workpool_turn();
 	order_turn_begin(o);
+	plain_turn_begin();
 	turn_more = 0;
 	if ((n = spool_list(p->sp, SPOOL_INCOMING, &ids)) >= 0) {
+		for (int i = 0; i < n; i++)
+			plain_seen(ids[i]);	/* still there: kept */
 		if ((later = calloc((size_t)n + 1, 1)) == NULL) {
 			log_warn("NOQUEUE qmgr: out of memory for a turn");
 			turn_more = 1;
@@ -448,8 +465,10 @@ qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 			sweep(p, o, ids, n, later, NULL);
 			buf_free(&held);
 			free(later);
-			if (!qmgr_stop)	/* not after a failed listing */
+			if (!qmgr_stop) {	/* not after a failed listing */
 				order_turn_end(o);
+				plain_turn_end();
+			}
 		}
 	}
 	spool_list_free(ids, n > 0 ? n : 0);
@@ -584,6 +603,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	/* nothing the relay took may be forgotten: it would be sent again */
 	(void)deliver_settle(cfg, p.st, QMGR_SETTLE_MAX);
 	control_close(&ctl);
+	plain_free_all();
 	openpgp_cache_flush();
 	jobs_free(js);
 	order_free(o);
