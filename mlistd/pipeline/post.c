@@ -485,10 +485,15 @@ post_sign(struct pipeline *p, struct post *o)
 		    store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (d->member && (o->id.mode != ID_REAL || !d->own_signed) && sign_author(p, o->l,
-	    o->id.mode == ID_ANONYMOUS ? NULL : d->poster, &o->t.rendered) < 0) {
-		why_cause(o->why, "the author's signature", store_errmsg(p->st));
-		return TEMPFAIL;
+	if (d->member && (o->id.mode != ID_REAL || !d->own_signed)) {
+		/* the author's, then the list's, over one hash of the body */
+		if (sign_both(p, o->l, o->id.mode == ID_ANONYMOUS ? NULL :
+		    d->poster, &o->t.rendered) < 0) {
+			why_cause(o->why, "the author's or the list's signature",
+			    store_errmsg(p->st));
+			return TEMPFAIL;
+		}
+		return OK;
 	}
 	if (sign_copy(p, o->l, &o->t.rendered) < 0) {
 		why_cause(o->why, "the list's DKIM signature", store_errmsg(p->st));
