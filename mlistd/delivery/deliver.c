@@ -1246,20 +1246,12 @@ static int
 gone(const struct config *cfg, struct store *st, const struct job *j,
     int *list_gone)
 {
-	char *addr;
-
 	*list_gone = config_list_find(cfg, j->d.list) == NULL;
 	if (*list_gone)
 		return 1;
 	if (j->d.member_id == 0)
 		return 0;	/* a notice to an address: no member to lose */
-	if ((addr = store_member_addr_by_id(st, j->d.list,
-	    j->d.member_id)) != NULL) {
-		sodium_memzero(addr, strlen(addr));
-		free(addr);
-		return 0;
-	}
-	return !store_failed(st);
+	return store_member_id_exists(st, j->d.member_id) == 0;
 }
 
 /* prune_log - one line per message of a run: how many of its copies stay */
@@ -1272,16 +1264,22 @@ prune_log(const struct job *j, int list_gone, int n)
 		    "members removed", n);
 }
 
-/* prune_run - one run's jobs whose rows went are cancelled; how many */
+/*
+ * prune_run - one run's jobs whose rows went are cancelled; how many.
+ * Only the batches no thread has taken yet: O(jobs left), a look-up each.
+ */
 static int
 prune_run(const struct config *cfg, struct store *st, struct run *r)
 {
-	int n = 0, k = 0, lg, any_lg = 0, was;
+	int n = 0, k = 0, lg, any_lg = 0, was, from;
 
-	for (int i = 0; i < r->njobs; i++) {
+	pthread_mutex_lock(&r->lock);
+	from = r->next < r->nbatches ? r->batches[r->next].first : r->njobs;
+	pthread_mutex_unlock(&r->lock);
+	for (int i = from; i < r->njobs; i++) {
 		struct job *j = &r->jobs[i];
 
-		if (i > 0 && strcmp(j->d.qid, r->jobs[i - 1].d.qid) != 0) {
+		if (i > from && strcmp(j->d.qid, r->jobs[i - 1].d.qid) != 0) {
 			prune_log(&r->jobs[i - 1], any_lg, k);
 			k = any_lg = 0;
 		}
@@ -1297,7 +1295,7 @@ prune_run(const struct config *cfg, struct store *st, struct run *r)
 		k++;
 		n++;
 	}
-	if (r->njobs)
+	if (from < r->njobs)
 		prune_log(&r->jobs[r->njobs - 1], any_lg, k);
 	return n;
 }

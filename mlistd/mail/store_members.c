@@ -66,6 +66,24 @@ store_member_rm(struct store *st, const char *list, const char *addr)
 }
 
 /*
+ * store_member_id_exists - is member row id still there? 1 yes, 0 no,
+ * STORE_ERR (a delivery run out asks, deliver_prune: no address opened)
+ */
+int
+store_member_id_exists(struct store *st, long long id)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT 1 FROM members WHERE id = ?1");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(s);
+	st_done(st, s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : STORE_ERR;
+}
+
+/*
  * store_removals - how many times members were removed (or a list
  * purged) through this connection: a delivery run out drops what it has
  * not sent to them (deliver_prune) when this changes
