@@ -18,7 +18,8 @@
  * same clean image.
  *
  * A parse is a struct worker_job: started (the child made, the job
- * written), then read as its answer comes, without blocking, while the
+ * written as far as its socket takes it, the rest when poll says so),
+ * then read as its answer comes, without blocking, while the
  * queue manager does other work (workpool.c keeps several in flight and
  * polls their sockets), then finished into a transform_out. The zygote's
  * messages for every job in flight arrive on one socket and are handed to

@@ -28,7 +28,13 @@
  * message, and the next turn starts at once. The passes over a big post
  * (the leak guard's scan, the signatures, the encrypted copy) take a
  * fraction of a second each under load; an ordinary post to another list
- * waits for at most one of them, not for every big one ahead of it.
+ * waits for at most one of them, not for every big one ahead of it. A pass
+ * of QMGR_SLOW_MS or more logs its steps' times.
+ *
+ * A message that waits is read once: its plaintext is kept for its next
+ * pass (plain.c). A list deleted or a member removed while a delivery run
+ * is out: the run sends them nothing more (deliver_prune, after control
+ * actions and committed messages).
  */
 #include <errno.h>
 #include <fcntl.h>
