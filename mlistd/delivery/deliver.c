@@ -46,6 +46,8 @@ struct job {
 	struct delivery	 d;
 	int		 code;
 	char		 text[SMTP_TEXT_MAX];	/* the relay's reply, addresses redacted */
+	int		 cancelled;	/* its row went (deliver_prune; lock) */
+	int		 skipped;	/* so not sent, nor recorded (thread) */
 };
 
 struct message {
@@ -84,7 +86,7 @@ struct run {
 	pthread_t	*th;
 	int		 nthreads;
 	int		 left;		/* threads still sending */
-	pthread_mutex_t	 lock;		/* next, left, jwarned */
+	pthread_mutex_t	 lock;		/* next, left, jwarned, cancelled */
 };
 
 static int in_flight(const char *qid, const unsigned char *hash);
@@ -109,9 +111,8 @@ collect(struct delivery *d, void *arg)
 		if ((r->jobs = realloc(r->jobs, sizeof(*r->jobs) * (size_t)r->cap)) == NULL)
 			abort();
 	}
+	memset(&r->jobs[r->njobs], 0, sizeof(r->jobs[r->njobs]));
 	r->jobs[r->njobs].d = *d;
-	r->jobs[r->njobs].code = 0;
-	r->jobs[r->njobs].text[0] = 0;
 	r->njobs++;
 }
 
@@ -767,6 +768,8 @@ record(struct run *r, struct batch *b, const char *relay_err, int *counts)
 	buf_init(&lines, 0);
 	pthread_mutex_lock(&unrec_lock);
 	for (i = b->first; i < b->first + b->n; i++) {
+		if (r->jobs[i].skipped)
+			continue;	/* its row went: nothing to record */
 		memset(&res, 0, sizeof(res));
 		res.state = outcome(r, &r->jobs[i], now, relay_err, &res.next, res.err, sizeof(res.err));
 		counts[res.state == DELIVERY_DONE ? 0 : res.state == DELIVERY_PENDING ? 1 : 2]++;
@@ -799,14 +802,39 @@ take(struct run *r)
 	return b;
 }
 
+/*
+ * batch_live - the batch's recipients whose rows are still there, into
+ * rcpts (idx: their jobs); the others are skipped. Their number.
+ */
+static int
+batch_live(struct run *r, struct batch *b, char **rcpts, int *idx)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (int i = 0; i < b->n; i++) {
+		struct job *j = &r->jobs[b->first + i];
+
+		j->skipped = j->cancelled;
+		if (j->skipped)
+			continue;
+		rcpts[n] = j->d.rcpt;
+		idx[n++] = b->first + i;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
 /* log_batch - one line per transaction; counts, never addresses */
 static void
-log_batch(struct run *r, struct batch *b, const int *counts, const char *err, const char *via)
+log_batch(struct batch *b, int n, const int *counts, const char *err,
+    const char *via)
 {
-	log_info("%s deliver: via=%s rcpts=%d delivered=%d deferred=%d failed=%d%s%s result=%s",
-	    b->msg->qid, via, b->n, counts[0], counts[1], counts[2], counts[0] == b->n ? "" : " reply=",
-	    counts[0] == b->n ? "" : err, counts[2] ? "permfail" : counts[1] ? "tempfail" : "ok");
-	(void)r;
+	log_info("%s deliver: via=%s rcpts=%d delivered=%d deferred=%d "
+	    "failed=%d%s%s result=%s", b->msg->qid, via, n, counts[0],
+	    counts[1], counts[2], counts[0] == n ? "" : " reply=",
+	    counts[0] == n ? "" : err, counts[2] ? "permfail" :
+	    counts[1] ? "tempfail" : "ok");
 }
 
 /*
@@ -845,7 +873,7 @@ smtp_worker(void *arg)
 	struct batch *b;
 	char err[256], via[300];
 	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
-	int *codes = NULL, open = 0, i;
+	int *codes = NULL, *idx = NULL, open = 0, i, n;
 
 	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca, r->cfg->relay_tls_name };
 
@@ -856,10 +884,12 @@ smtp_worker(void *arg)
 		rcpts = realloc(rcpts, sizeof(*rcpts) * (size_t)b->n);
 		codes = realloc(codes, sizeof(*codes) * (size_t)b->n);
 		texts = realloc(texts, sizeof(*texts) * (size_t)b->n);
-		if (!rcpts || !codes || !texts)
+		idx = realloc(idx, sizeof(*idx) * (size_t)b->n);
+		if (!rcpts || !codes || !texts || !idx)
 			abort();
-		for (i = 0; i < b->n; i++) {
-			rcpts[i] = r->jobs[b->first + i].d.rcpt;
+		if ((n = batch_live(r, b, rcpts, idx)) == 0)
+			continue;	/* their list or membership went */
+		for (i = 0; i < n; i++) {
 			codes[i] = 451;
 			texts[i][0] = 0;
 		}
@@ -867,7 +897,7 @@ smtp_worker(void *arg)
 		if (!b->msg->ok) {
 			snprintf(err, sizeof(err), b->msg->busy ? "rendered copy not readable now" :
 			    "rendered copy unreadable");
-			for (i = 0; i < b->n; i++)
+			for (i = 0; i < n; i++)
 				codes[i] = b->msg->busy ? 451 : 554;
 		} else {
 			if (!open && smtp_client_open(&c, r->cfg->relay_host, r->cfg->relay_port,
@@ -875,35 +905,38 @@ smtp_worker(void *arg)
 				open = 1;
 			const struct buf *bytes = &b->msg->bytes;
 			struct buf sealed;
+			struct job *j0 = &r->jobs[idx[0]];
 
 			buf_init(&sealed, 0);
-			if (pgp_for(&r->jobs[b->first].d)) {
+			if (pgp_for(&j0->d)) {
 				/* a batch of one: this member's copy is encrypted to their key */
-				if (pgp_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
+				if (pgp_copy(r, j0, b->msg, 1, &sealed) < 0)
 					snprintf(err, sizeof(err), "cannot encrypt the copy");
 				bytes = &sealed;
-			} else if (oneclick_for(&r->jobs[b->first].d)) {
+			} else if (oneclick_for(&j0->d)) {
 				/* a batch of one: the copy carries this member's one-click link */
-				if (oneclick_copy(r, &r->jobs[b->first], b->msg, 1, &sealed) < 0)
+				if (oneclick_copy(r, j0, b->msg, 1, &sealed) < 0)
 					snprintf(err, sizeof(err), "cannot sign the one-click copy");
 				bytes = &sealed;
 			}
-			if (open && !*err && smtp_client_send(&c, r->jobs[b->first].d.env_from, rcpts, b->n,
-			    bytes->data, bytes->len, codes, texts, err, sizeof(err)) < 0) {
+			if (open && !*err && smtp_client_send(&c,
+			    j0->d.env_from, rcpts, n, bytes->data, bytes->len,
+			    codes, texts, err, sizeof(err)) < 0) {
 				smtp_client_close(&c);
 				open = 0;
 			}
 			buf_free(&sealed);
 		}
-		for (i = 0; i < b->n; i++) {
-			r->jobs[b->first + i].code = codes[i];
-			memcpy(r->jobs[b->first + i].text, texts[i], SMTP_TEXT_MAX);
+		for (i = 0; i < n; i++) {
+			r->jobs[idx[i]].code = codes[i];
+			memcpy(r->jobs[idx[i]].text, texts[i], SMTP_TEXT_MAX);
 		}
 		record(r, b, err, counts);
-		log_batch(r, b, counts, err, via);
+		log_batch(b, n, counts, err, via);
 	}
 	if (open)
 		smtp_client_close(&c);
+	free(idx);
 	free(rcpts);
 	free(codes);
 	free(texts);
@@ -980,7 +1013,7 @@ maildir_worker(void *arg)
 	char err[256];
 
 	while ((b = take(r)) != NULL) {
-		int counts[3] = { 0, 0, 0 };
+		int counts[3] = { 0, 0, 0 }, live = 0;
 
 		err[0] = 0;
 		for (int i = 0; i < b->n; i++) {
@@ -988,6 +1021,12 @@ maildir_worker(void *arg)
 
 			struct buf sealed;
 
+			pthread_mutex_lock(&r->lock);
+			j->skipped = j->cancelled;
+			pthread_mutex_unlock(&r->lock);
+			if (j->skipped)
+				continue;	/* its list or member went */
+			live++;
 			buf_init(&sealed, 0);
 			if (!b->msg->ok)
 				j->code = b->msg->busy ? 451 : 554;
@@ -1002,7 +1041,8 @@ maildir_worker(void *arg)
 			buf_free(&sealed);
 		}
 		record(r, b, err, counts);
-		log_batch(r, b, counts, err, "maildir");
+		if (live)
+			log_batch(b, live, counts, err, "maildir");
 	}
 	thread_done(r);
 	return NULL;
@@ -1195,6 +1235,96 @@ int
 deliver_out(void)
 {
 	return nruns;
+}
+
+/*
+ * gone - is this job's row gone with its list or its member? 1 gone, 0
+ * there, or the store cannot say (it goes out as before: a copy too many
+ * is better than one lost)
+ */
+static int
+gone(const struct config *cfg, struct store *st, const struct job *j,
+    int *list_gone)
+{
+	*list_gone = config_list_find(cfg, j->d.list) == NULL;
+	if (*list_gone)
+		return 1;
+	if (j->d.member_id == 0)
+		return 0;	/* a notice to an address: no member to lose */
+	return store_member_id_exists(st, j->d.member_id) == 0;
+}
+
+/* prune_log - one line per message of a run: how many of its copies stay */
+static void
+prune_log(const struct job *j, int list_gone, int n)
+{
+	if (n)
+		log_info("%s deliver: run out: list=%s %s: %d of its copies "
+		    "not sent", j->d.qid, j->d.list, list_gone ? "deleted" :
+		    "members removed", n);
+}
+
+/*
+ * prune_run - one run's jobs whose rows went are cancelled; how many.
+ * Only the batches no thread has taken yet: O(jobs left), a look-up each.
+ */
+static int
+prune_run(const struct config *cfg, struct store *st, struct run *r)
+{
+	int n = 0, k = 0, lg, any_lg = 0, was, from;
+
+	pthread_mutex_lock(&r->lock);
+	from = r->next < r->nbatches ? r->batches[r->next].first : r->njobs;
+	pthread_mutex_unlock(&r->lock);
+	for (int i = from; i < r->njobs; i++) {
+		struct job *j = &r->jobs[i];
+
+		if (i > from && strcmp(j->d.qid, r->jobs[i - 1].d.qid) != 0) {
+			prune_log(&r->jobs[i - 1], any_lg, k);
+			k = any_lg = 0;
+		}
+		pthread_mutex_lock(&r->lock);
+		was = j->cancelled;
+		pthread_mutex_unlock(&r->lock);
+		if (was || !gone(cfg, st, j, &lg))
+			continue;
+		any_lg |= lg;
+		pthread_mutex_lock(&r->lock);
+		j->cancelled = 1;
+		pthread_mutex_unlock(&r->lock);
+		k++;
+		n++;
+	}
+	if (from < r->njobs)
+		prune_log(&r->jobs[r->njobs - 1], any_lg, k);
+	return n;
+}
+
+/*
+ * deliver_prune - a list deleted or a member removed while a run is out:
+ * what the run has not sent them is not sent (their rows went with them),
+ * what it sent is recorded as ever. In the queue manager's thread, when
+ * the store says members went (store_removals) or the list set changed.
+ * A batch already at the relay cannot be called back. Returns the jobs
+ * cancelled.
+ */
+int
+deliver_prune(const struct config *cfg, struct store *st)
+{
+	static unsigned seen;
+	static const struct config *seen_cfg;
+	int n = 0;
+
+	if (nruns == 0 || (store_removals(st) == seen && cfg == seen_cfg)) {
+		seen = store_removals(st);
+		seen_cfg = cfg;
+		return 0;
+	}
+	seen = store_removals(st);
+	seen_cfg = cfg;
+	for (int i = 0; i < nruns; i++)
+		n += prune_run(cfg, st, runs[i]);
+	return n;
 }
 
 /* run_free - what a finished run holds */

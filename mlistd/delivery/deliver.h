@@ -15,6 +15,7 @@ int	deliver_start(const struct config *, struct store *, struct spool *, long lo
 int	deliver_reap(struct spool *, int wait, deliver_failed_fn, void *arg);
 int	deliver_pollfd(void);
 int	deliver_out(void);
+int	deliver_prune(const struct config *, struct store *);
 int	deliver_journal_replay(const struct config *, struct store *);
 int	deliver_settle(const struct config *, struct store *, int max_wait);
 /* results the database refused: backing off */

@@ -21,6 +21,9 @@ enum author_fail {
 
 int	author_sign(const unsigned char seed[DKIM_SEED_LEN], const char *lid, long long t, const char *msg,
 	    size_t len, struct buf *header);
+int	author_sign_bh(const unsigned char seed[DKIM_SEED_LEN], const char *lid,
+	    long long t, const char *msg, size_t len,
+	    const unsigned char *body_hash, struct buf *header);
 int	author_verify(const char *msg, size_t len, const char *expect, unsigned char pk[DKIM_PK_LEN],
 	    char *listid, size_t, char *why, size_t);
 int	author_signature_id(const char *msg, size_t len, char *out, size_t n);

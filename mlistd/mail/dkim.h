@@ -12,6 +12,10 @@
 
 int	dkim_sign(const unsigned char seed[DKIM_SEED_LEN], const char *domain, const char *selector,
 	    long long t, const char *msg, size_t len, struct buf *header);
+int	dkim_sign_bh(const unsigned char seed[DKIM_SEED_LEN],
+	    const char *domain, const char *selector, long long t,
+	    const char *msg, size_t len,
+	    const unsigned char *body_hash, struct buf *header);
 int	dkim_verify(const char *msg, size_t len, const unsigned char pk[DKIM_PK_LEN], char *why, size_t);
 void	dkim_canon_value(const char *v, size_t n, struct buf *out);
 void	dkim_canon_body(const char *body, size_t len, struct buf *out);

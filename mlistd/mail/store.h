@@ -68,6 +68,8 @@ typedef int (*store_member_fn)(const struct member *, void *);
 
 int	store_member_add(struct store *, const char *list, const char *addr, const char *name);
 int	store_member_rm(struct store *, const char *list, const char *addr);
+unsigned store_removals(const struct store *);
+int	store_member_id_exists(struct store *, long long id);
 int	store_member_set(struct store *, const char *list, const char *addr,
 	    const char *key, const char *value);
 int	store_member_find(struct store *, const char *list, const char *addr, struct member *);

@@ -31,6 +31,7 @@ struct store {
 	}		 cache[STORE_CACHE];
 	int		 failed;	/* the last call failed (store_failed) */
 	char		 cause[160];	/* why, when SQLite does not know ("": ask SQLite) */
+	unsigned	 removals;	/* members removed (store_removals) */
 };
 
 /*

@@ -54,7 +54,39 @@ store_member_rm(struct store *st, const char *list, const char *addr)
 	st_done(st, s);
 	if (rc != SQLITE_DONE)
 		return STORE_ERR;
-	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
+	if (sqlite3_changes(st->db) == 0)
+		return STORE_NOTFOUND;
+	st->removals++;
+	return STORE_OK;
+}
+
+/*
+ * store_member_id_exists - is member row id still there? 1 yes, 0 no,
+ * STORE_ERR (a delivery run out asks, deliver_prune: no address opened)
+ */
+int
+store_member_id_exists(struct store *st, long long id)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT 1 FROM members WHERE id = ?1");
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(s);
+	st_done(st, s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : STORE_ERR;
+}
+
+/*
+ * store_removals - how many times members were removed (or a list
+ * purged) through this connection: a delivery run out drops what it has
+ * not sent to them (deliver_prune) when this changes
+ */
+unsigned
+store_removals(const struct store *st)
+{
+	return st->removals;
 }
 
 /* onoff - parse on/off/true/false/yes/no/1/0 */
@@ -292,6 +324,7 @@ store_list_purge(struct store *st, const char *list)
 		store_rollback(st);
 		return STORE_ERR;
 	}
+	st->removals++;
 	return STORE_OK;
 }
 

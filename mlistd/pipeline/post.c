@@ -97,6 +97,10 @@ static const struct post_stage {
 	{ "distribute",	post_distribute },	/* hold, confirm, or queue every copy */
 };
 
+#define POST_NSTAGES	(sizeof(post_stages) / sizeof(post_stages[0]))
+/* a pass over a post longer than this is logged with its stages' times */
+#define POST_SLOW_MS	100
+
 /*
  * post_note - this post's one note to its author (to: NULL, nobody). A
  * member (or a sender not yet judged: the parser's and the opener's
@@ -503,10 +507,15 @@ post_sign(struct pipeline *p, struct post *o)
 		    store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (d->member && (o->id.mode != ID_REAL || !d->own_signed) && sign_author(p, o->l,
-	    o->id.mode == ID_ANONYMOUS ? NULL : d->poster, &o->t.rendered) < 0) {
-		why_cause(o->why, "the author's signature", store_errmsg(p->st));
-		return TEMPFAIL;
+	if (d->member && (o->id.mode != ID_REAL || !d->own_signed)) {
+		/* the author's, then the list's, over one hash of the body */
+		if (sign_both(p, o->l, o->id.mode == ID_ANONYMOUS ? NULL :
+		    d->poster, &o->t.rendered) < 0) {
+			why_cause(o->why, "the author's or the list's signature",
+			    store_errmsg(p->st));
+			return TEMPFAIL;
+		}
+		return OK;
 	}
 	if (sign_copy(p, o->l, &o->t.rendered) < 0) {
 		why_cause(o->why, "the list's DKIM signature", store_errmsg(p->st));
@@ -772,6 +781,48 @@ post_distribute(struct pipeline *p, struct post *o)
 	return OK;
 }
 
+/* ms_since - milliseconds from t0 to now */
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000L +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/*
+ * slow_pass - a pass that held the queue manager's loop for long says
+ * where: every other list's mail waited for it (#15)
+ */
+static void
+slow_pass(const struct pipeline *p, const struct list_cfg *l,
+    const long *ms, size_t n)
+{
+	char line[400];
+	long all = 0;
+	size_t off = 0;
+	int k;
+
+	for (size_t i = 0; i < n; i++)
+		all += ms[i];
+	if (all < POST_SLOW_MS)
+		return;
+	line[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ms[i] == 0)
+			continue;
+		k = snprintf(line + off, sizeof(line) - off, " %s=%ld",
+		    post_stages[i].name, ms[i]);
+		if (k < 0 || (size_t)k >= sizeof(line) - off)
+			break;
+		off += (size_t)k;
+	}
+	log_info("%s qmgr: list=%s slow pass: %ld ms in the loop (ms:%s)",
+	    p->qid, l->name, all, line);
+}
+
 /*
  * post_handle - LIST@: the stages in order. OK when the post is finished
  * (whatever became of it), TEMPFAIL with the failing stage and its cause.
@@ -782,6 +833,8 @@ post_handle(struct pipeline *p, const struct listaddr *la, const struct envelope
 {
 	struct post o;
 	struct why cause;
+	struct timespec t0;
+	long ms[POST_NSTAGES];
 	enum result r = OK;
 	size_t i;
 
@@ -792,8 +845,12 @@ post_handle(struct pipeline *p, const struct listaddr *la, const struct envelope
 	o.msg = msg;
 	o.quarantine = quarantine;
 	o.why = &cause;
-	for (i = 0; r == OK && i < sizeof(post_stages) / sizeof(post_stages[0]); i++)
+	for (i = 0; r == OK && i < POST_NSTAGES; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		r = post_stages[i].fn(p, &o);
+		ms[i] = ms_since(&t0);
+	}
+	slow_pass(p, o.l, ms, i);
 	if (r == TEMPFAIL)
 		why_set(why, "list=%s post %s: %s", o.l->name, post_stages[i - 1].name,
 		    why_text(&cause));

@@ -6,6 +6,8 @@
 
 int	sign_author(struct pipeline *, const struct list_cfg *, const char *author, struct buf *msg);
 int	sign_copy(struct pipeline *, const struct list_cfg *, struct buf *msg);
+int	sign_both(struct pipeline *, const struct list_cfg *,
+	    const char *author, struct buf *msg);
 
 struct ident;
 struct openpgp_secret;

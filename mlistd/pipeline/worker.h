@@ -21,6 +21,9 @@ struct worker_job {
 	int		 seconds;	/* its budget */
 	struct timespec	 deadline;	/* ours, past the zygote's */
 	char		 qid[QID_LEN + 1];
+	struct buf	 out;		/* the job, until the child took it */
+	size_t		 out_off;	/* ... so much of it sent */
+	int		 sending;
 };
 
 int	worker_start(const struct config *, const struct keys *, struct buf *err);
@@ -52,6 +55,7 @@ int	worker_job_start(struct worker_job *, const struct transform_in *,
 	    size_t len);
 void	worker_job_read(struct worker_job *);
 int	worker_job_done(const struct worker_job *);
+int	worker_job_sending(const struct worker_job *);
 int	worker_job_ms(const struct worker_job *);
 /* in the child, defined by its module: a key job (pgpin_key.c) */
 enum result pgpin_key_child(struct transform_in *, struct worker_pgp *,

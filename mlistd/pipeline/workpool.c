@@ -311,7 +311,8 @@ inline_wait(struct slot *s, const struct transform_in *in)
 		}
 		if ((spent = ms_since(&t0)) >= limit)
 			break;
-		pfd[0] = (struct pollfd){ .fd = s->job.fd, .events = POLLIN };
+		pfd[0] = (struct pollfd){ .fd = s->job.fd, .events = POLLIN |
+		    (worker_job_sending(&s->job) ? POLLOUT : 0) };
 		pfd[1] = (struct pollfd){ .fd = worker_zygote_fd(),
 		    .events = POLLIN };
 		if (poll(pfd, 2, (int)(limit - spent)) < 0 && errno != EINTR)
@@ -497,9 +498,11 @@ workpool_pollfds(struct pollfd *pfd, int max, int *ms)
 			continue;
 		left = worker_job_ms(&s->job);
 		*ms = *ms < 0 || left < *ms ? left : *ms;
+		/* the rest of its job to write, or its answer to read */
 		if (s->job.fd >= 0)
 			pfd[n++] = (struct pollfd){ .fd = s->job.fd,
-			    .events = POLLIN };
+			    .events = POLLIN | (worker_job_sending(&s->job) ?
+			    POLLOUT : 0) };
 	}
 	return n;
 }

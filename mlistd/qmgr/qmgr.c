@@ -28,7 +28,13 @@
  * message, and the next turn starts at once. The passes over a big post
  * (the leak guard's scan, the signatures, the encrypted copy) take a
  * fraction of a second each under load; an ordinary post to another list
- * waits for at most one of them, not for every big one ahead of it.
+ * waits for at most one of them, not for every big one ahead of it. A pass
+ * of QMGR_SLOW_MS or more logs its steps' times.
+ *
+ * A message that waits is read once: its plaintext is kept for its next
+ * pass (plain.c). A list deleted or a member removed while a delivery run
+ * is out: the run sends them nothing more (deliver_prune, after control
+ * actions and committed messages).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,12 +56,16 @@
 #include "mail/openpgp.h"
 #include "qmgr/jobs.h"
 #include "qmgr/order.h"
+#include "qmgr/plain.h"
 #include "qmgr/qmgr.h"
 #include "util/log.h"
 #include "util/why.h"
 
 /* a message above this is "big": left for the turn's second sweep */
 #define QMGR_BIG	(256 * 1024)
+
+/* a pass longer than this is logged with its steps' times */
+#define QMGR_SLOW_MS	100
 
 /* what process_incoming did with a message */
 enum pass { PASS_NONE, PASS_DONE, PASS_LATER };
@@ -76,7 +86,11 @@ qmgr_signal(int sig)
 		qmgr_stop = 1;
 }
 
-/* incoming_read - the spool file, or quarantined if it does not parse; 0 read, -1 not to process */
+/*
+ * incoming_read - the spool file (or what its pass before kept of it:
+ * plain.c), or quarantined if it does not parse; 0 read, -1 not to
+ * process
+ */
 static int
 incoming_read(struct pipeline *p, const char *id, struct envelope *e, struct buf *msg)
 {
@@ -90,6 +104,8 @@ incoming_read(struct pipeline *p, const char *id, struct envelope *e, struct buf
 	}
 	if (done < 0)
 		return -1;	/* the database cannot say: try on the next turn */
+	if (plain_take(id, e, msg))
+		return 0;	/* decrypted once, by the pass before */
 	buf_init(&why, 0);
 	if (spool_read(p->sp, SPOOL_INCOMING, id, e, msg, &why) != 0) {
 		log_err("%s qmgr: cannot read spool file: %s; moved to corrupt/ result=permfail", id,
@@ -162,6 +178,26 @@ process_finish(struct pipeline *p, struct order *o, const char *id,
 	p->release = 0;
 }
 
+/* ms_since - milliseconds from t0 to now */
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000L +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* pass_slow - a pass that held the loop long says so, with its steps */
+static void
+pass_slow(const char *id, long read, long route, long all)
+{
+	if (all >= QMGR_SLOW_MS)
+		log_info("%s qmgr: pass of %ld ms (read %ld, handlers %ld, "
+		    "commit %ld)", id, all, read, route - read, all - route);
+}
+
 /*
  * process_incoming - everything one accepted message causes, in one
  * transaction: PASS_DONE committed. With held (the first sweep), a big
@@ -177,22 +213,28 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 	struct why why = { "" };
 	enum result r = OK;
 	const char *first = "";
-	int quarantine = 0;
+	int quarantine = 0, keep = 0;
 	enum pass done = PASS_NONE;
+	struct timespec t0;
+	long t_read, t_route;
 
 	*len = 0;
+	plain_seen(id);
 	if (incoming_held(o, id))
 		return PASS_NONE;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	p->qid = id;
 	pipeline_begin(p);
 	p->release = 0;
 	buf_init(&msg, 0);
 	if (incoming_read(p, id, &e, &msg) < 0) {
 		order_done(o, id);
+		plain_drop(id);
 		buf_free(&msg);
 		return PASS_NONE;
 	}
 	*len = msg.len;
+	t_read = ms_since(&t0);
 	buf_init(&lists, 0);
 	if (held && order_lists(p->cfg, &e, &lists) == 0 &&
 	    (msg.len > QMGR_BIG || order_meet(held, &lists))) {
@@ -202,11 +244,13 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 			log_warn("%s qmgr: out of memory holding its lists",
 			    id);
 		done = PASS_LATER;
+		keep = 1;
 		goto out;
 	}
 	if (order_lists(p->cfg, &e, &lists) < 0 || order_blocked(o, &lists)) {
 		/* behind an earlier message of its lists */
 		(void)order_wait(o, id, &lists);
+		keep = 1;
 		goto out;
 	}
 	workpool_message(id);
@@ -218,6 +262,8 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		r = incoming_route(p, &e, &msg, &quarantine, &first, &why);
 	if (r != OK && workpool_waiting()) {
 		incoming_wait(p, o, id, &lists);
+		pass_slow(id, t_read, ms_since(&t0), ms_since(&t0));
+		keep = 1;
 		goto out;
 	}
 	if (r == OK && store_mark_processed(p->st, id, first, quarantine ? "quarantined" : "done") !=
@@ -225,6 +271,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		why_cause(&why, "marking it processed", store_errmsg(p->st));
 		r = TEMPFAIL;
 	}
+	t_route = ms_since(&t0);
 	if (r == OK && store_commit(p->st) < 0) {
 		why_cause(&why, "commit", store_errmsg(p->st));
 		r = TEMPFAIL;
@@ -238,9 +285,11 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		process_finish(p, o, id, quarantine);
 		done = PASS_DONE;
 	}
+	pass_slow(id, t_read, t_route, ms_since(&t0));
 out:
-	envelope_free(&e);
-	buf_free(&msg);
+	/* the plaintext kept while it waits, else zeroed now */
+	if (!keep || !plain_keep(id, &e, &msg))
+		plain_wipe(&e, &msg);
 	buf_free(&lists);
 	return done;
 }
@@ -295,6 +344,7 @@ run_deliveries(struct pipeline *p, int wait)
 	/* results only: a power cut costs a duplicate at most */
 	store_durable(p->st, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)deliver_prune(p->cfg, p->st);	/* a member gone meanwhile */
 	done = deliver_reap(p->sp, wait, on_failed, p);
 	if (!wait)
 		n = deliver_start(p->cfg, p->st, p->sp, (long long)time(NULL));
@@ -406,8 +456,11 @@ qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 	(void)workpool_service();
 	workpool_turn();
 	order_turn_begin(o);
+	plain_turn_begin();
 	turn_more = 0;
 	if ((n = spool_list(p->sp, SPOOL_INCOMING, &ids)) >= 0) {
+		for (int i = 0; i < n; i++)
+			plain_seen(ids[i]);	/* still there: kept */
 		if ((later = calloc((size_t)n + 1, 1)) == NULL) {
 			log_warn("NOQUEUE qmgr: out of memory for a turn");
 			turn_more = 1;
@@ -418,8 +471,10 @@ qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 			sweep(p, o, ids, n, later, NULL);
 			buf_free(&held);
 			free(later);
-			if (!qmgr_stop)	/* not after a failed listing */
+			if (!qmgr_stop) {	/* not after a failed listing */
 				order_turn_end(o);
+				plain_turn_end();
+			}
 		}
 	}
 	spool_list_free(ids, n > 0 ? n : 0);
@@ -474,6 +529,8 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	r = poll(pfd, (nfds_t)n, wait);
 	/* deadlines too, so also on a timeout */
 	control_work_actions(ctl, p, cfg, path);
+	/* a list deleted, a member removed: the runs out send them no more */
+	(void)deliver_prune(p->cfg, p->st);
 	if (workpool_service() || r <= 0 || pfd[1].revents)
 		return 0;	/* a parse or run ended: the next turn now */
 	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
@@ -552,6 +609,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	/* nothing the relay took may be forgotten: it would be sent again */
 	(void)deliver_settle(cfg, p.st, QMGR_SETTLE_MAX);
 	control_close(&ctl);
+	plain_free_all();
 	openpgp_cache_flush();
 	jobs_free(js);
 	order_free(o);

@@ -783,7 +783,8 @@ def test_unsigned_replacement_waits_old_key_told_cancel_token(alice_keyed, sink,
     first = fpr_hash(inst)
     h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
     ask_unsigned(inst, sink, g, h)
-    assert fpr_hash(inst) == first and waiting(inst) == 1
+    # the log line is written before its transaction commits: wait for the row
+    assert wait_until(lambda: waiting(inst) == 1) and fpr_hash(inst) == first
     done = answer_to(sink, g.addr, g=g, marker=b"unless cancelled")
     assert b"Your request to the list: done" in done and b"was not signed with your" in done
     # the notice: encrypted to the old key (the new one cannot open it), names the new key and when
