@@ -60,6 +60,17 @@ canon_field(const char *name, size_t nlen, const char *v, size_t vlen, struct bu
 		buf_puts(out, "\r\n");
 }
 
+/* strcspn_n - bytes of p[0..n) before its first SP or HTAB (n if none) */
+static size_t
+strcspn_n(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] != ' ' && p[i] != '\t')
+		i++;
+	return i;
+}
+
 /*
  * dkim_canon_body - the relaxed body (RFC 6376 3.4.4) as bytes: the verifier
  * needs them, not only their hash, to honour a signature's l= count
@@ -81,15 +92,18 @@ dkim_canon_body(const char *b, size_t len, struct buf *out)
 		if (end > start && b[end - 1] == '\r')
 			end--;
 		buf_reset(&line);
-		for (size_t k = start; k < end; k++) {
-			if (b[k] == ' ' || b[k] == '\t') {
-				while (k + 1 < end && (b[k + 1] == ' ' || b[k + 1] == '\t'))
-					k++;
-				if (k + 1 < end)
-					buf_putc(&line, ' ');
-				continue;
-			}
-			buf_putc(&line, b[k]);
+		for (size_t k = start, run; k < end; k += run) {
+			/* a run without white space is copied as it is, at once */
+			run = strcspn_n(b + k, end - k);
+			buf_append(&line, b + k, run);
+			if (k + run == end)
+				break;
+			k += run;
+			while (k + 1 < end && strcspn_n(b + k + 1, 1) == 0)
+				k++;	/* the rest of the white space */
+			if (k + 1 < end)
+				buf_putc(&line, ' ');
+			run = 1;
 		}
 		if (line.len == 0) {
 			blank++;	/* held back: empty lines at the end do not count */
