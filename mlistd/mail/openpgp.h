@@ -107,6 +107,7 @@ enum result openpgp_fanout(const struct openpgp_post *,
 struct openpgp_cache_stats {
 	unsigned long long hits, misses, flushes;
 	unsigned long long passed;	/* misses not kept (cache full) */
+	unsigned long long slim;	/* of those, made from a slim form */
 };
 enum result openpgp_cached_encrypt(const struct openpgp_post *,
 	    const struct openpgp_key *, struct buf *, char *, size_t);

@@ -17,17 +17,20 @@
  * are still never logged; a flush wipes the table.
  *
  * Memory is bounded: a loaded key costs about 28 KiB of librnp memory, so
- * at most cache_max keys are kept (CACHE_MAX, ~28 MiB).  A full shard
+ * at most cache_max keys are kept (CACHE_MAX, ~7 MiB).  A full shard
  * takes no new key: the copy is made in a spare context that loads the
- * key, encrypts and unloads it (the cost of a miss, without keeping it).
- * Evicting instead (the old round robin) made a list larger than the
- * cache miss on every copy, post after post - a fan-out walks the members
- * in the same order each time, so the oldest entry is always the next one
- * wanted - and paid an unload on top, with librnp's heap growing from the
- * churn (10,000 members: 80 MiB).  Kept this way, the first CACHE_MAX
- * keys stay hits.  An entry older than MAX_AGE is unloaded when next
- * looked up (its copy is then a miss), so an expiry is judged again and a
- * slot held by a key no longer used frees up.
+ * key, encrypts and unloads it - from the key's slim form (no user ID,
+ * ~230 bytes, openpgp_slim.c) when one is kept, which loads in a third of
+ * the time, else from the whole key, whose slim form is then kept.  So on
+ * a list larger than the cache the first post loads every key whole and
+ * the next ones slim.  Evicting instead (the old round robin) made a list
+ * larger than the cache miss on every copy, post after post - a fan-out
+ * walks the members in the same order each time, so the oldest entry is
+ * always the next one wanted - and paid an unload on top, with librnp's
+ * heap growing from the churn (10,000 members: 80 MiB).  An entry older
+ * than MAX_AGE is unloaded when next looked up (its copy is then a miss),
+ * so an expiry is judged again and a slot held by a key no longer used
+ * frees up.
  *
  * The process-wide state here is the one exception to "no shared mutable
  * globals": a cache that outlives each delivery run has to be.
@@ -42,8 +45,8 @@
 #include "mail/openpgp_int.h"
 
 #define SHARDS		4
-#define CACHE_MAX	512	/* keys in all shards: ~28 KiB each in librnp */
-#define ID_SIZE		16
+#define CACHE_MAX	256	/* keys in all shards: ~28 KiB each in librnp */
+#define ID_SIZE		OPENPGP_SLIM_ID
 #define MAX_AGE		3600		/* seconds before a key is checked again */
 #define SPARES		8	/* contexts for copies to keys not kept */
 
@@ -64,7 +67,7 @@ struct shard {
 /* a context for one copy to a key the cache does not keep */
 struct spare {
 	pthread_mutex_t	 lock;
-	struct openpgp_enc *enc;	/* made at first use */
+	rnp_ffi_t	 ffi;		/* made at first use */
 };
 
 static struct shard shards[SHARDS];
@@ -99,6 +102,15 @@ count(int hit, int kept)
 		stats.misses++;
 	if (!hit && !kept)
 		stats.passed++;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/* count_slim - a copy made from a key's slim form */
+static void
+count_slim(void)
+{
+	pthread_mutex_lock(&stats_lock);
+	stats.slim++;
 	pthread_mutex_unlock(&stats_lock);
 }
 
@@ -262,17 +274,62 @@ find(struct shard *s, const unsigned char *id)
 }
 
 /*
+ * spare_copy - one copy of p to the key in key's bytes, loaded in ffi for
+ * it alone; with slim, also that key's slim form and its valid-till
+ */
+static enum result
+spare_copy(rnp_ffi_t ffi, const struct openpgp_post *p, const struct buf *key,
+    struct buf *slim, uint64_t *till, struct buf *out, char *why,
+    size_t whylen)
+{
+	rnp_key_handle_t h = NULL;
+	rnp_input_t	 in;
+	rnp_result_t	 rc;
+	enum result	 r;
+
+	if (rnp_input_from_memory(&in, key->data, key->len, false)
+	    != RNP_SUCCESS) {
+		WHY(why, whylen, "no memory for the member key");
+		return TEMPFAIL;
+	}
+	rc = rnp_load_keys(ffi, "GPG", in, RNP_LOAD_SAVE_PUBLIC_KEYS);
+	(void)rnp_input_destroy(in);
+	if (rc != RNP_SUCCESS) {
+		WHY(why, whylen, "member key did not load (%s)",
+		    rnp_result_to_string(rc));
+		r = PERMFAIL;
+	} else if (openpgp_locate(ffi, NULL, &h) != OK) {
+		WHY(why, whylen, "member key holds no single primary key");
+		r = PERMFAIL;
+	} else
+		r = openpgp_encrypt_to(ffi, p, h, out, why, whylen);
+	/* best effort: without it, the next copy loads the whole key */
+	if (r == OK && slim != NULL && openpgp_slim_make(h, slim, till) < 0)
+		buf_reset(slim);
+	(void)rnp_key_handle_destroy(h);
+	/* one member's key in the context at a time: memory stays flat */
+	(void)rnp_unload_keys(ffi, RNP_KEY_UNLOAD_PUBLIC);
+	return r;
+}
+
+/*
  * spare_encrypt - one copy of p for the holder of k in a spare context:
- * loaded, used and unloaded, as when there was no cache.  Any free spare
- * will do; when all are busy, wait for the one id names.
+ * from the key's slim form when one is kept (openpgp_slim.c), else from
+ * the whole key, whose slim form is then kept.  Any free spare will do;
+ * when all are busy, wait for the one id names.
  */
 static enum result
 spare_encrypt(const struct openpgp_post *p, const struct openpgp_key *k,
     const unsigned char *id, struct buf *out, char *why, size_t whylen)
 {
 	struct spare	*sp = NULL;
-	enum result	 r;
+	struct buf	 slim;
+	uint64_t	 till = 0;
+	enum result	 r = TEMPFAIL;
+	int		 have;
 
+	buf_init(&slim, 0);
+	have = openpgp_slim_get(id, &slim);
 	for (int i = 0; i < SPARES && sp == NULL; i++)
 		if (pthread_mutex_trylock(&spares[i].lock) == 0)
 			sp = &spares[i];
@@ -280,12 +337,21 @@ spare_encrypt(const struct openpgp_post *p, const struct openpgp_key *k,
 		sp = &spares[id[1] % SPARES];
 		pthread_mutex_lock(&sp->lock);
 	}
-	if (sp->enc == NULL && openpgp_enc_new(&sp->enc) != OK) {
+	if (sp->ffi == NULL && openpgp_ffi(&sp->ffi) != OK)
 		WHY(why, whylen, "librnp context failed");
-		r = TEMPFAIL;
-	} else
-		r = openpgp_copy_encrypt(sp->enc, p, k, out, why, whylen);
+	else if (have && (r = spare_copy(sp->ffi, p, &slim, NULL, NULL, out,
+	    why, whylen)) == OK)
+		count_slim();
+	else {
+		buf_reset(&slim);
+		r = spare_copy(sp->ffi, p, &k->bin, &slim, &till, out, why,
+		    whylen);
+		have = 0;
+	}
 	pthread_mutex_unlock(&sp->lock);
+	if (r == OK && !have)
+		openpgp_slim_put(id, &slim, till);
+	buf_free(&slim);
 	return r;
 }
 
@@ -367,10 +433,12 @@ openpgp_cache_flush(void)
 	}
 	for (int i = 0; i < SPARES; i++) {
 		pthread_mutex_lock(&spares[i].lock);
-		openpgp_enc_free(spares[i].enc);
-		spares[i].enc = NULL;
+		if (spares[i].ffi != NULL)
+			(void)rnp_ffi_destroy(spares[i].ffi);
+		spares[i].ffi = NULL;
 		pthread_mutex_unlock(&spares[i].lock);
 	}
+	openpgp_slim_flush();
 	pthread_mutex_lock(&stats_lock);
 	stats.flushes++;
 	pthread_mutex_unlock(&stats_lock);

@@ -3,7 +3,8 @@
  * copy to a key is a hit, a changed key (same fingerprint, other bytes) is a
  * miss and its copy goes to the new subkey, a flush forgets, threads share
  * the cache, and a full cache keeps what it has: further keys' copies are
- * made (and open) without evicting a kept key.
+ * made (and open) without evicting a kept key, from the second post on from
+ * the key's slim form.
  */
 #include "testutil.h"
 #include <pthread.h>
@@ -238,12 +239,24 @@ START_TEST(full_cache_keeps_its_keys)
 	/* six keys, four shards of one: at least two were not kept */
 	ck_assert_uint_le(kept, 4);
 	ck_assert_uint_ge(kept, 1);
-	/* the next post: the kept keys hit, the others pass again */
+	ck_assert_uint_eq(b.slim - a.slim, 0);
+	/*
+	 * the next post: the kept keys hit, the others pass again, now from
+	 * their slim form (no user ID), and each copy still opens
+	 */
 	for (int i = 0; i < NFULL; i++)
 		copy(&p, &k[i], s[i]);
 	openpgp_cache_stats(&c);
 	ck_assert_uint_eq(c.hits - b.hits, kept);
 	ck_assert_uint_eq(c.passed - b.passed, NFULL - kept);
+	ck_assert_uint_eq(c.slim - b.slim, NFULL - kept);
+	/* a flush forgets the slim forms too */
+	openpgp_cache_max(4);
+	openpgp_cache_stats(&a);
+	for (int i = 0; i < NFULL; i++)
+		copy(&p, &k[i], s[i]);
+	openpgp_cache_stats(&b);
+	ck_assert_uint_eq(b.slim - a.slim, 0);
 	openpgp_cache_max(1024);
 	for (int i = 0; i < NFULL; i++) {
 		openpgp_key_free(&k[i]);
