@@ -6,13 +6,18 @@
  * space and trimmed; body lines stripped of trailing white space, inner
  * runs made one space, empty lines at the end dropped. Per RFC 8463 the
  * SHA-256 hash of the canonical headers is what Ed25519 signs. All
- * cryptography is libsodium's.
+ * cryptography is libsodium's, but for the body hash: GnuTLS's SHA-256
+ * (nettle, with the CPU's SHA instructions where it has them) is about 4x
+ * libsodium's over an encrypted copy's 12 KiB, and every OpenPGP copy is
+ * signed on its own (libsodium's if GnuTLS refuses).
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <gnutls/crypto.h>
 
 #include "dkim.h"
 #include "header.h"
@@ -123,9 +128,13 @@ dkim_body_hash(const char *b, size_t len, unsigned char out[crypto_hash_sha256_B
 {
 	struct buf canon;
 
+	const void *p;
+
 	buf_init(&canon, 0);
 	dkim_canon_body(b, len, &canon);
-	crypto_hash_sha256(out, canon.data ? canon.data : (const unsigned char *)"", canon.len);
+	p = canon.data ? (const void *)canon.data : "";
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, p, canon.len, out) < 0)
+		crypto_hash_sha256(out, p, canon.len);
 	buf_free(&canon);
 }
 
