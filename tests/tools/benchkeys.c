@@ -10,22 +10,77 @@
  *   benchkeys STATE_DIR LIST N [RSA_PERCENT]
  *
  * Members are bench/fanout's u%06d@rcpt%d.example.net (i, i % 50) for i in
- * 0..N-1; those with i % 100 < RSA_PERCENT are skipped (the bench gives
- * them gpg's RSA-3072 keys through mlistctl). The master key must be an
- * insecure-file (the benches' and tests' own).
+ * 0..N-1; those with i % 100 < RSA_PERCENT get an RSA-3072 key (primary and
+ * subkey) made by librnp instead, two at a time (each takes a fraction of
+ * a second). The master key must be an insecure-file (the benches' and
+ * tests' own).
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <rnp/rnp.h>
+#include <rnp/rnp_err.h>
 #include <sodium.h>
 
 #include "mail/keys.h"
 #include "mail/openpgp.h"
 #include "mail/store.h"
 
-/* one - make, judge and store member i's key; 0 or -1 */
+/* the RSA keys, made before the transaction */
+struct rsa_job {
+	long		 n, rsa;
+	struct buf	*pub;		/* by member index; len 0: not RSA */
+	atomic_long	 next;
+	atomic_int	 failed;
+};
+
+/* rsa_one - an RSA-3072 public key (primary and subkey) into pub */
 static int
-one(struct store *st, const char *list, long i)
+rsa_one(long i, struct buf *pub)
+{
+	rnp_ffi_t	 ffi;
+	rnp_key_handle_t key = NULL;
+	rnp_output_t	 o = NULL;
+	uint8_t		*b;
+	size_t		 len;
+	char		 uid[64];
+	int		 rc = -1;
+
+	snprintf(uid, sizeof(uid), "r%ld <r%ld@example.net>", i, i);
+	if (rnp_ffi_create(&ffi, "GPG", "GPG") != RNP_SUCCESS)
+		return -1;
+	if (rnp_generate_key_rsa(ffi, 3072, 3072, uid, NULL, &key) ==
+	    RNP_SUCCESS && rnp_output_to_memory(&o, 0) == RNP_SUCCESS &&
+	    rnp_key_export(key, o, RNP_KEY_EXPORT_PUBLIC |
+	    RNP_KEY_EXPORT_SUBKEYS) == RNP_SUCCESS &&
+	    rnp_output_memory_get_buf(o, &b, &len, false) == RNP_SUCCESS)
+		rc = buf_append(pub, b, len);
+	(void)rnp_output_destroy(o);
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
+	return rc;
+}
+
+/* rsa_worker - thread: RSA keys until none is left */
+static void *
+rsa_worker(void *v)
+{
+	struct rsa_job *j = v;
+	long i;
+
+	while ((i = atomic_fetch_add(&j->next, 1)) < j->n)
+		if (i % 100 < j->rsa && rsa_one(i, &j->pub[i]) < 0) {
+			fprintf(stderr, "benchkeys: RSA key %ld not made\n", i);
+			atomic_store(&j->failed, 1);
+		}
+	return NULL;
+}
+
+/* one - make (or take pub), judge and store member i's key; 0 or -1 */
+static int
+one(struct store *st, const char *list, long i, const struct buf *rsa)
 {
 	struct openpgp_secret *s = NULL;
 	struct openpgp_key k;
@@ -36,9 +91,11 @@ one(struct store *st, const char *list, long i)
 	snprintf(uid, sizeof(uid), "m%ld", i);
 	snprintf(addr, sizeof(addr), "u%06ld@rcpt%ld.example.net", i, i % 50);
 	buf_init(&pub, 0);
-	if (openpgp_list_generate(uid, "example.net", 1700000000, &s, why,
-	    sizeof(why)) != OK ||
-	    openpgp_list_public(s, 0, &pub, why, sizeof(why)) != OK ||
+	if (rsa->len > 0)
+		(void)buf_append(&pub, rsa->data, rsa->len);
+	if ((rsa->len == 0 && (openpgp_list_generate(uid, "example.net",
+	    1700000000, &s, why, sizeof(why)) != OK ||
+	    openpgp_list_public(s, 0, &pub, why, sizeof(why)) != OK)) ||
 	    openpgp_key_import(pub.data, pub.len, OPENPGP_BINARY, &k, why,
 	    sizeof(why)) != OK)
 		fprintf(stderr, "benchkeys: %s: %s\n", addr, why);
@@ -55,6 +112,28 @@ one(struct store *st, const char *list, long i)
 	return rc;
 }
 
+/* rsa_keys - the RSA members' keys, made two at a time */
+static int
+rsa_keys(long n, long rsa, struct rsa_job *j)
+{
+	pthread_t t;
+	int started;
+
+	j->n = n;
+	j->rsa = rsa;
+	atomic_init(&j->next, 0);
+	atomic_init(&j->failed, 0);
+	if ((j->pub = calloc((size_t)n + 1, sizeof(*j->pub))) == NULL)
+		return -1;
+	for (long i = 0; i < n; i++)
+		buf_init(&j->pub[i], 0);
+	started = pthread_create(&t, NULL, rsa_worker, j) == 0;
+	(void)rsa_worker(j);	/* this thread is the second */
+	if (started)
+		(void)pthread_join(t, NULL);
+	return atomic_load(&j->failed) ? -1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -63,6 +142,7 @@ main(int argc, char **argv)
 	struct store *st;
 	struct buf err;
 	char path[4096], why[256];
+	struct rsa_job job;
 	long n, rsa, i;
 	int rc = 0;
 
@@ -73,6 +153,10 @@ main(int argc, char **argv)
 	}
 	n = strtol(argv[3], NULL, 10);
 	rsa = argc == 5 ? strtol(argv[4], NULL, 10) : 0;
+	if (n < 0 || rsa_keys(n, rsa, &job) < 0) {
+		fprintf(stderr, "benchkeys: the RSA keys were not made\n");
+		return 1;
+	}
 	if ((k = keys_unlock(argv[1], "insecure-file", NULL, &ks, why,
 	    sizeof(why))) == NULL) {
 		fprintf(stderr, "benchkeys: %s\n", why);
@@ -89,8 +173,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < n && rc == 0; i++)
-		if (i % 100 >= rsa)
-			rc = one(st, argv[2], i);
+		rc = one(st, argv[2], i, &job.pub[i]);
 	if (rc == 0 && store_commit(st) != 0) {
 		fprintf(stderr, "benchkeys: %s\n", store_errmsg(st));
 		rc = -1;
