@@ -20,7 +20,7 @@
  * at most cache_max keys are kept (CACHE_MAX, ~7 MiB).  A full shard
  * takes no new key: the copy is made in a spare context that loads the
  * key, encrypts and unloads it - from the key's slim form (no user ID,
- * ~230 bytes, openpgp_slim.c) when one is kept, which loads in a third of
+ * ~230 bytes, openpgp_slim.c) when one is kept, which loads in about half
  * the time, else from the whole key, whose slim form is then kept.  So on
  * a list larger than the cache the first post loads every key whole and
  * the next ones slim.  Evicting instead (the old round robin) made a list
