@@ -23,7 +23,9 @@
  * form older than SLIM_AGE is not used either, so the whole key is checked
  * again at least hourly, as the loaded-key cache does.
  *
- * Bounded: SLIM_MAX forms (~4 MiB), then no new ones; a flush forgets all.
+ * Bounded: SLIM_MAX forms a shard and SLIM_BYTES of them (10,000 cv25519
+ * keys take ~2.5 MiB, 10,000 RSA-3072 ~12 MiB: then only the first ~6,500
+ * are kept), then no new ones; a flush forgets all.
  * Public key material only, never logged, in memory only.
  */
 #include <pthread.h>
@@ -40,6 +42,7 @@
 #define SLIM_MAX	(SLIM_SLOTS / 4 * 3)	/* forms a shard takes */
 #define SLIM_AGE	3600	/* seconds before the whole key is checked */
 #define SLIM_LEN	4096	/* a larger slim form is not kept */
+#define SLIM_BYTES	(2u << 20)	/* a shard's forms, RSA-3072 ~1.2 KiB */
 
 struct slim {
 	unsigned char	 id[OPENPGP_SLIM_ID];
@@ -52,7 +55,7 @@ struct slim {
 struct slim_shard {
 	pthread_mutex_t	 lock;
 	struct slim	*slot;		/* SLIM_SLOTS, made at first use */
-	size_t		 n;
+	size_t		 n, bytes;
 };
 
 static struct slim_shard slims[SLIM_SHARDS];
@@ -134,13 +137,15 @@ openpgp_slim_put(const unsigned char *id, const struct buf *slim,
 	if (s->slot == NULL)
 		s->slot = calloc(SLIM_SLOTS, sizeof(*s->slot));
 	if (s->slot == NULL || (e = probe(s, id)) == NULL ||
-	    (e->bytes == NULL && s->n >= SLIM_MAX)) {
+	    (e->bytes == NULL && s->n >= SLIM_MAX) ||
+	    s->bytes - e->len + slim->len > SLIM_BYTES) {
 		pthread_mutex_unlock(&s->lock);
 		free(b);
 		return;
 	}
 	if (e->bytes == NULL)
 		s->n++;
+	s->bytes += slim->len - e->len;	/* e->len is 0 for a free slot */
 	free(e->bytes);		/* a form too old to use: made again */
 	memcpy(e->id, id, OPENPGP_SLIM_ID);
 	e->bytes = b;
@@ -200,6 +205,7 @@ openpgp_slim_flush(void)
 		free(s->slot);
 		s->slot = NULL;
 		s->n = 0;
+		s->bytes = 0;
 		pthread_mutex_unlock(&s->lock);
 	}
 }
