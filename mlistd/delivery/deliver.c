@@ -1354,6 +1354,26 @@ run_free(struct run *r)
 }
 
 /*
+ * pgp_stats - after a run with OpenPGP copies: the key cache's counts so
+ * far (how many copies found their key loaded, loaded it whole, or from
+ * its slim form), which say what a copy cost
+ */
+static void
+pgp_stats(const struct run *r)
+{
+	struct openpgp_cache_stats c;
+	int i;
+
+	for (i = 0; i < r->nmsg && !r->msgs[i].pgp; i++)
+		;
+	if (i == r->nmsg)
+		return;
+	openpgp_cache_stats(&c);
+	log_info("NOQUEUE deliver: key cache hits=%llu misses=%llu "
+	    "not_kept=%llu slim=%llu", c.hits, c.misses, c.passed, c.slim);
+}
+
+/*
  * run_finish - in the queue manager's thread, after the run's threads: its
  * results into the database, 5xx to the bounce score, copies no delivery
  * waits for removed
@@ -1364,6 +1384,7 @@ run_finish(struct run *r, struct spool *sp, deliver_failed_fn failed, void *arg)
 	for (int i = 0; i < r->nthreads; i++)
 		pthread_join(r->th[i], NULL);
 	threads_out -= r->nthreads;
+	pgp_stats(r);
 	if (r->jfd >= 0 && close(r->jfd) < 0)
 		log_warn("NOQUEUE deliver: closing the journal: %s",
 		    strerror(errno));

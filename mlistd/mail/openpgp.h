@@ -106,10 +106,13 @@ enum result openpgp_fanout(const struct openpgp_post *,
 /* members' keys kept loaded across posts (openpgp_cache.c) */
 struct openpgp_cache_stats {
 	unsigned long long hits, misses, flushes;
+	unsigned long long passed;	/* misses not kept (cache full) */
+	unsigned long long slim;	/* of those, made from a slim form */
 };
 enum result openpgp_cached_encrypt(const struct openpgp_post *,
 	    const struct openpgp_key *, struct buf *, char *, size_t);
 void	openpgp_cache_flush(void);
+void	openpgp_cache_max(size_t);
 void	openpgp_cache_stats(struct openpgp_cache_stats *);
 
 /* posts in (openpgp_in.c) */

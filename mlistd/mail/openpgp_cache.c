@@ -13,10 +13,24 @@
  * however many delivery threads there are.  An entry is named by a keyed
  * BLAKE2b of the key's bytes (the hash key is random per process): a
  * changed key is a miss, and the key with the same fingerprint and the old
- * bytes is unloaded before the new bytes load.  Memory is bounded:
- * PER_SHARD keys a shard, then an old one goes (round robin); an entry
- * older than MAX_AGE is reloaded, so an expiry is judged again.  The keys are
- * public, but are still never logged; a flush wipes the table.
+ * bytes is unloaded before the new bytes load.  The keys are public, but
+ * are still never logged; a flush wipes the table.
+ *
+ * Memory is bounded: a loaded key costs about 28 KiB of librnp memory, so
+ * at most cache_max keys are kept (CACHE_MAX, ~7 MiB).  A full shard
+ * takes no new key: the copy is made in a spare context that loads the
+ * key, encrypts and unloads it - from the key's slim form (no user ID,
+ * ~230 bytes, openpgp_slim.c) when one is kept, which loads in about half
+ * the time, else from the whole key, whose slim form is then kept.  So on
+ * a list larger than the cache the first post loads every key whole and
+ * the next ones slim.  Evicting instead (the old round robin) made a list
+ * larger than the cache miss on every copy, post after post - a fan-out
+ * walks the members in the same order each time, so the oldest entry is
+ * always the next one wanted - and paid an unload on top, with librnp's
+ * heap growing from the churn (10,000 members: 80 MiB).  An entry older
+ * than MAX_AGE is unloaded when next looked up (its copy is then a miss),
+ * so an expiry is judged again and a slot held by a key no longer used
+ * frees up.
  *
  * The process-wide state here is the one exception to "no shared mutable
  * globals": a cache that outlives each delivery run has to be.
@@ -31,10 +45,10 @@
 #include "mail/openpgp_int.h"
 
 #define SHARDS		4
-#define CACHE_MAX	1024	/* keys in all shards: ~28 KiB each in librnp */
-#define PER_SHARD	(CACHE_MAX / SHARDS)
-#define ID_SIZE		16
+#define CACHE_MAX	256	/* keys in all shards: ~28 KiB each in librnp */
+#define ID_SIZE		OPENPGP_SLIM_ID
 #define MAX_AGE		3600		/* seconds before a key is checked again */
+#define SPARES		8	/* contexts for copies to keys not kept */
 
 struct entry {
 	unsigned char	 id[ID_SIZE];	/* keyed hash of the key's bytes */
@@ -46,12 +60,19 @@ struct entry {
 struct shard {
 	pthread_mutex_t	 lock;
 	rnp_ffi_t	 ffi;		/* the kept keys */
-	struct entry	*e;		/* PER_SHARD of them, made at first use */
-	size_t		 n;
-	size_t		 hand;		/* the oldest entry once the shard is full */
+	struct entry	*e;		/* cap of them, made at first use */
+	size_t		 n, cap;
+};
+
+/* a context for one copy to a key the cache does not keep */
+struct spare {
+	pthread_mutex_t	 lock;
+	rnp_ffi_t	 ffi;		/* made at first use */
 };
 
 static struct shard shards[SHARDS];
+static struct spare spares[SPARES];
+static size_t per_shard = CACHE_MAX / SHARDS;
 static unsigned char hash_key[crypto_generichash_KEYBYTES];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct openpgp_cache_stats stats;
@@ -64,18 +85,32 @@ init(void)
 	for (int i = 0; i < SHARDS; i++)
 		if (pthread_mutex_init(&shards[i].lock, NULL) != 0)
 			abort();
+	for (int i = 0; i < SPARES; i++)
+		if (pthread_mutex_init(&spares[i].lock, NULL) != 0)
+			abort();
 	randombytes_buf(hash_key, sizeof(hash_key));
 }
 
-/* count - add to the statistics */
+/* count - add to the statistics: a hit, a miss kept, a miss passed on */
 static void
-count(int hit)
+count(int hit, int kept)
 {
 	pthread_mutex_lock(&stats_lock);
 	if (hit)
 		stats.hits++;
 	else
 		stats.misses++;
+	if (!hit && !kept)
+		stats.passed++;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/* count_slim - a copy made from a key's slim form */
+static void
+count_slim(void)
+{
+	pthread_mutex_lock(&stats_lock);
+	stats.slim++;
 	pthread_mutex_unlock(&stats_lock);
 }
 
@@ -88,16 +123,19 @@ drop(struct shard *s, size_t i)
 	(void)rnp_key_handle_destroy(s->e[i].key);
 	s->e[i] = s->e[--s->n];
 	sodium_memzero(&s->e[s->n], sizeof(s->e[s->n]));
-	if (s->hand >= s->n)
-		s->hand = 0;
 }
 
 /* ready - the shard's contexts and table, made at its first use */
 static enum result
 ready(struct shard *s)
 {
-	if (s->e == NULL && (s->e = calloc(PER_SHARD, sizeof(*s->e))) == NULL)
-		return TEMPFAIL;
+	if (s->e == NULL) {
+		pthread_mutex_lock(&stats_lock);
+		s->cap = per_shard;
+		pthread_mutex_unlock(&stats_lock);
+		if ((s->e = calloc(s->cap, sizeof(*s->e))) == NULL)
+			return TEMPFAIL;
+	}
 	if (s->ffi == NULL && openpgp_ffi(&s->ffi) != OK)
 		return TEMPFAIL;
 	return OK;
@@ -179,10 +217,10 @@ forget(struct shard *s, rnp_key_handle_t key, const char *fpr)
 }
 
 /*
- * insert - load k into s as a new entry named id; its handle in *key.  The
- * same key with other bytes (a new expiry, a new subkey) merges into the one
- * kept: then both go and the new bytes load alone, so a copy uses exactly
- * the key the store holds now.
+ * insert - load k into s (not full) as a new entry named id; its handle
+ * in *key.  The same key with other bytes (a new expiry, a new subkey)
+ * merges into the one kept: then both go and the new bytes load alone, so
+ * a copy uses exactly the key the store holds now.
  */
 static enum result
 insert(struct shard *s, const struct openpgp_key *k, const unsigned char *id,
@@ -194,8 +232,6 @@ insert(struct shard *s, const struct openpgp_key *k, const unsigned char *id,
 	char		*res;
 	int		 fresh = 1;
 
-	if (s->n == PER_SHARD)
-		drop(s, s->hand++);
 	for (int tries = 0; tries < 2; tries++) {
 		if ((r = import(s, k, &res, why, whylen)) != OK)
 			return r;
@@ -238,8 +274,90 @@ find(struct shard *s, const unsigned char *id)
 }
 
 /*
+ * spare_copy - one copy of p to the key in key's bytes, loaded in ffi for
+ * it alone; with slim, also that key's slim form and its valid-till
+ */
+static enum result
+spare_copy(rnp_ffi_t ffi, const struct openpgp_post *p, const struct buf *key,
+    struct buf *slim, uint64_t *till, struct buf *out, char *why,
+    size_t whylen)
+{
+	rnp_key_handle_t h = NULL;
+	rnp_input_t	 in;
+	rnp_result_t	 rc;
+	enum result	 r;
+
+	if (rnp_input_from_memory(&in, key->data, key->len, false)
+	    != RNP_SUCCESS) {
+		WHY(why, whylen, "no memory for the member key");
+		return TEMPFAIL;
+	}
+	rc = rnp_load_keys(ffi, "GPG", in, RNP_LOAD_SAVE_PUBLIC_KEYS);
+	(void)rnp_input_destroy(in);
+	if (rc != RNP_SUCCESS) {
+		WHY(why, whylen, "member key did not load (%s)",
+		    rnp_result_to_string(rc));
+		r = PERMFAIL;
+	} else if (openpgp_locate(ffi, NULL, &h) != OK) {
+		WHY(why, whylen, "member key holds no single primary key");
+		r = PERMFAIL;
+	} else
+		r = openpgp_encrypt_to(ffi, p, h, out, why, whylen);
+	/* best effort: without it, the next copy loads the whole key */
+	if (r == OK && slim != NULL && openpgp_slim_make(h, slim, till) < 0)
+		buf_reset(slim);
+	(void)rnp_key_handle_destroy(h);
+	/* one member's key in the context at a time: memory stays flat */
+	(void)rnp_unload_keys(ffi, RNP_KEY_UNLOAD_PUBLIC);
+	return r;
+}
+
+/*
+ * spare_encrypt - one copy of p for the holder of k in a spare context:
+ * from the key's slim form when one is kept (openpgp_slim.c), else from
+ * the whole key, whose slim form is then kept.  Any free spare will do;
+ * when all are busy, wait for the one id names.
+ */
+static enum result
+spare_encrypt(const struct openpgp_post *p, const struct openpgp_key *k,
+    const unsigned char *id, struct buf *out, char *why, size_t whylen)
+{
+	struct spare	*sp = NULL;
+	struct buf	 slim;
+	uint64_t	 till = 0;
+	enum result	 r = TEMPFAIL;
+	int		 have;
+
+	buf_init(&slim, 0);
+	have = openpgp_slim_get(id, &slim);
+	for (int i = 0; i < SPARES && sp == NULL; i++)
+		if (pthread_mutex_trylock(&spares[i].lock) == 0)
+			sp = &spares[i];
+	if (sp == NULL) {
+		sp = &spares[id[1] % SPARES];
+		pthread_mutex_lock(&sp->lock);
+	}
+	if (sp->ffi == NULL && openpgp_ffi(&sp->ffi) != OK)
+		WHY(why, whylen, "librnp context failed");
+	else if (have && (r = spare_copy(sp->ffi, p, &slim, NULL, NULL, out,
+	    why, whylen)) == OK)
+		count_slim();
+	else {
+		buf_reset(&slim);
+		r = spare_copy(sp->ffi, p, &k->bin, &slim, &till, out, why,
+		    whylen);
+		have = 0;
+	}
+	pthread_mutex_unlock(&sp->lock);
+	if (r == OK && !have)
+		openpgp_slim_put(id, &slim, till);
+	buf_free(&slim);
+	return r;
+}
+
+/*
  * openpgp_cached_encrypt - one armoured copy of p for the holder of k, with
- * k's key kept loaded for the next post
+ * k's key kept loaded for the next post while the cache has room
  */
 enum result
 openpgp_cached_encrypt(const struct openpgp_post *p,
@@ -265,15 +383,33 @@ openpgp_cached_encrypt(const struct openpgp_post *p,
 	if ((r = ready(s)) != OK)
 		WHY(why, whylen, "no memory for the key cache");
 	else if ((key = find(s, id)) != NULL)
-		count(1);
-	else {
-		count(0);
+		count(1, 1);
+	else if (s->n < s->cap) {
+		count(0, 1);
 		r = insert(s, k, id, &key, why, whylen);
+	} else {
+		/* full: this key is not kept, and nothing kept goes for it */
+		pthread_mutex_unlock(&s->lock);
+		count(0, 0);
+		return spare_encrypt(p, k, id, out, why, whylen);
 	}
 	if (r == OK)
 		r = openpgp_encrypt_to(s->ffi, p, key, out, why, whylen);
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+/*
+ * openpgp_cache_max - keep at most max keys from now on (at least one a
+ * shard; the default is CACHE_MAX); flushes the cache
+ */
+void
+openpgp_cache_max(size_t max)
+{
+	openpgp_cache_flush();
+	pthread_mutex_lock(&stats_lock);
+	per_shard = max / SHARDS > 0 ? max / SHARDS : 1;
+	pthread_mutex_unlock(&stats_lock);
 }
 
 /* openpgp_cache_flush - unload every kept key and free the contexts */
@@ -290,18 +426,25 @@ openpgp_cache_flush(void)
 			drop(s, s->n - 1);
 		free(s->e);
 		s->e = NULL;
-		s->hand = 0;
 		if (s->ffi != NULL)
 			(void)rnp_ffi_destroy(s->ffi);
 		s->ffi = NULL;
 		pthread_mutex_unlock(&s->lock);
 	}
+	for (int i = 0; i < SPARES; i++) {
+		pthread_mutex_lock(&spares[i].lock);
+		if (spares[i].ffi != NULL)
+			(void)rnp_ffi_destroy(spares[i].ffi);
+		spares[i].ffi = NULL;
+		pthread_mutex_unlock(&spares[i].lock);
+	}
+	openpgp_slim_flush();
 	pthread_mutex_lock(&stats_lock);
 	stats.flushes++;
 	pthread_mutex_unlock(&stats_lock);
 }
 
-/* openpgp_cache_stats - hits, misses and flushes so far */
+/* openpgp_cache_stats - hits, misses (passed: not kept) and flushes so far */
 void
 openpgp_cache_stats(struct openpgp_cache_stats *out)
 {

@@ -30,4 +30,11 @@ int	openpgp_uid_certified(rnp_key_handle_t, const char *, int);
 enum result openpgp_encrypt_to(rnp_ffi_t, const struct openpgp_post *,
 	    rnp_key_handle_t, struct buf *, char *, size_t);
 
+/* members' keys without user IDs, by the key cache's id (openpgp_slim.c) */
+#define OPENPGP_SLIM_ID	16
+int	openpgp_slim_get(const unsigned char *, struct buf *);
+void	openpgp_slim_put(const unsigned char *, const struct buf *, uint64_t);
+int	openpgp_slim_make(rnp_key_handle_t, struct buf *, uint64_t *);
+void	openpgp_slim_flush(void);
+
 #endif

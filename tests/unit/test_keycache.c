@@ -1,8 +1,10 @@
 /*
  * test_keycache.c - members' keys kept loaded across posts: the second
  * copy to a key is a hit, a changed key (same fingerprint, other bytes) is a
- * miss and its copy goes to the new subkey, a flush forgets, and threads
- * share the cache.
+ * miss and its copy goes to the new subkey, a flush forgets, threads share
+ * the cache, and a full cache keeps what it has: further keys' copies are
+ * made (and open) without evicting a kept key, from the second post on from
+ * the key's slim form.
  */
 #include "testutil.h"
 #include <pthread.h>
@@ -211,6 +213,60 @@ START_TEST(threads_share_the_cache)
 }
 END_TEST
 
+#define NFULL	6
+
+START_TEST(full_cache_keeps_its_keys)
+{
+	struct openpgp_secret *list, *s[NFULL];
+	struct openpgp_key k[NFULL];
+	struct openpgp_post p;
+	struct openpgp_cache_stats a, b, c;
+	unsigned long long kept;
+
+	ck_assert_int_eq(openpgp_list_generate("l", "example.org", 1700000000,
+	    &list, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_post_sign(list, ENTITY, strlen(ENTITY),
+	    1700000100, OPENPGP_BUCKET_MIN, &p, why, sizeof(why)), OK);
+	for (int i = 0; i < NFULL; i++)
+		member(&s[i], &k[i]);
+	openpgp_cache_max(4);	/* one key a shard */
+	openpgp_cache_stats(&a);
+	for (int i = 0; i < NFULL; i++)
+		copy(&p, &k[i], s[i]);
+	openpgp_cache_stats(&b);
+	ck_assert_uint_eq(b.misses - a.misses, NFULL);
+	kept = NFULL - (b.passed - a.passed);
+	/* six keys, four shards of one: at least two were not kept */
+	ck_assert_uint_le(kept, 4);
+	ck_assert_uint_ge(kept, 1);
+	ck_assert_uint_eq(b.slim - a.slim, 0);
+	/*
+	 * the next post: the kept keys hit, the others pass again, now from
+	 * their slim form (no user ID), and each copy still opens
+	 */
+	for (int i = 0; i < NFULL; i++)
+		copy(&p, &k[i], s[i]);
+	openpgp_cache_stats(&c);
+	ck_assert_uint_eq(c.hits - b.hits, kept);
+	ck_assert_uint_eq(c.passed - b.passed, NFULL - kept);
+	ck_assert_uint_eq(c.slim - b.slim, NFULL - kept);
+	/* a flush forgets the slim forms too */
+	openpgp_cache_max(4);
+	openpgp_cache_stats(&a);
+	for (int i = 0; i < NFULL; i++)
+		copy(&p, &k[i], s[i]);
+	openpgp_cache_stats(&b);
+	ck_assert_uint_eq(b.slim - a.slim, 0);
+	openpgp_cache_max(1024);
+	for (int i = 0; i < NFULL; i++) {
+		openpgp_key_free(&k[i]);
+		openpgp_secret_free(s[i]);
+	}
+	openpgp_post_free(&p);
+	openpgp_secret_free(list);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -223,6 +279,7 @@ main(void)
 	tcase_add_test(tc, second_copy_hits_changed_key_misses);
 	tcase_add_test(tc, bad_key_fails_its_copy_only);
 	tcase_add_test(tc, threads_share_the_cache);
+	tcase_add_test(tc, full_cache_keeps_its_keys);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
