@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "delivery/distribute.h"
+#include "delivery/pgpcopy.h"
 #include "mail/addr.h"
 #include "mail/msgid.h"
 #include "pipeline/sign.h"
@@ -127,17 +128,26 @@ distribute_release(const struct list_cfg *l, long long now)
 }
 
 /*
- * note_copy - what binds a DSN to copy qid (delivery/bounce.c): its
- * Message-ID, kept MSGID_KEEP, rolled back with the copy
+ * note_copy - what binds a DSN to copy qid of list (delivery/bounce.c):
+ * its Message-ID, and the hashed one its encrypted copies carry outside
+ * (a relay returns that), kept MSGID_KEEP, rolled back with the copy
  */
 static int
-note_copy(struct pipeline *p, const char *qid, const void *msg, size_t len)
+note_copy(struct pipeline *p, const char *list, const char *qid,
+    const void *msg, size_t len)
 {
-	char id[MSGID_MAX];
+	char id[MSGID_MAX], outer[MSGID_MAX];
 
 	if (msgid_of(msg, len, id, sizeof(id)) < 0)
 		return 0;		/* nothing a DSN could name */
-	return store_copy_msgid(p->st, qid, id, p->now,
+	if (store_copy_msgid(p->st, qid, id, p->now,
+	    p->now - MSGID_KEEP) != STORE_OK)
+		return -1;
+	if (pgpcopy_outer_msgid(list, p->cfg->hostname,
+	    p->keys ? p->keys->lookup : NULL, id, outer, sizeof(outer)) < 0 ||
+	    strcmp(outer, id) == 0)
+		return 0;		/* no seed: outer ids are random */
+	return store_copy_msgid(p->st, qid, outer, p->now,
 	    p->now - MSGID_KEEP) == STORE_OK ? 0 : -1;
 }
 
@@ -162,7 +172,7 @@ distribute_write(struct pipeline *p, const void *msg, size_t len, const char *no
 		spool_remove(p->sp, SPOOL_OUT, w.id);
 		return -1;
 	}
-	return note_copy(p, w.id, msg, len);
+	return note_copy(p, note, w.id, msg, len);
 }
 
 /* distribute_unwrite - the copy last written went to nobody: remove it */

@@ -272,6 +272,35 @@ pgpcopy_prepare(const struct openpgp_secret *sign_key, const char *from,
 	return r;
 }
 
+/*
+ * pgpcopy_outer_msgid - the Message-ID outside every encrypted copy of a
+ * copy whose Message-ID is id (what a DSN of one returns), into out: 0,
+ * or -1 with no idseed (the outer ids are random then) or no room
+ */
+int
+pgpcopy_outer_msgid(const char *list, const char *host,
+    const unsigned char *idseed, const char *id, char *out, size_t n)
+{
+	struct pgpcopy_post p;
+	struct buf b;
+	int rc = -1;
+
+	if (idseed == NULL)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.host, sizeof(p.host), "%s", host);
+	id_key(&p, list, idseed);
+	buf_init(&b, 0);
+	if (outer_id(&p, id, &b) == 0 && b.len < n) {
+		memcpy(out, b.data, b.len);
+		out[b.len] = 0;
+		rc = 0;
+	}
+	sodium_memzero(p.idkey, sizeof(p.idkey));
+	buf_free(&b);
+	return rc;
+}
+
 /* pgpcopy_post_free - release what pgpcopy_prepare made */
 void
 pgpcopy_post_free(struct pgpcopy_post *p)

@@ -33,6 +33,9 @@ enum result pgpcopy_prepare(const struct openpgp_secret *sign_key,
 	    const unsigned char *idseed, const void *raw, size_t len,
 	    size_t bucket_min, long long now, struct pgpcopy_post *,
 	    char *why, size_t whylen);
+/* the outer Message-ID of the copies of a copy with Message-ID id */
+int	pgpcopy_outer_msgid(const char *list, const char *host,
+	    const unsigned char *idseed, const char *id, char *out, size_t n);
 void	pgpcopy_post_free(struct pgpcopy_post *);
 long long pgpcopy_date(const void *raw, size_t len);
 

@@ -414,7 +414,6 @@ F8 = ("finding 8: a DSN returning a member's ENCRYPTED copy never counts: the li
       "clear copy's Message-ID, the relay returns the outer (hashed) one")
 
 
-@pytest.mark.xfail(strict=True, reason=F8)
 def test_dsn_returning_an_encrypted_copy_counts(make_instance, sink, tmp_path):
     from pgphelp import Member
     from test_bounce_bind import dsn, scores
