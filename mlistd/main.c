@@ -342,6 +342,9 @@ smtp_child(const char *path, struct smtp_server *srv, struct spool *sp,
 	snprintf(user, sizeof(user), "%s", name);	/* reloads free name */
 	name = user;
 	buf_init(&err, 0);
+	/* the master key's credential, the parser's zygote: not its own */
+	keys_credential_close();
+	worker_stop();
 	if (priv_become(uid, gid, name, &err) < 0)
 		fatal("SMTP server: %s", buf_cstr(&err));
 	/* after the change of user, which clears it: it dies with the daemon */
