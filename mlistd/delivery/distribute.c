@@ -26,6 +26,7 @@
 #include "mail/msgid.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
+#include "pipeline/transform.h"
 #include "util/log.h"
 
 /*
@@ -383,10 +384,11 @@ notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
 	notice_subject(subject, &subj);	/* a translation need not be ASCII */
 	buf_printf(m, "From: \"%s list\" <%s-owner@%s>\r\n%sSubject: %s\r\n"
 	    "Date: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
-	    "Auto-Submitted: auto-replied\r\nPrecedence: list\r\n"
-	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n%s",
-	    l->name, l->name, host, tohdr, buf_cstr(&subj), date, rnd, host,
-	    l->name, host, l->name, host, extra);
+	    "Auto-Submitted: auto-replied\r\n", l->name, l->name, host, tohdr,
+	    buf_cstr(&subj), date, rnd, host);
+	/* a post's List-* set: outside an encrypted copy both look the same */
+	transform_list_headers(p->cfg, l, m);
+	buf_printf(m, "MIME-Version: 1.0\r\n%s", extra);
 	buf_free(&subj);
 }
 
@@ -467,15 +469,17 @@ keyed_notice(struct pipeline *p, const struct list_cfg *l, const char *id,
 	only(table, DCLASS_OPENPGP, 0);
 	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix),
 	    suffix, sizeof(suffix));
-	if (how == ENV_GROUPED)
-		snprintf(from, sizeof(from), "%s-bounces@%s", l->name,
-		    p->cfg->hostname);
 	memset(&f, 0, sizeof(f));
 	f.qid = id;
 	f.list = l->name;
 	f.classes = table;
-	f.env_from = how == ENV_NULL ? "" : from;
-	f.verp_prefix = how == ENV_VERP ? prefix : NULL;
+	/*
+	 * the envelope of a post (rows()), never <>: the member's provider
+	 * must not tell a notice from a post (a DSN of it binds by its id)
+	 */
+	f.env_from = from;
+	f.verp_prefix = how == ENV_VERP || l->verp == VERP_ALWAYS ?
+	    prefix : NULL;
 	f.verp_suffix = suffix;
 	f.now = answer_due(p);
 	f.expires = p->now + l->retry_max;

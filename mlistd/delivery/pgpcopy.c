@@ -8,7 +8,7 @@
  * needs and what lets a client thread and unsubscribe, each of a length
  * that says nothing of the post: From the signer key's UID (the list's, or
  * a pseudonym's for its posts), To the list, Subject "...", Date in the one
- * fixed format, the List-* headers, Precedence, Auto-Submitted, an
+ * fixed format, the List-* headers, Precedence, an
  * Autocrypt header with the signer's key, and the thread as fixed-length
  * ids: Message-ID, and In-Reply-To and References naming the parent only,
  * each a keyed hash of the real id (which stays inside, with the whole
@@ -38,10 +38,11 @@
 /*
  * outer - the plain copy's fields that stay visible outside the encryption
  * as they are: none depends on the post (From, To, Date and the thread ids
- * are written afresh)
+ * are written afresh). Auto-Submitted stays inside: outside, a notice
+ * to one member would stand out from the posts.
  */
 static const char *const outer[] = {
-	"Precedence", "Auto-Submitted", "List-Id", "List-Unsubscribe",
+	"Precedence", "List-Id", "List-Unsubscribe",
 	"List-Unsubscribe-Post", "List-Post", "List-Help", "List-Subscribe",
 	"List-Archive", "List-Owner", NULL
 };

@@ -68,6 +68,7 @@ static const struct cfg_rule instance_rules[] = {
 	{ "pid_file",		T_STR,	C(pid_file), "", 0, 0, 0, NULL },
 	{ "user",		T_STR,	C(user), "", 0, 0, 0, NULL },
 	{ "worker_user",	T_STR,	C(worker_user), "", 0, 0, 0, NULL },
+	{ "smtp_user",		T_STR,	C(smtp_user), "", 0, 0, 0, NULL },
 	{ "master_key",		T_STR,	C(master_key), "passphrase", 0, 0, 0, NULL },	/* keys.c: how it is kept */
 	{ "master_key_credential", T_STR, C(master_key_credential),
 	  "/etc/credstore.encrypted/mlistd-master", 0, 0, 0, NULL },
@@ -976,6 +977,7 @@ config_free(struct config *c)
 	free(c->pid_file);
 	free(c->user);
 	free(c->worker_user);
+	free(c->smtp_user);
 	free(c->master_key);
 	free(c->master_key_credential);
 	free(c->relay_host);

@@ -104,6 +104,7 @@ struct config {
 	char		*pid_file;
 	char		*user;		/* started as root: run as this user ("" : stay root, with a warning) */
 	char		*worker_user;	/* ... and parse mail as this one ("" : user; never root) */
+	char		*smtp_user;	/* ... smtpd as this one ("": user) */
 	char		*master_key;	/* passphrase, systemd-creds, insecure-file or /path (keys.c) */
 	char		*master_key_credential;	/* systemd-creds: its file */
 	/* relay: either host/port or maildir */

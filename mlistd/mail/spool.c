@@ -71,6 +71,23 @@ spool_open_sealer(struct spool *sp, const char *state_dir, const unsigned char p
 }
 
 /*
+ * spool_open_fds - a sealer that reaches queue/tmp and queue/incoming
+ * only through the descriptors tmpfd and infd (from the daemon): the SMTP
+ * server under smtp_user, which may not enter state_dir by its path
+ */
+void
+spool_open_fds(struct spool *sp, int tmpfd, int infd,
+    const unsigned char pk[KEYS_LEN])
+{
+	memset(sp, 0, sizeof(*sp));
+	memcpy(sp->pk, pk, KEYS_LEN);
+	for (int i = 0; i < SPOOL_NDIRS; i++)	/* no way into out/, corrupt/ */
+		snprintf(sp->dir[i], sizeof(sp->dir[i]), "/dev/null/none");
+	snprintf(sp->dir[SPOOL_TMP], PATH_MAX, "/proc/self/fd/%d", tmpfd);
+	snprintf(sp->dir[SPOOL_INCOMING], PATH_MAX, "/proc/self/fd/%d", infd);
+}
+
+/*
  * spool_clean_tmp - remove uncommitted files (none of them was ever answered
  * 250). Through a descriptor of the directory opened without following a
  * symlink: whoever can replace queue/tmp must not choose what is deleted.
@@ -176,7 +193,9 @@ spool_begin(struct spool *sp, enum spool_dir where, const struct envelope *e,
 	for (tries = 0; tries < 10 && w->fd < 0; tries++) {
 		spool_new_id(w->id);
 		snprintf(w->tmp, sizeof(w->tmp), "%s/%s", sp->dir[SPOOL_TMP], w->id);
-		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		/* 0640: the queue manager reads by the group what smtp_user wrote */
+		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0640);
 		if (w->fd < 0 && errno != EEXIST)
 			break;
 	}

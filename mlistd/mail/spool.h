@@ -51,6 +51,8 @@ struct spool_writer {
 int	spool_open(struct spool *, const char *state_dir, const struct keys *, struct buf *err);
 int	spool_open_sealer(struct spool *, const char *state_dir, const unsigned char pk[KEYS_LEN],
 	    struct buf *err);
+void	spool_open_fds(struct spool *, int tmpfd, int infd,
+	    const unsigned char pk[KEYS_LEN]);
 int	spool_clean_tmp(struct spool *);
 enum result spool_begin(struct spool *, enum spool_dir, const struct envelope *,
 	    struct spool_writer *);

@@ -49,29 +49,43 @@ as_root(const char *user, uid_t *uid, gid_t *gid, struct buf *err)
 	return priv_user(user, uid, gid, err) < 0 ? -1 : 1;
 }
 
-/* priv_drop - become user if running as root (user "" : stay); 0, or -1 with why in err */
+/*
+ * priv_become - root gives way to uid and gid for good, with no
+ * supplementary group; 0, or -1 with why in err
+ */
 int
-priv_drop(const char *user, struct buf *err)
+priv_become(uid_t uid, gid_t gid, const char *name, struct buf *err)
 {
 	struct rlimit none = { 0, 0 };
-	uid_t uid;
-	gid_t gid;
-	int r;
 
-	if ((r = as_root(user, &uid, &gid, err)) <= 0)
-		return r;
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
-		buf_printf(err, "cannot become user \"%s\": %s", user, strerror(errno));
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		buf_printf(err, "cannot become user \"%s\": %s", name,
+		    strerror(errno));
 		return -1;
 	}
 	if (setuid(0) == 0 || seteuid(0) == 0) {
-		buf_printf(err, "root could be had back after becoming \"%s\"; refusing to go on", user);
+		buf_printf(err, "root could be had back after becoming \"%s\"; "
+		    "refusing to go on", name);
 		return -1;
 	}
 	/* a change of user resets the dumpable flag: no core dumps, ever (they would hold keys) */
 	setrlimit(RLIMIT_CORE, &none);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	return 0;
+}
+
+/* priv_drop - become user if root (user "": stay); 0, or -1 with why in err */
+int
+priv_drop(const char *user, struct buf *err)
+{
+	uid_t uid;
+	gid_t gid;
+	int r;
+
+	if ((r = as_root(user, &uid, &gid, err)) <= 0)
+		return r;
+	return priv_become(uid, gid, user, err);
 }
 
 /* priv_chown - for init as root: a directory the daemon's user must own */
