@@ -16,7 +16,7 @@ import subprocess
 import dkim
 import pytest
 
-from conftest import MLISTCTL
+from conftest import MLISTCTL, wait_until
 
 STRACE = "/usr/bin/strace"
 # under `make asan-test`: LeakSanitizer cannot run under ptrace (it aborts the traced mlistctl)
@@ -115,7 +115,9 @@ def test_before_the_first_start_the_daemon_makes_the_keys(make_instance, sink, t
     assert rows(inst, "list_keys", "news") == 0 and rows(inst, "list_pgp", "news") == 0
     inst.start()
     assert inst.wait_log("list=news had no keys; made them, selector news-k1")
-    assert rows(inst, "list_keys", "news") == 1 and rows(inst, "list_pgp", "news") == 1
+    # the line is written inside the job's transaction: its rows follow at the commit
+    assert wait_until(lambda: rows(inst, "list_keys", "news") == 1 and
+                      rows(inst, "list_pgp", "news") == 1, 10)
     ans = keys_answer(inst, "news")
     assert "news-k1._domainkey.lists.example" in ans and "has no signing key yet" not in ans, ans
     assert re.search(rf"^openpgp: {FPR} news <news@lists\.example>$", ans, re.M), ans
