@@ -299,7 +299,7 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_PRIVATE_MEMBERS, "private-members", "", \
 	    "private-refused's {reason}: only members may send private replies") \
 	X(PIECE_PRIVATE_NOBODY, "private-nobody", "", \
-	    "private-refused's {reason}: no one answers to that address (any more)") \
+	    "not sent: a reply to a handle no one answers to goes unanswered") \
 	X(PIECE_UNANSWERABLE, "unanswerable", "", \
 	    "private-refused's {reason}: LIST-owner+HANDLE from someone not a moderator, or gone") \
 	X(PIECE_ANNOUNCE_MODERATORS, "announce-moderators", "", \

@@ -187,7 +187,7 @@ post_authorship(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
 	struct transform_in tin = { p->cfg, l, p->qid, (const char *)o->msg->data, o->msg->len,
-	    o->e->received, 0, 0, 0 };
+	    o->e->received, 0, 0, 0, 0 };
 
 	/* on a delayed list the copy is dated, signed and archived at its release time */
 	if (l->jitter_max > 0 || l->batch > 0)
@@ -200,6 +200,8 @@ post_authorship(struct pipeline *p, struct post *o)
 	if (o->a.signed_by && !o->a.replay)
 		authn_own_key(&o->au, o->a.signed_by);
 	tin.intact = o->a.signed_by && !o->a.replay;
+	/* DKIM-aligned or the member's own key (an opened post's is known later) */
+	tin.authored = o->au.level >= AUTHN_DKIM;
 	tin.want_real = config_identity_allowed(l, ID_REAL);
 	tin.want_anon = config_identity_allowed(l, ID_PSEUDONYM) ||
 	    config_identity_allowed(l, ID_ANONYMOUS);

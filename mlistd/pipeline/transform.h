@@ -17,6 +17,8 @@ struct transform_in {
 	int			 intact;	/* signed by the member's own key: no prefix, no footer */
 	int			 want_real;	/* render the copy of a real-identity post (rendered) */
 	int			 want_anon;	/* ... and/or the parts of a pseudonymous one (part[]) */
+	/* its From authenticated: Mail-Followup-To stays */
+	int			 authored;
 };
 
 /* what a pseudonymous or anonymous copy is made of (the identity stage puts it together) */

@@ -126,7 +126,7 @@ static struct notices job_pieces;
 struct job_head {
 	size_t		 len;
 	long long	 received;
-	int		 intact, want_real, want_anon;
+	int		 intact, want_real, want_anon, authored;
 	int		 has_cfg, has_list;	/* NULL stays NULL (a test's stand-in for a crash) */
 	int		 munge_from, html, strip_signature, jitter_max, batch;
 	size_t		 slen[JS_N];
@@ -363,7 +363,7 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	l->jitter_max = h.jitter_max;
 	l->batch = h.batch;
 	*in = (struct transform_in){ h.has_cfg ? c : NULL, h.has_list ? l : NULL, s[JS_QID], p, h.len,
-	    h.received, h.intact, h.want_real, h.want_anon };
+	    h.received, h.intact, h.want_real, h.want_anon, h.authored };
 	*pg = (struct worker_pgp){ h.seclen ? p + h.len + 1 : NULL, h.seclen,
 	    h.keylen ? p + h.len + 1 + h.seclen : NULL, h.keylen,
 	    h.key_job ? s[JS_KEYOF] : NULL,
@@ -720,6 +720,7 @@ job_pack(struct buf *out, const struct transform_in *in,
 	h.intact = in->intact;
 	h.want_real = in->want_real;
 	h.want_anon = in->want_anon;
+	h.authored = in->authored;
 	h.has_cfg = in->cfg != NULL;
 	h.has_list = in->list != NULL;
 	if (in->list) {
