@@ -252,6 +252,31 @@ post_signed(struct pipeline *p, struct post *o)
 	return OK;
 }
 
+/*
+ * post_sealed - a ciphertext opened on this list before is not opened
+ * again: refused with the opener's note, as one that cannot be opened.
+ * One signed by the From's own key is the signature's replay to judge
+ * (post_signed): it counts for nothing there.
+ */
+static enum result
+post_sealed(struct pipeline *p, struct post *o)
+{
+	const char *vars[] = { "reason", "it was sent to the list before", NULL };
+	int rc;
+
+	if ((rc = pgpin_post_sealed_seen(p, o->l, &o->t)) < 0) {
+		why_cause(o->why, "the OpenPGP message's replay record",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (rc == 0 || o->t.pgp_verified)
+		return OK;
+	log_info("%s qmgr: list=%s kind=post reason=openpgp-replayed "
+	    "result=permfail", p->qid, o->l->name);
+	post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
+	return PERMFAIL;
+}
+
 /* post_transform - parse and rewrite in the sandboxed worker; unparseable mail is kept aside */
 static enum result
 post_transform(struct pipeline *p, struct post *o)
@@ -278,6 +303,8 @@ post_transform(struct pipeline *p, struct post *o)
 		    "result=permfail", p->qid, l->name);
 		return PERMFAIL;
 	}
+	if (r == OK && (r = post_sealed(p, o)) != OK)
+		return r;
 	if (r == OK)
 		return post_signed(p, o);
 	if (o->t.pgp < 0) {

@@ -38,6 +38,7 @@ struct transform_out {
 	int		 pgp;		/* 1 opened, 2 signed, -1 not */
 	int		 pgp_verified;	/* signed by the From's key */
 	unsigned char	 pgp_replay[32];	/* the signature's replay id */
+	unsigned char	 pgp_sealed[32];	/* opened: the ciphertext's */
 	struct buf	 rendered;
 	struct buf	 part[TP_N];		/* TP_BODY: MIME entity; TP_SUBJECT: "Subject: ...\r\n";
 						 * TP_REFS: in-reply-to ids "\n" references ids;

@@ -143,7 +143,7 @@ struct reply_head {
 	char		 reason[160];
 	int		 remote;
 	int		 pgp, pgp_verified;
-	unsigned char	 pgp_replay[32];
+	unsigned char	 pgp_replay[32], pgp_sealed[32];
 	size_t		 len;
 	size_t		 plen[TP_N];
 };
@@ -389,6 +389,7 @@ reply(int fd, enum result r, struct transform_out *out)
 	h.pgp = out->pgp;
 	h.pgp_verified = out->pgp_verified;
 	memcpy(h.pgp_replay, out->pgp_replay, sizeof(h.pgp_replay));
+	memcpy(h.pgp_sealed, out->pgp_sealed, sizeof(h.pgp_sealed));
 	h.len = r == OK ? out->rendered.len : 0;
 	for (int i = 0; i < TP_N; i++)
 		h.plen[i] = r == OK ? out->part[i].len : 0;
@@ -442,6 +443,7 @@ child_open(struct transform_in *in, struct worker_pgp *pg,
 	out->pgp = 1;
 	out->pgp_verified = r.verified;
 	memcpy(out->pgp_replay, r.replay, sizeof(out->pgp_replay));
+	memcpy(out->pgp_sealed, r.sealed_id, sizeof(out->pgp_sealed));
 	in->msg = (const char *)opened->data;
 	in->len = opened->len;
 	return OK;
@@ -477,6 +479,7 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 		out.pgp = pgp.pgp;
 		out.pgp_verified = pgp.pgp_verified;
 		memcpy(out.pgp_replay, pgp.pgp_replay, sizeof(out.pgp_replay));
+		memcpy(out.pgp_sealed, pgp.pgp_sealed, sizeof(out.pgp_sealed));
 	}
 	_exit(reply(fd, r, &out) < 0 ? 3 : 0);
 }
@@ -938,6 +941,7 @@ unpack(const struct buf *raw, struct transform_out *out)
 	out->pgp = h.pgp;
 	out->pgp_verified = h.pgp_verified;
 	memcpy(out->pgp_replay, h.pgp_replay, sizeof(out->pgp_replay));
+	memcpy(out->pgp_sealed, h.pgp_sealed, sizeof(out->pgp_sealed));
 	h.from[sizeof(h.from) - 1] = 0;
 	h.reason[sizeof(h.reason) - 1] = 0;
 	memcpy(out->from, h.from, sizeof(out->from));

@@ -588,6 +588,50 @@ def test_captured_encrypted_post_cannot_be_sent_again_as_anothers(make_instance,
     assert leaked == [], f"alice's encrypted words went out as bob's post to {leaked}"
 
 
+def inline_to_list(inst, words):
+    """words encrypted to the list's key as an inline-PGP client sends them (no protected From)"""
+    import tempfile
+    from test_openpgp import Gpg
+    g = Gpg.__new__(Gpg)
+    g.home = tempfile.mkdtemp(prefix="gpg-in-", dir="/tmp")
+    r = inst.ctl("keys", "demo", "--export")
+    assert r.returncode == 0, r.stderr
+    g.gpg("--import", "-", inp=r.stdout.encode())
+    enc = g.gpg("--armor", "--trust-model", "always", "--encrypt", "-r", LIST, "--output", "-", "-",
+                inp=words.encode()).stdout
+    return enc.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def rewrapped(block):
+    """the same packets, their base64 cut into shorter lines (what a replayer may do)"""
+    lines = block.split(b"\r\n")
+    blank = lines.index(b"")
+    end = next(i for i in range(len(lines) - 1, 0, -1) if lines[i].startswith(b"="))
+    b64 = b"".join(lines[blank + 1:end])
+    body = [b64[i:i + 40] for i in range(0, len(b64), 40)]
+    return b"\r\n".join(lines[:blank + 1] + body + lines[end:])
+
+
+def test_captured_inline_pgp_post_cannot_be_sent_again(make_instance, sink):
+    """an inline-PGP post has no protected From: the same ciphertext is opened once per list"""
+    inst = make_instance(members=(ALICE, BOB, CAROL))
+    block = inline_to_list(inst, "Inline words alice never let out.\r\n")
+    send(inst, f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: x\r\n\r\n".encode() + block, ALICE)
+    assert wait_until(lambda: to(sink, CAROL, b"Inline words alice never let out."), 20), \
+        inst.logtext()[-2000:]
+    first = len([m for r, m in sink.handler.copies() if b"alice never let out" in m])
+    told = b"was not distributed: it was sent to the list before"
+    for i, again in enumerate((block, rewrapped(block))):
+        n = inst.logtext().count("kind=post")
+        send(inst, f"From: <{BOB}>\r\nTo: <{LIST}>\r\nSubject: mine {i}\r\n\r\n".encode() + again, BOB)
+        assert wait_until(lambda: inst.logtext().count("kind=post") > n, 20), inst.logtext()[-2000:]
+    # told once: the opener's note goes out within its day's cap
+    assert wait_until(lambda: to(sink, BOB, told), 10), "bob was not told: " + inst.logtext()[-1500:]
+    time.sleep(1)
+    again = [r for r, m in sink.handler.copies() if b"alice never let out" in m]
+    assert len(again) == first, f"alice's inline-encrypted words went out again to {again[first:]}"
+
+
 # ---- the timing of a pseudonymous post ----------------------------------------------------------
 
 F12 = ("finding 12: the pseudonymous template (and the demo list) fan a post out the moment it "
