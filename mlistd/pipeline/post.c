@@ -22,6 +22,7 @@
 #include "delivery/distribute.h"
 #include "leadership/confirm.h"
 #include "leadership/moderate.h"
+#include "leadership/unconfirmed.h"
 #include "mail/archive.h"
 #include "mail/sealed.h"
 #include "pipeline/authn.h"
@@ -723,13 +724,49 @@ may_confirm(struct pipeline *p, struct post *o)
 }
 
 /*
+ * confirm_quiet - the hour's holds are spent too: held unannounced, in a
+ * queue bounded per member, the moderators told once a day
+ * (unconfirmed.c), under the name disclosure lets them see
+ */
+static enum result
+confirm_quiet(struct pipeline *p, struct post *o)
+{
+	const struct list_cfg *l = o->l;
+	const struct buf *c = &o->t.rendered;
+	const char *name = disclosure_author_address(l, o->id.mode) ?
+	    o->d.poster : o->id.display;
+	struct buf sure;
+	int rc;
+
+	if (distribute_write(p, c->data, c->len, l->name, o->out_id) < 0) {
+		why_set(o->why, "cannot write the held copy to the spool");
+		return TEMPFAIL;
+	}
+	buf_init(&sure, 0);
+	rc = authn_held_note(p, l, &o->au, o->d.poster, &sure) < 0 ? -1 :
+	    unconfirmed_hold(p, l, o->out_id, o->d.poster, name, c,
+	    buf_cstr(&sure));
+	buf_free(&sure);
+	if (rc < 0) {
+		why_cause(o->why, "holding the unconfirmed post",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	o->d.verdict = V_HOLD;
+	o->d.reason = UNCONFIRMED_REASON;
+	o->d.notice = NOTICE_N;
+	return OK;
+}
+
+/*
  * confirm_withheld - nobody is asked. A member's post is not lost
  * without a word: it waits for the moderators, who see how sure the list
  * is of its sender. Not one the leak guard asks about (the author alone
  * may see what names them), nor automatic mail or a p=reject failure:
  * those are dropped, as they were, and logged. The holds have the same
  * hourly limits as the confirmations: a stranger forging one member's
- * posts cannot flood the moderators either.
+ * posts cannot flood the moderators either; past them a post is held
+ * unannounced (confirm_quiet), never dropped.
  */
 static enum result
 confirm_withheld(struct pipeline *p, struct post *o)
@@ -748,13 +785,8 @@ confirm_withheld(struct pipeline *p, struct post *o)
 		why_cause(o->why, "the hold budget", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (rc != 1) {
-		log_info("%s qmgr: list=%s confirmation withheld, not held "
-		    "either (the hour's holds of unconfirmed posts are spent)",
-		    p->qid, o->l->name);
-		o->judged = 0;
-		return OK;
-	}
+	if (rc != 1)
+		return confirm_quiet(p, o);
 	log_info("%s qmgr: list=%s confirmation withheld: held for the "
 	    "moderators", p->qid, o->l->name);
 	o->d.verdict = V_HOLD;
