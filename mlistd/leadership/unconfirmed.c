@@ -39,8 +39,8 @@ quiet_one(const char *id, const char *reason, long long at, void *arg)
 {
 	struct quiet *q = arg;
 
-	if (strcmp(reason, UNCONFIRMED_REASON) != 0 || q->n >= UNCONFIRMED_SCAN ||
-	    strlen(id) != QID_LEN)
+	if (strcmp(reason, UNCONFIRMED_REASON) != 0 ||
+	    q->n >= UNCONFIRMED_SCAN || strlen(id) != QID_LEN)
 		return;
 	memcpy(q->ids[q->n], id, QID_LEN + 1);
 	q->at[q->n++] = at;
@@ -136,7 +136,8 @@ unconfirmed_hold(struct pipeline *p, const struct list_cfg *l, const char *id,
 		if (n >= UNCONFIRMED_MAX)
 			n--;
 	}
-	if (store_hold(p->st, id, l->name, UNCONFIRMED_REASON, poster) != STORE_OK)
+	if (store_hold(p->st, id, l->name, UNCONFIRMED_REASON, poster) !=
+	    STORE_OK)
 		goto out;
 	if (!today && tell(p, l, id, n + 1, name, copy, sender) < 0)
 		goto out;

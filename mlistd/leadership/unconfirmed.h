@@ -4,7 +4,8 @@
 
 #include "pipeline/pipeline.h"
 
-#define UNCONFIRMED_REASON	"unconfirmed-quiet"	/* its held row's reason */
+/* its held row's reason */
+#define UNCONFIRMED_REASON	"unconfirmed-quiet"
 
 int	unconfirmed_hold(struct pipeline *, const struct list_cfg *,
 	    const char *id, const char *poster, const char *name,

@@ -279,8 +279,7 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_SENDER_OWN_KEY, "sender-own-key", "", \
 	    "held: {sender} of a post signed with the member's own key") \
 	X(PIECE_UNCONFIRMED_COUNT, "unconfirmed-count", "count name", \
-	    "held: after {sender}, once a day per member, when posts " \
-	    "in a member's name could not be confirmed") \
+	    "held: after {sender}, once a day per member, unconfirmed posts") \
 	X(PIECE_DONE_VOUCH, "done-vouch", "needed days", \
 	    "done: the members an applicant named were asked to vouch (never how many are members)") \
 	X(PIECE_KEY_CONFIRM, "key-confirm", "confirm_addr days", \

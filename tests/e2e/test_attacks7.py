@@ -12,10 +12,11 @@ and a fix shows up as XPASS. Found on ca07b78: 13 findings. Fixed on this branch
 guard them): 1 read-receipt and reply headers in mail to the moderators, 2 a forged member's mail
 to them unmarked and answered to the forger, 3 strangers spending the answers so a member cannot
 leave, 5 behind_mta on a public address, 8 DSNs of encrypted copies, 11 someone else's encrypted
-post sent again (PGP/MIME; inline is left), 12 the pseudonymous template's timing, 13 a stranger
-flooding the moderators; then 7 an encrypted notice told from a post outside, 10 the SMTP
-process's user taken as the operator (with smtp_user). Still xfail: 4, 6, 9 (their reasons say
-what).
+post sent again (PGP/MIME), 12 the pseudonymous template's timing, 13 a stranger flooding the
+moderators; then 7 an encrypted notice told from a post outside, 10 the SMTP process's user taken
+as the operator (with smtp_user); then 4 a claimed Mail-Followup-To steering replies off the list,
+6 a private reply telling who left, 9 a stranger silencing one member, 11's inline-PGP replay (a
+ciphertext replay id). Still xfail: none.
 """
 import email
 import email.policy
