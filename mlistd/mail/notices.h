@@ -278,6 +278,8 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "held: {sender} of a post DKIM-signed by its From: domain") \
 	X(PIECE_SENDER_OWN_KEY, "sender-own-key", "", \
 	    "held: {sender} of a post signed with the member's own key") \
+	X(PIECE_UNCONFIRMED_COUNT, "unconfirmed-count", "count name", \
+	    "held: after {sender}, once a day per member, unconfirmed posts") \
 	X(PIECE_DONE_VOUCH, "done-vouch", "needed days", \
 	    "done: the members an applicant named were asked to vouch (never how many are members)") \
 	X(PIECE_KEY_CONFIRM, "key-confirm", "confirm_addr days", \
@@ -299,7 +301,7 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_PRIVATE_MEMBERS, "private-members", "", \
 	    "private-refused's {reason}: only members may send private replies") \
 	X(PIECE_PRIVATE_NOBODY, "private-nobody", "", \
-	    "private-refused's {reason}: no one answers to that address (any more)") \
+	    "not sent: a reply to a handle no one answers to goes unanswered") \
 	X(PIECE_UNANSWERABLE, "unanswerable", "", \
 	    "private-refused's {reason}: LIST-owner+HANDLE from someone not a moderator, or gone") \
 	X(PIECE_ANNOUNCE_MODERATORS, "announce-moderators", "", \

@@ -64,6 +64,8 @@ struct pgpin_post {
 
 int	pgpin_post_prepare(struct pipeline *, const struct list_cfg *,
 	    const struct buf *, struct pgpin_post *, struct worker_pgp *);
+int	pgpin_post_sealed_seen(struct pipeline *, const struct list_cfg *,
+	    const struct transform_out *);
 int	pgpin_post_signed(struct pipeline *, const struct list_cfg *,
 	    const struct pgpin_post *, const struct transform_out *,
 	    struct authorship *);

@@ -259,7 +259,7 @@ job(struct pipeline *p, const struct list_cfg *l, const char *addr,
     const struct buf *old, int open, struct transform_out *out)
 {
 	struct transform_in in = { p->cfg, l, p->qid, (const char *)msg, len,
-	    p->now, 0, 0, 0 };
+	    p->now, 0, 0, 0, 0 };
 	struct openpgp_secret *sec = NULL;
 	struct worker_pgp pg;
 	enum result r;

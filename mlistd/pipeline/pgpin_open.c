@@ -431,6 +431,67 @@ foreign(const struct hdr *outer, const char *e, size_t len)
 }
 
 /*
+ * dearmoured - the packets of an armoured block into out (its armour
+ * headers, line breaks and checksum are not the ciphertext: a replayer may
+ * change them freely): 0, -1 not armour as read here
+ */
+static int
+dearmoured(const struct buf *payload, struct buf *out)
+{
+	const char *a = (const char *)payload->data, *end = a + payload->len;
+	const char *b, *z;
+	size_t got = 0;
+
+	if (payload->len < 5 || strncmp(a, "-----", 5) != 0)
+		return -1;
+	/* past the first line and the armour headers, to the blank line */
+	for (b = a; (b = memchr(b, '\n', (size_t)(end - b))) != NULL; ) {
+		b++;
+		while (b < end && (*b == ' ' || *b == '\t' || *b == '\r'))
+			b++;
+		if (b < end && *b == '\n')
+			break;
+	}
+	if (b == NULL || b >= end)
+		return -1;
+	/* to the checksum line ("=XXXX") or the END line */
+	for (z = b; z < end; z++)
+		if ((*z == '=' || *z == '-') && z[-1] == '\n')
+			break;
+	if (buf_reserve(out, (size_t)(z - b)) < 0 ||
+	    sodium_base642bin(out->data, out->cap, b, (size_t)(z - b),
+	    " \t\r\n", &got, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    got == 0)
+		return -1;
+	out->len = got;
+	return 0;
+}
+
+/*
+ * sealed_id - what stays the same when one ciphertext is sent again (its
+ * PKESK and SEIPD packets): an inline block has no protected From to tell
+ * a captured post from its author's, so the list opens each one once
+ */
+static void
+sealed_id(const struct buf *payload, unsigned char out[OPENPGP_REPLAY_SIZE])
+{
+	static const char ctx[] = "mlistd-openpgp-sealed";
+	crypto_generichash_state st;
+	struct buf bin;
+	int ok;
+
+	buf_init(&bin, 0);
+	ok = dearmoured(payload, &bin) == 0;
+	(void)crypto_generichash_init(&st, NULL, 0, OPENPGP_REPLAY_SIZE);
+	(void)crypto_generichash_update(&st, (const unsigned char *)ctx,
+	    sizeof(ctx));
+	(void)crypto_generichash_update(&st, ok ? bin.data : payload->data,
+	    ok ? bin.len : payload->len);
+	(void)crypto_generichash_final(&st, out, OPENPGP_REPLAY_SIZE);
+	buf_free(&bin);
+}
+
+/*
  * opened - decrypt payload with sec: 1 into out, 0 an inline block not
  * encrypted to the list's key (someone else's, quoted: plain text), -1
  */
@@ -457,6 +518,7 @@ opened(const char *msg, size_t len, const char *listaddr,
 	}
 	r->verified = pl.verified;
 	memcpy(r->replay, pl.replay, sizeof(r->replay));
+	sealed_id(payload, r->sealed_id);
 	e = (const char *)pl.data.data;
 	el = pl.data.len;
 	if (!inl)

@@ -9,6 +9,8 @@
 struct pgpin_opened {
 	int		 verified;	/* signed by the member key given */
 	unsigned char	 replay[OPENPGP_REPLAY_SIZE];
+	/* opened: the ciphertext's replay id (its packets, armour undone) */
+	unsigned char	 sealed_id[OPENPGP_REPLAY_SIZE];
 	char		 shape[16];	/* pgpmime, exchange, inline */
 	char		 why[OPENPGP_WHY_SIZE];	/* why it could not be opened */
 };

@@ -11,7 +11,10 @@
  *
  * A valid signature by the From's registered key counts once: its replay
  * id goes into the list's seen signatures, so the same signed post sent
- * again (or the member's post replayed by someone else) does not.
+ * again (or the member's post replayed by someone else) does not. So does
+ * the ciphertext of every post opened: the same one sent again is not
+ * opened twice on one list (someone else's captured inline-PGP post, which
+ * has no protected From to tell it by, would go out as the sender's).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -163,4 +166,22 @@ pgpin_post_signed(struct pipeline *p, const struct list_cfg *l,
 	if ((a->signed_by = strdup(pp->from)) == NULL)
 		return -1;
 	return 0;
+}
+
+/*
+ * pgpin_post_sealed_seen - after the worker opened it: record the
+ * ciphertext's replay id on this list. 1 it was opened here before (a
+ * replay), 0 new, -1 store error.
+ */
+int
+pgpin_post_sealed_seen(struct pipeline *p, const struct list_cfg *l,
+    const struct transform_out *t)
+{
+	char id[7 + 2 * OPENPGP_REPLAY_SIZE + 1] = "sealed:";
+
+	if (t->pgp != 1)
+		return 0;
+	sodium_bin2hex(id + 7, sizeof(id) - 7, t->pgp_sealed,
+	    OPENPGP_REPLAY_SIZE);
+	return store_signature_seen(p->st, l->name, id);
 }

@@ -22,6 +22,7 @@
 #include "delivery/distribute.h"
 #include "leadership/confirm.h"
 #include "leadership/moderate.h"
+#include "leadership/unconfirmed.h"
 #include "mail/archive.h"
 #include "mail/sealed.h"
 #include "pipeline/authn.h"
@@ -187,7 +188,7 @@ post_authorship(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
 	struct transform_in tin = { p->cfg, l, p->qid, (const char *)o->msg->data, o->msg->len,
-	    o->e->received, 0, 0, 0 };
+	    o->e->received, 0, 0, 0, 0 };
 
 	/* on a delayed list the copy is dated, signed and archived at its release time */
 	if (l->jitter_max > 0 || l->batch > 0)
@@ -200,6 +201,8 @@ post_authorship(struct pipeline *p, struct post *o)
 	if (o->a.signed_by && !o->a.replay)
 		authn_own_key(&o->au, o->a.signed_by);
 	tin.intact = o->a.signed_by && !o->a.replay;
+	/* DKIM-aligned or the member's own key (an opened post's is known later) */
+	tin.authored = o->au.level >= AUTHN_DKIM;
 	tin.want_real = config_identity_allowed(l, ID_REAL);
 	tin.want_anon = config_identity_allowed(l, ID_PSEUDONYM) ||
 	    config_identity_allowed(l, ID_ANONYMOUS);
@@ -250,6 +253,31 @@ post_signed(struct pipeline *p, struct post *o)
 	return OK;
 }
 
+/*
+ * post_sealed - a ciphertext opened on this list before is not opened
+ * again: refused with the opener's note, as one that cannot be opened.
+ * One signed by the From's own key is the signature's replay to judge
+ * (post_signed): it counts for nothing there.
+ */
+static enum result
+post_sealed(struct pipeline *p, struct post *o)
+{
+	const char *vars[] = { "reason", "it was sent to the list before", NULL };
+	int rc;
+
+	if ((rc = pgpin_post_sealed_seen(p, o->l, &o->t)) < 0) {
+		why_cause(o->why, "the OpenPGP message's replay record",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (rc == 0 || o->t.pgp_verified)
+		return OK;
+	log_info("%s qmgr: list=%s kind=post reason=openpgp-replayed "
+	    "result=permfail", p->qid, o->l->name);
+	post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
+	return PERMFAIL;
+}
+
 /* post_transform - parse and rewrite in the sandboxed worker; unparseable mail is kept aside */
 static enum result
 post_transform(struct pipeline *p, struct post *o)
@@ -276,6 +304,8 @@ post_transform(struct pipeline *p, struct post *o)
 		    "result=permfail", p->qid, l->name);
 		return PERMFAIL;
 	}
+	if (r == OK && (r = post_sealed(p, o)) != OK)
+		return r;
 	if (r == OK)
 		return post_signed(p, o);
 	if (o->t.pgp < 0) {
@@ -694,13 +724,49 @@ may_confirm(struct pipeline *p, struct post *o)
 }
 
 /*
+ * confirm_quiet - the hour's holds are spent too: held unannounced, in a
+ * queue bounded per member, the moderators told once a day
+ * (unconfirmed.c), under the name disclosure lets them see
+ */
+static enum result
+confirm_quiet(struct pipeline *p, struct post *o)
+{
+	const struct list_cfg *l = o->l;
+	const struct buf *c = &o->t.rendered;
+	const char *name = disclosure_author_address(l, o->id.mode) ?
+	    o->d.poster : o->id.display;
+	struct buf sure;
+	int rc;
+
+	if (distribute_write(p, c->data, c->len, l->name, o->out_id) < 0) {
+		why_set(o->why, "cannot write the held copy to the spool");
+		return TEMPFAIL;
+	}
+	buf_init(&sure, 0);
+	rc = authn_held_note(p, l, &o->au, o->d.poster, &sure) < 0 ? -1 :
+	    unconfirmed_hold(p, l, o->out_id, o->d.poster, name, c,
+	    buf_cstr(&sure));
+	buf_free(&sure);
+	if (rc < 0) {
+		why_cause(o->why, "holding the unconfirmed post",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	o->d.verdict = V_HOLD;
+	o->d.reason = UNCONFIRMED_REASON;
+	o->d.notice = NOTICE_N;
+	return OK;
+}
+
+/*
  * confirm_withheld - nobody is asked. A member's post is not lost
  * without a word: it waits for the moderators, who see how sure the list
  * is of its sender. Not one the leak guard asks about (the author alone
  * may see what names them), nor automatic mail or a p=reject failure:
  * those are dropped, as they were, and logged. The holds have the same
  * hourly limits as the confirmations: a stranger forging one member's
- * posts cannot flood the moderators either.
+ * posts cannot flood the moderators either; past them a post is held
+ * unannounced (confirm_quiet), never dropped.
  */
 static enum result
 confirm_withheld(struct pipeline *p, struct post *o)
@@ -719,13 +785,8 @@ confirm_withheld(struct pipeline *p, struct post *o)
 		why_cause(o->why, "the hold budget", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (rc != 1) {
-		log_info("%s qmgr: list=%s confirmation withheld, not held "
-		    "either (the hour's holds of unconfirmed posts are spent)",
-		    p->qid, o->l->name);
-		o->judged = 0;
-		return OK;
-	}
+	if (rc != 1)
+		return confirm_quiet(p, o);
 	log_info("%s qmgr: list=%s confirmation withheld: held for the "
 	    "moderators", p->qid, o->l->name);
 	o->d.verdict = V_HOLD;

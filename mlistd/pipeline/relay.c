@@ -107,7 +107,7 @@ relay_begin(struct pipeline *p, struct relay *r, const struct buf *msg, const st
 	const struct list_cfg *l = r->l;
 	/* what is parsed may be the mail opened (pgpopen.c); its sender is judged on msg */
 	struct transform_in tin = { p->cfg, l, p->qid, (const char *)parse->data, parse->len,
-	    r->e->received, 0, 0, 1 };
+	    r->e->received, 0, 0, 1, 0 };
 	struct member m;
 	enum result rc;
 
@@ -320,6 +320,21 @@ private_opened(struct pipeline *p, const struct listaddr *la, const struct buf *
 }
 
 /*
+ * relay_gone - a private reply to a handle no member answers to (any more):
+ * dropped, for the admin's log only, and nothing said to the sender - a
+ * refusal would tell members who left a list whose roster is hidden, so
+ * to the sender it looks like a reply passed on
+ */
+static enum result
+relay_gone(struct pipeline *p, const struct relay *r)
+{
+	log_info("%s qmgr: list=%s kind=private reason=gone auth=%s "
+	    "result=permfail", p->qid, r->l->name,
+	    authn_level_name(r->au.level));
+	return PERMFAIL;
+}
+
+/*
  * relay_private - LIST+p-HANDLE@: to the member behind a pseudonym or an
  * anonymous post, from the sender's own pseudonym (or anonymously), so that
  * neither side learns the other's address.
@@ -351,8 +366,11 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 		no = PIECE_PRIVATE_OFF;
 	else if (r.l->private_replies == PRIV_MEMBERS && !r.member)
 		no = PIECE_PRIVATE_MEMBERS;
-	else if ((r.target = store_member_by_handle(p->st, r.l->name, la->token, p->now)) == NULL)
-		no = PIECE_PRIVATE_NOBODY;
+	else if ((r.target = store_member_by_handle(p->st, r.l->name,
+	    la->token, p->now)) == NULL) {
+		rc = relay_gone(p, &r);
+		goto done;
+	}
 	if (no != PIECE_N)
 		rc = relay_refuse(p, &r, no);
 	else if ((rc = relay_compose(p, &r, r.member ? identity_mode(p, r.l, r.sender, 1) :
@@ -493,7 +511,7 @@ static enum result
 roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
     const struct authn *au, struct buf *out)
 {
-	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 1 };
+	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 1, 0 };
 	struct transform_out t;
 	struct member mb;
 	struct ident id;

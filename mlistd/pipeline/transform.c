@@ -54,6 +54,14 @@ static const char *const drop_fields[] = {
 	"X-Confirm-Reading-To", "Read-Receipt-To", "Generate-Delivery-Report",
 	NULL
 };
+/*
+ * where a reply to the list should go instead (mutt's list-reply obeys
+ * them): kept only when the author is authenticated - a claim must not
+ * steer members' replies off the list, from their own addresses
+ */
+static const char *const followup_fields[] = {
+	"Mail-Followup-To", "Mail-Reply-To", NULL
+};
 static const char *const content_fields[] = {
 	"MIME-Version", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
 	"Content-ID", "Content-Description", "Content-Language", NULL
@@ -570,6 +578,8 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 			continue;
 		}
 		if (munge && hdr_is(&h->f[i], "From"))
+			continue;
+		if (!in->authored && in_list(&h->f[i], followup_fields))
 			continue;
 		if (restamp && hdr_is(&h->f[i], "Date"))
 			continue;

@@ -17,6 +17,8 @@ struct transform_in {
 	int			 intact;	/* signed by the member's own key: no prefix, no footer */
 	int			 want_real;	/* render the copy of a real-identity post (rendered) */
 	int			 want_anon;	/* ... and/or the parts of a pseudonymous one (part[]) */
+	/* its From authenticated: Mail-Followup-To stays */
+	int			 authored;
 };
 
 /* what a pseudonymous or anonymous copy is made of (the identity stage puts it together) */
@@ -36,6 +38,7 @@ struct transform_out {
 	int		 pgp;		/* 1 opened, 2 signed, -1 not */
 	int		 pgp_verified;	/* signed by the From's key */
 	unsigned char	 pgp_replay[32];	/* the signature's replay id */
+	unsigned char	 pgp_sealed[32];	/* opened: the ciphertext's */
 	struct buf	 rendered;
 	struct buf	 part[TP_N];		/* TP_BODY: MIME entity; TP_SUBJECT: "Subject: ...\r\n";
 						 * TP_REFS: in-reply-to ids "\n" references ids;

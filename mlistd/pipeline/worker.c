@@ -126,7 +126,7 @@ static struct notices job_pieces;
 struct job_head {
 	size_t		 len;
 	long long	 received;
-	int		 intact, want_real, want_anon;
+	int		 intact, want_real, want_anon, authored;
 	int		 has_cfg, has_list;	/* NULL stays NULL (a test's stand-in for a crash) */
 	int		 munge_from, html, strip_signature, jitter_max, batch;
 	size_t		 slen[JS_N];
@@ -143,7 +143,7 @@ struct reply_head {
 	char		 reason[160];
 	int		 remote;
 	int		 pgp, pgp_verified;
-	unsigned char	 pgp_replay[32];
+	unsigned char	 pgp_replay[32], pgp_sealed[32];
 	size_t		 len;
 	size_t		 plen[TP_N];
 };
@@ -363,7 +363,7 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	l->jitter_max = h.jitter_max;
 	l->batch = h.batch;
 	*in = (struct transform_in){ h.has_cfg ? c : NULL, h.has_list ? l : NULL, s[JS_QID], p, h.len,
-	    h.received, h.intact, h.want_real, h.want_anon };
+	    h.received, h.intact, h.want_real, h.want_anon, h.authored };
 	*pg = (struct worker_pgp){ h.seclen ? p + h.len + 1 : NULL, h.seclen,
 	    h.keylen ? p + h.len + 1 + h.seclen : NULL, h.keylen,
 	    h.key_job ? s[JS_KEYOF] : NULL,
@@ -389,6 +389,7 @@ reply(int fd, enum result r, struct transform_out *out)
 	h.pgp = out->pgp;
 	h.pgp_verified = out->pgp_verified;
 	memcpy(h.pgp_replay, out->pgp_replay, sizeof(h.pgp_replay));
+	memcpy(h.pgp_sealed, out->pgp_sealed, sizeof(h.pgp_sealed));
 	h.len = r == OK ? out->rendered.len : 0;
 	for (int i = 0; i < TP_N; i++)
 		h.plen[i] = r == OK ? out->part[i].len : 0;
@@ -442,6 +443,7 @@ child_open(struct transform_in *in, struct worker_pgp *pg,
 	out->pgp = 1;
 	out->pgp_verified = r.verified;
 	memcpy(out->pgp_replay, r.replay, sizeof(out->pgp_replay));
+	memcpy(out->pgp_sealed, r.sealed_id, sizeof(out->pgp_sealed));
 	in->msg = (const char *)opened->data;
 	in->len = opened->len;
 	return OK;
@@ -477,6 +479,7 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 		out.pgp = pgp.pgp;
 		out.pgp_verified = pgp.pgp_verified;
 		memcpy(out.pgp_replay, pgp.pgp_replay, sizeof(out.pgp_replay));
+		memcpy(out.pgp_sealed, pgp.pgp_sealed, sizeof(out.pgp_sealed));
 	}
 	_exit(reply(fd, r, &out) < 0 ? 3 : 0);
 }
@@ -720,6 +723,7 @@ job_pack(struct buf *out, const struct transform_in *in,
 	h.intact = in->intact;
 	h.want_real = in->want_real;
 	h.want_anon = in->want_anon;
+	h.authored = in->authored;
 	h.has_cfg = in->cfg != NULL;
 	h.has_list = in->list != NULL;
 	if (in->list) {
@@ -937,6 +941,7 @@ unpack(const struct buf *raw, struct transform_out *out)
 	out->pgp = h.pgp;
 	out->pgp_verified = h.pgp_verified;
 	memcpy(out->pgp_replay, h.pgp_replay, sizeof(out->pgp_replay));
+	memcpy(out->pgp_sealed, h.pgp_sealed, sizeof(out->pgp_sealed));
 	h.from[sizeof(h.from) - 1] = 0;
 	h.reason[sizeof(h.reason) - 1] = 0;
 	memcpy(out->from, h.from, sizeof(out->from));

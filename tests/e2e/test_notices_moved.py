@@ -164,8 +164,8 @@ def test_private_and_announce_refusals_reworded(make_instance, sink):
                  "[private-off]\nprivate Antworten sind abgeschaltet\n"
                  "[announce-held]\nIhre Ankündigung wartet auf Ihre Bestätigung.\n")
     inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")     # starts the daemon
-    cases = [("demo+p-nosuchhandle@lists.example", "niemand antwortet unter dieser Adresse"),
-             ("demo-owner+nosuchhandle@lists.example", "diese Adresse kann nicht antworten"),
+    # (a private reply to a handle no one answers to is not answered: test_attacks7 finding 6)
+    cases = [("demo-owner+nosuchhandle@lists.example", "diese Adresse kann nicht antworten"),
              ("demo-owner+announce@lists.example", "nur die Moderatoren dürfen an diese Adresse schreiben")]
     for who, (rcpt, words) in zip(senders, cases):
         text = body(answer(inst, sink, who, "Subject: hi\r\n\r\nhello\r\n", 1, rcpt=rcpt))

@@ -74,7 +74,7 @@ static const char *
 anon(const char *text, struct transform_out *o)
 {
 	char *m = crlf(text);
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 0, 1 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 0, 1, 0 };
 
 	ck_assert_int_eq(transform_post(&in, o), OK);
 	free(m);
@@ -218,7 +218,7 @@ END_TEST
 START_TEST(forwarded_message_kept_on_real_lists)
 {
 	char *m = crlf(fwd);
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 1, 0 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 1, 0, 0 };
 	struct transform_out o;
 
 	ck_assert_int_eq(transform_post(&in, &o), OK);

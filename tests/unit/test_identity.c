@@ -44,7 +44,7 @@ run(const char *text, struct transform_out *out)
 			buf_putc(&b, '\r');
 		buf_putc(&b, *s);
 	}
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", (char *)b.data, b.len, 1700000000, 0, 0, 1 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", (char *)b.data, b.len, 1700000000, 0, 0, 1, 0 };
 	r = transform_post(&in, out);
 	buf_free(&b);
 	return r;

@@ -54,7 +54,7 @@ static enum result
 run(const char *text, struct transform_out *out)
 {
 	char *m = crlf(text);
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 1, 0 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 1, 0, 0 };
 	enum result r = transform_post(&in, out);
 
 	free(m);
@@ -66,7 +66,7 @@ static enum result
 run_anon(const char *text, struct transform_out *out)
 {
 	char *m = crlf(text);
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 0, 1 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 0, 1, 0 };
 	enum result r = transform_post(&in, out);
 
 	free(m);
@@ -268,7 +268,7 @@ END_TEST
 START_TEST(intact_keeps_author_bytes)
 {
 	static const char m[] = "Mlist-Author-Signature: v=1; x\r\nFrom: a@b.example\r\nSubject: mine\r\n\r\nmy text\r\n";
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 1, 1, 0 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 1, 1, 0, 0 };
 	struct transform_out o;
 
 	ck_assert_int_eq(transform_post(&in, &o), OK);
@@ -306,7 +306,7 @@ START_TEST(libetpan_crashers_refused)
 	ck_assert_int_eq(fs_read_file(path, &raw, &why), 0);
 	for (int variant = 0; variant < 2; variant++) {
 		char *m = variant ? crlf(buf_cstr(&raw)) : strdup(buf_cstr(&raw));
-		struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 0, 0, 1, 1 };
+		struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 0, 0, 1, 1, 0 };
 		enum result r = transform_post(&in, &o);
 
 		if (_i == 0)
@@ -332,7 +332,7 @@ static void
 transform_one(const char *m, size_t n, void *arg)
 {
 	struct list_cfg l = list;
-	struct transform_in in = { cfg, &l, "0123456789ABCDEF", m, n, 0, 0, 1, 1 };
+	struct transform_in in = { cfg, &l, "0123456789ABCDEF", m, n, 0, 0, 1, 1, 0 };
 	struct transform_out o;
 
 	(void)arg;
@@ -403,7 +403,7 @@ static double
 transform_big(const char *m, size_t n, int html, struct transform_out *o)
 {
 	struct list_cfg l = list;
-	struct transform_in in = { cfg, &l, "0123456789ABCDEF", m, n, 0, 0, 1, 1 };
+	struct transform_in in = { cfg, &l, "0123456789ABCDEF", m, n, 0, 0, 1, 1, 0 };
 	double t0 = cpu_seconds();
 
 	l.html = html;

@@ -121,7 +121,7 @@ teardown(void)
 START_TEST(same_result_as_in_process)
 {
 	static const char m[] = "From: Bob <bob@example.org>\r\nSubject: hi\r\nAuto-Submitted: auto-replied\r\n\r\nbody\r\n";
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0, 0 };
 	struct transform_out a, b;
 
 	ck_assert_int_eq(transform_post(&in, &a), OK);
@@ -140,7 +140,7 @@ START_TEST(footer_boundary_random_in_sandbox)
 {
 	static const char m[] = "From: Bob <bob@example.org>\r\nSubject: hi\r\nMIME-Version: 1.0\r\n"
 	    "Content-Type: text/html; charset=utf-8\r\n\r\n<p>body</p>\r\n";
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0, 0 };
 	struct transform_out a, b;
 	const char *pa, *pb;
 
@@ -160,7 +160,7 @@ END_TEST
 START_TEST(refusal_crosses_the_pipe)
 {
 	static const char m[] = "Content-Type: multipart/mixed; boundary=\"\\\"\"\r\n\r\n--\"\r\n";
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0, 0 };
 	struct transform_out o;
 
 	ck_assert_int_eq(worker_transform(&in, keys, &o), PERMFAIL);
@@ -174,7 +174,7 @@ START_TEST(crash_in_parser_is_contained)
 {
 	static const char m[] = "Subject: x\r\n\r\nbody\r\n";
 	/* a NULL configuration makes the child fault at once: a stand-in for a parser crash */
-	struct transform_in in = { NULL, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0 };
+	struct transform_in in = { NULL, &list, "0123456789ABCDEF", m, sizeof(m) - 1, 0, 0, 1, 0, 0 };
 	struct transform_out o;
 	unsigned char copy[KEYS_LEN];
 
@@ -238,7 +238,7 @@ static enum result
 run_probe(const char *fmt, long arg)
 {
 	static char m[64];
-	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, 0, 0, 0, 1, 0 };
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, 0, 0, 0, 1, 0, 0 };
 
 	in.len = (size_t)snprintf(m, sizeof(m), fmt, arg);
 	return worker_transform(&in, keys, &probed);
