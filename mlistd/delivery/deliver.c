@@ -1189,6 +1189,26 @@ byid_cmp(const void *a, const void *b, void *arg)
 }
 
 /*
+ * run_byid - the run's jobs sorted by (qid, hash), made at the first
+ * look-up rather than at the start: sorting 10,000 jobs would hold back
+ * the run's first transaction, and a later look is often skipped (see
+ * looked). The queue manager's thread only; qid and hash never change.
+ */
+static const struct run *
+run_byid(struct run *r)
+{
+	if (r->byid)
+		return r;
+	if ((r->byid = malloc(sizeof(*r->byid) * (size_t)r->njobs)) == NULL)
+		abort();
+	for (int i = 0; i < r->njobs; i++)
+		r->byid[i] = i;
+	qsort_r(r->byid, (size_t)r->njobs, sizeof(*r->byid), byid_cmp,
+	    r->jobs);
+	return r;
+}
+
+/*
  * in_flight - is this delivery in a run that is out? Until its result is
  * kept (then deliver_result_blocks answers) it is still due in the
  * database, and a second run must not send it again. O(log n) per run.
@@ -1197,7 +1217,7 @@ static int
 in_flight(const char *qid, const unsigned char *hash)
 {
 	for (int k = 0; k < nruns; k++) {
-		const struct run *r = runs[k];
+		const struct run *r = run_byid(runs[k]);
 		int lo = 0, hi = r->njobs - 1, mid, c;
 
 		while (lo <= hi) {
@@ -1476,11 +1496,6 @@ run_collect(struct run *r)
 	}
 	if (r->njobs == 0)
 		return 0;
-	if ((r->byid = malloc(sizeof(*r->byid) * (size_t)r->njobs)) == NULL)
-		abort();
-	for (int i = 0; i < r->njobs; i++)
-		r->byid[i] = i;
-	qsort_r(r->byid, (size_t)r->njobs, sizeof(*r->byid), byid_cmp, r->jobs);
 	return r->njobs;
 }
 
