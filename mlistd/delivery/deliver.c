@@ -846,6 +846,7 @@ log_batch(struct batch *b, int n, const int *counts, const char *err,
 #define DELIVER_RUNS	8
 static struct run *runs[DELIVER_RUNS];
 static int nruns, threads_out;
+static unsigned runs_epoch;	/* a run started or finished */
 static int done_pipe[2] = { -1, -1 };
 
 /* thread_done - a sending thread ends; a run's last wakes the queue manager */
@@ -1188,6 +1189,26 @@ byid_cmp(const void *a, const void *b, void *arg)
 }
 
 /*
+ * run_byid - the run's jobs sorted by (qid, hash), made at the first
+ * look-up rather than at the start: sorting 10,000 jobs would hold back
+ * the run's first transaction, and a later look is often skipped (see
+ * looked). The queue manager's thread only; qid and hash never change.
+ */
+static const struct run *
+run_byid(struct run *r)
+{
+	if (r->byid)
+		return r;
+	if ((r->byid = malloc(sizeof(*r->byid) * (size_t)r->njobs)) == NULL)
+		abort();
+	for (int i = 0; i < r->njobs; i++)
+		r->byid[i] = i;
+	qsort_r(r->byid, (size_t)r->njobs, sizeof(*r->byid), byid_cmp,
+	    r->jobs);
+	return r;
+}
+
+/*
  * in_flight - is this delivery in a run that is out? Until its result is
  * kept (then deliver_result_blocks answers) it is still due in the
  * database, and a second run must not send it again. O(log n) per run.
@@ -1196,7 +1217,7 @@ static int
 in_flight(const char *qid, const unsigned char *hash)
 {
 	for (int k = 0; k < nruns; k++) {
-		const struct run *r = runs[k];
+		const struct run *r = run_byid(runs[k]);
 		int lo = 0, hi = r->njobs - 1, mid, c;
 
 		while (lo <= hi) {
@@ -1427,25 +1448,54 @@ deliver_reap(struct spool *sp, int wait, deliver_failed_fn failed, void *arg)
 		run_finish(runs[i], sp, failed, arg);
 		run_free(runs[i]);
 	}
+	if (nruns != k)
+		runs_epoch++;	/* what they had is due again, if not done */
 	nruns = k;
 	return n;
 }
+
+/*
+ * The last look for due deliveries: what the database, the second and the
+ * runs out were then. Nothing can have become due while all three stay the
+ * same, so the next start does not read and open every pending row again
+ * (10,000 of them for a big post whose run has just gone out). Skipping
+ * starts nothing, so it cannot send twice; at worst a delivery waits for
+ * the next second.
+ */
+static struct {
+	unsigned long long	 version;	/* store_queue_version after it */
+	long long		 now;
+	unsigned		 epoch;		/* runs_epoch */
+	int			 valid;
+} looked;
 
 /* run_collect - the due deliveries no run has; 0 if none */
 static int
 run_collect(struct run *r)
 {
+	unsigned long long v = store_queue_version(r->st);
+	int n;
+
 	/* the journal first: what it says was made is not made again */
 	(void)deliver_journal_replay(r->cfg, r->st);
-	if (store_deliveries_due(r->st, r->now, DUE_LIMIT, collect, r) < 0)
+	/* the replay's own rows were in runs: they make nothing due */
+	if (looked.valid && v != 0 && v == looked.version &&
+	    r->now == looked.now && runs_epoch == looked.epoch) {
+		if ((looked.version = store_queue_version(r->st)) == 0)
+			looked.valid = 0;
+		return 0;
+	}
+	looked.valid = 0;
+	if ((n = store_deliveries_due(r->st, r->now, DUE_LIMIT, collect,
+	    r)) < 0)
 		log_err("NOQUEUE deliver: database: %s", store_errmsg(r->st));
+	else if (n < DUE_LIMIT && (v = store_queue_version(r->st)) != 0) {
+		looked.version = v;
+		looked.now = r->now;
+		looked.valid = 1;	/* its epoch: when the run is out */
+	}
 	if (r->njobs == 0)
 		return 0;
-	if ((r->byid = malloc(sizeof(*r->byid) * (size_t)r->njobs)) == NULL)
-		abort();
-	for (int i = 0; i < r->njobs; i++)
-		r->byid[i] = i;
-	qsort_r(r->byid, (size_t)r->njobs, sizeof(*r->byid), byid_cmp, r->jobs);
 	return r->njobs;
 }
 
@@ -1514,6 +1564,7 @@ deliver_start(const struct config *cfg, struct store *st, struct spool *sp,
 	if ((n = run_collect(r)) == 0) {
 		r->cfg = NULL;
 		run_free(r);
+		looked.epoch = runs_epoch;
 		return 0;
 	}
 	config_hold(cfg);	/* a reload meanwhile frees it after the run */
@@ -1529,5 +1580,6 @@ deliver_start(const struct config *cfg, struct store *st, struct spool *sp,
 			abort();
 	threads_out += r->nthreads;
 	runs[nruns++] = r;
+	looked.epoch = ++runs_epoch;
 	return n;
 }

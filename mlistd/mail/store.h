@@ -159,6 +159,7 @@ int	store_pending_for(struct store *, const char *qid);
 int	store_pending_count(struct store *);
 int	store_failed_count(struct store *);
 long long store_next_due(struct store *);
+unsigned long long store_queue_version(struct store *);
 /* store_last_errors: the number of lines appended */
 int	store_last_errors(struct store *, int n, struct buf *);
 int	store_purge_done(struct store *, long long before);

@@ -181,6 +181,25 @@ store_fanout(struct store *st, const struct fanout_spec *f)
 	return n;
 }
 
+/*
+ * store_queue_version - a number that changes with every change to the
+ * database, by this connection (rows changed) or by another (SQLite's data
+ * version): while it stays the same, so do the deliveries due at a given
+ * second. 0 if SQLite cannot tell, which the caller takes as "changed".
+ */
+unsigned long long
+store_queue_version(struct store *st)
+{
+	int dv = 0;
+
+	if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_DATA_VERSION,
+	    &dv) != SQLITE_OK)
+		return 0;
+	/* below 2^40 rows changed, the sum is never 0 nor ambiguous */
+	return ((unsigned long long)(unsigned)dv << 40) +
+	    (unsigned long long)sqlite3_total_changes64(st->db) + 1;
+}
+
 /* store_deliveries_due - pending deliveries whose time has come, grouped by message */
 int
 store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
