@@ -18,6 +18,7 @@
 #include "mail/header.h"
 #include "mail/openpgp_pseud.h"
 #include "mail/pgpsigned.h"
+#include "util/mem.h"
 
 /* crlf_copy - the message with every bare LF made CRLF (a maildir keeps LF) */
 static void
@@ -55,18 +56,6 @@ param(const char *v, const char *name, char *out, size_t n)
 	return i ? 0 : -1;
 }
 
-/* find - the offset of s in [m + from, m + n), or -1 */
-static long
-find(const char *m, size_t n, size_t from, const char *s)
-{
-	const char *p;
-
-	if (from > n)
-		return -1;
-	p = memmem(m + from, n - from, s, strlen(s));
-	return p ? (long)(p - m) : -1;
-}
-
 /*
  * split - the signed entity (the CRLF before the next delimiter is the
  * delimiter's) and the signature part's content; -1 if malformed
@@ -80,19 +69,19 @@ split(const char *m, size_t n, size_t body, const char *bnd,
 
 	(void)snprintf(open, sizeof(open), "--%s\r\n", bnd);
 	(void)snprintf(mid, sizeof(mid), "\r\n--%s", bnd);
-	if ((a = find(m, n, body, open)) < 0 ||
+	if ((a = mem_find(m, n, body, open)) < 0 ||
 	    (a != (long)body && m[a - 1] != '\n'))
 		return -1;
 	a += (long)strlen(open);
-	if ((b = find(m, n, (size_t)a, mid)) < 0)
+	if ((b = mem_find(m, n, (size_t)a, mid)) < 0)
 		return -1;
 	ps->signed_off = (size_t)a;
 	ps->signed_len = (size_t)(b - a);
 	c = b + (long)strlen(mid) + 2;	/* the signature part's headers */
-	if ((e = find(m, n, (size_t)c, "\r\n\r\n")) < 0)
+	if ((e = mem_find(m, n, (size_t)c, "\r\n\r\n")) < 0)
 		return -1;
 	e += 4;
-	if ((b = find(m, n, (size_t)e, mid)) < 0)
+	if ((b = mem_find(m, n, (size_t)e, mid)) < 0)
 		return -1;
 	ps->sig_off = (size_t)e;
 	ps->sig_len = (size_t)(b - e);

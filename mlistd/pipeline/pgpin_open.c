@@ -36,6 +36,7 @@
 #include "mail/header.h"
 #include "mail/openpgp.h"
 #include "pipeline/pgpin_open.h"
+#include "util/mem.h"
 
 #define ADDR_LEN	320	/* an addr-spec, with room */
 
@@ -586,18 +587,6 @@ pgpin_open(const char *msg, size_t len, const char *listaddr, const void *sec,
 	return rc;
 }
 
-/* has - s (lower case, no NUL inside) in msg, letters in any case: O(n m) */
-static int
-has(const char *msg, size_t len, const char *s)
-{
-	size_t l = strlen(s);
-
-	for (size_t i = 0; i + l <= len; i++)
-		if (strncasecmp(msg + i, s, l) == 0)
-			return 1;
-	return 0;
-}
-
 /* pgpin_looks_encrypted - an OpenPGP message, armoured or PGP/MIME */
 int
 pgpin_looks_encrypted(const void *msg, size_t len)
@@ -605,6 +594,6 @@ pgpin_looks_encrypted(const void *msg, size_t len)
 	static const char begin[] = "-----BEGIN PGP MESSAGE-----";
 
 	return memmem(msg, len, begin, sizeof(begin) - 1) != NULL ||
-	    has(msg, len, "multipart/encrypted") ||
-	    has(msg, len, "application/pgp-encrypted");
+	    mem_has_ci(msg, len, "multipart/encrypted") ||
+	    mem_has_ci(msg, len, "application/pgp-encrypted");
 }

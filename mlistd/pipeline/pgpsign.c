@@ -46,6 +46,7 @@
 #include "mail/openpgp_pseud.h"
 #include "pipeline/pgpsign.h"
 #include "util/log.h"
+#include "util/mem.h"
 
 #define PGPSIGN_BOUNDARY	24	/* hex digits of a random boundary */
 
@@ -244,18 +245,6 @@ boundary_of(const struct hdr *h, char *out, size_t n)
 	return rc;
 }
 
-/* span_of - where s is in [m + from, m + n): its offset, or -1 */
-static long
-span_of(const char *m, size_t n, size_t from, const char *s)
-{
-	const char *p;
-
-	if (from > n)
-		return -1;
-	p = memmem(m + from, n - from, s, strlen(s));
-	return p ? (long)(p - m) : -1;
-}
-
 /*
  * entity_of - the body entity inside the signed part (from its
  * multipart/mixed's one part to the closing delimiter): offset and length
@@ -274,10 +263,10 @@ entity_of(const char *msg, size_t len, const struct hdr *h, size_t *off,
 		return -1;
 	(void)snprintf(delim, sizeof(delim), "\r\n--%s\r\n", bnd);
 	(void)snprintf(close, sizeof(close), "\r\n--%s\r\n", bnd);
-	if ((a = span_of(msg, len, h->body_off, delim)) < 0)
+	if ((a = mem_find(msg, len, h->body_off, delim)) < 0)
 		return -1;
 	a += (long)strlen(delim);
-	if ((b = span_of(msg, len, (size_t)a, close)) < 0 ||
+	if ((b = mem_find(msg, len, (size_t)a, close)) < 0 ||
 	    hdr_parse(msg + a, (size_t)(b - a), &in) < 0)
 		return -1;
 	if (boundary_of(&in, mix, sizeof(mix)) == 0) {

@@ -36,6 +36,7 @@
 #include "pipeline/sign.h"
 #include "pipeline/workpool.h"
 #include "util/log.h"
+#include "util/mono.h"
 
 /* one post on its way through the stages */
 struct post {
@@ -842,17 +843,6 @@ post_distribute(struct pipeline *p, struct post *o)
 	return OK;
 }
 
-/* ms_since - milliseconds from t0 to now */
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000L +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000L;
-}
-
 /*
  * slow_pass - a pass that held the queue manager's loop for long says
  * where: every other list's mail waited for it (#15)
@@ -909,7 +899,7 @@ post_handle(struct pipeline *p, const struct listaddr *la, const struct envelope
 	for (i = 0; r == OK && i < POST_NSTAGES; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		r = post_stages[i].fn(p, &o);
-		ms[i] = ms_since(&t0);
+		ms[i] = mono_ms_since(&t0);
 	}
 	slow_pass(p, o.l, ms, i);
 	if (r == TEMPFAIL)

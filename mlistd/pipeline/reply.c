@@ -33,6 +33,7 @@
 #include "pipeline/reply.h"
 #include "util/buf.h"
 #include "util/hex.h"
+#include "util/mem.h"
 
 #define REPLY_TEXT_MAX	65536	/* of a reply's text, only its start matters */
 #define REPLY_DEPTH	4	/* multipart nesting followed */
@@ -289,18 +290,6 @@ ends_with(const char *s, size_t n, const char *w)
 	return n >= k && strncasecmp(s + n - k, w, k) == 0;
 }
 
-/* contains - does the line hold w (case-insensitive)? */
-static int
-contains(const char *s, size_t n, const char *w)
-{
-	size_t k = strlen(w);
-
-	for (size_t i = 0; i + k <= n; i++)
-		if (strncasecmp(s + i, w, k) == 0)
-			return 1;
-	return 0;
-}
-
 /* stops - a signature or a quoted original starts here: no answer below */
 static int
 stops(const char *s, size_t n)
@@ -308,7 +297,7 @@ stops(const char *s, size_t n)
 	size_t u = 0;
 
 	if ((n == 2 && memcmp(s, "--", 2) == 0) || (n >= 5 &&
-	    memcmp(s, "-----", 5) == 0 && contains(s, n, "original message")))
+	    memcmp(s, "-----", 5) == 0 && mem_has_ci(s, n, "original message")))
 		return 1;
 	while (u < n && s[u] == '_')
 		u++;

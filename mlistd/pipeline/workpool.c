@@ -47,6 +47,7 @@
 
 #include "pipeline/workpool.h"
 #include "util/log.h"
+#include "util/mono.h"
 
 #define WORKPOOL_RETRIES	2
 #define WORKPOOL_KEEP		4
@@ -277,17 +278,6 @@ slot_finish(struct slot *s)
 	nrunning--;
 }
 
-/* ms_since - milliseconds from t0 to now */
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000L +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000L;
-}
-
 /* inline_wait - a small message's parse, waited for within the turn's budget */
 static void
 inline_wait(struct slot *s, const struct transform_in *in)
@@ -309,7 +299,7 @@ inline_wait(struct slot *s, const struct transform_in *in)
 			slot_finish(s);
 			break;
 		}
-		if ((spent = ms_since(&t0)) >= limit)
+		if ((spent = mono_ms_since(&t0)) >= limit)
 			break;
 		pfd[0] = (struct pollfd){ .fd = s->job.fd, .events = POLLIN |
 		    (worker_job_sending(&s->job) ? POLLOUT : 0) };
@@ -318,7 +308,7 @@ inline_wait(struct slot *s, const struct transform_in *in)
 		if (poll(pfd, 2, (int)(limit - spent)) < 0 && errno != EINTR)
 			break;
 	}
-	turn_left -= (int)ms_since(&t0);
+	turn_left -= (int)mono_ms_since(&t0);
 }
 
 /*

@@ -59,6 +59,7 @@
 #include "qmgr/plain.h"
 #include "qmgr/qmgr.h"
 #include "util/log.h"
+#include "util/mono.h"
 #include "util/why.h"
 
 /* a message above this is "big": left for the turn's second sweep */
@@ -178,17 +179,6 @@ process_finish(struct pipeline *p, struct order *o, const char *id,
 	p->release = 0;
 }
 
-/* ms_since - milliseconds from t0 to now */
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000L +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000L;
-}
-
 /* pass_slow - a pass that held the loop long says so, with its steps */
 static void
 pass_slow(const char *id, long read, long route, long all)
@@ -234,7 +224,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		return PASS_NONE;
 	}
 	*len = msg.len;
-	t_read = ms_since(&t0);
+	t_read = mono_ms_since(&t0);
 	buf_init(&lists, 0);
 	if (held && order_lists(p->cfg, &e, &lists) == 0 &&
 	    (msg.len > QMGR_BIG || order_meet(held, &lists))) {
@@ -262,7 +252,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		r = incoming_route(p, &e, &msg, &quarantine, &first, &why);
 	if (r != OK && workpool_waiting()) {
 		incoming_wait(p, o, id, &lists);
-		pass_slow(id, t_read, ms_since(&t0), ms_since(&t0));
+		pass_slow(id, t_read, mono_ms_since(&t0), mono_ms_since(&t0));
 		keep = 1;
 		goto out;
 	}
@@ -271,7 +261,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		why_cause(&why, "marking it processed", store_errmsg(p->st));
 		r = TEMPFAIL;
 	}
-	t_route = ms_since(&t0);
+	t_route = mono_ms_since(&t0);
 	if (r == OK && store_commit(p->st) < 0) {
 		why_cause(&why, "commit", store_errmsg(p->st));
 		r = TEMPFAIL;
@@ -285,7 +275,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 		process_finish(p, o, id, quarantine);
 		done = PASS_DONE;
 	}
-	pass_slow(id, t_read, t_route, ms_since(&t0));
+	pass_slow(id, t_read, t_route, mono_ms_since(&t0));
 out:
 	/* the plaintext kept while it waits, else zeroed now */
 	if (!keep || !plain_keep(id, &e, &msg))

@@ -42,3 +42,14 @@ mono_ms_until(struct timespec t)
 	return (long long)(t.tv_sec - now.tv_sec) * 1000 +
 	    (t.tv_nsec - now.tv_nsec) / 1000000;
 }
+
+/* mono_ms_since - milliseconds from t0 (CLOCK_MONOTONIC) to now */
+long long
+mono_ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - t0->tv_sec) * 1000 +
+	    (now.tv_nsec - t0->tv_nsec) / 1000000;
+}

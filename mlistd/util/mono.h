@@ -7,5 +7,6 @@
 long long mono_ms(void);
 struct timespec mono_in_ms(long long);
 long long mono_ms_until(struct timespec);
+long long mono_ms_since(const struct timespec *);
 
 #endif
