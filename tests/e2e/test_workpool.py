@@ -7,6 +7,7 @@ the confined worker spin on a message containing WORD, MLISTD_TEST_WORKER_CRASH=
 They are compiled only into tests/mlistd-test-hooks of the build (-DMLISTD_TEST_HOOKS), which these
 tests run instead of bin/mlistd; bin/mlistd has no such switch."""
 import os
+import re
 import smtplib
 import subprocess
 import time
@@ -164,6 +165,10 @@ def test_a_kill_during_a_parse_loses_nothing_and_sends_once(hooks, make_instance
     post(inst, "ordinary one", rcpt="demo@lists.example")
     assert wait_until(lambda: zygote_children(inst), 10), "no parser child seen"
     inst.kill9()
+    # the ordinary post may have been at the relay when the kill came: a copy the relay took
+    # whose result was not yet recorded goes again (SMTP's own window, not this test's point)
+    window = not re.search(r"delivery run: [1-9][0-9]* recorded", inst.logtext())
+    before = {who: len(got(sink, who, b"body of ordinary one")) for who in MEMBERS}
     monkeypatch.delenv("MLISTD_TEST_WORKER_SPIN")
     inst.start()
     for who in MEMBERS:
@@ -173,7 +178,8 @@ def test_a_kill_during_a_parse_loses_nothing_and_sends_once(hooks, make_instance
     time.sleep(1.5)     # a second copy would go out in the next turns
     for who in MEMBERS:
         assert len(got(sink, who, b"body of killed mid-parse")) == 1
-        assert len(got(sink, who, b"body of ordinary one")) == 1
+        allowed = 1 + (before[who] if window else 0)
+        assert 1 <= len(got(sink, who, b"body of ordinary one")) <= allowed, (who, before, window)
 
 
 def zygote_children(inst):
