@@ -723,16 +723,24 @@ roles_result(const struct listaddr *la, enum result r, struct why *why)
  * owner_flood - one envelope address writes to the moderators at most
  * OWNER_MAILS_PER_HOUR times an hour: past it the mail is dropped and
  * logged, so that nobody floods the leadership (each moderator gets a copy
- * of each) or the store (a handle each). OK go on, PERMFAIL dropped.
+ * of each) or the store (a handle each). Mail authenticated as that
+ * address counts apart: a stranger who forges a member's address spends
+ * only the claims' allowance, never the member's own. OK go on, PERMFAIL
+ * dropped, TEMPFAIL not now.
  */
 static enum result
 owner_flood(struct pipeline *p, const struct list_cfg *l,
-    const struct envelope *e, struct why *why)
+    const struct envelope *e, const struct buf *msg, struct why *why)
 {
+	struct authn au;
 	char key[400];
 	int n;
 
-	snprintf(key, sizeof(key), "~owner:%s", l->name);
+	memset(&au, 0, sizeof(au));
+	if (*e->sender && authn_check(p, e, msg, &au, why) != OK)
+		return TEMPFAIL;
+	snprintf(key, sizeof(key), "~owner%s:%s",
+	    authn_vouches(&au, e->sender) ? "-sure" : "", l->name);
 	if ((n = store_post_count(p->st, key, e->sender, p->now / 3600, 0)) < 0) {
 		why_cause(why, "the -owner rate check", store_errmsg(p->st));
 		return TEMPFAIL;
@@ -758,7 +766,7 @@ relay_owner(struct pipeline *p, const struct listaddr *la, const struct envelope
 	(void)quarantine;
 	if ((r = loop_check(p, la, e, msg, &automatic, why)) != OK)
 		return r == PERMFAIL ? OK : r;
-	if ((r = owner_flood(p, la->list, e, why)) != OK)
+	if ((r = owner_flood(p, la->list, e, msg, why)) != OK)
 		return r == PERMFAIL ? OK : r;
 	r = relay_to_roles(p, la->list, e, msg, addr_kind_name(la->kind));
 	return roles_result(la, r, why);

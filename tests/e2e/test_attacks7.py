@@ -686,3 +686,17 @@ def test_stranger_cannot_flood_the_moderators(make_instance, sink):
     time.sleep(1)
     got = to(sink, MODS[0], b"Spam ")
     assert len(got) <= 20, f"{len(got)} of 40 mails from one stranger reached each moderator"
+
+
+def test_a_forger_cannot_spend_a_members_allowance_to_the_moderators(make_instance, sink):
+    # the cap counts by envelope address: forged in alice's name (unsigned), the forgeries
+    # spend only the claims' allowance; her own signed mail still reaches the moderators
+    inst = moderated(make_instance, "real")
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.unauthenticated = True
+        for i in range(12):
+            s.sendmail(ALICE, [OWNER], f"From: <{ALICE}>\r\nSubject: forged {i}\r\n\r\nF {i}.\r\n".encode())
+    assert wait_until(lambda: "kind=owner dropped" in inst.logtext(), 30), inst.logtext()[-1500:]
+    send(inst, f"From: <{ALICE}>\r\nSubject: from alice herself\r\n\r\nA real question.\r\n", ALICE,
+         rcpt=OWNER)
+    assert wait_until(lambda: to(sink, MODS[0], b"A real question."), 20), inst.logtext()[-1500:]
