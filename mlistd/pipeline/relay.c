@@ -800,6 +800,7 @@ commands_in(struct pipeline *p, const struct listaddr *la, const struct envelope
 {
 	const struct list_cfg *l = la->list;
 	struct request req;
+	struct authn au;
 	char key[400];
 	int answered;
 	unsigned cmds = request_parse((const char *)said->data, said->len,
@@ -809,7 +810,13 @@ commands_in(struct pipeline *p, const struct listaddr *la, const struct envelope
 	req.msg = (const char *)msg->data;
 	req.msglen = msg->len;
 
-	snprintf(key, sizeof(key), "~request:%s", l->name);
+	/* mail authenticated as its sender counts apart: a forger who
+	 * spends a member's address's answers never silences her own */
+	memset(&au, 0, sizeof(au));
+	if (*e->sender && authn_check(p, e, msg, &au, why) != OK)
+		return -1;
+	snprintf(key, sizeof(key), "~request%s:%s",
+	    authn_vouches(&au, e->sender) ? "-sure" : "", l->name);
 	if ((answered = store_post_count(p->st, key, e->sender, p->now / 3600, 0)) < 0) {
 		why_cause(why, "the -request rate check", store_errmsg(p->st));
 		return -1;

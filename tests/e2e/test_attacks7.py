@@ -700,3 +700,19 @@ def test_a_forger_cannot_spend_a_members_allowance_to_the_moderators(make_instan
     send(inst, f"From: <{ALICE}>\r\nSubject: from alice herself\r\n\r\nA real question.\r\n", ALICE,
          rcpt=OWNER)
     assert wait_until(lambda: to(sink, MODS[0], b"A real question."), 20), inst.logtext()[-1500:]
+
+
+def test_a_forger_cannot_spend_a_members_answers_at_request(make_instance, sink):
+    # the same for -request: forged `help` in alice's name (unsigned) uses up the claims'
+    # ten answers an hour; her own signed `unsubscribe` is still acted on
+    inst = moderated(make_instance, "real")
+    req = "demo-request@lists.example"
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.unauthenticated = True
+        for i in range(12):
+            s.sendmail(ALICE, [req], f"From: <{ALICE}>\r\nSubject: help\r\n\r\nhelp\r\n".encode())
+    assert wait_until(lambda: "kind=request answer suppressed" in inst.logtext(), 30), inst.logtext()[-1500:]
+    send(inst, f"From: <{ALICE}>\r\nSubject: unsubscribe\r\n\r\nunsubscribe\r\n", ALICE, rcpt=req)
+    gone = lambda: ALICE not in inst.ctl("member", "ls", "demo").stdout
+    assert wait_until(lambda: gone() or inst.logtext().count("commands=unsubscribe") >= 1, 20), \
+        inst.logtext()[-1500:]
