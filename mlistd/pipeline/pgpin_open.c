@@ -36,6 +36,7 @@
 #include "mail/header.h"
 #include "mail/openpgp.h"
 #include "pipeline/pgpin_open.h"
+#include "pipeline/reply.h"
 #include "util/mem.h"
 
 #define ADDR_LEN	320	/* an addr-spec, with room */
@@ -387,29 +388,6 @@ clear_signed(const char *msg, size_t len, const char *listaddr,
 	openpgp_plain_free(&v);
 }
 
-/* from_of - the one From mailbox of a header into out; -1 none or not one */
-static int
-from_of(const struct hdr *h, char *out, size_t n)
-{
-	struct mailimf_mailbox_list *ml = NULL;
-	struct mailimf_mailbox *mb;
-	const struct hdr_field *f;
-	size_t idx = 0;
-	int rc = -1;
-
-	if (hdr_count(h, "From") != 1 || (f = hdr_get(h, "From")) == NULL ||
-	    mailimf_mailbox_list_parse(f->value, f->vlen, &idx, &ml) !=
-	    MAILIMF_NO_ERROR)
-		return -1;
-	if (clist_count(ml->mb_list) == 1 &&
-	    (mb = clist_content(clist_begin(ml->mb_list))) != NULL &&
-	    mb->mb_addr_spec && snprintf(out, n, "%s", mb->mb_addr_spec) <
-	    (int)n)
-		rc = 0;
-	mailimf_mailbox_list_free(ml);
-	return rc;
-}
-
 /*
  * foreign - does the entity's protected From name another sender than
  * the outer From? Then it is someone else's encrypted post sent again (a
@@ -425,8 +403,9 @@ foreign(const struct hdr *outer, const char *e, size_t len)
 
 	if (hdr_parse(e, len, &in) < 0)
 		return 0;
-	rc = hdr_get(&in, "From") != NULL && (from_of(&in, a, sizeof(a)) < 0 ||
-	    from_of(outer, b, sizeof(b)) < 0 || strcasecmp(a, b) != 0);
+	rc = hdr_get(&in, "From") != NULL &&
+	    (reply_from_hdr(&in, a, sizeof(a)) < 0 ||
+	    reply_from_hdr(outer, b, sizeof(b)) < 0 || strcasecmp(a, b) != 0);
 	hdr_free(&in);
 	return rc;
 }

@@ -519,31 +519,39 @@ reply_says(const char *msg, size_t len, const struct reply_word *w,
 	return rc;
 }
 
-/* reply_from - the one mailbox of the one From field; 0, -1 none */
+/* reply_from_hdr - the one mailbox of h's one From field; 0, -1 none */
 int
-reply_from(const char *msg, size_t len, char *out, size_t n)
+reply_from_hdr(const struct hdr *h, char *out, size_t n)
 {
 	struct mailimf_mailbox_list *ml = NULL;
 	struct mailimf_mailbox *mb;
 	const struct hdr_field *f;
 	size_t idx = 0;
-	struct hdr h;
 	int rc = -1;
 
-	if (hdr_parse(msg, len, &h) < 0)
-		return -1;
-	if (hdr_count(&h, "From") != 1 || (f = hdr_get(&h, "From")) == NULL ||
+	if (hdr_count(h, "From") != 1 || (f = hdr_get(h, "From")) == NULL ||
 	    mailimf_mailbox_list_parse(f->value, f->vlen, &idx, &ml) !=
-	    MAILIMF_NO_ERROR) {
-		hdr_free(&h);
+	    MAILIMF_NO_ERROR)
 		return -1;
-	}
 	if (clist_count(ml->mb_list) == 1 &&
 	    (mb = clist_content(clist_begin(ml->mb_list))) != NULL &&
 	    mb->mb_addr_spec && snprintf(out, n, "%s", mb->mb_addr_spec) <
 	    (int)n)
 		rc = 0;
 	mailimf_mailbox_list_free(ml);
+	return rc;
+}
+
+/* reply_from - the one mailbox of the one From field; 0, -1 none */
+int
+reply_from(const char *msg, size_t len, char *out, size_t n)
+{
+	struct hdr h;
+	int rc;
+
+	if (hdr_parse(msg, len, &h) < 0)
+		return -1;
+	rc = reply_from_hdr(&h, out, n);
 	hdr_free(&h);
 	return rc;
 }

@@ -27,5 +27,7 @@ extern const struct reply_word reply_vouch_words[];	/* vouch */
 int	reply_says(const char *msg, size_t len, const struct reply_word *,
 	    size_t nwords, char *arg, size_t argn);
 int	reply_from(const char *msg, size_t len, char *out, size_t n);
+struct hdr;
+int	reply_from_hdr(const struct hdr *, char *out, size_t n);
 
 #endif
