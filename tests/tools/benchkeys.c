@@ -7,13 +7,15 @@
  * (openpgp_key_import) and seals it into the stopped instance's store, all
  * in one transaction; no audit line (a bench, not an admin's act).
  *
- *   benchkeys STATE_DIR LIST N [RSA_PERCENT]
+ *   benchkeys STATE_DIR LIST N [RSA_PERCENT [RSA_DIR]]
  *
  * Members are bench/fanout's u%06d@rcpt%d.example.net (i, i % 50) for i in
  * 0..N-1; those with i % 100 < RSA_PERCENT get an RSA-3072 key (primary and
- * subkey) made by librnp instead, two at a time (each takes a fraction of
- * a second). The master key must be an insecure-file (the benches' and
- * tests' own).
+ * subkey) instead: read from RSA_DIR/r%06d.pgp (bench/rsakeys.py makes
+ * them in seconds) when given, else made by librnp, two at a time (about
+ * a second of CPU each: 1,000 did not finish in 38 minutes at load). Either
+ * way the key is judged here as the daemon judges one. The master key must
+ * be an insecure-file (the benches' and tests' own).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,6 +33,7 @@
 /* the RSA keys, made before the transaction */
 struct rsa_job {
 	long		 n, rsa;
+	const char	*dir;		/* made in advance, or NULL */
 	struct buf	*pub;		/* by member index; len 0: not RSA */
 	atomic_long	 next;
 	atomic_int	 failed;
@@ -63,6 +66,25 @@ rsa_one(long i, struct buf *pub)
 	return rc;
 }
 
+/* rsa_read - member i's RSA key made in advance (dir/r%06ld.pgp) */
+static int
+rsa_read(const char *dir, long i, struct buf *pub)
+{
+	char	 path[4096], b[8192];
+	size_t	 n;
+	FILE	*f;
+	int	 rc;
+
+	if (snprintf(path, sizeof(path), "%s/r%06ld.pgp", dir, i) >=
+	    (int)sizeof(path) || (f = fopen(path, "rb")) == NULL)
+		return -1;
+	n = fread(b, 1, sizeof(b), f);
+	rc = ferror(f) || n == 0 || n == sizeof(b) ? -1 :
+	    buf_append(pub, b, n);
+	(void)fclose(f);
+	return rc;
+}
+
 /* rsa_worker - thread: RSA keys until none is left */
 static void *
 rsa_worker(void *v)
@@ -71,7 +93,9 @@ rsa_worker(void *v)
 	long i;
 
 	while ((i = atomic_fetch_add(&j->next, 1)) < j->n)
-		if (i % 100 < j->rsa && rsa_one(i, &j->pub[i]) < 0) {
+		if (i % 100 < j->rsa && (j->dir != NULL ?
+		    rsa_read(j->dir, i, &j->pub[i]) :
+		    rsa_one(i, &j->pub[i])) < 0) {
 			fprintf(stderr, "benchkeys: RSA key %ld not made\n", i);
 			atomic_store(&j->failed, 1);
 		}
@@ -114,11 +138,12 @@ one(struct store *st, const char *list, long i, const struct buf *rsa)
 
 /* rsa_keys - the RSA members' keys, made two at a time */
 static int
-rsa_keys(long n, long rsa, struct rsa_job *j)
+rsa_keys(long n, long rsa, const char *dir, struct rsa_job *j)
 {
 	pthread_t t;
 	int started;
 
+	j->dir = dir;
 	j->n = n;
 	j->rsa = rsa;
 	atomic_init(&j->next, 0);
@@ -146,14 +171,14 @@ main(int argc, char **argv)
 	long n, rsa, i;
 	int rc = 0;
 
-	if ((argc != 4 && argc != 5) || sodium_init() < 0) {
+	if (argc < 4 || argc > 6 || sodium_init() < 0) {
 		fprintf(stderr, "usage: benchkeys STATE_DIR LIST N "
-		    "[RSA_PERCENT]\n");
+		    "[RSA_PERCENT [RSA_DIR]]\n");
 		return 2;
 	}
 	n = strtol(argv[3], NULL, 10);
-	rsa = argc == 5 ? strtol(argv[4], NULL, 10) : 0;
-	if (n < 0 || rsa_keys(n, rsa, &job) < 0) {
+	rsa = argc >= 5 ? strtol(argv[4], NULL, 10) : 0;
+	if (n < 0 || rsa_keys(n, rsa, argc == 6 ? argv[5] : NULL, &job) < 0) {
 		fprintf(stderr, "benchkeys: the RSA keys were not made\n");
 		return 1;
 	}
