@@ -59,7 +59,7 @@ struct message {
 	int		 pgp;		/* post signed: OpenPGP copies can be made */
 	struct pgpcopy_post post;	/* what every OpenPGP copy of it shares */
 	int		 signing;		/* seed and selector loaded: per-member copies can be signed */
-	unsigned char	*seed;			/* the list's DKIM key (one-click copies), sodium_malloc'ed */
+	unsigned char	*seed;	/* the list's DKIM key, dkim_expand'ed, sodium_malloc'ed */
 	char		 selector[SELECTOR_MAX];
 };
 
@@ -164,7 +164,8 @@ oneclick_copy(const struct run *r, const struct job *j, const struct message *m,
 		buf_printf(&w, ",\r\n <mailto:%s-unsubscribe+%s@%s>", l->name, token, r->cfg->hostname);
 	buf_puts(&w, "\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n");
 	buf_append(&w, m->raw.data + h.body_off, m->raw.len - h.body_off);
-	if (dkim_sign(m->seed, r->cfg->hostname, m->selector, r->now, (const char *)w.data, w.len, &sig) == 0 &&
+	if (dkim_sign_sk(m->seed, r->cfg->hostname, m->selector, r->now,
+	    (const char *)w.data, w.len, NULL, &sig) == 0 &&
 	    buf_append(&sig, w.data, w.len) == 0) {
 		if (smtp)
 			smtp_dot_stuff(sig.data, sig.len, out);
@@ -187,8 +188,8 @@ out_copy(const struct run *r, const struct message *m, const struct buf *w, int 
 	int rc = 0;
 
 	buf_init(&sig, 0);
-	if (sign && (dkim_sign(m->seed, r->cfg->hostname, m->selector, r->now, (const char *)w->data,
-	    w->len, &sig) < 0))
+	if (sign && (dkim_sign_sk(m->seed, r->cfg->hostname, m->selector,
+	    r->now, (const char *)w->data, w->len, NULL, &sig) < 0))
 		rc = -1;
 	if (rc == 0 && buf_append(&sig, w->data, w->len) < 0)
 		rc = -1;
@@ -1128,10 +1129,12 @@ load(struct run *r, struct spool *sp, int *nmsg)
 				buf_init(&raw, 0);
 				/* the list's key, if copies of it must be signed per member (one-click, OpenPGP) */
 				if ((wants(r, i, qid, oneclick_for) || wants(r, i, qid, pgp_for)) &&
-				    (m[n].seed = sodium_malloc(DKIM_SEED_LEN)) != NULL &&
+				    (m[n].seed = sodium_malloc(DKIM_SK_LEN)) != NULL &&
 				    listkey_get(r->st, r->jobs[r->batches[i].first].d.list, m[n].selector,
-				    sizeof(m[n].selector), m[n].seed) == 0)
+				    sizeof(m[n].selector), m[n].seed) == 0) {
+					dkim_expand(m[n].seed);	/* once, not a copy */
 					m[n].signing = 1;
+				}
 				if (wants(r, i, qid, pgp_for))
 					pgp_load(r, &m[n], r->jobs[r->batches[i].first].d.list);
 			} else if (spool_exists(sp, SPOOL_OUT, qid) && (!*buf_cstr(&why) ||

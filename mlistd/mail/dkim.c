@@ -235,7 +235,40 @@ dkim_sign_bh(const unsigned char seed[DKIM_SEED_LEN], const char *domain,
     const char *selector, long long t, const char *msg, size_t len,
     const unsigned char *body_hash, struct buf *header)
 {
-	unsigned char pk[DKIM_PK_LEN], sk[crypto_sign_SECRETKEYBYTES], bh[32], hash[32], sig[64];
+	unsigned char pk[DKIM_PK_LEN], sk[DKIM_SK_LEN];
+	int rc;
+
+	crypto_sign_seed_keypair(pk, sk, seed);
+	rc = dkim_sign_sk(sk, domain, selector, t, msg, len, body_hash,
+	    header);
+	sodium_memzero(sk, sizeof(sk));
+	return rc;
+}
+
+/*
+ * dkim_expand - the signing key of a seed, in place: key holds the seed
+ * in its first DKIM_SEED_LEN bytes and gets libsodium's whole secret key
+ * (seed and public key). Working out the public key is a scalar
+ * multiplication as costly as the signature itself: a fan-out that signs
+ * every copy of a post on its own (OpenPGP, one-click) does it once.
+ */
+void
+dkim_expand(unsigned char key[DKIM_SK_LEN])
+{
+	unsigned char pk[DKIM_PK_LEN], sk[DKIM_SK_LEN];
+
+	crypto_sign_seed_keypair(pk, sk, key);
+	memcpy(key, sk, sizeof(sk));
+	sodium_memzero(sk, sizeof(sk));
+}
+
+/* dkim_sign_sk - dkim_sign_bh with the key dkim_expand made */
+int
+dkim_sign_sk(const unsigned char sk[DKIM_SK_LEN], const char *domain,
+    const char *selector, long long t, const char *msg, size_t len,
+    const unsigned char *body_hash, struct buf *header)
+{
+	unsigned char bh[32], hash[32], sig[64];
 	struct buf hl, input, value;
 	struct hdr h;
 	int rc = -1;
@@ -248,22 +281,24 @@ dkim_sign_bh(const unsigned char seed[DKIM_SEED_LEN], const char *domain,
 	for (int i = 0; signed_fields[i]; i++)
 		for (int k = h.n - 1; k >= 0; k--)
 			if (hdr_is(&h.f[k], signed_fields[i]))
-				buf_printf(&hl, "%s%s", hl.len ? ":" : "", signed_fields[i]);
+				buf_printf(&hl, "%s%s", hl.len ? ":" : "",
+				    signed_fields[i]);
 	for (int i = 0; oversigned[i]; i++)
 		buf_printf(&hl, "%s%s", hl.len ? ":" : "", oversigned[i]);
 	if (body_hash)
 		memcpy(bh, body_hash, sizeof(bh));
 	else
 		dkim_body_hash(msg + h.body_off, len - h.body_off, bh);
-	buf_printf(&value, " v=1; a=ed25519-sha256; c=relaxed/relaxed; d=%s; s=%s;\r\n\tt=%lld; h=%s;\r\n\tbh=",
+	buf_printf(&value, " v=1; a=ed25519-sha256; c=relaxed/relaxed; "
+	    "d=%s; s=%s;\r\n\tt=%lld; h=%s;\r\n\tbh=",
 	    domain, selector, t, buf_cstr(&hl));
 	b64(bh, sizeof(bh), &value);
 	buf_puts(&value, ";\r\n\tb=");
 	if (headers_input(&h, buf_cstr(&hl), &input) < 0)
 		goto out;
-	canon_field("DKIM-Signature", 14, (const char *)value.data, value.len, &input, 0);
+	canon_field("DKIM-Signature", 14, (const char *)value.data, value.len,
+	    &input, 0);
 	crypto_hash_sha256(hash, input.data, input.len);
-	crypto_sign_seed_keypair(pk, sk, seed);
 	crypto_sign_detached(sig, NULL, hash, sizeof(hash), sk);
 	buf_puts(header, "DKIM-Signature:");
 	buf_append(header, value.data, value.len);
@@ -271,7 +306,6 @@ dkim_sign_bh(const unsigned char seed[DKIM_SEED_LEN], const char *domain,
 	buf_puts(header, "\r\n");
 	rc = 0;
 out:
-	sodium_memzero(sk, sizeof(sk));
 	hdr_free(&h);
 	buf_free(&hl);
 	buf_free(&input);

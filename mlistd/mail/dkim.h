@@ -9,10 +9,16 @@
 
 #define DKIM_SEED_LEN	crypto_sign_SEEDBYTES
 #define DKIM_PK_LEN	crypto_sign_PUBLICKEYBYTES
+#define DKIM_SK_LEN	crypto_sign_SECRETKEYBYTES	/* seed, public key */
 
 int	dkim_sign(const unsigned char seed[DKIM_SEED_LEN], const char *domain, const char *selector,
 	    long long t, const char *msg, size_t len, struct buf *header);
 int	dkim_sign_bh(const unsigned char seed[DKIM_SEED_LEN],
+	    const char *domain, const char *selector, long long t,
+	    const char *msg, size_t len,
+	    const unsigned char *body_hash, struct buf *header);
+void	dkim_expand(unsigned char key[DKIM_SK_LEN]);
+int	dkim_sign_sk(const unsigned char sk[DKIM_SK_LEN],
 	    const char *domain, const char *selector, long long t,
 	    const char *msg, size_t len,
 	    const unsigned char *body_hash, struct buf *header);

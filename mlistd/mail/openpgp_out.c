@@ -74,16 +74,30 @@ filler(struct buf *b, size_t n)
 	return 0;
 }
 
-/* boundary - a fresh random MIME boundary of fixed length */
+/*
+ * boundary - a fresh random MIME boundary of fixed length, from one
+ * randombytes_buf (a getrandom call: one a character was 24 system calls
+ * for every encrypted copy); bytes past the last whole multiple of the
+ * alphabet are skipped, so every character is equally likely
+ */
 static void
 boundary(char out[BOUNDARY_LEN + 1])
 {
 	static const char al[] = "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	size_t	 i;
+	const unsigned lim = 256 - 256 % (sizeof(al) - 1);
+	unsigned char	 r[2 * BOUNDARY_LEN];
+	size_t		 i = 0, k = sizeof(r);
 
-	for (i = 0; i < BOUNDARY_LEN; i++)
-		out[i] = al[randombytes_uniform(sizeof(al) - 1)];
+	while (i < BOUNDARY_LEN) {
+		if (k == sizeof(r)) {
+			randombytes_buf(r, sizeof(r));
+			k = 0;
+		}
+		if (r[k] < lim)
+			out[i++] = al[r[k] % (sizeof(al) - 1)];
+		k++;
+	}
 	out[BOUNDARY_LEN] = '\0';
 }
 
