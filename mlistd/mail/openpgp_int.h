@@ -30,6 +30,9 @@ int	openpgp_uid_certified(rnp_key_handle_t, const char *, int);
 enum result openpgp_encrypt_to(rnp_ffi_t, const struct openpgp_post *,
 	    rnp_key_handle_t, struct buf *, char *, size_t);
 
+/* the primary key's algorithm id as the bytes say, -1 (openpgp_key.c) */
+int	openpgp_key_alg(const void *, size_t);
+
 /* members' keys without user IDs, by the key cache's id (openpgp_slim.c) */
 #define OPENPGP_SLIM_ID	16
 int	openpgp_slim_get(const unsigned char *, struct buf *);

@@ -113,6 +113,27 @@ first_packet(const unsigned char *p, size_t n, int *version)
 	return tag;
 }
 
+/*
+ * openpgp_key_alg - the public-key algorithm of a v4 key's first packet
+ * (its primary key: 1 RSA, 22 EdDSA...), -1 if that cannot be read
+ */
+int
+openpgp_key_alg(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t	 hl;
+	int	 v = 0;
+
+	if (first_packet(p, len, &v) != 6 || v != 4)
+		return -1;
+	/* the header's length again; then version, four bytes of time */
+	if (p[0] & 0x40)
+		hl = p[1] < 192 ? 2 : p[1] < 224 ? 3 : 6;
+	else
+		hl = (p[0] & 3) == 0 ? 2 : (p[0] & 3) == 1 ? 3 : 5;
+	return len > hl + 5 ? p[hl + 5] : -1;
+}
+
 /* check_packets - refuse what is not a v4 public key before librnp sees it */
 static enum result
 check_packets(const struct buf *bin, char *why, size_t whylen)

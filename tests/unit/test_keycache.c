@@ -4,10 +4,12 @@
  * miss and its copy goes to the new subkey, a flush forgets, threads share
  * the cache, and a full cache keeps what it has: further keys' copies are
  * made (and open) without evicting a kept key, from the second post on from
- * the key's slim form.
+ * the key's slim form - except that an RSA key takes a cheap key's place.
  */
 #include "testutil.h"
 #include <pthread.h>
+#include <rnp/rnp.h>
+#include <rnp/rnp_err.h>
 #include <sodium.h>
 
 #include "../../mlistd/mail/openpgp.h"
@@ -267,6 +269,82 @@ START_TEST(full_cache_keeps_its_keys)
 }
 END_TEST
 
+/* rsa_member - an RSA-2048 member key (primary and subkey), as stored */
+static void
+rsa_member(struct openpgp_key *k)
+{
+	rnp_ffi_t ffi;
+	rnp_key_handle_t h = NULL;
+	rnp_output_t o = NULL;
+	uint8_t *b;
+	size_t len;
+
+	ck_assert_int_eq(rnp_ffi_create(&ffi, "GPG", "GPG"), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_generate_key_rsa(ffi, 2048, 2048, "r <r@e.net>",
+	    NULL, &h), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_output_to_memory(&o, 0), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_key_export(h, o, RNP_KEY_EXPORT_PUBLIC |
+	    RNP_KEY_EXPORT_SUBKEYS), RNP_SUCCESS);
+	ck_assert_int_eq(rnp_output_memory_get_buf(o, &b, &len, false),
+	    RNP_SUCCESS);
+	ck_assert_int_eq(openpgp_key_import(b, len, OPENPGP_BINARY, k, why,
+	    sizeof(why)), OK);
+	k->fpr[0] = 0;
+	(void)rnp_output_destroy(o);
+	(void)rnp_key_handle_destroy(h);
+	(void)rnp_ffi_destroy(ffi);
+}
+
+#define NCHEAP	160
+
+/*
+ * An RSA key (a verification ~6x an Ed25519 one) takes a cheap key's place
+ * in a full cache: the next post's copies to the RSA keys are hits. 160
+ * cheap keys first fill all four shards of 16 (each gets ~40).
+ */
+START_TEST(costly_keys_take_cheap_ones_place)
+{
+	struct openpgp_secret *list, *s;
+	struct openpgp_key *k = calloc(NCHEAP + 2, sizeof(*k));
+	struct openpgp_post p;
+	struct openpgp_cache_stats a, b;
+	struct buf out;
+
+	ck_assert_ptr_nonnull(k);
+	ck_assert_int_eq(openpgp_list_generate("l", "example.org", 1700000000,
+	    &list, why, sizeof(why)), OK);
+	ck_assert_int_eq(openpgp_post_sign(list, ENTITY, strlen(ENTITY),
+	    1700000100, OPENPGP_BUCKET_MIN, &p, why, sizeof(why)), OK);
+	for (int i = 0; i < NCHEAP; i++) {
+		member(&s, &k[i]);
+		openpgp_secret_free(s);
+	}
+	rsa_member(&k[NCHEAP]);
+	rsa_member(&k[NCHEAP + 1]);
+	openpgp_cache_max(64);
+	buf_init(&out, 0);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < NCHEAP + 2; i++) {
+			if (i == NCHEAP)
+				openpgp_cache_stats(&a);
+			buf_reset(&out);
+			ck_assert_int_eq(openpgp_cached_encrypt(&p, &k[i], &out,
+			    why, sizeof(why)), OK);
+		}
+		openpgp_cache_stats(&b);
+	}
+	/* the second pass: both RSA keys were kept */
+	ck_assert_uint_eq(b.hits - a.hits, 2);
+	openpgp_cache_max(1024);
+	for (int i = 0; i < NCHEAP + 2; i++)
+		openpgp_key_free(&k[i]);
+	free(k);
+	buf_free(&out);
+	openpgp_post_free(&p);
+	openpgp_secret_free(list);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -280,6 +358,7 @@ main(void)
 	tcase_add_test(tc, bad_key_fails_its_copy_only);
 	tcase_add_test(tc, threads_share_the_cache);
 	tcase_add_test(tc, full_cache_keeps_its_keys);
+	tcase_add_test(tc, costly_keys_take_cheap_ones_place);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
