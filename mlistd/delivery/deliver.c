@@ -59,7 +59,7 @@ struct message {
 	int		 pgp;		/* post signed: OpenPGP copies can be made */
 	struct pgpcopy_post post;	/* what every OpenPGP copy of it shares */
 	int		 signing;		/* seed and selector loaded: per-member copies can be signed */
-	unsigned char	*seed;	/* the list's DKIM key, dkim_expand'ed, sodium_malloc'ed */
+	unsigned char	*seed;	/* the DKIM key, expanded (sodium_malloc) */
 	char		 selector[SELECTOR_MAX];
 };
 
@@ -1129,10 +1129,11 @@ load(struct run *r, struct spool *sp, int *nmsg)
 				buf_init(&raw, 0);
 				/* the list's key, if copies of it must be signed per member (one-click, OpenPGP) */
 				if ((wants(r, i, qid, oneclick_for) || wants(r, i, qid, pgp_for)) &&
-				    (m[n].seed = sodium_malloc(DKIM_SK_LEN)) != NULL &&
+				    (m[n].seed = sodium_malloc(DKIM_SK_LEN)) &&
 				    listkey_get(r->st, r->jobs[r->batches[i].first].d.list, m[n].selector,
 				    sizeof(m[n].selector), m[n].seed) == 0) {
-					dkim_expand(m[n].seed);	/* once, not a copy */
+					/* once, not per copy */
+					dkim_expand(m[n].seed);
 					m[n].signing = 1;
 				}
 				if (wants(r, i, qid, pgp_for))
