@@ -209,6 +209,8 @@ START_TEST(dot_stuffing)
 		{ "no newline", "no newline\r\n.\r\n" },
 		{ "", "\r\n.\r\n" },
 		{ "a.b\r\n..c\r\n", "a.b\r\n...c\r\n.\r\n" },
+		{ "a\r\n.", "a\r\n..\r\n.\r\n" },
+		{ "\n\n.\n", "\n\n..\n.\r\n" },
 	};
 	struct buf b;
 
