@@ -394,7 +394,7 @@ openpgp_cached_encrypt(const struct openpgp_post *p,
 	rnp_key_handle_t key;
 	struct shard	*s;
 	enum result	 r;
-	long		 c;
+	long		 c = -1;	/* a cheap entry to make room */
 
 	if (pthread_once(&once, init) != 0) {
 		WHY(why, whylen, "key cache did not start");
@@ -413,8 +413,8 @@ openpgp_cached_encrypt(const struct openpgp_post *p,
 	else if ((key = find(s, id)) != NULL)
 		count(1, 1);
 	else if (s->n < s->cap || (costly(k) && (c = cheap(s)) >= 0)) {
-		if (s->n == s->cap)
-			drop(s, (size_t)c);	/* a cheap key makes room */
+		if (c >= 0)
+			drop(s, (size_t)c);
 		count(0, 1);
 		r = insert(s, k, id, &key, why, whylen);
 	} else {
