@@ -78,13 +78,37 @@ store_delivery_add(struct store *st, const char *qid, const char *list, const ch
 /* the digit itself: the column's INTEGER affinity stores it as a number (no CAST per row) */
 #define CLASS	"substr(?7, " FACTS " + 1, 1)"
 
-/* FANOUT_SQL - the fan-out statement, with or without a join window */
-#define FANOUT_SQL(window) "INSERT INTO deliveries (qid, list, member_id, " \
-	"rcpt_hash, env_from, token, next_try, expires, class) SELECT ?1, " \
-	"list, id, addr_hash, ?3, CASE WHEN ?4 IS NULL THEN NULL ELSE " \
-	"lower(hex(randomblob(16))) END, ?5, ?6, " CLASS " FROM members " \
-	"WHERE list = ?2 AND " CLASS " <> '0' " window " AND (?10 IS NULL OR " \
-	"addr_hash = ?10) ORDER BY id"
+/*
+ * FANOUT_SQL - the fan-out statement, with or without a join window.
+ * The rows come from r: with VERP (?4 the prefix) r is materialized, so
+ * that each row's random token is drawn once and the envelope sender made
+ * from that same token in the INSERT (an UPDATE of every row after it
+ * rewrote the post's 10,000 rows a second time); grouped, r is folded
+ * into the INSERT.
+ */
+#define FANOUT_ROWS(window) "SELECT list, id, addr_hash, CASE WHEN ?4 " \
+	"IS NULL THEN NULL ELSE lower(hex(randomblob(16))) END AS token, " \
+	CLASS " AS class FROM members WHERE list = ?2 AND " CLASS " <> '0' " \
+	window " AND (?10 IS NULL OR addr_hash = ?10)"
+#define FANOUT_SQL(how, window) "WITH r AS " how " (" FANOUT_ROWS(window) \
+	") INSERT INTO deliveries (qid, list, member_id, rcpt_hash, " \
+	"env_from, token, next_try, expires, class) SELECT ?1, list, id, " \
+	"addr_hash, CASE WHEN token IS NULL THEN ?3 ELSE ?4 || token || ?11 " \
+	"END, token, ?5, ?6, class FROM r ORDER BY id"
+/* ?8 and ?9 stay bound (and unused) in the forms without a window */
+#define WINDOW	"AND ?8 < ?9 AND id IN (SELECT id FROM temp.fanout_ids)"
+#define NO_WINDOW "AND ?9 = 0 AND ?8 = ?8"
+
+/* fanout_sql - the form of FANOUT_SQL that f needs */
+static const char *
+fanout_sql(const struct fanout_spec *f)
+{
+	if (f->verp_prefix)
+		return f->joined_upto > 0 ? FANOUT_SQL("MATERIALIZED", WINDOW) :
+		    FANOUT_SQL("MATERIALIZED", NO_WINDOW);
+	return f->joined_upto > 0 ? FANOUT_SQL("NOT MATERIALIZED", WINDOW) :
+	    FANOUT_SQL("NOT MATERIALIZED", NO_WINDOW);
+}
 
 /*
  * joined_in - the ids of list's members who joined in (after, upto] into
@@ -138,16 +162,11 @@ int
 store_fanout(struct store *st, const struct fanout_spec *f)
 {
 	sqlite3_stmt *s;
-	int n;
 
 	if (f->joined_upto > 0 && joined_in(st, f->list, f->joined_after,
 	    f->joined_upto) != STORE_OK)
 		return STORE_ERR;
-	/* ?8 and ?9 stay bound (and unused) in both forms */
-	s = st_prep(st, f->joined_upto > 0 ? FANOUT_SQL("AND ?8 < ?9 AND id IN "
-	    "(SELECT id FROM temp.fanout_ids)") : FANOUT_SQL("AND ?9 = 0 AND "
-	    "?8 = ?8"));
-	if (!s)
+	if ((s = st_prep(st, fanout_sql(f))) == NULL)
 		return STORE_ERR;
 	if (strlen(f->classes) != DFACT_COMBOS) {
 		st_done(st, s);
@@ -155,9 +174,12 @@ store_fanout(struct store *st, const struct fanout_spec *f)
 	}
 	sqlite3_bind_text(s, 1, f->qid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, f->list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, f->verp_prefix ? "" : f->env_from, -1, SQLITE_TRANSIENT);
-	if (f->verp_prefix)
+	sqlite3_bind_text(s, 3, f->env_from, -1, SQLITE_TRANSIENT);
+	if (f->verp_prefix) {
 		sqlite3_bind_text(s, 4, f->verp_prefix, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 11, f->verp_suffix, -1,
+		    SQLITE_TRANSIENT);
+	}
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)f->now);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)f->expires);
 	sqlite3_bind_text(s, 7, f->classes, -1, SQLITE_TRANSIENT);
@@ -167,18 +189,7 @@ store_fanout(struct store *st, const struct fanout_spec *f)
 		st_bind_hash(st, s, 10, f->list, f->addr);
 	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
-	n = sqlite3_changes(st->db);
-	if (f->verp_prefix) {
-		if ((s = st_prep(st, "UPDATE deliveries SET env_from = ?2 || token || ?3 WHERE qid = ?1 AND "
-		    "env_from = ''")) == NULL)
-			return STORE_ERR;
-		sqlite3_bind_text(s, 1, f->qid, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, f->verp_prefix, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 3, f->verp_suffix, -1, SQLITE_TRANSIENT);
-		if (st_step_done(st, s) != STORE_OK)
-			return STORE_ERR;
-	}
-	return n;
+	return sqlite3_changes(st->db);
 }
 
 /*
