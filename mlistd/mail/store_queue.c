@@ -339,11 +339,16 @@ store_delivery_record(struct store *st, const char *qid, const unsigned char *ha
 	return rc;
 }
 
-/* store_pending_for - deliveries of a message still to be made */
+/*
+ * store_pending_for - deliveries of a message still to be made. "+state":
+ * by the message's rows in deliveries_rcpt, never by every pending row in
+ * deliveries_due, which the planner would take for "state = 0"
+ */
 int
 store_pending_for(struct store *st, const char *qid)
 {
-	return (int)st_scalar(st, "SELECT count(*) FROM deliveries WHERE qid = ?1 AND state = 0", qid, NULL, 0);
+	return (int)st_scalar(st, "SELECT count(*) FROM deliveries "
+	    "WHERE qid = ?1 AND +state = 0", qid, NULL, 0);
 }
 
 /* store_pending_count - all deliveries still to be made */

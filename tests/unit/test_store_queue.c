@@ -196,23 +196,25 @@ START_TEST(due_rows_come_grouped_and_limited)
 END_TEST
 
 /*
- * A database from before the migration (deliveries_qid, and every row in
- * deliveries_token) is migrated in place: two indexes fewer per row, its
- * pending rows still due, still recorded by (qid, hash), a token still
- * found through its index
+ * A database from before the migration (deliveries_qid, every row in
+ * deliveries_token, state in deliveries_rcpt) is migrated in place: two
+ * indexes fewer per row, its pending rows still due, still recorded by
+ * (qid, hash) through deliveries_rcpt, a token found through its index
  */
 START_TEST(migration_narrows_the_delivery_indexes)
 {
 	struct seen s = { 0 };
 	struct buf b;
 	int cur = store_schema_version(st);
-	char back[300];
+	char back[400];
 
 	ck_assert_int_eq(fanout("Q1", "demo-bounces+"), 3);
 	store_close(st);
 	st = NULL;
 	snprintf(back, sizeof(back), "DROP INDEX deliveries_token; "
 	    "CREATE INDEX deliveries_token ON deliveries(token); "
+	    "DROP INDEX deliveries_rcpt; CREATE INDEX deliveries_rcpt ON "
+	    "deliveries(qid, rcpt_hash, state); "
 	    "CREATE INDEX deliveries_qid ON deliveries(qid, state); "
 	    "UPDATE schema_version SET version = %d;", cur - 1);
 	raw_exec(back);
@@ -233,6 +235,23 @@ START_TEST(migration_narrows_the_delivery_indexes)
 	raw_text("EXPLAIN QUERY PLAN SELECT list FROM deliveries WHERE "
 	    "token = 'x'", &b);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "deliveries_token"));
+	buf_free(&b);
+	/* store_pending_for's and store_delivery_record's statements */
+	buf_init(&b, 0);
+	raw_text("EXPLAIN QUERY PLAN SELECT count(*) FROM deliveries "
+	    "WHERE qid = ?1 AND +state = 0", &b);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "deliveries_rcpt (qid=?)"));
+	buf_free(&b);
+	buf_init(&b, 0);
+	raw_text("EXPLAIN QUERY PLAN UPDATE deliveries SET state = 1 "
+	    "WHERE qid = ?1 AND rcpt_hash = ?2 AND state = 0", &b);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b),
+	    "deliveries_rcpt (qid=? AND rcpt_hash=?)"));
+	buf_free(&b);
+	buf_init(&b, 0);
+	raw_text("SELECT sql FROM sqlite_master WHERE name = "
+	    "'deliveries_rcpt'", &b);
+	ck_assert_ptr_null(strstr(buf_cstr(&b), "state"));
 	buf_free(&b);
 	ck_assert_int_eq(store_deliveries_due(st, 100, 100, keep, &s), 3);
 	ck_assert_int_eq(store_delivery_record(st, "Q1", s.d[0].rcpt_hash,
