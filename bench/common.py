@@ -124,7 +124,16 @@ class Instance:
         if self.proc is None and self.ctl(*args, input=input, check=False).returncode == 0:
             return
         self.start()
-        self.ctl(*args, input=input)
+        # start() waits for the SMTP port; the control socket can come a moment later (seen at a
+        # load of 9: "the daemon is not running")
+        for _ in range(100):
+            r = self.ctl(*args, input=input, check=False)
+            if r.returncode == 0 or "not running" not in r.stderr:
+                break
+            time.sleep(0.05)
+        if r.returncode != 0:
+            raise SystemExit(f"mlistctl {' '.join(args)} ({self.bin}): exit {r.returncode}: "
+                             f"{r.stderr.strip()}")
 
     def start(self):
         if self.proc is not None and self.proc.poll() is None:

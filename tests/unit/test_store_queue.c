@@ -1,0 +1,276 @@
+/*
+ * test_store_queue.c - delivery rows (mail/store_queue.c): a VERP sender
+ * names its own row's token, due rows come grouped as deliver batches
+ * them, and the deliveries indexes after the migration that narrowed them.
+ */
+#include "testutil.h"
+#include <sqlite3.h>
+
+#include "../../mlistd/delivery/distribute.h"
+#include "../../mlistd/mail/store.h"
+
+static char *dir;
+static struct keys *keys;
+static struct store *st;
+static char dbpath[4200];
+
+static const char *const members[] = {
+	"alice@example.org", "bob@example.org", "carol@example.org"
+};
+
+static void
+setup(void)
+{
+	dir = tu_tmpdir();
+	keys = tu_keys();
+	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", dir);
+	st = tu_store(dbpath, keys);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(store_member_add(st, "demo", members[i], NULL),
+		    STORE_OK);
+}
+
+static void
+teardown(void)
+{
+	store_close(st);
+	keys_free(keys);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* fanout - one copy qid to every member, plain; VERP when prefix is set */
+static int
+fanout(const char *qid, const char *prefix)
+{
+	char plain[DFACT_COMBOS + 1];
+	struct fanout_spec f = { .qid = qid, .list = "demo",
+	    .classes = plain, .env_from = "demo-bounces@example.org",
+	    .verp_prefix = prefix, .verp_suffix = "@example.org",
+	    .now = 100, .expires = 1000 };
+
+	memset(plain, '1', DFACT_COMBOS);
+	plain[DFACT_COMBOS] = 0;
+	return store_fanout(st, &f);
+}
+
+struct seen {
+	int		 n;
+	struct delivery	 d[16];
+};
+
+/* keep - store_deliveries_due callback: the rows in the order they came */
+static void
+keep(struct delivery *d, void *arg)
+{
+	struct seen *s = arg;
+
+	ck_assert_int_lt(s->n, 16);
+	s->d[s->n++] = *d;
+}
+
+/* forget - free what keep kept */
+static void
+forget(struct seen *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		free(s->d[i].rcpt);
+		buf_free(&s->d[i].pgp);
+	}
+	s->n = 0;
+}
+
+/* raw_exec - SQL straight on the database file, behind the store's back */
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db;
+	char *e = NULL;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &e) == SQLITE_OK,
+	    "%s: %s", sql, e);
+	sqlite3_close(db);
+}
+
+/*
+ * raw_text - each row of sql appended to out: EXPLAIN QUERY PLAN's detail
+ * (its fourth column), else the first column
+ */
+static void
+raw_text(const char *sql, struct buf *out)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		buf_printf(out, "%s;", (const char *)sqlite3_column_text(s, 3) ?
+		    (const char *)sqlite3_column_text(s, 3) :
+		    (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/*
+ * Each VERP sender carries the token of its own row: a bounce to it
+ * finds the member the copy went to (a token drawn twice, once for the
+ * row and once for the sender, would find nobody)
+ */
+START_TEST(verp_sender_names_its_own_row)
+{
+	struct seen s = { 0 };
+	char list[72], token[33], *rcpt;
+	const char *plus, *at;
+	int probe;
+
+	ck_assert_int_eq(fanout("Q1", "demo-bounces+"), 3);
+	ck_assert_int_eq(store_deliveries_due(st, 100, 100, keep, &s), 3);
+	for (int i = 0; i < 3; i++) {
+		plus = strchr(s.d[i].env_from, '+');
+		at = strchr(s.d[i].env_from, '@');
+		ck_assert_ptr_nonnull(plus);
+		ck_assert_ptr_nonnull(at);
+		ck_assert_int_eq(at - plus - 1, 32);
+		ck_assert_str_eq(at, "@example.org");
+		memcpy(token, plus + 1, 32);
+		token[32] = 0;
+		ck_assert_int_eq(store_bounce_token(st, token, list, sizeof(list),
+		    &rcpt, &probe), STORE_OK);
+		ck_assert_str_eq(list, "demo");
+		ck_assert_str_eq(rcpt, s.d[i].rcpt);
+		free(rcpt);
+		for (int j = 0; j < i; j++)
+			ck_assert_str_ne(s.d[j].env_from, s.d[i].env_from);
+	}
+	forget(&s);
+}
+END_TEST
+
+/* before - does a come before b: message, envelope sender, class, row */
+static int
+before(const struct delivery *a, const struct delivery *b)
+{
+	int c = strcmp(a->qid, b->qid);
+
+	if (c == 0)
+		c = strcmp(a->env_from, b->env_from);
+	if (c == 0)
+		c = a->dclass - b->dclass;
+	return c < 0 || (c == 0 && a->id < b->id);
+}
+
+/*
+ * Due rows come in deliver's batching order whatever order they were
+ * written in, at most `limit` of them and the first ones in that order
+ */
+START_TEST(due_rows_come_grouped_and_limited)
+{
+	struct seen s = { 0 };
+
+	ck_assert_int_eq(fanout("Q2", NULL), 3);
+	ck_assert_int_eq(store_delivery_add(st, "Q1", "demo", "x@example.net",
+	    "", NULL, DCLASS_PLAIN, 100, 1000), STORE_OK);
+	ck_assert_int_eq(fanout("Q1", NULL), 3);
+	ck_assert_int_eq(fanout("Q3", "demo-bounces+"), 3);
+	/* not due yet: never handed on */
+	ck_assert_int_eq(store_delivery_add(st, "Q0", "demo", "y@example.net",
+	    "", NULL, DCLASS_PLAIN, 200, 1000), STORE_OK);
+	ck_assert_int_eq(store_deliveries_due(st, 150, 100, keep, &s), 10);
+	for (int i = 1; i < s.n; i++)
+		ck_assert_msg(before(&s.d[i - 1], &s.d[i]), "row %d: %s %s "
+		    "after %s %s", i, s.d[i].qid, s.d[i].env_from,
+		    s.d[i - 1].qid, s.d[i - 1].env_from);
+	ck_assert_str_eq(s.d[0].qid, "Q1");
+	ck_assert_str_eq(s.d[0].env_from, "");
+	ck_assert_str_eq(s.d[0].rcpt, "x@example.net");
+	ck_assert_str_eq(s.d[9].qid, "Q3");
+	forget(&s);
+	ck_assert_int_eq(store_deliveries_due(st, 150, 2, keep, &s), 2);
+	ck_assert_str_eq(s.d[0].rcpt, "x@example.net");
+	ck_assert_str_eq(s.d[1].qid, "Q1");
+	ck_assert_str_eq(s.d[1].env_from, "demo-bounces@example.org");
+	forget(&s);
+}
+END_TEST
+
+/*
+ * A database from before the migration (deliveries_qid, every row in
+ * deliveries_token, state in deliveries_rcpt) is migrated in place: two
+ * indexes fewer per row, its pending rows still due, still recorded by
+ * (qid, hash) through deliveries_rcpt, a token found through its index
+ */
+START_TEST(migration_narrows_the_delivery_indexes)
+{
+	struct seen s = { 0 };
+	struct buf b;
+	int cur = store_schema_version(st);
+	char back[400];
+
+	ck_assert_int_eq(fanout("Q1", "demo-bounces+"), 3);
+	store_close(st);
+	st = NULL;
+	snprintf(back, sizeof(back), "DROP INDEX deliveries_token; "
+	    "CREATE INDEX deliveries_token ON deliveries(token); "
+	    "DROP INDEX deliveries_rcpt; CREATE INDEX deliveries_rcpt ON "
+	    "deliveries(qid, rcpt_hash, state); "
+	    "CREATE INDEX deliveries_qid ON deliveries(qid, state); "
+	    "UPDATE schema_version SET version = %d;", cur - 1);
+	raw_exec(back);
+	st = tu_store(dbpath, keys);
+	ck_assert_int_eq(store_schema_version(st), cur);
+	buf_init(&b, 0);
+	raw_text("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+	    "tbl_name = 'deliveries' ORDER BY name", &b);
+	ck_assert_str_eq(buf_cstr(&b),
+	    "deliveries_due;deliveries_rcpt;deliveries_token;");
+	buf_free(&b);
+	buf_init(&b, 0);
+	raw_text("SELECT sql FROM sqlite_master WHERE name = "
+	    "'deliveries_token'", &b);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "WHERE token IS NOT NULL"));
+	buf_free(&b);
+	buf_init(&b, 0);
+	raw_text("EXPLAIN QUERY PLAN SELECT list FROM deliveries WHERE "
+	    "token = 'x'", &b);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "deliveries_token"));
+	buf_free(&b);
+	/* store_pending_for's and store_delivery_record's statements */
+	buf_init(&b, 0);
+	raw_text("EXPLAIN QUERY PLAN SELECT count(*) FROM deliveries "
+	    "WHERE qid = ?1 AND +state = 0", &b);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b), "deliveries_rcpt (qid=?)"));
+	buf_free(&b);
+	buf_init(&b, 0);
+	raw_text("EXPLAIN QUERY PLAN UPDATE deliveries SET state = 1 "
+	    "WHERE qid = ?1 AND rcpt_hash = ?2 AND state = 0", &b);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&b),
+	    "deliveries_rcpt (qid=? AND rcpt_hash=?)"));
+	buf_free(&b);
+	buf_init(&b, 0);
+	raw_text("SELECT sql FROM sqlite_master WHERE name = "
+	    "'deliveries_rcpt'", &b);
+	ck_assert_ptr_null(strstr(buf_cstr(&b), "state"));
+	buf_free(&b);
+	ck_assert_int_eq(store_deliveries_due(st, 100, 100, keep, &s), 3);
+	ck_assert_int_eq(store_delivery_record(st, "Q1", s.d[0].rcpt_hash,
+	    DELIVERY_DONE, 1, 100, NULL), 1);
+	ck_assert_int_eq(store_pending_for(st, "Q1"), 2);
+	forget(&s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store_queue");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, verp_sender_names_its_own_row);
+	tcase_add_test(tc, due_rows_come_grouped_and_limited);
+	tcase_add_test(tc, migration_narrows_the_delivery_indexes);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
