@@ -14,6 +14,7 @@
  * and found again through a keyed hash of (list, lower-cased address).
  * Every statement is prepared.
  */
+#include <stdarg.h>
 #include "store_int.h"
 
 /* a migration that is C, not SQL: st_reseal (a comment to SQLite) */
@@ -736,6 +737,43 @@ st_done(struct store *st, sqlite3_stmt *s)
 			return;
 		}
 	sqlite3_finalize(s);
+}
+
+/*
+ * st_prep_bind - st_prep, then bind ?1, ?2, ... in order as fmt says, a
+ * letter each: 't' a string (NULL binds NULL), 'l' a long long, 'i' an
+ * int, '-' leaves that one unbound (set by the caller); NULL as st_prep.
+ * As with sqlite3_bind_*, a parameter the statement lacks is a no-op.
+ */
+sqlite3_stmt *
+st_prep_bind(struct store *st, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *s = st_prep(st, sql);
+	va_list ap;
+
+	if (s == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	for (int i = 1; fmt[i - 1]; i++)
+		switch (fmt[i - 1]) {
+		case 't':
+			sqlite3_bind_text(s, i, va_arg(ap, const char *), -1,
+			    SQLITE_TRANSIENT);
+			break;
+		case 'l':
+			sqlite3_bind_int64(s, i,
+			    (sqlite3_int64)va_arg(ap, long long));
+			break;
+		case 'i':
+			sqlite3_bind_int(s, i, va_arg(ap, int));
+			break;
+		case '-':
+			break;
+		default:
+			abort();	/* a caller's format is wrong */
+		}
+	va_end(ap);
+	return s;
 }
 
 /*

@@ -49,6 +49,8 @@ int	st_migration_index(const char *mark);
 int	st_pseudonym_give_up(struct store *, const char *list,
 	    const char *addr);
 sqlite3_stmt *st_prep(struct store *, const char *sql);
+sqlite3_stmt *st_prep_bind(struct store *, const char *sql, const char *fmt,
+    ...);
 sqlite3_stmt *st_prep_member(struct store *, const char *sql, const char *list,
     const char *addr);
 int	st_step_done(struct store *, sqlite3_stmt *);
