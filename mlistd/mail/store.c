@@ -1052,6 +1052,47 @@ st_step_done(struct store *st, sqlite3_stmt *s)
 }
 
 /*
+ * st_step_if - st_step_done where bound, the result of the bind before
+ * (st_bind_sealed*), is 0 or more; else s is done and the call failed
+ */
+int
+st_step_if(struct store *st, sqlite3_stmt *s, int bound)
+{
+	if (bound < 0) {
+		st_done(st, s);
+		return STORE_ERR;
+	}
+	return st_step_done(st, s);
+}
+
+/*
+ * st_step_row - step s to its one row, telling none from a failure:
+ * STORE_OK, s on the row (the caller reads it, then st_done); else s is
+ * done: STORE_NOTFOUND, or STORE_ERR (also for a NULL s: st_prep failed)
+ */
+int
+st_step_row(struct store *st, sqlite3_stmt *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return STORE_ERR;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		return STORE_OK;
+	st_done(st, s);
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : st_db_fail(st);
+}
+
+/* st_step_id - run an INSERT: its row id; STORE_ERR (a NULL s too) */
+long long
+st_step_id(struct store *st, sqlite3_stmt *s)
+{
+	if (s == NULL || st_step_done(st, s) != STORE_OK)
+		return STORE_ERR;
+	return (long long)sqlite3_last_insert_rowid(st->db);
+}
+
+/*
  * st_step_scalar - run a statement that returns one integer (dflt if no
  * row, or a NULL); finalize it; STORE_ERR if it failed
  */

@@ -97,25 +97,17 @@ store_digest_add(struct store *st, const char *list, long long at, const void *m
 {
 	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO digest_posts (list, "
 	    "at, msg) VALUES (?1, ?2, x'')", "tl", list, at);
+	long long id = st_step_id(st, s);
 	struct st_place pl;
-	long long id;
 
-	if (!s)
-		return STORE_ERR;
-	if (st_step_done(st, s) != STORE_OK)
-		return STORE_ERR;
-	id = (long long)sqlite3_last_insert_rowid(st->db);
-	if ((s = st_prep_bind(st, "UPDATE digest_posts SET msg = ?2 "
+	if (id < 0 || (s = st_prep_bind(st, "UPDATE digest_posts SET msg = ?2 "
 	    "WHERE id = ?1", "l", id)) == NULL)
 		return STORE_ERR;
 	st_place(&pl, "digest_posts.msg");
 	st_place_text(&pl, list);
 	st_place_int(&pl, id);
-	if (st_bind_sealed_bytes(st, s, 2, msg, len, &pl) < 0) {
-		st_done(st, s);
-		return STORE_ERR;
-	}
-	return st_step_done(st, s);
+	return st_step_if(st, s,
+	    st_bind_sealed_bytes(st, s, 2, msg, len, &pl));
 }
 
 /* store_digest_pending - how many posts and bytes wait; when the last digest went (0: never) */

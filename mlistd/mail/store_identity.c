@@ -242,10 +242,8 @@ key_row(struct store *st, sqlite3_stmt *s, struct buf *out)
 	struct st_place pl;
 	int rc;
 
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		st_done(st, s);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc;
 	/* sealed to its place: the table, the column, list and handle */
 	st_place_cols(&pl, s, "pseudonym_keys.secret", 1, 2);
 	rc = st_opened_bytes(st, s, 0, out, &pl) == 0 ? STORE_OK : STORE_ERR;

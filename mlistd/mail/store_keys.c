@@ -72,10 +72,8 @@ store_key_active(struct store *st, const char *list, char *selector, size_t sell
 
 	if (!s)
 		return STORE_ERR;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		st_done(st, s);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc;
 	snprintf(selector, sellen, "%s", (const char *)sqlite3_column_text(s, 0));
 	buf_init(&b, 0);
 	st_place_cols(&pl, s, "list_keys.seed", 0, 1);
@@ -164,12 +162,8 @@ store_list_pgp_get(struct store *st, const char *list, struct buf *secret,
 
 	if (!s)
 		return STORE_ERR;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			st_db_fail(st);
-		st_done(st, s);
-		return rc == SQLITE_DONE ? 0 : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? 0 : STORE_ERR;
 	st_place(&pl, "list_pgp.secret");
 	st_place_text(&pl, list);
 	if (st_opened_blob(st, s, 0, secret, &pl) != 1) {
@@ -266,12 +260,8 @@ pgp_row(struct store *st, sqlite3_stmt *s, const char *where,
 
 	if (!s)
 		return STORE_ERR;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			st_db_fail(st);
-		st_done(st, s);
-		return rc == SQLITE_DONE ? 0 : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? 0 : STORE_ERR;
 	st_place(&pl, where);
 	st_place_hash(st, &pl, list, addr);
 	if (st_opened_blob(st, s, 0, key, &pl) != 1) {

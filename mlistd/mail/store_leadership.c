@@ -46,11 +46,7 @@ store_hold(struct store *st, const char *qid, const char *list, const char *reas
 		return STORE_ERR;
 	st_place(&pl, "held.author");
 	st_place_text(&pl, qid);
-	if (st_bind_sealed(st, s, 5, author, &pl) < 0) {
-		st_done(st, s);
-		return STORE_ERR;
-	}
-	return st_step_done(st, s);
+	return st_step_if(st, s, st_bind_sealed(st, s, 5, author, &pl));
 }
 
 /* store_held_author - the address behind a held post, kept only where moderators_see = "address" */
@@ -109,15 +105,12 @@ store_held_take(struct store *st, const char *list, const char *id, char *reason
 	    "= ?1 AND qid = ?2", "tt", list, id);
 	int rc;
 
-	if (!s)
-		return STORE_ERR;
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		snprintf(reason, n, "%s", (const char *)sqlite3_column_text(s, 0));
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc;
+	snprintf(reason, n, "%s", (const char *)sqlite3_column_text(s, 0));
 	st_done(st, s);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	if ((s = st_prep_bind(st, "DELETE FROM held WHERE list = ?1 AND qid = "
-	    "?2", "tt", list, id)) == NULL)
+	if ((s = st_prep_bind(st, "DELETE FROM held WHERE list = ?1 AND "
+	    "qid = ?2", "tt", list, id)) == NULL)
 		return STORE_ERR;
 	return st_step_done(st, s);
 }
@@ -219,11 +212,7 @@ pending_seal_arg(struct store *st, long long id, const char *arg)
 		return STORE_ERR;
 	st_place(&pl, "pending.arg");
 	st_place_int(&pl, id);
-	if (st_bind_sealed(st, s, 2, arg, &pl) < 0) {
-		st_done(st, s);
-		return STORE_ERR;
-	}
-	return st_step_done(st, s);
+	return st_step_if(st, s, st_bind_sealed(st, s, 2, arg, &pl));
 }
 
 /* store_pending_add - a grave action waiting for `needed` approvals (state "new": the daemon asks) */
@@ -235,13 +224,10 @@ store_pending_add(struct store *st, const char *list, const char *action, const 
 	    "arg, detail, needed, state, created, expires) "
 	    "VALUES (?1, ?2, x'', ?4, ?5, ?6, ?7, ?8)",
 	    "tt-titll", list, action, detail, needed, state, now, expires);
-	long long id;
+	long long id = st_step_id(st, s);
 
-	if (!s)
+	if (id < 0)
 		return STORE_ERR;
-	if (st_step_done(st, s) != STORE_OK)
-		return STORE_ERR;
-	id = (long long)sqlite3_last_insert_rowid(st->db);
 	return pending_seal_arg(st, id, arg) == STORE_OK ? id : STORE_ERR;
 }
 

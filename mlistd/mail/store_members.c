@@ -392,10 +392,8 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 
 	if (!s || n != crypto_sign_SEEDBYTES)
 		return st_done(st, s), STORE_ERR;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		st_done(st, s);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc;
 	buf_init(&b, 0);
 	if (sqlite3_column_int(s, 1)) {
 		/*
