@@ -70,8 +70,6 @@ store_key_active(struct store *st, const char *list, char *selector, size_t sell
 	struct buf b;
 	int rc;
 
-	if (!s)
-		return STORE_ERR;
 	if ((rc = st_step_row(st, s)) != STORE_OK)
 		return rc;
 	snprintf(selector, sellen, "%s", (const char *)sqlite3_column_text(s, 0));
@@ -160,8 +158,6 @@ store_list_pgp_get(struct store *st, const char *list, struct buf *secret,
 	struct st_place pl;
 	int rc;
 
-	if (!s)
-		return STORE_ERR;
 	if ((rc = st_step_row(st, s)) != STORE_OK)
 		return rc == STORE_NOTFOUND ? 0 : STORE_ERR;
 	st_place(&pl, "list_pgp.secret");
@@ -258,8 +254,6 @@ pgp_row(struct store *st, sqlite3_stmt *s, const char *where,
 	struct st_place pl;
 	int rc;
 
-	if (!s)
-		return STORE_ERR;
 	if ((rc = st_step_row(st, s)) != STORE_OK)
 		return rc == STORE_NOTFOUND ? 0 : STORE_ERR;
 	st_place(&pl, where);
