@@ -87,21 +87,10 @@ static int
 find_old(struct store *st, const struct list_cfg *l, const char *name,
     struct rotation *r)
 {
-	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
-	struct buf b;
 	int rc;
 
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
-		return 0;
-	buf_init(&b, 0);
-	rc = store_pseudonym_key_by_name(st, l->name, sk, &b);
-	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, &r->old) != OK)
-		rc = STORE_ERR;
-	if (b.data)
-		sodium_memzero(b.data, b.cap);
-	buf_free(&b);
-	if (rc != STORE_OK)
-		return rc == STORE_NOTFOUND ? 0 : -1;
+	if ((rc = sign_pseudonym_key_by_name(st, l, name, &r->old)) <= 0)
+		return rc;
 	if (openpgp_pseud_uid(r->old, r->uid, sizeof(r->uid)) < 0 ||
 	    parse_uid(r, l->name) < 0 ||
 	    openpgp_list_fingerprint(r->old, r->oldfpr) != OK) {
