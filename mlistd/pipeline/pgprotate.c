@@ -153,17 +153,6 @@ text_part(const char *body, struct buf *m)
 	buf_free(&crlf);
 }
 
-/* put_crlf - armoured text with every line ending CRLF */
-static void
-put_crlf(struct buf *m, const struct buf *t)
-{
-	for (size_t i = 0; i < t->len; i++) {
-		if (t->data[i] == '\n' && (i == 0 || t->data[i - 1] != '\r'))
-			buf_putc(m, '\r');
-		buf_putc(m, t->data[i]);
-	}
-}
-
 /* from_field - From: the pseudonym's own address, as its posts are */
 static void
 from_field(const struct rotation *r, const char *list, struct buf *m)
@@ -190,7 +179,7 @@ key_part(struct buf *m, const char *rnd, const char *fpr, const char *tag,
 	    "name=\"OpenPGP_0x%s%s.asc\"\r\nContent-Disposition: attachment; "
 	    "filename=\"OpenPGP_0x%s%s.asc\"\r\n\r\n", rnd, fpr + 24, tag,
 	    fpr + 24, tag);
-	put_crlf(m, key);
+	buf_put_crlf(m, key->data, key->len);
 }
 
 /*

@@ -116,17 +116,6 @@ signed_part(const char *msg, size_t len, const struct hdr *h, struct buf *b)
 	buf_printf(b, "--%s--", bnd);
 }
 
-/* put_crlf - text with every line ending made CRLF (librnp's armour has LF) */
-static void
-put_crlf(struct buf *b, const struct buf *t)
-{
-	for (size_t i = 0; i < t->len; i++) {
-		if (t->data[i] == '\n' && (i == 0 || t->data[i - 1] != '\r'))
-			buf_putc(b, '\r');
-		buf_putc(b, t->data[i]);
-	}
-}
-
 /* autocrypt - the Autocrypt header (Autocrypt 1.1), keydata folded */
 static void
 autocrypt(struct buf *b, const char *addr, const struct buf *keydata)
@@ -166,7 +155,7 @@ assemble(struct buf *out, const struct hdr *h, const char *addr,
 	    "Content-Description: OpenPGP digital signature\r\n"
 	    "Content-Disposition: attachment; filename=\"signature.asc\"\r\n"
 	    "\r\n", bnd);
-	put_crlf(out, sig);
+	buf_put_crlf(out, sig->data, sig->len);
 	if (sig->len && sig->data[sig->len - 1] != '\n')
 		buf_puts(out, "\r\n");
 	buf_printf(out, "--%s--\r\n", bnd);
