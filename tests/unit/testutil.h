@@ -133,6 +133,20 @@ teardown(void) \
 	free(dir); \
 }
 
+/*
+ * tu_crlf - LF lines as CRLF, as messages arrive from SMTP (malloced;
+ * NULL for "")
+ */
+static inline char *
+tu_crlf(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_put_crlf(&b, s, strlen(s));
+	return (char *)b.data;
+}
+
 /* tu_count - regular files in a directory */
 static inline int
 tu_count(const char *dir)
