@@ -32,6 +32,7 @@
 #include "actions/unlock.h"
 #include "qmgr/qmgr.h"
 #include "ingest/smtp_server.h"
+#include "util/fdpass.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/privdrop.h"
@@ -246,42 +247,14 @@ smtp_ids(const struct config *cfg, uid_t *uid, gid_t *gid, struct buf *err)
 static int
 hand_send(int sock, const unsigned char pk[KEYS_LEN], const int fds[2])
 {
-	char ctl[CMSG_SPACE(2 * sizeof(int))];
-	struct iovec iov = { (void *)pk, KEYS_LEN };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
-	memset(ctl, 0, sizeof(ctl));
-	h.msg_control = ctl;
-	h.msg_controllen = sizeof(ctl);
-	c = CMSG_FIRSTHDR(&h);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(2 * sizeof(int));
-	memcpy(CMSG_DATA(c), fds, 2 * sizeof(int));
-	return sendmsg(sock, &h, MSG_NOSIGNAL) == KEYS_LEN ? 0 : -1;
+	return fd_send(sock, pk, KEYS_LEN, fds, 2);
 }
 
 /* hand_recv - what hand_send sent; -1 when the daemon did not start */
 static int
 hand_recv(int sock, unsigned char pk[KEYS_LEN], int fds[2])
 {
-	char ctl[CMSG_SPACE(2 * sizeof(int))];
-	struct iovec iov = { pk, KEYS_LEN };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-	ssize_t n;
-
-	h.msg_control = ctl;
-	h.msg_controllen = sizeof(ctl);
-	while ((n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	if (n != KEYS_LEN || (c = CMSG_FIRSTHDR(&h)) == NULL ||
-	    c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(2 * sizeof(int)))
-		return -1;
-	memcpy(fds, CMSG_DATA(c), 2 * sizeof(int));
-	return 0;
+	return fd_recv(sock, pk, KEYS_LEN, fds, 2, 0) == 2 ? 0 : -1;
 }
 
 /*

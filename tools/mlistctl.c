@@ -273,6 +273,28 @@ fail(int code, const char *fmt, ...)
 	return code;
 }
 
+/* json_open - an answer that is a list starts ("[" in JSON) */
+static void
+json_open(struct ctx *c)
+{
+	if (c->json)
+		printf("[");
+}
+
+/*
+ * listed - a listing by a store_*_each ends (visited: its result): "]" in
+ * JSON; a database failure is said instead
+ */
+static int
+listed(struct ctx *c, int visited)
+{
+	if (visited < 0)
+		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
+	if (c->json)
+		printf("]\n");
+	return EX_OK;
+}
+
 /* json_str - print a JSON string literal */
 static void
 json_str(const char *s)
@@ -674,6 +696,17 @@ find_list(struct ctx *c, const char *name)
 	return l;
 }
 
+/* archived - does the list keep an archive the operator may read (since)? */
+static int
+archived(const struct list_cfg *l, long long *since)
+{
+	if (disclosure_archive(l, READER_OPERATOR, 0, since))
+		return 1;
+	fail(EX_FAIL, "%s: the list keeps no archive "
+	    "(disclosure.archive = \"none\")", l->name);
+	return 0;
+}
+
 /*
  * v_list_create - the running daemon creates the list (its file and its
  * keys: mlistctl makes no key); before the first start, or with the
@@ -715,8 +748,7 @@ v_list_ls(struct ctx *c, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	if (c->json)
-		printf("[");
+	json_open(c);
 	for (i = 0; i < c->cfg->nlists; i++) {
 		const struct list_cfg *l = &c->cfg->lists[i];
 		int n = store_member_count(c->store, l->name);
@@ -834,13 +866,8 @@ v_member_ls(struct ctx *c, int argc, char **argv)
 	(void)argc;
 	if (!l)
 		return EX_FAIL;
-	if (c->json)
-		printf("[");
-	if (store_member_each(c->store, l->name, print_member, &a) < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (c->json)
-		printf("]\n");
-	return EX_OK;
+	json_open(c);
+	return listed(c, store_member_each(c->store, l->name, print_member, &a));
 }
 
 struct key_arg {
@@ -986,8 +1013,7 @@ v_keys(struct ctx *c, int argc, char **argv)
 	if (store_key_count(c->store, l->name) == 0 && !c->json)
 		printf("; %s has no signing key yet: the daemon makes one at its first post, or run\n"
 		    "; 'mlistctl keys rotate %s' now\n", l->name, l->name);
-	if (c->json)
-		printf("[");
+	json_open(c);
 	store_keys_each(c->store, l->name, print_key, &a);
 	if (c->json)
 		printf("]\n");
@@ -1024,13 +1050,8 @@ v_mod_ls(struct ctx *c, int argc, char **argv)
 	(void)argc;
 	if (!l)
 		return EX_FAIL;
-	if (c->json)
-		printf("[");
-	if (store_held_each(c->store, l->name, print_held, &a) < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (c->json)
-		printf("]\n");
-	return EX_OK;
+	json_open(c);
+	return listed(c, store_held_each(c->store, l->name, print_held, &a));
 }
 
 /*
@@ -1185,13 +1206,8 @@ v_audit(struct ctx *c, int argc, char **argv)
 			printf("%s: %lld entries, chain and signatures verified\n", l->name, chk.entries);
 		return EX_OK;
 	}
-	if (c->json)
-		printf("[");
-	if (store_audit_each(c->store, l->name, print_audit, &a) < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (c->json)
-		printf("]\n");
-	return EX_OK;
+	json_open(c);
+	return listed(c, store_audit_each(c->store, l->name, print_audit, &a));
 }
 
 static void
@@ -1231,16 +1247,11 @@ v_archive_ls(struct ctx *c, int argc, char **argv)
 	(void)argc;
 	if (!l)
 		return EX_FAIL;
-	if (!disclosure_archive(l, READER_OPERATOR, 0, &since))
-		return fail(EX_FAIL, "%s: the list keeps no archive "
-		    "(disclosure.archive = \"none\")", l->name);
-	if (c->json)
-		printf("[");
-	if (store_archive_each(c->store, l->name, since, print_archived, &a) < 0)
-		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
-	if (c->json)
-		printf("]\n");
-	return EX_OK;
+	if (!archived(l, &since))
+		return EX_FAIL;
+	json_open(c);
+	return listed(c, store_archive_each(c->store, l->name, since,
+	    print_archived, &a));
 }
 
 struct export_arg {
@@ -1301,9 +1312,8 @@ v_archive_export(struct ctx *c, int argc, char **argv)
 	(void)argc;
 	if (!l)
 		return EX_FAIL;
-	if (!disclosure_archive(l, READER_OPERATOR, 0, &since))
-		return fail(EX_FAIL, "%s: the list keeps no archive "
-		    "(disclosure.archive = \"none\")", l->name);
+	if (!archived(l, &since))
+		return EX_FAIL;
 	if (store_archive_each(c->store, l->name, since, export_one, &x) < 0 || x.failed)
 		return fail(EX_FAIL, "database: %s", store_errmsg(c->store));
 	return EX_OK;

@@ -86,6 +86,21 @@ data_put(struct smtp_in *in, unsigned char c)
 		in->too_big = 1;
 }
 
+/* text_byte - a DATA byte inside a line: CR may end it, a bare LF may not */
+static enum smtp_in_ev
+text_byte(struct smtp_in *in, unsigned char c)
+{
+	if (c == '\n')
+		return IN_BARE_LF;
+	if (c == '\r') {
+		in->state = ST_CR;
+		return IN_MORE;
+	}
+	data_put(in, c);
+	in->state = ST_TEXT;
+	return IN_MORE;
+}
+
 /* feed_data - one DATA byte; returns an event or IN_MORE */
 static enum smtp_in_ev
 feed_data(struct smtp_in *in, unsigned char c)
@@ -99,15 +114,7 @@ feed_data(struct smtp_in *in, unsigned char c)
 		}
 		/* FALLTHROUGH */
 	case ST_TEXT:
-		if (c == '\n')
-			return IN_BARE_LF;
-		if (c == '\r') {
-			in->state = ST_CR;
-			return IN_MORE;
-		}
-		data_put(in, c);
-		in->state = ST_TEXT;
-		return IN_MORE;
+		return text_byte(in, c);
 	case ST_CR:
 		if (c != '\n')
 			return IN_BARE_CR;
@@ -121,13 +128,13 @@ feed_data(struct smtp_in *in, unsigned char c)
 			in->state = ST_DOT_CR;
 			return IN_MORE;
 		}
-		if (c == '\n')
-			return IN_BARE_LF;
-		/* dot-stuffed line: drop the leading dot (RFC 5321 4.5.2) */
-		in->linelen++;
-		data_put(in, c);
-		in->state = ST_TEXT;
-		return IN_MORE;
+		/*
+		 * dot-stuffed line: drop the leading dot (RFC 5321 4.5.2); it
+		 * still counts toward the line's length
+		 */
+		if (c != '\n')
+			in->linelen++;
+		return text_byte(in, c);
 	case ST_DOT_CR:
 		if (c != '\n')
 			return IN_BARE_CR;

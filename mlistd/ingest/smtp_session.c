@@ -26,11 +26,24 @@
 
 #define MAX_ERRORS	20
 
+/*
+ * One row per command, checked in dispatch before its proceed function
+ * runs: the states it is allowed in, whether it moves no mail (counted by
+ * idle_command), and its arguments (A_NONE or A_NEED: else the 501 says
+ * "Syntax: " and syntax). A command that only answers has its answer in
+ * place of a proceed function.
+ */
+enum smtp_args { A_ANY, A_NONE, A_NEED };
+
 struct smtp_cmd {
 	const char	*name;
 	unsigned	 states;	/* bit per enum smtp_state */
 	void		(*proceed)(struct smtp_session *, char *args);
 	int		 lmtp;		/* 0: SMTP only, 1: LMTP only, 2: both */
+	int		 idle;		/* moves no mail */
+	enum smtp_args	 args;
+	const char	*syntax;
+	const char	*answer;	/* proceed NULL: the reply */
 };
 
 #define ST(x)	(1u << (x))
@@ -42,26 +55,30 @@ static void cmd_mail(struct smtp_session *, char *);
 static void cmd_rcpt(struct smtp_session *, char *);
 static void cmd_data(struct smtp_session *, char *);
 static void cmd_rset(struct smtp_session *, char *);
-static void cmd_noop(struct smtp_session *, char *);
 static void cmd_quit(struct smtp_session *, char *);
-static void cmd_vrfy(struct smtp_session *, char *);
 static void cmd_help(struct smtp_session *, char *);
 static void cmd_starttls(struct smtp_session *, char *);
 
 static const struct smtp_cmd commands[] = {
-	{ "EHLO", ANY, cmd_ehlo, 0 },
-	{ "HELO", ANY, cmd_helo, 0 },
-	{ "LHLO", ANY, cmd_ehlo, 1 },
-	{ "MAIL", ST(SS_HELO), cmd_mail, 2 },
-	{ "RCPT", ST(SS_MAIL) | ST(SS_RCPT), cmd_rcpt, 2 },
-	{ "DATA", ST(SS_RCPT), cmd_data, 2 },
-	{ "RSET", ANY, cmd_rset, 2 },
-	{ "NOOP", ANY, cmd_noop, 2 },
-	{ "QUIT", ANY, cmd_quit, 2 },
-	{ "VRFY", ANY, cmd_vrfy, 2 },
-	{ "HELP", ANY, cmd_help, 2 },
-	{ "STARTTLS", ST(SS_HELO), cmd_starttls, 2 },
-	{ NULL, 0, NULL, 0 }
+	/* a greeting moves no mail either */
+	{ "EHLO", ANY, cmd_ehlo, 0, 1, A_NEED, "EHLO hostname", NULL },
+	{ "HELO", ANY, cmd_helo, 0, 1, A_NEED, "HELO hostname", NULL },
+	{ "LHLO", ANY, cmd_ehlo, 1, 1, A_NEED, "LHLO hostname", NULL },
+	{ "MAIL", ST(SS_HELO), cmd_mail, 2, 0, A_ANY, NULL, NULL },
+	{ "RCPT", ST(SS_MAIL) | ST(SS_RCPT), cmd_rcpt, 2, 0, A_ANY, NULL,
+	    NULL },
+	{ "DATA", ST(SS_RCPT), cmd_data, 2, 0, A_NONE, "DATA (no arguments)",
+	    NULL },
+	{ "RSET", ANY, cmd_rset, 2, 1, A_ANY, NULL, NULL },
+	{ "NOOP", ANY, NULL, 2, 1, A_ANY, NULL, "250 2.0.0 Ok" },
+	{ "QUIT", ANY, cmd_quit, 2, 0, A_ANY, NULL, NULL },
+	/* never confirm or deny a member or a list: that would leak the roster */
+	{ "VRFY", ANY, NULL, 2, 1, A_ANY, NULL, "252 2.5.2 Cannot VRFY; "
+	    "send mail and it will be delivered if the address is served" },
+	{ "HELP", ANY, cmd_help, 2, 1, A_ANY, NULL, NULL },
+	{ "STARTTLS", ST(SS_HELO), cmd_starttls, 2, 0, A_NONE, "STARTTLS",
+	    NULL },
+	{ NULL, 0, NULL, 0, 0, A_ANY, NULL, NULL }
 };
 
 /* reply - queue one reply line */
@@ -157,18 +174,19 @@ idle_command(struct smtp_session *s)
 	return -1;
 }
 
+/* greet - EHLO, HELO or LHLO: a new transaction from a client so named */
+static void
+greet(struct smtp_session *s, const char *name)
+{
+	transaction_reset(s);
+	snprintf(s->helo, sizeof(s->helo), "%s", name);
+	s->state = SS_HELO;
+}
+
 static void
 cmd_ehlo(struct smtp_session *s, char *args)
 {
-	if (idle_command(s) < 0)	/* a greeting moves no mail either */
-		return;
-	if (*args == 0) {
-		reply(s, "501 5.5.4 Syntax: %s hostname", s->lmtp ? "LHLO" : "EHLO");
-		return bad_command(s);
-	}
-	transaction_reset(s);
-	snprintf(s->helo, sizeof(s->helo), "%s", args);
-	s->state = SS_HELO;
+	greet(s, args);
 	reply(s, "250-%s", s->cfg->hostname);
 	reply(s, "250-PIPELINING");
 	reply(s, "250-SIZE %lld", s->cfg->max_message_size);
@@ -187,10 +205,7 @@ cmd_ehlo(struct smtp_session *s, char *args)
 static void
 cmd_starttls(struct smtp_session *s, char *args)
 {
-	if (*args) {
-		reply(s, "501 5.5.4 Syntax: STARTTLS");
-		return bad_command(s);
-	}
+	(void)args;
 	if (!s->tls_offer || s->tls_active) {
 		reply(s, s->tls_active ? "503 5.5.1 TLS is already active" : "454 4.7.0 TLS not available here");
 		return;
@@ -205,15 +220,7 @@ cmd_starttls(struct smtp_session *s, char *args)
 static void
 cmd_helo(struct smtp_session *s, char *args)
 {
-	if (idle_command(s) < 0)
-		return;
-	if (*args == 0) {
-		reply(s, "501 5.5.4 Syntax: HELO hostname");
-		return bad_command(s);
-	}
-	transaction_reset(s);
-	snprintf(s->helo, sizeof(s->helo), "%s", args);
-	s->state = SS_HELO;
+	greet(s, args);
 	reply(s, "250 %s", s->cfg->hostname);
 }
 
@@ -345,10 +352,7 @@ cmd_rcpt(struct smtp_session *s, char *args)
 static void
 cmd_data(struct smtp_session *s, char *args)
 {
-	if (*args) {
-		reply(s, "501 5.5.4 Syntax: DATA (no arguments)");
-		return bad_command(s);
-	}
+	(void)args;
 	if (spool_begin(s->spool, SPOOL_INCOMING, &s->env, &s->w) != OK) {
 		reply(s, "451 4.3.0 Cannot queue the message now; try again later");
 		return;
@@ -365,18 +369,7 @@ static void
 cmd_rset(struct smtp_session *s, char *args)
 {
 	(void)args;
-	if (idle_command(s) < 0)
-		return;
 	transaction_reset(s);
-	reply(s, "250 2.0.0 Ok");
-}
-
-static void
-cmd_noop(struct smtp_session *s, char *args)
-{
-	(void)args;
-	if (idle_command(s) < 0)
-		return;
 	reply(s, "250 2.0.0 Ok");
 }
 
@@ -388,21 +381,9 @@ cmd_quit(struct smtp_session *s, char *args)
 }
 
 static void
-cmd_vrfy(struct smtp_session *s, char *args)
-{
-	(void)args;
-	if (idle_command(s) < 0)
-		return;
-	/* never confirm or deny a member or a list: that would leak the roster */
-	reply(s, "252 2.5.2 Cannot VRFY; send mail and it will be delivered if the address is served");
-}
-
-static void
 cmd_help(struct smtp_session *s, char *args)
 {
 	(void)args;
-	if (idle_command(s) < 0)
-		return;
 	reply(s, "214-2.0.0 This is mlistd, a mailing-list server for %s.", s->cfg->hostname);
 	reply(s, "214-2.0.0 Commands: %s MAIL RCPT DATA RSET NOOP VRFY HELP QUIT",
 	    s->lmtp ? "LHLO" : "EHLO HELO");
@@ -530,7 +511,16 @@ dispatch(struct smtp_session *s, char *line)
 		    s->state == SS_MAIL ? "send RCPT TO first" : "not allowed now");
 		return bad_command(s);
 	}
-	c->proceed(s, args);
+	if (c->idle && idle_command(s) < 0)
+		return;
+	if ((c->args == A_NONE && *args) || (c->args == A_NEED && !*args)) {
+		reply(s, "501 5.5.4 Syntax: %s", c->syntax);
+		return bad_command(s);
+	}
+	if (c->proceed)
+		c->proceed(s, args);
+	else
+		reply(s, "%s", c->answer);
 }
 
 /* smtp_session_input - process bytes from the client */

@@ -58,161 +58,167 @@ static const char *const sub_choices[] = { "confirm", "approve", "closed", "vouc
 static const char *const enc_choices[] = { "off", "optional", "required", NULL };
 static const char *const period_choices[] = { "daily", "weekly", NULL };
 
-#define C(f)	offsetof(struct config, f)
+/*
+ * One row per setting, by type: F(field) is where the value goes in the
+ * struct the table fills (defined per table), a NULL string default makes
+ * the setting required, a boolean is an integer from 0 to 1.
+ */
+#define R_STR(p, f, d)		{ p, T_STR, F(f), d, 0, 0, 0, NULL }
+#define R_INT(p, f, d, lo, hi)	{ p, T_INT, F(f), "", d, lo, hi, NULL }
+#define R_INT64(p, f, d, lo, hi) { p, T_INT64, F(f), "", d, lo, hi, NULL }
+#define R_BOOL(p, f, d)		{ p, T_BOOL, F(f), "", d, 0, 1, NULL }
+#define R_ENUM(p, f, d, c)	{ p, T_ENUM, F(f), d, 0, 0, 0, c }
+#define R_GROUP(p)		{ p, T_GROUP, 0, "", 0, 0, 0, NULL }
+#define R_LIST(p)		{ p, T_LIST, 0, "", 0, 0, 0, NULL }
+#define R_END			{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+
+#define F(f)	offsetof(struct config, f)
 static const struct cfg_rule instance_rules[] = {
-	{ "hostname",		T_STR,	C(hostname), NULL, 0, 0, 0, NULL },
-	{ "listen",		T_LIST,	0, "", 0, 0, 0, NULL },
-	{ "state_dir",		T_STR,	C(state_dir), NULL, 0, 0, 0, NULL },
-	{ "lists_dir",		T_STR,	C(lists_dir), "lists", 0, 0, 0, NULL },
-	{ "templates_dir",	T_STR,	C(templates_dir), "templates", 0, 0, 0, NULL },
-	{ "pid_file",		T_STR,	C(pid_file), "", 0, 0, 0, NULL },
-	{ "user",		T_STR,	C(user), "", 0, 0, 0, NULL },
-	{ "worker_user",	T_STR,	C(worker_user), "", 0, 0, 0, NULL },
-	{ "smtp_user",		T_STR,	C(smtp_user), "", 0, 0, 0, NULL },
-	{ "master_key",		T_STR,	C(master_key), "passphrase", 0, 0, 0, NULL },	/* keys.c: how it is kept */
-	{ "master_key_credential", T_STR, C(master_key_credential),
-	  "/etc/credstore.encrypted/mlistd-master", 0, 0, 0, NULL },
-	{ "relay",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "relay.host",		T_STR,	C(relay_host), "", 0, 0, 0, NULL },
-	{ "relay.port",		T_INT,	C(relay_port), "", 25, 1, 65535, NULL },
-	{ "relay.connections",	T_INT,	C(relay_connections), "", 4, 1, 64, NULL },
-	{ "relay.max_recipients", T_INT, C(relay_batch), "", 100, 1, 1000, NULL },
-	{ "relay.timeout",	T_INT,	C(relay_timeout), "", 60, 1, 3600, NULL },
-	{ "relay.maildir",	T_STR,	C(relay_maildir), "", 0, 0, 0, NULL },
-	{ "relay.retry_base",	T_INT,	C(retry_base), "", 60, 1, 86400, NULL },
-	{ "relay.retry_cap",	T_INT,	C(retry_cap), "", 3600, 1, 7 * 86400, NULL },
-	{ "relay.tls",		T_ENUM,	C(relay_tls), "may", 0, 0, 0, relay_tls_choices },
-	{ "relay.tls_ca_file",	T_STR,	C(relay_tls_ca), "", 0, 0, 0, NULL },
-	{ "relay.tls_name",	T_STR,	C(relay_tls_name), "", 0, 0, 0, NULL },
-	{ "limits",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "limits.max_message_size", T_INT64, C(max_message_size), "", 10485760, 1024, 1LL << 30, NULL },
+	R_STR("hostname", hostname, NULL),
+	R_LIST("listen"),
+	R_STR("state_dir", state_dir, NULL),
+	R_STR("lists_dir", lists_dir, "lists"),
+	R_STR("templates_dir", templates_dir, "templates"),
+	R_STR("pid_file", pid_file, ""),
+	R_STR("user", user, ""),
+	R_STR("worker_user", worker_user, ""),
+	R_STR("smtp_user", smtp_user, ""),
+	R_STR("master_key", master_key, "passphrase"),	/* keys.c: how it is kept */
+	R_STR("master_key_credential", master_key_credential, "/etc/credstore.encrypted/mlistd-master"),
+	R_GROUP("relay"),
+	R_STR("relay.host", relay_host, ""),
+	R_INT("relay.port", relay_port, 25, 1, 65535),
+	R_INT("relay.connections", relay_connections, 4, 1, 64),
+	R_INT("relay.max_recipients", relay_batch, 100, 1, 1000),
+	R_INT("relay.timeout", relay_timeout, 60, 1, 3600),
+	R_STR("relay.maildir", relay_maildir, ""),
+	R_INT("relay.retry_base", retry_base, 60, 1, 86400),
+	R_INT("relay.retry_cap", retry_cap, 3600, 1, 7 * 86400),
+	R_ENUM("relay.tls", relay_tls, "may", relay_tls_choices),
+	R_STR("relay.tls_ca_file", relay_tls_ca, ""),
+	R_STR("relay.tls_name", relay_tls_name, ""),
+	R_GROUP("limits"),
+	R_INT64("limits.max_message_size", max_message_size, 10485760, 1024, 1LL << 30),
 	/* at most what one spool envelope holds (ENV_MAX, 1 MiB, at ADDR_MAX octets each) */
-	{ "limits.max_recipients", T_INT, C(max_recipients), "", 100, 1, 3000, NULL },
-	{ "limits.max_connections_per_client", T_INT, C(max_client_connections), "", 50, 1, 100000, NULL },
-	{ "limits.max_idle_commands", T_INT, C(max_idle_commands), "", 100, 1, 100000, NULL },
-	{ "limits.session_timeout", T_INT, C(session_timeout), "", 3600, 2, 86400, NULL },
-	{ "limits.data_deadline", T_INT, C(data_deadline), "", 1800, 2, 86400, NULL },
-	{ "limits.max_connections", T_INT, C(max_connections), "", 1000, 1, 100000, NULL },
-	{ "limits.command_timeout", T_INT, C(command_timeout), "", 300, 1, 3600, NULL },
-	{ "limits.data_timeout", T_INT, C(data_timeout), "", 600, 1, 7200, NULL },
+	R_INT("limits.max_recipients", max_recipients, 100, 1, 3000),
+	R_INT("limits.max_connections_per_client", max_client_connections, 50, 1, 100000),
+	R_INT("limits.max_idle_commands", max_idle_commands, 100, 1, 100000),
+	R_INT("limits.session_timeout", session_timeout, 3600, 2, 86400),
+	R_INT("limits.data_deadline", data_deadline, 1800, 2, 86400),
+	R_INT("limits.max_connections", max_connections, 1000, 1, 100000),
+	R_INT("limits.command_timeout", command_timeout, 300, 1, 3600),
+	R_INT("limits.data_timeout", data_timeout, 600, 1, 7200),
 	/* one parse of one message: past either budget it is quarantined */
-	{ "limits.worker_memory", T_INT64, C(worker_memory), "", 536870912, 67108864, 1LL << 40, NULL },
-	{ "limits.worker_seconds", T_INT, C(worker_seconds), "", 30, 1, 3600, NULL },
+	R_INT64("limits.worker_memory", worker_memory, 536870912, 67108864, 1LL << 40),
+	R_INT("limits.worker_seconds", worker_seconds, 30, 1, 3600),
 	/* parses at once (pipeline/workpool.c); 0: 2 per CPU, at least 4 */
-	{ "limits.workers", T_INT, C(workers), "", 0, 0, 64, NULL },
+	R_INT("limits.workers", workers, 0, 0, 64),
 	/* who sent this: see README "Who the list believes" */
-	{ "auth",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "auth.authserv_id",	T_STR,	C(authserv_id), "", 0, 0, 0, NULL },
-	{ "auth.trusted_received", T_INT, C(trusted_received), "", 0, 0, 16, NULL },
-	{ "auth.answers_per_address", T_INT, C(answers_per_address), "", 3, 0, 1000, NULL },
-	{ "auth.answers_per_instance", T_INT, C(answers_per_instance), "", 200, 0, 100000, NULL },
+	R_GROUP("auth"),
+	R_STR("auth.authserv_id", authserv_id, ""),
+	R_INT("auth.trusted_received", trusted_received, 0, 0, 16),
+	R_INT("auth.answers_per_address", answers_per_address, 3, 0, 1000),
+	R_INT("auth.answers_per_instance", answers_per_instance, 200, 0, 100000),
 	/* answers to the unauthenticated: arrival + delay + 0..jitter s */
-	{ "auth.answer_delay",	T_INT,	C(answer_delay), "",
-	    10, 0, 3600, NULL },
-	{ "auth.answer_jitter",	T_INT,	C(answer_jitter), "",
-	    5, 0, 3600, NULL },
+	R_INT("auth.answer_delay", answer_delay, 10, 0, 3600),
+	R_INT("auth.answer_jitter", answer_jitter, 5, 0, 3600),
 	/* confirmations to members' own addresses: a budget apart, per hour */
-	{ "auth.confirms_per_member", T_INT, C(confirms_per_member), "",
-	    6, 0, 1000, NULL },
-	{ "auth.confirms_per_instance", T_INT, C(confirms_per_instance), "",
-	    2000, 0, 1000000, NULL },
-	{ "dns",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "dns.resolver",	T_STR,	C(dns_resolver), "", 0, 0, 0, NULL },
-	{ "dns.timeout",	T_INT,	C(dns_timeout), "", 5, 1, 60, NULL },
-	{ "dns.trust_anchor",	T_STR,	C(dns_trust_anchor), "/usr/share/dns/root.key", 0, 0, 0, NULL },
-	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+	R_INT("auth.confirms_per_member", confirms_per_member, 6, 0, 1000),
+	R_INT("auth.confirms_per_instance", confirms_per_instance, 2000, 0, 1000000),
+	R_GROUP("dns"),
+	R_STR("dns.resolver", dns_resolver, ""),
+	R_INT("dns.timeout", dns_timeout, 5, 1, 60),
+	R_STR("dns.trust_anchor", dns_trust_anchor, "/usr/share/dns/root.key"),
+	R_END
 };
-#undef C
+#undef F
 
-#define L(f)	offsetof(struct listen_cfg, f)
+#define F(f)	offsetof(struct listen_cfg, f)
 static const struct cfg_rule listen_rules[] = {
-	{ "address",		T_STR,	L(address), "127.0.0.1", 0, 0, 0, NULL },
-	{ "port",		T_INT,	L(port), NULL, 0, 1, 65535, NULL },
-	{ "protocol",		T_ENUM,	L(lmtp), "smtp", 0, 0, 0, proto_choices },
-	{ "tls",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "tls.certificate",	T_STR,	L(tls_cert), "", 0, 0, 0, NULL },
-	{ "tls.key",		T_STR,	L(tls_key), "", 0, 0, 0, NULL },
-	{ "require_tls",	T_BOOL,	L(require_tls), "", 0, 0, 1, NULL },
+	R_STR("address", address, "127.0.0.1"),
+	{ "port",		T_INT,	F(port), NULL, 0, 1, 65535, NULL },
+	R_ENUM("protocol", lmtp, "smtp", proto_choices),
+	R_GROUP("tls"),
+	R_STR("tls.certificate", tls_cert, ""),
+	R_STR("tls.key", tls_key, ""),
+	R_BOOL("require_tls", require_tls, 0),
 	/* Authentication-Results of auth.authserv_id are believed only here */
-	{ "behind_mta",		T_BOOL,	L(behind_mta), "", 0, 0, 1, NULL },
-	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+	R_BOOL("behind_mta", behind_mta, 0),
+	R_END
 };
-#undef L
+#undef F
 
-#define S(f)	offsetof(struct list_cfg, f)
+#define F(f)	offsetof(struct list_cfg, f)
 static const struct cfg_rule list_rules[] = {
-	{ "name",		T_STR,	S(name), "", 0, 0, 0, NULL },
-	{ "description",	T_STR,	S(description), "", 0, 0, 0, NULL },
-	{ "posting",		T_ENUM,	S(posting), "members", 0, 0, 0, posting_choices },
-	{ "post_auth",		T_ENUM,	S(post_auth), "auto", 0, 0, 0, auth_choices },
-	{ "subscription",	T_ENUM,	S(subscription), "confirm", 0, 0, 0, sub_choices },
-	{ "encryption",		T_ENUM,	S(encryption), "optional", 0, 0, 0, enc_choices },
-	{ "key_expiry_warning_days", T_INT, S(key_warn_days), "", 14, 1, 365, NULL },
+	R_STR("name", name, ""),
+	R_STR("description", description, ""),
+	R_ENUM("posting", posting, "members", posting_choices),
+	R_ENUM("post_auth", post_auth, "auto", auth_choices),
+	R_ENUM("subscription", subscription, "confirm", sub_choices),
+	R_ENUM("encryption", encryption, "optional", enc_choices),
+	R_INT("key_expiry_warning_days", key_warn_days, 14, 1, 365),
 	/* seconds a new OpenPGP key the old one did not sign waits (#17) */
-	{ "openpgp",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "openpgp.replace_delay", T_INT, S(pgp_replace_delay), "", 604800, 1,
-	    90 * 86400, NULL },
-	{ "digest",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "digest.period",	T_ENUM,	S(digest_period), "daily", 0, 0, 0, period_choices },
-	{ "digest.max_size",	T_INT,	S(digest_max), "", 1048576, 1024, 1 << 30, NULL },
-	{ "subject_prefix",	T_STR,	S(subject_prefix), "[%s]", 0, 0, 0, NULL },
-	{ "footer",		T_STR,	S(footer), "", 0, 0, 0, NULL },
-	{ "max_message_size",	T_INT64, S(max_message_size), "", 0, 0, 1LL << 30, NULL },
-	{ "max_posts_per_day",	T_INT,	S(max_posts_per_day), "", 0, 0, 10000, NULL },
-	{ "archive_url",	T_STR,	S(archive_url), "", 0, 0, 0, NULL },
-	{ "one_click_url",	T_STR,	S(one_click_url), "", 0, 0, 0, NULL },
-	{ "delivery",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "delivery.verp",	T_ENUM,	S(verp), "never", 0, 0, 0, verp_choices },
-	{ "delivery.max_retry_time", T_INT, S(retry_max), "", 432000, 60, 30 * 86400, NULL },
-	{ "delivery.jitter_min", T_INT,	S(jitter_min), "", 0, 0, 86400, NULL },
-	{ "delivery.jitter_max", T_INT,	S(jitter_max), "", 0, 0, 86400, NULL },
-	{ "delivery.batch",	T_INT,	S(batch), "", 0, 0, 86400, NULL },
-	{ "identity",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "identity.mode",	T_ENUM,	S(identity), "real", 0, 0, 0, identity_choices },
-	{ "identity.choices",	T_STR,	S(identity_choices), "", 0, 0, 0, NULL },
-	{ "identity.munge_from", T_BOOL, S(munge_from), "", 0, 0, 1, NULL },
-	{ "identity.authorship_retention_days", T_INT, S(authorship_days), "", 0, 0, 3650, NULL },
+	R_GROUP("openpgp"),
+	R_INT("openpgp.replace_delay", pgp_replace_delay, 604800, 1, 90 * 86400),
+	R_GROUP("digest"),
+	R_ENUM("digest.period", digest_period, "daily", period_choices),
+	R_INT("digest.max_size", digest_max, 1048576, 1024, 1 << 30),
+	R_STR("subject_prefix", subject_prefix, "[%s]"),
+	R_STR("footer", footer, ""),
+	R_INT64("max_message_size", max_message_size, 0, 0, 1LL << 30),
+	R_INT("max_posts_per_day", max_posts_per_day, 0, 0, 10000),
+	R_STR("archive_url", archive_url, ""),
+	R_STR("one_click_url", one_click_url, ""),
+	R_GROUP("delivery"),
+	R_ENUM("delivery.verp", verp, "never", verp_choices),
+	R_INT("delivery.max_retry_time", retry_max, 432000, 60, 30 * 86400),
+	R_INT("delivery.jitter_min", jitter_min, 0, 0, 86400),
+	R_INT("delivery.jitter_max", jitter_max, 0, 0, 86400),
+	R_INT("delivery.batch", batch, 0, 0, 86400),
+	R_GROUP("identity"),
+	R_ENUM("identity.mode", identity, "real", identity_choices),
+	R_STR("identity.choices", identity_choices, ""),
+	R_BOOL("identity.munge_from", munge_from, 0),
+	R_INT("identity.authorship_retention_days", authorship_days, 0, 0, 3650),
 	/* a pseudonym given up stays the list's for this long (0: free) */
-	{ "identity.name_reserve_days", T_INT, S(name_reserve_days), "", 90,
-	    0, 3650, NULL },
-	{ "identity.private_replies", T_ENUM, S(private_replies), "members", 0, 0, 0, private_choices },
-	{ "identity.leak_guard", T_BOOL, S(leak_guard), "", 1, 0, 1, NULL },
-	{ "identity.strip_signature", T_BOOL, S(strip_signature), "", 0, 0, 1, NULL },
-	{ "html",		T_ENUM,	S(html), "strip-remote", 0, 0, 0, html_choices },
-	{ "documents_with_author", T_ENUM, S(documents), "confirm", 0, 0, 0, document_choices },
-	{ "disclosure",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "disclosure.roster",	T_ENUM,	S(roster), "moderators", 0, 0, 0, who_choices },
-	{ "disclosure.member_count", T_ENUM, S(member_count), "members", 0, 0, 0, who_choices },
-	{ "disclosure.archive",	T_ENUM,	S(archive_who), "members", 0, 0, 0, who_choices },
-	{ "disclosure.moderators_see", T_ENUM, S(moderators_see), "pseudonym", 0, 0, 0, see_choices },
-	{ "leadership",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "leadership.quorum_unmask", T_INT, S(quorum[Q_UNMASK]), "", 3, 1, 100, NULL },
-	{ "leadership.quorum_ban", T_INT, S(quorum[Q_BAN]), "", 2, 1, 100, NULL },
-	{ "leadership.quorum_expel", T_INT, S(quorum[Q_EXPEL]), "", 2, 1, 100, NULL },
-	{ "leadership.quorum_policy", T_INT, S(quorum[Q_POLICY]), "", 2, 1, 100, NULL },
-	{ "leadership.quorum_roles", T_INT, S(quorum[Q_ROLES]), "", 2, 1, 100, NULL },
-	{ "leadership.quorum_admit", T_INT, S(quorum[Q_ADMIT]), "", 2, 1, 100, NULL },
-	{ "leadership.quorum_roster_export", T_INT, S(quorum[Q_ROSTER]), "", 2, 1, 100, NULL },
-	{ "leadership.notify_unmasked", T_BOOL, S(notify_unmasked), "", 1, 0, 1, NULL },
-	{ "leadership.vouches_required", T_INT, S(vouches_required), "", 2, 1, 100, NULL },
-	{ "leadership.publish_rejections", T_BOOL, S(publish_rejections), "", 0, 0, 1, NULL },
-	{ "leadership.audit_visibility", T_ENUM, S(audit_who), "members", 0, 0, 0, who_choices },
-	{ "leadership.probation_posts", T_INT, S(probation_posts), "", 0, 0, 1000, NULL },
-	{ "leadership.probation_days", T_INT, S(probation_days), "", 0, 0, 3650, NULL },
-	{ "leadership.visibility", T_ENUM, S(visibility), "hidden", 0, 0, 0, vis_choices },
-	{ "leadership.discipline", T_STR, S(discipline), "warn, warn, public, suspend:30", 0, 0, 0, NULL },
+	R_INT("identity.name_reserve_days", name_reserve_days, 90, 0, 3650),
+	R_ENUM("identity.private_replies", private_replies, "members", private_choices),
+	R_BOOL("identity.leak_guard", leak_guard, 1),
+	R_BOOL("identity.strip_signature", strip_signature, 0),
+	R_ENUM("html", html, "strip-remote", html_choices),
+	R_ENUM("documents_with_author", documents, "confirm", document_choices),
+	R_GROUP("disclosure"),
+	R_ENUM("disclosure.roster", roster, "moderators", who_choices),
+	R_ENUM("disclosure.member_count", member_count, "members", who_choices),
+	R_ENUM("disclosure.archive", archive_who, "members", who_choices),
+	R_ENUM("disclosure.moderators_see", moderators_see, "pseudonym", see_choices),
+	R_GROUP("leadership"),
+	R_INT("leadership.quorum_unmask", quorum[Q_UNMASK], 3, 1, 100),
+	R_INT("leadership.quorum_ban", quorum[Q_BAN], 2, 1, 100),
+	R_INT("leadership.quorum_expel", quorum[Q_EXPEL], 2, 1, 100),
+	R_INT("leadership.quorum_policy", quorum[Q_POLICY], 2, 1, 100),
+	R_INT("leadership.quorum_roles", quorum[Q_ROLES], 2, 1, 100),
+	R_INT("leadership.quorum_admit", quorum[Q_ADMIT], 2, 1, 100),
+	R_INT("leadership.quorum_roster_export", quorum[Q_ROSTER], 2, 1, 100),
+	R_BOOL("leadership.notify_unmasked", notify_unmasked, 1),
+	R_INT("leadership.vouches_required", vouches_required, 2, 1, 100),
+	R_BOOL("leadership.publish_rejections", publish_rejections, 0),
+	R_ENUM("leadership.audit_visibility", audit_who, "members", who_choices),
+	R_INT("leadership.probation_posts", probation_posts, 0, 0, 1000),
+	R_INT("leadership.probation_days", probation_days, 0, 0, 3650),
+	R_ENUM("leadership.visibility", visibility, "hidden", vis_choices),
+	R_STR("leadership.discipline", discipline, "warn, warn, public, suspend:30"),
 	/* days between two steps on one member: no quick ladder */
-	{ "leadership.discipline_days", T_INT, S(discipline_days), "", 7, 0,
-	    365, NULL },
-	{ "archive",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "archive.since_join",	T_BOOL,	S(since_join), "", 1, 0, 1, NULL },
-	{ "archive.retention_days", T_INT, S(archive_days), "", 0, 0, 36500, NULL },
-	{ "bounce",		T_GROUP, 0, "", 0, 0, 0, NULL },
-	{ "bounce.score_limit",	T_INT,	S(bounce_limit), "", 5, 1, 1000, NULL },
-	{ "bounce.decay_days",	T_INT,	S(bounce_decay_days), "", 7, 1, 365, NULL },
-	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+	R_INT("leadership.discipline_days", discipline_days, 7, 0, 365),
+	R_GROUP("archive"),
+	R_BOOL("archive.since_join", since_join, 1),
+	R_INT("archive.retention_days", archive_days, 0, 0, 36500),
+	R_GROUP("bounce"),
+	R_INT("bounce.score_limit", bounce_limit, 5, 1, 1000),
+	R_INT("bounce.decay_days", bounce_decay_days, 7, 1, 365),
+	R_END
 };
-#undef S
+#undef F
 
 /* cfg_error - record one "file:line: setting: problem" */
 static void
@@ -311,34 +317,78 @@ store_default(const struct cfg_rule *r, void *obj)
 	}
 }
 
+/*
+ * cfg_kinds - what libconfig type each rule type takes, and the words for a
+ * setting of another type: one row per type, one check in check_value
+ */
+static const struct cfg_kind {
+	int		 ctype, ctype2;	/* the libconfig types accepted */
+	const char	*what;
+} cfg_kinds[] = {
+	[T_STR] = { CONFIG_TYPE_STRING, CONFIG_TYPE_STRING,
+	    "must be a string (in double quotes)" },
+	[T_INT] = { CONFIG_TYPE_INT, CONFIG_TYPE_INT64, "must be an integer" },
+	[T_INT64] = { CONFIG_TYPE_INT, CONFIG_TYPE_INT64, "must be an integer" },
+	[T_BOOL] = { CONFIG_TYPE_BOOL, CONFIG_TYPE_BOOL, "must be true or false" },
+	[T_ENUM] = { CONFIG_TYPE_STRING, CONFIG_TYPE_STRING,
+	    "must be a string (in double quotes)" },
+	[T_GROUP] = { CONFIG_TYPE_GROUP, CONFIG_TYPE_GROUP,
+	    "must be a group { ... }" },
+	[T_LIST] = { CONFIG_TYPE_LIST, CONFIG_TYPE_LIST,
+	    "must be a list ( { ... }, ... )" },
+};
+
+/* enum_error - say which choices an enumerated setting has */
+static void
+enum_error(const struct cfg_rule *r, const char *str, const char *file,
+    int line, const char *path, struct buf *errs)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "\"%s\" is not one of", str);
+	for (int i = 0; r->choices[i]; i++)
+		buf_printf(&b, "%s \"%s\"", i ? "," : "", r->choices[i]);
+	cfg_error(errs, file, line, path, "%s", buf_cstr(&b));
+	buf_free(&b);
+}
+
 /* check_value - type- and range-check one setting and store it */
 static int
 check_value(const struct cfg_rule *r, const config_setting_t *s, void *obj,
     const char *file, const char *path, struct buf *errs)
 {
-	int line = (int)config_setting_source_line(s), type = config_setting_type(s);
+	int line = (int)config_setting_source_line(s);
+	int type = config_setting_type(s);
+	const struct cfg_kind *k = &cfg_kinds[r->type];
 	char *base = obj, num[64];
 	long long v;
 	const char *str;
 
+	if (type != k->ctype && type != k->ctype2) {
+		cfg_error(errs, file, line, path, "%s", k->what);
+		return -1;
+	}
 	switch (r->type) {
 	case T_STR:
-		if (type != CONFIG_TYPE_STRING)
-			return cfg_error(errs, file, line, path, "must be a string (in double quotes)%s", ""), -1;
 		free(*(char **)(base + r->off));
 		*(char **)(base + r->off) = strdup(config_setting_get_string(s));
 		return 0;
 	case T_INT:
 	case T_INT64:
-		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
-			return cfg_error(errs, file, line, path, "must be an integer%s", ""), -1;
-		if (type == CONFIG_TYPE_INT && raw_int_wrapped(s))
-			return cfg_error(errs, file, line, path,
-			    "number too large for a plain integer; write it with an L suffix (e.g. 4294967296L)%s", ""), -1;
+		if (type == CONFIG_TYPE_INT && raw_int_wrapped(s)) {
+			cfg_error(errs, file, line, path, "%s",
+			    "number too large for a plain integer; write it "
+			    "with an L suffix (e.g. 4294967296L)");
+			return -1;
+		}
 		v = config_setting_get_int64(s);
 		if (v < r->min || v > r->max) {
-			snprintf(num, sizeof(num), "%lld and %lld", r->min, r->max);
-			return cfg_error(errs, file, line, path, "out of range: must be between %s", num), -1;
+			snprintf(num, sizeof(num), "%lld and %lld", r->min,
+			    r->max);
+			cfg_error(errs, file, line, path,
+			    "out of range: must be between %s", num);
+			return -1;
 		}
 		if (r->type == T_INT)
 			*(int *)(base + r->off) = (int)v;
@@ -346,40 +396,20 @@ check_value(const struct cfg_rule *r, const config_setting_t *s, void *obj,
 			*(long long *)(base + r->off) = v;
 		return 0;
 	case T_BOOL:
-		if (type != CONFIG_TYPE_BOOL)
-			return cfg_error(errs, file, line, path, "must be true or false%s", ""), -1;
 		*(int *)(base + r->off) = config_setting_get_bool(s);
 		return 0;
 	case T_ENUM:
-		if (type != CONFIG_TYPE_STRING)
-			return cfg_error(errs, file, line, path, "must be a string (in double quotes)%s", ""), -1;
 		str = config_setting_get_string(s);
 		for (int i = 0; r->choices[i]; i++)
 			if (strcmp(r->choices[i], str) == 0) {
 				*(int *)(base + r->off) = i;
 				return 0;
 			}
-		{
-			struct buf b;
-
-			buf_init(&b, 0);
-			buf_printf(&b, "\"%s\" is not one of", str);
-			for (int i = 0; r->choices[i]; i++)
-				buf_printf(&b, "%s \"%s\"", i ? "," : "", r->choices[i]);
-			cfg_error(errs, file, line, path, "%s", buf_cstr(&b));
-			buf_free(&b);
-		}
+		enum_error(r, str, file, line, path, errs);
 		return -1;
-	case T_GROUP:
-		if (type != CONFIG_TYPE_GROUP)
-			return cfg_error(errs, file, line, path, "must be a group { ... }%s", ""), -1;
-		return 0;
-	case T_LIST:
-		if (type != CONFIG_TYPE_LIST)
-			return cfg_error(errs, file, line, path, "must be a list ( { ... }, ... )%s", ""), -1;
+	default:
 		return 0;
 	}
-	return 0;
 }
 
 /* validate - apply a rule table to a group; count the errors */

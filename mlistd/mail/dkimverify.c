@@ -345,17 +345,6 @@ parse_sig(const struct hdr_field *f, long long now, struct dsig *d, struct dkimv
 	return DKIMV_PASS;
 }
 
-/* put_crlf - bytes with every bare LF made CRLF (simple canonicalisation) */
-static void
-put_crlf(struct buf *out, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
-			buf_putc(out, '\r');
-		buf_putc(out, p[i]);
-	}
-}
-
 /* canon_hdr - one field as signed; value/vlen may be the b=-less copy */
 static void
 canon_hdr(const struct hdr_field *f, const char *value, size_t vlen, int relaxed, int crlf,
@@ -364,8 +353,8 @@ canon_hdr(const struct hdr_field *f, const char *value, size_t vlen, int relaxed
 	size_t nl = f->nlen;
 
 	if (!relaxed) {
-		put_crlf(out, f->start, (size_t)(f->value - f->start));
-		put_crlf(out, value, vlen);
+		buf_put_crlf(out, f->start, (size_t)(f->value - f->start));
+		buf_put_crlf(out, value, vlen);
 		if (crlf)
 			buf_puts(out, "\r\n");
 		return;
@@ -427,7 +416,7 @@ signature_input(const struct hdr *h, const struct hdr_field *f, const struct dsi
 static void
 simple_body(const char *b, size_t len, struct buf *out)
 {
-	put_crlf(out, b, len);
+	buf_put_crlf(out, b, len);
 	if (out->len < 2 || memcmp(out->data + out->len - 2, "\r\n", 2) != 0)
 		buf_puts(out, "\r\n");
 	while (out->len >= 4 && memcmp(out->data + out->len - 4, "\r\n\r\n", 4) == 0)

@@ -116,6 +116,25 @@ hdr_is(const struct hdr_field *f, const char *name)
 	return strlen(name) == f->nlen && strncasecmp(f->start, name, f->nlen) == 0;
 }
 
+/* hdr_put - append a field as it was, ending in CRLF */
+void
+hdr_put(struct buf *b, const struct hdr_field *f)
+{
+	buf_append(b, f->start, f->len);
+	if (f->start[f->len - 1] != '\n')
+		buf_puts(b, "\r\n");
+}
+
+/* hdr_is_any - does the field have one of the n names? */
+int
+hdr_is_any(const struct hdr_field *f, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (hdr_is(f, names[i]))
+			return 1;
+	return 0;
+}
+
 /* hdr_get - first field of that name, or NULL */
 const struct hdr_field *
 hdr_get(const struct hdr *h, const char *name)

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "util/buf.h"
+
 #define HDR_MAX_FIELDS	1000
 
 struct hdr_field {
@@ -26,6 +28,9 @@ void	hdr_free(struct hdr *);
 const struct hdr_field *hdr_get(const struct hdr *, const char *name);
 int	hdr_count(const struct hdr *, const char *name);
 int	hdr_is(const struct hdr_field *, const char *name);
+void	hdr_put(struct buf *, const struct hdr_field *);
+int	hdr_is_any(const struct hdr_field *, const char *const *names,
+	    size_t n);
 char	*hdr_value(const struct hdr_field *);
 int	hdr_hidden_subject(const struct hdr_field *);
 char	*hdr_get_value(const struct hdr *, const char *name);

@@ -26,12 +26,18 @@
 #define TEMPLATE_MAX	(64 * 1024)
 #define SUBJECT_MAX	200
 
-#define NOTICE_ROW(e, name, vars, when) { name, vars },
-static const struct {
+/* a notice's or a piece's file name and own placeholders, from its row */
+struct text_def {
 	const char	*name;
 	const char	*vars;
-} notice_defs[NOTICE_N] = { NOTICE_TABLE(NOTICE_ROW) };
-#undef NOTICE_ROW
+};
+
+#define TEXT_DEF(e, name, vars, when) { name, vars },
+static const struct text_def notice_defs[NOTICE_N] = {
+	NOTICE_TABLE(TEXT_DEF)
+};
+static const struct text_def piece_defs[PIECE_N] = { PIECE_TABLE(TEXT_DEF) };
+#undef TEXT_DEF
 
 /* notice_name - the file name of a notice (without .txt) */
 const char *
@@ -39,13 +45,6 @@ notice_name(enum notice_id id)
 {
 	return (unsigned)id < NOTICE_N ? notice_defs[id].name : "?";
 }
-
-#define PIECE_ROW(e, name, vars, when) { name, vars },
-static const struct {
-	const char	*name;
-	const char	*vars;
-} piece_defs[PIECE_N] = { PIECE_TABLE(PIECE_ROW) };
-#undef PIECE_ROW
 
 #define PIECES_FILE	"pieces"
 

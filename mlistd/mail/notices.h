@@ -167,9 +167,9 @@
 	X(NOTICE_ROLE_KEY_CHANGED, "role-key-changed", "fingerprint", \
 	    "to the members, once, signed by the new key: the moderators' role key is not the one last announced")
 
-#define NOTICE_ENUM(e, name, vars, when) e,
-enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
-#undef NOTICE_ENUM
+/* TABLE_ENUM - a table row's enum, for the three tables here */
+#define TABLE_ENUM(e, ...) e,
+enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 
 /*
  * one row per piece of pieces, as NOTICE_TABLE's (README's second table
@@ -442,9 +442,7 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_WHY_PSEUDONYM_KEY, "why-pseudonym-key", "", \
 	    "reason pseudonym-key ({reason} of not-distributed): no key to sign")
 
-#define PIECE_ENUM(e, name, vars, when) e,
-enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
-#undef PIECE_ENUM
+enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 
 /*
  * one row per reason the list gives a member inside a notice ({why}): the
@@ -466,9 +464,8 @@ enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
 	X(REASON_SIG_ERROR, "sig-error", PIECE_WHY_SIG_ERROR) \
 	X(REASON_PSEUDONYM_KEY, "pseudonym-key", PIECE_WHY_PSEUDONYM_KEY)
 
-#define REASON_ENUM(e, code, piece) e,
-enum reason_id { REASON_TABLE(REASON_ENUM) REASON_N };
-#undef REASON_ENUM
+enum reason_id { REASON_TABLE(TABLE_ENUM) REASON_N };
+#undef TABLE_ENUM
 
 struct notice_text {
 	char	*subject;

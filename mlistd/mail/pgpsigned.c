@@ -20,17 +20,6 @@
 #include "mail/pgpsigned.h"
 #include "util/mem.h"
 
-/* crlf_copy - the message with every bare LF made CRLF (a maildir keeps LF) */
-static void
-crlf_copy(const char *m, size_t n, struct buf *b)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
-			buf_putc(b, '\r');
-		buf_putc(b, m[i]);
-	}
-}
-
 /* param - the value of parameter name in a header value, into out */
 static int
 param(const char *v, const char *name, char *out, size_t n)
@@ -210,7 +199,7 @@ pgpsigned_check(const void *msg, size_t len, const void *key, size_t klen,
 
 	memset(ps, 0, sizeof(*ps));
 	buf_init(&m, 0);
-	crlf_copy(msg, len, &m);
+	buf_put_crlf(&m, msg, len);
 	if (hdr_parse((const char *)m.data, m.len, &h) < 0) {
 		buf_free(&m);
 		(void)snprintf(why, whylen, "the header does not parse");

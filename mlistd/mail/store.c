@@ -14,6 +14,7 @@
  * and found again through a keyed hash of (list, lower-cased address).
  * Every statement is prepared.
  */
+#include <stdarg.h>
 #include "store_int.h"
 
 /* a migration that is C, not SQL: st_reseal (a comment to SQLite) */
@@ -754,6 +755,43 @@ st_done(struct store *st, sqlite3_stmt *s)
 }
 
 /*
+ * st_prep_bind - st_prep, then bind ?1, ?2, ... in order as fmt says, a
+ * letter each: 't' a string (NULL binds NULL), 'l' a long long, 'i' an
+ * int, '-' leaves that one unbound (set by the caller); NULL as st_prep.
+ * As with sqlite3_bind_*, a parameter the statement lacks is a no-op.
+ */
+sqlite3_stmt *
+st_prep_bind(struct store *st, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *s = st_prep(st, sql);
+	va_list ap;
+
+	if (s == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	for (int i = 1; fmt[i - 1]; i++)
+		switch (fmt[i - 1]) {
+		case 't':
+			sqlite3_bind_text(s, i, va_arg(ap, const char *), -1,
+			    SQLITE_TRANSIENT);
+			break;
+		case 'l':
+			sqlite3_bind_int64(s, i,
+			    (sqlite3_int64)va_arg(ap, long long));
+			break;
+		case 'i':
+			sqlite3_bind_int(s, i, va_arg(ap, int));
+			break;
+		case '-':
+			break;
+		default:
+			abort();	/* a caller's format is wrong */
+		}
+	va_end(ap);
+	return s;
+}
+
+/*
  * st_prep_member - prepare sql and bind a members row's key: ?1 the list,
  * ?2 the look-up hash of addr on it; NULL as st_prep
  */
@@ -1026,6 +1064,47 @@ st_step_done(struct store *st, sqlite3_stmt *s)
 
 	st_done(st, s);
 	return rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_EXISTS : STORE_ERR;
+}
+
+/*
+ * st_step_if - st_step_done where bound, the result of the bind before
+ * (st_bind_sealed*), is 0 or more; else s is done and the call failed
+ */
+int
+st_step_if(struct store *st, sqlite3_stmt *s, int bound)
+{
+	if (bound < 0) {
+		st_done(st, s);
+		return STORE_ERR;
+	}
+	return st_step_done(st, s);
+}
+
+/*
+ * st_step_row - step s to its one row, telling none from a failure:
+ * STORE_OK, s on the row (the caller reads it, then st_done); else s is
+ * done: STORE_NOTFOUND, or STORE_ERR (also for a NULL s: st_prep failed)
+ */
+int
+st_step_row(struct store *st, sqlite3_stmt *s)
+{
+	int rc;
+
+	if (s == NULL)
+		return STORE_ERR;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		return STORE_OK;
+	st_done(st, s);
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : st_db_fail(st);
+}
+
+/* st_step_id - run an INSERT: its row id; STORE_ERR (a NULL s too) */
+long long
+st_step_id(struct store *st, sqlite3_stmt *s)
+{
+	if (s == NULL || st_step_done(st, s) != STORE_OK)
+		return STORE_ERR;
+	return (long long)sqlite3_last_insert_rowid(st->db);
 }
 
 /*

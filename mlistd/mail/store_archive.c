@@ -38,16 +38,15 @@ store_archive_add(struct store *st, const char *list, long long at, const char *
 int
 store_archive_each(struct store *st, const char *list, long long since, store_archive_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT n, at, summary, list FROM archive WHERE list = ?1 AND at >= ?2 "
-	    "ORDER BY n");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT n, at, summary, list FROM "
+	    "archive WHERE list = ?1 AND at >= ?2 "
+	    "ORDER BY n", "tl", list, since);
 	struct st_place pl;
 	int rc, n = 0;
 	char *sum;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		st_place_cols(&pl, s, "archive.summary", 3, 1);
 		st_place_int(&pl, sqlite3_column_int64(s, 0));
@@ -67,14 +66,13 @@ store_archive_each(struct store *st, const char *list, long long since, store_ar
 int
 store_archive_get(struct store *st, const char *list, int n, long long *at, struct buf *out)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT at, msg FROM archive WHERE list = ?1 AND n = ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT at, msg FROM archive WHERE "
+	    "list = ?1 AND n = ?2", "ti", list, n);
 	struct st_place pl;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 2, n);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*at = sqlite3_column_int64(s, 0);
@@ -97,42 +95,34 @@ store_archive_get(struct store *st, const char *list, int n, long long *at, stru
 int
 store_digest_add(struct store *st, const char *list, long long at, const void *msg, size_t len)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO digest_posts (list, at, msg) VALUES (?1, ?2, x'')");
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO digest_posts (list, "
+	    "at, msg) VALUES (?1, ?2, x'')", "tl", list, at);
+	long long id = st_step_id(st, s);
 	struct st_place pl;
-	long long id;
 
-	if (!s)
+	if (id < 0 || (s = st_prep_bind(st, "UPDATE digest_posts SET msg = ?2 "
+	    "WHERE id = ?1", "l", id)) == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
-	if (st_step_done(st, s) != STORE_OK)
-		return STORE_ERR;
-	id = (long long)sqlite3_last_insert_rowid(st->db);
-	if ((s = st_prep(st, "UPDATE digest_posts SET msg = ?2 WHERE id = ?1")) == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
 	st_place(&pl, "digest_posts.msg");
 	st_place_text(&pl, list);
 	st_place_int(&pl, id);
-	if (st_bind_sealed_bytes(st, s, 2, msg, len, &pl) < 0) {
-		st_done(st, s);
-		return STORE_ERR;
-	}
-	return st_step_done(st, s);
+	return st_step_if(st, s,
+	    st_bind_sealed_bytes(st, s, 2, msg, len, &pl));
 }
 
 /* store_digest_pending - how many posts and bytes wait; when the last digest went (0: never) */
 int
 store_digest_pending(struct store *st, const char *list, int *n, long long *bytes, long long *last, int *issue)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT count(*), coalesce(sum(length(msg)), 0), "
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT count(*), "
+	    "coalesce(sum(length(msg)), 0), "
 	    "coalesce((SELECT last FROM digest_state WHERE list = ?1), min(at)), "
-	    "coalesce((SELECT issue FROM digest_state WHERE list = ?1), 0) FROM digest_posts WHERE list = ?1");
+	    "coalesce((SELECT issue FROM digest_state WHERE list = ?1), 0) "
+	    "FROM digest_posts WHERE list = ?1", "t", list);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		*n = sqlite3_column_int(s, 0);
 		*bytes = sqlite3_column_int64(s, 1);
@@ -147,14 +137,14 @@ store_digest_pending(struct store *st, const char *list, int *n, long long *byte
 int
 store_digest_take(struct store *st, const char *list, long long now, store_digest_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT at, msg, list, id FROM digest_posts WHERE list = ?1 ORDER BY id");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT at, msg, list, id FROM "
+	    "digest_posts WHERE list = ?1 ORDER BY id", "t", list);
 	struct st_place pl;
 	struct buf b;
 	int rc, n = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&b, 0);
 		st_place_cols(&pl, s, "digest_posts.msg", 2, 2);
@@ -186,11 +176,11 @@ store_digest_take(struct store *st, const char *list, long long now, store_diges
 int
 store_digest_due_now(struct store *st, const char *list)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO digest_state (list, last, issue) VALUES (?1, 1, 0) "
-	    "ON CONFLICT (list) DO UPDATE SET last = 1");
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO digest_state (list, "
+	    "last, issue) VALUES (?1, 1, 0) "
+	    "ON CONFLICT (list) DO UPDATE SET last = 1", "t", list);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	return st_step_done(st, s);
 }

@@ -36,15 +36,14 @@ int
 store_pseudonym_given_up(struct store *st, const char *list,
     const char *skeleton, long long since)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT 1 FROM pseudonym_given_up g "
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT 1 FROM pseudonym_given_up g "
 	    "WHERE g.list = ?1 AND g.pseudo_key = ?2 AND g.at >= ?3 AND NOT "
 	    "EXISTS (SELECT 1 FROM members m WHERE m.list = ?1 AND "
-	    "m.pseudo_key = ?2)");
+	    "m.pseudo_key = ?2)", "t", list);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)since);
 	rc = sqlite3_step(s);
@@ -129,22 +128,20 @@ store_member_set_identity(struct store *st, const char *list, const char *addr, 
 char *
 store_member_by_handle(struct store *st, const char *list, const char *handle, long long now)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM members WHERE list = ?1 AND "
-	    "handle = ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT addr, list, addr_hash FROM "
+	    "members WHERE list = ?1 AND "
+	    "handle = ?2", "t", list);
 	char *r;
 
 	if (!s)
 		return NULL;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "handle", handle);
 	if ((r = st_one_opened(st, s, "members.addr", 1, 2)) != NULL || store_failed(st))
 		return r;
-	if ((s = st_prep(st, "SELECT addr, list, handle FROM anon_handles WHERE list = ?1 AND "
-	    "handle = ?2 AND expires > ?3")) == NULL)
+	if ((s = st_prep_bind(st, "SELECT addr, list, handle FROM anon_handles "
+	    "WHERE list = ?1 AND "
+	    "handle = ?2 AND expires > ?3", "ttl", list, handle, now)) == NULL)
 		return NULL;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
 	return st_one_opened(st, s, "anon_handles.addr", 1, 2);
 }
 
@@ -152,12 +149,12 @@ store_member_by_handle(struct store *st, const char *list, const char *handle, l
 int
 store_anon_add(struct store *st, const char *list, const char *handle, const char *addr, long long expires)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO anon_handles (list, handle, addr, expires) VALUES (?1, ?3, ?2, ?4)");
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO anon_handles (list, "
+	    "handle, addr, expires) VALUES (?1, ?3, ?2, ?4)", "t", list);
 	struct st_place pl;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_place(&pl, "anon_handles.addr");
 	st_place_text(&pl, list);
 	st_place_text(&pl, handle);
@@ -174,11 +171,11 @@ store_anon_add(struct store *st, const char *list, const char *handle, const cha
 int
 store_msgid_put(struct store *st, const char *list, const char *ref, const char *list_id, long long now)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT OR IGNORE INTO msgids (list, ref_hash, list_id, at) VALUES (?1, ?2, ?3, ?4)");
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT OR IGNORE INTO msgids "
+	    "(list, ref_hash, list_id, at) VALUES (?1, ?2, ?3, ?4)", "t", list);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "msgid", ref);
 	sqlite3_bind_text(s, 3, list_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
@@ -189,12 +186,12 @@ store_msgid_put(struct store *st, const char *list, const char *ref, const char 
 int
 store_msgid_map(struct store *st, const char *list, const char *ref, char *out, size_t n)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT list_id FROM msgids WHERE list = ?1 AND ref_hash = ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT list_id FROM msgids WHERE "
+	    "list = ?1 AND ref_hash = ?2", "t", list);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "msgid", ref);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -207,20 +204,18 @@ store_msgid_map(struct store *st, const char *list, const char *ref, char *out, 
 int
 store_identity_expire(struct store *st, const char *list, long long now, long long archive_before)
 {
-	sqlite3_stmt *s = st_prep(st, "DELETE FROM anon_handles WHERE list = ?1 AND expires <= ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "DELETE FROM anon_handles WHERE "
+	    "list = ?1 AND expires <= ?2", "tl", list, now);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
 	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
 	if (archive_before <= 0)
 		return STORE_OK;
-	if ((s = st_prep(st, "DELETE FROM archive WHERE list = ?1 AND at < ?2")) == NULL)
+	if ((s = st_prep_bind(st, "DELETE FROM archive WHERE list = ?1 AND at "
+	    "< ?2", "tl", list, archive_before)) == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)archive_before);
 	return st_step_done(st, s);
 }
 
@@ -228,11 +223,11 @@ store_identity_expire(struct store *st, const char *list, long long now, long lo
 char *
 store_member_by_pseudonym(struct store *st, const char *list, const char *skeleton)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM members WHERE list = ?1 AND pseudo_key = ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT addr, list, addr_hash FROM "
+	    "members WHERE list = ?1 AND pseudo_key = ?2", "t", list);
 
 	if (!s)
 		return NULL;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
 	return st_one_opened(st, s, "members.addr", 1, 2);
 }
@@ -247,10 +242,8 @@ key_row(struct store *st, sqlite3_stmt *s, struct buf *out)
 	struct st_place pl;
 	int rc;
 
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		st_done(st, s);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc;
 	/* sealed to its place: the table, the column, list and handle */
 	st_place_cols(&pl, s, "pseudonym_keys.secret", 1, 2);
 	rc = st_opened_bytes(st, s, 0, out, &pl) == 0 ? STORE_OK : STORE_ERR;
@@ -263,12 +256,11 @@ int
 store_pseudonym_key_get(struct store *st, const char *list,
     const char *handle, struct buf *out)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT secret, list, handle FROM "
-	    "pseudonym_keys WHERE list = ?1 AND handle = ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT secret, list, handle FROM "
+	    "pseudonym_keys WHERE list = ?1 AND handle = ?2", "t", list);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "handle", handle);
 	return key_row(st, s, out);
 }
@@ -336,14 +328,13 @@ int
 store_pseudonym_key_by_name(struct store *st, const char *list,
     const char *skeleton, struct buf *out)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT k.secret, k.list, k.handle "
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT k.secret, k.list, k.handle "
 	    "FROM members m "
 	    "JOIN pseudonym_keys k ON k.list = m.list AND k.handle = m.handle "
-	    "WHERE m.list = ?1 AND m.pseudo_key = ?2");
+	    "WHERE m.list = ?1 AND m.pseudo_key = ?2", "t", list);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
 	return key_row(st, s, out);
 }
@@ -419,16 +410,15 @@ store_pseudonym_retired_each(struct store *st, const char *list,
     const char *handle, void (*fn)(const char *, long long,
     const struct buf *, void *), void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT public, list, fpr, retired "
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT public, list, fpr, retired "
 	    "FROM pseudonym_retired_keys WHERE list = ?1 AND handle = ?2 "
-	    "ORDER BY retired DESC, fpr");
+	    "ORDER BY retired DESC, fpr", "t", list);
 	struct st_place pl;
 	struct buf pub;
 	int n = 0, rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	st_bind_tagged(st, s, 2, list, "handle", handle);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&pub, 0);

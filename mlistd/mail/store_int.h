@@ -49,9 +49,14 @@ int	st_migration_index(const char *mark);
 int	st_pseudonym_give_up(struct store *, const char *list,
 	    const char *addr);
 sqlite3_stmt *st_prep(struct store *, const char *sql);
+sqlite3_stmt *st_prep_bind(struct store *, const char *sql, const char *fmt,
+    ...);
 sqlite3_stmt *st_prep_member(struct store *, const char *sql, const char *list,
     const char *addr);
 int	st_step_done(struct store *, sqlite3_stmt *);
+int	st_step_if(struct store *, sqlite3_stmt *, int bound);
+int	st_step_row(struct store *, sqlite3_stmt *);
+long long st_step_id(struct store *, sqlite3_stmt *);
 long long st_step_scalar(struct store *, sqlite3_stmt *, long long dflt);
 int	st_hide_version(void);
 void	st_done(struct store *, sqlite3_stmt *);

@@ -63,19 +63,15 @@ int
 store_key_active(struct store *st, const char *list, char *selector, size_t sellen, unsigned char *seed,
     size_t seedlen)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT selector, seed FROM list_keys WHERE list = ?1 AND active = 1 "
-	    "ORDER BY id DESC LIMIT 1");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT selector, seed FROM "
+	    "list_keys WHERE list = ?1 AND active = 1 "
+	    "ORDER BY id DESC LIMIT 1", "t", list);
 	struct st_place pl;
 	struct buf b;
 	int rc;
 
-	if (!s)
-		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		st_done(st, s);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc;
 	snprintf(selector, sellen, "%s", (const char *)sqlite3_column_text(s, 0));
 	buf_init(&b, 0);
 	st_place_cols(&pl, s, "list_keys.seed", 0, 1);
@@ -96,13 +92,13 @@ store_key_active(struct store *st, const char *list, char *selector, size_t sell
 int
 store_keys_each(struct store *st, const char *list, store_key_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT selector, pk, active, created FROM list_keys WHERE list = ?1 "
-	    "ORDER BY id DESC");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT selector, pk, active, "
+	    "created FROM list_keys WHERE list = ?1 "
+	    "ORDER BY id DESC", "t", list);
 	int n = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(s, 1) == 32)
 			fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_blob(s, 1),
@@ -117,14 +113,13 @@ store_keys_each(struct store *st, const char *list, store_key_fn fn, void *arg)
 int
 store_signature_seen(struct store *st, const char *list, const char *sig)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO seen_signatures (list, sig, at) VALUES (?1, ?2, ?3)");
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO seen_signatures (list, "
+	    "sig, at) VALUES (?1, ?2, ?3)",
+	    "ttl", list, sig, (long long)time(NULL));
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, sig, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
 	rc = st_step_done(st, s);
 	return rc == STORE_EXISTS ? 1 : rc == STORE_OK ? 0 : STORE_ERR;
 }
@@ -158,20 +153,13 @@ int
 store_list_pgp_get(struct store *st, const char *list, struct buf *secret,
     char fpr[OPENPGP_FPR_SIZE])
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT secret, fpr FROM list_pgp "
-	    "WHERE list = ?1");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT secret, fpr FROM list_pgp "
+	    "WHERE list = ?1", "t", list);
 	struct st_place pl;
 	int rc;
 
-	if (!s)
-		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			st_db_fail(st);
-		st_done(st, s);
-		return rc == SQLITE_DONE ? 0 : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? 0 : STORE_ERR;
 	st_place(&pl, "list_pgp.secret");
 	st_place_text(&pl, list);
 	if (st_opened_blob(st, s, 0, secret, &pl) != 1) {
@@ -266,14 +254,8 @@ pgp_row(struct store *st, sqlite3_stmt *s, const char *where,
 	struct st_place pl;
 	int rc;
 
-	if (!s)
-		return STORE_ERR;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			st_db_fail(st);
-		st_done(st, s);
-		return rc == SQLITE_DONE ? 0 : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? 0 : STORE_ERR;
 	st_place(&pl, where);
 	st_place_hash(st, &pl, list, addr);
 	if (st_opened_blob(st, s, 0, key, &pl) != 1) {
@@ -379,17 +361,15 @@ int
 store_member_pgp_next_due(struct store *st, const char *list, long long now,
     char **addrs, int max)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM "
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT addr, list, addr_hash FROM "
 	    "members WHERE list = ?1 AND pgp_next IS NOT NULL"
-	    " AND pgp_next_due <= ?2 ORDER BY pgp_next_due LIMIT ?3");
+	    " AND pgp_next_due <= ?2 ORDER BY pgp_next_due LIMIT ?3",
+	    "tli", list, now, max);
 	struct st_place pl;
 	int rc = SQLITE_DONE, n = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-	sqlite3_bind_int(s, 3, max);
 	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		st_place_cols(&pl, s, "members.addr", 1, 2);
 		if ((addrs[n] = st_column_opened(st, s, 0, &pl)) == NULL) {

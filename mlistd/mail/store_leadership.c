@@ -36,35 +36,28 @@ store_banned(struct store *st, const char *list, const char *addr)
 int
 store_hold(struct store *st, const char *qid, const char *list, const char *reason, const char *author)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT OR REPLACE INTO held (qid, list, reason, at, author) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5)");
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT OR REPLACE INTO held (qid, "
+	    "list, reason, at, author) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	    "tttl", qid, list, reason, (long long)time(NULL));
 	struct st_place pl;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, qid, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)time(NULL));
 	st_place(&pl, "held.author");
 	st_place_text(&pl, qid);
-	if (st_bind_sealed(st, s, 5, author, &pl) < 0) {
-		st_done(st, s);
-		return STORE_ERR;
-	}
-	return st_step_done(st, s);
+	return st_step_if(st, s, st_bind_sealed(st, s, 5, author, &pl));
 }
 
 /* store_held_author - the address behind a held post, kept only where moderators_see = "address" */
 char *
 store_held_author(struct store *st, const char *list, const char *id)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT author, qid FROM held WHERE list = ?1 AND qid = ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT author, qid FROM held WHERE "
+	    "list = ?1 AND qid = ?2", "tt", list, id);
 
 	if (!s)
 		return NULL;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	return st_one_opened(st, s, "held.author", 1, 1);
 }
 
@@ -89,12 +82,12 @@ store_held_count(struct store *st, const char *list)
 int
 store_held_each(struct store *st, const char *list, store_held_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT qid, reason, at FROM held WHERE list = ?1 ORDER BY at, qid");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT qid, reason, at FROM held "
+	    "WHERE list = ?1 ORDER BY at, qid", "t", list);
 	int n = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
 		    sqlite3_column_int64(s, 2), arg);
@@ -108,22 +101,17 @@ store_held_each(struct store *st, const char *list, store_held_fn fn, void *arg)
 int
 store_held_take(struct store *st, const char *list, const char *id, char *reason, size_t n)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT reason FROM held WHERE list = ?1 AND qid = ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT reason FROM held WHERE list "
+	    "= ?1 AND qid = ?2", "tt", list, id);
 	int rc;
 
-	if (!s)
-		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		snprintf(reason, n, "%s", (const char *)sqlite3_column_text(s, 0));
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc;
+	snprintf(reason, n, "%s", (const char *)sqlite3_column_text(s, 0));
 	st_done(st, s);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	if ((s = st_prep(st, "DELETE FROM held WHERE list = ?1 AND qid = ?2")) == NULL)
+	if ((s = st_prep_bind(st, "DELETE FROM held WHERE list = ?1 AND "
+	    "qid = ?2", "tt", list, id)) == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
 	return st_step_done(st, s);
 }
 
@@ -151,12 +139,12 @@ store_audit_last(struct store *st, const char *list, long long *seq, unsigned ch
 int
 store_audit_add(struct store *st, const char *list, const struct audit_entry *e)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO audit (list, seq, at, actor, action, detail, prev, hash, selector, sig) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO audit (list, seq, at, "
+	    "actor, action, detail, prev, hash, selector, sig) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", "t", list);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)e->seq);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)e->at);
 	sqlite3_bind_text(s, 4, e->actor, -1, SQLITE_TRANSIENT);
@@ -173,14 +161,14 @@ store_audit_add(struct store *st, const char *list, const struct audit_entry *e)
 int
 store_audit_each(struct store *st, const char *list, store_audit_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT seq, at, actor, action, detail, prev, hash, selector, sig FROM audit "
-	    "WHERE list = ?1 ORDER BY seq");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT seq, at, actor, action, "
+	    "detail, prev, hash, selector, sig FROM audit "
+	    "WHERE list = ?1 ORDER BY seq", "t", list);
 	struct audit_entry e;
 	int rc, n = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&e, 0, sizeof(e));
 		e.seq = sqlite3_column_int64(s, 0);
@@ -216,19 +204,15 @@ store_moderator_count(struct store *st, const char *list)
 static int
 pending_seal_arg(struct store *st, long long id, const char *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "UPDATE pending SET arg = ?2 WHERE id = ?1");
+	sqlite3_stmt *s = st_prep_bind(st, "UPDATE pending SET arg = ?2 WHERE "
+	    "id = ?1", "l", id);
 	struct st_place pl;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
 	st_place(&pl, "pending.arg");
 	st_place_int(&pl, id);
-	if (st_bind_sealed(st, s, 2, arg, &pl) < 0) {
-		st_done(st, s);
-		return STORE_ERR;
-	}
-	return st_step_done(st, s);
+	return st_step_if(st, s, st_bind_sealed(st, s, 2, arg, &pl));
 }
 
 /* store_pending_add - a grave action waiting for `needed` approvals (state "new": the daemon asks) */
@@ -236,22 +220,14 @@ long long
 store_pending_add(struct store *st, const char *list, const char *action, const char *arg, const char *detail,
     int needed, const char *state, long long now, long long expires)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT INTO pending (list, action, arg, detail, needed, state, created, expires) "
-	    "VALUES (?1, ?2, x'', ?4, ?5, ?6, ?7, ?8)");
-	long long id;
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO pending (list, action, "
+	    "arg, detail, needed, state, created, expires) "
+	    "VALUES (?1, ?2, x'', ?4, ?5, ?6, ?7, ?8)",
+	    "tt-titll", list, action, detail, needed, state, now, expires);
+	long long id = st_step_id(st, s);
 
-	if (!s)
+	if (id < 0)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 4, detail, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 5, needed);
-	sqlite3_bind_text(s, 6, state, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)now);
-	sqlite3_bind_int64(s, 8, (sqlite3_int64)expires);
-	if (st_step_done(st, s) != STORE_OK)
-		return STORE_ERR;
-	id = (long long)sqlite3_last_insert_rowid(st->db);
 	return pending_seal_arg(st, id, arg) == STORE_OK ? id : STORE_ERR;
 }
 
@@ -288,12 +264,11 @@ store_pending_get(struct store *st, long long id, struct pending *pa)
 int
 store_pending_state(struct store *st, long long id, const char *state)
 {
-	sqlite3_stmt *s = st_prep(st, "UPDATE pending SET state = ?2 WHERE id = ?1");
+	sqlite3_stmt *s = st_prep_bind(st, "UPDATE pending SET state = ?2 "
+	    "WHERE id = ?1", "lt", id, state);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
-	sqlite3_bind_text(s, 2, state, -1, SQLITE_TRANSIENT);
 	return st_step_done(st, s);
 }
 
@@ -305,16 +280,14 @@ int
 store_pending_args(struct store *st, const char *list, const char *action,
     store_arg_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT arg, id FROM pending WHERE "
-	    "list = ?1 AND action = ?2 ORDER BY id DESC");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT arg, id FROM pending WHERE "
+	    "list = ?1 AND action = ?2 ORDER BY id DESC", "tt", list, action);
 	struct st_place pl;
 	char *a;
 	int rc, stop = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
 	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		st_place_cols(&pl, s, "pending.arg", 1, 1);
 		if ((a = st_column_opened(st, s, 0, &pl)) == NULL) {
@@ -332,13 +305,12 @@ store_pending_args(struct store *st, const char *list, const char *action,
 int
 store_pending_in_state(struct store *st, const char *state, long long *ids, int n)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT id FROM pending WHERE state = ?1 ORDER BY id LIMIT ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT id FROM pending WHERE state "
+	    "= ?1 ORDER BY id LIMIT ?2", "ti", state, n);
 	int k = 0, rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, state, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(s, 2, n);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && k < n)
 		ids[k++] = sqlite3_column_int64(s, 0);
 	st_done(st, s);
@@ -352,16 +324,14 @@ store_pending_in_state(struct store *st, const char *state, long long *ids, int 
 long long
 store_pending_find(struct store *st, const char *list, const char *action, const char *state)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT id FROM pending WHERE list = ?1 AND action = ?2 AND "
-	    "state = ?3 ORDER BY id DESC LIMIT 1");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT id FROM pending WHERE list "
+	    "= ?1 AND action = ?2 AND "
+	    "state = ?3 ORDER BY id DESC LIMIT 1", "ttt", list, action, state);
 	long long id = 0;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, action, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, state, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		id = sqlite3_column_int64(s, 0);
 	st_done(st, s);
@@ -372,15 +342,15 @@ store_pending_find(struct store *st, const char *list, const char *action, const
 int
 store_pending_vote(struct store *st, long long id, const char *list, const char *addr)
 {
-	sqlite3_stmt *s = st_prep(st, "INSERT OR IGNORE INTO pending_votes (pending_id, member_id) SELECT ?1, id "
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT OR IGNORE INTO "
+	    "pending_votes (pending_id, member_id) SELECT ?1, id "
 	    "FROM members WHERE list = ?2 AND addr_hash = ?3 AND (" SQL_LEADS("role") " OR "
-	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch')");
+	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch')",
+	    "lt", id, list);
 	char num[32];
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
-	sqlite3_bind_text(s, 2, list, -1, SQLITE_TRANSIENT);
 	st_bind_hash(st, s, 3, list, addr);
 	if (st_step_done(st, s) != STORE_OK)
 		return STORE_ERR;
@@ -399,15 +369,16 @@ store_pending_vote(struct store *st, long long id, const char *list, const char 
 int
 store_pending_voters(struct store *st, long long id, store_member_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT " MEMBER_COLS " FROM members WHERE id IN "
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT " MEMBER_COLS
+	    " FROM members WHERE id IN "
 	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) AND (" SQL_LEADS("role") " OR "
-	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch') ORDER BY id");
+	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch') ORDER BY id",
+	    "l", id);
 	struct member m;
 	int rc, n = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (st_member_row(st, s, &m) < 0)
 			break;

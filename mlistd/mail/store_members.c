@@ -67,12 +67,12 @@ store_member_rm(struct store *st, const char *list, const char *addr)
 int
 store_member_id_exists(struct store *st, long long id)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT 1 FROM members WHERE id = ?1");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT 1 FROM members WHERE id = ?1",
+	    "l", id);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
 	rc = sqlite3_step(s);
 	st_done(st, s);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : STORE_ERR;
@@ -254,13 +254,13 @@ store_member_find(struct store *st, const char *list, const char *addr, struct m
 int
 store_member_each(struct store *st, const char *list, store_member_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT " MEMBER_COLS " FROM members WHERE list = ?1 ORDER BY id");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT " MEMBER_COLS
+	    " FROM members WHERE list = ?1 ORDER BY id", "t", list);
 	struct member m;
 	int rc, n = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int stop;
 
@@ -282,12 +282,12 @@ store_member_each(struct store *st, const char *list, store_member_fn fn, void *
 int
 store_member_count(struct store *st, const char *list)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT count(*) FROM members WHERE list = ?1");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT count(*) FROM members WHERE "
+	    "list = ?1", "t", list);
 	int n = STORE_ERR;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = sqlite3_column_int(s, 0);
 	st_done(st, s);
@@ -392,10 +392,8 @@ store_member_author_seed(struct store *st, const char *list, const char *addr, u
 
 	if (!s || n != crypto_sign_SEEDBYTES)
 		return st_done(st, s), STORE_ERR;
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		st_done(st, s);
-		return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
-	}
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc;
 	buf_init(&b, 0);
 	if (sqlite3_column_int(s, 1)) {
 		/*
@@ -480,12 +478,12 @@ store_member_own_key(struct store *st, const char *list, const char *addr, unsig
 char *
 store_member_by_key(struct store *st, const char *list, const unsigned char *pk, size_t n)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM members WHERE list = ?1 AND "
-	    "author_pk = ?2 AND own_key = 1");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT addr, list, addr_hash FROM "
+	    "members WHERE list = ?1 AND "
+	    "author_pk = ?2 AND own_key = 1", "t", list);
 
 	if (!s)
 		return NULL;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_blob(s, 2, pk, (int)n, SQLITE_TRANSIENT);
 	return st_one_opened(st, s, "members.addr", 1, 2);
 }
@@ -499,16 +497,16 @@ int
 store_enc_keys_due(struct store *st, const char *list, long long now, long long warn_until, store_enc_key_fn fn,
     void *arg)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT id, addr, enc_expires, list, addr_hash FROM members WHERE "
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT id, addr, enc_expires, "
+	    "list, addr_hash FROM members WHERE "
 	    "enc_expires IS NOT NULL AND pgp_key IS NOT NULL AND "
-	    "list = ?1 AND (enc_expires <= ?2 OR (enc_expires <= ?3 AND enc_warned = 0)) ORDER BY enc_expires LIMIT 100");
+	    "list = ?1 AND (enc_expires <= ?2 OR (enc_expires <= ?3 AND "
+	    "enc_warned = 0)) ORDER BY enc_expires LIMIT 100",
+	    "tll", list, now, warn_until);
 	int rc, n = 0;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)warn_until);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct st_place pl;
 		char *addr;
@@ -532,12 +530,13 @@ store_enc_keys_due(struct store *st, const char *list, long long now, long long 
 int
 store_enc_key_done(struct store *st, long long member_id, int expired)
 {
-	sqlite3_stmt *s = st_prep(st, expired ? "UPDATE members SET enc_expires = NULL, enc_warned = 0, "
-	    "pgp_key = NULL, pgp_fpr = NULL WHERE id = ?1" : "UPDATE members SET enc_warned = 1 WHERE id = ?1");
+	sqlite3_stmt *s = st_prep_bind(st, expired ? "UPDATE members SET "
+	    "enc_expires = NULL, enc_warned = 0, "
+	    "pgp_key = NULL, pgp_fpr = NULL WHERE id = ?1" :
+	    "UPDATE members SET enc_warned = 1 WHERE id = ?1", "l", member_id);
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)member_id);
 	return st_step_done(st, s);
 }
 
@@ -545,12 +544,11 @@ store_enc_key_done(struct store *st, long long member_id, int expired)
 char *
 store_member_addr_by_id(struct store *st, const char *list, long long id)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM members WHERE list = ?1 AND id = ?2");
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT addr, list, addr_hash FROM "
+	    "members WHERE list = ?1 AND id = ?2", "tl", list, id);
 
 	if (!s)
 		return NULL;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)id);
 	return st_one_opened(st, s, "members.addr", 1, 2);
 }
 

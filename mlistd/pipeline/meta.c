@@ -31,35 +31,19 @@
 
 #include "pipeline/meta.h"
 
-/* be16 - big-endian 16 bits at p */
+/* uint_at - the unsigned integer of n bytes at p, big- or little-endian */
 static size_t
-be16(const unsigned char *p)
+uint_at(const unsigned char *p, int n, int big)
 {
-	return (size_t)p[0] << 8 | p[1];
+	size_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[big ? i : n - 1 - i];
+	return v;
 }
 
-/* be32 - big-endian 32 bits at p */
-static size_t
-be32(const unsigned char *p)
-{
-	return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
-	    p[3];
-}
-
-/* le16 - little-endian 16 bits at p */
-static size_t
-le16(const unsigned char *p)
-{
-	return (size_t)p[1] << 8 | p[0];
-}
-
-/* le32 - little-endian 32 bits at p */
-static size_t
-le32(const unsigned char *p)
-{
-	return (size_t)p[3] << 24 | (size_t)p[2] << 16 | (size_t)p[1] << 8 |
-	    p[0];
-}
+#define BE(p, n)	uint_at(p, n, 1)
+#define LE(p, n)	uint_at(p, n, 0)
 
 /* has_prefix - does [p, p+n) start with the n2 bytes of s? */
 static int
@@ -164,7 +148,7 @@ meta_jpeg_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 			buf_putc(out, m);
 			continue;
 		}
-		if (i + 2 > n || (len = be16(d + i)) < 2 || len > n - i)
+		if (i + 2 > n || (len = BE(d + i, 2)) < 2 || len > n - i)
 			return -1;
 		if (jpeg_keep(m, d + i + 2, len - 2)) {
 			buf_putc(out, 0xff);
@@ -208,7 +192,7 @@ meta_png_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 		return -1;
 	buf_append(out, d, 8);
 	while (i + 12 <= n) {
-		len = be32(d + i);
+		len = BE(d + i, 4);
 		if (len > n - i - 12)
 			return -1;
 		if (png_drop(d + i + 4))
@@ -234,13 +218,13 @@ meta_webp_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 	size_t i = 12, len, pad, start = out->len, riff;
 
 	*removed = 0;
-	if (meta_kind(d, n) != META_WEBP || (riff = le32(d + 4)) > n - 8 ||
+	if (meta_kind(d, n) != META_WEBP || (riff = LE(d + 4, 4)) > n - 8 ||
 	    riff < 4)
 		return -1;
 	n = riff + 8;		/* what the RIFF header claims, no trailer */
 	buf_append(out, d, 12);
 	while (i + 8 <= n) {
-		len = le32(d + i + 4);
+		len = LE(d + i + 4, 4);
 		pad = len & 1;
 		if (len > n - i - 8 || pad > n - i - 8 - len)
 			return -1;
@@ -789,13 +773,13 @@ static void
 zip_entry(struct doc *doc, const unsigned char *d, size_t n, size_t c,
     const char *what)
 {
-	size_t method = le16(d + c + 10), csize = le32(d + c + 20);
-	size_t off = le32(d + c + 42), at;
+	size_t method = LE(d + c + 10, 2), csize = LE(d + c + 20, 4);
+	size_t off = LE(d + c + 42, 4), at;
 	struct buf out;
 
-	if ((le16(d + c + 8) & 1) || (method != 0 && method != 8) ||
+	if ((LE(d + c + 8, 2) & 1) || (method != 0 && method != 8) ||
 	    off > n || n - off < 30 || memcmp(d + off, "PK\3\4", 4) != 0 ||
-	    (at = off + 30 + le16(d + off + 26) + le16(d + off + 28)) > n ||
+	    (at = off + 30 + LE(d + off + 26, 2) + LE(d + off + 28, 2)) > n ||
 	    csize > n - at) {
 		doc_say(doc, -1, "its document properties, which the list "
 		    "cannot read: it cannot see whether they name you");
@@ -837,22 +821,22 @@ zip_judge(struct doc *doc, const unsigned char *d, size_t n)
 	for (e = n - 22; memcmp(d + e, "PK\5\6", 4) != 0; e--)
 		if (e == 0 || n - e >= 22 + 65535)
 			return;
-	count = le16(d + e + 10);
-	cdn = le32(d + e + 12);
-	cd = le32(d + e + 16);
+	count = LE(d + e + 10, 2);
+	cdn = LE(d + e + 12, 4);
+	cd = LE(d + e + 16, 4);
 	if (cd > e || cdn > e - cd)
 		return;
 	for (k = 0; k < count && cd + 46 <= e && doc->found != 1; k++) {
 		if (memcmp(d + cd, "PK\1\2", 4) != 0)
 			return;
-		fl = le16(d + cd + 28);
+		fl = LE(d + cd + 28, 2);
 		if (cd + 46 + fl > e)
 			return;
 		for (int p = 0; props[p].name; p++)
 			if (fl == strlen(props[p].name) &&
 			    memcmp(d + cd + 46, props[p].name, fl) == 0)
 				zip_entry(doc, d, n, cd, props[p].what);
-		cd += 46 + fl + le16(d + cd + 30) + le16(d + cd + 32);
+		cd += 46 + fl + LE(d + cd + 30, 2) + LE(d + cd + 32, 2);
 	}
 }
 

@@ -61,25 +61,8 @@ static const char *const keys[] = { "Autocrypt", "Autocrypt-Gossip" };
  */
 static const char *const senders[] = { "From", "Sender" };
 
-/* sender_field - a field that names who sent the post */
-static int
-sender_field(const struct hdr_field *f)
-{
-	for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++)
-		if (hdr_is(f, senders[i]))
-			return 1;
-	return 0;
-}
-
-/* key_field - a field that carries someone's key */
-static int
-key_field(const struct hdr_field *f)
-{
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (hdr_is(f, keys[i]))
-			return 1;
-	return 0;
-}
+/* a list of names, as hdr_is_any takes it */
+#define NAMES(a)	(a), sizeof(a) / sizeof((a)[0])
 
 /* wrapper_field - a field of the encrypted wrapper, or said again inside */
 static int
@@ -87,12 +70,10 @@ wrapper_field(const struct hdr_field *f, const struct hdr *in)
 {
 	char name[80];
 
-	for (size_t i = 0; i < sizeof(wrapper) / sizeof(wrapper[0]); i++)
-		if (hdr_is(f, wrapper[i]))
-			return 1;
-	if (key_field(f))
+	if (hdr_is_any(f, NAMES(wrapper)) || hdr_is_any(f, NAMES(keys)))
 		return 1;
-	if (in == NULL || f->nlen >= sizeof(name) || sender_field(f))
+	if (in == NULL || f->nlen >= sizeof(name) ||
+	    hdr_is_any(f, NAMES(senders)))
 		return 0;
 	memcpy(name, f->start, f->nlen);
 	name[f->nlen] = 0;
@@ -235,7 +216,7 @@ assemble(const struct hdr *outer, const char *e, size_t len, int inl,
 		/* inline PGP: the text is the body; the outer says what it is */
 		for (int i = 0; i < outer->n; i++)
 			if (!hdr_is(&outer->f[i], "Content-Transfer-Encoding") &&
-			    !key_field(&outer->f[i]) &&
+			    !hdr_is_any(&outer->f[i], NAMES(keys)) &&
 			    buf_append(out, outer->f[i].start, outer->f[i].len) < 0)
 				return -1;
 		if (buf_puts(out, "Content-Transfer-Encoding: 8bit\r\n\r\n") < 0)
@@ -249,7 +230,8 @@ assemble(const struct hdr *outer, const char *e, size_t len, int inl,
 		rc = buf_puts(out, "MIME-Version: 1.0\r\n");
 	/* the inner entity's header lines (protected ones among them), body */
 	for (int i = 0; rc == 0 && i < in.n; i++)
-		if (!key_field(&in.f[i]) && !sender_field(&in.f[i]))
+		if (!hdr_is_any(&in.f[i], NAMES(keys)) &&
+		    !hdr_is_any(&in.f[i], NAMES(senders)))
 			rc = buf_append(out, in.f[i].start, in.f[i].len);
 	if (rc == 0)
 		rc = buf_puts(out, "\r\n");

@@ -16,18 +16,10 @@
 #include "mail/listpgp.h"
 #include "pipeline/pgpnotice.h"
 #include "pipeline/sign.h"
+#include "util/utc.h"
 
-/* stamp - an RFC 5322 date in UTC */
-static void
-stamp(long long t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	if (strftime(out, len, "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
-		snprintf(out, len, "Thu, 01 Jan 1970 00:00:00 +0000");
-}
+/* what a Date: says where the time cannot be written */
+#define EPOCH_DATE	"Thu, 01 Jan 1970 00:00:00 +0000"
 
 /*
  * inner - the notice as the key's holder reads it once decrypted: a text
@@ -49,7 +41,7 @@ inner(struct pipeline *p, const struct list_cfg *l, const char *to,
 	if ((rc = distribute_render(p, l, id, vars, &subject, &body)) < 0)
 		goto out;
 	notice_subject(buf_cstr(&subject), &subj);
-	stamp(p->now, date, sizeof(date));
+	(void)utc_format(p->now, UTC_RFC5322, EPOCH_DATE, date, sizeof(date));
 	rc = buf_printf(ent, "Content-Type: text/plain; charset=utf-8; "
 	    "protected-headers=\"v1\"\r\nContent-Transfer-Encoding: 8bit\r\n"
 	    "From: \"%s list\" <%s-request@%s>\r\nTo: <%s>\r\n"
@@ -123,7 +115,7 @@ pgpnotice_send(struct pipeline *p, const struct list_cfg *l,
 		goto out;
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
-	stamp(p->now, date, sizeof(date));
+	(void)utc_format(p->now, UTC_RFC5322, EPOCH_DATE, date, sizeof(date));
 	if (buf_printf(&m, "From: \"%s list\" <%s-request@%s>\r\nTo: <%s>\r\n"
 	    "Subject: ...\r\nDate: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
 	    "Auto-Submitted: auto-replied\r\nPrecedence: list\r\n"

@@ -32,6 +32,7 @@
 #include "pipeline/pgpnotice.h"
 #include "pipeline/pgpreplace.h"
 #include "util/log.h"
+#include "util/utc.h"
 
 #define CANCEL_KIND	"pgpcancel"
 #define DUE_PER_RUN	16
@@ -49,18 +50,6 @@ fpr_groups(const char *fpr, char *out, size_t n)
 		out[o++] = fpr[i];
 	}
 	out[o] = 0;
-}
-
-/* when - a time as the notice says it */
-static void
-when(long long t, char *out, size_t n)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	if (strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(out, n, "(unknown)");
 }
 
 /* notify - the notice to the old key, with the token that cancels */
@@ -130,7 +119,8 @@ pgpreplace_schedule(struct pipeline *p, const struct list_cfg *l,
 		    l->name);
 		return 0;
 	}
-	when(due, day, sizeof(day));
+	(void)utc_format(due, "%Y-%m-%d %H:%M:%S UTC", "(unknown)", day,
+	    sizeof(day));
 	rc = store_member_pgp_next_put(p->st, l->name, addr, key->bin.data,
 	    key->bin.len, due);
 	if (rc == STORE_NOTFOUND) {

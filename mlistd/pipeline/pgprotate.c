@@ -87,21 +87,10 @@ static int
 find_old(struct store *st, const struct list_cfg *l, const char *name,
     struct rotation *r)
 {
-	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
-	struct buf b;
 	int rc;
 
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
-		return 0;
-	buf_init(&b, 0);
-	rc = store_pseudonym_key_by_name(st, l->name, sk, &b);
-	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, &r->old) != OK)
-		rc = STORE_ERR;
-	if (b.data)
-		sodium_memzero(b.data, b.cap);
-	buf_free(&b);
-	if (rc != STORE_OK)
-		return rc == STORE_NOTFOUND ? 0 : -1;
+	if ((rc = sign_pseudonym_key_by_name(st, l, name, &r->old)) <= 0)
+		return rc;
 	if (openpgp_pseud_uid(r->old, r->uid, sizeof(r->uid)) < 0 ||
 	    parse_uid(r, l->name) < 0 ||
 	    openpgp_list_fingerprint(r->old, r->oldfpr) != OK) {
@@ -164,17 +153,6 @@ text_part(const char *body, struct buf *m)
 	buf_free(&crlf);
 }
 
-/* put_crlf - armoured text with every line ending CRLF */
-static void
-put_crlf(struct buf *m, const struct buf *t)
-{
-	for (size_t i = 0; i < t->len; i++) {
-		if (t->data[i] == '\n' && (i == 0 || t->data[i - 1] != '\r'))
-			buf_putc(m, '\r');
-		buf_putc(m, t->data[i]);
-	}
-}
-
 /* from_field - From: the pseudonym's own address, as its posts are */
 static void
 from_field(const struct rotation *r, const char *list, struct buf *m)
@@ -201,7 +179,7 @@ key_part(struct buf *m, const char *rnd, const char *fpr, const char *tag,
 	    "name=\"OpenPGP_0x%s%s.asc\"\r\nContent-Disposition: attachment; "
 	    "filename=\"OpenPGP_0x%s%s.asc\"\r\n\r\n", rnd, fpr + 24, tag,
 	    fpr + 24, tag);
-	put_crlf(m, key);
+	buf_put_crlf(m, key->data, key->len);
 }
 
 /*

@@ -66,15 +66,6 @@ per_member(const struct hdr_field *f)
 	    hdr_is(f, "List-Unsubscribe-Post");
 }
 
-/* put_field - a field as it was, ending in CRLF */
-static void
-put_field(struct buf *b, const struct hdr_field *f)
-{
-	buf_append(b, f->start, f->len);
-	if (f->start[f->len - 1] != '\n')
-		buf_puts(b, "\r\n");
-}
-
 /* new_boundary - a random boundary no body can contain by chance */
 static void
 new_boundary(char *out, size_t n, const char *tag)
@@ -103,28 +94,17 @@ signed_part(const char *msg, size_t len, const struct hdr *h, struct buf *b)
 	for (i = 0; i < h->n; i++)
 		if (!content_field(&h->f[i]) && !per_member(&h->f[i]) &&
 		    !hdr_is(&h->f[i], "Autocrypt"))
-			put_field(b, &h->f[i]);
+			hdr_put(b, &h->f[i]);
 	buf_printf(b, "\r\n--%s\r\n", bnd);
 	for (i = 0; i < h->n; i++)
 		if (content_field(&h->f[i]) &&
 		    !hdr_is(&h->f[i], "MIME-Version"))
-			put_field(b, &h->f[i]);
+			hdr_put(b, &h->f[i]);
 	buf_puts(b, "\r\n");
 	buf_append(b, msg + h->body_off, len - h->body_off);
 	if (len > h->body_off && msg[len - 1] != '\n')
 		buf_puts(b, "\r\n");
 	buf_printf(b, "--%s--", bnd);
-}
-
-/* put_crlf - text with every line ending made CRLF (librnp's armour has LF) */
-static void
-put_crlf(struct buf *b, const struct buf *t)
-{
-	for (size_t i = 0; i < t->len; i++) {
-		if (t->data[i] == '\n' && (i == 0 || t->data[i - 1] != '\r'))
-			buf_putc(b, '\r');
-		buf_putc(b, t->data[i]);
-	}
 }
 
 /* autocrypt - the Autocrypt header (Autocrypt 1.1), keydata folded */
@@ -150,7 +130,7 @@ assemble(struct buf *out, const struct hdr *h, const char *addr,
 	new_boundary(bnd, sizeof(bnd), "sig");
 	for (int i = 0; i < h->n; i++)
 		if (!content_field(&h->f[i]))
-			put_field(out, &h->f[i]);
+			hdr_put(out, &h->f[i]);
 	if (addr != NULL)
 		autocrypt(out, addr, keydata);
 	buf_printf(out, "MIME-Version: 1.0\r\n"
@@ -166,7 +146,7 @@ assemble(struct buf *out, const struct hdr *h, const char *addr,
 	    "Content-Description: OpenPGP digital signature\r\n"
 	    "Content-Disposition: attachment; filename=\"signature.asc\"\r\n"
 	    "\r\n", bnd);
-	put_crlf(out, sig);
+	buf_put_crlf(out, sig->data, sig->len);
 	if (sig->len && sig->data[sig->len - 1] != '\n')
 		buf_puts(out, "\r\n");
 	buf_printf(out, "--%s--\r\n", bnd);
@@ -318,7 +298,7 @@ pgpsign_unwrap(const void *msg, size_t len, long long date, struct buf *out)
 			if (hdr_is(&h.f[i], "Date"))
 				buf_printf(out, "Date: %s\r\n", when);
 			else if (!wrapped_field(&h.f[i]))
-				put_field(out, &h.f[i]);
+				hdr_put(out, &h.f[i]);
 		buf_puts(out, "MIME-Version: 1.0\r\n");
 		buf_append(out, m + off, n);
 		rc = 0;
@@ -346,7 +326,7 @@ key_from(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
 	buf_init(&out, 0);
 	for (int i = 0; i < h.n; i++) {
 		if (!hdr_is(&h.f[i], "From")) {
-			put_field(&out, &h.f[i]);
+			hdr_put(&out, &h.f[i]);
 			continue;
 		}
 		buf_printf(&out, "From: \"%s list\" <%s@%s>\r\n", l->name,

@@ -260,14 +260,17 @@ decode(const struct mailmime *m, char **data, size_t *len)
 	}
 }
 
-/* lf - append s with CRLF (and lone CR) turned into LF (the cleaning works on LF lines); O(n) */
+/*
+ * line_ends - append s with every line end (CRLF, a lone CR or LF) as eol;
+ * O(n). As LF for the cleaning, which works on LF lines.
+ */
 static void
-lf(const char *s, size_t n, struct buf *out)
+line_ends(const char *s, size_t n, const char *eol, struct buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\r') {
-			buf_putc(out, '\n');
-			if (i + 1 < n && s[i + 1] == '\n')
+		if (s[i] == '\r' || s[i] == '\n') {
+			buf_puts(out, eol);
+			if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
 				i++;
 		} else
 			buf_putc(out, s[i]);
@@ -285,29 +288,20 @@ to_utf8(const char *cs, const char *s, size_t n, struct buf *out)
 	if (cs && *cs && strcasecmp(cs, "utf-8") && strcasecmp(cs, "us-ascii")) {
 		rc = charconv("utf-8", cs, s, n, &u);
 		if (rc == MAIL_CHARCONV_NO_ERROR && u) {
-			lf(u, strlen(u), out);
+			line_ends(u, strlen(u), "\n", out);
 			free(u);
 			return;
 		}
 		free(u);
 	}
-	lf(s, n, out);
+	line_ends(s, n, "\n", out);
 }
 
-/* crlf - normalise line ends to CRLF; O(n) */
+/* crlf - normalise line ends to CRLF, the last line ended too; O(n) */
 static void
 crlf(const char *s, size_t n, struct buf *out)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\r') {
-			buf_puts(out, "\r\n");
-			if (i + 1 < n && s[i + 1] == '\n')
-				i++;
-		} else if (s[i] == '\n')
-			buf_puts(out, "\r\n");
-		else
-			buf_putc(out, s[i]);
-	}
+	line_ends(s, n, "\r\n", out);
 	if (n && out->len && out->data[out->len - 1] != '\n')
 		buf_puts(out, "\r\n");
 }

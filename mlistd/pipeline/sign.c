@@ -50,6 +50,19 @@ prepend(struct buf *msg, struct buf *head)
 }
 
 /*
+ * prepend_signed - prepend head where signing went well (signed_rc, the
+ * signer's result, is 0), else drop it; that result, or prepend's
+ */
+static int
+prepend_signed(struct buf *msg, struct buf *head, int signed_rc)
+{
+	if (signed_rc == 0)
+		return prepend(msg, head);
+	buf_free(head);
+	return signed_rc;
+}
+
+/*
  * sign_role_seed - the moderators' role key on a list: derived from the
  * master key (its own context, keys.c) and the list, never stored, the same for every moderator, so
  * members can tell a real notice from the moderators from a forgery
@@ -82,11 +95,8 @@ author_bh(struct pipeline *p, const struct list_cfg *l, const char *author,
 		return -1;
 	}
 	buf_init(&head, 0);
-	if ((rc = author_sign_bh(seed, NULL, sign_time(p),
-	    (const char *)msg->data, msg->len, bh, &head)) == 0)
-		rc = prepend(msg, &head);
-	else
-		buf_free(&head);
+	rc = prepend_signed(msg, &head, author_sign_bh(seed, NULL, sign_time(p),
+	    (const char *)msg->data, msg->len, bh, &head));
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
 }
@@ -113,11 +123,9 @@ copy_bh(struct pipeline *p, const struct list_cfg *l, struct buf *msg,
 		return -1;
 	}
 	buf_init(&head, 0);
-	if ((rc = dkim_sign_bh(seed, p->cfg->hostname, selector, sign_time(p),
-	    (const char *)msg->data, msg->len, bh, &head)) == 0)
-		rc = prepend(msg, &head);
-	else
-		buf_free(&head);
+	rc = prepend_signed(msg, &head, dkim_sign_bh(seed, p->cfg->hostname,
+	    selector, sign_time(p), (const char *)msg->data, msg->len, bh,
+	    &head));
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
 }
@@ -365,28 +373,17 @@ int
 sign_pseudonym_public(struct store *st, const struct list_cfg *l,
     const char *name, struct buf *armored, char fpr[OPENPGP_FPR_SIZE])
 {
-	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
-	struct openpgp_secret *key = NULL;
-	struct buf b;
+	char why[OPENPGP_WHY_SIZE];
+	struct openpgp_secret *key;
 	int rc;
 
-	/* a name that cannot be a pseudonym is nobody's */
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
-		return 0;
-	buf_init(&b, 0);
-	rc = store_pseudonym_key_by_name(st, l->name, sk, &b);
-	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, &key) != OK)
-		rc = STORE_ERR;
-	if (b.data)
-		sodium_memzero(b.data, b.cap);
-	buf_free(&b);
-	if (rc != STORE_OK)
-		return rc == STORE_NOTFOUND ? 0 : -1;
+	if ((rc = sign_pseudonym_key_by_name(st, l, name, &key)) <= 0)
+		return rc;
 	if (openpgp_list_fingerprint(key, fpr) != OK ||
 	    openpgp_pseud_minimal(key, 1, armored, why, sizeof(why)) != OK)
-		rc = STORE_ERR;
+		rc = -1;
 	openpgp_secret_free(key);
-	return rc == STORE_OK ? 1 : -1;
+	return rc;
 }
 
 /* copy_handle - HANDLE of a copy from LIST+p-HANDLE@host (a pseudonym's) */
@@ -442,6 +439,21 @@ sign_pseudonym_key_of(struct store *st, const struct list_cfg *l,
 }
 
 /*
+ * key_loaded - a pseudonym key as the store answered it (rc, the opened
+ * bytes in b) made a secret: 1 *key, 0 none, -1 error; b wiped and freed
+ */
+static int
+key_loaded(int rc, struct buf *b, struct openpgp_secret **key)
+{
+	if (rc == STORE_OK && openpgp_secret_load(b->data, b->len, key) != OK)
+		rc = STORE_ERR;
+	if (b->data)
+		sodium_memzero(b->data, b->cap);
+	buf_free(b);
+	return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
+}
+
+/*
  * sign_pseudonym_key_by_handle - the key of the pseudonym LIST+p-HANDLE@
  * reaches: 1 *key (openpgp_secret_free it), 0 none (an anonymous post's
  * handle, or no post yet), -1 store or key errors
@@ -451,15 +463,30 @@ sign_pseudonym_key_by_handle(struct store *st, const struct list_cfg *l,
     const char *handle, struct openpgp_secret **key)
 {
 	struct buf b;
-	int rc;
 
 	*key = NULL;
 	buf_init(&b, 0);
-	rc = store_pseudonym_key_get(st, l->name, handle, &b);
-	if (rc == STORE_OK && openpgp_secret_load(b.data, b.len, key) != OK)
-		rc = STORE_ERR;
-	if (b.data)
-		sodium_memzero(b.data, b.cap);
-	buf_free(&b);
-	return rc == STORE_OK ? 1 : rc == STORE_NOTFOUND ? 0 : -1;
+	return key_loaded(store_pseudonym_key_get(st, l->name, handle, &b), &b,
+	    key);
+}
+
+/*
+ * sign_pseudonym_key_by_name - the key of the pseudonym called name on l:
+ * 1 *key (openpgp_secret_free it), 0 none (no such pseudonym, or it has
+ * not posted: a key is made at the first post), -1 store or key errors
+ */
+int
+sign_pseudonym_key_by_name(struct store *st, const struct list_cfg *l,
+    const char *name, struct openpgp_secret **key)
+{
+	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
+	struct buf b;
+
+	*key = NULL;
+	/* a name that cannot be a pseudonym is nobody's */
+	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		return 0;
+	buf_init(&b, 0);
+	return key_loaded(store_pseudonym_key_by_name(st, l->name, sk, &b), &b,
+	    key);
 }

@@ -25,6 +25,8 @@ int	sign_pseudonym_key_of(struct store *, const struct list_cfg *,
 	    struct openpgp_secret **, char *addr, size_t);
 int	sign_pseudonym_key_by_handle(struct store *, const struct list_cfg *,
 	    const char *handle, struct openpgp_secret **);
+int	sign_pseudonym_key_by_name(struct store *, const struct list_cfg *,
+	    const char *name, struct openpgp_secret **);
 int	sign_pseudonym_public(struct store *, const struct list_cfg *,
 	    const char *name, struct buf *armored, char fpr[41]);
 

@@ -588,9 +588,7 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 			continue;
 		if (how == FOOT_WRAP && in_list(&h->f[i], content_fields))
 			continue;
-		buf_append(b, h->f[i].start, h->f[i].len);
-		if (h->f[i].start[h->f[i].len - 1] != '\n')
-			buf_puts(b, "\r\n");
+		hdr_put(b, &h->f[i]);
 	}
 	if (munge)
 		munged_from(in, h, b);

@@ -70,6 +70,7 @@
 
 #include <sodium.h>
 
+#include "util/fdpass.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/mono.h"
@@ -238,44 +239,14 @@ become(uid_t uid, gid_t gid)
 static int
 send_msg(int sock, const struct zmsg *m, int fd)
 {
-	char ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
-
-	if (fd >= 0) {
-		memset(ctl, 0, sizeof(ctl));
-		h.msg_control = ctl;
-		h.msg_controllen = sizeof(ctl);
-		c = CMSG_FIRSTHDR(&h);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &h, MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -1;
+	return fd_send(sock, m, sizeof(*m), &fd, fd >= 0);
 }
 
 /* recv_msg - a zmsg and its descriptor (-1 none); -1 on EOF, error, nothing */
 static int
 recv_msg(int sock, struct zmsg *m, int *fd, int flags)
 {
-	char ctl[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
-	struct cmsghdr *c;
-	ssize_t n;
-
-	*fd = -1;
-	while ((n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC | flags)) < 0 &&
-	    errno == EINTR)
-		;
-	if (n != (ssize_t)sizeof(*m))
-		return -1;
-	for (c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
-	return 0;
+	return fd_recv(sock, m, sizeof(*m), fd, 1, flags) < 0 ? -1 : 0;
 }
 
 /* read_full - exactly n bytes, or -1 */

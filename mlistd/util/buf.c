@@ -69,6 +69,23 @@ buf_puts(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+/*
+ * buf_put_crlf - add n bytes with every bare LF made CRLF (a maildir, or
+ * librnp's armour, has LF lines; mail on the wire and DKIM's simple
+ * canonicalisation have CRLF); a CR stays as it is
+ */
+void
+buf_put_crlf(struct buf *b, const void *p, size_t n)
+{
+	const unsigned char *t = p;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] == '\n' && (i == 0 || t[i - 1] != '\r'))
+			buf_putc(b, '\r');
+		buf_putc(b, t[i]);
+	}
+}
+
 /* buf_putc - add one byte */
 int
 buf_putc(struct buf *b, int c)

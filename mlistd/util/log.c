@@ -41,36 +41,19 @@ log_vline(int prio, const char *fmt, va_list ap)
 		syslog(prio, "%s", line);
 }
 
-/* log_info - an ordinary event */
+/* log_at - one line at a level (log_info, log_warn, log_err in log.h) */
 void
-log_info(const char *fmt, ...)
+log_at(enum log_level level, const char *fmt, ...)
 {
+	static const int prio[] = {
+		[LOG_L_INFO] = LOG_INFO,
+		[LOG_L_WARN] = LOG_WARNING,
+		[LOG_L_ERR] = LOG_ERR,
+	};
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vline(LOG_INFO, fmt, ap);
-	va_end(ap);
-}
-
-/* log_warn - something went wrong; carry on */
-void
-log_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vline(LOG_WARNING, fmt, ap);
-	va_end(ap);
-}
-
-/* log_err - an operation failed */
-void
-log_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vline(LOG_ERR, fmt, ap);
+	log_vline(prio[level], fmt, ap);
 	va_end(ap);
 }
 

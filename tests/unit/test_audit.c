@@ -12,28 +12,8 @@
 #include "mail/audit.h"
 #include "mail/listkey.h"
 
-static char *dir;
-static struct keys *keys;
-static struct store *st;
-static char dbpath[4200];
-
-static void
-setup(void)
-{
-	dir = tu_tmpdir();
-	keys = tu_keys();
-	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", dir);
-	st = tu_store(dbpath, keys);
-}
-
-static void
-teardown(void)
-{
-	store_close(st);
-	keys_free(keys);
-	tu_rmrf(dir);
-	free(dir);
-}
+/* dir, keys, st (its database at dbpath); setup and teardown */
+TU_STORE_FIXTURE
 
 static void
 last_entry(const struct audit_entry *e, void *arg)

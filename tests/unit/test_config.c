@@ -22,6 +22,12 @@ static const struct {
 	{ "limits = { command_timeout = 0; };\n", "limits.command_timeout: out of range: must be between 1 and 3600" },
 	{ "limits = 5;\n", "mlistd.conf:5: limits: must be a group" },
 	{ "this is not libconfig\n", "mlistd.conf:5: syntax error" },
+	/* each type's words, whole (config.c's cfg_kinds) */
+	{ "limits = { worker_memory = \"big\"; };\n",
+	    "mlistd.conf:5: limits.worker_memory: must be an integer\n" },
+	{ "dns = { resolver = 5; };\n",
+	    "mlistd.conf:5: dns.resolver: must be a string (in double quotes)\n" },
+	{ "dns = 5;\n", "mlistd.conf:5: dns: must be a group { ... }\n" },
 };
 
 static void

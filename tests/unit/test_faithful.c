@@ -54,26 +54,11 @@ teardown(void)
 	free(dir);
 }
 
-/* crlf - LF lines as CRLF (messages arrive from SMTP with CRLF) */
-static char *
-crlf(const char *s)
-{
-	struct buf b;
-
-	buf_init(&b, 0);
-	for (; *s; s++) {
-		if (*s == '\n' && (b.len == 0 || b.data[b.len - 1] != '\r'))
-			buf_putc(&b, '\r');
-		buf_putc(&b, *s);
-	}
-	return (char *)b.data;
-}
-
 /* anon - the pseudonymous body of text; OK expected */
 static const char *
 anon(const char *text, struct transform_out *o)
 {
-	char *m = crlf(text);
+	char *m = tu_crlf(text);
 	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 0, 1, 0 };
 
 	ck_assert_int_eq(transform_post(&in, o), OK);
@@ -217,7 +202,7 @@ END_TEST
 /* a real-identity copy keeps the forwarded message as it was */
 START_TEST(forwarded_message_kept_on_real_lists)
 {
-	char *m = crlf(fwd);
+	char *m = tu_crlf(fwd);
 	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 1, 0, 0 };
 	struct transform_out o;
 

@@ -35,25 +35,10 @@ teardown(void)
 	free(dir);
 }
 
-/* crlf - convert LF to CRLF (messages arrive from SMTP with CRLF) */
-static char *
-crlf(const char *s)
-{
-	struct buf b;
-
-	buf_init(&b, 0);
-	for (; *s; s++) {
-		if (*s == '\n' && (b.len == 0 || b.data[b.len - 1] != '\r'))
-			buf_putc(&b, '\r');
-		buf_putc(&b, *s);
-	}
-	return (char *)b.data;
-}
-
 static enum result
 run(const char *text, struct transform_out *out)
 {
-	char *m = crlf(text);
+	char *m = tu_crlf(text);
 	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 1, 0, 0 };
 	enum result r = transform_post(&in, out);
 
@@ -65,7 +50,7 @@ run(const char *text, struct transform_out *out)
 static enum result
 run_anon(const char *text, struct transform_out *out)
 {
-	char *m = crlf(text);
+	char *m = tu_crlf(text);
 	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 0, 1, 0 };
 	enum result r = transform_post(&in, out);
 
@@ -305,7 +290,7 @@ START_TEST(libetpan_crashers_refused)
 	buf_init(&why, 0);
 	ck_assert_int_eq(fs_read_file(path, &raw, &why), 0);
 	for (int variant = 0; variant < 2; variant++) {
-		char *m = variant ? crlf(buf_cstr(&raw)) : strdup(buf_cstr(&raw));
+		char *m = variant ? tu_crlf(buf_cstr(&raw)) : strdup(buf_cstr(&raw));
 		struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 0, 0, 1, 1, 0 };
 		enum result r = transform_post(&in, &o);
 

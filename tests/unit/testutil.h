@@ -104,6 +104,49 @@ tu_store(const char *path, const struct keys *k)
 	return st;
 }
 
+/*
+ * TU_STORE_FIXTURE - the fixture of a suite about the store: a fresh
+ * directory (dir), the keys, the database (st, at dbpath) opened in it by
+ * setup and gone after teardown (tcase_add_checked_fixture)
+ */
+#define TU_STORE_FIXTURE \
+static char *dir; \
+static struct keys *keys; \
+static struct store *st; \
+static char dbpath[4200]; \
+\
+static void \
+setup(void) \
+{ \
+	dir = tu_tmpdir(); \
+	keys = tu_keys(); \
+	snprintf(dbpath, sizeof(dbpath), "%s/mlistd.db", dir); \
+	st = tu_store(dbpath, keys); \
+} \
+\
+static void \
+teardown(void) \
+{ \
+	store_close(st); \
+	keys_free(keys); \
+	tu_rmrf(dir); \
+	free(dir); \
+}
+
+/*
+ * tu_crlf - LF lines as CRLF, as messages arrive from SMTP (malloced;
+ * NULL for "")
+ */
+static inline char *
+tu_crlf(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_put_crlf(&b, s, strlen(s));
+	return (char *)b.data;
+}
+
 /* tu_count - regular files in a directory */
 static inline int
 tu_count(const char *dir)
