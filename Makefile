@@ -9,6 +9,11 @@
 PREFIX	?= /usr/local
 DESTDIR	?=
 BUILD	?= build
+# One name per object whatever form BUILD is given in: the -MMD files name their
+# target as BUILD was spelled, and an object built with BUILD=$(CURDIR)/build
+# (the test suite's MLISTD_BUILD) would otherwise never be rebuilt by a plain
+# `make` when a header it includes changes (seen: a stale object, a link error).
+override BUILD := $(patsubst $(CURDIR)/%,%,$(BUILD))
 PYTHON	 = /usr/bin/python3
 
 CC	?= cc
