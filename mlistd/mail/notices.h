@@ -440,7 +440,78 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_WHY_SIG_ERROR, "why-sig-error", "", \
 	    "reason sig-error: the list could not check the signature") \
 	X(PIECE_WHY_PSEUDONYM_KEY, "why-pseudonym-key", "", \
-	    "reason pseudonym-key ({reason} of not-distributed): no key to sign")
+	    "reason pseudonym-key ({reason} of not-distributed): no key to sign") \
+	X(PIECE_AUDIT_REQUEST, "audit-request", "id detail", \
+	    "audit entry request: a grave action waits for the quorum " \
+	    "(detail: what, worded by its own piece)") \
+	X(PIECE_AUDIT_REQUEST_UNNUMBERED, "audit-request-unnumbered", \
+	    "detail", \
+	    "the same, to a member of a hidden-leadership list (requests' " \
+	    "numbers would count those not listed)") \
+	X(PIECE_AUDIT_EMERGENCY, "audit-emergency", "detail", \
+	    "audit entry of an action the operator took alone (mlistctl " \
+	    "--emergency)") \
+	X(PIECE_AUDIT_QUORUM, "audit-quorum", "detail agreed result", \
+	    "audit entry of a request that reached its quorum (agreed: " \
+	    "[audit-agreed-*], result: [audit-result-*])") \
+	X(PIECE_AUDIT_AGREED_MODERATORS, "audit-agreed-moderators", "votes", \
+	    "{agreed}: how many moderators agreed (after an entry whose " \
+	    "piece has no {agreed})") \
+	X(PIECE_AUDIT_AGREED_MEMBERS, "audit-agreed-members", "votes", \
+	    "{agreed}: how many members vouched for an applicant") \
+	X(PIECE_AUDIT_AGREED_QUORUM, "audit-agreed-quorum", "", \
+	    "{agreed} to members of a hidden-leadership list: how many " \
+	    "agreed would bound how many moderate") \
+	X(PIECE_AUDIT_RESULT_DONE, "audit-result-done", "", \
+	    "{result}: the decided action was done") \
+	X(PIECE_AUDIT_RESULT_NOT_APPLIED, "audit-result-not-applied", "", \
+	    "{result}: it could no longer be done (the member had left, ...)") \
+	X(PIECE_AUDIT_RESULT_EXPORT_APPROVED, "audit-result-export-approved", \
+	    "", \
+	    "{result}: a roster export approved") \
+	X(PIECE_AUDIT_RESULT_UNMASK_GONE, "audit-result-unmask-gone", "", \
+	    "{result}: nobody has the pseudonym to unmask any more") \
+	X(PIECE_AUDIT_BAN, "audit-ban", "member", \
+	    "audit entry ban, and {detail} of a ban asked for") \
+	X(PIECE_AUDIT_EXPEL, "audit-expel", "member", \
+	    "audit entry expel, and {detail} of an expulsion asked for") \
+	X(PIECE_AUDIT_ROLES_ASKED, "audit-roles-asked", "member role", \
+	    "{detail} of a role change asked for (and of grave-action's " \
+	    "{detail})") \
+	X(PIECE_AUDIT_ROLES, "audit-roles", "member role", \
+	    "audit entry roles: a role changed below the quorum") \
+	X(PIECE_AUDIT_POLICY, "audit-policy", "setting value", \
+	    "audit entry policy, and {detail} of a policy change asked for") \
+	X(PIECE_AUDIT_UNMASK, "audit-unmask", "ref", \
+	    "{detail} of an unmasking, its pseudonym by reference (ref: " \
+	    "\"pseudonym\" and 10 hex digits)") \
+	X(PIECE_AUDIT_UNMASK_NAMED, "audit-unmask-named", "pseudonym", \
+	    "the same, to a reader who may learn the pseudonym") \
+	X(PIECE_AUDIT_UNMASK_HIDDEN_PENDING, "audit-unmask-hidden-pending", \
+	    "", \
+	    "the same, to a member while the moderators decide") \
+	X(PIECE_AUDIT_UNMASK_HIDDEN, "audit-unmask-hidden", "", \
+	    "the same, to a member once the request is closed") \
+	X(PIECE_AUDIT_UNMASK_HIDDEN_MEMBER, "audit-unmask-hidden-member", "", \
+	    "an unmasking done, to a member of a list that does not tell the " \
+	    "unmasked") \
+	X(PIECE_AUDIT_LEADERSHIP_CHANGE, "audit-leadership-change", "", \
+	    "a role change, to a member of a hidden-leadership list") \
+	X(PIECE_AUDIT_REQUEST_UNKNOWN, "audit-request-unknown", "", \
+	    "a request whose state the list no longer knows, to a member") \
+	X(PIECE_AUDIT_ROSTER_EXPORT, "audit-roster-export", "", \
+	    "{detail} of a roster export asked for") \
+	X(PIECE_AUDIT_ROSTER_EXPORT_APPROVED, "audit-roster-export-approved", \
+	    "id", \
+	    "audit entry roster_export: printed, as request id approved") \
+	X(PIECE_AUDIT_ROSTER_EXPORT_SETUP, "audit-roster-export-setup", "", \
+	    "the same, below the quorum (setting a list up)") \
+	X(PIECE_AUDIT_APPLICANT, "audit-applicant", "", \
+	    "{detail} of an application waiting for the moderators or " \
+	    "vouches") \
+	X(PIECE_AUDIT_TEXT, "audit-text", "text", \
+	    "an entry written before the codes, renumbered for a member: its " \
+	    "own words")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
