@@ -617,7 +617,7 @@ audit_wrap(char *out, size_t n, const char *code, const char *const *vars,
 	return audit_format(&d, out, n);
 }
 
-/* word - the piece [audit-PREFIXCODE] with vars into out; -1 none is */
+/* word - the piece [PREFIXCODE] with vars into out; -1 none is */
 static int
 word(const struct notices *list, const struct notices *inst,
     const struct notice_ctx *ctx, const char *prefix, const char *code,
@@ -626,7 +626,7 @@ word(const struct notices *list, const struct notices *inst,
 	char name[100];
 	int id;
 
-	snprintf(name, sizeof(name), "audit-%s%.64s", prefix, code);
+	snprintf(name, sizeof(name), "%s%.64s", prefix, code);
 	if ((id = notice_piece_id(name)) < 0)
 		return -1;
 	return notice_piece_line(list, inst, (enum piece_id)id, ctx, vars,
@@ -641,6 +641,32 @@ plain(const char *detail, char *out, size_t n)
 	for (char *c = out; *c; c++)
 		if (*c == '\t')
 			*c = ' ';
+}
+
+/*
+ * audit_words - a coded text ("@CODE" and its pairs) worded by the piece
+ * named prefix and CODE, its pairs the piece's placeholders: 0, or -1
+ * when text is not coded or no piece has that name (out then "")
+ */
+int
+audit_words(const struct notices *list, const struct notices *inst,
+    const struct notice_ctx *ctx, const char *prefix, const char *text,
+    char *out, size_t n)
+{
+	const char *vars[2 * AUDIT_VARS + 1];
+	struct audit_detail d;
+	int k = 0;
+
+	if (n > 0)
+		*out = 0;
+	if (audit_parse(text, &d) < 0)
+		return -1;
+	for (int i = 0; i < d.n; i++) {
+		vars[k++] = d.name[i];
+		vars[k++] = d.value[i];
+	}
+	vars[k] = NULL;
+	return word(list, inst, ctx, prefix, d.code, vars, out, n);
 }
 
 struct worded {
@@ -675,14 +701,14 @@ inner(const struct notices *list, const struct notices *inst,
 		own[k++] = d->value[i];
 	}
 	own[k] = NULL;
-	if (of && word(list, inst, ctx, "", of, own, w->of,
+	if (of && word(list, inst, ctx, "audit-", of, own, w->of,
 	    sizeof(w->of)) < 0)
 		return -1;
-	if (res && word(list, inst, ctx, "result-", res, own, w->result,
-	    sizeof(w->result)) < 0)
+	if (res && word(list, inst, ctx, "audit-result-", res, own,
+	    w->result, sizeof(w->result)) < 0)
 		return -1;
-	if (agr && word(list, inst, ctx, "agreed-", agr, own, w->agreed,
-	    sizeof(w->agreed)) < 0)
+	if (agr && word(list, inst, ctx, "audit-agreed-", agr, own,
+	    w->agreed, sizeof(w->agreed)) < 0)
 		return -1;
 	return 0;
 }
@@ -712,8 +738,8 @@ audit_render(const struct notices *list, const struct notices *inst,
 		return;
 	}
 	memset(&w, 0, sizeof(w));
-	if (inner(list, inst, ctx, &d, &w) < 0 || word(list, inst, ctx, "",
-	    d.code, w.vars, out, n) < 0) {
+	if (inner(list, inst, ctx, &d, &w) < 0 || word(list, inst, ctx,
+	    "audit-", d.code, w.vars, out, n) < 0) {
 		plain(detail, out, n);
 		return;
 	}

@@ -51,6 +51,9 @@ const char *audit_get(const struct audit_detail *, const char *name);
 void	audit_set(struct audit_detail *, const char *name, const char *value);
 void	audit_keep(struct audit_detail *, const char *const *keep);
 int	audit_format(const struct audit_detail *, char *out, size_t n);
+int	audit_words(const struct notices *list, const struct notices *inst,
+	    const struct notice_ctx *, const char *prefix, const char *text,
+	    char *out, size_t n);
 int	audit_wrap(char *out, size_t n, const char *code,
 	    const char *const *vars, const char *inner);
 

@@ -376,7 +376,7 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_PGP_NO_KEY, "pgp-no-key", "", \
 	    "key (OpenPGP): the mail carries no OpenPGP public key") \
 	X(PIECE_PGP_KEY_UNUSABLE, "pgp-key-unusable", "why", \
-	    "key (OpenPGP): the key cannot be used (why: librnp's words)") \
+	    "key (OpenPGP): the key cannot be used (why: a [why-pgp-*] piece)") \
 	X(PIECE_PGP_KEY_SENT, "pgp-key-sent", "days", \
 	    "key (OpenPGP): a confirmation encrypted to the key is on its way") \
 	X(PIECE_PGP_CANCELLED, "pgp-cancelled", "", \
@@ -511,7 +511,79 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "vouches") \
 	X(PIECE_AUDIT_TEXT, "audit-text", "text", \
 	    "an entry written before the codes, renumbered for a member: its " \
-	    "own words")
+	    "own words") \
+	X(PIECE_WHY_PGP_UNREADABLE, "why-pgp-unreadable", "", \
+	    "reason pgp-unreadable ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_SECRET, "why-pgp-secret", "", \
+	    "reason pgp-secret ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_VERSION, "why-pgp-version", "", \
+	    "reason pgp-version ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_WEAK, "why-pgp-weak", "", \
+	    "reason pgp-weak ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_NO_SUBKEY, "why-pgp-no-subkey", "", \
+	    "reason pgp-no-subkey ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_REVOKED, "why-pgp-revoked", "", \
+	    "reason pgp-revoked ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_EXPIRED, "why-pgp-expired", "", \
+	    "reason pgp-expired ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_NO_SELF_SIG, "why-pgp-no-self-sig", "", \
+	    "reason pgp-no-self-sig ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_NO_UID, "why-pgp-no-uid", "", \
+	    "reason pgp-no-uid ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_NOT_ONE, "why-pgp-not-one", "", \
+	    "reason pgp-not-one ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_UNOPENED, "why-pgp-unopened", "", \
+	    "reason pgp-unopened ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_ERROR, "why-pgp-error", "", \
+	    "reason pgp-error ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_MIME_BROKEN, "why-mime-broken", "", \
+	    "reason mime-broken: the worker: the MIME structure points " \
+	    "outside the message") \
+	X(PIECE_WHY_BOUNDARY_QUOTE, "why-boundary-quote", "", \
+	    "reason boundary-quote: the worker: a boundary= opens a quote") \
+	X(PIECE_WHY_BOUNDARY_LENGTH, "why-boundary-length", "max", \
+	    "reason boundary-length: the worker: a boundary empty or too " \
+	    "long (max: 70)") \
+	X(PIECE_WHY_BOUNDARY_CHAR, "why-boundary-char", "", \
+	    "reason boundary-char: the worker: a boundary with a character " \
+	    "not allowed") \
+	X(PIECE_WHY_BOUNDARY_SPACE, "why-boundary-space", "", \
+	    "reason boundary-space: the worker: a boundary ending in a space") \
+	X(PIECE_WHY_TOO_MANY_PARTS, "why-too-many-parts", "parts depth", \
+	    "reason too-many-parts: the worker: too many MIME parts, or " \
+	    "nested too deep") \
+	X(PIECE_WHY_MIME_SEPARATORS, "why-mime-separators", "", \
+	    "reason mime-separators: the worker: a multipart whose boundary " \
+	    "is not found in it") \
+	X(PIECE_WHY_TOO_MANY_FIELDS, "why-too-many-fields", "max", \
+	    "reason too-many-fields: the worker: too many header fields") \
+	X(PIECE_WHY_NO_FROM, "why-no-from", "", \
+	    "reason no-from: the worker: no From address") \
+	X(PIECE_WHY_PARSER_TIMEOUT, "why-parser-timeout", "seconds", \
+	    "reason parser-timeout: the worker's parse ran out of time " \
+	    "(seconds: limits.worker_seconds)") \
+	X(PIECE_WHY_PARSER_CRASHED, "why-parser-crashed", "", \
+	    "reason parser-crashed: the worker's parse crashed") \
+	X(PIECE_WHY_PARSER_FORBIDDEN, "why-parser-forbidden", "", \
+	    "reason parser-forbidden: the worker's parse was killed by the " \
+	    "sandbox") \
+	X(PIECE_WHY_PARSER_FAILED, "why-parser-failed", "", \
+	    "reason parser-failed: the worker's parse failed otherwise") \
+	X(PIECE_WHY_PARSER_BAD_REPLY, "why-parser-bad-reply", "", \
+	    "reason parser-bad-reply: the worker answered in a shape the " \
+	    "queue manager refused") \
+	X(PIECE_WHY_UNREADABLE, "why-unreadable", "", \
+	    "reason unreadable: a worker's reason without a code (the log " \
+	    "has its text)") \
+	X(PIECE_WHY_PGP_FOREIGN_FROM, "why-pgp-foreign-from", "", \
+	    "reason pgp-foreign-from: an encrypted post whose inner From is " \
+	    "not the sender") \
+	X(PIECE_WHY_PGP_NO_MESSAGE, "why-pgp-no-message", "", \
+	    "reason pgp-no-message: multipart/encrypted holding no OpenPGP " \
+	    "message") \
+	X(PIECE_WHY_PGP_REPLAYED, "why-pgp-replayed", "", \
+	    "reason pgp-replayed: a ciphertext the list opened before, sent " \
+	    "again")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
@@ -535,7 +607,40 @@ enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
 	    PIECE_WHY_SIG_HEADERS_CHANGED) \
 	X(REASON_SIG_UNKNOWN_KEY, "sig-unknown-key", PIECE_WHY_SIG_UNKNOWN_KEY) \
 	X(REASON_SIG_ERROR, "sig-error", PIECE_WHY_SIG_ERROR) \
-	X(REASON_PSEUDONYM_KEY, "pseudonym-key", PIECE_WHY_PSEUDONYM_KEY)
+	X(REASON_PSEUDONYM_KEY, "pseudonym-key", PIECE_WHY_PSEUDONYM_KEY) \
+	X(REASON_PGP_UNREADABLE, "pgp-unreadable", PIECE_WHY_PGP_UNREADABLE) \
+	X(REASON_PGP_SECRET, "pgp-secret", PIECE_WHY_PGP_SECRET) \
+	X(REASON_PGP_VERSION, "pgp-version", PIECE_WHY_PGP_VERSION) \
+	X(REASON_PGP_WEAK, "pgp-weak", PIECE_WHY_PGP_WEAK) \
+	X(REASON_PGP_NO_SUBKEY, "pgp-no-subkey", PIECE_WHY_PGP_NO_SUBKEY) \
+	X(REASON_PGP_REVOKED, "pgp-revoked", PIECE_WHY_PGP_REVOKED) \
+	X(REASON_PGP_EXPIRED, "pgp-expired", PIECE_WHY_PGP_EXPIRED) \
+	X(REASON_PGP_NO_SELF_SIG, "pgp-no-self-sig", PIECE_WHY_PGP_NO_SELF_SIG) \
+	X(REASON_PGP_NO_UID, "pgp-no-uid", PIECE_WHY_PGP_NO_UID) \
+	X(REASON_PGP_NOT_ONE, "pgp-not-one", PIECE_WHY_PGP_NOT_ONE) \
+	X(REASON_PGP_UNOPENED, "pgp-unopened", PIECE_WHY_PGP_UNOPENED) \
+	X(REASON_PGP_ERROR, "pgp-error", PIECE_WHY_PGP_ERROR) \
+	X(REASON_MIME_BROKEN, "mime-broken", PIECE_WHY_MIME_BROKEN) \
+	X(REASON_BOUNDARY_QUOTE, "boundary-quote", PIECE_WHY_BOUNDARY_QUOTE) \
+	X(REASON_BOUNDARY_LENGTH, "boundary-length", PIECE_WHY_BOUNDARY_LENGTH) \
+	X(REASON_BOUNDARY_CHAR, "boundary-char", PIECE_WHY_BOUNDARY_CHAR) \
+	X(REASON_BOUNDARY_SPACE, "boundary-space", PIECE_WHY_BOUNDARY_SPACE) \
+	X(REASON_TOO_MANY_PARTS, "too-many-parts", PIECE_WHY_TOO_MANY_PARTS) \
+	X(REASON_MIME_SEPARATORS, "mime-separators", PIECE_WHY_MIME_SEPARATORS) \
+	X(REASON_TOO_MANY_FIELDS, "too-many-fields", PIECE_WHY_TOO_MANY_FIELDS) \
+	X(REASON_NO_FROM, "no-from", PIECE_WHY_NO_FROM) \
+	X(REASON_PARSER_TIMEOUT, "parser-timeout", PIECE_WHY_PARSER_TIMEOUT) \
+	X(REASON_PARSER_CRASHED, "parser-crashed", PIECE_WHY_PARSER_CRASHED) \
+	X(REASON_PARSER_FORBIDDEN, "parser-forbidden", \
+	    PIECE_WHY_PARSER_FORBIDDEN) \
+	X(REASON_PARSER_FAILED, "parser-failed", PIECE_WHY_PARSER_FAILED) \
+	X(REASON_PARSER_BAD_REPLY, "parser-bad-reply", \
+	    PIECE_WHY_PARSER_BAD_REPLY) \
+	X(REASON_UNREADABLE, "unreadable", PIECE_WHY_UNREADABLE) \
+	X(REASON_PGP_FOREIGN_FROM, "pgp-foreign-from", \
+	    PIECE_WHY_PGP_FOREIGN_FROM) \
+	X(REASON_PGP_NO_MESSAGE, "pgp-no-message", PIECE_WHY_PGP_NO_MESSAGE) \
+	X(REASON_PGP_REPLAYED, "pgp-replayed", PIECE_WHY_PGP_REPLAYED)
 
 #define REASON_ENUM(e, code, piece) e,
 enum reason_id { REASON_TABLE(REASON_ENUM) REASON_N };

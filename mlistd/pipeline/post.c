@@ -31,6 +31,7 @@
 #include "pipeline/notify.h"
 #include "pipeline/pgpin.h"
 #include "pipeline/pgpin_thread.h"
+#include "pipeline/pgpwhy.h"
 #include "pipeline/policy.h"
 #include "pipeline/post.h"
 #include "pipeline/sign.h"
@@ -255,6 +256,21 @@ post_signed(struct pipeline *p, struct post *o)
 }
 
 /*
+ * post_why - the worker's reason (or the engine's: pgp) in the list's
+ * words, for a notice's {reason}: its text stays in the log
+ */
+static const char *
+post_why(struct pipeline *p, const struct post *o, const char *reason,
+    int pgp, char *out, size_t n)
+{
+	struct notice_ctx ctx = { o->l->name, p->cfg->hostname };
+
+	pgpwhy_words(o->l->notices, p->cfg->notices, &ctx, reason, pgp, out,
+	    n);
+	return out;
+}
+
+/*
  * post_sealed - a ciphertext opened on this list before is not opened
  * again: refused with the opener's note, as one that cannot be opened.
  * One signed by the From's own key is the signature's replay to judge
@@ -263,7 +279,8 @@ post_signed(struct pipeline *p, struct post *o)
 static enum result
 post_sealed(struct pipeline *p, struct post *o)
 {
-	const char *vars[] = { "reason", "it was sent to the list before", NULL };
+	const char *vars[] = { "reason", NULL, NULL };
+	char words[300];
 	int rc;
 
 	if ((rc = pgpin_post_sealed_seen(p, o->l, &o->t)) < 0) {
@@ -275,6 +292,7 @@ post_sealed(struct pipeline *p, struct post *o)
 		return OK;
 	log_info("%s qmgr: list=%s kind=post reason=openpgp-replayed "
 	    "result=permfail", p->qid, o->l->name);
+	vars[1] = post_why(p, o, "@pgp-replayed", 1, words, sizeof(words));
 	post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
 	return PERMFAIL;
 }
@@ -285,6 +303,7 @@ post_transform(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
 	const char *vars[] = { "reason", NULL, NULL };
+	char words[300];
 	enum result r;
 
 	r = workpool_transform(&o->tin, o->pgp ? &o->pg : NULL, p->keys,
@@ -312,16 +331,17 @@ post_transform(struct pipeline *p, struct post *o)
 	if (o->t.pgp < 0) {
 		/* refused with a note, never distributed, not quarantined */
 		log_info("%s qmgr: list=%s kind=post "
-		    "reason=openpgp-undecryptable result=permfail", p->qid,
-		    l->name);
-		vars[1] = o->t.reason;
+		    "reason=openpgp-undecryptable (%s) result=permfail",
+		    p->qid, l->name, o->t.reason);
+		vars[1] = post_why(p, o, o->t.reason, 1, words,
+		    sizeof(words));
 		/* the opener's note: every post, within the day's cap */
 		post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
 		return PERMFAIL;
 	}
 	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
 	    p->qid, l->name, o->t.reason);
-	vars[1] = o->t.reason;
+	vars[1] = post_why(p, o, o->t.reason, 0, words, sizeof(words));
 	post_note(p, o, early_to(o), NOTICE_UNPROCESSABLE, vars);
 	*o->quarantine = 1;
 	return PERMFAIL;

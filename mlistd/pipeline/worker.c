@@ -909,11 +909,12 @@ ending(struct worker_job *j, char *reason, size_t len)
 	else
 		how = "failed";
 	j->crashed = strcmp(how, "timed out") != 0;
+	/* a code the queue manager words ([why-parser-*]) */
 	if (!j->crashed)
-		snprintf(reason, len, "the message could not be parsed (parser timed out: it took more than %d s)",
-		    secs);
+		snprintf(reason, len, "@parser-timeout\tseconds=%d", secs);
 	else
-		snprintf(reason, len, "the message could not be parsed (parser %s)", how);
+		snprintf(reason, len, "@parser-%s", sig == SIGSYS ?
+		    "forbidden" : sig ? "crashed" : "failed");
 	if (sig || rd == -2)
 		log_warn("%s worker: parser %s (signal %d)",
 		    *j->qid ? j->qid : "NOQUEUE", how, sig);
@@ -931,8 +932,8 @@ unpack(const struct buf *raw, struct transform_out *out)
 	for (int i = 0; i < TP_N; i++)
 		total += h.plen[i] < raw->len ? h.plen[i] : raw->len;
 	if (total != raw->len - sizeof(h) || (h.result != OK && h.result != PERMFAIL && h.result != TEMPFAIL))
-		return snprintf(out->reason, sizeof(out->reason), "the message could not be parsed (bad worker reply)"),
-		    PERMFAIL;
+		return snprintf(out->reason, sizeof(out->reason),
+		    "@parser-bad-reply"), PERMFAIL;
 	out->automatic = h.automatic;
 	out->bounce = h.bounce;
 	out->loop = h.loop;
