@@ -583,7 +583,10 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "message") \
 	X(PIECE_WHY_PGP_REPLAYED, "why-pgp-replayed", "", \
 	    "reason pgp-replayed: a ciphertext the list opened before, sent " \
-	    "again")
+	    "again") \
+	X(PIECE_WHY_PGP_NO_INTEGRITY, "why-pgp-no-integrity", "", \
+	    "reason pgp-no-integrity: encrypted without integrity protection " \
+	    "(an old mode)")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
@@ -640,7 +643,9 @@ enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };
 	X(REASON_PGP_FOREIGN_FROM, "pgp-foreign-from", \
 	    PIECE_WHY_PGP_FOREIGN_FROM) \
 	X(REASON_PGP_NO_MESSAGE, "pgp-no-message", PIECE_WHY_PGP_NO_MESSAGE) \
-	X(REASON_PGP_REPLAYED, "pgp-replayed", PIECE_WHY_PGP_REPLAYED)
+	X(REASON_PGP_REPLAYED, "pgp-replayed", PIECE_WHY_PGP_REPLAYED) \
+	X(REASON_PGP_NO_INTEGRITY, "pgp-no-integrity", \
+	    PIECE_WHY_PGP_NO_INTEGRITY)
 
 #define REASON_ENUM(e, code, piece) e,
 enum reason_id { REASON_TABLE(REASON_ENUM) REASON_N };

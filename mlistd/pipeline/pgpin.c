@@ -328,8 +328,8 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 		struct notice_ctx ctx = { l->name, p->cfg->hostname };
 		char words[300];
 
-		pgpwhy_words(l->notices, p->cfg->notices, &ctx, f.why, 1,
-		    words, sizeof(words));
+		pgpwhy_words(l->notices, p->cfg->notices, &ctx, f.why,
+		    REASON_PGP_ERROR, words, sizeof(words));
 		if (key_words(p, l, PIECE_PGP_KEY_UNUSABLE,
 		    (const char *[]){ "why", words, NULL }, b) < 0) {
 			pgpin_found_free(&f);

@@ -42,6 +42,9 @@ static const struct {
 	{ "the list's key did not load", REASON_PGP_UNOPENED },
 	{ "the From: inside the encryption", REASON_PGP_FOREIGN_FROM },
 	{ "it holds no OpenPGP message", REASON_PGP_NO_MESSAGE },
+	{ "the message is not encrypted", REASON_PGP_NO_MESSAGE },
+	{ "cannot decrypt", REASON_PGP_UNOPENED },
+	{ "encrypted without integrity", REASON_PGP_NO_INTEGRITY },
 };
 
 /*
@@ -66,15 +69,18 @@ pgpwhy_reason(const char *why)
 /*
  * pgpwhy_words - why in the member's words, into out: a code of the
  * worker's by its piece; other text, which the member never reads, as
- * the engine's code (engine: an OpenPGP refusal) or the catch-all
- * [why-unreadable]. The caller logs why itself, for the administrator.
+ * the engine's code it maps to, else fallback's piece. The caller logs
+ * why itself, for the administrator.
  */
 void
 pgpwhy_words(const struct notices *list, const struct notices *inst,
-    const struct notice_ctx *ctx, const char *why, int engine, char *out,
-    size_t n)
+    const struct notice_ctx *ctx, const char *why, enum reason_id fallback,
+    char *out, size_t n)
 {
-	enum reason_id code = engine ? pgpwhy_reason(why) : REASON_UNREADABLE;
+	enum reason_id code = pgpwhy_reason(why);
+
+	if (code == REASON_PGP_ERROR)
+		code = fallback;
 
 	if (audit_words(list, inst, ctx, "why-", why, out, n) == 0)
 		return;

@@ -11,7 +11,7 @@
 
 enum reason_id	pgpwhy_reason(const char *why);
 void	pgpwhy_words(const struct notices *list, const struct notices *inst,
-	    const struct notice_ctx *, const char *why, int engine, char *out,
-	    size_t n);
+	    const struct notice_ctx *, const char *why, enum reason_id fallback,
+	    char *out, size_t n);
 
 #endif

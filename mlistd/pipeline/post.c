@@ -256,17 +256,17 @@ post_signed(struct pipeline *p, struct post *o)
 }
 
 /*
- * post_why - the worker's reason (or the engine's: pgp) in the list's
- * words, for a notice's {reason}: its text stays in the log
+ * post_why - the worker's reason (or the engine's) in the list's words,
+ * for a notice's {reason}; fallback words any other text (pgpwhy.c)
  */
 static const char *
 post_why(struct pipeline *p, const struct post *o, const char *reason,
-    int pgp, char *out, size_t n)
+    enum reason_id fallback, char *out, size_t n)
 {
 	struct notice_ctx ctx = { o->l->name, p->cfg->hostname };
 
-	pgpwhy_words(o->l->notices, p->cfg->notices, &ctx, reason, pgp, out,
-	    n);
+	pgpwhy_words(o->l->notices, p->cfg->notices, &ctx, reason, fallback,
+	    out, n);
 	return out;
 }
 
@@ -292,7 +292,8 @@ post_sealed(struct pipeline *p, struct post *o)
 		return OK;
 	log_info("%s qmgr: list=%s kind=post reason=openpgp-replayed "
 	    "result=permfail", p->qid, o->l->name);
-	vars[1] = post_why(p, o, "@pgp-replayed", 1, words, sizeof(words));
+	vars[1] = post_why(p, o, "@pgp-replayed", REASON_PGP_REPLAYED, words,
+	    sizeof(words));
 	post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
 	return PERMFAIL;
 }
@@ -331,17 +332,18 @@ post_transform(struct pipeline *p, struct post *o)
 	if (o->t.pgp < 0) {
 		/* refused with a note, never distributed, not quarantined */
 		log_info("%s qmgr: list=%s kind=post "
-		    "reason=openpgp-undecryptable (%s) result=permfail",
-		    p->qid, l->name, o->t.reason);
-		vars[1] = post_why(p, o, o->t.reason, 1, words,
-		    sizeof(words));
+		    "reason=openpgp-undecryptable result=permfail", p->qid,
+		    l->name);
+		vars[1] = post_why(p, o, o->t.reason, REASON_PGP_UNOPENED,
+		    words, sizeof(words));
 		/* the opener's note: every post, within the day's cap */
 		post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
 		return PERMFAIL;
 	}
 	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
 	    p->qid, l->name, o->t.reason);
-	vars[1] = post_why(p, o, o->t.reason, 0, words, sizeof(words));
+	vars[1] = post_why(p, o, o->t.reason, REASON_UNREADABLE, words,
+	    sizeof(words));
 	post_note(p, o, early_to(o), NOTICE_UNPROCESSABLE, vars);
 	*o->quarantine = 1;
 	return PERMFAIL;

@@ -159,14 +159,17 @@ START_TEST(every_worker_code_has_its_piece)
 
 		ck_assert_int_ge(notice_piece_id(fam[i]), 0);
 	}
-	pgpwhy_words(NULL, n, &ctx, "@parser-timeout\tseconds=3", 0, out,
+	pgpwhy_words(NULL, n, &ctx, "@parser-timeout\tseconds=3",
+	    REASON_UNREADABLE, out,
 	    sizeof(out));
 	ck_assert_str_eq(out, "the message could not be parsed (parser timed "
 	    "out: it took more than 3 s)");
 	/* a text without a code is never what the member reads */
-	pgpwhy_words(NULL, n, &ctx, "librnp: Bad state", 0, out, sizeof(out));
+	pgpwhy_words(NULL, n, &ctx, "librnp: Bad state", REASON_UNREADABLE,
+	    out, sizeof(out));
 	ck_assert_str_eq(out, "the list could not read it");
-	pgpwhy_words(NULL, n, &ctx, "the key is revoked", 1, out, sizeof(out));
+	pgpwhy_words(NULL, n, &ctx, "the key is revoked", REASON_PGP_ERROR,
+	    out, sizeof(out));
 	ck_assert_str_eq(out, "the key is revoked");
 	notices_free(n);
 	buf_free(&err);
