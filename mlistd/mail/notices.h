@@ -586,7 +586,53 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "again") \
 	X(PIECE_WHY_PGP_NO_INTEGRITY, "why-pgp-no-integrity", "", \
 	    "reason pgp-no-integrity: encrypted without integrity protection " \
-	    "(an old mode)")
+	    "(an old mode)") \
+	X(PIECE_PART_PGP_KEY, "part-pgp-key", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-key") \
+	X(PIECE_PART_PGP_SIGNATURE, "part-pgp-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-signature") \
+	X(PIECE_PART_SMIME_SIGNATURE, "part-smime-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime-signature") \
+	X(PIECE_PART_SMIME, "part-smime", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime") \
+	X(PIECE_PART_PGP_ENCRYPTED, "part-pgp-encrypted", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-encrypted") \
+	X(PIECE_PART_VCARD, "part-vcard", "", \
+	    "{parts} of parts-removed/nothing-left: a line for vcard") \
+	X(PIECE_PART_TNEF, "part-tnef", "", \
+	    "{parts} of parts-removed/nothing-left: a line for tnef") \
+	X(PIECE_PART_PGP_FILE_ASC, "part-pgp-file-asc", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-file-asc") \
+	X(PIECE_PART_PGP_FILE, "part-pgp-file", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-file") \
+	X(PIECE_PART_SIGNATURE_FILE, "part-signature-file", "", \
+	    "{parts} of parts-removed/nothing-left: a line for signature-file") \
+	X(PIECE_PART_SMIME_PART, "part-smime-part", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime-part") \
+	X(PIECE_PART_SMIME_CERTIFICATE, "part-smime-certificate", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime-certificate") \
+	X(PIECE_PART_KEY_FILE, "part-key-file", "", \
+	    "{parts} of parts-removed/nothing-left: a line for key-file") \
+	X(PIECE_PART_INLINE_SIGNATURE, "part-inline-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for inline-signature") \
+	X(PIECE_PART_PASTED_KEY, "part-pasted-key", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pasted-key") \
+	X(PIECE_PART_OWN_SIGNATURE, "part-own-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for own-signature") \
+	X(PIECE_PART_ENCRYPTED, "part-encrypted", "", \
+	    "{parts} of parts-removed/nothing-left: a line for encrypted") \
+	X(PIECE_PART_FORWARDED_UNREADABLE, "part-forwarded-unreadable", "", \
+	    "{parts} of parts-removed/nothing-left: a line for forwarded-unreadable") \
+	X(PIECE_PART_FRAGMENT, "part-fragment", "", \
+	    "{parts} of parts-removed/nothing-left: a line for fragment") \
+	X(PIECE_PART_IMAGE_UNCHECKED, "part-image-unchecked", "", \
+	    "{parts} of parts-removed/nothing-left: a line for image-unchecked") \
+	X(PIECE_PART_IMAGE_DETAILS, "part-image-details", "name", \
+	    "{parts} of parts-removed/nothing-left: a line for image-details") \
+	X(PIECE_PART_IMAGE_DETAILS_UNNAMED, "part-image-details-unnamed", "", \
+	    "{parts} of parts-removed/nothing-left: a line for image-details-unnamed") \
+	X(PIECE_PART_EVERY_PART, "part-every-part", "", \
+	    "{parts} of parts-removed/nothing-left: a line for every-part")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

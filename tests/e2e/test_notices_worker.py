@@ -52,3 +52,29 @@ def test_the_engines_refusal_of_a_key_is_the_lists_piece(make_instance, sink):
     # the engine's own words are for the administrator: in the log, never in the answer
     assert inst.wait_log("reason=pgp-unreadable (")
     assert "not an OpenPGP" not in ans and "armoured" not in ans and "librnp" not in ans
+
+
+def test_the_parts_taken_out_are_the_lists_pieces(make_instance, sink):
+    """What the worker took out of a post comes back as codes: the author's notice lists them in
+    the list's words ([part-*]), one "- " line each."""
+    quill = "quill@example.net"
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"},
+                         members=(quill, "bob@example.org"), start=False)
+    pieces(inst, "[part-vcard]\neine Visitenkarte (vCard)\n"
+                 "[part-tnef]\nein Outlook-Anhang (winmail.dat)\n")
+    inst.start()
+    raw = (b"From: Quill Ardenwick <quill@example.net>\r\nSubject: many\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=\"A\"\r\n\r\n--A\r\nContent-Type: text/plain\r\n\r\n"
+           b"Text.\r\n--A\r\nContent-Type: text/vcard\r\n\r\nBEGIN:VCARD\r\nEND:VCARD\r\n"
+           b"--A\r\nContent-Type: application/pgp-keys\r\n\r\nx\r\n"
+           b"--A\r\nContent-Type: application/ms-tnef\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           b"eJ8+\r\n--A--\r\n")
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(quill, ["demo@lists.example"], raw)
+    assert wait_until(lambda: [m for m in sink.handler.messages if "bob@example.org" in m[1]])
+    note = wait_until(lambda: [m[2] for m in sink.handler.messages if m[1] == [quill]])
+    assert note, inst.logtext()
+    text = note[0].decode("utf-8", "replace")
+    assert "- eine Visitenkarte (vCard)\r\n" in text and "- ein Outlook-Anhang (winmail.dat)" in text, text
+    assert "- an attached OpenPGP key" in text, text            # the shipped piece where none is set
+    assert "contact card" not in text and "TNEF" not in text and "@vcard" not in text
