@@ -632,7 +632,19 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_PART_IMAGE_DETAILS_UNNAMED, "part-image-details-unnamed", "", \
 	    "{parts} of parts-removed/nothing-left: a line for image-details-unnamed") \
 	X(PIECE_PART_EVERY_PART, "part-every-part", "", \
-	    "{parts} of parts-removed/nothing-left: a line for every-part")
+	    "{parts} of parts-removed/nothing-left: a line for every-part") \
+	X(PIECE_KEYS_ACTIVE, "keys-active", "", \
+	    "keys: after the DKIM key that signs new posts") \
+	X(PIECE_KEYS_OLDER, "keys-older", "", \
+	    "keys: after a DKIM key of older posts") \
+	X(PIECE_X25519_RETIRED, "sealed-key-retired", "", \
+	    "key x25519:KEY: the sealed format is retired, OpenPGP instead") \
+	X(PIECE_PGP_DONE_CANCELLED, "pgp-done-cancelled", "", \
+	    "done: a waiting replacing OpenPGP key cancelled") \
+	X(PIECE_PGP_DONE_NONE_WAITED, "pgp-done-none-waited", "", \
+	    "done: a cancel, when no replacing key waited") \
+	X(PIECE_PGP_DONE_REPLACED, "pgp-done-replaced", "fingerprint", \
+	    "done, to the old key: the new key took effect")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

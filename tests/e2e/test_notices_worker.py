@@ -78,3 +78,25 @@ def test_the_parts_taken_out_are_the_lists_pieces(make_instance, sink):
     assert "- eine Visitenkarte (vCard)\r\n" in text and "- ein Outlook-Anhang (winmail.dat)" in text, text
     assert "- an attached OpenPGP key" in text, text            # the shipped piece where none is set
     assert "contact card" not in text and "TNEF" not in text and "@vcard" not in text
+
+
+def test_the_keys_answer_and_the_retired_key_answer_are_pieces(make_instance, sink, tmp_path):
+    """The keys answer's tag of each DKIM key and the answer to a retired X25519 key are the
+    list's pieces ([keys-active], [sealed-key-retired])."""
+    import subprocess
+    from conftest import MLISTCTL
+    inst = make_instance(start=False)
+    pieces(inst, "[keys-active]\n(signiert neue Beiträge)\n"
+                 "[sealed-key-retired]\nX25519-Schlüssel verschlüsseln nichts mehr: OpenPGP bitte.\n\n")
+    inst.start()
+    mlist = os.path.join(os.path.dirname(MLISTCTL), "mlist")
+    r = subprocess.run([mlist, "keygen", "--out", str(tmp_path / "k")], capture_output=True, text=True)
+    x = r.stdout.split()[1]
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("bob@example.org", ["demo-request@lists.example"],
+                   f"From: bob@example.org\r\nSubject: commands\r\n\r\nkeys\r\nkey {x}\r\n".encode())
+    got = wait_until(lambda: to(sink, "bob@example.org", b"_domainkey"))
+    assert got, inst.logtext()
+    text = got[0].decode("utf-8", "replace").replace("=\r\n", "")
+    assert "(signiert neue Beitr" in text and "X25519-Schl" in text, text
+    assert "signs new posts" not in text and "no longer encrypt" not in text
