@@ -67,6 +67,22 @@ pgpwhy_reason(const char *why)
 }
 
 /*
+ * pgpwhy_code - the engine's text why as a worker's code, for the sandbox
+ * to hand on: "@CODE" (fallback for a text the table does not know) and
+ * the text as "engine", which no piece shows (for the log, if any)
+ */
+void
+pgpwhy_code(const char *why, enum reason_id fallback, char *out, size_t n)
+{
+	enum reason_id code = pgpwhy_reason(why);
+
+	if (code == REASON_PGP_ERROR)
+		code = fallback;
+	(void)audit_code(out, n, reason_code(code),
+	    (const char *[]){ "engine", why, NULL });
+}
+
+/*
  * pgpwhy_words - why in the member's words, into out: a code of the
  * worker's by its piece; other text, which the member never reads, as
  * the engine's code it maps to, else fallback's piece. The caller logs

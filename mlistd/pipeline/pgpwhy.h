@@ -10,6 +10,8 @@
 #include "mail/notices.h"
 
 enum reason_id	pgpwhy_reason(const char *why);
+void	pgpwhy_code(const char *why, enum reason_id fallback, char *out,
+	    size_t n);
 void	pgpwhy_words(const struct notices *list, const struct notices *inst,
 	    const struct notice_ctx *, const char *why, enum reason_id fallback,
 	    char *out, size_t n);

@@ -76,6 +76,7 @@
 #include "util/sandbox.h"
 #include "mail/notices.h"
 #include "pipeline/pgpin_open.h"
+#include "pipeline/pgpwhy.h"
 #include "pipeline/worker.h"
 
 #define WORKER_MAXKIDS	64
@@ -436,8 +437,9 @@ child_open(struct transform_in *in, struct worker_pgp *pg,
 		return OK;
 	if (rc < 0) {
 		out->pgp = -1;
-		snprintf(out->reason, sizeof(out->reason), "it could not be "
-		    "decrypted with the list's key: %.100s", r.why);
+		/* a code the queue manager words (pgpwhy.c) */
+		pgpwhy_code(r.why, REASON_PGP_UNOPENED, out->reason,
+		    sizeof(out->reason));
 		return PERMFAIL;
 	}
 	out->pgp = 1;
