@@ -644,7 +644,15 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_PGP_DONE_NONE_WAITED, "pgp-done-none-waited", "", \
 	    "done: a cancel, when no replacing key waited") \
 	X(PIECE_PGP_DONE_REPLACED, "pgp-done-replaced", "fingerprint", \
-	    "done, to the old key: the new key took effect")
+	    "done, to the old key: the new key took effect") \
+	X(PIECE_STEP_WARNING, "step-warning", "", \
+	    "{step} of discipline-confirm: a private warning") \
+	X(PIECE_STEP_PUBLIC, "step-public", "", \
+	    "{step}: a public warning") \
+	X(PIECE_STEP_SUSPEND, "step-suspend", "days", \
+	    "{step}: a suspension (days: leadership.discipline_steps)") \
+	X(PIECE_NO_REASON_STEP, "no-reason-step", "", \
+	    "{reason} of a discipline step's notices when the moderator gave none")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

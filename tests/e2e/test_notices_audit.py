@@ -76,3 +76,32 @@ def test_grave_actions_in_the_members_view_are_the_lists_words(make_instance, si
     entries = json.loads(inst.ctl("--json", "audit", "demo").stdout)
     assert [e["code"] for e in entries if e["action"] == "request"] == ["request"] * 3, entries
     assert inst.ctl("audit", "demo", "--verify").returncode == 0
+
+
+def test_the_discipline_steps_are_the_lists_words(make_instance, sink):
+    """The step a moderator confirms ({step} of discipline-confirm) and a step without a reason
+    ({reason} of the member's warning) are the list's pieces, [step-*] and [no-reason-step]."""
+    from test_leadership import send, token
+    inst = make_instance(members=(ROSA, "m1@example.org"), start=False,
+                         list_settings={"identity.mode": "pseudonym",
+                                        "leadership.discipline": "warn, suspend:10",
+                                        "leadership.discipline_days": "0"})
+    path = os.path.join(inst.root, "templates", "notices", "demo", "pieces")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[step-warning]\neine private Verwarnung\n"
+                "[no-reason-step]\n(ohne Begründung der Moderatoren)\n")
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Red Heron")
+    inst.start()
+    send(inst, b"From: Mod One <m1@example.org>\r\nSubject: discipline Red Heron\r\n\r\n",
+         "m1@example.org", rcpt="demo-owner+discipline@lists.example")
+    ask = wait_until(lambda: to(sink, "m1@example.org", b"Confirm a discipline step"))
+    assert ask, inst.logtext()
+    assert "eine private Verwarnung".encode() in ask[0] and b"a private warning" not in ask[0]
+    send(inst, b"From: m1@example.org\r\nSubject: Re\r\n\r\nyes\r\n", "m1@example.org",
+         rcpt=f"demo-confirm+{token(ask[0])}@lists.example")
+    warn = wait_until(lambda: to(sink, ROSA, b"A warning from the moderators"))
+    assert warn, inst.logtext()
+    assert "(ohne Begründung der Moderatoren)".encode() in warn[0], warn[0]
+    assert b"gave no reason" not in warn[0]
