@@ -652,7 +652,10 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	X(PIECE_STEP_SUSPEND, "step-suspend", "days", \
 	    "{step}: a suspension (days: leadership.discipline_steps)") \
 	X(PIECE_NO_REASON_STEP, "no-reason-step", "", \
-	    "{reason} of a discipline step's notices when the moderator gave none")
+	    "{reason} of a discipline step's notices when the moderator gave none") \
+	X(PIECE_UNNAMED_SENDER, "unnamed-sender", "", \
+	    "the display name of a post without a From, which the list gives its " \
+	    "own address")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

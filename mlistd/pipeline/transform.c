@@ -346,6 +346,35 @@ transform_list_headers(const struct config *cfg, const struct list_cfg *list, st
 }
 
 /*
+ * unnamed_from - the From of a post that had none: the list's address, its
+ * display name [unnamed-sender] (the job brings the piece to the worker),
+ * quoted when ASCII, else RFC 2047 encoded-words
+ */
+static void
+unnamed_from(const struct transform_in *in, struct buf *b)
+{
+	struct notice_ctx ctx = { in->list->name,
+	    in->cfg ? in->cfg->hostname : "" };
+	char w[200];
+	int ascii = 1;
+
+	if (!in->cfg || notice_piece_line(in->list->notices, in->cfg->notices,
+	    PIECE_UNNAMED_SENDER, &ctx, NULL, w, sizeof(w)) < 0 || !*w)
+		snprintf(w, sizeof(w), "%s", in->list->name);
+	for (char *c = w; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == '"' || *c == '\\')
+			*c = ' ';
+		ascii &= (unsigned char)*c < 0x80;
+	}
+	buf_puts(b, "From: ");
+	if (ascii)
+		buf_printf(b, "\"%s\"", w);
+	else
+		notice_subject(w, b);
+	buf_printf(b, " <%s@%s>\r\n", in->list->name, in->cfg->hostname);
+}
+
+/*
  * no_subject - [no-subject]'s words after the prefix, as a header's text:
  * one line, RFC 2047 encoded-words when a translation is not ASCII (in the
  * sandboxed worker the job brought the piece: worker.c)
@@ -593,8 +622,7 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		munged_from(in, h, b);
 	else if (!hdr_get(h, "From"))
 		/* RFC 5322 wants one, and a signature should cover one: the list, not a guess */
-		buf_printf(b, "From: \"Unnamed sender via %s\" <%s@%s>\r\n", in->list->name,
-		    in->list->name, in->cfg->hostname);
+		unnamed_from(in, b);
 	if (!in->intact)
 		subject(in, h, b);
 	if (restamp || !hdr_get(h, "Date")) {

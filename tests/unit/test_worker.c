@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "mail/notices.h"
 #include "../../mlistd/pipeline/worker.h"
 #include "../../mlistd/util/sandbox.h"
 
@@ -117,6 +118,44 @@ teardown(void)
 	tu_rmrf(dir);
 	free(dir);
 }
+
+
+/*
+ * a post without a From gets the list's address under [unnamed-sender]:
+ * the job brings the list's piece into the sandbox, and a translation
+ * that is not ASCII goes out as encoded-words
+ */
+START_TEST(unnamed_sender_is_the_lists_piece)
+{
+	static const char m[] = "Subject: hi\r\n\r\nbody\r\n";
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m,
+	    sizeof(m) - 1, 0, 0, 1, 0, 0 };
+	struct transform_out o;
+	struct notices *mine;
+	struct buf err;
+	char *d = tu_tmpdir();
+
+	ck_assert_int_eq(worker_transform(&in, keys, &o), OK);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered),
+	    "From: \"Unnamed sender via demo\" <demo@"));
+	transform_out_free(&o);
+	tu_write(d, "pieces", "[unnamed-sender]\nAbsender unbekannt (\xc3\xbc"
+	    "ber {list})\n");
+	buf_init(&err, 0);
+	ck_assert_int_eq(notices_load(d, 0, &mine, &err), 0);
+	list.notices = mine;
+	ck_assert_int_eq(worker_transform(&in, keys, &o), OK);
+	list.notices = NULL;
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered),
+	    "From: =?utf-8?B?"));
+	ck_assert_ptr_null(strstr(buf_cstr(&o.rendered), "Unnamed"));
+	transform_out_free(&o);
+	notices_free(mine);
+	buf_free(&err);
+	tu_rmrf(d);
+	free(d);
+}
+END_TEST
 
 START_TEST(same_result_as_in_process)
 {
@@ -360,6 +399,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, same_result_as_in_process);
+	tcase_add_test(tc, unnamed_sender_is_the_lists_piece);
 	tcase_add_test(tc, footer_boundary_random_in_sandbox);
 	tcase_add_test(tc, refusal_crosses_the_pipe);
 	tcase_add_test(tc, crash_in_parser_is_contained);
