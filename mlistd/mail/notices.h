@@ -655,7 +655,20 @@ enum notice_id { NOTICE_TABLE(NOTICE_ENUM) NOTICE_N };
 	    "{reason} of a discipline step's notices when the moderator gave none") \
 	X(PIECE_UNNAMED_SENDER, "unnamed-sender", "", \
 	    "the display name of a post without a From, which the list gives its " \
-	    "own address")
+	    "own address") \
+	X(PIECE_HELD_MODERATED, "held-moderated", "", \
+	    "{reason} of held: the list is moderated") \
+	X(PIECE_HELD_PROBATION, "held-probation", "", \
+	    "{reason} of held: a new member's post (probation_posts)") \
+	X(PIECE_HELD_LEAK, "held-leak", "", \
+	    "{reason} of held: it would identify its author") \
+	X(PIECE_HELD_DOCUMENT, "held-document", "", \
+	    "{reason} of held: an attached document names its author") \
+	X(PIECE_HELD_UNCONFIRMED, "held-unconfirmed", "", \
+	    "{reason} of held: a post in a member's name, not confirmed") \
+	X(PIECE_HELD_UNCONFIRMED_QUIET, "held-unconfirmed-quiet", "", \
+	    "{reason} of held: the same, after the day's notice to the " \
+	    "moderators")
 
 #define PIECE_ENUM(e, name, vars, when) e,
 enum piece_id { PIECE_TABLE(PIECE_ENUM) PIECE_N };

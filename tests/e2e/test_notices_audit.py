@@ -105,3 +105,21 @@ def test_the_discipline_steps_are_the_lists_words(make_instance, sink):
     assert warn, inst.logtext()
     assert "(ohne Begründung der Moderatoren)".encode() in warn[0], warn[0]
     assert b"gave no reason" not in warn[0]
+
+
+def test_why_a_post_is_held_is_the_lists_words(make_instance, sink):
+    """{reason} of the moderators' held notice is the hold's code worded by [held-CODE]."""
+    from test_leadership import send
+    inst = make_instance(list_settings={"posting": "moderated"},
+                         members=("alice@example.org", "m1@example.org"), start=False)
+    path = os.path.join(inst.root, "templates", "notices", "demo", "pieces")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[held-moderated]\ndie Liste ist moderiert\n")
+    inst.ctl("member", "set", "demo", "m1@example.org", "role", "moderator")
+    inst.start()
+    send(inst, b"From: alice@example.org\r\nSubject: held\r\n\r\nHold me.\r\n", "alice@example.org")
+    n = wait_until(lambda: to(sink, "m1@example.org", b"Hold me."))
+    assert n, inst.logtext()
+    assert b"held for the moderators (die Liste ist moderiert)" in n[0].replace(b"=\r\n", b""), n[0]
+    assert b"(moderated)" not in n[0]
