@@ -68,31 +68,6 @@ ask_one(const struct member *m, void *arg)
 }
 
 /*
- * held_words - why a post is held (its codes, comma-separated: "leak,
- * document") in the list's words, the piece [held-CODE] for each; a code
- * with no piece as it is
- */
-static void
-held_words(struct pipeline *p, const struct list_cfg *l, const char *reason,
-    char *out, size_t n)
-{
-	struct notice_ctx ctx = { l->name, p->cfg->hostname };
-	char code[80], w[300];
-	size_t k, len;
-
-	*out = 0;
-	for (; *reason; reason += k + (reason[k] == ',')) {
-		k = strcspn(reason, ",");
-		snprintf(code, sizeof(code), "@%.*s", (int)k, reason);
-		if (audit_words(l->notices, p->cfg->notices, &ctx, "held-",
-		    code, w, sizeof(w)) < 0)
-			snprintf(w, sizeof(w), "%s", code + 1);
-		len = strlen(out);
-		snprintf(out + len, n - len, "%s%s", len ? ", " : "", w);
-	}
-}
-
-/*
  * moderate_ask - tell every moderator and owner of l about held post id;
  * sender says how sure the list is of who sent it (authn_held_note)
  */
@@ -100,10 +75,13 @@ int
 moderate_ask(struct pipeline *p, const struct list_cfg *l, const char *held_id, const char *reason,
     const struct buf *copy, const char *sender)
 {
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
 	char words[600];
 	struct ask a = { p, l, held_id, words, sender, copy, 0, 0 };
 
-	held_words(p, l, reason, words, sizeof(words));
+	/* the hold's codes in the list's words ([held-CODE]) */
+	audit_held_words(l->notices, p->cfg->notices, &ctx, reason, words,
+	    sizeof(words));
 	if (store_member_each(p->st, l->name, ask_one, &a) < 0 || a.failed)
 		return -1;
 	return a.n;

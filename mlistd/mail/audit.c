@@ -669,9 +669,33 @@ audit_words(const struct notices *list, const struct notices *inst,
 	return word(list, inst, ctx, prefix, d.code, vars, out, n);
 }
 
+/*
+ * audit_held_words - why a post is held (its codes, comma-separated:
+ * "leak,document") in the list's words, the piece [held-CODE] for each;
+ * a code with no piece as it is. For the held notice and the audit log.
+ */
+void
+audit_held_words(const struct notices *list, const struct notices *inst,
+    const struct notice_ctx *ctx, const char *reason, char *out, size_t n)
+{
+	char code[80], w[300];
+	size_t k, len;
+
+	*out = 0;
+	for (; *reason; reason += k + (reason[k] == ',')) {
+		k = strcspn(reason, ",");
+		snprintf(code, sizeof(code), "@%.*s", (int)k, reason);
+		if (audit_words(list, inst, ctx, "held-", code, w,
+		    sizeof(w)) < 0)
+			snprintf(w, sizeof(w), "%s", code + 1);
+		len = strlen(out);
+		snprintf(out + len, n - len, "%s%s", len ? ", " : "", w);
+	}
+}
+
 struct worded {
-	const char	*vars[2 * AUDIT_VARS + 7];
-	char		 of[512], result[200], agreed[200];
+	const char	*vars[2 * AUDIT_VARS + 9];
+	char		 of[512], result[200], agreed[200], why[300];
 };
 
 /*
@@ -687,7 +711,8 @@ inner(const struct notices *list, const struct notices *inst,
     struct worded *w)
 {
 	const char *of = audit_get(d, "of"), *res = audit_get(d, "result");
-	const char *agr = audit_get(d, "agreed"), **own = w->vars + 6;
+	const char *agr = audit_get(d, "agreed"), **own = w->vars + 8;
+	const char *why = audit_get(d, "why");
 	int k = 0;
 
 	w->vars[0] = "detail";
@@ -696,6 +721,10 @@ inner(const struct notices *list, const struct notices *inst,
 	w->vars[3] = w->result;
 	w->vars[4] = "agreed";
 	w->vars[5] = w->agreed;
+	w->vars[6] = "why";	/* a held post's: [held-CODE] */
+	w->vars[7] = w->why;
+	if (why)
+		audit_held_words(list, inst, ctx, why, w->why, sizeof(w->why));
 	for (int i = 0; i < d->n; i++) {
 		own[k++] = d->name[i];
 		own[k++] = d->value[i];

@@ -54,6 +54,9 @@ int	audit_format(const struct audit_detail *, char *out, size_t n);
 int	audit_words(const struct notices *list, const struct notices *inst,
 	    const struct notice_ctx *, const char *prefix, const char *text,
 	    char *out, size_t n);
+void	audit_held_words(const struct notices *list,
+	    const struct notices *inst, const struct notice_ctx *,
+	    const char *reason, char *out, size_t n);
 int	audit_wrap(char *out, size_t n, const char *code,
 	    const char *const *vars, const char *inner);
 

@@ -123,3 +123,9 @@ def test_why_a_post_is_held_is_the_lists_words(make_instance, sink):
     assert n, inst.logtext()
     assert b"held for the moderators (die Liste ist moderiert)" in n[0].replace(b"=\r\n", b""), n[0]
     assert b"(moderated)" not in n[0]
+    # the audit entry of its approval words the same code with the same piece
+    held = json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)
+    assert inst.ctl("mod", "approve", "demo", held[0]["id"]).returncode == 0
+    text = inst.ctl("audit", "demo").stdout
+    assert f"held post {held[0]['id']} (die Liste ist moderiert)" in text, text
+    assert "(moderated)" not in text
