@@ -309,48 +309,43 @@ act_list(struct act_ctx *c, const char *name)
 	return l;
 }
 
-/* act_audit - record an action in the list's audit log, under c->actor */
+/*
+ * act_audit - record an action in the list's audit log, under c->actor: a
+ * coded detail (audit.h), after it who agreed and how many where a quorum
+ * decided (c->votes: quorum.c); worded when read
+ */
 int
 act_audit(struct act_ctx *c, const struct list_cfg *l, const char *action,
     const char *detail)
 {
-	char d[512];
+	struct audit_detail d;
+	char votes[16], out[sizeof(((struct audit_entry *)0)->detail)];
 
-	/* how the quorum decided, where it did (quorum.c) */
-	snprintf(d, sizeof(d), "%s%s", detail, c->note ? c->note : "");
-	if (audit_append(c->p->st, l->name, c->p->now, c->actor, action, d) < 0)
-		return act_fail(c, ACT_ERROR, "it could not be recorded in %s's audit log: %s",
-		    l->name, store_errmsg(c->p->st));
-	c->audited = l->name;
-	return ACT_DONE;
-}
-
-/*
- * act_audit_code - act_audit of a coded detail (audit.h): the code and
- * vars' pairs, then how the quorum decided as the note; worded when read
- */
-int
-act_audit_code(struct act_ctx *c, const struct list_cfg *l,
-    const char *action, const char *code, const char *const *vars)
-{
-	const char *v[20];
-	int k = 0;
-
-	for (; vars && vars[0] && k < 16; vars += 2) {
-		v[k++] = vars[0];
-		v[k++] = vars[1];
+	snprintf(out, sizeof(out), "%s", detail);
+	if (c->votes > 0 && audit_parse(detail, &d) == 0) {
+		snprintf(votes, sizeof(votes), "%d", c->votes);
+		audit_set(&d, "agreed", c->actor);
+		audit_set(&d, "votes", votes);
+		(void)audit_format(&d, out, sizeof(out));
 	}
-	if (c->note && *c->note) {
-		v[k++] = AUDIT_NOTE;
-		v[k++] = c->note;
-	}
-	v[k] = NULL;
-	if (audit_append_code(c->p->st, l->name, c->p->now, c->actor, action,
-	    code, v) < 0)
+	if (audit_append(c->p->st, l->name, c->p->now, c->actor, action,
+	    out) < 0)
 		return act_fail(c, ACT_ERROR, "it could not be recorded in "
 		    "%s's audit log: %s", l->name, store_errmsg(c->p->st));
 	c->audited = l->name;
 	return ACT_DONE;
+}
+
+/* act_audit_code - act_audit of a code and vars' pairs (audit_code) */
+int
+act_audit_code(struct act_ctx *c, const struct list_cfg *l,
+    const char *action, const char *code, const char *const *vars)
+{
+	char d[sizeof(((struct audit_entry *)0)->detail)];
+
+	if (audit_code(d, sizeof(d), code, vars) < 0)
+		return act_fail(c, ACT_ERROR, "no room for the audit detail");
+	return act_audit(c, l, action, d);
 }
 
 /*

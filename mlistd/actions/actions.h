@@ -28,7 +28,7 @@ struct act_ctx {
 	int		 json, emergency;
 	int		 reload;	/* a list file changed: reload it */
 	const char	*audited;	/* a list whose audit head to sync */
-	const char	*note;		/* after audit details: " (2 agreed)" */
+	int		 votes;		/* audited: how many agreed */
 	struct buf	*out, *err;
 	/* an action answered later (backup): see act_wait_fn */
 	int		 wait_fd;

@@ -13,6 +13,7 @@
 #include "actions/actions.h"
 #include "leadership/quorum.h"
 #include "mail/addr.h"
+#include "mail/audit.h"
 #include "mail/pseudonym.h"
 
 static const char *const qkey[] = { "quorum_unmask", "quorum_ban", "quorum_expel",
@@ -21,8 +22,14 @@ static const char *const qkey[] = { "quorum_unmask", "quorum_ban", "quorum_expel
 /* opened - tell the operator a request waits for the moderators */
 static int
 opened(struct act_ctx *c, const struct list_cfg *l, enum grave g, long long id,
-    const char *action, const char *detail, int need)
+    const char *action, const char *coded, int need)
 {
+	struct notice_ctx ctx = { l->name, c->p->cfg->hostname };
+	char detail[600];
+
+	/* the coded detail in the list's words (audit.h) */
+	audit_render(l->notices, c->p->cfg->notices, &ctx, coded, detail,
+	    sizeof(detail));
 	if (c->json)
 		buf_printf(c->out, "{\"request\":%lld,\"action\":\"%s\",\"needs\":%d}\n", id,
 		    action, need);
@@ -37,7 +44,8 @@ opened(struct act_ctx *c, const struct list_cfg *l, enum grave g, long long id,
 /*
  * act_grave - the quorum gate. ACT_DONE: do it now (fewer moderators than
  * the quorum, or an emergency, recorded); ACT_REQUESTED: a request was
- * opened and said; ACT_FAILED / ACT_ERROR: told.
+ * opened and said; ACT_FAILED / ACT_ERROR: told. detail is coded
+ * (audit.h): the request keeps it, and the audit entries wrap it.
  */
 int
 act_grave(struct act_ctx *c, const struct list_cfg *l, enum grave g, const char *action,
@@ -45,13 +53,15 @@ act_grave(struct act_ctx *c, const struct list_cfg *l, enum grave g, const char 
 {
 	struct pipeline *p = c->p;
 	int mods = store_moderator_count(p->st, l->name), need = l->quorum[g], rc;
-	char d[600];
+	char d[600], num[24];
 	long long id;
 
 	if (mods < 0)
 		return act_dberr(c);
 	if (c->emergency) {
-		snprintf(d, sizeof(d), "emergency, without the quorum: %s", detail);
+		if (audit_wrap(d, sizeof(d), "emergency", NULL, detail) < 0)
+			return act_fail(c, ACT_ERROR, "no room for the audit "
+			    "detail");
 		if (store_pending_add(p->st, l->name, action, arg, detail, 0, "announce", p->now,
 		    p->now) < 0)
 			return act_dberr(c);
@@ -71,7 +81,10 @@ act_grave(struct act_ctx *c, const struct list_cfg *l, enum grave g, const char 
 	if ((id = store_pending_add(p->st, l->name, action, arg, detail, need, "new", p->now,
 	    p->now + QUORUM_DAYS * 86400LL)) < 0)
 		return act_dberr(c);
-	snprintf(d, sizeof(d), "request %lld opened: %s", id, detail);
+	snprintf(num, sizeof(num), "%lld", id);
+	if (audit_wrap(d, sizeof(d), "request", (const char *[]){ "id", num,
+	    NULL }, detail) < 0)
+		return act_fail(c, ACT_ERROR, "no room for the audit detail");
 	if ((rc = act_audit(c, l, "request", d)) != ACT_DONE)
 		return rc;
 	return opened(c, l, g, id, action, detail, need);
@@ -152,12 +165,16 @@ grave_member(struct act_ctx *c, const struct list_cfg *l, enum grave g,
     int (*apply)(struct act_ctx *, const struct list_cfg *, const char *),
     const char *done)
 {
+	const char *vars[] = { "member", ref, NULL };
+	char d[300];
 	int rc;
 
-	if ((rc = act_grave(c, l, g, action, addr, ref)) != ACT_DONE)
+	if (audit_code(d, sizeof(d), action, vars) < 0)
+		return act_fail(c, ACT_ERROR, "no room for the audit detail");
+	if ((rc = act_grave(c, l, g, action, addr, d)) != ACT_DONE)
 		return rc;
 	if ((rc = apply(c, l, addr)) != ACT_DONE ||
-	    (!c->emergency && (rc = act_audit(c, l, action, ref)) != ACT_DONE))
+	    (!c->emergency && (rc = act_audit(c, l, action, d)) != ACT_DONE))
 		return rc;
 	done_line(c, done, addr, "from", l);
 	return ACT_DONE;
@@ -215,7 +232,8 @@ int
 act_set_role(struct act_ctx *c, const struct list_cfg *l, const char *addr,
     const char *role)
 {
-	char ref[64], d[160], arg[400];
+	char ref[64], d[300], arg[400];
+	const char *vars[] = { "member", ref, "role", role, NULL };
 	enum role r;
 	int rc;
 
@@ -224,13 +242,15 @@ act_set_role(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	act_member_ref(c, l, addr, ref, sizeof(ref));
 	if (strncmp(ref, "member ", 7) != 0)	/* not a member */
 		return act_fail(c, ACT_FAILED, "%s is not a member of %s", addr, l->name);
-	snprintf(d, sizeof(d), "%s to become %s", ref, role);
+	if (audit_code(d, sizeof(d), "roles-asked", vars) < 0)
+		return act_fail(c, ACT_ERROR, "no room for the audit detail");
 	snprintf(arg, sizeof(arg), "%s\n%s", addr, role);
 	if ((rc = act_grave(c, l, Q_ROLES, "roles", arg, d)) != ACT_DONE)
 		return rc;
 	if ((rc = act_apply_role(c, l, addr, r)) != ACT_DONE)
 		return rc;
-	snprintf(d, sizeof(d), "%s is now %s", ref, role);
+	if (audit_code(d, sizeof(d), "roles", vars) < 0)
+		return act_fail(c, ACT_ERROR, "no room for the audit detail");
 	if (!c->emergency && (rc = act_audit(c, l, "roles", d)) != ACT_DONE)
 		return rc;
 	act_said_set(c, l, addr, "role", role);
@@ -261,7 +281,8 @@ int
 act_set_policy(struct act_ctx *c, const struct list_cfg *l, const char *key,
     const char *value)
 {
-	char arg[1200], d[600];
+	char arg[1200], d[300];
+	const char *vars[] = { "setting", key, "value", value, NULL };
 	struct buf err;
 	int rc = ACT_DONE;
 
@@ -273,7 +294,9 @@ act_set_policy(struct act_ctx *c, const struct list_cfg *l, const char *key,
 	if (rc != ACT_DONE)
 		return rc;
 	snprintf(arg, sizeof(arg), "%s\n%s", key, value);
-	snprintf(d, sizeof(d), "%s = %s", key, value);
+	/* the pending row's detail holds 300 bytes: a long value is cut */
+	if (audit_code(d, sizeof(d), "policy", vars) < 0)
+		return act_fail(c, ACT_ERROR, "no room for the audit detail");
 	if (guarded(key) && (rc = act_grave(c, l, Q_POLICY, "policy", arg, d)) != ACT_DONE)
 		return rc;
 	/* audited before the file changes: a failed audit leaves the old policy in force */
@@ -288,7 +311,7 @@ act_set_policy(struct act_ctx *c, const struct list_cfg *l, const char *key,
 int
 act_unmask(struct act_ctx *c, const struct list_cfg *l, const char *pseudonym)
 {
-	char sk[SKELETON_MAX], why[160], d[300], *addr;
+	char sk[SKELETON_MAX], why[160], ref[64], d[300], *addr;
 	int rc;
 
 	if (l->identity == ID_REAL)
@@ -298,7 +321,12 @@ act_unmask(struct act_ctx *c, const struct list_cfg *l, const char *pseudonym)
 	    (addr = store_member_by_pseudonym(c->p->st, l->name, sk)) == NULL)
 		return act_fail(c, ACT_FAILED, "nobody on %s posts as \"%s\"", l->name, pseudonym);
 	/* the name stays sealed (the argument); stored text names a reference */
-	keys_pseudonym_ref(c->p->keys, l->name, sk, d, sizeof(d));
+	keys_pseudonym_ref(c->p->keys, l->name, sk, ref, sizeof(ref));
+	if (audit_code(d, sizeof(d), "unmask",
+	    (const char *[]){ "ref", ref, NULL }) < 0) {
+		free(addr);
+		return act_fail(c, ACT_ERROR, "no room for the audit detail");
+	}
 	if ((rc = act_grave(c, l, Q_UNMASK, "unmask", pseudonym, d)) == ACT_DONE)
 		buf_printf(c->out, "%s\n", addr);	/* only with --emergency */
 	free(addr);
@@ -334,23 +362,25 @@ int
 act_roster_export(struct act_ctx *c, const struct list_cfg *l)
 {
 	struct roster r = { c->out };
-	char d[160];
+	char num[24];
 	long long id;
 	int rc;
 
 	if ((id = approved_export(c, l)) < 0)
 		return act_dberr(c);
 	if (id > 0) {
-		snprintf(d, sizeof(d), "the roster with addresses, as request %lld approved", id);
+		snprintf(num, sizeof(num), "%lld", id);
 		if (store_pending_state(c->p->st, id, "used") != STORE_OK)
 			return act_dberr(c);
-		if ((rc = act_audit(c, l, "roster_export", d)) != ACT_DONE)
+		if ((rc = act_audit_code(c, l, "roster_export",
+		    "roster-export-approved", (const char *[]){ "id", num,
+		    NULL })) != ACT_DONE)
 			return rc;
 	} else if ((rc = act_grave(c, l, Q_ROSTER, "roster_export", "-",
-	    "the roster with addresses")) != ACT_DONE)
+	    "@roster-export")) != ACT_DONE)
 		return rc;	/* a request is open: nothing to print yet */
-	else if (!c->emergency && (rc = act_audit(c, l, "roster_export", "the roster with "
-	    "addresses (set-up: fewer moderators than the quorum)")) != ACT_DONE)
+	else if (!c->emergency && (rc = act_audit_code(c, l, "roster_export",
+	    "roster-export-setup", NULL)) != ACT_DONE)
 		return rc;
 	return store_member_each(c->p->st, l->name, roster_line, &r) < 0 ? act_dberr(c) :
 	    ACT_DONE;

@@ -236,7 +236,7 @@ subscribe(struct pipeline *p, const struct list_cfg *l, const char *addr, const 
 		/* sealed with the request: the address, the pseudonym asked for ("" none), the introduction */
 		buf_printf(&app, "%s\n%s\n%.4000s", addr, ps,
 		    introduction(p, l, intro, none, sizeof(none)));
-		rc = store_pending_add(p->st, l->name, "admit", buf_cstr(&app), "an applicant", need, "new", p->now,
+		rc = store_pending_add(p->st, l->name, "admit", buf_cstr(&app), "@applicant", need, "new", p->now,
 		    p->now + QUORUM_DAYS * 86400LL) < 0 ? -1 : 0;
 		buf_free(&app);
 		if (rc < 0)

@@ -34,18 +34,21 @@
 #include "pipeline/authn.h"
 #include "util/log.h"
 
-/* step_name - what step k of the ladder is, for people */
+/* step_name - what step k of the ladder is, for people: [step-*] */
 static void
-step_name(const struct list_cfg *l, int k, char *out, size_t n)
+step_name(struct pipeline *p, const struct list_cfg *l, int k, char *out,
+    size_t n)
 {
 	int days = 0, kind = config_discipline_step(l, k, &days);
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+	char d[16];
 
-	if (kind == DISC_WARN)
-		snprintf(out, n, "a private warning");
-	else if (kind == DISC_PUBLIC)
-		snprintf(out, n, "a public warning on the list, naming only their pseudonym");
-	else
-		snprintf(out, n, "suspension for %d days (they leave the list and may apply again after it)", days);
+	snprintf(d, sizeof(d), "%d", days);
+	if (notice_piece_line(l->notices, p->cfg->notices, kind == DISC_WARN ?
+	    PIECE_STEP_WARNING : kind == DISC_PUBLIC ? PIECE_STEP_PUBLIC :
+	    PIECE_STEP_SUSPEND, &ctx, (const char *[]){ "days", d, NULL }, out,
+	    n) < 0)
+		snprintf(out, n, "%d", k + 1);	/* a loaded set has them */
 }
 
 /* who - the member a moderator names: pseudonym, address (real lists) or #N; the address, or NULL */
@@ -210,7 +213,7 @@ decide(struct pipeline *p, const struct list_cfg *l, const char *sender,
 		rc = -1;
 		goto out;
 	}
-	step_name(l, steps, step, sizeof(step));
+	step_name(p, l, steps, step, sizeof(step));
 	buf_printf(&payload, "%s\ndiscipline %lld\nintro\n%.2000s", sender,
 	    target, reason);
 	/* the store seals it, bound to the token's row (store_confirm_add) */
@@ -367,7 +370,7 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
     const char *reason, struct buf *res)
 {
 	char *addr, step[200], detail[300], text[2001], ps[200] = "", day[32], actor[200], nstep[16], ndays[16];
-	char ref[32];
+	char ref[32], none[200];
 	const char *vars[] = { "reason", text, "step", nstep, "member", ps, "days", ndays, "day", day, NULL };
 	int steps, kind, days = 0, n = 0, rc = 0;
 	struct member m;
@@ -403,9 +406,14 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 		return rc < 0 || steps < 0 ? -1 : 0;
 	}
 	kind = config_discipline_step(l, steps, &days);
-	step_name(l, steps, step, sizeof(step));
-	if (!reason || !*reason)
-		reason = "(the moderators gave no reason)";
+	step_name(p, l, steps, step, sizeof(step));
+	if (!reason || !*reason) {
+		struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
+		(void)notice_piece_line(l->notices, p->cfg->notices,
+		    PIECE_NO_REASON_STEP, &ctx, NULL, none, sizeof(none));
+		reason = none;
+	}
 	until = (time_t)(p->now + (kind == DISC_SUSPEND ? days * 86400LL : 0));
 	gmtime_r(&until, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);

@@ -75,8 +75,13 @@ int
 moderate_ask(struct pipeline *p, const struct list_cfg *l, const char *held_id, const char *reason,
     const struct buf *copy, const char *sender)
 {
-	struct ask a = { p, l, held_id, reason, sender, copy, 0, 0 };
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+	char words[600];
+	struct ask a = { p, l, held_id, words, sender, copy, 0, 0 };
 
+	/* the hold's codes in the list's words ([held-CODE]) */
+	audit_held_words(l->notices, p->cfg->notices, &ctx, reason, words,
+	    sizeof(words));
 	if (store_member_each(p->st, l->name, ask_one, &a) < 0 || a.failed)
 		return -1;
 	return a.n;

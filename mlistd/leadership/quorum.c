@@ -48,18 +48,25 @@ ask_one(const struct member *m, void *arg)
 {
 	struct ask *a = arg;
 	char token[41], id[32], extra[300], needed[16], days[16], address[256] = "", intro[2501] = "";
-	char named[300];
+	char named[600];
+	struct notice_ctx ctx = { a->l->name, a->p->cfg->hostname };
 	const char *vars[] = { "action", a->pa->action, "detail", named, "needed", needed, "days", days,
 	    "address", address, "introduction", intro, NULL };
 	enum notice_id what = NOTICE_GRAVE_ACTION;
 
 	if (!role_leads(m->role))
 		return 0;
-	/* an unmasking's stored detail names its pseudonym by reference: they read the name */
+	/*
+	 * an unmasking's stored detail names its pseudonym by reference: they
+	 * read the name; a coded detail in the list's words (audit.h)
+	 */
 	if (!strcmp(a->pa->action, "unmask") && a->pa->arg)
-		snprintf(named, sizeof(named), "the pseudonym \"%s\"", a->pa->arg);
+		(void)audit_code(extra, sizeof(extra), "unmask-named",
+		    (const char *[]){ "pseudonym", a->pa->arg, NULL });
 	else
-		snprintf(named, sizeof(named), "%s", a->pa->detail);
+		snprintf(extra, sizeof(extra), "%s", a->pa->detail);
+	audit_render(a->l->notices, a->p->cfg->notices, &ctx, extra, named,
+	    sizeof(named));
 	if (a->announce) {
 		if (distribute_notice_tmpl(a->p, a->l, m->addr, NOTICE_EMERGENCY, vars, ENV_NULL, "", NULL) < 0)
 			a->failed = 1;
@@ -180,13 +187,12 @@ admit(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
 {
 	int vouched = !strcmp(pa->action, "vouch");
 	struct buf out, err;
-	char asked[256] = "", note[64];
-	struct act_ctx c = { .p = p, .out = &out, .err = &err, .note = note,
+	char asked[256] = "";
+	/* the actor says who agreed: [audit-agreed-moderators] or -members */
+	struct act_ctx c = { .p = p, .out = &out, .err = &err, .votes = votes,
 	    .actor = vouched ? "members" : "moderators" };
 	int rc;
 
-	snprintf(note, sizeof(note), " (%d %s)", votes,
-	    vouched ? "members vouched" : "moderators agreed");
 	if (nl) {
 		*nl = 0;
 		snprintf(asked, sizeof(asked), "%.*s",
@@ -203,7 +209,7 @@ admit(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
 	buf_free(&err);
 	if (rc == ACT_FAILED) {
 		/* a member already, or a bad address: the audit log says so */
-		snprintf(done, n, "not applied: no longer possible");
+		snprintf(done, n, "not-applied");
 		return 0;
 	}
 	if (rc != ACT_DONE || distribute_notice_tmpl(p, l, pa->arg, vouched ?
@@ -215,7 +221,7 @@ admit(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
 
 /*
  * execute - the action itself, once votes reached the quorum; what was done
- * into done. 0 done (the caller audits), 1 done and audited by the action,
+ * into done, as a code ([audit-result-CODE] words it). 0 done (the caller audits), 1 done and audited by the action,
  * -1 a store error.
  */
 static int
@@ -248,13 +254,13 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
 		 * log line say only that it was not applied.
 		 */
 		if (rc == ACT_FAILED)
-			snprintf(done, n, "not applied: no longer possible");
+			snprintf(done, n, "not-applied");
 		rc = rc == ACT_ERROR ? -1 : 0;
 	} else if (!strcmp(pa->action, "admit") || !strcmp(pa->action, "vouch")) {
 		rc = admit(p, l, pa, votes, nl, done, n);
 	} else if (!strcmp(pa->action, "roster_export")) {
 		/* approved: the operator's next 'mlistctl member export' prints it, once */
-		snprintf(done, n, "approved; 'mlistctl member export %s' may now print it once", l->name);
+		snprintf(done, n, "export-approved");
 	} else if (!strcmp(pa->action, "unmask")) {
 		char *addr = pseudonym_check(pa->arg, sk, sizeof(sk), why, sizeof(why)) == 0 ?
 		    store_member_by_pseudonym(p->st, l->name, sk) : NULL;
@@ -264,7 +270,7 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
 
 		if (!addr) {
 			/* the audit log keeps it: never the name */
-			snprintf(done, n, "nobody on the list has that pseudonym any more");
+			snprintf(done, n, "unmask-gone");
 			return 0;
 		}
 		snprintf(needed, sizeof(needed), "%d", pa->needed);
@@ -282,6 +288,30 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
 }
 
 /*
+ * audit_outcome - the audit entry of a request decided: what it was about
+ * (its coded detail), who agreed and how many, and the result's code;
+ * worded when read. A request opened before the codes keeps its words.
+ */
+static int
+audit_outcome(struct pipeline *p, const struct list_cfg *l,
+    const struct pending *pa, int votes, const char *done)
+{
+	int vouch = strcmp(pa->action, "vouch") == 0;
+	const char *by = vouch ? "members" : "moderators";
+	char detail[700], num[16];
+	const char *vars[] = { "agreed", by, "votes", num, "result", done,
+	    NULL };
+
+	snprintf(num, sizeof(num), "%d", votes);
+	if (audit_wrap(detail, sizeof(detail), "quorum", vars, pa->detail) < 0)
+		snprintf(detail, sizeof(detail), "%s (%d %s): %s", pa->detail,
+		    votes, vouch ? "members vouched" : "moderators agreed",
+		    done);
+	return audit_append(p->st, l->name, p->now, by,
+	    vouch ? "admit" : pa->action, detail);
+}
+
+/*
  * quorum_answer - a moderator's approval (LIST-confirm+TOKEN), the token
  * already taken (tokens.c). 1 handled, -1 store error.
  */
@@ -290,7 +320,7 @@ quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_t
     const struct buf *msg)
 {
 	const char *id = tok->out_id;
-	char *voter, done[300] = "", detail[700];
+	char *voter, done[300] = "";
 	int vouch = strcmp(tok->kind, "vouch") == 0;
 	struct pending pa;
 	int votes, yes;
@@ -344,12 +374,8 @@ quorum_answer(struct pipeline *p, const struct list_cfg *l, const struct store_t
 			free(pa.arg);
 			return -1;
 		}
-		snprintf(detail, sizeof(detail), "%s (%d %s): %s", pa.detail, votes,
-		    strcmp(pa.action, "vouch") ? "moderators agreed" : "members vouched", done);
 		/* an admission is audited by act_member_add, as every one */
-		if (ex == 0 && audit_append(p->st, l->name, p->now,
-		    strcmp(pa.action, "vouch") ? "moderators" : "members",
-		    strcmp(pa.action, "vouch") ? pa.action : "admit", detail) < 0) {
+		if (ex == 0 && audit_outcome(p, l, &pa, votes, done) < 0) {
 			free(pa.arg);
 			return -1;
 		}
@@ -387,7 +413,7 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 	} else
 		names[0] = 0;
 	snprintf(arg, sizeof(arg), "%s\n%s", addr, ps);	/* the pseudonym asked for goes with it */
-	if ((id = store_pending_add(p->st, l->name, "vouch", arg, "an applicant", l->vouches_required, "asked",
+	if ((id = store_pending_add(p->st, l->name, "vouch", arg, "@applicant", l->vouches_required, "asked",
 	    p->now, p->now + QUORUM_DAYS * 86400LL)) < 0)
 		return -1;
 	snprintf(idtxt, sizeof(idtxt), "%lld", id);

@@ -371,6 +371,51 @@ resolve_one(const char *arg, void *p)
 	return 1;
 }
 
+/* resolve_ref - ref ("pseudonym" and 10 hex digits) named; "" not found */
+static void
+resolve_ref(struct store *st, const char *list, const char *ref,
+    char *name, size_t n)
+{
+	struct resolve r = { store_keys(st), list, ref, "" };
+
+	*name = 0;
+	if (r.k == NULL || strncmp(ref, "pseudonym ", 10) != 0 ||
+	    strspn(ref + 10, "0123456789abcdef") != 10)
+		return;
+	if (store_pending_args(st, list, "unmask", resolve_one, &r) ==
+	    STORE_OK)
+		snprintf(name, n, "%s", r.name);
+}
+
+/*
+ * resolve_coded - a coded unmasking's "ref" becomes its name: the code
+ * (or the "of" it wraps) unmask-named with {pseudonym}
+ */
+static void
+resolve_coded(struct store *st, const char *list, struct audit_detail *d,
+    char *out, size_t n)
+{
+	const char *ref = audit_get(d, "ref"), *of = audit_get(d, "of");
+	static const char *const drop_ref[] = { "id", "of", "votes", "agreed",
+	    "result", "pseudonym", NULL };
+	char name[200];
+
+	if (ref == NULL)
+		return;
+	resolve_ref(st, list, ref, name, sizeof(name));
+	if (!*name)
+		return;
+	if (of && strcmp(of, "unmask") == 0)
+		audit_set(d, "of", "unmask-named");
+	else if (strcmp(d->code, "unmask") == 0)
+		snprintf(d->code, sizeof(d->code), "unmask-named");
+	else
+		return;
+	audit_set(d, "pseudonym", name);
+	audit_keep(d, drop_ref);
+	(void)audit_format(d, out, n);
+}
+
 /*
  * audit_resolve - detail as a reader who may learn it reads it: the
  * "pseudonym REF" an unmasking is stored under becomes the name, taken
@@ -381,19 +426,21 @@ void
 audit_resolve(struct store *st, const char *list, const char *detail, char *out,
     size_t n)
 {
-	struct resolve r = { store_keys(st), list, NULL, "" };
 	const char *at = strstr(detail, "pseudonym ");
+	struct audit_detail d;
+	char name[200];
 
 	snprintf(out, n, "%s", detail);
-	if (r.k == NULL || at == NULL ||
-	    strspn(at + 10, "0123456789abcdef") != 10)
+	if (audit_parse(detail, &d) == 0) {
+		resolve_coded(st, list, &d, out, n);
 		return;
-	r.ref = at;
-	if (store_pending_args(st, list, "unmask", resolve_one, &r) != STORE_OK ||
-	    !*r.name)
+	}
+	if (at == NULL)
 		return;
-	snprintf(out, n, "%.*sthe pseudonym \"%s\"%s", (int)(at - detail), detail,
-	    r.name, at + 20);
+	resolve_ref(st, list, at, name, sizeof(name));
+	if (*name)
+		snprintf(out, n, "%.*sthe pseudonym \"%s\"%s",
+		    (int)(at - detail), detail, name, at + 20);
 }
 
 /*
@@ -450,58 +497,288 @@ audit_append_code(struct store *st, const char *list, long long now,
 	return audit_append(st, list, now, actor, action, d);
 }
 
-#define AUDIT_VARS	8
+/*
+ * audit_parse - a coded detail ("@CODE\tNAME=VALUE...") into d: 0, or -1
+ * when detail is a sentence written before the codes (d left empty).
+ * Pairs beyond AUDIT_VARS, or without "=", are left out.
+ */
+int
+audit_parse(const char *detail, struct audit_detail *d)
+{
+	const char *s;
+	size_t len;
+
+	memset(d, 0, sizeof(*d));
+	if (detail[0] != '@')
+		return -1;
+	len = strcspn(detail + 1, "\t");
+	snprintf(d->code, sizeof(d->code), "%.*s", (int)len, detail + 1);
+	for (s = detail + 1 + len; *s == '\t' && d->n < AUDIT_VARS; ) {
+		const char *eq, *end;
+
+		s++;
+		end = s + strcspn(s, "\t");
+		eq = memchr(s, '=', (size_t)(end - s));
+		if (eq != NULL) {
+			snprintf(d->name[d->n], sizeof(d->name[0]), "%.*s",
+			    (int)(eq - s), s);
+			snprintf(d->value[d->n], sizeof(d->value[0]), "%.*s",
+			    (int)(end - eq - 1), eq + 1);
+			d->n++;
+		}
+		s = end;
+	}
+	return 0;
+}
+
+/* audit_get - the value of name in d; NULL when it has none */
+const char *
+audit_get(const struct audit_detail *d, const char *name)
+{
+	for (int i = 0; i < d->n; i++)
+		if (strcmp(d->name[i], name) == 0)
+			return d->value[i];
+	return NULL;
+}
+
+/* audit_set - name's value in d, replaced or added (dropped when full) */
+void
+audit_set(struct audit_detail *d, const char *name, const char *value)
+{
+	int i;
+
+	for (i = 0; i < d->n && strcmp(d->name[i], name) != 0; i++)
+		;
+	if (i == AUDIT_VARS)
+		return;
+	if (i == d->n)
+		d->n++;
+	snprintf(d->name[i], sizeof(d->name[0]), "%s", name);
+	snprintf(d->value[i], sizeof(d->value[0]), "%s", value);
+}
+
+/* audit_keep - d with only the pairs whose names are in keep (NULL-ended) */
+void
+audit_keep(struct audit_detail *d, const char *const *keep)
+{
+	int o = 0;
+
+	for (int i = 0; i < d->n; i++) {
+		int k;
+
+		for (k = 0; keep[k] && strcmp(keep[k], d->name[i]); k++)
+			;
+		if (keep[k] == NULL)
+			continue;
+		if (o != i) {
+			memcpy(d->name[o], d->name[i], sizeof(d->name[0]));
+			memcpy(d->value[o], d->value[i], sizeof(d->value[0]));
+		}
+		o++;
+	}
+	d->n = o;
+}
+
+/* audit_format - d as a coded detail again (audit_code); -1 it cannot be */
+int
+audit_format(const struct audit_detail *d, char *out, size_t n)
+{
+	const char *vars[2 * AUDIT_VARS + 1];
+	int k = 0;
+
+	for (int i = 0; i < d->n; i++) {
+		vars[k++] = d->name[i];
+		vars[k++] = d->value[i];
+	}
+	vars[k] = NULL;
+	return audit_code(out, n, d->code, vars);
+}
+
+/*
+ * audit_wrap - a coded detail about another (inner, coded): "@CODE", the
+ * pairs of vars, "of" the inner code, then the inner pairs. -1 when inner
+ * is not coded or nothing fits.
+ */
+int
+audit_wrap(char *out, size_t n, const char *code, const char *const *vars,
+    const char *inner)
+{
+	struct audit_detail in, d;
+
+	if (audit_parse(inner, &in) < 0)
+		return -1;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.code, sizeof(d.code), "%s", code);
+	for (; vars && vars[0]; vars += 2)
+		audit_set(&d, vars[0], vars[1]);
+	audit_set(&d, "of", in.code);
+	for (int i = 0; i < in.n; i++)
+		audit_set(&d, in.name[i], in.value[i]);
+	return audit_format(&d, out, n);
+}
+
+/* word - the piece [PREFIXCODE] with vars into out; -1 none is */
+static int
+word(const struct notices *list, const struct notices *inst,
+    const struct notice_ctx *ctx, const char *prefix, const char *code,
+    const char *const *vars, char *out, size_t n)
+{
+	char name[100];
+	int id;
+
+	snprintf(name, sizeof(name), "%s%.64s", prefix, code);
+	if ((id = notice_piece_id(name)) < 0)
+		return -1;
+	return notice_piece_line(list, inst, (enum piece_id)id, ctx, vars,
+	    out, n);
+}
+
+/* plain - a coded detail with no piece: the code and its arguments */
+static void
+plain(const char *detail, char *out, size_t n)
+{
+	snprintf(out, n, "%s", detail + 1);
+	for (char *c = out; *c; c++)
+		if (*c == '\t')
+			*c = ' ';
+}
+
+/*
+ * audit_words - a coded text ("@CODE" and its pairs) worded by the piece
+ * named prefix and CODE, its pairs the piece's placeholders: 0, or -1
+ * when text is not coded or no piece has that name (out then "")
+ */
+int
+audit_words(const struct notices *list, const struct notices *inst,
+    const struct notice_ctx *ctx, const char *prefix, const char *text,
+    char *out, size_t n)
+{
+	const char *vars[2 * AUDIT_VARS + 1];
+	struct audit_detail d;
+	int k = 0;
+
+	if (n > 0)
+		*out = 0;
+	if (audit_parse(text, &d) < 0)
+		return -1;
+	for (int i = 0; i < d.n; i++) {
+		vars[k++] = d.name[i];
+		vars[k++] = d.value[i];
+	}
+	vars[k] = NULL;
+	return word(list, inst, ctx, prefix, d.code, vars, out, n);
+}
+
+/*
+ * audit_held_words - why a post is held (its codes, comma-separated:
+ * "leak,document") in the list's words, the piece [held-CODE] for each;
+ * a code with no piece as it is. For the held notice and the audit log.
+ */
+void
+audit_held_words(const struct notices *list, const struct notices *inst,
+    const struct notice_ctx *ctx, const char *reason, char *out, size_t n)
+{
+	char code[80], w[300];
+	size_t k, len;
+
+	*out = 0;
+	for (; *reason; reason += k + (reason[k] == ',')) {
+		k = strcspn(reason, ",");
+		snprintf(code, sizeof(code), "@%.*s", (int)k, reason);
+		if (audit_words(list, inst, ctx, "held-", code, w,
+		    sizeof(w)) < 0)
+			snprintf(w, sizeof(w), "%s", code + 1);
+		len = strlen(out);
+		snprintf(out + len, n - len, "%s%s", len ? ", " : "", w);
+	}
+}
+
+struct worded {
+	const char	*vars[2 * AUDIT_VARS + 9];
+	char		 of[512], result[200], agreed[200], why[300];
+};
+
+/*
+ * inner - the parts of a detail worded by pieces of their own, as its
+ * placeholders: {detail} (the code "of" names: what a request or a
+ * quorum's decision was about), {result} (its code "result") and
+ * {agreed} (who agreed and, where shown, how many: "agreed", "votes").
+ * They come first in vars: a placeholder takes the first of its name.
+ */
+static int
+inner(const struct notices *list, const struct notices *inst,
+    const struct notice_ctx *ctx, const struct audit_detail *d,
+    struct worded *w)
+{
+	const char *of = audit_get(d, "of"), *res = audit_get(d, "result");
+	const char *agr = audit_get(d, "agreed"), **own = w->vars + 8;
+	const char *why = audit_get(d, "why");
+	int k = 0;
+
+	w->vars[0] = "detail";
+	w->vars[1] = w->of;
+	w->vars[2] = "result";
+	w->vars[3] = w->result;
+	w->vars[4] = "agreed";
+	w->vars[5] = w->agreed;
+	w->vars[6] = "why";	/* a held post's: [held-CODE] */
+	w->vars[7] = w->why;
+	if (why)
+		audit_held_words(list, inst, ctx, why, w->why, sizeof(w->why));
+	for (int i = 0; i < d->n; i++) {
+		own[k++] = d->name[i];
+		own[k++] = d->value[i];
+	}
+	own[k] = NULL;
+	if (of && word(list, inst, ctx, "audit-", of, own, w->of,
+	    sizeof(w->of)) < 0)
+		return -1;
+	if (res && word(list, inst, ctx, "audit-result-", res, own,
+	    w->result, sizeof(w->result)) < 0)
+		return -1;
+	if (agr && word(list, inst, ctx, "audit-agreed-", agr, own,
+	    w->agreed, sizeof(w->agreed)) < 0)
+		return -1;
+	return 0;
+}
 
 /*
  * audit_render - a detail in the reader's words. A coded one ("@CODE...")
- * through the piece [audit-CODE], its note (how the quorum decided) after
- * it; one written before the codes, or a code this build has no piece
- * for, as it is (a code shown with its arguments: nothing is hidden that
- * the log holds, since disclosure already decided what the reader sees).
+ * through the piece [audit-CODE], its parts through theirs (inner); who
+ * agreed after it, where its piece does not place {agreed}, and a note
+ * of the first coded entries (how the quorum decided, in words). One
+ * written before the codes, or a code this build has no piece for, as it
+ * is (a code shown with its arguments: nothing is hidden that the log
+ * holds, since disclosure already decided what the reader sees).
  */
 void
 audit_render(const struct notices *list, const struct notices *inst,
     const struct notice_ctx *ctx, const char *detail, char *out, size_t n)
 {
-	char tmp[sizeof(((struct audit_entry *)0)->detail) + 8], name[80];
-	const char *vars[2 * AUDIT_VARS + 1] = { NULL }, *note = "";
-	char *s, *tab;
-	int k = 0, id;
-	size_t w;
+	struct audit_detail d;
+	struct worded w;
+	const char *note;
+	char name[100];
+	size_t len;
+	int id;
 
-	if (detail[0] != '@') {
+	if (audit_parse(detail, &d) < 0) {
 		snprintf(out, n, "%s", detail);
 		return;
 	}
-	snprintf(tmp, sizeof(tmp), "%s", detail + 1);
-	if ((tab = strchr(tmp, '\t')) != NULL)
-		*tab = 0;
-	snprintf(name, sizeof(name), "audit-%.64s", tmp);
-	for (s = tab; s && k < 2 * AUDIT_VARS; s = tab) {
-		char *eq;
-
-		if ((tab = strchr(s + 1, '\t')) != NULL)
-			*tab = 0;
-		if ((eq = strchr(s + 1, '=')) == NULL)
-			continue;
-		*eq = 0;
-		if (strcmp(s + 1, AUDIT_NOTE) == 0) {
-			note = eq + 1;
-			continue;
-		}
-		vars[k++] = s + 1;
-		vars[k++] = eq + 1;
-	}
-	vars[k] = NULL;
-	if ((id = notice_piece_id(name)) < 0 || notice_piece_line(list, inst,
-	    (enum piece_id)id, ctx, vars, out, n) < 0) {
-		/* the code and its arguments, plainly */
-		snprintf(out, n, "%s", detail + 1);
-		for (char *c = out; *c; c++)
-			if (*c == '\t')
-				*c = ' ';
+	memset(&w, 0, sizeof(w));
+	if (inner(list, inst, ctx, &d, &w) < 0 || word(list, inst, ctx,
+	    "audit-", d.code, w.vars, out, n) < 0) {
+		plain(detail, out, n);
 		return;
 	}
-	w = strlen(out);
-	snprintf(out + w, n - w, "%s", note);
+	snprintf(name, sizeof(name), "audit-%.64s", d.code);
+	id = notice_piece_id(name);
+	len = strlen(out);
+	if (!strstr(notice_piece_text(list, inst, (enum piece_id)id),
+	    "{agreed}"))
+		snprintf(out + len, n - len, "%s", w.agreed);
+	len = strlen(out);
+	if ((note = audit_get(&d, AUDIT_NOTE)) != NULL)
+		snprintf(out + len, n - len, "%s", note);
 }

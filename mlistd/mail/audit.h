@@ -35,4 +35,29 @@ void	audit_resolve(struct store *, const char *list, const char *detail,
 	    char *out, size_t n);
 int	audit_head_sync(struct store *, const char *state_dir, const char *list, char *why, size_t);
 
+/*
+ * A coded detail taken apart (audit_parse), to be changed and put
+ * together again (audit_format): how disclosure.c builds a reader's view.
+ */
+#define AUDIT_VARS	12
+struct audit_detail {
+	char	 code[64];
+	int	 n;
+	char	 name[AUDIT_VARS][32];
+	char	 value[AUDIT_VARS][512];
+};
+int	audit_parse(const char *detail, struct audit_detail *);
+const char *audit_get(const struct audit_detail *, const char *name);
+void	audit_set(struct audit_detail *, const char *name, const char *value);
+void	audit_keep(struct audit_detail *, const char *const *keep);
+int	audit_format(const struct audit_detail *, char *out, size_t n);
+int	audit_words(const struct notices *list, const struct notices *inst,
+	    const struct notice_ctx *, const char *prefix, const char *text,
+	    char *out, size_t n);
+void	audit_held_words(const struct notices *list,
+	    const struct notices *inst, const struct notice_ctx *,
+	    const char *reason, char *out, size_t n);
+int	audit_wrap(char *out, size_t n, const char *code,
+	    const char *const *vars, const char *inner);
+
 #endif

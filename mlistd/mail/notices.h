@@ -376,7 +376,7 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_PGP_NO_KEY, "pgp-no-key", "", \
 	    "key (OpenPGP): the mail carries no OpenPGP public key") \
 	X(PIECE_PGP_KEY_UNUSABLE, "pgp-key-unusable", "why", \
-	    "key (OpenPGP): the key cannot be used (why: librnp's words)") \
+	    "key (OpenPGP): the key cannot be used (why: a [why-pgp-*] piece)") \
 	X(PIECE_PGP_KEY_SENT, "pgp-key-sent", "days", \
 	    "key (OpenPGP): a confirmation encrypted to the key is on its way") \
 	X(PIECE_PGP_CANCELLED, "pgp-cancelled", "", \
@@ -440,7 +440,235 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_WHY_SIG_ERROR, "why-sig-error", "", \
 	    "reason sig-error: the list could not check the signature") \
 	X(PIECE_WHY_PSEUDONYM_KEY, "why-pseudonym-key", "", \
-	    "reason pseudonym-key ({reason} of not-distributed): no key to sign")
+	    "reason pseudonym-key ({reason} of not-distributed): no key to sign") \
+	X(PIECE_AUDIT_REQUEST, "audit-request", "id detail", \
+	    "audit entry request: a grave action waits for the quorum " \
+	    "(detail: what, worded by its own piece)") \
+	X(PIECE_AUDIT_REQUEST_UNNUMBERED, "audit-request-unnumbered", \
+	    "detail", \
+	    "the same, to a member of a hidden-leadership list (requests' " \
+	    "numbers would count those not listed)") \
+	X(PIECE_AUDIT_EMERGENCY, "audit-emergency", "detail", \
+	    "audit entry of an action the operator took alone (mlistctl " \
+	    "--emergency)") \
+	X(PIECE_AUDIT_QUORUM, "audit-quorum", "detail agreed result", \
+	    "audit entry of a request that reached its quorum (agreed: " \
+	    "[audit-agreed-*], result: [audit-result-*])") \
+	X(PIECE_AUDIT_AGREED_MODERATORS, "audit-agreed-moderators", "votes", \
+	    "{agreed}: how many moderators agreed (after an entry whose " \
+	    "piece has no {agreed})") \
+	X(PIECE_AUDIT_AGREED_MEMBERS, "audit-agreed-members", "votes", \
+	    "{agreed}: how many members vouched for an applicant") \
+	X(PIECE_AUDIT_AGREED_QUORUM, "audit-agreed-quorum", "", \
+	    "{agreed} to members of a hidden-leadership list: how many " \
+	    "agreed would bound how many moderate") \
+	X(PIECE_AUDIT_RESULT_DONE, "audit-result-done", "", \
+	    "{result}: the decided action was done") \
+	X(PIECE_AUDIT_RESULT_NOT_APPLIED, "audit-result-not-applied", "", \
+	    "{result}: it could no longer be done (the member had left, ...)") \
+	X(PIECE_AUDIT_RESULT_EXPORT_APPROVED, "audit-result-export-approved", \
+	    "", \
+	    "{result}: a roster export approved") \
+	X(PIECE_AUDIT_RESULT_UNMASK_GONE, "audit-result-unmask-gone", "", \
+	    "{result}: nobody has the pseudonym to unmask any more") \
+	X(PIECE_AUDIT_BAN, "audit-ban", "member", \
+	    "audit entry ban, and {detail} of a ban asked for") \
+	X(PIECE_AUDIT_EXPEL, "audit-expel", "member", \
+	    "audit entry expel, and {detail} of an expulsion asked for") \
+	X(PIECE_AUDIT_ROLES_ASKED, "audit-roles-asked", "member role", \
+	    "{detail} of a role change asked for (and of grave-action's " \
+	    "{detail})") \
+	X(PIECE_AUDIT_ROLES, "audit-roles", "member role", \
+	    "audit entry roles: a role changed below the quorum") \
+	X(PIECE_AUDIT_POLICY, "audit-policy", "setting value", \
+	    "audit entry policy, and {detail} of a policy change asked for") \
+	X(PIECE_AUDIT_UNMASK, "audit-unmask", "ref", \
+	    "{detail} of an unmasking, its pseudonym by reference (ref: " \
+	    "\"pseudonym\" and 10 hex digits)") \
+	X(PIECE_AUDIT_UNMASK_NAMED, "audit-unmask-named", "pseudonym", \
+	    "the same, to a reader who may learn the pseudonym") \
+	X(PIECE_AUDIT_UNMASK_HIDDEN_PENDING, "audit-unmask-hidden-pending", \
+	    "", \
+	    "the same, to a member while the moderators decide") \
+	X(PIECE_AUDIT_UNMASK_HIDDEN, "audit-unmask-hidden", "", \
+	    "the same, to a member once the request is closed") \
+	X(PIECE_AUDIT_UNMASK_HIDDEN_MEMBER, "audit-unmask-hidden-member", "", \
+	    "an unmasking done, to a member of a list that does not tell the " \
+	    "unmasked") \
+	X(PIECE_AUDIT_LEADERSHIP_CHANGE, "audit-leadership-change", "", \
+	    "a role change, to a member of a hidden-leadership list") \
+	X(PIECE_AUDIT_REQUEST_UNKNOWN, "audit-request-unknown", "", \
+	    "a request whose state the list no longer knows, to a member") \
+	X(PIECE_AUDIT_ROSTER_EXPORT, "audit-roster-export", "", \
+	    "{detail} of a roster export asked for") \
+	X(PIECE_AUDIT_ROSTER_EXPORT_APPROVED, "audit-roster-export-approved", \
+	    "id", \
+	    "audit entry roster_export: printed, as request id approved") \
+	X(PIECE_AUDIT_ROSTER_EXPORT_SETUP, "audit-roster-export-setup", "", \
+	    "the same, below the quorum (setting a list up)") \
+	X(PIECE_AUDIT_APPLICANT, "audit-applicant", "", \
+	    "{detail} of an application waiting for the moderators or " \
+	    "vouches") \
+	X(PIECE_AUDIT_TEXT, "audit-text", "text", \
+	    "an entry written before the codes, renumbered for a member: its " \
+	    "own words") \
+	X(PIECE_WHY_PGP_UNREADABLE, "why-pgp-unreadable", "", \
+	    "reason pgp-unreadable ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_SECRET, "why-pgp-secret", "", \
+	    "reason pgp-secret ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_VERSION, "why-pgp-version", "", \
+	    "reason pgp-version ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_WEAK, "why-pgp-weak", "", \
+	    "reason pgp-weak ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_NO_SUBKEY, "why-pgp-no-subkey", "", \
+	    "reason pgp-no-subkey ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_REVOKED, "why-pgp-revoked", "", \
+	    "reason pgp-revoked ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_EXPIRED, "why-pgp-expired", "", \
+	    "reason pgp-expired ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_NO_SELF_SIG, "why-pgp-no-self-sig", "", \
+	    "reason pgp-no-self-sig ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_NO_UID, "why-pgp-no-uid", "", \
+	    "reason pgp-no-uid ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_NOT_ONE, "why-pgp-not-one", "", \
+	    "reason pgp-not-one ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_UNOPENED, "why-pgp-unopened", "", \
+	    "reason pgp-unopened ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_ERROR, "why-pgp-error", "", \
+	    "reason pgp-error ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_MIME_BROKEN, "why-mime-broken", "", \
+	    "reason mime-broken: the worker: the MIME structure points " \
+	    "outside the message") \
+	X(PIECE_WHY_BOUNDARY_QUOTE, "why-boundary-quote", "", \
+	    "reason boundary-quote: the worker: a boundary= opens a quote") \
+	X(PIECE_WHY_BOUNDARY_LENGTH, "why-boundary-length", "max", \
+	    "reason boundary-length: the worker: a boundary empty or too " \
+	    "long (max: 70)") \
+	X(PIECE_WHY_BOUNDARY_CHAR, "why-boundary-char", "", \
+	    "reason boundary-char: the worker: a boundary with a character " \
+	    "not allowed") \
+	X(PIECE_WHY_BOUNDARY_SPACE, "why-boundary-space", "", \
+	    "reason boundary-space: the worker: a boundary ending in a space") \
+	X(PIECE_WHY_TOO_MANY_PARTS, "why-too-many-parts", "parts depth", \
+	    "reason too-many-parts: the worker: too many MIME parts, or " \
+	    "nested too deep") \
+	X(PIECE_WHY_MIME_SEPARATORS, "why-mime-separators", "", \
+	    "reason mime-separators: the worker: a multipart whose boundary " \
+	    "is not found in it") \
+	X(PIECE_WHY_TOO_MANY_FIELDS, "why-too-many-fields", "max", \
+	    "reason too-many-fields: the worker: too many header fields") \
+	X(PIECE_WHY_NO_FROM, "why-no-from", "", \
+	    "reason no-from: the worker: no From address") \
+	X(PIECE_WHY_PARSER_TIMEOUT, "why-parser-timeout", "seconds", \
+	    "reason parser-timeout: the worker's parse ran out of time " \
+	    "(seconds: limits.worker_seconds)") \
+	X(PIECE_WHY_PARSER_CRASHED, "why-parser-crashed", "", \
+	    "reason parser-crashed: the worker's parse crashed") \
+	X(PIECE_WHY_PARSER_FORBIDDEN, "why-parser-forbidden", "", \
+	    "reason parser-forbidden: the worker's parse was killed by the " \
+	    "sandbox") \
+	X(PIECE_WHY_PARSER_FAILED, "why-parser-failed", "", \
+	    "reason parser-failed: the worker's parse failed otherwise") \
+	X(PIECE_WHY_PARSER_BAD_REPLY, "why-parser-bad-reply", "", \
+	    "reason parser-bad-reply: the worker answered in a shape the " \
+	    "queue manager refused") \
+	X(PIECE_WHY_UNREADABLE, "why-unreadable", "", \
+	    "reason unreadable: a worker's reason without a code (the log " \
+	    "has its text)") \
+	X(PIECE_WHY_PGP_FOREIGN_FROM, "why-pgp-foreign-from", "", \
+	    "reason pgp-foreign-from: an encrypted post whose inner From is " \
+	    "not the sender") \
+	X(PIECE_WHY_PGP_NO_MESSAGE, "why-pgp-no-message", "", \
+	    "reason pgp-no-message: multipart/encrypted holding no OpenPGP " \
+	    "message") \
+	X(PIECE_WHY_PGP_REPLAYED, "why-pgp-replayed", "", \
+	    "reason pgp-replayed: a ciphertext the list opened before, sent " \
+	    "again") \
+	X(PIECE_WHY_PGP_NO_INTEGRITY, "why-pgp-no-integrity", "", \
+	    "reason pgp-no-integrity: encrypted without integrity protection " \
+	    "(an old mode)") \
+	X(PIECE_PART_PGP_KEY, "part-pgp-key", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-key") \
+	X(PIECE_PART_PGP_SIGNATURE, "part-pgp-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-signature") \
+	X(PIECE_PART_SMIME_SIGNATURE, "part-smime-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime-signature") \
+	X(PIECE_PART_SMIME, "part-smime", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime") \
+	X(PIECE_PART_PGP_ENCRYPTED, "part-pgp-encrypted", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-encrypted") \
+	X(PIECE_PART_VCARD, "part-vcard", "", \
+	    "{parts} of parts-removed/nothing-left: a line for vcard") \
+	X(PIECE_PART_TNEF, "part-tnef", "", \
+	    "{parts} of parts-removed/nothing-left: a line for tnef") \
+	X(PIECE_PART_PGP_FILE_ASC, "part-pgp-file-asc", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-file-asc") \
+	X(PIECE_PART_PGP_FILE, "part-pgp-file", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-file") \
+	X(PIECE_PART_SIGNATURE_FILE, "part-signature-file", "", \
+	    "{parts} of parts-removed/nothing-left: a line for signature-file") \
+	X(PIECE_PART_SMIME_PART, "part-smime-part", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime-part") \
+	X(PIECE_PART_SMIME_CERTIFICATE, "part-smime-certificate", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime-certificate") \
+	X(PIECE_PART_KEY_FILE, "part-key-file", "", \
+	    "{parts} of parts-removed/nothing-left: a line for key-file") \
+	X(PIECE_PART_INLINE_SIGNATURE, "part-inline-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for inline-signature") \
+	X(PIECE_PART_PASTED_KEY, "part-pasted-key", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pasted-key") \
+	X(PIECE_PART_OWN_SIGNATURE, "part-own-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for own-signature") \
+	X(PIECE_PART_ENCRYPTED, "part-encrypted", "", \
+	    "{parts} of parts-removed/nothing-left: a line for encrypted") \
+	X(PIECE_PART_FORWARDED_UNREADABLE, "part-forwarded-unreadable", "", \
+	    "{parts} of parts-removed/nothing-left: a line for forwarded-unreadable") \
+	X(PIECE_PART_FRAGMENT, "part-fragment", "", \
+	    "{parts} of parts-removed/nothing-left: a line for fragment") \
+	X(PIECE_PART_IMAGE_UNCHECKED, "part-image-unchecked", "", \
+	    "{parts} of parts-removed/nothing-left: a line for image-unchecked") \
+	X(PIECE_PART_IMAGE_DETAILS, "part-image-details", "name", \
+	    "{parts} of parts-removed/nothing-left: a line for image-details") \
+	X(PIECE_PART_IMAGE_DETAILS_UNNAMED, "part-image-details-unnamed", "", \
+	    "{parts} of parts-removed/nothing-left: a line for image-details-unnamed") \
+	X(PIECE_PART_EVERY_PART, "part-every-part", "", \
+	    "{parts} of parts-removed/nothing-left: a line for every-part") \
+	X(PIECE_KEYS_ACTIVE, "keys-active", "", \
+	    "keys: after the DKIM key that signs new posts") \
+	X(PIECE_KEYS_OLDER, "keys-older", "", \
+	    "keys: after a DKIM key of older posts") \
+	X(PIECE_X25519_RETIRED, "sealed-key-retired", "", \
+	    "key x25519:KEY: the sealed format is retired, OpenPGP instead") \
+	X(PIECE_PGP_DONE_CANCELLED, "pgp-done-cancelled", "", \
+	    "done: a waiting replacing OpenPGP key cancelled") \
+	X(PIECE_PGP_DONE_NONE_WAITED, "pgp-done-none-waited", "", \
+	    "done: a cancel, when no replacing key waited") \
+	X(PIECE_PGP_DONE_REPLACED, "pgp-done-replaced", "fingerprint", \
+	    "done, to the old key: the new key took effect") \
+	X(PIECE_STEP_WARNING, "step-warning", "", \
+	    "{step} of discipline-confirm: a private warning") \
+	X(PIECE_STEP_PUBLIC, "step-public", "", \
+	    "{step}: a public warning") \
+	X(PIECE_STEP_SUSPEND, "step-suspend", "days", \
+	    "{step}: a suspension (days: leadership.discipline_steps)") \
+	X(PIECE_NO_REASON_STEP, "no-reason-step", "", \
+	    "{reason} of a discipline step's notices when the moderator gave none") \
+	X(PIECE_UNNAMED_SENDER, "unnamed-sender", "", \
+	    "the display name of a post without a From, which the list gives its " \
+	    "own address") \
+	X(PIECE_HELD_MODERATED, "held-moderated", "", \
+	    "{reason} of held: the list is moderated") \
+	X(PIECE_HELD_PROBATION, "held-probation", "", \
+	    "{reason} of held: a new member's post (probation_posts)") \
+	X(PIECE_HELD_LEAK, "held-leak", "", \
+	    "{reason} of held: it would identify its author") \
+	X(PIECE_HELD_DOCUMENT, "held-document", "", \
+	    "{reason} of held: an attached document names its author") \
+	X(PIECE_HELD_UNCONFIRMED, "held-unconfirmed", "", \
+	    "{reason} of held: a post in a member's name, not confirmed") \
+	X(PIECE_HELD_UNCONFIRMED_QUIET, "held-unconfirmed-quiet", "", \
+	    "{reason} of held: the same, after the day's notice to the " \
+	    "moderators")
 
 enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 
@@ -462,7 +690,42 @@ enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 	    PIECE_WHY_SIG_HEADERS_CHANGED) \
 	X(REASON_SIG_UNKNOWN_KEY, "sig-unknown-key", PIECE_WHY_SIG_UNKNOWN_KEY) \
 	X(REASON_SIG_ERROR, "sig-error", PIECE_WHY_SIG_ERROR) \
-	X(REASON_PSEUDONYM_KEY, "pseudonym-key", PIECE_WHY_PSEUDONYM_KEY)
+	X(REASON_PSEUDONYM_KEY, "pseudonym-key", PIECE_WHY_PSEUDONYM_KEY) \
+	X(REASON_PGP_UNREADABLE, "pgp-unreadable", PIECE_WHY_PGP_UNREADABLE) \
+	X(REASON_PGP_SECRET, "pgp-secret", PIECE_WHY_PGP_SECRET) \
+	X(REASON_PGP_VERSION, "pgp-version", PIECE_WHY_PGP_VERSION) \
+	X(REASON_PGP_WEAK, "pgp-weak", PIECE_WHY_PGP_WEAK) \
+	X(REASON_PGP_NO_SUBKEY, "pgp-no-subkey", PIECE_WHY_PGP_NO_SUBKEY) \
+	X(REASON_PGP_REVOKED, "pgp-revoked", PIECE_WHY_PGP_REVOKED) \
+	X(REASON_PGP_EXPIRED, "pgp-expired", PIECE_WHY_PGP_EXPIRED) \
+	X(REASON_PGP_NO_SELF_SIG, "pgp-no-self-sig", PIECE_WHY_PGP_NO_SELF_SIG) \
+	X(REASON_PGP_NO_UID, "pgp-no-uid", PIECE_WHY_PGP_NO_UID) \
+	X(REASON_PGP_NOT_ONE, "pgp-not-one", PIECE_WHY_PGP_NOT_ONE) \
+	X(REASON_PGP_UNOPENED, "pgp-unopened", PIECE_WHY_PGP_UNOPENED) \
+	X(REASON_PGP_ERROR, "pgp-error", PIECE_WHY_PGP_ERROR) \
+	X(REASON_MIME_BROKEN, "mime-broken", PIECE_WHY_MIME_BROKEN) \
+	X(REASON_BOUNDARY_QUOTE, "boundary-quote", PIECE_WHY_BOUNDARY_QUOTE) \
+	X(REASON_BOUNDARY_LENGTH, "boundary-length", PIECE_WHY_BOUNDARY_LENGTH) \
+	X(REASON_BOUNDARY_CHAR, "boundary-char", PIECE_WHY_BOUNDARY_CHAR) \
+	X(REASON_BOUNDARY_SPACE, "boundary-space", PIECE_WHY_BOUNDARY_SPACE) \
+	X(REASON_TOO_MANY_PARTS, "too-many-parts", PIECE_WHY_TOO_MANY_PARTS) \
+	X(REASON_MIME_SEPARATORS, "mime-separators", PIECE_WHY_MIME_SEPARATORS) \
+	X(REASON_TOO_MANY_FIELDS, "too-many-fields", PIECE_WHY_TOO_MANY_FIELDS) \
+	X(REASON_NO_FROM, "no-from", PIECE_WHY_NO_FROM) \
+	X(REASON_PARSER_TIMEOUT, "parser-timeout", PIECE_WHY_PARSER_TIMEOUT) \
+	X(REASON_PARSER_CRASHED, "parser-crashed", PIECE_WHY_PARSER_CRASHED) \
+	X(REASON_PARSER_FORBIDDEN, "parser-forbidden", \
+	    PIECE_WHY_PARSER_FORBIDDEN) \
+	X(REASON_PARSER_FAILED, "parser-failed", PIECE_WHY_PARSER_FAILED) \
+	X(REASON_PARSER_BAD_REPLY, "parser-bad-reply", \
+	    PIECE_WHY_PARSER_BAD_REPLY) \
+	X(REASON_UNREADABLE, "unreadable", PIECE_WHY_UNREADABLE) \
+	X(REASON_PGP_FOREIGN_FROM, "pgp-foreign-from", \
+	    PIECE_WHY_PGP_FOREIGN_FROM) \
+	X(REASON_PGP_NO_MESSAGE, "pgp-no-message", PIECE_WHY_PGP_NO_MESSAGE) \
+	X(REASON_PGP_REPLAYED, "pgp-replayed", PIECE_WHY_PGP_REPLAYED) \
+	X(REASON_PGP_NO_INTEGRITY, "pgp-no-integrity", \
+	    PIECE_WHY_PGP_NO_INTEGRITY)
 
 enum reason_id { REASON_TABLE(TABLE_ENUM) REASON_N };
 #undef TABLE_ENUM

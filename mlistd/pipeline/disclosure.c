@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail/audit.h"
 #include "pipeline/disclosure.h"
 
-#define LEADERSHIP_CHANGE	"a change in the list's leadership"
+#define LEADERSHIP_CHANGE	"leadership-change"	/* [audit-leadership-change] */
+/* how entries written before the codes began an emergency */
 #define EMERGENCY		"emergency, without the quorum: "
 
 /*
@@ -155,15 +157,27 @@ disclosure_audit(const struct list_cfg *l, int reader)
 	return reader >= READER_OPERATOR || disclosure_allows(l->audit_who, reader);
 }
 
-/* disclosure_audit_request - the request an entry opened ("request N opened: ..."), 0 none */
+/*
+ * disclosure_audit_request - the request an entry opened: "@request" with
+ * its id, or "request N opened: ..." written before the codes; 0 none
+ */
 long long
 disclosure_audit_request(const struct audit_entry *e)
 {
+	struct audit_detail d;
+	const char *v;
 	long long id = 0;
 	int end = 0;
 
 	if (strcmp(e->action, "request") != 0)
 		return 0;
+	if (audit_parse(e->detail, &d) == 0) {
+		if (strcmp(d.code, "request") != 0 ||
+		    (v = audit_get(&d, "id")) == NULL)
+			return 0;
+		id = atoll(v);
+		return id > 0 ? id : 0;
+	}
 	if (sscanf(e->detail, "request %lld opened:%n", &id, &end) != 1 || end == 0)
 		return 0;
 	return id > 0 ? id : 0;
@@ -181,8 +195,9 @@ disclosure_request_state(const char *state, long long expires, long long now)
 }
 
 /*
- * strip_count - " (3 moderators agreed)" becomes " (a quorum of moderators
- * agreed)": how many agreed bounds how many there are
+ * strip_count - in an entry written before the codes, " (3 moderators
+ * agreed)" becomes " (a quorum of moderators agreed)": how many agreed
+ * bounds how many there are. Its sentence is English as it was written.
  */
 static void
 strip_count(char *d, size_t n)
@@ -208,36 +223,144 @@ unmask_named(const struct list_cfg *l, int state)
 	return state == DREQ_DONE && l->notify_unmasked;
 }
 
-/* request_view - "request N opened: ..." as a member may read it */
-static void
-request_view(const struct list_cfg *l, long long id, const struct disclosure_request *rq,
-    struct audit_view *v)
+/*
+ * request_shown - what a member may read of the request an entry opened:
+ * the code of the words that replace its detail ([audit-CODE]), NULL as
+ * written. Unknown state: the least; an unmasking: no pseudonym until
+ * unmask_named; a role change on a hidden leadership: only that it is one.
+ */
+static const char *
+request_shown(const struct list_cfg *l, const struct disclosure_request *rq)
 {
 	int state = rq ? rq->state : DREQ_NONE;
-	const char *what = NULL;
 
 	if (state == DREQ_NONE)
-		what = "a request of the leadership (not disclosed: its state is unknown)";
-	else if (!strcmp(rq->action, "unmask") && !unmask_named(l, state))
-		what = state == DREQ_PENDING ? "an unmasking (the pseudonym is not disclosed while the moderators "
-		    "decide)" : "an unmasking (the pseudonym is not disclosed)";
-	else if (!strcmp(rq->action, "roles") && l->visibility == VIS_HIDDEN)
-		what = LEADERSHIP_CHANGE;
-	if (what)
-		snprintf(v->detail, sizeof(v->detail), "request %lld opened: %s", id, what);
+		return "request-unknown";
+	if (!strcmp(rq->action, "unmask") && !unmask_named(l, state))
+		return state == DREQ_PENDING ? "unmask-hidden-pending" :
+		    "unmask-hidden";
+	if (!strcmp(rq->action, "roles") && l->visibility == VIS_HIDDEN)
+		return LEADERSHIP_CHANGE;
+	return NULL;
 }
 
-/* outcome_view - an action's own entry (done at the quorum, or in an emergency) for members */
-static void
-outcome_view(const struct list_cfg *l, const struct audit_entry *e, struct audit_view *v)
+/* outcome_shown - the same for an action's own entry (done, or an emergency) */
+static const char *
+outcome_shown(const struct list_cfg *l, const struct audit_entry *e)
 {
-	const char *pre = strncmp(e->detail, EMERGENCY, sizeof(EMERGENCY) - 1) == 0 ? EMERGENCY : "";
-
 	if (!strcmp(e->action, "unmask") && !unmask_named(l, DREQ_DONE))
-		snprintf(v->detail, sizeof(v->detail), "%sa member's pseudonym (not disclosed: the list does not "
-		    "tell the member unmasked)", pre);
-	else if (!strcmp(e->action, "roles") && l->visibility == VIS_HIDDEN)
-		snprintf(v->detail, sizeof(v->detail), "%s%s", pre, LEADERSHIP_CHANGE);
+		return "unmask-hidden-member";
+	if (!strcmp(e->action, "roles") && l->visibility == VIS_HIDDEN)
+		return LEADERSHIP_CHANGE;
+	return NULL;
+}
+
+/* drop - d without its pair called name */
+static void
+drop(struct audit_detail *d, const char *name)
+{
+	for (int i = 0; i < d->n; i++)
+		if (strcmp(d->name[i], name) == 0) {
+			memmove(d->name[i], d->name[i + 1],
+			    (size_t)(d->n - i - 1) * sizeof(d->name[0]));
+			memmove(d->value[i], d->value[i + 1],
+			    (size_t)(d->n - i - 1) * sizeof(d->value[0]));
+			d->n--;
+			return;
+		}
+}
+
+/*
+ * shown_as - what an entry is about (the code it wraps as "of", or its
+ * own code) replaced by what: whatever the old one's arguments said is
+ * gone with them; the wrapper's own (request id, who agreed) stay
+ */
+static void
+shown_as(struct audit_detail *d, const char *what)
+{
+	static const char *const own[] = { "id", "of", "agreed", "votes",
+	    "result", NULL };
+
+	int wraps = audit_get(d, "of") != NULL;
+
+	audit_keep(d, own);
+	if (wraps)
+		audit_set(d, "of", what);
+	else
+		snprintf(d->code, sizeof(d->code), "%s", what);
+}
+
+/*
+ * coded_view - a coded entry (audit.h) as a member reads it: the rules
+ * change codes and drop arguments, the words come later from the pieces
+ */
+static void
+coded_view(const struct list_cfg *l, int reader, const struct audit_entry *e,
+    const struct disclosure_request *rq, struct audit_view *v)
+{
+	const char *agreed, *what;
+	struct audit_detail d;
+
+	if (audit_parse(v->detail, &d) < 0)
+		return;
+	/* how many agreed bounds how many moderate */
+	agreed = audit_get(&d, "agreed");
+	if (l->visibility == VIS_HIDDEN && agreed &&
+	    !strcmp(agreed, "moderators")) {
+		audit_set(&d, "agreed", "quorum");
+		drop(&d, "votes");
+	}
+	what = disclosure_audit_request(e) > 0 ? request_shown(l, rq) :
+	    outcome_shown(l, e);
+	if (what)
+		shown_as(&d, what);
+	if (disclosure_audit_request(e) > 0 &&
+	    disclosure_audit_renumbered(l, reader)) {
+		snprintf(d.code, sizeof(d.code), "request-unnumbered");
+		drop(&d, "id");
+	}
+	if (audit_format(&d, v->detail, sizeof(v->detail)) < 0)
+		snprintf(v->detail, sizeof(v->detail), "@%s", what ? what :
+		    "request-unknown");
+}
+
+/*
+ * legacy_view - an entry written before the codes, as a member reads it:
+ * where the rules replace its sentence, by a coded one that pieces word;
+ * a request unnumbered keeps its own words as {text}
+ */
+static void
+legacy_view(const struct list_cfg *l, int reader, const struct audit_entry *e,
+    const struct disclosure_request *rq, struct audit_view *v)
+{
+	long long id = disclosure_audit_request(e);
+	const char *what, *rest;
+	char num[24], text[sizeof(v->detail)];
+
+	if (l->visibility == VIS_HIDDEN)
+		strip_count(v->detail, sizeof(v->detail));
+	snprintf(num, sizeof(num), "%lld", id);
+	if (id <= 0) {
+		if ((what = outcome_shown(l, e)) == NULL)
+			return;
+		if (strncmp(e->detail, EMERGENCY, sizeof(EMERGENCY) - 1) != 0)
+			(void)audit_code(v->detail, sizeof(v->detail), what, NULL);
+		else
+			(void)audit_code(v->detail, sizeof(v->detail),
+			    "emergency", (const char *[]){ "of", what, NULL });
+		return;
+	}
+	rest = strstr(v->detail, " opened: ");
+	snprintf(text, sizeof(text), "%s", rest ? rest + 9 : "");
+	if ((what = request_shown(l, rq)) == NULL)
+		what = "text";
+	if (disclosure_audit_renumbered(l, reader))
+		(void)audit_code(v->detail, sizeof(v->detail),
+		    "request-unnumbered", (const char *[]){ "of", what,
+		    strcmp(what, "text") ? NULL : "text", text, NULL });
+	else if (strcmp(what, "text") != 0)
+		(void)audit_code(v->detail, sizeof(v->detail), "request",
+		    (const char *[]){ "id", num, "of", what, NULL });
 }
 
 /*
@@ -269,48 +392,28 @@ disclosure_audit_listed(const struct list_cfg *l, int reader,
 }
 
 /*
- * unnumbered - "request N opened: ..." becomes "a request opened: ...":
- * the requests' own numbers would count the ones not listed
- */
-static void
-unnumbered(char *d, size_t n)
-{
-	const char *rest = strstr(d, " opened:");
-	char tmp[512];
-
-	if (rest == NULL)
-		return;
-	snprintf(tmp, sizeof(tmp), "a request%s", rest);
-	snprintf(d, n, "%s", tmp);
-}
-
-/*
  * disclosure_audit_entry - entry e as the reader may read it, into v.
  * Moderators and the operator read the log as written. Other readers: on a
- * hidden leadership, roles without handles and role changes without member
- * numbers; an unmasking without its pseudonym (unmask_named). rq: the
- * request the entry opened (disclosure_audit_request), NULL if none.
+ * hidden leadership, roles without handles, role changes without member
+ * numbers, and never how many moderators agreed; an unmasking without its
+ * pseudonym (unmask_named). What they are shown is a coded detail (an
+ * entry written before the codes: its sentence where nothing is hidden),
+ * worded afterwards by audit_render. rq: the request the entry opened
+ * (disclosure_audit_request), NULL if none.
  */
 void
 disclosure_audit_entry(const struct list_cfg *l, int reader, const struct audit_entry *e,
     const struct disclosure_request *rq, struct audit_view *v)
 {
-	long long id;
-
 	snprintf(v->actor, sizeof(v->actor), "%s", e->actor);
 	snprintf(v->action, sizeof(v->action), "%s", e->action);
 	snprintf(v->detail, sizeof(v->detail), "%s", e->detail);
 	if (reader >= READER_MODERATOR)
 		return;
-	if (l->visibility == VIS_HIDDEN) {
-		if (strncmp(v->actor, "moderator ", 10) == 0)
-			v->actor[9] = 0;	/* a handle written before the list hid them */
-		strip_count(v->detail, sizeof(v->detail));
-	}
-	if ((id = disclosure_audit_request(e)) > 0) {
-		request_view(l, id, rq, v);
-		if (disclosure_audit_renumbered(l, reader))
-			unnumbered(v->detail, sizeof(v->detail));
-	} else
-		outcome_view(l, e, v);
+	if (l->visibility == VIS_HIDDEN && strncmp(v->actor, "moderator ", 10) == 0)
+		v->actor[9] = 0;	/* a handle written before the list hid them */
+	if (v->detail[0] == '@')
+		coded_view(l, reader, e, rq, v);
+	else
+		legacy_view(l, reader, e, rq, v);
 }

@@ -42,6 +42,7 @@
 #include "pipeline/pgpin_key.h"
 #include "pipeline/pgpnotice.h"
 #include "pipeline/pgpreplace.h"
+#include "pipeline/pgpwhy.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
 
@@ -320,14 +321,23 @@ pgpin_key_request(struct pipeline *p, const struct list_cfg *l,
 		return (how & PGPIN_ASKED) != 0;
 	}
 	if (f.status != PGPIN_KEY_FOUND) {
-		/* the key's own fault, the same for anyone who sends it */
+		/*
+		 * the key's own fault, the same for anyone who sends it: the
+		 * engine's words to the log, the member reads our code's piece
+		 */
+		struct notice_ctx ctx = { l->name, p->cfg->hostname };
+		char words[300];
+
+		pgpwhy_words(l->notices, p->cfg->notices, &ctx, f.why,
+		    REASON_PGP_ERROR, words, sizeof(words));
 		if (key_words(p, l, PIECE_PGP_KEY_UNUSABLE,
-		    (const char *[]){ "why", f.why, NULL }, b) < 0) {
+		    (const char *[]){ "why", words, NULL }, b) < 0) {
 			pgpin_found_free(&f);
 			return -1;
 		}
-		log_info("%s request: list=%s an OpenPGP key refused result=permfail",
-		    p->qid, l->name);
+		log_info("%s request: list=%s reason=%s (%s) an OpenPGP key "
+		    "refused result=permfail", p->qid, l->name,
+		    reason_code(pgpwhy_reason(f.why)), f.why);
 		pgpin_found_free(&f);
 		return 1;
 	}

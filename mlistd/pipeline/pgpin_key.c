@@ -38,6 +38,7 @@
 #include "pipeline/pgpin_key.h"
 #include "pipeline/pgpin_open.h"
 #include "pipeline/pgpreplace.h"
+#include "pipeline/pgpwhy.h"
 #include "pipeline/workpool.h"
 
 /* signed_for - the key the registered key old (binary) signed for, minimal */
@@ -81,8 +82,8 @@ open_first(struct transform_in *in, struct worker_pgp *pg,
 	sodium_memzero((void *)pg->secret, pg->secret_len);
 	pg->secret = NULL;
 	if (rc < 0)
-		snprintf(out->reason, sizeof(out->reason), "it could not be "
-		    "decrypted with the list's key: %.100s", r.why);
+		pgpwhy_code(r.why, REASON_PGP_UNOPENED, out->reason,
+		    sizeof(out->reason));
 	if (rc != 1)
 		return rc < 0 ? -1 : 0;
 	*signed_ = r.verified;

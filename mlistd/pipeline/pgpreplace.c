@@ -168,12 +168,16 @@ pgpreplace_cancelled(struct pipeline *p, const struct list_cfg *l,
 		    p->qid, l->name);
 		return 1;
 	}
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+	char line[600];
+
 	if ((rc = pgpreplace_cancel(p, l, tok->addr, "cancel token")) < 0)
 		return -1;
-	vars[1] = rc ? "- the new OpenPGP key that waited is cancelled: your "
-	    "registered key stays" : "- no new OpenPGP key waited (it took "
-	    "effect already, or was cancelled):\n  send \"key\" with your "
-	    "own key, signed with it, to change back";
+	if (notice_piece_line(l->notices, p->cfg->notices, rc ?
+	    PIECE_PGP_DONE_CANCELLED : PIECE_PGP_DONE_NONE_WAITED, &ctx, NULL,
+	    line, sizeof(line)) < 0)
+		return -1;
+	vars[1] = line;
 	/* a notice to a member with a key is encrypted to it */
 	return distribute_notice_tmpl(p, l, tok->addr, NOTICE_REQUEST_DONE,
 	    vars, ENV_NULL, "", NULL) < 0 ? -1 : 1;
@@ -203,10 +207,15 @@ told(struct pipeline *p, const struct list_cfg *l, const char *addr,
 	if (oldbin->len == 0 || openpgp_key_import(oldbin->data, oldbin->len,
 	    OPENPGP_BINARY, &old, why, sizeof(why)) != OK)
 		return 0;
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+
 	fpr_groups(newfpr, fp, sizeof(fp));
-	snprintf(line, sizeof(line), "- the new OpenPGP key %s now replaces "
-	    "the key this message is\n  encrypted to. If you did not ask for "
-	    "it, tell the list's owners at once", fp);
+	if (notice_piece_line(l->notices, p->cfg->notices,
+	    PIECE_PGP_DONE_REPLACED, &ctx, (const char *[]){ "fingerprint", fp,
+	    NULL }, line, sizeof(line)) < 0) {
+		openpgp_key_free(&old);
+		return -1;
+	}
 	snprintf(reply, sizeof(reply), "%s-owner@%s", l->name,
 	    p->cfg->hostname);
 	rc = pgpnotice_send(p, l, addr, NOTICE_REQUEST_DONE, vars, reply, &old);

@@ -24,6 +24,7 @@
 #include "leadership/moderate.h"
 #include "leadership/unconfirmed.h"
 #include "mail/archive.h"
+#include "mail/audit.h"
 #include "mail/sealed.h"
 #include "pipeline/authn.h"
 #include "pipeline/disclosure.h"
@@ -31,6 +32,7 @@
 #include "pipeline/notify.h"
 #include "pipeline/pgpin.h"
 #include "pipeline/pgpin_thread.h"
+#include "pipeline/pgpwhy.h"
 #include "pipeline/policy.h"
 #include "pipeline/post.h"
 #include "pipeline/sign.h"
@@ -255,6 +257,21 @@ post_signed(struct pipeline *p, struct post *o)
 }
 
 /*
+ * post_why - the worker's reason (or the engine's) in the list's words,
+ * for a notice's {reason}; fallback words any other text (pgpwhy.c)
+ */
+static const char *
+post_why(struct pipeline *p, const struct post *o, const char *reason,
+    enum reason_id fallback, char *out, size_t n)
+{
+	struct notice_ctx ctx = { o->l->name, p->cfg->hostname };
+
+	pgpwhy_words(o->l->notices, p->cfg->notices, &ctx, reason, fallback,
+	    out, n);
+	return out;
+}
+
+/*
  * post_sealed - a ciphertext opened on this list before is not opened
  * again: refused with the opener's note, as one that cannot be opened.
  * One signed by the From's own key is the signature's replay to judge
@@ -263,7 +280,8 @@ post_signed(struct pipeline *p, struct post *o)
 static enum result
 post_sealed(struct pipeline *p, struct post *o)
 {
-	const char *vars[] = { "reason", "it was sent to the list before", NULL };
+	const char *vars[] = { "reason", NULL, NULL };
+	char words[300];
 	int rc;
 
 	if ((rc = pgpin_post_sealed_seen(p, o->l, &o->t)) < 0) {
@@ -275,6 +293,8 @@ post_sealed(struct pipeline *p, struct post *o)
 		return OK;
 	log_info("%s qmgr: list=%s kind=post reason=openpgp-replayed "
 	    "result=permfail", p->qid, o->l->name);
+	vars[1] = post_why(p, o, "@pgp-replayed", REASON_PGP_REPLAYED, words,
+	    sizeof(words));
 	post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
 	return PERMFAIL;
 }
@@ -285,6 +305,7 @@ post_transform(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
 	const char *vars[] = { "reason", NULL, NULL };
+	char words[300];
 	enum result r;
 
 	r = workpool_transform(&o->tin, o->pgp ? &o->pg : NULL, p->keys,
@@ -314,14 +335,16 @@ post_transform(struct pipeline *p, struct post *o)
 		log_info("%s qmgr: list=%s kind=post "
 		    "reason=openpgp-undecryptable result=permfail", p->qid,
 		    l->name);
-		vars[1] = o->t.reason;
+		vars[1] = post_why(p, o, o->t.reason, REASON_PGP_UNOPENED,
+		    words, sizeof(words));
 		/* the opener's note: every post, within the day's cap */
 		post_note(p, o, early_to(o), NOTICE_PGP_UNOPENABLE, vars);
 		return PERMFAIL;
 	}
 	log_info("%s qmgr: list=%s kind=post reason=unparseable (%s) result=permfail quarantined",
 	    p->qid, l->name, o->t.reason);
-	vars[1] = o->t.reason;
+	vars[1] = post_why(p, o, o->t.reason, REASON_UNREADABLE, words,
+	    sizeof(words));
 	post_note(p, o, early_to(o), NOTICE_UNPROCESSABLE, vars);
 	*o->quarantine = 1;
 	return PERMFAIL;
@@ -366,6 +389,31 @@ post_judge(struct pipeline *p, struct post *o)
 }
 
 /*
+ * removed_words - the worker's lines of what it took out ("@CODE" each:
+ * rewrite.c) in the list's words, "- " and a piece [part-CODE] a line,
+ * into out for a notice's {parts}; a line without a piece is left out
+ */
+static void
+removed_words(struct pipeline *p, const struct post *o, const char *lines,
+    char *out, size_t n)
+{
+	struct notice_ctx ctx = { o->l->name, p->cfg->hostname };
+	char line[600], words[600];
+	size_t len, k;
+
+	*out = 0;
+	for (; *lines; lines += k + (lines[k] == '\n')) {
+		k = strcspn(lines, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)k, lines);
+		if (audit_words(o->l->notices, p->cfg->notices, &ctx, "part-",
+		    line, words, sizeof(words)) < 0)
+			continue;
+		len = strlen(out);
+		snprintf(out + len, n - len, "- %s\n", words);
+	}
+}
+
+/*
  * nothing_left - a post of which nothing could be passed on is never sent
  * as an empty shell: it is kept aside, and its author told what went
  */
@@ -376,8 +424,11 @@ nothing_left(struct pipeline *p, struct post *o)
 	const char *vars[] = { "parts", parts, NULL };
 	const struct buf *r = &o->t.part[TP_REMOVED];
 
-	snprintf(parts, sizeof(parts), "%.*s", (int)r->len,
-	    r->len ? (const char *)r->data : "- every part\n");
+	char lines[1000];
+
+	snprintf(lines, sizeof(lines), "%.*s", (int)r->len,
+	    r->len ? (const char *)r->data : "@every-part\n");
+	removed_words(p, o, lines, parts, sizeof(parts));
 	log_info("%s qmgr: list=%s kind=post reason=nothing-left "
 	    "result=permfail quarantined", p->qid, o->l->name);
 	post_note(p, o, authn_notice_to(&o->au, o->d.poster),
@@ -640,11 +691,10 @@ post_to_members(struct pipeline *p, struct post *o)
 	return OK;
 }
 
-/* rewrite.c's lines for the author's own signature */
+/* rewrite.c's lines (codes) for the author's own signature */
 static const char *const own_signature[] = {
-	"- a PGP/MIME or S/MIME signature (made with your own key, it would "
-	    "identify you)\n",
-	"- an OpenPGP signature\n",
+	"@own-signature\n",
+	"@pgp-signature\n",
 	NULL
 };
 
@@ -696,15 +746,16 @@ static void
 removed_notice(struct pipeline *p, struct post *o, const char *to,
     const struct transform_out *t)
 {
-	char parts[1000];
+	char parts[1000], lines[1000];
 	const char *vars[] = { "parts", parts, NULL };
 
 	if (t->part[TP_REMOVED].len == 0)
 		return;
 	/* as much of the list as the old fixed-size notice held */
-	snprintf(parts, sizeof(parts), "%.*s", (int)t->part[TP_REMOVED].len,
+	snprintf(lines, sizeof(lines), "%.*s", (int)t->part[TP_REMOVED].len,
 	    (const char *)t->part[TP_REMOVED].data);
-	signature_replaced(p, o, to, parts);
+	signature_replaced(p, o, to, lines);
+	removed_words(p, o, lines, parts, sizeof(parts));
 	if (*parts)
 		post_note(p, o, to, NOTICE_PARTS_REMOVED, vars);
 }

@@ -322,6 +322,7 @@ request_parse(const char *m, size_t len, struct request *r)
 struct keytext {
 	struct buf	*b;
 	const char	*host;
+	char		 active[200], older[200];	/* [keys-active], -older */
 };
 
 static void
@@ -332,7 +333,7 @@ key_line(const char *selector, const unsigned char *pk, int active, long long cr
 	(void)created;
 	buf_printf(k->b, "  %s._domainkey.%s TXT \"", selector, k->host);
 	dkim_dns_record(pk, k->b);
-	buf_printf(k->b, "\"%s\n", active ? "  (signs new posts)" : "  (older posts)");
+	buf_printf(k->b, "\"  %s\n", active ? k->active : k->older);
 }
 
 /*
@@ -651,11 +652,7 @@ batch_line(struct pipeline *p, const struct list_cfg *l,
 		 */
 		if (keys_public_from_text(req->enckey, "x25519", pk) != 1)
 			return refused(p, l, PIECE_BAD_ENCKEY, NULL, b);
-		buf_puts(b, "X25519 keys ('mlist keygen') no longer encrypt "
-		    "anything: copies from the list are OpenPGP now.\n"
-		    "Register your OpenPGP public key instead (see 'help')."
-		    "\n\n");
-		return 0;
+		return request_piece(p, l, PIECE_X25519_RETIRED, NULL, b);
 	}
 	case CMD_SET_PSEUDONYM:
 		if (pseudonym_check_on(req->pseudonym, l->name, sk, sizeof(sk),
@@ -969,7 +966,7 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 	unsigned cmds = req->cmds;
 	char replyto[400] = "";	/* "Reply-To: <CONFIRM>": key_request's 300 */
 	struct buf b;
-	struct keytext k = { &b, p->cfg->hostname };
+	struct keytext k = { &b, p->cfg->hostname, "", "" };
 	char sel[SELECTOR_MAX];
 	unsigned char seed[DKIM_SEED_LEN];
 	struct buf post, pgpkey, autocrypt;
@@ -1032,7 +1029,10 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
 			return buf_free(&b), buf_free(&post), -1;
 		sodium_memzero(seed, sizeof(seed));
-		if (request_piece(p, l, PIECE_KEYS, NULL, &b) < 0)
+		if (request_piece(p, l, PIECE_KEYS, NULL, &b) < 0 ||
+		    request_piece_line(p, l, PIECE_KEYS_ACTIVE, k.active,
+		    sizeof(k.active)) < 0 || request_piece_line(p, l,
+		    PIECE_KEYS_OLDER, k.older, sizeof(k.older)) < 0)
 			return buf_free(&b), buf_free(&post), -1;
 		store_keys_each(p->st, l->name, key_line, &k);
 		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, &b) < 0 ||

@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mail/audit.h"
 #include "pipeline/filename.h"
 #include "pipeline/html.h"
 #include "pipeline/meta.h"
@@ -47,28 +48,33 @@ struct rw {
 	int		 footer_done;
 };
 
-/* types removed from every post on a non-real list, and why */
+/*
+ * types removed from every post on a non-real list, and why: as codes
+ * (one "@CODE" line each in what the author is told; the queue manager
+ * words them with the pieces [part-CODE], so the sandbox holds no words)
+ */
 static const struct { const char *type, *what; } removed_types[] = {
-	{ "application/pgp-keys", "an attached OpenPGP key" },
-	{ "application/pgp-signature", "an OpenPGP signature" },
-	{ "application/pkcs7-signature", "an S/MIME signature" },
-	{ "application/x-pkcs7-signature", "an S/MIME signature" },
-	{ "application/pkcs7-mime", "an S/MIME encrypted or signed part" },
-	{ "application/x-pkcs7-mime", "an S/MIME encrypted or signed part" },
-	{ "application/pgp-encrypted", "an OpenPGP encrypted part" },
-	{ "text/vcard", "a contact card (vCard)" },
-	{ "text/x-vcard", "a contact card (vCard)" },
-	{ "text/directory", "a contact card (vCard)" },
-	{ "application/ms-tnef", "an Outlook TNEF attachment (winmail.dat)" },
-	{ "application/vnd.ms-tnef", "an Outlook TNEF attachment (winmail.dat)" },
+	{ "application/pgp-keys", "@pgp-key" },
+	{ "application/pgp-signature", "@pgp-signature" },
+	{ "application/pkcs7-signature", "@smime-signature" },
+	{ "application/x-pkcs7-signature", "@smime-signature" },
+	{ "application/pkcs7-mime", "@smime" },
+	{ "application/x-pkcs7-mime", "@smime" },
+	{ "application/pgp-encrypted", "@pgp-encrypted" },
+	{ "text/vcard", "@vcard" },
+	{ "text/x-vcard", "@vcard" },
+	{ "text/directory", "@vcard" },
+	{ "application/ms-tnef", "@tnef" },
+	{ "application/vnd.ms-tnef", "@tnef" },
 	{ NULL, NULL }
 };
 static const struct { const char *suffix, *what; } removed_names[] = {
-	{ ".vcf", "a contact card (vCard)" }, { ".vcard", "a contact card (vCard)" },
-	{ "winmail.dat", "an Outlook TNEF attachment (winmail.dat)" },
-	{ ".asc", "an OpenPGP key or signature file" }, { ".gpg", "an OpenPGP file" },
-	{ ".pgp", "an OpenPGP file" }, { ".sig", "a signature file" }, { ".p7s", "an S/MIME signature" },
-	{ ".p7m", "an S/MIME part" }, { ".p7c", "an S/MIME certificate" }, { ".key", "a key file" },
+	{ ".vcf", "@vcard" }, { ".vcard", "@vcard" },
+	{ "winmail.dat", "@tnef" },
+	{ ".asc", "@pgp-file-asc" }, { ".gpg", "@pgp-file" },
+	{ ".pgp", "@pgp-file" }, { ".sig", "@signature-file" },
+	{ ".p7s", "@smime-signature" }, { ".p7m", "@smime-part" },
+	{ ".p7c", "@smime-certificate" }, { ".key", "@key-file" },
 	{ NULL, NULL }
 };
 
@@ -140,12 +146,20 @@ clean_token(const char *in, char *out, size_t n)
 	out[o] = 0;
 }
 
-/* note - one line for the author: what was removed */
+/*
+ * note - one line for the author: what was removed, a code ("@CODE" and
+ * its "\tNAME=VALUE" pairs) that the queue manager words; each once
+ */
 static void
 note(struct rw *w, const char *what)
 {
-	if (strstr(buf_cstr(&w->r->removed), what) == NULL)
-		buf_printf(&w->r->removed, "- %s\n", what);
+	const char *s = buf_cstr(&w->r->removed), *at;
+	size_t n = strlen(what);
+
+	for (at = s; (at = strstr(at, what)) != NULL; at += n)
+		if ((at == s || at[-1] == '\n') && at[n] == '\n')
+			return;
+	buf_printf(&w->r->removed, "%s\n", what);
 }
 
 /* removed_what - why this part must go, or NULL */
@@ -611,9 +625,9 @@ plain_clean(struct rw *w, struct buf *t, int top)
 	long a;
 
 	if (unsign(t))
-		note(w, "an inline OpenPGP signature");
+		note(w, "@inline-signature");
 	if (drop_keys(t))
-		note(w, "an OpenPGP key pasted into the text");
+		note(w, "@pasted-key");
 	if (w->o->strip_signature) {
 		long last = -1;
 
@@ -657,11 +671,11 @@ multipart_out(struct rw *w, const struct mailmime *m, const char *ct, int depth,
 		return 0;
 	if (!strcmp(ct, "multipart/signed")) {
 		/* the signature is by the member's real key: pass the signed content alone */
-		note(w, "a PGP/MIME or S/MIME signature (made with your own key, it would identify you)");
+		note(w, "@own-signature");
 		return part_out(w, clist_content(clist_begin(kids)), depth + 1, 0, top, out);
 	}
 	if (!strcmp(ct, "multipart/encrypted")) {
-		note(w, "an encrypted part (the list cannot check it for identifying content)");
+		note(w, "@encrypted");
 		return 0;
 	}
 	for (it = clist_begin(kids); it; it = clist_next(it)) {
@@ -898,8 +912,7 @@ encoded_message(struct rw *w, const struct mailmime *m, const char *ct,
 	    tree->mm_type != MAILMIME_MESSAGE) {
 		if (tree)
 			mailmime_free(tree);
-		note(w, "a forwarded message the list could not read "
-		    "(forward it inline instead)");
+		note(w, "@forwarded-unreadable");
 		return 0;
 	}
 	/* the part's own headers (name, disposition), the message rebuilt */
@@ -927,8 +940,7 @@ message_single(struct rw *w, const struct mailmime *m, const char *ct,
 	struct buf t;
 
 	if (!strcmp(ct, "message/partial")) {
-		note(w, "a fragment of a message split in parts "
-		    "(message/partial)");
+		note(w, "@fragment");
 		return 0;
 	}
 	if (!strcmp(ct, "message/rfc822") || !strcmp(ct, "message/global"))
@@ -968,14 +980,15 @@ image_clean(struct rw *w, const char *fname, const char *data, size_t len,
 
 	if (meta_image_strip((const unsigned char *)data, len, clean,
 	    &removed) < 0) {
-		note(w, "an image the list could not check for hidden details "
-		    "(camera, place, names)");
+		note(w, "@image-unchecked");
 		return 0;
 	}
 	if (removed) {
-		snprintf(what, sizeof(what), "the hidden details (EXIF, XMP, "
-		    "comments: camera, place, time, names) in the image%s%s",
-		    *fname ? " " : "", fname);
+		if (*fname)
+			(void)audit_code(what, sizeof(what), "image-details",
+			    (const char *[]){ "name", fname, NULL });
+		else
+			snprintf(what, sizeof(what), "@image-details-unnamed");
 		note(w, what);
 	}
 	return 1;
@@ -1058,7 +1071,7 @@ part_out(struct rw *w, const struct mailmime *m, int depth, int plain_sibling, i
 		to_utf8(cs, data ? data : "", len, &t);
 		drop_nul(&t);
 		if (find(&t, 0, KEY_BEGIN) >= 0 && *fname) {
-			note(w, "an attached OpenPGP key");
+			note(w, "@pgp-key");
 			n = 0;
 		} else if (!strcmp(ct, "text/html") && w->o->html == HTML_TEXT && plain_sibling) {
 			n = 0;	/* the text alternative says the same */

@@ -32,10 +32,13 @@
 #define MAX_DEPTH	20
 #define MAX_PARTS	1000
 #define BOUNDARY_MAX	70
-/* what a member is told when the structure cannot be read safely */
-#define BOUNDARY_IS "a MIME boundary in it (the line that separates its parts)"
-#define BROKEN	"the way its parts are put together is broken in a way the " \
-		"list cannot read safely"
+/*
+ * why a message cannot be read safely, as reason codes ("@CODE" and
+ * "\tNAME=VALUE", as audit details are): the queue manager words them
+ * with the pieces [why-CODE] (pipeline/pgpwhy.c), so the sandbox holds
+ * no member's language
+ */
+#define BROKEN	"@mime-broken"
 
 /*
  * headers the list replaces or removes on every copy; Autocrypt and
@@ -121,8 +124,8 @@ screen_params(const char *v, size_t n, char *why, size_t whylen)
 			while (i < n && v[i] != '"' && v[i] != '\\' && v[i] != '\r' && v[i] != '\n')
 				i++;
 			if (i >= n || v[i] != '"')
-				return snprintf(why, whylen, "%s opens a quote "
-				    "that never closes", BOUNDARY_IS), -1;
+				return snprintf(why, whylen,
+				    "@boundary-quote"), -1;
 			len = i - start;
 		} else {
 			start = i;
@@ -131,18 +134,15 @@ screen_params(const char *v, size_t n, char *why, size_t whylen)
 			len = i - start;
 		}
 		if (len == 0 || len > BOUNDARY_MAX)
-			return snprintf(why, whylen, "%s is empty or longer "
-			    "than the %d characters the standard allows",
-			    BOUNDARY_IS, BOUNDARY_MAX), -1;
+			return snprintf(why, whylen,
+			    "@boundary-length\tmax=%d", BOUNDARY_MAX), -1;
 		for (size_t k = start; k < start + len; k++)
 			if (!bchar_ok((unsigned char)v[k]))
-				return snprintf(why, whylen, "%s holds a "
-				    "character the standard does not allow",
-				    BOUNDARY_IS), -1;
+				return snprintf(why, whylen,
+				    "@boundary-char"), -1;
 		if (v[start + len - 1] == ' ')
-			return snprintf(why, whylen, "%s ends in a space, "
-			    "which the standard does not allow",
-			    BOUNDARY_IS), -1;
+			return snprintf(why, whylen,
+			    "@boundary-space"), -1;
 	}
 	return 0;
 }
@@ -216,8 +216,8 @@ check_tree(const struct transform_in *in, const struct mailmime *m, int depth, i
 	char *b;
 
 	if (depth > MAX_DEPTH || ++*parts > MAX_PARTS)
-		return snprintf(why, whylen, "it has more than %d parts, or "
-		    "parts nested more than %d deep", MAX_PARTS, MAX_DEPTH), -1;
+		return snprintf(why, whylen, "@too-many-parts\tparts=%d"
+		    "\tdepth=%d", MAX_PARTS, MAX_DEPTH), -1;
 	if (m->mm_mime_start && !in_range(in, m->mm_mime_start, m->mm_length))
 		return snprintf(why, whylen, "%s", BROKEN), -1;
 	if (!data_ok(in, m->mm_body))
@@ -235,10 +235,7 @@ check_tree(const struct transform_in *in, const struct mailmime *m, int depth, i
 		if (b == NULL || m->mm_body == NULL || m->mm_body->dt_type != MAILMIME_DATA_TEXT ||
 		    !boundary_present(m->mm_body->dt_data.dt_text.dt_data,
 		    m->mm_body->dt_data.dt_text.dt_length, b))
-			return snprintf(why, whylen, "it says it is made of "
-			    "parts, but the lines that should separate them "
-			    "cannot be told apart (one separator may be used "
-			    "at two levels)"), -1;
+			return snprintf(why, whylen, "@mime-separators"), -1;
 		if (m->mm_data.mm_multipart.mm_mp_list)
 			for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it; it = clist_next(it))
 				if (check_tree(in, clist_content(it), depth + 1, parts, why, whylen) < 0)
@@ -346,6 +343,35 @@ transform_list_headers(const struct config *cfg, const struct list_cfg *list, st
 	}
 	buf_puts(b, "Precedence: list\r\n");
 	buf_printf(b, "X-Loop: %s@%s\r\n", l, h);
+}
+
+/*
+ * unnamed_from - the From of a post that had none: the list's address, its
+ * display name [unnamed-sender] (the job brings the piece to the worker),
+ * quoted when ASCII, else RFC 2047 encoded-words
+ */
+static void
+unnamed_from(const struct transform_in *in, struct buf *b)
+{
+	struct notice_ctx ctx = { in->list->name,
+	    in->cfg ? in->cfg->hostname : "" };
+	char w[200];
+	int ascii = 1;
+
+	if (!in->cfg || notice_piece_line(in->list->notices, in->cfg->notices,
+	    PIECE_UNNAMED_SENDER, &ctx, NULL, w, sizeof(w)) < 0 || !*w)
+		snprintf(w, sizeof(w), "%s", in->list->name);
+	for (char *c = w; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == '"' || *c == '\\')
+			*c = ' ';
+		ascii &= (unsigned char)*c < 0x80;
+	}
+	buf_puts(b, "From: ");
+	if (ascii)
+		buf_printf(b, "\"%s\"", w);
+	else
+		notice_subject(w, b);
+	buf_printf(b, " <%s@%s>\r\n", in->list->name, in->cfg->hostname);
 }
 
 /*
@@ -594,8 +620,7 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		munged_from(in, h, b);
 	else if (!hdr_get(h, "From"))
 		/* RFC 5322 wants one, and a signature should cover one: the list, not a guess */
-		buf_printf(b, "From: \"Unnamed sender via %s\" <%s@%s>\r\n", in->list->name,
-		    in->list->name, in->cfg->hostname);
+		unnamed_from(in, b);
 	if (!in->intact)
 		subject(in, h, b);
 	if (restamp || !hdr_get(h, "Date")) {
@@ -824,7 +849,8 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 		return snprintf(out->reason, sizeof(out->reason), "out of memory"), TEMPFAIL;
 	if (h.truncated) {
 		/* never a copy of part of a header: what is past the limit would go out unfiltered */
-		snprintf(out->reason, sizeof(out->reason), "it has more than %d header fields", HDR_MAX_FIELDS);
+		snprintf(out->reason, sizeof(out->reason),
+		    "@too-many-fields\tmax=%d", HDR_MAX_FIELDS);
 		goto done;
 	}
 	if (transform_screen(in->msg, in->len, out->reason, sizeof(out->reason)) < 0)
@@ -855,8 +881,7 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	free(from);
 	if (*out->from == 0 && (h.n == 0 || hdr_get(&h, "From"))) {
 		/* RFC 5322 requires one; a copy without it would be signed with no author to show */
-		snprintf(out->reason, sizeof(out->reason), "it has no From line with an address "
-		    "(it may not be an e-mail message at all)");
+		snprintf(out->reason, sizeof(out->reason), "@no-from");
 		goto done;
 	}
 	flags(in, &h, ct, out);

@@ -77,6 +77,7 @@
 #include "util/sandbox.h"
 #include "mail/notices.h"
 #include "pipeline/pgpin_open.h"
+#include "pipeline/pgpwhy.h"
 #include "pipeline/worker.h"
 
 #define WORKER_MAXKIDS	64
@@ -118,7 +119,7 @@ struct zmsg {
 };
 
 enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER,
-    JS_NOSUBJ, JS_KEYOF, JS_TOKEN, JS_N };
+    JS_NOSUBJ, JS_KEYOF, JS_TOKEN, JS_UNNAMED, JS_N };
 
 /* the child's templates: the one piece a transform uses, as the job sent it */
 static struct notices job_pieces;
@@ -327,6 +328,7 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	l->subject_prefix = s[JS_PREFIX];
 	l->footer = s[JS_FOOTER];
 	job_pieces.piece[PIECE_NO_SUBJECT] = s[JS_NOSUBJ];	/* checked at load */
+	job_pieces.piece[PIECE_UNNAMED_SENDER] = s[JS_UNNAMED];
 	c->notices = &job_pieces;
 	l->munge_from = h.munge_from;
 	l->html = h.html;
@@ -407,8 +409,9 @@ child_open(struct transform_in *in, struct worker_pgp *pg,
 		return OK;
 	if (rc < 0) {
 		out->pgp = -1;
-		snprintf(out->reason, sizeof(out->reason), "it could not be "
-		    "decrypted with the list's key: %.100s", r.why);
+		/* a code the queue manager words (pgpwhy.c) */
+		pgpwhy_code(r.why, REASON_PGP_UNOPENED, out->reason,
+		    sizeof(out->reason));
 		return PERMFAIL;
 	}
 	out->pgp = 1;
@@ -685,7 +688,9 @@ job_pack(struct buf *out, const struct transform_in *in,
 	    notice_piece_text(in->list ? in->list->notices : NULL,
 	    in->cfg ? in->cfg->notices : NULL, PIECE_NO_SUBJECT),
 	    pg && pg->key_of ? pg->key_of : "",
-	    pg && pg->token_hash ? pg->token_hash : "" };
+	    pg && pg->token_hash ? pg->token_hash : "",
+	    notice_piece_text(in->list ? in->list->notices : NULL,
+	    in->cfg ? in->cfg->notices : NULL, PIECE_UNNAMED_SENDER) };
 	struct job_head h;
 
 	memset(&h, 0, sizeof(h));
@@ -880,11 +885,12 @@ ending(struct worker_job *j, char *reason, size_t len)
 	else
 		how = "failed";
 	j->crashed = strcmp(how, "timed out") != 0;
+	/* a code the queue manager words ([why-parser-*]) */
 	if (!j->crashed)
-		snprintf(reason, len, "the message could not be parsed (parser timed out: it took more than %d s)",
-		    secs);
+		snprintf(reason, len, "@parser-timeout\tseconds=%d", secs);
 	else
-		snprintf(reason, len, "the message could not be parsed (parser %s)", how);
+		snprintf(reason, len, "@parser-%s", sig == SIGSYS ?
+		    "forbidden" : sig ? "crashed" : "failed");
 	if (sig || rd == -2)
 		log_warn("%s worker: parser %s (signal %d)",
 		    *j->qid ? j->qid : "NOQUEUE", how, sig);
@@ -902,8 +908,8 @@ unpack(const struct buf *raw, struct transform_out *out)
 	for (int i = 0; i < TP_N; i++)
 		total += h.plen[i] < raw->len ? h.plen[i] : raw->len;
 	if (total != raw->len - sizeof(h) || (h.result != OK && h.result != PERMFAIL && h.result != TEMPFAIL))
-		return snprintf(out->reason, sizeof(out->reason), "the message could not be parsed (bad worker reply)"),
-		    PERMFAIL;
+		return snprintf(out->reason, sizeof(out->reason),
+		    "@parser-bad-reply"), PERMFAIL;
 	out->automatic = h.automatic;
 	out->bounce = h.bounce;
 	out->loop = h.loop;

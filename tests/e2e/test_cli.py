@@ -187,11 +187,14 @@ def test_audit_log_records_and_detects_tampering(make_instance):
     assert ok.returncode == 0 and f"{len(entries)} entries" in ok.stdout
     inst.stop()
     db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
-    db.execute("UPDATE audit SET detail = 'posting = open' WHERE detail = 'posting = moderated'")
+    # the detail is stored as a code and its arguments (the words come from [audit-policy])
+    changed = "@policy\tsetting=posting\tvalue=open"
+    stored = "@policy\tsetting=posting\tvalue=moderated"
+    db.execute("UPDATE audit SET detail = ? WHERE detail = ?", (changed, stored))
     db.commit()
     r = inst.ctl("audit", "demo", "--verify", check=False)
     assert r.returncode == 1 and "was changed after it was written" in r.stderr
-    db.execute("UPDATE audit SET detail = 'posting = moderated' WHERE detail = 'posting = open'")
+    db.execute("UPDATE audit SET detail = ? WHERE detail = ?", (stored, changed))
     seq = db.execute("SELECT seq FROM audit WHERE action = 'ban'").fetchone()[0]
     db.execute("DELETE FROM audit WHERE seq = ?", (seq,))
     db.commit()

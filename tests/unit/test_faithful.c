@@ -133,7 +133,7 @@ START_TEST(nothing_left_is_flagged)
 	anon(HEAD "Content-Type: multipart/mixed; boundary=\"A\"\n\n--A\n"
 	    "Content-Type: text/vcard\n\nBEGIN:VCARD\nFN:Quill\nEND:VCARD\n--A--\n", &o);
 	ck_assert_str_eq(buf_cstr(&o.part[TP_EMPTY]), "1");
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "vCard"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "@vcard\n"));
 	transform_out_free(&o);
 }
 END_TEST
@@ -410,8 +410,8 @@ START_TEST(image_in_post_cleaned)
 	/* the clean PNG's first base64 line (the text one differs from its 44th character) */
 	ck_assert_ptr_nonnull(strstr(b, "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNg"));
 	ck_assert_ptr_null(strstr(b, "/9j/4AAQ"));
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "hidden details"));
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "could not check"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "@image-details"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "@image-unchecked\n"));
 	transform_out_free(&o);
 }
 END_TEST

@@ -88,7 +88,7 @@ START_TEST(from_required)
 	transform_out_free(&o);
 	ck_assert_int_eq(run("HELO example.com\nMAIL FROM:<a@example.org>\nDATA\nFrom: a@example.org\n\nx\n",
 	    &o), PERMFAIL);
-	ck_assert_ptr_nonnull(strstr(o.reason, "no From line"));
+	ck_assert_str_eq(o.reason, "@no-from");	/* a code: pgpwhy.c words it */
 	transform_out_free(&o);
 }
 END_TEST
@@ -456,8 +456,8 @@ START_TEST(clearsigned_linear)
 	ck_assert_ptr_nonnull(strstr(body, "\r\nkept\r\n\r\nkept\r\n"));
 	ck_assert_ptr_null(strstr(body, "- -x"));
 	ck_assert_ptr_null(strstr(body, "BEGIN PGP"));
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "inline OpenPGP signature"));
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "OpenPGP key pasted"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "@inline-signature\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.part[TP_REMOVED]), "@pasted-key\n"));
 	ck_assert_msg(t < 1.5, "4 MB of clear-signed text and key blocks took %.1f s of CPU", t);
 	transform_out_free(&o);
 	buf_free(&b);
