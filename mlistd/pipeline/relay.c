@@ -303,20 +303,43 @@ relay_open(struct pipeline *p, struct relay *r, const struct listaddr *la,
 
 /*
  * private_opened - mail encrypted to the pseudonym's own key (its Autocrypt
- * key), opened into out (pgpopen.c): 1 opened, 0 not, -1 store errors
+ * key), opened by the sandboxed worker into out (pgpopen.c): *got 1
+ * opened, 0 not (it goes on as it came). TEMPFAIL: the worker is not done,
+ * or the store failed (why set); PERMFAIL: the child crashed or ran out
+ * of time opening it - quarantined, as a post its parser cannot read.
  */
-static int
-private_opened(struct pipeline *p, const struct listaddr *la, const struct buf *msg,
-    struct buf *out)
+static enum result
+private_opened(struct pipeline *p, const struct listaddr *la,
+    const struct buf *msg, struct buf *out, int *got, int *quarantine,
+    struct why *why)
 {
 	struct openpgp_secret *key;
+	char reason[200];
+	enum result r;
 	int rc;
 
-	if ((rc = sign_pseudonym_key_by_handle(p->st, la->list, la->token, &key)) <= 0)
-		return rc;
-	rc = pgpopen_private(p->qid, key, msg, out);
+	*got = 0;
+	rc = sign_pseudonym_key_by_handle(p->st, la->list, la->token, &key);
+	if (rc < 0) {
+		why_set(why, "list=%s private reply: its key: %s",
+		    la->list->name, store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (rc == 0)
+		return OK;
+	r = pgpopen_private(p, la->list, key, msg, out, got, reason,
+	    sizeof(reason));
 	openpgp_secret_free(key);
-	return rc;
+	if (r == TEMPFAIL && !workpool_waiting())
+		why_set(why, "list=%s private reply: opening it: %s",
+		    la->list->name, reason);
+	if (r == PERMFAIL) {
+		*quarantine = 1;
+		log_info("%s qmgr: list=%s kind=private reason=unopenable "
+		    "(%s) result=permfail quarantined", p->qid,
+		    la->list->name, reason);
+	}
+	return r;
 }
 
 /*
@@ -351,10 +374,10 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	int k;
 
 	buf_init(&opened, 0);
-	if ((k = private_opened(p, la, msg, &opened)) < 0) {
-		why_set(why, "list=%s private reply: opening it: %s", la->list->name,
-		    store_errmsg(p->st));
-		return TEMPFAIL;
+	if ((rc = private_opened(p, la, msg, &opened, &k, quarantine,
+	    why)) != OK) {
+		buf_free(&opened);
+		return rc == TEMPFAIL ? TEMPFAIL : OK;	/* refused: finished */
 	}
 	rc = relay_open(p, &r, la, e, msg, k ? &opened : NULL, quarantine, 0, &cause);
 	if (opened.data)
