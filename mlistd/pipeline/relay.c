@@ -22,6 +22,7 @@
 #include "pipeline/authn.h"
 #include "pipeline/notify.h"
 #include "pipeline/pgpin_key.h"
+#include "pipeline/pgpin_thread.h"
 #include "pipeline/pgpopen.h"
 #include "pipeline/policy.h"
 #include "pipeline/relay.h"
@@ -184,6 +185,20 @@ relay_refuse(struct pipeline *p, const struct relay *r, enum piece_id why)
 }
 
 /*
+ * relay_remember - the copy's id and References chain recorded, so that
+ * an answer to its encrypted copy gets them back (pgpin_thread.c)
+ */
+static enum result
+relay_remember(struct pipeline *p, struct relay *r)
+{
+	if (pgpin_thread_remember(p, r->l, &r->copy) == 0)
+		return OK;
+	why_cause(r->why, "recording the copy's outer id",
+	    store_errmsg(p->st));
+	return TEMPFAIL;
+}
+
+/*
  * relay_compose - composed as the list composes posts (a private message
  * never shows an address, even on a real-name list), then the leak guard.
  * OK go on, PERMFAIL refused (told), TEMPFAIL retry.
@@ -197,6 +212,12 @@ relay_compose(struct pipeline *p, struct relay *r, int mode, const char *private
 
 	memset(&r->id, 0, sizeof(r->id));
 	r->id.mode = mode == ID_REAL ? ID_PSEUDONYM : mode;
+	/* a reply to an encrypted copy: its parents' real ids (threads) */
+	if (pgpin_thread_parents(p, l, &r->t) < 0) {
+		why_cause(r->why, "the parents' outer ids",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	if (identity_compose(p, l, r->sender, r->id.mode, r->member, r->e->received, private_to,
 	    &r->t, &r->copy, &r->id) < 0) {
 		why_cause(r->why, "identity: composing the copy", store_errmsg(p->st));
@@ -204,7 +225,7 @@ relay_compose(struct pipeline *p, struct relay *r, int mode, const char *private
 	}
 	if (!l->leak_guard || identity_leaks(p, l, r->sender, r->e->sender, &r->t, &r->copy, &r->id,
 	    found, sizeof(found)) <= 0)
-		return OK;
+		return relay_remember(p, r);
 	(void)notify_sender_tmpl(p, l, authn_notice_to(&r->au, r->sender),
 	    NOTICE_PRIVATE_LEAK, vars);
 	log_info("%s qmgr: list=%s kind=private reason=leak result=permfail", p->qid, l->name);

@@ -126,3 +126,160 @@ def test_private_mail_whose_opening_never_ends_does_not_stall_the_lists(hooks, m
     assert "timed out" in inst.logtext()
     assert not to_rosa(sink, b"Spinning words.")
     assert inst.proc.poll() is None
+
+
+# ---- a reply to an encrypted copy: the whole References chain in clear --------------------------
+
+import email  # noqa: E402
+import email.policy  # noqa: E402
+import re  # noqa: E402
+
+from test_openpgp_c import OUTER, keyed  # noqa: E402
+
+LIST = "demo@lists.example"
+BOB = "bob@example.org"
+
+
+def head(raw):
+    return email.message_from_bytes(raw.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n",
+                                    policy=email.policy.compat32)
+
+
+def ids(v):
+    return re.findall(r"<[^<>]+>", v or "")
+
+
+def reply(sender, subject, msgid, body, irt, refs, to=LIST):
+    """a reply as a client writes it to a copy: In-Reply-To the copy's Message-ID, References the
+    copy's References and then its Message-ID (here: ids as the encrypted copy showed them)"""
+    extra = ""
+    if irt:
+        extra = f"In-Reply-To: {irt}\r\nReferences: {' '.join(refs)}\r\n"
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {msgid}\r\n{extra}"
+            f"\r\n{body}\r\n").encode()
+
+
+def got(sink, rcpt, marker):
+    return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
+
+
+class Thread:
+    """a list with alice and carol keyed, bob and dave reading in clear (dave by digest)"""
+
+    def __init__(self, inst, sink, tmp_path):
+        self.inst, self.sink = inst, sink
+        self.alice = keyed(inst, tmp_path, "Alice", "alice@example.org")
+        self.carol = keyed(inst, tmp_path, "Carol", "carol@example.org")
+
+    def say(self, raw, sender, words, rcpt=LIST):
+        smtp(self.inst, raw, sender, rcpt)
+        assert wait_until(lambda: got(self.sink, BOB, words)
+                          and got(self.sink, "carol@example.org", b"multipart/encrypted")
+                          and self.enc(words) is not None), self.inst.logtext()[-3000:]
+        return head(got(self.sink, BOB, words)[0]), head(self.enc(words))
+
+    def enc(self, words):
+        """alice's (or carol's) encrypted copy of the post holding words: its outer header"""
+        for who, g in (("alice@example.org", self.alice), ("carol@example.org", self.carol)):
+            for raw in got(self.sink, who, b"multipart/encrypted"):
+                dec = g.gpg("--decrypt", "-", inp=raw, check=False).stdout
+                if words in dec:
+                    return raw
+        return None
+
+
+def three_deep(t):
+    """bob's root, alice's answer, carol's answer to that, alice's answer to carol's - each written
+    to the encrypted copy, so naming only the outer ids it showed. Returns the clear Message-IDs
+    and alice's last mail's outer References."""
+    root_c, root_e = t.say(f"From: {BOB}\r\nTo: {LIST}\r\nSubject: depot\r\nMessage-ID: "
+                           f"<root.d@example.org>\r\n\r\nMeet at six.\r\n".encode(), BOB,
+                           b"Meet at six")
+    h0 = root_e["Message-ID"]
+    r1_c, r1_e = t.say(reply("alice@example.org", "Re: depot", "<r1.d@example.org>", "I come.",
+                             h0, [h0]), "alice@example.org", b"I come.")
+    h1 = r1_e["Message-ID"]
+    # what carol's client sees outside r1's copy: the parent only
+    assert ids(r1_e["References"]) == [h0]
+    r2_c, r2_e = t.say(reply("carol@example.org", "Re: depot", "<r2.d@example.org>", "Me too.",
+                             h1, ids(r1_e["References"]) + [h1]), "carol@example.org",
+                       b"Me too.")
+    h2 = r2_e["Message-ID"]
+    # outside r2's copy: its parent h1 only, so alice's client no longer names the root
+    assert ids(r2_e["References"]) == [h1]
+    refs = ids(r2_e["References"]) + [h2]
+    assert h0 not in refs
+    real = [root_c["Message-ID"], r1_c["Message-ID"], r2_c["Message-ID"]]
+    return real, [h0, h1, h2], refs
+
+
+@pytest.fixture(params=["real", "pseudonym"])
+def mode(request):
+    return request.param
+
+
+def test_reply_three_deep_gets_the_whole_chain_in_clear(make_instance, sink, tmp_path, mode):
+    settings = {"identity.mode": mode} if mode != "real" else None
+    inst = make_instance(list_settings=settings,
+                         members=("alice@example.org", BOB, "carol@example.org", DAVE))
+    inst.ctl("member", "set", "demo", DAVE, "digest", "on")
+    t = Thread(inst, sink, tmp_path)
+    real, hashed, refs = three_deep(t)
+    for h in hashed:
+        assert OUTER.fullmatch(h), h
+    if mode == "real":
+        assert real == ["<root.d@example.org>", "<r1.d@example.org>", "<r2.d@example.org>"]
+    r3_c, r3_e = t.say(reply("alice@example.org", "Re: depot", "<r3.d@example.org>", "See you.",
+                             hashed[2], refs), "alice@example.org", b"See you.")
+    bob = got(sink, BOB, b"See you.")[0]
+    # first that the parent is named, then the whole chain, in order, in clear
+    assert ids(r3_c["In-Reply-To"]) == [real[2]], bob.decode(errors="replace")[:1500]
+    assert ids(r3_c["References"]) == real, bob.decode(errors="replace")[:1500]
+    if mode == "real":
+        for h in hashed:
+            assert h.encode() not in bob.split(b"\r\n\r\n", 1)[0]
+    # the keyed member's copy: the parent's hash outside, the real chain inside
+    assert ids(r3_e["In-Reply-To"]) == ids(r3_e["References"]) == [hashed[2]]
+    dec = t.carol.gpg("--decrypt", "-", inp=t.enc(b"See you."), check=False).stdout
+    if b"See you." not in dec:
+        dec = t.alice.gpg("--decrypt", "-", inp=t.enc(b"See you."), check=False).stdout
+    assert b"See you." in dec
+    assert ids(head(dec)["References"]) == real
+    # dave's digest quotes the copies as distributed: the same chain
+    inst.ctl("digest", "send", "demo")
+    assert wait_until(lambda: got(sink, DAVE, b"multipart/digest")), inst.logtext()[-3000:]
+    dig = got(sink, DAVE, b"multipart/digest")[0]
+    m = re.findall(rb"References:((?:[^\r\n]|\r\n[ \t])*)", dig[:dig.index(b"See you.")])
+    assert m, dig.decode(errors="replace")[:3000]
+    assert ids(m[-1].decode()) == real, m[-1]
+
+
+def test_private_reply_to_an_encrypted_copy_gets_the_whole_chain(make_instance, sink, tmp_path):
+    """On a pseudonymous list alice (keyed) answers rosa's post privately, from her encrypted copy:
+    rosa, who reads in clear, gets it with the thread's whole chain, the root included."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"},
+                         members=("alice@example.org", BOB, "carol@example.org", ROSA))
+    t = Thread(inst, sink, tmp_path)
+    root_c, root_e = t.say(f"From: {BOB}\r\nTo: {LIST}\r\nSubject: depot\r\nMessage-ID: "
+                           f"<root.p@example.org>\r\n\r\nMeet at six.\r\n".encode(), BOB,
+                           b"Meet at six")
+    h0 = root_e["Message-ID"]
+    r1_c, r1_e = t.say(reply("alice@example.org", "Re: depot", "<r1.p@example.org>", "I come.",
+                             h0, [h0]), "alice@example.org", b"I come.")
+    # rosa reads in clear: her client names the clear ids
+    r2_c, r2_e = t.say(reply(ROSA, "Re: depot", "<r2.p@example.org>", "Rosa too.",
+                             r1_c["Message-ID"], ids(r1_c["References"]) + [r1_c["Message-ID"]]),
+                       ROSA, b"Rosa too.")
+    real = [root_c["Message-ID"], r1_c["Message-ID"], r2_c["Message-ID"]]
+    assert ids(r2_c["References"]) == real[:2]
+    # outside rosa's post's encrypted copy: its parent only
+    assert ids(r2_e["References"]) == [r1_e["Message-ID"]]
+    private = re.search(r"<mailto:([^>]+)>", r2_c["Mlist-Private-Reply"]).group(1)
+    refs = ids(r2_e["References"]) + [r2_e["Message-ID"]]
+    smtp(inst, reply("alice@example.org", "Re: depot", "<p1.p@example.org>", "Just for you.",
+                     r2_e["Message-ID"], refs, to=private), "alice@example.org", private)
+    assert wait_until(lambda: got(sink, ROSA, b"Just for you.")), inst.logtext()[-3000:]
+    h = head(got(sink, ROSA, b"Just for you.")[0])
+    assert ids(h["In-Reply-To"]) == [real[2]]
+    assert ids(h["References"]) == real, str(h)
+    assert b"alice@example.org" not in got(sink, ROSA, b"Just for you.")[0]
