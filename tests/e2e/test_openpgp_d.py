@@ -283,3 +283,24 @@ def test_private_reply_to_an_encrypted_copy_gets_the_whole_chain(make_instance, 
     assert ids(h["In-Reply-To"]) == [real[2]]
     assert ids(h["References"]) == real, str(h)
     assert b"alice@example.org" not in got(sink, ROSA, b"Just for you.")[0]
+
+
+def test_held_reply_notice_quotes_the_whole_chain(make_instance, sink, tmp_path):
+    """The moderators' notice of a held reply attaches the copy as it would go out: the reply
+    written to an encrypted copy names the real thread there, root included (real-name list)."""
+    inst = make_instance(members=("alice@example.org", BOB, "carol@example.org", DAVE))
+    t = Thread(inst, sink, tmp_path)
+    real, hashed, refs = three_deep(t)
+    assert inst.ctl("member", "set", "demo", DAVE, "role", "moderator").returncode == 0
+    assert inst.ctl("list", "set", "demo", "posting", "moderated").returncode == 0
+    smtp(inst, reply("alice@example.org", "Re: depot", "<r3.h@example.org>", "Held words.",
+                     hashed[2], refs), "alice@example.org", LIST)
+    assert wait_until(lambda: got(sink, DAVE, b"waits for moderation")), inst.logtext()[-3000:]
+    note = got(sink, DAVE, b"waits for moderation")[0]
+    assert b"Held words." in note, note.decode(errors="replace")[:3000]
+    at = note.index(b"Message-ID: <r3.h@example.org>")
+    quoted = note[note.rindex(b"\r\n\r\n", 0, at) + 4:]
+    h = head(quoted)
+    assert ids(h["In-Reply-To"]) == [real[2]], quoted[:1500]
+    assert ids(h["References"]) == real, quoted[:1500]
+    assert not got(sink, BOB, b"Held words.")
