@@ -137,6 +137,7 @@ import re  # noqa: E402
 from test_openpgp_c import OUTER, keyed  # noqa: E402
 
 LIST = "demo@lists.example"
+FOLD = "\r\n "       # a folded References, as clients write a long one
 BOB = "bob@example.org"
 
 
@@ -154,7 +155,7 @@ def reply(sender, subject, msgid, body, irt, refs, to=LIST):
     copy's References and then its Message-ID (here: ids as the encrypted copy showed them)"""
     extra = ""
     if irt:
-        extra = f"In-Reply-To: {irt}\r\nReferences: {' '.join(refs)}\r\n"
+        extra = f"In-Reply-To: {irt}\r\nReferences: {FOLD.join(refs)}\r\n"
     return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {msgid}\r\n{extra}"
             f"\r\n{body}\r\n").encode()
 
@@ -304,3 +305,26 @@ def test_held_reply_notice_quotes_the_whole_chain(make_instance, sink, tmp_path)
     assert ids(h["In-Reply-To"]) == [real[2]], quoted[:1500]
     assert ids(h["References"]) == real, quoted[:1500]
     assert not got(sink, BOB, b"Held words.")
+
+
+def test_long_chain_keeps_its_root_and_its_last_ids(make_instance, sink, tmp_path):
+    """A reply naming 60 ids and, last, the parent's outer id: the clear copy's References keep
+    the first id (the root) and the last 39, the parent's real id last - bounded work for the
+    list, and what RFC 5322 3.6.4 suggests for a long chain."""
+    inst = make_instance(members=("alice@example.org", BOB, "carol@example.org"))
+    t = Thread(inst, sink, tmp_path)
+    root_c, root_e = t.say(f"From: {BOB}\r\nTo: {LIST}\r\nSubject: long\r\nMessage-ID: "
+                           f"<root.l@example.org>\r\n\r\nLong thread.\r\n".encode(), BOB,
+                           b"Long thread")
+    many = [f"<n{i}.l@example.org>" for i in range(60)]
+    parent = root_e["Message-ID"]
+    r1_c, r1_e = t.say(reply("alice@example.org", "Re: long", "<r1.l@example.org>", "Long reply.",
+                             parent, many + [parent]), "alice@example.org", b"Long reply.")
+    got_ids = ids(r1_c["References"])
+    assert got_ids[-1] == "<root.l@example.org>", got_ids
+    assert len(got_ids) == 40, got_ids
+    assert got_ids[0] == many[0] and got_ids[1:-1] == many[-38:], got_ids
+    hdr = got(sink, BOB, b"Long reply.")[0].split(b"\r\n\r\n", 1)[0]
+    field = re.search(rb"\r\nReferences:(?:[^\r\n]|\r\n[ \t])*", hdr).group(0)
+    for line in field.split(b"\r\n")[1:]:
+        assert len(line) <= 78, line
