@@ -79,7 +79,9 @@ next_id(const char **at, const char *end, const char **id, size_t *n)
 {
 	const char *a, *b;
 
-	if ((a = memchr(*at, '<', (size_t)(end - *at))) == NULL ||
+	/* an empty buffer's data may be NULL: memchr must not see it */
+	if (*at == NULL || *at >= end ||
+	    (a = memchr(*at, '<', (size_t)(end - *at))) == NULL ||
 	    (b = memchr(a, '>', (size_t)(end - a))) == NULL)
 		return 0;
 	*id = a;
@@ -142,6 +144,8 @@ count_ids(const char *v, size_t n)
 	size_t len;
 	int k = 0;
 
+	if (n == 0)
+		return 0;
 	while (next_id(&at, v + n, &id, &len))
 		k++;
 	return k;
@@ -166,6 +170,8 @@ chain_add_all(struct buf *c, const char *v, size_t n)
 	size_t len;
 	int k = count_ids(v, n);
 
+	if (n == 0)
+		return 0;
 	for (int i = 0; next_id(&at, v + n, &id, &len); i++)
 		if (kept(i, k) && chain_add(c, id, len) < 0)
 			return -1;
@@ -176,13 +182,14 @@ chain_add_all(struct buf *c, const char *v, size_t n)
 static void
 chain_cap(struct buf *c)
 {
-	const char *at = (const char *)c->data, *end = at + c->len, *id;
+	const char *at = (const char *)c->data, *end, *id;
 	const char *first_end = NULL, *cut = NULL;
 	size_t len;
 	int k = count_ids(at, c->len);
 
 	if (k <= CHAIN_MAX)
 		return;
+	end = at + c->len;
 	for (int i = 0; next_id(&at, end, &id, &len); i++) {
 		if (i == 0)
 			first_end = at;
