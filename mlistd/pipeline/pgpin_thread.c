@@ -329,6 +329,26 @@ map_field(struct pipeline *p, const struct list_cfg *l,
 	return buf_puts(out, "\r\n") < 0 ? -1 : 1;
 }
 
+/*
+ * chain_of_parent - for a reply without References whose In-Reply-To f
+ * named an outer id: a References field of the parent's chain and the
+ * parent, appended to out; -1 error
+ */
+static int
+chain_of_parent(struct pipeline *p, const struct list_cfg *l,
+    const struct hdr_field *f, struct buf *out)
+{
+	struct buf chain;
+	int rc;
+
+	buf_init(&chain, 0);
+	rc = expand(p, l, f->value, f->vlen, &chain);
+	if (rc == 1 && fold(&chain, out) < 0)
+		rc = -1;
+	buf_free(&chain);
+	return rc < 0 ? -1 : 0;
+}
+
 /* map_header - the copy's In-Reply-To and References mapped; -1 error */
 static int
 map_header(struct pipeline *p, const struct list_cfg *l, struct buf *copy)
@@ -336,10 +356,11 @@ map_header(struct pipeline *p, const struct list_cfg *l, struct buf *copy)
 	struct hdr h;
 	struct buf out;
 	size_t at = 0;
-	int rc = 0, any = 0;
+	int rc = 0, any = 0, refs;
 
 	if (hdr_parse((const char *)copy->data, copy->len, &h) < 0)
 		return -1;
+	refs = hdr_get(&h, "References") != NULL;
 	buf_init(&out, 0);
 	for (int i = 0; i < h.n && rc >= 0; i++) {
 		const struct hdr_field *f = &h.f[i];
@@ -351,6 +372,10 @@ map_header(struct pipeline *p, const struct list_cfg *l, struct buf *copy)
 		if ((rc = buf_append(&out, copy->data + at, off - at)) < 0 ||
 		    (rc = map_field(p, l, f, &out)) < 0)
 			break;
+		/* only In-Reply-To: the chain a client did not write */
+		if (rc == 1 && !refs && chain_of_parent(p, l, f, &out) < 0)
+			rc = -1;
+		refs = 1;
 		any |= rc;
 		at = off + f->len;
 	}
@@ -387,7 +412,9 @@ map_parts(struct pipeline *p, const struct list_cfg *l, struct buf *refs)
 	buf_init(&chain, 0);
 	a = map_ids(p, l, v, irt, &out);
 	if (a >= 0 && nl) {
-		b = expand(p, l, nl + 1, rest, &chain);
+		/* no References: the chain of the In-Reply-To parent */
+		b = rest || a != 1 ? expand(p, l, nl + 1, rest, &chain) :
+		    expand(p, l, v, irt, &chain);
 		if (b >= 0 && (buf_putc(&out, '\n') < 0 || (b ?
 		    buf_append(&out, chain.data, chain.len) :
 		    buf_append(&out, nl + 1, rest)) < 0))

@@ -153,9 +153,9 @@ def ids(v):
 def reply(sender, subject, msgid, body, irt, refs, to=LIST):
     """a reply as a client writes it to a copy: In-Reply-To the copy's Message-ID, References the
     copy's References and then its Message-ID (here: ids as the encrypted copy showed them)"""
-    extra = ""
-    if irt:
-        extra = f"In-Reply-To: {irt}\r\nReferences: {FOLD.join(refs)}\r\n"
+    extra = f"In-Reply-To: {irt}\r\n" if irt else ""
+    if irt and refs is not None:
+        extra += f"References: {FOLD.join(refs)}\r\n"
     return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {msgid}\r\n{extra}"
             f"\r\n{body}\r\n").encode()
 
@@ -328,3 +328,18 @@ def test_long_chain_keeps_its_root_and_its_last_ids(make_instance, sink, tmp_pat
     field = re.search(rb"\r\nReferences:(?:[^\r\n]|\r\n[ \t])*", hdr).group(0)
     for line in field.split(b"\r\n")[1:]:
         assert len(line) <= 78, line
+
+
+@pytest.mark.parametrize("mode", ["real", "pseudonym"])
+def test_reply_with_in_reply_to_alone_gets_the_chain(make_instance, sink, tmp_path, mode):
+    """Some clients write In-Reply-To and no References: a reply naming the outer id of an
+    encrypted copy that way still reaches the clear readers with the whole chain."""
+    settings = {"identity.mode": mode} if mode != "real" else None
+    inst = make_instance(list_settings=settings,
+                         members=("alice@example.org", BOB, "carol@example.org"))
+    t = Thread(inst, sink, tmp_path)
+    real, hashed, refs = three_deep(t)
+    r3_c, r3_e = t.say(reply("alice@example.org", "Re: depot", "<r3.i@example.org>", "Alone.",
+                             hashed[2], None), "alice@example.org", b"Alone.")
+    assert ids(r3_c["In-Reply-To"]) == [real[2]]
+    assert ids(r3_c["References"]) == real, str(r3_c)
