@@ -13,7 +13,8 @@
  *              becomes the real id, in the real-name copy's header and
  *              in the parts a pseudonymous or anonymous copy is composed
  *              from (identity.c maps those on); in References, the chain
- *              its post carried comes back before it
+ *              its post carried comes back before it (a reply with
+ *              In-Reply-To alone gets a References field of it)
  *
  * The chain matters because an encrypted copy shows outside only the
  * parent (pgpcopy.c: fixed-length ids), so a client answering it writes
