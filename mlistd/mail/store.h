@@ -291,9 +291,10 @@ int	store_anon_add(struct store *, const char *list, const char *handle, const c
 int	store_msgid_put(struct store *, const char *list, const char *ref, const char *list_id, long long now);
 int	store_msgid_map(struct store *, const char *list, const char *ref, char *out, size_t n);
 int	store_outer_put(struct store *, const char *list, const char *outer,
-	    const char *real, long long now, long long before);
+	    const char *real, const char *chain, long long now,
+	    long long before);
 int	store_outer_map(struct store *, const char *list, const char *outer,
-	    char *out, size_t n);
+	    char *out, size_t n, struct buf *chain);
 int	store_identity_expire(struct store *, const char *list, long long now, long long archive_before);
 /*
  * A pseudonym's OpenPGP key (store_identity.c), by its handle: get opens the

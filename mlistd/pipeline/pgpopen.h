@@ -3,9 +3,15 @@
 #define MLIST_PGPOPEN_H
 
 #include "mail/openpgp.h"
+#include "pipeline/pipeline.h"
 #include "util/buf.h"
 
-int	pgpopen_private(const char *qid, const struct openpgp_secret *,
-	    const struct buf *msg, struct buf *out);
+/* the child's answer (transform_out's pgp) */
+#define PGPOPEN_NOT	0	/* not opened: reason says why */
+#define PGPOPEN_OPENED	1	/* rendered is the opened mail */
+
+enum result pgpopen_private(struct pipeline *, const struct list_cfg *,
+	    const struct openpgp_secret *, const struct buf *msg,
+	    struct buf *out, int *got, char *reason, size_t rlen);
 
 #endif

@@ -22,6 +22,7 @@
 #include "pipeline/authn.h"
 #include "pipeline/notify.h"
 #include "pipeline/pgpin_key.h"
+#include "pipeline/pgpin_thread.h"
 #include "pipeline/pgpopen.h"
 #include "pipeline/policy.h"
 #include "pipeline/relay.h"
@@ -184,6 +185,20 @@ relay_refuse(struct pipeline *p, const struct relay *r, enum piece_id why)
 }
 
 /*
+ * relay_remember - the copy's id and References chain recorded, so that
+ * an answer to its encrypted copy gets them back (pgpin_thread.c)
+ */
+static enum result
+relay_remember(struct pipeline *p, struct relay *r)
+{
+	if (pgpin_thread_remember(p, r->l, &r->copy) == 0)
+		return OK;
+	why_cause(r->why, "recording the copy's outer id",
+	    store_errmsg(p->st));
+	return TEMPFAIL;
+}
+
+/*
  * relay_compose - composed as the list composes posts (a private message
  * never shows an address, even on a real-name list), then the leak guard.
  * OK go on, PERMFAIL refused (told), TEMPFAIL retry.
@@ -197,6 +212,12 @@ relay_compose(struct pipeline *p, struct relay *r, int mode, const char *private
 
 	memset(&r->id, 0, sizeof(r->id));
 	r->id.mode = mode == ID_REAL ? ID_PSEUDONYM : mode;
+	/* a reply to an encrypted copy: its parents' real ids (threads) */
+	if (pgpin_thread_parents(p, l, &r->t) < 0) {
+		why_cause(r->why, "the parents' outer ids",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	if (identity_compose(p, l, r->sender, r->id.mode, r->member, r->e->received, private_to,
 	    &r->t, &r->copy, &r->id) < 0) {
 		why_cause(r->why, "identity: composing the copy", store_errmsg(p->st));
@@ -204,7 +225,7 @@ relay_compose(struct pipeline *p, struct relay *r, int mode, const char *private
 	}
 	if (!l->leak_guard || identity_leaks(p, l, r->sender, r->e->sender, &r->t, &r->copy, &r->id,
 	    found, sizeof(found)) <= 0)
-		return OK;
+		return relay_remember(p, r);
 	(void)notify_sender_tmpl(p, l, authn_notice_to(&r->au, r->sender),
 	    NOTICE_PRIVATE_LEAK, vars);
 	log_info("%s qmgr: list=%s kind=private reason=leak result=permfail", p->qid, l->name);
@@ -303,20 +324,43 @@ relay_open(struct pipeline *p, struct relay *r, const struct listaddr *la,
 
 /*
  * private_opened - mail encrypted to the pseudonym's own key (its Autocrypt
- * key), opened into out (pgpopen.c): 1 opened, 0 not, -1 store errors
+ * key), opened by the sandboxed worker into out (pgpopen.c): *got 1
+ * opened, 0 not (it goes on as it came). TEMPFAIL: the worker is not done,
+ * or the store failed (why set); PERMFAIL: the child crashed or ran out
+ * of time opening it - quarantined, as a post its parser cannot read.
  */
-static int
-private_opened(struct pipeline *p, const struct listaddr *la, const struct buf *msg,
-    struct buf *out)
+static enum result
+private_opened(struct pipeline *p, const struct listaddr *la,
+    const struct buf *msg, struct buf *out, int *got, int *quarantine,
+    struct why *why)
 {
 	struct openpgp_secret *key;
+	char reason[200];
+	enum result r;
 	int rc;
 
-	if ((rc = sign_pseudonym_key_by_handle(p->st, la->list, la->token, &key)) <= 0)
-		return rc;
-	rc = pgpopen_private(p->qid, key, msg, out);
+	*got = 0;
+	rc = sign_pseudonym_key_by_handle(p->st, la->list, la->token, &key);
+	if (rc < 0) {
+		why_set(why, "list=%s private reply: its key: %s",
+		    la->list->name, store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (rc == 0)
+		return OK;
+	r = pgpopen_private(p, la->list, key, msg, out, got, reason,
+	    sizeof(reason));
 	openpgp_secret_free(key);
-	return rc;
+	if (r == TEMPFAIL && !workpool_waiting())
+		why_set(why, "list=%s private reply: opening it: %s",
+		    la->list->name, reason);
+	if (r == PERMFAIL) {
+		*quarantine = 1;
+		log_info("%s qmgr: list=%s kind=private reason=unopenable "
+		    "(%s) result=permfail quarantined", p->qid,
+		    la->list->name, reason);
+	}
+	return r;
 }
 
 /*
@@ -351,10 +395,10 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	int k;
 
 	buf_init(&opened, 0);
-	if ((k = private_opened(p, la, msg, &opened)) < 0) {
-		why_set(why, "list=%s private reply: opening it: %s", la->list->name,
-		    store_errmsg(p->st));
-		return TEMPFAIL;
+	if ((rc = private_opened(p, la, msg, &opened, &k, quarantine,
+	    why)) != OK) {
+		buf_free(&opened);
+		return rc == TEMPFAIL ? TEMPFAIL : OK;	/* refused: finished */
 	}
 	rc = relay_open(p, &r, la, e, msg, k ? &opened : NULL, quarantine, 0, &cause);
 	if (opened.data)

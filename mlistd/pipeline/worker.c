@@ -40,7 +40,9 @@
  * then finds, judges and reduces that key with librnp (pgpin_key.c) and
  * answers the minimal key, or why it cannot be used; nothing else. Or an
  * answer to a token (token_hash): was it signed by the key sent with it,
- * the token inside what was signed.
+ * the token inside what was signed. Or private mail to a pseudonym
+ * (private_open): opened with the pseudonym's key sent with it
+ * (pgpopen.c), the opened mail or why not the answer.
  *
  * Only the settings in struct job (hostname; the list's name, description,
  * archive_url, subject_prefix, footer, munge_from, html, strip_signature)
@@ -136,6 +138,7 @@ struct job_head {
 	size_t		 seclen, keylen;
 	int		 key_job;	/* JS_KEYOF's key, not a parse */
 	int		 answer_job;	/* JS_TOKEN's answer, not a parse */
+	int		 open_job;	/* private mail opened, not a parse */
 };
 
 struct reply_head {
@@ -340,7 +343,7 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	*pg = (struct worker_pgp){ h.seclen ? p + h.len + 1 : NULL, h.seclen,
 	    h.keylen ? p + h.len + 1 + h.seclen : NULL, h.keylen,
 	    h.key_job ? s[JS_KEYOF] : NULL,
-	    h.answer_job ? s[JS_TOKEN] : NULL };
+	    h.answer_job ? s[JS_TOKEN] : NULL, h.open_job };
 	return 0;
 }
 
@@ -443,6 +446,9 @@ child(int fd, const struct zreq *rq, pid_t zygote)
 	/* a key sent by mail, a signed answer: librnp only here */
 	if (pg.key_of != NULL || pg.token_hash != NULL)
 		_exit(reply(fd, pgpin_key_child(&in, &pg, &out), &out) < 0 ?
+		    3 : 0);
+	if (pg.private_open)
+		_exit(reply(fd, pgpopen_child(&in, &pg, &out), &out) < 0 ?
 		    3 : 0);
 	r = child_open(&in, &pg, &out, &opened);
 	if (r == OK) {
@@ -715,6 +721,7 @@ job_pack(struct buf *out, const struct transform_in *in,
 	h.keylen = pg && pg->key ? pg->key_len : 0;
 	h.key_job = pg && pg->key_of;
 	h.answer_job = pg && pg->token_hash;
+	h.open_job = pg && pg->private_open;
 	total = sizeof(h) + in->len + h.seclen + h.keylen;
 	for (int i = 0; i < JS_N; i++)
 		total += h.slen[i];

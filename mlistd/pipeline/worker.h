@@ -35,7 +35,9 @@ enum result worker_transform(const struct transform_in *, const struct keys *, s
  * what opens a post encrypted to the list (pgpin_open.c), sent with the
  * job; with key_of set, the job is not a parse but the key that address
  * sent, found and reduced (pgpin_key.c), key then its registered key;
- * with token_hash set, whether key signed an answer holding that token
+ * with token_hash set, whether key signed an answer holding that token;
+ * with private_open set, the mail opened with secret, a pseudonym's key
+ * (pgpopen.c)
  */
 struct worker_pgp {
 	const void	*secret;	/* the list's OpenPGP secret key */
@@ -44,6 +46,7 @@ struct worker_pgp {
 	size_t		 key_len;
 	const char	*key_of;	/* a key job: whose (NULL: a parse) */
 	const char	*token_hash;	/* an answer job: the token's hash */
+	int		 private_open;	/* an open job: secret a pseudonym's */
 };
 
 enum result worker_transform_pgp(const struct transform_in *,
@@ -59,6 +62,9 @@ int	worker_job_sending(const struct worker_job *);
 int	worker_job_ms(const struct worker_job *);
 /* in the child, defined by its module: a key job (pgpin_key.c) */
 enum result pgpin_key_child(struct transform_in *, struct worker_pgp *,
+	    struct transform_out *);
+/* ... and private mail to a pseudonym opened (pgpopen.c) */
+enum result pgpopen_child(struct transform_in *, struct worker_pgp *,
 	    struct transform_out *);
 enum result worker_job_finish(struct worker_job *, struct transform_out *);
 void	worker_job_abandon(struct worker_job *);

@@ -136,7 +136,8 @@ in_how(const struct transform_in *in, const struct worker_pgp *pg)
 {
 	return (in->intact ? 1 : 0) | (in->want_real ? 2 : 0) |
 	    (in->want_anon ? 4 : 0) | (pg && pg->key_of ? 8 : 0) |
-	    (pg && pg->token_hash ? 16 : 0) | (in->authored ? 32 : 0);
+	    (pg && pg->token_hash ? 16 : 0) | (in->authored ? 32 : 0) |
+	    (pg && pg->private_open ? 64 : 0);
 }
 
 /* evict - past the cap of kept answers, the oldest not of this message */

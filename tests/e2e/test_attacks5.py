@@ -773,9 +773,10 @@ def qmgr_hwm_kib(inst):
 
 @pytest.mark.parametrize("who", ["member", "stranger"])
 def test_compression_bomb_to_a_pseudonyms_key(attacker, sink, tmp_path, who):
-    """Private mail to a pseudonym, encrypted to its key, is opened in the queue manager (not in
-    the sandboxed worker, pgpopen.c). bob, or a stranger, sends it a 512 MiB compression bomb: the queue manager
-    must stay within the worker's own memory bound and the queue must go on."""
+    """Private mail to a pseudonym, encrypted to its key, is opened in the sandboxed worker
+    (pgpopen.c; before pgp17d in the queue manager). bob, or a stranger, sends it a 512 MiB
+    compression bomb: the queue manager must stay within the worker's own memory bound and the
+    queue must go on."""
     from test_pseudonym_pgp import autocrypt_key
     inst, g, listfpr = attacker(**{"identity.mode": "pseudonym"})
     send(inst, f"From: {ALICE}\r\nSubject: second voice\r\n\r\nWords.\r\n".encode(), ALICE)

@@ -49,25 +49,46 @@ START_TEST(mapped_back_first_mapping_stays_per_list)
 	char o[100], got[300];
 
 	outer("demo", "<root@example.org>", o, sizeof(o));
-	ck_assert_int_eq(store_outer_map(st, "demo", o, got, sizeof(got)),
+	ck_assert_int_eq(store_outer_map(st, "demo", o, got, sizeof(got), NULL),
 	    STORE_NOTFOUND);
 	ck_assert_int_eq(store_outer_put(st, "demo", o, "<root@example.org>",
-	    1000, 0), STORE_OK);
-	ck_assert_int_eq(store_outer_map(st, "demo", o, got, sizeof(got)),
+	    NULL, 1000, 0), STORE_OK);
+	ck_assert_int_eq(store_outer_map(st, "demo", o, got, sizeof(got), NULL),
 	    STORE_OK);
 	ck_assert_str_eq(got, "<root@example.org>");
 	/* a later post choosing an id cannot take the mapping over */
 	ck_assert_int_eq(store_outer_put(st, "demo", o, "<evil@example.org>",
-	    1001, 0), STORE_OK);
-	ck_assert_int_eq(store_outer_map(st, "demo", o, got, sizeof(got)),
+	    NULL, 1001, 0), STORE_OK);
+	ck_assert_int_eq(store_outer_map(st, "demo", o, got, sizeof(got), NULL),
 	    STORE_OK);
 	ck_assert_str_eq(got, "<root@example.org>");
 	/* another list knows nothing of it */
-	ck_assert_int_eq(store_outer_map(st, "other", o, got, sizeof(got)),
+	ck_assert_int_eq(store_outer_map(st, "other", o, got, sizeof(got), NULL),
 	    STORE_NOTFOUND);
 	/* too small a buffer: not found, never cut */
-	ck_assert_int_eq(store_outer_map(st, "demo", o, got, 5),
+	ck_assert_int_eq(store_outer_map(st, "demo", o, got, 5, NULL),
 	    STORE_NOTFOUND);
+}
+END_TEST
+
+START_TEST(chain_kept_beside_the_id)
+{
+	char o[100], got[300];
+	struct buf chain;
+
+	buf_init(&chain, 0);
+	outer("demo", "<r2@example.org>", o, sizeof(o));
+	ck_assert_int_eq(store_outer_put(st, "demo", o, "<r2@example.org>",
+	    "<root@example.org> <r1@example.org>", 1000, 0), STORE_OK);
+	ck_assert_int_eq(store_outer_map(st, "demo", o, got, sizeof(got),
+	    &chain), STORE_OK);
+	ck_assert_str_eq(got, "<r2@example.org>");
+	ck_assert_str_eq(buf_cstr(&chain),
+	    "<root@example.org> <r1@example.org>");
+	/* the id alone fits a buffer too small for the chain */
+	ck_assert_int_eq(store_outer_map(st, "demo", o, got, 17, NULL),
+	    STORE_OK);
+	buf_free(&chain);
 }
 END_TEST
 
@@ -95,17 +116,18 @@ START_TEST(nothing_in_clear_and_old_rows_go)
 	outer("demo", "<secret.id@author.example>", o1, sizeof(o1));
 	outer("demo", "<newer@author.example>", o2, sizeof(o2));
 	ck_assert_int_eq(store_outer_put(st, "demo", o1,
-	    "<secret.id@author.example>", 1000, 0), STORE_OK);
+	    "<secret.id@author.example>", "<up.chain@author.example>", 1000,
+	    0), STORE_OK);
 	ck_assert_int_eq(raw_count("SELECT count(*) FROM outer_ids WHERE "
 	    "instr(CAST(real AS TEXT), 'author.example') > 0 OR "
 	    "instr(CAST(id_hash AS TEXT), 'lists.example') > 0"), 0);
 	ck_assert_int_eq(raw_count("SELECT count(*) FROM outer_ids"), 1);
 	/* the archive keeps 1000 s here: the row of time 1000 goes at 3000 */
 	ck_assert_int_eq(store_outer_put(st, "demo", o2,
-	    "<newer@author.example>", 3000, 2000), STORE_OK);
-	ck_assert_int_eq(store_outer_map(st, "demo", o1, got, sizeof(got)),
+	    "<newer@author.example>", NULL, 3000, 2000), STORE_OK);
+	ck_assert_int_eq(store_outer_map(st, "demo", o1, got, sizeof(got), NULL),
 	    STORE_NOTFOUND);
-	ck_assert_int_eq(store_outer_map(st, "demo", o2, got, sizeof(got)),
+	ck_assert_int_eq(store_outer_map(st, "demo", o2, got, sizeof(got), NULL),
 	    STORE_OK);
 	/* a deleted list leaves none */
 	ck_assert_int_eq(store_list_purge(st, "demo"), STORE_OK);
@@ -123,6 +145,7 @@ main(void)
 	tcase_add_test(tc, outer_id_has_the_fixed_form_and_is_stable);
 	tcase_add_test(tc, mapped_back_first_mapping_stays_per_list);
 	tcase_add_test(tc, nothing_in_clear_and_old_rows_go);
+	tcase_add_test(tc, chain_kept_beside_the_id);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
