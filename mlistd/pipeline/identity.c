@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "pipeline/identity.h"
+#include "pipeline/passrand.h"
 #include "mail/notices.h"
 #include "mail/pseudonym.h"
 #include "util/log.h"
@@ -167,7 +168,7 @@ who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mo
 		return identity_pseudonym(p->st, l, poster, id->display, sizeof(id->display), id->handle,
 		    sizeof(id->handle));
 	/* anonymous: a fresh handle, linked to the author only while the list keeps authorship */
-	randombytes_buf(r, sizeof(r));
+	passrand_buf("anonymous", r, sizeof(r));	/* the same in each pass */
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	for (char *c = hex; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
@@ -209,7 +210,7 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		    *label ? ")" : "");
 	} else if (who_for(p, l, poster, mode, member, private_to != NULL, id) < 0)
 		return -1;
-	randombytes_buf(r, sizeof(r));
+	passrand_buf("message-id", r, sizeof(r));	/* the same in each pass */
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	snprintf(id->msgid, sizeof(id->msgid), "<%s@%s>", hex, p->cfg->hostname);
 	id->date = received;

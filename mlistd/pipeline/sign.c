@@ -22,6 +22,7 @@
 #include "mail/openpgp_sq.h"
 #include "mail/pseudonym.h"
 #include "pipeline/identity.h"
+#include "pipeline/passrand.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
@@ -33,7 +34,8 @@
 static long long
 sign_time(const struct pipeline *p)
 {
-	return p->release ? p->release : p->now;
+	/* a message's passes sign at its first's time: the same bytes */
+	return p->release ? p->release : passrand_time(p->now);
 }
 
 /* prepend - msg becomes head followed by msg; head is consumed either way */
@@ -74,7 +76,8 @@ author_bh(struct pipeline *p, const struct list_cfg *l, const char *author,
 	int rc;
 
 	if (author == NULL)
-		randombytes_buf(seed, sizeof(seed));	/* an anonymous post: a key used once, then forgotten */
+		/* an anonymous post: a key used once (each pass the same) */
+		passrand_buf("one-time-key", seed, sizeof(seed));
 	else if (strcmp(author, SIGN_ROLE) == 0)
 		sign_role_seed(p, l, seed);		/* the moderators, as a role */
 	else if (store_member_author_seed(p->st, l->name, author, seed, sizeof(seed)) != STORE_OK) {
