@@ -295,15 +295,15 @@ store_member_count(struct store *st, const char *list)
 }
 
 /*
- * store_member_digests - how many members of a list take the digest
- * (whatever else they have set: the digest decides per member), or
- * STORE_ERR
+ * store_member_digests - does a member of the list take the digest
+ * (whatever else they have set: the digest decides per member)? 1 or 0,
+ * or STORE_ERR
  */
 int
 store_member_digests(struct store *st, const char *list)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT count(*) FROM members "
-	    "WHERE list = ?1 AND digest != 0");
+	sqlite3_stmt *s = st_prep(st, "SELECT count(*) FROM (SELECT 1 FROM "
+	    "members WHERE list = ?1 AND digest != 0 LIMIT 1)");
 	int n = STORE_ERR;
 
 	if (!s)

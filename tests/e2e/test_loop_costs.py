@@ -1,8 +1,9 @@
 """What the queue manager's loop no longer does for a big post, and what a pass keeps (#15).
 
-Every list queues its posts for the digest. A list where no member takes the digest had it opened,
-rendered, signed and written to queue/out when due (a flood of 2-6 MB posts made it due at every
-other post), then thrown away: rcpts=0. It is now taken unread.
+Every list queued its posts for the digest: each post sealed into the store a second time, and,
+where no member takes the digest, opened, rendered, signed and written to queue/out when due (a
+flood of 2-6 MB posts made it due at every other post), then thrown away: rcpts=0. A post is now
+queued only while a member takes the digest, and a digest nobody takes is taken unread.
 """
 import os
 import smtplib
@@ -34,27 +35,39 @@ def test_a_digest_nobody_takes_is_not_rendered(make_instance, sink, tmp_path):
     if not shutil.which("strace"):
         pytest.skip("strace is not installed: the queue's writes cannot be seen")
     inst = make_instance(members=("alice@example.org", "bob@example.org"))
+    inst.ctl("member", "set", "demo", "bob@example.org", "digest", "on")
     post(inst, subject="for the digest", body="Picket at six.\r\n")
-    assert sink.wait_for(2), "the post was not delivered"
+    assert sink.wait_for(1), "the post was not delivered"
+    inst.ctl("member", "set", "demo", "bob@example.org", "digest", "off")
     out = str(tmp_path / "strace.out")
     tr = traced(inst, out)
     inst.ctl("digest", "send", "demo")
     assert inst.wait_log("digest posts=1 rcpts=0")
     tr.send_signal(signal.SIGINT)
     tr.wait(10)
-    # the digest went: the post is not in the next one
+    # no copy was written for it (queue/tmp, then renamed into queue/out)
+    writes = [ln for ln in open(out).read().splitlines()
+              if "/queue/tmp/" in ln and "O_CREAT" in ln]
+    assert writes == [], writes
+
+
+def test_a_post_nobody_takes_the_digest_of_is_not_queued_for_it(make_instance, sink):
+    """queued for the digest only while a member takes it: one who turns it on later got the
+    earlier posts already, one by one"""
+    inst = make_instance(members=("alice@example.org", "bob@example.org"))
+    post(inst, subject="before", body="Picket at six.\r\n")
+    assert sink.wait_for(2), "the first post was not delivered"
     inst.ctl("member", "set", "demo", "bob@example.org", "digest", "on")
     post(inst, subject="second", body="Meeting moved.\r\n")
     inst.ctl("digest", "send", "demo")
-    assert inst.wait_log("digest posts=1 rcpts=1")
+    assert inst.wait_log("qmgr: list=demo digest posts="), "no digest"
+    assert "digest posts=1 rcpts=1 " in inst.logtext()
     digest = sink.wait_for(4)
     got = [d for r, d in digest if r == "bob@example.org" and b"multipart/digest" in d]
     assert got, "the digest to its one taker was not delivered"
     assert b"Meeting moved." in got[0] and b"Picket at six." not in got[0]
-    # no copy was written for the first (queue/tmp, then renamed into queue/out)
-    writes = [ln for ln in open(out).read().splitlines()
-              if "/queue/tmp/" in ln and "O_CREAT" in ln]
-    assert writes == [], writes
+    assert [d for r, d in digest if r == "bob@example.org" and b"Picket at six." in d], \
+        "bob did not get the first post on its own"
 
 
 def send_to(inst, rcpts, msg):
