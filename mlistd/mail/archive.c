@@ -24,22 +24,12 @@ one_line(const char *v, struct buf *out, size_t max)
 		buf_putc(out, (unsigned char)*v < 32 ? ' ' : *v);
 }
 
-/*
- * archive_distributed - a copy went out to the members: archive it, and
- * queue it for the digest if a member takes the digest. Queued for none,
- * a big post was sealed into the store a second time and committed in the
- * queue manager's loop (6 MB: a third of its pass, #15) for a digest
- * nobody gets; a member who turns the digest on later got it already.
- */
+/* archive_distributed - a copy went out to the members: archive it, and queue it for the digest */
 int
 archive_distributed(struct store *st, const struct list_cfg *l, long long now, const void *copy, size_t len)
 {
-	int takers;
-
 	if (archive_add(st, l, now, copy, len) < 0)
 		return -1;
-	if ((takers = store_member_digests(st, l->name)) <= 0)
-		return takers < 0 ? -1 : 0;
 	return store_digest_add(st, l->name, now, copy, len) == STORE_OK ? 0 : -1;
 }
 
