@@ -33,6 +33,7 @@
 #define QID_MAX		64
 #define SUMS		4	/* copies (lists) one message makes */
 #define SAMPLE		(16 * 1024)	/* of a copy, at each end */
+#define TIME_MAX	300	/* seconds a pass's time is kept */
 
 /* one message's kept randomness */
 struct seed {
@@ -175,14 +176,16 @@ passrand_buf(const char *label, void *out, size_t n)
 
 /*
  * passrand_time - the time a copy of the message under way is signed
- * at: now at its first pass that asks, the same in later passes
+ * at: now at its first pass that asks, the same in later passes up to
+ * TIME_MAX seconds on (a retry much later, after a failure, is signed
+ * anew rather than as of long ago)
  */
 long long
 passrand_time(long long now)
 {
 	if (cur == NULL)
 		return now;
-	if (cur->time == 0)
+	if (cur->time == 0 || now - cur->time > TIME_MAX || now < cur->time)
 		cur->time = now;
 	return cur->time;
 }

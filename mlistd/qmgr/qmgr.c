@@ -34,9 +34,10 @@
  * A message that waits is read once: its plaintext is kept for its next
  * pass (plain.c), and what its passes draw at random (Message-ID,
  * boundaries, a one-time key) and its signatures' time are the same in
- * each (pipeline/passrand.c): a pass made again makes the same copy. A list deleted or a member removed while a delivery run
- * is out: the run sends them nothing more (deliver_prune, after control
- * actions and committed messages).
+ * each (pipeline/passrand.c): a pass made again makes the same copy. A
+ * list deleted or a member removed while a delivery run is out: the run
+ * sends them nothing more (deliver_prune, after control actions and
+ * committed messages).
  */
 #include <errno.h>
 #include <fcntl.h>

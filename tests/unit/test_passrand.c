@@ -42,6 +42,10 @@ START_TEST(same_in_every_pass)
 	pass("QID2", x1, x2, y1, 1010, &u);
 	ck_assert(memcmp(a1, x1, 16) != 0);
 	ck_assert_int_eq(u, 1010);
+	/* a pass much later (a retry after a failure) signs at its own time */
+	pass("QID1", x1, x2, y1, 1000 + 301, &u);
+	ck_assert(memcmp(a1, x1, 16) == 0);
+	ck_assert_int_eq(u, 1301);
 	/* forgotten (committed): a new seed */
 	passrand_forget("QID1");
 	pass("QID1", x1, x2, y1, 1020, &u);
