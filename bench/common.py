@@ -142,6 +142,12 @@ class Instance:
         self.proc = subprocess.Popen([os.path.join(self.bin, "mlistd"), "-c", self.conf, "-f"],
                                      stdout=self.logf, stderr=self.logf)
         wait_port(self.port)
+        # the SMTP port opens before the queue manager's control socket: under load a
+        # mlistctl right after it found "not running" (a build without the socket: 10 s lost)
+        control = os.path.join(self.dir, "state", "control")
+        end = time.time() + 10
+        while not os.path.exists(control) and time.time() < end and self.proc.poll() is None:
+            time.sleep(0.05)
 
     def pids(self):
         kids = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()

@@ -238,6 +238,9 @@ digest_send(struct pipeline *p, const struct list_cfg *l, int *recipients)
 	*recipients = 0;
 	if (store_digest_pending(p->st, l->name, &n, &bytes, &since, &issue) != STORE_OK)
 		return -1;
+	/* nobody would get it: not opened, rendered nor signed (#15) */
+	if ((n = store_member_digests(p->st, l->name)) <= 0)
+		return n < 0 ? -1 : store_digest_skip(p->st, l->name, p->now);
 	if ((n = store_digest_take(p->st, l->name, p->now, keep, &all)) <= 0)
 		rc = n == 0 ? 0 : -1;
 	else if (disclosure_digest_by_join(l))

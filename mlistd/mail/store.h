@@ -75,6 +75,7 @@ int	store_member_set(struct store *, const char *list, const char *addr,
 int	store_member_find(struct store *, const char *list, const char *addr, struct member *);
 int	store_member_each(struct store *, const char *list, store_member_fn, void *);
 int	store_member_count(struct store *, const char *list);
+int	store_member_digests(struct store *, const char *list);
 int	store_list_purge(struct store *, const char *list);
 void	member_free(struct member *);
 /* store_member_bounce: the new bounce score */
@@ -333,6 +334,7 @@ int	store_digest_pending(struct store *, const char *list, int *n, long long *by
 typedef void (*store_digest_fn)(long long at, const struct buf *msg, void *);
 int	store_digest_take(struct store *, const char *list, long long now, store_digest_fn, void *);
 int	store_digest_due_now(struct store *, const char *list);
+int	store_digest_skip(struct store *, const char *list, long long now);
 
 /*
  * OpenPGP keys (store_keys.c), sealed under the master key. The list's

@@ -133,6 +133,26 @@ store_digest_pending(struct store *st, const char *list, int *n, long long *byte
 	return rc == SQLITE_ROW ? STORE_OK : STORE_ERR;
 }
 
+/* digest_taken - the list's waiting posts gone, its next issue counted */
+static int
+digest_taken(struct store *st, const char *list, long long now)
+{
+	sqlite3_stmt *s = st_prep(st,
+	    "DELETE FROM digest_posts WHERE list = ?1");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (st_step_done(st, s) != STORE_OK ||
+	    (s = st_prep(st, "INSERT INTO digest_state (list, last, issue) "
+	    "VALUES (?1, ?2, 1) ON CONFLICT (list) DO UPDATE SET last = ?2, "
+	    "issue = issue + 1")) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	return st_step_done(st, s);
+}
+
 /* store_digest_take - every waiting post, oldest first (fn gets each, decrypted); then they are gone */
 int
 store_digest_take(struct store *st, const char *list, long long now, store_digest_fn fn, void *arg)
@@ -160,16 +180,33 @@ store_digest_take(struct store *st, const char *list, long long now, store_diges
 		buf_free(&b);
 	}
 	st_done(st, s);
-	if (rc != SQLITE_DONE || (s = st_prep(st, "DELETE FROM digest_posts WHERE list = ?1")) == NULL)
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	return digest_taken(st, list, now) == STORE_OK ? n : STORE_ERR;
+}
+
+/*
+ * store_digest_skip - store_digest_take for a digest nobody takes: the
+ * waiting posts go unopened (a flood of big posts had each decrypted,
+ * rendered and signed again in the queue manager's loop for nobody,
+ * #15); how many, or STORE_ERR
+ */
+int
+store_digest_skip(struct store *st, const char *list, long long now)
+{
+	sqlite3_stmt *s = st_prep(st,
+	    "SELECT count(*) FROM digest_posts WHERE list = ?1");
+	int n = STORE_ERR;
+
+	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if (st_step_done(st, s) != STORE_OK ||
-	    (s = st_prep(st, "INSERT INTO digest_state (list, last, issue) VALUES (?1, ?2, 1) "
-	    "ON CONFLICT (list) DO UPDATE SET last = ?2, issue = issue + 1")) == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-	return st_step_done(st, s) == STORE_OK ? n : STORE_ERR;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	st_done(st, s);
+	if (n <= 0)
+		return n;
+	return digest_taken(st, list, now) == STORE_OK ? n : STORE_ERR;
 }
 
 /* store_digest_due_now - the next digest of the list goes out at once (mlistctl digest send) */

@@ -294,6 +294,27 @@ store_member_count(struct store *st, const char *list)
 	return n;
 }
 
+/*
+ * store_member_digests - does a member of the list take the digest
+ * (whatever else they have set: the digest decides per member)? 1 or 0,
+ * or STORE_ERR
+ */
+int
+store_member_digests(struct store *st, const char *list)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT count(*) FROM (SELECT 1 FROM "
+	    "members WHERE list = ?1 AND digest != 0 LIMIT 1)");
+	int n = STORE_ERR;
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	st_done(st, s);
+	return n;
+}
+
 /* store_list_purge - forget a deleted list: members (their pending deliveries go with them), bans, counters */
 int
 store_list_purge(struct store *st, const char *list)

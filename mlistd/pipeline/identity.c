@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "pipeline/identity.h"
+#include "pipeline/passrand.h"
 #include "mail/notices.h"
 #include "mail/pseudonym.h"
 #include "util/log.h"
@@ -167,7 +168,7 @@ who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mo
 		return identity_pseudonym(p->st, l, poster, id->display, sizeof(id->display), id->handle,
 		    sizeof(id->handle));
 	/* anonymous: a fresh handle, linked to the author only while the list keeps authorship */
-	randombytes_buf(r, sizeof(r));
+	passrand_buf("anonymous", r, sizeof(r));	/* the same in each pass */
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	for (char *c = hex; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
@@ -209,7 +210,7 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		    *label ? ")" : "");
 	} else if (who_for(p, l, poster, mode, member, private_to != NULL, id) < 0)
 		return -1;
-	randombytes_buf(r, sizeof(r));
+	passrand_buf("message-id", r, sizeof(r));	/* the same in each pass */
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	snprintf(id->msgid, sizeof(id->msgid), "<%s@%s>", hex, p->cfg->hostname);
 	id->date = received;
@@ -307,33 +308,64 @@ word_byte(unsigned char c)
 	return isalnum(c) || c >= 0x80 || c == '_';
 }
 
+/* match_at - needle (k bytes) at hay[i], any case, not inside a word */
+static int
+match_at(const unsigned char *hay, size_t n, size_t i, const char *needle,
+    size_t k)
+{
+	const unsigned char *nd = (const unsigned char *)needle;
+
+	if (strncasecmp((const char *)hay + i, needle, k) != 0)
+		return 0;
+	if (i > 0 && word_byte(nd[0]) && word_byte(hay[i - 1]))
+		return 0;
+	if (i + k < n && word_byte(nd[k - 1]) && word_byte(hay[i + k]))
+		return 0;
+	return 1;
+}
+
+/* letters_in - contains for a needle without a caseless byte */
+static int
+letters_in(const unsigned char *hay, size_t n, const char *needle, size_t k)
+{
+	unsigned char lo = (unsigned char)tolower((unsigned char)needle[0]);
+	unsigned char up = (unsigned char)toupper((unsigned char)needle[0]);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if ((hay[i] == lo || hay[i] == up) &&
+		    match_at(hay, n, i, needle, k))
+			return 1;
+	return 0;
+}
+
 /*
  * contains - case-insensitive whole-word search of needle in [hay, hay+n):
- * O(n * k) at worst, about n byte comparisons in practice (only where the
- * first byte matches is the rest compared: the leak guard scans a 2 MB
- * copy for a dozen needles in the queue manager's loop, #15); a match
- * must not continue a word on either side
+ * O(n * k) at worst. The leak guard scans a big copy for a dozen needles
+ * in the queue manager's loop (#15): a needle's first byte without case
+ * (an address's '@' or '.', a name's space) is looked for with memchr and
+ * the rest compared only there; a needle of letters alone is compared
+ * where its first letter is, in either case.
  */
 static int
 contains(const unsigned char *hay, size_t n, const char *needle)
 {
-	size_t k = strlen(needle);
-	const unsigned char *nd = (const unsigned char *)needle;
-	unsigned char lo = (unsigned char)tolower(nd[0]);
-	unsigned char up = (unsigned char)toupper(nd[0]);
+	size_t k = strlen(needle), j, last;
+	const unsigned char *q;
 
 	if (k == 0 || k > n)
 		return 0;
-	for (size_t i = 0; i + k <= n; i++) {
-		if (hay[i] != lo && hay[i] != up)
-			continue;
-		if (strncasecmp((const char *)hay + i, needle, k) != 0)
-			continue;
-		if (i > 0 && word_byte(nd[0]) && word_byte(hay[i - 1]))
-			continue;
-		if (i + k < n && word_byte(nd[k - 1]) && word_byte(hay[i + k]))
-			continue;
-		return 1;
+	for (j = 0; j < k && isalpha((unsigned char)needle[j]); j++)
+		;
+	if (j == k)
+		return letters_in(hay, n, needle, k);
+	last = n - k + j;	/* the caseless byte's last place */
+	for (q = hay + j; q <= hay + last; q++) {
+		q = memchr(q, (unsigned char)needle[j],
+		    (size_t)(hay + last - q) + 1);
+		if (q == NULL)
+			return 0;
+		if (match_at(hay, n, (size_t)(q - hay) - j, needle, k))
+			return 1;
 	}
 	return 0;
 }

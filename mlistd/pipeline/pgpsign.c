@@ -45,6 +45,7 @@
 #include "mail/listpgp.h"
 #include "mail/openpgp_pseud.h"
 #include "pipeline/pgpsign.h"
+#include "pipeline/passrand.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -73,7 +74,7 @@ new_boundary(char *out, size_t n, const char *tag)
 	unsigned char r[PGPSIGN_BOUNDARY / 2];
 	char hex[PGPSIGN_BOUNDARY + 1];
 
-	randombytes_buf(r, sizeof(r));
+	passrand_buf("pgpsign-boundary", r, sizeof(r));	/* each pass's */
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	(void)snprintf(out, n, "=_%s_%s", tag, hex);
 }

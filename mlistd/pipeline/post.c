@@ -30,6 +30,7 @@
 #include "pipeline/disclosure.h"
 #include "pipeline/identity.h"
 #include "pipeline/notify.h"
+#include "pipeline/passrand.h"
 #include "pipeline/pgpin.h"
 #include "pipeline/pgpin_thread.h"
 #include "pipeline/pgpwhy.h"
@@ -568,12 +569,13 @@ key_broken(struct pipeline *p, struct post *o)
 }
 
 /*
- * post_sign - a member's own signature stays as it is on a real-identity
- * copy. Elsewhere the list signs for the author: the member's key on this
- * list (pseudonyms), or a key used once (anonymous). Then the list's DKIM.
+ * sign_copy_of - a member's own signature stays as it is on a
+ * real-identity copy. Elsewhere the list signs for the author: the
+ * member's key on this list (pseudonyms), or a key used once (anonymous).
+ * Then the list's DKIM.
  */
 static enum result
-post_sign(struct pipeline *p, struct post *o)
+sign_copy_of(struct pipeline *p, struct post *o)
 {
 	const struct decision *d = &o->d;
 	int k;
@@ -603,6 +605,27 @@ post_sign(struct pipeline *p, struct post *o)
 		why_cause(o->why, "the list's DKIM signature", store_errmsg(p->st));
 		return TEMPFAIL;
 	}
+	return OK;
+}
+
+/*
+ * post_sign - the copy signed (sign_copy_of). A pass made again (rolled
+ * back after this stage: another list's parse, a failure) says whether
+ * it made the very bytes of its pass before: what its passes draw and
+ * their signatures' time are the message's (passrand.c, #15).
+ */
+static enum result
+post_sign(struct pipeline *p, struct post *o)
+{
+	const struct buf *c = &o->t.rendered;
+	enum result r = sign_copy_of(p, o);
+	int same;
+
+	if (r != OK || !o->judged)
+		return r;
+	if ((same = passrand_same(o->l->name, c->data, c->len)) >= 0)
+		log_info("%s qmgr: list=%s pass made again: %s copy", p->qid,
+		    o->l->name, same ? "the same" : "a different");
 	return OK;
 }
 

@@ -22,6 +22,7 @@
 #include "mail/openpgp_sq.h"
 #include "mail/pseudonym.h"
 #include "pipeline/identity.h"
+#include "pipeline/passrand.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
@@ -33,7 +34,8 @@
 static long long
 sign_time(const struct pipeline *p)
 {
-	return p->release ? p->release : p->now;
+	/* a message's passes sign at its first's time: the same bytes */
+	return p->release ? p->release : passrand_time(p->now);
 }
 
 /* prepend - msg becomes head followed by msg; head is consumed either way */
@@ -75,30 +77,40 @@ sign_role_seed(struct pipeline *p, const struct list_cfg *l, unsigned char seed[
 }
 
 /*
- * author_bh - sign_author, with the body's hash known (bh, NULL: to be
- * computed)
+ * author_head - the author's signature field for msg into head, with the
+ * body's hash known (bh, NULL: to be computed)
  */
 static int
-author_bh(struct pipeline *p, const struct list_cfg *l, const char *author,
-    struct buf *msg, const unsigned char *bh)
+author_head(struct pipeline *p, const struct list_cfg *l, const char *author,
+    const char *msg, size_t len, const unsigned char *bh, struct buf *head)
 {
 	unsigned char seed[DKIM_SEED_LEN];
-	struct buf head;
 	int rc;
 
 	if (author == NULL)
-		randombytes_buf(seed, sizeof(seed));	/* an anonymous post: a key used once, then forgotten */
+		/* an anonymous post: a key used once (each pass the same) */
+		passrand_buf("one-time-key", seed, sizeof(seed));
 	else if (strcmp(author, SIGN_ROLE) == 0)
 		sign_role_seed(p, l, seed);		/* the moderators, as a role */
 	else if (store_member_author_seed(p->st, l->name, author, seed, sizeof(seed)) != STORE_OK) {
 		log_err("%s sign: list=%s no author key: %s", p->qid, l->name, store_errmsg(p->st));
 		return -1;
 	}
-	buf_init(&head, 0);
-	rc = prepend_signed(msg, &head, author_sign_bh(seed, NULL, sign_time(p),
-	    (const char *)msg->data, msg->len, bh, &head));
+	rc = author_sign_bh(seed, NULL, sign_time(p), msg, len, bh, head);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
+}
+
+/* author_bh - sign_author, with the body's hash known (bh, NULL: computed) */
+static int
+author_bh(struct pipeline *p, const struct list_cfg *l, const char *author,
+    struct buf *msg, const unsigned char *bh)
+{
+	struct buf head;
+
+	buf_init(&head, 0);
+	return prepend_signed(msg, &head, author_head(p, l, author,
+	    (const char *)msg->data, msg->len, bh, &head));
 }
 
 /* sign_author - prepend the author's signature (their key on this list, held here; NULL: a one-time key) */
@@ -108,26 +120,35 @@ sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, st
 	return author_bh(p, l, author, msg, NULL);
 }
 
-/* copy_bh - sign_copy, with the body's hash known (bh, NULL: computed) */
+/* copy_head - the list's DKIM field for msg into head (bh as author_head's) */
 static int
-copy_bh(struct pipeline *p, const struct list_cfg *l, struct buf *msg,
-    const unsigned char *bh)
+copy_head(struct pipeline *p, const struct list_cfg *l, const char *msg,
+    size_t len, const unsigned char *bh, struct buf *head)
 {
 	unsigned char seed[DKIM_SEED_LEN];
 	char selector[SELECTOR_MAX];
-	struct buf head;
 	int rc;
 
 	if (listkey_get(p->st, l->name, selector, sizeof(selector), seed) < 0) {
 		log_err("%s sign: list=%s no signing key: %s", p->qid, l->name, store_errmsg(p->st));
 		return -1;
 	}
-	buf_init(&head, 0);
-	rc = prepend_signed(msg, &head, dkim_sign_bh(seed, p->cfg->hostname,
-	    selector, sign_time(p), (const char *)msg->data, msg->len, bh,
-	    &head));
+	rc = dkim_sign_bh(seed, p->cfg->hostname, selector, sign_time(p), msg,
+	    len, bh, head);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
+}
+
+/* copy_bh - sign_copy, with the body's hash known (bh, NULL: computed) */
+static int
+copy_bh(struct pipeline *p, const struct list_cfg *l, struct buf *msg,
+    const unsigned char *bh)
+{
+	struct buf head;
+
+	buf_init(&head, 0);
+	return prepend_signed(msg, &head, copy_head(p, l,
+	    (const char *)msg->data, msg->len, bh, &head));
 }
 
 /* sign_copy - prepend the list's DKIM signature to msg */
@@ -141,23 +162,44 @@ sign_copy(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
  * sign_both - the author's signature (author as sign_author's), then the
  * list's DKIM signature, over one hash of the body: a field prepended
  * leaves the body as it was, and hashing a big post's body twice was a
- * third of its signing in the queue manager's loop (#15). O(size).
+ * third of its signing in the queue manager's loop (#15). The DKIM field
+ * is made over the header alone (the author's field, then the copy's),
+ * and the copy is copied once, behind both: O(size).
  */
 int
 sign_both(struct pipeline *p, const struct list_cfg *l, const char *author,
     struct buf *msg)
 {
 	unsigned char bh[crypto_hash_sha256_BYTES];
+	struct buf ah, view, dh;
 	struct hdr h;
+	size_t hlen;
+	int rc = -1;
 
 	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0)
 		return -1;
-	dkim_body_hash((const char *)msg->data + h.body_off,
-	    msg->len - h.body_off, bh);
+	hlen = h.body_off;
+	dkim_body_hash((const char *)msg->data + hlen, msg->len - hlen, bh);
 	hdr_free(&h);
-	if (author_bh(p, l, author, msg, bh) < 0)
-		return -1;
-	return copy_bh(p, l, msg, bh);
+	buf_init(&ah, 0);
+	buf_init(&view, 0);
+	buf_init(&dh, 0);
+	if (author_head(p, l, author, (const char *)msg->data, msg->len, bh,
+	    &ah) == 0 && buf_append(&view, ah.data, ah.len) == 0 &&
+	    buf_append(&view, msg->data, hlen) == 0 &&
+	    copy_head(p, l, (const char *)view.data, view.len, bh, &dh) == 0 &&
+	    buf_reserve(&dh, ah.len + msg->len) == 0 &&
+	    buf_append(&dh, ah.data, ah.len) == 0 &&
+	    buf_append(&dh, msg->data, msg->len) == 0) {
+		buf_free(msg);
+		*msg = dh;
+		buf_init(&dh, 0);
+		rc = 0;
+	}
+	buf_free(&ah);
+	buf_free(&view);
+	buf_free(&dh);
+	return rc;
 }
 
 /* pseud_uid - "NAME via LIST <LIST+p-HANDLE@host>": the From of its posts */

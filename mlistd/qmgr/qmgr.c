@@ -32,9 +32,12 @@
  * of QMGR_SLOW_MS or more logs its steps' times.
  *
  * A message that waits is read once: its plaintext is kept for its next
- * pass (plain.c). A list deleted or a member removed while a delivery run
- * is out: the run sends them nothing more (deliver_prune, after control
- * actions and committed messages).
+ * pass (plain.c), and what its passes draw at random (Message-ID,
+ * boundaries, a one-time key) and its signatures' time are the same in
+ * each (pipeline/passrand.c): a pass made again makes the same copy. A
+ * list deleted or a member removed while a delivery run is out: the run
+ * sends them nothing more (deliver_prune, after control actions and
+ * committed messages).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +54,7 @@
 #include "control/server.h"
 #include "delivery/bounce.h"
 #include "delivery/deliver.h"
+#include "pipeline/passrand.h"
 #include "pipeline/route.h"
 #include "pipeline/workpool.h"
 #include "mail/openpgp.h"
@@ -171,6 +175,7 @@ process_finish(struct pipeline *p, struct order *o, const char *id,
     int quarantine)
 {
 	pipeline_committed(p);
+	passrand_forget(id);	/* done: its randomness is not needed again */
 	if (quarantine)
 		spool_quarantine(p->sp, SPOOL_INCOMING, id);
 	else
@@ -215,11 +220,14 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	p->qid = id;
 	pipeline_begin(p);
+	passrand_begin(id);	/* what its passes draw: the same each time */
 	p->release = 0;
 	buf_init(&msg, 0);
 	if (incoming_read(p, id, &e, &msg) < 0) {
 		order_done(o, id);
 		plain_drop(id);
+		passrand_forget(id);
+		passrand_end();
 		buf_free(&msg);
 		return PASS_NONE;
 	}
@@ -277,6 +285,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 	}
 	pass_slow(id, t_read, t_route, mono_ms_since(&t0));
 out:
+	passrand_end();		/* jobs and actions draw fresh randomness */
 	/* the plaintext kept while it waits, else zeroed now */
 	if (!keep || !plain_keep(id, &e, &msg))
 		plain_wipe(&e, &msg);
@@ -600,6 +609,7 @@ qmgr_run(const char *path, struct config *cfg, const struct keys *k, struct spoo
 	(void)deliver_settle(cfg, p.st, QMGR_SETTLE_MAX);
 	control_close(&ctl);
 	plain_free_all();
+	passrand_free_all();
 	openpgp_cache_flush();
 	jobs_free(js);
 	order_free(o);
