@@ -588,23 +588,24 @@ as_it_came(struct pipeline *p, const struct list_cfg *l,
 	struct hdr h;
 
 	buf_printf(m, "X-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname);
-	if (!*e->sender ||
-	    hdr_parse((const char *)msg->data, msg->len, &h) < 0) {
+	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0) {
 		buf_append(m, msg->data, msg->len);
 		return OK;
 	}
+	/* from <> too: anyone can write MAIL FROM:<> (round 8, finding 1) */
 	writer(e, msg, who, sizeof(who));
 	handle_generate(handle, sizeof(handle));
-	if (store_anon_add(p->st, l->name, handle, who,
+	if (*who && store_anon_add(p->st, l->name, handle, who,
 	    p->now + 30 * 86400LL) != STORE_OK) {
 		hdr_free(&h);
 		return TEMPFAIL;
 	}
-	if (!authn_vouches(au, who))
+	if (!*who || !authn_vouches(au, who))
 		buf_puts(m, "X-Mlist-Sender: not verified (the list could not "
 		    "verify that the From: address sent this)\r\n");
-	buf_printf(m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name, handle,
-	    p->cfg->hostname);
+	if (*who)
+		buf_printf(m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name,
+		    handle, p->cfg->hostname);
 	for (int i = 0; i < h.n; i++)
 		if (!answer_field(&h.f[i])) {
 			buf_append(m, h.f[i].start, h.f[i].len);
