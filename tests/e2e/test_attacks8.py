@@ -84,3 +84,53 @@ def test_null_sender_mail_to_the_moderators_cannot_make_them_answer_directly(
     if who == ALICE:
         assert any(f.lower().startswith("x-mlist-sender: not verified")
                    for f in fields(got[0])), fields(got[0])
+
+
+# ---- finding 2: a domain's signature taken for every mailbox of that domain -----------------
+
+def neighbour_floods(inst, rcpt, subject, n=12):
+    """bob@example.org, signed by his provider as himself (From bob, DKIM-aligned), gives the
+    envelope sender alice@example.org, his neighbour at the same provider: n mails to rcpt"""
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        for i in range(n):
+            s.sendmail(ALICE, [rcpt], f"From: <{BOB}>\r\nTo: <{rcpt}>\r\nSubject: {subject}"
+                       f"\r\n\r\n{subject} {i}\r\n".encode())
+
+
+def test_a_neighbour_cannot_spend_a_members_own_answers_at_request(make_instance, sink):
+    """Round 7 made a member's authenticated -request mail count apart from claims of her
+    address. But "authenticated" meant: the From domain signed, and the envelope is an
+    address of that domain. bob (same provider) signs as himself and writes the envelope
+    alice: his twelve `help` spend alice's own ten answers, her signed `unsubscribe` is then
+    suppressed for the hour."""
+    inst = moderated(make_instance, "real")
+    neighbour_floods(inst, LIST_REQ, "help")
+    assert wait_until(lambda: inst.logtext().count("kind=request") >= 12, 30), \
+        inst.logtext()[-1500:]
+    send(inst, f"From: <{ALICE}>\r\nSubject: unsubscribe\r\n\r\nunsubscribe\r\n", ALICE,
+         rcpt=LIST_REQ)
+    assert wait_until(lambda: inst.logtext().count("kind=request") >= 13, 20), \
+        inst.logtext()[-1500:]
+    assert wait_until(lambda: "commands=unsubscribe" in inst.logtext(), 10), \
+        inst.logtext()[-1500:]
+
+
+def test_a_neighbour_cannot_spend_a_members_own_allowance_to_the_moderators(make_instance, sink):
+    """The same for LIST-owner@: bob's twelve mails with alice's envelope, then alice's own."""
+    inst = moderated(make_instance, "real")
+    neighbour_floods(inst, OWNER, "noise")
+    assert wait_until(lambda: inst.logtext().count("kind=owner") >= 12, 30), \
+        inst.logtext()[-1500:]
+    send(inst, f"From: <{ALICE}>\r\nSubject: from alice herself\r\n\r\nA real question.\r\n",
+         ALICE, rcpt=OWNER)
+    assert wait_until(lambda: to(sink, MODS[0], b"A real question."), 20), inst.logtext()[-1500:]
+
+
+def test_a_neighbours_request_is_not_answered_as_the_members(make_instance, sink):
+    """bob's `who`, signed as bob, enveloped as alice: the answer (to alice's mailbox) must not
+    say it came from her (the "unverified" words are missing from an answer to an
+    authenticated member)."""
+    inst = make_instance(list_settings={"identity.mode": "real"})
+    neighbour_floods(inst, LIST_REQ, "who", n=1)
+    assert inst.wait_log("request: list=demo sender="), inst.logtext()[-1500:]
+    assert "request: list=demo sender=unauthenticated" in inst.logtext(), inst.logtext()[-1500:]
