@@ -134,3 +134,37 @@ def test_a_neighbours_request_is_not_answered_as_the_members(make_instance, sink
     neighbour_floods(inst, LIST_REQ, "who", n=1)
     assert inst.wait_log("request: list=demo sender="), inst.logtext()[-1500:]
     assert "request: list=demo sender=unauthenticated" in inst.logtext(), inst.logtext()[-1500:]
+
+
+# ---- finding 3: a DSN for another member, with the Message-ID every member's copy carries ----
+
+F3 = ("finding 3: without VERP every member's copy of a post carries the same Message-ID, so a "
+      "DSN from any member (or anyone who saw one copy) naming another member counts as evidence "
+      "against them: their bounce score rises once a day and a probe goes to them at the limit")
+
+
+def dsn_for(rcpt, msgid):
+    """an RFC 3464 report, as a relay writes it, that rcpt's copy (msgid) failed"""
+    b = "dsnb"
+    return (f"From: MAILER-DAEMON@mx.example.org\r\nTo: <{BOUNCES}>\r\n"
+            "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: multipart/report; report-type=delivery-status; boundary={b}\r\n\r\n"
+            f"--{b}\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+            f"--{b}\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; mx.example.org\r\n\r\n"
+            f"Final-Recipient: rfc822; {rcpt}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+            f"--{b}\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+            f"From: <{LIST}>\r\nTo: <{LIST}>\r\nMessage-ID: {msgid}\r\nSubject: x\r\n\r\n"
+            f"--{b}--\r\n")
+
+
+@pytest.mark.xfail(strict=True, reason=F3)
+def test_a_member_cannot_bounce_another_member_with_her_own_copys_id(make_instance, sink):
+    inst = make_instance(list_settings={"identity.mode": "real"})
+    send(inst, f"From: <{CAROL}>\r\nSubject: hello\r\n\r\nHello all, MARK3.\r\n", CAROL)
+    mine = wait_until(lambda: to(sink, BOB, b"MARK3"))
+    assert mine and wait_until(lambda: to(sink, ALICE, b"MARK3")), inst.logtext()[-1500:]
+    msgid = re.search(rb"(?im)^Message-ID:\s*(<[^>]+>)", mine[0]).group(1).decode()
+    send_unauthenticated(inst.port, "", [BOUNCES], dsn_for(ALICE, msgid))
+    assert inst.wait_log("bounce: list=demo"), inst.logtext()[-1500:]
+    assert "member-score=" not in inst.logtext(), inst.logtext()[-1500:]
