@@ -1,6 +1,8 @@
 /*
  * meta.c - the hidden data in attachments that can name their author.
  *
+ * Photos and videos in formats no walker here reads (HEIC/AVIF, MP4/MOV,
+ * TIFF: they carry EXIF and where they were taken) are not passed on.
  * Images lose it losslessly: the JPEG segments (APP1 EXIF/XMP, APP13
  * Photoshop/IPTC, comments, every other APPn but JFIF, ICC and Adobe's
  * colour marker, anything after the end of the image), the PNG chunks
@@ -68,6 +70,27 @@ has_prefix(const unsigned char *p, size_t n, const char *s, size_t n2)
 	return n >= n2 && memcmp(p, s, n2) == 0;
 }
 
+/*
+ * unwalked - a format whose files carry EXIF or a place that no walker
+ * here strips: ISO base media (a phone's HEIC/AVIF photos and MP4/MOV
+ * videos: moov's (c)xyz is where it was taken) and TIFF (cameras,
+ * scanners). They fail closed, as an image that cannot be walked does.
+ */
+static int
+unwalked(const unsigned char *d, size_t n)
+{
+	static const char *const boxes[] = {
+		"ftyp", "moov", "mdat", "wide", "pnot", NULL
+	};
+
+	if (has_prefix(d, n, "II*\0", 4) || has_prefix(d, n, "MM\0*", 4))
+		return 1;
+	for (int i = 0; n >= 8 && boxes[i]; i++)
+		if (memcmp(d + 4, boxes[i], 4) == 0)
+			return 1;
+	return 0;
+}
+
 /* meta_kind - what the bytes are (by content, never by the name claimed) */
 enum meta_kind
 meta_kind(const unsigned char *d, size_t n)
@@ -79,6 +102,8 @@ meta_kind(const unsigned char *d, size_t n)
 	if (n >= 12 && has_prefix(d, n, "RIFF", 4) &&
 	    memcmp(d + 8, "WEBP", 4) == 0)
 		return META_WEBP;
+	if (unwalked(d, n))
+		return META_UNWALKED;
 	return META_OTHER;
 }
 

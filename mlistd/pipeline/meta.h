@@ -4,7 +4,8 @@
 
 #include "util/buf.h"
 
-enum meta_kind { META_OTHER, META_JPEG, META_PNG, META_WEBP };
+/* META_UNWALKED: a format that carries camera and place, not walked here */
+enum meta_kind { META_OTHER, META_JPEG, META_PNG, META_WEBP, META_UNWALKED };
 
 enum meta_kind meta_kind(const unsigned char *, size_t);
 int	meta_jpeg_strip(const unsigned char *, size_t, struct buf *, int *);

@@ -974,8 +974,8 @@ image_clean(struct rw *w, const char *fname, const char *data, size_t len,
 
 	if (meta_image_strip((const unsigned char *)data, len, clean,
 	    &removed) < 0) {
-		note(w, "an image the list could not check for hidden details "
-		    "(camera, place, names)");
+		note(w, "an image or video the list could not check for "
+		    "hidden details (camera, place, names)");
 		return 0;
 	}
 	if (removed) {

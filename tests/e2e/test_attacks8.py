@@ -168,3 +168,53 @@ def test_a_member_cannot_bounce_another_member_with_her_own_copys_id(make_instan
     send_unauthenticated(inst.port, "", [BOUNCES], dsn_for(ALICE, msgid))
     assert inst.wait_log("bounce: list=demo"), inst.logtext()[-1500:]
     assert "member-score=" not in inst.logtext(), inst.logtext()[-1500:]
+
+
+# ---- finding 4: the phone's photo and video formats keep where they were taken ---------------
+
+GPS = b"GPSLatitude 52.5163 N GPSLongitude 13.3777 E"
+HIDDEN = {
+    # iPhones' photos (HEIF), their videos (QuickTime), a camera's TIFF: each carries EXIF
+    "heic": ("image/heic", "IMG_0042.HEIC",
+             b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00\x00\x00\x40meta"
+             + b"Exif\x00\x00MM\x00*" + GPS),
+    "mov": ("video/quicktime", "IMG_0043.MOV",
+            b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\x00\x00\x00\x40moov"
+            + b"\xa9xyz+52.5163+013.3777/" + GPS),
+    "mp4": ("video/mp4", "clip.mp4",
+            b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x00\x40moov"
+            + b"\xa9xyz+52.5163+013.3777/" + GPS),
+    "tiff": ("image/tiff", "scan.tif", b"MM\x00*\x00\x00\x00\x08" + GPS),
+}
+
+
+def decoded_parts(raw):
+    """every leaf part of a delivered copy, decoded"""
+    return [p.get_payload(decode=True) or b""
+            for p in email.message_from_bytes(raw, policy=email.policy.compat32).walk()
+            if not p.is_multipart()]
+
+
+@pytest.mark.parametrize("kind", sorted(HIDDEN))
+def test_attachment_formats_the_list_cannot_clean_do_not_leave_with_their_gps(
+        make_instance, sink, kind):
+    """meta.c strips EXIF from JPEG, PNG and WebP. A pseudonymous member who attaches a photo
+    as her phone makes it (HEIC), a video (MOV/MP4, whose moov box holds the place in ©xyz)
+    or a TIFF sends the place it was taken - often her home - to every member untouched.
+    What the list cannot clean must not go out as it came."""
+    import base64
+    ctype, name, data = HIDDEN[kind]
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    b = "att8"
+    raw = (f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: a picture\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: multipart/mixed; boundary={b}\r\n\r\n"
+           f"--{b}\r\nContent-Type: text/plain\r\n\r\nLook at this, MARK8A.\r\n"
+           f"--{b}\r\nContent-Type: {ctype}; name=\"{name}\"\r\n"
+           f"Content-Disposition: attachment; filename=\"{name}\"\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(data).decode().replace("\n", "\r\n") + f"--{b}--\r\n")
+    send(inst, raw, ALICE)
+    got = wait_until(lambda: to(sink, BOB, b"MARK8A"))
+    assert got, inst.logtext()[-2000:]
+    leaked = [p for p in decoded_parts(got[0]) if b"52.5163" in p]
+    assert leaked == [], f"the {kind} reached bob with its GPS position"
