@@ -6,8 +6,9 @@
  * Images lose it losslessly: the JPEG segments (APP1 EXIF/XMP, APP13
  * Photoshop/IPTC, comments, every other APPn but JFIF, ICC and Adobe's
  * colour marker, anything after the end of the image), the PNG chunks
- * (tEXt, iTXt, zTXt, eXIf, tIME, anything after IEND) and the WebP chunks
- * (EXIF, XMP) are left out; the pixel data is copied byte for byte.
+ * that do not draw it (tEXt, iTXt, zTXt, eXIf, tIME, C2PA, any private
+ * one, anything after IEND) and the WebP chunks (EXIF, XMP) are left out;
+ * the pixel data is copied byte for byte.
  * Documents (PDF, ODF, OOXML) cannot be cleaned without rewriting them,
  * so meta_document only says what in them names a person; the caller
  * holds or refuses the post (list setting documents_with_author). Their
@@ -208,21 +209,27 @@ meta_jpeg_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 	return -1;			/* no end of image */
 }
 
-/* png_drop - chunks that hold text, an EXIF block or a time stamp */
+/*
+ * png_drop - every chunk but those that draw the picture (PNG 3rd ed.
+ * and APNG): text, EXIF (eXIf, and exIf/zxIf as ImageMagick wrote it
+ * before), time, C2PA's caBX (device, signer) and any private chunk go
+ */
 static int
 png_drop(const unsigned char *type)
 {
-	static const char *const drop[] = {
-		"tEXt", "iTXt", "zTXt", "eXIf", "tIME", NULL
+	static const char *const keep[] = {
+		"IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM",
+		"sRGB", "iCCP", "sBIT", "bKGD", "pHYs", "hIST", "cICP",
+		"mDCV", "cLLI", "acTL", "fcTL", "fdAT", NULL
 	};
 
-	for (int k = 0; drop[k]; k++)
-		if (memcmp(type, drop[k], 4) == 0)
-			return 1;
-	return 0;
+	for (int k = 0; keep[k]; k++)
+		if (memcmp(type, keep[k], 4) == 0)
+			return 0;
+	return 1;
 }
 
-/* meta_png_strip - the PNG without text, EXIF and time (as meta_jpeg_strip) */
+/* meta_png_strip - the PNG with only what draws it (as meta_jpeg_strip) */
 int
 meta_png_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 {

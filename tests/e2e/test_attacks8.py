@@ -188,6 +188,24 @@ HIDDEN = {
 }
 
 
+def png(*extra):
+    """a 1x1 PNG with the chunks extra ((type, data), ...) before its IDAT"""
+    import struct
+    import zlib
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + b"".join(chunk(t, d) for t, d in extra)
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+
+
+# the EXIF chunk as ImageMagick wrote it before eXIf was registered, and C2PA's
+# content credentials (they name the device and whoever signed the picture)
+HIDDEN["png-exif"] = ("image/png", "photo.png", png((b"exIf", b"MM\x00*" + GPS)))
+HIDDEN["png-c2pa"] = ("image/png", "photo.png", png((b"caBX", b"jumb c2pa " + GPS)))
+
+
 def decoded_parts(raw):
     """every leaf part of a delivered copy, decoded"""
     return [p.get_payload(decode=True) or b""
