@@ -34,6 +34,7 @@
 
 #define REQUEST_ANSWERS_PER_HOUR	10
 #define OWNER_MAILS_PER_HOUR		10	/* to LIST-owner@, per envelope */
+#define PRIVATE_MAILS_PER_HOUR		20	/* to LIST+p-HANDLE@, per envelope */
 
 /*
  * fields of a mail relayed to the moderators as it came that would make a
@@ -335,6 +336,37 @@ relay_gone(struct pipeline *p, const struct relay *r)
 }
 
 /*
+ * private_flood - one envelope address sends private mail on a list at
+ * most PRIVATE_MAILS_PER_HOUR times an hour (its authenticated mail
+ * counts apart, as owner_flood's): the member behind a pseudonym cannot
+ * block a sender whose address she never learns, and each mail costs a
+ * parse, a signature and a delivery. 1 over it (dropped, logged), 0 not,
+ * -1 the count cannot be read (cause in why).
+ */
+static int
+private_flood(struct pipeline *p, const struct relay *r, struct why *why)
+{
+	char key[400];
+	int n;
+
+	snprintf(key, sizeof(key), "~private%s:%s",
+	    authn_vouches(&r->au, r->e->sender) ? "-sure" : "", r->l->name);
+	n = store_post_count(p->st, key, r->e->sender, p->now / 3600, 0);
+	if (n < 0) {
+		why_cause(why, "the private rate check", store_errmsg(p->st));
+		return -1;
+	}
+	if (n >= PRIVATE_MAILS_PER_HOUR) {
+		log_info("%s qmgr: list=%s kind=private dropped (%d an hour "
+		    "from one address) result=permfail", p->qid, r->l->name,
+		    PRIVATE_MAILS_PER_HOUR);
+		return 1;
+	}
+	(void)store_post_count(p->st, key, r->e->sender, p->now / 3600, 1);
+	return 0;
+}
+
+/*
  * relay_private - LIST+p-HANDLE@: to the member behind a pseudonym or an
  * anonymous post, from the sender's own pseudonym (or anonymously), so that
  * neither side learns the other's address.
@@ -362,6 +394,10 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	buf_free(&opened);
 	if (rc != OK)
 		goto done;
+	if ((k = private_flood(p, &r, &cause)) != 0) {
+		rc = k < 0 ? TEMPFAIL : PERMFAIL;
+		goto done;
+	}
 	if (r.l->private_replies == PRIV_OFF)
 		no = PIECE_PRIVATE_OFF;
 	else if (r.l->private_replies == PRIV_MEMBERS && !r.member)
