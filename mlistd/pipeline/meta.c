@@ -13,8 +13,11 @@
  * so meta_document only says what in them names a person; the caller
  * holds or refuses the post (list setting documents_with_author). Their
  * properties are read after inflating them (zlib): the zip entries
- * meta.xml, docProps/core.xml and docProps/app.xml, and a PDF's object
- * and metadata streams; an empty or generic author ("user") passes.
+ * meta.xml, docProps/core.xml and docProps/app.xml, the names Word and
+ * LibreOffice write on comments and tracked changes (word/comments.xml,
+ * word/document.xml, word/people.xml, xl/comments1.xml, content.xml),
+ * and a PDF's object and metadata streams; an empty or generic author
+ * ("user") passes.
  * Inflating is bounded against zip bombs (INFLATE_MAX out per stream, at
  * most INFLATE_RATIO times its input, INFLATE_TOTAL and INFLATE_STREAMS
  * per document, stored entries counted too); a property the list cannot
@@ -442,7 +445,7 @@ naming(const unsigned char *q, size_t n)
 {
 	static const char *const names[] = {
 		"creator", "initial-creator", "printed-by", "lastModifiedBy",
-		"Author", "Company", "Manager", NULL
+		"Author", "Company", "Manager", "author", "userId", NULL
 	};
 	const unsigned char *c;
 
@@ -810,6 +813,17 @@ static const struct {
 	    "the author and who last saved it, as Word records them)" },
 	{ "docProps/app.xml", "its document properties (docProps/app.xml: "
 	    "the company or manager)" },
+	/* a name on each comment and tracked change, an account per author */
+	{ "word/comments.xml", "the names on its comments "
+	    "(word/comments.xml)" },
+	{ "word/document.xml", "the names on its tracked changes "
+	    "(word/document.xml)" },
+	{ "word/people.xml", "the accounts of its authors "
+	    "(word/people.xml)" },
+	{ "xl/comments1.xml", "the names on its comments "
+	    "(xl/comments1.xml)" },
+	{ "content.xml", "the names on its comments or tracked changes "
+	    "(content.xml, as LibreOffice records them)" },
 	{ NULL, NULL }
 };
 

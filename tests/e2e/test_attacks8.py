@@ -236,3 +236,91 @@ def test_attachment_formats_the_list_cannot_clean_do_not_leave_with_their_gps(
     assert got, inst.logtext()[-2000:]
     leaked = [p for p in decoded_parts(got[0]) if b"52.5163" in p]
     assert leaked == [], f"the {kind} reached bob with its GPS position"
+
+
+# ---- finding 5: private replies to a pseudonym have no limit ---------------------------------
+
+def handle_of(sink, marker):
+    """the private address of the pseudonym whose post carries marker (bob's copy)"""
+    got = wait_until(lambda: to(sink, BOB, marker))
+    assert got
+    return re.search(rb"Mlist-Private-Reply: <mailto:(demo\+p-[a-z0-9]+@lists\.example)>",
+                     got[0]).group(1).decode()
+
+
+def test_one_sender_cannot_flood_a_pseudonym_through_the_list(make_instance, sink):
+    """Posts have max_posts_per_day, LIST-owner@ ten an hour per address; LIST+p-HANDLE@ had
+    nothing: bob sends alice's pseudonym 40 private mails and the list signs and relays all
+    40 to her. She cannot block him (she never learns his address), and each costs the list
+    a parse, a signature and a delivery."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    send(inst, f"From: <{ALICE}>\r\nSubject: hi\r\n\r\nHello, MARK5.\r\n", ALICE)
+    priv = handle_of(sink, b"MARK5")
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        for i in range(40):
+            s.sendmail(BOB, [priv], f"From: <{BOB}>\r\nTo: <{priv}>\r\nSubject: p {i}\r\n\r\n"
+                       f"Private FLOOD{i}.\r\n".encode())
+    assert wait_until(lambda: inst.logtext().count("kind=private") >= 40, 60), \
+        inst.logtext()[-1500:]
+    assert wait_until(lambda: to(sink, ALICE, b"Private FLOOD"), 20), inst.logtext()[-1500:]
+    inst.wait_log("kind=private", 1)
+    got = to(sink, ALICE, b"Private FLOOD")
+    assert len(got) <= 20, f"{len(got)} of 40 private mails from one sender reached alice"
+
+
+# ---- finding 6: who commented or changed a document is not its "properties" ----------------
+
+def docx(**entries):
+    """a Word file whose properties name nobody, with more entries (name: XML text)"""
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        z.writestr("docProps/core.xml", '<?xml version="1.0"?><cp:coreProperties '
+                   'xmlns:cp="c" xmlns:dc="d"><dc:creator></dc:creator>'
+                   '<cp:lastModifiedBy></cp:lastModifiedBy></cp:coreProperties>')
+        for name, text in entries.items():
+            z.writestr(name.replace("__", "/").replace("_xml", ".xml"), text)
+    return out.getvalue()
+
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+NAMED_DOCS = {
+    "comment": docx(word__comments_xml=f'<?xml version="1.0"?><w:comments {W}><w:comment '
+                    'w:id="0" w:author="Rosa Luxemburg" w:initials="RL"><w:p/></w:comment>'
+                    '</w:comments>'),
+    "tracked": docx(word__document_xml=f'<?xml version="1.0"?><w:document {W}><w:body><w:p>'
+                    '<w:ins w:id="1" w:author="Rosa Luxemburg" w:date="2026-12-01T10:00:00Z">'
+                    '<w:r><w:t>text</w:t></w:r></w:ins></w:p></w:body></w:document>'),
+    "people": docx(word__people_xml='<?xml version="1.0"?><w15:people xmlns:w15="x">'
+                   '<w15:person w15:author="Rosa Luxemburg"><w15:presenceInfo '
+                   'w15:providerId="AD" w15:userId="rosa@spartakus.example"/></w15:person>'
+                   '</w15:people>'),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NAMED_DOCS))
+def test_document_comments_and_changes_name_their_author_too(make_instance, sink, kind):
+    """documents_with_author (default confirm) judges a Word file by docProps only. Word writes
+    the author's name on every comment (word/comments.xml), every tracked change
+    (word/document.xml) and, signed in, her account (word/people.xml). A pseudonymous
+    member's draft with one comment went to every member with her name in it."""
+    import base64
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    b = "doc8"
+    raw = (f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: the draft\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: multipart/mixed; boundary={b}\r\n\r\n"
+           f"--{b}\r\nContent-Type: text/plain\r\n\r\nThe draft, MARK6{kind}.\r\n"
+           f"--{b}\r\nContent-Type: application/vnd.openxmlformats-officedocument."
+           "wordprocessingml.document; name=\"draft.docx\"\r\n"
+           "Content-Disposition: attachment; filename=\"draft.docx\"\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(NAMED_DOCS[kind]).decode().replace("\n", "\r\n")
+           + f"--{b}--\r\n")
+    send(inst, raw, ALICE)
+    mark = f"MARK6{kind}".encode()
+    # either it went out, or alice is asked about the document first
+    assert wait_until(lambda: to(sink, BOB, mark) or to(sink, ALICE, b"draft.docx")), \
+        inst.logtext()[-2000:]
+    assert to(sink, BOB, mark) == [], "the document went out with the name in it"
