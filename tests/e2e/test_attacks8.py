@@ -324,3 +324,41 @@ def test_document_comments_and_changes_name_their_author_too(make_instance, sink
     assert wait_until(lambda: to(sink, BOB, mark) or to(sink, ALICE, b"draft.docx")), \
         inst.logtext()[-2000:]
     assert to(sink, BOB, mark) == [], "the document went out with the name in it"
+
+
+# ---- finding 7: a photo pasted into HTML keeps its EXIF -------------------------------------
+
+def jpeg_with_gps():
+    """a JPEG the walker reads to its end, an EXIF segment (APP1) with a GPS position in it"""
+    import struct
+    exif = b"Exif\x00\x00MM\x00*" + GPS
+    return (b"\xff\xd8" + b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+            + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + b"\x12\x34\x56" + b"\xff\xd9")
+
+
+@pytest.mark.parametrize("how", ["attached", "pasted"])
+def test_a_photo_pasted_into_html_loses_its_exif_too(make_instance, sink, how):
+    """An attached JPEG loses its EXIF on a pseudonymous list; the same photo pasted into an
+    HTML mail (a data: URL in <img src>, as Apple Mail and web mailers write it) was copied
+    byte for byte, GPS and camera with it."""
+    import base64
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    img = base64.b64encode(jpeg_with_gps()).decode()
+    b = "html8"
+    if how == "pasted":
+        part = (f"Content-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Look, MARK7."
+                f"</p><img src=\"data:image/jpeg;base64,{img}\"></body></html>\r\n")
+    else:
+        part = ("Content-Type: image/jpeg; name=\"p.jpg\"\r\nContent-Transfer-Encoding: base64"
+                f"\r\n\r\n{img}\r\n")
+    raw = (f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: a photo\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: multipart/mixed; boundary={b}\r\n\r\n"
+           f"--{b}\r\nContent-Type: text/plain\r\n\r\nLook, MARK7.\r\n--{b}\r\n{part}--{b}--\r\n")
+    send(inst, raw, ALICE)
+    got = wait_until(lambda: to(sink, BOB, b"MARK7"))
+    assert got, inst.logtext()[-2000:]
+    parts = decoded_parts(got[0])
+    urls = [base64.b64decode(u) for p in parts
+            for u in re.findall(rb"data:image/jpeg;base64,([A-Za-z0-9+/=]+)", p)]
+    leaked = [p for p in parts + urls if b"52.5163" in p]
+    assert leaked == [], f"the {how} photo reached bob with its GPS position"
