@@ -362,3 +362,27 @@ def test_a_photo_pasted_into_html_loses_its_exif_too(make_instance, sink, how):
             for u in re.findall(rb"data:image/jpeg;base64,([A-Za-z0-9+/=]+)", p)]
     leaked = [p for p in parts + urls if b"52.5163" in p]
     assert leaked == [], f"the {how} photo reached bob with its GPS position"
+
+
+# ---- finding 8: an attachment's name with the path it came from ------------------------------
+
+@pytest.mark.parametrize("name", ["C:\\\\Users\\\\rluxemburg\\\\Documents\\\\cv.pdf",
+                                  "/home/rluxemburg/cv.pdf"])
+def test_an_attachments_path_does_not_go_out_with_its_name(make_instance, sink, name):
+    """Some clients (Outlook Express, webmail fed by old browsers) write the file's whole path
+    as its name. filename.c took the separators out and kept the rest: "CUsersrluxemburg
+    Documentscv.pdf" told every member of a pseudonymous list the author's login name."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    b = "fn8"
+    raw = (f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: cv\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: multipart/mixed; boundary={b}\r\n\r\n"
+           f"--{b}\r\nContent-Type: text/plain\r\n\r\nMy cv, MARK8F.\r\n"
+           f"--{b}\r\nContent-Type: application/octet-stream; name=\"{name}\"\r\n"
+           f"Content-Disposition: attachment; filename=\"{name}\"\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQF\r\n"
+           f"--{b}--\r\n")
+    send(inst, raw, ALICE)
+    got = wait_until(lambda: to(sink, BOB, b"MARK8F"))
+    assert got, inst.logtext()[-2000:]
+    assert b"cv.pdf" in got[0], got[0][-800:]
+    assert b"rluxemburg" not in got[0], [f for f in fields(got[0])][-3:]
