@@ -598,6 +598,21 @@ answer_field(const struct hdr_field *f)
 }
 
 /*
+ * put_field - a field of the writer's mail for the moderators: To and Cc
+ * renamed (X-Mlist-Original-To/-Cc), so that a moderator's Reply All
+ * writes to none of them from her own address; the rest as it came
+ */
+static void
+put_field(struct buf *m, const struct hdr_field *f)
+{
+	if (hdr_is(f, "To") || hdr_is(f, "Cc"))
+		buf_puts(m, "X-Mlist-Original-");
+	buf_append(m, f->start, f->len);
+	if (f->start[f->len - 1] != '\n')
+		buf_puts(m, "\r\n");
+}
+
+/*
  * writer - where the moderators' answer goes: the one From mailbox they
  * see (mail clients answer it too), else the envelope sender; never an
  * envelope that differs from a From nobody verified (the forger's)
@@ -612,8 +627,9 @@ writer(const struct envelope *e, const struct buf *msg, char *out, size_t n)
 
 /*
  * as_it_came - the writer's mail for the moderators: a handle of the
- * list's in Reply-To, nothing that answers past it, and a mark when the
- * list could not verify the From (a header is a claim, #14)
+ * list's in Reply-To, nothing that answers past it (To: the moderators,
+ * the writer's To and Cc renamed), and a mark when the list could not
+ * verify the From (a header is a claim, #14)
  */
 static enum result
 as_it_came(struct pipeline *p, const struct list_cfg *l,
@@ -643,11 +659,10 @@ as_it_came(struct pipeline *p, const struct list_cfg *l,
 		buf_printf(m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name,
 		    handle, p->cfg->hostname);
 	for (int i = 0; i < h.n; i++)
-		if (!answer_field(&h.f[i])) {
-			buf_append(m, h.f[i].start, h.f[i].len);
-			if (h.f[i].start[h.f[i].len - 1] != '\n')
-				buf_puts(m, "\r\n");
-		}
+		if (!answer_field(&h.f[i]))
+			put_field(m, &h.f[i]);
+	/* the moderators' Reply All goes to the handle and the list alone */
+	buf_printf(m, "To: <%s-owner@%s>\r\n", l->name, p->cfg->hostname);
 	buf_puts(m, "\r\n");
 	buf_append(m, msg->data + h.body_off, msg->len - h.body_off);
 	hdr_free(&h);

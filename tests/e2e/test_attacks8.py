@@ -86,6 +86,26 @@ def test_null_sender_mail_to_the_moderators_cannot_make_them_answer_directly(
                    for f in fields(got[0])), fields(got[0])
 
 
+
+@pytest.mark.parametrize("sender", [STRANGER, ""])
+def test_reply_all_to_mail_for_the_moderators_reaches_nobody_but_the_list(
+        make_instance, sink, sender):
+    """A stranger writes to the moderators with himself (a second address) in Cc and To. A
+    hidden moderator who answers with Reply All writes to the Reply-To handle and to every
+    To and Cc address - from her own address: the list's copy must leave no address but its
+    own where a reply-all goes."""
+    inst = moderated(make_instance, "real")
+    other = "dave2@elsewhere.example"
+    raw = (f"From: <{STRANGER}>\r\nTo: <{OWNER}>, <{other}>\r\nCc: <{other}>\r\n"
+           "Subject: a question\r\n\r\nWho runs this list, all?\r\n")
+    send_unauthenticated(inst.port, sender, [OWNER], raw)
+    got = wait_until(lambda: to(sink, MODS[0], b"Who runs this list, all?"))
+    assert got, inst.logtext()[-2000:]
+    replied = [f for f in fields(got[0]) if other in f and
+               f.lower().startswith(("to:", "cc:", "reply-to:", "bcc:"))]
+    assert replied == [], replied
+
+
 # ---- finding 2: a domain's signature taken for every mailbox of that domain -----------------
 
 def neighbour_floods(inst, rcpt, subject, n=12):
