@@ -406,3 +406,19 @@ def test_an_attachments_path_does_not_go_out_with_its_name(make_instance, sink, 
     assert got, inst.logtext()[-2000:]
     assert b"cv.pdf" in got[0], got[0][-800:]
     assert b"rluxemburg" not in got[0], [f for f in fields(got[0])][-3:]
+
+
+def test_reply_all_to_a_private_mail_reaches_nobody_but_the_list(make_instance, sink):
+    """The same for a private mail to a pseudonym: bob writes to alice's pseudonym with his
+    other address in To and Cc; alice's Reply All must not write to it from her own."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    send(inst, f"From: <{ALICE}>\r\nSubject: hi\r\n\r\nHello, MARK9.\r\n", ALICE)
+    priv = handle_of(sink, b"MARK9")
+    other = "bobs.other@elsewhere.example"
+    send(inst, f"From: <{BOB}>\r\nTo: <{priv}>, <{other}>\r\nCc: <{other}>\r\n"
+         "Subject: psst\r\n\r\nJust between us, MARK9P.\r\n", BOB, rcpt=priv)
+    got = wait_until(lambda: to(sink, ALICE, b"MARK9P"))
+    assert got, inst.logtext()[-2000:]
+    replied = [f for f in fields(got[0]) if other in f and
+               f.lower().startswith(("to:", "cc:", "reply-to:", "bcc:"))]
+    assert replied == [], replied
