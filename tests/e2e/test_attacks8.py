@@ -422,3 +422,46 @@ def test_reply_all_to_a_private_mail_reaches_nobody_but_the_list(make_instance, 
     replied = [f for f in fields(got[0]) if other in f and
                f.lower().startswith(("to:", "cc:", "reply-to:", "bcc:"))]
     assert replied == [], replied
+
+
+def encrypted_to_list(inst, outer, entity):
+    """entity (a MIME entity with its protected headers) encrypted to the list's key, PGP/MIME,
+    under the outer header fields outer (bytes)"""
+    import os
+    import tempfile
+    from test_openpgp import Gpg
+    g = Gpg.__new__(Gpg)
+    g.home = tempfile.mkdtemp(prefix="gpg-a8-", dir="/tmp")
+    r = inst.ctl("keys", "demo", "--export")
+    assert r.returncode == 0, r.stderr
+    g.gpg("--import", "-", inp=r.stdout.encode())
+    enc = g.gpg("--armor", "--trust-model", "always", "--encrypt", "-r", LIST, "--output", "-",
+                "-", inp=entity).stdout
+    b = "=_enc_" + os.urandom(8).hex()
+    return outer + (
+        "Subject: ...\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; "
+        f"protocol=\"application/pgp-encrypted\"; boundary=\"{b}\"\r\n\r\n--{b}\r\n"
+        "Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n"
+        f"--{b}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\r\n"
+    ).encode() + enc.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + f"\r\n--{b}--\r\n".encode()
+
+
+def test_a_photo_in_an_encrypted_post_loses_its_exif_too(make_instance, sink):
+    """alice encrypts her post to the list's key (as Thunderbird does once it has the key); the
+    list opens it and distributes it in clear to members without a key. The photo inside must
+    lose its EXIF as in a post sent in clear."""
+    import base64
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    b = "enc8"
+    img = base64.encodebytes(jpeg_with_gps()).decode().replace("\n", "\r\n")
+    entity = (f"Content-Type: multipart/mixed; boundary={b}; protected-headers=\"v1\"\r\n"
+              f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: a photo, sealed\r\n\r\n"
+              f"--{b}\r\nContent-Type: text/plain\r\n\r\nLook, MARK10.\r\n"
+              f"--{b}\r\nContent-Type: image/jpeg; name=\"p.jpg\"\r\n"
+              f"Content-Transfer-Encoding: base64\r\n\r\n{img}--{b}--\r\n").encode()
+    send(inst, encrypted_to_list(inst, f"From: <{ALICE}>\r\nTo: <{LIST}>\r\n".encode(), entity),
+         ALICE)
+    got = wait_until(lambda: to(sink, BOB, b"MARK10"))
+    assert got, inst.logtext()[-2000:]
+    leaked = [p for p in decoded_parts(got[0]) if b"52.5163" in p]
+    assert leaked == [], "the photo in the encrypted post reached bob with its GPS position"
