@@ -16,7 +16,8 @@
  * meta.xml, docProps/core.xml and docProps/app.xml, the names Word and
  * LibreOffice write on comments and tracked changes (word/comments.xml,
  * word/document.xml, word/people.xml, xl/comments1.xml, content.xml),
- * and a PDF's object and metadata streams; an empty or generic author
+ * and a PDF's object and metadata streams (/Author, XMP, and the /T of
+ * each comment); an empty or generic author
  * ("user") passes.
  * Inflating is bounded against zip bombs (INFLATE_MAX out per stream, at
  * most INFLATE_RATIO times its input, INFLATE_TOTAL and INFLATE_STREAMS
@@ -722,11 +723,53 @@ pdf_authors(struct doc *doc, const unsigned char *d, size_t n)
 	buf_free(&v);
 }
 
-/* pdf_text - judge the names in PDF bytes: /Author values and XMP */
+/*
+ * pdf_commenters - judge the /T (the commenter: a login or the name
+ * the reader was given) of every annotation in [d, d+n): a /T whose
+ * dictionary, as far back as its "<<" (at most 2 KiB), says /Annot or
+ * /Subtype and no /FT (a form field's /T is its field's name)
+ */
+static void
+pdf_commenters(struct doc *doc, const unsigned char *d, size_t n)
+{
+	static const char what[] = "the name on its comments (/T)";
+	size_t i = 0, b, w;
+	struct buf v;
+
+	if (value_buf(doc, &v) != 0)
+		return;
+	while (doc->found != 1 && (i = find_at(d, n, i, "/T")) < n) {
+		i += 2;
+		if (i < n && !pdf_delim(d[i]))
+			continue;	/* /Type, /Title, /TU: other keys */
+		for (b = i - 2; b > 0 && i - b < 2048 &&
+		    memcmp(d + b, "<<", 2) != 0; b--)
+			;
+		w = i - b;
+		if ((find_at(d + b, w, 0, "/Annot") == w &&
+		    find_at(d + b, w, 0, "/Subtype") == w) ||
+		    find_at(d + b, w, 0, "/FT") < w)
+			continue;
+		while (i < n && d[i] <= ' ')
+			i++;
+		if (i < n && (d[i] == '(' || (d[i] == '<' &&
+		    (i + 1 >= n || d[i + 1] != '<')))) {
+			buf_reset(&v);
+			i = pdf_string(d, n, i, &v);
+			utf16_ascii(&v);
+			judge_value(doc, v.data ? v.data :
+			    (const unsigned char *)"", v.len, what);
+		}
+	}
+	buf_free(&v);
+}
+
+/* pdf_text - judge the names in PDF bytes: /Author, comments, XMP */
 static void
 pdf_text(struct doc *doc, const unsigned char *d, size_t n)
 {
 	pdf_authors(doc, d, n);
+	pdf_commenters(doc, d, n);
 	if (find_at(d, n, 0, "<x:xmpmeta") < n ||
 	    find_at(d, n, 0, "<rdf:RDF") < n)
 		xml_judge(doc, d, n, "its XMP author (dc:creator)");

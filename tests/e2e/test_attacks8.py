@@ -472,3 +472,44 @@ def test_a_photo_in_an_encrypted_post_loses_its_exif_too(make_instance, sink):
     assert got, inst.logtext()[-2000:]
     leaked = [p for p in decoded_parts(got[0]) if b"52.5163" in p]
     assert leaked == [], "the photo in the encrypted post reached bob with its GPS position"
+
+
+def pdf(*objs):
+    """a small PDF whose Info names nobody, with more objects (bodies, numbered from 4)"""
+    body = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>",
+            b"<< /Producer (LibreOffice 7.4) /Author () >>"] + list(objs)
+    out, offs = b"%PDF-1.4\n", []
+    for i, o in enumerate(body, 1):
+        offs.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(body) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offs)
+    return out + (b"trailer\n<< /Size %d /Root 1 0 R /Info 3 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+                  % (len(body) + 1, xref))
+
+
+@pytest.mark.parametrize("who", ["annotation", "nobody"])
+def test_a_pdf_comment_names_its_author(make_instance, sink, who):
+    """Acrobat and every PDF reader write the commenter's name (the login, or the identity set)
+    as /T of each comment. A pseudonymous member's annotated PDF went out with it."""
+    import base64
+    t = b"(Rosa Luxemburg)" if who == "annotation" else b"()"
+    doc = pdf(b"<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] /T " + t
+              + b" /Contents (see here) >>")
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    b = "pdf8"
+    raw = (f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: the draft\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: multipart/mixed; boundary={b}\r\n\r\n"
+           f"--{b}\r\nContent-Type: text/plain\r\n\r\nThe draft, MARK11{who}.\r\n"
+           f"--{b}\r\nContent-Type: application/pdf; name=\"draft.pdf\"\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(doc).decode().replace("\n", "\r\n") + f"--{b}--\r\n")
+    send(inst, raw, ALICE)
+    mark = f"MARK11{who}".encode()
+    assert wait_until(lambda: to(sink, BOB, mark) or to(sink, ALICE, b"draft.pdf")), \
+        inst.logtext()[-2000:]
+    if who == "nobody":
+        assert wait_until(lambda: to(sink, BOB, mark)), "a PDF naming nobody was held"
+    else:
+        assert to(sink, BOB, mark) == [], "the PDF went out with the commenter's name in it"
