@@ -7,8 +7,10 @@
  * Photoshop/IPTC, comments, every other APPn but JFIF, ICC and Adobe's
  * colour marker, anything after the end of the image), the PNG chunks
  * that do not draw it (tEXt, iTXt, zTXt, eXIf, tIME, C2PA, any private
- * one, anything after IEND) and the WebP chunks (EXIF, XMP) are left out;
- * the pixel data is copied byte for byte.
+ * one, anything after IEND), the WebP chunks (EXIF, XMP) and the GIF
+ * blocks (comments, application blocks but an animation's loop count,
+ * anything after the trailer) are left out; the pixel data is copied
+ * byte for byte.
  * Documents (PDF, ODF, OOXML) cannot be cleaned without rewriting them,
  * so meta_document only says what in them names a person; the caller
  * holds or refuses the post (list setting documents_with_author). Their
@@ -107,6 +109,9 @@ meta_kind(const unsigned char *d, size_t n)
 	if (n >= 12 && has_prefix(d, n, "RIFF", 4) &&
 	    memcmp(d + 8, "WEBP", 4) == 0)
 		return META_WEBP;
+	if (n >= 13 && (has_prefix(d, n, "GIF87a", 6) ||
+	    has_prefix(d, n, "GIF89a", 6)))
+		return META_GIF;
 	if (unwalked(d, n))
 		return META_UNWALKED;
 	return META_OTHER;
@@ -301,6 +306,79 @@ meta_webp_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 	return 0;
 }
 
+/* gif_blocks - the index past the data sub-blocks from i, 0 if cut off */
+static size_t
+gif_blocks(const unsigned char *d, size_t n, size_t i)
+{
+	while (i < n) {
+		if (d[i] == 0)
+			return i + 1;
+		i += 1 + (size_t)d[i];
+	}
+	return 0;
+}
+
+/*
+ * gif_drop - an extension block ([p, p+len), from its 0x21) that only
+ * describes: a comment, or an application's (XMP, ICC) but the loop count
+ * of an animation (NETSCAPE2.0, ANIMEXTS1.0)
+ */
+static int
+gif_drop(const unsigned char *p, size_t len)
+{
+	if (p[1] == 0xfe)
+		return 1;
+	if (p[1] != 0xff)
+		return 0;	/* graphic control, plain text: they draw */
+	return len < 14 || p[2] != 11 ||
+	    (memcmp(p + 3, "NETSCAPE2.0", 11) != 0 &&
+	    memcmp(p + 3, "ANIMEXTS1.0", 11) != 0);
+}
+
+/*
+ * meta_gif_strip - the GIF without its comments and application blocks
+ * (as meta_jpeg_strip; images and their tables copied byte for byte)
+ */
+int
+meta_gif_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
+{
+	size_t i = 13, k;
+
+	*removed = 0;
+	if (meta_kind(d, n) != META_GIF)
+		return -1;
+	if (d[10] & 0x80)
+		i += (size_t)3 << ((d[10] & 7) + 1);
+	if (i > n)
+		return -1;
+	buf_append(out, d, i);
+	while (i < n) {
+		if (d[i] == 0x3b) {
+			buf_append(out, d + i, 1);
+			*removed += i + 1 < n;
+			return 0;
+		}
+		if (d[i] == 0x2c && n - i >= 11) {
+			k = i + 10;
+			if (d[i + 9] & 0x80)
+				k += (size_t)3 << ((d[i + 9] & 7) + 1);
+			if (k + 1 > n || (k = gif_blocks(d, n, k + 1)) == 0)
+				return -1;
+			buf_append(out, d + i, k - i);
+		} else if (d[i] == 0x21 && n - i >= 2) {
+			if ((k = gif_blocks(d, n, i + 2)) == 0)
+				return -1;
+			if (gif_drop(d + i, k - i))
+				(*removed)++;
+			else
+				buf_append(out, d + i, k - i);
+		} else
+			return -1;
+		i = k;
+	}
+	return -1;			/* no trailer */
+}
+
 /* meta_image_strip - whichever walker fits; -1 if none does or it fails */
 int
 meta_image_strip(const unsigned char *d, size_t n, struct buf *out,
@@ -313,6 +391,8 @@ meta_image_strip(const unsigned char *d, size_t n, struct buf *out,
 		return meta_png_strip(d, n, out, removed);
 	case META_WEBP:
 		return meta_webp_strip(d, n, out, removed);
+	case META_GIF:
+		return meta_gif_strip(d, n, out, removed);
 	default:
 		return -1;
 	}

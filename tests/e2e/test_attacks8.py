@@ -234,6 +234,22 @@ HIDDEN["png-exif"] = ("image/png", "photo.png", png((b"exIf", b"MM\x00*" + GPS))
 HIDDEN["png-c2pa"] = ("image/png", "photo.png", png((b"caBX", b"jumb c2pa " + GPS)))
 
 
+def gif(*extensions):
+    """a 1x1 GIF89a with the extension blocks extensions (label, data) before its image"""
+    def sub(data):
+        return b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255]
+                        for i in range(0, len(data), 255)) + b"\x00"
+    return (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff"
+            + b"".join(b"\x21" + bytes([label]) + (sub(d) if label != 0xFF else
+                       b"\x0b" + d[:11] + sub(d[11:])) for label, d in extensions)
+            + b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b")
+
+
+# a comment, and XMP as Photoshop writes it into a GIF (its dc:creator, its GPS)
+HIDDEN["gif-comment"] = ("image/gif", "a.gif", gif((0xFE, GPS)))
+HIDDEN["gif-xmp"] = ("image/gif", "a.gif", gif((0xFF, b"XMP DataXMP" + b"<x:xmpmeta " + GPS)))
+
+
 def decoded_parts(raw):
     """every leaf part of a delivered copy, decoded"""
     return [p.get_payload(decode=True) or b""
