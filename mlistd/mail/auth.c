@@ -37,10 +37,15 @@ auth_source_name(enum auth_source s)
 	return s == AUTH_SRC_OWN ? "own" : s == AUTH_SRC_AUTHRES ? "authres" : "none";
 }
 
-/* from_domain - the domain of the one mailbox in the one From: field */
+/*
+ * from_domain - the domain of the one mailbox in the one From: field (the
+ * mailbox itself into r->from_addr: a signature vouches for it alone)
+ */
 static int
-from_domain(const struct hdr *h, char *out, size_t ol, char *why, size_t wl)
+from_domain(const struct hdr *h, struct auth_result *r, char *why, size_t wl)
 {
+	char *out = r->from_domain;
+	size_t ol = sizeof(r->from_domain);
 	struct mailimf_mailbox_list *ml = NULL;
 	struct mailimf_mailbox *mb;
 	const struct hdr_field *f = NULL;
@@ -68,7 +73,9 @@ from_domain(const struct hdr *h, char *out, size_t ol, char *why, size_t wl)
 		snprintf(why, wl, "From does not name exactly one mailbox");
 	} else if ((mb = clist_content(clist_begin(ml->mb_list))) == NULL || !mb->mb_addr_spec ||
 	    (at = strrchr(mb->mb_addr_spec, '@')) == NULL || !at[1] ||
-	    snprintf(out, ol, "%s", at + 1) >= (int)ol) {
+	    snprintf(out, ol, "%s", at + 1) >= (int)ol ||
+	    snprintf(r->from_addr, sizeof(r->from_addr), "%s",
+	    mb->mb_addr_spec) >= (int)sizeof(r->from_addr)) {
 		snprintf(why, wl, "From has no usable domain");
 	} else {
 		for (char *p = out; *p; p++)
@@ -197,8 +204,7 @@ auth_from_domain(const struct auth_cfg *cfg, const char *msg, size_t len, struct
 		hdr_free(&h);
 		return PERMFAIL;
 	}
-	if (from_domain(&h, r->from_domain, sizeof(r->from_domain), r->reason,
-	    sizeof(r->reason)) < 0) {
+	if (from_domain(&h, r, r->reason, sizeof(r->reason)) < 0) {
 		hdr_free(&h);
 		return PERMFAIL;
 	}

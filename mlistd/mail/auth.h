@@ -28,6 +28,7 @@ enum auth_source { AUTH_SRC_NONE, AUTH_SRC_OWN, AUTH_SRC_AUTHRES };
 
 struct auth_result {
 	char		 from_domain[256];
+	char		 from_addr[320];	/* the one From mailbox */
 	enum auth_level	 level;
 	enum auth_source source;
 	enum dmarc_policy policy;	/* of the From domain (DMARC_UNKNOWN if not fetched) */

@@ -253,6 +253,7 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	if (rc == OK && r.level == AUTH_DKIM_ALIGNED) {
 		a->level = AUTHN_DKIM;
 		snprintf(a->domain, sizeof(a->domain), "%s", r.from_domain);
+		snprintf(a->from, sizeof(a->from), "%s", r.from_addr);
 	} else if (rc == OK && r.policy == DMARC_P_REJECT) {
 		a->reject_failed = 1;
 	}
@@ -273,19 +274,23 @@ authn_own_key(struct authn *a, const char *member)
 	snprintf(a->member, sizeof(a->member), "%s", member);
 }
 
-/* authn_vouches - is addr authenticated (DKIM-aligned for its domain, or its own key)? */
+/*
+ * authn_vouches - is addr authenticated: the From mailbox of mail
+ * DKIM-aligned for its domain, or the member whose own key signed? A
+ * domain's signature vouches for the From it covers, never for another
+ * mailbox of that domain: the envelope sender, written by the client,
+ * may name a neighbour at the same provider (round 8, finding 2).
+ */
 int
 authn_vouches(const struct authn *a, const char *addr)
 {
-	const char *at;
-
 	if (!addr || !*addr)
 		return 0;
 	if (a->level == AUTHN_OWN_KEY)
 		return strcasecmp(a->member, addr) == 0;
-	if (a->level != AUTHN_DKIM || (at = strrchr(addr, '@')) == NULL)
+	if (a->level != AUTHN_DKIM)
 		return 0;
-	return strcasecmp(at + 1, a->domain) == 0;
+	return strcasecmp(a->from, addr) == 0;
 }
 
 /* authn_notice_to - a notice about this message goes to addr only if addr is who sent it */

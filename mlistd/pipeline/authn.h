@@ -18,6 +18,7 @@ enum authn_level {
 struct authn {
 	enum authn_level level;
 	char		 domain[256];	/* the From domain the level is about ("" none) */
+	char		 from[320];	/* AUTHN_DKIM: the From mailbox */
 	char		 member[320];	/* AUTHN_OWN_KEY: the member whose key signed */
 	int		 automatic;	/* an auto-reply, <>, bulk: it never acts */
 	int		 reject_failed;	/* p=reject domain, and this mail failed DMARC */

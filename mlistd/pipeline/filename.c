@@ -8,9 +8,10 @@
  * quotes (=?UTF-8?B?...?=, Gmail and Outlook), raw UTF-8 or Latin-1.
  * Kept as UTF-8 with every letter and the extension; removed: control
  * characters, the invisible direction and width marks (U+202E makes
- * "evil\u202Efdp.exe" show as "evilexe.pdf"), path separators, leading
- * dots. Written back in RFC 2231 form (filename*=) and, in Content-Type's
- * name=, in the RFC 2047 form that older clients read.
+ * "evil\u202Efdp.exe" show as "evilexe.pdf"), any path before the last
+ * separator, leading dots. Written back in RFC 2231 form (filename*=)
+ * and, in Content-Type's name=, in the RFC 2047 form that older clients
+ * read.
  */
 #include <libetpan/libetpan.h>
 #include <libetpan/charconv.h>
@@ -110,17 +111,27 @@ invisible(unsigned cp)
 }
 
 /*
- * clean - the name as it may go out: invisible characters and path
- * separators (/ \ :) out, invalid bytes as '_', no leading dots or spaces,
- * at most n - 1 bytes with the extension kept when it must be shortened
+ * clean - the name as it may go out: the last part of a path only (a
+ * client that writes C:\Users\LOGIN\cv.pdf names its user), invisible
+ * characters and path separators (/ \ :) out, invalid bytes as '_', no
+ * leading dots or spaces, at most n - 1 bytes with the extension kept
+ * when it must be shortened
  */
 static void
 clean(const char *in, char *out, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)in;
-	size_t len = strlen(in), i = 0, o = 0, l, ext = 0, extlen;
+	const unsigned char *s;
+	size_t len, i = 0, o = 0, l, ext = 0, extlen;
 	unsigned cp;
 	char tmp[1024];
+	const char *base = in;
+
+	for (const char *c = in; *c; c++)
+		if (strchr("/\\:", *c) && c[1])
+			base = c + 1;
+	in = base;
+	s = (const unsigned char *)in;
+	len = strlen(in);
 
 	while (i < len && o + 5 < sizeof(tmp)) {
 		if ((l = utf8_len(s + i, len - i, &cp)) == 0) {

@@ -12,7 +12,8 @@
  *    svg, ...); unknown elements are dropped, their text kept;
  *  - attributes that load things (src, srcset, background, poster, ...)
  *    are kept only for cid: (a part of the same message, renamed to its
- *    new Content-ID) and data:image/ URLs; event handlers (on*) never;
+ *    new Content-ID) and data:image/ URLs (a JPEG, PNG or WebP in one
+ *    loses its EXIF as an attachment does); event handlers (on*) never;
  *  - style attributes and style elements go if they could load anything
  *    (url(, @import, image-set, expression, or any CSS escape);
  *  - comments go (they carry editor fingerprints and conditional markup).
@@ -30,8 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sodium.h>
 
 #include "pipeline/html.h"
+#include "pipeline/meta.h"
 
 /* open elements written at most; deeper tags are dropped, their text kept */
 #define HTML_MAX_DEPTH	256
@@ -59,6 +62,10 @@ static const char *const load_attrs[] = {
 	"src", "srcset", "background", "poster", "lowsrc", "dynsrc", "data", "action", "formaction",
 	"ping", "longdesc", "usemap", "manifest", "codebase", "archive", "xlink:href", "imagesrcset", NULL
 };
+
+/* what a data: URL written back unescaped may hold (RFC 2397, base64) */
+#define DATA_URL_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+	"0123456789+/=;,:-._ \t\r\n%"
 
 struct html_ctx {
 	int		 policy;
@@ -117,6 +124,55 @@ cid_new(const struct html_ctx *c, const char *v)
 	return NULL;
 }
 
+/*
+ * data_image - <img src="data:image/...;base64,..."> (a photo pasted into
+ * the mail) written as the attachment it is: a JPEG, PNG or WebP without
+ * its hidden data (meta.c), another kind as it was; 0, or -1 when it must
+ * go (a phone's HEIC, or an image the walker cannot read)
+ */
+static int
+data_image(struct buf *b, const char *v)
+{
+	const char *comma = strchr(v, ','), *end;
+	size_t n, len;
+	unsigned char *bin;
+	struct buf clean;
+	char *b64;
+	int removed = 0, rc = -1;
+
+	if (!comma || comma - v < 18 ||
+	    strncasecmp(comma - 7, ";base64", 7) != 0)
+		/* percent-encoded bytes can hold a JPEG's EXIF too, an SVG its
+		 * <metadata>: what is not walked does not go (fail closed) */
+		return -1;
+	n = strlen(comma + 1);
+	if ((bin = malloc(n / 4 * 3 + 3)) == NULL)
+		return -1;
+	if (sodium_base642bin(bin, n / 4 * 3 + 3, comma + 1, n, " \t\r\n",
+	    &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    meta_kind(bin, len) == META_UNWALKED) {
+		free(bin);
+		return -1;
+	}
+	buf_init(&clean, 0);
+	if (meta_kind(bin, len) == META_OTHER)
+		rc = buf_append(&clean, bin, len);
+	else
+		rc = meta_image_strip(bin, len, &clean, &removed);
+	n = sodium_base64_encoded_len(clean.len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	if (rc == 0 && clean.data && (b64 = malloc(n)) != NULL) {
+		sodium_bin2base64(b64, n, clean.data, clean.len,
+		    sodium_base64_VARIANT_ORIGINAL);
+		buf_printf(b, " src=\"%.*s%s\"", (int)(comma + 1 - v), v, b64);
+		free(b64);
+	} else
+		rc = -1;
+	buf_free(&clean);
+	free(bin);
+	return rc;
+}
+
 /* attr_out - one attribute, if it is harmless */
 static void
 attr_out(struct html_ctx *c, GumboTag tag, const GumboAttribute *a)
@@ -139,12 +195,11 @@ attr_out(struct html_ctx *c, GumboTag tag, const GumboAttribute *a)
 			buf_putc(b, '"');
 			return;
 		}
-		if (strncasecmp(v, "data:image/", 11) == 0 && !strchr(v, '"') && strcasecmp(a->name, "src") == 0) {
-			buf_printf(b, " src=\"");
-			escape(b, v, 1);
-			buf_putc(b, '"');
+		if (strncasecmp(v, "data:image/", 11) == 0 &&
+		    strcasecmp(a->name, "src") == 0 &&
+		    strspn(v, DATA_URL_CHARS) == strlen(v) &&
+		    data_image(b, v) == 0)
 			return;
-		}
 		c->removed++;
 		return;
 	}

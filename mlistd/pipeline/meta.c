@@ -1,17 +1,26 @@
 /*
  * meta.c - the hidden data in attachments that can name their author.
  *
+ * Photos and videos in formats no walker here reads (HEIC/AVIF, MP4/MOV,
+ * TIFF: they carry EXIF and where they were taken) are not passed on.
  * Images lose it losslessly: the JPEG segments (APP1 EXIF/XMP, APP13
  * Photoshop/IPTC, comments, every other APPn but JFIF, ICC and Adobe's
  * colour marker, anything after the end of the image), the PNG chunks
- * (tEXt, iTXt, zTXt, eXIf, tIME, anything after IEND) and the WebP chunks
- * (EXIF, XMP) are left out; the pixel data is copied byte for byte.
+ * that do not draw it (tEXt, iTXt, zTXt, eXIf, tIME, C2PA, any private
+ * one, anything after IEND), the WebP chunks (EXIF, XMP) and the GIF
+ * blocks (comments, application blocks but an animation's loop count,
+ * anything after the trailer) are left out; the pixel data is copied
+ * byte for byte.
  * Documents (PDF, ODF, OOXML) cannot be cleaned without rewriting them,
  * so meta_document only says what in them names a person; the caller
  * holds or refuses the post (list setting documents_with_author). Their
  * properties are read after inflating them (zlib): the zip entries
- * meta.xml, docProps/core.xml and docProps/app.xml, and a PDF's object
- * and metadata streams; an empty or generic author ("user") passes.
+ * meta.xml, docProps/core.xml and docProps/app.xml, the names Word and
+ * LibreOffice write on comments and tracked changes (word/comments.xml,
+ * word/document.xml, word/people.xml, xl/comments1.xml, content.xml),
+ * and a PDF's object and metadata streams (/Author, XMP, and the /T of
+ * each comment); an empty or generic author
+ * ("user") passes.
  * Inflating is bounded against zip bombs (INFLATE_MAX out per stream, at
  * most INFLATE_RATIO times its input, INFLATE_TOTAL and INFLATE_STREAMS
  * per document, stored entries counted too); a property the list cannot
@@ -52,6 +61,27 @@ has_prefix(const unsigned char *p, size_t n, const char *s, size_t n2)
 	return n >= n2 && memcmp(p, s, n2) == 0;
 }
 
+/*
+ * unwalked - a format whose files carry EXIF or a place that no walker
+ * here strips: ISO base media (a phone's HEIC/AVIF photos and MP4/MOV
+ * videos: moov's (c)xyz is where it was taken) and TIFF (cameras,
+ * scanners). They fail closed, as an image that cannot be walked does.
+ */
+static int
+unwalked(const unsigned char *d, size_t n)
+{
+	static const char *const boxes[] = {
+		"ftyp", "moov", "mdat", "wide", "pnot", NULL
+	};
+
+	if (has_prefix(d, n, "II*\0", 4) || has_prefix(d, n, "MM\0*", 4))
+		return 1;
+	for (int i = 0; n >= 8 && boxes[i]; i++)
+		if (memcmp(d + 4, boxes[i], 4) == 0)
+			return 1;
+	return 0;
+}
+
 /* meta_kind - what the bytes are (by content, never by the name claimed) */
 enum meta_kind
 meta_kind(const unsigned char *d, size_t n)
@@ -63,6 +93,11 @@ meta_kind(const unsigned char *d, size_t n)
 	if (n >= 12 && has_prefix(d, n, "RIFF", 4) &&
 	    memcmp(d + 8, "WEBP", 4) == 0)
 		return META_WEBP;
+	if (n >= 13 && (has_prefix(d, n, "GIF87a", 6) ||
+	    has_prefix(d, n, "GIF89a", 6)))
+		return META_GIF;
+	if (unwalked(d, n))
+		return META_UNWALKED;
 	return META_OTHER;
 }
 
@@ -167,21 +202,27 @@ meta_jpeg_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 	return -1;			/* no end of image */
 }
 
-/* png_drop - chunks that hold text, an EXIF block or a time stamp */
+/*
+ * png_drop - every chunk but those that draw the picture (PNG 3rd ed.
+ * and APNG): text, EXIF (eXIf, and exIf/zxIf as ImageMagick wrote it
+ * before), time, C2PA's caBX (device, signer) and any private chunk go
+ */
 static int
 png_drop(const unsigned char *type)
 {
-	static const char *const drop[] = {
-		"tEXt", "iTXt", "zTXt", "eXIf", "tIME", NULL
+	static const char *const keep[] = {
+		"IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM",
+		"sRGB", "iCCP", "sBIT", "bKGD", "pHYs", "hIST", "cICP",
+		"mDCV", "cLLI", "acTL", "fcTL", "fdAT", NULL
 	};
 
-	for (int k = 0; drop[k]; k++)
-		if (memcmp(type, drop[k], 4) == 0)
-			return 1;
-	return 0;
+	for (int k = 0; keep[k]; k++)
+		if (memcmp(type, keep[k], 4) == 0)
+			return 0;
+	return 1;
 }
 
-/* meta_png_strip - the PNG without text, EXIF and time (as meta_jpeg_strip) */
+/* meta_png_strip - the PNG with only what draws it (as meta_jpeg_strip) */
 int
 meta_png_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 {
@@ -249,6 +290,79 @@ meta_webp_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
 	return 0;
 }
 
+/* gif_blocks - the index past the data sub-blocks from i, 0 if cut off */
+static size_t
+gif_blocks(const unsigned char *d, size_t n, size_t i)
+{
+	while (i < n) {
+		if (d[i] == 0)
+			return i + 1;
+		i += 1 + (size_t)d[i];
+	}
+	return 0;
+}
+
+/*
+ * gif_drop - an extension block ([p, p+len), from its 0x21) that only
+ * describes: a comment, or an application's (XMP, ICC) but the loop count
+ * of an animation (NETSCAPE2.0, ANIMEXTS1.0)
+ */
+static int
+gif_drop(const unsigned char *p, size_t len)
+{
+	if (p[1] == 0xfe)
+		return 1;
+	if (p[1] != 0xff)
+		return 0;	/* graphic control, plain text: they draw */
+	return len < 14 || p[2] != 11 ||
+	    (memcmp(p + 3, "NETSCAPE2.0", 11) != 0 &&
+	    memcmp(p + 3, "ANIMEXTS1.0", 11) != 0);
+}
+
+/*
+ * meta_gif_strip - the GIF without its comments and application blocks
+ * (as meta_jpeg_strip; images and their tables copied byte for byte)
+ */
+int
+meta_gif_strip(const unsigned char *d, size_t n, struct buf *out, int *removed)
+{
+	size_t i = 13, k;
+
+	*removed = 0;
+	if (meta_kind(d, n) != META_GIF)
+		return -1;
+	if (d[10] & 0x80)
+		i += (size_t)3 << ((d[10] & 7) + 1);
+	if (i > n)
+		return -1;
+	buf_append(out, d, i);
+	while (i < n) {
+		if (d[i] == 0x3b) {
+			buf_append(out, d + i, 1);
+			*removed += i + 1 < n;
+			return 0;
+		}
+		if (d[i] == 0x2c && n - i >= 11) {
+			k = i + 10;
+			if (d[i + 9] & 0x80)
+				k += (size_t)3 << ((d[i + 9] & 7) + 1);
+			if (k + 1 > n || (k = gif_blocks(d, n, k + 1)) == 0)
+				return -1;
+			buf_append(out, d + i, k - i);
+		} else if (d[i] == 0x21 && n - i >= 2) {
+			if ((k = gif_blocks(d, n, i + 2)) == 0)
+				return -1;
+			if (gif_drop(d + i, k - i))
+				(*removed)++;
+			else
+				buf_append(out, d + i, k - i);
+		} else
+			return -1;
+		i = k;
+	}
+	return -1;			/* no trailer */
+}
+
 /* meta_image_strip - whichever walker fits; -1 if none does or it fails */
 int
 meta_image_strip(const unsigned char *d, size_t n, struct buf *out,
@@ -261,6 +375,8 @@ meta_image_strip(const unsigned char *d, size_t n, struct buf *out,
 		return meta_png_strip(d, n, out, removed);
 	case META_WEBP:
 		return meta_webp_strip(d, n, out, removed);
+	case META_GIF:
+		return meta_gif_strip(d, n, out, removed);
 	default:
 		return -1;
 	}
@@ -394,7 +510,7 @@ naming(const unsigned char *q, size_t n)
 {
 	static const char *const names[] = {
 		"creator", "initial-creator", "printed-by", "lastModifiedBy",
-		"Author", "Company", "Manager", NULL
+		"Author", "Company", "Manager", "author", "userId", NULL
 	};
 	const unsigned char *c;
 
@@ -671,11 +787,53 @@ pdf_authors(struct doc *doc, const unsigned char *d, size_t n)
 	buf_free(&v);
 }
 
-/* pdf_text - judge the names in PDF bytes: /Author values and XMP */
+/*
+ * pdf_commenters - judge the /T (the commenter: a login or the name
+ * the reader was given) of every annotation in [d, d+n): a /T whose
+ * dictionary, as far back as its "<<" (at most 2 KiB), says /Annot or
+ * /Subtype and no /FT (a form field's /T is its field's name)
+ */
+static void
+pdf_commenters(struct doc *doc, const unsigned char *d, size_t n)
+{
+	static const char what[] = "the name on its comments (/T)";
+	size_t i = 0, b, w;
+	struct buf v;
+
+	if (value_buf(doc, &v) != 0)
+		return;
+	while (doc->found != 1 && (i = find_at(d, n, i, "/T")) < n) {
+		i += 2;
+		if (i < n && !pdf_delim(d[i]))
+			continue;	/* /Type, /Title, /TU: other keys */
+		for (b = i - 2; b > 0 && i - b < 2048 &&
+		    memcmp(d + b, "<<", 2) != 0; b--)
+			;
+		w = i - b;
+		if ((find_at(d + b, w, 0, "/Annot") == w &&
+		    find_at(d + b, w, 0, "/Subtype") == w) ||
+		    find_at(d + b, w, 0, "/FT") < w)
+			continue;
+		while (i < n && d[i] <= ' ')
+			i++;
+		if (i < n && (d[i] == '(' || (d[i] == '<' &&
+		    (i + 1 >= n || d[i + 1] != '<')))) {
+			buf_reset(&v);
+			i = pdf_string(d, n, i, &v);
+			utf16_ascii(&v);
+			judge_value(doc, v.data ? v.data :
+			    (const unsigned char *)"", v.len, what);
+		}
+	}
+	buf_free(&v);
+}
+
+/* pdf_text - judge the names in PDF bytes: /Author, comments, XMP */
 static void
 pdf_text(struct doc *doc, const unsigned char *d, size_t n)
 {
 	pdf_authors(doc, d, n);
+	pdf_commenters(doc, d, n);
 	if (find_at(d, n, 0, "<x:xmpmeta") < n ||
 	    find_at(d, n, 0, "<rdf:RDF") < n)
 		xml_judge(doc, d, n, "its XMP author (dc:creator)");
@@ -762,6 +920,17 @@ static const struct {
 	    "the author and who last saved it, as Word records them)" },
 	{ "docProps/app.xml", "its document properties (docProps/app.xml: "
 	    "the company or manager)" },
+	/* a name on each comment and tracked change, an account per author */
+	{ "word/comments.xml", "the names on its comments "
+	    "(word/comments.xml)" },
+	{ "word/document.xml", "the names on its tracked changes "
+	    "(word/document.xml)" },
+	{ "word/people.xml", "the accounts of its authors "
+	    "(word/people.xml)" },
+	{ "xl/comments1.xml", "the names on its comments "
+	    "(xl/comments1.xml)" },
+	{ "content.xml", "the names on its comments or tracked changes "
+	    "(content.xml, as LibreOffice records them)" },
 	{ NULL, NULL }
 };
 

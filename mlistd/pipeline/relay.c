@@ -35,6 +35,7 @@
 
 #define REQUEST_ANSWERS_PER_HOUR	10
 #define OWNER_MAILS_PER_HOUR		10	/* to LIST-owner@, per envelope */
+#define PRIVATE_MAILS_PER_HOUR		20	/* to LIST+p-HANDLE@, per envelope */
 
 /*
  * fields of a mail relayed to the moderators as it came that would make a
@@ -379,6 +380,37 @@ relay_gone(struct pipeline *p, const struct relay *r)
 }
 
 /*
+ * private_flood - one envelope address sends private mail on a list at
+ * most PRIVATE_MAILS_PER_HOUR times an hour (its authenticated mail
+ * counts apart, as owner_flood's): the member behind a pseudonym cannot
+ * block a sender whose address she never learns, and each mail costs a
+ * parse, a signature and a delivery. 1 over it (dropped, logged), 0 not,
+ * -1 the count cannot be read (cause in why).
+ */
+static int
+private_flood(struct pipeline *p, const struct relay *r, struct why *why)
+{
+	char key[400];
+	int n;
+
+	snprintf(key, sizeof(key), "~private%s:%s",
+	    authn_vouches(&r->au, r->e->sender) ? "-sure" : "", r->l->name);
+	n = store_post_count(p->st, key, r->e->sender, p->now / 3600, 0);
+	if (n < 0) {
+		why_cause(why, "the private rate check", store_errmsg(p->st));
+		return -1;
+	}
+	if (n >= PRIVATE_MAILS_PER_HOUR) {
+		log_info("%s qmgr: list=%s kind=private dropped (%d an hour "
+		    "from one address) result=permfail", p->qid, r->l->name,
+		    PRIVATE_MAILS_PER_HOUR);
+		return 1;
+	}
+	(void)store_post_count(p->st, key, r->e->sender, p->now / 3600, 1);
+	return 0;
+}
+
+/*
  * relay_private - LIST+p-HANDLE@: to the member behind a pseudonym or an
  * anonymous post, from the sender's own pseudonym (or anonymously), so that
  * neither side learns the other's address.
@@ -406,6 +438,10 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	buf_free(&opened);
 	if (rc != OK)
 		goto done;
+	if ((k = private_flood(p, &r, &cause)) != 0) {
+		rc = k < 0 ? TEMPFAIL : PERMFAIL;
+		goto done;
+	}
 	if (r.l->private_replies == PRIV_OFF)
 		no = PIECE_PRIVATE_OFF;
 	else if (r.l->private_replies == PRIV_MEMBERS && !r.member)
@@ -606,6 +642,21 @@ answer_field(const struct hdr_field *f)
 }
 
 /*
+ * put_field - a field of the writer's mail for the moderators: To and Cc
+ * renamed (X-Mlist-Original-To/-Cc), so that a moderator's Reply All
+ * writes to none of them from her own address; the rest as it came
+ */
+static void
+put_field(struct buf *m, const struct hdr_field *f)
+{
+	if (hdr_is(f, "To") || hdr_is(f, "Cc"))
+		buf_puts(m, "X-Mlist-Original-");
+	buf_append(m, f->start, f->len);
+	if (f->start[f->len - 1] != '\n')
+		buf_puts(m, "\r\n");
+}
+
+/*
  * writer - where the moderators' answer goes: the one From mailbox they
  * see (mail clients answer it too), else the envelope sender; never an
  * envelope that differs from a From nobody verified (the forger's)
@@ -620,8 +671,9 @@ writer(const struct envelope *e, const struct buf *msg, char *out, size_t n)
 
 /*
  * as_it_came - the writer's mail for the moderators: a handle of the
- * list's in Reply-To, nothing that answers past it, and a mark when the
- * list could not verify the From (a header is a claim, #14)
+ * list's in Reply-To, nothing that answers past it (To: the moderators,
+ * the writer's To and Cc renamed), and a mark when the list could not
+ * verify the From (a header is a claim, #14)
  */
 static enum result
 as_it_came(struct pipeline *p, const struct list_cfg *l,
@@ -632,29 +684,29 @@ as_it_came(struct pipeline *p, const struct list_cfg *l,
 	struct hdr h;
 
 	buf_printf(m, "X-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname);
-	if (!*e->sender ||
-	    hdr_parse((const char *)msg->data, msg->len, &h) < 0) {
+	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0) {
 		buf_append(m, msg->data, msg->len);
 		return OK;
 	}
+	/* from <> too: anyone can write MAIL FROM:<> (round 8, finding 1) */
 	writer(e, msg, who, sizeof(who));
 	handle_generate(handle, sizeof(handle));
-	if (store_anon_add(p->st, l->name, handle, who,
+	if (*who && store_anon_add(p->st, l->name, handle, who,
 	    p->now + 30 * 86400LL) != STORE_OK) {
 		hdr_free(&h);
 		return TEMPFAIL;
 	}
-	if (!authn_vouches(au, who))
+	if (!*who || !authn_vouches(au, who))
 		buf_puts(m, "X-Mlist-Sender: not verified (the list could not "
 		    "verify that the From: address sent this)\r\n");
-	buf_printf(m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name, handle,
-	    p->cfg->hostname);
+	if (*who)
+		buf_printf(m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name,
+		    handle, p->cfg->hostname);
 	for (int i = 0; i < h.n; i++)
-		if (!answer_field(&h.f[i])) {
-			buf_append(m, h.f[i].start, h.f[i].len);
-			if (h.f[i].start[h.f[i].len - 1] != '\n')
-				buf_puts(m, "\r\n");
-		}
+		if (!answer_field(&h.f[i]))
+			put_field(m, &h.f[i]);
+	/* the moderators' Reply All goes to the handle and the list alone */
+	buf_printf(m, "To: <%s-owner@%s>\r\n", l->name, p->cfg->hostname);
 	buf_puts(m, "\r\n");
 	buf_append(m, msg->data + h.body_off, msg->len - h.body_off);
 	hdr_free(&h);

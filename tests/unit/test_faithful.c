@@ -260,9 +260,9 @@ static const struct { const char *params, *want, *not; } names[] = {
 	/* RFC 2231 continuations, with a right-to-left override that would show "evilexe.pdf" */
 	{ "Content-Disposition: attachment;\n filename*0*=UTF-8''evil%E2%80%AEfdp;\n filename*1=\".exe\"",
 	    "filename=\"evilfdp.exe\"", "%E2%80%AE" },
-	/* a path and a control character in Content-Type name */
+	/* a path (its last part kept) and a control character in name */
 	{ "Content-Type: application/octet-stream; name=\"../../etc/pass\\\\wd\x01.txt\"",
-	    "filename=\"etcpasswd.txt\"", "../" },
+	    "filename=\"wd.txt\"", "pass" },
 	/* Latin-1 raw bytes */
 	{ "Content-Disposition: attachment; filename=\"caf\xe9.txt\"",
 	    "filename*=UTF-8''caf%C3%A9.txt", NULL },
