@@ -297,6 +297,14 @@ static pthread_mutex_t unrec_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define JOURNAL_LINE_ROOM	256	/* reserved per result: a delivered line is ~110 bytes */
 
+/*
+ * The deliveries of the runs out, whose lines the journal keeps room for
+ * (queue manager's thread), and whether a run was held back for want of
+ * that room (the queue manager then backs off: deliver_backlog).
+ */
+static long jobs_out;
+static int noroom;
+
 /* result_add - keep one result until the database has it */
 static void
 result_add(const struct dresult *res)
@@ -393,7 +401,7 @@ deliver_backlog(void)
 	pthread_mutex_lock(&unrec_lock);
 	n = unrec.fails > 0 && unrec.n > 0;
 	pthread_mutex_unlock(&unrec_lock);
-	return n;
+	return n || noroom;
 }
 
 /* qid_held - does a result of message qid wait for the database? */
@@ -588,7 +596,31 @@ results_commit(struct store *st, const struct dresult *rs, int nr, char *why,
 	return 0;
 }
 
-/* journal_truncate - empty the journal once the database holds all of it */
+/*
+ * journal_reserve - room for n more lines past the journal's end, so that
+ * a disk that fills up cannot refuse them; 0 (also where the file system
+ * cannot reserve: memory is the fallback there) or -1
+ */
+static int
+journal_reserve(int fd, long n)
+{
+	struct stat sb;
+
+	if (n <= 0)
+		return 0;
+	if (fstat(fd, &sb) < 0)
+		return -1;
+	if (fallocate(fd, FALLOC_FL_KEEP_SIZE, sb.st_size,
+	    (off_t)n * JOURNAL_LINE_ROOM) < 0 && errno != EOPNOTSUPP)
+		return -1;
+	return 0;
+}
+
+/*
+ * journal_truncate - empty the journal once the database holds all of it.
+ * Emptying frees the room the runs out reserved: it is taken again at once
+ * (a run that lost it would keep the relay's answers in memory only).
+ */
 static int
 journal_truncate(const char *path)
 {
@@ -596,6 +628,9 @@ journal_truncate(const char *path)
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
+	if (journal_reserve(fd, jobs_out) < 0)
+		log_warn("NOQUEUE deliver: cannot reserve room in %s again: "
+		    "%s", path, strerror(errno));
 	return close(fd);
 }
 
@@ -1409,6 +1444,7 @@ run_finish(struct run *r, struct spool *sp, deliver_failed_fn failed, void *arg)
 	for (int i = 0; i < r->nthreads; i++)
 		pthread_join(r->th[i], NULL);
 	threads_out -= r->nthreads;
+	jobs_out -= r->njobs;	/* its lines are written: no room kept */
 	pgp_stats(r);
 	if (r->jfd >= 0 && close(r->jfd) < 0)
 		log_warn("NOQUEUE deliver: closing the journal: %s",
@@ -1503,8 +1539,15 @@ run_collect(struct run *r)
 	return r->njobs;
 }
 
-/* run_journal - the journal opened for appending, with room reserved */
-static void
+/*
+ * run_journal - the journal opened for appending, with room reserved past
+ * its end for the lines of this run and of the runs out, before any copy
+ * goes out. Without that room nothing is sent: a copy the relay took
+ * whose answer is held only in memory (a full disk: no journal, no
+ * commit) is sent again after a kill -9, to every member of its batch
+ * (the fault campaign: 420 such answers in memory at once). 0 or -1.
+ */
+static int
 run_journal(struct run *r)
 {
 	char jpath[4200];
@@ -1512,18 +1555,21 @@ run_journal(struct run *r)
 	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal",
 	    r->cfg->state_dir);
 	if ((r->jfd = open(jpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0600)) < 0)
-		log_warn("NOQUEUE deliver: cannot open %s: %s", jpath, strerror(errno));
-	/*
-	 * Room for this run's lines reserved before any copy goes out, so that a
-	 * disk that fills up meanwhile cannot refuse them (a result held only in
-	 * memory is lost to a kill -9). Best effort: without it, memory is the
-	 * fallback.
-	 */
-	else if (fallocate(r->jfd, FALLOC_FL_KEEP_SIZE, 0,
-	    (off_t)r->njobs * JOURNAL_LINE_ROOM) < 0 && errno != EOPNOTSUPP)
-		log_warn("NOQUEUE deliver: cannot reserve room in %s: %s",
-		    jpath, strerror(errno));
+	    0600)) >= 0 && journal_reserve(r->jfd, jobs_out + r->njobs) == 0) {
+		if (noroom)
+			log_info("NOQUEUE deliver: room in %s again; deliveries "
+			    "go on", jpath);
+		noroom = 0;
+		return 0;
+	}
+	if (!noroom)
+		log_warn("NOQUEUE deliver: no room to journal %d deliveries in "
+		    "%s: %s; they wait", r->njobs, jpath, strerror(errno));
+	noroom = 1;
+	if (r->jfd >= 0)
+		(void)close(r->jfd);
+	r->jfd = -1;
+	return -1;
 }
 
 /*
@@ -1573,7 +1619,12 @@ deliver_start(const struct config *cfg, struct store *st, struct spool *sp,
 	}
 	config_hold(cfg);	/* a reload meanwhile frees it after the run */
 	cut(r, *cfg->relay_host ? cfg->relay_batch : 100);
-	run_journal(r);
+	if (run_journal(r) < 0) {
+		looked.valid = 0;	/* due still: tried again after a wait */
+		run_free(r);
+		return 0;
+	}
+	jobs_out += r->njobs;
 	r->msgs = load(r, sp, &r->nmsg);
 	r->nthreads = r->left = run_threads(r);
 	if ((r->th = calloc((size_t)r->nthreads, sizeof(*r->th))) == NULL)
