@@ -55,20 +55,6 @@ content_field(const struct hdr_field *f)
 	    (f->nlen > 8 && strncasecmp(f->start, "Content-", 8) == 0);
 }
 
-/* said_inside - the protected headers name this field again */
-static int
-said_inside(const struct hdr_field *f, const struct hdr *in)
-{
-	char name[80];
-
-	if (in == NULL || f->nlen >= sizeof(name) ||
-	    hdr_is_any(f, never_inner, 2))
-		return 0;
-	memcpy(name, f->start, f->nlen);
-	name[f->nlen] = 0;
-	return hdr_get(in, name) != NULL;
-}
-
 /*
  * outer_fields - the mail's own header fields, less its body's, a hidden
  * Subject and those the protected headers say again (in: NULL, none)
@@ -80,7 +66,8 @@ outer_fields(const struct hdr *h, const struct hdr *in, struct buf *out)
 		if (!content_field(&h->f[i]) &&
 		    !hdr_hidden_subject(&h->f[i]) &&
 		    !hdr_is_any(&h->f[i], never_inner + 2, 2) &&
-		    !said_inside(&h->f[i], in))
+		    /* the protected headers name this field again */
+		    !hdr_said_in(in, &h->f[i], never_inner, 2))
 			hdr_put(out, &h->f[i]);
 }
 
