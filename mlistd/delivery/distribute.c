@@ -222,6 +222,31 @@ distribute_to(struct pipeline *p, const struct list_cfg *l, const char *id,
 	return 0;
 }
 
+/* the envelope sender of a fan-out's rows, and its VERP parts */
+struct bounce_to {
+	char	 from[320], prefix[160], suffix[160];
+};
+
+/*
+ * fanout_init - f for rows of copy id in the classes of table, from the
+ * list's bounce address (e holds it), VERP if verp or the list always uses
+ * it; the caller sets when, and for whom
+ */
+static void
+fanout_init(struct pipeline *p, const struct list_cfg *l, const char *id,
+    const char *table, int verp, struct bounce_to *e, struct fanout_spec *f)
+{
+	addr_bounces(p->cfg, l, e->from, sizeof(e->from), e->prefix,
+	    sizeof(e->prefix), e->suffix, sizeof(e->suffix));
+	memset(f, 0, sizeof(*f));
+	f->qid = id;
+	f->list = l->name;
+	f->classes = table;
+	f->env_from = e->from;
+	f->verp_prefix = verp || l->verp == VERP_ALWAYS ? e->prefix : NULL;
+	f->verp_suffix = e->suffix;
+}
+
 /*
  * rows - member rows for copy id: the classes in table, due at `at`, for
  * the members who joined in (after, upto] (upto 0: whenever)
@@ -231,18 +256,10 @@ rows(struct pipeline *p, const struct list_cfg *l, const char *id,
     const char *table, long long at, long long after, long long upto,
     const char *addr)
 {
-	char from[320], prefix[160], suffix[160];
+	struct bounce_to e;
 	struct fanout_spec f;
 
-	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix),
-	    suffix, sizeof(suffix));
-	memset(&f, 0, sizeof(f));
-	f.qid = id;
-	f.list = l->name;
-	f.classes = table;
-	f.env_from = from;
-	f.verp_prefix = l->verp == VERP_ALWAYS ? prefix : NULL;
-	f.verp_suffix = suffix;
+	fanout_init(p, l, id, table, 0, &e, &f);
 	f.now = at;
 	f.expires = at + l->retry_max;
 	f.joined_after = after;
@@ -462,25 +479,17 @@ static int
 keyed_notice(struct pipeline *p, const struct list_cfg *l, const char *id,
     const char *to, enum envfrom how, int *n)
 {
-	char table[DFACT_COMBOS + 1], from[320], prefix[160], suffix[160];
+	char table[DFACT_COMBOS + 1];
+	struct bounce_to e;
 	struct fanout_spec f;
 
 	distribute_table(l, AUD_ANSWER, table);
 	only(table, DCLASS_OPENPGP, 0);
-	addr_bounces(p->cfg, l, from, sizeof(from), prefix, sizeof(prefix),
-	    suffix, sizeof(suffix));
-	memset(&f, 0, sizeof(f));
-	f.qid = id;
-	f.list = l->name;
-	f.classes = table;
 	/*
 	 * the envelope of a post (rows()), never <>: the member's provider
 	 * must not tell a notice from a post (a DSN of it binds by its id)
 	 */
-	f.env_from = from;
-	f.verp_prefix = how == ENV_VERP || l->verp == VERP_ALWAYS ?
-	    prefix : NULL;
-	f.verp_suffix = suffix;
+	fanout_init(p, l, id, table, how == ENV_VERP, &e, &f);
 	f.now = answer_due(p);
 	f.expires = p->now + l->retry_max;
 	f.addr = to;

@@ -135,6 +135,23 @@ hdr_is_any(const struct hdr_field *f, const char *const *names, size_t n)
 	return 0;
 }
 
+/*
+ * hdr_said_in - does h (NULL: none) have a field of f's name, f being none
+ * of the n names in except? (A name of 80 octets or more: never.)
+ */
+int
+hdr_said_in(const struct hdr *h, const struct hdr_field *f,
+    const char *const *except, size_t n)
+{
+	char name[80];
+
+	if (h == NULL || f->nlen >= sizeof(name) || hdr_is_any(f, except, n))
+		return 0;
+	memcpy(name, f->start, f->nlen);
+	name[f->nlen] = 0;
+	return hdr_get(h, name) != NULL;
+}
+
 /* hdr_get - first field of that name, or NULL */
 const struct hdr_field *
 hdr_get(const struct hdr *h, const char *name)

@@ -31,6 +31,8 @@ int	hdr_is(const struct hdr_field *, const char *name);
 void	hdr_put(struct buf *, const struct hdr_field *);
 int	hdr_is_any(const struct hdr_field *, const char *const *names,
 	    size_t n);
+int	hdr_said_in(const struct hdr *, const struct hdr_field *,
+	    const char *const *except, size_t);
 char	*hdr_value(const struct hdr_field *);
 int	hdr_hidden_subject(const struct hdr_field *);
 char	*hdr_get_value(const struct hdr *, const char *name);

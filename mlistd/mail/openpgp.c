@@ -110,6 +110,43 @@ openpgp_load(rnp_ffi_t ffi, const void *data, size_t len, uint32_t flags,
 	return OK;
 }
 
+/*
+ * openpgp_member_key - a member's key k into ffi.  With res: imported,
+ * its self-signatures checked, its JSON in *res (openpgp_cache.c, once per
+ * key).  Without: loaded as it was kept (openpgp_out.c, every copy):
+ * rnp_load_keys, not rnp_import_keys, as the key was judged when it was
+ * registered and import would check it again for every copy, which is
+ * most of a copy's cost; rnp_op_encrypt still picks only a subkey it finds
+ * usable.
+ */
+enum result
+openpgp_member_key(rnp_ffi_t ffi, const struct openpgp_key *k, char **res,
+    char *why, size_t whylen)
+{
+	rnp_input_t	 in;
+	rnp_result_t	 rc;
+
+	if (res != NULL)
+		*res = NULL;
+	if (rnp_input_from_memory(&in, k->bin.data, k->bin.len, false)
+	    != RNP_SUCCESS) {
+		WHY(why, whylen, "no memory for the member key");
+		return TEMPFAIL;
+	}
+	if (res != NULL)
+		rc = rnp_import_keys(ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS |
+		    RNP_LOAD_SAVE_SINGLE, res);
+	else
+		rc = rnp_load_keys(ffi, "GPG", in, RNP_LOAD_SAVE_PUBLIC_KEYS);
+	(void)rnp_input_destroy(in);
+	if (rc != RNP_SUCCESS) {
+		WHY(why, whylen, "member key did not load (%s)",
+		    rnp_result_to_string(rc));
+		return PERMFAIL;
+	}
+	return OK;
+}
+
 /* openpgp_out_take - append a memory output's bytes to b */
 int
 openpgp_out_take(rnp_output_t out, struct buf *b)

@@ -167,31 +167,6 @@ ready(struct shard *s)
 	return OK;
 }
 
-/* import - k's bytes into s->ffi (checked once, here); its JSON in *res */
-static enum result
-import(struct shard *s, const struct openpgp_key *k, char **res, char *why,
-    size_t whylen)
-{
-	rnp_input_t	 in;
-	rnp_result_t	 rc;
-
-	*res = NULL;
-	if (rnp_input_from_memory(&in, k->bin.data, k->bin.len, false)
-	    != RNP_SUCCESS) {
-		WHY(why, whylen, "no memory for the member key");
-		return TEMPFAIL;
-	}
-	rc = rnp_import_keys(s->ffi, in, RNP_LOAD_SAVE_PUBLIC_KEYS |
-	    RNP_LOAD_SAVE_SINGLE, res);
-	(void)rnp_input_destroy(in);
-	if (rc != RNP_SUCCESS) {
-		WHY(why, whylen, "member key did not load (%s)",
-		    rnp_result_to_string(rc));
-		return PERMFAIL;
-	}
-	return OK;
-}
-
 /*
  * primary - the primary key named in import's JSON (its first key: librnp
  * lists a primary before its subkeys); fresh is 0 if it merged into a key
@@ -259,7 +234,8 @@ insert(struct shard *s, const struct openpgp_key *k, const unsigned char *id,
 	int		 fresh = 1;
 
 	for (int tries = 0; tries < 2; tries++) {
-		if ((r = import(s, k, &res, why, whylen)) != OK)
+		r = openpgp_member_key(s->ffi, k, &res, why, whylen);
+		if (r != OK)
 			return r;
 		r = primary(s, res, key, fpr, &fresh);
 		rnp_buffer_destroy(res);

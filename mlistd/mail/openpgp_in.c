@@ -277,11 +277,13 @@ not_ours(rnp_ffi_t ffi, rnp_op_verify_t op)
 }
 
 /*
- * io_open - librnp's input from msg and a memory output for what it yields,
- * bounded: a compressed packet may inflate to anything (a bomb); 0 or -1
+ * verify_open - a verify operation in ffi over librnp's input from msg and
+ * a memory output for what it yields, bounded: a compressed packet may
+ * inflate to anything (a bomb); 0 or -1
  */
 static int
-io_open(const void *msg, size_t len, rnp_input_t *in, rnp_output_t *o)
+verify_open(rnp_ffi_t ffi, const void *msg, size_t len, rnp_input_t *in,
+    rnp_output_t *o, rnp_op_verify_t *op)
 {
 	if (rnp_input_from_memory(in, msg, len, false) != RNP_SUCCESS)
 		return -1;
@@ -289,44 +291,77 @@ io_open(const void *msg, size_t len, rnp_input_t *in, rnp_output_t *o)
 		(void)rnp_input_destroy(*in);
 		return -1;
 	}
+	if (rnp_op_verify_create(op, ffi, *in, *o) != RNP_SUCCESS) {
+		(void)rnp_output_destroy(*o);
+		(void)rnp_input_destroy(*in);
+		return -1;
+	}
 	return 0;
 }
 
-/* decrypt_run - verify-and-decrypt in an ffi holding the keys */
+/* verify_close - free what verify_open made */
+static void
+verify_close(rnp_op_verify_t op, rnp_input_t in, rnp_output_t o)
+{
+	(void)rnp_op_verify_destroy(op);
+	(void)rnp_output_destroy(o);
+	(void)rnp_input_destroy(in);
+}
+
+/*
+ * decrypt_op - run op as a decryption: it must decrypt, with integrity
+ * protection (protection_ok)
+ */
 static enum result
-decrypt_run(rnp_ffi_t ffi, const struct openpgp_key *member,
-    const void *msg, size_t len, struct openpgp_plain *p, char *why,
-    size_t whylen)
+decrypt_op(rnp_ffi_t ffi, rnp_op_verify_t op, struct openpgp_plain *p,
+    char *why, size_t whylen)
+{
+	rnp_result_t rc;
+
+	/* a bad or unknown signature is judged later, not fatal */
+	rc = rnp_op_verify_set_flags(op, RNP_VERIFY_IGNORE_SIGS_ON_DECRYPT);
+	if (rc == RNP_SUCCESS)
+		rc = rnp_op_verify_execute(op);
+	if (rc != RNP_SUCCESS) {
+		WHY(why, whylen, "cannot decrypt (%s)",
+		    rnp_result_to_string(rc));
+		p->not_ours = not_ours(ffi, op);
+		return PERMFAIL;
+	}
+	return protection_ok(op, p, why, whylen);
+}
+
+/*
+ * verify_run - msg through a verify operation in an ffi holding the keys,
+ * what it yields into p and its signatures judged: decrypt, an encrypted
+ * message (decrypt_op); else a cleartext-signed text, which must carry a
+ * valid signature by member
+ */
+static enum result
+verify_run(rnp_ffi_t ffi, const struct openpgp_key *member,
+    const void *msg, size_t len, int decrypt, struct openpgp_plain *p,
+    char *why, size_t whylen)
 {
 	rnp_input_t	 in;
 	rnp_output_t	 o;
 	rnp_op_verify_t	 op;
-	rnp_result_t	 rc;
 	enum result	 r = OK;
 
-	if (io_open(msg, len, &in, &o) < 0)
+	if (verify_open(ffi, msg, len, &in, &o, &op) < 0)
 		return TEMPFAIL;
-	if ((rc = rnp_op_verify_create(&op, ffi, in, o)) == RNP_SUCCESS) {
-		/* a bad or unknown signature is judged below, not fatal */
-		rc = rnp_op_verify_set_flags(op,
-		    RNP_VERIFY_IGNORE_SIGS_ON_DECRYPT);
-		if (rc == RNP_SUCCESS)
-			rc = rnp_op_verify_execute(op);
-		if (rc != RNP_SUCCESS) {
-			WHY(why, whylen, "cannot decrypt (%s)",
-			    rnp_result_to_string(rc));
-			p->not_ours = not_ours(ffi, op);
-			r = PERMFAIL;
-		} else if ((r = protection_ok(op, p, why, whylen)) == OK
-		    && openpgp_out_take(o, &p->data) != 0)
-			r = TEMPFAIL;
-		if (r == OK)
-			sigs_judge(op, member, p->data.data, p->data.len, p);
-		(void)rnp_op_verify_destroy(op);
-	} else
+	if (decrypt)
+		r = decrypt_op(ffi, op, p, why, whylen);
+	else	/* an invalid signature still leaves its status to read */
+		(void)rnp_op_verify_execute(op);
+	if (r == OK && openpgp_out_take(o, &p->data) != 0)
 		r = TEMPFAIL;
-	(void)rnp_output_destroy(o);
-	(void)rnp_input_destroy(in);
+	if (r == OK)
+		sigs_judge(op, member, p->data.data, p->data.len, p);
+	verify_close(op, in, o);
+	if (r == OK && !decrypt && !p->verified) {
+		WHY(why, whylen, "no valid signature by the member's key");
+		r = PERMFAIL;
+	}
 	return r;
 }
 
@@ -340,6 +375,25 @@ plain_begin(struct openpgp_plain *p, rnp_ffi_t *ffi, char *why, size_t whylen)
 	buf_init(&p->data, 0);
 	if ((r = openpgp_ffi(ffi)) != OK)
 		WHY(why, whylen, "librnp context failed");
+	return r;
+}
+
+/*
+ * member_begin - plain_begin, and member's key in the context; on failure
+ * no context is left
+ */
+static enum result
+member_begin(const struct openpgp_key *member, struct openpgp_plain *p,
+    rnp_ffi_t *ffi, char *why, size_t whylen)
+{
+	enum result r;
+
+	if ((r = plain_begin(p, ffi, why, whylen)) != OK)
+		return r;
+	r = openpgp_load(*ffi, member->bin.data, member->bin.len,
+	    RNP_LOAD_SAVE_PUBLIC_KEYS, why, whylen);
+	if (r != OK)
+		(void)rnp_ffi_destroy(*ffi);
 	return r;
 }
 
@@ -363,7 +417,7 @@ openpgp_decrypt(const struct openpgp_secret *s, const struct openpgp_key *member
 		r = openpgp_load(ffi, member->bin.data, member->bin.len,
 		    RNP_LOAD_SAVE_PUBLIC_KEYS, why, whylen);
 	if (r == OK)
-		r = decrypt_run(ffi, member, msg, len, p, why, whylen);
+		r = verify_run(ffi, member, msg, len, 1, p, why, whylen);
 	(void)rnp_ffi_destroy(ffi);
 	if (r != OK)
 		openpgp_plain_free(p);
@@ -416,44 +470,10 @@ openpgp_verify_detached(const struct openpgp_key *member, const void *data,
 	rnp_ffi_t	 ffi;
 	enum result	 r;
 
-	if ((r = plain_begin(p, &ffi, why, whylen)) != OK)
+	if ((r = member_begin(member, p, &ffi, why, whylen)) != OK)
 		return r;
-	r = openpgp_load(ffi, member->bin.data, member->bin.len,
-	    RNP_LOAD_SAVE_PUBLIC_KEYS, why, whylen);
-	if (r == OK)
-		r = detached_run(ffi, member, data, dlen, sig, slen, p, why,
-		    whylen);
+	r = detached_run(ffi, member, data, dlen, sig, slen, p, why, whylen);
 	(void)rnp_ffi_destroy(ffi);
-	return r;
-}
-
-/* cleartext_run - check a cleartext-signed text in an ffi holding member */
-static enum result
-cleartext_run(rnp_ffi_t ffi, const struct openpgp_key *member,
-    const void *text, size_t len, struct openpgp_plain *p, char *why,
-    size_t whylen)
-{
-	rnp_input_t	 in;
-	rnp_output_t	 o;
-	rnp_op_verify_t	 op;
-	enum result	 r = TEMPFAIL;
-
-	if (io_open(text, len, &in, &o) < 0)
-		return TEMPFAIL;
-	if (rnp_op_verify_create(&op, ffi, in, o) == RNP_SUCCESS) {
-		/* an invalid signature still leaves its status to read */
-		(void)rnp_op_verify_execute(op);
-		r = openpgp_out_take(o, &p->data) == 0 ? OK : TEMPFAIL;
-		if (r == OK)
-			sigs_judge(op, member, p->data.data, p->data.len, p);
-		(void)rnp_op_verify_destroy(op);
-	}
-	(void)rnp_output_destroy(o);
-	(void)rnp_input_destroy(in);
-	if (r == OK && !p->verified) {
-		WHY(why, whylen, "no valid signature by the member's key");
-		r = PERMFAIL;
-	}
 	return r;
 }
 
@@ -468,12 +488,9 @@ openpgp_verify_cleartext(const struct openpgp_key *member, const void *text,
 	rnp_ffi_t	 ffi;
 	enum result	 r;
 
-	if ((r = plain_begin(p, &ffi, why, whylen)) != OK)
+	if ((r = member_begin(member, p, &ffi, why, whylen)) != OK)
 		return r;
-	r = openpgp_load(ffi, member->bin.data, member->bin.len,
-	    RNP_LOAD_SAVE_PUBLIC_KEYS, why, whylen);
-	if (r == OK)
-		r = cleartext_run(ffi, member, text, len, p, why, whylen);
+	r = verify_run(ffi, member, text, len, 0, p, why, whylen);
 	(void)rnp_ffi_destroy(ffi);
 	return r;
 }

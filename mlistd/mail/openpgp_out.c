@@ -444,32 +444,6 @@ encrypt_run(rnp_ffi_t ffi, rnp_input_t in, rnp_output_t o,
 	return rc;
 }
 
-/*
- * key_load - a kept member key into a copy's context.  rnp_load_keys, not
- * rnp_import_keys: the key was judged (self-signatures checked) when it was
- * registered, and import would check them again for every copy, which is
- * most of a copy's cost.  rnp_op_encrypt still picks only a subkey it
- * finds usable.
- */
-static enum result
-key_load(rnp_ffi_t ffi, const struct openpgp_key *k, char *why, size_t whylen)
-{
-	rnp_input_t	 in;
-	rnp_result_t	 rc;
-
-	if (rnp_input_from_memory(&in, k->bin.data, k->bin.len, false)
-	    != RNP_SUCCESS)
-		return TEMPFAIL;
-	rc = rnp_load_keys(ffi, "GPG", in, RNP_LOAD_SAVE_PUBLIC_KEYS);
-	(void)rnp_input_destroy(in);
-	if (rc != RNP_SUCCESS) {
-		WHY(why, whylen, "member key did not load (%s)",
-		    rnp_result_to_string(rc));
-		return PERMFAIL;
-	}
-	return OK;
-}
-
 /* openpgp_encrypt_to - one armoured copy of p to key, loaded in ffi */
 enum result
 openpgp_encrypt_to(rnp_ffi_t ffi, const struct openpgp_post *p,
@@ -512,7 +486,7 @@ openpgp_copy_encrypt(struct openpgp_enc *e, const struct openpgp_post *p,
 	rnp_key_handle_t key = NULL;
 	enum result	 r;
 
-	r = key_load(e->ffi, k, why, whylen);
+	r = openpgp_member_key(e->ffi, k, NULL, why, whylen);
 	/* without its fingerprint (the store has only its hash): the one key */
 	if (r == OK && openpgp_locate(e->ffi, *k->fpr ? k->fpr : NULL, &key)
 	    != OK) {

@@ -25,15 +25,6 @@
 #include "mail/openpgp_pseud.h"
 #include "mail/openpgp_sq.h"
 
-/* pcert_open - a context holding the pseudonym's secret key, its primary */
-static enum result
-pcert_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
-    rnp_key_handle_t *key, char *why, size_t whylen)
-{
-	return openpgp_open(s, ffi, key,
-	    "pseudonym key blob holds no single key", why, whylen);
-}
-
 /* uid_at0 - the key's one UID handle (a pseudonym key has exactly one) */
 static enum result
 uid_at0(rnp_key_handle_t key, rnp_uid_handle_t *uid)
@@ -110,7 +101,7 @@ openpgp_pseud_certified(const struct openpgp_secret *s)
 	rnp_key_handle_t key;
 	int n;
 
-	if (pcert_open(s, &ffi, &key, why, sizeof(why)) != OK)
+	if (openpgp_pseud_open(s, &ffi, &key, why, sizeof(why)) != OK)
 		return -1;
 	n = openpgp_uid_certified(key, NULL, 0);
 	(void)rnp_key_handle_destroy(key);
@@ -287,7 +278,7 @@ openpgp_pseud_certify(const struct openpgp_secret *list,
 	enum result	 r;
 
 	*out = NULL;
-	if ((r = pcert_open(s, &ffi, &key, why, whylen)) != OK)
+	if ((r = openpgp_pseud_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
 	if ((r = certify_in(ffi, key, list, now, why, whylen)) == OK &&
 	    (r = with_public(key, out)) != OK)
@@ -333,7 +324,7 @@ openpgp_pseud_rotate(const struct openpgp_secret *old,
 	}
 	if ((r = openpgp_pseud_generate(uid, now, &fresh, why, whylen)) != OK)
 		return r;
-	if ((r = pcert_open(fresh, &ffi, &key, why, whylen)) == OK) {
+	if ((r = openpgp_pseud_open(fresh, &ffi, &key, why, whylen)) == OK) {
 		if ((r = rotate_in(ffi, key, old, list, now, why, whylen))
 		    == OK && (r = with_public(key, out)) != OK)
 			WHY(why, whylen, "exporting the new key failed");
@@ -374,7 +365,7 @@ openpgp_pseud_revoked(const struct openpgp_secret *old, const char *fpr,
 	rnp_key_handle_t key;
 	enum result	 r;
 
-	if ((r = pcert_open(old, &ffi, &key, why, whylen)) != OK)
+	if ((r = openpgp_pseud_open(old, &ffi, &key, why, whylen)) != OK)
 		return r;
 	if ((r = revoke_in(ffi, key, fpr, now)) != OK)
 		WHY(why, whylen, "librnp could not revoke the old key");

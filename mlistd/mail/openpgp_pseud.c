@@ -41,9 +41,12 @@ openpgp_pseud_generate(const char *uid, uint32_t created,
 	    "pseudonym key generation failed", why, whylen);
 }
 
-/* pseud_open - a context holding the pseudonym's secret key and its primary */
-static enum result
-pseud_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
+/*
+ * openpgp_pseud_open - a context holding the pseudonym's secret key and its
+ * primary (openpgp_pcert.c opens it too)
+ */
+enum result
+openpgp_pseud_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
     rnp_key_handle_t *key, char *why, size_t whylen)
 {
 	return openpgp_open(s, ffi, key,
@@ -130,7 +133,7 @@ openpgp_pseud_sign_also(const struct openpgp_secret *s,
 	rnp_input_t	 in;
 	enum result	 r;
 
-	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+	if ((r = openpgp_pseud_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
 	if (rnp_input_from_memory(&in, data, len, false) != RNP_SUCCESS)
 		r = TEMPFAIL;
@@ -230,7 +233,7 @@ openpgp_pseud_minimal(const struct openpgp_secret *s, int armored,
 	rnp_output_t	 out;
 	enum result	 r;
 
-	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+	if ((r = openpgp_pseud_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
 	if (is_certified(key))
 		r = whole_key(key, armored, b);
@@ -397,7 +400,7 @@ openpgp_pseud_rename(const struct openpgp_secret *s, const char *uid,
 		WHY(why, whylen, "the pseudonym's UID is unusable");
 		return PERMFAIL;
 	}
-	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+	if ((r = openpgp_pseud_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
 	if ((same = pseud_uid_is(key, uid)) < 0)
 		r = TEMPFAIL;
@@ -435,7 +438,7 @@ pseud_uid_of(const struct openpgp_secret *s, char **uid, char *why,
 	rnp_key_handle_t key;
 	enum result r;
 
-	if ((r = pseud_open(s, &ffi, &key, why, whylen)) != OK)
+	if ((r = openpgp_pseud_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
 	if (rnp_key_get_primary_uid(key, uid) != RNP_SUCCESS)
 		r = TEMPFAIL;

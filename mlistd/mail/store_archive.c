@@ -194,16 +194,10 @@ store_digest_take(struct store *st, const char *list, long long now, store_diges
 int
 store_digest_skip(struct store *st, const char *list, long long now)
 {
-	sqlite3_stmt *s = st_prep(st,
-	    "SELECT count(*) FROM digest_posts WHERE list = ?1");
-	int n = STORE_ERR;
+	int n = (int)st_scalar(st,
+	    "SELECT count(*) FROM digest_posts WHERE list = ?1", list, NULL,
+	    STORE_ERR);
 
-	if (!s)
-		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	st_done(st, s);
 	if (n <= 0)
 		return n;
 	return digest_taken(st, list, now) == STORE_OK ? n : STORE_ERR;

@@ -150,7 +150,8 @@ int
 store_anon_add(struct store *st, const char *list, const char *handle, const char *addr, long long expires)
 {
 	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO anon_handles (list, "
-	    "handle, addr, expires) VALUES (?1, ?3, ?2, ?4)", "t", list);
+	    "handle, expires, addr) VALUES (?1, ?2, ?3, ?4)", "ttl", list,
+	    handle, expires);
 	struct st_place pl;
 
 	if (!s)
@@ -158,13 +159,7 @@ store_anon_add(struct store *st, const char *list, const char *handle, const cha
 	st_place(&pl, "anon_handles.addr");
 	st_place_text(&pl, list);
 	st_place_text(&pl, handle);
-	if (st_bind_sealed(st, s, 2, addr, &pl) < 0) {
-		st_done(st, s);
-		return STORE_ERR;
-	}
-	sqlite3_bind_text(s, 3, handle, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)expires);
-	return st_step_done(st, s);
+	return st_step_if(st, s, st_bind_sealed(st, s, 4, addr, &pl));
 }
 
 /* store_msgid_put - ref (an id as the author's client knows it) stands for list_id on this list */

@@ -282,16 +282,8 @@ store_member_each(struct store *st, const char *list, store_member_fn fn, void *
 int
 store_member_count(struct store *st, const char *list)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT count(*) FROM members WHERE "
-	    "list = ?1", "t", list);
-	int n = STORE_ERR;
-
-	if (!s)
-		return STORE_ERR;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	st_done(st, s);
-	return n;
+	return (int)st_scalar(st, "SELECT count(*) FROM members WHERE "
+	    "list = ?1", list, NULL, STORE_ERR);
 }
 
 /*
@@ -302,17 +294,9 @@ store_member_count(struct store *st, const char *list)
 int
 store_member_digests(struct store *st, const char *list)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT count(*) FROM (SELECT 1 FROM "
-	    "members WHERE list = ?1 AND digest != 0 LIMIT 1)");
-	int n = STORE_ERR;
-
-	if (!s)
-		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	st_done(st, s);
-	return n;
+	return (int)st_scalar(st, "SELECT count(*) FROM (SELECT 1 FROM "
+	    "members WHERE list = ?1 AND digest != 0 LIMIT 1)", list, NULL,
+	    STORE_ERR);
 }
 
 /* store_list_purge - forget a deleted list: members (their pending deliveries go with them), bans, counters */

@@ -68,16 +68,9 @@ static const char *const senders[] = { "From", "Sender" };
 static int
 wrapper_field(const struct hdr_field *f, const struct hdr *in)
 {
-	char name[80];
-
 	if (hdr_is_any(f, NAMES(wrapper)) || hdr_is_any(f, NAMES(keys)))
 		return 1;
-	if (in == NULL || f->nlen >= sizeof(name) ||
-	    hdr_is_any(f, NAMES(senders)))
-		return 0;
-	memcpy(name, f->start, f->nlen);
-	name[f->nlen] = 0;
-	return hdr_get(in, name) != NULL;
+	return hdr_said_in(in, f, NAMES(senders));
 }
 
 /* outer_head - the outer header without the wrapper's and inner's fields */

@@ -31,20 +31,6 @@ pgpreplace_token_hash(const char *token,
 	sodium_bin2hex(hex, PGPREPLACE_TOKEN_HASH_HEX, h, sizeof(h));
 }
 
-/* crlf - msg with every bare LF made CRLF (pgpsigned.c's offsets are so) */
-static int
-crlf(const char *m, size_t n, struct buf *b)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r') &&
-		    buf_putc(b, '\r') < 0)
-			return -1;
-		if (buf_putc(b, m[i]) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* signed_part - the entity old signed (into part), if msg is signed by it */
 static int
 signed_part(const void *msg, size_t len, const struct openpgp_key *old,
@@ -59,7 +45,9 @@ signed_part(const void *msg, size_t len, const struct openpgp_key *old,
 	    old->bin.len, &ps, why, sizeof(why)) != 1)
 		return 0;
 	buf_init(&m, 0);
-	if (crlf(msg, len, &m) == 0 && ps.signed_off + ps.signed_len <= m.len &&
+	/* pgpsigned.c's offsets are into msg with every bare LF made CRLF */
+	if (buf_put_crlf(&m, msg, len) == 0 &&
+	    ps.signed_off + ps.signed_len <= m.len &&
 	    buf_append(part, m.data + ps.signed_off, ps.signed_len) == 0)
 		rc = 1;
 	buf_free(&m);

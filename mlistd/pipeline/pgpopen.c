@@ -42,31 +42,10 @@
 #include "pipeline/workpool.h"
 #include "util/log.h"
 
-/* put_crlf - text with every bare LF made CRLF */
-static void
-put_crlf(struct buf *b, const unsigned char *t, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (t[i] == '\n' && (i == 0 || t[i - 1] != '\r'))
-			buf_putc(b, '\r');
-		buf_putc(b, t[i]);
-	}
-}
-
 /* never taken from inside: who sent it (judged on the outer), their keys */
 static const char *const never_inner[] = {
 	"From", "Sender", "Autocrypt", "Autocrypt-Gossip",
 };
-
-/* is_one_of - f is one of the n names */
-static int
-is_one_of(const struct hdr_field *f, const char *const *names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (hdr_is(f, names[i]))
-			return 1;
-	return 0;
-}
 
 /* content_field - a field of the (encrypted) body, not of the mail */
 static int
@@ -74,29 +53,6 @@ content_field(const struct hdr_field *f)
 {
 	return hdr_is(f, "MIME-Version") ||
 	    (f->nlen > 8 && strncasecmp(f->start, "Content-", 8) == 0);
-}
-
-/* said_inside - the protected headers name this field again */
-static int
-said_inside(const struct hdr_field *f, const struct hdr *in)
-{
-	char name[80];
-
-	if (in == NULL || f->nlen >= sizeof(name) ||
-	    is_one_of(f, never_inner, 2))
-		return 0;
-	memcpy(name, f->start, f->nlen);
-	name[f->nlen] = 0;
-	return hdr_get(in, name) != NULL;
-}
-
-/* put_field - a field as it was, ending in CRLF */
-static void
-put_field(struct buf *b, const struct hdr_field *f)
-{
-	buf_append(b, f->start, f->len);
-	if (f->start[f->len - 1] != '\n')
-		buf_puts(b, "\r\n");
 }
 
 /*
@@ -109,9 +65,10 @@ outer_fields(const struct hdr *h, const struct hdr *in, struct buf *out)
 	for (int i = 0; i < h->n; i++)
 		if (!content_field(&h->f[i]) &&
 		    !hdr_hidden_subject(&h->f[i]) &&
-		    !is_one_of(&h->f[i], never_inner + 2, 2) &&
-		    !said_inside(&h->f[i], in))
-			put_field(out, &h->f[i]);
+		    !hdr_is_any(&h->f[i], never_inner + 2, 2) &&
+		    /* the protected headers name this field again */
+		    !hdr_said_in(in, &h->f[i], never_inner, 2))
+			hdr_put(out, &h->f[i]);
 }
 
 /*
@@ -125,9 +82,9 @@ entity(const struct hdr *in, const struct buf *e, struct buf *out)
 	size_t bo;
 
 	for (int i = 0; i < in->n; i++)
-		if (!is_one_of(&in->f[i], never_inner, 4) &&
+		if (!hdr_is_any(&in->f[i], never_inner, 4) &&
 		    !hdr_is(&in->f[i], "MIME-Version"))
-			put_field(out, &in->f[i]);
+			hdr_put(out, &in->f[i]);
 	buf_puts(out, "\r\n");
 	bo = in->body_off == 0 && in->n > 0 ? e->len : in->body_off;
 	if (bo < e->len)
@@ -150,7 +107,7 @@ rebuild(const struct buf *msg, const char *shape, const struct buf *inner,
 	if (hdr_parse((const char *)msg->data, msg->len, &h) < 0)
 		return -1;
 	buf_init(&e, 0);
-	put_crlf(&e, inner->data, inner->len);
+	buf_put_crlf(&e, inner->data, inner->len);
 	if (!inl && hdr_parse((const char *)e.data, e.len, &in) < 0) {
 		hdr_free(&h);
 		sodium_memzero(e.data, e.cap);

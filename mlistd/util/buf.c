@@ -72,18 +72,22 @@ buf_puts(struct buf *b, const char *s)
 /*
  * buf_put_crlf - add n bytes with every bare LF made CRLF (a maildir, or
  * librnp's armour, has LF lines; mail on the wire and DKIM's simple
- * canonicalisation have CRLF); a CR stays as it is
+ * canonicalisation have CRLF); a CR stays as it is. 0, or -1 at the first
+ * byte the buffer could not take
  */
-void
+int
 buf_put_crlf(struct buf *b, const void *p, size_t n)
 {
 	const unsigned char *t = p;
 
 	for (size_t i = 0; i < n; i++) {
-		if (t[i] == '\n' && (i == 0 || t[i - 1] != '\r'))
-			buf_putc(b, '\r');
-		buf_putc(b, t[i]);
+		if (t[i] == '\n' && (i == 0 || t[i - 1] != '\r') &&
+		    buf_putc(b, '\r') < 0)
+			return -1;
+		if (buf_putc(b, t[i]) < 0)
+			return -1;
 	}
+	return 0;
 }
 
 /* buf_putc - add one byte */

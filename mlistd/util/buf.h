@@ -18,7 +18,7 @@ int	buf_puts(struct buf *, const char *);
 int	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	buf_putc(struct buf *, int);
-void	buf_put_crlf(struct buf *, const void *, size_t);
+int	buf_put_crlf(struct buf *, const void *, size_t);
 void	buf_consume(struct buf *, size_t);
 void	buf_reset(struct buf *);
 void	buf_free(struct buf *);
