@@ -62,39 +62,60 @@ struct fix {
 	int		 field;		/* 1 Content-Type, 0 another */
 };
 
-/* param_boundary - the boundary parameter of a Content-Type value; 0 if none */
+/* what may stand around a parameter (a top header's value may be folded) */
+#define BLANK	" \t\r\n"
+
+/*
+ * param_boundary - the boundary parameter of a Content-Type value; 0 if
+ * none. Read as clients read parameters: after a ';' outside any quoted
+ * string, a name (blanks allowed around '='), a token or a quoted string
+ * with its backslash escapes; so "x_boundary=" or a "boundary=" inside
+ * another parameter's quoted value is not the boundary (a decoy there
+ * made this stage read a structure the clients do not see). O(len).
+ */
 static int
 param_boundary(const char *v, char *b, size_t n)
 {
-	const char *p = v;
-	size_t k = 0;
+	const char *p = v, *name;
+	size_t k;
+	int q = 0;
 
-	while ((p = strcasestr(p, "boundary")) != NULL) {
-		const char *q = p + 8;
-
-		if (p > v && (isalnum((unsigned char)p[-1]) || p[-1] == '-')) {
-			p = q;
-			continue;
+	for (;; p++) {
+		if (*p == 0)
+			return 0;
+		if (*p == '"')
+			q = !q;
+		else if (*p == '\\' && q && p[1])
+			p++;
+		else if (*p == ';' && !q) {
+			for (p++; *p && strchr(BLANK, *p); p++)
+				;
+			name = p;
+			while (*p && !strchr(BLANK "=;\"", *p))
+				p++;
+			k = (size_t)(p - name);
+			while (*p && strchr(BLANK, *p))
+				p++;
+			if (k == 8 && strncasecmp(name, "boundary", 8) == 0 &&
+			    *p == '=')
+				break;
+			p--;	/* the loop reads what stopped the name */
 		}
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q != '=') {
-			p = q;
-			continue;
-		}
-		q++;
-		while (*q == ' ' || *q == '\t')
-			q++;
-		if (*q == '"')
-			for (q++; *q && *q != '"' && k + 1 < n; q++)
-				b[k++] = *q;
-		else
-			for (; *q && !strchr(" \t;", *q) && k + 1 < n; q++)
-				b[k++] = *q;
-		b[k] = 0;
-		return k > 0;
 	}
-	return 0;
+	for (p++; *p && strchr(BLANK, *p); p++)
+		;
+	k = 0;
+	if (*p == '"')
+		for (p++; *p && *p != '"' && k + 1 < n; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			b[k++] = *p;
+		}
+	else
+		for (; *p && !strchr(BLANK ";", *p) && k + 1 < n; p++)
+			b[k++] = *p;
+	b[k] = 0;
+	return k > 0;
 }
 
 /* type_is - does the Content-Type value start with type (case-insensitive)? */

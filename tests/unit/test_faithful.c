@@ -61,7 +61,7 @@ anon(const char *text, struct transform_out *o)
 	char *m = tu_crlf(text);
 	struct transform_in in = { cfg, &list, "0123456789ABCDEF", m, strlen(m), 1700000000, 0, 0, 1, 0 };
 
-	ck_assert_int_eq(transform_post(&in, o), OK);
+	ck_assert_msg(transform_post(&in, o) == OK, "refused: %s", o->reason);
 	free(m);
 	return buf_cstr(&o->part[TP_BODY]);
 }
@@ -122,6 +122,54 @@ START_TEST(repeated_boundary_not_text)
 	ck_assert_ptr_nonnull(strstr(b, "second"));
 	ck_assert_ptr_null(strstr(b, "--A"));
 	transform_out_free(&o);
+}
+END_TEST
+
+/*
+ * the boundary is the parameter named boundary, as clients read it: not
+ * "x_boundary" (read as the boundary, no delimiter was found and the parts
+ * went out as text: a structure the clients do not see); a "boundary="
+ * inside another parameter's quoted value is refused by the screen
+ */
+START_TEST(boundary_decoys_not_read)
+{
+	static const struct { const char *ct; int ok; } c[] = {
+	    { "multipart/mixed; x_boundary=\"Z\"; boundary=\"A\"", 1 },
+	    { "multipart/mixed; .boundary=Z; boundary = A", 1 },
+	    { "multipart/mixed;boundary=\"A\"", 1 },
+	    { "multipart/mixed; name=\"a; boundary=Z\"; boundary=A", 0 },
+	    { "multipart/mixed; name=\"a\\\"; boundary=Z\"; boundary=A", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct transform_out o;
+		struct transform_in in = { cfg, &list, "0123456789ABCDEF",
+		    NULL, 0, 1700000000, 0, 0, 1, 0 };
+		char msg[512], *m;
+		const char *b;
+
+		snprintf(msg, sizeof(msg), HEAD "Content-Type: %s\n\n--A\n"
+		    "Content-Type: text/plain\n\nfirst\n--A\n--A\n"
+		    "Content-Type: text/plain\n\nsecond\n--A--\n", c[i].ct);
+		in.msg = m = tu_crlf(msg);
+		in.len = strlen(m);
+		if (!c[i].ok) {
+			ck_assert_msg(transform_post(&in, &o) == PERMFAIL &&
+			    strncmp(o.reason, "@boundary-", 10) == 0,
+			    "%s: not refused", c[i].ct);
+			transform_out_free(&o);
+			free(m);
+			continue;
+		}
+		ck_assert_int_eq(transform_post(&in, &o), OK);
+		b = buf_cstr(&o.part[TP_BODY]);
+		ck_assert_msg(strstr(b, "first") && strstr(b, "second"),
+		    "%s: parts lost in\n%s", c[i].ct, b);
+		ck_assert_msg(strstr(b, "--A") == NULL, "%s: read as text:\n%s",
+		    c[i].ct, b);
+		transform_out_free(&o);
+		free(m);
+	}
 }
 END_TEST
 
@@ -618,6 +666,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, broken_structure_read_as_clients_do, 0, sizeof(broken) / sizeof(broken[0]));
 	tcase_add_test(tc, repeated_boundary_not_text);
+	tcase_add_test(tc, boundary_decoys_not_read);
 	tcase_add_test(tc, nothing_left_is_flagged);
 	tcase_add_test(tc, forwarded_message_rebuilt);
 	tcase_add_test(tc, encoded_forwarded_message_rebuilt);
