@@ -39,6 +39,7 @@
 #include <zlib.h>
 
 #include "pipeline/meta.h"
+#include "util/mem.h"
 
 /* uint_at - the unsigned integer of n bytes at p, big- or little-endian */
 static size_t
@@ -62,6 +63,26 @@ has_prefix(const unsigned char *p, size_t n, const char *s, size_t n2)
 }
 
 /*
+ * is_svg - an SVG drawing (by its first KiB: an XML prolog, comment or
+ * doctype, then the <svg element): Inkscape writes the file's own path
+ * (inkscape:export-filename, sodipodi:docname: /home/LOGIN/...) and its
+ * <metadata> the author; not walked here, so it does not go
+ */
+static int
+is_svg(const unsigned char *d, size_t n)
+{
+	size_t i = 0, k = n < 1024 ? n : 1024;
+
+	if (has_prefix(d, n, "\xef\xbb\xbf", 3))
+		i = 3;
+	while (i < k && strchr(" \t\r\n", d[i]))
+		i++;
+	if (i >= k || d[i] != '<')
+		return 0;
+	return mem_has_ci((const char *)d + i, k - i, "<svg");
+}
+
+/*
  * unwalked - a format whose files carry EXIF or a place that no walker
  * here strips: ISO base media (a phone's HEIC/AVIF photos and MP4/MOV
  * videos: moov's (c)xyz is where it was taken) and TIFF (cameras,
@@ -75,6 +96,8 @@ unwalked(const unsigned char *d, size_t n)
 	};
 
 	if (has_prefix(d, n, "II*\0", 4) || has_prefix(d, n, "MM\0*", 4))
+		return 1;
+	if (is_svg(d, n))
 		return 1;
 	for (int i = 0; n >= 8 && boxes[i]; i++)
 		if (memcmp(d + 4, boxes[i], 4) == 0)
