@@ -252,7 +252,7 @@ dns_fd(struct dns_ctx *d)
 	return ub_fd(d->ub);
 }
 
-/* dns_process - the answers that came in, their queries marked done; -1 error */
+/* dns_process - the answers that came in, their queries done; -1 error */
 int
 dns_process(struct dns_ctx *d)
 {

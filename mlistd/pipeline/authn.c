@@ -69,7 +69,7 @@ struct lookup {
 	char		 qid[QID_LEN + 1];
 	char		*name;
 	struct dns_query *q;
-	int		 seen;		/* authn_service reported it done */
+	int		 seen;		/* its end was reported */
 	long long	 born;		/* mono_ms() */
 };
 
@@ -344,7 +344,7 @@ kept_txt(void *arg, const char *name, struct dns_txt *out, char *why,
 	return dns_query_result(l->q, out, why, wl);
 }
 
-/* authn_busy - is a look-up of this message still out (not answered, not timed out)? */
+/* authn_busy - is a look-up of qid still out (not answered, not timed out)? */
 int
 authn_busy(struct pipeline *p, const char *qid)
 {

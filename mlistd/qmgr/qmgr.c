@@ -530,7 +530,8 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	pfd[1] = (struct pollfd){ .fd = deliver_pollfd(), .events = POLLIN };
 	n += control_pollfds(ctl, pfd + n, CONTROL_MAX_CONNS + 1, &ms);
 	n += workpool_pollfds(pfd + n, WORKPOOL_MAX + 1, &ms);
-	n += authn_pollfds(p, pfd + n, 1, &ms);	/* DNS answers, deadlines */
+	/* the resolver, while a sender's look-ups are out: answers, deadlines */
+	n += authn_pollfds(p, pfd + n, 1, &ms);
 	if (ms >= 0 && ms < wait)
 		wait = ms;	/* a parse's or a connection's deadline */
 	r = poll(pfd, (nfds_t)n, wait);
