@@ -165,3 +165,34 @@ def test_slow_sender_dns_does_not_stop_other_lists(make_instance, sink, slowdns)
     assert re.search(rf"{qid_quick} qmgr: authn level=dkim-aligned source=own", log), log
     # delivered once: the passes it waited for DNS were rolled back, not committed
     assert len(delivered(sink, b"body of slow post")) == 1
+
+
+def test_dns_past_its_timeout_is_tempfail_and_blocks_nobody(make_instance, sink):
+    # answers that never come in time: the post waits (tempfail, retried) as it did when the loop
+    # waited, and meanwhile another list's post goes out at once
+    if DNS["address"] is None:
+        pytest.skip("unbound is not installed (tools/install-deps installs it)")
+    dead = SlowDns(DNS["address"], SLOW, 60)
+    try:
+        arrivals(sink)
+        extra = (f'dns = {{ resolver = "{dead.address}"; trust_anchor = ""; '
+                 f'timeout = 2; }};\n')
+        inst = make_instance(extra=extra, members=(f"alice@{SLOW}",))
+        inst.ctl("list", "create", "other")
+        inst.ctl("member", "add", "other", "bob@example.org")
+        t_slow, qid_slow = send(inst, f"alice@{SLOW}", "demo@lists.example", "stuck post")
+        t_quick, _ = send(inst, "bob@example.org", "other@lists.example", "free post")
+        assert wait_until(lambda: delivered(sink, b"body of free post"), 20), inst.logtext()
+        # well before the stuck post's look-ups time out
+        assert delivered(sink, b"body of free post")[0] - t_quick < 1.5
+        marker = (f"{qid_slow} qmgr: will retry: list=demo post authenticate: sender "
+                  f"authentication: a DNS look-up failed for now (retried) result=tempfail")
+        assert inst.wait_log(marker, 20), inst.logtext()
+        log = inst.logtext()
+        assert f"{qid_slow} qmgr: authn waits for DNS answers" in log
+        # not before dns.timeout: the same deadline as before
+        assert time.time() - t_slow >= 2
+        assert not delivered(sink, b"body of stuck post")
+        assert f"{qid_slow} qmgr: list=demo kind=post" not in log
+    finally:
+        dead.stop()
