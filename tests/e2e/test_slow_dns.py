@@ -149,6 +149,8 @@ def test_slow_sender_dns_does_not_stop_other_lists(make_instance, sink, slowdns)
 
     t_slow, qid_slow = send(inst, f"alice@{SLOW}", "demo@lists.example", "slow post")
     _, qid_quick = send(inst, "bob@example.org", "other@lists.example", "quick post")
+    time.sleep(1.1)     # the next arrival second: queue ids order by it (order.c)
+    send(inst, "carol@example.org", "demo@lists.example", "behind it")
     assert wait_until(lambda: delivered(sink, b"body of quick post"), 20), inst.logtext()
     assert wait_until(lambda: delivered(sink, b"body of slow post"), 20), inst.logtext()
     quick = delivered(sink, b"body of quick post")[0]
@@ -165,6 +167,9 @@ def test_slow_sender_dns_does_not_stop_other_lists(make_instance, sink, slowdns)
     log = inst.logtext()
     assert re.search(rf"{qid_slow} qmgr: authn level=dkim-aligned source=own", log), log
     assert re.search(rf"{qid_quick} qmgr: authn level=dkim-aligned source=own", log), log
+    # its own list's later post waited behind it: a list's posts go out in arrival order
+    assert wait_until(lambda: delivered(sink, b"body of behind it"), 20), inst.logtext()
+    assert delivered(sink, b"body of behind it")[0] >= slow
     # delivered once: the passes it waited for DNS were rolled back, not committed
     assert len(delivered(sink, b"body of slow post")) == 1
 
