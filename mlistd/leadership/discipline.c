@@ -113,8 +113,10 @@ verified(struct pipeline *p, const struct list_cfg *l,
 
 	*answer = 0;
 	if (authn_check(p, e, msg, &au, &why) != OK) {
-		log_info("%s discipline: list=%s %s result=tempfail", p->qid,
-		    l->name, why_text(&why));
+		/* a wait for DNS answers is no event: authn.c logs it */
+		if (!authn_busy(p, p->qid))
+			log_info("%s discipline: list=%s %s result=tempfail",
+			    p->qid, l->name, why_text(&why));
 		return -1;
 	}
 	if (authn_vouches(&au, e->sender) && !au.automatic)

@@ -8,6 +8,14 @@
  * the query runs asynchronously and is cancelled when the time is up, so a
  * dead resolver turns into DNS_TEMP (the post waits) and never into a pass
  * or a permanent failure. The TXT rdata parser checks every length byte.
+ *
+ * Two ways to ask: dns_txt waits for its answer (the tools, the tests);
+ * dns_ask only starts a look-up (struct dns_query) and returns at once,
+ * for the queue manager, which polls dns_fd with its other descriptors,
+ * calls dns_process when it is readable and takes the answer with
+ * dns_query_result once dns_query_done says it is in or its deadline
+ * passed. Both give the same answers: the same deadline, the same
+ * classification, the same DNSSEC validation.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,11 +38,15 @@ struct dns_ctx {
 	int		 timeout_ms;
 };
 
-/* what one asynchronous query left for its caller */
-struct pending {
-	int		 done;
+/* one look-up in flight or answered (dns_ask), or cancelled at its deadline */
+struct dns_query {
+	struct dns_ctx	*d;
+	int		 id;
+	int		 done;		/* unbound called back */
+	int		 cancelled;	/* the deadline passed first */
 	int		 err;
 	struct ub_result *res;
+	long long	 deadline;	/* mono_ms() */
 };
 
 /* dns_status_name - for the log */
@@ -157,37 +169,97 @@ dns_txt_rdata(const unsigned char *rd, size_t n, char *out, size_t outl)
 	return 0;
 }
 
-/* answered - unbound's callback: keep the result for the waiting caller */
+/* answered - unbound's callback: keep the result for whoever asked */
 static void
 answered(void *arg, int err, struct ub_result *res)
 {
-	struct pending *p = arg;
+	struct dns_query *q = arg;
 
-	p->done = 1;
-	p->err = err;
-	p->res = res;
+	q->done = 1;
+	q->err = err;
+	q->res = res;
 }
 
-/* wait_answer - process unbound's replies until done or the deadline */
-static int
-wait_answer(struct dns_ctx *d, struct pending *p)
+/*
+ * dns_ask - start the look-up of name's TXT records and return at once;
+ * NULL (why) if it cannot be asked. Its deadline is the context's timeout
+ * from now.
+ */
+struct dns_query *
+dns_ask(struct dns_ctx *d, const char *name, char *why, size_t wl)
 {
-	long long end = mono_ms() + d->timeout_ms;
-	struct pollfd pfd = { .fd = ub_fd(d->ub), .events = POLLIN };
+	struct dns_query *q = calloc(1, sizeof(*q));
+	int rc;
 
-	while (!p->done) {
-		long long left = end - mono_ms();
-		int rc;
-
-		if (left <= 0)
-			return -1;
-		rc = poll(&pfd, 1, (int)left);
-		if (rc < 0 && errno != EINTR)
-			return -1;
-		if (rc > 0 && ub_process(d->ub) != 0)
-			return -1;
+	if (!q) {
+		snprintf(why, wl, "out of memory");
+		return NULL;
 	}
-	return 0;
+	q->d = d;
+	q->deadline = mono_ms() + d->timeout_ms;
+	rc = ub_resolve_async(d->ub, name, RR_TXT, CLASS_IN, q, answered,
+	    &q->id);
+	if (rc != 0) {
+		snprintf(why, wl, "cannot ask: %s", ub_strerror(rc));
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+/* dns_query_left - ms to q's deadline (0: past, or answered already) */
+long long
+dns_query_left(const struct dns_query *q)
+{
+	long long left = q->deadline - mono_ms();
+
+	return q->done || q->cancelled || left < 0 ? 0 : left;
+}
+
+/* dns_query_done - is q answered, or its deadline past (then a timeout)? */
+int
+dns_query_done(const struct dns_query *q)
+{
+	return dns_query_left(q) == 0;
+}
+
+/* cancel - past the deadline: unbound will not call back for q again */
+static void
+cancel(struct dns_query *q)
+{
+	if (q->done || q->cancelled)
+		return;
+	(void)ub_cancel(q->d->ub, q->id);
+	q->cancelled = 1;
+}
+
+/* dns_query_free - q cancelled if it is still out, and freed */
+void
+dns_query_free(struct dns_query *q)
+{
+	if (!q)
+		return;
+	cancel(q);
+	if (q->res)
+		ub_resolve_free(q->res);
+	free(q);
+}
+
+/* dns_fd - what to poll for answers (readable: call dns_process) */
+int
+dns_fd(struct dns_ctx *d)
+{
+	return ub_fd(d->ub);
+}
+
+/* dns_process - the answers that came in, their queries done; -1 error */
+int
+dns_process(struct dns_ctx *d)
+{
+	/* ub_poll first: ub_process would wait when nothing is there */
+	if (!ub_poll(d->ub))
+		return 0;
+	return ub_process(d->ub) == 0 ? 0 : -1;
 }
 
 /* classify - map unbound's result to a status, records into out */
@@ -223,37 +295,57 @@ classify(const struct ub_result *r, struct dns_txt *out, char *why, size_t wl)
 	return DNS_FOUND;
 }
 
-/* dns_txt - the TXT records of name, within the context's deadline */
+/*
+ * dns_query_result - q's answer into out; a query not answered by its
+ * deadline is cancelled, a timeout. Asked again, the same answer.
+ */
+enum dns_status
+dns_query_result(struct dns_query *q, struct dns_txt *out, char *why,
+    size_t wl)
+{
+	out->n = 0;
+	if (!q->done && dns_query_left(q) == 0)
+		cancel(q);
+	if (!q->done) {
+		snprintf(why, wl, "DNS timeout after %d ms", q->d->timeout_ms);
+		return DNS_TEMP;
+	}
+	if (q->err != 0 || !q->res) {
+		snprintf(why, wl, "resolver: %s", ub_strerror(q->err));
+		return DNS_TEMP;
+	}
+	return classify(q->res, out, why, wl);
+}
+
+/* wait_answer - process unbound's replies until q is done or its deadline */
+static void
+wait_answer(struct dns_query *q)
+{
+	struct pollfd pfd = { .fd = ub_fd(q->d->ub), .events = POLLIN };
+	long long left;
+	int rc;
+
+	while ((left = dns_query_left(q)) > 0) {
+		rc = poll(&pfd, 1, (int)left);
+		if (rc < 0 && errno != EINTR)
+			return;
+		if (rc > 0 && ub_process(q->d->ub) != 0)
+			return;
+	}
+}
+
+/* dns_txt - the TXT records of name, waited for up to the deadline */
 enum dns_status
 dns_txt(void *ctx, const char *name, struct dns_txt *out, char *why, size_t wl)
 {
-	struct dns_ctx *d = ctx;
-	struct pending p = { 0, 0, NULL };
+	struct dns_query *q;
 	enum dns_status st;
-	int id, rc;
 
 	out->n = 0;
-	rc = ub_resolve_async(d->ub, name, RR_TXT, CLASS_IN, &p, answered, &id);
-	if (rc != 0) {
-		snprintf(why, wl, "cannot ask: %s", ub_strerror(rc));
+	if ((q = dns_ask(ctx, name, why, wl)) == NULL)
 		return DNS_TEMP;
-	}
-	if (wait_answer(d, &p) < 0) {
-		/* cancelled: unbound never calls back, p may go out of scope */
-		if (!p.done)
-			ub_cancel(d->ub, id);
-		if (p.res)
-			ub_resolve_free(p.res);
-		snprintf(why, wl, "DNS timeout after %d ms", d->timeout_ms);
-		return DNS_TEMP;
-	}
-	if (p.err != 0 || !p.res) {
-		snprintf(why, wl, "resolver: %s", ub_strerror(p.err));
-		if (p.res)
-			ub_resolve_free(p.res);
-		return DNS_TEMP;
-	}
-	st = classify(p.res, out, why, wl);
-	ub_resolve_free(p.res);
+	wait_answer(q);
+	st = dns_query_result(q, out, why, wl);
+	dns_query_free(q);
 	return st;
 }

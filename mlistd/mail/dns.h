@@ -31,10 +31,21 @@ typedef enum dns_status (*dns_txt_fn)(void *arg, const char *name, struct dns_tx
     char *why, size_t wl);
 
 struct dns_ctx;
+struct dns_query;
 
 struct dns_ctx *dns_open(const struct dns_cfg *, char *why, size_t wl);
 void	dns_close(struct dns_ctx *);
 enum dns_status dns_txt(void *ctx, const char *name, struct dns_txt *, char *why, size_t wl);
+/* the same look-up without waiting: the queue manager's (dns.c) */
+struct dns_query *dns_ask(struct dns_ctx *, const char *name, char *why,
+    size_t wl);
+int	dns_query_done(const struct dns_query *);
+long long dns_query_left(const struct dns_query *);
+enum dns_status dns_query_result(struct dns_query *, struct dns_txt *,
+    char *why, size_t wl);
+void	dns_query_free(struct dns_query *);
+int	dns_fd(struct dns_ctx *);
+int	dns_process(struct dns_ctx *);
 int	dns_txt_rdata(const unsigned char *rd, size_t n, char *out, size_t outl);
 const char *dns_status_name(enum dns_status);
 

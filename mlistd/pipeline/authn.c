@@ -16,6 +16,17 @@
  * that cannot be answered now is TEMPFAIL (the message waits and is tried
  * again), never a pass.
  *
+ * And the queue manager never waits for DNS: a name a message's check asks
+ * for is started (dns_ask) and the check answers TEMPFAIL with
+ * authn_busy() set, like a parse not ready (workpool.c): the pass is
+ * rolled back, the loop polls the resolver (authn_pollfds, authn_service)
+ * with everything else, and handles the message again once the answer is
+ * in or dns.timeout has passed. The next pass finds the answers under the
+ * message's queue id and name (struct lookup), so a sender whose DNS
+ * answers late holds up their own message, not the lists. Each name is
+ * asked once per message; the answers are dropped when a check ends (or,
+ * for a message gone meanwhile, AUTHN_FORGET_MS after their deadline).
+ *
  * A held post tells the moderators how sure the list is of its sender
  * (authn_held_note): a forged From must not reach them looking like the
  * member's own post.
@@ -45,9 +56,34 @@
 #include "pipeline/authn.h"
 #include "pipeline/workpool.h"
 #include "util/log.h"
+#include "util/mono.h"
+
+/* names asked at once, all messages together; more waits for a turn */
+#define AUTHN_LOOKUPS_MAX	1024
+/* a message gone meanwhile: its answers dropped so long after they came */
+#define AUTHN_FORGET_MS		60000
+
+/* a name one message's check asked for: in flight, or its answer */
+struct lookup {
+	struct lookup	*next;
+	char		 qid[QID_LEN + 1];
+	char		*name;
+	struct dns_query *q;
+	int		 seen;		/* its end was reported */
+	long long	 born;		/* mono_ms() */
+};
 
 struct authn_state {
 	struct dns_ctx	*dns;
+	struct lookup	*lk;
+	int		 nlk;
+};
+
+/* what a check's look-ups find: the state, and whether one is still out */
+struct ask {
+	struct authn_state *s;
+	const char	*qid;
+	int		 waiting;
 };
 
 /* authn_level_name - for the log */
@@ -66,12 +102,38 @@ authn_level_name(enum authn_level l)
 	}
 }
 
+/* lookup_free - one look-up, cancelled if it is still out */
+static void
+lookup_free(struct authn_state *s, struct lookup *l)
+{
+	dns_query_free(l->q);
+	free(l->name);
+	free(l);
+	s->nlk--;
+}
+
+/* lookups_drop - qid's look-ups (NULL: all), before the resolver goes */
+static void
+lookups_drop(struct authn_state *s, const char *qid)
+{
+	struct lookup **pp = &s->lk, *l;
+
+	while ((l = *pp) != NULL) {
+		if (!qid || strcmp(l->qid, qid) == 0) {
+			*pp = l->next;
+			lookup_free(s, l);
+		} else
+			pp = &l->next;
+	}
+}
+
 /* authn_state_free - the resolver and the budget */
 void
 authn_state_free(struct authn_state *s)
 {
 	if (!s)
 		return;
+	lookups_drop(s, NULL);
 	dns_close(s->dns);
 	free(s);
 }
@@ -85,6 +147,8 @@ authn_reload(struct pipeline *p)
 {
 	if (!p->authn || !p->authn->dns)
 		return;
+	/* the messages waiting ask again, through the new resolver */
+	lookups_drop(p->authn, NULL);
 	dns_close(p->authn->dns);
 	p->authn->dns = NULL;
 	log_info("NOQUEUE qmgr: authn resolver closed; reopened with the new "
@@ -211,6 +275,146 @@ answer_time(struct pipeline *p, const struct envelope *e)
 	return p->now;
 }
 
+/* lookup_find - qid's look-up of name, or NULL */
+static struct lookup *
+lookup_find(struct authn_state *s, const char *qid, const char *name)
+{
+	for (struct lookup *l = s->lk; l; l = l->next)
+		if (strcmp(l->qid, qid) == 0 && strcmp(l->name, name) == 0)
+			return l;
+	return NULL;
+}
+
+/* lookup_start - ask for name for qid; -1 (why) if it cannot be asked */
+static int
+lookup_start(struct authn_state *s, const char *qid, const char *name,
+    char *why, size_t wl)
+{
+	struct lookup *l;
+
+	if (s->nlk >= AUTHN_LOOKUPS_MAX) {
+		snprintf(why, wl, "%d DNS look-ups out already", s->nlk);
+		return -1;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->name = strdup(name)) == NULL) {
+		free(l);
+		snprintf(why, wl, "out of memory");
+		return -1;
+	}
+	if ((l->q = dns_ask(s->dns, name, why, wl)) == NULL) {
+		free(l->name);
+		free(l);
+		return -1;
+	}
+	snprintf(l->qid, sizeof(l->qid), "%s", qid);
+	l->born = mono_ms();
+	l->next = s->lk;
+	s->lk = l;
+	s->nlk++;
+	return 0;
+}
+
+/*
+ * kept_txt - the verifiers' look-up: the answer this message's earlier
+ * pass asked for, or the look-up started now and DNS_TEMP with the ask
+ * marked waiting (the pass is rolled back; authn_busy says when to come
+ * back)
+ */
+static enum dns_status
+kept_txt(void *arg, const char *name, struct dns_txt *out, char *why,
+    size_t wl)
+{
+	struct ask *a = arg;
+	struct lookup *l = lookup_find(a->s, a->qid, name);
+
+	out->n = 0;
+	if (!l) {
+		if (lookup_start(a->s, a->qid, name, why, wl) < 0)
+			return DNS_TEMP;
+		a->waiting = 1;
+		snprintf(why, wl, "asked; waiting for the answer");
+		return DNS_TEMP;
+	}
+	if (!dns_query_done(l->q)) {
+		a->waiting = 1;
+		snprintf(why, wl, "waiting for the answer");
+		return DNS_TEMP;
+	}
+	return dns_query_result(l->q, out, why, wl);
+}
+
+/* authn_busy - is a look-up of qid still out (not answered, not timed out)? */
+int
+authn_busy(struct pipeline *p, const char *qid)
+{
+	if (!p->authn)
+		return 0;
+	for (struct lookup *l = p->authn->lk; l; l = l->next)
+		if (strcmp(l->qid, qid) == 0 && !dns_query_done(l->q))
+			return 1;
+	return 0;
+}
+
+/*
+ * authn_pollfds - the resolver's descriptor while look-ups are out (at
+ * most max: 0 or 1), and in *ms the nearest deadline
+ */
+int
+authn_pollfds(struct pipeline *p, struct pollfd *pfd, int max, int *ms)
+{
+	long long left, near = -1;
+
+	if (!p->authn || !p->authn->dns || max < 1)
+		return 0;
+	for (struct lookup *l = p->authn->lk; l; l = l->next) {
+		if (dns_query_done(l->q))
+			continue;
+		left = dns_query_left(l->q);
+		near = near < 0 || left < near ? left : near;
+	}
+	if (near < 0)
+		return 0;
+	/* + 1: woken after the deadline, not just before it */
+	if (*ms < 0 || near + 1 < *ms)
+		*ms = (int)near + 1;
+	pfd[0] = (struct pollfd){ .fd = dns_fd(p->authn->dns),
+	    .events = POLLIN };
+	return 1;
+}
+
+/*
+ * authn_service - the answers that came in; 1 if a look-up ended
+ * (answered or timed out) since the last call: its message can go on.
+ * Answers of messages gone meanwhile are dropped.
+ */
+int
+authn_service(struct pipeline *p)
+{
+	struct authn_state *s = p->authn;
+	struct lookup **pp, *l;
+	long long now = mono_ms();
+	long long forget = p->cfg->dns_timeout * 1000LL + AUTHN_FORGET_MS;
+	int ended = 0;
+
+	if (!s || !s->dns || !s->lk)
+		return 0;
+	if (dns_process(s->dns) < 0)
+		log_warn("NOQUEUE qmgr: authn resolver: cannot read answers");
+	for (pp = &s->lk; (l = *pp) != NULL;) {
+		if (dns_query_done(l->q) && !l->seen) {
+			l->seen = 1;
+			ended = 1;
+		}
+		if (l->seen && now - l->born > forget) {
+			*pp = l->next;
+			lookup_free(s, l);
+		} else
+			pp = &l->next;
+	}
+	return ended;
+}
+
 /*
  * authn_check - how sure we are of the From domain. OK (the level in a),
  * TEMPFAIL when DNS cannot answer now (cause in why): the message waits.
@@ -222,6 +426,7 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	struct auth_cfg ac;
 	struct auth_result r;
 	struct authn_state *s;
+	struct ask ask;
 	char err[160];
 	enum result rc;
 
@@ -240,10 +445,22 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	memset(&ac, 0, sizeof(ac));
 	ac.authserv_id = front(e) && p->cfg->authserv_id ? p->cfg->authserv_id : "";
 	ac.trusted_received = p->cfg->trusted_received;
-	ac.txt = dns_txt;
-	ac.txt_arg = s->dns;
+	ac.txt = kept_txt;
+	ac.txt_arg = &ask;
 	ac.now = p->now;
+	ask.s = s;
+	ask.qid = p->qid;
+	ask.waiting = 0;
 	rc = auth_from_domain(&ac, (const char *)msg->data, msg->len, &r);
+	if (ask.waiting) {
+		/* a name not answered yet: the loop goes on, this one waits */
+		why_set(why, "sender authentication: waiting for DNS");
+		log_info("%s qmgr: authn waits for DNS answers (rolled back)",
+		    p->qid);
+		return TEMPFAIL;
+	}
+	/* every answer it needed was in: the next check asks again */
+	lookups_drop(s, p->qid);
 	snprintf(a->reason, sizeof(a->reason), "%s", r.reason);
 	if (rc == TEMPFAIL) {
 		/* the cause names domains: the log keeps only that DNS could not answer */

@@ -2,6 +2,8 @@
 #ifndef MLIST_AUTHN_H
 #define MLIST_AUTHN_H
 
+#include <poll.h>
+
 #include "mail/dmarc.h"
 #include "mail/result.h"
 #include "pipeline/pipeline.h"
@@ -30,6 +32,10 @@ struct authn_state;
 
 enum result authn_check(struct pipeline *, const struct envelope *, const struct buf *msg,
 	    struct authn *, struct why *);
+/* look-ups out while the loop goes on (authn.c): the queue manager's */
+int	authn_busy(struct pipeline *, const char *qid);
+int	authn_pollfds(struct pipeline *, struct pollfd *, int max, int *ms);
+int	authn_service(struct pipeline *);
 int	authn_automatic(const struct envelope *, const struct buf *msg);
 void	authn_own_key(struct authn *, const char *member);
 int	authn_vouches(const struct authn *, const char *addr);

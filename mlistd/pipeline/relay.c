@@ -745,8 +745,10 @@ relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct envelo
 
 	memset(&au, 0, sizeof(au));
 	if (*e->sender && authn_check(p, e, msg, &au, &why) != OK) {
-		log_info("%s qmgr: list=%s to the moderators: %s "
-		    "result=tempfail", p->qid, l->name, why_text(&why));
+		/* a wait for DNS answers is no event: authn.c logs it */
+		if (!authn_busy(p, p->qid))
+			log_info("%s qmgr: list=%s to the moderators: %s "
+			    "result=tempfail", p->qid, l->name, why_text(&why));
 		return TEMPFAIL;
 	}
 	buf_init(&m, 0);

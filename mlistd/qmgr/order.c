@@ -8,9 +8,10 @@
  * in the same turn, and so does every later message to one of *their*
  * lists. So posts to one list are distributed, and its -request and
  * -owner mail handled, in arrival order, and a hostile post delays only
- * its own lists, by at most limits.worker_seconds. A message that waits
- * for something else (DNS, a locked database: TEMPFAIL) is retried on the
- * next turn and holds nothing back, as before.
+ * its own lists, by at most limits.worker_seconds. So does one waiting
+ * for its sender's DNS answers (authn.c), by at most dns.timeout. A message
+ * that failed for something else (a DNS timeout, a locked database:
+ * TEMPFAIL) is retried on the next turn and holds nothing back, as before.
  *
  * A waiting message's lists are remembered, so it is not read again only
  * to learn that it still waits. Lists are kept as "\nNAME\nNAME\n".

@@ -21,7 +21,9 @@
  * No message is waited for: a message whose parse is not ready is rolled
  * back and left while its parse runs in the pool (pipeline/workpool.c),
  * and handled again, from the start, when the answer is in. Mail to its
- * lists waits behind it; other lists' mail goes on (order.c).
+ * lists waits behind it; other lists' mail goes on (order.c). The same for
+ * the DNS look-ups of its sender's authentication (pipeline/authn.c): the
+ * loop polls the resolver, never waits on it.
  *
  * A turn's work is bounded: small messages first (a big one, and later
  * mail to its lists, is left for the second sweep), then at most one big
@@ -54,6 +56,7 @@
 #include "control/server.h"
 #include "delivery/bounce.h"
 #include "delivery/deliver.h"
+#include "pipeline/authn.h"
 #include "pipeline/passrand.h"
 #include "pipeline/route.h"
 #include "pipeline/workpool.h"
@@ -147,11 +150,13 @@ incoming_route(struct pipeline *p, const struct envelope *e, const struct buf *m
 
 /* incoming_held - is it held back unread (it waited before)? */
 static int
-incoming_held(struct order *o, const char *id)
+incoming_held(struct pipeline *p, struct order *o, const char *id)
 {
 	const struct buf *known = order_known(o, id);
 
-	if (!known || (!workpool_busy(id) && !order_blocked(o, known)))
+	/* its parse, or its sender's DNS look-ups, still out: not yet */
+	if (!known || (!workpool_busy(id) && !authn_busy(p, id) &&
+	    !order_blocked(o, known)))
 		return 0;
 	(void)order_wait(o, id, known);
 	return 1;
@@ -215,7 +220,7 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 
 	*len = 0;
 	plain_seen(id);
-	if (incoming_held(o, id))
+	if (incoming_held(p, o, id))
 		return PASS_NONE;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	p->qid = id;
@@ -258,7 +263,8 @@ process_incoming(struct pipeline *p, struct order *o, const char *id,
 	}
 	if (r == OK)
 		r = incoming_route(p, &e, &msg, &quarantine, &first, &why);
-	if (r != OK && workpool_waiting()) {
+	/* stopped for a parse or a DNS answer: undone, tried when it is in */
+	if (r != OK && (workpool_waiting() || authn_busy(p, id))) {
 		incoming_wait(p, o, id, &lists);
 		pass_slow(id, t_read, mono_ms_since(&t0), mono_ms_since(&t0));
 		keep = 1;
@@ -453,6 +459,7 @@ qmgr_turn(struct pipeline *p, struct jobs_state *js, struct order *o)
 
 	p->now = (long long)time(NULL);
 	(void)workpool_service();
+	(void)authn_service(p);
 	workpool_turn();
 	order_turn_begin(o);
 	plain_turn_begin();
@@ -513,16 +520,18 @@ static int
 qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config **cfg, const char *path,
     int wait)
 {
-	struct pollfd pfd[2 + CONTROL_MAX_CONNS + 1 + WORKPOOL_MAX + 1];
+	struct pollfd pfd[2 + CONTROL_MAX_CONNS + 1 + WORKPOOL_MAX + 1 + 1];
 	char drain[256];
 	ssize_t got;
-	int n = 2, ms = -1, r;
+	int n = 2, ms = -1, r, ended;
 
 	pfd[0] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
 	/* a run's last thread writes here: recorded in the next turn */
 	pfd[1] = (struct pollfd){ .fd = deliver_pollfd(), .events = POLLIN };
 	n += control_pollfds(ctl, pfd + n, CONTROL_MAX_CONNS + 1, &ms);
 	n += workpool_pollfds(pfd + n, WORKPOOL_MAX + 1, &ms);
+	/* the resolver, while a sender's look-ups are out: answers, deadlines */
+	n += authn_pollfds(p, pfd + n, 1, &ms);
 	if (ms >= 0 && ms < wait)
 		wait = ms;	/* a parse's or a connection's deadline */
 	r = poll(pfd, (nfds_t)n, wait);
@@ -530,8 +539,11 @@ qmgr_sleep(int wake_fd, struct control *ctl, struct pipeline *p, struct config *
 	control_work_actions(ctl, p, cfg, path);
 	/* a list deleted, a member removed: the runs out send them no more */
 	(void)deliver_prune(p->cfg, p->st);
-	if (workpool_service() || r <= 0 || pfd[1].revents)
-		return 0;	/* a parse or run ended: the next turn now */
+	/* both read, whichever ended: a parse, a look-up, a run */
+	ended = workpool_service();
+	ended |= authn_service(p);
+	if (ended || r <= 0 || pfd[1].revents)
+		return 0;	/* the next turn now */
 	if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 		return 0;
 	while ((got = read(wake_fd, drain, sizeof(drain))) > 0)
