@@ -121,7 +121,7 @@ struct zmsg {
 };
 
 enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER,
-    JS_NOSUBJ, JS_KEYOF, JS_TOKEN, JS_UNNAMED, JS_N };
+    JS_NOSUBJ, JS_KEYOF, JS_TOKEN, JS_UNNAMED, JS_PREAMBLE, JS_N };
 
 /* the child's templates: the one piece a transform uses, as the job sent it */
 static struct notices job_pieces;
@@ -332,6 +332,7 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	l->footer = s[JS_FOOTER];
 	job_pieces.piece[PIECE_NO_SUBJECT] = s[JS_NOSUBJ];	/* checked at load */
 	job_pieces.piece[PIECE_UNNAMED_SENDER] = s[JS_UNNAMED];
+	job_pieces.piece[PIECE_MIME_PREAMBLE] = s[JS_PREAMBLE];
 	c->notices = &job_pieces;
 	l->munge_from = h.munge_from;
 	l->html = h.html;
@@ -696,7 +697,9 @@ job_pack(struct buf *out, const struct transform_in *in,
 	    pg && pg->key_of ? pg->key_of : "",
 	    pg && pg->token_hash ? pg->token_hash : "",
 	    notice_piece_text(in->list ? in->list->notices : NULL,
-	    in->cfg ? in->cfg->notices : NULL, PIECE_UNNAMED_SENDER) };
+	    in->cfg ? in->cfg->notices : NULL, PIECE_UNNAMED_SENDER),
+	    notice_piece_text(in->list ? in->list->notices : NULL,
+	    in->cfg ? in->cfg->notices : NULL, PIECE_MIME_PREAMBLE) };
 	struct job_head h;
 
 	memset(&h, 0, sizeof(h));
