@@ -671,6 +671,14 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_MIME_PREAMBLE, "mime-preamble", "", \
 	    "the line before the first part of a post the list wraps with " \
 	    "its footer") \
+	X(PIECE_FOOTER_DESCRIPTION, "footer-description", "", \
+	    "Content-Description of the part the list adds for its footer") \
+	X(PIECE_FORWARD_EMPTIED, "forward-emptied", "", \
+	    "the text left of a forwarded message every part of which the " \
+	    "list took out") \
+	X(PIECE_A_MEMBER, "a-member", "", \
+	    "the name of a poster whose From gives neither name nor address " \
+	    "(before \" via LIST\")") \
 	X(PIECE_HELD_MODERATED, "held-moderated", "", \
 	    "{reason} of held: the list is moderated") \
 	X(PIECE_HELD_PROBATION, "held-probation", "", \
@@ -778,9 +786,9 @@ int	notice_piece_line(const struct notices *list,
 	    const struct notices *inst, enum piece_id, const struct notice_ctx *,
 	    const char *const *vars, char *out, size_t n);
 int	notice_display(const struct notices *list,
-	    const struct notices *inst, enum piece_id, const struct notice_ctx *,
-	    const char *const *vars, const char *fallback, int quote,
-	    struct buf *out);
+	    const struct notices *inst, enum piece_id,
+	    const struct notice_ctx *, const char *const *vars,
+	    const char *fallback, int quote, struct buf *out);
 int	notice_from(const struct notices *list, const struct notices *inst,
 	    enum piece_id, const struct notice_ctx *, const char *const *vars,
 	    const char *local, struct buf *out);

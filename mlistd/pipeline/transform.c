@@ -454,8 +454,15 @@ munged_from(const struct transform_in *in, const struct hdr *h, struct buf *b)
 	buf_init(&name, 0);
 	display_name(v, &name);
 	first_mailbox(v, addr, sizeof(addr));
-	if (name.len == 0)
-		buf_puts(&name, *addr ? addr : "A member");
+	if (name.len == 0 && *addr)
+		buf_puts(&name, addr);
+	else if (name.len == 0)
+		(void)notice_piece(in->list->notices, in->cfg->notices,
+		    PIECE_A_MEMBER, &(struct notice_ctx){ in->list->name,
+		    in->cfg->hostname }, NULL, &name);
+	while (name.len && (name.data[name.len - 1] == '\n' ||
+	    name.data[name.len - 1] == '\r'))
+		name.len--;
 	buf_printf(&name, " via %s", in->list->name);
 	for (size_t i = 0; i < name.len; i++)
 		ascii &= name.data[i] >= 32 && name.data[i] < 127 && name.data[i] != '"' && name.data[i] != '\\';
@@ -544,7 +551,12 @@ footer_part(const struct transform_in *in, struct buf *b, const char *boundary)
 {
 	buf_printf(b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Transfer-Encoding: 8bit\r\nContent-Disposition: inline\r\n"
-	    "Content-Description: list footer\r\n\r\n", boundary);
+	    "Content-Description: ", boundary);
+	/* [footer-description]: a client shows it, in the list's words */
+	notice_display(in->list->notices, in->cfg->notices,
+	    PIECE_FOOTER_DESCRIPTION, &(struct notice_ctx){ in->list->name,
+	    in->cfg->hostname }, NULL, "list footer", 0, b);
+	buf_puts(b, "\r\n\r\n");
 	footer_text(in, b);
 }
 
@@ -642,8 +654,8 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	transform_list_headers(in->cfg, in->list, b);
 	if (how == FOOT_WRAP) {
 		random_boundary(bnd, sizeof(bnd));
-		buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n",
-		    bnd);
+		buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: "
+		    "multipart/mixed; boundary=\"%s\"\r\n\r\n", bnd);
 		preamble(in, b);
 		buf_printf(b, "--%s\r\n", bnd);
 		for (int i = 0; i < h->n; i++)
@@ -795,10 +807,17 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
     struct transform_out *out)
 {
 	struct rewrite_opts o = { in->cfg->hostname, in->list->html, in->list->strip_signature,
-	    in->list->footer, parse_checked };
+	    in->list->footer, parse_checked, NULL };
 	struct rewrite_result r;
+	struct buf emptied;
 	char *v, *dec = NULL;
 	size_t j = 0;
+
+	buf_init(&emptied, 0);
+	if (notice_piece(in->list->notices, in->cfg->notices,
+	    PIECE_FORWARD_EMPTIED, &(struct notice_ctx){ in->list->name,
+	    in->cfg->hostname }, NULL, &emptied) == 0)
+		o.emptied = buf_cstr(&emptied);
 
 	subject(in, h, &out->part[TP_SUBJECT]);
 	if ((v = hdr_get_value(h, "In-Reply-To")) != NULL)
@@ -833,6 +852,7 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
 	out->part[TP_SCAN] = r.scan;
 	out->part[TP_REMOVED] = r.removed;
 	out->remote = r.remote;
+	buf_free(&emptied);
 }
 
 /*
