@@ -676,9 +676,6 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_FORWARD_EMPTIED, "forward-emptied", "", \
 	    "the text left of a forwarded message every part of which the " \
 	    "list took out") \
-	X(PIECE_A_MEMBER, "a-member", "", \
-	    "the name of a poster whose From gives neither name nor address " \
-	    "(before \" via LIST\")") \
 	X(PIECE_HELD_MODERATED, "held-moderated", "", \
 	    "{reason} of held: the list is moderated") \
 	X(PIECE_HELD_PROBATION, "held-probation", "", \

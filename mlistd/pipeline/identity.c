@@ -636,18 +636,9 @@ identity_munged_from(struct pipeline *p, const struct list_cfg *l,
 		member_free(&m);
 	} else if (rc == STORE_ERR)
 		return -1;
-	if (!*name && poster && *poster)
-		shown_name(poster, name, sizeof(name));
-	else if (!*name && (notice_piece_line(l->notices, p->cfg->notices,
-	    PIECE_A_MEMBER, &(struct notice_ctx){ l->name, p->cfg->hostname },
-	    NULL, disp, sizeof(disp)) < 0 || !*disp))
-		snprintf(name, sizeof(name), "A member");
-	else if (!*name) {
-		for (char *c = disp; *c; c++)	/* one line: a header's */
-			if ((unsigned char)*c < 0x20)
-				*c = ' ';
-		shown_name(disp, name, sizeof(name));
-	}
+	if (!*name)
+		shown_name(poster && *poster ? poster : "A member", name,
+		    sizeof(name));
 	snprintf(disp, sizeof(disp), "%s via %s", name, l->name);
 	head = copy->data ? memmem(copy->data, copy->len, "\r\n\r\n", 4) :
 	    NULL;

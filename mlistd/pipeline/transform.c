@@ -454,15 +454,8 @@ munged_from(const struct transform_in *in, const struct hdr *h, struct buf *b)
 	buf_init(&name, 0);
 	display_name(v, &name);
 	first_mailbox(v, addr, sizeof(addr));
-	if (name.len == 0 && *addr)
-		buf_puts(&name, addr);
-	else if (name.len == 0)
-		(void)notice_piece(in->list->notices, in->cfg->notices,
-		    PIECE_A_MEMBER, &(struct notice_ctx){ in->list->name,
-		    in->cfg->hostname }, NULL, &name);
-	while (name.len && (name.data[name.len - 1] == '\n' ||
-	    name.data[name.len - 1] == '\r'))
-		name.len--;
+	if (name.len == 0)
+		buf_puts(&name, *addr ? addr : "A member");
 	buf_printf(&name, " via %s", in->list->name);
 	for (size_t i = 0; i < name.len; i++)
 		ascii &= name.data[i] >= 32 && name.data[i] < 127 && name.data[i] != '"' && name.data[i] != '\\';

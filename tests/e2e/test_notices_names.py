@@ -186,3 +186,52 @@ def test_the_encrypted_key_token_is_named_by_the_piece(make_instance, sink):
     assert field(enc, "From") == '"Liste demo" <demo-request@lists.example>', head(enc)
     assert b'From: "Liste demo" <demo-request@lists.example>\r\n' in plain, plain
     assert b"demo list" not in enc and b"demo list" not in plain
+
+
+def test_the_footer_parts_description_is_a_piece(make_instance, sink):
+    inst = make_instance(members=("alice@example.org", "bob@example.org"), start=False,
+                         list_settings={"footer": "-- the demo list"})
+    pieces(inst, "[footer-description]\nFußzeile der Liste\n")
+    inst.start()
+    send(inst, b"From: Alice <alice@example.org>\r\nSubject: mixed\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n"
+               b"Content-Type: text/plain\r\n\r\nHello mixed.\r\n--B--\r\n", "alice@example.org")
+    got = wait_until(lambda: to(sink, "bob@example.org", b"Hello mixed."))
+    assert got, inst.logtext()
+    m = email.message_from_bytes(got[0], policy=email.policy.default)
+    foot = [p for p in m.walk() if "the demo list" in (p.get_content() if
+                                                       p.get_content_maintype() == "text" else "")]
+    assert foot and foot[0]["Content-Description"] == "Fußzeile der Liste", got[0]
+    assert b"Content-Description: =?utf-8?B?" in got[0] and b"list footer" not in got[0]
+
+
+def forward_of_a_card(inst):
+    send(inst, b"From: Quill <quill@example.net>\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=\"A\"\r\n\r\n--A\r\n"
+               b"Content-Type: text/plain\r\n\r\nSee below.\r\n--A\r\n"
+               b"Content-Type: message/rfc822\r\n\r\nFrom: x@example.com\r\nSubject: card\r\n"
+               b"Content-Type: text/vcard\r\n\r\nBEGIN:VCARD\r\nEND:VCARD\r\n--A--\r\n",
+         "quill@example.net")
+
+
+def test_an_emptied_forwards_text_is_a_piece(make_instance, sink):
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"},
+                         members=("quill@example.net", "bob@example.org"), start=False)
+    pieces(inst, "[forward-emptied]\n(Die Liste hat alles aus dieser Weiterleitung entfernt.)\n")
+    inst.start()
+    forward_of_a_card(inst)
+    got = wait_until(lambda: to(sink, "bob@example.org", b"See below."))
+    assert got, inst.logtext()
+    assert b"(Die Liste hat alles aus dieser Weiterleitung entfernt.)\r\n" in got[0], got[0]
+    assert b"Content-Transfer-Encoding: 7bit\r\n\r\n(Die Liste" in got[0]
+    assert b"took everything out" not in got[0] and b"VCARD" not in got[0]
+
+
+def test_the_shipped_emptied_forward_is_english(make_instance, sink):
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"},
+                         members=("quill@example.net", "bob@example.org"))
+    forward_of_a_card(inst)
+    got = wait_until(lambda: to(sink, "bob@example.org", b"See below."))
+    assert got, inst.logtext()
+    assert (b"Content-Transfer-Encoding: 7bit\r\n\r\n(The list took everything out of this "
+            b"forwarded message.)\r\n") in got[0], got[0]
