@@ -115,6 +115,7 @@ render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, lo
 	unsigned char r[12];
 	char outer[40], inner[40], hex[25], date[64], num[16], count[16];
 	const char *vars[] = { "issue", num, "count", count, "contents", NULL, NULL };
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
 	struct buf subj, subject, text;
 	time_t t = (time_t)p->now;
 	struct tm tm;
@@ -129,8 +130,7 @@ render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, lo
 	buf_init(&x.body, 0);
 	x.boundary = inner;
 	if (notice_piece_line(l->notices, p->cfg->notices, PIECE_NO_SUBJECT,
-	    &(struct notice_ctx){ l->name, p->cfg->hostname }, NULL,
-	    x.no_subject, sizeof(x.no_subject)) < 0)
+	    &ctx, NULL, x.no_subject, sizeof(x.no_subject)) < 0)
 		return -1;
 	for (int i = 0; i < all->n; i++)
 		if (all->v[i].at >= from)
@@ -149,9 +149,11 @@ render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, lo
 	}
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	buf_printf(m, "From: \"%s digest\" <%s-request@%s>\r\nTo: <%s@%s>\r\n"
+	notice_from(l->notices, p->cfg->notices, PIECE_FROM_DIGEST, &ctx, NULL,
+	    "-request", m);
+	buf_printf(m, "To: <%s@%s>\r\n"
 	    "Subject: %s\r\nDate: %s\r\nMessage-ID: <digest.%s@%s>\r\n",
-	    l->name, l->name, p->cfg->hostname, l->name, p->cfg->hostname, buf_cstr(&subject), date, hex,
+	    l->name, p->cfg->hostname, buf_cstr(&subject), date, hex,
 	    p->cfg->hostname);
 	transform_list_headers(p->cfg, l, m);
 	buf_printf(m, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"

@@ -391,6 +391,7 @@ notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
     const char *subject, const char *extra, const char *rnd, struct buf *m)
 {
 	const char *host = p->cfg->hostname;
+	struct notice_ctx ctx = { l->name, host };
 	char date[64], tohdr[400] = "";
 	struct buf subj;
 
@@ -399,9 +400,12 @@ notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
 	stamp(p->release ? p->release : p->now, date, sizeof(date));
 	buf_init(&subj, 0);
 	notice_subject(subject, &subj);	/* a translation need not be ASCII */
-	buf_printf(m, "From: \"%s list\" <%s-owner@%s>\r\n%sSubject: %s\r\n"
+	/* [from-list]: the display name is the list's words too */
+	notice_from(l->notices, p->cfg->notices, PIECE_FROM_LIST, &ctx, NULL,
+	    "-owner", m);
+	buf_printf(m, "%sSubject: %s\r\n"
 	    "Date: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
-	    "Auto-Submitted: auto-replied\r\n", l->name, l->name, host, tohdr,
+	    "Auto-Submitted: auto-replied\r\n", tohdr,
 	    buf_cstr(&subj), date, rnd, host);
 	/* a post's List-* set: outside an encrypted copy both look the same */
 	transform_list_headers(p->cfg, l, m);

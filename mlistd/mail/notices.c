@@ -530,6 +530,52 @@ notice_piece_line(const struct notices *list, const struct notices *inst,
 	return rc;
 }
 
+/*
+ * notice_display - a piece as a display name (From:) or a header's words,
+ * appended to out: one line, control characters, quotes and backslashes
+ * made spaces (a translation cannot break out of the header); quoted when
+ * ASCII and quote is set, else RFC 2047 encoded-words. fallback when
+ * neither set has the piece or it is empty, which a loaded set never is.
+ */
+int
+notice_display(const struct notices *list, const struct notices *inst,
+    enum piece_id id, const struct notice_ctx *ctx, const char *const *vars,
+    const char *fallback, int quote, struct buf *out)
+{
+	char w[400];
+	int ascii = 1;
+
+	if (notice_piece_line(list, inst, id, ctx, vars, w, sizeof(w)) < 0 ||
+	    !*w)
+		snprintf(w, sizeof(w), "%s", fallback);
+	for (char *c = w; *c; c++) {
+		if ((unsigned char)*c < 0x20 || (quote && (*c == '"' ||
+		    *c == '\\')))
+			*c = ' ';
+		ascii &= (unsigned char)*c < 0x80;
+	}
+	if (!ascii)
+		return notice_subject(w, out);
+	return quote ? buf_printf(out, "\"%s\"", w) : buf_puts(out, w);
+}
+
+/*
+ * notice_from - "From: NAME <local@host>" and its line end, NAME the
+ * piece as notice_display makes it (the list's name if the piece is
+ * missing); local is "" for the list's own address, else a suffix
+ * such as "-owner"
+ */
+int
+notice_from(const struct notices *list, const struct notices *inst,
+    enum piece_id id, const struct notice_ctx *ctx, const char *const *vars,
+    const char *local, struct buf *out)
+{
+	if (buf_puts(out, "From: ") < 0 ||
+	    notice_display(list, inst, id, ctx, vars, ctx->list, 1, out) < 0)
+		return -1;
+	return buf_printf(out, " <%s%s@%s>\r\n", ctx->list, local, ctx->host);
+}
+
 #define REASON_ROW(e, code, piece) { code, piece },
 static const struct {
 	const char	*code;

@@ -656,6 +656,26 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_UNNAMED_SENDER, "unnamed-sender", "", \
 	    "the display name of a post without a From, which the list gives its " \
 	    "own address") \
+	X(PIECE_FROM_LIST, "from-list", "", \
+	    "the display name of the list's own mail: notices, answers, " \
+	    "the keys answer") \
+	X(PIECE_FROM_DIGEST, "from-digest", "", \
+	    "the display name of a digest") \
+	X(PIECE_FROM_MODERATORS, "from-moderators", "", \
+	    "the display name of the moderators' answers and announcements") \
+	X(PIECE_FROM_MODERATORS_NAMED, "from-moderators-named", "name", \
+	    "the same, where leadership.visibility names the moderator") \
+	X(PIECE_SENDER_UNVERIFIED, "sender-unverified", "", \
+	    "X-Mlist-Sender of mail to LIST-owner@ whose From the list could " \
+	    "not verify") \
+	X(PIECE_MIME_PREAMBLE, "mime-preamble", "", \
+	    "the line before the first part of a post the list wraps with " \
+	    "its footer") \
+	X(PIECE_FOOTER_DESCRIPTION, "footer-description", "", \
+	    "Content-Description of the part the list adds for its footer") \
+	X(PIECE_FORWARD_EMPTIED, "forward-emptied", "", \
+	    "the text left of a forwarded message every part of which the " \
+	    "list took out") \
 	X(PIECE_HELD_MODERATED, "held-moderated", "", \
 	    "{reason} of held: the list is moderated") \
 	X(PIECE_HELD_PROBATION, "held-probation", "", \
@@ -762,6 +782,13 @@ const char *notice_piece_text(const struct notices *list,
 int	notice_piece_line(const struct notices *list,
 	    const struct notices *inst, enum piece_id, const struct notice_ctx *,
 	    const char *const *vars, char *out, size_t n);
+int	notice_display(const struct notices *list,
+	    const struct notices *inst, enum piece_id,
+	    const struct notice_ctx *, const char *const *vars,
+	    const char *fallback, int quote, struct buf *out);
+int	notice_from(const struct notices *list, const struct notices *inst,
+	    enum piece_id, const struct notice_ctx *, const char *const *vars,
+	    const char *local, struct buf *out);
 const char *reason_code(enum reason_id);
 void	notice_reason(const struct notices *list, const struct notices *inst,
 	    const struct notice_ctx *, enum reason_id, const char *const *vars,

@@ -130,6 +130,27 @@ display_from(struct buf *b, const char *display, const char *local, const char *
 	buf_printf(b, "From: =?utf-8?B?%s?= <%s@%s>\r\n", enc, local, host);
 }
 
+/*
+ * role_display - the moderators' display name, [from-moderators] or, when
+ * visibility names the moderator, [from-moderators-named]: the list's
+ * words (display_from encodes them if they are not ASCII)
+ */
+static void
+role_display(struct pipeline *p, const struct list_cfg *l, const char *label,
+    char *out, size_t n)
+{
+	const char *vars[] = { "name", label, NULL };
+
+	if (notice_piece_line(l->notices, p->cfg->notices, *label ?
+	    PIECE_FROM_MODERATORS_NAMED : PIECE_FROM_MODERATORS,
+	    &(struct notice_ctx){ l->name, p->cfg->hostname }, vars, out,
+	    n) < 0 || !*out)
+		snprintf(out, n, "%s moderators", l->name);
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = ' ';
+}
+
 /* map_refs - the ids in `ids` (space-separated) that the list knows, as its own ids */
 static void
 map_refs(struct pipeline *p, const struct list_cfg *l, const char *ids, size_t n, struct buf *out, int max)
@@ -206,8 +227,7 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		memset(id, 0, sizeof(*id));
 		id->mode = ID_ROLE;
 		identity_leader(p, l, poster, label, sizeof(label));
-		snprintf(id->display, sizeof(id->display), "%s moderators%s%s%s", l->name, *label ? " (" : "", label,
-		    *label ? ")" : "");
+		role_display(p, l, label, id->display, sizeof(id->display));
 	} else if (who_for(p, l, poster, mode, member, private_to != NULL, id) < 0)
 		return -1;
 	passrand_buf("message-id", r, sizeof(r));	/* the same in each pass */

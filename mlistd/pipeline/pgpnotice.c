@@ -31,6 +31,7 @@ inner(struct pipeline *p, const struct list_cfg *l, const char *to,
     enum notice_id id, const char *const *vars, const char *reply,
     struct buf *ent)
 {
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
 	char date[64];
 	struct buf subject, body, subj;
 	int rc;
@@ -43,10 +44,13 @@ inner(struct pipeline *p, const struct list_cfg *l, const char *to,
 	notice_subject(buf_cstr(&subject), &subj);
 	(void)utc_format(p->now, UTC_RFC5322, EPOCH_DATE, date, sizeof(date));
 	rc = buf_printf(ent, "Content-Type: text/plain; charset=utf-8; "
-	    "protected-headers=\"v1\"\r\nContent-Transfer-Encoding: 8bit\r\n"
-	    "From: \"%s list\" <%s-request@%s>\r\nTo: <%s>\r\n"
-	    "Subject: %s\r\nDate: %s\r\nReply-To: <%s>\r\n\r\n", l->name,
-	    l->name, p->cfg->hostname, to, buf_cstr(&subj), date, reply);
+	    "protected-headers=\"v1\"\r\nContent-Transfer-Encoding: 8bit\r\n");
+	if (rc >= 0)
+		rc = notice_from(l->notices, p->cfg->notices, PIECE_FROM_LIST,
+		    &ctx, NULL, "-request", ent);
+	if (rc >= 0)
+		rc = buf_printf(ent, "To: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
+		    "Reply-To: <%s>\r\n\r\n", to, buf_cstr(&subj), date, reply);
 	for (const char *c = buf_cstr(&body); rc >= 0 && *c; c++)
 		rc = *c == '\n' ? buf_puts(ent, "\r\n") : buf_putc(ent, *c);
 	if (rc >= 0)
@@ -101,6 +105,7 @@ pgpnotice_send(struct pipeline *p, const struct list_cfg *l,
     const char *reply, const struct openpgp_key *key)
 {
 	const char *host = p->cfg->hostname;
+	struct notice_ctx ctx = { l->name, host };
 	struct buf ent, ctype, body, m;
 	unsigned char r[8];
 	char rnd[17], date[64], id[QID_LEN + 1];
@@ -116,11 +121,13 @@ pgpnotice_send(struct pipeline *p, const struct list_cfg *l,
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
 	(void)utc_format(p->now, UTC_RFC5322, EPOCH_DATE, date, sizeof(date));
-	if (buf_printf(&m, "From: \"%s list\" <%s-request@%s>\r\nTo: <%s>\r\n"
+	if (notice_from(l->notices, p->cfg->notices, PIECE_FROM_LIST, &ctx,
+	    NULL, "-request", &m) < 0 ||
+	    buf_printf(&m, "To: <%s>\r\n"
 	    "Subject: ...\r\nDate: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
 	    "Auto-Submitted: auto-replied\r\nPrecedence: list\r\n"
 	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n"
-	    "Content-Type: %s\r\n\r\n", l->name, l->name, host, to, date, rnd,
+	    "Content-Type: %s\r\n\r\n", to, date, rnd,
 	    host, l->name, host, l->name, host, buf_cstr(&ctype)) < 0 ||
 	    buf_append(&m, body.data, body.len) < 0)
 		goto out;

@@ -43,6 +43,7 @@
 
 #include "mail/header.h"
 #include "mail/listpgp.h"
+#include "mail/notices.h"
 #include "mail/openpgp_pseud.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/passrand.h"
@@ -330,8 +331,8 @@ key_from(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
 			hdr_put(&out, &h.f[i]);
 			continue;
 		}
-		buf_printf(&out, "From: \"%s list\" <%s@%s>\r\n", l->name,
-		    l->name, host);
+		notice_from(l->notices, p->cfg->notices, PIECE_FROM_LIST,
+		    &(struct notice_ctx){ l->name, host }, NULL, "", &out);
 		if (!reply)
 			buf_printf(&out, "Reply-To: <%s-request@%s>\r\n",
 			    l->name, host);

@@ -696,9 +696,15 @@ as_it_came(struct pipeline *p, const struct list_cfg *l,
 		hdr_free(&h);
 		return TEMPFAIL;
 	}
-	if (!*who || !authn_vouches(au, who))
-		buf_puts(m, "X-Mlist-Sender: not verified (the list could not "
-		    "verify that the From: address sent this)\r\n");
+	if ((!*who || !authn_vouches(au, who)) &&
+	    (buf_puts(m, "X-Mlist-Sender: ") < 0 ||
+	    notice_display(l->notices, p->cfg->notices,
+	    PIECE_SENDER_UNVERIFIED, &(struct notice_ctx){ l->name,
+	    p->cfg->hostname }, NULL, "not verified", 0, m) < 0 ||
+	    buf_puts(m, "\r\n") < 0)) {
+		hdr_free(&h);
+		return TEMPFAIL;
+	}
 	if (*who)
 		buf_printf(m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name,
 		    handle, p->cfg->hostname);

@@ -650,6 +650,7 @@ plain_clean(struct rw *w, struct buf *t, int top)
 
 static int part_out(struct rw *, const struct mailmime *, int depth, int plain_sibling, int top,
     struct buf *out);
+static void emptied_out(struct rw *, struct buf *);
 static int message_out(struct rw *, const struct mailmime *, const char *ct,
     const char *fname, int depth, struct buf *out);
 static int message_as(struct rw *, const struct mailmime *part,
@@ -842,10 +843,7 @@ message_as(struct rw *w, const struct mailmime *part,
 	forwarded_header(w, msg, &inner);
 	buf_puts(&inner, "MIME-Version: 1.0\r\n");
 	if (!body || part_out(w, body, depth + 1, 0, 0, &inner) == 0)
-		buf_puts(&inner, "Content-Type: text/plain; "
-		    "charset=\"utf-8\"\r\nContent-Transfer-Encoding: 7bit"
-		    "\r\n\r\n(The list took everything out of this "
-		    "forwarded message.)\r\n");
+		emptied_out(w, &inner);
 	headers_out(w, part, !strcmp(ct, "message/global") ? ct :
 	    "message/rfc822", NULL, plain_7bit(&inner) ? "7bit" : "8bit",
 	    fname, out);
@@ -992,6 +990,32 @@ image_clean(struct rw *w, const char *fname, const char *data, size_t len,
 		note(w, what);
 	}
 	return 1;
+}
+
+/*
+ * emptied_out - the one text part left of a forwarded message the list
+ * took every part out of: [forward-emptied] (the English if the job
+ * brought none), CRLF lines, 8bit when a translation is not ASCII
+ */
+static void
+emptied_out(struct rw *w, struct buf *b)
+{
+	const char *t = w->o->emptied && *w->o->emptied ? w->o->emptied :
+	    "(The list took everything out of this forwarded message.)\n";
+	int ascii = 1;
+
+	for (const char *c = t; *c; c++)
+		ascii &= (unsigned char)*c < 0x80;
+	buf_printf(b, "Content-Type: text/plain; charset=\"utf-8\"\r\n"
+	    "Content-Transfer-Encoding: %s\r\n\r\n", ascii ? "7bit" : "8bit");
+	for (const char *c = t; *c; c++) {
+		if (*c == '\n')
+			buf_puts(b, "\r\n");
+		else if (*c != '\r')
+			buf_putc(b, *c);
+	}
+	if (b->len && b->data[b->len - 1] != '\n')
+		buf_puts(b, "\r\n");
 }
 
 /*

@@ -15,6 +15,8 @@ struct rewrite_opts {
 	/* an encoded forwarded message, screened, parsed and range-checked
 	 * (0, *tree to mailmime_free) or not (-1); NULL: such parts go */
 	int		(*parse)(const char *, size_t, struct mailmime **tree);
+	/* [forward-emptied] filled: what is left of an emptied forward */
+	const char	*emptied;
 };
 
 struct rewrite_result {

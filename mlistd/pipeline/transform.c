@@ -353,25 +353,34 @@ transform_list_headers(const struct config *cfg, const struct list_cfg *list, st
 static void
 unnamed_from(const struct transform_in *in, struct buf *b)
 {
-	struct notice_ctx ctx = { in->list->name,
-	    in->cfg ? in->cfg->hostname : "" };
-	char w[200];
-	int ascii = 1;
+	struct notice_ctx ctx = { in->list->name, in->cfg->hostname };
 
-	if (!in->cfg || notice_piece_line(in->list->notices, in->cfg->notices,
-	    PIECE_UNNAMED_SENDER, &ctx, NULL, w, sizeof(w)) < 0 || !*w)
-		snprintf(w, sizeof(w), "%s", in->list->name);
-	for (char *c = w; *c; c++) {
-		if ((unsigned char)*c < 0x20 || *c == '"' || *c == '\\')
-			*c = ' ';
-		ascii &= (unsigned char)*c < 0x80;
+	notice_from(in->list->notices, in->cfg->notices, PIECE_UNNAMED_SENDER,
+	    &ctx, NULL, "", b);
+}
+
+/*
+ * preamble - [mime-preamble], the text before the first part of a post
+ * the list wraps (only a client without MIME shows it), CRLF line ends;
+ * nothing when the piece is empty
+ */
+static void
+preamble(const struct transform_in *in, struct buf *b)
+{
+	struct buf t;
+
+	buf_init(&t, 0);
+	if (notice_piece(in->list->notices, in->cfg->notices,
+	    PIECE_MIME_PREAMBLE, &(struct notice_ctx){ in->list->name,
+	    in->cfg->hostname }, NULL, &t) == 0) {
+		for (size_t i = 0; i < t.len; i++) {
+			if (t.data[i] == '\n')
+				buf_puts(b, "\r\n");
+			else if (t.data[i] != '\r')
+				buf_putc(b, (char)t.data[i]);
+		}
 	}
-	buf_puts(b, "From: ");
-	if (ascii)
-		buf_printf(b, "\"%s\"", w);
-	else
-		notice_subject(w, b);
-	buf_printf(b, " <%s@%s>\r\n", in->list->name, in->cfg->hostname);
+	buf_free(&t);
 }
 
 /*
@@ -535,7 +544,12 @@ footer_part(const struct transform_in *in, struct buf *b, const char *boundary)
 {
 	buf_printf(b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Transfer-Encoding: 8bit\r\nContent-Disposition: inline\r\n"
-	    "Content-Description: list footer\r\n\r\n", boundary);
+	    "Content-Description: ", boundary);
+	/* [footer-description]: a client shows it, in the list's words */
+	notice_display(in->list->notices, in->cfg->notices,
+	    PIECE_FOOTER_DESCRIPTION, &(struct notice_ctx){ in->list->name,
+	    in->cfg->hostname }, NULL, "list footer", 0, b);
+	buf_puts(b, "\r\n\r\n");
 	footer_text(in, b);
 }
 
@@ -633,8 +647,10 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	transform_list_headers(in->cfg, in->list, b);
 	if (how == FOOT_WRAP) {
 		random_boundary(bnd, sizeof(bnd));
-		buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
-		    "This is a multi-part message in MIME format.\r\n--%s\r\n", bnd, bnd);
+		buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: "
+		    "multipart/mixed; boundary=\"%s\"\r\n\r\n", bnd);
+		preamble(in, b);
+		buf_printf(b, "--%s\r\n", bnd);
 		for (int i = 0; i < h->n; i++)
 			if (in_list(&h->f[i], content_fields) && !hdr_is(&h->f[i], "MIME-Version")) {
 				buf_append(b, h->f[i].start, h->f[i].len);
@@ -784,10 +800,17 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
     struct transform_out *out)
 {
 	struct rewrite_opts o = { in->cfg->hostname, in->list->html, in->list->strip_signature,
-	    in->list->footer, parse_checked };
+	    in->list->footer, parse_checked, NULL };
 	struct rewrite_result r;
+	struct buf emptied;
 	char *v, *dec = NULL;
 	size_t j = 0;
+
+	buf_init(&emptied, 0);
+	if (notice_piece(in->list->notices, in->cfg->notices,
+	    PIECE_FORWARD_EMPTIED, &(struct notice_ctx){ in->list->name,
+	    in->cfg->hostname }, NULL, &emptied) == 0)
+		o.emptied = buf_cstr(&emptied);
 
 	subject(in, h, &out->part[TP_SUBJECT]);
 	if ((v = hdr_get_value(h, "In-Reply-To")) != NULL)
@@ -822,6 +845,7 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
 	out->part[TP_SCAN] = r.scan;
 	out->part[TP_REMOVED] = r.removed;
 	out->remote = r.remote;
+	buf_free(&emptied);
 }
 
 /*

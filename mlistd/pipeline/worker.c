@@ -121,7 +121,8 @@ struct zmsg {
 };
 
 enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER,
-    JS_NOSUBJ, JS_KEYOF, JS_TOKEN, JS_UNNAMED, JS_N };
+    JS_NOSUBJ, JS_KEYOF, JS_TOKEN, JS_UNNAMED, JS_PREAMBLE, JS_FOOTDESC,
+    JS_EMPTIED, JS_N };
 
 /* the child's templates: the one piece a transform uses, as the job sent it */
 static struct notices job_pieces;
@@ -332,6 +333,9 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	l->footer = s[JS_FOOTER];
 	job_pieces.piece[PIECE_NO_SUBJECT] = s[JS_NOSUBJ];	/* checked at load */
 	job_pieces.piece[PIECE_UNNAMED_SENDER] = s[JS_UNNAMED];
+	job_pieces.piece[PIECE_MIME_PREAMBLE] = s[JS_PREAMBLE];
+	job_pieces.piece[PIECE_FOOTER_DESCRIPTION] = s[JS_FOOTDESC];
+	job_pieces.piece[PIECE_FORWARD_EMPTIED] = s[JS_EMPTIED];
 	c->notices = &job_pieces;
 	l->munge_from = h.munge_from;
 	l->html = h.html;
@@ -678,6 +682,10 @@ worker_stop(void)
 	zygote_pid = -1;
 }
 
+/* JOB_PIECE - a piece's template for the child (the list's, else ours) */
+#define JOB_PIECE(in, id) notice_piece_text((in)->list ? (in)->list->notices : \
+	NULL, (in)->cfg ? (in)->cfg->notices : NULL, (id))
+
 /*
  * job_pack - the job as the child reads it, into out (one allocation:
  * the list's secret key is in it, and out is zeroed when sent, job_sent)
@@ -696,7 +704,11 @@ job_pack(struct buf *out, const struct transform_in *in,
 	    pg && pg->key_of ? pg->key_of : "",
 	    pg && pg->token_hash ? pg->token_hash : "",
 	    notice_piece_text(in->list ? in->list->notices : NULL,
-	    in->cfg ? in->cfg->notices : NULL, PIECE_UNNAMED_SENDER) };
+	    in->cfg ? in->cfg->notices : NULL, PIECE_UNNAMED_SENDER),
+	    notice_piece_text(in->list ? in->list->notices : NULL,
+	    in->cfg ? in->cfg->notices : NULL, PIECE_MIME_PREAMBLE),
+	    JOB_PIECE(in, PIECE_FOOTER_DESCRIPTION),
+	    JOB_PIECE(in, PIECE_FORWARD_EMPTIED) };
 	struct job_head h;
 
 	memset(&h, 0, sizeof(h));
