@@ -58,6 +58,13 @@ HOOKS_BIN = $(BUILD)/tests/mlistd-test-hooks
 ifneq ($(MLISTD_DEPS_DONE),1)
 all test unit e2e run install man: deps
 	@$(MAKE) --no-print-directory MLISTD_DEPS_DONE=1 $@
+# a file named on the command line (make build/tests/tools/authcheck) goes the same way: its
+# rules exist only in the second make (without this: "No rule to make target")
+FILE_GOALS := $(filter $(BUILD)/%,$(MAKECMDGOALS))
+ifneq ($(FILE_GOALS),)
+$(FILE_GOALS): deps
+	@$(MAKE) --no-print-directory MLISTD_DEPS_DONE=1 $@
+endif
 else
 all: $(ALL_BIN) $(HOOKS_BIN)
 
