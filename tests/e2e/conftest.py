@@ -48,17 +48,49 @@ def wait_until(fn, timeout=20.0):
     return fn()
 
 
+def _port_range():
+    """Ports below the kernel's ephemeral range: a port bind(0) hands out is one the kernel may give
+    any outgoing connection next (a relay's, a client's) before the daemon binds it; seen as a daemon
+    that never listened ("nothing listening on 46493") in a full run."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        eph = 32768
+    return 10000, max(10000 + 4096, min(eph, 65536))
+
+
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free loopback port, never one another pytest-xdist worker can be given (each worker has
+    its own residue modulo 16) nor one given before in this process."""
+    import random
+    lo, hi = _port_range()
+    w = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    mine = int(w) % 16 if w.isdigit() else 0
+    for _ in range(10000):
+        port = random.randrange(lo, hi)
+        if port % 16 != mine or port in _PORTS_GIVEN:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _PORTS_GIVEN.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
-def wait_port(port, timeout=10.0):
+def wait_port(port, timeout=10.0, proc=None):
     end = time.time() + timeout
     while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"mlistd exited before listening on {port}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
                 s.recv(512)
@@ -351,7 +383,13 @@ class Instance:
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen([MLISTD, "-c", self.conf, "-f"], stdout=self.logf, stderr=self.logf,
                                      stdin=subprocess.DEVNULL)     # never a terminal asking (#19)
-        wait_port(self.port)
+        try:
+            wait_port(self.port, proc=self.proc)
+        except RuntimeError as e:
+            self.logf.flush()
+            with open(self.log, "rb") as f:
+                tail = f.read()[-3000:].decode("utf-8", "replace")
+            raise RuntimeError(f"{e}; mlistd exit {self.proc.poll()}, its log ends:\n{tail}") from None
         # changing verbs go to the queue manager's control socket: wait until it listens
         assert wait_until(lambda: self.control_listening(), 20), "no control socket"
         return self
