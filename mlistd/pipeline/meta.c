@@ -491,7 +491,11 @@ inflate_bounded(struct doc *doc, const unsigned char *d, size_t n, int raw,
 	return 0;
 }
 
-/* generic - is the value no one's name (empty, or what a program puts)? */
+/*
+ * generic - is the value no one's name (empty, or what a program puts)?
+ * Excel's author of a threaded comment is "tc={ID}": the person is in
+ * xl/persons/person.xml, which is judged on its own.
+ */
 static int
 generic(const char *v)
 {
@@ -501,6 +505,11 @@ generic(const char *v)
 		"microsoft office user", "microsoft", "openpyxl", NULL
 	};
 
+	size_t n = strlen(v);
+
+	if (n > 5 && strncmp(v, "tc={", 4) == 0 && v[n - 1] == '}' &&
+	    strspn(v + 4, "0123456789abcdefABCDEF-") == n - 5)
+		return 1;
 	for (int k = 0; anyone[k]; k++)
 		if (strcasecmp(v, anyone[k]) == 0)
 			return 1;

@@ -50,6 +50,7 @@ PERSONS = ('<?xml version="1.0"?><personList xmlns="http://schemas.microsoft.com
            'spreadsheetml/2018/threadedcomments"><person displayName="%s" '
            'id="{6A1F0E2B-3C4D-4E5F-8A9B-0C1D2E3F4A5B}" userId="%s" providerId="%s"/>'
            '</personList>')
+TC = "tc={6A1F0E2B-3C4D-4E5F-8A9B-0C1D2E3F4A5B}"
 WML = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 ODF_CONTENT = ('<?xml version="1.0"?><office:document-content xmlns:office="urn:oasis:names:tc:'
                'opendocument:xmlns:office:1.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
@@ -95,7 +96,10 @@ FIXTURES = [
                                                                 "S::quill@ardenwick.example::1",
                                                                 "AD")))),
     ("XLSX_CLEAN", xlsx(("xl/comments1.xml", XCOMMENTS % (SML, "Author")),
-                        ("xl/comments12.xml", XCOMMENTS % (SML, "")))),
+                        ("xl/comments12.xml", XCOMMENTS % (SML, "")),
+                        # a threaded comment's stand-in: its person is in person.xml
+                        ("xl/comments3.xml", XCOMMENTS % (SML, TC)))),
+    ("XLSX_TC_NAME", xlsx(("xl/comments1.xml", XCOMMENTS % (SML, "tc={Quill Ardenwick}")))),
     # Word: a tracked change in a header
     ("DOCX_HEADER_TRACKED", doc([("[Content_Types].xml", "<Types/>"),
                                  ("word/document.xml", '<w:document %s><w:body><w:p><w:bookmarkStart '

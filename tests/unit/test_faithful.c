@@ -516,6 +516,8 @@ static const struct {
 	{ "xlsx person id", XLSX_PERSON_ID, XLSX_PERSON_ID_LEN, 1,
 	    "person.xml" },
 	{ "xlsx clean", XLSX_CLEAN, XLSX_CLEAN_LEN, 0, NULL },
+	{ "xlsx tc name", XLSX_TC_NAME, XLSX_TC_NAME_LEN, 1,
+	    "commentsN.xml" },
 	{ "docx header", DOCX_HEADER_TRACKED, DOCX_HEADER_TRACKED_LEN, 1,
 	    "headerN.xml" },
 	{ "odp annotation", ODP_ANNOTATION, ODP_ANNOTATION_LEN, 1,
