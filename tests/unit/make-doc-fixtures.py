@@ -111,6 +111,16 @@ FIXTURES = [
     # LibreOffice Impress: a comment on a slide (content.xml)
     ("ODP_ANNOTATION", odp('<office:annotation><dc:creator>Quill Ardenwick</dc:creator><dc:date>'
                            '2026-12-01T10:00:00</dc:date><text:p>check</text:p></office:annotation>')),
+    # Impress writing only the initials; a comment in a text's header (styles.xml)
+    ("ODP_INITIALS", odp('<office:annotation><dc:creator></dc:creator><meta:creator-initials>'
+                         'QA</meta:creator-initials><text:p>check</text:p></office:annotation>')),
+    ("ODT_STYLES", doc([("mimetype", "application/vnd.oasis.opendocument.text"),
+                        ("content.xml", "<x>Hello</x>"), ("meta.xml", META % ""),
+                        ("styles.xml", '<office:document-styles><office:master-styles>'
+                         '<style:master-page style:name="Standard"><style:header><text:p>'
+                         '<office:annotation><dc:creator>Quill Ardenwick</dc:creator>'
+                         '</office:annotation></text:p></style:header></style:master-page>'
+                         '</office:master-styles></office:document-styles>')])),
     ("ODP_CLEAN", odp('<office:annotation><dc:creator></dc:creator><text:p>check</text:p>'
                       '</office:annotation>')),
 

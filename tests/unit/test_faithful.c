@@ -522,6 +522,8 @@ static const struct {
 	    "headerN.xml" },
 	{ "odp annotation", ODP_ANNOTATION, ODP_ANNOTATION_LEN, 1,
 	    "content.xml" },
+	{ "odp initials", ODP_INITIALS, ODP_INITIALS_LEN, 1, "content.xml" },
+	{ "odt styles", ODT_STYLES, ODT_STYLES_LEN, 1, "styles.xml" },
 	{ "odp clean", ODP_CLEAN, ODP_CLEAN_LEN, 0, NULL },
 };
 
