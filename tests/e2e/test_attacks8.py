@@ -7,11 +7,11 @@ Found on b2c4862: 11 findings. Fixed on this branch (the tests now guard them): 
 moderators from <> went as it came (receipts, reply fields, no handle, no mark), 2 a domain's
 DKIM signature vouched for every mailbox of the domain (the envelope names a neighbour), 4 HEIC,
 MP4/MOV, TIFF and PNG's non-drawing chunks left with their GPS, 5 private mail to a pseudonym
-had no limit, 6 comment and tracked-change authors in Word/LibreOffice files, 7 a photo pasted
-into HTML as a data: URL kept its EXIF, 8 an attachment's path named the author's login, 9 a
-moderator's Reply All reached the writer's To/Cc addresses, 10 a PDF comment's /T (the
-commenter's name), 11 a GIF's comment and XMP blocks. Still xfail: 3 (a DSN for another
-member with the Message-ID every copy carries).
+had no limit, 6 comment and tracked-change authors in Word/Excel/PowerPoint/LibreOffice files,
+7 a photo pasted into HTML as a data: URL kept its EXIF, 8 an attachment's path named the
+author's login, 9 a moderator's Reply All reached the writer's To/Cc addresses, 10 a PDF
+comment's /T (the commenter's name), 11 a GIF's comment and XMP blocks. Still xfail: 3 (a DSN
+for another member with the Message-ID every copy carries).
 """
 import email
 import email.policy
