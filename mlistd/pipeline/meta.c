@@ -15,9 +15,11 @@
  * so meta_document only says what in them names a person; the caller
  * holds or refuses the post (list setting documents_with_author). Their
  * properties are read after inflating them (zlib): the zip entries
- * meta.xml, docProps/core.xml and docProps/app.xml, the names Word and
- * LibreOffice write on comments and tracked changes (word/comments.xml,
- * word/document.xml, word/people.xml, xl/comments1.xml, content.xml),
+ * meta.xml, docProps/core.xml and docProps/app.xml, the names Word,
+ * Excel, PowerPoint and LibreOffice write on comments and tracked changes
+ * (word/comments.xml, document.xml, headerN/footerN.xml, footnotes.xml,
+ * endnotes.xml, people.xml; xl/commentsN.xml, xl/persons/person.xml;
+ * ppt/commentAuthors.xml, ppt/authors.xml; content.xml, styles.xml),
  * and a PDF's object and metadata streams (/Author, XMP, and the /T of
  * each comment); an empty or generic author
  * ("user") passes.
@@ -419,6 +421,7 @@ struct doc {
 	size_t	 total;			/* bytes inflated so far */
 	int	 streams;
 	int	 found;			/* 1 names someone, -1 unreadable */
+	const char *const *extra;	/* more names that name, this entry */
 };
 
 /* doc_say - record the first finding (a name beats "unreadable") */
@@ -488,7 +491,11 @@ inflate_bounded(struct doc *doc, const unsigned char *d, size_t n, int raw,
 	return 0;
 }
 
-/* generic - is the value no one's name (empty, or what a program puts)? */
+/*
+ * generic - is the value no one's name (empty, or what a program puts)?
+ * Excel's author of a threaded comment is "tc={ID}": the person is in
+ * xl/persons/person.xml, which is judged on its own.
+ */
 static int
 generic(const char *v)
 {
@@ -498,6 +505,11 @@ generic(const char *v)
 		"microsoft office user", "microsoft", "openpyxl", NULL
 	};
 
+	size_t n = strlen(v);
+
+	if (n > 5 && strncmp(v, "tc={", 4) == 0 && v[n - 1] == '}' &&
+	    strspn(v + 4, "0123456789abcdefABCDEF-") == n - 5)
+		return 1;
 	for (int k = 0; anyone[k]; k++)
 		if (strcasecmp(v, anyone[k]) == 0)
 			return 1;
@@ -527,13 +539,28 @@ judge_value(struct doc *doc, const unsigned char *v, size_t n,
 		doc_say(doc, 1, what);
 }
 
-/* naming - is the element or attribute (local name) one that names? */
+/* listed - is the n-byte q one of the names of the NULL-ended list? */
 static int
-naming(const unsigned char *q, size_t n)
+listed(const char *const *names, const unsigned char *q, size_t n)
+{
+	for (int k = 0; names && names[k]; k++)
+		if (strlen(names[k]) == n && memcmp(q, names[k], n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * naming - is the element or attribute (local name) one that names, in
+ * every entry or in this one (a PowerPoint author's "name": the same word
+ * names a style or a bookmark elsewhere)?
+ */
+static int
+naming(const struct doc *doc, const unsigned char *q, size_t n)
 {
 	static const char *const names[] = {
 		"creator", "initial-creator", "printed-by", "lastModifiedBy",
-		"Author", "Company", "Manager", "author", "userId", NULL
+		"Author", "Company", "Manager", "author", "userId",
+		"creator-initials", NULL
 	};
 	const unsigned char *c;
 
@@ -541,10 +568,7 @@ naming(const unsigned char *q, size_t n)
 		n -= (size_t)(c + 1 - q);
 		q = c + 1;
 	}
-	for (int k = 0; names[k]; k++)
-		if (strlen(names[k]) == n && memcmp(q, names[k], n) == 0)
-			return 1;
-	return 0;
+	return listed(names, q, n) || listed(doc->extra, q, n);
 }
 
 /* find_at - the index of the first s at or after i, or n */
@@ -662,7 +686,7 @@ xml_attrs(struct doc *doc, const unsigned char *d, size_t n, size_t i,
 		if (i >= n)
 			return n;
 		e = find_at(d, n, i + 1, d[i] == '"' ? "\"" : "'");
-		if (naming(d + a, al))
+		if (naming(doc, d + a, al))
 			judge_value(doc, d + i + 1, e - (i + 1), what);
 		i = e < n ? e + 1 : n;
 	}
@@ -689,7 +713,7 @@ xml_judge(struct doc *doc, const unsigned char *d, size_t n, const char *what)
 			;
 		ql = i - q;
 		i = xml_attrs(doc, d, n, i, what);
-		if (i >= n || !naming(d + q, ql) || d[i - 1] == '/')
+		if (i >= n || !naming(doc, d + q, ql) || d[i - 1] == '/')
 			continue;
 		buf_reset(&v);
 		i = xml_text(d, n, i + 1, d + q, ql, &v, &closed);
@@ -933,29 +957,70 @@ pdf_judge(struct doc *doc, const unsigned char *d, size_t n)
 	}
 }
 
-/* the zip entries that hold a document's properties, and what they say */
+/* the names that name in PowerPoint's and Excel's author lists only */
+static const char *const ppt_authors[] = { "name", "initials", NULL };
+static const char *const xl_persons[] = { "displayName", NULL };
+
+/*
+ * the zip entries that hold a document's properties, what they say, and
+ * the names that name there besides naming()'s; a '#' in a name stands
+ * for any digits (xl/comments1.xml, comments2.xml, ...; none too)
+ */
 static const struct {
 	const char *name, *what;
+	const char *const *extra;
 } props[] = {
 	{ "meta.xml", "its document properties (meta.xml: the author, as "
-	    "LibreOffice records them)" },
+	    "LibreOffice records them)", NULL },
 	{ "docProps/core.xml", "its document properties (docProps/core.xml: "
-	    "the author and who last saved it, as Word records them)" },
+	    "the author and who last saved it, as Word records them)", NULL },
 	{ "docProps/app.xml", "its document properties (docProps/app.xml: "
-	    "the company or manager)" },
+	    "the company or manager)", NULL },
 	/* a name on each comment and tracked change, an account per author */
 	{ "word/comments.xml", "the names on its comments "
-	    "(word/comments.xml)" },
+	    "(word/comments.xml)", NULL },
 	{ "word/document.xml", "the names on its tracked changes "
-	    "(word/document.xml)" },
+	    "(word/document.xml)", NULL },
+	{ "word/header#.xml", "the names on the tracked changes in its "
+	    "headers (word/headerN.xml)", NULL },
+	{ "word/footer#.xml", "the names on the tracked changes in its "
+	    "footers (word/footerN.xml)", NULL },
+	{ "word/footnotes.xml", "the names on the tracked changes in its "
+	    "footnotes (word/footnotes.xml)", NULL },
+	{ "word/endnotes.xml", "the names on the tracked changes in its "
+	    "endnotes (word/endnotes.xml)", NULL },
 	{ "word/people.xml", "the accounts of its authors "
-	    "(word/people.xml)" },
-	{ "xl/comments1.xml", "the names on its comments "
-	    "(xl/comments1.xml)" },
+	    "(word/people.xml)", NULL },
+	{ "xl/comments#.xml", "the names on its comments "
+	    "(xl/commentsN.xml)", NULL },
+	{ "xl/persons/person#.xml", "the names and accounts of the people in "
+	    "its threaded comments (xl/persons/person.xml)", xl_persons },
+	{ "ppt/commentAuthors.xml", "the names of its commenters "
+	    "(ppt/commentAuthors.xml)", ppt_authors },
+	{ "ppt/authors.xml", "the names and accounts of its commenters "
+	    "(ppt/authors.xml)", ppt_authors },
 	{ "content.xml", "the names on its comments or tracked changes "
-	    "(content.xml, as LibreOffice records them)" },
-	{ NULL, NULL }
+	    "(content.xml, as LibreOffice records them)", NULL },
+	{ "styles.xml", "the names on the comments in its headers or master "
+	    "pages (styles.xml, as LibreOffice records them)", NULL },
+	{ NULL, NULL, NULL }
 };
+
+/* entry_is - is the n-byte zip entry name p the name pattern pat? */
+static int
+entry_is(const unsigned char *p, size_t n, const char *pat)
+{
+	size_t i = 0;
+
+	for (; *pat; pat++) {
+		if (*pat == '#') {
+			while (i < n && p[i] >= '0' && p[i] <= '9')
+				i++;
+		} else if (i >= n || p[i++] != (unsigned char)*pat)
+			return 0;
+	}
+	return i == n;
+}
 
 /*
  * zip_entry - read the entry whose central record is at c: stored or
@@ -1024,10 +1089,13 @@ zip_judge(struct doc *doc, const unsigned char *d, size_t n)
 		fl = LE(d + cd + 28, 2);
 		if (cd + 46 + fl > e)
 			return;
-		for (int p = 0; props[p].name; p++)
-			if (fl == strlen(props[p].name) &&
-			    memcmp(d + cd + 46, props[p].name, fl) == 0)
-				zip_entry(doc, d, n, cd, props[p].what);
+		for (int p = 0; props[p].name; p++) {
+			if (!entry_is(d + cd + 46, fl, props[p].name))
+				continue;
+			doc->extra = props[p].extra;
+			zip_entry(doc, d, n, cd, props[p].what);
+			doc->extra = NULL;
+		}
 		cd += 46 + fl + LE(d + cd + 30, 2) + LE(d + cd + 32, 2);
 	}
 }
@@ -1042,7 +1110,7 @@ int
 meta_document(const unsigned char *d, size_t n, char *what, size_t wl)
 {
 	size_t head = n < 1024 ? n : 1024;
-	struct doc doc = { what, wl, 0, 0, 0 };
+	struct doc doc = { what, wl, 0, 0, 0, NULL };
 
 	if (head >= 5 && memmem(d, head, "%PDF-", 5))
 		pdf_judge(&doc, d, n);

@@ -7,11 +7,11 @@ Found on b2c4862: 11 findings. Fixed on this branch (the tests now guard them): 
 moderators from <> went as it came (receipts, reply fields, no handle, no mark), 2 a domain's
 DKIM signature vouched for every mailbox of the domain (the envelope names a neighbour), 4 HEIC,
 MP4/MOV, TIFF and PNG's non-drawing chunks left with their GPS, 5 private mail to a pseudonym
-had no limit, 6 comment and tracked-change authors in Word/LibreOffice files, 7 a photo pasted
-into HTML as a data: URL kept its EXIF, 8 an attachment's path named the author's login, 9 a
-moderator's Reply All reached the writer's To/Cc addresses, 10 a PDF comment's /T (the
-commenter's name), 11 a GIF's comment and XMP blocks. Still xfail: 3 (a DSN for another
-member with the Message-ID every copy carries).
+had no limit, 6 comment and tracked-change authors in Word/Excel/PowerPoint/LibreOffice files,
+7 a photo pasted into HTML as a data: URL kept its EXIF, 8 an attachment's path named the
+author's login, 9 a moderator's Reply All reached the writer's To/Cc addresses, 10 a PDF
+comment's /T (the commenter's name), 11 a GIF's comment and XMP blocks. Still xfail: 3 (a DSN
+for another member with the Message-ID every copy carries).
 """
 import email
 import email.policy
@@ -368,6 +368,72 @@ def test_document_comments_and_changes_name_their_author_too(make_instance, sink
     assert wait_until(lambda: to(sink, BOB, mark) or to(sink, ALICE, b"draft.docx")), \
         inst.logtext()[-2000:]
     assert to(sink, BOB, mark) == [], "the document went out with the name in it"
+
+
+def ooxml(*entries):
+    """a PowerPoint or Excel file whose properties name nobody, with more (name, XML) entries"""
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        z.writestr("docProps/core.xml", '<?xml version="1.0"?><cp:coreProperties '
+                   'xmlns:cp="c" xmlns:dc="d"><dc:creator></dc:creator></cp:coreProperties>')
+        for name, text in entries:
+            z.writestr(name, text)
+    return out.getvalue()
+
+
+OOXML = "application/vnd.openxmlformats-officedocument."
+# (file name, content type, the document, the part of it alice is told about)
+NAMED_OFFICE = {
+    "pptx": ("slides.pptx", OOXML + "presentationml.presentation", ooxml(
+        ("ppt/slides/slide1.xml", '<?xml version="1.0"?><p:sld xmlns:p="p"><p:cSld><p:spTree>'
+         '<p:nvSpPr><p:cNvPr id="2" name="Title 1"/></p:nvSpPr></p:spTree></p:cSld></p:sld>'),
+        ("ppt/commentAuthors.xml", '<?xml version="1.0"?><p:cmAuthorLst xmlns:p="p">'
+         '<p:cmAuthor id="1" name="Rosa Luxemburg" initials="RL" lastIdx="1" clrIdx="0"/>'
+         '</p:cmAuthorLst>')), "commentAuthors.xml"),
+    "xlsx": ("figures.xlsx", OOXML + "spreadsheetml.sheet", ooxml(
+        ("xl/workbook.xml", '<?xml version="1.0"?><workbook/>'),
+        ("xl/comments1.xml", '<?xml version="1.0"?><comments><authors><author>tc={6A1F0E2B-'
+         '3C4D-4E5F-8A9B-0C1D2E3F4A5B}</author></authors></comments>'),
+        ("xl/threadedComments/threadedComment1.xml", '<?xml version="1.0"?><ThreadedComments>'
+         '<threadedComment ref="A1" personId="{6A1F0E2B-3C4D-4E5F-8A9B-0C1D2E3F4A5B}"/>'
+         '</ThreadedComments>'),
+        ("xl/persons/person.xml", '<?xml version="1.0"?><personList><person displayName='
+         '"Rosa Luxemburg" id="{6A1F0E2B-3C4D-4E5F-8A9B-0C1D2E3F4A5B}" userId='
+         '"rosa@spartakus.example" providerId="AD"/></personList>')), "person.xml"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NAMED_OFFICE))
+def test_slides_and_sheets_comments_name_their_author_too(make_instance, sink, kind):
+    """Finding 6 read Word's comments only. PowerPoint lists every commenter by name in
+    ppt/commentAuthors.xml (ppt/authors.xml, with her account, for the new comments); Excel
+    keeps the people of threaded comments, name and mail address, in xl/persons/person.xml.
+    A pseudonymous member's slides or sheet with one comment went to every member with her
+    name in it."""
+    import base64
+    fname, ctype, data, part = NAMED_OFFICE[kind]
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"})
+    b = "doc8"
+    raw = (f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: the draft\r\nMIME-Version: 1.0\r\n"
+           f"Content-Type: multipart/mixed; boundary={b}\r\n\r\n"
+           f"--{b}\r\nContent-Type: text/plain\r\n\r\nThe draft, MARK6{kind}.\r\n"
+           f"--{b}\r\nContent-Type: {ctype}; name=\"{fname}\"\r\n"
+           f"Content-Disposition: attachment; filename=\"{fname}\"\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(data).decode().replace("\n", "\r\n")
+           + f"--{b}--\r\n")
+    send(inst, raw, ALICE)
+    mark = f"MARK6{kind}".encode()
+    # either it went out, or alice is told about the document first
+    assert wait_until(lambda: to(sink, BOB, mark) or to(sink, ALICE, fname.encode())), \
+        inst.logtext()[-2000:]
+    assert to(sink, BOB, mark) == [], f"the {kind} went out with the name in it"
+    told = to(sink, ALICE, fname.encode())[0]
+    assert part.encode() in told, told.decode(errors="replace")[-1500:]
+    assert b"Rosa Luxemburg" not in told
 
 
 # ---- finding 7: a photo pasted into HTML keeps its EXIF -------------------------------------

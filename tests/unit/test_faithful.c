@@ -504,6 +504,27 @@ static const struct {
 	{ "odt author", ODT_AUTHOR, ODT_AUTHOR_LEN, 1, "meta.xml" },
 	{ "odt clean", ODT_CLEAN, ODT_CLEAN_LEN, 0, NULL },
 	{ "plain zip", ZIPPLAIN, ZIPPLAIN_LEN, 0, NULL },
+	/* comments: PowerPoint's, Excel's, a Word header's, Impress's */
+	{ "pptx comment author", PPTX_CM_AUTHOR, PPTX_CM_AUTHOR_LEN, 1,
+	    "commentAuthors.xml" },
+	{ "pptx authors", PPTX_AUTHORS, PPTX_AUTHORS_LEN, 1,
+	    "ppt/authors.xml" },
+	{ "pptx clean", PPTX_CLEAN, PPTX_CLEAN_LEN, 0, NULL },
+	{ "xlsx comments2", XLSX_COMMENTS2, XLSX_COMMENTS2_LEN, 1,
+	    "commentsN.xml" },
+	{ "xlsx person", XLSX_PERSON, XLSX_PERSON_LEN, 1, "person.xml" },
+	{ "xlsx person id", XLSX_PERSON_ID, XLSX_PERSON_ID_LEN, 1,
+	    "person.xml" },
+	{ "xlsx clean", XLSX_CLEAN, XLSX_CLEAN_LEN, 0, NULL },
+	{ "xlsx tc name", XLSX_TC_NAME, XLSX_TC_NAME_LEN, 1,
+	    "commentsN.xml" },
+	{ "docx header", DOCX_HEADER_TRACKED, DOCX_HEADER_TRACKED_LEN, 1,
+	    "headerN.xml" },
+	{ "odp annotation", ODP_ANNOTATION, ODP_ANNOTATION_LEN, 1,
+	    "content.xml" },
+	{ "odp initials", ODP_INITIALS, ODP_INITIALS_LEN, 1, "content.xml" },
+	{ "odt styles", ODT_STYLES, ODT_STYLES_LEN, 1, "styles.xml" },
+	{ "odp clean", ODP_CLEAN, ODP_CLEAN_LEN, 0, NULL },
 };
 
 /* judge - meta_document on the n bytes of d, from a private copy (ASan sees over-reads) */
