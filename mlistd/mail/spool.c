@@ -593,37 +593,69 @@ spool_exists(struct spool *sp, enum spool_dir where, const char *id)
 	return access(path, F_OK) == 0;
 }
 
+/* a listed file: its id and when it was written (its arrival) */
+struct listed {
+	char		*id;
+	struct timespec	 at;
+};
+
+/* listed_cmp - oldest written first; the same instant: by id */
 static int
-id_cmp(const void *a, const void *b)
+listed_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const struct listed *x = a, *y = b;
+
+	if (x->at.tv_sec != y->at.tv_sec)
+		return x->at.tv_sec < y->at.tv_sec ? -1 : 1;
+	if (x->at.tv_nsec != y->at.tv_nsec)
+		return x->at.tv_nsec < y->at.tv_nsec ? -1 : 1;
+	return strcmp(x->id, y->id);
 }
 
-/* spool_list - queue ids in a directory, oldest first */
+/*
+ * spool_list - queue ids in a directory, oldest first: in the order the
+ * files were written (a file here is written once, then renamed in), the
+ * id breaking ties. A queue id orders only by the second it was made
+ * (then 64 random bits), so two posts to one list in the same second were
+ * handled in either order. O(n log n), one fstatat a file; a file gone
+ * between readdir and its stat is not listed.
+ */
 int
 spool_list(struct spool *sp, enum spool_dir where, char ***out)
 {
 	DIR *d;
 	struct dirent *de;
-	char **ids = NULL, **n;
+	struct listed *l = NULL, *n;
+	struct stat st;
+	char **ids;
 	int cnt = 0;
 
 	*out = NULL;
 	if ((d = opendir(sp->dir[where])) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (!spool_id_valid(de->d_name))
+		if (!spool_id_valid(de->d_name) || fstatat(dirfd(d), de->d_name,
+		    &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if ((n = realloc(ids, sizeof(*ids) * (size_t)(cnt + 1))) == NULL)
+		if ((n = realloc(l, sizeof(*l) * (size_t)(cnt + 1))) == NULL)
 			break;
-		ids = n;
-		if ((ids[cnt] = strdup(de->d_name)) == NULL)
+		l = n;
+		if ((l[cnt].id = strdup(de->d_name)) == NULL)
 			break;
-		cnt++;
+		l[cnt++].at = st.st_mtim;
 	}
 	closedir(d);
 	if (cnt)
-		qsort(ids, (size_t)cnt, sizeof(*ids), id_cmp);
+		qsort(l, (size_t)cnt, sizeof(*l), listed_cmp);
+	if ((ids = malloc(sizeof(*ids) * (size_t)(cnt + 1))) == NULL) {
+		for (int i = 0; i < cnt; i++)
+			free(l[i].id);
+		free(l);
+		return -1;
+	}
+	for (int i = 0; i < cnt; i++)
+		ids[i] = l[i].id;
+	free(l);
 	*out = ids;
 	return cnt;
 }

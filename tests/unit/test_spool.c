@@ -1,5 +1,6 @@
 /* test_spool.c - encrypted spool files: round trip, tamper detection, no plaintext on disk. */
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include "testutil.h"
@@ -52,6 +53,35 @@ put(size_t n, char id[QID_LEN + 1])
 	memcpy(id, w.id, QID_LEN + 1);
 	envelope_free(&e);
 }
+
+/*
+ * listed in the order written, not by id: a queue id orders only by its
+ * second, then random bits, so 20 messages spooled in one second came in
+ * any order; each one's file is dated a second apart here (set, so a
+ * coarse clock cannot tie them)
+ */
+START_TEST(listed_in_the_order_written)
+{
+	char id[20][QID_LEN + 1], path[2 * PATH_MAX], **ids;
+	struct timespec ts[2] = { { 0, 0 }, { 0, 0 } };
+	int n, rev = 0;
+
+	for (int i = 0; i < 20; i++) {
+		put(10, id[i]);
+		snprintf(path, sizeof(path), "%s/%s", sp.dir[SPOOL_INCOMING], id[i]);
+		ts[0].tv_sec = ts[1].tv_sec = 1700000000 + i;
+		ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+		if (i > 0 && strcmp(id[i], id[i - 1]) < 0)
+			rev++;
+	}
+	ck_assert_int_gt(rev, 0);	/* the ids alone would reorder them */
+	n = spool_list(&sp, SPOOL_INCOMING, &ids);
+	ck_assert_int_eq(n, 20);
+	for (int i = 0; i < 20; i++)
+		ck_assert_str_eq(ids[i], id[i]);
+	spool_list_free(ids, n);
+}
+END_TEST
 
 START_TEST(round_trip_sizes)
 {
@@ -200,6 +230,7 @@ main(void)
 	tcase_add_loop_test(tc, tamper_detected_and_quarantined, 0, 6);
 	tcase_add_test(tc, wrong_key_fails);
 	tcase_add_test(tc, ids_and_no_replace);
+	tcase_add_test(tc, listed_in_the_order_written);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
