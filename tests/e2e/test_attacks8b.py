@@ -96,11 +96,13 @@ def deaddns():
                    "look-up slots are one pool for all lists and senders")
 def test_one_sender_cannot_starve_the_lookup_slots(make_instance, sink,
                                                    deaddns):
-    # finding 1: the 1,024 look-up slots are one pool for every sender. A
+    # finding 2: the 1,024 look-up slots are one pool for every sender. A
     # stranger's ~120 messages of 8 signatures each, under a domain that
-    # never answers, hold them all; while they do, an honest member's post
+    # never answers, once past their first dns.timeout (finding 1's fix)
+    # ask all at once and hold them all; meanwhile an honest member's post
     # to another list gets "1024 DNS look-ups out already" (tempfail) and
-    # waits far beyond dns.timeout, as long as the flood is retried
+    # waits for them (6.0 s measured, with dns.timeout 3). Not fixed: a cap
+    # per list moved the starvation onto the flooded list's own posts
     arrivals(sink)
     timeout = 3
     extra = (f'dns = {{ resolver = "{deaddns.address}"; trust_anchor = ""; '
@@ -154,3 +156,31 @@ def test_a_flood_to_one_list_delays_its_posts_at_most_dns_timeout(
           (bool(ok), time.time() - t_post))
     assert ok, inst.logtext()
     assert delivered(sink, b"body of honest post")[0] - t_post < timeout + 2
+
+
+
+def test_a_big_flood_to_one_list_does_not_hold_it_for_ever(
+        make_instance, sink, deaddns):
+    # finding 1 again, with 120 of them: the member's post behind them gets
+    # its turn when their look-ups time out (measured 8.9 s, dns.timeout 3);
+    # on main it never did
+    arrivals(sink)
+    timeout = 3
+    extra = (f'dns = {{ resolver = "{deaddns.address}"; trust_anchor = ""; '
+             f'timeout = {timeout}; }};\n')
+    inst = make_instance(extra=extra, members=("carol@example.org",))
+    send(inst, "carol@example.org", "demo@lists.example", "warm up")
+    assert wait_until(lambda: delivered(sink, b"body of warm up"), 20)
+    with smtplib.SMTP("127.0.0.1", inst.direct_port) as s:
+        s.ehlo()
+        for i in range(120):
+            s.sendmail(f"x@m{i}.{DEAD}", ["demo@lists.example"], hostile(i))
+    time.sleep(1.1)     # the next arrival second: queue ids order by it
+    t_post, _ = send(inst, "carol@example.org", "demo@lists.example",
+                     "honest post")
+    ok = wait_until(lambda: delivered(sink, b"body of honest post"), 40)
+    print("honest post delivered: %s after %.1f s" %
+          (bool(ok), time.time() - t_post))
+    assert ok, "honest post not delivered in 40 s"
+    assert delivered(sink, b"body of honest post")[0] - t_post < 5 * timeout
+    assert not delivered(sink, b"spam")
