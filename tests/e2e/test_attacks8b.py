@@ -134,7 +134,7 @@ def test_one_sender_cannot_starve_the_lookup_slots(make_instance, sink,
 
 def test_a_flood_to_one_list_delays_its_posts_at_most_dns_timeout(
         make_instance, sink, deaddns):
-    # finding 2: a message waiting for DNS holds back its list's later mail
+    # finding 1: a message waiting for DNS holds back its list's later mail
     # for at most dns.timeout, says dns15. A stranger's few messages whose
     # look-ups never answer, sent before a member's post to the same list
     arrivals(sink)
