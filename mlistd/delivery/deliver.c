@@ -1573,6 +1573,34 @@ run_journal(struct run *r)
 }
 
 /*
+ * run_fit - the run, halved until the journal has room for it (the rest
+ * stays due: the next run takes it). A run of every due delivery that
+ * did not fit held back every list's mail on a nearly full disk, a big
+ * list's post a small list's copy (round 8b). 0, or -1: not even one.
+ */
+static int
+run_fit(struct run *r)
+{
+	int all = r->njobs;
+
+	while (run_journal(r) < 0) {
+		if (r->njobs == 1)
+			return -1;
+		for (int i = r->njobs / 2; i < r->njobs; i++) {
+			free(r->jobs[i].d.rcpt);
+			buf_free(&r->jobs[i].d.pgp);
+		}
+		r->njobs /= 2;
+	}
+	if (r->njobs < all) {
+		looked.valid = 0;	/* the rest is due: collected again */
+		log_warn("NOQUEUE deliver: room to journal %d of %d due "
+		    "deliveries; the rest waits", r->njobs, all);
+	}
+	return 0;
+}
+
+/*
  * run_threads - how many connections a new run gets: what is left of
  * relay.connections by the runs out, at least one (so a run of big copies
  * cannot keep a new post's from starting), at most one per batch
@@ -1618,12 +1646,13 @@ deliver_start(const struct config *cfg, struct store *st, struct spool *sp,
 		return 0;
 	}
 	config_hold(cfg);	/* a reload meanwhile frees it after the run */
-	cut(r, *cfg->relay_host ? cfg->relay_batch : 100);
-	if (run_journal(r) < 0) {
+	if (run_fit(r) < 0) {
 		looked.valid = 0;	/* due still: tried again after a wait */
 		run_free(r);
 		return 0;
 	}
+	n = r->njobs;
+	cut(r, *cfg->relay_host ? cfg->relay_batch : 100);
 	jobs_out += r->njobs;
 	r->msgs = load(r, sp, &r->nmsg);
 	r->nthreads = r->left = run_threads(r);

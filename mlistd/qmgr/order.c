@@ -13,6 +13,13 @@
  * that failed for something else (a DNS timeout, a locked database:
  * TEMPFAIL) is retried on the next turn and holds nothing back, as before.
  *
+ * And dns.timeout counts from the first time a message waited, for
+ * anything (order_wait_dns): its retry asks its names again, and a second
+ * stranger's post behind it would ask its own when the first's timed out;
+ * each holding the list in turn, two posts whose DNS never answers held it
+ * for ever (round 8b). Past that, a message waits for its DNS alone, and
+ * later mail to its lists may pass it.
+ *
  * A waiting message's lists are remembered, so it is not read again only
  * to learn that it still waits. Lists are kept as "\nNAME\nNAME\n".
  */
@@ -23,12 +30,14 @@
 #include "mail/addr.h"
 #include "pipeline/workpool.h"
 #include "qmgr/order.h"
+#include "util/mono.h"
 
 /* a message that waits, and the lists it holds back */
 struct waiter {
 	char		 qid[QID_LEN + 1];
 	struct buf	 lists;
 	int		 seen;		/* listed in this turn */
+	long long	 since;		/* mono_ms() when it first waited */
 };
 
 struct order {
@@ -199,8 +208,26 @@ order_wait(struct order *o, const char *qid, const struct buf *lists)
 		return -1;
 	}
 	w->seen = 1;
+	w->since = mono_ms();
 	o->n++;
 	return 0;
+}
+
+/*
+ * order_wait_dns - it waits for its DNS answers: as order_wait, but once
+ * it has waited max_ms in all its later mail is no longer held behind it
+ */
+int
+order_wait_dns(struct order *o, const char *qid, const struct buf *lists,
+    long long max_ms)
+{
+	int i = find(o, qid);
+
+	if (i >= 0 && mono_ms() - o->w[i].since >= max_ms) {
+		o->w[i].seen = 1;
+		return 0;
+	}
+	return order_wait(o, qid, lists);
 }
 
 /* order_done - the message is finished (or gone): nothing of it is kept */

@@ -19,6 +19,8 @@ int	order_blocked(const struct order *, const struct buf *lists);
 int	order_meet(const struct buf *set, const struct buf *lists);
 const struct buf *order_known(struct order *, const char *qid);
 int	order_wait(struct order *, const char *qid, const struct buf *lists);
+int	order_wait_dns(struct order *, const char *qid,
+	    const struct buf *lists, long long max_ms);
 void	order_done(struct order *, const char *qid);
 
 #endif

@@ -148,6 +148,14 @@ incoming_route(struct pipeline *p, const struct envelope *e, const struct buf *m
 	return r;
 }
 
+/* dns_hold_ms - how long a message waiting for DNS holds its lists back */
+static long long
+dns_hold_ms(const struct pipeline *p)
+{
+	/* dns.c's default when unset */
+	return p->cfg->dns_timeout > 0 ? p->cfg->dns_timeout * 1000LL : 5000;
+}
+
 /* incoming_held - is it held back unread (it waited before)? */
 static int
 incoming_held(struct pipeline *p, struct order *o, const char *id)
@@ -158,18 +166,27 @@ incoming_held(struct pipeline *p, struct order *o, const char *id)
 	if (!known || (!workpool_busy(id) && !authn_busy(p, id) &&
 	    !order_blocked(o, known)))
 		return 0;
-	(void)order_wait(o, id, known);
+	if (workpool_busy(id) || order_blocked(o, known))
+		(void)order_wait(o, id, known);
+	else	/* its DNS alone: its lists held no longer than dns.timeout */
+		(void)order_wait_dns(o, id, known, dns_hold_ms(p));
 	return 1;
 }
 
-/* incoming_wait - stopped for a parse: undone, and its lists held back */
+/* incoming_wait - stopped for a parse or DNS: undone, its lists held back */
 static void
 incoming_wait(struct pipeline *p, struct order *o, const char *id,
     const struct buf *lists)
 {
+	int rc;
+
 	store_rollback(p->st);
 	pipeline_rolled_back(p);
-	if (order_wait(o, id, lists) < 0)
+	if (workpool_waiting())
+		rc = order_wait(o, id, lists);
+	else	/* its DNS: see order_wait_dns */
+		rc = order_wait_dns(o, id, lists, dns_hold_ms(p));
+	if (rc < 0)
 		log_warn("%s qmgr: out of memory keeping the order of its "
 		    "lists", id);
 }
