@@ -2,8 +2,9 @@
  * order.c - a list's mail is handled in the order it arrived, while
  * other lists' mail passes a message that waits for its parse.
  *
- * The queue manager takes the incoming messages in queue id order (the
- * arrival second, then random). A message whose parse is running waits
+ * The queue manager takes the incoming messages in the order their files
+ * were written (spool_list: to the nanosecond, the queue id breaking
+ * ties). A message whose parse is running waits
  * (workpool.c); every later message to one of its lists waits behind it
  * in the same turn, and so does every later message to one of *their*
  * lists. So posts to one list are distributed, and its -request and
