@@ -64,15 +64,16 @@ _PORTS_GIVEN = set()
 
 
 def free_port():
-    """A free loopback port, never one another pytest-xdist worker can be given (each worker has
-    its own residue modulo 16) nor one given before in this process."""
+    """A free loopback port, never one another pytest-xdist worker of this run can be given (each
+    worker has its own residue modulo the number of workers) nor one given before in this process."""
     import random
     lo, hi = _port_range()
     w = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
-    mine = int(w) % 16 if w.isdigit() else 0
+    mod = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
+    mine = int(w) % mod if w.isdigit() else 0
     for _ in range(10000):
         port = random.randrange(lo, hi)
-        if port % 16 != mine or port in _PORTS_GIVEN:
+        if port % mod != mine or port in _PORTS_GIVEN:
             continue
         s = socket.socket()
         try:

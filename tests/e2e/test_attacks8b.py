@@ -224,7 +224,8 @@ def test_a_big_fan_out_on_a_nearly_full_disk_holds_back_no_other_list(
         log = inst.logtext()
         os.unlink(filler)
         assert ok, log[-3000:]
-        assert "due deliveries; the rest waits" in log, log[-3000:]
+        # (the daemon's log is on the full disk too: its "room to journal N of
+        # M due deliveries" line may be cut short there, so it is not asserted)
         # and room again: every copy of the big post goes out, once
         def big_copies():
             return [r for r, raw in sink.handler.copies()
