@@ -13,6 +13,7 @@ import email
 import email.policy
 import re
 import shutil
+import smtplib
 
 import pytest
 from conftest import wait_until
@@ -192,3 +193,43 @@ def test_owner_mail_to_a_keyed_moderator_is_encrypted(make_instance, sink, tmp_p
     dec = opened(alice, fpr, enc[0])
     assert b"the depot" in dec
     assert bucket(alice, enc[0]) == 8192
+
+
+# ---- a long References chain on a pseudonymous list ----------------------------------------------
+
+def field_ids(raw, name):
+    head = raw.split(b"\r\n\r\n", 1)[0].decode()
+    m = re.search(r"(?im)^%s:((?:[^\r\n]|\r\n[ \t])*)" % name, head)
+    return re.findall(r"<[^<>]+>", m.group(1)) if m else []
+
+
+def test_long_chain_on_a_pseudonymous_list_keeps_its_root_and_most_recent(make_instance, sink):
+    """A reply whose References name 60 posts of the list: its copy keeps the first (the root) and
+    the 39 most recent, as the encrypted copies' chains do (pgpin_thread.c), so the parent and its
+    neighbours stay; before, the list kept the first 30 and lost the thread's last posts, and wrote
+    them on one line longer than 998 bytes, which the relay refused (the copy never arrived)."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"}, members=(BOB, DAVE))
+    orig = [f"<c{i}.chain@example.org>" for i in range(60)]
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        for i, mid in enumerate(orig):
+            s.sendmail(BOB, [LIST], (f"From: {BOB}\r\nTo: {LIST}\r\nSubject: link {i}\r\n"
+                                     f"Message-ID: {mid}\r\n\r\nChain post {i}.\r\n").encode())
+    marker = [f"Chain post {i}.".encode() for i in range(60)]
+    assert wait_until(lambda: all(to(sink, DAVE, m) for m in marker), timeout=120), \
+        inst.logtext()[-3000:]
+    listid = [field_ids(to(sink, DAVE, m)[0], "Message-ID")[0] for m in marker]
+    send(inst, (f"From: {BOB}\r\nTo: {LIST}\r\nSubject: Re: link 59\r\nMessage-ID: "
+                f"<reply.chain@example.org>\r\nIn-Reply-To: {orig[-1]}\r\nReferences: "
+                + "\r\n ".join(orig) + "\r\n\r\nThe end of the chain.\r\n").encode(), BOB)
+    got = wait_until(lambda: to(sink, DAVE, b"The end of the chain."), timeout=60)
+    assert got, "\n".join(x for x in inst.logtext().splitlines()
+                          if "deliver:" not in x)[-3000:]
+    assert field_ids(got[0], "In-Reply-To") == [listid[-1]]
+    refs = field_ids(got[0], "References")
+    assert refs and refs[0] == listid[0], refs
+    assert listid[-1] in refs, refs
+    assert refs == [listid[0]] + listid[-39:], refs
+    # 40 ids of 48 bytes: folded, or the line is past RFC 5322's 998 and relays refuse the copy
+    hdr = got[0].split(b"\r\n\r\n", 1)[0]
+    field = re.search(rb"\r\nReferences:(?:[^\r\n]|\r\n[ \t])*", hdr).group(0)
+    assert all(len(line) <= 78 for line in field.split(b"\r\n")[1:]), field
