@@ -36,6 +36,7 @@
 
 #include "pipeline/identity.h"
 #include "pipeline/passrand.h"
+#include "mail/msgid.h"
 #include "mail/notices.h"
 #include "mail/pseudonym.h"
 #include "util/log.h"
@@ -173,6 +174,36 @@ map_refs(struct pipeline *p, const struct list_cfg *l, const char *ids, size_t n
 	}
 }
 
+/*
+ * map_chain - map_refs of a References chain: of the ids the list knows,
+ * the first and the most recent (msgid_chain_kept), as every stage keeps
+ * a long chain; the parts hold at most MSGID_CHAIN ids to look up
+ */
+static void
+map_chain(struct pipeline *p, const struct list_cfg *l, const char *ids,
+    size_t n, struct buf *out)
+{
+	const char *c, *sp;
+	struct buf all;
+	size_t len;
+	int k = 1;
+
+	buf_init(&all, 0);
+	map_refs(p, l, ids, n, &all, 2 * MSGID_CHAIN);
+	for (c = buf_cstr(&all); (c = strchr(c, ' ')) != NULL; c++)
+		k++;
+	c = buf_cstr(&all);
+	for (int i = 0; all.len && *c; i++) {
+		sp = strchr(c, ' ');
+		len = sp ? (size_t)(sp - c) : strlen(c);
+		if (msgid_chain_kept(i, k))
+			buf_printf(out, "%s%.*s", out->len ? " " : "",
+			    (int)len, c);
+		c += len + (sp != NULL);
+	}
+	buf_free(&all);
+}
+
 /* who_for - display name and handle for this post */
 static int
 who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mode, int member, int private,
@@ -219,6 +250,7 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	time_t when = (time_t)received;
 	struct buf irt, all;
 	struct tm tm;
+	int rc;
 
 	if (mode == ID_ROLE) {
 		/* the moderators answer as a role: no person, no handle, no author key (visibility may name one) */
@@ -276,16 +308,18 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	nl = rlen ? memchr(refs, '\n', rlen) : NULL;
 	if (nl) {
 		map_refs(p, l, refs, (size_t)(nl - refs), &irt, 1);
-		map_refs(p, l, nl + 1, rlen - (size_t)(nl + 1 - refs), &all, 30);
+		map_chain(p, l, nl + 1, rlen - (size_t)(nl + 1 - refs), &all);
 	}
 	if (irt.len && !strstr(buf_cstr(&all), buf_cstr(&irt)))
 		buf_printf(&all, "%s%s", all.len ? " " : "", buf_cstr(&irt));
 	if (irt.len)
 		buf_printf(out, "In-Reply-To: %s\r\n", buf_cstr(&irt));
-	if (all.len)
-		buf_printf(out, "References: %s\r\n", buf_cstr(&all));
+	/* folded: a long chain is longer than a line may be */
+	rc = all.len ? msgid_fold(all.data, all.len, out) : 0;
 	buf_free(&irt);
 	buf_free(&all);
+	if (rc < 0)
+		return -1;	/* out of memory */
 	if (*id->handle && l->private_replies != PRIV_OFF && !(private_to && *private_to == IDENTITY_TO_ROLES))
 		buf_printf(out, "Mlist-Private-Reply: <mailto:%s+p-%s@%s>\r\n", l->name, id->handle,
 		    p->cfg->hostname);

@@ -34,11 +34,12 @@
 
 #include "delivery/pgpcopy.h"
 #include "mail/header.h"
+#include "mail/msgid.h"
 #include "pipeline/pgpin_thread.h"
 #include "util/log.h"
 
 #define ID_MAX		260	/* as identity.c's ids */
-#define CHAIN_MAX	40	/* ids of a References chain, as transform.c */
+#define CHAIN_MAX	MSGID_CHAIN	/* ids of a References chain */
 
 /* seed - the instance secret the outer ids are keyed by (NULL: none) */
 static const unsigned char *
@@ -72,26 +73,6 @@ real_of(struct pipeline *p, const struct list_cfg *l, const char *tok,
 }
 
 /*
- * next_id - the next <id> of v..end from *at: its start and length (the
- * brackets included), *at past it; 0 when none is left
- */
-static int
-next_id(const char **at, const char *end, const char **id, size_t *n)
-{
-	const char *a, *b;
-
-	/* an empty buffer's data may be NULL: memchr must not see it */
-	if (*at == NULL || *at >= end ||
-	    (a = memchr(*at, '<', (size_t)(end - *at))) == NULL ||
-	    (b = memchr(a, '>', (size_t)(end - a))) == NULL)
-		return 0;
-	*id = a;
-	*n = (size_t)(b + 1 - a);
-	*at = b + 1;
-	return 1;
-}
-
-/*
  * map_ids - v (n bytes) with each <id> the list knows as an outer id
  * replaced by the real one (the first CHAIN_MAX ids looked up, the rest
  * as they are), into out; 1 if any was, 0 none, -1 error
@@ -105,7 +86,7 @@ map_ids(struct pipeline *p, const struct list_cfg *l, const char *v,
 	size_t len;
 	int rc, any = 0;
 
-	for (int i = 0; i < CHAIN_MAX && next_id(&at, end, &id, &len); i++) {
+	for (int i = 0; i < CHAIN_MAX && msgid_next(&at, end, &id, &len); i++) {
 		if ((rc = real_of(p, l, id, len, real, sizeof(real),
 		    NULL)) < 0)
 			return -1;
@@ -147,20 +128,9 @@ count_ids(const char *v, size_t n)
 
 	if (n == 0)
 		return 0;
-	while (next_id(&at, v + n, &id, &len))
+	while (msgid_next(&at, v + n, &id, &len))
 		k++;
 	return k;
-}
-
-/*
- * kept - is the i-th of n ids kept in a chain: the first (the thread's
- * root) and the last CHAIN_MAX - 1, as RFC 5322 3.6.4 suggests when a
- * chain grows long; the work per chain stays bounded whatever it holds
- */
-static int
-kept(int i, int n)
-{
-	return i == 0 || i >= n - (CHAIN_MAX - 1);
 }
 
 /* chain_add_all - the kept ids of v (n bytes) added to chain c */
@@ -173,8 +143,8 @@ chain_add_all(struct buf *c, const char *v, size_t n)
 
 	if (n == 0)
 		return 0;
-	for (int i = 0; next_id(&at, v + n, &id, &len); i++)
-		if (kept(i, k) && chain_add(c, id, len) < 0)
+	for (int i = 0; msgid_next(&at, v + n, &id, &len); i++)
+		if (msgid_chain_kept(i, k) && chain_add(c, id, len) < 0)
 			return -1;
 	return 0;
 }
@@ -191,10 +161,10 @@ chain_cap(struct buf *c)
 	if (k <= CHAIN_MAX)
 		return;
 	end = at + c->len;
-	for (int i = 0; next_id(&at, end, &id, &len); i++) {
+	for (int i = 0; msgid_next(&at, end, &id, &len); i++) {
 		if (i == 0)
 			first_end = at;
-		if (i > 0 && kept(i, k)) {
+		if (i > 0 && msgid_chain_kept(i, k)) {
 			cut = id;
 			break;
 		}
@@ -221,9 +191,9 @@ parent_chain(struct pipeline *p, const struct list_cfg *l, const char *v,
 	int k = count_ids(v, n), rc;
 	struct buf up;
 
-	for (int i = 0; next_id(&at, v + n, &id, &len); i++) {
-		if (!kept(i, k) || (rc = real_of(p, l, id, len, real,
-		    sizeof(real), NULL)) == 0)
+	for (int i = 0; msgid_next(&at, v + n, &id, &len); i++) {
+		if (!msgid_chain_kept(i, k) || (rc = real_of(p, l, id, len,
+		    real, sizeof(real), NULL)) == 0)
 			continue;
 		if (rc < 0)
 			return -1;
@@ -257,8 +227,8 @@ expand(struct pipeline *p, const struct list_cfg *l, const char *v,
 
 	if ((any = parent_chain(p, l, v, n, chain)) < 0)
 		return -1;
-	for (int i = 0; next_id(&at, v + n, &id, &len); i++) {
-		if (!kept(i, k))
+	for (int i = 0; msgid_next(&at, v + n, &id, &len); i++) {
+		if (!msgid_chain_kept(i, k))
 			continue;
 		rc = real_of(p, l, id, len, real, sizeof(real), NULL);
 		if (rc < 0 || (rc == 1 ? chain_add(chain, real,
@@ -268,25 +238,6 @@ expand(struct pipeline *p, const struct list_cfg *l, const char *v,
 	}
 	chain_cap(chain);
 	return any;
-}
-
-/* fold - a References field of chain's ids, folded before 78 columns */
-static int
-fold(const struct buf *chain, struct buf *out)
-{
-	const char *at = (const char *)chain->data, *id;
-	const char *end = at + chain->len;
-	size_t len, col = 11;	/* "References:" */
-	int rc = buf_puts(out, "References:");
-
-	while (rc == 0 && next_id(&at, end, &id, &len)) {
-		rc = buf_puts(out, col + 1 + len > 77 && col > 11 ?
-		    "\r\n " : " ");
-		col = col + 1 + len > 77 && col > 11 ? 1 + len : col + 1 + len;
-		if (rc == 0)
-			rc = buf_append(out, id, len);
-	}
-	return rc < 0 || buf_puts(out, "\r\n") < 0 ? -1 : 0;
 }
 
 /* refs_field - a field that names a parent */
@@ -311,7 +262,7 @@ map_field(struct pipeline *p, const struct list_cfg *l,
 	if (hdr_is(f, "References")) {
 		buf_init(&chain, 0);
 		rc = expand(p, l, f->value, f->vlen, &chain);
-		if (rc == 1 && fold(&chain, out) < 0)
+		if (rc == 1 && msgid_fold(chain.data, chain.len, out) < 0)
 			rc = -1;
 		buf_free(&chain);
 		if (rc != 0)
@@ -344,7 +295,7 @@ chain_of_parent(struct pipeline *p, const struct list_cfg *l,
 
 	buf_init(&chain, 0);
 	rc = expand(p, l, f->value, f->vlen, &chain);
-	if (rc == 1 && fold(&chain, out) < 0)
+	if (rc == 1 && msgid_fold(chain.data, chain.len, out) < 0)
 		rc = -1;
 	buf_free(&chain);
 	return rc < 0 ? -1 : 0;
@@ -455,7 +406,7 @@ id_of(const char *v, char *out, size_t n)
 	const char *id, *at = v;
 	size_t len;
 
-	if (v == NULL || !next_id(&at, v + strlen(v), &id, &len) || len >= n)
+	if (v == NULL || !msgid_next(&at, v + strlen(v), &id, &len) || len >= n)
 		return 0;
 	memcpy(out, id, len);
 	out[len] = 0;

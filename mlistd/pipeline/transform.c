@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "mail/header.h"
+#include "mail/msgid.h"
 #include "mail/notices.h"
 #include "pipeline/mimefix.h"
 #include "pipeline/rewrite.h"
@@ -695,28 +696,49 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	}
 }
 
-/* msgids - the <id> tokens of a Message-ID, In-Reply-To or References value; O(value) */
+/*
+ * next_msgid - the next well-formed <id> of a header value from *p: 1 (at
+ * *id, *len bytes long), 0 none left
+ */
+static int
+next_msgid(const char **p, const char **id, int *len)
+{
+	const char *a, *q;
+
+	while ((a = strchr(*p, '<')) != NULL && (q = strchr(a, '>')) != NULL) {
+		int ok = q - a > 2 && q - a < 250;
+
+		for (const char *c = a + 1; ok && c < q; c++)
+			ok = *c > 32 && *c < 127 && *c != '<';
+		*p = q + 1;
+		if (ok) {
+			*id = a;
+			*len = (int)(q - a + 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * msgids - the <id> tokens of a Message-ID, In-Reply-To or References
+ * value: the first max, or with max MSGID_CHAIN those a long chain keeps
+ * (its root and its most recent, msgid_chain_kept); O(value)
+ */
 static void
 msgids(const char *v, struct buf *out, int max)
 {
-	const char *p = v, *q;
-	int n = 0;
+	const char *p = v, *id;
+	int len, n = 0, k = 0;
 
-	while (v && (p = strchr(p, '<')) != NULL && n < max) {
-		if ((q = strchr(p, '>')) == NULL)
-			break;
-		if (q - p > 2 && q - p < 250) {
-			int ok = 1;
-
-			for (const char *c = p + 1; c < q; c++)
-				ok &= *c > 32 && *c < 127 && *c != '<';
-			if (ok) {
-				buf_printf(out, "%s%.*s", n ? " " : "", (int)(q - p + 1), p);
-				n++;
-			}
-		}
-		p = q + 1;
-	}
+	if (v == NULL)
+		return;
+	while (max == MSGID_CHAIN && next_msgid(&p, &id, &len))
+		n++;
+	p = v;
+	for (int i = 0; k < max && next_msgid(&p, &id, &len); i++)
+		if (max != MSGID_CHAIN || msgid_chain_kept(i, n))
+			buf_printf(out, "%s%.*s", k++ ? " " : "", len, id);
 }
 
 /*
@@ -818,7 +840,7 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
 	free(v);
 	buf_putc(&out->part[TP_REFS], '\n');
 	if ((v = hdr_get_value(h, "References")) != NULL)
-		msgids(v, &out->part[TP_REFS], 40);
+		msgids(v, &out->part[TP_REFS], MSGID_CHAIN);
 	free(v);
 	if ((v = hdr_get_value(h, "Message-ID")) != NULL)
 		msgids(v, &out->part[TP_MSGID], 1);

@@ -1,0 +1,235 @@
+"""test_openpgp_e - #17: what the list sends besides posts reaches a member with a key encrypted
+like her posts, checked with gpg as her client would: digests, `archive get` answers, the notices
+that carry or quote a post (the moderators' held-post notice, a published rejection) and the
+moderators' copy of mail to LIST-owner.
+
+Each encrypted copy must be RFC 3156 PGP/MIME with exactly one PKESK (her subkey's), open with her
+key, carry a valid signature by the list's key, be padded to a size bucket (the signed packets a
+power of two, at least 4 KiB) and hold what a member without a key receives in clear: the same
+bytes where both get the same copy (digest, announcement, -owner copy), the same attached post
+where each gets their own notice (held post, archive answer).
+"""
+import email
+import email.policy
+import re
+import shutil
+import smtplib
+
+import pytest
+from conftest import wait_until
+from test_pgp_delivery import keyed, list_key, send, to
+
+pytestmark = pytest.mark.skipif(not shutil.which("gpg"), reason="gpg is needed (tools/install-deps)")
+
+LIST = "demo@lists.example"
+ALICE, BOB, DAVE = "alice@example.org", "bob@example.org", "dave@example.org"
+PROTECTED = b';\r\n protected-headers="v1"'
+
+
+def keyed_instance(make_instance, tmp_path, settings=None):
+    """alice keyed, bob and dave in clear; alice has the list's key to check signatures"""
+    inst = make_instance(list_settings=settings, members=(ALICE, BOB, DAVE))
+    alice = keyed(inst, tmp_path, "Alice", ALICE)
+    fpr = list_key(inst, tmp_path)
+    alice.gpg("--import", str(tmp_path / "list.asc"))
+    return inst, alice, fpr
+
+
+def encrypted_with(sink, g, rcpt, marker):
+    """rcpt's encrypted copies whose plaintext holds marker"""
+    out = []
+    for raw in to(sink, rcpt, b"multipart/encrypted"):
+        dec = g.gpg("--decrypt", "-", inp=raw, check=False).stdout
+        if marker in dec:
+            out.append(raw)
+    return out
+
+
+def opened(g, listfpr, copy):
+    """copy checked as g's client sees it; its plaintext"""
+    msg = email.message_from_bytes(copy, policy=email.policy.compat32)
+    assert msg.get_content_type() == "multipart/encrypted", copy[:1500]
+    assert msg.get_param("protocol") == "application/pgp-encrypted"
+    assert msg["Subject"] == "..."
+    st = g.gpg("--status-fd", "1", "--decrypt", "-", inp=copy).stdout.decode()
+    assert "[GNUPG:] DECRYPTION_OKAY" in st, st
+    assert re.search(r"^\[GNUPG:\] VALIDSIG %s " % listfpr, st, re.M), st
+    lp = g.gpg("--list-packets", inp=copy).stdout.decode()
+    assert lp.count(":pubkey enc packet:") == 1, lp
+    keys = g.gpg("--list-keys", "--with-colons", g.fpr).stdout.decode()
+    subkey = re.findall(r"^fpr:+([0-9A-F]{40}):", keys, re.M)[1]
+    assert "keyid %s" % subkey[-16:] in lp, lp
+    assert ":compressed packet:" not in lp
+    signed = g.gpg("--decrypt", "--unwrap", "-", inp=copy).stdout
+    n = len(signed)
+    assert n >= 4096 and n & (n - 1) == 0, f"signed packets of {n} bytes: no bucket"
+    return g.gpg("--decrypt", "-", inp=copy).stdout
+
+
+def unpadded(dec):
+    """a multipart plaintext back to the clear copy: protected-headers off, filler dropped"""
+    head, body = dec.split(b"\r\n\r\n", 1)
+    assert PROTECTED in head, head
+    filler = len(body) - len(body.lstrip(b" \r\n"))
+    return head.replace(PROTECTED, b"", 1) + b"\r\n\r\n" + body[filler:]
+
+
+def bucket(g, copy):
+    return len(g.gpg("--decrypt", "--unwrap", "-", inp=copy).stdout)
+
+
+def attached(raw):
+    """the message/rfc822 part a notice carries, as bytes"""
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    parts = [p for p in msg.walk() if p.get_content_type() == "message/rfc822"]
+    assert len(parts) == 1, raw[:3000]
+    return parts[0].get_payload()[0].as_bytes()
+
+
+def test_digest_to_a_keyed_member_is_encrypted_and_is_the_plain_digest(make_instance, sink,
+                                                                       tmp_path):
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path)
+    for who in (ALICE, BOB):
+        assert inst.ctl("member", "set", "demo", who, "digest", "on").returncode == 0
+    send(inst, f"From: {DAVE}\r\nTo: {LIST}\r\nSubject: one\r\n\r\nFirst of the day.\r\n"
+         .encode(), DAVE)
+    long = "A long report from the branch meeting, line after line.\r\n" * 120
+    send(inst, f"From: {DAVE}\r\nTo: {LIST}\r\nSubject: two\r\n\r\n{long}".encode(), DAVE)
+    assert wait_until(lambda: len(to(sink, DAVE)) >= 2), inst.logtext()[-3000:]
+    assert inst.ctl("digest", "send", "demo").returncode == 0
+    plain = wait_until(lambda: to(sink, BOB, b"multipart/digest"))
+    assert plain, inst.logtext()[-3000:]
+    assert b"First of the day." in plain[0] and b"branch meeting" in plain[0]
+    enc = wait_until(lambda: to(sink, ALICE, b"multipart/encrypted"))
+    assert enc, inst.logtext()[-3000:]
+    assert len(enc) == 1 and b"First of the day." not in enc[0]
+    dec = opened(alice, fpr, enc[0])
+    assert b"First of the day." in dec and b"multipart/digest" in dec
+    assert unpadded(dec) == plain[0]
+    # 7 KiB of posts: the next bucket up, not the post's own length
+    assert bucket(alice, enc[0]) == 16384
+
+
+def test_archive_answer_to_a_keyed_member_is_encrypted_and_carries_the_post(make_instance, sink,
+                                                                           tmp_path):
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path)
+    send(inst, f"From: {DAVE}\r\nTo: {LIST}\r\nSubject: minutes\r\n\r\nMinutes of the branch.\r\n"
+         .encode(), DAVE)
+    assert wait_until(lambda: to(sink, BOB, b"Minutes of the branch.")), inst.logtext()[-3000:]
+    for who in (ALICE, BOB):
+        send(inst, f"From: {who}\r\nSubject: request\r\n\r\narchive get 1\r\n".encode(), who,
+             rcpt="demo-request@lists.example")
+    plain = wait_until(lambda: to(sink, BOB, b"is attached"))
+    assert plain, inst.logtext()[-3000:]
+    enc = wait_until(lambda: encrypted_with(sink, alice, ALICE, b"is attached"))
+    assert enc, inst.logtext()[-3000:]
+    assert not to(sink, ALICE, b"is attached") and not to(sink, ALICE, b"Minutes of the branch")
+    dec = opened(alice, fpr, enc[0])
+    assert b"Minutes of the branch." in dec
+    assert attached(unpadded(dec)) == attached(plain[0])
+
+
+def test_held_post_notice_to_a_keyed_moderator_is_encrypted(make_instance, sink, tmp_path):
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path, {"posting": "moderated"})
+    for who in (ALICE, DAVE):
+        assert inst.ctl("member", "set", "demo", who, "role", "moderator").returncode == 0
+    send(inst, f"From: {BOB}\r\nTo: {LIST}\r\nSubject: dissent\r\n\r\nHeld words.\r\n".encode(),
+         BOB)
+    plain = wait_until(lambda: to(sink, DAVE, b"waits for moderation"))
+    assert plain, inst.logtext()[-3000:]
+    enc = wait_until(lambda: encrypted_with(sink, alice, ALICE, b"waits for moderation"))
+    assert enc, inst.logtext()[-3000:]
+    assert not to(sink, ALICE, b"Held words.") and not to(sink, ALICE, b"dissent")
+    dec = opened(alice, fpr, enc[0])
+    assert b"Held words." in dec
+    assert attached(unpadded(dec)) == attached(plain[0])
+    # her token works from the decrypted notice: she approves, the post goes out
+    tok = re.search(rb"demo-confirm\+([0-9a-f]{40})@lists\.example", dec).group(1).decode()
+    send(inst, f"From: {ALICE}\r\nSubject: Re\r\n\r\napprove\r\n".encode(), ALICE,
+         rcpt=f"demo-confirm+{tok}@lists.example")
+    assert wait_until(lambda: to(sink, DAVE, b"Held words.") and
+                      [m for m in to(sink, DAVE, b"Held words.") if b"waits for" not in m]), \
+        inst.logtext()[-3000:]
+
+
+def test_published_rejection_quoting_a_post_is_encrypted_to_keyed_members(make_instance, sink,
+                                                                          tmp_path):
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path,
+                                      {"posting": "moderated",
+                                       "leadership.publish_rejections": "true"})
+    send(inst, f"From: {BOB}\r\nTo: {LIST}\r\nSubject: flame war\r\n\r\nYou are wrong.\r\n"
+         .encode(), BOB)
+    assert wait_until(lambda: inst.ctl("mod", "queue", "demo").stdout.strip())
+    held = inst.ctl("mod", "queue", "demo").stdout.split()[0]
+    assert inst.ctl("mod", "reject", "demo", held, "off", "topic").returncode == 0
+    plain = wait_until(lambda: to(sink, DAVE, b"The moderators rejected a post"))
+    assert plain and b"flame war" in plain[0], inst.logtext()[-3000:]
+    enc = wait_until(lambda: encrypted_with(sink, alice, ALICE, b"The moderators rejected"))
+    assert enc, inst.logtext()[-3000:]
+    assert not to(sink, ALICE, b"flame war")
+    dec = opened(alice, fpr, enc[0])
+    assert b"flame war" in dec and b"off topic" in dec
+    wrapped = email.message_from_bytes(dec, policy=email.policy.compat32)
+    # a single-part notice travels as the one part of a multipart/mixed
+    inner = wrapped.get_payload()[0].get_payload(decode=True)
+    clear = email.message_from_bytes(plain[0], policy=email.policy.compat32)
+    assert inner == clear.get_payload(decode=True)
+    for h in ("From", "Subject", "Date", "Message-ID", "List-Id"):
+        assert wrapped[h] == clear[h], h
+
+
+def test_owner_mail_to_a_keyed_moderator_is_encrypted(make_instance, sink, tmp_path):
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path)
+    for who in (ALICE, DAVE):
+        assert inst.ctl("member", "set", "demo", who, "role", "moderator").returncode == 0
+    body = "Please look at the thread about the depot.\r\n" * 100
+    send(inst, f"From: {BOB}\r\nTo: demo-owner@lists.example\r\nSubject: a word\r\n\r\n{body}"
+         .encode(), BOB, rcpt="demo-owner@lists.example")
+    plain = wait_until(lambda: to(sink, DAVE, b"the depot"))
+    assert plain, inst.logtext()[-3000:]
+    enc = wait_until(lambda: to(sink, ALICE, b"multipart/encrypted"))
+    assert enc, inst.logtext()[-3000:]
+    assert not to(sink, ALICE, b"the depot")
+    dec = opened(alice, fpr, enc[0])
+    assert b"the depot" in dec
+    assert bucket(alice, enc[0]) == 8192
+
+
+# ---- a long References chain on a pseudonymous list ----------------------------------------------
+
+def field_ids(raw, name):
+    head = raw.split(b"\r\n\r\n", 1)[0].decode()
+    m = re.search(r"(?im)^%s:((?:[^\r\n]|\r\n[ \t])*)" % name, head)
+    return re.findall(r"<[^<>]+>", m.group(1)) if m else []
+
+
+def test_long_chain_on_a_pseudonymous_list_keeps_its_root_and_most_recent(make_instance, sink):
+    """A reply whose References name 60 posts of the list: its copy keeps the first (the root) and
+    the 39 most recent, as the encrypted copies' chains do (pgpin_thread.c), so the parent and its
+    neighbours stay; before, the list kept the first 30 and lost the thread's last posts, and wrote
+    them on one line longer than 998 bytes, which the relay refused (the copy never arrived)."""
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"}, members=(BOB, DAVE))
+    orig = [f"<c{i}.chain@example.org>" for i in range(60)]
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        for i, mid in enumerate(orig):
+            s.sendmail(BOB, [LIST], (f"From: {BOB}\r\nTo: {LIST}\r\nSubject: link {i}\r\n"
+                                     f"Message-ID: {mid}\r\n\r\nChain post {i}.\r\n").encode())
+    marker = [f"Chain post {i}.".encode() for i in range(60)]
+    assert wait_until(lambda: all(to(sink, DAVE, m) for m in marker), timeout=120), \
+        inst.logtext()[-3000:]
+    listid = [field_ids(to(sink, DAVE, m)[0], "Message-ID")[0] for m in marker]
+    send(inst, (f"From: {BOB}\r\nTo: {LIST}\r\nSubject: Re: link 59\r\nMessage-ID: "
+                f"<reply.chain@example.org>\r\nIn-Reply-To: {orig[-1]}\r\nReferences: "
+                + "\r\n ".join(orig) + "\r\n\r\nThe end of the chain.\r\n").encode(), BOB)
+    got = wait_until(lambda: to(sink, DAVE, b"The end of the chain."), timeout=60)
+    assert got, "\n".join(x for x in inst.logtext().splitlines()
+                          if "deliver:" not in x)[-3000:]
+    assert field_ids(got[0], "In-Reply-To") == [listid[-1]]
+    refs = field_ids(got[0], "References")
+    assert refs and refs[0] == listid[0], refs
+    assert listid[-1] in refs, refs
+    assert refs == [listid[0]] + listid[-39:], refs
+    # 40 ids of 48 bytes: folded, or the line is past RFC 5322's 998 and relays refuse the copy
+    hdr = got[0].split(b"\r\n\r\n", 1)[0]
+    field = re.search(rb"\r\nReferences:(?:[^\r\n]|\r\n[ \t])*", hdr).group(0)
+    assert all(len(line) <= 78 for line in field.split(b"\r\n")[1:]), field
