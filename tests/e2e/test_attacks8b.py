@@ -1,72 +1,20 @@
 """Attack round 8b against dns15 (asynchronous DNS for sender authentication).
 
-The daemon's resolver is a UDP relay (DeadDns) in front of the session's unbound
-that never answers names under one domain: a hostile sender's look-ups stay out
+The daemon's resolver is a UDP relay (dnsrelay.py, mode "drop") in front of the
+session's unbound that never answers names under one domain: a hostile sender's look-ups stay out
 until dns.timeout. Findings in /tmp/s8/findings8b.md."""
 import base64
 import hashlib
 import smtplib
-import socket
-import threading
 import time
 
 import pytest
-from conftest import DNS, free_port, wait_until
-from test_slow_dns import arrivals, delivered, qname, send
+from conftest import wait_until
+from dnsrelay import dns_relay
+from test_slow_dns import arrivals, delivered, send
 
 DEAD = "deaddns.example"
 SIGS = 8            # DKIMV_MAX: signatures looked at per message
-
-
-class DeadDns:
-    """UDP relay to upstream ("127.0.0.1@PORT"); names under dead never answered."""
-
-    def __init__(self, upstream, dead):
-        host, port = upstream.split("@")
-        self.upstream = (host, int(port))
-        self.dead = dead
-        self.dropped = 0
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.port = free_port()
-        self.sock.bind(("127.0.0.1", self.port))
-        self.stopped = False
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    @property
-    def address(self):
-        return "127.0.0.1@%d" % self.port
-
-    def serve(self):
-        self.sock.settimeout(0.2)
-        while not self.stopped:
-            try:
-                pkt, peer = self.sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            name = qname(pkt)
-            if name == self.dead or name.endswith("." + self.dead):
-                self.dropped += 1
-                continue
-            threading.Thread(target=self.relay, args=(pkt, peer),
-                             daemon=True).start()
-
-    def relay(self, pkt, peer):
-        up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        up.settimeout(3)
-        try:
-            up.sendto(pkt, self.upstream)
-            answer = up.recv(4096)
-            self.sock.sendto(answer, peer)
-        except OSError:
-            pass
-        finally:
-            up.close()
-
-    def stop(self):
-        self.stopped = True
-        self.sock.close()
 
 
 def hostile(i, body=b"spam\r\n"):
@@ -85,9 +33,7 @@ def hostile(i, body=b"spam\r\n"):
 
 @pytest.fixture
 def deaddns():
-    if DNS["address"] is None:
-        pytest.skip("unbound is not installed (tools/install-deps installs it)")
-    srv = DeadDns(DNS["address"], DEAD)
+    srv = dns_relay(DEAD, "drop")
     yield srv
     srv.stop()
 
@@ -120,7 +66,7 @@ def test_one_sender_cannot_starve_the_lookup_slots(make_instance, sink,
         for i in range(n):
             s.sendmail(f"x@m{i}.{DEAD}", ["demo@lists.example"], hostile(i))
     # the flood is in: each of its messages has waited out dns.timeout once
-    retried = f"qmgr: will retry: list=demo post authenticate"
+    retried = "qmgr: will retry: list=demo post authenticate"
     assert wait_until(lambda: inst.logtext().count(retried) >= n, 60), \
         inst.logtext().count(retried)
     t_quick, qid = send(inst, "bob@example.org", "other@lists.example",
@@ -178,7 +124,7 @@ def test_a_big_fan_out_on_a_nearly_full_disk_holds_back_no_other_list(
     # until it fits (deliver.c run_fit)
     import os
     from conftest import Instance
-    from test_faults import defer_all, fill
+    from test_faults import fill
     inst = Instance(os.path.join(tmpfs, "i"), sink)
     try:
         inst.ctl("list", "create", "demo")
