@@ -311,7 +311,11 @@ out(const struct lookup *l)
 	return l->q && !dns_query_done(l->q);
 }
 
-/* usage - the look-ups out, as l's shares count them */
+/*
+ * usage - the look-ups out, as l's shares count them: started and their
+ * end not yet seen by authn_service (one past its deadline counts until
+ * the loop's next call: no clock read per look-up, and never too few)
+ */
 static void
 usage(const struct authn_state *s, const struct lookup *l,
     struct lookshare_use *u)
@@ -320,7 +324,7 @@ usage(const struct authn_state *s, const struct lookup *l,
 
 	*u = (struct lookshare_use){ 0, 0, 0, 0 };
 	for (const struct lookup *o = s->lk; o; o = o->next) {
-		if (!out(o))
+		if (!o->q || o->seen)
 			continue;
 		same_list = strcmp(o->list, l->list) == 0;
 		same_dom = strcmp(o->dom, l->dom) == 0;
