@@ -77,6 +77,8 @@ def test_one_sender_cannot_starve_the_lookup_slots(make_instance, sink,
     assert ok, "honest post not delivered in 20 s"
     # another list's post is not held behind demo's flood at all
     assert delivered(sink, b"body of honest post")[0] - t_quick < 1
+    # and the flood did reach its share: some of its look-ups waited
+    assert "its share of the look-up slots is full" in inst.logtext()
 
 
 @pytest.mark.parametrize("n, timeout, wait, bound",
