@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unbound.h>
 
@@ -32,6 +33,11 @@
 #define CLASS_IN	1
 #define RCODE_SERVFAIL	2
 #define RCODE_NXDOMAIN	3
+
+/* ports given to unbound: the slots, and those still out after cancel */
+#define DNS_PORTS	(2 * DNS_QUERIES_MAX)
+/* descriptors left to the rest of the process (connections, pipes) */
+#define DNS_FDS_OWN	256
 
 struct dns_ctx {
 	struct ub_ctx	*ub;
@@ -79,6 +85,50 @@ setopt(struct ub_ctx *ub, const char *opt, const char *val, char *why, size_t wl
 	return 0;
 }
 
+/*
+ * fd_room - descriptors for n ports beside the process's own: the soft
+ * limit raised towards the hard one if need be; the ports that fit
+ */
+static int
+fd_room(int n)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)n + DNS_FDS_OWN;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return n;	/* unknown: a socket that fails is DNS_TEMP */
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+		    rl.rlim_max > want ? want : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		return rl.rlim_cur > 2 * DNS_FDS_OWN ?
+		    (int)(rl.rlim_cur - DNS_FDS_OWN) : DNS_FDS_OWN;
+	return n;
+}
+
+/*
+ * ports - a UDP port for every query out. libunbound's default is 16,
+ * one FIFO for all: 16 queries to a server that never answers (and their
+ * retries) kept every other list's look-up waiting in line for seconds,
+ * whatever share of the slots it had (round 8b, finding 2). Twice the
+ * slots: a query cancelled at its deadline is only marked so, unbound
+ * works on it until it gives up, holding its port meanwhile.
+ */
+static int
+ports(struct ub_ctx *ub, char *why, size_t wl)
+{
+	char n[16];
+
+	snprintf(n, sizeof(n), "%d", fd_room(DNS_PORTS));
+	if (setopt(ub, "outgoing-range:", n, why, wl) < 0)
+		return -1;
+	/* and as many queries in its books: none pushed out for lack of room */
+	return setopt(ub, "num-queries-per-thread:", n, why, wl);
+}
+
 /* configure - forwarder or resolv.conf, trust anchor, threads */
 static int
 configure(struct ub_ctx *ub, const struct dns_cfg *cfg, char *why, size_t wl)
@@ -90,6 +140,8 @@ configure(struct ub_ctx *ub, const struct dns_cfg *cfg, char *why, size_t wl)
 		snprintf(why, wl, "unbound threads: %s", ub_strerror(rc));
 		return -1;
 	}
+	if (ports(ub, why, wl) < 0)
+		return -1;
 	if (cfg->resolver && cfg->resolver[0]) {
 		/* a forwarder on this host (the tests, a local cache) must be askable */
 		if (setopt(ub, "do-not-query-localhost:", "no", why, wl) < 0)
@@ -231,6 +283,17 @@ cancel(struct dns_query *q)
 		return;
 	(void)ub_cancel(q->d->ub, q->id);
 	q->cancelled = 1;
+}
+
+/*
+ * dns_query_expire - past its deadline, q is cancelled now, not when its
+ * answer is asked for: unbound holds no more for it, and its slot is free
+ */
+void
+dns_query_expire(struct dns_query *q)
+{
+	if (!q->done && dns_query_left(q) == 0)
+		cancel(q);
 }
 
 /* dns_query_free - q cancelled if it is still out, and freed */

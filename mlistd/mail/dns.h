@@ -6,6 +6,8 @@
 
 #define DNS_TXT_MAX	8	/* records kept per answer; more is an abuse */
 #define DNS_TXT_LEN	4096	/* bytes per record after joining its strings */
+/* look-ups one context has out at once (the queue manager's slots) */
+#define DNS_QUERIES_MAX	1024
 
 /* what a look-up found: the caller maps TEMP to TEMPFAIL, never to a pass */
 enum dns_status {
@@ -43,6 +45,7 @@ int	dns_query_done(const struct dns_query *);
 long long dns_query_left(const struct dns_query *);
 enum dns_status dns_query_result(struct dns_query *, struct dns_txt *,
     char *why, size_t wl);
+void	dns_query_expire(struct dns_query *);
 void	dns_query_free(struct dns_query *);
 int	dns_fd(struct dns_ctx *);
 int	dns_process(struct dns_ctx *);

@@ -27,6 +27,16 @@
  * asked once per message; the answers are dropped when a check ends (or,
  * for a message gone meanwhile, AUTHN_FORGET_MS after their deadline).
  *
+ * The slots are shared out (lookshare.c): a look-up counts against the
+ * message's first list and against the registrable domain of the name
+ * asked (the d= or From domain it is about, which the sender chooses),
+ * and one past either share does not start: it waits, queued (struct
+ * lookup without a query), and its message waits with it as for an
+ * answer, until one of its share's look-ups ends, or dns.timeout has
+ * passed (then DNS_TEMP: the message is retried). So one list's or one
+ * domain's look-ups that never answer cannot take the slots another list
+ * needs, nor those of its own list's other senders.
+ *
  * A held post tells the moderators how sure the list is of its sender
  * (authn_held_note): a forged From must not reach them looking like the
  * member's own post.
@@ -50,40 +60,47 @@
 #include <strings.h>
 #include <sodium.h>
 
+#include "mail/addr.h"
 #include "mail/auth.h"
 #include "mail/header.h"
 #include "mail/notices.h"
 #include "pipeline/authn.h"
+#include "pipeline/lookshare.h"
 #include "pipeline/workpool.h"
 #include "util/log.h"
 #include "util/mono.h"
 
-/* names asked at once, all messages together; more waits for a turn */
-#define AUTHN_LOOKUPS_MAX	1024
+/* look-ups kept, out, queued or answered: more is tempfail, retried */
+#define AUTHN_KEPT_MAX		(16 * LOOKSHARE_MAX)
 /* a message gone meanwhile: its answers dropped so long after they came */
 #define AUTHN_FORGET_MS		60000
 
-/* a name one message's check asked for: in flight, or its answer */
+/* a name one message's check asked for: queued, in flight, or answered */
 struct lookup {
 	struct lookup	*next;
 	char		 qid[QID_LEN + 1];
 	char		*name;
-	struct dns_query *q;
+	char		 list[LIST_NAME_MAX + 1];	/* its share: "" none */
+	char		 dom[256];			/* and this one */
+	struct dns_query *q;	/* NULL: queued, its shares were full */
 	int		 seen;		/* its end was reported */
-	long long	 born;		/* mono_ms() */
+	long long	 born;		/* mono_ms(): queued, then started */
 };
 
 struct authn_state {
 	struct dns_ctx	*dns;
 	struct lookup	*lk;
 	int		 nlk;
+	long long	 timeout_ms;	/* dns.timeout: a queued one waits so long */
 };
 
 /* what a check's look-ups find: the state, and whether one is still out */
 struct ask {
 	struct authn_state *s;
 	const char	*qid;
+	const char	*list;		/* the message's first list */
 	int		 waiting;
+	int		 queued;	/* of them, waiting for a slot */
 };
 
 /* authn_level_name - for the log */
@@ -169,6 +186,8 @@ state(struct pipeline *p, char *why, size_t wl)
 	}
 	if (!p->authn->dns && (p->authn->dns = dns_open(&dc, why, wl)) == NULL)
 		return NULL;
+	/* dns.c's default when unset */
+	p->authn->timeout_ms = dc.timeout_ms > 0 ? dc.timeout_ms : 5000;
 	return p->authn;
 }
 
@@ -285,41 +304,113 @@ lookup_find(struct authn_state *s, const char *qid, const char *name)
 	return NULL;
 }
 
-/* lookup_start - ask for name for qid; -1 (why) if it cannot be asked */
+/* out - is l's query in flight (started, not answered, not timed out)? */
 static int
-lookup_start(struct authn_state *s, const char *qid, const char *name,
-    char *why, size_t wl)
+out(const struct lookup *l)
 {
+	return l->q && !dns_query_done(l->q);
+}
+
+/*
+ * usage - the look-ups out, as l's shares count them: started and their
+ * end not yet seen by authn_service (one past its deadline counts until
+ * the loop's next call: no clock read per look-up, and never too few)
+ */
+static void
+usage(const struct authn_state *s, const struct lookup *l,
+    struct lookshare_use *u)
+{
+	int same_list, same_dom;
+
+	*u = (struct lookshare_use){ 0, 0, 0, 0 };
+	for (const struct lookup *o = s->lk; o; o = o->next) {
+		if (!o->q || o->seen)
+			continue;
+		same_list = strcmp(o->list, l->list) == 0;
+		same_dom = strcmp(o->dom, l->dom) == 0;
+		u->used++;
+		u->list += same_list;
+		u->domain += same_dom;
+		u->both += same_list && same_dom;
+	}
+}
+
+/* room - may queued l start now, within its list's and domain's shares? */
+static int
+room(const struct authn_state *s, const struct lookup *l)
+{
+	struct lookshare_use u;
+
+	usage(s, l, &u);
+	return lookshare_room(&u, LOOKSHARE_MAX);
+}
+
+/* expired - has queued l waited dns.timeout for a slot? */
+static int
+expired(const struct authn_state *s, const struct lookup *l)
+{
+	return mono_ms() - l->born >= s->timeout_ms;
+}
+
+/* share_domain - the registrable domain name is under: its share's */
+static void
+share_domain(const char *name, char *out, size_t ol)
+{
+	/* _domainkey and _dmarc labels are below it: they do not count */
+	if (dmarc_org_domain(name, out, ol) == 0)
+		return;
+	/* a public suffix itself (or too long): its own share */
+	snprintf(out, ol, "%s", name);
+}
+
+/* lookup_add - name for a's message, queued; NULL (why) if it cannot be */
+static struct lookup *
+lookup_add(struct ask *a, const char *name, char *why, size_t wl)
+{
+	struct authn_state *s = a->s;
 	struct lookup *l;
 
-	if (s->nlk >= AUTHN_LOOKUPS_MAX) {
-		snprintf(why, wl, "%d DNS look-ups out already", s->nlk);
-		return -1;
+	if (s->nlk >= AUTHN_KEPT_MAX) {
+		snprintf(why, wl, "%d DNS look-ups kept already", s->nlk);
+		return NULL;
 	}
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->name = strdup(name)) == NULL) {
 		free(l);
 		snprintf(why, wl, "out of memory");
-		return -1;
+		return NULL;
 	}
-	if ((l->q = dns_ask(s->dns, name, why, wl)) == NULL) {
-		free(l->name);
-		free(l);
-		return -1;
-	}
-	snprintf(l->qid, sizeof(l->qid), "%s", qid);
+	snprintf(l->qid, sizeof(l->qid), "%s", a->qid);
+	snprintf(l->list, sizeof(l->list), "%s", a->list);
+	share_domain(name, l->dom, sizeof(l->dom));
 	l->born = mono_ms();
 	l->next = s->lk;
 	s->lk = l;
 	s->nlk++;
+	return l;
+}
+
+/*
+ * lookup_start - queued l asked now if its shares have room: 0 asked,
+ * 1 no room (it stays queued), -1 (why) it cannot be asked
+ */
+static int
+lookup_start(struct authn_state *s, struct lookup *l, char *why, size_t wl)
+{
+	if (!room(s, l))
+		return 1;
+	if ((l->q = dns_ask(s->dns, l->name, why, wl)) == NULL)
+		return -1;
+	l->born = mono_ms();
+	l->seen = 0;	/* its answer is reported, even after a wait's end */
 	return 0;
 }
 
 /*
  * kept_txt - the verifiers' look-up: the answer this message's earlier
- * pass asked for, or the look-up started now and DNS_TEMP with the ask
- * marked waiting (the pass is rolled back; authn_busy says when to come
- * back)
+ * pass asked for, or the look-up started (or queued for a slot) now and
+ * DNS_TEMP with the ask marked waiting (the pass is rolled back;
+ * authn_busy says when to come back)
  */
 static enum dns_status
 kept_txt(void *arg, const char *name, struct dns_txt *out, char *why,
@@ -327,13 +418,23 @@ kept_txt(void *arg, const char *name, struct dns_txt *out, char *why,
 {
 	struct ask *a = arg;
 	struct lookup *l = lookup_find(a->s, a->qid, name);
+	int rc;
 
 	out->n = 0;
-	if (!l) {
-		if (lookup_start(a->s, a->qid, name, why, wl) < 0)
+	if (!l && (l = lookup_add(a, name, why, wl)) == NULL)
+		return DNS_TEMP;
+	if (!l->q) {
+		if ((rc = lookup_start(a->s, l, why, wl)) < 0)
 			return DNS_TEMP;
+		if (rc > 0 && expired(a->s, l)) {
+			snprintf(why, wl, "no DNS look-up slot within "
+			    "dns.timeout");
+			return DNS_TEMP;
+		}
 		a->waiting = 1;
-		snprintf(why, wl, "asked; waiting for the answer");
+		a->queued += rc > 0;
+		snprintf(why, wl, rc > 0 ? "waiting for a look-up slot" :
+		    "asked; waiting for the answer");
 		return DNS_TEMP;
 	}
 	if (!dns_query_done(l->q)) {
@@ -344,21 +445,45 @@ kept_txt(void *arg, const char *name, struct dns_txt *out, char *why,
 	return dns_query_result(l->q, out, why, wl);
 }
 
-/* authn_busy - is a look-up of qid still out (not answered, not timed out)? */
+/*
+ * authn_busy - does qid still wait: a look-up out (not answered, not timed
+ * out), or one queued whose shares have no room yet, for dns.timeout?
+ */
 int
 authn_busy(struct pipeline *p, const char *qid)
 {
-	if (!p->authn)
+	struct authn_state *s = p->authn;
+
+	if (!s)
 		return 0;
-	for (struct lookup *l = p->authn->lk; l; l = l->next)
-		if (strcmp(l->qid, qid) == 0 && !dns_query_done(l->q))
+	for (struct lookup *l = s->lk; l; l = l->next) {
+		if (strcmp(l->qid, qid) != 0)
+			continue;
+		if (out(l))
 			return 1;
+		if (!l->q && !expired(s, l) && !room(s, l))
+			return 1;
+	}
 	return 0;
 }
 
+/* wake_left - ms until l's end: its query's deadline, or a slot's wait */
+static long long
+wake_left(const struct authn_state *s, const struct lookup *l)
+{
+	long long left;
+
+	if (l->q)
+		return out(l) ? dns_query_left(l->q) : -1;
+	if (l->seen)
+		return -1;
+	left = l->born + s->timeout_ms - mono_ms();
+	return left > 0 ? left : 0;
+}
+
 /*
- * authn_pollfds - the resolver's descriptor while look-ups are out (at
- * most max: 0 or 1), and in *ms the nearest deadline
+ * authn_pollfds - the resolver's descriptor while look-ups are out or
+ * queued (at most max: 0 or 1), and in *ms the nearest deadline
  */
 int
 authn_pollfds(struct pipeline *p, struct pollfd *pfd, int max, int *ms)
@@ -368,9 +493,8 @@ authn_pollfds(struct pipeline *p, struct pollfd *pfd, int max, int *ms)
 	if (!p->authn || !p->authn->dns || max < 1)
 		return 0;
 	for (struct lookup *l = p->authn->lk; l; l = l->next) {
-		if (dns_query_done(l->q))
+		if ((left = wake_left(p->authn, l)) < 0)
 			continue;
-		left = dns_query_left(l->q);
 		near = near < 0 || left < near ? left : near;
 	}
 	if (near < 0)
@@ -383,10 +507,25 @@ authn_pollfds(struct pipeline *p, struct pollfd *pfd, int max, int *ms)
 	return 1;
 }
 
+/* ended - has l's wait ended since it was last looked at (reported once)? */
+static int
+ended(const struct authn_state *s, struct lookup *l)
+{
+	if (l->seen)
+		return 0;
+	if (l->q && dns_query_done(l->q))
+		dns_query_expire(l->q);	/* unbound keeps nothing of it */
+	else if (l->q || !expired(s, l))
+		return 0;
+	l->seen = 1;
+	return 1;
+}
+
 /*
  * authn_service - the answers that came in; 1 if a look-up ended
- * (answered or timed out) since the last call: its message can go on.
- * Answers of messages gone meanwhile are dropped.
+ * (answered or timed out, or a queued one's wait) since the last call:
+ * its message can go on, and a slot may be free for a queued one.
+ * Look-ups of messages gone meanwhile are dropped.
  */
 int
 authn_service(struct pipeline *p)
@@ -394,25 +533,34 @@ authn_service(struct pipeline *p)
 	struct authn_state *s = p->authn;
 	struct lookup **pp, *l;
 	long long now = mono_ms();
-	long long forget = p->cfg->dns_timeout * 1000LL + AUTHN_FORGET_MS;
-	int ended = 0;
+	long long forget = s ? s->timeout_ms + AUTHN_FORGET_MS : 0;
+	int any = 0;
 
 	if (!s || !s->dns || !s->lk)
 		return 0;
 	if (dns_process(s->dns) < 0)
 		log_warn("NOQUEUE qmgr: authn resolver: cannot read answers");
 	for (pp = &s->lk; (l = *pp) != NULL;) {
-		if (dns_query_done(l->q) && !l->seen) {
-			l->seen = 1;
-			ended = 1;
-		}
+		any |= ended(s, l);
 		if (l->seen && now - l->born > forget) {
 			*pp = l->next;
 			lookup_free(s, l);
 		} else
 			pp = &l->next;
 	}
-	return ended;
+	return any;
+}
+
+/* first_list - the message's first list (its look-ups' share), or "" */
+static const char *
+first_list(const struct pipeline *p, const struct envelope *e)
+{
+	struct listaddr la;
+
+	for (int i = 0; i < e->nrcpts; i++)
+		if (listaddr_parse(p->cfg, e->rcpts[i], &la) == 0)
+			return la.list->name;
+	return "";
 }
 
 /*
@@ -448,15 +596,14 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	ac.txt = kept_txt;
 	ac.txt_arg = &ask;
 	ac.now = p->now;
-	ask.s = s;
-	ask.qid = p->qid;
-	ask.waiting = 0;
+	ask = (struct ask){ s, p->qid, first_list(p, e), 0, 0 };
 	rc = auth_from_domain(&ac, (const char *)msg->data, msg->len, &r);
 	if (ask.waiting) {
 		/* a name not answered yet: the loop goes on, this one waits */
 		why_set(why, "sender authentication: waiting for DNS");
-		log_info("%s qmgr: authn waits for DNS answers (rolled back)",
-		    p->qid);
+		log_info("%s qmgr: authn waits for DNS answers (rolled back%s)",
+		    p->qid, ask.queued ? "; its share of the look-up slots "
+		    "is full, some wait for a slot" : "");
 		return TEMPFAIL;
 	}
 	/* every answer it needed was in: the next check asks again */

@@ -1,99 +1,21 @@
 """One sender's slow DNS cannot stop the list (#15): the look-ups of a message's sender
 authentication (DKIM key, DMARC record) are made without the queue manager waiting on them.
 
-The daemon's resolver is a UDP relay on 127.0.0.1 (SlowDns) in front of the session's unbound:
-names under one domain are answered DELAY seconds after they were first asked (every copy unbound
-sends meanwhile is held and answered then, so the late answer is taken, as from a slow server);
+The daemon's resolver is a UDP relay on 127.0.0.1 (dnsrelay.py, mode "delay") in front of the
+session's unbound: names under one domain are answered DELAY seconds after they were first asked,
 all other names at once. A post from that domain to one list, then an ordinary post to another:
 the second is delivered before the first one's answers are even sent, and the first is delivered
 after them, DKIM-aligned as without the delay."""
 import re
 import smtplib
-import socket
-import threading
 import time
 
 import pytest
-from conftest import DNS, free_port, wait_until
+from conftest import wait_until
+from dnsrelay import dns_relay
 
 SLOW = "slowdns.example"
 DELAY = 2.5
-
-
-def qname(packet):
-    """The question's name of a DNS query, lower case ('' if it does not parse)."""
-    labels, i = [], 12
-    try:
-        while packet[i]:
-            n = packet[i]
-            labels.append(packet[i + 1:i + 1 + n].decode("ascii", "replace"))
-            i += 1 + n
-    except IndexError:
-        return ""
-    return ".".join(labels).lower()
-
-
-class SlowDns:
-    """UDP relay to upstream ("127.0.0.1@PORT"): names under slow answered DELAY s late."""
-
-    def __init__(self, upstream, slow, delay):
-        host, port = upstream.split("@")
-        self.upstream = (host, int(port))
-        self.slow, self.delay = slow, delay
-        self.first = {}             # slow name -> when first asked
-        self.released = None        # when the first slow answer was sent
-        self.asked = []             # every name asked, in order
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.port = free_port()
-        self.sock.bind(("127.0.0.1", self.port))
-        self.lock = threading.Lock()
-        self.stopped = False
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    @property
-    def address(self):
-        return "127.0.0.1@%d" % self.port
-
-    def serve(self):
-        self.sock.settimeout(0.2)
-        while not self.stopped:
-            try:
-                pkt, peer = self.sock.recvfrom(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self.relay, args=(pkt, peer), daemon=True).start()
-
-    def relay(self, pkt, peer):
-        name = qname(pkt)
-        with self.lock:
-            self.asked.append(name)
-            slow = name == self.slow or name.endswith("." + self.slow)
-            if slow:
-                at = self.first.setdefault(name, time.time()) + self.delay
-        if slow and at > time.time():
-            time.sleep(at - time.time())
-        up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        up.settimeout(3)
-        try:
-            up.sendto(pkt, self.upstream)
-            answer = up.recv(4096)
-        except OSError:
-            return
-        finally:
-            up.close()
-        with self.lock:
-            if slow and self.released is None:
-                self.released = time.time()
-        try:
-            self.sock.sendto(answer, peer)
-        except OSError:
-            pass
-
-    def stop(self):
-        self.stopped = True
-        self.sock.close()
 
 
 def send(inst, sender, rcpt, subject):
@@ -129,9 +51,7 @@ def delivered(sink, marker):
 
 @pytest.fixture
 def slowdns():
-    if DNS["address"] is None:
-        pytest.skip("unbound is not installed (tools/install-deps installs it)")
-    srv = SlowDns(DNS["address"], SLOW, DELAY)
+    srv = dns_relay(SLOW, "delay", DELAY)
     yield srv
     srv.stop()
 
@@ -177,9 +97,7 @@ def test_slow_sender_dns_does_not_stop_other_lists(make_instance, sink, slowdns)
 def test_dns_past_its_timeout_is_tempfail_and_blocks_nobody(make_instance, sink):
     # answers that never come in time: the post waits (tempfail, retried) as it did when the loop
     # waited, and meanwhile another list's post goes out at once
-    if DNS["address"] is None:
-        pytest.skip("unbound is not installed (tools/install-deps installs it)")
-    dead = SlowDns(DNS["address"], SLOW, 60)
+    dead = dns_relay(SLOW, "drop")
     try:
         arrivals(sink)
         extra = (f'dns = {{ resolver = "{dead.address}"; trust_anchor = ""; '

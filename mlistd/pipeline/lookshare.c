@@ -1,0 +1,56 @@
+/*
+ * lookshare.c - may one more DNS look-up start, for this list and this
+ * sending domain, without taking the slots others need?
+ *
+ * The slots (LOOKSHARE_MAX, authn.c's) were one pool: a flood of mail
+ * from a domain whose DNS never answers, to one list, held them all
+ * until dns.timeout, and a post to another list got none (round 8b,
+ * finding 2). Now each claimant may hold at most half of what the
+ * others leave it, rounded up:
+ *
+ *   a list      half of the slots other lists do not hold;
+ *   a domain    the same over every list (a registrable domain: its
+ *               subdomains are free to make, its registrations are not);
+ *   a domain    on its list: half of what its list may hold now, less
+ *               what other domains hold there.
+ *
+ * So a list or a domain alone gets half the pool, the next one half of
+ * the rest, and one that asks for nothing yet always finds a slot while
+ * fewer than ten lists or domains are flooded at once. Past its share a
+ * look-up waits for one of its own to end (authn.c), holding back only
+ * its own list's later mail. No claimant is ever refused for good: with
+ * nothing else out, a list gets half the pool.
+ *
+ * Pure arithmetic on counts, so that the unit test can try every case.
+ */
+#include "pipeline/lookshare.h"
+
+/* half_of_rest - does mine stay under half of what others leave of cap? */
+static int
+half_of_rest(int mine, int all, int cap)
+{
+	int rest = cap - (all - mine);
+
+	return rest > 0 && mine < (rest + 1) / 2;
+}
+
+/* lookshare_list_cap - how many its list may hold now */
+int
+lookshare_list_cap(const struct lookshare_use *u, int max)
+{
+	int rest = max - (u->used - u->list);
+
+	return rest > 0 ? (rest + 1) / 2 : 0;
+}
+
+/* lookshare_room - 1 if one more look-up for u's list and domain may start */
+int
+lookshare_room(const struct lookshare_use *u, int max)
+{
+	if (u->used >= max)
+		return 0;
+	if (!half_of_rest(u->list, u->used, max) ||
+	    !half_of_rest(u->domain, u->used, max))
+		return 0;
+	return half_of_rest(u->both, u->list, lookshare_list_cap(u, max));
+}
