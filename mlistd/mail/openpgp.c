@@ -82,6 +82,16 @@ import_all(rnp_ffi_t ffi, rnp_input_t in, const void *data, uint32_t flags,
 	return rc == RNP_ERROR_EOF && n > 0 ? RNP_SUCCESS : rc;
 }
 
+/* keys_result - librnp's answer to reading keys: OK, or PERMFAIL with why */
+static enum result
+keys_result(rnp_result_t rc, const char *failed, char *why, size_t whylen)
+{
+	if (rc == RNP_SUCCESS)
+		return OK;
+	WHY(why, whylen, "%s (%s)", failed, rnp_result_to_string(rc));
+	return PERMFAIL;
+}
+
 /* openpgp_load - import keys (armoured or binary) into ffi */
 enum result
 openpgp_load(rnp_ffi_t ffi, const void *data, size_t len, uint32_t flags,
@@ -102,12 +112,7 @@ openpgp_load(rnp_ffi_t ffi, const void *data, size_t len, uint32_t flags,
 	rc = import_all(ffi, in, data, flags, &res);
 	rnp_buffer_destroy(res);
 	(void)rnp_input_destroy(in);
-	if (rc != RNP_SUCCESS) {
-		WHY(why, whylen, "not an OpenPGP key (%s)",
-		    rnp_result_to_string(rc));
-		return PERMFAIL;
-	}
-	return OK;
+	return keys_result(rc, "not an OpenPGP key", why, whylen);
 }
 
 /*
@@ -139,12 +144,7 @@ openpgp_member_key(rnp_ffi_t ffi, const struct openpgp_key *k, char **res,
 	else
 		rc = rnp_load_keys(ffi, "GPG", in, RNP_LOAD_SAVE_PUBLIC_KEYS);
 	(void)rnp_input_destroy(in);
-	if (rc != RNP_SUCCESS) {
-		WHY(why, whylen, "member key did not load (%s)",
-		    rnp_result_to_string(rc));
-		return PERMFAIL;
-	}
-	return OK;
+	return keys_result(rc, "member key did not load", why, whylen);
 }
 
 /* openpgp_out_take - append a memory output's bytes to b */
