@@ -1003,7 +1003,7 @@ deliver_maildir(const char *dir, const char *rcpt, const unsigned char *msg, siz
 	struct buf e;
 	struct timespec ts;
 	const char *sub[] = { "tmp", "new", "cur" };
-	int fd;
+	int rc;
 
 	maildir_name(rcpt, name, sizeof(name));
 	for (int i = 0; i < 3; i++) {
@@ -1017,28 +1017,15 @@ deliver_maildir(const char *dir, const char *rcpt, const unsigned char *msg, siz
 	if (snprintf(tmp, sizeof(tmp), "%s/%s/tmp/%s", dir, name, fname) >= (int)sizeof(tmp) ||
 	    snprintf(dst, sizeof(dst), "%s/%s/new/%s", dir, name, fname) >= (int)sizeof(dst))
 		return snprintf(err, errlen, "maildir path too long"), -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-		return snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno)), -1;
-	if (fs_write_all(fd, msg, len) < 0 || fsync(fd) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
 	buf_init(&e, 512);
-	if (fs_sync_rename_new(tmp, dst, &e) < 0) {
+	if (fs_write_new(tmp, msg, len, 0600, &e) < 0)
+		rc = -1;
+	else if ((rc = fs_sync_rename_new(tmp, dst, &e)) < 0)
+		(void)unlink(tmp);
+	if (rc < 0)
 		snprintf(err, errlen, "%s", buf_cstr(&e));
-		buf_free(&e);
-		unlink(tmp);
-		return -1;
-	}
 	buf_free(&e);
-	return 0;
+	return rc;
 }
 
 /* maildir_worker - thread: local delivery of batches */

@@ -31,23 +31,26 @@ tls_server_new(const char *cert, const char *key, struct buf *err)
 
 	if (!t)
 		return NULL;
-	if ((rc = gnutls_certificate_allocate_credentials(&t->cred)) < 0 ||
-	    (rc = gnutls_certificate_set_x509_key_file(t->cred, cert, key, GNUTLS_X509_FMT_PEM)) < 0) {
-		buf_printf(err, "TLS certificate %s / key %s: %s", cert, key, gnutls_strerror(rc));
-		if (t->cred)
-			gnutls_certificate_free_credentials(t->cred);
-		free(t);
-		return NULL;
-	}
+	if ((rc = gnutls_certificate_allocate_credentials(&t->cred)) < 0)
+		goto fail;
+	rc = gnutls_certificate_set_x509_key_file(t->cred, cert, key,
+	    GNUTLS_X509_FMT_PEM);
+	if (rc < 0)
+		goto fail;
 	return t;
+fail:
+	buf_printf(err, "TLS certificate %s / key %s: %s", cert, key,
+	    gnutls_strerror(rc));
+	tls_server_free(t);
+	return NULL;
 }
 
+/* tls_server_free - what tls_server_new made, or the part it made */
 void
 tls_server_free(struct tls_server *t)
 {
-	if (!t)
-		return;
-	gnutls_certificate_free_credentials(t->cred);
+	if (t && t->cred)
+		gnutls_certificate_free_credentials(t->cred);
 	free(t);
 }
 

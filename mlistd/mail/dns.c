@@ -173,25 +173,22 @@ dns_open(const struct dns_cfg *cfg, char *why, size_t wl)
 		return NULL;
 	}
 	d->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
-	if ((d->ub = ub_ctx_create()) == NULL) {
+	if ((d->ub = ub_ctx_create()) == NULL)
 		snprintf(why, wl, "cannot create an unbound context");
-		free(d);
-		return NULL;
-	}
-	if (configure(d->ub, cfg, why, wl) < 0) {
-		dns_close(d);
-		return NULL;
-	}
-	return d;
+	else if (configure(d->ub, cfg, why, wl) == 0)
+		return d;
+	dns_close(d);
+	return NULL;
 }
 
-/* dns_close - free the context */
+/* dns_close - free the context, or what dns_open made of it */
 void
 dns_close(struct dns_ctx *d)
 {
 	if (!d)
 		return;
-	ub_ctx_delete(d->ub);
+	if (d->ub)
+		ub_ctx_delete(d->ub);
 	free(d);
 }
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "util/fsutil.h"
 
 #define KEYS_CTX	"mlistd__"	/* crypto_kdf context, 8 bytes */
 #define KEYS_CTX_SPOOL	"mlspool_"	/* the spool's X25519 pair: its own context */
@@ -40,33 +41,22 @@ int
 keys_create(const char *path, char *err, size_t errlen)
 {
 	unsigned char master[KEYS_LEN];
-	int fd;
-	ssize_t n;
+	struct buf e;
+	int rc, there;
 
 	if (sodium_init() < 0)
 		return snprintf(err, errlen, "libsodium failed to initialise"), -1;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-		snprintf(err, errlen, "cannot create master key %s: %s%s", path,
-		    strerror(errno), errno == EEXIST ?
-		    " (the instance is already initialised; remove the state directory to start over)" : "");
-		return -1;
-	}
+	buf_init(&e, 256);
 	crypto_kdf_keygen(master);
-	n = write(fd, master, sizeof(master));
+	rc = fs_write_new(path, master, sizeof(master), 0600, &e);
+	there = rc < 0 && errno == EEXIST;
 	sodium_memzero(master, sizeof(master));
-	if (n != (ssize_t)sizeof(master) || fsync(fd) < 0) {
-		snprintf(err, errlen, "cannot write master key %s: %s", path,
-		    n < 0 ? strerror(errno) : "short write");
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		snprintf(err, errlen, "cannot write master key %s: %s", path, strerror(errno));
-		unlink(path);
-		return -1;
-	}
-	return 0;
+	if (rc < 0)
+		snprintf(err, errlen, "master key: %s%s", buf_cstr(&e), there ?
+		    " (the instance is already initialised; remove the state"
+		    " directory to start over)" : "");
+	buf_free(&e);
+	return rc;
 }
 
 /* spool_pair - the spool's X25519 key pair, from the master key */

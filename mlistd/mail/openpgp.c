@@ -82,6 +82,16 @@ import_all(rnp_ffi_t ffi, rnp_input_t in, const void *data, uint32_t flags,
 	return rc == RNP_ERROR_EOF && n > 0 ? RNP_SUCCESS : rc;
 }
 
+/* keys_result - librnp's answer to reading keys: OK, or PERMFAIL with why */
+static enum result
+keys_result(rnp_result_t rc, const char *failed, char *why, size_t whylen)
+{
+	if (rc == RNP_SUCCESS)
+		return OK;
+	WHY(why, whylen, "%s (%s)", failed, rnp_result_to_string(rc));
+	return PERMFAIL;
+}
+
 /* openpgp_load - import keys (armoured or binary) into ffi */
 enum result
 openpgp_load(rnp_ffi_t ffi, const void *data, size_t len, uint32_t flags,
@@ -102,12 +112,7 @@ openpgp_load(rnp_ffi_t ffi, const void *data, size_t len, uint32_t flags,
 	rc = import_all(ffi, in, data, flags, &res);
 	rnp_buffer_destroy(res);
 	(void)rnp_input_destroy(in);
-	if (rc != RNP_SUCCESS) {
-		WHY(why, whylen, "not an OpenPGP key (%s)",
-		    rnp_result_to_string(rc));
-		return PERMFAIL;
-	}
-	return OK;
+	return keys_result(rc, "not an OpenPGP key", why, whylen);
 }
 
 /*
@@ -139,12 +144,7 @@ openpgp_member_key(rnp_ffi_t ffi, const struct openpgp_key *k, char **res,
 	else
 		rc = rnp_load_keys(ffi, "GPG", in, RNP_LOAD_SAVE_PUBLIC_KEYS);
 	(void)rnp_input_destroy(in);
-	if (rc != RNP_SUCCESS) {
-		WHY(why, whylen, "member key did not load (%s)",
-		    rnp_result_to_string(rc));
-		return PERMFAIL;
-	}
-	return OK;
+	return keys_result(rc, "member key did not load", why, whylen);
 }
 
 /* openpgp_out_take - append a memory output's bytes to b */
@@ -346,9 +346,7 @@ openpgp_generate(const char *uid, const char *const *hashes,
 	if (r != OK)
 		WHY(why, whylen, "%s", fail);
 	(void)rnp_key_handle_destroy(sub);
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_close(ffi, key, r, NULL, NULL, 0);
 }
 
 /* openpgp_list_generate - a new list key dated created */
@@ -390,6 +388,21 @@ openpgp_open(const struct openpgp_secret *s, rnp_ffi_t *ffi,
 		WHY(why, whylen, "%s", bad);
 	if (r != OK)
 		(void)rnp_ffi_destroy(*ffi);
+	return r;
+}
+
+/*
+ * openpgp_close - the end of what openpgp_open began: key and context
+ * destroyed; when r is not OK, failed (if set) is the cause in why; r
+ */
+enum result
+openpgp_close(rnp_ffi_t ffi, rnp_key_handle_t key, enum result r,
+    const char *failed, char *why, size_t whylen)
+{
+	if (r != OK && failed != NULL)
+		WHY(why, whylen, "%s", failed);
+	(void)rnp_key_handle_destroy(key);
+	(void)rnp_ffi_destroy(ffi);
 	return r;
 }
 
@@ -470,12 +483,9 @@ openpgp_list_rotate(const struct openpgp_secret *s, uint32_t now,
 		r = revoke_old(key, sub);
 	if (r == OK)
 		r = openpgp_secret_export(key, sp);
-	if (r != OK)
-		WHY(why, whylen, "subkey rotation failed");
 	(void)rnp_key_handle_destroy(sub);
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_close(ffi, key, r, "subkey rotation failed", why,
+	    whylen);
 }
 
 /* openpgp_export_public - key and its subkeys, public, appended to b */
@@ -508,11 +518,9 @@ openpgp_list_public(const struct openpgp_secret *s, int armored,
 
 	if ((r = list_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
-	if ((r = openpgp_export_public(key, armored, b)) != OK)
-		WHY(why, whylen, "public key export failed");
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	r = openpgp_export_public(key, armored, b);
+	return openpgp_close(ffi, key, r, "public key export failed", why,
+	    whylen);
 }
 
 /* openpgp_list_fingerprint - the list key's primary fingerprint */
@@ -529,9 +537,7 @@ openpgp_list_fingerprint(const struct openpgp_secret *s,
 		return r;
 	if (openpgp_fpr(key, fpr) != 0)
 		r = TEMPFAIL;
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_close(ffi, key, r, NULL, NULL, 0);
 }
 
 /* openpgp_secret_load - a secret blob (as unsealed) into sodium memory */

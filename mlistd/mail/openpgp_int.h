@@ -20,6 +20,8 @@ enum result openpgp_generate(const char *, const char *const *, uint32_t,
 	    struct openpgp_secret **, const char *, char *, size_t);
 enum result openpgp_open(const struct openpgp_secret *, rnp_ffi_t *,
 	    rnp_key_handle_t *, const char *, char *, size_t);
+enum result openpgp_close(rnp_ffi_t, rnp_key_handle_t, enum result,
+	    const char *, char *, size_t);
 enum result openpgp_member_key(rnp_ffi_t, const struct openpgp_key *, char **,
 	    char *, size_t);
 enum result openpgp_pseud_open(const struct openpgp_secret *, rnp_ffi_t *,

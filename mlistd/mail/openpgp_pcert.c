@@ -104,8 +104,7 @@ openpgp_pseud_certified(const struct openpgp_secret *s)
 	if (openpgp_pseud_open(s, &ffi, &key, why, sizeof(why)) != OK)
 		return -1;
 	n = openpgp_uid_certified(key, NULL, 0);
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
+	(void)openpgp_close(ffi, key, OK, NULL, NULL, 0);
 	return n < 0 ? -1 : n > 0;
 }
 
@@ -172,12 +171,9 @@ sq_certify(const struct openpgp_secret *certifier, const struct buf *pub,
 	    "the certifier's blob holds no single key", why, whylen)) != OK)
 		return r;
 	r = openpgp_secret_export(key, &one);
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	if (r != OK) {
-		WHY(why, whylen, "exporting the certifier's key failed");
+	if (openpgp_close(ffi, key, r, "exporting the certifier's key failed",
+	    why, whylen) != OK)
 		return r;
-	}
 	r = openpgp_sq_certify(one->data, one->len, pub->data, pub->len, uid,
 	    now, cert, why, whylen);
 	openpgp_secret_free(one);
@@ -283,9 +279,7 @@ openpgp_pseud_certify(const struct openpgp_secret *list,
 	if ((r = certify_in(ffi, key, list, now, why, whylen)) == OK &&
 	    (r = with_public(key, out)) != OK)
 		WHY(why, whylen, "exporting the certified key failed");
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_close(ffi, key, r, NULL, NULL, 0);
 }
 
 /* rotate_in - key's UID certified by the old key, then by the list's */
@@ -328,8 +322,7 @@ openpgp_pseud_rotate(const struct openpgp_secret *old,
 		if ((r = rotate_in(ffi, key, old, list, now, why, whylen))
 		    == OK && (r = with_public(key, out)) != OK)
 			WHY(why, whylen, "exporting the new key failed");
-		(void)rnp_key_handle_destroy(key);
-		(void)rnp_ffi_destroy(ffi);
+		r = openpgp_close(ffi, key, r, NULL, NULL, 0);
 	}
 	openpgp_secret_free(fresh);
 	return r;
@@ -371,7 +364,5 @@ openpgp_pseud_revoked(const struct openpgp_secret *old, const char *fpr,
 		WHY(why, whylen, "librnp could not revoke the old key");
 	else if ((r = openpgp_export_public(key, armored, pub)) != OK)
 		WHY(why, whylen, "exporting the revoked key failed");
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_close(ffi, key, r, NULL, NULL, 0);
 }

@@ -141,11 +141,8 @@ openpgp_pseud_sign_also(const struct openpgp_secret *s,
 		r = pseud_detached(ffi, key, also, in, created, sig);
 		(void)rnp_input_destroy(in);
 	}
-	if (r != OK)
-		WHY(why, whylen, "signing with the pseudonym's key failed");
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_close(ffi, key, r,
+	    "signing with the pseudonym's key failed", why, whylen);
 }
 
 /* openpgp_pseud_sign - the same, by the pseudonym alone */
@@ -249,11 +246,8 @@ openpgp_pseud_minimal(const struct openpgp_secret *s, int armored,
 			r = TEMPFAIL;
 		(void)rnp_output_destroy(out);
 	}
-	if (r != OK)
-		WHY(why, whylen, "exporting the pseudonym's key failed");
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_close(ffi, key, r,
+	    "exporting the pseudonym's key failed", why, whylen);
 }
 
 /* pseud_signer - the key of a valid signature: its fingerprint and UID */
@@ -422,11 +416,8 @@ openpgp_pseud_rename(const struct openpgp_secret *s, const char *uid,
 		if (r == OK)
 			r = openpgp_secret_export(key, out);
 	}
-	if (r != OK)
-		WHY(why, whylen, "renaming the pseudonym's key failed");
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_close(ffi, key, r,
+	    "renaming the pseudonym's key failed", why, whylen);
 }
 
 /* pseud_uid_of - the key's one UID, for the caller to rnp_buffer_destroy */
@@ -442,9 +433,7 @@ pseud_uid_of(const struct openpgp_secret *s, char **uid, char *why,
 		return r;
 	if (rnp_key_get_primary_uid(key, uid) != RNP_SUCCESS)
 		r = TEMPFAIL;
-	(void)rnp_key_handle_destroy(key);
-	(void)rnp_ffi_destroy(ffi);
-	return r;
+	return openpgp_close(ffi, key, r, NULL, NULL, 0);
 }
 
 /*

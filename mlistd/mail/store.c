@@ -625,21 +625,19 @@ store_open(const char *path, const struct keys *k, struct buf *err)
 	    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
 		buf_printf(err, "cannot open database %s: %s", path,
 		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
-		store_close(st);
-		return NULL;
+		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	if (st_exec(st, "PRAGMA journal_mode=WAL") < 0 || st_exec(st, "PRAGMA foreign_keys=ON") < 0 ||
 	    st_exec(st, "PRAGMA synchronous=FULL") < 0 || st_exec(st, "PRAGMA secure_delete=ON") < 0) {
 		buf_printf(err, "database %s: %s", path, sqlite3_errmsg(st->db));
-		store_close(st);
-		return NULL;
+		goto fail;
 	}
-	if (migrate(st, err) < 0) {
-		store_close(st);
-		return NULL;
-	}
-	return st;
+	if (migrate(st, err) == 0)
+		return st;
+fail:
+	store_close(st);
+	return NULL;
 }
 
 /* store_close - finish */

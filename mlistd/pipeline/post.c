@@ -68,38 +68,33 @@ struct post {
 
 typedef enum result (*post_stage_fn)(struct pipeline *, struct post *);
 
-static enum result post_authenticate(struct pipeline *, struct post *);
-static enum result post_open(struct pipeline *, struct post *);
-static enum result post_authorship(struct pipeline *, struct post *);
-static enum result post_screen(struct pipeline *, struct post *);
-static enum result post_transform(struct pipeline *, struct post *);
-static enum result post_parents(struct pipeline *, struct post *);
-static enum result post_judge(struct pipeline *, struct post *);
-static enum result post_identity(struct pipeline *, struct post *);
-static enum result post_leak_guard(struct pipeline *, struct post *);
-static enum result post_documents(struct pipeline *, struct post *);
-static enum result post_sign(struct pipeline *, struct post *);
-static enum result post_remember(struct pipeline *, struct post *);
-static enum result post_distribute(struct pipeline *, struct post *);
+/* the sequence: each stage's name in the log, and its function */
+#define POST_STAGES \
+	X("authenticate", post_authenticate) /* DKIM-aligned with From? */ \
+	X("open", post_open)		/* encrypted to the list? */ \
+	X("authorship", post_authorship) /* the member's own signature? */ \
+	X("screen", post_screen)	/* silent verdicts, no parse */ \
+	X("transform", post_transform)	/* parse, rewrite, in the worker */ \
+	X("parents", post_parents)	/* replies to encrypted ones */ \
+	X("judge", post_judge)		/* the policy: what becomes of it */ \
+	X("identity", post_identity)	/* a pseudonymous or anonymous copy */ \
+	X("leak-guard", post_leak_guard) /* does the copy name its author? */ \
+	X("documents", post_documents)	/* ... or an attachment? */ \
+	X("sign", post_sign)		/* author signature, list DKIM */ \
+	X("remember", post_remember)	/* its outer id, for replies */ \
+	X("distribute", post_distribute) /* hold, confirm, or queue copies */
 
-/* the sequence */
+#define X(name, fn)	static enum result fn(struct pipeline *, struct post *);
+POST_STAGES
+#undef X
+
 static const struct post_stage {
 	const char	*name;
 	post_stage_fn	 fn;
 } post_stages[] = {
-	{ "authenticate", post_authenticate },	/* DKIM-aligned with From? (DNS) */
-	{ "open",	post_open },		/* encrypted to the list? */
-	{ "authorship",	post_authorship },	/* the member's own signature, if any */
-	{ "screen",	post_screen },		/* silent verdicts, no parse */
-	{ "transform",	post_transform },	/* parse and rewrite, in the worker */
-	{ "parents",	post_parents },		/* replies to encrypted ones */
-	{ "judge",	post_judge },		/* policy: distribute, hold, confirm, refuse */
-	{ "identity",	post_identity },	/* compose the pseudonymous or anonymous copy */
-	{ "leak-guard",	post_leak_guard },	/* does the copy name its author? */
-	{ "documents",	post_documents },	/* ... or an attachment? */
-	{ "sign",	post_sign },		/* author signature, then the list's DKIM */
-	{ "remember",	post_remember },	/* its outer id, for replies */
-	{ "distribute",	post_distribute },	/* hold, confirm, or queue every copy */
+#define X(name, fn)	{ name, fn },
+	POST_STAGES
+#undef X
 };
 
 #define POST_NSTAGES	(sizeof(post_stages) / sizeof(post_stages[0]))

@@ -40,6 +40,36 @@ fs_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/*
+ * fs_write_new - a new file at path (never an old one: O_EXCL) holding the
+ * n bytes at p, fsynced and closed; on failure none is left, the cause is
+ * in err and errno is what the failing call set (EEXIST: it was there)
+ */
+int
+fs_write_new(const char *path, const void *p, size_t n, int mode,
+    struct buf *err)
+{
+	const char *what = "write";
+	int fd, e;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    mode)) < 0)
+		what = "create";
+	else if (fs_write_all(fd, p, n) == 0 && fsync(fd) == 0) {
+		if (close(fd) == 0)
+			return 0;
+		fd = -1;
+	}
+	e = errno;
+	if (fd >= 0)
+		(void)close(fd);
+	if (strcmp(what, "write") == 0)
+		(void)unlink(path);
+	buf_printf(err, "cannot %s %s: %s", what, path, strerror(e));
+	errno = e;
+	return -1;
+}
+
 /* fs_fsync_dir - fsync the directory that holds path */
 int
 fs_fsync_dir(const char *path)
@@ -112,7 +142,6 @@ int
 fs_write_atomic(const char *path, const void *p, size_t n, int excl, struct buf *err)
 {
 	char tmp[PATH_MAX];
-	int fd;
 
 	if (excl && access(path, F_OK) == 0) {
 		buf_printf(err, "%s already exists", path);
@@ -120,21 +149,8 @@ fs_write_atomic(const char *path, const void *p, size_t n, int excl, struct buf 
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return buf_printf(err, "%s: path too long", path), -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
-		buf_printf(err, "cannot create %s: %s", tmp, strerror(errno));
+	if (fs_write_new(tmp, p, n, 0640, err) < 0)
 		return -1;
-	}
-	if (fs_write_all(fd, p, n) < 0 || fsync(fd) < 0) {
-		buf_printf(err, "cannot write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		buf_printf(err, "cannot write %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
 	if (fs_sync_rename(tmp, path, err) < 0) {
 		unlink(tmp);
 		return -1;

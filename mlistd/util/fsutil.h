@@ -14,6 +14,8 @@ int	fs_write_atomic(const char *path, const void *, size_t, int excl, struct buf
 int	fs_read_file(const char *path, struct buf *out, struct buf *err);
 int	fs_mkdir_p(const char *path, int mode);
 int	fs_write_all(int fd, const void *, size_t);
+int	fs_write_new(const char *path, const void *, size_t, int mode,
+	    struct buf *err);
 void	fs_rm_tree(const char *dir);
 
 #endif

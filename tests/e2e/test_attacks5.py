@@ -16,8 +16,6 @@ needs an authenticated request or answer; a replacing key not signed by the old 
 openpgp.replace_delay, and the old key's holder is told (pipeline/pgpreplace.c).
 """
 import base64
-import email
-import email.policy
 import os
 import re
 import smtplib
@@ -25,6 +23,7 @@ import sqlite3
 
 import pytest
 
+from attackhelp import msg_of as head, send, to as copies
 from conftest import send_unauthenticated, wait_until
 from test_pgpin import (LIST, LIST_REQ, SECRET, Gpg, answer_to, crlf, encrypt, k9, list_key, mails,
                         payload, pgpmime, register, stored)
@@ -35,26 +34,7 @@ ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
 DAVE = "dave@elsewhere.example"
 
 
-def send(inst, raw, sender, rcpt=LIST):
-    with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail(sender, [rcpt], raw)
-
-
-def copies(sink, rcpt, marker):
-    return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
-
-
-def head(raw):
-    return email.message_from_bytes(raw, policy=email.policy.default)
-
-
-def member_keys(inst):
-    """{member address hash or address: has a key} as the store has it: count of keyed members."""
-    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
-    try:
-        return db.execute("SELECT count(*) FROM members WHERE pgp_key IS NOT NULL").fetchone()[0]
-    finally:
-        db.close()
+member_keys = stored  # how many members have a key, as the store says
 
 
 @pytest.fixture

@@ -23,8 +23,6 @@ budget and members without DKIM cannot post. All of them were fixed in the same 
 (confirmwords, pseudnames, diskimage, budget, notices13): no test here is marked xfail any more,
 each guards its fix.
 """
-import email
-import email.policy
 import json
 import os
 import re
@@ -36,6 +34,7 @@ import time
 
 import pytest
 
+from attackhelp import head_of, msg_of, send, to
 from conftest import MLISTCTL, Instance, send_unauthenticated, wait_until
 
 LIST, LIST_REQ = "demo@lists.example", "demo-request@lists.example"
@@ -43,26 +42,6 @@ ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
 ROSA = "rosa.luxemburg@spartakus.example"
 STRANGER = "dave@elsewhere.example"
 MODS = ("m1@example.org", "m2@example.org", "m3@example.org")
-
-
-def send(inst, raw, sender, rcpt=LIST):
-    """Mail through the front MTA: DMARC-aligned for the From domain (see conftest)."""
-    if isinstance(raw, str):
-        raw = raw.encode()
-    with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail(sender, [rcpt], raw)
-
-
-def to(sink, rcpt, marker=b""):
-    return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
-
-
-def head_of(raw):
-    return raw.split(b"\r\n\r\n", 1)[0]
-
-
-def msg_of(raw):
-    return email.message_from_bytes(raw, policy=email.policy.default)
 
 
 def token_in(raw):

@@ -18,8 +18,6 @@ as the operator (with smtp_user); then 4 a claimed Mail-Followup-To steering rep
 6 a private reply telling who left, 9 a stranger silencing one member, 11's inline-PGP replay (a
 ciphertext replay id). Still xfail: none.
 """
-import email
-import email.policy
 import os
 import re
 import smtplib
@@ -28,6 +26,7 @@ import time
 
 import pytest
 
+from attackhelp import head_of, moderated, msg_of, send, to
 from conftest import MLISTCTL, send_unauthenticated, wait_until
 from test_privsep import USER, root_instance, system_user  # noqa: F401 (a fixture)
 
@@ -36,37 +35,6 @@ OWNER = "demo-owner@lists.example"
 ALICE, BOB, CAROL = "alice@example.org", "bob@example.org", "carol@example.org"
 STRANGER = "dave@elsewhere.example"
 MODS = ("m1@example.org", "m2@example.org")
-
-
-def send(inst, raw, sender, rcpt=LIST):
-    """Mail through the front: DKIM-signed for its From domain (see conftest)."""
-    if isinstance(raw, str):
-        raw = raw.encode()
-    with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail(sender, [rcpt], raw)
-
-
-def to(sink, rcpt, marker=b""):
-    return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
-
-
-def head_of(raw):
-    return raw.split(b"\r\n\r\n", 1)[0]
-
-
-def msg_of(raw):
-    return email.message_from_bytes(raw, policy=email.policy.default)
-
-
-def moderated(make_instance, mode="pseudonym", **settings):
-    """demo with two moderators (hidden leadership unless said), alice and bob members."""
-    s = {"identity.mode": mode, "leadership.visibility": "hidden"}
-    s.update(settings)
-    inst = make_instance(members=(ALICE, BOB) + MODS, start=False, list_settings=s)
-    for m in MODS:
-        inst.ctl("member", "set", "demo", m, "role", "moderator")
-    inst.start()
-    return inst
 
 
 # ---- mail to the moderators from a stranger ---------------------------------------------------

@@ -20,6 +20,7 @@ import smtplib
 
 import pytest
 
+from attackhelp import head_of, moderated, send, to
 from conftest import send_unauthenticated, wait_until
 
 LIST, LIST_REQ = "demo@lists.example", "demo-request@lists.example"
@@ -30,37 +31,10 @@ STRANGER = "dave@elsewhere.example"
 MODS = ("m1@example.org", "m2@example.org")
 
 
-def send(inst, raw, sender, rcpt=LIST):
-    """Mail through the front: DKIM-signed for its From domain (see conftest)."""
-    if isinstance(raw, str):
-        raw = raw.encode()
-    with smtplib.SMTP("127.0.0.1", inst.port) as s:
-        s.sendmail(sender, [rcpt], raw)
-
-
-def to(sink, rcpt, marker=b""):
-    return [m[2] for m in sink.handler.messages if rcpt in m[1] and marker in m[2]]
-
-
-def head_of(raw):
-    return raw.split(b"\r\n\r\n", 1)[0]
-
-
 def fields(raw):
     """the header fields of raw (bytes), unfolded, as text"""
     head = head_of(raw).decode(errors="replace")
     return [re.sub(r"\r\n[ \t]+", " ", f) for f in re.split(r"\r\n(?![ \t])", head)]
-
-
-def moderated(make_instance, mode="pseudonym", **settings):
-    """demo with two moderators (hidden leadership unless said), alice and bob members."""
-    s = {"identity.mode": mode, "leadership.visibility": "hidden"}
-    s.update(settings)
-    inst = make_instance(members=(ALICE, BOB) + MODS, start=False, list_settings=s)
-    for m in MODS:
-        inst.ctl("member", "set", "demo", m, "role", "moderator")
-    inst.start()
-    return inst
 
 
 # ---- finding 1: mail to the moderators from the null sender --------------------------------
@@ -92,7 +66,6 @@ def test_null_sender_mail_to_the_moderators_cannot_make_them_answer_directly(
     if who == ALICE:
         assert any(f.lower().startswith("x-mlist-sender: not verified")
                    for f in fields(got[0])), fields(got[0])
-
 
 
 @pytest.mark.parametrize("sender", [STRANGER, ""])

@@ -9,6 +9,7 @@
 #include "testutil.h"
 #include "../../mlistd/delivery/deliver.h"
 #include "../../mlistd/ingest/smtp_session.h"
+#include "../../mlistd/util/fsutil.h"
 
 enum fault { F_NONE, F_WRITE, F_FSYNC, F_RENAME, F_CLOSE, F_DIRFSYNC, F_SYNCFS };
 static enum fault fault;
@@ -254,6 +255,44 @@ START_TEST(stale_journal_line_marks_nothing)
 }
 END_TEST
 
+static const enum fault new_faults[] = { F_WRITE, F_FSYNC, F_CLOSE };
+
+/*
+ * fs_write_new (a maildir copy, a master key, every fs_write_atomic):
+ * a failed write, fsync or close leaves no file behind, and an old file
+ * is never written over
+ */
+START_TEST(failed_new_file_leaves_none)
+{
+	char path[4200], key[4200], err[512];
+	struct buf e;
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/new-file", dir);
+	snprintf(key, sizeof(key), "%s/master.key", dir);
+	buf_init(&e, 0);
+	fault = new_faults[_i];
+	armed = 1;
+	ck_assert_int_eq(fs_write_new(path, "mail", 4, 0600, &e), -1);
+	ck_assert_int_eq(keys_create(key, err, sizeof(err)), -1);
+	armed = 0;
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&e), "cannot write"));
+	ck_assert_ptr_nonnull(strstr(err, "master key: cannot write"));
+	ck_assert_int_eq(stat(path, &sb), -1);
+	ck_assert_int_eq(stat(key, &sb), -1);
+	/* the same path once written stays as it was */
+	ck_assert_int_eq(fs_write_new(path, "mail", 4, 0600, &e), 0);
+	ck_assert_int_eq(fs_write_new(path, "other", 5, 0600, &e), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq((int)sb.st_size, 4);
+	ck_assert_int_eq(keys_create(key, err, sizeof(err)), 0);
+	ck_assert_int_eq(keys_create(key, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "already initialised"));
+	buf_free(&e);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -267,6 +306,11 @@ main(void)
 	tc = tcase_create("journal");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, stale_journal_line_marks_nothing);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("new file");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, failed_new_file_leaves_none, 0,
+	    sizeof(new_faults) / sizeof(new_faults[0]));
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
