@@ -9,7 +9,8 @@
  *
  *   From: "PSEUDONYM via LIST" <LIST+p-HANDLE@hostname>, the pseudonym's
  *   own address (its OpenPGP key's UID), Reply-To: <LIST@hostname>; an
- *   anonymous post: "Anonymous 3F9A2C via LIST" <LIST@hostname>
+ *   anonymous post: "Anonymous 3F9A2C via LIST" <LIST@hostname> (the
+ *   words are the pieces [from-author] and [anonymous-name])
  *   To, Subject, Date (the time of receipt, UTC), Message-ID (random, at
  *   hostname), In-Reply-To and References mapped to the list's own ids
  *   (ids the list does not know are dropped: they would name the domains
@@ -130,6 +131,52 @@ display_from(struct buf *b, const char *display, const char *local, const char *
 	buf_printf(b, "From: =?utf-8?B?%s?= <%s@%s>\r\n", enc, local, host);
 }
 
+/* one_line - a piece's words on one line: a translation adds no header */
+static void
+one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+/*
+ * identity_via - the display name of a post in its author's name
+ * ([from-author], name its {name}), UTF-8: the From's words and those of
+ * the pseudonym key's UID. Built from the words, never read back: the
+ * pseudonym's name and handle are data in the store. The name alone
+ * if the piece is missing, which a loaded set never is.
+ */
+void
+identity_via(const struct config *cfg, const struct list_cfg *l,
+    const char *name, char *out, size_t n)
+{
+	const char *vars[] = { "name", name, NULL };
+
+	if (notice_piece_line(l->notices, cfg->notices, PIECE_FROM_AUTHOR,
+	    &(struct notice_ctx){ l->name, cfg->hostname }, vars, out,
+	    n) < 0 || !*out)
+		(void)snprintf(out, n, "%s", name);
+	one_line(out);
+}
+
+/*
+ * identity_anonymous - an anonymous author's name, [anonymous-name] with
+ * code (the code alone if the piece is missing)
+ */
+static void
+identity_anonymous(const struct config *cfg, const struct list_cfg *l,
+    const char *code, char *out, size_t n)
+{
+	const char *vars[] = { "code", code, NULL };
+
+	if (notice_piece_line(l->notices, cfg->notices, PIECE_ANONYMOUS_NAME,
+	    &(struct notice_ctx){ l->name, cfg->hostname }, vars, out,
+	    n) < 0 || !*out)
+		(void)snprintf(out, n, "%s", code);
+	one_line(out);
+}
+
 /*
  * role_display - the moderators' display name, [from-moderators] or, when
  * visibility names the moderator, [from-moderators-named]: the list's
@@ -193,7 +240,7 @@ who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mo
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	for (char *c = hex; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
-	snprintf(id->display, sizeof(id->display), "Anonymous %s", hex);
+	identity_anonymous(p->cfg, l, hex, id->display, sizeof(id->display));
 	/* a private message's sender can be answered for 30 days, whatever the list keeps of posts */
 	if (keep > 0 && (member || private) && l->private_replies != PRIV_OFF) {
 		handle_generate(id->handle, sizeof(id->handle));
@@ -237,13 +284,15 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	gmtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	{
-		char disp[200];
+		char disp[400];
 
 		char local[120];
 
-		snprintf(disp, sizeof(disp), "%s via %s", id->display, l->name);
 		if (mode == ID_ROLE)
 			snprintf(disp, sizeof(disp), "%s", id->display);
+		else
+			identity_via(p->cfg, l, id->display, disp,
+			    sizeof(disp));
 		/* a private message comes from the sender's own private address: answering it stays private */
 		if (mode == ID_ROLE)
 			snprintf(local, sizeof(local), "%s-owner", l->name);
@@ -639,7 +688,7 @@ identity_munged_from(struct pipeline *p, const struct list_cfg *l,
 	if (!*name)
 		shown_name(poster && *poster ? poster : "A member", name,
 		    sizeof(name));
-	snprintf(disp, sizeof(disp), "%s via %s", name, l->name);
+	identity_via(p->cfg, l, name, disp, sizeof(disp));
 	head = copy->data ? memmem(copy->data, copy->len, "\r\n\r\n", 4) :
 	    NULL;
 	hlen = head ? (size_t)(head - (const char *)copy->data) + 2 : 0;
