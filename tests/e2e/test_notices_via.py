@@ -164,3 +164,23 @@ def test_the_shipped_words_are_byte_for_byte_english(make_instance, sink, tmp_pa
     assert re.fullmatch(r'"Anonymous [0-9A-F]{6} via demo" <demo@lists\.example>',
                         raw_from(got[0])), raw_from(got[0])
     assert msg_of(got[0])["From"].addresses[0].addr_spec == "demo@lists.example"
+
+
+def test_a_key_made_in_english_is_renamed_at_the_next_post(make_instance, sink, tmp_path):
+    """the words changed: the same key (same fingerprint) gets a UID in the new words"""
+    inst = instance(make_instance, "pseudonym")
+    raw = post(inst, sink, "before the rewording")
+    shown, addr = pseudonym_of(raw)
+    name = shown[:-len(" via demo")]
+    s1, g1, m1 = signed_parts(raw)
+    k1 = autocrypt_key(m1)[1]
+    fpr = Verifiers(tmp_path).gpg(k1, s1, g1)[0]
+    inst.stop()
+    pieces(inst, GERMAN)
+    inst.start()
+    after = post(inst, sink, "after the rewording")
+    assert pseudonym_of(after) == (f"{name} über demo", addr)
+    s2, g2, m2 = signed_parts(after)
+    k2 = autocrypt_key(m2)[1]
+    assert uid_of(tmp_path, k2) == f"{name} über demo <{addr}>"
+    assert Verifiers(tmp_path).gpg(k2, s2, g2)[0] == fpr
