@@ -161,11 +161,11 @@ identity_via(const struct config *cfg, const struct list_cfg *l,
 }
 
 /*
- * identity_anonymous - an anonymous author's name, [anonymous-name] with
+ * anon_name - an anonymous author's name, [anonymous-name] with
  * code (the code alone if the piece is missing)
  */
 static void
-identity_anonymous(const struct config *cfg, const struct list_cfg *l,
+anon_name(const struct config *cfg, const struct list_cfg *l,
     const char *code, char *out, size_t n)
 {
 	const char *vars[] = { "code", code, NULL };
@@ -240,7 +240,7 @@ who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mo
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	for (char *c = hex; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
-	identity_anonymous(p->cfg, l, hex, id->display, sizeof(id->display));
+	anon_name(p->cfg, l, hex, id->display, sizeof(id->display));
 	/* a private message's sender can be answered for 30 days, whatever the list keeps of posts */
 	if (keep > 0 && (member || private) && l->private_replies != PRIV_OFF) {
 		handle_generate(id->handle, sizeof(id->handle));

@@ -2,10 +2,13 @@
  * pgprotate.c - a pseudonym's OpenPGP key replaced (#18; mlistctl keys
  * LIST --pseudonym NAME --rotate, through the daemon).
  *
- * The new key has the pseudonym's UID and address and is certified by the
+ * The new key has the pseudonym's address and a UID in the list's words of
+ * the moment ([from-author], as its posts' From), and is certified by the
  * old key and by the list's (openpgp_pseud_rotate), so a reader who trusts
- * either can accept it. The old key is revoked by itself as "superseded"
- * (a soft revocation: what it signed before stays valid), and its revoked
+ * either can accept it. The pseudonym is found by the name and handle the
+ * store keeps, never by the old UID's words. The old key is revoked by
+ * itself as "superseded" (a soft revocation: what it signed before stays
+ * valid), and its revoked
  * public key stays in the store to verify the posts it signed; it is
  * published wherever the old key was (the announcement, keys NAME,
  * mlistctl keys --pseudonym). The members are told in a post from the
