@@ -328,6 +328,7 @@ START_TEST(legacy_count_worded_by_the_piece)
 	audit_render(mine, shipped, &ctx, v.detail, shown, sizeof(shown));
 	ck_assert_str_eq(shown, "member #7 (ein Quorum stimmte zu): done");
 	notices_free(mine);
+	free(dir);
 }
 END_TEST
 
