@@ -35,6 +35,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "pipeline/fromname.h"
 #include "pipeline/identity.h"
 #include "pipeline/passrand.h"
 #include "mail/notices.h"
@@ -131,52 +132,6 @@ display_from(struct buf *b, const char *display, const char *local, const char *
 	buf_printf(b, "From: =?utf-8?B?%s?= <%s@%s>\r\n", enc, local, host);
 }
 
-/* one_line - a piece's words on one line: a translation adds no header */
-static void
-one_line(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = ' ';
-}
-
-/*
- * identity_via - the display name of a post in its author's name
- * ([from-author], name its {name}), UTF-8: the From's words and those of
- * the pseudonym key's UID. Built from the words, never read back: the
- * pseudonym's name and handle are data in the store. The name alone
- * if the piece is missing, which a loaded set never is.
- */
-void
-identity_via(const struct config *cfg, const struct list_cfg *l,
-    const char *name, char *out, size_t n)
-{
-	const char *vars[] = { "name", name, NULL };
-
-	if (notice_piece_line(l->notices, cfg->notices, PIECE_FROM_AUTHOR,
-	    &(struct notice_ctx){ l->name, cfg->hostname }, vars, out,
-	    n) < 0 || !*out)
-		(void)snprintf(out, n, "%s", name);
-	one_line(out);
-}
-
-/*
- * anon_name - an anonymous author's name, [anonymous-name] with
- * code (the code alone if the piece is missing)
- */
-static void
-anon_name(const struct config *cfg, const struct list_cfg *l,
-    const char *code, char *out, size_t n)
-{
-	const char *vars[] = { "code", code, NULL };
-
-	if (notice_piece_line(l->notices, cfg->notices, PIECE_ANONYMOUS_NAME,
-	    &(struct notice_ctx){ l->name, cfg->hostname }, vars, out,
-	    n) < 0 || !*out)
-		(void)snprintf(out, n, "%s", code);
-	one_line(out);
-}
-
 /*
  * role_display - the moderators' display name, [from-moderators] or, when
  * visibility names the moderator, [from-moderators-named]: the list's
@@ -240,7 +195,7 @@ who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mo
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	for (char *c = hex; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
-	anon_name(p->cfg, l, hex, id->display, sizeof(id->display));
+	fromname_anonymous(p->cfg, l, hex, id->display, sizeof(id->display));
 	/* a private message's sender can be answered for 30 days, whatever the list keeps of posts */
 	if (keep > 0 && (member || private) && l->private_replies != PRIV_OFF) {
 		handle_generate(id->handle, sizeof(id->handle));
@@ -291,7 +246,7 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 		if (mode == ID_ROLE)
 			snprintf(disp, sizeof(disp), "%s", id->display);
 		else
-			identity_via(p->cfg, l, id->display, disp,
+			fromname_author(p->cfg, l, id->display, disp,
 			    sizeof(disp));
 		/* a private message comes from the sender's own private address: answering it stays private */
 		if (mode == ID_ROLE)
@@ -688,7 +643,7 @@ identity_munged_from(struct pipeline *p, const struct list_cfg *l,
 	if (!*name)
 		shown_name(poster && *poster ? poster : "A member", name,
 		    sizeof(name));
-	identity_via(p->cfg, l, name, disp, sizeof(disp));
+	fromname_author(p->cfg, l, name, disp, sizeof(disp));
 	head = copy->data ? memmem(copy->data, copy->len, "\r\n\r\n", 4) :
 	    NULL;
 	hlen = head ? (size_t)(head - (const char *)copy->data) + 2 : 0;

@@ -24,8 +24,6 @@ int	identity_pseudonym(struct store *, const struct list_cfg *, const char *addr
 int	identity_compose(struct pipeline *, const struct list_cfg *, const char *poster, int mode, int member,
 	    long long received, const char *private_to, const struct transform_out *, struct buf *out,
 	    struct ident *);
-void	identity_via(const struct config *, const struct list_cfg *,
-	    const char *name, char *out, size_t n);
 int	identity_munged_from(struct pipeline *, const struct list_cfg *,
 	    const char *poster, int member, struct buf *copy);
 void	identity_leader(struct pipeline *, const struct list_cfg *, const char *addr, char *out, size_t n);

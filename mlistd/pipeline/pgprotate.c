@@ -30,7 +30,7 @@
 #include "mail/notices.h"
 #include "mail/openpgp_pseud.h"
 #include "mail/pseudonym.h"
-#include "pipeline/identity.h"
+#include "pipeline/fromname.h"
 #include "pipeline/pgprotate.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
@@ -168,7 +168,7 @@ from_field(const struct pipeline *p, const struct list_cfg *l,
 	char phrase[500];
 	struct buf enc;
 
-	identity_via(p->cfg, l, r->name, phrase, sizeof(phrase));
+	fromname_author(p->cfg, l, r->name, phrase, sizeof(phrase));
 	buf_init(&enc, 0);
 	(void)notice_subject(phrase, &enc);
 	if (strcmp(buf_cstr(&enc), phrase) == 0 && !strpbrk(phrase, "\"\\"))

@@ -21,6 +21,7 @@
 #include "mail/openpgp_pseud.h"
 #include "mail/openpgp_sq.h"
 #include "mail/pseudonym.h"
+#include "pipeline/fromname.h"
 #include "pipeline/identity.h"
 #include "pipeline/passrand.h"
 #include "pipeline/pgpsign.h"
@@ -215,7 +216,7 @@ sign_pseudonym_uid(const struct config *cfg, const struct list_cfg *l,
 	char via[400];
 	int k;
 
-	identity_via(cfg, l, name, via, sizeof(via));
+	fromname_author(cfg, l, name, via, sizeof(via));
 	for (char *c = via; *c; c++)
 		if (*c == '<' || *c == '>')
 			*c = ' ';

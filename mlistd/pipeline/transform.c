@@ -25,7 +25,7 @@
 
 #include "mail/header.h"
 #include "mail/notices.h"
-#include "pipeline/identity.h"
+#include "pipeline/fromname.h"
 #include "pipeline/mimefix.h"
 #include "pipeline/rewrite.h"
 #include "pipeline/transform.h"
@@ -460,7 +460,8 @@ munged_from(const struct transform_in *in, const struct hdr *h, struct buf *b)
 	if (name.len == 0)
 		buf_puts(&name, *addr ? addr : "A member");
 	/* the words are the list's ([from-author]) */
-	identity_via(in->cfg, in->list, buf_cstr(&name), via, sizeof(via));
+	fromname_author(in->cfg, in->list, buf_cstr(&name), via,
+	    sizeof(via));
 	len = strlen(via);
 	for (size_t i = 0; i < len; i++)
 		ascii &= via[i] >= 32 && via[i] < 127 && via[i] != '"' &&
