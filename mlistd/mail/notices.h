@@ -665,6 +665,13 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	    "the display name of the moderators' answers and announcements") \
 	X(PIECE_FROM_MODERATORS_NAMED, "from-moderators-named", "name", \
 	    "the same, where leadership.visibility names the moderator") \
+	X(PIECE_FROM_AUTHOR, "from-author", "name", \
+	    "the display name of a post in its author's name: a pseudonym's " \
+	    "(also its OpenPGP key's UID), an anonymous author's, a member's " \
+	    "on a real-identity list whose From the list rewrites") \
+	X(PIECE_ANONYMOUS_NAME, "anonymous-name", "code", \
+	    "{name} of from-author for an anonymous post (code: six hex " \
+	    "digits, new each post)") \
 	X(PIECE_SENDER_UNVERIFIED, "sender-unverified", "", \
 	    "X-Mlist-Sender of mail to LIST-owner@ whose From the list could " \
 	    "not verify") \

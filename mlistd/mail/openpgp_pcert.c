@@ -297,25 +297,29 @@ rotate_in(rnp_ffi_t ffi, rnp_key_handle_t key, const struct openpgp_secret *old,
 
 /*
  * openpgp_pseud_rotate - a new key for the pseudonym of old, made at now
- * with old's UID (its address stays), its UID certified by old and by the
- * list's key list: *out, to seal in old's place.  Not OK (why): none made.
+ * with the UID uid (the caller builds it from the pseudonym's data and
+ * the list's words, which may have changed since old was made; NULL:
+ * old's), its UID certified by old and by the list's key list: *out, to
+ * seal in old's place.  Not OK (why): none made.
  */
 enum result
 openpgp_pseud_rotate(const struct openpgp_secret *old,
-    const struct openpgp_secret *list, uint32_t now,
+    const struct openpgp_secret *list, const char *uid, uint32_t now,
     struct openpgp_secret **out, char *why, size_t whylen)
 {
 	struct openpgp_secret *fresh;
 	rnp_ffi_t	 ffi;
 	rnp_key_handle_t key;
-	char		 uid[600];
+	char		 olduid[600];
 	enum result	 r;
 
 	*out = NULL;
-	if (openpgp_pseud_uid(old, uid, sizeof(uid)) < 0) {
+	if (uid == NULL && openpgp_pseud_uid(old, olduid, sizeof(olduid)) < 0) {
 		WHY(why, whylen, "the pseudonym's key has no usable UID");
 		return TEMPFAIL;
 	}
+	if (uid == NULL)
+		uid = olduid;
 	if ((r = openpgp_pseud_generate(uid, now, &fresh, why, whylen)) != OK)
 		return r;
 	if ((r = openpgp_pseud_open(fresh, &ffi, &key, why, whylen)) == OK) {

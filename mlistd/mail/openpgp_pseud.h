@@ -30,7 +30,7 @@ enum result openpgp_pseud_certify(const struct openpgp_secret *list,
 	    struct openpgp_secret **, char *, size_t);
 int	openpgp_pseud_certified(const struct openpgp_secret *);
 enum result openpgp_pseud_rotate(const struct openpgp_secret *old,
-	    const struct openpgp_secret *list, uint32_t,
+	    const struct openpgp_secret *list, const char *uid, uint32_t,
 	    struct openpgp_secret **, char *, size_t);
 enum result openpgp_pseud_sign_also(const struct openpgp_secret *,
 	    const struct openpgp_secret *also, const void *, size_t, uint32_t,

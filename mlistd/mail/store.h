@@ -311,6 +311,8 @@ int	store_pseudonym_key_update(struct store *, const char *list,
 	    const char *handle, const void *secret, size_t len);
 int	store_pseudonym_key_by_name(struct store *, const char *list,
 	    const char *skeleton, struct buf *out);
+int	store_pseudonym_by_name(struct store *, const char *list,
+	    const char *skeleton, char *name, size_t, char *handle, size_t);
 int	store_pseudonym_key_rotate(struct store *, const char *list,
 	    const char *handle, const char *fpr, const void *secret, size_t len,
 	    const char *oldfpr, const void *oldpub, size_t oldlen,

@@ -334,6 +334,59 @@ store_pseudonym_key_by_name(struct store *st, const char *list,
 	return key_row(st, s, out);
 }
 
+/*
+ * pseudonym_cols - the name and the handle of s's row ("pseudonym,
+ * handle_seal, list, addr_hash"), opened: STORE_NOTFOUND if it has no
+ * handle (it never posted under one). Finishes s.
+ */
+static int
+pseudonym_cols(struct store *st, sqlite3_stmt *s, char *name, size_t n,
+    char *handle, size_t hn)
+{
+	struct st_place pp, ph;
+	char *pn = NULL, *h = NULL;
+	int rc = STORE_ERR;
+
+	st_place_cols(&pp, s, "members.pseudonym", 2, 2);
+	st_place_cols(&ph, s, "members.handle_seal", 2, 2);
+	if (st_opened(st, s, 0, &pn, &pp) == 0 &&
+	    st_opened(st, s, 1, &h, &ph) == 0)
+		rc = pn && h && *h ? STORE_OK : STORE_NOTFOUND;
+	st_done(st, s);
+	if (rc == STORE_OK && (snprintf(name, n, "%s", pn) >= (int)n ||
+	    snprintf(handle, hn, "%s", h) >= (int)hn)) {
+		st_fail(st, "a pseudonym or its handle is too long");
+		rc = STORE_ERR;
+	}
+	free(pn);
+	free(h);
+	return rc;
+}
+
+/*
+ * store_pseudonym_by_name - the name (as its member set it) and the
+ * handle of the pseudonym whose skeleton this is, without the member's
+ * address ever being read: what a pseudonym key's UID is made of, so that
+ * nothing reads them back from a UID's words; STORE_NOTFOUND: no such
+ * pseudonym, or no handle yet
+ */
+int
+store_pseudonym_by_name(struct store *st, const char *list,
+    const char *skeleton, char *name, size_t n, char *handle, size_t hn)
+{
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT pseudonym, handle_seal, "
+	    "list, addr_hash FROM members WHERE list = ?1 AND pseudo_key = ?2",
+	    "t", list);
+	int rc;
+
+	if (!s)
+		return STORE_ERR;
+	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
+	if ((rc = st_step_row(st, s)) != STORE_OK)
+		return rc;
+	return pseudonym_cols(st, s, name, n, handle, hn);
+}
+
 /* store_pseudonym_key_update - the same key, re-sealed (a new UID) */
 int
 store_pseudonym_key_update(struct store *st, const char *list,

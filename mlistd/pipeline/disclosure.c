@@ -195,24 +195,57 @@ disclosure_request_state(const char *state, long long expires, long long now)
 }
 
 /*
- * strip_count - in an entry written before the codes, " (3 moderators
- * agreed)" becomes " (a quorum of moderators agreed)": how many agreed
- * bounds how many there are. Its sentence is English as it was written.
+ * count_at - where " (3 moderators agreed)" is in d, an entry written
+ * before the codes: its " (" at *from, what follows it at *to; 0 none
+ */
+static int
+count_at(char *d, char **from, char **to)
+{
+	static const char tail[] = " moderators agreed)";
+	char *t = strstr(d, tail), *p;
+
+	if (t == NULL || *d == '@')
+		return 0;
+	for (p = t; p > d && isdigit((unsigned char)p[-1]); p--)
+		;
+	if (p == t || p == d || p[-1] != '(')
+		return 0;
+	*from = p - 1;
+	if (*from > d && (*from)[-1] == ' ')
+		(*from)--;
+	*to = t + sizeof(tail) - 1;
+	return 1;
+}
+
+/*
+ * strip_count - the count of an entry written before the codes must not
+ * reach a member of a hidden leadership: how many agreed bounds how many
+ * there are. The entry becomes a coded one, its own words around the
+ * count kept as written ({text}, then the note), who agreed worded by
+ * [audit-agreed-quorum], as a coded entry's is.
  */
 static void
 strip_count(char *d, size_t n)
 {
-	static const char tail[] = " moderators agreed)";
-	char *t = strstr(d, tail), *p, rest[512];
+	char *from, *to, before[512], rest[512];
 
-	if (t == NULL)
+	if (!count_at(d, &from, &to))
 		return;
-	for (p = t; p > d && isdigit((unsigned char)p[-1]); p--)
-		;
-	if (p == t || p == d || p[-1] != '(')
-		return;
-	snprintf(rest, sizeof(rest), "%s", t + sizeof(tail) - 1);
-	snprintf(p - 1, n - (size_t)(p - 1 - d), "(a quorum of moderators agreed)%s", rest);
+	snprintf(before, sizeof(before), "%.*s", (int)(from - d), d);
+	snprintf(rest, sizeof(rest), "%s", to);
+	if (audit_code(d, n, "text", (const char *[]){ "text", before,
+	    "agreed", "quorum", AUDIT_NOTE, rest, NULL }) < 0)
+		snprintf(d, n, "%s", before);	/* never the count */
+}
+
+/* cut_count - the same count taken out, for words quoted in another entry */
+static void
+cut_count(char *d)
+{
+	char *from, *to;
+
+	if (count_at(d, &from, &to))
+		memmove(from, to, strlen(to) + 1);
 }
 
 /* unmask_named - may members read which pseudonym an unmasking named? */
@@ -337,12 +370,13 @@ legacy_view(const struct list_cfg *l, int reader, const struct audit_entry *e,
 	const char *what, *rest;
 	char num[24], text[sizeof(v->detail)];
 
-	if (l->visibility == VIS_HIDDEN)
-		strip_count(v->detail, sizeof(v->detail));
 	snprintf(num, sizeof(num), "%lld", id);
 	if (id <= 0) {
-		if ((what = outcome_shown(l, e)) == NULL)
+		if ((what = outcome_shown(l, e)) == NULL) {
+			if (l->visibility == VIS_HIDDEN)
+				strip_count(v->detail, sizeof(v->detail));
 			return;
+		}
 		if (strncmp(e->detail, EMERGENCY, sizeof(EMERGENCY) - 1) != 0)
 			(void)audit_code(v->detail, sizeof(v->detail), what, NULL);
 		else
@@ -352,6 +386,8 @@ legacy_view(const struct list_cfg *l, int reader, const struct audit_entry *e,
 	}
 	rest = strstr(v->detail, " opened: ");
 	snprintf(text, sizeof(text), "%s", rest ? rest + 9 : "");
+	if (l->visibility == VIS_HIDDEN)
+		cut_count(text);
 	if ((what = request_shown(l, rq)) == NULL)
 		what = "text";
 	if (disclosure_audit_renumbered(l, reader))

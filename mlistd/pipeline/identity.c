@@ -9,7 +9,8 @@
  *
  *   From: "PSEUDONYM via LIST" <LIST+p-HANDLE@hostname>, the pseudonym's
  *   own address (its OpenPGP key's UID), Reply-To: <LIST@hostname>; an
- *   anonymous post: "Anonymous 3F9A2C via LIST" <LIST@hostname>
+ *   anonymous post: "Anonymous 3F9A2C via LIST" <LIST@hostname> (the
+ *   words are the pieces [from-author] and [anonymous-name])
  *   To, Subject, Date (the time of receipt, UTC), Message-ID (random, at
  *   hostname), In-Reply-To and References mapped to the list's own ids
  *   (ids the list does not know are dropped: they would name the domains
@@ -34,6 +35,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "pipeline/fromname.h"
 #include "pipeline/identity.h"
 #include "pipeline/passrand.h"
 #include "mail/msgid.h"
@@ -224,7 +226,7 @@ who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mo
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	for (char *c = hex; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
-	snprintf(id->display, sizeof(id->display), "Anonymous %s", hex);
+	fromname_anonymous(p->cfg, l, hex, id->display, sizeof(id->display));
 	/* a private message's sender can be answered for 30 days, whatever the list keeps of posts */
 	if (keep > 0 && (member || private) && l->private_replies != PRIV_OFF) {
 		handle_generate(id->handle, sizeof(id->handle));
@@ -269,13 +271,15 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	gmtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	{
-		char disp[200];
+		char disp[400];
 
 		char local[120];
 
-		snprintf(disp, sizeof(disp), "%s via %s", id->display, l->name);
 		if (mode == ID_ROLE)
 			snprintf(disp, sizeof(disp), "%s", id->display);
+		else
+			fromname_author(p->cfg, l, id->display, disp,
+			    sizeof(disp));
 		/* a private message comes from the sender's own private address: answering it stays private */
 		if (mode == ID_ROLE)
 			snprintf(local, sizeof(local), "%s-owner", l->name);
@@ -673,7 +677,7 @@ identity_munged_from(struct pipeline *p, const struct list_cfg *l,
 	if (!*name)
 		shown_name(poster && *poster ? poster : "A member", name,
 		    sizeof(name));
-	snprintf(disp, sizeof(disp), "%s via %s", name, l->name);
+	fromname_author(p->cfg, l, name, disp, sizeof(disp));
 	head = copy->data ? memmem(copy->data, copy->len, "\r\n\r\n", 4) :
 	    NULL;
 	hlen = head ? (size_t)(head - (const char *)copy->data) + 2 : 0;

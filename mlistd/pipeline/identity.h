@@ -9,7 +9,7 @@
 
 struct ident {
 	int	 mode;		/* enum identity used for this post */
-	char	 display[160];	/* the pseudonym, or "Anonymous 3F9A2C" */
+	char	 display[160];	/* the pseudonym, or [anonymous-name] */
 	char	 handle[24];	/* LIST+p-HANDLE reaches the author ("" : no private replies) */
 	char	 msgid[300];	/* the copy's Message-ID */
 	long long date;		/* the copy's Date: (its signatures') */

@@ -2,10 +2,13 @@
  * pgprotate.c - a pseudonym's OpenPGP key replaced (#18; mlistctl keys
  * LIST --pseudonym NAME --rotate, through the daemon).
  *
- * The new key has the pseudonym's UID and address and is certified by the
+ * The new key has the pseudonym's address and a UID in the list's words of
+ * the moment ([from-author], as its posts' From), and is certified by the
  * old key and by the list's (openpgp_pseud_rotate), so a reader who trusts
- * either can accept it. The old key is revoked by itself as "superseded"
- * (a soft revocation: what it signed before stays valid), and its revoked
+ * either can accept it. The pseudonym is found by the name and handle the
+ * store keeps, never by the old UID's words. The old key is revoked by
+ * itself as "superseded" (a soft revocation: what it signed before stays
+ * valid), and its revoked
  * public key stays in the store to verify the posts it signed; it is
  * published wherever the old key was (the announcement, keys NAME,
  * mlistctl keys --pseudonym). The members are told in a post from the
@@ -27,6 +30,7 @@
 #include "mail/notices.h"
 #include "mail/openpgp_pseud.h"
 #include "mail/pseudonym.h"
+#include "pipeline/fromname.h"
 #include "pipeline/pgprotate.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
@@ -52,49 +56,52 @@ rotation_free(struct rotation *r)
 }
 
 /*
- * parse_uid - "NAME via LIST <LIST+p-HANDLE@host>": the name, the handle
- * and the address, from the key itself (the store looks keys up by name)
+ * find_named - the name and handle of the pseudonym called name, as the
+ * store keeps them: 1, 0 none, -1 error. Never the words of its key's
+ * UID: a key made before the list reworded [from-author] has the old
+ * words, and the words are the admin's, not a format to parse.
  */
 static int
-parse_uid(struct rotation *r, const char *list)
+find_named(struct store *st, const struct list_cfg *l, const char *name,
+    struct rotation *r)
 {
-	char via[300], tag[300];
-	const char *lt, *h, *at;
-	int k;
+	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
 
-	(void)snprintf(via, sizeof(via), " via %s <", list);
-	(void)snprintf(tag, sizeof(tag), "<%s+p-", list);
-	if ((lt = strstr(r->uid, via)) == NULL ||
-	    (h = strstr(lt, tag)) == NULL || (at = strchr(h, '@')) == NULL)
+	/* a name that cannot be a pseudonym is nobody's */
+	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+		return 0;
+	switch (store_pseudonym_by_name(st, l->name, sk, r->name,
+	    sizeof(r->name), r->handle, sizeof(r->handle))) {
+	case STORE_OK:
+		return 1;
+	case STORE_NOTFOUND:
+		return 0;
+	default:
 		return -1;
-	h += strlen(tag);
-	if ((size_t)(at - h) >= sizeof(r->handle) ||
-	    (size_t)(lt - r->uid) >= sizeof(r->name))
-		return -1;
-	(void)snprintf(r->name, sizeof(r->name), "%.*s", (int)(lt - r->uid),
-	    r->uid);
-	(void)snprintf(r->handle, sizeof(r->handle), "%.*s", (int)(at - h), h);
-	k = snprintf(r->addr, sizeof(r->addr), "%s", lt + strlen(via) - 1);
-	if (k < 2 || r->addr[k - 1] != '>')
-		return -1;
-	memmove(r->addr, r->addr + 1, (size_t)k - 2);	/* no <> */
-	r->addr[k - 2] = 0;
-	return 0;
+	}
 }
 
-/* find_old - the pseudonym called name and its key: 1, 0 none, -1 error */
+/*
+ * find_old - the pseudonym called name, its key (found by its handle)
+ * and the UID it gets now: 1, 0 none (or no key yet), -1 error
+ */
 static int
-find_old(struct store *st, const struct list_cfg *l, const char *name,
+find_old(struct pipeline *p, const struct list_cfg *l, const char *name,
     struct rotation *r)
 {
 	int rc;
 
-	if ((rc = sign_pseudonym_key_by_name(st, l, name, &r->old)) <= 0)
+	if ((rc = find_named(p->st, l, name, r)) <= 0)
 		return rc;
-	if (openpgp_pseud_uid(r->old, r->uid, sizeof(r->uid)) < 0 ||
-	    parse_uid(r, l->name) < 0 ||
+	if ((rc = sign_pseudonym_key_by_handle(p->st, l, r->handle, &r->old))
+	    <= 0)
+		return rc;
+	if (snprintf(r->addr, sizeof(r->addr), "%s+p-%s@%s", l->name,
+	    r->handle, p->cfg->hostname) >= (int)sizeof(r->addr) ||
+	    sign_pseudonym_uid(p->cfg, l, r->name, r->handle, r->uid,
+	    sizeof(r->uid)) < 0 ||
 	    openpgp_list_fingerprint(r->old, r->oldfpr) != OK) {
-		store_fail_cause(st, "the pseudonym's key has no usable UID");
+		store_fail_cause(p->st, "the pseudonym's UID cannot be made");
 		return -1;
 	}
 	return 1;
@@ -155,12 +162,13 @@ text_part(const char *body, struct buf *m)
 
 /* from_field - From: the pseudonym's own address, as its posts are */
 static void
-from_field(const struct rotation *r, const char *list, struct buf *m)
+from_field(const struct pipeline *p, const struct list_cfg *l,
+    const struct rotation *r, struct buf *m)
 {
 	char phrase[500];
 	struct buf enc;
 
-	(void)snprintf(phrase, sizeof(phrase), "%s via %s", r->name, list);
+	fromname_author(p->cfg, l, r->name, phrase, sizeof(phrase));
 	buf_init(&enc, 0);
 	(void)notice_subject(phrase, &enc);
 	if (strcmp(buf_cstr(&enc), phrase) == 0 && !strpbrk(phrase, "\"\\"))
@@ -213,7 +221,7 @@ announcement(struct pipeline *p, const struct list_cfg *l,
 	    openpgp_pseud_minimal(r->fresh, 1, &key, why, sizeof(why)) != OK)
 		goto out;
 	(void)notice_subject(buf_cstr(&subject), &subj);
-	from_field(r, l->name, m);
+	from_field(p, l, r, m);
 	buf_printf(m, "To: <%s@%s>\r\nReply-To: <%s@%s>\r\nSubject: %s\r\n"
 	    "Date: %s\r\nMessage-ID: <key.%s@%s>\r\nList-Id: <%s.%s>\r\n"
 	    "List-Post: <mailto:%s@%s>\r\nPrecedence: list\r\n"
@@ -273,15 +281,16 @@ pgprotate_pseudonym(struct pipeline *p, const struct list_cfg *l,
 
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.revoked, 0);
-	if ((rc = find_old(p->st, l, name, &r)) <= 0) {
+	if ((rc = find_old(p, l, name, &r)) <= 0) {
 		rotation_free(&r);
 		return rc;
 	}
 	rc = -1;
 	if (listpgp_get(p->st, l->name, p->cfg->hostname, &r.list) < 0)
 		goto out;
-	if (openpgp_pseud_rotate(r.old, r.list, (uint32_t)p->now, &r.fresh,
-	    why, sizeof(why)) != OK) {
+	/* the UID in the list's words now: a rewording since the old key */
+	if (openpgp_pseud_rotate(r.old, r.list, r.uid, (uint32_t)p->now,
+	    &r.fresh, why, sizeof(why)) != OK) {
 		store_fail_cause(p->st, why);
 		goto out;
 	}
@@ -313,7 +322,7 @@ pgprotate_retired_each(struct store *st, const struct list_cfg *l,
 
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.revoked, 0);
-	if ((rc = find_old(st, l, name, &r)) > 0)
+	if ((rc = find_named(st, l, name, &r)) > 0)
 		rc = store_pseudonym_retired_each(st, l->name, r.handle, fn,
 		    arg);
 	rotation_free(&r);

@@ -21,6 +21,7 @@
 #include "mail/openpgp_pseud.h"
 #include "mail/openpgp_sq.h"
 #include "mail/pseudonym.h"
+#include "pipeline/fromname.h"
 #include "pipeline/identity.h"
 #include "pipeline/passrand.h"
 #include "pipeline/pgpsign.h"
@@ -202,15 +203,34 @@ sign_both(struct pipeline *p, const struct list_cfg *l, const char *author,
 	return rc;
 }
 
-/* pseud_uid - "NAME via LIST <LIST+p-HANDLE@host>": the From of its posts */
+/*
+ * sign_pseudonym_uid - "NAME via LIST <LIST+p-HANDLE@host>", the From of
+ * the pseudonym's posts: the words [from-author]'s, in UTF-8; no angle
+ * bracket in them, as the address is the UID's <...>. Nothing reads the
+ * words back: a key is found by its handle.
+ */
+int
+sign_pseudonym_uid(const struct config *cfg, const struct list_cfg *l,
+    const char *name, const char *handle, char *uid, size_t n)
+{
+	char via[400];
+	int k;
+
+	fromname_author(cfg, l, name, via, sizeof(via));
+	for (char *c = via; *c; c++)
+		if (*c == '<' || *c == '>')
+			*c = ' ';
+	k = snprintf(uid, n, "%s <%s+p-%s@%s>", via, l->name, handle,
+	    cfg->hostname);
+	return k < 0 || (size_t)k >= n ? -1 : 0;
+}
+
+/* pseud_uid - the UID of the pseudonym of id */
 static int
 pseud_uid(const struct pipeline *p, const struct list_cfg *l,
     const struct ident *id, char *uid, size_t n)
 {
-	int k = snprintf(uid, n, "%s via %s <%s+p-%s@%s>", id->display,
-	    l->name, l->name, id->handle, p->cfg->hostname);
-
-	return k < 0 || (size_t)k >= n ? -1 : 0;
+	return sign_pseudonym_uid(p->cfg, l, id->display, id->handle, uid, n);
 }
 
 /*

@@ -27,6 +27,8 @@ int	sign_pseudonym_key_by_handle(struct store *, const struct list_cfg *,
 	    const char *handle, struct openpgp_secret **);
 int	sign_pseudonym_key_by_name(struct store *, const struct list_cfg *,
 	    const char *name, struct openpgp_secret **);
+int	sign_pseudonym_uid(const struct config *, const struct list_cfg *,
+	    const char *name, const char *handle, char *uid, size_t);
 int	sign_pseudonym_public(struct store *, const struct list_cfg *,
 	    const char *name, struct buf *armored, char fpr[41]);
 

@@ -26,6 +26,7 @@
 #include "mail/header.h"
 #include "mail/msgid.h"
 #include "mail/notices.h"
+#include "pipeline/fromname.h"
 #include "pipeline/mimefix.h"
 #include "pipeline/rewrite.h"
 #include "pipeline/transform.h"
@@ -448,8 +449,10 @@ static void
 munged_from(const struct transform_in *in, const struct hdr *h, struct buf *b)
 {
 	const struct hdr_field *f = hdr_get(h, "From");
-	char *v = f ? hdr_value(f) : NULL, enc[400], addr[ADDR_MAX + 1];
+	char *v = f ? hdr_value(f) : NULL, enc[600], addr[ADDR_MAX + 1];
+	char via[400];
 	struct buf name;
+	size_t len;
 	int ascii = 1;
 
 	buf_init(&name, 0);
@@ -457,14 +460,19 @@ munged_from(const struct transform_in *in, const struct hdr *h, struct buf *b)
 	first_mailbox(v, addr, sizeof(addr));
 	if (name.len == 0)
 		buf_puts(&name, *addr ? addr : "A member");
-	buf_printf(&name, " via %s", in->list->name);
-	for (size_t i = 0; i < name.len; i++)
-		ascii &= name.data[i] >= 32 && name.data[i] < 127 && name.data[i] != '"' && name.data[i] != '\\';
+	/* the words are the list's ([from-author]) */
+	fromname_author(in->cfg, in->list, buf_cstr(&name), via,
+	    sizeof(via));
+	len = strlen(via);
+	for (size_t i = 0; i < len; i++)
+		ascii &= via[i] >= 32 && via[i] < 127 && via[i] != '"' &&
+		    via[i] != '\\';
 	if (ascii)
-		buf_printf(b, "From: \"%s\" <%s@%s>\r\n", buf_cstr(&name), in->list->name, in->cfg->hostname);
+		buf_printf(b, "From: \"%s\" <%s@%s>\r\n", via, in->list->name,
+		    in->cfg->hostname);
 	else {
-		sodium_bin2base64(enc, sizeof(enc), name.data, name.len < 280 ? name.len : 280,
-		    sodium_base64_VARIANT_ORIGINAL);
+		sodium_bin2base64(enc, sizeof(enc), (const unsigned char *)via,
+		    len < 400 ? len : 400, sodium_base64_VARIANT_ORIGINAL);
 		buf_printf(b, "From: =?utf-8?B?%s?= <%s@%s>\r\n", enc, in->list->name, in->cfg->hostname);
 	}
 	if (*addr && !hdr_get(h, "Reply-To"))

@@ -291,6 +291,48 @@ START_TEST(audit_entries)
 END_TEST
 
 /*
+ * an entry written before the codes: on a hidden leadership the count of
+ * who agreed is worded by [audit-agreed-quorum], the list's own words if
+ * it rewords them, the shipped English byte for byte otherwise
+ */
+START_TEST(legacy_count_worded_by_the_piece)
+{
+	struct notice_ctx ctx = { "demo", "lists.example" };
+	struct disclosure_request rq;
+	struct audit_entry e;
+	struct audit_view v;
+	struct notices *mine;
+	char shown[600], *dir = tu_tmpdir(), path[4200];
+	struct buf err;
+	FILE *f;
+
+	memset(&e, 0, sizeof(e));
+	memset(&rq, 0, sizeof(rq));
+	snprintf(e.actor, sizeof(e.actor), "moderators");
+	snprintf(e.action, sizeof(e.action), "ban");
+	snprintf(e.detail, sizeof(e.detail),
+	    "member #7 (3 moderators agreed): done");
+	list.visibility = VIS_HIDDEN;
+	disclosure_audit_entry(&list, READER_MEMBER, &e, &rq, &v);
+	ck_assert_ptr_null(strstr(v.detail, "3"));
+	words(&v, shown, sizeof(shown));
+	ck_assert_str_eq(shown,
+	    "member #7 (a quorum of moderators agreed): done");
+	snprintf(path, sizeof(path), "%s/pieces", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("[audit-agreed-quorum]\n (ein Quorum stimmte zu)\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	buf_init(&err, 0);
+	ck_assert_int_eq(notices_load(dir, 0, &mine, &err), 0);
+	buf_free(&err);
+	audit_render(mine, shipped, &ctx, v.detail, shown, sizeof(shown));
+	ck_assert_str_eq(shown, "member #7 (ein Quorum stimmte zu): done");
+	notices_free(mine);
+	free(dir);
+}
+END_TEST
+
+/*
  * Which entries are listed at all: on a hidden leadership a member's view
  * has no role change, done or asked for (their count bounds the moderators)
  */
@@ -373,6 +415,7 @@ main(void)
 	tcase_add_test(tc, leaders_and_authors);
 	tcase_add_test(tc, request_states);
 	tcase_add_loop_test(tc, audit_entries, 0, N(audit));
+	tcase_add_test(tc, legacy_count_worded_by_the_piece);
 	tcase_add_loop_test(tc, audit_listing, 0, N(listing));
 	tcase_add_test(tc, audit_request_ids);
 	suite_add_tcase(s, tc);

@@ -419,7 +419,7 @@ START_TEST(rotate_vouched_by_old_and_list)
 		return;		/* tools/install-deps installs sq */
 	ck_assert_int_eq(openpgp_list_generate("demo", "lists.example", WHEN,
 	    &list, why, sizeof(why)), OK);
-	ck_assert_int_eq(openpgp_pseud_rotate(s, list, WHEN + 100, &n, why,
+	ck_assert_int_eq(openpgp_pseud_rotate(s, list, NULL, WHEN + 100, &n, why,
 	    sizeof(why)), OK);
 	ck_assert_int_eq(openpgp_list_fingerprint(s, a), OK);
 	ck_assert_int_eq(openpgp_list_fingerprint(n, b), OK);
