@@ -20,7 +20,8 @@
 #include "delivery/envid.h"
 
 #define MAC_LEN		12	/* bytes of the keyed hash kept */
-#define ENVID_NS	"~envid"	/* never a list's name: the hash's own */
+/* the hash's own name space: never a list's */
+#define ENVID_NS	"~envid"
 
 /* mac_hex - the MAC of "M1.QID.LO.HI" as hex (2 * MAC_LEN + 1) */
 static void
