@@ -418,7 +418,7 @@ ask(struct pipeline *p, const struct list_cfg *l, const char *addr)
 {
 	char key[ADDR_MAX + 100];
 	struct member m;
-	int rc;
+	int rc, nomail;
 
 	if ((rc = store_member_find(p->st, l->name, addr, &m)) != STORE_OK) {
 		if (rc != STORE_NOTFOUND)
@@ -426,7 +426,14 @@ ask(struct pipeline *p, const struct list_cfg *l, const char *addr)
 			    l->name, store_errmsg(p->st));
 		return;
 	}
+	nomail = m.nomail;
 	member_free(&m);
+	if (nomail) {
+		/* no mail goes to her now: nothing to ask, nothing to count */
+		log_info("%s bounce: list=%s no envelope id of ours; delivery "
+		    "is off; ignored", p->qid, l->name);
+		return;
+	}
 	/* its own name space in the notices' table: never an address */
 	rc = snprintf(key, sizeof(key), "~bounce-ask:%s:%s", l->name, addr);
 	if (rc < 0 || (size_t)rc >= sizeof(key))
