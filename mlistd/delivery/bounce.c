@@ -284,7 +284,7 @@ bounce_dsn_envid(const char *m, size_t len, char *out, size_t n)
 	const size_t fl = sizeof(f) - 1;
 	const char *l = m, *end = m + len, *nl, *v, *e;
 
-	for (; l < end; l = nl + 1) {
+	for (; l < end; l = nl < end ? nl + 1 : end) {
 		if ((nl = memchr(l, '\n', (size_t)(end - l))) == NULL)
 			nl = end;
 		if (blank(l, (size_t)(nl - l)))

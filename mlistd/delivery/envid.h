@@ -6,7 +6,7 @@
 
 #include "mail/keys.h"
 
-/* "M1." QID "." LO "." HI "." MAC: RFC 3461 allows 100 characters */
+/* "M2." and base64: RFC 3461 allows 100 characters */
 #define ENVID_MAX	101
 
 int	envid_make(const struct keys *, const char *qid, long long lo,
