@@ -288,7 +288,7 @@ bounce_dsn_envid(const char *m, size_t len, char *out, size_t n)
 		if ((nl = memchr(l, '\n', (size_t)(end - l))) == NULL)
 			nl = end;
 		if (blank(l, (size_t)(nl - l)))
-			break;		/* the per-recipient groups begin */
+			break;	/* the per-recipient groups begin */
 		if ((size_t)(nl - l) <= fl || strncasecmp(l, f, fl) != 0)
 			continue;
 		for (v = l + fl; v < nl && isspace((unsigned char)*v); v++)
@@ -437,7 +437,7 @@ ask(struct pipeline *p, const struct list_cfg *l, const char *addr)
 	/* its own name space in the notices' table: never an address */
 	rc = snprintf(key, sizeof(key), "~bounce-ask:%s:%s", l->name, addr);
 	if (rc < 0 || (size_t)rc >= sizeof(key))
-		return;		/* no such address (ADDR_MAX) is a member */
+		return;	/* no member has so long an address */
 	if ((rc = store_notice_allowed(p->st, key, p->now,
 	    ASK_INTERVAL)) != 1) {
 		if (rc < 0)

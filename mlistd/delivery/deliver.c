@@ -11,8 +11,9 @@
  * order and cut into batches of up to relay.max_recipients: one SMTP
  * transaction per batch, since every recipient of a batch gets the same
  * bytes; each carries its own envelope id (envid.c), by which a DSN is
- * bound to the members of that one transaction. relay.connections threads each keep one relay connection open and
- * take batches from a shared cursor. After every batch its outcome is
+ * bound to the members of that one transaction. relay.connections
+ * threads each keep one relay connection open and take batches from a
+ * shared cursor. After every batch its outcome is
  * committed (2xx delivered, 5xx failed, 4xx or a lost connection retried
  * with exponential backoff until the list's max_retry_time), so a restart
  * resends only what the relay had not yet accepted - see record() for how

@@ -19,7 +19,7 @@ struct smtp_client {
 	int		 timeout_ms;
 	int		 pipelining;
 	int		 starttls;	/* the relay offered STARTTLS */
-	int		 dsn;		/* the relay offered DSN (RFC 3461) */
+	int		 dsn;		/* the relay offered DSN */
 	gnutls_session_t tls;		/* NULL: clear text */
 	struct buf	 in;
 	char		 last[256];	/* last reply, for errors (addresses redacted) */

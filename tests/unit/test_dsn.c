@@ -155,9 +155,9 @@ START_TEST(envid_shapes)
 		"Original-Envelope-Id: late\r\nAction: failed\r\n",
 		"Reporting-MTA: dns; mx\r\nOriginal-Envelope-Id:   \r\n",
 		"Reporting-MTA: dns; mx\r\nOriginal-Envelope-Id:",
-		"Original-Envelope-Id: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		"xx\r\n",
+		"Original-Envelope-Id: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxx\r\n",
 		"",
 	};
 	static const char lf[] = "original-envelope-id:  M1.A.1.2.ab \n\nx";

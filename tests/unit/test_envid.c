@@ -1,4 +1,4 @@
-/* test_envid.c - envid.c: an envelope id names its transaction, shows nothing. */
+/* test_envid.c - envid.c: an envelope id names its transaction only. */
 #include "testutil.h"
 #include "../../mlistd/delivery/envid.h"
 
@@ -40,7 +40,7 @@ START_TEST(round_trip)
 	ck_assert_int_eq(envid_make(k, QID, 17, 19, e, 20), -1);
 	ck_assert_int_eq(envid_make(k, "6B1", 17, 19, e, sizeof(e)), -1);
 	ck_assert_int_eq(envid_make(k, "", 17, 19, e, sizeof(e)), -1);
-	/* whoever sees it learns neither the post, nor the range, nor whether two are one */
+	/* it shows neither the post nor whether two name one transaction */
 	ck_assert_int_eq(envid_make(k, QID, 17, 19, e, sizeof(e)), 0);
 	ck_assert_int_eq(envid_make(k, QID, 17, 19, e2, sizeof(e2)), 0);
 	ck_assert_str_ne(e, e2);
