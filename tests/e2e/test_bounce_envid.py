@@ -125,6 +125,20 @@ def test_forged_dsn_with_a_message_id_only_asks_the_mailbox_once(make_instance, 
     assert wait_until(lambda: scores(inst).get(ALICE) == 1), scores(inst)
 
 
+def test_message_id_only_dsn_asks_nothing_of_a_member_whose_delivery_is_off(make_instance, sink):
+    inst = make_instance()
+    post(inst, "MARK5")
+    mine = wait_until(lambda: [m for m in sink.handler.messages if BOB in m[1] and b"MARK5" in m[2]])
+    assert mine and wait_until(lambda: len(sink.handler.copies()) == 3), inst.logtext()[-1500:]
+    msgid = re.search(rb"(?im)^Message-ID:\s*(<[^>]+>)", mine[0][2]).group(1).decode()
+    inst.ctl("member", "set", "demo", ALICE, "nomail", "on")
+    before = len(sink.handler.messages)
+    send_unauthenticated(inst.port, "", [BOUNCES], dsn(ALICE, msgid))
+    assert inst.wait_log("no envelope id of ours; delivery is off; ignored"), inst.logtext()[-1500:]
+    time.sleep(1)
+    assert sink.handler.messages[before:] == [] and "member-score=" not in inst.logtext()
+
+
 # ---- a real bounce: Postfix is the relay and bounces one member's copy ------------------------
 
 def test_postfix_bounce_carries_the_envelope_id_and_counts(make_instance, sink):
