@@ -2,16 +2,26 @@
  * bounce.c - what to do when a member's mail bounces.
  *
  * Anyone can write to LIST-bounces@, with any envelope sender and any text:
- * a bounce is a claim. It counts only when it is evidence:
+ * a bounce is a claim. It counts only when it carries something that only
+ * the mail system of the member's copy had:
  *   - a DSN (RFC 3464: from <>, multipart/report with a message/delivery-
- *     status part, Action: failed) for a member to whom the list really
- *     sent a copy recently, or sent to the VERP token of a delivery to them
+ *     status part, Action: failed) whose Original-Envelope-Id is the
+ *     envelope id of one of our relay transactions (envid.c, sent where
+ *     the relay offers DSN) and whose failed recipient was a member of
+ *     that very transaction;
+ *   - a DSN sent to the VERP token of a delivery to the member
  *     (LIST-bounces+TOKEN@: only the member's own mail system saw it);
  *   - the VERP token of the member's probe, in whatever form it comes back;
  *   - the relay refusing the member's address for good (qmgr's on_failed).
- * Anything else - plain mail naming the member, a DSN for a delivery never
- * made, an unknown token - is logged and does nothing. Each bounce raises
- * the member's score (at most once a day; the score decays to zero after
+ * A DSN with nothing but a copy's Message-ID proves nothing: without VERP
+ * every member's copy carries the same one, so any member could name
+ * another. For a member who had that copy it asks her mailbox instead, by
+ * a VERP probe (at most one a day), whose own bounce is what counts: a
+ * mail system that drops the envelope id still gets a dead mailbox
+ * disabled, a forger gets her victim one probe. Anything else - plain
+ * mail naming the member, a DSN for a delivery never made, an unknown
+ * token - is logged and does nothing. Each bounce raises the member's
+ * score (at most once a day; the score decays to zero after
  * bounce.decay_days without one). At bounce.score_limit a probe goes out by
  * VERP, as Mailman does; only a bounce of the probe itself (its token, or
  * the relay's 5xx for it) disables delivery, and the member is told.
@@ -25,6 +35,7 @@
 
 #include "delivery/bounce.h"
 #include "delivery/distribute.h"
+#include "delivery/envid.h"
 #include "mail/header.h"
 #include "mail/msgid.h"
 #include "util/log.h"
@@ -32,6 +43,8 @@
 /* a DSN later than this names no delivery of ours */
 #define BOUNCE_RECENT	MSGID_KEEP
 #define BOUNDARY_MAX	70		/* RFC 2046 */
+/* a DSN without our envelope id asks a mailbox at most this often */
+#define ASK_INTERVAL	86400
 
 /* dsn_value - the address in "Final-Recipient: rfc822; addr" */
 static int
@@ -259,6 +272,38 @@ bounce_dsn_recipients(const char *m, size_t len, char rcpts[][ADDR_MAX + 1], int
 	return n;
 }
 
+/*
+ * bounce_dsn_envid - the Original-Envelope-Id of a delivery-status part
+ * (RFC 3464 2.2.1: a per-message field, so in the first group) into out
+ * (size n): 0, or -1 if it has none. Linear in len.
+ */
+int
+bounce_dsn_envid(const char *m, size_t len, char *out, size_t n)
+{
+	static const char f[] = "Original-Envelope-Id:";
+	const size_t fl = sizeof(f) - 1;
+	const char *l = m, *end = m + len, *nl, *v, *e;
+
+	for (; l < end; l = nl < end ? nl + 1 : end) {
+		if ((nl = memchr(l, '\n', (size_t)(end - l))) == NULL)
+			nl = end;
+		if (blank(l, (size_t)(nl - l)))
+			break;	/* the per-recipient groups begin */
+		if ((size_t)(nl - l) <= fl || strncasecmp(l, f, fl) != 0)
+			continue;
+		for (v = l + fl; v < nl && isspace((unsigned char)*v); v++)
+			;
+		for (e = nl; e > v && isspace((unsigned char)e[-1]); e--)
+			;
+		if (e == v || (size_t)(e - v) >= n)
+			return -1;
+		memcpy(out, v, (size_t)(e - v));
+		out[e - v] = 0;
+		return 0;
+	}
+	return -1;
+}
+
 /* probe - the score reached the limit: ask the member's mailbox by VERP */
 static void
 probe(struct pipeline *p, const struct list_cfg *l, const char *addr)
@@ -364,11 +409,103 @@ sent_copy(struct pipeline *p, const struct list_cfg *l, const char *addr,
 }
 
 /*
+ * ask - a DSN names a member who had the copy it returns, but holds
+ * nothing she could not read in a copy of her own: her mailbox is asked
+ * by a VERP probe, at most one a day, and only the probe's bounce counts
+ */
+static void
+ask(struct pipeline *p, const struct list_cfg *l, const char *addr)
+{
+	char key[ADDR_MAX + 100];
+	struct member m;
+	int rc, nomail;
+
+	if ((rc = store_member_find(p->st, l->name, addr, &m)) != STORE_OK) {
+		if (rc != STORE_NOTFOUND)
+			log_err("%s bounce: list=%s database: %s", p->qid,
+			    l->name, store_errmsg(p->st));
+		return;
+	}
+	nomail = m.nomail;
+	member_free(&m);
+	if (nomail) {
+		/* no mail goes to her now: nothing to ask, nothing to count */
+		log_info("%s bounce: list=%s no envelope id of ours; delivery "
+		    "is off; ignored", p->qid, l->name);
+		return;
+	}
+	/* its own name space in the notices' table: never an address */
+	rc = snprintf(key, sizeof(key), "~bounce-ask:%s:%s", l->name, addr);
+	if (rc < 0 || (size_t)rc >= sizeof(key))
+		return;	/* no member has so long an address */
+	if ((rc = store_notice_allowed(p->st, key, p->now,
+	    ASK_INTERVAL)) != 1) {
+		if (rc < 0)
+			log_err("%s bounce: list=%s database: %s", p->qid,
+			    l->name, store_errmsg(p->st));
+		else
+			log_info("%s bounce: list=%s no envelope id of ours; "
+			    "the mailbox was asked in the last day; ignored",
+			    p->qid, l->name);
+		return;
+	}
+	if (distribute_notice_tmpl(p, l, addr, NOTICE_BOUNCE_PROBE, NULL,
+	    ENV_VERP, "", NULL) < 0) {
+		log_err("%s bounce: list=%s cannot send the probe: %s",
+		    p->qid, l->name, store_errmsg(p->st));
+		return;
+	}
+	log_info("%s bounce: list=%s no envelope id of ours; the mailbox "
+	    "is asked by a probe (its bounce counts, this one not)", p->qid,
+	    l->name);
+}
+
+/* one DSN's envelope id, if it is one of ours: the transaction it names */
+struct dsn_txn {
+	int		 ok;
+	char		 qid[32];
+	long long	 lo, hi;
+};
+
+/* dsn_txn - the transaction of our envelope id in status, if any */
+static void
+dsn_txn(struct pipeline *p, const char *status, size_t slen,
+    struct dsn_txn *t)
+{
+	char envid[ENVID_MAX];
+
+	t->ok = p->keys != NULL &&
+	    bounce_dsn_envid(status, slen, envid, sizeof(envid)) == 0 &&
+	    envid_check(p->keys, envid, t->qid, sizeof(t->qid), &t->lo,
+	    &t->hi) == 0;
+}
+
+/*
+ * in_txn - was addr a recipient in transaction t (recently)? 1 yes, 0 no
+ * (or an error, logged)
+ */
+static int
+in_txn(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const struct dsn_txn *t)
+{
+	int rc;
+
+	rc = store_delivered_in(p->st, l->name, addr, t->qid, t->lo, t->hi,
+	    p->now - BOUNCE_RECENT);
+	if (rc < 0)
+		log_err("%s bounce: list=%s database: %s", p->qid, l->name,
+		    store_errmsg(p->st));
+	return rc == 1;
+}
+
+/*
  * bounce_handle - mail to LIST-bounces[+TOKEN]@ from envelope sender
- * `sender`. Without a token a DSN counts for a member only when the
- * message it returns is a copy the list delivered to them recently (its
- * Message-ID): anyone can name a member and the list; only a mail system
- * that had the copy has its headers.
+ * `sender`. Without a token a DSN counts for a member only when its
+ * envelope id names a transaction of ours that had her among its
+ * recipients; a DSN returning (by its Message-ID) only a copy she had
+ * gets her mailbox asked (ask). Anyone can name a member and the list,
+ * and any member has the Message-ID; only a mail system of that
+ * transaction had its envelope id.
  */
 int
 bounce_handle(struct pipeline *p, const struct listaddr *la,
@@ -376,8 +513,9 @@ bounce_handle(struct pipeline *p, const struct listaddr *la,
 {
 	char found[16][ADDR_MAX + 1], msgid[MSGID_MAX] = "";
 	const char *status, *m = (const char *)msg->data;
+	struct dsn_txn t;
 	size_t slen = 0;
-	int n, i, k = 0;
+	int n, i, k = 0, other = 0;
 
 	status = bounce_dsn_status(sender, m, msg->len, &slen);
 	if (la->token[0])
@@ -389,15 +527,23 @@ bounce_handle(struct pipeline *p, const struct listaddr *la,
 	}
 	if (bounce_returned_msgid(m, msg->len, msgid, sizeof(msgid)) < 0)
 		msgid[0] = 0;
+	dsn_txn(p, status, slen, &t);
 	n = bounce_dsn_recipients(status, slen, found, 16);
 	for (i = 0; i < n; i++)
-		if (sent_copy(p, la->list, found[i], msgid)) {
+		if (t.ok && in_txn(p, la->list, found[i], &t)) {
 			count(p, la->list, found[i], 0);
 			k++;
-		}
-	if (k == 0)
-		log_info("%s bounce: list=%s no failed recipient with a recent "
-		    "delivery; ignored%s", p->qid, la->list->name, *msgid ?
-		    "" : " (it returns no copy of ours)");
+		} else if (t.ok)
+			other++;
+		else if (sent_copy(p, la->list, found[i], msgid))
+			ask(p, la->list, found[i]);
+		else
+			other++;
+	if (k == 0 && (other || n == 0))
+		log_info("%s bounce: list=%s no failed recipient %s; "
+		    "ignored%s", p->qid, la->list->name, t.ok ?
+		    "in the transaction its envelope id names" :
+		    "with a recent delivery", t.ok || *msgid ? "" :
+		    " (it returns no copy of ours)");
 	return k;
 }

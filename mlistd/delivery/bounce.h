@@ -11,6 +11,8 @@ void	bounce_member(struct pipeline *, const struct list_cfg *, const char *addr)
 const char *bounce_dsn_status(const char *sender, const char *msg, size_t len, size_t *slen);
 int	bounce_returned_msgid(const char *msg, size_t len, char *out,
 	    size_t n);
+int	bounce_dsn_envid(const char *status, size_t len, char *out,
+	    size_t n);
 int	bounce_dsn_recipients(const char *status, size_t len, char rcpts[][ADDR_MAX + 1], int max);
 
 #endif

@@ -10,8 +10,10 @@
  * Due deliveries are read from the store in (message, envelope sender)
  * order and cut into batches of up to relay.max_recipients: one SMTP
  * transaction per batch, since every recipient of a batch gets the same
- * bytes. relay.connections threads each keep one relay connection open and
- * take batches from a shared cursor. After every batch its outcome is
+ * bytes; each carries its own envelope id (envid.c), by which a DSN is
+ * bound to the members of that one transaction. relay.connections
+ * threads each keep one relay connection open and take batches from a
+ * shared cursor. After every batch its outcome is
  * committed (2xx delivered, 5xx failed, 4xx or a lost connection retried
  * with exponential backoff until the list's max_retry_time), so a restart
  * resends only what the relay had not yet accepted - see record() for how
@@ -31,6 +33,7 @@
 #include "delivery/deliver.h"
 #include "delivery/deliver_smtp.h"
 #include "delivery/distribute.h"
+#include "delivery/envid.h"
 #include "mail/dkim.h"
 #include "mail/header.h"
 #include "delivery/pgpcopy.h"
@@ -861,6 +864,25 @@ batch_live(struct run *r, struct batch *b, char **rcpts, int *idx)
 	return n;
 }
 
+/*
+ * batch_envid - the envelope id of the transaction to the jobs idx[0..n):
+ * its rows' lowest and highest id; "" if there is no key to make it with
+ */
+static void
+batch_envid(const struct run *r, const int *idx, int n, char *out, size_t len)
+{
+	long long lo = r->jobs[idx[0]].d.id, hi = lo, id;
+
+	for (int i = 1; i < n; i++) {
+		id = r->jobs[idx[i]].d.id;
+		lo = id < lo ? id : lo;
+		hi = id > hi ? id : hi;
+	}
+	if (r->keys == NULL || envid_make(r->keys, r->jobs[idx[0]].d.qid, lo,
+	    hi, out, len) < 0)
+		out[0] = 0;
+}
+
 /* log_batch - one line per transaction; counts, never addresses */
 static void
 log_batch(struct batch *b, int n, const int *counts, const char *err,
@@ -908,7 +930,7 @@ smtp_worker(void *arg)
 	struct run *r = arg;
 	struct smtp_client c;
 	struct batch *b;
-	char err[256], via[300];
+	char err[256], via[300], envid[ENVID_MAX];
 	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
 	int *codes = NULL, *idx = NULL, open = 0, i, n;
 
@@ -956,9 +978,10 @@ smtp_worker(void *arg)
 					snprintf(err, sizeof(err), "cannot sign the one-click copy");
 				bytes = &sealed;
 			}
+			batch_envid(r, idx, n, envid, sizeof(envid));
 			if (open && !*err && smtp_client_send(&c,
-			    j0->d.env_from, rcpts, n, bytes->data, bytes->len,
-			    codes, texts, err, sizeof(err)) < 0) {
+			    j0->d.env_from, envid, rcpts, n, bytes->data,
+			    bytes->len, codes, texts, err, sizeof(err)) < 0) {
 				smtp_client_close(&c);
 				open = 0;
 			}

@@ -7,7 +7,8 @@
  * dot-stuffed body with its final CRLF.CRLF in one more write, on a
  * TCP_NODELAY socket - so it never meets the Nagle/delayed-ACK stall of
  * ~40 ms per transaction. Every read has a deadline (relay.timeout); the
- * EHLO name is the instance's hostname.
+ * EHLO name is the instance's hostname. Where the relay offers DSN, MAIL
+ * carries the transaction's envelope id (envid.c), which bounces return.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -79,6 +80,10 @@ read_reply(struct smtp_client *c, int *ehlo_pipelining)
 				*ehlo_pipelining = 1;
 			if (ehlo_pipelining && strlen(line) > 4 && strcasecmp(line + 4, "STARTTLS") == 0)
 				c->starttls = 1;
+			/* RFC 3461: only then may MAIL carry ENVID */
+			if (ehlo_pipelining && strlen(line) > 4 &&
+			    strcasecmp(line + 4, "DSN") == 0)
+				c->dsn = 1;
 			if (line[3] != '-') {
 				smtp_redact(line, c->last, sizeof(c->last));
 				return code;
@@ -200,7 +205,7 @@ smtp_client_open(struct smtp_client *c, const char *host, int port, int timeout_
 		smtp_client_close(c);
 		return -1;
 	}
-	c->pipelining = c->starttls = 0;
+	c->pipelining = c->starttls = c->dsn = 0;
 	if (send_all(c, cmd, strlen(cmd)) < 0 || read_reply(c, &c->pipelining) != 250) {
 		snprintf(err, errlen, "relay EHLO after STARTTLS: %s", c->last);
 		smtp_client_close(c);
@@ -238,13 +243,14 @@ smtp_dot_stuff(const unsigned char *m, size_t len, struct buf *out)
 /*
  * smtp_client_send - one transaction. codes[i] and texts[i] get the relay's
  * verdict for rcpts[i] (the final reply for accepted recipients, addresses
- * redacted from the text). Returns 0 if the
- * connection can be reused, -1 if it is broken (codes then say 421).
+ * redacted from the text). envid (NULL: none) goes with MAIL where the
+ * relay offers DSN, with RET=HDRS: a bounce returns no body. Returns 0 if
+ * the connection can be reused, -1 if it is broken (codes then say 421).
  */
 int
-smtp_client_send(struct smtp_client *c, const char *from, char *const *rcpts, int n,
-    const unsigned char *stuffed, size_t len, int *codes, char (*texts)[SMTP_TEXT_MAX],
-    char *err, size_t errlen)
+smtp_client_send(struct smtp_client *c, const char *from, const char *envid,
+    char *const *rcpts, int n, const unsigned char *stuffed, size_t len,
+    int *codes, char (*texts)[SMTP_TEXT_MAX], char *err, size_t errlen)
 {
 	struct buf cmds;
 	int i, mail = 0, data, fin, ok = 0;
@@ -254,7 +260,11 @@ smtp_client_send(struct smtp_client *c, const char *from, char *const *rcpts, in
 		texts[i][0] = 0;
 	}
 	buf_init(&cmds, 0);
-	buf_printf(&cmds, "MAIL FROM:<%s>\r\n", from);
+	if (c->dsn && envid && *envid)
+		buf_printf(&cmds, "MAIL FROM:<%s> RET=HDRS ENVID=%s\r\n", from,
+		    envid);
+	else
+		buf_printf(&cmds, "MAIL FROM:<%s>\r\n", from);
 	if (!c->pipelining) {
 		if (send_all(c, cmds.data, cmds.len) < 0 || (mail = read_reply(c, NULL)) < 0)
 			goto broken;

@@ -19,6 +19,7 @@ struct smtp_client {
 	int		 timeout_ms;
 	int		 pipelining;
 	int		 starttls;	/* the relay offered STARTTLS */
+	int		 dsn;		/* the relay offered DSN */
 	gnutls_session_t tls;		/* NULL: clear text */
 	struct buf	 in;
 	char		 last[256];	/* last reply, for errors (addresses redacted) */
@@ -28,9 +29,10 @@ int	smtp_client_open(struct smtp_client *, const char *host, int port, int timeo
 	    const char *helo, const struct smtp_tls *, char *err, size_t errlen);
 #define SMTP_TEXT_MAX	160
 
-int	smtp_client_send(struct smtp_client *, const char *from, char *const *rcpts, int n,
-	    const unsigned char *stuffed, size_t len, int *codes, char (*texts)[SMTP_TEXT_MAX],
-	    char *err, size_t errlen);
+int	smtp_client_send(struct smtp_client *, const char *from,
+	    const char *envid, char *const *rcpts, int n,
+	    const unsigned char *stuffed, size_t len, int *codes,
+	    char (*texts)[SMTP_TEXT_MAX], char *err, size_t errlen);
 void	smtp_client_close(struct smtp_client *);
 void	smtp_dot_stuff(const unsigned char *msg, size_t len, struct buf *out);
 void	smtp_redact(const char *in, char *out, size_t n);

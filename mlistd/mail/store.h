@@ -172,6 +172,9 @@ int	store_copy_msgid(struct store *, const char *qid, const char *msgid,
 	    long long now, long long before);
 int	store_delivered_msgid(struct store *, const char *list,
 	    const char *addr, const char *msgid, long long since);
+int	store_delivered_in(struct store *, const char *list,
+	    const char *addr, const char *qid, long long lo, long long hi,
+	    long long since);
 int	store_notice_allowed(struct store *, const char *addr, long long now, int interval);
 /* store_authn.c: 1 an answer taken from the hour's budget, 0 none, STORE_ERR */
 int	store_answer_budget(struct store *, long long hour, int limit);

@@ -1,7 +1,8 @@
 /*
  * store_bounce.c - what binds a bounce to a copy the list sent: the
  * Message-ID of each copy written (sent_msgids, kept a week, by keyed
- * hash), joined with the deliveries really made to a member.
+ * hash), joined with the deliveries really made to a member; or the
+ * transaction (rows of one post) that a DSN's envelope id names.
  */
 #include "store_int.h"
 
@@ -47,6 +48,36 @@ store_delivered_msgid(struct store *st, const char *list, const char *addr,
 		return STORE_ERR;
 	st_bind_hash(st, s, 3, MSGID_NS, msgid);
 	sqlite3_bind_int64(s, 4, since);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	else if (rc != SQLITE_DONE)
+		n = st_db_fail(st);
+	st_done(st, s);
+	return n < 0 ? STORE_ERR : n > 0;
+}
+
+/*
+ * store_delivered_in - was addr on list a recipient of qid's transaction
+ * whose rows had ids in [lo, hi] (an attempt made at or after since)? The
+ * envelope id a DSN returns names that range (delivery/envid.c). 1 yes,
+ * 0 no, STORE_ERR.
+ */
+int
+store_delivered_in(struct store *st, const char *list, const char *addr,
+    const char *qid, long long lo, long long hi, long long since)
+{
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if ((s = st_prep_member(st, "SELECT count(*) FROM deliveries WHERE "
+	    "list = ?1 AND rcpt_hash = ?2 AND qid = ?3 AND id BETWEEN ?4 AND "
+	    "?5 AND attempts > 0 AND coalesce(done_at, next_try) >= ?6", list,
+	    addr)) == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(s, 3, qid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, lo);
+	sqlite3_bind_int64(s, 5, hi);
+	sqlite3_bind_int64(s, 6, since);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		n = sqlite3_column_int(s, 0);
 	else if (rc != SQLITE_DONE)

@@ -528,11 +528,14 @@ def raw_dialogue(port, chunks, timeout=5.0):
 
 class PipeliningSink:
     """A minimal SMTP sink that offers PIPELINING (aiosmtpd does not), so the client's pipelined
-    path is tested too. Records (mail_from, rcpts, data) like Sink; can refuse chosen recipients."""
+    path is tested too. Records (mail_from, rcpts, data) like Sink; can refuse chosen recipients.
+    dsn: offer DSN (RFC 3461) too; envids then holds each message's ENVID (None: none)."""
 
-    def __init__(self):
+    def __init__(self, dsn=False):
         self.port = free_port()
         self.handler = SinkHandler()
+        self.dsn = dsn
+        self.envids = []
         self.loop = None
         self.thread = None
 
@@ -545,9 +548,13 @@ class PipeliningSink:
                 break
             cmd = line.strip().upper()
             if cmd.startswith(b"EHLO"):
-                writer.write(b"250-pipesink\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+                writer.write(b"250-pipesink\r\n250-PIPELINING\r\n" + (b"250-DSN\r\n" if self.dsn else b"")
+                             + b"250 8BITMIME\r\n")
             elif cmd.startswith(b"MAIL FROM:"):
-                mail_from, rcpts = line.strip()[10:].strip(b"<>").decode(), []
+                addr, _, params = line.strip()[10:].partition(b" ")
+                mail_from, rcpts = addr.strip(b"<>").decode(), []
+                envid = re.search(rb"(?i)\bENVID=(\S+)", params)
+                envid = envid.group(1).decode() if envid else None
                 writer.write(b"250 2.1.0 ok\r\n")
             elif cmd.startswith(b"RCPT TO:"):
                 addr = line.strip()[8:].strip(b"<>").decode()
@@ -570,6 +577,7 @@ class PipeliningSink:
                     data += l[1:] if l.startswith(b"..") else l
                 with self.handler.lock:
                     self.handler.messages.append((mail_from, list(rcpts), data))
+                    self.envids.append(envid)
                     self.handler.transactions += 1
                 writer.write(b"250 2.0.0 queued\r\n")
             elif cmd == b"RSET":
@@ -612,6 +620,15 @@ class PipeliningSink:
 @pytest.fixture
 def pipesink():
     s = PipeliningSink()
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def dsnsink():
+    """a relay that offers DSN: the list's copies carry their envelope id (ENVID)"""
+    s = PipeliningSink(dsn=True)
     s.start()
     yield s
     s.stop()

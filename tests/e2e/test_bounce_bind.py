@@ -1,7 +1,10 @@
-"""test_bounce_bind - a DSN to LIST-bounces@ without a VERP token counts for
-a member only when the message it returns is a copy the list delivered to
-that member recently (bound by its Message-ID, delivery/bounce.c)."""
+"""test_bounce_bind - a DSN to LIST-bounces@ without a VERP token and without
+an envelope id of ours (this relay offers no DSN) asks a member's mailbox by
+a probe only when the message it returns is a copy the list delivered to
+that member recently (bound by its Message-ID, delivery/bounce.c); the
+probe's own DSN counts. test_bounce_envid.py: DSNs with an envelope id."""
 import json
+import re
 import smtplib
 import time
 
@@ -48,10 +51,26 @@ def test_dsn_returning_the_members_copy_counts(make_instance, sink):
     before = len(sink.handler.messages)
     send_unauthenticated(inst.port, "", ["demo-bounces@lists.example"],
                          dsn(BOB, b"message/rfc822", copy))
+    probe_bounces(inst, sink, BOB, before)
+
+
+def probe_bounces(inst, sink, rcpt, before):
+    """the DSN asked rcpt's mailbox by a probe (sent after message `before`);
+    that probe bounces: rcpt's score is 1, at the limit the limit's probe"""
+    assert inst.wait_log("the mailbox is asked by a probe"), \
+        inst.logtext()[-1500:]
+    asks = wait_until(lambda: [m for m in sink.handler.messages[before:]
+                               if rcpt in m[1]])
+    assert asks, f"no probe to {rcpt}"
+    assert "member-score" not in inst.logtext(), inst.logtext()[-1500:]
+    token = re.fullmatch(r"demo-bounces\+([0-9a-f]{32})@lists\.example",
+                         asks[0][0]).group(1)
+    send_unauthenticated(inst.port, "",
+                         [f"demo-bounces+{token}@lists.example"],
+                         dsn(rcpt, b"text/rfc822-headers",
+                             b"Subject: probe"))
     assert inst.wait_log("probe sent"), inst.logtext()[-1500:]
-    assert wait_until(lambda: [m for m in sink.handler.messages[before:]
-                               if BOB in m[1]]), "no probe to bob"
-    assert scores(inst).get(BOB) == 1, scores(inst)
+    assert scores(inst).get(rcpt) == 1, scores(inst)
 
 
 def test_dsn_for_a_copy_the_member_never_got_does_not_count(

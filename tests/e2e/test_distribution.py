@@ -297,9 +297,18 @@ def test_bounce_probe_then_disable(make_instance, sink):
         + returned + b"\r\n--R--\r\n"
     with smtplib.SMTP("127.0.0.1", inst.port) as s:
         s.sendmail("", ["demo-bounces@lists.example"], dsn)
+    # this relay offers no DSN, so the DSN has no envelope id of ours: her mailbox is asked first
+    assert inst.wait_log("the mailbox is asked by a probe")
+    assert sink.wait_for(1)
+    ask = sink.handler.messages[0]
+    assert ask[1] == ["carol@example.org"] and "member-score" not in inst.logtext()
+    token = re.fullmatch(r"demo-bounces\+([0-9a-f]+)@lists\.example", ask[0]).group(1)
+    # that probe's DSN counts: the score is at its limit, and the limit's probe goes out
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail("", [f"demo-bounces+{token}@lists.example"], dsn)
     assert inst.wait_log("probe sent")
-    copies = sink.wait_for(1)
-    probe = sink.handler.messages[0]
+    copies = sink.wait_for(2)
+    probe = sink.handler.messages[1]
     assert probe[1] == ["carol@example.org"]
     token = re.fullmatch(r"demo-bounces\+([0-9a-f]+)@lists\.example", probe[0]).group(1)
     # the probe bounces back to its VERP address: delivery is turned off and carol told
@@ -311,7 +320,8 @@ def test_bounce_probe_then_disable(make_instance, sink):
                                         inst.ctl("member", "ls", "demo").stdout)), inst.ctl("member", "ls", "demo").stdout
     post(inst)
     time.sleep(1.5)
-    assert "carol@example.org" not in [r for r, _ in sink.handler.copies()[2:]]
+    # the probe, the limit's probe, the notice that delivery is off, then the post: not to her
+    assert "carol@example.org" not in [r for r, _ in sink.handler.copies()[3:]]
 
 
 def test_relay_5xx_is_final_and_counts_as_bounce(make_instance, sink):

@@ -196,15 +196,25 @@ def copy_to(sink, rcpt, marker):
     return got[-1].split(b"\r\n\r\n", 1)[0].decode()
 
 
-def dsn(rcpt, plain=False, returned=None):
+def envid_to(sink, rcpt, marker):
+    """the envelope id (RFC 3461) of the transaction that carried rcpt's copy with marker"""
+    with sink.handler.lock:
+        got = [e for e, m in zip(sink.envids, sink.handler.messages) if rcpt in m[1] and marker in m[2]]
+    assert got and got[-1], (rcpt, marker)
+    return got[-1]
+
+
+def dsn(rcpt, plain=False, returned=None, envid=None):
     """A DSN (RFC 3464) for rcpt, or the same words as plain text; returned: the
-    header of the copy it returns (text/rfc822-headers), as a real one does."""
+    header of the copy it returns (text/rfc822-headers), as a real one does; envid:
+    the transaction's envelope id it returns (Original-Envelope-Id)."""
     if returned is not None:
+        oe = f"Original-Envelope-Id: {envid}\r\n" if envid else ""
         return (f"From: MAILER-DAEMON@example.org\r\nTo: demo-bounces@lists.example\r\n"
                 "Subject: failure\r\nContent-Type: multipart/report; report-type=delivery-status; "
                 "boundary=\"R\"\r\n\r\n--R\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
                 "--R\r\nContent-Type: message/delivery-status\r\n\r\n"
-                f"Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; {rcpt}\r\n"
+                f"Reporting-MTA: dns; mx.example.org\r\n{oe}\r\nFinal-Recipient: rfc822; {rcpt}\r\n"
                 "Action: failed\r\nStatus: 5.1.1\r\n\r\n--R\r\n"
                 f"Content-Type: text/rfc822-headers\r\n\r\n{returned}\r\n--R--\r\n").encode()
     if plain:
@@ -250,12 +260,17 @@ def test_forged_bounces_change_nothing(make_instance, sink):
     assert "nomail" not in carol_line(inst), carol_line(inst)
 
 
-def test_real_dsn_then_probe_token_disable_and_reset(make_instance, sink):
-    inst = make_instance(list_settings={"bounce.score_limit": "1"})
+def test_real_dsn_then_probe_token_disable_and_reset(make_instance, dsnsink):
+    # a relay that offers DSN: the copies carry their transaction's envelope id, DSNs return it
+    sink = dsnsink
+    inst = make_instance(list_settings={"bounce.score_limit": "1"},
+                         relay=f'{{ host = "127.0.0.1"; port = {sink.port}; connections = 2; '
+                         'timeout = 10; retry_base = 1; }')
     post(inst.port, 1)
     assert wait_until(lambda: len(counts(sink)) == 3)
-    # a real DSN for the copy she was sent: it returns that copy's header
-    bounce(inst, dsn("carol@example.org", returned=copy_to(sink, "carol@example.org", b"body 1")))
+    # a real DSN for the copy she was sent: it returns that copy's header and envelope id
+    bounce(inst, dsn("carol@example.org", returned=copy_to(sink, "carol@example.org", b"body 1"),
+                     envid=envid_to(sink, "carol@example.org", b"body 1")))
     assert inst.wait_log("probe sent")
     assert wait_until(lambda: len(sink.handler.messages) == 2)
     probe_from, rcpts, _ = sink.handler.messages[1]
@@ -269,6 +284,7 @@ def test_real_dsn_then_probe_token_disable_and_reset(make_instance, sink):
     assert wait_until(lambda: "nomail" not in carol_line(inst)), carol_line(inst)
     post(inst.port, 2)
     assert wait_until(lambda: (2, "carol@example.org") in counts(sink)), inst.logtext()[-2000:]
-    bounce(inst, dsn("carol@example.org", returned=copy_to(sink, "carol@example.org", b"body 2")))
+    bounce(inst, dsn("carol@example.org", returned=copy_to(sink, "carol@example.org", b"body 2"),
+                     envid=envid_to(sink, "carol@example.org", b"body 2")))
     assert wait_until(lambda: inst.logtext().count("member-score=1 ") == 3), inst.logtext()[-2000:]
     assert "member-score=2" not in inst.logtext()

@@ -3,6 +3,7 @@
 
 #include "testutil.h"
 #include "../../mlistd/delivery/bounce.h"
+#include "../../mlistd/delivery/envid.h"
 #include "../../mlistd/util/fsutil.h"
 
 #define SEEDS	"tests/fuzz/seeds/dsn"
@@ -16,6 +17,8 @@ static const struct {
 	{ "exim-three.eml", { "bob@example.net", "erin@example.net", NULL } },
 	{ "gmail-lf.eml", { "frank@example.com", NULL } },
 	{ "minimal-unterminated.eml", { "a@example.org", NULL } },
+	/* Postfix 3.7 bouncing a copy sent with RET=HDRS ENVID=... */
+	{ "postfix-envid.eml", { "dave@gone.example", NULL } },
 };
 
 /* load - a file in a buffer of exactly its size (ASan sees over-reads) */
@@ -128,6 +131,48 @@ START_TEST(group_shapes)
 }
 END_TEST
 
+/* Postfix returns the envelope id among the per-message fields */
+START_TEST(envid_from_postfix)
+{
+	char envid[ENVID_MAX];
+	size_t n, slen = 0;
+	const char *st;
+	char *m = load(SEEDS "/postfix-envid.eml", &n);
+
+	ck_assert_ptr_nonnull(st = bounce_dsn_status("", m, n, &slen));
+	ck_assert_int_eq(bounce_dsn_envid(st, slen, envid, sizeof(envid)), 0);
+	ck_assert_str_eq(envid, "M1.6B101E12AEC9E86C4411CECC.17.19."
+	    "0123456789abcdef01234567");
+	free(m);
+}
+END_TEST
+
+/* only the first group's, whole, and never cut to fit */
+START_TEST(envid_shapes)
+{
+	static const char *const none[] = {
+		"Reporting-MTA: dns; mx\r\n\r\n"
+		"Original-Envelope-Id: late\r\nAction: failed\r\n",
+		"Reporting-MTA: dns; mx\r\nOriginal-Envelope-Id:   \r\n",
+		"Reporting-MTA: dns; mx\r\nOriginal-Envelope-Id:",
+		"Original-Envelope-Id: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxx\r\n",
+		"",
+	};
+	static const char lf[] = "original-envelope-id:  M1.A.1.2.ab \n\nx";
+	char out[ENVID_MAX];
+
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		ck_assert_int_eq(bounce_dsn_envid(none[i], strlen(none[i]),
+		    out, sizeof(out)), -1);
+	ck_assert_int_eq(bounce_dsn_envid(lf, sizeof(lf) - 1, out,
+	    sizeof(out)), 0);
+	ck_assert_str_eq(out, "M1.A.1.2.ab");
+	ck_assert_int_eq(bounce_dsn_envid(lf, sizeof(lf) - 1, out, 11), -1);
+}
+END_TEST
+
 /* a boundary unclosed, or longer than RFC 2046 allows: not a DSN */
 START_TEST(bad_boundaries)
 {
@@ -161,6 +206,8 @@ main(void)
 	tcase_add_test(tc, fuzz_regressions);
 	tcase_add_test(tc, bad_boundaries);
 	tcase_add_test(tc, group_shapes);
+	tcase_add_test(tc, envid_from_postfix);
+	tcase_add_test(tc, envid_shapes);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

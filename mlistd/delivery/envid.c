@@ -1,0 +1,138 @@
+/*
+ * envid.c - the envelope id (RFC 3461 ENVID) of a relay transaction.
+ *
+ * A DSN may count against a member only if it carries something that a
+ * member cannot read in her own copy: without VERP every copy of a post
+ * is the same, Message-ID included. The envelope id is in no copy; the
+ * relay (and a next hop that speaks DSN) has it, and a DSN returns it as
+ * Original-Envelope-Id. It names the transaction - the post's queue id
+ * and the lowest and highest delivery row id among its recipients (a
+ * batch is a run of rows in id order, deliver.c's cut) - sealed with
+ * ChaCha20-Poly1305 under a key derived from the master key, a random
+ * nonce each time: a DSN is tied to the members of that one transaction,
+ * nothing is stored, and whoever sees the id (the relay, a member's own
+ * mail server) learns neither how many recipients the transaction had nor
+ * how much the instance sends (row ids count every delivery). Form "M2."
+ * and the URL-safe base64 of nonce || sealed(lo, hi, queue id in binary):
+ * 78 characters, xtext as it is (RFC 3461 allows 100).
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery/envid.h"
+
+#define PREFIX		"M2."
+#define QID_BIN_MAX	16	/* a queue id of up to 32 hex digits */
+#define NONCE_LEN	crypto_aead_chacha20poly1305_ietf_NPUBBYTES
+#define TAG_LEN		crypto_aead_chacha20poly1305_ietf_ABYTES
+#define PLAIN_MAX	(16 + QID_BIN_MAX)
+#define SEALED_MAX	(NONCE_LEN + PLAIN_MAX + TAG_LEN)
+#define B64		sodium_base64_VARIANT_URLSAFE_NO_PADDING
+
+/* seal_key - the envelope ids' own key, derived from the master key */
+static void
+seal_key(const struct keys *k, unsigned char key[KEYS_HASH_LEN])
+{
+	/* the look-up hash under its own name space: never a list's */
+	keys_addr_hash(k, "~envid", "seal", key);
+}
+
+/* put64 - v big-endian */
+static void
+put64(unsigned char *p, long long v)
+{
+	unsigned long long u = (unsigned long long)v;
+
+	for (int i = 7; i >= 0; i--, u >>= 8)
+		p[i] = (unsigned char)(u & 0xff);
+}
+
+/* get64 - a big-endian 64-bit value */
+static long long
+get64(const unsigned char *p)
+{
+	unsigned long long u = 0;
+
+	for (int i = 0; i < 8; i++)
+		u = u << 8 | p[i];
+	return (long long)u;
+}
+
+/* envid_make - the envelope id of qid's transaction to rows [lo, hi] */
+int
+envid_make(const struct keys *k, const char *qid, long long lo, long long hi,
+    char *out, size_t n)
+{
+	unsigned char key[KEYS_HASH_LEN], pt[PLAIN_MAX], ct[SEALED_MAX];
+	size_t ql = strlen(qid), bl;
+	unsigned long long cl;
+	int rc;
+
+	if (ql == 0 || ql % 2 || ql > 2 * QID_BIN_MAX ||
+	    sodium_hex2bin(pt + 16, QID_BIN_MAX, qid, ql, NULL, &bl,
+	    NULL) != 0 || bl != ql / 2)
+		return -1;
+	put64(pt, lo);
+	put64(pt + 8, hi);
+	randombytes_buf(ct, NONCE_LEN);
+	seal_key(k, key);
+	rc = crypto_aead_chacha20poly1305_ietf_encrypt(ct + NONCE_LEN, &cl,
+	    pt, 16 + bl, (const unsigned char *)PREFIX, strlen(PREFIX), NULL,
+	    ct, key);
+	sodium_memzero(key, sizeof(key));
+	if (rc != 0 || n < strlen(PREFIX) +
+	    sodium_base64_ENCODED_LEN(NONCE_LEN + cl, B64) ||
+	    strlen(PREFIX) + sodium_base64_ENCODED_LEN(NONCE_LEN + cl, B64) >
+	    ENVID_MAX)
+		return -1;
+	memcpy(out, PREFIX, strlen(PREFIX));
+	sodium_bin2base64(out + strlen(PREFIX), n - strlen(PREFIX), ct,
+	    NONCE_LEN + cl, B64);
+	return 0;
+}
+
+/* qid_text - a queue id from its binary form: upper-case hex */
+static int
+qid_text(const unsigned char *b, size_t bl, char *qid, size_t qn)
+{
+	if (bl == 0 || qn < 2 * bl + 1)
+		return -1;
+	sodium_bin2hex(qid, qn, b, bl);
+	for (char *c = qid; *c; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c = (char)(*c - 'a' + 'A');
+	return 0;
+}
+
+/*
+ * envid_check - the transaction an envelope id names, if it is one of
+ * ours (it opens under our key): 0, or -1 for anything else
+ */
+int
+envid_check(const struct keys *k, const char *envid, char *qid, size_t qn,
+    long long *lo, long long *hi)
+{
+	unsigned char key[KEYS_HASH_LEN], pt[PLAIN_MAX], ct[SEALED_MAX];
+	const size_t pl = strlen(PREFIX);
+	unsigned long long ml;
+	const char *end;
+	size_t len = strlen(envid), bl;
+	int rc;
+
+	if (len >= ENVID_MAX || len <= pl || memcmp(envid, PREFIX, pl) != 0 ||
+	    sodium_base642bin(ct, sizeof(ct), envid + pl, len - pl, NULL, &bl,
+	    &end, B64) != 0 || *end != 0 || bl <= NONCE_LEN + TAG_LEN + 16)
+		return -1;
+	seal_key(k, key);
+	rc = crypto_aead_chacha20poly1305_ietf_decrypt(pt, &ml, NULL,
+	    ct + NONCE_LEN, bl - NONCE_LEN, (const unsigned char *)PREFIX, pl,
+	    ct, key);
+	sodium_memzero(key, sizeof(key));
+	if (rc != 0 || ml <= 16 || qid_text(pt + 16, ml - 16, qid, qn) < 0)
+		return -1;
+	*lo = get64(pt);
+	*hi = get64(pt + 8);
+	return *lo <= *hi ? 0 : -1;
+}

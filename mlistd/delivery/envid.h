@@ -1,0 +1,17 @@
+/* envid.h - the envelope id (RFC 3461) naming one relay transaction. */
+#ifndef MLIST_ENVID_H
+#define MLIST_ENVID_H
+
+#include <stddef.h>
+
+#include "mail/keys.h"
+
+/* "M2." and base64: RFC 3461 allows 100 characters */
+#define ENVID_MAX	101
+
+int	envid_make(const struct keys *, const char *qid, long long lo,
+	    long long hi, char *out, size_t n);
+int	envid_check(const struct keys *, const char *envid, char *qid,
+	    size_t qn, long long *lo, long long *hi);
+
+#endif
