@@ -122,3 +122,36 @@ def test_a_forwarded_copy_does_not_hand_its_members_one_click_link_to_the_list(
     assert got, inst.logtext()[-2000:]
     assert not (one_click_links(got[0]) & links), got[0][:3000]
     assert not (one_click_links(inst.ctl("archive", "export", "demo").stdout.encode()) & links)
+
+
+# ---- finding 4: a reply to a digest goes to the moderators -----------------------------------
+
+def reply_address(raw):
+    """where a mail client's Reply writes: Reply-To, else From"""
+    for name in ("reply-to", "from"):
+        for f in fields(raw):
+            if f.lower().startswith(name + ":"):
+                return re.findall(r"<([^>]+)>", f)[-1]
+    return None
+
+
+@pytest.mark.parametrize("mode", ["real", "pseudonym"])
+def test_a_reply_to_the_digest_reaches_the_list_not_the_moderators(make_instance, sink, mode):
+    """bob reads the digest and answers it with Reply. The digest comes from LIST-request@ with
+    no Reply-To: his answer went to -request, found no command there and was passed to the
+    moderators (on a real list as it came, with his address) - the list never heard it, and
+    he is told only that "it has gone to the list's administrators"."""
+    inst = moderated(make_instance, mode)
+    inst.ctl("member", "set", "demo", BOB, "digest", "on")
+    send(inst, f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: plans\r\n\r\nOur plans, DIG4.\r\n",
+         ALICE)
+    assert wait_until(lambda: to(sink, MODS[0], b"DIG4")), inst.logtext()[-2000:]
+    inst.ctl("digest", "send", "demo")
+    digest = wait_until(lambda: to(sink, BOB, b"multipart/digest"))
+    assert digest, inst.logtext()[-2000:]
+    where = reply_address(digest[0])
+    mid = re.search(rb"(?mi)^Message-ID:\s*(<[^>]+>)", digest[0]).group(1).decode()
+    send(inst, f"From: <{BOB}>\r\nTo: <{where}>\r\nSubject: Re: demo digest\r\n"
+         f"In-Reply-To: {mid}\r\n\r\nI agree with the plans, REPLY4.\r\n", BOB, rcpt=where)
+    assert wait_until(lambda: to(sink, ALICE, b"REPLY4")), inst.logtext()[-2000:]
+    assert not [m for m in to(sink, MODS[0], b"REPLY4") if b"demo-owner+" in m]
