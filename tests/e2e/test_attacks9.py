@@ -155,3 +155,40 @@ def test_a_reply_to_the_digest_reaches_the_list_not_the_moderators(make_instance
          f"In-Reply-To: {mid}\r\n\r\nI agree with the plans, REPLY4.\r\n", BOB, rcpt=where)
     assert wait_until(lambda: to(sink, ALICE, b"REPLY4")), inst.logtext()[-2000:]
     assert not [m for m in to(sink, MODS[0], b"REPLY4") if b"demo-owner+" in m]
+
+
+# ---- finding 5: mail to the moderators nobody authenticated goes with the member's address ----
+
+F5 = ("finding 5: on a pseudonymous list, mail to LIST-owner@ from a member whose provider does not "
+      "DKIM-sign (or a list copy she redirects there to report it: List-Id, Resent-From) goes to the "
+      "hidden moderators as it came, with her address, Received lines and all (relay.c roles_copy: "
+      "unauthenticated, loop or automatic mail is not composed); README promises 'never with their "
+      "address'. Showing her pseudonym instead would let a moderator forge From: SUSPECT and see "
+      "her pseudonym; a fix must treat every unauthenticated writer alike (an anonymous handle)")
+
+
+def redirected(copy, by):
+    """what Thunderbird's Redirect (mutt's bounce) sends: the copy as it came, Resent-* on top"""
+    return (f"Resent-From: <{by}>\r\nResent-To: <{OWNER}>\r\n"
+            "Resent-Date: Wed, 02 Dec 2026 10:00:00 +0000\r\n").encode() + copy
+
+
+@pytest.mark.xfail(strict=True, reason=F5)
+@pytest.mark.parametrize("how", ["unsigned", "redirect"])
+def test_a_pseudonymous_members_mail_to_the_moderators_never_carries_her_address(
+        make_instance, sink, how):
+    inst = moderated(make_instance)
+    send(inst, f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: hello\r\n\r\nFirst post, P5.\r\n",
+         ALICE)
+    post = wait_until(lambda: to(sink, BOB, b"P5"))
+    assert post, inst.logtext()[-2000:]
+    if how == "unsigned":
+        send_unauthenticated(inst.port, BOB, [OWNER], (
+            f"From: <{BOB}>\r\nTo: <{OWNER}>\r\nReceived: from bobs-laptop.home ([192.0.2.7])\r\n"
+            "Subject: a complaint\r\n\r\nAbout that post, MOD5.\r\n").encode())
+    else:
+        send_unauthenticated(inst.port, BOB, [OWNER], redirected(
+            post[0].replace(b"First post, P5.", b"First post, P5, MOD5."), BOB))
+    got = wait_until(lambda: to(sink, MODS[0], b"MOD5"))
+    assert got, inst.logtext()[-2000:]
+    assert BOB.encode() not in got[0] and b"192.0.2.7" not in got[0], got[0][:2000]
