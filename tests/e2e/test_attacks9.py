@@ -11,7 +11,20 @@ Found on bcc0d04 (severity H/M/L):
   2 (M) Bcc and Resent-Bcc went out: a client that writes its Bcc line into the message (mutt's
     write_bcc, scripts through `sendmail -t` behind a relay that keeps it) showed every member,
     and the archive, whom the author copied in secret - the moderators' address included, when
-    she wrote to LIST-owner@ alongside the list. Fixed (transform.c drops them).
+    she wrote to LIST-owner@ alongside the list. Fixed (transform.c drops them from copies,
+    relay.c from mail to the moderators as it came).
+  3 (M) a copy forwarded as an attachment to a real-name list kept its List-Unsubscribe: the
+    forwarder's own one-click link went to every member and into the archive, and anyone of
+    them could remove her with one POST. Fixed (transform.c hides the list's own one-click
+    tokens in a post's body; the worker now gets one_click_url). Pseudonymous lists rebuild
+    forwards and were not affected; a post signed intact by the member's own key is left as
+    it is (its signature covers the body).
+  4 (L) a Reply to a digest went to LIST-request@ (the digest's From, no Reply-To), found no
+    command and was passed to the moderators: the list never heard it. Fixed (digest.c:
+    Reply-To: the list).
+  5 (M, open: strict xfail) on a pseudonymous list a member's mail to LIST-owner@ that nobody
+    authenticated (her provider does not sign) or that she redirects there (a list copy: a
+    loop, Resent-From) reaches the hidden moderators as it came, with her address.
 Held (guard tests kept, no finding): the held-post notice on a pseudonymous list shows the
 moderators nothing of the author's headers (Received, X-Originating-IP, User-Agent, Message-ID,
 Organization); one transaction to the list and LIST-owner@ gives one post and one relay, both
