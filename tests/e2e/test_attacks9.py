@@ -25,12 +25,15 @@ Found on bcc0d04 (severity H/M/L):
   5 (M, open: strict xfail) on a pseudonymous list a member's mail to LIST-owner@ that nobody
     authenticated (her provider does not sign) or that she redirects there (a list copy: a
     loop, Resent-From) reaches the hidden moderators as it came, with her address.
-Held (guard tests kept, no finding): the held-post notice on a pseudonymous list shows the
+Probed, no finding (no test kept for these): the held-post notice on a pseudonymous list shows the
 moderators nothing of the author's headers (Received, X-Originating-IP, User-Agent, Message-ID,
 Organization); one transaction to the list and LIST-owner@ gives one post and one relay, both
 under the pseudonym; the list's address three times in one transaction (case) makes one post;
 a member's own copy sent back to the list (X-Loop removed) is a loop, with any envelope; a
-private reply after the member chose `identity real` still goes out under her pseudonym.
+private reply after the member chose `identity real` still goes out under her pseudonym; a
+moderator's "reject REASON" passes her first line only (no signature); -request answers to a
+mixed-case and a plus-addressed sender are the same confirmation whether or not it is a member;
+a pseudonym spelled as an RFC 2047 encoded word ("=?utf-8?q?Red_Fly?=") is refused.
 """
 import re
 import smtplib
