@@ -151,10 +151,15 @@ render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, lo
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	notice_from(l->notices, p->cfg->notices, PIECE_FROM_DIGEST, &ctx, NULL,
 	    "-request", m);
-	buf_printf(m, "To: <%s@%s>\r\n"
+	/*
+	 * Reply-To: a member's Reply to the digest is meant for the list; to
+	 * LIST-request@ (its From) it found no command and went to the
+	 * moderators instead (round 9, finding 4)
+	 */
+	buf_printf(m, "To: <%s@%s>\r\nReply-To: <%s@%s>\r\n"
 	    "Subject: %s\r\nDate: %s\r\nMessage-ID: <digest.%s@%s>\r\n",
-	    l->name, p->cfg->hostname, buf_cstr(&subject), date, hex,
-	    p->cfg->hostname);
+	    l->name, p->cfg->hostname, l->name, p->cfg->hostname,
+	    buf_cstr(&subject), date, hex, p->cfg->hostname);
 	transform_list_headers(p->cfg, l, m);
 	buf_printf(m, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
 	    "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"

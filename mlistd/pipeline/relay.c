@@ -50,6 +50,12 @@ static const char *const answer_fields[] = {
 	NULL
 };
 
+/*
+ * whom the writer copied in secret, where a client wrote it into the
+ * mail: never shown to the moderators (round 9, finding 2)
+ */
+static const char *const secret_fields[] = { "Bcc", "Resent-Bcc" };
+
 /* a relayed message on its way */
 struct relay {
 	const struct list_cfg	*l;
@@ -709,7 +715,8 @@ as_it_came(struct pipeline *p, const struct list_cfg *l,
 		buf_printf(m, "Reply-To: <%s-owner+%s@%s>\r\n", l->name,
 		    handle, p->cfg->hostname);
 	for (int i = 0; i < h.n; i++)
-		if (!answer_field(&h.f[i]))
+		if (!answer_field(&h.f[i]) &&
+		    !hdr_is_any(&h.f[i], secret_fields, 2))
 			put_field(m, &h.f[i]);
 	/* the moderators' Reply All goes to the handle and the list alone */
 	buf_printf(m, "To: <%s-owner@%s>\r\n", l->name, p->cfg->hostname);

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "mail/header.h"
+#include "mail/keys.h"
 #include "mail/msgid.h"
 #include "mail/notices.h"
 #include "pipeline/fromname.h"
@@ -57,6 +58,16 @@ static const char *const drop_fields[] = {
 	 */
 	"Disposition-Notification-To", "Return-Receipt-To",
 	"X-Confirm-Reading-To", "Read-Receipt-To", "Generate-Delivery-Report",
+	/*
+	 * whom the author copied in secret: a client that writes its Bcc
+	 * line into the message would show it to every member
+	 */
+	"Bcc", "Resent-Bcc",
+	/*
+	 * who sent it, claimed: only the From is authenticated, and a client
+	 * shows "SENDER on behalf of FROM" (the moderators, another member)
+	 */
+	"Sender", "Resent-From", "Resent-Sender",
 	NULL
 };
 /*
@@ -80,7 +91,7 @@ static const char *const content_fields[] = {
 static const char *const single_fields[] = {
 	"From", "Sender", "Reply-To", "Date", "Message-ID", "In-Reply-To", "References",
 	"Subject", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
-	"Content-Disposition", "Content-ID", "Content-Description", "Bcc", NULL
+	"Content-Disposition", "Content-ID", "Content-Description", NULL
 };
 static const char *const merged_fields[] = { "To", "Cc", NULL };
 
@@ -705,6 +716,67 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 }
 
 /*
+ * hide_token - the KEYS_ONECLICK_LEN hex digits at s (if they are) made
+ * "x": a link the endpoint knows as no member's (same length, so that no
+ * line or structure of the copy changes)
+ */
+static void
+hide_token(char *s, size_t left)
+{
+	size_t i;
+
+	if (left < KEYS_ONECLICK_LEN)
+		return;
+	for (i = 0; i < KEYS_ONECLICK_LEN; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return;
+	memset(s, 'x', KEYS_ONECLICK_LEN);
+}
+
+/* hide_after - hide_token after every occurrence of pre in b from off */
+static void
+hide_after(struct buf *b, size_t off, const char *pre)
+{
+	size_t pl = strlen(pre);
+	char *s = (char *)b->data + off, *end = (char *)b->data + b->len;
+	char *f;
+
+	while (pl > 0 && s < end &&
+	    (f = memmem(s, (size_t)(end - s), pre, pl)) != NULL) {
+		hide_token(f + pl, (size_t)(end - f - pl));
+		s = f + pl;
+	}
+}
+
+/*
+ * own_links - a member's own one-click link inside the body (a copy
+ * forwarded as an attachment keeps its List-Unsubscribe; a link pasted)
+ * would let every member, and every reader of the archive, remove that
+ * member with one POST (round 9, finding 3): hidden in the copy, both
+ * the https form and the mailto form (delivery/deliver.c writes them).
+ * The copy's own header gets its link per member at delivery.
+ */
+static void
+own_links(const struct transform_in *in, struct buf *b)
+{
+	const char *head;
+	char pre[600];
+	size_t off;
+
+	if (!in->list->one_click_url || !*in->list->one_click_url ||
+	    b->len == 0 ||
+	    (head = memmem(b->data, b->len, "\r\n\r\n", 4)) == NULL)
+		return;
+	off = (size_t)(head - (const char *)b->data);
+	if (snprintf(pre, sizeof(pre), "%s%s/", in->list->one_click_url,
+	    in->list->name) < (int)sizeof(pre))
+		hide_after(b, off, pre);
+	if (snprintf(pre, sizeof(pre), "%s-unsubscribe+",
+	    in->list->name) < (int)sizeof(pre))
+		hide_after(b, off, pre);
+}
+
+/*
  * next_msgid - the next well-formed <id> of a header value from *p: 1 (at
  * *id, *len bytes long), 0 none left
  */
@@ -941,6 +1013,9 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	flags(in, &h, ct, out);
 	if (in->want_real || !in->want_anon)
 		build(in, &h, body, in->intact ? FOOT_NONE : footer_plan(in, body, ct), out);
+	/* an intact post's body is the author's signed one: as it is */
+	if ((in->want_real || !in->want_anon) && !in->intact)
+		own_links(in, &out->rendered);
 	if (in->want_anon)
 		anon_parts(in, &h, body, out);
 	r = OK;

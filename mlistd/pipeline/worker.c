@@ -45,8 +45,8 @@
  * (pgpopen.c), the opened mail or why not the answer.
  *
  * Only the settings in struct job (hostname; the list's name, description,
- * archive_url, subject_prefix, footer, munge_from, html, strip_signature)
- * reach the child: a transform that reads another field must add it there.
+ * archive_url, subject_prefix, footer, one_click_url, munge_from, html,
+ * strip_signature) reach the child: a transform that reads another field must add it there.
  *
  * Tests: in a build with -DMLISTD_TEST_HOOKS (bin/mlistd-test-hooks, made
  * beside bin/mlistd and used only by the end-to-end tests), an environment
@@ -122,7 +122,7 @@ struct zmsg {
 
 enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER,
     JS_NOSUBJ, JS_KEYOF, JS_TOKEN, JS_UNNAMED, JS_PREAMBLE, JS_FOOTDESC,
-    JS_EMPTIED, JS_N };
+    JS_EMPTIED, JS_ONECLICK, JS_N };
 
 /* the child's templates: the one piece a transform uses, as the job sent it */
 static struct notices job_pieces;
@@ -331,6 +331,7 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	l->archive_url = s[JS_ARCHIVE];
 	l->subject_prefix = s[JS_PREFIX];
 	l->footer = s[JS_FOOTER];
+	l->one_click_url = s[JS_ONECLICK];
 	job_pieces.piece[PIECE_NO_SUBJECT] = s[JS_NOSUBJ];	/* checked at load */
 	job_pieces.piece[PIECE_UNNAMED_SENDER] = s[JS_UNNAMED];
 	job_pieces.piece[PIECE_MIME_PREAMBLE] = s[JS_PREAMBLE];
@@ -708,7 +709,8 @@ job_pack(struct buf *out, const struct transform_in *in,
 	    notice_piece_text(in->list ? in->list->notices : NULL,
 	    in->cfg ? in->cfg->notices : NULL, PIECE_MIME_PREAMBLE),
 	    JOB_PIECE(in, PIECE_FOOTER_DESCRIPTION),
-	    JOB_PIECE(in, PIECE_FORWARD_EMPTIED) };
+	    JOB_PIECE(in, PIECE_FORWARD_EMPTIED),
+	    in->list ? in->list->one_click_url : "" };
 	struct job_head h;
 
 	memset(&h, 0, sizeof(h));
