@@ -29,7 +29,7 @@ enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOTFOUND = -3, STO
 /*
  * The database (store.c): open, close, transactions, the error text.
  * store_open: NULL with the cause in err. store_begin, store_commit,
- * store_durable: 0 or -1.
+ * store_durable, store_cache: 0 or -1.
  */
 struct store *store_open(const char *path, const struct keys *, struct buf *err);
 void	store_close(struct store *);
@@ -45,6 +45,7 @@ int	store_durable(struct store *, int full);
  * frames; 0 or -1. store_checkpoint_idle: the frames checkpointed if the
  * log holds least or more (0: none, or fewer waited), -1 on failure.
  */
+int	store_cache(struct store *, int kib);
 int	store_checkpoint_later(struct store *, int max);
 int	store_checkpoint_idle(struct store *, int least);
 int	store_begin(struct store *);
