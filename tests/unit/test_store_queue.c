@@ -339,12 +339,13 @@ wal_bytes(void)
 	return (long long)sb.st_size;
 }
 
-/* commits - n transactions of a few rows each */
+/* commits - n transactions of a few rows each (no fsync: a loaded disk) */
 static void
 commits(int n)
 {
 	char qid[32];
 
+	ck_assert_int_eq(store_durable(st, 0), 0);
 	for (int i = 0; i < n; i++) {
 		snprintf(qid, sizeof(qid), "C%d", i);
 		ck_assert_int_eq(store_begin(st), 0);
