@@ -95,20 +95,24 @@ struct run {
 static int in_flight(const char *qid, const unsigned char *hash);
 
 /*
- * collect - store callback: keep one due delivery, unless a kept result
+ * not_due - store callback, before a due row is opened: a kept result
  * settles it or a run out has it
  */
+static int
+not_due(const char *qid, const unsigned char *hash, void *arg)
+{
+	const struct run *r = arg;
+
+	return deliver_result_blocks(qid, hash, r->now) ||
+	    in_flight(qid, hash);
+}
+
+/* collect - store callback: keep one due delivery (not_due let it by) */
 static void
 collect(struct delivery *d, void *arg)
 {
 	struct run *r = arg;
 
-	if (deliver_result_blocks(d->qid, d->rcpt_hash, r->now) ||
-	    in_flight(d->qid, d->rcpt_hash)) {
-		free(d->rcpt);
-		buf_free(&d->pgp);
-		return;
-	}
 	if (r->njobs == r->cap) {
 		r->cap = r->cap ? r->cap * 2 : 1024;
 		if ((r->jobs = realloc(r->jobs, sizeof(*r->jobs) * (size_t)r->cap)) == NULL)
@@ -1519,6 +1523,35 @@ static struct {
 	int			 valid;
 } looked;
 
+/*
+ * look_skip - may the look for due deliveries be skipped? Only if nothing
+ * changed since the last one (v the version before this replay): at the
+ * same second, or a later one that the due index says made nothing due
+ * (a 10,000-member run out at a second's turn read, sorted and dropped
+ * all its rows again, on a core its threads were sending on). Not while
+ * results wait for a database that refused them: one may let a row be
+ * due without a change in it. (The others kept are of runs still out,
+ * whose rows in_flight names; the end of a run changes runs_epoch.)
+ */
+static int
+look_skip(struct run *r, unsigned long long v)
+{
+	int kept;
+
+	if (!looked.valid || v == 0 || v != looked.version ||
+	    runs_epoch != looked.epoch || r->now < looked.now)
+		return 0;
+	if (r->now == looked.now)
+		return 1;
+	pthread_mutex_lock(&unrec_lock);
+	kept = unrec.fails;
+	pthread_mutex_unlock(&unrec_lock);
+	if (kept || store_due_between(r->st, looked.now, r->now) != 0)
+		return 0;
+	looked.now = r->now;	/* all that is due now was seen */
+	return 1;
+}
+
 /* run_collect - the due deliveries no run has; 0 if none */
 static int
 run_collect(struct run *r)
@@ -1529,15 +1562,14 @@ run_collect(struct run *r)
 	/* the journal first: what it says was made is not made again */
 	(void)deliver_journal_replay(r->cfg, r->st);
 	/* the replay's own rows were in runs: they make nothing due */
-	if (looked.valid && v != 0 && v == looked.version &&
-	    r->now == looked.now && runs_epoch == looked.epoch) {
+	if (look_skip(r, v)) {
 		if ((looked.version = store_queue_version(r->st)) == 0)
 			looked.valid = 0;
 		return 0;
 	}
 	looked.valid = 0;
-	if ((n = store_deliveries_due(r->st, r->now, DUE_LIMIT, collect,
-	    r)) < 0)
+	if ((n = store_deliveries_due_unless(r->st, r->now, DUE_LIMIT,
+	    not_due, collect, r)) < 0)
 		log_err("NOQUEUE deliver: database: %s", store_errmsg(r->st));
 	else if (n < DUE_LIMIT && (v = store_queue_version(r->st)) != 0) {
 		looked.version = v;

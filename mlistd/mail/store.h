@@ -29,7 +29,7 @@ enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOTFOUND = -3, STO
 /*
  * The database (store.c): open, close, transactions, the error text.
  * store_open: NULL with the cause in err. store_begin, store_commit,
- * store_durable: 0 or -1.
+ * store_durable, store_cache: 0 or -1.
  */
 struct store *store_open(const char *path, const struct keys *, struct buf *err);
 void	store_close(struct store *);
@@ -39,6 +39,15 @@ int	store_integrity(struct store *);
 const char *store_errmsg(struct store *);
 int	store_failed(struct store *);
 int	store_durable(struct store *, int full);
+/*
+ * store_checkpoint_later: the write-ahead log is checkpointed by
+ * store_checkpoint_idle, or by the commit that takes it beyond max
+ * frames; 0 or -1. store_checkpoint_idle: the frames checkpointed if the
+ * log holds least or more (0: none, or fewer waited), -1 on failure.
+ */
+int	store_cache(struct store *, int kib);
+int	store_checkpoint_later(struct store *, int max);
+int	store_checkpoint_idle(struct store *, int least);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
@@ -144,6 +153,9 @@ struct fanout_spec {
 };
 
 typedef void (*store_delivery_fn)(struct delivery *, void *);
+/* a due row not wanted (1): counted, not opened nor handed on */
+typedef int (*store_due_skip_fn)(const char *qid, const unsigned char *hash,
+    void *);
 
 enum { DELIVERY_PENDING = 0, DELIVERY_DONE = 1, DELIVERY_FAILED = 2 };
 
@@ -153,12 +165,15 @@ int	store_delivery_add(struct store *, const char *qid, const char *list, const 
 	    const char *env_from, const char *token, int dclass, long long now, long long expires);
 int	store_fanout(struct store *, const struct fanout_spec *);
 int	store_deliveries_due(struct store *, long long now, int limit, store_delivery_fn, void *);
+int	store_deliveries_due_unless(struct store *, long long now, int limit,
+	    store_due_skip_fn, store_delivery_fn, void *);
 /* store_delivery_record: rows changed, 0 (no such pending delivery) or 1 */
 int	store_delivery_record(struct store *, const char *qid, const unsigned char *hash, int state,
 	    int attempts, long long next_try, const char *err);
 int	store_pending_for(struct store *, const char *qid);
 int	store_pending_count(struct store *);
 int	store_failed_count(struct store *);
+int	store_due_between(struct store *, long long after, long long upto);
 long long store_next_due(struct store *);
 unsigned long long store_queue_version(struct store *);
 /* store_last_errors: the number of lines appended */

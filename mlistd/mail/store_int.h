@@ -32,6 +32,8 @@ struct store {
 	int		 failed;	/* the last call failed (store_failed) */
 	char		 cause[160];	/* why, when SQLite does not know ("": ask SQLite) */
 	unsigned	 removals;	/* members removed (store_removals) */
+	int		 wal_frames;	/* in the log, not checkpointed */
+	int		 wal_max;	/* a commit beyond it checkpoints */
 };
 
 /*

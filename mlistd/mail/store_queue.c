@@ -246,13 +246,67 @@ col_copy(sqlite3_stmt *s, int col, char *dst, size_t n)
 		dst[len] = 0;
 }
 
+/* due_hash - the row's recipient hash into d; 0, or -1 if it has none */
+static int
+due_hash(sqlite3_stmt *s, struct delivery *d)
+{
+	if (sqlite3_column_bytes(s, 10) != (int)sizeof(d->rcpt_hash))
+		return -1;
+	memcpy(d->rcpt_hash, sqlite3_column_blob(s, 10), sizeof(d->rcpt_hash));
+	return 0;
+}
+
+/* due_row - the rest of a due row into d, its sealed columns opened; 0 or -1 */
+static int
+due_row(struct store *st, sqlite3_stmt *s, struct delivery *d)
+{
+	struct st_place pl;
+
+	d->id = sqlite3_column_int64(s, 0);
+	col_copy(s, 2, d->list, sizeof(d->list));
+	st_place_cols(&pl, s, (const char *)sqlite3_column_text(s, 11), 12, 2);
+	if (st_opened(st, s, 3, &d->rcpt, &pl) < 0 || d->rcpt == NULL) {
+		/* the others still go; the caller logs why this one waits */
+		if (d->rcpt == NULL && !st->failed)
+			st_fail(st, "a delivery has no recipient");
+		return -1;
+	}
+	col_copy(s, 4, d->env_from, sizeof(d->env_from));
+	d->attempts = sqlite3_column_int(s, 5);
+	d->expires = sqlite3_column_int64(s, 6);
+	d->member_id = sqlite3_column_int64(s, 8);	/* NULL reads as 0 */
+	d->dclass = sqlite3_column_int(s, 9);
+	/* the key as it is now: withdrawn since distribute, the copy waits */
+	buf_init(&d->pgp, 0);
+	st_place_cols(&pl, s, "members.pgp_key", 14, 2);
+	if (st_opened_blob(st, s, 7, &d->pgp, &pl) < 0) {
+		free(d->rcpt);
+		buf_free(&d->pgp);
+		return -1;
+	}
+	return 0;
+}
+
 /* store_deliveries_due - pending deliveries whose time has come, grouped by message */
 int
 store_deliveries_due(struct store *st, long long now, int limit, store_delivery_fn fn, void *arg)
 {
+	return store_deliveries_due_unless(st, now, limit, NULL, fn, arg);
+}
+
+/*
+ * store_deliveries_due_unless - the same, but a row that skip (if not
+ * NULL) names by its message and hash is counted and not opened: a run
+ * out already sends it, or a result kept in memory settles it. Opening
+ * the address and the key of each of a 10,000-member post's rows only to
+ * drop it was the cost of every look while its run was out.
+ */
+int
+store_deliveries_due_unless(struct store *st, long long now, int limit,
+    store_due_skip_fn skip, store_delivery_fn fn, void *arg)
+{
 	sqlite3_stmt *s = st_prep(st, DUE_SQL);
 	struct delivery d;
-	struct st_place pl;
 	int rc, n = 0, bad = 0;
 
 	if (!s)
@@ -261,41 +315,21 @@ store_deliveries_due(struct store *st, long long now, int limit, store_delivery_
 	sqlite3_bind_int(s, 2, limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&d, 0, sizeof(d));
-		d.id = sqlite3_column_int64(s, 0);
 		col_copy(s, 1, d.qid, sizeof(d.qid));
-		col_copy(s, 2, d.list, sizeof(d.list));
-		st_place_cols(&pl, s, (const char *)sqlite3_column_text(s, 11), 12, 2);
-		if (st_opened(st, s, 3, &d.rcpt, &pl) < 0 || d.rcpt == NULL) {
-			/* the others still go; the caller logs why this one waits */
-			if (d.rcpt == NULL && !st->failed)
-				st_fail(st, "a delivery has no recipient");
-			bad = 1;
-			continue;
-		}
-		col_copy(s, 4, d.env_from, sizeof(d.env_from));
-		d.attempts = sqlite3_column_int(s, 5);
-		d.expires = sqlite3_column_int64(s, 6);
-		d.member_id = sqlite3_column_int64(s, 8);	/* NULL reads as 0 */
-		d.dclass = sqlite3_column_int(s, 9);
-		if (sqlite3_column_bytes(s, 10) != (int)sizeof(d.rcpt_hash)) {
-			free(d.rcpt);
+		if (due_hash(s, &d) < 0) {
 			if (!st->failed)
 				st_fail(st, "a delivery has no recipient hash");
 			bad = 1;
 			continue;
 		}
-		memcpy(d.rcpt_hash, sqlite3_column_blob(s, 10), sizeof(d.rcpt_hash));
-		/* the key as it is now: withdrawn since distribute, the copy waits */
-		buf_init(&d.pgp, 0);
-		st_place_cols(&pl, s, "members.pgp_key", 14, 2);
-		if (st_opened_blob(st, s, 7, &d.pgp, &pl) < 0) {
-			free(d.rcpt);
-			buf_free(&d.pgp);
+		n++;
+		if (skip && skip(d.qid, d.rcpt_hash, arg))
+			continue;
+		if (due_row(st, s, &d) < 0) {
 			bad = 1;
 			continue;
 		}
 		fn(&d, arg);
-		n++;
 	}
 	st_done(st, s);
 	return rc == SQLITE_DONE && !bad ? n : STORE_ERR;
@@ -363,6 +397,25 @@ int
 store_failed_count(struct store *st)
 {
 	return (int)st_scalar(st, "SELECT count(*) FROM deliveries WHERE state = 2", NULL, NULL, 0);
+}
+
+/*
+ * store_due_between - is any pending delivery's time in (after, upto]?
+ * 1 or 0. One step down the due index: how a look for due deliveries
+ * that found them all at `after` knows, nothing else having changed,
+ * that none is new at `upto`.
+ */
+int
+store_due_between(struct store *st, long long after, long long upto)
+{
+	sqlite3_stmt *s = st_prep(st, "SELECT EXISTS (SELECT 1 FROM "
+	    "deliveries WHERE state = 0 AND next_try > ?1 AND next_try <= ?2)");
+
+	if (!s)
+		return STORE_ERR;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)upto);
+	return (int)st_step_scalar(st, s, 0);
 }
 
 /* store_next_due - when the next pending delivery is due (STORE_NOTFOUND: none) */
