@@ -472,7 +472,7 @@ def test_discard_is_published_under_publish_rejections(make_list, sink):
 
 # --- release time ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["anonymous", "pseudonym"])
+@pytest.mark.parametrize("mode", ["real", "anonymous", "pseudonym"])
 def test_jittered_copy_carries_the_release_time(make_list, sink, mode):
     inst = make_list({"identity.mode": mode, "delivery.jitter_min": 4, "delivery.jitter_max": 4},
                      members=("alice@example.org", "bob@example.org"))
@@ -487,3 +487,7 @@ def test_jittered_copy_carries_the_release_time(make_list, sink, mode):
     t = int(re.search(r"\bt=(\d+)", re.sub(r"\s+", "", m["DKIM-Signature"])).group(1))
     assert abs(date - arrived) <= 2, f"Date: is {arrived - date:.1f} s before the relay got the copy"
     assert abs(t - arrived) <= 2, f"DKIM t= is {arrived - t:.1f} s before the relay got the copy"
+    # the archive dates it when it went out too: its time tells no more than Date: does
+    kept = json.loads(inst.ctl("--json", "archive", "ls", "demo").stdout)
+    assert kept and "later" in kept[-1]["subject"], kept
+    assert kept[-1]["date"] == int(date), f"archived at {kept[-1]['date']}, dated {date}"
