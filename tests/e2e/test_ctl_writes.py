@@ -124,3 +124,16 @@ def test_every_changing_verb_is_the_daemons(busy, tmp_path):
         set(checked), checked
     inst.start()
     assert held_id in inst.ctl("mod", "ls", "demo").stdout
+
+
+def test_help_names_every_verb_that_works_without_the_daemon():
+    """what the daemon's absence does not stop is said in --help (#13, item 1)"""
+    out = subprocess.run([MLISTCTL, "--help"], capture_output=True, text=True).stdout
+    said = " ".join(out.split("work without it:", 1)[1].split("None of them", 1)[0].split())
+    # unlock gives the running daemon its passphrase: it needs the daemon
+    for verb in sorted((EXCEPTED | NO_DAEMON_OK) - {"unlock"}):
+        first, _, second = verb.partition(" ")
+        pattern = r"\b%s\b" % first + (r" [a-z/-]*\b%s\b" % second if second else "")
+        assert re.search(pattern, said), (verb, said)
+    known = {w for w, _ in verbs()}
+    assert (EXCEPTED | NO_DAEMON_OK) <= known, (EXCEPTED | NO_DAEMON_OK) - known
