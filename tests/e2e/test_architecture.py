@@ -227,6 +227,27 @@ def test_quorum_gate_exit_codes(make_list, sink):
     assert inst.ctl("unmask", "demo", check=False).returncode == 2
 
 
+@pytest.mark.parametrize("args", [
+    ("member", "rm", "demo", "bob@example.org"),
+    ("member", "set", "demo", "bob@example.org", "role", "moderator"),
+    ("list", "set", "demo", "identity.mode", "anonymous"),
+    ("member", "export", "demo"),
+])
+def test_every_quorum_verb_exits_3_when_it_opens_a_request(make_list, sink, args):
+    """the six verbs behind the quorum gate (the issue: "unmask and five other verbs"): 3 and
+    "opened", nothing done yet; the same verb on a list that does not exist: 1, one line"""
+    inst = make_list({"identity.mode": "pseudonym"},
+                     members=(ROSA, "bob@example.org", "m1@example.org", "m2@example.org"),
+                     roles={m: "moderator" for m in ("m1@example.org", "m2@example.org")})
+    before = inst.ctl("--json", "member", "ls", "demo").stdout
+    r = inst.ctl(*args, check=False)
+    assert r.returncode == EXIT_OPENED and "opened" in r.stdout, (r.returncode, r.stdout, r.stderr)
+    assert "bob@" not in r.stdout and inst.ctl("--json", "member", "ls", "demo").stdout == before
+    conf = open(os.path.join(inst.root, "lists", "demo.conf")).read()
+    assert re.search(r'\bmode\s*=\s*"pseudonym"', conf), conf
+    one_line_error(inst.ctl(*(args[:2] + ("nolist",) + args[3:]), check=False))
+
+
 def test_changing_verbs_need_the_daemon(make_list, sink, tmp_path):
     inst = make_list({"posting": "moderated"}, members=("alice@example.org", "bob@example.org"))
     # while it runs, a changing verb does its work
@@ -472,7 +493,7 @@ def test_discard_is_published_under_publish_rejections(make_list, sink):
 
 # --- release time ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mode", ["anonymous", "pseudonym"])
+@pytest.mark.parametrize("mode", ["real", "anonymous", "pseudonym"])
 def test_jittered_copy_carries_the_release_time(make_list, sink, mode):
     inst = make_list({"identity.mode": mode, "delivery.jitter_min": 4, "delivery.jitter_max": 4},
                      members=("alice@example.org", "bob@example.org"))
@@ -487,3 +508,7 @@ def test_jittered_copy_carries_the_release_time(make_list, sink, mode):
     t = int(re.search(r"\bt=(\d+)", re.sub(r"\s+", "", m["DKIM-Signature"])).group(1))
     assert abs(date - arrived) <= 2, f"Date: is {arrived - date:.1f} s before the relay got the copy"
     assert abs(t - arrived) <= 2, f"DKIM t= is {arrived - t:.1f} s before the relay got the copy"
+    # the archive dates it when it went out too: its time tells no more than Date: does
+    kept = json.loads(inst.ctl("--json", "archive", "ls", "demo").stdout)
+    assert kept and "later" in kept[-1]["subject"], kept
+    assert kept[-1]["date"] == int(date), f"archived at {kept[-1]['date']}, dated {date}"
