@@ -481,6 +481,12 @@ static long long q_next_due(void) { return store_next_due(st); }
 static long long q_until(void) { return store_discipline_until(st, "demo", "x@example.org"); }
 static long long q_steps(void) { return store_discipline_steps(st, "demo", "x@example.org"); }
 static long long q_mods(void) { return store_moderator_count(st, "demo"); }
+static long long q_own_key(void)
+{
+	unsigned char pk[32];
+
+	return store_member_own_key(st, "demo", "x@example.org", pk, sizeof(pk));
+}
 
 static const struct {
 	const char	*name;
@@ -499,6 +505,7 @@ static const struct {
 	{ "discipline_until", q_until, 0 },
 	{ "discipline_steps", q_steps, 0 },
 	{ "moderator_count", q_mods, 0 },
+	{ "member_own_key", q_own_key, 0 },	/* an error once let an unsigned post pass */
 };
 
 /* Each answer is its "none" on an empty database, and STORE_ERR once the tables are unreadable. */
