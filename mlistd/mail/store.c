@@ -479,17 +479,23 @@ st_hide_version(void)
 	abort();	/* the mark is in the table */
 }
 
-/* store_schema_version - current schema version */
+/*
+ * store_schema_version - current schema version, 0 none yet, -1 it could
+ * not be read (not 0: the migrations would run again over a database)
+ */
 int
 store_schema_version(struct store *st)
 {
 	sqlite3_stmt *s;
-	int v = 0;
+	int v = 0, rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT version FROM schema_version", -1, &s, NULL) != SQLITE_OK)
-		return 0;
-	if (sqlite3_step(s) == SQLITE_ROW)
+	if (sqlite3_prepare_v2(st->db, "SELECT version FROM schema_version",
+	    -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		v = sqlite3_column_int(s, 0);
+	else if (rc != SQLITE_DONE)
+		v = -1;
 	sqlite3_finalize(s);
 	return v;
 }
@@ -591,7 +597,11 @@ migrate(struct store *st, struct buf *err)
 	}
 	for (n = 0; migrations[n]; n++)
 		;
-	v = store_schema_version(st);
+	if ((v = store_schema_version(st)) < 0) {
+		buf_printf(err, "database: cannot read the schema version: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
 	if (v > n) {
 		buf_printf(err, "database schema version %d is newer than this "
 		    "mlistd (%d): upgrade mlistd", v, n);

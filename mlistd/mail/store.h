@@ -96,7 +96,8 @@ int	store_member_author_seed(struct store *, const char *list, const char *addr,
 	    size_t n);
 int	store_member_set_key(struct store *, const char *list, const char *addr, const unsigned char *pk,
 	    size_t n);
-/* store_member_own_key: 1 the member holds their own key (pk filled), 0 not */
+/* store_member_own_key: 1 the member holds their own key (pk filled), 0 not,
+   STORE_ERR */
 int	store_member_own_key(struct store *, const char *list, const char *addr, unsigned char *pk, size_t n);
 char	*store_member_by_key(struct store *, const char *list, const unsigned char *pk, size_t n);
 typedef void (*store_enc_key_fn)(long long member_id, const char *addr, long long expires, int expired, void *);

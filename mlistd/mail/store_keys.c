@@ -95,18 +95,19 @@ store_keys_each(struct store *st, const char *list, store_key_fn fn, void *arg)
 	sqlite3_stmt *s = st_prep_bind(st, "SELECT selector, pk, active, "
 	    "created FROM list_keys WHERE list = ?1 "
 	    "ORDER BY id DESC", "t", list);
-	int n = 0;
+	int n = 0, rc;
 
 	if (!s)
 		return STORE_ERR;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (sqlite3_column_bytes(s, 1) == 32)
 			fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_blob(s, 1),
 			    sqlite3_column_int(s, 2), sqlite3_column_int64(s, 3), arg);
 		n++;
 	}
 	st_done(st, s);
-	return n;
+	/* a failed step is not "no more keys" */
+	return rc == SQLITE_DONE ? n : st_db_fail(st);
 }
 
 /* store_signature_seen - record a signed post; 1 if it was seen before (a replay) */

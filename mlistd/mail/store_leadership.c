@@ -84,17 +84,18 @@ store_held_each(struct store *st, const char *list, store_held_fn fn, void *arg)
 {
 	sqlite3_stmt *s = st_prep_bind(st, "SELECT qid, reason, at FROM held "
 	    "WHERE list = ?1 ORDER BY at, qid", "t", list);
-	int n = 0;
+	int n = 0, rc;
 
 	if (!s)
 		return STORE_ERR;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		fn((const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
 		    sqlite3_column_int64(s, 2), arg);
 		n++;
 	}
 	st_done(st, s);
-	return n;
+	/* a failed step is not "no more held posts" */
+	return rc == SQLITE_DONE ? n : st_db_fail(st);
 }
 
 /* store_held_take - release a held post from the queue; its reason comes back */

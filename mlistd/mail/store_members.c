@@ -461,20 +461,26 @@ store_member_set_key(struct store *st, const char *list, const char *addr, const
 	return sqlite3_changes(st->db) ? STORE_OK : STORE_NOTFOUND;
 }
 
-/* store_member_own_key - 1 if the member holds their own key (pk filled), 0 if not */
+/*
+ * store_member_own_key - 1 if the member holds their own key (pk filled),
+ * 0 if not, STORE_ERR: a failed step is not "no key" (an unsigned post in
+ * her name would pass the check that she signs her posts)
+ */
 int
 store_member_own_key(struct store *st, const char *list, const char *addr, unsigned char *pk, size_t n)
 {
 	sqlite3_stmt *s = st_prep_member(st, "SELECT author_pk FROM members WHERE list = ?1 AND addr_hash = ?2 AND own_key = 1",
 	    list, addr);
-	int rc = 0;
+	int rc = 0, step;
 
 	if (!s)
 		return STORE_ERR;
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == (int)n) {
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW && sqlite3_column_bytes(s, 0) == (int)n) {
 		memcpy(pk, sqlite3_column_blob(s, 0), n);
 		rc = 1;
-	}
+	} else if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = st_db_fail(st);
 	st_done(st, s);
 	return rc;
 }

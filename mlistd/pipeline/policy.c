@@ -53,14 +53,17 @@ refuse(struct decision *d, const char *why, enum notice_id id, const char *var, 
 	tell(d, id, var, arg);
 }
 
-/* is_member - member record for addr (role copied out) */
+/* is_member - 1 addr is a member (role copied out), 0 not, -1 no answer */
 static int
 is_member(struct pipeline *p, const struct list_cfg *l, const char *addr, enum role *role)
 {
 	struct member m;
+	int rc;
 
-	if (!addr || !*addr || store_member_find(p->st, l->name, addr, &m) != STORE_OK)
+	if (!addr || !*addr)
 		return 0;
+	if ((rc = store_member_find(p->st, l->name, addr, &m)) != STORE_OK)
+		return rc == STORE_NOTFOUND ? 0 : -1;
 	*role = m.role;
 	member_free(&m);
 	return 1;
@@ -187,12 +190,18 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 	}
 	member = is_member(p, l, d->poster, &role);
 	/* the envelope is a claim too: only "sender" lists take it instead of From */
-	if (!member && l->post_auth == AUTH_SENDER && is_member(p, l, e->sender, &role)) {
-		member = 1;
+	if (member == 0 && l->post_auth == AUTH_SENDER &&
+	    (member = is_member(p, l, e->sender, &role)) == 1)
 		d->poster = e->sender;
-	}
-	if (member && !d->own_signed && store_member_own_key(p->st, l->name, d->poster, pk, sizeof(pk)) == 1)
-		return refuse(d, "unsigned-own-key", NOTICE_REFUSED_OWN_KEY, "poster", d->poster);
+	/* no answer is not "not a member": that would refuse her post */
+	if (member < 0)
+		return tempfail(d, "member check failed");
+	if (member && !d->own_signed &&
+	    (n = store_member_own_key(p->st, l->name, d->poster, pk,
+	    sizeof(pk))) != 0)
+		return n < 0 ? tempfail(d, "own key check failed") :
+		    refuse(d, "unsigned-own-key", NOTICE_REFUSED_OWN_KEY,
+		    "poster", d->poster);
 	d->member = member;
 	switch (l->posting) {
 	case POSTING_OPEN:

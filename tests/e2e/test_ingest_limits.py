@@ -194,3 +194,32 @@ def test_over_the_header_limit_refused_at_data(make_instance, sink):
     assert inst.wait_log("reason=too-many-header-fields")
     copies = sink.wait_for(3)
     assert len(copies) == 3 and all(b"phish.example" not in m for _, m in copies)
+
+
+def test_session_cut_off_at_its_total_deadline(make_instance):
+    """A NOOP now and then keeps a session from idling out (under the NOOP cap);
+    limits.session_timeout still ends it: no test showed that before (audit of #15)."""
+    inst = make_instance(extra="limits = { session_timeout = 2; };")
+    s = socket.create_connection(("127.0.0.1", inst.port), timeout=10)
+    assert s.recv(4096).startswith(b"220")
+    s.sendall(b"EHLO x\r\n")
+    got = b""
+    stop = time.time() + 8
+    while time.time() < stop and b"421" not in got:
+        try:
+            s.sendall(b"NOOP\r\n")
+        except OSError:
+            break
+        s.settimeout(0.4)
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            continue
+        if not data:
+            break
+        got += data
+        time.sleep(0.3)                     # a NOOP every 0.3 s: far under the cap
+    s.close()
+    assert b"250" in got, got                  # the NOOPs were answered first
+    assert b"421 4.4.2 Session too long" in got, got
+    assert inst.wait_log("reason=session-deadline")

@@ -95,3 +95,26 @@ def test_cpu_budget_quarantines_and_the_list_goes_on(make_instance, sink, monkey
     assert sorted(r for r, _ in copies[1:]) == ["alice@example.org", "bob@example.org", "carol@example.org"]
     assert all(b"an ordinary post" in d for _, d in copies[1:])
     assert inst.proc.poll() is None and status(zygote)
+
+
+def gone(pid):
+    """The process has ended (a zombie nobody reaps counts: it runs nothing)."""
+    st = status(pid)
+    return not st or st.get("State", "").strip().startswith(("Z", "X"))
+
+
+def test_a_worker_dies_with_its_zygote(make_instance, sink, monkeypatch):
+    """PR_SET_PDEATHSIG: a parser left running when its zygote dies is killed, not orphaned
+    (it would go on parsing hostile mail with no one to bound it). No test showed it (#15 audit)."""
+    monkeypatch.setenv("MLISTD_TEST_WORKER_SPIN", SPIN)
+    monkeypatch.setattr(conftest, "MLISTD", os.path.join(conftest.BUILD, "tests", "mlistd-test-hooks"))
+    inst = make_instance(extra="limits = { worker_seconds = 60; };")
+    assert inst.wait_log("worker: zygote pid")
+    zygote = zygote_of(inst)
+    post(inst, "alice@example.org", f"slow {SPIN}")
+    workers = []
+    assert wait_until(lambda: workers.extend(children(zygote)) or workers, timeout=10)
+    worker = workers[0]
+    assert not gone(worker)
+    os.kill(zygote, 9)
+    assert wait_until(lambda: gone(worker), timeout=5), status(worker)

@@ -16,6 +16,10 @@ static const struct {
 	{ "limits = { max_message_size = 10; };\n", "mlistd.conf:5: limits.max_message_size: out of range" },
 	{ "limits = { max_message_size = 4294968320; };\n", "mlistd.conf:5: limits.max_message_size: number too large for a plain integer" },
 	{ "limits = { max_recipients = \"many\"; };\n", "mlistd.conf:5: limits.max_recipients: must be an integer" },
+	/* no more than one spool envelope holds (3,000 addresses of 254 octets) */
+	{ "limits = { max_recipients = 3000; };\n", "" },
+	{ "limits = { max_recipients = 3001; };\n",
+	    "limits.max_recipients: out of range: must be between 1 and 3000" },
 	{ "limits = { max_recipents = 5; };\n", "mlistd.conf:5: limits.max_recipents: unknown setting" },
 	{ "hostnme = \"x\";\n", "mlistd.conf:5: hostnme: unknown setting" },
 	{ "relay2 = 1;\nfoo = 2;\n", "mlistd.conf:6: foo: unknown setting" },

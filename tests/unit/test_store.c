@@ -481,6 +481,29 @@ static long long q_next_due(void) { return store_next_due(st); }
 static long long q_until(void) { return store_discipline_until(st, "demo", "x@example.org"); }
 static long long q_steps(void) { return store_discipline_steps(st, "demo", "x@example.org"); }
 static long long q_mods(void) { return store_moderator_count(st, "demo"); }
+/* held_none - a row callback that keeps nothing */
+static void
+held_none(const char *id, const char *reason, long long at, void *arg)
+{
+	(void)id; (void)reason; (void)at; (void)arg;
+}
+
+/* key_none - a row callback that keeps nothing */
+static void
+key_none(const char *sel, const unsigned char *pk, int active, long long at,
+    void *arg)
+{
+	(void)sel; (void)pk; (void)active; (void)at; (void)arg;
+}
+
+static long long q_held_each(void) { return store_held_each(st, "demo", held_none, NULL); }
+static long long q_keys_each(void) { return store_keys_each(st, "demo", key_none, NULL); }
+static long long q_own_key(void)
+{
+	unsigned char pk[32];
+
+	return store_member_own_key(st, "demo", "x@example.org", pk, sizeof(pk));
+}
 
 static const struct {
 	const char	*name;
@@ -499,6 +522,9 @@ static const struct {
 	{ "discipline_until", q_until, 0 },
 	{ "discipline_steps", q_steps, 0 },
 	{ "moderator_count", q_mods, 0 },
+	{ "member_own_key", q_own_key, 0 },	/* an error once let an unsigned post pass */
+	{ "held_each", q_held_each, 0 },
+	{ "keys_each", q_keys_each, 0 },
 };
 
 /* Each answer is its "none" on an empty database, and STORE_ERR once the tables are unreadable. */
@@ -510,10 +536,13 @@ START_TEST(error_is_not_none)
 		ck_assert_msg(answers[i].call() == answers[i].none, "%s: none", answers[i].name);
 	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE processed; DROP TABLE deliveries; "
 	    "DROP TABLE held; DROP TABLE bans; DROP TABLE post_counts; DROP TABLE notices; "
-	    "DROP TABLE pending_votes; DROP TABLE members; DROP TABLE discipline;");
+	    "DROP TABLE pending_votes; DROP TABLE members; DROP TABLE discipline; "
+	    "DROP TABLE list_keys; DROP TABLE schema_version;");
 	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
 		ck_assert_msg(answers[i].call() == STORE_ERR, "%s: error read as %lld", answers[i].name,
 		    answers[i].call());
+	/* read as 0, the migrations would run again over the database */
+	ck_assert_int_lt(store_schema_version(st), 0);
 }
 END_TEST
 

@@ -9,6 +9,7 @@
 
 #include "testutil.h"
 #include "../../mlistd/pipeline/transform.h"
+#include "../../mlistd/mail/header.h"
 
 static struct config *cfg;
 static char *dir;
@@ -357,6 +358,29 @@ START_TEST(malformed_mime_refused)
 }
 END_TEST
 
+/*
+ * past the header limit no copy is made: a header only partly parsed would
+ * go out with the fields past the limit unfiltered and unsigned (#15; SMTP
+ * refuses it at DATA, this is for whatever reaches the queue otherwise)
+ */
+START_TEST(header_past_the_limit_refused)
+{
+	struct transform_out o;
+	struct buf m;
+
+	buf_init(&m, 0);
+	buf_puts(&m, "From: alice@example.org\nSubject: many\n");
+	for (int i = 0; i < HDR_MAX_FIELDS; i++)
+		buf_printf(&m, "X-Filler-%d: x\n", i);
+	buf_puts(&m, "List-Unsubscribe: <https://phish.example/>\n\nbody\n");
+	ck_assert_int_eq(run(buf_cstr(&m), &o), PERMFAIL);
+	ck_assert_str_eq(o.reason, "@too-many-fields\tmax=1000");
+	ck_assert_uint_eq(o.rendered.len, 0);
+	transform_out_free(&o);
+	buf_free(&m);
+}
+END_TEST
+
 /* cpu_seconds - CPU time of this test's process (Check forks each test) */
 static double
 cpu_seconds(void)
@@ -522,6 +546,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, plain_post);
 	tcase_add_test(tc, single_fields_once);
+	tcase_add_test(tc, header_past_the_limit_refused);
 	tcase_add_test(tc, from_required);
 	tcase_add_loop_test(tc, from_name_every_form, 0, 4);
 	tcase_add_test(tc, transform_fuzz_regressions);
