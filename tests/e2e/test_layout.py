@@ -61,8 +61,9 @@ def test_readme_layout_names_every_module_and_tool():
 
 def test_readme_layout_lists_the_post_stages_as_post_c_runs_them():
     code = (ROOT / "mlistd" / "pipeline" / "post.c").read_text()
-    table = code.split("post_stages[] = {", 1)[1].split("};", 1)[0]
-    stages = re.findall(r'\{\s*"([a-z-]+)",\s*post_', table)
+    # the stages are one X-macro list (POST_STAGES), expanded into the table
+    table = code.split("#define POST_STAGES", 1)[1].split("\n\n", 1)[0]
+    stages = re.findall(r'X\("([a-z-]+)",\s*post_', table)
     assert len(stages) >= 9 and stages[0] == "authenticate" and stages[-1] == "distribute"
     said = re.search(r"named stages: ([^)]*)\)", " ".join(layout_text().split()))
     assert said, "README's Layout does not list post.c's stages"
