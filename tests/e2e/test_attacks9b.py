@@ -19,6 +19,12 @@ Found on 986ef73 (severity H/M/L):
     the same flood uses one domain (test_attacks8b). Another list is not affected (its own
     share). Open (strict xfail): a share the sender cannot multiply (the client's address, or
     the envelope sender being a member) is a design decision.
+  F3 (L) mail to LIST-owner@ went to the moderators as it came with a Sender, Resent-From and
+    Resent-Sender of the writer's: a stranger's `Sender: "demo moderators" <demo-owner@...>`
+    (or a moderator's address) made the moderators' clients show it sent "by the moderators on
+    behalf of" the stranger - beside the list's own "not verified" mark, which speaks of the
+    From only. Round 9 dropped them from posts, not from relays. Fixed (relay.c: renamed
+    X-Mlist-Original-*, as To and Cc are).
 """
 import base64
 import email
@@ -148,3 +154,38 @@ def test_many_domains_cannot_starve_their_lists_own_members(make_instance, sink,
           (deadtld.dropped, bool(ok), time.time() - t_post))
     assert ok, "honest post not delivered in 40 s"
     assert delivered(sink, b"body of honest post")[0] - t_post < 6
+
+
+# ---- F3: mail to the moderators keeps a claimed Sender ---------------------------------------
+
+OWNER = "demo-owner@lists.example"
+MODS = ("m1@example.org", "m2@example.org")
+STRANGER = "dave@elsewhere.example"
+
+
+def fields(raw):
+    """the header fields of raw (bytes), unfolded, as text"""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+    return [re.sub(r"\r\n[ \t]+", " ", f) for f in re.split(r"\r\n(?![ \t])", head)]
+
+
+@pytest.mark.parametrize("claim", ['"demo moderators" <demo-owner@lists.example>',
+                                   "<m2@example.org>"])
+def test_mail_to_the_moderators_cannot_claim_who_sent_it(make_instance, sink, claim):
+    """Round 9 (finding 1) dropped a post's Sender and Resent-From/-Sender: only the From is
+    authenticated, and a client shows "SENDER on behalf of FROM". Mail to LIST-owner@ goes to
+    the moderators as it came, so a stranger's claim that the list's moderators (or one of
+    them) sent it reached them, on a mail whose From the list marks as not verified."""
+    from conftest import send_unauthenticated
+    inst = moderated(make_instance, "real")
+    raw = (f"From: <{STRANGER}>\r\nTo: <{OWNER}>\r\nSender: {claim}\r\nResent-From: {claim}\r\n"
+           f"Resent-Sender: {claim}\r\nSubject: urgent\r\n\r\nPlease approve, SENDER3.\r\n")
+    send_unauthenticated(inst.port, STRANGER, [OWNER], raw)
+    got = wait_until(lambda: to(sink, MODS[0], b"SENDER3"))
+    assert got, inst.logtext()[-2000:]
+    claimed = [f for f in fields(got[0]) if f.lower().startswith(
+        ("sender:", "resent-from:", "resent-sender:"))]
+    assert claimed == [], claimed
+    # what the writer wrote is still there for the moderators to read, under a name no client
+    # shows as the sender
+    assert any(f.startswith("X-Mlist-Original-Sender: ") for f in fields(got[0])), fields(got[0])
