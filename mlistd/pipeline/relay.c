@@ -648,14 +648,25 @@ answer_field(const struct hdr_field *f)
 }
 
 /*
+ * who sent it, claimed: a client shows "SENDER on behalf of FROM", and
+ * nobody verified it - a stranger's mail said the moderators sent it
+ * (round 9b, finding 3; posts drop them, transform.c)
+ */
+static const char *const claim_fields[] = {
+	"Sender", "Resent-From", "Resent-Sender"
+};
+
+/*
  * put_field - a field of the writer's mail for the moderators: To and Cc
  * renamed (X-Mlist-Original-To/-Cc), so that a moderator's Reply All
- * writes to none of them from her own address; the rest as it came
+ * writes to none of them from her own address, and the claims of who
+ * sent it, so that no client shows them; the rest as it came
  */
 static void
 put_field(struct buf *m, const struct hdr_field *f)
 {
-	if (hdr_is(f, "To") || hdr_is(f, "Cc"))
+	if (hdr_is(f, "To") || hdr_is(f, "Cc") ||
+	    hdr_is_any(f, claim_fields, 3))
 		buf_puts(m, "X-Mlist-Original-");
 	buf_append(m, f->start, f->len);
 	if (f->start[f->len - 1] != '\n')

@@ -716,35 +716,81 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 }
 
 /*
- * hide_token - the KEYS_ONECLICK_LEN hex digits at s (if they are) made
- * "x": a link the endpoint knows as no member's (same length, so that no
- * line or structure of the copy changes)
+ * soft_break - the length of a quoted-printable soft line break at s
+ * ("=" CRLF, or "=" LF), 0 if there is none there
  */
-static void
-hide_token(char *s, size_t left)
+static size_t
+soft_break(const char *s, const char *end)
 {
-	size_t i;
-
-	if (left < KEYS_ONECLICK_LEN)
-		return;
-	for (i = 0; i < KEYS_ONECLICK_LEN; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return;
-	memset(s, 'x', KEYS_ONECLICK_LEN);
+	if (s >= end || *s != '=')
+		return 0;
+	if (end - s >= 3 && s[1] == '\r' && s[2] == '\n')
+		return 3;
+	return end - s >= 2 && s[1] == '\n' ? 2 : 0;
 }
 
-/* hide_after - hide_token after every occurrence of pre in b from off */
+/*
+ * qp_match - does pre stand at s, with soft line breaks anywhere in it
+ * (a quoted-printable part wraps a long link at 76 columns: round 9b,
+ * finding 1)? Where it ends into *after
+ */
+static int
+qp_match(const char *s, const char *end, const char *pre, char **after)
+{
+	size_t k;
+
+	while (*pre) {
+		if ((k = soft_break(s, end)) > 0) {
+			s += k;
+			continue;
+		}
+		if (s >= end || *s != *pre)
+			return 0;
+		s++;
+		pre++;
+	}
+	*after = (char *)s;
+	return 1;
+}
+
+/*
+ * hide_token - the KEYS_ONECLICK_LEN hex digits at s (if they are, soft
+ * line breaks between them) made "x": a link the endpoint knows as no
+ * member's (same length, so that no line or structure of the copy
+ * changes)
+ */
+static void
+hide_token(char *s, const char *end)
+{
+	char *at[KEYS_ONECLICK_LEN];
+	size_t i, k;
+
+	for (i = 0; i < KEYS_ONECLICK_LEN; i++) {
+		while ((k = soft_break(s, end)) > 0)
+			s += k;
+		if (s >= end || !isxdigit((unsigned char)*s))
+			return;
+		at[i] = s++;
+	}
+	for (i = 0; i < KEYS_ONECLICK_LEN; i++)
+		*at[i] = 'x';
+}
+
+/*
+ * hide_after - hide_token after every occurrence of pre in b from off,
+ * as it stands or wrapped by quoted-printable; O(len |pre|) at worst
+ */
 static void
 hide_after(struct buf *b, size_t off, const char *pre)
 {
-	size_t pl = strlen(pre);
 	char *s = (char *)b->data + off, *end = (char *)b->data + b->len;
-	char *f;
+	char *after;
 
-	while (pl > 0 && s < end &&
-	    (f = memmem(s, (size_t)(end - s), pre, pl)) != NULL) {
-		hide_token(f + pl, (size_t)(end - f - pl));
-		s = f + pl;
+	while (*pre && s < end &&
+	    (s = memchr(s, *pre, (size_t)(end - s))) != NULL) {
+		if (qp_match(s, end, pre, &after))
+			hide_token(after, end);
+		s++;
 	}
 }
 
@@ -753,8 +799,9 @@ hide_after(struct buf *b, size_t off, const char *pre)
  * forwarded as an attachment keeps its List-Unsubscribe; a link pasted)
  * would let every member, and every reader of the archive, remove that
  * member with one POST (round 9, finding 3): hidden in the copy, both
- * the https form and the mailto form (delivery/deliver.c writes them).
- * The copy's own header gets its link per member at delivery.
+ * the https form and the mailto form (delivery/deliver.c writes them),
+ * as they stand or wrapped by quoted-printable; not inside a base64
+ * part. The copy's own header gets its link per member at delivery.
  */
 static void
 own_links(const struct transform_in *in, struct buf *b)
