@@ -180,6 +180,21 @@ grave_member(struct act_ctx *c, const struct list_cfg *l, enum grave g,
 	return ACT_DONE;
 }
 
+/*
+ * ban_ref - addr checked as an address, then how the audit log names it
+ * (member or not) into ref; ACT_DONE, or why not
+ */
+static int
+ban_ref(struct act_ctx *c, const struct list_cfg *l, const char *addr,
+    char *ref, size_t n)
+{
+	int rc;
+
+	if ((rc = act_bad_address(c, addr)) == ACT_DONE)
+		act_member_ref(c, l, addr, ref, n);
+	return rc;
+}
+
 /* act_ban - member ban: the address need not be a member */
 int
 act_ban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
@@ -187,10 +202,10 @@ act_ban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 	char ref[64];
 	int rc;
 
-	if ((rc = act_bad_address(c, addr)) != ACT_DONE)
+	if ((rc = ban_ref(c, l, addr, ref, sizeof(ref))) != ACT_DONE)
 		return rc;
-	act_member_ref(c, l, addr, ref, sizeof(ref));
-	return grave_member(c, l, Q_BAN, "ban", addr, ref, act_apply_ban, "banned");
+	return grave_member(c, l, Q_BAN, "ban", addr, ref, act_apply_ban,
+	    "banned");
 }
 
 /* act_unban - lifting a ban needs no quorum */
@@ -200,14 +215,13 @@ act_unban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 	char ref[64];
 	int rc;
 
-	if ((rc = act_bad_address(c, addr)) != ACT_DONE)
+	if ((rc = ban_ref(c, l, addr, ref, sizeof(ref))) != ACT_DONE)
 		return rc;
 	rc = store_unban(c->p->st, l->name, addr);
 	if (rc == STORE_NOTFOUND)
 		return act_fail(c, ACT_FAILED, "%s is not banned from %s", addr, l->name);
 	if (rc != STORE_OK)
 		return act_dberr(c);
-	act_member_ref(c, l, addr, ref, sizeof(ref));
 	if ((rc = act_audit_code(c, l, "unban", "unban",
 	    (const char *[]){ "member", ref, NULL })) != ACT_DONE)
 		return rc;

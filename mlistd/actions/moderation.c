@@ -22,38 +22,51 @@
 
 #define NO_OWNER	"no owner or moderator"
 
+/* a held copy as read: its bytes, or why they could not be read */
+struct held {
+	struct buf	 copy;
+	struct buf	 why;
+};
+
 /*
- * held_read - the bytes of held copy id into copy, its envelope let go;
- * -1: unreadable, and why says so. The caller frees both buffers.
+ * held_read - the bytes of held copy id into h->copy, its envelope let
+ * go; -1: unreadable, and h->why says so. The caller calls held_free.
  */
 static int
-held_read(struct pipeline *p, const char *id, struct buf *copy, struct buf *why)
+held_read(struct pipeline *p, const char *id, struct held *h)
 {
 	struct envelope e;
 
-	buf_init(copy, 0);
-	buf_init(why, 0);
-	if (spool_read(p->sp, SPOOL_OUT, id, &e, copy, why) != 0)
+	buf_init(&h->copy, 0);
+	buf_init(&h->why, 0);
+	if (spool_read(p->sp, SPOOL_OUT, id, &e, &h->copy, &h->why) != 0)
 		return -1;
 	envelope_free(&e);
 	return 0;
+}
+
+/* held_free - what held_read filled, read or not */
+static void
+held_free(struct held *h)
+{
+	buf_free(&h->copy);
+	buf_free(&h->why);
 }
 
 /* held_subject - the Subject of a held copy, or NULL */
 static char *
 held_subject(struct pipeline *p, const char *id)
 {
-	struct buf copy, err;
-	struct hdr h;
+	struct held h;
+	struct hdr hd;
 	char *subj = NULL;
 
-	if (held_read(p, id, &copy, &err) == 0 &&
-	    hdr_parse((const char *)copy.data, copy.len, &h) == 0) {
-		subj = hdr_get_value(&h, "Subject");
-		hdr_free(&h);
+	if (held_read(p, id, &h) == 0 &&
+	    hdr_parse((const char *)h.copy.data, h.copy.len, &hd) == 0) {
+		subj = hdr_get_value(&hd, "Subject");
+		hdr_free(&hd);
 	}
-	buf_free(&copy);
-	buf_free(&err);
+	held_free(&h);
 	return subj;
 }
 
@@ -61,35 +74,41 @@ held_subject(struct pipeline *p, const char *id)
 static int
 to_roles(struct act_ctx *c, const struct list_cfg *l, const char *id, int *n)
 {
-	struct buf copy, why;
+	struct held h;
 	int rc;
 
-	if (held_read(c->p, id, &copy, &why) != 0)
-		rc = act_fail(c, ACT_ERROR, "held copy %s unreadable: %s", id, buf_cstr(&why));
+	if (held_read(c->p, id, &h) != 0)
+		rc = act_fail(c, ACT_ERROR, "held copy %s unreadable: %s", id,
+		    buf_cstr(&h.why));
 	else
-		rc = distribute_roles_copy(c->p, l, copy.data, copy.len, n) < 0 ? act_dberr(c) : ACT_DONE;
-	buf_free(&copy);
-	buf_free(&why);
+		rc = distribute_roles_copy(c->p, l, h.copy.data, h.copy.len,
+		    n) < 0 ? act_dberr(c) : ACT_DONE;
+	held_free(&h);
 	return rc;
 }
 
-/* release - a held post goes to the members (and the archive); 1 done, 0 unreadable, -1 error */
+/*
+ * release - a held post goes to the members (and the archive); 1 done,
+ * 0 unreadable, -1 error
+ */
 static int
-release(struct pipeline *p, const struct list_cfg *l, const char *held_id, int *rcpts)
+release(struct pipeline *p, const struct list_cfg *l, const char *held_id,
+    int *rcpts)
 {
-	struct buf copy, why;
+	struct held h;
 	char out[QID_LEN + 1];
 	int rc;
 
-	if (held_read(p, held_id, &copy, &why) != 0) {
-		log_err("%s moderate: list=%s held copy %s unreadable: %s", p->qid, l->name, held_id, buf_cstr(&why));
+	if (held_read(p, held_id, &h) != 0) {
+		log_err("%s moderate: list=%s held copy %s unreadable: %s",
+		    p->qid, l->name, held_id, buf_cstr(&h.why));
 		rc = 0;
-	} else if ((rc = pgprelease_held(p, l, held_id, &copy, out)) >= 0)
+	} else if ((rc = pgprelease_held(p, l, held_id, &h.copy, out)) >= 0)
 		/* signed again if its pseudonym's key changed meanwhile */
 		rc = distribute_members(p, l, out, rcpts) < 0 ||
-		    archive_distributed(p->st, l, p->now, copy.data, copy.len) < 0 ? -1 : 1;
-	buf_free(&copy);
-	buf_free(&why);
+		    archive_distributed(p->st, l, p->now, h.copy.data,
+		    h.copy.len) < 0 ? -1 : 1;
+	held_free(&h);
 	return rc;
 }
 

@@ -39,7 +39,7 @@ store_delivered_msgid(struct store *st, const char *list, const char *addr,
     const char *msgid, long long since)
 {
 	sqlite3_stmt *s;
-	int rc, n = 0;
+	long long n;
 
 	if ((s = st_prep_member(st, "SELECT count(*) FROM deliveries d "
 	    "JOIN sent_msgids m ON m.qid = d.qid WHERE d.list = ?1 AND "
@@ -48,11 +48,7 @@ store_delivered_msgid(struct store *st, const char *list, const char *addr,
 		return STORE_ERR;
 	st_bind_hash(st, s, 3, MSGID_NS, msgid);
 	sqlite3_bind_int64(s, 4, since);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	else if (rc != SQLITE_DONE)
-		n = st_db_fail(st);
-	st_done(st, s);
+	n = st_step_scalar(st, s, 0);
 	return n < 0 ? STORE_ERR : n > 0;
 }
 
@@ -67,7 +63,7 @@ store_delivered_in(struct store *st, const char *list, const char *addr,
     const char *qid, long long lo, long long hi, long long since)
 {
 	sqlite3_stmt *s;
-	int rc, n = 0;
+	long long n;
 
 	if ((s = st_prep_member(st, "SELECT count(*) FROM deliveries WHERE "
 	    "list = ?1 AND rcpt_hash = ?2 AND qid = ?3 AND id BETWEEN ?4 AND "
@@ -78,10 +74,6 @@ store_delivered_in(struct store *st, const char *list, const char *addr,
 	sqlite3_bind_int64(s, 4, lo);
 	sqlite3_bind_int64(s, 5, hi);
 	sqlite3_bind_int64(s, 6, since);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	else if (rc != SQLITE_DONE)
-		n = st_db_fail(st);
-	st_done(st, s);
+	n = st_step_scalar(st, s, 0);
 	return n < 0 ? STORE_ERR : n > 0;
 }

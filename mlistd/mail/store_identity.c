@@ -228,15 +228,21 @@ store_member_by_pseudonym(struct store *st, const char *list, const char *skelet
 }
 
 /*
- * key_row - the sealed key of s's one row, opened into out; a seal that
- * does not open is an error, never a missing key. Finishes s.
+ * key_row - the sealed key of the one row sql finds for list (?1) and
+ * value tagged tag (?2), opened into out; a seal that does not open is
+ * an error, never a missing key
  */
 static int
-key_row(struct store *st, sqlite3_stmt *s, struct buf *out)
+key_row(struct store *st, const char *sql, const char *list,
+    const char *tag, const char *value, struct buf *out)
 {
+	sqlite3_stmt *s = st_prep_bind(st, sql, "t", list);
 	struct st_place pl;
 	int rc;
 
+	if (!s)
+		return STORE_ERR;
+	st_bind_tagged(st, s, 2, list, tag, value);
 	if ((rc = st_step_row(st, s)) != STORE_OK)
 		return rc;
 	/* sealed to its place: the table, the column, list and handle */
@@ -251,13 +257,8 @@ int
 store_pseudonym_key_get(struct store *st, const char *list,
     const char *handle, struct buf *out)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT secret, list, handle FROM "
-	    "pseudonym_keys WHERE list = ?1 AND handle = ?2", "t", list);
-
-	if (!s)
-		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "handle", handle);
-	return key_row(st, s, out);
+	return key_row(st, "SELECT secret, list, handle FROM pseudonym_keys "
+	    "WHERE list = ?1 AND handle = ?2", list, "handle", handle, out);
 }
 
 /*
@@ -323,15 +324,10 @@ int
 store_pseudonym_key_by_name(struct store *st, const char *list,
     const char *skeleton, struct buf *out)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT k.secret, k.list, k.handle "
-	    "FROM members m "
+	return key_row(st, "SELECT k.secret, k.list, k.handle FROM members m "
 	    "JOIN pseudonym_keys k ON k.list = m.list AND k.handle = m.handle "
-	    "WHERE m.list = ?1 AND m.pseudo_key = ?2", "t", list);
-
-	if (!s)
-		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
-	return key_row(st, s, out);
+	    "WHERE m.list = ?1 AND m.pseudo_key = ?2", list, "pseudonym",
+	    skeleton, out);
 }
 
 /*

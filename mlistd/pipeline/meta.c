@@ -796,81 +796,78 @@ utf16_ascii(struct buf *v)
 	v->len = o;
 }
 
+/* a PDF key whose string value may name the writer */
+struct pdf_key {
+	const char	*key;		/* "/Author" */
+	const char	*what;		/* what the notice calls it */
+	const char	*elsewhere;	/* of a reference; NULL: not said */
+	int		 annot;		/* only in an annotation */
+};
+
+static const struct pdf_key pdf_keys[] = {
+	{ "/Author", "its Author field", "its Author field, which is stored "
+	    "elsewhere in it: the list cannot see whether it names you", 0 },
+	/* the commenter: a login or the name the reader was given */
+	{ "/T", "the name on its comments (/T)", NULL, 1 },
+};
+
 /*
- * pdf_authors - judge every /Author value in [d, d+n): a string names
- * unless it is generic; a reference to another object cannot be seen.
+ * pdf_annotation - is the key at [k, i) in an annotation? Its dictionary,
+ * as far back as its "<<" (at most 2 KiB), says /Annot or /Subtype and
+ * no /FT (a form field's /T is its field's name)
+ */
+static int
+pdf_annotation(const unsigned char *d, size_t k, size_t i)
+{
+	size_t b, w;
+
+	for (b = k; b > 0 && i - b < 2048 &&
+	    memcmp(d + b, "<<", 2) != 0; b--)
+		;
+	w = i - b;
+	return !((find_at(d + b, w, 0, "/Annot") == w &&
+	    find_at(d + b, w, 0, "/Subtype") == w) ||
+	    find_at(d + b, w, 0, "/FT") < w);
+}
+
+/*
+ * pdf_values - judge every value of key k in [d, d+n): a string names
+ * unless it is generic; a reference to another object cannot be seen,
+ * and k says whether that and any other value are told.
  */
 static void
-pdf_authors(struct doc *doc, const unsigned char *d, size_t n)
+pdf_values(struct doc *doc, const unsigned char *d, size_t n,
+    const struct pdf_key *k)
 {
-	static const char what[] = "its Author field";
-	size_t i = 0;
+	size_t i = 0, at, kl = strlen(k->key);
 	struct buf v;
 
 	if (value_buf(doc, &v) != 0)
 		return;
-	while (doc->found != 1 && (i = find_at(d, n, i, "/Author")) < n) {
-		i += 7;
+	while (doc->found != 1 && (i = find_at(d, n, i, k->key)) < n) {
+		at = i;
+		i += kl;
 		if (i < n && !pdf_delim(d[i]))
-			continue;		/* /AuthorX: another name */
+			continue;	/* /AuthorX, /Type, /TU: other keys */
+		if (k->annot && !pdf_annotation(d, at, i))
+			continue;
 		while (i < n && d[i] <= ' ')
 			i++;
 		if (i >= n)
 			break;
-		buf_reset(&v);
 		if (d[i] == '(' || (d[i] == '<' && (i + 1 >= n ||
 		    d[i + 1] != '<'))) {
-			i = pdf_string(d, n, i, &v);
-			utf16_ascii(&v);
-			judge_value(doc, v.data ? v.data :
-			    (const unsigned char *)"", v.len, what);
-		} else if (d[i] >= '0' && d[i] <= '9')
-			doc_say(doc, -1, "its Author field, which is stored "
-			    "elsewhere in it: the list cannot see whether "
-			    "it names you");
-		else
-			doc_say(doc, 1, what);
-	}
-	buf_free(&v);
-}
-
-/*
- * pdf_commenters - judge the /T (the commenter: a login or the name
- * the reader was given) of every annotation in [d, d+n): a /T whose
- * dictionary, as far back as its "<<" (at most 2 KiB), says /Annot or
- * /Subtype and no /FT (a form field's /T is its field's name)
- */
-static void
-pdf_commenters(struct doc *doc, const unsigned char *d, size_t n)
-{
-	static const char what[] = "the name on its comments (/T)";
-	size_t i = 0, b, w;
-	struct buf v;
-
-	if (value_buf(doc, &v) != 0)
-		return;
-	while (doc->found != 1 && (i = find_at(d, n, i, "/T")) < n) {
-		i += 2;
-		if (i < n && !pdf_delim(d[i]))
-			continue;	/* /Type, /Title, /TU: other keys */
-		for (b = i - 2; b > 0 && i - b < 2048 &&
-		    memcmp(d + b, "<<", 2) != 0; b--)
-			;
-		w = i - b;
-		if ((find_at(d + b, w, 0, "/Annot") == w &&
-		    find_at(d + b, w, 0, "/Subtype") == w) ||
-		    find_at(d + b, w, 0, "/FT") < w)
-			continue;
-		while (i < n && d[i] <= ' ')
-			i++;
-		if (i < n && (d[i] == '(' || (d[i] == '<' &&
-		    (i + 1 >= n || d[i + 1] != '<')))) {
 			buf_reset(&v);
 			i = pdf_string(d, n, i, &v);
 			utf16_ascii(&v);
 			judge_value(doc, v.data ? v.data :
-			    (const unsigned char *)"", v.len, what);
-		}
+			    (const unsigned char *)"", v.len, k->what);
+		} else if (k->elsewhere == NULL)
+			continue;
+		else if (d[i] >= '0' && d[i] <= '9')
+			doc_say(doc, -1, k->elsewhere);
+		else
+			doc_say(doc, 1, k->what);
 	}
 	buf_free(&v);
 }
@@ -879,8 +876,8 @@ pdf_commenters(struct doc *doc, const unsigned char *d, size_t n)
 static void
 pdf_text(struct doc *doc, const unsigned char *d, size_t n)
 {
-	pdf_authors(doc, d, n);
-	pdf_commenters(doc, d, n);
+	for (size_t k = 0; k < sizeof(pdf_keys) / sizeof(pdf_keys[0]); k++)
+		pdf_values(doc, d, n, &pdf_keys[k]);
 	if (find_at(d, n, 0, "<x:xmpmeta") < n ||
 	    find_at(d, n, 0, "<rdf:RDF") < n)
 		xml_judge(doc, d, n, "its XMP author (dc:creator)");

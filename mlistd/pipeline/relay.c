@@ -469,6 +469,29 @@ done:
 }
 
 /*
+ * role_compose - a mail to a role address of the moderators, opened and
+ * composed as "LIST moderators" (an answer names its member by token;
+ * an announcement has none); one not from a moderator, or naming no
+ * member, is refused with the piece no. OK: r is ready to go out.
+ */
+static enum result
+role_compose(struct pipeline *p, struct relay *r, const struct listaddr *la,
+    const struct envelope *e, const struct buf *msg, int *quarantine,
+    struct why *cause, const char *token, enum piece_id no)
+{
+	enum result rc;
+
+	rc = relay_open(p, r, la, e, msg, NULL, quarantine, 1, cause);
+	if (rc != OK)
+		return rc;
+	if (!r->member || (token && (r->target = store_member_by_handle(p->st,
+	    r->l->name, token, p->now)) == NULL))
+		/* one text: whether the writer is a moderator is not theirs */
+		return relay_refuse(p, r, no);
+	return relay_compose(p, r, ID_ROLE, token);
+}
+
+/*
  * relay_owner_answer - LIST-owner+HANDLE@: a moderator answering someone who
  * wrote to LIST-owner@; the answer goes out from "LIST moderators" and
  * names no moderator.
@@ -481,12 +504,8 @@ relay_owner_answer(struct pipeline *p, const struct listaddr *la, const struct e
 	struct why cause = { "" };
 	enum result rc;
 
-	rc = relay_open(p, &r, la, e, msg, NULL, quarantine, 1, &cause);
-	if (rc == OK && (!r.member || (r.target = store_member_by_handle(p->st,
-	    r.l->name, la->token, p->now)) == NULL))
-		/* one text: whether the writer is a moderator is not for them to learn here */
-		rc = relay_refuse(p, &r, PIECE_UNANSWERABLE);
-	else if (rc == OK && (rc = relay_compose(p, &r, ID_ROLE, la->token)) == OK)
+	if ((rc = role_compose(p, &r, la, e, msg, quarantine, &cause,
+	    la->token, PIECE_UNANSWERABLE)) == OK)
 		rc = relay_send(p, &r, 0, NULL, "owner-answer");
 	relay_why(why, &r, "moderators' answer", &cause, rc);
 	return relay_finish(&r, rc);
@@ -576,11 +595,10 @@ relay_announce(struct pipeline *p, const struct listaddr *la, const struct envel
 	struct why cause = { "" };
 	enum result rc;
 
-	rc = relay_open(p, &r, la, e, msg, NULL, quarantine, 1, &cause);
-	if (rc == OK && !r.member)
-		rc = relay_refuse(p, &r, PIECE_ANNOUNCE_MODERATORS);
-	else if (rc == OK && (rc = relay_compose(p, &r, ID_ROLE, NULL)) == OK)
-		rc = announce_own_key(p, &r, msg) ? announce_send(p, &r) : announce_confirm(p, &r);
+	if ((rc = role_compose(p, &r, la, e, msg, quarantine, &cause, NULL,
+	    PIECE_ANNOUNCE_MODERATORS)) == OK)
+		rc = announce_own_key(p, &r, msg) ? announce_send(p, &r) :
+		    announce_confirm(p, &r);
 	relay_why(why, &r, "announcement", &cause, rc);
 	return relay_finish(&r, rc);
 }

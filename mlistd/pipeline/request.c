@@ -958,51 +958,59 @@ pseud_key_answer(struct pipeline *p, const struct list_cfg *l, int level,
 	return rc < 0 ? -1 : 0;
 }
 
-/* answer - the reply to the commands in req, at this reader's level */
+/*
+ * an answer's parts: its text, an archived post asked for, and the list's
+ * OpenPGP key with its Autocrypt form
+ */
+struct answer_parts {
+	struct buf	 text;
+	struct buf	 post;
+	struct buf	 pgpkey;
+	struct buf	 autocrypt;
+};
+
+/*
+ * answer_send - the reply to the commands in req, at this reader's level,
+ * built in a and sent; -1 on an error. The caller frees a.
+ */
 static int
-answer(struct pipeline *p, const struct list_cfg *l, const char *to,
-    const struct request *req, int sure, int level, long long since)
+answer_send(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const struct request *req, int sure, int level, long long since,
+    struct answer_parts *a)
 {
 	unsigned cmds = req->cmds;
 	char replyto[400] = "";	/* "Reply-To: <CONFIRM>": key_request's 300 */
-	struct buf b;
-	struct keytext k = { &b, p->cfg->hostname, "", "" };
+	struct buf *b = &a->text;
+	struct keytext k = { b, p->cfg->hostname, "", "" };
 	char sel[SELECTOR_MAX];
 	unsigned char seed[DKIM_SEED_LEN];
-	struct buf post, pgpkey, autocrypt;
 	char pgpname[64] = "", pgpfpr[OPENPGP_FPR_SIZE] = "";
 	const char *pgpvars[] = { "file", pgpname, "fingerprint", pgpfpr,
 	    NULL };
 	unsigned reads;
 	int rc;
 
-	buf_init(&b, 0);
-	buf_init(&post, 0);
-	buf_init(&pgpkey, 0);
-	buf_init(&autocrypt, 0);
 	if (!sure && (cmds & ~CMD_HELP) &&
-	    request_piece(p, l, PIECE_UNVERIFIED, NULL, &b) < 0)
-		return buf_free(&b), buf_free(&post), -1;
-	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, &b) < 0)
-		return buf_free(&b), buf_free(&post), -1;
-	if ((cmds & CMD_WHO) && who_answer(p, l, level, &b) < 0)
-		return buf_free(&b), buf_free(&post), -1;
-	if ((cmds & (CMD_ARCHIVE_INDEX | CMD_ARCHIVE_GET)) && archive_answer(p, l, req, level, since, &b, &post) < 0)
-		return buf_free(&b), buf_free(&post), -1;
+	    request_piece(p, l, PIECE_UNVERIFIED, NULL, b) < 0)
+		return -1;
+	if ((cmds & CMD_AUDIT) && audit_answer(p, l, level, b) < 0)
+		return -1;
+	if ((cmds & CMD_WHO) && who_answer(p, l, level, b) < 0)
+		return -1;
+	if ((cmds & (CMD_ARCHIVE_INDEX | CMD_ARCHIVE_GET)) &&
+	    archive_answer(p, l, req, level, since, b, &a->post) < 0)
+		return -1;
 	reads = sure ? 0 : cmds & CMD_READS;
 	if (((cmds & CMD_CONFIRMED) || reads) &&
-	    confirm_batch(p, l, to, req, reads, &b, replyto,
+	    confirm_batch(p, l, to, req, reads, b, replyto,
 	    sizeof(replyto)) < 0)
-		return buf_free(&b), buf_free(&post), -1;
+		return -1;
 	if (cmds & CMD_KEY) {
 		char confirm[300];
 
-		if (key_request(p, l, to, req->key, &b, confirm,
-		    sizeof(confirm)) < 0) {
-			buf_free(&b);
-			buf_free(&post);
+		if (key_request(p, l, to, req->key, b, confirm,
+		    sizeof(confirm)) < 0)
 			return -1;
-		}
 		if (*confirm)
 			snprintf(replyto, sizeof(replyto), "Reply-To: <%s>\r\n",
 			    confirm);
@@ -1014,35 +1022,29 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 		    ((cmds & CMD_SUBSCRIBE) ? PGPIN_SUBSCRIBING : 0) |
 		    (sure ? PGPIN_SURE : 0);
 
-		if ((req->pgpcancel ? pgpin_key_cancel(p, l, to, how, &b) :
+		if ((req->pgpcancel ? pgpin_key_cancel(p, l, to, how, b) :
 		    pgpin_key_request(p, l, to, req->msg, req->msglen, how,
-		    &b)) < 0) {
-			buf_free(&b);
-			buf_free(&post);
+		    b)) < 0)
 			return -1;
-		}
 	}
 	if ((cmds & CMD_KEYS) && *req->keyname &&
-	    pseud_key_answer(p, l, level, req->keyname, &b) < 0)
-		return buf_free(&b), buf_free(&post), -1;
+	    pseud_key_answer(p, l, level, req->keyname, b) < 0)
+		return -1;
 	if (cmds & CMD_KEYS) {
 		if (listkey_get(p->st, l->name, sel, sizeof(sel), seed) < 0)
-			return buf_free(&b), buf_free(&post), -1;
+			return -1;
 		sodium_memzero(seed, sizeof(seed));
-		if (request_piece(p, l, PIECE_KEYS, NULL, &b) < 0 ||
+		if (request_piece(p, l, PIECE_KEYS, NULL, b) < 0 ||
 		    request_piece_line(p, l, PIECE_KEYS_ACTIVE, k.active,
 		    sizeof(k.active)) < 0 || request_piece_line(p, l,
 		    PIECE_KEYS_OLDER, k.older, sizeof(k.older)) < 0)
-			return buf_free(&b), buf_free(&post), -1;
+			return -1;
 		store_keys_each(p->st, l->name, key_line, &k);
-		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, &b) < 0 ||
+		if (request_piece(p, l, PIECE_KEYS_CHECK, NULL, b) < 0 ||
 		    listpgp_answer(p->st, l->name, p->cfg->hostname, pgpfpr,
-		    &pgpkey, pgpname, sizeof(pgpname), &autocrypt) < 0 ||
-		    request_piece(p, l, PIECE_KEYS_OPENPGP, pgpvars, &b) < 0) {
-			buf_free(&pgpkey);
-			buf_free(&autocrypt);
-			return buf_free(&b), buf_free(&post), -1;
-		}
+		    &a->pgpkey, pgpname, sizeof(pgpname), &a->autocrypt) < 0 ||
+		    request_piece(p, l, PIECE_KEYS_OPENPGP, pgpvars, b) < 0)
+			return -1;
 		{
 			unsigned char rs[32], rpk[32], rsk[64];
 			char fp[64];
@@ -1053,23 +1055,42 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *to,
 			sodium_memzero(rs, sizeof(rs));
 			sodium_memzero(rsk, sizeof(rsk));
 			author_fingerprint(rpk, fp, sizeof(fp));
-			rc = request_piece(p, l, PIECE_KEYS_ROLE, rv, &b);
+			rc = request_piece(p, l, PIECE_KEYS_ROLE, rv, b);
 		}
 		if (rc < 0)
-			return buf_free(&b), buf_free(&post), -1;
+			return -1;
 	}
-	if (cmds == CMD_HELP && !*replyto && !post.len)	/* help alone: the help notice as it is */
+	/* help alone: the help notice as it is */
+	if (cmds == CMD_HELP && !*replyto && !a->post.len)
 		rc = distribute_notice_tmpl(p, l, to, NOTICE_HELP, NULL, ENV_NULL, "", NULL);
-	else if ((cmds & CMD_HELP) && help_text(p, l, &b) < 0)
+	else if ((cmds & CMD_HELP) && help_text(p, l, b) < 0)
 		rc = -1;
-	else if (pgpkey.len && !post.len)	/* one attachment: an archived post wins */
-		rc = send_key_answer(p, l, to, &b, replyto, &pgpkey, pgpname, &autocrypt);
+	else if (a->pgpkey.len && !a->post.len)	/* one attachment: a post wins */
+		rc = send_key_answer(p, l, to, b, replyto, &a->pgpkey, pgpname,
+		    &a->autocrypt);
 	else
-		rc = send_answer(p, l, to, &b, replyto, post.len ? &post : NULL);
-	buf_free(&b);
-	buf_free(&post);
-	buf_free(&pgpkey);
-	buf_free(&autocrypt);
+		rc = send_answer(p, l, to, b, replyto,
+		    a->post.len ? &a->post : NULL);
+	return rc;
+}
+
+/* answer - the reply to the commands in req, at this reader's level */
+static int
+answer(struct pipeline *p, const struct list_cfg *l, const char *to,
+    const struct request *req, int sure, int level, long long since)
+{
+	struct answer_parts a;
+	int rc;
+
+	buf_init(&a.text, 0);
+	buf_init(&a.post, 0);
+	buf_init(&a.pgpkey, 0);
+	buf_init(&a.autocrypt, 0);
+	rc = answer_send(p, l, to, req, sure, level, since, &a);
+	buf_free(&a.text);
+	buf_free(&a.post);
+	buf_free(&a.pgpkey);
+	buf_free(&a.autocrypt);
 	return rc;
 }
 

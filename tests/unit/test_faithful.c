@@ -650,6 +650,13 @@ START_TEST(pdfs_judged_inflated)
 		{ "<< /Author (  user ) >>", 0 },
 		{ "<< /Author <FEFF0055006E006B006E006F0077006E> >>", 0 },	/* "Unknown" */
 		{ "<< /Type /Catalog /AuthorStyle (x) >>", 0 },
+		/* a comment's /T names its writer; a form field's, a title not */
+		{ "<< /Type /Annot /Subtype /Text /T (Quill Ardenwick) >>", 1 },
+		{ "<< /Subtype /Text /T <FEFF005100750069006C006C> >>", 1 },
+		{ "<< /Type /Annot /Subtype /Widget /FT /Tx /T (Quill) >>", 0 },
+		{ "<< /Type /Catalog /Title (Quill Ardenwick) >>", 0 },
+		{ "<< /T (Quill Ardenwick) >>", 0 },
+		{ "<< /Type /Annot /T 7 0 R >>", 0 },
 		{ "<< /Type /Metadata >> <x:xmpmeta><rdf:RDF><dc:creator><rdf:Seq><rdf:li>Quill"
 		    "</rdf:li></rdf:Seq></dc:creator></rdf:RDF></x:xmpmeta>", 1 },
 		{ "<< /Type /Metadata >> <x:xmpmeta><rdf:RDF><rdf:Description pdf:Author=\"Quill\"/>"
