@@ -17,6 +17,7 @@
 #include "delivery/distribute.h"
 #include "mail/archive.h"
 #include "mail/header.h"
+#include "pipeline/disclosure.h"
 #include "pipeline/pgprelease.h"
 #include "util/log.h"
 
@@ -143,10 +144,9 @@ approve(struct act_ctx *c, const struct list_cfg *l, const char *id, const char 
 }
 
 /*
- * refuse - a reject or a discard. A rejected post's author is told the
- * reason; with leadership.publish_rejections the members learn of every
- * post the moderators refused or dropped. Dissent is never buried in
- * silence, and a discard is no quieter way round the rule than a reject.
+ * refuse - a reject or a discard. Who learns of it (the author, the
+ * members under leadership.publish_rejections) disclosure decides: dissent
+ * is never buried in silence, a discard no quieter way round the rule.
  */
 static int
 refuse(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *author,
@@ -155,6 +155,7 @@ refuse(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *
 	struct notice_ctx ctx = { l->name, c->p->cfg->hostname };
 	char none[2][200];
 	const char *r = reason;
+	int refusal = d == ACT_REJECT ? REFUSAL_REJECT : REFUSAL_DISCARD;
 	char *subj;
 	int rc;
 
@@ -167,7 +168,7 @@ refuse(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *
 		return act_dberr(c);
 	if (!*r)
 		r = none[0];
-	if (l->publish_rejections) {
+	if (disclosure_refusal_published(l, refusal)) {
 		const char *vars[] = { "subject", NULL, "reason", r, NULL };
 
 		if ((subj = held_subject(c->p, id)) != NULL && strlen(subj) > 200)
@@ -179,7 +180,7 @@ refuse(struct act_ctx *c, const struct list_cfg *l, const char *id, const char *
 		if (rc < 0)
 			return act_dberr(c);
 	}
-	if (author && d == ACT_REJECT) {
+	if (author && disclosure_refusal_author(l, refusal)) {
 		const char *vars[] = { "reason", r, NULL };
 
 		if (distribute_notice_tmpl(c->p, l, author, NOTICE_REJECTED, vars, ENV_NULL, "", NULL) < 0)

@@ -385,32 +385,42 @@ stamp(long long now, char *date, size_t n)
 	strftime(date, n, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-/* notice_head - a notice's header (no To: when to is ""); rnd its random part */
-static void
-notice_head(struct pipeline *p, const struct list_cfg *l, const char *to,
-    const char *subject, const char *extra, const char *rnd, struct buf *m)
+/*
+ * distribute_notice_head - a notice's header, from LIST<from>@ (no To:
+ * when to is ""), rnd its random part, up to MIME-Version and extra: the
+ * one head of every notice, sealed (pgpnotice.c) or not, so that none
+ * stands out from the others, or outside its encryption from a post.
+ * -1 when the buffer failed.
+ */
+int
+distribute_notice_head(struct pipeline *p, const struct list_cfg *l,
+    const char *from, const char *to, const char *subject,
+    const char *extra, const char *rnd, struct buf *m)
 {
 	const char *host = p->cfg->hostname;
 	struct notice_ctx ctx = { l->name, host };
 	char date[64], tohdr[400] = "";
 	struct buf subj;
+	int rc = 0;
 
 	if (*to)
 		snprintf(tohdr, sizeof(tohdr), "To: <%s>\r\n", to);
 	stamp(p->release ? p->release : p->now, date, sizeof(date));
 	buf_init(&subj, 0);
-	notice_subject(subject, &subj);	/* a translation need not be ASCII */
+	/* a translation need not be ASCII */
+	rc |= notice_subject(subject, &subj) < 0;
 	/* [from-list]: the display name is the list's words too */
-	notice_from(l->notices, p->cfg->notices, PIECE_FROM_LIST, &ctx, NULL,
-	    "-owner", m);
-	buf_printf(m, "%sSubject: %s\r\n"
+	rc |= notice_from(l->notices, p->cfg->notices, PIECE_FROM_LIST, &ctx,
+	    NULL, from, m) < 0;
+	rc |= buf_printf(m, "%sSubject: %s\r\n"
 	    "Date: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
 	    "Auto-Submitted: auto-replied\r\n", tohdr,
-	    buf_cstr(&subj), date, rnd, host);
+	    buf_cstr(&subj), date, rnd, host) < 0;
 	/* a post's List-* set: outside an encrypted copy both look the same */
 	transform_list_headers(p->cfg, l, m);
-	buf_printf(m, "MIME-Version: 1.0\r\n%s", extra);
+	rc |= buf_printf(m, "MIME-Version: 1.0\r\n%s", extra) < 0;
 	buf_free(&subj);
+	return rc ? -1 : 0;
 }
 
 /* notice_bytes - a notice from the list, optionally with a file (a message) attached */
@@ -425,7 +435,9 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
 
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
-	notice_head(p, l, to, subject, extra, rnd, m);
+	/* as before: its buffer's failure shows where the notice is queued */
+	(void)distribute_notice_head(p, l, "-owner", to, subject, extra, rnd,
+	    m);
 	if (attach)
 		buf_printf(m, "Content-Type: multipart/mixed; "
 		    "boundary=\"=_notice_%s\"\r\n\r\n--=_notice_%s\r\n", rnd, rnd);

@@ -72,6 +72,10 @@ int	distribute_notice(struct pipeline *, const struct list_cfg *, const char *to
 int	distribute_announce(struct pipeline *, const struct list_cfg *, const char *subject,
 	    const char *body, int *count);
 
+int	distribute_notice_head(struct pipeline *, const struct list_cfg *,
+	    const char *from, const char *to, const char *subject,
+	    const char *extra, const char *rnd, struct buf *);
+
 /* the same from the templates (mail/notices.h): vars are name, value pairs, NULL-terminated */
 int	distribute_render(struct pipeline *, const struct list_cfg *, enum notice_id,
 	    const char *const *vars, struct buf *subject, struct buf *body);

@@ -30,6 +30,7 @@
 #include "mail/archive.h"
 #include "mail/audit.h"
 #include "mail/header.h"
+#include "pipeline/disclosure.h"
 #include "pipeline/identity.h"
 #include "pipeline/reply.h"
 #include "leadership/moderate.h"
@@ -58,8 +59,9 @@ ask_one(const struct member *m, void *arg)
 		a->failed = 1;
 		return 1;
 	}
-	if (distribute_notice_tmpl(a->p, a->l, m->addr, a->l->publish_rejections ? NOTICE_HELD_PUBLISHED :
-	    NOTICE_HELD, vars, ENV_NULL, extra, a->copy) < 0) {
+	if (distribute_notice_tmpl(a->p, a->l, m->addr,
+	    disclosure_hold_warns(a->l) ? NOTICE_HELD_PUBLISHED : NOTICE_HELD,
+	    vars, ENV_NULL, extra, a->copy) < 0) {
 		a->failed = 1;
 		return 1;
 	}

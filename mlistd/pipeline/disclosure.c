@@ -3,8 +3,10 @@
  *
  * Every answer that shows list state to somebody asks here first: the
  * "who", "archive" and "audit" answers at LIST-request@, digests (from when
- * a newcomer reads), the moderation notices (the author's address or not)
- * and mlistctl's read verbs. The functions are pure: the caller brings the
+ * a newcomer reads), the moderation notices (the author's address or not,
+ * whether a refusal will be published), how a moderator is named, what a
+ * member's mail to LIST-owner@ shows the moderators, who learns of a
+ * reject or a discard, and mlistctl's read verbs. The functions are pure: the caller brings the
  * facts (the reader's role and join date, a request's state) and this file
  * holds the rules, so that one rule cannot drift between nine copies.
  *
@@ -94,6 +96,99 @@ int
 disclosure_author_address(const struct list_cfg *l, int mode)
 {
 	return mode == ID_REAL || l->moderators_see;
+}
+
+/*
+ * disclosure_leader - how a moderator appears in what the list writes by
+ * mail (a post from the moderators as a role, the audit log's actor, the
+ * "who" answer), as leadership.visibility says: not at all ("the
+ * moderators" only), as a role handle stable per list, or as the person
+ * (disclosure_leader_person says which of their fields). The label is
+ * written into copies and entries any reader the list lets in may see, so
+ * it depends on no reader: hidden is hidden from the moderators too.
+ */
+int
+disclosure_leader(const struct list_cfg *l)
+{
+	switch (l->visibility) {
+	case VIS_ROLES:
+		return LEADER_HANDLE;
+	case VIS_NAMED:
+		return LEADER_PERSON;
+	default:
+		return LEADER_NOTHING;
+	}
+}
+
+/*
+ * disclosure_leader_person - which field names a moderator on a named
+ * list: their pseudonym if they have one; on a real-name list their name,
+ * else their address; else only the role, since a moderator without a
+ * pseudonym on a masked list has no name the members may learn.
+ */
+int
+disclosure_leader_person(const struct list_cfg *l, const struct member *m)
+{
+	if (m->pseudonym != NULL)
+		return PERSON_PSEUDONYM;
+	if (l->identity != ID_REAL)
+		return PERSON_ROLE;
+	return m->name != NULL && *m->name ? PERSON_NAME : PERSON_ADDRESS;
+}
+
+/*
+ * disclosure_owner_masked - does a member's mail to LIST-owner@ reach the
+ * moderators composed as the list composes posts (a pseudonym, an
+ * anonymous handle), not with the writer's address? The rule of the
+ * held-post notice, so that writing to the moderators shows them no more
+ * than holding a post does. mode is the identity the member writes under;
+ * DISCLOSURE_ANY_MODE before it is known: could any mail be masked?
+ */
+int
+disclosure_owner_masked(const struct list_cfg *l, int mode)
+{
+	return !disclosure_author_address(l, mode);
+}
+
+/*
+ * disclosure_refusal_published - do the members learn that the moderators
+ * refused a post? With leadership.publish_rejections every way of refusing
+ * is published: a discard is no quieter way round the rule than a reject.
+ */
+int
+disclosure_refusal_published(const struct list_cfg *l, int refusal)
+{
+	switch (refusal) {
+	case REFUSAL_REJECT:
+	case REFUSAL_DISCARD:
+		return l->publish_rejections;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * disclosure_refusal_author - is the author told their post was refused?
+ * A reject tells them (with the reason); a discard is the moderators'
+ * answer to mail that should get none (spam, a flood).
+ */
+int
+disclosure_refusal_author(const struct list_cfg *l, int refusal)
+{
+	(void)l;	/* no setting changes it today: the rule lives here */
+	return refusal == REFUSAL_REJECT;
+}
+
+/*
+ * disclosure_hold_warns - does a held-post notice tell the moderators
+ * that whatever they refuse will be published? Only when both ways of
+ * refusing are: the notice says "rejected or discarded".
+ */
+int
+disclosure_hold_warns(const struct list_cfg *l)
+{
+	return disclosure_refusal_published(l, REFUSAL_REJECT) &&
+	    disclosure_refusal_published(l, REFUSAL_DISCARD);
 }
 
 /*

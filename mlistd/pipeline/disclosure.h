@@ -1,6 +1,7 @@
 /*
  * disclosure.h - what a reader may learn: the roster, the member count, the
- * archive and digests, who moderates, the audit log, a held post's author.
+ * archive and digests, who moderates and how they are named, the audit log,
+ * a held post's author, a mail to the moderators, a refused post.
  * Pure decisions over (list settings, reader, facts); callers gather facts.
  */
 #ifndef MLIST_DISCLOSURE_H
@@ -24,6 +25,23 @@ int	disclosure_roster(const struct list_cfg *, int reader);
 int	disclosure_member_count(const struct list_cfg *, int reader);
 int	disclosure_leaders(const struct list_cfg *, int reader);
 int	disclosure_author_address(const struct list_cfg *, int mode);
+
+/* how a moderator is shown (disclosure_leader), and which of their fields */
+enum { LEADER_NOTHING, LEADER_HANDLE, LEADER_PERSON };
+enum { PERSON_PSEUDONYM, PERSON_NAME, PERSON_ADDRESS, PERSON_ROLE };
+int	disclosure_leader(const struct list_cfg *);
+int	disclosure_leader_person(const struct list_cfg *,
+	    const struct member *);
+
+/* a mode not known yet (enum identity, and identity.h's ID_ROLE is -1) */
+#define DISCLOSURE_ANY_MODE	(-2)
+int	disclosure_owner_masked(const struct list_cfg *, int mode);
+
+/* how the moderators refused a post */
+enum { REFUSAL_REJECT, REFUSAL_DISCARD };
+int	disclosure_refusal_published(const struct list_cfg *, int refusal);
+int	disclosure_refusal_author(const struct list_cfg *, int refusal);
+int	disclosure_hold_warns(const struct list_cfg *);
 
 int	disclosure_archive(const struct list_cfg *, int reader, long long joined, long long *since);
 long long disclosure_archive_since(const struct list_cfg *, long long member_joined);

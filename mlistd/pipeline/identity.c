@@ -35,6 +35,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "pipeline/disclosure.h"
 #include "pipeline/fromname.h"
 #include "pipeline/identity.h"
 #include "pipeline/passrand.h"
@@ -544,6 +545,22 @@ identity_leaks(struct pipeline *p, const struct list_cfg *l, const char *poster,
 	return hits;
 }
 
+/* leader_field - the one field of m that disclosure lets name a moderator */
+static const char *
+leader_field(const struct list_cfg *l, const struct member *m)
+{
+	switch (disclosure_leader_person(l, m)) {
+	case PERSON_PSEUDONYM:
+		return m->pseudonym;
+	case PERSON_NAME:
+		return m->name;
+	case PERSON_ADDRESS:
+		return m->addr;
+	default:
+		return "a moderator";
+	}
+}
+
 /*
  * identity_leader - how a moderator appears, as leadership.visibility says:
  * "" (hidden: only "the moderators"), a role handle "mod-3f9a" (roles:
@@ -558,9 +575,9 @@ identity_leader(struct pipeline *p, const struct list_cfg *l, const char *addr, 
 	crypto_generichash_state st;
 
 	*out = 0;
-	if (l->visibility == VIS_HIDDEN || !addr || !*addr)
+	if (disclosure_leader(l) == LEADER_NOTHING || !addr || !*addr)
 		return;
-	if (l->visibility == VIS_ROLES) {
+	if (disclosure_leader(l) == LEADER_HANDLE) {
 		crypto_generichash_init(&st, p->keys->lookup, KEYS_LEN, sizeof(h));
 		crypto_generichash_update(&st, (const unsigned char *)"leader\0", 7);
 		crypto_generichash_update(&st, (const unsigned char *)l->name, strlen(l->name) + 1);
@@ -574,8 +591,7 @@ identity_leader(struct pipeline *p, const struct list_cfg *l, const char *addr, 
 		return;
 	}
 	if (store_member_find(p->st, l->name, addr, &m) == STORE_OK) {
-		snprintf(out, n, "%s", m.pseudonym ? m.pseudonym : l->identity == ID_REAL && m.name && *m.name ? m.name :
-		    l->identity == ID_REAL ? m.addr : "a moderator");
+		snprintf(out, n, "%s", leader_field(l, &m));
 		member_free(&m);
 	}
 }

@@ -104,11 +104,9 @@ pgpnotice_send(struct pipeline *p, const struct list_cfg *l,
     const char *to, enum notice_id nid, const char *const *vars,
     const char *reply, const struct openpgp_key *key)
 {
-	const char *host = p->cfg->hostname;
-	struct notice_ctx ctx = { l->name, host };
 	struct buf ent, ctype, body, m;
 	unsigned char r[8];
-	char rnd[17], date[64], id[QID_LEN + 1];
+	char rnd[17], id[QID_LEN + 1];
 	int rc = -1;
 
 	buf_init(&ent, 0);
@@ -120,15 +118,10 @@ pgpnotice_send(struct pipeline *p, const struct list_cfg *l,
 		goto out;
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
-	(void)utc_format(p->now, UTC_RFC5322, EPOCH_DATE, date, sizeof(date));
-	if (notice_from(l->notices, p->cfg->notices, PIECE_FROM_LIST, &ctx,
-	    NULL, "-request", &m) < 0 ||
-	    buf_printf(&m, "To: <%s>\r\n"
-	    "Subject: ...\r\nDate: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
-	    "Auto-Submitted: auto-replied\r\nPrecedence: list\r\n"
-	    "X-Loop: %s@%s\r\nList-Id: <%s.%s>\r\nMIME-Version: 1.0\r\n"
-	    "Content-Type: %s\r\n\r\n", to, date, rnd,
-	    host, l->name, host, l->name, host, buf_cstr(&ctype)) < 0 ||
+	/* the head every notice has: outside, the real subject is "..." */
+	if (distribute_notice_head(p, l, "-request", to, "...", "", rnd,
+	    &m) < 0 ||
+	    buf_printf(&m, "Content-Type: %s\r\n\r\n", buf_cstr(&ctype)) < 0 ||
 	    buf_append(&m, body.data, body.len) < 0)
 		goto out;
 	if (sign_copy(p, l, &m) == 0 &&

@@ -33,6 +33,7 @@
 #include "pipeline/fromname.h"
 #include "pipeline/pgprotate.h"
 #include "pipeline/pgpsign.h"
+#include "pipeline/transform.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
 
@@ -223,12 +224,12 @@ announcement(struct pipeline *p, const struct list_cfg *l,
 	(void)notice_subject(buf_cstr(&subject), &subj);
 	from_field(p, l, r, m);
 	buf_printf(m, "To: <%s@%s>\r\nReply-To: <%s@%s>\r\nSubject: %s\r\n"
-	    "Date: %s\r\nMessage-ID: <key.%s@%s>\r\nList-Id: <%s.%s>\r\n"
-	    "List-Post: <mailto:%s@%s>\r\nPrecedence: list\r\n"
-	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
-	    "boundary=\"=_key_%s\"\r\n\r\n--=_key_%s\r\n", l->name, host,
-	    l->name, host, buf_cstr(&subj), date, rnd, host, l->name, host,
-	    l->name, host, rnd, rnd);
+	    "Date: %s\r\nMessage-ID: <key.%s@%s>\r\n", l->name, host,
+	    l->name, host, buf_cstr(&subj), date, rnd, host);
+	/* a post's List-* set: it goes to the members as a post does */
+	transform_list_headers(p->cfg, l, m);
+	buf_printf(m, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+	    "boundary=\"=_key_%s\"\r\n\r\n--=_key_%s\r\n", rnd, rnd);
 	text_part(buf_cstr(&body), m);
 	key_part(m, rnd, r->fpr, "", &key);
 	key_part(m, rnd, r->oldfpr, "-revoked", &r->revoked);

@@ -20,6 +20,7 @@
 #include "pipeline/identity.h"
 #include "leadership/confirm.h"
 #include "pipeline/authn.h"
+#include "pipeline/disclosure.h"
 #include "pipeline/notify.h"
 #include "pipeline/pgpin_key.h"
 #include "pipeline/pgpin_thread.h"
@@ -624,7 +625,7 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 	enum result r;
 	int mode;
 
-	if (l->moderators_see || !*e->sender)
+	if (!disclosure_owner_masked(l, DISCLOSURE_ANY_MODE) || !*e->sender)
 		return OK;
 	/* only an authenticated member is shown as the member */
 	if (au->level < AUTHN_DKIM)
@@ -641,7 +642,8 @@ roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *
 		return OK;
 	}
 	member_free(&mb);
-	if ((mode = identity_mode(p, l, sender, 1)) == ID_REAL || t.loop || t.automatic) {
+	mode = identity_mode(p, l, sender, 1);
+	if (!disclosure_owner_masked(l, mode) || t.loop || t.automatic) {
 		transform_out_free(&t);
 		return OK;
 	}

@@ -882,3 +882,24 @@ def test_encrypted_token_counts_against_instance_budget(make_instance, sink, hom
     send(inst, b"From: alice@example.org\r\nSubject: help\r\n\r\nhelp\r\n", m.addr)
     assert wait_until(lambda: len(mails(sink, m.addr)) >= 2)
     assert not mails(sink, m.addr, b"multipart/encrypted")
+
+
+def test_sealed_notice_outside_looks_like_a_sealed_post(alice_keyed, sink, homes):
+    """A notice sealed to a key the caller names (pgpnotice.c) has the head of every notice
+    (distribute_notice_head), so outside its encryption it carries a post's List-* set: before,
+    its hand-written head had List-Id alone, and a notice to one key stood out from the posts."""
+    inst, g = alice_keyed()
+    send(inst, b"From: bob@example.org\r\nSubject: plain words\r\n\r\nwords\r\n",
+         "bob@example.org", rcpt="demo@lists.example")
+    posts = lambda: [r for r in mails(sink, g.addr) if encrypted(r) and b"plain words" in read(g, r)]
+    assert wait_until(posts), inst.logtext()
+    h = Gpg(homes / "alice2", "Wonderland Liddell", "alice@example.org")
+    ask_unsigned(inst, sink, g, h)
+    assert wait_until(lambda: replace_notices(sink, g)), "no notice to the old key"
+    raws = [r for r in mails(sink, g.addr) if encrypted(r) and NOTICE_REPL in read(g, r)]
+    note, copy = (email.message_from_bytes(r, policy=email.policy.default)
+                  for r in (raws[0], posts()[0]))
+    assert note["List-Unsubscribe"] and note["List-Help"]
+    for f in ("List-Id", "List-Post", "List-Help", "List-Owner", "Precedence"):
+        assert note.get_all(f) == copy.get_all(f), f
+    assert note["Subject"] == "..."

@@ -920,3 +920,25 @@ def test_confirmed_across_a_rotation_is_signed_by_the_new_key(make_instance, sin
     when = email.utils.parsedate_to_datetime(m["Date"]).timestamp()
     assert abs(int(valid[2]) - when) <= 60 and int(valid[2]) >= key_created(Verifiers(tmp_path), newkey)
     assert inst.wait_log("signed again by the pseudonym's current key")
+
+
+LIST_FIELDS = ("List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Owner",
+               "Precedence", "X-Loop")
+
+
+def test_rotation_announcement_has_a_posts_list_headers(make_instance, sink):
+    """The rotation's announcement goes to every member as a post does, so it carries the
+    post's List-* set (one renderer, transform_list_headers): before, its own hand-written
+    block had List-Id and List-Post only - no List-Unsubscribe, no List-Help."""
+    inst = pseud_instance(make_instance)
+    m1 = msg_of(post(inst, sink, "before the rotation"))
+    name = m1["From"].addresses[0].display_name[:-len(" via demo")]
+    r = inst.ctl("keys", "demo", "--pseudonym", name, "--rotate", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ann = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org")
+                              if b"has a new OpenPGP key" in d])
+    assert ann, inst.logtext()
+    m2 = msg_of(ann[0])
+    assert m2["List-Unsubscribe"] and m2["List-Help"]
+    for f in LIST_FIELDS:
+        assert m2.get_all(f) == m1.get_all(f), f

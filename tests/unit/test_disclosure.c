@@ -112,6 +112,89 @@ START_TEST(leaders_and_authors)
 }
 END_TEST
 
+/* visibility -> how a moderator is shown, to every reader alike */
+static const struct { int visibility, shown; } leaders[] = {
+	{ VIS_HIDDEN, LEADER_NOTHING },
+	{ VIS_ROLES, LEADER_HANDLE },
+	{ VIS_NAMED, LEADER_PERSON },
+};
+
+START_TEST(leader_shown)
+{
+	list.visibility = leaders[_i].visibility;
+	ck_assert_int_eq(disclosure_leader(&list), leaders[_i].shown);
+}
+END_TEST
+
+/* a named list's identity x what the moderator has -> the field shown */
+static const struct { int identity; const char *pseudonym, *name; int field; } people[] = {
+	{ ID_PSEUDONYM, "Red Fly", NULL, PERSON_PSEUDONYM },
+	{ ID_PSEUDONYM, NULL, "Ann Smith", PERSON_ROLE },	/* no name leaks */
+	{ ID_ANONYMOUS, NULL, "Ann Smith", PERSON_ROLE },
+	{ ID_ANONYMOUS, "Red Fly", NULL, PERSON_PSEUDONYM },
+	{ ID_REAL, NULL, "Ann Smith", PERSON_NAME },
+	{ ID_REAL, NULL, "", PERSON_ADDRESS },
+	{ ID_REAL, NULL, NULL, PERSON_ADDRESS },
+	{ ID_REAL, "Red Fly", "Ann Smith", PERSON_PSEUDONYM },
+};
+
+START_TEST(leader_person)
+{
+	struct member m;
+
+	memset(&m, 0, sizeof(m));
+	m.addr = "ann@example.org";
+	m.role = ROLE_MODERATOR;
+	m.pseudonym = (char *)people[_i].pseudonym;
+	m.name = (char *)people[_i].name;
+	list.visibility = VIS_NAMED;
+	list.identity = people[_i].identity;
+	ck_assert_int_eq(disclosure_leader_person(&list, &m),
+	    people[_i].field);
+}
+END_TEST
+
+/* moderators_see x the writer's mode -> LIST-owner@ mail masked */
+static const struct { int see, mode, masked; } owner[] = {
+	{ 0, ID_PSEUDONYM, 1 }, { 0, ID_ANONYMOUS, 1 }, { 0, ID_REAL, 0 },
+	{ 0, DISCLOSURE_ANY_MODE, 1 },
+	{ 1, ID_PSEUDONYM, 0 }, { 1, ID_ANONYMOUS, 0 }, { 1, ID_REAL, 0 },
+	{ 1, DISCLOSURE_ANY_MODE, 0 },	/* nothing to compose: as it came */
+};
+
+START_TEST(owner_copy)
+{
+	list.moderators_see = owner[_i].see;
+	ck_assert_int_eq(disclosure_owner_masked(&list, owner[_i].mode),
+	    owner[_i].masked);
+	/* never more than a held-post notice shows the same moderators */
+	if (owner[_i].mode != DISCLOSURE_ANY_MODE)
+		ck_assert_int_eq(!disclosure_owner_masked(&list,
+		    owner[_i].mode), disclosure_author_address(&list,
+		    owner[_i].mode));
+}
+END_TEST
+
+/* publish_rejections x refusal -> members told, author told, notice warns */
+static const struct { int publish, refusal, members, author, warns; }
+    refusals[] = {
+	{ 0, REFUSAL_REJECT, 0, 1, 0 },
+	{ 0, REFUSAL_DISCARD, 0, 0, 0 },
+	{ 1, REFUSAL_REJECT, 1, 1, 1 },
+	{ 1, REFUSAL_DISCARD, 1, 0, 1 },	/* a discard is published too */
+};
+
+START_TEST(refusal_readers)
+{
+	list.publish_rejections = refusals[_i].publish;
+	ck_assert_int_eq(disclosure_refusal_published(&list,
+	    refusals[_i].refusal), refusals[_i].members);
+	ck_assert_int_eq(disclosure_refusal_author(&list,
+	    refusals[_i].refusal), refusals[_i].author);
+	ck_assert_int_eq(disclosure_hold_warns(&list), refusals[_i].warns);
+}
+END_TEST
+
 START_TEST(request_states)
 {
 	ck_assert_int_eq(disclosure_request_state("new", NOW + 1, NOW), DREQ_PENDING);
@@ -413,6 +496,10 @@ main(void)
 	tcase_add_loop_test(tc, archive_reading, 0, N(archive));
 	tcase_add_test(tc, digest_since_join);
 	tcase_add_test(tc, leaders_and_authors);
+	tcase_add_loop_test(tc, leader_shown, 0, N(leaders));
+	tcase_add_loop_test(tc, leader_person, 0, N(people));
+	tcase_add_loop_test(tc, owner_copy, 0, N(owner));
+	tcase_add_loop_test(tc, refusal_readers, 0, N(refusals));
 	tcase_add_test(tc, request_states);
 	tcase_add_loop_test(tc, audit_entries, 0, N(audit));
 	tcase_add_test(tc, legacy_count_worded_by_the_piece);
