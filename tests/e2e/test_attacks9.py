@@ -189,7 +189,6 @@ def redirected(copy, by):
             "Resent-Date: Wed, 02 Dec 2026 10:00:00 +0000\r\n").encode() + copy
 
 
-@pytest.mark.xfail(strict=True, reason=F5)
 @pytest.mark.parametrize("how", ["unsigned", "redirect"])
 def test_a_pseudonymous_members_mail_to_the_moderators_never_carries_her_address(
         make_instance, sink, how):
