@@ -605,54 +605,155 @@ relay_announce(struct pipeline *p, const struct listaddr *la, const struct envel
 }
 
 /*
- * roles_copy - a member on a non-real list (or who chose a non-real mode)
- * writing to LIST-owner@: unless disclosure.moderators_see = "address", the
- * moderators get the mail composed as the list composes posts ("PSEUDONYM
- * via LIST", or an anonymous handle), from LIST-owner+HANDLE@ so that their
- * answers go back as "LIST moderators". out stays empty when the mail goes
- * as it came (outsiders, real-name members, moderators_see = address).
+ * ours - an address at the list's own host: a list copy's From (a
+ * pseudonym, the moderators), nobody's mailbox to answer
  */
-static enum result
-roles_copy(struct pipeline *p, const struct list_cfg *l, const struct envelope *e, const struct buf *msg,
-    const struct authn *au, struct buf *out)
+static int
+ours(const struct pipeline *p, const char *addr)
 {
-	struct transform_in tin = { p->cfg, l, p->qid, (const char *)msg->data, msg->len, e->received, 0, 0, 1, 0 };
-	struct transform_out t;
+	const char *at = strrchr(addr, '@');
+
+	return at && strcasecmp(at + 1, p->cfg->hostname) == 0;
+}
+
+/*
+ * neutral_writer - whom the moderators' answer to an unverified writer
+ * reaches: the From mailbox they would have seen (never an envelope that
+ * differs from it: the forger's), unless that From is the list's own (a
+ * list copy redirected to them): then whoever sent it, the envelope
+ */
+static void
+neutral_writer(const struct pipeline *p, const struct envelope *e,
+    const struct transform_out *t, char *out, size_t n)
+{
+	snprintf(out, n, "%s", *t->from && !ours(p, t->from) ? t->from :
+	    e->sender);
+}
+
+/*
+ * roles_mark - X-Mlist-Sender: not verified, the mark as_it_came puts on
+ * mail whose From the list could not verify
+ */
+static int
+roles_mark(struct pipeline *p, const struct list_cfg *l, struct buf *m)
+{
+	if (buf_puts(m, "X-Mlist-Sender: ") < 0 ||
+	    notice_display(l->notices, p->cfg->notices,
+	    PIECE_SENDER_UNVERIFIED, &(struct notice_ctx){ l->name,
+	    p->cfg->hostname }, NULL, "not verified", 0, m) < 0 ||
+	    buf_puts(m, "\r\n") < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * roles_mode - how the moderators see the writer of t: ID_REAL as it came
+ * (a real-name list's stranger, an authenticated stranger, a member who
+ * writes under her address), the member's own mode when authn.c vouches
+ * for her, and ROLES_NEUTRAL for anyone else on a list that is not
+ * real-name: whatever the From claims (a member, a moderator, nobody),
+ * the copy shows the same anonymous writer, so that a moderator who
+ * forges a member's address learns nothing from it (round 9, finding 5)
+ */
+#define ROLES_NEUTRAL	(-2)
+static int
+roles_mode(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct authn *au,
+    const struct transform_out *t)
+{
+	const char *sender = *t->from ? t->from : e->sender;
 	struct member mb;
-	struct ident id;
-	char handle[24], to[26];
-	const char *sender;
-	enum result r;
 	int mode;
 
-	if (!disclosure_owner_masked(l, DISCLOSURE_ANY_MODE) || !*e->sender)
-		return OK;
-	/* only an authenticated member is shown as the member */
-	if (au->level < AUTHN_DKIM)
-		return OK;	/* a stranger's: as it came, unparsed */
-	if ((r = workpool_transform(&tin, NULL, p->keys, &t)) != OK) {
-		transform_out_free(&t);
-		/* unparseable: it goes as it came */
-		return r == PERMFAIL ? OK : TEMPFAIL;
-	}
-	sender = *t.from ? t.from : e->sender;
-	if (!authn_vouches(au, sender) ||
-	    store_member_find(p->st, l->name, sender, &mb) != STORE_OK) {
-		transform_out_free(&t);
-		return OK;
-	}
-	member_free(&mb);
-	mode = identity_mode(p, l, sender, 1);
-	if (!disclosure_owner_masked(l, mode) || t.loop || t.automatic) {
-		transform_out_free(&t);
-		return OK;
-	}
+	if (*e->sender && authn_vouches(au, sender) &&
+	    store_member_find(p->st, l->name, sender, &mb) == STORE_OK) {
+		member_free(&mb);
+		mode = identity_mode(p, l, sender, 1);
+		if (mode == ID_REAL || (!t->loop && !t->automatic))
+			return mode;
+	} else if (*e->sender && authn_vouches(au, sender))
+		return ID_REAL;	/* a stranger as herself */
+	return l->identity == ID_REAL ? ID_REAL : ROLES_NEUTRAL;
+}
+
+/*
+ * roles_compose - the copy for the moderators, from LIST-owner+HANDLE@ so
+ * that their answers go back as "LIST moderators": under the member's
+ * pseudonym or anonymous handle, or (ROLES_NEUTRAL) as an anonymous
+ * writer marked not verified, the handle leading to neutral_writer.
+ * Either way only what identity_compose writes goes: no trace fields.
+ */
+static enum result
+roles_compose(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct authn *au,
+    const struct transform_out *t, int mode, struct buf *out)
+{
+	char handle[24], to[26], who[ADDR_MAX + 1];
+	const char *sender = *t->from ? t->from : e->sender;
+	struct ident id;
+	int member = mode != ROLES_NEUTRAL;
+
+	if (!member)
+		neutral_writer(p, e, t, who, sizeof(who));
+	else
+		snprintf(who, sizeof(who), "%s", e->sender);
 	handle_generate(handle, sizeof(handle));
 	snprintf(to, sizeof(to), "%c%s", IDENTITY_TO_ROLES, handle);
 	memset(&id, 0, sizeof(id));
-	if (store_anon_add(p->st, l->name, handle, e->sender, p->now + 30 * 86400LL) != STORE_OK ||
-	    identity_compose(p, l, sender, mode, 1, e->received, to, &t, out, &id) < 0 || sign_copy(p, l, out) < 0)
-		r = TEMPFAIL;
+	if (*who && store_anon_add(p->st, l->name, handle, who,
+	    p->now + 30 * 86400LL) != STORE_OK)
+		return TEMPFAIL;
+	if (!member && (!*who || !authn_vouches(au, who)) &&
+	    roles_mark(p, l, out) < 0)
+		return TEMPFAIL;
+	if (identity_compose(p, l, member ? sender : who,
+	    member ? mode : ID_ANONYMOUS, member, e->received, to, t, out,
+	    &id) < 0 || sign_copy(p, l, out) < 0)
+		return TEMPFAIL;
+	return OK;
+}
+
+/*
+ * roles_copy - mail to the moderators composed as the list composes posts
+ * (roles_mode says as whom) into out; out stays empty when it goes as it
+ * came (a real-name list's writers, moderators_see = address). *as says
+ * which: "" as it came, " as=pseudonym", " as=neutral", or NULL dropped:
+ * mail that cannot be parsed on a list that is not real-name is never
+ * passed on as it came (logged).
+ */
+static enum result
+roles_copy(struct pipeline *p, const struct list_cfg *l,
+    const struct envelope *e, const struct buf *msg,
+    const struct authn *au, struct buf *out, const char **as)
+{
+	struct transform_in tin = { p->cfg, l, p->qid,
+	    (const char *)msg->data, msg->len, e->received, 0, 0, 1, 0 };
+	struct transform_out t;
+	enum result r;
+	int mode;
+
+	*as = "";
+	if (!disclosure_owner_masked(l, DISCLOSURE_ANY_MODE))
+		return OK;	/* moderators_see = address */
+	/* a real-name list: only an authenticated member may be composed */
+	if (l->identity == ID_REAL && (au->level < AUTHN_DKIM || !*e->sender))
+		return OK;	/* a stranger's: as it came, unparsed */
+	if ((r = workpool_transform(&tin, NULL, p->keys, &t)) != OK) {
+		if (r == PERMFAIL && l->identity != ID_REAL) {
+			*as = NULL;
+			log_info("%s qmgr: list=%s to the moderators: "
+			    "reason=unparseable (%s) result=permfail",
+			    p->qid, l->name, t.reason);
+		}
+		transform_out_free(&t);
+		/* unparseable on a real-name list: it goes as it came */
+		return r == PERMFAIL ? OK : TEMPFAIL;
+	}
+	mode = roles_mode(p, l, e, au, &t);
+	if (disclosure_owner_masked(l, mode)) {
+		*as = mode == ROLES_NEUTRAL ? " as=neutral" : " as=pseudonym";
+		r = roles_compose(p, l, e, au, &t, mode, out);
+	}
 	transform_out_free(&t);
 	return r;
 }
@@ -784,6 +885,7 @@ relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct envelo
 	struct why why = { "" };
 	struct authn au;
 	struct buf m;
+	const char *as;
 	int n = 0;
 	enum result r;
 
@@ -796,12 +898,14 @@ relay_to_roles(struct pipeline *p, const struct list_cfg *l, const struct envelo
 		return TEMPFAIL;
 	}
 	buf_init(&m, 0);
-	if ((r = roles_copy(p, l, e, msg, &au, &m)) != OK || m.len) {
-		/* a member who does not post under their address: the moderators see them as the list does */
-		if (r == OK && distribute_roles_copy(p, l, m.data, m.len, &n) < 0)
+	if ((r = roles_copy(p, l, e, msg, &au, &m, &as)) != OK || !as ||
+	    *as) {
+		/* composed: the moderators see the writer as the list does */
+		if (r == OK && as && distribute_roles_copy(p, l, m.data,
+		    m.len, &n) < 0)
 			r = TEMPFAIL;
 		buf_free(&m);
-		return r == OK ? roles_sent(p, l, kind, n, " as=pseudonym") : r;
+		return r == OK && as ? roles_sent(p, l, kind, n, as) : r;
 	}
 	if ((r = as_it_came(p, l, e, msg, &au, &m)) == OK &&
 	    distribute_roles_copy(p, l, m.data, m.len, &n) < 0)

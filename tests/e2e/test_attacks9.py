@@ -22,9 +22,11 @@ Found on bcc0d04 (severity H/M/L):
   4 (L) a Reply to a digest went to LIST-request@ (the digest's From, no Reply-To), found no
     command and was passed to the moderators: the list never heard it. Fixed (digest.c:
     Reply-To: the list).
-  5 (M, open: strict xfail) on a pseudonymous list a member's mail to LIST-owner@ that nobody
-    authenticated (her provider does not sign) or that she redirects there (a list copy: a
-    loop, Resent-From) reaches the hidden moderators as it came, with her address.
+  5 (M) on a pseudonymous list a member's mail to LIST-owner@ that nobody authenticated (her
+    provider does not sign) or that she redirects there (a list copy: a loop, Resent-From)
+    reached the hidden moderators as it came, with her address. Fixed (relay.c: every
+    unverified writer, member or stranger, goes as one neutral anonymous writer marked not
+    verified; its handle leads back to the writer).
 Probed, no finding (no test kept for these): the held-post notice on a pseudonymous list shows the
 moderators nothing of the author's headers (Received, X-Originating-IP, User-Agent, Message-ID,
 Organization); one transaction to the list and LIST-owner@ gives one post and one relay, both
@@ -41,7 +43,7 @@ import smtplib
 import pytest
 
 from conftest import send_unauthenticated, wait_until
-from test_attacks8 import ALICE, BOB, LIST, MODS, OWNER, fields, moderated, send, to
+from test_attacks8 import ALICE, BOB, LIST, MODS, OWNER, STRANGER, fields, moderated, send, to
 
 HOST = "lists.example"
 
@@ -175,21 +177,12 @@ def test_a_reply_to_the_digest_reaches_the_list_not_the_moderators(make_instance
 
 # ---- finding 5: mail to the moderators nobody authenticated goes with the member's address ----
 
-F5 = ("finding 5: on a pseudonymous list, mail to LIST-owner@ from a member whose provider does not "
-      "DKIM-sign (or a list copy she redirects there to report it: List-Id, Resent-From) goes to the "
-      "hidden moderators as it came, with her address, Received lines and all (relay.c roles_copy: "
-      "unauthenticated, loop or automatic mail is not composed); README promises 'never with their "
-      "address'. Showing her pseudonym instead would let a moderator forge From: SUSPECT and see "
-      "her pseudonym; a fix must treat every unauthenticated writer alike (an anonymous handle)")
-
-
 def redirected(copy, by):
     """what Thunderbird's Redirect (mutt's bounce) sends: the copy as it came, Resent-* on top"""
     return (f"Resent-From: <{by}>\r\nResent-To: <{OWNER}>\r\n"
             "Resent-Date: Wed, 02 Dec 2026 10:00:00 +0000\r\n").encode() + copy
 
 
-@pytest.mark.xfail(strict=True, reason=F5)
 @pytest.mark.parametrize("how", ["unsigned", "redirect"])
 def test_a_pseudonymous_members_mail_to_the_moderators_never_carries_her_address(
         make_instance, sink, how):
@@ -208,3 +201,65 @@ def test_a_pseudonymous_members_mail_to_the_moderators_never_carries_her_address
     got = wait_until(lambda: to(sink, MODS[0], b"MOD5"))
     assert got, inst.logtext()[-2000:]
     assert BOB.encode() not in got[0] and b"192.0.2.7" not in got[0], got[0][:2000]
+    # the moderators' answer reaches whoever wrote (for a redirect: bob, not the post's author)
+    handle = re.search(rb"(?mi)^Reply-To:\s*<(demo-owner\+[0-9a-z]+@lists\.example)>", got[0])
+    assert handle, fields(got[0])
+    send(inst, f"From: <{MODS[0]}>\r\nSubject: Re: that\r\n\r\nNoted, ANS5.\r\n", MODS[0],
+         rcpt=handle.group(1).decode())
+    assert wait_until(lambda: to(sink, BOB, b"ANS5")), inst.logtext()[-2000:]
+    assert not to(sink, ALICE, b"ANS5")
+
+
+TRACE = ("Received: from bobs-laptop.home ([192.0.2.7])\r\n"
+         "Return-Path: <{w}>\r\nX-Originating-IP: [192.0.2.7]\r\n"
+         "Message-ID: <1234.{w}>\r\nResent-From: <{w}>\r\n"
+         "Authentication-Results: mx.example.org; spf=pass smtp.mailfrom={w}\r\n"
+         "ARC-Seal: i=1; a=rsa-sha256; d=example.org; s=x; cv=none; b=AAAA\r\n"
+         "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=x; h=from; bh=AA; b=AA\r\n"
+         "User-Agent: Mutt/2.2 ({w})\r\n")
+
+
+def neutral_form(raw):
+    """what a moderator could compare of two relayed copies: the field names, and the From
+    and X-Mlist-Sender with every handle and anonymous number taken out"""
+    keep = [f for f in fields(raw) if f.lower().startswith(("from:", "x-mlist-sender:"))]
+    return (sorted(field_names(raw)),
+            [re.sub(r"\+[0-9a-z]+@", "+H@", re.sub(r"[0-9A-F]{4,}", "H", f))
+             for f in keep])
+
+
+def test_a_moderator_cannot_tell_a_forged_member_from_a_stranger(make_instance, sink):
+    """Mail to LIST-owner@ nobody authenticated, once with bob's address (a member) and once a
+    stranger's, trace fields and all: both reach the moderators as the same neutral writer,
+    marked not verified, with nothing of either address, trace or Message-ID; a moderator's
+    answer to its Reply-To reaches the writer through the list."""
+    inst = moderated(make_instance)
+    for w, mark in ((BOB, b"TELL6 member"), (STRANGER, b"TELL6 stranger")):
+        send_unauthenticated(inst.port, w, [OWNER], (
+            f"From: <{w}>\r\nTo: <{OWNER}>\r\n" + TRACE.format(w=w) +
+            "Subject: a complaint\r\n\r\n").encode() + mark + b".\r\n")
+    got = [wait_until(lambda: to(sink, MODS[0], m)) for m in
+           (b"TELL6 member", b"TELL6 stranger")]
+    assert all(got), inst.logtext()[-2000:]
+    for copy, w in zip((got[0][0], got[1][0]), (BOB, STRANGER)):
+        assert w.encode() not in copy and b"192.0.2.7" not in copy, copy[:2000]
+        assert b"1234." not in copy and b"Mutt" not in copy, copy[:2000]
+        names = field_names(copy)
+        for trace in ("received", "return-path", "x-originating-ip", "resent-from",
+                      "authentication-results", "arc-seal", "user-agent"):
+            assert trace not in names, (trace, fields(copy))
+        assert [f for f in fields(copy) if f.lower().startswith("x-mlist-sender:")
+                and "not verified" in f], fields(copy)
+        # the only DKIM signature is the list's own
+        assert b"d=example.org" not in copy, copy[:2000]
+    assert neutral_form(got[0][0]) == neutral_form(got[1][0]), \
+        (fields(got[0][0]), fields(got[1][0]))
+    handle = re.search(rb"(?mi)^Reply-To:\s*<(demo-owner\+[0-9a-z]+@lists\.example)>",
+                       got[0][0])
+    assert handle, fields(got[0][0])
+    send(inst, f"From: <{MODS[0]}>\r\nTo: <{handle.group(1).decode()}>\r\n"
+         "Subject: Re: a complaint\r\n\r\nWe looked into it, ANS6.\r\n", MODS[0],
+         rcpt=handle.group(1).decode())
+    answer = wait_until(lambda: to(sink, BOB, b"ANS6"))
+    assert answer, inst.logtext()[-2000:]
+    assert MODS[0].encode() not in answer[0], answer[0][:2000]
