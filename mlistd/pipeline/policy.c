@@ -114,9 +114,13 @@ refuse_unsigned(struct pipeline *p, const struct list_cfg *l,
  * the message as it arrived, with our own header parser (not libetpan),
  * against the keys members registered. A signature seen before on this
  * list is a replay; one made for another list does not count here.
+ * 0, or -1 when the store failed (store_errmsg): never read as "no
+ * member's key" (a signature-only list would refuse her post for good)
+ * nor as a replay (her signed post would be dropped unseen).
  */
-void
-policy_author(struct pipeline *p, const struct list_cfg *l, const struct buf *msg, struct authorship *a)
+int
+policy_author(struct pipeline *p, const struct list_cfg *l,
+    const struct buf *msg, struct authorship *a)
 {
 	unsigned char pk[DKIM_PK_LEN];
 	char lid[300], sig[128];
@@ -124,27 +128,37 @@ policy_author(struct pipeline *p, const struct list_cfg *l, const struct buf *ms
 
 	memset(a, 0, sizeof(*a));
 	a->reason = REASON_SIG_UNSIGNED;
-	if (author_signature_id((const char *)msg->data, msg->len, sig, sizeof(sig)) < 0)
-		return;
+	if (author_signature_id((const char *)msg->data, msg->len, sig,
+	    sizeof(sig)) < 0)
+		return 0;
 	a->present = 1;
 	snprintf(lid, sizeof(lid), "%s.%s", l->name, p->cfg->hostname);
 	rc = author_verify((const char *)msg->data, msg->len, lid, pk,
 	    a->other, sizeof(a->other), a->why, sizeof(a->why));
 	if (rc < 0) {
 		a->reason = author_reason(-rc);
-		return;
+		return 0;
 	}
 	if ((a->signed_by = store_member_by_key(p->st, l->name, pk,
 	    sizeof(pk))) == NULL) {
+		if (store_failed(p->st))
+			return -1;
 		snprintf(a->why, sizeof(a->why), "signed by a key no member of "
 		    "the list registered");
 		a->reason = REASON_SIG_UNKNOWN_KEY;
-		return;
+		return 0;
 	}
-	if (store_signature_seen(p->st, l->name, sig) != 0) {
+	if ((rc = store_signature_seen(p->st, l->name, sig)) < 0) {
+		free(a->signed_by);
+		a->signed_by = NULL;
+		return -1;
+	}
+	if (rc != 0) {
 		a->replay = 1;
-		snprintf(a->why, sizeof(a->why), "this signed post was distributed before");
+		snprintf(a->why, sizeof(a->why), "this signed post was "
+		    "distributed before");
 	}
+	return 0;
 }
 
 /* policy_check_post - decide; fills d */

@@ -32,7 +32,8 @@ struct authorship {
 	char		 other[256];	/* list id of REASON_SIG_OTHER_LIST */
 };
 
-void	policy_author(struct pipeline *, const struct list_cfg *, const struct buf *msg, struct authorship *);
+int	policy_author(struct pipeline *, const struct list_cfg *,
+	    const struct buf *msg, struct authorship *);
 void	policy_plain_from(const struct buf *msg, char *out, size_t n);
 int	policy_screen_post(struct pipeline *, const struct list_cfg *,
 	    const struct envelope *, const struct buf *msg,

@@ -196,7 +196,10 @@ post_authorship(struct pipeline *p, struct post *o)
 		 * the turn's may be older): never released before the message arrived
 		 */
 		tin.received = p->release = distribute_release(l, (long long)time(NULL));
-	policy_author(p, l, o->msg, &o->a);
+	if (policy_author(p, l, o->msg, &o->a) < 0) {
+		why_cause(o->why, "the member's own key", store_errmsg(p->st));
+		return TEMPFAIL;
+	}
 	if (o->a.signed_by && !o->a.replay)
 		authn_own_key(&o->au, o->a.signed_by);
 	tin.intact = o->a.signed_by && !o->a.replay;

@@ -544,15 +544,24 @@ announce_send(struct pipeline *p, struct relay *r)
 	return OK;
 }
 
-/* announce_own_key - the moderator's own key signed it (not a replay) */
+/*
+ * announce_own_key - the moderator's own key signed it (not a replay): 1,
+ * 0, or -1 when the store failed (the cause in r->why)
+ */
 static int
-announce_own_key(struct pipeline *p, const struct relay *r, const struct buf *msg)
+announce_own_key(struct pipeline *p, const struct relay *r,
+    const struct buf *msg)
 {
 	struct authorship a;
 	int own;
 
-	policy_author(p, r->l, msg, &a);
-	own = a.signed_by && !a.replay && strcasecmp(a.signed_by, r->sender) == 0;
+	if (policy_author(p, r->l, msg, &a) < 0) {
+		why_cause(r->why, "the moderator's own key",
+		    store_errmsg(p->st));
+		return -1;
+	}
+	own = a.signed_by && !a.replay &&
+	    strcasecmp(a.signed_by, r->sender) == 0;
 	free(a.signed_by);
 	return own;
 }
@@ -597,9 +606,12 @@ relay_announce(struct pipeline *p, const struct listaddr *la, const struct envel
 	enum result rc;
 
 	if ((rc = role_compose(p, &r, la, e, msg, quarantine, &cause, NULL,
-	    PIECE_ANNOUNCE_MODERATORS)) == OK)
-		rc = announce_own_key(p, &r, msg) ? announce_send(p, &r) :
+	    PIECE_ANNOUNCE_MODERATORS)) == OK) {
+		int own = announce_own_key(p, &r, msg);
+
+		rc = own < 0 ? TEMPFAIL : own ? announce_send(p, &r) :
 		    announce_confirm(p, &r);
+	}
 	relay_why(why, &r, "announcement", &cause, rc);
 	return relay_finish(&r, rc);
 }

@@ -5,6 +5,10 @@
 #include "../../mlistd/mail/store.h"
 /* the old-form pseudonym key of the migration test is sealed as it was */
 #include "../../mlistd/mail/store_int.h"
+#include "../../mlistd/mail/author.h"
+#include "../../mlistd/mail/config.h"
+#include "../../mlistd/pipeline/pipeline.h"
+#include "../../mlistd/pipeline/policy.h"
 
 /* dir, keys, st (its database at dbpath); setup and teardown */
 TU_STORE_FIXTURE
@@ -497,6 +501,7 @@ key_none(const char *sel, const unsigned char *pk, int active, long long at,
 }
 
 static long long q_held_each(void) { return store_held_each(st, "demo", held_none, NULL); }
+static long long q_sig_seen(void) { return store_signature_seen(st, "demo", "sig1"); }
 static long long q_keys_each(void) { return store_keys_each(st, "demo", key_none, NULL); }
 static long long q_own_key(void)
 {
@@ -525,6 +530,8 @@ static const struct {
 	{ "member_own_key", q_own_key, 0 },	/* an error once let an unsigned post pass */
 	{ "held_each", q_held_each, 0 },
 	{ "keys_each", q_keys_each, 0 },
+	/* an error once read as a replay: a signed post dropped unseen */
+	{ "signature_seen", q_sig_seen, 0 },
 };
 
 /* Each answer is its "none" on an empty database, and STORE_ERR once the tables are unreadable. */
@@ -537,12 +544,59 @@ START_TEST(error_is_not_none)
 	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE processed; DROP TABLE deliveries; "
 	    "DROP TABLE held; DROP TABLE bans; DROP TABLE post_counts; DROP TABLE notices; "
 	    "DROP TABLE pending_votes; DROP TABLE members; DROP TABLE discipline; "
-	    "DROP TABLE list_keys; DROP TABLE schema_version;");
+	    "DROP TABLE list_keys; DROP TABLE schema_version; "
+	    "DROP TABLE seen_signatures;");
 	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
 		ck_assert_msg(answers[i].call() == STORE_ERR, "%s: error read as %lld", answers[i].name,
 		    answers[i].call());
 	/* read as 0, the migrations would run again over the database */
 	ck_assert_int_lt(store_schema_version(st), 0);
+}
+END_TEST
+
+/*
+ * policy_author on a database that fails: an error, never "a key no
+ * member registered" (a signature-only list refused her post for good)
+ * nor a replay (her signed post dropped unseen)
+ */
+START_TEST(author_check_error_is_not_unknown_key)
+{
+	static const char msg[] =
+	    "From: <x@example.org>\r\nSubject: thesis\r\n"
+	    "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+	    "Message-ID: <m1@example.org>\r\n"
+	    "List-Id: <demo.lists.example>\r\n\r\nOn organisation.\r\n";
+	unsigned char seed[32], pk[32], sk[64];
+	struct config cfg;
+	struct list_cfg l;
+	struct pipeline p;
+	struct authorship a;
+	struct buf h, m;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&l, 0, sizeof(l));
+	memset(&p, 0, sizeof(p));
+	cfg.hostname = "lists.example";
+	l.name = "demo";
+	p.cfg = &cfg;
+	p.st = st;
+	randombytes_buf(seed, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	buf_init(&h, 0);
+	ck_assert_int_eq(author_sign(seed, NULL, 1700000000, msg,
+	    sizeof(msg) - 1, &h), 0);
+	buf_init(&m, 0);
+	buf_append(&m, h.data, h.len);
+	buf_puts(&m, msg);
+	/* a working store: signed, by nobody's key */
+	ck_assert_int_eq(policy_author(&p, &l, &m, &a), 0);
+	ck_assert(a.present && a.signed_by == NULL);
+	ck_assert_int_eq(a.reason, REASON_SIG_UNKNOWN_KEY);
+	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE members;");
+	ck_assert_int_lt(policy_author(&p, &l, &m, &a), 0);
+	ck_assert(a.signed_by == NULL);
+	buf_free(&h);
+	buf_free(&m);
 }
 END_TEST
 
@@ -565,6 +619,7 @@ main(void)
 	tcase_add_test(tc, handles_times_and_counts_hidden_on_disk);
 	tcase_add_test(tc, unbound_fields_are_resealed_by_the_migration);
 	tcase_add_test(tc, error_is_not_none);
+	tcase_add_test(tc, author_check_error_is_not_unknown_key);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
