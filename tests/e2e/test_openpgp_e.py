@@ -45,6 +45,16 @@ def encrypted_with(sink, g, rcpt, marker):
     return out
 
 
+def both_copies(inst, sink, g, plain_to, marker, enc_marker=None):
+    """the plain member's copies holding marker, then ALICE's encrypted ones whose plaintext
+    holds enc_marker (marker by default): each waited for, the log shown if one never came"""
+    plain = wait_until(lambda: to(sink, plain_to, marker))
+    assert plain, inst.logtext()[-3000:]
+    enc = wait_until(lambda: encrypted_with(sink, g, ALICE, enc_marker or marker))
+    assert enc, inst.logtext()[-3000:]
+    return plain, enc
+
+
 def opened(g, listfpr, copy):
     """copy checked as g's client sees it; its plaintext"""
     msg = email.message_from_bytes(copy, policy=email.policy.compat32)
@@ -119,10 +129,7 @@ def test_archive_answer_to_a_keyed_member_is_encrypted_and_carries_the_post(make
     for who in (ALICE, BOB):
         send(inst, f"From: {who}\r\nSubject: request\r\n\r\narchive get 1\r\n".encode(), who,
              rcpt="demo-request@lists.example")
-    plain = wait_until(lambda: to(sink, BOB, b"is attached"))
-    assert plain, inst.logtext()[-3000:]
-    enc = wait_until(lambda: encrypted_with(sink, alice, ALICE, b"is attached"))
-    assert enc, inst.logtext()[-3000:]
+    plain, enc = both_copies(inst, sink, alice, BOB, b"is attached")
     assert not to(sink, ALICE, b"is attached") and not to(sink, ALICE, b"Minutes of the branch")
     dec = opened(alice, fpr, enc[0])
     assert b"Minutes of the branch." in dec
@@ -135,10 +142,7 @@ def test_held_post_notice_to_a_keyed_moderator_is_encrypted(make_instance, sink,
         assert inst.ctl("member", "set", "demo", who, "role", "moderator").returncode == 0
     send(inst, f"From: {BOB}\r\nTo: {LIST}\r\nSubject: dissent\r\n\r\nHeld words.\r\n".encode(),
          BOB)
-    plain = wait_until(lambda: to(sink, DAVE, b"waits for moderation"))
-    assert plain, inst.logtext()[-3000:]
-    enc = wait_until(lambda: encrypted_with(sink, alice, ALICE, b"waits for moderation"))
-    assert enc, inst.logtext()[-3000:]
+    plain, enc = both_copies(inst, sink, alice, DAVE, b"waits for moderation")
     assert not to(sink, ALICE, b"Held words.") and not to(sink, ALICE, b"dissent")
     dec = opened(alice, fpr, enc[0])
     assert b"Held words." in dec
@@ -162,10 +166,8 @@ def test_published_rejection_quoting_a_post_is_encrypted_to_keyed_members(make_i
     assert wait_until(lambda: inst.ctl("mod", "queue", "demo").stdout.strip())
     held = inst.ctl("mod", "queue", "demo").stdout.split()[0]
     assert inst.ctl("mod", "reject", "demo", held, "off", "topic").returncode == 0
-    plain = wait_until(lambda: to(sink, DAVE, b"The moderators rejected a post"))
-    assert plain and b"flame war" in plain[0], inst.logtext()[-3000:]
-    enc = wait_until(lambda: encrypted_with(sink, alice, ALICE, b"The moderators rejected"))
-    assert enc, inst.logtext()[-3000:]
+    plain, enc = both_copies(inst, sink, alice, DAVE, b"The moderators rejected a post")
+    assert b"flame war" in plain[0]
     assert not to(sink, ALICE, b"flame war")
     dec = opened(alice, fpr, enc[0])
     assert b"flame war" in dec and b"off topic" in dec
