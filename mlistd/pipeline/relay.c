@@ -683,8 +683,15 @@ roles_mode(struct pipeline *p, const struct list_cfg *l,
 		mode = identity_mode(p, l, sender, 1);
 		if (mode == ID_REAL || (!t->loop && !t->automatic))
 			return mode;
-	} else if (*e->sender && authn_vouches(au, sender))
+	} else if (*e->sender && authn_vouches(au, sender) &&
+	    !ours(p, sender))
 		return ID_REAL;	/* a stranger as herself */
+	/*
+	 * ours: a list copy redirected as it came, the list's own signature
+	 * still good - its From speaks for the list, not for whoever sent
+	 * it (round 9c, finding 2: as it came, with the redirector's
+	 * Resent-From and Received lines)
+	 */
 	return l->identity == ID_REAL ? ID_REAL : ROLES_NEUTRAL;
 }
 
@@ -728,23 +735,25 @@ roles_compose(struct pipeline *p, const struct list_cfg *l,
 /*
  * roles_unparsed - mail to the moderators the transform refused, on a list
  * that is not real-name: a stranger the list authenticated goes as it came
- * (as she would parsed: herself); anyone else's is dropped and logged,
- * never passed on with an address that may be a member's. *as "" or NULL.
+ * (as she would parsed: herself, never a list copy's From); anyone else's
+ * is dropped and logged, never passed on with an address that may be a
+ * member's. *as "" or NULL.
  */
 static enum result
 roles_unparsed(struct pipeline *p, const struct list_cfg *l,
     const struct authn *au, const char **as, const char *reason)
 {
-	struct member mb;
+	int herself = au->level == AUTHN_DKIM && *au->from &&
+	    !ours(p, au->from);
 	int rc = STORE_NOTFOUND;
+	struct member mb;
 
-	if (au->level == AUTHN_DKIM && *au->from &&
-	    (rc = store_member_find(p->st, l->name, au->from, &mb)) ==
-	    STORE_OK)
+	if (herself && (rc = store_member_find(p->st, l->name, au->from,
+	    &mb)) == STORE_OK)
 		member_free(&mb);
 	if (rc == STORE_ERR)
 		return TEMPFAIL;
-	if (au->level == AUTHN_DKIM && *au->from && rc == STORE_NOTFOUND)
+	if (herself && rc == STORE_NOTFOUND)
 		return OK;	/* *as "": as it came */
 	*as = NULL;
 	log_info("%s qmgr: list=%s to the moderators: reason=unparseable "

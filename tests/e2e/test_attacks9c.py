@@ -169,15 +169,29 @@ def test_a_pseudonymous_members_reply_all_to_the_digest_keeps_her_pseudonym(make
             assert BOB.encode() not in m, (rcpt, m[:2000])
 
 
+def list_signed(raw):
+    """raw with a signature of lists.example that holds: its key published in the session's
+    DNS (conftest keeps lists.example unsigned), as the list's own key is in life"""
+    import dkim
+    from conftest import DKIM_SELECTOR, _new_key
+    from dnsserver import DnsServer
+    alg, priv, txt = _new_key("x.example")
+    for srv in DnsServer.running:
+        srv.add(f"{DKIM_SELECTOR.decode()}._domainkey.{HOST}", [txt])
+    return dkim.sign(raw, DKIM_SELECTOR, HOST.encode(), priv, signature_algorithm=alg,
+                     canonicalize=(b"relaxed", b"relaxed")) + raw
+
+
 def test_a_redirected_copy_whose_list_signature_holds_does_not_carry_the_redirector(
         make_instance, sink):
-    """bob redirects alice's pseudonymous post to LIST-owner@ as it came (Thunderbird's
-    Redirect, mutt's bounce: Resent-* on top, the rest untouched): the list's own DKIM
-    signature still holds, so the From (alice's pseudonym at the list's host) is
-    "authenticated": were it taken for a stranger writing as herself (relay.c roles_mode), the
-    copy would go to the hidden moderators as it came, with bob's Resent-From and Received
-    lines. Held (a guard): here the smtplib hook's signature for lists.example stands for the
-    list's own, which holds in life."""
+    """F2 (H): bob redirects alice's pseudonymous post to LIST-owner@ as it came (Thunderbird's
+    Redirect, mutt's bounce: Resent-* on top, the rest untouched). The list's own DKIM
+    signature still holds, so the From (alice's pseudonym at the list's host) was
+    "authenticated": relay.c roles_mode took it for a stranger writing as herself and the copy
+    went to the hidden moderators as it came, with bob's Resent-From (renamed
+    X-Mlist-Original-Resent-From) and his Received line. Fixed: an address at the list's own
+    host never writes as herself; the copy goes neutral, its answer to bob. Here a key of the
+    test's for lists.example stands for the list's own, which holds in life."""
     inst = moderated(make_instance)
     send(inst, f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: hello\r\n\r\nFirst, SG9C.\r\n",
          ALICE)
@@ -186,7 +200,16 @@ def test_a_redirected_copy_whose_list_signature_holds_does_not_carry_the_redirec
     body = post[0].replace(b"First, SG9C.", b"First, SG9C, RSG9C.")
     raw = (f"Resent-From: <{BOB}>\r\nResent-To: <{OWNER}>\r\n"
            "Received: from bobs-laptop.home ([192.0.2.7])\r\n").encode() + body
-    send(inst, raw, BOB, rcpt=OWNER)
+    send_unauthenticated(inst.port, BOB, [OWNER], list_signed(raw))
     got = wait_until(lambda: to(sink, MODS[0], b"RSG9C"))
     assert got, inst.logtext()[-2000:]
+    # the list's signature held: the relay's own authn line says so
+    qid = re.findall(r"(\w+) qmgr: list=demo kind=owner relayed", inst.logtext())[-1]
+    assert f"{qid} qmgr: authn level=dkim-aligned" in inst.logtext(), inst.logtext()[-1500:]
     assert BOB.encode() not in got[0] and b"192.0.2.7" not in got[0], got[0][:3000]
+    handle = re.search(rb"(?mi)^Reply-To:\s*<(demo-owner\+[0-9a-z]+@lists\.example)>", got[0])
+    assert handle, fields(got[0])
+    send(inst, f"From: <{MODS[0]}>\r\nSubject: Re: that\r\n\r\nNoted, ANSG9C.\r\n", MODS[0],
+         rcpt=handle.group(1).decode())
+    assert wait_until(lambda: to(sink, BOB, b"ANSG9C")), inst.logtext()[-2000:]
+    assert not to(sink, ALICE, b"ANSG9C")
