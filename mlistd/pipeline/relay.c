@@ -683,8 +683,15 @@ roles_mode(struct pipeline *p, const struct list_cfg *l,
 		mode = identity_mode(p, l, sender, 1);
 		if (mode == ID_REAL || (!t->loop && !t->automatic))
 			return mode;
-	} else if (*e->sender && authn_vouches(au, sender))
+	} else if (*e->sender && authn_vouches(au, sender) &&
+	    !ours(p, sender))
 		return ID_REAL;	/* a stranger as herself */
+	/*
+	 * ours: a list copy redirected as it came, the list's own signature
+	 * still good - its From speaks for the list, not for whoever sent
+	 * it (round 9c, finding 2: as it came, with the redirector's
+	 * Resent-From and Received lines)
+	 */
 	return l->identity == ID_REAL ? ID_REAL : ROLES_NEUTRAL;
 }
 
@@ -726,6 +733,35 @@ roles_compose(struct pipeline *p, const struct list_cfg *l,
 }
 
 /*
+ * roles_unparsed - mail to the moderators the transform refused, on a list
+ * that is not real-name: a stranger the list authenticated goes as it came
+ * (as she would parsed: herself, never a list copy's From); anyone else's
+ * is dropped and logged, never passed on with an address that may be a
+ * member's. *as "" or NULL.
+ */
+static enum result
+roles_unparsed(struct pipeline *p, const struct list_cfg *l,
+    const struct authn *au, const char **as, const char *reason)
+{
+	int herself = au->level == AUTHN_DKIM && *au->from &&
+	    !ours(p, au->from);
+	int rc = STORE_NOTFOUND;
+	struct member mb;
+
+	if (herself && (rc = store_member_find(p->st, l->name, au->from,
+	    &mb)) == STORE_OK)
+		member_free(&mb);
+	if (rc == STORE_ERR)
+		return TEMPFAIL;
+	if (herself && rc == STORE_NOTFOUND)
+		return OK;	/* *as "": as it came */
+	*as = NULL;
+	log_info("%s qmgr: list=%s to the moderators: reason=unparseable "
+	    "(%s) result=permfail", p->qid, l->name, reason);
+	return OK;
+}
+
+/*
  * roles_copy - mail to the moderators composed as the list composes posts
  * (roles_mode says as whom) into out; out stays empty when it goes as it
  * came (a real-name list's writers, moderators_see = address). *as says
@@ -751,15 +787,12 @@ roles_copy(struct pipeline *p, const struct list_cfg *l,
 	if (l->identity == ID_REAL && (au->level < AUTHN_DKIM || !*e->sender))
 		return OK;	/* a stranger's: as it came, unparsed */
 	if ((r = workpool_transform(&tin, NULL, p->keys, &t)) != OK) {
-		if (r == PERMFAIL && l->identity != ID_REAL) {
-			*as = NULL;
-			log_info("%s qmgr: list=%s to the moderators: "
-			    "reason=unparseable (%s) result=permfail",
-			    p->qid, l->name, t.reason);
-		}
-		transform_out_free(&t);
 		/* unparseable on a real-name list: it goes as it came */
-		return r == PERMFAIL ? OK : TEMPFAIL;
+		if (r == PERMFAIL)
+			r = l->identity == ID_REAL ? OK :
+			    roles_unparsed(p, l, au, as, t.reason);
+		transform_out_free(&t);
+		return r;
 	}
 	mode = roles_mode(p, l, e, au, &t);
 	if (disclosure_owner_masked(l, mode)) {
