@@ -537,6 +537,113 @@ START_TEST(cid_rename_terminates)
 }
 END_TEST
 
+/* wrapped - text broken into LF lines of w characters (malloced) */
+static char *
+wrapped(const char *t, size_t w)
+{
+	size_t n = strlen(t), o = 0;
+	char *r = malloc(n + n / w + 2);
+
+	ck_assert_ptr_nonnull(r);
+	for (size_t i = 0; i < n; i++) {
+		r[o++] = t[i];
+		if ((i + 1) % w == 0 || i + 1 == n)
+			r[o++] = '\n';
+	}
+	r[o] = 0;
+	return r;
+}
+
+/* b64_wrapped - data in base64, lines of w; the last group's unused bits set */
+static char *
+b64_wrapped(const char *data, size_t w)
+{
+	size_t n = strlen(data), el = sodium_base64_encoded_len(n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	char *enc = malloc(el), *r;
+
+	ck_assert_ptr_nonnull(enc);
+	sodium_bin2base64(enc, el, (const unsigned char *)data, n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	/* n % 3 == 1: "?A==", the A's 4 low bits read by no decoder */
+	ck_assert_uint_eq(n % 3, 1);
+	enc[strlen(enc) - 3]++;
+	r = wrapped(enc, w);
+	free(enc);
+	return r;
+}
+
+#define OC_TOKEN	"0123456789abcdefABCDEF0123456789"
+#define OC_SAVED	"From: a@example.org\nList-Unsubscribe: " \
+	"<https://lists.example/unsubscribe/demo/" OC_TOKEN ">,\n" \
+	" <mailto:demo-unsubscribe+" OC_TOKEN "@lists.example>\n\nsaved copy\n"
+#define OC_HIDDEN	"From: a@example.org\nList-Unsubscribe: " \
+	"<https://lists.example/unsubscribe/demo/" \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx>,\n <mailto:demo-unsubscribe+" \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx@lists.example>\n\nsaved copy\n"
+
+/* post_with - a forward carrying part (base64, as type) */
+static char *
+post_with(const char *type, const char *part)
+{
+	struct buf m;
+
+	buf_init(&m, 0);
+	buf_printf(&m, "From: b@example.org\nSubject: fwd\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=zz\n\n--zz\n"
+	    "Content-Type: text/plain\n\nsee\n--zz\nContent-Type: %s\n"
+	    "Content-Transfer-Encoding: base64\n\n%s--zz--\n", type, part);
+	return (char *)m.data;
+}
+
+/*
+ * a member's own one-click link in a base64 part (a saved copy attached:
+ * round 9b, finding 1) is hidden in both forms and in either case; only
+ * the groups that changed are written again (the part's lines, and the
+ * unused bits of its last group, as they were)
+ */
+START_TEST(base64_own_links_hidden)
+{
+	static const char *const types[] = { "application/octet-stream",
+	    "message/rfc822" };
+	struct transform_out o;
+	char *saved = b64_wrapped(OC_SAVED, 60);
+	char *hidden = b64_wrapped(OC_HIDDEN, 60), *m, *want;
+
+	list.one_click_url = "https://lists.example/unsubscribe/";
+	m = post_with(types[_i], saved);
+	ck_assert_int_eq(run(m, &o), OK);
+	want = tu_crlf(hidden);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), want));
+	ck_assert_ptr_null(strstr(buf_cstr(&o.rendered), OC_TOKEN));
+	transform_out_free(&o);
+	free(want);
+	free(m);
+	free(saved);
+	free(hidden);
+}
+END_TEST
+
+/* a base64 part without a link, or with another list's, goes byte for byte */
+START_TEST(base64_without_link_unchanged)
+{
+	static const char *const data[] = { "no link at all here!!\n",
+	    "https://lists.example/unsubscribe/other/" OC_TOKEN "!!\n\n" };
+	struct transform_out o;
+	char *part = b64_wrapped(data[_i], 7), *m, *want;
+
+	list.one_click_url = "https://lists.example/unsubscribe/";
+	m = post_with("application/octet-stream", part);
+	ck_assert_int_eq(run(m, &o), OK);
+	want = tu_crlf(part);
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&o.rendered), want));
+	transform_out_free(&o);
+	free(want);
+	free(m);
+	free(part);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -561,6 +668,8 @@ main(void)
 	tcase_add_test(tc, deep_html_linear);
 	tcase_add_test(tc, clearsigned_linear);
 	tcase_add_test(tc, cid_rename_terminates);
+	tcase_add_loop_test(tc, base64_own_links_hidden, 0, 2);
+	tcase_add_loop_test(tc, base64_without_link_unchanged, 0, 2);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
