@@ -644,6 +644,55 @@ START_TEST(base64_without_link_unchanged)
 }
 END_TEST
 
+/* b64_links_seconds - CPU seconds of a post with n bytes of links in base64 */
+static double
+b64_links_seconds(size_t n)
+{
+	struct transform_out o;
+	struct buf d, e;
+	struct transform_in in = { cfg, &list, "0123456789ABCDEF", NULL, 0,
+	    1700000000, 0, 1, 0, 0 };
+	double t0;
+
+	buf_init(&d, 0);
+	buf_init(&e, 0);
+	while (d.len < n)
+		buf_puts(&d, "https://lists.example/unsubscribe/demo/" OC_TOKEN
+		    " demo-unsubscribe+" OC_TOKEN "@x https://lists.ex\r\n");
+	buf_puts(&e, "From: a@example.org\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n");
+	ck_assert_int_eq(buf_base64(&e, d.data, d.len), 0);
+	in.msg = (const char *)e.data;
+	in.len = e.len;
+	t0 = cpu_seconds();
+	ck_assert_int_eq(transform_post(&in, &o), OK);
+	t0 = cpu_seconds() - t0;
+	ck_assert_ptr_null(memmem(o.rendered.data, o.rendered.len,
+	    e.data + e.len - 200, 200));	/* the last links hidden too */
+	transform_out_free(&o);
+	buf_free(&d);
+	buf_free(&e);
+	return t0;
+}
+
+/*
+ * every group of a 4 MB base64 part written again (a link in every
+ * line): linear, 4 MB against 1 MB within a generous factor
+ */
+START_TEST(base64_links_linear)
+{
+	double t1, t4;
+
+	list.one_click_url = "https://lists.example/unsubscribe/";
+	t1 = b64_links_seconds(1u << 20);
+	t4 = b64_links_seconds(4u << 20);
+	fprintf(stderr, "base64 links: 1 MB %.3f s, 4 MB %.3f s\n", t1, t4);
+	ck_assert_msg(t4 < 5.0 && t4 < 12 * t1 + 0.2,
+	    "1 MB %.2f s, 4 MB %.2f s", t1, t4);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -670,6 +719,7 @@ main(void)
 	tcase_add_test(tc, cid_rename_terminates);
 	tcase_add_loop_test(tc, base64_own_links_hidden, 0, 2);
 	tcase_add_loop_test(tc, base64_without_link_unchanged, 0, 2);
+	tcase_add_test(tc, base64_links_linear);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
