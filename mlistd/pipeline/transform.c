@@ -795,32 +795,233 @@ hide_after(struct buf *b, size_t off, const char *pre)
 }
 
 /*
- * own_links - a member's own one-click link inside the body (a copy
- * forwarded as an attachment keeps its List-Unsubscribe; a link pasted)
- * would let every member, and every reader of the archive, remove that
- * member with one POST (round 9, finding 3): hidden in the copy, both
- * the https form and the mailto form (delivery/deliver.c writes them),
- * as they stand or wrapped by quoted-printable; not inside a base64
- * part. The copy's own header gets its link per member at delivery.
+ * hide_links - hide_after for both forms of the one-click link (the
+ * https form and the mailto form, as delivery/deliver.c writes them;
+ * hide_token takes its hex digits in either case, as the endpoint does)
  */
 static void
-own_links(const struct transform_in *in, struct buf *b)
+hide_links(const struct transform_in *in, struct buf *b, size_t off)
 {
-	const char *head;
 	char pre[600];
-	size_t off;
 
-	if (!in->list->one_click_url || !*in->list->one_click_url ||
-	    b->len == 0 ||
-	    (head = memmem(b->data, b->len, "\r\n\r\n", 4)) == NULL)
-		return;
-	off = (size_t)(head - (const char *)b->data);
 	if (snprintf(pre, sizeof(pre), "%s%s/", in->list->one_click_url,
 	    in->list->name) < (int)sizeof(pre))
 		hide_after(b, off, pre);
 	if (snprintf(pre, sizeof(pre), "%s-unsubscribe+",
 	    in->list->name) < (int)sizeof(pre))
 		hide_after(b, off, pre);
+}
+
+/* links_on - does the list give members one-click links at all? */
+static int
+links_on(const struct transform_in *in)
+{
+	return in->list->one_click_url && *in->list->one_click_url;
+}
+
+/*
+ * own_links - a member's own one-click link inside the body (a copy
+ * forwarded as an attachment keeps its List-Unsubscribe; a link pasted)
+ * would let every member, and every reader of the archive, remove that
+ * member with one POST (round 9, finding 3): hidden in the copy, both
+ * the https form and the mailto form, as they stand or wrapped by
+ * quoted-printable (inside base64 parts: b64_links, before the copy is
+ * built). The copy's own header gets its link per member at delivery.
+ */
+static void
+own_links(const struct transform_in *in, struct buf *b)
+{
+	const char *head;
+
+	if (!links_on(in) || b->len == 0 ||
+	    (head = memmem(b->data, b->len, "\r\n\r\n", 4)) == NULL)
+		return;
+	hide_links(in, b, (size_t)(head - (const char *)b->data));
+}
+
+static const char b64_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* b64_val - the 6 bits of a base64 character, -1 for any other byte */
+static int
+b64_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/*
+ * b64_decode - the alphabet characters of t, decoded into out (line
+ * breaks, blanks and padding skipped, as clients do); -1 if they do not
+ * make whole bytes. O(n)
+ */
+static int
+b64_decode(const char *t, size_t n, struct buf *out)
+{
+	unsigned int acc = 0;
+	size_t k = 0;
+	int v;
+
+	buf_reset(out);
+	if (buf_reserve(out, n / 4 * 3 + 3) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((v = b64_val((unsigned char)t[i])) < 0)
+			continue;
+		acc = acc << 6 | (unsigned int)v;
+		if (++k % 4 == 0)
+			for (int s = 16; s >= 0; s -= 8)
+				out->data[out->len++] = (acc >> s) & 0xff;
+	}
+	if (k % 4 == 1)
+		return -1;
+	if (k % 4 == 2)		/* 12 bits left: one byte */
+		out->data[out->len++] = (acc >> 4) & 0xff;
+	if (k % 4 == 3) {	/* 18 bits left: two bytes */
+		out->data[out->len++] = (acc >> 10) & 0xff;
+		out->data[out->len++] = (acc >> 2) & 0xff;
+	}
+	return 0;
+}
+
+/* b64_char - base64 character c (0-3) of the group at byte g of d */
+static char
+b64_char(const unsigned char *d, size_t len, size_t g, int c)
+{
+	unsigned int v = 0;
+
+	for (size_t i = 0; i < 3; i++)
+		v = v << 8 | (g + i < len ? d[g + i] : 0);
+	return b64_alpha[(v >> (18 - 6 * c)) & 63];
+}
+
+/*
+ * b64_write - the characters of t whose group of three bytes changed
+ * (was, now: the decoded bytes before and after) written again in
+ * place: every other byte of the part, its line breaks and padding,
+ * stays as it was. O(n)
+ */
+static void
+b64_write(char *t, size_t n, const struct buf *was, const struct buf *now)
+{
+	size_t k = 0, g;
+
+	for (size_t i = 0; i < n; i++) {
+		if (b64_val((unsigned char)t[i]) < 0)
+			continue;
+		g = k / 4 * 3;
+		if (g < now->len && memcmp(was->data + g, now->data + g,
+		    now->len - g < 3 ? now->len - g : 3) != 0)
+			t[i] = b64_char(now->data, now->len, g, (int)(k % 4));
+		k++;
+	}
+}
+
+/* b64_ctx - one walk of b64_links */
+struct b64_ctx {
+	const struct transform_in	*in;
+	const char			*tree;	/* what the tree points into */
+	struct buf			*copy;	/* in->msg, edited; empty: none */
+	size_t				 from;	/* where the next part is sought */
+	struct buf			 was, now;
+};
+
+/*
+ * b64_at - where the part's text t (in the tree's bytes) stands in the
+ * post: the same offset, or (the tree read a body mimefix changed, which
+ * copies a part's lines as they are, in order) the next place it occurs
+ */
+static char *
+b64_at(struct b64_ctx *c, const char *t, size_t n)
+{
+	const char *m = (const char *)c->copy->data, *p;
+
+	if (c->tree == c->in->msg)
+		return (char *)m + (t - c->tree);
+	if (c->from > c->in->len ||
+	    (p = memmem(m + c->from, c->in->len - c->from, t, n)) == NULL)
+		return NULL;
+	c->from = (size_t)(p - m) + n;
+	return (char *)p;
+}
+
+/*
+ * b64_part - a base64 part's text decoded, the links hidden in it, and
+ * written again only if one was: a part without one stays byte for byte
+ */
+static void
+b64_part(struct b64_ctx *c, const struct mailmime_data *d)
+{
+	char *t;
+
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT ||
+	    b64_decode(d->dt_data.dt_text.dt_data,
+	    d->dt_data.dt_text.dt_length, &c->was) < 0)
+		return;
+	buf_reset(&c->now);
+	if (buf_append(&c->now, c->was.data, c->was.len) < 0)
+		return;
+	hide_links(c->in, &c->now, 0);
+	if (c->now.len == 0 || memcmp(c->was.data, c->now.data,
+	    c->now.len) == 0)
+		return;
+	if (c->copy->len == 0 &&
+	    buf_append(c->copy, c->in->msg, c->in->len) < 0)
+		return;
+	if ((t = b64_at(c, d->dt_data.dt_text.dt_data,
+	    d->dt_data.dt_text.dt_length)) != NULL)
+		b64_write(t, d->dt_data.dt_text.dt_length, &c->was, &c->now);
+}
+
+/*
+ * b64_walk - every base64 leaf of the (checked) tree: a part's text is
+ * decoded once, and the parts do not overlap (a message/rfc822 part in
+ * base64 is one leaf, not followed into what libetpan made of it)
+ */
+static void
+b64_walk(struct b64_ctx *c, const struct mailmime *m)
+{
+	clistiter *it;
+
+	if (m->mm_type != MAILMIME_MULTIPLE &&
+	    encoding(m) == MAILMIME_MECHANISM_BASE64) {
+		b64_part(c, m->mm_body);
+		return;
+	}
+	if (m->mm_type == MAILMIME_MULTIPLE &&
+	    m->mm_data.mm_multipart.mm_mp_list)
+		for (it = clist_begin(m->mm_data.mm_multipart.mm_mp_list); it;
+		    it = clist_next(it))
+			b64_walk(c, clist_content(it));
+	if (m->mm_type == MAILMIME_MESSAGE && m->mm_data.mm_message.mm_msg_mime)
+		b64_walk(c, m->mm_data.mm_message.mm_msg_mime);
+}
+
+/*
+ * b64_links - own_links inside base64 parts (a saved copy attached as a
+ * file: round 9b, finding 1): the post with the links of those parts
+ * hidden into copy (left empty if there was none). Linear in the size
+ * of the message: each part decoded once, searched as own_links does,
+ * written again in place (same length) only where a link was hidden.
+ */
+static void
+b64_links(const struct transform_in *in, const char *tree,
+    const struct mailmime *mime, struct buf *copy)
+{
+	struct b64_ctx c = { in, tree, copy, 0, { 0 }, { 0 } };
+
+	if (!links_on(in))
+		return;
+	buf_init(&c.was, 0);
+	buf_init(&c.now, 0);
+	b64_walk(&c, mime);
+	buf_free(&c.was);
+	buf_free(&c.now);
 }
 
 /*
@@ -1005,8 +1206,8 @@ enum result
 transform_post(const struct transform_in *in, struct transform_out *out)
 {
 	struct mailmime *mime = NULL, *body = NULL;
-	struct transform_in pin;
-	struct buf fixed;
+	struct transform_in pin, bin;
+	struct buf fixed, blanked;
 	struct hdr h;
 	size_t idx = 0;
 	char ct[128] = "", *from, *ctv;
@@ -1015,6 +1216,7 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&fixed, 0);
+	buf_init(&blanked, 0);
 	buf_init(&out->rendered, (size_t)in->len * 2 + 65536);
 	for (int i = 0; i < TP_N; i++)
 		buf_init(&out->part[i], (size_t)in->len * 4 + 65536);
@@ -1058,8 +1260,16 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 		goto done;
 	}
 	flags(in, &h, ct, out);
-	if (in->want_real || !in->want_anon)
-		build(in, &h, body, in->intact ? FOOT_NONE : footer_plan(in, body, ct), out);
+	if (in->want_real || !in->want_anon) {
+		/* an intact post's body is the author's signed one: as it is */
+		if (!in->intact)
+			b64_links(in, pin.msg, mime, &blanked);
+		bin = *in;
+		if (blanked.len == in->len)
+			bin.msg = (const char *)blanked.data;
+		build(&bin, &h, body, in->intact ? FOOT_NONE :
+		    footer_plan(in, body, ct), out);
+	}
 	/* an intact post's body is the author's signed one: as it is */
 	if ((in->want_real || !in->want_anon) && !in->intact)
 		own_links(in, &out->rendered);
@@ -1070,6 +1280,7 @@ done:
 	if (mime)
 		mailmime_free(mime);
 	buf_free(&fixed);
+	buf_free(&blanked);
 	hdr_free(&h);
 	return r;
 }
