@@ -141,10 +141,6 @@ def deadtld():
     srv.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="F2: the look-up shares are keyed by the registrable "
-                   "domain of the name asked, which the sender chooses: a flood naming a domain "
-                   "per look-up holds its whole list share, and a member's post to that list "
-                   "waits 11-14 s (one domain: 2.4 s)")
 def test_many_domains_cannot_starve_their_lists_own_members(make_instance, sink, deadtld):
     """The shares (lookshare.c) count a look-up against its list and against the registrable
     domain of the name asked, which the sender chooses: a flood whose every look-up names
