@@ -18,8 +18,9 @@ Found on 986ef73 (severity H/M/L):
     never answers) are never held by a domain's share: they fill their list's whole share, and
     a member's post to that list went out 11.5-14.4 s late (dns.timeout 3), against 2.4 s when
     the same flood uses one domain (test_attacks8b). Another list is not affected (its own
-    share). Open (strict xfail): a share the sender cannot multiply (the client's address, or
-    the envelope sender being a member) is a design decision.
+    share). Fixed (lookshare.c, authn.c): within a list's share strangers hold at most half;
+    look-ups about the domain of a From naming a member draw from the members' part, 8 per
+    claimed address.
   F3 (L) mail to LIST-owner@ went to the moderators as it came with a Sender, Resent-From and
     Resent-Sender of the writer's: a stranger's `Sender: "demo moderators" <demo-owner@...>`
     (or a moderator's address) made the moderators' clients show it sent "by the moderators on
