@@ -182,6 +182,31 @@ from_own(const struct auth_cfg *cfg, const char *msg, size_t len, const struct h
 	return OK;
 }
 
+/*
+ * auth_from_mailbox - the one From mailbox, as auth_from_domain reads it,
+ * into out: 0, or -1 (none that it would accept; out "")
+ */
+int
+auth_from_mailbox(const char *msg, size_t len, char *out, size_t ol)
+{
+	struct auth_result r;
+	struct hdr h;
+	int rc = -1;
+
+	*out = 0;
+	memset(&r, 0, sizeof(r));
+	if (hdr_parse(msg, len, &h) < 0)
+		return -1;
+	if (!h.truncated &&
+	    from_domain(&h, &r, r.reason, sizeof(r.reason)) == 0 &&
+	    snprintf(out, ol, "%s", r.from_addr) < (int)ol)
+		rc = 0;
+	hdr_free(&h);
+	if (rc < 0)
+		*out = 0;
+	return rc;
+}
+
 /* auth_from_domain - OK (level set), TEMPFAIL (DNS: retry) or PERMFAIL (no From domain) */
 int
 auth_from_domain(const struct auth_cfg *cfg, const char *msg, size_t len, struct auth_result *r)

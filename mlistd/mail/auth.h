@@ -39,6 +39,8 @@ struct auth_result {
 };
 
 int	auth_from_domain(const struct auth_cfg *, const char *msg, size_t len, struct auth_result *);
+int	auth_from_mailbox(const char *msg, size_t len, char *out,
+	    size_t ol);
 const char *auth_level_name(enum auth_level);
 const char *auth_source_name(enum auth_source);
 

@@ -37,6 +37,16 @@
  * domain's look-ups that never answer cannot take the slots another list
  * needs, nor those of its own list's other senders.
  *
+ * Within a list's share, a look-up about the domain of a From that names
+ * a member of the list draws from the members' part (lookshare.c), the
+ * rest from the strangers' part, which strangers naming a domain each
+ * cannot overdraw (round 9b, finding 2). Only names under the claimed
+ * address's registrable domain count as the member's: a name the sender
+ * chose (a non-aligned d=) goes to the strangers' part, so that one who
+ * fills it and watches her own name server learns nothing of who is a
+ * member from when her names are asked. The member test is one store
+ * read per pass; its result is used for the shares and nowhere else.
+ *
  * A held post tells the moderators how sure the list is of its sender
  * (authn_held_note): a forged From must not reach them looking like the
  * member's own post.
@@ -82,6 +92,7 @@ struct lookup {
 	char		*name;
 	char		 list[LIST_NAME_MAX + 1];	/* its share: "" none */
 	char		 dom[256];			/* and this one */
+	char		 claim[ADDR_MAX];	/* its member: "" strangers' */
 	struct dns_query *q;	/* NULL: queued, its shares were full */
 	int		 seen;		/* its end was reported */
 	long long	 born;		/* mono_ms(): queued, then started */
@@ -99,6 +110,8 @@ struct ask {
 	struct authn_state *s;
 	const char	*qid;
 	const char	*list;		/* the message's first list */
+	char		 claim[ADDR_MAX];	/* a member of it, From: "" */
+	char		 claim_dom[256];	/* its registrable domain */
 	int		 waiting;
 	int		 queued;	/* of them, waiting for a slot */
 };
@@ -320,18 +333,22 @@ static void
 usage(const struct authn_state *s, const struct lookup *l,
     struct lookshare_use *u)
 {
-	int same_list, same_dom;
+	int same_list, same_dom, stranger;
 
-	*u = (struct lookshare_use){ 0, 0, 0, 0 };
+	*u = (struct lookshare_use){ 0, 0, 0, 0, *l->claim != 0, 0, 0 };
 	for (const struct lookup *o = s->lk; o; o = o->next) {
 		if (!o->q || o->seen)
 			continue;
 		same_list = strcmp(o->list, l->list) == 0;
 		same_dom = strcmp(o->dom, l->dom) == 0;
+		stranger = same_list && !*o->claim;
 		u->used++;
 		u->list += same_list;
 		u->domain += same_dom;
-		u->both += same_list && same_dom;
+		u->strangers += stranger;
+		u->both += stranger && same_dom;
+		u->claim += same_list && *o->claim &&
+		    strcasecmp(o->claim, l->claim) == 0;
 	}
 }
 
@@ -383,6 +400,9 @@ lookup_add(struct ask *a, const char *name, char *why, size_t wl)
 	snprintf(l->qid, sizeof(l->qid), "%s", a->qid);
 	snprintf(l->list, sizeof(l->list), "%s", a->list);
 	share_domain(name, l->dom, sizeof(l->dom));
+	/* the member's part: only names under her own address's domain */
+	if (*a->claim && strcmp(l->dom, a->claim_dom) == 0)
+		snprintf(l->claim, sizeof(l->claim), "%s", a->claim);
 	l->born = mono_ms();
 	l->next = s->lk;
 	s->lk = l;
@@ -564,6 +584,29 @@ first_list(const struct pipeline *p, const struct envelope *e)
 }
 
 /*
+ * claim_member - into a, the From mailbox if it names a member of a's
+ * list (its look-ups' part of the list's share), else "". A store error
+ * is a stranger: this decides only which look-up slots it may use.
+ */
+static void
+claim_member(struct pipeline *p, const struct buf *msg, struct ask *a)
+{
+	struct member m;
+	const char *at;
+
+	*a->claim = *a->claim_dom = 0;
+	if (!*a->list || auth_from_mailbox((const char *)msg->data,
+	    msg->len, a->claim, sizeof(a->claim)) < 0)
+		return;
+	if (store_member_find(p->st, a->list, a->claim, &m) != STORE_OK ||
+	    (at = strrchr(a->claim, '@')) == NULL) {
+		*a->claim = 0;
+	} else
+		share_domain(at + 1, a->claim_dom, sizeof(a->claim_dom));
+	member_free(&m);
+}
+
+/*
  * authn_check - how sure we are of the From domain. OK (the level in a),
  * TEMPFAIL when DNS cannot answer now (cause in why): the message waits.
  */
@@ -596,7 +639,8 @@ authn_check(struct pipeline *p, const struct envelope *e, const struct buf *msg,
 	ac.txt = kept_txt;
 	ac.txt_arg = &ask;
 	ac.now = p->now;
-	ask = (struct ask){ s, p->qid, first_list(p, e), 0, 0 };
+	ask = (struct ask){ s, p->qid, first_list(p, e), "", "", 0, 0 };
+	claim_member(p, msg, &ask);
 	rc = auth_from_domain(&ac, (const char *)msg->data, msg->len, &r);
 	if (ask.waiting) {
 		/* a name not answered yet: the loop goes on, this one waits */

@@ -21,6 +21,22 @@
  * its own list's later mail. No claimant is ever refused for good: with
  * nothing else out, a list gets half the pool.
  *
+ * But both the list and the domain are the sender's choice: a flood
+ * naming a registrable domain per look-up is held by its list's share
+ * alone, and took all of it from the list's members (round 9b, finding
+ * 2). So a list's share is split by what the From claims (authn.c):
+ *
+ *   members     a look-up about the domain of a From that names one of
+ *               the list's members: up to the whole list share, at most
+ *               LOOKSHARE_PER_MEMBER for one claimed address, no domain
+ *               share (the cap per address bounds it);
+ *   strangers   every other look-up of the list: at most half of the
+ *               list share, and within it the domains' shares as above.
+ *
+ * So strangers, however many domains they name, leave the members at
+ * least half of their list's share, and a flood forging N members'
+ * addresses holds at most 8N slots.
+ *
  * Pure arithmetic on counts, so that the unit test can try every case.
  */
 #include "pipeline/lookshare.h"
@@ -43,14 +59,25 @@ lookshare_list_cap(const struct lookshare_use *u, int max)
 	return rest > 0 ? (rest + 1) / 2 : 0;
 }
 
+/* strangers_cap - how many its list's strangers may hold now */
+static int
+strangers_cap(const struct lookshare_use *u, int max)
+{
+	return (lookshare_list_cap(u, max) + 1) / 2;
+}
+
 /* lookshare_room - 1 if one more look-up for u's list and domain may start */
 int
 lookshare_room(const struct lookshare_use *u, int max)
 {
-	if (u->used >= max)
+	int cap = lookshare_list_cap(u, max);
+
+	if (u->used >= max || u->list >= cap)
 		return 0;
-	if (!half_of_rest(u->list, u->used, max) ||
+	if (u->member)
+		return u->claim < LOOKSHARE_PER_MEMBER;
+	if (u->strangers >= strangers_cap(u, max) ||
 	    !half_of_rest(u->domain, u->used, max))
 		return 0;
-	return half_of_rest(u->both, u->list, lookshare_list_cap(u, max));
+	return half_of_rest(u->both, u->strangers, strangers_cap(u, max));
 }
