@@ -1,4 +1,4 @@
-"""test_attacks9b - this session's merges (bcc0d04..main) as a hostile member would attack them
+r"""test_attacks9b - this session's merges (bcc0d04..main) as a hostile member would attack them
 (round 9b): bounce envelope ids, the DNS look-up shares, [from-author]/[anonymous-name], round
 9's fixes, the References chain folding.
 
