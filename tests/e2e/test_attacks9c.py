@@ -9,8 +9,8 @@ Found on c2f8db6 (severity H/M/L):
     past 70 characters, no From, too many parts...) was dropped unseen on a list that is not
     real-name (roles_copy: "reason=unparseable ... result=permfail"): no moderator saw it,
     nothing was held, the writer was told nothing. Fixed for an authenticated stranger (it
-    goes as it came, as it would parsed: relay.c roles_unparsed); open (strict xfail) for an
-    authenticated member (her address cannot go; telling her needs a notice).
+    goes as it came, as it would parsed: relay.c roles_unparsed) and for an authenticated
+    member (her address cannot go: she is told, notice roles-unreadable, unread9).
   F2 (H) a list copy redirected to LIST-owner@ as it came keeps the list's own DKIM signature
     good: its From (a pseudonym at the list's host) counted as authenticated, roles_mode took
     it for "a stranger as herself", and the hidden moderators got it as it came with the
