@@ -106,6 +106,9 @@
 	    "a post in clear to an encryption = \"required\" list") \
 	X(NOTICE_UNPROCESSABLE, "unprocessable", "reason", \
 	    "a post the parser could not read (kept for the administrators)") \
+	X(NOTICE_ROLES_UNREADABLE, "roles-unreadable", "reason", \
+	    "a member's verified mail to LIST-owner@ the parser could not " \
+	    "read: the moderators did not get it") \
 	X(NOTICE_PARTS_REMOVED, "parts-removed", "parts", \
 	    "to the author, of the parts taken out of a post because they would identify them") \
 	X(NOTICE_SIGNATURE_REPLACED, "signature-replaced", "pseudonym", \

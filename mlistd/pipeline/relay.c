@@ -25,6 +25,7 @@
 #include "pipeline/pgpin_key.h"
 #include "pipeline/pgpin_thread.h"
 #include "pipeline/pgpopen.h"
+#include "pipeline/pgpwhy.h"
 #include "pipeline/policy.h"
 #include "pipeline/relay.h"
 #include "pipeline/reply.h"
@@ -733,11 +734,36 @@ roles_compose(struct pipeline *p, const struct list_cfg *l,
 }
 
 /*
+ * roles_unread_note - a member whose From the list verified is told that
+ * the moderators did not get her mail, and why, so that she does not
+ * believe they have it (round 9c, F1); nobody else is told (no
+ * backscatter, and nothing depends on whom an unverified From names)
+ */
+static enum result
+roles_unread_note(struct pipeline *p, const struct list_cfg *l,
+    const struct authn *au, const char *reason)
+{
+	const char *vars[] = { "reason", NULL, NULL };
+	char words[300];
+	const char *to;
+
+	if (au->level < AUTHN_DKIM ||
+	    !(to = authn_notice_to(au, au->from)))
+		return OK;
+	pgpwhy_words(l->notices, p->cfg->notices,
+	    &(struct notice_ctx){ l->name, p->cfg->hostname }, reason,
+	    REASON_UNREADABLE, words, sizeof(words));
+	vars[1] = words;
+	return notify_post_tmpl(p, l, to, NOTICE_ROLES_UNREADABLE, vars) < 0 ?
+	    TEMPFAIL : OK;
+}
+
+/*
  * roles_unparsed - mail to the moderators the transform refused, on a list
  * that is not real-name: a stranger the list authenticated goes as it came
  * (as she would parsed: herself, never a list copy's From); anyone else's
  * is dropped and logged, never passed on with an address that may be a
- * member's. *as "" or NULL.
+ * member's; a verified member is told (roles_unread_note). *as "" or NULL.
  */
 static enum result
 roles_unparsed(struct pipeline *p, const struct list_cfg *l,
@@ -756,8 +782,11 @@ roles_unparsed(struct pipeline *p, const struct list_cfg *l,
 	if (herself && rc == STORE_NOTFOUND)
 		return OK;	/* *as "": as it came */
 	*as = NULL;
+	if (herself && roles_unread_note(p, l, au, reason) != OK)
+		return TEMPFAIL;
 	log_info("%s qmgr: list=%s to the moderators: reason=unparseable "
-	    "(%s) result=permfail", p->qid, l->name, reason);
+	    "(%s) result=permfail%s", p->qid, l->name, reason,
+	    herself ? " noted" : "");
 	return OK;
 }
 
