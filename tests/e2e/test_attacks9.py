@@ -224,7 +224,8 @@ def neutral_form(raw):
     and X-Mlist-Sender with every handle and anonymous number taken out"""
     keep = [f for f in fields(raw) if f.lower().startswith(("from:", "x-mlist-sender:"))]
     return (sorted(field_names(raw)),
-            [re.sub(r"\+[0-9a-z]+@", "+H@", re.sub(r"[0-9A-F]{4,}", "H", f))
+            # the handle first: a run of 4 digits in it would be taken for the number
+            [re.sub(r"[0-9A-F]{4,}", "H", re.sub(r"\+[0-9a-z]+@", "+H@", f))
              for f in keep])
 
 
