@@ -858,7 +858,10 @@ b64_val(unsigned char c)
 /*
  * b64_decode - the alphabet characters of t, decoded into out (line
  * breaks, blanks and padding skipped, as clients do); -1 if they do not
- * make whole bytes. O(n)
+ * make whole bytes. O(n). Not sodium_base642bin: it refuses what clients
+ * read (a stray byte, non-zero bits after the last byte), and a part a
+ * client opens must be the part searched; b64_write counts the same
+ * characters as this.
  */
 static int
 b64_decode(const char *t, size_t n, struct buf *out)
