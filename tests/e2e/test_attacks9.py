@@ -48,6 +48,17 @@ from test_attacks8 import ALICE, BOB, LIST, MODS, OWNER, STRANGER, fields, moder
 HOST = "lists.example"
 
 
+def answer_reaches(inst, sink, copy, mark, writer, not_to):
+    """a moderator answers the relayed copy through its Reply-To handle: the answer (holding
+    mark) reaches writer through the list, and never not_to (the reported post's author)"""
+    handle = re.search(rb"(?mi)^Reply-To:\s*<(demo-owner\+[0-9a-z]+@lists\.example)>", copy)
+    assert handle, fields(copy)
+    send(inst, f"From: <{MODS[0]}>\r\nSubject: Re: that\r\n\r\nNoted, {mark}.\r\n", MODS[0],
+         rcpt=handle.group(1).decode())
+    assert wait_until(lambda: to(sink, writer, mark.encode())), inst.logtext()[-2000:]
+    assert not to(sink, not_to, mark.encode())
+
+
 def field_names(raw):
     """the names of raw's header fields, lower case"""
     return [f.split(":", 1)[0].strip().lower() for f in fields(raw)]
@@ -202,12 +213,7 @@ def test_a_pseudonymous_members_mail_to_the_moderators_never_carries_her_address
     assert got, inst.logtext()[-2000:]
     assert BOB.encode() not in got[0] and b"192.0.2.7" not in got[0], got[0][:2000]
     # the moderators' answer reaches whoever wrote (for a redirect: bob, not the post's author)
-    handle = re.search(rb"(?mi)^Reply-To:\s*<(demo-owner\+[0-9a-z]+@lists\.example)>", got[0])
-    assert handle, fields(got[0])
-    send(inst, f"From: <{MODS[0]}>\r\nSubject: Re: that\r\n\r\nNoted, ANS5.\r\n", MODS[0],
-         rcpt=handle.group(1).decode())
-    assert wait_until(lambda: to(sink, BOB, b"ANS5")), inst.logtext()[-2000:]
-    assert not to(sink, ALICE, b"ANS5")
+    answer_reaches(inst, sink, got[0], "ANS5", BOB, ALICE)
 
 
 TRACE = ("Received: from bobs-laptop.home ([192.0.2.7])\r\n"

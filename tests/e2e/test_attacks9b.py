@@ -69,6 +69,17 @@ TOKEN = re.compile(rb"(?i)(?:unsubscribe/demo/|demo-unsubscribe\+)([0-9a-f]{32})
 B64RUN = re.compile(rb"(?m)(?:^[A-Za-z0-9+/]+=*\r?\n){2,}")
 
 
+def honest_post_in_time(inst, sink, deadtld):
+    """after a flood: a member's post, in the next arrival second, goes out within 6 s"""
+    time.sleep(1.1)     # the next arrival second, after the flood
+    t_post, _ = post(inst, "carol@example.org", LIST, "honest post")
+    ok = wait_until(lambda: delivered(sink, b"body of honest post"), 40)
+    print("dropped %d; honest post delivered: %s after %.1f s" %
+          (deadtld.dropped, bool(ok), time.time() - t_post))
+    assert ok, "honest post not delivered in 40 s"
+    assert delivered(sink, b"body of honest post")[0] - t_post < 6
+
+
 def tokens_in(raw):
     """the one-click tokens a reader finds in raw: in its bytes and in every part decoded"""
     found = {t.lower() for t in TOKEN.findall(raw)}
@@ -174,13 +185,7 @@ def test_many_domains_cannot_starve_their_lists_own_members(make_instance, sink,
         s.ehlo()
         for i in range(n):
             s.sendmail(f"x@m{i}.{DEADTLD}", [LIST], spread(i))
-    time.sleep(1.1)     # the next arrival second, after the flood
-    t_post, _ = post(inst, "carol@example.org", LIST, "honest post")
-    ok = wait_until(lambda: delivered(sink, b"body of honest post"), 40)
-    print("dropped %d; honest post delivered: %s after %.1f s" %
-          (deadtld.dropped, bool(ok), time.time() - t_post))
-    assert ok, "honest post not delivered in 40 s"
-    assert delivered(sink, b"body of honest post")[0] - t_post < 6
+    honest_post_in_time(inst, sink, deadtld)
 
 
 FORGED = 16     # members' addresses the flood claims, each at a domain that never answers
@@ -215,13 +220,7 @@ def test_forged_members_cannot_starve_the_other_members(make_instance, sink, dea
         s.ehlo()
         for i in range(120):
             s.sendmail(f"x{i % FORGED}@m{i % FORGED}.{DEADTLD}", [LIST], forged(i))
-    time.sleep(1.1)     # the next arrival second, after the flood
-    t_post, _ = post(inst, "carol@example.org", LIST, "honest post")
-    ok = wait_until(lambda: delivered(sink, b"body of honest post"), 40)
-    print("dropped %d; honest post delivered: %s after %.1f s" %
-          (deadtld.dropped, bool(ok), time.time() - t_post))
-    assert ok, "honest post not delivered in 40 s"
-    assert delivered(sink, b"body of honest post")[0] - t_post < 6
+    honest_post_in_time(inst, sink, deadtld)
 
 
 # ---- F3: mail to the moderators keeps a claimed Sender ---------------------------------------
