@@ -11,6 +11,8 @@ import json
 import os
 import re
 import smtplib
+import socket
+import threading
 import time
 
 import pytest
@@ -212,6 +214,44 @@ def test_message_id_only_dsn_asks_nothing_of_a_member_whose_delivery_is_off(make
 
 # ---- a real bounce: Postfix is the relay and bounces one member's copy ------------------------
 
+class Tap:
+    """a TCP relay to 127.0.0.1:port that keeps what its clients sent (data)"""
+
+    def __init__(self, port):
+        self.to, self.data, self.lock = port, bytearray(), threading.Lock()
+        self.srv = socket.create_server(("127.0.0.1", 0))
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.to))
+            threading.Thread(target=self.pump, args=(c, u, True), daemon=True).start()
+            threading.Thread(target=self.pump, args=(u, c, False), daemon=True).start()
+
+    def pump(self, a, b, keep):
+        try:
+            while (d := a.recv(65536)):
+                if keep:
+                    with self.lock:
+                        self.data += d
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self):
+        self.srv.close()
+
+
 def test_postfix_bounce_carries_the_envelope_id_and_counts(make_instance, sink):
     from test_postfix import Postfix, have_postfix
     if os.geteuid() != 0:
@@ -220,7 +260,9 @@ def test_postfix_bounce_carries_the_envelope_id_and_counts(make_instance, sink):
         pytest.skip("Postfix is not installed and apt-get could not install it")
     dave = "dave@gone.example"
     inst = make_instance(start=False, lmtp=True, members=(ALICE, BOB, CAROL, dave))
-    pf = Postfix(inst.lmtp_port)
+    # Postfix hands mlistd its mail through a recorder: what it sent, to read
+    tap = Tap(inst.lmtp_port)
+    pf = Postfix(tap.port)
     # Postfix takes gone.example's mail; its next hop refuses dave, so Postfix bounces the copy:
     # a DSN to the list's envelope sender, which Postfix hands to mlistd over LMTP
     sink.handler.reject_rcpt[dave] = "550 5.1.1 no such mailbox"
@@ -243,11 +285,16 @@ def test_postfix_bounce_carries_the_envelope_id_and_counts(make_instance, sink):
         # it was Postfix's DSN (the relay took every recipient), handed to mlistd over LMTP
         assert "failed=1" not in inst.logtext() and "delivered=4" in inst.logtext()
         assert wait_until(lambda: re.search(r"to=<demo-bounces@lists\.example>, relay=127\.0\.0\.1"
-                                            rf"\[127\.0\.0\.1\]:{inst.lmtp_port}.*status=sent", pf.log())), \
+                                            rf"\[127\.0\.0\.1\]:{tap.port}.*status=sent", pf.log())), \
             pf.log()[-3000:]
         assert wait_until(lambda: scores(inst).get(dave) == 1), scores(inst)
+        # Postfix's DSN returned both: the envelope id and dave's own original recipient
+        got = bytes(tap.data)
+        assert re.search(rb"(?m)^Original-Envelope-Id: M2\.[A-Za-z0-9_-]{75}\r?$", got), got
+        assert re.search(rb"(?m)^Original-Recipient: rfc822;M3\.[A-Za-z0-9_-]{71}\r?$", got), got
         assert all(scores(inst).get(m, 0) == 0 for m in (ALICE, BOB, CAROL)), scores(inst)
         assert wait_until(lambda: all(any(b"MARK4" in open(f, "rb").read() for f in pf.maildir(u))
                                       for u in ("alice", "bob"))), pf.log()[-3000:]
     finally:
         pf.stop()
+        tap.stop()

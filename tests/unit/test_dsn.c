@@ -19,6 +19,8 @@ static const struct {
 	{ "minimal-unterminated.eml", { "a@example.org", NULL } },
 	/* Postfix 3.7 bouncing a copy sent with RET=HDRS ENVID=... */
 	{ "postfix-envid.eml", { "dave@gone.example", NULL } },
+	/* Postfix 3.7 bouncing a copy sent with ENVID= and RCPT ORCPT= */
+	{ "postfix-orcpt.eml", { "dave@gone.example", NULL } },
 };
 
 /* load - a file in a buffer of exactly its size (ASan sees over-reads) */
@@ -184,6 +186,23 @@ START_TEST(original_recipients)
 }
 END_TEST
 
+/* Postfix returns the original recipient after the Final-Recipient */
+START_TEST(orcpt_from_postfix)
+{
+	char found[2][ADDR_MAX + 1], orig[2][ENVID_ORCPT_MAX];
+	size_t n, slen = 0;
+	const char *st;
+	char *m = load(SEEDS "/postfix-orcpt.eml", &n);
+
+	ck_assert_ptr_nonnull(st = bounce_dsn_status("", m, n, &slen));
+	ck_assert_int_eq(bounce_dsn_failed(st, slen, found, orig, 2), 1);
+	ck_assert_str_eq(found[0], "dave@gone.example");
+	ck_assert_str_eq(orig[0], "M3.pUR_HlT85Gyx93uZnfbNQw_QnypJDHYrTsth8M"
+	    "07dOI-MALDwPUSzHG7o1fgxM63ZTElksA");
+	free(m);
+}
+END_TEST
+
 /* Postfix returns the envelope id among the per-message fields */
 START_TEST(envid_from_postfix)
 {
@@ -261,6 +280,7 @@ main(void)
 	tcase_add_test(tc, group_shapes);
 	tcase_add_test(tc, envid_from_postfix);
 	tcase_add_test(tc, original_recipients);
+	tcase_add_test(tc, orcpt_from_postfix);
 	tcase_add_test(tc, envid_shapes);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
