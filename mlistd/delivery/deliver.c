@@ -870,12 +870,13 @@ batch_live(struct run *r, struct batch *b, char **rcpts, int *idx)
 
 /*
  * batch_envid - the envelope id of the transaction to the jobs idx[0..n):
- * its rows' lowest and highest id; and each recipient's original
- * recipient, her own row (or[i]); "" if there is no key to make it with
+ * its rows' lowest and highest id; and (dsn: the relay offers DSN) each
+ * recipient's original recipient, her own row (or[i]); "" if there is no
+ * key to make it with
  */
 static void
 batch_envid(const struct run *r, const int *idx, int n, char *out, size_t len,
-    char (*or)[ENVID_ORCPT_MAX])
+    int dsn, char (*or)[ENVID_ORCPT_MAX])
 {
 	long long lo = r->jobs[idx[0]].d.id, hi = lo, id;
 
@@ -883,7 +884,8 @@ batch_envid(const struct run *r, const int *idx, int n, char *out, size_t len,
 		id = r->jobs[idx[i]].d.id;
 		lo = id < lo ? id : lo;
 		hi = id > hi ? id : hi;
-		if (r->keys == NULL || envid_orcpt_make(r->keys,
+		/* a seal per recipient: none where nothing would carry it */
+		if (!dsn || r->keys == NULL || envid_orcpt_make(r->keys,
 		    r->jobs[idx[i]].d.qid, id, or[i], ENVID_ORCPT_MAX) < 0)
 			or[i][0] = 0;
 	}
@@ -990,7 +992,8 @@ smtp_worker(void *arg)
 					snprintf(err, sizeof(err), "cannot sign the one-click copy");
 				bytes = &sealed;
 			}
-			batch_envid(r, idx, n, envid, sizeof(envid), orbuf);
+			batch_envid(r, idx, n, envid, sizeof(envid),
+			    open && c.dsn, orbuf);
 			for (i = 0; i < n; i++)
 				orcpts[i] = orbuf[i];
 			if (open && !*err && smtp_client_send(&c,
