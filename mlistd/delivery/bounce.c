@@ -7,17 +7,20 @@
  *   - a DSN (RFC 3464: from <>, multipart/report with a message/delivery-
  *     status part, Action: failed) whose Original-Envelope-Id is the
  *     envelope id of one of our relay transactions (envid.c, sent where
- *     the relay offers DSN) and whose failed recipient was a member of
- *     that very transaction;
+ *     the relay offers DSN) and whose failed recipient's Original-
+ *     Recipient is the one we gave her own delivery row in that very
+ *     transaction (RCPT ORCPT=, which only her mail system saw);
  *   - a DSN sent to the VERP token of a delivery to the member
  *     (LIST-bounces+TOKEN@: only the member's own mail system saw it);
  *   - the VERP token of the member's probe, in whatever form it comes back;
  *   - the relay refusing the member's address for good (qmgr's on_failed).
  * A DSN with nothing but a copy's Message-ID proves nothing: without VERP
  * every member's copy carries the same one, so any member could name
- * another. For a member who had that copy it asks her mailbox instead, by
+ * another; nor does the envelope id alone, which a member who runs her
+ * own mail system has for everyone in her transaction. For a member who
+ * had that copy (in that transaction) it asks her mailbox instead, by
  * a VERP probe (at most one a day), whose own bounce is what counts: a
- * mail system that drops the envelope id still gets a dead mailbox
+ * mail system that drops ENVID or ORCPT still gets a dead mailbox
  * disabled, a forger gets her victim one probe. Anything else - plain
  * mail naming the member, a DSN for a delivery never made, an unknown
  * token - is logged and does nothing. Each bounce raises the member's
@@ -228,19 +231,76 @@ failed_action(const char *a, const char *end)
 }
 
 /*
- * bounce_dsn_recipients - failed recipients in a delivery-status part (RFC
- * 3464): the per-recipient groups (separated by blank lines) read as
- * lines; a group counts when it has a Final-Recipient and Action: failed,
- * in either order (Exim writes Action first); a second Final-Recipient
- * also ends a group. Linear in len.
+ * orig_value - the value of "Original-Recipient: rfc822;VALUE" if it has
+ * the length of one of ours (envid.c), else ""; xtext decoding changes
+ * nothing in ours
+ */
+static void
+orig_value(const char *v, size_t n, char out[ENVID_ORCPT_MAX])
+{
+	const char *semi = memchr(v, ';', n), *end = v + n, *s;
+
+	out[0] = 0;
+	if (semi == NULL)
+		return;
+	for (s = v; s < semi && isspace((unsigned char)*s); s++)
+		;
+	if ((size_t)(semi - s) != 6 || strncasecmp(s, "rfc822", 6) != 0)
+		return;
+	for (s = semi + 1; s < end && isspace((unsigned char)*s); s++)
+		;
+	while (end > s && isspace((unsigned char)end[-1]))
+		end--;
+	if ((size_t)(end - s) != ENVID_ORCPT_LEN)
+		return;
+	memcpy(out, s, ENVID_ORCPT_LEN);
+	out[ENVID_ORCPT_LEN] = 0;
+}
+
+/* one recipient group being read */
+struct group {
+	char		 rcpt[ADDR_MAX + 1];
+	char		 orig[ENVID_ORCPT_MAX];
+	int		 failed;
+};
+
+/* group_end - a group ends: a failed one is kept (at n); the next one */
+static int
+group_end(struct group *g, char rcpts[][ADDR_MAX + 1],
+    char (*orig)[ENVID_ORCPT_MAX], int n)
+{
+	int kept = *g->rcpt && g->failed;
+
+	if (kept) {
+		snprintf(rcpts[n], ADDR_MAX + 1, "%s", g->rcpt);
+		if (orig)
+			snprintf(orig[n], ENVID_ORCPT_MAX, "%s", g->orig);
+	}
+	g->rcpt[0] = g->orig[0] = 0;
+	g->failed = 0;
+	return n + kept;
+}
+
+/*
+ * bounce_dsn_failed - failed recipients in a delivery-status part (RFC
+ * 3464), and (orig not NULL) each one's Original-Recipient if it may be
+ * one of ours ("" if not): the per-recipient groups (separated by blank
+ * lines) read as lines; a group counts when it has a Final-Recipient and
+ * Action: failed, in any order (Exim writes Action first); a second
+ * Final-Recipient also ends a group. An Original-Recipient goes with the
+ * Final-Recipient after it (RFC 3464 2.3 puts it first), or with the one
+ * before it (Postfix writes it second) if that one has none yet. Linear
+ * in len.
  */
 int
-bounce_dsn_recipients(const char *m, size_t len, char rcpts[][ADDR_MAX + 1], int max)
+bounce_dsn_failed(const char *m, size_t len, char rcpts[][ADDR_MAX + 1],
+    char (*orig)[ENVID_ORCPT_MAX], int max)
 {
 	size_t off = 0, end;
 	const char *nl, *l;
-	char cur[ADDR_MAX + 1] = "";
-	int n = 0, failed = 0, last;
+	char pending[ENVID_ORCPT_MAX] = "";
+	struct group g = { "", "", 0 };
+	int n = 0, last;
 
 	while (n < max) {
 		last = off >= len;
@@ -248,28 +308,36 @@ bounce_dsn_recipients(const char *m, size_t len, char rcpts[][ADDR_MAX + 1], int
 		end = last ? len : nl ? (size_t)(nl - m) + 1 : len;
 		l = m + off;
 		if (last || blank(l, end - off)) {
-			if (*cur && failed)
-				snprintf(rcpts[n++], ADDR_MAX + 1, "%s", cur);
-			cur[0] = 0;
-			failed = 0;
+			n = group_end(&g, rcpts, orig, n);
+			pending[0] = 0;
 			if (last)
 				break;
 		} else if (end - off > 16 &&
 		    strncasecmp(l, "Final-Recipient:", 16) == 0) {
 			/* groups without the blank line between them */
-			if (*cur && failed) {
-				snprintf(rcpts[n++], ADDR_MAX + 1, "%s", cur);
-				failed = 0;
-				if (n == max)
-					break;
-			}
-			if (dsn_value(l + 16, end - off - 16, cur) < 0)
-				cur[0] = 0;
-		} else if (end - off > 7 && strncasecmp(l, "Action:", 7) == 0)
-			failed = failed_action(l + 7, m + end);
+			if (*g.rcpt && (n = group_end(&g, rcpts, orig, n)) == max)
+				break;
+			if (dsn_value(l + 16, end - off - 16, g.rcpt) < 0)
+				g.rcpt[0] = 0;
+			memcpy(g.orig, pending, sizeof(pending));
+			pending[0] = 0;
+		} else if (end - off > 19 &&
+		    strncasecmp(l, "Original-Recipient:", 19) == 0)
+			orig_value(l + 19, end - off - 19,
+			    *g.rcpt && !*g.orig ? g.orig : pending);
+		else if (end - off > 7 && strncasecmp(l, "Action:", 7) == 0)
+			g.failed = failed_action(l + 7, m + end);
 		off = end;
 	}
 	return n;
+}
+
+/* bounce_dsn_recipients - bounce_dsn_failed without the originals */
+int
+bounce_dsn_recipients(const char *m, size_t len, char rcpts[][ADDR_MAX + 1],
+    int max)
+{
+	return bounce_dsn_failed(m, len, rcpts, NULL, max);
 }
 
 /*
@@ -414,7 +482,8 @@ sent_copy(struct pipeline *p, const struct list_cfg *l, const char *addr,
  * by a VERP probe, at most one a day, and only the probe's bounce counts
  */
 static void
-ask(struct pipeline *p, const struct list_cfg *l, const char *addr)
+ask(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *why)
 {
 	char key[ADDR_MAX + 100];
 	struct member m;
@@ -430,8 +499,8 @@ ask(struct pipeline *p, const struct list_cfg *l, const char *addr)
 	member_free(&m);
 	if (nomail) {
 		/* no mail goes to her now: nothing to ask, nothing to count */
-		log_info("%s bounce: list=%s no envelope id of ours; delivery "
-		    "is off; ignored", p->qid, l->name);
+		log_info("%s bounce: list=%s %s; delivery is off; ignored",
+		    p->qid, l->name, why);
 		return;
 	}
 	/* its own name space in the notices' table: never an address */
@@ -444,9 +513,9 @@ ask(struct pipeline *p, const struct list_cfg *l, const char *addr)
 			log_err("%s bounce: list=%s database: %s", p->qid,
 			    l->name, store_errmsg(p->st));
 		else
-			log_info("%s bounce: list=%s no envelope id of ours; "
-			    "the mailbox was asked in the last day; ignored",
-			    p->qid, l->name);
+			log_info("%s bounce: list=%s %s; the mailbox was "
+			    "asked in the last day; ignored", p->qid, l->name,
+			    why);
 		return;
 	}
 	if (distribute_notice_tmpl(p, l, addr, NOTICE_BOUNCE_PROBE, NULL,
@@ -455,9 +524,8 @@ ask(struct pipeline *p, const struct list_cfg *l, const char *addr)
 		    p->qid, l->name, store_errmsg(p->st));
 		return;
 	}
-	log_info("%s bounce: list=%s no envelope id of ours; the mailbox "
-	    "is asked by a probe (its bounce counts, this one not)", p->qid,
-	    l->name);
+	log_info("%s bounce: list=%s %s; the mailbox is asked by a probe "
+	    "(its bounce counts, this one not)", p->qid, l->name, why);
 }
 
 /* one DSN's envelope id, if it is one of ours: the transaction it names */
@@ -499,19 +567,46 @@ in_txn(struct pipeline *p, const struct list_cfg *l, const char *addr,
 }
 
 /*
+ * orig_names - does the original recipient orig (envid.c) name addr's
+ * own delivery row in transaction t? 1 yes, 0 no (or an error, logged)
+ */
+static int
+orig_names(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *orig, const struct dsn_txn *t)
+{
+	char qid[32];
+	long long row;
+	int rc;
+
+	if (*orig == 0 || envid_orcpt_check(p->keys, orig, qid, sizeof(qid),
+	    &row) < 0 || strcmp(qid, t->qid) != 0 || row < t->lo ||
+	    row > t->hi)
+		return 0;
+	rc = store_delivered_in(p->st, l->name, addr, qid, row, row,
+	    p->now - BOUNCE_RECENT);
+	if (rc < 0)
+		log_err("%s bounce: list=%s database: %s", p->qid, l->name,
+		    store_errmsg(p->st));
+	return rc == 1;
+}
+
+/*
  * bounce_handle - mail to LIST-bounces[+TOKEN]@ from envelope sender
  * `sender`. Without a token a DSN counts for a member only when its
- * envelope id names a transaction of ours that had her among its
- * recipients; a DSN returning (by its Message-ID) only a copy she had
- * gets her mailbox asked (ask). Anyone can name a member and the list,
- * and any member has the Message-ID; only a mail system of that
- * transaction had its envelope id.
+ * envelope id names a transaction of ours and its Original-Recipient
+ * names her own row in it. Anyone can name a member and the list, and
+ * any member has the Message-ID; every mail system of the transaction
+ * (a member's own among them) had its envelope id, but only hers had her
+ * original recipient. A DSN naming her with the envelope id alone (a
+ * relay that drops ORCPT, or a forger of her transaction), or only a
+ * copy she had (its Message-ID), gets her mailbox asked (ask).
  */
 int
 bounce_handle(struct pipeline *p, const struct listaddr *la,
     const char *sender, const struct buf *msg)
 {
-	char found[16][ADDR_MAX + 1], msgid[MSGID_MAX] = "";
+	char found[16][ADDR_MAX + 1], orig[16][ENVID_ORCPT_MAX];
+	char msgid[MSGID_MAX] = "";
 	const char *status, *m = (const char *)msg->data;
 	struct dsn_txn t;
 	size_t slen = 0;
@@ -528,15 +623,18 @@ bounce_handle(struct pipeline *p, const struct listaddr *la,
 	if (bounce_returned_msgid(m, msg->len, msgid, sizeof(msgid)) < 0)
 		msgid[0] = 0;
 	dsn_txn(p, status, slen, &t);
-	n = bounce_dsn_recipients(status, slen, found, 16);
+	n = bounce_dsn_failed(status, slen, found, orig, 16);
 	for (i = 0; i < n; i++)
-		if (t.ok && in_txn(p, la->list, found[i], &t)) {
+		if (t.ok && orig_names(p, la->list, found[i], orig[i], &t)) {
 			count(p, la->list, found[i], 0);
 			k++;
-		} else if (t.ok)
+		} else if (t.ok && in_txn(p, la->list, found[i], &t))
+			ask(p, la->list, found[i],
+			    "no original recipient of ours naming her");
+		else if (t.ok)
 			other++;
 		else if (sent_copy(p, la->list, found[i], msgid))
-			ask(p, la->list, found[i]);
+			ask(p, la->list, found[i], "no envelope id of ours");
 		else
 			other++;
 	if (k == 0 && (other || n == 0))

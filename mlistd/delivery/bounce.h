@@ -2,6 +2,7 @@
 #ifndef MLIST_BOUNCE_H
 #define MLIST_BOUNCE_H
 
+#include "delivery/envid.h"
 #include "mail/addr.h"
 #include "pipeline/pipeline.h"
 
@@ -14,5 +15,7 @@ int	bounce_returned_msgid(const char *msg, size_t len, char *out,
 int	bounce_dsn_envid(const char *status, size_t len, char *out,
 	    size_t n);
 int	bounce_dsn_recipients(const char *status, size_t len, char rcpts[][ADDR_MAX + 1], int max);
+int	bounce_dsn_failed(const char *status, size_t len,
+	    char rcpts[][ADDR_MAX + 1], char (*orig)[ENVID_ORCPT_MAX], int max);
 
 #endif

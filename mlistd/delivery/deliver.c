@@ -870,17 +870,24 @@ batch_live(struct run *r, struct batch *b, char **rcpts, int *idx)
 
 /*
  * batch_envid - the envelope id of the transaction to the jobs idx[0..n):
- * its rows' lowest and highest id; "" if there is no key to make it with
+ * its rows' lowest and highest id; and (dsn: the relay offers DSN) each
+ * recipient's original recipient, her own row (or[i]); "" if there is no
+ * key to make it with
  */
 static void
-batch_envid(const struct run *r, const int *idx, int n, char *out, size_t len)
+batch_envid(const struct run *r, const int *idx, int n, char *out, size_t len,
+    int dsn, char (*or)[ENVID_ORCPT_MAX])
 {
 	long long lo = r->jobs[idx[0]].d.id, hi = lo, id;
 
-	for (int i = 1; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		id = r->jobs[idx[i]].d.id;
 		lo = id < lo ? id : lo;
 		hi = id > hi ? id : hi;
+		/* a seal per recipient: none where nothing would carry it */
+		if (!dsn || r->keys == NULL || envid_orcpt_make(r->keys,
+		    r->jobs[idx[i]].d.qid, id, or[i], ENVID_ORCPT_MAX) < 0)
+			or[i][0] = 0;
 	}
 	if (r->keys == NULL || envid_make(r->keys, r->jobs[idx[0]].d.qid, lo,
 	    hi, out, len) < 0)
@@ -936,6 +943,7 @@ smtp_worker(void *arg)
 	struct batch *b;
 	char err[256], via[300], envid[ENVID_MAX];
 	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
+	char **orcpts = NULL, (*orbuf)[ENVID_ORCPT_MAX] = NULL;
 	int *codes = NULL, *idx = NULL, open = 0, i, n;
 
 	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca, r->cfg->relay_tls_name };
@@ -948,7 +956,9 @@ smtp_worker(void *arg)
 		codes = realloc(codes, sizeof(*codes) * (size_t)b->n);
 		texts = realloc(texts, sizeof(*texts) * (size_t)b->n);
 		idx = realloc(idx, sizeof(*idx) * (size_t)b->n);
-		if (!rcpts || !codes || !texts || !idx)
+		orcpts = realloc(orcpts, sizeof(*orcpts) * (size_t)b->n);
+		orbuf = realloc(orbuf, sizeof(*orbuf) * (size_t)b->n);
+		if (!rcpts || !codes || !texts || !idx || !orcpts || !orbuf)
 			abort();
 		if ((n = batch_live(r, b, rcpts, idx)) == 0)
 			continue;	/* their list or membership went */
@@ -982,10 +992,14 @@ smtp_worker(void *arg)
 					snprintf(err, sizeof(err), "cannot sign the one-click copy");
 				bytes = &sealed;
 			}
-			batch_envid(r, idx, n, envid, sizeof(envid));
+			batch_envid(r, idx, n, envid, sizeof(envid),
+			    open && c.dsn, orbuf);
+			for (i = 0; i < n; i++)
+				orcpts[i] = orbuf[i];
 			if (open && !*err && smtp_client_send(&c,
-			    j0->d.env_from, envid, rcpts, n, bytes->data,
-			    bytes->len, codes, texts, err, sizeof(err)) < 0) {
+			    j0->d.env_from, envid, rcpts, orcpts, n,
+			    bytes->data, bytes->len, codes, texts, err,
+			    sizeof(err)) < 0) {
 				smtp_client_close(&c);
 				open = 0;
 			}
@@ -1004,6 +1018,8 @@ smtp_worker(void *arg)
 	free(rcpts);
 	free(codes);
 	free(texts);
+	free(orcpts);
+	free(orbuf);
 	thread_done(r);
 	return NULL;
 }

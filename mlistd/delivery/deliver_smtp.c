@@ -8,7 +8,8 @@
  * TCP_NODELAY socket - so it never meets the Nagle/delayed-ACK stall of
  * ~40 ms per transaction. Every read has a deadline (relay.timeout); the
  * EHLO name is the instance's hostname. Where the relay offers DSN, MAIL
- * carries the transaction's envelope id (envid.c), which bounces return.
+ * carries the transaction's envelope id and each RCPT its recipient's own
+ * original recipient (envid.c), which bounces return.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -244,13 +245,16 @@ smtp_dot_stuff(const unsigned char *m, size_t len, struct buf *out)
  * smtp_client_send - one transaction. codes[i] and texts[i] get the relay's
  * verdict for rcpts[i] (the final reply for accepted recipients, addresses
  * redacted from the text). envid (NULL: none) goes with MAIL where the
- * relay offers DSN, with RET=HDRS: a bounce returns no body. Returns 0 if
- * the connection can be reused, -1 if it is broken (codes then say 421).
+ * relay offers DSN, with RET=HDRS: a bounce returns no body; so does
+ * orcpts[i] (NULL or "": none) with RCPT TO:<rcpts[i]>, as ORCPT=rfc822;
+ * (orcpts NULL: none at all). Returns 0 if the connection can be reused,
+ * -1 if it is broken (codes then say 421).
  */
 int
 smtp_client_send(struct smtp_client *c, const char *from, const char *envid,
-    char *const *rcpts, int n, const unsigned char *stuffed, size_t len,
-    int *codes, char (*texts)[SMTP_TEXT_MAX], char *err, size_t errlen)
+    char *const *rcpts, char *const *orcpts, int n,
+    const unsigned char *stuffed, size_t len, int *codes,
+    char (*texts)[SMTP_TEXT_MAX], char *err, size_t errlen)
 {
 	struct buf cmds;
 	int i, mail = 0, data, fin, ok = 0;
@@ -271,7 +275,12 @@ smtp_client_send(struct smtp_client *c, const char *from, const char *envid,
 		buf_reset(&cmds);
 	}
 	for (i = 0; i < n; i++) {
-		buf_printf(&cmds, "RCPT TO:<%s>\r\n", rcpts[i]);
+		/* RFC 3461: only where the relay offers DSN */
+		if (c->dsn && orcpts && orcpts[i] && *orcpts[i])
+			buf_printf(&cmds, "RCPT TO:<%s> ORCPT=rfc822;%s\r\n",
+			    rcpts[i], orcpts[i]);
+		else
+			buf_printf(&cmds, "RCPT TO:<%s>\r\n", rcpts[i]);
 		if (!c->pipelining) {
 			if (mail / 100 != 2) {
 				codes[i] = mail;

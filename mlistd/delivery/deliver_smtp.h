@@ -30,7 +30,7 @@ int	smtp_client_open(struct smtp_client *, const char *host, int port, int timeo
 #define SMTP_TEXT_MAX	160
 
 int	smtp_client_send(struct smtp_client *, const char *from,
-	    const char *envid, char *const *rcpts, int n,
+	    const char *envid, char *const *rcpts, char *const *orcpts, int n,
 	    const unsigned char *stuffed, size_t len, int *codes,
 	    char (*texts)[SMTP_TEXT_MAX], char *err, size_t errlen);
 void	smtp_client_close(struct smtp_client *);

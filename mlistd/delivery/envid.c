@@ -15,6 +15,16 @@
  * how much the instance sends (row ids count every delivery). Form "M2."
  * and the URL-safe base64 of nonce || sealed(lo, hi, queue id in binary):
  * 78 characters, xtext as it is (RFC 3461 allows 100).
+ *
+ * The envelope id goes to every mail system of the transaction: a member
+ * who runs her own has it, and could name any other member of her
+ * transaction in a DSN. So each recipient also gets her own original
+ * recipient (RCPT ... ORCPT=rfc822;M3.<74 chars>), which a relay forwards
+ * with that recipient only and a DSN returns as Original-Recipient: the
+ * queue id and that one recipient's delivery row, sealed the same way
+ * under another associated datum. A member's mail system sees only the
+ * ones of its own recipients; every one has the same length (the queue id
+ * padded), whatever the list's size or the row's number.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -30,6 +40,10 @@
 #define PLAIN_MAX	(16 + QID_BIN_MAX)
 #define SEALED_MAX	(NONCE_LEN + PLAIN_MAX + TAG_LEN)
 #define B64		sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define OR_PREFIX	"M3."
+/* the row, the queue id's length, the queue id padded to QID_BIN_MAX */
+#define OR_PLAIN	(8 + 1 + QID_BIN_MAX)
+#define OR_SEALED	(NONCE_LEN + OR_PLAIN + TAG_LEN)
 
 /* seal_key - the envelope ids' own key, derived from the master key */
 static void
@@ -135,4 +149,81 @@ envid_check(const struct keys *k, const char *envid, char *qid, size_t qn,
 	*lo = get64(pt);
 	*hi = get64(pt + 8);
 	return *lo <= *hi ? 0 : -1;
+}
+
+/* qid_bin - a queue id in binary, its length in *bl: 0, -1 not one */
+static int
+qid_bin(const char *qid, unsigned char b[QID_BIN_MAX], size_t *bl)
+{
+	size_t ql = strlen(qid);
+
+	if (ql == 0 || ql % 2 || ql > 2 * QID_BIN_MAX ||
+	    sodium_hex2bin(b, QID_BIN_MAX, qid, ql, NULL, bl, NULL) != 0 ||
+	    *bl != ql / 2)
+		return -1;
+	return 0;
+}
+
+/*
+ * envid_orcpt_make - the original recipient (RFC 3461 ORCPT, the part
+ * after "rfc822;") of delivery row `row` of qid: ENVID_ORCPT_LEN
+ * characters, xtext as it is
+ */
+int
+envid_orcpt_make(const struct keys *k, const char *qid, long long row,
+    char *out, size_t n)
+{
+	unsigned char key[KEYS_HASH_LEN], pt[OR_PLAIN], ct[OR_SEALED];
+	const size_t pl = strlen(OR_PREFIX);
+	unsigned long long cl;
+	size_t bl;
+	int rc;
+
+	memset(pt, 0, sizeof(pt));
+	if (n < ENVID_ORCPT_LEN + 1 || qid_bin(qid, pt + 9, &bl) < 0)
+		return -1;
+	put64(pt, row);
+	pt[8] = (unsigned char)bl;
+	randombytes_buf(ct, NONCE_LEN);
+	seal_key(k, key);
+	rc = crypto_aead_chacha20poly1305_ietf_encrypt(ct + NONCE_LEN, &cl,
+	    pt, sizeof(pt), (const unsigned char *)OR_PREFIX, pl, NULL, ct,
+	    key);
+	sodium_memzero(key, sizeof(key));
+	if (rc != 0 || NONCE_LEN + cl != sizeof(ct))
+		return -1;
+	memcpy(out, OR_PREFIX, pl);
+	sodium_bin2base64(out + pl, n - pl, ct, sizeof(ct), B64);
+	return 0;
+}
+
+/*
+ * envid_orcpt_check - the queue id and delivery row an original recipient
+ * names (the part after "rfc822;"), if it is one of ours: 0, or -1
+ */
+int
+envid_orcpt_check(const struct keys *k, const char *orcpt, char *qid,
+    size_t qn, long long *row)
+{
+	unsigned char key[KEYS_HASH_LEN], pt[OR_PLAIN], ct[OR_SEALED];
+	const size_t pl = strlen(OR_PREFIX);
+	unsigned long long ml;
+	const char *end;
+	size_t len = strlen(orcpt), bl;
+	int rc;
+
+	if (len != ENVID_ORCPT_LEN || memcmp(orcpt, OR_PREFIX, pl) != 0 ||
+	    sodium_base642bin(ct, sizeof(ct), orcpt + pl, len - pl, NULL, &bl,
+	    &end, B64) != 0 || *end != 0 || bl != sizeof(ct))
+		return -1;
+	seal_key(k, key);
+	rc = crypto_aead_chacha20poly1305_ietf_decrypt(pt, &ml, NULL,
+	    ct + NONCE_LEN, bl - NONCE_LEN, (const unsigned char *)OR_PREFIX,
+	    pl, ct, key);
+	sodium_memzero(key, sizeof(key));
+	if (rc != 0 || ml != sizeof(pt) || pt[8] == 0 || pt[8] > QID_BIN_MAX ||
+	    qid_text(pt + 9, pt[8], qid, qn) < 0)
+		return -1;
+	*row = get64(pt);
+	return 0;
 }

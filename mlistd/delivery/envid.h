@@ -13,5 +13,13 @@ int	envid_make(const struct keys *, const char *qid, long long lo,
 	    long long hi, char *out, size_t n);
 int	envid_check(const struct keys *, const char *envid, char *qid,
 	    size_t qn, long long *lo, long long *hi);
+/* an original recipient: "M3." and base64 of 53 bytes, always */
+#define ENVID_ORCPT_LEN	74
+#define ENVID_ORCPT_MAX	(ENVID_ORCPT_LEN + 1)
+
+int	envid_orcpt_make(const struct keys *, const char *qid, long long row,
+	    char *out, size_t n);
+int	envid_orcpt_check(const struct keys *, const char *orcpt, char *qid,
+	    size_t qn, long long *row);
 
 #endif

@@ -560,15 +560,34 @@ out:
 	return rc;
 }
 
-/* spool_quarantine - move a file that cannot be read to corrupt/, durably */
+/* how many names spool_quarantine tries before it gives up */
+#define QUARANTINE_TRIES	1000
+
+/*
+ * spool_quarantine - move a file that cannot be read to corrupt/, durably.
+ * corrupt/ keeps every file: one already there under the same id (the
+ * same file quarantined from incoming/ and again from out/, or an id
+ * used twice) is never replaced; this one gets the first free "ID.N".
+ */
 int
 spool_quarantine(struct spool *sp, enum spool_dir where, const char *id)
 {
-	char src[PATH_MAX + 32], dst[PATH_MAX + 32];
+	char src[PATH_MAX + 32], dst[PATH_MAX + 48];
+	int i, rc;
 
 	snprintf(src, sizeof(src), "%s/%s", sp->dir[where], id);
-	snprintf(dst, sizeof(dst), "%s/%s", sp->dir[SPOOL_CORRUPT], id);
-	return fs_sync_rename(src, dst, NULL);
+	for (i = 0; i < QUARANTINE_TRIES; i++) {
+		rc = i == 0 ? snprintf(dst, sizeof(dst), "%s/%s",
+		    sp->dir[SPOOL_CORRUPT], id) : snprintf(dst, sizeof(dst),
+		    "%s/%s.%d", sp->dir[SPOOL_CORRUPT], id, i);
+		if (rc < 0 || (size_t)rc >= sizeof(dst))
+			return -1;
+		if (fs_rename_new(src, dst) == 0)
+			return fs_fsync_dir(dst);
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
 }
 
 /* spool_remove - delete a file that is done with, durably */
@@ -613,6 +632,28 @@ listed_cmp(const void *a, const void *b)
 }
 
 /*
+ * listable - a name spool_list returns: a queue id, or in corrupt/ a
+ * queue id with the ".N" spool_quarantine gives a second file of that id
+ */
+static int
+listable(enum spool_dir where, const char *name)
+{
+	char id[QID_LEN + 1];
+	const char *dot = strchr(name, '.');
+	size_t n;
+
+	if (dot == NULL || where != SPOOL_CORRUPT)
+		return spool_id_valid(name);
+	n = (size_t)(dot - name);
+	if (n >= sizeof(id) || dot[1] == 0 ||
+	    dot[1 + strspn(dot + 1, "0123456789")] != 0)
+		return 0;
+	memcpy(id, name, n);
+	id[n] = 0;
+	return spool_id_valid(id);
+}
+
+/*
  * spool_list - queue ids in a directory, oldest first: in the order the
  * files were written (a file here is written once, then renamed in), the
  * id breaking ties. A queue id orders only by the second it was made
@@ -634,7 +675,7 @@ spool_list(struct spool *sp, enum spool_dir where, char ***out)
 	if ((d = opendir(sp->dir[where])) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (!spool_id_valid(de->d_name) || fstatat(dirfd(d), de->d_name,
+		if (!listable(where, de->d_name) || fstatat(dirfd(d), de->d_name,
 		    &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if ((n = realloc(l, sizeof(*l) * (size_t)(cnt + 1))) == NULL)

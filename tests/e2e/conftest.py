@@ -529,18 +529,20 @@ def raw_dialogue(port, chunks, timeout=5.0):
 class PipeliningSink:
     """A minimal SMTP sink that offers PIPELINING (aiosmtpd does not), so the client's pipelined
     path is tested too. Records (mail_from, rcpts, data) like Sink; can refuse chosen recipients.
-    dsn: offer DSN (RFC 3461) too; envids then holds each message's ENVID (None: none)."""
+    dsn: offer DSN (RFC 3461) too; envids then holds each message's ENVID (None: none), and
+    orcpts each message's {rcpt: ORCPT value after "rfc822;"} (where one was given)."""
 
     def __init__(self, dsn=False):
         self.port = free_port()
         self.handler = SinkHandler()
         self.dsn = dsn
         self.envids = []
+        self.orcpts = []
         self.loop = None
         self.thread = None
 
     async def session(self, reader, writer):
-        mail_from, rcpts = None, []
+        mail_from, rcpts, orcpts = None, [], {}
         writer.write(b"220 pipesink ESMTP\r\n")
         while True:
             line = await reader.readline()
@@ -552,12 +554,16 @@ class PipeliningSink:
                              + b"250 8BITMIME\r\n")
             elif cmd.startswith(b"MAIL FROM:"):
                 addr, _, params = line.strip()[10:].partition(b" ")
-                mail_from, rcpts = addr.strip(b"<>").decode(), []
+                mail_from, rcpts, orcpts = addr.strip(b"<>").decode(), [], {}
                 envid = re.search(rb"(?i)\bENVID=(\S+)", params)
                 envid = envid.group(1).decode() if envid else None
                 writer.write(b"250 2.1.0 ok\r\n")
             elif cmd.startswith(b"RCPT TO:"):
-                addr = line.strip()[8:].strip(b"<>").decode()
+                addr, _, params = line.strip()[8:].partition(b" ")
+                addr = addr.strip(b"<>").decode()
+                orcpt = re.search(rb"(?i)\bORCPT=rfc822;(\S+)", params)
+                if orcpt:
+                    orcpts[addr] = orcpt.group(1).decode()
                 if addr in self.handler.reject_rcpt:
                     writer.write(self.handler.reject_rcpt[addr].encode() + b"\r\n")
                 else:
@@ -578,6 +584,7 @@ class PipeliningSink:
                 with self.handler.lock:
                     self.handler.messages.append((mail_from, list(rcpts), data))
                     self.envids.append(envid)
+                    self.orcpts.append(dict(orcpts))
                     self.handler.transactions += 1
                 writer.write(b"250 2.0.0 queued\r\n")
             elif cmd == b"RSET":

@@ -204,12 +204,24 @@ def envid_to(sink, rcpt, marker):
     return got[-1]
 
 
-def dsn(rcpt, plain=False, returned=None, envid=None):
+def orcpt_to(sink, rcpt, marker):
+    """the original recipient (RCPT ORCPT=rfc822;...) rcpt's copy with marker was sent with"""
+    with sink.handler.lock:
+        got = [o.get(rcpt) for o, m in zip(sink.orcpts, sink.handler.messages)
+               if rcpt in m[1] and marker in m[2]]
+    assert got and got[-1], (rcpt, marker)
+    return got[-1]
+
+
+def dsn(rcpt, plain=False, returned=None, envid=None, orig=None):
     """A DSN (RFC 3464) for rcpt, or the same words as plain text; returned: the
     header of the copy it returns (text/rfc822-headers), as a real one does; envid:
-    the transaction's envelope id it returns (Original-Envelope-Id)."""
+    the transaction's envelope id it returns (Original-Envelope-Id); orig: rcpt's
+    original recipient (Original-Recipient)."""
     if returned is not None:
         oe = f"Original-Envelope-Id: {envid}\r\n" if envid else ""
+        if orig:
+            rcpt = f"{rcpt}\r\nOriginal-Recipient: rfc822;{orig}"
         return (f"From: MAILER-DAEMON@example.org\r\nTo: demo-bounces@lists.example\r\n"
                 "Subject: failure\r\nContent-Type: multipart/report; report-type=delivery-status; "
                 "boundary=\"R\"\r\n\r\n--R\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
@@ -261,7 +273,8 @@ def test_forged_bounces_change_nothing(make_instance, sink):
 
 
 def test_real_dsn_then_probe_token_disable_and_reset(make_instance, dsnsink):
-    # a relay that offers DSN: the copies carry their transaction's envelope id, DSNs return it
+    # a relay that offers DSN: the copies carry their transaction's envelope id and each
+    # recipient's original recipient, DSNs return them
     sink = dsnsink
     inst = make_instance(list_settings={"bounce.score_limit": "1"},
                          relay=f'{{ host = "127.0.0.1"; port = {sink.port}; connections = 2; '
@@ -270,7 +283,8 @@ def test_real_dsn_then_probe_token_disable_and_reset(make_instance, dsnsink):
     assert wait_until(lambda: len(counts(sink)) == 3)
     # a real DSN for the copy she was sent: it returns that copy's header and envelope id
     bounce(inst, dsn("carol@example.org", returned=copy_to(sink, "carol@example.org", b"body 1"),
-                     envid=envid_to(sink, "carol@example.org", b"body 1")))
+                     envid=envid_to(sink, "carol@example.org", b"body 1"),
+                     orig=orcpt_to(sink, "carol@example.org", b"body 1")))
     assert inst.wait_log("probe sent")
     assert wait_until(lambda: len(sink.handler.messages) == 2)
     probe_from, rcpts, _ = sink.handler.messages[1]
@@ -285,6 +299,7 @@ def test_real_dsn_then_probe_token_disable_and_reset(make_instance, dsnsink):
     post(inst.port, 2)
     assert wait_until(lambda: (2, "carol@example.org") in counts(sink)), inst.logtext()[-2000:]
     bounce(inst, dsn("carol@example.org", returned=copy_to(sink, "carol@example.org", b"body 2"),
-                     envid=envid_to(sink, "carol@example.org", b"body 2")))
+                     envid=envid_to(sink, "carol@example.org", b"body 2"),
+                     orig=orcpt_to(sink, "carol@example.org", b"body 2")))
     assert wait_until(lambda: inst.logtext().count("member-score=1 ") == 3), inst.logtext()[-2000:]
     assert "member-score=2" not in inst.logtext()

@@ -14,6 +14,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *m = malloc(size ? size : 1), found[8][ADDR_MAX + 1], *part;
+	char orig[8][ENVID_ORCPT_MAX];
 	const char *st;
 	size_t slen = 0;
 
@@ -26,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();	/* the part must lie inside it */
 		if ((part = malloc(slen ? slen : 1)) != NULL) {
 			memcpy(part, st, slen);
-			(void)bounce_dsn_recipients(part, slen, found, 8);
+			(void)bounce_dsn_failed(part, slen, found, orig, 8);
 			free(part);
 		}
 	}

@@ -19,6 +19,8 @@ static const struct {
 	{ "minimal-unterminated.eml", { "a@example.org", NULL } },
 	/* Postfix 3.7 bouncing a copy sent with RET=HDRS ENVID=... */
 	{ "postfix-envid.eml", { "dave@gone.example", NULL } },
+	/* Postfix 3.7 bouncing a copy sent with ENVID= and RCPT ORCPT= */
+	{ "postfix-orcpt.eml", { "dave@gone.example", NULL } },
 };
 
 /* load - a file in a buffer of exactly its size (ASan sees over-reads) */
@@ -131,6 +133,76 @@ START_TEST(group_shapes)
 }
 END_TEST
 
+/*
+ * each failed recipient's Original-Recipient, before its Final-Recipient
+ * (RFC 3464) or after it (Postfix), only rfc822 and of our length
+ */
+START_TEST(original_recipients)
+{
+#define O74	"M3.abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz" \
+		"abcdefghijklmnopqrs"
+#define O74B	"M3.abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz" \
+		"abcdefghijklmnopqrB"
+	static const char m[] =
+	    "Reporting-MTA: dns; mx\r\n\r\n"
+	    "Original-Recipient: rfc822;" O74 "\r\n"
+	    "Final-Recipient: rfc822; a@example.org\r\nAction: failed\r\n\r\n"
+	    "Final-Recipient: rfc822; b@example.org\r\nAction: failed\r\n"
+	    "Original-Recipient: RFC822; " O74 "x\r\n\r\n"
+	    "Final-Recipient: rfc822; c@example.org\r\nAction: failed\r\n"
+	    "Original-Recipient: rfc822;" O74 " \r\n\r\n"
+	    "Original-Recipient: utf-8;" O74 "\r\n"
+	    "Final-Recipient: rfc822; d@example.org\r\nAction: failed\r\n"
+	    "\r\n"
+	    /* RFC 3464's order without the blank line between groups */
+	    "Original-Recipient: rfc822;" O74 "\r\n"
+	    "Final-Recipient: rfc822; e@example.org\r\nAction: failed\r\n"
+	    "Original-Recipient: rfc822;" O74B "\r\n"
+	    "Final-Recipient: rfc822; f@example.org\r\nAction: failed\r\n";
+	char found[8][ADDR_MAX + 1], orig[8][ENVID_ORCPT_MAX];
+
+	ck_assert_uint_eq(strlen(O74), ENVID_ORCPT_LEN);
+	ck_assert_int_eq(bounce_dsn_failed(m, sizeof(m) - 1, found, orig, 8),
+	    6);
+	ck_assert_str_eq(found[0], "a@example.org");
+	ck_assert_str_eq(orig[0], O74);
+	ck_assert_str_eq(found[1], "b@example.org");
+	ck_assert_str_eq(orig[1], "");		/* too long: not ours */
+	ck_assert_str_eq(found[2], "c@example.org");
+	ck_assert_str_eq(orig[2], O74);		/* Postfix's order */
+	ck_assert_str_eq(found[3], "d@example.org");
+	ck_assert_str_eq(orig[3], "");		/* not rfc822 */
+	ck_assert_str_eq(found[4], "e@example.org");
+	ck_assert_str_eq(orig[4], O74);
+	ck_assert_str_eq(found[5], "f@example.org");
+	ck_assert_str_eq(orig[5], O74B);
+	/* without the array: the same recipients */
+	ck_assert_int_eq(bounce_dsn_recipients(m, sizeof(m) - 1, found, 8), 6);
+	ck_assert_int_eq(bounce_dsn_failed(m, sizeof(m) - 1, found, orig, 2),
+	    2);
+	ck_assert_str_eq(orig[1], "");
+#undef O74
+#undef O74B
+}
+END_TEST
+
+/* Postfix returns the original recipient after the Final-Recipient */
+START_TEST(orcpt_from_postfix)
+{
+	char found[2][ADDR_MAX + 1], orig[2][ENVID_ORCPT_MAX];
+	size_t n, slen = 0;
+	const char *st;
+	char *m = load(SEEDS "/postfix-orcpt.eml", &n);
+
+	ck_assert_ptr_nonnull(st = bounce_dsn_status("", m, n, &slen));
+	ck_assert_int_eq(bounce_dsn_failed(st, slen, found, orig, 2), 1);
+	ck_assert_str_eq(found[0], "dave@gone.example");
+	ck_assert_str_eq(orig[0], "M3.pUR_HlT85Gyx93uZnfbNQw_QnypJDHYrTsth8M"
+	    "07dOI-MALDwPUSzHG7o1fgxM63ZTElksA");
+	free(m);
+}
+END_TEST
+
 /* Postfix returns the envelope id among the per-message fields */
 START_TEST(envid_from_postfix)
 {
@@ -207,6 +279,8 @@ main(void)
 	tcase_add_test(tc, bad_boundaries);
 	tcase_add_test(tc, group_shapes);
 	tcase_add_test(tc, envid_from_postfix);
+	tcase_add_test(tc, original_recipients);
+	tcase_add_test(tc, orcpt_from_postfix);
 	tcase_add_test(tc, envid_shapes);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

@@ -80,6 +80,78 @@ START_TEST(forgeries)
 }
 END_TEST
 
+/*
+ * an original recipient: names the queue id and the one row, whatever
+ * the row's number or the queue id's form it has one length
+ */
+START_TEST(orcpt_round_trip)
+{
+	static const long long rows[] = { 1, 255, 1LL << 40,
+	    9223372036854775807LL };
+	struct keys *k = keys_of(1);
+	char o[ENVID_ORCPT_MAX], o2[ENVID_ORCPT_MAX], qid[32];
+	long long row;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		ck_assert_int_eq(envid_orcpt_make(k, QID, rows[i], o,
+		    sizeof(o)), 0);
+		ck_assert_uint_eq(strlen(o), ENVID_ORCPT_LEN);
+		for (const char *c = o; *c; c++)
+			ck_assert(*c > 32 && *c < 127 && *c != '+' &&
+			    *c != '=' && *c != ';');
+		ck_assert_int_eq(envid_orcpt_check(k, o, qid, sizeof(qid),
+		    &row), 0);
+		ck_assert_str_eq(qid, QID);
+		ck_assert(row == rows[i]);
+		ck_assert_int_eq(envid_orcpt_make(k, "0123456789ABCDEF",
+		    rows[i], o2, sizeof(o2)), 0);
+		ck_assert_uint_eq(strlen(o2), ENVID_ORCPT_LEN);
+		ck_assert_int_eq(envid_orcpt_check(k, o2, qid, sizeof(qid),
+		    &row), 0);
+		ck_assert_str_eq(qid, "0123456789ABCDEF");
+	}
+	/* the same row twice: two values, neither showing the queue id */
+	ck_assert_int_eq(envid_orcpt_make(k, QID, 17, o, sizeof(o)), 0);
+	ck_assert_int_eq(envid_orcpt_make(k, QID, 17, o2, sizeof(o2)), 0);
+	ck_assert_str_ne(o, o2);
+	ck_assert_ptr_null(strstr(o, QID));
+	ck_assert_int_eq(envid_orcpt_make(k, QID, 17, o, ENVID_ORCPT_LEN),
+	    -1);
+	ck_assert_int_eq(envid_orcpt_make(k, "6B1", 17, o, sizeof(o)), -1);
+	keys_free(k);
+}
+END_TEST
+
+/* another key's, one character changed, cut, an envelope id: not ours */
+START_TEST(orcpt_forgeries)
+{
+	struct keys *k = keys_of(1), *other = keys_of(2);
+	char o[ENVID_ORCPT_MAX], f[ENVID_ORCPT_MAX], e[ENVID_MAX], qid[32];
+	long long row;
+
+	ck_assert_int_eq(envid_orcpt_make(other, QID, 17, o, sizeof(o)), 0);
+	ck_assert_int_eq(envid_orcpt_check(k, o, qid, sizeof(qid), &row), -1);
+	ck_assert_int_eq(envid_orcpt_make(k, QID, 17, o, sizeof(o)), 0);
+	for (size_t i = 0; i < ENVID_ORCPT_LEN; i++) {
+		memcpy(f, o, sizeof(o));
+		f[i] = f[i] == 'A' ? 'B' : 'A';
+		ck_assert_int_eq(envid_orcpt_check(k, f, qid, sizeof(qid),
+		    &row), -1);
+		f[i] = 0;
+		ck_assert_int_eq(envid_orcpt_check(k, f, qid, sizeof(qid),
+		    &row), -1);
+	}
+	/* an envelope id is sealed under another associated datum */
+	ck_assert_int_eq(envid_make(k, QID, 17, 17, e, sizeof(e)), 0);
+	ck_assert_int_eq(envid_orcpt_check(k, e, qid, sizeof(qid), &row), -1);
+	ck_assert_int_eq(envid_orcpt_check(k, "", qid, sizeof(qid), &row),
+	    -1);
+	ck_assert_int_eq(envid_orcpt_check(k, o, qid, 8, &row), -1);
+	keys_free(k);
+	keys_free(other);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -88,6 +160,8 @@ main(void)
 
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, forgeries);
+	tcase_add_test(tc, orcpt_round_trip);
+	tcase_add_test(tc, orcpt_forgeries);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

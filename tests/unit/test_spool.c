@@ -168,6 +168,70 @@ START_TEST(tamper_detected_and_quarantined)
 }
 END_TEST
 
+/* copy_to - a copy of spool file id of where into where2 (same name) */
+static void
+copy_to(enum spool_dir where, const char *id, enum spool_dir where2)
+{
+	char src[PATH_MAX + 32], dst[PATH_MAX + 32];
+	struct buf b, err;
+
+	snprintf(src, sizeof(src), "%s/%s", sp.dir[where], id);
+	snprintf(dst, sizeof(dst), "%s/%s", sp.dir[where2], id);
+	buf_init(&b, 0);
+	buf_init(&err, 0);
+	ck_assert_int_eq(fs_read_file(src, &b, &err), 0);
+	ck_assert_int_eq(fs_write_atomic(dst, b.data, b.len, 1, &err), 0);
+	buf_free(&b);
+	buf_free(&err);
+}
+
+/*
+ * a second file quarantined under an id already in corrupt/ (the same
+ * post from out/, an id met twice) gets a name of its own: the first one
+ * stays as it was, and both are counted
+ */
+START_TEST(quarantine_never_replaces)
+{
+	char id[QID_LEN + 1], path[PATH_MAX + 48];
+	struct buf first, now, err;
+	int fd;
+
+	put(3000, id);
+	copy_to(SPOOL_INCOMING, id, SPOOL_OUT);
+	buf_init(&first, 0);
+	buf_init(&now, 0);
+	buf_init(&err, 0);
+	snprintf(path, sizeof(path), "%s/%s", sp.dir[SPOOL_INCOMING], id);
+	ck_assert_int_eq(fs_read_file(path, &first, &err), 0);
+	ck_assert_int_eq(spool_quarantine(&sp, SPOOL_INCOMING, id), 0);
+	/* the out/ copy differs from the first: a replace would show */
+	snprintf(path, sizeof(path), "%s/%s", sp.dir[SPOOL_OUT], id);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_APPEND), 0);
+	ck_assert_int_eq(write(fd, "X", 1), 1);
+	close(fd);
+	ck_assert_int_eq(spool_quarantine(&sp, SPOOL_OUT, id), 0);
+	copy_to(SPOOL_CORRUPT, id, SPOOL_OUT);
+	ck_assert_int_eq(spool_quarantine(&sp, SPOOL_OUT, id), 0);
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_CORRUPT]), 3);
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_OUT]), 0);
+	ck_assert_int_eq(spool_count(&sp, SPOOL_CORRUPT), 3);
+	snprintf(path, sizeof(path), "%s/%s", sp.dir[SPOOL_CORRUPT], id);
+	ck_assert_int_eq(fs_read_file(path, &now, &err), 0);
+	ck_assert_uint_eq(now.len, first.len);
+	ck_assert_int_eq(memcmp(now.data, first.data, first.len), 0);
+	snprintf(path, sizeof(path), "%s/%s.1", sp.dir[SPOOL_CORRUPT], id);
+	buf_reset(&now);
+	ck_assert_int_eq(fs_read_file(path, &now, &err), 0);
+	ck_assert_uint_eq(now.len, first.len + 1);
+	snprintf(path, sizeof(path), "%s/%s.2", sp.dir[SPOOL_CORRUPT], id);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert_int_eq(tu_count(sp.dir[SPOOL_INCOMING]), 0);
+	buf_free(&first);
+	buf_free(&now);
+	buf_free(&err);
+}
+END_TEST
+
 START_TEST(wrong_key_fails)
 {
 	char id[QID_LEN + 1];
@@ -228,6 +292,7 @@ main(void)
 	tcase_add_test(tc, round_trip_sizes);
 	tcase_add_test(tc, no_plaintext_on_disk);
 	tcase_add_loop_test(tc, tamper_detected_and_quarantined, 0, 6);
+	tcase_add_test(tc, quarantine_never_replaces);
 	tcase_add_test(tc, wrong_key_fails);
 	tcase_add_test(tc, ids_and_no_replace);
 	tcase_add_test(tc, listed_in_the_order_written);
