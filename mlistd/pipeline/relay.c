@@ -635,10 +635,12 @@ role_relay(struct pipeline *p, const struct listaddr *la,
  * names no moderator.
  */
 enum result
-relay_owner_answer(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
-    const struct buf *msg, int *quarantine, struct why *why)
+relay_owner_answer(struct pipeline *p, const struct listaddr *la,
+    const struct envelope *e, const struct buf *msg, int *quarantine,
+    struct why *why)
 {
-	return role_relay(p, la, e, msg, quarantine, why, &role_mails[ROLE_ANSWER]);
+	return role_relay(p, la, e, msg, quarantine, why,
+	    &role_mails[ROLE_ANSWER]);
 }
 
 /*
@@ -650,7 +652,8 @@ enum result
 relay_announce(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	return role_relay(p, la, e, msg, quarantine, why, &role_mails[ROLE_ANNOUNCE]);
+	return role_relay(p, la, e, msg, quarantine, why,
+	    &role_mails[ROLE_ANNOUNCE]);
 }
 
 /*
