@@ -36,17 +36,13 @@ store_banned(struct store *st, const char *list, const char *addr)
 int
 store_hold(struct store *st, const char *qid, const char *list, const char *reason, const char *author)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "INSERT OR REPLACE INTO held (qid, "
-	    "list, reason, at, author) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5)",
-	    "tttl", qid, list, reason, (long long)time(NULL));
 	struct st_place pl;
 
-	if (!s)
-		return STORE_ERR;
 	st_place(&pl, "held.author");
 	st_place_text(&pl, qid);
-	return st_step_if(st, s, st_bind_sealed(st, s, 5, author, &pl));
+	return st_step_sealed(st, st_prep_bind(st, "INSERT OR REPLACE INTO "
+	    "held (qid, list, reason, at, author) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    "tttl", qid, list, reason, (long long)time(NULL)), 5, author, &pl);
 }
 
 /* store_held_author - the address behind a held post, kept only where moderators_see = "address" */
@@ -205,15 +201,12 @@ store_moderator_count(struct store *st, const char *list)
 static int
 pending_seal_arg(struct store *st, long long id, const char *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "UPDATE pending SET arg = ?2 WHERE "
-	    "id = ?1", "l", id);
 	struct st_place pl;
 
-	if (!s)
-		return STORE_ERR;
 	st_place(&pl, "pending.arg");
 	st_place_int(&pl, id);
-	return st_step_if(st, s, st_bind_sealed(st, s, 2, arg, &pl));
+	return st_step_sealed(st, st_prep_bind(st, "UPDATE pending SET arg = ?2 "
+	    "WHERE id = ?1", "l", id), 2, arg, &pl);
 }
 
 /* store_pending_add - a grave action waiting for `needed` approvals (state "new": the daemon asks) */
