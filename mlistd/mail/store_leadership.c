@@ -205,8 +205,8 @@ pending_seal_arg(struct store *st, long long id, const char *arg)
 
 	st_place(&pl, "pending.arg");
 	st_place_int(&pl, id);
-	return st_step_sealed(st, st_prep_bind(st, "UPDATE pending SET arg = ?2 "
-	    "WHERE id = ?1", "l", id), 2, arg, &pl);
+	return st_step_sealed(st, st_prep_bind(st, "UPDATE pending SET "
+	    "arg = ?2 WHERE id = ?1", "l", id), 2, arg, &pl);
 }
 
 /* store_pending_add - a grave action waiting for `needed` approvals (state "new": the daemon asks) */
