@@ -121,5 +121,6 @@ char	*st_column_opened(struct store *, sqlite3_stmt *, int col,
 char	*st_one_opened(struct store *, sqlite3_stmt *, const char *field,
 	    int first, int n);
 int	st_member_row(struct store *, sqlite3_stmt *, struct member *);
+int	st_member_rows(struct store *, sqlite3_stmt *, store_member_fn, void *);
 
 #endif

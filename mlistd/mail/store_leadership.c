@@ -357,31 +357,18 @@ store_pending_vote(struct store *st, long long id, const char *list, const char 
 
 /*
  * store_pending_voters - those who approved and still lead (a vouch: are
- * still members), fn each: a moderator demoted since their vote is not
- * told what the quorum decided (an unmasked address, say)
+ * still members), fn each (until it returns non-zero, as for
+ * store_member_each): a moderator demoted since their vote is not told
+ * what the quorum decided (an unmasked address, say)
  */
 int
 store_pending_voters(struct store *st, long long id, store_member_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT " MEMBER_COLS
+	return st_member_rows(st, st_prep_bind(st, "SELECT " MEMBER_COLS
 	    " FROM members WHERE id IN "
 	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) AND (" SQL_LEADS("role") " OR "
 	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch') ORDER BY id",
-	    "l", id);
-	struct member m;
-	int rc, n = 0;
-
-	if (!s)
-		return STORE_ERR;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (st_member_row(st, s, &m) < 0)
-			break;
-		fn(&m, arg);
-		member_free(&m);
-		n++;
-	}
-	st_done(st, s);
-	return rc == SQLITE_DONE ? n : STORE_ERR;
+	    "l", id), fn, arg);
 }
 
 /* store_discipline_steps - how many steps of the ladder the address has taken on list (0 none) */
