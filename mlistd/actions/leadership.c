@@ -180,46 +180,46 @@ grave_member(struct act_ctx *c, const struct list_cfg *l, enum grave g,
 	return ACT_DONE;
 }
 
+/* a ban's change once its address is checked and named (ref) */
+typedef int ban_step(struct act_ctx *, const struct list_cfg *,
+    const char *addr, const char *ref);
+
 /*
- * ban_ref - addr checked as an address, then how the audit log names it
- * (member or not) into ref; ACT_DONE, or why not
+ * by_ref - addr checked as an address, then how the audit log names it
+ * (member or not) given to step: a ban and its lifting name it alike
  */
 static int
-ban_ref(struct act_ctx *c, const struct list_cfg *l, const char *addr,
-    char *ref, size_t n)
-{
-	int rc;
-
-	if ((rc = act_bad_address(c, addr)) == ACT_DONE)
-		act_member_ref(c, l, addr, ref, n);
-	return rc;
-}
-
-/* act_ban - member ban: the address need not be a member */
-int
-act_ban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
+by_ref(struct act_ctx *c, const struct list_cfg *l, const char *addr,
+    ban_step *step)
 {
 	char ref[64];
 	int rc;
 
-	if ((rc = ban_ref(c, l, addr, ref, sizeof(ref))) != ACT_DONE)
+	if ((rc = act_bad_address(c, addr)) != ACT_DONE)
 		return rc;
+	act_member_ref(c, l, addr, ref, sizeof(ref));
+	return step(c, l, addr, ref);
+}
+
+/* ban_ask - a ban is grave: the quorum's */
+static int
+ban_ask(struct act_ctx *c, const struct list_cfg *l, const char *addr,
+    const char *ref)
+{
 	return grave_member(c, l, Q_BAN, "ban", addr, ref, act_apply_ban,
 	    "banned");
 }
 
-/* act_unban - lifting a ban needs no quorum */
-int
-act_unban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
+/* unban_now - lifting a ban needs no quorum */
+static int
+unban_now(struct act_ctx *c, const struct list_cfg *l, const char *addr,
+    const char *ref)
 {
-	char ref[64];
-	int rc;
+	int rc = store_unban(c->p->st, l->name, addr);
 
-	if ((rc = ban_ref(c, l, addr, ref, sizeof(ref))) != ACT_DONE)
-		return rc;
-	rc = store_unban(c->p->st, l->name, addr);
 	if (rc == STORE_NOTFOUND)
-		return act_fail(c, ACT_FAILED, "%s is not banned from %s", addr, l->name);
+		return act_fail(c, ACT_FAILED, "%s is not banned from %s",
+		    addr, l->name);
 	if (rc != STORE_OK)
 		return act_dberr(c);
 	if ((rc = act_audit_code(c, l, "unban", "unban",
@@ -227,6 +227,20 @@ act_unban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
 		return rc;
 	done_line(c, "unbanned", addr, "on", l);
 	return ACT_DONE;
+}
+
+/* act_ban - member ban: the address need not be a member */
+int
+act_ban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
+{
+	return by_ref(c, l, addr, ban_ask);
+}
+
+/* act_unban - member unban */
+int
+act_unban(struct act_ctx *c, const struct list_cfg *l, const char *addr)
+{
+	return by_ref(c, l, addr, unban_now);
 }
 
 /* act_expel - member rm */

@@ -488,23 +488,35 @@ openpgp_list_rotate(const struct openpgp_secret *s, uint32_t now,
 	    whylen);
 }
 
-/* openpgp_export_public - key and its subkeys, public, appended to b */
+/*
+ * openpgp_export_with - what write(key, out, flags) exports into a memory
+ * output, appended to b: every export of a key to bytes goes through here
+ */
 enum result
-openpgp_export_public(rnp_key_handle_t key, int armored, struct buf *b)
+openpgp_export_with(rnp_key_handle_t key, openpgp_writer write,
+    uint32_t flags, struct buf *b)
 {
 	rnp_output_t	 out;
-	uint32_t	 fl = RNP_KEY_EXPORT_PUBLIC | RNP_KEY_EXPORT_SUBKEYS;
 	enum result	 r = OK;
 
-	if (armored)
-		fl |= RNP_KEY_EXPORT_ARMORED;
 	if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
 		return TEMPFAIL;
-	if (rnp_key_export(key, out, fl) != RNP_SUCCESS
+	if (write(key, out, flags) != RNP_SUCCESS
 	    || openpgp_out_take(out, b) != 0)
 		r = TEMPFAIL;
 	(void)rnp_output_destroy(out);
 	return r;
+}
+
+/* openpgp_export_public - key and its subkeys, public, appended to b */
+enum result
+openpgp_export_public(rnp_key_handle_t key, int armored, struct buf *b)
+{
+	uint32_t fl = RNP_KEY_EXPORT_PUBLIC | RNP_KEY_EXPORT_SUBKEYS;
+
+	if (armored)
+		fl |= RNP_KEY_EXPORT_ARMORED;
+	return openpgp_export_with(key, rnp_key_export, fl, b);
 }
 
 /* openpgp_list_public - the list's public key, armoured or binary */

@@ -31,6 +31,11 @@ enum result openpgp_subkey_add(rnp_ffi_t, rnp_key_handle_t,
 enum result openpgp_secret_export(rnp_key_handle_t,
 	    struct openpgp_secret **);
 enum result openpgp_uid_remove(rnp_key_handle_t, size_t);
+/* writes key into an output with flags (rnp_key_export's shape) */
+typedef rnp_result_t (*openpgp_writer)(rnp_key_handle_t, rnp_output_t,
+	    uint32_t);
+enum result openpgp_export_with(rnp_key_handle_t, openpgp_writer, uint32_t,
+	    struct buf *);
 enum result openpgp_export_public(rnp_key_handle_t, int, struct buf *);
 int	openpgp_uid_certified(rnp_key_handle_t, const char *, int);
 enum result openpgp_encrypt_to(rnp_ffi_t, const struct openpgp_post *,

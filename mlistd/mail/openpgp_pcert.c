@@ -117,23 +117,22 @@ signer_keyid(rnp_ffi_t ffi, const struct openpgp_secret *list, char **keyid,
 	rnp_key_handle_t lk;
 	char fpr[OPENPGP_FPR_SIZE];
 	enum result r;
+	rnp_result_t rc;
 
 	buf_init(&pub, 0);
 	if ((r = openpgp_list_public(list, 0, &pub, why, whylen)) == OK)
 		r = openpgp_load(ffi, pub.data, pub.len,
 		    RNP_LOAD_SAVE_PUBLIC_KEYS, why, whylen);
 	buf_free(&pub);
-	if (r == OK && openpgp_list_fingerprint(list, fpr) != OK)
-		r = TEMPFAIL;
-	if (r == OK && (rnp_locate_key(ffi, "fingerprint", fpr, &lk)
-	    != RNP_SUCCESS || lk == NULL))
-		r = TEMPFAIL;
 	if (r != OK)
 		return r;
-	if (rnp_key_get_keyid(lk, keyid) != RNP_SUCCESS)
-		r = TEMPFAIL;
+	/* the key was just loaded: not finding it is librnp's failure */
+	if (openpgp_list_fingerprint(list, fpr) != OK ||
+	    openpgp_locate(ffi, fpr, &lk) != OK)
+		return TEMPFAIL;
+	rc = rnp_key_get_keyid(lk, keyid);
 	(void)rnp_key_handle_destroy(lk);
-	return r;
+	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
 }
 
 /* merge - sq's certified certificate into ffi (the pseudonym's key) */

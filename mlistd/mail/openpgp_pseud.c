@@ -24,6 +24,19 @@
 #include "mail/openpgp_pseud.h"
 
 /*
+ * pseud_uid_usable - may uid be a pseudonym key's UID (one line, not empty,
+ * short)? The key is made and renamed with the same test; 0 says why
+ */
+static int
+pseud_uid_usable(const char *uid, char *why, size_t whylen)
+{
+	if (*uid && strlen(uid) <= 400 && strpbrk(uid, "\r\n") == NULL)
+		return 1;
+	WHY(why, whylen, "the pseudonym's UID is unusable");
+	return 0;
+}
+
+/*
  * openpgp_pseud_generate - a new pseudonym key with UID uid, dated created
  * (0: now). The UID is the caller's: one line, no CR or LF.
  */
@@ -33,10 +46,8 @@ openpgp_pseud_generate(const char *uid, uint32_t created,
 {
 	static const char *const hashes[] = { "SHA256", NULL };
 
-	if (!*uid || strlen(uid) > 400 || strpbrk(uid, "\r\n") != NULL) {
-		WHY(why, whylen, "the pseudonym's UID is unusable");
+	if (!pseud_uid_usable(uid, why, whylen))
 		return PERMFAIL;
-	}
 	return openpgp_generate(uid, hashes, created, sp,
 	    "pseudonym key generation failed", why, whylen);
 }
@@ -78,11 +89,11 @@ add_signer(rnp_ffi_t ffi, rnp_op_sign_t op, const struct openpgp_secret *also,
 }
 
 /*
- * pseud_detached - an armoured SHA256 detached signature over in, by key
+ * detached_in - an armoured SHA256 detached signature over in, by key
  * and (if not NULL) also by the key also: two signatures in one block
  */
 static enum result
-pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key,
+detached_in(rnp_ffi_t ffi, rnp_key_handle_t key,
     const struct openpgp_secret *also, rnp_input_t in, uint32_t created,
     struct buf *sig)
 {
@@ -117,6 +128,22 @@ pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key,
 	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
 }
 
+/* pseud_detached - the same over len bytes at data */
+static enum result
+pseud_detached(rnp_ffi_t ffi, rnp_key_handle_t key,
+    const struct openpgp_secret *also, const void *data, size_t len,
+    uint32_t created, struct buf *sig)
+{
+	rnp_input_t	 in;
+	enum result	 r;
+
+	if (rnp_input_from_memory(&in, data, len, false) != RNP_SUCCESS)
+		return TEMPFAIL;
+	r = detached_in(ffi, key, also, in, created, sig);
+	(void)rnp_input_destroy(in);
+	return r;
+}
+
 /*
  * openpgp_pseud_sign_also - an armoured detached signature (RFC 3156
  * section 5) by the pseudonym over data (the signed MIME entity, CRLF),
@@ -130,17 +157,11 @@ openpgp_pseud_sign_also(const struct openpgp_secret *s,
 {
 	rnp_ffi_t	 ffi;
 	rnp_key_handle_t key;
-	rnp_input_t	 in;
 	enum result	 r;
 
 	if ((r = openpgp_pseud_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
-	if (rnp_input_from_memory(&in, data, len, false) != RNP_SUCCESS)
-		r = TEMPFAIL;
-	else {
-		r = pseud_detached(ffi, key, also, in, created, sig);
-		(void)rnp_input_destroy(in);
-	}
+	r = pseud_detached(ffi, key, also, data, len, created, sig);
 	return openpgp_close(ffi, key, r,
 	    "signing with the pseudonym's key failed", why, whylen);
 }
@@ -154,20 +175,27 @@ openpgp_pseud_sign(const struct openpgp_secret *s, const void *data,
 	    whylen);
 }
 
-/* pseud_armor - binary key packets as an armoured public key block */
-static enum result
-pseud_armor(rnp_key_handle_t key, rnp_output_t out)
+/*
+ * autocrypt_write - librnp's minimal (Autocrypt) export of key into out:
+ * base64 without line breaks, or (armored) an armoured public key block
+ */
+static rnp_result_t
+autocrypt_write(rnp_key_handle_t key, rnp_output_t out, uint32_t armored)
 {
 	rnp_output_t	 arm;
 	rnp_result_t	 rc;
 
-	if (rnp_output_to_armor(out, &arm, "public key") != RNP_SUCCESS)
-		return TEMPFAIL;
+	if (!armored)
+		return rnp_key_export_autocrypt(key, NULL, NULL, out,
+		    RNP_KEY_EXPORT_BASE64);
+	if ((rc = rnp_output_to_armor(out, &arm, "public key")) !=
+	    RNP_SUCCESS)
+		return rc;
 	rc = rnp_key_export_autocrypt(key, NULL, NULL, arm, 0);
 	if (rnp_output_finish(arm) != RNP_SUCCESS)
 		rc = RNP_ERROR_WRITE;
 	(void)rnp_output_destroy(arm);
-	return rc == RNP_SUCCESS ? OK : TEMPFAIL;
+	return rc;
 }
 
 /* base64_of - b64 of bin without line breaks (Autocrypt's keydata) */
@@ -227,25 +255,12 @@ openpgp_pseud_minimal(const struct openpgp_secret *s, int armored,
 {
 	rnp_ffi_t	 ffi;
 	rnp_key_handle_t key;
-	rnp_output_t	 out;
 	enum result	 r;
 
 	if ((r = openpgp_pseud_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
-	if (is_certified(key))
-		r = whole_key(key, armored, b);
-	else if (rnp_output_to_memory(&out, 0) != RNP_SUCCESS)
-		r = TEMPFAIL;
-	else {
-		if (armored)
-			r = pseud_armor(key, out);
-		else if (rnp_key_export_autocrypt(key, NULL, NULL, out,
-		    RNP_KEY_EXPORT_BASE64) != RNP_SUCCESS)
-			r = TEMPFAIL;
-		if (r == OK && openpgp_out_take(out, b) != 0)
-			r = TEMPFAIL;
-		(void)rnp_output_destroy(out);
-	}
+	r = is_certified(key) ? whole_key(key, armored, b) :
+	    openpgp_export_with(key, autocrypt_write, armored, b);
 	return openpgp_close(ffi, key, r,
 	    "exporting the pseudonym's key failed", why, whylen);
 }
@@ -390,10 +405,8 @@ openpgp_pseud_rename(const struct openpgp_secret *s, const char *uid,
 	int		 same;
 
 	*out = NULL;
-	if (!*uid || strlen(uid) > 400 || strpbrk(uid, "\r\n") != NULL) {
-		WHY(why, whylen, "the pseudonym's UID is unusable");
+	if (!pseud_uid_usable(uid, why, whylen))
 		return PERMFAIL;
-	}
 	if ((r = openpgp_pseud_open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
 	if ((same = pseud_uid_is(key, uid)) < 0)

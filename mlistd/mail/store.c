@@ -1186,6 +1186,19 @@ st_step_if(struct store *st, sqlite3_stmt *s, int bound)
 }
 
 /*
+ * st_step_sealed - s (NULL: st_prep failed) stepped once text (NULL: SQL
+ * NULL) is bound at col sealed to pl: a row's one sealed field written
+ */
+int
+st_step_sealed(struct store *st, sqlite3_stmt *s, int col, const char *text,
+    const struct st_place *pl)
+{
+	if (!s)
+		return STORE_ERR;
+	return st_step_if(st, s, st_bind_sealed(st, s, col, text, pl));
+}
+
+/*
  * st_step_row - step s to its one row, telling none from a failure:
  * STORE_OK, s on the row (the caller reads it, then st_done); else s is
  * done: STORE_NOTFOUND, or STORE_ERR (also for a NULL s: st_prep failed)

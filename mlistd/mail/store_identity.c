@@ -149,17 +149,14 @@ store_member_by_handle(struct store *st, const char *list, const char *handle, l
 int
 store_anon_add(struct store *st, const char *list, const char *handle, const char *addr, long long expires)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO anon_handles (list, "
-	    "handle, expires, addr) VALUES (?1, ?2, ?3, ?4)", "ttl", list,
-	    handle, expires);
 	struct st_place pl;
 
-	if (!s)
-		return STORE_ERR;
 	st_place(&pl, "anon_handles.addr");
 	st_place_text(&pl, list);
 	st_place_text(&pl, handle);
-	return st_step_if(st, s, st_bind_sealed(st, s, 4, addr, &pl));
+	return st_step_sealed(st, st_prep_bind(st, "INSERT INTO anon_handles "
+	    "(list, handle, expires, addr) VALUES (?1, ?2, ?3, ?4)", "ttl",
+	    list, handle, expires), 4, addr, &pl);
 }
 
 /* store_msgid_put - ref (an id as the author's client knows it) stands for list_id on this list */

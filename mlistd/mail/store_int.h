@@ -89,6 +89,8 @@ struct st_place {
 };
 
 void	st_place(struct st_place *, const char *field);
+int	st_step_sealed(struct store *, sqlite3_stmt *, int, const char *,
+	    const struct st_place *);
 void	st_place_tagged(struct store *, struct st_place *, const char *list,
 	    const char *tag, const char *text);
 int	st_bind_sealed_int(struct store *, sqlite3_stmt *, int col,
@@ -119,5 +121,6 @@ char	*st_column_opened(struct store *, sqlite3_stmt *, int col,
 char	*st_one_opened(struct store *, sqlite3_stmt *, const char *field,
 	    int first, int n);
 int	st_member_row(struct store *, sqlite3_stmt *, struct member *);
+int	st_member_rows(struct store *, sqlite3_stmt *, store_member_fn, void *);
 
 #endif

@@ -36,17 +36,13 @@ store_banned(struct store *st, const char *list, const char *addr)
 int
 store_hold(struct store *st, const char *qid, const char *list, const char *reason, const char *author)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "INSERT OR REPLACE INTO held (qid, "
-	    "list, reason, at, author) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5)",
-	    "tttl", qid, list, reason, (long long)time(NULL));
 	struct st_place pl;
 
-	if (!s)
-		return STORE_ERR;
 	st_place(&pl, "held.author");
 	st_place_text(&pl, qid);
-	return st_step_if(st, s, st_bind_sealed(st, s, 5, author, &pl));
+	return st_step_sealed(st, st_prep_bind(st, "INSERT OR REPLACE INTO "
+	    "held (qid, list, reason, at, author) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    "tttl", qid, list, reason, (long long)time(NULL)), 5, author, &pl);
 }
 
 /* store_held_author - the address behind a held post, kept only where moderators_see = "address" */
@@ -205,15 +201,12 @@ store_moderator_count(struct store *st, const char *list)
 static int
 pending_seal_arg(struct store *st, long long id, const char *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "UPDATE pending SET arg = ?2 WHERE "
-	    "id = ?1", "l", id);
 	struct st_place pl;
 
-	if (!s)
-		return STORE_ERR;
 	st_place(&pl, "pending.arg");
 	st_place_int(&pl, id);
-	return st_step_if(st, s, st_bind_sealed(st, s, 2, arg, &pl));
+	return st_step_sealed(st, st_prep_bind(st, "UPDATE pending SET "
+	    "arg = ?2 WHERE id = ?1", "l", id), 2, arg, &pl);
 }
 
 /* store_pending_add - a grave action waiting for `needed` approvals (state "new": the daemon asks) */
@@ -364,31 +357,18 @@ store_pending_vote(struct store *st, long long id, const char *list, const char 
 
 /*
  * store_pending_voters - those who approved and still lead (a vouch: are
- * still members), fn each: a moderator demoted since their vote is not
- * told what the quorum decided (an unmasked address, say)
+ * still members), fn each (until it returns non-zero, as for
+ * store_member_each): a moderator demoted since their vote is not told
+ * what the quorum decided (an unmasked address, say)
  */
 int
 store_pending_voters(struct store *st, long long id, store_member_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT " MEMBER_COLS
+	return st_member_rows(st, st_prep_bind(st, "SELECT " MEMBER_COLS
 	    " FROM members WHERE id IN "
 	    "(SELECT member_id FROM pending_votes WHERE pending_id = ?1) AND (" SQL_LEADS("role") " OR "
 	    "(SELECT action FROM pending WHERE id = ?1) = 'vouch') ORDER BY id",
-	    "l", id);
-	struct member m;
-	int rc, n = 0;
-
-	if (!s)
-		return STORE_ERR;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (st_member_row(st, s, &m) < 0)
-			break;
-		fn(&m, arg);
-		member_free(&m);
-		n++;
-	}
-	st_done(st, s);
-	return rc == SQLITE_DONE ? n : STORE_ERR;
+	    "l", id), fn, arg);
 }
 
 /* store_discipline_steps - how many steps of the ladder the address has taken on list (0 none) */

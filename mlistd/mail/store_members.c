@@ -250,32 +250,36 @@ store_member_find(struct store *st, const char *list, const char *addr, struct m
 	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
 }
 
-/* store_member_each - call fn for every member of a list, in joining order */
+/*
+ * st_member_rows - fn for each member row s yields (NULL s: st_prep failed)
+ * until fn returns non-zero: how many rows it was called for, or STORE_ERR
+ */
 int
-store_member_each(struct store *st, const char *list, store_member_fn fn, void *arg)
+st_member_rows(struct store *st, sqlite3_stmt *s, store_member_fn fn,
+    void *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT " MEMBER_COLS
-	    " FROM members WHERE list = ?1 ORDER BY id", "t", list);
 	struct member m;
-	int rc, n = 0;
+	int rc, n = 0, stop = 0;
 
 	if (!s)
 		return STORE_ERR;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int stop;
-
+	while (!stop && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (st_member_row(st, s, &m) < 0)
 			break;
 		stop = fn(&m, arg);
 		member_free(&m);
 		n++;
-		if (stop) {
-			rc = SQLITE_DONE;
-			break;
-		}
 	}
 	st_done(st, s);
-	return rc == SQLITE_DONE ? n : STORE_ERR;
+	return stop || rc == SQLITE_DONE ? n : STORE_ERR;
+}
+
+/* store_member_each - call fn for every member of a list, in joining order */
+int
+store_member_each(struct store *st, const char *list, store_member_fn fn, void *arg)
+{
+	return st_member_rows(st, st_prep_bind(st, "SELECT " MEMBER_COLS
+	    " FROM members WHERE list = ?1 ORDER BY id", "t", list), fn, arg);
 }
 
 /* store_member_count - how many members a list has */

@@ -29,6 +29,13 @@
 #define EMERGENCY		"emergency, without the quorum: "
 
 /*
+ * a setting's row in a table of answers indexed by its enum, dflt for a
+ * value past the table (config refuses those; a negative one casts past it)
+ */
+#define BY_SETTING(table, v, dflt) \
+	((size_t)(v) < sizeof(table) / sizeof((table)[0]) ? (table)[v] : (dflt))
+
+/*
  * disclosure_reader - the reader's level from the facts: their role on
  * the list (NULL: not a member) and since when they are a member. A member
  * on probation (leadership.probation_days) reads like a stranger.
@@ -110,14 +117,13 @@ disclosure_author_address(const struct list_cfg *l, int mode)
 int
 disclosure_leader(const struct list_cfg *l)
 {
-	switch (l->visibility) {
-	case VIS_ROLES:
-		return LEADER_HANDLE;
-	case VIS_NAMED:
-		return LEADER_PERSON;
-	default:
-		return LEADER_NOTHING;
-	}
+	static const int shown[] = {
+		[VIS_HIDDEN] = LEADER_NOTHING,
+		[VIS_ROLES] = LEADER_HANDLE,
+		[VIS_NAMED] = LEADER_PERSON,
+	};
+
+	return BY_SETTING(shown, l->visibility, LEADER_NOTHING);
 }
 
 /*
@@ -235,14 +241,14 @@ disclosure_digest_by_join(const struct list_cfg *l)
 enum piece_id
 disclosure_archive_refusal(const struct list_cfg *l)
 {
-	switch (l->archive_who) {
-	case WHO_NONE:
-		return PIECE_ARCHIVE_NO_ARCHIVE;
-	case WHO_MODERATORS:
-		return PIECE_ARCHIVE_MODERATORS;
-	default:
-		return PIECE_ARCHIVE_MEMBERS;	/* public is never refused */
-	}
+	static const enum piece_id told[] = {
+		[WHO_NONE] = PIECE_ARCHIVE_NO_ARCHIVE,
+		[WHO_MODERATORS] = PIECE_ARCHIVE_MODERATORS,
+		[WHO_MEMBERS] = PIECE_ARCHIVE_MEMBERS,
+		[WHO_PUBLIC] = PIECE_ARCHIVE_MEMBERS,	/* never refused */
+	};
+
+	return BY_SETTING(told, l->archive_who, PIECE_ARCHIVE_MEMBERS);
 }
 
 /* disclosure_audit - may the reader read the audit log at all? */

@@ -493,24 +493,12 @@ role_compose(struct pipeline *p, struct relay *r, const struct listaddr *la,
 	return relay_compose(p, r, ID_ROLE, token);
 }
 
-/*
- * relay_owner_answer - LIST-owner+HANDLE@: a moderator answering someone who
- * wrote to LIST-owner@; the answer goes out from "LIST moderators" and
- * names no moderator.
- */
-enum result
-relay_owner_answer(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
-    const struct buf *msg, int *quarantine, struct why *why)
+/* answer_send - the moderators' answer, to its one member */
+static enum result
+answer_send(struct pipeline *p, struct relay *r, const struct buf *msg)
 {
-	struct relay r;
-	struct why cause = { "" };
-	enum result rc;
-
-	if ((rc = role_compose(p, &r, la, e, msg, quarantine, &cause,
-	    la->token, PIECE_UNANSWERABLE)) == OK)
-		rc = relay_send(p, &r, 0, NULL, "owner-answer");
-	relay_why(why, &r, "moderators' answer", &cause, rc);
-	return relay_finish(&r, rc);
+	(void)msg;
+	return relay_send(p, r, 0, NULL, "owner-answer");
 }
 
 /* announce_send - signed with the role's key, to every member, archived and audited */
@@ -593,6 +581,68 @@ announce_confirm(struct pipeline *p, struct relay *r)
 	return OK;
 }
 
+/* announce_go - sent at once if their own key signed it, else confirmed */
+static enum result
+announce_go(struct pipeline *p, struct relay *r, const struct buf *msg)
+{
+	int own = announce_own_key(p, r, msg);
+
+	return own < 0 ? TEMPFAIL : own ? announce_send(p, r) :
+	    announce_confirm(p, r);
+}
+
+/* a role address's mail: how it is refused, and sent once composed */
+struct role_mail {
+	const char	*kind;		/* its name in the log's why */
+	int		 by_token;	/* names its member by the token */
+	enum piece_id	 refused;	/* told one not a moderator */
+	enum result	(*send)(struct pipeline *, struct relay *,
+			    const struct buf *);
+};
+
+/* the role addresses' rows: the moderators' answer, their announcement */
+enum { ROLE_ANSWER, ROLE_ANNOUNCE };
+static const struct role_mail role_mails[] = {
+	[ROLE_ANSWER] = { "moderators' answer", 1, PIECE_UNANSWERABLE,
+	    answer_send },
+	[ROLE_ANNOUNCE] = { "announcement", 0, PIECE_ANNOUNCE_MODERATORS,
+	    announce_go },
+};
+
+/*
+ * role_relay - the one path of the moderators' role addresses: composed
+ * as "LIST moderators" (role_compose), then sent as m says
+ */
+static enum result
+role_relay(struct pipeline *p, const struct listaddr *la,
+    const struct envelope *e, const struct buf *msg, int *quarantine,
+    struct why *why, const struct role_mail *m)
+{
+	struct relay r;
+	struct why cause = { "" };
+	enum result rc;
+
+	if ((rc = role_compose(p, &r, la, e, msg, quarantine, &cause,
+	    m->by_token ? la->token : NULL, m->refused)) == OK)
+		rc = m->send(p, &r, msg);
+	relay_why(why, &r, m->kind, &cause, rc);
+	return relay_finish(&r, rc);
+}
+
+/*
+ * relay_owner_answer - LIST-owner+HANDLE@: a moderator answering someone who
+ * wrote to LIST-owner@; the answer goes out from "LIST moderators" and
+ * names no moderator.
+ */
+enum result
+relay_owner_answer(struct pipeline *p, const struct listaddr *la,
+    const struct envelope *e, const struct buf *msg, int *quarantine,
+    struct why *why)
+{
+	return role_relay(p, la, e, msg, quarantine, why,
+	    &role_mails[ROLE_ANSWER]);
+}
+
 /*
  * relay_announce - LIST-owner+announce@: a post from the moderators as a
  * role, from an authenticated moderator; unless their own key signed it,
@@ -602,19 +652,8 @@ enum result
 relay_announce(struct pipeline *p, const struct listaddr *la, const struct envelope *e,
     const struct buf *msg, int *quarantine, struct why *why)
 {
-	struct relay r;
-	struct why cause = { "" };
-	enum result rc;
-
-	if ((rc = role_compose(p, &r, la, e, msg, quarantine, &cause, NULL,
-	    PIECE_ANNOUNCE_MODERATORS)) == OK) {
-		int own = announce_own_key(p, &r, msg);
-
-		rc = own < 0 ? TEMPFAIL : own ? announce_send(p, &r) :
-		    announce_confirm(p, &r);
-	}
-	relay_why(why, &r, "announcement", &cause, rc);
-	return relay_finish(&r, rc);
+	return role_relay(p, la, e, msg, quarantine, why,
+	    &role_mails[ROLE_ANNOUNCE]);
 }
 
 /*

@@ -842,17 +842,16 @@ own_links(const struct transform_in *in, struct buf *b)
 static const char b64_alpha[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* b64_val - the 6 bits of a base64 character, -1 for any other byte */
+/*
+ * b64_val - the 6 bits of a base64 character, -1 for any other byte: its
+ * place in the alphabet the encoder writes with, so both read one table
+ */
 static int
 b64_val(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
+	const char *at = c ? memchr(b64_alpha, c, 64) : NULL;
+
+	return at ? (int)(at - b64_alpha) : -1;
 }
 
 /*
