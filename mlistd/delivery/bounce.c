@@ -456,6 +456,16 @@ bounce_token(struct pipeline *p, const struct listaddr *la, int dsn)
 	return 0;
 }
 
+/* yes - a store call's answer: 1 yes, 0 no or an error (logged) */
+static int
+yes(struct pipeline *p, const struct list_cfg *l, int rc)
+{
+	if (rc < 0)
+		log_err("%s bounce: list=%s database: %s", p->qid, l->name,
+		    store_errmsg(p->st));
+	return rc == 1;
+}
+
 /*
  * sent_copy - was the copy the DSN returns (by its Message-ID, msgid)
  * really delivered to addr recently? 1 yes, 0 no (or an error, logged)
@@ -464,16 +474,8 @@ static int
 sent_copy(struct pipeline *p, const struct list_cfg *l, const char *addr,
     const char *msgid)
 {
-	int rc;
-
-	if (*msgid == 0)
-		return 0;
-	rc = store_delivered_msgid(p->st, l->name, addr, msgid,
-	    p->now - BOUNCE_RECENT);
-	if (rc < 0)
-		log_err("%s bounce: list=%s database: %s", p->qid, l->name,
-		    store_errmsg(p->st));
-	return rc == 1;
+	return *msgid != 0 && yes(p, l, store_delivered_msgid(p->st, l->name,
+	    addr, msgid, p->now - BOUNCE_RECENT));
 }
 
 /*
@@ -549,21 +551,23 @@ dsn_txn(struct pipeline *p, const char *status, size_t slen,
 }
 
 /*
- * in_txn - was addr a recipient in transaction t (recently)? 1 yes, 0 no
- * (or an error, logged)
+ * delivered_in - was addr a recipient (recently) of qid's delivery rows
+ * [lo, hi]? 1 yes, 0 no (or an error, logged)
  */
+static int
+delivered_in(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    const char *qid, long long lo, long long hi)
+{
+	return yes(p, l, store_delivered_in(p->st, l->name, addr, qid, lo, hi,
+	    p->now - BOUNCE_RECENT));
+}
+
+/* in_txn - was addr a recipient in transaction t (recently)? */
 static int
 in_txn(struct pipeline *p, const struct list_cfg *l, const char *addr,
     const struct dsn_txn *t)
 {
-	int rc;
-
-	rc = store_delivered_in(p->st, l->name, addr, t->qid, t->lo, t->hi,
-	    p->now - BOUNCE_RECENT);
-	if (rc < 0)
-		log_err("%s bounce: list=%s database: %s", p->qid, l->name,
-		    store_errmsg(p->st));
-	return rc == 1;
+	return delivered_in(p, l, addr, t->qid, t->lo, t->hi);
 }
 
 /*
@@ -576,18 +580,12 @@ orig_names(struct pipeline *p, const struct list_cfg *l, const char *addr,
 {
 	char qid[32];
 	long long row;
-	int rc;
 
 	if (*orig == 0 || envid_orcpt_check(p->keys, orig, qid, sizeof(qid),
 	    &row) < 0 || strcmp(qid, t->qid) != 0 || row < t->lo ||
 	    row > t->hi)
 		return 0;
-	rc = store_delivered_in(p->st, l->name, addr, qid, row, row,
-	    p->now - BOUNCE_RECENT);
-	if (rc < 0)
-		log_err("%s bounce: list=%s database: %s", p->qid, l->name,
-		    store_errmsg(p->st));
-	return rc == 1;
+	return delivered_in(p, l, addr, qid, row, row);
 }
 
 /*

@@ -43,7 +43,6 @@
 #define OR_PREFIX	"M3."
 /* the row, the queue id's length, the queue id padded to QID_BIN_MAX */
 #define OR_PLAIN	(8 + 1 + QID_BIN_MAX)
-#define OR_SEALED	(NONCE_LEN + OR_PLAIN + TAG_LEN)
 
 /* seal_key - the envelope ids' own key, derived from the master key */
 static void
@@ -74,39 +73,6 @@ get64(const unsigned char *p)
 	return (long long)u;
 }
 
-/* envid_make - the envelope id of qid's transaction to rows [lo, hi] */
-int
-envid_make(const struct keys *k, const char *qid, long long lo, long long hi,
-    char *out, size_t n)
-{
-	unsigned char key[KEYS_HASH_LEN], pt[PLAIN_MAX], ct[SEALED_MAX];
-	size_t ql = strlen(qid), bl;
-	unsigned long long cl;
-	int rc;
-
-	if (ql == 0 || ql % 2 || ql > 2 * QID_BIN_MAX ||
-	    sodium_hex2bin(pt + 16, QID_BIN_MAX, qid, ql, NULL, &bl,
-	    NULL) != 0 || bl != ql / 2)
-		return -1;
-	put64(pt, lo);
-	put64(pt + 8, hi);
-	randombytes_buf(ct, NONCE_LEN);
-	seal_key(k, key);
-	rc = crypto_aead_chacha20poly1305_ietf_encrypt(ct + NONCE_LEN, &cl,
-	    pt, 16 + bl, (const unsigned char *)PREFIX, strlen(PREFIX), NULL,
-	    ct, key);
-	sodium_memzero(key, sizeof(key));
-	if (rc != 0 || n < strlen(PREFIX) +
-	    sodium_base64_ENCODED_LEN(NONCE_LEN + cl, B64) ||
-	    strlen(PREFIX) + sodium_base64_ENCODED_LEN(NONCE_LEN + cl, B64) >
-	    ENVID_MAX)
-		return -1;
-	memcpy(out, PREFIX, strlen(PREFIX));
-	sodium_bin2base64(out + strlen(PREFIX), n - strlen(PREFIX), ct,
-	    NONCE_LEN + cl, B64);
-	return 0;
-}
-
 /* qid_text - a queue id from its binary form: upper-case hex */
 static int
 qid_text(const unsigned char *b, size_t bl, char *qid, size_t qn)
@@ -121,34 +87,56 @@ qid_text(const unsigned char *b, size_t bl, char *qid, size_t qn)
 }
 
 /*
- * envid_check - the transaction an envelope id names, if it is one of
- * ours (it opens under our key): 0, or -1 for anything else
+ * seal_text - prefix, then the base64 of nonce || pt sealed under the
+ * prefix as associated datum: 0, or -1 (it needs more than n bytes)
  */
-int
-envid_check(const struct keys *k, const char *envid, char *qid, size_t qn,
-    long long *lo, long long *hi)
+static int
+seal_text(const struct keys *k, const char *prefix, const unsigned char *pt,
+    size_t pl, char *out, size_t n)
 {
-	unsigned char key[KEYS_HASH_LEN], pt[PLAIN_MAX], ct[SEALED_MAX];
-	const size_t pl = strlen(PREFIX);
-	unsigned long long ml;
-	const char *end;
-	size_t len = strlen(envid), bl;
+	unsigned char key[KEYS_HASH_LEN], ct[SEALED_MAX];
+	const size_t xl = strlen(prefix);
+	unsigned long long cl;
 	int rc;
 
-	if (len >= ENVID_MAX || len <= pl || memcmp(envid, PREFIX, pl) != 0 ||
-	    sodium_base642bin(ct, sizeof(ct), envid + pl, len - pl, NULL, &bl,
-	    &end, B64) != 0 || *end != 0 || bl <= NONCE_LEN + TAG_LEN + 16)
+	if (pl > PLAIN_MAX)
+		return -1;
+	randombytes_buf(ct, NONCE_LEN);
+	seal_key(k, key);
+	rc = crypto_aead_chacha20poly1305_ietf_encrypt(ct + NONCE_LEN, &cl,
+	    pt, pl, (const unsigned char *)prefix, xl, NULL, ct, key);
+	sodium_memzero(key, sizeof(key));
+	if (rc != 0 || n < xl + sodium_base64_ENCODED_LEN(NONCE_LEN + cl, B64))
+		return -1;
+	memcpy(out, prefix, xl);
+	sodium_bin2base64(out + xl, n - xl, ct, NONCE_LEN + cl, B64);
+	return 0;
+}
+
+/*
+ * seal_open - what a text of seal_text under prefix holds, its length in
+ * *ml: 0, or -1 (not ours: another prefix, not base64, does not open)
+ */
+static int
+seal_open(const struct keys *k, const char *prefix, const char *text,
+    unsigned char pt[PLAIN_MAX], unsigned long long *ml)
+{
+	unsigned char key[KEYS_HASH_LEN], ct[SEALED_MAX];
+	const size_t xl = strlen(prefix);
+	const char *end;
+	size_t len = strlen(text), bl;
+	int rc;
+
+	if (len >= ENVID_MAX || len <= xl || memcmp(text, prefix, xl) != 0 ||
+	    sodium_base642bin(ct, sizeof(ct), text + xl, len - xl, NULL, &bl,
+	    &end, B64) != 0 || *end != 0 || bl <= NONCE_LEN + TAG_LEN)
 		return -1;
 	seal_key(k, key);
-	rc = crypto_aead_chacha20poly1305_ietf_decrypt(pt, &ml, NULL,
-	    ct + NONCE_LEN, bl - NONCE_LEN, (const unsigned char *)PREFIX, pl,
+	rc = crypto_aead_chacha20poly1305_ietf_decrypt(pt, ml, NULL,
+	    ct + NONCE_LEN, bl - NONCE_LEN, (const unsigned char *)prefix, xl,
 	    ct, key);
 	sodium_memzero(key, sizeof(key));
-	if (rc != 0 || ml <= 16 || qid_text(pt + 16, ml - 16, qid, qn) < 0)
-		return -1;
-	*lo = get64(pt);
-	*hi = get64(pt + 8);
-	return *lo <= *hi ? 0 : -1;
+	return rc == 0 ? 0 : -1;
 }
 
 /* qid_bin - a queue id in binary, its length in *bl: 0, -1 not one */
@@ -164,6 +152,41 @@ qid_bin(const char *qid, unsigned char b[QID_BIN_MAX], size_t *bl)
 	return 0;
 }
 
+/* envid_make - the envelope id of qid's transaction to rows [lo, hi] */
+int
+envid_make(const struct keys *k, const char *qid, long long lo, long long hi,
+    char *out, size_t n)
+{
+	unsigned char pt[PLAIN_MAX];
+	size_t bl;
+
+	if (qid_bin(qid, pt + 16, &bl) < 0)
+		return -1;
+	put64(pt, lo);
+	put64(pt + 8, hi);
+	return seal_text(k, PREFIX, pt, 16 + bl, out,
+	    n < ENVID_MAX ? n : ENVID_MAX);
+}
+
+/*
+ * envid_check - the transaction an envelope id names, if it is one of
+ * ours (it opens under our key): 0, or -1 for anything else
+ */
+int
+envid_check(const struct keys *k, const char *envid, char *qid, size_t qn,
+    long long *lo, long long *hi)
+{
+	unsigned char pt[PLAIN_MAX];
+	unsigned long long ml;
+
+	if (seal_open(k, PREFIX, envid, pt, &ml) < 0 || ml <= 16 ||
+	    qid_text(pt + 16, ml - 16, qid, qn) < 0)
+		return -1;
+	*lo = get64(pt);
+	*hi = get64(pt + 8);
+	return *lo <= *hi ? 0 : -1;
+}
+
 /*
  * envid_orcpt_make - the original recipient (RFC 3461 ORCPT, the part
  * after "rfc822;") of delivery row `row` of qid: ENVID_ORCPT_LEN
@@ -173,28 +196,15 @@ int
 envid_orcpt_make(const struct keys *k, const char *qid, long long row,
     char *out, size_t n)
 {
-	unsigned char key[KEYS_HASH_LEN], pt[OR_PLAIN], ct[OR_SEALED];
-	const size_t pl = strlen(OR_PREFIX);
-	unsigned long long cl;
+	unsigned char pt[OR_PLAIN];
 	size_t bl;
-	int rc;
 
 	memset(pt, 0, sizeof(pt));
 	if (n < ENVID_ORCPT_LEN + 1 || qid_bin(qid, pt + 9, &bl) < 0)
 		return -1;
 	put64(pt, row);
 	pt[8] = (unsigned char)bl;
-	randombytes_buf(ct, NONCE_LEN);
-	seal_key(k, key);
-	rc = crypto_aead_chacha20poly1305_ietf_encrypt(ct + NONCE_LEN, &cl,
-	    pt, sizeof(pt), (const unsigned char *)OR_PREFIX, pl, NULL, ct,
-	    key);
-	sodium_memzero(key, sizeof(key));
-	if (rc != 0 || NONCE_LEN + cl != sizeof(ct))
-		return -1;
-	memcpy(out, OR_PREFIX, pl);
-	sodium_bin2base64(out + pl, n - pl, ct, sizeof(ct), B64);
-	return 0;
+	return seal_text(k, OR_PREFIX, pt, sizeof(pt), out, n);
 }
 
 /*
@@ -205,23 +215,12 @@ int
 envid_orcpt_check(const struct keys *k, const char *orcpt, char *qid,
     size_t qn, long long *row)
 {
-	unsigned char key[KEYS_HASH_LEN], pt[OR_PLAIN], ct[OR_SEALED];
-	const size_t pl = strlen(OR_PREFIX);
+	unsigned char pt[PLAIN_MAX];
 	unsigned long long ml;
-	const char *end;
-	size_t len = strlen(orcpt), bl;
-	int rc;
 
-	if (len != ENVID_ORCPT_LEN || memcmp(orcpt, OR_PREFIX, pl) != 0 ||
-	    sodium_base642bin(ct, sizeof(ct), orcpt + pl, len - pl, NULL, &bl,
-	    &end, B64) != 0 || *end != 0 || bl != sizeof(ct))
-		return -1;
-	seal_key(k, key);
-	rc = crypto_aead_chacha20poly1305_ietf_decrypt(pt, &ml, NULL,
-	    ct + NONCE_LEN, bl - NONCE_LEN, (const unsigned char *)OR_PREFIX,
-	    pl, ct, key);
-	sodium_memzero(key, sizeof(key));
-	if (rc != 0 || ml != sizeof(pt) || pt[8] == 0 || pt[8] > QID_BIN_MAX ||
+	if (strlen(orcpt) != ENVID_ORCPT_LEN ||
+	    seal_open(k, OR_PREFIX, orcpt, pt, &ml) < 0 || ml != OR_PLAIN ||
+	    pt[8] == 0 || pt[8] > QID_BIN_MAX ||
 	    qid_text(pt + 9, pt[8], qid, qn) < 0)
 		return -1;
 	*row = get64(pt);
