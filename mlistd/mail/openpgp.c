@@ -519,20 +519,32 @@ openpgp_export_public(rnp_key_handle_t key, int armored, struct buf *b)
 	return openpgp_export_with(key, rnp_key_export, fl, b);
 }
 
-/* openpgp_list_public - the list's public key, armoured or binary */
+/*
+ * openpgp_opened_export - the key `open` makes of s, written into b by
+ * `export` (armoured or not), its context closed; what failed, in why
+ */
 enum result
-openpgp_list_public(const struct openpgp_secret *s, int armored,
-    struct buf *b, char *why, size_t whylen)
+openpgp_opened_export(const struct openpgp_secret *s, openpgp_opener open,
+    openpgp_exporter export, int armored, struct buf *b, const char *what,
+    char *why, size_t whylen)
 {
 	rnp_ffi_t	 ffi;
 	rnp_key_handle_t key;
 	enum result	 r;
 
-	if ((r = list_open(s, &ffi, &key, why, whylen)) != OK)
+	if ((r = open(s, &ffi, &key, why, whylen)) != OK)
 		return r;
-	r = openpgp_export_public(key, armored, b);
-	return openpgp_close(ffi, key, r, "public key export failed", why,
-	    whylen);
+	r = export(key, armored, b);
+	return openpgp_close(ffi, key, r, what, why, whylen);
+}
+
+/* openpgp_list_public - the list's public key, armoured or binary */
+enum result
+openpgp_list_public(const struct openpgp_secret *s, int armored,
+    struct buf *b, char *why, size_t whylen)
+{
+	return openpgp_opened_export(s, list_open, openpgp_export_public,
+	    armored, b, "public key export failed", why, whylen);
 }
 
 /* openpgp_list_fingerprint - the list key's primary fingerprint */

@@ -77,24 +77,23 @@ struct spare {
 	rnp_ffi_t	 ffi;		/* made at first use */
 };
 
-static struct shard shards[SHARDS];
-static struct spare spares[SPARES];
+/* the locks made at compile time, as the statistics' one */
+static struct shard shards[SHARDS] = {
+	[0 ... SHARDS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER }
+};
+static struct spare spares[SPARES] = {
+	[0 ... SPARES - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER }
+};
 static size_t per_shard = CACHE_MAX / SHARDS;
 static unsigned char hash_key[crypto_generichash_KEYBYTES];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct openpgp_cache_stats stats;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* init - the shards' locks and the hash key, once */
+/* init - the hash key, once */
 static void
 init(void)
 {
-	for (int i = 0; i < SHARDS; i++)
-		if (pthread_mutex_init(&shards[i].lock, NULL) != 0)
-			abort();
-	for (int i = 0; i < SPARES; i++)
-		if (pthread_mutex_init(&spares[i].lock, NULL) != 0)
-			abort();
 	randombytes_buf(hash_key, sizeof(hash_key));
 }
 

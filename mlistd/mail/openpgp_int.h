@@ -37,6 +37,13 @@ typedef rnp_result_t (*openpgp_writer)(rnp_key_handle_t, rnp_output_t,
 enum result openpgp_export_with(rnp_key_handle_t, openpgp_writer, uint32_t,
 	    struct buf *);
 enum result openpgp_export_public(rnp_key_handle_t, int, struct buf *);
+/* opens a key from its sealed blob; writes a key, armoured or not */
+typedef enum result (*openpgp_opener)(const struct openpgp_secret *,
+	    rnp_ffi_t *, rnp_key_handle_t *, char *, size_t);
+typedef enum result (*openpgp_exporter)(rnp_key_handle_t, int, struct buf *);
+enum result openpgp_opened_export(const struct openpgp_secret *,
+	    openpgp_opener, openpgp_exporter, int, struct buf *, const char *,
+	    char *, size_t);
 int	openpgp_uid_certified(rnp_key_handle_t, const char *, int);
 enum result openpgp_encrypt_to(rnp_ffi_t, const struct openpgp_post *,
 	    rnp_key_handle_t, struct buf *, char *, size_t);

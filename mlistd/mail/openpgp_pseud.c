@@ -243,6 +243,14 @@ is_certified(rnp_key_handle_t key)
 	    subs == 1 && openpgp_uid_certified(key, NULL, 0) > 0;
 }
 
+/* minimal_export - the pseudonym key as openpgp_pseud_minimal gives it */
+static enum result
+minimal_export(rnp_key_handle_t key, int armored, struct buf *b)
+{
+	return is_certified(key) ? whole_key(key, armored, b) :
+	    openpgp_export_with(key, autocrypt_write, armored, b);
+}
+
 /*
  * openpgp_pseud_minimal - the pseudonym's minimal public key (primary, UID,
  * encryption subkey, their self-signatures and the list's certification:
@@ -253,16 +261,8 @@ enum result
 openpgp_pseud_minimal(const struct openpgp_secret *s, int armored,
     struct buf *b, char *why, size_t whylen)
 {
-	rnp_ffi_t	 ffi;
-	rnp_key_handle_t key;
-	enum result	 r;
-
-	if ((r = openpgp_pseud_open(s, &ffi, &key, why, whylen)) != OK)
-		return r;
-	r = is_certified(key) ? whole_key(key, armored, b) :
-	    openpgp_export_with(key, autocrypt_write, armored, b);
-	return openpgp_close(ffi, key, r,
-	    "exporting the pseudonym's key failed", why, whylen);
+	return openpgp_opened_export(s, openpgp_pseud_open, minimal_export,
+	    armored, b, "exporting the pseudonym's key failed", why, whylen);
 }
 
 /* pseud_signer - the key of a valid signature: its fingerprint and UID */

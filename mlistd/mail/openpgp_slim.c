@@ -58,17 +58,10 @@ struct slim_shard {
 	size_t		 n, bytes;
 };
 
-static struct slim_shard slims[SLIM_SHARDS];
-static pthread_once_t slim_once = PTHREAD_ONCE_INIT;
-
-/* slim_init - the shards' locks, once */
-static void
-slim_init(void)
-{
-	for (int i = 0; i < SLIM_SHARDS; i++)
-		if (pthread_mutex_init(&slims[i].lock, NULL) != 0)
-			abort();
-}
+/* the locks made at compile time: no first use can race their making */
+static struct slim_shard slims[SLIM_SHARDS] = {
+	[0 ... SLIM_SHARDS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER }
+};
 
 /* shard_of - the shard an id goes to */
 static struct slim_shard *
@@ -106,8 +99,6 @@ openpgp_slim_get(const unsigned char *id, struct buf *out)
 	time_t		 now = time(NULL);
 	int		 rc = 0;
 
-	if (pthread_once(&slim_once, slim_init) != 0)
-		return 0;
 	s = shard_of(id);
 	pthread_mutex_lock(&s->lock);
 	if (s->slot != NULL && (e = probe(s, id)) != NULL &&
@@ -128,7 +119,6 @@ openpgp_slim_put(const unsigned char *id, const struct buf *slim,
 	unsigned char	*b;
 
 	if (slim->len == 0 || slim->len > SLIM_LEN ||
-	    pthread_once(&slim_once, slim_init) != 0 ||
 	    (b = malloc(slim->len)) == NULL)
 		return;
 	memcpy(b, slim->data, slim->len);
@@ -194,8 +184,6 @@ openpgp_slim_make(rnp_key_handle_t key, struct buf *slim, uint64_t *till)
 void
 openpgp_slim_flush(void)
 {
-	if (pthread_once(&slim_once, slim_init) != 0)
-		return;
 	for (int i = 0; i < SLIM_SHARDS; i++) {
 		struct slim_shard *s = &slims[i];
 
