@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "pipeline/render.h"
-#include "pipeline/transform.h"
+#include "mail/config.h"
 #include "util/utc.h"
 
 /*
@@ -137,6 +137,48 @@ address(struct buf *out, const char *name, const char *addr)
 	return buf_printf(out, "%s: <%s>\r\n", name, addr) < 0 ? -1 : 0;
 }
 
+/* render_clean - a header value from configuration: no CR/LF, no quotes */
+void
+render_clean(struct buf *b, const char *s)
+{
+	for (; *s; s++)
+		if (*s != '\r' && *s != '\n' && *s != '"')
+			buf_putc(b, *s);
+}
+
+/*
+ * render_list_headers - the list's header block: RFC 2369 / 2919 fields,
+ * Precedence and X-Loop (a private message and the moderators' copy write
+ * their own, smaller one: identity.c)
+ */
+void
+render_list_headers(const struct config *cfg, const struct list_cfg *list,
+    struct buf *b)
+{
+	const char *l = list->name, *h = cfg->hostname;
+
+	buf_puts(b, "List-Id: ");
+	if (*list->description) {
+		buf_putc(b, '"');
+		render_clean(b, list->description);
+		buf_puts(b, "\" ");
+	}
+	buf_printf(b, "<%s.%s>\r\n", l, h);
+	buf_printf(b, "List-Post: <mailto:%s@%s>\r\n", l, h);
+	buf_printf(b, "List-Help: <mailto:%s-request@%s?subject=help>\r\n", l,
+	    h);
+	buf_printf(b, "List-Unsubscribe: <mailto:%s-request@%s"
+	    "?subject=unsubscribe>\r\n", l, h);
+	buf_printf(b, "List-Owner: <mailto:%s-owner@%s>\r\n", l, h);
+	if (*list->archive_url) {
+		buf_puts(b, "List-Archive: <");
+		render_clean(b, list->archive_url);
+		buf_puts(b, ">\r\n");
+	}
+	buf_puts(b, "Precedence: list\r\n");
+	buf_printf(b, "X-Loop: %s@%s\r\n", l, h);
+}
+
 /*
  * render_head - what follows the From in every composed copy, in the one
  * order of struct render_head; -1 when the buffer failed
@@ -158,7 +200,7 @@ render_head(struct buf *out, const struct render_head *h)
 	if (h->between)
 		rc |= buf_puts(out, h->between) < 0;
 	if (h->list)
-		transform_list_headers(h->cfg, h->list, out);
+		render_list_headers(h->cfg, h->list, out);
 	return rc ? -1 : 0;
 }
 

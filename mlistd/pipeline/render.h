@@ -21,7 +21,7 @@ struct render_head {
 	const char *to;		/* an address, NULL: no To: */
 	const char *reply_to;	/* an address, NULL: no Reply-To: */
 	const char *subject;	/* the value, already encoded; NULL: field */
-	const void *field;	/* a whole Subject: field as transform made it */
+	const void *field;	/* or a whole Subject: field (transform) */
 	size_t field_len;
 	long long date;		/* the copy's time: its release time */
 	const char *msgid;	/* with its <>; NULL: none (a sealed part) */
@@ -31,6 +31,9 @@ struct render_head {
 };
 
 int	render_head(struct buf *, const struct render_head *);
+void	render_list_headers(const struct config *, const struct list_cfg *,
+	    struct buf *);
+void	render_clean(struct buf *, const char *);
 int	render_field(struct buf *, const char *name, const char *value);
 int	render_fold(struct buf *, const void *field, size_t len);
 int	render_date(struct buf *, long long t);

@@ -324,41 +324,6 @@ flags(const struct transform_in *in, const struct hdr *h, const char *ct, struct
 		}
 }
 
-/* put_header_text - a header value from configuration: no CR/LF, no quotes */
-static void
-put_clean(struct buf *b, const char *s)
-{
-	for (; *s; s++)
-		if (*s != '\r' && *s != '\n' && *s != '"')
-			buf_putc(b, *s);
-}
-
-/* transform_list_headers - RFC 2369 / 2919 headers, Precedence and X-Loop */
-void
-transform_list_headers(const struct config *cfg, const struct list_cfg *list, struct buf *b)
-{
-	const char *l = list->name, *h = cfg->hostname;
-
-	buf_puts(b, "List-Id: ");
-	if (*list->description) {
-		buf_putc(b, '"');
-		put_clean(b, list->description);
-		buf_puts(b, "\" ");
-	}
-	buf_printf(b, "<%s.%s>\r\n", l, h);
-	buf_printf(b, "List-Post: <mailto:%s@%s>\r\n", l, h);
-	buf_printf(b, "List-Help: <mailto:%s-request@%s?subject=help>\r\n", l, h);
-	buf_printf(b, "List-Unsubscribe: <mailto:%s-request@%s?subject=unsubscribe>\r\n", l, h);
-	buf_printf(b, "List-Owner: <mailto:%s-owner@%s>\r\n", l, h);
-	if (*list->archive_url) {
-		buf_puts(b, "List-Archive: <");
-		put_clean(b, list->archive_url);
-		buf_puts(b, ">\r\n");
-	}
-	buf_puts(b, "Precedence: list\r\n");
-	buf_printf(b, "X-Loop: %s@%s\r\n", l, h);
-}
-
 /*
  * unnamed_from - the From of a post that had none: the list's address, its
  * display name [unnamed-sender] (the job brings the piece to the worker),
@@ -434,7 +399,7 @@ subject(const struct transform_in *in, const struct hdr *h, struct buf *b)
 		buf_append(b, f->start, f->len);	/* already carries the prefix: keep it */
 	} else {
 		buf_puts(b, "Subject: ");
-		put_clean(b, pfx);
+		render_clean(b, pfx);
 		buf_putc(b, ' ');
 		if (f && v && *v) {
 			size_t skip = 0;	/* the value need not be NUL-terminated: count within vlen */
@@ -647,7 +612,7 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		(void)render_date(b, in->received);
 	if (!hdr_get(h, "Message-ID"))
 		buf_printf(b, "Message-ID: <%s.%s@%s>\r\n", in->qid, in->list->name, in->cfg->hostname);
-	transform_list_headers(in->cfg, in->list, b);
+	render_list_headers(in->cfg, in->list, b);
 	if (how == FOOT_WRAP) {
 		render_boundary("mlistd", bnd, sizeof(bnd));
 		(void)render_mixed(b, bnd);
