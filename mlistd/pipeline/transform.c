@@ -416,18 +416,23 @@ subject(const struct transform_in *in, const struct hdr *h, struct buf *b)
 }
 
 /*
- * list_subject - the copy's Subject, folded where the prefix (or the
- * author) made it longer than a line should be (render.c's limit)
+ * list_subject - the copy's Subject: folded (render.c's limit) where the
+ * list wrote it, with its prefix or its [no-subject] words; the author's
+ * own field, kept as it came, is passed on byte for byte
  */
 static void
 list_subject(const struct transform_in *in, const struct hdr *h,
     struct buf *b)
 {
+	const struct hdr_field *f = hdr_get(h, "Subject");
 	struct buf s;
 
 	buf_init(&s, 0);
 	subject(in, h, &s);
-	(void)render_fold(b, s.data, s.len);
+	if (f && s.len == f->len && memcmp(s.data, f->start, f->len) == 0)
+		buf_append(b, s.data, s.len);
+	else
+		(void)render_fold(b, s.data, s.len);
 	buf_free(&s);
 }
 
