@@ -22,8 +22,8 @@
 #include "pipeline/disclosure.h"
 #include "delivery/distribute.h"
 #include "mail/header.h"
+#include "pipeline/render.h"
 #include "pipeline/sign.h"
-#include "pipeline/transform.h"
 
 struct parts {
 	struct buf	 toc, body;
@@ -95,36 +95,53 @@ digest_due(struct pipeline *p, const struct list_cfg *l)
 	return bytes >= l->digest_max || p->now - since >= period;
 }
 
-/* crlf - text with each line end as CRLF */
-static void
-crlf(const char *text, struct buf *m)
-{
-	for (const char *c = text; *c; c++)
-		if (*c == '\n')
-			buf_puts(m, "\r\n");
-		else if (*c != '\r')
-			buf_putc(m, *c);
-}
-
-/* render - the digest of the posts at or after `from` (time) into m; how many it holds, -1 no text */
+/*
+ * head - the digest's header through its MIME fields. Reply-To: a
+ * member's Reply to the digest is meant for the list; to LIST-request@
+ * (its From) it found no command and went to the moderators instead
+ * (round 9, finding 4)
+ */
 static int
-render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, long long from, int issue,
-    struct buf *m)
+head(struct pipeline *p, const struct list_cfg *l, const char *subject,
+    const char *outer, struct buf *m)
 {
-	struct parts x;
-	unsigned char r[12];
-	char outer[40], inner[40], hex[25], date[64], num[16], count[16];
-	const char *vars[] = { "issue", num, "count", count, "contents", NULL, NULL };
 	struct notice_ctx ctx = { l->name, p->cfg->hostname };
-	struct buf subj, subject, text;
-	time_t t = (time_t)p->now;
-	struct tm tm;
-	int n;
+	char addr[400], msgid[100], hex[25];
+	unsigned char r[12];
+	struct render_head h = { .to = addr, .reply_to = addr,
+	    .subject = subject, .date = p->now, .msgid = msgid,
+	    .cfg = p->cfg, .list = l };
 
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
-	snprintf(outer, sizeof(outer), "=_digest_%s", hex);
-	snprintf(inner, sizeof(inner), "=_posts_%s", hex);
+	snprintf(addr, sizeof(addr), "%s@%s", l->name, p->cfg->hostname);
+	snprintf(msgid, sizeof(msgid), "<digest.%s@%s>", hex,
+	    p->cfg->hostname);
+	if (notice_from(l->notices, p->cfg->notices, PIECE_FROM_DIGEST, &ctx,
+	    NULL, "-request", m) < 0 || render_head(m, &h) < 0 ||
+	    render_mixed(m, outer) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * render - the digest of the posts at or after `from` (time) into m; how
+ * many it holds, -1 no text
+ */
+static int
+render(struct pipeline *p, const struct list_cfg *l, const struct posts *all,
+    long long from, int issue, struct buf *m)
+{
+	struct parts x;
+	char outer[RENDER_BOUNDARY], inner[RENDER_BOUNDARY], num[16], count[16];
+	const char *vars[] = { "issue", num, "count", count, "contents", NULL,
+	    NULL };
+	struct notice_ctx ctx = { l->name, p->cfg->hostname };
+	struct buf subj, subject, text;
+	int n;
+
+	render_boundary("digest", outer, sizeof(outer));
+	render_boundary("posts", inner, sizeof(inner));
 	memset(&x, 0, sizeof(x));
 	buf_init(&x.toc, 0);
 	buf_init(&x.body, 0);
@@ -142,33 +159,16 @@ render(struct pipeline *p, const struct list_cfg *l, const struct posts *all, lo
 	buf_init(&subj, 0);
 	buf_init(&subject, 0);
 	buf_init(&text, 0);
-	if (distribute_render(p, l, n == 1 ? NOTICE_DIGEST_ONE : NOTICE_DIGEST, vars, &subj, &text) < 0 ||
-	    notice_subject(buf_cstr(&subj), &subject) < 0) {
+	if (distribute_render(p, l, n == 1 ? NOTICE_DIGEST_ONE : NOTICE_DIGEST,
+	    vars, &subj, &text) < 0 ||
+	    notice_subject(buf_cstr(&subj), &subject) < 0 ||
+	    head(p, l, buf_cstr(&subject), outer, m) < 0 ||
+	    render_text_part(m, outer, "contents", buf_cstr(&text)) < 0 ||
+	    buf_printf(m, "--%s\r\nContent-Type: multipart/digest; "
+	    "boundary=\"%s\"\r\n\r\n", outer, inner) < 0 ||
+	    buf_append(m, x.body.data, x.body.len) < 0 ||
+	    buf_printf(m, "--%s--\r\n--%s--\r\n", inner, outer) < 0)
 		n = -1;
-		goto out;
-	}
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	notice_from(l->notices, p->cfg->notices, PIECE_FROM_DIGEST, &ctx, NULL,
-	    "-request", m);
-	/*
-	 * Reply-To: a member's Reply to the digest is meant for the list; to
-	 * LIST-request@ (its From) it found no command and went to the
-	 * moderators instead (round 9, finding 4)
-	 */
-	buf_printf(m, "To: <%s@%s>\r\nReply-To: <%s@%s>\r\n"
-	    "Subject: %s\r\nDate: %s\r\nMessage-ID: <digest.%s@%s>\r\n",
-	    l->name, p->cfg->hostname, l->name, p->cfg->hostname,
-	    buf_cstr(&subject), date, hex, p->cfg->hostname);
-	transform_list_headers(p->cfg, l, m);
-	buf_printf(m, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
-	    "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
-	    "Content-Description: contents\r\n\r\n", outer, outer);
-	crlf(buf_cstr(&text), m);
-	buf_printf(m, "\r\n--%s\r\nContent-Type: multipart/digest; boundary=\"%s\"\r\n\r\n", outer, inner);
-	buf_append(m, x.body.data, x.body.len);
-	buf_printf(m, "--%s--\r\n--%s--\r\n", inner, outer);
-out:
 	buf_free(&subj);
 	buf_free(&subject);
 	buf_free(&text);

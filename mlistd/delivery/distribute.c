@@ -26,6 +26,7 @@
 #include "mail/msgid.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
+#include "pipeline/render.h"
 #include "pipeline/transform.h"
 #include "util/log.h"
 
@@ -374,17 +375,6 @@ answer(struct pipeline *p, const struct list_cfg *l, const char *id,
 	    NOTICE_KEYLESS_ANSWER, count);
 }
 
-/* stamp - Date: now, in UTC */
-static void
-stamp(long long now, char *date, size_t n)
-{
-	time_t t = (time_t)now;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(date, n, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-}
-
 /*
  * distribute_notice_head - a notice's header, from LIST<from>@ (no To:
  * when to is ""), rnd its random part, up to MIME-Version and extra: the
@@ -399,25 +389,24 @@ distribute_notice_head(struct pipeline *p, const struct list_cfg *l,
 {
 	const char *host = p->cfg->hostname;
 	struct notice_ctx ctx = { l->name, host };
-	char date[64], tohdr[400] = "";
+	char msgid[100];
 	struct buf subj;
+	/* a post's List-* set: outside an encrypted copy both look the same */
+	struct render_head h = { .to = *to ? to : NULL,
+	    .date = p->release ? p->release : p->now, .msgid = msgid,
+	    .between = "Auto-Submitted: auto-replied\r\n", .cfg = p->cfg,
+	    .list = l };
 	int rc = 0;
 
-	if (*to)
-		snprintf(tohdr, sizeof(tohdr), "To: <%s>\r\n", to);
-	stamp(p->release ? p->release : p->now, date, sizeof(date));
+	snprintf(msgid, sizeof(msgid), "<notice.%s@%s>", rnd, host);
 	buf_init(&subj, 0);
 	/* a translation need not be ASCII */
 	rc |= notice_subject(subject, &subj) < 0;
+	h.subject = buf_cstr(&subj);
 	/* [from-list]: the display name is the list's words too */
 	rc |= notice_from(l->notices, p->cfg->notices, PIECE_FROM_LIST, &ctx,
 	    NULL, from, m) < 0;
-	rc |= buf_printf(m, "%sSubject: %s\r\n"
-	    "Date: %s\r\nMessage-ID: <notice.%s@%s>\r\n"
-	    "Auto-Submitted: auto-replied\r\n", tohdr,
-	    buf_cstr(&subj), date, rnd, host) < 0;
-	/* a post's List-* set: outside an encrypted copy both look the same */
-	transform_list_headers(p->cfg, l, m);
+	rc |= render_head(m, &h) < 0;
 	rc |= buf_printf(m, "MIME-Version: 1.0\r\n%s", extra) < 0;
 	buf_free(&subj);
 	return rc ? -1 : 0;
@@ -431,29 +420,29 @@ notice_bytes(struct pipeline *p, const struct list_cfg *l, const char *to,
 {
 	const struct buf *attach = f ? f->data : NULL;
 	unsigned char r[8];
-	char rnd[17];
+	char rnd[17], bnd[RENDER_BOUNDARY];
 
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(rnd, sizeof(rnd), r, sizeof(r));
 	/* as before: its buffer's failure shows where the notice is queued */
 	(void)distribute_notice_head(p, l, "-owner", to, subject, extra, rnd,
 	    m);
-	if (attach)
-		buf_printf(m, "Content-Type: multipart/mixed; "
-		    "boundary=\"=_notice_%s\"\r\n\r\n--=_notice_%s\r\n", rnd, rnd);
-	buf_puts(m, "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Transfer-Encoding: 8bit\r\n\r\n");
-	for (const char *c = body; *c; c++)
-		*c == '\n' ? buf_puts(m, "\r\n") : buf_putc(m, *c);
-	buf_puts(m, "\r\n");
-	if (!attach)
+	if (!attach) {
+		buf_puts(m, "Content-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Transfer-Encoding: 8bit\r\n\r\n");
+		(void)render_text(m, body);
 		return;
-	buf_printf(m, "--=_notice_%s\r\n%s\r\n", rnd, f->head ? f->head :
+	}
+	render_boundary("notice", bnd, sizeof(bnd));
+	buf_printf(m, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n"
+	    "\r\n", bnd);
+	(void)render_text_part(m, bnd, NULL, body);
+	buf_printf(m, "--%s\r\n%s\r\n", bnd, f->head ? f->head :
 	    "Content-Type: message/rfc822\r\nContent-Disposition: inline\r\n");
 	buf_append(m, attach->data, attach->len);
 	if (attach->len && attach->data[attach->len - 1] != '\n')
 		buf_puts(m, "\r\n");
-	buf_printf(m, "--=_notice_%s--\r\n", rnd);
+	buf_printf(m, "--%s--\r\n", bnd);
 }
 
 /*

@@ -32,6 +32,7 @@
 #include "delivery/pgpcopy.h"
 #include "mail/header.h"
 #include "mail/listpgp.h"
+#include "util/utc.h"
 
 #define ID_HEX		32	/* hex digits of an outer id's local part */
 
@@ -173,12 +174,10 @@ thread(struct pgpcopy_post *p, const struct hdr *h)
 static int
 date(struct buf *b, long long t)
 {
-	char d[64];
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char d[UTC_DATE_MAX];
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+	/* utc_date's form: the one fixed length pgpcopy_date parses back */
+	if (utc_date(t, d, sizeof(d)) < 0)
 		return -1;
 	return buf_printf(b, "Date: %s\r\n", d);
 }

@@ -38,6 +38,7 @@
 #include "pipeline/disclosure.h"
 #include "pipeline/fromname.h"
 #include "pipeline/identity.h"
+#include "pipeline/render.h"
 #include "pipeline/passrand.h"
 #include "mail/msgid.h"
 #include "mail/notices.h"
@@ -238,6 +239,64 @@ who_for(struct pipeline *p, const struct list_cfg *l, const char *poster, int mo
 }
 
 /*
+ * to_fields - To and Reply-To of a copy: a private message goes to the
+ * handle it answers, the moderators' copy to LIST-owner@ with the way
+ * back in Reply-To; "Reply" to a pseudonym's post goes to the list,
+ * "reply to sender" reaches the pseudonym
+ */
+static void
+to_fields(const struct pipeline *p, const struct list_cfg *l, int mode,
+    const char *private_to, const struct ident *id, struct render_head *h,
+    char *to, char *reply, size_t n)
+{
+	const char *host = p->cfg->hostname;
+
+	h->to = to;
+	if (private_to && *private_to == IDENTITY_TO_ROLES) {
+		snprintf(to, n, "%s-owner@%s", l->name, host);
+		snprintf(reply, n, "%s-owner+%s@%s", l->name, private_to + 1,
+		    host);
+		h->reply_to = reply;
+	} else if (private_to && mode == ID_ROLE)
+		snprintf(to, n, "%s-owner+%s@%s", l->name, private_to, host);
+	else if (private_to)
+		snprintf(to, n, "%s+p-%s@%s", l->name, private_to, host);
+	else
+		snprintf(to, n, "%s@%s", l->name, host);
+	if (!private_to && mode == ID_PSEUDONYM && *id->handle) {
+		snprintf(reply, n, "%s@%s", l->name, host);
+		h->reply_to = reply;
+	}
+}
+
+/*
+ * own_fields - what differs on purpose after the ids: the private-reply
+ * address of a handle, and the header block - a post's List-* set for a
+ * post, only List-Id and X-Loop for a private message or the moderators'
+ * copy (no List-Unsubscribe nor List-Post: it is not list traffic)
+ */
+static int
+own_fields(const struct pipeline *p, const struct list_cfg *l,
+    const char *private_to, const struct ident *id, struct render_head *h,
+    struct buf *b)
+{
+	const char *host = p->cfg->hostname;
+	int roles = private_to && *private_to == IDENTITY_TO_ROLES, rc = 0;
+
+	if (*id->handle && l->private_replies != PRIV_OFF && !roles)
+		rc |= buf_printf(b, "Mlist-Private-Reply: <mailto:%s+p-%s@%s>"
+		    "\r\n", l->name, id->handle, host) < 0;
+	if (private_to)
+		rc |= buf_printf(b, "List-Id: <%s.%s>\r\nX-Loop: %s%s@%s\r\n",
+		    l->name, host, l->name, roles ? "-owner" : "", host) < 0;
+	else {
+		h->cfg = p->cfg;
+		h->list = l;
+	}
+	return rc ? -1 : 0;
+}
+
+/*
  * identity_compose - the copy of a post on a non-real list into out; the
  * Message-ID it got into msgid. Records the id mapping (threads).
  */
@@ -249,10 +308,10 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	const char *refs = (const char *)t->part[TP_REFS].data, *nl;
 	size_t rlen = t->part[TP_REFS].len;
 	unsigned char r[16];
-	char hex[33], date[64];
-	time_t when = (time_t)received;
-	struct buf irt, all;
-	struct tm tm;
+	char hex[33], to[400], reply[400];
+	struct render_head h = { .field = t->part[TP_SUBJECT].data,
+	    .field_len = t->part[TP_SUBJECT].len, .date = received };
+	struct buf irt, all, between;
 	int rc;
 
 	if (mode == ID_ROLE) {
@@ -269,8 +328,7 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
 	snprintf(id->msgid, sizeof(id->msgid), "<%s@%s>", hex, p->cfg->hostname);
 	id->date = received;
-	gmtime_r(&when, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	h.msgid = id->msgid;
 	{
 		char disp[400];
 
@@ -293,23 +351,10 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 			snprintf(local, sizeof(local), "%s", l->name);
 		display_from(out, disp, local, p->cfg->hostname);
 	}
-	if (private_to && *private_to == IDENTITY_TO_ROLES)
-		buf_printf(out, "To: <%s-owner@%s>\r\nReply-To: <%s-owner+%s@%s>\r\n", l->name, p->cfg->hostname,
-		    l->name, private_to + 1, p->cfg->hostname);
-	else if (private_to && mode == ID_ROLE)
-		buf_printf(out, "To: <%s-owner+%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
-	else if (private_to)
-		buf_printf(out, "To: <%s+p-%s@%s>\r\n", l->name, private_to, p->cfg->hostname);
-	else
-		buf_printf(out, "To: <%s@%s>\r\n", l->name, p->cfg->hostname);
-	/* "Reply" goes to the list; "reply to sender" reaches the pseudonym */
-	if (!private_to && mode == ID_PSEUDONYM && *id->handle)
-		buf_printf(out, "Reply-To: <%s@%s>\r\n", l->name,
-		    p->cfg->hostname);
-	buf_append(out, t->part[TP_SUBJECT].data, t->part[TP_SUBJECT].len);
-	buf_printf(out, "Date: %s\r\nMessage-ID: %s\r\n", date, id->msgid);
+	to_fields(p, l, mode, private_to, id, &h, to, reply, sizeof(reply));
 	buf_init(&irt, 0);
 	buf_init(&all, 0);
+	buf_init(&between, 0);
 	nl = rlen ? memchr(refs, '\n', rlen) : NULL;
 	if (nl) {
 		map_refs(p, l, refs, (size_t)(nl - refs), &irt, 1);
@@ -318,24 +363,19 @@ identity_compose(struct pipeline *p, const struct list_cfg *l, const char *poste
 	if (irt.len && !strstr(buf_cstr(&all), buf_cstr(&irt)))
 		buf_printf(&all, "%s%s", all.len ? " " : "", buf_cstr(&irt));
 	if (irt.len)
-		buf_printf(out, "In-Reply-To: %s\r\n", buf_cstr(&irt));
+		buf_printf(&between, "In-Reply-To: %s\r\n", buf_cstr(&irt));
 	/* folded: a long chain is longer than a line may be */
-	rc = all.len ? msgid_fold(all.data, all.len, out) : 0;
+	rc = all.len ? msgid_fold(all.data, all.len, &between) : 0;
+	if (rc == 0)
+		rc = own_fields(p, l, private_to, id, &h, &between);
+	h.between = buf_cstr(&between);
+	if (rc == 0)
+		rc = render_head(out, &h);
 	buf_free(&irt);
 	buf_free(&all);
+	buf_free(&between);
 	if (rc < 0)
 		return -1;	/* out of memory */
-	if (*id->handle && l->private_replies != PRIV_OFF && !(private_to && *private_to == IDENTITY_TO_ROLES))
-		buf_printf(out, "Mlist-Private-Reply: <mailto:%s+p-%s@%s>\r\n", l->name, id->handle,
-		    p->cfg->hostname);
-	if (private_to && *private_to == IDENTITY_TO_ROLES)
-		buf_printf(out, "List-Id: <%s.%s>\r\nX-Loop: %s-owner@%s\r\n", l->name, p->cfg->hostname, l->name,
-		    p->cfg->hostname);
-	else if (private_to)
-		buf_printf(out, "List-Id: <%s.%s>\r\nX-Loop: %s@%s\r\n", l->name, p->cfg->hostname, l->name,
-		    p->cfg->hostname);
-	else
-		transform_list_headers(p->cfg, l, out);
 	buf_append(out, t->part[TP_BODY].data, t->part[TP_BODY].len);
 	/* the ids the author's client knows this post by, and the list's own, both lead here */
 	if (t->part[TP_MSGID].len) {

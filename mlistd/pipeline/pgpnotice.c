@@ -15,16 +15,14 @@
 #include "delivery/distribute.h"
 #include "mail/listpgp.h"
 #include "pipeline/pgpnotice.h"
+#include "pipeline/render.h"
 #include "pipeline/sign.h"
-#include "util/utc.h"
-
-/* what a Date: says where the time cannot be written */
-#define EPOCH_DATE	"Thu, 01 Jan 1970 00:00:00 +0000"
 
 /*
  * inner - the notice as the key's holder reads it once decrypted: a text
  * entity with protected headers (RFC draft-autocrypt-lamps-protected-
- * headers), the token in its text and its Reply-To
+ * headers), the token in its text and its Reply-To; its fields after the
+ * From in the renderer's order, as every other copy has them
  */
 static int
 inner(struct pipeline *p, const struct list_cfg *l, const char *to,
@@ -32,29 +30,29 @@ inner(struct pipeline *p, const struct list_cfg *l, const char *to,
     struct buf *ent)
 {
 	struct notice_ctx ctx = { l->name, p->cfg->hostname };
-	char date[64];
 	struct buf subject, body, subj;
+	struct render_head h = { .to = to, .reply_to = reply,
+	    .date = p->now };
 	int rc;
 
 	buf_init(&subject, 0);
 	buf_init(&body, 0);
 	buf_init(&subj, 0);
-	if ((rc = distribute_render(p, l, id, vars, &subject, &body)) < 0)
+	if ((rc = distribute_render(p, l, id, vars, &subject, &body)) < 0 ||
+	    (rc = notice_subject(buf_cstr(&subject), &subj)) < 0)
 		goto out;
-	notice_subject(buf_cstr(&subject), &subj);
-	(void)utc_format(p->now, UTC_RFC5322, EPOCH_DATE, date, sizeof(date));
+	h.subject = buf_cstr(&subj);
 	rc = buf_printf(ent, "Content-Type: text/plain; charset=utf-8; "
 	    "protected-headers=\"v1\"\r\nContent-Transfer-Encoding: 8bit\r\n");
 	if (rc >= 0)
 		rc = notice_from(l->notices, p->cfg->notices, PIECE_FROM_LIST,
 		    &ctx, NULL, "-request", ent);
 	if (rc >= 0)
-		rc = buf_printf(ent, "To: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
-		    "Reply-To: <%s>\r\n\r\n", to, buf_cstr(&subj), date, reply);
-	for (const char *c = buf_cstr(&body); rc >= 0 && *c; c++)
-		rc = *c == '\n' ? buf_puts(ent, "\r\n") : buf_putc(ent, *c);
+		rc = render_head(ent, &h);
 	if (rc >= 0)
 		rc = buf_puts(ent, "\r\n");
+	if (rc >= 0)
+		rc = render_text(ent, buf_cstr(&body));
 out:
 	buf_free(&subject);
 	buf_free(&body);

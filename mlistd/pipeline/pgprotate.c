@@ -33,6 +33,7 @@
 #include "pipeline/fromname.h"
 #include "pipeline/pgprotate.h"
 #include "pipeline/pgpsign.h"
+#include "pipeline/render.h"
 #include "pipeline/transform.h"
 #include "pipeline/sign.h"
 #include "util/log.h"
@@ -147,9 +148,7 @@ text_part(const char *body, struct buf *m)
 	struct buf crlf;
 
 	buf_init(&crlf, 0);
-	for (const char *c = body; *c; c++)
-		*c == '\n' ? buf_puts(&crlf, "\r\n") : buf_putc(&crlf, *c);
-	buf_puts(&crlf, "\r\n");
+	(void)render_text(&crlf, body);
 	buf_puts(m, "Content-Type: text/plain; charset=utf-8\r\n");
 	if (ascii_clean(body)) {
 		buf_puts(m, "Content-Transfer-Encoding: 7bit\r\n\r\n");
@@ -181,12 +180,12 @@ from_field(const struct pipeline *p, const struct list_cfg *l,
 
 /* key_part - an armoured key as an attachment, named by its fingerprint */
 static void
-key_part(struct buf *m, const char *rnd, const char *fpr, const char *tag,
+key_part(struct buf *m, const char *bnd, const char *fpr, const char *tag,
     const struct buf *key)
 {
-	buf_printf(m, "--=_key_%s\r\nContent-Type: application/pgp-keys; "
+	buf_printf(m, "--%s\r\nContent-Type: application/pgp-keys; "
 	    "name=\"OpenPGP_0x%s%s.asc\"\r\nContent-Disposition: attachment; "
-	    "filename=\"OpenPGP_0x%s%s.asc\"\r\n\r\n", rnd, fpr + 24, tag,
+	    "filename=\"OpenPGP_0x%s%s.asc\"\r\n\r\n", bnd, fpr + 24, tag,
 	    fpr + 24, tag);
 	buf_put_crlf(m, key->data, key->len);
 }
@@ -202,11 +201,13 @@ announcement(struct pipeline *p, const struct list_cfg *l,
 	const char *vars[] = { "pseudonym", r->name, "old_fpr", r->oldfpr,
 	    "new_fpr", r->fpr, NULL };
 	const char *host = p->cfg->hostname;
-	char why[OPENPGP_WHY_SIZE], date[64], rnd[33];
+	char why[OPENPGP_WHY_SIZE], rnd[33], addr[400], msgid[100];
+	char bnd[RENDER_BOUNDARY];
 	unsigned char rb[16];
 	struct buf subject, body, subj, key;
-	time_t t = (time_t)p->now;
-	struct tm tm;
+	/* a post's List-* set: it goes to the members as a post does */
+	struct render_head h = { .to = addr, .reply_to = addr,
+	    .date = p->now, .msgid = msgid, .cfg = p->cfg, .list = l };
 	int rc = -1;
 
 	buf_init(&subject, 0);
@@ -215,25 +216,23 @@ announcement(struct pipeline *p, const struct list_cfg *l,
 	buf_init(&key, 0);
 	randombytes_buf(rb, sizeof(rb));
 	sodium_bin2hex(rnd, sizeof(rnd), rb, sizeof(rb));
-	(void)gmtime_r(&t, &tm);
-	(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	snprintf(addr, sizeof(addr), "%s@%s", l->name, host);
+	snprintf(msgid, sizeof(msgid), "<key.%s@%s>", rnd, host);
+	render_boundary("key", bnd, sizeof(bnd));
 	if (distribute_render(p, l, NOTICE_PSEUDONYM_KEY_ROTATED, vars,
 	    &subject, &body) < 0 ||
-	    openpgp_pseud_minimal(r->fresh, 1, &key, why, sizeof(why)) != OK)
+	    openpgp_pseud_minimal(r->fresh, 1, &key, why, sizeof(why)) != OK ||
+	    notice_subject(buf_cstr(&subject), &subj) < 0)
 		goto out;
-	(void)notice_subject(buf_cstr(&subject), &subj);
+	h.subject = buf_cstr(&subj);
 	from_field(p, l, r, m);
-	buf_printf(m, "To: <%s@%s>\r\nReply-To: <%s@%s>\r\nSubject: %s\r\n"
-	    "Date: %s\r\nMessage-ID: <key.%s@%s>\r\n", l->name, host,
-	    l->name, host, buf_cstr(&subj), date, rnd, host);
-	/* a post's List-* set: it goes to the members as a post does */
-	transform_list_headers(p->cfg, l, m);
-	buf_printf(m, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
-	    "boundary=\"=_key_%s\"\r\n\r\n--=_key_%s\r\n", rnd, rnd);
+	if (render_head(m, &h) < 0 || render_mixed(m, bnd) < 0 ||
+	    buf_printf(m, "--%s\r\n", bnd) < 0)
+		goto out;
 	text_part(buf_cstr(&body), m);
-	key_part(m, rnd, r->fpr, "", &key);
-	key_part(m, rnd, r->oldfpr, "-revoked", &r->revoked);
-	buf_printf(m, "--=_key_%s--\r\n", rnd);
+	key_part(m, bnd, r->fpr, "", &key);
+	key_part(m, bnd, r->oldfpr, "-revoked", &r->revoked);
+	buf_printf(m, "--%s--\r\n", bnd);
 	rc = 0;
 out:
 	buf_free(&subject);

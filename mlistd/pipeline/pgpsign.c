@@ -49,6 +49,7 @@
 #include "pipeline/passrand.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/utc.h"
 
 #define PGPSIGN_BOUNDARY	24	/* hex digits of a random boundary */
 
@@ -284,15 +285,12 @@ int
 pgpsign_unwrap(const void *msg, size_t len, long long date, struct buf *out)
 {
 	const char *m = msg;
-	char when[64];
-	time_t t = (time_t)date;
-	struct tm tm;
+	char when[UTC_DATE_MAX];
 	struct hdr h;
 	size_t off, n;
 	int rc = -1;
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when),
-	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0 ||
+	if (utc_date(date, when, sizeof(when)) < 0 ||
 	    hdr_parse(m, len, &h) < 0)
 		return -1;
 	if (entity_of(m, len, &h, &off, &n) == 0) {

@@ -36,6 +36,7 @@
 #include "pipeline/meta.h"
 #include "pipeline/rewrite.h"
 #include "util/hex.h"
+#include "util/utc.h"
 
 #define MAX_CIDS	64
 #define FNAME_MAX	256
@@ -753,7 +754,7 @@ forwarded_date(const struct mailimf_date_time *d, struct buf *out)
 {
 	struct tm tm;
 	time_t t;
-	char date[64];
+	char date[UTC_DATE_MAX];
 
 	if (!d || d->dt_year < 1900 || d->dt_year > 9999)
 		return;
@@ -767,8 +768,7 @@ forwarded_date(const struct mailimf_date_time *d, struct buf *out)
 	if ((t = timegm(&tm)) == (time_t)-1)
 		return;
 	t -= (time_t)((d->dt_zone / 100) * 3600 + (d->dt_zone % 100) * 60);
-	if (gmtime_r(&t, &tm) == NULL || strftime(date, sizeof(date),
-	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+	if (utc_date(t, date, sizeof(date)) < 0)
 		return;
 	buf_printf(out, "Date: %s\r\n", date);
 }

@@ -29,6 +29,7 @@
 #include "mail/notices.h"
 #include "pipeline/fromname.h"
 #include "pipeline/mimefix.h"
+#include "pipeline/render.h"
 #include "pipeline/rewrite.h"
 #include "pipeline/transform.h"
 
@@ -323,41 +324,6 @@ flags(const struct transform_in *in, const struct hdr *h, const char *ct, struct
 		}
 }
 
-/* put_header_text - a header value from configuration: no CR/LF, no quotes */
-static void
-put_clean(struct buf *b, const char *s)
-{
-	for (; *s; s++)
-		if (*s != '\r' && *s != '\n' && *s != '"')
-			buf_putc(b, *s);
-}
-
-/* transform_list_headers - RFC 2369 / 2919 headers, Precedence and X-Loop */
-void
-transform_list_headers(const struct config *cfg, const struct list_cfg *list, struct buf *b)
-{
-	const char *l = list->name, *h = cfg->hostname;
-
-	buf_puts(b, "List-Id: ");
-	if (*list->description) {
-		buf_putc(b, '"');
-		put_clean(b, list->description);
-		buf_puts(b, "\" ");
-	}
-	buf_printf(b, "<%s.%s>\r\n", l, h);
-	buf_printf(b, "List-Post: <mailto:%s@%s>\r\n", l, h);
-	buf_printf(b, "List-Help: <mailto:%s-request@%s?subject=help>\r\n", l, h);
-	buf_printf(b, "List-Unsubscribe: <mailto:%s-request@%s?subject=unsubscribe>\r\n", l, h);
-	buf_printf(b, "List-Owner: <mailto:%s-owner@%s>\r\n", l, h);
-	if (*list->archive_url) {
-		buf_puts(b, "List-Archive: <");
-		put_clean(b, list->archive_url);
-		buf_puts(b, ">\r\n");
-	}
-	buf_puts(b, "Precedence: list\r\n");
-	buf_printf(b, "X-Loop: %s@%s\r\n", l, h);
-}
-
 /*
  * unnamed_from - the From of a post that had none: the list's address, its
  * display name [unnamed-sender] (the job brings the piece to the worker),
@@ -433,7 +399,7 @@ subject(const struct transform_in *in, const struct hdr *h, struct buf *b)
 		buf_append(b, f->start, f->len);	/* already carries the prefix: keep it */
 	} else {
 		buf_puts(b, "Subject: ");
-		put_clean(b, pfx);
+		render_clean(b, pfx);
 		buf_putc(b, ' ');
 		if (f && v && *v) {
 			size_t skip = 0;	/* the value need not be NUL-terminated: count within vlen */
@@ -447,6 +413,27 @@ subject(const struct transform_in *in, const struct hdr *h, struct buf *b)
 	if (f && b->len >= 2 && b->data[b->len - 1] != '\n')
 		buf_puts(b, "\r\n");
 	free(v);
+}
+
+/*
+ * list_subject - the copy's Subject: folded (render.c's limit) where the
+ * list wrote it, with its prefix or its [no-subject] words; the author's
+ * own field, kept as it came, is passed on byte for byte
+ */
+static void
+list_subject(const struct transform_in *in, const struct hdr *h,
+    struct buf *b)
+{
+	const struct hdr_field *f = hdr_get(h, "Subject");
+	struct buf s;
+
+	buf_init(&s, 0);
+	subject(in, h, &s);
+	if (f && s.len == f->len && memcmp(s.data, f->start, f->len) == 0)
+		buf_append(b, s.data, s.len);
+	else
+		(void)render_fold(b, s.data, s.len);
+	buf_free(&s);
 }
 
 static void display_name(const char *value, struct buf *out);
@@ -490,35 +477,6 @@ munged_from(const struct transform_in *in, const struct hdr *h, struct buf *b)
 		buf_printf(b, "Reply-To: <%s>\r\n", addr);
 	buf_free(&name);
 	free(v);
-}
-
-/* footer_text - the footer as CRLF lines */
-static void
-footer_text(const struct transform_in *in, struct buf *b)
-{
-	for (const char *p = in->list->footer; *p; p++) {
-		if (*p == '\n')
-			buf_puts(b, "\r\n");
-		else if (*p != '\r')
-			buf_putc(b, *p);
-	}
-	buf_puts(b, "\r\n");
-}
-
-/*
- * random_boundary - fresh, unguessable MIME boundary. From libsodium
- * (getrandom: no file to open in the sandbox, and it aborts rather than
- * return zeros); a guessable one would let a post close the footer's part.
- */
-static void
-random_boundary(char *out, size_t n)
-{
-	unsigned char r[12];
-	char hex[25];
-
-	randombytes_buf(r, sizeof(r));
-	sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
-	snprintf(out, n, "=_mlistd_%s", hex);
 }
 
 /* has_8bit - any byte >= 0x80? */
@@ -570,7 +528,7 @@ footer_part(const struct transform_in *in, struct buf *b, const char *boundary)
 	    PIECE_FOOTER_DESCRIPTION, &(struct notice_ctx){ in->list->name,
 	    in->cfg->hostname }, NULL, "list footer", 0, b);
 	buf_puts(b, "\r\n\r\n");
-	footer_text(in, b);
+	(void)render_text(b, in->list->footer);
 }
 
 /* first_of_name - is field i the first of its name? O(i): O(fields^2) in all, fields <= 1000 */
@@ -619,9 +577,7 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 	struct buf *b = &out->rendered;
 	const char *bodyp = in->msg + h->body_off;
 	size_t blen = in->len - h->body_off;
-	char bnd[64], *mb, date[64];
-	time_t t = (time_t)in->received;
-	struct tm tm;
+	char bnd[RENDER_BOUNDARY], *mb;
 
 	int munge = in->list->munge_from && !in->intact;
 	/* a delayed list's copy is dated when it goes out (in->received is then the release time) */
@@ -656,19 +612,15 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		/* RFC 5322 wants one, and a signature should cover one: the list, not a guess */
 		unnamed_from(in, b);
 	if (!in->intact)
-		subject(in, h, b);
-	if (restamp || !hdr_get(h, "Date")) {
-		gmtime_r(&t, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-		buf_printf(b, "Date: %s\r\n", date);
-	}
+		list_subject(in, h, b);
+	if (restamp || !hdr_get(h, "Date"))
+		(void)render_date(b, in->received);
 	if (!hdr_get(h, "Message-ID"))
 		buf_printf(b, "Message-ID: <%s.%s@%s>\r\n", in->qid, in->list->name, in->cfg->hostname);
-	transform_list_headers(in->cfg, in->list, b);
+	render_list_headers(in->cfg, in->list, b);
 	if (how == FOOT_WRAP) {
-		random_boundary(bnd, sizeof(bnd));
-		buf_printf(b, "MIME-Version: 1.0\r\nContent-Type: "
-		    "multipart/mixed; boundary=\"%s\"\r\n\r\n", bnd);
+		render_boundary("mlistd", bnd, sizeof(bnd));
+		(void)render_mixed(b, bnd);
 		preamble(in, b);
 		buf_printf(b, "--%s\r\n", bnd);
 		for (int i = 0; i < h->n; i++)
@@ -710,7 +662,7 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		if (blen && bodyp[blen - 1] != '\n')
 			buf_puts(b, "\r\n");
 		buf_puts(b, "-- \r\n");
-		footer_text(in, b);
+		(void)render_text(b, in->list->footer);
 		out->footer = 1;
 	}
 }

@@ -54,6 +54,5 @@ struct transform_out {
 int	transform_screen(const char *msg, size_t len, char *why, size_t whylen);
 enum result transform_post(const struct transform_in *, struct transform_out *);
 void	transform_out_free(struct transform_out *);
-void	transform_list_headers(const struct config *, const struct list_cfg *, struct buf *);
 
 #endif

@@ -928,7 +928,7 @@ LIST_FIELDS = ("List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Ow
 
 def test_rotation_announcement_has_a_posts_list_headers(make_instance, sink):
     """The rotation's announcement goes to every member as a post does, so it carries the
-    post's List-* set (one renderer, transform_list_headers): before, its own hand-written
+    post's List-* set (one renderer, render_list_headers): before, its own hand-written
     block had List-Id and List-Post only - no List-Unsubscribe, no List-Help."""
     inst = pseud_instance(make_instance)
     m1 = msg_of(post(inst, sink, "before the rotation"))
