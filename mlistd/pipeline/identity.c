@@ -690,9 +690,15 @@ identity_munged_from(struct pipeline *p, const struct list_cfg *l,
 		member_free(&m);
 	} else if (rc == STORE_ERR)
 		return -1;
-	if (!*name)
-		shown_name(poster && *poster ? poster : "A member", name,
-		    sizeof(name));
+	if (!*name && poster && *poster)
+		shown_name(poster, name, sizeof(name));
+	else if (!*name) {
+		/* nobody named: the list's words for a member ([member-name]) */
+		(void)notice_piece_line(l->notices, p->cfg->notices,
+		    PIECE_MEMBER_NAME, &(struct notice_ctx){ l->name,
+		    p->cfg->hostname }, NULL, disp, sizeof(disp));
+		shown_name(disp, name, sizeof(name));
+	}
 	fromname_author(p->cfg, l, name, disp, sizeof(disp));
 	head = copy->data ? memmem(copy->data, copy->len, "\r\n\r\n", 4) :
 	    NULL;
