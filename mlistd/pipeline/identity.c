@@ -84,7 +84,8 @@ identity_pseudonym(struct store *st, const struct list_cfg *l, const char *addr,
 	for (int tries = 0; tries < 50 && rc < 0; tries++) {
 		pseudonym_generate(name, n);
 		handle_generate(h, sizeof(h));
-		if (pseudonym_check_on(name, l->name, sk, sizeof(sk), why,
+		/* no cfg here: the list's own pieces, if it has any */
+		if (pseudonym_check_on(name, NULL, l, sk, sizeof(sk), why,
 		    sizeof(why)) < 0)
 			continue;
 		/* nor a name given up lately (act_set_pseudonym's rule) */

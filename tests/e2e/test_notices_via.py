@@ -272,3 +272,18 @@ def test_a_member_cannot_state_the_lists_words_in_her_own_signature(make_instanc
     send(inst, raw, sender=ROSA)
     assert inst.wait_log("reason=unsigned-own-key"), inst.logtext()
     assert not [d for d in copies_to(sink, "carol@example.org") if b"forged statement" in d]
+
+
+def test_a_pseudonym_cannot_imitate_the_lists_own_words(make_instance):
+    # the words refused are the pieces' as this list has them: "über", "Anonym"; "via" is
+    # not this list's word for anything, so a name may hold it
+    inst = instance(make_instance, "pseudonym", GERMAN)
+    for bad, word in [("Rosa über Berlin", "über"), ("Anonym 3F9A2C", "Anonym"),
+                      ("Ünter Über Alles", "über")]:
+        r = inst.ctl("member", "set", "demo", "bob@example.org", "pseudonym", bad,
+                     check=False)
+        assert r.returncode == 1 and f'contain "{word}"' in r.stderr, (bad, r.stderr)
+    ok = inst.ctl("member", "set", "demo", "bob@example.org", "pseudonym", "Bob via Berlin",
+                  check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "Bob via Berlin" in inst.ctl("member", "ls", "demo").stdout
