@@ -172,7 +172,7 @@ author_sign_as(const unsigned char seed[DKIM_SEED_LEN], const char *lid,
 	return 0;
 }
 
-/* tagval - a tag of the field, white space removed */
+/* tagval - a tag of the field, white space removed (out NULL: is it there) */
 static int
 tagval(const char *v, size_t n, const char *name, char *out, size_t outlen)
 {
@@ -183,6 +183,8 @@ tagval(const char *v, size_t n, const char *name, char *out, size_t outlen)
 			i++;
 		if (n - i > nl && strncmp(v + i, name, nl) == 0 && v[i + nl] == '=') {
 			i += nl + 1;
+			if (out == NULL)
+				return 0;
 			for (o = 0; i < n && v[i] != ';'; i++)
 				if (!isspace((unsigned char)v[i])) {
 					if (o + 1 >= outlen)
@@ -199,16 +201,11 @@ tagval(const char *v, size_t n, const char *name, char *out, size_t outlen)
 	return -1;
 }
 
-/* has_tag - whether the field has tag name, whatever its length */
+/* has_tag - whether the field has tag name, whatever its value */
 static int
 has_tag(const struct hdr_field *f, const char *name)
 {
-	char v[sodium_base64_ENCODED_LEN(AUTHOR_NAME_MAX,
-	    sodium_base64_VARIANT_ORIGINAL) + 64];
-
-	/* a value too long for v is no statement of the list's either */
-	return tagval(f->value, f->vlen, name, v, sizeof(v)) == 0 ||
-	    f->vlen >= sizeof(v);
+	return tagval(f->value, f->vlen, name, NULL, 0) == 0;
 }
 
 /*
