@@ -115,37 +115,98 @@ key_from_records(const char *path, const char *selector, unsigned char pk[DKIM_P
 	return rc;
 }
 
-/*
- * print_poster - who the post says wrote it: on pseudonymous and anonymous
- * lists the From display name "NAME via LIST" (covered by the list's DKIM
- * signature); with the author key's fingerprint, the same NAME and key on
- * two posts means the same pseudonym.
- */
-static void
-print_poster(const char *msg, size_t len, const char *fp)
+/* from_address - the address of the post's From into out: 0, or -1 none */
+static int
+from_address(const char *msg, size_t len, char *out, size_t n)
 {
+	struct mailimf_mailbox_list *mbl = NULL;
+	struct mailimf_mailbox *mb;
 	struct hdr h;
-	char *from, *dec = NULL, *via;
+	char *from = NULL;
 	size_t idx = 0;
+	int rc = -1;
 
 	if (hdr_parse(msg, len, &h) < 0)
-		return;
+		return -1;
 	if ((from = hdr_get_value(&h, "From")) != NULL &&
-	    mailmime_encoded_phrase_parse("utf-8", from, strlen(from), &idx, "utf-8", &dec) == MAILIMF_NO_ERROR &&
-	    dec && (via = strstr(dec, " via ")) != NULL) {
-		char *name = dec;
-
-		*via = 0;
-		if (*name == '"')
-			name++;
-		printf("poster:  %s \"%s\" (key %s)\n", strncmp(name, "Anonymous ", 10) == 0 ? "anonymous post" :
-		    "pseudonym", name, fp);
+	    mailimf_mailbox_list_parse(from, strlen(from), &idx, &mbl) ==
+	    MAILIMF_NO_ERROR && clist_begin(mbl->mb_list) != NULL) {
+		mb = clist_content(clist_begin(mbl->mb_list));
+		if (mb->mb_addr_spec &&
+		    (size_t)snprintf(out, n, "%s", mb->mb_addr_spec) < n)
+			rc = 0;
 	}
-	else if (dec && strstr(dec, " moderators") && strstr(from, "-owner@"))
-		printf("poster:  the list's moderators, as a role (key %s)\n", fp);
-	free(dec);
+	if (mbl)
+		mailimf_mailbox_list_free(mbl);
 	free(from);
 	hdr_free(&h);
+	return rc;
+}
+
+/*
+ * from_fits - whether From's address is the one the list sends kind from
+ * (lid its List-Id, LIST.HOST): a pseudonym LIST+p-HANDLE@HOST, an
+ * anonymous author LIST@HOST (or LIST+p-HANDLE@ privately), the
+ * moderators LIST-owner@HOST. Addresses, not words: the words are the
+ * list's to choose.
+ */
+static int
+from_fits(const char *addr, const char *lid, const char *kind)
+{
+	const char *at = strrchr(addr, '@');
+	size_t ll, dl;
+	char list[256];
+
+	if (at == NULL || (dl = strlen(at + 1)) + 2 > strlen(lid) ||
+	    strcasecmp(lid + strlen(lid) - dl, at + 1) != 0 ||
+	    lid[strlen(lid) - dl - 1] != '.')
+		return 0;
+	ll = strlen(lid) - dl - 1;
+	if (ll >= sizeof(list) || (size_t)(at - addr) < ll ||
+	    strncasecmp(addr, lid, ll) != 0)
+		return 0;
+	(void)snprintf(list, sizeof(list), "%.*s", (int)(at - addr - ll),
+	    addr + ll);	/* what follows LIST in the local part */
+	if (strcmp(kind, AUTHOR_KIND_PSEUDONYM) == 0)
+		return strncmp(list, "+p-", 3) == 0 && list[3];
+	if (strcmp(kind, AUTHOR_KIND_ANONYMOUS) == 0)
+		return *list == 0 || (strncmp(list, "+p-", 3) == 0 && list[3]);
+	if (strcmp(kind, AUTHOR_KIND_ROLE) == 0)
+		return strcmp(list, "-owner") == 0 ||
+		    strncmp(list, "-owner+", 7) == 0;
+	return 0;
+}
+
+/*
+ * print_poster - who the post says wrote it, as the list states it in the
+ * author signature (w=, n=; covered by the list's DKIM signature), and
+ * only if From is the list's address for that kind: with the author key's
+ * fingerprint, the same name and key on two posts means the same
+ * pseudonym. 1 nothing stated or it fits, 0 it does not.
+ */
+static int
+print_poster(const char *msg, size_t len, const char *lid, const char *fp)
+{
+	char kind[32], name[AUTHOR_NAME_MAX + 1], addr[512];
+
+	if (author_claim(msg, len, kind, sizeof(kind), name, sizeof(name)) < 0)
+		return 1;	/* a member as herself: From says who */
+	if (from_address(msg, len, addr, sizeof(addr)) < 0 ||
+	    !from_fits(addr, lid, kind)) {
+		printf("poster:  FAILED: the list says \"%s\", but From is not "
+		    "its address for that\n", kind);
+		return 0;
+	}
+	if (strcmp(kind, AUTHOR_KIND_ROLE) == 0)
+		printf("poster:  the list's moderators, as a role (key %s)\n",
+		    fp);
+	else if (strcmp(kind, AUTHOR_KIND_PSEUDONYM) == 0)
+		printf("poster:  pseudonym \"%s\" (key %s)\n", name, fp);
+	else if (*name)
+		printf("poster:  anonymous post \"%s\" (key %s)\n", name, fp);
+	else
+		printf("poster:  anonymous post (key %s)\n", fp);
+	return 1;
 }
 
 /*
@@ -191,7 +252,7 @@ verify(int argc, char **argv)
 	unsigned char pk[DKIM_PK_LEN], apk[DKIM_PK_LEN];
 	char domain[256] = "", selector[160] = "", why[200], lid[256] = "", fp[64];
 	struct buf msg, err;
-	int i, ok_dkim = 0, ok_author = 0, ok_pgp, k;
+	int i, ok_dkim = 0, ok_author = 0, ok_pgp, ok_poster = 1, k;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--list-key") == 0 && i + 1 < argc)
@@ -237,11 +298,11 @@ verify(int argc, char **argv)
 		ok_author = 1;
 	}
 	if (ok_dkim && ok_author)
-		print_poster((char *)msg.data, msg.len, fp);
+		ok_poster = print_poster((char *)msg.data, msg.len, lid, fp);
 	ok_pgp = verify_openpgp(&msg, pgpkey);
 	buf_free(&msg);
 	buf_free(&err);
-	return ok_dkim && ok_author && ok_pgp ? EX_OK : EX_FAIL;
+	return ok_dkim && ok_author && ok_pgp && ok_poster ? EX_OK : EX_FAIL;
 }
 
 /* default_key_path - ~/.config/mlist/key */

@@ -25,7 +25,7 @@ act_set_pseudonym(struct act_ctx *c, const struct list_cfg *l, const char *addr,
 	char sk[SKELETON_MAX], why[160], h[24];
 	int rc;
 
-	if (pseudonym_check_on(name, l->name, sk, sizeof(sk), why,
+	if (pseudonym_check_on(name, c->p->cfg, l, sk, sizeof(sk), why,
 	    sizeof(why)) < 0)
 		return act_fail(c, ACT_FAILED, "\"%s\" cannot be a pseudonym: %s", name, why);
 	/* a name given up stays the list's a while: no reputation takeover */

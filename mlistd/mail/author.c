@@ -11,6 +11,14 @@
  * nothing links k to an address or to the same person's key on another
  * list. The list's DKIM signature covers this field too.
  *
+ * On a copy it signs for the author, the list states what the author is
+ * in two more tags, outside the author's signed input (a verifier made
+ * before them still checks the rest) and covered by the list's DKIM:
+ * w=pseudonym|anonymous|role, and n= the name shown (base64 of its UTF-8,
+ * folded). A reader tells the kinds apart by them, never by the words of
+ * the From, which a list may reword. A member's own signature may not
+ * carry them: they are the list's statement, not hers.
+ *
  * Cost: one header split (O(header)), the body hash (O(body)) and a few
  * values canonicalised (O(value)): linear in the message.
  */
@@ -95,6 +103,40 @@ author_sign_bh(const unsigned char seed[DKIM_SEED_LEN], const char *lid,
     long long t, const char *msg, size_t len, const unsigned char *body_hash,
     struct buf *header)
 {
+	return author_sign_as(seed, lid, t, msg, len, body_hash, NULL, NULL,
+	    header);
+}
+
+/* claim - the list's w= and n= tags (kind NULL: none), n= folded */
+static void
+claim(const char *kind, const char *name, struct buf *header)
+{
+	char enc[sodium_base64_ENCODED_LEN(AUTHOR_NAME_MAX,
+	    sodium_base64_VARIANT_ORIGINAL)];
+	size_t n, len;
+
+	if (kind == NULL)
+		return;
+	buf_printf(header, "\tw=%s;\r\n", kind);
+	if (name == NULL || *name == 0)
+		return;
+	len = strlen(name) < AUTHOR_NAME_MAX ? strlen(name) : AUTHOR_NAME_MAX;
+	b64((const unsigned char *)name, len, enc, sizeof(enc));
+	buf_puts(header, "\tn=");
+	for (n = strlen(enc); n > 64; n -= 64)
+		buf_printf(header, "%.64s\r\n\t  ", enc + strlen(enc) - n);
+	buf_printf(header, "%s;\r\n", enc + strlen(enc) - n);
+}
+
+/*
+ * author_sign_as - author_sign_bh, and the list's statement of what the
+ * author is (kind: AUTHOR_KIND_*, NULL none; name: the name shown)
+ */
+int
+author_sign_as(const unsigned char seed[DKIM_SEED_LEN], const char *lid,
+    long long t, const char *msg, size_t len, const unsigned char *body_hash,
+    const char *kind, const char *name, struct buf *header)
+{
 	unsigned char pk[DKIM_PK_LEN], sk[crypto_sign_SECRETKEYBYTES], bh[32], sig[64];
 	char l[256], k[64], ts[32], bhs[64], sigs[128];
 	struct buf in;
@@ -121,14 +163,16 @@ author_sign_bh(const unsigned char seed[DKIM_SEED_LEN], const char *lid,
 	crypto_sign_detached(sig, NULL, in.data, in.len, sk);
 	sodium_memzero(sk, sizeof(sk));
 	b64(sig, sizeof(sig), sigs, sizeof(sigs));
-	buf_printf(header, AUTHOR_FIELD ": v=1; a=ed25519; l=%s;\r\n\tk=%s; t=%s;\r\n\tbh=%s;\r\n\tb=%s\r\n",
-	    l, k, ts, bhs, sigs);
+	buf_printf(header, AUTHOR_FIELD ": v=1; a=ed25519; l=%s;\r\n", l);
+	claim(kind, name, header);
+	buf_printf(header, "\tk=%s; t=%s;\r\n\tbh=%s;\r\n\tb=%s\r\n",
+	    k, ts, bhs, sigs);
 	buf_free(&in);
 	hdr_free(&h);
 	return 0;
 }
 
-/* tagval - a tag of the field, white space removed */
+/* tagval - a tag of the field, white space removed (out NULL: is it there) */
 static int
 tagval(const char *v, size_t n, const char *name, char *out, size_t outlen)
 {
@@ -139,6 +183,8 @@ tagval(const char *v, size_t n, const char *name, char *out, size_t outlen)
 			i++;
 		if (n - i > nl && strncmp(v + i, name, nl) == 0 && v[i + nl] == '=') {
 			i += nl + 1;
+			if (out == NULL)
+				return 0;
 			for (o = 0; i < n && v[i] != ';'; i++)
 				if (!isspace((unsigned char)v[i])) {
 					if (o + 1 >= outlen)
@@ -155,9 +201,18 @@ tagval(const char *v, size_t n, const char *name, char *out, size_t outlen)
 	return -1;
 }
 
+/* has_tag - whether the field has tag name, whatever its value */
+static int
+has_tag(const struct hdr_field *f, const char *name)
+{
+	return tagval(f->value, f->vlen, name, NULL, 0) == 0;
+}
+
 /*
  * author_verify - check the author signature; its key and list id come back.
- * expect: the list id it must be for (NULL: the List-Id the message carries).
+ * expect: the list id it must be for, as the list checks a member's own
+ * signature, which may not carry w= or n= (NULL: the List-Id the message
+ * carries, as on a copy the list distributed).
  * 0, or -AUTHOR_* saying why it does not count (why: the same in English,
  * for the log and mlist verify; a member is told through the code's piece).
  */
@@ -191,6 +246,12 @@ author_verify(const char *msg, size_t len, const char *expect, unsigned char pk[
 		goto out;
 	}
 	snprintf(lid, lidlen, "%s", l);
+	if (expect && (has_tag(f, "w") || has_tag(f, "n"))) {
+		/* w= and n= are the list's to state, not a member's */
+		snprintf(why, wl, "author signature is malformed (w= or n=)");
+		rc = -AUTHOR_MALFORMED;
+		goto out;
+	}
 	if (sodium_base642bin(pk, DKIM_PK_LEN, k, strlen(k), NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) ||
 	    got != DKIM_PK_LEN || sodium_base642bin(sig, sizeof(sig), b, strlen(b), NULL, &got, NULL,
 	    sodium_base64_VARIANT_ORIGINAL) || got != sizeof(sig)) {
@@ -253,6 +314,39 @@ author_signature_id(const char *msg, size_t len, char *out, size_t n)
 		return -1;
 	if ((f = hdr_get(&h, AUTHOR_FIELD)) != NULL)
 		rc = tagval(f->value, f->vlen, "b", out, n);
+	hdr_free(&h);
+	return rc;
+}
+
+/*
+ * author_claim - what the list states the author is (w=, into kind) and
+ * the name shown (n=, decoded, "" if none): 0, or -1 none stated. Only
+ * worth reading once the list's DKIM signature holds, which covers it.
+ */
+int
+author_claim(const char *msg, size_t len, char *kind, size_t kl, char *name,
+    size_t nl)
+{
+	char enc[sodium_base64_ENCODED_LEN(AUTHOR_NAME_MAX,
+	    sodium_base64_VARIANT_ORIGINAL) + 64];
+	const struct hdr_field *f;
+	struct hdr h;
+	size_t got = 0;
+	int rc = -1;
+
+	if (nl == 0 || hdr_parse(msg, len, &h) < 0)
+		return -1;
+	*name = 0;
+	if ((f = hdr_get(&h, AUTHOR_FIELD)) != NULL &&
+	    tagval(f->value, f->vlen, "w", kind, kl) == 0) {
+		rc = 0;
+		if (tagval(f->value, f->vlen, "n", enc, sizeof(enc)) == 0 &&
+		    sodium_base642bin((unsigned char *)name, nl - 1, enc,
+		    strlen(enc), NULL, &got, NULL,
+		    sodium_base64_VARIANT_ORIGINAL) != 0)
+			got = 0;	/* a name that does not decode: none */
+		name[got] = 0;
+	}
 	hdr_free(&h);
 	return rc;
 }

@@ -675,6 +675,9 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_ANONYMOUS_NAME, "anonymous-name", "code", \
 	    "{name} of from-author for an anonymous post (code: six hex " \
 	    "digits, new each post)") \
+	X(PIECE_MEMBER_NAME, "member-name", "", \
+	    "{name} of from-author on a real-identity list whose From the list " \
+	    "rewrites, when the post gives neither a name nor an address") \
 	X(PIECE_SENDER_UNVERIFIED, "sender-unverified", "", \
 	    "X-Mlist-Sender of mail to LIST-owner@ whose From the list could " \
 	    "not verify") \

@@ -6,7 +6,13 @@
  *  - valid UTF-8, 2 to 40 characters, no control or format characters
  *    (zero-width joiners, bidi overrides), nothing a header parser would
  *    read as structure ("<>@\,;:[]" and quotes), nothing that looks like an
- *    address or a web address, no "via" (the list adds that);
+ *    address or a web address;
+ *  - none of the list's own words for another author: the words a piece
+ *    puts around a name, a code or the list's name ([from-author]'s "via",
+ *    [anonymous-name]'s "Anonymous", the moderators' names), as the list
+ *    has them configured, so that a pseudonym cannot be read as the list
+ *    speaking of someone else however the list words it ("via" in English
+ *    where no list is known);
  *  - no letter that renders blank (HANGUL FILLER U+3164 and its halfwidth
  *    U+FFA0, the choseong/jungseong fillers U+115F/U+1160, BRAILLE
  *    PATTERN BLANK U+2800): each is a space no rule would see;
@@ -35,6 +41,8 @@
 #include <unicode/ustring.h>
 #include <unicode/utf8.h>
 
+#include "config.h"
+#include "notices.h"
 #include "pseudonym.h"
 
 #define PSEUDONYM_CHARS_MAX	40
@@ -170,6 +178,84 @@ role_word(const char *key, const char *list)
 	return NULL;
 }
 
+/* the pieces whose words around a name, code or list are the list's */
+static const enum piece_id worded[] = {
+	PIECE_FROM_AUTHOR, PIECE_ANONYMOUS_NAME, PIECE_FROM_MODERATORS,
+	PIECE_FROM_MODERATORS_NAMED
+};
+
+/*
+ * phrase_in - the phrase (a run between marks, its spaces trimmed) if key
+ * holds it whole, else NULL
+ */
+static const char *
+phrase_in(const char *key, char *phrase)
+{
+	char w[256];
+	size_t n;
+
+	while (*phrase == ' ')
+		phrase++;
+	n = strlen(phrase);
+	while (n > 0 && phrase[n - 1] == ' ')
+		phrase[--n] = 0;
+	return n > 0 && fold_skeleton(phrase, w, sizeof(w)) == 0 && *w &&
+	    has_word(key, w) ? phrase : NULL;
+}
+
+/*
+ * list_words - the first of the list's own phrases key holds, into out:
+ * each piece rendered with a mark for every name, code and list name (all
+ * the pieces can say), the runs between marks its words; 0 none, 1 found
+ */
+static int
+list_words(const char *key, const struct config *cfg,
+    const struct list_cfg *l, char *out, size_t n)
+{
+	static const char *const vars[] = { "name", "\001", "code", "\001",
+	    NULL };
+	const struct notices *inst = cfg ? cfg->notices : NULL;
+	char text[400], *seg, *save;
+	const char *found;
+
+	for (size_t i = 0; i < sizeof(worded) / sizeof(worded[0]); i++) {
+		if (notice_piece_line(l->notices, inst, worded[i],
+		    &(struct notice_ctx){ "\001", "\001" }, vars, text,
+		    sizeof(text)) < 0)
+			continue;
+		for (seg = strtok_r(text, "\001", &save); seg != NULL;
+		    seg = strtok_r(NULL, "\001", &save))
+			if ((found = phrase_in(key, seg)) != NULL) {
+				(void)snprintf(out, n, "%s", found);
+				return 1;
+			}
+	}
+	return 0;
+}
+
+/*
+ * imitates - why sk (a pseudonym's key) reads as the words of list l
+ * (cfg NULL: its own pieces only) for another author, into why: 0 it
+ * does not, -1 it does
+ */
+static int
+imitates(const char *sk, const struct config *cfg, const struct list_cfg *l,
+    char *why, size_t whylen)
+{
+	char words[400];
+
+	if (l == NULL) {
+		/* no list known: the shipped English */
+		if (!strstr(sk, " via ") && strncmp(sk, "via ", 4) != 0)
+			return 0;
+		(void)snprintf(words, sizeof(words), "via");
+	} else if (!list_words(sk, cfg, l, words, sizeof(words)))
+		return 0;
+	(void)snprintf(why, whylen, "the pseudonym may not contain \"%s\": "
+	    "the list's words for another author", words);
+	return -1;
+}
+
 /* space_rules - 0 if no space of any kind starts, ends or doubles name */
 static int
 space_rules(const char *name)
@@ -204,17 +290,21 @@ looks_like_address(const char *s)
 int
 pseudonym_check(const char *name, char *skeleton, size_t sklen, char *why, size_t whylen)
 {
-	return pseudonym_check_on(name, NULL, skeleton, sklen, why, whylen);
+	return pseudonym_check_on(name, NULL, NULL, skeleton, sklen, why,
+	    whylen);
 }
 
 /*
- * pseudonym_check_on - pseudonym_check, and on list (NULL: any) the
- * list's name is a role word too ("demo moderators")
+ * pseudonym_check_on - pseudonym_check, and on list l of cfg (NULL: any)
+ * the list's name is a role word too ("demo moderators"), and its pieces'
+ * words are the ones a pseudonym may not imitate
  */
 int
-pseudonym_check_on(const char *name, const char *list, char *skeleton,
-    size_t sklen, char *why, size_t whylen)
+pseudonym_check_on(const char *name, const struct config *cfg,
+    const struct list_cfg *l, char *skeleton, size_t sklen, char *why,
+    size_t whylen)
 {
+	const char *list = l ? l->name : NULL;
 	const char *role;
 	int32_t i = 0, len = (int32_t)strlen(name), chars = 0;
 	char sk[512], word[64];
@@ -245,8 +335,8 @@ pseudonym_check_on(const char *name, const char *list, char *skeleton,
 		return snprintf(why, whylen, "the pseudonym looks like an e-mail or web address"), -1;
 	if (fold_skeleton(name, sk, sizeof(sk)) < 0)
 		return snprintf(why, whylen, "the pseudonym cannot be checked for look-alikes"), -1;
-	if (strstr(sk, " via ") || strncmp(sk, "via ", 4) == 0)
-		return snprintf(why, whylen, "the pseudonym may not contain the word \"via\""), -1;
+	if (imitates(sk, cfg, l, why, whylen) < 0)
+		return -1;
 	for (int r = 0; reserved[r]; r++) {
 		if (fold_skeleton(reserved[r], word, sizeof(word)) == 0 && strcmp(sk, word) == 0)
 			return snprintf(why, whylen, "\"%s\" is reserved for the list's roles", reserved[r]), -1;

@@ -85,7 +85,8 @@ identity_pseudonym(struct store *st, const struct list_cfg *l, const char *addr,
 	for (int tries = 0; tries < 50 && rc < 0; tries++) {
 		pseudonym_generate(name, n);
 		handle_generate(h, sizeof(h));
-		if (pseudonym_check_on(name, l->name, sk, sizeof(sk), why,
+		/* no cfg here: the list's own pieces, if it has any */
+		if (pseudonym_check_on(name, NULL, l, sk, sizeof(sk), why,
 		    sizeof(why)) < 0)
 			continue;
 		/* nor a name given up lately (act_set_pseudonym's rule) */
@@ -730,9 +731,15 @@ identity_munged_from(struct pipeline *p, const struct list_cfg *l,
 		member_free(&m);
 	} else if (rc == STORE_ERR)
 		return -1;
-	if (!*name)
-		shown_name(poster && *poster ? poster : "A member", name,
-		    sizeof(name));
+	if (!*name && poster && *poster)
+		shown_name(poster, name, sizeof(name));
+	else if (!*name) {
+		/* nobody named: the list's words for a member ([member-name]) */
+		(void)notice_piece_line(l->notices, p->cfg->notices,
+		    PIECE_MEMBER_NAME, &(struct notice_ctx){ l->name,
+		    p->cfg->hostname }, NULL, disp, sizeof(disp));
+		shown_name(disp, name, sizeof(name));
+	}
 	fromname_author(p->cfg, l, name, disp, sizeof(disp));
 	head = copy->data ? memmem(copy->data, copy->len, "\r\n\r\n", 4) :
 	    NULL;

@@ -21,8 +21,10 @@
 #include <sodium.h>
 
 #include "delivery/distribute.h"
+#include "mail/author.h"
 #include "mail/openpgp_pseud.h"
 #include "mail/pgpsigned.h"
+#include "pipeline/identity.h"
 #include "pipeline/pgprelease.h"
 #include "pipeline/pgpsign.h"
 #include "pipeline/sign.h"
@@ -76,7 +78,7 @@ author_of(struct pipeline *p, const struct list_cfg *l, const char *addr)
 static int
 resign(struct pipeline *p, const struct list_cfg *l,
     const struct openpgp_secret *key, const char *addr, const char *author,
-    long long date, struct buf *plain)
+    const struct ident *id, long long date, struct buf *plain)
 {
 	char why[OPENPGP_WHY_SIZE];
 
@@ -84,8 +86,26 @@ resign(struct pipeline *p, const struct list_cfg *l,
 		store_fail_cause(p->st, why);
 		return -1;
 	}
-	return sign_author(p, l, author, plain) < 0 ||
+	return sign_author_as(p, l, author, id, plain) < 0 ||
 	    sign_copy(p, l, plain) < 0 ? -1 : 0;
+}
+
+/*
+ * as_held - whom the held copy's author signature states (author.c's w=
+ * and n=) into id, so that the copy signed again states the same: its
+ * From, which stays, shows that name
+ */
+static void
+as_held(const struct buf *copy, struct ident *id)
+{
+	char kind[32];
+
+	memset(id, 0, sizeof(*id));
+	/* a name too long for display was no pseudonym the store gave */
+	if (author_claim((const char *)copy->data, copy->len, kind,
+	    sizeof(kind), id->display, sizeof(id->display)) == 0 &&
+	    strcmp(kind, AUTHOR_KIND_PSEUDONYM) == 0 && *id->display)
+		id->mode = ID_PSEUDONYM;
 }
 
 /*
@@ -100,16 +120,18 @@ again(struct pipeline *p, const struct list_cfg *l,
 {
 	long long date = p->release ? p->release : p->now;
 	const char *cannot = NULL;
+	struct ident id;
 	struct buf plain;
 	char *author;
 	int rc = -1;
 
 	buf_init(&plain, 0);
+	as_held(copy, &id);
 	if ((author = author_of(p, l, addr)) == NULL)
 		cannot = "the member behind the pseudonym is gone";
 	else if (pgpsign_unwrap(copy->data, copy->len, date, &plain) < 0)
 		cannot = "the held copy is not as the list signed it";
-	else if (resign(p, l, key, addr, author, date, &plain) == 0 &&
+	else if (resign(p, l, key, addr, author, &id, date, &plain) == 0 &&
 	    distribute_write(p, plain.data, plain.len, l->name, out) == 0) {
 		buf_free(copy);
 		*copy = plain;

@@ -592,7 +592,7 @@ sign_copy_of(struct pipeline *p, struct post *o)
 	if (d->member && (o->id.mode != ID_REAL || !d->own_signed)) {
 		/* the author's, then the list's, over one hash of the body */
 		if (sign_both(p, o->l, o->id.mode == ID_ANONYMOUS ? NULL :
-		    d->poster, &o->t.rendered) < 0) {
+		    d->poster, &o->id, &o->t.rendered) < 0) {
 			why_cause(o->why, "the author's or the list's signature",
 			    store_errmsg(p->st));
 			return TEMPFAIL;

@@ -267,7 +267,7 @@ relay_send(struct pipeline *p, struct relay *r, int sign, const char *sign_as, c
 		    store_errmsg(p->st));
 		return TEMPFAIL;
 	}
-	if (sign && sign_author(p, l, sign_as, &r->copy) < 0) {
+	if (sign && sign_author_as(p, l, sign_as, &r->id, &r->copy) < 0) {
 		why_cause(r->why, "sign: the author's signature", store_errmsg(p->st));
 		return TEMPFAIL;
 	}

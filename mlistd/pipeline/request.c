@@ -616,7 +616,7 @@ batch_line(struct pipeline *p, const struct list_cfg *l,
 			return refused(p, l, PIECE_CLOSED, NULL, b);
 		buf_puts(payload, "subscribe\n");
 		if (*req->pseudonym && l->identity == ID_PSEUDONYM) {
-			if (pseudonym_check_on(req->pseudonym, l->name, sk,
+			if (pseudonym_check_on(req->pseudonym, p->cfg, l, sk,
 			    sizeof(sk), why, sizeof(why)) < 0) {
 				buf_reset(payload);
 				return refused(p, l, PIECE_BAD_PSEUDONYM_JOIN, vars, b);
@@ -655,8 +655,8 @@ batch_line(struct pipeline *p, const struct list_cfg *l,
 		return request_piece(p, l, PIECE_X25519_RETIRED, NULL, b);
 	}
 	case CMD_SET_PSEUDONYM:
-		if (pseudonym_check_on(req->pseudonym, l->name, sk, sizeof(sk),
-		    why, sizeof(why)) < 0)
+		if (pseudonym_check_on(req->pseudonym, p->cfg, l, sk,
+		    sizeof(sk), why, sizeof(why)) < 0)
 			return refused(p, l, PIECE_BAD_PSEUDONYM, vars, b);
 		buf_printf(payload, "pseudonym %s\n", req->pseudonym);
 		return 1;

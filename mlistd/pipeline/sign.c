@@ -78,13 +78,32 @@ sign_role_seed(struct pipeline *p, const struct list_cfg *l, unsigned char seed[
 }
 
 /*
+ * claimed - what the list states the author is (author.c's w=), from
+ * who signs and as whom (id, NULL not known); NULL: a member as herself
+ */
+static const char *
+claimed(const char *author, const struct ident *id)
+{
+	if (author == NULL)
+		return AUTHOR_KIND_ANONYMOUS;
+	if (strcmp(author, SIGN_ROLE) == 0)
+		return AUTHOR_KIND_ROLE;
+	if (id != NULL && id->mode == ID_PSEUDONYM)
+		return AUTHOR_KIND_PSEUDONYM;
+	return NULL;
+}
+
+/*
  * author_head - the author's signature field for msg into head, with the
- * body's hash known (bh, NULL: to be computed)
+ * body's hash known (bh, NULL: to be computed); id, if known, the name the
+ * copy shows, stated with its kind so that no reader parses the words
  */
 static int
 author_head(struct pipeline *p, const struct list_cfg *l, const char *author,
-    const char *msg, size_t len, const unsigned char *bh, struct buf *head)
+    const struct ident *id, const char *msg, size_t len,
+    const unsigned char *bh, struct buf *head)
 {
+	const char *kind = claimed(author, id);
 	unsigned char seed[DKIM_SEED_LEN];
 	int rc;
 
@@ -97,28 +116,30 @@ author_head(struct pipeline *p, const struct list_cfg *l, const char *author,
 		log_err("%s sign: list=%s no author key: %s", p->qid, l->name, store_errmsg(p->st));
 		return -1;
 	}
-	rc = author_sign_bh(seed, NULL, sign_time(p), msg, len, bh, head);
+	/* the role's name is the list's own ([from-moderators]): none */
+	rc = author_sign_as(seed, NULL, sign_time(p), msg, len, bh, kind,
+	    kind && id && id->mode != ID_ROLE ? id->display : NULL, head);
 	sodium_memzero(seed, sizeof(seed));
 	return rc;
-}
-
-/* author_bh - sign_author, with the body's hash known (bh, NULL: computed) */
-static int
-author_bh(struct pipeline *p, const struct list_cfg *l, const char *author,
-    struct buf *msg, const unsigned char *bh)
-{
-	struct buf head;
-
-	buf_init(&head, 0);
-	return prepend_signed(msg, &head, author_head(p, l, author,
-	    (const char *)msg->data, msg->len, bh, &head));
 }
 
 /* sign_author - prepend the author's signature (their key on this list, held here; NULL: a one-time key) */
 int
 sign_author(struct pipeline *p, const struct list_cfg *l, const char *author, struct buf *msg)
 {
-	return author_bh(p, l, author, msg, NULL);
+	return sign_author_as(p, l, author, NULL, msg);
+}
+
+/* sign_author_as - sign_author, the copy showing id (NULL: not known) */
+int
+sign_author_as(struct pipeline *p, const struct list_cfg *l,
+    const char *author, const struct ident *id, struct buf *msg)
+{
+	struct buf head;
+
+	buf_init(&head, 0);
+	return prepend_signed(msg, &head, author_head(p, l, author, id,
+	    (const char *)msg->data, msg->len, NULL, &head));
 }
 
 /* copy_head - the list's DKIM field for msg into head (bh as author_head's) */
@@ -160,16 +181,16 @@ sign_copy(struct pipeline *p, const struct list_cfg *l, struct buf *msg)
 }
 
 /*
- * sign_both - the author's signature (author as sign_author's), then the
- * list's DKIM signature, over one hash of the body: a field prepended
- * leaves the body as it was, and hashing a big post's body twice was a
+ * sign_both - the author's signature (author, id as sign_author_as's),
+ * then the list's DKIM signature, over one hash of the body: a field
+ * prepended leaves the body as it was, and hashing a big post's body twice was a
  * third of its signing in the queue manager's loop (#15). The DKIM field
  * is made over the header alone (the author's field, then the copy's),
  * and the copy is copied once, behind both: O(size).
  */
 int
 sign_both(struct pipeline *p, const struct list_cfg *l, const char *author,
-    struct buf *msg)
+    const struct ident *id, struct buf *msg)
 {
 	unsigned char bh[crypto_hash_sha256_BYTES];
 	struct buf ah, view, dh;
@@ -185,8 +206,8 @@ sign_both(struct pipeline *p, const struct list_cfg *l, const char *author,
 	buf_init(&ah, 0);
 	buf_init(&view, 0);
 	buf_init(&dh, 0);
-	if (author_head(p, l, author, (const char *)msg->data, msg->len, bh,
-	    &ah) == 0 && buf_append(&view, ah.data, ah.len) == 0 &&
+	if (author_head(p, l, author, id, (const char *)msg->data, msg->len,
+	    bh, &ah) == 0 && buf_append(&view, ah.data, ah.len) == 0 &&
 	    buf_append(&view, msg->data, hlen) == 0 &&
 	    copy_head(p, l, (const char *)view.data, view.len, bh, &dh) == 0 &&
 	    buf_reserve(&dh, ah.len + msg->len) == 0 &&

@@ -6,10 +6,13 @@
 
 int	sign_author(struct pipeline *, const struct list_cfg *, const char *author, struct buf *msg);
 int	sign_copy(struct pipeline *, const struct list_cfg *, struct buf *msg);
-int	sign_both(struct pipeline *, const struct list_cfg *,
-	    const char *author, struct buf *msg);
 
 struct ident;
+
+int	sign_author_as(struct pipeline *, const struct list_cfg *,
+	    const char *author, const struct ident *, struct buf *msg);
+int	sign_both(struct pipeline *, const struct list_cfg *,
+	    const char *author, const struct ident *, struct buf *msg);
 struct openpgp_secret;
 
 /* a pseudonym's key librnp cannot make, rename or sign with: no retry */

@@ -456,8 +456,15 @@ munged_from(const struct transform_in *in, const struct hdr *h, struct buf *b)
 	buf_init(&name, 0);
 	display_name(v, &name);
 	first_mailbox(v, addr, sizeof(addr));
-	if (name.len == 0)
-		buf_puts(&name, *addr ? addr : "A member");
+	if (name.len == 0 && *addr)
+		buf_puts(&name, addr);
+	else if (name.len == 0) {
+		/* nobody named: the list's words for a member ([member-name]) */
+		(void)notice_piece_line(in->list->notices, in->cfg->notices,
+		    PIECE_MEMBER_NAME, &(struct notice_ctx){ in->list->name,
+		    in->cfg->hostname }, NULL, via, sizeof(via));
+		buf_puts(&name, via);
+	}
 	/* the words are the list's ([from-author]) */
 	fromname_author(in->cfg, in->list, buf_cstr(&name), via,
 	    sizeof(via));

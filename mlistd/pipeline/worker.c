@@ -122,7 +122,7 @@ struct zmsg {
 
 enum { JS_QID, JS_HOST, JS_NAME, JS_DESC, JS_ARCHIVE, JS_PREFIX, JS_FOOTER,
     JS_NOSUBJ, JS_KEYOF, JS_TOKEN, JS_UNNAMED, JS_PREAMBLE, JS_FOOTDESC,
-    JS_EMPTIED, JS_ONECLICK, JS_N };
+    JS_EMPTIED, JS_ONECLICK, JS_MEMBER, JS_N };
 
 /* the child's templates: the one piece a transform uses, as the job sent it */
 static struct notices job_pieces;
@@ -337,6 +337,7 @@ job_read(int fd, struct transform_in *in, struct worker_pgp *pg,
 	job_pieces.piece[PIECE_MIME_PREAMBLE] = s[JS_PREAMBLE];
 	job_pieces.piece[PIECE_FOOTER_DESCRIPTION] = s[JS_FOOTDESC];
 	job_pieces.piece[PIECE_FORWARD_EMPTIED] = s[JS_EMPTIED];
+	job_pieces.piece[PIECE_MEMBER_NAME] = s[JS_MEMBER];
 	c->notices = &job_pieces;
 	l->munge_from = h.munge_from;
 	l->html = h.html;
@@ -710,7 +711,8 @@ job_pack(struct buf *out, const struct transform_in *in,
 	    in->cfg ? in->cfg->notices : NULL, PIECE_MIME_PREAMBLE),
 	    JOB_PIECE(in, PIECE_FOOTER_DESCRIPTION),
 	    JOB_PIECE(in, PIECE_FORWARD_EMPTIED),
-	    in->list ? in->list->one_click_url : "" };
+	    in->list ? in->list->one_click_url : "",
+	    JOB_PIECE(in, PIECE_MEMBER_NAME) };
 	struct job_head h;
 
 	memset(&h, 0, sizeof(h));

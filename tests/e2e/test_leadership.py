@@ -592,6 +592,8 @@ def test_demoted_moderator_token_does_nothing(make_instance, sink):
     # m1 demoted, m2 expelled: fewer moderators than those quorums, so the operator acts at once
     assert "request" not in inst.ctl("member", "set", "demo", "m1@example.org", "role", "member").stdout
     assert "removed" in inst.ctl("member", "rm", "demo", "m2@example.org").stdout
+    roster = {m.get("address"): m for m in json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)}
+    assert roster["m1@example.org"]["role"] == "member" and "m2@example.org" not in roster
     def answers(m):        # what reached m, but for the post itself (m1 still receives posts as a member)
         return [d for d in to(sink, m) if b"\r\nSubject: [demo] held" not in d.split(b"\r\n\r\n", 1)[0]]
     before = {m: len(answers(m)) for m in mods}
@@ -600,7 +602,8 @@ def test_demoted_moderator_token_does_nothing(make_instance, sink):
     send(inst, b"Subject: Re\r\n\r\napprove\r\n", "m1@example.org",
          rcpt=f"demo-confirm+{token(bans['m1@example.org'][0])}@lists.example")
     assert wait_until(lambda: inst.logtext().count("no longer moderates the list") >= 3), inst.logtext()
-    assert json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout) != []           # still held
+    assert len(json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout)) == 1      # still held
+    assert to(sink, "dave@example.org", b"A held post.") == []
     # the moderator who still is one: the post goes out, the ban counts one vote, not two
     send(inst, b"Subject: Re\r\n\r\napprove\r\n", "m3@example.org",
          rcpt=f"demo-confirm+{token(bans['m3@example.org'][0])}@lists.example")
@@ -608,6 +611,7 @@ def test_demoted_moderator_token_does_nothing(make_instance, sink):
     send(inst, b"Subject: Re\r\n\r\napprove\r\n", "m3@example.org",
          rcpt=f"demo-confirm+{token(notes['m3@example.org'][0])}@lists.example")
     assert wait_until(lambda: to(sink, "dave@example.org", b"A held post."))
+    assert json.loads(inst.ctl("--json", "mod", "ls", "demo").stdout) == []
     assert "approvals=2 of 2" not in inst.logtext() and "(ban) reached its quorum" not in inst.logtext()
     # the former moderators got no answer at all, as for a token that never was
     assert len(to(sink, "m1@example.org", b"A held post.")) == 2 and len(to(sink, "m2@example.org")) == 2

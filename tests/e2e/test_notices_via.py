@@ -184,3 +184,106 @@ def test_a_key_made_in_english_is_renamed_at_the_next_post(make_instance, sink, 
     k2 = autocrypt_key(m2)[1]
     assert uid_of(tmp_path, k2) == f"{name} über demo <{addr}>"
     assert Verifiers(tmp_path).gpg(k2, s2, g2)[0] == fpr
+
+
+# mlist verify tells the kinds apart by what the list states (the author signature's w= and
+# n=, under the list's DKIM) and the From address, never by the words (#13 item 8): these words
+# would mislead a reader of words both ways
+TRICKY = "[from-author]\n{name} über {list}\n[anonymous-name]\nAnonym {code}\n"
+ENGLISH_VIA = "[from-author]\n{name} via {list}\n[anonymous-name]\nAnonym {code}\n"
+
+
+def verified(inst, tmp_path, raw, name="p.eml"):
+    """mlist verify's output on a delivered copy, checked against the list's records"""
+    from test_signing import mlist_verify
+    rec = tmp_path / "records.txt"
+    rec.write_text(inst.ctl("keys", "demo").stdout)
+    (tmp_path / name).write_bytes(raw)
+    r = mlist_verify(tmp_path / name, "--dns-record", str(rec))
+    assert "dkim:    ok" in r.stdout and "author:  ok" in r.stdout, r.stdout
+    return r
+
+
+def test_verify_names_a_reworded_pseudonym(make_instance, sink, tmp_path):
+    inst = instance(make_instance, "pseudonym", TRICKY)
+    raw = post(inst, sink, "verify me")
+    shown, _ = pseudonym_of(raw)
+    name = shown[:-len(" über demo")]
+    r = verified(inst, tmp_path, raw)
+    assert r.returncode == 0, r.stdout
+    m = re.search(r'poster:  pseudonym "([^"]+)" \(key ([0-9A-F-]+)\)', r.stdout)
+    assert m and m.group(1) == name, r.stdout
+
+
+def test_verify_tells_anonymous_from_pseudonym_whatever_the_words(make_instance, sink,
+                                                                    tmp_path):
+    # the English " via " but an anonymous name that does not start with "Anonymous ":
+    # a reader of words took it for a pseudonym called "Anonym 3F9A2C"
+    inst = instance(make_instance, "anonymous", ENGLISH_VIA)
+    raw = post(inst, sink, "anon verify")
+    assert re.fullmatch(r'"Anonym [0-9A-F]{6} via demo" <demo@lists\.example>',
+                        raw_from(raw)), raw_from(raw)
+    r = verified(inst, tmp_path, raw)
+    assert r.returncode == 0, r.stdout
+    m = re.search(r'poster:  anonymous post "(Anonym [0-9A-F]{6})" \(key [0-9A-F-]+\)',
+                  r.stdout)
+    assert m and m.group(1) in raw_from(raw), r.stdout
+    assert "pseudonym" not in r.stdout.split("poster:", 1)[1].split("\n", 1)[0]
+
+
+def test_verify_takes_no_munged_from_for_a_pseudonym(make_instance, sink, tmp_path):
+    # a real-identity list's From rewritten "NAME via LIST" (the shipped words) names a
+    # member as herself: no pseudonym, no anonymous post
+    inst = instance(make_instance, "real", None, {"identity.munge_from": "true"})
+    send(inst, f"From: Rosa L <{ROSA}>\r\nSubject: munged one\r\n\r\nA post.\r\n".encode())
+    got = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org")
+                              if b"munged one" in d])
+    assert got, inst.logtext()
+    assert raw_from(got[0]) == '"Rosa Luxemburg via demo" <demo@lists.example>', \
+        raw_from(got[0])
+    r = verified(inst, tmp_path, got[0])
+    assert r.returncode == 0, r.stdout
+    assert "poster:" not in r.stdout, r.stdout
+
+
+def test_a_member_cannot_state_the_lists_words_in_her_own_signature(make_instance, sink,
+                                                                     tmp_path):
+    # w= and n= are outside what her key signs: she could add them to her own signature,
+    # which the list keeps as it came, and pass as "an anonymous post" under the list's DKIM.
+    # The list takes such a signature for malformed: her key is registered, so the post is
+    # refused as unsigned, as any other bad signature of hers.
+    from test_signing import own_key, signed_post
+    inst = instance(make_instance, "real")
+    key = own_key(inst, tmp_path, ROSA)
+
+    def signed(body, mid):
+        return signed_post(key, body=body, mid=mid).replace(b"alice@example.org",
+                                                            ROSA.encode())
+    send(inst, signed("honest words\n", "honest@example.org"), sender=ROSA)
+    ok = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org")
+                             if b"honest words" in d])
+    assert ok, inst.logtext()
+    r = verified(inst, tmp_path, ok[0])
+    assert r.returncode == 0 and "poster:" not in r.stdout, r.stdout
+    raw = re.sub(rb"(Mlist-Author-Signature: [^\r]*\r\n)",
+                 rb"\1\tw=anonymous; n=QW5vbnltb3VzIDEyMzQ1Ng==;\r\n",
+                 signed("forged statement\n", "forged@example.org"), count=1)
+    assert b"\tw=anonymous;" in raw
+    send(inst, raw, sender=ROSA)
+    assert inst.wait_log("reason=unsigned-own-key"), inst.logtext()
+    assert not [d for d in copies_to(sink, "carol@example.org") if b"forged statement" in d]
+
+
+def test_a_pseudonym_cannot_imitate_the_lists_own_words(make_instance):
+    # the words refused are the pieces' as this list has them: "über", "Anonym"; "via" is
+    # not this list's word for anything, so a name may hold it
+    inst = instance(make_instance, "pseudonym", GERMAN)
+    for bad, word in [("Rosa über Berlin", "über"), ("Anonym 3F9A2C", "Anonym"),
+                      ("Ünter Über Alles", "über")]:
+        r = inst.ctl("member", "set", "demo", "bob@example.org", "pseudonym", bad,
+                     check=False)
+        assert r.returncode == 1 and f'contain "{word}"' in r.stderr, (bad, r.stderr)
+    ok = inst.ctl("member", "set", "demo", "bob@example.org", "pseudonym", "Bob via Berlin",
+                  check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "Bob via Berlin" in inst.ctl("member", "ls", "demo").stdout

@@ -753,6 +753,8 @@ def test_held_across_a_rotation_is_signed_by_the_new_key(make_instance, sink, tm
     (tmp_path / "released.eml").write_bytes(clear[0])
     r = mlist_verify(tmp_path / "released.eml", "--dns-record", str(tmp_path / "records.txt"))
     assert r.returncode == 0 and "dkim:    ok" in r.stdout and "author:  ok" in r.stdout, r.stdout
+    # and the list still states whose it is: the pseudonym, by its name
+    assert 'poster:  pseudonym "Patient Anvil 7"' in r.stdout, r.stdout
     # bob reads encrypted: the inner signature is the new key's, made at the copy's Date
     enc = wait_until(lambda: [d for d in copies_to(sink, "bob@example.org")
                               if b"multipart/encrypted" in d and b"waits for moderation" not in d

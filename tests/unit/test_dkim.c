@@ -122,6 +122,58 @@ START_TEST(dns_record)
 }
 END_TEST
 
+/*
+ * the list's statement of the author (w=, n=): read back as written, the
+ * signature still holds for a reader that ignores them, and a member's
+ * own signature carrying them is malformed
+ */
+START_TEST(author_claim_round_trip)
+{
+	static const char msg[] =
+	    "From: x <demo+p-abc@lists.example>\r\nSubject: s\r\n"
+	    "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\nMessage-ID: <m@l>\r\n"
+	    "List-Id: <demo.lists.example>\r\n\r\nbody\r\n";
+	static const char name[] = "Genossin \xc3\x86r\xc3\xb8 mit einem "
+	    "langen Namen, der gefaltet wird";
+	unsigned char seed[32], got[32];
+	char why[160], lid[128], kind[32], back[200];
+	struct buf h, m;
+
+	randombytes_buf(seed, sizeof(seed));
+	buf_init(&h, 0);
+	ck_assert_int_eq(author_sign_as(seed, NULL, 1700000000, msg,
+	    sizeof(msg) - 1, NULL, AUTHOR_KIND_PSEUDONYM, name, &h), 0);
+	buf_init(&m, 0);
+	buf_append(&m, h.data, h.len);
+	buf_puts(&m, msg);
+	ck_assert_int_eq(author_claim((char *)m.data, m.len, kind,
+	    sizeof(kind), back, sizeof(back)), 0);
+	ck_assert_str_eq(kind, "pseudonym");
+	ck_assert_str_eq(back, name);
+	ck_assert_msg(author_verify((char *)m.data, m.len, NULL, got, lid,
+	    sizeof(lid), why, sizeof(why)) == 0, "%s", why);
+	ck_assert_int_eq(author_verify((char *)m.data, m.len,
+	    "demo.lists.example", got, lid, sizeof(lid), why, sizeof(why)),
+	    -AUTHOR_MALFORMED);
+	buf_free(&m);
+	buf_free(&h);
+	/* none stated: -1, and a member's plain signature counts */
+	buf_init(&h, 0);
+	ck_assert_int_eq(author_sign(seed, NULL, 1700000000, msg,
+	    sizeof(msg) - 1, &h), 0);
+	buf_init(&m, 0);
+	buf_append(&m, h.data, h.len);
+	buf_puts(&m, msg);
+	ck_assert_int_eq(author_claim((char *)m.data, m.len, kind,
+	    sizeof(kind), back, sizeof(back)), -1);
+	ck_assert_msg(author_verify((char *)m.data, m.len,
+	    "demo.lists.example", got, lid, sizeof(lid), why, sizeof(why)) ==
+	    0, "%s", why);
+	buf_free(&m);
+	buf_free(&h);
+}
+END_TEST
+
 START_TEST(author_signature)
 {
 	static const char msg[] =
@@ -186,6 +238,7 @@ main(void)
 	if (sodium_init() < 0)
 		return 1;
 	tcase_add_test(tc, rfc8463_known_answer);
+	tcase_add_test(tc, author_claim_round_trip);
 	tcase_add_test(tc, rfc8463_tampering_detected);
 	tcase_add_test(tc, sign_then_verify);
 	tcase_add_test(tc, dns_record);

@@ -3,6 +3,8 @@
 #include "../../mlistd/pipeline/html.h"
 #include "../../mlistd/mail/pseudonym.h"
 #include "../../mlistd/pipeline/transform.h"
+#include "../../mlistd/pipeline/identity.h"
+#include "../../mlistd/mail/notices.h"
 
 static struct config *cfg;
 static char *dir;
@@ -65,6 +67,29 @@ static const struct { const char *name, *why; } bad[] = {
 	{ "Bob via demo", "via" }, { " Rosa", "space" }, { "Ro  sa", "space" }, { "\xff\xfe", "UTF-8" },
 	{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "2 to 40" },
 };
+
+/*
+ * a real-identity copy's rewritten From, when nobody is named, is in the
+ * list's words ([member-name]), not English in C
+ */
+START_TEST(munged_from_nobody_named)
+{
+	struct notices words = { 0 };
+	struct pipeline p = { .cfg = cfg };
+	struct buf copy;
+
+	words.piece[PIECE_MEMBER_NAME] = "Ein Mitglied\n";
+	words.piece[PIECE_FROM_AUTHOR] = "{name} bei {list}\n";
+	list.notices = &words;
+	buf_init(&copy, 0);
+	buf_puts(&copy, "Subject: s\r\nFrom: x\r\nTo: y\r\n\r\nhi\r\n");
+	ck_assert_int_eq(identity_munged_from(&p, &list, NULL, 0, &copy), 0);
+	list.notices = NULL;
+	ck_assert_str_eq(buf_cstr(&copy), "Subject: s\r\nFrom: \"Ein Mitglied "
+	    "bei demo\" <demo@lists.example>\r\nTo: y\r\n\r\nhi\r\n");
+	buf_free(&copy);
+}
+END_TEST
 
 START_TEST(pseudonyms_good)
 {
@@ -292,6 +317,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, pseudonyms_good, 0, sizeof(good) / sizeof(good[0]));
 	tcase_add_loop_test(tc, pseudonyms_bad, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, munged_from_nobody_named);
 	tcase_add_test(tc, lookalikes_share_a_skeleton);
 	tcase_add_test(tc, generated_names_pass_the_rules);
 	tcase_add_test(tc, html_loses_remote_content);

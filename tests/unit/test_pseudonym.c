@@ -4,6 +4,8 @@
  * space, blank-rendering letters and role words are refused.
  */
 #include "testutil.h"
+#include "../../mlistd/mail/config.h"
+#include "../../mlistd/mail/notices.h"
 #include "../../mlistd/mail/pseudonym.h"
 
 /* pairs that read the same: one comparison key */
@@ -71,19 +73,68 @@ START_TEST(refused_names)
 }
 END_TEST
 
+/* check_on - pseudonym_check_on on a list called name with pieces words */
+static int
+check_on(const char *pseud, const char *name, struct notices *words)
+{
+	char sk[SKELETON_MAX], why[160], nm[64];
+	struct list_cfg l = { 0 };
+
+	(void)snprintf(nm, sizeof(nm), "%s", name);
+	l.name = nm;
+	l.notices = words;
+	return pseudonym_check_on(pseud, NULL, &l, sk, sizeof(sk), why,
+	    sizeof(why));
+}
+
 START_TEST(the_list_name_is_a_role_word)
 {
-	char sk[SKELETON_MAX], why[160];
-
-	ck_assert_int_eq(pseudonym_check_on("demo moderators", "demo", sk,
-	    sizeof(sk), why, sizeof(why)), -1);
-	ck_assert_int_eq(pseudonym_check_on("Demo Crew", "demo", sk,
-	    sizeof(sk), why, sizeof(why)), -1);
-	ck_assert_int_eq(pseudonym_check_on("Demo Crew", "other", sk,
-	    sizeof(sk), why, sizeof(why)), 0);
+	ck_assert_int_eq(check_on("demo moderators", "demo", NULL), -1);
+	ck_assert_int_eq(check_on("Demo Crew", "demo", NULL), -1);
+	ck_assert_int_eq(check_on("Demo Crew", "other", NULL), 0);
 	/* a word that only contains a role word is no role */
-	ck_assert_int_eq(pseudonym_check_on("Modesty Blaise", "demo", sk,
+	ck_assert_int_eq(check_on("Modesty Blaise", "demo", NULL), 0);
+}
+END_TEST
+
+/*
+ * a pseudonym may not hold the list's own words for another author, as
+ * the list words them: the shipped English, or a translation's
+ */
+START_TEST(the_lists_words_as_configured)
+{
+	char *dir = tu_tmpdir(), sk[SKELETON_MAX], why[160] = "";
+	struct config *cfg = tu_instance(dir, NULL);
+	struct notices de = { 0 };
+	struct list_cfg l = { 0 };
+	char demo[] = "demo";
+
+	l.name = demo;
+	ck_assert_int_eq(pseudonym_check_on("Bob via Berlin", cfg, &l, sk,
+	    sizeof(sk), why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "\"via\"") != NULL, "%s", why);
+	de.piece[PIECE_FROM_AUTHOR] = "{name} \xc3\xbc" "ber {list}\n";
+	de.piece[PIECE_ANONYMOUS_NAME] = "Anonym {code}\n";
+	de.piece[PIECE_FROM_MODERATORS] = "Moderation von {list}\n";
+	l.notices = &de;
+	ck_assert_int_eq(pseudonym_check_on("Rosa \xc3\xbc" "ber Berlin", cfg,
+	    &l, sk, sizeof(sk), why, sizeof(why)), -1);
+	ck_assert_ptr_nonnull(strstr(why, "\xc3\xbc" "ber"));
+	ck_assert_int_eq(pseudonym_check_on("Anonym 3F9A2C", cfg, &l, sk,
+	    sizeof(sk), why, sizeof(why)), -1);
+	ck_assert_int_eq(pseudonym_check_on("Die Moderation von Heute", cfg,
+	    &l, sk, sizeof(sk), why, sizeof(why)), -1);
+	/* look-alikes of the words too: a Cyrillic capital A */
+	ck_assert_int_eq(pseudonym_check_on("\xd0\x90nonym Fox", cfg, &l, sk,
+	    sizeof(sk), why, sizeof(why)), -1);
+	/* "via" is not this list's word for anything; inside a word, no word */
+	ck_assert_int_eq(pseudonym_check_on("Bob via Berlin", cfg, &l, sk,
 	    sizeof(sk), why, sizeof(why)), 0);
+	ck_assert_int_eq(pseudonym_check_on("Anonymity Fox", cfg, &l, sk,
+	    sizeof(sk), why, sizeof(why)), 0);
+	config_free(cfg);
+	tu_rmrf(dir);
+	free(dir);
 }
 END_TEST
 
@@ -99,6 +150,7 @@ main(void)
 	tcase_add_loop_test(tc, refused_names, 0,
 	    sizeof(refused) / sizeof(refused[0]));
 	tcase_add_test(tc, the_list_name_is_a_role_word);
+	tcase_add_test(tc, the_lists_words_as_configured);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
