@@ -275,6 +275,8 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_DONE_DISCIPLINE_WAIT, "done-discipline-wait", \
 	    "member days day", \
 	    "done: the member's last discipline step is too recent") \
+	X(PIECE_DONE_DISCIPLINE_MODERATOR, "done-discipline-moderator", \
+	    "member", "done: the member to discipline moderates the list") \
 	X(PIECE_SENDER_CLAIM, "sender-claim", "", \
 	    "held: {sender} of a post whose sender the list could not verify") \
 	X(PIECE_SENDER_DKIM, "sender-dkim", "", \

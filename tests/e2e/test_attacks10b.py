@@ -1,0 +1,139 @@
+"""test_attacks10b - main as a hostile member, a hostile moderator or a local user would attack
+it (round 10b): the control socket and mlistctl, the -request verbs, OpenPGP key registration,
+archive and digest disclosure, hidden leadership in the answers, answers that must not tell a
+member from a moderator from nobody.
+
+Each test asserts the SAFE behaviour; a finding not fixed stays xfail(strict=True, reason=...).
+Found on 6cb5caf (severity H/M/L):
+  F1 (M) on a hidden leadership (the default) a moderator learned which members moderate:
+    `discipline NAME` to LIST-owner+discipline@ answered at once "That is a moderator" for a
+    fellow moderator's pseudonym (or address, or #N: every member number swept in minutes),
+    and "Confirm a discipline step" for anyone else - silently, nothing audited, nobody told.
+    An infiltrated moderator could so list the hidden leadership. Fixed (discipline.c): on a
+    hidden leadership a moderator is asked to confirm as for any member, and a warning is
+    given to a moderator as to anyone (words, not power); only the suspension, which would
+    remove her and her role without the quorum, is refused - after the steps before it, each
+    confirmed, spaced, audited, one of them public.
+  F2 (M) the ladder checked the target's role only when the step was asked for, never when
+    it was confirmed: a member promoted to moderator meanwhile (a quorum of roles, or the
+    operator) was then suspended - removed with her role - by one moderator alone. Fixed
+    (discipline.c: the role is checked again when the step is applied).
+"""
+import json
+import re
+
+from attackhelp import ALICE, BOB, MODS, send, to
+from conftest import wait_until
+
+HOST = "lists.example"
+DISCIPLINE = "demo-owner+discipline@lists.example"
+
+
+def token(raw):
+    """the confirmation token an answer carries"""
+    return re.search(rb"demo-confirm\+([0-9a-f]{40})@lists\.example", raw).group(1).decode()
+
+
+def leaders(inst):
+    """demo's moderators as the operator reads them: their pseudonyms, "" none; and how many
+    members there are"""
+    rows = json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
+    return sorted(r["pseudonym"] for r in rows if r["role"] in ("moderator", "owner")), len(rows)
+
+
+def hidden_list(make_instance, ladder="warn, warn, public, suspend:30", **extra):
+    """demo, real names (the operator's roster shows addresses), hidden leadership, two
+    moderators; bob and m2 hold pseudonyms"""
+    s = {"identity.mode": "pseudonym", "leadership.visibility": "hidden",
+         "leadership.discipline": ladder, "leadership.discipline_days": "0"}
+    s.update(extra)
+    inst = make_instance(members=(ALICE, BOB) + MODS, start=False, list_settings=s)
+    for m in MODS:
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    inst.ctl("member", "set", "demo", BOB, "pseudonym", "Quiet Birch")
+    inst.ctl("member", "set", "demo", MODS[1], "pseudonym", "Steady Cedar")
+    inst.start()
+    return inst
+
+
+def answers(sink):
+    """m1's answers from the discipline address, oldest first"""
+    return [m for m in to(sink, MODS[0]) if b"Subject: Discipline" in m or
+            b"Subject: Confirm a discipline" in m]
+
+
+def ask(inst, sink, name):
+    """m1's `discipline NAME`, authenticated; the answer she gets"""
+    n = len(answers(sink))
+    send(inst, f"From: {MODS[0]}\r\nSubject: discipline {name}\r\n\r\nRude.\r\n", MODS[0],
+         rcpt=DISCIPLINE)
+    got = wait_until(lambda: len(answers(sink)) > n and answers(sink))
+    assert got, inst.logtext()[-3000:]
+    return got[n]
+
+
+def done_answers(sink):
+    """what m1 is told once she confirmed a step"""
+    return [m for m in to(sink, MODS[0]) if b"Subject: Confirm a discipline" not in m and
+            b"Subject: Discipline" not in m]
+
+
+def shape(raw, name):
+    """what m1 can compare of two answers: Subject and body, the name, ids, tokens, dates out"""
+    head, body = raw.split(b"\r\n\r\n", 1)
+    subj = re.search(rb"^Subject: (.*)$", head, re.M).group(1)
+    body = body.replace(name.encode(), b"NAME")
+    body = re.sub(rb"[0-9a-f]{12,}", b"H", body)
+    body = re.sub(rb"\(member #[^)]*\)", b"(member #N)", body)
+    return subj, body
+
+
+def confirm(inst, mod, raw):
+    send(inst, f"From: {mod}\r\nSubject: Re\r\n\r\nconfirm\r\n".encode(), mod,
+         rcpt=f"demo-confirm+{token(raw)}@lists.example")
+
+
+def test_f1_discipline_answer_does_not_tell_a_moderator_who_else_moderates(make_instance, sink):
+    """m1 names bob's pseudonym, then m2's (hidden leadership): the two answers must be alike,
+    and both must be the confirmation a member's step gets."""
+    inst = hidden_list(make_instance)
+    member = ask(inst, sink, "Quiet Birch")
+    fellow = ask(inst, sink, "Steady Cedar")
+    assert b"Confirm a discipline step" in member, member[:1500]
+    assert shape(fellow, "Steady Cedar") == shape(member, "Quiet Birch"), fellow[:1500]
+    assert b"moderator:" not in fellow and b"That is a moderator" not in fellow
+
+
+def test_f1_a_fellow_moderator_is_warned_but_never_suspended_alone(make_instance, sink):
+    """The hidden moderator m2 named in a one-step ladder (a suspension): m1 confirms; m2
+    stays a member and a moderator; a warning step reaches her as it would a member."""
+    inst = hidden_list(make_instance, ladder="warn, suspend:30")
+    before = leaders(inst)
+    confirm(inst, MODS[0], ask(inst, sink, "Steady Cedar"))
+    warned = wait_until(lambda: to(sink, MODS[1], b"A warning from the moderators"))
+    assert warned, inst.logtext()[-3000:]
+    assert wait_until(lambda: len(done_answers(sink)) >= 1)
+    confirm(inst, MODS[0], ask(inst, sink, "Steady Cedar"))
+    done = wait_until(lambda: len(done_answers(sink)) >= 2 and done_answers(sink))
+    assert done, inst.logtext()[-3000:]
+    assert b"not done" in done[1], done[1][:1500]
+    assert leaders(inst) == before, inst.logtext()[-3000:]
+    assert to(sink, MODS[1], b"Suspended from the list") == []
+
+
+def test_f2_a_member_promoted_meanwhile_is_not_suspended_by_one_moderator(make_instance, sink):
+    """m1 asks to suspend bob (a one-step ladder); before she confirms, bob becomes a moderator
+    (the operator, quorum_roles above the moderators' number); her confirmation must not
+    remove a moderator."""
+    inst = hidden_list(make_instance, ladder="suspend:30", **{"leadership.quorum_roles": "5"})
+    raw = ask(inst, sink, "Quiet Birch")
+    assert b"Confirm a discipline step" in raw
+    inst.ctl("member", "set", "demo", BOB, "role", "moderator")
+    promoted = leaders(inst)
+    assert "Quiet Birch" in promoted[0]
+    confirm(inst, MODS[0], raw)
+    done = wait_until(lambda: done_answers(sink))
+    assert done, inst.logtext()[-3000:]
+    assert b"not done" in done[0], done[0][:1500]
+    assert to(sink, BOB, b"Suspended from the list") == []
+    assert leaders(inst) == promoted, inst.logtext()[-3000:]
