@@ -36,6 +36,7 @@ struct listen_cfg {
 	char		*tls_key;
 	int		 require_tls;	/* no MAIL before STARTTLS */
 	int		 behind_mta;	/* only the MTA of auth.authserv_id connects here */
+	char		*mta_user;	/* behind_mta: the MTA's user; "" any */
 };
 
 struct list_cfg {

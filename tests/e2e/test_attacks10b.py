@@ -20,6 +20,7 @@ Found on 6cb5caf (severity H/M/L):
     (discipline.c: the role is checked again when the step is applied).
 """
 import json
+import os
 import re
 
 from attackhelp import ALICE, BOB, MODS, send, to
@@ -137,3 +138,76 @@ def test_f2_a_member_promoted_meanwhile_is_not_suspended_by_one_moderator(make_i
     assert b"not done" in done[0], done[0][:1500]
     assert to(sink, BOB, b"Suspended from the list") == []
     assert leaders(inst) == promoted, inst.logtext()[-3000:]
+
+
+# ---- F3: a local user on the host writes to the listener behind the MTA ---------------------------
+
+AR = ("Authentication-Results: mx.lists.example;\r\n\tdkim=pass header.d=example.org "
+      "header.i=@example.org;\r\n\tdmarc=pass header.from=example.org\r\n")
+
+
+def lmtp_instance(make_instance, mta_user):
+    """demo on an instance whose LMTP listener (behind_mta, loopback) takes only mta_user's
+    connections as the MTA's"""
+    from conftest import AUTHSERV_ID
+    inst = make_instance(members=(ALICE, BOB), start=False, lmtp=True,
+                         extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; }};')
+    text = open(inst.conf).read()
+    text, n = re.subn(r'(protocol = "lmtp"; behind_mta = true;)',
+                      rf'\1 mta_user = "{mta_user}";', text)
+    assert n == 1, text
+    open(inst.conf, "w").write(text)
+    inst.start()
+    return inst
+
+
+def lmtp_post(inst, marker):
+    """bob's post with the front MTA's dkim=pass, written by whoever reaches the port"""
+    import smtplib
+    raw = (AR + f"From: {BOB}\r\nTo: demo@lists.example\r\nSubject: {marker}\r\n"
+           f"Message-ID: <{marker}@example.org>\r\n\r\nForged {marker}.\r\n").encode()
+    with smtplib.LMTP("127.0.0.1", inst.lmtp_port) as s:
+        s.sendmail(BOB, ["demo@lists.example"], raw)
+
+
+def test_f3_a_local_user_is_not_the_mta_in_front(make_instance, sink):
+    """The LMTP listener is on loopback, as Postfix's lmtp:inet:127.0.0.1 wants it: any user of
+    the host reaches it, and without a check its Authentication-Results made them any member.
+    With mta_user naming the MTA's user, a connection from another uid (this test's, not
+    nobody's) is believed no more than a direct client: bob is asked, nobody gets the post."""
+    inst = lmtp_instance(make_instance, "nobody")
+    lmtp_post(inst, "f3-local")
+    ask = wait_until(lambda: [c for c in to(sink, BOB) if b"received a post in your name" in c])
+    assert ask, inst.logtext()[-3000:]
+    assert [c for c in to(sink, ALICE) if b"Forged f3-local" in c] == []
+    assert "not mta_user" in inst.logtext()
+
+
+def test_f3_the_mta_users_connection_is_believed(make_instance, sink):
+    """the control: mta_user is this test's own user (the MTA here), its A-R is believed"""
+    import pwd
+    inst = lmtp_instance(make_instance, pwd.getpwuid(os.getuid()).pw_name)
+    lmtp_post(inst, "f3-mta")
+    got = wait_until(lambda: [c for c in to(sink, ALICE) if b"Forged f3-mta" in c])
+    assert got, inst.logtext()[-3000:]
+    assert "not mta_user" not in inst.logtext()
+
+
+def test_f3_mta_user_only_where_it_can_be_checked(make_instance, sink, tmp_path):
+    """mta_user on a listener not behind the MTA, or naming nobody of this host: `mlistd -t`
+    names the setting (a check that cannot run must not look like one)"""
+    import subprocess
+    from conftest import MLISTD
+    inst = make_instance(members=(ALICE,), start=False, lmtp=True)
+    base = open(inst.conf).read()
+    for sub, words in ((r'\1 mta_user = "nobody";', "only on a behind_mta listener"),):
+        text = re.sub(r'(port = %d;)' % inst.direct_port, sub, base)
+        open(inst.conf, "w").write(text)
+        r = subprocess.run([MLISTD, "-c", inst.conf, "-t"], capture_output=True, text=True)
+        assert r.returncode == 1 and "mta_user" in r.stdout + r.stderr, r.stdout + r.stderr
+        assert words in r.stdout + r.stderr
+    text = base.replace('protocol = "lmtp"; behind_mta = true;',
+                        'protocol = "lmtp"; behind_mta = true; mta_user = "no-such-user-10b";')
+    open(inst.conf, "w").write(text)
+    r = subprocess.run([MLISTD, "-c", inst.conf, "-t"], capture_output=True, text=True)
+    assert r.returncode == 1 and "no such user on this host" in r.stdout + r.stderr
