@@ -1181,9 +1181,13 @@ set_value(config_t *cf, const struct cfg_rule *r, const char *key, const char *v
 	}
 }
 
-/* config_list_set - validate a change to one list file and write it atomically */
-int
-config_list_set(const char *file, const char *key, const char *value, struct buf *err)
+/*
+ * list_change - a change to one list file validated as the file it makes;
+ * written atomically only if write
+ */
+static int
+list_change(const char *file, const char *key, const char *value, int write,
+    struct buf *err)
 {
 	const struct cfg_rule *r = rule_find(list_rules, key);
 	struct list_cfg l;
@@ -1216,17 +1220,35 @@ config_list_set(const char *file, const char *key, const char *value, struct buf
 	config_destroy(&cf);
 	nerr = list_load(tmp, file, &l, err);
 	config_list_free(&l);
-	if (nerr == 0 && fs_sync_rename(tmp, file, err) < 0)
+	if (nerr == 0 && write && fs_sync_rename(tmp, file, err) < 0)
 		nerr = 1;
-	if (nerr) {
+	if (nerr || !write) {
 		while (err->len && err->data[err->len - 1] == '\n')
 			err->data[--err->len] = 0;
 		unlink(tmp);
 		free(tmp);
-		return -1;
+		return nerr ? -1 : 0;
 	}
 	free(tmp);
 	return 0;
+}
+
+/* config_list_set - validate a change to one list file and write it atomically */
+int
+config_list_set(const char *file, const char *key, const char *value, struct buf *err)
+{
+	return list_change(file, key, value, 1, err);
+}
+
+/*
+ * config_list_check - would config_list_set take this change? Nothing
+ * written: a change that waits for a quorum is checked before it is asked
+ */
+int
+config_list_check(const char *file, const char *key, const char *value,
+    struct buf *err)
+{
+	return list_change(file, key, value, 0, err);
 }
 
 /* config_list_get - current value of a key (after defaults) as text */

@@ -18,6 +18,17 @@ Found on 6cb5caf (severity H/M/L):
     it was confirmed: a member promoted to moderator meanwhile (a quorum of roles, or the
     operator) was then suspended - removed with her role - by one moderator alone. Fixed
     (discipline.c: the role is checked again when the step is applied).
+  F3 (H on a host with other users) a listener behind_mta on loopback (Postfix's
+    lmtp:inet:127.0.0.1:PORT, as README and the demo set it up) is reached by every user of
+    the host, and the Authentication-Results they write were believed: a local user (a web
+    application's, a shell account) could post, confirm, vote and register keys as any member
+    or moderator. TCP carries no credentials. Fixed (new listen[].mta_user, ingest/peeruid.c:
+    the client end's uid in /proc/net/tcp, as identd reads it; another uid is a direct
+    client); without it the start warns. Not on by default: existing instances unchanged.
+  F4 (L) `mlistctl list set LIST KEY VALUE` of a guarded setting opened the quorum request
+    (exit 3, every moderator asked by mail) for a value the list file refuses (identity.mode
+    "bogus"): the moderators voted, and the approved change was "not applied". Fixed
+    (config_list_check before act_grave: exit 1 with the file's error, nothing asked).
 """
 import json
 import os
@@ -211,3 +222,20 @@ def test_f3_mta_user_only_where_it_can_be_checked(make_instance, sink, tmp_path)
     open(inst.conf, "w").write(text)
     r = subprocess.run([MLISTD, "-c", inst.conf, "-t"], capture_output=True, text=True)
     assert r.returncode == 1 and "no such user on this host" in r.stdout + r.stderr
+
+
+def test_f4_a_guarded_setting_is_checked_before_the_moderators_are_asked(make_instance, sink):
+    """`list set demo identity.mode bogus` (a guarded setting, two moderators): refused at once,
+    exit 1 naming the setting; no request opened, no moderator asked"""
+    from attackhelp import moderated
+    inst = moderated(make_instance)
+    r = inst.ctl("list", "set", "demo", "identity.mode", "bogus", check=False)
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "identity.mode" in r.stderr and "request" not in r.stdout
+    audit = json.loads(inst.ctl("--json", "audit", "demo").stdout)
+    assert [e for e in audit if e["action"] == "request"] == []
+    # a good value still waits for the quorum: the check takes nothing else away
+    r = inst.ctl("list", "set", "demo", "identity.mode", "anonymous", check=False)
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    assert wait_until(lambda: to(sink, MODS[0], b"grave action") or
+                      to(sink, MODS[0], b"Grave action")), inst.logtext()[-2000:]
