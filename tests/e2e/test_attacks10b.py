@@ -29,6 +29,11 @@ Found on 6cb5caf (severity H/M/L):
     (exit 3, every moderator asked by mail) for a value the list file refuses (identity.mode
     "bogus"): the moderators voted, and the approved change was "not applied". Fixed
     (config_list_check before act_grave: exit 1 with the file's error, nothing asked).
+  F5 (L) a key over the 64 KiB the key finder looks at (gpg --armor --export of a key with a
+    photo ID, or with many others' signatures) was answered "The list found no OpenPGP public
+    key ... (gpg --armor --export)": the member was sent back to the command that made it.
+    Fixed (pgpkeyin.c notes it, pgpin_key.c refuses it: reason pgp-too-big, with the gpg
+    command that exports the minimal key).
 """
 import json
 import os
@@ -239,3 +244,44 @@ def test_f4_a_guarded_setting_is_checked_before_the_moderators_are_asked(make_in
     assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
     assert wait_until(lambda: to(sink, MODS[0], b"grave action") or
                       to(sink, MODS[0], b"Grave action")), inst.logtext()[-2000:]
+
+
+# ---- F5: a key the list does not look at is not "no key" -----------------------------------------
+
+def photo_key(home, addr, size=70000):
+    """gpg's armoured export of a key with a photo ID of size bytes (as Enigmail added them):
+    over 64 KiB, as a key with many others' signatures is"""
+    import subprocess
+    os.makedirs(home, mode=0o700, exist_ok=True)
+    g = ["gpg", "--homedir", home, "--batch", "--yes", "--pinentry-mode", "loopback",
+         "--passphrase", ""]
+    run = lambda *a, **k: subprocess.run(g + list(a), capture_output=True, check=True, **k)
+    run("--quick-gen-key", f"Alice <{addr}>", "ed25519", "cert,sign", "never")
+    fpr = re.search(r"^fpr:+([0-9A-F]{40}):", run("--list-keys", "--with-colons").stdout.decode(),
+                    re.M).group(1)
+    run("--quick-add-key", fpr, "cv25519", "encr", "never")
+    with open(os.path.join(home, "p.jpg"), "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(size) + b"\xff\xd9")
+    run("--command-fd", "0", "--edit-key", fpr, input=f"addphoto\n{home}/p.jpg\ny\nsave\n".encode())
+    key = run("--armor", "--export", fpr).stdout
+    subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
+    return key
+
+
+def test_f5_a_key_over_the_size_looked_at_is_named_as_such(make_instance, sink):
+    """alice pastes `gpg --armor --export` (95 KB with a photo ID) after "key": the answer must
+    say that the key is too large and how to send it, not that no key was found (which sends
+    her back to the same command)"""
+    import tempfile
+    key = photo_key(tempfile.mkdtemp(dir="/tmp", prefix="a10b-"), ALICE)
+    assert len(key) > 64 * 1024
+    inst = make_instance(members=(ALICE, BOB))
+    raw = (f"From: {ALICE}\r\nTo: demo-request@lists.example\r\nSubject: key\r\n\r\nkey\r\n\r\n"
+           ).encode() + key.replace(b"\n", b"\r\n")
+    send(inst, raw, ALICE, rcpt="demo-request@lists.example")
+    got = wait_until(lambda: to(sink, ALICE, b"Your request to the list") or
+                     to(sink, ALICE, b"OpenPGP"))
+    assert got, inst.logtext()[-3000:]
+    text = got[0].replace(b"\r\n", b"\n")
+    assert b"found no OpenPGP public key" not in text, text[-1500:]
+    assert b"larger than 64 KiB" in text and b"export-minimal" in text, text[-1500:]
