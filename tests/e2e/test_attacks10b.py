@@ -34,6 +34,37 @@ Found on 6cb5caf (severity H/M/L):
     key ... (gpg --armor --export)": the member was sent back to the command that made it.
     Fixed (pgpkeyin.c notes it, pgpin_key.c refuses it: reason pgp-too-big, with the gpg
     command that exports the minimal key).
+Probed, no finding (tests elsewhere guard them where named):
+  control socket: STATE_DIR/control is made 0600 under umask 0177 (no window) in a 0700
+    state_dir; a refused peer is answered before its request is read and never run; frames
+    are bounded (16 MiB, 48 arguments, every string NUL-ended: test_attacks6's hostile
+    frames); an answer holding a NUL is not built (the client says "no answer"), no bytes of
+    it leak. Only root and the daemon's uid are served; with smtp_user the internet-facing
+    server is another uid (test_attacks7).
+  mlistctl: 26 failing verbs (unknown list, member, held id, setting, value, pseudonym, role,
+    path) each exit 1 or 2 with one line on stderr, a request 3; only F4 was wrong.
+  -request: `key ed25519:KEY` answers member and nobody alike (a token stored for members
+    only); `keys NAME` gives outsiders one text (test_attacks5); `archive get N` of a post
+    from before one joined answers as a number that does not exist (test_attacks6); a
+    pseudonym asked for is checked for its form only, taken or not is said at confirmation,
+    to the mailbox. The archive index numbers posts as the archive does: a newcomer with
+    archive.since_join sees from which number her reading starts, so how many posts came
+    before her (the list's volume, L, by design: renumbering would break `archive get N`).
+  OpenPGP: an Autocrypt header whose addr is another's is not taken (test_attacks5); a key
+    already registered by another member is said ("taken") only after its token, which
+    travels encrypted to that key: a copier of someone's public key cannot read it, so
+    learns nothing; a key with 100 user IDs is cut to its primary one (test_attacks5);
+    member keys are sealed in the store, their fingerprints keyed; a renamed pseudonym keeps
+    its handle and key (README: handles are permanent, a reputation by design).
+  hidden leadership: `who` shows no leaders to anyone by mail, moderators included; the
+    audit log is renumbered for members and shows no role change. By reading: the
+    grave-action notice's {needed} is min(quorum, moderators) for an unmasking or an
+    admission, so a moderator can tell their number when it is under the quorum; moderators
+    read the audit log as written (who agreed, how many) anyway: noted, not changed.
+  answer timing: answers to an unauthenticated claim leave at arrival + auth.answer_delay +
+    jitter whoever the claim names (test_authn); SMTP replies do not depend on membership
+    (the server holds public keys only).
+Not probed: vouching requests' naming; a digest of a list whose identity mode changed.
 """
 import json
 import os
