@@ -255,7 +255,7 @@ accept_one(struct smtp_server *srv, int l)
 	socklen_t sl = sizeof(ss);
 	char peer[64] = "unknown";
 	struct conn *c;
-	int fd, on = 1;
+	int fd, on = 1, front;
 	static const char busy[] = "421 4.7.0 Too many connections; try again later\r\n";
 	static const char busy_client[] = "421 4.7.0 Too many connections from your address; try again later\r\n";
 
@@ -274,12 +274,16 @@ accept_one(struct smtp_server *srv, int l)
 		close(fd);
 		return;
 	}
+	front = srv->lfront[l] && mta_peer(srv, l, fd, peer);
 	/*
 	 * One client cannot take every slot (Postfix's smtpd_client_connection_count_limit).
-	 * LMTP listeners are exempt: there the only client is the MTA in front, on loopback.
+	 * LMTP listeners are exempt: there the only client is the MTA in
+	 * front, on loopback (with mta_user, only that user's connections:
+	 * another user of the host is held to the limit).
 	 */
-	if (srv->llmtp[l] != PROTO_LMTP &&
-	    client_connections(srv, peer) >= srv->cur->cfg->max_client_connections) {
+	if ((srv->llmtp[l] != PROTO_LMTP || (srv->lmta[l] != -1 && !front)) &&
+	    client_connections(srv, peer) >=
+	    srv->cur->cfg->max_client_connections) {
 		log_info("NOQUEUE smtpd: client=%s reason=too-many-connections-from-client result=tempfail", peer);
 		(void)!write(fd, busy_client, sizeof(busy_client) - 1);
 		close(fd);
@@ -309,7 +313,7 @@ accept_one(struct smtp_server *srv, int l)
 	c->s.tls_offer = srv->ltls[l] != NULL;
 	c->s.group_commit = 1;
 	c->s.require_tls = srv->lreq[l];
-	c->s.behind_mta = srv->lfront[l] && mta_peer(srv, l, fd, peer);
+	c->s.behind_mta = front;
 	c->listener = l;
 	srv->conns[srv->nconns++] = c;
 }

@@ -24,7 +24,8 @@ Found on 6cb5caf (severity H/M/L):
     application's, a shell account) could post, confirm, vote and register keys as any member
     or moderator. TCP carries no credentials. Fixed (new listen[].mta_user, ingest/peeruid.c:
     the client end's uid in /proc/net/tcp, as identd reads it; another uid is a direct
-    client); without it the start warns. Not on by default: existing instances unchanged.
+    client, and held to max_connections_per_client like one); without it the start warns.
+    Not on by default: existing instances unchanged.
   F4 (L) `mlistctl list set LIST KEY VALUE` of a guarded setting opened the quorum request
     (exit 3, every moderator asked by mail) for a value the list file refuses (identity.mode
     "bogus"): the moderators voted, and the approved change was "not applied". Fixed
@@ -238,6 +239,29 @@ def test_f3_the_mta_users_connection_is_believed(make_instance, sink):
     got = wait_until(lambda: [c for c in to(sink, ALICE) if b"Forged f3-mta" in c])
     assert got, inst.logtext()[-3000:]
     assert "not mta_user" not in inst.logtext()
+
+
+def test_f3_another_local_user_cannot_take_every_lmtp_slot(make_instance, sink):
+    """LMTP listeners are exempt from max_connections_per_client (their client is the MTA):
+    with mta_user set, another user's connections are held to it, the MTA's are not"""
+    import socket
+    from conftest import AUTHSERV_ID
+    inst = make_instance(members=(ALICE, BOB), start=False, lmtp=True,
+                         extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}"; }};\n'
+                               'limits = { max_connections_per_client = 3; };')
+    text = open(inst.conf).read().replace('protocol = "lmtp"; behind_mta = true;',
+                                          'protocol = "lmtp"; behind_mta = true; '
+                                          'mta_user = "nobody";')
+    open(inst.conf, "w").write(text)
+    inst.start()
+    conns = [socket.create_connection(("127.0.0.1", inst.lmtp_port), timeout=5)
+             for _ in range(3)]
+    for c in conns:
+        assert c.recv(4096).startswith(b"220")
+    extra = socket.create_connection(("127.0.0.1", inst.lmtp_port), timeout=5)
+    assert extra.recv(4096).startswith(b"421 4.7.0 Too many connections from your address")
+    for c in conns + [extra]:
+        c.close()
 
 
 def test_f3_mta_user_only_where_it_can_be_checked(make_instance, sink, tmp_path):
