@@ -14,7 +14,12 @@
  * leadership.discipline (default: two private warnings, a public warning
  * that names only the pseudonym, then suspension for 30 days, after which
  * the member may apply again). Warnings come from "the moderators", never
- * from one of them; every step is an audit entry.
+ * from one of them; every step is an audit entry. Naming a moderator is
+ * refused at once where the leadership is known; on a hidden one the
+ * answer is anyone's (it must not tell a moderator who else moderates),
+ * a warning reaches her as anyone, and her suspension (her role with it,
+ * without the quorum) is refused when confirmed - as it is for whoever
+ * moderates by then.
  */
 #include <ctype.h>
 #include <stdio.h>
