@@ -65,6 +65,11 @@ Probed, no finding (tests elsewhere guard them where named):
   answer timing: answers to an unauthenticated claim leave at arrival + auth.answer_delay +
     jitter whoever the claim names (test_authn); SMTP replies do not depend on membership
     (the server holds public keys only).
+  the operator, by reading: on a masked list `member ls` shows each pseudonym beside the
+    member's audit ref, and any `member set LIST ADDRESS ...` the operator makes is audited
+    under that ref, so two commands tie an address to its pseudonym without `unmask`'s
+    quorum. Not fixed: the operator's mlistctl holds the master key and opens the sealed
+    link itself; the quorum binds the moderators, not root (noted for the lead).
 Not probed: vouching requests' naming; a digest of a list whose identity mode changed.
 """
 import json
