@@ -318,6 +318,11 @@ act_set_policy(struct act_ctx *c, const struct list_cfg *l, const char *key,
 	/* checked now, so that a request is not opened for a setting that does not exist */
 	if (config_list_get(l->file, key, &err, &err) < 0 && strstr(buf_cstr(&err), "unknown"))
 		rc = act_fail(c, ACT_FAILED, "%s", buf_cstr(&err));
+	/* ... nor for a value the list file would refuse once approved */
+	buf_reset(&err);
+	if (rc == ACT_DONE && guarded(key) &&
+	    config_list_check(l->file, key, value, &err) < 0)
+		rc = act_fail(c, ACT_FAILED, "%s", buf_cstr(&err));
 	buf_free(&err);
 	if (rc != ACT_DONE)
 		return rc;

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "ingest/http.h"
+#include "ingest/peeruid.h"
 #include "ingest/tls.h"
 #include "ingest/smtp_server.h"
 #include "ingest/smtp_session.h"
@@ -62,6 +64,7 @@ struct smtp_server {
 	int		 ntls;
 	int		*lreq;		/* per listener: require_tls */
 	int		*lfront;	/* per listener: behind_mta */
+	long		*lmta;		/* per listener: mta_user's uid; -1 */
 	int		 nl;
 	struct conn	**conns;
 	int		 nconns;
@@ -114,6 +117,43 @@ listen_on(const char *addr, int port, struct buf *err)
 	return fd;
 }
 
+/* mta_uid - listen[].mta_user's uid; -1 unset (config.c checked it) */
+static long
+mta_uid(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL || *user == 0)
+		return -1;
+	if ((pw = getpwnam(user)) == NULL) {
+		/* config.c found it: gone since, so nobody is the MTA */
+		log_warn("NOQUEUE smtpd: mta_user %s: no such user", user);
+		return -2;
+	}
+	return (long)pw->pw_uid;
+}
+
+/*
+ * mta_peer - may listener l's client on fd be the MTA in front? Yes
+ * unless mta_user names it and the client's uid on this host is
+ * another's: any user reaches a loopback port, and the MTA's
+ * Authentication-Results would make them any member.
+ */
+static int
+mta_peer(const struct smtp_server *srv, int l, int fd, const char *peer)
+{
+	long uid;
+
+	if (srv->lmta[l] == -1)
+		return 1;
+	if (peeruid_of(fd, &uid) == 0 && uid == srv->lmta[l])
+		return 1;
+	log_warn("NOQUEUE smtpd: client=%s uid=%ld on the listener behind the "
+	    "MTA is not mta_user: its Authentication-Results are not "
+	    "believed", peer, uid);
+	return 0;
+}
+
 /* smtp_server_new - bind every listener of the configuration */
 struct smtp_server *
 smtp_server_new(struct config *cfg, struct spool *sp, int wake_fd, struct buf *err)
@@ -126,7 +166,8 @@ smtp_server_new(struct config *cfg, struct spool *sp, int wake_fd, struct buf *e
 	    (srv->llmtp = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL ||
 	    (srv->ltls = calloc((size_t)cfg->nlisten, sizeof(*srv->ltls))) == NULL ||
 	    (srv->lreq = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL ||
-	    (srv->lfront = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL)
+	    (srv->lfront = calloc((size_t)cfg->nlisten, sizeof(int))) == NULL ||
+	    (srv->lmta = calloc((size_t)cfg->nlisten, sizeof(long))) == NULL)
 		abort();
 	srv->ntls = cfg->nlisten;
 	srv->cur->cfg = cfg;
@@ -142,6 +183,13 @@ smtp_server_new(struct config *cfg, struct spool *sp, int wake_fd, struct buf *e
 		srv->llmtp[i] = cfg->listen[i].lmtp;
 		srv->lreq[i] = cfg->listen[i].require_tls;
 		srv->lfront[i] = cfg->listen[i].behind_mta;
+		srv->lmta[i] = mta_uid(cfg->listen[i].mta_user);
+		if (srv->lfront[i] && srv->lmta[i] == -1)
+			log_warn("NOQUEUE smtpd: %s port %d is behind_mta "
+			    "without mta_user: any user of a host that "
+			    "reaches it can write the MTA's "
+			    "Authentication-Results", cfg->listen[i].address,
+			    cfg->listen[i].port);
 		if (*cfg->listen[i].tls_cert &&
 		    (srv->ltls[i] = tls_server_new(cfg->listen[i].tls_cert, cfg->listen[i].tls_key, err)) == NULL) {
 			srv->nl = i + 1;
@@ -207,7 +255,7 @@ accept_one(struct smtp_server *srv, int l)
 	socklen_t sl = sizeof(ss);
 	char peer[64] = "unknown";
 	struct conn *c;
-	int fd, on = 1;
+	int fd, on = 1, front;
 	static const char busy[] = "421 4.7.0 Too many connections; try again later\r\n";
 	static const char busy_client[] = "421 4.7.0 Too many connections from your address; try again later\r\n";
 
@@ -226,12 +274,16 @@ accept_one(struct smtp_server *srv, int l)
 		close(fd);
 		return;
 	}
+	front = srv->lfront[l] && mta_peer(srv, l, fd, peer);
 	/*
 	 * One client cannot take every slot (Postfix's smtpd_client_connection_count_limit).
-	 * LMTP listeners are exempt: there the only client is the MTA in front, on loopback.
+	 * LMTP listeners are exempt: there the only client is the MTA in
+	 * front, on loopback (with mta_user, only that user's connections:
+	 * another user of the host is held to the limit).
 	 */
-	if (srv->llmtp[l] != PROTO_LMTP &&
-	    client_connections(srv, peer) >= srv->cur->cfg->max_client_connections) {
+	if ((srv->llmtp[l] != PROTO_LMTP || (srv->lmta[l] != -1 && !front)) &&
+	    client_connections(srv, peer) >=
+	    srv->cur->cfg->max_client_connections) {
 		log_info("NOQUEUE smtpd: client=%s reason=too-many-connections-from-client result=tempfail", peer);
 		(void)!write(fd, busy_client, sizeof(busy_client) - 1);
 		close(fd);
@@ -261,7 +313,7 @@ accept_one(struct smtp_server *srv, int l)
 	c->s.tls_offer = srv->ltls[l] != NULL;
 	c->s.group_commit = 1;
 	c->s.require_tls = srv->lreq[l];
-	c->s.behind_mta = srv->lfront[l];
+	c->s.behind_mta = front;
 	c->listener = l;
 	srv->conns[srv->nconns++] = c;
 }
@@ -547,6 +599,7 @@ smtp_server_free(struct smtp_server *srv)
 	free(srv->ltls);
 	free(srv->lreq);
 	free(srv->lfront);
+	free(srv->lmta);
 	if (srv->cur && --srv->cur->refs == 0) {
 		config_free(srv->cur->cfg);
 		free(srv->cur);

@@ -14,7 +14,12 @@
  * leadership.discipline (default: two private warnings, a public warning
  * that names only the pseudonym, then suspension for 30 days, after which
  * the member may apply again). Warnings come from "the moderators", never
- * from one of them; every step is an audit entry.
+ * from one of them; every step is an audit entry. Naming a moderator is
+ * refused at once where the leadership is known; on a hidden one the
+ * answer is anyone's (it must not tell a moderator who else moderates),
+ * a warning reaches her as anyone, and her suspension (her role with it,
+ * without the quorum) is refused when confirmed - as it is for whoever
+ * moderates by then.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -32,6 +37,7 @@
 #include "mail/header.h"
 #include "mail/pseudonym.h"
 #include "pipeline/authn.h"
+#include "pipeline/disclosure.h"
 #include "util/log.h"
 
 /* step_name - what step k of the ladder is, for people: [step-*] */
@@ -206,7 +212,9 @@ decide(struct pipeline *p, const struct list_cfg *l, const char *sender,
 	}
 	target = mb.id;
 	member_free(&mb);
-	if (is_moderator(p, l, addr, NULL)) {
+	/* hidden: asked to confirm as for anyone (discipline_apply decides) */
+	if (is_moderator(p, l, addr, NULL) &&
+	    disclosure_leaders(l, READER_MODERATOR)) {
 		rc = distribute_notice_tmpl(p, l, sender,
 		    NOTICE_DISCIPLINE_MODERATOR, vars, ENV_NULL, "", NULL);
 		goto out;
@@ -363,6 +371,31 @@ too_soon(struct pipeline *p, const struct list_cfg *l, const char *addr,
 }
 
 /*
+ * spares_leader - the step is not for addr, who moderates now (promoted
+ * since the step was asked for, or on a hidden leadership, where the
+ * request was answered as for anyone so that the answer tells no
+ * moderator who else moderates): a suspension would remove her and her
+ * role without the quorum, and where the leadership is known no step is
+ * taken. A warning to a hidden moderator is given, words not power: only
+ * after the steps before it, each confirmed, spaced and audited, does the
+ * refused suspension tell. 1 spared (res says so), 0 not, -1 error.
+ */
+static int
+spares_leader(struct pipeline *p, const struct list_cfg *l, const char *addr,
+    int kind, const char *ps, const char *ref, struct buf *res)
+{
+	const char *vars[] = { "member", ps, NULL };
+
+	if (!is_moderator(p, l, addr, NULL) || (kind != DISC_SUSPEND &&
+	    !disclosure_leaders(l, READER_MODERATOR)))
+		return 0;
+	log_info("%s discipline: list=%s %s step not taken: a moderator "
+	    "result=permfail", p->qid, l->name, ref);
+	return request_piece(p, l, PIECE_DONE_DISCIPLINE_MODERATOR, vars,
+	    res) < 0 ? -1 : 1;
+}
+
+/*
  * discipline_apply - the confirmed step for member_id, asked by moderator;
  * what happened into res. 0 done (or nothing to do), 1 refused without an
  * answer (the moderator no longer moderates the list), -1 store error.
@@ -408,6 +441,10 @@ discipline_apply(struct pipeline *p, const struct list_cfg *l, const char *moder
 		return rc < 0 || steps < 0 ? -1 : 0;
 	}
 	kind = config_discipline_step(l, steps, &days);
+	if ((rc = spares_leader(p, l, addr, kind, ps, ref, res)) != 0) {
+		free(addr);
+		return rc < 0 ? -1 : 0;
+	}
 	step_name(p, l, steps, step, sizeof(step));
 	if (!reason || !*reason) {
 		struct notice_ctx ctx = { l->name, p->cfg->hostname };

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <libconfig.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -144,6 +145,8 @@ static const struct cfg_rule listen_rules[] = {
 	R_BOOL("require_tls", require_tls, 0),
 	/* Authentication-Results of auth.authserv_id are believed only here */
 	R_BOOL("behind_mta", behind_mta, 0),
+	/* ... and on loopback, only from this user's connections */
+	R_STR("mta_user", mta_user, ""),
 	R_END
 };
 #undef F
@@ -808,6 +811,34 @@ front_check(const struct listen_cfg *l, const char *file, int line,
 	return 1;
 }
 
+/*
+ * mta_user_check - mta_user only where it can be checked: a behind_mta
+ * listener on loopback (another host's users are not in /proc/net/tcp),
+ * naming a user of this host
+ */
+static int
+mta_user_check(const struct listen_cfg *l, const char *file, int line,
+    const char *prefix, struct buf *errs)
+{
+	unsigned char b[16];
+	char path[64];
+	const char *a = l->address ? l->address : "";
+	int loop = inet_pton(AF_INET, a, b) == 1 ? b[0] == 127 :
+	    inet_pton(AF_INET6, a, b) == 1 &&
+	    memcmp(b, in6addr_loopback.s6_addr, 16) == 0;
+
+	if (l->mta_user == NULL || *l->mta_user == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%smta_user", prefix);
+	if (l->behind_mta && loop && getpwnam(l->mta_user) != NULL)
+		return 0;
+	cfg_error(errs, file, line, path, !l->behind_mta ? "%s: only on a "
+	    "behind_mta listener" : !loop ? "%s: only on a loopback address "
+	    "(the users of another host are not known here)" : "%s: no such "
+	    "user on this host", l->mta_user);
+	return 1;
+}
+
 /* load_listen - the listen = ( {...}, ... ) list */
 static int
 load_listen(struct config *c, config_t *cf, struct buf *errs)
@@ -836,6 +867,8 @@ load_listen(struct config *c, config_t *cf, struct buf *errs)
 		nerr += validate(e, listen_rules, &c->listen[c->nlisten], c->file, prefix, errs);
 		nerr += unknown_keys(e, listen_rules, c->file, prefix, "", errs);
 		nerr += front_check(&c->listen[c->nlisten], c->file,
+		    (int)config_setting_source_line(e), prefix, errs);
+		nerr += mta_user_check(&c->listen[c->nlisten], c->file,
 		    (int)config_setting_source_line(e), prefix, errs);
 		if (c->listen[c->nlisten].tls_cert && c->listen[c->nlisten].tls_key &&
 		    (!*c->listen[c->nlisten].tls_cert != !*c->listen[c->nlisten].tls_key ||
@@ -991,8 +1024,10 @@ config_free(struct config *c)
 		c->retired = 1;
 		return;
 	}
-	for (i = 0; i < c->nlisten; i++)
+	for (i = 0; i < c->nlisten; i++) {
 		free(c->listen[i].address), free(c->listen[i].tls_cert), free(c->listen[i].tls_key);
+		free(c->listen[i].mta_user);
+	}
 	free(c->listen);
 	for (i = 0; i < c->nlists; i++)
 		config_list_free(&c->lists[i]);
@@ -1146,9 +1181,13 @@ set_value(config_t *cf, const struct cfg_rule *r, const char *key, const char *v
 	}
 }
 
-/* config_list_set - validate a change to one list file and write it atomically */
-int
-config_list_set(const char *file, const char *key, const char *value, struct buf *err)
+/*
+ * list_change - a change to one list file validated as the file it makes;
+ * written atomically only if write
+ */
+static int
+list_change(const char *file, const char *key, const char *value, int write,
+    struct buf *err)
 {
 	const struct cfg_rule *r = rule_find(list_rules, key);
 	struct list_cfg l;
@@ -1181,17 +1220,35 @@ config_list_set(const char *file, const char *key, const char *value, struct buf
 	config_destroy(&cf);
 	nerr = list_load(tmp, file, &l, err);
 	config_list_free(&l);
-	if (nerr == 0 && fs_sync_rename(tmp, file, err) < 0)
+	if (nerr == 0 && write && fs_sync_rename(tmp, file, err) < 0)
 		nerr = 1;
-	if (nerr) {
+	if (nerr || !write) {
 		while (err->len && err->data[err->len - 1] == '\n')
 			err->data[--err->len] = 0;
 		unlink(tmp);
 		free(tmp);
-		return -1;
+		return nerr ? -1 : 0;
 	}
 	free(tmp);
 	return 0;
+}
+
+/* config_list_set - validate a change to one list file and write it atomically */
+int
+config_list_set(const char *file, const char *key, const char *value, struct buf *err)
+{
+	return list_change(file, key, value, 1, err);
+}
+
+/*
+ * config_list_check - would config_list_set take this change? Nothing
+ * written: a change that waits for a quorum is checked before it is asked
+ */
+int
+config_list_check(const char *file, const char *key, const char *value,
+    struct buf *err)
+{
+	return list_change(file, key, value, 0, err);
 }
 
 /* config_list_get - current value of a key (after defaults) as text */

@@ -36,6 +36,7 @@ struct listen_cfg {
 	char		*tls_key;
 	int		 require_tls;	/* no MAIL before STARTTLS */
 	int		 behind_mta;	/* only the MTA of auth.authserv_id connects here */
+	char		*mta_user;	/* behind_mta: the MTA's user; "" any */
 };
 
 struct list_cfg {
@@ -163,6 +164,8 @@ int	config_list_name_ok(const char *name);
 int	config_list_load(const char *file, struct list_cfg *, struct buf *errors);
 void	config_list_free(struct list_cfg *);
 int	config_list_set(const char *file, const char *key, const char *value, struct buf *err);
+int	config_list_check(const char *file, const char *key,
+	    const char *value, struct buf *err);
 int	config_list_get(const char *file, const char *key, struct buf *out, struct buf *err);
 int	config_list_create(const struct config *, const char *name, const char *tmpl,
 	    struct buf *err);

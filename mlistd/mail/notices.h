@@ -275,6 +275,8 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_DONE_DISCIPLINE_WAIT, "done-discipline-wait", \
 	    "member days day", \
 	    "done: the member's last discipline step is too recent") \
+	X(PIECE_DONE_DISCIPLINE_MODERATOR, "done-discipline-moderator", \
+	    "member", "done: the member to discipline moderates the list") \
 	X(PIECE_SENDER_CLAIM, "sender-claim", "", \
 	    "held: {sender} of a post whose sender the list could not verify") \
 	X(PIECE_SENDER_DKIM, "sender-dkim", "", \
@@ -535,6 +537,8 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	    "reason pgp-no-uid ({why} of pgp-key-unusable)") \
 	X(PIECE_WHY_PGP_NOT_ONE, "why-pgp-not-one", "", \
 	    "reason pgp-not-one ({why} of pgp-key-unusable)") \
+	X(PIECE_WHY_PGP_TOO_BIG, "why-pgp-too-big", "", \
+	    "reason pgp-too-big ({why} of pgp-key-unusable)") \
 	X(PIECE_WHY_PGP_UNOPENED, "why-pgp-unopened", "", \
 	    "reason pgp-unopened ({why} of pgp-key-unusable)") \
 	X(PIECE_WHY_PGP_ERROR, "why-pgp-error", "", \
@@ -734,6 +738,7 @@ enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 	X(REASON_PGP_NO_SELF_SIG, "pgp-no-self-sig", PIECE_WHY_PGP_NO_SELF_SIG) \
 	X(REASON_PGP_NO_UID, "pgp-no-uid", PIECE_WHY_PGP_NO_UID) \
 	X(REASON_PGP_NOT_ONE, "pgp-not-one", PIECE_WHY_PGP_NOT_ONE) \
+	X(REASON_PGP_TOO_BIG, "pgp-too-big", PIECE_WHY_PGP_TOO_BIG) \
 	X(REASON_PGP_UNOPENED, "pgp-unopened", PIECE_WHY_PGP_UNOPENED) \
 	X(REASON_PGP_ERROR, "pgp-error", PIECE_WHY_PGP_ERROR) \
 	X(REASON_MIME_BROKEN, "mime-broken", PIECE_WHY_MIME_BROKEN) \

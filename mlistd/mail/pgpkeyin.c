@@ -62,6 +62,8 @@ take(struct walk *w, enum pgpkeyin_shape shape, enum openpgp_format fmt,
 {
 	struct pgpkeyin *o = w->out;
 
+	if (n > PGPKEYIN_KEY_MAX)
+		o->toobig = 1;	/* said, so the member is not told "no key" */
 	if (n == 0 || n > PGPKEYIN_KEY_MAX)
 		return;
 	o->seen++;

@@ -24,6 +24,7 @@ struct pgpkeyin {
 	enum openpgp_format	 fmt;
 	enum pgpkeyin_shape	 shape;
 	int			 seen;	/* candidates seen (the first is taken) */
+	int			 toobig; /* a candidate over PGPKEYIN_KEY_MAX */
 };
 
 int	pgpkeyin_find(const void *, size_t, const char *, struct pgpkeyin *);

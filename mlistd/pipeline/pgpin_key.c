@@ -180,6 +180,14 @@ pgpin_key_child(struct transform_in *in, struct worker_pgp *pg,
 		signed_ = 0;
 		rc = pgpkeyin_find(in->msg, in->len, pg->key_of, &kin);
 	}
+	if (rc == 0 && kin.toobig) {
+		/* gpg --export's whole key (photos, others' signatures) */
+		pgpkeyin_free(&kin);
+		out->pgp = PGPIN_KEY_REFUSED;
+		snprintf(out->reason, sizeof(out->reason), "the key is larger "
+		    "than %d KiB", PGPKEYIN_KEY_MAX / 1024);
+		return OK;
+	}
 	if (rc <= 0) {
 		pgpkeyin_free(&kin);
 		out->pgp = PGPIN_KEY_NONE;

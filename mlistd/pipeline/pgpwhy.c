@@ -38,6 +38,7 @@ static const struct {
 	{ "the key has no valid self-signature", REASON_PGP_NO_SELF_SIG },
 	{ "the key has no valid user ID", REASON_PGP_NO_UID },
 	{ "send exactly one public key", REASON_PGP_NOT_ONE },
+	{ "the key is larger than", REASON_PGP_TOO_BIG },
 	{ "it could not be decrypted", REASON_PGP_UNOPENED },
 	{ "the list's key did not load", REASON_PGP_UNOPENED },
 	{ "the From: inside the encryption", REASON_PGP_FOREIGN_FROM },
