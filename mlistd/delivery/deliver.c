@@ -927,83 +927,178 @@ thread_done(struct run *r)
 		    strerror(errno));
 }
 
-/* smtp_worker - thread: one relay connection, many batches */
+/*
+ * A batch made ready to send: its live recipients, the bytes they get
+ * (the message's, or a copy of their own), its envelope id. A sending
+ * thread readies the next batch before it sends the body of this one, so
+ * that the next envelope can go with it (deliver_smtp.c).
+ */
+struct ready {
+	struct batch	*b;
+	int		 n;		/* live recipients */
+	int		 cap;
+	char		**rcpts;
+	int		*idx;		/* their jobs */
+	int		*codes;
+	char		(*texts)[SMTP_TEXT_MAX];
+	struct buf	 sealed;	/* a copy of their own, if any */
+	const struct buf *bytes;
+	char		 envid[ENVID_MAX];
+	char		 err[256];	/* "": can be sent */
+};
+
+/* ready_grow - room for a batch of n */
+static void
+ready_grow(struct ready *p, int n)
+{
+	if (n <= p->cap)
+		return;
+	p->rcpts = realloc(p->rcpts, sizeof(*p->rcpts) * (size_t)n);
+	p->codes = realloc(p->codes, sizeof(*p->codes) * (size_t)n);
+	p->texts = realloc(p->texts, sizeof(*p->texts) * (size_t)n);
+	p->idx = realloc(p->idx, sizeof(*p->idx) * (size_t)n);
+	if (!p->rcpts || !p->codes || !p->texts || !p->idx)
+		abort();
+	p->cap = n;
+}
+
+/* ready_bytes - what p's recipients get, or p->err says why not */
+static void
+ready_bytes(struct run *r, struct ready *p)
+{
+	struct job *j0 = &r->jobs[p->idx[0]];
+	const struct message *m = p->b->msg;
+
+	p->bytes = &m->bytes;
+	if (!m->ok) {
+		snprintf(p->err, sizeof(p->err), m->busy ?
+		    "rendered copy not readable now" :
+		    "rendered copy unreadable");
+		for (int i = 0; i < p->n; i++)
+			p->codes[i] = m->busy ? 451 : 554;
+		return;
+	}
+	if (pgp_for(&j0->d)) {
+		/* a batch of one: this member's copy is encrypted to their key */
+		if (pgp_copy(r, j0, m, 1, &p->sealed) < 0)
+			snprintf(p->err, sizeof(p->err),
+			    "cannot encrypt the copy");
+		p->bytes = &p->sealed;
+	} else if (oneclick_for(&j0->d)) {
+		/* a batch of one: the copy carries this member's own link */
+		if (oneclick_copy(r, j0, m, 1, &p->sealed) < 0)
+			snprintf(p->err, sizeof(p->err),
+			    "cannot sign the one-click copy");
+		p->bytes = &p->sealed;
+	}
+	batch_envid(r, p->idx, p->n, p->envid, sizeof(p->envid));
+}
+
+/* ready_take - the next batch with live recipients, readied; 0 if none */
+static int
+ready_take(struct run *r, struct ready *p)
+{
+	buf_free(&p->sealed);
+	buf_init(&p->sealed, 0);
+	while ((p->b = take(r)) != NULL) {
+		ready_grow(p, p->b->n);
+		if ((p->n = batch_live(r, p->b, p->rcpts, p->idx)) > 0)
+			break;	/* else their list or membership went */
+	}
+	if (p->b == NULL)
+		return 0;
+	for (int i = 0; i < p->n; i++) {
+		p->codes[i] = 451;
+		p->texts[i][0] = 0;
+	}
+	p->err[0] = 0;
+	p->envid[0] = 0;
+	ready_bytes(r, p);
+	return 1;
+}
+
+/* ready_txn - p as the SMTP client's transaction */
+static struct smtp_txn
+ready_txn(const struct run *r, const struct ready *p)
+{
+	struct smtp_txn t = { r->jobs[p->idx[0]].d.env_from, p->envid,
+	    p->rcpts, p->n, p->bytes->data, p->bytes->len, p->codes,
+	    p->texts };
+
+	return t;
+}
+
+/* ready_free - what a readied batch holds */
+static void
+ready_free(struct ready *p)
+{
+	free(p->rcpts);
+	free(p->codes);
+	free(p->texts);
+	free(p->idx);
+	buf_free(&p->sealed);
+}
+
+/* ready_done - p's verdicts on its jobs, recorded and logged */
+static void
+ready_done(struct run *r, struct ready *p, const char *via)
+{
+	int counts[3] = { 0, 0, 0 };
+
+	for (int i = 0; i < p->n; i++) {
+		r->jobs[p->idx[i]].code = p->codes[i];
+		memcpy(r->jobs[p->idx[i]].text, p->texts[i], SMTP_TEXT_MAX);
+	}
+	record(r, p->b, p->err, counts);
+	log_batch(p->b, p->n, counts, p->err, via);
+}
+
+/*
+ * smtp_worker - thread: one relay connection, many batches. Each batch's
+ * body goes with the next batch's envelope (when that one can be sent):
+ * the client then expects that batch next on the connection, which the
+ * loop keeps (a broken connection is closed, which forgets it).
+ */
 static void *
 smtp_worker(void *arg)
 {
 	struct run *r = arg;
 	struct smtp_client c;
-	struct batch *b;
-	char err[256], via[300], envid[ENVID_MAX];
-	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
-	int *codes = NULL, *idx = NULL, open = 0, i, n;
+	struct ready slot[2], *cur = &slot[0], *nx = &slot[1], *sw;
+	struct smtp_txn t, tn;
+	char via[300];
+	int open = 0, more;
 
-	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca, r->cfg->relay_tls_name };
+	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca,
+	    r->cfg->relay_tls_name };
 
-	snprintf(via, sizeof(via), "%s:%d", r->cfg->relay_host, r->cfg->relay_port);
-	while ((b = take(r)) != NULL) {
-		int counts[3] = { 0, 0, 0 };
-
-		rcpts = realloc(rcpts, sizeof(*rcpts) * (size_t)b->n);
-		codes = realloc(codes, sizeof(*codes) * (size_t)b->n);
-		texts = realloc(texts, sizeof(*texts) * (size_t)b->n);
-		idx = realloc(idx, sizeof(*idx) * (size_t)b->n);
-		if (!rcpts || !codes || !texts || !idx)
-			abort();
-		if ((n = batch_live(r, b, rcpts, idx)) == 0)
-			continue;	/* their list or membership went */
-		for (i = 0; i < n; i++) {
-			codes[i] = 451;
-			texts[i][0] = 0;
+	memset(slot, 0, sizeof(slot));
+	snprintf(via, sizeof(via), "%s:%d", r->cfg->relay_host,
+	    r->cfg->relay_port);
+	more = ready_take(r, cur);
+	while (more) {
+		more = ready_take(r, nx);
+		if (!*cur->err && !open && smtp_client_open(&c,
+		    r->cfg->relay_host, r->cfg->relay_port,
+		    r->cfg->relay_timeout, r->cfg->hostname, &tls, cur->err,
+		    sizeof(cur->err)) == 0)
+			open = 1;
+		t = ready_txn(r, cur);
+		if (more)
+			tn = ready_txn(r, nx);
+		if (open && !*cur->err && smtp_client_send(&c, &t,
+		    more && !*nx->err ? &tn : NULL, cur->err,
+		    sizeof(cur->err)) < 0) {
+			smtp_client_close(&c);
+			open = 0;
 		}
-		err[0] = 0;
-		if (!b->msg->ok) {
-			snprintf(err, sizeof(err), b->msg->busy ? "rendered copy not readable now" :
-			    "rendered copy unreadable");
-			for (i = 0; i < n; i++)
-				codes[i] = b->msg->busy ? 451 : 554;
-		} else {
-			if (!open && smtp_client_open(&c, r->cfg->relay_host, r->cfg->relay_port,
-			    r->cfg->relay_timeout, r->cfg->hostname, &tls, err, sizeof(err)) == 0)
-				open = 1;
-			const struct buf *bytes = &b->msg->bytes;
-			struct buf sealed;
-			struct job *j0 = &r->jobs[idx[0]];
-
-			buf_init(&sealed, 0);
-			if (pgp_for(&j0->d)) {
-				/* a batch of one: this member's copy is encrypted to their key */
-				if (pgp_copy(r, j0, b->msg, 1, &sealed) < 0)
-					snprintf(err, sizeof(err), "cannot encrypt the copy");
-				bytes = &sealed;
-			} else if (oneclick_for(&j0->d)) {
-				/* a batch of one: the copy carries this member's one-click link */
-				if (oneclick_copy(r, j0, b->msg, 1, &sealed) < 0)
-					snprintf(err, sizeof(err), "cannot sign the one-click copy");
-				bytes = &sealed;
-			}
-			batch_envid(r, idx, n, envid, sizeof(envid));
-			if (open && !*err && smtp_client_send(&c,
-			    j0->d.env_from, envid, rcpts, n, bytes->data,
-			    bytes->len, codes, texts, err, sizeof(err)) < 0) {
-				smtp_client_close(&c);
-				open = 0;
-			}
-			buf_free(&sealed);
-		}
-		for (i = 0; i < n; i++) {
-			r->jobs[idx[i]].code = codes[i];
-			memcpy(r->jobs[idx[i]].text, texts[i], SMTP_TEXT_MAX);
-		}
-		record(r, b, err, counts);
-		log_batch(b, n, counts, err, via);
+		ready_done(r, cur, via);
+		sw = cur, cur = nx, nx = sw;
 	}
 	if (open)
 		smtp_client_close(&c);
-	free(idx);
-	free(rcpts);
-	free(codes);
-	free(texts);
+	ready_free(&slot[0]);
+	ready_free(&slot[1]);
 	thread_done(r);
 	return NULL;
 }
