@@ -51,6 +51,8 @@ struct job {
 	char		 text[SMTP_TEXT_MAX];	/* the relay's reply, addresses redacted */
 	int		 cancelled;	/* its row went (deliver_prune; lock) */
 	int		 skipped;	/* so not sent, nor recorded (thread) */
+	int		 ahead;		/* a thread holds it ready, not yet
+					 * sent: still cancellable (lock) */
 };
 
 struct message {
@@ -994,6 +996,16 @@ ready_bytes(struct run *r, struct ready *p)
 	batch_envid(r, p->idx, p->n, p->envid, sizeof(p->envid));
 }
 
+/* ready_reset - no verdict yet for p's recipients */
+static void
+ready_reset(struct ready *p)
+{
+	for (int i = 0; i < p->n; i++) {
+		p->codes[i] = 451;
+		p->texts[i][0] = 0;
+	}
+}
+
 /* ready_take - the next batch with live recipients, readied; 0 if none */
 static int
 ready_take(struct run *r, struct ready *p)
@@ -1007,13 +1019,36 @@ ready_take(struct run *r, struct ready *p)
 	}
 	if (p->b == NULL)
 		return 0;
-	for (int i = 0; i < p->n; i++) {
-		p->codes[i] = 451;
-		p->texts[i][0] = 0;
-	}
+	pthread_mutex_lock(&r->lock);
+	for (int i = 0; i < p->n; i++)
+		r->jobs[p->idx[i]].ahead = 1;
+	pthread_mutex_unlock(&r->lock);
+	ready_reset(p);
 	p->err[0] = 0;
 	p->envid[0] = 0;
 	ready_bytes(r, p);
+	return 1;
+}
+
+/*
+ * ready_commit - p is sent now: its jobs are no longer cancellable, and
+ * those cancelled since it was readied are dropped from it. 1 if some
+ * were (p then holds the rest, maybe none), else 0.
+ */
+static int
+ready_commit(struct run *r, struct ready *p)
+{
+	int was = p->n;
+
+	pthread_mutex_lock(&r->lock);
+	for (int i = 0; i < p->b->n; i++)
+		r->jobs[p->b->first + i].ahead = 0;
+	pthread_mutex_unlock(&r->lock);
+	if ((p->n = batch_live(r, p->b, p->rcpts, p->idx)) == was)
+		return 0;
+	ready_reset(p);
+	if (p->n > 0 && !*p->err)
+		batch_envid(r, p->idx, p->n, p->envid, sizeof(p->envid));
 	return 1;
 }
 
@@ -1078,6 +1113,16 @@ smtp_worker(void *arg)
 	more = ready_take(r, cur);
 	while (more) {
 		more = ready_take(r, nx);
+		if (ready_commit(r, cur) && open && c.ahead) {
+			/* its envelope is at the relay with a recipient
+			 * whose row went: dropped there, unsent */
+			smtp_client_abort(&c);
+			open = 0;
+		}
+		if (cur->n == 0) {	/* their list or membership went */
+			sw = cur, cur = nx, nx = sw;
+			continue;
+		}
 		if (!*cur->err && !open && smtp_client_open(&c,
 		    r->cfg->relay_host, r->cfg->relay_port,
 		    r->cfg->relay_timeout, r->cfg->hostname, &tls, cur->err,
@@ -1435,7 +1480,9 @@ prune_log(const struct job *j, int list_gone, int n)
 
 /*
  * prune_run - one run's jobs whose rows went are cancelled; how many.
- * Only the batches no thread has taken yet: O(jobs left), a look-up each.
+ * The batches no thread has taken yet, and those a thread holds ready but
+ * has not sent (ahead): a look-up each; the jobs sent before are only
+ * looked at.
  */
 static int
 prune_run(const struct config *cfg, struct store *st, struct run *r)
@@ -1445,15 +1492,15 @@ prune_run(const struct config *cfg, struct store *st, struct run *r)
 	pthread_mutex_lock(&r->lock);
 	from = r->next < r->nbatches ? r->batches[r->next].first : r->njobs;
 	pthread_mutex_unlock(&r->lock);
-	for (int i = from; i < r->njobs; i++) {
+	for (int i = 0; i < r->njobs; i++) {
 		struct job *j = &r->jobs[i];
 
-		if (i > from && strcmp(j->d.qid, r->jobs[i - 1].d.qid) != 0) {
+		if (i > 0 && strcmp(j->d.qid, r->jobs[i - 1].d.qid) != 0) {
 			prune_log(&r->jobs[i - 1], any_lg, k);
 			k = any_lg = 0;
 		}
 		pthread_mutex_lock(&r->lock);
-		was = j->cancelled;
+		was = j->cancelled || (i < from && !j->ahead);
 		pthread_mutex_unlock(&r->lock);
 		if (was || !gone(cfg, st, j, &lg))
 			continue;
@@ -1464,7 +1511,7 @@ prune_run(const struct config *cfg, struct store *st, struct run *r)
 		k++;
 		n++;
 	}
-	if (from < r->njobs)
+	if (r->njobs > 0)
 		prune_log(&r->jobs[r->njobs - 1], any_lg, k);
 	return n;
 }

@@ -113,31 +113,37 @@ read_reply(struct smtp_client *c, int *ehlo_pipelining)
 
 /*
  * send_buf - write with a deadline; more: more follows at once (MSG_MORE,
- * so a body and the next envelope leave in one segment, not two)
+ * so a body and the next envelope leave in one segment, not two). The
+ * socket is non-blocking: it waits (poll) only when the kernel has no
+ * room, not before every write - two system calls fewer a VERP copy.
  */
 static int
 send_buf(struct smtp_client *c, const void *p, size_t n, int more)
 {
 	struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
 	const char *b = p;
-	int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
+	int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0), full;
 	ssize_t w;
 
 	while (n > 0) {
-		if (poll(&pf, 1, c->timeout_ms) <= 0)
-			return snprintf(c->last, sizeof(c->last),
-			    "timeout sending to the relay"), -1;
 		if (c->tls) {
-			if ((w = tls_send(c->tls, b, n)) == TLS_AGAIN)
-				continue;
-			if (w < 0)
+			if ((w = tls_send(c->tls, b, n)) < 0 && w != TLS_AGAIN)
 				return snprintf(c->last, sizeof(c->last),
 				    "TLS send failed"), -1;
+			full = w == TLS_AGAIN;
 		} else if ((w = send(c->fd, b, n, flags)) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return snprintf(c->last, sizeof(c->last), "send: %s",
-			    strerror(errno)), -1;
+			if (errno != EINTR && errno != EAGAIN &&
+			    errno != EWOULDBLOCK)
+				return snprintf(c->last, sizeof(c->last),
+				    "send: %s", strerror(errno)), -1;
+			full = errno != EINTR;
+		} else
+			full = 0;
+		if (w < 0) {
+			if (full && poll(&pf, 1, c->timeout_ms) <= 0)
+				return snprintf(c->last, sizeof(c->last),
+				    "timeout sending to the relay"), -1;
+			continue;
 		}
 		b += w;
 		n -= (size_t)w;
@@ -439,6 +445,24 @@ broken:
 			t->codes[i] = 421;
 	snprintf(err, errlen, "%s", *c->last ? c->last : "relay connection lost");
 	return -1;
+}
+
+/*
+ * smtp_client_abort - close at once, no QUIT: a transaction whose DATA
+ * went out ahead is left unfinished, so the relay drops it (RFC 5321
+ * 4.1.1.4: no message without the final dot)
+ */
+void
+smtp_client_abort(struct smtp_client *c)
+{
+	if (c->tls) {
+		tls_connect_free(c->tls);
+		c->tls = NULL;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	buf_free(&c->in);
 }
 
 /* smtp_client_close - QUIT (best effort) and close */

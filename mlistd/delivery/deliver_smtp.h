@@ -46,6 +46,7 @@ struct smtp_txn {
 int	smtp_client_send(struct smtp_client *, const struct smtp_txn *,
 	    const struct smtp_txn *next, char *err, size_t errlen);
 void	smtp_client_close(struct smtp_client *);
+void	smtp_client_abort(struct smtp_client *);
 void	smtp_dot_stuff(const unsigned char *msg, size_t len, struct buf *out);
 void	smtp_redact(const char *in, char *out, size_t n);
 

@@ -22,6 +22,8 @@ class AheadRelay:
         self.bodies = 0
         self.accepted = []
         self.fail = {}
+        self.gate = None       # set: the 1st body's reply waits until it is set
+        self.at_gate = threading.Event()
         self.lock = threading.Lock()
         self.ls = socket.create_server(("127.0.0.1", 0))
         self.port = self.ls.getsockname()[1]
@@ -82,6 +84,9 @@ class AheadRelay:
                     except socket.timeout:
                         pass
                     c.settimeout(None)
+                    if self.gate is not None and self.bodies == 0:
+                        self.at_gate.set()
+                        self.gate.wait(30)
                     with self.lock:
                         self.bodies += 1
                         if buf.upper().startswith(b"MAIL FROM:"):
@@ -172,5 +177,30 @@ def test_connection_lost_with_next_envelope_in(make_instance):
         assert relay.ahead >= 1        # the dropped body had the next envelope behind it
         log = inst.logtext()
         assert len(re.findall(r"deliver: .*delivered=1", log)) == 3
+    finally:
+        relay.close()
+
+
+def test_list_deleted_with_next_envelope_at_the_relay(make_instance):
+    """The list is deleted while the 1st body waits for its reply and the 2nd envelope is in:
+    the 2nd transaction is never finished (the connection is dropped in its DATA), the 3rd never
+    begun; the copy at the relay is the only one."""
+    relay = AheadRelay()
+    relay.gate = threading.Event()
+    try:
+        inst = instance(make_instance, relay)
+        post(inst, body="deleted while ahead\r\n")
+        assert relay.at_gate.wait(20), "the post never reached the relay"
+        try:
+            inst.ctl("list", "delete", "demo")
+            assert inst.wait_log("deliver: run out: list=demo deleted: 2 of its copies not sent",
+                                 timeout=20), inst.logtext()[-3000:]
+        finally:
+            relay.gate.set()
+        assert wait_until(lambda: re.search(r"delivery run: [1-9]\d* recorded",
+                                            inst.logtext()), 20), inst.logtext()[-3000:]
+        time.sleep(1.5)        # anything still to send would have gone by now
+        assert len(relay.accepted) == 1
+        assert relay.ahead == 1 and relay.bodies == 1
     finally:
         relay.close()
