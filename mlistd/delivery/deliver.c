@@ -13,7 +13,8 @@
  * bytes; each carries its own envelope id (envid.c), by which a DSN is
  * bound to the members of that one transaction. relay.connections
  * threads each keep one relay connection open and take batches from a
- * shared cursor. After every batch its outcome is
+ * shared cursor, each the next one ahead, so that its envelope can go
+ * with this one's body (struct ready). After every batch its outcome is
  * committed (2xx delivered, 5xx failed, 4xx or a lost connection retried
  * with exponential backoff until the list's max_retry_time), so a restart
  * resends only what the relay had not yet accepted - see record() for how
