@@ -13,7 +13,8 @@
  * bytes; each carries its own envelope id (envid.c), by which a DSN is
  * bound to the members of that one transaction. relay.connections
  * threads each keep one relay connection open and take batches from a
- * shared cursor. After every batch its outcome is
+ * shared cursor, each the next one ahead, so that its envelope can go
+ * with this one's body (struct ready). After every batch its outcome is
  * committed (2xx delivered, 5xx failed, 4xx or a lost connection retried
  * with exponential backoff until the list's max_retry_time), so a restart
  * resends only what the relay had not yet accepted - see record() for how
@@ -51,6 +52,8 @@ struct job {
 	char		 text[SMTP_TEXT_MAX];	/* the relay's reply, addresses redacted */
 	int		 cancelled;	/* its row went (deliver_prune; lock) */
 	int		 skipped;	/* so not sent, nor recorded (thread) */
+	int		 ahead;		/* a thread holds it ready, not yet
+					 * sent: still cancellable (lock) */
 };
 
 struct message {
@@ -870,28 +873,39 @@ batch_live(struct run *r, struct batch *b, char **rcpts, int *idx)
 
 /*
  * batch_envid - the envelope id of the transaction to the jobs idx[0..n):
- * its rows' lowest and highest id; and (dsn: the relay offers DSN) each
- * recipient's original recipient, her own row (or[i]); "" if there is no
- * key to make it with
+ * its rows' lowest and highest id; "" if there is no key to make it with
  */
 static void
-batch_envid(const struct run *r, const int *idx, int n, char *out, size_t len,
-    int dsn, char (*or)[ENVID_ORCPT_MAX])
+batch_envid(const struct run *r, const int *idx, int n, char *out, size_t len)
 {
 	long long lo = r->jobs[idx[0]].d.id, hi = lo, id;
 
-	for (int i = 0; i < n; i++) {
+	for (int i = 1; i < n; i++) {
 		id = r->jobs[idx[i]].d.id;
 		lo = id < lo ? id : lo;
 		hi = id > hi ? id : hi;
-		/* a seal per recipient: none where nothing would carry it */
-		if (!dsn || r->keys == NULL || envid_orcpt_make(r->keys,
-		    r->jobs[idx[i]].d.qid, id, or[i], ENVID_ORCPT_MAX) < 0)
-			or[i][0] = 0;
 	}
 	if (r->keys == NULL || envid_make(r->keys, r->jobs[idx[0]].d.qid, lo,
 	    hi, out, len) < 0)
 		out[0] = 0;
+}
+
+/*
+ * batch_orcpts - each recipient's original recipient, her own row
+ * (or[i]), where the relay offers DSN (dsn); "" where nothing would carry
+ * it or there is no key to make it with: a seal per recipient costs
+ */
+static void
+batch_orcpts(const struct run *r, const int *idx, int n, int dsn,
+    char (*or)[ENVID_ORCPT_MAX], char **orcpts)
+{
+	for (int i = 0; i < n; i++) {
+		orcpts[i] = or[i];
+		if (!dsn || r->keys == NULL || envid_orcpt_make(r->keys,
+		    r->jobs[idx[i]].d.qid, r->jobs[idx[i]].d.id, or[i],
+		    ENVID_ORCPT_MAX) < 0)
+			or[i][0] = 0;
+	}
 }
 
 /* log_batch - one line per transaction; counts, never addresses */
@@ -934,92 +948,232 @@ thread_done(struct run *r)
 		    strerror(errno));
 }
 
-/* smtp_worker - thread: one relay connection, many batches */
+/*
+ * A batch made ready to send: its live recipients, the bytes they get
+ * (the message's, or a copy of their own), its envelope id. A sending
+ * thread readies the next batch before it sends the body of this one, so
+ * that the next envelope can go with it (deliver_smtp.c).
+ */
+struct ready {
+	struct batch	*b;
+	int		 n;		/* live recipients */
+	int		 cap;
+	char		**rcpts;
+	int		*idx;		/* their jobs */
+	int		*codes;
+	char		(*texts)[SMTP_TEXT_MAX];
+	char		**orcpts;	/* into orbuf, made when sent */
+	char		(*orbuf)[ENVID_ORCPT_MAX];
+	struct buf	 sealed;	/* a copy of their own, if any */
+	const struct buf *bytes;
+	char		 envid[ENVID_MAX];
+	char		 err[256];	/* "": can be sent */
+};
+
+/* ready_grow - room for a batch of n */
+static void
+ready_grow(struct ready *p, int n)
+{
+	if (n <= p->cap)
+		return;
+	p->rcpts = realloc(p->rcpts, sizeof(*p->rcpts) * (size_t)n);
+	p->codes = realloc(p->codes, sizeof(*p->codes) * (size_t)n);
+	p->texts = realloc(p->texts, sizeof(*p->texts) * (size_t)n);
+	p->idx = realloc(p->idx, sizeof(*p->idx) * (size_t)n);
+	p->orcpts = realloc(p->orcpts, sizeof(*p->orcpts) * (size_t)n);
+	p->orbuf = realloc(p->orbuf, sizeof(*p->orbuf) * (size_t)n);
+	if (!p->rcpts || !p->codes || !p->texts || !p->idx || !p->orcpts ||
+	    !p->orbuf)
+		abort();
+	p->cap = n;
+}
+
+/* ready_bytes - what p's recipients get, or p->err says why not */
+static void
+ready_bytes(struct run *r, struct ready *p)
+{
+	struct job *j0 = &r->jobs[p->idx[0]];
+	const struct message *m = p->b->msg;
+
+	p->bytes = &m->bytes;
+	if (!m->ok) {
+		snprintf(p->err, sizeof(p->err), m->busy ?
+		    "rendered copy not readable now" :
+		    "rendered copy unreadable");
+		for (int i = 0; i < p->n; i++)
+			p->codes[i] = m->busy ? 451 : 554;
+		return;
+	}
+	if (pgp_for(&j0->d)) {
+		/* a batch of one: this member's copy is encrypted to their key */
+		if (pgp_copy(r, j0, m, 1, &p->sealed) < 0)
+			snprintf(p->err, sizeof(p->err),
+			    "cannot encrypt the copy");
+		p->bytes = &p->sealed;
+	} else if (oneclick_for(&j0->d)) {
+		/* a batch of one: the copy carries this member's own link */
+		if (oneclick_copy(r, j0, m, 1, &p->sealed) < 0)
+			snprintf(p->err, sizeof(p->err),
+			    "cannot sign the one-click copy");
+		p->bytes = &p->sealed;
+	}
+	batch_envid(r, p->idx, p->n, p->envid, sizeof(p->envid));
+}
+
+/* ready_reset - no verdict yet for p's recipients */
+static void
+ready_reset(struct ready *p)
+{
+	for (int i = 0; i < p->n; i++) {
+		p->codes[i] = 451;
+		p->texts[i][0] = 0;
+	}
+}
+
+/* ready_take - the next batch with live recipients, readied; 0 if none */
+static int
+ready_take(struct run *r, struct ready *p)
+{
+	buf_free(&p->sealed);
+	buf_init(&p->sealed, 0);
+	while ((p->b = take(r)) != NULL) {
+		ready_grow(p, p->b->n);
+		if ((p->n = batch_live(r, p->b, p->rcpts, p->idx)) > 0)
+			break;	/* else their list or membership went */
+	}
+	if (p->b == NULL)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	for (int i = 0; i < p->n; i++)
+		r->jobs[p->idx[i]].ahead = 1;
+	pthread_mutex_unlock(&r->lock);
+	ready_reset(p);
+	p->err[0] = 0;
+	p->envid[0] = 0;
+	ready_bytes(r, p);
+	return 1;
+}
+
+/*
+ * ready_commit - p is sent now: its jobs are no longer cancellable, and
+ * those cancelled since it was readied are dropped from it. 1 if some
+ * were (p then holds the rest, maybe none), else 0.
+ */
+static int
+ready_commit(struct run *r, struct ready *p)
+{
+	int was = p->n;
+
+	pthread_mutex_lock(&r->lock);
+	for (int i = 0; i < p->b->n; i++)
+		r->jobs[p->b->first + i].ahead = 0;
+	pthread_mutex_unlock(&r->lock);
+	if ((p->n = batch_live(r, p->b, p->rcpts, p->idx)) == was)
+		return 0;
+	ready_reset(p);
+	if (p->n > 0 && !*p->err)
+		batch_envid(r, p->idx, p->n, p->envid, sizeof(p->envid));
+	return 1;
+}
+
+/*
+ * ready_txn - p as the SMTP client's transaction, its recipients'
+ * original recipients made now (dsn: the relay offers DSN)
+ */
+static struct smtp_txn
+ready_txn(const struct run *r, struct ready *p, int dsn)
+{
+	struct smtp_txn t = { r->jobs[p->idx[0]].d.env_from, p->envid,
+	    p->rcpts, p->orcpts, p->n, p->bytes->data, p->bytes->len,
+	    p->codes, p->texts };
+
+	batch_orcpts(r, p->idx, p->n, dsn, p->orbuf, p->orcpts);
+	return t;
+}
+
+/* ready_free - what a readied batch holds */
+static void
+ready_free(struct ready *p)
+{
+	free(p->rcpts);
+	free(p->codes);
+	free(p->texts);
+	free(p->idx);
+	free(p->orcpts);
+	free(p->orbuf);
+	buf_free(&p->sealed);
+}
+
+/* ready_done - p's verdicts on its jobs, recorded and logged */
+static void
+ready_done(struct run *r, struct ready *p, const char *via)
+{
+	int counts[3] = { 0, 0, 0 };
+
+	for (int i = 0; i < p->n; i++) {
+		r->jobs[p->idx[i]].code = p->codes[i];
+		memcpy(r->jobs[p->idx[i]].text, p->texts[i], SMTP_TEXT_MAX);
+	}
+	record(r, p->b, p->err, counts);
+	log_batch(p->b, p->n, counts, p->err, via);
+}
+
+/*
+ * smtp_worker - thread: one relay connection, many batches. Each batch's
+ * body goes with the next batch's envelope (when that one can be sent):
+ * the client then expects that batch next on the connection, which the
+ * loop keeps (a broken connection is closed, which forgets it).
+ */
 static void *
 smtp_worker(void *arg)
 {
 	struct run *r = arg;
 	struct smtp_client c;
-	struct batch *b;
-	char err[256], via[300], envid[ENVID_MAX];
-	char **rcpts = NULL, (*texts)[SMTP_TEXT_MAX] = NULL;
-	char **orcpts = NULL, (*orbuf)[ENVID_ORCPT_MAX] = NULL;
-	int *codes = NULL, *idx = NULL, open = 0, i, n;
+	struct ready slot[2], *cur = &slot[0], *nx = &slot[1], *sw;
+	struct smtp_txn t, tn;
+	char via[300];
+	int open = 0, more;
 
-	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca, r->cfg->relay_tls_name };
+	struct smtp_tls tls = { r->cfg->relay_tls, r->cfg->relay_tls_ca,
+	    r->cfg->relay_tls_name };
 
-	snprintf(via, sizeof(via), "%s:%d", r->cfg->relay_host, r->cfg->relay_port);
-	while ((b = take(r)) != NULL) {
-		int counts[3] = { 0, 0, 0 };
-
-		rcpts = realloc(rcpts, sizeof(*rcpts) * (size_t)b->n);
-		codes = realloc(codes, sizeof(*codes) * (size_t)b->n);
-		texts = realloc(texts, sizeof(*texts) * (size_t)b->n);
-		idx = realloc(idx, sizeof(*idx) * (size_t)b->n);
-		orcpts = realloc(orcpts, sizeof(*orcpts) * (size_t)b->n);
-		orbuf = realloc(orbuf, sizeof(*orbuf) * (size_t)b->n);
-		if (!rcpts || !codes || !texts || !idx || !orcpts || !orbuf)
-			abort();
-		if ((n = batch_live(r, b, rcpts, idx)) == 0)
-			continue;	/* their list or membership went */
-		for (i = 0; i < n; i++) {
-			codes[i] = 451;
-			texts[i][0] = 0;
+	memset(slot, 0, sizeof(slot));
+	snprintf(via, sizeof(via), "%s:%d", r->cfg->relay_host,
+	    r->cfg->relay_port);
+	more = ready_take(r, cur);
+	while (more) {
+		more = ready_take(r, nx);
+		if (ready_commit(r, cur) && open && c.ahead) {
+			/* its envelope is at the relay with a recipient
+			 * whose row went: dropped there, unsent */
+			smtp_client_abort(&c);
+			open = 0;
 		}
-		err[0] = 0;
-		if (!b->msg->ok) {
-			snprintf(err, sizeof(err), b->msg->busy ? "rendered copy not readable now" :
-			    "rendered copy unreadable");
-			for (i = 0; i < n; i++)
-				codes[i] = b->msg->busy ? 451 : 554;
-		} else {
-			if (!open && smtp_client_open(&c, r->cfg->relay_host, r->cfg->relay_port,
-			    r->cfg->relay_timeout, r->cfg->hostname, &tls, err, sizeof(err)) == 0)
-				open = 1;
-			const struct buf *bytes = &b->msg->bytes;
-			struct buf sealed;
-			struct job *j0 = &r->jobs[idx[0]];
-
-			buf_init(&sealed, 0);
-			if (pgp_for(&j0->d)) {
-				/* a batch of one: this member's copy is encrypted to their key */
-				if (pgp_copy(r, j0, b->msg, 1, &sealed) < 0)
-					snprintf(err, sizeof(err), "cannot encrypt the copy");
-				bytes = &sealed;
-			} else if (oneclick_for(&j0->d)) {
-				/* a batch of one: the copy carries this member's one-click link */
-				if (oneclick_copy(r, j0, b->msg, 1, &sealed) < 0)
-					snprintf(err, sizeof(err), "cannot sign the one-click copy");
-				bytes = &sealed;
-			}
-			batch_envid(r, idx, n, envid, sizeof(envid),
-			    open && c.dsn, orbuf);
-			for (i = 0; i < n; i++)
-				orcpts[i] = orbuf[i];
-			if (open && !*err && smtp_client_send(&c,
-			    j0->d.env_from, envid, rcpts, orcpts, n,
-			    bytes->data, bytes->len, codes, texts, err,
-			    sizeof(err)) < 0) {
-				smtp_client_close(&c);
-				open = 0;
-			}
-			buf_free(&sealed);
+		if (cur->n == 0) {	/* their list or membership went */
+			sw = cur, cur = nx, nx = sw;
+			continue;
 		}
-		for (i = 0; i < n; i++) {
-			r->jobs[idx[i]].code = codes[i];
-			memcpy(r->jobs[idx[i]].text, texts[i], SMTP_TEXT_MAX);
+		if (!*cur->err && !open && smtp_client_open(&c,
+		    r->cfg->relay_host, r->cfg->relay_port,
+		    r->cfg->relay_timeout, r->cfg->hostname, &tls, cur->err,
+		    sizeof(cur->err)) == 0)
+			open = 1;
+		t = ready_txn(r, cur, open && c.dsn);
+		if (more)
+			tn = ready_txn(r, nx, open && c.dsn);
+		if (open && !*cur->err && smtp_client_send(&c, &t,
+		    more && !*nx->err ? &tn : NULL, cur->err,
+		    sizeof(cur->err)) < 0) {
+			smtp_client_close(&c);
+			open = 0;
 		}
-		record(r, b, err, counts);
-		log_batch(b, n, counts, err, via);
+		ready_done(r, cur, via);
+		sw = cur, cur = nx, nx = sw;
 	}
 	if (open)
 		smtp_client_close(&c);
-	free(idx);
-	free(rcpts);
-	free(codes);
-	free(texts);
-	free(orcpts);
-	free(orbuf);
+	ready_free(&slot[0]);
+	ready_free(&slot[1]);
 	thread_done(r);
 	return NULL;
 }
@@ -1356,7 +1510,9 @@ prune_log(const struct job *j, int list_gone, int n)
 
 /*
  * prune_run - one run's jobs whose rows went are cancelled; how many.
- * Only the batches no thread has taken yet: O(jobs left), a look-up each.
+ * The batches no thread has taken yet, and those a thread holds ready but
+ * has not sent (ahead): a look-up each; the jobs sent before are only
+ * looked at.
  */
 static int
 prune_run(const struct config *cfg, struct store *st, struct run *r)
@@ -1366,15 +1522,15 @@ prune_run(const struct config *cfg, struct store *st, struct run *r)
 	pthread_mutex_lock(&r->lock);
 	from = r->next < r->nbatches ? r->batches[r->next].first : r->njobs;
 	pthread_mutex_unlock(&r->lock);
-	for (int i = from; i < r->njobs; i++) {
+	for (int i = 0; i < r->njobs; i++) {
 		struct job *j = &r->jobs[i];
 
-		if (i > from && strcmp(j->d.qid, r->jobs[i - 1].d.qid) != 0) {
+		if (i > 0 && strcmp(j->d.qid, r->jobs[i - 1].d.qid) != 0) {
 			prune_log(&r->jobs[i - 1], any_lg, k);
 			k = any_lg = 0;
 		}
 		pthread_mutex_lock(&r->lock);
-		was = j->cancelled;
+		was = j->cancelled || (i < from && !j->ahead);
 		pthread_mutex_unlock(&r->lock);
 		if (was || !gone(cfg, st, j, &lg))
 			continue;
@@ -1385,7 +1541,7 @@ prune_run(const struct config *cfg, struct store *st, struct run *r)
 		k++;
 		n++;
 	}
-	if (from < r->njobs)
+	if (r->njobs > 0)
 		prune_log(&r->jobs[r->njobs - 1], any_lg, k);
 	return n;
 }

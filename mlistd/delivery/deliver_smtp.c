@@ -6,7 +6,10 @@
  * DATA in one write when the relay offers PIPELINING (RFC 2920), and the
  * dot-stuffed body with its final CRLF.CRLF in one more write, on a
  * TCP_NODELAY socket - so it never meets the Nagle/delayed-ACK stall of
- * ~40 ms per transaction. Every read has a deadline (relay.timeout); the
+ * ~40 ms per transaction. On a connection that carries transaction after
+ * transaction (a per-member run: one each), a body goes out with the next
+ * envelope, so each costs one round trip, not two. Every read has a
+ * deadline (relay.timeout); the
  * EHLO name is the instance's hostname. Where the relay offers DSN, MAIL
  * carries the transaction's envelope id and each RCPT its recipient's own
  * original recipient (envid.c), which bounces return.
@@ -109,31 +112,51 @@ read_reply(struct smtp_client *c, int *ehlo_pipelining)
 	}
 }
 
-/* send_all - write with a deadline */
+/*
+ * send_buf - write with a deadline; more: more follows at once (MSG_MORE,
+ * so a body and the next envelope leave in one segment, not two). The
+ * socket is non-blocking: it waits (poll) only when the kernel has no
+ * room, not before every write - two system calls fewer a VERP copy.
+ */
 static int
-send_all(struct smtp_client *c, const void *p, size_t n)
+send_buf(struct smtp_client *c, const void *p, size_t n, int more)
 {
 	struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
 	const char *b = p;
+	int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0), full;
 	ssize_t w;
 
 	while (n > 0) {
-		if (poll(&pf, 1, c->timeout_ms) <= 0)
-			return snprintf(c->last, sizeof(c->last), "timeout sending to the relay"), -1;
 		if (c->tls) {
-			if ((w = tls_send(c->tls, b, n)) == TLS_AGAIN)
-				continue;
-			if (w < 0)
-				return snprintf(c->last, sizeof(c->last), "TLS send failed"), -1;
-		} else if ((w = send(c->fd, b, n, MSG_NOSIGNAL)) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return snprintf(c->last, sizeof(c->last), "send: %s", strerror(errno)), -1;
+			if ((w = tls_send(c->tls, b, n)) < 0 && w != TLS_AGAIN)
+				return snprintf(c->last, sizeof(c->last),
+				    "TLS send failed"), -1;
+			full = w == TLS_AGAIN;
+		} else if ((w = send(c->fd, b, n, flags)) < 0) {
+			if (errno != EINTR && errno != EAGAIN &&
+			    errno != EWOULDBLOCK)
+				return snprintf(c->last, sizeof(c->last),
+				    "send: %s", strerror(errno)), -1;
+			full = errno != EINTR;
+		} else
+			full = 0;
+		if (w < 0) {
+			if (full && poll(&pf, 1, c->timeout_ms) <= 0)
+				return snprintf(c->last, sizeof(c->last),
+				    "timeout sending to the relay"), -1;
+			continue;
 		}
 		b += w;
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* send_all - write with a deadline */
+static int
+send_all(struct smtp_client *c, const void *p, size_t n)
+{
+	return send_buf(c, p, n, 0);
 }
 
 /* smtp_client_open - connect, read the greeting, EHLO */
@@ -241,106 +264,222 @@ smtp_dot_stuff(const unsigned char *m, size_t len, struct buf *out)
 	buf_puts(out, ".\r\n");
 }
 
+/* mail_cmd - t's MAIL command */
+static void
+mail_cmd(const struct smtp_client *c, const struct smtp_txn *t,
+    struct buf *cmds)
+{
+	if (c->dsn && t->envid && *t->envid)
+		buf_printf(cmds, "MAIL FROM:<%s> RET=HDRS ENVID=%s\r\n",
+		    t->from, t->envid);
+	else
+		buf_printf(cmds, "MAIL FROM:<%s>\r\n", t->from);
+}
+
 /*
- * smtp_client_send - one transaction. codes[i] and texts[i] get the relay's
- * verdict for rcpts[i] (the final reply for accepted recipients, addresses
- * redacted from the text). envid (NULL: none) goes with MAIL where the
- * relay offers DSN, with RET=HDRS: a bounce returns no body; so does
- * orcpts[i] (NULL or "": none) with RCPT TO:<rcpts[i]>, as ORCPT=rfc822;
- * (orcpts NULL: none at all). Returns 0 if the connection can be reused,
- * -1 if it is broken (codes then say 421).
+ * rcpt_cmd - RCPT TO of t's recipient i, with her original recipient
+ * (ORCPT=rfc822;) where she has one and the relay offers DSN (RFC 3461)
  */
-int
-smtp_client_send(struct smtp_client *c, const char *from, const char *envid,
-    char *const *rcpts, char *const *orcpts, int n,
-    const unsigned char *stuffed, size_t len, int *codes,
-    char (*texts)[SMTP_TEXT_MAX], char *err, size_t errlen)
+static void
+rcpt_cmd(const struct smtp_client *c, const struct smtp_txn *t, int i,
+    struct buf *cmds)
+{
+	if (c->dsn && t->orcpts && t->orcpts[i] && *t->orcpts[i])
+		buf_printf(cmds, "RCPT TO:<%s> ORCPT=rfc822;%s\r\n",
+		    t->rcpts[i], t->orcpts[i]);
+	else
+		buf_printf(cmds, "RCPT TO:<%s>\r\n", t->rcpts[i]);
+}
+
+/* envelope - MAIL, every RCPT and DATA of t, as one pipelined group */
+static void
+envelope(const struct smtp_client *c, const struct smtp_txn *t,
+    struct buf *cmds)
+{
+	mail_cmd(c, t, cmds);
+	for (int i = 0; i < t->n; i++)
+		rcpt_cmd(c, t, i, cmds);
+	buf_puts(cmds, "DATA\r\n");
+}
+
+/* text_put - the reply just read, as rcpt i's text */
+static void
+text_put(const struct smtp_client *c, const struct smtp_txn *t, int i)
+{
+	snprintf(t->texts[i], SMTP_TEXT_MAX, "%.150s", c->last);
+}
+
+/*
+ * envelope_pipelined - the envelope's group (unless it went out with the
+ * last body) and its replies; the reply to DATA, -1 if broken
+ */
+static int
+envelope_pipelined(struct smtp_client *c, const struct smtp_txn *t)
 {
 	struct buf cmds;
-	int i, mail = 0, data, fin, ok = 0;
+	int i, mail, rc = 0;
 
-	for (i = 0; i < n; i++) {
-		codes[i] = 421;
-		texts[i][0] = 0;
+	if (!c->ahead) {
+		buf_init(&cmds, 0);
+		envelope(c, t, &cmds);
+		rc = send_all(c, cmds.data, cmds.len);
+		buf_free(&cmds);
+	}
+	c->ahead = 0;
+	if (rc < 0 || (mail = read_reply(c, NULL)) < 0)
+		return -1;
+	for (i = 0; i < t->n; i++) {
+		if ((t->codes[i] = read_reply(c, NULL)) < 0)
+			return -1;
+		text_put(c, t, i);
+		if (mail / 100 != 2)
+			t->codes[i] = mail;
+	}
+	return read_reply(c, NULL);
+}
+
+/*
+ * envelope_lockstep - MAIL, each RCPT and DATA, each awaiting its reply
+ * (a relay without PIPELINING); the reply to DATA (503 when MAIL was
+ * refused: DATA is not sent), -1 if broken
+ */
+static int
+envelope_lockstep(struct smtp_client *c, const struct smtp_txn *t)
+{
+	struct buf cmds;
+	int i, mail;
+
+	buf_init(&cmds, 0);
+	mail_cmd(c, t, &cmds);
+	if (send_all(c, cmds.data, cmds.len) < 0 ||
+	    (mail = read_reply(c, NULL)) < 0)
+		goto broken;
+	for (i = 0; i < t->n; i++) {
+		if (mail / 100 != 2) {
+			t->codes[i] = mail;
+			continue;
+		}
+		buf_reset(&cmds);
+		rcpt_cmd(c, t, i, &cmds);
+		if (send_all(c, cmds.data, cmds.len) < 0 ||
+		    (t->codes[i] = read_reply(c, NULL)) < 0)
+			goto broken;
+		text_put(c, t, i);
+	}
+	buf_free(&cmds);
+	if (mail / 100 != 2)
+		return 503;
+	/* DATA even if every RCPT was refused: the relay's 554 is the text */
+	if (send_all(c, "DATA\r\n", 6) < 0)
+		return -1;
+	return read_reply(c, NULL);
+broken:
+	buf_free(&cmds);
+	return -1;
+}
+
+/*
+ * body_and_next - t's body, and with it (RFC 2920: message content may
+ * open a group) the envelope of next, so that the relay's reply to the
+ * body and next's replies come back in one round trip, not two: half the
+ * waits for a per-member (VERP) run. The final reply to t's body, -1 if
+ * broken.
+ */
+static int
+body_and_next(struct smtp_client *c, const struct smtp_txn *t,
+    const struct smtp_txn *next)
+{
+	struct buf cmds;
+	int rc;
+
+	if (next == NULL || !c->pipelining) {
+		if (send_all(c, t->stuffed, t->len) < 0)
+			return -1;
+		return read_reply(c, NULL);
 	}
 	buf_init(&cmds, 0);
-	if (c->dsn && envid && *envid)
-		buf_printf(&cmds, "MAIL FROM:<%s> RET=HDRS ENVID=%s\r\n", from,
-		    envid);
-	else
-		buf_printf(&cmds, "MAIL FROM:<%s>\r\n", from);
-	if (!c->pipelining) {
-		if (send_all(c, cmds.data, cmds.len) < 0 || (mail = read_reply(c, NULL)) < 0)
-			goto broken;
-		buf_reset(&cmds);
+	envelope(c, next, &cmds);
+	rc = send_buf(c, t->stuffed, t->len, 1) < 0 ||
+	    send_all(c, cmds.data, cmds.len) < 0 ? -1 : 0;
+	buf_free(&cmds);
+	if (rc < 0)
+		return -1;
+	c->ahead = 1;	/* even if what follows fails: the caller closes */
+	return read_reply(c, NULL);
+}
+
+/*
+ * smtp_client_send - one transaction. t->codes[i] and t->texts[i] get the
+ * relay's verdict for t->rcpts[i] (the final reply for accepted
+ * recipients, addresses redacted from the text). t->envid (NULL: none)
+ * goes with MAIL where the relay offers DSN, with RET=HDRS: a bounce
+ * returns no body; so does t->orcpts[i] with RCPT TO:<t->rcpts[i]>, as
+ * ORCPT=rfc822;. next (NULL: none) is the transaction the caller sends
+ * on this connection right after this one: where the relay pipelines,
+ * its envelope goes out with this body, and the next call must be for
+ * it. Returns 0 if the connection can be reused, -1 if it is broken
+ * (codes then say 421).
+ */
+int
+smtp_client_send(struct smtp_client *c, const struct smtp_txn *t,
+    const struct smtp_txn *next, char *err, size_t errlen)
+{
+	int i, data, fin, ok = 0;
+
+	for (i = 0; i < t->n; i++) {
+		t->codes[i] = 421;
+		t->texts[i][0] = 0;
 	}
-	for (i = 0; i < n; i++) {
-		/* RFC 3461: only where the relay offers DSN */
-		if (c->dsn && orcpts && orcpts[i] && *orcpts[i])
-			buf_printf(&cmds, "RCPT TO:<%s> ORCPT=rfc822;%s\r\n",
-			    rcpts[i], orcpts[i]);
-		else
-			buf_printf(&cmds, "RCPT TO:<%s>\r\n", rcpts[i]);
-		if (!c->pipelining) {
-			if (mail / 100 != 2) {
-				codes[i] = mail;
-				buf_reset(&cmds);
-				continue;
-			}
-			if (send_all(c, cmds.data, cmds.len) < 0 || (codes[i] = read_reply(c, NULL)) < 0)
-				goto broken;
-			snprintf(texts[i], SMTP_TEXT_MAX, "%.150s", c->last);
-			buf_reset(&cmds);
-		}
-	}
-	buf_puts(&cmds, "DATA\r\n");
-	if (c->pipelining) {
-		if (send_all(c, cmds.data, cmds.len) < 0 || (mail = read_reply(c, NULL)) < 0)
-			goto broken;
-		for (i = 0; i < n; i++) {
-			if ((codes[i] = read_reply(c, NULL)) < 0)
-				goto broken;
-			snprintf(texts[i], SMTP_TEXT_MAX, "%.150s", c->last);
-			if (mail / 100 != 2)
-				codes[i] = mail;
-		}
-	} else if (mail / 100 == 2 && send_all(c, cmds.data, cmds.len) < 0)
+	data = c->pipelining ? envelope_pipelined(c, t) :
+	    envelope_lockstep(c, t);
+	if (data < 0)
 		goto broken;
-	for (i = 0; i < n; i++)
-		if (codes[i] / 100 == 2)
+	for (i = 0; i < t->n; i++)
+		if (t->codes[i] / 100 == 2)
 			ok++;
-	if (c->pipelining || (mail / 100 == 2)) {
-		if ((data = read_reply(c, NULL)) < 0)
-			goto broken;
-	} else
-		data = 503;
 	if (data != 354) {
 		snprintf(err, errlen, "%s", c->last);
-		for (i = 0; i < n; i++)
-			if (codes[i] / 100 == 2)
-				codes[i] = data / 100 == 5 && ok ? data : 451;
-		buf_free(&cmds);
+		for (i = 0; i < t->n; i++)
+			if (t->codes[i] / 100 == 2)
+				t->codes[i] = data / 100 == 5 && ok ? data :
+				    451;
 		if (send_all(c, "RSET\r\n", 6) < 0 || read_reply(c, NULL) < 0)
 			return -1;
 		return 0;
 	}
-	if (send_all(c, stuffed, len) < 0 || (fin = read_reply(c, NULL)) < 0)
+	if ((fin = body_and_next(c, t, next)) < 0)
 		goto broken;
-	for (i = 0; i < n; i++)
-		if (codes[i] / 100 == 2) {
-			codes[i] = fin;
-			snprintf(texts[i], SMTP_TEXT_MAX, "%.150s", c->last);
+	for (i = 0; i < t->n; i++)
+		if (t->codes[i] / 100 == 2) {
+			t->codes[i] = fin;
+			text_put(c, t, i);
 		}
 	snprintf(err, errlen, "%s", c->last);
-	buf_free(&cmds);
 	return 0;
 broken:
-	for (i = 0; i < n; i++)
-		if (codes[i] < 400 || codes[i] == 421)
-			codes[i] = 421;
+	for (i = 0; i < t->n; i++)
+		if (t->codes[i] < 400 || t->codes[i] == 421)
+			t->codes[i] = 421;
 	snprintf(err, errlen, "%s", *c->last ? c->last : "relay connection lost");
-	buf_free(&cmds);
 	return -1;
+}
+
+/*
+ * smtp_client_abort - close at once, no QUIT: a transaction whose DATA
+ * went out ahead is left unfinished, so the relay drops it (RFC 5321
+ * 4.1.1.4: no message without the final dot)
+ */
+void
+smtp_client_abort(struct smtp_client *c)
+{
+	if (c->tls) {
+		tls_connect_free(c->tls);
+		c->tls = NULL;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	buf_free(&c->in);
 }
 
 /* smtp_client_close - QUIT (best effort) and close */

@@ -20,6 +20,8 @@ struct smtp_client {
 	int		 pipelining;
 	int		 starttls;	/* the relay offered STARTTLS */
 	int		 dsn;		/* the relay offered DSN */
+	int		 ahead;		/* the next transaction's envelope
+					 * went out with the last body */
 	gnutls_session_t tls;		/* NULL: clear text */
 	struct buf	 in;
 	char		 last[256];	/* last reply, for errors (addresses redacted) */
@@ -29,11 +31,23 @@ int	smtp_client_open(struct smtp_client *, const char *host, int port, int timeo
 	    const char *helo, const struct smtp_tls *, char *err, size_t errlen);
 #define SMTP_TEXT_MAX	160
 
-int	smtp_client_send(struct smtp_client *, const char *from,
-	    const char *envid, char *const *rcpts, char *const *orcpts, int n,
-	    const unsigned char *stuffed, size_t len, int *codes,
-	    char (*texts)[SMTP_TEXT_MAX], char *err, size_t errlen);
+/* one transaction: its envelope, its dot-stuffed body, its verdicts */
+struct smtp_txn {
+	const char	*from;
+	const char	*envid;		/* NULL: none */
+	char *const	*rcpts;
+	char *const	*orcpts;	/* NULL, or a NULL/"" entry: no ORCPT */
+	int		 n;
+	const unsigned char *stuffed;
+	size_t		 len;
+	int		*codes;		/* out: the relay's verdict per rcpt */
+	char		(*texts)[SMTP_TEXT_MAX];
+};
+
+int	smtp_client_send(struct smtp_client *, const struct smtp_txn *,
+	    const struct smtp_txn *next, char *err, size_t errlen);
 void	smtp_client_close(struct smtp_client *);
+void	smtp_client_abort(struct smtp_client *);
 void	smtp_dot_stuff(const unsigned char *msg, size_t len, struct buf *out);
 void	smtp_redact(const char *in, char *out, size_t n);
 
