@@ -1,0 +1,50 @@
+"""test_attacks10 - round 10: the neutral writer, the envelope ids and DSNs, the
+look-up shares, the one-click blanking, roles-unreadable, the dropped claims.
+"""
+import re
+
+import pytest
+
+from conftest import send_unauthenticated, wait_until
+from test_attacks8 import ALICE, BOB, LIST, MODS, OWNER, STRANGER, fields, moderated, send, to
+from test_attacks9b import attached, tokens_in
+
+URL = "https://lists.example/unsubscribe/"
+
+
+def bobs_copy(inst, sink, mark):
+    """alice posts; bob's copy as it came (his one-click link in it) and its tokens"""
+    send(inst, f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: news\r\n\r\n{mark} news.\r\n",
+         ALICE)
+    mine = wait_until(lambda: to(sink, BOB, f"{mark} news.".encode()))
+    assert mine, inst.logtext()[-2000:]
+    links = tokens_in(mine[0])
+    assert links, mine[0][:2000]
+    return mine[0], links
+
+
+@pytest.mark.parametrize("form", ["base64 .eml", "pasted"])
+def test_a_pseudonymous_lists_forward_does_not_hand_out_the_one_click_link(
+        make_instance, sink, form):
+    """F1 (M): bob forwards his copy (a saved .eml in base64) or pastes its List-Unsubscribe
+    line into a post on a PSEUDONYMOUS list. Round 9 hid the one-click tokens only in the
+    rendered copy (real-name lists); the pseudonymous copy is written anew from the parsed
+    post (anon_parts), so bob's token reached every member and the archive: anyone could
+    remove him with one POST. Fixed (transform.c blank_post: the post is blanked first)."""
+    inst = moderated(make_instance, "pseudonym", one_click_url=URL)
+    mine, links = bobs_copy(inst, sink, "OC10")
+    b = "fwd10"
+    if form == "pasted":
+        lu = re.search(rb"(?mi)^List-Unsubscribe:[^\r]*(?:\r\n[ \t][^\r]*)*", mine).group(0)
+        raw = (f"From: <{BOB}>\r\nTo: <{LIST}>\r\nSubject: how to leave\r\n\r\n"
+               "Look at this, FWD10:\r\n").encode() + lu + b"\r\n"
+    else:
+        raw = (f"From: <{BOB}>\r\nTo: <{LIST}>\r\nSubject: Fwd: news\r\nMIME-Version: 1.0\r\n"
+               f"Content-Type: multipart/mixed; boundary={b}\r\n\r\n--{b}\r\n"
+               "Content-Type: text/plain\r\n\r\nLook at this, FWD10.\r\n"
+               f"--{b}\r\n").encode() + attached(mine, form) + f"\r\n--{b}--\r\n".encode()
+    send(inst, raw, BOB)
+    got = wait_until(lambda: to(sink, ALICE, b"FWD10"))
+    assert got, inst.logtext()[-2000:]
+    assert not (tokens_in(got[0]) & links), got[0][:3000]
+    assert not (tokens_in(inst.ctl("archive", "export", "demo").stdout.encode()) & links)
