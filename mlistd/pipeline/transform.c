@@ -298,6 +298,46 @@ first_mailbox(const char *value, char *out, size_t n)
 	mailimf_mailbox_list_free(mb);
 }
 
+/*
+ * sole_mailbox - is the From value one mailbox and nothing else? A second
+ * one ("bob@..., demo moderators <demo-owner@...>") or bytes after what
+ * parses ("bob@... <demo-owner@...>", which clients read otherwise) would
+ * show readers an author the list never judged (round 10, finding 3)
+ */
+static int
+sole_mailbox(const char *value)
+{
+	struct mailimf_mailbox_list *mb = NULL;
+	size_t idx = 0, n = value ? strlen(value) : 0;
+	int one;
+
+	if (!value || mailimf_mailbox_list_parse(value, n, &idx, &mb) !=
+	    MAILIMF_NO_ERROR)
+		return 0;
+	one = clist_count(mb->mb_list) == 1;
+	mailimf_mailbox_list_free(mb);
+	while (idx < n && isspace((unsigned char)value[idx]))
+		idx++;
+	return one && idx == n;
+}
+
+/*
+ * put_from - the first From as it came if it is a sole mailbox, else
+ * only the mailbox the list judged (out->from)
+ */
+static void
+put_from(struct buf *b, const struct hdr_field *f,
+    const struct transform_out *out)
+{
+	char *v = hdr_value(f);
+
+	if (sole_mailbox(v))
+		hdr_put(b, f);
+	else
+		buf_printf(b, "From: <%s>\r\n", out->from);
+	free(v);
+}
+
 /* flags - automatic, bounce and loop markers */
 static void
 flags(const struct transform_in *in, const struct hdr *h, const char *ct, struct transform_out *out)
@@ -639,6 +679,10 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		}
 		if (munge && hdr_is(&h->f[i], "From"))
 			continue;
+		if (hdr_is(&h->f[i], "From")) {
+			put_from(b, &h->f[i], out);
+			continue;
+		}
 		if (!in->authored && in_list(&h->f[i], followup_fields))
 			continue;
 		if (restamp && hdr_is(&h->f[i], "Date"))

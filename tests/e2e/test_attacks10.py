@@ -69,3 +69,35 @@ def test_a_post_cannot_come_from_the_lists_own_address(make_instance, sink, clai
     assert re.search(r"kind=post reason=own-address", inst.logtext()), inst.logtext()[-2000:]
     for rcpt in (ALICE, BOB) + MODS:
         assert not to(sink, rcpt, b"OWN10"), (rcpt, to(sink, rcpt, b"OWN10")[0][:1500])
+
+
+def confirmed_post(inst, sink, frm, mark):
+    """bob posts with From: frm; the list asks his mailbox, he says yes: alice's copy"""
+    send(inst, f"From: {frm}\r\nTo: <{LIST}>\r\nSubject: notice\r\n\r\n{mark} body.\r\n", BOB)
+    ask = wait_until(lambda: [m for m in to(sink, BOB) if b"demo-confirm+" in m], 10)
+    if not ask:     # judged without asking (the list vouched for the From): as it came
+        return wait_until(lambda: to(sink, ALICE, mark.encode()), 10)
+    tok = re.search(rb"demo-confirm\+([0-9a-f]{40})@lists\.example", ask[0]).group(1)
+    send(inst, f"From: <{BOB}>\r\nSubject: Re\r\n\r\nyes\r\n", BOB,
+         rcpt=f"demo-confirm+{tok.decode()}@lists.example")
+    return wait_until(lambda: to(sink, ALICE, mark.encode()), 10)
+
+
+@pytest.mark.parametrize("frm", [
+    f'<{BOB}>, "demo moderators" <demo-owner@lists.example>',
+    f"<{BOB}>, <{ALICE}>",
+    f"<{BOB}> <demo-owner@lists.example>",
+])
+def test_a_posts_from_shows_only_the_author_the_list_judged(make_instance, sink, frm):
+    """F3 (M): the list judges a post by the FIRST mailbox of its From (transform.c
+    first_mailbox): bob, confirming from his own mailbox, posted on a real-name list with
+    `From: <bob>, "demo moderators" <demo-owner@lists.example>` (or with alice's address as
+    the second author, or `<bob@...> <demo-owner@...>`: bytes after the mailbox that
+    parses, which a client may read as the author), and every member's client showed the moderators (alice) as authors
+    of his post, under the list's signature. Fixed (transform.c put_from: a From that is not
+    one mailbox and nothing else goes out as the one the list judged)."""
+    inst = moderated(make_instance, "real")
+    got = confirmed_post(inst, sink, frm, "MULTI10")
+    assert got, inst.logtext()[-2000:]
+    froms = [f for f in fields(got[0]) if f.lower().startswith("from:")]
+    assert froms == [f"From: <{BOB}>"], froms
