@@ -29,15 +29,21 @@ drop(struct decision *d, const char *why)
 }
 
 /*
- * own_host - an address at the list's own host: the list, its moderators,
- * a pseudonym; the list's own mail, never a writer's (round 10, finding 2)
+ * own_host - an address at the list's own host (the list, its moderators,
+ * a pseudonym) or below it, which the list's DKIM signature aligns with
+ * as well: the list's own mail, never a writer's (round 10, finding 2)
  */
 static int
 own_host(const struct pipeline *p, const char *addr)
 {
-	const char *at = strrchr(addr, '@');
+	const char *at = strrchr(addr, '@'), *host = p->cfg->hostname;
+	size_t n, hl = strlen(host);
 
-	return at && strcasecmp(at + 1, p->cfg->hostname) == 0;
+	if (!at || !*host)
+		return 0;
+	n = strlen(++at);
+	return strcasecmp(at, host) == 0 || (n > hl && at[n - hl - 1] == '.' &&
+	    strcasecmp(at + n - hl, host) == 0);
 }
 
 /* tempfail - the store could not answer: decide later, never let it through */

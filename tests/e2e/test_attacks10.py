@@ -50,16 +50,19 @@ def test_a_pseudonymous_lists_forward_does_not_hand_out_the_one_click_link(
     assert not (tokens_in(inst.ctl("archive", "export", "demo").stdout.encode()) & links)
 
 
-@pytest.mark.parametrize("claim", ["demo-owner", "demo", "demo-request"])
+@pytest.mark.parametrize("claim", ["demo-owner@lists.example", "demo@lists.example",
+                                   "demo-request@lists.example", "staff@mx.lists.example"])
 def test_a_post_cannot_come_from_the_lists_own_address(make_instance, sink, claim):
     """F2 (M): on an open real-name list a stranger posted, unsigned, with
     `From: "demo moderators" <demo-owner@lists.example>` (or the list's own address, or
     -request): every member got it from the moderators under the list's own DKIM signature -
     aligned with that From, so DMARC passes it as the list's own ("the list moves: confirm at
-    our new site"). Fixed (policy.c: a From at the list's host is dropped, as a loop is)."""
+    our new site"); the same with a From below the list's host, which relaxed alignment
+    passes too. Fixed (policy.c: a From at or below the list's host is dropped, as a loop
+    is)."""
     inst = moderated(make_instance, "real", posting="open")
     send_unauthenticated(inst.port, STRANGER, [LIST], (
-        f'From: "demo moderators" <{claim}@lists.example>\r\nTo: <{LIST}>\r\n'
+        f'From: "demo moderators" <{claim}>\r\nTo: <{LIST}>\r\n'
         "Subject: Important: the list moves\r\n\r\nPlease confirm at our new site, OWN10.\r\n"
     ).encode())
     # an honest post after it: once it is out, the claim has been judged
