@@ -1,5 +1,39 @@
-"""test_attacks10 - round 10: the neutral writer, the envelope ids and DSNs, the
-look-up shares, the one-click blanking, roles-unreadable, the dropped claims.
+"""test_attacks10 - round 10: what the last session added, as a hostile member, stranger or
+moderator would attack it: the neutral writer for mail to LIST-owner@ (relay.c), the sealed
+envelope ids and DSNs (envid.c, bounce.c), the look-up shares (lookshare.c), the one-click
+blanking (transform.c), `roles-unreadable`, the dropped Sender/Resent-*/Bcc, digest Reply-To.
+
+Each test asserts the SAFE behaviour and failed on 6cb5caf; a finding not fixed stays
+xfail(strict=True, reason=...). Found (severity H/M/L):
+  F1 (M) the one-click blanking ran on the rendered copy only: a PSEUDONYMOUS copy is written
+    anew from the parsed post (anon_parts), so a forwarded .eml (base64) or a pasted
+    List-Unsubscribe line handed the forwarder's token to every member and the archive.
+    Fixed (transform.c blank_post: the post is blanked before it is parsed).
+  F2 (M) on an open real-name list a stranger's post `From: "demo moderators"
+    <demo-owner@lists.example>` (or the list's own, -request, a name below the host) went
+    to every member under the list's DKIM signature, aligned with that From. Fixed
+    (policy.c: such a post is dropped, reason=own-address).
+  F3 (M) the list judges the first mailbox of From; a second one (the moderators, another
+    member) or bytes after it went out, shown by clients as authors. Fixed (transform.c
+    put_from: the From goes out as the mailbox judged).
+  F4 (L, xfail) one envelope id covers a batch of relay.max_recipients members of any
+    domains; the relay passes it on to every next hop, so a member's own mail server can
+    count bounces against the others (probes at bounce.score_limit). Not fixed.
+Probed, no finding: the answer to a neutral writer whose envelope is an address of the
+list's own (From at the list's host) carries List-Id and X-Loop, so the list and -request
+drop it as a loop (by reading; to LIST-owner@ it is relayed once, X-Loop naming the list);
+`roles-unreadable` goes only to a From the list verified, so it tells nobody about anyone
+else; a look-up counts in a member's part only for names under the claimed member's own
+domain (authn.c lookup_add), so forging a member with slow d= domains gives strangers'
+share; `Sender : x` (blank before the colon) is no field name to header.c: the header ends
+there and it reaches copies as body text, never as a field; a batch of one recipient keeps
+its envelope id to its member (test_bounce_envid).
+Noticed, not attacks: a member's forward of a pseudonymous copy as a quoted-printable text
+attachment is refused (@boundary-char: the inner boundary="=3D_sig..." line is screened as
+a Content-Type) and she is told; mail to LIST-owner@ that goes as it came (real-name lists,
+moderators_see = address) keeps a forwarded copy's one-click link for the moderators; a
+real-name member may still call himself "demo moderators" in his From's display name (his
+address shows; pseudonymous lists rebuild From).
 """
 import re
 
