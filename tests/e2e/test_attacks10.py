@@ -19,10 +19,12 @@ xfail(strict=True, reason=...). Found (severity H/M/L):
   F4 (L, xfail) one envelope id covers a batch of relay.max_recipients members of any
     domains; the relay passes it on to every next hop, so a member's own mail server can
     count bounces against the others (probes at bounce.score_limit). Not fixed.
-Probed, no finding: the answer to a neutral writer whose envelope is an address of the
-list's own (From at the list's host) carries List-Id and X-Loop, so the list and -request
-drop it as a loop (by reading; to LIST-owner@ it is relayed once, X-Loop naming the list);
-`roles-unreadable` goes only to a From the list verified, so it tells nobody about anyone
+  F5 (L) mail to LIST-owner@ with From and envelope both an address of the list's own:
+    neutral_writer took the envelope, and a moderator's answer went to LIST-owner@ (relayed
+    to every moderator) or to the list (dropped there as a loop: lost). Fixed (relay.c
+    neutral_writer, writer: the list's own address is nobody to answer; the handle leads
+    nowhere and the moderator is told it cannot be answered).
+Probed, no finding: `roles-unreadable` goes only to a From the list verified, so it tells nobody about anyone
 else; a look-up counts in a member's part only for names under the claimed member's own
 domain (authn.c lookup_add), so forging a member with slow d= domains gives strangers'
 share; `Sender : x` (blank before the colon) is no field name to header.c: the header ends
@@ -160,3 +162,31 @@ def test_a_members_own_mail_server_cannot_count_bounces_against_the_others(
     send_unauthenticated(inst.port, "", [BOUNCES], dsn(ALICE, msgid, bobs))
     assert wait_until(lambda: "bounce: list=demo" in inst.logtext()), inst.logtext()[-1500:]
     assert scores(inst).get(ALICE, 0) == 0, inst.logtext()[-1500:]
+
+
+@pytest.mark.parametrize("own", [OWNER, LIST])
+def test_the_moderators_answer_is_never_steered_to_the_lists_own_address(
+        make_instance, sink, own):
+    """F5 (L): a stranger writes to LIST-owner@ with From and envelope both an address of the
+    list's own. neutral_writer skips a From at the list's host and takes the envelope - here
+    the list's own too - as the writer: a moderator's answer through the handle went to
+    LIST-owner@ (relayed to every moderator: a hidden moderator's answer shown to the
+    others) or to the list (dropped there as a loop: the answer lost). Fixed (relay.c: an
+    address at the list's host is nobody the moderators answer)."""
+    inst = moderated(make_instance)
+    send_unauthenticated(inst.port, own, [OWNER], (
+        f"From: <{own}>\r\nTo: <{OWNER}>\r\nSubject: a question\r\n\r\n"
+        "Who answers this, OWNQ10?\r\n").encode())
+    got = wait_until(lambda: to(sink, MODS[0], b"OWNQ10"))
+    assert got, inst.logtext()[-2000:]
+    handle = re.search(rb"(?mi)^Reply-To:\s*<(demo-owner\+[0-9a-z]+@lists\.example)>", got[0])
+    assert handle, fields(got[0])
+    send(inst, f"From: <{MODS[0]}>\r\nSubject: Re: that\r\n\r\nMy answer, OWNA10.\r\n",
+         MODS[0], rcpt=handle.group(1).decode())
+    # handled: passed on (kind=owner-answer) or refused, its moderator told why
+    assert wait_until(lambda: re.search(r"kind=owner-answer|kind=private reason=refused",
+                                        inst.logtext())), inst.logtext()[-2000:]
+    wait_until(lambda: [m for m in sink.handler.messages if b"OWNA10" in m[2]], 3)
+    ours = [m[1] for m in sink.handler.messages if b"OWNA10" in m[2] and
+            any(r.endswith("@lists.example") for r in m[1])]
+    assert not ours, ours
