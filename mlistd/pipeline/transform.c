@@ -316,8 +316,8 @@ sole_mailbox(const char *value)
 		return 0;
 	one = clist_count(mb->mb_list) == 1;
 	mailimf_mailbox_list_free(mb);
-	while (idx < n && isspace((unsigned char)value[idx]))
-		idx++;
+	/* a comment after it ("bob@... (Bob)") is the old form of a name */
+	(void)mailimf_cfws_parse(value, n, &idx);
 	return one && idx == n;
 }
 

@@ -190,3 +190,19 @@ def test_the_moderators_answer_is_never_steered_to_the_lists_own_address(
     ours = [m[1] for m in sink.handler.messages if b"OWNA10" in m[2] and
             any(r.endswith("@lists.example") for r in m[1])]
     assert not ours, ours
+
+
+@pytest.mark.parametrize("frm", [
+    f'"Bob B." <{BOB}>',
+    f"=?utf-8?q?Bob_M=C3=BCller?= <{BOB}>",
+    f"Bob Müller <{BOB}>",
+    f"{BOB} (Bob at home)",
+])
+def test_a_sole_mailbox_from_goes_as_it_came(make_instance, sink, frm):
+    """F3's guard: a From that is one mailbox, however written (quoted or encoded name, raw
+    UTF-8, a comment), goes out as the author wrote it."""
+    inst = moderated(make_instance, "real")
+    got = confirmed_post(inst, sink, frm, "SOLE10")
+    assert got, inst.logtext()[-2000:]
+    froms = [f for f in fields(got[0]) if f.lower().startswith("from:")]
+    assert froms == [f"From: {frm}"], froms
