@@ -301,8 +301,9 @@ first_mailbox(const char *value, char *out, size_t n)
 /*
  * sole_mailbox - is the From value one mailbox and nothing else? A second
  * one ("bob@..., demo moderators <demo-owner@...>") or bytes after what
- * parses ("bob@... <demo-owner@...>", which clients read otherwise) would
- * show readers an author the list never judged (round 10, finding 3)
+ * parses ("<bob@...> <demo-owner@...>", which a client may read as the
+ * author) would show readers an author the list never judged (round 10,
+ * finding 3)
  */
 static int
 sole_mailbox(const char *value)
