@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mail/addr.h"
 #include "mail/author.h"
@@ -25,6 +26,24 @@ drop(struct decision *d, const char *why)
 {
 	d->verdict = V_DROP;
 	d->reason = why;
+}
+
+/*
+ * own_host - an address at the list's own host (the list, its moderators,
+ * a pseudonym) or below it, which the list's DKIM signature aligns with
+ * as well: the list's own mail, never a writer's (round 10, finding 2)
+ */
+static int
+own_host(const struct pipeline *p, const char *addr)
+{
+	const char *at = strrchr(addr, '@'), *host = p->cfg->hostname;
+	size_t n, hl = strlen(host);
+
+	if (!at || !*host)
+		return 0;
+	n = strlen(++at);
+	return strcasecmp(at, host) == 0 || (n > hl && at[n - hl - 1] == '.' &&
+	    strcasecmp(at + n - hl, host) == 0);
 }
 
 /* tempfail - the store could not answer: decide later, never let it through */
@@ -181,6 +200,13 @@ policy_check_post(struct pipeline *p, const struct list_cfg *l, const struct env
 		return drop(d, "bounce");
 	if (t->automatic)
 		return drop(d, "auto-submitted");
+	/*
+	 * a From of the list's own (its moderators', its own) would go out
+	 * under the list's DKIM signature, aligned: a stranger's post on an
+	 * open list, or a member's signed with her key, spoke for them
+	 */
+	if (own_host(p, t->from))
+		return drop(d, "own-address");
 	if ((banned = store_banned(p->st, l->name, d->poster)) == 0)
 		banned = store_banned(p->st, l->name, e->sender);
 	if (banned < 0)

@@ -672,14 +672,17 @@ ours(const struct pipeline *p, const char *addr)
  * neutral_writer - whom the moderators' answer to an unverified writer
  * reaches: the From mailbox they would have seen (never an envelope that
  * differs from it: the forger's), unless that From is the list's own (a
- * list copy redirected to them): then whoever sent it, the envelope
+ * list copy redirected to them): then whoever sent it, the envelope -
+ * and nobody ("") if that is the list's own too: an answer to LIST-owner@
+ * went to every moderator, one to the list was lost (round 10, F5)
  */
 static void
 neutral_writer(const struct pipeline *p, const struct envelope *e,
     const struct transform_out *t, char *out, size_t n)
 {
-	snprintf(out, n, "%s", *t->from && !ours(p, t->from) ? t->from :
-	    e->sender);
+	const char *w = *t->from && !ours(p, t->from) ? t->from : e->sender;
+
+	snprintf(out, n, "%s", ours(p, w) ? "" : w);
 }
 
 /*
@@ -910,14 +913,18 @@ put_field(struct buf *m, const struct hdr_field *f)
 /*
  * writer - where the moderators' answer goes: the one From mailbox they
  * see (mail clients answer it too), else the envelope sender; never an
- * envelope that differs from a From nobody verified (the forger's)
+ * envelope that differs from a From nobody verified (the forger's), and
+ * never the list's own address (neutral_writer's reason)
  */
 static void
-writer(const struct envelope *e, const struct buf *msg, char *out, size_t n)
+writer(const struct pipeline *p, const struct envelope *e,
+    const struct buf *msg, char *out, size_t n)
 {
 	if (reply_from((const char *)msg->data, msg->len, out, n) < 0 ||
-	    !*out)
+	    !*out || ours(p, out))
 		snprintf(out, n, "%s", e->sender);
+	if (ours(p, out))
+		*out = 0;
 }
 
 /*
@@ -940,7 +947,7 @@ as_it_came(struct pipeline *p, const struct list_cfg *l,
 		return OK;
 	}
 	/* from <> too: anyone can write MAIL FROM:<> (round 8, finding 1) */
-	writer(e, msg, who, sizeof(who));
+	writer(p, e, msg, who, sizeof(who));
 	handle_generate(handle, sizeof(handle));
 	if (*who && store_anon_add(p->st, l->name, handle, who,
 	    p->now + 30 * 86400LL) != STORE_OK) {

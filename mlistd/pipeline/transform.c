@@ -299,6 +299,47 @@ first_mailbox(const char *value, char *out, size_t n)
 	mailimf_mailbox_list_free(mb);
 }
 
+/*
+ * sole_mailbox - is the From value one mailbox and nothing else? A second
+ * one ("bob@..., demo moderators <demo-owner@...>") or bytes after what
+ * parses ("<bob@...> <demo-owner@...>", which a client may read as the
+ * author) would show readers an author the list never judged (round 10,
+ * finding 3)
+ */
+static int
+sole_mailbox(const char *value)
+{
+	struct mailimf_mailbox_list *mb = NULL;
+	size_t idx = 0, n = value ? strlen(value) : 0;
+	int one;
+
+	if (!value || mailimf_mailbox_list_parse(value, n, &idx, &mb) !=
+	    MAILIMF_NO_ERROR)
+		return 0;
+	one = clist_count(mb->mb_list) == 1;
+	mailimf_mailbox_list_free(mb);
+	/* a comment after it ("bob@... (Bob)") is the old form of a name */
+	(void)mailimf_cfws_parse(value, n, &idx);
+	return one && idx == n;
+}
+
+/*
+ * put_from - the first From as it came if it is a sole mailbox, else
+ * only the mailbox the list judged (out->from)
+ */
+static void
+put_from(struct buf *b, const struct hdr_field *f,
+    const struct transform_out *out)
+{
+	char *v = hdr_value(f);
+
+	if (sole_mailbox(v))
+		hdr_put(b, f);
+	else
+		buf_printf(b, "From: <%s>\r\n", out->from);
+	free(v);
+}
+
 /* flags - automatic, bounce and loop markers */
 static void
 flags(const struct transform_in *in, const struct hdr *h, const char *ct, struct transform_out *out)
@@ -602,6 +643,10 @@ build(const struct transform_in *in, const struct hdr *h, const struct mailmime 
 		}
 		if (munge && hdr_is(&h->f[i], "From"))
 			continue;
+		if (hdr_is(&h->f[i], "From")) {
+			put_from(b, &h->f[i], out);
+			continue;
+		}
 		if (!in->authored && in_list(&h->f[i], followup_fields))
 			continue;
 		if (restamp && hdr_is(&h->f[i], "Date"))
@@ -1160,6 +1205,66 @@ anon_parts(const struct transform_in *in, const struct hdr *h, const struct mail
 }
 
 /*
+ * parse_as_read - the post (pin) parsed as clients read it, mimefix's
+ * repairs first (into fixed), and checked: 0, or -1 with the reason
+ */
+static int
+parse_as_read(const struct hdr *h, struct transform_in *pin,
+    struct buf *fixed, struct mailmime **mime, struct transform_out *out)
+{
+	size_t idx = 0;
+	int parts = 0;
+	char *ctv;
+
+	buf_reset(fixed);
+	ctv = hdr_get_value(h, "Content-Type");
+	if (mimefix(pin->msg, pin->len, h->body_off, ctv, fixed) == 1 &&
+	    fixed->data) {
+		pin->msg = (const char *)fixed->data;
+		pin->len = fixed->len;
+	}
+	free(ctv);
+	if (mailmime_parse(pin->msg, pin->len, &idx, mime) !=
+	    MAILIMF_NO_ERROR || *mime == NULL) {
+		snprintf(out->reason, sizeof(out->reason), "%s", BROKEN);
+		return -1;
+	}
+	return check_tree(pin, *mime, 0, &parts, out->reason,
+	    sizeof(out->reason));
+}
+
+/*
+ * blank_post - the post with its members' one-click links hidden
+ * (own_links' forms, b64_links) into blanked, and parsed again from it
+ * when one was: a pseudonymous copy is written anew from the tree
+ * (anon_parts), so hiding them in the rendered copy alone handed a
+ * forwarder's link to every member (round 10, finding 1). blanked stays
+ * empty when there was none. 0, or -1 with the reason.
+ */
+static int
+blank_post(const struct transform_in *in, const struct hdr *h,
+    struct transform_in *pin, struct buf *fixed, struct buf *blanked,
+    struct mailmime **mime, struct transform_out *out)
+{
+	if (!links_on(in))
+		return 0;
+	b64_links(in, pin->msg, *mime, blanked);
+	if (blanked->len == 0 && buf_append(blanked, in->msg, in->len) < 0)
+		return -1;
+	hide_links(in, blanked, h->body_off);
+	if (memcmp(blanked->data, in->msg, in->len) == 0) {
+		buf_reset(blanked);
+		return 0;
+	}
+	mailmime_free(*mime);
+	*mime = NULL;
+	*pin = *in;
+	pin->msg = (const char *)blanked->data;
+	pin->len = blanked->len;
+	return parse_as_read(h, pin, fixed, mime, out);
+}
+
+/*
  * transform_post - check, parse and render one post. Every pass is O(len)
  * (see each function; bench/hostile measures them at 1, 2, 4, 8x size).
  */
@@ -1170,9 +1275,7 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	struct transform_in pin, bin;
 	struct buf fixed, blanked;
 	struct hdr h;
-	size_t idx = 0;
-	char ct[128] = "", *from, *ctv;
-	int parts = 0;
+	char ct[128] = "", *from;
 	enum result r = PERMFAIL;
 
 	memset(out, 0, sizeof(*out));
@@ -1193,21 +1296,17 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 		goto done;
 	/* parsed as clients read it; a real copy is still the original bytes */
 	pin = *in;
-	ctv = hdr_get_value(&h, "Content-Type");
-	if (mimefix(in->msg, in->len, h.body_off, ctv, &fixed) == 1 &&
-	    fixed.data) {
-		pin.msg = (const char *)fixed.data;
-		pin.len = fixed.len;
-	}
-	free(ctv);
-	if (mailmime_parse(pin.msg, pin.len, &idx, &mime) != MAILIMF_NO_ERROR ||
-	    mime == NULL) {
-		snprintf(out->reason, sizeof(out->reason), "%s", BROKEN);
+	if (parse_as_read(&h, &pin, &fixed, &mime, out) < 0)
+		goto done;
+	/* an intact post's body is the author's signed one: as it is */
+	if (!in->intact &&
+	    blank_post(in, &h, &pin, &fixed, &blanked, &mime, out) < 0) {
+		if (!*out->reason)
+			snprintf(out->reason, sizeof(out->reason),
+			    "out of memory");
+		r = *out->reason == '@' ? PERMFAIL : TEMPFAIL;
 		goto done;
 	}
-	if (check_tree(&pin, mime, 0, &parts, out->reason,
-	    sizeof(out->reason)) < 0)
-		goto done;
 	if (mime->mm_type == MAILMIME_MESSAGE)
 		body = mime->mm_data.mm_message.mm_msg_mime;
 	if (body)
@@ -1222,9 +1321,6 @@ transform_post(const struct transform_in *in, struct transform_out *out)
 	}
 	flags(in, &h, ct, out);
 	if (in->want_real || !in->want_anon) {
-		/* an intact post's body is the author's signed one: as it is */
-		if (!in->intact)
-			b64_links(in, pin.msg, mime, &blanked);
 		bin = *in;
 		if (blanked.len == in->len)
 			bin.msg = (const char *)blanked.data;
