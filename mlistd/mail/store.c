@@ -360,6 +360,16 @@ static const char *const migrations[] = {
 	"  WHERE token IS NOT NULL;"
 	"DROP INDEX IF EXISTS deliveries_rcpt;"
 	"CREATE INDEX deliveries_rcpt ON deliveries(qid, rcpt_hash);",
+	/*
+	 * a post waiting for the digest may name its archive row instead of
+	 * holding a second sealed copy (#15); a table of its own, not a
+	 * column: a migration run again (test_store) adds nothing twice
+	 */
+	"CREATE TABLE IF NOT EXISTS digest_archived (id INTEGER PRIMARY KEY,"
+	"  n INTEGER NOT NULL);"
+	"CREATE TRIGGER IF NOT EXISTS digest_archived_gone AFTER DELETE ON"
+	"  digest_posts BEGIN DELETE FROM digest_archived WHERE id = old.id;"
+	"  END;",
 	NULL
 };
 

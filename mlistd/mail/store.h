@@ -345,11 +345,13 @@ int	store_pseudonym_retired_each(struct store *, const char *list,
  * store_digest_take: the number visited or STORE_ERR.
  */
 typedef void (*store_archive_fn)(int n, long long at, const char *summary, void *);
-int	store_archive_add(struct store *, const char *list, long long at, const char *summary, const void *msg,
-	    size_t len);
+int	store_archive_add(struct store *, const char *list, long long at,
+	    const char *summary, const void *msg, size_t len, long long *num);
 int	store_archive_each(struct store *, const char *list, long long since, store_archive_fn, void *);
 int	store_archive_get(struct store *, const char *list, int n, long long *at, struct buf *out);
 int	store_digest_add(struct store *, const char *list, long long at, const void *msg, size_t len);
+int	store_digest_add_archived(struct store *, const char *list,
+	    long long at, long long n);
 int	store_digest_pending(struct store *, const char *list, int *n, long long *bytes, long long *since,
 	    int *issue);
 typedef void (*store_digest_fn)(long long at, const struct buf *msg, void *);
