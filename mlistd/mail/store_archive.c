@@ -146,9 +146,16 @@ store_digest_add_archived(struct store *st, const char *list, long long at,
 int
 store_digest_pending(struct store *st, const char *list, int *n, long long *bytes, long long *last, int *issue)
 {
-	/* length() of a blob reads no overflow page: no post is read here */
+	/*
+	 * length() of a blob column reads no overflow page, so no post is
+	 * read here (the periodic jobs ask after every message); through
+	 * DIGEST_MSG's subquery each archived post was read whole
+	 */
 	sqlite3_stmt *s = st_prep_bind(st, "SELECT count(*), "
-	    "coalesce(sum(length(" DIGEST_MSG ")), 0), "
+	    "coalesce(sum(length(msg)), 0) + coalesce((SELECT "
+	    "sum(length(a.msg)) FROM digest_posts d2 JOIN digest_archived r "
+	    "ON r.id = d2.id JOIN archive a ON a.list = d2.list AND "
+	    "a.n = r.n WHERE d2.list = ?1), 0), "
 	    "coalesce((SELECT last FROM digest_state WHERE list = ?1), min(at)), "
 	    "coalesce((SELECT issue FROM digest_state WHERE list = ?1), 0) "
 	    "FROM digest_posts d WHERE list = ?1", "t", list);
