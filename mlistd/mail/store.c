@@ -538,6 +538,20 @@ st_migration_index(const char *mark)
 	return -1;
 }
 
+/*
+ * st_migration_with - the place of the first migration whose SQL holds
+ * part, -1 none: a test winds the schema back to just before it,
+ * whatever migrations other branches append after it
+ */
+int
+st_migration_with(const char *part)
+{
+	for (int i = 0; migrations[i]; i++)
+		if (strstr(migrations[i], part) != NULL)
+			return i;
+	return -1;
+}
+
 /* migrate_one - move the database to version i + 1 in one transaction */
 static int
 migrate_one(struct store *st, int i, struct buf *err)

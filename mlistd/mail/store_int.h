@@ -48,6 +48,7 @@ struct store {
 
 int	st_exec(struct store *, const char *sql);
 int	st_migration_index(const char *mark);
+int	st_migration_with(const char *part);
 int	st_pseudonym_give_up(struct store *, const char *list,
 	    const char *addr);
 sqlite3_stmt *st_prep(struct store *, const char *sql);
