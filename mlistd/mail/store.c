@@ -710,6 +710,8 @@ store_close(struct store *st)
 		sqlite3_finalize(st->cache[i].s);
 		free(st->cache[i].sql);
 	}
+	/* its connection first: the last one to close checkpoints */
+	st_ckpt_free(st->ckpt, 1);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -1114,6 +1116,26 @@ store_checkpoint_later(struct store *st, int max)
 }
 
 /*
+ * checkpoint_beside - store_checkpoint_idle by the checkpoint thread: asked,
+ * not waited for; the frames it copied since it was asked last (its
+ * failures since then: -1)
+ */
+static int
+checkpoint_beside(struct store *st)
+{
+	int copied, failed;
+
+	st_ckpt_ask(st->ckpt, &copied, &failed);
+	/* the next commit tells what the log holds */
+	st->wal_frames = 0;
+	if (failed > 0) {
+		st_fail(st, "a checkpoint beside the loop failed");
+		return -1;
+	}
+	return copied;
+}
+
+/*
  * store_checkpoint_idle - what the log holds, if least frames or more,
  * copied into the database now (PASSIVE: a reader's snapshot, a backup's, is left what it needs;
  * the rest is copied at the next idle moment)
@@ -1125,6 +1147,8 @@ store_checkpoint_idle(struct store *st, int least)
 
 	if (st->wal_frames == 0 || st->wal_frames < least)
 		return 0;
+	if (st->ckpt)
+		return checkpoint_beside(st);
 	if (sqlite3_wal_checkpoint_v2(st->db, "main",
 	    SQLITE_CHECKPOINT_PASSIVE, &logged, &copied) != SQLITE_OK)
 		return st_db_fail(st);

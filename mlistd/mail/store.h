@@ -44,10 +44,13 @@ int	store_durable(struct store *, int full);
  * store_checkpoint_idle, or by the commit that takes it beyond max
  * frames; 0 or -1. store_checkpoint_idle: the frames checkpointed if the
  * log holds least or more (0: none, or fewer waited), -1 on failure.
+ * store_checkpoint_beside: store_checkpoint_idle then only asks a thread
+ * of its own (store_ckpt.c), which copies beside the caller; 0 or -1.
  */
 int	store_cache(struct store *, int kib);
 int	store_checkpoint_later(struct store *, int max);
 int	store_checkpoint_idle(struct store *, int least);
+int	store_checkpoint_beside(struct store *);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);

@@ -34,7 +34,13 @@ struct store {
 	unsigned	 removals;	/* members removed (store_removals) */
 	int		 wal_frames;	/* in the log, not checkpointed */
 	int		 wal_max;	/* a commit beyond it checkpoints */
+	struct st_ckpt	*ckpt;		/* the checkpoint thread, or NULL */
 };
+
+/* the checkpoint thread (store_ckpt.c) */
+struct st_ckpt;
+void	st_ckpt_ask(struct st_ckpt *, int *copied, int *failed);
+void	st_ckpt_free(struct st_ckpt *, int started);
 
 /*
  * SQL_LEADS - "this member leads the list" (a moderator or an owner), as
