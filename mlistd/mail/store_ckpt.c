@@ -19,7 +19,7 @@ struct st_ckpt {
 	pthread_cond_t	 cv;
 	int		 asked;		/* the loop asked for a checkpoint */
 	int		 stop;
-	int		 copied;	/* frames copied since the loop last asked */
+	int		 copied;	/* frames copied since last asked */
 	int		 failed;	/* checkpoints that failed, likewise */
 };
 
