@@ -44,10 +44,13 @@ int	store_durable(struct store *, int full);
  * store_checkpoint_idle, or by the commit that takes it beyond max
  * frames; 0 or -1. store_checkpoint_idle: the frames checkpointed if the
  * log holds least or more (0: none, or fewer waited), -1 on failure.
+ * store_checkpoint_beside: store_checkpoint_idle then only asks a thread
+ * of its own (store_ckpt.c), which copies beside the caller; 0 or -1.
  */
 int	store_cache(struct store *, int kib);
 int	store_checkpoint_later(struct store *, int max);
 int	store_checkpoint_idle(struct store *, int least);
+int	store_checkpoint_beside(struct store *);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);
@@ -345,11 +348,13 @@ int	store_pseudonym_retired_each(struct store *, const char *list,
  * store_digest_take: the number visited or STORE_ERR.
  */
 typedef void (*store_archive_fn)(int n, long long at, const char *summary, void *);
-int	store_archive_add(struct store *, const char *list, long long at, const char *summary, const void *msg,
-	    size_t len);
+int	store_archive_add(struct store *, const char *list, long long at,
+	    const char *summary, const void *msg, size_t len, long long *num);
 int	store_archive_each(struct store *, const char *list, long long since, store_archive_fn, void *);
 int	store_archive_get(struct store *, const char *list, int n, long long *at, struct buf *out);
 int	store_digest_add(struct store *, const char *list, long long at, const void *msg, size_t len);
+int	store_digest_add_archived(struct store *, const char *list,
+	    long long at, long long n);
 int	store_digest_pending(struct store *, const char *list, int *n, long long *bytes, long long *since,
 	    int *issue);
 typedef void (*store_digest_fn)(long long at, const struct buf *msg, void *);

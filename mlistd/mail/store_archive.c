@@ -4,10 +4,13 @@
  */
 #include "store_int.h"
 
-/* store_archive_add - a distributed post, sealed, with its sealed one-line summary; returns its number */
+/*
+ * store_archive_add - a distributed post, sealed, with its sealed one-line
+ * summary; its number in *num (NULL: not wanted)
+ */
 int
-store_archive_add(struct store *st, const char *list, long long at, const char *summary, const void *msg,
-    size_t len)
+store_archive_add(struct store *st, const char *list, long long at,
+    const char *summary, const void *msg, size_t len, long long *num)
 {
 	long long n = st_scalar(st, "SELECT coalesce(max(n), 0) + 1 FROM archive WHERE list = ?1", list, NULL, 1);
 	sqlite3_stmt *s;
@@ -31,6 +34,8 @@ store_archive_add(struct store *st, const char *list, long long at, const char *
 		st_done(st, s);
 		return STORE_ERR;
 	}
+	if (num)
+		*num = n;
 	return st_step_done(st, s);
 }
 
@@ -110,15 +115,50 @@ store_digest_add(struct store *st, const char *list, long long at, const void *m
 	    st_bind_sealed_bytes(st, s, 2, msg, len, &pl));
 }
 
+/*
+ * store_digest_add_archived - a distributed copy waits for the next digest
+ * as a reference to its archive row (list, n), which the caller has just
+ * written: the same bytes are not sealed and committed a second time (a
+ * 2-6 MB post's pass held the queue manager's loop for both, #15). The
+ * archive's expiry keeps a row a waiting post names (store_identity.c).
+ */
+int
+store_digest_add_archived(struct store *st, const char *list, long long at,
+    long long n)
+{
+	sqlite3_stmt *s = st_prep_bind(st, "INSERT INTO digest_posts (list, "
+	    "at, msg) VALUES (?1, ?2, x'')", "tl", list, at);
+	long long id = st_step_id(st, s);
+
+	if (id < 0 || (s = st_prep_bind(st, "INSERT INTO digest_archived "
+	    "(id, n) VALUES (?1, ?2)", "ll", id, n)) == NULL)
+		return STORE_ERR;
+	return st_step_done(st, s);
+}
+
+/* the archive row a waiting post names (NULL: it holds its own copy) */
+#define DIGEST_REF "(SELECT r.n FROM digest_archived r WHERE r.id = d.id)"
+/* the bytes of a waiting post: its own sealed copy or its archive row's */
+#define DIGEST_MSG "coalesce((SELECT a.msg FROM archive a WHERE " \
+	"a.list = d.list AND a.n = " DIGEST_REF "), d.msg)"
+
 /* store_digest_pending - how many posts and bytes wait; when the last digest went (0: never) */
 int
 store_digest_pending(struct store *st, const char *list, int *n, long long *bytes, long long *last, int *issue)
 {
+	/*
+	 * length() of a blob column reads no overflow page, so no post is
+	 * read here (the periodic jobs ask after every message); through
+	 * DIGEST_MSG's subquery each archived post was read whole
+	 */
 	sqlite3_stmt *s = st_prep_bind(st, "SELECT count(*), "
-	    "coalesce(sum(length(msg)), 0), "
+	    "coalesce(sum(length(msg)), 0) + coalesce((SELECT "
+	    "sum(length(a.msg)) FROM digest_posts d2 JOIN digest_archived r "
+	    "ON r.id = d2.id JOIN archive a ON a.list = d2.list AND "
+	    "a.n = r.n WHERE d2.list = ?1), 0), "
 	    "coalesce((SELECT last FROM digest_state WHERE list = ?1), min(at)), "
 	    "coalesce((SELECT issue FROM digest_state WHERE list = ?1), 0) "
-	    "FROM digest_posts WHERE list = ?1", "t", list);
+	    "FROM digest_posts d WHERE list = ?1", "t", list);
 	int rc;
 
 	if (!s)
@@ -153,12 +193,29 @@ digest_taken(struct store *st, const char *list, long long now)
 	return st_step_done(st, s);
 }
 
+/*
+ * digest_place - where the bytes of store_digest_take's row were sealed:
+ * its archive row (list, its n) or its own (list, id)
+ */
+static void
+digest_place(struct st_place *pl, sqlite3_stmt *s)
+{
+	if (sqlite3_column_type(s, 4) == SQLITE_NULL) {
+		st_place_cols(pl, s, "digest_posts.msg", 2, 2);
+		return;
+	}
+	st_place(pl, "archive.msg");
+	st_place_text(pl, (const char *)sqlite3_column_text(s, 2));
+	st_place_int(pl, sqlite3_column_int64(s, 4));
+}
+
 /* store_digest_take - every waiting post, oldest first (fn gets each, decrypted); then they are gone */
 int
 store_digest_take(struct store *st, const char *list, long long now, store_digest_fn fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT at, msg, list, id FROM "
-	    "digest_posts WHERE list = ?1 ORDER BY id", "t", list);
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT d.at, " DIGEST_MSG ", "
+	    "d.list, d.id, " DIGEST_REF " FROM digest_posts d WHERE d.list = ?1 "
+	    "ORDER BY d.id", "t", list);
 	struct st_place pl;
 	struct buf b;
 	int rc, n = 0;
@@ -167,7 +224,7 @@ store_digest_take(struct store *st, const char *list, long long now, store_diges
 		return STORE_ERR;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&b, 0);
-		st_place_cols(&pl, s, "digest_posts.msg", 2, 2);
+		digest_place(&pl, s);
 		if (st_opened_bytes(st, s, 1, &b, &pl) != 0) {
 			/* nothing is deleted: the waiting posts stay for a retry */
 			buf_free(&b);

@@ -205,8 +205,11 @@ store_identity_expire(struct store *st, const char *list, long long now, long lo
 		return STORE_ERR;
 	if (archive_before <= 0)
 		return STORE_OK;
+	/* a post the next digest still takes is kept until it is taken */
 	if ((s = st_prep_bind(st, "DELETE FROM archive WHERE list = ?1 AND at "
-	    "< ?2", "tl", list, archive_before)) == NULL)
+	    "< ?2 AND n NOT IN (SELECT r.n FROM digest_archived r JOIN "
+	    "digest_posts d ON d.id = r.id WHERE d.list = ?1)", "tl", list,
+	    archive_before)) == NULL)
 		return STORE_ERR;
 	return st_step_done(st, s);
 }

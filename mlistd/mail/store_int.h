@@ -34,7 +34,13 @@ struct store {
 	unsigned	 removals;	/* members removed (store_removals) */
 	int		 wal_frames;	/* in the log, not checkpointed */
 	int		 wal_max;	/* a commit beyond it checkpoints */
+	struct st_ckpt	*ckpt;		/* the checkpoint thread, or NULL */
 };
+
+/* the checkpoint thread (store_ckpt.c) */
+struct st_ckpt;
+void	st_ckpt_ask(struct st_ckpt *, int *copied, int *failed);
+void	st_ckpt_free(struct st_ckpt *, int started);
 
 /*
  * SQL_LEADS - "this member leads the list" (a moderator or an owner), as
@@ -48,6 +54,7 @@ struct store {
 
 int	st_exec(struct store *, const char *sql);
 int	st_migration_index(const char *mark);
+int	st_migration_with(const char *part);
 int	st_pseudonym_give_up(struct store *, const char *list,
 	    const char *addr);
 sqlite3_stmt *st_prep(struct store *, const char *sql);

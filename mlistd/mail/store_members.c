@@ -311,6 +311,8 @@ store_list_purge(struct store *st, const char *list)
 		"DELETE FROM members WHERE list = ?1", "DELETE FROM bans WHERE list = ?1",
 		"DELETE FROM post_counts WHERE list = ?1", "DELETE FROM msgids WHERE list = ?1",
 		"DELETE FROM archive WHERE list = ?1",
+		/* they name archive rows: a list made again renumbers them */
+		"DELETE FROM digest_posts WHERE list = ?1",
 		"DELETE FROM pseudonym_keys WHERE list = ?1",
 		"DELETE FROM pseudonym_retired_keys WHERE list = ?1",
 		"DELETE FROM outer_ids WHERE list = ?1",

@@ -79,7 +79,8 @@
 enum pass { PASS_NONE, PASS_DONE, PASS_LATER };
 
 /*
- * The write-ahead log: checkpointed when the loop is idle and it holds
+ * The write-ahead log: checkpointed (by a thread of its own: the loop only
+ * asks) when the loop is idle and it holds
  * QMGR_WAL_IDLE frames (4 KiB each; fewer would cost two fsyncs after
  * every small post), QMGR_WAL_BUSY while runs are out (SQLite's own
  * point), and in a commit only beyond QMGR_WAL_MAX
@@ -451,6 +452,10 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 	if (store_cache(p->st, QMGR_CACHE_KIB) < 0)
 		log_warn("NOQUEUE qmgr: page cache: %s", store_errmsg(p->st));
 	(void)store_checkpoint_later(p->st, QMGR_WAL_MAX);
+	/* a big post's frames copied beside the loop, not in it (#15) */
+	if (store_checkpoint_beside(p->st) < 0)
+		log_warn("NOQUEUE qmgr: checkpoint thread: %s; checkpoints "
+		    "stay in the loop", store_errmsg(p->st));
 	p->now = (long long)time(NULL);
 	if ((n = deliver_journal_replay(cfg, p->st)) > 0)
 		log_info("NOQUEUE qmgr: %d delivery results recovered from the journal", n);

@@ -2,6 +2,7 @@
  * test_digest_rows.c - the digest's waiting posts: their ids are never
  * reused, so a sealed copy taken from an earlier row does not open in a
  * later one (#19), and a database from before keeps its waiting posts.
+ * An archived post waits as its archive row, sealed once (#15).
  */
 #include "testutil.h"
 #include <sqlite3.h>
@@ -135,6 +136,50 @@ START_TEST(migration_keeps_waiting_posts)
 }
 END_TEST
 
+/*
+ * An archived post waits for the digest as its archive row: no second
+ * sealed copy, counted at its size, kept from the archive's expiry until
+ * the digest takes it, gone with its list (#15)
+ */
+START_TEST(archived_post_waits_as_its_row)
+{
+	struct buf got;
+	long long n = 0, bytes = 0, since = 0;
+	int count = 0, issue = 0;
+
+	buf_init(&got, 0);
+	ck_assert_int_eq(store_archive_add(st, "demo", 10, "s\tx", "ARCHIVED",
+	    8, &n), STORE_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_digest_add_archived(st, "demo", 10, n),
+	    STORE_OK);
+	ck_assert_int_eq(store_digest_add(st, "demo", 11, "own", 3), STORE_OK);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM digest_posts WHERE "
+	    "length(msg) = 0"), 1);
+	ck_assert_int_eq(store_digest_pending(st, "demo", &count, &bytes,
+	    &since, &issue), STORE_OK);
+	ck_assert_int_eq(count, 2);
+	ck_assert_int_gt(bytes, 8 + 3);
+	/* past its retention, but the digest still takes it */
+	ck_assert_int_eq(store_identity_expire(st, "demo", 500, 100), STORE_OK);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM archive"), 1);
+	ck_assert_int_eq(take("demo", &got), 2);
+	ck_assert_str_eq(buf_cstr(&got), "10:ARCHIVED;11:own;");
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM digest_archived"), 0);
+	ck_assert_int_eq(store_identity_expire(st, "demo", 500, 100), STORE_OK);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM archive"), 0);
+	/* a list made again numbers its archive from 1: nothing waits on */
+	ck_assert_int_eq(store_archive_add(st, "demo", 20, "s\tx", "OLD", 3,
+	    &n), STORE_OK);
+	ck_assert_int_eq(store_digest_add_archived(st, "demo", 20, n),
+	    STORE_OK);
+	ck_assert_int_eq(store_list_purge(st, "demo"), STORE_OK);
+	ck_assert_int_eq(take("demo", &got), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM digest_archived"), 0);
+	buf_free(&got);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -144,6 +189,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, taken_ids_not_given_again);
 	tcase_add_test(tc, migration_keeps_waiting_posts);
+	tcase_add_test(tc, archived_post_waits_as_its_row);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -121,8 +121,10 @@ START_TEST(retention_erases_links_and_old_posts)
 	ck_assert_int_eq(store_member_add(st, "demo", "rosa@example.org", "Rosa"), STORE_OK);
 	ck_assert_int_eq(store_anon_add(st, "demo", "h1", "rosa@example.org", 2000), STORE_OK);
 	ck_assert_int_eq(store_anon_add(st, "demo", "h2", "rosa@example.org", 5000), STORE_OK);
-	ck_assert_int_eq(store_archive_add(st, "demo", 1000, "old\tpost", "A", 1), STORE_OK);
-	ck_assert_int_eq(store_archive_add(st, "demo", 3000, "new\tpost", "B", 1), STORE_OK);
+	ck_assert_int_eq(store_archive_add(st, "demo", 1000, "old\tpost", "A", 1,
+	    NULL), STORE_OK);
+	ck_assert_int_eq(store_archive_add(st, "demo", 3000, "new\tpost", "B", 1,
+	    NULL), STORE_OK);
 	a = store_member_by_handle(st, "demo", "h1", 1500);
 	ck_assert_str_eq(a, "rosa@example.org");
 	free(a);
