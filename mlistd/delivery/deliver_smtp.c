@@ -383,11 +383,11 @@ broken:
  * open a group) the envelope of next, so that the relay's reply to the
  * body and next's replies come back in one round trip, not two: half the
  * waits for a per-member (VERP) run. The final reply to t's body, -1 if
- * broken.
+ * broken; *cut is set when the connection broke behind a whole body.
  */
 static int
 body_and_next(struct smtp_client *c, const struct smtp_txn *t,
-    const struct smtp_txn *next)
+    const struct smtp_txn *next, int *cut)
 {
 	struct buf cmds;
 	int rc;
@@ -399,8 +399,14 @@ body_and_next(struct smtp_client *c, const struct smtp_txn *t,
 	}
 	buf_init(&cmds, 0);
 	envelope(c, next, &cmds);
-	rc = send_buf(c, t->stuffed, t->len, 1) < 0 ||
-	    send_all(c, cmds.data, cmds.len) < 0 ? -1 : 0;
+	rc = send_buf(c, t->stuffed, t->len, 1);
+	/*
+	 * The body went whole, final dot and all: a reset while the next
+	 * envelope goes out may come after the relay took it and answered,
+	 * so its reply is read still - a 421 here would send it again.
+	 */
+	if (rc == 0 && send_all(c, cmds.data, cmds.len) < 0)
+		*cut = 1;
 	buf_free(&cmds);
 	if (rc < 0)
 		return -1;
@@ -418,13 +424,14 @@ body_and_next(struct smtp_client *c, const struct smtp_txn *t,
  * on this connection right after this one: where the relay pipelines,
  * its envelope goes out with this body, and the next call must be for
  * it. Returns 0 if the connection can be reused, -1 if it is broken
- * (codes then say 421).
+ * (codes then say 421, but for a body the relay answered before the
+ * connection broke behind it: that answer stands).
  */
 int
 smtp_client_send(struct smtp_client *c, const struct smtp_txn *t,
     const struct smtp_txn *next, char *err, size_t errlen)
 {
-	int i, data, fin, ok = 0;
+	int i, data, fin, ok = 0, cut = 0;
 
 	for (i = 0; i < t->n; i++) {
 		t->codes[i] = 421;
@@ -447,7 +454,7 @@ smtp_client_send(struct smtp_client *c, const struct smtp_txn *t,
 			return -1;
 		return 0;
 	}
-	if ((fin = body_and_next(c, t, next)) < 0)
+	if ((fin = body_and_next(c, t, next, &cut)) < 0)
 		goto broken;
 	for (i = 0; i < t->n; i++)
 		if (t->codes[i] / 100 == 2) {
@@ -455,7 +462,7 @@ smtp_client_send(struct smtp_client *c, const struct smtp_txn *t,
 			text_put(c, t, i);
 		}
 	snprintf(err, errlen, "%s", c->last);
-	return 0;
+	return cut ? -1 : 0;	/* the verdicts stand; the connection not */
 broken:
 	for (i = 0; i < t->n; i++)
 		if (t->codes[i] < 400 || t->codes[i] == 421)
