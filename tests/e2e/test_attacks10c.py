@@ -15,6 +15,14 @@ Found on b9ec9ec (severity H/M/L):
     pseudonym (or her own key) wrote it. Fixed: author.c refuses a copy or a post with more
     than one author signature (a reader cannot tell which one the list signed), and the
     list's DKIM oversigns the field (dkim.c), so new copies refuse one added anywhere.
+  F2 (M) on a list whose words are not the shipped English (a translation's "{name} über
+    {list}"), a member could take a pseudonym holding "via" ("Pat via Rome": not that
+    list's word, so rightly allowed), but every look-up by name - unmask, discipline NAME,
+    `keys NAME`, a key rotation, the audit's resolution - still applied the shipped English
+    rule (pseudonym_check with no list) and found nobody: such a member could not be
+    unmasked, nor disciplined by name ("nobody on demo posts as ..."). Fixed (pseudonym.c:
+    pseudonym_key, the look-ups' key, checks the form, not the words, which are checked when
+    a name is taken and may be reworded since).
 Probed, no finding:
   render.c: a Subject of 2,000 characters with no blank (one word) is left long, not cut; a
     Subject whose words fold is broken only before blanks, each continuation line starts
@@ -26,7 +34,7 @@ import re
 
 from conftest import wait_until
 from test_identity import ROSA, copies_to
-from test_notices_via import instance, verified
+from test_notices_via import TRICKY, instance, verified
 from test_pseudonym_pgp import post
 
 
@@ -61,3 +69,20 @@ def test_a_prepended_author_signature_does_not_rename_the_author(make_instance, 
     r2 = mlist_verify(tmp_path / "forged.eml", "--dns-record", str(rec))
     assert "Steady Cedar" not in r2.stdout, r2.stdout
     assert r2.returncode != 0, r2.stdout
+
+
+def test_a_pseudonym_the_words_allow_can_be_unmasked(make_instance, sink):
+    inst = instance(make_instance, "pseudonym", TRICKY)
+    for m in ("m1@example.org", "m2@example.org"):
+        inst.ctl("member", "add", "demo", m)
+        inst.ctl("member", "set", "demo", m, "role", "moderator")
+    # "via" is not this list's word: the name is allowed
+    r = inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Pat via Rome", check=False)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    # the control: a name without "via" is unmasked as asked
+    inst.ctl("member", "set", "demo", "bob@example.org", "pseudonym", "Pat of Rome")
+    r = inst.ctl("unmask", "demo", "Pat of Rome", check=False)
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    r = inst.ctl("unmask", "demo", "Pat via Rome", check=False)
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    assert "opened" in r.stdout and ROSA not in r.stdout + r.stderr
