@@ -27,7 +27,22 @@ Probed, no finding:
   render.c: a Subject of 2,000 characters with no blank (one word) is left long, not cut; a
     Subject whose words fold is broken only before blanks, each continuation line starts
     with a blank and unfolds to the author's value; the prefix and the configuration's
-    values lose CR, LF and quotes (render_clean); templates' CR are dropped (render_text).
+    values lose CR, LF and quotes (render_clean); templates' CR are dropped (render_text),
+    and a notice file saved with CRLF is refused at load; boundaries are 96 random bits.
+  words13: a member's own signature with w=/n= is refused (test_notices_via); From is
+    oversigned, so a w= whose From is not the list's address for that kind is said FAILED;
+    a prepended Date or Message-ID breaks the author signature (it reads the first one).
+  fanout13c (tests below): members removed while their envelope is at the relay get
+    nothing; a relay that accepts a body and answers the envelope behind it 421, its
+    replies then out of step, gives each member one copy (no second one for the first).
+  misc15: an ORCPT is tied to its queue id and a row within the envelope id's range
+    (bounce.c orig_names), so another transaction's original recipient names nobody.
+  attack10b: peeruid.c matches the client end (local = client, remote = server) in
+    /proc/net/tcp or tcp6 as the socket's family says; not found is "not the MTA"
+    (fail-safe). On a hidden leadership a ladder whose first step is a suspension tells a
+    moderator at the first confirmed step that the target moderates (spares_leader's
+    refusal); with the default ladder only after two warnings and a public one, as
+    attack10b chose. Noted, not changed (L).
 """
 import base64
 import re
@@ -86,3 +101,71 @@ def test_a_pseudonym_the_words_allow_can_be_unmasked(make_instance, sink):
     r = inst.ctl("unmask", "demo", "Pat via Rome", check=False)
     assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
     assert "opened" in r.stdout and ROSA not in r.stdout + r.stderr
+
+
+def test_members_removed_while_their_envelope_is_at_the_relay(make_instance):
+    """fanout13c: the 1st body waits for its reply, the 2nd envelope is at the relay; the two
+    members not in that 1st copy are removed then: neither gets a copy."""
+    import sys
+    import threading
+    import time
+    from test_deliver_pipelining import AheadRelay
+    from test_deliver_pipelining import instance as relay_instance
+    from test_distribution import MEMBERS
+    from test_distribution import post as plain_post
+
+    class Gate(threading.Event):
+        """at_gate, noting the recipients of the body held at the gate"""
+        first = None
+
+        def set(self):
+            self.first = list(sys._getframe(1).f_locals["rcpts"])
+            super().set()
+
+    relay = AheadRelay()
+    relay.gate = threading.Event()
+    relay.at_gate = Gate()
+    try:
+        inst = relay_instance(make_instance, relay)
+        plain_post(inst, body="removed while ahead\r\n")
+        assert relay.at_gate.wait(20), "the post never reached the relay"
+        first = relay.at_gate.first
+        try:
+            for m in set(MEMBERS) - set(first):
+                inst.ctl("member", "rm", "demo", m)
+            assert inst.wait_log("members removed", timeout=20), inst.logtext()[-3000:]
+        finally:
+            relay.gate.set()
+        assert wait_until(lambda: re.search(r"delivery run: [1-9]\d* recorded",
+                                            inst.logtext()), 20), inst.logtext()[-3000:]
+        time.sleep(1.5)        # anything still to send would have gone by now
+        assert relay.bodies == 1, [rs for _, rs, _ in relay.accepted]
+        assert relay.rcpts() == first
+    finally:
+        relay.close()
+
+
+def test_a_421_after_the_body_is_accepted_sends_no_second_copy(make_instance):
+    """fanout13c: the relay accepts the 1st body (250) and answers the envelope behind it with
+    421 (shutting down) - and then goes on answering, its replies out of step with the
+    commands: the 1st member's copy is delivered, the others retried, each member has exactly
+    one copy."""
+    import time
+    from test_deliver_pipelining import AheadRelay
+    from test_deliver_pipelining import instance as relay_instance
+    from test_distribution import MEMBERS
+    from test_distribution import post as plain_post
+    relay = AheadRelay()
+    relay.fail[1] = "250 2.0.0 queued\r\n421 4.3.2 shutting down"
+    try:
+        inst = relay_instance(make_instance, relay)
+        plain_post(inst, body="accepted then 421\r\n")
+        assert wait_until(lambda: len(relay.accepted) == 2, 30), relay.accepted
+        assert inst.wait_log("delivered=1")
+        time.sleep(2.5)        # a second attempt would be due by now (retry_base = 1)
+        got = relay.rcpts()
+        assert len(got) == 2 and set(got) < set(MEMBERS), got
+        assert relay.bodies == 3, (relay.bodies, relay.accepted)
+        assert "deferred=1" in inst.logtext(), inst.logtext()[-3000:]
+    finally:
+        relay.close()
