@@ -39,16 +39,16 @@ Probed, no finding:
     (bounce.c orig_names), so another transaction's original recipient names nobody.
   attack10b: peeruid.c matches the client end (local = client, remote = server) in
     /proc/net/tcp or tcp6 as the socket's family says; not found is "not the MTA"
-    (fail-safe). On a hidden leadership a ladder whose first step is a suspension tells a
-    moderator at the first confirmed step that the target moderates (spares_leader's
-    refusal); with the default ladder only after two warnings and a public one, as
-    attack10b chose. Noted, not changed (L).
+    (fail-safe). By reading, not tested: on a hidden leadership a ladder whose first step
+    is a suspension tells a moderator at the first confirmed step that the target
+    moderates (spares_leader's refusal); with the default ladder only after two warnings
+    and a public one, as attack10b chose. Noted, not changed (L).
 """
 import base64
 import re
 
 from conftest import wait_until
-from test_identity import ROSA, copies_to
+from test_identity import ROSA
 from test_notices_via import TRICKY, instance, verified
 from test_pseudonym_pgp import post
 
