@@ -106,6 +106,12 @@ START_TEST(sign_then_verify)
 	buf_puts(&m, "From: Mallory <m@evil.example>\r\n");
 	buf_append(&m, h.data, h.len);
 	ck_assert_int_ne(dkim_verify((char *)m.data, m.len, pk, why, sizeof(why)), 0);
+	/* and an added author signature by the oversigned one */
+	buf_reset(&m);
+	buf_puts(&m, "Mlist-Author-Signature: v=1; a=ed25519; l=x;\r\n");
+	buf_append(&m, h.data, h.len);
+	ck_assert_int_ne(dkim_verify((char *)m.data, m.len, pk, why,
+	    sizeof(why)), 0);
 	buf_free(&h);
 	buf_free(&m);
 }
