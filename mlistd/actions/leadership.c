@@ -344,13 +344,13 @@ act_set_policy(struct act_ctx *c, const struct list_cfg *l, const char *key,
 int
 act_unmask(struct act_ctx *c, const struct list_cfg *l, const char *pseudonym)
 {
-	char sk[SKELETON_MAX], why[160], ref[64], d[300], *addr;
+	char sk[SKELETON_MAX], ref[64], d[300], *addr;
 	int rc;
 
 	if (l->identity == ID_REAL)
 		return act_fail(c, ACT_FAILED, "%s is a real-identity list: there is nothing to "
 		    "unmask", l->name);
-	if (pseudonym_check(pseudonym, sk, sizeof(sk), why, sizeof(why)) < 0 ||
+	if (pseudonym_key(pseudonym, sk, sizeof(sk)) < 0 ||
 	    (addr = store_member_by_pseudonym(c->p->st, l->name, sk)) == NULL)
 		return act_fail(c, ACT_FAILED, "nobody on %s posts as \"%s\"", l->name, pseudonym);
 	/* the name stays sealed (the argument); stored text names a reference */

@@ -61,7 +61,7 @@ step_name(struct pipeline *p, const struct list_cfg *l, int k, char *out,
 static char *
 who(struct pipeline *p, const struct list_cfg *l, const char *name)
 {
-	char sk[SKELETON_MAX], why[160];
+	char sk[SKELETON_MAX];
 	struct member m;
 	char *addr = NULL;
 
@@ -74,7 +74,7 @@ who(struct pipeline *p, const struct list_cfg *l, const char *name)
 		}
 		return addr;
 	}
-	return pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) == 0 ?
+	return pseudonym_key(name, sk, sizeof(sk)) == 0 ?
 	    store_member_by_pseudonym(p->st, l->name, sk) : NULL;
 }
 

@@ -228,7 +228,7 @@ static int
 execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
     int votes, char *done, size_t n)
 {
-	char *nl = pa->arg ? strchr(pa->arg, '\n') : NULL, sk[SKELETON_MAX], why[160];
+	char *nl = pa->arg ? strchr(pa->arg, '\n') : NULL, sk[SKELETON_MAX];
 	struct buf out, err;
 	int rc = 0;
 
@@ -262,7 +262,7 @@ execute(struct pipeline *p, const struct list_cfg *l, const struct pending *pa,
 		/* approved: the operator's next 'mlistctl member export' prints it, once */
 		snprintf(done, n, "export-approved");
 	} else if (!strcmp(pa->action, "unmask")) {
-		char *addr = pseudonym_check(pa->arg, sk, sizeof(sk), why, sizeof(why)) == 0 ?
+		char *addr = pseudonym_key(pa->arg, sk, sizeof(sk)) == 0 ?
 		    store_member_by_pseudonym(p->st, l->name, sk) : NULL;
 		char needed[16];
 		const char *vars[] = { "needed", needed, "pseudonym", pa->arg, "address", addr, NULL };
@@ -398,7 +398,7 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
     struct buf *res)
 {
 	const char *line = intro ? strcasestr(intro, "vouch:") : NULL;
-	char names[600], sk[SKELETON_MAX], why[160], *name, *save = NULL, *who, token[41], idtxt[32];
+	char names[600], sk[SKELETON_MAX], *name, *save = NULL, *who, token[41], idtxt[32];
 	char extra[300], arg[600], shown[1001];
 	const char *vars[] = { "introduction", shown, NULL };
 	char needed[16], days[16];
@@ -431,7 +431,7 @@ quorum_vouch(struct pipeline *p, const struct list_cfg *l, const char *addr, con
 				who = strdup(m.addr);
 				member_free(&m);
 			}
-		} else if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) == 0)
+		} else if (pseudonym_key(name, sk, sizeof(sk)) == 0)
 			who = store_member_by_pseudonym(p->st, l->name, sk);
 		if (!who)
 			continue;

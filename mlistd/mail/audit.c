@@ -360,9 +360,9 @@ static int
 resolve_one(const char *arg, void *p)
 {
 	struct resolve *r = p;
-	char sk[SKELETON_MAX], why[160], ref[32];
+	char sk[SKELETON_MAX], ref[32];
 
-	if (pseudonym_check(arg, sk, sizeof(sk), why, sizeof(why)) < 0)
+	if (pseudonym_key(arg, sk, sizeof(sk)) < 0)
 		return 0;
 	keys_pseudonym_ref(r->k, r->list, sk, ref, sizeof(ref));
 	if (strncmp(ref, r->ref, strlen(ref)) != 0)

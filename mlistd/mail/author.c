@@ -238,6 +238,15 @@ author_verify(const char *msg, size_t len, const char *expect, unsigned char pk[
 		rc = -AUTHOR_NONE;
 		goto out;
 	}
+	if (hdr_count(&h, AUTHOR_FIELD) > 1) {
+		/*
+		 * DKIM covers one of them, bottom-up; we read the first: an
+		 * added one would speak for the list (attack10c F1)
+		 */
+		snprintf(why, wl, "more than one author signature");
+		rc = -AUTHOR_MALFORMED;
+		goto out;
+	}
 	if (tagval(f->value, f->vlen, "l", l, sizeof(l)) < 0 || tagval(f->value, f->vlen, "k", k, sizeof(k)) < 0 ||
 	    tagval(f->value, f->vlen, "t", t, sizeof(t)) < 0 || tagval(f->value, f->vlen, "bh", bhs, sizeof(bhs)) < 0 ||
 	    tagval(f->value, f->vlen, "b", b, sizeof(b)) < 0) {
@@ -337,7 +346,9 @@ author_claim(const char *msg, size_t len, char *kind, size_t kl, char *name,
 	if (nl == 0 || hdr_parse(msg, len, &h) < 0)
 		return -1;
 	*name = 0;
-	if ((f = hdr_get(&h, AUTHOR_FIELD)) != NULL &&
+	/* two fields state nothing: author_verify refuses them */
+	if (hdr_count(&h, AUTHOR_FIELD) == 1 &&
+	    (f = hdr_get(&h, AUTHOR_FIELD)) != NULL &&
 	    tagval(f->value, f->vlen, "w", kind, kl) == 0) {
 		rc = 0;
 		if (tagval(f->value, f->vlen, "n", enc, sizeof(enc)) == 0 &&

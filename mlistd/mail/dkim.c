@@ -22,13 +22,15 @@
 #include "dkim.h"
 #include "header.h"
 
-/* the fields a list's signature covers, in this order; the last three again (oversigned) */
+/* the fields a list's signature covers, in this order; oversigned[] again */
 static const char *const signed_fields[] = {
 	"from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references",
 	"list-id", "list-post", "list-help", "list-unsubscribe", "list-unsubscribe-post", "list-owner", "list-archive",
 	"mime-version", "content-type", "content-transfer-encoding", "mlist-author-signature", NULL
 };
-static const char *const oversigned[] = { "from", "subject", "list-id", NULL };
+/* mlist-author-signature: readers take the first, DKIM the last one */
+static const char *const oversigned[] = { "from", "subject", "list-id",
+	"mlist-author-signature", NULL };
 
 /* dkim_canon_value - relaxed header value: unfold, squeeze white space, trim */
 void

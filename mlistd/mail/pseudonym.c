@@ -294,6 +294,9 @@ pseudonym_check(const char *name, char *skeleton, size_t sklen, char *why, size_
 	    whylen);
 }
 
+static int check(const char *, const struct config *,
+    const struct list_cfg *, int, char *, size_t, char *, size_t);
+
 /*
  * pseudonym_check_on - pseudonym_check, and on list l of cfg (NULL: any)
  * the list's name is a role word too ("demo moderators"), and its pieces'
@@ -303,6 +306,33 @@ int
 pseudonym_check_on(const char *name, const struct config *cfg,
     const struct list_cfg *l, char *skeleton, size_t sklen, char *why,
     size_t whylen)
+{
+	return check(name, cfg, l, 1, skeleton, sklen, why, whylen);
+}
+
+/*
+ * pseudonym_key - the comparison key a look-up by name uses: its form is
+ * checked, not the words of any list. Those were checked when the name
+ * was taken, as the list words them, and may have been reworded since:
+ * the shipped English rule here found no "Pat via Rome" on a list that
+ * says "über", which could so be neither unmasked nor disciplined
+ * (attack10c F2). 0, or -1 no name can be this.
+ */
+int
+pseudonym_key(const char *name, char *skeleton, size_t sklen)
+{
+	char why[160];
+
+	return check(name, NULL, NULL, 0, skeleton, sklen, why, sizeof(why));
+}
+
+/*
+ * check - pseudonym_check_on's rules; words: the list's words (or the
+ * shipped English) too
+ */
+static int
+check(const char *name, const struct config *cfg, const struct list_cfg *l,
+    int words, char *skeleton, size_t sklen, char *why, size_t whylen)
 {
 	const char *list = l ? l->name : NULL;
 	const char *role;
@@ -335,7 +365,7 @@ pseudonym_check_on(const char *name, const struct config *cfg,
 		return snprintf(why, whylen, "the pseudonym looks like an e-mail or web address"), -1;
 	if (fold_skeleton(name, sk, sizeof(sk)) < 0)
 		return snprintf(why, whylen, "the pseudonym cannot be checked for look-alikes"), -1;
-	if (imitates(sk, cfg, l, why, whylen) < 0)
+	if (words && imitates(sk, cfg, l, why, whylen) < 0)
 		return -1;
 	for (int r = 0; reserved[r]; r++) {
 		if (fold_skeleton(reserved[r], word, sizeof(word)) == 0 && strcmp(sk, word) == 0)

@@ -13,6 +13,7 @@ struct list_cfg;
 int	pseudonym_check_on(const char *name, const struct config *,
 	    const struct list_cfg *, char *skeleton, size_t, char *why,
 	    size_t);
+int	pseudonym_key(const char *name, char *skeleton, size_t);
 void	pseudonym_generate(char *out, size_t n);
 void	handle_generate(char *out, size_t n);
 

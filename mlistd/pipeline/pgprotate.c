@@ -67,10 +67,10 @@ static int
 find_named(struct store *st, const struct list_cfg *l, const char *name,
     struct rotation *r)
 {
-	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
+	char sk[SKELETON_MAX];
 
 	/* a name that cannot be a pseudonym is nobody's */
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+	if (pseudonym_key(name, sk, sizeof(sk)) < 0)
 		return 0;
 	switch (store_pseudonym_by_name(st, l->name, sk, r->name,
 	    sizeof(r->name), r->handle, sizeof(r->handle))) {

@@ -562,12 +562,12 @@ int
 sign_pseudonym_key_by_name(struct store *st, const struct list_cfg *l,
     const char *name, struct openpgp_secret **key)
 {
-	char sk[SKELETON_MAX], why[OPENPGP_WHY_SIZE];
+	char sk[SKELETON_MAX];
 	struct buf b;
 
 	*key = NULL;
 	/* a name that cannot be a pseudonym is nobody's */
-	if (pseudonym_check(name, sk, sizeof(sk), why, sizeof(why)) < 0)
+	if (pseudonym_key(name, sk, sizeof(sk)) < 0)
 		return 0;
 	buf_init(&b, 0);
 	return key_loaded(store_pseudonym_key_by_name(st, l->name, sk, &b), &b,

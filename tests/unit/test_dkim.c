@@ -88,7 +88,9 @@ START_TEST(sign_then_verify)
 	buf_init(&h, 0);
 	ck_assert_int_eq(dkim_sign(seed, "lists.example", "demo-k1", 1700000000, msg, sizeof(msg) - 1, &h), 0);
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&h), "a=ed25519-sha256; c=relaxed/relaxed; d=lists.example; s=demo-k1;"));
-	ck_assert_ptr_nonnull(strstr(buf_cstr(&h), "h=from:to:subject:date:message-id:list-id:from:subject:list-id;"));
+	/* an added Mlist-Author-Signature breaks it too (attack10c F1) */
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&h), "h=from:to:subject:date:"
+	    "message-id:list-id:from:subject:list-id:mlist-author-signature;"));
 	buf_init(&m, 0);
 	buf_append(&m, h.data, h.len);
 	buf_puts(&m, msg);
@@ -104,6 +106,12 @@ START_TEST(sign_then_verify)
 	buf_puts(&m, "From: Mallory <m@evil.example>\r\n");
 	buf_append(&m, h.data, h.len);
 	ck_assert_int_ne(dkim_verify((char *)m.data, m.len, pk, why, sizeof(why)), 0);
+	/* and an added author signature by the oversigned one */
+	buf_reset(&m);
+	buf_puts(&m, "Mlist-Author-Signature: v=1; a=ed25519; l=x;\r\n");
+	buf_append(&m, h.data, h.len);
+	ck_assert_int_ne(dkim_verify((char *)m.data, m.len, pk, why,
+	    sizeof(why)), 0);
 	buf_free(&h);
 	buf_free(&m);
 }

@@ -138,6 +138,26 @@ START_TEST(the_lists_words_as_configured)
 }
 END_TEST
 
+/*
+ * a look-up finds a name the list's words allowed, whatever the shipped
+ * English says (attack10c F2), and refuses what no name can be
+ */
+START_TEST(a_lookup_checks_the_form_not_the_words)
+{
+	char a[SKELETON_MAX], b[SKELETON_MAX], why[160];
+
+	ck_assert_int_eq(pseudonym_key("Bob via Berlin", a, sizeof(a)), 0);
+	ck_assert_int_eq(pseudonym_check("Bob Berlin", b, sizeof(b), why,
+	    sizeof(why)), 0);
+	ck_assert_str_ne(a, b);
+	ck_assert_int_eq(pseudonym_key("B\xd0\xbe" "b via Berlin", b,
+	    sizeof(b)), 0);
+	ck_assert_str_eq(a, b);
+	ck_assert_int_eq(pseudonym_key("a@b.example", a, sizeof(a)), -1);
+	ck_assert_int_eq(pseudonym_key("", a, sizeof(a)), -1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -151,6 +171,7 @@ main(void)
 	    sizeof(refused) / sizeof(refused[0]));
 	tcase_add_test(tc, the_list_name_is_a_role_word);
 	tcase_add_test(tc, the_lists_words_as_configured);
+	tcase_add_test(tc, a_lookup_checks_the_form_not_the_words);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
