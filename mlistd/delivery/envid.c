@@ -225,9 +225,9 @@ envid_orcpt_make(const struct keys *k, const char *qid, long long row,
 /*
  * envid_orcpts_make - envid_orcpt_make for rows[0..n) of qid (one
  * transaction's recipients) into out: the key derived once, the nonces
- * drawn ORCPT_DRAW at a time; each still its own random nonce. Per
- * recipient, the derivation and a getrandom call were most of what a
- * grouped 10,000-member run's threads spent (bench/RESULTS.md, #13).
+ * drawn ORCPT_DRAW at a time; each still its own random nonce. Done per
+ * recipient, the derivation and a getrandom call were most of what the
+ * threads of a grouped 10,000-member run spent (bench/RESULTS.md, #13).
  */
 int
 envid_orcpts_make(const struct keys *k, const char *qid,
