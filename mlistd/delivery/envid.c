@@ -43,6 +43,8 @@
 #define OR_PREFIX	"M3."
 /* the row, the queue id's length, the queue id padded to QID_BIN_MAX */
 #define OR_PLAIN	(8 + 1 + QID_BIN_MAX)
+/* nonces drawn at once for a transaction's original recipients */
+#define ORCPT_DRAW	64
 
 /* seal_key - the envelope ids' own key, derived from the master key */
 static void
@@ -87,6 +89,28 @@ qid_text(const unsigned char *b, size_t bl, char *qid, size_t qn)
 }
 
 /*
+ * seal_with - pt sealed under key with the nonce ct starts with, as
+ * prefix and base64 into out (size n): 0, or -1 (no room)
+ */
+static int
+seal_with(const unsigned char key[KEYS_HASH_LEN], const char *prefix,
+    const unsigned char *pt, size_t pl, unsigned char ct[SEALED_MAX],
+    char *out, size_t n)
+{
+	const size_t xl = strlen(prefix);
+	unsigned long long cl;
+
+	if (pl > PLAIN_MAX || crypto_aead_chacha20poly1305_ietf_encrypt(
+	    ct + NONCE_LEN, &cl, pt, pl, (const unsigned char *)prefix, xl,
+	    NULL, ct, key) != 0 ||
+	    n < xl + sodium_base64_ENCODED_LEN(NONCE_LEN + cl, B64))
+		return -1;
+	memcpy(out, prefix, xl);
+	sodium_bin2base64(out + xl, n - xl, ct, NONCE_LEN + cl, B64);
+	return 0;
+}
+
+/*
  * seal_text - prefix, then the base64 of nonce || pt sealed under the
  * prefix as associated datum: 0, or -1 (it needs more than n bytes)
  */
@@ -95,22 +119,13 @@ seal_text(const struct keys *k, const char *prefix, const unsigned char *pt,
     size_t pl, char *out, size_t n)
 {
 	unsigned char key[KEYS_HASH_LEN], ct[SEALED_MAX];
-	const size_t xl = strlen(prefix);
-	unsigned long long cl;
 	int rc;
 
-	if (pl > PLAIN_MAX)
-		return -1;
 	randombytes_buf(ct, NONCE_LEN);
 	seal_key(k, key);
-	rc = crypto_aead_chacha20poly1305_ietf_encrypt(ct + NONCE_LEN, &cl,
-	    pt, pl, (const unsigned char *)prefix, xl, NULL, ct, key);
+	rc = seal_with(key, prefix, pt, pl, ct, out, n);
 	sodium_memzero(key, sizeof(key));
-	if (rc != 0 || n < xl + sodium_base64_ENCODED_LEN(NONCE_LEN + cl, B64))
-		return -1;
-	memcpy(out, prefix, xl);
-	sodium_bin2base64(out + xl, n - xl, ct, NONCE_LEN + cl, B64);
-	return 0;
+	return rc;
 }
 
 /*
@@ -205,6 +220,39 @@ envid_orcpt_make(const struct keys *k, const char *qid, long long row,
 	put64(pt, row);
 	pt[8] = (unsigned char)bl;
 	return seal_text(k, OR_PREFIX, pt, sizeof(pt), out, n);
+}
+
+/*
+ * envid_orcpts_make - envid_orcpt_make for rows[0..n) of qid (one
+ * transaction's recipients) into out: the key derived once, the nonces
+ * drawn ORCPT_DRAW at a time; each still its own random nonce. Done per
+ * recipient, the derivation and a getrandom call were most of what the
+ * threads of a grouped 10,000-member run spent (bench/RESULTS.md, #13).
+ */
+int
+envid_orcpts_make(const struct keys *k, const char *qid,
+    const long long *rows, int n, char (*out)[ENVID_ORCPT_MAX])
+{
+	unsigned char pt[OR_PLAIN], key[KEYS_HASH_LEN], ct[SEALED_MAX];
+	unsigned char nonces[ORCPT_DRAW][NONCE_LEN];
+	size_t bl;
+	int rc = 0;
+
+	memset(pt, 0, sizeof(pt));
+	if (qid_bin(qid, pt + 9, &bl) < 0)
+		return -1;
+	pt[8] = (unsigned char)bl;
+	seal_key(k, key);
+	for (int i = 0; i < n && rc == 0; i++) {
+		if (i % ORCPT_DRAW == 0)
+			randombytes_buf(nonces, sizeof(nonces));
+		memcpy(ct, nonces[i % ORCPT_DRAW], NONCE_LEN);
+		put64(pt, rows[i]);
+		rc = seal_with(key, OR_PREFIX, pt, sizeof(pt), ct, out[i],
+		    ENVID_ORCPT_MAX);
+	}
+	sodium_memzero(key, sizeof(key));
+	return rc;
 }
 
 /*

@@ -19,6 +19,9 @@ int	envid_check(const struct keys *, const char *envid, char *qid,
 
 int	envid_orcpt_make(const struct keys *, const char *qid, long long row,
 	    char *out, size_t n);
+/* n at once, of one transaction: 0, or -1 (none to be used) */
+int	envid_orcpts_make(const struct keys *, const char *qid,
+	    const long long *rows, int n, char (*out)[ENVID_ORCPT_MAX]);
 int	envid_orcpt_check(const struct keys *, const char *orcpt, char *qid,
 	    size_t qn, long long *row);
 

@@ -152,6 +152,42 @@ START_TEST(orcpt_forgeries)
 }
 END_TEST
 
+/*
+ * a transaction's original recipients made at once (past one draw of
+ * nonces): each opens to its own row, under its own nonce; another key's
+ * do not open; not a queue id: refused
+ */
+START_TEST(orcpts_at_once)
+{
+	struct keys *k = keys_of(1), *other = keys_of(2);
+	static long long rows[150];
+	static char o[150][ENVID_ORCPT_MAX], o2[150][ENVID_ORCPT_MAX];
+	char qid[32];
+	long long row;
+
+	for (int i = 0; i < 150; i++)
+		rows[i] = i == 149 ? rows[0] : 1000 + 7LL * i;
+	ck_assert_int_eq(envid_orcpts_make(k, QID, rows, 150, o), 0);
+	ck_assert_int_eq(envid_orcpts_make(other, QID, rows, 150, o2), 0);
+	for (int i = 0; i < 150; i++) {
+		ck_assert_uint_eq(strlen(o[i]), ENVID_ORCPT_LEN);
+		ck_assert_int_eq(envid_orcpt_check(k, o[i], qid, sizeof(qid),
+		    &row), 0);
+		ck_assert_str_eq(qid, QID);
+		ck_assert(row == rows[i]);
+		ck_assert_int_eq(envid_orcpt_check(k, o2[i], qid,
+		    sizeof(qid), &row), -1);
+		/* a nonce each: no two alike, even for the same row */
+		for (int j = 0; j < i; j++)
+			ck_assert(memcmp(o[i] + 3, o[j] + 3, 16) != 0);
+	}
+	ck_assert_str_ne(o[0], o[149]);
+	ck_assert_int_eq(envid_orcpts_make(k, "6B1", rows, 2, o), -1);
+	keys_free(k);
+	keys_free(other);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -162,6 +198,7 @@ main(void)
 	tcase_add_test(tc, forgeries);
 	tcase_add_test(tc, orcpt_round_trip);
 	tcase_add_test(tc, orcpt_forgeries);
+	tcase_add_test(tc, orcpts_at_once);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
