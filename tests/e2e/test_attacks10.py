@@ -115,8 +115,12 @@ def test_a_post_cannot_come_from_the_lists_own_address(make_instance, sink, clai
 def confirmed_post(inst, sink, frm, mark):
     """bob posts with From: frm; the list asks his mailbox, he says yes: alice's copy"""
     send(inst, f"From: {frm}\r\nTo: <{LIST}>\r\nSubject: notice\r\n\r\n{mark} body.\r\n", BOB)
-    ask = wait_until(lambda: [m for m in to(sink, BOB) if b"demo-confirm+" in m], 10)
-    if not ask:     # judged without asking (the list vouched for the From): as it came
+    # the question or, judged without asking (the list vouched for the From), the copy:
+    # whichever comes (waiting 10 s for a question never asked was 10 of a test's 11 s)
+    asked = lambda: [m for m in to(sink, BOB) if b"demo-confirm+" in m]
+    wait_until(lambda: asked() or to(sink, ALICE, mark.encode()), 10)
+    ask = asked()
+    if not ask:     # judged without asking: as it came
         return wait_until(lambda: to(sink, ALICE, mark.encode()), 10)
     tok = re.search(rb"demo-confirm\+([0-9a-f]{40})@lists\.example", ask[0]).group(1)
     send(inst, f"From: <{BOB}>\r\nSubject: Re\r\n\r\nyes\r\n", BOB,
