@@ -16,7 +16,6 @@ needs an authenticated request or answer; a replacing key not signed by the old 
 openpgp.replace_delay, and the old key's holder is told (pipeline/pgpreplace.c).
 """
 import base64
-import json
 import os
 import re
 import smtplib
@@ -24,7 +23,7 @@ import sqlite3
 
 import pytest
 
-from attackhelp import msg_of as head, send, to as copies
+from attackhelp import copies_or_idle, msg_of as head, send, to as copies
 from conftest import send_unauthenticated, wait_until
 from test_pgpin import (LIST, LIST_REQ, SECRET, Gpg, answer_to, crlf, encrypt, k9, list_key, mails,
                         payload, pgpmime, register, stored)
@@ -49,21 +48,6 @@ def attacker(make_instance, sink, tmp_path):
         assert wait_until(lambda: stored(inst) == 1)
         return inst, g, list_key(inst, g)
     return make
-
-
-def idle(inst):
-    """nothing left to hand the relay: no message in the queue, no delivery pending (what
-    a post made is at the sink by then). A wait for a copy that must not come ends here,
-    not at its timeout (5-8 s a test before)"""
-    st = json.loads(inst.ctl("--json", "status").stdout)
-    return not (st["queue"]["incoming"] or st["queue"]["out"] or
-                st["deliveries"]["pending"])
-
-
-def copies_or_idle(inst, fn, timeout):
-    """fn() once it gives something, or once the daemon is idle (see idle): fn() then"""
-    wait_until(lambda: fn() or idle(inst), timeout=timeout)
-    return fn()
 
 
 def inner_as(g, frm, subject, text=SECRET):
