@@ -6,7 +6,10 @@ drift apart in how they send or read; each round keeps its own tests.
 """
 import email
 import email.policy
+import json
 import smtplib
+
+from conftest import wait_until
 
 LIST = "demo@lists.example"
 ALICE, BOB = "alice@example.org", "bob@example.org"
@@ -45,3 +48,19 @@ def moderated(make_instance, mode="pseudonym", **settings):
         inst.ctl("member", "set", "demo", m, "role", "moderator")
     inst.start()
     return inst
+
+
+def idle(inst):
+    """nothing left to hand the relay: no message in the queue, no delivery pending (what
+    a post made is at the sink by then). A wait for a copy that must not come ends here,
+    not at its timeout (5-8 s a test before)"""
+    st = json.loads(inst.ctl("--json", "status").stdout)
+    return not (st["queue"]["incoming"] or st["queue"]["out"] or
+                st["deliveries"]["pending"])
+
+
+def copies_or_idle(inst, fn, timeout):
+    """fn() once it gives something, or once the daemon is idle (see idle): fn() then"""
+    wait_until(lambda: fn() or idle(inst), timeout=timeout)
+    return fn()
+

@@ -42,6 +42,8 @@ READER = "bob@example.org"
 SINGLE = ("from", "date", "message-id", "sender", "reply-to", "to", "cc", "bcc", "subject",
           "in-reply-to", "references", "mime-version", "content-type", "content-transfer-encoding")
 SHELL = b"Nothing in this post could be passed on"
+# posts that may be refused without a note (see test_realworld_corpus)
+SILENT_OK = r"reason=(unparseable|openpgp-undecryptable)"
 
 
 def corpus():
@@ -198,10 +200,14 @@ def post_all(inst, sink, names):
         if reason in ("loop", "bounce", "auto-submitted"):
             results[name] = ("dropped", line, None)
             continue
-        # a note goes to the authenticated From's mailbox (issue #14), or to nobody
+        # a note goes to the authenticated From's mailbox (issue #14), or to nobody; waited
+        # for only where one is owed: a post the test lets go untold (SILENT_OK) is not
+        # waited on for 5 s (6 such posts were 30 of a mode's 46 s)
         author = email.utils.parseaddr(parse(raw).get("From", ""))[1].lower()
+        owed = not re.search(SILENT_OK, line)
         note = wait_until(lambda: [m for m in sink.handler.messages
-                                   if [r.lower() for r in m[1]] in ([sender], [author])], 5)
+                                   if [r.lower() for r in m[1]] in ([sender], [author])],
+                          5 if owed else 0)
         results[name] = ("noted" if note else "silent", line + "\n" + inst.logtext()[nlog:], None)
     return results
 
@@ -234,7 +240,7 @@ def test_realworld_corpus(make_instance, sink, tmp_path, mode):
         # envelope senders (rwN@example.net) are not it: an unparseable post tells nobody, nor
         # does one encrypted to a key not the list's (#17: the base64 encrypted.asc of the
         # Exchange shape is opened now, so nm-mangling-mixed-up is refused, not passed on)
-        if outcome == "silent" and not re.search(r"reason=(unparseable|openpgp-undecryptable)", detail):
+        if outcome == "silent" and not re.search(SILENT_OK, detail):
             problems.append(f"{name}: not distributed and the author was not told: {detail}")
         elif outcome == "dropped" and not automatic(orig):
             problems.append(f"{name}: dropped as automatic mail but is not: {detail}")
