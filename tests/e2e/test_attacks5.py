@@ -26,7 +26,7 @@ import pytest
 from attackhelp import copies_or_idle, msg_of as head, send, to as copies
 from conftest import send_unauthenticated, wait_until
 from test_pgpin import (LIST, LIST_REQ, SECRET, Gpg, answer_to, crlf, encrypt, k9, list_key, mails,
-                        payload, pgpmime, register, stored)
+                        payload, pgpmime, read, register, stored)
 
 pytestmark = pytest.mark.skipif(not __import__("shutil").which("gpg"), reason="gpg is needed")
 
@@ -69,10 +69,18 @@ def test_protected_from_cannot_name_another_member_real_list(attacker, sink):
                   msgid="impersonate")
     send(inst, raw, g.addr)
     assert inst.wait_log("kind=post"), inst.logtext()
-    copies_or_idle(inst, lambda: copies(sink, CAROL, b"Dave says yes"), 5)
-    for c in copies(sink, CAROL, b"Dave says yes"):
-        frm = head(c)["From"]
-        assert DAVE not in str(frm) and "Dave Victim" not in str(frm), frm
+    # refused whole (reason pgp-foreign-from), and alice told why: not a copy in dave's name,
+    # nor one at all (the test passed on zero copies before it said so)
+    assert "reason=openpgp-undecryptable" in inst.logtext(), inst.logtext()[-1500:]
+    assert foreign_from_note(sink, ALICE, g), inst.logtext()[-1500:]
+    assert not copies_or_idle(inst, lambda: copies(sink, CAROL, b"Dave says yes"), 5)
+    assert not copies(sink, DAVE, b"Dave says yes")
+
+
+def foreign_from_note(sink, rcpt, g=None):
+    """the note to rcpt that her encrypted post's inner From is not hers (opened with g)"""
+    return wait_until(lambda: [m for m in sink.handler.messages if rcpt in m[1] and
+                               b"inside the encryption is not the sender" in read(g, m[2])])
 
 
 def test_unsigned_encrypted_post_naming_a_member_elsewhere_asks_them(attacker, sink, tmp_path):
@@ -86,10 +94,11 @@ def test_unsigned_encrypted_post_naming_a_member_elsewhere_asks_them(attacker, s
                          inp=inner_as(c, f"Dave Victim <{DAVE}>", "Elsewhere words")).stdout)
     send(inst, pgpmime(c, armored, msgid="carolasdave"), CAROL)
     assert inst.wait_log("kind=post"), inst.logtext()
-    copies_or_idle(inst, lambda: copies(sink, BOB, b"Elsewhere words"), 5)
-    # the post is carol's (the authenticated outer From): never dave's
-    for d in copies(sink, BOB, b"Elsewhere words"):
-        assert DAVE not in str(head(d)["From"]), head(d)["From"]
+    # refused whole, carol (the authenticated outer From) told why; dave is not asked either
+    assert "reason=openpgp-undecryptable" in inst.logtext(), inst.logtext()[-1500:]
+    assert foreign_from_note(sink, CAROL), inst.logtext()[-1500:]
+    assert not copies_or_idle(inst, lambda: copies(sink, BOB, b"Elsewhere words"), 5)
+    assert not [m for m in sink.handler.messages if DAVE in m[1]]
 
 
 def pseud_of(sink, rcpt, subject):
@@ -111,9 +120,10 @@ def test_protected_from_cannot_borrow_another_members_pseudonym(attacker, sink):
     raw = pgpmime(g, encrypt(g, listfpr, inner_as(g, BOB, "Borrowed name")), msgid="borrow")
     send(inst, raw, g.addr)
     assert wait_until(lambda: inst.logtext().count("kind=post") >= 3), inst.logtext()
-    got = copies_or_idle(inst, lambda: copies(sink, CAROL, b"Borrowed name"), 5)
-    if got:
-        assert pseud_of(sink, CAROL, "Borrowed name") != bob_p, "posted under bob's pseudonym"
+    # refused whole (its inner From is not alice's), alice told: under no pseudonym at all
+    assert "reason=openpgp-undecryptable" in inst.logtext(), inst.logtext()[-1500:]
+    assert foreign_from_note(sink, ALICE, g), inst.logtext()[-1500:]
+    assert not copies_or_idle(inst, lambda: copies(sink, CAROL, b"Borrowed name"), 5)
 
 
 # ---- a key on someone else's membership ----------------------------------------------------------
