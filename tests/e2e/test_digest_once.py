@@ -6,17 +6,13 @@ manager's loop paid for both in the pass's commit: a 2-6 MB post wrote 4-12 MB t
 SQLite's WAL while a normal post to another list waited behind it. An archived post now
 waits for the digest as its archive row. What a digest member receives is unchanged.
 """
-import email
 import re
-import shutil
 import signal
-import subprocess
 
-import pytest
 
 from conftest import wait_until
 from test_distribution import post
-from test_loop_costs import qmgr_pid
+from test_loop_costs import qmgr_pid, traced
 
 
 MARK = "Strike fund ledger, page %d"
@@ -39,17 +35,12 @@ def wal_bytes(trace):
 
 
 def test_a_big_post_is_committed_once(make_instance, sink, tmp_path):
-    if not shutil.which("strace"):
-        pytest.skip("strace is not installed: the database's writes cannot be seen")
     inst = make_instance(members=("alice@example.org", "bob@example.org"))
     inst.ctl("member", "set", "demo", "bob@example.org", "digest", "on")
     post(inst, subject="warm up", body="First, small.\r\n")
     assert sink.wait_for(1), "the first post was not delivered"
     out = str(tmp_path / "strace.out")
-    tr = subprocess.Popen(["strace", "-f", "-y", "-e", "trace=pwrite64",
-                           "-o", out, "-p", str(qmgr_pid(inst))],
-                          stderr=subprocess.PIPE, text=True)
-    assert "attached" in tr.stderr.readline()     # its threads, before the post
+    tr = traced(inst, out, "pwrite64")     # its threads, before the post
     body = big_body(1024)
     size = len(body)
     post(inst, subject="the ledger", body=body)
@@ -80,16 +71,12 @@ def test_the_checkpoint_is_not_made_in_the_loop(make_instance, sink, tmp_path):
     """The loop checkpointed the write-ahead log itself when idle: a big post's frames copied
     into the database and the database fsync'ed (up to 290 ms at load 13-15), while the next
     message waited. A thread of its own does it now; the loop's thread only asks."""
-    if not shutil.which("strace"):
-        pytest.skip("strace is not installed: the database's writes cannot be seen")
     inst = make_instance(members=("alice@example.org", "bob@example.org"))
     post(inst, subject="warm up", body="First, small.\r\n")
     assert sink.wait_for(1), "the first post was not delivered"
     pid = qmgr_pid(inst)
     out = str(tmp_path / "strace.out")
-    tr = subprocess.Popen(["strace", "-f", "-y", "-e", "trace=fsync,fdatasync",
-                           "-o", out, "-p", str(pid)], stderr=subprocess.PIPE, text=True)
-    assert "attached" in tr.stderr.readline()
+    tr = traced(inst, out, "fsync,fdatasync")
     post(inst, subject="the ledger", body=big_body(2048))
     assert sink.wait_for(2, timeout=40) and len(sink.handler.copies()) >= 2, \
         "the big post was not delivered"
