@@ -111,15 +111,20 @@ def test_reworded_anonymous_and_real_names(make_instance, sink):
     assert b"Anonymous" not in got[0] and b" via demo" not in got[0]
     # a real-identity list's rewritten From (identity.munge_from) speaks the same piece;
     # ASCII words stay quoted, and the name is the one the list knows, not the claimed one
-    inst2 = instance(make_instance, "real", "[from-author]\n{name} (on {list})\n",
-                     {"identity.munge_from": "true"})
-    send(inst2, f"From: Rosa L <{ROSA}>\r\nSubject: real one\r\n\r\nA post.\r\n".encode())
-    real = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org")
-                               if b"real one" in d])
-    assert real, inst2.logtext()
-    assert raw_from(real[0]) == '"Rosa Luxemburg (on demo)" <demo@lists.example>', \
-        raw_from(real[0])
-    assert b" via demo" not in real[0]
+    _, real = munged_copy(make_instance, sink, "[from-author]\n{name} (on {list})\n", "real one")
+    assert raw_from(real) == '"Rosa Luxemburg (on demo)" <demo@lists.example>', raw_from(real)
+    assert b" via demo" not in real
+
+
+def munged_copy(make_instance, sink, pieces, subject):
+    """a real-identity list munging From (pieces: its reworded ones, or None), rosa's post
+    with subject as carol receives it: the instance and the copy"""
+    inst = instance(make_instance, "real", pieces, {"identity.munge_from": "true"})
+    send(inst, f"From: Rosa L <{ROSA}>\r\nSubject: {subject}\r\n\r\nA post.\r\n".encode())
+    got = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org")
+                              if subject.encode() in d])
+    assert got, inst.logtext()
+    return inst, got[0]
 
 
 def test_a_key_made_in_english_rotates_after_the_rewording(make_instance, sink, tmp_path):
@@ -234,14 +239,9 @@ def test_verify_tells_anonymous_from_pseudonym_whatever_the_words(make_instance,
 def test_verify_takes_no_munged_from_for_a_pseudonym(make_instance, sink, tmp_path):
     # a real-identity list's From rewritten "NAME via LIST" (the shipped words) names a
     # member as herself: no pseudonym, no anonymous post
-    inst = instance(make_instance, "real", None, {"identity.munge_from": "true"})
-    send(inst, f"From: Rosa L <{ROSA}>\r\nSubject: munged one\r\n\r\nA post.\r\n".encode())
-    got = wait_until(lambda: [d for d in copies_to(sink, "carol@example.org")
-                              if b"munged one" in d])
-    assert got, inst.logtext()
-    assert raw_from(got[0]) == '"Rosa Luxemburg via demo" <demo@lists.example>', \
-        raw_from(got[0])
-    r = verified(inst, tmp_path, got[0])
+    inst, got = munged_copy(make_instance, sink, None, "munged one")
+    assert raw_from(got) == '"Rosa Luxemburg via demo" <demo@lists.example>', raw_from(got)
+    r = verified(inst, tmp_path, got)
     assert r.returncode == 0, r.stdout
     assert "poster:" not in r.stdout, r.stdout
 
