@@ -152,13 +152,19 @@ def spread(i, body=b"spam\r\n"):
     """test_attacks8b's hostile message, but each of its SIGS signatures (and its From) under
     a registrable domain of its own (m{i}k{k}.deadtld): what ten cheap domains, or one
     wildcard delegation below a suffix, give a sender"""
+    return dead_signed([(f"m{i}k{k}", f"s{k}") for k in range(SIGS)], f"x@m{i}",
+                       f"hostile {i}", f"s{i}", body)
+
+
+def dead_signed(sigs, frm, subject, msgid, body):
+    """a message From frm.deadtld under one DKIM signature per (domain, selector) in sigs,
+    all at DEADTLD, whose name servers never answer"""
     bh = base64.b64encode(hashlib.sha256(body).digest()).decode()
-    sigs = "".join(
+    fields = "".join(
         f"DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; "
-        f"d=m{i}k{k}.{DEADTLD}; s=s{k}; h=from; bh={bh}; b=AAAA\r\n"
-        for k in range(SIGS))
-    return (sigs + f"From: x@m{i}.{DEADTLD}\r\nTo: demo@lists.example\r\n"
-            f"Subject: hostile {i}\r\nMessage-ID: <s{i}@x>\r\n\r\n").encode() + body
+        f"d={d}.{DEADTLD}; s={sel}; h=from; bh={bh}; b=AAAA\r\n" for d, sel in sigs)
+    return (fields + f"From: {frm}.{DEADTLD}\r\nTo: demo@lists.example\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <{msgid}@x>\r\n\r\n").encode() + body
 
 
 @pytest.fixture
@@ -195,13 +201,8 @@ def forged(i, body=b"spam\r\n"):
     """a flood message claiming member x{j}@m{j}.deadtld, its SIGS signatures aligned with
     that From (d=m{j}.deadtld, a selector each): every name it asks is in the members' part"""
     j = i % FORGED
-    bh = base64.b64encode(hashlib.sha256(body).digest()).decode()
-    sigs = "".join(
-        f"DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; "
-        f"d=m{j}.{DEADTLD}; s=s{i}k{k}; h=from; bh={bh}; b=AAAA\r\n"
-        for k in range(SIGS))
-    return (sigs + f"From: x{j}@m{j}.{DEADTLD}\r\nTo: demo@lists.example\r\n"
-            f"Subject: forged {i}\r\nMessage-ID: <f{i}@x>\r\n\r\n").encode() + body
+    return dead_signed([(f"m{j}", f"s{i}k{k}") for k in range(SIGS)], f"x{j}@m{j}",
+                       f"forged {i}", f"f{i}", body)
 
 
 def test_forged_members_cannot_starve_the_other_members(make_instance, sink, deadtld):
