@@ -107,8 +107,7 @@
 	X(NOTICE_UNPROCESSABLE, "unprocessable", "reason", \
 	    "a post the parser could not read (kept for the administrators)") \
 	X(NOTICE_ROLES_UNREADABLE, "roles-unreadable", "reason", \
-	    "a member's verified mail to LIST-owner@ the parser could not " \
-	    "read: the moderators did not get it") \
+	    "a member's verified mail to LIST-owner@ the parser could not read: the moderators did not get it") \
 	X(NOTICE_PARTS_REMOVED, "parts-removed", "parts", \
 	    "to the author, of the parts taken out of a post because they would identify them") \
 	X(NOTICE_SIGNATURE_REPLACED, "signature-replaced", "pseudonym", \
@@ -272,11 +271,10 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	    "done: a moderator's confirmed discipline step") \
 	X(PIECE_DONE_DISCIPLINE_GONE, "done-discipline-gone", "number", \
 	    "done: the member to discipline has left") \
-	X(PIECE_DONE_DISCIPLINE_WAIT, "done-discipline-wait", \
-	    "member days day", \
+	X(PIECE_DONE_DISCIPLINE_WAIT, "done-discipline-wait", "member days day", \
 	    "done: the member's last discipline step is too recent") \
-	X(PIECE_DONE_DISCIPLINE_MODERATOR, "done-discipline-moderator", \
-	    "member", "done: the member to discipline moderates the list") \
+	X(PIECE_DONE_DISCIPLINE_MODERATOR, "done-discipline-moderator", "member", \
+	    "done: the member to discipline moderates the list") \
 	X(PIECE_SENDER_CLAIM, "sender-claim", "", \
 	    "held: {sender} of a post whose sender the list could not verify") \
 	X(PIECE_SENDER_DKIM, "sender-dkim", "", \
@@ -375,8 +373,7 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	    "audit entry discipline: a public warning") \
 	X(PIECE_AUDIT_SUSPENDED, "audit-suspended", "member step", \
 	    "audit entry discipline: the member suspended") \
-	X(PIECE_AUDIT_PSEUDONYM_KEY_ROTATED, "audit-pseudonym-key-rotated", \
-	    "old new", \
+	X(PIECE_AUDIT_PSEUDONYM_KEY_ROTATED, "audit-pseudonym-key-rotated", "old new", \
 	    "audit entry keys rotate-pseudonym (old, new: the fingerprints)") \
 	X(PIECE_PGP_NO_KEY, "pgp-no-key", "", \
 	    "key (OpenPGP): the mail carries no OpenPGP public key") \
@@ -447,32 +444,24 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_WHY_PSEUDONYM_KEY, "why-pseudonym-key", "", \
 	    "reason pseudonym-key ({reason} of not-distributed): no key to sign") \
 	X(PIECE_AUDIT_REQUEST, "audit-request", "id detail", \
-	    "audit entry request: a grave action waits for the quorum " \
-	    "(detail: what, worded by its own piece)") \
-	X(PIECE_AUDIT_REQUEST_UNNUMBERED, "audit-request-unnumbered", \
-	    "detail", \
-	    "the same, to a member of a hidden-leadership list (requests' " \
-	    "numbers would count those not listed)") \
+	    "audit entry request: a grave action waits for the quorum (detail: what, worded by its own piece)") \
+	X(PIECE_AUDIT_REQUEST_UNNUMBERED, "audit-request-unnumbered", "detail", \
+	    "the same, to a member of a hidden-leadership list (requests' numbers would count those not listed)") \
 	X(PIECE_AUDIT_EMERGENCY, "audit-emergency", "detail", \
-	    "audit entry of an action the operator took alone (mlistctl " \
-	    "--emergency)") \
+	    "audit entry of an action the operator took alone (mlistctl --emergency)") \
 	X(PIECE_AUDIT_QUORUM, "audit-quorum", "detail agreed result", \
-	    "audit entry of a request that reached its quorum (agreed: " \
-	    "[audit-agreed-*], result: [audit-result-*])") \
+	    "audit entry of a request that reached its quorum (agreed: [audit-agreed-*], result: [audit-result-*])") \
 	X(PIECE_AUDIT_AGREED_MODERATORS, "audit-agreed-moderators", "votes", \
-	    "{agreed}: how many moderators agreed (after an entry whose " \
-	    "piece has no {agreed})") \
+	    "{agreed}: how many moderators agreed (after an entry whose piece has no {agreed})") \
 	X(PIECE_AUDIT_AGREED_MEMBERS, "audit-agreed-members", "votes", \
 	    "{agreed}: how many members vouched for an applicant") \
 	X(PIECE_AUDIT_AGREED_QUORUM, "audit-agreed-quorum", "", \
-	    "{agreed} to members of a hidden-leadership list: how many " \
-	    "agreed would bound how many moderate") \
+	    "{agreed} to members of a hidden-leadership list: how many agreed would bound how many moderate") \
 	X(PIECE_AUDIT_RESULT_DONE, "audit-result-done", "", \
 	    "{result}: the decided action was done") \
 	X(PIECE_AUDIT_RESULT_NOT_APPLIED, "audit-result-not-applied", "", \
 	    "{result}: it could no longer be done (the member had left, ...)") \
-	X(PIECE_AUDIT_RESULT_EXPORT_APPROVED, "audit-result-export-approved", \
-	    "", \
+	X(PIECE_AUDIT_RESULT_EXPORT_APPROVED, "audit-result-export-approved", "", \
 	    "{result}: a roster export approved") \
 	X(PIECE_AUDIT_RESULT_UNMASK_GONE, "audit-result-unmask-gone", "", \
 	    "{result}: nobody has the pseudonym to unmask any more") \
@@ -481,42 +470,35 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_AUDIT_EXPEL, "audit-expel", "member", \
 	    "audit entry expel, and {detail} of an expulsion asked for") \
 	X(PIECE_AUDIT_ROLES_ASKED, "audit-roles-asked", "member role", \
-	    "{detail} of a role change asked for (and of grave-action's " \
-	    "{detail})") \
+	    "{detail} of a role change asked for (and of grave-action's {detail})") \
 	X(PIECE_AUDIT_ROLES, "audit-roles", "member role", \
 	    "audit entry roles: a role changed below the quorum") \
 	X(PIECE_AUDIT_POLICY, "audit-policy", "setting value", \
 	    "audit entry policy, and {detail} of a policy change asked for") \
 	X(PIECE_AUDIT_UNMASK, "audit-unmask", "ref", \
-	    "{detail} of an unmasking, its pseudonym by reference (ref: " \
-	    "\"pseudonym\" and 10 hex digits)") \
+	    "{detail} of an unmasking, its pseudonym by reference (ref: \"pseudonym\" and 10 hex digits)") \
 	X(PIECE_AUDIT_UNMASK_NAMED, "audit-unmask-named", "pseudonym", \
 	    "the same, to a reader who may learn the pseudonym") \
-	X(PIECE_AUDIT_UNMASK_HIDDEN_PENDING, "audit-unmask-hidden-pending", \
-	    "", \
+	X(PIECE_AUDIT_UNMASK_HIDDEN_PENDING, "audit-unmask-hidden-pending", "", \
 	    "the same, to a member while the moderators decide") \
 	X(PIECE_AUDIT_UNMASK_HIDDEN, "audit-unmask-hidden", "", \
 	    "the same, to a member once the request is closed") \
 	X(PIECE_AUDIT_UNMASK_HIDDEN_MEMBER, "audit-unmask-hidden-member", "", \
-	    "an unmasking done, to a member of a list that does not tell the " \
-	    "unmasked") \
+	    "an unmasking done, to a member of a list that does not tell the unmasked") \
 	X(PIECE_AUDIT_LEADERSHIP_CHANGE, "audit-leadership-change", "", \
 	    "a role change, to a member of a hidden-leadership list") \
 	X(PIECE_AUDIT_REQUEST_UNKNOWN, "audit-request-unknown", "", \
 	    "a request whose state the list no longer knows, to a member") \
 	X(PIECE_AUDIT_ROSTER_EXPORT, "audit-roster-export", "", \
 	    "{detail} of a roster export asked for") \
-	X(PIECE_AUDIT_ROSTER_EXPORT_APPROVED, "audit-roster-export-approved", \
-	    "id", \
+	X(PIECE_AUDIT_ROSTER_EXPORT_APPROVED, "audit-roster-export-approved", "id", \
 	    "audit entry roster_export: printed, as request id approved") \
 	X(PIECE_AUDIT_ROSTER_EXPORT_SETUP, "audit-roster-export-setup", "", \
 	    "the same, below the quorum (setting a list up)") \
 	X(PIECE_AUDIT_APPLICANT, "audit-applicant", "", \
-	    "{detail} of an application waiting for the moderators or " \
-	    "vouches") \
+	    "{detail} of an application waiting for the moderators or vouches") \
 	X(PIECE_AUDIT_TEXT, "audit-text", "text", \
-	    "an entry written before the codes, renumbered for a member: its " \
-	    "own words") \
+	    "an entry written before the codes, renumbered for a member: its own words") \
 	X(PIECE_WHY_PGP_UNREADABLE, "why-pgp-unreadable", "", \
 	    "reason pgp-unreadable ({why} of pgp-key-unusable)") \
 	X(PIECE_WHY_PGP_SECRET, "why-pgp-secret", "", \
@@ -544,56 +526,43 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_WHY_PGP_ERROR, "why-pgp-error", "", \
 	    "reason pgp-error ({why} of pgp-key-unusable)") \
 	X(PIECE_WHY_MIME_BROKEN, "why-mime-broken", "", \
-	    "reason mime-broken: the worker: the MIME structure points " \
-	    "outside the message") \
+	    "reason mime-broken: the worker: the MIME structure points outside the message") \
 	X(PIECE_WHY_BOUNDARY_QUOTE, "why-boundary-quote", "", \
 	    "reason boundary-quote: the worker: a boundary= opens a quote") \
 	X(PIECE_WHY_BOUNDARY_LENGTH, "why-boundary-length", "max", \
-	    "reason boundary-length: the worker: a boundary empty or too " \
-	    "long (max: 70)") \
+	    "reason boundary-length: the worker: a boundary empty or too long (max: 70)") \
 	X(PIECE_WHY_BOUNDARY_CHAR, "why-boundary-char", "", \
-	    "reason boundary-char: the worker: a boundary with a character " \
-	    "not allowed") \
+	    "reason boundary-char: the worker: a boundary with a character not allowed") \
 	X(PIECE_WHY_BOUNDARY_SPACE, "why-boundary-space", "", \
 	    "reason boundary-space: the worker: a boundary ending in a space") \
 	X(PIECE_WHY_TOO_MANY_PARTS, "why-too-many-parts", "parts depth", \
-	    "reason too-many-parts: the worker: too many MIME parts, or " \
-	    "nested too deep") \
+	    "reason too-many-parts: the worker: too many MIME parts, or nested too deep") \
 	X(PIECE_WHY_MIME_SEPARATORS, "why-mime-separators", "", \
-	    "reason mime-separators: the worker: a multipart whose boundary " \
-	    "is not found in it") \
+	    "reason mime-separators: the worker: a multipart whose boundary is not found in it") \
 	X(PIECE_WHY_TOO_MANY_FIELDS, "why-too-many-fields", "max", \
 	    "reason too-many-fields: the worker: too many header fields") \
 	X(PIECE_WHY_NO_FROM, "why-no-from", "", \
 	    "reason no-from: the worker: no From address") \
 	X(PIECE_WHY_PARSER_TIMEOUT, "why-parser-timeout", "seconds", \
-	    "reason parser-timeout: the worker's parse ran out of time " \
-	    "(seconds: limits.worker_seconds)") \
+	    "reason parser-timeout: the worker's parse ran out of time (seconds: limits.worker_seconds)") \
 	X(PIECE_WHY_PARSER_CRASHED, "why-parser-crashed", "", \
 	    "reason parser-crashed: the worker's parse crashed") \
 	X(PIECE_WHY_PARSER_FORBIDDEN, "why-parser-forbidden", "", \
-	    "reason parser-forbidden: the worker's parse was killed by the " \
-	    "sandbox") \
+	    "reason parser-forbidden: the worker's parse was killed by the sandbox") \
 	X(PIECE_WHY_PARSER_FAILED, "why-parser-failed", "", \
 	    "reason parser-failed: the worker's parse failed otherwise") \
 	X(PIECE_WHY_PARSER_BAD_REPLY, "why-parser-bad-reply", "", \
-	    "reason parser-bad-reply: the worker answered in a shape the " \
-	    "queue manager refused") \
+	    "reason parser-bad-reply: the worker answered in a shape the queue manager refused") \
 	X(PIECE_WHY_UNREADABLE, "why-unreadable", "", \
-	    "reason unreadable: a worker's reason without a code (the log " \
-	    "has its text)") \
+	    "reason unreadable: a worker's reason without a code (the log has its text)") \
 	X(PIECE_WHY_PGP_FOREIGN_FROM, "why-pgp-foreign-from", "", \
-	    "reason pgp-foreign-from: an encrypted post whose inner From is " \
-	    "not the sender") \
+	    "reason pgp-foreign-from: an encrypted post whose inner From is not the sender") \
 	X(PIECE_WHY_PGP_NO_MESSAGE, "why-pgp-no-message", "", \
-	    "reason pgp-no-message: multipart/encrypted holding no OpenPGP " \
-	    "message") \
+	    "reason pgp-no-message: multipart/encrypted holding no OpenPGP message") \
 	X(PIECE_WHY_PGP_REPLAYED, "why-pgp-replayed", "", \
-	    "reason pgp-replayed: a ciphertext the list opened before, sent " \
-	    "again") \
+	    "reason pgp-replayed: a ciphertext the list opened before, sent again") \
 	X(PIECE_WHY_PGP_NO_INTEGRITY, "why-pgp-no-integrity", "", \
-	    "reason pgp-no-integrity: encrypted without integrity protection " \
-	    "(an old mode)") \
+	    "reason pgp-no-integrity: encrypted without integrity protection (an old mode)") \
 	X(PIECE_PART_PGP_KEY, "part-pgp-key", "", \
 	    "{parts} of parts-removed/nothing-left: a line for pgp-key") \
 	X(PIECE_PART_PGP_SIGNATURE, "part-pgp-signature", "", \
@@ -661,11 +630,9 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_NO_REASON_STEP, "no-reason-step", "", \
 	    "{reason} of a discipline step's notices when the moderator gave none") \
 	X(PIECE_UNNAMED_SENDER, "unnamed-sender", "", \
-	    "the display name of a post without a From, which the list gives its " \
-	    "own address") \
+	    "the display name of a post without a From, which the list gives its own address") \
 	X(PIECE_FROM_LIST, "from-list", "", \
-	    "the display name of the list's own mail: notices, answers, " \
-	    "the keys answer") \
+	    "the display name of the list's own mail: notices, answers, the keys answer") \
 	X(PIECE_FROM_DIGEST, "from-digest", "", \
 	    "the display name of a digest") \
 	X(PIECE_FROM_MODERATORS, "from-moderators", "", \
@@ -673,26 +640,19 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_FROM_MODERATORS_NAMED, "from-moderators-named", "name", \
 	    "the same, where leadership.visibility names the moderator") \
 	X(PIECE_FROM_AUTHOR, "from-author", "name", \
-	    "the display name of a post in its author's name: a pseudonym's " \
-	    "(also its OpenPGP key's UID), an anonymous author's, a member's " \
-	    "on a real-identity list whose From the list rewrites") \
+	    "the display name of a post in its author's name: a pseudonym's (also its OpenPGP key's UID), an anonymous author's, a member's on a real-identity list whose From the list rewrites") \
 	X(PIECE_ANONYMOUS_NAME, "anonymous-name", "code", \
-	    "{name} of from-author for an anonymous post (code: six hex " \
-	    "digits, new each post)") \
+	    "{name} of from-author for an anonymous post (code: six hex digits, new each post)") \
 	X(PIECE_MEMBER_NAME, "member-name", "", \
-	    "{name} of from-author on a real-identity list whose From the list " \
-	    "rewrites, when the post gives neither a name nor an address") \
+	    "{name} of from-author on a real-identity list whose From the list rewrites, when the post gives neither a name nor an address") \
 	X(PIECE_SENDER_UNVERIFIED, "sender-unverified", "", \
-	    "X-Mlist-Sender of mail to LIST-owner@ whose From the list could " \
-	    "not verify") \
+	    "X-Mlist-Sender of mail to LIST-owner@ whose From the list could not verify") \
 	X(PIECE_MIME_PREAMBLE, "mime-preamble", "", \
-	    "the line before the first part of a post the list wraps with " \
-	    "its footer") \
+	    "the line before the first part of a post the list wraps with its footer") \
 	X(PIECE_FOOTER_DESCRIPTION, "footer-description", "", \
 	    "Content-Description of the part the list adds for its footer") \
 	X(PIECE_FORWARD_EMPTIED, "forward-emptied", "", \
-	    "the text left of a forwarded message every part of which the " \
-	    "list took out") \
+	    "the text left of a forwarded message every part of which the list took out") \
 	X(PIECE_HELD_MODERATED, "held-moderated", "", \
 	    "{reason} of held: the list is moderated") \
 	X(PIECE_HELD_PROBATION, "held-probation", "", \
@@ -704,8 +664,7 @@ enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
 	X(PIECE_HELD_UNCONFIRMED, "held-unconfirmed", "", \
 	    "{reason} of held: a post in a member's name, not confirmed") \
 	X(PIECE_HELD_UNCONFIRMED_QUIET, "held-unconfirmed-quiet", "", \
-	    "{reason} of held: the same, after the day's notice to the " \
-	    "moderators")
+	    "{reason} of held: the same, after the day's notice to the moderators")
 
 enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 
@@ -721,10 +680,8 @@ enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 	X(REASON_SIG_MALFORMED, "sig-malformed", PIECE_WHY_SIG_MALFORMED) \
 	X(REASON_SIG_ENCODING, "sig-encoding", PIECE_WHY_SIG_ENCODING) \
 	X(REASON_SIG_OTHER_LIST, "sig-other-list", PIECE_WHY_SIG_OTHER_LIST) \
-	X(REASON_SIG_BODY_CHANGED, "sig-body-changed", \
-	    PIECE_WHY_SIG_BODY_CHANGED) \
-	X(REASON_SIG_HEADERS_CHANGED, "sig-headers-changed", \
-	    PIECE_WHY_SIG_HEADERS_CHANGED) \
+	X(REASON_SIG_BODY_CHANGED, "sig-body-changed", PIECE_WHY_SIG_BODY_CHANGED) \
+	X(REASON_SIG_HEADERS_CHANGED, "sig-headers-changed", PIECE_WHY_SIG_HEADERS_CHANGED) \
 	X(REASON_SIG_UNKNOWN_KEY, "sig-unknown-key", PIECE_WHY_SIG_UNKNOWN_KEY) \
 	X(REASON_SIG_ERROR, "sig-error", PIECE_WHY_SIG_ERROR) \
 	X(REASON_PSEUDONYM_KEY, "pseudonym-key", PIECE_WHY_PSEUDONYM_KEY) \
@@ -752,18 +709,14 @@ enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 	X(REASON_NO_FROM, "no-from", PIECE_WHY_NO_FROM) \
 	X(REASON_PARSER_TIMEOUT, "parser-timeout", PIECE_WHY_PARSER_TIMEOUT) \
 	X(REASON_PARSER_CRASHED, "parser-crashed", PIECE_WHY_PARSER_CRASHED) \
-	X(REASON_PARSER_FORBIDDEN, "parser-forbidden", \
-	    PIECE_WHY_PARSER_FORBIDDEN) \
+	X(REASON_PARSER_FORBIDDEN, "parser-forbidden", PIECE_WHY_PARSER_FORBIDDEN) \
 	X(REASON_PARSER_FAILED, "parser-failed", PIECE_WHY_PARSER_FAILED) \
-	X(REASON_PARSER_BAD_REPLY, "parser-bad-reply", \
-	    PIECE_WHY_PARSER_BAD_REPLY) \
+	X(REASON_PARSER_BAD_REPLY, "parser-bad-reply", PIECE_WHY_PARSER_BAD_REPLY) \
 	X(REASON_UNREADABLE, "unreadable", PIECE_WHY_UNREADABLE) \
-	X(REASON_PGP_FOREIGN_FROM, "pgp-foreign-from", \
-	    PIECE_WHY_PGP_FOREIGN_FROM) \
+	X(REASON_PGP_FOREIGN_FROM, "pgp-foreign-from", PIECE_WHY_PGP_FOREIGN_FROM) \
 	X(REASON_PGP_NO_MESSAGE, "pgp-no-message", PIECE_WHY_PGP_NO_MESSAGE) \
 	X(REASON_PGP_REPLAYED, "pgp-replayed", PIECE_WHY_PGP_REPLAYED) \
-	X(REASON_PGP_NO_INTEGRITY, "pgp-no-integrity", \
-	    PIECE_WHY_PGP_NO_INTEGRITY)
+	X(REASON_PGP_NO_INTEGRITY, "pgp-no-integrity", PIECE_WHY_PGP_NO_INTEGRITY)
 
 enum reason_id { REASON_TABLE(TABLE_ENUM) REASON_N };
 #undef TABLE_ENUM
