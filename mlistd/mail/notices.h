@@ -723,7 +723,7 @@ enum reason_id { REASON_TABLE(TABLE_ENUM) REASON_N };
 
 struct notice_text {
 	char	*subject;
-	char	*body;
+	char	*body;		/* in subject's block, freed with it */
 };
 
 /* the texts of one directory; an absent text (per-list sets) falls back to the instance's */
