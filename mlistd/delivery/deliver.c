@@ -972,7 +972,7 @@ struct ready {
 	struct batch	*b;
 	int		 n;		/* live recipients */
 	int		 cap;
-	char		**rcpts;
+	char		**rcpts;	/* starts ready_grow's one block */
 	int		*idx;		/* their jobs */
 	int		*codes;
 	char		(*texts)[SMTP_TEXT_MAX];
@@ -984,21 +984,31 @@ struct ready {
 	char		 err[256];	/* "": can be sent */
 };
 
-/* ready_grow - room for a batch of n */
+/*
+ * ready_grow - room for a batch of n. Its six per-recipient arrays are one
+ * block (the pointers first, then the ints, then the texts, so each array
+ * is aligned): allocated, and freed by ready_free, once, not six times.
+ * Nothing in them is kept: the caller fills them for its new batch.
+ */
 static void
 ready_grow(struct ready *p, int n)
 {
+	size_t k = (size_t)n;
+	char *m;
+
 	if (n <= p->cap)
 		return;
-	p->rcpts = realloc(p->rcpts, sizeof(*p->rcpts) * (size_t)n);
-	p->codes = realloc(p->codes, sizeof(*p->codes) * (size_t)n);
-	p->texts = realloc(p->texts, sizeof(*p->texts) * (size_t)n);
-	p->idx = realloc(p->idx, sizeof(*p->idx) * (size_t)n);
-	p->orcpts = realloc(p->orcpts, sizeof(*p->orcpts) * (size_t)n);
-	p->orbuf = realloc(p->orbuf, sizeof(*p->orbuf) * (size_t)n);
-	if (!p->rcpts || !p->codes || !p->texts || !p->idx || !p->orcpts ||
-	    !p->orbuf)
+	free(p->rcpts);
+	m = malloc(k * (2 * sizeof(char *) + 2 * sizeof(int) + SMTP_TEXT_MAX +
+	    ENVID_ORCPT_MAX));
+	if (m == NULL)
 		abort();
+	p->rcpts = (char **)(void *)m;
+	p->orcpts = p->rcpts + k;
+	p->idx = (int *)(void *)(p->orcpts + k);
+	p->codes = p->idx + k;
+	p->texts = (char (*)[SMTP_TEXT_MAX])(void *)(p->codes + k);
+	p->orbuf = (char (*)[ENVID_ORCPT_MAX])(void *)(p->texts + k);
 	p->cap = n;
 }
 
@@ -1109,12 +1119,7 @@ ready_txn(const struct run *r, struct ready *p, int dsn)
 static void
 ready_free(struct ready *p)
 {
-	free(p->rcpts);
-	free(p->codes);
-	free(p->texts);
-	free(p->idx);
-	free(p->orcpts);
-	free(p->orbuf);
+	free(p->rcpts);		/* the block of all six arrays */
 	buf_free(&p->sealed);
 }
 

@@ -321,6 +321,21 @@ store_default(const struct cfg_rule *r, void *obj)
 }
 
 /*
+ * rules_free - free every string a rule table filled in obj: the table
+ * already lists the strings the struct owns, so a new string setting is
+ * released without a second list to keep in step with it
+ */
+static void
+rules_free(const struct cfg_rule *rules, void *obj)
+{
+	char *base = obj;
+
+	for (const struct cfg_rule *r = rules; r->path; r++)
+		if (r->type == T_STR)
+			free(*(char **)(base + r->off));
+}
+
+/*
  * cfg_kinds - what libconfig type each rule type takes, and the words for a
  * setting of another type: one row per type, one check in check_value
  */
@@ -662,14 +677,7 @@ void
 config_list_free(struct list_cfg *l)
 {
 	free(l->file);
-	free(l->name);
-	free(l->description);
-	free(l->subject_prefix);
-	free(l->footer);
-	free(l->archive_url);
-	free(l->one_click_url);
-	free(l->discipline);
-	free(l->identity_choices);
+	rules_free(list_rules, l);
 	notices_free(l->notices);
 	l->notices = NULL;
 }
@@ -1024,10 +1032,8 @@ config_free(struct config *c)
 		c->retired = 1;
 		return;
 	}
-	for (i = 0; i < c->nlisten; i++) {
-		free(c->listen[i].address), free(c->listen[i].tls_cert), free(c->listen[i].tls_key);
-		free(c->listen[i].mta_user);
-	}
+	for (i = 0; i < c->nlisten; i++)
+		rules_free(listen_rules, &c->listen[i]);
 	free(c->listen);
 	for (i = 0; i < c->nlists; i++)
 		config_list_free(&c->lists[i]);
@@ -1035,23 +1041,7 @@ config_free(struct config *c)
 	notices_free(c->notices);
 	free(c->file);
 	free(c->dir);
-	free(c->hostname);
-	free(c->state_dir);
-	free(c->lists_dir);
-	free(c->templates_dir);
-	free(c->pid_file);
-	free(c->user);
-	free(c->worker_user);
-	free(c->smtp_user);
-	free(c->master_key);
-	free(c->master_key_credential);
-	free(c->relay_host);
-	free(c->relay_maildir);
-	free(c->relay_tls_ca);
-	free(c->relay_tls_name);
-	free(c->authserv_id);
-	free(c->dns_resolver);
-	free(c->dns_trust_anchor);
+	rules_free(instance_rules, c);
 	free(c);
 }
 

@@ -163,12 +163,13 @@ parse_one(enum notice_id id, const char *path, const char *text, struct notice_t
 		buf_printf(errs, "%s:3: the notice has no body\n", path);
 		return 1;
 	}
-	t->subject = strndup(text + 9, slen);
-	t->body = strdup(nl + 2);
-	if (!t->subject || !t->body) {
+	/* one block, freed as subject: the subject, cut at its end, the body */
+	if ((t->subject = strdup(text + 9)) == NULL) {
 		buf_printf(errs, "%s: out of memory\n", path);
 		return 1;
 	}
+	t->subject[slen] = '\0';
+	t->body = t->subject + slen + 2;
 	return 0;
 }
 
@@ -358,10 +359,8 @@ notices_free(struct notices *n)
 {
 	if (!n)
 		return;
-	for (int i = 0; i < NOTICE_N; i++) {
-		free(n->t[i].subject);
-		free(n->t[i].body);
-	}
+	for (int i = 0; i < NOTICE_N; i++)
+		free(n->t[i].subject);	/* and its body: one block */
 	for (int i = 0; i < PIECE_N; i++)
 		free(n->piece[i]);
 	free(n);

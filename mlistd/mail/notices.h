@@ -20,693 +20,653 @@
 #include "../util/buf.h"
 
 /*
- * one row per notice: the enum, its file name, its own placeholders, and
- * when it is sent (README's table is made from these rows by
- * tools/notices-doc). Where the wording depends on a list setting, there
- * are two notices, so a translation never has to assemble a sentence.
+ * one row per text an admin can reword, notices and pieces alike: the enum,
+ * its file or piece name, its own placeholders, and when it is sent or used
+ * (README's two tables are made from these rows by tools/notices-doc).
+ * A NOTICE row is a file; where its wording depends on a list setting,
+ * there are two notices, so a translation never has to assemble a sentence.
+ * A PIECE row is a piece of pieces: a whole line or more, ending in a line
+ * end; the C around it only strings pieces and data together.
  */
-#define NOTICE_TABLE(X) \
-	X(NOTICE_NOT_DISTRIBUTED, "not-distributed", "reason", \
+#define TEXT_TABLE(NOTICE, PIECE) \
+	NOTICE(NOTICE_NOT_DISTRIBUTED, "not-distributed", "reason", \
 	    "a post was refused; reason says why") \
-	X(NOTICE_NOT_DELIVERED, "not-delivered", "reason", \
+	NOTICE(NOTICE_NOT_DELIVERED, "not-delivered", "reason", \
 	    "a message through the list could not be delivered") \
-	X(NOTICE_KEYLESS_POST, "keyless-post", "", \
+	NOTICE(NOTICE_KEYLESS_POST, "keyless-post", "", \
 	    "instead of a post, to a keyless member of an encryption = \"required\" list") \
-	X(NOTICE_KEYLESS_DIGEST, "keyless-digest", "", \
+	NOTICE(NOTICE_KEYLESS_DIGEST, "keyless-digest", "", \
 	    "instead of a digest, to a keyless member of an encryption = \"required\" list") \
-	X(NOTICE_KEYLESS_ANSWER, "keyless-answer", "", \
+	NOTICE(NOTICE_KEYLESS_ANSWER, "keyless-answer", "", \
 	    "instead of an answer holding a post (archive get), to a keyless member") \
-	X(NOTICE_DIGEST, "digest", "issue count contents", \
+	NOTICE(NOTICE_DIGEST, "digest", "issue count contents", \
 	    "the digest's subject and its first part (contents: the table of contents)") \
-	X(NOTICE_DIGEST_ONE, "digest-one", "issue count contents", \
+	NOTICE(NOTICE_DIGEST_ONE, "digest-one", "issue count contents", \
 	    "the same, for a digest of one post") \
-	X(NOTICE_HELP, "help", "", \
+	NOTICE(NOTICE_HELP, "help", "", \
 	    "the answer to \"help\" at LIST-request (the subject is used when help is all it says)") \
-	X(NOTICE_REJECTED, "rejected", "reason", \
+	NOTICE(NOTICE_REJECTED, "rejected", "reason", \
 	    "to the author, when the moderators reject their post") \
-	X(NOTICE_REJECTION_PUBLISHED, "rejection-published", "subject reason", \
+	NOTICE(NOTICE_REJECTION_PUBLISHED, "rejection-published", "subject reason", \
 	    "to the members, of a rejected post (leadership.publish_rejections)") \
-	X(NOTICE_DISCARD_PUBLISHED, "discard-published", "subject", \
+	NOTICE(NOTICE_DISCARD_PUBLISHED, "discard-published", "subject", \
 	    "to the members, of a discarded post (leadership.publish_rejections)") \
-	X(NOTICE_HELD, "held", "reason sender", \
+	NOTICE(NOTICE_HELD, "held", "reason sender", \
 	    "to each moderator, with the held post attached and its reply token") \
-	X(NOTICE_HELD_PUBLISHED, "held-published", "reason sender", \
+	NOTICE(NOTICE_HELD_PUBLISHED, "held-published", "reason sender", \
 	    "the same, on a list with leadership.publish_rejections") \
-	X(NOTICE_KEY_EXPIRING, "key-expiring", "day", \
+	NOTICE(NOTICE_KEY_EXPIRING, "key-expiring", "day", \
 	    "a member's stated key expiry is near (posts would then go in clear)") \
-	X(NOTICE_KEY_EXPIRING_REQUIRED, "key-expiring-required", "day", \
+	NOTICE(NOTICE_KEY_EXPIRING_REQUIRED, "key-expiring-required", "day", \
 	    "the same, on an encryption = \"required\" list") \
-	X(NOTICE_KEY_EXPIRED, "key-expired", "day", \
+	NOTICE(NOTICE_KEY_EXPIRED, "key-expired", "day", \
 	    "a member's key expired and was dropped (posts now go in clear)") \
-	X(NOTICE_KEY_EXPIRED_REQUIRED, "key-expired-required", "day", \
+	NOTICE(NOTICE_KEY_EXPIRED_REQUIRED, "key-expired-required", "day", \
 	    "the same, on an encryption = \"required\" list") \
-	X(NOTICE_EMERGENCY, "emergency", "action detail", \
+	NOTICE(NOTICE_EMERGENCY, "emergency", "action detail", \
 	    "to each moderator, when the operator acted alone in an emergency") \
-	X(NOTICE_GRAVE_ACTION, "grave-action", "action detail needed days", \
+	NOTICE(NOTICE_GRAVE_ACTION, "grave-action", "action detail needed days", \
 	    "to each moderator, when a grave action waits for the quorum") \
-	X(NOTICE_APPLICATION, "application", "address introduction needed days", \
+	NOTICE(NOTICE_APPLICATION, "application", "address introduction needed days", \
 	    "to each moderator, of an application to join (the address shown to moderators)") \
-	X(NOTICE_APPLICATION_HIDDEN, "application-hidden", "introduction needed days", \
+	NOTICE(NOTICE_APPLICATION_HIDDEN, "application-hidden", "introduction needed days", \
 	    "the same, where the list does not show moderators the applicant's address") \
-	X(NOTICE_APPLICATION_OWNERS, "application-owners", "address introduction", \
+	NOTICE(NOTICE_APPLICATION_OWNERS, "application-owners", "address introduction", \
 	    "to the owners, of an application where no moderator can admit yet (the address shown)") \
-	X(NOTICE_APPLICATION_OWNERS_HIDDEN, "application-owners-hidden", "introduction", \
+	NOTICE(NOTICE_APPLICATION_OWNERS_HIDDEN, "application-owners-hidden", "introduction", \
 	    "the same, where the list does not show moderators the applicant's address") \
-	X(NOTICE_VOUCH_REQUEST, "vouch-request", "introduction", \
+	NOTICE(NOTICE_VOUCH_REQUEST, "vouch-request", "introduction", \
 	    "to a member an applicant named as able to vouch for them") \
-	X(NOTICE_WELCOME_ADMITTED, "welcome-admitted", "", \
+	NOTICE(NOTICE_WELCOME_ADMITTED, "welcome-admitted", "", \
 	    "to an applicant the moderators admitted") \
-	X(NOTICE_WELCOME_VOUCHED, "welcome-vouched", "", \
+	NOTICE(NOTICE_WELCOME_VOUCHED, "welcome-vouched", "", \
 	    "to an applicant enough members vouched for") \
-	X(NOTICE_UNMASKED_VOTERS, "unmasked-voters", "needed pseudonym address", \
+	NOTICE(NOTICE_UNMASKED_VOTERS, "unmasked-voters", "needed pseudonym address", \
 	    "to each moderator who approved an unmasking: the address behind the pseudonym") \
-	X(NOTICE_UNMASKED_MEMBER, "unmasked-member", "pseudonym", \
+	NOTICE(NOTICE_UNMASKED_MEMBER, "unmasked-member", "pseudonym", \
 	    "to the unmasked member (leadership.notify_unmasked)") \
-	X(NOTICE_DISCIPLINE_NOT_MODERATOR, "discipline-not-moderator", "", \
+	NOTICE(NOTICE_DISCIPLINE_NOT_MODERATOR, "discipline-not-moderator", "", \
 	    "to someone not a moderator who wrote to LIST-discipline") \
-	X(NOTICE_DISCIPLINE_USAGE, "discipline-usage", "", \
+	NOTICE(NOTICE_DISCIPLINE_USAGE, "discipline-usage", "", \
 	    "to a moderator whose discipline request names nobody") \
-	X(NOTICE_DISCIPLINE_NOBODY, "discipline-nobody", "name", \
+	NOTICE(NOTICE_DISCIPLINE_NOBODY, "discipline-nobody", "name", \
 	    "to a moderator whose discipline request names no member") \
-	X(NOTICE_DISCIPLINE_MODERATOR, "discipline-moderator", "name", \
+	NOTICE(NOTICE_DISCIPLINE_MODERATOR, "discipline-moderator", "name", \
 	    "to a moderator whose discipline request names a moderator") \
-	X(NOTICE_DISCIPLINE_CONFIRM, "discipline-confirm", "name number steps step reason days", \
+	NOTICE(NOTICE_DISCIPLINE_CONFIRM, "discipline-confirm", "name number steps step reason days", \
 	    "to the moderator, to confirm the next discipline step") \
-	X(NOTICE_WARNING_PRIVATE, "warning-private", "reason step", \
+	NOTICE(NOTICE_WARNING_PRIVATE, "warning-private", "reason step", \
 	    "to a member, a private warning (a discipline step)") \
-	X(NOTICE_WARNING_PUBLIC, "warning-public", "member reason", \
+	NOTICE(NOTICE_WARNING_PUBLIC, "warning-public", "member reason", \
 	    "to the members, a public warning naming the member's pseudonym (a discipline step)") \
-	X(NOTICE_SUSPENDED, "suspended", "days reason day", \
+	NOTICE(NOTICE_SUSPENDED, "suspended", "days reason day", \
 	    "to a member suspended from the list (a discipline step)") \
-	X(NOTICE_SEALED_UNOPENABLE, "sealed-unopenable", "", \
+	NOTICE(NOTICE_SEALED_UNOPENABLE, "sealed-unopenable", "", \
 	    "a post in the retired \"mlist seal\" format, no longer opened") \
-	X(NOTICE_PGP_UNOPENABLE, "pgp-unopenable", "reason", \
+	NOTICE(NOTICE_PGP_UNOPENABLE, "pgp-unopenable", "reason", \
 	    "an OpenPGP post the list's key cannot open (reason: why)") \
-	X(NOTICE_NOT_SEALED, "not-sealed", "", \
+	NOTICE(NOTICE_NOT_SEALED, "not-sealed", "", \
 	    "a post in clear to an encryption = \"required\" list") \
-	X(NOTICE_UNPROCESSABLE, "unprocessable", "reason", \
+	NOTICE(NOTICE_UNPROCESSABLE, "unprocessable", "reason", \
 	    "a post the parser could not read (kept for the administrators)") \
-	X(NOTICE_ROLES_UNREADABLE, "roles-unreadable", "reason", \
-	    "a member's verified mail to LIST-owner@ the parser could not " \
-	    "read: the moderators did not get it") \
-	X(NOTICE_PARTS_REMOVED, "parts-removed", "parts", \
+	NOTICE(NOTICE_ROLES_UNREADABLE, "roles-unreadable", "reason", \
+	    "a member's verified mail to LIST-owner@ the parser could not read: the moderators did not get it") \
+	NOTICE(NOTICE_PARTS_REMOVED, "parts-removed", "parts", \
 	    "to the author, of the parts taken out of a post because they would identify them") \
-	X(NOTICE_SIGNATURE_REPLACED, "signature-replaced", "pseudonym", \
+	NOTICE(NOTICE_SIGNATURE_REPLACED, "signature-replaced", "pseudonym", \
 	    "to the author, once, when the list replaced their own OpenPGP signature by their pseudonym's") \
-	X(NOTICE_PSEUDONYM_KEY_ROTATED, "pseudonym-key-rotated", "pseudonym old_fpr new_fpr", \
+	NOTICE(NOTICE_PSEUDONYM_KEY_ROTATED, "pseudonym-key-rotated", "pseudonym old_fpr new_fpr", \
 	    "to the members, from the pseudonym, signed by its old key and the list's: its new OpenPGP key") \
-	X(NOTICE_NOTHING_LEFT, "nothing-left", "parts", \
+	NOTICE(NOTICE_NOTHING_LEFT, "nothing-left", "parts", \
 	    "to the author, of a post kept aside: every part of it would have been taken out") \
-	X(NOTICE_REFUSED_DOCUMENT, "refused-document", "found", \
+	NOTICE(NOTICE_REFUSED_DOCUMENT, "refused-document", "found", \
 	    "a post whose attached document names its author (documents_with_author = refuse)") \
-	X(NOTICE_HELD_DOCUMENT, "held-document", "found", \
+	NOTICE(NOTICE_HELD_DOCUMENT, "held-document", "found", \
 	    "the same, held for the moderators (documents_with_author = hold)") \
-	X(NOTICE_PRIVATE_REFUSED, "private-refused", "to reason", \
+	NOTICE(NOTICE_PRIVATE_REFUSED, "private-refused", "to reason", \
 	    "an authenticated private reply (to: the handle's address) was refused") \
-	X(NOTICE_PRIVATE_LEAK, "private-leak", "found", \
+	NOTICE(NOTICE_PRIVATE_LEAK, "private-leak", "found", \
 	    "a private reply that would tell its reader who wrote it (found: what gives it away)") \
-	X(NOTICE_LEFT_ONE_CLICK, "left-one-click", "", \
+	NOTICE(NOTICE_LEFT_ONE_CLICK, "left-one-click", "", \
 	    "to a member who left with a post's one-click unsubscribe link") \
-	X(NOTICE_CONFIRM_POST, "confirm-post", "confirm_addr days", \
+	NOTICE(NOTICE_CONFIRM_POST, "confirm-post", "confirm_addr days", \
 	    "to a member, to confirm a post sent in their name") \
-	X(NOTICE_CONFIRM_POST_LEAK, "confirm-post-leak", "found confirm_addr days", \
+	NOTICE(NOTICE_CONFIRM_POST_LEAK, "confirm-post-leak", "found confirm_addr days", \
 	    "to the author, to confirm a post that would identify them (found: what gives it away)") \
-	X(NOTICE_REFUSED_TOO_BIG, "refused-too-big", "bytes", \
+	NOTICE(NOTICE_REFUSED_TOO_BIG, "refused-too-big", "bytes", \
 	    "a post larger than max_message_size (bytes: the limit)") \
-	X(NOTICE_REFUSED_UNSIGNED, "refused-unsigned", "why", \
+	NOTICE(NOTICE_REFUSED_UNSIGNED, "refused-unsigned", "why", \
 	    "a post without a member's own signature, on a post_auth = \"signature\" list") \
-	X(NOTICE_REFUSED_OWN_KEY, "refused-own-key", "poster", \
+	NOTICE(NOTICE_REFUSED_OWN_KEY, "refused-own-key", "poster", \
 	    "a post in the name of a member with an own key, not signed with it") \
-	X(NOTICE_REFUSED_NON_MEMBER, "refused-non-member", "poster", \
+	NOTICE(NOTICE_REFUSED_NON_MEMBER, "refused-non-member", "poster", \
 	    "a post from someone not subscribed, on a members-only list") \
-	X(NOTICE_REFUSED_ANNOUNCE, "refused-announce", "", \
+	NOTICE(NOTICE_REFUSED_ANNOUNCE, "refused-announce", "", \
 	    "a post from someone not a moderator, on an announcement list") \
-	X(NOTICE_REFUSED_POSTS_PER_DAY, "refused-posts-per-day", "posts", \
+	NOTICE(NOTICE_REFUSED_POSTS_PER_DAY, "refused-posts-per-day", "posts", \
 	    "a post beyond max_posts_per_day (posts: the limit)") \
-	X(NOTICE_REFUSED_LEAK, "refused-leak", "found", \
+	NOTICE(NOTICE_REFUSED_LEAK, "refused-leak", "found", \
 	    "a held post that would identify its author to the list (found: what gives it away)") \
-	X(NOTICE_HELD_MODERATED, "held-moderated", "", \
+	NOTICE(NOTICE_HELD_MODERATED, "held-moderated", "", \
 	    "to the author, of a post held on a moderated list") \
-	X(NOTICE_HELD_PROBATION, "held-probation", "", \
+	NOTICE(NOTICE_HELD_PROBATION, "held-probation", "", \
 	    "to the author, of a new member's post held for review (probation_posts)") \
-	X(NOTICE_REQUEST_DONE, "request-done", "done", \
+	NOTICE(NOTICE_REQUEST_DONE, "request-done", "done", \
 	    "to a member who confirmed a request (done: a line per change, each starting \"- \")") \
-	X(NOTICE_REQUEST_ANSWER, "request-answer", "answers", \
+	NOTICE(NOTICE_REQUEST_ANSWER, "request-answer", "answers", \
 	    "the answer to LIST-request (answers: the answer to each command, e.g. keys, who, archive, audit, help)") \
-	X(NOTICE_PGP_KEY_CONFIRM, "pgp-key-confirm", "confirm_addr days", \
+	NOTICE(NOTICE_PGP_KEY_CONFIRM, "pgp-key-confirm", "confirm_addr days", \
 	    "encrypted to a key sent with \"key\": answering it registers it") \
-	X(NOTICE_PGP_KEY_REPLACE, "pgp-key-replace", "fingerprint when cancel_addr", \
+	NOTICE(NOTICE_PGP_KEY_REPLACE, "pgp-key-replace", "fingerprint when cancel_addr", \
 	    "encrypted to a member's registered key: a new key not signed by it waits; answering cancels") \
-	X(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
+	NOTICE(NOTICE_BOUNCE_PROBE, "bounce-probe", "", \
 	    "to a member whose mail bounces, by VERP, to test the mailbox") \
-	X(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
+	NOTICE(NOTICE_BOUNCE_DISABLED, "bounce-disabled", "", \
 	    "to a member whose probe bounced too: delivery turned off") \
-	X(NOTICE_DISCIPLINE_UNVERIFIED, "discipline-unverified", "confirm_addr days", \
+	NOTICE(NOTICE_DISCIPLINE_UNVERIFIED, "discipline-unverified", "confirm_addr days", \
 	    "to an unverified sender to LIST-owner+discipline: confirm from the mailbox (one text for all)") \
-	X(NOTICE_POST_NOT_CONFIRMED, "post-not-confirmed", "poster", \
+	NOTICE(NOTICE_POST_NOT_CONFIRMED, "post-not-confirmed", "poster", \
 	    "to each moderator: a post in a member's name not confirmed") \
-	X(NOTICE_POST_NOT_CONFIRMED_HIDDEN, "post-not-confirmed-hidden", "", \
+	NOTICE(NOTICE_POST_NOT_CONFIRMED_HIDDEN, "post-not-confirmed-hidden", "", \
 	    "the same, where moderators do not see the author's address") \
-	X(NOTICE_ROLE_KEY_CHANGED, "role-key-changed", "fingerprint", \
-	    "to the members, once, signed by the new key: the moderators' role key is not the one last announced")
+	NOTICE(NOTICE_ROLE_KEY_CHANGED, "role-key-changed", "fingerprint", \
+	    "to the members, once, signed by the new key: the moderators' role key is not the one last announced") \
+	PIECE(PIECE_UNVERIFIED, "unverified", "", \
+	    "-request: first in an answer to a sender the list could not verify") \
+	PIECE(PIECE_LEADERS, "leaders", "names", \
+	    "who: the moderators as leadership.visibility shows them (names: comma-separated)") \
+	PIECE(PIECE_NO_LEADERS, "no-leaders", "", \
+	    "who: the list has no moderators yet") \
+	PIECE(PIECE_COUNT, "count", "count", \
+	    "who: the member count, where disclosure.member_count allows it") \
+	PIECE(PIECE_COUNT_ONE, "count-one", "", \
+	    "who: the same, for a list of one member") \
+	PIECE(PIECE_ROSTER_HIDDEN, "roster-hidden", "", \
+	    "who: the roster is not disclosed to this reader") \
+	PIECE(PIECE_ROSTER_ANONYMOUS, "roster-anonymous", "", \
+	    "who: on an anonymous list, instead of the roster") \
+	PIECE(PIECE_ROSTER, "roster", "", \
+	    "who: before the roster's lines (real-name list)") \
+	PIECE(PIECE_ROSTER_PSEUDONYMS, "roster-pseudonyms", "", \
+	    "who: before the roster's lines (pseudonymous list)") \
+	PIECE(PIECE_ARCHIVE_INDEX, "archive-index", "", \
+	    "archive index: before the index's lines") \
+	PIECE(PIECE_ARCHIVE_EMPTY, "archive-empty", "", \
+	    "archive index: no post this reader may read") \
+	PIECE(PIECE_ARCHIVE_NONE, "archive-none", "n", \
+	    "archive get N: no such post this reader may read") \
+	PIECE(PIECE_ARCHIVE_ATTACHED, "archive-attached", "n", \
+	    "archive get N: the post is attached") \
+	PIECE(PIECE_AUDIT_HIDDEN, "audit-hidden", "", \
+	    "audit: the log is not disclosed to this reader") \
+	PIECE(PIECE_AUDIT, "audit", "", \
+	    "audit: before the log's lines") \
+	PIECE(PIECE_AUDIT_VERIFIES, "audit-verifies", "", \
+	    "audit: the chain and the list's signatures verify") \
+	PIECE(PIECE_AUDIT_LAST, "audit-last", "seq fingerprint", \
+	    "audit: the last entry, to compare with a later answer") \
+	PIECE(PIECE_AUDIT_BROKEN, "audit-broken", "why", \
+	    "audit: the log does not verify") \
+	PIECE(PIECE_KEYS, "keys", "", \
+	    "keys: before the list's DKIM keys") \
+	PIECE(PIECE_KEYS_CHECK, "keys-check", "", \
+	    "keys: after them, how to check a post") \
+	PIECE(PIECE_KEYS_ROLE, "keys-role", "fingerprint", \
+	    "keys: the moderators' role key") \
+	PIECE(PIECE_CLOSED, "closed", "", \
+	    "subscribe on a list that takes no members by mail") \
+	PIECE(PIECE_BAD_PSEUDONYM_JOIN, "bad-pseudonym-join", "why", \
+	    "subscribe PSEUDONYM: the pseudonym cannot be used") \
+	PIECE(PIECE_BAD_PSEUDONYM, "bad-pseudonym", "why", \
+	    "set pseudonym: the pseudonym cannot be used") \
+	PIECE(PIECE_BAD_IDENTITY, "bad-identity", "mode offers", \
+	    "set identity: a mode the list does not offer") \
+	PIECE(PIECE_BAD_ENCKEY, "bad-enckey", "", \
+	    "key x25519:KEY: not a key") \
+	PIECE(PIECE_BAD_EXPIRES, "bad-expires", "date", \
+	    "key x25519:KEY expires DATE: not a date the list can use") \
+	PIECE(PIECE_CONFIRM_JOIN, "confirm-join", "confirm_addr days", \
+	    "subscribe: how to confirm from the mailbox") \
+	PIECE(PIECE_CONFIRM_LEAVE, "confirm-leave", "confirm_addr days", \
+	    "unsubscribe: how to confirm from the mailbox") \
+	PIECE(PIECE_CONFIRM_CHANGES, "confirm-changes", "confirm_addr days", \
+	    "set ...: how to confirm the changes from the mailbox") \
+	PIECE(PIECE_CONFIRM_ANSWER, "confirm-answer", "confirm_addr days", \
+	    "who/audit/archive from an unverified sender: how to be answered as who they are") \
+	PIECE(PIECE_DONE_LEFT, "done-left", "", \
+	    "done: the member left") \
+	PIECE(PIECE_DONE_REFUSED, "done-refused", "why", \
+	    "done: a change was not made (why: the list's reason)") \
+	PIECE(PIECE_DONE_PSEUDONYM, "done-pseudonym", "pseudonym", \
+	    "done: the new pseudonym") \
+	PIECE(PIECE_DONE_IDENTITY, "done-identity", "mode", \
+	    "done: the new way of posting") \
+	PIECE(PIECE_DONE_ENCKEY, "done-enckey", "", \
+	    "done: the encryption key registered") \
+	PIECE(PIECE_DONE_ENCKEY_EXPIRES, "done-enckey-expires", "day days", \
+	    "done: the same key's expiry, and when the list reminds") \
+	PIECE(PIECE_DONE_SETTING, "done-setting", "setting value", \
+	    "done: digest or nomail is now on or off") \
+	PIECE(PIECE_DONE_MEMBER, "done-member", "", \
+	    "done: subscribe from a member") \
+	PIECE(PIECE_DONE_NOT_MEMBER, "done-not-member", "", \
+	    "done: settings or leaving from an address that is not subscribed") \
+	PIECE(PIECE_DONE_SUSPENDED, "done-suspended", "day", \
+	    "done: a suspended address applied") \
+	PIECE(PIECE_DONE_BANNED, "done-banned", "", \
+	    "done: a banned address applied") \
+	PIECE(PIECE_DONE_APPLIED, "done-applied", "", \
+	    "done: the application went to the moderators") \
+	PIECE(PIECE_DONE_WELCOME, "done-welcome", "", \
+	    "done: admitted to an open list") \
+	PIECE(PIECE_DONE_DISCIPLINE, "done-discipline", "member step", \
+	    "done: a moderator's confirmed discipline step") \
+	PIECE(PIECE_DONE_DISCIPLINE_GONE, "done-discipline-gone", "number", \
+	    "done: the member to discipline has left") \
+	PIECE(PIECE_DONE_DISCIPLINE_WAIT, "done-discipline-wait", "member days day", \
+	    "done: the member's last discipline step is too recent") \
+	PIECE(PIECE_DONE_DISCIPLINE_MODERATOR, "done-discipline-moderator", "member", \
+	    "done: the member to discipline moderates the list") \
+	PIECE(PIECE_SENDER_CLAIM, "sender-claim", "", \
+	    "held: {sender} of a post whose sender the list could not verify") \
+	PIECE(PIECE_SENDER_DKIM, "sender-dkim", "", \
+	    "held: {sender} of a post DKIM-signed by its From: domain") \
+	PIECE(PIECE_SENDER_OWN_KEY, "sender-own-key", "", \
+	    "held: {sender} of a post signed with the member's own key") \
+	PIECE(PIECE_UNCONFIRMED_COUNT, "unconfirmed-count", "count name", \
+	    "held: after {sender}, once a day per member, unconfirmed posts") \
+	PIECE(PIECE_DONE_VOUCH, "done-vouch", "needed days", \
+	    "done: the members an applicant named were asked to vouch (never how many are members)") \
+	PIECE(PIECE_KEY_CONFIRM, "key-confirm", "confirm_addr days", \
+	    "key ed25519:KEY: how to make the key one's own (one text, member or not)") \
+	PIECE(PIECE_BAD_KEY, "bad-key", "", \
+	    "key ed25519:KEY: not an Ed25519 public key") \
+	PIECE(PIECE_ARCHIVE_NO_ARCHIVE, "archive-no-archive", "", \
+	    "archive: the list keeps no archive") \
+	PIECE(PIECE_ARCHIVE_MODERATORS, "archive-moderators", "", \
+	    "archive: only the moderators may read it") \
+	PIECE(PIECE_ARCHIVE_MEMBERS, "archive-members", "", \
+	    "archive: only members may read it (a member on probation reads as anyone)") \
+	PIECE(PIECE_HELP_NO_COMMAND, "help-no-command", "", \
+	    "help: first, when a mail to LIST-request held no command (it went to the owners)") \
+	PIECE(PIECE_AUDIT_ROLES_HIDDEN, "audit-roles-hidden", "", \
+	    "audit: members of a hidden-leadership list, after the log (role changes are not listed)") \
+	PIECE(PIECE_PRIVATE_OFF, "private-off", "", \
+	    "private-refused's {reason}: the list has no private replies (its last line end dropped)") \
+	PIECE(PIECE_PRIVATE_MEMBERS, "private-members", "", \
+	    "private-refused's {reason}: only members may send private replies") \
+	PIECE(PIECE_PRIVATE_NOBODY, "private-nobody", "", \
+	    "not sent: a reply to a handle no one answers to goes unanswered") \
+	PIECE(PIECE_UNANSWERABLE, "unanswerable", "", \
+	    "private-refused's {reason}: LIST-owner+HANDLE from someone not a moderator, or gone") \
+	PIECE(PIECE_ANNOUNCE_MODERATORS, "announce-moderators", "", \
+	    "private-refused's {reason}: LIST-owner+announce from someone not a moderator") \
+	PIECE(PIECE_ANNOUNCE_HELD, "announce-held", "", \
+	    "confirm-post-leak's {found}: a moderator's announcement waits for their mailbox") \
+	PIECE(PIECE_PSEUDONYM_KEY_MEMBERS, "pseudonym-key-members", "", \
+	    "keys NAME: to anyone not a member, whatever NAME is") \
+	PIECE(PIECE_PSEUDONYM_KEY_NONE, "pseudonym-key-none", "name", \
+	    "keys NAME: no pseudonym NAME has posted (its key is made at its first post)") \
+	PIECE(PIECE_PSEUDONYM_KEY, "pseudonym-key", "name fingerprint", \
+	    "keys NAME: before the pseudonym's armored OpenPGP key") \
+	PIECE(PIECE_PSEUDONYM_KEY_RETIRED, "pseudonym-key-retired", "fingerprint date", \
+	    "keys NAME: before each earlier key of the pseudonym, revoked as superseded") \
+	PIECE(PIECE_KEYS_OPENPGP, "keys-openpgp", "file fingerprint", \
+	    "keys: the list's OpenPGP key, attached as file") \
+	PIECE(PIECE_ONE_CLICK_PAGE, "one-click-page", "", \
+	    "one-click link opened (GET): the HTML page; its form must POST List-Unsubscribe=One-Click") \
+	PIECE(PIECE_ONE_CLICK_DONE, "one-click-done", "", \
+	    "one-click POST queued: the answer (the same whether or not the link was a member's)") \
+	PIECE(PIECE_ONE_CLICK_UNKNOWN, "one-click-unknown", "", \
+	    "one-click: no such link (no list, or one without one_click_url); the instance's text") \
+	PIECE(PIECE_ONE_CLICK_LATER, "one-click-later", "", \
+	    "one-click POST not queued (the spool failed): try later; the instance's text") \
+	PIECE(PIECE_NO_INTRODUCTION, "no-introduction", "", \
+	    "{introduction} of an application whose applicant wrote none") \
+	PIECE(PIECE_NO_SUBJECT, "no-subject", "", \
+	    "digest: a post's line in the contents when it has no Subject") \
+	PIECE(PIECE_NO_SUBJECT_PUBLISHED, "no-subject-published", "", \
+	    "{subject} of rejection-/discard-published for a post without one") \
+	PIECE(PIECE_NO_REASON, "no-reason", "", \
+	    "{reason} of rejected/rejection-published when the moderator gave none") \
+	PIECE(PIECE_NO_REASON_DISCIPLINE, "no-reason-discipline", "", \
+	    "{reason} of discipline-confirm when the moderator gave none") \
+	PIECE(PIECE_AUDIT_APPROVE, "audit-approve", "id why", \
+	    "audit entry approve: a held post (why: the hold's code) approved") \
+	PIECE(PIECE_AUDIT_REJECT, "audit-reject", "id why reason", \
+	    "audit entry reject: the same, rejected (reason: the moderator's)") \
+	PIECE(PIECE_AUDIT_DISCARD, "audit-discard", "id why", \
+	    "audit entry discard: the same, discarded") \
+	PIECE(PIECE_AUDIT_ADMIT, "audit-admit", "member", \
+	    "audit entry admit (member: the keyed short id, \"member 1a2b...\")") \
+	PIECE(PIECE_AUDIT_IMPORT, "audit-import", "count", \
+	    "audit entry admit: addresses imported at once") \
+	PIECE(PIECE_AUDIT_LEAVE, "audit-leave", "member", \
+	    "audit entry leave: a member left") \
+	PIECE(PIECE_AUDIT_UNBAN, "audit-unban", "member", \
+	    "audit entry unban (member: whom, as admit names them)") \
+	PIECE(PIECE_AUDIT_ANNOUNCE, "audit-announce", "", \
+	    "audit entry announce: the moderators posted through LIST-owner+announce") \
+	PIECE(PIECE_AUDIT_OPENPGP_KEY_REPLACED, "audit-openpgp-key-replaced", "", \
+	    "audit entry: a new OpenPGP key took effect after openpgp.replace_delay") \
+	PIECE(PIECE_AUDIT_MEMBER_SET, "audit-member-set", "member setting value", \
+	    "audit entry member set: a switch (digest, nomail) set to value") \
+	PIECE(PIECE_AUDIT_MEMBER_CHANGED, "audit-member-changed", "member setting", \
+	    "audit entry member set: a setting whose value is not logged") \
+	PIECE(PIECE_AUDIT_MEMBER_REMOVED, "audit-member-removed", "member setting", \
+	    "audit entry member set: a setting removed (openpgp none)") \
+	PIECE(PIECE_AUDIT_OPENPGP_KEY_MADE, "audit-openpgp-key-made", "", \
+	    "audit entry keys openpgp: the list's OpenPGP key was made") \
+	PIECE(PIECE_AUDIT_OPENPGP_SUBKEY_ROTATED, "audit-openpgp-subkey-rotated", "", \
+	    "audit entry keys rotate-subkey: a new encryption subkey") \
+	PIECE(PIECE_AUDIT_WARNING_PRIVATE, "audit-warning-private", "member step", \
+	    "audit entry discipline: a private warning (step: its number)") \
+	PIECE(PIECE_AUDIT_WARNING_PUBLIC, "audit-warning-public", "member step", \
+	    "audit entry discipline: a public warning") \
+	PIECE(PIECE_AUDIT_SUSPENDED, "audit-suspended", "member step", \
+	    "audit entry discipline: the member suspended") \
+	PIECE(PIECE_AUDIT_PSEUDONYM_KEY_ROTATED, "audit-pseudonym-key-rotated", "old new", \
+	    "audit entry keys rotate-pseudonym (old, new: the fingerprints)") \
+	PIECE(PIECE_PGP_NO_KEY, "pgp-no-key", "", \
+	    "key (OpenPGP): the mail carries no OpenPGP public key") \
+	PIECE(PIECE_PGP_KEY_UNUSABLE, "pgp-key-unusable", "why", \
+	    "key (OpenPGP): the key cannot be used (why: a [why-pgp-*] piece)") \
+	PIECE(PIECE_PGP_KEY_SENT, "pgp-key-sent", "days", \
+	    "key (OpenPGP): a confirmation encrypted to the key is on its way") \
+	PIECE(PIECE_PGP_CANCELLED, "pgp-cancelled", "", \
+	    "key cancel, from a verified sender: no new key waits any more") \
+	PIECE(PIECE_PGP_CANCEL_UNVERIFIED, "pgp-cancel-unverified", "", \
+	    "key cancel, from a sender the list could not verify: how to cancel") \
+	PIECE(PIECE_PGP_DONE_REGISTERED, "pgp-done-registered", "", \
+	    "done: the confirmed OpenPGP key is registered") \
+	PIECE(PIECE_PGP_DONE_TAKEN, "pgp-done-taken", "", \
+	    "done: the key is another member's on this list: not registered") \
+	PIECE(PIECE_PGP_DONE_NOT_MEMBER, "pgp-done-not-member", "", \
+	    "done: the key's address is not a member (yet)") \
+	PIECE(PIECE_PGP_DONE_UNVERIFIED, "pgp-done-unverified", "", \
+	    "done: neither request nor answer came from a verified sender") \
+	PIECE(PIECE_PGP_DONE_UNUSABLE, "pgp-done-unusable", "", \
+	    "done: the key expired or was revoked since it was sent") \
+	PIECE(PIECE_PGP_DONE_BUDGET, "pgp-done-budget", "", \
+	    "done: a replacing key not taken (answer budget): try later") \
+	PIECE(PIECE_PGP_DONE_NOT_MEMBER_NOW, "pgp-done-not-member-now", "", \
+	    "done: a replacing key for an address no longer a member") \
+	PIECE(PIECE_PGP_DONE_WAITS, "pgp-done-waits", "day", \
+	    "done: a key not signed by the registered one waits until day") \
+	PIECE(PIECE_LEAK_ADDRESS, "leak-address", "", \
+	    "{found} of the leak guard's notices: the author's address") \
+	PIECE(PIECE_LEAK_LOCAL_PART, "leak-local-part", "", \
+	    "{found}: the part of the address before the @") \
+	PIECE(PIECE_LEAK_DOMAIN, "leak-domain", "", \
+	    "{found}: the address's domain") \
+	PIECE(PIECE_LEAK_NAME, "leak-name", "", \
+	    "{found}: the member's name (or its last word)") \
+	PIECE(PIECE_LEAK_FROM_NAME, "leak-from-name", "", \
+	    "{found}: the display name the author's mail program puts in From") \
+	PIECE(PIECE_HTTP_BAD_REQUEST, "http-bad-request", "", \
+	    "one-click endpoint, 400: the request line does not parse") \
+	PIECE(PIECE_HTTP_NOT_POST, "http-not-post", "", \
+	    "one-click endpoint, 405: a method other than GET, HEAD or POST") \
+	PIECE(PIECE_HTTP_BAD_BODY, "http-bad-body", "", \
+	    "one-click endpoint, 400: a POST without List-Unsubscribe=One-Click") \
+	PIECE(PIECE_HTTP_TOO_LARGE, "http-too-large", "", \
+	    "one-click endpoint, 413: the request is over 9 KB") \
+	PIECE(PIECE_HTTP_HEAD_TOO_LARGE, "http-head-too-large", "", \
+	    "one-click endpoint, 431: the request head is over 8 KB") \
+	PIECE(PIECE_HTTP_TIMEOUT, "http-timeout", "", \
+	    "one-click endpoint, 408: the client went quiet mid-request") \
+	PIECE(PIECE_WHY_SIG_UNSIGNED, "why-sig-unsigned", "", \
+	    "reason sig-unsigned ({why} of refused-unsigned): no author signature") \
+	PIECE(PIECE_WHY_SIG_NONE, "why-sig-none", "", \
+	    "reason sig-none: the author signature header cannot be found") \
+	PIECE(PIECE_WHY_SIG_MALFORMED, "why-sig-malformed", "", \
+	    "reason sig-malformed: the author signature's tags do not parse") \
+	PIECE(PIECE_WHY_SIG_ENCODING, "why-sig-encoding", "", \
+	    "reason sig-encoding: its key or signature is badly encoded") \
+	PIECE(PIECE_WHY_SIG_OTHER_LIST, "why-sig-other-list", "other", \
+	    "reason sig-other-list: signed for another list (other: its list id)") \
+	PIECE(PIECE_WHY_SIG_BODY_CHANGED, "why-sig-body-changed", "", \
+	    "reason sig-body-changed: the body changed since it was signed") \
+	PIECE(PIECE_WHY_SIG_HEADERS_CHANGED, "why-sig-headers-changed", "", \
+	    "reason sig-headers-changed: Subject, Date or Message-ID changed") \
+	PIECE(PIECE_WHY_SIG_UNKNOWN_KEY, "why-sig-unknown-key", "", \
+	    "reason sig-unknown-key: signed by a key no member registered") \
+	PIECE(PIECE_WHY_SIG_ERROR, "why-sig-error", "", \
+	    "reason sig-error: the list could not check the signature") \
+	PIECE(PIECE_WHY_PSEUDONYM_KEY, "why-pseudonym-key", "", \
+	    "reason pseudonym-key ({reason} of not-distributed): no key to sign") \
+	PIECE(PIECE_AUDIT_REQUEST, "audit-request", "id detail", \
+	    "audit entry request: a grave action waits for the quorum (detail: what, worded by its own piece)") \
+	PIECE(PIECE_AUDIT_REQUEST_UNNUMBERED, "audit-request-unnumbered", "detail", \
+	    "the same, to a member of a hidden-leadership list (requests' numbers would count those not listed)") \
+	PIECE(PIECE_AUDIT_EMERGENCY, "audit-emergency", "detail", \
+	    "audit entry of an action the operator took alone (mlistctl --emergency)") \
+	PIECE(PIECE_AUDIT_QUORUM, "audit-quorum", "detail agreed result", \
+	    "audit entry of a request that reached its quorum (agreed: [audit-agreed-*], result: [audit-result-*])") \
+	PIECE(PIECE_AUDIT_AGREED_MODERATORS, "audit-agreed-moderators", "votes", \
+	    "{agreed}: how many moderators agreed (after an entry whose piece has no {agreed})") \
+	PIECE(PIECE_AUDIT_AGREED_MEMBERS, "audit-agreed-members", "votes", \
+	    "{agreed}: how many members vouched for an applicant") \
+	PIECE(PIECE_AUDIT_AGREED_QUORUM, "audit-agreed-quorum", "", \
+	    "{agreed} to members of a hidden-leadership list: how many agreed would bound how many moderate") \
+	PIECE(PIECE_AUDIT_RESULT_DONE, "audit-result-done", "", \
+	    "{result}: the decided action was done") \
+	PIECE(PIECE_AUDIT_RESULT_NOT_APPLIED, "audit-result-not-applied", "", \
+	    "{result}: it could no longer be done (the member had left, ...)") \
+	PIECE(PIECE_AUDIT_RESULT_EXPORT_APPROVED, "audit-result-export-approved", "", \
+	    "{result}: a roster export approved") \
+	PIECE(PIECE_AUDIT_RESULT_UNMASK_GONE, "audit-result-unmask-gone", "", \
+	    "{result}: nobody has the pseudonym to unmask any more") \
+	PIECE(PIECE_AUDIT_BAN, "audit-ban", "member", \
+	    "audit entry ban, and {detail} of a ban asked for") \
+	PIECE(PIECE_AUDIT_EXPEL, "audit-expel", "member", \
+	    "audit entry expel, and {detail} of an expulsion asked for") \
+	PIECE(PIECE_AUDIT_ROLES_ASKED, "audit-roles-asked", "member role", \
+	    "{detail} of a role change asked for (and of grave-action's {detail})") \
+	PIECE(PIECE_AUDIT_ROLES, "audit-roles", "member role", \
+	    "audit entry roles: a role changed below the quorum") \
+	PIECE(PIECE_AUDIT_POLICY, "audit-policy", "setting value", \
+	    "audit entry policy, and {detail} of a policy change asked for") \
+	PIECE(PIECE_AUDIT_UNMASK, "audit-unmask", "ref", \
+	    "{detail} of an unmasking, its pseudonym by reference (ref: \"pseudonym\" and 10 hex digits)") \
+	PIECE(PIECE_AUDIT_UNMASK_NAMED, "audit-unmask-named", "pseudonym", \
+	    "the same, to a reader who may learn the pseudonym") \
+	PIECE(PIECE_AUDIT_UNMASK_HIDDEN_PENDING, "audit-unmask-hidden-pending", "", \
+	    "the same, to a member while the moderators decide") \
+	PIECE(PIECE_AUDIT_UNMASK_HIDDEN, "audit-unmask-hidden", "", \
+	    "the same, to a member once the request is closed") \
+	PIECE(PIECE_AUDIT_UNMASK_HIDDEN_MEMBER, "audit-unmask-hidden-member", "", \
+	    "an unmasking done, to a member of a list that does not tell the unmasked") \
+	PIECE(PIECE_AUDIT_LEADERSHIP_CHANGE, "audit-leadership-change", "", \
+	    "a role change, to a member of a hidden-leadership list") \
+	PIECE(PIECE_AUDIT_REQUEST_UNKNOWN, "audit-request-unknown", "", \
+	    "a request whose state the list no longer knows, to a member") \
+	PIECE(PIECE_AUDIT_ROSTER_EXPORT, "audit-roster-export", "", \
+	    "{detail} of a roster export asked for") \
+	PIECE(PIECE_AUDIT_ROSTER_EXPORT_APPROVED, "audit-roster-export-approved", "id", \
+	    "audit entry roster_export: printed, as request id approved") \
+	PIECE(PIECE_AUDIT_ROSTER_EXPORT_SETUP, "audit-roster-export-setup", "", \
+	    "the same, below the quorum (setting a list up)") \
+	PIECE(PIECE_AUDIT_APPLICANT, "audit-applicant", "", \
+	    "{detail} of an application waiting for the moderators or vouches") \
+	PIECE(PIECE_AUDIT_TEXT, "audit-text", "text", \
+	    "an entry written before the codes, renumbered for a member: its own words") \
+	PIECE(PIECE_WHY_PGP_UNREADABLE, "why-pgp-unreadable", "", \
+	    "reason pgp-unreadable ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_SECRET, "why-pgp-secret", "", \
+	    "reason pgp-secret ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_VERSION, "why-pgp-version", "", \
+	    "reason pgp-version ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_WEAK, "why-pgp-weak", "", \
+	    "reason pgp-weak ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_NO_SUBKEY, "why-pgp-no-subkey", "", \
+	    "reason pgp-no-subkey ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_REVOKED, "why-pgp-revoked", "", \
+	    "reason pgp-revoked ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_EXPIRED, "why-pgp-expired", "", \
+	    "reason pgp-expired ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_NO_SELF_SIG, "why-pgp-no-self-sig", "", \
+	    "reason pgp-no-self-sig ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_NO_UID, "why-pgp-no-uid", "", \
+	    "reason pgp-no-uid ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_NOT_ONE, "why-pgp-not-one", "", \
+	    "reason pgp-not-one ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_TOO_BIG, "why-pgp-too-big", "", \
+	    "reason pgp-too-big ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_UNOPENED, "why-pgp-unopened", "", \
+	    "reason pgp-unopened ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_PGP_ERROR, "why-pgp-error", "", \
+	    "reason pgp-error ({why} of pgp-key-unusable)") \
+	PIECE(PIECE_WHY_MIME_BROKEN, "why-mime-broken", "", \
+	    "reason mime-broken: the worker: the MIME structure points outside the message") \
+	PIECE(PIECE_WHY_BOUNDARY_QUOTE, "why-boundary-quote", "", \
+	    "reason boundary-quote: the worker: a boundary= opens a quote") \
+	PIECE(PIECE_WHY_BOUNDARY_LENGTH, "why-boundary-length", "max", \
+	    "reason boundary-length: the worker: a boundary empty or too long (max: 70)") \
+	PIECE(PIECE_WHY_BOUNDARY_CHAR, "why-boundary-char", "", \
+	    "reason boundary-char: the worker: a boundary with a character not allowed") \
+	PIECE(PIECE_WHY_BOUNDARY_SPACE, "why-boundary-space", "", \
+	    "reason boundary-space: the worker: a boundary ending in a space") \
+	PIECE(PIECE_WHY_TOO_MANY_PARTS, "why-too-many-parts", "parts depth", \
+	    "reason too-many-parts: the worker: too many MIME parts, or nested too deep") \
+	PIECE(PIECE_WHY_MIME_SEPARATORS, "why-mime-separators", "", \
+	    "reason mime-separators: the worker: a multipart whose boundary is not found in it") \
+	PIECE(PIECE_WHY_TOO_MANY_FIELDS, "why-too-many-fields", "max", \
+	    "reason too-many-fields: the worker: too many header fields") \
+	PIECE(PIECE_WHY_NO_FROM, "why-no-from", "", \
+	    "reason no-from: the worker: no From address") \
+	PIECE(PIECE_WHY_PARSER_TIMEOUT, "why-parser-timeout", "seconds", \
+	    "reason parser-timeout: the worker's parse ran out of time (seconds: limits.worker_seconds)") \
+	PIECE(PIECE_WHY_PARSER_CRASHED, "why-parser-crashed", "", \
+	    "reason parser-crashed: the worker's parse crashed") \
+	PIECE(PIECE_WHY_PARSER_FORBIDDEN, "why-parser-forbidden", "", \
+	    "reason parser-forbidden: the worker's parse was killed by the sandbox") \
+	PIECE(PIECE_WHY_PARSER_FAILED, "why-parser-failed", "", \
+	    "reason parser-failed: the worker's parse failed otherwise") \
+	PIECE(PIECE_WHY_PARSER_BAD_REPLY, "why-parser-bad-reply", "", \
+	    "reason parser-bad-reply: the worker answered in a shape the queue manager refused") \
+	PIECE(PIECE_WHY_UNREADABLE, "why-unreadable", "", \
+	    "reason unreadable: a worker's reason without a code (the log has its text)") \
+	PIECE(PIECE_WHY_PGP_FOREIGN_FROM, "why-pgp-foreign-from", "", \
+	    "reason pgp-foreign-from: an encrypted post whose inner From is not the sender") \
+	PIECE(PIECE_WHY_PGP_NO_MESSAGE, "why-pgp-no-message", "", \
+	    "reason pgp-no-message: multipart/encrypted holding no OpenPGP message") \
+	PIECE(PIECE_WHY_PGP_REPLAYED, "why-pgp-replayed", "", \
+	    "reason pgp-replayed: a ciphertext the list opened before, sent again") \
+	PIECE(PIECE_WHY_PGP_NO_INTEGRITY, "why-pgp-no-integrity", "", \
+	    "reason pgp-no-integrity: encrypted without integrity protection (an old mode)") \
+	PIECE(PIECE_PART_PGP_KEY, "part-pgp-key", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-key") \
+	PIECE(PIECE_PART_PGP_SIGNATURE, "part-pgp-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-signature") \
+	PIECE(PIECE_PART_SMIME_SIGNATURE, "part-smime-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime-signature") \
+	PIECE(PIECE_PART_SMIME, "part-smime", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime") \
+	PIECE(PIECE_PART_PGP_ENCRYPTED, "part-pgp-encrypted", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-encrypted") \
+	PIECE(PIECE_PART_VCARD, "part-vcard", "", \
+	    "{parts} of parts-removed/nothing-left: a line for vcard") \
+	PIECE(PIECE_PART_TNEF, "part-tnef", "", \
+	    "{parts} of parts-removed/nothing-left: a line for tnef") \
+	PIECE(PIECE_PART_PGP_FILE_ASC, "part-pgp-file-asc", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-file-asc") \
+	PIECE(PIECE_PART_PGP_FILE, "part-pgp-file", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pgp-file") \
+	PIECE(PIECE_PART_SIGNATURE_FILE, "part-signature-file", "", \
+	    "{parts} of parts-removed/nothing-left: a line for signature-file") \
+	PIECE(PIECE_PART_SMIME_PART, "part-smime-part", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime-part") \
+	PIECE(PIECE_PART_SMIME_CERTIFICATE, "part-smime-certificate", "", \
+	    "{parts} of parts-removed/nothing-left: a line for smime-certificate") \
+	PIECE(PIECE_PART_KEY_FILE, "part-key-file", "", \
+	    "{parts} of parts-removed/nothing-left: a line for key-file") \
+	PIECE(PIECE_PART_INLINE_SIGNATURE, "part-inline-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for inline-signature") \
+	PIECE(PIECE_PART_PASTED_KEY, "part-pasted-key", "", \
+	    "{parts} of parts-removed/nothing-left: a line for pasted-key") \
+	PIECE(PIECE_PART_OWN_SIGNATURE, "part-own-signature", "", \
+	    "{parts} of parts-removed/nothing-left: a line for own-signature") \
+	PIECE(PIECE_PART_ENCRYPTED, "part-encrypted", "", \
+	    "{parts} of parts-removed/nothing-left: a line for encrypted") \
+	PIECE(PIECE_PART_FORWARDED_UNREADABLE, "part-forwarded-unreadable", "", \
+	    "{parts} of parts-removed/nothing-left: a line for forwarded-unreadable") \
+	PIECE(PIECE_PART_FRAGMENT, "part-fragment", "", \
+	    "{parts} of parts-removed/nothing-left: a line for fragment") \
+	PIECE(PIECE_PART_IMAGE_UNCHECKED, "part-image-unchecked", "", \
+	    "{parts} of parts-removed/nothing-left: a line for image-unchecked") \
+	PIECE(PIECE_PART_IMAGE_DETAILS, "part-image-details", "name", \
+	    "{parts} of parts-removed/nothing-left: a line for image-details") \
+	PIECE(PIECE_PART_IMAGE_DETAILS_UNNAMED, "part-image-details-unnamed", "", \
+	    "{parts} of parts-removed/nothing-left: a line for image-details-unnamed") \
+	PIECE(PIECE_PART_EVERY_PART, "part-every-part", "", \
+	    "{parts} of parts-removed/nothing-left: a line for every-part") \
+	PIECE(PIECE_KEYS_ACTIVE, "keys-active", "", \
+	    "keys: after the DKIM key that signs new posts") \
+	PIECE(PIECE_KEYS_OLDER, "keys-older", "", \
+	    "keys: after a DKIM key of older posts") \
+	PIECE(PIECE_X25519_RETIRED, "sealed-key-retired", "", \
+	    "key x25519:KEY: the sealed format is retired, OpenPGP instead") \
+	PIECE(PIECE_PGP_DONE_CANCELLED, "pgp-done-cancelled", "", \
+	    "done: a waiting replacing OpenPGP key cancelled") \
+	PIECE(PIECE_PGP_DONE_NONE_WAITED, "pgp-done-none-waited", "", \
+	    "done: a cancel, when no replacing key waited") \
+	PIECE(PIECE_PGP_DONE_REPLACED, "pgp-done-replaced", "fingerprint", \
+	    "done, to the old key: the new key took effect") \
+	PIECE(PIECE_STEP_WARNING, "step-warning", "", \
+	    "{step} of discipline-confirm: a private warning") \
+	PIECE(PIECE_STEP_PUBLIC, "step-public", "", \
+	    "{step}: a public warning") \
+	PIECE(PIECE_STEP_SUSPEND, "step-suspend", "days", \
+	    "{step}: a suspension (days: leadership.discipline_steps)") \
+	PIECE(PIECE_NO_REASON_STEP, "no-reason-step", "", \
+	    "{reason} of a discipline step's notices when the moderator gave none") \
+	PIECE(PIECE_UNNAMED_SENDER, "unnamed-sender", "", \
+	    "the display name of a post without a From, which the list gives its own address") \
+	PIECE(PIECE_FROM_LIST, "from-list", "", \
+	    "the display name of the list's own mail: notices, answers, the keys answer") \
+	PIECE(PIECE_FROM_DIGEST, "from-digest", "", \
+	    "the display name of a digest") \
+	PIECE(PIECE_FROM_MODERATORS, "from-moderators", "", \
+	    "the display name of the moderators' answers and announcements") \
+	PIECE(PIECE_FROM_MODERATORS_NAMED, "from-moderators-named", "name", \
+	    "the same, where leadership.visibility names the moderator") \
+	PIECE(PIECE_FROM_AUTHOR, "from-author", "name", \
+	    "the display name of a post in its author's name: a pseudonym's (also its OpenPGP key's UID), an anonymous author's, a member's on a real-identity list whose From the list rewrites") \
+	PIECE(PIECE_ANONYMOUS_NAME, "anonymous-name", "code", \
+	    "{name} of from-author for an anonymous post (code: six hex digits, new each post)") \
+	PIECE(PIECE_MEMBER_NAME, "member-name", "", \
+	    "{name} of from-author on a real-identity list whose From the list rewrites, when the post gives neither a name nor an address") \
+	PIECE(PIECE_SENDER_UNVERIFIED, "sender-unverified", "", \
+	    "X-Mlist-Sender of mail to LIST-owner@ whose From the list could not verify") \
+	PIECE(PIECE_MIME_PREAMBLE, "mime-preamble", "", \
+	    "the line before the first part of a post the list wraps with its footer") \
+	PIECE(PIECE_FOOTER_DESCRIPTION, "footer-description", "", \
+	    "Content-Description of the part the list adds for its footer") \
+	PIECE(PIECE_FORWARD_EMPTIED, "forward-emptied", "", \
+	    "the text left of a forwarded message every part of which the list took out") \
+	PIECE(PIECE_HELD_MODERATED, "held-moderated", "", \
+	    "{reason} of held: the list is moderated") \
+	PIECE(PIECE_HELD_PROBATION, "held-probation", "", \
+	    "{reason} of held: a new member's post (probation_posts)") \
+	PIECE(PIECE_HELD_LEAK, "held-leak", "", \
+	    "{reason} of held: it would identify its author") \
+	PIECE(PIECE_HELD_DOCUMENT, "held-document", "", \
+	    "{reason} of held: an attached document names its author") \
+	PIECE(PIECE_HELD_UNCONFIRMED, "held-unconfirmed", "", \
+	    "{reason} of held: a post in a member's name, not confirmed") \
+	PIECE(PIECE_HELD_UNCONFIRMED_QUIET, "held-unconfirmed-quiet", "", \
+	    "{reason} of held: the same, after the day's notice to the moderators")
+
+/* TEXT_NONE - a row of the other kind, left out */
+#define TEXT_NONE(...)
+/* NOTICE_TABLE, PIECE_TABLE - the rows of one kind, each to X */
+#define NOTICE_TABLE(X) TEXT_TABLE(X, TEXT_NONE)
+#define PIECE_TABLE(X) TEXT_TABLE(TEXT_NONE, X)
 
 /* TABLE_ENUM - a table row's enum, for the three tables here */
 #define TABLE_ENUM(e, ...) e,
 enum notice_id { NOTICE_TABLE(TABLE_ENUM) NOTICE_N };
-
-/*
- * one row per piece of pieces, as NOTICE_TABLE's (README's second table
- * is made from these by tools/notices-doc). A piece is a whole line or more,
- * ending in a line end: the C around it only strings pieces and data together.
- */
-#define PIECE_TABLE(X) \
-	X(PIECE_UNVERIFIED, "unverified", "", \
-	    "-request: first in an answer to a sender the list could not verify") \
-	X(PIECE_LEADERS, "leaders", "names", \
-	    "who: the moderators as leadership.visibility shows them (names: comma-separated)") \
-	X(PIECE_NO_LEADERS, "no-leaders", "", \
-	    "who: the list has no moderators yet") \
-	X(PIECE_COUNT, "count", "count", \
-	    "who: the member count, where disclosure.member_count allows it") \
-	X(PIECE_COUNT_ONE, "count-one", "", \
-	    "who: the same, for a list of one member") \
-	X(PIECE_ROSTER_HIDDEN, "roster-hidden", "", \
-	    "who: the roster is not disclosed to this reader") \
-	X(PIECE_ROSTER_ANONYMOUS, "roster-anonymous", "", \
-	    "who: on an anonymous list, instead of the roster") \
-	X(PIECE_ROSTER, "roster", "", \
-	    "who: before the roster's lines (real-name list)") \
-	X(PIECE_ROSTER_PSEUDONYMS, "roster-pseudonyms", "", \
-	    "who: before the roster's lines (pseudonymous list)") \
-	X(PIECE_ARCHIVE_INDEX, "archive-index", "", \
-	    "archive index: before the index's lines") \
-	X(PIECE_ARCHIVE_EMPTY, "archive-empty", "", \
-	    "archive index: no post this reader may read") \
-	X(PIECE_ARCHIVE_NONE, "archive-none", "n", \
-	    "archive get N: no such post this reader may read") \
-	X(PIECE_ARCHIVE_ATTACHED, "archive-attached", "n", \
-	    "archive get N: the post is attached") \
-	X(PIECE_AUDIT_HIDDEN, "audit-hidden", "", \
-	    "audit: the log is not disclosed to this reader") \
-	X(PIECE_AUDIT, "audit", "", \
-	    "audit: before the log's lines") \
-	X(PIECE_AUDIT_VERIFIES, "audit-verifies", "", \
-	    "audit: the chain and the list's signatures verify") \
-	X(PIECE_AUDIT_LAST, "audit-last", "seq fingerprint", \
-	    "audit: the last entry, to compare with a later answer") \
-	X(PIECE_AUDIT_BROKEN, "audit-broken", "why", \
-	    "audit: the log does not verify") \
-	X(PIECE_KEYS, "keys", "", \
-	    "keys: before the list's DKIM keys") \
-	X(PIECE_KEYS_CHECK, "keys-check", "", \
-	    "keys: after them, how to check a post") \
-	X(PIECE_KEYS_ROLE, "keys-role", "fingerprint", \
-	    "keys: the moderators' role key") \
-	X(PIECE_CLOSED, "closed", "", \
-	    "subscribe on a list that takes no members by mail") \
-	X(PIECE_BAD_PSEUDONYM_JOIN, "bad-pseudonym-join", "why", \
-	    "subscribe PSEUDONYM: the pseudonym cannot be used") \
-	X(PIECE_BAD_PSEUDONYM, "bad-pseudonym", "why", \
-	    "set pseudonym: the pseudonym cannot be used") \
-	X(PIECE_BAD_IDENTITY, "bad-identity", "mode offers", \
-	    "set identity: a mode the list does not offer") \
-	X(PIECE_BAD_ENCKEY, "bad-enckey", "", \
-	    "key x25519:KEY: not a key") \
-	X(PIECE_BAD_EXPIRES, "bad-expires", "date", \
-	    "key x25519:KEY expires DATE: not a date the list can use") \
-	X(PIECE_CONFIRM_JOIN, "confirm-join", "confirm_addr days", \
-	    "subscribe: how to confirm from the mailbox") \
-	X(PIECE_CONFIRM_LEAVE, "confirm-leave", "confirm_addr days", \
-	    "unsubscribe: how to confirm from the mailbox") \
-	X(PIECE_CONFIRM_CHANGES, "confirm-changes", "confirm_addr days", \
-	    "set ...: how to confirm the changes from the mailbox") \
-	X(PIECE_CONFIRM_ANSWER, "confirm-answer", "confirm_addr days", \
-	    "who/audit/archive from an unverified sender: how to be answered as who they are") \
-	X(PIECE_DONE_LEFT, "done-left", "", \
-	    "done: the member left") \
-	X(PIECE_DONE_REFUSED, "done-refused", "why", \
-	    "done: a change was not made (why: the list's reason)") \
-	X(PIECE_DONE_PSEUDONYM, "done-pseudonym", "pseudonym", \
-	    "done: the new pseudonym") \
-	X(PIECE_DONE_IDENTITY, "done-identity", "mode", \
-	    "done: the new way of posting") \
-	X(PIECE_DONE_ENCKEY, "done-enckey", "", \
-	    "done: the encryption key registered") \
-	X(PIECE_DONE_ENCKEY_EXPIRES, "done-enckey-expires", "day days", \
-	    "done: the same key's expiry, and when the list reminds") \
-	X(PIECE_DONE_SETTING, "done-setting", "setting value", \
-	    "done: digest or nomail is now on or off") \
-	X(PIECE_DONE_MEMBER, "done-member", "", \
-	    "done: subscribe from a member") \
-	X(PIECE_DONE_NOT_MEMBER, "done-not-member", "", \
-	    "done: settings or leaving from an address that is not subscribed") \
-	X(PIECE_DONE_SUSPENDED, "done-suspended", "day", \
-	    "done: a suspended address applied") \
-	X(PIECE_DONE_BANNED, "done-banned", "", \
-	    "done: a banned address applied") \
-	X(PIECE_DONE_APPLIED, "done-applied", "", \
-	    "done: the application went to the moderators") \
-	X(PIECE_DONE_WELCOME, "done-welcome", "", \
-	    "done: admitted to an open list") \
-	X(PIECE_DONE_DISCIPLINE, "done-discipline", "member step", \
-	    "done: a moderator's confirmed discipline step") \
-	X(PIECE_DONE_DISCIPLINE_GONE, "done-discipline-gone", "number", \
-	    "done: the member to discipline has left") \
-	X(PIECE_DONE_DISCIPLINE_WAIT, "done-discipline-wait", \
-	    "member days day", \
-	    "done: the member's last discipline step is too recent") \
-	X(PIECE_DONE_DISCIPLINE_MODERATOR, "done-discipline-moderator", \
-	    "member", "done: the member to discipline moderates the list") \
-	X(PIECE_SENDER_CLAIM, "sender-claim", "", \
-	    "held: {sender} of a post whose sender the list could not verify") \
-	X(PIECE_SENDER_DKIM, "sender-dkim", "", \
-	    "held: {sender} of a post DKIM-signed by its From: domain") \
-	X(PIECE_SENDER_OWN_KEY, "sender-own-key", "", \
-	    "held: {sender} of a post signed with the member's own key") \
-	X(PIECE_UNCONFIRMED_COUNT, "unconfirmed-count", "count name", \
-	    "held: after {sender}, once a day per member, unconfirmed posts") \
-	X(PIECE_DONE_VOUCH, "done-vouch", "needed days", \
-	    "done: the members an applicant named were asked to vouch (never how many are members)") \
-	X(PIECE_KEY_CONFIRM, "key-confirm", "confirm_addr days", \
-	    "key ed25519:KEY: how to make the key one's own (one text, member or not)") \
-	X(PIECE_BAD_KEY, "bad-key", "", \
-	    "key ed25519:KEY: not an Ed25519 public key") \
-	X(PIECE_ARCHIVE_NO_ARCHIVE, "archive-no-archive", "", \
-	    "archive: the list keeps no archive") \
-	X(PIECE_ARCHIVE_MODERATORS, "archive-moderators", "", \
-	    "archive: only the moderators may read it") \
-	X(PIECE_ARCHIVE_MEMBERS, "archive-members", "", \
-	    "archive: only members may read it (a member on probation reads as anyone)") \
-	X(PIECE_HELP_NO_COMMAND, "help-no-command", "", \
-	    "help: first, when a mail to LIST-request held no command (it went to the owners)") \
-	X(PIECE_AUDIT_ROLES_HIDDEN, "audit-roles-hidden", "", \
-	    "audit: members of a hidden-leadership list, after the log (role changes are not listed)") \
-	X(PIECE_PRIVATE_OFF, "private-off", "", \
-	    "private-refused's {reason}: the list has no private replies (its last line end dropped)") \
-	X(PIECE_PRIVATE_MEMBERS, "private-members", "", \
-	    "private-refused's {reason}: only members may send private replies") \
-	X(PIECE_PRIVATE_NOBODY, "private-nobody", "", \
-	    "not sent: a reply to a handle no one answers to goes unanswered") \
-	X(PIECE_UNANSWERABLE, "unanswerable", "", \
-	    "private-refused's {reason}: LIST-owner+HANDLE from someone not a moderator, or gone") \
-	X(PIECE_ANNOUNCE_MODERATORS, "announce-moderators", "", \
-	    "private-refused's {reason}: LIST-owner+announce from someone not a moderator") \
-	X(PIECE_ANNOUNCE_HELD, "announce-held", "", \
-	    "confirm-post-leak's {found}: a moderator's announcement waits for their mailbox") \
-	X(PIECE_PSEUDONYM_KEY_MEMBERS, "pseudonym-key-members", "", \
-	    "keys NAME: to anyone not a member, whatever NAME is") \
-	X(PIECE_PSEUDONYM_KEY_NONE, "pseudonym-key-none", "name", \
-	    "keys NAME: no pseudonym NAME has posted (its key is made at its first post)") \
-	X(PIECE_PSEUDONYM_KEY, "pseudonym-key", "name fingerprint", \
-	    "keys NAME: before the pseudonym's armored OpenPGP key") \
-	X(PIECE_PSEUDONYM_KEY_RETIRED, "pseudonym-key-retired", "fingerprint date", \
-	    "keys NAME: before each earlier key of the pseudonym, revoked as superseded") \
-	X(PIECE_KEYS_OPENPGP, "keys-openpgp", "file fingerprint", \
-	    "keys: the list's OpenPGP key, attached as file") \
-	X(PIECE_ONE_CLICK_PAGE, "one-click-page", "", \
-	    "one-click link opened (GET): the HTML page; its form must POST List-Unsubscribe=One-Click") \
-	X(PIECE_ONE_CLICK_DONE, "one-click-done", "", \
-	    "one-click POST queued: the answer (the same whether or not the link was a member's)") \
-	X(PIECE_ONE_CLICK_UNKNOWN, "one-click-unknown", "", \
-	    "one-click: no such link (no list, or one without one_click_url); the instance's text") \
-	X(PIECE_ONE_CLICK_LATER, "one-click-later", "", \
-	    "one-click POST not queued (the spool failed): try later; the instance's text") \
-	X(PIECE_NO_INTRODUCTION, "no-introduction", "", \
-	    "{introduction} of an application whose applicant wrote none") \
-	X(PIECE_NO_SUBJECT, "no-subject", "", \
-	    "digest: a post's line in the contents when it has no Subject") \
-	X(PIECE_NO_SUBJECT_PUBLISHED, "no-subject-published", "", \
-	    "{subject} of rejection-/discard-published for a post without one") \
-	X(PIECE_NO_REASON, "no-reason", "", \
-	    "{reason} of rejected/rejection-published when the moderator gave none") \
-	X(PIECE_NO_REASON_DISCIPLINE, "no-reason-discipline", "", \
-	    "{reason} of discipline-confirm when the moderator gave none") \
-	X(PIECE_AUDIT_APPROVE, "audit-approve", "id why", \
-	    "audit entry approve: a held post (why: the hold's code) approved") \
-	X(PIECE_AUDIT_REJECT, "audit-reject", "id why reason", \
-	    "audit entry reject: the same, rejected (reason: the moderator's)") \
-	X(PIECE_AUDIT_DISCARD, "audit-discard", "id why", \
-	    "audit entry discard: the same, discarded") \
-	X(PIECE_AUDIT_ADMIT, "audit-admit", "member", \
-	    "audit entry admit (member: the keyed short id, \"member 1a2b...\")") \
-	X(PIECE_AUDIT_IMPORT, "audit-import", "count", \
-	    "audit entry admit: addresses imported at once") \
-	X(PIECE_AUDIT_LEAVE, "audit-leave", "member", \
-	    "audit entry leave: a member left") \
-	X(PIECE_AUDIT_UNBAN, "audit-unban", "member", \
-	    "audit entry unban (member: whom, as admit names them)") \
-	X(PIECE_AUDIT_ANNOUNCE, "audit-announce", "", \
-	    "audit entry announce: the moderators posted through LIST-owner+announce") \
-	X(PIECE_AUDIT_OPENPGP_KEY_REPLACED, "audit-openpgp-key-replaced", "", \
-	    "audit entry: a new OpenPGP key took effect after openpgp.replace_delay") \
-	X(PIECE_AUDIT_MEMBER_SET, "audit-member-set", "member setting value", \
-	    "audit entry member set: a switch (digest, nomail) set to value") \
-	X(PIECE_AUDIT_MEMBER_CHANGED, "audit-member-changed", "member setting", \
-	    "audit entry member set: a setting whose value is not logged") \
-	X(PIECE_AUDIT_MEMBER_REMOVED, "audit-member-removed", "member setting", \
-	    "audit entry member set: a setting removed (openpgp none)") \
-	X(PIECE_AUDIT_OPENPGP_KEY_MADE, "audit-openpgp-key-made", "", \
-	    "audit entry keys openpgp: the list's OpenPGP key was made") \
-	X(PIECE_AUDIT_OPENPGP_SUBKEY_ROTATED, "audit-openpgp-subkey-rotated", "", \
-	    "audit entry keys rotate-subkey: a new encryption subkey") \
-	X(PIECE_AUDIT_WARNING_PRIVATE, "audit-warning-private", "member step", \
-	    "audit entry discipline: a private warning (step: its number)") \
-	X(PIECE_AUDIT_WARNING_PUBLIC, "audit-warning-public", "member step", \
-	    "audit entry discipline: a public warning") \
-	X(PIECE_AUDIT_SUSPENDED, "audit-suspended", "member step", \
-	    "audit entry discipline: the member suspended") \
-	X(PIECE_AUDIT_PSEUDONYM_KEY_ROTATED, "audit-pseudonym-key-rotated", \
-	    "old new", \
-	    "audit entry keys rotate-pseudonym (old, new: the fingerprints)") \
-	X(PIECE_PGP_NO_KEY, "pgp-no-key", "", \
-	    "key (OpenPGP): the mail carries no OpenPGP public key") \
-	X(PIECE_PGP_KEY_UNUSABLE, "pgp-key-unusable", "why", \
-	    "key (OpenPGP): the key cannot be used (why: a [why-pgp-*] piece)") \
-	X(PIECE_PGP_KEY_SENT, "pgp-key-sent", "days", \
-	    "key (OpenPGP): a confirmation encrypted to the key is on its way") \
-	X(PIECE_PGP_CANCELLED, "pgp-cancelled", "", \
-	    "key cancel, from a verified sender: no new key waits any more") \
-	X(PIECE_PGP_CANCEL_UNVERIFIED, "pgp-cancel-unverified", "", \
-	    "key cancel, from a sender the list could not verify: how to cancel") \
-	X(PIECE_PGP_DONE_REGISTERED, "pgp-done-registered", "", \
-	    "done: the confirmed OpenPGP key is registered") \
-	X(PIECE_PGP_DONE_TAKEN, "pgp-done-taken", "", \
-	    "done: the key is another member's on this list: not registered") \
-	X(PIECE_PGP_DONE_NOT_MEMBER, "pgp-done-not-member", "", \
-	    "done: the key's address is not a member (yet)") \
-	X(PIECE_PGP_DONE_UNVERIFIED, "pgp-done-unverified", "", \
-	    "done: neither request nor answer came from a verified sender") \
-	X(PIECE_PGP_DONE_UNUSABLE, "pgp-done-unusable", "", \
-	    "done: the key expired or was revoked since it was sent") \
-	X(PIECE_PGP_DONE_BUDGET, "pgp-done-budget", "", \
-	    "done: a replacing key not taken (answer budget): try later") \
-	X(PIECE_PGP_DONE_NOT_MEMBER_NOW, "pgp-done-not-member-now", "", \
-	    "done: a replacing key for an address no longer a member") \
-	X(PIECE_PGP_DONE_WAITS, "pgp-done-waits", "day", \
-	    "done: a key not signed by the registered one waits until day") \
-	X(PIECE_LEAK_ADDRESS, "leak-address", "", \
-	    "{found} of the leak guard's notices: the author's address") \
-	X(PIECE_LEAK_LOCAL_PART, "leak-local-part", "", \
-	    "{found}: the part of the address before the @") \
-	X(PIECE_LEAK_DOMAIN, "leak-domain", "", \
-	    "{found}: the address's domain") \
-	X(PIECE_LEAK_NAME, "leak-name", "", \
-	    "{found}: the member's name (or its last word)") \
-	X(PIECE_LEAK_FROM_NAME, "leak-from-name", "", \
-	    "{found}: the display name the author's mail program puts in From") \
-	X(PIECE_HTTP_BAD_REQUEST, "http-bad-request", "", \
-	    "one-click endpoint, 400: the request line does not parse") \
-	X(PIECE_HTTP_NOT_POST, "http-not-post", "", \
-	    "one-click endpoint, 405: a method other than GET, HEAD or POST") \
-	X(PIECE_HTTP_BAD_BODY, "http-bad-body", "", \
-	    "one-click endpoint, 400: a POST without List-Unsubscribe=One-Click") \
-	X(PIECE_HTTP_TOO_LARGE, "http-too-large", "", \
-	    "one-click endpoint, 413: the request is over 9 KB") \
-	X(PIECE_HTTP_HEAD_TOO_LARGE, "http-head-too-large", "", \
-	    "one-click endpoint, 431: the request head is over 8 KB") \
-	X(PIECE_HTTP_TIMEOUT, "http-timeout", "", \
-	    "one-click endpoint, 408: the client went quiet mid-request") \
-	X(PIECE_WHY_SIG_UNSIGNED, "why-sig-unsigned", "", \
-	    "reason sig-unsigned ({why} of refused-unsigned): no author signature") \
-	X(PIECE_WHY_SIG_NONE, "why-sig-none", "", \
-	    "reason sig-none: the author signature header cannot be found") \
-	X(PIECE_WHY_SIG_MALFORMED, "why-sig-malformed", "", \
-	    "reason sig-malformed: the author signature's tags do not parse") \
-	X(PIECE_WHY_SIG_ENCODING, "why-sig-encoding", "", \
-	    "reason sig-encoding: its key or signature is badly encoded") \
-	X(PIECE_WHY_SIG_OTHER_LIST, "why-sig-other-list", "other", \
-	    "reason sig-other-list: signed for another list (other: its list id)") \
-	X(PIECE_WHY_SIG_BODY_CHANGED, "why-sig-body-changed", "", \
-	    "reason sig-body-changed: the body changed since it was signed") \
-	X(PIECE_WHY_SIG_HEADERS_CHANGED, "why-sig-headers-changed", "", \
-	    "reason sig-headers-changed: Subject, Date or Message-ID changed") \
-	X(PIECE_WHY_SIG_UNKNOWN_KEY, "why-sig-unknown-key", "", \
-	    "reason sig-unknown-key: signed by a key no member registered") \
-	X(PIECE_WHY_SIG_ERROR, "why-sig-error", "", \
-	    "reason sig-error: the list could not check the signature") \
-	X(PIECE_WHY_PSEUDONYM_KEY, "why-pseudonym-key", "", \
-	    "reason pseudonym-key ({reason} of not-distributed): no key to sign") \
-	X(PIECE_AUDIT_REQUEST, "audit-request", "id detail", \
-	    "audit entry request: a grave action waits for the quorum " \
-	    "(detail: what, worded by its own piece)") \
-	X(PIECE_AUDIT_REQUEST_UNNUMBERED, "audit-request-unnumbered", \
-	    "detail", \
-	    "the same, to a member of a hidden-leadership list (requests' " \
-	    "numbers would count those not listed)") \
-	X(PIECE_AUDIT_EMERGENCY, "audit-emergency", "detail", \
-	    "audit entry of an action the operator took alone (mlistctl " \
-	    "--emergency)") \
-	X(PIECE_AUDIT_QUORUM, "audit-quorum", "detail agreed result", \
-	    "audit entry of a request that reached its quorum (agreed: " \
-	    "[audit-agreed-*], result: [audit-result-*])") \
-	X(PIECE_AUDIT_AGREED_MODERATORS, "audit-agreed-moderators", "votes", \
-	    "{agreed}: how many moderators agreed (after an entry whose " \
-	    "piece has no {agreed})") \
-	X(PIECE_AUDIT_AGREED_MEMBERS, "audit-agreed-members", "votes", \
-	    "{agreed}: how many members vouched for an applicant") \
-	X(PIECE_AUDIT_AGREED_QUORUM, "audit-agreed-quorum", "", \
-	    "{agreed} to members of a hidden-leadership list: how many " \
-	    "agreed would bound how many moderate") \
-	X(PIECE_AUDIT_RESULT_DONE, "audit-result-done", "", \
-	    "{result}: the decided action was done") \
-	X(PIECE_AUDIT_RESULT_NOT_APPLIED, "audit-result-not-applied", "", \
-	    "{result}: it could no longer be done (the member had left, ...)") \
-	X(PIECE_AUDIT_RESULT_EXPORT_APPROVED, "audit-result-export-approved", \
-	    "", \
-	    "{result}: a roster export approved") \
-	X(PIECE_AUDIT_RESULT_UNMASK_GONE, "audit-result-unmask-gone", "", \
-	    "{result}: nobody has the pseudonym to unmask any more") \
-	X(PIECE_AUDIT_BAN, "audit-ban", "member", \
-	    "audit entry ban, and {detail} of a ban asked for") \
-	X(PIECE_AUDIT_EXPEL, "audit-expel", "member", \
-	    "audit entry expel, and {detail} of an expulsion asked for") \
-	X(PIECE_AUDIT_ROLES_ASKED, "audit-roles-asked", "member role", \
-	    "{detail} of a role change asked for (and of grave-action's " \
-	    "{detail})") \
-	X(PIECE_AUDIT_ROLES, "audit-roles", "member role", \
-	    "audit entry roles: a role changed below the quorum") \
-	X(PIECE_AUDIT_POLICY, "audit-policy", "setting value", \
-	    "audit entry policy, and {detail} of a policy change asked for") \
-	X(PIECE_AUDIT_UNMASK, "audit-unmask", "ref", \
-	    "{detail} of an unmasking, its pseudonym by reference (ref: " \
-	    "\"pseudonym\" and 10 hex digits)") \
-	X(PIECE_AUDIT_UNMASK_NAMED, "audit-unmask-named", "pseudonym", \
-	    "the same, to a reader who may learn the pseudonym") \
-	X(PIECE_AUDIT_UNMASK_HIDDEN_PENDING, "audit-unmask-hidden-pending", \
-	    "", \
-	    "the same, to a member while the moderators decide") \
-	X(PIECE_AUDIT_UNMASK_HIDDEN, "audit-unmask-hidden", "", \
-	    "the same, to a member once the request is closed") \
-	X(PIECE_AUDIT_UNMASK_HIDDEN_MEMBER, "audit-unmask-hidden-member", "", \
-	    "an unmasking done, to a member of a list that does not tell the " \
-	    "unmasked") \
-	X(PIECE_AUDIT_LEADERSHIP_CHANGE, "audit-leadership-change", "", \
-	    "a role change, to a member of a hidden-leadership list") \
-	X(PIECE_AUDIT_REQUEST_UNKNOWN, "audit-request-unknown", "", \
-	    "a request whose state the list no longer knows, to a member") \
-	X(PIECE_AUDIT_ROSTER_EXPORT, "audit-roster-export", "", \
-	    "{detail} of a roster export asked for") \
-	X(PIECE_AUDIT_ROSTER_EXPORT_APPROVED, "audit-roster-export-approved", \
-	    "id", \
-	    "audit entry roster_export: printed, as request id approved") \
-	X(PIECE_AUDIT_ROSTER_EXPORT_SETUP, "audit-roster-export-setup", "", \
-	    "the same, below the quorum (setting a list up)") \
-	X(PIECE_AUDIT_APPLICANT, "audit-applicant", "", \
-	    "{detail} of an application waiting for the moderators or " \
-	    "vouches") \
-	X(PIECE_AUDIT_TEXT, "audit-text", "text", \
-	    "an entry written before the codes, renumbered for a member: its " \
-	    "own words") \
-	X(PIECE_WHY_PGP_UNREADABLE, "why-pgp-unreadable", "", \
-	    "reason pgp-unreadable ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_SECRET, "why-pgp-secret", "", \
-	    "reason pgp-secret ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_VERSION, "why-pgp-version", "", \
-	    "reason pgp-version ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_WEAK, "why-pgp-weak", "", \
-	    "reason pgp-weak ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_NO_SUBKEY, "why-pgp-no-subkey", "", \
-	    "reason pgp-no-subkey ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_REVOKED, "why-pgp-revoked", "", \
-	    "reason pgp-revoked ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_EXPIRED, "why-pgp-expired", "", \
-	    "reason pgp-expired ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_NO_SELF_SIG, "why-pgp-no-self-sig", "", \
-	    "reason pgp-no-self-sig ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_NO_UID, "why-pgp-no-uid", "", \
-	    "reason pgp-no-uid ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_NOT_ONE, "why-pgp-not-one", "", \
-	    "reason pgp-not-one ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_TOO_BIG, "why-pgp-too-big", "", \
-	    "reason pgp-too-big ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_UNOPENED, "why-pgp-unopened", "", \
-	    "reason pgp-unopened ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_PGP_ERROR, "why-pgp-error", "", \
-	    "reason pgp-error ({why} of pgp-key-unusable)") \
-	X(PIECE_WHY_MIME_BROKEN, "why-mime-broken", "", \
-	    "reason mime-broken: the worker: the MIME structure points " \
-	    "outside the message") \
-	X(PIECE_WHY_BOUNDARY_QUOTE, "why-boundary-quote", "", \
-	    "reason boundary-quote: the worker: a boundary= opens a quote") \
-	X(PIECE_WHY_BOUNDARY_LENGTH, "why-boundary-length", "max", \
-	    "reason boundary-length: the worker: a boundary empty or too " \
-	    "long (max: 70)") \
-	X(PIECE_WHY_BOUNDARY_CHAR, "why-boundary-char", "", \
-	    "reason boundary-char: the worker: a boundary with a character " \
-	    "not allowed") \
-	X(PIECE_WHY_BOUNDARY_SPACE, "why-boundary-space", "", \
-	    "reason boundary-space: the worker: a boundary ending in a space") \
-	X(PIECE_WHY_TOO_MANY_PARTS, "why-too-many-parts", "parts depth", \
-	    "reason too-many-parts: the worker: too many MIME parts, or " \
-	    "nested too deep") \
-	X(PIECE_WHY_MIME_SEPARATORS, "why-mime-separators", "", \
-	    "reason mime-separators: the worker: a multipart whose boundary " \
-	    "is not found in it") \
-	X(PIECE_WHY_TOO_MANY_FIELDS, "why-too-many-fields", "max", \
-	    "reason too-many-fields: the worker: too many header fields") \
-	X(PIECE_WHY_NO_FROM, "why-no-from", "", \
-	    "reason no-from: the worker: no From address") \
-	X(PIECE_WHY_PARSER_TIMEOUT, "why-parser-timeout", "seconds", \
-	    "reason parser-timeout: the worker's parse ran out of time " \
-	    "(seconds: limits.worker_seconds)") \
-	X(PIECE_WHY_PARSER_CRASHED, "why-parser-crashed", "", \
-	    "reason parser-crashed: the worker's parse crashed") \
-	X(PIECE_WHY_PARSER_FORBIDDEN, "why-parser-forbidden", "", \
-	    "reason parser-forbidden: the worker's parse was killed by the " \
-	    "sandbox") \
-	X(PIECE_WHY_PARSER_FAILED, "why-parser-failed", "", \
-	    "reason parser-failed: the worker's parse failed otherwise") \
-	X(PIECE_WHY_PARSER_BAD_REPLY, "why-parser-bad-reply", "", \
-	    "reason parser-bad-reply: the worker answered in a shape the " \
-	    "queue manager refused") \
-	X(PIECE_WHY_UNREADABLE, "why-unreadable", "", \
-	    "reason unreadable: a worker's reason without a code (the log " \
-	    "has its text)") \
-	X(PIECE_WHY_PGP_FOREIGN_FROM, "why-pgp-foreign-from", "", \
-	    "reason pgp-foreign-from: an encrypted post whose inner From is " \
-	    "not the sender") \
-	X(PIECE_WHY_PGP_NO_MESSAGE, "why-pgp-no-message", "", \
-	    "reason pgp-no-message: multipart/encrypted holding no OpenPGP " \
-	    "message") \
-	X(PIECE_WHY_PGP_REPLAYED, "why-pgp-replayed", "", \
-	    "reason pgp-replayed: a ciphertext the list opened before, sent " \
-	    "again") \
-	X(PIECE_WHY_PGP_NO_INTEGRITY, "why-pgp-no-integrity", "", \
-	    "reason pgp-no-integrity: encrypted without integrity protection " \
-	    "(an old mode)") \
-	X(PIECE_PART_PGP_KEY, "part-pgp-key", "", \
-	    "{parts} of parts-removed/nothing-left: a line for pgp-key") \
-	X(PIECE_PART_PGP_SIGNATURE, "part-pgp-signature", "", \
-	    "{parts} of parts-removed/nothing-left: a line for pgp-signature") \
-	X(PIECE_PART_SMIME_SIGNATURE, "part-smime-signature", "", \
-	    "{parts} of parts-removed/nothing-left: a line for smime-signature") \
-	X(PIECE_PART_SMIME, "part-smime", "", \
-	    "{parts} of parts-removed/nothing-left: a line for smime") \
-	X(PIECE_PART_PGP_ENCRYPTED, "part-pgp-encrypted", "", \
-	    "{parts} of parts-removed/nothing-left: a line for pgp-encrypted") \
-	X(PIECE_PART_VCARD, "part-vcard", "", \
-	    "{parts} of parts-removed/nothing-left: a line for vcard") \
-	X(PIECE_PART_TNEF, "part-tnef", "", \
-	    "{parts} of parts-removed/nothing-left: a line for tnef") \
-	X(PIECE_PART_PGP_FILE_ASC, "part-pgp-file-asc", "", \
-	    "{parts} of parts-removed/nothing-left: a line for pgp-file-asc") \
-	X(PIECE_PART_PGP_FILE, "part-pgp-file", "", \
-	    "{parts} of parts-removed/nothing-left: a line for pgp-file") \
-	X(PIECE_PART_SIGNATURE_FILE, "part-signature-file", "", \
-	    "{parts} of parts-removed/nothing-left: a line for signature-file") \
-	X(PIECE_PART_SMIME_PART, "part-smime-part", "", \
-	    "{parts} of parts-removed/nothing-left: a line for smime-part") \
-	X(PIECE_PART_SMIME_CERTIFICATE, "part-smime-certificate", "", \
-	    "{parts} of parts-removed/nothing-left: a line for smime-certificate") \
-	X(PIECE_PART_KEY_FILE, "part-key-file", "", \
-	    "{parts} of parts-removed/nothing-left: a line for key-file") \
-	X(PIECE_PART_INLINE_SIGNATURE, "part-inline-signature", "", \
-	    "{parts} of parts-removed/nothing-left: a line for inline-signature") \
-	X(PIECE_PART_PASTED_KEY, "part-pasted-key", "", \
-	    "{parts} of parts-removed/nothing-left: a line for pasted-key") \
-	X(PIECE_PART_OWN_SIGNATURE, "part-own-signature", "", \
-	    "{parts} of parts-removed/nothing-left: a line for own-signature") \
-	X(PIECE_PART_ENCRYPTED, "part-encrypted", "", \
-	    "{parts} of parts-removed/nothing-left: a line for encrypted") \
-	X(PIECE_PART_FORWARDED_UNREADABLE, "part-forwarded-unreadable", "", \
-	    "{parts} of parts-removed/nothing-left: a line for forwarded-unreadable") \
-	X(PIECE_PART_FRAGMENT, "part-fragment", "", \
-	    "{parts} of parts-removed/nothing-left: a line for fragment") \
-	X(PIECE_PART_IMAGE_UNCHECKED, "part-image-unchecked", "", \
-	    "{parts} of parts-removed/nothing-left: a line for image-unchecked") \
-	X(PIECE_PART_IMAGE_DETAILS, "part-image-details", "name", \
-	    "{parts} of parts-removed/nothing-left: a line for image-details") \
-	X(PIECE_PART_IMAGE_DETAILS_UNNAMED, "part-image-details-unnamed", "", \
-	    "{parts} of parts-removed/nothing-left: a line for image-details-unnamed") \
-	X(PIECE_PART_EVERY_PART, "part-every-part", "", \
-	    "{parts} of parts-removed/nothing-left: a line for every-part") \
-	X(PIECE_KEYS_ACTIVE, "keys-active", "", \
-	    "keys: after the DKIM key that signs new posts") \
-	X(PIECE_KEYS_OLDER, "keys-older", "", \
-	    "keys: after a DKIM key of older posts") \
-	X(PIECE_X25519_RETIRED, "sealed-key-retired", "", \
-	    "key x25519:KEY: the sealed format is retired, OpenPGP instead") \
-	X(PIECE_PGP_DONE_CANCELLED, "pgp-done-cancelled", "", \
-	    "done: a waiting replacing OpenPGP key cancelled") \
-	X(PIECE_PGP_DONE_NONE_WAITED, "pgp-done-none-waited", "", \
-	    "done: a cancel, when no replacing key waited") \
-	X(PIECE_PGP_DONE_REPLACED, "pgp-done-replaced", "fingerprint", \
-	    "done, to the old key: the new key took effect") \
-	X(PIECE_STEP_WARNING, "step-warning", "", \
-	    "{step} of discipline-confirm: a private warning") \
-	X(PIECE_STEP_PUBLIC, "step-public", "", \
-	    "{step}: a public warning") \
-	X(PIECE_STEP_SUSPEND, "step-suspend", "days", \
-	    "{step}: a suspension (days: leadership.discipline_steps)") \
-	X(PIECE_NO_REASON_STEP, "no-reason-step", "", \
-	    "{reason} of a discipline step's notices when the moderator gave none") \
-	X(PIECE_UNNAMED_SENDER, "unnamed-sender", "", \
-	    "the display name of a post without a From, which the list gives its " \
-	    "own address") \
-	X(PIECE_FROM_LIST, "from-list", "", \
-	    "the display name of the list's own mail: notices, answers, " \
-	    "the keys answer") \
-	X(PIECE_FROM_DIGEST, "from-digest", "", \
-	    "the display name of a digest") \
-	X(PIECE_FROM_MODERATORS, "from-moderators", "", \
-	    "the display name of the moderators' answers and announcements") \
-	X(PIECE_FROM_MODERATORS_NAMED, "from-moderators-named", "name", \
-	    "the same, where leadership.visibility names the moderator") \
-	X(PIECE_FROM_AUTHOR, "from-author", "name", \
-	    "the display name of a post in its author's name: a pseudonym's " \
-	    "(also its OpenPGP key's UID), an anonymous author's, a member's " \
-	    "on a real-identity list whose From the list rewrites") \
-	X(PIECE_ANONYMOUS_NAME, "anonymous-name", "code", \
-	    "{name} of from-author for an anonymous post (code: six hex " \
-	    "digits, new each post)") \
-	X(PIECE_MEMBER_NAME, "member-name", "", \
-	    "{name} of from-author on a real-identity list whose From the list " \
-	    "rewrites, when the post gives neither a name nor an address") \
-	X(PIECE_SENDER_UNVERIFIED, "sender-unverified", "", \
-	    "X-Mlist-Sender of mail to LIST-owner@ whose From the list could " \
-	    "not verify") \
-	X(PIECE_MIME_PREAMBLE, "mime-preamble", "", \
-	    "the line before the first part of a post the list wraps with " \
-	    "its footer") \
-	X(PIECE_FOOTER_DESCRIPTION, "footer-description", "", \
-	    "Content-Description of the part the list adds for its footer") \
-	X(PIECE_FORWARD_EMPTIED, "forward-emptied", "", \
-	    "the text left of a forwarded message every part of which the " \
-	    "list took out") \
-	X(PIECE_HELD_MODERATED, "held-moderated", "", \
-	    "{reason} of held: the list is moderated") \
-	X(PIECE_HELD_PROBATION, "held-probation", "", \
-	    "{reason} of held: a new member's post (probation_posts)") \
-	X(PIECE_HELD_LEAK, "held-leak", "", \
-	    "{reason} of held: it would identify its author") \
-	X(PIECE_HELD_DOCUMENT, "held-document", "", \
-	    "{reason} of held: an attached document names its author") \
-	X(PIECE_HELD_UNCONFIRMED, "held-unconfirmed", "", \
-	    "{reason} of held: a post in a member's name, not confirmed") \
-	X(PIECE_HELD_UNCONFIRMED_QUIET, "held-unconfirmed-quiet", "", \
-	    "{reason} of held: the same, after the day's notice to the " \
-	    "moderators")
-
 enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 
 /*
@@ -721,10 +681,8 @@ enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 	X(REASON_SIG_MALFORMED, "sig-malformed", PIECE_WHY_SIG_MALFORMED) \
 	X(REASON_SIG_ENCODING, "sig-encoding", PIECE_WHY_SIG_ENCODING) \
 	X(REASON_SIG_OTHER_LIST, "sig-other-list", PIECE_WHY_SIG_OTHER_LIST) \
-	X(REASON_SIG_BODY_CHANGED, "sig-body-changed", \
-	    PIECE_WHY_SIG_BODY_CHANGED) \
-	X(REASON_SIG_HEADERS_CHANGED, "sig-headers-changed", \
-	    PIECE_WHY_SIG_HEADERS_CHANGED) \
+	X(REASON_SIG_BODY_CHANGED, "sig-body-changed", PIECE_WHY_SIG_BODY_CHANGED) \
+	X(REASON_SIG_HEADERS_CHANGED, "sig-headers-changed", PIECE_WHY_SIG_HEADERS_CHANGED) \
 	X(REASON_SIG_UNKNOWN_KEY, "sig-unknown-key", PIECE_WHY_SIG_UNKNOWN_KEY) \
 	X(REASON_SIG_ERROR, "sig-error", PIECE_WHY_SIG_ERROR) \
 	X(REASON_PSEUDONYM_KEY, "pseudonym-key", PIECE_WHY_PSEUDONYM_KEY) \
@@ -752,25 +710,21 @@ enum piece_id { PIECE_TABLE(TABLE_ENUM) PIECE_N };
 	X(REASON_NO_FROM, "no-from", PIECE_WHY_NO_FROM) \
 	X(REASON_PARSER_TIMEOUT, "parser-timeout", PIECE_WHY_PARSER_TIMEOUT) \
 	X(REASON_PARSER_CRASHED, "parser-crashed", PIECE_WHY_PARSER_CRASHED) \
-	X(REASON_PARSER_FORBIDDEN, "parser-forbidden", \
-	    PIECE_WHY_PARSER_FORBIDDEN) \
+	X(REASON_PARSER_FORBIDDEN, "parser-forbidden", PIECE_WHY_PARSER_FORBIDDEN) \
 	X(REASON_PARSER_FAILED, "parser-failed", PIECE_WHY_PARSER_FAILED) \
-	X(REASON_PARSER_BAD_REPLY, "parser-bad-reply", \
-	    PIECE_WHY_PARSER_BAD_REPLY) \
+	X(REASON_PARSER_BAD_REPLY, "parser-bad-reply", PIECE_WHY_PARSER_BAD_REPLY) \
 	X(REASON_UNREADABLE, "unreadable", PIECE_WHY_UNREADABLE) \
-	X(REASON_PGP_FOREIGN_FROM, "pgp-foreign-from", \
-	    PIECE_WHY_PGP_FOREIGN_FROM) \
+	X(REASON_PGP_FOREIGN_FROM, "pgp-foreign-from", PIECE_WHY_PGP_FOREIGN_FROM) \
 	X(REASON_PGP_NO_MESSAGE, "pgp-no-message", PIECE_WHY_PGP_NO_MESSAGE) \
 	X(REASON_PGP_REPLAYED, "pgp-replayed", PIECE_WHY_PGP_REPLAYED) \
-	X(REASON_PGP_NO_INTEGRITY, "pgp-no-integrity", \
-	    PIECE_WHY_PGP_NO_INTEGRITY)
+	X(REASON_PGP_NO_INTEGRITY, "pgp-no-integrity", PIECE_WHY_PGP_NO_INTEGRITY)
 
 enum reason_id { REASON_TABLE(TABLE_ENUM) REASON_N };
 #undef TABLE_ENUM
 
 struct notice_text {
 	char	*subject;
-	char	*body;
+	char	*body;		/* in subject's block, freed with it */
 };
 
 /* the texts of one directory; an absent text (per-list sets) falls back to the instance's */

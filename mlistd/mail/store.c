@@ -374,39 +374,37 @@ static const char *const migrations[] = {
 };
 
 /*
- * Every sealed field: its table and column, the columns of its row's key
- * (in the order st_place parts are added where it is written), and which
- * rows hold one. A new sealed column is a new row here.
+ * Every sealed field, by table: the columns of its rows' key (in the order
+ * st_place parts are added where it is written), which rows hold one, and
+ * its sealed columns, the key said once for all of them. A new sealed
+ * column is a new name in its table's row.
  */
-static const struct sealed_field {
-	const char	*table, *column, *key, *where;
-} sealed_fields[] = {
-	{ "members", "addr", "list, addr_hash", NULL },
-	{ "members", "name", "list, addr_hash", NULL },
-	{ "members", "pseudonym", "list, addr_hash", NULL },
-	{ "members", "author_seed", "list, addr_hash", NULL },
-	{ "deliveries", "rcpt", "list, rcpt_hash", NULL },
-	{ "held", "author", "qid", NULL },
-	{ "pending", "arg", "id", NULL },
-	{ "archive", "summary", "list, n", NULL },
-	{ "archive", "msg", "list, n", NULL },
-	{ "digest_posts", "msg", "list, id", NULL },
-	{ "anon_handles", "addr", "list, handle", NULL },
-	{ "list_keys", "seed", "selector", NULL },
-	{ "confirmations", "post_hash", "token_hash", "kind = 'command' AND used = 0" },
+static const struct sealed_table {
+	const char	*table, *key, *where;
+	const char	*columns[5];	/* NULL-ended */
+} sealed_tables[] = {
+	{ "members", "list, addr_hash", NULL,
+	    { "addr", "name", "pseudonym", "author_seed", NULL } },
+	{ "deliveries", "list, rcpt_hash", NULL, { "rcpt", NULL } },
+	{ "held", "qid", NULL, { "author", NULL } },
+	{ "pending", "id", NULL, { "arg", NULL } },
+	{ "archive", "list, n", NULL, { "summary", "msg", NULL } },
+	{ "digest_posts", "list, id", NULL, { "msg", NULL } },
+	{ "anon_handles", "list, handle", NULL, { "addr", NULL } },
+	{ "list_keys", "selector", NULL, { "seed", NULL } },
+	{ "confirmations", "token_hash", "kind = 'command' AND used = 0",
+	    { "post_hash", NULL } },
 };
 
 /* reseal_row - one field from the unbound format to its place; 0 or -1 */
 static int
-reseal_row(struct store *st, const struct sealed_field *f, sqlite3_stmt *sel,
+reseal_row(struct store *st, const char *field, sqlite3_stmt *sel,
     sqlite3_stmt *upd, int nkeys)
 {
-	char field[80];
 	struct st_place pl;
 	struct buf b;
 	int rc;
 
-	snprintf(field, sizeof(field), "%s.%s", f->table, f->column);
 	st_place_cols(&pl, sel, field, 2, nkeys);
 	buf_init(&b, 0);
 	if (keys_open_legacy(st->keys, sqlite3_column_blob(sel, 1),
@@ -426,29 +424,31 @@ reseal_row(struct store *st, const struct sealed_field *f, sqlite3_stmt *sel,
 	return rc;
 }
 
-/* reseal_field - every row of one sealed field; 0 or -1 with why in err */
+/* reseal_field - every row of one sealed column; 0 or -1 with why in err */
 static int
-reseal_field(struct store *st, const struct sealed_field *f, struct buf *err)
+reseal_field(struct store *st, const struct sealed_table *f,
+    const char *column, struct buf *err)
 {
-	char sql[400], upsql[200];
+	char sql[400], upsql[200], field[80];
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	int nkeys = 1, rc = 0;
 
 	for (const char *c = f->key; *c; c++)
 		nkeys += *c == ',';
+	snprintf(field, sizeof(field), "%s.%s", f->table, column);
 	snprintf(sql, sizeof(sql), "SELECT rowid, %s, %s FROM %s WHERE %s IS NOT NULL AND "
-	    "length(%s) > 0 AND %s", f->column, f->key, f->table, f->column, f->column,
+	    "length(%s) > 0 AND %s", column, f->key, f->table, column, column,
 	    f->where ? f->where : "1");
 	snprintf(upsql, sizeof(upsql), "UPDATE %s SET %s = ?1 WHERE rowid = ?2", f->table,
-	    f->column);
+	    column);
 	if (sqlite3_prepare_v2(st->db, sql, -1, &sel, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db, upsql, -1, &upd, NULL) != SQLITE_OK)
 		rc = -1;
 	while (rc == 0 && (rc = sqlite3_step(sel)) == SQLITE_ROW)
-		rc = reseal_row(st, f, sel, upd, nkeys);
+		rc = reseal_row(st, field, sel, upd, nkeys);
 	if (rc != SQLITE_DONE && rc != 0)
-		buf_printf(err, "%s.%s: a sealed field does not open with this "
-		    "instance's key (or %s)", f->table, f->column, sqlite3_errmsg(st->db));
+		buf_printf(err, "%s: a sealed field does not open with this "
+		    "instance's key (or %s)", field, sqlite3_errmsg(st->db));
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
 	return rc == SQLITE_DONE || rc == 0 ? 0 : -1;
@@ -458,13 +458,16 @@ reseal_field(struct store *st, const struct sealed_field *f, struct buf *err)
 static int
 st_reseal(struct store *st, struct buf *err)
 {
+	const size_t n = sizeof(sealed_tables) / sizeof(sealed_tables[0]);
+
 	if (st->keys == NULL) {
 		buf_printf(err, "the database must be migrated with the instance's keys");
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(sealed_fields) / sizeof(sealed_fields[0]); i++)
-		if (reseal_field(st, &sealed_fields[i], err) < 0)
-			return -1;
+	for (size_t i = 0; i < n; i++)
+		for (const char *const *c = sealed_tables[i].columns; *c; c++)
+			if (reseal_field(st, &sealed_tables[i], *c, err) < 0)
+				return -1;
 	return 0;
 }
 
