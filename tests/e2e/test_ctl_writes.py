@@ -137,6 +137,9 @@ def test_every_changing_verb_is_the_daemons(busy, tmp_path):
         assert wrote == [], (args, wrote)
         assert r.returncode == 1 and "the daemon is not running" in r.stderr, \
             (args, r.returncode, r.stdout, r.stderr)
+        # "says so in one line" (#13, item 1): nothing more on stderr, nothing on stdout
+        assert len(r.stderr.strip().splitlines()) == 1 and not r.stdout.strip(), \
+            (args, r.stdout, r.stderr)
         checked.append(words)
     # the changes the suite leans on are among them, and nothing happened
     assert {"mod approve", "member add", "member set", "list set", "keys rotate", "unmask"} <= \
