@@ -10,6 +10,11 @@
  * --verify' says where. The log lives in the same database as the state
  * it describes; its value is that nobody without the master key can alter
  * it unseen, and that members can be shown it.
+ *
+ * A new entry's detail is stored as a code and its values (audit_code)
+ * and worded only when it is read (audit_words, audit_render: the pieces
+ * of README's "The audit log's words"), since signed words could never be
+ * translated; who may read a detail is disclosure.c's decision.
  */
 #include <errno.h>
 #include <stdio.h>

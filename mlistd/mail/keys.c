@@ -12,6 +12,11 @@
  * is written to STATE/spool.pub, which is all the SMTP server ever reads.
  * Key bytes are held only in sodium_malloc'ed memory that is read-only
  * after derivation and wiped on free. Nothing here logs.
+ *
+ * Also made here, each keyed by a key derived from the master key: the
+ * member and pseudonym references the audit log and mlistctl show, and
+ * the one-click tokens; and the "YYYY-MM-DD" form of a key's expiry date
+ * (keys_expiry_parse and _format), which mlistctl and the jobs share.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -4,6 +4,10 @@
  *
  * A member is found by the keyed hash of (list, lower-cased address); the
  * address and the name themselves are sealed (see store.c).
+ *
+ * Also the C migration of these rows, st_hide_rows (hide_*): handles and
+ * join times hashed or sealed, post counts re-keyed, for what a disk image
+ * without the key read beside a member's public handle.
  */
 #include <sodium.h>
 

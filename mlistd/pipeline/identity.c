@@ -11,7 +11,7 @@
  *   own address (its OpenPGP key's UID), Reply-To: <LIST@hostname>; an
  *   anonymous post: "Anonymous 3F9A2C via LIST" <LIST@hostname> (the
  *   words are the pieces [from-author] and [anonymous-name])
- *   To, Subject, Date (the time of receipt, UTC), Message-ID (random, at
+ *   To, Subject, Date (the release time, UTC: render.c), Message-ID (random, at
  *   hostname), In-Reply-To and References mapped to the list's own ids
  *   (ids the list does not know are dropped: they would name the domains
  *   of private correspondence), Mlist-Private-Reply, List-* headers.

@@ -4,12 +4,13 @@
  * Commands are read from the Subject and the first lines of a plain-text
  * body (quoted lines and everything after a "-- " signature ignored), by our
  * own header parser - no MIME decoding here, so an encoded body yields no
- * commands and the mail goes to the list's owners as before. This release
- * knows "help", "keys", "key PUBLICKEY" (register the member's own signing
- * key, confirmed from their mailbox), "who", "archive index", "archive get
- * N", "set pseudonym NAME" (confirmed from the mailbox) and "set identity
- * MODE"; the rest (subscribe, ...) belongs to the subscriber-commands work
- * and reaches the owners meanwhile.
+ * commands and the mail goes to the list's owners as before. The commands
+ * are the table in word(): "help", "keys [NAME]", "key PUBLICKEY" (the
+ * member's own signing key), "who", "archive index", "archive get N",
+ * "audit", "set pseudonym|identity|digest|nomail ...", "subscribe" (or
+ * "join", with an introduction), "unsubscribe" (or "leave") and "confirm"
+ * (or "vouch") TOKEN. What changes a member is confirmed from the mailbox
+ * first and then done by leadership/command.c.
  *
  * Every answer obeys the list's disclosure rules (pipeline/disclosure.c
  * decides them), judged by the address the answer goes to: a forged sender

@@ -467,6 +467,8 @@ def test_hidden_leadership_audit_names_no_moderator_and_no_pseudonym(make_list, 
         for n in numbers:
             if n in l:
                 assert not re.search(r"moderator|owner", l), f"a member learns who moderates: {l!r}"
+    # nor in other words: the three role changes name no one (they are not listed one by one)
+    assert not [n for n in numbers if n in body], "a moderator's number in the members' audit:\n" + body
     assert "red fly" not in body.lower(), "a member learns whom the moderators investigate:\n" + body
 
 

@@ -59,12 +59,14 @@ def traced(inst, tmp_path, *args, stdin=None, calls=WRITES):
     lines = open(out).read().splitlines()
     state = os.path.join(inst.root, "state")
     return r, [ln for ln in lines if DB_FILES.search(ln.split(",", 1)[0]) or
-               (calls == BEHIND and behind(ln, state))]
+               (calls.startswith(BEHIND) and behind(ln, state))]
 
 
 def behind(line, state):
     """a traced call that changes the state directory or signals a process"""
     call = line.split(None, 1)[-1]
+    if call.startswith("connect("):
+        return False                                  # a request on the socket changes nothing
     if re.match(r"(tg)?kill\(", call):
         return not re.search(r", 0\)", call)          # kill(pid, 0): "is it running?"
     if call.startswith(("openat(", "creat(")) and "O_CREAT" not in call and "creat(" not in call:
@@ -137,12 +139,33 @@ def test_every_changing_verb_is_the_daemons(busy, tmp_path):
         assert wrote == [], (args, wrote)
         assert r.returncode == 1 and "the daemon is not running" in r.stderr, \
             (args, r.returncode, r.stdout, r.stderr)
+        # "says so in one line" (#13, item 1): nothing more on stderr, nothing on stdout
+        assert len(r.stderr.strip().splitlines()) == 1 and not r.stdout.strip(), \
+            (args, r.stdout, r.stderr)
         checked.append(words)
     # the changes the suite leans on are among them, and nothing happened
     assert {"mod approve", "member add", "member set", "list set", "keys rotate", "unmask"} <= \
         set(checked), checked
     inst.start()
     assert held_id in inst.ctl("mod", "ls", "demo").stdout
+
+
+def test_changing_verbs_while_it_runs_are_requests_on_the_socket(busy, tmp_path):
+    """with the daemon running, mlistctl still writes nothing itself: it connects to STATE/control,
+    and the change is there once the answer is in"""
+    inst, held_id = busy
+    control = os.path.join(inst.root, "state", "control")
+    for args, done in ((("member", "add", "demo", "dave@example.org"),
+                        lambda: "dave@example.org" in inst.ctl("member", "ls", "demo").stdout),
+                       (("mod", "approve", "demo", held_id),
+                        lambda: held_id not in inst.ctl("mod", "ls", "demo").stdout)):
+        r, wrote = traced(inst, tmp_path, *args, calls=BEHIND + ",connect")
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+        assert done(), (args, r.stdout)
+        assert wrote == [], (args, wrote)
+        calls = open(tmp_path / "trace").read()
+        assert re.search(r"connect\(\d+<[^>]*>, \{sa_family=AF_UNIX, sun_path=\"%s\"" %
+                         re.escape(control), calls), (args, calls[-2000:])
 
 
 def test_help_names_every_verb_that_works_without_the_daemon():
