@@ -11,13 +11,14 @@ where each gets their own notice (held post, archive answer).
 """
 import email
 import email.policy
+import email.utils
 import re
 import shutil
 import smtplib
 
 import pytest
 from conftest import wait_until
-from test_pgp_delivery import keyed, list_key, send, to
+from test_pgp_delivery import ALLOWED_OUTER, dkim_ok, keyed, list_key, send, to
 
 pytestmark = pytest.mark.skipif(not shutil.which("gpg"), reason="gpg is needed (tools/install-deps)")
 
@@ -55,14 +56,36 @@ def both_copies(inst, sink, g, plain_to, marker, enc_marker=None):
     return plain, enc
 
 
-def opened(g, listfpr, copy):
+def outside(inst, copy):
+    """the outer header as a post's (test_pgp_delivery): two parts, From the list key's UID, its
+    Autocrypt addr the From, nothing outside the allow-list, DKIM verifies (audit17)"""
+    msg = email.message_from_bytes(copy, policy=email.policy.compat32)
+    assert msg.get_content_type() == "multipart/encrypted", copy[:1500]
+    assert msg.get_param("protocol") == "application/pgp-encrypted"
+    assert msg["Subject"] == "..."
+    p1, p2 = msg.get_payload()
+    assert p1.get_content_type() == "application/pgp-encrypted"
+    assert p1.get_payload().strip() == "Version: 1"
+    assert p2.get_content_type() == "application/octet-stream"
+    assert p2.get_param("name") == "encrypted.asc"
+    assert email.utils.parseaddr(msg["From"])[1] == LIST, msg["From"]
+    ac = re.sub(r"\s+", "", msg["Autocrypt"] or "")
+    assert ac.startswith("addr=%s;" % LIST), msg["Autocrypt"]
+    assert {k.lower() for k in msg.keys()} <= ALLOWED_OUTER, set(msg.keys())
+    assert dkim_ok(inst, copy)
+
+
+def opened(g, listfpr, copy, inst=None):
     """copy checked as g's client sees it; its plaintext"""
     msg = email.message_from_bytes(copy, policy=email.policy.compat32)
     assert msg.get_content_type() == "multipart/encrypted", copy[:1500]
     assert msg.get_param("protocol") == "application/pgp-encrypted"
     assert msg["Subject"] == "..."
+    if inst is not None:
+        outside(inst, copy)
     st = g.gpg("--status-fd", "1", "--decrypt", "-", inp=copy).stdout.decode()
     assert "[GNUPG:] DECRYPTION_OKAY" in st, st
+    assert "[GNUPG:] DECRYPTION_INFO 2 9 0" in st, st     # MDC, AES-256, no AEAD
     assert re.search(r"^\[GNUPG:\] VALIDSIG %s " % listfpr, st, re.M), st
     lp = g.gpg("--list-packets", inp=copy).stdout.decode()
     assert lp.count(":pubkey enc packet:") == 1, lp
@@ -70,6 +93,7 @@ def opened(g, listfpr, copy):
     subkey = re.findall(r"^fpr:+([0-9A-F]{40}):", keys, re.M)[1]
     assert "keyid %s" % subkey[-16:] in lp, lp
     assert ":compressed packet:" not in lp
+    assert 'name=""' in lp and "created 0" in lp, lp     # the literal packet says nothing
     signed = g.gpg("--decrypt", "--unwrap", "-", inp=copy).stdout
     n = len(signed)
     assert n >= 4096 and n & (n - 1) == 0, f"signed packets of {n} bytes: no bucket"
@@ -113,7 +137,7 @@ def test_digest_to_a_keyed_member_is_encrypted_and_is_the_plain_digest(make_inst
     enc = wait_until(lambda: to(sink, ALICE, b"multipart/encrypted"))
     assert enc, inst.logtext()[-3000:]
     assert len(enc) == 1 and b"First of the day." not in enc[0]
-    dec = opened(alice, fpr, enc[0])
+    dec = opened(alice, fpr, enc[0], inst)
     assert b"First of the day." in dec and b"multipart/digest" in dec
     assert unpadded(dec) == plain[0]
     # 7 KiB of posts: the next bucket up, not the post's own length
@@ -131,7 +155,7 @@ def test_archive_answer_to_a_keyed_member_is_encrypted_and_carries_the_post(make
              rcpt="demo-request@lists.example")
     plain, enc = both_copies(inst, sink, alice, BOB, b"is attached")
     assert not to(sink, ALICE, b"is attached") and not to(sink, ALICE, b"Minutes of the branch")
-    dec = opened(alice, fpr, enc[0])
+    dec = opened(alice, fpr, enc[0], inst)
     assert b"Minutes of the branch." in dec
     assert attached(unpadded(dec)) == attached(plain[0])
 
@@ -144,7 +168,7 @@ def test_held_post_notice_to_a_keyed_moderator_is_encrypted(make_instance, sink,
          BOB)
     plain, enc = both_copies(inst, sink, alice, DAVE, b"waits for moderation")
     assert not to(sink, ALICE, b"Held words.") and not to(sink, ALICE, b"dissent")
-    dec = opened(alice, fpr, enc[0])
+    dec = opened(alice, fpr, enc[0], inst)
     assert b"Held words." in dec
     assert attached(unpadded(dec)) == attached(plain[0])
     # her token works from the decrypted notice: she approves, the post goes out
@@ -169,7 +193,7 @@ def test_published_rejection_quoting_a_post_is_encrypted_to_keyed_members(make_i
     plain, enc = both_copies(inst, sink, alice, DAVE, b"The moderators rejected a post")
     assert b"flame war" in plain[0]
     assert not to(sink, ALICE, b"flame war")
-    dec = opened(alice, fpr, enc[0])
+    dec = opened(alice, fpr, enc[0], inst)
     assert b"flame war" in dec and b"off topic" in dec
     wrapped = email.message_from_bytes(dec, policy=email.policy.compat32)
     # a single-part notice travels as the one part of a multipart/mixed
@@ -192,9 +216,56 @@ def test_owner_mail_to_a_keyed_moderator_is_encrypted(make_instance, sink, tmp_p
     enc = wait_until(lambda: to(sink, ALICE, b"multipart/encrypted"))
     assert enc, inst.logtext()[-3000:]
     assert not to(sink, ALICE, b"the depot")
-    dec = opened(alice, fpr, enc[0])
+    dec = opened(alice, fpr, enc[0], inst)
     assert b"the depot" in dec
     assert bucket(alice, enc[0]) == 8192
+
+
+def test_answer_to_a_command_from_a_keyed_member_is_encrypted(make_instance, sink, tmp_path):
+    """A notice that carries no post - the answer to `help` - is encrypted like the rest: one
+    PKESK, a bucket, the outer header of a post (audit17: no test opened one)."""
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path)
+    for who in (ALICE, BOB):
+        send(inst, f"From: {who}\r\nSubject: help\r\n\r\nhelp\r\n".encode(), who,
+             rcpt="demo-request@lists.example")
+    plain, enc = both_copies(inst, sink, alice, BOB, b"demo-request@lists.example",
+                             b"Your request to the list")
+    assert not to(sink, ALICE, b"Your request to the list")
+    dec = opened(alice, fpr, enc[0], inst)
+    wrapped = email.message_from_bytes(dec, policy=email.policy.compat32)
+    inner = wrapped.get_payload()[0].get_payload(decode=True)
+    clear = email.message_from_bytes(plain[0], policy=email.policy.compat32).get_payload(
+        decode=True)
+    assert inner == clear.replace(BOB.encode(), ALICE.encode())
+
+
+def test_held_post_released_later_is_signed_at_its_release(make_instance, sink, tmp_path):
+    """A post held for moderation, approved seconds later: the keyed member's copy carries one
+    time in its outer Date:, its protected Date: and its signature, to the second (Thunderbird
+    shows a "Signature Date Mismatch" past an hour). A real-name held copy keeps the Date: it was
+    held with (its arrival); signing it at the release would put the two 3 s apart here, days
+    apart for a real hold. test_pseudonym_pgp checks a pseudonym's key only (audit17)."""
+    import time
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path, {"posting": "moderated"})
+    assert inst.ctl("member", "set", "demo", DAVE, "role", "moderator").returncode == 0
+    send(inst, f"From: {BOB}\r\nTo: {LIST}\r\nSubject: late\r\n\r\nReleased later.\r\n"
+         .encode(), BOB)
+    assert wait_until(lambda: inst.ctl("mod", "queue", "demo").stdout.strip())
+    held = time.time()
+    assert wait_until(lambda: time.time() >= held + 3.1, timeout=5)
+    qid = inst.ctl("mod", "queue", "demo").stdout.split()[0]
+    assert inst.ctl("mod", "approve", "demo", qid).returncode == 0
+    enc = wait_until(lambda: encrypted_with(sink, alice, ALICE, b"Released later."))
+    assert enc, inst.logtext()[-3000:]
+    dec = opened(alice, fpr, enc[0], inst)
+    st = alice.gpg("--status-fd", "1", "--decrypt", "-", inp=enc[0]).stdout.decode()
+    sigtime = int(re.search(r"VALIDSIG \S+ \S+ (\d+)", st).group(1))
+    outer = email.utils.parsedate_to_datetime(
+        email.message_from_bytes(enc[0])["Date"]).timestamp()
+    inner = email.utils.parsedate_to_datetime(
+        email.message_from_bytes(dec)["Date"]).timestamp()
+    assert sigtime == int(outer) == int(inner), (sigtime, outer, inner)
+    assert time.time() >= held + 3      # released after the hold, however it is dated
 
 
 # ---- a long References chain on a pseudonymous list ----------------------------------------------
