@@ -57,8 +57,9 @@ def both_copies(inst, sink, g, plain_to, marker, enc_marker=None):
 
 
 def outside(inst, copy):
-    """the outer header as a post's (test_pgp_delivery): two parts, From the list key's UID, its
-    Autocrypt addr the From, nothing outside the allow-list, DKIM verifies (audit17)"""
+    """the outer header as a post's (test_pgp_delivery): two parts, From
+    the list key's UID, its Autocrypt addr the From, nothing outside the
+    allow-list, DKIM verifies (audit17)"""
     msg = email.message_from_bytes(copy, policy=email.policy.compat32)
     assert msg.get_content_type() == "multipart/encrypted", copy[:1500]
     assert msg.get_param("protocol") == "application/pgp-encrypted"
@@ -85,7 +86,7 @@ def opened(g, listfpr, copy, inst=None):
         outside(inst, copy)
     st = g.gpg("--status-fd", "1", "--decrypt", "-", inp=copy).stdout.decode()
     assert "[GNUPG:] DECRYPTION_OKAY" in st, st
-    assert "[GNUPG:] DECRYPTION_INFO 2 9 0" in st, st     # MDC, AES-256, no AEAD
+    assert "[GNUPG:] DECRYPTION_INFO 2 9 0" in st, st   # MDC, AES-256
     assert re.search(r"^\[GNUPG:\] VALIDSIG %s " % listfpr, st, re.M), st
     lp = g.gpg("--list-packets", inp=copy).stdout.decode()
     assert lp.count(":pubkey enc packet:") == 1, lp
@@ -93,7 +94,7 @@ def opened(g, listfpr, copy, inst=None):
     subkey = re.findall(r"^fpr:+([0-9A-F]{40}):", keys, re.M)[1]
     assert "keyid %s" % subkey[-16:] in lp, lp
     assert ":compressed packet:" not in lp
-    assert 'name=""' in lp and "created 0" in lp, lp     # the literal packet says nothing
+    assert 'name=""' in lp and "created 0" in lp, lp    # literal: no name
     signed = g.gpg("--decrypt", "--unwrap", "-", inp=copy).stdout
     n = len(signed)
     assert n >= 4096 and n & (n - 1) == 0, f"signed packets of {n} bytes: no bucket"
@@ -221,51 +222,61 @@ def test_owner_mail_to_a_keyed_moderator_is_encrypted(make_instance, sink, tmp_p
     assert bucket(alice, enc[0]) == 8192
 
 
-def test_answer_to_a_command_from_a_keyed_member_is_encrypted(make_instance, sink, tmp_path):
-    """A notice that carries no post - the answer to `help` - is encrypted like the rest: one
-    PKESK, a bucket, the outer header of a post (audit17: no test opened one)."""
+def test_answer_to_a_command_from_a_keyed_member_is_encrypted(
+        make_instance, sink, tmp_path):
+    """A notice that carries no post - the answer to `help` - is encrypted
+    like the rest: one PKESK, a bucket, the outer header of a post (audit17:
+    no test opened one)."""
     inst, alice, fpr = keyed_instance(make_instance, tmp_path)
     for who in (ALICE, BOB):
-        send(inst, f"From: {who}\r\nSubject: help\r\n\r\nhelp\r\n".encode(), who,
-             rcpt="demo-request@lists.example")
-    plain, enc = both_copies(inst, sink, alice, BOB, b"demo-request@lists.example",
+        send(inst, f"From: {who}\r\nSubject: help\r\n\r\nhelp\r\n"
+             .encode(), who, rcpt="demo-request@lists.example")
+    plain, enc = both_copies(inst, sink, alice, BOB,
+                             b"demo-request@lists.example",
                              b"Your request to the list")
     assert not to(sink, ALICE, b"Your request to the list")
     dec = opened(alice, fpr, enc[0], inst)
     wrapped = email.message_from_bytes(dec, policy=email.policy.compat32)
     inner = wrapped.get_payload()[0].get_payload(decode=True)
-    clear = email.message_from_bytes(plain[0], policy=email.policy.compat32).get_payload(
-        decode=True)
+    clear = email.message_from_bytes(
+        plain[0], policy=email.policy.compat32).get_payload(decode=True)
     assert inner == clear.replace(BOB.encode(), ALICE.encode())
 
 
-def test_held_post_released_later_is_signed_at_its_release(make_instance, sink, tmp_path):
-    """A post held for moderation, approved seconds later: the keyed member's copy carries one
-    time in its outer Date:, its protected Date: and its signature, to the second (Thunderbird
-    shows a "Signature Date Mismatch" past an hour). A real-name held copy keeps the Date: it was
-    held with (its arrival); signing it at the release would put the two 3 s apart here, days
-    apart for a real hold. test_pseudonym_pgp checks a pseudonym's key only (audit17)."""
+def test_held_post_released_later_is_signed_at_its_release(
+        make_instance, sink, tmp_path):
+    """A post held for moderation, approved seconds later: the keyed
+    member's copy carries one time in its outer Date:, its protected Date:
+    and its signature, to the second (Thunderbird shows a "Signature Date
+    Mismatch" past an hour). A real-name held copy keeps the Date: it was
+    held with (its arrival); signing it at the release would put the two
+    3 s apart here, days apart for a real hold. test_pseudonym_pgp checks a
+    pseudonym's key only (audit17)."""
     import time
-    inst, alice, fpr = keyed_instance(make_instance, tmp_path, {"posting": "moderated"})
-    assert inst.ctl("member", "set", "demo", DAVE, "role", "moderator").returncode == 0
-    send(inst, f"From: {BOB}\r\nTo: {LIST}\r\nSubject: late\r\n\r\nReleased later.\r\n"
-         .encode(), BOB)
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path,
+                                      {"posting": "moderated"})
+    r = inst.ctl("member", "set", "demo", DAVE, "role", "moderator")
+    assert r.returncode == 0
+    send(inst, f"From: {BOB}\r\nTo: {LIST}\r\nSubject: late\r\n\r\n"
+         "Released later.\r\n".encode(), BOB)
     assert wait_until(lambda: inst.ctl("mod", "queue", "demo").stdout.strip())
     held = time.time()
     assert wait_until(lambda: time.time() >= held + 3.1, timeout=5)
     qid = inst.ctl("mod", "queue", "demo").stdout.split()[0]
     assert inst.ctl("mod", "approve", "demo", qid).returncode == 0
-    enc = wait_until(lambda: encrypted_with(sink, alice, ALICE, b"Released later."))
+    enc = wait_until(
+        lambda: encrypted_with(sink, alice, ALICE, b"Released later."))
     assert enc, inst.logtext()[-3000:]
     dec = opened(alice, fpr, enc[0], inst)
-    st = alice.gpg("--status-fd", "1", "--decrypt", "-", inp=enc[0]).stdout.decode()
+    st = alice.gpg("--status-fd", "1", "--decrypt", "-",
+                   inp=enc[0]).stdout.decode()
     sigtime = int(re.search(r"VALIDSIG \S+ \S+ (\d+)", st).group(1))
     outer = email.utils.parsedate_to_datetime(
         email.message_from_bytes(enc[0])["Date"]).timestamp()
     inner = email.utils.parsedate_to_datetime(
         email.message_from_bytes(dec)["Date"]).timestamp()
     assert sigtime == int(outer) == int(inner), (sigtime, outer, inner)
-    assert time.time() >= held + 3      # released after the hold, however it is dated
+    assert time.time() >= held + 3      # released after the hold
 
 
 # ---- a long References chain on a pseudonymous list ----------------------------------------------
