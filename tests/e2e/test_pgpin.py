@@ -204,11 +204,25 @@ def stored(inst):
         db.close()
 
 
+def one_recipient(g, raw):
+    """raw as a copy of a post is (audit17): one PKESK, g's encryption
+    subkey; MDC, AES-256; the signed packets a size bucket"""
+    enc = payload(raw)
+    st = g.gpg("--status-fd", "1", "--decrypt", check=False, inp=enc)
+    assert b"[GNUPG:] DECRYPTION_INFO 2 9 0" in st.stdout, st.stdout
+    lp = g.gpg("--list-packets", check=False, inp=enc).stdout.decode()
+    assert lp.count(":pubkey enc packet:") == 1, lp
+    assert "keyid %s" % g.subfprs[1][-16:] in lp, lp
+    n = len(g.gpg("--decrypt", "--unwrap", check=False, inp=enc).stdout)
+    assert n >= 4096 and n & (n - 1) == 0, f"signed packets of {n} bytes"
+
+
 def register(inst, sink, g, shape, n=1):
     """Send 'key' in shape; open the encrypted token; answer it; return (token mail, plain text)."""
     send(inst, SHAPES[shape](g), g.addr)
     enc, plain = token_mail(sink, g, n)
     assert not TOKEN.search(enc), "the token must travel only inside the encryption"
+    one_recipient(g, enc)
     assert b"protected-headers=\"v1\"" in plain and b"Confirm your OpenPGP key" in plain
     tok = TOKEN.search(plain).group(1).decode()
     send(inst, f"From: {g.addr}\r\nSubject: Re: ...\r\n\r\nyes\r\n".encode(), g.addr,
@@ -793,6 +807,7 @@ def test_unsigned_replacement_waits_old_key_told_cancel_token(alice_keyed, sink,
     assert grouped(h.fpr) in note and b"takes effect on" in note
     raws = [r for r in mails(sink, g.addr) if encrypted(r) and NOTICE_REPL in read(g, r)]
     assert not h.decrypt(payload(raws[0]))[0]
+    one_recipient(g, raws[0])
     assert not CANCEL.search(raws[0]), "the cancel token travels only inside the encryption"
     # an unauthenticated "key cancel" in alice's name changes nothing
     send_unauthenticated(inst.direct_port, g.addr, [LIST_REQ],
