@@ -626,6 +626,44 @@ def test_inner_headers_pass_the_allow_list(keyed, sink):
     copy = bobs(sink)[0]
     assert b"Gossip" in copy                 # the protected Subject
     assert b"Autocrypt-Gossip" not in copy and b"carol" not in copy.lower()
+    # nor the keyed member's copy, outside or inside the encryption (audit17)
+    mine = lambda: [r for r in mails(sink, g.addr, b"multipart/encrypted")
+                    if b"Gossip" in read(g, r)]
+    assert wait_until(mine), inst.logtext()
+    no_gossip(mine()[0], read(g, mine()[0]))
+
+
+def no_gossip(raw, plain):
+    """raw (a copy) and plain (what it decrypts to): no Autocrypt-Gossip,
+    no Autocrypt but the list's own, outside, and nothing of carol"""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"autocrypt-gossip" not in raw.lower(), head
+    ac = re.findall(rb"(?im)^autocrypt:\s*addr=([^;\s]+)", head)
+    assert ac == [LIST.encode()], head
+    for t in (raw, plain):
+        assert b"carol" not in t.lower()
+    assert b"autocrypt" not in plain.lower(), plain[:2000]
+
+
+def test_autocrypt_headers_of_a_clear_post_reach_no_copy(keyed, sink):
+    """bob's client (keyless) sends Autocrypt and Autocrypt-Gossip in clear:
+    neither his copy nor the keyed member's carries them (audit17: only
+    Thunderbird's inner gossip was tested)."""
+    inst, g, listfpr = keyed()
+    kd = base64.b64encode(g.binary()).decode()
+    raw = (f"From: bob@example.org\r\nTo: {LIST}\r\n"
+           "Subject: Clear gossip\r\n"
+           f"Autocrypt: addr=bob@example.org; keydata={kd}\r\n"
+           f"Autocrypt-Gossip: addr=carol@example.org; keydata={kd}\r\n"
+           f"Message-ID: <cg@example.org>\r\n\r\n{SECRET}\r\n").encode()
+    send(inst, raw, "bob@example.org", rcpt=LIST)
+    assert wait_until(lambda: bobs(sink)), inst.logtext()
+    copy = bobs(sink)[0]
+    assert b"autocrypt" not in copy.lower() and b"carol" not in copy.lower()
+    got = lambda: [r for r in mails(sink, g.addr, b"multipart/encrypted")
+                   if SECRET.encode() in read(g, r)]
+    assert wait_until(got), inst.logtext()
+    no_gossip(got()[0], read(g, got()[0]))
 
 
 def test_undecryptable_post_refused_with_note(keyed, sink, homes):
