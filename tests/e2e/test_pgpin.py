@@ -384,6 +384,52 @@ def test_stranger_and_forged_from_same_answer_nothing_stored(make_instance, sink
     assert unverified.sub(b"", norm(answer_to(sink, a.addr, 2), a.addr)) == norm(ans_a, a.addr)
 
 
+def same_words(raw, addr):
+    """an answer's body with the address it was sent to taken out"""
+    return raw.split(b"\r\n\r\n", 1)[1].replace(addr.encode(), b"ADDR")
+
+
+def same_plain(p, addr):
+    """a decrypted answer without its token, address, boundaries, Date
+    and padding"""
+    p = TOKEN.sub(b"TOKEN", p).replace(addr.encode(), b"ADDR")
+    for b in re.findall(rb'boundary="([^"]+)"', p):
+        p = p.replace(b, b"BOUNDARY")
+    p = re.sub(rb"Date: [^\r]*", b"Date: X", p)
+    return re.sub(rb"\s+", b" ", p)
+
+
+@pytest.mark.parametrize("shape", ["k9", "mutt"])
+def test_stranger_same_answer_by_shape(make_instance, sink, homes, shape):
+    """K-9's and mutt's shapes: a member and a stranger get the same words
+    and the same encrypted message; nothing is stored until a token is
+    answered (audit17: only Thunderbird's shape was compared)."""
+    inst = make_instance(members=("alice@example.org",))
+    a = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org")
+    d = Gpg(homes / "dave", "Dormouse Teapot", "dave@example.org")
+    send(inst, SHAPES[shape](a), a.addr)
+    send(inst, SHAPES[shape](d), d.addr)
+    ans_a, ans_d = answer_to(sink, a.addr), answer_to(sink, d.addr)
+    assert b"encrypted to the OpenPGP key you sent is on its way" in ans_a
+    assert same_words(ans_a, a.addr) == same_words(ans_d, d.addr)
+    enc_a, enc_d = encrypted_to(sink, a.addr), encrypted_to(sink, d.addr)
+    one_recipient(a, enc_a)
+    one_recipient(d, enc_d)
+    # one bucket, one length (the outer header differs by the address)
+    assert len(payload(enc_a)) == len(payload(enc_d))
+    assert len(enc_a) - len(enc_d) == len(a.addr) - len(d.addr)
+    pa, pd = a.decrypt(payload(enc_a))[1], d.decrypt(payload(enc_d))[1]
+    assert b"Confirm your OpenPGP key" in pa
+    assert same_plain(pa, a.addr) == same_plain(pd, d.addr)
+    assert stored(inst) == 0
+    # the stranger's token opens nothing
+    tok = TOKEN.search(pd).group(1).decode()
+    send(inst, f"From: {d.addr}\r\n\r\nyes\r\n".encode(), d.addr,
+         rcpt=f"demo-confirm+{tok}@lists.example")
+    assert inst.wait_log("token unknown, used or expired; ignored")
+    assert stored(inst) == 0
+
+
 def test_key_rides_on_subscribe(make_instance, sink, homes):
     inst = make_instance(members=("alice@example.org",))
     n = Gpg(homes / "newbie", "New Comer", "newbie@example.org")
