@@ -455,7 +455,57 @@ def revoked(homes):
     return g
 
 
+def armour(kind, data):
+    """data armoured as gpg does (RFC 4880 6.2, with its CRC-24)"""
+    crc = 0xB704CE
+    for b in data:
+        crc ^= b << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    b64 = base64.b64encode(data).decode()
+    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    tail = base64.b64encode((crc & 0xFFFFFF).to_bytes(3, "big")).decode()
+    return ("-----BEGIN PGP %s BLOCK-----\n\n%s\n=%s\n-----END PGP %s "
+            "BLOCK-----\n" % (kind, "\n".join(lines), tail, kind)).encode()
+
+
+class Pasted:
+    """a sender whose mail carries given key bytes, not a gpg key's"""
+
+    def __init__(self, name, addr, block):
+        self.name, self.addr, self.block = name, addr, block
+
+    def armored(self):
+        return self.block
+
+
+def v3_key(homes):
+    """a v3 RSA public-key packet: gpg 2.2 cannot make one (as in
+    test_openpgp)"""
+    n = (1 << 2047) | 12345
+
+    def mpi(x):
+        return x.bit_length().to_bytes(2, "big") + \
+            x.to_bytes((x.bit_length() + 7) // 8, "big")
+    body = bytes([3]) + (1700000000).to_bytes(4, "big") + \
+        (0).to_bytes(2, "big") + bytes([1]) + mpi(n) + mpi(65537)
+    pkt = bytes([0x99]) + len(body).to_bytes(2, "big") + body
+    return Pasted("Old Timer", "alice@example.org",
+                  armour("PUBLIC KEY", pkt))
+
+
+def secret_key(homes):
+    """mutt's user pasting `gpg --armor --export-secret-keys` by mistake"""
+    g = Gpg(homes / "leaky", "Leaky Bucket", "alice@example.org")
+    return Pasted(g.name, g.addr,
+                  g.gpg("--armor", "--export-secret-keys", g.fpr).stdout)
+
+
 REFUSED = {
+    "v3": (v3_key, b"version"),
+    "secret": (secret_key, b"secret"),
     "rsa1024": (lambda h: Gpg(h / "rsa", "Small Key", "alice@example.org", algo="rsa1024", enc="rsa1024"),
                 b"bits"),
     "no-encryption-subkey": (lambda h: Gpg(h / "sign", "Sign Only", "alice@example.org", enc=None),
