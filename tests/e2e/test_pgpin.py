@@ -1052,3 +1052,87 @@ def test_sealed_notice_outside_looks_like_a_sealed_post(alice_keyed, sink, homes
     for f in ("List-Id", "List-Post", "List-Help", "List-Owner", "Precedence"):
         assert note.get_all(f) == copy.get_all(f), f
     assert note["Subject"] == "..."
+
+
+# ---- the client corpus, signed and encrypted to the list (#17 "Done means", audit17) ------------
+
+def corpus_encrypted(g, listfpr, raw):
+    """a corpus mail as its client sends it encrypted: its whole header and
+    body inside (signed by g, encrypted to the list and to g, as
+    Thunderbird does), outside only From, To, Date, Message-ID, "...\""""
+    raw = crlf(raw)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    keep = [f for f in re.split(rb"\r\n(?![ \t])", head)
+            if f.lower().startswith((b"from:", b"to:", b"date:",
+                                     b"message-id:"))]
+    outer = b"\r\n".join(keep) + b"\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
+    body = pgpmime(g, encrypt(g, listfpr, raw)).split(b"\r\n\r\n", 1)[1]
+    return outer + b'Content-Type: multipart/encrypted; protocol="' \
+        b'application/pgp-encrypted"; boundary="enc42"\r\n\r\n' + body
+
+
+def test_encrypted_corpus_names_no_author_key(make_instance, sink, homes):
+    """The nine client mails of test_identity, each signed by a key whose
+    UID is the author's name and address and encrypted to the list's key
+    (and hers): on a pseudonymous list no copy (clear, or decrypted by a
+    keyed member), envelope, log line or state file holds her address,
+    name, client, or her key's fingerprint or key IDs."""
+    from test_identity import CORPUS, MEMBERS, NEEDLES, ROSA, scan
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"},
+                         members=(), start=False)
+    for m in MEMBERS:
+        inst.ctl("member", "add", "demo", m,
+                 *(("--name", "Rosa Luxemburg") if m == ROSA else ()))
+    inst.start()
+    rosa = Gpg(homes / "rosa", "Rosa Luxemburg", ROSA)
+    carol = Gpg(homes / "carol", "Carol Keyed", "carol@example.org")
+    (homes / "carol.asc").write_bytes(carol.armored())
+    r = inst.ctl("member", "set", "demo", carol.addr, "openpgp",
+                 str(homes / "carol.asc"))
+    assert r.returncode == 0, r.stderr
+    listfpr = list_key(inst, rosa)
+    files = sorted(f for f in os.listdir(CORPUS) if f.endswith(".eml"))
+    assert len(files) >= 8
+    for f in files:
+        with open(os.path.join(CORPUS, f), "rb") as fp:
+            send(inst, corpus_encrypted(rosa, listfpr, fp.read()), ROSA,
+                 rcpt=LIST)
+    enc = lambda: [r for r in mails(sink, carol.addr, b"multipart/encrypted")
+                   if b"demo+p-" in r]
+    assert wait_until(lambda: len(mails(sink, "bob@example.org")) >= len(files)
+                      and len(enc()) >= len(files), timeout=90), \
+        inst.logtext()[-4000:]
+    words = [n.lower().encode() for n in NEEDLES]
+    # fingerprints and long key IDs, as written (an 8-digit short ID would
+    # match base64 by chance here)
+    ids = [i for i in rosa.identifiers(name=False) if len(i) >= 16]
+
+    def clean(t, where):
+        low = t.lower()
+        for n in words:
+            assert n not in low, (n, where)
+        for n in ids:
+            assert n not in t, (n, where)
+    seen = b""
+    for mail_from, rcpts, data in sink.handler.messages:
+        scan(mail_from.encode(), "an envelope sender")
+        if rcpts == [ROSA]:
+            continue                        # a note to the author herself
+        texts = [data]
+        if carol.addr in rcpts and encrypted(data):
+            ok, plain = carol.decrypt(payload(data))
+            assert ok, data[:1500]
+            texts.append(plain)
+        for t in texts:
+            seen += t
+            clean(t, rcpts)
+    assert b"Route map" in seen          # the scans read the posts
+    inst.stop()
+    clean(inst.logtext().encode(), "the log")
+    for root, _, names in os.walk(inst.state):
+        for name in names:
+            path = os.path.join(root, name)
+            if not os.path.isfile(path):
+                continue                    # the control socket
+            with open(path, "rb") as fp:
+                clean(fp.read(), path)
