@@ -1054,7 +1054,7 @@ def test_sealed_notice_outside_looks_like_a_sealed_post(alice_keyed, sink, homes
     assert note["Subject"] == "..."
 
 
-# ---- the client corpus, signed and encrypted to the list (#17 "Done means", audit17) ------------
+# ---- the client corpus, encrypted to the list (#17 "Done means", audit17) --
 
 def corpus_encrypted(g, listfpr, raw):
     """a corpus mail as its client sends it encrypted: its whole header and
