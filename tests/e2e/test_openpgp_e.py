@@ -9,6 +9,7 @@ power of two, at least 4 KiB) and hold what a member without a key receives in c
 bytes where both get the same copy (digest, announcement, -owner copy), the same attached post
 where each gets their own notice (held post, archive answer).
 """
+import base64
 import email
 import email.policy
 import email.utils
@@ -277,6 +278,42 @@ def test_held_post_released_later_is_signed_at_its_release(
         email.message_from_bytes(dec)["Date"]).timestamp()
     assert sigtime == int(outer) == int(inner), (sigtime, outer, inner)
     assert time.time() >= held + 3      # released after the hold
+
+
+def test_private_reply_to_a_keyed_pseudonym_is_encrypted(make_instance, sink,
+                                                          tmp_path):
+    """bob writes in clear to the address of alice's pseudonym: the relayed
+    copy reaches her encrypted to her key, one PKESK, as her posts do
+    (audit17: relayed private mail to a keyed member had no test)."""
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path,
+                                      {"identity.mode": "pseudonym"})
+    send(inst, f"From: {ALICE}\r\nTo: {LIST}\r\nSubject: ask me\r\n\r\n"
+         "Write to me privately.\r\n".encode(), ALICE)
+    mine = wait_until(lambda: to(sink, BOB, b"Write to me privately."))
+    assert mine, inst.logtext()[-3000:]
+    frm = email.message_from_bytes(mine[0], policy=email.policy.default)["From"]
+    addr = frm.addresses[0].addr_spec
+    assert addr.startswith("demo+p-"), addr
+    send(inst, f"From: {BOB}\r\nTo: {addr}\r\nSubject: just you\r\n\r\n"
+         "A word for you alone.\r\n".encode(), BOB, rcpt=addr)
+    enc = wait_until(
+        lambda: encrypted_with(sink, alice, ALICE, b"A word for you alone."),
+        timeout=30)
+    assert enc, (inst.logtext()[-3000:],
+                 [m[:600] for m in to(sink, ALICE, b"A word for you alone.")])
+    assert not to(sink, ALICE, b"A word for you alone.")
+    # signed by the writer's pseudonym, whose key its Autocrypt header holds
+    m = email.message_from_bytes(enc[0], policy=email.policy.compat32)
+    ac = dict(kv.split("=", 1) for kv in
+              re.sub(r"\s+", "", m["Autocrypt"]).split(";") if "=" in kv)
+    writer = email.utils.parseaddr(m["From"])[1]
+    assert writer.startswith("demo+p-") and ac["addr"] == writer, m["From"]
+    key = base64.b64decode(ac["keydata"])
+    alice.gpg("--import", inp=key)
+    shown = alice.gpg("--show-keys", "--with-colons", inp=key).stdout.decode()
+    pfpr = re.search(r"^fpr:+([0-9A-F]{40}):", shown, re.M).group(1)
+    dec = opened(alice, pfpr, enc[0])
+    assert BOB.encode() not in dec and BOB.encode() not in enc[0]
 
 
 # ---- a long References chain on a pseudonymous list ----------------------------------------------
