@@ -316,6 +316,32 @@ def test_private_reply_to_a_keyed_pseudonym_is_encrypted(make_instance, sink,
     assert BOB.encode() not in dec and BOB.encode() not in enc[0]
 
 
+def test_moderators_answer_to_a_keyed_member_is_encrypted(make_instance, sink,
+                                                          tmp_path):
+    """alice (keyed) writes to -owner; a moderator answers through the
+    LIST-owner+HANDLE@ address of his copy: the answer reaches her encrypted
+    to her key, signed by the list's (audit17: it went out in clear)."""
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path)
+    r = inst.ctl("member", "set", "demo", DAVE, "role", "moderator")
+    assert r.returncode == 0
+    send(inst, f"From: {ALICE}\r\nTo: demo-owner@lists.example\r\n"
+         "Subject: my account\r\n\r\nPlease look at my account.\r\n"
+         .encode(), ALICE, rcpt="demo-owner@lists.example")
+    got = wait_until(lambda: to(sink, DAVE, b"Please look at my account."))
+    assert got, inst.logtext()[-3000:]
+    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>",
+                     got[0]).group(1).decode()
+    send(inst, f"From: <{DAVE}>\r\nSubject: Re: my account\r\n\r\n"
+         "Your account is fine.\r\n".encode(), DAVE, rcpt=back)
+    assert inst.wait_log("kind=owner-answer out="), inst.logtext()[-2000:]
+    enc = wait_until(
+        lambda: encrypted_with(sink, alice, ALICE, b"Your account is fine."))
+    assert enc, inst.logtext()[-3000:]
+    assert not to(sink, ALICE, b"Your account is fine.")
+    dec = opened(alice, fpr, enc[0], inst)
+    assert DAVE.encode() not in dec and DAVE.encode() not in enc[0]
+
+
 # ---- a long References chain on a pseudonymous list ----------------------------------------------
 
 def field_ids(raw, name):
