@@ -342,6 +342,36 @@ def test_moderators_answer_to_a_keyed_member_is_encrypted(make_instance, sink,
     assert DAVE.encode() not in dec and DAVE.encode() not in enc[0]
 
 
+@pytest.mark.xfail(strict=True, reason="audit17: on encryption = required a "
+                   "keyless member still gets private mail relayed in clear "
+                   "(distribute_private falls back to plain; a notice for it "
+                   "needs its own template)")
+def test_private_mail_on_a_required_list_never_in_clear(make_instance, sink,
+                                                        tmp_path):
+    """encryption = "required" means no copy in clear: bob (keyed) writes
+    in clear to the pseudonym of dave, who has no key; dave must not get
+    the words in clear (a notice, or nothing)."""
+    from pgphelp import to_list
+    inst, alice, fpr = keyed_instance(
+        make_instance, tmp_path,
+        {"identity.mode": "pseudonym", "encryption": "required"})
+    send(inst, to_list(inst, f"From: {DAVE}\r\nTo: {LIST}\r\n"
+                             "Subject: ask me\r\n\r\nWrite to me.\r\n"
+                             .encode()), DAVE)
+    enc = wait_until(
+        lambda: encrypted_with(sink, alice, ALICE, b"Write to me."))
+    assert enc, inst.logtext()[-3000:]
+    addr = email.utils.parseaddr(email.message_from_bytes(enc[0])["From"])[1]
+    assert addr.startswith("demo+p-"), addr
+    send(inst, f"From: {ALICE}\r\nTo: {addr}\r\nSubject: just you\r\n\r\n"
+         "Private words.\r\n".encode(), ALICE, rcpt=addr)
+    assert inst.wait_log("kind=private out="), inst.logtext()[-3000:]
+    out = re.search(r"kind=private out=(\w+) result=ok", inst.logtext())
+    assert out, inst.logtext()[-3000:]
+    assert inst.wait_log(out.group(1) + " deliver: via="), inst.logtext()
+    assert not to(sink, DAVE, b"Private words.")
+
+
 # ---- a long References chain on a pseudonymous list ----------------------------------------------
 
 def field_ids(raw, name):
