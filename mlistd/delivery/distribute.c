@@ -502,6 +502,23 @@ keyed_notice(struct pipeline *p, const struct list_cfg *l, const char *id,
 }
 
 /*
+ * distribute_private - copy `id`, mail relayed to one address (a private
+ * reply to a pseudonym, a moderator's answer to -owner mail): to a member
+ * with a key the list uses, encrypted to it as their posts are (before,
+ * always plain: private words crossed their provider in clear); else plain
+ */
+int
+distribute_private(struct pipeline *p, const struct list_cfg *l,
+    const char *id, const char *to, enum envfrom how)
+{
+	int n;
+
+	if (keyed_notice(p, l, id, to, how, &n) < 0)
+		return -1;
+	return n > 0 ? 0 : distribute_to(p, l, id, to, how);
+}
+
+/*
  * distribute_notice - a notice to one address; extra header lines each end
  * in CRLF; attach (a message, as message/rfc822) may be NULL. To a member
  * with a key, encrypted to it like their posts.

@@ -53,6 +53,8 @@ int	distribute_digest(struct pipeline *, const struct list_cfg *, const char *id
 	    long long joined_after, long long joined_upto, int *count);
 int	distribute_to(struct pipeline *, const struct list_cfg *, const char *id, const char *rcpt,
 	    enum envfrom);
+int	distribute_private(struct pipeline *, const struct list_cfg *,
+	    const char *id, const char *to, enum envfrom how);
 /* a file attached to a notice: its bytes, its part's header lines (NULL: a message) */
 struct dfile {
 	const struct buf	*data;

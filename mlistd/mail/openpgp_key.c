@@ -24,6 +24,7 @@
 #define MIN_BITS	2048
 #define ARMOR_KEY	"-----BEGIN PGP PUBLIC KEY BLOCK-----"
 #define ARMOR_ANY	"-----BEGIN PGP "
+#define ARMOR_SECRET	"-----BEGIN PGP PRIVATE KEY BLOCK-----"
 
 /* find - memmem over a buffer */
 static const void *
@@ -78,7 +79,13 @@ to_binary(const void *data, size_t len, enum openpgp_format fmt,
 	a = find(data, len, ARMOR_ANY);
 	if (fmt == OPENPGP_BINARY || (fmt == OPENPGP_ANY && a == NULL))
 		return buf_append(bin, data, len) == 0 ? OK : TEMPFAIL;
-	if ((a = find(data, len, ARMOR_KEY)) == NULL) {
+	if ((a = find(data, len, ARMOR_KEY)) == NULL &&
+	    find(data, len, ARMOR_SECRET) != NULL) {
+		/* mutt's user pasted --export-secret-keys: say so */
+		WHY(why, whylen, "this is a SECRET key: send the public key");
+		return PERMFAIL;
+	}
+	if (a == NULL) {
 		WHY(why, whylen, "no \"%s\" block (a secret key?)", ARMOR_KEY);
 		return PERMFAIL;
 	}

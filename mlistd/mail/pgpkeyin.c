@@ -24,6 +24,8 @@
 
 #define ARMOR_KEY	"-----BEGIN PGP PUBLIC KEY BLOCK-----"
 #define ARMOR_END	"-----END PGP PUBLIC KEY BLOCK-----"
+#define ARMOR_SECRET	"-----BEGIN PGP PRIVATE KEY BLOCK-----"
+#define SECRET_END	"-----END PGP PRIVATE KEY BLOCK-----"
 #define PARAM_MAX	200
 
 struct walk {
@@ -170,21 +172,34 @@ body_decode(const struct hdr *h, const char *b, size_t n, struct buf *o)
 	return rc;
 }
 
-/* inline_block - an armoured public key in a text part (mutt) */
+/* block - take the armoured block begin..end of text t; 0 if none */
+static int
+block(struct walk *w, const struct buf *t, const char *begin,
+    const char *end)
+{
+	const char *a, *z;
+	size_t al = strlen(begin), zl = strlen(end);
+
+	a = memmem(t->data, t->len, begin, al);
+	if (a == NULL)
+		return 0;
+	z = memmem(a, t->len - (size_t)(a - (const char *)t->data), end, zl);
+	if (z == NULL)
+		return 0;
+	take(w, PGPKEYIN_INLINE, OPENPGP_ARMOR, a, (size_t)(z + zl - a));
+	return 1;
+}
+
+/*
+ * inline_block - an armoured public key in a text part (mutt); else a
+ * secret key pasted by mistake, taken so that the engine refuses it as
+ * one and the member is told so, not "no key found"
+ */
 static void
 inline_block(struct walk *w, const struct buf *t)
 {
-	const char *a, *z;
-	size_t al = strlen(ARMOR_KEY), zl = strlen(ARMOR_END);
-
-	a = memmem(t->data, t->len, ARMOR_KEY, al);
-	if (a == NULL)
-		return;
-	z = memmem(a, t->len - (size_t)(a - (const char *)t->data), ARMOR_END,
-	    zl);
-	if (z != NULL)
-		take(w, PGPKEYIN_INLINE, OPENPGP_ARMOR, a,
-		    (size_t)(z + zl - a));
+	if (!block(w, t, ARMOR_KEY, ARMOR_END))
+		(void)block(w, t, ARMOR_SECRET, SECRET_END);
 }
 
 /* leaf - a part that is not multipart: a key attached, or text */

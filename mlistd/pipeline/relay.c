@@ -279,7 +279,7 @@ relay_send(struct pipeline *p, struct relay *r, int sign, const char *sign_as, c
 		why_set(r->why, "cannot write the copy to the spool");
 		return TEMPFAIL;
 	}
-	if (distribute_to(p, l, r->out_id, r->target, ENV_GROUPED) < 0) {
+	if (distribute_private(p, l, r->out_id, r->target, ENV_GROUPED) < 0) {
 		why_cause(r->why, "queueing the delivery", store_errmsg(p->st));
 		return TEMPFAIL;
 	}

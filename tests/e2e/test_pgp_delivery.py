@@ -307,6 +307,30 @@ def test_openpgp_none_removes_the_key_and_keys_rotate_subkey(make_instance, sink
     assert r.returncode == 1
 
 
+@pytest.mark.parametrize("armor", [True, False])
+def test_member_set_openpgp_from_stdin(make_instance, sink, tmp_path, armor):
+    """`member set ... openpgp -` reads the key on standard input, armoured
+    or binary; her copies then open with it (audit17: no test gave `-`)."""
+    inst = make_instance()
+    assert not inst.passphrase          # stdin carries the key alone
+    g = Gpg(tmp_path / "Alice", "Alice")
+    key = g.export(tmp_path / "alice.key", armor=armor)
+    with open(key, "rb") as f:
+        r = subprocess.run([MLISTCTL, "-c", inst.conf, "member", "set", "demo",
+                            "alice@example.org", "openpgp", "-"],
+                           input=f.read(), capture_output=True, timeout=60)
+    out = r.stdout.decode()
+    assert r.returncode == 0 and "OpenPGP key registered" in out, \
+        out + r.stderr.decode()
+    assert g.fpr not in out and g.fpr[-16:] not in out
+    send(inst, post("from stdin", "Read with the key from stdin.\r\n"),
+         "bob@example.org")
+    got = wait_until(lambda: to(sink, "alice@example.org", b"multipart/encrypted"))
+    assert got, inst.logtext()
+    assert b"Read with the key" in g.gpg("--decrypt", "-", inp=got[0],
+                                         check=False).stdout
+
+
 def test_keys_at_request_attaches_the_list_key_with_autocrypt(make_instance, sink, tmp_path):
     inst = make_instance()
     listfpr = list_key(inst, tmp_path)

@@ -204,11 +204,25 @@ def stored(inst):
         db.close()
 
 
+def one_recipient(g, raw):
+    """raw as a copy of a post is (audit17): one PKESK, g's encryption
+    subkey; MDC, AES-256; the signed packets a size bucket"""
+    enc = payload(raw)
+    st = g.gpg("--status-fd", "1", "--decrypt", check=False, inp=enc)
+    assert b"[GNUPG:] DECRYPTION_INFO 2 9 0" in st.stdout, st.stdout
+    lp = g.gpg("--list-packets", check=False, inp=enc).stdout.decode()
+    assert lp.count(":pubkey enc packet:") == 1, lp
+    assert "keyid %s" % g.subfprs[1][-16:] in lp, lp
+    n = len(g.gpg("--decrypt", "--unwrap", check=False, inp=enc).stdout)
+    assert n >= 4096 and n & (n - 1) == 0, f"signed packets of {n} bytes"
+
+
 def register(inst, sink, g, shape, n=1):
     """Send 'key' in shape; open the encrypted token; answer it; return (token mail, plain text)."""
     send(inst, SHAPES[shape](g), g.addr)
     enc, plain = token_mail(sink, g, n)
     assert not TOKEN.search(enc), "the token must travel only inside the encryption"
+    one_recipient(g, enc)
     assert b"protected-headers=\"v1\"" in plain and b"Confirm your OpenPGP key" in plain
     tok = TOKEN.search(plain).group(1).decode()
     send(inst, f"From: {g.addr}\r\nSubject: Re: ...\r\n\r\nyes\r\n".encode(), g.addr,
@@ -370,6 +384,52 @@ def test_stranger_and_forged_from_same_answer_nothing_stored(make_instance, sink
     assert unverified.sub(b"", norm(answer_to(sink, a.addr, 2), a.addr)) == norm(ans_a, a.addr)
 
 
+def same_words(raw, addr):
+    """an answer's body with the address it was sent to taken out"""
+    return raw.split(b"\r\n\r\n", 1)[1].replace(addr.encode(), b"ADDR")
+
+
+def same_plain(p, addr):
+    """a decrypted answer without its token, address, boundaries, Date
+    and padding"""
+    p = TOKEN.sub(b"TOKEN", p).replace(addr.encode(), b"ADDR")
+    for b in re.findall(rb'boundary="([^"]+)"', p):
+        p = p.replace(b, b"BOUNDARY")
+    p = re.sub(rb"Date: [^\r]*", b"Date: X", p)
+    return re.sub(rb"\s+", b" ", p)
+
+
+@pytest.mark.parametrize("shape", ["k9", "mutt"])
+def test_stranger_same_answer_by_shape(make_instance, sink, homes, shape):
+    """K-9's and mutt's shapes: a member and a stranger get the same words
+    and the same encrypted message; nothing is stored until a token is
+    answered (audit17: only Thunderbird's shape was compared)."""
+    inst = make_instance(members=("alice@example.org",))
+    a = Gpg(homes / "alice", "Wonderland Liddell", "alice@example.org")
+    d = Gpg(homes / "dave", "Dormouse Teapot", "dave@example.org")
+    send(inst, SHAPES[shape](a), a.addr)
+    send(inst, SHAPES[shape](d), d.addr)
+    ans_a, ans_d = answer_to(sink, a.addr), answer_to(sink, d.addr)
+    assert b"encrypted to the OpenPGP key you sent is on its way" in ans_a
+    assert same_words(ans_a, a.addr) == same_words(ans_d, d.addr)
+    enc_a, enc_d = encrypted_to(sink, a.addr), encrypted_to(sink, d.addr)
+    one_recipient(a, enc_a)
+    one_recipient(d, enc_d)
+    # one bucket, one length (the outer header differs by the address)
+    assert len(payload(enc_a)) == len(payload(enc_d))
+    assert len(enc_a) - len(enc_d) == len(a.addr) - len(d.addr)
+    pa, pd = a.decrypt(payload(enc_a))[1], d.decrypt(payload(enc_d))[1]
+    assert b"Confirm your OpenPGP key" in pa
+    assert same_plain(pa, a.addr) == same_plain(pd, d.addr)
+    assert stored(inst) == 0
+    # the stranger's token opens nothing
+    tok = TOKEN.search(pd).group(1).decode()
+    send(inst, f"From: {d.addr}\r\n\r\nyes\r\n".encode(), d.addr,
+         rcpt=f"demo-confirm+{tok}@lists.example")
+    assert inst.wait_log("token unknown, used or expired; ignored")
+    assert stored(inst) == 0
+
+
 def test_key_rides_on_subscribe(make_instance, sink, homes):
     inst = make_instance(members=("alice@example.org",))
     n = Gpg(homes / "newbie", "New Comer", "newbie@example.org")
@@ -395,7 +455,57 @@ def revoked(homes):
     return g
 
 
+def armour(kind, data):
+    """data armoured as gpg does (RFC 4880 6.2, with its CRC-24)"""
+    crc = 0xB704CE
+    for b in data:
+        crc ^= b << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    b64 = base64.b64encode(data).decode()
+    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    tail = base64.b64encode((crc & 0xFFFFFF).to_bytes(3, "big")).decode()
+    return ("-----BEGIN PGP %s BLOCK-----\n\n%s\n=%s\n-----END PGP %s "
+            "BLOCK-----\n" % (kind, "\n".join(lines), tail, kind)).encode()
+
+
+class Pasted:
+    """a sender whose mail carries given key bytes, not a gpg key's"""
+
+    def __init__(self, name, addr, block):
+        self.name, self.addr, self.block = name, addr, block
+
+    def armored(self):
+        return self.block
+
+
+def v3_key(homes):
+    """a v3 RSA public-key packet: gpg 2.2 cannot make one (as in
+    test_openpgp)"""
+    n = (1 << 2047) | 12345
+
+    def mpi(x):
+        return x.bit_length().to_bytes(2, "big") + \
+            x.to_bytes((x.bit_length() + 7) // 8, "big")
+    body = bytes([3]) + (1700000000).to_bytes(4, "big") + \
+        (0).to_bytes(2, "big") + bytes([1]) + mpi(n) + mpi(65537)
+    pkt = bytes([0x99]) + len(body).to_bytes(2, "big") + body
+    return Pasted("Old Timer", "alice@example.org",
+                  armour("PUBLIC KEY", pkt))
+
+
+def secret_key(homes):
+    """mutt's user pasting `gpg --armor --export-secret-keys` by mistake"""
+    g = Gpg(homes / "leaky", "Leaky Bucket", "alice@example.org")
+    return Pasted(g.name, g.addr,
+                  g.gpg("--armor", "--export-secret-keys", g.fpr).stdout)
+
+
 REFUSED = {
+    "v3": (v3_key, b"version"),
+    "secret": (secret_key, b"secret"),
     "rsa1024": (lambda h: Gpg(h / "rsa", "Small Key", "alice@example.org", algo="rsa1024", enc="rsa1024"),
                 b"bits"),
     "no-encryption-subkey": (lambda h: Gpg(h / "sign", "Sign Only", "alice@example.org", enc=None),
@@ -612,6 +722,44 @@ def test_inner_headers_pass_the_allow_list(keyed, sink):
     copy = bobs(sink)[0]
     assert b"Gossip" in copy                 # the protected Subject
     assert b"Autocrypt-Gossip" not in copy and b"carol" not in copy.lower()
+    # nor the keyed member's copy, outside or inside the encryption (audit17)
+    mine = lambda: [r for r in mails(sink, g.addr, b"multipart/encrypted")
+                    if b"Gossip" in read(g, r)]
+    assert wait_until(mine), inst.logtext()
+    no_gossip(mine()[0], read(g, mine()[0]))
+
+
+def no_gossip(raw, plain):
+    """raw (a copy) and plain (what it decrypts to): no Autocrypt-Gossip,
+    no Autocrypt but the list's own, outside, and nothing of carol"""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"autocrypt-gossip" not in raw.lower(), head
+    ac = re.findall(rb"(?im)^autocrypt:\s*addr=([^;\s]+)", head)
+    assert ac == [LIST.encode()], head
+    for t in (raw, plain):
+        assert b"carol" not in t.lower()
+    assert b"autocrypt" not in plain.lower(), plain[:2000]
+
+
+def test_autocrypt_headers_of_a_clear_post_reach_no_copy(keyed, sink):
+    """bob's client (keyless) sends Autocrypt and Autocrypt-Gossip in clear:
+    neither his copy nor the keyed member's carries them (audit17: only
+    Thunderbird's inner gossip was tested)."""
+    inst, g, listfpr = keyed()
+    kd = base64.b64encode(g.binary()).decode()
+    raw = (f"From: bob@example.org\r\nTo: {LIST}\r\n"
+           "Subject: Clear gossip\r\n"
+           f"Autocrypt: addr=bob@example.org; keydata={kd}\r\n"
+           f"Autocrypt-Gossip: addr=carol@example.org; keydata={kd}\r\n"
+           f"Message-ID: <cg@example.org>\r\n\r\n{SECRET}\r\n").encode()
+    send(inst, raw, "bob@example.org", rcpt=LIST)
+    assert wait_until(lambda: bobs(sink)), inst.logtext()
+    copy = bobs(sink)[0]
+    assert b"autocrypt" not in copy.lower() and b"carol" not in copy.lower()
+    got = lambda: [r for r in mails(sink, g.addr, b"multipart/encrypted")
+                   if SECRET.encode() in read(g, r)]
+    assert wait_until(got), inst.logtext()
+    no_gossip(got()[0], read(g, got()[0]))
 
 
 def test_undecryptable_post_refused_with_note(keyed, sink, homes):
@@ -793,6 +941,7 @@ def test_unsigned_replacement_waits_old_key_told_cancel_token(alice_keyed, sink,
     assert grouped(h.fpr) in note and b"takes effect on" in note
     raws = [r for r in mails(sink, g.addr) if encrypted(r) and NOTICE_REPL in read(g, r)]
     assert not h.decrypt(payload(raws[0]))[0]
+    one_recipient(g, raws[0])
     assert not CANCEL.search(raws[0]), "the cancel token travels only inside the encryption"
     # an unauthenticated "key cancel" in alice's name changes nothing
     send_unauthenticated(inst.direct_port, g.addr, [LIST_REQ],
@@ -903,3 +1052,87 @@ def test_sealed_notice_outside_looks_like_a_sealed_post(alice_keyed, sink, homes
     for f in ("List-Id", "List-Post", "List-Help", "List-Owner", "Precedence"):
         assert note.get_all(f) == copy.get_all(f), f
     assert note["Subject"] == "..."
+
+
+# ---- the client corpus, encrypted to the list (#17 "Done means", audit17) --
+
+def corpus_encrypted(g, listfpr, raw):
+    """a corpus mail as its client sends it encrypted: its whole header and
+    body inside (signed by g, encrypted to the list and to g, as
+    Thunderbird does), outside only From, To, Date, Message-ID, "...\""""
+    raw = crlf(raw)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    keep = [f for f in re.split(rb"\r\n(?![ \t])", head)
+            if f.lower().startswith((b"from:", b"to:", b"date:",
+                                     b"message-id:"))]
+    outer = b"\r\n".join(keep) + b"\r\nSubject: ...\r\nMIME-Version: 1.0\r\n"
+    body = pgpmime(g, encrypt(g, listfpr, raw)).split(b"\r\n\r\n", 1)[1]
+    return outer + b'Content-Type: multipart/encrypted; protocol="' \
+        b'application/pgp-encrypted"; boundary="enc42"\r\n\r\n' + body
+
+
+def test_encrypted_corpus_names_no_author_key(make_instance, sink, homes):
+    """The nine client mails of test_identity, each signed by a key whose
+    UID is the author's name and address and encrypted to the list's key
+    (and hers): on a pseudonymous list no copy (clear, or decrypted by a
+    keyed member), envelope, log line or state file holds her address,
+    name, client, or her key's fingerprint or key IDs."""
+    from test_identity import CORPUS, MEMBERS, NEEDLES, ROSA, scan
+    inst = make_instance(list_settings={"identity.mode": "pseudonym"},
+                         members=(), start=False)
+    for m in MEMBERS:
+        inst.ctl("member", "add", "demo", m,
+                 *(("--name", "Rosa Luxemburg") if m == ROSA else ()))
+    inst.start()
+    rosa = Gpg(homes / "rosa", "Rosa Luxemburg", ROSA)
+    carol = Gpg(homes / "carol", "Carol Keyed", "carol@example.org")
+    (homes / "carol.asc").write_bytes(carol.armored())
+    r = inst.ctl("member", "set", "demo", carol.addr, "openpgp",
+                 str(homes / "carol.asc"))
+    assert r.returncode == 0, r.stderr
+    listfpr = list_key(inst, rosa)
+    files = sorted(f for f in os.listdir(CORPUS) if f.endswith(".eml"))
+    assert len(files) >= 8
+    for f in files:
+        with open(os.path.join(CORPUS, f), "rb") as fp:
+            send(inst, corpus_encrypted(rosa, listfpr, fp.read()), ROSA,
+                 rcpt=LIST)
+    enc = lambda: [r for r in mails(sink, carol.addr, b"multipart/encrypted")
+                   if b"demo+p-" in r]
+    assert wait_until(lambda: len(mails(sink, "bob@example.org")) >= len(files)
+                      and len(enc()) >= len(files), timeout=90), \
+        inst.logtext()[-4000:]
+    words = [n.lower().encode() for n in NEEDLES]
+    # fingerprints and long key IDs, as written (an 8-digit short ID would
+    # match base64 by chance here)
+    ids = [i for i in rosa.identifiers(name=False) if len(i) >= 16]
+
+    def clean(t, where):
+        low = t.lower()
+        for n in words:
+            assert n not in low, (n, where)
+        for n in ids:
+            assert n not in t, (n, where)
+    seen = b""
+    for mail_from, rcpts, data in sink.handler.messages:
+        scan(mail_from.encode(), "an envelope sender")
+        if rcpts == [ROSA]:
+            continue                        # a note to the author herself
+        texts = [data]
+        if carol.addr in rcpts and encrypted(data):
+            ok, plain = carol.decrypt(payload(data))
+            assert ok, data[:1500]
+            texts.append(plain)
+        for t in texts:
+            seen += t
+            clean(t, rcpts)
+    assert b"Route map" in seen          # the scans read the posts
+    inst.stop()
+    clean(inst.logtext().encode(), "the log")
+    for root, _, names in os.walk(inst.state):
+        for name in names:
+            path = os.path.join(root, name)
+            if not os.path.isfile(path):
+                continue                    # the control socket
+            with open(path, "rb") as fp:
+                clean(fp.read(), path)

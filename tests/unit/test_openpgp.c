@@ -60,7 +60,7 @@ static const struct {
 } refused[] = {
 	{ "", OPENPGP_ANY, "not an OpenPGP public key" },
 	{ "not a key", OPENPGP_ANY, "not an OpenPGP public key" },
-	{ "-----BEGIN PGP PRIVATE KEY BLOCK-----\n", OPENPGP_ARMOR, "secret" },
+	{ "-----BEGIN PGP PRIVATE KEY BLOCK-----\n", OPENPGP_ARMOR, "SECRET" },
 	{ "!!!", OPENPGP_AUTOCRYPT, "base64" },
 };
 

@@ -121,6 +121,31 @@ START_TEST(mutt_inline)
 }
 END_TEST
 
+#define SECRET "-----BEGIN PGP PRIVATE KEY BLOCK-----\r\n\r\nlFgEZ=sec\r\n" \
+	"-----END PGP PRIVATE KEY BLOCK-----"
+
+/*
+ * mutt, the secret key pasted by mistake: found, so that the engine says
+ * "a SECRET key" (audit17); a public key beside it is taken instead
+ */
+START_TEST(mutt_secret_pasted)
+{
+	static const char m[] = "From: rosa@example.org\r\nSubject: key\r\n"
+	    "\r\nkey\r\n\r\n" SECRET "\r\n";
+	static const char both[] = "From: rosa@example.org\r\n\r\nkey\r\n"
+	    SECRET "\r\n" KEY "\r\n";
+	struct pgpkeyin k;
+
+	ck_assert_int_eq(find(m, SENDER, &k), 1);
+	ck_assert_int_eq(k.shape, PGPKEYIN_INLINE);
+	is(&k, SECRET);
+	pgpkeyin_free(&k);
+	ck_assert_int_eq(find(both, SENDER, &k), 1);
+	is(&k, KEY);
+	pgpkeyin_free(&k);
+}
+END_TEST
+
 START_TEST(order_autocrypt_first)
 {
 	static const char m[] = "From: rosa@example.org\r\n"
@@ -259,6 +284,7 @@ main(void)
 	tcase_add_test(t, k9_autocrypt);
 	tcase_add_test(t, autocrypt_other_addr_ignored);
 	tcase_add_test(t, mutt_inline);
+	tcase_add_test(t, mutt_secret_pasted);
 	tcase_add_test(t, order_autocrypt_first);
 	tcase_add_test(t, hostile);
 	tcase_add_test(t, byte_by_byte);

@@ -83,7 +83,7 @@ static const struct {
 	  REASON_PGP_UNREADABLE },
 	{ "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxcA=\n"
 	  "-----END PGP PRIVATE KEY BLOCK-----\n", OPENPGP_ARMOR,
-	  REASON_PGP_UNREADABLE },
+	  REASON_PGP_SECRET },		/* said as what it claims to be */
 	{ "*not base64*", OPENPGP_AUTOCRYPT, REASON_PGP_UNREADABLE },
 	{ "\x99\x00\x03\x03\x00\x00", OPENPGP_BINARY, REASON_PGP_UNREADABLE },
 };
