@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,6 +329,28 @@ result_add(const struct dresult *res)
 	unrec.r[unrec.n] = *res;
 	unrec.r[unrec.n].seq = ++unrec.seq;
 	unrec.n++;
+}
+
+/*
+ * results_reserve - room for `more` results kept than there are, made by
+ * the queue manager's thread when a run starts: grown by doubling as the
+ * results came, the copying was done by a sending thread holding the lock
+ * the others wait for
+ */
+static void
+results_reserve(long more)
+{
+	struct dresult *p;
+	long n;
+
+	pthread_mutex_lock(&unrec_lock);
+	n = unrec.n + more;
+	if (n > unrec.cap && n < INT_MAX &&
+	    (p = realloc(unrec.r, sizeof(*p) * (size_t)n)) != NULL) {
+		unrec.r = p;	/* else result_add grows it, as it did */
+		unrec.cap = (int)n;
+	}
+	pthread_mutex_unlock(&unrec_lock);
 }
 
 /* result_cmp - by delivery, then oldest first */
@@ -807,24 +830,35 @@ static void
 record(struct run *r, struct batch *b, const char *relay_err, int *counts)
 {
 	long long now = (long long)time(NULL);
-	struct dresult res;
+	struct dresult *res;
 	struct buf lines;
-	int i;
+	int i, n = 0;
 
+	/*
+	 * The results and their lines are made before the lock is taken:
+	 * made under it, the four sending threads of a grouped run took
+	 * turns at formatting each other's lines
+	 */
+	if ((res = calloc((size_t)b->n, sizeof(*res))) == NULL)
+		abort();
 	buf_init(&lines, 0);
-	pthread_mutex_lock(&unrec_lock);
 	for (i = b->first; i < b->first + b->n; i++) {
 		if (r->jobs[i].skipped)
 			continue;	/* its row went: nothing to record */
-		memset(&res, 0, sizeof(res));
-		res.state = outcome(r, &r->jobs[i], now, relay_err, &res.next, res.err, sizeof(res.err));
-		counts[res.state == DELIVERY_DONE ? 0 : res.state == DELIVERY_PENDING ? 1 : 2]++;
-		snprintf(res.qid, sizeof(res.qid), "%s", r->jobs[i].d.qid);
-		memcpy(res.hash, r->jobs[i].d.rcpt_hash, sizeof(res.hash));
-		res.attempts = r->jobs[i].d.attempts + 1;
-		result_add(&res);
-		journal_line(&res, &lines);
+		res[n].state = outcome(r, &r->jobs[i], now, relay_err,
+		    &res[n].next, res[n].err, sizeof(res[n].err));
+		counts[res[n].state == DELIVERY_DONE ? 0 :
+		    res[n].state == DELIVERY_PENDING ? 1 : 2]++;
+		snprintf(res[n].qid, sizeof(res[n].qid), "%s",
+		    r->jobs[i].d.qid);
+		memcpy(res[n].hash, r->jobs[i].d.rcpt_hash,
+		    sizeof(res[n].hash));
+		res[n].attempts = r->jobs[i].d.attempts + 1;
+		journal_line(&res[n++], &lines);
 	}
+	pthread_mutex_lock(&unrec_lock);
+	for (i = 0; i < n; i++)
+		result_add(&res[i]);
 	if (journal_append(r->jfd, &lines) < 0) {
 		if (!r->jwarned)
 			log_warn("%s deliver: journal not writable: %s; results kept until the "
@@ -833,6 +867,7 @@ record(struct run *r, struct batch *b, const char *relay_err, int *counts)
 	}
 	pthread_mutex_unlock(&unrec_lock);
 	buf_free(&lines);
+	free(res);
 }
 
 /* take - the next batch, or NULL */
@@ -978,6 +1013,7 @@ struct ready {
 	char		(*texts)[SMTP_TEXT_MAX];
 	char		**orcpts;	/* into orbuf, made when sent */
 	char		(*orbuf)[ENVID_ORCPT_MAX];
+	int		 or_n, or_dsn;	/* orbuf made for n (-1: not made) */
 	struct buf	 sealed;	/* a copy of their own, if any */
 	const struct buf *bytes;
 	char		 envid[ENVID_MAX];
@@ -1074,6 +1110,7 @@ ready_take(struct run *r, struct ready *p)
 	ready_reset(p);
 	p->err[0] = 0;
 	p->envid[0] = 0;
+	p->or_n = -1;
 	ready_bytes(r, p);
 	return 1;
 }
@@ -1095,6 +1132,7 @@ ready_commit(struct run *r, struct ready *p)
 	if ((p->n = batch_live(r, p->b, p->rcpts, p->idx)) == was)
 		return 0;
 	ready_reset(p);
+	p->or_n = -1;	/* orbuf is by position: made again */
 	if (p->n > 0 && !*p->err)
 		batch_envid(r, p->idx, p->n, p->envid, sizeof(p->envid));
 	return 1;
@@ -1102,7 +1140,10 @@ ready_commit(struct run *r, struct ready *p)
 
 /*
  * ready_txn - p as the SMTP client's transaction, its recipients'
- * original recipients made now (dsn: the relay offers DSN)
+ * original recipients made now (dsn: the relay offers DSN), once: a batch
+ * is asked for as the next one (its envelope sent ahead) and again when
+ * its body goes; sealing them twice was a third of the sending threads'
+ * CPU in a grouped run (bench/RESULTS.md, grouped13b)
  */
 static struct smtp_txn
 ready_txn(const struct run *r, struct ready *p, int dsn)
@@ -1111,7 +1152,11 @@ ready_txn(const struct run *r, struct ready *p, int dsn)
 	    p->rcpts, p->orcpts, p->n, p->bytes->data, p->bytes->len,
 	    p->codes, p->texts };
 
-	batch_orcpts(r, p->idx, p->n, dsn, p->orbuf, p->orcpts);
+	if (p->or_n != p->n || p->or_dsn != dsn) {
+		batch_orcpts(r, p->idx, p->n, dsn, p->orbuf, p->orcpts);
+		p->or_n = p->n;
+		p->or_dsn = dsn;
+	}
 	return t;
 }
 
@@ -1887,6 +1932,7 @@ deliver_start(const struct config *cfg, struct store *st, struct spool *sp,
 	n = r->njobs;
 	cut(r, *cfg->relay_host ? cfg->relay_batch : 100);
 	jobs_out += r->njobs;
+	results_reserve(jobs_out);
 	r->msgs = load(r, sp, &r->nmsg);
 	r->nthreads = r->left = run_threads(r);
 	if ((r->th = calloc((size_t)r->nthreads, sizeof(*r->th))) == NULL)
