@@ -137,6 +137,38 @@ def test_locked_database_during_delivery_delivers_once(make_instance, sink):
         re.search(r"database is locked[\s\S]*delivery run: [1-9][0-9]* recorded", log), log[-3000:]
 
 
+def test_a_locked_database_does_not_hold_the_deliveries(make_instance, sink):
+    """A long writer (mlistctl member import) holding the database's write lock made each
+    periodic job wait out SQLite's 10 s busy timeout, each turn, before the loop tried a single
+    delivery (key-expiry and audit-head: 20 s). Now the jobs give up at once until the next
+    turn: a deferred post goes out while the lock is still held, once to each member."""
+    inst = make_instance()
+    defer_all(sink, True)
+    post(inst.port, 1)
+    assert inst.wait_log("deferred=3"), inst.logtext()[-2000:]
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"), isolation_level=None, timeout=30)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        defer_all(sink, False)
+        t0 = time.monotonic()
+        assert wait_until(lambda: len(counts(sink)) == 3, timeout=40), inst.logtext()[-3000:]
+        took = time.monotonic() - t0
+        log = inst.logtext()
+        assert took < 8, (took, log[-3000:])      # the old build: 20 s and more
+        assert "database is locked by another writer; the jobs wait" in log, log[-3000:]
+    finally:
+        db.execute("COMMIT")
+        db.close()
+    assert wait_until(lambda: '"pending":0' in inst.ctl("--json", "status").stdout, timeout=60)
+    assert inst.wait_log("database unlocked; the jobs go on"), inst.logtext()[-3000:]
+    post(inst.port, 2)
+    assert wait_until(lambda: len(counts(sink)) == 6, timeout=30), inst.logtext()[-3000:]
+    got = counts(sink)
+    for n in (1, 2):
+        for m in MEMBERS:
+            assert got[(n, m)] == 1, (n, m, got)
+
+
 def test_daemon_dies_while_results_cannot_be_recorded_sends_nothing_twice(sink, tmpfs):
     """A full disk (no journal), a locked database (no commit) and then kill -9 of the daemon and
     its queue manager at once. The relay's answers used to be kept in memory only and the next
