@@ -10,9 +10,11 @@
  *     the relay offers DSN) and whose failed recipient's Original-
  *     Recipient is the one we gave her own delivery row in that very
  *     transaction (RCPT ORCPT=, which only her mail system saw);
- *   - a DSN sent to the VERP token of a delivery to the member
- *     (LIST-bounces+TOKEN@: only the member's own mail system saw it);
- *   - the VERP token of the member's probe, in whatever form it comes back;
+ *   - a DSN reporting a failure sent to the VERP token of a delivery to
+ *     the member (LIST-bounces+TOKEN@: only her own mail system saw it;
+ *     a delay warning is no bounce);
+ *   - the VERP token of the member's probe, in whatever form it comes back
+ *     but a DSN that reports no failure;
  *   - the relay refusing the member's address for good (qmgr's on_failed).
  * A DSN with nothing but a copy's Message-ID proves nothing: without VERP
  * every member's copy carries the same one, so any member could name
@@ -48,6 +50,9 @@
 #define BOUNDARY_MAX	70		/* RFC 2046 */
 /* a DSN without our envelope id asks a mailbox at most this often */
 #define ASK_INTERVAL	86400
+
+/* what mail to a VERP token is: no DSN, a DSN without a failure, one with */
+enum { DSN_NONE, DSN_NO_FAILURE, DSN_FAILED };
 
 /* dsn_value - the address in "Final-Recipient: rfc822; addr" */
 static int
@@ -432,7 +437,14 @@ bounce_member(struct pipeline *p, const struct list_cfg *l, const char *addr)
 	count(p, l, addr, 1);
 }
 
-/* bounce_token - mail to LIST-bounces+TOKEN@: the probe's token, or a DSN for that delivery */
+/*
+ * bounce_token - mail to LIST-bounces+TOKEN@: the probe's token (in any
+ * form but a DSN that reports no failure), or a DSN for that delivery
+ * reporting one. dsn: DSN_NONE, DSN_NO_FAILURE or DSN_FAILED. A delay
+ * warning (Action: delayed; Exim sends one after a day) is no bounce:
+ * counted, a member whose server was down a while had her score raised
+ * by each, and the probe's own warning then turned her delivery off.
+ */
 static int
 bounce_token(struct pipeline *p, const struct listaddr *la, int dsn)
 {
@@ -440,7 +452,8 @@ bounce_token(struct pipeline *p, const struct listaddr *la, int dsn)
 	int is_probe = 0, rc;
 
 	rc = store_bounce_token(p->st, la->token, list, sizeof(list), &rcpt, &is_probe);
-	if (rc == STORE_OK && strcmp(list, la->list->name) == 0 && (is_probe || dsn)) {
+	if (rc == STORE_OK && strcmp(list, la->list->name) == 0 &&
+	    (dsn == DSN_FAILED || (is_probe && dsn == DSN_NONE))) {
 		count(p, la->list, rcpt, is_probe);
 		free(rcpt);
 		return 1;
@@ -451,6 +464,8 @@ bounce_token(struct pipeline *p, const struct listaddr *la, int dsn)
 	else
 		log_info("%s bounce: list=%s %s; ignored", p->qid, la->list->name,
 		    rc != STORE_OK || strcmp(list, la->list->name) ? "token unknown" :
+		    dsn == DSN_NO_FAILURE ? "a delivery status notification that "
+		    "reports no failure (delayed, delivered)" :
 		    "not a delivery status notification");
 	free(rcpt);
 	return 0;
@@ -612,7 +627,9 @@ bounce_handle(struct pipeline *p, const struct listaddr *la,
 
 	status = bounce_dsn_status(sender, m, msg->len, &slen);
 	if (la->token[0])
-		return bounce_token(p, la, status != NULL);
+		return bounce_token(p, la, status == NULL ? DSN_NONE :
+		    bounce_dsn_failed(status, slen, found, NULL, 16) > 0 ?
+		    DSN_FAILED : DSN_NO_FAILURE);
 	if (status == NULL) {
 		log_info("%s bounce: list=%s not a delivery status "
 		    "notification; ignored", p->qid, la->list->name);

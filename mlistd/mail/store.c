@@ -690,7 +690,7 @@ store_open(const char *path, const struct keys *k, struct buf *err)
 		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
 	if (st_exec(st, "PRAGMA journal_mode=WAL") < 0 || st_exec(st, "PRAGMA foreign_keys=ON") < 0 ||
 	    st_exec(st, "PRAGMA synchronous=FULL") < 0 || st_exec(st, "PRAGMA secure_delete=ON") < 0) {
 		buf_printf(err, "database %s: %s", path, sqlite3_errmsg(st->db));
@@ -1173,6 +1173,26 @@ store_cache(struct store *st, int kib)
 
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", kib);
 	return st_exec(st, sql);
+}
+
+/*
+ * store_busy_wait - how long a statement waits for another connection's
+ * write lock before it fails as locked: the queue manager's periodic
+ * jobs wait less than the default STORE_BUSY_MS, and come back next turn
+ */
+int
+store_busy_wait(struct store *st, int ms)
+{
+	return sqlite3_busy_timeout(st->db, ms) == SQLITE_OK ? 0 : -1;
+}
+
+/* store_locked - did the last call fail on another writer's lock? */
+int
+store_locked(struct store *st)
+{
+	int rc = sqlite3_errcode(st->db) & 0xff;
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
 
 /* store_begin - start a write transaction */

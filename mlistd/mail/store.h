@@ -51,6 +51,13 @@ int	store_cache(struct store *, int kib);
 int	store_checkpoint_later(struct store *, int max);
 int	store_checkpoint_idle(struct store *, int least);
 int	store_checkpoint_beside(struct store *);
+/*
+ * store_busy_wait: 0 or -1. store_locked: 1 if the last call failed on
+ * another connection's lock (it may work next time), else 0.
+ */
+#define STORE_BUSY_MS	10000
+int	store_busy_wait(struct store *, int ms);
+int	store_locked(struct store *);
 int	store_begin(struct store *);
 int	store_commit(struct store *);
 void	store_rollback(struct store *);

@@ -7,6 +7,9 @@
  * stopped. One table {name, interval, function}; each run of a job
  * (for each list, where it is per list) is one transaction: begin, run,
  * commit - or roll back, discard the copies it rendered, and log the cause.
+ * A job never waits long for another writer's lock (a long mlistctl import
+ * holding the database): it and the jobs after it come back next turn,
+ * and the loop goes on to the deliveries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +72,20 @@ static const struct job {
 
 #define NJOBS	(sizeof(jobs) / sizeof(jobs[0]))
 
+/*
+ * JOBS_BUSY_MS - how long a job's transaction waits for another writer.
+ * With the store's 10 s, a locked database held the loop 10 s per job per
+ * list each turn (key-expiry and audit-head: 21 s before any delivery was
+ * tried again, #15); a job skipped this turn is simply due next turn.
+ */
+#define JOBS_BUSY_MS	50
+
+/* the value of jobs_txn when another writer held the lock */
+#define JOBS_LOCKED	(-2)
+
 struct jobs_state {
 	long long	 last[NJOBS];
+	int		 locked;	/* the last turn met a locked database */
 };
 
 /* jobs_new - nothing has run yet: every job runs on the first turn */
@@ -87,7 +102,11 @@ jobs_free(struct jobs_state *js)
 	free(js);
 }
 
-/* jobs_txn - one run of fn in one transaction; -1 (rolled back, logged with the cause) if it failed */
+/*
+ * jobs_txn - one run of fn in one transaction; -1 (rolled back, logged
+ * with the cause) if it failed, JOBS_LOCKED (not logged) if another
+ * connection held the write lock at its begin
+ */
 int
 jobs_txn(struct pipeline *p, const char *name, const struct list_cfg *l,
     int (*fn)(struct pipeline *, const struct list_cfg *, struct why *))
@@ -96,8 +115,13 @@ jobs_txn(struct pipeline *p, const char *name, const struct list_cfg *l,
 
 	p->qid = "NOQUEUE";
 	pipeline_begin(p);
-	if (store_begin(p->st) < 0)
+	if (store_begin(p->st) < 0) {
+		if (store_locked(p->st)) {
+			pipeline_rolled_back(p);
+			return JOBS_LOCKED;
+		}
 		why_cause(&why, "begin", store_errmsg(p->st));
+	}
 	else if (fn(p, l, &why) < 0)
 		why_set(&why, "failed");
 	else if (store_commit(p->st) < 0)
@@ -113,26 +137,68 @@ jobs_txn(struct pipeline *p, const char *name, const struct list_cfg *l,
 	return -1;
 }
 
+/* jobs_one - one job, on every list it concerns; JOBS_LOCKED: stopped there */
+static int
+jobs_one(struct pipeline *p, const struct job *job, volatile sig_atomic_t *stop)
+{
+	int r = 0;
+
+	if (job->how == JOB_OWN_TXN)
+		(void)job->fn(p, NULL, NULL);
+	else if (job->how == JOB_GLOBAL)
+		r = jobs_txn(p, job->name, NULL, job->fn);
+	else
+		for (int i = 0; i < p->cfg->nlists && !*stop; i++) {
+			const struct list_cfg *l = &p->cfg->lists[i];
+
+			if ((!job->due || job->due(p, l)) &&
+			    (r = jobs_txn(p, job->name, l, job->fn)) ==
+			    JOBS_LOCKED)
+				break;
+		}
+	return r == JOBS_LOCKED ? r : 0;
+}
+
+/*
+ * jobs_locked - the jobs stop for this turn at a locked database; said
+ * once a lock, not once a second
+ */
+static void
+jobs_locked(struct jobs_state *js, const char *name, int locked)
+{
+	if (locked && !js->locked)
+		log_warn("NOQUEUE qmgr: %s: database is locked by another "
+		    "writer; the jobs wait, deliveries go on", name);
+	else if (!locked && js->locked)
+		log_info("NOQUEUE qmgr: database unlocked; the jobs go on");
+	js->locked = locked;
+}
+
 /* jobs_run - every job that is due, each list in its own transaction */
 void
 jobs_run(struct pipeline *p, struct jobs_state *js, volatile sig_atomic_t *stop)
 {
-	for (size_t j = 0; j < NJOBS && !*stop; j++) {
-		const struct job *job = &jobs[j];
+	int locked = 0;
 
-		if (job->interval && js->last[j] && p->now - js->last[j] < job->interval)
+	if (store_busy_wait(p->st, JOBS_BUSY_MS) < 0)
+		log_warn("NOQUEUE qmgr: cannot shorten the jobs' lock wait");
+	for (size_t j = 0; j < NJOBS && !*stop && !locked; j++) {
+		const struct job *job = &jobs[j];
+		long long last = js->last[j];
+
+		if (job->interval && last && p->now - last < job->interval)
 			continue;
 		js->last[j] = p->now;
-		if (job->how == JOB_OWN_TXN)
-			(void)job->fn(p, NULL, NULL);
-		else if (job->how == JOB_GLOBAL)
-			(void)jobs_txn(p, job->name, NULL, job->fn);
-		else
-			for (int i = 0; i < p->cfg->nlists && !*stop; i++)
-				if (!job->due || job->due(p, &p->cfg->lists[i]))
-					(void)jobs_txn(p, job->name, &p->cfg->lists[i],
-					    job->fn);
+		if (jobs_one(p, job, stop) == JOBS_LOCKED) {
+			js->last[j] = last;	/* due again next turn */
+			locked = 1;
+			jobs_locked(js, job->name, 1);
+		}
 	}
+	if (!locked && !*stop)
+		jobs_locked(js, "", 0);
+	/* the messages and deliveries wait as long as they always did */
+	(void)store_busy_wait(p->st, STORE_BUSY_MS);
 }
 
 /* job_digest - a list whose digest is due: taken, built and queued */

@@ -3,6 +3,7 @@ while the relay is accepting deliver each copy exactly once; mail to LIST-bounce
 evidence of a bounce (plain mail naming a member, a DSN for a delivery never made, a wrong or
 reused token) changes nothing, while a real DSN and the probe's own token do."""
 import asyncio
+import json
 import os
 import re
 import signal
@@ -135,6 +136,38 @@ def test_locked_database_during_delivery_delivers_once(make_instance, sink):
     log = inst.logtext()
     assert "delivery results recorded after" in log or \
         re.search(r"database is locked[\s\S]*delivery run: [1-9][0-9]* recorded", log), log[-3000:]
+
+
+def test_a_locked_database_does_not_hold_the_deliveries(make_instance, sink):
+    """A long writer (mlistctl member import) holding the database's write lock made each
+    periodic job wait out SQLite's 10 s busy timeout, each turn, before the loop tried a single
+    delivery (key-expiry and audit-head: 20 s). Now the jobs give up at once until the next
+    turn: a deferred post goes out while the lock is still held, once to each member."""
+    inst = make_instance()
+    defer_all(sink, True)
+    post(inst.port, 1)
+    assert inst.wait_log("deferred=3"), inst.logtext()[-2000:]
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"), isolation_level=None, timeout=30)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        defer_all(sink, False)
+        t0 = time.monotonic()
+        assert wait_until(lambda: len(counts(sink)) == 3, timeout=40), inst.logtext()[-3000:]
+        took = time.monotonic() - t0
+        log = inst.logtext()
+        assert took < 12, (took, log[-3000:])     # the old build: 20 s and more
+        assert "database is locked by another writer; the jobs wait" in log, log[-3000:]
+    finally:
+        db.execute("COMMIT")
+        db.close()
+    assert wait_until(lambda: '"pending":0' in inst.ctl("--json", "status").stdout, timeout=60)
+    assert inst.wait_log("database unlocked; the jobs go on"), inst.logtext()[-3000:]
+    post(inst.port, 2)
+    assert wait_until(lambda: len(counts(sink)) == 6, timeout=30), inst.logtext()[-3000:]
+    got = counts(sink)
+    for n in (1, 2):
+        for m in MEMBERS:
+            assert got[(n, m)] == 1, (n, m, got)
 
 
 def test_daemon_dies_while_results_cannot_be_recorded_sends_nothing_twice(sink, tmpfs):
@@ -270,6 +303,49 @@ def test_forged_bounces_change_nothing(make_instance, sink):
     time.sleep(1)
     assert len(sink.handler.messages) == 3          # no probe, no notice went out
     assert "nomail" not in carol_line(inst), carol_line(inst)
+
+
+def delayed(dsn_mail):
+    """the same DSN as a delay warning: the mail system is still trying"""
+    return dsn_mail.replace(b"Action: failed", b"Action: delayed").replace(b"Status: 5.1.1", b"Status: 4.4.1")
+
+
+def score(inst, addr):
+    roster = json.loads(inst.ctl("--json", "member", "ls", "demo").stdout)
+    rows = roster if isinstance(roster, list) else next(v for v in roster.values() if isinstance(v, list))
+    return [m for m in rows if m.get("address") == addr][0]["bounce_score"]
+
+
+def test_delay_warnings_to_a_verp_token_count_for_nothing(make_instance, sink):
+    """A delay warning (a DSN whose only Action is "delayed": Exim sends one after a day, Postfix
+    with delay_warning_time) to a copy's or the probe's VERP token is no bounce. Counted, a member
+    whose server was down for a while had her score raised by each, and the probe's own warning
+    then turned her delivery off (bench/fault-campaign -D --verp: 72 delay warnings scored)."""
+    inst = make_instance(list_settings={"bounce.score_limit": "1", "delivery.verp": "always"})
+    post(inst.port, 1)
+    assert wait_until(lambda: len(counts(sink)) == 3)
+    carol_from = [f for f, rcpts, _ in sink.handler.messages if rcpts == ["carol@example.org"]][0]
+    assert re.fullmatch(r"demo-bounces\+[0-9a-f]{32}@lists\.example", carol_from), carol_from
+    bounce(inst, delayed(dsn("carol@example.org")), to=carol_from)
+    assert inst.wait_log("reports no failure (delayed, delivered); ignored"), inst.logtext()[-3000:]
+    assert score(inst, "carol@example.org") == 0
+    assert "member-score" not in inst.logtext() and "probe sent" not in inst.logtext()
+    # her copy's failure counts: the score is at the limit, her mailbox is asked
+    bounce(inst, dsn("carol@example.org"), to=carol_from)
+    assert inst.wait_log("probe sent"), inst.logtext()[-3000:]
+    assert score(inst, "carol@example.org") == 1
+    assert wait_until(lambda: len(sink.handler.messages) == 4)
+    probe_from, rcpts, _ = sink.handler.messages[3]
+    assert rcpts == ["carol@example.org"] and probe_from != carol_from
+    # the probe delayed is not the probe bounced
+    bounce(inst, delayed(dsn("carol@example.org")), to=probe_from)
+    assert wait_until(lambda: inst.logtext().count("reports no failure (delayed, delivered); ignored") == 2)
+    assert "delivery disabled" not in inst.logtext()
+    assert "nomail" not in carol_line(inst), carol_line(inst)
+    # the probe's failure is
+    bounce(inst, dsn("carol@example.org"), to=probe_from)
+    assert inst.wait_log("delivery disabled"), inst.logtext()[-3000:]
+    assert wait_until(lambda: "nomail" in carol_line(inst)), carol_line(inst)
 
 
 def test_real_dsn_then_probe_token_disable_and_reset(make_instance, dsnsink):

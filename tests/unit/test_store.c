@@ -602,6 +602,62 @@ START_TEST(author_check_error_is_not_unknown_key)
 }
 END_TEST
 
+/*
+ * policy_screen_post on a database that fails: the post waits
+ * (V_TEMPFAIL), never passes as "not banned" nor is refused as a
+ * stranger's (#15: a failed step read as 0 let a banned sender through)
+ */
+START_TEST(screen_error_is_not_a_pass)
+{
+	static const char msg[] = "From: <alice@example.org>\r\n"
+	    "Subject: hi\r\n\r\nhi\r\n";
+	struct config cfg;
+	struct list_cfg l;
+	struct pipeline p;
+	struct envelope e;
+	struct authorship a;
+	struct authn au;
+	struct decision d;
+	struct buf m;
+	char from[320];
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&l, 0, sizeof(l));
+	memset(&p, 0, sizeof(p));
+	memset(&e, 0, sizeof(e));
+	memset(&a, 0, sizeof(a));
+	memset(&au, 0, sizeof(au));
+	cfg.hostname = "lists.example";
+	l.name = "demo";
+	l.posting = POSTING_MEMBERS;
+	p.cfg = &cfg;
+	p.st = st;
+	buf_init(&m, 0);
+	buf_puts(&m, msg);
+	e.sender = "alice@example.org";
+	/* a working store: a stranger is refused, the member goes on */
+	ck_assert_int_eq(policy_screen_post(&p, &l, &e, &m, &a, &au, from,
+	    sizeof(from), &d), 1);
+	ck_assert_int_eq(d.verdict, V_REFUSE);
+	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org",
+	    NULL), STORE_OK);
+	ck_assert_int_eq(policy_screen_post(&p, &l, &e, &m, &a, &au, from,
+	    sizeof(from), &d), 0);
+	/* the member look-up fails: she waits, she is no stranger */
+	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE members;");
+	ck_assert_int_lt(policy_screen_post(&p, &l, &e, &m, &a, &au, from,
+	    sizeof(from), &d), 0);
+	ck_assert_int_eq(d.verdict, V_TEMPFAIL);
+	/* the ban look-up fails: nobody passes as "not banned" */
+	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE bans;");
+	ck_assert_int_lt(policy_screen_post(&p, &l, &e, &m, &a, &au, from,
+	    sizeof(from), &d), 0);
+	ck_assert_int_eq(d.verdict, V_TEMPFAIL);
+	ck_assert_str_eq(d.reason, "ban check failed");
+	buf_free(&m);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -622,6 +678,7 @@ main(void)
 	tcase_add_test(tc, unbound_fields_are_resealed_by_the_migration);
 	tcase_add_test(tc, error_is_not_none);
 	tcase_add_test(tc, author_check_error_is_not_unknown_key);
+	tcase_add_test(tc, screen_error_is_not_a_pass);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
