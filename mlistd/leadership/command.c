@@ -19,6 +19,7 @@
 #include "leadership/discipline.h"
 #include "leadership/quorum.h"
 #include "pipeline/disclosure.h"
+#include "pipeline/render.h"
 #include "pipeline/reply.h"
 #include "pipeline/request.h"
 #include "util/log.h"
@@ -144,6 +145,36 @@ introduction(struct pipeline *p, const struct list_cfg *l, const char *intro,
 }
 
 /*
+ * application_bytes - the owners' copy of an application, written by the
+ * one renderer as every copy is (From, then its fields in render.c's
+ * order, the text as CRLF lines): an introduction sent with CRLF lines
+ * must not come out as CR CR LF
+ */
+static int
+application_bytes(struct pipeline *p, const struct list_cfg *l,
+    const char *subject, const char *body, struct buf *app)
+{
+	struct render_head h = { .date = p->release ? p->release : p->now,
+	    .cfg = p->cfg };
+	struct buf subj;
+	int rc;
+
+	buf_init(&subj, 0);
+	/* a translation need not be ASCII */
+	rc = notice_subject(subject, &subj);
+	h.subject = buf_cstr(&subj);
+	if (rc == 0 && (buf_printf(app, "From: <%s-request@%s>\r\n", l->name,
+	    p->cfg->hostname) < 0 || render_head(app, &h) < 0 ||
+	    buf_puts(app, "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n") < 0 ||
+	    render_text(app, body) < 0))
+		rc = -1;
+	buf_free(&subj);
+	return rc;
+}
+
+/*
  * owners_application - subscription = "approve" and nobody to decide yet:
  * the owners' mailbox gets the application (templates application-owners*),
  * the operator admits
@@ -164,24 +195,11 @@ owners_application(struct pipeline *p, const struct list_cfg *l,
 	rc = distribute_render(p, l, disclosure_author_address(l, l->identity) ?
 	    NOTICE_APPLICATION_OWNERS : NOTICE_APPLICATION_OWNERS_HIDDEN, vars,
 	    &subject, &body);
-	if (rc == 0) {
-		buf_puts(&app, "Subject: ");
-		rc = notice_subject(buf_cstr(&subject), &app);
-	}
-	if (rc == 0) {
-		buf_printf(&app, "\r\nFrom: <%s-request@%s>\r\n"
-		    "MIME-Version: 1.0\r\n"
-		    "Content-Type: text/plain; charset=utf-8\r\n"
-		    "Content-Transfer-Encoding: 8bit\r\n\r\n", l->name,
-		    p->cfg->hostname);
-		for (const char *c = buf_cstr(&body); *c; c++)
-			if (*c == '\n')
-				buf_puts(&app, "\r\n");
-			else
-				buf_putc(&app, *c);
-		buf_puts(&app, "\r\n");
+	if (rc == 0)
+		rc = application_bytes(p, l, buf_cstr(&subject),
+		    buf_cstr(&body), &app);
+	if (rc == 0)
 		rc = distribute_roles_copy(p, l, app.data, app.len, &n);
-	}
 	if (rc == 0 && n == 0)
 		rc = store_hold(p->st, p->out[p->nout - 1], l->name,
 		    "application", NULL) == STORE_OK ? 0 : -1;

@@ -61,11 +61,20 @@ def _port_range():
 
 
 _PORTS_GIVEN = set()
+# port -> the socket that holds it: bound, never listening, SO_REUSEADDR set after the bind
+_PORTS_HELD = {}
 
 
 def free_port():
     """A free loopback port, never one another pytest-xdist worker of this run can be given (each
-    worker has its own residue modulo the number of workers) nor one given before in this process."""
+    worker has its own residue modulo the number of workers) nor one given before in this process.
+
+    Held until the test ends (hold_ports), so that nothing can take it between this choice and the
+    daemon's bind, nor while a test restarts its daemon: the probe binds without SO_REUSEADDR (any
+    socket bound there, listening or not, refuses it), then sets SO_REUSEADDR on the bound socket.
+    Linux lets a server that sets SO_REUSEADDR itself (mlistd, aiosmtpd, asyncio, unbound, Postfix)
+    bind and listen beside a socket that is only bound, and refuses every other run's probe: no
+    "Address already in use" when eight engineers' suites choose ports at the same time."""
     import random
     lo, hi = _port_range()
     w = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
@@ -78,13 +87,24 @@ def free_port():
         s = socket.socket()
         try:
             s.bind(("127.0.0.1", port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         except OSError:
-            continue
-        finally:
             s.close()
+            continue
         _PORTS_GIVEN.add(port)
+        _PORTS_HELD[port] = s
         return port
     raise RuntimeError("no free port below the ephemeral range")
+
+
+@pytest.fixture(autouse=True)
+def hold_ports():
+    """the ports a test chose stay held until it ends (after its daemons stopped: an autouse
+    fixture is torn down last); those of session or module fixtures, made before, stay held"""
+    before = set(_PORTS_HELD)
+    yield
+    for port in set(_PORTS_HELD) - before:
+        _PORTS_HELD.pop(port).close()
 
 
 def wait_port(port, timeout=10.0, proc=None):

@@ -47,6 +47,7 @@ Probed, no finding:
 import base64
 import re
 
+from attackhelp import idle
 from conftest import wait_until
 from test_identity import ROSA
 from test_notices_via import TRICKY, instance, verified
@@ -108,7 +109,6 @@ def test_members_removed_while_their_envelope_is_at_the_relay(make_instance):
     members not in that 1st copy are removed then: neither gets a copy."""
     import sys
     import threading
-    import time
     from test_deliver_pipelining import AheadRelay
     from test_deliver_pipelining import instance as relay_instance
     from test_distribution import MEMBERS
@@ -138,7 +138,8 @@ def test_members_removed_while_their_envelope_is_at_the_relay(make_instance):
             relay.gate.set()
         assert wait_until(lambda: re.search(r"delivery run: [1-9]\d* recorded",
                                             inst.logtext()), 20), inst.logtext()[-3000:]
-        time.sleep(1.5)        # anything still to send would have gone by now
+        # anything still to send has gone once nothing is left to hand the relay
+        assert wait_until(lambda: idle(inst), 20), inst.logtext()[-3000:]
         assert relay.bodies == 1, [rs for _, rs, _ in relay.accepted]
         assert relay.rcpts() == first
     finally:
@@ -150,7 +151,6 @@ def test_a_421_after_the_body_is_accepted_sends_no_second_copy(make_instance):
     421 (shutting down) - and then goes on answering, its replies out of step with the
     commands: the 1st member's copy is delivered, the others retried, each member has exactly
     one copy."""
-    import time
     from test_deliver_pipelining import AheadRelay
     from test_deliver_pipelining import instance as relay_instance
     from test_distribution import MEMBERS
@@ -162,7 +162,8 @@ def test_a_421_after_the_body_is_accepted_sends_no_second_copy(make_instance):
         plain_post(inst, body="accepted then 421\r\n")
         assert wait_until(lambda: len(relay.accepted) == 2, 30), relay.accepted
         assert inst.wait_log("delivered=1")
-        time.sleep(2.5)        # a second attempt would be due by now (retry_base = 1)
+        # the retries are done once nothing is left to hand the relay (retry_base = 1)
+        assert wait_until(lambda: idle(inst), 20), inst.logtext()[-3000:]
         got = relay.rcpts()
         assert len(got) == 2 and set(got) < set(MEMBERS), got
         assert relay.bodies == 3, (relay.bodies, relay.accepted)

@@ -34,7 +34,7 @@ import time
 
 import pytest
 
-from attackhelp import head_of, msg_of, send, to
+from attackhelp import head_of, idle, msg_of, send, to
 from conftest import MLISTCTL, Instance, send_unauthenticated, wait_until
 
 LIST, LIST_REQ = "demo@lists.example", "demo-request@lists.example"
@@ -266,7 +266,7 @@ def test_quorum_refusal_that_starts_with_approve_is_not_a_vote(make_instance, si
         send(inst, f"From: {m}\r\nSubject: Re: ban\r\n\r\nApprove? No. I will not agree to this ban.\r\n",
              m, rcpt=f"demo-confirm+{token_in(notes[m])}@lists.example")
     assert wait_until(lambda: inst.logtext().count("quorum: list=demo") >= 2, 15), inst.logtext()[-2000:]
-    time.sleep(0.5)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert not banned(inst) and "approvals=" not in inst.logtext()
 
 
@@ -277,7 +277,7 @@ def test_quorum_vote_replayed_counts_once(make_instance, sink):
         send(inst, f"From: {MODS[0]}\r\nSubject: Re\r\n\r\napprove\r\n", MODS[0],
              rcpt=f"demo-confirm+{tok}@lists.example")
     assert inst.wait_log("approvals=1 of 2")
-    time.sleep(1.5)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert "approvals=2 of 2" not in inst.logtext() and not banned(inst)
 
 
@@ -291,7 +291,7 @@ def test_quorum_token_of_one_request_does_not_vote_on_another(make_instance, sin
     for m in (MODS[1], MODS[2]):
         send(inst, f"From: {m}\r\nSubject: Re\r\n\r\napprove\r\n", m, rcpt=f"demo-confirm+{tok}@lists.example")
     assert inst.wait_log("approvals=1 of 2")
-    time.sleep(1.5)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert not banned(inst)
 
 
@@ -468,7 +468,7 @@ def test_own_verp_token_cannot_bounce_another_member(make_instance, sink):
     assert re.fullmatch(r"demo-bounces\+[0-9a-z]+@lists\.example", env), env
     send_unauthenticated(inst.port, "", [env], dsn_for(BOB))
     assert inst.wait_log("bounce: list=demo"), inst.logtext()[-2000:]
-    time.sleep(1)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert scores(inst).get(BOB, 0) == 0, scores(inst)
     assert "probe sent" not in inst.logtext() or not [m for m in sink.handler.messages[-3:] if BOB in m[1]
                                                        and b"bouncing" in m[2]]
@@ -781,7 +781,7 @@ def apply_naming(inst, sink, applicant, name):
     assert ans, inst.logtext()[-2000:]
     send(inst, "Subject: Re\r\n\r\nyes\r\n", applicant, rcpt=f"demo-confirm+{token_in(ans[0])}@lists.example")
     assert wait_until(lambda: len(to(sink, applicant)) >= 2, 15), inst.logtext()[-2000:]
-    time.sleep(0.5)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     return to(sink, applicant)[1:]
 
 
@@ -834,7 +834,7 @@ def test_parallel_member_add_of_one_address_makes_one_member(make_instance, sink
     send(inst, f"From: {ALICE}\r\nSubject: twin\r\n\r\nTwin post.\r\n", ALICE)
     assert wait_until(lambda: [m for m in sink.handler.messages if b"Twin post." in m[2] and
                                any(r.lower() == "twin@example.org" for r in m[1])])
-    time.sleep(1)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert len([r for m in sink.handler.messages if b"Twin post." in m[2] for r in m[1]
                 if r.lower() == "twin@example.org"]) == 1
 
@@ -853,7 +853,7 @@ def test_one_click_double_post_removes_once_and_tells_once(make_instance, sink):
     assert all(o.startswith(b"HTTP/1.1 200") for o in out), out
     assert wait_until(lambda: CAROL not in members_of(inst))
     assert wait_until(lambda: to(sink, CAROL, b"one-click"))
-    time.sleep(2)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert len(to(sink, CAROL, b"one-click")) == 1
 
 
@@ -1087,7 +1087,7 @@ def test_private_message_refused_by_her_server_tells_the_sender_nothing_of_her(m
     n_bob = len(to(sink, BOB))
     send(inst, f"From: {BOB}\r\nSubject: again\r\n\r\nSecond private.\r\n", BOB, rcpt=handle_addr)
     assert inst.wait_log("failed=1"), inst.logtext()[-2000:]
-    time.sleep(2)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     for raw in to(sink, BOB)[n_bob:]:
         assert b"rosa" not in raw.lower() and b"spartakus" not in raw.lower(), raw[-1500:]
 
@@ -1138,7 +1138,7 @@ def test_victims_protest_does_not_release_a_forged_post(make_instance, sink, mod
                "> The list demo@lists.example received a post in your name.\r\n", BOB,
          rcpt=f"demo-confirm+{tok}@lists.example")
     assert wait_until(lambda: "confirm: list=demo" in inst.logtext() or "confirmed" in inst.logtext(), 15)
-    time.sleep(1.5)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert to(sink, CAROL, b"you are all informers") == [], "the forgery went out on bob's protest"
 
 
@@ -1155,7 +1155,7 @@ def test_victims_protest_does_not_confirm_a_forged_request(make_instance, sink, 
     send(inst, f"From: {BOB}\r\nSubject: Re: Your request\r\n\r\nI did NOT ask for this. Someone forged it.\r\n",
          BOB, rcpt=f"demo-confirm+{token_in(ask[-1])}@lists.example")
     assert wait_until(lambda: "confirm: list=demo" in inst.logtext(), 15), inst.logtext()[-1500:]
-    time.sleep(1.5)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert not done(inst), inst.logtext()[-1500:]
 
 
@@ -1169,7 +1169,7 @@ def test_old_one_click_token_of_a_member_who_left_does_not_unsubscribe_the_next_
                  .encode() + b"List-Unsubscribe=One-Click")
     assert r.startswith(b"HTTP/1.1 200")
     assert inst.wait_log("one-click unsubscription"), inst.logtext()[-1500:]
-    time.sleep(1)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert "newbie@example.org" in members_of(inst)
 
 
@@ -1236,7 +1236,7 @@ def test_demoted_moderator_cannot_answer_through_an_old_owner_handle(make_instan
     inst.ctl("member", "set", "demo", MODS[0], "role", "member")
     send(inst, f"From: {MODS[0]}\r\nSubject: Re\r\n\r\nAnswer from a former moderator.\r\n", MODS[0], rcpt=back)
     assert wait_until(lambda: len(to(sink, MODS[0])) >= 2, 15), inst.logtext()[-1500:]
-    time.sleep(1)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert to(sink, ALICE, b"Answer from a former moderator.") == []
 
 
@@ -1266,7 +1266,7 @@ def test_victims_protest_does_not_subscribe_them(make_instance, sink):
     send(inst, f"From: {victim}\r\nSubject: Re: Your request\r\n\r\nI never asked to join this list. Remove me.\r\n",
          victim, rcpt=f"demo-confirm+{token_in(ask[-1])}@lists.example")
     assert wait_until(lambda: "confirm: list=demo" in inst.logtext(), 15), inst.logtext()[-1500:]
-    time.sleep(1)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     assert victim not in members_of(inst)
 
 
@@ -1294,7 +1294,7 @@ def test_forged_dsn_from_a_stranger_does_not_count_against_members(make_instance
                                b"Final-Recipient: rfc822; carol@example.org\r\n")
     send_unauthenticated(inst.port, "", ["demo-bounces@lists.example"], dsn)
     assert inst.wait_log("bounce: list=demo"), inst.logtext()[-1500:]
-    time.sleep(1.5)
+    assert wait_until(lambda: idle(inst), 15), inst.logtext()[-1500:]   # all handled, all at the sink
     probes = [m for m in sink.handler.messages[before:] if BOB in m[1] or CAROL in m[1]]
     assert probes == [] and scores(inst).get(BOB, 0) == 0, (len(probes), scores(inst))
 

@@ -14,7 +14,7 @@ from dnsserver import UNBOUND, DnsServer
 dkim = pytest.importorskip("dkim")
 nacl_signing = pytest.importorskip("nacl.signing")
 
-AUTHCHECK = os.path.join(BUILD, "tests", "authcheck")
+AUTHCHECK = os.path.join(BUILD, "tests", "tools", "authcheck")
 MSG = (b"From: Alice Example <alice@example.mlistd>\r\n"
        b"To: demo@lists.example\r\n"
        b"Subject: a post\r\n"
@@ -44,7 +44,7 @@ def keys(tmp_path_factory):
 def dns(tmp_path_factory, keys):
     if not os.access(UNBOUND, os.X_OK):
         pytest.skip("unbound is not installed (tools/install-deps installs it)")
-    assert os.access(AUTHCHECK, os.X_OK), "build/tests/authcheck missing: make it"
+    assert os.access(AUTHCHECK, os.X_OK), "build/tests/tools/authcheck missing: make it"
     k = keys
     # "test." is one of the zones unbound answers itself (RFC 6761): a TLD of our own instead
     srv = DnsServer(tmp_path_factory.mktemp("zone"), ["mlistd"], {

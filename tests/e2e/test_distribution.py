@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from attackhelp import idle
 from conftest import MLISTCTL, raw_dialogue
 from pgphelp import ENCRYPTED, Member, to_list
 
@@ -58,7 +59,7 @@ def test_post_reaches_every_member_grouped(make_instance, sink):
     assert m["From"] == "Alice <alice@example.org>"
     body = m.get_payload()
     assert "First line\r\n.leading dot line\r\n-- \r\n-- demo list: write to demo-request" in body
-    time.sleep(1.5)
+    assert wait_until(lambda: idle(inst), 20), inst.logtext()[-3000:]   # all at the sink
     assert len(sink.handler.copies()) == 3          # exactly once each
 
 
@@ -109,7 +110,7 @@ def test_relay_down_then_up_delivers_once(make_instance, sink):
     assert "3 pending" in r.stdout, r.stdout
     sink.start()
     copies = sink.wait_for(3, timeout=30)
-    time.sleep(2.5)
+    assert wait_until(lambda: idle(inst), 20), inst.logtext()[-3000:]   # all at the sink
     assert sorted(r for r, _ in sink.handler.copies()) == MEMBERS
 
 
@@ -131,7 +132,7 @@ def test_kill9_between_batches_no_duplicates(make_instance, sink):
     sink.handler.rcpt_delay = 0
     inst.start()
     sink.wait_for(3, timeout=30)
-    time.sleep(2)
+    assert wait_until(lambda: idle(inst), 20), inst.logtext()[-3000:]   # all at the sink
     got = sorted(r for r, _ in sink.handler.copies())
     assert got == MEMBERS, got
 
@@ -318,7 +319,7 @@ def test_bounce_probe_then_disable(make_instance, sink):
     assert wait_until(lambda: re.search(r"carol@example.org\s+member\s+nomail",
                                         inst.ctl("member", "ls", "demo").stdout)), inst.ctl("member", "ls", "demo").stdout
     post(inst)
-    time.sleep(1.5)
+    assert wait_until(lambda: idle(inst), 20), inst.logtext()[-3000:]   # all at the sink
     # the probe, the limit's probe, the notice that delivery is off, then the post: not to her
     assert "carol@example.org" not in [r for r, _ in sink.handler.copies()[3:]]
 
@@ -330,7 +331,8 @@ def test_relay_5xx_is_final_and_counts_as_bounce(make_instance, sink):
     sink.wait_for(2)
     assert inst.wait_log("failed=1")
     assert inst.wait_log("member-score=1")
-    time.sleep(2.5)                       # no retry of a 5xx
+    # no retry of a 5xx: it would be pending, and at the sink, before idle
+    assert wait_until(lambda: idle(inst), 20), inst.logtext()[-3000:]   # all at the sink
     assert inst.logtext().count("failed=1") == 1
     assert "bob@example.org" not in inst.logtext()          # addresses never in the log
     st = inst.ctl("status").stdout

@@ -14,6 +14,7 @@ import threading
 import time
 
 
+from attackhelp import idle
 from conftest import Instance, wait_until
 
 MEMBERS = ("alice@example.org", "bob@example.org", "carol@example.org")
@@ -210,7 +211,8 @@ def test_daemon_dies_while_results_cannot_be_recorded_sends_nothing_twice(sink, 
         post(inst.port, 2)
         assert wait_until(lambda: len(counts(sink)) == 6, timeout=40), inst.logtext()[-3000:]
         assert wait_until(lambda: '"pending":0' in inst.ctl("--json", "status").stdout, 30)
-        time.sleep(2)                           # a second copy of post 1 would go out by now
+        # a second copy of post 1 would be at the relay once nothing is left to hand it
+        assert wait_until(lambda: idle(inst), 20), inst.logtext()[-3000:]
         got = counts(sink)
         for n in (1, 2):
             for m in MEMBERS:
