@@ -1,0 +1,52 @@
+"""test_attacks11 - main as a hostile member, an informer, a stranger or a forged moderator
+would attack it (round 11): what landed last session (pipelined delivery and its cancel,
+sealed ORCPT and DSNs, digest_archived, w=/n= and `mlist verify`, the own-address drop,
+listen[].mta_user, the one renderer), then the identity choices and the answers.
+
+Each test asserts the SAFE behaviour; a finding not fixed stays xfail(strict=True, reason=...).
+Found on 42d7061 (severity H/M/L):
+  F1 (H) a member's pseudonym tied to her address by the author key: on a list whose
+    identity.choices lets a member post both as herself and under her pseudonym (a
+    pseudonymous list offering "real", or a real-name list offering "pseudonym"), every copy
+    was signed by the one author key the list holds for her (sign.c author_head), so the
+    Mlist-Author-Signature k= of "Open Pebble 93"'s posts was the k= of her posts From
+    rosa.luxemburg@...: any member who received one post of each kind learnt who the
+    pseudonym is, and `mlist verify` would name the same author key for both. Fixed
+    (sign.c: a pseudonymous copy is signed by a key derived from hers, never hers).
+"""
+import re
+
+import pytest
+
+from conftest import wait_until
+from test_identity import ROSA, copies_to, ident_instance, msg_of
+from test_identity import send as rosa_send
+
+BOB = "bob@example.org"
+
+
+def author_key(m):
+    """the author's public key (k=) of a parsed copy"""
+    f = m["Mlist-Author-Signature"]
+    assert f, m
+    return re.search(r"k=([^;]+);", str(f)).group(1)
+
+
+@pytest.mark.parametrize("mode,other", [("pseudonym", "real"), ("real", "pseudonym")])
+def test_a_pseudonym_is_not_tied_to_the_address_by_the_author_key(make_instance, sink,
+                                                                   mode, other):
+    """F1 (H): rosa posts once in the list's mode and once in the other it offers: the two
+    copies bob gets must not carry one author key (else bob knows the pseudonym's address)"""
+    inst = ident_instance(make_instance, mode, {"identity.choices": other})
+    rosa_send(inst, f"From: {ROSA}\r\nSubject: first\r\n\r\nF1 first\r\n".encode())
+    assert wait_until(lambda: copies_to(sink, BOB)), inst.logtext()[-2000:]
+    inst.ctl("member", "set", "demo", ROSA, "identity", other)
+    rosa_send(inst, f"From: {ROSA}\r\nSubject: second\r\n\r\nF1 second\r\n".encode())
+    got = wait_until(lambda: len(copies_to(sink, BOB)) >= 2 and copies_to(sink, BOB))
+    assert got, inst.logtext()[-2000:]
+    a, b = (msg_of(c) for c in got[:2])
+    froms = [str(m["From"]) for m in (a, b)]
+    # one went as herself, one under a pseudonym
+    assert sum(ROSA in f for f in froms) == 1, froms
+    assert sum(" via demo" in f for f in froms) == 1, froms
+    assert author_key(a) != author_key(b), froms
