@@ -50,3 +50,33 @@ def test_a_pseudonym_is_not_tied_to_the_address_by_the_author_key(make_instance,
     assert sum(ROSA in f for f in froms) == 1, froms
     assert sum(" via demo" in f for f in froms) == 1, froms
     assert author_key(a) != author_key(b), froms
+
+
+def leak_told(sink):
+    """the notices rosa got that her private message was not delivered, for naming her"""
+    return [c for c in copies_to(sink, ROSA)
+            if b"would tell its reader who you are" in c]
+
+
+@pytest.mark.parametrize("target", ["stays", "left"])
+def test_a_private_message_is_answered_the_same_whether_its_reader_left(make_instance,
+                                                                        sink, target):
+    """F2 (M): the leak guard told a sender her private message named her only while a member
+    was behind the handle; to a handle whose member left it was dropped unseen ("to them it
+    looks like one passed on", README). So a member wrote her own name into a private message
+    to a pseudonym: told "not delivered" - still a member; silence - she left, which a
+    hidden roster must not tell."""
+    from attackhelp import copies_or_idle
+    inst = ident_instance(make_instance, "pseudonym")
+    rosa_send(inst, b"From: bob@example.org\r\nSubject: hello\r\n\r\nbob's post F2\r\n",
+              sender=BOB)
+    got = wait_until(lambda: [c for c in copies_to(sink, ROSA) if b"bob's post F2" in c])
+    assert got, inst.logtext()[-2000:]
+    handle = re.search(r"<mailto:([^>]+)>", msg_of(got[0])["Mlist-Private-Reply"]).group(1)
+    if target == "left":
+        inst.ctl("member", "rm", "demo", BOB)
+    rosa_send(inst, f"From: {ROSA}\r\nSubject: just to you\r\n\r\n"
+              "Rosa Luxemburg writes, F2.\r\n".encode(), rcpt=handle)
+    told = copies_or_idle(inst, lambda: leak_told(sink), 20)
+    assert len(told) == 1, (target, inst.logtext()[-2000:])
+    assert not [c for c in copies_to(sink, BOB) if b"F2." in c]
