@@ -24,6 +24,18 @@ st_pseudonym_give_up(struct store *st, const char *list, const char *addr)
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(s);
 	st_done(st, s);
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	/* its handle: `keys NAME` still finds its key (attack11 F3) */
+	s = st_prep_member(st, "INSERT OR REPLACE INTO "
+	    "pseudonym_given_up_handle (list, pseudo_key, handle) SELECT list, "
+	    "pseudo_key, handle FROM members WHERE list = ?1 AND "
+	    "addr_hash = ?2 AND pseudo_key IS NOT NULL AND handle IS NOT NULL",
+	    list, addr);
+	if (!s)
+		return STORE_ERR;
+	rc = sqlite3_step(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
 }
 
@@ -324,10 +336,24 @@ int
 store_pseudonym_key_by_name(struct store *st, const char *list,
     const char *skeleton, struct buf *out)
 {
-	return key_row(st, "SELECT k.secret, k.list, k.handle FROM members m "
-	    "JOIN pseudonym_keys k ON k.list = m.list AND k.handle = m.handle "
+	int rc = key_row(st, "SELECT k.secret, k.list, k.handle FROM "
+	    "members m JOIN pseudonym_keys k ON k.list = m.list AND "
+	    "k.handle = m.handle "
 	    "WHERE m.list = ?1 AND m.pseudo_key = ?2", list, "pseudonym",
 	    skeleton, out);
+
+	if (rc != STORE_NOTFOUND)
+		return rc;
+	/*
+	 * given up and held by nobody: its key all the same, so that the
+	 * answer does not tell a member that its member left (attack11 F3)
+	 */
+	return key_row(st, "SELECT k.secret, k.list, k.handle FROM "
+	    "pseudonym_given_up_handle g JOIN pseudonym_keys k ON k.list = "
+	    "g.list AND k.handle = g.handle WHERE g.list = ?1 AND "
+	    "g.pseudo_key = ?2 AND NOT EXISTS (SELECT 1 FROM members m WHERE "
+	    "m.list = ?1 AND m.pseudo_key = ?2)", list, "pseudonym", skeleton,
+	    out);
 }
 
 /*

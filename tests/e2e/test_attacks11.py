@@ -80,3 +80,35 @@ def test_a_private_message_is_answered_the_same_whether_its_reader_left(make_ins
     told = copies_or_idle(inst, lambda: leak_told(sink), 20)
     assert len(told) == 1, (target, inst.logtext()[-2000:])
     assert not [c for c in copies_to(sink, BOB) if b"F2." in c]
+
+
+def keys_answer(inst, sink, name, n):
+    """the n-th answer rosa (a member, authenticated) gets to "keys NAME", its text"""
+    rosa_send(inst, f"From: {ROSA}\r\nSubject: keys\r\n\r\nkeys {name}\r\n".encode(),
+              rcpt="demo-request@lists.example")
+    got = wait_until(lambda: [c for c in copies_to(sink, ROSA)
+                              if b"demo-request@" in c.split(b"\r\n\r\n")[0]
+                              or b"keys" in c][n:])
+    assert got, inst.logtext()[-2000:]
+    return msg_of(got[0]).get_body(("plain",)).get_content()
+
+
+def test_keys_name_answers_the_same_whether_the_pseudonym_left(make_instance, sink):
+    """F3 (M): `keys NAME` (members only) gave the pseudonym's key while its member was on the
+    list, and "no pseudonym of that name" once she left (the look-up joined the members): any
+    member asking for the key of a pseudonym seen on the list learnt whether she left, which
+    a hidden roster must not tell (private replies to her say nothing either, README). The
+    key is public (Autocrypt in every copy of hers); it is answered after she left too."""
+    inst = ident_instance(make_instance, "pseudonym")
+    rosa_send(inst, b"From: bob@example.org\r\nSubject: hello\r\n\r\nbob's post F3\r\n",
+              sender=BOB)
+    got = wait_until(lambda: [c for c in copies_to(sink, ROSA) if b"bob's post F3" in c])
+    assert got, inst.logtext()[-2000:]
+    name = msg_of(got[0])["From"].addresses[0].display_name[:-len(" via demo")]
+    before = keys_answer(inst, sink, name, 1)
+    assert "BEGIN PGP PUBLIC KEY BLOCK" in before, before
+    inst.ctl("member", "rm", "demo", BOB)
+    after = keys_answer(inst, sink, name, 2)
+    assert "BEGIN PGP PUBLIC KEY BLOCK" in after, after
+    key = lambda t: t[t.index("-----BEGIN PGP"):t.index("-----END PGP")]
+    assert key(after) == key(before)
