@@ -470,26 +470,15 @@ store_pseudonym_key_rotate(struct store *st, const char *list,
 	    handle, fpr, secret, len, now);
 }
 
-/*
- * store_pseudonym_retired_each - fn for each retired key of the pseudonym
- * (newest first): its fingerprint, when it was retired, its public key
- * (opened); the number visited or STORE_ERR
- */
-int
-store_pseudonym_retired_each(struct store *st, const char *list,
-    const char *handle, void (*fn)(const char *, long long,
-    const struct buf *, void *), void *arg)
+/* retired_rows - fn for each row of s (public, list, fpr, retired); done */
+static int
+retired_rows(struct store *st, sqlite3_stmt *s, void (*fn)(const char *,
+    long long, const struct buf *, void *), void *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT public, list, fpr, retired "
-	    "FROM pseudonym_retired_keys WHERE list = ?1 AND handle = ?2 "
-	    "ORDER BY retired DESC, fpr", "t", list);
 	struct st_place pl;
 	struct buf pub;
 	int n = 0, rc;
 
-	if (!s)
-		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "handle", handle);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&pub, 0);
 		st_place_cols(&pl, s, "pseudonym_retired_keys.public", 1, 2);
@@ -505,4 +494,47 @@ store_pseudonym_retired_each(struct store *st, const char *list,
 	}
 	st_done(st, s);
 	return rc == SQLITE_DONE ? n : st_db_fail(st);
+}
+
+/*
+ * store_pseudonym_retired_each - fn for each retired key of the pseudonym
+ * (newest first): its fingerprint, when it was retired, its public key
+ * (opened); the number visited or STORE_ERR
+ */
+int
+store_pseudonym_retired_each(struct store *st, const char *list,
+    const char *handle, void (*fn)(const char *, long long,
+    const struct buf *, void *), void *arg)
+{
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT public, list, fpr, retired "
+	    "FROM pseudonym_retired_keys WHERE list = ?1 AND handle = ?2 "
+	    "ORDER BY retired DESC, fpr", "t", list);
+
+	if (!s)
+		return STORE_ERR;
+	st_bind_tagged(st, s, 2, list, "handle", handle);
+	return retired_rows(st, s, fn, arg);
+}
+
+/*
+ * store_pseudonym_retired_given_up - store_pseudonym_retired_each for the
+ * pseudonym with this skeleton given up and held by nobody: `keys NAME`
+ * answers the same after its member left (attack11 F3)
+ */
+int
+store_pseudonym_retired_given_up(struct store *st, const char *list,
+    const char *skeleton, void (*fn)(const char *, long long,
+    const struct buf *, void *), void *arg)
+{
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT r.public, r.list, r.fpr, "
+	    "r.retired FROM pseudonym_given_up_handle g JOIN "
+	    "pseudonym_retired_keys r ON r.list = g.list AND r.handle = "
+	    "g.handle WHERE g.list = ?1 AND g.pseudo_key = ?2 AND NOT EXISTS "
+	    "(SELECT 1 FROM members m WHERE m.list = ?1 AND m.pseudo_key = ?2) "
+	    "ORDER BY r.retired DESC, r.fpr", "t", list);
+
+	if (!s)
+		return STORE_ERR;
+	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
+	return retired_rows(st, s, fn, arg);
 }

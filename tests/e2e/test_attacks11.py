@@ -112,3 +112,22 @@ def test_keys_name_answers_the_same_whether_the_pseudonym_left(make_instance, si
     assert "BEGIN PGP PUBLIC KEY BLOCK" in after, after
     key = lambda t: t[t.index("-----BEGIN PGP"):t.index("-----END PGP")]
     assert key(after) == key(before)
+
+
+def test_keys_name_of_a_rotated_pseudonym_that_left_keeps_its_earlier_keys(make_instance,
+                                                                           sink):
+    """F3b (L): F3's answer for a pseudonym whose key was rotated (an admin's `keys
+    --pseudonym NAME --rotate`) listed its earlier, revoked keys only while its member was on
+    the list (pgprotate.c finds them by the members' row)."""
+    inst = ident_instance(make_instance, "pseudonym")
+    rosa_send(inst, b"From: bob@example.org\r\nSubject: hello\r\n\r\nbob's post F3b\r\n",
+              sender=BOB)
+    got = wait_until(lambda: [c for c in copies_to(sink, ROSA) if b"bob's post F3b" in c])
+    assert got, inst.logtext()[-2000:]
+    name = msg_of(got[0])["From"].addresses[0].display_name[:-len(" via demo")]
+    inst.ctl("keys", "demo", "--pseudonym", name, "--rotate")
+    before = keys_answer(inst, sink, name, 2)   # the post, the rotation's post, the answer
+    assert "An earlier key of the same pseudonym" in before, before
+    inst.ctl("member", "rm", "demo", BOB)
+    after = keys_answer(inst, sink, name, 3)
+    assert "An earlier key of the same pseudonym" in after, after
