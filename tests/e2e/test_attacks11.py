@@ -13,6 +13,35 @@ Found on 42d7061 (severity H/M/L):
     rosa.luxemburg@...: any member who received one post of each kind learnt who the
     pseudonym is, and `mlist verify` would name the same author key for both. Fixed
     (sign.c: a pseudonymous copy is signed by a key derived from hers, never hers).
+  F2 (M) a private message to a handle whose member left was dropped before the leak guard
+    read it (relay.c): a sender who wrote her own name into it was told "not delivered, it
+    would tell its reader who you are" while someone was behind the handle and nothing once
+    she had left - so any member learnt who left a list whose roster is hidden, which the
+    silent drop of `reason=gone` was there to prevent. Fixed: composed and leak-guarded
+    first, then dropped (nothing kept, nothing sent).
+  F3 (M) `keys NAME` (members only) answered the pseudonym's key while its member was on the
+    list and "No pseudonym called ... has posted" once she left (the look-up joined the
+    members' rows): the same oracle, by the request address. Fixed: a given-up pseudonym
+    keeps its handle's keyed hash (pseudonym_given_up_handle, an appended migration), and
+    its key (public, in every copy it signed) is answered until someone else takes the name.
+  F3b (L) the same answer left out a rotated pseudonym's earlier, revoked keys once its
+    member left. Fixed with F3 (store_pseudonym_retired_given_up).
+Probed, no finding:
+  the own-address drop: a From at LISTS.EXAMPLE, "lists . example", a trailing comment, a
+    group of two, a trailing ';' are dropped; a trailing dot, a quoted local part and a
+    source route do not parse (refused @no-from); two From fields go out as the first
+    alone; no From (envelope demo-owner@) goes as "Unnamed sender via demo".
+  (read, not tested) render.c: a notice's variables in a Subject lose control characters
+    (notices.c fill), so a post's Subject cannot fold a new field into a notice.
+  (read, not tested) peeruid.c: matched on the client's 4-tuple, not found is "not the
+    MTA"; the listener's own sockets cannot match (their local end is the server's).
+  a post as herself then anonymously shares nothing but the thread (In-Reply-To names the
+    list's id of the post replied to, as anyone's reply would).
+  (read, not tested) digest_archived: expiry keeps the rows a digest names, purge takes
+    them with the list, archive numbers are reused only past every row a digest names.
+  (read, not tested) OpenPGP key registration: "that key is another member's" is said only
+    after the token, encrypted to the key offered, came back (the key's holder); RCPT codes
+    for LIST+p-HANDLE depend on the address's form alone (addr.c).
 """
 import re
 
@@ -131,3 +160,24 @@ def test_keys_name_of_a_rotated_pseudonym_that_left_keeps_its_earlier_keys(make_
     inst.ctl("member", "rm", "demo", BOB)
     after = keys_answer(inst, sink, name, 3)
     assert "An earlier key of the same pseudonym" in after, after
+
+
+@pytest.mark.parametrize("frm", [
+    '"demo moderators" <demo-owner@LISTS.EXAMPLE>',
+    '"demo moderators" <demo-owner@lists . example>',
+    'demo-owner@lists.example (demo moderators)',
+    '"demo moderators" <demo-owner@lists.example>;',
+])
+def test_the_own_address_drop_reads_the_address_as_clients_do(make_instance, sink, frm):
+    """guard (probed, held): round 10's own-address drop against the forms a stranger could
+    write the moderators' address in on an open real-name list"""
+    from conftest import send_unauthenticated
+    from test_attacks8 import ALICE, LIST, MODS, STRANGER, moderated, send, to
+    inst = moderated(make_instance, "real", posting="open")
+    send_unauthenticated(inst.port, STRANGER, [LIST], (
+        f"From: {frm}\r\nTo: <{LIST}>\r\nSubject: the list moves\r\n\r\nOWN11.\r\n").encode())
+    send(inst, f"From: <{ALICE}>\r\nTo: <{LIST}>\r\nSubject: hi\r\n\r\nAFT11.\r\n", ALICE)
+    assert wait_until(lambda: to(sink, BOB, b"AFT11")), inst.logtext()[-2000:]
+    assert "kind=post reason=own-address" in inst.logtext(), inst.logtext()[-2000:]
+    for rcpt in (ALICE, BOB) + MODS:
+        assert not to(sink, rcpt, b"OWN11"), rcpt
