@@ -95,7 +95,7 @@ def test_a_private_message_is_answered_the_same_whether_its_reader_left(make_ins
     looks like one passed on", README). So a member wrote her own name into a private message
     to a pseudonym: told "not delivered" - still a member; silence - she left, which a
     hidden roster must not tell."""
-    from attackhelp import copies_or_idle
+    from attackhelp import copies_or_idle, idle
     inst = ident_instance(make_instance, "pseudonym")
     rosa_send(inst, b"From: bob@example.org\r\nSubject: hello\r\n\r\nbob's post F2\r\n",
               sender=BOB)
@@ -104,11 +104,21 @@ def test_a_private_message_is_answered_the_same_whether_its_reader_left(make_ins
     handle = re.search(r"<mailto:([^>]+)>", msg_of(got[0])["Mlist-Private-Reply"]).group(1)
     if target == "left":
         inst.ctl("member", "rm", "demo", BOB)
+    n_rosa = len(copies_to(sink, ROSA))
     rosa_send(inst, f"From: {ROSA}\r\nSubject: just to you\r\n\r\n"
               "Rosa Luxemburg writes, F2.\r\n".encode(), rcpt=handle)
     told = copies_or_idle(inst, lambda: leak_told(sink), 20)
     assert len(told) == 1, (target, inst.logtext()[-2000:])
     assert not [c for c in copies_to(sink, BOB) if b"F2." in c]
+    if target == "left":
+        # one that names nobody is still dropped unseen, once (not retried, not told)
+        rosa_send(inst, f"From: {ROSA}\r\nSubject: again\r\n\r\nclean F2b.\r\n".encode(),
+                  rcpt=handle)
+        assert inst.wait_log("kind=private reason=gone"), inst.logtext()[-2000:]
+        assert wait_until(lambda: idle(inst), 20)
+        assert inst.logtext().count("kind=private reason=gone") == 1, inst.logtext()[-3000:]
+        assert len(copies_to(sink, ROSA)) == n_rosa + 1
+        assert not [c for c in copies_to(sink, BOB) if b"F2b." in c]
 
 
 def keys_answer(inst, sink, name, n):
