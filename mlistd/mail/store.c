@@ -291,7 +291,9 @@ static const char *const migrations[] = {
 	 * pseudonyms given up (renamed, their member gone): the keyed hash
 	 * of the name's skeleton, as members.pseudo_key, and when, so that
 	 * nobody takes over a name the list knows from someone else's posts
-	 * (identity.name_reserve_days). No link to the member or new name.
+	 * (identity.name_reserve_days). No link to the member or new name
+	 * here; its handle, public in its copies, is kept apart since
+	 * (pseudonym_given_up_handle, below: `keys NAME`).
 	 */
 	"CREATE TABLE IF NOT EXISTS pseudonym_given_up ("
 	"  list TEXT NOT NULL,"
