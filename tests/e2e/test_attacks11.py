@@ -26,6 +26,11 @@ Found on 42d7061 (severity H/M/L):
     its key (public, in every copy it signed) is answered until someone else takes the name.
   F3b (L) the same answer left out a rotated pseudonym's earlier, revoked keys once its
     member left. Fixed with F3 (store_pseudonym_retired_given_up).
+  F4 (L) since the digest waits for a post as its archive row (digest_archived, #15), the
+    archive's expiry keeps a row the next digest still takes, and `archive index` /
+    `archive get N` at LIST-request@ answered it to the members past
+    archive.retention_days, for up to a digest period (a week on a weekly list). Fixed
+    (request.c: the readers' answers stop at the retention; the digest still takes it).
 Probed, no finding:
   the own-address drop: a From at LISTS.EXAMPLE, "lists . example", a trailing comment, a
     group of two, a trailing ';' are dropped; a trailing dot, a quoted local part and a
@@ -37,8 +42,8 @@ Probed, no finding:
     MTA"; the listener's own sockets cannot match (their local end is the server's).
   a post as herself then anonymously shares nothing but the thread (In-Reply-To names the
     list's id of the post replied to, as anyone's reply would).
-  (read, not tested) digest_archived: expiry keeps the rows a digest names, purge takes
-    them with the list, archive numbers are reused only past every row a digest names.
+  (read, not tested) digest_archived: purge takes the waiting rows with the list, archive
+    numbers are reused only past every row a digest names.
   (read, not tested) OpenPGP key registration: "that key is another member's" is said only
     after the token, encrypted to the key offered, came back (the key's holder); RCPT codes
     for LIST+p-HANDLE depend on the address's form alone (addr.c).
@@ -191,3 +196,31 @@ def test_the_own_address_drop_reads_the_address_as_clients_do(make_instance, sin
     assert "kind=post reason=own-address" in inst.logtext(), inst.logtext()[-2000:]
     for rcpt in (ALICE, BOB) + MODS:
         assert not to(sink, rcpt, b"OWN11"), rcpt
+
+
+def test_a_post_past_the_archives_retention_is_not_answered_while_a_digest_waits(
+        make_instance, sink):
+    """F4 (L): since the digest waits for a post as its archive row (digest_archived), the
+    archive's expiry keeps a row the next digest still takes - and `archive index` / `archive
+    get N` answered it to any member meanwhile, past archive.retention_days (up to a digest
+    period: a week on a weekly list). The bytes must stay for the digest, not for readers."""
+    import os
+    import sqlite3
+    from test_identity import request
+    inst = ident_instance(make_instance, "pseudonym", {"archive.retention_days": "1",
+                                                       "digest.period": "weekly"})
+    inst.ctl("member", "set", "demo", "carol@example.org", "digest", "on")
+    rosa_send(inst, f"From: {ROSA}\r\nSubject: kept too long\r\n\r\nF4 words.\r\n".encode())
+    assert wait_until(lambda: [c for c in copies_to(sink, BOB) if b"F4 words." in c])
+    inst.stop()
+    # the post was archived two days ago (the digest's own wait starts now: not due yet)
+    db = sqlite3.connect(os.path.join(inst.state, "mlistd.db"))
+    with db:
+        assert db.execute("UPDATE archive SET at = at - 2 * 86400").rowcount == 1
+        # its readers joined before it (archive.since_join shows them nothing older)
+        db.execute("UPDATE members SET created = created - 3 * 86400")
+    db.close()
+    inst.start()
+    ans = request(inst, sink, BOB, "archive index\r\narchive get 1", b"archive")
+    assert b"There is no post 1" in ans, ans[-1500:]
+    assert b"F4 words." not in ans and b"kept too long" not in ans, ans[-1500:]
