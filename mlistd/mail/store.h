@@ -349,6 +349,9 @@ int	store_pseudonym_key_rotate(struct store *, const char *list,
 int	store_pseudonym_retired_each(struct store *, const char *list,
 	    const char *handle, void (*)(const char *fpr, long long retired,
 	    const struct buf *pub, void *), void *);
+int	store_pseudonym_retired_given_up(struct store *, const char *list,
+	    const char *skeleton, void (*)(const char *fpr, long long retired,
+	    const struct buf *pub, void *), void *);
 
 /*
  * The archive and the digest queue (store_archive.c). store_archive_each,

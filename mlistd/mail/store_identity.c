@@ -24,6 +24,18 @@ st_pseudonym_give_up(struct store *st, const char *list, const char *addr)
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(s);
 	st_done(st, s);
+	if (rc != SQLITE_DONE)
+		return STORE_ERR;
+	/* its handle: `keys NAME` still finds its key (attack11 F3) */
+	s = st_prep_member(st, "INSERT OR REPLACE INTO "
+	    "pseudonym_given_up_handle (list, pseudo_key, handle) SELECT list, "
+	    "pseudo_key, handle FROM members WHERE list = ?1 AND "
+	    "addr_hash = ?2 AND pseudo_key IS NOT NULL AND handle IS NOT NULL",
+	    list, addr);
+	if (!s)
+		return STORE_ERR;
+	rc = sqlite3_step(s);
+	st_done(st, s);
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
 }
 
@@ -324,10 +336,24 @@ int
 store_pseudonym_key_by_name(struct store *st, const char *list,
     const char *skeleton, struct buf *out)
 {
-	return key_row(st, "SELECT k.secret, k.list, k.handle FROM members m "
-	    "JOIN pseudonym_keys k ON k.list = m.list AND k.handle = m.handle "
+	int rc = key_row(st, "SELECT k.secret, k.list, k.handle FROM "
+	    "members m JOIN pseudonym_keys k ON k.list = m.list AND "
+	    "k.handle = m.handle "
 	    "WHERE m.list = ?1 AND m.pseudo_key = ?2", list, "pseudonym",
 	    skeleton, out);
+
+	if (rc != STORE_NOTFOUND)
+		return rc;
+	/*
+	 * given up and held by nobody: its key all the same, so that the
+	 * answer does not tell a member that its member left (attack11 F3)
+	 */
+	return key_row(st, "SELECT k.secret, k.list, k.handle FROM "
+	    "pseudonym_given_up_handle g JOIN pseudonym_keys k ON k.list = "
+	    "g.list AND k.handle = g.handle WHERE g.list = ?1 AND "
+	    "g.pseudo_key = ?2 AND NOT EXISTS (SELECT 1 FROM members m WHERE "
+	    "m.list = ?1 AND m.pseudo_key = ?2)", list, "pseudonym", skeleton,
+	    out);
 }
 
 /*
@@ -444,26 +470,15 @@ store_pseudonym_key_rotate(struct store *st, const char *list,
 	    handle, fpr, secret, len, now);
 }
 
-/*
- * store_pseudonym_retired_each - fn for each retired key of the pseudonym
- * (newest first): its fingerprint, when it was retired, its public key
- * (opened); the number visited or STORE_ERR
- */
-int
-store_pseudonym_retired_each(struct store *st, const char *list,
-    const char *handle, void (*fn)(const char *, long long,
-    const struct buf *, void *), void *arg)
+/* retired_rows - fn for each row of s (public, list, fpr, retired); done */
+static int
+retired_rows(struct store *st, sqlite3_stmt *s, void (*fn)(const char *,
+    long long, const struct buf *, void *), void *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT public, list, fpr, retired "
-	    "FROM pseudonym_retired_keys WHERE list = ?1 AND handle = ?2 "
-	    "ORDER BY retired DESC, fpr", "t", list);
 	struct st_place pl;
 	struct buf pub;
 	int n = 0, rc;
 
-	if (!s)
-		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "handle", handle);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&pub, 0);
 		st_place_cols(&pl, s, "pseudonym_retired_keys.public", 1, 2);
@@ -479,4 +494,47 @@ store_pseudonym_retired_each(struct store *st, const char *list,
 	}
 	st_done(st, s);
 	return rc == SQLITE_DONE ? n : st_db_fail(st);
+}
+
+/*
+ * store_pseudonym_retired_each - fn for each retired key of the pseudonym
+ * (newest first): its fingerprint, when it was retired, its public key
+ * (opened); the number visited or STORE_ERR
+ */
+int
+store_pseudonym_retired_each(struct store *st, const char *list,
+    const char *handle, void (*fn)(const char *, long long,
+    const struct buf *, void *), void *arg)
+{
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT public, list, fpr, retired "
+	    "FROM pseudonym_retired_keys WHERE list = ?1 AND handle = ?2 "
+	    "ORDER BY retired DESC, fpr", "t", list);
+
+	if (!s)
+		return STORE_ERR;
+	st_bind_tagged(st, s, 2, list, "handle", handle);
+	return retired_rows(st, s, fn, arg);
+}
+
+/*
+ * store_pseudonym_retired_given_up - store_pseudonym_retired_each for the
+ * pseudonym with this skeleton given up and held by nobody: `keys NAME`
+ * answers the same after its member left (attack11 F3)
+ */
+int
+store_pseudonym_retired_given_up(struct store *st, const char *list,
+    const char *skeleton, void (*fn)(const char *, long long,
+    const struct buf *, void *), void *arg)
+{
+	sqlite3_stmt *s = st_prep_bind(st, "SELECT r.public, r.list, r.fpr, "
+	    "r.retired FROM pseudonym_given_up_handle g JOIN "
+	    "pseudonym_retired_keys r ON r.list = g.list AND r.handle = "
+	    "g.handle WHERE g.list = ?1 AND g.pseudo_key = ?2 AND NOT EXISTS "
+	    "(SELECT 1 FROM members m WHERE m.list = ?1 AND m.pseudo_key = ?2) "
+	    "ORDER BY r.retired DESC, r.fpr", "t", list);
+
+	if (!s)
+		return STORE_ERR;
+	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
+	return retired_rows(st, s, fn, arg);
 }

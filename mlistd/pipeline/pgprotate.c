@@ -318,12 +318,17 @@ pgprotate_retired_each(struct store *st, const struct list_cfg *l,
     const struct buf *, void *), void *arg)
 {
 	struct rotation r;
+	char sk[SKELETON_MAX];
 	int rc;
 
 	memset(&r, 0, sizeof(r));
 	buf_init(&r.revoked, 0);
 	if ((rc = find_named(st, l, name, &r)) > 0)
 		rc = store_pseudonym_retired_each(st, l->name, r.handle, fn,
+		    arg);
+	else if (rc == 0 && pseudonym_key(name, sk, sizeof(sk)) == 0)
+		/* its member left: answered as before (attack11 F3) */
+		rc = store_pseudonym_retired_given_up(st, l->name, sk, fn,
 		    arg);
 	rotation_free(&r);
 	return rc < 0 ? -1 : rc;

@@ -68,6 +68,7 @@ struct relay {
 	int			 member;	/* an authenticated member (roles: moderator) */
 	struct authn		 au;		/* who sent it, how sure */
 	char			*target;	/* the address behind the handle */
+	int			 gone;		/* no member behind it now */
 	struct ident		 id;
 	struct buf		 copy;
 	char			 out_id[QID_LEN + 1];
@@ -234,7 +235,7 @@ relay_compose(struct pipeline *p, struct relay *r, int mode, const char *private
 	}
 	if (!l->leak_guard || identity_leaks(p, l, r->sender, r->e->sender, &r->t, &r->copy, &r->id,
 	    found, sizeof(found)) <= 0)
-		return relay_remember(p, r);
+		return r->gone ? OK : relay_remember(p, r);	/* gone: nothing kept */
 	(void)notify_sender_tmpl(p, l, authn_notice_to(&r->au, r->sender),
 	    NOTICE_PRIVATE_LEAK, vars);
 	log_info("%s qmgr: list=%s kind=private reason=leak result=permfail", p->qid, l->name);
@@ -455,16 +456,19 @@ relay_private(struct pipeline *p, const struct listaddr *la, const struct envelo
 	else if (r.l->private_replies == PRIV_MEMBERS && !r.member)
 		no = PIECE_PRIVATE_MEMBERS;
 	else if ((r.target = store_member_by_handle(p->st, r.l->name,
-	    la->token, p->now)) == NULL) {
-		rc = relay_gone(p, &r);
-		goto done;
-	}
+	    la->token, p->now)) == NULL)
+		r.gone = 1;
+	/*
+	 * gone: composed and leak-guarded all the same, then dropped; a sender
+	 * told of a leak only while someone is behind the handle learnt who
+	 * left a hidden roster (attack11 F2)
+	 */
 	if (no != PIECE_N)
 		rc = relay_refuse(p, &r, no);
 	else if ((rc = relay_compose(p, &r, r.member ? identity_mode(p, r.l, r.sender, 1) :
 	    ID_ANONYMOUS, la->token)) == OK)
-		rc = relay_send(p, &r, r.member, r.id.mode == ID_ANONYMOUS ? NULL : r.sender,
-		    "private");
+		rc = r.gone ? relay_gone(p, &r) : relay_send(p, &r, r.member,
+		    r.id.mode == ID_ANONYMOUS ? NULL : r.sender, "private");
 done:
 	relay_why(why, &r, "private reply", &cause, rc);
 	return relay_finish(&r, rc);

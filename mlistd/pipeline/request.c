@@ -576,6 +576,12 @@ archive_answer(struct pipeline *p, const struct list_cfg *l, const struct reques
 
 	if (!disclosure_archive(l, level, member_since, &since))
 		return refused(p, l, disclosure_archive_refusal(l), NULL, b);
+	/*
+	 * past the retention: a row the expiry keeps for the next digest
+	 * (digest_archived) is the digest's, not its readers' (attack11 F4)
+	 */
+	if (l->archive_days > 0 && since < p->now - l->archive_days * 86400LL)
+		since = p->now - l->archive_days * 86400LL;
 	if (req->cmds & CMD_ARCHIVE_INDEX) {
 		if (request_piece(p, l, PIECE_ARCHIVE_INDEX, NULL, b) < 0 ||
 		    store_archive_each(p->st, l->name, since, index_line,

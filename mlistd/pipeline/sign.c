@@ -4,7 +4,8 @@
  * copy, after every other rewrite. Runs in the queue manager, which holds
  * the keys; the parsing worker never sees them. A member's post first gets
  * the author signature (mail/author.c) by the member's own key on this
- * list, which the DKIM signature then covers. Both carry the copy's
+ * list (under her pseudonym: a key derived from it, pseudonym_seed),
+ * which the DKIM signature then covers. Both carry the copy's
  * release time (the pipeline's, on a list with jitter or batching).
  * Before both, a pseudonymous copy is made multipart/signed by the
  * pseudonym's own OpenPGP key (pgpsign.c), made here on first use.
@@ -94,6 +95,27 @@ claimed(const char *author, const struct ident *id)
 }
 
 /*
+ * pseudonym_seed - the key a member's pseudonymous copies are signed by:
+ * derived from her author key on the list, never that key itself, which
+ * signs her copies as herself. A member who posts both ways (a list's
+ * identity.choices) was signed by one key, k= in both: every reader of
+ * the two copies tied the pseudonym to her address (attack11 F1). Stable
+ * as her key is: a renamed pseudonym keeps it, as it keeps its handle.
+ */
+static void
+pseudonym_seed(unsigned char *seed, size_t n)
+{
+	static const char ctx[] = "mlistd author key of a pseudonym";
+	unsigned char out[DKIM_SEED_LEN];
+
+	if (n != sizeof(out) || crypto_generichash(out, sizeof(out),
+	    (const unsigned char *)ctx, sizeof(ctx) - 1, seed, n) != 0)
+		abort();
+	memcpy(seed, out, n);
+	sodium_memzero(out, sizeof(out));
+}
+
+/*
  * author_head - the author's signature field for msg into head, with the
  * body's hash known (bh, NULL: to be computed); id, if known, the name the
  * copy shows, stated with its kind so that no reader parses the words
@@ -115,7 +137,8 @@ author_head(struct pipeline *p, const struct list_cfg *l, const char *author,
 	else if (store_member_author_seed(p->st, l->name, author, seed, sizeof(seed)) != STORE_OK) {
 		log_err("%s sign: list=%s no author key: %s", p->qid, l->name, store_errmsg(p->st));
 		return -1;
-	}
+	} else if (kind && strcmp(kind, AUTHOR_KIND_PSEUDONYM) == 0)
+		pseudonym_seed(seed, sizeof(seed));
 	/* the role's name is the list's own ([from-moderators]): none */
 	rc = author_sign_as(seed, NULL, sign_time(p), msg, len, bh, kind,
 	    kind && id && id->mode != ID_ROLE ? id->display : NULL, head);
