@@ -343,6 +343,13 @@ def test_moderators_answer_to_a_keyed_member_is_encrypted(make_instance, sink,
     assert DAVE.encode() not in dec and DAVE.encode() not in enc[0]
 
 
+def answers(inst, sender, rcpt, text):
+    """the SMTP server's codes to MAIL, RCPT and DATA"""
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.ehlo("client.example")
+        return [s.mail(sender)[0], s.rcpt(rcpt)[0], s.data(text.encode())[0]]
+
+
 def keyless_private_notices(sink, rcpt):
     """rcpt's notices in place of private mail (keyless-private.txt)"""
     return to(sink, rcpt, b"Subject: A private message you could not receive")
@@ -367,8 +374,8 @@ def test_private_mail_on_a_required_list_never_in_clear(make_instance, sink,
     addr = email.utils.parseaddr(email.message_from_bytes(enc[0])["From"])[1]
     assert addr.startswith("demo+p-"), addr
     before = len(to(sink, ALICE))
-    send(inst, f"From: {ALICE}\r\nTo: {addr}\r\nSubject: just you\r\n\r\n"
-         "Private words.\r\n".encode(), ALICE, rcpt=addr)
+    said = answers(inst, ALICE, addr, f"From: {ALICE}\r\nTo: {addr}\r\n"
+                   "Subject: just you\r\n\r\nPrivate words.\r\n")
     got = wait_until(lambda: keyless_private_notices(sink, DAVE))
     assert got, inst.logtext()[-3000:]
     assert len(got) == 1, [m[:300] for m in got]
@@ -384,7 +391,39 @@ def test_private_mail_on_a_required_list_never_in_clear(make_instance, sink,
     outdir = list(pathlib.Path(inst.root).glob("**/queue/out"))
     assert outdir, inst.root
     assert not (outdir[0] / out.group(1)).exists()
+    # a handle that names nobody: the same answers, and nothing comes back
+    local, host = addr.split("@")
+    nobody = "demo+p-" + local[len("demo+p-"):][::-1] + "@" + host
+    assert answers(inst, ALICE, nobody, f"From: {ALICE}\r\nTo: {nobody}"
+                   "\r\nSubject: just you\r\n\r\nPrivate words.\r\n") \
+        == said == [250, 250, 250]
+    assert inst.wait_log("kind=private reason=gone"), inst.logtext()[-3000:]
     assert len(to(sink, ALICE)) == before, to(sink, ALICE)[before:]
+
+
+def test_moderators_answer_on_a_required_list_never_in_clear(make_instance,
+                                                            sink, tmp_path):
+    """the same for a moderator's answer through LIST-owner+HANDLE@: bob,
+    keyless on an encryption = "required" list, wrote to -owner; the answer
+    reaches him as the notice, never its words (audit17: in clear)."""
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path,
+                                      {"encryption": "required"})
+    r = inst.ctl("member", "set", "demo", DAVE, "role", "moderator")
+    assert r.returncode == 0
+    send(inst, f"From: {BOB}\r\nTo: demo-owner@lists.example\r\n"
+         "Subject: my account\r\n\r\nPlease look at my account.\r\n"
+         .encode(), BOB, rcpt="demo-owner@lists.example")
+    got = wait_until(lambda: to(sink, DAVE, b"Please look at my account."))
+    assert got, inst.logtext()[-3000:]
+    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>",
+                     got[0]).group(1).decode()
+    send(inst, f"From: <{DAVE}>\r\nSubject: Re: my account\r\n\r\n"
+         "Your account is fine.\r\n".encode(), DAVE, rcpt=back)
+    got = wait_until(lambda: keyless_private_notices(sink, BOB))
+    assert got, inst.logtext()[-3000:]
+    assert b"wrote to you privately" in got[0], got[0]
+    assert not to(sink, BOB, b"Your account is fine.")
+    assert DAVE.encode() not in got[0]
 
 
 # ---- a long References chain on a pseudonymous list ----------------------------------------------
