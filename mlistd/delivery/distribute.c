@@ -33,9 +33,10 @@
 /*
  * distribute_class - the copy one recipient gets. A key is used wherever
  * the list allows encryption; on encryption = "required" a keyless member
- * gets a notice instead of a post or digest (never the text in clear),
- * but owners and moderators still get what they must decide on, and a
- * keyless leader's answers stay plain (they act on them by replying).
+ * gets a notice instead of a post, digest or private mail (never the text
+ * in clear), but owners and moderators still get what they must decide
+ * on, and a keyless leader's answers stay plain (they act on them by
+ * replying); private mail to a leader is not theirs to act on.
  * An encrypted copy is ordinary PGP/MIME, so a leader with a key gets
  * theirs encrypted like anyone.
  */
@@ -60,6 +61,8 @@ distribute_class(const struct list_cfg *l, enum audience aud,
 		if (f->leader && !(f->keyed && l->encryption != ENC_OFF))
 			return DCLASS_PLAIN;
 		break;
+	case AUD_PRIVATE:
+		break;	/* nothing to act on: a leader's is as anyone's */
 	default:
 		abort();
 	}
@@ -67,7 +70,7 @@ distribute_class(const struct list_cfg *l, enum audience aud,
 		return DCLASS_OPENPGP;
 	if (aud != AUD_ROLES && l->encryption == ENC_REQUIRED)
 		return DCLASS_NOTICE;
-	if (aud == AUD_ANSWER)
+	if (aud == AUD_ANSWER || aud == AUD_PRIVATE)
 		return DCLASS_PLAIN;	/* an answer, not list traffic */
 	return *l->one_click_url ? DCLASS_ONECLICK : DCLASS_PLAIN;
 }
@@ -274,27 +277,20 @@ static int notice_copy(struct pipeline *, const struct list_cfg *,
     const struct dfile *, long long, char id[QID_LEN + 1]);
 
 /*
- * audience - rows of copy id for the members aud names; members whose
- * class is "notice" get one notice (template instead) in its place, its
- * own copy. NOTICE_N: an audience that never gets one.
+ * instead_rows - rows of notice `instead` (its own copy) for the members
+ * whose class is "notice" in the table notices (the other classes '0');
+ * *count how many; none: the notice is not kept
  */
 static int
-audience(struct pipeline *p, const struct list_cfg *l, const char *id,
-    enum audience aud, long long at, long long after, long long upto,
+instead_rows(struct pipeline *p, const struct list_cfg *l,
+    const char *notices, long long at, long long after, long long upto,
     const char *addr, enum notice_id instead, int *count)
 {
-	char table[DFACT_COMBOS + 1], notices[DFACT_COMBOS + 1];
 	char nid[QID_LEN + 1];
 	struct buf subject, text;
-	int n, k, rc;
+	int k, rc;
 
-	distribute_table(l, aud, table);
-	memcpy(notices, table, sizeof(table));
-	only(table, DCLASS_NOTICE, 1);
-	only(notices, DCLASS_NOTICE, 0);
-	if ((n = rows(p, l, id, table, at, after, upto, addr)) < 0)
-		return -1;
-	*count = n;
+	*count = 0;
 	if (strspn(notices, "0") == DFACT_COMBOS)
 		return 0;
 	if (instead == NOTICE_N)
@@ -311,7 +307,33 @@ audience(struct pipeline *p, const struct list_cfg *l, const char *id,
 		return -1;
 	if (k == 0)
 		distribute_unwrite(p, nid);	/* every member has a key */
-	*count += k;
+	*count = k;
+	return 0;
+}
+
+/*
+ * audience - rows of copy id for the members aud names; members whose
+ * class is "notice" get one notice (template instead) in its place, its
+ * own copy. NOTICE_N: an audience that never gets one.
+ */
+static int
+audience(struct pipeline *p, const struct list_cfg *l, const char *id,
+    enum audience aud, long long at, long long after, long long upto,
+    const char *addr, enum notice_id instead, int *count)
+{
+	char table[DFACT_COMBOS + 1], notices[DFACT_COMBOS + 1];
+	int n, k;
+
+	distribute_table(l, aud, table);
+	memcpy(notices, table, sizeof(table));
+	only(table, DCLASS_NOTICE, 1);
+	only(notices, DCLASS_NOTICE, 0);
+	if ((n = rows(p, l, id, table, at, after, upto, addr)) < 0)
+		return -1;
+	if (instead_rows(p, l, notices, at, after, upto, addr, instead,
+	    &k) < 0)
+		return -1;
+	*count = n + k;
 	return 0;
 }
 
@@ -505,17 +527,32 @@ keyed_notice(struct pipeline *p, const struct list_cfg *l, const char *id,
  * distribute_private - copy `id`, mail relayed to one address (a private
  * reply to a pseudonym, a moderator's answer to -owner mail): to a member
  * with a key the list uses, encrypted to it as their posts are (before,
- * always plain: private words crossed their provider in clear); else plain
+ * always plain: private words crossed their provider in clear); to a
+ * keyless member of an encryption = "required" list, a notice instead,
+ * and the copy goes when the transaction commits (the words are kept
+ * nowhere in clear); else plain. The caller sees 0 either way: what the
+ * sender is told must not say which it was.
  */
 int
 distribute_private(struct pipeline *p, const struct list_cfg *l,
     const char *id, const char *to, enum envfrom how)
 {
+	char notices[DFACT_COMBOS + 1];
 	int n;
 
 	if (keyed_notice(p, l, id, to, how, &n) < 0)
 		return -1;
-	return n > 0 ? 0 : distribute_to(p, l, id, to, how);
+	if (n > 0)
+		return 0;
+	distribute_table(l, AUD_PRIVATE, notices);
+	only(notices, DCLASS_NOTICE, 0);
+	if (instead_rows(p, l, notices, answer_due(p), 0, 0, to,
+	    NOTICE_KEYLESS_PRIVATE, &n) < 0)
+		return -1;
+	if (n == 0)
+		return distribute_to(p, l, id, to, how);
+	/* undone with the transaction, else removed when it commits */
+	return pipeline_drop_later(p, id) < 0 ? -1 : 0;
 }
 
 /*

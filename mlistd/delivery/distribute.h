@@ -26,7 +26,8 @@ enum audience {
 	AUD_POST,		/* a post (or announcement) to the members who take posts */
 	AUD_DIGEST,		/* a digest to the members who take digests */
 	AUD_ROLES,		/* mail to the owners and moderators */
-	AUD_ANSWER		/* a post sent to one member who asked (archive get) */
+	AUD_ANSWER,		/* a post sent to one member who asked (archive get) */
+	AUD_PRIVATE		/* private mail relayed to one member */
 };
 
 /* what distribute knows of a member (the DFACT_* bits of store.h) */

@@ -41,8 +41,22 @@ struct ask {
 	const struct list_cfg *l;
 	const char	*id, *reason, *sender;
 	const struct buf *copy;
+	struct why	*why;		/* the failure's cause; NULL: not asked */
 	int		 n, failed;
 };
+
+/*
+ * ask_failed - the cause of a failed step for a->why, read at once: the
+ * member loop's end would leave SQLite's "not an error" in its place
+ * (a fault outside the store keeps only the step: why_cause)
+ */
+static int
+ask_failed(struct ask *a, const char *step)
+{
+	why_cause(a->why, step, store_errmsg(a->p->st));
+	a->failed = 1;
+	return 1;
+}
 
 /* ask_one - the notice to one moderator, with their own token */
 static int
@@ -55,36 +69,38 @@ ask_one(const struct member *m, void *arg)
 	if (!role_leads(m->role))
 		return 0;
 	if (confirm_token(a->p, a->l, "moderate", a->id, "", 0, m->addr, a->p->now + 30 * 86400LL, token, extra,
-	    sizeof(extra)) < 0) {
-		a->failed = 1;
-		return 1;
-	}
+	    sizeof(extra)) < 0)
+		return ask_failed(a, "a moderator's reply token");
 	if (distribute_notice_tmpl(a->p, a->l, m->addr,
 	    disclosure_hold_warns(a->l) ? NOTICE_HELD_PUBLISHED : NOTICE_HELD,
-	    vars, ENV_NULL, extra, a->copy) < 0) {
-		a->failed = 1;
-		return 1;
-	}
+	    vars, ENV_NULL, extra, a->copy) < 0)
+		return ask_failed(a, "a moderator's notice of the held post");
 	a->n++;
 	return 0;
 }
 
 /*
  * moderate_ask - tell every moderator and owner of l about held post id;
- * sender says how sure the list is of who sent it (authn_held_note)
+ * sender says how sure the list is of who sent it (authn_held_note).
+ * How many were asked, or -1 with the cause in why (NULL: not wanted).
  */
 int
-moderate_ask(struct pipeline *p, const struct list_cfg *l, const char *held_id, const char *reason,
-    const struct buf *copy, const char *sender)
+moderate_ask(struct pipeline *p, const struct list_cfg *l,
+    const char *held_id, const char *reason, const struct buf *copy,
+    const char *sender, struct why *why)
 {
 	struct notice_ctx ctx = { l->name, p->cfg->hostname };
 	char words[600];
-	struct ask a = { p, l, held_id, words, sender, copy, 0, 0 };
+	struct ask a = { p, l, held_id, words, sender, copy, why, 0, 0 };
 
 	/* the hold's codes in the list's words ([held-CODE]) */
 	audit_held_words(l->notices, p->cfg->notices, &ctx, reason, words,
 	    sizeof(words));
-	if (store_member_each(p->st, l->name, ask_one, &a) < 0 || a.failed)
+	if (store_member_each(p->st, l->name, ask_one, &a) < 0) {
+		why_cause(why, "the list's moderators", store_errmsg(p->st));
+		return -1;
+	}
+	if (a.failed)
 		return -1;
 	return a.n;
 }

@@ -97,7 +97,8 @@ tell(struct pipeline *p, const struct list_cfg *l, const char *id, int n,
 		buf_free(&words);
 		return -1;
 	}
-	rc = moderate_ask(p, l, id, UNCONFIRMED_REASON, copy, buf_cstr(&words));
+	rc = moderate_ask(p, l, id, UNCONFIRMED_REASON, copy, buf_cstr(&words),
+	    NULL);
 	buf_free(&words);
 	return rc < 0 ? -1 : 0;
 }

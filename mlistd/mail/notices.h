@@ -39,6 +39,8 @@
 	    "instead of a digest, to a keyless member of an encryption = \"required\" list") \
 	NOTICE(NOTICE_KEYLESS_ANSWER, "keyless-answer", "", \
 	    "instead of an answer holding a post (archive get), to a keyless member") \
+	NOTICE(NOTICE_KEYLESS_PRIVATE, "keyless-private", "", \
+	    "instead of private mail relayed to a keyless member of an encryption = \"required\" list (the mail is not kept)") \
 	NOTICE(NOTICE_DIGEST, "digest", "issue count contents", \
 	    "the digest's subject and its first part (contents: the table of contents)") \
 	NOTICE(NOTICE_DIGEST_ONE, "digest-one", "issue count contents", \

@@ -659,6 +659,7 @@ post_hold(struct pipeline *p, struct post *o)
 {
 	const struct list_cfg *l = o->l;
 	const struct buf *c = &o->t.rendered;
+	struct why asked = { "" };
 	struct buf sure;
 
 	if (distribute_write(p, c->data, c->len, l->name, o->out_id) < 0) {
@@ -675,11 +676,16 @@ post_hold(struct pipeline *p, struct post *o)
 	 * they sent it (authn)
 	 */
 	buf_init(&sure, 0);
-	if (authn_held_note(p, l, &o->au, o->d.poster, &sure) < 0 ||
-	    moderate_ask(p, l, o->out_id, o->d.reason, c,
-	    buf_cstr(&sure)) < 0) {
+	if (authn_held_note(p, l, &o->au, o->d.poster, &sure) < 0) {
 		buf_free(&sure);
-		why_cause(o->why, "asking the moderators", store_errmsg(p->st));
+		why_cause(o->why, "how sure the list is of the sender",
+		    store_errmsg(p->st));
+		return TEMPFAIL;
+	}
+	if (moderate_ask(p, l, o->out_id, o->d.reason, c, buf_cstr(&sure),
+	    &asked) < 0) {
+		buf_free(&sure);
+		why_cause(o->why, "asking the moderators", why_text(&asked));
 		return TEMPFAIL;
 	}
 	buf_free(&sure);

@@ -13,6 +13,7 @@ import base64
 import email
 import email.policy
 import email.utils
+import pathlib
 import re
 import shutil
 import smtplib
@@ -342,15 +343,24 @@ def test_moderators_answer_to_a_keyed_member_is_encrypted(make_instance, sink,
     assert DAVE.encode() not in dec and DAVE.encode() not in enc[0]
 
 
-@pytest.mark.xfail(strict=True, reason="audit17: on encryption = required a "
-                   "keyless member still gets private mail relayed in clear "
-                   "(distribute_private falls back to plain; a notice for it "
-                   "needs its own template)")
+def answers(inst, sender, rcpt, text):
+    """the SMTP server's codes to MAIL, RCPT and DATA"""
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.ehlo("client.example")
+        return [s.mail(sender)[0], s.rcpt(rcpt)[0], s.data(text.encode())[0]]
+
+
+def keyless_private_notices(sink, rcpt):
+    """rcpt's notices in place of private mail (keyless-private.txt)"""
+    return to(sink, rcpt, b"Subject: A private message you could not receive")
+
+
 def test_private_mail_on_a_required_list_never_in_clear(make_instance, sink,
                                                         tmp_path):
-    """encryption = "required" means no copy in clear: bob (keyed) writes
-    in clear to the pseudonym of dave, who has no key; dave must not get
-    the words in clear (a notice, or nothing)."""
+    """encryption = "required" means no copy in clear: alice (keyed) writes
+    in clear to the pseudonym of dave, who has no key; dave gets a notice
+    that someone wrote to him privately and how to register a key, never
+    the words (audit17: they went out in clear), and alice hears nothing."""
     from pgphelp import to_list
     inst, alice, fpr = keyed_instance(
         make_instance, tmp_path,
@@ -363,13 +373,57 @@ def test_private_mail_on_a_required_list_never_in_clear(make_instance, sink,
     assert enc, inst.logtext()[-3000:]
     addr = email.utils.parseaddr(email.message_from_bytes(enc[0])["From"])[1]
     assert addr.startswith("demo+p-"), addr
-    send(inst, f"From: {ALICE}\r\nTo: {addr}\r\nSubject: just you\r\n\r\n"
-         "Private words.\r\n".encode(), ALICE, rcpt=addr)
-    assert inst.wait_log("kind=private out="), inst.logtext()[-3000:]
+    before = len(to(sink, ALICE))
+    said = answers(inst, ALICE, addr, f"From: {ALICE}\r\nTo: {addr}\r\n"
+                   "Subject: just you\r\n\r\nPrivate words.\r\n")
+    got = wait_until(lambda: keyless_private_notices(sink, DAVE))
+    assert got, inst.logtext()[-3000:]
+    assert len(got) == 1, [m[:300] for m in got]
+    text = got[0].decode()
+    assert "wrote to you privately" in text, text
+    assert 'command "key"' in text and "demo-request@" in text, text
+    assert not to(sink, DAVE, b"Private words.")
+    assert not to(sink, DAVE, b"just you")
+    assert ALICE.encode() not in got[0]
+    # the private copy itself is not kept in queue/out either
     out = re.search(r"kind=private out=(\w+) result=ok", inst.logtext())
     assert out, inst.logtext()[-3000:]
-    assert inst.wait_log(out.group(1) + " deliver: via="), inst.logtext()
-    assert not to(sink, DAVE, b"Private words.")
+    outdir = list(pathlib.Path(inst.root).glob("**/queue/out"))
+    assert outdir, inst.root
+    assert not (outdir[0] / out.group(1)).exists()
+    # a handle that names nobody: the same answers, and nothing comes back
+    local, host = addr.split("@")
+    nobody = "demo+p-" + local[len("demo+p-"):][::-1] + "@" + host
+    assert answers(inst, ALICE, nobody, f"From: {ALICE}\r\nTo: {nobody}"
+                   "\r\nSubject: just you\r\n\r\nPrivate words.\r\n") \
+        == said == [250, 250, 250]
+    assert inst.wait_log("kind=private reason=gone"), inst.logtext()[-3000:]
+    assert len(to(sink, ALICE)) == before, to(sink, ALICE)[before:]
+
+
+def test_moderators_answer_on_a_required_list_never_in_clear(make_instance,
+                                                            sink, tmp_path):
+    """the same for a moderator's answer through LIST-owner+HANDLE@: bob,
+    keyless on an encryption = "required" list, wrote to -owner; the answer
+    reaches him as the notice, never its words (audit17: in clear)."""
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path,
+                                      {"encryption": "required"})
+    r = inst.ctl("member", "set", "demo", DAVE, "role", "moderator")
+    assert r.returncode == 0
+    send(inst, f"From: {BOB}\r\nTo: demo-owner@lists.example\r\n"
+         "Subject: my account\r\n\r\nPlease look at my account.\r\n"
+         .encode(), BOB, rcpt="demo-owner@lists.example")
+    got = wait_until(lambda: to(sink, DAVE, b"Please look at my account."))
+    assert got, inst.logtext()[-3000:]
+    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>",
+                     got[0]).group(1).decode()
+    send(inst, f"From: <{DAVE}>\r\nSubject: Re: my account\r\n\r\n"
+         "Your account is fine.\r\n".encode(), DAVE, rcpt=back)
+    got = wait_until(lambda: keyless_private_notices(sink, BOB))
+    assert got, inst.logtext()[-3000:]
+    assert b"wrote to you privately" in got[0], got[0]
+    assert not to(sink, BOB, b"Your account is fine.")
+    assert DAVE.encode() not in got[0]
 
 
 # ---- a long References chain on a pseudonymous list ----------------------------------------------

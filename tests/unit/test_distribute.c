@@ -52,6 +52,18 @@ static const struct {
 	{ ENC_REQUIRED, 0, AUD_ANSWER, K, DCLASS_OPENPGP, "required, key: OpenPGP" },
 	{ ENC_REQUIRED, 0, AUD_ANSWER, LD, DCLASS_PLAIN, "a moderator answers by reply: plain" },
 	{ ENC_REQUIRED, 0, AUD_ANSWER, LD | K, DCLASS_OPENPGP, "a keyed moderator: PGP/MIME replies fine" },
+	{ ENC_REQUIRED, 0, AUD_PRIVATE, 0, DCLASS_NOTICE,
+	    "required, no key: private mail is a notice" },
+	{ ENC_REQUIRED, 0, AUD_PRIVATE, LD, DCLASS_NOTICE,
+	    "a keyless moderator: nothing to act on, a notice" },
+	{ ENC_REQUIRED, 0, AUD_PRIVATE, NM | DIS, DCLASS_NOTICE,
+	    "nomail or disabled: private mail still told" },
+	{ ENC_REQUIRED, 0, AUD_PRIVATE, K | LD, DCLASS_OPENPGP,
+	    "required, key: OpenPGP" },
+	{ ENC_OPTIONAL, 0, AUD_PRIVATE, LD, DCLASS_PLAIN,
+	    "optional, no key: plain, as before" },
+	{ ENC_OFF, 1, AUD_PRIVATE, K, DCLASS_PLAIN,
+	    "off: plain, no one-click" },
 };
 
 /* facts - the struct for a bit set */
@@ -92,7 +104,8 @@ END_TEST
 START_TEST(store_table_matches_the_decision)
 {
 	int encs[] = { ENC_OFF, ENC_OPTIONAL, ENC_REQUIRED };
-	enum audience auds[] = { AUD_POST, AUD_DIGEST, AUD_ROLES, AUD_ANSWER };
+	enum audience auds[] = { AUD_POST, AUD_DIGEST, AUD_ROLES, AUD_ANSWER,
+	    AUD_PRIVATE };
 	char t[DFACT_COMBOS + 1];
 
 	ck_assert_int_eq(K, DFACT_KEYED);
@@ -102,7 +115,7 @@ START_TEST(store_table_matches_the_decision)
 	ck_assert_int_eq(LD, DFACT_LEADER);
 	for (int e = 0; e < 3; e++)
 		for (int o = 0; o < 2; o++)
-			for (int a = 0; a < 4; a++) {
+			for (int a = 0; a < 5; a++) {
 				struct list_cfg l = list(encs[e], o);
 
 				distribute_table(&l, auds[a], t);
