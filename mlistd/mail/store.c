@@ -1251,7 +1251,12 @@ st_step_done(struct store *st, sqlite3_stmt *s)
 	int rc = sqlite3_step(s);
 
 	st_done(st, s);
-	return rc == SQLITE_DONE ? STORE_OK : rc == SQLITE_CONSTRAINT ? STORE_EXISTS : STORE_ERR;
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_EXISTS;
+	/* a step that fails is a failed call: store_failed must say so */
+	return st_db_fail(st);
 }
 
 /*

@@ -557,6 +557,26 @@ START_TEST(error_is_not_none)
 END_TEST
 
 /*
+ * a statement that prepares but fails when run (here a trigger's integer
+ * overflow): the call is STORE_ERR and store_failed says so; before,
+ * store_failed still read 0 after such a step, so "none" and "error"
+ * looked alike to callers that ask it
+ */
+START_TEST(failed_step_is_a_failure)
+{
+	raw_exec("CREATE TRIGGER boom BEFORE INSERT ON sent_msgids BEGIN "
+	    "SELECT abs(-9223372036854775807 - 1); END;");
+	ck_assert_int_eq(store_copy_msgid(st, "0123456789ABCDEF", "<m@x>",
+	    1000, 0), STORE_ERR);
+	ck_assert_int_eq(store_failed(st), 1);
+	raw_exec("DROP TRIGGER boom;");
+	ck_assert_int_eq(store_copy_msgid(st, "0123456789ABCDEF", "<m@x>",
+	    1000, 0), STORE_OK);
+	ck_assert_int_eq(store_failed(st), 0);
+}
+END_TEST
+
+/*
  * policy_author on a database that fails: an error, never "a key no
  * member registered" (a signature-only list refused her post for good)
  * nor a replay (her signed post dropped unseen)
@@ -677,6 +697,7 @@ main(void)
 	tcase_add_test(tc, handles_times_and_counts_hidden_on_disk);
 	tcase_add_test(tc, unbound_fields_are_resealed_by_the_migration);
 	tcase_add_test(tc, error_is_not_none);
+	tcase_add_test(tc, failed_step_is_a_failure);
 	tcase_add_test(tc, author_check_error_is_not_unknown_key);
 	tcase_add_test(tc, screen_error_is_not_a_pass);
 	suite_add_tcase(s, tc);
