@@ -462,8 +462,10 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 	}
 	if (store_cache(p->st, QMGR_CACHE_KIB) < 0)
 		log_warn("NOQUEUE qmgr: page cache: %s", store_errmsg(p->st));
+	/* a sanitizer's malloc ignores it: only memory, so not a warning */
 	if (mallopt(M_MMAP_THRESHOLD, QMGR_MMAP_KIB * 1024) != 1)
-		log_warn("NOQUEUE qmgr: malloc's mapping threshold not set");
+		log_info("NOQUEUE qmgr: malloc keeps its own mapping "
+		    "threshold");
 	(void)store_checkpoint_later(p->st, QMGR_WAL_MAX);
 	/* a big post's frames copied beside the loop, not in it (#15) */
 	if (store_checkpoint_beside(p->st) < 0)
