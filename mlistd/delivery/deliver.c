@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +93,6 @@ struct run {
 	int		 nthreads;
 	int		 left;		/* threads still sending */
 	pthread_mutex_t	 lock;		/* next, left, jwarned, cancelled */
-	int		 pgp;		/* has OpenPGP copies: the cache cut */
 };
 
 static int in_flight(const char *qid, const unsigned char *hash);
@@ -948,58 +946,6 @@ static int nruns, threads_out;
 static unsigned runs_epoch;	/* a run started or finished */
 static int done_pipe[2] = { -1, -1 };
 
-/*
- * PGP_CACHE_KIB - the queue manager's page cache while a run with OpenPGP
- * copies is out (pgp_runs > 0). Its start has copied the post's rows and
- * its members' keys out of the cache's pages (10 MB for 10,000 members),
- * which only the results at its end want again, seconds later; meanwhile
- * the threads' librnp loads a key a copy. Kept full, those pages were the
- * largest share of a 10,000-member OpenPGP post's peak RSS (#17). A plain
- * or VERP run keeps its cache: its results follow within a second.
- */
-#define PGP_CACHE_KIB	2000
-static int pgp_runs;
-
-/* run_pgp - does the run carry OpenPGP copies (a message of it signed)? */
-static int
-run_pgp(const struct run *r)
-{
-	for (int i = 0; i < r->nmsg; i++)
-		if (r->msgs[i].pgp)
-			return 1;
-	return 0;
-}
-
-/*
- * cache_cut - the first OpenPGP run out: the page cache cut. Its pages lie
- * among the loop's other blocks, so freed they stay resident until a trim
- * gives them back (the threads allocate from arenas of their own, and
- * would never reuse them).
- */
-static void
-cache_cut(struct store *st)
-{
-	if (pgp_runs++ > 0)
-		return;
-	if (store_cache_cut(st, PGP_CACHE_KIB) < 0) {
-		log_warn("NOQUEUE deliver: page cache not cut for OpenPGP "
-		    "copies: %s", store_errmsg(st));
-		return;
-	}
-	(void)malloc_trim(0);
-}
-
-/* cache_restore - the last OpenPGP run finished: the page cache's size again */
-static void
-cache_restore(struct store *st)
-{
-	if (--pgp_runs > 0)
-		return;
-	if (store_cache_restore(st) < 0)
-		log_warn("NOQUEUE deliver: page cache size not restored: %s",
-		    store_errmsg(st));
-}
-
 /* thread_done - a sending thread ends; a run's last wakes the queue manager */
 static void
 thread_done(struct run *r)
@@ -1676,8 +1622,11 @@ static void
 pgp_stats(const struct run *r)
 {
 	struct openpgp_cache_stats c;
+	int i;
 
-	if (!r->pgp)
+	for (i = 0; i < r->nmsg && !r->msgs[i].pgp; i++)
+		;
+	if (i == r->nmsg)
 		return;
 	openpgp_cache_stats(&c);
 	log_info("NOQUEUE deliver: key cache hits=%llu misses=%llu "
@@ -1737,8 +1686,6 @@ deliver_reap(struct spool *sp, int wait, deliver_failed_fn failed, void *arg)
 		}
 		n += runs[i]->njobs;
 		run_finish(runs[i], sp, failed, arg);
-		if (runs[i]->pgp)
-			cache_restore(runs[i]->st);
 		run_free(runs[i]);
 	}
 	if (nruns != k)
@@ -1946,7 +1893,5 @@ deliver_start(const struct config *cfg, struct store *st, struct spool *sp,
 	threads_out += r->nthreads;
 	runs[nruns++] = r;
 	looked.epoch = ++runs_epoch;
-	if ((r->pgp = run_pgp(r)) != 0)
-		cache_cut(st);	/* its rows are copied out */
 	return n;
 }

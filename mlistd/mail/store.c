@@ -1157,18 +1157,6 @@ store_checkpoint_idle(struct store *st, int least)
 	return copied > 0 ? copied : 0;
 }
 
-/* st_cache_size - PRAGMA cache_size in KiB (0: SQLite's default); 0 or -1 */
-static int
-st_cache_size(struct store *st, int kib)
-{
-	char sql[64];
-
-	if (kib <= 0)
-		kib = 2000;	/* SQLite's SQLITE_DEFAULT_CACHE_SIZE */
-	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", kib);
-	return st_exec(st, sql);
-}
-
 /*
  * store_cache - SQLite's page cache for this connection, in KiB (its
  * default is 2,000). A 10,000-member post's rows and the members they
@@ -1178,48 +1166,10 @@ st_cache_size(struct store *st, int kib)
 int
 store_cache(struct store *st, int kib)
 {
-	if (st_cache_size(st, kib) < 0)
-		return -1;
-	st->cache_kib = kib;	/* what store_cache_restore sets again */
-	return 0;
-}
+	char sql[64];
 
-/*
- * store_cache_cut - the page cache cut to kib for a while, every page it
- * held given back (SQLite frees each page no statement holds; later reads
- * go through the kernel again, and fill it up to kib). For pages read once
- * and not wanted soon: a delivery run's start has copied its rows out.
- * Returns the bytes the cache held, or -1.
- */
-long
-store_cache_cut(struct store *st, int kib)
-{
-	long held = store_cache_used(st);
-
-	if (st_cache_size(st, kib) < 0)
-		return -1;
-	if (sqlite3_db_release_memory(st->db) != SQLITE_OK)
-		return st_db_fail(st);
-	return held < 0 ? 0 : held;
-}
-
-/* store_cache_restore - the size store_cache set, again; 0 or -1 */
-int
-store_cache_restore(struct store *st)
-{
-	return st_cache_size(st, st->cache_kib);
-}
-
-/* store_cache_used - the bytes the page cache holds now, or -1 */
-long
-store_cache_used(struct store *st)
-{
-	int used = 0, high = 0;
-
-	if (sqlite3_db_status(st->db, SQLITE_DBSTATUS_CACHE_USED, &used,
-	    &high, 0) != SQLITE_OK)
-		return -1;
-	return used;
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%d", kib);
+	return st_exec(st, sql);
 }
 
 /* store_begin - start a write transaction */

@@ -47,15 +47,7 @@ int	store_durable(struct store *, int full);
  * store_checkpoint_beside: store_checkpoint_idle then only asks a thread
  * of its own (store_ckpt.c), which copies beside the caller; 0 or -1.
  */
-/*
- * store_cache: the page cache's size, KiB. store_cache_cut: cut to kib,
- * its pages freed, until store_cache_restore sets store_cache's size
- * again; the bytes it held, or -1. store_cache_used: bytes held, or -1.
- */
 int	store_cache(struct store *, int kib);
-long	store_cache_cut(struct store *, int kib);
-int	store_cache_restore(struct store *);
-long	store_cache_used(struct store *);
 int	store_checkpoint_later(struct store *, int max);
 int	store_checkpoint_idle(struct store *, int least);
 int	store_checkpoint_beside(struct store *);

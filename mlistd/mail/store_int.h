@@ -35,7 +35,6 @@ struct store {
 	int		 wal_frames;	/* in the log, not checkpointed */
 	int		 wal_max;	/* a commit beyond it checkpoints */
 	struct st_ckpt	*ckpt;		/* the checkpoint thread, or NULL */
-	int		 cache_kib;	/* store_cache's size (0: SQLite's) */
 };
 
 /* the checkpoint thread (store_ckpt.c) */

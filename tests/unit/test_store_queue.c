@@ -3,7 +3,7 @@
  * names its own row's token, due rows come grouped as deliver batches
  * them, and the deliveries indexes after the migration that narrowed them;
  * a due row skipped is not opened; the write-ahead log checkpointed when
- * the store's user says it is idle; the page cache cut and restored.
+ * the store's user says it is idle.
  */
 #include <sys/stat.h>
 #include "testutil.h"
@@ -397,46 +397,6 @@ START_TEST(log_checkpointed_when_idle)
 }
 END_TEST
 
-/* own_read - every row of sql stepped through on the store's connection */
-static void
-own_read(const char *sql)
-{
-	sqlite3_stmt *s;
-
-	ck_assert_int_eq(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL),
-	    SQLITE_OK);
-	while (sqlite3_step(s) == SQLITE_ROW)
-		;
-	ck_assert_int_eq(sqlite3_finalize(s), SQLITE_OK);
-}
-
-/*
- * store_cache_cut frees every page the cache holds and caps it at the cut
- * size until store_cache_restore gives back store_cache's: a delivery run
- * with OpenPGP copies out holds 2 MB of pages, not the whole post's (#17)
- */
-START_TEST(cache_cut_frees_its_pages)
-{
-	const char *all = "SELECT sum(length(x)) FROM pad";
-	long held;
-
-	raw_exec("CREATE TABLE pad(x); WITH RECURSIVE n(i) AS (SELECT 1 "
-	    "UNION ALL SELECT i + 1 FROM n WHERE i < 6000) "
-	    "INSERT INTO pad SELECT randomblob(1000) FROM n");
-	ck_assert_int_eq(store_cache(st, 16384), 0);
-	own_read(all);
-	held = store_cache_used(st);
-	ck_assert_msg(held > 5000000, "cache held %ld bytes", held);
-	ck_assert_int_ge(store_cache_cut(st, 1000), held);
-	ck_assert_int_lt(store_cache_used(st), 100000);
-	own_read(all);
-	ck_assert_int_lt(store_cache_used(st), 1200000);
-	ck_assert_int_eq(store_cache_restore(st), 0);
-	own_read(all);
-	ck_assert_int_gt(store_cache_used(st), 5000000);
-}
-END_TEST
-
 int
 main(void)
 {
@@ -450,7 +410,6 @@ main(void)
 	tcase_add_test(tc, skipped_due_rows_are_not_opened);
 	tcase_add_test(tc, due_between_finds_a_new_time);
 	tcase_add_test(tc, log_checkpointed_when_idle);
-	tcase_add_test(tc, cache_cut_frees_its_pages);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
