@@ -103,9 +103,12 @@ qmgr_signal(int sig)
 		qmgr_stop = 1;
 }
 
-/* sweep_orphans - rendered copies that nothing refers to (a crash before commit) */
-static void
-sweep_orphans(struct pipeline *p)
+/*
+ * qmgr_sweep_orphans - rendered copies that nothing refers to (a crash
+ * before commit); not static so that a unit test can make it fail
+ */
+void
+qmgr_sweep_orphans(struct pipeline *p)
 {
 	char **ids;
 	int n = spool_list(p->sp, SPOOL_OUT, &ids);
@@ -228,7 +231,7 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 	p->now = (long long)time(NULL);
 	if ((n = deliver_journal_replay(cfg, p->st)) > 0)
 		log_info("NOQUEUE qmgr: %d delivery results recovered from the journal", n);
-	sweep_orphans(p);
+	qmgr_sweep_orphans(p);
 	return 0;
 }
 

@@ -1,0 +1,210 @@
+/*
+ * test_fail_closed.c - the callers of the store on a database that fails
+ * (#15): an error is never read as "none". A rendered or held copy is not
+ * swept, a message not removed nor handled again, a suspension or a
+ * confirm token not passed. The database is made to fail behind the
+ * store's back (its tables dropped), as test_store.c does; each test
+ * first shows the same call doing its work on a good database.
+ */
+#include "testutil.h"
+#include <sqlite3.h>
+
+#include "../../mlistd/mail/config.h"
+#include "../../mlistd/mail/spool.h"
+#include "../../mlistd/mail/store.h"
+#include "../../mlistd/leadership/discipline.h"
+#include "../../mlistd/pipeline/pipeline.h"
+#include "../../mlistd/pipeline/tokens.h"
+#include "../../mlistd/qmgr/incoming.h"
+#include "../../mlistd/qmgr/order.h"
+#include "../../mlistd/qmgr/qmgr.h"
+
+/* dir, keys, st (its database at dbpath); setup and teardown */
+TU_STORE_FIXTURE
+
+static struct spool sp;
+static struct config cfg;
+static struct list_cfg demo;
+static struct pipeline p;
+
+/* fixture - the store's, a spool beside it and a pipeline over both */
+static void
+fixture(void)
+{
+	struct buf err;
+
+	setup();
+	buf_init(&err, 0);
+	ck_assert_int_eq(spool_open(&sp, dir, keys, &err), 0);
+	buf_free(&err);
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&demo, 0, sizeof(demo));
+	memset(&p, 0, sizeof(p));
+	cfg.hostname = "lists.example";
+	cfg.state_dir = dir;
+	demo.name = "demo";
+	p.cfg = &cfg;
+	p.st = st;
+	p.sp = &sp;
+	p.keys = keys;
+	p.qid = "NOQUEUE";
+	p.now = (long long)time(NULL);
+}
+
+/* raw_exec - SQL straight on the database file, behind the store's back */
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db;
+	char *e = NULL;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &e) == SQLITE_OK,
+	    "%s: %s", sql, e);
+	sqlite3_close(db);
+}
+
+/* put - a file spooled in d (a rendered copy, or mail to rcpt); its id */
+static void
+put(enum spool_dir d, const char *rcpt, char id[QID_LEN + 1])
+{
+	static const char msg[] = "From: <alice@example.org>\r\n"
+	    "Subject: hi\r\n\r\nhi\r\n";
+	struct envelope e = { 0 };
+	struct spool_writer w;
+
+	e.sender = (char *)"alice@example.org";
+	e.client = (char *)"";
+	e.received = p.now;
+	if (rcpt)
+		ck_assert_int_eq(envelope_add_rcpt(&e, rcpt), 0);
+	ck_assert_int_eq(spool_begin(&sp, d, &e, &w), OK);
+	ck_assert_int_eq(spool_write(&w, msg, sizeof(msg) - 1), OK);
+	ck_assert_int_eq(spool_commit(&w), OK);
+	memcpy(id, w.id, QID_LEN + 1);
+	for (int i = 0; i < e.nrcpts; i++)
+		free(e.rcpts[i]);
+	free(e.rcpts);
+}
+
+/* sweep_keeps - a copy nothing is known to refer to, swept after sql */
+static void
+sweep_keeps(const char *sql)
+{
+	char gone[QID_LEN + 1], kept[QID_LEN + 1];
+
+	/* a good database: a copy without deliveries is an orphan */
+	put(SPOOL_OUT, NULL, gone);
+	qmgr_sweep_orphans(&p);
+	ck_assert_int_eq(spool_exists(&sp, SPOOL_OUT, gone), 0);
+	put(SPOOL_OUT, NULL, kept);
+	raw_exec(sql);
+	qmgr_sweep_orphans(&p);
+	ck_assert_msg(spool_exists(&sp, SPOOL_OUT, kept) == 1,
+	    "swept although the look-up failed (%s)", sql);
+}
+
+/* 1: the pending deliveries cannot be read: the out/ copy stays */
+START_TEST(orphan_sweep_keeps_copy_when_deliveries_fail)
+{
+	sweep_keeps("PRAGMA foreign_keys=OFF; DROP TABLE deliveries;");
+}
+END_TEST
+
+/* 2: "is it held" cannot be answered: the held copy stays */
+START_TEST(orphan_sweep_keeps_copy_when_held_fails)
+{
+	sweep_keeps("PRAGMA foreign_keys=OFF; DROP TABLE held;");
+}
+END_TEST
+
+/*
+ * 3: "was it processed" fails: the incoming file is neither removed as
+ * processed nor handled again (read, routed, quarantined); it waits
+ */
+START_TEST(processed_error_leaves_the_message)
+{
+	struct order *o = order_new();
+	char done[QID_LEN + 1], id[QID_LEN + 1];
+	size_t len;
+
+	ck_assert_ptr_nonnull(o);
+	/* a good database: a message processed before a restart is removed */
+	put(SPOOL_INCOMING, "demo@lists.example", done);
+	ck_assert_int_eq(store_mark_processed(st, done, "demo", "posted"), 0);
+	ck_assert_int_eq(incoming_process(&p, o, done, NULL, &len), PASS_NONE);
+	ck_assert_int_eq(spool_exists(&sp, SPOOL_INCOMING, done), 0);
+	put(SPOOL_INCOMING, "demo@lists.example", id);
+	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE processed;");
+	ck_assert_int_eq(incoming_process(&p, o, id, NULL, &len), PASS_NONE);
+	ck_assert_msg(spool_exists(&sp, SPOOL_INCOMING, id) == 1,
+	    "the message left incoming/ although \"processed?\" failed");
+	ck_assert_int_eq(len, 0);	/* not even read */
+	order_free(o);
+}
+END_TEST
+
+/* 4a: a suspension that cannot be read is an error, never "not suspended" */
+START_TEST(suspension_error_is_not_allowed)
+{
+	char day[32];
+
+	ck_assert_int_eq(discipline_suspended(&p, &demo, "bob@example.org",
+	    day, sizeof(day)), 0);
+	ck_assert_int_eq(store_discipline_step(st, "demo", "bob@example.org",
+	    p.now + 86400), STORE_OK);
+	ck_assert_int_eq(discipline_suspended(&p, &demo, "bob@example.org",
+	    day, sizeof(day)), 1);
+	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE discipline;");
+	ck_assert_int_lt(discipline_suspended(&p, &demo, "carol@example.org",
+	    day, sizeof(day)), 0);
+	ck_assert_int_lt(discipline_suspended(&p, &demo, "bob@example.org",
+	    day, sizeof(day)), 0);
+	/* and a ban that cannot be read is no "not banned" */
+	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE bans;");
+	ck_assert_int_eq(store_banned(st, "demo", "bob@example.org"),
+	    STORE_ERR);
+}
+END_TEST
+
+/* 4b: a confirm token that cannot be looked up: an error, retried */
+START_TEST(token_error_is_not_ignored_nor_ok)
+{
+	static const char text[] = "From: <alice@example.org>\r\n"
+	    "Subject: Re: confirm\r\n\r\nyes\r\n";
+	struct envelope e = { 0 };
+	struct listaddr la;
+	struct why why = { "" };
+	struct buf msg;
+
+	e.sender = (char *)"alice@example.org";
+	memset(&la, 0, sizeof(la));
+	la.kind = ADDR_CONFIRM;
+	la.list = &demo;
+	snprintf(la.token, sizeof(la.token), "%040d", 7);
+	buf_init(&msg, 0);
+	buf_puts(&msg, text);
+	/* a good database: an unknown token changes nothing, answers nobody */
+	ck_assert_int_eq(tokens_handle(&p, &la, &e, &msg, &why), 0);
+	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE confirmations;");
+	ck_assert_int_lt(tokens_handle(&p, &la, &e, &msg, &why), 0);
+	ck_assert_ptr_nonnull(strstr(why.text, "confirm"));
+	buf_free(&msg);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("fail_closed");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, fixture, teardown);
+	tcase_add_test(tc, orphan_sweep_keeps_copy_when_deliveries_fail);
+	tcase_add_test(tc, orphan_sweep_keeps_copy_when_held_fails);
+	tcase_add_test(tc, processed_error_leaves_the_message);
+	tcase_add_test(tc, suspension_error_is_not_allowed);
+	tcase_add_test(tc, token_error_is_not_ignored_nor_ok);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
