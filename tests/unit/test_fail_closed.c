@@ -12,6 +12,7 @@
 #include "../../mlistd/mail/config.h"
 #include "../../mlistd/mail/spool.h"
 #include "../../mlistd/mail/store.h"
+#include "../../mlistd/leadership/confirm.h"
 #include "../../mlistd/leadership/discipline.h"
 #include "../../mlistd/pipeline/pipeline.h"
 #include "../../mlistd/pipeline/tokens.h"
@@ -175,7 +176,9 @@ START_TEST(token_error_is_not_ignored_nor_ok)
 	struct envelope e = { 0 };
 	struct listaddr la;
 	struct why why = { "" };
+	struct store_token tok;
 	struct buf msg;
+	char reply[200];
 
 	e.sender = (char *)"alice@example.org";
 	memset(&la, 0, sizeof(la));
@@ -186,6 +189,19 @@ START_TEST(token_error_is_not_ignored_nor_ok)
 	buf_puts(&msg, text);
 	/* a good database: an unknown token changes nothing, answers nobody */
 	ck_assert_int_eq(tokens_handle(&p, &la, &e, &msg, &why), 0);
+	/* a real token that cannot be spent: not ignored, its post not out */
+	ck_assert_int_eq(confirm_token(&p, &demo, "post", "NOSUCHCOPY", "h", 1,
+	    "alice@example.org", p.now + 3600, la.token, reply,
+	    sizeof(reply)), 0);
+	raw_exec("CREATE TRIGGER nospend BEFORE UPDATE ON confirmations "
+	    "BEGIN SELECT RAISE(ABORT, 'disk I/O'); END;");
+	ck_assert_int_lt(tokens_handle(&p, &la, &e, &msg, &why), 0);
+	raw_exec("DROP TRIGGER nospend;");
+	ck_assert_int_eq(store_confirm_peek(st, la.token, "demo", p.now, &tok),
+	    STORE_OK);	/* still there to be answered when it works */
+	buf_free(&tok.bound);
+	free(tok.addr);
+	/* the look-up itself fails */
 	raw_exec("PRAGMA foreign_keys=OFF; DROP TABLE confirmations;");
 	ck_assert_int_lt(tokens_handle(&p, &la, &e, &msg, &why), 0);
 	ck_assert_ptr_nonnull(strstr(why.text, "confirm"));
