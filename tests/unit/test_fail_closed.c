@@ -24,11 +24,11 @@
 TU_STORE_FIXTURE
 
 static struct spool sp;
-static struct config cfg;
+static struct config *cfg;
 static struct list_cfg demo;
 static struct pipeline p;
 
-/* fixture - the store's, a spool beside it and a pipeline over both */
+/* fixture - the store's, a spool and an instance beside it, a pipeline */
 static void
 fixture(void)
 {
@@ -38,18 +38,24 @@ fixture(void)
 	buf_init(&err, 0);
 	ck_assert_int_eq(spool_open(&sp, dir, keys, &err), 0);
 	buf_free(&err);
-	memset(&cfg, 0, sizeof(cfg));
-	memset(&demo, 0, sizeof(demo));
+	cfg = tu_instance(dir, NULL);
+	/* a copy: each test sets the list as it needs */
+	demo = *config_list_find(cfg, "demo");
 	memset(&p, 0, sizeof(p));
-	cfg.hostname = "lists.example";
-	cfg.state_dir = dir;
-	demo.name = "demo";
-	p.cfg = &cfg;
+	p.cfg = cfg;
 	p.st = st;
 	p.sp = &sp;
 	p.keys = keys;
 	p.qid = "NOQUEUE";
 	p.now = (long long)time(NULL);
+}
+
+/* unfixture - the instance freed, then the store's teardown */
+static void
+unfixture(void)
+{
+	config_free(cfg);
+	teardown();
 }
 
 /* raw_exec - SQL straight on the database file, behind the store's back */
@@ -168,7 +174,66 @@ START_TEST(suspension_error_is_not_allowed)
 }
 END_TEST
 
-/* 4b: a confirm token that cannot be looked up: an error, retried */
+/*
+ * 4b: a moderator's confirmed step whose member's record cannot be read:
+ * an error, and the member is neither suspended nor removed
+ */
+static void
+step_fails(const char *sql)
+{
+	struct member m;
+	struct buf res;
+	long long bob;
+
+	demo.discipline = (char *)"suspend:30";
+	demo.discipline_days = 7;
+	ck_assert_int_eq(store_member_add(st, "demo", "mod@example.org",
+	    NULL), STORE_OK);
+	ck_assert_int_eq(store_member_set(st, "demo", "mod@example.org",
+	    "role", "moderator"), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "bob@example.org",
+	    NULL), STORE_OK);
+	ck_assert_int_eq(store_member_find(st, "demo", "bob@example.org", &m),
+	    STORE_OK);
+	bob = m.id;
+	member_free(&m);
+	buf_init(&res, 0);
+	if (sql == NULL) {	/* a good database: bob is suspended */
+		ck_assert_int_eq(discipline_apply(&p, &demo, "mod@example.org",
+		    bob, "spam", &res), 0);
+		ck_assert_int_eq(store_member_find(st, "demo",
+		    "bob@example.org", &m), STORE_NOTFOUND);
+		buf_free(&res);
+		return;
+	}
+	raw_exec(sql);
+	ck_assert_int_lt(discipline_apply(&p, &demo, "mod@example.org", bob,
+	    "spam", &res), 0);
+	ck_assert_int_eq(store_member_find(st, "demo", "bob@example.org", &m),
+	    STORE_OK);
+	member_free(&m);
+	buf_free(&res);
+}
+
+START_TEST(step_taken_on_a_good_database)
+{
+	step_fails(NULL);
+}
+END_TEST
+
+START_TEST(step_error_when_steps_fail)
+{
+	step_fails("PRAGMA foreign_keys=OFF; DROP TABLE discipline;");
+}
+END_TEST
+
+START_TEST(step_error_when_last_step_fails)
+{
+	step_fails("PRAGMA foreign_keys=OFF; DROP TABLE discipline_last;");
+}
+END_TEST
+
+/* 4c: a confirm token that cannot be looked up: an error, retried */
 START_TEST(token_error_is_not_ignored_nor_ok)
 {
 	static const char text[] = "From: <alice@example.org>\r\n"
@@ -215,11 +280,14 @@ main(void)
 	Suite *s = suite_create("fail_closed");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, fixture, teardown);
+	tcase_add_checked_fixture(tc, fixture, unfixture);
 	tcase_add_test(tc, orphan_sweep_keeps_copy_when_deliveries_fail);
 	tcase_add_test(tc, orphan_sweep_keeps_copy_when_held_fails);
 	tcase_add_test(tc, processed_error_leaves_the_message);
 	tcase_add_test(tc, suspension_error_is_not_allowed);
+	tcase_add_test(tc, step_taken_on_a_good_database);
+	tcase_add_test(tc, step_error_when_steps_fail);
+	tcase_add_test(tc, step_error_when_last_step_fails);
 	tcase_add_test(tc, token_error_is_not_ignored_nor_ok);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
