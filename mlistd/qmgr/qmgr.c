@@ -103,12 +103,9 @@ qmgr_signal(int sig)
 		qmgr_stop = 1;
 }
 
-/*
- * qmgr_sweep_orphans - rendered copies that nothing refers to (a crash
- * before commit); not static so that a unit test can make it fail
- */
-void
-qmgr_sweep_orphans(struct pipeline *p)
+/* sweep_orphans - rendered copies that nothing refers to (a crash before commit) */
+static void
+sweep_orphans(struct pipeline *p)
 {
 	char **ids;
 	int n = spool_list(p->sp, SPOOL_OUT, &ids);
@@ -203,7 +200,6 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 {
 	struct buf err;
 	char dbpath[4200];
-	int n;
 
 	memset(p, 0, sizeof(*p));
 	buf_init(&err, 0);
@@ -229,10 +225,24 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 		log_warn("NOQUEUE qmgr: checkpoint thread: %s; checkpoints "
 		    "stay in the loop", store_errmsg(p->st));
 	p->now = (long long)time(NULL);
-	if ((n = deliver_journal_replay(cfg, p->st)) > 0)
-		log_info("NOQUEUE qmgr: %d delivery results recovered from the journal", n);
-	qmgr_sweep_orphans(p);
+	qmgr_recover(p);
 	return 0;
+}
+
+/*
+ * qmgr_recover - what the daemon before left: its journal's results first
+ * (kept in memory if the database cannot take them), so that no delivery
+ * they settled is chosen as due again; then orphaned copies
+ */
+void
+qmgr_recover(struct pipeline *p)
+{
+	int n;
+
+	if ((n = deliver_journal_replay(p->cfg, p->st)) > 0)
+		log_info("NOQUEUE qmgr: %d delivery results recovered from "
+		    "the journal", n);
+	sweep_orphans(p);
 }
 
 /*

@@ -9,6 +9,6 @@
 
 int	qmgr_run(const char *config_path, struct config *, const struct keys *, struct spool *,
 	    int wake_fd);
-void	qmgr_sweep_orphans(struct pipeline *);
+void	qmgr_recover(struct pipeline *);
 
 #endif

@@ -12,6 +12,7 @@
 #include "../../mlistd/mail/config.h"
 #include "../../mlistd/mail/spool.h"
 #include "../../mlistd/mail/store.h"
+#include "../../mlistd/delivery/deliver.h"
 #include "../../mlistd/leadership/confirm.h"
 #include "../../mlistd/leadership/discipline.h"
 #include "../../mlistd/pipeline/pipeline.h"
@@ -35,10 +36,10 @@ fixture(void)
 	struct buf err;
 
 	setup();
-	buf_init(&err, 0);
-	ck_assert_int_eq(spool_open(&sp, dir, keys, &err), 0);
-	buf_free(&err);
 	cfg = tu_instance(dir, NULL);
+	buf_init(&err, 0);
+	ck_assert_int_eq(spool_open(&sp, cfg->state_dir, keys, &err), 0);
+	buf_free(&err);
 	/* a copy: each test sets the list as it needs */
 	demo = *config_list_find(cfg, "demo");
 	memset(&p, 0, sizeof(p));
@@ -102,11 +103,11 @@ sweep_keeps(const char *sql)
 
 	/* a good database: a copy without deliveries is an orphan */
 	put(SPOOL_OUT, NULL, gone);
-	qmgr_sweep_orphans(&p);
+	qmgr_recover(&p);
 	ck_assert_int_eq(spool_exists(&sp, SPOOL_OUT, gone), 0);
 	put(SPOOL_OUT, NULL, kept);
 	raw_exec(sql);
-	qmgr_sweep_orphans(&p);
+	qmgr_recover(&p);
 	ck_assert_msg(spool_exists(&sp, SPOOL_OUT, kept) == 1,
 	    "swept although the look-up failed (%s)", sql);
 }
@@ -274,6 +275,51 @@ START_TEST(token_error_is_not_ignored_nor_ok)
 }
 END_TEST
 
+/*
+ * 5: the journal a daemon before left is read before any delivery is
+ * chosen as due: alice's copy, delivered by that daemon, is not chosen
+ * again even while the database cannot record her result; bob's, with
+ * no result, is
+ */
+START_TEST(journal_read_before_due)
+{
+	char q[QID_LEN + 1], jpath[4200], text[512], plain[DFACT_COMBOS + 1];
+	unsigned char h[KEYS_HASH_LEN];
+	char alice[2 * KEYS_HASH_LEN + 1];
+	struct fanout_spec f = { .list = "demo", .classes = plain,
+	    .env_from = "demo-bounces@lists.example", .expires = 1LL << 40 };
+	FILE *fp;
+
+	ck_assert_int_eq(store_member_add(st, "demo", "alice@example.org",
+	    NULL), STORE_OK);
+	ck_assert_int_eq(store_member_add(st, "demo", "bob@example.org",
+	    NULL), STORE_OK);
+	put(SPOOL_OUT, NULL, q);
+	memset(plain, '1', DFACT_COMBOS);
+	plain[DFACT_COMBOS] = 0;
+	f.qid = q;
+	f.now = p.now - 10;
+	ck_assert_int_eq(store_fanout(st, &f), 2);
+	keys_addr_hash(keys, "demo", "alice@example.org", h);
+	for (int i = 0; i < KEYS_HASH_LEN; i++)
+		snprintf(alice + 2 * i, 3, "%02x", h[i]);
+	snprintf(text, sizeof(text), "%s %s 1 1 0 -\n", q, alice);
+	snprintf(jpath, sizeof(jpath), "%s/queue/deliver.journal",
+	    cfg->state_dir);
+	ck_assert_ptr_nonnull(fp = fopen(jpath, "w"));
+	ck_assert_int_ge(fputs(text, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	/* the database cannot take a result */
+	raw_exec("CREATE TRIGGER norecord BEFORE UPDATE ON deliveries "
+	    "BEGIN SELECT RAISE(ABORT, 'disk I/O'); END;");
+	qmgr_recover(&p);
+	ck_assert_int_eq(store_pending_for(st, q), 2);	/* not recorded */
+	ck_assert_int_eq(spool_exists(&sp, SPOOL_OUT, q), 1);
+	ck_assert_int_eq(deliver_start(cfg, st, &sp, p.now), 1);
+	(void)deliver_reap(&sp, 1, NULL, NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -289,6 +335,7 @@ main(void)
 	tcase_add_test(tc, step_error_when_steps_fail);
 	tcase_add_test(tc, step_error_when_last_step_fails);
 	tcase_add_test(tc, token_error_is_not_ignored_nor_ok);
+	tcase_add_test(tc, journal_read_before_due);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
