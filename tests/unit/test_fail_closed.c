@@ -276,14 +276,14 @@ START_TEST(token_error_is_not_ignored_nor_ok)
 END_TEST
 
 /*
- * 5: the journal a daemon before left is read before any delivery is
- * chosen as due: alice's copy, delivered by that daemon, is not chosen
- * again even while the database cannot record her result; bob's, with
- * no result, is
+ * journal_fixture - alice and bob each a pending delivery of a copy (id
+ * into q); the journal a daemon before left says alice's was delivered;
+ * the database cannot take a result
  */
-START_TEST(journal_read_before_due)
+static void
+journal_fixture(char q[QID_LEN + 1])
 {
-	char q[QID_LEN + 1], jpath[4200], text[512], plain[DFACT_COMBOS + 1];
+	char jpath[4200], text[512], plain[DFACT_COMBOS + 1];
 	unsigned char h[KEYS_HASH_LEN];
 	char alice[2 * KEYS_HASH_LEN + 1];
 	struct fanout_spec f = { .list = "demo", .classes = plain,
@@ -309,14 +309,40 @@ START_TEST(journal_read_before_due)
 	ck_assert_ptr_nonnull(fp = fopen(jpath, "w"));
 	ck_assert_int_ge(fputs(text, fp), 0);
 	ck_assert_int_eq(fclose(fp), 0);
-	/* the database cannot take a result */
 	raw_exec("CREATE TRIGGER norecord BEFORE UPDATE ON deliveries "
 	    "BEGIN SELECT RAISE(ABORT, 'disk I/O'); END;");
-	qmgr_recover(&p);
-	ck_assert_int_eq(store_pending_for(st, q), 2);	/* not recorded */
-	ck_assert_int_eq(spool_exists(&sp, SPOOL_OUT, q), 1);
+}
+
+/*
+ * 5a: the journal is read before due deliveries are chosen: alice's copy,
+ * delivered by the daemon before, is not chosen again even while the
+ * database cannot record her result; bob's, with no result, is
+ */
+START_TEST(journal_read_before_due)
+{
+	char q[QID_LEN + 1];
+
+	journal_fixture(q);
 	ck_assert_int_eq(deliver_start(cfg, st, &sp, p.now), 1);
+	ck_assert_int_eq(store_pending_for(st, q), 2);	/* not recorded */
 	(void)deliver_reap(&sp, 1, NULL, NULL);
+}
+END_TEST
+
+/*
+ * 5b: and the start reads it first of all (qmgr_open): its results are
+ * held, waiting for the database, and the copy bob still needs stays
+ */
+START_TEST(journal_read_at_start)
+{
+	char q[QID_LEN + 1];
+
+	journal_fixture(q);
+	ck_assert_int_eq(deliver_backlog(), 0);
+	qmgr_recover(&p);
+	ck_assert_int_eq(deliver_backlog(), 1);
+	ck_assert_int_eq(store_pending_for(st, q), 2);
+	ck_assert_int_eq(spool_exists(&sp, SPOOL_OUT, q), 1);
 }
 END_TEST
 
@@ -336,6 +362,7 @@ main(void)
 	tcase_add_test(tc, step_error_when_last_step_fails);
 	tcase_add_test(tc, token_error_is_not_ignored_nor_ok);
 	tcase_add_test(tc, journal_read_before_due);
+	tcase_add_test(tc, journal_read_at_start);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
