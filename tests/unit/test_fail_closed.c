@@ -51,10 +51,11 @@ fixture(void)
 	p.now = (long long)time(NULL);
 }
 
-/* unfixture - the instance freed, then the store's teardown */
+/* unfixture - the pipeline and the instance freed, then the store's */
 static void
 unfixture(void)
 {
+	pipeline_free(&p);
 	config_free(cfg);
 	teardown();
 }
