@@ -1,10 +1,13 @@
 /*
  * test_fail_closed.c - the callers of the store on a database that fails
  * (#15): an error is never read as "none". A rendered or held copy is not
- * swept, a message not removed nor handled again, a suspension or a
- * confirm token not passed. The database is made to fail behind the
- * store's back (its tables dropped), as test_store.c does; each test
- * first shows the same call doing its work on a good database.
+ * swept, a message not removed nor handled again, a suspension, a
+ * moderator's step or a confirm token not passed; and the delivery journal
+ * is read before due deliveries are chosen. The database is made to fail
+ * behind the store's back (tables dropped, or a trigger that aborts a
+ * write), as test_store.c does; each test first shows the same call doing
+ * its work on a good database. The delivery state is per process: the
+ * tests rely on Check's fork mode (the default).
  */
 #include "testutil.h"
 #include <sqlite3.h>
