@@ -220,7 +220,6 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 {
 	struct buf err;
 	char dbpath[4200];
-	int n;
 
 	memset(p, 0, sizeof(*p));
 	buf_init(&err, 0);
@@ -251,10 +250,24 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 		log_warn("NOQUEUE qmgr: checkpoint thread: %s; checkpoints "
 		    "stay in the loop", store_errmsg(p->st));
 	p->now = (long long)time(NULL);
-	if ((n = deliver_journal_replay(cfg, p->st)) > 0)
-		log_info("NOQUEUE qmgr: %d delivery results recovered from the journal", n);
-	sweep_orphans(p);
+	qmgr_recover(p);
 	return 0;
+}
+
+/*
+ * qmgr_recover - what the daemon before left: its journal's results first
+ * (kept in memory if the database cannot take them), so that no delivery
+ * they settled is chosen as due again; then orphaned copies
+ */
+void
+qmgr_recover(struct pipeline *p)
+{
+	int n;
+
+	if ((n = deliver_journal_replay(p->cfg, p->st)) > 0)
+		log_info("NOQUEUE qmgr: %d delivery results recovered from "
+		    "the journal", n);
+	sweep_orphans(p);
 }
 
 /*
