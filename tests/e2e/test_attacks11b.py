@@ -11,6 +11,28 @@ Found on 13cf6b6 (severity H/M/L):
     one (leaving and coming back was the only way to shed a pseudonym). Fixed: the
     pseudonym's key is derived from her key and the pseudonym's handle (sign.c), stable
     across renames as the handle is, new with a new handle.
+Probed, no finding:
+  the owners' copy of an application (application_bytes): an introduction with lines shaped
+    as fields, a blank line first, a lone dot stays text; the Subject is the template's
+    ({list} only); a bare CR is refused at DATA (tested).
+  (read, not tested) deliver.c's ORCPTs sealed once a batch: made again when a batch is
+    taken (or_n = -1) and when a cancel shrinks it (ready_commit), by position; a batch only
+    shrinks, so the same count is the same recipients; ready_grow re-points every array.
+  (read, not tested) distribute_private: the keyed/plain choice is one fanout row, seen only
+    by the recipient; the sender's answers (leak notice, silence for a gone handle) come
+    before it and do not depend on it; the envelope is the list's (DSNs come to the list).
+  (read, not tested) jobs skipping a locked database: a per-list job locked on a later list
+    runs again on the earlier ones next turn; each is idempotent by the database (digest and
+    role-key by their due state, key expiry by enc_warned / the key dropped in the same
+    transaction); only qmgr opens the store while the daemon runs (mlistctl asks it), so no
+    member can hold the lock; a long writer only delays the jobs.
+  (read, not tested) the key-expiry query by the expiry index: the filters and LIMIT 100
+    are the old ones; warned rows are filtered before the LIMIT, expired ones cleared.
+  (read, not tested) delay warnings: a DSN to a VERP token counts only with a failed
+    Action; the token is seen only by the member's own mail system.
+  (read, not tested) `keys OLDNAME` after a rename answers the pseudonym's current key
+    (its UID takes the new name): the handle, and so the address in every copy, is the same
+    by design (README), so it tells nothing the copies do not.
 """
 import os
 import re
@@ -70,3 +92,19 @@ def test_a_pseudonym_after_rejoining_has_a_key_of_its_own(make_instance, sink,
     # a new member, a new pseudonym and handle: nothing ties the two
     assert froms[0] != froms[1], froms
     assert author_key(a) != author_key(b), froms
+
+
+def test_an_introduction_adds_no_field_to_the_owners_copy(make_instance, sink):
+    """probed, held (hygiene's application_bytes): an applicant's introduction with lines
+    shaped as fields, a blank line first, a lone dot and a Subject stays in the text of the owners'
+    copy; its head is the renderer's alone (a bare CR is refused at DATA, 554)"""
+    from test_owners_application import application, head_body
+    intro = "\r\nBcc: evil@attacker.example\r\n.\r\nX-Evil: 1\r\nSubject: pwn"
+    raw = application(make_instance, sink, intro)
+    assert b"Application to join demo" in raw, raw
+    names, head, body = head_body(raw)
+    assert b"Bcc" not in names and b"X-Evil" not in names, head
+    assert names.count(b"Subject") == 1, head
+    assert b"attacker.example" not in head and b"pwn" not in head, head
+    assert b"Bcc: evil@attacker.example" in body, body
+    assert re.search(rb"(?<!\r)\n", raw) is None and re.search(rb"\r(?!\n)", raw) is None
