@@ -38,6 +38,8 @@ import os
 import re
 import subprocess
 
+import pytest
+
 from conftest import wait_until
 from test_signing import MLIST
 from test_identity import ROSA, copies_to, ident_instance, msg_of
@@ -71,27 +73,63 @@ def signed(key, subject, body):
     return r.stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
-def test_a_pseudonym_after_rejoining_has_a_key_of_its_own(make_instance, sink,
-                                                          tmp_path):
-    """F1 (M): rosa (her own author key) posts under her pseudonym, leaves, is admitted
-    again and posts under her new one: bob's two copies must not carry one author key"""
-    inst = ident_instance(make_instance, "pseudonym")
-    own_key(inst, tmp_path / "rosa.key", ROSA)
-    rosa_send(inst, signed(tmp_path / "rosa.key", "one", "F1 first"))
-    first = wait_until(lambda: copies_to(sink, BOB))
-    assert first, inst.logtext()[-2000:]
-    inst.ctl("member", "rm", "demo", ROSA)
-    inst.ctl("member", "add", "demo", ROSA)
-    own_key(inst, tmp_path / "rosa2.key", ROSA)
-    rosa_send(inst, signed(tmp_path / "rosa2.key", "two", "F1 second"))
+def post(inst, tmp_path, key, subject):
+    """rosa's post, signed by her own key if she has one (key), else as the list signs"""
+    if key:
+        rosa_send(inst, signed(tmp_path / key, subject, f"F1 {subject}"))
+    else:
+        rosa_send(inst, f"From: {ROSA}\r\nSubject: {subject}\r\n\r\nF1 {subject}\r\n"
+                  .encode())
+
+
+def two_copies(inst, sink):
+    """bob's first two copies, parsed, and their From fields"""
     got = wait_until(lambda: len(copies_to(sink, BOB)) >= 2 and copies_to(sink, BOB))
     assert got, inst.logtext()[-2000:]
     a, b = (msg_of(c) for c in got[:2])
     froms = [str(m["From"]) for m in (a, b)]
     assert all(" via demo" in f and ROSA not in f for f in froms), froms
+    return a, b, froms
+
+
+@pytest.mark.parametrize("own", [True, False])
+def test_a_pseudonym_after_rejoining_has_a_key_of_its_own(make_instance, sink,
+                                                          tmp_path, own):
+    """F1 (M): rosa (her own author key, or the list's for her) posts under her pseudonym,
+    leaves, is admitted again and posts under her new one: bob's two copies must not carry
+    one author key"""
+    inst = ident_instance(make_instance, "pseudonym")
+    if own:
+        own_key(inst, tmp_path / "rosa.key", ROSA)
+    post(inst, tmp_path, own and "rosa.key", "one")
+    assert wait_until(lambda: copies_to(sink, BOB)), inst.logtext()[-2000:]
+    inst.ctl("member", "rm", "demo", ROSA)
+    inst.ctl("member", "add", "demo", ROSA)
+    if own:
+        own_key(inst, tmp_path / "rosa2.key", ROSA)
+    post(inst, tmp_path, own and "rosa2.key", "two")
+    a, b, froms = two_copies(inst, sink)
     # a new member, a new pseudonym and handle: nothing ties the two
     assert froms[0] != froms[1], froms
     assert author_key(a) != author_key(b), froms
+
+
+@pytest.mark.parametrize("own", [True, False])
+def test_a_renamed_pseudonym_keeps_its_author_key(make_instance, sink, tmp_path,
+                                                  own):
+    """what README promises and the F1 fix keeps: renamed, a pseudonym keeps its handle,
+    its address and its author key (its readers may follow it)"""
+    inst = ident_instance(make_instance, "pseudonym")
+    if own:
+        own_key(inst, tmp_path / "rosa.key", ROSA)
+    post(inst, tmp_path, own and "rosa.key", "one")
+    assert wait_until(lambda: copies_to(sink, BOB)), inst.logtext()[-2000:]
+    inst.ctl("member", "set", "demo", ROSA, "pseudonym", "Quiet Birch")
+    post(inst, tmp_path, own and "rosa.key", "two")
+    a, b, froms = two_copies(inst, sink)
+    assert "Quiet Birch via demo" in froms[1] and "Quiet Birch" not in froms[0], froms
+    assert a["From"].addresses[0].addr_spec == b["From"].addresses[0].addr_spec
+    assert author_key(a) == author_key(b), froms
 
 
 def test_an_introduction_adds_no_field_to_the_owners_copy(make_instance, sink):
