@@ -4,7 +4,8 @@
  * copy, after every other rewrite. Runs in the queue manager, which holds
  * the keys; the parsing worker never sees them. A member's post first gets
  * the author signature (mail/author.c) by the member's own key on this
- * list (under her pseudonym: a key derived from it, pseudonym_seed),
+ * list (under her pseudonym: a key derived from it and the pseudonym's
+ * handle, pseudonym_seed),
  * which the DKIM signature then covers. Both carry the copy's
  * release time (the pipeline's, on a list with jitter or batching).
  * Before both, a pseudonymous copy is made multipart/signed by the
