@@ -146,3 +146,25 @@ def test_an_introduction_adds_no_field_to_the_owners_copy(make_instance, sink):
     assert b"attacker.example" not in head and b"pwn" not in head, head
     assert b"Bcc: evil@attacker.example" in body, body
     assert re.search(rb"(?<!\r)\n", raw) is None and re.search(rb"\r(?!\n)", raw) is None
+
+
+def test_a_pseudonyms_private_message_carries_its_posts_author_key(make_instance, sink):
+    """the F1 fix keeps it: a private message from rosa's pseudonym to bob is signed by the
+    key her pseudonymous posts carry (her readers can tell it is the same pseudonym), not
+    her own and not a third one"""
+    inst = ident_instance(make_instance, "pseudonym")
+    rosa_send(inst, f"From: {ROSA}\r\nSubject: open\r\n\r\nF1 open post\r\n".encode())
+    posted = wait_until(lambda: [c for c in copies_to(sink, BOB) if b"F1 open post" in c])
+    assert posted, inst.logtext()[-2000:]
+    rosa_send(inst, b"From: bob@example.org\r\nSubject: hi\r\n\r\nbob's post F1p\r\n",
+              sender=BOB)
+    got = wait_until(lambda: [c for c in copies_to(sink, ROSA) if b"bob's post F1p" in c])
+    assert got, inst.logtext()[-2000:]
+    handle = re.search(r"<mailto:([^>]+)>", msg_of(got[0])["Mlist-Private-Reply"]).group(1)
+    rosa_send(inst, f"From: {ROSA}\r\nSubject: to you\r\n\r\njust for bob F1p\r\n"
+              .encode(), rcpt=handle)
+    priv = wait_until(lambda: [c for c in copies_to(sink, BOB) if b"just for bob F1p" in c])
+    assert priv, inst.logtext()[-2000:]
+    a, b = msg_of(posted[0]), msg_of(priv[0])
+    assert ROSA not in str(b["From"]) and " via demo" in str(b["From"]), b["From"]
+    assert author_key(a) == author_key(b), (a["From"], b["From"])
