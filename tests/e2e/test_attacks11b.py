@@ -12,6 +12,9 @@ Found on 13cf6b6 (severity H/M/L):
     pseudonym's key is derived from her key and the pseudonym's handle (sign.c), stable
     across renames as the handle is, new with a new handle.
 Probed, no finding:
+  (tested, guards for the F1 fix) a member without a key of her own, left and admitted
+    again, already had a new key (a new row, a new random seed); a renamed pseudonym keeps
+    its address and author key; its private messages carry its posts' author key.
   the owners' copy of an application (application_bytes): an introduction with lines shaped
     as fields, a blank line first, a lone dot stays text; the Subject is the template's
     ({list} only); a bare CR is refused at DATA (tested).
