@@ -4,7 +4,8 @@
  * copy, after every other rewrite. Runs in the queue manager, which holds
  * the keys; the parsing worker never sees them. A member's post first gets
  * the author signature (mail/author.c) by the member's own key on this
- * list (under her pseudonym: a key derived from it, pseudonym_seed),
+ * list (under her pseudonym: a key derived from it and the pseudonym's
+ * handle, pseudonym_seed),
  * which the DKIM signature then covers. Both carry the copy's
  * release time (the pipeline's, on a list with jitter or batching).
  * Before both, a pseudonymous copy is made multipart/signed by the
@@ -96,23 +97,32 @@ claimed(const char *author, const struct ident *id)
 
 /*
  * pseudonym_seed - the key a member's pseudonymous copies are signed by:
- * derived from her author key on the list, never that key itself, which
- * signs her copies as herself. A member who posts both ways (a list's
- * identity.choices) was signed by one key, k= in both: every reader of
- * the two copies tied the pseudonym to her address (attack11 F1). Stable
- * as her key is: a renamed pseudonym keeps it, as it keeps its handle.
+ * derived from her author key on the list and the pseudonym's handle,
+ * never that key itself, which signs her copies as herself. A member who
+ * posts both ways (a list's identity.choices) was signed by one key, k=
+ * in both: every reader of the two copies tied the pseudonym to her
+ * address (attack11 F1). The handle: a member holding her own key is
+ * signed for by a key derived from her address alone, the same after
+ * she left and came back under a new pseudonym, tying the two (attack11b
+ * F1). Stable as the handle is: a renamed pseudonym keeps it.
  */
 static void
-pseudonym_seed(unsigned char *seed, size_t n)
+pseudonym_seed(unsigned char *seed, size_t n, const char *handle)
 {
 	static const char ctx[] = "mlistd author key of a pseudonym";
 	unsigned char out[DKIM_SEED_LEN];
+	crypto_generichash_state st;
 
-	if (n != sizeof(out) || crypto_generichash(out, sizeof(out),
-	    (const unsigned char *)ctx, sizeof(ctx) - 1, seed, n) != 0)
+	if (n != sizeof(out) || crypto_generichash_init(&st, seed, n,
+	    sizeof(out)) != 0 || crypto_generichash_update(&st,
+	    (const unsigned char *)ctx, sizeof(ctx)) != 0 ||
+	    crypto_generichash_update(&st, (const unsigned char *)handle,
+	    strlen(handle)) != 0 || crypto_generichash_final(&st, out,
+	    sizeof(out)) != 0)
 		abort();
 	memcpy(seed, out, n);
 	sodium_memzero(out, sizeof(out));
+	sodium_memzero(&st, sizeof(st));
 }
 
 /*
@@ -138,7 +148,7 @@ author_head(struct pipeline *p, const struct list_cfg *l, const char *author,
 		log_err("%s sign: list=%s no author key: %s", p->qid, l->name, store_errmsg(p->st));
 		return -1;
 	} else if (kind && strcmp(kind, AUTHOR_KIND_PSEUDONYM) == 0)
-		pseudonym_seed(seed, sizeof(seed));
+		pseudonym_seed(seed, sizeof(seed), id->handle);
 	/* the role's name is the list's own ([from-moderators]): none */
 	rc = author_sign_as(seed, NULL, sign_time(p), msg, len, bh, kind,
 	    kind && id && id->mode != ID_ROLE ? id->display : NULL, head);
