@@ -134,11 +134,14 @@ def test_member_of_the_transaction_cannot_bounce_another(make_instance, dsnsink)
     forged = alices[:-1] + ("A" if alices[-1] != "A" else "B")
     for orig in (None, bobs, ALICE, forged, envid):
         send_unauthenticated(inst.port, "", [BOUNCES], dsn(ALICE, msgid, envid, orig))
-    assert wait_until(lambda: inst.logtext().count("bounce: list=demo") >= 5), \
-        inst.logtext()[-1500:]
+    # each DSN's own answer: the first asks her mailbox, the four after it are told it was
+    # asked. Counted by those words, not by every bounce line: a pass rolled back (to wait for
+    # DNS) and done again logs its line twice, so a count of all lines could stop one short
+    # (seen once in CI: 3 of 4)
+    asked = "no original recipient of ours naming her; the mailbox was asked"
+    assert wait_until(lambda: inst.logtext().count(asked) >= 4), inst.logtext()[-1500:]
     log = inst.logtext()
     assert "no original recipient of ours naming her; the mailbox is asked by a probe" in log
-    assert log.count("no original recipient of ours naming her; the mailbox was asked") == 4
     time.sleep(1)
     assert "member-score=" not in inst.logtext(), inst.logtext()[-1500:]
     assert scores(inst).get(ALICE, 0) == 0
