@@ -577,6 +577,31 @@ START_TEST(failed_step_is_a_failure)
 END_TEST
 
 /*
+ * a pseudonym given up (its member gone) is the list's for a while; a
+ * list deleted forgets it with the rest: before, the names of a deleted
+ * list stayed reserved in a new list of the same name, and stayed on disk
+ */
+START_TEST(list_purge_forgets_given_up_names)
+{
+	ck_assert_int_eq(store_member_add(st, "demo", "a@example.org", NULL),
+	    STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo",
+	    "a@example.org", "Rosa", "rosa", "ha"), STORE_OK);
+	ck_assert_int_eq(store_member_rm(st, "demo", "a@example.org"),
+	    STORE_OK);
+	ck_assert_int_eq(store_pseudonym_given_up(st, "demo", "rosa", 0),
+	    STORE_EXISTS);
+	ck_assert_int_eq(store_list_purge(st, "demo"), STORE_OK);
+	ck_assert_int_eq(store_pseudonym_given_up(st, "demo", "rosa", 0),
+	    STORE_NOTFOUND);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM pseudonym_given_up"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM "
+	    "pseudonym_given_up_handle"), 0);
+}
+END_TEST
+
+/*
  * policy_author on a database that fails: an error, never "a key no
  * member registered" (a signature-only list refused her post for good)
  * nor a replay (her signed post dropped unseen)
@@ -698,6 +723,7 @@ main(void)
 	tcase_add_test(tc, unbound_fields_are_resealed_by_the_migration);
 	tcase_add_test(tc, error_is_not_none);
 	tcase_add_test(tc, failed_step_is_a_failure);
+	tcase_add_test(tc, list_purge_forgets_given_up_names);
 	tcase_add_test(tc, author_check_error_is_not_unknown_key);
 	tcase_add_test(tc, screen_error_is_not_a_pass);
 	suite_add_tcase(s, tc);
