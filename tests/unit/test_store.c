@@ -602,6 +602,29 @@ START_TEST(list_purge_forgets_given_up_names)
 END_TEST
 
 /*
+ * a member's pseudonym given up as she leaves, when the step that keeps
+ * its handle fails: an error, and store_failed says so (it read 0, the
+ * failure of a step after a fresh prepare)
+ */
+START_TEST(give_up_failure_is_a_failure)
+{
+	ck_assert_int_eq(store_member_add(st, "demo", "a@example.org", NULL),
+	    STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo",
+	    "a@example.org", "Rosa", "rosa", "ha"), STORE_OK);
+	raw_exec("CREATE TRIGGER boom BEFORE INSERT ON "
+	    "pseudonym_given_up_handle BEGIN "
+	    "SELECT abs(-9223372036854775807 - 1); END;");
+	ck_assert_int_eq(store_member_rm(st, "demo", "a@example.org"),
+	    STORE_ERR);
+	ck_assert_int_eq(store_failed(st), 1);
+	raw_exec("DROP TRIGGER boom;");
+	ck_assert_int_eq(store_member_rm(st, "demo", "a@example.org"),
+	    STORE_OK);
+}
+END_TEST
+
+/*
  * policy_author on a database that fails: an error, never "a key no
  * member registered" (a signature-only list refused her post for good)
  * nor a replay (her signed post dropped unseen)
@@ -724,6 +747,7 @@ main(void)
 	tcase_add_test(tc, error_is_not_none);
 	tcase_add_test(tc, failed_step_is_a_failure);
 	tcase_add_test(tc, list_purge_forgets_given_up_names);
+	tcase_add_test(tc, give_up_failure_is_a_failure);
 	tcase_add_test(tc, author_check_error_is_not_unknown_key);
 	tcase_add_test(tc, screen_error_is_not_a_pass);
 	suite_add_tcase(s, tc);
