@@ -464,8 +464,8 @@ bounce_token(struct pipeline *p, const struct listaddr *la, int dsn)
 	else
 		log_info("%s bounce: list=%s %s; ignored", p->qid, la->list->name,
 		    rc != STORE_OK || strcmp(list, la->list->name) ? "token unknown" :
-		    dsn == DSN_NO_FAILURE ? "a delivery status notification that "
-		    "reports no failure (delayed, delivered)" :
+		    dsn == DSN_NO_FAILURE ? "a delivery status notification "
+		    "that reports no failure (delayed, delivered)" :
 		    "not a delivery status notification");
 	free(rcpt);
 	return 0;

@@ -41,7 +41,7 @@ struct ask {
 	const struct list_cfg *l;
 	const char	*id, *reason, *sender;
 	const struct buf *copy;
-	struct why	*why;		/* the failure's cause; NULL: not asked */
+	struct why	*why;		/* the failure's cause; NULL: none */
 	int		 n, failed;
 };
 

@@ -382,6 +382,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS pseudonym_given_up_handle ("
 	"  list TEXT NOT NULL, pseudo_key BLOB NOT NULL, handle BLOB NOT NULL,"
 	"  PRIMARY KEY (list, pseudo_key));",
+	/*
+	 * a pseudonym's retired keys by its handle, newest first (`keys
+	 * NAME`): by the primary key (list, fpr), each answer read every
+	 * retired key of the list, one a rotation of each of its pseudonyms
+	 */
+	"CREATE INDEX IF NOT EXISTS pseudonym_retired_handle ON"
+	"  pseudonym_retired_keys(list, handle, retired);",
 	NULL
 };
 

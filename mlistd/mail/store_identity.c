@@ -24,8 +24,9 @@ st_pseudonym_give_up(struct store *st, const char *list, const char *addr)
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));
 	rc = sqlite3_step(s);
 	st_done(st, s);
+	/* a step that fails is a failed call: store_failed must say so */
 	if (rc != SQLITE_DONE)
-		return STORE_ERR;
+		return st_db_fail(st);
 	/* its handle: `keys NAME` still finds its key (attack11 F3) */
 	s = st_prep_member(st, "INSERT OR REPLACE INTO "
 	    "pseudonym_given_up_handle (list, pseudo_key, handle) SELECT list, "
@@ -36,7 +37,7 @@ st_pseudonym_give_up(struct store *st, const char *list, const char *addr)
 		return STORE_ERR;
 	rc = sqlite3_step(s);
 	st_done(st, s);
-	return rc == SQLITE_DONE ? STORE_OK : STORE_ERR;
+	return rc == SQLITE_DONE ? STORE_OK : st_db_fail(st);
 }
 
 /*

@@ -318,6 +318,8 @@ store_list_purge(struct store *st, const char *list)
 		/* they name archive rows: a list made again renumbers them */
 		"DELETE FROM digest_posts WHERE list = ?1",
 		"DELETE FROM pseudonym_keys WHERE list = ?1",
+		/* a list made again must not find the old one's names */
+		"DELETE FROM pseudonym_given_up WHERE list = ?1",
 		"DELETE FROM pseudonym_given_up_handle WHERE list = ?1",
 		"DELETE FROM pseudonym_retired_keys WHERE list = ?1",
 		"DELETE FROM outer_ids WHERE list = ?1",

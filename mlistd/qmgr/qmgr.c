@@ -239,11 +239,16 @@ qmgr_open(struct pipeline *p, struct config *cfg, const struct keys *k, struct s
 	}
 	if (store_cache(p->st, QMGR_CACHE_KIB) < 0)
 		log_warn("NOQUEUE qmgr: page cache: %s", store_errmsg(p->st));
-	/* a sanitizer's malloc ignores them: only memory, so not a warning */
-	if (mallopt(M_MMAP_THRESHOLD, QMGR_MMAP_KIB * 1024) != 1 ||
-	    mallopt(M_TRIM_THRESHOLD, QMGR_TRIM_KIB * 1024) != 1)
-		log_info("NOQUEUE qmgr: malloc keeps its own mapping and "
-		    "trim thresholds");
+	/*
+	 * a sanitizer's malloc ignores them: only memory, so not a warning.
+	 * Each tried: the mapping one set alone fixes the trim one at its
+	 * 128 KiB, the page faults QMGR_TRIM_KIB is there to spare
+	 */
+	if (mallopt(M_MMAP_THRESHOLD, QMGR_MMAP_KIB * 1024) != 1)
+		log_info("NOQUEUE qmgr: malloc keeps its own mapping "
+		    "threshold");
+	if (mallopt(M_TRIM_THRESHOLD, QMGR_TRIM_KIB * 1024) != 1)
+		log_info("NOQUEUE qmgr: malloc keeps its own trim threshold");
 	(void)store_checkpoint_later(p->st, QMGR_WAL_MAX);
 	/* a big post's frames copied beside the loop, not in it (#15) */
 	if (store_checkpoint_beside(p->st) < 0)

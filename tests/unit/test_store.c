@@ -577,6 +577,104 @@ START_TEST(failed_step_is_a_failure)
 END_TEST
 
 /*
+ * a pseudonym given up (its member gone) is the list's for a while; a
+ * list deleted forgets it with the rest: before, the names of a deleted
+ * list stayed reserved in a new list of the same name, and stayed on disk
+ */
+START_TEST(list_purge_forgets_given_up_names)
+{
+	ck_assert_int_eq(store_member_add(st, "demo", "a@example.org", NULL),
+	    STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo",
+	    "a@example.org", "Rosa", "rosa", "ha"), STORE_OK);
+	ck_assert_int_eq(store_member_rm(st, "demo", "a@example.org"),
+	    STORE_OK);
+	ck_assert_int_eq(store_pseudonym_given_up(st, "demo", "rosa", 0),
+	    STORE_EXISTS);
+	ck_assert_int_eq(store_list_purge(st, "demo"), STORE_OK);
+	ck_assert_int_eq(store_pseudonym_given_up(st, "demo", "rosa", 0),
+	    STORE_NOTFOUND);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM pseudonym_given_up"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM "
+	    "pseudonym_given_up_handle"), 0);
+}
+END_TEST
+
+/*
+ * a member's pseudonym given up as she leaves, when the step that keeps
+ * its handle fails: an error, and store_failed says so (it read 0, the
+ * failure of a step after a fresh prepare)
+ */
+START_TEST(give_up_failure_is_a_failure)
+{
+	ck_assert_int_eq(store_member_add(st, "demo", "a@example.org", NULL),
+	    STORE_OK);
+	ck_assert_int_eq(store_member_set_pseudonym(st, "demo",
+	    "a@example.org", "Rosa", "rosa", "ha"), STORE_OK);
+	raw_exec("CREATE TRIGGER boom BEFORE INSERT ON "
+	    "pseudonym_given_up_handle BEGIN "
+	    "SELECT abs(-9223372036854775807 - 1); END;");
+	ck_assert_int_eq(store_member_rm(st, "demo", "a@example.org"),
+	    STORE_ERR);
+	ck_assert_int_eq(store_failed(st), 1);
+	raw_exec("DROP TRIGGER boom;");
+	ck_assert_int_eq(store_member_rm(st, "demo", "a@example.org"),
+	    STORE_OK);
+}
+END_TEST
+
+/* raw_plan - EXPLAIN QUERY PLAN's details for sql, each ended by ';' */
+static void
+raw_plan(const char *sql, struct buf *out)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	char *q = NULL;
+
+	ck_assert_int_ge(asprintf(&q, "EXPLAIN QUERY PLAN %s", sql), 0);
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		buf_printf(out, "%s;", (const char *)sqlite3_column_text(s, 3));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	free(q);
+}
+
+/*
+ * a pseudonym's retired keys (`keys NAME`) are found by its handle's
+ * index: by the primary key (list, fpr), every retired key of the list
+ * was read for one name (store_pseudonym_retired_each, and attack11's
+ * store_pseudonym_retired_given_up join)
+ */
+START_TEST(retired_keys_found_by_handle)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	raw_plan("SELECT public, list, fpr, retired FROM "
+	    "pseudonym_retired_keys WHERE list = ?1 AND handle = ?2 "
+	    "ORDER BY retired DESC, fpr", &b);
+	ck_assert_msg(strstr(buf_cstr(&b), "pseudonym_retired_handle (list=? "
+	    "AND handle=?)") != NULL, "%s", buf_cstr(&b));
+	buf_free(&b);
+	buf_init(&b, 0);
+	raw_plan("SELECT r.public, r.list, r.fpr, r.retired FROM "
+	    "pseudonym_given_up_handle g JOIN pseudonym_retired_keys r ON "
+	    "r.list = g.list AND r.handle = g.handle WHERE g.list = ?1 AND "
+	    "g.pseudo_key = ?2 AND NOT EXISTS (SELECT 1 FROM members m WHERE "
+	    "m.list = ?1 AND m.pseudo_key = ?2) ORDER BY r.retired DESC, "
+	    "r.fpr", &b);
+	ck_assert_msg(strstr(buf_cstr(&b), "pseudonym_retired_handle (list=? "
+	    "AND handle=?)") != NULL, "%s", buf_cstr(&b));
+	ck_assert_msg(strstr(buf_cstr(&b), "members_pseudo") != NULL, "%s",
+	    buf_cstr(&b));
+	buf_free(&b);
+}
+END_TEST
+
+/*
  * policy_author on a database that fails: an error, never "a key no
  * member registered" (a signature-only list refused her post for good)
  * nor a replay (her signed post dropped unseen)
@@ -698,6 +796,9 @@ main(void)
 	tcase_add_test(tc, unbound_fields_are_resealed_by_the_migration);
 	tcase_add_test(tc, error_is_not_none);
 	tcase_add_test(tc, failed_step_is_a_failure);
+	tcase_add_test(tc, list_purge_forgets_given_up_names);
+	tcase_add_test(tc, give_up_failure_is_a_failure);
+	tcase_add_test(tc, retired_keys_found_by_handle);
 	tcase_add_test(tc, author_check_error_is_not_unknown_key);
 	tcase_add_test(tc, screen_error_is_not_a_pass);
 	suite_add_tcase(s, tc);
