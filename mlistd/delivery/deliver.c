@@ -20,6 +20,13 @@
  * resends only what the relay had not yet accepted - see record() for how
  * that is made cheap. A rendered copy is removed once none of its
  * deliveries is pending.
+ *
+ * Beside the runs, the delivery journal: each batch's outcome is one
+ * append (record), replayed into the store at start-up
+ * (deliver_journal_replay) and settled before the queue manager exits
+ * (deliver_settle), so that a 250 from the relay is never forgotten; and
+ * relay.maildir, which delivers into maildirs instead of to a relay
+ * (deliver_maildir, maildir_worker).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,11 @@
 /*
  * store.c - the SQLite database: opening it, the schema and its migrations,
- * transactions, and the statement and sealing helpers that the other
- * store_*.c files (one per concept) share through store_int.h. Only the
- * store files speak SQL.
+ * transactions and how long they wait for a lock (store_busy_wait,
+ * store_locked), the write-ahead log's checkpoints (wal_hook,
+ * store_checkpoint_later/_idle; the idle one's thread is store_ckpt.c),
+ * the page cache (store_cache), SQLite's integrity check, and the
+ * statement and sealing helpers that the other store_*.c files (one per
+ * concept) share through store_int.h. Only the store files speak SQL.
  *
  * WAL mode, foreign keys on, synchronous=FULL (a commit that the daemon
  * relies on must survive power loss). The schema is versioned: each entry
