@@ -368,3 +368,64 @@ def test_forged_senders_are_answered_alike_at_every_address(make_instance,
         med = {k: statistics.median(times[(rcpt, k)]) for k in who}
         print(rcpt, got["nobody"], med)
         assert max(med.values()) - min(med.values()) < 0.01, (rcpt, med)
+
+
+# ---- one-click over http ----------------------------------------------------
+
+def one_click(port, lst, tok):
+    """a one-click POST: the answer's bytes and the seconds to them"""
+    from test_attacks6 import http_raw
+    body = b"List-Unsubscribe=One-Click"
+    req = (f"POST /unsubscribe/{lst}/{tok} HTTP/1.1\r\nHost: x\r\n"
+           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    t0 = time.monotonic()
+    got = http_raw(port, req)
+    return got, time.monotonic() - t0
+
+
+def test_one_click_answers_alike_for_every_token_in_bytes_and_time(
+        make_instance, sink):
+    """a live token, the same one again (replayed), a removed member's,
+    another list's and a made-up one: the same bytes, and no time apart
+    (medians within 10 ms)"""
+    from attackhelp import send, to
+    members = [f"m{i}@example.org" for i in range(ROUNDS)]
+    inst = make_instance(http=True, members=members + [CAROL],
+                         list_settings={"one_click_url":
+                                        "https://lists.example/unsubscribe/"})
+    inst.ctl("list", "create", "othr")
+    inst.ctl("list", "set", "othr", "one_click_url",
+             "https://lists.example/unsubscribe/")
+    send(inst, "From: m0@example.org\r\nSubject: oc\r\n\r\nOne-click.\r\n",
+         "m0@example.org")
+    toks = {}
+    for w in members + [CAROL]:
+        got = wait_until(lambda w=w: to(sink, w, b"One-click."))
+        assert got, inst.logtext()[-2000:]
+        from test_attacks6 import one_click_tokens
+        toks[w] = one_click_tokens(got[0])[0].decode()
+    inst.ctl("member", "rm", "demo", CAROL)
+    kinds = {"replayed": lambda i: ("demo", toks[members[0]]),
+             "removed": lambda i: ("demo", toks[CAROL]),
+             "other-list": lambda i: ("othr", toks[members[i]]),
+             "made-up": lambda i: ("demo", f"{i:032x}")}
+    answers, times = {}, {}
+    for i in range(ROUNDS):
+        order = ["live"] + list(kinds)
+        random.shuffle(order)
+        for k in order:
+            lst, tok = ("demo", toks[members[i]]) if k == "live" \
+                else kinds[k](i)
+            got, took = one_click(inst.http_port, lst, tok)
+            # the list's own name is in the page (the URL's; as long)
+            got = got.replace(f"{lst}@".encode(), b"LIST@")
+            answers.setdefault(k, set()).add(got)
+            times.setdefault(k, []).append(took)
+    assert wait_until(lambda: not any(
+        m in inst.ctl("member", "ls", "demo").stdout for m in members))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print({k: [a[:60] for a in v] for k, v in answers.items()}, med)
+    assert answers["live"] and next(iter(answers["live"])).startswith(
+        b"HTTP/1.1 200")
+    assert len({frozenset(v) for v in answers.values()}) == 1, answers
+    assert max(med.values()) - min(med.values()) < 0.01, med
