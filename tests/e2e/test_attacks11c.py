@@ -38,7 +38,9 @@ Probed, no finding:
     list's and a made-up token: the same bytes (the list's name aside),
     medians within 3 ms (30 rounds);
   `who` and `audit` to a member of a hidden leadership, before and after
-    two role changes and a third waiting for the quorum: the same bytes.
+    two role changes and a third waiting for the quorum: the same bytes;
+  an address whose quoted local part carries ESC/BEL/CSI: refused at MAIL
+    (553 5.1.7), so it never reaches `member ls`, `audit` or `mod ls`.
 """
 import os
 import random
@@ -492,3 +494,29 @@ def test_who_and_audit_do_not_change_with_the_leadership(make_instance,
                                  ln), (audit0, a)
             # F1: the rename by number, the roster by name: paired
             assert not [r for r in refs if r in ln], ln
+
+
+# ---- the operator's terminal ------------------------------------------------
+
+def test_an_address_cannot_carry_escape_sequences_to_the_operator(
+        make_instance, sink):
+    """a quoted local part with ESC, BEL and CSI: refused at MAIL, or
+    whatever it made shows no such byte in `member ls`, `audit`,
+    `mod ls` or `status`"""
+    inst = make_instance(list_settings={"posting": "moderated"})
+    bad = '"a\x1b]0;owned\x07\x1b[2Jb"@example.org'
+    with smtplib.SMTP("127.0.0.1", inst.direct_port) as s:
+        s.ehlo("probe.example")
+        mail = s.docmd(f"MAIL FROM:<{bad}>")
+        rcpt = s.docmd("RCPT TO:<demo@lists.example>")
+        if mail[0] == 250 and rcpt[0] == 250:
+            s.docmd("DATA")
+            s.send(f"From: {bad}\r\nSubject: x\r\n\r\nsubscribe\r\n.\r\n"
+                   .encode())
+            s.getreply()
+    print(mail, rcpt)
+    outs = {v: inst.ctl(*v.split(), "demo").stdout
+            for v in ("member ls", "audit", "mod ls")}
+    outs["status"] = inst.ctl("status").stdout
+    found = [k for k, v in outs.items() if "\x1b" in v or "\x07" in v]
+    assert found == [], {k: outs[k][:400] for k in found}
