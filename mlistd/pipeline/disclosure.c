@@ -425,6 +425,24 @@ shown_as(struct audit_detail *d, const char *what)
 }
 
 /*
+ * unpaired - a name or pseudonym changed, without whose member number: the
+ * roster shows the new name from then on, so a member asking `who` before
+ * and after would pair that number with it, and through it with every
+ * entry that names the number (admission, discipline, a ban)
+ */
+static void
+unpaired(struct audit_detail *d)
+{
+	const char *set = audit_get(d, "setting");
+
+	if ((strcmp(d->code, "member-changed") == 0 ||
+	    strcmp(d->code, "member-removed") == 0) && set &&
+	    (strcmp(set, "pseudonym") == 0 || strcmp(set, "name") == 0) &&
+	    audit_get(d, "member"))
+		audit_set(d, "member", "a member");
+}
+
+/*
  * coded_view - a coded entry (audit.h) as a member reads it: the rules
  * change codes and drop arguments, the words come later from the pieces
  */
@@ -448,6 +466,7 @@ coded_view(const struct list_cfg *l, int reader, const struct audit_entry *e,
 	    outcome_shown(l, e);
 	if (what)
 		shown_as(&d, what);
+	unpaired(&d);
 	if (disclosure_audit_request(e) > 0 &&
 	    disclosure_audit_renumbered(l, reader)) {
 		snprintf(d.code, sizeof(d.code), "request-unnumbered");
