@@ -346,12 +346,13 @@ int	store_pseudonym_key_rotate(struct store *, const char *list,
 	    const char *handle, const char *fpr, const void *secret, size_t len,
 	    const char *oldfpr, const void *oldpub, size_t oldlen,
 	    long long now);
+/* one retired key of a pseudonym: its fingerprint, when, its public key */
+typedef void store_retired_fn(const char *fpr, long long retired,
+	    const struct buf *pub, void *);
 int	store_pseudonym_retired_each(struct store *, const char *list,
-	    const char *handle, void (*)(const char *fpr, long long retired,
-	    const struct buf *pub, void *), void *);
+	    const char *handle, store_retired_fn *, void *);
 int	store_pseudonym_retired_given_up(struct store *, const char *list,
-	    const char *skeleton, void (*)(const char *fpr, long long retired,
-	    const struct buf *pub, void *), void *);
+	    const char *skeleton, store_retired_fn *, void *);
 
 /*
  * The archive and the digest queue (store_archive.c). store_archive_each,

@@ -33,11 +33,7 @@ st_pseudonym_give_up(struct store *st, const char *list, const char *addr)
 	    "pseudo_key, handle FROM members WHERE list = ?1 AND "
 	    "addr_hash = ?2 AND pseudo_key IS NOT NULL AND handle IS NOT NULL",
 	    list, addr);
-	if (!s)
-		return STORE_ERR;
-	rc = sqlite3_step(s);
-	st_done(st, s);
-	return rc == SQLITE_DONE ? STORE_OK : st_db_fail(st);
+	return s ? st_step_done(st, s) : STORE_ERR;
 }
 
 /*
@@ -471,15 +467,22 @@ store_pseudonym_key_rotate(struct store *st, const char *list,
 	    handle, fpr, secret, len, now);
 }
 
-/* retired_rows - fn for each row of s (public, list, fpr, retired); done */
+/*
+ * retired_rows - fn for each row of sql (public, list, fpr, retired), ?1
+ * the list and ?2 `value` tagged as `tag`; the number visited or STORE_ERR
+ */
 static int
-retired_rows(struct store *st, sqlite3_stmt *s, void (*fn)(const char *,
-    long long, const struct buf *, void *), void *arg)
+retired_rows(struct store *st, const char *sql, const char *list,
+    const char *tag, const char *value, store_retired_fn *fn, void *arg)
 {
+	sqlite3_stmt *s = st_prep_bind(st, sql, "t", list);
 	struct st_place pl;
 	struct buf pub;
 	int n = 0, rc;
 
+	if (!s)
+		return STORE_ERR;
+	st_bind_tagged(st, s, 2, list, tag, value);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&pub, 0);
 		st_place_cols(&pl, s, "pseudonym_retired_keys.public", 1, 2);
@@ -504,17 +507,11 @@ retired_rows(struct store *st, sqlite3_stmt *s, void (*fn)(const char *,
  */
 int
 store_pseudonym_retired_each(struct store *st, const char *list,
-    const char *handle, void (*fn)(const char *, long long,
-    const struct buf *, void *), void *arg)
+    const char *handle, store_retired_fn *fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT public, list, fpr, retired "
+	return retired_rows(st, "SELECT public, list, fpr, retired "
 	    "FROM pseudonym_retired_keys WHERE list = ?1 AND handle = ?2 "
-	    "ORDER BY retired DESC, fpr", "t", list);
-
-	if (!s)
-		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "handle", handle);
-	return retired_rows(st, s, fn, arg);
+	    "ORDER BY retired DESC, fpr", list, "handle", handle, fn, arg);
 }
 
 /*
@@ -524,18 +521,13 @@ store_pseudonym_retired_each(struct store *st, const char *list,
  */
 int
 store_pseudonym_retired_given_up(struct store *st, const char *list,
-    const char *skeleton, void (*fn)(const char *, long long,
-    const struct buf *, void *), void *arg)
+    const char *skeleton, store_retired_fn *fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT r.public, r.list, r.fpr, "
+	return retired_rows(st, "SELECT r.public, r.list, r.fpr, "
 	    "r.retired FROM pseudonym_given_up_handle g JOIN "
 	    "pseudonym_retired_keys r ON r.list = g.list AND r.handle = "
 	    "g.handle WHERE g.list = ?1 AND g.pseudo_key = ?2 AND NOT EXISTS "
 	    "(SELECT 1 FROM members m WHERE m.list = ?1 AND m.pseudo_key = ?2) "
-	    "ORDER BY r.retired DESC, r.fpr", "t", list);
-
-	if (!s)
-		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
-	return retired_rows(st, s, fn, arg);
+	    "ORDER BY r.retired DESC, r.fpr", list, "pseudonym", skeleton, fn,
+	    arg);
 }
