@@ -317,23 +317,29 @@ def test_private_reply_to_a_keyed_pseudonym_is_encrypted(make_instance, sink,
     assert BOB.encode() not in dec and BOB.encode() not in enc[0]
 
 
-def test_moderators_answer_to_a_keyed_member_is_encrypted(make_instance, sink,
-                                                          tmp_path):
-    """alice (keyed) writes to -owner; a moderator answers through the
-    LIST-owner+HANDLE@ address of his copy: the answer reaches her encrypted
-    to her key, signed by the list's (audit17: it went out in clear)."""
-    inst, alice, fpr = keyed_instance(make_instance, tmp_path)
+def moderator_answers(inst, sink, writer):
+    """writer writes to -owner; dave, made a moderator, answers through the
+    LIST-owner+HANDLE@ address of his copy: "Your account is fine." """
     r = inst.ctl("member", "set", "demo", DAVE, "role", "moderator")
     assert r.returncode == 0
-    send(inst, f"From: {ALICE}\r\nTo: demo-owner@lists.example\r\n"
+    send(inst, f"From: {writer}\r\nTo: demo-owner@lists.example\r\n"
          "Subject: my account\r\n\r\nPlease look at my account.\r\n"
-         .encode(), ALICE, rcpt="demo-owner@lists.example")
+         .encode(), writer, rcpt="demo-owner@lists.example")
     got = wait_until(lambda: to(sink, DAVE, b"Please look at my account."))
     assert got, inst.logtext()[-3000:]
     back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>",
                      got[0]).group(1).decode()
     send(inst, f"From: <{DAVE}>\r\nSubject: Re: my account\r\n\r\n"
          "Your account is fine.\r\n".encode(), DAVE, rcpt=back)
+
+
+def test_moderators_answer_to_a_keyed_member_is_encrypted(make_instance, sink,
+                                                          tmp_path):
+    """alice (keyed) writes to -owner; a moderator answers through the
+    LIST-owner+HANDLE@ address of his copy: the answer reaches her encrypted
+    to her key, signed by the list's (audit17: it went out in clear)."""
+    inst, alice, fpr = keyed_instance(make_instance, tmp_path)
+    moderator_answers(inst, sink, ALICE)
     assert inst.wait_log("kind=owner-answer out="), inst.logtext()[-2000:]
     enc = wait_until(
         lambda: encrypted_with(sink, alice, ALICE, b"Your account is fine."))
@@ -408,17 +414,7 @@ def test_moderators_answer_on_a_required_list_never_in_clear(make_instance,
     reaches him as the notice, never its words (audit17: in clear)."""
     inst, alice, fpr = keyed_instance(make_instance, tmp_path,
                                       {"encryption": "required"})
-    r = inst.ctl("member", "set", "demo", DAVE, "role", "moderator")
-    assert r.returncode == 0
-    send(inst, f"From: {BOB}\r\nTo: demo-owner@lists.example\r\n"
-         "Subject: my account\r\n\r\nPlease look at my account.\r\n"
-         .encode(), BOB, rcpt="demo-owner@lists.example")
-    got = wait_until(lambda: to(sink, DAVE, b"Please look at my account."))
-    assert got, inst.logtext()[-3000:]
-    back = re.search(rb"Reply-To: <(demo-owner\+[a-z0-9]+@lists\.example)>",
-                     got[0]).group(1).decode()
-    send(inst, f"From: <{DAVE}>\r\nSubject: Re: my account\r\n\r\n"
-         "Your account is fine.\r\n".encode(), DAVE, rcpt=back)
+    moderator_answers(inst, sink, BOB)
     got = wait_until(lambda: keyless_private_notices(sink, BOB))
     assert got, inst.logtext()[-3000:]
     assert b"wrote to you privately" in got[0], got[0]
