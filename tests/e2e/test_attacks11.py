@@ -137,18 +137,24 @@ def keys_answer(inst, sink, name, n):
     return msg_of(got[0]).get_body(("plain",)).get_content()
 
 
+def bobs_pseudonym(make_instance, sink, tag):
+    """a pseudonymous list on which bob has posted once: (instance, his pseudonym), as rosa's
+    copy names it"""
+    inst = ident_instance(make_instance, "pseudonym")
+    rosa_send(inst, b"From: bob@example.org\r\nSubject: hello\r\n\r\nbob's post " + tag
+              + b"\r\n", sender=BOB)
+    got = wait_until(lambda: [c for c in copies_to(sink, ROSA) if b"bob's post " + tag in c])
+    assert got, inst.logtext()[-2000:]
+    return inst, msg_of(got[0])["From"].addresses[0].display_name[:-len(" via demo")]
+
+
 def test_keys_name_answers_the_same_whether_the_pseudonym_left(make_instance, sink):
     """F3 (M): `keys NAME` (members only) gave the pseudonym's key while its member was on the
     list, and "no pseudonym of that name" once she left (the look-up joined the members): any
     member asking for the key of a pseudonym seen on the list learnt whether she left, which
     a hidden roster must not tell (private replies to her say nothing either, README). The
     key is public (Autocrypt in every copy of hers); it is answered after she left too."""
-    inst = ident_instance(make_instance, "pseudonym")
-    rosa_send(inst, b"From: bob@example.org\r\nSubject: hello\r\n\r\nbob's post F3\r\n",
-              sender=BOB)
-    got = wait_until(lambda: [c for c in copies_to(sink, ROSA) if b"bob's post F3" in c])
-    assert got, inst.logtext()[-2000:]
-    name = msg_of(got[0])["From"].addresses[0].display_name[:-len(" via demo")]
+    inst, name = bobs_pseudonym(make_instance, sink, b"F3")
     before = keys_answer(inst, sink, name, 1)
     assert "BEGIN PGP PUBLIC KEY BLOCK" in before, before
     inst.ctl("member", "rm", "demo", BOB)
@@ -163,12 +169,7 @@ def test_keys_name_of_a_rotated_pseudonym_that_left_keeps_its_earlier_keys(make_
     """F3b (L): F3's answer for a pseudonym whose key was rotated (an admin's `keys
     --pseudonym NAME --rotate`) listed its earlier, revoked keys only while its member was on
     the list (pgprotate.c finds them by the members' row)."""
-    inst = ident_instance(make_instance, "pseudonym")
-    rosa_send(inst, b"From: bob@example.org\r\nSubject: hello\r\n\r\nbob's post F3b\r\n",
-              sender=BOB)
-    got = wait_until(lambda: [c for c in copies_to(sink, ROSA) if b"bob's post F3b" in c])
-    assert got, inst.logtext()[-2000:]
-    name = msg_of(got[0])["From"].addresses[0].display_name[:-len(" via demo")]
+    inst, name = bobs_pseudonym(make_instance, sink, b"F3b")
     inst.ctl("keys", "demo", "--pseudonym", name, "--rotate")
     before = keys_answer(inst, sink, name, 2)   # the post, the rotation's post, the answer
     assert "An earlier key of the same pseudonym" in before, before
