@@ -249,16 +249,22 @@ def handles(inst, sink):
     return out
 
 
-def test_private_handles_answer_alike_at_rcpt(make_instance, sink):
-    """LIST+p-HANDLE@ for a member's, a moderator's, a former member's and
-    a made-up handle: one RCPT code and text, and no time apart (median
-    of many samples within 2 ms)"""
+def hidden_with_handles(make_instance, sink):
+    """a pseudonymous list with hidden leadership, MODS[0] a moderator:
+    (instance, its private-reply handles by kind)"""
     inst = ident_instance(make_instance, "pseudonym",
                           {"leadership.visibility": "hidden"},
                           members=(ROSA, BOB, CAROL, MODS[0]))
     inst.ctl("member", "set", "demo", MODS[0], "role", "moderator",
              check=False)
-    hs = handles(inst, sink)
+    return inst, handles(inst, sink)
+
+
+def test_private_handles_answer_alike_at_rcpt(make_instance, sink):
+    """LIST+p-HANDLE@ for a member's, a moderator's, a former member's and
+    a made-up handle: one RCPT code and text, and no time apart (median
+    of many samples within 2 ms)"""
+    inst, hs = hidden_with_handles(make_instance, sink)
     print(hs)
     answers, times = {}, {}
     for sender in ("stranger@outside.example", ROSA):
@@ -297,12 +303,7 @@ def test_private_messages_answer_alike_at_data_and_after(make_instance,
     """a member's clean private message to each handle: one DATA answer,
     the same notes back to her (none), no time apart"""
     from attackhelp import idle
-    inst = ident_instance(make_instance, "pseudonym",
-                          {"leadership.visibility": "hidden"},
-                          members=(ROSA, BOB, CAROL, MODS[0]))
-    inst.ctl("member", "set", "demo", MODS[0], "role", "moderator",
-             check=False)
-    hs = handles(inst, sink)
+    inst, hs = hidden_with_handles(make_instance, sink)
     assert wait_until(lambda: idle(inst), 20)
     answers, times, notes = {}, {}, {}
     for rnd in range(ROUNDS):
