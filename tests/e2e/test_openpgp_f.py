@@ -5,8 +5,10 @@ list's old subkey after `--rotate-subkey` and one to the new subkey, and
 notices, digests and `archive get` answers that rnp and sqop open and verify
 as well as gpg (a member need not use gpg).
 """
+import atexit
 import re
 import shutil
+import tempfile
 
 import pytest
 from conftest import wait_until
@@ -31,6 +33,13 @@ def exported(inst, tmp_path, name="list.asc"):
     return tmp_path / name
 
 
+def short_home():
+    """a gpg home whose agent socket fits sun_path (xdist paths are long)"""
+    home = tempfile.mkdtemp(prefix="gpg-f-", dir="/tmp")
+    atexit.register(shutil.rmtree, home, True)
+    return home
+
+
 def colons(g, path):
     """gpg's --with-colons view of a key file: [fields] of pub, sub, uid"""
     out = g.gpg("--show-keys", "--with-colons", str(path)).stdout.decode()
@@ -53,8 +62,7 @@ def test_list_key_is_ed25519_certify_sign_with_a_cv25519_subkey(
     inst = make_instance()
     path = exported(inst, tmp_path)
     g = Gpg.__new__(Gpg)
-    g.home = str(tmp_path / "g")
-    (tmp_path / "g").mkdir(mode=0o700)
+    g.home = short_home()
     rows = colons(g, path)
     kinds = [r[0] for r in rows]
     assert kinds == ["pub", "uid", "sub"], rows
@@ -140,7 +148,7 @@ def test_post_to_the_old_or_new_subkey_after_rotation_reaches_members(
     rotation, and a post to the new subkey does too (audit17: engine only)."""
     inst = make_instance(members=(BOB, DAVE))
     old = exported(inst, tmp_path, "old.asc")
-    dave = Gpg(tmp_path / "d", "Dave")
+    dave = Gpg(short_home(), "Dave")
     (oldsub,) = subfprs(dave, old)
     r = inst.ctl("keys", "demo", "--rotate-subkey")
     assert r.returncode == 0 and "new encryption subkey" in r.stdout, r.stderr
