@@ -6,6 +6,7 @@ notices, digests and `archive get` answers that rnp and sqop open and verify
 as well as gpg (a member need not use gpg).
 """
 import atexit
+import email
 import re
 import shutil
 import tempfile
@@ -54,11 +55,12 @@ def key_flags(listing):
 
 
 def test_list_key_is_ed25519_certify_sign_with_a_cv25519_subkey(
-        make_instance, tmp_path):
+        make_instance, sink, tmp_path):
     """The key the daemon made for the list, as a member's client imports
     it: an Ed25519 primary that certifies and signs, one cv25519 subkey
-    that encrypts, and the one UID `LIST <LIST@hostname>` (audit17: only the
-    engine's genkey was checked, never the daemon's own key)."""
+    that encrypts, and the one UID `LIST <LIST@hostname>`; the `keys`
+    answer at -request attaches the same key (audit17: only the engine's
+    genkey was checked, never the daemon's own key)."""
     inst = make_instance()
     path = exported(inst, tmp_path)
     g = Gpg.__new__(Gpg)
@@ -106,6 +108,16 @@ def test_list_key_is_ed25519_certify_sign_with_a_cv25519_subkey(
     assert re.search(r"^pub +255/EdDSA .*\[SC\]", out, re.M), out
     assert re.search(r"^sub +255/ECDH .*\[E\]", out, re.M), out
     assert re.search(r"^uid +%s$" % re.escape(UID), out, re.M), out
+    # the key the `keys` answer at -request attaches is that same key
+    send(inst, f"From: {BOB}\r\nSubject: keys\r\n\r\nkeys\r\n".encode(),
+         BOB, rcpt="demo-request@lists.example")
+    got = wait_until(lambda: to(sink, BOB, b"application/pgp-keys"))
+    assert got, inst.logtext()[-3000:]
+    parts = [p for p in email.message_from_bytes(got[0]).walk()
+             if p.get_content_type() == "application/pgp-keys"]
+    assert len(parts) == 1, got[0][:2000]
+    (tmp_path / "answer.asc").write_bytes(parts[0].get_payload(decode=True))
+    assert colons(g, tmp_path / "answer.asc") == rows
 
 
 def encrypted_to_subkey(sender, keyfile, subfpr, raw):
