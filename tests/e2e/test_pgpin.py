@@ -685,7 +685,7 @@ def test_inbound_pseudonymous_names_nobody(keyed, sink, shape):
                 assert ident not in data, (f, ident)
 
 
-@pytest.mark.parametrize("shape", ["6.2", "6.1", "inline"])
+@pytest.mark.parametrize("shape", ["6.2", "6.1", "inline", "exchange"])
 def test_signed_post_satisfies_post_auth_once(keyed, sink, shape):
     inst, g, listfpr = keyed(post_auth="signature")
     raw = INBOUND[shape](g, listfpr, "Signed once")
