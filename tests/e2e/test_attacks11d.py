@@ -1,0 +1,85 @@
+"""test_attacks11d - round 11d: what round 11c left unprobed, attacked
+through the real daemon as a hostile member, informer or stranger.
+
+Each test asserts the SAFE behaviour; a finding not fixed stays
+xfail(strict=True, reason=...). Found on 0062960 (severity H/M/L):
+  F1 (L) a public warning paired a member's number with her pseudonym:
+    the public warning names the pseudonym to every member, and the
+    audit entry written at the same moment ("member 521a876c8a: step 1,
+    a public warning") names her number; a member reading `audit` after
+    the warning paired the two, and through the number her admission
+    date, her earlier private warnings, a later suspension or ban - the
+    sibling of round 11c's rename. Fixed (disclosure.c unpaired: members
+    read "a member: step 1, a public warning"; moderators and the
+    operator the number, as before).
+"""
+import re
+import smtplib
+
+from conftest import wait_until
+from test_audit_order import ask, body, to, token
+
+MOD = "m1@example.org"
+ORDER = (("zed@example.org", "Zebra Moon"), ("abe@example.org", "Amber Fox"),
+         ("mia@example.org", "Misty Owl"), ("bob@example.org", "Blue Heron"))
+
+
+def send(inst, raw, sender, rcpt):
+    with smtplib.SMTP("127.0.0.1", inst.port) as s:
+        s.sendmail(sender, [rcpt], raw)
+
+
+def hidden_list(make_instance, settings=None):
+    """a pseudonymous list, leadership hidden, m1 its moderator"""
+    base = {"identity.mode": "pseudonym", "disclosure.roster": "members",
+            "leadership.visibility": "hidden",
+            "leadership.discipline_days": "0"}
+    inst = make_instance(list_settings=dict(base, **(settings or {})),
+                         members=[a for a, _ in ORDER] + [MOD])
+    for a, name in ORDER:
+        inst.ctl("member", "set", "demo", a, "pseudonym", name)
+    inst.ctl("member", "set", "demo", MOD, "role", "moderator")
+    return inst
+
+
+def discipline(inst, sink, name, n):
+    """m1 asks for a step on name and confirms it (her n-th request)"""
+    ask_mark = b"Confirm a discipline step"
+    send(inst, f"From: {MOD}\r\nSubject: discipline {name}\r\n\r\n"
+         f"Reason {n}.\r\n".encode(), MOD,
+         "demo-owner+discipline@lists.example")
+    got = wait_until(lambda: len(to(sink, MOD, ask_mark)) >= n)
+    assert got, inst.logtext()[-2000:]
+    send(inst, b"From: m1@example.org\r\nSubject: Re\r\n\r\nyes\r\n", MOD,
+         f"demo-confirm+{token(to(sink, MOD, ask_mark)[n - 1])}"
+         "@lists.example")
+
+
+def refs(audit_text):
+    """the members' numbers an audit answer names"""
+    return set(re.findall(r"member [0-9a-f]{10}", audit_text))
+
+
+# ---- pairings in `who` and `audit` ------------------------------------------
+
+def test_a_public_warning_does_not_pair_number_and_pseudonym(make_instance,
+                                                            sink):
+    """F1: the public warning names Amber Fox; bob's `audit` after it must
+    not name, in the entry of that step, a number his earlier `audit`
+    showed for an admission"""
+    inst = hidden_list(make_instance, {"leadership.discipline": "public"})
+    before = ask(inst, sink, "bob@example.org", "audit", 1)
+    admitted = refs(before)
+    assert len(admitted) >= 4, before
+    discipline(inst, sink, "Amber Fox", 1)
+    warned = wait_until(lambda: to(sink, "bob@example.org",
+                                   b"A public warning"))
+    assert warned and b"Amber Fox" in warned[0], inst.logtext()[-2000:]
+    after = ask(inst, sink, "bob@example.org", "audit", 3)
+    lines = [ln for ln in after.splitlines() if "public warning" in ln]
+    assert lines, after
+    assert not [r for r in refs("\n".join(lines)) if r in admitted], lines
+    # the moderators and the operator still read the number
+    op = inst.ctl("audit", "demo").stdout
+    assert [ln for ln in op.splitlines() if "public warning" in ln
+            and refs(ln) & admitted], op
