@@ -12,6 +12,12 @@ xfail(strict=True, reason=...). Found on 0062960 (severity H/M/L):
     sibling of round 11c's rename. Fixed (disclosure.c unpaired: members
     read "a member: step 1, a public warning"; moderators and the
     operator the number, as before).
+  F2 (L) bidi and zero-width characters reached the operator's terminal:
+    `mlistctl mod show` wrote ESC as ^[ (cat -v) but passed U+202E
+    (RIGHT-TO-LEFT OVERRIDE), U+2066 (isolates), U+200B (zero width) from
+    an applicant's introduction as they were: the operator read the
+    introduction, and the line after it, reordered or with hidden text.
+    Fixed (mlistctl.c put_visible: such a character is shown <U+202E>).
 """
 import re
 import smtplib
@@ -83,3 +89,50 @@ def test_a_public_warning_does_not_pair_number_and_pseudonym(make_instance,
     op = inst.ctl("audit", "demo").stdout
     assert [ln for ln in op.splitlines() if "public warning" in ln
             and refs(ln) & admitted], op
+
+
+# ---- the operator's terminal and the moderators' mail -----------------------
+
+BAD = ("\x1b]0;owned\x07", "\x1b[2J", "\u202e", "\u200b", "\u2066",
+       "\x9b")
+
+
+def bad_in(text):
+    """the hostile characters text still holds"""
+    return [repr(b) for b in BAD if b in text]
+
+
+def test_escapes_do_not_reach_the_operators_terminal(make_instance, sink):
+    """a Subject, a display name and an introduction carrying ESC, BEL,
+    CSI, bidi overrides and zero-width spaces, raw and in encoded words:
+    `mod ls`, `member ls`, `audit` and `status` show none of them"""
+    import base64
+    inst = make_instance(list_settings={"posting": "moderated",
+                                        "subscription": "approve"})
+    evil = "Hi \x1b]0;owned\x07\x1b[2J\u202eevil\u200b\u2066 \x9b31m"
+    word = "=?utf-8?b?" + base64.b64encode(evil.encode()).decode() + "?="
+    raw = evil.replace("\u202e", "").replace("\u200b", "")
+    raw = raw.replace("\u2066", "").replace("\x9b", "")
+    for subj, name in ((word, word), (raw, raw)):
+        send(inst, f"From: {name} <bob@example.org>\r\nSubject: {subj}\r\n"
+             "\r\nheld\r\n".encode(), "bob@example.org",
+             "demo@lists.example")
+    send(inst, f"From: {word} <new@example.net>\r\nSubject: {word}\r\n\r\n"
+         f"subscribe\r\n{evil}\r\n".encode(), "new@example.net",
+         "demo-request@lists.example")
+    ans = wait_until(lambda: to(sink, "new@example.net", b"demo-confirm+"))
+    assert ans, inst.logtext()[-2000:]
+    send(inst, b"From: new@example.net\r\nSubject: Re\r\n\r\nconfirm\r\n",
+         "new@example.net", f"demo-confirm+{token(ans[0])}@lists.example")
+    assert wait_until(lambda: len(inst.ctl("mod", "ls", "demo").stdout
+                                  .splitlines()) >= 2), \
+        inst.ctl("mod", "ls", "demo").stdout + inst.logtext()[-3000:]
+    outs = {v: inst.ctl(*v.split(), "demo").stdout
+            for v in ("mod ls", "member ls", "audit")}
+    outs["status"] = inst.ctl("status").stdout
+    for held in re.findall(r"^([0-9A-F]{24}) ", outs["mod ls"], re.M):
+        outs["mod show " + held] = inst.ctl("mod", "show", "demo",
+                                            held).stdout
+    print(outs)
+    found = {k: bad_in(v) for k, v in outs.items() if bad_in(v)}
+    assert found == {}, (found, {k: outs[k][:600] for k in found})
