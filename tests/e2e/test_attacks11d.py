@@ -18,6 +18,14 @@ xfail(strict=True, reason=...). Found on 0062960 (severity H/M/L):
     an applicant's introduction as they were: the operator read the
     introduction, and the line after it, reordered or with hidden text.
     Fixed (mlistctl.c put_visible: such a character is shown <U+202E>).
+  F3 (M) a stranger learned whether an address is a member: a forged
+    `unsubscribe` (or `set ...`) naming a member was charged to the
+    members' confirmations, one naming nobody to the instance's answers
+    (auth.answers_per_instance); after as many forged claims as that
+    budget, the stranger's own `help` was answered if and only if the
+    address named was a member - on a list with disclosure.roster =
+    "none". Fixed (request.c answer_budget: both budgets are spent
+    whoever is named; each kind of address still answered from its own).
 """
 import re
 import smtplib
@@ -136,3 +144,50 @@ def test_escapes_do_not_reach_the_operators_terminal(make_instance, sink):
     print(outs)
     found = {k: bad_in(v) for k, v in outs.items() if bad_in(v)}
     assert found == {}, (found, {k: outs[k][:600] for k in found})
+
+
+# ---- -request from a forged sender ------------------------------------------
+
+def forge(port, sender, text):
+    """an unsigned -request mail whose envelope and From: claim sender"""
+    with smtplib.SMTP("127.0.0.1", port) as s:
+        s.sendmail(sender, ["demo-request@lists.example"],
+                   f"From: {sender}\r\nSubject: x\r\n\r\n{text}\r\n"
+                   .encode())
+
+
+def budget_probe(make_instance, sink, target, n):
+    """a stranger forges three `unsubscribe` claims naming target on an
+    instance allowed three answers an hour, then asks `help` herself:
+    what reaches her mailbox"""
+    from attackhelp import idle
+    from conftest import AUTHSERV_ID
+    me = f"spy{n}@evil.example"
+    inst = make_instance(members=("bob@example.org", "carol@example.org"),
+                         extra=f'auth = {{ authserv_id = "{AUTHSERV_ID}";'
+                         ' answers_per_instance = 3; };',
+                         list_settings={"disclosure.roster": "none"})
+    for i in range(3):
+        forge(inst.direct_port, target, "unsubscribe")
+    assert wait_until(lambda: inst.logtext().count("kind=request") >= 3
+                      and idle(inst), 30), inst.logtext()[-2000:]
+    forge(inst.direct_port, me, "help")
+    assert wait_until(lambda: inst.logtext().count("kind=request") >= 4
+                      and idle(inst), 30), inst.logtext()[-2000:]
+    # the claims were answered, to the mailbox they named
+    assert [m for m in sink.handler.messages if target in m[1]], \
+        inst.logtext()[-2000:]
+    return [len(m[2]) for m in sink.handler.messages if me in m[1]]
+
+
+def test_forged_claims_spend_the_same_budget_for_members_and_nobody(
+        make_instance, sink):
+    """F3: whether the stranger's own `help` is answered after her forged
+    claims must not tell whether the address they named is a member"""
+    got = {k: budget_probe(make_instance, sink, addr, i)
+           for i, (k, addr) in enumerate((("member", "bob@example.org"),
+                                          ("nobody", "dan@example.org")))}
+    print(got)
+    assert len({len(v) for v in got.values()}) == 1, got
+    # the spy learns nothing either way: her own answer never comes
+    assert got["member"] == [], got
