@@ -27,6 +27,8 @@ xfail(strict=True, reason=...). Found on 0062960 (severity H/M/L):
     "none". Fixed (request.c answer_budget: both budgets are spent
     whoever is named; each kind of address still answered from its own).
 """
+import os
+import random
 import re
 import smtplib
 
@@ -34,6 +36,9 @@ from conftest import wait_until
 from test_audit_order import ask, body, to, token
 
 MOD = "m1@example.org"
+PROBERS = ("dan@example.org", "eve@example.org", "fay@example.org",
+           "gus@example.org")
+ROUNDS = int(os.environ.get("ATTACK11D_ROUNDS", "8"))
 ORDER = (("zed@example.org", "Zebra Moon"), ("abe@example.org", "Amber Fox"),
          ("mia@example.org", "Misty Owl"), ("bob@example.org", "Blue Heron"))
 
@@ -191,3 +196,82 @@ def test_forged_claims_spend_the_same_budget_for_members_and_nobody(
     assert len({len(v) for v in got.values()}) == 1, got
     # the spy learns nothing either way: her own answer never comes
     assert got["member"] == [], got
+
+
+# ---- LIST-owner+HANDLE@ by whose handle -------------------------------------
+
+def owner_handles(inst, sink):
+    """the handles m1 reads in the copies of mail to LIST-owner@ by rosa
+    (a member), m2 (a moderator, then demoted), carol (then removed); and
+    a made-up one"""
+    from test_identity import ROSA, copies_to, send as isend
+    out = {}
+    for who, name in ((ROSA, "member"), ("m2@example.org", "demoted"),
+                      ("carol@example.org", "former")):
+        mark = f"to the owners from the {name}".encode()
+        isend(inst, b"From: " + who.encode() + b"\r\nSubject: q\r\n\r\n"
+              + mark + b"\r\n", sender=who, rcpt="demo-owner@lists.example")
+        got = wait_until(lambda: [c for c in copies_to(sink, MOD)
+                                  if mark in c])
+        assert got, inst.logtext()[-2000:]
+        out[name] = re.search(rb"demo-owner\+([0-9a-zA-Z_-]+)@",
+                              got[0]).group(1).decode()
+    # the operator alone (two moderators: else a request for the quorum)
+    inst.ctl("--emergency", "member", "set", "demo", "m2@example.org",
+             "role", "member")
+    inst.ctl("--emergency", "member", "rm", "demo", "carol@example.org")
+    h = out["member"]
+    out["nobody"] = h[:-4] + "".join("b" if c == "a" else "a"
+                                     for c in h[-4:])
+    return out
+
+
+def test_owner_handles_answer_alike_to_a_member(make_instance, sink):
+    """bob (a member, not a moderator) writes to LIST-owner+HANDLE@ for a
+    member's, a demoted moderator's, a former member's and a made-up
+    handle: one RCPT and DATA answer, the same notes back (sizes), medians
+    of the time to the answer close"""
+    import statistics
+    from attackhelp import idle
+    from test_attacks11c import data_answer
+    from test_identity import ROSA, ident_instance, copies_to
+    inst = ident_instance(make_instance, "pseudonym",
+                          {"leadership.visibility": "hidden"},
+                          members=(ROSA, "bob@example.org",
+                                   "carol@example.org", MOD,
+                                   "m2@example.org") + PROBERS)
+    for m in (MOD, "m2@example.org"):
+        inst.ctl("member", "set", "demo", m, "role", "moderator",
+                 check=False)
+    hs = owner_handles(inst, sink)
+    print(hs)
+    assert len(set(hs.values())) == 4, hs
+    assert wait_until(lambda: idle(inst), 20)
+    answers, times, notes = {}, {}, {}
+
+    def probe(who, k, h, rnd):
+        rcpt = f"demo-owner+{h}@lists.example"
+        raw = (f"From: {who}\r\nTo: {rcpt}\r\nSubject: r {rnd}\r\n\r\n"
+               f"an answer, {rnd}.\r\n").encode()
+        code, msg, took = data_answer(inst.port, who, rcpt, raw)
+        msg = re.sub(rb"queued as [0-9A-F]+", b"queued as ID", msg)
+        answers.setdefault(k, set()).add((code, msg))
+        times.setdefault(k, []).append(took)
+        assert wait_until(lambda: idle(inst), 20)
+    # the notes back: one an hour per writer, so each kind its own writer
+    for who, (k, h) in zip(PROBERS, sorted(hs.items())):
+        probe(who, k, h, 0)
+        notes[k] = [len(c) for c in copies_to(sink, who)]
+    for rnd in range(1, ROUNDS):
+        for k, h in sorted(hs.items(), key=lambda kv: random.random()):
+            probe("bob@example.org", k, h, rnd)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(answers, med, notes)
+    assert answers["nobody"] and 250 in {c for c, _ in answers["nobody"]}
+    assert len({frozenset(v) for v in answers.values()}) == 1, answers
+    assert notes["nobody"], notes
+    assert len({repr(v) for v in notes.values()}) == 1, notes
+    assert max(med.values()) - min(med.values()) < 0.01, med
+    # nothing of bob's reached rosa, the demoted or the former member
+    for w in (ROSA, "m2@example.org", "carol@example.org"):
+        assert not [c for c in copies_to(sink, w) if b"an answer," in c]
