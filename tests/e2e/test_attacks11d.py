@@ -298,3 +298,47 @@ def test_a_leaving_does_not_pair_number_and_name(make_instance, sink):
     new = [ln for ln in audit1.splitlines() if ln not in audit0]
     assert new, audit1
     assert not refs("\n".join(new)) & refs(audit0), new
+
+
+VERBS = ("help\nwho\naudit\nkeys\nkeys Amber Fox\narchive index\n"
+         "archive get 1",
+         "subscribe\nHello, it is me.",
+         "unsubscribe",
+         "set pseudonym Quiet Lark\nset identity pseudonym\n"
+         "set digest on\nset nomail on",
+         "key ed25519:" + "A" * 43 + "=",
+         "confirm " + "0" * 40)
+
+
+def test_forged_request_verbs_answer_alike_for_whoever_is_named(
+        make_instance, sink):
+    """every -request verb, forged (unsigned) as a member, a moderator, a
+    former member and nobody: one SMTP answer each; what comes back goes
+    only to the address named, and is as long whoever that is"""
+    from attackhelp import idle
+    from test_attacks11c import forged
+    inst = hidden_list(make_instance, {"leadership.discipline": "warn"})
+    inst.ctl("member", "add", "demo", "old@example.org")
+    inst.ctl("member", "rm", "demo", "old@example.org")
+    who = {"member": "bob@example.org", "moderator": MOD,
+           "former": "old@example.org", "nobody": "dan@example.org"}
+    answers, sizes = {}, {}
+    for i, text in enumerate(VERBS):
+        for k, addr in who.items():
+            n0 = len(sink.handler.messages)
+            raw = (f"From: {addr}\r\nTo: demo-request@lists.example\r\n"
+                   "Subject: x\r\n\r\n" + text.replace("\n", "\r\n")
+                   + "\r\n").encode()
+            rc, dc, _ = forged(inst.direct_port, addr,
+                               "demo-request@lists.example", raw)
+            answers.setdefault(k, []).append((rc, dc))
+            assert wait_until(lambda: idle(inst), 30), inst.logtext()[-2000:]
+            got = sink.handler.messages[n0:]
+            assert all(m[1] == [addr] for m in got), (k, text, got)
+            sizes.setdefault(k, []).append(
+                [len(m[2]) - m[2].count(addr.encode()) * len(addr)
+                 for m in got])
+    print(answers["nobody"], sizes)
+    assert any(s for s in sizes["nobody"]), sizes
+    assert len({repr(v) for v in answers.values()}) == 1, answers
+    assert len({repr(v) for v in sizes.values()}) == 1, sizes
