@@ -163,6 +163,12 @@ def test_escapes_do_not_reach_the_operators_terminal(make_instance, sink):
     assert wait_until(lambda: len(inst.ctl("mod", "ls", "demo").stdout
                                   .splitlines()) >= 2), \
         inst.ctl("mod", "ls", "demo").stdout + inst.logtext()[-3000:]
+    # a pseudonym with them is refused by the name's form
+    for name in ("Red\u202eFox", "Red\u200bFox", "Red\x1b[2JFox",
+                 "Red\u2066Fox", "Red\x9bFox"):
+        r = inst.ctl("member", "set", "demo", "bob@example.org",
+                     "pseudonym", name, check=False)
+        assert r.returncode == 1, (name, r.returncode, r.stdout)
     outs = {v: inst.ctl(*v.split(), "demo").stdout
             for v in ("mod ls", "member ls", "audit")}
     outs["status"] = inst.ctl("status").stdout
