@@ -429,18 +429,24 @@ shown_as(struct audit_detail *d, const char *what)
  * roster shows the new name from then on, so a member asking `who` before
  * and after would pair that number with it, and through it with every
  * entry that names the number (admission, discipline, a ban). A public
- * warning too: its notice names the pseudonym to every member, at the
- * moment of the entry.
+ * warning names the pseudonym to every member at the moment of the entry:
+ * neither the number nor the step (step 2 points at the member whose
+ * step 1 the log shows).
  */
 static void
 unpaired(struct audit_detail *d)
 {
 	const char *set = audit_get(d, "setting");
-	int renamed = (strcmp(d->code, "member-changed") == 0 ||
-	    strcmp(d->code, "member-removed") == 0) && set &&
-	    (strcmp(set, "pseudonym") == 0 || strcmp(set, "name") == 0);
 
-	if ((renamed || strcmp(d->code, "warning-public") == 0) &&
+	if (strcmp(d->code, "warning-public") == 0) {
+		snprintf(d->code, sizeof(d->code), "warning-public-unpaired");
+		drop(d, "member");
+		drop(d, "step");
+		return;
+	}
+	if ((strcmp(d->code, "member-changed") == 0 ||
+	    strcmp(d->code, "member-removed") == 0) && set &&
+	    (strcmp(set, "pseudonym") == 0 || strcmp(set, "name") == 0) &&
 	    audit_get(d, "member"))
 		audit_set(d, "member", "a member");
 }

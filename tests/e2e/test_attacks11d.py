@@ -9,9 +9,11 @@ xfail(strict=True, reason=...). Found on 0062960 (severity H/M/L):
     a public warning") names her number; a member reading `audit` after
     the warning paired the two, and through the number her admission
     date, her earlier private warnings, a later suspension or ban - the
-    sibling of round 11c's rename. Fixed (disclosure.c unpaired: members
-    read "a member: step 1, a public warning"; moderators and the
-    operator the number, as before).
+    sibling of round 11c's rename. F1b: with the number gone, "step 2"
+    still pointed at the one member whose step 1 the log listed. Fixed
+    (disclosure.c unpaired: members read "a member: a public warning",
+    piece [audit-warning-public-unpaired]; moderators and the operator
+    the number and the step, as before).
   F2 (L) bidi and zero-width characters reached the operator's terminal:
     `mlistctl mod show` wrote ESC as ^[ (cat -v) but passed U+202E
     (RIGHT-TO-LEFT OVERRIDE), U+2066 (isolates), U+200B (zero width) from
@@ -369,3 +371,25 @@ def test_forged_request_verbs_answer_alike_for_whoever_is_named(
     assert any(s for s in sizes["nobody"]), sizes
     assert len({repr(v) for v in answers.values()}) == 1, answers
     assert len({repr(v) for v in sizes.values()}) == 1, sizes
+
+
+def test_a_public_warning_step_does_not_pair_with_earlier_steps(
+        make_instance, sink):
+    """F1b: Amber Fox has a private warning (step 1, listed with her
+    number), then a public one: the members' entry of the public warning
+    must not say which step it was, or "step 2" points at the one member
+    whose step 1 the log shows"""
+    inst = hidden_list(make_instance,
+                       {"leadership.discipline": "warn, public"})
+    discipline(inst, sink, "Amber Fox", 1)
+    assert wait_until(lambda: to(sink, "abe@example.org",
+                                 b"A warning from the moderators"))
+    discipline(inst, sink, "Amber Fox", 2)
+    warned = wait_until(lambda: to(sink, "bob@example.org",
+                                   b"A public warning"))
+    assert warned and b"Amber Fox" in warned[0], inst.logtext()[-2000:]
+    after = ask(inst, sink, "bob@example.org", "audit", 2)
+    lines = [ln for ln in after.splitlines() if "public warning" in ln]
+    assert lines, after
+    assert [ln for ln in after.splitlines() if "private warning" in ln]
+    assert not [ln for ln in lines if "step" in ln], lines
