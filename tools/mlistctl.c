@@ -1083,10 +1083,35 @@ utf8_len(const unsigned char *p, size_t n)
 }
 
 /*
+ * unseen - the code point of a well-formed UTF-8 sequence of u bytes if
+ * it is one a terminal shows as nothing or lets reorder the line (bidi
+ * embeddings, overrides and isolates, zero-width and line separators):
+ * a member's U+202E would make the operator read an introduction, or
+ * the line after it, other than it is. 0 for any other character.
+ */
+static unsigned
+unseen(const unsigned char *p, size_t u)
+{
+	unsigned c;
+
+	if (u == 2 && p[0] == 0xd8 && p[1] == 0x9c)
+		return 0x61c;	/* ARABIC LETTER MARK */
+	if (u != 3)
+		return 0;
+	c = (unsigned)(p[0] & 0x0f) << 12 | (unsigned)(p[1] & 0x3f) << 6 |
+	    (unsigned)(p[2] & 0x3f);
+	if ((c >= 0x200b && c <= 0x200f) || (c >= 0x2028 && c <= 0x202e) ||
+	    (c >= 0x2060 && c <= 0x206f) || c == 0xfeff)
+		return c;
+	return 0;
+}
+
+/*
  * put_visible - write a held post so that no byte of it is a terminal
  * command: a member wrote it, and ESC/BEL sequences would retitle,
  * hide, clear or (OSC 52) reach the clipboard. As cat -v: ^[ for ESC,
- * M-x for a byte that is not part of well-formed UTF-8.
+ * M-x for a byte that is not part of well-formed UTF-8; <U+202E> for a
+ * character that is invisible or reorders the line (unseen).
  */
 static void
 put_visible(const unsigned char *p, size_t n)
@@ -1102,7 +1127,10 @@ put_visible(const unsigned char *p, size_t n)
 		else if (p[i] < 0x80)
 			putchar(p[i]);
 		else if ((u = utf8_len(p + i, n - i)) > 0) {
-			fwrite(p + i, 1, u, stdout);
+			if (unseen(p + i, u))
+				printf("<U+%04X>", unseen(p + i, u));
+			else
+				fwrite(p + i, 1, u, stdout);
 			i += u - 1;
 		} else if ((p[i] & 0x7f) < 0x20 || p[i] == 0xff)
 			printf("M-^%c", (p[i] & 0x7f) ^ 0x40);

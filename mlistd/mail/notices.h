@@ -365,6 +365,9 @@
 	    "audit entry discipline: a private warning (step: its number)") \
 	PIECE(PIECE_AUDIT_WARNING_PUBLIC, "audit-warning-public", "member step", \
 	    "audit entry discipline: a public warning") \
+	PIECE(PIECE_AUDIT_WARNING_PUBLIC_UNPAIRED, \
+	    "audit-warning-public-unpaired", "", \
+	    "a public warning, to members: no number, no step") \
 	PIECE(PIECE_AUDIT_SUSPENDED, "audit-suspended", "member step", \
 	    "audit entry discipline: the member suspended") \
 	PIECE(PIECE_AUDIT_PSEUDONYM_KEY_ROTATED, "audit-pseudonym-key-rotated", "old new", \

@@ -428,13 +428,22 @@ shown_as(struct audit_detail *d, const char *what)
  * unpaired - a name or pseudonym changed, without whose member number: the
  * roster shows the new name from then on, so a member asking `who` before
  * and after would pair that number with it, and through it with every
- * entry that names the number (admission, discipline, a ban)
+ * entry that names the number (admission, discipline, a ban). A public
+ * warning names the pseudonym to every member at the moment of the entry:
+ * neither the number nor the step (step 2 points at the member whose
+ * step 1 the log shows).
  */
 static void
 unpaired(struct audit_detail *d)
 {
 	const char *set = audit_get(d, "setting");
 
+	if (strcmp(d->code, "warning-public") == 0) {
+		snprintf(d->code, sizeof(d->code), "warning-public-unpaired");
+		drop(d, "member");
+		drop(d, "step");
+		return;
+	}
 	if ((strcmp(d->code, "member-changed") == 0 ||
 	    strcmp(d->code, "member-removed") == 0) && set &&
 	    (strcmp(set, "pseudonym") == 0 || strcmp(set, "name") == 0) &&

@@ -1113,16 +1113,22 @@ answer_budget(struct pipeline *p, const struct list_cfg *l,
     const struct authn *au, const char *to, int own)
 {
 	struct member m;
-	int rc;
+	int rc, reply, confirm;
 
 	if (authn_vouches(au, to) || !own)
 		return authn_may_reply(p, au, to);
 	if ((rc = store_member_find(p->st, l->name, to, &m)) == STORE_ERR)
 		return -1;
-	if (rc != STORE_OK)
-		return authn_may_reply(p, au, to);
-	member_free(&m);
-	return authn_may_confirm(p, au, to);
+	if (rc == STORE_OK)
+		member_free(&m);
+	/*
+	 * both budgets are spent whoever `to` is: a stranger who used up
+	 * one would otherwise learn, by whether her own next answer came,
+	 * whether the claims she forged named a member
+	 */
+	reply = authn_may_reply(p, au, to);
+	confirm = authn_may_confirm(p, au, to);
+	return rc == STORE_OK ? confirm : reply;
 }
 
 /*
