@@ -154,6 +154,8 @@ endif
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 # the worker's test runs hostile probes inside the real, confined worker in place of the transform
 WRAP_test_worker = -Wl,--wrap=transform_post
+# a look-up key asprintf cannot make (out of memory) must be an error, not "none"
+WRAP_test_store_bind = -Wl,--wrap=asprintf,--wrap=__asprintf_chk
 WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=renameat2,--wrap=close,--wrap=syncfs
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
