@@ -32,10 +32,14 @@ rand_misuse(void)
 	int n;
 
 	n = snprintf(m, sizeof(m), "%s: libsodium cannot go on (no "
-	    "randomness, or a misuse): stopping\n", rand_prog);
-	if (n > 0 && write(STDERR_FILENO, m, (size_t)n) < 0)
-		n = 0;	/* nowhere else to say it; syslog below */
-	syslog(LOG_CRIT, "%.*s", n > 0 ? n - 1 : 0, m);
+	    "randomness, or a misuse): stopping", rand_prog);
+	if (n > 0 && (size_t)n < sizeof(m) - 1) {
+		m[n] = '\n';
+		/* no check: a closed stderr leaves syslog to say it */
+		(void)!write(STDERR_FILENO, m, (size_t)n + 1);
+		m[n] = '\0';
+	}
+	syslog(LOG_CRIT, "%s", m);
 	_exit(1);
 }
 
