@@ -49,6 +49,8 @@ UNIT_BIN  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # behind by a plain `make` refuses a store a newer schema made ("schema version N is newer")
 TOOL_BIN  = $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
 ALL_BIN   = $(BUILD)/bin/mlistd $(BUILD)/bin/mlistctl $(BUILD)/bin/mlist
+# LD_PRELOAD shims for the e2e tests (tests/shim/*.c): e.g. a system without randomness
+SHIM_LIB  = $(patsubst tests/shim/%.c,$(BUILD)/tests/%.so,$(wildcard tests/shim/*.c))
 # the daemon with the parser's test-only triggers (worker.c, MLISTD_TEST_HOOKS): for the e2e tests only
 HOOKS_BIN = $(BUILD)/tests/mlistd-test-hooks
 
@@ -67,7 +69,7 @@ $(FILE_GOALS): deps
 	@$(MAKE) --no-print-directory MLISTD_DEPS_DONE=1 $@
 endif
 else
-all: $(ALL_BIN) $(HOOKS_BIN) $(TOOL_BIN)
+all: $(ALL_BIN) $(HOOKS_BIN) $(TOOL_BIN) $(SHIM_LIB)
 
 # -MMD: each object depends on the headers it includes, and on nothing else
 $(BUILD)/%.o: %.c
@@ -152,12 +154,20 @@ endif
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 # the worker's test runs hostile probes inside the real, confined worker in place of the transform
 WRAP_test_worker = -Wl,--wrap=transform_post
+# a look-up key asprintf cannot make (out of memory) must be an error, not "none"
+WRAP_test_store_bind = -Wl,--wrap=asprintf,--wrap=__asprintf_chk
 WRAP_test_faults = -Wl,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=renameat2,--wrap=close,--wrap=syncfs
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlistd.a $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	@$(CC) $(CFLAGS) $(WFLAGS) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP -Wno-unused-parameter $(LDFLAGS) $(WRAP_$*) -o $@ $< \
 	    $(BUILD)/libmlistd.a $(BUILD)/libmlist.a $(PKG_LIBS) $(CHECK_LIBS)
+
+# no sanitizer: the shim is preloaded into programs built either way
+$(BUILD)/tests/%.so: tests/shim/%.c
+	@mkdir -p $(dir $@)
+	@echo "  SHIM    $@"
+	@$(CC) -O2 -std=c11 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libmlist.a
 	@mkdir -p $(dir $@)

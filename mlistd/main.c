@@ -36,6 +36,7 @@
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/privdrop.h"
+#include "util/rand.h"
 #include "pipeline/worker.h"
 
 static void
@@ -517,7 +518,7 @@ main(int argc, char **argv)
 	unsigned char pk[KEYS_LEN];
 	struct spool sp;
 	struct buf err;
-	char *pidfile;
+	char *pidfile, why[200];
 	pid_t qpid;
 
 	static const struct option longopts[] = {
@@ -569,6 +570,9 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("mlistd", foreground);
+	/* before anything under state_dir: no randomness, no start (#15) */
+	if (rand_init("mlistd", why, sizeof(why)) < 0)
+		fatal("%s", why);
 	no_core_dumps();
 	if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0)
 		fatal("pipe: %s", strerror(errno));

@@ -24,6 +24,7 @@
 #include "../mlistd/mail/pgpsigned.h"
 #include "../mlistd/mail/dkim.h"
 #include "../mlistd/util/fsutil.h"
+#include "../mlistd/util/rand.h"
 
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
 
@@ -481,8 +482,13 @@ sign(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	if (sodium_init() < 0)
+	char why[200];
+
+	/* no randomness, nothing done (#15) */
+	if (rand_init("mlist", why, sizeof(why)) < 0) {
+		fprintf(stderr, "mlist: %s\n", why);
 		return EX_FAIL;
+	}
 	if (argc < 2)
 		return usage(stderr), EX_USAGE;
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))

@@ -45,6 +45,7 @@
 #include "../mlistd/pipeline/sign.h"
 #include "../mlistd/util/fsutil.h"
 #include "../mlistd/util/privdrop.h"
+#include "../mlistd/util/rand.h"
 
 /* exit codes: the daemon's answers carry the same numbers (control/proto.h) */
 enum { EX_OK = CONTROL_DONE, EX_FAIL = CONTROL_FAILED, EX_USAGE = CONTROL_USAGE,
@@ -1732,6 +1733,7 @@ main(int argc, char **argv)
 {
 	struct ctx c = { .config_path = config_default_path() };
 	const struct verb *v;
+	char why[200];
 	int i, used, rc;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -1764,6 +1766,9 @@ main(int argc, char **argv)
 		return fail(EX_USAGE, "usage: mlistctl %s %s (see 'mlistctl %s --help')", v->words,
 		    v->args, v->words);
 	signal(SIGPIPE, SIG_IGN);	/* a daemon that hangs up is an error to report */
+	/* keys, nonces, tokens: no randomness, nothing done (#15) */
+	if (rand_init("mlistctl", why, sizeof(why)) < 0)
+		return fail(EX_FAIL, "%s", why);
 	c.verb = v;
 	if ((rc = setup(&c, v->need)) != EX_OK)
 		return rc;

@@ -888,19 +888,30 @@ st_prep_member(struct store *st, const char *sql, const char *list,
 
 	if (s != NULL) {
 		sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-		st_bind_hash(st, s, 2, list, addr);
+		if (st_bind_hash(st, s, 2, list, addr) < 0) {
+			st_done(st, s);
+			return NULL;
+		}
 	}
 	return s;
 }
 
-/* st_bind_hash - bind the look-up hash of (list, addr) */
-void
-st_bind_hash(struct store *st, sqlite3_stmt *s, int col, const char *list, const char *addr)
+/*
+ * st_bind_hash - bind the look-up hash of (list, addr); 0, or STORE_ERR
+ * and the call failed: a key left unbound is NULL, which finds nothing,
+ * and "nothing" must never stand for an error (#15)
+ */
+int
+st_bind_hash(struct store *st, sqlite3_stmt *s, int col, const char *list,
+    const char *addr)
 {
 	unsigned char h[KEYS_HASH_LEN];
 
 	keys_addr_hash(st->keys, list, addr, h);
-	sqlite3_bind_blob(s, col, h, sizeof(h), SQLITE_TRANSIENT);
+	if (sqlite3_bind_blob(s, col, h, sizeof(h), SQLITE_TRANSIENT) !=
+	    SQLITE_OK)
+		return st_db_fail(st);
+	return 0;
 }
 
 /*
@@ -1384,18 +1395,42 @@ st_hashed_scalar(struct store *st, const char *sql, const char *list, const char
 	return st_step_scalar(st, s, 0);
 }
 
-/* st_bind_tagged - keyed hash of "tag:text" for list (a different domain from addresses) */
-void
-st_bind_tagged(struct store *st, sqlite3_stmt *s, int col, const char *list, const char *tag, const char *text)
+/*
+ * st_bind_tagged - keyed hash of "tag:text" for list (a different domain
+ * from addresses); 0, or STORE_ERR and the call failed (review11: a NULL
+ * bound in its place read as "not found")
+ */
+int
+st_bind_tagged(struct store *st, sqlite3_stmt *s, int col, const char *list,
+    const char *tag, const char *text)
 {
 	char *t = NULL;
+	int rc;
 
 	if (asprintf(&t, "%s:%s", tag, text) < 0) {
-		sqlite3_bind_null(s, col);
-		return;
+		st_fail(st, "out of memory for a look-up key");
+		return STORE_ERR;
 	}
-	st_bind_hash(st, s, col, list, t);
+	rc = st_bind_hash(st, s, col, list, t);
 	free(t);
+	return rc;
+}
+
+/*
+ * st_prep_tagged - st_prep, ?1 = list, ?2 = the keyed hash of "tag:text";
+ * NULL (s done, the call failed) if either fails
+ */
+sqlite3_stmt *
+st_prep_tagged(struct store *st, const char *sql, const char *list,
+    const char *tag, const char *text)
+{
+	sqlite3_stmt *s = st_prep_bind(st, sql, "t", list);
+
+	if (s != NULL && st_bind_tagged(st, s, 2, list, tag, text) < 0) {
+		st_done(st, s);
+		return NULL;
+	}
+	return s;
 }
 
 /*

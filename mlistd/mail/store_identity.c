@@ -45,21 +45,20 @@ int
 store_pseudonym_given_up(struct store *st, const char *list,
     const char *skeleton, long long since)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT 1 FROM pseudonym_given_up g "
+	sqlite3_stmt *s = st_prep_tagged(st, "SELECT 1 FROM pseudonym_given_up g "
 	    "WHERE g.list = ?1 AND g.pseudo_key = ?2 AND g.at >= ?3 AND NOT "
 	    "EXISTS (SELECT 1 FROM members m WHERE m.list = ?1 AND "
-	    "m.pseudo_key = ?2)", "t", list);
+	    "m.pseudo_key = ?2)", list, "pseudonym", skeleton);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)since);
 	rc = sqlite3_step(s);
 	st_done(st, s);
 	if (rc == SQLITE_ROW)
 		return STORE_EXISTS;
-	return rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : st_db_fail(st);
 }
 
 /*
@@ -93,11 +92,11 @@ store_member_set_pseudonym(struct store *st, const char *list, const char *addr,
 		st_done(st, s);
 		return STORE_ERR;
 	}
-	st_bind_tagged(st, s, 4, list, "pseudonym", skeleton);
-	st_bind_tagged(st, s, 5, list, "handle", handle);
 	st_place(&ph, "members.handle_seal");
 	st_place_hash(st, &ph, list, addr);
-	if (st_bind_sealed(st, s, 6, handle, &ph) < 0) {
+	if (st_bind_tagged(st, s, 4, list, "pseudonym", skeleton) < 0 ||
+	    st_bind_tagged(st, s, 5, list, "handle", handle) < 0 ||
+	    st_bind_sealed(st, s, 6, handle, &ph) < 0) {
 		st_done(st, s);
 		return STORE_ERR;
 	}
@@ -137,14 +136,13 @@ store_member_set_identity(struct store *st, const char *list, const char *addr, 
 char *
 store_member_by_handle(struct store *st, const char *list, const char *handle, long long now)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT addr, list, addr_hash FROM "
+	sqlite3_stmt *s = st_prep_tagged(st, "SELECT addr, list, addr_hash FROM "
 	    "members WHERE list = ?1 AND "
-	    "handle = ?2", "t", list);
+	    "handle = ?2", list, "handle", handle);
 	char *r;
 
 	if (!s)
 		return NULL;
-	st_bind_tagged(st, s, 2, list, "handle", handle);
 	if ((r = st_one_opened(st, s, "members.addr", 1, 2)) != NULL || store_failed(st))
 		return r;
 	if ((s = st_prep_bind(st, "SELECT addr, list, handle FROM anon_handles "
@@ -172,12 +170,12 @@ store_anon_add(struct store *st, const char *list, const char *handle, const cha
 int
 store_msgid_put(struct store *st, const char *list, const char *ref, const char *list_id, long long now)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "INSERT OR IGNORE INTO msgids "
-	    "(list, ref_hash, list_id, at) VALUES (?1, ?2, ?3, ?4)", "t", list);
+	sqlite3_stmt *s = st_prep_tagged(st, "INSERT OR IGNORE INTO msgids "
+	    "(list, ref_hash, list_id, at) VALUES (?1, ?2, ?3, ?4)", list,
+	    "msgid", ref);
 
 	if (!s)
 		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "msgid", ref);
 	sqlite3_bind_text(s, 3, list_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
 	return st_step_done(st, s);
@@ -187,18 +185,19 @@ store_msgid_put(struct store *st, const char *list, const char *ref, const char 
 int
 store_msgid_map(struct store *st, const char *list, const char *ref, char *out, size_t n)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT list_id FROM msgids WHERE "
-	    "list = ?1 AND ref_hash = ?2", "t", list);
+	sqlite3_stmt *s = st_prep_tagged(st, "SELECT list_id FROM msgids WHERE "
+	    "list = ?1 AND ref_hash = ?2", list, "msgid", ref);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "msgid", ref);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		snprintf(out, n, "%s", (const char *)sqlite3_column_text(s, 0));
 	st_done(st, s);
-	return rc == SQLITE_ROW ? STORE_OK : rc == SQLITE_DONE ? STORE_NOTFOUND : STORE_ERR;
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOTFOUND : st_db_fail(st);
 }
 
 /* store_identity_expire - erase what retention rules say is over: anonymous links, old archive posts */
@@ -227,12 +226,12 @@ store_identity_expire(struct store *st, const char *list, long long now, long lo
 char *
 store_member_by_pseudonym(struct store *st, const char *list, const char *skeleton)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT addr, list, addr_hash FROM "
-	    "members WHERE list = ?1 AND pseudo_key = ?2", "t", list);
+	sqlite3_stmt *s = st_prep_tagged(st, "SELECT addr, list, addr_hash FROM "
+	    "members WHERE list = ?1 AND pseudo_key = ?2", list, "pseudonym",
+	    skeleton);
 
 	if (!s)
 		return NULL;
-	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
 	return st_one_opened(st, s, "members.addr", 1, 2);
 }
 
@@ -245,13 +244,12 @@ static int
 key_row(struct store *st, const char *sql, const char *list,
     const char *tag, const char *value, struct buf *out)
 {
-	sqlite3_stmt *s = st_prep_bind(st, sql, "t", list);
+	sqlite3_stmt *s = st_prep_tagged(st, sql, list, tag, value);
 	struct st_place pl;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, tag, value);
 	if ((rc = st_step_row(st, s)) != STORE_OK)
 		return rc;
 	/* sealed to its place: the table, the column, list and handle */
@@ -291,8 +289,8 @@ key_write(struct store *st, const char *sql, const char *list,
 	st_place_text(&pl, list);
 	st_place_tagged(st, &pl, list, "handle", handle);
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_tagged(st, s, 2, list, "handle", handle);
-	if (st_bind_sealed_bytes(st, s, 3, secret, len, &pl) < 0) {
+	if (st_bind_tagged(st, s, 2, list, "handle", handle) < 0 ||
+	    st_bind_sealed_bytes(st, s, 3, secret, len, &pl) < 0) {
 		st_done(st, s);
 		if (!st->failed)
 			st_fail(st, "sealing a pseudonym key failed");
@@ -393,14 +391,13 @@ int
 store_pseudonym_by_name(struct store *st, const char *list,
     const char *skeleton, char *name, size_t n, char *handle, size_t hn)
 {
-	sqlite3_stmt *s = st_prep_bind(st, "SELECT pseudonym, handle_seal, "
+	sqlite3_stmt *s = st_prep_tagged(st, "SELECT pseudonym, handle_seal, "
 	    "list, addr_hash FROM members WHERE list = ?1 AND pseudo_key = ?2",
-	    "t", list);
+	    list, "pseudonym", skeleton);
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, "pseudonym", skeleton);
 	if ((rc = st_step_row(st, s)) != STORE_OK)
 		return rc;
 	return pseudonym_cols(st, s, name, n, handle, hn);
@@ -433,10 +430,10 @@ retire(struct store *st, const char *list, const char *handle,
 	st_place_text(&pl, list);
 	st_place_text(&pl, fpr);
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_tagged(st, s, 2, list, "handle", handle);
 	sqlite3_bind_text(s, 3, fpr, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
-	if (st_bind_sealed_bytes(st, s, 4, pub, len, &pl) < 0) {
+	if (st_bind_tagged(st, s, 2, list, "handle", handle) < 0 ||
+	    st_bind_sealed_bytes(st, s, 4, pub, len, &pl) < 0) {
 		st_done(st, s);
 		if (!st->failed)
 			st_fail(st, "sealing a retired pseudonym key failed");
@@ -475,14 +472,13 @@ static int
 retired_rows(struct store *st, const char *sql, const char *list,
     const char *tag, const char *value, store_retired_fn *fn, void *arg)
 {
-	sqlite3_stmt *s = st_prep_bind(st, sql, "t", list);
+	sqlite3_stmt *s = st_prep_tagged(st, sql, list, tag, value);
 	struct st_place pl;
 	struct buf pub;
 	int n = 0, rc;
 
 	if (!s)
 		return STORE_ERR;
-	st_bind_tagged(st, s, 2, list, tag, value);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_init(&pub, 0);
 		st_place_cols(&pl, s, "pseudonym_retired_keys.public", 1, 2);

@@ -75,9 +75,11 @@ int	st_hashed(struct store *, const char *sql, const char *list,
 	    const char *addr, long long n);
 long long st_hashed_scalar(struct store *, const char *sql, const char *list,
 	    const char *addr, long long n);
-void	st_bind_hash(struct store *, sqlite3_stmt *, int col, const char *list,
+int	st_bind_hash(struct store *, sqlite3_stmt *, int col, const char *list,
 	    const char *addr);
-void	st_bind_tagged(struct store *, sqlite3_stmt *, int col,
+int	st_bind_tagged(struct store *, sqlite3_stmt *, int col,
+	    const char *list, const char *tag, const char *text);
+sqlite3_stmt *st_prep_tagged(struct store *, const char *sql,
 	    const char *list, const char *tag, const char *text);
 int	st_hide_rows(struct store *, struct buf *err);
 int	st_count_add(struct store *, const char *list, const char *addr,

@@ -195,7 +195,8 @@ fpr_norm(const char *in, char out[OPENPGP_FPR_SIZE])
 
 /*
  * bind_fpr - the keyed hash of a fingerprint, in its own domain ("pgp-fpr:"),
- * so it can never equal an address's look-up hash
+ * so it can never equal an address's look-up hash; 0, STORE_BADVALUE (not
+ * a fingerprint) or STORE_ERR (it could not be bound)
  */
 static int
 bind_fpr(struct store *st, sqlite3_stmt *s, int col, const char *list,
@@ -205,10 +206,9 @@ bind_fpr(struct store *st, sqlite3_stmt *s, int col, const char *list,
 
 	if (fpr_norm(fpr, f) < 0) {
 		st_fail(st, "not an OpenPGP v4 fingerprint");
-		return -1;
+		return STORE_BADVALUE;
 	}
-	st_bind_tagged(st, s, col, list, "pgp-fpr", f);
-	return 0;
+	return st_bind_tagged(st, s, col, list, "pgp-fpr", f);
 }
 
 /*
@@ -407,14 +407,16 @@ store_pgp_fpr_member(struct store *st, const char *list, const char *fpr,
 {
 	sqlite3_stmt *s = st_prep(st, "SELECT addr, list, addr_hash FROM "
 	    "members WHERE list = ?1 AND pgp_fpr = ?2");
+	int rc;
 
 	*addr = NULL;
 	if (!s)
 		return STORE_ERR;
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if (bind_fpr(st, s, 2, list, fpr) < 0) {
+	if ((rc = bind_fpr(st, s, 2, list, fpr)) < 0) {
 		st_done(st, s);
-		return 0;	/* not a fingerprint: nobody's */
+		/* not a fingerprint: nobody's; not bound: an error */
+		return rc == STORE_BADVALUE ? 0 : STORE_ERR;
 	}
 	*addr = st_one_opened(st, s, "members.addr", 1, 2);
 	if (*addr == NULL)

@@ -633,9 +633,8 @@ hide_member(struct store *st, sqlite3_stmt *sel)
 	st_place_cols(&ph, sel, "members.handle_seal", 1, 2);
 	st_place_cols(&pc, sel, "members.created", 1, 2);
 	sqlite3_bind_int64(s, 1, sqlite3_column_int64(sel, 0));
-	if (handle)
-		st_bind_tagged(st, s, 2, list, "handle", handle);
-	if (st_bind_sealed(st, s, 3, handle, &ph) < 0 ||
+	if ((handle && st_bind_tagged(st, s, 2, list, "handle", handle) < 0) ||
+	    st_bind_sealed(st, s, 3, handle, &ph) < 0 ||
 	    st_bind_sealed_int(st, s, 4, sqlite3_column_int64(sel, 5),
 	    &pc) < 0) {
 		st_done(st, s);
@@ -680,8 +679,8 @@ hide_key(struct store *st, sqlite3_stmt *sel)
 	st_place_tagged(st, &pl, list, "handle", handle);
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, handle, -1, SQLITE_TRANSIENT);
-	st_bind_tagged(st, s, 3, list, "handle", handle);
-	if (st_bind_sealed_bytes(st, s, 4, key.data, key.len, &pl) < 0) {
+	if (st_bind_tagged(st, s, 3, list, "handle", handle) < 0 ||
+	    st_bind_sealed_bytes(st, s, 4, key.data, key.len, &pl) < 0) {
 		st_done(st, s);
 		goto out;
 	}
@@ -725,8 +724,11 @@ hide_retired(struct store *st, sqlite3_stmt *sel)
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, (const char *)sqlite3_column_text(sel, 2), -1,
 	    SQLITE_TRANSIENT);
-	st_bind_tagged(st, s, 3, list, "handle",
-	    (const char *)sqlite3_column_text(sel, 1));
+	if (st_bind_tagged(st, s, 3, list, "handle",
+	    (const char *)sqlite3_column_text(sel, 1)) < 0) {
+		st_done(st, s);
+		return -1;
+	}
 	return st_step_done(st, s) == STORE_OK ? 0 : -1;
 }
 

@@ -61,9 +61,10 @@ store_outer_put(struct store *st, const char *list, const char *outer,
 		return STORE_ERR;
 	}
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_tagged(st, s, 2, list, OUTER_TAG, outer);
 	place(st, &pl, list, outer);
-	rc = st_bind_sealed(st, s, 3, buf_cstr(&v), &pl);
+	rc = st_bind_tagged(st, s, 2, list, OUTER_TAG, outer);
+	if (rc == 0)
+		rc = st_bind_sealed(st, s, 3, buf_cstr(&v), &pl);
 	buf_free(&v);
 	if (rc < 0) {
 		st_done(st, s);
@@ -101,16 +102,14 @@ int
 store_outer_map(struct store *st, const char *list, const char *outer,
     char *out, size_t n, struct buf *chain)
 {
-	sqlite3_stmt *s = st_prep(st, "SELECT real FROM outer_ids WHERE "
-	    "list = ?1 AND id_hash = ?2");
+	sqlite3_stmt *s = st_prep_tagged(st, "SELECT real FROM outer_ids WHERE "
+	    "list = ?1 AND id_hash = ?2", list, OUTER_TAG, outer);
 	struct st_place pl;
 	char *real = NULL;
 	int rc;
 
 	if (!s)
 		return STORE_ERR;
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_tagged(st, s, 2, list, OUTER_TAG, outer);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		place(st, &pl, list, outer);

@@ -554,10 +554,14 @@ count_prep(struct store *st, const char *sql, const char *list,
 		return NULL;
 	}
 	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	st_bind_tagged(st, s, 2, list, day == COUNT_TOTAL_DAY ? "count-total" :
-	    "count", t);
+	rc = st_bind_tagged(st, s, 2, list, day == COUNT_TOTAL_DAY ?
+	    "count-total" : "count", t);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)day);
 	free(t);
+	if (rc < 0) {
+		st_done(st, s);
+		return NULL;
+	}
 	return s;
 }
 
