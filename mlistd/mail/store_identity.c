@@ -269,6 +269,27 @@ store_pseudonym_key_get(struct store *st, const char *list,
 }
 
 /*
+ * bind_handle_sealed - ?1 the list, ?2 the handle's keyed hash and col the
+ * data sealed at pl; on failure s is done and the call failed (`what`
+ * where SQLite gives no cause): 0 or STORE_ERR
+ */
+static int
+bind_handle_sealed(struct store *st, sqlite3_stmt *s, const char *list,
+    const char *handle, int col, const void *data, size_t len,
+    const struct st_place *pl, const char *what)
+{
+	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
+	if (st_bind_tagged(st, s, 2, list, "handle", handle) < 0 ||
+	    st_bind_sealed_bytes(st, s, col, data, len, pl) < 0) {
+		st_done(st, s);
+		if (!st->failed)
+			st_fail(st, what);
+		return STORE_ERR;
+	}
+	return 0;
+}
+
+/*
  * key_write - a pseudonym key, sealed, by the statement sql (?1 list, ?2
  * handle, ?3 sealed key; with fpr ?4 fingerprint, ?5 time); STORE_EXISTS
  * on a constraint (the handle has one), STORE_NOTFOUND if no row changed
@@ -288,14 +309,9 @@ key_write(struct store *st, const char *sql, const char *list,
 	st_place(&pl, "pseudonym_keys.secret");
 	st_place_text(&pl, list);
 	st_place_tagged(st, &pl, list, "handle", handle);
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
-	if (st_bind_tagged(st, s, 2, list, "handle", handle) < 0 ||
-	    st_bind_sealed_bytes(st, s, 3, secret, len, &pl) < 0) {
-		st_done(st, s);
-		if (!st->failed)
-			st_fail(st, "sealing a pseudonym key failed");
+	if (bind_handle_sealed(st, s, list, handle, 3, secret, len, &pl,
+	    "sealing a pseudonym key failed") < 0)
 		return STORE_ERR;
-	}
 	if (fpr) {	/* a new key: its fingerprint and time (an update has none) */
 		sqlite3_bind_text(s, 4, fpr, -1, SQLITE_TRANSIENT);
 		/* the day only: the public fingerprint must not date a join */
@@ -429,16 +445,11 @@ retire(struct store *st, const char *list, const char *handle,
 	st_place(&pl, "pseudonym_retired_keys.public");
 	st_place_text(&pl, list);
 	st_place_text(&pl, fpr);
-	sqlite3_bind_text(s, 1, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, fpr, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
-	if (st_bind_tagged(st, s, 2, list, "handle", handle) < 0 ||
-	    st_bind_sealed_bytes(st, s, 4, pub, len, &pl) < 0) {
-		st_done(st, s);
-		if (!st->failed)
-			st_fail(st, "sealing a retired pseudonym key failed");
+	if (bind_handle_sealed(st, s, list, handle, 4, pub, len, &pl,
+	    "sealing a retired pseudonym key failed") < 0)
 		return STORE_ERR;
-	}
 	rc = sqlite3_step(s);
 	st_done(st, s);
 	return rc == SQLITE_DONE ? STORE_OK : st_db_fail(st);
