@@ -24,11 +24,7 @@ last_entry(const struct audit_entry *e, void *arg)
 static void
 raw_exec(const char *sql)
 {
-	sqlite3 *db;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	tu_sql(dbpath, sql);
 }
 
 START_TEST(signed_by_the_audit_key_over_a_context)

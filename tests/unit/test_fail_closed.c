@@ -67,13 +67,7 @@ unfixture(void)
 static void
 raw_exec(const char *sql)
 {
-	sqlite3 *db;
-	char *e = NULL;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &e) == SQLITE_OK,
-	    "%s: %s", sql, e);
-	sqlite3_close(db);
+	tu_sql(dbpath, sql);
 }
 
 /* put - a file spooled in d (a rendered copy, or mail to rcpt); its id */

@@ -168,12 +168,7 @@ member_id(const char *list, const char *addr)
 static void
 raw_exec(const char *sql)
 {
-	sqlite3 *db;
-	char *e = NULL;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &e) == SQLITE_OK, "%s: %s", sql, e);
-	sqlite3_close(db);
+	tu_sql(dbpath, sql);
 }
 
 START_TEST(ids_not_reused_after_delete)

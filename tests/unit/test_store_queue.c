@@ -89,13 +89,7 @@ forget(struct seen *s)
 static void
 raw_exec(const char *sql)
 {
-	sqlite3 *db;
-	char *e = NULL;
-
-	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &e) == SQLITE_OK,
-	    "%s: %s", sql, e);
-	sqlite3_close(db);
+	tu_sql(dbpath, sql);
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "../../mlistd/mail/config.h"
 #include "../../mlistd/mail/keys.h"
@@ -16,6 +17,19 @@
 #include "../../mlistd/mail/store.h"
 #include "../../mlistd/util/buf.h"
 #include "../../mlistd/util/fsutil.h"
+
+/* tu_sql - SQL straight on the database file db, behind the store's back */
+static inline void
+tu_sql(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	char *e = NULL;
+
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, &e) == SQLITE_OK,
+	    "%s: %s", sql, e);
+	sqlite3_close(h);
+}
 
 /* tu_tmpdir - a fresh directory under /tmp */
 static inline char *
