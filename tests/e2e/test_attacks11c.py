@@ -298,6 +298,15 @@ def data_answer(port, sender, rcpt, raw):
         return code, msg, time.monotonic() - t0
 
 
+def record_data(port, sender, rcpt, raw, kind, answers, times):
+    """data_answer, its answer (queue id blanked) added to answers[kind] and
+    its time to times[kind]"""
+    code, msg, took = data_answer(port, sender, rcpt, raw)
+    msg = re.sub(rb"queued as [0-9A-F]+", b"queued as ID", msg)
+    answers.setdefault(kind, set()).add((code, msg))
+    times.setdefault(kind, []).append(took)
+
+
 def test_private_messages_answer_alike_at_data_and_after(make_instance,
                                                          sink):
     """a member's clean private message to each handle: one DATA answer,
@@ -311,10 +320,7 @@ def test_private_messages_answer_alike_at_data_and_after(make_instance,
             n0 = len(copies_to(sink, ROSA))
             raw = (f"From: {ROSA}\r\nTo: {h}\r\nSubject: psst {rnd}\r\n\r\n"
                    f"just a word, {k} {rnd}.\r\n").encode()
-            code, msg, took = data_answer(inst.port, ROSA, h, raw)
-            msg = re.sub(rb"queued as [0-9A-F]+", b"queued as ID", msg)
-            answers.setdefault(k, set()).add((code, msg))
-            times.setdefault(k, []).append(took)
+            record_data(inst.port, ROSA, h, raw, k, answers, times)
             assert wait_until(lambda: idle(inst), 20)
             notes.setdefault(k, []).append(
                 [len(c) for c in copies_to(sink, ROSA)[n0:]])

@@ -106,6 +106,18 @@ def refs(audit_text):
 
 # ---- pairings in `who` and `audit` ------------------------------------------
 
+def public_warning_seen(inst, sink, n):
+    """bob got the public warning naming Amber Fox; his n-th `audit` answer,
+    and its lines about the public warning (at least one)"""
+    warned = wait_until(lambda: to(sink, "bob@example.org",
+                                   b"A public warning"))
+    assert warned and b"Amber Fox" in warned[0], inst.logtext()[-2000:]
+    after = ask(inst, sink, "bob@example.org", "audit", n)
+    lines = [ln for ln in after.splitlines() if "public warning" in ln]
+    assert lines, after
+    return after, lines
+
+
 def test_a_public_warning_does_not_pair_number_and_pseudonym(make_instance,
                                                             sink):
     """F1: the public warning names Amber Fox; bob's `audit` after it must
@@ -116,12 +128,7 @@ def test_a_public_warning_does_not_pair_number_and_pseudonym(make_instance,
     admitted = refs(before)
     assert len(admitted) >= 4, before
     discipline(inst, sink, "Amber Fox", 1)
-    warned = wait_until(lambda: to(sink, "bob@example.org",
-                                   b"A public warning"))
-    assert warned and b"Amber Fox" in warned[0], inst.logtext()[-2000:]
-    after = ask(inst, sink, "bob@example.org", "audit", 3)
-    lines = [ln for ln in after.splitlines() if "public warning" in ln]
-    assert lines, after
+    after, lines = public_warning_seen(inst, sink, 3)
     assert not [r for r in refs("\n".join(lines)) if r in admitted], lines
     # the moderators and the operator still read the number
     op = inst.ctl("audit", "demo").stdout
@@ -264,7 +271,7 @@ def test_owner_handles_answer_alike_to_a_member(make_instance, sink):
     of the time to the answer close"""
     import statistics
     from attackhelp import idle
-    from test_attacks11c import data_answer
+    from test_attacks11c import record_data
     from test_identity import ROSA, ident_instance, copies_to
     inst = ident_instance(make_instance, "pseudonym",
                           {"leadership.visibility": "hidden"},
@@ -284,10 +291,7 @@ def test_owner_handles_answer_alike_to_a_member(make_instance, sink):
         rcpt = f"demo-owner+{h}@lists.example"
         raw = (f"From: {who}\r\nTo: {rcpt}\r\nSubject: r {rnd}\r\n\r\n"
                f"an answer, {rnd}.\r\n").encode()
-        code, msg, took = data_answer(inst.port, who, rcpt, raw)
-        msg = re.sub(rb"queued as [0-9A-F]+", b"queued as ID", msg)
-        answers.setdefault(k, set()).add((code, msg))
-        times.setdefault(k, []).append(took)
+        record_data(inst.port, who, rcpt, raw, k, answers, times)
         assert wait_until(lambda: idle(inst), 20)
     # the notes back: one an hour per writer, so each kind its own writer
     for who, (k, h) in zip(PROBERS, sorted(hs.items())):
@@ -385,11 +389,6 @@ def test_a_public_warning_step_does_not_pair_with_earlier_steps(
     assert wait_until(lambda: to(sink, "abe@example.org",
                                  b"A warning from the moderators"))
     discipline(inst, sink, "Amber Fox", 2)
-    warned = wait_until(lambda: to(sink, "bob@example.org",
-                                   b"A public warning"))
-    assert warned and b"Amber Fox" in warned[0], inst.logtext()[-2000:]
-    after = ask(inst, sink, "bob@example.org", "audit", 2)
-    lines = [ln for ln in after.splitlines() if "public warning" in ln]
-    assert lines, after
+    after, lines = public_warning_seen(inst, sink, 2)
     assert [ln for ln in after.splitlines() if "private warning" in ln]
     assert not [ln for ln in lines if "step" in ln], lines
